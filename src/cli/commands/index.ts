@@ -1,0 +1,5 @@
+import type { CommandModule } from 'yargs';
+
+/** Every command of the CLI; each lives in its own module beside this one. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [];

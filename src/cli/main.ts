@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { commands } from './commands/index.js';
+import { UserError } from './errors.js';
+import { ControlPlaneError } from '../controlplane/errors.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  try {
+    await yargs(argv)
+      .scriptName('poolsync')
+      .usage('$0 <command> [options]\n\nGitOps reconciler for cluster pools, clusters and queues.')
+      .command(commands)
+      .demandCommand(1, 'Name a command: see `poolsync --help`.')
+      .strict()
+      .recommendCommands()
+      .help()
+      .alias('h', 'help')
+      .version()
+      .wrap(Math.min(110, process.stdout.columns || 100))
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new UserError(`${msg}\nRun \`poolsync --help\` for usage.`);
+      })
+      .parseAsync();
+    // Commands report non-error outcomes (e.g. --detailed-exitcode 2) through process.exitCode.
+    exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    exitCode = reportError(err);
+  }
+  return exitCode;
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof UserError) {
+    process.stderr.write(`Error: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof ControlPlaneError) {
+    process.stderr.write(`Error: control plane: ${err.code}: ${err.message}\n`);
+    return 1;
+  }
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`Internal error (please report it): ${message}\n`);
+  return 1;
+}
+
+main(hideBin(process.argv)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,99 @@
+/** Shared vocabulary of the control plane (domain.md). Plain data, JSON-serialisable. */
+
+export const SECRET_STORE_TYPES = [
+  'AWS_SECRETS_MANAGER',
+  'GCP_SECRET_MANAGER',
+  'AZURE_KEY_VAULT',
+  'KUBERNETES',
+  'VAULT',
+  'OCI_VAULT',
+] as const;
+export type SecretStoreType = (typeof SECRET_STORE_TYPES)[number];
+
+export const PRIORITIES = ['min', 'medium', 'max'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export const FAIRNESS_POLICIES = ['round_robin', 'shuffle_interleave'] as const;
+export type Fairness = (typeof FAIRNESS_POLICIES)[number];
+
+/** N1. */
+export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const NAME_MAX_LENGTH = 63;
+
+export const DEFAULT_POOL = 'default';
+export const DEFAULT_QUEUE = 'default';
+export const WILDCARD = '*';
+
+/** P2: a pool's data-plane contract, normalised (endpoint "" when absent, image_registry null when absent). */
+export interface PoolContract {
+  object_store_ref: { uri: string; endpoint: string };
+  secret_store: { type: SecretStoreType; locator: string };
+  image_registry: { locator: string } | null;
+}
+
+/** C4/C5: what a cluster's data plane is deployed with; every field optional. */
+export interface ClusterDataPlane {
+  object_store_uri?: string;
+  secret_store?: { type?: SecretStoreType; locator?: string };
+  image_registry?: string;
+}
+
+/** Q1: the whole settable spec of a queue (an update replaces all of it, Q3). */
+export interface QueueSpec {
+  pool: string;
+  /** The selector: ["*"], a list of cluster names, or [] (routes nowhere). */
+  clusters: string[];
+  run_concurrency: number;
+  action_concurrency: number;
+  depth: number;
+  priority: Priority;
+  fairness: Fairness;
+}
+
+/** C2: the settings of a queue created by registration, and Q1 defaults. */
+export const QUEUE_DEFAULTS = {
+  run_concurrency: 0,
+  action_concurrency: 0,
+  depth: 10000,
+  priority: 'medium',
+  fairness: 'round_robin',
+} as const satisfies Omit<QueueSpec, 'pool' | 'clusters'>;
+
+/** A1: the identity of a pool assignment. `workflow` null for a project-domain assignment. */
+export interface AssignmentKey {
+  project: string;
+  domain: string;
+  workflow: string | null;
+}
+
+export interface Assignment extends AssignmentKey {
+  pool: string;
+}
+
+/** Stable text form of an assignment key: `project/domain` or `project/domain/workflow`. */
+export function assignmentKeyString(key: AssignmentKey): string {
+  return key.workflow === null
+    ? `${key.project}/${key.domain}`
+    : `${key.project}/${key.domain}/${key.workflow}`;
+}
+
+export type ObjectKind = 'ClusterPool' | 'Cluster' | 'Queue' | 'PoolAssignment';
+
+/** Plan and error addresses: `<Kind>/<name>`; for assignments the name is the key string. */
+export function address(kind: ObjectKind, name: string): string {
+  return `${kind}/${name}`;
+}
+
+export interface Capabilities {
+  drain: boolean;
+  queue_delete: boolean;
+  pool_update: boolean;
+  cluster_move: boolean;
+}
+
+export const BASELINE_CAPABILITIES: Capabilities = {
+  drain: false,
+  queue_delete: false,
+  pool_update: false,
+  cluster_move: false,
+};

@@ -1,0 +1,65 @@
+/**
+ * DesiredState: the validated config repository with defaults applied. Produced by
+ * src/manifests, consumed by src/plan. Every object keeps where it was declared.
+ */
+import type { Assignment, ClusterDataPlane, PoolContract, QueueSpec } from './common.js';
+
+export interface SourceLocation {
+  /** Path relative to the repository folder, with forward slashes. */
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+}
+
+export type Annotations = Record<string, string>;
+
+export const PREVENT_DESTROY_ANNOTATION = 'poolsync/prevent-destroy';
+
+export interface DesiredPool {
+  name: string;
+  contract: PoolContract;
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
+export interface DesiredCluster {
+  name: string;
+  pool: string;
+  enabled: boolean;
+  /** Declared data plane (validated against the pool contract, V6); never sent on update. */
+  data_plane: ClusterDataPlane | null;
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
+export interface DesiredQueue {
+  name: string;
+  spec: QueueSpec;
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
+export interface DesiredAssignment extends Assignment {
+  /** metadata.name of the manifest (free text; identity is the key, A1). */
+  name: string;
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
+export interface RepoConfig {
+  prune: boolean;
+  ignore: string[];
+}
+
+export interface DesiredState {
+  /** Each list sorted by name (assignments by key string); names unique (V1, V8). */
+  pools: DesiredPool[];
+  clusters: DesiredCluster[];
+  queues: DesiredQueue[];
+  assignments: DesiredAssignment[];
+  config: RepoConfig;
+  /** Git commit the state was read from, when known. */
+  commit: string | null;
+}

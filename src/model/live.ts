@@ -1,0 +1,54 @@
+/** LiveState: what a ControlPlane reports (domain.md). Produced by src/controlplane. */
+import type { Assignment, Capabilities, PoolContract, QueueSpec } from './common.js';
+
+export interface LivePool {
+  name: string;
+  contract: PoolContract;
+  /** P6: derived from the clusters registered into it, sorted. */
+  member_clusters: string[];
+}
+
+export type ClusterHealth = 'unknown' | 'healthy' | 'unhealthy';
+
+export interface ConfigDriftEntry {
+  field: string;
+  contract: string;
+  reported: string;
+}
+
+export interface LiveCluster {
+  name: string;
+  pool: string;
+  enabled: boolean;
+  health: ClusterHealth;
+  unhealthy_reasons: string[];
+  config_drift: ConfigDriftEntry[];
+  /** Queues whose selector names this cluster explicitly, sorted. */
+  bound_queues: string[];
+}
+
+export interface LiveQueue extends QueueSpec {
+  name: string;
+  /** C2: created by a cluster registration; its pool and selector follow the cluster (Q4). */
+  cluster_managed: boolean;
+  /** Q8: enabled and healthy clusters this queue routes to, sorted. */
+  available_clusters: string[];
+}
+
+export type LiveAssignment = Assignment;
+
+/** Q7. */
+export interface QueueMetrics {
+  runs_in_flight: number;
+  actions_in_flight: number;
+  depth: number;
+}
+
+export interface LiveState {
+  /** Each list sorted by name (assignments by key string). */
+  pools: LivePool[];
+  clusters: LiveCluster[];
+  queues: LiveQueue[];
+  assignments: LiveAssignment[];
+  capabilities: Capabilities;
+}

@@ -1,0 +1,99 @@
+/**
+ * The plan (plan.md): data only. Renderers and the executor read it; nothing mutates it.
+ * The JSON form is this object as-is (schemas/plan.schema.json).
+ */
+import type { AssignmentKey, ObjectKind, PoolContract, QueueSpec } from './common.js';
+import type { RegisterClusterRequest } from '../controlplane/types.js';
+
+export const PLAN_FORMAT_VERSION = '1';
+
+export type ChangeAction =
+  | 'create'
+  | 'update'
+  | 'replace'
+  | 'delete'
+  | 'blocked'
+  | 'unmanaged'
+  | 'noop';
+
+export interface FieldDiff {
+  /** Dotted path within the object's comparable form, e.g. `run_concurrency`, `contract.secret_store.type`. */
+  path: string;
+  before: unknown;
+  after: unknown;
+  forces_replacement: boolean;
+}
+
+export interface Change {
+  address: string;
+  kind: ObjectKind;
+  name: string;
+  action: ChangeAction;
+  /** Comparable form of the live object (null when absent). */
+  before: Record<string, unknown> | null;
+  /** Comparable form of the object after the plan is applied (null when it will be absent). */
+  after: Record<string, unknown> | null;
+  diff: FieldDiff[];
+  /** Why it is blocked (or unmanaged); null otherwise. */
+  reason: string | null;
+  /** True for delete and replace. */
+  destructive: boolean;
+}
+
+/** Each step carries everything the executor needs, so a saved plan runs without re-planning. */
+export type StepOp =
+  | { op: 'create_pool'; args: { name: string; contract: PoolContract } }
+  | { op: 'delete_pool'; args: { name: string } }
+  | { op: 'register_cluster'; args: RegisterClusterRequest & { pool: string } }
+  | { op: 'update_cluster'; args: { name: string; enabled: boolean } }
+  | { op: 'delete_cluster'; args: { name: string } }
+  | { op: 'create_queue'; args: QueueSpec & { name: string } }
+  | { op: 'update_queue'; args: QueueSpec & { name: string } }
+  | { op: 'wait_idle'; args: { queues: string[]; cluster: string } }
+  | { op: 'set_assignment'; args: AssignmentKey & { pool: string } }
+  | { op: 'delete_assignment'; args: AssignmentKey };
+
+export type StepKind = StepOp['op'];
+
+export type Step = StepOp & {
+  /** `s1`, `s2` … in topological order. */
+  id: string;
+  /** Address of the object the step acts on (`Cluster/prod-1`). */
+  target: string;
+  depends_on: string[];
+};
+
+export type WarningCode =
+  | 'CONAMED_QUEUE_ORPHANED'
+  | 'QUEUE_ROUTES_NOWHERE'
+  | 'QUEUE_NO_HEALTHY_CLUSTER'
+  | (string & {});
+
+export interface PlanWarning {
+  code: WarningCode;
+  address: string;
+  message: string;
+}
+
+export interface PlanError {
+  code: string;
+  address: string | null;
+  message: string;
+  /** `file:line:col` when the error comes from a manifest. */
+  location: string | null;
+}
+
+export type PlanSummary = Record<Exclude<ChangeAction, never>, number>;
+
+export interface Plan {
+  format_version: typeof PLAN_FORMAT_VERSION;
+  desired_fingerprint: string;
+  live_fingerprint: string;
+  commit: string | null;
+  summary: PlanSummary;
+  /** Sorted by kind (pool, cluster, queue, assignment) then name. */
+  changes: Change[];
+  steps: Step[];
+  warnings: PlanWarning[];
+  errors: PlanError[];
+}
