@@ -1,0 +1,294 @@
+/**
+ * The step executor (plan.md, Steps and order): runs a plan's step graph against a control
+ * plane with bounded parallelism. A step starts as soon as every step it depends on is done;
+ * steps with no path between them run concurrently. The first permanent failure (or an
+ * abort) stops new steps from starting; running ones finish; the rest are reported not run.
+ */
+import type { ControlPlane } from '../controlplane/types.js';
+import { ControlPlaneError } from '../controlplane/errors.js';
+import { PLAN_FORMAT_VERSION, type Plan, type Step } from '../model/plan.js';
+import { runCallStep, StepConflictError } from './steps.js';
+import {
+  ApplyRefusedError,
+  DEFAULT_PARALLELISM,
+  DEFAULT_WAIT_TIMEOUT_MS,
+  type ApplyCounts,
+  type ApplyEvent,
+  type ApplyResult,
+  type ExecuteOptions,
+  type StepError,
+  type StepResult,
+} from './types.js';
+import { WaitAbortedError, WaitTimeoutError, waitIdle } from './wait.js';
+
+const DEFAULT_POLL = { initial: 500, max: 15_000 };
+
+export async function executePlan(
+  plan: Plan,
+  cp: ControlPlane,
+  opts: ExecuteOptions = {},
+): Promise<ApplyResult> {
+  const parallelism = opts.parallelism ?? DEFAULT_PARALLELISM;
+  if (!Number.isInteger(parallelism) || parallelism < 1) {
+    throw new ApplyRefusedError(
+      `parallelism must be a whole number of at least 1 (got ${parallelism})`,
+    );
+  }
+  const waitTimeoutMs = opts.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  if (!(waitTimeoutMs >= 0))
+    throw new ApplyRefusedError(`wait timeout must be ≥ 0 (got ${waitTimeoutMs})`);
+  checkPlan(plan);
+
+  const emit = (e: ApplyEvent) => opts.onEvent?.(e);
+  const started = performance.now();
+  const results = new Map<string, StepResult>(
+    plan.steps.map((s) => [
+      s.id,
+      {
+        id: s.id,
+        op: s.op,
+        target: s.target,
+        status: 'not_run',
+        duration_ms: null,
+        error: null,
+        note: null,
+      },
+    ]),
+  );
+
+  // Kahn's algorithm, driven by completions: `waiting` counts unfinished dependencies.
+  const waiting = new Map<string, number>();
+  const dependents = new Map<string, Step[]>();
+  const order = new Map(plan.steps.map((s, i) => [s.id, i]));
+  const ready = new MinHeap<Step>((a, b) => order.get(a.id)! - order.get(b.id)!);
+  for (const step of plan.steps) {
+    const deps = new Set(step.depends_on);
+    waiting.set(step.id, deps.size);
+    for (const dep of deps) {
+      const list = dependents.get(dep);
+      if (list) list.push(step);
+      else dependents.set(dep, [step]);
+    }
+    if (deps.size === 0) ready.push(step);
+  }
+
+  let stopping: 'failure' | 'aborted' | null = null;
+  const stop = (reason: 'failure' | 'aborted') => {
+    if (stopping !== null) return;
+    stopping = reason;
+    emit({ type: 'stopping', reason });
+  };
+  const onAbort = () => stop('aborted');
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const runStep = async (step: Step): Promise<void> => {
+    const result = results.get(step.id)!;
+    emit({ type: 'step_started', step });
+    const t0 = performance.now();
+    let note: string | null = null;
+    let error: StepError | null = null;
+    try {
+      if (step.op === 'wait_idle') {
+        await waitIdle(cp, step.args.queues, {
+          timeoutMs: waitTimeoutMs,
+          pollIntervalMs: opts.pollIntervalMs ?? DEFAULT_POLL,
+          signal: opts.signal,
+          onProgress: (p) => emit({ type: 'wait_progress', step, ...p }),
+        });
+      } else {
+        note = (await runCallStep(cp, step)).note;
+      }
+    } catch (err) {
+      error = toStepError(err);
+    }
+    const duration = Math.round(performance.now() - t0);
+    result.duration_ms = duration;
+    result.status = error === null ? 'done' : 'failed';
+    result.error = error;
+    result.note = note;
+    emit({
+      type: 'step_finished',
+      step,
+      status: result.status,
+      duration_ms: duration,
+      error,
+      note,
+    });
+    if (error !== null) {
+      stop(error.code === 'ABORTED' ? 'aborted' : 'failure');
+      return;
+    }
+    for (const next of dependents.get(step.id) ?? []) {
+      const left = waiting.get(next.id)! - 1;
+      waiting.set(next.id, left);
+      if (left === 0) ready.push(next);
+    }
+  };
+
+  // The scheduler: keep up to `parallelism` steps in flight; among ready steps, plan order first.
+  await new Promise<void>((resolve) => {
+    let running = 0;
+    const pump = () => {
+      while (stopping === null && running < parallelism && ready.size > 0) {
+        const step = ready.pop()!;
+        running++;
+        void runStep(step).finally(() => {
+          running--;
+          pump();
+        });
+      }
+      if (running === 0) resolve();
+    };
+    pump();
+  });
+  opts.signal?.removeEventListener('abort', onAbort);
+
+  const steps = plan.steps.map((s) => results.get(s.id)!);
+  return {
+    ok: steps.every((s) => s.status === 'done'),
+    aborted: stopping === 'aborted',
+    steps,
+    counts: countChanges(plan, steps),
+    duration_ms: Math.round(performance.now() - started),
+  };
+}
+
+/** Refuses what cannot be executed safely: plan errors, another format, a malformed graph. */
+function checkPlan(plan: Plan): void {
+  if (plan.format_version !== PLAN_FORMAT_VERSION) {
+    throw new ApplyRefusedError(
+      `plan format_version ${JSON.stringify(plan.format_version)} is not supported (expected "${PLAN_FORMAT_VERSION}")`,
+    );
+  }
+  if (plan.errors.length > 0) {
+    const first = plan.errors
+      .slice(0, 5)
+      .map((e) => `  ${[e.location ?? e.address, e.code].filter(Boolean).join(' ')}: ${e.message}`)
+      .join('\n');
+    const more = plan.errors.length > 5 ? `\n  … and ${plan.errors.length - 5} more` : '';
+    throw new ApplyRefusedError(
+      `the plan has ${plan.errors.length} error(s); nothing was applied. Fix them and plan again:\n${first}${more}`,
+    );
+  }
+  const ids = new Set<string>();
+  for (const step of plan.steps) {
+    if (ids.has(step.id))
+      throw new ApplyRefusedError(`the plan's step graph repeats step id ${step.id}`);
+    ids.add(step.id);
+  }
+  for (const step of plan.steps) {
+    for (const dep of step.depends_on) {
+      if (!ids.has(dep))
+        throw new ApplyRefusedError(`step ${step.id} depends on unknown step ${dep}`);
+    }
+  }
+  // A cycle would leave steps waiting forever: every step must be reachable by Kahn's order.
+  const indegree = new Map(plan.steps.map((s) => [s.id, new Set(s.depends_on).size]));
+  const dependents = new Map<string, string[]>();
+  for (const s of plan.steps)
+    for (const d of new Set(s.depends_on)) dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
+  const queue = plan.steps.filter((s) => indegree.get(s.id) === 0).map((s) => s.id);
+  let seen = 0;
+  while (queue.length > 0) {
+    const id = queue.pop()!;
+    seen++;
+    for (const n of dependents.get(id) ?? []) {
+      const left = indegree.get(n)! - 1;
+      indegree.set(n, left);
+      if (left === 0) queue.push(n);
+    }
+  }
+  if (seen !== plan.steps.length) {
+    const stuck = [...indegree].filter(([, n]) => n > 0).map(([id]) => id);
+    throw new ApplyRefusedError(
+      `the plan's step graph has a cycle through ${stuck.slice(0, 10).join(', ')}`,
+    );
+  }
+}
+
+function toStepError(err: unknown): StepError {
+  if (err instanceof ControlPlaneError)
+    return { code: err.code, message: err.message, rule: err.rule };
+  if (err instanceof WaitTimeoutError)
+    return { code: 'WAIT_TIMEOUT', message: err.message, rule: 'C9' };
+  if (err instanceof WaitAbortedError) return { code: 'ABORTED', message: err.message, rule: null };
+  if (err instanceof StepConflictError)
+    return { code: 'CONFLICT', message: err.message, rule: null };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'INTERNAL', message, rule: null };
+}
+
+/**
+ * A change counts when every step acting on its address is done; a change with no step of
+ * its own (a side effect the plan predicts, C2/C3/C8) counts when the whole apply succeeded.
+ */
+function countChanges(plan: Plan, steps: StepResult[]): ApplyCounts {
+  const byTarget = new Map<string, StepResult[]>();
+  for (const s of steps) {
+    const list = byTarget.get(s.target);
+    if (list) list.push(s);
+    else byTarget.set(s.target, [s]);
+  }
+  const allDone = steps.every((s) => s.status === 'done');
+  const counts: ApplyCounts = { created: 0, updated: 0, replaced: 0, deleted: 0, blocked: 0 };
+  for (const change of plan.changes) {
+    if (change.action === 'blocked') {
+      counts.blocked++;
+      continue;
+    }
+    const key = ACTION_COUNT[change.action];
+    if (key === undefined) continue;
+    const own = (byTarget.get(change.address) ?? []).filter((s) => s.op !== 'wait_idle');
+    const applied = own.length > 0 ? own.every((s) => s.status === 'done') : allDone;
+    if (applied) counts[key]++;
+  }
+  return counts;
+}
+
+const ACTION_COUNT: Partial<Record<string, keyof ApplyCounts>> = {
+  create: 'created',
+  update: 'updated',
+  replace: 'replaced',
+  delete: 'deleted',
+};
+
+/** A binary heap: the ready set stays ordered in O(log n) per step, even for 10,000 steps. */
+class MinHeap<T> {
+  private items: T[] = [];
+  constructor(private readonly less: (a: T, b: T) => number) {}
+  get size(): number {
+    return this.items.length;
+  }
+  push(item: T): void {
+    const a = this.items;
+    a.push(item);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.less(a[i]!, a[parent]!) >= 0) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+  pop(): T | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(a[l]!, a[m]!) < 0) m = l;
+        if (r < a.length && this.less(a[r]!, a[m]!) < 0) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}

@@ -1,0 +1,15 @@
+/** The apply module: executes a plan's step graph against a control plane (plan.md). */
+export { executePlan } from './executor.js';
+export { acquireApplyLock, lockPathFor, LockHeldError, DEFAULT_STATE_DIR } from './lock.js';
+export type { ApplyLock, LockHolder } from './lock.js';
+export { formatDuration } from './wait.js';
+export { ApplyRefusedError, DEFAULT_PARALLELISM, DEFAULT_WAIT_TIMEOUT_MS } from './types.js';
+export type {
+  ApplyCounts,
+  ApplyEvent,
+  ApplyResult,
+  ExecuteOptions,
+  StepError,
+  StepResult,
+  StepStatus,
+} from './types.js';

@@ -1,0 +1,151 @@
+/**
+ * One control-plane call per step, made idempotent with respect to what already happened:
+ * a re-run after a crash (or after a transient failure whose call did land) finds some
+ * work done and must neither do it twice nor fail on it.
+ */
+import type { ControlPlane } from '../controlplane/types.js';
+import { isControlPlaneError } from '../controlplane/errors.js';
+import type { PoolContract, QueueSpec } from '../model/common.js';
+import type { Step } from '../model/plan.js';
+
+/** A step's work was found already done; the note says how. */
+export interface StepOutcome {
+  note: string | null;
+}
+
+/** The live object is not what the step would have made: stop instead of guessing. */
+export class StepConflictError extends Error {
+  override readonly name = 'StepConflictError';
+}
+
+const DONE: StepOutcome = { note: null };
+
+/** Runs every op except `wait_idle` (see wait.ts). */
+export async function runCallStep(
+  cp: ControlPlane,
+  step: Exclude<Step, { op: 'wait_idle' }>,
+): Promise<StepOutcome> {
+  switch (step.op) {
+    case 'create_pool': {
+      const { name, contract } = step.args;
+      try {
+        await cp.createPool(name, contract);
+        return DONE;
+      } catch (err) {
+        // P3: a crash (or a lost response) after the create landed. Same contract → done.
+        if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
+        const live = await cp.getPool(name);
+        if (sameContract(live.contract, contract)) return { note: 'already exists' };
+        throw new StepConflictError(
+          `${step.target} already exists with a different contract (P4 forbids changing it); run \`poolsync plan\` again`,
+        );
+      }
+    }
+    case 'delete_pool':
+      return ignoreNotFound(() => cp.deletePool(step.args.name), 'already deleted');
+    case 'register_cluster': {
+      const { name, pool } = step.args;
+      try {
+        await cp.registerCluster(step.args);
+        return DONE;
+      } catch (err) {
+        // C7: ALREADY_EXISTS means the same pool (another pool is FAILED_PRECONDITION).
+        if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
+        const live = await cp.getCluster(name);
+        if (live.pool === pool) return { note: 'already registered' };
+        throw new StepConflictError(
+          `${step.target} is already registered in pool "${live.pool}", not "${pool}" (C7); run \`poolsync plan\` again`,
+        );
+      }
+    }
+    case 'update_cluster':
+      await cp.updateCluster(step.args.name, { enabled: step.args.enabled });
+      return DONE;
+    case 'delete_cluster':
+      return ignoreNotFound(() => cp.deleteCluster(step.args.name), 'already deleted');
+    case 'create_queue': {
+      const { name, ...spec } = step.args;
+      try {
+        await cp.createQueue(step.args);
+        return DONE;
+      } catch (err) {
+        // Q2 also answers ALREADY_EXISTS for a cluster's name; then there is no such queue.
+        if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
+        let live;
+        try {
+          live = await cp.getQueue(name);
+        } catch (getErr) {
+          if (isControlPlaneError(getErr, 'NOT_FOUND')) throw err;
+          throw getErr;
+        }
+        const differing = queueSpecDiff(live, spec);
+        if (differing.length === 0) return { note: 'already exists' };
+        throw new StepConflictError(
+          `${step.target} already exists with a different ${differing.join(', ')}; run \`poolsync plan\` again`,
+        );
+      }
+    }
+    case 'update_queue': {
+      const { name, ...spec } = step.args;
+      await cp.updateQueue(name, spec);
+      return DONE;
+    }
+    case 'set_assignment':
+      // A1: an upsert, idempotent by nature.
+      await cp.setAssignment(step.args);
+      return DONE;
+    case 'delete_assignment':
+      return ignoreNotFound(
+        () =>
+          cp.deleteAssignment({
+            project: step.args.project,
+            domain: step.args.domain,
+            workflow: step.args.workflow,
+          }),
+        'already deleted',
+      );
+    default: {
+      const unknown: never = step;
+      throw new StepConflictError(`unknown step op ${JSON.stringify((unknown as Step).op)}`);
+    }
+  }
+}
+
+async function ignoreNotFound(call: () => Promise<void>, note: string): Promise<StepOutcome> {
+  try {
+    await call();
+    return DONE;
+  } catch (err) {
+    if (isControlPlaneError(err, 'NOT_FOUND')) return { note };
+    throw err;
+  }
+}
+
+export function sameContract(a: PoolContract, b: PoolContract): boolean {
+  return (
+    a.object_store_ref.uri === b.object_store_ref.uri &&
+    (a.object_store_ref.endpoint ?? '') === (b.object_store_ref.endpoint ?? '') &&
+    a.secret_store.type === b.secret_store.type &&
+    a.secret_store.locator === b.secret_store.locator &&
+    (a.image_registry?.locator ?? null) === (b.image_registry?.locator ?? null)
+  );
+}
+
+/** Names of the fields where the live queue differs from the spec; the selector compared as a set. */
+export function queueSpecDiff(live: QueueSpec, want: QueueSpec): string[] {
+  const out: string[] = [];
+  for (const field of [
+    'pool',
+    'run_concurrency',
+    'action_concurrency',
+    'depth',
+    'priority',
+    'fairness',
+  ] as const) {
+    if (live[field] !== want[field]) out.push(field);
+  }
+  const a = [...live.clusters].sort();
+  const b = [...want.clusters].sort();
+  if (a.length !== b.length || a.some((c, i) => c !== b[i])) out.push('clusters');
+  return out;
+}

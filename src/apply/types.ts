@@ -1,0 +1,88 @@
+/** What the executor reports: events while it runs, and one result when it is done. */
+import type { Step, StepKind } from '../model/plan.js';
+
+export type StepStatus = 'done' | 'failed' | 'not_run';
+
+/** Why a step failed: the control plane's code and message, or an executor code. */
+export interface StepError {
+  /** A control-plane code (domain.md, Errors) or `WAIT_TIMEOUT`, `CONFLICT`, `ABORTED`, `INTERNAL`. */
+  code: string;
+  message: string;
+  /** Rule id of domain.md when the control plane named one. */
+  rule: string | null;
+}
+
+export interface StepResult {
+  id: string;
+  op: StepKind;
+  target: string;
+  status: StepStatus;
+  /** Wall time of the step; null when it did not run. */
+  duration_ms: number | null;
+  error: StepError | null;
+  /** Set when the step found its work already done (a re-run after a crash), e.g. `already exists`. */
+  note: string | null;
+}
+
+export interface ApplyCounts {
+  created: number;
+  updated: number;
+  /** Clusters and pools whose delete and create both ran. */
+  replaced: number;
+  deleted: number;
+  /** Reported by the plan; nothing was sent for them. */
+  blocked: number;
+}
+
+export interface ApplyResult {
+  /** True when every step is done. */
+  ok: boolean;
+  /** True when the abort signal stopped the run before every step could start. */
+  aborted: boolean;
+  /** In plan order. */
+  steps: StepResult[];
+  counts: ApplyCounts;
+  duration_ms: number;
+}
+
+export type ApplyEvent =
+  | { type: 'step_started'; step: Step }
+  | {
+      type: 'step_finished';
+      step: Step;
+      status: 'done' | 'failed';
+      duration_ms: number;
+      error: StepError | null;
+      note: string | null;
+    }
+  /** One per busy queue per poll of a `wait_idle` step (Q7). */
+  | {
+      type: 'wait_progress';
+      step: Step;
+      queue: string;
+      runs_in_flight: number;
+      actions_in_flight: number;
+      elapsed_ms: number;
+    }
+  /** No new step will start: a step failed, or the run was aborted. */
+  | { type: 'stopping'; reason: 'failure' | 'aborted' };
+
+export interface ExecuteOptions {
+  /** Most steps running at once; default 8. */
+  parallelism?: number;
+  /** Bound of each `wait_idle` step; default 30 minutes. */
+  waitTimeoutMs?: number;
+  onEvent?: (event: ApplyEvent) => void;
+  /** Aborted: start no new step, let running ones finish (a running `wait_idle` stops waiting). */
+  signal?: AbortSignal;
+  /** Polling of `wait_idle`: first interval and cap of the backoff; default 500 ms and 15 s. */
+  pollIntervalMs?: { initial: number; max: number };
+}
+
+/** The plan cannot be executed at all (it has errors, or its step graph is malformed). */
+export class ApplyRefusedError extends Error {
+  override readonly name = 'ApplyRefusedError';
+}
+
+export const DEFAULT_PARALLELISM = 8;
+export const DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1000;

@@ -1,0 +1,122 @@
+/**
+ * `wait_idle` (plan.md rule 4, C9): there is no drain call, so before a cluster is deleted
+ * the executor watches the metrics (Q7) of the queues that route only to it until no run
+ * and no action is in flight, bounded by a timeout.
+ */
+import type { ControlPlane } from '../controlplane/types.js';
+import { isControlPlaneError } from '../controlplane/errors.js';
+import type { QueueMetrics } from '../model/live.js';
+
+export interface WaitProgress {
+  queue: string;
+  runs_in_flight: number;
+  actions_in_flight: number;
+  elapsed_ms: number;
+}
+
+export interface WaitIdleOptions {
+  timeoutMs: number;
+  pollIntervalMs: { initial: number; max: number };
+  onProgress: (p: WaitProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** The queues did not become idle in time; the dependent delete must not run. */
+export class WaitTimeoutError extends Error {
+  override readonly name = 'WaitTimeoutError';
+}
+
+/** The run was aborted while waiting. */
+export class WaitAbortedError extends Error {
+  override readonly name = 'WaitAbortedError';
+}
+
+const BACKOFF_FACTOR = 1.5;
+
+/**
+ * Resolves once every queue reports 0 runs and 0 actions in flight in the same poll (a
+ * queue can receive new work until then). A queue that does not exist has nothing in
+ * flight. Transient errors (UNAVAILABLE) count as "still busy" and polling goes on;
+ * permanent ones end the wait.
+ */
+export async function waitIdle(
+  cp: ControlPlane,
+  queues: string[],
+  opts: WaitIdleOptions,
+): Promise<void> {
+  const started = performance.now();
+  let interval = Math.max(1, opts.pollIntervalMs.initial);
+  let last = new Map<string, QueueMetrics | null>();
+  for (;;) {
+    if (opts.signal?.aborted)
+      throw new WaitAbortedError('interrupted while waiting for queues to become idle');
+    const polled = await Promise.all(queues.map(async (q) => [q, await pollQueue(cp, q)] as const));
+    last = new Map(polled);
+    const elapsed = performance.now() - started;
+    const busy = polled.filter(
+      ([, m]) => m === null || m.runs_in_flight > 0 || m.actions_in_flight > 0,
+    );
+    if (busy.length === 0) return;
+    for (const [queue, m] of busy) {
+      opts.onProgress({
+        queue,
+        runs_in_flight: m?.runs_in_flight ?? -1,
+        actions_in_flight: m?.actions_in_flight ?? -1,
+        elapsed_ms: Math.round(elapsed),
+      });
+    }
+    const remaining = opts.timeoutMs - elapsed;
+    if (remaining <= 0) throw new WaitTimeoutError(timeoutMessage(opts.timeoutMs, last));
+    await sleep(Math.min(interval, remaining), opts.signal);
+    interval = Math.min(opts.pollIntervalMs.max, interval * BACKOFF_FACTOR);
+  }
+}
+
+/** Metrics, `{0,0}` for a missing queue, or null when the control plane is unavailable right now. */
+async function pollQueue(cp: ControlPlane, queue: string): Promise<QueueMetrics | null> {
+  try {
+    return await cp.queueMetrics(queue);
+  } catch (err) {
+    if (isControlPlaneError(err, 'NOT_FOUND'))
+      return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
+    if (isControlPlaneError(err, 'UNAVAILABLE')) return null;
+    throw err;
+  }
+}
+
+function timeoutMessage(timeoutMs: number, last: Map<string, QueueMetrics | null>): string {
+  const busy = [...last]
+    .filter(([, m]) => m === null || m.runs_in_flight > 0 || m.actions_in_flight > 0)
+    .map(([q, m]) =>
+      m === null
+        ? `${q} (metrics unavailable)`
+        : `${q} (${m.runs_in_flight} runs, ${m.actions_in_flight} actions in flight)`,
+    );
+  return (
+    `queues still busy after ${formatDuration(timeoutMs)}: ${busy.join(', ')}; ` +
+    'the cluster was not deleted. Wait for the work to finish (or raise --wait-timeout) and apply again'
+  );
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`;
+  const m = Math.floor(s / 60);
+  const rest = Math.round(s - m * 60);
+  if (m < 60) return rest === 0 ? `${m}m` : `${m}m${rest}s`;
+  const h = Math.floor(m / 60);
+  return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

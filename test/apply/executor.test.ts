@@ -1,0 +1,488 @@
+import { describe, expect, it } from 'vitest';
+import { executePlan, ApplyRefusedError, type ApplyEvent } from '../../src/apply/index.js';
+import { ControlPlaneError } from '../../src/controlplane/errors.js';
+import { MemoryControlPlane, CONTRACT } from './helpers/memory-control-plane.js';
+import { recording, type CallRecord, type RecordingControlPlane } from './helpers/recording.js';
+import { makePlan, pool, queueSpec, type StepSpec } from './helpers/plans.js';
+import type { Plan } from '../../src/model/plan.js';
+
+const FAST_POLL = { initial: 10, max: 40 };
+
+/** The mutating call a step made (the last one, in case it was retried). */
+function callOf(cp: RecordingControlPlane, plan: Plan, id: string): CallRecord | undefined {
+  const step = plan.steps.find((s) => s.id === id)!;
+  const method: Record<string, string> = {
+    create_pool: 'createPool',
+    delete_pool: 'deletePool',
+    register_cluster: 'registerCluster',
+    update_cluster: 'updateCluster',
+    delete_cluster: 'deleteCluster',
+    create_queue: 'createQueue',
+    update_queue: 'updateQueue',
+    set_assignment: 'setAssignment',
+    delete_assignment: 'deleteAssignment',
+  };
+  const subject = step.target.slice(step.target.indexOf('/') + 1);
+  return cp.calls.filter((c) => c.method === method[step.op] && c.subject === subject).at(-1);
+}
+
+/** Every step's call started after every call of the steps it depends on had ended. */
+function expectDependenciesHonoured(cp: RecordingControlPlane, plan: Plan) {
+  for (const step of plan.steps) {
+    if (step.op === 'wait_idle') continue;
+    const call = callOf(cp, plan, step.id);
+    if (!call) continue;
+    for (const dep of step.depends_on) {
+      const depStep = plan.steps.find((s) => s.id === dep)!;
+      if (depStep.op === 'wait_idle') continue;
+      const depCall = callOf(cp, plan, dep);
+      expect(depCall, `${dep} ran before ${step.id}`).toBeDefined();
+      expect(
+        call.start,
+        `${step.id} (${step.target}) starts after ${dep} (${depStep.target}) ends`,
+      ).toBeGreaterThanOrEqual(depCall!.end);
+    }
+  }
+}
+
+/** A realistic graph: move work from cluster `old-1` (pool legacy) to new pool `prod`. */
+function migrationPlan(): Plan {
+  const steps: StepSpec[] = [
+    pool('s1', 'prod'),
+    {
+      id: 's2',
+      op: 'register_cluster',
+      args: { name: 'prod-1', pool: 'prod' },
+      depends_on: ['s1'],
+    },
+    {
+      id: 's3',
+      op: 'register_cluster',
+      args: { name: 'prod-2', pool: 'prod' },
+      depends_on: ['s1'],
+    },
+    {
+      id: 's4',
+      op: 'create_queue',
+      args: { name: 'gpu', ...queueSpec('prod', ['prod-1', 'prod-2']) },
+      depends_on: ['s1', 's2', 's3'],
+    },
+    { id: 's5', op: 'update_queue', args: { name: 'batch', ...queueSpec('legacy', ['old-2']) } },
+    {
+      id: 's6',
+      op: 'wait_idle',
+      args: { queues: ['old-1'], cluster: 'old-1' },
+      depends_on: ['s5'],
+    },
+    { id: 's7', op: 'delete_cluster', args: { name: 'old-1' }, depends_on: ['s5', 's6'] },
+    {
+      id: 's8',
+      op: 'set_assignment',
+      args: { project: 'p', domain: 'production', workflow: null, pool: 'prod' },
+      depends_on: ['s1'],
+    },
+  ];
+  return makePlan(steps, {
+    'ClusterPool/prod': 'create',
+    'Cluster/prod-1': 'create',
+    'Cluster/prod-2': 'create',
+    'Cluster/old-1': 'delete',
+    'Queue/gpu': 'create',
+    'Queue/batch': 'update',
+    'Queue/stuck': 'blocked',
+    'PoolAssignment/p/production': 'create',
+  });
+}
+
+async function seededLegacy(): Promise<MemoryControlPlane> {
+  const mem = new MemoryControlPlane();
+  await mem.createPool('legacy', CONTRACT('legacy-bucket'));
+  await mem.registerCluster({ name: 'old-1', pool: 'legacy' });
+  await mem.registerCluster({ name: 'old-2', pool: 'legacy' });
+  await mem.createQueue({ name: 'batch', ...queueSpec('legacy', ['old-1', 'old-2']) });
+  return mem;
+}
+
+describe('executePlan: order (plan.md Steps and order)', () => {
+  it('starts every step only after the steps it depends on finished (P1 pools first, C8/C9 repoint and wait before delete)', async () => {
+    const mem = await seededLegacy();
+    const cp = recording(mem, { latencyMs: 15 });
+    const plan = migrationPlan();
+    const result = await executePlan(plan, cp, { parallelism: 8, pollIntervalMs: FAST_POLL });
+    expect(result.ok).toBe(true);
+    expect(result.steps.map((s) => s.status)).toEqual(Array(plan.steps.length).fill('done'));
+    expectDependenciesHonoured(cp, plan);
+    // The wait polled the metrics of the co-named queue before the delete was sent.
+    const metrics = cp.calls.filter((c) => c.method === 'queueMetrics' && c.subject === 'old-1');
+    expect(metrics.length).toBeGreaterThan(0);
+    expect(callOf(cp, plan, 's7')!.start).toBeGreaterThanOrEqual(metrics.at(-1)!.end);
+    expect(result.counts).toEqual({ created: 5, updated: 1, replaced: 0, deleted: 1, blocked: 1 });
+    expect(mem.clusters.has('old-1')).toBe(false);
+    expect(mem.queues.get('batch')!.clusters).toEqual(['old-2']);
+  });
+
+  it('deletes a replaced cluster (C7) before registering it again, and counts one replacement', async () => {
+    const mem = await seededLegacy();
+    await mem.createPool('prod', CONTRACT('prod-bucket'));
+    const cp = recording(mem, { latencyMs: 5 });
+    const plan = makePlan(
+      [
+        {
+          id: 's1',
+          op: 'update_queue',
+          args: { name: 'batch', ...queueSpec('legacy', ['old-2']) },
+        },
+        {
+          id: 's2',
+          op: 'wait_idle',
+          args: { queues: ['old-1'], cluster: 'old-1' },
+          depends_on: ['s1'],
+        },
+        { id: 's3', op: 'delete_cluster', args: { name: 'old-1' }, depends_on: ['s2'] },
+        {
+          id: 's4',
+          op: 'register_cluster',
+          args: { name: 'old-1', pool: 'prod' },
+          depends_on: ['s3'],
+        },
+      ],
+      { 'Cluster/old-1': 'replace', 'Queue/batch': 'update' },
+    );
+    const result = await executePlan(plan, cp, { pollIntervalMs: FAST_POLL });
+    expect(result.ok).toBe(true);
+    const del = callOf(cp, plan, 's3')!;
+    const reg = callOf(cp, plan, 's4')!;
+    expect(reg.start).toBeGreaterThanOrEqual(del.end);
+    expect(mem.clusters.get('old-1')!.pool).toBe('prod');
+    expect(result.counts.replaced).toBe(1);
+  });
+
+  it('runs a pool delete (P5) only after the clusters in it are gone', async () => {
+    const mem = await seededLegacy();
+    // Queues pin the pool (P5), so this test uses a fresh pool whose only user is a cluster
+    // and lets the co-named queue be pointed elsewhere first: here we check the order only.
+    await mem.createPool('tmp', CONTRACT('tmp-bucket'));
+    const plan = makePlan([
+      {
+        id: 's1',
+        op: 'set_assignment',
+        args: { project: 'x', domain: 'd', workflow: null, pool: 'tmp' },
+      },
+      {
+        id: 's2',
+        op: 'delete_assignment',
+        args: { project: 'x', domain: 'd', workflow: null },
+        depends_on: ['s1'],
+      },
+      { id: 's3', op: 'delete_pool', args: { name: 'tmp' }, depends_on: ['s2'] },
+    ]);
+    const cp = recording(mem, { latencyMs: 5 });
+    const result = await executePlan(plan, cp);
+    expect(result.ok).toBe(true);
+    expectDependenciesHonoured(cp, plan);
+    expect(mem.pools.has('tmp')).toBe(false);
+  });
+});
+
+describe('executePlan: parallelism', () => {
+  const independent = (n: number) =>
+    makePlan(Array.from({ length: n }, (_, i) => pool(`s${i + 1}`, `p${i}`)));
+
+  it('overlaps independent steps up to the limit and never beyond', async () => {
+    const cp = recording(new MemoryControlPlane(), { latencyMs: 30 });
+    const result = await executePlan(independent(20), cp, { parallelism: 4 });
+    expect(result.ok).toBe(true);
+    expect(cp.maxConcurrent()).toBe(4);
+  });
+
+  it('runs one at a time with parallelism 1', async () => {
+    const cp = recording(new MemoryControlPlane(), { latencyMs: 5 });
+    await executePlan(independent(6), cp, { parallelism: 1 });
+    expect(cp.maxConcurrent()).toBe(1);
+  });
+
+  it('defaults to 8', async () => {
+    const cp = recording(new MemoryControlPlane(), { latencyMs: 30 });
+    await executePlan(independent(20), cp);
+    expect(cp.maxConcurrent()).toBe(8);
+  });
+
+  it('refuses a parallelism that is not a whole number ≥ 1', async () => {
+    await expect(
+      executePlan(independent(1), new MemoryControlPlane(), { parallelism: 0 }),
+    ).rejects.toThrow(/parallelism must be a whole number/);
+  });
+});
+
+describe('executePlan: failures', () => {
+  it('stops new steps after a permanent error, lets running steps finish, reports done/failed/not_run; a re-run converges', async () => {
+    const mem = new MemoryControlPlane();
+    const cp = recording(mem, { latencyMs: 20 });
+    const plan = makePlan(
+      [
+        pool('s1', 'a'),
+        pool('s2', 'b'),
+        { id: 's3', op: 'register_cluster', args: { name: 'a-1', pool: 'a' }, depends_on: ['s1'] },
+        { id: 's4', op: 'register_cluster', args: { name: 'b-1', pool: 'b' }, depends_on: ['s2'] },
+        {
+          id: 's5',
+          op: 'create_queue',
+          args: { name: 'qa', ...queueSpec('a', ['a-1']) },
+          depends_on: ['s3'],
+        },
+        pool('s6', 'c'),
+      ],
+      {
+        'ClusterPool/a': 'create',
+        'ClusterPool/b': 'create',
+        'ClusterPool/c': 'create',
+        'Cluster/a-1': 'create',
+        'Cluster/b-1': 'create',
+        'Queue/qa': 'create',
+      },
+    );
+    let fail = true;
+    cp.inject = (method, subject) =>
+      fail && method === 'registerCluster' && subject === 'a-1'
+        ? new ControlPlaneError(
+            'FAILED_PRECONDITION',
+            'cluster a-1 rejected for the test',
+            'Cluster/a-1',
+            'C4',
+          )
+        : null;
+    const events: ApplyEvent[] = [];
+    const first = await executePlan(plan, cp, { parallelism: 2, onEvent: (e) => events.push(e) });
+    const status = Object.fromEntries(first.steps.map((s) => [s.id, s.status]));
+    // s1, s2 run together; then s3 (fails) and s4 (already running when s3 fails) run together.
+    expect(status).toEqual({
+      s1: 'done',
+      s2: 'done',
+      s3: 'failed',
+      s4: 'done',
+      s5: 'not_run',
+      s6: 'not_run',
+    });
+    const failed = first.steps.find((s) => s.id === 's3')!;
+    expect(failed.error).toEqual({
+      code: 'FAILED_PRECONDITION',
+      message: 'cluster a-1 rejected for the test',
+      rule: 'C4',
+    });
+    expect(first.steps.find((s) => s.id === 's5')!.duration_ms).toBeNull();
+    expect(first.ok).toBe(false);
+    expect(first.counts).toEqual({ created: 3, updated: 0, replaced: 0, deleted: 0, blocked: 0 });
+    expect(events.filter((e) => e.type === 'stopping')).toEqual([
+      { type: 'stopping', reason: 'failure' },
+    ]);
+
+    // Same plan again (as after a crash): what was done is recognised, nothing is created twice.
+    fail = false;
+    const before = cp.calls.length;
+    const second = await executePlan(plan, cp, { parallelism: 2 });
+    expect(second.ok).toBe(true);
+    const notes = Object.fromEntries(second.steps.map((s) => [s.id, s.note]));
+    expect(notes).toMatchObject({
+      s1: 'already exists',
+      s2: 'already exists',
+      s4: 'already registered',
+      s3: null,
+      s6: null,
+    });
+    expect([...mem.pools.keys()].sort()).toEqual(['a', 'b', 'c', 'default']);
+    expect([...mem.clusters.keys()].sort()).toEqual(['a-1', 'b-1']);
+    expect(
+      cp.calls
+        .slice(before)
+        .filter((c) => c.ok && c.method === 'createPool')
+        .map((c) => c.subject),
+    ).toEqual(['c']);
+  });
+
+  it('treats delete of a missing object as done, but a create that meets a different live object as a conflict', async () => {
+    const mem = new MemoryControlPlane();
+    await mem.createPool('a', CONTRACT('other-bucket'));
+    const plan = makePlan([
+      { id: 's1', op: 'delete_cluster', args: { name: 'gone' } },
+      { id: 's2', op: 'delete_assignment', args: { project: 'p', domain: 'd', workflow: 'wf' } },
+      { id: 's3', op: 'delete_pool', args: { name: 'gone' } },
+      pool('s4', 'a', ['s1', 's2', 's3']),
+    ]);
+    const result = await executePlan(plan, mem);
+    expect(result.steps.map((s) => [s.status, s.note])).toEqual([
+      ['done', 'already deleted'],
+      ['done', 'already deleted'],
+      ['done', 'already deleted'],
+      ['failed', null],
+    ]);
+    expect(result.steps[3]!.error!.code).toBe('CONFLICT');
+    expect(result.steps[3]!.error!.message).toMatch(
+      /ClusterPool\/a already exists with a different contract/,
+    );
+  });
+
+  it('C7: registering a name that lives in another pool fails with the control plane message', async () => {
+    const mem = await seededLegacy();
+    await mem.createPool('prod', CONTRACT('prod-bucket'));
+    const plan = makePlan([
+      { id: 's1', op: 'register_cluster', args: { name: 'old-1', pool: 'prod' } },
+    ]);
+    const result = await executePlan(plan, mem);
+    expect(result.steps[0]!.status).toBe('failed');
+    expect(result.steps[0]!.error).toMatchObject({ code: 'FAILED_PRECONDITION', rule: 'C7' });
+  });
+
+  it('a create_queue that finds the same queue already there is done; a different one is a conflict', async () => {
+    const mem = await seededLegacy();
+    const same = makePlan([
+      {
+        id: 's1',
+        op: 'create_queue',
+        args: { name: 'batch', ...queueSpec('legacy', ['old-2', 'old-1']) },
+      },
+    ]);
+    expect((await executePlan(same, mem)).steps[0]).toMatchObject({
+      status: 'done',
+      note: 'already exists',
+    });
+    const other = makePlan([
+      {
+        id: 's1',
+        op: 'create_queue',
+        args: { name: 'batch', ...queueSpec('legacy', ['old-1'], { run_concurrency: 5 }) },
+      },
+    ]);
+    const result = await executePlan(other, mem);
+    expect(result.steps[0]!.error!.message).toMatch(
+      /Queue\/batch already exists with a different run_concurrency, clusters/,
+    );
+  });
+});
+
+describe('executePlan: wait_idle (C9, Q7)', () => {
+  const deletePlan = () =>
+    makePlan(
+      [
+        { id: 's1', op: 'wait_idle', args: { queues: ['old-1', 'batch'], cluster: 'old-1' } },
+        { id: 's2', op: 'delete_cluster', args: { name: 'old-1' }, depends_on: ['s1'] },
+      ],
+      { 'Cluster/old-1': 'delete' },
+    );
+
+  it('polls until no run and no action is in flight, reporting progress, then deletes', async () => {
+    const mem = await seededLegacy();
+    mem.metrics.set('old-1', { runs_in_flight: 2, actions_in_flight: 7, depth: 9 });
+    mem.metrics.set('batch', { runs_in_flight: 0, actions_in_flight: 1, depth: 1 });
+    setTimeout(
+      () => mem.metrics.set('batch', { runs_in_flight: 0, actions_in_flight: 0, depth: 0 }),
+      60,
+    );
+    setTimeout(
+      () => mem.metrics.set('old-1', { runs_in_flight: 0, actions_in_flight: 0, depth: 0 }),
+      120,
+    );
+    const events: ApplyEvent[] = [];
+    const result = await executePlan(deletePlan(), mem, {
+      pollIntervalMs: FAST_POLL,
+      onEvent: (e) => events.push(e),
+    });
+    expect(result.ok).toBe(true);
+    const progress = events.filter((e) => e.type === 'wait_progress');
+    expect(progress[0]).toMatchObject({ queue: 'old-1', runs_in_flight: 2, actions_in_flight: 7 });
+    expect(progress.some((e) => e.type === 'wait_progress' && e.queue === 'batch')).toBe(true);
+    const elapsed = progress.map((e) => (e.type === 'wait_progress' ? e.elapsed_ms : 0));
+    expect(elapsed).toEqual([...elapsed].sort((a, b) => a - b));
+    expect(mem.clusters.has('old-1')).toBe(false);
+    expect(result.counts.deleted).toBe(1);
+  });
+
+  it('fails on timeout and does not run the dependent delete', async () => {
+    const mem = await seededLegacy();
+    mem.metrics.set('old-1', { runs_in_flight: 1, actions_in_flight: 3, depth: 4 });
+    const result = await executePlan(deletePlan(), mem, {
+      waitTimeoutMs: 150,
+      pollIntervalMs: FAST_POLL,
+    });
+    expect(result.ok).toBe(false);
+    expect(result.steps[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'WAIT_TIMEOUT', rule: 'C9' },
+    });
+    expect(result.steps[0]!.error!.message).toContain('old-1 (1 runs, 3 actions in flight)');
+    expect(result.steps[1]!.status).toBe('not_run');
+    expect(mem.clusters.has('old-1')).toBe(true);
+    expect(result.counts.deleted).toBe(0);
+  });
+});
+
+describe('executePlan: abort and refusal', () => {
+  it('on abort starts no new step, lets running steps finish and reports the rest not_run', async () => {
+    const mem = new MemoryControlPlane();
+    const cp = recording(mem, { latencyMs: 40 });
+    const plan = makePlan(Array.from({ length: 10 }, (_, i) => pool(`s${i + 1}`, `p${i}`)));
+    const ac = new AbortController();
+    const events: ApplyEvent[] = [];
+    const run = executePlan(plan, cp, {
+      parallelism: 3,
+      signal: ac.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'step_started' && e.step.id === 's3') ac.abort();
+      },
+    });
+    const result = await run;
+    expect(result.aborted).toBe(true);
+    expect(result.steps.filter((s) => s.status === 'done').map((s) => s.id)).toEqual([
+      's1',
+      's2',
+      's3',
+    ]);
+    expect(result.steps.filter((s) => s.status === 'not_run')).toHaveLength(7);
+    expect(mem.pools.size).toBe(4);
+  });
+
+  it('an abort ends a running wait_idle without deleting', async () => {
+    const mem = await seededLegacy();
+    mem.metrics.set('old-1', { runs_in_flight: 1, actions_in_flight: 1, depth: 1 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 80);
+    const plan = makePlan([
+      { id: 's1', op: 'wait_idle', args: { queues: ['old-1'], cluster: 'old-1' } },
+      { id: 's2', op: 'delete_cluster', args: { name: 'old-1' }, depends_on: ['s1'] },
+    ]);
+    const result = await executePlan(plan, mem, { signal: ac.signal, pollIntervalMs: FAST_POLL });
+    expect(result.aborted).toBe(true);
+    expect(result.steps.map((s) => s.status)).toEqual(['failed', 'not_run']);
+    expect(result.steps[0]!.error!.code).toBe('ABORTED');
+    expect(mem.clusters.has('old-1')).toBe(true);
+  });
+
+  it('refuses a plan with errors before any call', async () => {
+    const cp = recording(new MemoryControlPlane());
+    const plan = { ...makePlan([pool('s1', 'a')]) };
+    plan.errors = [
+      { code: 'V3', address: 'Queue/q', message: 'unknown cluster x', location: 'queues.yaml:4:7' },
+    ];
+    await expect(executePlan(plan, cp)).rejects.toThrow(ApplyRefusedError);
+    await expect(executePlan(plan, cp)).rejects.toThrow(/queues\.yaml:4:7 V3: unknown cluster x/);
+    expect(cp.calls).toHaveLength(0);
+  });
+
+  it('refuses a graph with a cycle or an unknown dependency', async () => {
+    const cycle = makePlan([pool('s1', 'a', ['s2']), pool('s2', 'b', ['s1'])]);
+    await expect(executePlan(cycle, new MemoryControlPlane())).rejects.toThrow(
+      /cycle through s1, s2/,
+    );
+    const dangling = makePlan([pool('s1', 'a', ['s9'])]);
+    await expect(executePlan(dangling, new MemoryControlPlane())).rejects.toThrow(
+      /unknown step s9/,
+    );
+  });
+
+  it('an empty plan is ok and makes no call', async () => {
+    const cp = recording(new MemoryControlPlane());
+    const result = await executePlan(makePlan([]), cp);
+    expect(result).toMatchObject({ ok: true, aborted: false, steps: [] });
+    expect(cp.calls).toHaveLength(0);
+  });
+});

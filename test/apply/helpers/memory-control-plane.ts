@@ -1,0 +1,229 @@
+/**
+ * A small in-memory control plane that enforces the domain rules the executor's ordering
+ * depends on (P3, P5, C1, C2, C7, C8, Q1, Q2, A1, A3), with settable queue metrics (Q7).
+ * It lets the executor tests run without the embedded store; integration tests use that.
+ */
+import type {
+  ControlPlane,
+  CreateQueueRequest,
+  RegisterClusterRequest,
+} from '../../../src/controlplane/types.js';
+import { ControlPlaneError } from '../../../src/controlplane/errors.js';
+import {
+  BASELINE_CAPABILITIES,
+  QUEUE_DEFAULTS,
+  assignmentKeyString,
+  type Assignment,
+  type AssignmentKey,
+  type PoolContract,
+  type QueueSpec,
+} from '../../../src/model/common.js';
+import type { LiveCluster, LivePool, LiveQueue, QueueMetrics } from '../../../src/model/live.js';
+
+interface Cluster {
+  name: string;
+  pool: string;
+  enabled: boolean;
+}
+interface Queue extends QueueSpec {
+  name: string;
+  cluster_managed: boolean;
+}
+
+export const CONTRACT = (bucket: string): PoolContract => ({
+  object_store_ref: { uri: `s3://${bucket}`, endpoint: '' },
+  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+  image_registry: null,
+});
+
+export class MemoryControlPlane implements ControlPlane {
+  pools = new Map<string, PoolContract>([['default', CONTRACT('default-bucket')]]);
+  clusters = new Map<string, Cluster>();
+  queues = new Map<string, Queue>([
+    [
+      'default',
+      {
+        name: 'default',
+        pool: 'default',
+        clusters: ['*'],
+        cluster_managed: false,
+        ...QUEUE_DEFAULTS,
+      },
+    ],
+  ]);
+  assignments = new Map<string, Assignment>();
+  metrics = new Map<string, QueueMetrics>();
+
+  async capabilities() {
+    return { ...BASELINE_CAPABILITIES };
+  }
+  async listPools() {
+    return [...this.pools.keys()].map((n) => this.livePool(n));
+  }
+  async getPool(name: string) {
+    if (!this.pools.has(name)) throw notFound('ClusterPool', name);
+    return this.livePool(name);
+  }
+  async listClusters() {
+    return [...this.clusters.values()].map((c) => this.liveCluster(c));
+  }
+  async getCluster(name: string) {
+    const c = this.clusters.get(name);
+    if (!c) throw notFound('Cluster', name);
+    return this.liveCluster(c);
+  }
+  async listQueues() {
+    return [...this.queues.values()].map((q) => this.liveQueue(q));
+  }
+  async getQueue(name: string) {
+    const q = this.queues.get(name);
+    if (!q) throw notFound('Queue', name);
+    return this.liveQueue(q);
+  }
+  async listAssignments() {
+    return [...this.assignments.values()].map((a) => ({ ...a }));
+  }
+  async queueMetrics(name: string) {
+    if (!this.queues.has(name)) throw notFound('Queue', name);
+    return { ...(this.metrics.get(name) ?? { runs_in_flight: 0, actions_in_flight: 0, depth: 0 }) };
+  }
+
+  async createPool(name: string, contract: PoolContract) {
+    if (this.pools.has(name))
+      throw new ControlPlaneError(
+        'ALREADY_EXISTS',
+        `pool ${name} exists`,
+        `ClusterPool/${name}`,
+        'P3',
+      );
+    this.pools.set(name, structuredClone(contract));
+    return this.livePool(name);
+  }
+  async deletePool(name: string) {
+    if (!this.pools.has(name)) throw notFound('ClusterPool', name);
+    if (name === 'default') throw precondition(`pool default cannot be deleted`, 'P5');
+    const users = [
+      ...[...this.clusters.values()].filter((c) => c.pool === name).map((c) => `Cluster/${c.name}`),
+      ...[...this.queues.values()].filter((q) => q.pool === name).map((q) => `Queue/${q.name}`),
+    ];
+    if (users.length) throw precondition(`pool ${name} is referenced by ${users.join(', ')}`, 'P5');
+    const assigned = [...this.assignments.values()].filter((a) => a.pool === name);
+    if (assigned.length) throw precondition(`pool ${name} is named by an assignment`, 'A3');
+    this.pools.delete(name);
+  }
+  async registerCluster(req: RegisterClusterRequest) {
+    const pool = req.pool ?? 'default';
+    if (req.name === 'default')
+      throw new ControlPlaneError('INVALID_ARGUMENT', 'reserved name', null, 'C1');
+    if (!this.pools.has(pool)) throw notFound('ClusterPool', pool);
+    const existing = this.clusters.get(req.name);
+    if (existing) {
+      if (existing.pool !== pool)
+        throw precondition(`cluster ${req.name} is in pool ${existing.pool}`, 'C7');
+      throw new ControlPlaneError(
+        'ALREADY_EXISTS',
+        `cluster ${req.name} exists`,
+        `Cluster/${req.name}`,
+        'C7',
+      );
+    }
+    const cluster = { name: req.name, pool, enabled: true };
+    this.clusters.set(req.name, cluster);
+    if (!this.queues.has(req.name)) {
+      this.queues.set(req.name, {
+        name: req.name,
+        pool,
+        clusters: [req.name],
+        cluster_managed: true,
+        ...QUEUE_DEFAULTS,
+      }); // C2
+    }
+    return this.liveCluster(cluster);
+  }
+  async updateCluster(name: string, update: { enabled: boolean }) {
+    const c = this.clusters.get(name);
+    if (!c) throw notFound('Cluster', name);
+    c.enabled = update.enabled;
+    return this.liveCluster(c);
+  }
+  async deleteCluster(name: string) {
+    if (!this.clusters.delete(name)) throw notFound('Cluster', name);
+    for (const q of this.queues.values()) q.clusters = q.clusters.filter((c) => c !== name); // C8
+  }
+  async createQueue(req: CreateQueueRequest) {
+    if (this.queues.has(req.name) || this.clusters.has(req.name)) {
+      throw new ControlPlaneError(
+        'ALREADY_EXISTS',
+        `queue ${req.name} exists`,
+        `Queue/${req.name}`,
+        'Q2',
+      );
+    }
+    const spec: QueueSpec = { ...QUEUE_DEFAULTS, pool: 'default', clusters: ['*'], ...req };
+    this.checkSelector(spec);
+    this.queues.set(req.name, {
+      name: req.name,
+      cluster_managed: false,
+      ...spec,
+      clusters: [...spec.clusters],
+    });
+    return this.liveQueue(this.queues.get(req.name)!);
+  }
+  async updateQueue(name: string, spec: QueueSpec) {
+    const q = this.queues.get(name);
+    if (!q) throw notFound('Queue', name);
+    if (q.pool !== spec.pool) throw precondition(`queue ${name} cannot change pool`, 'Q3');
+    this.checkSelector(spec);
+    Object.assign(q, spec, { clusters: [...spec.clusters] });
+    return this.liveQueue(q);
+  }
+  async setAssignment(a: Assignment) {
+    if (!this.pools.has(a.pool)) throw notFound('ClusterPool', a.pool);
+    this.assignments.set(assignmentKeyString(a), { ...a });
+    return { ...a };
+  }
+  async deleteAssignment(key: AssignmentKey) {
+    if (!this.assignments.delete(assignmentKeyString(key)))
+      throw notFound('PoolAssignment', assignmentKeyString(key));
+  }
+  async close() {}
+
+  private checkSelector(spec: QueueSpec) {
+    if (!this.pools.has(spec.pool)) throw notFound('ClusterPool', spec.pool);
+    for (const c of spec.clusters) {
+      if (c === '*') continue;
+      if (this.clusters.get(c)?.pool !== spec.pool)
+        throw precondition(`cluster ${c} is not in pool ${spec.pool}`, 'Q1');
+    }
+  }
+  private livePool(name: string): LivePool {
+    const members = [...this.clusters.values()]
+      .filter((c) => c.pool === name)
+      .map((c) => c.name)
+      .sort();
+    return { name, contract: structuredClone(this.pools.get(name)!), member_clusters: members };
+  }
+  private liveCluster(c: Cluster): LiveCluster {
+    const bound = [...this.queues.values()]
+      .filter((q) => q.clusters.includes(c.name))
+      .map((q) => q.name)
+      .sort();
+    return {
+      ...c,
+      health: 'unknown',
+      unhealthy_reasons: [],
+      config_drift: [],
+      bound_queues: bound,
+    };
+  }
+  private liveQueue(q: Queue): LiveQueue {
+    return { ...q, clusters: [...q.clusters], available_clusters: [] };
+  }
+}
+
+function notFound(kind: string, name: string) {
+  return new ControlPlaneError('NOT_FOUND', `${kind} ${name} not found`, `${kind}/${name}`, null);
+}
+function precondition(message: string, rule: string) {
+  return new ControlPlaneError('FAILED_PRECONDITION', message, null, rule);
+}

@@ -1,0 +1,117 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { acquireApplyLock, lockPathFor, LockHeldError } from '../../src/apply/index.js';
+
+const tempDir = () => mkdtemp(join(tmpdir(), 'poolsync-lock-'));
+
+/** The pid of a process that has already exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  return Number(child.stdout.toString());
+}
+
+describe('apply lock', () => {
+  it('is exclusive and names the holder (pid, host, since); released, it can be taken again', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'cp.json.apply.lock');
+    const first = await acquireApplyLock(path);
+    const content = JSON.parse(await readFile(path, 'utf8'));
+    expect(content).toMatchObject({ pid: process.pid, host: hostname() });
+    expect(Number.isNaN(Date.parse(content.since))).toBe(false);
+
+    const err = await acquireApplyLock(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockHeldError);
+    expect((err as Error).message).toContain(
+      `pid ${process.pid} on ${hostname()} since ${content.since}`,
+    );
+    expect((err as Error).message).toContain(path);
+
+    await first.release();
+    const second = await acquireApplyLock(path);
+    await second.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('of many concurrent attempts, exactly one wins', async () => {
+    const path = join(await tempDir(), 'x.lock');
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, () => acquireApplyLock(path)),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(
+      outcomes
+        .filter((o) => o.status === 'rejected')
+        .every((o) => o.reason instanceof LockHeldError),
+    ).toBe(true);
+  });
+
+  it('takes over a lock left by a process of this host that is no longer running', async () => {
+    const path = join(await tempDir(), 'x.lock');
+    const pid = deadPid();
+    await writeFile(
+      path,
+      JSON.stringify({ pid, host: hostname(), since: '2020-01-01T00:00:00.000Z' }),
+    );
+    const lock = await acquireApplyLock(path);
+    expect(JSON.parse(await readFile(path, 'utf8')).pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  it('when several processes race to take over a dead lock, one wins', async () => {
+    const path = join(await tempDir(), 'x.lock');
+    await writeFile(
+      path,
+      JSON.stringify({ pid: deadPid(), host: hostname(), since: '2020-01-01T00:00:00.000Z' }),
+    );
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, () => acquireApplyLock(path)),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+  });
+
+  it('does not take over a lock held on another host, nor an unreadable one', async () => {
+    const dir = await tempDir();
+    const remote = join(dir, 'remote.lock');
+    await writeFile(
+      remote,
+      JSON.stringify({ pid: 1, host: 'build-agent-7', since: '2024-05-01T10:00:00.000Z' }),
+    );
+    await expect(acquireApplyLock(remote)).rejects.toThrow(
+      /pid 1 on build-agent-7 since 2024-05-01T10:00:00.000Z/,
+    );
+    const garbage = join(dir, 'garbage.lock');
+    await writeFile(garbage, 'not json');
+    await expect(acquireApplyLock(garbage)).rejects.toThrow(
+      /cannot be read; if no apply is running, delete it/,
+    );
+  });
+
+  it('release does not remove a lock that another apply holds now', async () => {
+    const path = join(await tempDir(), 'x.lock');
+    const lock = await acquireApplyLock(path);
+    const other = JSON.stringify({
+      pid: 4242,
+      host: 'elsewhere',
+      since: '2024-01-01T00:00:00.000Z',
+    });
+    await writeFile(path, other);
+    await lock.release();
+    expect(await readFile(path, 'utf8')).toBe(other);
+  });
+
+  it('lockPathFor: beside the embedded state file, or per URL in the state dir', () => {
+    expect(lockPathFor('file:/var/lib/ps/cp.json')).toBe('/var/lib/ps/cp.json.apply.lock');
+    expect(lockPathFor('file:///var/lib/ps/cp.json')).toBe('/var/lib/ps/cp.json.apply.lock');
+    expect(lockPathFor('file:.poolsync/control-plane.json')).toBe(
+      resolve('.poolsync/control-plane.json.apply.lock'),
+    );
+    const a = lockPathFor('https://cp.example.com/', '/s');
+    expect(a).toMatch(/^\/s\/locks\/[0-9a-f]{64}\.lock$/);
+    expect(lockPathFor('https://cp.example.com', '/s')).toBe(a);
+    expect(lockPathFor('https://other.example.com', '/s')).not.toBe(a);
+    expect(lockPathFor('http://127.0.0.1:1')).toMatch(/\.poolsync\/locks\/[0-9a-f]{64}\.lock$/);
+  });
+});
