@@ -38,6 +38,11 @@ export interface Change {
   reason: string | null;
   /** True for delete and replace. */
   destructive: boolean;
+  /**
+   * Address of the object whose step causes this change, when the change has no step of its
+   * own (C2/C3 queues created by a registration, C8 selectors pruned by a cluster delete).
+   */
+  caused_by?: string | null;
 }
 
 /** Each step carries everything the executor needs, so a saved plan runs without re-planning. */
