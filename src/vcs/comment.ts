@@ -1,0 +1,262 @@
+/**
+ * The body of the sticky pull-request comment: a hidden marker that finds it again, the
+ * commit it was made for, and the plan (or the validation errors). Provider limits are
+ * hard: a body that would exceed one is shortened (summary, errors, warnings and blocked
+ * first, then as many changes as fit, with a count of what was left out), never refused.
+ */
+import type { Change, ChangeAction, Plan, PlanSummary } from '../model/plan.js';
+import { codePointLength, fence, takeCodePoints, clip } from './text.js';
+import type { Provider, PublishOutcome } from './types.js';
+
+/** Characters a comment may hold: GitHub issue comments, GitLab notes. */
+export const COMMENT_LIMITS: Record<Provider, number> = {
+  github: 65_536,
+  gitlab: 1_000_000,
+};
+
+const MARKER_PREFIX = '<!-- poolsync:plan';
+
+/**
+ * The hidden marker that identifies poolsync's comment. Keyed by the folder inside the
+ * repository when given, so two poolsync folders of one repository keep two comments.
+ */
+export function commentMarker(key?: string | null): string {
+  const k = normalizeKey(key);
+  // `--` would end the HTML comment early; `>` is harmless but kept out for clarity.
+  return k === ''
+    ? `${MARKER_PREFIX} -->`
+    : `${MARKER_PREFIX} path="${k.replace(/-{2,}|[>"]/g, '_')}" -->`;
+}
+
+function normalizeKey(key: string | null | undefined): string {
+  if (!key) return '';
+  const k = key
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
+  return k === '.' ? '' : k;
+}
+
+/** True when `body` is the comment carrying `marker` (the marker opens the body). */
+export function isPoolsyncComment(body: string, marker: string): boolean {
+  return body.trimStart().startsWith(marker);
+}
+
+export interface CommentInput {
+  outcome: PublishOutcome;
+  /** The commit the plan was made for. */
+  commit: string;
+  /** Folder inside the repository (marker key and title); empty for the root. */
+  key?: string | null;
+  /** Maximum characters of the body (COMMENT_LIMITS[provider]). */
+  limit: number;
+}
+
+const SYMBOLS: Record<ChangeAction, string> = {
+  create: '+',
+  update: '~',
+  replace: '-/+',
+  delete: '-',
+  blocked: '!',
+  unmanaged: '?',
+  noop: ' ',
+};
+
+/** plan.md's closing line. */
+export function summaryLine(s: PlanSummary): string {
+  return `Plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked.`;
+}
+
+/** The one-line status description for the commit. */
+export function statusDescription(outcome: PublishOutcome): string {
+  if (outcome.kind === 'invalid') {
+    const n = outcome.errorCount;
+    return `Invalid configuration${n ? ` (${n} error${n === 1 ? '' : 's'})` : ''}: nothing can be applied`;
+  }
+  if (outcome.kind === 'error') return `Could not plan: ${outcome.message}`;
+  const { plan } = outcome;
+  if (plan.errors.length > 0) {
+    const n = plan.errors.length;
+    return `Plan failed with ${n} error${n === 1 ? '' : 's'}: ${plan.errors[0]?.message ?? ''}`;
+  }
+  return summaryLine(plan.summary);
+}
+
+export function buildCommentBody(input: CommentInput): string {
+  const key = normalizeKey(input.key);
+  const head = [
+    commentMarker(key),
+    `### poolsync plan${key ? ` for \`${key.replace(/`/g, '')}\`` : ''}`,
+    '',
+    `For commit \`${input.commit}\`.`,
+    '',
+  ].join('\n');
+  const foot =
+    '\n\n---\n<sub>Posted by poolsync; updated in place on every push. Nothing is applied from a pull request.</sub>\n';
+  const budget = input.limit - codePointLength(head) - codePointLength(foot);
+
+  const full = fullSection(input.outcome);
+  let section =
+    codePointLength(full) <= budget ? full : shortSection(input.outcome, Math.max(0, budget));
+  // The short forms are built to fit; this cut only guards against a tiny limit.
+  if (codePointLength(section) > budget) section = takeCodePoints(section, Math.max(0, budget));
+  const body = head + section + foot;
+  return codePointLength(body) <= input.limit ? body : takeCodePoints(body, input.limit);
+}
+
+function fullSection(outcome: PublishOutcome): string {
+  switch (outcome.kind) {
+    case 'plan':
+      return (
+        (outcome.plan.errors.length > 0
+          ? '**The plan failed: nothing can be applied from this commit.**\n\n'
+          : '') + outcome.markdown.trim()
+      );
+    case 'invalid':
+      return `${invalidIntro(outcome.errorCount)}\n\n${fence(outcome.errorsText.trimEnd(), 'text')}`;
+    case 'error':
+      return `**poolsync could not plan this commit.**\n\n${fence(outcome.message, 'text')}`;
+  }
+}
+
+function invalidIntro(count: number | undefined): string {
+  const n = count ? ` (${count} error${count === 1 ? '' : 's'})` : '';
+  return `**The repository is invalid${n}: nothing can be applied from this commit.** Fix these and push again:`;
+}
+
+const OMISSION_RESERVE = 200;
+
+/** Adds items while they fit in `budget`, reserving room for the omission note. */
+function fitItems(
+  items: string[],
+  budget: number,
+  separator: string,
+  omitted: (n: number) => string,
+): { text: string; used: number; omitted: number } {
+  const parts: string[] = [];
+  let used = 0;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] ?? '';
+    const cost = codePointLength(item) + (parts.length > 0 ? codePointLength(separator) : 0);
+    const reserve = i < items.length - 1 ? OMISSION_RESERVE : 0;
+    if (used + cost + reserve > budget) {
+      const rest = items.length - i;
+      const note = omitted(rest);
+      const text = parts.length > 0 ? parts.join(separator) + separator + note : note;
+      return { text, used: codePointLength(text), omitted: rest };
+    }
+    parts.push(item);
+    used += cost;
+  }
+  return { text: parts.join(separator), used, omitted: 0 };
+}
+
+function shortSection(outcome: PublishOutcome, budget: number): string {
+  if (outcome.kind === 'error') {
+    return `**poolsync could not plan this commit.**\n\n${fence(clip(outcome.message, Math.max(0, budget - 100)), 'text')}`;
+  }
+  if (outcome.kind === 'invalid') {
+    const intro = `${invalidIntro(outcome.errorCount)}\n\n`;
+    const lines = outcome.errorsText.trimEnd().split('\n');
+    // Fence and note overhead; a line containing backticks may lengthen the fence a little.
+    const fit = fitItems(
+      lines,
+      budget - codePointLength(intro) - 40,
+      '\n',
+      (n) =>
+        `… ${n} more line${n === 1 ? '' : 's'} omitted (the comment size limit); run \`poolsync validate\` for all.`,
+    );
+    return intro + fence(fit.text, 'text');
+  }
+  return shortPlan(outcome.plan, budget);
+}
+
+function value(v: unknown): string {
+  return clip(v === undefined ? 'null' : JSON.stringify(v), 120);
+}
+
+function changeLines(c: Change): string {
+  const lines = [`${SYMBOLS[c.action]} ${c.address}`];
+  for (const d of c.diff) {
+    lines.push(
+      `    ${d.path}: ${value(d.before)} → ${value(d.after)}${d.forces_replacement ? '  # forces replacement' : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The plan in a bounded size: closing line, errors, warnings and blocked changes first
+ * (what a reviewer must see), then changes until the budget runs out.
+ */
+function shortPlan(plan: Plan, budget: number): string {
+  const out: string[] = [];
+  let left = budget;
+  const push = (text: string) => {
+    out.push(text);
+    left -= codePointLength(text) + 2;
+  };
+  const intro =
+    (plan.errors.length > 0
+      ? '**The plan failed: nothing can be applied from this commit.**\n\n'
+      : '') +
+    `**${summaryLine(plan.summary)}**${plan.summary.unmanaged ? ` ${plan.summary.unmanaged} unmanaged.` : ''}\n\n` +
+    '_The full plan is larger than a comment can hold: it is shortened here. Run `poolsync plan` for all of it._';
+  push(intro);
+
+  const section = (title: string, items: string[], noun: string) => {
+    if (items.length === 0 || left <= OMISSION_RESERVE) return;
+    const header = `#### ${title}\n\n`;
+    const fit = fitItems(
+      items,
+      left - codePointLength(header) - 2,
+      '\n',
+      (n) => `- … ${n} more ${noun}${n === 1 ? '' : 's'} omitted`,
+    );
+    push(header + fit.text);
+  };
+  section(
+    'Errors',
+    plan.errors.map(
+      (e) =>
+        `- \`${e.code}\`${e.address ? ` \`${e.address}\`` : ''}: ${clip(e.message, 500)}${e.location ? ` (${e.location})` : ''}`,
+    ),
+    'error',
+  );
+  section(
+    'Warnings',
+    plan.warnings.map((w) => `- \`${w.code}\` \`${w.address}\`: ${clip(w.message, 500)}`),
+    'warning',
+  );
+  section(
+    'Blocked',
+    plan.changes
+      .filter((c) => c.action === 'blocked')
+      .map((c) => `- \`${c.address}\`: ${clip(c.reason ?? 'blocked', 500)}`),
+    'blocked change',
+  );
+
+  const changes = plan.changes.filter((c) => c.action !== 'noop' && c.action !== 'blocked');
+  if (changes.length > 0) {
+    const header = '#### Changes\n\n';
+    const blocks = changes.map(changeLines);
+    const joined = blocks.join('\n');
+    const fenceOverhead = codePointLength(fence('', 'diff'));
+    // Slack for a longer fence when a value itself contains backticks.
+    const room = left - codePointLength(header) - fenceOverhead - 20;
+    if (room > OMISSION_RESERVE) {
+      const fit = fitItems(
+        blocks,
+        room,
+        '\n',
+        (n) => `# … ${n} more change${n === 1 ? '' : 's'} omitted (the comment size limit)`,
+      );
+      push(header + fence(fit.omitted === 0 ? joined : fit.text, 'diff'));
+    } else {
+      push(
+        `_${changes.length} change${changes.length === 1 ? '' : 's'} omitted (the comment size limit)._`,
+      );
+    }
+  }
+  return out.join('\n\n');
+}

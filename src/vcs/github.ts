@@ -1,0 +1,169 @@
+/**
+ * GitHub REST client for exactly what a sticky plan comment needs: list, create and update
+ * the issue comments of a pull request, and set the `poolsync/plan` commit status.
+ * https://docs.github.com/rest/issues/comments, https://docs.github.com/rest/commits/statuses
+ */
+import { ApiClient, nextLink, type ApiCall, type RetryTuning } from './http.js';
+import { clip } from './text.js';
+import {
+  STATUS_CONTEXT,
+  VcsConfigError,
+  type IssueComment,
+  type PullRequestApi,
+  type StatusState,
+} from './types.js';
+
+export const GITHUB_API_URL = 'https://api.github.com';
+/** GitHub rejects longer status descriptions (422). */
+export const GITHUB_STATUS_DESCRIPTION_MAX = 140;
+const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+/** A bound on pagination, far above any real pull request (100 per page). */
+const MAX_PAGES = 1000;
+
+export interface GitHubOptions {
+  /** `https://api.github.com` (default) or GitHub Enterprise `https://HOST/api/v3` (a bare `https://HOST` gets `/api/v3`). */
+  apiUrl?: string;
+  /** `owner/name`. */
+  repository: string;
+  /** Pull request number. */
+  number: number;
+  token: string;
+  retry?: RetryTuning;
+}
+
+export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
+  const raw = apiUrl?.trim() || GITHUB_API_URL;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new VcsConfigError(
+      `--api-url ${JSON.stringify(raw)} is not a URL: use https://api.github.com or https://HOST/api/v3 for GitHub Enterprise.`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new VcsConfigError(`--api-url must be an http(s) URL, got ${url.protocol}`);
+  }
+  if ((url.pathname === '/' || url.pathname === '') && url.hostname !== 'api.github.com') {
+    url.pathname = '/api/v3';
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+/** The scope a GitHub token needs for an operation, for 403 messages. */
+function neededPermission(call: ApiCall): string {
+  return call.path.includes('/statuses/')
+    ? 'permission `statuses: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `repo:status`)'
+    : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)';
+}
+
+export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
+  if (!REPOSITORY.test(opts.repository)) {
+    throw new VcsConfigError(
+      `--repo ${JSON.stringify(opts.repository)} is not a GitHub repository: use owner/name, e.g. acme/pool-config.`,
+    );
+  }
+  if (!Number.isInteger(opts.number) || opts.number < 1) {
+    throw new VcsConfigError(
+      `--pr must be a pull request number (a positive integer), got ${opts.number}.`,
+    );
+  }
+  const where = `${opts.repository}#${opts.number}`;
+  const api = new ApiClient({
+    provider: 'GitHub',
+    baseUrl: normalizeGitHubApiUrl(opts.apiUrl),
+    headers: {
+      authorization: `Bearer ${opts.token}`,
+      accept: 'application/vnd.github+json',
+      'x-github-api-version': '2022-11-28',
+      'user-agent': 'poolsync',
+    },
+    secrets: [opts.token],
+    retry: opts.retry,
+    mapError: (status, server, call, attempts) => {
+      const detail = server ? `: ${server}` : '';
+      if (status === 401) {
+        return `GitHub rejected the token (401${detail}). Set GITHUB_TOKEN to a valid token.`;
+      }
+      if (status === 403) {
+        return `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${neededPermission(call)}.`;
+      }
+      if (status === 404) {
+        return `GitHub could not find ${where} while trying to ${call.operation} (404). Check --repo and --pr; for a private repository, the token must have access to it.`;
+      }
+      if (status === 422) {
+        return `GitHub rejected the request to ${call.operation} in ${where} (422 validation failed${detail}).`;
+      }
+      if (status === 429 || status >= 500) {
+        return `GitHub failed to ${call.operation} in ${where}: HTTP ${status} after ${attempts} attempts${detail}. GitHub may be unavailable or rate-limiting; try again later.`;
+      }
+      return `GitHub answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
+    },
+  });
+  const issue = `/repos/${opts.repository}/issues`;
+  const toComment = (json: unknown): IssueComment => {
+    const c = json as { id: number; body?: string | null; html_url?: string };
+    return { id: c.id, body: c.body ?? '', url: c.html_url ?? null };
+  };
+
+  return {
+    provider: 'github',
+    async listComments() {
+      const out: IssueComment[] = [];
+      let path: string | null = `${issue}/${opts.number}/comments?per_page=100`;
+      const seen = new Set<string>();
+      for (let page = 0; path !== null && page < MAX_PAGES; page++) {
+        if (seen.has(path)) break;
+        seen.add(path);
+        const res = await api.call({
+          method: 'GET',
+          path,
+          operation: `list the comments of pull request #${opts.number}`,
+        });
+        if (!Array.isArray(res.json)) break;
+        for (const c of res.json) out.push(toComment(c));
+        path = nextLink(res.headers.link);
+      }
+      return out;
+    },
+    async createComment(body) {
+      const res = await api.call({
+        method: 'POST',
+        path: `${issue}/${opts.number}/comments`,
+        body: { body },
+        operation: `comment on pull request #${opts.number}`,
+        nonIdempotent: true,
+      });
+      return toComment(res.json);
+    },
+    async updateComment(id, body) {
+      const res = await api.call({
+        method: 'PATCH',
+        path: `${issue}/comments/${id}`,
+        body: { body },
+        operation: `update the poolsync comment on pull request #${opts.number}`,
+      });
+      return toComment(res.json);
+    },
+    async setStatus(sha, status) {
+      const state: Record<StatusState, string> = {
+        pending: 'pending',
+        success: 'success',
+        failure: 'failure',
+        error: 'error',
+      };
+      await api.call({
+        method: 'POST',
+        path: `/repos/${opts.repository}/statuses/${encodeURIComponent(sha)}`,
+        body: {
+          state: state[status.state],
+          context: STATUS_CONTEXT,
+          description: clip(status.description, GITHUB_STATUS_DESCRIPTION_MAX),
+          ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
+        },
+        operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
+      });
+    },
+    close: () => api.close(),
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * GitLab REST (v4) client for exactly what a sticky plan comment needs: list, create and
+ * update the notes of a merge request, and set the `poolsync/plan` commit status.
+ * https://docs.gitlab.com/api/notes/#merge-requests, https://docs.gitlab.com/api/commits/#set-the-pipeline-status-of-a-commit
+ */
+import { ApiClient, nextLink, type ApiCall, type RetryTuning } from './http.js';
+import { clip } from './text.js';
+import {
+  STATUS_CONTEXT,
+  VcsApiError,
+  VcsConfigError,
+  type IssueComment,
+  type PullRequestApi,
+  type StatusState,
+} from './types.js';
+
+export const GITLAB_API_URL = 'https://gitlab.com/api/v4';
+/** GitLab stores status descriptions up to 255 characters. */
+export const GITLAB_STATUS_DESCRIPTION_MAX = 255;
+const PROJECT = /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/;
+const MAX_PAGES = 1000;
+
+export interface GitLabOptions {
+  /** `https://gitlab.com/api/v4` (default) or `https://HOST/api/v4` (a bare `https://HOST` gets `/api/v4`). */
+  apiUrl?: string;
+  /** Project id (`1234`) or path (`group/subgroup/project`). */
+  repository: string;
+  /** Merge request iid (the number shown in the web UI, `!12`). */
+  number: number;
+  token: string;
+  retry?: RetryTuning;
+}
+
+export function normalizeGitLabApiUrl(apiUrl: string | undefined): string {
+  const raw = apiUrl?.trim() || GITLAB_API_URL;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new VcsConfigError(
+      `--api-url ${JSON.stringify(raw)} is not a URL: use https://gitlab.com/api/v4 or https://HOST/api/v4 for a self-managed GitLab.`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new VcsConfigError(`--api-url must be an http(s) URL, got ${url.protocol}`);
+  }
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/api/v4';
+  return url.toString().replace(/\/+$/, '');
+}
+
+const STATES: Record<StatusState, string> = {
+  pending: 'running',
+  success: 'success',
+  failure: 'failed',
+  // GitLab has no separate "error" state.
+  error: 'failed',
+};
+
+export function createGitLabClient(opts: GitLabOptions): PullRequestApi {
+  if (!PROJECT.test(opts.repository)) {
+    throw new VcsConfigError(
+      `--repo ${JSON.stringify(opts.repository)} is not a GitLab project: use its numeric id or its path, e.g. acme/infra/pool-config.`,
+    );
+  }
+  if (!Number.isInteger(opts.number) || opts.number < 1) {
+    throw new VcsConfigError(
+      `--pr must be a merge request iid (a positive integer), got ${opts.number}.`,
+    );
+  }
+  const baseUrl = normalizeGitLabApiUrl(opts.apiUrl);
+  const where = `${opts.repository}!${opts.number}`;
+  const api = new ApiClient({
+    provider: 'GitLab',
+    baseUrl,
+    headers: { 'private-token': opts.token, 'user-agent': 'poolsync' },
+    secrets: [opts.token],
+    retry: opts.retry,
+    mapError: (status, server, call: ApiCall, attempts) => {
+      const detail = server ? `: ${server}` : '';
+      if (status === 401) {
+        return `GitLab rejected the token (401${detail}). Set GITLAB_TOKEN to a valid, unexpired access token.`;
+      }
+      if (status === 403) {
+        const role = call.path.includes('/statuses/') ? 'Developer' : 'Reporter';
+        return `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${role} role in the project.`;
+      }
+      if (status === 404) {
+        return `GitLab could not find ${where} while trying to ${call.operation} (404). Check --repo (project id or full path) and --pr (the merge request iid); the token must have access to the project.`;
+      }
+      if (status === 400 || status === 422) {
+        return `GitLab rejected the request to ${call.operation} in ${where} (${status}${detail}).`;
+      }
+      if (status === 429 || status >= 500) {
+        return `GitLab failed to ${call.operation} in ${where}: HTTP ${status} after ${attempts} attempts${detail}. GitLab may be unavailable or rate-limiting; try again later.`;
+      }
+      return `GitLab answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
+    },
+  });
+  const project = `/projects/${encodeURIComponent(opts.repository)}`;
+  const notes = `${project}/merge_requests/${opts.number}/notes`;
+  // A note's web address, when the project is named by path and the API sits at /api/v4.
+  const webBase =
+    !/^\d+$/.test(opts.repository) && baseUrl.endsWith('/api/v4')
+      ? `${baseUrl.slice(0, -'/api/v4'.length)}/${opts.repository}/-/merge_requests/${opts.number}`
+      : null;
+  const toNote = (json: unknown): IssueComment => {
+    const n = json as { id: number; body?: string | null };
+    return { id: n.id, body: n.body ?? '', url: webBase ? `${webBase}#note_${n.id}` : null };
+  };
+
+  return {
+    provider: 'gitlab',
+    async listComments() {
+      const out: IssueComment[] = [];
+      const first = `${notes}?per_page=100&sort=asc&order_by=created_at`;
+      let path: string | null = first;
+      const seen = new Set<string>();
+      for (let page = 0; path !== null && page < MAX_PAGES; page++) {
+        if (seen.has(path)) break;
+        seen.add(path);
+        const res = await api.call({
+          method: 'GET',
+          path,
+          operation: `list the notes of merge request !${opts.number}`,
+        });
+        if (!Array.isArray(res.json)) break;
+        for (const n of res.json as { system?: boolean }[]) if (!n.system) out.push(toNote(n));
+        const nextPage = res.headers['x-next-page'];
+        const next = Array.isArray(nextPage) ? nextPage[0] : nextPage;
+        // Offset pagination names the next page; keyset pagination only sends a Link header.
+        path = next ? `${first}&page=${encodeURIComponent(next)}` : nextLink(res.headers.link);
+      }
+      return out;
+    },
+    async createComment(body) {
+      const res = await api.call({
+        method: 'POST',
+        path: notes,
+        body: { body },
+        operation: `comment on merge request !${opts.number}`,
+        nonIdempotent: true,
+      });
+      return toNote(res.json);
+    },
+    async updateComment(id, body) {
+      const res = await api.call({
+        method: 'PUT',
+        path: `${notes}/${id}`,
+        body: { body },
+        operation: `update the poolsync note on merge request !${opts.number}`,
+      });
+      return toNote(res.json);
+    },
+    async setStatus(sha, status) {
+      try {
+        await api.call({
+          method: 'POST',
+          path: `${project}/statuses/${encodeURIComponent(sha)}`,
+          body: {
+            state: STATES[status.state],
+            name: STATUS_CONTEXT,
+            description: clip(status.description, GITLAB_STATUS_DESCRIPTION_MAX),
+            ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
+          },
+          operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
+        });
+      } catch (err) {
+        // GitLab answers 400 "Cannot transition status via :run from :running" when the
+        // status already has that state (a redelivered event): the goal is reached.
+        if (
+          err instanceof VcsApiError &&
+          err.status === 400 &&
+          /cannot transition status/i.test(err.message)
+        ) {
+          return;
+        }
+        throw err;
+      }
+    },
+    close: () => api.close(),
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * The one HTTP path of the pull-request integrations: undici's RetryAgent with a retry
+ * policy for transient failures (connection errors, 429, 5xx, rate limits with
+ * Retry-After), JSON in and out, and errors that never carry the token.
+ */
+import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
+import { VcsApiError, type ProviderName } from './types.js';
+
+export interface RetryTuning {
+  /** Retries after the first attempt (default 4). */
+  maxRetries?: number;
+  /** First backoff; doubles per retry, with jitter (default 500 ms). */
+  minDelayMs?: number;
+  /** Cap on any one wait, Retry-After included (default 30 s). */
+  maxDelayMs?: number;
+}
+
+export interface ApiCall {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
+  /** Path below the API base URL (`/repos/o/r/...`), or an absolute URL on the same origin (pagination links). */
+  path: string;
+  body?: unknown;
+  /** What the call does, for error messages: `list comments of pull request #4`. */
+  operation: string;
+  /**
+   * A call whose repetition would duplicate something (creating a comment): retried only
+   * when the request provably never reached the server (connection refused, 429).
+   */
+  nonIdempotent?: boolean;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  json: unknown;
+}
+
+/** Turns a non-2xx response into the provider's clear error. */
+export type ErrorMapper = (
+  status: number,
+  serverMessage: string,
+  call: ApiCall,
+  attempts: number,
+) => string;
+
+const RETRY_STATUS = [429, 500, 502, 503, 504];
+/** Connection failures where the request was never sent. */
+const NOT_SENT_CODES = [
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETDOWN',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+];
+/** Failures after the request may have reached the server: retried only for idempotent calls. */
+const MAYBE_SENT_CODES = [
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+];
+
+interface RetryableError {
+  statusCode?: number;
+  code?: string;
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+/** Milliseconds a Retry-After header asks for (seconds or HTTP date), or null. */
+export function retryAfterMs(
+  value: string | string[] | undefined,
+  now = Date.now(),
+): number | null {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined || raw.trim() === '') return null;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+function header(headers: RetryableError['headers'], name: string): string | undefined {
+  const v = headers?.[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * The retry policy plugged into RetryAgent: which failures are transient, and how long to
+ * wait (Retry-After when the server says, else exponential backoff with full jitter).
+ */
+function retryPolicy(tuning: Required<RetryTuning>, nonIdempotent: boolean) {
+  const retryCodes = nonIdempotent ? NOT_SENT_CODES : [...NOT_SENT_CODES, ...MAYBE_SENT_CODES];
+  return (
+    err: Error,
+    { state }: { state: { counter: number } },
+    callback: (err?: Error | null) => void,
+  ): void => {
+    const e = err as Error & RetryableError;
+    if (state.counter > tuning.maxRetries) return callback(err);
+    const status = e.statusCode;
+    let retry: boolean;
+    if (status !== undefined && e.code === 'UND_ERR_REQ_RETRY') {
+      // GitHub's secondary rate limit answers 403 with Retry-After (or remaining 0).
+      const rateLimited =
+        status === 403 &&
+        (header(e.headers, 'retry-after') !== undefined ||
+          header(e.headers, 'x-ratelimit-remaining') === '0');
+      retry = nonIdempotent
+        ? status === 429 || rateLimited
+        : RETRY_STATUS.includes(status) || rateLimited;
+    } else {
+      retry = e.code !== undefined && retryCodes.includes(e.code);
+    }
+    if (!retry) return callback(err);
+    const asked = retryAfterMs(e.headers?.['retry-after']);
+    const backoff = tuning.minDelayMs * 2 ** (state.counter - 1);
+    const delay =
+      asked !== null
+        ? Math.min(asked, tuning.maxDelayMs)
+        : Math.min(tuning.maxDelayMs, backoff / 2 + Math.random() * (backoff / 2));
+    setTimeout(() => callback(null), delay);
+  };
+}
+
+export interface ApiClientOptions {
+  provider: ProviderName;
+  baseUrl: string;
+  /** Provider headers, the credential included; never logged or echoed in errors. */
+  headers: Record<string, string>;
+  /** Values that must never appear in an error message (the token). */
+  secrets: string[];
+  mapError: ErrorMapper;
+  retry?: RetryTuning;
+}
+
+export class ApiClient {
+  readonly baseUrl: URL;
+  private readonly agent: Agent;
+  private readonly idempotent: Dispatcher;
+  private readonly once: Dispatcher;
+  private readonly tuning: Required<RetryTuning>;
+
+  constructor(private readonly opts: ApiClientOptions) {
+    this.baseUrl = new URL(opts.baseUrl.endsWith('/') ? opts.baseUrl : `${opts.baseUrl}/`);
+    this.tuning = {
+      maxRetries: opts.retry?.maxRetries ?? 4,
+      minDelayMs: opts.retry?.minDelayMs ?? 500,
+      maxDelayMs: opts.retry?.maxDelayMs ?? 30_000,
+    };
+    this.agent = new Agent({
+      connect: { timeout: 10_000 },
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
+    const common = {
+      maxRetries: this.tuning.maxRetries,
+      methods: ['GET', 'POST', 'PATCH', 'PUT'] as Dispatcher.HttpMethod[],
+      // Every error status reaches the policy, which decides; the last answer keeps its body.
+      statusCodes: [...RETRY_STATUS, 403],
+      errorCodes: [...NOT_SENT_CODES, ...MAYBE_SENT_CODES],
+      throwOnError: false,
+    };
+    this.idempotent = new RetryAgent(this.agent, {
+      ...common,
+      retry: retryPolicy(this.tuning, false),
+    });
+    this.once = new RetryAgent(this.agent, { ...common, retry: retryPolicy(this.tuning, true) });
+  }
+
+  get attempts(): number {
+    return this.tuning.maxRetries + 1;
+  }
+
+  /** Resolves a path or same-origin absolute URL; refuses to send the token elsewhere. */
+  resolve(path: string): URL {
+    if (/^https?:\/\//i.test(path)) {
+      const url = new URL(path);
+      if (url.origin !== this.baseUrl.origin) {
+        throw new VcsApiError(
+          this.opts.provider,
+          null,
+          `${this.opts.provider} API returned a link to another host (${url.origin}); refusing to send the token there.`,
+        );
+      }
+      return url;
+    }
+    return new URL(path.replace(/^\//, ''), this.baseUrl);
+  }
+
+  async call(call: ApiCall): Promise<ApiResponse> {
+    const url = this.resolve(call.path);
+    const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers };
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: call.method,
+        headers,
+        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+        dispatcher: call.nonIdempotent ? this.once : this.idempotent,
+      });
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const retried =
+        e.code !== undefined && NOT_SENT_CODES.concat(MAYBE_SENT_CODES).includes(e.code);
+      throw new VcsApiError(
+        this.opts.provider,
+        null,
+        this.redact(
+          `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
+            `${retried ? ` (tried up to ${this.attempts} times)` : ''}: ${e.message || e.code}. ` +
+            'Check --api-url and the network.',
+        ),
+      );
+    }
+    const text = await res.body.text();
+    let json: unknown = null;
+    if (text !== '') {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = text;
+      }
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      return { status: res.statusCode, headers: res.headers, json };
+    }
+    const serverMessage = this.redact(describeServerBody(json)).slice(0, 500);
+    throw new VcsApiError(
+      this.opts.provider,
+      res.statusCode,
+      this.redact(this.opts.mapError(res.statusCode, serverMessage, call, this.attempts)),
+    );
+  }
+
+  private redact(text: string): string {
+    let out = text;
+    for (const s of this.opts.secrets) if (s.length > 0) out = out.split(s).join('***');
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+/** The server's own explanation, from GitHub's `{message, errors}` or GitLab's `{message|error}`. */
+export function describeServerBody(json: unknown): string {
+  if (typeof json === 'string') return json.trim();
+  if (json === null || typeof json !== 'object') return '';
+  const o = json as Record<string, unknown>;
+  const parts: string[] = [];
+  const message = o.message ?? o.error;
+  if (typeof message === 'string') parts.push(message);
+  else if (message !== undefined) parts.push(JSON.stringify(message));
+  if (Array.isArray(o.errors)) {
+    for (const e of o.errors) {
+      if (typeof e === 'string') parts.push(e);
+      else if (e && typeof e === 'object') {
+        const r = e as Record<string, unknown>;
+        parts.push(
+          typeof r.message === 'string'
+            ? r.message
+            : [r.resource, r.field, r.code].filter((x) => typeof x === 'string').join(' '),
+        );
+      }
+    }
+  }
+  return parts.filter((p) => p !== '').join('; ');
+}
+
+/** The URL of the next page from an RFC 8288 Link header, or null. */
+export function nextLink(value: string | string[] | undefined): string | null {
+  const raw = Array.isArray(value) ? value.join(',') : value;
+  if (!raw) return null;
+  for (const part of raw.split(',')) {
+    const m = /<([^>]+)>\s*;(.*)$/.exec(part.trim());
+    if (m && /\brel="?next"?/.test(m[2] ?? '')) return m[1] ?? null;
+  }
+  return null;
+}

@@ -1,0 +1,153 @@
+/**
+ * Publishing a plan to a pull request: upsert the ONE sticky comment (found by its marker,
+ * edited in place) and set the `poolsync/plan` commit status.
+ */
+import {
+  buildCommentBody,
+  COMMENT_LIMITS,
+  commentMarker,
+  isPoolsyncComment,
+  statusDescription,
+} from './comment.js';
+import { createGitHubClient } from './github.js';
+import { createGitLabClient } from './gitlab.js';
+import type { RetryTuning } from './http.js';
+import {
+  VcsApiError,
+  type IssueComment,
+  type Provider,
+  type PublishOutcome,
+  type PullRequestApi,
+  type StatusState,
+} from './types.js';
+
+export interface PublishOptions {
+  provider: Provider;
+  /** GitHub Enterprise / self-managed GitLab API URL; the public service by default. */
+  apiUrl?: string;
+  /** `owner/name` (GitHub) or project id / path (GitLab). */
+  repository: string;
+  /** Pull request number / merge request iid. */
+  number: number;
+  /** The commit the plan was made for (the pull request's head). */
+  commit: string;
+  /** From GITHUB_TOKEN / GITLAB_TOKEN; never logged, never in errors. */
+  token: string;
+  outcome: PublishOutcome;
+  /** Folder inside the repository: one comment per folder (default: one per pull request). */
+  key?: string | null;
+  retry?: RetryTuning;
+  /** A ready client (tests, or a caller reusing connections); closed by its owner. */
+  api?: PullRequestApi;
+}
+
+export interface PublishResult {
+  comment: 'created' | 'updated' | 'unchanged';
+  commentId: number;
+  commentUrl: string | null;
+  status: StatusState;
+  description: string;
+  /** Characters (UTF-16 units) of the posted body, after any shortening. */
+  bodyLength: number;
+}
+
+export function createPullRequestApi(opts: {
+  provider: Provider;
+  apiUrl?: string;
+  repository: string;
+  number: number;
+  token: string;
+  retry?: RetryTuning;
+}): PullRequestApi {
+  return opts.provider === 'github' ? createGitHubClient(opts) : createGitLabClient(opts);
+}
+
+export function statusState(outcome: PublishOutcome): StatusState {
+  if (outcome.kind === 'error') return 'error';
+  if (outcome.kind === 'invalid') return 'failure';
+  return outcome.plan.errors.length > 0 ? 'failure' : 'success';
+}
+
+function tooLong(err: unknown): boolean {
+  return (
+    err instanceof VcsApiError &&
+    (err.status === 422 || err.status === 400) &&
+    /too long|too large|maximum|exceed/i.test(err.message)
+  );
+}
+
+/** Unavailable or unanswered: the create may or may not have happened. */
+function uncertain(err: unknown): boolean {
+  return err instanceof VcsApiError && (err.status === null || err.status >= 500);
+}
+
+export async function publishPlan(opts: PublishOptions): Promise<PublishResult> {
+  const api = opts.api ?? createPullRequestApi(opts);
+  try {
+    const marker = commentMarker(opts.key);
+    const build = (limit: number) =>
+      buildCommentBody({ outcome: opts.outcome, commit: opts.commit, key: opts.key, limit });
+    let body = build(COMMENT_LIMITS[opts.provider]);
+
+    const find = async (): Promise<IssueComment | undefined> =>
+      (await api.listComments()).find((c) => isPoolsyncComment(c.body, marker));
+
+    const upsert = async (): Promise<{
+      comment: IssueComment;
+      action: PublishResult['comment'];
+    }> => {
+      const existing = await find();
+      if (existing) {
+        if (existing.body === body) return { comment: existing, action: 'unchanged' };
+        return { comment: await api.updateComment(existing.id, body), action: 'updated' };
+      }
+      try {
+        return { comment: await api.createComment(body), action: 'created' };
+      } catch (err) {
+        // A create that failed without a clear answer may have landed: look before
+        // reporting, so that a retry by the caller can never make a second comment.
+        if (!uncertain(err)) throw err;
+        const landed = await find();
+        if (!landed) throw err;
+        return {
+          comment: landed.body === body ? landed : await api.updateComment(landed.id, body),
+          action: 'created',
+        };
+      }
+    };
+
+    let result: Awaited<ReturnType<typeof upsert>>;
+    try {
+      result = await upsert();
+    } catch (err) {
+      // The provider counted differently than its documented limit: post a much shorter body.
+      if (!tooLong(err)) throw err;
+      body = build(Math.floor(COMMENT_LIMITS[opts.provider] / 4));
+      result = await upsert();
+    }
+
+    const state = statusState(opts.outcome);
+    const description = statusDescription(opts.outcome);
+    await api.setStatus(opts.commit, { state, description, targetUrl: result.comment.url });
+    return {
+      comment: result.action,
+      commentId: result.comment.id,
+      commentUrl: result.comment.url,
+      status: state,
+      description,
+      bodyLength: body.length,
+    };
+  } finally {
+    if (!opts.api) await api.close();
+  }
+}
+
+/** Marks the commit as being planned (the daemon does this before fetching and planning). */
+export async function publishPending(opts: Omit<PublishOptions, 'outcome'>): Promise<void> {
+  const api = opts.api ?? createPullRequestApi(opts);
+  try {
+    await api.setStatus(opts.commit, { state: 'pending', description: 'Planning…' });
+  } finally {
+    if (!opts.api) await api.close();
+  }
+}

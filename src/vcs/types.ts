@@ -1,0 +1,77 @@
+/** Vocabulary shared by the pull-request integrations (GitHub, GitLab). */
+import type { Plan } from '../model/plan.js';
+
+export type Provider = 'github' | 'gitlab';
+export type ProviderName = 'GitHub' | 'GitLab';
+
+export const PROVIDER_NAMES: Record<Provider, ProviderName> = {
+  github: 'GitHub',
+  gitlab: 'GitLab',
+};
+
+/** The commit status context (GitHub) / name (GitLab) poolsync reports under. */
+export const STATUS_CONTEXT = 'poolsync/plan';
+
+/** What was found for one commit: a plan, an invalid repository, or a failure to plan at all. */
+export type PublishOutcome =
+  | { kind: 'plan'; plan: Plan; markdown: string }
+  | { kind: 'invalid'; errorsText: string; errorCount?: number }
+  /** Planning failed for a reason outside the repository (live state unreadable, fetch failed). */
+  | { kind: 'error'; message: string };
+
+export type StatusState = 'pending' | 'success' | 'failure' | 'error';
+
+export interface IssueComment {
+  id: number;
+  body: string;
+  /** Link to the comment in the web UI, when the provider gives one. */
+  url: string | null;
+}
+
+/** The endpoints a sticky plan comment needs, identical for both providers. */
+export interface PullRequestApi {
+  readonly provider: Provider;
+  /** Every comment (GitHub) / note (GitLab) of the pull request, oldest first, all pages. */
+  listComments(): Promise<IssueComment[]>;
+  createComment(body: string): Promise<IssueComment>;
+  updateComment(id: number, body: string): Promise<IssueComment>;
+  /** Sets the `poolsync/plan` status of a commit. */
+  setStatus(
+    sha: string,
+    status: { state: StatusState; description: string; targetUrl?: string | null },
+  ): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An API call that failed: `status` is the HTTP status, null when no answer came. */
+export class VcsApiError extends Error {
+  override readonly name = 'VcsApiError';
+  constructor(
+    readonly provider: ProviderName,
+    readonly status: number | null,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A pull/merge request event as the daemon parses it from a GitHub `pull_request` or
+ * GitLab `merge_request` webhook (src/daemon re-exports or matches this shape).
+ */
+export interface PullRequestEvent {
+  provider: Provider;
+  /** `owner/name` on GitHub; the project path (or id) on GitLab. */
+  repository: string;
+  /** Pull request number (GitHub) / merge request iid (GitLab). */
+  number: number;
+  headSha: string;
+  headRef: string;
+  /** GitHub: opened, synchronize, reopened, …; GitLab: open, reopen, update, … */
+  action: string;
+}
+
+/** The integration is configured wrongly (repository name, API URL, pull request number). */
+export class VcsConfigError extends Error {
+  override readonly name = 'VcsConfigError';
+}
