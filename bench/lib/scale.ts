@@ -227,7 +227,8 @@ export function generateScaleModel(objects: number, seed = 1): ScaleModel {
   return { objects, seed, pools, clusters, queues, assignments };
 }
 
-function declaredDataPlane(contract: PoolContract): ClusterDataPlane {
+/** The data plane a cluster that keeps its pool's contract declares and reports (C4, C5). */
+export function declaredDataPlane(contract: PoolContract): ClusterDataPlane {
   const plane: ClusterDataPlane = {
     object_store_uri: contract.object_store_ref.uri,
     secret_store: { ...contract.secret_store },

@@ -61,7 +61,9 @@ export async function seedControlPlane(
   ) => {
     let done = 0;
     await mapLimit(items, limit, async (item) => {
-      calls += await fn(item);
+      // Not `calls += await fn()`: that reads `calls` before the await and loses concurrent adds.
+      const n = await fn(item);
+      calls += n;
       done++;
       if (options.onProgress && (done % 500 === 0 || done === items.length))
         options.onProgress(name, done, items.length);
