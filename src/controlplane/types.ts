@@ -73,7 +73,8 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
     cp.listQueues(),
     cp.listAssignments(),
   ]);
-  const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const byName = <T extends { name: string }>(a: T, b: T) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   return {
     capabilities,
     pools: [...pools].sort(byName),

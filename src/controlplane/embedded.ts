@@ -1,0 +1,244 @@
+/**
+ * The embedded control plane: every rule of domain.md (state.ts) behind the ControlPlane
+ * interface, in memory or persisted crash-safely (store.ts). Also the simulation hooks that
+ * stand in for real clusters (C5 status reports, Q7 in-flight work).
+ */
+import {
+  DEFAULT_POOL,
+  address,
+  assignmentKeyString,
+  type Assignment,
+  type AssignmentKey,
+  type Capabilities,
+  type ClusterDataPlane,
+  type PoolContract,
+  type QueueSpec,
+} from '../model/common.js';
+import type {
+  LiveAssignment,
+  LiveCluster,
+  LivePool,
+  LiveQueue,
+  QueueMetrics,
+} from '../model/live.js';
+import type { ControlPlane, CreateQueueRequest, RegisterClusterRequest } from './types.js';
+import { ControlPlaneError } from './errors.js';
+import * as core from './state.js';
+import { StateStore } from './store.js';
+import {
+  validateActivity,
+  validateAssignment,
+  validateAssignmentKey,
+  validateContract,
+  validateDataPlane,
+  validateName,
+  validateQueueSpec,
+} from './validate.js';
+
+export { DEFAULT_POOL_CONTRACT } from './state.js';
+
+export interface EmbeddedOptions {
+  /** Where the state is persisted; null keeps it in memory (tests). */
+  path: string | null;
+  /** P1: the `default` pool's contract when the state is first created. */
+  defaultPoolContract?: PoolContract;
+  /** Clock for Q7 activity (tests). */
+  now?: () => number;
+  /** Ops journaled before the store compacts into a new snapshot. */
+  compactAfter?: number;
+}
+
+export interface QueueActivity {
+  runs_in_flight: number;
+  actions_in_flight: number;
+  /** The in-flight counts fall linearly to 0 over this many ms. */
+  finish_over_ms?: number;
+}
+
+export class EmbeddedControlPlane implements ControlPlane {
+  private closed = false;
+
+  private constructor(
+    private readonly state: core.State,
+    private readonly store: StateStore | null,
+    private readonly now: () => number,
+  ) {}
+
+  static async open(opts: EmbeddedOptions): Promise<EmbeddedControlPlane> {
+    const contract = validateContract(
+      opts.defaultPoolContract ?? core.DEFAULT_POOL_CONTRACT,
+      address('ClusterPool', DEFAULT_POOL),
+    );
+    const init = () => core.initialState(contract);
+    const now = opts.now ?? Date.now;
+    if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
+    const compact = opts.compactAfter === undefined ? {} : { compactAfter: opts.compactAfter };
+    const { store, state } = await StateStore.open(opts.path, init, compact);
+    return new EmbeddedControlPlane(state, store, now);
+  }
+
+  /** Where the state lives (null in memory). */
+  get path(): string | null {
+    return this.store?.path ?? null;
+  }
+
+  private check(): void {
+    if (this.closed)
+      throw new ControlPlaneError('UNAVAILABLE', 'the embedded control plane is closed');
+  }
+
+  /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
+  private async write<T>(op: core.Op, view: () => T): Promise<T> {
+    this.check();
+    core.applyOp(this.state, op);
+    const result = view();
+    if (this.store) await this.store.append(op);
+    return result;
+  }
+
+  private async read<T>(view: () => T): Promise<T> {
+    this.check();
+    return view();
+  }
+
+  capabilities(): Promise<Capabilities> {
+    return this.read(() => core.capabilities());
+  }
+
+  listPools(): Promise<LivePool[]> {
+    return this.read(() => core.listPools(this.state));
+  }
+
+  getPool(name: string): Promise<LivePool> {
+    return this.read(() => core.getPool(this.state, name));
+  }
+
+  listClusters(): Promise<LiveCluster[]> {
+    return this.read(() => core.listClusters(this.state));
+  }
+
+  getCluster(name: string): Promise<LiveCluster> {
+    return this.read(() => core.getCluster(this.state, name));
+  }
+
+  listQueues(): Promise<LiveQueue[]> {
+    return this.read(() => core.listQueues(this.state));
+  }
+
+  getQueue(name: string): Promise<LiveQueue> {
+    return this.read(() => core.getQueue(this.state, name));
+  }
+
+  listAssignments(): Promise<LiveAssignment[]> {
+    return this.read(() => core.listAssignments(this.state));
+  }
+
+  queueMetrics(name: string): Promise<QueueMetrics> {
+    return this.read(() => core.queueMetrics(this.state, name, this.now()));
+  }
+
+  async createPool(name: string, contract: PoolContract): Promise<LivePool> {
+    const op: core.Op = {
+      op: 'create_pool',
+      name: validateName('ClusterPool', name),
+      contract: validateContract(contract, address('ClusterPool', String(name))),
+    };
+    return this.write(op, () => core.getPool(this.state, name));
+  }
+
+  async deletePool(name: string): Promise<void> {
+    await this.write(
+      { op: 'delete_pool', name: validateName('ClusterPool', name) },
+      () => undefined,
+    );
+  }
+
+  async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
+    const name = validateName('Cluster', request?.name);
+    const pool =
+      request.pool === undefined || request.pool === null
+        ? DEFAULT_POOL
+        : validateName('ClusterPool', request.pool);
+    const dp = request.data_plane;
+    const op: core.Op = {
+      op: 'register_cluster',
+      name,
+      pool,
+      data_plane:
+        dp === undefined || dp === null ? null : validateDataPlane(dp, address('Cluster', name)),
+    };
+    return this.write(op, () => core.getCluster(this.state, name));
+  }
+
+  async updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
+    validateName('Cluster', name);
+    if (typeof update?.enabled !== 'boolean') {
+      throw new ControlPlaneError(
+        'INVALID_ARGUMENT',
+        `only "enabled" (true or false) can be updated on a cluster (C6), got ${JSON.stringify(update)}`,
+        address('Cluster', name),
+        'C6',
+      );
+    }
+    return this.write({ op: 'update_cluster', name, enabled: update.enabled }, () =>
+      core.getCluster(this.state, name),
+    );
+  }
+
+  async deleteCluster(name: string): Promise<void> {
+    await this.write(
+      { op: 'delete_cluster', name: validateName('Cluster', name) },
+      () => undefined,
+    );
+  }
+
+  async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
+    const name = validateName('Queue', request?.name);
+    const spec = validateQueueSpec(request, name, false);
+    return this.write({ op: 'create_queue', name, spec }, () => core.getQueue(this.state, name));
+  }
+
+  async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
+    validateName('Queue', name);
+    const valid = validateQueueSpec(spec, name, true);
+    return this.write({ op: 'update_queue', name, spec: valid }, () =>
+      core.getQueue(this.state, name),
+    );
+  }
+
+  async setAssignment(assignment: Assignment): Promise<LiveAssignment> {
+    const valid = validateAssignment(assignment);
+    const key = assignmentKeyString(valid);
+    return this.write({ op: 'set_assignment', assignment: valid }, () => ({
+      ...this.state.assignments.get(key)!,
+    }));
+  }
+
+  async deleteAssignment(key: AssignmentKey): Promise<void> {
+    await this.write({ op: 'delete_assignment', key: validateAssignmentKey(key) }, () => undefined);
+  }
+
+  // ------------------------------------------------------------ simulation (not in ControlPlane)
+
+  /** C5: a cluster reports the data plane it really runs with. */
+  async reportClusterStatus(name: string, report: ClusterDataPlane): Promise<LiveCluster> {
+    validateName('Cluster', name);
+    const valid = validateDataPlane(report, address('Cluster', name));
+    return this.write({ op: 'report_cluster_status', name, report: valid }, () =>
+      core.getCluster(this.state, name),
+    );
+  }
+
+  /** Q7: sets a queue's in-flight work, optionally finishing linearly over `finish_over_ms`. */
+  async setQueueActivity(name: string, activity: QueueActivity): Promise<void> {
+    validateName('Queue', name);
+    const a = validateActivity(activity, address('Queue', name));
+    await this.write({ op: 'set_queue_activity', name, ...a, at: this.now() }, () => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.store?.close();
+  }
+}

@@ -1,0 +1,429 @@
+/**
+ * HttpControlPlane: the ControlPlane interface over the control-plane REST API
+ * (schemas/control-plane.openapi.yaml), with undici.
+ *
+ * One keep-alive connection pool per client. Transient failures (connection errors,
+ * timeouts, 429, 5xx/UNAVAILABLE) are retried by undici's RetryAgent with our policy:
+ * exponential backoff with jitter, honouring Retry-After. Because a retried write may have
+ * landed the first time, a create answered ALREADY_EXISTS (or a delete answered NOT_FOUND)
+ * *after a retry* is checked by reading the object back. The bearer token is only ever put
+ * in the Authorization header: no message, log or error of this module contains it.
+ */
+import { Pool, RetryAgent, errors as undiciErrors, type Dispatcher } from 'undici';
+import {
+  DEFAULT_POOL,
+  QUEUE_DEFAULTS,
+  WILDCARD,
+  assignmentKeyString,
+  type Assignment,
+  type AssignmentKey,
+  type Capabilities,
+  type PoolContract,
+  type QueueSpec,
+} from '../model/common.js';
+import type {
+  LiveAssignment,
+  LiveCluster,
+  LivePool,
+  LiveQueue,
+  QueueMetrics,
+} from '../model/live.js';
+import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from './errors.js';
+import type { ControlPlane, CreateQueueRequest, RegisterClusterRequest } from './types.js';
+
+export interface HttpControlPlaneOptions {
+  /** Bearer token (never logged). */
+  token?: string;
+  connectTimeoutMs?: number;
+  /** Per attempt: time to response headers and between body chunks. */
+  requestTimeoutMs?: number;
+  /** Retries after the first attempt. */
+  maxRetries?: number;
+  /** Backoff: first delay; doubles per retry, capped at maxRetryDelayMs, with jitter. */
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** Items per list page (the server allows at least 500). */
+  pageSize?: number;
+  /** Concurrent connections to the control plane. */
+  connections?: number;
+}
+
+const RETRY_STATUS = [429, 500, 502, 503, 504];
+const RETRY_ERROR_CODES = [
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ENETDOWN',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'ETIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+];
+const ALL_METHODS: Dispatcher.HttpMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'];
+
+const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'UNAUTHENTICATED',
+  404: 'NOT_FOUND',
+  409: 'ALREADY_EXISTS',
+  412: 'FAILED_PRECONDITION',
+  413: 'INVALID_ARGUMENT',
+  503: 'UNAVAILABLE',
+};
+
+interface Attempts {
+  retried: boolean;
+}
+
+interface RetryableError extends Error {
+  statusCode?: number;
+  code?: string;
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+type RetryCallback = (err: Error | null) => void;
+
+/** Delay before retry number `retry` (1-based): Retry-After if given, else backoff with jitter. */
+export function retryDelayMs(
+  retry: number,
+  retryAfter: string | undefined,
+  minMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter);
+    const ms = Number.isFinite(seconds)
+      ? seconds * 1000
+      : new Date(retryAfter).getTime() - Date.now();
+    if (Number.isFinite(ms) && ms > 0) return Math.min(ms, maxMs);
+  }
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.max(0, retry - 1));
+  // "Equal jitter": at least half the backoff, so retries never stampede at ~0 ms.
+  return ceiling / 2 + random() * (ceiling / 2);
+}
+
+export class HttpControlPlane implements ControlPlane {
+  private readonly pool: Pool;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly token: string | undefined;
+  private readonly maxRetries: number;
+  private readonly minRetryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly pageSize: number;
+
+  constructor(baseUrl: string, opts: HttpControlPlaneOptions = {}) {
+    const url = new URL(baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.token = opts.token && opts.token.length > 0 ? opts.token : undefined;
+    this.maxRetries = opts.maxRetries ?? 8;
+    this.minRetryDelayMs = opts.minRetryDelayMs ?? 100;
+    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 10_000;
+    this.pageSize = opts.pageSize ?? 1000;
+    const requestTimeout = opts.requestTimeoutMs ?? 30_000;
+    this.pool = new Pool(this.origin, {
+      connections: opts.connections ?? 32,
+      connect: { timeout: opts.connectTimeoutMs ?? 5_000 },
+      headersTimeout: requestTimeout,
+      bodyTimeout: requestTimeout,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  /** The control plane's address, for messages (never carries credentials). */
+  get url(): string {
+    return `${this.origin}${this.basePath}`;
+  }
+
+  private retryAgent(attempts: Attempts): RetryAgent {
+    return new RetryAgent(this.pool, {
+      maxRetries: this.maxRetries,
+      methods: ALL_METHODS,
+      statusCodes: RETRY_STATUS,
+      errorCodes: RETRY_ERROR_CODES,
+      retry: (err: Error, context: { state: { counter: number } }, callback: RetryCallback) => {
+        const e = err as RetryableError;
+        const transientStatus = e.statusCode !== undefined && RETRY_STATUS.includes(e.statusCode);
+        const transientCode = e.code !== undefined && RETRY_ERROR_CODES.includes(e.code);
+        if (!(transientStatus || transientCode) || context.state.counter > this.maxRetries) {
+          callback(err);
+          return;
+        }
+        attempts.retried = true;
+        const header = e.headers?.['retry-after'];
+        const delay = retryDelayMs(
+          context.state.counter,
+          Array.isArray(header) ? header[0] : header,
+          this.minRetryDelayMs,
+          this.maxRetryDelayMs,
+        );
+        setTimeout(() => callback(null), delay).unref?.();
+      },
+    });
+  }
+
+  /** One API call; throws ControlPlaneError. Returns the parsed body (undefined for 204). */
+  private async call<T>(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    body?: unknown,
+    attempts: Attempts = { retried: false },
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.retryAgent(attempts).request({
+        origin: this.origin,
+        path: `${this.basePath}${path}`,
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw this.transportError(method, path, err);
+    }
+    const text = await response.body.text();
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      if (text === '') return undefined as T;
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new ControlPlaneError(
+          'UNAVAILABLE',
+          `${method} ${this.url}${path}: the control plane answered HTTP ${response.statusCode} with a body that is not JSON`,
+        );
+      }
+    }
+    throw this.apiError(method, path, response.statusCode, text);
+  }
+
+  private apiError(method: string, path: string, status: number, text: string): ControlPlaneError {
+    let payload: { code?: unknown; message?: unknown; address?: unknown; rule?: unknown } = {};
+    try {
+      payload = JSON.parse(text) as typeof payload;
+    } catch {
+      // Not our API (a proxy page, say): fall back to the status.
+    }
+    const code = ERROR_CODES.includes(payload.code as ControlPlaneErrorCode)
+      ? (payload.code as ControlPlaneErrorCode)
+      : (STATUS_CODES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'INVALID_ARGUMENT'));
+    const message =
+      typeof payload.message === 'string'
+        ? payload.message
+        : `${method} ${this.url}${path} answered HTTP ${status}`;
+    return new ControlPlaneError(
+      code,
+      message,
+      typeof payload.address === 'string' ? payload.address : null,
+      typeof payload.rule === 'string' ? payload.rule : null,
+    );
+  }
+
+  private transportError(method: string, path: string, err: unknown): ControlPlaneError {
+    const e = err as RetryableError;
+    if (err instanceof undiciErrors.RequestRetryError || e.statusCode !== undefined) {
+      return new ControlPlaneError(
+        'UNAVAILABLE',
+        `${method} ${this.url}${path}: the control plane is unavailable (HTTP ${e.statusCode}, still failing after ${this.maxRetries} retries)`,
+      );
+    }
+    const reason = e.code ?? e.message ?? String(err);
+    return new ControlPlaneError(
+      'UNAVAILABLE',
+      `${method} ${this.url}${path}: cannot reach the control plane (${reason}, after retries)`,
+    );
+  }
+
+  private async list<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    let token: string | null = null;
+    do {
+      const query: string = `?limit=${this.pageSize}${token ? `&page_token=${encodeURIComponent(token)}` : ''}`;
+      const page: { items: T[]; next_page_token: string | null } = await this.call(
+        'GET',
+        `${path}${query}`,
+      );
+      items.push(...page.items);
+      token = page.next_page_token;
+    } while (token);
+    return items;
+  }
+
+  capabilities(): Promise<Capabilities> {
+    return this.call('GET', '/v1/capabilities');
+  }
+
+  listPools(): Promise<LivePool[]> {
+    return this.list('/v1/pools');
+  }
+
+  getPool(name: string): Promise<LivePool> {
+    return this.call('GET', `/v1/pools/${seg(name)}`);
+  }
+
+  listClusters(): Promise<LiveCluster[]> {
+    return this.list('/v1/clusters');
+  }
+
+  getCluster(name: string): Promise<LiveCluster> {
+    return this.call('GET', `/v1/clusters/${seg(name)}`);
+  }
+
+  listQueues(): Promise<LiveQueue[]> {
+    return this.list('/v1/queues');
+  }
+
+  getQueue(name: string): Promise<LiveQueue> {
+    return this.call('GET', `/v1/queues/${seg(name)}`);
+  }
+
+  listAssignments(): Promise<LiveAssignment[]> {
+    return this.list('/v1/assignments');
+  }
+
+  queueMetrics(name: string): Promise<QueueMetrics> {
+    return this.call('GET', `/v1/queues/${seg(name)}/metrics`);
+  }
+
+  /**
+   * A create whose earlier attempt may have landed: on ALREADY_EXISTS after a retry, succeed
+   * when the object read back is what was asked for.
+   */
+  private async create<T>(
+    path: string,
+    body: unknown,
+    readBack: () => Promise<T>,
+    matches: (live: T) => boolean,
+  ): Promise<T> {
+    const attempts: Attempts = { retried: false };
+    try {
+      return await this.call<T>('POST', path, body, attempts);
+    } catch (err) {
+      if (attempts.retried && err instanceof ControlPlaneError && err.code === 'ALREADY_EXISTS') {
+        const live = await readBack();
+        if (matches(live)) return live;
+      }
+      throw err;
+    }
+  }
+
+  /** A delete whose earlier attempt may have landed: NOT_FOUND after a retry is success. */
+  private async remove(path: string): Promise<void> {
+    const attempts: Attempts = { retried: false };
+    try {
+      await this.call('DELETE', path, undefined, attempts);
+    } catch (err) {
+      if (attempts.retried && err instanceof ControlPlaneError && err.code === 'NOT_FOUND') return;
+      throw err;
+    }
+  }
+
+  createPool(name: string, contract: PoolContract): Promise<LivePool> {
+    return this.create(
+      '/v1/pools',
+      { name, contract },
+      () => this.getPool(name),
+      (live) => sameJson(live.contract, normaliseContract(contract)),
+    );
+  }
+
+  deletePool(name: string): Promise<void> {
+    return this.remove(`/v1/pools/${seg(name)}`);
+  }
+
+  registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
+    return this.create(
+      '/v1/clusters',
+      request,
+      () => this.getCluster(request.name),
+      (live) => live.pool === (request.pool ?? DEFAULT_POOL),
+    );
+  }
+
+  updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
+    return this.call('PATCH', `/v1/clusters/${seg(name)}`, update);
+  }
+
+  deleteCluster(name: string): Promise<void> {
+    return this.remove(`/v1/clusters/${seg(name)}`);
+  }
+
+  createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
+    const wanted: QueueSpec = {
+      pool: request.pool ?? DEFAULT_POOL,
+      clusters: request.clusters ?? [WILDCARD],
+      run_concurrency: request.run_concurrency,
+      action_concurrency: request.action_concurrency,
+      depth: request.depth ?? QUEUE_DEFAULTS.depth,
+      priority: request.priority ?? QUEUE_DEFAULTS.priority,
+      fairness: request.fairness ?? QUEUE_DEFAULTS.fairness,
+    };
+    return this.create(
+      '/v1/queues',
+      request,
+      () => this.getQueue(request.name),
+      (live) => !live.cluster_managed && sameJson(specOf(live), wanted),
+    );
+  }
+
+  updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
+    return this.call('PUT', `/v1/queues/${seg(name)}`, spec);
+  }
+
+  setAssignment(assignment: Assignment): Promise<LiveAssignment> {
+    return this.call('PUT', '/v1/assignments', assignment);
+  }
+
+  deleteAssignment(key: AssignmentKey): Promise<void> {
+    const q = new URLSearchParams({ project: key.project, domain: key.domain });
+    if (key.workflow !== null && key.workflow !== undefined) q.set('workflow', key.workflow);
+    return this.remove(`/v1/assignments?${q.toString()}`).catch((err: unknown) => {
+      // Keep the key in the message even when the server's body was lost.
+      if (err instanceof ControlPlaneError && err.address === null) {
+        throw new ControlPlaneError(
+          err.code,
+          err.message,
+          `PoolAssignment/${assignmentKeyString(key)}`,
+          err.rule,
+        );
+      }
+      throw err;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+function seg(name: string): string {
+  return encodeURIComponent(name);
+}
+
+function specOf(q: LiveQueue): QueueSpec {
+  const { pool, clusters, run_concurrency, action_concurrency, depth, priority, fairness } = q;
+  return { pool, clusters, run_concurrency, action_concurrency, depth, priority, fairness };
+}
+
+function normaliseContract(c: PoolContract): PoolContract {
+  return {
+    object_store_ref: { uri: c.object_store_ref.uri, endpoint: c.object_store_ref.endpoint ?? '' },
+    secret_store: { type: c.secret_store.type, locator: c.secret_store.locator },
+    image_registry: c.image_registry ? { locator: c.image_registry.locator } : null,
+  };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

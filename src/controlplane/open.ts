@@ -1,0 +1,80 @@
+/**
+ * Opens a control plane by URL: `file:PATH` (embedded, persisted at PATH) or `http(s)://…`
+ * (the REST API through HttpControlPlane). Also where tokens are resolved, so no command
+ * ever takes a token from a flag value.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UserError } from '../cli/errors.js';
+import type { PoolContract } from '../model/common.js';
+import { EmbeddedControlPlane } from './embedded.js';
+import { HttpControlPlane, type HttpControlPlaneOptions } from './http-client.js';
+import type { ControlPlane } from './types.js';
+
+export const DEFAULT_CONTROL_PLANE_URL = 'file:.poolsync/control-plane.json';
+
+export interface OpenOptions {
+  /** Bearer token for http(s) control planes; defaults to env POOLSYNC_TOKEN. */
+  token?: string;
+  /** Base folder for a relative `file:` path (default: the working folder). */
+  stateDir?: string;
+  /** P1: contract of the `default` pool when an embedded state is first created. */
+  defaultPoolContract?: PoolContract;
+  /** Tuning of the HTTP client (timeouts, retries). */
+  http?: Omit<HttpControlPlaneOptions, 'token'>;
+}
+
+export async function openControlPlane(url: string, opts: OpenOptions = {}): Promise<ControlPlane> {
+  if (url.startsWith('file:')) {
+    let path = url.slice('file:'.length);
+    if (path.startsWith('//')) path = new URL(url).pathname; // file:///abs/path
+    if (path === '')
+      throw new UserError(
+        `control plane "${url}": file: needs a path, e.g. ${DEFAULT_CONTROL_PLANE_URL}`,
+      );
+    return EmbeddedControlPlane.open({
+      path: resolve(opts.stateDir ?? process.cwd(), path),
+      ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
+    });
+  }
+  if (/^https?:\/\//.test(url)) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UserError(`control plane "${url}" is not a valid URL`);
+    }
+    if (parsed.username || parsed.password) {
+      throw new UserError(
+        'control plane URL must not carry credentials; put the token in POOLSYNC_TOKEN or a --token-file',
+      );
+    }
+    const token = opts.token ?? process.env.POOLSYNC_TOKEN;
+    return new HttpControlPlane(parsed.toString(), { ...opts.http, ...(token ? { token } : {}) });
+  }
+  throw new UserError(
+    `control plane "${url}" is not understood: use file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL}) or an http:// or https:// URL of a control-plane API`,
+  );
+}
+
+/** Reads a token file (first line, trimmed). The error names the file, never its content. */
+export async function readTokenFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UserError(
+      `cannot read token file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+  const token = text.split(/\r?\n/)[0]?.trim() ?? '';
+  if (token === '') throw new UserError(`token file ${path} is empty`);
+  return token;
+}
+
+/** Token for an HTTP control plane: --token-file wins over env POOLSYNC_TOKEN. */
+export async function resolveToken(tokenFile: string | undefined): Promise<string | undefined> {
+  if (tokenFile) return readTokenFile(tokenFile);
+  const env = process.env.POOLSYNC_TOKEN;
+  return env && env.trim() !== '' ? env.trim() : undefined;
+}

@@ -1,0 +1,604 @@
+/**
+ * The functional core of the embedded control plane: its state, every rule of domain.md as
+ * an operation on that state, and the read views. No I/O and no clock: callers pass `now`.
+ *
+ * Writes are expressed as `Op` records. An op is validated and applied in one step
+ * (`applyOp`); a rejected op changes nothing. Because applying is deterministic, the
+ * persistence layer journals accepted ops and replays them after a restart.
+ */
+import {
+  BASELINE_CAPABILITIES,
+  DEFAULT_POOL,
+  DEFAULT_QUEUE,
+  QUEUE_DEFAULTS,
+  WILDCARD,
+  address,
+  assignmentKeyString,
+  type Assignment,
+  type AssignmentKey,
+  type Capabilities,
+  type ClusterDataPlane,
+  type PoolContract,
+  type QueueSpec,
+} from '../model/common.js';
+import type {
+  ClusterHealth,
+  ConfigDriftEntry,
+  LiveAssignment,
+  LiveCluster,
+  LivePool,
+  LiveQueue,
+  QueueMetrics,
+} from '../model/live.js';
+import { ControlPlaneError } from './errors.js';
+
+export interface PoolRecord {
+  name: string;
+  contract: PoolContract;
+}
+
+export interface ClusterRecord {
+  name: string;
+  pool: string;
+  enabled: boolean;
+  health: ClusterHealth;
+  unhealthy_reasons: string[];
+  config_drift: ConfigDriftEntry[];
+}
+
+export interface QueueRecord {
+  name: string;
+  spec: QueueSpec;
+  cluster_managed: boolean;
+}
+
+/** Q7 simulation: in-flight counts set at `at` (ms epoch), optionally falling to 0 linearly. */
+export interface ActivityRecord {
+  runs_in_flight: number;
+  actions_in_flight: number;
+  at: number;
+  finish_over_ms: number | null;
+}
+
+export interface State {
+  pools: Map<string, PoolRecord>;
+  clusters: Map<string, ClusterRecord>;
+  queues: Map<string, QueueRecord>;
+  /** Keyed by assignmentKeyString. */
+  assignments: Map<string, Assignment>;
+  activity: Map<string, ActivityRecord>;
+}
+
+/** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
+export type Op =
+  | { op: 'create_pool'; name: string; contract: PoolContract }
+  | { op: 'delete_pool'; name: string }
+  | { op: 'register_cluster'; name: string; pool: string; data_plane: ClusterDataPlane | null }
+  | { op: 'update_cluster'; name: string; enabled: boolean }
+  | { op: 'delete_cluster'; name: string }
+  | { op: 'create_queue'; name: string; spec: QueueSpec }
+  | { op: 'update_queue'; name: string; spec: QueueSpec }
+  | { op: 'set_assignment'; assignment: Assignment }
+  | { op: 'delete_assignment'; key: AssignmentKey }
+  | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
+  | ({ op: 'set_queue_activity'; name: string } & ActivityRecord);
+
+/** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */
+export const DEFAULT_POOL_CONTRACT: PoolContract = {
+  object_store_ref: { uri: 'file:///var/lib/union/default', endpoint: '' },
+  secret_store: { type: 'KUBERNETES', locator: 'union' },
+  image_registry: null,
+};
+
+const fail = (
+  code: ControlPlaneError['code'],
+  message: string,
+  addr: string | null,
+  rule: string | null,
+): ControlPlaneError => new ControlPlaneError(code, message, addr, rule);
+
+function defaultQueue(): QueueRecord {
+  return {
+    name: DEFAULT_QUEUE,
+    spec: { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS },
+    cluster_managed: false,
+  };
+}
+
+/** P1: a freshly provisioned organisation. */
+export function initialState(defaultContract: PoolContract): State {
+  return {
+    pools: new Map([
+      [DEFAULT_POOL, { name: DEFAULT_POOL, contract: structuredClone(defaultContract) }],
+    ]),
+    clusters: new Map(),
+    queues: new Map([[DEFAULT_QUEUE, defaultQueue()]]),
+    assignments: new Map(),
+    activity: new Map(),
+  };
+}
+
+// ---------------------------------------------------------------- data plane (C4, C5)
+
+/** Compares declared/reported data-plane values with a pool contract; undeclared values are skipped. */
+export function dataPlaneDrift(contract: PoolContract, dp: ClusterDataPlane): ConfigDriftEntry[] {
+  const drift: ConfigDriftEntry[] = [];
+  const check = (field: string, expected: string, actual: string | undefined) => {
+    if (actual !== undefined && actual !== expected)
+      drift.push({ field, contract: expected, reported: actual });
+  };
+  check('object_store_uri', contract.object_store_ref.uri, dp.object_store_uri);
+  check('secret_store.type', contract.secret_store.type, dp.secret_store?.type);
+  check('secret_store.locator', contract.secret_store.locator, dp.secret_store?.locator);
+  // A pool without an image registry expects none: any declared registry differs from "".
+  check('image_registry', contract.image_registry?.locator ?? '', dp.image_registry);
+  return drift;
+}
+
+function describeDrift(d: ConfigDriftEntry): string {
+  return `${d.field} is ${JSON.stringify(d.reported)} but the pool contract says ${JSON.stringify(d.contract)}`;
+}
+
+// ---------------------------------------------------------------- apply
+
+function requirePool(state: State, name: string, from: string, rule: string): PoolRecord {
+  const pool = state.pools.get(name);
+  if (!pool)
+    throw fail('NOT_FOUND', `${from}: pool "${name}" does not exist (${rule})`, from, rule);
+  return pool;
+}
+
+function requireCluster(state: State, name: string): ClusterRecord {
+  const cluster = state.clusters.get(name);
+  if (!cluster)
+    throw fail('NOT_FOUND', `cluster "${name}" does not exist`, address('Cluster', name), null);
+  return cluster;
+}
+
+function requireQueue(state: State, name: string): QueueRecord {
+  const queue = state.queues.get(name);
+  if (!queue)
+    throw fail('NOT_FOUND', `queue "${name}" does not exist`, address('Queue', name), null);
+  return queue;
+}
+
+/** Q1: every named cluster exists and is a member of the queue's pool. */
+function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): void {
+  const addr = address('Queue', queue);
+  for (const name of spec.clusters) {
+    if (name === WILDCARD) continue;
+    const cluster = state.clusters.get(name);
+    if (!cluster) {
+      throw fail(
+        'FAILED_PRECONDITION',
+        `queue "${queue}" selects cluster "${name}", which does not exist (Q1)`,
+        addr,
+        'Q1',
+      );
+    }
+    if (cluster.pool !== spec.pool) {
+      throw fail(
+        'FAILED_PRECONDITION',
+        `queue "${queue}" is in pool "${spec.pool}" but selects cluster "${name}" of pool "${cluster.pool}" (Q1)`,
+        addr,
+        'Q1',
+      );
+    }
+  }
+}
+
+/** Validates `op` against the state and applies it; throws (changing nothing) when a rule rejects it. */
+export function applyOp(state: State, op: Op): void {
+  switch (op.op) {
+    case 'create_pool': {
+      const addr = address('ClusterPool', op.name);
+      if (state.pools.has(op.name))
+        throw fail('ALREADY_EXISTS', `pool "${op.name}" already exists (P3)`, addr, 'P3');
+      state.pools.set(op.name, { name: op.name, contract: structuredClone(op.contract) });
+      return;
+    }
+    case 'delete_pool': {
+      const addr = address('ClusterPool', op.name);
+      if (op.name === DEFAULT_POOL) {
+        throw fail(
+          'FAILED_PRECONDITION',
+          'the "default" pool can never be deleted (P5)',
+          addr,
+          'P5',
+        );
+      }
+      if (!state.pools.has(op.name))
+        throw fail('NOT_FOUND', `pool "${op.name}" does not exist`, addr, null);
+      const refs = poolReferences(state, op.name);
+      if (refs.clusters.length + refs.queues.length > 0) {
+        const what = [
+          refs.clusters.length ? `clusters ${listNames(refs.clusters)}` : '',
+          refs.queues.length ? `queues ${listNames(refs.queues)}` : '',
+        ].filter(Boolean);
+        throw fail(
+          'FAILED_PRECONDITION',
+          `pool "${op.name}" is still referenced by ${what.join(' and ')}; queues cannot be deleted (Q6), so this pool can never be deleted (P5)`,
+          addr,
+          'P5',
+        );
+      }
+      if (refs.assignments.length > 0) {
+        throw fail(
+          'FAILED_PRECONDITION',
+          `pool "${op.name}" is named by assignments ${listNames(refs.assignments)}; delete them first (A3)`,
+          addr,
+          'A3',
+        );
+      }
+      state.pools.delete(op.name);
+      return;
+    }
+    case 'register_cluster': {
+      const addr = address('Cluster', op.name);
+      if (op.name === DEFAULT_POOL) {
+        throw fail('INVALID_ARGUMENT', 'the cluster name "default" is reserved (C1)', addr, 'C1');
+      }
+      const existing = state.clusters.get(op.name);
+      if (existing && existing.pool !== op.pool) {
+        throw fail(
+          'FAILED_PRECONDITION',
+          `cluster "${op.name}" is registered in pool "${existing.pool}"; a cluster's pool is fixed for the life of the record (C7): register it under a new name in "${op.pool}"`,
+          addr,
+          'C7',
+        );
+      }
+      if (existing)
+        throw fail(
+          'ALREADY_EXISTS',
+          `cluster "${op.name}" is already registered in pool "${op.pool}" (C7)`,
+          addr,
+          'C7',
+        );
+      const pool = requirePool(state, op.pool, addr, 'C1');
+      const queue = state.queues.get(op.name);
+      if (queue && !queue.cluster_managed) {
+        throw fail(
+          'ALREADY_EXISTS',
+          `the name "${op.name}" is taken by queue "${op.name}"; clusters and queues share one namespace (N2)`,
+          addr,
+          'N2',
+        );
+      }
+      if (op.data_plane) {
+        const drift = dataPlaneDrift(pool.contract, op.data_plane);
+        if (drift.length > 0) {
+          throw fail(
+            'FAILED_PRECONDITION',
+            `cluster "${op.name}" declares a data plane that does not match pool "${op.pool}" (C4): ${drift.map(describeDrift).join('; ')}`,
+            addr,
+            'C4',
+          );
+        }
+      }
+      state.clusters.set(op.name, {
+        name: op.name,
+        pool: op.pool,
+        enabled: true,
+        health: 'unknown',
+        unhealthy_reasons: [],
+        config_drift: [],
+      });
+      // C2 (and the C7 trap): an existing co-named queue is left exactly as it is.
+      if (!queue) {
+        state.queues.set(op.name, {
+          name: op.name,
+          spec: { pool: op.pool, clusters: [op.name], ...QUEUE_DEFAULTS },
+          cluster_managed: true,
+        });
+      }
+      // C3: the org-wide default queue comes back if it is missing.
+      if (!state.queues.has(DEFAULT_QUEUE)) state.queues.set(DEFAULT_QUEUE, defaultQueue());
+      return;
+    }
+    case 'update_cluster': {
+      requireCluster(state, op.name).enabled = op.enabled; // C6
+      return;
+    }
+    case 'delete_cluster': {
+      requireCluster(state, op.name);
+      state.clusters.delete(op.name);
+      // C8: the name leaves every explicit selector; wildcard queues are unaffected.
+      for (const queue of state.queues.values()) {
+        if (queue.spec.clusters.includes(op.name)) {
+          queue.spec = {
+            ...queue.spec,
+            clusters: queue.spec.clusters.filter((c) => c !== op.name),
+          };
+        }
+      }
+      return;
+    }
+    case 'create_queue': {
+      const addr = address('Queue', op.name);
+      if (op.name === DEFAULT_QUEUE) {
+        throw fail(
+          'ALREADY_EXISTS',
+          'the queue name "default" is reserved for the org-wide queue (Q2, C3)',
+          addr,
+          'Q2',
+        );
+      }
+      if (state.clusters.has(op.name)) {
+        throw fail(
+          'ALREADY_EXISTS',
+          `the name "${op.name}" is taken by cluster "${op.name}" (Q2)`,
+          addr,
+          'Q2',
+        );
+      }
+      if (state.queues.has(op.name))
+        throw fail('ALREADY_EXISTS', `queue "${op.name}" already exists (N2)`, addr, 'N2');
+      requirePool(state, op.spec.pool, addr, 'Q1');
+      checkSelectorMembers(state, op.name, op.spec);
+      state.queues.set(op.name, {
+        name: op.name,
+        spec: structuredClone(op.spec),
+        cluster_managed: false,
+      });
+      return;
+    }
+    case 'update_queue': {
+      const addr = address('Queue', op.name);
+      const queue = requireQueue(state, op.name);
+      if (op.spec.pool !== queue.spec.pool) {
+        // Q3 for every queue; Q4/Q5 say the same of the co-named and default queues.
+        const rule = op.name === DEFAULT_QUEUE ? 'Q5' : queue.cluster_managed ? 'Q4' : 'Q3';
+        throw fail(
+          'FAILED_PRECONDITION',
+          `queue "${op.name}" is in pool "${queue.spec.pool}"; a queue's pool can never change (${rule}): create a new queue in "${op.spec.pool}"`,
+          addr,
+          rule,
+        );
+      }
+      const sameSelector =
+        op.spec.clusters.length === queue.spec.clusters.length &&
+        op.spec.clusters.every((c, i) => c === queue.spec.clusters[i]);
+      if (op.name === DEFAULT_QUEUE && !sameSelector) {
+        throw fail(
+          'FAILED_PRECONDITION',
+          'the selector of the "default" queue cannot change (Q5)',
+          addr,
+          'Q5',
+        );
+      }
+      if (queue.cluster_managed && !sameSelector) {
+        throw fail(
+          'FAILED_PRECONDITION',
+          `queue "${op.name}" is the co-named queue of cluster "${op.name}"; its selector is managed by the cluster (Q4)`,
+          addr,
+          'Q4',
+        );
+      }
+      checkSelectorMembers(state, op.name, op.spec);
+      queue.spec = structuredClone(op.spec);
+      return;
+    }
+    case 'set_assignment': {
+      const key = assignmentKeyString(op.assignment);
+      requirePool(state, op.assignment.pool, address('PoolAssignment', key), 'A1');
+      state.assignments.set(key, { ...op.assignment });
+      return;
+    }
+    case 'delete_assignment': {
+      const key = assignmentKeyString(op.key);
+      if (!state.assignments.delete(key)) {
+        throw fail(
+          'NOT_FOUND',
+          `assignment "${key}" does not exist`,
+          address('PoolAssignment', key),
+          'A1',
+        );
+      }
+      return;
+    }
+    case 'report_cluster_status': {
+      const cluster = requireCluster(state, op.name);
+      const contract = state.pools.get(cluster.pool)!.contract;
+      const drift = dataPlaneDrift(contract, op.report);
+      // C5: one reason per mismatching field; the differences are the config drift.
+      cluster.health = drift.length === 0 ? 'healthy' : 'unhealthy';
+      cluster.unhealthy_reasons = drift.map(describeDrift);
+      cluster.config_drift = drift;
+      return;
+    }
+    case 'set_queue_activity': {
+      requireQueue(state, op.name);
+      const { runs_in_flight, actions_in_flight, at, finish_over_ms } = op;
+      state.activity.set(op.name, { runs_in_flight, actions_in_flight, at, finish_over_ms });
+      return;
+    }
+  }
+}
+
+function listNames(names: string[]): string {
+  const shown = names.slice(0, 5).map((n) => `"${n}"`);
+  return names.length > 5 ? `${shown.join(', ')} and ${names.length - 5} more` : shown.join(', ');
+}
+
+function poolReferences(state: State, pool: string) {
+  const clusters = [...state.clusters.values()].filter((c) => c.pool === pool).map((c) => c.name);
+  const queues = [...state.queues.values()].filter((q) => q.spec.pool === pool).map((q) => q.name);
+  const assignments = [...state.assignments.entries()]
+    .filter(([, a]) => a.pool === pool)
+    .map(([k]) => k);
+  return { clusters: clusters.sort(), queues: queues.sort(), assignments: assignments.sort() };
+}
+
+// ---------------------------------------------------------------- views
+
+const byName = (a: { name: string }, b: { name: string }) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+
+export function capabilities(): Capabilities {
+  return { ...BASELINE_CAPABILITIES };
+}
+
+function routable(c: ClusterRecord): boolean {
+  return c.enabled && c.health === 'healthy'; // C6, Q8
+}
+
+function poolView(pool: PoolRecord, members: string[]): LivePool {
+  return { name: pool.name, contract: structuredClone(pool.contract), member_clusters: members };
+}
+
+/** Reads indexed once per call, so listing is linear in the number of objects. */
+class Indexes {
+  private membersByPool: Map<string, string[]> | null = null;
+  private availableByPool: Map<string, string[]> | null = null;
+  private boundByCluster: Map<string, string[]> | null = null;
+  constructor(private readonly state: State) {}
+
+  members(pool: string): string[] {
+    if (!this.membersByPool) {
+      this.membersByPool = new Map();
+      for (const c of this.state.clusters.values()) push(this.membersByPool, c.pool, c.name);
+    }
+    return [...(this.membersByPool.get(pool) ?? [])].sort();
+  }
+
+  availableInPool(pool: string): string[] {
+    if (!this.availableByPool) {
+      this.availableByPool = new Map();
+      for (const c of this.state.clusters.values())
+        if (routable(c)) push(this.availableByPool, c.pool, c.name);
+      for (const list of this.availableByPool.values()) list.sort();
+    }
+    return this.availableByPool.get(pool) ?? [];
+  }
+
+  bound(cluster: string): string[] {
+    if (!this.boundByCluster) {
+      this.boundByCluster = new Map();
+      for (const q of this.state.queues.values()) {
+        for (const c of q.spec.clusters) if (c !== WILDCARD) push(this.boundByCluster, c, q.name);
+      }
+    }
+    return [...(this.boundByCluster.get(cluster) ?? [])].sort();
+  }
+}
+
+function push(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function clusterView(c: ClusterRecord, bound: string[]): LiveCluster {
+  return {
+    name: c.name,
+    pool: c.pool,
+    enabled: c.enabled,
+    health: c.health,
+    unhealthy_reasons: [...c.unhealthy_reasons],
+    config_drift: c.config_drift.map((d) => ({ ...d })),
+    bound_queues: bound,
+  };
+}
+
+function queueView(state: State, q: QueueRecord, idx: Indexes): LiveQueue {
+  // Q8: the selector's enabled, healthy clusters (for "*": those of the queue's pool).
+  const available =
+    q.spec.clusters.length === 1 && q.spec.clusters[0] === WILDCARD
+      ? [...idx.availableInPool(q.spec.pool)]
+      : q.spec.clusters
+          .filter((name) => {
+            const c = state.clusters.get(name);
+            return c !== undefined && c.pool === q.spec.pool && routable(c);
+          })
+          .sort();
+  return {
+    name: q.name,
+    ...q.spec,
+    clusters: [...q.spec.clusters],
+    cluster_managed: q.cluster_managed,
+    available_clusters: available,
+  };
+}
+
+export function listPools(state: State): LivePool[] {
+  const idx = new Indexes(state);
+  return [...state.pools.values()].sort(byName).map((p) => poolView(p, idx.members(p.name)));
+}
+
+export function getPool(state: State, name: string): LivePool {
+  const pool = state.pools.get(name);
+  if (!pool)
+    throw fail('NOT_FOUND', `pool "${name}" does not exist`, address('ClusterPool', name), null);
+  return poolView(pool, new Indexes(state).members(name));
+}
+
+export function listClusters(state: State): LiveCluster[] {
+  const idx = new Indexes(state);
+  return [...state.clusters.values()].sort(byName).map((c) => clusterView(c, idx.bound(c.name)));
+}
+
+export function getCluster(state: State, name: string): LiveCluster {
+  return clusterView(requireCluster(state, name), new Indexes(state).bound(name));
+}
+
+export function listQueues(state: State): LiveQueue[] {
+  const idx = new Indexes(state);
+  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, idx));
+}
+
+export function getQueue(state: State, name: string): LiveQueue {
+  return queueView(state, requireQueue(state, name), new Indexes(state));
+}
+
+export function listAssignments(state: State): LiveAssignment[] {
+  return [...state.assignments.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, a]) => ({ ...a }));
+}
+
+/** Q7: in-flight counts at `now`; depth is in flight plus waiting (nothing waits in the simulation). */
+export function queueMetrics(state: State, name: string, now: number): QueueMetrics {
+  requireQueue(state, name);
+  const a = state.activity.get(name);
+  if (!a) return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
+  let remaining = 1;
+  if (a.finish_over_ms !== null) {
+    remaining = a.finish_over_ms === 0 ? 0 : Math.max(0, 1 - (now - a.at) / a.finish_over_ms);
+  }
+  const runs = Math.ceil(a.runs_in_flight * remaining);
+  const actions = Math.ceil(a.actions_in_flight * remaining);
+  return { runs_in_flight: runs, actions_in_flight: actions, depth: runs };
+}
+
+// ---------------------------------------------------------------- serialisation
+
+/** The JSON form of a state (snapshots): plain sorted arrays, stable across versions. */
+export interface StateJson {
+  pools: PoolRecord[];
+  clusters: ClusterRecord[];
+  queues: QueueRecord[];
+  assignments: Assignment[];
+  activity: ({ name: string } & ActivityRecord)[];
+}
+
+export function stateToJson(state: State): StateJson {
+  return {
+    pools: [...state.pools.values()].sort(byName),
+    clusters: [...state.clusters.values()].sort(byName),
+    queues: [...state.queues.values()].sort(byName),
+    assignments: listAssignments(state),
+    activity: [...state.activity.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, a]) => ({ name, ...a })),
+  };
+}
+
+export function stateFromJson(json: StateJson): State {
+  return {
+    pools: new Map(json.pools.map((p) => [p.name, p])),
+    clusters: new Map(json.clusters.map((c) => [c.name, c])),
+    queues: new Map(json.queues.map((q) => [q.name, q])),
+    assignments: new Map(json.assignments.map((a) => [assignmentKeyString(a), a])),
+    activity: new Map(json.activity.map(({ name, ...a }) => [name, a])),
+  };
+}

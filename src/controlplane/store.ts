@@ -1,0 +1,312 @@
+/**
+ * Crash-safe persistence of the embedded control plane at `file:PATH`.
+ *
+ * - PATH is a JSON snapshot, only ever replaced whole by write-temp + fsync + rename (+ fsync
+ *   of the folder), so it is always either the old or the new snapshot, never torn.
+ * - PATH.journal is an append-only log of accepted ops (one JSON line each, numbered). Each
+ *   call's line is fsync'd before the call returns; concurrent calls share one write+fsync
+ *   (group commit), so an apply of thousands of calls never rewrites the whole state per call
+ *   (quality.md). A SIGKILL can only leave a partial *last* line: it belongs to a call that
+ *   never returned, and is dropped on the next open.
+ * - When the journal grows past a limit (and on open and close) the state is compacted into a
+ *   new snapshot that records the last op number it contains; journal lines at or below that
+ *   number are skipped on replay, so a crash between the rename and the journal truncation
+ *   replays nothing twice.
+ * - PATH.lock holds the pid of the single writer. A lock whose pid is no longer alive is taken
+ *   over; a live one is a clear error naming the holder.
+ */
+import { open, readFile, rename, rm, mkdir, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, basename } from 'node:path';
+import { hostname } from 'node:os';
+import { UserError } from '../cli/errors.js';
+import {
+  applyOp,
+  stateFromJson,
+  stateToJson,
+  type Op,
+  type State,
+  type StateJson,
+} from './state.js';
+
+const FORMAT = 'poolsync-control-plane';
+const VERSION = 1;
+
+interface Snapshot {
+  format: typeof FORMAT;
+  version: typeof VERSION;
+  /** Number of the last journaled op this snapshot contains. */
+  seq: number;
+  state: StateJson;
+}
+
+interface JournalLine {
+  seq: number;
+  op: Op;
+}
+
+export interface StoreOptions {
+  /** Compact once the journal holds this many ops (default 20,000). */
+  compactAfter?: number;
+}
+
+export class StateStore {
+  private seq: number;
+  private journalOps = 0;
+  private pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private draining: Promise<void> | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly journal: FileHandle,
+    private readonly state: State,
+    seq: number,
+    private readonly compactAfter: number,
+  ) {
+    this.seq = seq;
+  }
+
+  /** Opens (creating when absent) the state at `path`; `init` makes the first state (P1). */
+  static async open(
+    path: string,
+    init: () => State,
+    opts: StoreOptions = {},
+  ): Promise<{ store: StateStore; state: State }> {
+    await mkdir(dirname(path), { recursive: true });
+    const lockPath = `${path}.lock`;
+    await acquireLock(path, lockPath);
+    try {
+      const snapshot = await readSnapshot(path);
+      const state = snapshot ? stateFromJson(snapshot.state) : init();
+      let seq = snapshot?.seq ?? 0;
+      seq = await replayJournal(`${path}.journal`, state, seq);
+      const journal = await open(`${path}.journal`, 'a');
+      const store = new StateStore(path, journal, state, seq, opts.compactAfter ?? 20_000);
+      // Start every session from a fresh snapshot and an empty journal.
+      await store.compact();
+      return { store, state };
+    } catch (err) {
+      await rm(lockPath, { force: true });
+      throw err;
+    }
+  }
+
+  /** Journals an op that was just applied to the state; resolves once it is durable. */
+  append(op: Op): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('control-plane state store is closed'));
+    this.seq += 1;
+    const line = `${JSON.stringify({ seq: this.seq, op } satisfies JournalLine)}\n`;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ line, resolve, reject });
+      this.draining ??= this.drain().finally(() => {
+        this.draining = null;
+      });
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      try {
+        if (this.failure) throw this.failure;
+        await this.journal.write(batch.map((p) => p.line).join(''));
+        await this.journal.datasync();
+        this.journalOps += batch.length;
+        if (this.journalOps >= this.compactAfter) await this.compact();
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        // The in-memory state now holds ops that may not be durable: refuse all further writes.
+        this.failure ??= new Error(
+          `cannot write control-plane state ${this.path}: ${(err as Error).message}`,
+        );
+        for (const p of batch) p.reject(this.failure);
+      }
+    }
+  }
+
+  /**
+   * Writes the whole state as a new snapshot, then empties the journal. The snapshot may hold
+   * ops still queued for the journal (they carry numbers <= its seq and are skipped on replay).
+   */
+  private async compact(): Promise<void> {
+    const snapshot: Snapshot = {
+      format: FORMAT,
+      version: VERSION,
+      seq: this.seq,
+      state: stateToJson(this.state),
+    };
+    await writeFileAtomic(this.path, `${JSON.stringify(snapshot)}\n`);
+    await this.journal.truncate(0);
+    await this.journal.datasync();
+    this.journalOps = 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.draining) await this.draining;
+    try {
+      if (!this.failure) await this.compact();
+    } finally {
+      await this.journal.close();
+      await rm(`${this.path}.lock`, { force: true });
+    }
+  }
+}
+
+async function writeFileAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  // The rename itself is durable only once the folder is synced.
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+async function readSnapshot(path: string): Promise<Snapshot | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(
+      `${path} is not a poolsync control-plane state file (invalid JSON: ${(err as Error).message}); restore it from a backup or point --state elsewhere`,
+    );
+  }
+  const s = parsed as Partial<Snapshot>;
+  if (
+    s.format !== FORMAT ||
+    typeof s.seq !== 'number' ||
+    typeof s.state !== 'object' ||
+    s.state === null
+  ) {
+    throw new UserError(
+      `${path} is not a poolsync control-plane state file (format "${String(s.format)}")`,
+    );
+  }
+  if (s.version !== VERSION) {
+    throw new UserError(
+      `${path} has state format version ${String(s.version)}; this poolsync reads version ${VERSION}`,
+    );
+  }
+  return s as Snapshot;
+}
+
+/** Applies journal lines newer than `seq`; returns the last op number. */
+async function replayJournal(path: string, state: State, seq: number): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return seq;
+    throw err;
+  }
+  const lines = text.split('\n');
+  // The last element is "" after a final newline, or a line cut short by a crash: drop it.
+  lines.pop();
+  lines.forEach((line, i) => {
+    let entry: JournalLine;
+    try {
+      entry = JSON.parse(line) as JournalLine;
+    } catch {
+      throw new UserError(
+        `${path}:${i + 1}: the control-plane journal is corrupt (not JSON); restore from a backup`,
+      );
+    }
+    if (entry.seq <= seq) return;
+    try {
+      applyOp(state, entry.op);
+    } catch (err) {
+      throw new UserError(
+        `${path}:${i + 1}: journaled op "${entry.op.op}" no longer applies: ${(err as Error).message}`,
+      );
+    }
+    seq = entry.seq;
+  });
+  return seq;
+}
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, owned by someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function acquireLock(statePath: string, lockPath: string): Promise<void> {
+  const info: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 200; attempt++) {
+    try {
+      const fh = await open(lockPath, 'wx', 0o600);
+      try {
+        await fh.writeFile(JSON.stringify(info));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder: Partial<LockInfo> | null = null;
+    try {
+      holder = JSON.parse(await readFile(lockPath, 'utf8')) as Partial<LockInfo>;
+    } catch {
+      holder = null; // vanished, or its holder is still writing it: look again shortly
+    }
+    if (holder && typeof holder.pid === 'number') {
+      const here = holder.host === undefined || holder.host === info.host;
+      if (holder.pid === process.pid && here) {
+        throw new UserError(
+          `control-plane state ${statePath} is already open in this process; close it first`,
+        );
+      }
+      if (!here || processAlive(holder.pid)) {
+        throw new UserError(
+          `control-plane state ${statePath} is in use by process ${holder.pid} on ${holder.host ?? 'this host'} (lock ${basename(lockPath)} since ${holder.since ?? '?'}); stop that process or use another state file`,
+        );
+      }
+      // The holder died without releasing the lock: take it over.
+      await rm(lockPath, { force: true });
+      continue;
+    }
+    // Unreadable: its holder may be writing it right now, or died between creating and
+    // writing it. Only a lock that stays unreadable for a while is stale.
+    const age = await stat(lockPath).then(
+      (st) => Date.now() - st.mtimeMs,
+      () => 0,
+    );
+    if (age > 2_000) await rm(lockPath, { force: true });
+    else await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new UserError(
+    `cannot lock control-plane state ${statePath}: ${lockPath} is unreadable; remove it if no poolsync process is running`,
+  );
+}

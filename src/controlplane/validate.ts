@@ -1,0 +1,355 @@
+/**
+ * Request validation of the control plane: untrusted input (TypeScript callers and JSON
+ * bodies alike) in, normalised typed values out, INVALID_ARGUMENT with the object address
+ * and the rule otherwise. Pure: no state is consulted here (state rules live in state.ts).
+ */
+import {
+  DEFAULT_POOL,
+  FAIRNESS_POLICIES,
+  NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  PRIORITIES,
+  QUEUE_DEFAULTS,
+  SECRET_STORE_TYPES,
+  WILDCARD,
+  address,
+  type Assignment,
+  type AssignmentKey,
+  type ClusterDataPlane,
+  type ObjectKind,
+  type PoolContract,
+  type QueueSpec,
+  type SecretStoreType,
+} from '../model/common.js';
+import { ControlPlaneError } from './errors.js';
+
+/** P2: the object store schemes a pool contract accepts. */
+export const OBJECT_STORE_SCHEMES = ['s3', 'gs', 'abfs', 'oci', 'file'] as const;
+const OBJECT_STORE_URI = /^(s3|gs|abfs|oci|file):\/\/\S+$/;
+
+type Obj = Record<string, unknown>;
+
+function invalid(message: string, addr: string | null, rule: string | null): ControlPlaneError {
+  return new ControlPlaneError('INVALID_ARGUMENT', message, addr, rule);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function isObject(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requireObject(value: unknown, what: string, addr: string | null): Obj {
+  if (!isObject(value))
+    throw invalid(`${what} must be an object, got ${describe(value)}`, addr, null);
+  return value;
+}
+
+function rejectUnknown(
+  obj: Obj,
+  known: readonly string[],
+  what: string,
+  addr: string | null,
+): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key)) {
+      throw invalid(
+        `${what} has an unknown field "${key}" (known: ${known.join(', ')})`,
+        addr,
+        null,
+      );
+    }
+  }
+}
+
+/** N1. */
+export function validateName(kind: ObjectKind, name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw invalid(`a ${kind} needs a name (a non-empty string), got ${describe(name)}`, null, 'N1');
+  }
+  if (name.length > NAME_MAX_LENGTH || !NAME_PATTERN.test(name)) {
+    throw invalid(
+      `${kind} name ${describe(name)} is invalid: use at most ${NAME_MAX_LENGTH} lower-case letters, digits and "-", starting and ending with a letter or digit (N1)`,
+      address(kind, name.slice(0, NAME_MAX_LENGTH)),
+      'N1',
+    );
+  }
+  return name;
+}
+
+function requireString(obj: Obj, key: string, what: string, addr: string, rule: string): string {
+  const value = obj[key];
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw invalid(
+      `${what}.${key} must be a non-empty string, got ${describe(value)} (${rule})`,
+      addr,
+      rule,
+    );
+  }
+  return value;
+}
+
+/** P2: a contract as given by a caller, normalised (endpoint "", image_registry null). */
+export function validateContract(value: unknown, addr: string): PoolContract {
+  const c = requireObject(value, 'contract', addr);
+  rejectUnknown(c, ['object_store_ref', 'secret_store', 'image_registry'], 'contract', addr);
+  const store = requireObject(c.object_store_ref, 'contract.object_store_ref', addr);
+  rejectUnknown(store, ['uri', 'endpoint'], 'contract.object_store_ref', addr);
+  const uri = requireString(store, 'uri', 'contract.object_store_ref', addr, 'P2');
+  if (!OBJECT_STORE_URI.test(uri)) {
+    throw invalid(
+      `contract.object_store_ref.uri ${describe(uri)} must start with one of ${OBJECT_STORE_SCHEMES.map((s) => `${s}://`).join(', ')} (P2)`,
+      addr,
+      'P2',
+    );
+  }
+  const endpoint = store.endpoint ?? '';
+  if (typeof endpoint !== 'string') {
+    throw invalid(
+      `contract.object_store_ref.endpoint must be a string, got ${describe(endpoint)} (P2)`,
+      addr,
+      'P2',
+    );
+  }
+  const secrets = requireObject(c.secret_store, 'contract.secret_store', addr);
+  rejectUnknown(secrets, ['type', 'locator'], 'contract.secret_store', addr);
+  const type = secrets.type;
+  if (!SECRET_STORE_TYPES.includes(type as SecretStoreType)) {
+    throw invalid(
+      `contract.secret_store.type ${describe(type)} must be one of ${SECRET_STORE_TYPES.join(', ')} (P2)`,
+      addr,
+      'P2',
+    );
+  }
+  const locator = requireString(secrets, 'locator', 'contract.secret_store', addr, 'P2');
+  let image_registry: PoolContract['image_registry'] = null;
+  if (c.image_registry !== undefined && c.image_registry !== null) {
+    const registry = requireObject(c.image_registry, 'contract.image_registry', addr);
+    rejectUnknown(registry, ['locator'], 'contract.image_registry', addr);
+    image_registry = {
+      locator: requireString(registry, 'locator', 'contract.image_registry', addr, 'P2'),
+    };
+  }
+  return {
+    object_store_ref: { uri, endpoint },
+    secret_store: { type: type as SecretStoreType, locator },
+    image_registry,
+  };
+}
+
+/** C4/C5: a declared or reported data plane; every field optional, given ones well-formed. */
+export function validateDataPlane(value: unknown, addr: string): ClusterDataPlane {
+  const d = requireObject(value, 'data_plane', addr);
+  rejectUnknown(d, ['object_store_uri', 'secret_store', 'image_registry'], 'data_plane', addr);
+  const out: ClusterDataPlane = {};
+  if (d.object_store_uri !== undefined) {
+    if (typeof d.object_store_uri !== 'string') {
+      throw invalid(
+        `data_plane.object_store_uri must be a string, got ${describe(d.object_store_uri)}`,
+        addr,
+        'C4',
+      );
+    }
+    out.object_store_uri = d.object_store_uri;
+  }
+  if (d.secret_store !== undefined) {
+    const s = requireObject(d.secret_store, 'data_plane.secret_store', addr);
+    rejectUnknown(s, ['type', 'locator'], 'data_plane.secret_store', addr);
+    out.secret_store = {};
+    if (s.type !== undefined) {
+      if (!SECRET_STORE_TYPES.includes(s.type as SecretStoreType)) {
+        throw invalid(
+          `data_plane.secret_store.type ${describe(s.type)} must be one of ${SECRET_STORE_TYPES.join(', ')}`,
+          addr,
+          'C4',
+        );
+      }
+      out.secret_store.type = s.type as SecretStoreType;
+    }
+    if (s.locator !== undefined) {
+      if (typeof s.locator !== 'string') {
+        throw invalid(
+          `data_plane.secret_store.locator must be a string, got ${describe(s.locator)}`,
+          addr,
+          'C4',
+        );
+      }
+      out.secret_store.locator = s.locator;
+    }
+  }
+  if (d.image_registry !== undefined) {
+    if (typeof d.image_registry !== 'string') {
+      throw invalid(
+        `data_plane.image_registry must be a string, got ${describe(d.image_registry)}`,
+        addr,
+        'C4',
+      );
+    }
+    out.image_registry = d.image_registry;
+  }
+  return out;
+}
+
+function validateCount(obj: Obj, key: string, addr: string, fallback?: number): number {
+  const value = obj[key] ?? fallback;
+  if (value === undefined)
+    throw invalid(`queue ${key} is required (an integer >= 0, 0 = no limit) (Q1)`, addr, 'Q1');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(`queue ${key} must be an integer >= 0, got ${describe(value)} (Q1)`, addr, 'Q1');
+  }
+  return value;
+}
+
+/** Q1: the shape of a selector (membership is a state rule). */
+export function validateSelector(value: unknown, addr: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw invalid(
+      `queue clusters (the selector) must be a list of cluster names, got ${describe(value)} (Q1)`,
+      addr,
+      'Q1',
+    );
+  }
+  const selector = value as string[];
+  if (selector.includes(WILDCARD) && selector.length > 1) {
+    throw invalid(
+      `queue selector ${describe(selector)}: "*" must be the only entry (Q1)`,
+      addr,
+      'Q1',
+    );
+  }
+  const seen = new Set<string>();
+  for (const name of selector) {
+    if (name !== WILDCARD) validateName('Cluster', name);
+    if (seen.has(name))
+      throw invalid(`queue selector names cluster "${name}" twice (Q1)`, addr, 'Q1');
+    seen.add(name);
+  }
+  return [...selector];
+}
+
+const SPEC_FIELDS = [
+  'pool',
+  'clusters',
+  'run_concurrency',
+  'action_concurrency',
+  'depth',
+  'priority',
+  'fairness',
+];
+
+/**
+ * Q1 (create, defaults applied) and Q3 (update, `complete`: every field required because an
+ * update replaces the whole spec). A `name` field is tolerated when it equals the queue's.
+ */
+export function validateQueueSpec(value: unknown, name: string, complete: boolean): QueueSpec {
+  const addr = address('Queue', name);
+  const s = requireObject(value, 'queue spec', addr);
+  if (s.name !== undefined && s.name !== name) {
+    throw invalid(`queue spec names "${String(s.name)}" but the call is for "${name}"`, addr, null);
+  }
+  rejectUnknown(s, [...SPEC_FIELDS, 'name'], 'queue spec', addr);
+  if (complete) {
+    const missing = SPEC_FIELDS.filter((f) => s[f] === undefined);
+    if (missing.length > 0) {
+      throw invalid(
+        `a queue update replaces the whole spec (Q3): missing ${missing.join(', ')}`,
+        addr,
+        'Q3',
+      );
+    }
+  }
+  const pool = s.pool ?? DEFAULT_POOL;
+  if (typeof pool !== 'string')
+    throw invalid(`queue pool must be a pool name, got ${describe(pool)} (Q1)`, addr, 'Q1');
+  validateName('ClusterPool', pool);
+  const priority = s.priority ?? QUEUE_DEFAULTS.priority;
+  if (!PRIORITIES.includes(priority as QueueSpec['priority'])) {
+    throw invalid(
+      `queue priority ${describe(priority)} must be one of ${PRIORITIES.join(', ')} (Q1)`,
+      addr,
+      'Q1',
+    );
+  }
+  const fairness = s.fairness ?? QUEUE_DEFAULTS.fairness;
+  if (!FAIRNESS_POLICIES.includes(fairness as QueueSpec['fairness'])) {
+    throw invalid(
+      `queue fairness ${describe(fairness)} must be one of ${FAIRNESS_POLICIES.join(', ')} (Q1)`,
+      addr,
+      'Q1',
+    );
+  }
+  return {
+    pool,
+    clusters: validateSelector(s.clusters ?? [WILDCARD], addr),
+    run_concurrency: validateCount(s, 'run_concurrency', addr),
+    action_concurrency: validateCount(s, 'action_concurrency', addr),
+    depth: validateCount(s, 'depth', addr, QUEUE_DEFAULTS.depth),
+    priority: priority as QueueSpec['priority'],
+    fairness: fairness as QueueSpec['fairness'],
+  };
+}
+
+function keyPart(obj: Obj, key: 'project' | 'domain' | 'workflow', addr: string): string {
+  const value = obj[key];
+  if (typeof value !== 'string' || value === '' || /[\s/]/.test(value)) {
+    throw invalid(
+      `assignment ${key} must be a non-empty string without spaces or "/", got ${describe(value)} (A1)`,
+      addr,
+      'A1',
+    );
+  }
+  return value;
+}
+
+/** A1: the key of an assignment. */
+export function validateAssignmentKey(value: unknown): AssignmentKey {
+  const addr = 'PoolAssignment/?';
+  const k = requireObject(value, 'assignment', addr);
+  const workflow =
+    k.workflow === undefined || k.workflow === null ? null : keyPart(k, 'workflow', addr);
+  return { project: keyPart(k, 'project', addr), domain: keyPart(k, 'domain', addr), workflow };
+}
+
+export function validateAssignment(value: unknown): Assignment {
+  const key = validateAssignmentKey(value);
+  const a = value as Obj;
+  rejectUnknown(a, ['project', 'domain', 'workflow', 'pool'], 'assignment', null);
+  if (typeof a.pool !== 'string') {
+    throw invalid(`assignment pool must be a pool name, got ${describe(a.pool)} (A1)`, null, 'A1');
+  }
+  return { ...key, pool: validateName('ClusterPool', a.pool) };
+}
+
+/** Q7 simulation input. */
+export function validateActivity(
+  value: unknown,
+  addr: string,
+): { runs_in_flight: number; actions_in_flight: number; finish_over_ms: number | null } {
+  const a = requireObject(value, 'queue activity', addr);
+  rejectUnknown(
+    a,
+    ['runs_in_flight', 'actions_in_flight', 'finish_over_ms'],
+    'queue activity',
+    addr,
+  );
+  const count = (key: string): number => {
+    const v = a[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      throw invalid(`${key} must be an integer >= 0, got ${describe(v)} (Q7)`, addr, 'Q7');
+    }
+    return v;
+  };
+  let finish: number | null = null;
+  if (a.finish_over_ms !== undefined && a.finish_over_ms !== null) {
+    finish = count('finish_over_ms');
+  }
+  return {
+    runs_in_flight: count('runs_in_flight'),
+    actions_in_flight: count('actions_in_flight'),
+    finish_over_ms: finish,
+  };
+}
