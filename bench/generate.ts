@@ -12,8 +12,10 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { commitAll } from './lib/git.js';
-import { seedControlPlane } from './lib/seed.js';
-import { driftModel, generateScaleModel, type ScaleModel } from './lib/scale.js';
+import { seedControlPlane, type SeedOptions } from './lib/seed.js';
+import { EmbeddedControlPlane } from '../src/controlplane/embedded.js';
+import { openControlPlane } from '../src/controlplane/open.js';
+import { declaredDataPlane, driftModel, generateScaleModel, type ScaleModel } from './lib/scale.js';
 import { writeRepository } from './lib/yaml-writer.js';
 
 export { driftModel, generateScaleModel, scaleCounts } from './lib/scale.js';
@@ -92,11 +94,9 @@ async function cli(argv: string[]): Promise<number> {
       );
     }
     const token = process.env.POOLSYNC_TOKEN;
-    // Loaded only when seeding, so writing a repository needs nothing but the generator.
-    const { openControlPlane } = await import('../src/controlplane/open.js');
     const cp = await openControlPlane(url, token ? { token } : {});
     try {
-      const result = await seedControlPlane(cp, live, { concurrency });
+      const result = await seedControlPlane(cp, live, { concurrency, ...healthyReports(cp, live) });
       process.stdout.write(
         `seeded ${url} with ${result.calls} calls in ${(result.ms / 1000).toFixed(1)} s\n`,
       );
@@ -105,6 +105,21 @@ async function cli(argv: string[]): Promise<number> {
     }
   }
   return 0;
+}
+
+/**
+ * C5: real clusters report their data plane soon after registration; the embedded control
+ * plane's simulation hook does it here, so seeded clusters are healthy (not `unknown`).
+ */
+function healthyReports(cp: unknown, model: ScaleModel): Pick<SeedOptions, 'afterRegister'> {
+  if (!(cp instanceof EmbeddedControlPlane)) return {};
+  const pools = new Map(model.pools.map((p) => [p.name, p.contract]));
+  return {
+    afterRegister: async (c) => {
+      const contract = pools.get(c.pool);
+      if (contract) await cp.reportClusterStatus(c.name, declaredDataPlane(contract));
+    },
+  };
 }
 
 function usageError(message: string): number {
