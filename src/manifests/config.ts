@@ -1,0 +1,85 @@
+/** poolsync.yaml: the optional RepoConfig at the root of the config folder (manifests.md). */
+import picomatch from 'picomatch';
+import type { RepoConfig } from '../model/desired.js';
+import { readManifestText } from './files.js';
+import { validateAgainstSchema } from './schema.js';
+import type { ValidationError } from './types.js';
+import { entry, parseYamlFile, toPlain } from './yaml.js';
+import { REPO_CONFIG_FILE } from './walk.js';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const DEFAULT_REPO_CONFIG: RepoConfig = { prune: false, ignore: [] };
+
+export interface ConfigResult {
+  config: RepoConfig;
+  errors: ValidationError[];
+  /** Whether poolsync.yaml exists. */
+  present: boolean;
+}
+
+export async function readRepoConfig(root: string): Promise<ConfigResult> {
+  const file = REPO_CONFIG_FILE;
+  try {
+    await access(join(root, file));
+  } catch {
+    return { config: { ...DEFAULT_REPO_CONFIG, ignore: [] }, errors: [], present: false };
+  }
+  const errors: ValidationError[] = [];
+  const add = (
+    code: ValidationError['code'],
+    message: string,
+    line: number,
+    column: number,
+  ): void => {
+    errors.push({ code, message, file, line, column, address: null });
+  };
+  const read = await readManifestText(root, file);
+  if (!read.ok) return { config: DEFAULT_REPO_CONFIG, errors: [read.error], present: true };
+  const parsed = parseYamlFile(read.text);
+  for (const i of parsed.issues) add(i.code, i.message, i.line, i.column);
+  if (parsed.issues.length > 0) return { config: DEFAULT_REPO_CONFIG, errors, present: true };
+  if (parsed.documents.length === 0)
+    return { config: { ...DEFAULT_REPO_CONFIG, ignore: [] }, errors, present: true };
+  if (parsed.documents.length > 1) {
+    const second = parsed.documents[1]!.root.pos;
+    add(
+      'SCHEMA',
+      `${file} holds one RepoConfig document, found ${parsed.documents.length}`,
+      second.line,
+      second.column,
+    );
+  }
+  const root0 = parsed.documents[0]!.root;
+  const value = toPlain(root0);
+  for (const issue of validateAgainstSchema('RepoConfig', value, root0)) {
+    add('SCHEMA', issue.message, issue.pos.line, issue.pos.column);
+  }
+  if (errors.length > 0) return { config: DEFAULT_REPO_CONFIG, errors, present: true };
+  const raw = value as { prune?: boolean; ignore?: string[] };
+  const ignore = raw.ignore ?? [];
+  const ignoreNode = entry(root0, 'ignore')?.value;
+  ignore.forEach((glob, i) => {
+    const pos = (ignoreNode?.kind === 'seq' ? ignoreNode.items[i]?.pos : undefined) ?? root0.pos;
+    if (glob.startsWith('/') || glob.split('/').includes('..')) {
+      add(
+        'SCHEMA',
+        `ignore glob '${glob}' must be relative to the folder (no leading '/' or '..')`,
+        pos.line,
+        pos.column,
+      );
+      return;
+    }
+    try {
+      picomatch.makeRe(glob);
+    } catch (err) {
+      add(
+        'SCHEMA',
+        `ignore glob '${glob}' is invalid: ${(err as Error).message}`,
+        pos.line,
+        pos.column,
+      );
+    }
+  });
+  return { config: { prune: raw.prune ?? false, ignore }, errors, present: true };
+}

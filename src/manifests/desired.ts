@@ -1,0 +1,80 @@
+/** Valid manifests → DesiredState, with the defaults of domain.md applied (manifests.md). */
+import {
+  DEFAULT_POOL,
+  DEFAULT_QUEUE,
+  QUEUE_DEFAULTS,
+  WILDCARD,
+  assignmentKeyString,
+} from '../model/common.js';
+import type {
+  DesiredAssignment,
+  DesiredCluster,
+  DesiredPool,
+  DesiredQueue,
+  DesiredState,
+  RepoConfig,
+} from '../model/desired.js';
+import type { Grouped } from './rules.js';
+import { comparePaths } from './walk.js';
+
+const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
+
+export function buildDesiredState(
+  g: Grouped,
+  config: RepoConfig,
+  commit: string | null,
+): DesiredState {
+  const pools: DesiredPool[] = g.pools.map((p) => ({
+    name: p.name,
+    contract: p.contract,
+    annotations: p.annotations,
+    source: p.source,
+  }));
+  const clusters: DesiredCluster[] = g.clusters.map((c) => ({
+    name: c.name,
+    pool: c.pool ?? DEFAULT_POOL,
+    enabled: c.enabled ?? true,
+    data_plane: c.data_plane,
+    annotations: c.annotations,
+    source: c.source,
+  }));
+  const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
+  const queues: DesiredQueue[] = g.queues.map((q) => {
+    // C2 / P1: a managed queue's pool and selector come from its owner, whatever was omitted.
+    const owner = clusterPool.get(q.name);
+    const managed =
+      owner !== undefined
+        ? { pool: owner, clusters: [q.name] }
+        : q.name === DEFAULT_QUEUE
+          ? { pool: DEFAULT_POOL, clusters: [WILDCARD] }
+          : null;
+    return {
+      name: q.name,
+      spec: {
+        pool: managed?.pool ?? q.pool ?? DEFAULT_POOL,
+        clusters: managed?.clusters ?? q.clusters ?? [WILDCARD],
+        run_concurrency: q.run_concurrency,
+        action_concurrency: q.action_concurrency,
+        depth: q.depth ?? QUEUE_DEFAULTS.depth,
+        priority: q.priority ?? QUEUE_DEFAULTS.priority,
+        fairness: q.fairness ?? QUEUE_DEFAULTS.fairness,
+      },
+      annotations: q.annotations,
+      source: q.source,
+    };
+  });
+  const assignments: DesiredAssignment[] = g.assignments.map((a) => ({
+    project: a.key.project,
+    domain: a.key.domain,
+    workflow: a.key.workflow,
+    pool: a.pool,
+    name: a.name,
+    annotations: a.annotations,
+    source: a.source,
+  }));
+  pools.sort(byName);
+  clusters.sort(byName);
+  queues.sort(byName);
+  assignments.sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b)));
+  return { pools, clusters, queues, assignments, config, commit };
+}

@@ -1,0 +1,278 @@
+/**
+ * One YAML document → one typed manifest: envelope and kind dispatch, JSON Schema
+ * validation, then a typed record that still points at its source nodes. Defaults are
+ * not applied here (the co-named queue rules of V5 need to know what was written).
+ */
+import {
+  address,
+  assignmentKeyString,
+  type AssignmentKey,
+  type ClusterDataPlane,
+  type Fairness,
+  type PoolContract,
+  type Priority,
+} from '../model/common.js';
+import type { Annotations, SourceLocation } from '../model/desired.js';
+import { MANIFEST_KINDS, show, validateAgainstSchema, type ManifestKind } from './schema.js';
+import { didYouMean } from './suggest.js';
+import type { ValidationError } from './types.js';
+import { entry, toPlain, type Position, type YMap, type YNode } from './yaml.js';
+
+interface ManifestBase {
+  name: string;
+  annotations: Annotations;
+  source: SourceLocation;
+  /** The document's root mapping, to find the position of any field. */
+  root: YMap;
+}
+
+export interface PoolManifest extends ManifestBase {
+  kind: 'ClusterPool';
+  contract: PoolContract;
+}
+
+export interface ClusterManifest extends ManifestBase {
+  kind: 'Cluster';
+  /** null when omitted (→ "default", C1). */
+  pool: string | null;
+  enabled: boolean | null;
+  data_plane: ClusterDataPlane | null;
+}
+
+export interface QueueManifest extends ManifestBase {
+  kind: 'Queue';
+  /** null when omitted: the default depends on whether the queue is managed (C2, P1). */
+  pool: string | null;
+  clusters: string[] | null;
+  run_concurrency: number;
+  action_concurrency: number;
+  depth: number | null;
+  priority: Priority | null;
+  fairness: Fairness | null;
+}
+
+export interface AssignmentManifest extends ManifestBase {
+  kind: 'PoolAssignment';
+  key: AssignmentKey;
+  pool: string;
+}
+
+export type Manifest = PoolManifest | ClusterManifest | QueueManifest | AssignmentManifest;
+
+export interface DocumentResult {
+  /** The kind, when the document names a known one (for counts). */
+  kind: ManifestKind | null;
+  /** metadata.name when it is a string, even if the document is invalid. */
+  name?: string | null;
+  manifest: Manifest | null;
+  errors: ValidationError[];
+}
+
+export function readDocument(file: string, root: YNode): DocumentResult {
+  const err = (message: string, pos: Position, addr: string | null = null): ValidationError => ({
+    code: 'SCHEMA',
+    message,
+    file,
+    line: pos.line,
+    column: pos.column,
+    address: addr,
+  });
+  if (root.kind !== 'map') {
+    return {
+      kind: null,
+      manifest: null,
+      errors: [
+        err(
+          `a manifest must be a mapping with apiVersion, kind, metadata and spec; got ${describeNode(root)}`,
+          root.pos,
+        ),
+      ],
+    };
+  }
+  const kindEntry = entry(root, 'kind');
+  if (!kindEntry) {
+    return {
+      kind: null,
+      manifest: null,
+      errors: [
+        err(`missing required field 'kind' (one of ${MANIFEST_KINDS.join(', ')})`, root.pos),
+      ],
+    };
+  }
+  const kindValue = kindEntry.value.kind === 'scalar' ? kindEntry.value.value : null;
+  if (kindValue === 'RepoConfig') {
+    return {
+      kind: null,
+      manifest: null,
+      errors: [
+        err(
+          'RepoConfig belongs in poolsync.yaml at the root of the folder, not among the manifests',
+          kindEntry.value.pos,
+        ),
+      ],
+    };
+  }
+  if (typeof kindValue !== 'string' || !(MANIFEST_KINDS as readonly string[]).includes(kindValue)) {
+    const hint = typeof kindValue === 'string' ? didYouMean(kindValue, MANIFEST_KINDS) : '';
+    return {
+      kind: null,
+      manifest: null,
+      errors: [
+        err(
+          `kind must be one of ${MANIFEST_KINDS.join(', ')}; got ${show(toPlain(kindEntry.value))}${hint}`,
+          kindEntry.value.pos,
+        ),
+      ],
+    };
+  }
+  const kind = kindValue as ManifestKind;
+  const value = toPlain(root) as Record<string, unknown>;
+  const addr = addressOf(kind, value);
+  const issues = validateAgainstSchema(kind, value, root);
+  if (issues.length > 0) {
+    const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
+    return {
+      kind,
+      name: typeof name === 'string' ? name : null,
+      manifest: null,
+      errors: issues.map((i) => err(i.message, i.pos, addr)),
+    };
+  }
+  return { kind, manifest: typed(kind, value, root, file), errors: [] };
+}
+
+function describeNode(node: YNode): string {
+  return node.kind === 'seq' ? 'a list' : show(node.kind === 'scalar' ? node.value : {});
+}
+
+/** `<Kind>/<name>` when the document says enough to know it (assignments: the key). */
+function addressOf(kind: ManifestKind, value: Record<string, unknown>): string | null {
+  if (kind === 'PoolAssignment') {
+    const spec = value['spec'] as Record<string, unknown> | undefined;
+    const project = spec?.['project'];
+    const domain = spec?.['domain'];
+    const workflow = spec?.['workflow'];
+    if (typeof project !== 'string' || typeof domain !== 'string') return null;
+    return address(
+      kind,
+      assignmentKeyString({
+        project,
+        domain,
+        workflow: typeof workflow === 'string' ? workflow : null,
+      }),
+    );
+  }
+  const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
+  return typeof name === 'string' ? address(kind, name) : null;
+}
+
+/* The shapes below are guaranteed by the schema that just passed. */
+interface RawPoolSpec {
+  object_store_ref: { uri: string; endpoint?: string };
+  secret_store: PoolContract['secret_store'];
+  image_registry?: { locator: string };
+}
+interface RawClusterSpec {
+  pool?: string;
+  enabled?: boolean;
+  data_plane?: ClusterDataPlane;
+}
+interface RawQueueSpec {
+  pool?: string;
+  clusters?: string[];
+  run_concurrency: number;
+  action_concurrency: number;
+  depth?: number;
+  priority?: Priority;
+  fairness?: Fairness;
+}
+interface RawAssignmentSpec {
+  project: string;
+  domain: string;
+  workflow?: string;
+  pool: string;
+}
+
+function typed(
+  kind: ManifestKind,
+  value: Record<string, unknown>,
+  root: YMap,
+  file: string,
+): Manifest {
+  const metadata = value['metadata'] as { name: string; annotations?: Annotations };
+  const base: ManifestBase = {
+    name: metadata.name,
+    annotations: { ...(metadata.annotations ?? {}) },
+    source: { file, line: root.pos.line, column: root.pos.column },
+    root,
+  };
+  switch (kind) {
+    case 'ClusterPool': {
+      const spec = value['spec'] as RawPoolSpec;
+      return {
+        ...base,
+        kind,
+        contract: {
+          object_store_ref: {
+            uri: spec.object_store_ref.uri,
+            endpoint: spec.object_store_ref.endpoint ?? '',
+          },
+          secret_store: { type: spec.secret_store.type, locator: spec.secret_store.locator },
+          image_registry: spec.image_registry ? { locator: spec.image_registry.locator } : null,
+        },
+      };
+    }
+    case 'Cluster': {
+      const spec = (value['spec'] ?? {}) as RawClusterSpec;
+      return {
+        ...base,
+        kind,
+        pool: spec.pool ?? null,
+        enabled: spec.enabled ?? null,
+        data_plane: spec.data_plane ?? null,
+      };
+    }
+    case 'Queue': {
+      const spec = value['spec'] as RawQueueSpec;
+      return {
+        ...base,
+        kind,
+        pool: spec.pool ?? null,
+        clusters: spec.clusters ?? null,
+        run_concurrency: spec.run_concurrency,
+        action_concurrency: spec.action_concurrency,
+        depth: spec.depth ?? null,
+        priority: spec.priority ?? null,
+        fairness: spec.fairness ?? null,
+      };
+    }
+    case 'PoolAssignment': {
+      const spec = value['spec'] as RawAssignmentSpec;
+      return {
+        ...base,
+        kind,
+        key: { project: spec.project, domain: spec.domain, workflow: spec.workflow ?? null },
+        pool: spec.pool,
+      };
+    }
+  }
+}
+
+/** Position of a field (`spec.pool`), else of its nearest present ancestor's key. */
+export function positionOf(root: YMap, ...path: (string | number)[]): Position {
+  let node: YNode = root;
+  let pos = root.pos;
+  for (const seg of path) {
+    if (typeof seg === 'number') {
+      if (node.kind !== 'seq' || !node.items[seg]) return pos;
+      node = node.items[seg]!;
+      pos = node.pos;
+    } else {
+      const e = entry(node, seg);
+      if (!e) return pos;
+      node = e.value;
+      pos = e.value.pos;
+    }
+  }
+  return pos;
+}

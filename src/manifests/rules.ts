@@ -1,0 +1,340 @@
+/**
+ * Cross-document rules V1–V8 of manifests.md. Pure: manifests in, errors out. Every
+ * lookup goes through a Map built once, so the pass stays linear in the number of objects.
+ */
+import {
+  DEFAULT_POOL,
+  DEFAULT_QUEUE,
+  WILDCARD,
+  address,
+  assignmentKeyString,
+  type ObjectKind,
+} from '../model/common.js';
+import type {
+  AssignmentManifest,
+  ClusterManifest,
+  Manifest,
+  PoolManifest,
+  QueueManifest,
+} from './documents.js';
+import { positionOf } from './documents.js';
+import type { ValidationCode, ValidationError } from './types.js';
+import type { Position } from './yaml.js';
+
+export interface Grouped {
+  pools: PoolManifest[];
+  clusters: ClusterManifest[];
+  queues: QueueManifest[];
+  assignments: AssignmentManifest[];
+}
+
+export function groupManifests(manifests: readonly Manifest[]): Grouped {
+  const g: Grouped = { pools: [], clusters: [], queues: [], assignments: [] };
+  for (const m of manifests) {
+    if (m.kind === 'ClusterPool') g.pools.push(m);
+    else if (m.kind === 'Cluster') g.clusters.push(m);
+    else if (m.kind === 'Queue') g.queues.push(m);
+    else g.assignments.push(m);
+  }
+  return g;
+}
+
+function where(m: Manifest): string {
+  return `${m.source.file}:${m.source.line}:${m.source.column}`;
+}
+
+function err(
+  code: ValidationCode,
+  m: Manifest,
+  pos: Position,
+  message: string,
+  addr?: string,
+): ValidationError {
+  return {
+    code,
+    message,
+    file: m.source.file,
+    line: pos.line,
+    column: pos.column,
+    address:
+      addr ??
+      address(
+        m.kind as ObjectKind,
+        m.kind === 'PoolAssignment' ? assignmentKeyString(m.key) : m.name,
+      ),
+  };
+}
+
+/** First declaration of each name; later ones are V1 errors. */
+function firstByName<T extends Manifest>(
+  list: readonly T[],
+  errors: ValidationError[],
+): Map<string, T> {
+  const byName = new Map<string, T>();
+  for (const m of list) {
+    const first = byName.get(m.name);
+    if (!first) {
+      byName.set(m.name, m);
+      continue;
+    }
+    // V1: both locations are reported, each naming the other.
+    const namePos = (x: Manifest): Position => positionOf(x.root, 'metadata', 'name');
+    errors.push(
+      err('V1', m, namePos(m), `duplicate ${m.kind} '${m.name}': also declared at ${where(first)}`),
+    );
+    errors.push(
+      err(
+        'V1',
+        first,
+        namePos(first),
+        `duplicate ${m.kind} '${m.name}': also declared at ${where(m)}`,
+      ),
+    );
+  }
+  return byName;
+}
+
+/**
+ * Names declared by documents that failed their schema: they count as declared, so one
+ * broken pool does not also make every cluster and queue in it an error.
+ */
+export interface BrokenNames {
+  pools: ReadonlySet<string>;
+  clusters: ReadonlySet<string>;
+}
+
+const NONE: BrokenNames = { pools: new Set(), clusters: new Set() };
+
+export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationError[] {
+  const errors: ValidationError[] = [];
+  const pools = firstByName(g.pools, errors);
+  const clusters = firstByName(g.clusters, errors);
+  firstByName(g.queues, errors);
+  firstByName(g.assignments, errors);
+
+  const poolExists = (name: string): boolean =>
+    name === DEFAULT_POOL || pools.has(name) || broken.pools.has(name);
+  const unknownPool = (name: string): string => {
+    const declared = [...pools.keys()].sort();
+    return `pool '${name}' is not declared (declared: ${declared.length > 0 ? declared.join(', ') + ', ' : ''}default)`;
+  };
+
+  // V7 (P7): pools must not share an object store. Trailing slashes do not make a new store.
+  const byUri = new Map<string, PoolManifest>();
+  for (const p of pools.values()) {
+    const uri = p.contract.object_store_ref.uri.replace(/\/+$/, '');
+    const first = byUri.get(uri);
+    if (first) {
+      errors.push(
+        err(
+          'V7',
+          p,
+          positionOf(p.root, 'spec', 'object_store_ref', 'uri'),
+          `pool '${p.name}' uses the object store ${p.contract.object_store_ref.uri} of pool '${first.name}' (${where(first)}); pools must not share an object store (P7)`,
+        ),
+      );
+    } else byUri.set(uri, p);
+  }
+
+  for (const c of g.clusters) {
+    // V5 (C1): `default` is reserved.
+    if (c.name === DEFAULT_POOL) {
+      errors.push(
+        err(
+          'V5',
+          c,
+          positionOf(c.root, 'metadata', 'name'),
+          `a cluster cannot be named 'default' (reserved, C1): rename it`,
+        ),
+      );
+    }
+    const poolName = c.pool ?? DEFAULT_POOL;
+    // V2 (C1): the pool must exist.
+    if (!poolExists(poolName)) {
+      errors.push(
+        err(
+          'V2',
+          c,
+          positionOf(c.root, 'spec', 'pool'),
+          `cluster '${c.name}': ${unknownPool(poolName)}`,
+        ),
+      );
+      continue;
+    }
+    // V6 (C4): every declared data-plane value must equal the contract. The `default`
+    // pool's contract is set at provisioning; it is only checked when the repo declares it.
+    const pool = pools.get(poolName);
+    if (pool && c.data_plane) errors.push(...checkDataPlane(c, pool));
+  }
+
+  for (const q of g.queues)
+    errors.push(...checkQueue(q, clusters, broken.clusters, poolExists, unknownPool));
+
+  // V8 (A1): assignments name an existing pool, one per key.
+  const byKey = new Map<string, AssignmentManifest>();
+  for (const a of g.assignments) {
+    if (!poolExists(a.pool)) {
+      errors.push(
+        err(
+          'V8',
+          a,
+          positionOf(a.root, 'spec', 'pool'),
+          `assignment ${assignmentKeyString(a.key)}: ${unknownPool(a.pool)}`,
+        ),
+      );
+    }
+    const key = assignmentKeyString(a.key);
+    const first = byKey.get(key);
+    if (first) {
+      const msg = (other: AssignmentManifest): string =>
+        `assignment key ${key} is also set by '${other.name}' at ${where(other)}; keep one (A1)`;
+      errors.push(err('V8', a, positionOf(a.root, 'spec'), msg(first)));
+      errors.push(err('V8', first, positionOf(first.root, 'spec'), msg(a)));
+    } else byKey.set(key, a);
+  }
+  return errors;
+}
+
+function checkDataPlane(c: ClusterManifest, pool: PoolManifest): ValidationError[] {
+  const out: ValidationError[] = [];
+  const dp = c.data_plane!;
+  const contract = pool.contract;
+  const mismatch = (path: string[], field: string, declared: string, expected: string): void => {
+    out.push(
+      err(
+        'V6',
+        c,
+        positionOf(c.root, 'spec', 'data_plane', ...path),
+        `cluster '${c.name}': data_plane.${field} is ${JSON.stringify(declared)} but pool '${pool.name}' requires ${expected} (C4)`,
+      ),
+    );
+  };
+  if (dp.object_store_uri !== undefined && dp.object_store_uri !== contract.object_store_ref.uri) {
+    mismatch(
+      ['object_store_uri'],
+      'object_store_uri',
+      dp.object_store_uri,
+      JSON.stringify(contract.object_store_ref.uri),
+    );
+  }
+  if (dp.secret_store?.type !== undefined && dp.secret_store.type !== contract.secret_store.type) {
+    mismatch(
+      ['secret_store', 'type'],
+      'secret_store.type',
+      dp.secret_store.type,
+      JSON.stringify(contract.secret_store.type),
+    );
+  }
+  if (
+    dp.secret_store?.locator !== undefined &&
+    dp.secret_store.locator !== contract.secret_store.locator
+  ) {
+    mismatch(
+      ['secret_store', 'locator'],
+      'secret_store.locator',
+      dp.secret_store.locator,
+      JSON.stringify(contract.secret_store.locator),
+    );
+  }
+  if (dp.image_registry !== undefined && dp.image_registry !== contract.image_registry?.locator) {
+    mismatch(
+      ['image_registry'],
+      'image_registry',
+      dp.image_registry,
+      contract.image_registry
+        ? JSON.stringify(contract.image_registry.locator)
+        : 'no image registry',
+    );
+  }
+  return out;
+}
+
+function checkQueue(
+  q: QueueManifest,
+  clusters: Map<string, ClusterManifest>,
+  brokenClusters: ReadonlySet<string>,
+  poolExists: (name: string) => boolean,
+  unknownPool: (name: string) => string,
+): ValidationError[] {
+  const out: ValidationError[] = [];
+  const owner = clusters.get(q.name);
+  const isDefault = q.name === DEFAULT_QUEUE;
+  // V5 (C2, Q4, P1, Q5): a managed queue's pool and selector are not the repo's to choose.
+  if (owner || isDefault) {
+    const managedPool = owner ? (owner.pool ?? DEFAULT_POOL) : DEFAULT_POOL;
+    const managedSelector = owner ? [owner.name] : [WILDCARD];
+    const what = owner
+      ? `the co-named queue of cluster '${owner.name}' (C2, Q4)`
+      : `the default queue (P1, Q5)`;
+    if (q.pool !== null && q.pool !== managedPool) {
+      out.push(
+        err(
+          'V5',
+          q,
+          positionOf(q.root, 'spec', 'pool'),
+          `queue '${q.name}' is ${what}: its pool is '${managedPool}', not '${q.pool}'; omit spec.pool`,
+        ),
+      );
+    }
+    if (q.clusters !== null && !sameList(q.clusters, managedSelector)) {
+      out.push(
+        err(
+          'V5',
+          q,
+          positionOf(q.root, 'spec', 'clusters'),
+          `queue '${q.name}' is ${what}: its selector is ${JSON.stringify(managedSelector)}, not ${JSON.stringify(q.clusters)}; omit spec.clusters`,
+        ),
+      );
+    }
+    return out;
+  }
+  const poolName = q.pool ?? DEFAULT_POOL;
+  // V2 (Q1)
+  if (!poolExists(poolName)) {
+    out.push(
+      err(
+        'V2',
+        q,
+        positionOf(q.root, 'spec', 'pool'),
+        `queue '${q.name}': ${unknownPool(poolName)}`,
+      ),
+    );
+  }
+  const selector = q.clusters ?? [WILDCARD];
+  // V4 (Q1): "*" must be the only entry.
+  const star = selector.indexOf(WILDCARD);
+  if (star !== -1 && selector.length > 1) {
+    out.push(
+      err(
+        'V4',
+        q,
+        positionOf(q.root, 'spec', 'clusters', star),
+        `queue '${q.name}': "*" selects every cluster of the pool and must be the only entry; remove it or the cluster names`,
+      ),
+    );
+  }
+  // V3 (Q1): named clusters are declared, in the queue's pool.
+  selector.forEach((name, i) => {
+    if (name === WILDCARD) return;
+    const c = clusters.get(name);
+    const pos = positionOf(q.root, 'spec', 'clusters', i);
+    if (!c) {
+      if (brokenClusters.has(name)) return;
+      out.push(err('V3', q, pos, `queue '${q.name}': cluster '${name}' is not declared`));
+    } else if ((c.pool ?? DEFAULT_POOL) !== poolName) {
+      out.push(
+        err(
+          'V3',
+          q,
+          pos,
+          `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${c.pool ?? DEFAULT_POOL}'; a queue routes only to clusters of its pool`,
+        ),
+      );
+    }
+  });
+  return out;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

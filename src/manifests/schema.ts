@@ -1,0 +1,229 @@
+/**
+ * JSON Schema validation of single documents (schemas/*.schema.json, draft 2020-12), with
+ * ajv errors turned into one-line messages at the position of the offending node.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { NAME_PATTERN } from '../model/common.js';
+import { didYouMean } from './suggest.js';
+import type { Position, YMapEntry, YNode } from './yaml.js';
+
+export const MANIFEST_KINDS = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'] as const;
+export type ManifestKind = (typeof MANIFEST_KINDS)[number];
+export type SchemaKind = ManifestKind | 'RepoConfig';
+
+export const API_VERSION = 'poolsync/v1';
+
+export const SCHEMA_FILES: Record<SchemaKind, string> = {
+  ClusterPool: 'cluster-pool.schema.json',
+  Cluster: 'cluster.schema.json',
+  Queue: 'queue.schema.json',
+  PoolAssignment: 'pool-assignment.schema.json',
+  RepoConfig: 'repo-config.schema.json',
+};
+
+/** schemas/ sits two levels above this module both in src/manifests and dist/manifests. */
+const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
+
+export interface SchemaIssue {
+  message: string;
+  pos: Position;
+}
+
+let compiled: Record<SchemaKind, ValidateFunction> | null = null;
+
+/** Compiled once per process, on first use. */
+function validators(): Record<SchemaKind, ValidateFunction> {
+  if (compiled) return compiled;
+  const ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true });
+  const out = {} as Record<SchemaKind, ValidateFunction>;
+  for (const [kind, file] of Object.entries(SCHEMA_FILES) as [SchemaKind, string][]) {
+    const schema = JSON.parse(readFileSync(new URL(file, SCHEMA_DIR), 'utf8')) as object;
+    out[kind] = ajv.compile(schema);
+  }
+  compiled = out;
+  return out;
+}
+
+/** Validates one document's plain value against its kind's schema; `root` gives positions. */
+export function validateAgainstSchema(
+  kind: SchemaKind,
+  value: unknown,
+  root: YNode,
+): SchemaIssue[] {
+  const validate = validators()[kind];
+  if (validate(value)) return [];
+  const issues: SchemaIssue[] = [];
+  const seen = new Set<string>();
+  for (const err of validate.errors ?? []) {
+    const issue = describe(err, root);
+    if (!issue) continue;
+    const id = `${issue.pos.line}:${issue.pos.column}:${issue.message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    issues.push(issue);
+  }
+  return issues;
+}
+
+interface Located {
+  node: YNode | undefined;
+  /** Key of the node in its parent mapping, when it is a mapping value. */
+  key: YMapEntry | undefined;
+}
+
+function locate(root: YNode, path: string[]): Located {
+  let node: YNode | undefined = root;
+  let key: YMapEntry | undefined;
+  for (const seg of path) {
+    if (!node) break;
+    if (node.kind === 'map') {
+      key = node.entries.find((e) => e.key === seg);
+      node = key?.value;
+    } else if (node.kind === 'seq') {
+      node = node.items[Number(seg)];
+      key = undefined;
+    } else {
+      node = undefined;
+    }
+  }
+  return { node, key };
+}
+
+function segments(instancePath: string): string[] {
+  if (instancePath === '') return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** `spec.clusters[1]` */
+export function fieldPath(path: string[]): string {
+  let out = '';
+  for (const seg of path) out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out === '' ? 'the document' : out;
+}
+
+export function show(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string')
+    return `'${value.length > 80 ? value.slice(0, 77) + '...' : value}'`;
+  return String(value);
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  integer: 'a whole number',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'a mapping',
+  array: 'a list',
+  null: 'null',
+};
+
+function describe(err: ErrorObject, root: YNode): SchemaIssue | null {
+  const path = segments(err.instancePath);
+  const where = fieldPath(path);
+  const { node, key } = locate(root, path);
+  const pos = node?.pos ?? key?.keyPos ?? root.pos;
+  const params = err.params as Record<string, unknown>;
+  const parent = (err.parentSchema ?? {}) as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'additionalProperties': {
+      const field = String(params['additionalProperty']);
+      const known = Object.keys((parent['properties'] as object | undefined) ?? {});
+      const at = node?.kind === 'map' ? node.entries.find((e) => e.key === field) : undefined;
+      const inside = path.length === 0 ? '' : ` in ${where}`;
+      const hint = didYouMean(field, known) || ` (known fields: ${known.join(', ')})`;
+      return { message: `unknown field '${field}'${inside}${hint}`, pos: at?.keyPos ?? pos };
+    }
+    case 'required': {
+      const field = String(params['missingProperty']);
+      const inside = path.length === 0 ? '' : ` in ${where}`;
+      // The value is missing: point at the key that holds the incomplete mapping.
+      return { message: `missing required field '${field}'${inside}`, pos: key?.keyPos ?? pos };
+    }
+    case 'type': {
+      const expected = String(params['type'])
+        .split(',')
+        .map((t) => TYPE_NAMES[t] ?? t)
+        .join(' or ');
+      const quote =
+        params['type'] === 'string' &&
+        (typeof err.data === 'boolean' || typeof err.data === 'number')
+          ? ` (quote it: "${String(err.data)}")`
+          : '';
+      return { message: `${where} must be ${expected}, got ${show(err.data)}${quote}`, pos };
+    }
+    case 'enum': {
+      const allowed = (params['allowedValues'] as unknown[]).map(String);
+      const hint = typeof err.data === 'string' ? didYouMean(err.data, allowed) : '';
+      return {
+        message: `${where} must be one of ${allowed.join(', ')}; got ${show(err.data)}${hint}`,
+        pos,
+      };
+    }
+    case 'const': {
+      const allowed = String(params['allowedValue']);
+      return { message: `${where} must be '${allowed}', got ${show(err.data)}`, pos };
+    }
+    case 'pattern':
+      return { message: `${where} ${patternMessage(String(params['pattern']), err.data)}`, pos };
+    case 'minLength':
+      return {
+        message:
+          params['limit'] === 1
+            ? `${where} must not be empty`
+            : `${where} must be at least ${String(params['limit'])} characters`,
+        pos,
+      };
+    case 'maxLength':
+      return { message: `${where} must be at most ${String(params['limit'])} characters`, pos };
+    case 'minimum':
+      return {
+        message: `${where} must be ${String(params['limit'])} or more, got ${show(err.data)}`,
+        pos,
+      };
+    case 'maximum':
+      return {
+        message: `${where} must be at most ${String(params['limit'])}, got ${show(err.data)}`,
+        pos,
+      };
+    case 'uniqueItems': {
+      const j = Number(params['j']);
+      const dup = node?.kind === 'seq' ? node.items[j] : undefined;
+      const item = Array.isArray(err.data) ? err.data[j] : undefined;
+      return {
+        message: `${where} lists ${show(item)} twice (items ${String(params['i'])} and ${j})`,
+        pos: dup?.pos ?? pos,
+      };
+    }
+    case 'propertyNames':
+      return null; // reported by the nested keyword with the offending name
+    default:
+      return { message: `${where} ${err.message ?? 'is invalid'}`, pos };
+  }
+}
+
+function patternMessage(pattern: string, value: unknown): string {
+  const got = show(value);
+  if (pattern === NAME_PATTERN.source) {
+    return `${got} is not a valid name (N1): use lowercase letters, digits and '-', starting and ending with a letter or digit`;
+  }
+  if (pattern.includes('\\*|')) {
+    return `${got} is not a cluster name or "*" (N1)`;
+  }
+  if (pattern.startsWith('^(s3|gs')) {
+    return `${got} is not an object store URI: use s3://, gs://, abfs://, oci:// or file:// (P2)`;
+  }
+  if (pattern.startsWith('^(https?')) {
+    return `${got} must be "" (the provider default) or an http(s):// URL`;
+  }
+  if (pattern.startsWith('^[A-Za-z0-9_]')) {
+    return `${got} is not a workflow name: use letters, digits, '_', '.' and '-'`;
+  }
+  return `${got} must match ${pattern}`;
+}

@@ -1,0 +1,49 @@
+/** "Did you mean" hints: the closest known name, when it is close enough to be a typo. */
+
+export function closest(input: string, candidates: readonly string[]): string | null {
+  const needle = input.toLowerCase();
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const c = candidate.toLowerCase();
+    // Case or separator slips (clusterpool, Cluster_Pool, run-concurrency) are always typos.
+    const d = squash(c) === squash(needle) ? 0 : editDistance(needle, c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  if (best === null) return null;
+  const allowed = Math.max(1, Math.floor(Math.max(input.length, best.length) / 3));
+  return bestDistance <= allowed ? best : null;
+}
+
+export function didYouMean(input: string, candidates: readonly string[]): string {
+  const hit = closest(input, candidates);
+  return hit === null ? '' : ` (did you mean '${hit}'?)`;
+}
+
+function squash(s: string): string {
+  return s.replace(/[-_\s]/g, '');
+}
+
+/** Damerau-Levenshtein (optimal string alignment); inputs are short field names. */
+export function editDistance(a: string, b: string): number {
+  if (a.length > 256 || b.length > 256) return Math.max(a.length, b.length);
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[][] = Array.from({ length: rows }, (_, i) =>
+    Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      }
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}

@@ -1,0 +1,45 @@
+/** Public types of the manifest loader (docs/architecture.md, manifests.md). */
+import type { DesiredState } from '../model/desired.js';
+
+/**
+ * Stable error codes. V1–V8 are the cross-document rules of manifests.md; SCHEMA is a
+ * document that does not match its kind's JSON Schema; YAML is unreadable YAML (syntax,
+ * duplicate keys, unsupported tags, encoding); LIMIT is an input limit; IO a file or folder
+ * that cannot be read.
+ */
+export type ValidationCode =
+  'V1' | 'V2' | 'V3' | 'V4' | 'V5' | 'V6' | 'V7' | 'V8' | 'SCHEMA' | 'YAML' | 'LIMIT' | 'IO';
+
+export interface ValidationError {
+  code: ValidationCode;
+  /** One line, says what is wrong and, where it helps, what to do. */
+  message: string;
+  /** Path relative to the repository folder, with forward slashes. */
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  /** `<Kind>/<name>` of the object concerned, when known. */
+  address: string | null;
+}
+
+export interface LoadCounts {
+  pools: number;
+  clusters: number;
+  queues: number;
+  assignments: number;
+  /** Manifest files read (poolsync.yaml not included). */
+  files: number;
+  /** Non-empty YAML documents read. */
+  documents: number;
+}
+
+export type LoadResult =
+  | { valid: true; desired: DesiredState; errors: []; counts: LoadCounts }
+  | { valid: false; desired: null; errors: ValidationError[]; counts: LoadCounts };
+
+export interface LoadOptions {
+  /** Git commit the folder was read from, recorded in the DesiredState. */
+  commit?: string | null;
+}

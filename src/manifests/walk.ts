@@ -1,0 +1,61 @@
+/**
+ * Finds the manifest files of a config folder (manifests.md): every *.yaml / *.yml,
+ * recursively, in sorted path order, skipping dot-entries, symlinks, the repo config and
+ * `ignore` globs.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import picomatch from 'picomatch';
+
+export const REPO_CONFIG_FILE = 'poolsync.yaml';
+
+export interface WalkResult {
+  /** Relative paths with forward slashes, sorted. */
+  files: string[];
+  /** Folders that could not be read, with the reason. */
+  unreadable: { path: string; reason: string }[];
+}
+
+/** Byte-wise order, independent of locale, so every machine walks the same way. */
+export function comparePaths(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export async function findManifestFiles(
+  root: string,
+  ignore: readonly string[],
+): Promise<WalkResult> {
+  const isIgnored = ignore.length > 0 ? picomatch([...ignore], { dot: true }) : () => false;
+  const result: WalkResult = { files: [], unreadable: [] };
+
+  async function visit(rel: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(rel === '' ? root : join(root, rel), { withFileTypes: true });
+    } catch (err) {
+      result.unreadable.push({
+        path: rel === '' ? '.' : rel,
+        reason: (err as NodeJS.ErrnoException).code ?? String(err),
+      });
+      return;
+    }
+    entries.sort((x, y) => comparePaths(x.name, y.name));
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const path = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) {
+        // A glob naming the folder itself (drafts, drafts/) or its contents (drafts/**) prunes it.
+        if (isIgnored(path) || isIgnored(`${path}/`)) continue;
+        await visit(path);
+      } else if (e.isFile() && /\.ya?ml$/.test(e.name)) {
+        if (path === REPO_CONFIG_FILE || isIgnored(path)) continue;
+        result.files.push(path);
+      }
+    }
+  }
+
+  await visit('');
+  // manifests.md orders by path: a full-path sort decides (the walk puts `a/x` before `a-b`).
+  result.files.sort(comparePaths);
+  return result;
+}
