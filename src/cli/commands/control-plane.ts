@@ -1,0 +1,167 @@
+/**
+ * `poolsync control-plane serve`: serves the embedded control plane (persisted at --state)
+ * over the REST API until SIGINT/SIGTERM, then closes cleanly (snapshot, lock released).
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { load } from 'js-yaml';
+import { pino } from 'pino';
+import type { Argv, CommandModule } from 'yargs';
+import { EmbeddedControlPlane } from '../../controlplane/embedded.js';
+import { isControlPlaneError } from '../../controlplane/errors.js';
+import { readTokenFile } from '../../controlplane/open.js';
+import { startControlPlaneServer } from '../../controlplane/server.js';
+import { validateContract } from '../../controlplane/validate.js';
+import type { PoolContract } from '../../model/common.js';
+import { UserError } from '../errors.js';
+
+interface ServeArgs {
+  listen: string;
+  state: string;
+  'token-file'?: string;
+  simulate: boolean;
+  'default-pool-contract'?: string;
+  'log-level': string;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:7480';
+export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
+
+/** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback). */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new UserError(
+      `--listen "${value}" is not HOST:PORT (e.g. ${DEFAULT_LISTEN}, or 0.0.0.0:7480 to accept remote clients)`,
+    );
+  }
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+/** P2 contract from a YAML/JSON file: a bare contract, or a ClusterPool manifest (its spec). */
+export async function readContractFile(path: string): Promise<PoolContract> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UserError(
+      `cannot read --default-pool-contract ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = load(text);
+  } catch (err) {
+    throw new UserError(`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const manifest = doc as { kind?: unknown; spec?: unknown } | null;
+  const contract = manifest && manifest.kind === 'ClusterPool' ? manifest.spec : doc;
+  try {
+    return validateContract(contract, 'ClusterPool/default');
+  } catch (err) {
+    if (isControlPlaneError(err)) throw new UserError(`${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+const serveCommand: CommandModule<object, ServeArgs> = {
+  command: 'serve',
+  describe:
+    'Serve an embedded control plane over the REST API (schemas/control-plane.openapi.yaml)',
+  builder: (y: Argv) =>
+    y
+      .option('listen', {
+        type: 'string',
+        default: DEFAULT_LISTEN,
+        describe: 'HOST:PORT to listen on (loopback by default)',
+      })
+      .option('state', {
+        type: 'string',
+        default: DEFAULT_STATE_FILE,
+        describe: 'State file (created when absent)',
+      })
+      .option('token-file', {
+        type: 'string',
+        describe: 'Require this bearer token (file holding it)',
+      })
+      .option('simulate', {
+        type: 'boolean',
+        default: false,
+        describe: 'Enable /v1/sim/: cluster reports, in-flight work, latency and fault injection',
+      })
+      .option('default-pool-contract', {
+        type: 'string',
+        describe:
+          'YAML/JSON file with the `default` pool contract, used when the state is first created',
+      })
+      .option('log-level', {
+        type: 'string',
+        default: 'info',
+        choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'],
+        describe: 'Request log level (logs go to stderr)',
+      }) as Argv<ServeArgs>,
+  handler: async (args) => {
+    const { host, port } = parseListen(args.listen);
+    const token = args['token-file'] ? await readTokenFile(args['token-file']) : undefined;
+    const contractFile = args['default-pool-contract'];
+    const defaultPoolContract = contractFile ? await readContractFile(contractFile) : undefined;
+    const logger = pino(
+      { level: args['log-level'], base: { component: 'control-plane' } },
+      pino.destination(2),
+    );
+    const statePath = resolve(args.state);
+    const controlPlane = await EmbeddedControlPlane.open({
+      path: statePath,
+      ...(defaultPoolContract ? { defaultPoolContract } : {}),
+    });
+    let server;
+    try {
+      server = await startControlPlaneServer({
+        controlPlane,
+        host,
+        port,
+        simulate: args.simulate,
+        logger,
+        ...(token ? { token } : {}),
+      });
+    } catch (err) {
+      await controlPlane.close();
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        throw new UserError(`cannot listen on ${args.listen}: ${code}`);
+      }
+      throw err;
+    }
+    logger.info(
+      {
+        url: server.url,
+        state: statePath,
+        auth: token ? 'bearer' : 'none',
+        simulate: args.simulate,
+      },
+      'control plane listening',
+    );
+    // One line on stdout for scripts and tests to wait on.
+    process.stdout.write(`control plane listening on ${server.url}\n`);
+    await new Promise<void>((done) => {
+      const stop = (signal: string) => {
+        logger.info({ signal }, 'shutting down');
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await server.close();
+    await controlPlane.close();
+  },
+};
+
+export const controlPlaneCommand: CommandModule<object, object> = {
+  command: 'control-plane <command>',
+  describe: 'Run a control plane (the embedded one, over HTTP)',
+  builder: (y: Argv) => y.command(serveCommand).demandCommand(1, 'Name a subcommand: serve'),
+  handler: () => undefined,
+};

@@ -1,0 +1,455 @@
+/**
+ * The control-plane REST API (schemas/control-plane.openapi.yaml) over an embedded control
+ * plane, on node:http. JSON in and out; errors as `{code, message, address, rule}`.
+ *
+ * Safety: bearer-token auth with a constant-time comparison, a request body limit, 400 for
+ * malformed JSON, request logs that carry method, path, status and duration only (never
+ * headers or bodies, so never the token). The `/v1/sim/` endpoints (simulated cluster
+ * reports, in-flight work, latency and fault injection) exist only with `simulate: true`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { assignmentKeyString } from '../model/common.js';
+import type { ControlPlaneErrorCode } from './errors.js';
+import { ControlPlaneError } from './errors.js';
+import type { EmbeddedControlPlane } from './embedded.js';
+
+export interface ControlPlaneServerOptions {
+  controlPlane: EmbeddedControlPlane;
+  /** Default 127.0.0.1 (loopback). */
+  host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
+  /** When set, every /v1 call needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Enables /v1/sim/. */
+  simulate?: boolean;
+  logger?: Logger;
+  /** Largest accepted request body (default 1 MiB). */
+  bodyLimitBytes?: number;
+}
+
+export interface ControlPlaneServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PAGE_SIZE = 500;
+export const MAX_PAGE_SIZE = 5000;
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+const STATUS: Record<ControlPlaneErrorCode, number> = {
+  INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  FAILED_PRECONDITION: 412,
+  UNAVAILABLE: 503,
+};
+
+/** Simulated trouble (only with `simulate`). */
+interface Faults {
+  /** Added to every non-sim call. */
+  latency_ms: number;
+  /** Fraction of non-sim calls answered 503 UNAVAILABLE before doing anything. */
+  fault_rate: number;
+  /** Fraction of non-sim calls that are carried out but answered 503 (a lost response). */
+  lost_response_rate: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+interface Request {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  params: string[];
+  body: () => Promise<unknown>;
+}
+
+interface Reply {
+  status: number;
+  body?: unknown;
+}
+
+type Handler = (req: Request) => Promise<Reply>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  sim: boolean;
+  handler: Handler;
+}
+
+const NAME = '([^/]+)';
+
+function route(method: string, path: string, handler: Handler, sim = false): Route {
+  return { method, pattern: new RegExp(`^${path.replaceAll('{name}', NAME)}$`), sim, handler };
+}
+
+/** Items after the page token (the last name of the previous page), `limit` of them. */
+function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchParams): Reply {
+  const rawLimit = query.get('limit');
+  const limit = rawLimit === null ? DEFAULT_PAGE_SIZE : Number(rawLimit);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new HttpError(
+      400,
+      'INVALID_ARGUMENT',
+      `limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got "${rawLimit}"`,
+    );
+  }
+  const token = query.get('page_token');
+  let start = 0;
+  if (token !== null && token !== '') {
+    const after = Buffer.from(token, 'base64url').toString('utf8');
+    if (after === '' || Buffer.from(after, 'utf8').toString('base64url') !== token) {
+      throw new HttpError(400, 'INVALID_ARGUMENT', 'page_token is not a token this server issued');
+    }
+    // Lists are sorted by key: binary search for the first key after the token.
+    let lo = 0;
+    let hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keyOf(items[mid]!) <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    start = lo;
+  }
+  const page = items.slice(start, start + limit);
+  const more = start + limit < items.length;
+  const next = more
+    ? Buffer.from(keyOf(page[page.length - 1]!), 'utf8').toString('base64url')
+    : null;
+  return { status: 200, body: { items: page, next_page_token: next } };
+}
+
+const byName = (x: { name: string }) => x.name;
+
+function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
+  const ok = (body: unknown): Reply => ({ status: 200, body });
+  const created = (body: unknown): Reply => ({ status: 201, body });
+  const none: Reply = { status: 204 };
+  const obj = async (req: Request): Promise<Record<string, unknown>> => {
+    const body = await req.body();
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new HttpError(400, 'INVALID_ARGUMENT', 'the request body must be a JSON object');
+    }
+    return body as Record<string, unknown>;
+  };
+  const p = (req: Request) => req.params[0]!;
+  return [
+    route('GET', '/v1/capabilities', async () => ok(await cp.capabilities())),
+    route('GET', '/v1/pools', async (r) => paginate(await cp.listPools(), byName, r.query)),
+    route('POST', '/v1/pools', async (r) => {
+      const b = await obj(r);
+      return created(await cp.createPool(b.name as string, b.contract as never));
+    }),
+    route('GET', '/v1/pools/{name}', async (r) => ok(await cp.getPool(p(r)))),
+    route('DELETE', '/v1/pools/{name}', async (r) => (await cp.deletePool(p(r)), none)),
+    route('GET', '/v1/clusters', async (r) => paginate(await cp.listClusters(), byName, r.query)),
+    route('POST', '/v1/clusters', async (r) =>
+      created(await cp.registerCluster((await obj(r)) as never)),
+    ),
+    route('GET', '/v1/clusters/{name}', async (r) => ok(await cp.getCluster(p(r)))),
+    route('PATCH', '/v1/clusters/{name}', async (r) => {
+      const b = await obj(r);
+      const unknown = Object.keys(b).filter((k) => k !== 'enabled');
+      if (unknown.length > 0) {
+        throw new ControlPlaneError(
+          'INVALID_ARGUMENT',
+          `only "enabled" can be updated on a cluster (C6); got ${unknown.map((k) => `"${k}"`).join(', ')}`,
+          `Cluster/${p(r)}`,
+          'C6',
+        );
+      }
+      return ok(await cp.updateCluster(p(r), b as { enabled: boolean }));
+    }),
+    route('DELETE', '/v1/clusters/{name}', async (r) => (await cp.deleteCluster(p(r)), none)),
+    route('GET', '/v1/queues', async (r) => paginate(await cp.listQueues(), byName, r.query)),
+    route('POST', '/v1/queues', async (r) =>
+      created(await cp.createQueue((await obj(r)) as never)),
+    ),
+    route('GET', '/v1/queues/{name}', async (r) => ok(await cp.getQueue(p(r)))),
+    route('PUT', '/v1/queues/{name}', async (r) =>
+      ok(await cp.updateQueue(p(r), (await obj(r)) as never)),
+    ),
+    route('GET', '/v1/queues/{name}/metrics', async (r) => ok(await cp.queueMetrics(p(r)))),
+    route('GET', '/v1/assignments', async (r) =>
+      paginate(await cp.listAssignments(), assignmentKeyString, r.query),
+    ),
+    route('PUT', '/v1/assignments', async (r) =>
+      ok(await cp.setAssignment((await obj(r)) as never)),
+    ),
+    route('DELETE', '/v1/assignments', async (r) => {
+      const q = r.query;
+      await cp.deleteAssignment({
+        project: q.get('project') as string,
+        domain: q.get('domain') as string,
+        workflow: q.get('workflow'),
+      });
+      return none;
+    }),
+    route(
+      'POST',
+      '/v1/sim/clusters/{name}/status',
+      async (r) => ok(await cp.reportClusterStatus(p(r), (await obj(r)) as never)),
+      true,
+    ),
+    route(
+      'POST',
+      '/v1/sim/queues/{name}/activity',
+      async (r) => {
+        await cp.setQueueActivity(p(r), (await obj(r)) as never);
+        return ok(await cp.queueMetrics(p(r)));
+      },
+      true,
+    ),
+    route('GET', '/v1/sim/faults', async () => ok({ ...faults }), true),
+    route(
+      'PUT',
+      '/v1/sim/faults',
+      async (r) => {
+        const b = await obj(r);
+        const next = { ...faults };
+        for (const [key, value] of Object.entries(b)) {
+          const max = key === 'latency_ms' ? 600_000 : 1;
+          if (!(key in faults)) {
+            throw new HttpError(
+              400,
+              'INVALID_ARGUMENT',
+              `unknown fault setting "${key}" (known: ${Object.keys(faults).join(', ')})`,
+            );
+          }
+          if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
+            throw new HttpError(
+              400,
+              'INVALID_ARGUMENT',
+              `${key} must be a number from 0 to ${max}`,
+            );
+          }
+          next[key as keyof Faults] = value;
+        }
+        Object.assign(faults, next);
+        return ok({ ...faults });
+      },
+      true,
+    ),
+  ];
+}
+
+function tokenMatches(expected: Buffer, header: string | undefined): boolean {
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+  // Hash both sides so the comparison is constant-time whatever the lengths.
+  const given = createHash('sha256')
+    .update(match?.[1] ?? '')
+    .digest();
+  return timingSafeEqual(given, expected) && match !== null;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(
+        new HttpError(
+          413,
+          'INVALID_ARGUMENT',
+          `request body of ${declared} bytes exceeds the limit of ${limit} bytes`,
+        ),
+      );
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        reject(
+          new HttpError(
+            413,
+            'INVALID_ARGUMENT',
+            `request body exceeds the limit of ${limit} bytes`,
+          ),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startControlPlaneServer(
+  opts: ControlPlaneServerOptions,
+): Promise<ControlPlaneServer> {
+  const faults: Faults = { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 };
+  const table = routes(opts.controlPlane, faults).filter((r) => opts.simulate || !r.sim);
+  const expected = opts.token ? createHash('sha256').update(opts.token).digest() : null;
+  const limit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  const log = opts.logger;
+
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    res.writeHead(status, {
+      ...headers,
+      ...(text
+        ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }
+        : {}),
+    });
+    res.end(text);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
+    if (expected && !tokenMatches(expected, req.headers.authorization)) {
+      throw new HttpError(
+        401,
+        'UNAUTHENTICATED',
+        'a valid bearer token is required (Authorization: Bearer <token>)',
+        {
+          'www-authenticate': 'Bearer',
+        },
+      );
+    }
+    const matching = table.filter((r) => r.pattern.test(url.pathname));
+    if (matching.length === 0) throw new HttpError(404, 'NOT_FOUND', `no endpoint ${url.pathname}`);
+    const found = matching.find((r) => r.method === method);
+    if (!found) {
+      const allow = matching.map((r) => r.method).join(', ');
+      throw new HttpError(
+        405,
+        'INVALID_ARGUMENT',
+        `${method} is not allowed on ${url.pathname} (allowed: ${allow})`,
+        { allow },
+      );
+    }
+    let lostResponse = false;
+    if (!found.sim) {
+      if (faults.latency_ms > 0) await sleep(faults.latency_ms);
+      if (faults.fault_rate > 0 && Math.random() < faults.fault_rate) {
+        throw new HttpError(
+          503,
+          'UNAVAILABLE',
+          'simulated fault: the control plane is unavailable, retry',
+        );
+      }
+      lostResponse = faults.lost_response_rate > 0 && Math.random() < faults.lost_response_rate;
+    }
+    const params = (found.pattern.exec(url.pathname) ?? []).slice(1).map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw new HttpError(400, 'INVALID_ARGUMENT', `malformed path segment "${s}"`);
+      }
+    });
+    const reply = await found.handler({
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      params,
+      body: async () => {
+        const raw = await readBody(req, limit);
+        if (raw.length === 0)
+          throw new HttpError(400, 'INVALID_ARGUMENT', 'the request needs a JSON body');
+        try {
+          return JSON.parse(raw.toString('utf8')) as unknown;
+        } catch (err) {
+          throw new HttpError(
+            400,
+            'INVALID_ARGUMENT',
+            `the request body is not valid JSON: ${(err as Error).message}`,
+          );
+        }
+      },
+    });
+    if (lostResponse)
+      throw new HttpError(
+        503,
+        'UNAVAILABLE',
+        'simulated fault: the call was carried out but its answer was lost',
+      );
+    send(res, reply.status, reply.body);
+  };
+
+  const server = createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // Only method, path and outcome: never headers (token) or bodies.
+      log?.info(
+        {
+          method: req.method,
+          path: (req.url ?? '').split('?')[0],
+          status: res.statusCode,
+          ms: Math.round(ms * 10) / 10,
+        },
+        'request',
+      );
+    });
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof HttpError) {
+        if (err.status === 413) res.setHeader('connection', 'close');
+        send(res, err.status, { code: err.code, message: err.message }, err.headers);
+      } else if (err instanceof ControlPlaneError) {
+        send(res, STATUS[err.code], {
+          code: err.code,
+          message: err.message,
+          address: err.address,
+          rule: err.rule,
+        });
+      } else {
+        log?.error({ err }, 'internal error');
+        send(res, 500, {
+          code: 'INTERNAL',
+          message: 'internal error of the control-plane server (see its log)',
+        });
+      }
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.requestTimeout = 120_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
