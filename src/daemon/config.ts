@@ -1,0 +1,564 @@
+/**
+ * Daemon configuration: command-line flags, POOLSYNC_* environment variables and an optional
+ * YAML config file (`--config FILE`). Precedence: flag > environment > file > default.
+ *
+ * Secrets (control-plane token, Git token, webhook secrets, reconcile token) are read from
+ * environment variables or files only, never from flag values or the config file itself
+ * (quality.md, Security): the config file and flags can only name the FILE holding them.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, posix, resolve } from 'node:path';
+import { load as loadYaml } from 'js-yaml';
+import { UserError } from '../cli/errors.js';
+import { parseDuration } from './duration.js';
+
+export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;
+export type ApplyPolicy = (typeof APPLY_POLICIES)[number];
+
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export const DEFAULT_DAEMON_CONTROL_PLANE = 'file:.poolsync/control-plane.json';
+
+export interface GitAuth {
+  /** HTTPS token, sent as an `Authorization: Basic` header (never in the URL). */
+  token: string | null;
+  /** User name paired with the token (`x-access-token` works for GitHub, `oauth2` for GitLab). */
+  username: string;
+  /** Private key file for SSH remotes (used through GIT_SSH_COMMAND). */
+  sshKeyFile: string | null;
+  /** known_hosts file for SSH remotes; without one, unknown hosts are accepted on first use. */
+  sshKnownHostsFile: string | null;
+}
+
+export type SourceConfig =
+  | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth }
+  | { kind: 'watch'; dir: string };
+
+export interface DaemonConfig {
+  source: SourceConfig;
+  pollIntervalMs: number;
+  driftIntervalMs: number;
+  controlPlane: { url: string; token: string | null };
+  listen: { host: string; port: number };
+  githubWebhookSecret: string | null;
+  gitlabWebhookToken: string | null;
+  reconcileToken: string | null;
+  policy: ApplyPolicy;
+  parallelism: number;
+  waitTimeoutMs: number;
+  stateDir: string;
+  shutdownTimeoutMs: number;
+  watchDebounceMs: number;
+  logLevel: string;
+  logFormat: LogFormat;
+  /** Print each plan it applies as text (quickstart). */
+  printPlans: boolean;
+  /** Run one reconcile and exit (status 1 when it did not converge). */
+  once: boolean;
+}
+
+type Kind = 'string' | 'duration' | 'int' | 'bool' | 'path';
+
+export interface OptionSpec {
+  /** Flag name (`--poll-interval`) and config-file key. */
+  name: string;
+  env: string;
+  kind: Kind;
+  describe: string;
+  default?: string | number | boolean;
+  choices?: readonly string[];
+}
+
+/** Every plain setting; one table drives the CLI flags, the env lookup, the file keys and the docs. */
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'repo',
+    env: 'POOLSYNC_REPO',
+    kind: 'string',
+    describe: 'Git URL of the config repository (https://, ssh://, git@host:path, or a local path)',
+  },
+  {
+    name: 'branch',
+    env: 'POOLSYNC_BRANCH',
+    kind: 'string',
+    describe: 'Branch to follow',
+    default: 'main',
+  },
+  {
+    name: 'path',
+    env: 'POOLSYNC_PATH',
+    kind: 'string',
+    describe: 'Folder inside the repository holding the manifests',
+    default: '.',
+  },
+  {
+    name: 'watch',
+    env: 'POOLSYNC_WATCH',
+    kind: 'path',
+    describe: 'Development mode: reconcile this folder on disk on every change, without Git',
+  },
+  {
+    name: 'poll-interval',
+    env: 'POOLSYNC_POLL_INTERVAL',
+    kind: 'duration',
+    describe: 'How often to fetch the branch (jittered)',
+    default: '1m',
+  },
+  {
+    name: 'drift-interval',
+    env: 'POOLSYNC_DRIFT_INTERVAL',
+    kind: 'duration',
+    describe: 'How often to re-read live state even when Git has not moved',
+    default: '10m',
+  },
+  {
+    name: 'control-plane',
+    env: 'POOLSYNC_CONTROL_PLANE',
+    kind: 'string',
+    describe: 'Control plane: http(s):// API URL or file:PATH (embedded)',
+    default: DEFAULT_DAEMON_CONTROL_PLANE,
+  },
+  {
+    name: 'token-file',
+    env: 'POOLSYNC_TOKEN_FILE',
+    kind: 'path',
+    describe: 'File holding the control-plane API token (or env POOLSYNC_TOKEN)',
+  },
+  {
+    name: 'git-token-file',
+    env: 'POOLSYNC_GIT_TOKEN_FILE',
+    kind: 'path',
+    describe: 'File holding an HTTPS token for the repository (or env POOLSYNC_GIT_TOKEN)',
+  },
+  {
+    name: 'git-username',
+    env: 'POOLSYNC_GIT_USERNAME',
+    kind: 'string',
+    describe: 'User name sent with the Git token (GitLab: oauth2)',
+    default: 'x-access-token',
+  },
+  {
+    name: 'ssh-key-file',
+    env: 'POOLSYNC_GIT_SSH_KEY_FILE',
+    kind: 'path',
+    describe: 'SSH private key for ssh:// or git@ remotes',
+  },
+  {
+    name: 'ssh-known-hosts-file',
+    env: 'POOLSYNC_GIT_SSH_KNOWN_HOSTS_FILE',
+    kind: 'path',
+    describe: 'known_hosts file for SSH remotes (strict host key checking)',
+  },
+  {
+    name: 'listen',
+    env: 'POOLSYNC_LISTEN',
+    kind: 'string',
+    describe: 'HOST:PORT of the status, metrics and webhook server',
+    default: '127.0.0.1:8080',
+  },
+  {
+    name: 'github-webhook-secret-file',
+    env: 'POOLSYNC_GITHUB_WEBHOOK_SECRET_FILE',
+    kind: 'path',
+    describe: 'File holding the GitHub webhook secret (or env POOLSYNC_GITHUB_WEBHOOK_SECRET)',
+  },
+  {
+    name: 'gitlab-webhook-token-file',
+    env: 'POOLSYNC_GITLAB_WEBHOOK_TOKEN_FILE',
+    kind: 'path',
+    describe: 'File holding the GitLab webhook token (or env POOLSYNC_GITLAB_WEBHOOK_TOKEN)',
+  },
+  {
+    name: 'reconcile-token-file',
+    env: 'POOLSYNC_RECONCILE_TOKEN_FILE',
+    kind: 'path',
+    describe: 'File holding the bearer token for POST /reconcile (or env POOLSYNC_RECONCILE_TOKEN)',
+  },
+  {
+    name: 'policy',
+    env: 'POOLSYNC_POLICY',
+    kind: 'string',
+    describe: 'What to apply: none (plan only), safe (creates and updates), all',
+    default: 'safe',
+    choices: APPLY_POLICIES,
+  },
+  {
+    name: 'parallelism',
+    env: 'POOLSYNC_PARALLELISM',
+    kind: 'int',
+    describe: 'Steps applied concurrently',
+    default: 8,
+  },
+  {
+    name: 'wait-timeout',
+    env: 'POOLSYNC_WAIT_TIMEOUT',
+    kind: 'duration',
+    describe: 'Bound on waiting for in-flight work before a cluster delete',
+    default: '30m',
+  },
+  {
+    name: 'state-dir',
+    env: 'POOLSYNC_STATE_DIR',
+    kind: 'path',
+    describe: 'Where the daemon keeps its Git checkout',
+    default: '.poolsync/daemon',
+  },
+  {
+    name: 'shutdown-timeout',
+    env: 'POOLSYNC_SHUTDOWN_TIMEOUT',
+    kind: 'duration',
+    describe: 'On SIGTERM, how long running steps may take to finish',
+    default: '30s',
+  },
+  {
+    name: 'watch-debounce',
+    env: 'POOLSYNC_WATCH_DEBOUNCE',
+    kind: 'duration',
+    describe: 'Quiet time after a file change before reconciling (--watch)',
+    default: '300ms',
+  },
+  {
+    name: 'log-level',
+    env: 'POOLSYNC_LOG_LEVEL',
+    kind: 'string',
+    describe: 'trace, debug, info, warn or error',
+    default: 'info',
+    choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+  },
+  {
+    name: 'log-format',
+    env: 'POOLSYNC_LOG_FORMAT',
+    kind: 'string',
+    describe: 'json, pretty, or auto (pretty on a terminal)',
+    default: 'auto',
+    choices: LOG_FORMATS,
+  },
+  {
+    name: 'once',
+    env: 'POOLSYNC_ONCE',
+    kind: 'bool',
+    describe: 'Reconcile once and exit (1 when not converged)',
+    default: false,
+  },
+];
+
+/** Secrets: env var with the value, or a file named by env `<ENV>_FILE` / a flag / the config file. */
+const SECRETS = [
+  { key: 'controlPlaneToken', env: 'POOLSYNC_TOKEN', fileOption: 'token-file' },
+  { key: 'gitToken', env: 'POOLSYNC_GIT_TOKEN', fileOption: 'git-token-file' },
+  {
+    key: 'githubWebhookSecret',
+    env: 'POOLSYNC_GITHUB_WEBHOOK_SECRET',
+    fileOption: 'github-webhook-secret-file',
+  },
+  {
+    key: 'gitlabWebhookToken',
+    env: 'POOLSYNC_GITLAB_WEBHOOK_TOKEN',
+    fileOption: 'gitlab-webhook-token-file',
+  },
+  { key: 'reconcileToken', env: 'POOLSYNC_RECONCILE_TOKEN', fileOption: 'reconcile-token-file' },
+] as const;
+type SecretKey = (typeof SECRETS)[number]['key'];
+
+export interface ConfigInput {
+  /** Flag values given on the command line (absent = not given), keyed by option name. */
+  flags: Record<string, unknown>;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** `--config FILE`. */
+  configFile?: string | null;
+  /** Settings the caller forces (quickstart), below flags but above everything else. */
+  overrides?: Record<string, string | number | boolean>;
+}
+
+interface Raw {
+  value: string | number | boolean;
+  origin: string;
+}
+
+/** Reads the config file and secret files and returns the validated configuration. */
+export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonConfig> {
+  const file: { values: Record<string, unknown>; path: string | null } = input.configFile
+    ? await readConfigFile(resolve(input.cwd, input.configFile))
+    : { values: {}, path: null };
+  const fileDir = file.path ? resolve(file.path, '..') : input.cwd;
+
+  const raw = new Map<string, Raw>();
+  for (const opt of OPTIONS) {
+    const flag = input.flags[opt.name];
+    const override = input.overrides?.[opt.name];
+    const envValue = input.env[opt.env];
+    const fileValue = file.values[opt.name];
+    if (flag !== undefined && flag !== null) {
+      raw.set(opt.name, { value: flag as string, origin: `--${opt.name}` });
+    } else if (override !== undefined) {
+      raw.set(opt.name, { value: override, origin: `--quickstart` });
+    } else if (envValue !== undefined && envValue !== '') {
+      raw.set(opt.name, { value: envValue, origin: `environment variable ${opt.env}` });
+    } else if (fileValue !== undefined && fileValue !== null) {
+      raw.set(opt.name, {
+        value: fileValue as string,
+        origin: `${file.path}: ${opt.name}`,
+        // Relative paths in a config file are relative to the file.
+        ...(opt.kind === 'path' ? { value: resolve(fileDir, String(fileValue)) } : {}),
+      });
+    } else if (opt.default !== undefined) {
+      raw.set(opt.name, { value: opt.default, origin: `default of --${opt.name}` });
+    }
+  }
+
+  const get = (name: string): Raw | undefined => raw.get(name);
+  const str = (name: string): string | null => {
+    const r = get(name);
+    return r === undefined ? null : String(r.value);
+  };
+  const path = (name: string): string | null => {
+    const s = str(name);
+    return s === null ? null : resolve(input.cwd, s);
+  };
+  const duration = (name: string, min: number): number => {
+    const r = get(name) as Raw;
+    const ms = typeof r.value === 'number' ? null : parseDuration(String(r.value));
+    if (ms === null) {
+      throw new UserError(
+        `${r.origin}: "${String(r.value)}" is not a duration; write it like 30s, 1m, 10m or 1h.`,
+      );
+    }
+    if (ms < min) {
+      throw new UserError(`${r.origin}: ${String(r.value)} is too short; the minimum is ${min}ms.`);
+    }
+    return ms;
+  };
+  const int = (name: string, min: number, max: number): number => {
+    const r = get(name) as Raw;
+    const n = typeof r.value === 'number' ? r.value : Number(String(r.value).trim());
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new UserError(
+        `${r.origin}: "${String(r.value)}" must be a whole number from ${min} to ${max}.`,
+      );
+    }
+    return n;
+  };
+  const bool = (name: string): boolean => {
+    const r = get(name) as Raw;
+    if (typeof r.value === 'boolean') return r.value;
+    const s = String(r.value).trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+    throw new UserError(`${r.origin}: "${String(r.value)}" must be true or false.`);
+  };
+  const choice = <T extends string>(name: string, choices: readonly T[]): T => {
+    const r = get(name) as Raw;
+    const s = String(r.value);
+    if (!(choices as readonly string[]).includes(s)) {
+      throw new UserError(`${r.origin}: "${s}" is not one of ${choices.join(', ')}.`);
+    }
+    return s as T;
+  };
+
+  const secrets = await readSecrets(input, raw);
+
+  const repo = str('repo');
+  const watch = path('watch');
+  let source: SourceConfig;
+  if (watch !== null) {
+    if (repo !== null) {
+      throw new UserError(
+        `Both --repo (${get('repo')?.origin}) and --watch (${get('watch')?.origin}) are set; choose one: --repo follows a Git branch, --watch reconciles a folder on disk.`,
+      );
+    }
+    source = { kind: 'watch', dir: watch };
+  } else if (repo !== null) {
+    source = {
+      kind: 'git',
+      repo: checkRepoUrl(repo, get('repo') as Raw),
+      branch: checkBranch(str('branch') as string, get('branch') as Raw),
+      path: checkRepoPath(str('path') as string, get('path') as Raw),
+      auth: {
+        token: secrets.gitToken,
+        username: str('git-username') as string,
+        sshKeyFile: path('ssh-key-file'),
+        sshKnownHostsFile: path('ssh-known-hosts-file'),
+      },
+    };
+  } else {
+    throw new UserError(
+      'Nothing to reconcile: set --repo URL (or POOLSYNC_REPO) to follow a Git branch, or --watch DIR for a folder on disk. Try `poolsync daemon --quickstart` for a local demo.',
+    );
+  }
+
+  return {
+    source,
+    pollIntervalMs: duration('poll-interval', 1000),
+    driftIntervalMs: duration('drift-interval', 1000),
+    controlPlane: { url: str('control-plane') as string, token: secrets.controlPlaneToken },
+    listen: parseListen(str('listen') as string, get('listen') as Raw),
+    githubWebhookSecret: secrets.githubWebhookSecret,
+    gitlabWebhookToken: secrets.gitlabWebhookToken,
+    reconcileToken: secrets.reconcileToken,
+    policy: choice('policy', APPLY_POLICIES),
+    parallelism: int('parallelism', 1, 256),
+    waitTimeoutMs: duration('wait-timeout', 0),
+    stateDir: path('state-dir') as string,
+    shutdownTimeoutMs: duration('shutdown-timeout', 0),
+    watchDebounceMs: duration('watch-debounce', 0),
+    logLevel: choice('log-level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
+    logFormat: choice('log-format', LOG_FORMATS),
+    printPlans: false,
+    once: bool('once'),
+  };
+}
+
+async function readConfigFile(
+  path: string,
+): Promise<{ values: Record<string, unknown>; path: string }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UserError(
+      `Cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = loadYaml(text, { filename: path });
+  } catch (err) {
+    throw new UserError(`Config file ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return { values: {}, path };
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new UserError(`Config file ${path} must be a mapping of settings (key: value).`);
+  }
+  const known = new Set(OPTIONS.map((o) => o.name));
+  for (const [key, value] of Object.entries(doc)) {
+    if (
+      SECRETS.some(
+        (s) =>
+          s.env
+            .toLowerCase()
+            .replace(/^poolsync_/, '')
+            .replace(/_/g, '-') === key,
+      )
+    ) {
+      throw new UserError(
+        `${path}: "${key}" is a secret and cannot be written in the config file; name a file with "${key}-file" or set ${key.toUpperCase().replace(/-/g, '_')}.`,
+      );
+    }
+    if (!known.has(key)) {
+      const hint = closest(key, [...known]);
+      throw new UserError(
+        `${path}: unknown setting "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}. Known settings: see docs/daemon.md.`,
+      );
+    }
+    if (value !== null && typeof value === 'object') {
+      throw new UserError(`${path}: "${key}" must be a single value, not a list or mapping.`);
+    }
+  }
+  return { values: doc as Record<string, unknown>, path };
+}
+
+async function readSecrets(
+  input: ConfigInput,
+  raw: Map<string, Raw>,
+): Promise<Record<SecretKey, string | null>> {
+  const out = {} as Record<SecretKey, string | null>;
+  for (const s of SECRETS) {
+    const fileSetting = raw.get(s.fileOption);
+    const envValue = input.env[s.env];
+    // A file named explicitly (flag or env *_FILE) wins over an inherited env value.
+    if (fileSetting !== undefined) {
+      const path = resolve(input.cwd, String(fileSetting.value));
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (err) {
+        throw new UserError(
+          `Cannot read the secret file ${path} (from ${fileSetting.origin}): ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}.`,
+        );
+      }
+      const value = text.trim();
+      if (value === '') {
+        throw new UserError(`The secret file ${path} (from ${fileSetting.origin}) is empty.`);
+      }
+      out[s.key] = value;
+    } else if (envValue !== undefined && envValue.trim() !== '') {
+      out[s.key] = envValue.trim();
+    } else {
+      out[s.key] = null;
+    }
+  }
+  return out;
+}
+
+function parseListen(text: string, r: Raw): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new UserError(
+      `${r.origin}: "${text}" is not HOST:PORT (for example 127.0.0.1:8080, or 0.0.0.0:8080 to listen on every interface).`,
+    );
+  }
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? '127.0.0.1' : host, port };
+}
+
+function checkRepoUrl(url: string, r: Raw): string {
+  // Credentials in the URL would end up in .git/config, logs and errors: refuse them.
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(url);
+  if (m && (m[1] as string).includes(':')) {
+    throw new UserError(
+      `${r.origin}: the repository URL contains a password or token; remove it and put the token in POOLSYNC_GIT_TOKEN or --git-token-file instead.`,
+    );
+  }
+  return url;
+}
+
+function checkBranch(branch: string, r: Raw): string {
+  if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..')) {
+    throw new UserError(`${r.origin}: "${branch}" is not a valid branch name.`);
+  }
+  return branch;
+}
+
+function checkRepoPath(p: string, r: Raw): string {
+  const normalized = posix.normalize(p.replace(/\\/g, '/')).replace(/\/+$/, '') || '.';
+  if (isAbsolute(p) || normalized.split('/').includes('..')) {
+    throw new UserError(
+      `${r.origin}: "${p}" must be a folder inside the repository (relative, no "..").`,
+    );
+  }
+  return normalized;
+}
+
+function closest(word: string, candidates: string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j] as number;
+      row[j] = Math.min(
+        (row[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      prev = tmp;
+    }
+  }
+  return row[b.length] as number;
+}

@@ -1,0 +1,220 @@
+/**
+ * Where the manifests come from. `GitSource` keeps a checkout of one branch in the state
+ * directory and, on every sync, fetches and hard-moves to the remote head: a force-push is
+ * followed, never merged. `FolderSource` (`--watch`) reads a folder on disk as it is.
+ *
+ * Credentials never touch the URL, the argv or .git/config: an HTTPS token travels in an
+ * `http.<origin>/.extraHeader` set through GIT_CONFIG_* environment variables, an SSH key
+ * through GIT_SSH_COMMAND. Every error message is scrubbed before it leaves this module.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { GitAuth } from './config.js';
+import { Redactor, scrubUrlUserinfo } from './redact.js';
+
+export interface SourceSnapshot {
+  /** Folder holding the manifests (the repository path inside the checkout). */
+  dir: string;
+  /** Exact commit checked out; null for a folder on disk. */
+  commit: string | null;
+}
+
+export interface Source {
+  /** Brings the source up to date and returns what to reconcile. Throws SourceError. */
+  sync(): Promise<SourceSnapshot>;
+  /** Last good snapshot, if any (kept when a later sync fails). */
+  readonly last: SourceSnapshot | null;
+  /** Safe to show (no credentials). */
+  describe(): Record<string, string>;
+}
+
+export class SourceError extends Error {
+  override readonly name = 'SourceError';
+}
+
+/** Environment passed to git: a short allow-list, so a stray GIT_* or PAGER of the host cannot interfere. */
+const PASSTHROUGH_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'TMPDIR',
+  'LANG',
+  'LC_ALL',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'GIT_SSL_CAINFO',
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+  'https_proxy',
+  'http_proxy',
+  'no_proxy',
+  'SSH_AUTH_SOCK',
+];
+
+export interface GitSourceOptions {
+  repo: string;
+  branch: string;
+  /** Folder inside the repository (`.` for the root). */
+  path: string;
+  auth: GitAuth;
+  /** Where the checkout lives (created on first sync). */
+  checkoutDir: string;
+  /** Bound on each git command. */
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+}
+
+export class GitSource implements Source {
+  private lastSnapshot: SourceSnapshot | null = null;
+  private readonly redactor: Redactor;
+  private git: SimpleGit | null = null;
+
+  constructor(private readonly options: GitSourceOptions) {
+    this.redactor = new Redactor([options.auth.token]);
+  }
+
+  private async client(): Promise<SimpleGit> {
+    if (this.git) return this.git;
+    const { checkoutDir, repo, auth } = this.options;
+    await mkdir(checkoutDir, { recursive: true });
+    this.git = simpleGit({
+      baseDir: checkoutDir,
+      timeout: { block: this.options.timeoutMs ?? 120_000 },
+      // We set these two ourselves, to fixed values: the key command and the auth header.
+      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
+    }).env(gitEnvironment(repo, auth, this.options.env ?? process.env, checkoutDir));
+    return this.git;
+  }
+
+  get last(): SourceSnapshot | null {
+    return this.lastSnapshot;
+  }
+
+  describe(): Record<string, string> {
+    return {
+      kind: 'git',
+      repository: scrubUrlUserinfo(this.options.repo),
+      branch: this.options.branch,
+      path: this.options.path,
+    };
+  }
+
+  async sync(): Promise<SourceSnapshot> {
+    const { checkoutDir, branch, repo } = this.options;
+    const remoteRef = `refs/remotes/origin/${branch}`;
+    try {
+      const git = await this.client();
+      if (!existsSync(join(checkoutDir, '.git'))) {
+        await git.init();
+      }
+      const remotes = await git.getRemotes(true);
+      const origin = remotes.find((r) => r.name === 'origin');
+      if (!origin) await git.addRemote('origin', repo);
+      else if (origin.refs.fetch !== repo) await git.remote(['set-url', 'origin', repo]);
+      // `+` makes the update forced: a rewritten branch replaces what we had.
+      await git.raw([
+        'fetch',
+        '--prune',
+        '--no-tags',
+        '--quiet',
+        'origin',
+        `+refs/heads/${branch}:${remoteRef}`,
+      ]);
+      await git.raw(['checkout', '--quiet', '--force', '--detach', remoteRef]);
+      await git.raw(['clean', '-ffdxq']);
+      const commit = (await git.revparse(['HEAD'])).trim();
+      const snapshot = {
+        dir: this.options.path === '.' ? checkoutDir : join(checkoutDir, this.options.path),
+        commit,
+      };
+      this.lastSnapshot = snapshot;
+      return snapshot;
+    } catch (err) {
+      throw new SourceError(
+        `cannot fetch branch ${branch} of ${scrubUrlUserinfo(repo)}: ${this.explain(err)}`,
+      );
+    }
+  }
+
+  private explain(err: unknown): string {
+    const text = this.redactor.errorMessage(err);
+    // git prints hints and progress around the real error; keep the lines that say what failed.
+    const lines = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('hint:'));
+    const important = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
+    return (important.length ? important : lines).slice(0, 4).join(' ') || 'unknown git error';
+  }
+}
+
+export function gitEnvironment(
+  repo: string,
+  auth: GitAuth,
+  env: Record<string, string | undefined>,
+  checkoutDir: string,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of PASSTHROUGH_ENV) {
+    const v = env[key];
+    if (v !== undefined) out[key] = v;
+  }
+  out.GIT_TERMINAL_PROMPT = '0';
+  if (auth.token) {
+    const origin = httpOrigin(repo);
+    if (origin !== null) {
+      const basic = Buffer.from(`${auth.username}:${auth.token}`).toString('base64');
+      out.GIT_CONFIG_COUNT = '1';
+      // Scoped to the repository's origin so the header is never sent to another host.
+      out.GIT_CONFIG_KEY_0 = `http.${origin}/.extraHeader`;
+      out.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${basic}`;
+    }
+  }
+  if (auth.sshKeyFile) {
+    const knownHosts = auth.sshKnownHostsFile
+      ? `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${shellQuote(auth.sshKnownHostsFile)}`
+      : // Trust on first use, remembered next to the checkout.
+        `-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${shellQuote(join(checkoutDir, '..', 'known_hosts'))}`;
+    out.GIT_SSH_COMMAND = `ssh -i ${shellQuote(auth.sshKeyFile)} -o IdentitiesOnly=yes -o BatchMode=yes ${knownHosts}`;
+  }
+  return out;
+}
+
+function httpOrigin(url: string): string | null {
+  if (!/^https?:\/\//i.test(url)) return null;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return null;
+  }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `--watch DIR`: the folder as it is on disk. */
+export class FolderSource implements Source {
+  private lastSnapshot: SourceSnapshot | null = null;
+  constructor(private readonly dir: string) {}
+
+  get last(): SourceSnapshot | null {
+    return this.lastSnapshot;
+  }
+
+  describe(): Record<string, string> {
+    return { kind: 'watch', dir: this.dir };
+  }
+
+  async sync(): Promise<SourceSnapshot> {
+    if (!existsSync(this.dir)) {
+      throw new SourceError(`the watched folder ${this.dir} does not exist`);
+    }
+    this.lastSnapshot = { dir: this.dir, commit: null };
+    return this.lastSnapshot;
+  }
+}

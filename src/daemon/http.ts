@@ -1,0 +1,273 @@
+/**
+ * The daemon's HTTP surface (node:http): health, readiness, metrics, status, a manual trigger
+ * and the webhook receivers. Every request body is size-limited; nothing answers with a stack
+ * trace; secrets are compared in constant time and never echoed.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { TriggerReason } from './loop.js';
+import type { DaemonMetrics } from './metrics.js';
+import type { DaemonStatus } from './status.js';
+import {
+  constantTimeEqual,
+  handleGithubWebhook,
+  handleGitlabWebhook,
+  type PullRequestEvent,
+  type WebhookOutcome,
+} from './webhooks.js';
+
+export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+
+export interface HttpHandlers {
+  status(): DaemonStatus;
+  ready(): boolean;
+  metrics: DaemonMetrics;
+  /** Asks the loop for a run; resolves when that run finished. */
+  requestReconcile(reason: TriggerReason): Promise<void>;
+  githubWebhookSecret: string | null;
+  gitlabWebhookToken: string | null;
+  reconcileToken: string | null;
+  /** The followed branch (null in --watch mode: pushes are ignored). */
+  branch: string | null;
+  onPullRequest?: (event: PullRequestEvent) => Promise<void>;
+  logger: Logger;
+  bodyLimit?: number;
+}
+
+export interface StatusServer {
+  server: Server;
+  /** `http://host:port` actually bound (port 0 resolved). */
+  url: string;
+  close(): Promise<void>;
+}
+
+class TooLarge extends Error {}
+
+export async function startStatusServer(
+  listen: { host: string; port: number },
+  h: HttpHandlers,
+): Promise<StatusServer> {
+  const server = createServer((req, res) => {
+    route(req, res, h).catch((err: unknown) => {
+      h.logger.error(
+        { err: err instanceof Error ? err.message : String(err), path: req.url },
+        'request failed',
+      );
+      if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  // Slow-loris bounds: a client must send headers and body promptly.
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    server,
+    url: `http://${host}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Requests still open (e.g. POST /reconcile?wait=1) get a short grace, then are cut.
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }),
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const key = `${req.method} ${url.pathname}`;
+  switch (key) {
+    case 'GET /healthz':
+    case 'HEAD /healthz':
+      return send(res, 200, { status: 'ok' });
+    case 'GET /readyz':
+    case 'HEAD /readyz':
+      return h.ready()
+        ? send(res, 200, { status: 'ready' })
+        : send(res, 503, {
+            status: 'not ready',
+            reason: 'the first reconcile has not finished or the control plane has not answered',
+          });
+    case 'GET /metrics': {
+      const text = await h.metrics.text();
+      res.writeHead(200, { 'content-type': h.metrics.contentType });
+      res.end(text);
+      return;
+    }
+    case 'GET /status':
+      return send(res, 200, h.status());
+    case 'POST /reconcile':
+      return manualReconcile(req, res, url, h);
+    case 'POST /webhooks/github':
+      return webhook(req, res, h, 'github');
+    case 'POST /webhooks/gitlab':
+      return webhook(req, res, h, 'gitlab');
+    default: {
+      const known = [
+        '/healthz',
+        '/readyz',
+        '/metrics',
+        '/status',
+        '/reconcile',
+        '/webhooks/github',
+        '/webhooks/gitlab',
+      ];
+      if (known.includes(url.pathname)) {
+        res.setHeader(
+          'allow',
+          ['/reconcile', '/webhooks/github', '/webhooks/gitlab'].includes(url.pathname)
+            ? 'POST'
+            : 'GET, HEAD',
+        );
+        return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
+      }
+      return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known });
+    }
+  }
+}
+
+async function manualReconcile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  h: HttpHandlers,
+): Promise<void> {
+  // Drain (and bound) any body so the connection stays usable.
+  await readBody(req, 64 * 1024).catch(() => null);
+  if (h.reconcileToken === null) {
+    return send(res, 403, {
+      error:
+        'POST /reconcile is disabled: set POOLSYNC_RECONCILE_TOKEN (or --reconcile-token-file) to enable it',
+    });
+  }
+  const auth = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(auth);
+  if (!m || !constantTimeEqual((m[1] as string).trim(), h.reconcileToken)) {
+    res.setHeader('www-authenticate', 'Bearer');
+    return send(res, 401, { error: 'missing or wrong bearer token' });
+  }
+  const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
+  const done = h.requestReconcile('manual');
+  if (!wait) return send(res, 202, { queued: true });
+  await done;
+  const status = h.status();
+  return send(res, 200, { queued: true, lastRun: status.lastRun });
+}
+
+async function webhook(
+  req: IncomingMessage,
+  res: ServerResponse,
+  h: HttpHandlers,
+  provider: 'github' | 'gitlab',
+): Promise<void> {
+  const secret = provider === 'github' ? h.githubWebhookSecret : h.gitlabWebhookToken;
+  let body: Buffer;
+  try {
+    body = await readBody(req, h.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  } catch (err) {
+    if (err instanceof TooLarge) {
+      h.metrics.webhookDeliveries.inc({ provider, result: 'too_large' });
+      res.setHeader('connection', 'close');
+      return send(res, 413, {
+        error: `body larger than ${h.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes`,
+      });
+    }
+    throw err;
+  }
+  if (secret === null) {
+    h.metrics.webhookDeliveries.inc({ provider, result: 'not_configured' });
+    const env =
+      provider === 'github' ? 'POOLSYNC_GITHUB_WEBHOOK_SECRET' : 'POOLSYNC_GITLAB_WEBHOOK_TOKEN';
+    return send(res, 404, {
+      error: `${provider} webhooks are not configured: set ${env} (or ${env}_FILE)`,
+    });
+  }
+  const request = { headers: req.headers, body };
+  const outcome: WebhookOutcome =
+    provider === 'github'
+      ? handleGithubWebhook(request, { secret, branch: h.branch })
+      : handleGitlabWebhook(request, { token: secret, branch: h.branch });
+  h.metrics.webhookDeliveries.inc({ provider, result: outcome.result });
+  const delivery = req.headers['x-github-delivery'] ?? req.headers['x-gitlab-event-uuid'] ?? null;
+  h.logger.info(
+    { provider, delivery, result: outcome.result, status: outcome.status },
+    `webhook: ${outcome.message}`,
+  );
+
+  if (outcome.result === 'push') {
+    void h.requestReconcile('webhook');
+    return send(res, 202, { result: outcome.result, message: outcome.message });
+  }
+  if (outcome.result === 'pull_request') {
+    if (!h.onPullRequest) {
+      return send(res, 202, {
+        result: 'ignored',
+        message: 'pull request events are not handled by this daemon',
+      });
+    }
+    // Answer at once (GitHub gives up after 10 s); the handler reports its own failures.
+    const handler = h.onPullRequest;
+    void handler(outcome.event).catch((err: unknown) =>
+      h.logger.warn(
+        {
+          provider,
+          repository: outcome.event.repository,
+          number: outcome.event.number,
+          err: err instanceof Error ? err.message : String(err),
+        },
+        'pull request handler failed',
+      ),
+    );
+    return send(res, 202, { result: outcome.result, message: outcome.message });
+  }
+  return send(res, outcome.status, { result: outcome.result, message: outcome.message });
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      reject(new TooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(new TooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(err);
+    });
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}

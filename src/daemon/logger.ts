@@ -1,0 +1,51 @@
+/**
+ * pino logger of the daemon: JSON lines (one per run, plus warnings), pretty on a terminal.
+ * Secrets are never put in log fields, and the usual places they could hide are redacted
+ * as a second line of defence.
+ */
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { LogFormat } from './config.js';
+
+export const REDACT_PATHS = [
+  'token',
+  'secret',
+  'password',
+  'authorization',
+  '*.token',
+  '*.secret',
+  '*.password',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'req.headers["x-gitlab-token"]',
+  'req.headers["x-hub-signature-256"]',
+];
+
+export async function createLogger(options: {
+  level: string;
+  format: LogFormat;
+  destination?: DestinationStream;
+}): Promise<Logger> {
+  const base = {
+    level: options.level,
+    base: { name: 'poolsync-daemon' },
+    redact: { paths: REDACT_PATHS, censor: '***' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (options.destination) return pino(base, options.destination);
+  const pretty =
+    options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
+  if (pretty) {
+    try {
+      // A dev dependency: absent from production images, where JSON is what we want anyway.
+      const { default: prettyStream } = await import('pino-pretty');
+      return pino(
+        base,
+        prettyStream({ colorize: process.stdout.isTTY === true, ignore: 'pid,hostname,name' }),
+      );
+    } catch {
+      // fall through to JSON
+    }
+  }
+  return pino(base, pino.destination({ dest: 1, sync: true }));
+}

@@ -1,0 +1,94 @@
+/** Prometheus metrics of one daemon, in its own registry (two daemons in one process never collide). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type RunResult =
+  'applied' | 'in_sync' | 'planned' | 'waiting_for_approval' | 'invalid' | 'failed' | 'unchanged';
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  readonly reconcileRuns = new Counter({
+    name: 'poolsync_reconcile_runs_total',
+    help: 'Reconcile runs by result (applied, in_sync, planned, waiting_for_approval, invalid, failed, unchanged).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: 'poolsync_reconcile_duration_seconds',
+    help: 'Duration of reconcile runs, from fetch to the end of apply.',
+    labelNames: ['result'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800],
+    registers: [this.registry],
+  });
+  readonly lastSuccess = new Gauge({
+    name: 'poolsync_last_successful_reconcile_timestamp_seconds',
+    help: 'Unix time of the last run that left the control plane equal to the repository (or planned it, under policy none).',
+    registers: [this.registry],
+  });
+  readonly changesApplied = new Counter({
+    name: 'poolsync_changes_applied_total',
+    help: 'Changes applied to the control plane, by action (create, update, replace, delete).',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+  readonly driftDetected = new Counter({
+    name: 'poolsync_drift_detected_total',
+    help: 'Changes found on the control plane although the repository had not moved since it was last applied.',
+    registers: [this.registry],
+  });
+  readonly blockedChanges = new Gauge({
+    name: 'poolsync_blocked_changes',
+    help: 'Changes the control plane cannot make (blocked), as of the last plan.',
+    registers: [this.registry],
+  });
+  readonly waitingForApproval = new Gauge({
+    name: 'poolsync_waiting_for_approval_changes',
+    help: 'Destructive changes (replace, delete) held for a person to apply, as of the last plan.',
+    registers: [this.registry],
+  });
+  readonly gitFetchFailures = new Counter({
+    name: 'poolsync_git_fetch_failures_total',
+    help: 'Failed fetches of the config repository.',
+    registers: [this.registry],
+  });
+  readonly webhookDeliveries = new Counter({
+    name: 'poolsync_webhook_deliveries_total',
+    help: 'Webhook deliveries by provider and result (push, ping, pull_request, ignored, unauthorized, bad_request, too_large).',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly up = new Gauge({
+    name: 'poolsync_ready',
+    help: '1 once a first reconcile finished and the control plane answered.',
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'poolsync_' });
+    }
+    // Zero-initialise the labelled series so dashboards see them before the first event.
+    for (const result of [
+      'applied',
+      'in_sync',
+      'planned',
+      'waiting_for_approval',
+      'invalid',
+      'failed',
+      'unchanged',
+    ]) {
+      this.reconcileRuns.inc({ result }, 0);
+    }
+    for (const action of ['create', 'update', 'replace', 'delete']) {
+      this.changesApplied.inc({ action }, 0);
+    }
+    this.up.set(0);
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,86 @@
+/** What GET /status returns: plain JSON, secrets never included (the source is described safely). */
+import type { PlanSummary, PlanWarning } from '../model/plan.js';
+import type { ApplyPolicy } from './config.js';
+import type { TriggerReason } from './loop.js';
+import type { RunResult } from './metrics.js';
+
+export interface StatusError {
+  /** `V3`, `SCHEMA`, `GIT_FETCH`, `CONTROL_PLANE`, a control-plane code, … */
+  code: string;
+  message: string;
+  /** `file:line:col` (relative to the repository root) when the error is in a manifest. */
+  location: string | null;
+  address: string | null;
+}
+
+export interface ChangeBrief {
+  address: string;
+  action: string;
+  /** Why it is blocked or held. */
+  reason: string | null;
+}
+
+export interface AppliedCounts {
+  create: number;
+  update: number;
+  replace: number;
+  delete: number;
+}
+
+export interface RunRecord {
+  id: number;
+  trigger: TriggerReason[];
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  result: RunResult;
+  commit: string | null;
+  message: string;
+  applied: AppliedCounts;
+}
+
+export interface DaemonStatus {
+  source: Record<string, string>;
+  policy: ApplyPolicy;
+  ready: boolean;
+  /** Commit seen by the last run (null for a folder on disk, or before the first fetch). */
+  commit: string | null;
+  /** Last commit the control plane was brought in line with (or found equal to). */
+  appliedCommit: string | null;
+  /** The last run of any kind (`unchanged` runs included). */
+  lastRun: RunRecord | null;
+  /** Result of the last run that evaluated the repository (not `unchanged`). */
+  outcome: RunResult | null;
+  lastSuccessAt: string | null;
+  git: {
+    lastFetchAt: string | null;
+    lastError: string | null;
+    consecutiveFailures: number;
+    nextRetryAt: string | null;
+  };
+  /** Of the last evaluated plan (null when the repository was invalid or nothing was planned). */
+  summary: PlanSummary | null;
+  waitingForApproval: ChangeBrief[];
+  blocked: ChangeBrief[];
+  warnings: PlanWarning[];
+  errors: StatusError[];
+}
+
+export function initialStatus(source: Record<string, string>, policy: ApplyPolicy): DaemonStatus {
+  return {
+    source,
+    policy,
+    ready: false,
+    commit: null,
+    appliedCommit: null,
+    lastRun: null,
+    outcome: null,
+    lastSuccessAt: null,
+    git: { lastFetchAt: null, lastError: null, consecutiveFailures: 0, nextRetryAt: null },
+    summary: null,
+    waitingForApproval: [],
+    blocked: [],
+    warnings: [],
+    errors: [],
+  };
+}

@@ -1,0 +1,116 @@
+/** Time- and file-based triggers. Each returns a `stop()` so shutdown can silence it. */
+import { watch as chokidarWatch } from 'chokidar';
+
+export interface Trigger {
+  stop(): Promise<void>;
+}
+
+/**
+ * Fires `fire` every `intervalMs`, each wait stretched or shrunk by up to `jitter` (0.1 = ±10%)
+ * so that many daemons polling one Git host do not hit it in lockstep.
+ */
+export function startTimer(
+  intervalMs: number,
+  fire: () => void,
+  options: { jitter?: number; random?: () => number } = {},
+): Trigger {
+  const jitter = options.jitter ?? 0.1;
+  const random = options.random ?? Math.random;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const arm = () => {
+    const delay = Math.max(1, Math.round(intervalMs * (1 + jitter * (2 * random() - 1))));
+    timer = setTimeout(() => {
+      if (stopped) return;
+      fire();
+      arm();
+    }, delay);
+    timer.unref?.();
+  };
+  arm();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+/** Exponential backoff with full jitter, capped: 1st failure → ~base, then doubling up to `maxMs`. */
+export function backoffDelay(
+  failures: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
+  // Keep at least half the ceiling so retries never degenerate into a hot loop.
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** A single re-armable timeout (for retries): scheduling again replaces the previous one. */
+export class OneShot implements Trigger {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  constructor(private readonly fire: () => void) {}
+
+  schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.cancel();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.stopped) this.fire();
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancel();
+  }
+}
+
+/**
+ * `--watch DIR`: fires once things have been quiet for `debounceMs` after any change under
+ * `dir` (an editor saving several files, or `git checkout`, becomes one run). Dot-files and
+ * dot-folders are skipped, as the manifest loader skips them.
+ */
+export async function watchFolder(
+  dir: string,
+  debounceMs: number,
+  fire: (changedPaths: string[]) => void,
+): Promise<Trigger> {
+  let timer: NodeJS.Timeout | null = null;
+  let changed = new Set<string>();
+  const watcher = chokidarWatch(dir, {
+    ignoreInitial: true,
+    ignored: (path: string) => /(^|[/\\])\.[^/\\]/.test(path.slice(dir.length)),
+    awaitWriteFinish: false,
+  });
+  const onChange = (path: string) => {
+    changed.add(path);
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      const paths = [...changed];
+      changed = new Set();
+      fire(paths);
+    }, debounceMs);
+  };
+  watcher.on('all', (_event, path) => onChange(path));
+  await new Promise<void>((resolve, reject) => {
+    watcher.once('ready', () => resolve());
+    watcher.once('error', reject);
+  });
+  return {
+    async stop() {
+      if (timer) clearTimeout(timer);
+      await watcher.close();
+    },
+  };
+}

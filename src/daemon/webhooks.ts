@@ -1,0 +1,183 @@
+/**
+ * Webhook receivers (quality.md, Security): GitHub deliveries are authenticated by an
+ * HMAC-SHA256 of the raw body (`X-Hub-Signature-256`), GitLab ones by a shared token
+ * (`X-Gitlab-Token`); both compared in constant time. Parsing is pure: the HTTP layer turns an
+ * outcome into a reconcile request, a pull-request handler call, a metric and a response.
+ */
+import { createHmac, createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** A pull/merge request opened or updated, for the plan-comment feature (src/vcs). */
+export interface PullRequestEvent {
+  provider: 'github' | 'gitlab';
+  /** `owner/name` (GitHub) or `group/project` (GitLab). */
+  repository: string;
+  number: number;
+  headSha: string;
+  headRef: string;
+  action: string;
+}
+
+export type WebhookOutcome =
+  | { status: 401; result: 'unauthorized'; message: string }
+  | { status: 400; result: 'bad_request'; message: string }
+  | { status: 200; result: 'ping'; message: string }
+  | { status: 202; result: 'push'; message: string; ref: string; commit: string | null }
+  | { status: 202; result: 'pull_request'; message: string; event: PullRequestEvent }
+  | { status: 202; result: 'ignored'; message: string };
+
+export interface WebhookRequest {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** Constant-time equality of two strings of any lengths (hashing first hides the length too). */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb) && a.length === b.length;
+}
+
+export function githubSignature(secret: string, body: Buffer | string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | null {
+  const v = headers[name.toLowerCase()];
+  if (Array.isArray(v)) return v[0] ?? null;
+  return v ?? null;
+}
+
+function parseJson(body: Buffer): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8'));
+    return v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+const obj = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export function handleGithubWebhook(
+  req: WebhookRequest,
+  options: { secret: string; branch: string | null },
+): WebhookOutcome {
+  const signature = header(req.headers, 'x-hub-signature-256');
+  if (signature === null) {
+    return { status: 401, result: 'unauthorized', message: 'missing X-Hub-Signature-256 header' };
+  }
+  // Verify before looking at anything else in the request: unauthenticated input changes nothing.
+  if (!constantTimeEqual(signature, githubSignature(options.secret, req.body))) {
+    return {
+      status: 401,
+      result: 'unauthorized',
+      message: 'X-Hub-Signature-256 does not match the body; check the webhook secret',
+    };
+  }
+  const event = header(req.headers, 'x-github-event');
+  const payload = parseJson(req.body);
+  if (payload === null) {
+    return { status: 400, result: 'bad_request', message: 'the body is not a JSON object' };
+  }
+  if (event === 'ping') return { status: 200, result: 'ping', message: 'pong' };
+  if (event === 'push') {
+    const ref = str(payload.ref) ?? '';
+    if (options.branch === null || ref !== `refs/heads/${options.branch}`) {
+      return {
+        status: 202,
+        result: 'ignored',
+        message: `push to ${ref || 'unknown ref'} is not the followed branch`,
+      };
+    }
+    return {
+      status: 202,
+      result: 'push',
+      message: 'reconcile queued',
+      ref,
+      commit: str(payload.after),
+    };
+  }
+  if (event === 'pull_request') {
+    const pr = obj(payload.pull_request);
+    const head = obj(pr.head);
+    const number = typeof payload.number === 'number' ? payload.number : pr.number;
+    const parsed: PullRequestEvent = {
+      provider: 'github',
+      repository: str(obj(payload.repository).full_name) ?? '',
+      number: typeof number === 'number' ? number : NaN,
+      headSha: str(head.sha) ?? '',
+      headRef: str(head.ref) ?? '',
+      action: str(payload.action) ?? '',
+    };
+    return pullRequestOutcome(parsed);
+  }
+  return { status: 202, result: 'ignored', message: `event ${event ?? '(none)'} is not handled` };
+}
+
+export function handleGitlabWebhook(
+  req: WebhookRequest,
+  options: { token: string; branch: string | null },
+): WebhookOutcome {
+  const token = header(req.headers, 'x-gitlab-token');
+  if (token === null) {
+    return { status: 401, result: 'unauthorized', message: 'missing X-Gitlab-Token header' };
+  }
+  if (!constantTimeEqual(token, options.token)) {
+    return {
+      status: 401,
+      result: 'unauthorized',
+      message: 'X-Gitlab-Token does not match; check the webhook token',
+    };
+  }
+  const payload = parseJson(req.body);
+  if (payload === null) {
+    return { status: 400, result: 'bad_request', message: 'the body is not a JSON object' };
+  }
+  const kind = str(payload.object_kind) ?? header(req.headers, 'x-gitlab-event') ?? '';
+  if (kind === 'push' || kind === 'Push Hook') {
+    const ref = str(payload.ref) ?? '';
+    if (options.branch === null || ref !== `refs/heads/${options.branch}`) {
+      return {
+        status: 202,
+        result: 'ignored',
+        message: `push to ${ref || 'unknown ref'} is not the followed branch`,
+      };
+    }
+    return {
+      status: 202,
+      result: 'push',
+      message: 'reconcile queued',
+      ref,
+      commit: str(payload.after),
+    };
+  }
+  if (kind === 'merge_request' || kind === 'Merge Request Hook') {
+    const attrs = obj(payload.object_attributes);
+    const parsed: PullRequestEvent = {
+      provider: 'gitlab',
+      repository: str(obj(payload.project).path_with_namespace) ?? '',
+      number: typeof attrs.iid === 'number' ? attrs.iid : NaN,
+      headSha: str(obj(attrs.last_commit).id) ?? '',
+      headRef: str(attrs.source_branch) ?? '',
+      action: str(attrs.action) ?? '',
+    };
+    return pullRequestOutcome(parsed);
+  }
+  return { status: 202, result: 'ignored', message: `event ${kind || '(none)'} is not handled` };
+}
+
+function pullRequestOutcome(e: PullRequestEvent): WebhookOutcome {
+  if (!e.repository || !Number.isInteger(e.number) || !e.headSha) {
+    return {
+      status: 400,
+      result: 'bad_request',
+      message: 'pull request event without repository, number or head commit',
+    };
+  }
+  return { status: 202, result: 'pull_request', message: 'pull request event accepted', event: e };
+}

@@ -1,0 +1,151 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { formatDuration, parseDuration } from '../../src/daemon/duration.js';
+import { tempDir } from './helpers.js';
+
+const base = { cwd: '/srv', env: {} as Record<string, string> };
+
+describe('durations', () => {
+  it('parses 30s, 1m, 10m, 1h30m, 500ms and rejects bare numbers and junk', () => {
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('1m')).toBe(60_000);
+    expect(parseDuration('10m')).toBe(600_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('60')).toBeNull();
+    expect(parseDuration('1 m')).toBeNull();
+    expect(parseDuration('tenm')).toBeNull();
+    expect(formatDuration(90_000)).toBe('1m30s');
+  });
+});
+
+describe('resolveDaemonConfig', () => {
+  it('defaults: branch main, path ., 1m poll, 10m drift, loopback 8080, policy safe, parallelism 8, 30m wait', async () => {
+    const c = await resolveDaemonConfig({ ...base, flags: { repo: 'https://example.com/r.git' } });
+    expect(c.source).toMatchObject({
+      kind: 'git',
+      repo: 'https://example.com/r.git',
+      branch: 'main',
+      path: '.',
+    });
+    expect(c.pollIntervalMs).toBe(60_000);
+    expect(c.driftIntervalMs).toBe(600_000);
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.policy).toBe('safe');
+    expect(c.parallelism).toBe(8);
+    expect(c.waitTimeoutMs).toBe(1_800_000);
+    expect(c.stateDir).toBe('/srv/.poolsync/daemon');
+    expect(c.controlPlane).toEqual({ url: 'file:.poolsync/control-plane.json', token: null });
+  });
+
+  it('flags win over env, env over the config file, file over defaults', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'poolsync-daemon.yaml');
+    writeFileSync(
+      file,
+      'repo: https://file/r.git\nbranch: from-file\npoll-interval: 5m\npolicy: none\nstate-dir: state\n',
+    );
+    const c = await resolveDaemonConfig({
+      cwd: '/srv',
+      configFile: file,
+      env: { POOLSYNC_BRANCH: 'from-env', POOLSYNC_POLL_INTERVAL: '2m' },
+      flags: { 'poll-interval': '30s' },
+    });
+    expect(c.source).toMatchObject({ repo: 'https://file/r.git', branch: 'from-env' });
+    expect(c.pollIntervalMs).toBe(30_000);
+    expect(c.policy).toBe('none');
+    expect(c.stateDir).toBe(join(dir, 'state')); // relative to the config file
+  });
+
+  it('secrets come from env or files, a *_FILE wins over the inherited value', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'gh'), 'file-secret\n');
+    const c = await resolveDaemonConfig({
+      cwd: dir,
+      flags: { repo: 'r' },
+      env: {
+        POOLSYNC_TOKEN: 'cp-token',
+        POOLSYNC_GITHUB_WEBHOOK_SECRET: 'env-secret',
+        POOLSYNC_GITHUB_WEBHOOK_SECRET_FILE: 'gh',
+        POOLSYNC_GITLAB_WEBHOOK_TOKEN: 'gl',
+        POOLSYNC_RECONCILE_TOKEN: 'rt',
+        POOLSYNC_GIT_TOKEN: 'gt',
+      },
+    });
+    expect(c.controlPlane.token).toBe('cp-token');
+    expect(c.githubWebhookSecret).toBe('file-secret');
+    expect(c.gitlabWebhookToken).toBe('gl');
+    expect(c.reconcileToken).toBe('rt');
+    expect(c.source.kind === 'git' && c.source.auth.token).toBe('gt');
+  });
+
+  it('refuses a secret written in the config file, naming the file-based alternative', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'repo: r\ngithub-webhook-secret: hunter2\n');
+    const err = await resolveDaemonConfig({ ...base, configFile: file, flags: {} }).catch(
+      (e: Error) => e,
+    );
+    expect(String(err)).toMatch(/github-webhook-secret" is a secret.*github-webhook-secret-file/);
+    expect(String(err)).not.toContain('hunter2');
+  });
+
+  it('unknown config keys get a did-you-mean hint', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'repo: r\npoll-intervall: 1m\n');
+    await expect(resolveDaemonConfig({ ...base, configFile: file, flags: {} })).rejects.toThrow(
+      /unknown setting "poll-intervall" \(did you mean "poll-interval"\?\)/,
+    );
+  });
+
+  it('bad values say where they came from and what to write', async () => {
+    await expect(
+      resolveDaemonConfig({
+        ...base,
+        env: { POOLSYNC_DRIFT_INTERVAL: '10' },
+        flags: { repo: 'r' },
+      }),
+    ).rejects.toThrow(
+      /environment variable POOLSYNC_DRIFT_INTERVAL: "10" is not a duration; write it like 30s/,
+    );
+    await expect(
+      resolveDaemonConfig({ ...base, flags: { repo: 'r', policy: 'yolo' } }),
+    ).rejects.toThrow(/--policy: "yolo" is not one of none, safe, all/);
+    await expect(
+      resolveDaemonConfig({ ...base, flags: { repo: 'r', listen: 'localhost' } }),
+    ).rejects.toThrow(/--listen: "localhost" is not HOST:PORT/);
+    await expect(
+      resolveDaemonConfig({ ...base, flags: { repo: 'r', parallelism: '0' } }),
+    ).rejects.toThrow(/--parallelism/);
+  });
+
+  it('refuses credentials in the repository URL, without echoing them', async () => {
+    const err = await resolveDaemonConfig({
+      ...base,
+      flags: { repo: 'https://u:ghp_abc@github.com/a/b.git' },
+    }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/contains a password or token.*POOLSYNC_GIT_TOKEN/);
+    expect(String(err)).not.toContain('ghp_abc');
+  });
+
+  it('needs exactly one of --repo and --watch', async () => {
+    await expect(resolveDaemonConfig({ ...base, flags: {} })).rejects.toThrow(
+      /set --repo URL .* or --watch DIR/,
+    );
+    await expect(
+      resolveDaemonConfig({ ...base, flags: { repo: 'r', watch: 'd' } }),
+    ).rejects.toThrow(/choose one/);
+    const c = await resolveDaemonConfig({ ...base, flags: { watch: 'conf' } });
+    expect(c.source).toEqual({ kind: 'watch', dir: '/srv/conf' });
+  });
+
+  it('rejects a path that leaves the repository', async () => {
+    await expect(
+      resolveDaemonConfig({ ...base, flags: { repo: 'r', path: '../x' } }),
+    ).rejects.toThrow(/inside the repository/);
+  });
+});

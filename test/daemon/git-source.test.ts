@@ -1,0 +1,147 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GitSource, SourceError, gitEnvironment } from '../../src/daemon/git-source.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const noAuth = {
+  token: null,
+  username: 'x-access-token',
+  sshKeyFile: null,
+  sshKnownHostsFile: null,
+};
+const repos: TestRepo[] = [];
+afterEach(() => repos.splice(0).forEach((r) => r.cleanup()));
+
+describe('GitSource', () => {
+  it('clones, records the exact commit, and follows new commits', async () => {
+    const repo = new TestRepo();
+    repos.push(repo);
+    const c1 = repo.commit({ 'pools/a.yaml': 'one\n' });
+    const src = new GitSource({
+      repo: repo.bare,
+      branch: 'main',
+      path: 'pools',
+      auth: noAuth,
+      checkoutDir: join(tempDir(), 'checkout'),
+    });
+    const s1 = await src.sync();
+    expect(s1.commit).toBe(c1);
+    expect(readFileSync(join(s1.dir, 'a.yaml'), 'utf8')).toBe('one\n');
+
+    const c2 = repo.commit({ 'pools/a.yaml': 'two\n', 'pools/b.yaml': 'b\n' });
+    const s2 = await src.sync();
+    expect(s2.commit).toBe(c2);
+    expect(readFileSync(join(s2.dir, 'a.yaml'), 'utf8')).toBe('two\n');
+    expect(src.last).toEqual(s2);
+  });
+
+  it('follows a force-push (history rewritten), never merges, and wipes local edits', async () => {
+    const repo = new TestRepo();
+    repos.push(repo);
+    const c1 = repo.commit({ 'a.yaml': 'base\n' });
+    repo.commit({ 'a.yaml': 'bad\n', 'junk.yaml': 'x\n' });
+    const src = new GitSource({
+      repo: repo.bare,
+      branch: 'main',
+      path: '.',
+      auth: noAuth,
+      checkoutDir: join(tempDir(), 'co'),
+    });
+    const before = await src.sync();
+    // Someone edits the checkout by hand: it must not survive a sync.
+    writeFileSync(join(before.dir, 'stray.yaml'), 'stray\n');
+
+    repo.resetTo(c1);
+    const c3 = repo.commit({ 'a.yaml': 'rewritten\n' }, 'rewrite', { force: true });
+    const after = await src.sync();
+    expect(after.commit).toBe(c3);
+    expect(readFileSync(join(after.dir, 'a.yaml'), 'utf8')).toBe('rewritten\n');
+    expect(existsSync(join(after.dir, 'junk.yaml'))).toBe(false);
+    expect(existsSync(join(after.dir, 'stray.yaml'))).toBe(false);
+  });
+
+  it('an unreachable remote is a SourceError naming the branch, and keeps the last good snapshot', async () => {
+    const repo = new TestRepo();
+    repos.push(repo);
+    repo.commit({ 'a.yaml': 'x\n' });
+    const checkoutDir = join(tempDir(), 'co');
+    const ok = new GitSource({
+      repo: repo.bare,
+      branch: 'main',
+      path: '.',
+      auth: noAuth,
+      checkoutDir,
+    });
+    const good = await ok.sync();
+    repo.cleanup(); // the remote disappears
+    await expect(ok.sync()).rejects.toThrow(SourceError);
+    await expect(ok.sync()).rejects.toThrow(/cannot fetch branch main/);
+    expect(ok.last).toEqual(good);
+    expect(readFileSync(join(good.dir, 'a.yaml'), 'utf8')).toBe('x\n');
+  });
+
+  it('a missing branch is a clear error', async () => {
+    const repo = new TestRepo();
+    repos.push(repo);
+    repo.commit({ 'a.yaml': 'x\n' });
+    const src = new GitSource({
+      repo: repo.bare,
+      branch: 'nope',
+      path: '.',
+      auth: noAuth,
+      checkoutDir: join(tempDir(), 'co'),
+    });
+    await expect(src.sync()).rejects.toThrow(/branch nope.*(couldn't find remote ref|not found)/i);
+  });
+
+  it('an HTTPS token never appears in errors, and URL userinfo is scrubbed', async () => {
+    const token = 'ghp_SuperSecretToken123456';
+    const src = new GitSource({
+      repo: 'http://someone@127.0.0.1:1/org/repo.git',
+      branch: 'main',
+      path: '.',
+      auth: { ...noAuth, token },
+      checkoutDir: join(tempDir(), 'co'),
+    });
+    const err = await src.sync().then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err!.message).not.toContain(token);
+    expect(err!.message).not.toContain(Buffer.from(`x-access-token:${token}`).toString('base64'));
+    expect(err!.message).not.toContain('someone@');
+    expect(err!.message).toContain('http://***@127.0.0.1:1/org/repo.git');
+  });
+});
+
+describe('gitEnvironment', () => {
+  it('puts the token in a header scoped to the origin, through GIT_CONFIG_* (never argv or URL)', () => {
+    const env = gitEnvironment(
+      'https://github.com/acme/pools.git',
+      { ...noAuth, token: 'tok' },
+      { PATH: '/bin', GIT_PAGER: 'evil' },
+      '/s/co',
+    );
+    expect(env.GIT_CONFIG_KEY_0).toBe('http.https://github.com/.extraHeader');
+    expect(env.GIT_CONFIG_VALUE_0).toBe(
+      `Authorization: Basic ${Buffer.from('x-access-token:tok').toString('base64')}`,
+    );
+    expect(env.GIT_TERMINAL_PROMPT).toBe('0');
+    expect(env.PATH).toBe('/bin');
+    expect(env.GIT_PAGER).toBeUndefined();
+  });
+
+  it('uses the SSH key through GIT_SSH_COMMAND with strict host checking when a known_hosts file is given', () => {
+    const env = gitEnvironment(
+      'git@github.com:acme/pools.git',
+      { ...noAuth, sshKeyFile: '/keys/id', sshKnownHostsFile: '/keys/kh' },
+      {},
+      '/s/co',
+    );
+    expect(env.GIT_SSH_COMMAND).toContain(`-i '/keys/id'`);
+    expect(env.GIT_SSH_COMMAND).toContain('StrictHostKeyChecking=yes');
+    expect(env.GIT_CONFIG_COUNT).toBeUndefined();
+  });
+});

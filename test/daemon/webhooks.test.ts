@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import {
+  constantTimeEqual,
+  githubSignature,
+  handleGithubWebhook,
+  handleGitlabWebhook,
+} from '../../src/daemon/webhooks.js';
+
+const secret = 'webhook-secret-123';
+const gh = (event: string, payload: unknown, sign: string | null = secret) => {
+  const body = Buffer.from(JSON.stringify(payload));
+  const headers: Record<string, string> = { 'x-github-event': event };
+  if (sign !== null) headers['x-hub-signature-256'] = githubSignature(sign, body);
+  return handleGithubWebhook({ headers, body }, { secret, branch: 'main' });
+};
+
+describe('GitHub webhooks', () => {
+  it('a signed push to the followed branch asks for a reconcile', () => {
+    const out = gh('push', { ref: 'refs/heads/main', after: 'abc' });
+    expect(out).toMatchObject({ status: 202, result: 'push', commit: 'abc' });
+  });
+
+  it('a push to another branch is ignored with 202', () => {
+    expect(gh('push', { ref: 'refs/heads/feature' })).toMatchObject({
+      status: 202,
+      result: 'ignored',
+    });
+  });
+
+  it('missing or wrong signature is 401 before the body is even parsed', () => {
+    expect(gh('push', { ref: 'refs/heads/main' }, null)).toMatchObject({ status: 401 });
+    expect(gh('push', { ref: 'refs/heads/main' }, 'other-secret')).toMatchObject({ status: 401 });
+    const out = handleGithubWebhook(
+      {
+        headers: { 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=zz' },
+        body: Buffer.from('not json'),
+      },
+      { secret, branch: 'main' },
+    );
+    expect(out.status).toBe(401);
+  });
+
+  it('signature is over the raw bytes: re-serialised JSON does not verify', () => {
+    const raw = Buffer.from('{"ref": "refs/heads/main"}');
+    const sig = githubSignature(secret, Buffer.from(JSON.stringify(JSON.parse(raw.toString()))));
+    const out = handleGithubWebhook(
+      { headers: { 'x-github-event': 'push', 'x-hub-signature-256': sig }, body: raw },
+      { secret, branch: 'main' },
+    );
+    expect(out.status).toBe(401);
+  });
+
+  it('answers ping, ignores other events with 202, rejects signed non-JSON with 400', () => {
+    expect(gh('ping', { zen: 'x' })).toMatchObject({ status: 200, result: 'ping' });
+    expect(gh('issues', {})).toMatchObject({ status: 202, result: 'ignored' });
+    const body = Buffer.from('nope');
+    const out = handleGithubWebhook(
+      {
+        headers: { 'x-github-event': 'push', 'x-hub-signature-256': githubSignature(secret, body) },
+        body,
+      },
+      { secret, branch: 'main' },
+    );
+    expect(out).toMatchObject({ status: 400 });
+  });
+
+  it('parses pull_request events into a PullRequestEvent', () => {
+    const out = gh('pull_request', {
+      action: 'synchronize',
+      number: 42,
+      pull_request: { number: 42, head: { sha: 'deadbeef', ref: 'feature/x' } },
+      repository: { full_name: 'acme/pools' },
+    });
+    expect(out).toEqual({
+      status: 202,
+      result: 'pull_request',
+      message: expect.any(String),
+      event: {
+        provider: 'github',
+        repository: 'acme/pools',
+        number: 42,
+        headSha: 'deadbeef',
+        headRef: 'feature/x',
+        action: 'synchronize',
+      },
+    });
+  });
+});
+
+describe('GitLab webhooks', () => {
+  const gl = (token: string | null, payload: unknown) => {
+    const headers: Record<string, string> = {};
+    if (token !== null) headers['x-gitlab-token'] = token;
+    return handleGitlabWebhook(
+      { headers, body: Buffer.from(JSON.stringify(payload)) },
+      { token: 'gl-token', branch: 'main' },
+    );
+  };
+
+  it('push with the right token to the branch asks for a reconcile; wrong or missing token is 401', () => {
+    expect(
+      gl('gl-token', { object_kind: 'push', ref: 'refs/heads/main', after: 'c1' }),
+    ).toMatchObject({ status: 202, result: 'push' });
+    expect(gl('gl-tokenX', { object_kind: 'push', ref: 'refs/heads/main' })).toMatchObject({
+      status: 401,
+    });
+    expect(gl(null, { object_kind: 'push', ref: 'refs/heads/main' })).toMatchObject({
+      status: 401,
+    });
+  });
+
+  it('parses merge_request events', () => {
+    const out = gl('gl-token', {
+      object_kind: 'merge_request',
+      project: { path_with_namespace: 'group/pools' },
+      object_attributes: {
+        iid: 7,
+        action: 'update',
+        source_branch: 'feat',
+        last_commit: { id: 'cafe' },
+      },
+    });
+    expect(out).toMatchObject({
+      status: 202,
+      result: 'pull_request',
+      event: {
+        provider: 'gitlab',
+        repository: 'group/pools',
+        number: 7,
+        headSha: 'cafe',
+        headRef: 'feat',
+        action: 'update',
+      },
+    });
+  });
+});
+
+describe('constantTimeEqual', () => {
+  it('compares strings of any lengths', () => {
+    expect(constantTimeEqual('abc', 'abc')).toBe(true);
+    expect(constantTimeEqual('abc', 'abd')).toBe(false);
+    expect(constantTimeEqual('abc', 'abcd')).toBe(false);
+    expect(constantTimeEqual('', '')).toBe(true);
+  });
+});
