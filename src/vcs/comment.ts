@@ -90,6 +90,7 @@ export function buildCommentBody(input: CommentInput): string {
     '',
     `For commit \`${input.commit}\`.`,
     '',
+    '',
   ].join('\n');
   const foot =
     '\n\n---\n<sub>Posted by poolsync; updated in place on every push. Nothing is applied from a pull request.</sub>\n';

@@ -1,0 +1,223 @@
+/**
+ * `poolsync plan … --comment github|gitlab`: the yargs options and one call that posts the
+ * outcome, so the plan command wires it with a few lines:
+ *
+ *   builder: (y) => y.options({ ...ownOptions, ...pullRequestCommentOptions })
+ *   handler: … const posted = await publishFromCliArgs(argv, outcome);
+ *            if (posted) process.stderr.write(`${describePublish(posted)}\n`);
+ *
+ * The token comes from GITHUB_TOKEN / GITLAB_TOKEN only (never a flag). In GitHub Actions and
+ * GitLab CI, the repository, pull request, API URL and head commit default to what the CI
+ * environment says, so the examples need no more than `--comment`.
+ */
+import { readFileSync } from 'node:fs';
+import { simpleGit } from 'simple-git';
+import type { Options } from 'yargs';
+import { UserError } from '../cli/errors.js';
+import { publishPlan, type PublishResult } from './publish.js';
+import {
+  PROVIDER_NAMES,
+  VcsApiError,
+  VcsConfigError,
+  type Provider,
+  type PublishOutcome,
+} from './types.js';
+
+const GROUP = 'Pull-request comment:';
+
+export const pullRequestCommentOptions = {
+  comment: {
+    type: 'string',
+    choices: ['github', 'gitlab'],
+    group: GROUP,
+    describe:
+      'Post the plan as the sticky comment of a pull request (GitHub) or merge request (GitLab) and set the poolsync/plan commit status. Token from GITHUB_TOKEN / GITLAB_TOKEN.',
+  },
+  pr: {
+    type: 'number',
+    group: GROUP,
+    describe:
+      'Pull request number / merge request iid (default in CI: from the GitHub event, or CI_MERGE_REQUEST_IID)',
+  },
+  repo: {
+    type: 'string',
+    group: GROUP,
+    describe:
+      'owner/name on GitHub; project id or path on GitLab (default in CI: GITHUB_REPOSITORY / CI_PROJECT_ID)',
+  },
+  'api-url': {
+    type: 'string',
+    group: GROUP,
+    describe:
+      'API base URL for GitHub Enterprise (https://HOST/api/v3) or self-managed GitLab (https://HOST/api/v4); default in CI: GITHUB_API_URL / CI_API_V4_URL',
+  },
+  commit: {
+    type: 'string',
+    group: GROUP,
+    describe:
+      'Commit the plan is for, which gets the status (default: the pull request head in CI, else `git rev-parse HEAD` of DIR)',
+  },
+} as const satisfies Record<string, Options>;
+
+export interface CommentArgs {
+  comment?: string;
+  pr?: number;
+  repo?: string;
+  apiUrl?: string;
+  'api-url'?: string;
+  commit?: string;
+  /** The plan command's DIR positional. */
+  dir?: string;
+}
+
+export interface CommentTarget {
+  provider: Provider;
+  repository: string;
+  number: number;
+  apiUrl: string | undefined;
+  commit: string;
+  /** The folder inside the Git repository ('' for its root): one comment per folder. */
+  key: string;
+  token: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
+
+interface CiDefaults {
+  repository?: string;
+  number?: number;
+  apiUrl?: string;
+  commit?: string;
+}
+
+/** What GitHub Actions / GitLab CI say about the pull request being built. */
+export function ciDefaults(provider: Provider, env: Env): CiDefaults {
+  const nonEmpty = (v: string | undefined) => (v && v.trim() !== '' ? v.trim() : undefined);
+  if (provider === 'github') {
+    if (env.GITHUB_ACTIONS !== 'true') return {};
+    const out: CiDefaults = {
+      repository: nonEmpty(env.GITHUB_REPOSITORY),
+      apiUrl: nonEmpty(env.GITHUB_API_URL),
+    };
+    const eventPath = nonEmpty(env.GITHUB_EVENT_PATH);
+    if (eventPath) {
+      try {
+        const event = JSON.parse(readFileSync(eventPath, 'utf8')) as {
+          pull_request?: { number?: number; head?: { sha?: string } };
+        };
+        out.number = event.pull_request?.number;
+        // The checkout of a pull_request run is a merge commit; the status belongs on the head.
+        out.commit = event.pull_request?.head?.sha;
+      } catch {
+        // Not a pull-request event, or unreadable: the flags must say.
+      }
+    }
+    return out;
+  }
+  if (env.GITLAB_CI !== 'true') return {};
+  const iid = nonEmpty(env.CI_MERGE_REQUEST_IID);
+  return {
+    repository: nonEmpty(env.CI_PROJECT_ID),
+    apiUrl: nonEmpty(env.CI_API_V4_URL),
+    number: iid ? Number(iid) : undefined,
+    // Merged-results pipelines build a merge commit; the source branch head is the MR's commit.
+    commit: nonEmpty(env.CI_MERGE_REQUEST_SOURCE_BRANCH_SHA) ?? nonEmpty(env.CI_COMMIT_SHA),
+  };
+}
+
+/** Where DIR sits inside its Git repository, and its HEAD; null outside a repository. */
+async function gitFacts(dir: string): Promise<{ head: string; prefix: string } | null> {
+  try {
+    const git = simpleGit({ baseDir: dir });
+    const [head, prefix] = await Promise.all([
+      git.revparse(['HEAD']),
+      git.revparse(['--show-prefix']),
+    ]);
+    return { head: head.trim(), prefix: prefix.trim().replace(/\/+$/, '') };
+  } catch {
+    return null;
+  }
+}
+
+/** Resolves flags, CI environment and Git into a complete target, or a UserError saying what is missing. */
+export async function resolveCommentTarget(
+  argv: CommentArgs,
+  env: Env = process.env,
+): Promise<CommentTarget> {
+  const provider = argv.comment;
+  if (provider !== 'github' && provider !== 'gitlab') {
+    throw new UserError(`--comment must be github or gitlab, got ${JSON.stringify(provider)}.`);
+  }
+  const name = PROVIDER_NAMES[provider];
+  const tokenVar = TOKEN_ENV[provider];
+  const token = env[tokenVar]?.trim();
+  if (!token) {
+    throw new UserError(
+      `--comment ${provider} needs a ${name} token in the ${tokenVar} environment variable (it is never read from a flag).`,
+    );
+  }
+  const ci = ciDefaults(provider, env);
+  const repository = argv.repo ?? ci.repository;
+  if (!repository) {
+    throw new UserError(
+      `--comment ${provider} needs --repo (${provider === 'github' ? 'owner/name' : 'the project id or path'}).`,
+    );
+  }
+  const number = argv.pr ?? ci.number;
+  if (number === undefined || !Number.isInteger(number) || number < 1) {
+    throw new UserError(
+      `--comment ${provider} needs --pr, the ${provider === 'github' ? 'pull request number' : 'merge request iid'} (a positive integer)${number !== undefined ? `, got ${number}` : ''}.`,
+    );
+  }
+  const dir = argv.dir ?? '.';
+  const git = await gitFacts(dir);
+  const commit = argv.commit ?? ci.commit ?? git?.head;
+  if (!commit) {
+    throw new UserError(
+      `--comment needs the commit the plan is for: ${dir} is not inside a Git repository, so pass --commit SHA.`,
+    );
+  }
+  if (!/^[0-9a-f]{7,64}$/i.test(commit)) {
+    throw new UserError(
+      `--commit must be a commit SHA (hexadecimal), got ${JSON.stringify(commit)}.`,
+    );
+  }
+  return {
+    provider,
+    repository,
+    number,
+    apiUrl: argv['api-url'] ?? argv.apiUrl ?? ci.apiUrl,
+    commit,
+    key: git?.prefix ?? '',
+    token,
+  };
+}
+
+/**
+ * Posts `outcome` when `--comment` is given (returns null otherwise). API and configuration
+ * failures become UserErrors (message only; the token never appears).
+ */
+export async function publishFromCliArgs(
+  argv: CommentArgs,
+  outcome: PublishOutcome,
+  env: Env = process.env,
+): Promise<PublishResult | null> {
+  if (argv.comment === undefined) return null;
+  const target = await resolveCommentTarget(argv, env);
+  try {
+    return await publishPlan({ ...target, outcome });
+  } catch (err) {
+    if (err instanceof VcsApiError || err instanceof VcsConfigError) {
+      throw new UserError(err.message);
+    }
+    throw err;
+  }
+}
+
+/** One line for the terminal after posting. */
+export function describePublish(r: PublishResult): string {
+  const where = r.commentUrl ? `: ${r.commentUrl}` : '';
+  return `Plan comment ${r.comment}${where}; status poolsync/plan: ${r.status} (${r.description}).`;
+}
