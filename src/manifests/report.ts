@@ -1,5 +1,5 @@
 /** Text and JSON forms of a load result, shared by `validate` and `plan`. */
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { LoadCounts, LoadResult, ValidationError } from './types.js';
 import { comparePaths } from './walk.js';
 
@@ -7,8 +7,8 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 
 export interface TextOptions {
   /**
-   * Folder the error paths are relative to; when given, paths are shown relative to the
-   * current directory instead, so editors and terminals can open them.
+   * Folder the error paths are relative to; when given, paths are shown joined to it (as
+   * the user typed it), so editors and terminals can open them.
    */
   baseDir?: string;
 }
@@ -16,7 +16,7 @@ export interface TextOptions {
 /** One line per error, `path:line:col: CODE message`, sorted by file and line, then a count. */
 export function formatValidationText(errors: ValidationError[], opts: TextOptions = {}): string {
   const shown = (file: string): string =>
-    opts.baseDir === undefined ? file : relative(process.cwd(), join(opts.baseDir, file)) || '.';
+    opts.baseDir === undefined ? file : join(opts.baseDir, file);
   const sorted = [...errors].sort(
     (a, b) =>
       comparePaths(a.file, b.file) ||

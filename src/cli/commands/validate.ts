@@ -1,0 +1,63 @@
+/**
+ * `poolsync validate [DIR] [--output text|json]`: checks a config folder (schemas, V1–V8,
+ * input limits) without contacting a control plane. Exit 0 when valid, 1 when not.
+ */
+import { stat } from 'node:fs/promises';
+import type { Argv, CommandModule } from 'yargs';
+import {
+  formatSummary,
+  formatValidationText,
+  loadRepository,
+  toJsonReport,
+} from '../../manifests/index.js';
+import { UserError } from '../errors.js';
+
+interface ValidateArgs {
+  dir: string;
+  output: 'text' | 'json';
+}
+
+export const validateCommand: CommandModule<object, ValidateArgs> = {
+  command: 'validate [dir]',
+  describe:
+    'Check the manifests of a config folder and report every error with its file:line:column',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('dir', {
+        type: 'string',
+        default: '.',
+        describe: 'Config folder (a Git checkout or any folder of it)',
+      })
+      .option('output', {
+        alias: 'o',
+        choices: ['text', 'json'] as const,
+        default: 'text' as const,
+        describe: 'text: one line per error; json: {valid, errors, counts}',
+      })
+      .example('$0 validate examples/config-repo', 'Validate the bundled example')
+      .example(
+        '$0 validate . --output json',
+        'Machine-readable result for CI',
+      ) as unknown as Argv<ValidateArgs>,
+  handler: async (args) => {
+    try {
+      if (!(await stat(args.dir)).isDirectory()) throw new UserError(`${args.dir} is not a folder`);
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new UserError(`folder ${args.dir} does not exist`);
+      throw new UserError(
+        `cannot read folder ${args.dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
+    const result = await loadRepository(args.dir);
+    if (args.output === 'json') {
+      process.stdout.write(JSON.stringify(toJsonReport(result), null, 2) + '\n');
+    } else if (result.valid) {
+      process.stdout.write(formatSummary(result.counts));
+    } else {
+      process.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
+    }
+    process.exitCode = result.valid ? 0 : 1;
+  },
+};
