@@ -1,0 +1,69 @@
+/**
+ * Pool assignments (A1–A3): set (upsert) to create or update, delete with prune, and removed
+ * then set again around the replacement of the pool they name (A3).
+ */
+import { address } from '../model/common.js';
+import { makeChange } from './change.js';
+import { PlanContext } from './context.js';
+import { assignmentForm, diffForms } from './forms.js';
+import { UNMANAGED_REASON } from './pools.js';
+
+export function planAssignments(ctx: PlanContext): void {
+  for (const key of PlanContext.union(ctx.dAssignments.keys(), ctx.lAssignments.keys())) {
+    const d = ctx.dAssignments.get(key);
+    const l = ctx.lAssignments.get(key);
+    const before = l ? assignmentForm(l) : null;
+    const livePool = l?.pool ?? null;
+    if (!d) {
+      if (!l) continue;
+      const remove = ctx.prune;
+      ctx.assignments.set(key, {
+        change: remove
+          ? makeChange('PoolAssignment', key, 'delete', before, null, diffForms(before, null))
+          : makeChange('PoolAssignment', key, 'unmanaged', before, before, [], UNMANAGED_REASON),
+        set: false,
+        remove,
+        livePool,
+        finalPool: remove ? null : livePool,
+      });
+      continue;
+    }
+    const after = assignmentForm(d);
+    const diff = diffForms(before, after);
+    const poolReplaced = ctx.pools.get(d.pool)?.change.action === 'replace';
+    if (l && diff.length === 0 && poolReplaced) {
+      // A3: the pool's delete needs the assignment gone; it is set again once the pool exists.
+      ctx.assignments.set(key, {
+        change: makeChange(
+          'PoolAssignment',
+          key,
+          'replace',
+          before,
+          after,
+          [],
+          null,
+          address('ClusterPool', d.pool),
+        ),
+        set: true,
+        remove: true,
+        livePool,
+        finalPool: d.pool,
+      });
+      continue;
+    }
+    ctx.assignments.set(key, {
+      change: makeChange(
+        'PoolAssignment',
+        key,
+        !l ? 'create' : diff.length ? 'update' : 'noop',
+        before,
+        after,
+        diff,
+      ),
+      set: !l || diff.length > 0,
+      remove: false,
+      livePool,
+      finalPool: d.pool,
+    });
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Cluster changes: register (C1, C2, C4, N2), enable/disable in place (C6), replace when the
+ * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7).
+ */
+import { address, type ClusterDataPlane, type PoolContract } from '../model/common.js';
+import { makeChange } from './change.js';
+import { PlanContext } from './context.js';
+import { clusterForm, diffForms } from './forms.js';
+import { UNMANAGED_REASON } from './pools.js';
+
+export function planClusters(ctx: PlanContext): void {
+  for (const name of PlanContext.union(ctx.dClusters.keys(), ctx.lClusters.keys())) {
+    const d = ctx.dClusters.get(name);
+    const l = ctx.lClusters.get(name);
+    const before = l ? clusterForm(l.pool, l.enabled) : null;
+
+    if (!d && l) {
+      if (!ctx.prune) {
+        ctx.clusters.set(name, {
+          change: makeChange('Cluster', name, 'unmanaged', before, before, [], UNMANAGED_REASON),
+          registers: false,
+          deletes: false,
+          final: { pool: l.pool, enabled: l.enabled, health: l.health },
+        });
+      } else {
+        ctx.deletedClusters.add(name);
+        ctx.clusters.set(name, {
+          change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
+          registers: false,
+          deletes: true,
+          final: null,
+        });
+      }
+      continue;
+    }
+    if (!d) continue;
+
+    const after = clusterForm(d.pool, d.enabled);
+    if (l && l.pool === d.pool) {
+      const diff = diffForms(before, after);
+      ctx.clusters.set(name, {
+        change: makeChange('Cluster', name, diff.length ? 'update' : 'noop', before, after, diff),
+        registers: false,
+        deletes: false,
+        final: { pool: d.pool, enabled: d.enabled, health: l.health },
+      });
+      continue;
+    }
+
+    // A registration is needed: a new cluster, or the second half of a replace (C7).
+    const blocked = registrationBlockedReason(ctx, name, d.pool, d.data_plane);
+    const diff = diffForms(before, after, (path) => path === 'pool');
+    if (blocked) {
+      ctx.clusters.set(name, {
+        change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
+        registers: false,
+        deletes: false,
+        final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
+      });
+      continue;
+    }
+    if (l) ctx.deletedClusters.add(name);
+    ctx.clusters.set(name, {
+      change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, diff),
+      registers: true,
+      deletes: l !== undefined,
+      final: { pool: d.pool, enabled: d.enabled, health: 'unknown' },
+    });
+    warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
+  }
+}
+
+/** N2 and C4: what would make the control plane reject the registration. */
+function registrationBlockedReason(
+  ctx: PlanContext,
+  name: string,
+  pool: string,
+  dataPlane: ClusterDataPlane | null,
+): string | null {
+  const queue = ctx.lQueues.get(name);
+  if (queue && !queue.cluster_managed) {
+    return (
+      `the name "${name}" is taken by ${address('Queue', name)} (pool "${queue.pool}"): clusters and queues share ` +
+      `one namespace (N2) and queues cannot be deleted (Q6), so register the cluster under another name`
+    );
+  }
+  const contract = ctx.pools.get(pool)?.finalContract;
+  if (dataPlane && contract) {
+    const mismatches = dataPlaneMismatches(contract, dataPlane);
+    if (mismatches.length > 0) {
+      return (
+        `the registration declares a data plane that does not match the contract ${address('ClusterPool', pool)} ` +
+        `will have (C4): ${mismatches.join('; ')}. The pool's contract change is blocked; see ${address('ClusterPool', pool)}.`
+      );
+    }
+  }
+  return null;
+}
+
+/** C4: declared values against a contract; undeclared values are not checked. */
+function dataPlaneMismatches(contract: PoolContract, dp: ClusterDataPlane): string[] {
+  const out: string[] = [];
+  const check = (field: string, expected: string, declared: string | undefined) => {
+    if (declared !== undefined && declared !== expected) {
+      out.push(
+        `${field} is ${JSON.stringify(declared)}, the contract says ${JSON.stringify(expected)}`,
+      );
+    }
+  };
+  check('object_store_uri', contract.object_store_ref.uri, dp.object_store_uri);
+  check('secret_store.type', contract.secret_store.type, dp.secret_store?.type);
+  check('secret_store.locator', contract.secret_store.locator, dp.secret_store?.locator);
+  check('image_registry', contract.image_registry?.locator ?? '', dp.image_registry);
+  return out;
+}
+
+/**
+ * C7: re-registering a name whose co-named queue survives (a replace now, or an earlier
+ * delete) creates no queue (C2); the old one keeps its pool and an empty selector (C8).
+ */
+function warnOrphanedQueue(
+  ctx: PlanContext,
+  name: string,
+  pool: string,
+  livePool: string | null,
+): void {
+  const queue = ctx.lQueues.get(name);
+  if (!queue || !queue.cluster_managed) return;
+  const addr = address('Cluster', name);
+  const how =
+    livePool !== null
+      ? `moves from pool "${livePool}" to "${pool}" by delete and re-register (C7)`
+      : 'is registered again (C7)';
+  ctx.warnings.push({
+    code: 'CONAMED_QUEUE_ORPHANED',
+    address: addr,
+    message:
+      `${addr} ${how}, but its co-named ${address('Queue', name)} stays in pool "${queue.pool}" with an empty ` +
+      `selector (C8) and registration does not create another (C2): everything that targets queue "${name}" ` +
+      `will route nowhere. Register the cluster under a new name instead (rename it in the repository).`,
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * The planner's working set: the two states indexed by name once (so every pass is linear,
+ * quality.md), and the decisions each pass records for the passes after it.
+ */
+import {
+  WILDCARD,
+  assignmentKeyString,
+  type PoolContract,
+  type QueueSpec,
+} from '../model/common.js';
+import {
+  PREVENT_DESTROY_ANNOTATION,
+  type DesiredAssignment,
+  type DesiredCluster,
+  type DesiredPool,
+  type DesiredQueue,
+  type DesiredState,
+  type SourceLocation,
+} from '../model/desired.js';
+import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
+import type { Change, PlanError, PlanWarning } from '../model/plan.js';
+
+export interface PoolDecision {
+  change: Change;
+  /** create or replace: a create_pool step exists. */
+  creates: boolean;
+  /** delete or replace: a delete_pool step exists. */
+  deletes: boolean;
+  /** The contract the pool has once the plan is applied (null: the pool is gone). */
+  finalContract: PoolContract | null;
+}
+
+export interface ClusterDecision {
+  change: Change;
+  /** create or replace: a register_cluster step exists. */
+  registers: boolean;
+  /** delete or replace: a delete_cluster step exists (C8 then applies). */
+  deletes: boolean;
+  /** Where the cluster is once the plan is applied; null when it will not exist. */
+  final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;
+}
+
+export interface QueueDecision {
+  change: Change;
+  /** The create_queue / update_queue call, or null when nothing is sent. */
+  call: { op: 'create_queue' | 'update_queue'; spec: QueueSpec } | null;
+  /** Set when the queue is created (or changed) by another object's step: C2, C3, C8. */
+  createdBy: 'register' | 'C3' | null;
+  /** The queue once the plan is applied (null when it will not exist). */
+  final: QueueSpec | null;
+  live: LiveQueue | null;
+  /** Explicitly declared by a Queue document. */
+  declared: boolean;
+}
+
+export interface AssignmentDecision {
+  change: Change;
+  set: boolean;
+  /** delete_assignment step (prune, or removed around a pool replacement, A3). */
+  remove: boolean;
+  livePool: string | null;
+  finalPool: string | null;
+}
+
+export class PlanContext {
+  readonly prune: boolean;
+  readonly dPools: Map<string, DesiredPool>;
+  readonly lPools: Map<string, LivePool>;
+  readonly dClusters: Map<string, DesiredCluster>;
+  readonly lClusters: Map<string, LiveCluster>;
+  readonly dQueues: Map<string, DesiredQueue>;
+  readonly lQueues: Map<string, LiveQueue>;
+  readonly dAssignments: Map<string, DesiredAssignment>;
+  readonly lAssignments: Map<string, LiveAssignment>;
+  /** Live references (P5, A3), by pool name. */
+  readonly lClustersByPool = new Map<string, string[]>();
+  readonly lQueuesByPool = new Map<string, string[]>();
+  readonly lAssignmentsByPool = new Map<string, string[]>();
+  /** Live queues whose selector names a cluster explicitly, by cluster (C8). */
+  readonly lQueuesByCluster = new Map<string, string[]>();
+  /** Live `*` queues, by pool. */
+  readonly lWildcardQueuesByPool = new Map<string, string[]>();
+
+  readonly pools = new Map<string, PoolDecision>();
+  readonly clusters = new Map<string, ClusterDecision>();
+  readonly queues = new Map<string, QueueDecision>();
+  readonly assignments = new Map<string, AssignmentDecision>();
+  /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
+  readonly deletedClusters = new Set<string>();
+  readonly warnings: PlanWarning[] = [];
+  readonly errors: PlanError[] = [];
+
+  constructor(
+    readonly desired: DesiredState,
+    readonly live: LiveState,
+  ) {
+    this.prune = desired.config.prune;
+    this.dPools = byName(desired.pools);
+    this.lPools = byName(live.pools);
+    this.dClusters = byName(desired.clusters);
+    this.lClusters = byName(live.clusters);
+    this.dQueues = byName(desired.queues);
+    this.lQueues = byName(live.queues);
+    this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
+    this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
+    for (const c of live.clusters) push(this.lClustersByPool, c.pool, c.name);
+    for (const q of live.queues) {
+      push(this.lQueuesByPool, q.pool, q.name);
+      if (isWildcard(q.clusters)) push(this.lWildcardQueuesByPool, q.pool, q.name);
+      else for (const c of q.clusters) push(this.lQueuesByCluster, c, q.name);
+    }
+    for (const [key, a] of this.lAssignments) push(this.lAssignmentsByPool, a.pool, key);
+  }
+
+  /** Every pool, cluster or queue name of both states, sorted. */
+  static union(a: Iterable<string>, b: Iterable<string>): string[] {
+    return [...new Set([...a, ...b])].sort(compare);
+  }
+}
+
+export function isWildcard(selector: readonly string[]): boolean {
+  return selector.length === 1 && selector[0] === WILDCARD;
+}
+
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((i) => [i.name, i]));
+}
+
+function push(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+export function preventsDestroy(obj: { annotations: Record<string, string> } | undefined): boolean {
+  return obj?.annotations[PREVENT_DESTROY_ANNOTATION] === 'true';
+}
+
+export function locationOf(source: SourceLocation | undefined): string | null {
+  return source ? `${source.file}:${source.line}:${source.column}` : null;
+}

@@ -1,0 +1,86 @@
+/**
+ * The step graph (plan.md, "Steps and order"): steps are added under a stable key, edges say
+ * "runs after", and `finalize` numbers them s1, s2 … in a deterministic topological order.
+ */
+import type { Step, StepOp } from '../model/plan.js';
+
+interface Node {
+  key: string;
+  op: StepOp;
+  target: string;
+  after: Set<string>;
+}
+
+export class StepGraph {
+  private readonly nodes = new Map<string, Node>();
+
+  /** Adds a step (idempotent per key) and returns its key. */
+  add(key: string, op: StepOp, target: string): string {
+    if (!this.nodes.has(key)) this.nodes.set(key, { key, op, target, after: new Set() });
+    return key;
+  }
+
+  has(key: string): boolean {
+    return this.nodes.has(key);
+  }
+
+  /** `step` runs after `dependency`; either key may be absent (no step), then nothing is recorded. */
+  order(dependency: string | null | undefined, step: string | null | undefined): void {
+    if (!dependency || !step || dependency === step) return;
+    const node = this.nodes.get(step);
+    if (node && this.nodes.has(dependency)) node.after.add(dependency);
+  }
+
+  /**
+   * Depth-first post-order over the insertion order: dependencies come first, independent
+   * steps keep the order they were added in. A cycle is a planner bug, never a user error.
+   */
+  finalize(): Step[] {
+    const state = new Map<string, 'visiting' | 'done'>();
+    const ordered: Node[] = [];
+    const visit = (node: Node, path: string[]) => {
+      const s = state.get(node.key);
+      if (s === 'done') return;
+      if (s === 'visiting')
+        throw new Error(`step graph has a cycle: ${[...path, node.key].join(' -> ')}`);
+      state.set(node.key, 'visiting');
+      for (const dep of [...node.after].sort((a, b) => this.rank(a) - this.rank(b))) {
+        visit(this.nodes.get(dep)!, [...path, node.key]);
+      }
+      state.set(node.key, 'done');
+      ordered.push(node);
+    };
+    for (const node of this.nodes.values()) visit(node, []);
+    const ids = new Map(ordered.map((n, i) => [n.key, `s${i + 1}`]));
+    return ordered.map(
+      (n) =>
+        ({
+          id: ids.get(n.key)!,
+          op: n.op.op,
+          target: n.target,
+          depends_on: [...n.after]
+            .map((k) => ids.get(k)!)
+            .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))),
+          args: n.op.args,
+        }) as Step,
+    );
+  }
+
+  private rankCache: Map<string, number> | null = null;
+  private rank(key: string): number {
+    if (!this.rankCache) this.rankCache = new Map([...this.nodes.keys()].map((k, i) => [k, i]));
+    return this.rankCache.get(key) ?? 0;
+  }
+}
+
+/** Throws when a step depends on a later (or unknown) step: the invariant tests assert. */
+export function assertTopological(steps: readonly Step[]): void {
+  const seen = new Set<string>();
+  for (const step of steps) {
+    for (const dep of step.depends_on) {
+      if (!seen.has(dep))
+        throw new Error(`step ${step.id} depends on ${dep}, which does not come before it`);
+    }
+    seen.add(step.id);
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The planner (plan.md): desired state + live state → Plan. Pure and deterministic: no I/O,
+ * no clock; the same inputs give the same plan, byte for byte. Linear in the number of
+ * objects: both states are indexed by name once (PlanContext) and every pass is one sweep.
+ */
+import { address, assignmentKeyString } from '../model/common.js';
+import type { DesiredState } from '../model/desired.js';
+import type { LiveState } from '../model/live.js';
+import { PLAN_FORMAT_VERSION, type Change, type Plan, type PlanSummary } from '../model/plan.js';
+import { planAssignments } from './assignments.js';
+import { planClusters } from './clusters.js';
+import { PlanContext, locationOf, preventsDestroy } from './context.js';
+import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
+import { planPools } from './pools.js';
+import { planQueues } from './queues.js';
+import { buildSteps } from './steps.js';
+import { queueWarnings } from './warnings.js';
+
+export interface PlanOptions {
+  /** Git commit of the desired state; defaults to `desired.commit`. */
+  commit?: string | null;
+}
+
+export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
+  const commit = opts.commit !== undefined ? opts.commit : desired.commit;
+  const ctx = new PlanContext(desired, live);
+  planPools(ctx);
+  planClusters(ctx);
+  planQueues(ctx);
+  planAssignments(ctx);
+  checkReferences(ctx);
+  checkPreventDestroy(ctx);
+  queueWarnings(ctx);
+
+  const changes: Change[] = [
+    ...[...ctx.pools.values()].map((d) => d.change),
+    ...[...ctx.clusters.values()].map((d) => d.change),
+    ...[...ctx.queues.values()].map((d) => d.change),
+    ...[...ctx.assignments.values()].map((d) => d.change),
+  ];
+  // Each pass visits names in sorted order, so changes are sorted by kind then name.
+  const summary: PlanSummary = {
+    create: 0,
+    update: 0,
+    replace: 0,
+    delete: 0,
+    blocked: 0,
+    unmanaged: 0,
+    noop: 0,
+  };
+  for (const c of changes) summary[c.action] += 1;
+  const order = (w: { address: string | null; code: string }) =>
+    `${w.address ?? ''}\u0000${w.code}`;
+  return {
+    format_version: PLAN_FORMAT_VERSION,
+    desired_fingerprint: desiredFingerprint(desired, commit),
+    live_fingerprint: liveFingerprint(live),
+    commit,
+    summary,
+    changes,
+    steps: buildSteps(ctx),
+    warnings: [...ctx.warnings].sort((a, b) =>
+      order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0,
+    ),
+    errors: ctx.errors,
+  };
+}
+
+/** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
+function checkPreventDestroy(ctx: PlanContext): void {
+  const check = (
+    kind: 'ClusterPool' | 'Cluster' | 'PoolAssignment',
+    name: string,
+    change: Change,
+    obj: Parameters<typeof preventsDestroy>[0] & { source: Parameters<typeof locationOf>[0] },
+  ) => {
+    if (!change.destructive || !preventsDestroy(obj)) return;
+    const what = change.diff
+      .filter((d) => d.forces_replacement)
+      .map((d) => `${d.path}: ${JSON.stringify(d.before)} → ${JSON.stringify(d.after)}`)
+      .join(', ');
+    ctx.errors.push({
+      code: 'PREVENT_DESTROY',
+      address: address(kind, name),
+      message:
+        `${address(kind, name)} is annotated poolsync/prevent-destroy: "true", but this plan would ${change.action} it` +
+        `${what ? ` (${what})` : change.caused_by ? ` (because ${change.caused_by} is replaced)` : ''}. ` +
+        `Revert the change, or remove the annotation in a separate commit to allow it.`,
+      location: locationOf(obj?.source),
+    });
+  };
+  for (const [name, d] of ctx.pools) {
+    const obj = ctx.dPools.get(name);
+    if (obj) check('ClusterPool', name, d.change, obj);
+  }
+  for (const [name, d] of ctx.clusters) {
+    const obj = ctx.dClusters.get(name);
+    if (obj) check('Cluster', name, d.change, obj);
+  }
+  for (const [k, d] of ctx.assignments) {
+    const obj = ctx.dAssignments.get(k);
+    if (obj) check('PoolAssignment', k, d.change, obj);
+  }
+}
+
+/**
+ * Defence in depth behind validation (V2, V8): a desired object naming a pool that will
+ * not exist would only fail at apply time; fail the plan instead.
+ */
+function checkReferences(ctx: PlanContext): void {
+  const exists = (pool: string) => Boolean(ctx.pools.get(pool)?.finalContract);
+  for (const c of ctx.desired.clusters) {
+    if (!exists(c.pool)) {
+      ctx.errors.push({
+        code: 'UNKNOWN_POOL',
+        address: address('Cluster', c.name),
+        message: `${address('Cluster', c.name)} names pool "${c.pool}", which neither the repository nor the control plane has (C1)`,
+        location: locationOf(c.source),
+      });
+    }
+  }
+  for (const a of ctx.desired.assignments) {
+    if (!exists(a.pool)) {
+      ctx.errors.push({
+        code: 'UNKNOWN_POOL',
+        address: address('PoolAssignment', assignmentKeyString(a)),
+        message: `assignment "${a.name}" names pool "${a.pool}", which neither the repository nor the control plane has (A1)`,
+        location: locationOf(a.source),
+      });
+    }
+  }
+}
+
+export { PLAN_FORMAT_VERSION };

@@ -1,0 +1,148 @@
+/** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
+import { DEFAULT_POOL, address } from '../model/common.js';
+import { makeChange } from './change.js';
+import { type PlanContext } from './context.js';
+import { diffForms, listAddresses, poolForm } from './forms.js';
+
+export function planPools(ctx: PlanContext): void {
+  for (const name of ctxUnion(ctx)) {
+    const d = ctx.dPools.get(name);
+    const l = ctx.lPools.get(name);
+    const addr = address('ClusterPool', name);
+    if (d && !l) {
+      const after = poolForm(d.contract);
+      ctx.pools.set(name, {
+        change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
+        creates: true,
+        deletes: false,
+        finalContract: d.contract,
+      });
+      continue;
+    }
+    if (d && l) {
+      const before = poolForm(l.contract);
+      const after = poolForm(d.contract);
+      // P4: every contract field is immutable.
+      const diff = diffForms(before, after, () => true);
+      if (diff.length === 0) {
+        ctx.pools.set(name, {
+          change: makeChange('ClusterPool', name, 'noop', before, before, []),
+          creates: false,
+          deletes: false,
+          finalContract: l.contract,
+        });
+        continue;
+      }
+      const reason = replaceBlockedReason(ctx, name);
+      if (reason) {
+        ctx.pools.set(name, {
+          change: makeChange('ClusterPool', name, 'blocked', before, before, diff, reason),
+          creates: false,
+          deletes: false,
+          finalContract: l.contract,
+        });
+      } else {
+        ctx.pools.set(name, {
+          change: makeChange('ClusterPool', name, 'replace', before, after, diff),
+          creates: true,
+          deletes: true,
+          finalContract: d.contract,
+        });
+      }
+      continue;
+    }
+    if (!l) continue;
+    const before = poolForm(l.contract);
+    // P1: the default pool is a system object: never deleted nor reported as unmanaged.
+    if (name === DEFAULT_POOL) {
+      ctx.pools.set(name, {
+        change: makeChange('ClusterPool', name, 'noop', before, before, []),
+        creates: false,
+        deletes: false,
+        finalContract: l.contract,
+      });
+      continue;
+    }
+    if (!ctx.prune) {
+      ctx.pools.set(name, {
+        change: makeChange('ClusterPool', name, 'unmanaged', before, before, [], UNMANAGED_REASON),
+        creates: false,
+        deletes: false,
+        finalContract: l.contract,
+      });
+      continue;
+    }
+    const refs = liveReferences(ctx, name);
+    if (refs.length > 0) {
+      const reason =
+        `${addr} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
+        `${listAddresses(refs)}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`;
+      ctx.pools.set(name, {
+        change: makeChange(
+          'ClusterPool',
+          name,
+          'blocked',
+          before,
+          before,
+          diffForms(before, null),
+          reason,
+        ),
+        creates: false,
+        deletes: false,
+        finalContract: l.contract,
+      });
+      continue;
+    }
+    ctx.pools.set(name, {
+      change: makeChange('ClusterPool', name, 'delete', before, null, diffForms(before, null)),
+      creates: false,
+      deletes: true,
+      finalContract: null,
+    });
+  }
+}
+
+export const UNMANAGED_REASON = 'not in the repository and prune is off: reported, never touched';
+
+function ctxUnion(ctx: PlanContext): string[] {
+  return [...new Set([...ctx.dPools.keys(), ...ctx.lPools.keys()])].sort();
+}
+
+/** Clusters and queues that reference a live pool (P5). */
+function liveReferences(ctx: PlanContext, pool: string): string[] {
+  return [
+    ...(ctx.lClustersByPool.get(pool) ?? []).map((n) => address('Cluster', n)),
+    ...(ctx.lQueuesByPool.get(pool) ?? []).map((n) => address('Queue', n)),
+  ];
+}
+
+/** Why a contract change cannot be realised as delete + create, or null when it can. */
+function replaceBlockedReason(ctx: PlanContext, name: string): string | null {
+  if (name === DEFAULT_POOL) {
+    return (
+      'the contract of the "default" pool is set when the control plane is provisioned and cannot change ' +
+      '(P1, P4), and the pool can never be deleted (P5): make ClusterPool/default match the live contract'
+    );
+  }
+  const refs = liveReferences(ctx, name);
+  if (refs.length > 0) {
+    return (
+      `a pool's contract cannot change in place (P4), and replacing the pool needs a delete, which is rejected ` +
+      `while anything references it (P5): ${listAddresses(refs)}. Queues can never be deleted (Q6), so declare a ` +
+      `new pool with the new contract and register new clusters there.`
+    );
+  }
+  // A3: replacing removes the assignments naming the pool and sets them again; one that is
+  // not in the repository (prune off) must not be touched.
+  const unmanaged = (ctx.lAssignmentsByPool.get(name) ?? []).filter(
+    (k) => !ctx.dAssignments.has(k) && !ctx.prune,
+  );
+  if (unmanaged.length > 0) {
+    return (
+      `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ` +
+      `${listAddresses(unmanaged.map((k) => address('PoolAssignment', k)))} ${unmanaged.length === 1 ? 'is' : 'are'} ` +
+      `not in the repository and prune is off: declare ${unmanaged.length === 1 ? 'it' : 'them'} or remove ${unmanaged.length === 1 ? 'it' : 'them'} first`
+    );
+  }
+  return null;
+}

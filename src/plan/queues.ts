@@ -1,0 +1,321 @@
+/**
+ * Queue changes. What the repository wants (a Queue document, or the implicit spec of a
+ * system queue) is compared with what the queue will be once every step has run, including
+ * the side effects of other objects' steps: C2 (registration creates the co-named queue),
+ * C3 (registration recreates `default`) and C8 (a cluster delete prunes selectors).
+ * Queues are never deleted (Q6) and never change pool (Q3); co-named and default queues keep
+ * the pool and selector their cluster gives them (Q4, Q5).
+ */
+import {
+  DEFAULT_POOL,
+  DEFAULT_QUEUE,
+  QUEUE_DEFAULTS,
+  WILDCARD,
+  address,
+  type QueueSpec,
+} from '../model/common.js';
+import type { LiveQueue } from '../model/live.js';
+import type { FieldDiff } from '../model/plan.js';
+import { makeChange } from './change.js';
+import { PlanContext, type QueueDecision } from './context.js';
+import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
+import { UNMANAGED_REASON } from './pools.js';
+
+export function planQueues(ctx: PlanContext): void {
+  const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
+  const firstRegistration = registering[0] ?? null;
+  const names = new Set([...ctx.dQueues.keys(), ...ctx.lQueues.keys()]);
+  for (const [name, d] of ctx.clusters)
+    if (ctx.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
+  if (firstRegistration) names.add(DEFAULT_QUEUE);
+
+  for (const name of [...names].sort()) {
+    const l = ctx.lQueues.get(name) ?? null;
+    const target = targetSpec(ctx, name, l);
+    const decision = l
+      ? planLiveQueue(ctx, name, l, target)
+      : planMissingQueue(ctx, name, target, firstRegistration);
+    if (decision) ctx.queues.set(name, decision);
+  }
+}
+
+function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
+  return {
+    run_concurrency: spec.run_concurrency,
+    action_concurrency: spec.action_concurrency,
+    depth: spec.depth,
+    priority: spec.priority,
+    fairness: spec.fairness,
+  };
+}
+
+/**
+ * What the repository wants for a queue, or null when it says nothing about it. A system
+ * queue without a Queue document follows its owner: with prune on the repository is the
+ * whole truth, so its settings are the defaults (C2); with prune off its live settings are
+ * left as they are.
+ */
+function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
+  const doc = ctx.dQueues.get(name);
+  if (doc) return doc.spec;
+  const settings = settingsOf(!ctx.prune && l ? l : QUEUE_DEFAULTS);
+  const owner = ctx.dClusters.get(name);
+  if (owner && ctx.clusters.get(name)?.change.action !== 'blocked') {
+    return { pool: owner.pool, clusters: [name], ...settings };
+  }
+  if (name === DEFAULT_QUEUE && l) return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings };
+  return null;
+}
+
+function specOf(q: LiveQueue): QueueSpec {
+  return { pool: q.pool, clusters: [...q.clusters], ...settingsOf(q) };
+}
+
+function decision(
+  ctx: PlanContext,
+  name: string,
+  fields: Omit<QueueDecision, 'declared' | 'change'> & {
+    action: QueueDecision['change']['action'];
+    diff?: FieldDiff[];
+    reason?: string | null;
+    causedBy?: string | null;
+  },
+): QueueDecision {
+  const before = fields.live ? queueForm(fields.live) : null;
+  const after = fields.final ? queueForm(fields.final) : null;
+  return {
+    change: makeChange(
+      'Queue',
+      name,
+      fields.action,
+      before,
+      after,
+      fields.diff ?? diffForms(before, after),
+      fields.reason ?? null,
+      fields.causedBy ?? null,
+    ),
+    call: fields.call,
+    createdBy: fields.createdBy,
+    final: fields.final,
+    live: fields.live,
+    declared: ctx.dQueues.has(name),
+  };
+}
+
+/** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */
+function selectorBlockedReason(ctx: PlanContext, spec: QueueSpec): string | null {
+  if (!ctx.pools.get(spec.pool)?.finalContract) {
+    return `its pool "${spec.pool}" will not exist (Q1): declare ${address('ClusterPool', spec.pool)}`;
+  }
+  for (const c of spec.clusters) {
+    if (c === WILDCARD) continue;
+    const cluster = ctx.clusters.get(c);
+    if (cluster?.final?.pool === spec.pool) continue;
+    if (cluster?.change.action === 'blocked') {
+      return `it selects ${address('Cluster', c)}, whose registration is blocked (see that change)`;
+    }
+    return `it selects ${address('Cluster', c)}, which will not be a member of pool "${spec.pool}" (Q1)`;
+  }
+  return null;
+}
+
+/** C8: names of clusters deleted by the plan leave explicit selectors. */
+function pruned(ctx: PlanContext, selector: readonly string[]): string[] {
+  return selector.filter((c) => !ctx.deletedClusters.has(c));
+}
+
+function deletedIn(ctx: PlanContext, selector: readonly string[]): string | null {
+  const c = selector.find((n) => ctx.deletedClusters.has(n));
+  return c ? address('Cluster', c) : null;
+}
+
+function planMissingQueue(
+  ctx: PlanContext,
+  name: string,
+  target: QueueSpec | null,
+  firstRegistration: string | null,
+): QueueDecision | null {
+  const none = { live: null, call: null, createdBy: null } as const;
+  if (name === DEFAULT_QUEUE) {
+    if (!firstRegistration) {
+      if (!target) return null;
+      return decision(ctx, name, {
+        ...none,
+        action: 'blocked',
+        final: null,
+        diff: diffForms(null, queueForm(target)),
+        reason:
+          'the "default" queue is missing and its name is reserved (Q2): the next cluster registration recreates it (C3)',
+      });
+    }
+    // C3: any registration recreates the org-wide queue with the defaults.
+    const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
+    const want = target ?? created;
+    return decision(ctx, name, {
+      ...none,
+      action: 'create',
+      createdBy: 'C3',
+      call: sameQueueSpec(want, created) ? null : { op: 'update_queue', spec: want },
+      final: want,
+      causedBy: address('Cluster', firstRegistration),
+    });
+  }
+  if (!target) return null;
+  const cluster = ctx.clusters.get(name);
+  if (cluster?.registers && cluster.final) {
+    // C2: the registration creates the co-named queue with default settings.
+    const created: QueueSpec = { pool: cluster.final.pool, clusters: [name], ...QUEUE_DEFAULTS };
+    if (target.pool !== created.pool || !sameSelector(target.clusters, created.clusters)) {
+      return decision(ctx, name, {
+        ...none,
+        action: 'blocked',
+        final: created,
+        diff: diffForms(queueForm(created), queueForm(target)),
+        reason: `the pool and selector of a co-named queue follow its cluster (Q4): pool "${created.pool}", clusters ["${name}"]`,
+        causedBy: address('Cluster', name),
+      });
+    }
+    return decision(ctx, name, {
+      ...none,
+      action: 'create',
+      createdBy: 'register',
+      call: sameQueueSpec(target, created) ? null : { op: 'update_queue', spec: target },
+      final: target,
+      causedBy: address('Cluster', name),
+    });
+  }
+  let reason = selectorBlockedReason(ctx, target);
+  if (!reason && ctx.lClusters.has(name)) {
+    reason = `the name "${name}" is taken by ${address('Cluster', name)}: clusters and queues share one namespace (Q2)`;
+  }
+  if (reason) {
+    return decision(ctx, name, {
+      ...none,
+      action: 'blocked',
+      final: null,
+      diff: diffForms(null, queueForm(target)),
+      reason,
+    });
+  }
+  return decision(ctx, name, {
+    ...none,
+    action: 'create',
+    call: { op: 'create_queue', spec: target },
+    final: target,
+  });
+}
+
+function planLiveQueue(
+  ctx: PlanContext,
+  name: string,
+  l: LiveQueue,
+  target: QueueSpec | null,
+): QueueDecision {
+  const live = specOf(l);
+  // What the queue becomes if nothing is sent for it: only C8 acts on it.
+  const untouched: QueueSpec = { ...live, clusters: pruned(ctx, live.clusters) };
+  const changedByC8 = !sameSelector(untouched.clusters, live.clusters);
+  const base = { live: l, call: null, createdBy: null } as const;
+  const sideEffect = changedByC8 ? deletedIn(ctx, live.clusters) : null;
+
+  if (!target) {
+    const ownerIsLive = l.cluster_managed && ctx.lClusters.has(name);
+    if (ownerIsLive || name === DEFAULT_QUEUE) {
+      // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
+      return decision(ctx, name, {
+        ...base,
+        action: changedByC8 ? 'update' : 'noop',
+        final: untouched,
+        causedBy: sideEffect,
+      });
+    }
+    if (!ctx.prune) {
+      return decision(ctx, name, {
+        ...base,
+        action: 'unmanaged',
+        final: untouched,
+        reason: UNMANAGED_REASON,
+        causedBy: sideEffect,
+      });
+    }
+    if (untouched.clusters.length === 0) {
+      // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
+      return decision(ctx, name, {
+        ...base,
+        action: changedByC8 ? 'update' : 'noop',
+        final: untouched,
+        causedBy: sideEffect,
+      });
+    }
+    return decision(ctx, name, {
+      ...base,
+      action: 'blocked',
+      final: untouched,
+      causedBy: sideEffect,
+      reason:
+        `not in the repository, but queues cannot be deleted (Q6). To retire it, declare it with \`clusters: []\` ` +
+        `(it then routes nowhere; an idle queue costs nothing).`,
+    });
+  }
+
+  const requested = diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
+  if (target.pool !== live.pool) {
+    const reason = l.cluster_managed
+      ? `${address('Queue', name)} is the co-named queue of cluster "${name}" and stays in pool "${live.pool}": a queue's pool ` +
+        `can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue behind (C7); ` +
+        `use a new cluster name.`
+      : `a queue's pool can never change (Q3) and queues cannot be deleted (Q6): declare a new queue (another name) ` +
+        `in pool "${target.pool}" and retire this one with \`pool: ${live.pool}\` and \`clusters: []\`.`;
+    return decision(ctx, name, {
+      ...base,
+      action: 'blocked',
+      final: untouched,
+      diff: requested,
+      reason,
+      causedBy: sideEffect,
+    });
+  }
+  const managed = l.cluster_managed || name === DEFAULT_QUEUE;
+  if (managed && !sameSelector(target.clusters, untouched.clusters)) {
+    const reason =
+      name === DEFAULT_QUEUE
+        ? 'the selector of the "default" queue cannot change (Q5)'
+        : ctx.lClusters.has(name) || ctx.clusters.get(name)?.registers
+          ? `the selector of a co-named queue is managed by its cluster and cannot be set (Q4)` +
+            (untouched.clusters.length === 0
+              ? `; this one was emptied when cluster "${name}" was deleted (C8) and a new registration does not restore it (C7): use a new cluster name`
+              : '')
+          : `this queue was created by cluster "${name}" (C2), so its selector cannot be set (Q4); it stays ` +
+            `${JSON.stringify(untouched.clusters)}`;
+    return decision(ctx, name, {
+      ...base,
+      action: 'blocked',
+      final: untouched,
+      diff: requested,
+      reason,
+      causedBy: sideEffect,
+    });
+  }
+  const blocked = selectorBlockedReason(ctx, target);
+  if (blocked) {
+    return decision(ctx, name, {
+      ...base,
+      action: 'blocked',
+      final: untouched,
+      diff: requested,
+      reason: blocked,
+      causedBy: sideEffect,
+    });
+  }
+  // Q4/Q5: a managed queue's update resends the selector it has when the call runs (before
+  // its cluster's delete, if any); C8 then prunes it.
+  const send: QueueSpec = managed
+    ? { ...target, pool: live.pool, clusters: [...live.clusters] }
+    : target;
+  const final: QueueSpec = managed
+    ? { ...target, pool: live.pool, clusters: untouched.clusters }
+    : target;
+  const call = sameQueueSpec(send, live) ? null : ({ op: 'update_queue', spec: send } as const);
+  const action = call || changedByC8 ? 'update' : 'noop';
+  return decision(ctx, name, { ...base, action, call, final, causedBy: call ? null : sideEffect });
+}

@@ -1,0 +1,63 @@
+/** Queue warnings computed on the state the plan leads to: QUEUE_ROUTES_NOWHERE, QUEUE_NO_HEALTHY_CLUSTER. */
+import { address } from '../model/common.js';
+import { isWildcard, type ClusterDecision, type PlanContext } from './context.js';
+
+export function queueWarnings(ctx: PlanContext): void {
+  const members = new Map<string, [string, NonNullable<ClusterDecision['final']>][]>();
+  for (const [name, d] of ctx.clusters) {
+    if (!d.final) continue;
+    const list = members.get(d.final.pool);
+    if (list) list.push([name, d.final]);
+    else members.set(d.final.pool, [[name, d.final]]);
+  }
+
+  for (const [name, q] of ctx.queues) {
+    const final = q.final;
+    if (!final) continue;
+    const addr = address('Queue', name);
+    if (final.clusters.length === 0) {
+      // Only when this plan empties it, creates it empty, or cannot give it what the repo
+      // asks: a queue retired on purpose earlier is not re-reported on every plan.
+      const emptiedNow = q.live === null || q.live.clusters.length > 0;
+      if (emptiedNow || q.change.action === 'blocked') {
+        const cause = q.change.caused_by
+          ? `${q.change.caused_by} is deleted and its name leaves the selector (C8)`
+          : q.change.action === 'blocked'
+            ? 'the change the repository asks for is blocked (see below)'
+            : 'its selector is empty (`clusters: []`)';
+        ctx.warnings.push({
+          code: 'QUEUE_ROUTES_NOWHERE',
+          address: addr,
+          message:
+            `${addr} will route nowhere: ${cause}. Work submitted to it waits until it is pointed at a ` +
+            `cluster of pool "${final.pool}"; if that is intended (a retired queue), no action is needed.`,
+        });
+      }
+      continue;
+    }
+    if (!q.declared) continue;
+    const routed = isWildcard(final.clusters)
+      ? (members.get(final.pool) ?? [])
+      : final.clusters.flatMap((c) => {
+          const f = ctx.clusters.get(c)?.final;
+          return f ? [[c, f] as [string, NonNullable<ClusterDecision['final']>]] : [];
+        });
+    if (routed.length === 0) continue;
+    // Q8: routing skips disabled and unhealthy clusters. `unknown` (not reported yet) is not
+    // counted against the queue: a fresh cluster reports once its data plane runs (C5).
+    const dead = routed.filter(([, f]) => !f.enabled || f.health === 'unhealthy');
+    if (dead.length === routed.length) {
+      const why = dead
+        .slice(0, 5)
+        .map(([c, f]) => `${address('Cluster', c)} is ${!f.enabled ? 'disabled' : 'unhealthy'}`)
+        .join(', ');
+      ctx.warnings.push({
+        code: 'QUEUE_NO_HEALTHY_CLUSTER',
+        address: addr,
+        message:
+          `${addr} has no enabled, healthy cluster to route to (Q8): ${why}${dead.length > 5 ? ` and ${dead.length - 5} more` : ''}. ` +
+          `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
+      });
+    }
+  }
+}
