@@ -220,8 +220,9 @@ function toStepError(err: unknown): StepError {
 }
 
 /**
- * A change counts when every step acting on its address is done; a change with no step of
- * its own (a side effect the plan predicts, C2/C3/C8) counts when the whole apply succeeded.
+ * A change counts when every step acting on its address is done; a side effect the plan
+ * predicts (C2/C3/C8, no step of its own) counts when the steps of the object that causes it
+ * (`caused_by`) are done, or, when no cause is named, when the whole apply succeeded.
  */
 function countChanges(plan: Plan, steps: StepResult[]): ApplyCounts {
   const byTarget = new Map<string, StepResult[]>();
@@ -240,7 +241,11 @@ function countChanges(plan: Plan, steps: StepResult[]): ApplyCounts {
     const key = ACTION_COUNT[change.action];
     if (key === undefined) continue;
     const own = (byTarget.get(change.address) ?? []).filter((s) => s.op !== 'wait_idle');
-    const applied = own.length > 0 ? own.every((s) => s.status === 'done') : allDone;
+    const cause = change.caused_by
+      ? (byTarget.get(change.caused_by) ?? []).filter((s) => s.op !== 'wait_idle')
+      : [];
+    const relevant = own.length > 0 ? own : cause;
+    const applied = relevant.length > 0 ? relevant.every((s) => s.status === 'done') : allDone;
     if (applied) counts[key]++;
   }
   return counts;

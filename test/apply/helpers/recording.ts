@@ -10,6 +10,7 @@ export interface CallRecord {
   method: string;
   /** The object the call is about: its name, or the assignment key `project/domain[/workflow]`. */
   subject: string;
+  args: unknown[];
   start: number;
   end: number;
   ok: boolean;
@@ -104,6 +105,7 @@ export function recording(
         const record: CallRecord = {
           method: prop,
           subject,
+          args,
           start: performance.now() - t0,
           end: 0,
           ok: true,

@@ -1,0 +1,134 @@
+/**
+ * What `poolsync apply` prints: one line when a step starts and one when it ends (with its
+ * duration), throttled progress of waits, and the closing summary or failure report.
+ * Pure formatting: event in, lines out.
+ */
+import type { Step } from '../model/plan.js';
+import type { ApplyEvent, ApplyResult } from './types.js';
+import { formatDuration } from './wait.js';
+
+const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
+  create_pool: ['Creating', 'Creation'],
+  delete_pool: ['Deleting', 'Deletion'],
+  register_cluster: ['Registering', 'Registration'],
+  update_cluster: ['Updating', 'Update'],
+  delete_cluster: ['Deleting', 'Deletion'],
+  create_queue: ['Creating', 'Creation'],
+  update_queue: ['Updating', 'Update'],
+  wait_idle: ['Waiting for in-flight work to finish on', 'Wait'],
+  set_assignment: ['Setting', 'Assignment'],
+  delete_assignment: ['Deleting', 'Deletion'],
+};
+
+export interface Colors {
+  green(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  bold(s: string): string;
+}
+
+export const NO_COLOR: Colors = {
+  green: (s) => s,
+  red: (s) => s,
+  yellow: (s) => s,
+  bold: (s) => s,
+};
+export const ANSI: Colors = {
+  green: (s) => `\u001b[32m${s}\u001b[0m`,
+  red: (s) => `\u001b[31m${s}\u001b[0m`,
+  yellow: (s) => `\u001b[33m${s}\u001b[0m`,
+  bold: (s) => `\u001b[1m${s}\u001b[0m`,
+};
+
+/** Turns executor events into lines; waits report at most every `waitEveryMs` per queue. */
+export function progressPrinter(
+  write: (line: string) => void,
+  colors: Colors = NO_COLOR,
+  waitEveryMs = 10_000,
+) {
+  const lastWaitLine = new Map<string, number>();
+  return (e: ApplyEvent): void => {
+    switch (e.type) {
+      case 'step_started': {
+        const [verb] = VERB[e.step.op];
+        const what = e.step.op === 'wait_idle' ? ` queues ${e.step.args.queues.join(', ')}` : '';
+        write(`${e.step.target}: ${verb}${what}... [${e.step.id}]`);
+        return;
+      }
+      case 'step_finished': {
+        const [, noun] = VERB[e.step.op];
+        const after = formatDuration(e.duration_ms);
+        if (e.status === 'done') {
+          const note = e.note ? ` (${e.note})` : '';
+          write(
+            colors.green(`${e.step.target}: ${noun} complete after ${after}${note} [${e.step.id}]`),
+          );
+        } else {
+          const err = e.error!;
+          const rule = err.rule ? ` (${err.rule})` : '';
+          write(
+            colors.red(
+              `${e.step.target}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${err.message}`,
+            ),
+          );
+        }
+        return;
+      }
+      case 'wait_progress': {
+        const key = `${e.step.id}\u0000${e.queue}`;
+        const last = lastWaitLine.get(key);
+        if (last !== undefined && e.elapsed_ms - last < waitEveryMs) return;
+        lastWaitLine.set(key, e.elapsed_ms);
+        const counts =
+          e.runs_in_flight < 0
+            ? 'metrics unavailable'
+            : `${e.runs_in_flight} runs, ${e.actions_in_flight} actions in flight`;
+        write(
+          `${e.step.target}: still waiting: queue ${e.queue} has ${counts} (${formatDuration(e.elapsed_ms)} elapsed)`,
+        );
+        return;
+      }
+      case 'stopping':
+        write(
+          colors.yellow(
+            e.reason === 'aborted'
+              ? 'Interrupted: starting no new step; waiting for the running ones to finish...'
+              : 'A step failed: starting no new step; waiting for the running ones to finish...',
+          ),
+        );
+        return;
+    }
+  };
+}
+
+/** `Apply complete: N created, …` on success; otherwise the failure report, every step accounted for. */
+export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR): string {
+  const c = result.counts;
+  const tally = `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted; ${c.blocked} blocked.`;
+  if (result.ok) return `${colors.bold(colors.green(`Apply complete: ${tally}`))}\n`;
+
+  const failed = result.steps.filter((s) => s.status === 'failed');
+  const notRun = result.steps.filter((s) => s.status === 'not_run');
+  const done = result.steps.length - failed.length - notRun.length;
+  const head = result.aborted ? 'Apply interrupted' : 'Apply failed';
+  const lines = [
+    colors.bold(
+      colors.red(
+        `${head}: ${done} of ${result.steps.length} steps done, ${failed.length} failed, ${notRun.length} not run.`,
+      ),
+    ),
+  ];
+  for (const s of failed) {
+    const rule = s.error!.rule ? ` (${s.error!.rule})` : '';
+    lines.push(
+      colors.red(`  ✗ ${s.id} ${s.op} ${s.target}: ${s.error!.code}${rule}: ${s.error!.message}`),
+    );
+  }
+  for (const s of notRun) lines.push(`  - ${s.id} ${s.op} ${s.target}: not run`);
+  lines.push(`Applied so far: ${tally}`);
+  lines.push(
+    'Nothing was rolled back. Fix the cause and apply again: every step recognises work already done, ' +
+      'so the next apply continues from here.',
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,259 @@
+/**
+ * `poolsync apply [DIR | PLANFILE]`: plan (or read a saved plan), confirm, and execute the
+ * step graph under the per-control-plane apply lock. Exit 0 on success or no changes,
+ * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply).
+ */
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
+import type { Argv, CommandModule } from 'yargs';
+import {
+  acquireApplyLock,
+  ApplyRefusedError,
+  DEFAULT_PARALLELISM,
+  DEFAULT_STATE_DIR,
+  executePlan,
+  lockPathFor,
+  LockHeldError,
+  type ApplyLock,
+} from '../../apply/index.js';
+import { PlanFileError, readPlanFile } from '../../apply/planfile.js';
+import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
+import {
+  DEFAULT_CONTROL_PLANE_URL,
+  openControlPlane,
+  resolveToken,
+} from '../../controlplane/open.js';
+import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
+import { parseDuration } from '../../daemon/duration.js';
+import type { Plan } from '../../model/plan.js';
+import { formatValidationText, loadRepository } from '../../manifests/index.js';
+import { computePlan } from '../../plan/index.js';
+import { liveFingerprint } from '../../plan/fingerprint.js';
+import { renderText } from '../../render/index.js';
+import { UserError } from '../errors.js';
+
+interface ApplyArgs {
+  target: string;
+  'control-plane': string;
+  'auto-approve': boolean;
+  parallelism: number;
+  'wait-timeout': string;
+  'token-file'?: string;
+  'state-dir': string;
+  color: boolean;
+}
+
+export const applyCommand: CommandModule<object, ApplyArgs> = {
+  command: 'apply [target]',
+  describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
+  builder: (y: Argv) =>
+    y
+      .positional('target', {
+        type: 'string',
+        default: '.',
+        describe:
+          'A config repository folder, or a plan saved with `plan --output json --out FILE`',
+      })
+      .option('control-plane', {
+        type: 'string',
+        default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
+        describe: 'Control plane: http(s)://… or file:PATH (env POOLSYNC_CONTROL_PLANE)',
+      })
+      .option('auto-approve', {
+        type: 'boolean',
+        default: false,
+        describe: 'Apply without asking for confirmation',
+      })
+      .option('parallelism', {
+        type: 'number',
+        default: DEFAULT_PARALLELISM,
+        describe: 'Most steps running at once',
+      })
+      .option('wait-timeout', {
+        type: 'string',
+        default: '30m',
+        describe:
+          'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
+      })
+      .option('token-file', {
+        type: 'string',
+        describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN)',
+      })
+      .option('state-dir', {
+        type: 'string',
+        default: DEFAULT_STATE_DIR,
+        describe: 'Where apply locks for HTTP control planes are kept',
+      })
+      .option('color', {
+        type: 'boolean',
+        default: true,
+        describe: 'Colour the output (--no-color to disable)',
+      }) as Argv<ApplyArgs>,
+  handler: async (args) => {
+    process.exitCode = await runApply(args);
+  },
+};
+
+async function runApply(args: ApplyArgs): Promise<number> {
+  const parallelism = args.parallelism;
+  if (!Number.isInteger(parallelism) || parallelism < 1) {
+    throw new UserError(
+      `--parallelism must be a whole number of at least 1 (got ${String(args.parallelism)})`,
+    );
+  }
+  const waitTimeoutMs = parseDuration(args['wait-timeout']);
+  if (waitTimeoutMs === null) {
+    throw new UserError(
+      `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
+    );
+  }
+  const colors = args.color && process.stdout.isTTY ? ANSI : NO_COLOR;
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const url = args['control-plane'];
+
+  const target = await openTarget(args.target);
+  // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
+  if (target.kind === 'dir' && !args['auto-approve'] && !process.stdin.isTTY) {
+    throw new UserError(
+      'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
+    );
+  }
+
+  // The token never comes from a flag value (it would show in `ps` and shell history).
+  const token = await resolveToken(args['token-file']);
+  const lock = await takeLock(url, args['state-dir']);
+  let cp: ControlPlane | null = null;
+  try {
+    let plan: Plan;
+    cp = await openControlPlane(url, token === undefined ? {} : { token });
+    if (target.kind === 'file') {
+      plan = await readSavedPlan(target.path);
+      // plan.md: re-read live state; a plan made against another state is refused before any call.
+      const live = await readLiveState(cp);
+      const now = liveFingerprint(live);
+      if (now !== plan.live_fingerprint) {
+        throw new UserError(
+          `stale plan: the control plane changed since ${target.path} was made ` +
+            `(live state ${now}, plan made against ${plan.live_fingerprint}). Nothing was applied; run \`poolsync plan\` again`,
+        );
+      }
+    } else {
+      plan = await buildPlan(target.path, cp);
+      process.stdout.write(renderText(plan, { color: colors !== NO_COLOR }));
+    }
+    if (plan.errors.length > 0)
+      throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
+
+    if (plan.steps.length === 0) {
+      const blocked = plan.summary.blocked ?? 0;
+      out(
+        blocked > 0
+          ? `No changes to apply. ${blocked} blocked change(s) cannot be applied (see above).`
+          : 'No changes. The control plane matches the configuration.',
+      );
+      return 0;
+    }
+    if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm())) {
+      throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
+    }
+
+    const result = await executeWithSignals(plan, cp, {
+      parallelism,
+      waitTimeoutMs,
+      onEvent: progressPrinter(out, colors),
+    });
+    process.stdout.write(renderApplyResult(result, colors));
+    return result.ok ? 0 : 1;
+  } finally {
+    await cp?.close().catch(() => {});
+    await lock.release();
+  }
+}
+
+async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
+  try {
+    return await acquireApplyLock(lockPathFor(url, stateDir));
+  } catch (err) {
+    if (err instanceof LockHeldError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+/** load → validate → read live → plan. An invalid repository is never applied. */
+async function buildPlan(dir: string, cp: ControlPlane): Promise<Plan> {
+  const loaded = await loadRepository(dir);
+  if (!loaded.valid) {
+    process.stderr.write(formatValidationText(loaded.errors, { baseDir: dir }));
+    throw new UserError(`the repository has ${loaded.errors.length} error(s); nothing was applied`);
+  }
+  const plan = computePlan(loaded.desired, await readLiveState(cp));
+  if (plan.errors.length > 0) {
+    process.stderr.write(
+      plan.errors
+        .map((e) => `${e.location ?? e.address ?? ''}: ${e.code}: ${e.message}\n`)
+        .join(''),
+    );
+    throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
+  }
+  return plan;
+}
+
+type Target = { kind: 'dir'; path: string } | { kind: 'file'; path: string };
+
+async function openTarget(path: string): Promise<Target> {
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) return { kind: 'dir', path };
+    if (st.isFile()) return { kind: 'file', path };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UserError(
+        `${path} does not exist: name a config repository folder or a saved JSON plan`,
+      );
+    }
+    throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  throw new UserError(`${path} is neither a folder nor a file`);
+}
+
+async function readSavedPlan(path: string): Promise<Plan> {
+  try {
+    return await readPlanFile(path);
+  } catch (err) {
+    if (err instanceof PlanFileError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+/** SIGINT/SIGTERM: start no new step, let running ones finish, report the rest not run. */
+async function executeWithSignals(
+  plan: Plan,
+  cp: ControlPlane,
+  opts: Parameters<typeof executePlan>[2],
+) {
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await executePlan(plan, cp, { ...opts, signal: ac.signal });
+  } catch (err) {
+    if (err instanceof ApplyRefusedError) throw new UserError(err.message);
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function confirm(): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(
+      '\nDo you want to perform these actions?\n  Only `yes` will be accepted to approve.\n\n  Enter a value: ',
+    );
+    return answer.trim() === 'yes';
+  } finally {
+    rl.close();
+  }
+}

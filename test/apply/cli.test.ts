@@ -1,0 +1,233 @@
+/** `poolsync apply` as a user runs it: a child process against a `file:` control plane. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
+import { runCli, startCli } from './helpers/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+import { liveOf, savePlan, snapshotFiles, withState } from './helpers/state.js';
+
+const V1: RepoSpec = {
+  pools: ['legacy', 'prod'],
+  clusters: { 'old-1': 'legacy', 'old-2': 'legacy', 'prod-1': 'prod' },
+  queues: {
+    batch: { pool: 'legacy', clusters: ['old-1', 'old-2'] },
+    web: { pool: 'prod', clusters: ['prod-1'] },
+  },
+  assignments: { 'proj/prod': 'prod' },
+};
+/** Retires old-1 (prune): repoint batch, wait for old-1's queue, delete. */
+const V2: RepoSpec = {
+  ...V1,
+  clusters: { 'old-2': 'legacy', 'prod-1': 'prod' },
+  queues: { ...V1.queues, batch: { pool: 'legacy', clusters: ['old-2'] } },
+};
+
+async function setup(spec: RepoSpec = V1) {
+  const root = await tempDir();
+  const repo = await writeRepo(join(root, 'repo'), spec);
+  const state = join(root, 'cp.json');
+  return { root, repo, state, url: `file:${state}` };
+}
+
+describe('poolsync apply DIR', () => {
+  it('refuses without a terminal and without --auto-approve, before touching the control plane', async () => {
+    const { repo, url, state } = await setup();
+    const r = await runCli(['apply', repo, '--control-plane', url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('stdin is not a terminal');
+    expect(r.stderr).toContain('--auto-approve');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it('shows the plan, one line per step start and end with its duration, and the summary; a second run has no changes', async () => {
+    const { repo, url, state } = await setup();
+    const r = await runCli(['apply', repo, '--control-plane', url, '--auto-approve', '--no-color']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Plan: \d+ to create/);
+    expect(r.stdout).toContain('ClusterPool/prod: Creating... [s');
+    expect(r.stdout).toMatch(/ClusterPool\/prod: Creation complete after \d+(\.\d+)?m?s \[s\d+\]/);
+    expect(r.stdout).toMatch(/Cluster\/old-1: Registration complete after/);
+    expect(r.stdout).toMatch(
+      /Apply complete: \d+ created, 0 updated, 0 replaced, 0 deleted; 0 blocked\.\n$/,
+    );
+    const live = await liveOf(state);
+    expect(live.clusters.map((c) => `${c.name}@${c.pool}`)).toEqual([
+      'old-1@legacy',
+      'old-2@legacy',
+      'prod-1@prod',
+    ]);
+
+    const again = await runCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('No changes.');
+    expect(again.stdout).not.toContain('Apply complete');
+  });
+
+  it('rejects bad flag values with a clear message', async () => {
+    const { repo, url } = await setup();
+    const a = await runCli([
+      'apply',
+      repo,
+      '--control-plane',
+      url,
+      '--auto-approve',
+      '--wait-timeout',
+      'soon',
+    ]);
+    expect(a.code).toBe(1);
+    expect(a.stderr).toContain(
+      '--wait-timeout "soon" is not a duration; write e.g. 90s, 30m or 1h',
+    );
+    const b = await runCli([
+      'apply',
+      repo,
+      '--control-plane',
+      url,
+      '--auto-approve',
+      '--parallelism',
+      '0',
+    ]);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toContain('--parallelism must be a whole number of at least 1');
+    const c = await runCli(['apply', join(repo, 'nope'), '--control-plane', url, '--auto-approve']);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toContain(
+      'does not exist: name a config repository folder or a saved JSON plan',
+    );
+  });
+
+  it('an invalid repository is never applied', async () => {
+    const { repo, url, state } = await setup({
+      pools: ['prod'],
+      queues: { q: { pool: 'prod', clusters: ['ghost'] } },
+    });
+    const r = await runCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+    expect(r.code).toBe(1);
+    expect(r.stderr + r.stdout).toMatch(/ghost/);
+    expect(r.stdout).not.toContain('Creating...');
+    if (existsSync(state))
+      expect((await liveOf(state)).pools.map((p) => p.name)).toEqual(['default']);
+  });
+});
+
+describe('poolsync apply PLANFILE', () => {
+  it('executes a saved plan without re-planning', async () => {
+    const { root, repo, url, state } = await setup();
+    const planFile = join(root, 'plan.json');
+    const plan = await savePlan(repo, state, planFile);
+    const r = await runCli(['apply', planFile, '--control-plane', url]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/Plan: /);
+    expect(r.stdout).toContain(`Apply complete: ${plan.summary.create} created`);
+  });
+
+  it('refuses a stale plan (live state changed since) without any write', async () => {
+    const { root, repo, url, state } = await setup();
+    const planFile = join(root, 'plan.json');
+    await savePlan(repo, state, planFile);
+    await withState(state, async (cp) => {
+      await cp.createPool('sneaky', {
+        object_store_ref: { uri: 's3://sneaky', endpoint: '' },
+        secret_store: { type: 'VAULT', locator: 'v' },
+        image_registry: null,
+      });
+    });
+    const before = await snapshotFiles(state);
+    const r = await runCli(['apply', planFile, '--control-plane', url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Error: stale plan: the control plane changed since .*plan\.json/);
+    expect(r.stderr).toContain('Nothing was applied');
+    expect(r.stdout).not.toContain('Creating...');
+    expect(await snapshotFiles(state)).toEqual(before);
+    expect((await liveOf(state)).pools.map((p) => p.name)).toEqual(['default', 'sneaky']);
+  });
+
+  it('refuses a file that is not a plan, naming it', async () => {
+    const { root, url } = await setup();
+    const bad = join(root, 'notes.txt');
+    await (await import('node:fs/promises')).writeFile(bad, 'hello');
+    const r = await runCli(['apply', bad, '--control-plane', url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${bad} is not a JSON plan`);
+  });
+});
+
+describe('apply lock and waits', () => {
+  it('a second apply is refused at once, naming the holder', async () => {
+    const { repo, url, state } = await setup();
+    const held = await acquireApplyLock(lockPathFor(url));
+    try {
+      const r = await runCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `another apply is running against this control plane: pid ${process.pid} on `,
+      );
+      expect(r.stderr).toContain(`${state}.apply.lock`);
+      expect(existsSync(state)).toBe(false);
+    } finally {
+      await held.release();
+    }
+  });
+
+  it('two concurrent applies: the one that waits on in-flight work holds the lock, the other is refused with its pid; the wait then lets the delete run', async () => {
+    const { repo, url, state } = await setup();
+    expect((await runCli(['apply', repo, '--control-plane', url, '--auto-approve'])).code).toBe(0);
+    await withState(state, (cp) =>
+      cp.setQueueActivity('old-1', {
+        runs_in_flight: 3,
+        actions_in_flight: 9,
+        finish_over_ms: 2500,
+      }),
+    );
+    await writeRepo(repo, V2);
+
+    const first = startCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+    await first.waitForOutput((s) =>
+      s.includes('Waiting for in-flight work to finish on queues old-1'),
+    );
+    const second = await runCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`pid ${first.child.pid} on `);
+
+    const r = await first.done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/still waiting: queue old-1 has \d+ runs, \d+ actions in flight/);
+    expect(r.stdout).toContain(
+      'Apply complete: 0 created, 1 updated, 0 replaced, 1 deleted; 0 blocked.',
+    );
+    const waitDone = r.stdout.indexOf('Cluster/old-1: Wait complete');
+    const deleted = r.stdout.indexOf('Cluster/old-1: Deletion complete');
+    expect(waitDone).toBeGreaterThan(0);
+    expect(deleted).toBeGreaterThan(waitDone);
+    expect((await liveOf(state)).clusters.map((c) => c.name)).toEqual(['old-2', 'prod-1']);
+  });
+
+  it('wait_idle timeout: the step fails, the delete does not run, exit 1 with the failure report', async () => {
+    const { repo, url, state } = await setup();
+    expect((await runCli(['apply', repo, '--control-plane', url, '--auto-approve'])).code).toBe(0);
+    await withState(state, (cp) =>
+      cp.setQueueActivity('old-1', { runs_in_flight: 1, actions_in_flight: 4 }),
+    );
+    await writeRepo(repo, V2);
+    const r = await runCli([
+      'apply',
+      repo,
+      '--control-plane',
+      url,
+      '--auto-approve',
+      '--wait-timeout',
+      '1s',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/Apply failed: \d+ of \d+ steps done, 1 failed, 1 not run\./);
+    expect(r.stdout).toMatch(
+      /✗ s\d+ wait_idle Cluster\/old-1: WAIT_TIMEOUT \(C9\): queues still busy after 1(\.0)?s: old-1 \(1 runs, 4 actions in flight\)/,
+    );
+    expect(r.stdout).toMatch(/- s\d+ delete_cluster Cluster\/old-1: not run/);
+    expect((await liveOf(state)).clusters.map((c) => c.name)).toContain('old-1');
+  });
+});

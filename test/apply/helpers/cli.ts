@@ -1,0 +1,87 @@
+/** Runs the CLI as a child process (`node --import tsx src/cli/main.ts …`) from the repo root. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+
+export interface CliRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  done: Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+  }>;
+  /** Resolves once stdout satisfies `predicate` (rejects if the process ends first). */
+  waitForOutput(predicate: (stdout: string) => boolean): Promise<void>;
+}
+
+export function startCli(args: string[], env: Record<string, string | undefined> = {}): CliRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      POOLSYNC_TOKEN: undefined,
+      POOLSYNC_CONTROL_PLANE: undefined,
+      NO_COLOR: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const watchers: {
+    predicate: (s: string) => boolean;
+    resolve: () => void;
+    reject: (e: Error) => void;
+  }[] = [];
+  const check = () => {
+    for (const w of [...watchers]) {
+      if (w.predicate(out)) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    check();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const done = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve) => {
+    child.on('close', (code, signal) => {
+      for (const w of watchers.splice(0)) {
+        w.reject(
+          new Error(
+            `process ended (code ${code}, signal ${signal}) before the expected output:\n${out}\n${err}`,
+          ),
+        );
+      }
+      resolve({ code, signal, stdout: out, stderr: err });
+    });
+  });
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    done,
+    waitForOutput(predicate) {
+      if (predicate(out)) return Promise.resolve();
+      return new Promise((resolve, reject) => watchers.push({ predicate, resolve, reject }));
+    },
+  };
+}
+
+export function runCli(args: string[], env: Record<string, string | undefined> = {}) {
+  return startCli(args, env).done;
+}
