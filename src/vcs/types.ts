@@ -57,19 +57,9 @@ export class VcsApiError extends Error {
 
 /**
  * A pull/merge request event as the daemon parses it from a GitHub `pull_request` or
- * GitLab `merge_request` webhook (src/daemon re-exports or matches this shape).
+ * GitLab `merge_request` webhook (`{ provider, repository, number, headSha, headRef, action }`).
  */
-export interface PullRequestEvent {
-  provider: Provider;
-  /** `owner/name` on GitHub; the project path (or id) on GitLab. */
-  repository: string;
-  /** Pull request number (GitHub) / merge request iid (GitLab). */
-  number: number;
-  headSha: string;
-  headRef: string;
-  /** GitHub: opened, synchronize, reopened, …; GitLab: open, reopen, update, … */
-  action: string;
-}
+export type { PullRequestEvent } from '../daemon/webhooks.js';
 
 /** The integration is configured wrongly (repository name, API URL, pull request number). */
 export class VcsConfigError extends Error {
