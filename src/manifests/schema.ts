@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { NAME_PATTERN } from '../model/common.js';
-import { didYouMean } from './suggest.js';
+import { closest, didYouMean } from './suggest.js';
 import type { Position, YMapEntry, YNode } from './yaml.js';
 
 export const MANIFEST_KINDS = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'] as const;
@@ -53,9 +53,31 @@ export function validateAgainstSchema(
 ): SchemaIssue[] {
   const validate = validators()[kind];
   if (validate(value)) return [];
+  const errors = validate.errors ?? [];
+  // A misspelt field is reported once, as unknown with its suggestion, not also as missing.
+  const misspelt = new Set<string>();
+  for (const err of errors) {
+    if (err.keyword !== 'additionalProperties') continue;
+    const known = Object.keys(
+      ((err.parentSchema ?? {}) as { properties?: object }).properties ?? {},
+    );
+    const hit = closest(
+      String((err.params as Record<string, unknown>)['additionalProperty']),
+      known,
+    );
+    if (hit !== null) misspelt.add(`${err.instancePath}/${hit}`);
+  }
   const issues: SchemaIssue[] = [];
   const seen = new Set<string>();
-  for (const err of validate.errors ?? []) {
+  for (const err of errors) {
+    if (
+      err.keyword === 'required' &&
+      misspelt.has(
+        `${err.instancePath}/${String((err.params as Record<string, unknown>)['missingProperty'])}`,
+      )
+    ) {
+      continue;
+    }
     const issue = describe(err, root);
     if (!issue) continue;
     const id = `${issue.pos.line}:${issue.pos.column}:${issue.message}`;
@@ -155,7 +177,11 @@ function describe(err: ErrorObject, root: YNode): SchemaIssue | null {
         params['type'] === 'string' &&
         (typeof err.data === 'boolean' || typeof err.data === 'number')
           ? ` (quote it: "${String(err.data)}")`
-          : '';
+          : params['type'] === 'boolean' &&
+              typeof err.data === 'string' &&
+              /^(y|yes|n|no|on|off)$/i.test(err.data)
+            ? ' (YAML 1.2 reads only true and false as booleans)'
+            : '';
       return { message: `${where} must be ${expected}, got ${show(err.data)}${quote}`, pos };
     }
     case 'enum': {
