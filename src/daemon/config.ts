@@ -390,8 +390,8 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
 
   return {
     source,
-    pollIntervalMs: duration('poll-interval', 1000),
-    driftIntervalMs: duration('drift-interval', 1000),
+    pollIntervalMs: duration('poll-interval', 100),
+    driftIntervalMs: duration('drift-interval', 100),
     controlPlane: { url: str('control-plane') as string, token: secrets.controlPlaneToken },
     listen: parseListen(str('listen') as string, get('listen') as Raw),
     githubWebhookSecret: secrets.githubWebhookSecret,

@@ -81,6 +81,10 @@ export class DaemonMetrics {
     for (const action of ['create', 'update', 'replace', 'delete']) {
       this.changesApplied.inc({ action }, 0);
     }
+    for (const provider of ['github', 'gitlab']) {
+      for (const result of ['push', 'unauthorized'])
+        this.webhookDeliveries.inc({ provider, result }, 0);
+    }
     this.up.set(0);
   }
 

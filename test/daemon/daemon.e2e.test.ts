@@ -1,0 +1,453 @@
+/**
+ * End to end, in process: a real bare Git repository in a temp dir, the daemon's real HTTP
+ * server on 127.0.0.1:0, the in-memory embedded control plane, the real loader/planner/executor.
+ */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { githubSignature } from '../../src/daemon/webhooks.js';
+import { manifests } from './fixtures.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const GH_SECRET = 'gh-webhook-secret-0123456789';
+const GL_TOKEN = 'gl-webhook-token-0123456789';
+const RECONCILE_TOKEN = 'reconcile-token-0123456789';
+
+interface Harness {
+  repo: TestRepo;
+  cp: EmbeddedControlPlane;
+  daemon: RunningDaemon;
+  logs: string[];
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function start(options: {
+  repo?: TestRepo;
+  cp?: EmbeddedControlPlane;
+  policy?: 'none' | 'safe' | 'all';
+  drift?: string;
+  poll?: string;
+}): Promise<Harness> {
+  const repo = options.repo ?? new TestRepo();
+  const cp = options.cp ?? (await EmbeddedControlPlane.open({ path: null }));
+  const state = tempDir();
+  const config = await resolveDaemonConfig({
+    cwd: state,
+    env: {
+      POOLSYNC_GITHUB_WEBHOOK_SECRET: GH_SECRET,
+      POOLSYNC_GITLAB_WEBHOOK_TOKEN: GL_TOKEN,
+      POOLSYNC_RECONCILE_TOKEN: RECONCILE_TOKEN,
+    },
+    flags: {
+      repo: repo.bare,
+      listen: '127.0.0.1:0',
+      'state-dir': `${state}/daemon`,
+      policy: options.policy ?? 'all',
+      'poll-interval': options.poll ?? '1h',
+      'drift-interval': options.drift ?? '1h',
+    },
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const daemon = await startDaemon(config, {
+    logger: pino({ level: 'debug' }, sink),
+    controlPlane: cp,
+    lockDir: state,
+  });
+  cleanups.push(async () => {
+    await daemon.stop();
+    repo.cleanup();
+  });
+  return { repo, cp, daemon, logs };
+}
+
+async function getStatus(h: Harness): Promise<DaemonStatus> {
+  const res = await fetch(`${h.daemon.url}/status`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as DaemonStatus;
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function setRunConcurrency(cp: EmbeddedControlPlane, name: string, n: number): Promise<void> {
+  const q = await cp.getQueue(name);
+  const { pool, clusters, action_concurrency, depth, priority, fairness } = q;
+  await cp.updateQueue(name, {
+    pool,
+    clusters,
+    run_concurrency: n,
+    action_concurrency,
+    depth,
+    priority,
+    fairness,
+  });
+}
+
+function pushWebhook(h: Harness, body: object, secret: string | null = GH_SECRET, event = 'push') {
+  const raw = JSON.stringify(body);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-github-event': event,
+  };
+  if (secret !== null) headers['x-hub-signature-256'] = githubSignature(secret, raw);
+  return fetch(`${h.daemon.url}/webhooks/github`, { method: 'POST', headers, body: raw });
+}
+
+async function reconcileNow(h: Harness): Promise<void> {
+  const res = await fetch(`${h.daemon.url}/reconcile?wait=1`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${RECONCILE_TOKEN}` },
+  });
+  expect(res.status).toBe(200);
+}
+
+describe('daemon end to end', () => {
+  it('a signed GitHub push webhook gets the new commit applied within seconds; /status shows it', async () => {
+    const repo = new TestRepo();
+    const c1 = repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+    let st = await getStatus(h);
+    expect(st).toMatchObject({ commit: c1, appliedCommit: c1, outcome: 'applied', ready: true });
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+    expect((await h.cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
+
+    const c2 = repo.commit(manifests({ batchRunConcurrency: 75 }));
+    const res = await pushWebhook(h, { ref: 'refs/heads/main', after: c2 });
+    expect(res.status).toBe(202);
+    st = await until('commit c2 applied', async () => {
+      const s = await getStatus(h);
+      return s.appliedCommit === c2 ? s : null;
+    });
+    expect(st.lastRun).toMatchObject({ result: 'applied', commit: c2, trigger: ['webhook'] });
+    expect(st.lastRun!.applied.update).toBe(1);
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(75);
+    expect((await fetch(`${h.daemon.url}/readyz`)).status).toBe(200);
+  });
+
+  it('a wrong or missing signature is 401: nothing fetched, nothing applied', async () => {
+    const repo = new TestRepo();
+    const c1 = repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+    const runsBefore = (await getStatus(h)).lastRun!.id;
+    repo.commit(manifests({ batchRunConcurrency: 99 }));
+
+    expect((await pushWebhook(h, { ref: 'refs/heads/main' }, 'wrong-secret')).status).toBe(401);
+    expect((await pushWebhook(h, { ref: 'refs/heads/main' }, null)).status).toBe(401);
+    const gl = await fetch(`${h.daemon.url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: { 'x-gitlab-token': 'nope', 'x-gitlab-event': 'Push Hook' },
+      body: JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main' }),
+    });
+    expect(gl.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 300));
+    const st = await getStatus(h);
+    expect(st.lastRun!.id).toBe(runsBefore);
+    expect(st.commit).toBe(c1);
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+    const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /poolsync_webhook_deliveries_total\{provider="github",result="unauthorized"\} 2/,
+    );
+    expect(metrics).toMatch(
+      /poolsync_webhook_deliveries_total\{provider="gitlab",result="unauthorized"\} 1/,
+    );
+  });
+
+  it('a GitLab push with the right token reconciles; ping, other branches and other events do not', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+    const ping = await pushWebhook(h, { zen: 'hi' }, GH_SECRET, 'ping');
+    expect(ping.status).toBe(200);
+    expect((await pushWebhook(h, { ref: 'refs/heads/other' })).status).toBe(202);
+    expect((await pushWebhook(h, { action: 'opened' }, GH_SECRET, 'issues')).status).toBe(202);
+    const c2 = repo.commit(manifests({ batchRunConcurrency: 60 }));
+    const gl = await fetch(`${h.daemon.url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: { 'x-gitlab-token': GL_TOKEN, 'x-gitlab-event': 'Push Hook' },
+      body: JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main', after: c2 }),
+    });
+    expect(gl.status).toBe(202);
+    await until('c2 applied', async () => (await getStatus(h)).appliedCommit === c2);
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(60);
+  });
+
+  it('an invalid commit is never applied: /status shows its errors with file:line:col; the next valid commit is applied', async () => {
+    const repo = new TestRepo();
+    const c1 = repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+
+    const bad = repo.commit(manifests({ batchRunConcurrency: 80, invalid: true }));
+    await reconcileNow(h);
+    let st = await getStatus(h);
+    expect(st.outcome).toBe('invalid');
+    expect(st.commit).toBe(bad);
+    expect(st.appliedCommit).toBe(c1);
+    expect(st.errors.length).toBeGreaterThan(0);
+    expect(st.errors[0]).toMatchObject({
+      code: 'V3',
+      location: expect.stringMatching(/^queues\/broken\.yaml:\d+:\d+$/),
+    });
+    // The valid part of the bad commit (run_concurrency 80) was not applied either.
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+    await expect(h.cp.getQueue('broken')).rejects.toThrow();
+
+    const good = repo.commit(manifests({ batchRunConcurrency: 80 }), 'fix', { replaceAll: true });
+    await reconcileNow(h);
+    st = await getStatus(h);
+    expect(st).toMatchObject({ outcome: 'applied', commit: good, appliedCommit: good, errors: [] });
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(80);
+  });
+
+  it('drift: a queue changed directly on the control plane is corrected on the drift timer', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const h = await start({ repo, drift: '200ms' });
+    await h.daemon.firstRun;
+    await setRunConcurrency(h.cp, 'batch', 1);
+    await until(
+      'drift corrected',
+      async () => (await h.cp.getQueue('batch')).run_concurrency === 50,
+    );
+    const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/poolsync_drift_detected_total [1-9]/);
+  });
+
+  it('drift under policy none is only reported', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    // Bring the control plane in line first (policy all), then watch it under policy none.
+    const seed = await start({ repo, cp });
+    await seed.daemon.firstRun;
+    await seed.daemon.stop();
+
+    const h = await start({ repo, cp, policy: 'none', drift: '200ms' });
+    await h.daemon.firstRun;
+    expect((await getStatus(h)).outcome).toBe('in_sync');
+    await setRunConcurrency(cp, 'batch', 1);
+    const st = await until('drift reported', async () => {
+      const s = await getStatus(h);
+      return s.outcome === 'planned' ? s : null;
+    });
+    expect(st.summary).toMatchObject({ update: 1 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(1);
+    const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/poolsync_drift_detected_total [1-9]/);
+    expect(metrics).toMatch(/poolsync_changes_applied_total\{action="update"\} 0/);
+  });
+
+  it('policy safe: a commit that deletes a cluster waits for approval and nothing of it is applied', async () => {
+    const repo = new TestRepo();
+    const c1 = repo.commit(manifests());
+    const h = await start({ repo, policy: 'safe' });
+    await h.daemon.firstRun;
+    expect((await getStatus(h)).appliedCommit).toBe(c1);
+
+    // Deletes prod-2 AND changes a queue: the whole plan is held.
+    const c2 = repo.commit(
+      manifests({ clusters: ['prod-1'], batchRunConcurrency: 70 }),
+      'drop prod-2',
+      { replaceAll: true },
+    );
+    await reconcileNow(h);
+    const st = await getStatus(h);
+    expect(st.outcome).toBe('waiting_for_approval');
+    expect(st.commit).toBe(c2);
+    expect(st.appliedCommit).toBe(c1);
+    expect(st.waitingForApproval).toContainEqual(
+      expect.objectContaining({ address: 'Cluster/prod-2', action: 'delete' }),
+    );
+    expect((await h.cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+    const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/poolsync_waiting_for_approval_changes 1/);
+
+    // A person applies it (here: the same control plane, updated directly); the daemon reports in sync.
+    await h.cp.deleteCluster('prod-2');
+    await setRunConcurrency(h.cp, 'batch', 70);
+    await reconcileNow(h);
+    expect(await getStatus(h)).toMatchObject({
+      outcome: 'in_sync',
+      appliedCommit: c2,
+      waitingForApproval: [],
+    });
+  });
+
+  it('a force-push of the branch is followed', async () => {
+    const repo = new TestRepo();
+    const c1 = repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+    repo.commit(manifests({ batchRunConcurrency: 90 }));
+    await reconcileNow(h);
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(90);
+
+    repo.resetTo(c1);
+    const rewritten = repo.commit(manifests({ batchRunConcurrency: 33 }), 'rewrite', {
+      force: true,
+    });
+    expect((await pushWebhook(h, { ref: 'refs/heads/main', after: rewritten })).status).toBe(202);
+    await until(
+      'rewritten commit applied',
+      async () => (await getStatus(h)).appliedCommit === rewritten,
+    );
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(33);
+  });
+
+  it('an unreachable remote keeps the last good state, is reported, and retried with backoff', async () => {
+    const repo = new TestRepo();
+    const c1 = repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+    const { renameSync } = await import('node:fs');
+    renameSync(repo.bare, `${repo.bare}.gone`);
+    await reconcileNow(h);
+    const st = await getStatus(h);
+    expect(st.outcome).toBe('failed');
+    expect(st.appliedCommit).toBe(c1);
+    expect(st.git.consecutiveFailures).toBe(1);
+    expect(st.git.lastError).toMatch(/cannot fetch branch main/);
+    expect(st.git.nextRetryAt).not.toBeNull();
+    expect(st.errors[0]).toMatchObject({ code: 'GIT_FETCH' });
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+    const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/poolsync_git_fetch_failures_total 1/);
+    renameSync(`${repo.bare}.gone`, repo.bare);
+    await reconcileNow(h);
+    expect((await getStatus(h)).git).toMatchObject({ consecutiveFailures: 0, lastError: null });
+  });
+
+  it('/metrics is Prometheus text with every daemon metric', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+    const res = await fetch(`${h.daemon.url}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    for (const name of [
+      'poolsync_reconcile_runs_total',
+      'poolsync_reconcile_duration_seconds_bucket',
+      'poolsync_last_successful_reconcile_timestamp_seconds',
+      'poolsync_changes_applied_total',
+      'poolsync_drift_detected_total',
+      'poolsync_blocked_changes',
+      'poolsync_git_fetch_failures_total',
+      'poolsync_webhook_deliveries_total',
+    ]) {
+      expect(text).toContain(`\n${name}`);
+    }
+    expect(text).toMatch(/# TYPE poolsync_reconcile_runs_total counter/);
+    expect(text).toMatch(/poolsync_reconcile_runs_total\{result="applied"\} 1/);
+    // pool prod + 2 clusters + queue batch (co-named queues follow their clusters).
+    expect(text).toMatch(/poolsync_changes_applied_total\{action="create"\} [1-9]/);
+  });
+
+  it('triggers during a run coalesce into one follow-up run', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+    const before = (await getStatus(h)).lastRun!.id;
+    repo.commit(manifests({ batchRunConcurrency: 51 }));
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () => pushWebhook(h, { ref: 'refs/heads/main' })),
+    );
+    expect(responses.every((r) => r.status === 202)).toBe(true);
+    await until('applied', async () => (await h.cp.getQueue('batch')).run_concurrency === 51);
+    await new Promise((r) => setTimeout(r, 300));
+    const runs = (await getStatus(h)).lastRun!.id - before;
+    expect(runs).toBeGreaterThanOrEqual(1);
+    expect(runs).toBeLessThanOrEqual(2);
+  });
+
+  it('POST /reconcile needs the bearer token; other endpoints answer as documented', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+    expect((await fetch(`${h.daemon.url}/reconcile`, { method: 'POST' })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${h.daemon.url}/reconcile`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer nope' },
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await fetch(`${h.daemon.url}/reconcile`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${RECONCILE_TOKEN}` },
+        })
+      ).status,
+    ).toBe(202);
+    expect((await fetch(`${h.daemon.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${h.daemon.url}/status`, { method: 'DELETE' })).status).toBe(405);
+    expect((await fetch(`${h.daemon.url}/nope`)).status).toBe(404);
+    const big = await fetch(`${h.daemon.url}/webhooks/github`, {
+      method: 'POST',
+      headers: { 'x-github-event': 'push' },
+      body: 'x'.repeat(3 * 1024 * 1024),
+    }).catch(() => null);
+    expect(big === null || big.status === 413).toBe(true);
+  });
+
+  it('secrets never appear in logs or /status', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+    await pushWebhook(h, { ref: 'refs/heads/main' }, 'wrong');
+    await pushWebhook(h, { ref: 'refs/heads/main' });
+    await reconcileNow(h);
+    const everything =
+      h.logs.join('') +
+      JSON.stringify(await getStatus(h)) +
+      (await (await fetch(`${h.daemon.url}/metrics`)).text());
+    for (const secret of [GH_SECRET, GL_TOKEN, RECONCILE_TOKEN])
+      expect(everything).not.toContain(secret);
+    // One log line per run, with commit, duration and summary.
+    const runLines = h.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => 'run' in l);
+    expect(runLines.length).toBeGreaterThanOrEqual(2);
+    expect(runLines[0]).toMatchObject({
+      commit: expect.any(String),
+      durationMs: expect.any(Number),
+      result: 'applied',
+    });
+  });
+});

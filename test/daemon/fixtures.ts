@@ -1,0 +1,68 @@
+/** Manifests for the daemon tests: one pool `prod`, some clusters, one queue `batch`. */
+
+export interface RepoShape {
+  clusters?: string[];
+  batchRunConcurrency?: number;
+  batchClusters?: string[];
+  prune?: boolean;
+  /** Adds a queue whose selector names an undeclared cluster (V3). */
+  invalid?: boolean;
+}
+
+export function manifests(shape: RepoShape = {}): Record<string, string> {
+  const clusters = shape.clusters ?? ['prod-1', 'prod-2'];
+  const files: Record<string, string> = {
+    'poolsync.yaml': `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: ${shape.prune ?? true}\n`,
+    'pools/prod.yaml': [
+      'apiVersion: poolsync/v1',
+      'kind: ClusterPool',
+      'metadata:',
+      '  name: prod',
+      'spec:',
+      '  object_store_ref:',
+      '    uri: s3://acme-prod/metadata',
+      '  secret_store:',
+      '    type: AWS_SECRETS_MANAGER',
+      '    locator: us-east-1',
+      '',
+    ].join('\n'),
+    'queues/batch.yaml': [
+      'apiVersion: poolsync/v1',
+      'kind: Queue',
+      'metadata:',
+      '  name: batch',
+      'spec:',
+      '  pool: prod',
+      `  clusters: [${(shape.batchClusters ?? ['*']).map((c) => JSON.stringify(c)).join(', ')}]`,
+      `  run_concurrency: ${shape.batchRunConcurrency ?? 50}`,
+      '  action_concurrency: 500',
+      '',
+    ].join('\n'),
+  };
+  for (const name of clusters) {
+    files[`clusters/${name}.yaml`] = [
+      'apiVersion: poolsync/v1',
+      'kind: Cluster',
+      'metadata:',
+      `  name: ${name}`,
+      'spec:',
+      '  pool: prod',
+      '',
+    ].join('\n');
+  }
+  if (shape.invalid) {
+    files['queues/broken.yaml'] = [
+      'apiVersion: poolsync/v1',
+      'kind: Queue',
+      'metadata:',
+      '  name: broken',
+      'spec:',
+      '  pool: prod',
+      '  clusters: [no-such-cluster]',
+      '  run_concurrency: 1',
+      '  action_concurrency: 1',
+      '',
+    ].join('\n');
+  }
+  return files;
+}
