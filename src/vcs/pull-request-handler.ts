@@ -1,0 +1,239 @@
+/**
+ * The daemon's pull-request path: on a pull/merge request event for the configured
+ * repository, fetch the head commit into a work dir of its own, validate and plan it against
+ * live state, and upsert the sticky comment and commit status. It never applies anything.
+ *
+ * Events run one at a time (one checkout); a newer event for the same pull request
+ * supersedes one still waiting, and a redelivered event for a commit already queued is
+ * dropped.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { ControlPlane } from '../controlplane/types.js';
+import { gitEnvironment } from '../daemon/git-source.js';
+import type { GitAuth } from '../daemon/config.js';
+import { Redactor, scrubUrlUserinfo } from '../daemon/redact.js';
+import type { RetryTuning } from './http.js';
+import { planOutcome } from './plan-outcome.js';
+import { publishPending, publishPlan, type PublishResult } from './publish.js';
+import type { Provider, PublishOutcome, PullRequestEvent } from './types.js';
+
+/** The subset of a pino logger this module uses. */
+export interface HandlerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface PullRequestHandlerOptions {
+  provider: Provider;
+  /** GitHub Enterprise / self-managed GitLab API URL. */
+  apiUrl?: string;
+  /** Events for other repositories are ignored: `owner/name` (GitHub), project path (GitLab). */
+  repository: string;
+  /** GITHUB_TOKEN / GITLAB_TOKEN of the daemon; never logged. */
+  token: string;
+  git: {
+    /** Clone URL of the config repository (the daemon's --repo). */
+    repo: string;
+    auth?: GitAuth;
+    /** A work dir of its own (never the daemon's checkout of the followed branch). */
+    workDir: string;
+    timeoutMs?: number;
+    env?: Record<string, string | undefined>;
+  };
+  /** Folder of the manifests inside the repository (`.` for the root). */
+  path: string;
+  controlPlane: ControlPlane;
+  logger: HandlerLogger;
+  retry?: RetryTuning;
+  /** Plans a checked-out folder; the real validate → live state → plan → markdown by default. */
+  plan?: (dir: string, commit: string) => Promise<PublishOutcome>;
+}
+
+/** Events that mean "the head of this pull request may have changed". */
+const ACTIONS: Record<Provider, Set<string>> = {
+  github: new Set(['opened', 'synchronize', 'reopened']),
+  gitlab: new Set(['open', 'reopen', 'update', 'opened', 'reopened']),
+};
+
+export type PullRequestHandler = ((e: PullRequestEvent) => Promise<void>) & {
+  /** Resolves when every accepted event has been handled (tests, shutdown). */
+  idle(): Promise<void>;
+};
+
+export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullRequestHandler {
+  const redactor = new Redactor([opts.token, opts.git.auth?.token]);
+  const repoPath = opts.path.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, '') || '.';
+  const key = repoPath === '.' ? '' : repoPath;
+  const checkout = join(opts.git.workDir, 'checkout');
+  let git: SimpleGit | null = null;
+  let chain: Promise<void> = Promise.resolve();
+  /** Newest head seen per pull request, and the commits waiting to be planned. */
+  const latest = new Map<number, string>();
+  const queued = new Set<string>();
+
+  const plan =
+    opts.plan ??
+    ((dir: string, commit: string) =>
+      planOutcome({ dir, commit, controlPlane: opts.controlPlane, repoPath }));
+
+  const target = {
+    provider: opts.provider,
+    apiUrl: opts.apiUrl,
+    repository: opts.repository,
+    token: opts.token,
+    retry: opts.retry,
+  };
+
+  async function client(): Promise<SimpleGit> {
+    if (git) return git;
+    await mkdir(checkout, { recursive: true });
+    git = simpleGit({
+      baseDir: checkout,
+      timeout: { block: opts.git.timeoutMs ?? 120_000 },
+      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
+    }).env(
+      gitEnvironment(
+        opts.git.repo,
+        opts.git.auth ?? {
+          token: null,
+          username: 'x-access-token',
+          sshKeyFile: null,
+          sshKnownHostsFile: null,
+        },
+        opts.git.env ?? process.env,
+        checkout,
+      ),
+    );
+    if (!existsSync(join(checkout, '.git'))) await git.init();
+    const remotes = await git.getRemotes(true);
+    const origin = remotes.find((r) => r.name === 'origin');
+    if (!origin) await git.addRemote('origin', opts.git.repo);
+    else if (origin.refs.fetch !== opts.git.repo)
+      await git.remote(['set-url', 'origin', opts.git.repo]);
+    return git;
+  }
+
+  async function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
+    try {
+      await g.raw(['cat-file', '-e', `${sha}^{commit}`]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Brings the head commit in: the forge's pull-request ref first, then the SHA itself. */
+  async function fetchHead(e: PullRequestEvent): Promise<SimpleGit> {
+    const g = await client();
+    if (await hasCommit(g, e.headSha)) return g;
+    const ref =
+      e.provider === 'github'
+        ? `refs/pull/${e.number}/head`
+        : `refs/merge-requests/${e.number}/head`;
+    const errors: string[] = [];
+    for (const spec of [`+${ref}:refs/poolsync/pr/${e.number}`, e.headSha]) {
+      try {
+        await g.raw(['fetch', '--no-tags', '--quiet', 'origin', spec]);
+        if (await hasCommit(g, e.headSha)) return g;
+      } catch (err) {
+        errors.push(explainGit(redactor, err));
+      }
+    }
+    throw new Error(
+      `cannot fetch commit ${e.headSha} of ${e.provider === 'github' ? 'pull request #' : 'merge request !'}${e.number} from ${scrubUrlUserinfo(opts.git.repo)}` +
+        (errors.length
+          ? `: ${errors.join('; ')}`
+          : ': the commit is not on the pull request ref (a newer push replaced it?)'),
+    );
+  }
+
+  async function handle(e: PullRequestEvent): Promise<PublishResult> {
+    const pr = { ...target, number: e.number, commit: e.headSha, key };
+    try {
+      await publishPending(pr);
+    } catch (err) {
+      // The final publish reports API problems; a missing pending status is not worth failing for.
+      opts.logger.warn(
+        { number: e.number, err: redactor.errorMessage(err) },
+        'could not set the pending status',
+      );
+    }
+    let outcome: PublishOutcome;
+    try {
+      const g = await fetchHead(e);
+      await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
+      await g.raw(['clean', '-ffdxq']);
+      outcome = await plan(repoPath === '.' ? checkout : join(checkout, repoPath), e.headSha);
+    } catch (err) {
+      outcome = { kind: 'error', message: redactor.errorMessage(err) };
+    }
+    return publishPlan({ ...pr, outcome });
+  }
+
+  const handler = async (e: PullRequestEvent): Promise<void> => {
+    const log = {
+      provider: e.provider,
+      repository: e.repository,
+      number: e.number,
+      commit: e.headSha,
+      action: e.action,
+    };
+    if (
+      e.provider !== opts.provider ||
+      !sameRepository(opts.provider, e.repository, opts.repository)
+    ) {
+      opts.logger.debug(log, 'pull request event for another repository: ignored');
+      return;
+    }
+    if (!ACTIONS[e.provider].has(e.action)) {
+      opts.logger.debug(log, `pull request action ${e.action} does not change the head: ignored`);
+      return;
+    }
+    if (!/^[0-9a-f]{7,64}$/i.test(e.headSha) || !Number.isInteger(e.number) || e.number < 1) {
+      opts.logger.warn(log, 'pull request event without a valid number or head commit: ignored');
+      return;
+    }
+    latest.set(e.number, e.headSha);
+    const id = `${e.number}@${e.headSha}`;
+    if (queued.has(id)) {
+      opts.logger.debug(log, 'pull request commit already queued: duplicate event dropped');
+      return;
+    }
+    queued.add(id);
+    const run = chain.then(async () => {
+      queued.delete(id);
+      if (latest.get(e.number) !== e.headSha) {
+        opts.logger.info(log, 'pull request event superseded by a newer push: skipped');
+        return;
+      }
+      const r = await handle(e);
+      opts.logger.info(
+        { ...log, comment: r.comment, status: r.status, url: r.commentUrl },
+        `plan published to the pull request: ${r.description}`,
+      );
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  };
+  return Object.assign(handler, { idle: () => chain });
+}
+
+function sameRepository(provider: Provider, event: string, configured: string): boolean {
+  // GitLab webhooks carry the path; a numeric project id cannot be compared, so it matches.
+  if (provider === 'gitlab' && /^\d+$/.test(configured)) return true;
+  return event.toLowerCase() === configured.toLowerCase();
+}
+
+function explainGit(redactor: Redactor, err: unknown): string {
+  const lines = redactor
+    .errorMessage(err)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('hint:'));
+  const important = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
+  return (important.length ? important : lines).slice(0, 3).join(' ') || 'unknown git error';
+}

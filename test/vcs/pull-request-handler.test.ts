@@ -1,0 +1,220 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { commentMarker } from '../../src/vcs/comment.js';
+import {
+  createPullRequestHandler,
+  type HandlerLogger,
+  type PullRequestHandlerOptions,
+} from '../../src/vcs/pull-request-handler.js';
+import type { PullRequestEvent } from '../../src/vcs/types.js';
+import { FakeForge } from './fake-forge.js';
+
+const POOL = `apiVersion: poolsync/v1
+kind: ClusterPool
+metadata:
+  name: prod
+spec:
+  object_store_ref:
+    uri: s3://prod-bucket/meta
+  secret_store:
+    type: AWS_SECRETS_MANAGER
+    locator: us-east-1
+`;
+const QUEUE = `apiVersion: poolsync/v1
+kind: Queue
+metadata:
+  name: batch
+spec:
+  pool: prod
+  run_concurrency: 5
+  action_concurrency: 50
+`;
+const BROKEN_QUEUE = `apiVersion: poolsync/v1
+kind: Queue
+metadata:
+  name: batch
+spec:
+  pool: nowhere
+  run_concurrency: 5
+  action_concurrency: 50
+`;
+
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.com',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.com',
+};
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: gitEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+
+let root: string;
+let origin: string;
+let dev: string;
+let forge: FakeForge;
+let cp: EmbeddedControlPlane;
+let logs: { level: string; msg: string; obj: object }[];
+
+const logger: HandlerLogger = {
+  info: (obj, msg) => logs.push({ level: 'info', msg, obj }),
+  warn: (obj, msg) => logs.push({ level: 'warn', msg, obj }),
+  debug: (obj, msg) => logs.push({ level: 'debug', msg, obj }),
+};
+
+/** Commits the files on a PR branch and publishes it as the forge's pull request ref. */
+function pushPullRequest(ref: string, files: Record<string, string>, message: string): string {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dev, path, '..'), { recursive: true });
+    writeFileSync(join(dev, path), text);
+  }
+  git(dev, 'add', '-A');
+  git(dev, 'commit', '-q', '-m', message);
+  const sha = git(dev, 'rev-parse', 'HEAD');
+  git(dev, 'push', '-q', '--force', 'origin', `HEAD:${ref}`);
+  return sha;
+}
+
+beforeEach(async () => {
+  root = mkdtempSync(join(tmpdir(), 'poolsync-vcs-pr-'));
+  origin = join(root, 'origin.git');
+  dev = join(root, 'dev');
+  git(root, 'init', '-q', '--bare', '-b', 'main', origin);
+  git(root, 'clone', '-q', origin, dev);
+  mkdirSync(join(dev, 'pools'));
+  writeFileSync(join(dev, 'pools', 'prod.yaml'), POOL);
+  writeFileSync(join(dev, 'README.md'), 'config\n');
+  git(dev, 'add', '-A');
+  git(dev, 'commit', '-q', '-m', 'base');
+  git(dev, 'push', '-q', 'origin', 'HEAD:main');
+  git(dev, 'checkout', '-q', '-b', 'feature');
+  forge = await new FakeForge().start();
+  cp = await EmbeddedControlPlane.open({ path: null });
+  logs = [];
+});
+
+afterEach(async () => {
+  await forge.stop();
+  await cp.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function handlerFor(over: Partial<PullRequestHandlerOptions> = {}) {
+  return createPullRequestHandler({
+    provider: 'github',
+    apiUrl: forge.url,
+    repository: 'acme/cfg',
+    token: forge.token,
+    git: { repo: origin, workDir: join(root, 'pr-work') },
+    path: 'pools',
+    controlPlane: cp,
+    logger,
+    retry: { maxRetries: 1, minDelayMs: 5, maxDelayMs: 20 },
+    ...over,
+  });
+}
+
+const event = (over: Partial<PullRequestEvent>): PullRequestEvent => ({
+  provider: 'github',
+  repository: 'acme/cfg',
+  number: 7,
+  headSha: '',
+  headRef: 'feature',
+  action: 'opened',
+  ...over,
+});
+
+describe('pull-request handler (daemon path), end to end with a real Git repository', () => {
+  it('plans the head commit against live state, posts one comment and a status, applies nothing', async () => {
+    const sha1 = pushPullRequest('refs/pull/7/head', { 'pools/batch.yaml': QUEUE }, 'add queue');
+    const handle = handlerFor();
+    await handle(event({ headSha: sha1 }));
+
+    const comments = forge.list('github:acme/cfg#7');
+    expect(comments).toHaveLength(1);
+    const body = comments[0]!.body;
+    expect(body.startsWith(commentMarker('pools'))).toBe(true);
+    expect(body).toContain(sha1);
+    expect(body).toMatch(/Plan: [1-9]\d* to create/);
+    expect(body).toContain('ClusterPool/prod');
+    expect(body).toContain('Queue/batch');
+    expect(forge.statuses.map((s) => [s.sha, s.body.state])).toEqual([
+      [sha1, 'pending'],
+      [sha1, 'success'],
+    ]);
+    // Never applies anything from a pull request.
+    expect((await cp.listPools()).map((p) => p.name)).toEqual(['default']);
+    expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
+
+    // A new push: the same comment is edited, now showing the validation error (V2) with its location.
+    const sha2 = pushPullRequest(
+      'refs/pull/7/head',
+      { 'pools/batch.yaml': BROKEN_QUEUE },
+      'break it',
+    );
+    await handle(event({ headSha: sha2, action: 'synchronize' }));
+    const after = forge.list('github:acme/cfg#7');
+    expect(after).toHaveLength(1);
+    expect(after[0]!.body).toContain(sha2);
+    expect(after[0]!.body).toMatch(/pools\/batch\.yaml:\d+:\d+: V2/);
+    expect(forge.statuses.at(-1)).toMatchObject({ sha: sha2, body: { state: 'failure' } });
+  });
+
+  it('ignores other repositories, other providers and actions that do not move the head', async () => {
+    const sha = pushPullRequest('refs/pull/7/head', { 'pools/batch.yaml': QUEUE }, 'q');
+    const handle = handlerFor();
+    await handle(event({ headSha: sha, repository: 'acme/other' }));
+    await handle(event({ headSha: sha, action: 'closed' }));
+    await handle(event({ headSha: sha, action: 'labeled' }));
+    await handle(event({ headSha: sha, provider: 'gitlab' }));
+    expect(forge.requests).toHaveLength(0);
+  });
+
+  it('a newer push supersedes events still waiting; duplicates are dropped', async () => {
+    const sha1 = pushPullRequest('refs/heads/feature', { 'pools/batch.yaml': QUEUE }, 'one');
+    const sha2 = pushPullRequest('refs/heads/feature', { 'pools/a.yaml': '# a\n' }, 'two');
+    const sha3 = pushPullRequest('refs/pull/7/head', { 'pools/b.yaml': '# b\n' }, 'three');
+    const handle = handlerFor();
+    await Promise.all([
+      handle(event({ headSha: sha1 })),
+      handle(event({ headSha: sha2, action: 'synchronize' })),
+      handle(event({ headSha: sha3, action: 'synchronize' })),
+      handle(event({ headSha: sha3, action: 'synchronize' })),
+    ]);
+    await handle.idle();
+    expect(new Set(forge.statuses.map((s) => s.sha))).toEqual(new Set([sha3]));
+    expect(forge.list('github:acme/cfg#7')).toHaveLength(1);
+    expect(logs.filter((l) => /superseded/.test(l.msg))).toHaveLength(2);
+  });
+
+  it('a head that cannot be fetched gives an error comment and status, without credentials', async () => {
+    const handle = handlerFor({
+      git: { repo: origin, workDir: join(root, 'pr-work') },
+    });
+    await handle(event({ headSha: 'f'.repeat(40) }));
+    const c = forge.list('github:acme/cfg#7')[0]!;
+    expect(c.body).toContain('poolsync could not plan this commit');
+    expect(c.body).toContain(`cannot fetch commit ${'f'.repeat(40)}`);
+    expect(forge.statuses.at(-1)!.body.state).toBe('error');
+    expect(JSON.stringify(logs)).not.toContain(forge.token);
+  });
+
+  it('GitLab: fetches refs/merge-requests/N/head and posts a note', async () => {
+    const sha = pushPullRequest('refs/merge-requests/3/head', { 'pools/batch.yaml': QUEUE }, 'mr');
+    const handle = handlerFor({ provider: 'gitlab', repository: 'acme/cfg', path: './pools/' });
+    await handle(event({ provider: 'gitlab', number: 3, headSha: sha, action: 'open' }));
+    const notes = forge.list('gitlab:acme/cfg!3');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.body.startsWith(commentMarker('pools'))).toBe(true);
+    expect(forge.statuses.map((s) => s.body.state)).toEqual(['running', 'success']);
+  });
+});
