@@ -1,7 +1,9 @@
 import type { CommandModule } from 'yargs';
+import { applyCommand } from './apply.js';
 import { controlPlaneCommand } from './control-plane.js';
+import { daemonCommand } from './daemon.js';
 import { validateCommand } from './validate.js';
 
 /** Every command of the CLI; each lives in its own module beside this one. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [controlPlaneCommand, validateCommand];
+export const commands: CommandModule<any, any>[] = [applyCommand, controlPlaneCommand, daemonCommand, validateCommand];
