@@ -17,7 +17,8 @@ import {
 import type { LiveQueue } from '../model/live.js';
 import type { FieldDiff } from '../model/plan.js';
 import { makeChange } from './change.js';
-import { PlanContext, type QueueDecision } from './context.js';
+import type { PlanContext } from './context.js';
+import { type QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { UNMANAGED_REASON } from './pools.js';
 

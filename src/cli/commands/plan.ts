@@ -1,0 +1,167 @@
+/**
+ * `poolsync plan [DIR]`: validate the repository, read the live state, print what apply
+ * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
+ * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
+ */
+import { execFile } from 'node:child_process';
+import { stat, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { Argv, CommandModule } from 'yargs';
+import {
+  DEFAULT_CONTROL_PLANE_URL,
+  openControlPlane,
+  resolveToken,
+} from '../../controlplane/open.js';
+import { formatValidationText } from '../../manifests/index.js';
+import type { Plan } from '../../model/plan.js';
+import { planRepository } from '../../plan/pipeline.js';
+import { renderJson, renderMarkdown, renderText } from '../../render/index.js';
+import { UserError } from '../errors.js';
+
+export type OutputFormat = 'text' | 'json' | 'markdown';
+
+interface PlanArgs {
+  dir: string;
+  'control-plane': string;
+  'token-file'?: string;
+  output: OutputFormat;
+  out?: string;
+  'detailed-exitcode': boolean;
+  color?: boolean;
+}
+
+export const planCommand: CommandModule<object, PlanArgs> = {
+  command: 'plan [dir]',
+  describe: 'Show what apply would change on the control plane, without changing anything',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('dir', {
+        type: 'string',
+        default: '.',
+        describe: 'Config folder (a Git checkout or any folder of it)',
+      })
+      .option('control-plane', {
+        type: 'string',
+        default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
+        describe: 'Control plane: http(s)://… or file:PATH (env POOLSYNC_CONTROL_PLANE)',
+      })
+      .option('token-file', {
+        type: 'string',
+        describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN)',
+      })
+      .option('output', {
+        alias: 'o',
+        choices: ['text', 'json', 'markdown'] as const,
+        default: 'text' as const,
+        describe:
+          'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
+      })
+      .option('out', {
+        type: 'string',
+        describe: 'Also save the plan (JSON) to FILE, for `apply FILE` and `show FILE`',
+      })
+      .option('detailed-exitcode', {
+        type: 'boolean',
+        default: false,
+        describe: 'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
+      })
+      .option('color', {
+        type: 'boolean',
+        describe:
+          'Colour the text output (default: when stdout is a terminal; --no-color to disable)',
+      })
+      .example(
+        '$0 plan examples/config-repo',
+        'Plan the example against the local embedded control plane',
+      )
+      .example(
+        '$0 plan . --out plan.json && $0 apply plan.json',
+        'Review, then apply exactly that plan',
+      )
+      .example(
+        '$0 plan . --output markdown --detailed-exitcode',
+        'In CI: a PR comment, and exit 2 when something would change',
+      ) as unknown as Argv<PlanArgs>,
+  handler: async (args) => {
+    process.exitCode = await runPlan(args);
+  },
+};
+
+async function runPlan(args: PlanArgs): Promise<number> {
+  await requireFolder(args.dir);
+  const token = await resolveToken(args['token-file']);
+  const commit = await cleanCommit(args.dir);
+  const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+  let result;
+  try {
+    result = await planRepository(args.dir, cp, { commit });
+  } finally {
+    await cp.close();
+  }
+  if (!result.ok) {
+    const text = formatValidationText(result.errors, { baseDir: args.dir });
+    // Keep stdout parseable for json/markdown: the errors go to stderr there.
+    if (args.output === 'text') process.stdout.write(text);
+    else process.stderr.write(text);
+    process.stderr.write('The repository is invalid: nothing was planned.\n');
+    return 1;
+  }
+  const plan = result.plan;
+  const color = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
+  process.stdout.write(render(plan, args.output, color));
+  if (plan.errors.length > 0) {
+    if (args.out) process.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
+    return 1;
+  }
+  if (args.out) {
+    try {
+      await writeFile(args.out, renderJson(plan));
+    } catch (err) {
+      throw new UserError(
+        `cannot save the plan to ${args.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
+    if (args.output === 'text')
+      process.stdout.write(
+        `\nSaved the plan to ${args.out}: apply it with \`poolsync apply ${args.out}\`.\n`,
+      );
+  }
+  return args['detailed-exitcode'] && hasChangesToApply(plan) ? 2 : 0;
+}
+
+export function render(plan: Plan, output: OutputFormat, color: boolean): string {
+  if (output === 'json') return renderJson(plan);
+  if (output === 'markdown') return renderMarkdown(plan);
+  return renderText(plan, { color });
+}
+
+/** --detailed-exitcode: blocked and unmanaged objects alone are not changes (nothing would be sent). */
+export function hasChangesToApply(plan: Plan): boolean {
+  return plan.steps.length > 0;
+}
+
+async function requireFolder(dir: string): Promise<void> {
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new UserError(`${dir} is not a folder`);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(
+      code === 'ENOENT'
+        ? `folder ${dir} does not exist`
+        : `cannot read folder ${dir}: ${code ?? String(err)}`,
+    );
+  }
+}
+
+/** The HEAD commit when DIR is in a Git work tree without local changes under DIR; else null. */
+async function cleanCommit(dir: string): Promise<string | null> {
+  const run = promisify(execFile);
+  try {
+    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd: dir });
+    const { stdout: status } = await run('git', ['status', '--porcelain', '--', '.'], { cwd: dir });
+    return status.trim() === '' ? head.trim() : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The I/O edge around the pure planner, shared by `plan`, `apply` and the daemon:
+ * load + validate the repository, read the live state, plan. The caller opens (and closes)
+ * the control plane, so it can keep using it (apply) or reuse it across runs (daemon).
+ */
+import { loadRepository } from '../manifests/index.js';
+import type { LoadCounts, ValidationError } from '../manifests/types.js';
+import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import type { DesiredState } from '../model/desired.js';
+import type { LiveState } from '../model/live.js';
+import type { Plan } from '../model/plan.js';
+import { computePlan } from './index.js';
+
+export type PipelineResult =
+  /** The repository has validation errors: nothing was read from the control plane. */
+  | { ok: false; errors: ValidationError[]; counts: LoadCounts }
+  | {
+      ok: true;
+      plan: Plan;
+      desired: DesiredState;
+      live: LiveState;
+      counts: LoadCounts;
+      timings: PipelineTimings;
+    };
+
+export interface PipelineTimings {
+  load_ms: number;
+  live_ms: number;
+  plan_ms: number;
+}
+
+export interface PipelineOptions {
+  /** Git commit the folder was read from, recorded in the plan. */
+  commit?: string | null;
+}
+
+export async function planRepository(
+  dir: string,
+  cp: ControlPlane,
+  opts: PipelineOptions = {},
+): Promise<PipelineResult> {
+  const t0 = performance.now();
+  const loaded = await loadRepository(
+    dir,
+    opts.commit !== undefined ? { commit: opts.commit } : {},
+  );
+  if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
+  const t1 = performance.now();
+  const live = await readLiveState(cp);
+  const t2 = performance.now();
+  const plan = computePlan(
+    loaded.desired,
+    live,
+    opts.commit !== undefined ? { commit: opts.commit } : {},
+  );
+  const t3 = performance.now();
+  return {
+    ok: true,
+    plan,
+    desired: loaded.desired,
+    live,
+    counts: loaded.counts,
+    timings: { load_ms: t1 - t0, live_ms: t2 - t1, plan_ms: t3 - t2 },
+  };
+}

@@ -1,0 +1,11 @@
+/** Plan renderers (plan.md): text (Terraform-like), JSON (the plan as-is), markdown (PR comment). */
+import type { Plan } from '../model/plan.js';
+
+export { renderText, type TextOptions } from './text.js';
+export { renderMarkdown, type MarkdownOptions } from './markdown.js';
+export { closingLine, hasNoChanges } from './common.js';
+
+/** The plan.md JSON format: the Plan object as-is (schemas/plan.schema.json), 2-space indented. */
+export function renderJson(plan: Plan): string {
+  return JSON.stringify(plan, null, 2) + '\n';
+}

@@ -1,0 +1,126 @@
+/**
+ * Markdown for a pull-request comment: the closing line first, the changes in a fenced
+ * `diff` block (GitHub colours `+` green, `-` red, `!` orange), then blocked items and
+ * warnings. Kept under a size budget (GitHub caps comments at 65,536 characters).
+ */
+import type { Change, Plan } from '../model/plan.js';
+import {
+  causeNote,
+  closingLine,
+  fieldLines,
+  hasNoChanges,
+  plural,
+  visibleChanges,
+} from './common.js';
+
+export interface MarkdownOptions {
+  /** Upper bound of the output length; the change list is cut to fit. Default 60,000. */
+  maxChars?: number;
+}
+
+const DIFF_PREFIX: Partial<Record<Change['action'], string>> = {
+  create: '+',
+  update: '!',
+  replace: '-/+',
+  delete: '-',
+};
+
+export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
+  const maxChars = opts.maxChars ?? 60_000;
+  const head: string[] = [];
+  const tail: string[] = [];
+  if (plan.errors.length > 0) {
+    head.push(
+      `**Plan failed** with ${plural(plan.errors.length, 'error')}: nothing will be applied.`,
+      '',
+    );
+    for (const e of plan.errors) {
+      const where = [e.address ? `\`${e.address}\`` : null, e.location ? `\`${e.location}\`` : null]
+        .filter(Boolean)
+        .join(' at ');
+      head.push(`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${escapeInline(e.message)}`);
+    }
+    head.push('');
+  }
+  head.push(
+    hasNoChanges(plan)
+      ? '**No changes.** The control plane matches the repository.'
+      : `**${closingLine(plan)}**`,
+  );
+  if (plan.summary.unmanaged > 0)
+    head.push('', `${plural(plan.summary.unmanaged, 'object')} unmanaged (prune is off).`);
+  head.push('');
+
+  const changes = visibleChanges(plan);
+  const blocked = changes.filter((c) => c.action === 'blocked');
+  if (blocked.length > 0) {
+    tail.push(
+      '### Blocked',
+      '',
+      'Nothing is sent for these; they are reported until the repository or the control plane changes.',
+      '',
+    );
+    for (const c of blocked) tail.push(`- **\`${c.address}\`**: ${escapeInline(c.reason ?? '')}`);
+    tail.push('');
+  }
+  if (plan.warnings.length > 0) {
+    tail.push('### Warnings', '');
+    for (const w of plan.warnings)
+      tail.push(`- :warning: **${w.code}** \`${w.address}\`: ${escapeInline(w.message)}`);
+    tail.push('');
+  }
+  const unmanaged = changes.filter((c) => c.action === 'unmanaged');
+  if (unmanaged.length > 0) {
+    tail.push('<details><summary>Unmanaged (not in the repository, prune is off)</summary>', '');
+    for (const c of unmanaged) tail.push(`- \`${c.address}\``);
+    tail.push('', '</details>', '');
+  }
+  const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
+
+  const body: string[] = [];
+  const applied = changes.filter((c) => DIFF_PREFIX[c.action] !== undefined);
+  if (applied.length > 0) {
+    const budget = maxChars - [...head, ...tail, meta].join('\n').length - 200;
+    const lines: string[] = [];
+    let used = 0;
+    let shown = 0;
+    for (const c of applied) {
+      const block = diffBlock(c);
+      const size = block.join('\n').length + 1;
+      if (used + size > budget) break;
+      lines.push(...block);
+      used += size;
+      shown += 1;
+    }
+    body.push('```diff', ...lines, '```');
+    if (shown < applied.length) {
+      body.push(
+        '',
+        `_…and ${applied.length - shown} more changes not shown here: run \`poolsync plan\` for the full plan._`,
+      );
+    }
+    body.push('');
+  }
+  return [...head, ...body, ...tail, meta].join('\n') + '\n';
+}
+
+function diffBlock(change: Change): string[] {
+  const prefix = DIFF_PREFIX[change.action]!;
+  // Field lines start with the same marker so the whole block takes the change's colour.
+  const marker = prefix === '-/+' ? '!' : prefix;
+  const lines = [`${prefix} ${change.address}`];
+  const note = causeNote(change);
+  if (note) lines.push(`${marker}     # ${note}`);
+  for (const f of fieldLines(change))
+    lines.push(`${marker}     ${f.text}${f.forces ? '  # forces replacement' : ''}`);
+  return lines;
+}
+
+function short(fingerprint: string): string {
+  return fingerprint.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Reasons and messages are plain text with backticks for names: keep them, neutralise HTML. */
+function escapeInline(text: string): string {
+  return text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
+}

@@ -1,0 +1,116 @@
+/** Terraform-style text rendering of a plan; ANSI colour only when asked. */
+import type { Change, Plan } from '../model/plan.js';
+import {
+  SYMBOL,
+  causeNote,
+  closingLine,
+  fieldLines,
+  hasNoChanges,
+  plural,
+  visibleChanges,
+} from './common.js';
+
+export interface TextOptions {
+  color: boolean;
+}
+
+const ANSI = {
+  reset: '\x1b[0m',
+  bold: '\x1b[1m',
+  dim: '\x1b[2m',
+  red: '\x1b[31m',
+  green: '\x1b[32m',
+  yellow: '\x1b[33m',
+  magenta: '\x1b[35m',
+  cyan: '\x1b[36m',
+};
+type Paint = (style: keyof typeof ANSI, text: string) => string;
+
+const ACTION_STYLE: Record<Change['action'], keyof typeof ANSI> = {
+  create: 'green',
+  update: 'yellow',
+  replace: 'magenta',
+  delete: 'red',
+  blocked: 'red',
+  unmanaged: 'cyan',
+  noop: 'dim',
+};
+
+const HEADLINE: Partial<Record<Change['action'], string>> = {
+  blocked: 'blocked',
+  unmanaged: 'unmanaged: not in the repository, prune is off',
+};
+
+export function renderText(plan: Plan, opts: TextOptions): string {
+  const paint: Paint = opts.color
+    ? (style, text) => `${ANSI[style]}${text}${ANSI.reset}`
+    : (_s, text) => text;
+  const out: string[] = [];
+  const changes = visibleChanges(plan);
+  const actionable = changes.filter((c) => c.action !== 'unmanaged');
+
+  if (hasNoChanges(plan)) {
+    out.push(paint('bold', 'No changes.') + ' The control plane matches the repository.', '');
+  } else {
+    out.push('poolsync will perform the following actions:', '');
+    for (const change of actionable) out.push(...renderChange(change, paint), '');
+  }
+  const unmanaged = changes.filter((c) => c.action === 'unmanaged');
+  if (unmanaged.length > 0) {
+    out.push(`Not in the repository (prune is off: reported, never touched):`, '');
+    for (const change of unmanaged) out.push(...renderChange(change, paint), '');
+  }
+
+  const blocked = changes.filter((c) => c.action === 'blocked');
+  if (blocked.length > 0) {
+    out.push(
+      paint('bold', 'Blocked') +
+        ' (nothing is sent for these; reported until the repository or the control plane changes):',
+    );
+    for (const c of blocked)
+      out.push(`  ${paint('red', '!')} ${paint('bold', c.address)}: ${c.reason ?? ''}`);
+    out.push('');
+  }
+  if (plan.warnings.length > 0) {
+    out.push(paint('bold', 'Warnings:'));
+    for (const w of plan.warnings)
+      out.push(`  ${paint('yellow', 'warning')} ${w.code} ${w.address}: ${w.message}`);
+    out.push('');
+  }
+  if (plan.errors.length > 0) {
+    out.push(paint('bold', 'Errors:'));
+    for (const e of plan.errors) {
+      const where = [e.address, e.location].filter(Boolean).join(' at ');
+      out.push(`  ${paint('red', 'error')} ${e.code}${where ? ` ${where}` : ''}: ${e.message}`);
+    }
+    out.push('');
+  }
+
+  if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan)));
+  if (plan.summary.unmanaged > 0)
+    out.push(`${plural(plan.summary.unmanaged, 'object')} unmanaged (prune is off).`);
+  if (plan.errors.length > 0) {
+    out.push(
+      paint(
+        'red',
+        `Plan failed with ${plural(plan.errors.length, 'error')}: nothing will be applied.`,
+      ),
+    );
+  }
+  return out.join('\n') + '\n';
+}
+
+function renderChange(change: Change, paint: Paint): string[] {
+  const style = ACTION_STYLE[change.action];
+  const symbol = SYMBOL[change.action].padStart(3);
+  const headline = HEADLINE[change.action];
+  const lines = [
+    `${paint(style, symbol)} ${paint('bold', change.address)}${headline ? paint('dim', `  (${headline})`) : ''}`,
+  ];
+  const note = causeNote(change);
+  if (note) lines.push(paint('dim', `      # ${note}`));
+  for (const f of fieldLines(change)) {
+    lines.push(`      ${f.text}${f.forces ? paint('red', '  # forces replacement') : ''}`);
+  }
+  return lines;
+}
