@@ -155,6 +155,15 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
     const name = validateName('Cluster', request?.name);
+    const unknown = Object.keys(request).filter((k) => !['name', 'pool', 'data_plane'].includes(k));
+    if (unknown.length > 0) {
+      throw new ControlPlaneError(
+        'INVALID_ARGUMENT',
+        `a cluster registration takes name, pool and data_plane; unknown: ${unknown.join(', ')}`,
+        address('Cluster', name),
+        null,
+      );
+    }
     const pool =
       request.pool === undefined || request.pool === null
         ? DEFAULT_POOL

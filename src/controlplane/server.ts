@@ -153,6 +153,14 @@ function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     route('GET', '/v1/pools', async (r) => paginate(await cp.listPools(), byName, r.query)),
     route('POST', '/v1/pools', async (r) => {
       const b = await obj(r);
+      const unknown = Object.keys(b).filter((k) => k !== 'name' && k !== 'contract');
+      if (unknown.length > 0) {
+        throw new HttpError(
+          400,
+          'INVALID_ARGUMENT',
+          `a pool takes name and contract; unknown: ${unknown.join(', ')}`,
+        );
+      }
       return created(await cp.createPool(b.name as string, b.contract as never));
     }),
     route('GET', '/v1/pools/{name}', async (r) => ok(await cp.getPool(p(r)))),

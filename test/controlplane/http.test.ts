@@ -1,0 +1,360 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { request } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { ControlPlaneError } from '../../src/controlplane/errors.js';
+import { HttpControlPlane, retryDelayMs } from '../../src/controlplane/http-client.js';
+import { openControlPlane } from '../../src/controlplane/open.js';
+import { startControlPlaneServer, type ControlPlaneServer } from '../../src/controlplane/server.js';
+import { SimulationClient } from '../../src/controlplane/sim-client.js';
+import { readLiveState } from '../../src/controlplane/types.js';
+import type { PoolContract } from '../../src/model/common.js';
+
+const TOKEN = 'tok-9f8e7d6c5b4a';
+const PROD: PoolContract = {
+  object_store_ref: { uri: 's3://prod', endpoint: '' },
+  secret_store: { type: 'VAULT', locator: 'secret/prod' },
+  image_registry: null,
+};
+
+let embedded: EmbeddedControlPlane;
+let server: ControlPlaneServer | undefined;
+let logs: string;
+const clients: HttpControlPlane[] = [];
+
+async function start(opts: { token?: string; simulate?: boolean; bodyLimitBytes?: number } = {}) {
+  logs = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs += chunk.toString();
+      cb();
+    },
+  });
+  const started = await startControlPlaneServer({
+    controlPlane: embedded,
+    logger: pino({ level: 'debug' }, sink),
+    ...opts,
+  });
+  server = started;
+  return started;
+}
+
+function client(opts: ConstructorParameters<typeof HttpControlPlane>[1] = {}) {
+  const c = new HttpControlPlane(server!.url, { minRetryDelayMs: 1, maxRetryDelayMs: 20, ...opts });
+  clients.push(c);
+  return c;
+}
+
+async function raw(
+  method: string,
+  path: string,
+  opts: { body?: string | Buffer; token?: string } = {},
+) {
+  const headers: Record<string, string> = {};
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  const res = await request(`${server!.url}${path}`, {
+    method: method as 'GET',
+    headers,
+    body: opts.body,
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, json: text ? JSON.parse(text) : null };
+}
+
+beforeEach(async () => {
+  embedded = await EmbeddedControlPlane.open({ path: null });
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close();
+  await server?.close();
+  server = undefined;
+  await embedded.close();
+});
+
+describe('control-plane API server', () => {
+  it('bearer auth: 401 without or with a wrong token, 200 with it; the token never reaches the logs', async () => {
+    await start({ token: TOKEN });
+    expect((await raw('GET', '/v1/pools')).status).toBe(401);
+    const wrong = await raw('GET', '/v1/pools', { token: 'nope' });
+    expect(wrong).toMatchObject({ status: 401, json: { code: 'UNAUTHENTICATED' } });
+    expect(wrong.headers['www-authenticate']).toBe('Bearer');
+    expect((await raw('GET', '/v1/pools', { token: TOKEN.slice(0, -1) })).status).toBe(401);
+    expect((await raw('GET', '/v1/pools', { token: TOKEN })).status).toBe(200);
+    expect((await raw('GET', '/healthz')).status).toBe(200);
+
+    const err = await client({ token: 'wrong-token-value' })
+      .listPools()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ControlPlaneError);
+    expect((err as ControlPlaneError).code).toBe('UNAUTHENTICATED');
+    expect(String((err as Error).message)).not.toContain('wrong-token-value');
+    await client({ token: TOKEN }).createPool('prod', PROD);
+    expect(logs).toContain('"path":"/v1/pools"');
+    expect(logs).not.toContain(TOKEN);
+  });
+
+  it('body limit: a body over the limit gets 413 and changes nothing', async () => {
+    await start({ bodyLimitBytes: 64 * 1024 });
+    const big = JSON.stringify({ name: 'prod', contract: PROD, pad: 'x'.repeat(100 * 1024) });
+    const res = await raw('POST', '/v1/pools', { body: big });
+    expect(res).toMatchObject({ status: 413, json: { code: 'INVALID_ARGUMENT' } });
+    await expect(embedded.getPool('prod')).rejects.toThrow(/does not exist/);
+  });
+
+  it('malformed JSON gets 400; so does a body that is not an object; unknown paths 404, wrong methods 405', async () => {
+    await start();
+    expect(await raw('POST', '/v1/pools', { body: '{"name": "prod",' })).toMatchObject({
+      status: 400,
+      json: { code: 'INVALID_ARGUMENT' },
+    });
+    expect((await raw('POST', '/v1/pools', { body: '[1,2]' })).status).toBe(400);
+    expect((await raw('POST', '/v1/pools', { body: '' })).status).toBe(400);
+    expect(
+      (await raw('POST', '/v1/clusters', { body: '{"name":"c1","pool":"default","color":"red"}' }))
+        .json,
+    ).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect((await raw('GET', '/v1/nope')).status).toBe(404);
+    const wrongMethod = await raw('DELETE', '/v1/queues/default');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.allow).toBe('GET, PUT');
+  });
+
+  it('maps rule errors to HTTP status and {code, message, address, rule}', async () => {
+    await start();
+    expect(await raw('DELETE', '/v1/pools/default')).toMatchObject({
+      status: 412,
+      json: { code: 'FAILED_PRECONDITION', rule: 'P5', address: 'ClusterPool/default' },
+    });
+    expect((await raw('GET', '/v1/clusters/ghost')).status).toBe(404);
+    expect(
+      (
+        await raw('POST', '/v1/pools', {
+          body: JSON.stringify({ name: 'default', contract: PROD }),
+        })
+      ).status,
+    ).toBe(409);
+    expect(
+      (await raw('POST', '/v1/pools', { body: JSON.stringify({ name: 'BAD', contract: PROD }) }))
+        .status,
+    ).toBe(400);
+  });
+
+  it('pagination: limit + page_token walk every item once, in order; the client reads them all', async () => {
+    await start();
+    for (let i = 0; i < 1203; i++) {
+      await embedded.createQueue({
+        name: `q-${String(i).padStart(4, '0')}`,
+        run_concurrency: 1,
+        action_concurrency: 1,
+      });
+    }
+    const seen: string[] = [];
+    let token: string | null = null;
+    let pages = 0;
+    do {
+      const res = await raw('GET', `/v1/queues?limit=500${token ? `&page_token=${token}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.json.items.length).toBeLessThanOrEqual(500);
+      seen.push(...res.json.items.map((q: { name: string }) => q.name));
+      token = res.json.next_page_token;
+      pages++;
+    } while (token);
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(1204);
+    expect(new Set(seen).size).toBe(1204);
+    expect([...seen].sort()).toEqual(seen);
+    expect((await raw('GET', '/v1/queues')).json.items).toHaveLength(500);
+    expect((await raw('GET', '/v1/queues?limit=0')).status).toBe(400);
+    expect((await raw('GET', '/v1/queues?limit=5001')).status).toBe(400);
+    expect((await raw('GET', '/v1/queues?page_token=***')).status).toBe(400);
+    expect(await client({ pageSize: 500 }).listQueues()).toEqual(await embedded.listQueues());
+  });
+
+  it('sim endpoints are off unless simulate is set', async () => {
+    await start();
+    expect((await raw('PUT', '/v1/sim/faults', { body: '{"fault_rate":1}' })).status).toBe(404);
+    expect((await raw('POST', '/v1/sim/queues/default/activity', { body: '{}' })).status).toBe(404);
+  });
+
+  it('fault injection: the client converges through 30% UNAVAILABLE, with nothing created twice', async () => {
+    await start({ simulate: true, token: TOKEN });
+    const sim = new SimulationClient(server!.url, TOKEN);
+    await sim.setFaults({ fault_rate: 0.3 });
+    const cp = client({ token: TOKEN, pageSize: 7 });
+    await cp.createPool('prod', PROD);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => cp.registerCluster({ name: `c-${i}`, pool: 'prod' })),
+    );
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        cp.createQueue({
+          name: `q-${i}`,
+          pool: 'prod',
+          clusters: [`c-${i % 20}`],
+          run_concurrency: i,
+          action_concurrency: 1,
+        }),
+      ),
+    );
+    for (let i = 0; i < 10; i++) await cp.deleteCluster(`c-${i}`);
+    const viaFaults = await readLiveState(cp);
+    expect(viaFaults).toEqual(await readLiveState(embedded));
+    expect(viaFaults.clusters).toHaveLength(10);
+    expect(viaFaults.queues).toHaveLength(1 + 20 + 60);
+    expect(logs).toContain('"status":503');
+  });
+
+  it('a retried create whose first attempt landed succeeds (lost responses), and deletes likewise', async () => {
+    await start({ simulate: true });
+    const sim = new SimulationClient(server!.url);
+    await sim.setFaults({ lost_response_rate: 0.5 });
+    const cp = client();
+    await cp.createPool('prod', PROD);
+    for (let i = 0; i < 20; i++) {
+      await cp.createQueue({
+        name: `q-${i}`,
+        pool: 'prod',
+        run_concurrency: 1,
+        action_concurrency: 1,
+      });
+      await cp.registerCluster({ name: `c-${i}`, pool: 'prod' });
+      await cp.deleteCluster(`c-${i}`);
+    }
+    await sim.setFaults({ lost_response_rate: 0 });
+    expect((await cp.listQueues()).filter((q) => q.name.startsWith('q-'))).toHaveLength(20);
+    expect(await cp.listClusters()).toEqual([]);
+    // A real conflict (not after a retry) is still reported: P3.
+    await expect(cp.createPool('prod', PROD)).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+      rule: 'P3',
+    });
+  });
+
+  it('latency injection delays every call; a request timeout below it fails as UNAVAILABLE', async () => {
+    await start({ simulate: true });
+    const sim = new SimulationClient(server!.url);
+    await sim.setFaults({ latency_ms: 150 });
+    const cp = client();
+    const t0 = performance.now();
+    await cp.listPools();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(await sim.getFaults()).toEqual({
+      latency_ms: 150,
+      fault_rate: 0,
+      lost_response_rate: 0,
+    });
+    // undici's header timeout has a resolution of about a second: keep the margins wide.
+    await sim.setFaults({ latency_ms: 2500 });
+    const impatient = client({ requestTimeoutMs: 300, maxRetries: 0 });
+    await expect(impatient.capabilities()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect((await raw('PUT', '/v1/sim/faults', { body: '{"fault_rate":2}' })).status).toBe(400);
+  });
+
+  it('sim: cluster status (C5) and queue activity (Q7) over HTTP', async () => {
+    await start({ simulate: true });
+    const sim = new SimulationClient(server!.url);
+    await embedded.registerCluster({ name: 'c1' });
+    expect(
+      (await sim.reportClusterStatus('c1', { secret_store: { locator: 'elsewhere' } })).health,
+    ).toBe('unhealthy');
+    await sim.setQueueActivity('c1', { runs_in_flight: 2, actions_in_flight: 5 });
+    expect(await client().queueMetrics('c1')).toEqual({
+      runs_in_flight: 2,
+      actions_in_flight: 5,
+      depth: 2,
+    });
+  });
+});
+
+describe('HTTP client transport', () => {
+  it('honours Retry-After on 429, then succeeds', async () => {
+    let calls = 0;
+    const stamps: number[] = [];
+    const srv = createServer((req, res) => {
+      calls++;
+      stamps.push(Date.now());
+      if (calls === 1) {
+        res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' });
+        res.end('{"code":"UNAVAILABLE","message":"slow down"}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          drain: false,
+          queue_delete: false,
+          pool_update: false,
+          cluster_move: false,
+        }),
+      );
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const cp = new HttpControlPlane(url, { minRetryDelayMs: 1 });
+    try {
+      await expect(cp.capabilities()).resolves.toMatchObject({ drain: false });
+      expect(calls).toBe(2);
+      expect(stamps[1]! - stamps[0]!).toBeGreaterThanOrEqual(900);
+    } finally {
+      await cp.close();
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
+  it('connection refused: UNAVAILABLE after retries, naming the address and not the token', async () => {
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as AddressInfo).port;
+    await new Promise((r) => srv.close(r));
+    const cp = new HttpControlPlane(`http://127.0.0.1:${port}`, {
+      token: 'secret-xyz',
+      maxRetries: 2,
+      minRetryDelayMs: 1,
+    });
+    const err = (await cp.listPools().catch((e: unknown) => e)) as ControlPlaneError;
+    await cp.close();
+    expect(err).toBeInstanceOf(ControlPlaneError);
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.transient).toBe(true);
+    expect(err.message).toContain(`127.0.0.1:${port}`);
+    expect(err.message).not.toContain('secret-xyz');
+  });
+
+  it('backoff grows exponentially with jitter, capped, and Retry-After wins', () => {
+    expect(retryDelayMs(1, undefined, 100, 10_000, () => 0)).toBe(50);
+    expect(retryDelayMs(1, undefined, 100, 10_000, () => 1)).toBe(100);
+    expect(retryDelayMs(4, undefined, 100, 10_000, () => 1)).toBe(800);
+    expect(retryDelayMs(20, undefined, 100, 10_000, () => 1)).toBe(10_000);
+    expect(retryDelayMs(1, '3', 100, 10_000, () => 0)).toBe(3000);
+    expect(retryDelayMs(1, '120', 100, 10_000, () => 0)).toBe(10_000);
+  });
+});
+
+describe('openControlPlane', () => {
+  it('rejects URLs it does not understand, naming the accepted forms', async () => {
+    await expect(openControlPlane('ftp://x')).rejects.toThrow(
+      /file:PATH .* http:\/\/ or https:\/\//,
+    );
+    await expect(openControlPlane('https://user:pw@example.com')).rejects.toThrow(
+      /must not carry credentials/,
+    );
+  });
+
+  it('http(s):// gives the HTTP client, with the token from POOLSYNC_TOKEN', async () => {
+    await start({ token: TOKEN });
+    process.env.POOLSYNC_TOKEN = TOKEN;
+    try {
+      const cp = await openControlPlane(server!.url);
+      expect(await cp.capabilities()).toMatchObject({ drain: false });
+      await cp.close();
+    } finally {
+      delete process.env.POOLSYNC_TOKEN;
+    }
+  });
+});
