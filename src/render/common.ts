@@ -50,11 +50,10 @@ export function fieldLines(change: Change): { text: string; forces: boolean }[] 
   if (change.action === 'delete') return [];
   const width = Math.max(0, ...change.diff.map((d) => d.path.length));
   return change.diff.map((d: FieldDiff) => {
-    const path = d.path.padEnd(width);
     const text =
       change.action === 'create'
-        ? `${path} = ${formatValue(d.after)}`
-        : `${path}: ${formatValue(d.before)} → ${formatValue(d.after)}`;
+        ? `${d.path.padEnd(width)} = ${formatValue(d.after)}`
+        : `${`${d.path}:`.padEnd(width + 1)} ${formatValue(d.before)} → ${formatValue(d.after)}`;
     return { text, forces: d.forces_replacement };
   });
 }
