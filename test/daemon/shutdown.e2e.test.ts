@@ -1,0 +1,137 @@
+/**
+ * SIGTERM during an apply, with the daemon in a child process (`node --import tsx
+ * src/cli/main.ts daemon`) against a control-plane API server on 127.0.0.1 whose calls are
+ * slowed by simulated latency: running steps finish, no new step starts, exit 0, and a
+ * restart converges.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { startControlPlaneServer, type ControlPlaneServer } from '../../src/controlplane/server.js';
+import { manifests } from './fixtures.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const ROOT = resolve(__dirname, '../..');
+const CLUSTERS = ['prod-1', 'prod-2', 'prod-3', 'prod-4', 'prod-5', 'prod-6'];
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function daemon(
+  args: string[],
+  cwd: string,
+): { child: ChildProcess; lines: Record<string, unknown>[]; exit: Promise<number | null> } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', resolve(ROOT, 'src/cli/main.ts'), 'daemon', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, POOLSYNC_STATE_DIR: resolve(cwd, 'daemon'), FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const lines: Record<string, unknown>[] = [];
+  let buffer = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ text: line });
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exit = new Promise<number | null>((r) =>
+    child.on('exit', (code) => {
+      if (code !== 0 && stderr) process.stderr.write(stderr);
+      r(code);
+    }),
+  );
+  cleanups.push(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return { child, lines, exit };
+}
+
+async function until(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('daemon shutdown', () => {
+  it('SIGTERM during an apply: running steps finish, no new step starts, exit 0; a restart converges', async () => {
+    const repo = new TestRepo();
+    cleanups.push(() => repo.cleanup());
+    repo.commit(manifests({ clusters: CLUSTERS }));
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    const server: ControlPlaneServer = await startControlPlaneServer({
+      controlPlane: cp,
+      simulate: true,
+    });
+    cleanups.push(() => server.close());
+    const faults = await fetch(`${server.url}/v1/sim/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latency_ms: 250 }),
+    });
+    expect(faults.status).toBe(200);
+
+    const state = tempDir();
+    const args = [
+      '--repo',
+      repo.bare,
+      '--control-plane',
+      server.url,
+      '--policy',
+      'all',
+      '--parallelism',
+      '1',
+      '--listen',
+      '127.0.0.1:0',
+      '--log-format',
+      'json',
+      '--log-level',
+      'debug',
+      '--shutdown-timeout',
+      '20s',
+    ];
+    const first = daemon(args, state);
+    await until('the first step to finish', () => first.lines.some((l) => l.msg === 'step done'));
+    first.child.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+
+    const stepsDone = first.lines.filter((l) => l.msg === 'step done').length;
+    const runLine = first.lines.find((l) => 'run' in l);
+    expect(runLine).toMatchObject({ result: 'failed' });
+    expect(String(runLine!.msg)).toMatch(/stopped by shutdown/);
+    expect(first.lines.some((l) => l.msg === 'step failed')).toBe(false);
+    expect(first.lines.at(-1)).toMatchObject({ msg: 'poolsync daemon stopped', finished: true });
+    // Stopped part-way: some steps done, not all of them (pool + 6 clusters + queue = 8).
+    expect(stepsDone).toBeGreaterThanOrEqual(1);
+    expect(stepsDone).toBeLessThan(8);
+    const clustersAfterStop = (await cp.listClusters()).length;
+    expect(clustersAfterStop).toBeLessThan(CLUSTERS.length);
+
+    // Restart: one reconcile, then exit 0 when converged.
+    const second = daemon([...args, '--once'], state);
+    expect(await second.exit).toBe(0);
+    expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(CLUSTERS);
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
+  });
+});
