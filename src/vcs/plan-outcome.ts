@@ -5,6 +5,7 @@
 import { posix } from 'node:path';
 import { readLiveState, type ControlPlane } from '../controlplane/types.js';
 import { formatValidationText, loadRepository } from '../manifests/index.js';
+import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
 import { computePlan } from '../plan/index.js';
 import { renderMarkdown } from '../render/index.js';
@@ -21,19 +22,27 @@ export interface PlanOutcomeOptions {
   render?: (plan: Plan) => string;
 }
 
+/** The outcome of a computed plan (for `poolsync plan --comment`). */
+export function outcomeForPlan(
+  plan: Plan,
+  render: (plan: Plan) => string = renderMarkdown,
+): PublishOutcome {
+  return { kind: 'plan', plan, markdown: render(plan) };
+}
+
+/**
+ * The outcome of an invalid repository. `repoPath` (the folder inside the repository) is
+ * prefixed to each file so reviewers find it from the repository root.
+ */
+export function outcomeForInvalid(errors: ValidationError[], repoPath?: string): PublishOutcome {
+  const prefix = repoPath && repoPath !== '.' ? repoPath : '';
+  const shown = prefix ? errors.map((e) => ({ ...e, file: posix.join(prefix, e.file) })) : errors;
+  return { kind: 'invalid', errorsText: formatValidationText(shown), errorCount: errors.length };
+}
+
 export async function planOutcome(opts: PlanOutcomeOptions): Promise<PublishOutcome> {
   const loaded = await loadRepository(opts.dir, { commit: opts.commit });
-  if (!loaded.valid) {
-    const prefix = opts.repoPath && opts.repoPath !== '.' ? opts.repoPath : '';
-    const errors = prefix
-      ? loaded.errors.map((e) => ({ ...e, file: posix.join(prefix, e.file) }))
-      : loaded.errors;
-    return {
-      kind: 'invalid',
-      errorsText: formatValidationText(errors),
-      errorCount: errors.length,
-    };
-  }
+  if (!loaded.valid) return outcomeForInvalid(loaded.errors, opts.repoPath);
   let live;
   try {
     live = await readLiveState(opts.controlPlane);
@@ -45,5 +54,5 @@ export async function planOutcome(opts: PlanOutcomeOptions): Promise<PublishOutc
     };
   }
   const plan = computePlan(loaded.desired, live, { commit: opts.commit });
-  return { kind: 'plan', plan, markdown: (opts.render ?? renderMarkdown)(plan) };
+  return outcomeForPlan(plan, opts.render);
 }

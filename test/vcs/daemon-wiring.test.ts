@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import type { DaemonConfig } from '../../src/daemon/config.js';
+import { forgeTargetFromRemote, pullRequestHandlerForDaemon } from '../../src/vcs/daemon-wiring.js';
+
+describe('forgeTargetFromRemote', () => {
+  it.each([
+    ['https://github.com/acme/cfg.git', 'github', { repository: 'acme/cfg', apiUrl: undefined }],
+    ['git@github.com:acme/cfg.git', 'github', { repository: 'acme/cfg', apiUrl: undefined }],
+    [
+      'https://ghe.acme.io/acme/cfg',
+      'github',
+      { repository: 'acme/cfg', apiUrl: 'https://ghe.acme.io/api/v3' },
+    ],
+    [
+      'ssh://git@ghe.acme.io:2222/acme/cfg.git',
+      'github',
+      { repository: 'acme/cfg', apiUrl: 'https://ghe.acme.io/api/v3' },
+    ],
+    [
+      'https://gitlab.com/grp/sub/cfg.git',
+      'gitlab',
+      { repository: 'grp/sub/cfg', apiUrl: undefined },
+    ],
+    [
+      'git@git.acme.io:grp/cfg.git',
+      'gitlab',
+      { repository: 'grp/cfg', apiUrl: 'https://git.acme.io/api/v4' },
+    ],
+    [
+      'http://127.0.0.1:8080/grp/cfg.git',
+      'gitlab',
+      { repository: 'grp/cfg', apiUrl: 'http://127.0.0.1:8080/api/v4' },
+    ],
+  ] as const)('%s (%s)', (remote, provider, expected) => {
+    expect(forgeTargetFromRemote(remote, provider)).toEqual(expected);
+  });
+
+  it('refuses what is not a forge repository', () => {
+    expect(forgeTargetFromRemote('/srv/git/cfg.git', 'github')).toBeNull();
+    expect(forgeTargetFromRemote('file:///srv/git/cfg.git', 'github')).toBeNull();
+    expect(forgeTargetFromRemote('https://github.com/acme/sub/cfg', 'github')).toBeNull();
+  });
+});
+
+describe('pullRequestHandlerForDaemon', () => {
+  const config = (over: Partial<DaemonConfig>): DaemonConfig =>
+    ({
+      source: {
+        kind: 'git',
+        repo: 'https://github.com/acme/cfg.git',
+        branch: 'main',
+        path: 'pools',
+        auth: {
+          token: null,
+          username: 'x-access-token',
+          sshKeyFile: null,
+          sshKnownHostsFile: null,
+        },
+      },
+      githubWebhookSecret: 'whsec',
+      gitlabWebhookToken: null,
+      stateDir: '/tmp/poolsync-state-unused',
+      ...over,
+    }) as DaemonConfig;
+  const logs: string[] = [];
+  const logger = {
+    info: (_: object, m: string) => logs.push(m),
+    warn: (_: object, m: string) => logs.push(m),
+    debug: (_: object, m: string) => logs.push(m),
+  };
+
+  it('is on only with a webhook secret, a token and a Git remote of that forge', async () => {
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    expect(
+      pullRequestHandlerForDaemon({ config: config({}), controlPlane: cp, logger, env: {} }),
+    ).toBeNull();
+    expect(
+      pullRequestHandlerForDaemon({
+        config: config({ githubWebhookSecret: null }),
+        controlPlane: cp,
+        logger,
+        env: { GITHUB_TOKEN: 't' },
+      }),
+    ).toBeNull();
+    expect(
+      pullRequestHandlerForDaemon({
+        config: config({ source: { kind: 'watch', dir: '.' } }),
+        controlPlane: cp,
+        logger,
+        env: { GITHUB_TOKEN: 't' },
+      }),
+    ).toBeNull();
+    const handler = pullRequestHandlerForDaemon({
+      config: config({}),
+      controlPlane: cp,
+      logger,
+      env: { GITHUB_TOKEN: 't' },
+    });
+    expect(handler).toBeTypeOf('function');
+    // Events of another provider or repository are ignored without any I/O.
+    await handler!({
+      provider: 'gitlab',
+      repository: 'acme/cfg',
+      number: 1,
+      headSha: 'a'.repeat(40),
+      headRef: 'x',
+      action: 'open',
+    });
+    await handler!({
+      provider: 'github',
+      repository: 'acme/other',
+      number: 1,
+      headSha: 'a'.repeat(40),
+      headRef: 'x',
+      action: 'opened',
+    });
+    expect(logs).toContain('plan comments on pull requests are on');
+    await cp.close();
+  });
+});
