@@ -18,6 +18,8 @@ export interface ProcessRun {
   ms: number;
   /** Peak resident set size in bytes; null when it could not be read. */
   peakRss: number | null;
+  /** User + system CPU time, ms (GNU time only; null otherwise). On a busy machine it is steadier than wall time. */
+  cpuMs: number | null;
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -91,25 +93,34 @@ export async function runProcess(
         `\`${[command, ...args].join(' ')}\` exited with ${exitCode}:\n${stderr.trim().split('\n').slice(-15).join('\n')}`,
       );
     }
-    return { ms, peakRss: await readPeakRss(rssFile, useTime), exitCode, stdout, stderr };
+    const usage = await readUsage(rssFile, useTime);
+    return { ms, ...usage, exitCode, stdout, stderr };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
-async function readPeakRss(file: string, gnuTime: boolean): Promise<number | null> {
+async function readUsage(
+  file: string,
+  gnuTime: boolean,
+): Promise<{ peakRss: number | null; cpuMs: number | null }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    return null;
+    return { peakRss: null, cpuMs: null };
   }
   if (gnuTime) {
-    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
-    return m ? Number(m[1]) * 1024 : null;
+    const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
+    const user = /User time \(seconds\): ([\d.]+)/.exec(text);
+    const sys = /System time \(seconds\): ([\d.]+)/.exec(text);
+    return {
+      peakRss: rss ? Number(rss[1]) * 1024 : null,
+      cpuMs: user && sys ? (Number(user[1]) + Number(sys[1])) * 1000 : null,
+    };
   }
   const kb = Number(text.trim());
-  return Number.isFinite(kb) ? kb * 1024 : null;
+  return { peakRss: Number.isFinite(kb) ? kb * 1024 : null, cpuMs: null };
 }
 
 export function median(values: number[]): number {

@@ -1,0 +1,137 @@
+/**
+ * The daemon as a whole process: `poolsync daemon --repo <git repo>` against an already
+ * converged control plane, then manual reconciles (POST /reconcile?wait=1), each a full run:
+ * git fetch, load and validate, read live state, plan, nothing to apply. The duration is the
+ * daemon's own (`lastRun.durationMs`); peak RSS is the kernel's high-water mark (VmHWM).
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { request } from 'undici';
+import type { Cli } from './cli.js';
+
+export interface DaemonMeasurement {
+  /** Daemon-reported duration of each manual run, ms. */
+  runs: number[];
+  /** Wall time of the first (startup) run, from spawn until /status shows it. */
+  startupMs: number;
+  peakRss: number | null;
+  result: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function measureDaemon(
+  cli: Cli,
+  options: { repo: string; controlPlane: string; stateDir: string; runs: number },
+): Promise<DaemonMeasurement> {
+  // A fresh random token for this run only; it never leaves this process and the child's env.
+  const token = randomBytes(24).toString('hex');
+  const started = performance.now();
+  const child = spawn(
+    cli.command,
+    [
+      ...cli.prefix,
+      'daemon',
+      '--repo',
+      options.repo,
+      '--control-plane',
+      options.controlPlane,
+      '--listen',
+      '127.0.0.1:0',
+      '--policy',
+      'safe',
+      '--state-dir',
+      options.stateDir,
+      '--poll-interval',
+      '1h',
+      '--drift-interval',
+      '1h',
+      '--log-format',
+      'json',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POOLSYNC_RECONCILE_TOKEN: token } },
+  );
+  let output = '';
+  const collect = (b: Buffer) => {
+    if (output.length < 200_000) output += b.toString('utf8');
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  try {
+    const url = await waitFor(
+      async () => /listening on (http:\/\/[^\s"]+)/.exec(output)?.[1] ?? null,
+      exited,
+      () => output,
+    );
+    const status = async () => {
+      const res = await request(`${url}/status`);
+      return (await res.body.json()) as { lastRun: { durationMs: number; result: string } | null };
+    };
+    const first = await waitFor(
+      async () => (await status()).lastRun,
+      exited,
+      () => output,
+    );
+    const startupMs = performance.now() - started;
+    if (!['in_sync', 'applied'].includes(first.result)) {
+      throw new Error(
+        `the daemon's first run ended "${first.result}", not in_sync:\n${output.slice(-3000)}`,
+      );
+    }
+    const runs: number[] = [];
+    let result = first.result;
+    for (let i = 0; i < options.runs; i++) {
+      const res = await request(`${url}/reconcile?wait=1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = (await res.body.json()) as { lastRun?: { durationMs: number; result: string } };
+      if (res.statusCode !== 200 || !body.lastRun)
+        throw new Error(`POST /reconcile answered ${res.statusCode}`);
+      runs.push(body.lastRun.durationMs);
+      result = body.lastRun.result;
+    }
+    const peakRss = await vmHwm(child.pid);
+    return { runs, startupMs, peakRss, result };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function waitFor<T>(
+  probe: () => Promise<T | null>,
+  exited: Promise<number | null>,
+  log: () => string,
+): Promise<T> {
+  let gone: number | null | undefined;
+  void exited.then((code) => {
+    gone = code;
+  });
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    if (gone !== undefined)
+      throw new Error(`the daemon exited with ${gone}:\n${log().slice(-3000)}`);
+    const value = await probe().catch(() => null);
+    if (value !== null && value !== undefined) return value;
+    await sleep(50);
+  }
+  throw new Error(`the daemon did not get ready within 180 s:\n${log().slice(-3000)}`);
+}
+
+/** Linux: the process's peak resident set size so far. */
+async function vmHwm(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * A control plane served over HTTP for the benchmark: `poolsync control-plane serve
+ * --simulate` in its own process (so its CPU does not share a thread with the client being
+ * measured), with latency injected through PUT /v1/sim/faults. Round trips are counted from
+ * the server's own request log (one JSON line per request on stderr).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'undici';
+import type { Cli } from './cli.js';
+
+export interface BenchServer {
+  url: string;
+  /** Requests answered so far, sim endpoints excluded. */
+  requests(): number;
+  setLatency(ms: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startServer(cli: Cli, statePath: string): Promise<BenchServer> {
+  const child: ChildProcess = spawn(
+    cli.command,
+    [
+      ...cli.prefix,
+      'control-plane',
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--state',
+      statePath,
+      '--simulate',
+      '--log-level',
+      'info',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let count = 0;
+  let tail = '';
+  let errText = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    const text = tail + chunk;
+    const lines = text.split('\n');
+    tail = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.includes('"msg":"request"') && !line.includes('"path":"/v1/sim/')) count++;
+      else if (errText.length < 4000) errText += `${line}\n`;
+    }
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      const m = /control plane listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]!.replace(/\/$/, ''));
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      reject(new Error(`control-plane serve exited with ${code}:\n${errText}`)),
+    );
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  return {
+    url,
+    requests: () => count,
+    async setLatency(ms) {
+      const res = await request(`${url}/v1/sim/faults`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ latency_ms: ms }),
+      });
+      const body = await res.body.text();
+      if (res.statusCode !== 200)
+        throw new Error(`PUT /v1/sim/faults answered ${res.statusCode}: ${body}`);
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,569 @@
+/**
+ * `npm run bench`: speed, scale and memory of poolsync, next to Terraform, as ONE Markdown
+ * table (bench/README.md explains every row and the targets).
+ *
+ *   npm run bench                         # N = 1,000 and 10,000, 5 runs per row
+ *   npm run bench -- --quick              # N = 1,000, 1 run per row: a smoke test
+ *   npm run bench -- --sizes 1000,10000 --runs 3 --out bench/results.md
+ *
+ * Progress goes to stderr, the table to stdout (and to --out FILE).
+ */
+import { cp as copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EmbeddedControlPlane } from '../src/controlplane/embedded.js';
+import { readLiveState } from '../src/controlplane/types.js';
+import { loadRepository } from '../src/manifests/index.js';
+import { computePlan } from '../src/plan/index.js';
+import { applyBoundMs, stepGraphShape, type StepGraphShape } from './lib/bound.js';
+import { resolveCli, type Cli } from './lib/cli.js';
+import { measureDaemon } from './lib/daemon.js';
+import { commitAll } from './lib/git.js';
+import {
+  formatBytes,
+  formatMs,
+  median,
+  rssSource,
+  runProcess,
+  type ProcessRun,
+} from './lib/measure.js';
+import { declaredDataPlane, driftModel, generateScaleModel, type ScaleModel } from './lib/scale.js';
+import { seedControlPlane } from './lib/seed.js';
+import { startServer } from './lib/server.js';
+import {
+  prepareTerraformDir,
+  resetTerraformState,
+  terraformVersion,
+  writeTerraformState,
+  type TerraformDir,
+} from './lib/terraform.js';
+import { writeRepository } from './lib/yaml-writer.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const MB = 1024 * 1024;
+
+interface Options {
+  sizes: number[];
+  runs: number;
+  /** Runs of the slow rows (apply, Terraform) at N >= 10,000. */
+  slowRuns: number;
+  latencyMs: number;
+  parallelism: number[];
+  terraform: boolean;
+  /** Largest N for which `terraform apply` runs (it is quadratic: 10,000 takes many minutes). */
+  terraformApplyMax: number;
+  tsx: boolean;
+  keep: boolean;
+  out: string | null;
+  only: Set<string> | null;
+}
+
+interface Row {
+  n: number;
+  name: string;
+  /** Median, ms; null when not measured. */
+  ms: number | null;
+  /** Median user + system CPU time, ms, when known. */
+  cpuMs?: number | null;
+  runs: number;
+  peakRss: number | null;
+  target: string;
+  /** true met, false missed, null no target. */
+  met: boolean | null;
+  notes: string;
+}
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      sizes: { type: 'string' },
+      runs: { type: 'string' },
+      'slow-runs': { type: 'string', default: '1' },
+      latency: { type: 'string', default: '20' },
+      parallelism: { type: 'string', default: '8,16,32' },
+      'no-terraform': { type: 'boolean', default: false },
+      'terraform-apply-max': { type: 'string', default: '1000' },
+      tsx: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      only: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`Usage: npm run bench -- [options]
+
+  --quick                    N = 1,000 and 1 run per row (smoke test, ~1 min)
+  --sizes 1000,10000         object counts to measure (default 1000,10000)
+  --runs N                   runs per row; the table shows medians (default 5, --quick 1)
+  --slow-runs N              runs of apply and Terraform rows at N >= 10,000 (default 1)
+  --latency MS               latency injected into the HTTP control plane (default 20)
+  --parallelism 8,16,32      apply parallelism levels (default 8,16,32)
+  --no-terraform             skip the Terraform rows
+  --terraform-apply-max N    largest N for \`terraform apply\` (default 1000; it is quadratic)
+  --only validate,plan,...   rows to run: validate, plan, drift, http, apply, daemon, terraform
+  --tsx                      measure \`node --import tsx src/cli/main.ts\` instead of dist/
+  --keep                     keep the temporary folders (printed at the end)
+  --out FILE                 also write the table to FILE
+`);
+    process.exit(0);
+  }
+  const ints = (text: string, flag: string) =>
+    text.split(',').map((s) => {
+      const n = Number(s.trim());
+      if (!Number.isInteger(n) || n <= 0)
+        throw new Error(`${flag}: "${s}" is not a positive integer`);
+      return n;
+    });
+  const one = (text: string, flag: string) => ints(text, flag)[0]!;
+  const quick = values.quick;
+  return {
+    sizes: ints(values.sizes ?? (quick ? '1000' : '1000,10000'), '--sizes'),
+    runs: one(values.runs ?? (quick ? '1' : '5'), '--runs'),
+    slowRuns: one(values['slow-runs'], '--slow-runs'),
+    latencyMs: one(values.latency, '--latency'),
+    parallelism: ints(values.parallelism, '--parallelism'),
+    terraform: !values['no-terraform'],
+    terraformApplyMax: one(values['terraform-apply-max'], '--terraform-apply-max'),
+    tsx: values.tsx,
+    keep: values.keep,
+    out: values.out ?? null,
+    only: values.only ? new Set(values.only.split(',').map((s) => s.trim())) : null,
+  };
+}
+
+/** Repeats a process `runs` times: median time, highest peak RSS. */
+async function repeat(
+  runs: number,
+  once: (i: number) => Promise<ProcessRun>,
+): Promise<{ ms: number; cpuMs: number | null; peakRss: number | null; all: ProcessRun[] }> {
+  const all: ProcessRun[] = [];
+  for (let i = 0; i < runs; i++) all.push(await once(i));
+  const rss = all.map((r) => r.peakRss).filter((r): r is number => r !== null);
+  const cpu = all.map((r) => r.cpuMs).filter((r): r is number => r !== null);
+  return {
+    ms: median(all.map((r) => r.ms)),
+    cpuMs: cpu.length === all.length ? median(cpu) : null,
+    peakRss: rss.length ? Math.max(...rss) : null,
+    all,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Seeds an embedded control plane persisted at `path` with `model`, clusters reporting healthy (C5). */
+async function seedFile(path: string, model: ScaleModel): Promise<void> {
+  await rm(dirname(path), { recursive: true, force: true });
+  const cp = await EmbeddedControlPlane.open({ path });
+  const contracts = new Map(model.pools.map((p) => [p.name, p.contract]));
+  try {
+    await seedControlPlane(cp, model, {
+      concurrency: 64,
+      afterRegister: async (c) => {
+        await cp.reportClusterStatus(c.name, declaredDataPlane(contracts.get(c.pool)!));
+      },
+    });
+  } finally {
+    await cp.close();
+  }
+}
+
+/** The plan of the repository against an empty control plane: what `apply` of N creates runs. */
+async function createPlanShape(repo: string): Promise<StepGraphShape> {
+  const loaded = await loadRepository(repo);
+  if (!loaded.valid)
+    throw new Error(
+      `generated repository does not validate: ${JSON.stringify(loaded.errors.slice(0, 3))}`,
+    );
+  const cp = await EmbeddedControlPlane.open({ path: null });
+  try {
+    const plan = computePlan(loaded.desired, await readLiveState(cp));
+    return stepGraphShape(plan.steps);
+  } finally {
+    await cp.close();
+  }
+}
+
+class Bench {
+  readonly rows: Row[] = [];
+  private readonly planMedians = new Map<number, number>();
+  private readonly applyMedians = new Map<string, number>();
+
+  constructor(
+    private readonly o: Options,
+    private readonly cli: Cli,
+    private readonly work: string,
+  ) {}
+
+  private poolsync(
+    args: string[],
+    options: { okExitCodes?: number[]; env?: NodeJS.ProcessEnv } = {},
+  ) {
+    return runProcess(this.cli.command, [...this.cli.prefix, ...args], {
+      cwd: this.work,
+      ...options,
+    });
+  }
+
+  private wants(row: string): boolean {
+    return this.o.only === null || this.o.only.has(row);
+  }
+
+  private add(row: Row) {
+    this.rows.push(row);
+    log(
+      `N=${row.n} ${row.name}: ${row.ms === null ? 'n/a' : formatMs(row.ms)}, peak ${formatBytes(row.peakRss)} ${row.notes}`,
+    );
+  }
+
+  private rssTarget(n: number, peakRss: number | null): { target: string; met: boolean | null } {
+    if (n < 10_000 || peakRss === null) return { target: '', met: null };
+    return { target: 'RSS < 300 MB', met: peakRss < 300 * MB };
+  }
+
+  async size(n: number, tfVersion: string | null): Promise<void> {
+    const dir = join(this.work, `n${n}`);
+    await mkdir(dir, { recursive: true });
+    log(`N=${n}: generating the organisation and seeding control planes ...`);
+    const model = generateScaleModel(n, 1);
+    const repo = join(dir, 'repo');
+    const written = await writeRepository(model, repo);
+    await commitAll(repo, `Scale organisation: ${n} objects`);
+    const mbYaml = `${(written.bytes / 1e6).toFixed(2)} MB YAML in ${written.files} files`;
+    const noopState = join(dir, 'cp-noop', 'state.json');
+    const driftState = join(dir, 'cp-drift', 'state.json');
+    await seedFile(noopState, model);
+    const drift = driftModel(model);
+    await seedFile(driftState, drift.model);
+    const slowRuns = n >= 10_000 ? this.o.slowRuns : this.o.runs;
+
+    if (this.wants('validate')) {
+      const r = await repeat(this.o.runs, () => this.poolsync(['validate', repo]));
+      this.add({
+        n,
+        name: '`validate`',
+        ms: r.ms,
+        cpuMs: r.cpuMs,
+        runs: this.o.runs,
+        peakRss: r.peakRss,
+        ...this.rssTarget(n, r.peakRss),
+        notes: mbYaml,
+      });
+    }
+
+    if (this.wants('plan')) {
+      // --detailed-exitcode: 0 = no changes. Anything else means the benchmark measured a broken plan.
+      const r = await repeat(this.o.runs, () =>
+        this.poolsync([
+          'plan',
+          repo,
+          '--control-plane',
+          `file:${noopState}`,
+          '--detailed-exitcode',
+          '--no-color',
+        ]),
+      );
+      this.planMedians.set(n, r.ms);
+      const growth =
+        this.planMedians.has(1000) && n > 1000
+          ? ` Growth from N=1,000: ${(r.ms / this.planMedians.get(1000)!).toFixed(1)}× (target ≤ ${(12 * n) / 10_000}×).`
+          : '';
+      const met = n >= 10_000 ? r.ms < 1000 && (r.peakRss === null || r.peakRss < 300 * MB) : null;
+      this.add({
+        n,
+        name: '`plan`, no changes (embedded control plane)',
+        ms: r.ms,
+        cpuMs: r.cpuMs,
+        runs: this.o.runs,
+        peakRss: r.peakRss,
+        target: n >= 10_000 ? '< 1 s; RSS < 300 MB' : '',
+        met,
+        notes: `Whole process, file: control plane.${growth}`,
+      });
+    }
+
+    if (this.wants('drift')) {
+      const r = await repeat(this.o.runs, () =>
+        this.poolsync(
+          [
+            'plan',
+            repo,
+            '--control-plane',
+            `file:${driftState}`,
+            '--detailed-exitcode',
+            '--no-color',
+          ],
+          { okExitCodes: [2] },
+        ),
+      );
+      const s = drift.summary;
+      const met = n >= 10_000 ? r.ms < 1000 && (r.peakRss === null || r.peakRss < 300 * MB) : null;
+      this.add({
+        n,
+        name: '`plan`, 10% changed (embedded control plane)',
+        ms: r.ms,
+        cpuMs: r.cpuMs,
+        runs: this.o.runs,
+        peakRss: r.peakRss,
+        target: n >= 10_000 ? '< 1 s; RSS < 300 MB' : '',
+        met,
+        notes: `${s.queuesChanged} queues retuned, ${s.clustersMoved} clusters moved live; text plan written to a pipe.`,
+      });
+    }
+
+    if (this.wants('http')) {
+      const state = join(dir, 'cp-http', 'state.json');
+      await mkdir(dirname(state), { recursive: true });
+      await copyFile(noopState, state);
+      const server = await startServer(this.cli, state);
+      try {
+        await server.setLatency(this.o.latencyMs);
+        const trips: number[] = [];
+        const r = await repeat(this.o.runs, async () => {
+          const before = server.requests();
+          const run = await this.poolsync([
+            'plan',
+            repo,
+            '--control-plane',
+            server.url,
+            '--detailed-exitcode',
+            '--no-color',
+          ]);
+          await sleep(100); // the server logs a request after its response is sent
+          trips.push(server.requests() - before);
+          return run;
+        });
+        const roundTrips = median(trips);
+        this.add({
+          n,
+          name: `\`plan\`, HTTP control plane, ${this.o.latencyMs} ms latency`,
+          ms: r.ms,
+          cpuMs: r.cpuMs,
+          runs: this.o.runs,
+          peakRss: r.peakRss,
+          ...this.rssTarget(n, r.peakRss),
+          notes: `${roundTrips} round trips to read live state (${formatMs(roundTrips * this.o.latencyMs)} of latency if sequential).`,
+        });
+      } finally {
+        await server.stop();
+      }
+    }
+
+    if (this.wants('apply')) {
+      const shape = await createPlanShape(repo);
+      for (const p of this.o.parallelism) {
+        const bound = applyBoundMs(shape, p, this.o.latencyMs);
+        const trips: number[] = [];
+        const r = await repeat(slowRuns, async (i) => {
+          const state = join(dir, `cp-apply-${p}-${i}`, 'state.json');
+          await rm(dirname(state), { recursive: true, force: true });
+          const server = await startServer(this.cli, state);
+          try {
+            await server.setLatency(this.o.latencyMs);
+            const run = await this.poolsync([
+              'apply',
+              repo,
+              '--control-plane',
+              server.url,
+              '--auto-approve',
+              '--parallelism',
+              String(p),
+              '--no-color',
+              '--state-dir',
+              join(dir, `apply-state-${p}-${i}`),
+            ]);
+            await sleep(100);
+            trips.push(server.requests());
+            return run;
+          } finally {
+            await server.stop();
+            await rm(dirname(state), { recursive: true, force: true });
+          }
+        });
+        this.applyMedians.set(`${n}/${p}`, r.ms);
+        const ratio = r.ms / bound;
+        this.add({
+          n,
+          name: `\`apply\` of ${n.toLocaleString('en-US')} creates, HTTP, ${this.o.latencyMs} ms latency, parallelism ${p}`,
+          ms: r.ms,
+          cpuMs: r.cpuMs,
+          runs: slowRuns,
+          peakRss: r.peakRss,
+          target: '≤ 1.25× bound',
+          met: ratio <= 1.25,
+          notes: `Bound ${formatMs(bound)} = max(critical path ${shape.criticalPath}, ${shape.steps} steps ÷ ${p}) × ${this.o.latencyMs} ms; ratio **${ratio.toFixed(2)}×**; ${median(trips)} requests (whole process: startup, live read and plan included).`,
+        });
+      }
+    }
+
+    if (this.wants('daemon')) {
+      const daemonRuns = this.o.runs;
+      const m = await measureDaemon(this.cli, {
+        repo,
+        controlPlane: `file:${noopState}`,
+        stateDir: join(dir, 'daemon-state'),
+        runs: daemonRuns,
+      });
+      const ms = median(m.runs);
+      const met = n >= 10_000 ? ms < 2000 && (m.peakRss === null || m.peakRss < 300 * MB) : null;
+      this.add({
+        n,
+        name: 'daemon reconcile, nothing to do',
+        ms,
+        runs: daemonRuns,
+        peakRss: m.peakRss,
+        target: n >= 10_000 ? '< 2 s; RSS < 300 MB' : '',
+        met,
+        notes: `POST /reconcile?wait=1: git fetch, load, read live, plan (result \`${m.result}\`); daemon-reported duration. First run after start: ${formatMs(m.startupMs)}. Peak RSS = VmHWM of the daemon after all runs.`,
+      });
+    }
+
+    if (this.wants('terraform') && this.o.terraform) await this.terraform(n, model, dir, tfVersion);
+  }
+
+  private async terraform(
+    n: number,
+    model: ScaleModel,
+    dir: string,
+    tfVersion: string | null,
+  ): Promise<void> {
+    if (tfVersion === null) {
+      this.add({
+        n,
+        name: 'Terraform',
+        ms: null,
+        runs: 0,
+        peakRss: null,
+        target: '',
+        met: null,
+        notes: '`terraform` was not found on PATH: Terraform rows skipped.',
+      });
+      return;
+    }
+    const tf: TerraformDir = await prepareTerraformDir(join(dir, 'terraform'), model);
+    const slowRuns = n >= 10_000 ? this.o.slowRuns : Math.min(this.o.runs, 3);
+    const tfRun = (args: string[]) => runProcess('terraform', args, { cwd: tf.dir, env: tf.env });
+    let applied = false;
+    if (n <= this.o.terraformApplyMax) {
+      const r = await repeat(slowRuns, async () => {
+        await resetTerraformState(tf);
+        return tfRun(['apply', '-auto-approve', '-input=false', '-no-color', '-parallelism=16']);
+      });
+      applied = true;
+      const ours = this.applyMedians.get(`${n}/16`);
+      this.add({
+        n,
+        name: `\`terraform apply\` of ${n.toLocaleString('en-US')} \`terraform_data\` creates, parallelism 16`,
+        ms: r.ms,
+        cpuMs: r.cpuMs,
+        runs: slowRuns,
+        peakRss: r.peakRss,
+        target: '',
+        met: null,
+        notes: `${ours === undefined ? '' : `poolsync / Terraform = **${(ours / r.ms).toFixed(2)}×** (poolsync apply at parallelism 16 with ${this.o.latencyMs} ms per call; Terraform's resources make no calls). `}Local state, no provider.`,
+      });
+    } else {
+      this.add({
+        n,
+        name: `\`terraform apply\` of ${n.toLocaleString('en-US')} \`terraform_data\` creates`,
+        ms: null,
+        runs: 0,
+        peakRss: null,
+        target: '',
+        met: null,
+        notes: `Not run: grows quadratically (≈16 s at 1,000 and ≈4.6 min at 5,000 on this machine). \`--terraform-apply-max ${n}\` runs it.`,
+      });
+    }
+    if (!applied) await writeTerraformState(tf, model, tfVersion);
+    const r = await repeat(slowRuns, () =>
+      tfRun(['plan', '-input=false', '-no-color', '-detailed-exitcode', '-lock=false']),
+    );
+    const ours = this.planMedians.get(n);
+    this.add({
+      n,
+      name: '`terraform plan`, no changes',
+      ms: r.ms,
+      cpuMs: r.cpuMs,
+      runs: slowRuns,
+      peakRss: r.peakRss,
+      target: '',
+      met: null,
+      notes: `${ours === undefined ? '' : `poolsync / Terraform = **${(ours / r.ms).toFixed(2)}×** (\`plan\`, no changes). `}${applied ? 'State from the apply above.' : 'State written by the benchmark in the format `terraform apply` writes (an apply at this N takes too long).'}`,
+    });
+  }
+}
+
+function renderTable(rows: Row[], header: string[]): string {
+  const lines = [
+    ...header,
+    '',
+    '| N | benchmark | median | CPU | runs | peak RSS | target | met | notes |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | --- | :---: | --- |',
+  ];
+  for (const r of rows) {
+    const met = r.met === null ? '' : r.met ? 'yes' : '**no**';
+    lines.push(
+      `| ${r.n.toLocaleString('en-US')} | ${r.name} | ${r.ms === null ? '—' : formatMs(r.ms)} | ${r.cpuMs == null ? '—' : formatMs(r.cpuMs)} | ${r.runs || '—'} | ${formatBytes(r.peakRss)} | ${r.target} | ${met} | ${r.notes} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<number> {
+  let o: Options;
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(
+      `Error: ${(err as Error).message}\nRun \`npm run bench -- --help\` for usage.\n`,
+    );
+    return 1;
+  }
+  const started = performance.now();
+  const cli = await resolveCli(ROOT, { tsx: o.tsx, log });
+  const tfVersion = o.terraform ? await terraformVersion() : null;
+  const work = await mkdtemp(join(tmpdir(), 'poolsync-bench-'));
+  log(`working in ${work}; measuring ${cli.label}`);
+  const bench = new Bench(o, cli, work);
+  let failure: unknown = null;
+  try {
+    for (const n of o.sizes) await bench.size(n, tfVersion);
+  } catch (err) {
+    failure = err;
+  } finally {
+    if (!o.keep) await rm(work, { recursive: true, force: true });
+  }
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const header = [
+    `poolsync benchmarks: ${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} × ${cpu}, Node ${process.version}${tfVersion ? `, ${tfVersion}` : ''}.`,
+    `Each row is a whole process (${cli.label}) unless its notes say otherwise; median of "runs"; CPU = user + system time of the process (steadier than wall time on a busy machine); peak RSS from ${rssSource()}, highest of the runs. Total bench time ${formatMs(performance.now() - started)}.`,
+  ];
+  const table = renderTable(bench.rows, header);
+  process.stdout.write(`\n${table}`);
+  if (o.out) await writeFile(o.out, table);
+  if (o.keep) log(`kept ${work}`);
+  if (failure) {
+    process.stderr.write(
+      `\nError: the benchmark stopped early: ${failure instanceof Error ? failure.message : String(failure)}\n`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(
+      `Error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
