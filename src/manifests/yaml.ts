@@ -114,9 +114,12 @@ export function parseYamlFile(text: string): ParsedFile {
     cursor.i++;
     if (root === null || (root.kind === 'scalar' && root.value === null)) return; // empty document
     result.documentCount++;
-    result.aliasExpansion += builder.aliasExpansion;
+    // A document with issues is dropped unexpanded, so only kept ones use the folder budget.
     if (builder.issues.length > 0) result.issues.push(...builder.issues);
-    else result.documents.push({ root, index });
+    else {
+      result.aliasExpansion += builder.aliasExpansion;
+      result.documents.push({ root, index });
+    }
   });
   return result;
 }

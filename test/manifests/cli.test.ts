@@ -1,0 +1,90 @@
+/** `poolsync validate` as a child process: output formats and exit codes. */
+import { execFile } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { CLUSTER, QUEUE, writeRepo } from './helpers.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function poolsync(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      'node',
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      { cwd: process.cwd() },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('poolsync validate', () => {
+  it('prints a one-line summary and exits 0 for the example repository', async () => {
+    const r = await poolsync('validate', 'examples/config-repo');
+    expect(r).toEqual({
+      code: 0,
+      stdout: 'Valid: 3 pools, 9 clusters, 10 queues, 7 assignments in 21 files.\n',
+      stderr: '',
+    });
+  });
+
+  it('prints path:line:col: CODE message per error, sorted, then a count, and exits 1', async () => {
+    const repo = await writeRepo({
+      'b.yaml': QUEUE('q', '  priorty: max\n'),
+      'a.yaml': CLUSTER('default'),
+    });
+    const r = await poolsync('validate', repo);
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n')).toEqual([
+      `${repo}/a.yaml:4:9: V5 a cluster cannot be named 'default' (reserved, C1): rename it`,
+      `${repo}/b.yaml:8:3: SCHEMA unknown field 'priorty' in spec (did you mean 'priority'?)`,
+      '2 errors in 2 files.',
+      '',
+    ]);
+    expect(r.stderr).toBe('');
+  });
+
+  it('--output json gives {valid, errors, counts} with addresses', async () => {
+    const repo = await writeRepo({ 'q.yaml': QUEUE('q', '  pool: nowhere\n') });
+    const r = await poolsync('validate', repo, '--output', 'json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({
+      valid: false,
+      errors: [
+        {
+          code: 'V2',
+          message: "queue 'q': pool 'nowhere' is not declared (declared: default)",
+          file: 'q.yaml',
+          line: 8,
+          column: 9,
+          address: 'Queue/q',
+        },
+      ],
+      counts: { pools: 0, clusters: 0, queues: 1, assignments: 0, files: 1, documents: 1 },
+    });
+  });
+
+  it('--output json on a valid repository exits 0', async () => {
+    const r = await poolsync('validate', 'examples/config-repo', '-o', 'json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ valid: true, errors: [], counts: { pools: 3 } });
+  });
+
+  it('a missing folder is a one-line user error without a stack trace', async () => {
+    const r = await poolsync('validate', 'no/such/folder');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('Error: folder no/such/folder does not exist\n');
+  });
+
+  it('rejects an unknown --output value', async () => {
+    const r = await poolsync('validate', '.', '--output', 'xml');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Invalid values');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
