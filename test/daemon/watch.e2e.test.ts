@@ -1,0 +1,161 @@
+/**
+ * `--watch DIR` and `--quickstart`, as a user runs them: the CLI in a child process, a folder
+ * on disk, the embedded control plane persisted in a temp dir, the status server on 127.0.0.1.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { manifests } from './fixtures.js';
+import { tempDir } from './helpers.js';
+
+const ROOT = resolve(__dirname, '../..');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+function run(args: string[], cwd: string) {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
+      resolve(ROOT, 'src/cli/main.ts'),
+      ...args,
+    ],
+    {
+      cwd,
+      env: { ...process.env, FORCE_COLOR: '0', POOLSYNC_REPO: '', POOLSYNC_WATCH: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, exit, out: () => out, err: () => err };
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | false> | T | null | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function urlFrom(out: string): string | null {
+  const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+  return m ? (m[1] as string) : null;
+}
+
+async function status(url: string): Promise<DaemonStatus> {
+  return (await (await fetch(`${url}/status`)).json()) as DaemonStatus;
+}
+
+describe('--watch DIR', () => {
+  it('reconciles a folder on disk on every change, debounced, without Git', async () => {
+    const work = tempDir();
+    const dir = join(work, 'config');
+    for (const [path, content] of Object.entries(manifests())) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+    const d = run(
+      [
+        'daemon',
+        '--watch',
+        dir,
+        '--control-plane',
+        'file:cp.json',
+        '--policy',
+        'all',
+        '--listen',
+        '127.0.0.1:0',
+        '--log-format',
+        'json',
+        '--watch-debounce',
+        '200ms',
+      ],
+      work,
+    );
+    const url = await until('listening', () => urlFrom(d.out()));
+    await until('first apply', async () => (await status(url)).outcome === 'applied');
+
+    // Three quick edits become one run.
+    const runsBefore = (await status(url)).lastRun!.id;
+    writeFileSync(
+      join(dir, 'queues/batch.yaml'),
+      manifests({ batchRunConcurrency: 61 })['queues/batch.yaml']!,
+    );
+    writeFileSync(
+      join(dir, 'queues/batch.yaml'),
+      manifests({ batchRunConcurrency: 62 })['queues/batch.yaml']!,
+    );
+    writeFileSync(
+      join(dir, 'queues/batch.yaml'),
+      manifests({ batchRunConcurrency: 63 })['queues/batch.yaml']!,
+    );
+    const st = await until('edit applied', async () => {
+      const s = await status(url);
+      return s.lastRun!.id > runsBefore && s.outcome === 'applied' ? s : null;
+    });
+    expect(st.lastRun!.trigger).toEqual(['watch']);
+    expect(st.lastRun!.applied.update).toBe(1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await status(url)).lastRun!.id).toBe(runsBefore + 1);
+
+    // An invalid edit is reported with its position and not applied.
+    writeFileSync(
+      join(dir, 'queues/batch.yaml'),
+      'apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: batch\nspec:\n  pool: prod\n  run_concurency: 5\n',
+    );
+    const bad = await until('invalid reported', async () => {
+      const s = await status(url);
+      return s.outcome === 'invalid' ? s : null;
+    });
+    expect(bad.errors[0]!.location).toMatch(/^queues\/batch\.yaml:\d+:\d+$/);
+
+    d.child.kill('SIGTERM');
+    expect(await d.exit).toBe(0);
+    const cp = await EmbeddedControlPlane.open({ path: join(work, 'cp.json') });
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(63);
+    await cp.close();
+  });
+});
+
+describe('--quickstart', () => {
+  it('applies the bundled example to the embedded default control plane, printing the plan', async () => {
+    const work = tempDir();
+    // Watches the repository's examples/config-repo (read only); the state goes under `work`.
+    const d = run(
+      ['daemon', '--quickstart', '--listen', '127.0.0.1:0', '--log-format', 'json'],
+      work,
+    );
+    const url = await until('listening', () => urlFrom(d.out()));
+    const st = await until('example applied', async () => {
+      const s = await status(url);
+      return s.outcome === 'applied' ? s : null;
+    });
+    expect(st.source.kind).toBe('watch');
+    expect(st.policy).toBe('all');
+    expect(d.out()).toMatch(/Plan: \d+ to create/);
+    d.child.kill('SIGINT');
+    expect(await d.exit).toBe(0);
+    // The default control plane: file:.poolsync/control-plane.json under the working folder.
+    expect(readFileSync(join(work, '.poolsync/control-plane.json'), 'utf8').length).toBeGreaterThan(
+      0,
+    );
+  });
+});
