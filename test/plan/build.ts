@@ -114,6 +114,8 @@ export interface LiveInput {
   assignments?: { project: string; domain: string; workflow?: string; pool: string }[];
   /** Skip the C2 co-named queues (e.g. to model an orphan differently). */
   noConamed?: string[];
+  /** Model a control plane whose `default` queue is missing (C3). */
+  noDefaultQueue?: boolean;
 }
 
 export const DEFAULT_CONTRACT = contract('default-bucket');
@@ -143,7 +145,7 @@ export function live(input: LiveInput = {}): LiveState {
     cluster_managed: managed,
     available_clusters: [],
   });
-  queues.set(DEFAULT_QUEUE, q(DEFAULT_QUEUE, {}, false));
+  if (!input.noDefaultQueue) queues.set(DEFAULT_QUEUE, q(DEFAULT_QUEUE, {}, false));
   for (const c of clusters) {
     if (!(input.noConamed ?? []).includes(c.name))
       queues.set(c.name, q(c.name, { pool: c.pool, clusters: [c.name] }, true));

@@ -1,0 +1,59 @@
+import { expect } from 'vitest';
+import type { Change, Plan, Step } from '../../src/model/plan.js';
+import { assertTopological } from '../../src/plan/graph.js';
+
+export function change(plan: Plan, address: string): Change {
+  const c = plan.changes.find((x) => x.address === address);
+  if (!c) throw new Error(`no change for ${address}; have ${plan.changes.map((x) => x.address).join(', ')}`);
+  return c;
+}
+
+/** `op target`, e.g. `register_cluster Cluster/a`. */
+export function step(plan: Plan, label: string): Step {
+  const s = plan.steps.find((x) => `${x.op} ${x.target}` === label);
+  if (!s) throw new Error(`no step "${label}"; have:\n${plan.steps.map((x) => `${x.op} ${x.target}`).join('\n')}`);
+  return s;
+}
+
+export function hasStep(plan: Plan, label: string): boolean {
+  return plan.steps.some((x) => `${x.op} ${x.target}` === label);
+}
+
+/** True when `later` (transitively) depends on `earlier`. */
+export function runsAfter(plan: Plan, later: string, earlier: string): boolean {
+  const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const target = step(plan, earlier).id;
+  const seen = new Set<string>();
+  const stack = [...step(plan, later).depends_on];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (id === target) return true;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...byId.get(id)!.depends_on);
+  }
+  return false;
+}
+
+export function expectOrder(plan: Plan, ...labels: string[]): void {
+  for (let i = 1; i < labels.length; i++) {
+    expect(runsAfter(plan, labels[i]!, labels[i - 1]!), `${labels[i]} should run after ${labels[i - 1]}`).toBe(true);
+  }
+}
+
+/** Invariants every plan holds: ids in topological order, no cycle, summary matches changes. */
+export function expectWellFormed(plan: Plan): void {
+  assertTopological(plan.steps);
+  plan.steps.forEach((s, i) => expect(s.id).toBe(`s${i + 1}`));
+  const counts: Record<string, number> = {};
+  for (const c of plan.changes) counts[c.action] = (counts[c.action] ?? 0) + 1;
+  for (const [action, n] of Object.entries(plan.summary)) expect(n, action).toBe(counts[action] ?? 0);
+}
+
+export function actions(plan: Plan): Record<string, string> {
+  return Object.fromEntries(plan.changes.filter((c) => c.action !== 'noop').map((c) => [c.address, c.action]));
+}
+
+export function warningCodes(plan: Plan): string[] {
+  return plan.warnings.map((w) => `${w.code} ${w.address}`);
+}
