@@ -85,6 +85,9 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
       if (status === 401) {
         return `GitHub rejected the token (401${detail}). Set GITHUB_TOKEN to a valid token.`;
       }
+      if ((status === 403 || status === 429) && /rate limit/i.test(server)) {
+        return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${attempts} attempts. Try again later, or use a token with a higher limit.`;
+      }
       if (status === 403) {
         return `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${neededPermission(call)}.`;
       }

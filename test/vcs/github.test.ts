@@ -289,3 +289,34 @@ describe('GitHub client configuration', () => {
     await api.close();
   });
 });
+
+describe('GitHub rate limits', () => {
+  it('a primary rate limit that outlasts the retries says so (not "permissions")', async () => {
+    const forge = await new FakeForge().start();
+    try {
+      forge.faults.push({
+        match: /^GET /,
+        status: 403,
+        times: 10,
+        headers: { 'x-ratelimit-remaining': '0' },
+        body: { message: 'API rate limit exceeded for installation ID 1.' },
+      });
+      const err = await publishPlan({
+        provider: 'github',
+        apiUrl: forge.url,
+        repository: 'acme/cfg',
+        number: 1,
+        commit: SHA,
+        token: forge.token,
+        outcome: planOutcome(),
+        retry: FAST,
+      }).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(
+        /rate limit exceeded.*after 3 attempts.*Try again later/,
+      );
+      expect(forge.requests).toHaveLength(3);
+    } finally {
+      await forge.stop();
+    }
+  });
+});
