@@ -1,0 +1,90 @@
+/**
+ * `poolsync export [--control-plane URL] [--dir OUT]`: writes the live state as manifests
+ * (one file per object, a folder per kind) that validate clean and plan to no changes.
+ */
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { exportManifests } from '../../controlplane/export.js';
+import {
+  DEFAULT_CONTROL_PLANE_URL,
+  openControlPlane,
+  resolveToken,
+} from '../../controlplane/open.js';
+import { readLiveState } from '../../controlplane/types.js';
+import { UserError } from '../errors.js';
+
+interface ExportArgs {
+  'control-plane': string;
+  dir: string;
+  'token-file'?: string;
+  force: boolean;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export const exportCommand: CommandModule<object, ExportArgs> = {
+  command: 'export',
+  describe: 'Write the live control-plane state as manifests (to adopt poolsync)',
+  builder: (y: Argv) =>
+    y
+      .option('control-plane', {
+        type: 'string',
+        default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
+        describe: 'Control plane: http(s)://… or file:PATH (env POOLSYNC_CONTROL_PLANE)',
+      })
+      .option('dir', {
+        type: 'string',
+        default: '.',
+        describe: 'Folder to write pools/, clusters/, queues/, assignments/ into',
+      })
+      .option('token-file', {
+        type: 'string',
+        describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN)',
+      })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'Overwrite manifest files that already exist',
+      })
+      .example(
+        '$0 export --control-plane https://cp.example.com --dir ./config',
+        'adopt an existing organisation',
+      ) as Argv<ExportArgs>,
+  handler: async (args) => {
+    const token = await resolveToken(args['token-file']);
+    const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+    let live;
+    try {
+      live = await readLiveState(cp);
+    } finally {
+      await cp.close();
+    }
+    const result = exportManifests(live);
+    const out = resolve(args.dir);
+    if (!args.force) {
+      const clashes: string[] = [];
+      for (const f of result.files) if (await exists(join(out, f.path))) clashes.push(f.path);
+      if (clashes.length > 0) {
+        throw new UserError(
+          `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
+        );
+      }
+    }
+    for (const f of result.files) {
+      const path = join(out, f.path);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, f.content);
+    }
+    for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
+    const c = result.counts;
+    process.stdout.write(
+      `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments to ${out}\n`,
+    );
+  },
+};

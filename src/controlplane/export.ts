@@ -1,0 +1,176 @@
+/**
+ * Live state → manifests (manifests.md), the way an organisation adopts poolsync: one file
+ * per object in a folder per kind, written so that the folder validates clean and plans to
+ * no changes against the state it came from. Pure: returns file paths and contents.
+ */
+import { createHash } from 'node:crypto';
+import { dump } from 'js-yaml';
+import {
+  DEFAULT_POOL,
+  DEFAULT_QUEUE,
+  NAME_MAX_LENGTH,
+  QUEUE_DEFAULTS,
+  assignmentKeyString,
+  type ObjectKind,
+} from '../model/common.js';
+import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
+
+export interface ExportedFile {
+  /** Relative, forward slashes: `<kind folder>/<name>.yaml`. */
+  path: string;
+  content: string;
+}
+
+export interface ExportResult {
+  files: ExportedFile[];
+  counts: { pools: number; clusters: number; queues: number; assignments: number };
+  /** Live objects that cannot be expressed as manifests, and why. */
+  warnings: string[];
+}
+
+const API_VERSION = 'poolsync/v1';
+
+function manifest(
+  kind: ObjectKind,
+  name: string,
+  spec: Record<string, unknown>,
+  comment?: string,
+): string {
+  const header = comment ? `# ${comment}\n` : '';
+  const body = dump(
+    { apiVersion: API_VERSION, kind, metadata: { name }, spec },
+    { lineWidth: -1, noRefs: true, quoteStyle: 'double' },
+  );
+  return header + body;
+}
+
+function poolSpec(p: LivePool): Record<string, unknown> {
+  const { uri, endpoint } = p.contract.object_store_ref;
+  return {
+    object_store_ref: endpoint ? { uri, endpoint } : { uri },
+    secret_store: { type: p.contract.secret_store.type, locator: p.contract.secret_store.locator },
+    ...(p.contract.image_registry
+      ? { image_registry: { locator: p.contract.image_registry.locator } }
+      : {}),
+  };
+}
+
+type Settings = Pick<
+  LiveQueue,
+  'run_concurrency' | 'action_concurrency' | 'depth' | 'priority' | 'fairness'
+>;
+
+function settingsOf(q: LiveQueue): Settings {
+  return {
+    run_concurrency: q.run_concurrency,
+    action_concurrency: q.action_concurrency,
+    depth: q.depth,
+    priority: q.priority,
+    fairness: q.fairness,
+  };
+}
+
+function hasDefaultSettings(q: LiveQueue): boolean {
+  const s = settingsOf(q);
+  return (Object.keys(QUEUE_DEFAULTS) as (keyof Settings)[]).every(
+    (k) => s[k] === QUEUE_DEFAULTS[k],
+  );
+}
+
+/** metadata.name of an assignment: its key made a valid name (N1), unique among the exported ones. */
+export function assignmentManifestName(a: LiveAssignment, taken: Set<string>): string {
+  const raw = [a.project, a.domain, a.workflow ?? '']
+    .filter(Boolean)
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
+  let name = (raw || 'assignment').slice(0, NAME_MAX_LENGTH).replace(/-$/, '');
+  if (taken.has(name) || name !== raw) {
+    // Lossy slug (truncated, or characters dropped): add a short hash of the key.
+    const hash = createHash('sha256').update(assignmentKeyString(a)).digest('hex').slice(0, 8);
+    name = `${name.slice(0, NAME_MAX_LENGTH - 9).replace(/-$/, '')}-${hash}`;
+  }
+  taken.add(name);
+  return name;
+}
+
+export function exportManifests(live: LiveState): ExportResult {
+  const files: ExportedFile[] = [];
+  const warnings: string[] = [];
+  const counts = { pools: 0, clusters: 0, queues: 0, assignments: 0 };
+  const clusters = new Map<string, LiveCluster>(live.clusters.map((c) => [c.name, c]));
+
+  for (const p of live.pools) {
+    // P1: the default pool exists everywhere and is set when the control plane is provisioned.
+    if (p.name === DEFAULT_POOL) continue;
+    files.push({
+      path: `pools/${p.name}.yaml`,
+      content: manifest('ClusterPool', p.name, poolSpec(p)),
+    });
+    counts.pools++;
+  }
+
+  for (const c of live.clusters) {
+    // data_plane is reported by the cluster itself (C5), not declared here.
+    files.push({
+      path: `clusters/${c.name}.yaml`,
+      content: manifest('Cluster', c.name, { pool: c.pool, enabled: c.enabled }),
+    });
+    counts.clusters++;
+  }
+
+  for (const q of live.queues) {
+    const owner = q.cluster_managed ? clusters.get(q.name) : undefined;
+    if (q.name === DEFAULT_QUEUE || owner) {
+      if (owner && (owner.pool !== q.pool || q.clusters.length !== 1 || q.clusters[0] !== q.name)) {
+        // C7 trap: the cluster was re-registered elsewhere; its old co-named queue cannot be
+        // declared (V5), and the planner reports it from the cluster.
+        warnings.push(
+          `Queue/${q.name}: left out: it is the co-named queue of cluster "${q.name}" but is in pool "${q.pool}" with selector ${JSON.stringify(q.clusters)} (C7); re-register the cluster under a new name`,
+        );
+        continue;
+      }
+      // C2/P1: pool and selector are managed; write the settings only where they differ.
+      if (hasDefaultSettings(q)) continue;
+      const comment =
+        q.name === DEFAULT_QUEUE
+          ? 'Settings of the org-wide default queue (pool and selector are fixed, Q5).'
+          : `Settings of the co-named queue of cluster ${q.name} (pool and selector follow the cluster, Q4).`;
+      files.push({
+        path: `queues/${q.name}.yaml`,
+        content: manifest('Queue', q.name, { ...settingsOf(q) }, comment),
+      });
+      counts.queues++;
+      continue;
+    }
+    files.push({
+      path: `queues/${q.name}.yaml`,
+      content: manifest('Queue', q.name, {
+        pool: q.pool,
+        clusters: [...q.clusters],
+        ...settingsOf(q),
+      }),
+    });
+    counts.queues++;
+  }
+
+  const taken = new Set<string>();
+  for (const a of live.assignments) {
+    const name = assignmentManifestName(a, taken);
+    const spec = {
+      project: a.project,
+      domain: a.domain,
+      ...(a.workflow !== null ? { workflow: a.workflow } : {}),
+      pool: a.pool,
+    };
+    files.push({
+      path: `assignments/${name}.yaml`,
+      content: manifest('PoolAssignment', name, spec),
+    });
+    counts.assignments++;
+  }
+
+  return { files, counts, warnings };
+}

@@ -1,0 +1,191 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { assignmentManifestName, exportManifests } from '../../src/controlplane/export.js';
+import { readLiveState } from '../../src/controlplane/types.js';
+import { loadRepository } from '../../src/manifests/index.js';
+import { computePlan } from '../../src/plan/index.js';
+import type { PoolContract } from '../../src/model/common.js';
+
+const REPO_ROOT = join(import.meta.dirname, '../..');
+const PROD: PoolContract = {
+  object_store_ref: { uri: 's3://acme-prod/meta', endpoint: 'https://s3.us-east-1.amazonaws.com' },
+  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+  image_registry: { locator: '123456789012.dkr.ecr.us-east-1.amazonaws.com/union' },
+};
+const DEV: PoolContract = {
+  object_store_ref: { uri: 'gs://acme-dev', endpoint: '' },
+  secret_store: { type: 'GCP_SECRET_MANAGER', locator: 'projects/acme-dev' },
+  image_registry: null,
+};
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'poolsync-export-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** An organisation with every shape export must handle. */
+async function seed(cp: EmbeddedControlPlane): Promise<void> {
+  await cp.createPool('prod', PROD);
+  await cp.createPool('dev', DEV);
+  await cp.registerCluster({ name: 'prod-1', pool: 'prod' });
+  await cp.registerCluster({ name: 'prod-2', pool: 'prod' });
+  await cp.registerCluster({ name: 'dev-1', pool: 'dev' });
+  await cp.registerCluster({ name: 'legacy', pool: 'dev' });
+  await cp.registerCluster({ name: 'shared' });
+  await cp.reportClusterStatus('prod-1', { object_store_uri: PROD.object_store_ref.uri });
+  await cp.reportClusterStatus('prod-2', { object_store_uri: 's3://wrong' });
+  await cp.updateCluster('prod-2', { enabled: false });
+  await cp.createQueue({
+    name: 'batch',
+    pool: 'prod',
+    clusters: ['prod-1', 'prod-2'],
+    run_concurrency: 50,
+    action_concurrency: 500,
+  });
+  await cp.createQueue({
+    name: 'everything',
+    pool: 'dev',
+    run_concurrency: 0,
+    action_concurrency: 0,
+    priority: 'min',
+  });
+  await cp.createQueue({
+    name: 'retired',
+    pool: 'dev',
+    clusters: [],
+    run_concurrency: 1,
+    action_concurrency: 1,
+  });
+  // Edited co-named queue and default queue: exported; untouched ones (dev-1, shared): not.
+  await cp.updateQueue('prod-1', {
+    pool: 'prod',
+    clusters: ['prod-1'],
+    run_concurrency: 20,
+    action_concurrency: 400,
+    depth: 2000,
+    priority: 'max',
+    fairness: 'round_robin',
+  });
+  await cp.updateQueue('default', {
+    pool: 'default',
+    clusters: ['*'],
+    run_concurrency: 5,
+    action_concurrency: 0,
+    depth: 10000,
+    priority: 'medium',
+    fairness: 'shuffle_interleave',
+  });
+  // C8: legacy is gone, its co-named queue remains with an empty selector.
+  await cp.deleteCluster('legacy');
+  await cp.setAssignment({
+    project: 'flytesnacks',
+    domain: 'production',
+    workflow: null,
+    pool: 'prod',
+  });
+  await cp.setAssignment({
+    project: 'flytesnacks',
+    domain: 'development',
+    workflow: 'flytesnacks.workflows.critical_pipeline',
+    pool: 'prod',
+  });
+  await cp.setAssignment({ project: 'ml', domain: 'dev', workflow: null, pool: 'dev' });
+}
+
+describe('poolsync export', () => {
+  it('writes manifests that validate clean and plan to no changes against the exported state', async () => {
+    const state = join(dir, 'cp.json');
+    const cp = await EmbeddedControlPlane.open({ path: state });
+    await seed(cp);
+    const live = await readLiveState(cp);
+    await cp.close();
+
+    const out = join(dir, 'repo');
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'export',
+        '--control-plane',
+        `file:${state}`,
+        '--dir',
+        out,
+      ],
+      { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, POOLSYNC_CONTROL_PLANE: '' } },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('Exported 2 pools, 4 clusters, 6 queues and 3 assignments');
+
+    expect((await readdir(out)).sort()).toEqual(['assignments', 'clusters', 'pools', 'queues']);
+    expect((await readdir(join(out, 'queues'))).sort()).toEqual(
+      ['batch', 'default', 'everything', 'legacy', 'prod-1', 'retired'].map((n) => `${n}.yaml`),
+    );
+    const coNamed = await readFile(join(out, 'queues', 'prod-1.yaml'), 'utf8');
+    expect(coNamed).not.toMatch(/pool:|clusters:/);
+
+    const loaded = await loadRepository(out);
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.valid).toBe(true);
+    const plan = computePlan(loaded.desired!, live);
+    expect(plan.errors).toEqual([]);
+    const { noop, ...rest } = plan.summary;
+    expect(rest).toEqual({ create: 0, update: 0, replace: 0, delete: 0, blocked: 0, unmanaged: 0 });
+    expect(noop).toBeGreaterThan(0);
+    expect(plan.steps).toEqual([]);
+
+    // A second export does not overwrite without --force.
+    const again = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'export',
+        '--control-plane',
+        `file:${state}`,
+        '--dir',
+        out,
+      ],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/already exist .* --force/);
+    expect(again.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('leaves out a C7-trapped co-named queue with a warning', async () => {
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    await cp.createPool('dev', DEV);
+    await cp.registerCluster({ name: 'mover', pool: 'dev' });
+    await cp.deleteCluster('mover');
+    await cp.registerCluster({ name: 'mover' });
+    const result = exportManifests(await readLiveState(cp));
+    await cp.close();
+    expect(result.files.map((f) => f.path)).not.toContain('queues/mover.yaml');
+    expect(result.warnings).toEqual([expect.stringContaining('Queue/mover')]);
+  });
+
+  it('names assignments after their key, valid (N1) and unique', () => {
+    const taken = new Set<string>();
+    const a = { project: 'p', domain: 'd', pool: 'x' };
+    expect(assignmentManifestName({ ...a, workflow: null }, taken)).toBe('p-d');
+    expect(assignmentManifestName({ ...a, workflow: 'wf.Main_Flow' }, taken)).toBe(
+      'p-d-wf-main-flow',
+    );
+    const clash = assignmentManifestName({ ...a, workflow: 'wf.main-flow' }, taken);
+    expect(clash).toMatch(/^p-d-wf-main-flow-[0-9a-f]{8}$/);
+    const long = assignmentManifestName({ ...a, workflow: 'w'.repeat(200) }, taken);
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+  });
+});
