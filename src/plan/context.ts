@@ -87,6 +87,12 @@ export class PlanContext {
   readonly assignments = new Map<string, AssignmentDecision>();
   /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
   readonly deletedClusters = new Set<string>();
+  /**
+   * Clusters the pool pass may assume gone (P5: a pool is deletable once its clusters are
+   * deleted first, rule 5). The cluster pass decides for real; computePlan re-runs both
+   * passes when the two disagree.
+   */
+  assumedDeletedClusters = new Set<string>();
   readonly warnings: PlanWarning[] = [];
   readonly errors: PlanError[] = [];
 
@@ -110,6 +116,14 @@ export class PlanContext {
       else for (const c of q.clusters) push(this.lQueuesByCluster, c, q.name);
     }
     for (const [key, a] of this.lAssignments) push(this.lAssignmentsByPool, a.pool, key);
+  }
+
+  /** Forgets the pool and cluster decisions (and their warnings) before another round. */
+  resetPoolsAndClusters(): void {
+    this.pools.clear();
+    this.clusters.clear();
+    this.deletedClusters.clear();
+    this.warnings.length = 0;
   }
 
   /** Every pool, cluster or queue name of both states, sorted. */

@@ -24,8 +24,7 @@ export interface PlanOptions {
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
   const ctx = new PlanContext(desired, live);
-  planPools(ctx);
-  planClusters(ctx);
+  planPoolsAndClusters(ctx);
   planQueues(ctx);
   planAssignments(ctx);
   checkReferences(ctx);
@@ -64,6 +63,31 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ),
     errors: ctx.errors,
   };
+}
+
+/**
+ * Pools and clusters depend on each other: a pool whose only references are clusters this
+ * plan deletes can be deleted or replaced after them (P5, rule 5), and a cluster's
+ * registration can be blocked by the contract its pool ends with (C4). Start from the
+ * clusters that are certainly going, and plan again until both passes agree (in practice
+ * one round, at most a few).
+ */
+function planPoolsAndClusters(ctx: PlanContext): void {
+  for (const l of ctx.live.clusters) {
+    const d = ctx.dClusters.get(l.name);
+    const moving = d !== undefined && d.pool !== l.pool;
+    if ((!d && ctx.prune) || moving) ctx.assumedDeletedClusters.add(l.name);
+  }
+  for (let round = 0; ; round++) {
+    planPools(ctx);
+    planClusters(ctx);
+    const same =
+      ctx.deletedClusters.size === ctx.assumedDeletedClusters.size &&
+      [...ctx.deletedClusters].every((c) => ctx.assumedDeletedClusters.has(c));
+    if (same || round === 3) return;
+    ctx.assumedDeletedClusters = new Set(ctx.deletedClusters);
+    ctx.resetPoolsAndClusters();
+  }
 }
 
 /** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */

@@ -111,7 +111,9 @@ function ctxUnion(ctx: PlanContext): string[] {
 /** Clusters and queues that reference a live pool (P5). */
 function liveReferences(ctx: PlanContext, pool: string): string[] {
   return [
-    ...(ctx.lClustersByPool.get(pool) ?? []).map((n) => address('Cluster', n)),
+    ...(ctx.lClustersByPool.get(pool) ?? [])
+      .filter((n) => !ctx.assumedDeletedClusters.has(n))
+      .map((n) => address('Cluster', n)),
     ...(ctx.lQueuesByPool.get(pool) ?? []).map((n) => address('Queue', n)),
   ];
 }

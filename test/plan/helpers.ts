@@ -4,14 +4,20 @@ import { assertTopological } from '../../src/plan/graph.js';
 
 export function change(plan: Plan, address: string): Change {
   const c = plan.changes.find((x) => x.address === address);
-  if (!c) throw new Error(`no change for ${address}; have ${plan.changes.map((x) => x.address).join(', ')}`);
+  if (!c)
+    throw new Error(
+      `no change for ${address}; have ${plan.changes.map((x) => x.address).join(', ')}`,
+    );
   return c;
 }
 
 /** `op target`, e.g. `register_cluster Cluster/a`. */
 export function step(plan: Plan, label: string): Step {
   const s = plan.steps.find((x) => `${x.op} ${x.target}` === label);
-  if (!s) throw new Error(`no step "${label}"; have:\n${plan.steps.map((x) => `${x.op} ${x.target}`).join('\n')}`);
+  if (!s)
+    throw new Error(
+      `no step "${label}"; have:\n${plan.steps.map((x) => `${x.op} ${x.target}`).join('\n')}`,
+    );
   return s;
 }
 
@@ -37,7 +43,10 @@ export function runsAfter(plan: Plan, later: string, earlier: string): boolean {
 
 export function expectOrder(plan: Plan, ...labels: string[]): void {
   for (let i = 1; i < labels.length; i++) {
-    expect(runsAfter(plan, labels[i]!, labels[i - 1]!), `${labels[i]} should run after ${labels[i - 1]}`).toBe(true);
+    expect(
+      runsAfter(plan, labels[i]!, labels[i - 1]!),
+      `${labels[i]} should run after ${labels[i - 1]}`,
+    ).toBe(true);
   }
 }
 
@@ -47,11 +56,14 @@ export function expectWellFormed(plan: Plan): void {
   plan.steps.forEach((s, i) => expect(s.id).toBe(`s${i + 1}`));
   const counts: Record<string, number> = {};
   for (const c of plan.changes) counts[c.action] = (counts[c.action] ?? 0) + 1;
-  for (const [action, n] of Object.entries(plan.summary)) expect(n, action).toBe(counts[action] ?? 0);
+  for (const [action, n] of Object.entries(plan.summary))
+    expect(n, action).toBe(counts[action] ?? 0);
 }
 
 export function actions(plan: Plan): Record<string, string> {
-  return Object.fromEntries(plan.changes.filter((c) => c.action !== 'noop').map((c) => [c.address, c.action]));
+  return Object.fromEntries(
+    plan.changes.filter((c) => c.action !== 'noop').map((c) => [c.address, c.action]),
+  );
 }
 
 export function warningCodes(plan: Plan): string[] {

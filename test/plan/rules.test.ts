@@ -4,7 +4,15 @@ import { QUEUE_DEFAULTS } from '../../src/model/common.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { contract, desired, live, type DesiredInput, type LiveInput } from './build.js';
-import { actions, change, expectOrder, expectWellFormed, hasStep, step, warningCodes } from './helpers.js';
+import {
+  actions,
+  change,
+  expectOrder,
+  expectWellFormed,
+  hasStep,
+  step,
+  warningCodes,
+} from './helpers.js';
 
 interface Case {
   name: string;
@@ -35,9 +43,18 @@ const cases: Case[] = [
         'PoolAssignment/p/d': 'create',
       });
       expect(change(plan, 'Queue/a').caused_by).toBe('Cluster/a');
-      expect(change(plan, 'Queue/a').after).toMatchObject({ pool: 'prod', clusters: ['a'], ...QUEUE_DEFAULTS });
+      expect(change(plan, 'Queue/a').after).toMatchObject({
+        pool: 'prod',
+        clusters: ['a'],
+        ...QUEUE_DEFAULTS,
+      });
       expect(hasStep(plan, 'create_queue Queue/a')).toBe(false);
-      expectOrder(plan, 'create_pool ClusterPool/prod', 'register_cluster Cluster/a', 'create_queue Queue/q');
+      expectOrder(
+        plan,
+        'create_pool ClusterPool/prod',
+        'register_cluster Cluster/a',
+        'create_queue Queue/q',
+      );
       expectOrder(plan, 'create_pool ClusterPool/prod', 'set_assignment PoolAssignment/p/d');
       expect(step(plan, 'register_cluster Cluster/a').args).toEqual({ name: 'a', pool: 'prod' });
     },
@@ -48,7 +65,9 @@ const cases: Case[] = [
     live: { clusters: { a: {} } },
     check: (plan) => {
       expect(actions(plan)).toEqual({ 'Cluster/a': 'update' });
-      expect(change(plan, 'Cluster/a').diff).toEqual([{ path: 'enabled', before: true, after: false, forces_replacement: false }]);
+      expect(change(plan, 'Cluster/a').diff).toEqual([
+        { path: 'enabled', before: true, after: false, forces_replacement: false },
+      ]);
       expect(step(plan, 'update_cluster Cluster/a').args).toEqual({ name: 'a', enabled: false });
     },
   },
@@ -66,7 +85,9 @@ const cases: Case[] = [
       const c = change(plan, 'Cluster/a');
       expect(c.action).toBe('replace');
       expect(c.destructive).toBe(true);
-      expect(c.diff).toEqual([{ path: 'pool', before: 'prod', after: 'gpu', forces_replacement: true }]);
+      expect(c.diff).toEqual([
+        { path: 'pool', before: 'prod', after: 'gpu', forces_replacement: true },
+      ]);
       expect(warningCodes(plan)).toContain('CONAMED_QUEUE_ORPHANED Cluster/a');
       // The co-named queue stays in the old pool with an empty selector (C7, C8).
       const q = change(plan, 'Queue/a');
@@ -75,7 +96,12 @@ const cases: Case[] = [
       expect(q.reason).toMatch(/new cluster name/);
       expect(warningCodes(plan)).toContain('QUEUE_ROUTES_NOWHERE Queue/a');
       expect(step(plan, 'wait_idle Cluster/a').args).toEqual({ queues: ['a'], cluster: 'a' });
-      expectOrder(plan, 'wait_idle Cluster/a', 'delete_cluster Cluster/a', 'register_cluster Cluster/a');
+      expectOrder(
+        plan,
+        'wait_idle Cluster/a',
+        'delete_cluster Cluster/a',
+        'register_cluster Cluster/a',
+      );
       expectOrder(plan, 'create_pool ClusterPool/gpu', 'register_cluster Cluster/a');
     },
   },
@@ -99,10 +125,19 @@ const cases: Case[] = [
       expectOrder(plan, 'register_cluster Cluster/b', 'update_queue Queue/q');
       // `old` drops a (rule 4) before a's wait and delete; it keeps x, so it is not waited on.
       expect(step(plan, 'update_queue Queue/old').args.clusters).toEqual(['x']);
-      expectOrder(plan, 'update_queue Queue/old', 'wait_idle Cluster/a', 'delete_cluster Cluster/a');
+      expectOrder(
+        plan,
+        'update_queue Queue/old',
+        'wait_idle Cluster/a',
+        'delete_cluster Cluster/a',
+      );
       expect(step(plan, 'wait_idle Cluster/a').args.queues).toEqual(['a']);
       // a's co-named queue is emptied by C8: predicted, with no step of its own.
-      expect(change(plan, 'Queue/a')).toMatchObject({ action: 'update', caused_by: 'Cluster/a', after: { clusters: [] } });
+      expect(change(plan, 'Queue/a')).toMatchObject({
+        action: 'update',
+        caused_by: 'Cluster/a',
+        after: { clusters: [] },
+      });
     },
   },
   {
@@ -111,13 +146,19 @@ const cases: Case[] = [
     live: {
       pools: { prod },
       clusters: { a: { pool: 'prod' }, b: { pool: 'prod' } },
-      queues: { w: { pool: 'prod', clusters: ['*'] }, both: { pool: 'prod', clusters: ['a', 'b'] } },
+      queues: {
+        w: { pool: 'prod', clusters: ['*'] },
+        both: { pool: 'prod', clusters: ['a', 'b'] },
+      },
     },
     check: (plan) => {
       expect(step(plan, 'wait_idle Cluster/a').args.queues).toEqual(['a', 'both', 'w']);
       expect(step(plan, 'wait_idle Cluster/b').args.queues).toEqual(['b', 'both', 'w']);
       // `both` is not in the repository (prune on): C8 empties it, which retires it.
-      expect(change(plan, 'Queue/both')).toMatchObject({ action: 'update', after: { clusters: [] } });
+      expect(change(plan, 'Queue/both')).toMatchObject({
+        action: 'update',
+        after: { clusters: [] },
+      });
       expect(warningCodes(plan)).toContain('QUEUE_ROUTES_NOWHERE Queue/both');
     },
   },
@@ -131,17 +172,26 @@ const cases: Case[] = [
       expect(c.reason).toMatch(/P5/);
       expect(c.reason).toContain('Cluster/a');
       expect(c.reason).toContain('Queue/a');
-      expect(c.diff[0]).toMatchObject({ path: 'contract.object_store_ref.uri', forces_replacement: true });
+      expect(c.diff[0]).toMatchObject({
+        path: 'contract.object_store_ref.uri',
+        forces_replacement: true,
+      });
       expect(plan.steps).toEqual([]);
     },
   },
   {
     name: 'P4/A3: pool contract change without references → replace; assignments removed before, set after',
-    desired: { pools: { prod: contract('prod-v2') }, assignments: [{ project: 'p', domain: 'd', pool: 'prod' }] },
+    desired: {
+      pools: { prod: contract('prod-v2') },
+      assignments: [{ project: 'p', domain: 'd', pool: 'prod' }],
+    },
     live: { pools: { prod }, assignments: [{ project: 'p', domain: 'd', pool: 'prod' }] },
     check: (plan) => {
       expect(change(plan, 'ClusterPool/prod').action).toBe('replace');
-      expect(change(plan, 'PoolAssignment/p/d')).toMatchObject({ action: 'replace', caused_by: 'ClusterPool/prod' });
+      expect(change(plan, 'PoolAssignment/p/d')).toMatchObject({
+        action: 'replace',
+        caused_by: 'ClusterPool/prod',
+      });
       expectOrder(
         plan,
         'delete_assignment PoolAssignment/p/d',
@@ -177,7 +227,12 @@ const cases: Case[] = [
       const c = change(plan, 'Queue/q');
       expect(c.action).toBe('blocked');
       expect(c.reason).toMatch(/new queue.*pool "gpu"/);
-      expect(c.diff).toContainEqual({ path: 'pool', before: 'prod', after: 'gpu', forces_replacement: true });
+      expect(c.diff).toContainEqual({
+        path: 'pool',
+        before: 'prod',
+        after: 'gpu',
+        forces_replacement: true,
+      });
       expect(plan.steps).toEqual([]);
     },
   },
@@ -238,7 +293,11 @@ const cases: Case[] = [
     live: { pools: { prod, gpu }, clusters: { a: { pool: 'prod' } } },
     check: (plan) => {
       expect(plan.errors).toHaveLength(1);
-      expect(plan.errors[0]).toMatchObject({ code: 'PREVENT_DESTROY', address: 'Cluster/a', location: 'clusters.yaml:1:1' });
+      expect(plan.errors[0]).toMatchObject({
+        code: 'PREVENT_DESTROY',
+        address: 'Cluster/a',
+        location: 'clusters.yaml:1:1',
+      });
       expect(plan.errors[0]!.message).toContain('pool: "prod" → "gpu"');
     },
   },
@@ -246,7 +305,10 @@ const cases: Case[] = [
     name: 'prevent-destroy: a replace of an annotated pool is a plan error; "false" does not protect',
     desired: {
       pools: {
-        prod: { contract: contract('prod-v2'), annotations: { 'poolsync/prevent-destroy': 'true' } },
+        prod: {
+          contract: contract('prod-v2'),
+          annotations: { 'poolsync/prevent-destroy': 'true' },
+        },
         gpu: { contract: contract('gpu-v2'), annotations: { 'poolsync/prevent-destroy': 'false' } },
       },
     },
@@ -256,10 +318,18 @@ const cases: Case[] = [
   {
     name: 'C8 with prune off: an unmanaged queue that names a deleted cluster is reported with the predicted selector',
     desired: { pools: { prod, gpu }, clusters: { a: { pool: 'gpu' } } },
-    live: { pools: { prod, gpu }, clusters: { a: { pool: 'prod' } }, queues: { u: { pool: 'prod', clusters: ['a'] } } },
+    live: {
+      pools: { prod, gpu },
+      clusters: { a: { pool: 'prod' } },
+      queues: { u: { pool: 'prod', clusters: ['a'] } },
+    },
     check: (plan) => {
       const u = change(plan, 'Queue/u');
-      expect(u).toMatchObject({ action: 'unmanaged', caused_by: 'Cluster/a', after: { clusters: [] } });
+      expect(u).toMatchObject({
+        action: 'unmanaged',
+        caused_by: 'Cluster/a',
+        after: { clusters: [] },
+      });
       expect(warningCodes(plan)).toContain('QUEUE_ROUTES_NOWHERE Queue/u');
       expect(step(plan, 'wait_idle Cluster/a').args.queues).toEqual(['a', 'u']);
     },
@@ -276,7 +346,9 @@ const cases: Case[] = [
     },
     check: (plan) => {
       expect(warningCodes(plan)).toEqual(['QUEUE_NO_HEALTHY_CLUSTER Queue/bad']);
-      expect(plan.warnings[0]!.message).toMatch(/Cluster\/off is disabled.*Cluster\/sick is unhealthy/);
+      expect(plan.warnings[0]!.message).toMatch(
+        /Cluster\/off is disabled.*Cluster\/sick is unhealthy/,
+      );
     },
   },
   {
@@ -288,21 +360,34 @@ const cases: Case[] = [
   {
     name: 'C2: a co-named queue without a Queue document is expected at default settings (prune on)',
     desired: { prune: true, clusters: { a: {} } },
-    live: { clusters: { a: {} }, queues: { a: { clusters: ['a'], run_concurrency: 7, cluster_managed: true } } },
+    live: {
+      clusters: { a: {} },
+      queues: { a: { clusters: ['a'], run_concurrency: 7, cluster_managed: true } },
+    },
     check: (plan) => {
       expect(change(plan, 'Queue/a').action).toBe('update');
-      expect(step(plan, 'update_queue Queue/a').args).toMatchObject({ clusters: ['a'], run_concurrency: 0 });
+      expect(step(plan, 'update_queue Queue/a').args).toMatchObject({
+        clusters: ['a'],
+        run_concurrency: 0,
+      });
     },
   },
   {
     name: 'C2: with prune off a co-named queue without a document keeps its live settings',
     desired: { prune: false, clusters: { a: {} } },
-    live: { clusters: { a: {} }, queues: { a: { clusters: ['a'], run_concurrency: 7, cluster_managed: true } } },
+    live: {
+      clusters: { a: {} },
+      queues: { a: { clusters: ['a'], run_concurrency: 7, cluster_managed: true } },
+    },
     check: (plan) => expect(actions(plan)).toEqual({}),
   },
   {
-    name: 'C2/Q4: a Queue document for a new cluster\'s co-named queue updates it after the registration',
-    desired: { pools: { prod }, clusters: { a: { pool: 'prod' } }, queues: { a: { pool: 'prod', clusters: ['a'], run_concurrency: 5 } } },
+    name: "C2/Q4: a Queue document for a new cluster's co-named queue updates it after the registration",
+    desired: {
+      pools: { prod },
+      clusters: { a: { pool: 'prod' } },
+      queues: { a: { pool: 'prod', clusters: ['a'], run_concurrency: 5 } },
+    },
     live: {},
     check: (plan) => {
       expect(change(plan, 'Queue/a')).toMatchObject({ action: 'create', caused_by: 'Cluster/a' });
@@ -325,7 +410,11 @@ const cases: Case[] = [
     live: {},
     check: (plan) => {
       expect(change(plan, 'Queue/default').action).toBe('update');
-      expect(step(plan, 'update_queue Queue/default').args).toMatchObject({ pool: 'default', clusters: ['*'], run_concurrency: 99 });
+      expect(step(plan, 'update_queue Queue/default').args).toMatchObject({
+        pool: 'default',
+        clusters: ['*'],
+        run_concurrency: 99,
+      });
     },
   },
   {
@@ -333,7 +422,10 @@ const cases: Case[] = [
     desired: { clusters: { a: {} } },
     live: { noDefaultQueue: true },
     check: (plan) => {
-      expect(change(plan, 'Queue/default')).toMatchObject({ action: 'create', caused_by: 'Cluster/a' });
+      expect(change(plan, 'Queue/default')).toMatchObject({
+        action: 'create',
+        caused_by: 'Cluster/a',
+      });
       expect(hasStep(plan, 'create_queue Queue/default')).toBe(false);
     },
   },
@@ -367,7 +459,10 @@ const cases: Case[] = [
   },
   {
     name: 'A1: an assignment that changes pool is set again after the new pool exists',
-    desired: { pools: { gpu }, assignments: [{ project: 'p', domain: 'd', workflow: 'wf', pool: 'gpu' }] },
+    desired: {
+      pools: { gpu },
+      assignments: [{ project: 'p', domain: 'd', workflow: 'wf', pool: 'gpu' }],
+    },
     live: { assignments: [{ project: 'p', domain: 'd', workflow: 'wf', pool: 'default' }] },
     check: (plan) => {
       expect(change(plan, 'PoolAssignment/p/d/wf').diff).toEqual([
@@ -404,24 +499,34 @@ describe('computePlan rules (plan.md)', () => {
 });
 
 describe('computePlan properties', () => {
-  const d = desired({ pools: { prod }, clusters: { a: { pool: 'prod' } }, queues: { q: { pool: 'prod' } } });
+  const d = desired({
+    pools: { prod },
+    clusters: { a: { pool: 'prod' } },
+    queues: { q: { pool: 'prod' } },
+  });
   const l = live({ clusters: { z: {} } });
 
   it('is deterministic: same inputs, same JSON', () => {
-    expect(JSON.stringify(computePlan(d, l))).toBe(JSON.stringify(computePlan(structuredClone(d), structuredClone(l))));
+    expect(JSON.stringify(computePlan(d, l))).toBe(
+      JSON.stringify(computePlan(structuredClone(d), structuredClone(l))),
+    );
   });
 
   it('sorts changes by kind (pool, cluster, queue, assignment) then name', () => {
     const kinds = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'];
     const keys = computePlan(d, l).changes.map((c) => [kinds.indexOf(c.kind), c.name] as const);
-    const sorted = [...keys].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    const sorted = [...keys].sort(
+      (a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0),
+    );
     expect(keys).toEqual(sorted);
   });
 
   it('fingerprints: sha256, the commit and content count, source locations and health do not', () => {
     const p = computePlan(d, l);
     expect(p.desired_fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(computePlan(d, l, { commit: 'abc' }).desired_fingerprint).not.toBe(p.desired_fingerprint);
+    expect(computePlan(d, l, { commit: 'abc' }).desired_fingerprint).not.toBe(
+      p.desired_fingerprint,
+    );
     const moved = structuredClone(d);
     moved.clusters[0]!.source = { file: 'elsewhere.yaml', line: 9, column: 3 };
     expect(computePlan(moved, l).desired_fingerprint).toBe(p.desired_fingerprint);

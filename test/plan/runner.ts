@@ -10,12 +10,15 @@ export async function runSteps(plan: Plan, cp: ControlPlane): Promise<void> {
   const done = new Set<string>();
   for (const step of plan.steps) {
     for (const dep of step.depends_on) {
-      if (!done.has(dep)) throw new Error(`${step.id} (${step.op} ${step.target}) runs before its dependency ${dep}`);
+      if (!done.has(dep))
+        throw new Error(`${step.id} (${step.op} ${step.target}) runs before its dependency ${dep}`);
     }
     try {
       await runStep(step, cp);
     } catch (err) {
-      throw new Error(`${step.id} ${step.op} ${step.target} ${JSON.stringify(step.args)} failed: ${(err as Error).message}`);
+      throw new Error(
+        `${step.id} ${step.op} ${step.target} ${JSON.stringify(step.args)} failed: ${(err as Error).message}`,
+      );
     }
     done.add(step.id);
   }

@@ -1,0 +1,230 @@
+/**
+ * Convergence (plan.md): for seeded random desired/live pairs, executing the plan's steps in
+ * dependency order against the embedded control plane (which enforces every rule of
+ * domain.md) succeeds, and planning again shows only noop, blocked and unmanaged.
+ */
+import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { readLiveState } from '../../src/controlplane/types.js';
+import {
+  DEFAULT_POOL,
+  PRIORITIES,
+  FAIRNESS_POLICIES,
+  WILDCARD,
+  assignmentKeyString,
+  type PoolContract,
+  type QueueSpec,
+} from '../../src/model/common.js';
+import type { DesiredCluster, DesiredQueue, DesiredState } from '../../src/model/desired.js';
+import { computePlan } from '../../src/plan/index.js';
+import { assertTopological } from '../../src/plan/graph.js';
+import { runSteps } from './runner.js';
+
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    chance: (p: number) => next() < p,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
+    subset: <T>(xs: readonly T[], p: number): T[] => xs.filter(() => next() < p),
+  };
+}
+type Rng = ReturnType<typeof rng>;
+
+const POOLS = ['pa', 'pb', 'pc', 'pd'];
+const CLUSTERS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7'];
+const QUEUES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5'];
+const PROJECTS = ['alpha', 'beta'];
+const DOMAINS = ['development', 'production'];
+
+const contractOf = (pool: string, version: number): PoolContract => ({
+  object_store_ref: { uri: `s3://${pool}-v${version}`, endpoint: '' },
+  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+  image_registry: null,
+});
+const at = (file: string) => ({ file, line: 1, column: 1 });
+
+function settings(r: Rng) {
+  return {
+    run_concurrency: r.int(3) * 10,
+    action_concurrency: r.int(3) * 100,
+    depth: r.pick([0, 5000, 10000]),
+    priority: r.pick(PRIORITIES),
+    fairness: r.pick(FAIRNESS_POLICIES),
+  };
+}
+
+/** A random desired state that passes validation (V1–V8), reusing names the live state may hold. */
+function randomDesired(r: Rng, defaultContract: PoolContract): DesiredState {
+  const pools = r.subset(POOLS, 0.7).map((name) => ({
+    name,
+    contract: contractOf(name, r.chance(0.15) ? 2 : 1),
+    annotations: {},
+    source: at(`pools/${name}.yaml`),
+  }));
+  if (r.chance(0.3)) {
+    pools.unshift({
+      name: DEFAULT_POOL,
+      contract: defaultContract,
+      annotations: {},
+      source: at('pools/default.yaml'),
+    });
+  }
+  const poolNames = [DEFAULT_POOL, ...pools.map((p) => p.name).filter((n) => n !== DEFAULT_POOL)];
+  const clusters: DesiredCluster[] = r.subset(CLUSTERS, 0.6).map((name) => {
+    const pool = r.pick(poolNames);
+    const declared = pools.find((p) => p.name === pool);
+    return {
+      name,
+      pool,
+      enabled: !r.chance(0.2),
+      // V6: a declared data plane matches the pool's declared contract.
+      data_plane:
+        declared && r.chance(0.3)
+          ? { object_store_uri: declared.contract.object_store_ref.uri }
+          : null,
+      annotations: {},
+      source: at(`clusters/${name}.yaml`),
+    };
+  });
+  const inPool = (pool: string) => clusters.filter((c) => c.pool === pool).map((c) => c.name);
+  const queues: DesiredQueue[] = r.subset(QUEUES, 0.6).map((name) => {
+    const pool = r.pick(poolNames);
+    const selector = r.chance(0.3) ? [WILDCARD] : r.chance(0.2) ? [] : r.subset(inPool(pool), 0.5);
+    return {
+      name,
+      spec: { pool, clusters: selector, ...settings(r) },
+      annotations: {},
+      source: at(`queues/${name}.yaml`),
+    };
+  });
+  // Queue documents for co-named queues (V5: the cluster's pool and selector) and `default`.
+  for (const c of clusters) {
+    if (r.chance(0.25)) {
+      queues.push({
+        name: c.name,
+        spec: { pool: c.pool, clusters: [c.name], ...settings(r) },
+        annotations: {},
+        source: at(`queues/${c.name}.yaml`),
+      });
+    }
+  }
+  if (r.chance(0.3)) {
+    queues.push({
+      name: 'default',
+      spec: { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings(r) },
+      annotations: {},
+      source: at('queues/default.yaml'),
+    });
+  }
+  const seen = new Set<string>();
+  const assignments = PROJECTS.flatMap((project) =>
+    DOMAINS.filter(() => r.chance(0.5)).map((domain) => ({
+      name: `${project}-${domain}`,
+      project,
+      domain,
+      workflow: r.chance(0.3) ? 'wf' : null,
+      pool: r.pick(poolNames),
+      annotations: {},
+      source: at(`assignments/${project}.yaml`),
+    })),
+  ).filter((a) => !seen.has(assignmentKeyString(a)) && Boolean(seen.add(assignmentKeyString(a))));
+  const byName = <T extends { name: string }>(xs: T[]) =>
+    xs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return {
+    pools: byName(pools),
+    clusters: byName(clusters),
+    queues: byName(queues),
+    assignments: assignments.sort((a, b) =>
+      assignmentKeyString(a) < assignmentKeyString(b) ? -1 : 1,
+    ),
+    config: { prune: r.chance(0.5), ignore: [] },
+    commit: null,
+  };
+}
+
+/** Random live history made of real calls (so the live state is one the control plane can reach). */
+async function randomLive(r: Rng, cp: EmbeddedControlPlane): Promise<void> {
+  const pools = r.subset(POOLS, 0.6);
+  for (const p of pools) await cp.createPool(p, contractOf(p, 1));
+  const poolNames = [DEFAULT_POOL, ...pools];
+  const clusters: { name: string; pool: string }[] = [];
+  for (const name of r.subset(CLUSTERS, 0.6)) {
+    const pool = r.pick(poolNames);
+    await cp.registerCluster({ name, pool });
+    clusters.push({ name, pool });
+    if (r.chance(0.2)) await cp.updateCluster(name, { enabled: false });
+  }
+  for (const name of r.subset(QUEUES, 0.5)) {
+    const pool = r.pick(poolNames);
+    const members = clusters.filter((c) => c.pool === pool).map((c) => c.name);
+    const spec: QueueSpec = {
+      pool,
+      clusters: r.chance(0.3) ? [WILDCARD] : r.subset(members, 0.6),
+      ...settings(r),
+    };
+    await cp.createQueue({ name, ...spec });
+  }
+  for (const c of clusters) {
+    if (r.chance(0.2))
+      await cp.deleteCluster(c.name); // leaves an orphaned co-named queue (C7, C8)
+    else if (r.chance(0.3))
+      await cp.reportClusterStatus(c.name, r.chance(0.5) ? { object_store_uri: 's3://wrong' } : {});
+  }
+  for (const project of PROJECTS) {
+    if (r.chance(0.5))
+      await cp.setAssignment({
+        project,
+        domain: r.pick(DOMAINS),
+        workflow: null,
+        pool: r.pick(poolNames),
+      });
+  }
+}
+
+const SETTLED = new Set(['noop', 'blocked', 'unmanaged']);
+
+describe('convergence: plan → apply → plan shows only noop, blocked, unmanaged', () => {
+  const seeds = Array.from({ length: 150 }, (_, i) => i + 1);
+  it.each(seeds)('seed %i (three generations of desired states)', async (seed) => {
+    const r = rng(seed);
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    try {
+      await randomLive(r, cp);
+      const defaultContract = (await cp.getPool(DEFAULT_POOL)).contract;
+      for (let generation = 0; generation < 3; generation++) {
+        const desired = randomDesired(r, defaultContract);
+        const plan = computePlan(desired, await readLiveState(cp));
+        assertTopological(plan.steps);
+        expect(plan.errors).toEqual([]);
+        await runSteps(plan, cp);
+        const after = await readLiveState(cp);
+        const again = computePlan(desired, after);
+        const unsettled = again.changes
+          .filter((c) => !SETTLED.has(c.action))
+          .map((c) => `${c.action} ${c.address} ${JSON.stringify(c.diff)}`);
+        expect(unsettled, `generation ${generation}`).toEqual([]);
+        expect(again.steps).toEqual([]);
+        // What the first plan predicted is what the control plane now holds.
+        for (const c of plan.changes) {
+          if (c.kind !== 'Queue' || c.action === 'blocked' || c.after === null) continue;
+          const q = after.queues.find((x) => x.name === c.name);
+          expect(q, c.address).toBeDefined();
+          expect({ pool: q!.pool, clusters: q!.clusters }, c.address).toEqual({
+            pool: c.after.pool,
+            clusters: c.after.clusters,
+          });
+        }
+      }
+    } finally {
+      await cp.close();
+    }
+  });
+});
