@@ -87,6 +87,8 @@ type Handler = (req: Request) => Promise<Reply>;
 
 interface Route {
   method: string;
+  /** As written in the OpenAPI document, e.g. `/v1/pools/{name}`. */
+  path: string;
   pattern: RegExp;
   sim: boolean;
   handler: Handler;
@@ -95,7 +97,13 @@ interface Route {
 const NAME = '([^/]+)';
 
 function route(method: string, path: string, handler: Handler, sim = false): Route {
-  return { method, pattern: new RegExp(`^${path.replaceAll('{name}', NAME)}$`), sim, handler };
+  return {
+    method,
+    path,
+    pattern: new RegExp(`^${path.replaceAll('{name}', NAME)}$`),
+    sim,
+    handler,
+  };
 }
 
 /** Items after the page token (the last name of the previous page), `limit` of them. */
@@ -301,6 +309,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every endpoint the server has (for the OpenAPI document's test and the docs). */
+export function apiRoutes(): { method: string; path: string; sim: boolean }[] {
+  const faults: Faults = { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 };
+  return routes(null as unknown as EmbeddedControlPlane, faults).map(({ method, path, sim }) => ({
+    method,
+    path,
+    sim,
+  }));
+}
 
 export async function startControlPlaneServer(
   opts: ControlPlaneServerOptions,
