@@ -23,7 +23,7 @@ export function queueWarnings(ctx: PlanContext): void {
         const cause = q.change.caused_by
           ? `${q.change.caused_by} is deleted and its name leaves the selector (C8)`
           : q.change.action === 'blocked'
-            ? 'the change the repository asks for is blocked (see below)'
+            ? 'the change the repository asks for is blocked (see Blocked)'
             : 'its selector is empty (`clusters: []`)';
         ctx.warnings.push({
           code: 'QUEUE_ROUTES_NOWHERE',

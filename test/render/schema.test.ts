@@ -1,0 +1,111 @@
+/** schemas/plan.schema.json accepts every plan the planner makes and rejects what is not a plan. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { computePlan } from '../../src/plan/index.js';
+import { SavedPlanError, parseSavedPlan, planValidator } from '../../src/plan/saved.js';
+import { renderJson, renderMarkdown, renderText } from '../../src/render/index.js';
+import { contract, desired, live } from '../plan/build.js';
+import { driftedScenario, emptyScenario } from './scenarios.js';
+
+describe('plan JSON schema (draft 2020-12)', () => {
+  it('validates the plans of the golden scenarios and of hand-built ones', async () => {
+    const plans = [
+      await emptyScenario(),
+      await driftedScenario(),
+      computePlan(
+        desired({
+          prune: true,
+          pools: { prod: contract('prod-v2') },
+          clusters: { a: { pool: 'prod', annotations: { 'poolsync/prevent-destroy': 'true' } } },
+        }),
+        live({
+          pools: { prod: contract('prod') },
+          clusters: { a: {}, gone: {} },
+          assignments: [{ project: 'p', domain: 'd', pool: 'prod' }],
+        }),
+        { commit: 'abc123' },
+      ),
+    ];
+    const validate = planValidator();
+    for (const plan of plans) {
+      const data: unknown = JSON.parse(renderJson(plan));
+      expect(validate(data), JSON.stringify(validate.errors)).toBe(true);
+    }
+    expect(plans[2]!.errors.length).toBeGreaterThan(0);
+  });
+
+  it('golden JSON files parse back as plans', () => {
+    for (const f of ['plan-empty.json', 'plan-drifted.json']) {
+      expect(() => parseSavedPlan(readFileSync(`test/golden/${f}`, 'utf8'), f)).not.toThrow();
+    }
+  });
+
+  it.each([
+    ['not JSON', 'plan: yes', /not JSON/],
+    ['an array', '[]', /expected a JSON object/],
+    ['no format_version', '{"steps": []}', /no format_version/],
+    ['another format_version', '{"format_version": "2"}', /format_version "2"/],
+    [
+      'a step with an unknown op',
+      JSON.stringify({
+        ...JSON.parse(readFileSync('test/golden/plan-empty.json', 'utf8')),
+        steps: [{ id: 's1', op: 'drain_cluster', target: 'Cluster/a', depends_on: [], args: {} }],
+      }),
+      /not a valid plan: steps\.0\.op/,
+    ],
+  ])('rejects %s with a clear message', (_what, text, message) => {
+    expect(() => parseSavedPlan(text, 'x.json')).toThrow(SavedPlanError);
+    expect(() => parseSavedPlan(text, 'x.json')).toThrow(message);
+  });
+});
+
+describe('renderers', () => {
+  const plan = computePlan(
+    desired({ pools: { prod: contract('prod') }, clusters: { a: { pool: 'prod' } } }),
+    live({ pools: { prod: contract('prod') }, clusters: { a: { enabled: false, pool: 'prod' } } }),
+  );
+
+  it('text uses ANSI colour only when asked', () => {
+    expect(renderText(plan, { color: true })).toContain('\x1b[');
+    expect(renderText(plan, { color: false })).not.toContain('\x1b[');
+  });
+
+  it('text: "No changes." when nothing would be sent or blocked', () => {
+    const none = computePlan(desired({ clusters: { a: {} } }), live({ clusters: { a: {} } }));
+    const text = renderText(none, { color: false });
+    expect(text).toMatch(/^No changes\./);
+    expect(text).not.toContain('Plan:');
+    expect(renderMarkdown(none)).toMatch(/^\*\*No changes\.\*\*/);
+  });
+
+  it('text and markdown end / start with the closing Plan line', () => {
+    expect(renderText(plan, { color: false }).trimEnd().split('\n').at(-1)).toBe(
+      'Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 blocked.',
+    );
+    expect(renderMarkdown(plan).split('\n')[0]).toBe(
+      '**Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 blocked.**',
+    );
+  });
+
+  it('markdown stays under its size budget for big plans', () => {
+    const clusters = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`c${i}`, {}]));
+    const big = computePlan(desired({ clusters }), live());
+    const md = renderMarkdown(big, { maxChars: 20_000 });
+    expect(md.length).toBeLessThanOrEqual(20_000);
+    expect(md).toMatch(/more changes not shown here/);
+  });
+
+  it('JSON is the plan as-is, in plan.md key order', () => {
+    expect(Object.keys(JSON.parse(renderJson(plan)))).toEqual([
+      'format_version',
+      'desired_fingerprint',
+      'live_fingerprint',
+      'commit',
+      'summary',
+      'changes',
+      'steps',
+      'warnings',
+      'errors',
+    ]);
+  });
+});
