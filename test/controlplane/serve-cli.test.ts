@@ -1,0 +1,85 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { HttpControlPlane } from '../../src/controlplane/http-client.js';
+
+const REPO_ROOT = join(import.meta.dirname, '../..');
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'poolsync-serve-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('poolsync control-plane serve', () => {
+  it('serves the state file with token auth and the default pool contract flag, then shuts down cleanly on SIGTERM', async () => {
+    const state = join(dir, 'state', 'cp.json');
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, 'serve-secret-1234\n');
+    const contractFile = join(dir, 'default-pool.yaml');
+    await writeFile(
+      contractFile,
+      'object_store_ref:\n  uri: s3://org-default\nsecret_store:\n  type: AWS_SECRETS_MANAGER\n  locator: eu-west-1\n',
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        ...CLI,
+        'control-plane',
+        'serve',
+        '--listen',
+        '127.0.0.1:0',
+        '--state',
+        state,
+        '--token-file',
+        tokenFile,
+        '--default-pool-contract',
+        contractFile,
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    const cp = new HttpControlPlane(url, { token: 'serve-secret-1234' });
+    expect((await cp.getPool('default')).contract.object_store_ref.uri).toBe('s3://org-default');
+    await cp.registerCluster({ name: 'c1' });
+    await cp.close();
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('"status":201');
+    expect(stderr).not.toContain('serve-secret-1234');
+    await expect(stat(`${state}.lock`)).rejects.toThrow();
+    const reopened = await EmbeddedControlPlane.open({ path: state });
+    expect((await reopened.getCluster('c1')).pool).toBe('default');
+    await reopened.close();
+  });
+
+  it('bad flags are one-line errors, not stack traces', () => {
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [...CLI, 'control-plane', 'serve', ...args], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      });
+    const listen = run('--listen', 'nonsense', '--state', join(dir, 's.json'));
+    expect(listen.status).toBe(1);
+    expect(listen.stderr).toMatch(/--listen "nonsense" is not HOST:PORT/);
+    const token = run('--token-file', join(dir, 'missing'), '--state', join(dir, 's.json'));
+    expect(token.stderr).toMatch(/cannot read token file .*missing: ENOENT/);
+    expect(token.stderr).not.toMatch(/\n\s+at /);
+  });
+});
