@@ -202,7 +202,7 @@ function typed(
   const metadata = value['metadata'] as { name: string; annotations?: Annotations };
   const base: ManifestBase = {
     name: metadata.name,
-    annotations: { ...(metadata.annotations ?? {}) },
+    annotations: metadata.annotations ? { ...metadata.annotations } : {},
     source: { file, line: root.pos.line, column: root.pos.column },
     root,
   };
@@ -210,7 +210,10 @@ function typed(
     case 'ClusterPool': {
       const spec = value['spec'] as RawPoolSpec;
       return {
-        ...base,
+        name: base.name,
+        annotations: base.annotations,
+        source: base.source,
+        root: base.root,
         kind,
         contract: {
           object_store_ref: {
@@ -225,7 +228,10 @@ function typed(
     case 'Cluster': {
       const spec = (value['spec'] ?? {}) as RawClusterSpec;
       return {
-        ...base,
+        name: base.name,
+        annotations: base.annotations,
+        source: base.source,
+        root: base.root,
         kind,
         pool: spec.pool ?? null,
         enabled: spec.enabled ?? null,
@@ -235,7 +241,10 @@ function typed(
     case 'Queue': {
       const spec = value['spec'] as RawQueueSpec;
       return {
-        ...base,
+        name: base.name,
+        annotations: base.annotations,
+        source: base.source,
+        root: base.root,
         kind,
         pool: spec.pool ?? null,
         clusters: spec.clusters ?? null,
@@ -249,7 +258,10 @@ function typed(
     case 'PoolAssignment': {
       const spec = value['spec'] as RawAssignmentSpec;
       return {
-        ...base,
+        name: base.name,
+        annotations: base.annotations,
+        source: base.source,
+        root: base.root,
         kind,
         key: { project: spec.project, domain: spec.domain, workflow: spec.workflow ?? null },
         pool: spec.pool,

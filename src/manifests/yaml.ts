@@ -336,13 +336,15 @@ export function toPlain(node: YNode): unknown {
     case 'map': {
       const out: Record<string, unknown> = {};
       for (const e of node.entries) {
-        // defineProperty: a key named __proto__ stays an ordinary field.
-        Object.defineProperty(out, e.key, {
-          value: toPlain(e.value),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+        // Plain assignment keeps objects fast; only __proto__ needs defineProperty to stay data.
+        if (e.key === '__proto__') {
+          Object.defineProperty(out, e.key, {
+            value: toPlain(e.value),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        } else out[e.key] = toPlain(e.value);
       }
       return out;
     }
