@@ -197,7 +197,7 @@ describe('apply lock and waits', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/still waiting: queue old-1 has \d+ runs, \d+ actions in flight/);
     expect(r.stdout).toContain(
-      'Apply complete: 0 created, 1 updated, 0 replaced, 1 deleted; 0 blocked.',
+      'Apply complete: 0 created, 2 updated, 0 replaced, 1 deleted; 0 blocked.',
     );
     const waitDone = r.stdout.indexOf('Cluster/old-1: Wait complete');
     const deleted = r.stdout.indexOf('Cluster/old-1: Deletion complete');

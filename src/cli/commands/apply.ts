@@ -26,10 +26,10 @@ import {
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../daemon/duration.js';
 import type { Plan } from '../../model/plan.js';
-import { formatValidationText, loadRepository } from '../../manifests/index.js';
-import { computePlan } from '../../plan/index.js';
+import { formatValidationText } from '../../manifests/index.js';
+import { planRepository } from '../../plan/pipeline.js';
+import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
-import { renderText } from '../../render/index.js';
 import { UserError } from '../errors.js';
 
 interface ApplyArgs {
@@ -40,7 +40,7 @@ interface ApplyArgs {
   'wait-timeout': string;
   'token-file'?: string;
   'state-dir': string;
-  color: boolean;
+  color?: boolean;
 }
 
 export const applyCommand: CommandModule<object, ApplyArgs> = {
@@ -90,7 +90,14 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe: 'Colour the output (--no-color to disable)',
       }) as Argv<ApplyArgs>,
   handler: async (args) => {
-    process.exitCode = await runApply(args);
+    // Keeps the process alive for the whole apply even if every pending timer is unref'd
+    // (e.g. a client's retry backoff): Node would otherwise exit 0 silently mid-apply.
+    const keepAlive = setInterval(() => {}, 60_000);
+    try {
+      process.exitCode = await runApply(args);
+    } finally {
+      clearInterval(keepAlive);
+    }
   },
 };
 
@@ -107,7 +114,8 @@ async function runApply(args: ApplyArgs): Promise<number> {
       `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
     );
   }
-  const colors = args.color && process.stdout.isTTY ? ANSI : NO_COLOR;
+  const colors =
+    (args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR)) ? ANSI : NO_COLOR;
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const url = args['control-plane'];
 
@@ -119,6 +127,9 @@ async function runApply(args: ApplyArgs): Promise<number> {
     );
   }
 
+  // A bad plan file is refused before the lock is taken or the control plane opened.
+  const saved = target.kind === 'file' ? await readSavedPlan(target.path) : null;
+
   // The token never comes from a flag value (it would show in `ps` and shell history).
   const token = await resolveToken(args['token-file']);
   const lock = await takeLock(url, args['state-dir']);
@@ -126,8 +137,8 @@ async function runApply(args: ApplyArgs): Promise<number> {
   try {
     let plan: Plan;
     cp = await openControlPlane(url, token === undefined ? {} : { token });
-    if (target.kind === 'file') {
-      plan = await readSavedPlan(target.path);
+    if (saved !== null) {
+      plan = saved;
       // plan.md: re-read live state; a plan made against another state is refused before any call.
       const live = await readLiveState(cp);
       const now = liveFingerprint(live);
@@ -145,12 +156,15 @@ async function runApply(args: ApplyArgs): Promise<number> {
       throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
 
     if (plan.steps.length === 0) {
-      const blocked = plan.summary.blocked ?? 0;
-      out(
-        blocked > 0
-          ? `No changes to apply. ${blocked} blocked change(s) cannot be applied (see above).`
-          : 'No changes. The control plane matches the configuration.',
-      );
+      // The rendered plan already says "No changes." when nothing is blocked either.
+      if (target.kind === 'file' || !hasNoChanges(plan)) {
+        const blocked = plan.summary.blocked ?? 0;
+        out(
+          blocked > 0
+            ? `No changes to apply: ${blocked} blocked change(s) cannot be applied (see the plan).`
+            : 'No changes. The control plane matches the repository.',
+        );
+      }
       return 0;
     }
     if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm())) {
@@ -179,23 +193,16 @@ async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
   }
 }
 
-/** load → validate → read live → plan. An invalid repository is never applied. */
+/** load → validate → read live → plan (the pipeline `plan` uses). An invalid repository is never applied. */
 async function buildPlan(dir: string, cp: ControlPlane): Promise<Plan> {
-  const loaded = await loadRepository(dir);
-  if (!loaded.valid) {
-    process.stderr.write(formatValidationText(loaded.errors, { baseDir: dir }));
-    throw new UserError(`the repository has ${loaded.errors.length} error(s); nothing was applied`);
-  }
-  const plan = computePlan(loaded.desired, await readLiveState(cp));
-  if (plan.errors.length > 0) {
-    process.stderr.write(
-      plan.errors
-        .map((e) => `${e.location ?? e.address ?? ''}: ${e.code}: ${e.message}\n`)
-        .join(''),
+  const result = await planRepository(dir, cp);
+  if (!result.ok) {
+    process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));
+    throw new UserError(
+      `the repository is invalid (${result.errors.length} error(s)): nothing was applied`,
     );
-    throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
   }
-  return plan;
+  return result.plan;
 }
 
 type Target = { kind: 'dir'; path: string } | { kind: 'file'; path: string };

@@ -1,0 +1,126 @@
+/**
+ * Crash recovery (quality.md, Reliability): an apply in a child process is killed with
+ * SIGKILL at several points; a new apply must converge to exactly the state a clean run
+ * reaches, with no object created twice and none lost, taking over the dead apply's lock.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, startCli } from './helpers/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+import { comparable, liveOf } from './helpers/state.js';
+
+const POOLS = ['p0', 'p1', 'p2', 'p3'];
+
+/** 4 pools, 16 clusters, 60 queues, 4 assignments. */
+function v1(): RepoSpec {
+  const clusters: RepoSpec['clusters'] = {};
+  for (let i = 0; i < 16; i++) clusters[`c${i}`] = POOLS[i % 4]!;
+  const queues: RepoSpec['queues'] = {};
+  for (let i = 0; i < 60; i++) {
+    const pool = POOLS[i % 4]!;
+    const members = Object.keys(clusters).filter((c) => clusters[c] === pool);
+    queues[`q${i}`] = { pool, clusters: [members[i % 4]!, members[(i + 1) % 4]!] };
+  }
+  const assignments = Object.fromEntries(POOLS.map((p, i) => [`proj${i}/production`, p]));
+  return { prune: true, pools: POOLS, clusters, queues, assignments };
+}
+
+/** Retire c0 and c1 (prune), move c2 to p3 (replace, C7), add c16..c19 and q60..q79, retune every queue. */
+function v2(): RepoSpec {
+  const base = v1();
+  const clusters = { ...base.clusters } as Record<string, string>;
+  delete clusters.c0;
+  delete clusters.c1;
+  clusters.c2 = 'p3';
+  for (let i = 16; i < 20; i++) clusters[`c${i}`] = POOLS[i % 4]!;
+  const queues: RepoSpec['queues'] = {};
+  for (let i = 0; i < 80; i++) {
+    const pool = POOLS[i % 4]!;
+    const members = Object.keys(clusters).filter((c) => clusters[c] === pool);
+    queues[`q${i}`] = {
+      pool,
+      clusters: [members[i % members.length]!],
+      run_concurrency: 20 + (i % 3),
+    };
+  }
+  return { ...base, clusters, queues, assignments: { ...base.assignments, 'proj9/staging': 'p1' } };
+}
+
+const completions = (s: string) => s.split(' complete after ').length - 1;
+
+async function apply(repo: string, url: string) {
+  const r = await runCli([
+    'apply',
+    repo,
+    '--control-plane',
+    url,
+    '--auto-approve',
+    '--parallelism',
+    '2',
+  ]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r;
+}
+
+/** Starts an apply and SIGKILLs it after `after` steps completed; true if it really died mid-apply. */
+async function applyAndKill(repo: string, url: string, after: number): Promise<boolean> {
+  const run = startCli([
+    'apply',
+    repo,
+    '--control-plane',
+    url,
+    '--auto-approve',
+    '--parallelism',
+    '2',
+  ]);
+  await run
+    .waitForOutput((s) => completions(s) >= after || s.includes('Apply complete'))
+    .catch(() => {});
+  run.child.kill('SIGKILL');
+  const r = await run.done;
+  return r.signal === 'SIGKILL' && !r.stdout.includes('Apply complete');
+}
+
+describe('crash: apply killed with SIGKILL, then applied again', () => {
+  it('converges to the state of a clean run, at every kill point, for creates, updates, deletes and a replace', async () => {
+    const root = await tempDir();
+    const repo = join(root, 'repo');
+
+    // Reference: the same two applies, never interrupted.
+    const cleanUrl = `file:${join(root, 'clean.json')}`;
+    await writeRepo(repo, v1());
+    await apply(repo, cleanUrl);
+    const v1State = comparable(await liveOf(join(root, 'clean.json')));
+    await writeRepo(repo, v2());
+    await apply(repo, cleanUrl);
+    const v2State = comparable(await liveOf(join(root, 'clean.json')));
+    expect(v2State.clusters.find((c) => c.name === 'c2')!.pool).toBe('p3');
+    expect(v2State.clusters.map((c) => c.name)).not.toContain('c0');
+
+    let kills = 0;
+    for (const after of [1, 25, 60]) {
+      const state = join(root, `crash-${after}.json`);
+      const url = `file:${state}`;
+
+      await writeRepo(repo, v1());
+      const killedInV1 = await applyAndKill(repo, url, after);
+      await apply(repo, url);
+      expect(comparable(await liveOf(state)), `v1 after a kill at ${after}`).toEqual(v1State);
+
+      await writeRepo(repo, v2());
+      const killedInV2 = await applyAndKill(repo, url, after);
+      const recovered = await apply(repo, url);
+      expect(comparable(await liveOf(state)), `v2 after a kill at ${after}`).toEqual(v2State);
+      // Output arrives in chunks: near the end of a fast apply the kill may land after it finished.
+      expect(killedInV1 || killedInV2, `an apply was really killed mid-way at ${after}`).toBe(true);
+      kills += Number(killedInV1) + Number(killedInV2);
+      if (killedInV2) expect(recovered.stdout).toContain('Apply complete');
+
+      const again = await runCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/^No changes/m);
+    }
+    expect(kills).toBeGreaterThanOrEqual(4);
+  }, 240_000);
+});
