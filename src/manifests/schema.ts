@@ -152,6 +152,20 @@ function describe(err: ErrorObject, root: YNode): SchemaIssue | null {
   const { node, key } = locate(root, path);
   const pos = node?.pos ?? key?.keyPos ?? root.pos;
   const params = err.params as Record<string, unknown>;
+  if (err.propertyName !== undefined && err.keyword !== 'propertyNames') {
+    // A key of the mapping is at fault (propertyNames), not a value.
+    const at =
+      node?.kind === 'map' ? node.entries.find((e) => e.key === err.propertyName) : undefined;
+    const name = show(err.propertyName);
+    const limit = String(params['limit']);
+    const why =
+      err.keyword === 'minLength'
+        ? 'must not be empty'
+        : err.keyword === 'maxLength'
+          ? `must be at most ${limit} characters`
+          : (err.message ?? 'is invalid');
+    return { message: `key ${name} in ${where} ${why}`, pos: at?.keyPos ?? pos };
+  }
   const parent = (err.parentSchema ?? {}) as Record<string, unknown>;
   switch (err.keyword) {
     case 'additionalProperties': {

@@ -194,3 +194,16 @@ metadata:
     expect(({} as Record<string, unknown>)['x']).toBeUndefined();
   });
 });
+
+describe('symbolic links', () => {
+  it('are skipped, so a link cannot pull in files from outside or loop', async () => {
+    const { symlink } = await import('node:fs/promises');
+    const outside = await writeRepo({ 'secret.yaml': 'apiVersion: poolsync/v1\nkind: Nope\n' });
+    const repo = await writeRepo({ 'c.yaml': CLUSTER('c') });
+    await symlink(join(outside, 'secret.yaml'), join(repo, 'link.yaml'));
+    await symlink(repo, join(repo, 'loop'));
+    const r = await loadRepository(repo);
+    expect(r.errors).toEqual([]);
+    expect(r.counts.files).toBe(1);
+  });
+});
