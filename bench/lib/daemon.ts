@@ -50,7 +50,7 @@ export async function measureDaemon(
       '--log-format',
       'json',
       '--log-level',
-      'warn',
+      'info', // the "listening on URL" line is an info line
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POOLSYNC_RECONCILE_TOKEN: token } },
   );
