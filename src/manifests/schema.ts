@@ -211,7 +211,10 @@ function describe(err: ErrorObject, root: YNode): SchemaIssue | null {
       return { message: `${where} must be '${allowed}', got ${show(err.data)}`, pos };
     }
     case 'pattern':
-      return { message: `${where} ${patternMessage(String(params['pattern']), err.data)}`, pos };
+      return {
+        message: `${where} ${patternMessage(String(params['pattern']), err.data, path.at(-1))}`,
+        pos,
+      };
     case 'minLength':
       return {
         message:
@@ -248,8 +251,11 @@ function describe(err: ErrorObject, root: YNode): SchemaIssue | null {
   }
 }
 
-function patternMessage(pattern: string, value: unknown): string {
+function patternMessage(pattern: string, value: unknown, field: string | undefined): string {
   const got = show(value);
+  if (pattern === NAME_PATTERN.source && (field === 'project' || field === 'domain')) {
+    return `${got} is not a valid ${field} id: use lowercase letters, digits and '-', starting and ending with a letter or digit`;
+  }
   if (pattern === NAME_PATTERN.source) {
     return `${got} is not a valid name (N1): use lowercase letters, digits and '-', starting and ending with a letter or digit`;
   }

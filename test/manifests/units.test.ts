@@ -1,0 +1,91 @@
+/** Pure pieces: "did you mean", positions of the YAML layer, text/JSON reports. */
+import { describe, expect, it } from 'vitest';
+import { formatSummary, formatValidationText } from '../../src/manifests/index.js';
+import { closest, editDistance } from '../../src/manifests/suggest.js';
+import { LineIndex, parseYamlFile, toPlain } from '../../src/manifests/yaml.js';
+
+describe('did you mean', () => {
+  it('finds typos, case and separator slips', () => {
+    expect(closest('action_concurency', ['run_concurrency', 'action_concurrency'])).toBe(
+      'action_concurrency',
+    );
+    expect(closest('clusterpool', ['ClusterPool', 'Cluster'])).toBe('ClusterPool');
+    expect(closest('run-concurrency', ['run_concurrency', 'depth'])).toBe('run_concurrency');
+    expect(closest('prioirty', ['priority', 'pool'])).toBe('priority');
+  });
+  it('stays quiet when nothing is close', () => {
+    expect(closest('high', ['min', 'medium', 'max'])).toBeNull();
+    expect(closest('labels', ['name', 'annotations'])).toBeNull();
+  });
+  it('counts a transposition as one edit', () => {
+    expect(editDistance('pool', 'pol')).toBe(1);
+    expect(editDistance('ab', 'ba')).toBe(1);
+  });
+});
+
+describe('YAML positions', () => {
+  it('maps offsets to 1-based line and column', () => {
+    const idx = new LineIndex('ab\ncd\n\nef');
+    expect(idx.at(0)).toEqual({ line: 1, column: 1 });
+    expect(idx.at(4)).toEqual({ line: 2, column: 2 });
+    expect(idx.at(7)).toEqual({ line: 4, column: 1 });
+  });
+
+  it('gives scalars, quoted scalars, collections and empty values their own positions', () => {
+    const { documents, issues } = parseYamlFile('a: 1\nb: "x"\nc:\n  - [y]\nd:\n');
+    expect(issues).toEqual([]);
+    const root = documents[0]!.root;
+    if (root.kind !== 'map') throw new Error('map expected');
+    const pos = Object.fromEntries(root.entries.map((e) => [e.key, e.value.pos]));
+    expect(pos).toEqual({
+      a: { line: 1, column: 4 },
+      b: { line: 2, column: 4 }, // the opening quote
+      c: { line: 4, column: 3 },
+      d: { line: 5, column: 1 }, // no value: its key
+    });
+    expect(toPlain(root)).toEqual({ a: 1, b: 'x', c: [['y']], d: null });
+  });
+
+  it('resolves the YAML 1.2 core schema and standard explicit tags', () => {
+    const { documents } = parseYamlFile(
+      '[0x1F, 0o17, -3, 1.5e2, .inf, ~, true, yes, !!str 12, !!int "7", !!bool "false"]',
+    );
+    expect(toPlain(documents[0]!.root)).toEqual([
+      31,
+      15,
+      -3,
+      150,
+      Infinity,
+      null,
+      true,
+      'yes',
+      '12',
+      7,
+      false,
+    ]);
+  });
+
+  it('reports syntax errors at the parser position (1-based)', () => {
+    const { issues } = parseYamlFile('a: 1\nb: [1,\n');
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ code: 'YAML', line: 3 });
+  });
+});
+
+describe('reports', () => {
+  it('sorts errors by file, line and column and pluralises the count', () => {
+    const e = (file: string, line: number, column = 1) =>
+      ({ code: 'V2', message: 'm', file, line, column, address: null }) as const;
+    expect(formatValidationText([e('b.yaml', 1), e('a.yaml', 9), e('a.yaml', 2, 5)])).toBe(
+      'a.yaml:2:5: V2 m\na.yaml:9:1: V2 m\nb.yaml:1:1: V2 m\n3 errors in 2 files.\n',
+    );
+    expect(formatValidationText([e('a.yaml', 1)], { baseDir: 'repo' })).toBe(
+      'repo/a.yaml:1:1: V2 m\n1 error in 1 file.\n',
+    );
+  });
+  it('summarises a valid repository in one line', () => {
+    expect(
+      formatSummary({ pools: 1, clusters: 2, queues: 0, assignments: 1, files: 1, documents: 4 }),
+    ).toBe('Valid: 1 pool, 2 clusters, 0 queues, 1 assignment in 1 file.\n');
+  });
+});
