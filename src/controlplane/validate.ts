@@ -13,6 +13,7 @@ import {
   SECRET_STORE_TYPES,
   WILDCARD,
   address,
+  assignmentKeyString,
   type Assignment,
   type AssignmentKey,
   type ClusterDataPlane,
@@ -307,8 +308,9 @@ function keyPart(obj: Obj, key: 'project' | 'domain' | 'workflow', addr: string)
 
 /** A1: the key of an assignment. */
 export function validateAssignmentKey(value: unknown): AssignmentKey {
-  const addr = 'PoolAssignment/?';
-  const k = requireObject(value, 'assignment', addr);
+  const k = requireObject(value, 'assignment', null);
+  const shown = [k.project, k.domain, k.workflow].filter((v) => typeof v === 'string' && v !== '');
+  const addr = address('PoolAssignment', shown.join('/') || '?');
   const workflow =
     k.workflow === undefined || k.workflow === null ? null : keyPart(k, 'workflow', addr);
   return { project: keyPart(k, 'project', addr), domain: keyPart(k, 'domain', addr), workflow };
@@ -317,9 +319,10 @@ export function validateAssignmentKey(value: unknown): AssignmentKey {
 export function validateAssignment(value: unknown): Assignment {
   const key = validateAssignmentKey(value);
   const a = value as Obj;
-  rejectUnknown(a, ['project', 'domain', 'workflow', 'pool'], 'assignment', null);
+  const addr = address('PoolAssignment', assignmentKeyString(key));
+  rejectUnknown(a, ['project', 'domain', 'workflow', 'pool'], 'assignment', addr);
   if (typeof a.pool !== 'string') {
-    throw invalid(`assignment pool must be a pool name, got ${describe(a.pool)} (A1)`, null, 'A1');
+    throw invalid(`assignment pool must be a pool name, got ${describe(a.pool)} (A1)`, addr, 'A1');
   }
   return { ...key, pool: validateName('ClusterPool', a.pool) };
 }

@@ -160,8 +160,9 @@ const serveCommand: CommandModule<object, ServeArgs> = {
 };
 
 export const controlPlaneCommand: CommandModule<object, object> = {
-  command: 'control-plane <command>',
+  command: 'control-plane',
   describe: 'Run a control plane (the embedded one, over HTTP)',
-  builder: (y: Argv) => y.command(serveCommand).demandCommand(1, 'Name a subcommand: serve'),
+  builder: (y: Argv) =>
+    y.command(serveCommand).demandCommand(1, 'Name a subcommand: `poolsync control-plane serve`.'),
   handler: () => undefined,
 };
