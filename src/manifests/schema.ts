@@ -199,8 +199,19 @@ function describe(err: ErrorObject, root: YNode): SchemaIssue | null {
       return { message: `${where} must be ${expected}, got ${show(err.data)}${quote}`, pos };
     }
     case 'enum': {
-      const allowed = (params['allowedValues'] as unknown[]).map(String);
-      const hint = typeof err.data === 'string' ? didYouMean(err.data, allowed) : '';
+      // Values YAML would not read as strings are shown quoted, as they must be written.
+      const allowed = (params['allowedValues'] as unknown[]).map((v) =>
+        typeof v === 'string' && /^(true|false|null|~|[-+.\d].*)$/i.test(v)
+          ? JSON.stringify(v)
+          : String(v),
+      );
+      const values = (params['allowedValues'] as unknown[]).map(String);
+      const hint =
+        typeof err.data === 'string'
+          ? didYouMean(err.data, values)
+          : values.includes(String(err.data))
+            ? ` (quote it: "${String(err.data)}")`
+            : '';
       return {
         message: `${where} must be one of ${allowed.join(', ')}; got ${show(err.data)}${hint}`,
         pos,
