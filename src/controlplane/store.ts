@@ -290,7 +290,7 @@ async function acquireLock(statePath: string, lockPath: string): Promise<void> {
       }
       if (!here || processAlive(holder.pid)) {
         throw new UserError(
-          `control-plane state ${statePath} is in use by process ${holder.pid} on ${holder.host ?? 'this host'} (lock ${basename(lockPath)} since ${holder.since ?? '?'}); stop that process or use another state file`,
+          `control-plane state ${statePath} is in use by process ${holder.pid} on ${holder.host ?? 'this host'} (lock ${basename(lockPath)} since ${holder.since ?? '?'}); stop that process or use another state file (if no poolsync process has it open, delete ${lockPath})`,
         );
       }
       // The holder died without releasing the lock: take it over.

@@ -142,6 +142,12 @@ const serveCommand: CommandModule<object, ServeArgs> = {
       },
       'control plane listening',
     );
+    if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+      logger.warn(
+        { listen: args.listen },
+        'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
+      );
+    }
     // One line on stdout for scripts and tests to wait on.
     process.stdout.write(`control plane listening on ${server.url}\n`);
     await new Promise<void>((done) => {
