@@ -9,7 +9,7 @@
  * Progress goes to stderr, the table to stdout (and to --out FILE).
  */
 import { cp as copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EmbeddedControlPlane } from '../src/controlplane/embedded.js';
@@ -359,6 +359,8 @@ class Bench {
       for (const p of this.o.parallelism) {
         const bound = applyBoundMs(shape, p, this.o.latencyMs);
         const trips: number[] = [];
+        const windows: number[] = [];
+        const serverMs: number[] = [];
         const r = await repeat(slowRuns, async (i) => {
           const state = join(dir, `cp-apply-${p}-${i}`, 'state.json');
           await rm(dirname(state), { recursive: true, force: true });
@@ -377,8 +379,10 @@ class Bench {
               '--state-dir',
               join(dir, `apply-state-${p}-${i}`),
             ]);
-            await sleep(100);
+            await sleep(200); // the server logs a request after its response is sent
             trips.push(server.requests());
+            windows.push(server.writeWindowMs() ?? NaN);
+            serverMs.push(median(server.durations()));
             return run;
           } finally {
             await server.stop();
@@ -386,7 +390,11 @@ class Bench {
           }
         });
         this.applyMedians.set(`${n}/${p}`, r.ms);
-        const ratio = r.ms / bound;
+        // The target is about the executor (quality.md: "never the bottleneck"), so it is judged on
+        // the apply phase: first write received to last write answered, on the server's clock.
+        const window = median(windows);
+        const ratio = window / bound;
+        const wholeRatio = r.ms / bound;
         this.add({
           n,
           name: `\`apply\` of ${n.toLocaleString('en-US')} creates, HTTP, ${this.o.latencyMs} ms latency, parallelism ${p}`,
@@ -394,9 +402,13 @@ class Bench {
           cpuMs: r.cpuMs,
           runs: slowRuns,
           peakRss: r.peakRss,
-          target: '≤ 1.25× bound',
+          target: 'apply phase ≤ 1.25× bound',
           met: ratio <= 1.25,
-          notes: `Bound ${formatMs(bound)} = max(critical path ${shape.criticalPath}, ${shape.steps} steps ÷ ${p}) × ${this.o.latencyMs} ms; ratio **${ratio.toFixed(2)}×**; ${median(trips)} requests (whole process: startup, live read and plan included).`,
+          notes:
+            `Bound ${formatMs(bound)} = max(critical path ${shape.criticalPath}, ${shape.steps} steps ÷ ${p}) × ${this.o.latencyMs} ms. ` +
+            `Apply phase (first to last write, server clock) ${formatMs(window)} = **${ratio.toFixed(2)}×** bound; ` +
+            `whole process ${wholeRatio.toFixed(2)}× (startup, load, live read, plan included). ` +
+            `${median(trips)} requests; server-side median ${serverMs.length ? median(serverMs).toFixed(1) : '?'} ms per request (${this.o.latencyMs} ms injected).`,
         });
       }
     }
@@ -525,6 +537,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const started = performance.now();
+  const loadAtStart = loadavg()[0]!;
   const cli = await resolveCli(ROOT, { tsx: o.tsx, log });
   const tfVersion = o.terraform ? await terraformVersion() : null;
   const work = await mkdtemp(join(tmpdir(), 'poolsync-bench-'));
@@ -541,7 +554,7 @@ async function main(): Promise<number> {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const header = [
     `poolsync benchmarks: ${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} × ${cpu}, Node ${process.version}${tfVersion ? `, ${tfVersion}` : ''}.`,
-    `Each row is a whole process (${cli.label}) unless its notes say otherwise; median of "runs"; CPU = user + system time of the process (steadier than wall time on a busy machine); peak RSS from ${rssSource()}, highest of the runs. Total bench time ${formatMs(performance.now() - started)}.`,
+    `Each row is a whole process (${cli.label}) unless its notes say otherwise; median of "runs"; CPU = user + system time of the process (steadier than wall time on a busy machine); peak RSS from ${rssSource()}, highest of the runs. Total bench time ${formatMs(performance.now() - started)}; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (above ${availableParallelism()} means other work competed for the CPUs).`,
   ];
   const table = renderTable(bench.rows, header);
   process.stdout.write(`\n${table}`);

@@ -12,6 +12,14 @@ export interface BenchServer {
   url: string;
   /** Requests answered so far, sim endpoints excluded. */
   requests(): number;
+  /** Server-side duration (ms, injected latency included) of every request counted so far. */
+  durations(): number[];
+  /**
+   * Wall time from the arrival of the first write (non-GET) request to the answer of the last
+   * one, on the server's clock, counting requests from index `since` on: the apply phase
+   * without process startup, loading, live reads and planning. Null without writes.
+   */
+  writeWindowMs(since?: number): number | null;
   setLatency(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -34,6 +42,8 @@ export async function startServer(cli: Cli, statePath: string): Promise<BenchSer
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let count = 0;
+  const durations: number[] = [];
+  const writes: Array<{ index: number; start: number; end: number }> = [];
   let tail = '';
   let errText = '';
   child.stderr!.setEncoding('utf8');
@@ -42,8 +52,19 @@ export async function startServer(cli: Cli, statePath: string): Promise<BenchSer
     const lines = text.split('\n');
     tail = lines.pop() ?? '';
     for (const line of lines) {
-      if (line.includes('"msg":"request"') && !line.includes('"path":"/v1/sim/')) count++;
-      else if (errText.length < 4000) errText += `${line}\n`;
+      if (line.includes('"msg":"request"') && !line.includes('"path":"/v1/sim/')) {
+        count++;
+        const ms = /"ms":([\d.]+)/.exec(line);
+        const time = /"time":(\d+)/.exec(line);
+        if (ms) durations.push(Number(ms[1]));
+        if (ms && time && !line.includes('"method":"GET"')) {
+          writes.push({
+            index: count - 1,
+            start: Number(time[1]) - Number(ms[1]),
+            end: Number(time[1]),
+          });
+        }
+      } else if (errText.length < 4000) errText += `${line}\n`;
     }
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -64,6 +85,17 @@ export async function startServer(cli: Cli, statePath: string): Promise<BenchSer
   return {
     url,
     requests: () => count,
+    durations: () => durations,
+    writeWindowMs(since = 0) {
+      let first = Infinity;
+      let last = -Infinity;
+      for (const w of writes) {
+        if (w.index < since) continue;
+        first = Math.min(first, w.start);
+        last = Math.max(last, w.end);
+      }
+      return last >= first ? last - first : null;
+    },
     async setLatency(ms) {
       const res = await request(`${url}/v1/sim/faults`, {
         method: 'PUT',
