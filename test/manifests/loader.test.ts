@@ -207,3 +207,26 @@ describe('symbolic links', () => {
     expect(r.counts.files).toBe(1);
   });
 });
+
+describe('example repository editor modelines', () => {
+  it('point at an existing schema whose kind matches the document', async () => {
+    const { readFile: read } = await import('node:fs/promises');
+    const { dirname: dir, relative: rel } = await import('node:path');
+    const root = 'examples/config-repo';
+    const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.yaml'));
+    let checked = 0;
+    for (const f of files) {
+      const text = await read(join(root, f), 'utf8');
+      const m = /^# yaml-language-server: \$schema=(\S+)/.exec(text);
+      if (!m) continue;
+      const schemaPath = join(root, dir(f), m[1]!);
+      expect(rel('schemas', schemaPath).startsWith('..'), `${f} -> ${schemaPath}`).toBe(false);
+      const schema = JSON.parse(await read(schemaPath, 'utf8')) as {
+        properties: { kind: { const: string } };
+      };
+      expect(text, f).toContain(`kind: ${schema.properties.kind.const}\n`);
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(20);
+  });
+});
