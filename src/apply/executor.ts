@@ -186,8 +186,13 @@ function checkPlan(plan: Plan): void {
   // A cycle would leave steps waiting forever: every step must be reachable by Kahn's order.
   const indegree = new Map(plan.steps.map((s) => [s.id, new Set(s.depends_on).size]));
   const dependents = new Map<string, string[]>();
-  for (const s of plan.steps)
-    for (const d of new Set(s.depends_on)) dependents.set(d, [...(dependents.get(d) ?? []), s.id]);
+  for (const s of plan.steps) {
+    for (const d of new Set(s.depends_on)) {
+      const list = dependents.get(d);
+      if (list) list.push(s.id);
+      else dependents.set(d, [s.id]);
+    }
+  }
   const queue = plan.steps.filter((s) => indegree.get(s.id) === 0).map((s) => s.id);
   let seen = 0;
   while (queue.length > 0) {

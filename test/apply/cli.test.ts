@@ -3,7 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
-import { runCli, startCli } from './helpers/cli.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { startControlPlaneServer } from '../../src/controlplane/server.js';
+import { spawn } from 'node:child_process';
+import { REPO_ROOT, runCli, startCli } from './helpers/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
 import { liveOf, savePlan, snapshotFiles, withState } from './helpers/state.js';
 
@@ -114,6 +117,19 @@ describe('poolsync apply DIR', () => {
 });
 
 describe('poolsync apply PLANFILE', () => {
+  it('applies the plan `poolsync plan --out` saved, and the next plan shows no changes', async () => {
+    const { root, repo, url } = await setup();
+    const planFile = join(root, 'saved.json');
+    const p = await runCli(['plan', repo, '--control-plane', url, '--out', planFile]);
+    expect(p.code).toBe(0);
+    const r = await runCli(['apply', planFile, '--control-plane', url]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Apply complete: \d+ created/);
+    const again = await runCli(['plan', repo, '--control-plane', url, '--detailed-exitcode']);
+    expect(again.code).toBe(0);
+  });
+
   it('executes a saved plan without re-planning', async () => {
     const { root, repo, url, state } = await setup();
     const planFile = join(root, 'plan.json');
@@ -156,7 +172,63 @@ describe('poolsync apply PLANFILE', () => {
   });
 });
 
-describe('apply lock and waits', () => {
+describe('apply lock, waits and signals', () => {
+  it('SIGTERM during a wait: no new step starts, the delete is reported not run, exit 1; the next apply finishes', async () => {
+    const { repo, url, state } = await setup();
+    expect((await runCli(['apply', repo, '--control-plane', url, '--auto-approve'])).code).toBe(0);
+    await withState(state, (cp) =>
+      cp.setQueueActivity('old-1', { runs_in_flight: 1, actions_in_flight: 1 }),
+    );
+    await writeRepo(repo, V2);
+    const run = startCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+    await run.waitForOutput((s) => s.includes('Waiting for in-flight work'));
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Interrupted: starting no new step');
+    expect(r.stdout).toMatch(/Apply interrupted: \d+ of \d+ steps done, 1 failed, 1 not run\./);
+    expect(r.stdout).toMatch(/- s\d+ delete_cluster Cluster\/old-1: not run/);
+    expect(existsSync(`${state}.apply.lock`)).toBe(false);
+    expect((await liveOf(state)).clusters.map((c) => c.name)).toContain('old-1');
+
+    await withState(state, (cp) =>
+      cp.setQueueActivity('old-1', { runs_in_flight: 0, actions_in_flight: 0 }),
+    );
+    const after = await runCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+    expect(after.code).toBe(0);
+    expect((await liveOf(state)).clusters.map((c) => c.name)).not.toContain('old-1');
+  });
+
+  it('on a terminal, applies only after `yes`', async () => {
+    const { repo, url, state } = await setup();
+    const viaPty = (answer: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const cmd = `node --import tsx src/cli/main.ts apply ${repo} --control-plane ${url} --no-color`;
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+          cwd: REPO_ROOT,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let answered = false;
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          if (!answered && out.includes('Enter a value:')) {
+            answered = true;
+            child.stdin.write(`${answer}\r`);
+          }
+        });
+        child.on('close', (code) => resolve({ code, out }));
+      });
+    const no = await viaPty('no');
+    expect(no.out).toContain('Only `yes` will be accepted');
+    expect(no.out).toContain('Apply cancelled');
+    expect(no.code).toBe(1);
+    expect((await liveOf(state)).pools.map((p) => p.name)).toEqual(['default']);
+    const yes = await viaPty('yes');
+    expect(yes.out).toContain('Apply complete');
+    expect(yes.code).toBe(0);
+  });
+
   it('a second apply is refused at once, naming the holder', async () => {
     const { repo, url, state } = await setup();
     const held = await acquireApplyLock(lockPathFor(url));
@@ -173,37 +245,51 @@ describe('apply lock and waits', () => {
     }
   });
 
-  it('two concurrent applies: the one that waits on in-flight work holds the lock, the other is refused with its pid; the wait then lets the delete run', async () => {
-    const { repo, url, state } = await setup();
-    expect((await runCli(['apply', repo, '--control-plane', url, '--auto-approve'])).code).toBe(0);
-    await withState(state, (cp) =>
-      cp.setQueueActivity('old-1', {
-        runs_in_flight: 3,
-        actions_in_flight: 9,
-        finish_over_ms: 2500,
-      }),
-    );
-    await writeRepo(repo, V2);
+  it('two concurrent applies (HTTP control plane): the one waiting on in-flight work holds the lock, the other is refused with its pid; the wait then lets the delete run', async () => {
+    const { root, repo } = await setup();
+    const embedded = await EmbeddedControlPlane.open({ path: null });
+    const server = await startControlPlaneServer({
+      controlPlane: embedded,
+      port: 0,
+      simulate: true,
+    });
+    try {
+      const args = ['--control-plane', server.url, '--auto-approve', '--state-dir', root];
+      expect((await runCli(['apply', repo, ...args])).code).toBe(0);
+      // In flight until the test says otherwise: the first apply cannot finish on its own.
+      await embedded.setQueueActivity('old-1', { runs_in_flight: 3, actions_in_flight: 9 });
+      await writeRepo(repo, V2);
 
-    const first = startCli(['apply', repo, '--control-plane', url, '--auto-approve']);
-    await first.waitForOutput((s) =>
-      s.includes('Waiting for in-flight work to finish on queues old-1'),
-    );
-    const second = await runCli(['apply', repo, '--control-plane', url, '--auto-approve']);
-    expect(second.code).toBe(1);
-    expect(second.stderr).toContain(`pid ${first.child.pid} on `);
+      const first = startCli(['apply', repo, ...args]);
+      await first.waitForOutput((s) =>
+        s.includes('Waiting for in-flight work to finish on queues old-1'),
+      );
+      const second = await runCli(['apply', repo, ...args]);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(
+        `another apply is running against this control plane: pid ${first.child.pid} on `,
+      );
+      expect(second.stdout).toBe('');
 
-    const r = await first.done;
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/still waiting: queue old-1 has \d+ runs, \d+ actions in flight/);
-    expect(r.stdout).toContain(
-      'Apply complete: 0 created, 2 updated, 0 replaced, 1 deleted; 0 blocked.',
-    );
-    const waitDone = r.stdout.indexOf('Cluster/old-1: Wait complete');
-    const deleted = r.stdout.indexOf('Cluster/old-1: Deletion complete');
-    expect(waitDone).toBeGreaterThan(0);
-    expect(deleted).toBeGreaterThan(waitDone);
-    expect((await liveOf(state)).clusters.map((c) => c.name)).toEqual(['old-2', 'prod-1']);
+      await embedded.setQueueActivity('old-1', { runs_in_flight: 0, actions_in_flight: 0 });
+      const r = await first.done;
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/still waiting: queue old-1 has 3 runs, 9 actions in flight/);
+      expect(r.stdout).toContain(
+        'Apply complete: 0 created, 2 updated, 0 replaced, 1 deleted; 0 blocked.',
+      );
+      const waitDone = r.stdout.indexOf('Cluster/old-1: Wait complete');
+      const deleted = r.stdout.indexOf('Cluster/old-1: Deletion complete');
+      expect(waitDone).toBeGreaterThan(0);
+      expect(deleted).toBeGreaterThan(waitDone);
+      expect((await embedded.listClusters()).map((c) => c.name).sort()).toEqual([
+        'old-2',
+        'prod-1',
+      ]);
+    } finally {
+      await server.close();
+      await embedded.close();
+    }
   });
 
   it('wait_idle timeout: the step fails, the delete does not run, exit 1 with the failure report', async () => {
