@@ -71,6 +71,8 @@ export class GitSource implements Source {
   private lastSnapshot: SourceSnapshot | null = null;
   private readonly redactor: Redactor;
   private git: SimpleGit | null = null;
+  /** The checkout exists and `origin` points at the configured URL (checked once per process). */
+  private remoteReady = false;
 
   constructor(private readonly options: GitSourceOptions) {
     this.redactor = new Redactor([options.auth.token]);
@@ -107,13 +109,13 @@ export class GitSource implements Source {
     const remoteRef = `refs/remotes/origin/${branch}`;
     try {
       const git = await this.client();
-      if (!existsSync(join(checkoutDir, '.git'))) {
-        await git.init();
+      if (!this.remoteReady) {
+        if (!existsSync(join(checkoutDir, '.git'))) await git.init();
+        const origin = (await git.getRemotes(true)).find((r) => r.name === 'origin');
+        if (!origin) await git.addRemote('origin', repo);
+        else if (origin.refs.fetch !== repo) await git.remote(['set-url', 'origin', repo]);
+        this.remoteReady = true;
       }
-      const remotes = await git.getRemotes(true);
-      const origin = remotes.find((r) => r.name === 'origin');
-      if (!origin) await git.addRemote('origin', repo);
-      else if (origin.refs.fetch !== repo) await git.remote(['set-url', 'origin', repo]);
       // `+` makes the update forced: a rewritten branch replaces what we had.
       await git.raw([
         'fetch',
@@ -123,9 +125,12 @@ export class GitSource implements Source {
         'origin',
         `+refs/heads/${branch}:${remoteRef}`,
       ]);
-      await git.raw(['checkout', '--quiet', '--force', '--detach', remoteRef]);
-      await git.raw(['clean', '-ffdxq']);
-      const commit = (await git.revparse(['HEAD'])).trim();
+      const commit = (await git.revparse([remoteRef])).trim();
+      // Steady state (nothing pushed) costs two git processes: fetch and rev-parse.
+      if (commit !== this.lastSnapshot?.commit) {
+        await git.raw(['checkout', '--quiet', '--force', '--detach', remoteRef]);
+        await git.raw(['clean', '-ffdxq']);
+      }
       const snapshot = {
         dir: this.options.path === '.' ? checkoutDir : join(checkoutDir, this.options.path),
         commit,

@@ -78,6 +78,9 @@ export class Reconciler {
   private runId = 0;
   private controlPlaneAnswered = false;
   private lastEvaluatedCommit: string | null = null;
+  private loaded: { commit: string; result: LoadResult } | null = null;
+  /** Milliseconds spent in each phase of the current run (fetch, load, live, plan, apply). */
+  private phases: Record<string, number> = {};
   /** The control plane was equal to the repository at least once (drift is measured from there). */
   private converged = false;
 
@@ -101,6 +104,7 @@ export class Reconciler {
     const startedAt = now();
     const t0 = performance.now();
     let outcome: Outcome;
+    this.phases = {};
     try {
       outcome = await this.evaluate(reasons, signal);
     } catch (err) {
@@ -121,6 +125,7 @@ export class Reconciler {
       commit: outcome.commit,
       message: outcome.message,
       applied,
+      phasesMs: { ...this.phases },
     };
     if (outcome.result !== 'unchanged') this.state.outcome = outcome.result;
     const success = ['applied', 'in_sync', 'planned', 'unchanged'].includes(outcome.result);
@@ -141,6 +146,7 @@ export class Reconciler {
       commit: outcome.commit,
       result: outcome.result,
       durationMs,
+      phasesMs: this.phases,
       summary: this.state.summary,
       applied,
       errors: this.state.errors.length,
@@ -171,9 +177,7 @@ export class Reconciler {
     }
 
     // Load and validate. Any error: nothing is applied, the previous state stays.
-    const load = existsSync(snapshot.dir)
-      ? await this.o.pipeline.loadRepository(snapshot.dir, { commit })
-      : null;
+    const load = existsSync(snapshot.dir) ? await this.load(snapshot.dir, commit) : null;
     if (load === null || !load.valid) {
       this.lastEvaluatedCommit = commit;
       const errors: StatusError[] =
@@ -203,7 +207,7 @@ export class Reconciler {
 
     let live: LiveState;
     try {
-      live = await this.o.pipeline.readLiveState(this.o.controlPlane);
+      live = await this.timed('live', () => this.o.pipeline.readLiveState(this.o.controlPlane));
       this.controlPlaneAnswered = true;
     } catch (err) {
       const message = `cannot read live state: ${this.o.redactor.errorMessage(err)}`;
@@ -213,7 +217,9 @@ export class Reconciler {
       return { result: 'failed', commit, message };
     }
 
-    const plan = this.o.pipeline.computePlan(load.desired, live, { commit });
+    const plan = await this.timed('plan', async () =>
+      this.o.pipeline.computePlan(load.desired, live, { commit }),
+    );
     this.lastEvaluatedCommit = commit;
     this.recordPlan(plan);
     if (plan.errors.length > 0) {
@@ -266,7 +272,7 @@ export class Reconciler {
   private async fetch(reasons: ReadonlySet<TriggerReason>): Promise<SourceSnapshot | Outcome> {
     const now = this.o.now ?? (() => new Date());
     try {
-      const snapshot = await this.o.source.sync();
+      const snapshot = await this.timed('fetch', () => this.o.source.sync());
       this.state.git = {
         lastFetchAt: now().toISOString(),
         lastError: null,
@@ -320,43 +326,45 @@ export class Reconciler {
     let result: ApplyResult;
     try {
       this.o.onApplyPlan?.(plan);
-      result = await this.o.pipeline.executePlan(plan, this.o.controlPlane, {
-        parallelism: this.o.parallelism,
-        waitTimeoutMs: this.o.waitTimeoutMs,
-        signal,
-        onEvent: (e) => {
-          if (e.type === 'step_finished') {
-            const fields = {
-              step: e.step.id,
-              op: e.step.op,
-              target: e.step.target,
-              durationMs: Math.round(e.duration_ms),
-            };
-            if (e.status === 'failed') {
-              this.o.logger.warn(
-                {
-                  ...fields,
-                  error: e.error && this.o.redactor.scrub(`${e.error.code}: ${e.error.message}`),
-                },
-                'step failed',
-              );
-            } else this.o.logger.debug(fields, 'step done');
-          } else if (e.type === 'wait_progress') {
-            this.o.logger.info(
-              {
+      result = await this.timed('apply', () =>
+        this.o.pipeline.executePlan(plan, this.o.controlPlane, {
+          parallelism: this.o.parallelism,
+          waitTimeoutMs: this.o.waitTimeoutMs,
+          signal,
+          onEvent: (e) => {
+            if (e.type === 'step_finished') {
+              const fields = {
                 step: e.step.id,
-                queue: e.queue,
-                runs: e.runs_in_flight,
-                actions: e.actions_in_flight,
-                elapsedMs: e.elapsed_ms,
-              },
-              'waiting for in-flight work to finish',
-            );
-          } else if (e.type === 'stopping') {
-            this.o.logger.warn({ reason: e.reason }, 'no new steps will start');
-          }
-        },
-      });
+                op: e.step.op,
+                target: e.step.target,
+                durationMs: Math.round(e.duration_ms),
+              };
+              if (e.status === 'failed') {
+                this.o.logger.warn(
+                  {
+                    ...fields,
+                    error: e.error && this.o.redactor.scrub(`${e.error.code}: ${e.error.message}`),
+                  },
+                  'step failed',
+                );
+              } else this.o.logger.debug(fields, 'step done');
+            } else if (e.type === 'wait_progress') {
+              this.o.logger.info(
+                {
+                  step: e.step.id,
+                  queue: e.queue,
+                  runs: e.runs_in_flight,
+                  actions: e.actions_in_flight,
+                  elapsedMs: e.elapsed_ms,
+                },
+                'waiting for in-flight work to finish',
+              );
+            } else if (e.type === 'stopping') {
+              this.o.logger.warn({ reason: e.reason }, 'no new steps will start');
+            }
+          },
+        }),
+      );
     } catch (err) {
       const message = this.o.redactor.errorMessage(err);
       this.state.errors = [
@@ -397,6 +405,27 @@ export class Reconciler {
       message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
       applied,
     };
+  }
+
+  /**
+   * A commit's manifests never change, so drift and manual runs of the same commit reuse its
+   * validated desired state (loading is the most expensive phase of a no-op run). A folder on
+   * disk (commit null) is always read again.
+   */
+  private async load(dir: string, commit: string | null): Promise<LoadResult> {
+    if (commit !== null && this.loaded?.commit === commit) return this.loaded.result;
+    const result = await this.timed('load', () => this.o.pipeline.loadRepository(dir, { commit }));
+    this.loaded = commit === null ? null : { commit, result };
+    return result;
+  }
+
+  private async timed<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.phases[phase] = Math.round(performance.now() - t0);
+    }
   }
 
   /** Readiness needs proof the control plane answers, even when the commit is invalid. */

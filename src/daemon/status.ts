@@ -37,6 +37,8 @@ export interface RunRecord {
   commit: string | null;
   message: string;
   applied: AppliedCounts;
+  /** Time spent in each phase: fetch, load, live, plan, apply (those that ran). */
+  phasesMs: Record<string, number>;
 }
 
 export interface DaemonStatus {

@@ -7,7 +7,9 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
 import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daemon/daemon.js';
+import { loadRepository } from '../../src/manifests/index.js';
+import type { PullRequestEvent } from '../../src/daemon/webhooks.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { manifests } from './fixtures.js';
@@ -35,6 +37,7 @@ async function start(options: {
   policy?: 'none' | 'safe' | 'all';
   drift?: string;
   poll?: string;
+  deps?: Partial<DaemonDeps>;
 }): Promise<Harness> {
   const repo = options.repo ?? new TestRepo();
   const cp = options.cp ?? (await EmbeddedControlPlane.open({ path: null }));
@@ -66,6 +69,7 @@ async function start(options: {
     logger: pino({ level: 'debug' }, sink),
     controlPlane: cp,
     lockDir: state,
+    ...options.deps,
   });
   cleanups.push(async () => {
     await daemon.stop();
@@ -449,5 +453,87 @@ describe('daemon end to end', () => {
       durationMs: expect.any(Number),
       result: 'applied',
     });
+  });
+
+  it('drift and manual runs of an unchanged commit reuse its validated manifests; a new commit is loaded', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    let loads = 0;
+    const h = await start({
+      repo,
+      deps: {
+        pipeline: {
+          loadRepository: (dir, o) => {
+            loads++;
+            return loadRepository(dir, o);
+          },
+        },
+      },
+    });
+    await h.daemon.firstRun;
+    await reconcileNow(h);
+    await h.daemon.reconcile('drift');
+    expect(loads).toBe(1);
+    expect((await getStatus(h)).lastRun!.phasesMs).not.toHaveProperty('load');
+    repo.commit(manifests({ batchRunConcurrency: 52 }));
+    await reconcileNow(h);
+    expect(loads).toBe(2);
+    expect((await getStatus(h)).lastRun!.phasesMs).toHaveProperty('load');
+  });
+
+  it('pull_request and merge_request events go to the injected handler (202), never trigger a reconcile', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const seen: PullRequestEvent[] = [];
+    const h = await start({ repo, deps: { onPullRequest: async (e) => void seen.push(e) } });
+    await h.daemon.firstRun;
+    const before = (await getStatus(h)).lastRun!.id;
+    const res = await pushWebhook(
+      h,
+      {
+        action: 'opened',
+        number: 5,
+        pull_request: { number: 5, head: { sha: 'abc123', ref: 'feature' } },
+        repository: { full_name: 'acme/pools' },
+      },
+      GH_SECRET,
+      'pull_request',
+    );
+    expect(res.status).toBe(202);
+    const gl = await fetch(`${h.daemon.url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: { 'x-gitlab-token': GL_TOKEN, 'x-gitlab-event': 'Merge Request Hook' },
+      body: JSON.stringify({
+        object_kind: 'merge_request',
+        project: { path_with_namespace: 'group/pools' },
+        object_attributes: {
+          iid: 9,
+          action: 'update',
+          source_branch: 'f',
+          last_commit: { id: 'def456' },
+        },
+      }),
+    });
+    expect(gl.status).toBe(202);
+    await until('both events handled', async () => seen.length === 2);
+    expect(seen).toEqual([
+      {
+        provider: 'github',
+        repository: 'acme/pools',
+        number: 5,
+        headSha: 'abc123',
+        headRef: 'feature',
+        action: 'opened',
+      },
+      {
+        provider: 'gitlab',
+        repository: 'group/pools',
+        number: 9,
+        headSha: 'def456',
+        headRef: 'f',
+        action: 'update',
+      },
+    ]);
+    expect((await getStatus(h)).lastRun!.id).toBe(before);
   });
 });

@@ -119,6 +119,10 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       if (err instanceof UserError) throw err;
       throw new UserError(err instanceof Error ? err.message : String(err));
     }
+    if (!logger.isLevelEnabled('info')) {
+      // The address must stay discoverable (--listen HOST:0) even when info logs are off.
+      process.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
+    }
     if (quickstart) {
       process.stdout.write(
         `poolsync daemon (quickstart): watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
