@@ -3,67 +3,81 @@
  * on, nothing else: source locations (moving a document between files), cluster health and
  * derived views (available_clusters, bound_queues, member_clusters) are left out, so a
  * status report does not make a saved plan stale.
+ *
+ * Every object is rebuilt with a fixed key order (annotations as sorted pairs), so plain
+ * JSON.stringify is canonical: much cheaper than sorting keys generically at 10,000 objects.
  */
-import type { DesiredState } from '../model/desired.js';
+import type { ClusterDataPlane, PoolContract, QueueSpec } from '../model/common.js';
+import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import { canonicalJson, sha256 } from './forms.js';
+import { sha256 } from './forms.js';
+
+const contractKey = (c: PoolContract) => [
+  c.object_store_ref.uri,
+  c.object_store_ref.endpoint ?? '',
+  c.secret_store.type,
+  c.secret_store.locator,
+  c.image_registry?.locator ?? null,
+];
+const dataPlaneKey = (d: ClusterDataPlane | null) =>
+  d === null
+    ? null
+    : [
+        d.object_store_uri ?? null,
+        d.secret_store?.type ?? null,
+        d.secret_store?.locator ?? null,
+        d.image_registry ?? null,
+      ];
+const annotationsKey = (a: Annotations) =>
+  Object.keys(a)
+    .sort()
+    .map((k) => [k, a[k]]);
+const specKey = (s: QueueSpec) => [
+  s.pool,
+  s.clusters,
+  s.run_concurrency,
+  s.action_concurrency,
+  s.depth,
+  s.priority,
+  s.fairness,
+];
 
 export function desiredFingerprint(desired: DesiredState, commit: string | null): string {
   return sha256(
-    canonicalJson({
+    JSON.stringify([
+      'desired/1',
       commit,
-      prune: desired.config.prune,
-      pools: desired.pools.map((p) => ({
-        name: p.name,
-        contract: p.contract,
-        annotations: p.annotations,
-      })),
-      clusters: desired.clusters.map((c) => ({
-        name: c.name,
-        pool: c.pool,
-        enabled: c.enabled,
-        data_plane: c.data_plane,
-        annotations: c.annotations,
-      })),
-      queues: desired.queues.map((q) => ({
-        name: q.name,
-        spec: q.spec,
-        annotations: q.annotations,
-      })),
-      assignments: desired.assignments.map((a) => ({
-        project: a.project,
-        domain: a.domain,
-        workflow: a.workflow,
-        pool: a.pool,
-        annotations: a.annotations,
-      })),
-    }),
+      desired.config.prune,
+      desired.pools.map((p) => [p.name, contractKey(p.contract), annotationsKey(p.annotations)]),
+      desired.clusters.map((c) => [
+        c.name,
+        c.pool,
+        c.enabled,
+        dataPlaneKey(c.data_plane),
+        annotationsKey(c.annotations),
+      ]),
+      desired.queues.map((q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]),
+      desired.assignments.map((a) => [
+        a.project,
+        a.domain,
+        a.workflow,
+        a.pool,
+        annotationsKey(a.annotations),
+      ]),
+    ]),
   );
 }
 
 export function liveFingerprint(live: LiveState): string {
+  const caps = live.capabilities;
   return sha256(
-    canonicalJson({
-      capabilities: live.capabilities,
-      pools: live.pools.map((p) => ({ name: p.name, contract: p.contract })),
-      clusters: live.clusters.map((c) => ({ name: c.name, pool: c.pool, enabled: c.enabled })),
-      queues: live.queues.map((q) => ({
-        name: q.name,
-        pool: q.pool,
-        clusters: q.clusters,
-        run_concurrency: q.run_concurrency,
-        action_concurrency: q.action_concurrency,
-        depth: q.depth,
-        priority: q.priority,
-        fairness: q.fairness,
-        cluster_managed: q.cluster_managed,
-      })),
-      assignments: live.assignments.map((a) => ({
-        project: a.project,
-        domain: a.domain,
-        workflow: a.workflow,
-        pool: a.pool,
-      })),
-    }),
+    JSON.stringify([
+      'live/1',
+      [caps.drain, caps.queue_delete, caps.pool_update, caps.cluster_move],
+      live.pools.map((p) => [p.name, contractKey(p.contract)]),
+      live.clusters.map((c) => [c.name, c.pool, c.enabled]),
+      live.queues.map((q) => [q.name, specKey(q), q.cluster_managed]),
+      live.assignments.map((a) => [a.project, a.domain, a.workflow, a.pool]),
+    ]),
   );
 }

@@ -83,7 +83,10 @@ function decision(
   },
 ): QueueDecision {
   const before = fields.live ? queueForm(fields.live) : null;
-  const after = fields.final ? queueForm(fields.final) : null;
+  // Most queues of a big organisation are unchanged: share the form, skip the diff.
+  const unchanged =
+    fields.live !== null && fields.final !== null && sameQueueSpec(fields.live, fields.final);
+  const after = unchanged ? before : fields.final ? queueForm(fields.final) : null;
   return {
     change: makeChange(
       'Queue',
@@ -91,7 +94,7 @@ function decision(
       fields.action,
       before,
       after,
-      fields.diff ?? diffForms(before, after),
+      fields.diff ?? (unchanged ? [] : diffForms(before, after)),
       fields.reason ?? null,
       fields.causedBy ?? null,
     ),
@@ -259,7 +262,7 @@ function planLiveQueue(
     });
   }
 
-  const requested = diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
+  const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
   if (target.pool !== live.pool) {
     const reason = l.cluster_managed
       ? `${address('Queue', name)} is the co-named queue of cluster "${name}" and stays in pool "${live.pool}": a queue's pool ` +
@@ -271,7 +274,7 @@ function planLiveQueue(
       ...base,
       action: 'blocked',
       final: untouched,
-      diff: requested,
+      diff: requested(),
       reason,
       causedBy: sideEffect,
     });
@@ -292,7 +295,7 @@ function planLiveQueue(
       ...base,
       action: 'blocked',
       final: untouched,
-      diff: requested,
+      diff: requested(),
       reason,
       causedBy: sideEffect,
     });
@@ -303,7 +306,7 @@ function planLiveQueue(
       ...base,
       action: 'blocked',
       final: untouched,
-      diff: requested,
+      diff: requested(),
       reason: blocked,
       causedBy: sideEffect,
     });
