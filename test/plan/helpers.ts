@@ -69,3 +69,8 @@ export function actions(plan: Plan): Record<string, string> {
 export function warningCodes(plan: Plan): string[] {
   return plan.warnings.map((w) => `${w.code} ${w.address}`);
 }
+
+/** A step's args, loosely typed for assertions. */
+export function argsOf(plan: Plan, label: string): Record<string, unknown> {
+  return step(plan, label).args as Record<string, unknown>;
+}

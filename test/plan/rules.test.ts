@@ -124,14 +124,14 @@ const cases: Case[] = [
       expect(change(plan, 'Cluster/b').action).toBe('create');
       expectOrder(plan, 'register_cluster Cluster/b', 'update_queue Queue/q');
       // `old` drops a (rule 4) before a's wait and delete; it keeps x, so it is not waited on.
-      expect(step(plan, 'update_queue Queue/old').args.clusters).toEqual(['x']);
+      expect(argsOf(plan, 'update_queue Queue/old').clusters).toEqual(['x']);
       expectOrder(
         plan,
         'update_queue Queue/old',
         'wait_idle Cluster/a',
         'delete_cluster Cluster/a',
       );
-      expect(step(plan, 'wait_idle Cluster/a').args.queues).toEqual(['a']);
+      expect(argsOf(plan, 'wait_idle Cluster/a').queues).toEqual(['a']);
       // a's co-named queue is emptied by C8: predicted, with no step of its own.
       expect(change(plan, 'Queue/a')).toMatchObject({
         action: 'update',
@@ -152,8 +152,8 @@ const cases: Case[] = [
       },
     },
     check: (plan) => {
-      expect(step(plan, 'wait_idle Cluster/a').args.queues).toEqual(['a', 'both', 'w']);
-      expect(step(plan, 'wait_idle Cluster/b').args.queues).toEqual(['b', 'both', 'w']);
+      expect(argsOf(plan, 'wait_idle Cluster/a').queues).toEqual(['a', 'both', 'w']);
+      expect(argsOf(plan, 'wait_idle Cluster/b').queues).toEqual(['b', 'both', 'w']);
       // `both` is not in the repository (prune on): C8 empties it, which retires it.
       expect(change(plan, 'Queue/both')).toMatchObject({
         action: 'update',
@@ -331,7 +331,7 @@ const cases: Case[] = [
         after: { clusters: [] },
       });
       expect(warningCodes(plan)).toContain('QUEUE_ROUTES_NOWHERE Queue/u');
-      expect(step(plan, 'wait_idle Cluster/a').args.queues).toEqual(['a', 'u']);
+      expect(argsOf(plan, 'wait_idle Cluster/a').queues).toEqual(['a', 'u']);
     },
   },
   {
@@ -399,7 +399,7 @@ const cases: Case[] = [
     desired: { prune: true, queues: { a: { clusters: [], run_concurrency: 3 } } },
     live: { clusters: { a: {} } },
     check: (plan) => {
-      expect(step(plan, 'update_queue Queue/a').args.clusters).toEqual(['a']);
+      expect(argsOf(plan, 'update_queue Queue/a').clusters).toEqual(['a']);
       expectOrder(plan, 'update_queue Queue/a', 'wait_idle Cluster/a', 'delete_cluster Cluster/a');
       expect(change(plan, 'Queue/a').after).toMatchObject({ clusters: [], run_concurrency: 3 });
     },
