@@ -67,6 +67,7 @@ describe('poolsync apply DIR', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('No changes.');
     expect(again.stdout).not.toContain('Apply complete');
+    expect(again.stdout).not.toContain('\u001b['); // no colour when stdout is not a terminal
   });
 
   it('rejects bad flag values with a clear message', async () => {

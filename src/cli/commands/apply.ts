@@ -86,8 +86,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
       })
       .option('color', {
         type: 'boolean',
-        default: true,
-        describe: 'Colour the output (--no-color to disable)',
+        describe: 'Colour the output (default: when stdout is a terminal; --no-color to disable)',
       }) as Argv<ApplyArgs>,
   handler: async (args) => {
     // Keeps the process alive for the whole apply even if every pending timer is unref'd

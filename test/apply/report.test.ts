@@ -1,0 +1,166 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkPlanShape, PlanFileError, readPlanFile } from '../../src/apply/planfile.js';
+import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
+import type { ApplyResult } from '../../src/apply/index.js';
+import type { Step } from '../../src/model/plan.js';
+import { makePlan } from './helpers/plans.js';
+
+const wait: Step = {
+  id: 's4',
+  op: 'wait_idle',
+  target: 'Cluster/old-1',
+  depends_on: [],
+  args: { queues: ['old-1'], cluster: 'old-1' },
+};
+
+describe('progress lines', () => {
+  it('one line per start and end with the duration; failures carry code, rule and message', () => {
+    const lines: string[] = [];
+    const print = progressPrinter((l) => lines.push(l));
+    const step: Step = {
+      id: 's1',
+      op: 'create_pool',
+      target: 'ClusterPool/gpu',
+      depends_on: [],
+      args: { name: 'gpu', contract: null as never },
+    };
+    print({ type: 'step_started', step });
+    print({
+      type: 'step_finished',
+      step,
+      status: 'done',
+      duration_ms: 1500,
+      error: null,
+      note: 'already exists',
+    });
+    print({
+      type: 'step_finished',
+      step,
+      status: 'failed',
+      duration_ms: 12,
+      error: { code: 'FAILED_PRECONDITION', message: 'pool gpu is referenced', rule: 'P5' },
+      note: null,
+    });
+    expect(lines).toEqual([
+      'ClusterPool/gpu: Creating... [s1]',
+      'ClusterPool/gpu: Creation complete after 1.5s (already exists) [s1]',
+      'ClusterPool/gpu: Creation failed after 12ms [s1]: FAILED_PRECONDITION (P5): pool gpu is referenced',
+    ]);
+  });
+
+  it('reports a busy queue at most every interval (Q7 progress)', () => {
+    const lines: string[] = [];
+    const print = progressPrinter((l) => lines.push(l), undefined, 10_000);
+    for (const elapsed of [0, 3000, 9000, 10_500, 15_000, 21_000]) {
+      print({
+        type: 'wait_progress',
+        step: wait,
+        queue: 'old-1',
+        runs_in_flight: 2,
+        actions_in_flight: 5,
+        elapsed_ms: elapsed,
+      });
+    }
+    expect(lines).toEqual([
+      'Cluster/old-1: still waiting: queue old-1 has 2 runs, 5 actions in flight (0ms elapsed)',
+      'Cluster/old-1: still waiting: queue old-1 has 2 runs, 5 actions in flight (11s elapsed)',
+      'Cluster/old-1: still waiting: queue old-1 has 2 runs, 5 actions in flight (21s elapsed)',
+    ]);
+  });
+});
+
+describe('final report', () => {
+  const base = (over: Partial<ApplyResult>): ApplyResult => ({
+    ok: true,
+    aborted: false,
+    steps: [],
+    counts: { created: 2, updated: 1, replaced: 1, deleted: 0, blocked: 3 },
+    duration_ms: 10,
+    ...over,
+  });
+
+  it('success: the closing summary line', () => {
+    expect(renderApplyResult(base({}))).toBe(
+      'Apply complete: 2 created, 1 updated, 1 replaced, 0 deleted; 3 blocked.\n',
+    );
+  });
+
+  it('failure: every step accounted for', () => {
+    const text = renderApplyResult(
+      base({
+        ok: false,
+        steps: [
+          {
+            id: 's1',
+            op: 'create_pool',
+            target: 'ClusterPool/a',
+            status: 'done',
+            duration_ms: 3,
+            error: null,
+            note: null,
+          },
+          {
+            id: 's2',
+            op: 'register_cluster',
+            target: 'Cluster/a-1',
+            status: 'failed',
+            duration_ms: 4,
+            error: { code: 'NOT_FOUND', message: 'pool a2 not found', rule: 'C1' },
+            note: null,
+          },
+          {
+            id: 's3',
+            op: 'create_queue',
+            target: 'Queue/q',
+            status: 'not_run',
+            duration_ms: null,
+            error: null,
+            note: null,
+          },
+        ],
+      }),
+    );
+    expect(text).toContain('Apply failed: 1 of 3 steps done, 1 failed, 1 not run.');
+    expect(text).toContain(
+      '  ✗ s2 register_cluster Cluster/a-1: NOT_FOUND (C1): pool a2 not found',
+    );
+    expect(text).toContain('  - s3 create_queue Queue/q: not run');
+    expect(text).toContain('Applied so far: 2 created');
+  });
+});
+
+describe('saved plan files', () => {
+  it('reads a plan and refuses broken ones, naming the file and field', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'poolsync-planfile-'));
+    const good = join(dir, 'plan.json');
+    const plan = makePlan([{ id: 's1', op: 'delete_cluster', args: { name: 'x' } }]);
+    await writeFile(good, JSON.stringify(plan));
+    expect(await readPlanFile(good)).toEqual(plan);
+
+    const truncated = join(dir, 'cut.json');
+    await writeFile(truncated, JSON.stringify(plan).slice(0, 40));
+    await expect(readPlanFile(truncated)).rejects.toThrow(`${truncated} is not a JSON plan`);
+    await expect(readPlanFile(join(dir, 'missing.json'))).rejects.toThrow(
+      /cannot read plan file .*missing\.json/,
+    );
+
+    const bad = (mutate: (p: Record<string, unknown>) => void) => {
+      const copy = JSON.parse(JSON.stringify(plan)) as Record<string, unknown>;
+      mutate(copy);
+      return () => checkPlanShape(copy, 'p.json');
+    };
+    expect(bad((p) => (p.format_version = '2'))).toThrow(
+      /p\.json: format_version is "2", expected "1"/,
+    );
+    expect(bad((p) => delete p.live_fingerprint)).toThrow(/live_fingerprint is missing/);
+    expect(bad((p) => ((p.steps as Record<string, unknown>[])[0]!.op = 'drop_database'))).toThrow(
+      /steps\[0\]\.op "drop_database" is not a step this version can run/,
+    );
+    expect(bad((p) => ((p.steps as Record<string, unknown>[])[0]!.depends_on = 's0'))).toThrow(
+      PlanFileError,
+    );
+  });
+});
