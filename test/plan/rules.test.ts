@@ -6,6 +6,7 @@ import { computePlan } from '../../src/plan/index.js';
 import { contract, desired, live, type DesiredInput, type LiveInput } from './build.js';
 import {
   actions,
+  argsOf,
   change,
   expectOrder,
   expectWellFormed,
