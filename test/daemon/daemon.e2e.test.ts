@@ -9,6 +9,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
 import { resolveDaemonConfig } from '../../src/daemon/config.js';
 import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daemon/daemon.js';
 import { loadRepository } from '../../src/manifests/index.js';
+import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
 import type { PullRequestEvent } from '../../src/daemon/webhooks.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
@@ -38,10 +39,11 @@ async function start(options: {
   drift?: string;
   poll?: string;
   deps?: Partial<DaemonDeps>;
+  state?: string;
 }): Promise<Harness> {
   const repo = options.repo ?? new TestRepo();
   const cp = options.cp ?? (await EmbeddedControlPlane.open({ path: null }));
-  const state = tempDir();
+  const state = options.state ?? tempDir();
   const config = await resolveDaemonConfig({
     cwd: state,
     env: {
@@ -51,6 +53,8 @@ async function start(options: {
     },
     flags: {
       repo: repo.bare,
+      // Injected below; the URL only decides where the apply lock lives (beside it, in the temp dir).
+      'control-plane': `file:${state}/cp.json`,
       listen: '127.0.0.1:0',
       'state-dir': `${state}/daemon`,
       policy: options.policy ?? 'all',
@@ -68,7 +72,6 @@ async function start(options: {
   const daemon = await startDaemon(config, {
     logger: pino({ level: 'debug' }, sink),
     controlPlane: cp,
-    lockDir: state,
     ...options.deps,
   });
   cleanups.push(async () => {
@@ -535,5 +538,45 @@ describe('daemon end to end', () => {
       },
     ]);
     expect((await getStatus(h)).lastRun!.id).toBe(before);
+  });
+
+  it('does not apply while another apply holds the lock; applies once it is released', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    const state = tempDir();
+    // The lock `poolsync apply` would take on this control plane.
+    const held = await acquireApplyLock(lockPathFor(`file:${state}/cp.json`));
+    const h = await start({ repo, cp, state });
+    await h.daemon.firstRun;
+    let st = await getStatus(h);
+    expect(st.outcome).toBe('failed');
+    expect(st.errors[0]).toMatchObject({
+      code: 'LOCKED',
+      message: expect.stringMatching(/another apply is running/),
+    });
+    expect(await cp.listClusters()).toEqual([]);
+    await held.release();
+    await reconcileNow(h);
+    st = await getStatus(h);
+    expect(st.outcome).toBe('applied');
+  });
+
+  it('/readyz is 503 until a first reconcile finished and the control plane answered', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const h = await start({
+      repo,
+      deps: {
+        pipeline: { loadRepository: async (dir, o) => (await gate, loadRepository(dir, o)) },
+      },
+    });
+    expect((await fetch(`${h.daemon.url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${h.daemon.url}/healthz`)).status).toBe(200);
+    release();
+    await h.daemon.firstRun;
+    expect((await fetch(`${h.daemon.url}/readyz`)).status).toBe(200);
   });
 });
