@@ -17,7 +17,7 @@ function poolsync(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('poolsync plan / show (child process)', () => {
+describe('poolsync plan / show (child process)', { timeout: 90_000 }, () => {
   const cp = `file:${join(tmp, 'cp.json')}`;
   const planFile = join(tmp, 'plan.json');
 
