@@ -46,6 +46,12 @@ function reportError(err: unknown): number {
   return 1;
 }
 
+// A reader that goes away (`poolsync plan | head`) is not an error of ours.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(hideBin(process.argv)).then((code) => {
   process.exitCode = code;
 });
