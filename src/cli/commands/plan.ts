@@ -16,11 +16,19 @@ import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import { planRepository } from '../../plan/pipeline.js';
 import { renderJson, renderMarkdown, renderText } from '../../render/index.js';
+import {
+  describePublish,
+  publishFromCliArgs,
+  pullRequestCommentOptions,
+  type CommentArgs,
+} from '../../vcs/cli-options.js';
+import { outcomeForInvalid, outcomeForPlan } from '../../vcs/plan-outcome.js';
+import type { PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../errors.js';
 
 export type OutputFormat = 'text' | 'json' | 'markdown';
 
-interface PlanArgs {
+interface PlanArgs extends CommentArgs {
   dir: string;
   'control-plane': string;
   'token-file'?: string;
@@ -70,6 +78,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         describe:
           'Colour the text output (default: when stdout is a terminal; --no-color to disable)',
       })
+      .options(pullRequestCommentOptions)
       .example(
         '$0 plan examples/config-repo',
         'Plan the example against the local embedded control plane',
@@ -99,6 +108,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     await cp.close();
   }
   if (!result.ok) {
+    await publishComment(args, outcomeForInvalid(result.errors));
     const text = formatValidationText(result.errors, { baseDir: args.dir });
     // Keep stdout parseable for json/markdown: the errors go to stderr there.
     if (args.output === 'text') process.stdout.write(text);
@@ -107,6 +117,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     return 1;
   }
   const plan = result.plan;
+  await publishComment(args, outcomeForPlan(plan));
   const color = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
   process.stdout.write(render(plan, args.output, color));
   if (plan.errors.length > 0) {
@@ -127,6 +138,12 @@ async function runPlan(args: PlanArgs): Promise<number> {
       );
   }
   return args['detailed-exitcode'] && hasChangesToApply(plan) ? 2 : 0;
+}
+
+/** `--comment`: the sticky pull-request comment and commit status (src/vcs), before any exit. */
+async function publishComment(args: PlanArgs, outcome: PublishOutcome): Promise<void> {
+  const posted = await publishFromCliArgs(args, outcome);
+  if (posted) process.stderr.write(`${describePublish(posted)}\n`);
 }
 
 export function render(plan: Plan, output: OutputFormat, color: boolean): string {

@@ -1,0 +1,136 @@
+/**
+ * `poolsync plan --comment github|gitlab` end to end: the CLI as a child process, a real Git
+ * checkout of the example repository, the embedded control plane on disk, and the local
+ * GitHub/GitLab API. Run twice: the second run edits the one sticky comment.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeForge } from './fake-forge.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+let dir: string;
+let repo: string;
+let head: string;
+let forge: FakeForge;
+
+function git(...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd: repo,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@e.x',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@e.x',
+    },
+  }).trim();
+}
+
+async function plan(extra: string[], env: Record<string, string>) {
+  try {
+    const r = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'src/cli/main.ts'),
+        'plan',
+        repo,
+        '--no-color',
+        '--control-plane',
+        `file:${join(dir, 'cp.json')}`,
+        ...extra,
+      ],
+      { cwd: ROOT, env: { ...process.env, ...env } },
+    );
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'poolsync-plan-comment-'));
+  repo = join(dir, 'repo');
+  cpSync(join(ROOT, 'examples/config-repo'), repo, { recursive: true });
+  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  git('add', '.');
+  git('commit', '-q', '-m', 'example');
+  head = git('rev-parse', 'HEAD');
+  forge = await new FakeForge().start();
+});
+afterAll(async () => {
+  await forge.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('poolsync plan --comment', () => {
+  it('posts one sticky GitHub comment and a status, and edits it on the next run', async () => {
+    const args = ['--comment', 'github', '--repo', 'acme/cfg', '--pr', '7', '--api-url', forge.url];
+    const env = { GITHUB_TOKEN: forge.token };
+    const first = await plan(args, env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/Plan comment created/);
+    expect(first.stdout + first.stderr).not.toContain(forge.token);
+    const comments = forge.list('github:acme/cfg#7');
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body).toContain('Plan: ');
+    expect(comments[0]!.body).toContain(head.slice(0, 7));
+    expect(forge.statuses.at(-1)).toMatchObject({
+      sha: head,
+      body: { state: 'success', context: 'poolsync/plan' },
+    });
+    const auth = forge.requests.find((r) => r.method === 'POST')!.headers.authorization;
+    expect(auth).toMatch(/^(Bearer|token) test-token-s3cr3t$/);
+
+    const second = await plan(args, env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(forge.list('github:acme/cfg#7')).toHaveLength(1);
+  });
+
+  it('comments the validation errors of an invalid repository and fails the status (GitLab)', async () => {
+    writeFileSync(
+      join(repo, 'broken.yaml'),
+      'apiVersion: poolsync/v1\nkind: Queue\nmetadata: {name: Bad_Name}\nspec: {}\n',
+    );
+    const r = await plan(
+      [
+        '--comment',
+        'gitlab',
+        '--repo',
+        'group/proj',
+        '--pr',
+        '3',
+        '--api-url',
+        forge.url,
+        '--commit',
+        head,
+      ],
+      { GITLAB_TOKEN: forge.token },
+    );
+    rmSync(join(repo, 'broken.yaml'));
+    expect(r.code).toBe(1);
+    const notes = forge.list('gitlab:group/proj!3');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.body).toMatch(/broken\.yaml:3:\d+/);
+    expect(forge.statuses.at(-1)!.sha).toBe(head);
+    expect(JSON.stringify(forge.statuses.at(-1)!.body)).toMatch(/failed|failure/);
+  });
+
+  it('refuses without a token, naming the environment variable', async () => {
+    const r = await plan(
+      ['--comment', 'github', '--repo', 'acme/cfg', '--pr', '7', '--api-url', forge.url],
+      { GITHUB_TOKEN: '' },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/GITHUB_TOKEN/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
