@@ -5,7 +5,7 @@
  * A lock whose holder is a process of this host that no longer runs is taken over.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -14,6 +14,10 @@ export interface LockHolder {
   host: string;
   /** ISO 8601. */
   since: string;
+  /** Linux: the kernel's boot id, so a lock from before a reboot is known to be dead. */
+  boot_id?: string;
+  /** Linux: the holder's start time (clock ticks since boot), so a reused pid is not taken for the holder. */
+  start_ticks?: string;
 }
 
 export interface ApplyLock {
@@ -54,28 +58,51 @@ export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): 
   return join(resolve(stateDir), 'locks', `${digest}.lock`);
 }
 
-const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 20;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Paths this process is acquiring or holds: a second attempt from the same process is refused at once. */
+const inProcess = new Map<string, LockHolder>();
+/** Contents of the locks this process holds: a lock naming our pid with other content is a previous incarnation's. */
+const ownContents = new Set<string>();
 
 export async function acquireApplyLock(lockPath: string): Promise<ApplyLock> {
   const path = resolve(lockPath);
-  await mkdir(dirname(path), { recursive: true });
+  const mine = inProcess.get(path);
+  if (mine) throw new LockHeldError(path, mine);
   const holder: LockHolder = {
     pid: process.pid,
     host: hostname(),
     since: new Date().toISOString(),
   };
-  const content = `${JSON.stringify(holder)}\n`;
+  inProcess.set(path, holder);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    const boot = await bootId();
+    const ticks = await startTicks(process.pid);
+    if (boot !== null) holder.boot_id = boot;
+    if (ticks !== null) holder.start_ticks = ticks;
+    const content = `${JSON.stringify(holder)}\n`;
 
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (await tryCreate(path, content)) return heldLock(path, holder, content);
-    const existing = await readHolder(path);
-    if (existing === 'missing') continue; // released between our attempt and the read
-    if (existing === null || !isStale(existing.holder))
-      throw new LockHeldError(path, existing?.holder ?? null);
-    await takeOverStale(path, existing.raw);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (await tryCreate(path, content)) {
+        ownContents.add(content);
+        return heldLock(path, holder, content);
+      }
+      const existing = await readHolder(path);
+      if (existing === 'missing') continue; // released between our attempt and the read
+      if (existing === null || !(await isStale(existing.holder, existing.raw))) {
+        throw new LockHeldError(path, existing?.holder ?? null);
+      }
+      if (!(await takeOverStale(path, existing.raw, content))) await sleep(10 + Math.random() * 40);
+    }
+    const last = await readHolder(path);
+    throw new LockHeldError(path, last === 'missing' || last === null ? null : last.holder);
+  } catch (err) {
+    inProcess.delete(path);
+    throw err;
   }
-  const last = await readHolder(path);
-  throw new LockHeldError(path, last === 'missing' || last === null ? null : last.holder);
 }
 
 async function tryCreate(path: string, content: string): Promise<boolean> {
@@ -110,7 +137,10 @@ function parseHolder(raw: string): LockHolder | null {
   try {
     const v = JSON.parse(raw) as Partial<LockHolder>;
     if (typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.since === 'string') {
-      return { pid: v.pid, host: v.host, since: v.since };
+      const holder: LockHolder = { pid: v.pid, host: v.host, since: v.since };
+      if (typeof v.boot_id === 'string') holder.boot_id = v.boot_id;
+      if (typeof v.start_ticks === 'string') holder.start_ticks = v.start_ticks;
+      return holder;
     }
   } catch {
     // fall through: unreadable
@@ -118,35 +148,80 @@ function parseHolder(raw: string): LockHolder | null {
   return null;
 }
 
-/** Only a holder on this host can be checked; a pid that does not exist means it died. */
-function isStale(holder: LockHolder): boolean {
+/**
+ * Only a holder on this host can be checked. It is dead when the machine rebooted since,
+ * when its pid is ours but this process does not hold the lock (a restarted container's
+ * pid 1), when no process has its pid, or when the process with its pid started at
+ * another time (the pid was reused).
+ */
+async function isStale(holder: LockHolder, raw: string): Promise<boolean> {
   if (holder.host !== hostname()) return false;
-  if (holder.pid === process.pid) return false;
+  const boot = await bootId();
+  if (holder.boot_id !== undefined && boot !== null && holder.boot_id !== boot) return true;
+  if (holder.pid === process.pid) return !ownContents.has(raw);
   try {
     process.kill(holder.pid, 0);
-    return false;
   } catch (err) {
     // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+  }
+  if (holder.start_ticks === undefined) return false;
+  const now = await startTicks(holder.pid);
+  return now !== null && now !== holder.start_ticks;
+}
+
+let bootIdCache: Promise<string | null> | null = null;
+function bootId(): Promise<string | null> {
+  bootIdCache ??= readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
+    (t) => t.trim() || null,
+    () => null,
+  );
+  return bootIdCache;
+}
+
+/** Field 22 of /proc/PID/stat (after the parenthesised command name, which may hold spaces). */
+async function startTicks(pid: number): Promise<string | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
   }
 }
 
 /**
- * Moves the stale lock aside (rename is atomic: of two processes taking over, one wins) and
- * checks it moved the lock it judged stale; if a live lock was created in between, it is
- * put back with link (which never overwrites).
+ * Removes a lock judged stale, safely against other processes doing the same: removal
+ * happens only under a second lock (`<path>.takeover`, created the same atomic way), and
+ * only if the lock still has the content judged stale. Without that, one process could
+ * delete the fresh lock another had just taken. Returns false when another process is
+ * taking over right now (the caller retries).
  */
-async function takeOverStale(path: string, staleRaw: string): Promise<void> {
-  const aside = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.stale`;
-  try {
-    await rename(path, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
+async function takeOverStale(path: string, staleRaw: string, content: string): Promise<boolean> {
+  const mutex = `${path}.takeover`;
+  if (!(await tryCreate(mutex, content))) {
+    const holder = await readHolder(mutex);
+    if (holder === 'missing') return false;
+    // A taker that died mid-takeover would block every later one: its mutex is stale too.
+    if (holder === null || (await isStale(holder.holder, holder.raw))) {
+      await removeIfUnchanged(mutex, holder?.raw ?? null);
+    }
+    return false;
   }
-  const moved = await readFile(aside, 'utf8').catch(() => null);
-  if (moved !== null && moved !== staleRaw) await link(aside, path).catch(() => {});
-  await unlink(aside).catch(() => {});
+  try {
+    await removeIfUnchanged(path, staleRaw);
+    return true;
+  } finally {
+    await removeIfUnchanged(mutex, content);
+  }
+}
+
+/** Deletes `path` if its content is `expected` (null: whatever unreadable content it has). */
+async function removeIfUnchanged(path: string, expected: string | null): Promise<void> {
+  const now = await readFile(path, 'utf8').catch(() => undefined);
+  if (now === undefined) return;
+  if (expected === null ? parseHolder(now) === null : now === expected)
+    await unlink(path).catch(() => {});
 }
 
 function heldLock(path: string, holder: LockHolder, content: string): ApplyLock {
@@ -157,6 +232,8 @@ function heldLock(path: string, holder: LockHolder, content: string): ApplyLock 
     async release() {
       if (released) return;
       released = true;
+      inProcess.delete(path);
+      ownContents.delete(content);
       // Never remove a lock that is no longer ours (taken over after we were judged dead).
       const now = await readFile(path, 'utf8').catch(() => null);
       if (now === content) await unlink(path).catch(() => {});

@@ -1,11 +1,49 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor, LockHeldError } from '../../src/apply/index.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'poolsync-lock-'));
+const LOCK_CHILD = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'lock-child.ts');
+
+/**
+ * Runs acquireApplyLock in `n` other processes at the same moment (after all have started):
+ * each answers `won` or `refused: <message>`; winners hold the lock until the end.
+ */
+async function lockRace(path: string, n: number): Promise<string[]> {
+  const children = Array.from({ length: n }, () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', LOCK_CHILD, path]);
+    const lines: string[] = [];
+    const waiters: (() => void)[] = [];
+    let buffer = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      buffer += d;
+      const parts = buffer.split('\n');
+      buffer = parts.pop()!;
+      lines.push(...parts);
+      for (const w of waiters.splice(0)) w();
+    });
+    const lineAt = (k: number) =>
+      new Promise<string>((resolveLine, reject) => {
+        const check = () => (lines.length > k ? resolveLine(lines[k]!) : waiters.push(check));
+        child.once('close', () =>
+          reject(new Error(`lock child ended early: ${lines.join(' | ')}`)),
+        );
+        check();
+      });
+    return { child, ready: lineAt(0), answer: lineAt(1) };
+  });
+  await Promise.all(children.map((c) => c.ready));
+  for (const c of children) c.child.stdin.write('go\n');
+  const answers = await Promise.all(children.map((c) => c.answer));
+  for (const c of children) c.child.stdin.end();
+  await Promise.all(children.map((c) => new Promise((r) => c.child.once('close', r))));
+  return answers;
+}
 
 /** The pid of a process that has already exited. */
 function deadPid(): number {
@@ -35,17 +73,20 @@ describe('apply lock', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('of many concurrent attempts, exactly one wins', async () => {
+  it('of many processes trying at once, exactly one wins; a second attempt in the same process is refused', async () => {
     const path = join(await tempDir(), 'x.lock');
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 20 }, () => acquireApplyLock(path)),
+    const outcomes = await lockRace(path, 8);
+    expect(outcomes.filter((o) => o === 'won')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.startsWith('refused: another apply is running'))).toHaveLength(
+      7,
     );
-    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-    expect(
-      outcomes
-        .filter((o) => o.status === 'rejected')
-        .every((o) => o.reason instanceof LockHeldError),
-    ).toBe(true);
+
+    const held = await acquireApplyLock(path);
+    const both = await Promise.allSettled([acquireApplyLock(path), acquireApplyLock(path)]);
+    expect(both.every((o) => o.status === 'rejected' && o.reason instanceof LockHeldError)).toBe(
+      true,
+    );
+    await held.release();
   });
 
   it('takes over a lock left by a process of this host that is no longer running', async () => {
@@ -66,11 +107,60 @@ describe('apply lock', () => {
       path,
       JSON.stringify({ pid: deadPid(), host: hostname(), since: '2020-01-01T00:00:00.000Z' }),
     );
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 10 }, () => acquireApplyLock(path)),
-    );
-    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const outcomes = await lockRace(path, 8);
+    expect(outcomes.filter((o) => o === 'won')).toHaveLength(1);
   });
+
+  it('takes over a lock naming our own pid that this process does not hold (a restarted container is pid 1 again)', async () => {
+    const path = join(await tempDir(), 'x.lock');
+    await writeFile(
+      path,
+      JSON.stringify({ pid: process.pid, host: hostname(), since: '2020-01-01T00:00:00.000Z' }),
+    );
+    const lock = await acquireApplyLock(path);
+    expect(JSON.parse(await readFile(path, 'utf8')).since).not.toBe('2020-01-01T00:00:00.000Z');
+    await lock.release();
+  });
+
+  it('takes over a lock from before a reboot (another boot id)', async () => {
+    const path = join(await tempDir(), 'x.lock');
+    const holder = {
+      pid: 1,
+      host: hostname(),
+      since: '2020-01-01T00:00:00.000Z',
+      boot_id: 'not-this-boot',
+    };
+    await writeFile(path, JSON.stringify(holder));
+    const lock = await acquireApplyLock(path);
+    await lock.release();
+  });
+
+  it.runIf(existsSync('/proc/self/stat'))(
+    'a reused pid (same pid, other start time) is not mistaken for the holder',
+    async () => {
+      const dir = await tempDir();
+      const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+      try {
+        await new Promise((r) => sleeper.once('spawn', r));
+        const stat = await readFile(`/proc/${sleeper.pid}/stat`, 'utf8');
+        const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+        const live = join(dir, 'live.lock');
+        await writeFile(
+          live,
+          JSON.stringify({ pid: sleeper.pid, host: hostname(), since: 'x', start_ticks: ticks }),
+        );
+        await expect(acquireApplyLock(live)).rejects.toThrow(`pid ${sleeper.pid} on`);
+        const reused = join(dir, 'reused.lock');
+        await writeFile(
+          reused,
+          JSON.stringify({ pid: sleeper.pid, host: hostname(), since: 'x', start_ticks: '1' }),
+        );
+        await (await acquireApplyLock(reused)).release();
+      } finally {
+        sleeper.kill('SIGKILL');
+      }
+    },
+  );
 
   it('does not take over a lock held on another host, nor an unreadable one', async () => {
     const dir = await tempDir();
