@@ -19,6 +19,7 @@ import { computePlan } from '../src/plan/index.js';
 import { applyBoundMs, stepGraphShape, type StepGraphShape } from './lib/bound.js';
 import { resolveCli, type Cli } from './lib/cli.js';
 import { measureDaemon } from './lib/daemon.js';
+import { measureExecutor } from './lib/executor.js';
 import { commitAll } from './lib/git.js';
 import {
   formatBytes,
@@ -106,7 +107,7 @@ function parseOptions(argv: string[]): Options {
   --parallelism 8,16,32      apply parallelism levels (default 8,16,32)
   --no-terraform             skip the Terraform rows
   --terraform-apply-max N    largest N for \`terraform apply\` (default 1000; it is quadratic)
-  --only validate,plan,...   rows to run: validate, plan, drift, http, apply, daemon, terraform
+  --only validate,plan,...   rows to run: validate, plan, drift, http, apply, executor, daemon, terraform
   --tsx                      measure \`node --import tsx src/cli/main.ts\` instead of dist/
   --keep                     keep the temporary folders (printed at the end)
   --out FILE                 also write the table to FILE
@@ -411,6 +412,33 @@ class Bench {
             `${median(trips)} requests; server-side median ${serverMs.length ? median(serverMs).toFixed(1) : '?'} ms per request (${this.o.latencyMs} ms injected).`,
         });
       }
+    }
+
+    if (this.wants('executor')) {
+      const loaded = await loadRepository(repo);
+      if (!loaded.valid) throw new Error('generated repository does not validate');
+      const parts: string[] = [];
+      let worst = 0;
+      let worstMs = 0;
+      for (const p of this.o.parallelism) {
+        const m = await measureExecutor(loaded.desired, p, this.o.latencyMs);
+        const ratio = m.ms / m.boundMs;
+        if (ratio >= worst) {
+          worst = ratio;
+          worstMs = m.ms;
+        }
+        parts.push(`P=${p}: ${formatMs(m.ms)} = ${ratio.toFixed(2)}× bound ${formatMs(m.boundMs)}`);
+      }
+      this.add({
+        n,
+        name: `\`executePlan\` alone, ${this.o.latencyMs} ms per call (in-process, in-memory control plane)`,
+        ms: worstMs,
+        runs: 1,
+        peakRss: null,
+        target: '≤ 1.25× bound',
+        met: worst <= 1.25,
+        notes: `${parts.join('; ')}. The executor's own overhead: no HTTP, no fsync, no second process. Median column = the worst ratio's time.`,
+      });
     }
 
     if (this.wants('daemon')) {
