@@ -150,6 +150,17 @@ export class Reconciler {
       summary: this.state.summary,
       applied,
       errors: this.state.errors.length,
+      // plan.md: blocked changes are reported on every run until the repo or control plane changes.
+      ...(this.state.blocked.length > 0
+        ? { blocked: this.state.blocked.map((b) => `${b.address}: ${b.reason ?? 'blocked'}`) }
+        : {}),
+      ...(this.state.waitingForApproval.length > 0
+        ? {
+            waitingForApproval: this.state.waitingForApproval.map(
+              (c) => `${c.action} ${c.address}`,
+            ),
+          }
+        : {}),
     };
     const level = outcome.result === 'failed' || outcome.result === 'invalid' ? 'warn' : 'info';
     if (outcome.result === 'unchanged') this.o.logger.debug(line, outcome.message);

@@ -579,4 +579,37 @@ describe('daemon end to end', () => {
     await h.daemon.firstRun;
     expect((await fetch(`${h.daemon.url}/readyz`)).status).toBe(200);
   });
+
+  it('blocked changes (Q3: a queue moved to another pool) are reported on every run and never stop the rest', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const h = await start({ repo });
+    await h.daemon.firstRun;
+    const moved = manifests({ batchRunConcurrency: 50 });
+    moved['queues/batch.yaml'] = moved['queues/batch.yaml']!.replace('pool: prod', 'pool: default');
+    moved['queues/extra.yaml'] = moved['queues/batch.yaml']!.replace(
+      'name: batch',
+      'name: extra',
+    ).replace('pool: default', 'pool: prod');
+    repo.commit(moved);
+    await reconcileNow(h);
+    await reconcileNow(h);
+    const st = await getStatus(h);
+    expect(st.blocked).toEqual([
+      expect.objectContaining({ address: 'Queue/batch', action: 'blocked' }),
+    ]);
+    expect(st.blocked[0]!.reason).toBeTruthy();
+    expect((await h.cp.getQueue('batch')).pool).toBe('prod');
+    expect((await h.cp.getQueue('extra')).pool).toBe('prod'); // the rest was applied
+    const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/poolsync_blocked_changes 1/);
+    const runLines = h.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => 'run' in l);
+    expect(
+      runLines
+        .slice(-2)
+        .every((l) => Array.isArray(l.blocked) && String(l.blocked[0]).startsWith('Queue/batch')),
+    ).toBe(true);
+  });
 });
