@@ -8,7 +8,8 @@
  *
  * Progress goes to stderr, the table to stdout (and to --out FILE).
  */
-import { cp as copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp as copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { loadAll } from 'js-yaml';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -107,7 +108,7 @@ function parseOptions(argv: string[]): Options {
   --parallelism 8,16,32      apply parallelism levels (default 8,16,32)
   --no-terraform             skip the Terraform rows
   --terraform-apply-max N    largest N for \`terraform apply\` (default 1000; it is quadratic)
-  --only validate,plan,...   rows to run: validate, plan, drift, http, apply, executor, daemon, terraform
+  --only validate,plan,...   rows to run: floor, validate, plan, drift, http, apply, executor, daemon, terraform
   --tsx                      measure \`node --import tsx src/cli/main.ts\` instead of dist/
   --keep                     keep the temporary folders (printed at the end)
   --out FILE                 also write the table to FILE
@@ -172,6 +173,16 @@ async function seedFile(path: string, model: ScaleModel): Promise<void> {
   } finally {
     await cp.close();
   }
+}
+
+/** Every manifest file of a generated repository, read into memory. */
+async function readRepositoryTexts(repo: string): Promise<string[]> {
+  const texts: string[] = [];
+  for (const folder of ['pools', 'clusters', 'queues', 'assignments']) {
+    for (const file of (await readdir(join(repo, folder))).sort())
+      texts.push(await readFile(join(repo, folder, file), 'utf8'));
+  }
+  return texts;
 }
 
 /** The plan of the repository against an empty control plane: what `apply` of N creates runs. */
@@ -242,6 +253,30 @@ class Bench {
     const drift = driftModel(model);
     await seedFile(driftState, drift.model);
     const slowRuns = n >= 10_000 ? this.o.slowRuns : this.o.runs;
+
+    if (this.wants('floor')) {
+      // Calibration: the YAML parse every whole-process row pays, alone, in this process.
+      // quality.md puts it at ~0.2 s at 10,000 objects on an idle machine; a slower figure here
+      // means the machine is busy and every row below is slowed by about as much.
+      const texts = await readRepositoryTexts(repo);
+      const samples: number[] = [];
+      for (let i = 0; i < this.o.runs; i++) {
+        const t = performance.now();
+        for (const text of texts) loadAll(text);
+        samples.push(performance.now() - t);
+      }
+      this.add({
+        n,
+        name: 'floor: js-yaml `loadAll` of every file (in-process, files already read)',
+        ms: median(samples),
+        runs: this.o.runs,
+        peakRss: null,
+        target: '',
+        met: null,
+        notes:
+          'Calibration, not a poolsync row: no positions, no validation. quality.md: ~0.2 s at 10,000 on an idle machine.',
+      });
+    }
 
     if (this.wants('validate')) {
       const r = await repeat(this.o.runs, () => this.poolsync(['validate', repo]));
