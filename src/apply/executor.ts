@@ -39,7 +39,14 @@ export async function executePlan(
     throw new ApplyRefusedError(`wait timeout must be ≥ 0 (got ${waitTimeoutMs})`);
   checkPlan(plan);
 
-  const emit = (e: ApplyEvent) => opts.onEvent?.(e);
+  // An observer's failure (e.g. a closed stdout) must not stop or corrupt the apply itself.
+  const emit = (e: ApplyEvent) => {
+    try {
+      opts.onEvent?.(e);
+    } catch {
+      // ignored on purpose
+    }
+  };
   const started = performance.now();
   const results = new Map<string, StepResult>(
     plan.steps.map((s) => [

@@ -70,6 +70,18 @@ describe('poolsync apply DIR', () => {
     expect(again.stdout).not.toContain('\u001b['); // no colour when stdout is not a terminal
   });
 
+  it('a reader that goes away (`apply | head`) does not end the apply half-way', async () => {
+    const { repo, url, state } = await setup();
+    const run = startCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+    await run.waitForOutput((s) => s.length > 0);
+    run.child.stdout!.destroy();
+    const r = await run.done;
+    expect(r.code).toBe(0);
+    const live = await liveOf(state);
+    expect(live.clusters.map((c) => c.name)).toEqual(['old-1', 'old-2', 'prod-1']);
+    expect(live.assignments).toHaveLength(1);
+  });
+
   it('rejects bad flag values with a clear message', async () => {
     const { repo, url } = await setup();
     const a = await runCli([

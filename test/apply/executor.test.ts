@@ -486,3 +486,17 @@ describe('executePlan: abort and refusal', () => {
     expect(cp.calls).toHaveLength(0);
   });
 });
+
+describe('executePlan: observers', () => {
+  it('an onEvent that throws does not disturb the apply', async () => {
+    const mem = new MemoryControlPlane();
+    const plan = makePlan([pool('s1', 'a'), pool('s2', 'b', ['s1'])]);
+    const result = await executePlan(plan, mem, {
+      onEvent: () => {
+        throw new Error('stdout closed');
+      },
+    });
+    expect(result.ok).toBe(true);
+    expect([...mem.pools.keys()].sort()).toEqual(['a', 'b', 'default']);
+  });
+});
