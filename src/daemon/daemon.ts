@@ -16,7 +16,7 @@ import { FolderSource, GitSource, type Source } from './git-source.js';
 import { startStatusServer, type StatusServer } from './http.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics } from './metrics.js';
-import { Reconciler, type Pipeline } from './reconcile.js';
+import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
 import { Redactor } from './redact.js';
 import type { DaemonStatus } from './status.js';
 import { backoffDelay, OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
@@ -72,13 +72,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         })
       : new FolderSource(config.source.dir);
 
-  const ownsControlPlane = deps.controlPlane === undefined;
-  const controlPlane =
-    deps.controlPlane ??
-    (await openControlPlane(config.controlPlane.url, {
-      ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
-    }));
-
+  const controlPlane = controlPlaneAccess(config, deps.controlPlane);
+  // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
+  await controlPlane.use(async () => undefined);
   const lockPath = lockPathFor(config.controlPlane.url, deps.lockDir ?? dirname(config.stateDir));
   const pipeline: Pipeline = {
     loadRepository: (dir, o) => loadRepository(dir, o),
@@ -133,7 +129,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       logger,
     });
   } catch (err) {
-    if (ownsControlPlane) await controlPlane.close();
+    await controlPlane.close();
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(
       `cannot listen on ${config.listen.host}:${config.listen.port}: ${code === 'EADDRINUSE' ? 'the address is in use (another daemon? choose another --listen)' : (err as Error).message}`,
@@ -188,11 +184,55 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         const finished = await theLoop.stop(config.shutdownTimeoutMs);
         if (!finished) logger.warn('shutdown timeout: steps were still running');
         await server.close();
-        if (ownsControlPlane) await controlPlane.close().catch(() => {});
+        await controlPlane.close().catch(() => {});
         logger.info({ finished }, 'poolsync daemon stopped');
         return finished;
       })();
       return stopping;
+    },
+  };
+}
+
+/**
+ * An injected control plane (tests) or a remote API is opened once and kept; an embedded
+ * state file (`file:`) is opened per run so `poolsync apply` can use it between runs.
+ */
+function controlPlaneAccess(
+  config: DaemonConfig,
+  injected: ControlPlane | undefined,
+): ControlPlaneAccess {
+  if (injected) {
+    return { use: (fn) => fn(injected), close: async () => {} };
+  }
+  const open = () =>
+    openControlPlane(config.controlPlane.url, {
+      ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
+    });
+  if (config.controlPlane.url.startsWith('file:')) {
+    return {
+      use: async (fn) => {
+        const cp = await open();
+        try {
+          return await fn(cp);
+        } finally {
+          await cp.close();
+        }
+      },
+      close: async () => {},
+    };
+  }
+  let shared: Promise<ControlPlane> | null = null;
+  return {
+    use: async (fn) => {
+      shared ??= open().catch((err: unknown) => {
+        shared = null;
+        throw err;
+      });
+      return fn(await shared);
+    },
+    close: async () => {
+      if (shared) await (await shared.catch(() => null))?.close();
+      shared = null;
     },
   };
 }

@@ -40,9 +40,19 @@ export interface Pipeline {
   acquireLock(): Promise<() => Promise<void>>;
 }
 
+/**
+ * How a run gets its control plane. A remote API stays connected; an embedded state file is
+ * opened for each run and closed after it, so that between runs a person can `poolsync apply`
+ * the held changes of policy `safe` against the same file (the store has a single writer).
+ */
+export interface ControlPlaneAccess {
+  use<T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
 export interface ReconcilerOptions {
   source: Source;
-  controlPlane: ControlPlane;
+  controlPlane: ControlPlaneAccess;
   pipeline: Pipeline;
   policy: ApplyPolicy;
   parallelism: number;
@@ -216,9 +226,34 @@ export class Reconciler {
       };
     }
 
+    const desired = load.desired;
+    let opened = false;
+    try {
+      return await this.o.controlPlane.use((cp) => {
+        opened = true;
+        return this.planAndApply(cp, desired, commit, reasons, signal);
+      });
+    } catch (err) {
+      if (opened) throw err;
+      // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
+      const message = `cannot open the control plane: ${this.o.redactor.errorMessage(err)}`;
+      this.setProblems([
+        { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
+      ]);
+      return { result: 'failed', commit, message };
+    }
+  }
+
+  private async planAndApply(
+    cp: ControlPlane,
+    desired: DesiredState,
+    commit: string | null,
+    reasons: ReadonlySet<TriggerReason>,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
     let live: LiveState;
     try {
-      live = await this.timed('live', () => this.o.pipeline.readLiveState(this.o.controlPlane));
+      live = await this.timed('live', () => this.o.pipeline.readLiveState(cp));
       this.controlPlaneAnswered = true;
     } catch (err) {
       const message = `cannot read live state: ${this.o.redactor.errorMessage(err)}`;
@@ -229,7 +264,7 @@ export class Reconciler {
     }
 
     const plan = await this.timed('plan', async () =>
-      this.o.pipeline.computePlan(load.desired, live, { commit }),
+      this.o.pipeline.computePlan(desired, live, { commit }),
     );
     this.lastEvaluatedCommit = commit;
     this.recordPlan(plan);
@@ -277,7 +312,7 @@ export class Reconciler {
     if (signal.aborted) {
       return { result: 'failed', commit, message: 'shutting down: nothing applied' };
     }
-    return this.apply(plan, commit, signal, summaryText);
+    return this.apply(cp, plan, commit, signal, summaryText);
   }
 
   private async fetch(reasons: ReadonlySet<TriggerReason>): Promise<SourceSnapshot | Outcome> {
@@ -321,6 +356,7 @@ export class Reconciler {
   }
 
   private async apply(
+    cp: ControlPlane,
     plan: Plan,
     commit: string | null,
     signal: AbortSignal,
@@ -338,7 +374,7 @@ export class Reconciler {
     try {
       this.o.onApplyPlan?.(plan);
       result = await this.timed('apply', () =>
-        this.o.pipeline.executePlan(plan, this.o.controlPlane, {
+        this.o.pipeline.executePlan(plan, cp, {
           parallelism: this.o.parallelism,
           waitTimeoutMs: this.o.waitTimeoutMs,
           signal,
@@ -443,7 +479,7 @@ export class Reconciler {
   private async pingControlPlane(): Promise<void> {
     if (this.controlPlaneAnswered) return;
     try {
-      await this.o.controlPlane.capabilities();
+      await this.o.controlPlane.use((cp) => cp.capabilities());
       this.controlPlaneAnswered = true;
     } catch {
       // reported by the next run that reads live state

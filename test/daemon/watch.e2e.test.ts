@@ -3,7 +3,7 @@
  * on disk, the embedded control plane persisted in a temp dir, the status server on 127.0.0.1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
@@ -132,6 +132,69 @@ describe('--watch DIR', () => {
     const cp = await EmbeddedControlPlane.open({ path: join(work, 'cp.json') });
     expect((await cp.getQueue('batch')).run_concurrency).toBe(63);
     await cp.close();
+  });
+});
+
+describe('policy safe on an embedded control plane', () => {
+  it('held changes are applied by a person with `poolsync apply` while the daemon runs; the daemon then reports in sync', async () => {
+    const work = tempDir();
+    const dir = join(work, 'config');
+    const write = (files: Record<string, string>) => {
+      for (const [path, content] of Object.entries(files)) {
+        mkdirSync(join(dir, path, '..'), { recursive: true });
+        writeFileSync(join(dir, path), content);
+      }
+    };
+    write(manifests());
+    const d = run(
+      [
+        'daemon',
+        '--watch',
+        dir,
+        '--control-plane',
+        'file:cp.json',
+        '--policy',
+        'safe',
+        '--listen',
+        '127.0.0.1:0',
+        '--log-format',
+        'json',
+        '--watch-debounce',
+        '200ms',
+        '--drift-interval',
+        '500ms',
+      ],
+      work,
+    );
+    const url = await until('listening', () => urlFrom(d.out()));
+    await until('first apply', async () => (await status(url)).outcome === 'applied');
+
+    rmSync(join(dir, 'clusters/prod-2.yaml'));
+    const held = await until('held for approval', async () => {
+      const s = await status(url);
+      return s.outcome === 'waiting_for_approval' ? s : null;
+    });
+    expect(held.waitingForApproval).toEqual([
+      expect.objectContaining({ address: 'Cluster/prod-2', action: 'delete' }),
+    ]);
+
+    // The person's apply shares the state file: the daemon only holds it during a run.
+    let applied: number | null = null;
+    for (let attempt = 0; attempt < 10 && applied !== 0; attempt++) {
+      const a = run(
+        ['apply', dir, '--control-plane', 'file:cp.json', '--auto-approve', '--no-color'],
+        work,
+      );
+      applied = await a.exit;
+      if (applied !== 0) await new Promise((r) => setTimeout(r, 100)); // a drift run had it open
+    }
+    expect(applied).toBe(0);
+    await until(
+      'in sync after the manual apply',
+      async () => (await status(url)).outcome === 'in_sync',
+    );
+    d.child.kill('SIGTERM');
+    expect(await d.exit).toBe(0);
   });
 });
 
