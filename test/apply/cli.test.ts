@@ -212,6 +212,49 @@ describe('apply lock, waits and signals', () => {
     expect((await liveOf(state)).clusters.map((c) => c.name)).not.toContain('old-1');
   });
 
+  it('a second signal exits at once (130) even with a call in flight; the lock it leaves is taken over by the next apply', async () => {
+    const { root, repo } = await setup();
+    const embedded = await EmbeddedControlPlane.open({ path: null });
+    const server = await startControlPlaneServer({
+      controlPlane: embedded,
+      port: 0,
+      simulate: true,
+    });
+    const faults = (body: object) =>
+      fetch(`${server.url.replace(/\/$/, '')}/v1/sim/faults`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    try {
+      const args = ['--control-plane', server.url, '--auto-approve', '--state-dir', root];
+      expect((await runCli(['apply', repo, ...args])).code).toBe(0);
+      await writeRepo(repo, V2);
+      await faults({ latency_ms: 4000 }); // every call now hangs for 4 s
+      const run = startCli(['apply', repo, ...args]);
+      await run.waitForOutput((s) => s.includes('Queue/batch: Updating...'));
+      run.child.kill('SIGINT');
+      await run.waitForOutput((s) => s.includes('Interrupted: starting no new step'));
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code).toBe(130);
+      expect(r.stderr).toContain('Second SIGINT: exiting now; run apply again to finish.');
+      expect(existsSync(lockPathFor(server.url, root))).toBe(true);
+
+      await faults({ latency_ms: 0 });
+      const after = await runCli(['apply', repo, ...args]);
+      expect(after.stderr).toBe('');
+      expect(after.code).toBe(0);
+      expect((await embedded.listClusters()).map((c) => c.name).sort()).toEqual([
+        'old-2',
+        'prod-1',
+      ]);
+    } finally {
+      await server.close();
+      await embedded.close();
+    }
+  });
+
   it('on a terminal, applies only after `yes`', async () => {
     const { repo, url, state } = await setup();
     const viaPty = (answer: string) =>

@@ -247,7 +247,13 @@ async function executeWithSignals(
   opts: Parameters<typeof executePlan>[2],
 ) {
   const ac = new AbortController();
-  const onSignal = () => ac.abort();
+  // First signal: finish gracefully. A second one means "now": every step is idempotent, so
+  // the next apply converges even from calls cut short (the lock is taken over as stale).
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!ac.signal.aborted) return ac.abort();
+    process.stderr.write(`Second ${signal}: exiting now; run apply again to finish.\n`);
+    process.exit(130);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
