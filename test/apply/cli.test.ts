@@ -1,5 +1,6 @@
 /** `poolsync apply` as a user runs it: a child process against a `file:` control plane. */
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
@@ -129,6 +130,41 @@ describe('poolsync apply DIR', () => {
   });
 });
 
+describe('poolsync apply over HTTP with a token', () => {
+  it('takes the token from --token-file or POOLSYNC_TOKEN and never prints it, even when it is refused', async () => {
+    const { root, repo } = await setup();
+    const embedded = await EmbeddedControlPlane.open({ path: null });
+    const server = await startControlPlaneServer({
+      controlPlane: embedded,
+      port: 0,
+      token: 'sekrit-token-4711',
+    });
+    try {
+      const args = ['--control-plane', server.url, '--auto-approve', '--state-dir', root];
+      const wrongFile = join(root, 'wrong.token');
+      await writeFile(wrongFile, 'wrong-token-0815\n');
+      const refused = await runCli(['apply', repo, ...args, '--token-file', wrongFile]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('UNAUTHENTICATED');
+      expect(refused.stdout + refused.stderr).not.toContain('wrong-token-0815');
+      expect(existsSync(lockPathFor(server.url, root))).toBe(false);
+
+      const ok = await runCli(['apply', repo, ...args], { POOLSYNC_TOKEN: 'sekrit-token-4711' });
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).not.toContain('sekrit-token-4711');
+      expect((await embedded.listClusters()).map((c) => c.name).sort()).toEqual([
+        'old-1',
+        'old-2',
+        'prod-1',
+      ]);
+    } finally {
+      await server.close();
+      await embedded.close();
+    }
+  });
+});
+
 describe('poolsync apply PLANFILE', () => {
   it('applies the plan `poolsync plan --out` saved, and the next plan shows no changes', async () => {
     const { root, repo, url } = await setup();
@@ -178,7 +214,7 @@ describe('poolsync apply PLANFILE', () => {
   it('refuses a file that is not a plan, naming it', async () => {
     const { root, url } = await setup();
     const bad = join(root, 'notes.txt');
-    await (await import('node:fs/promises')).writeFile(bad, 'hello');
+    await writeFile(bad, 'hello');
     const r = await runCli(['apply', bad, '--control-plane', url]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${bad} is not a JSON plan`);
