@@ -160,6 +160,14 @@ export class Reconciler {
       summary: this.state.summary,
       applied,
       errors: this.state.errors.length,
+      // The first few, so the log alone says what to fix; /status has them all.
+      ...(this.state.errors.length > 0 && outcome.result !== 'unchanged'
+        ? {
+            firstErrors: this.state.errors
+              .slice(0, 5)
+              .map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`),
+          }
+        : {}),
       // plan.md: blocked changes are reported on every run until the repo or control plane changes.
       ...(this.state.blocked.length > 0
         ? { blocked: this.state.blocked.map((b) => `${b.address}: ${b.reason ?? 'blocked'}`) }

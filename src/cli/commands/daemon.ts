@@ -133,8 +133,12 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
 
     if (config.once) {
       await daemon.firstRun;
-      const result = daemon.status().lastRun?.result;
+      const status = daemon.status();
+      const result = status.lastRun?.result;
       await daemon.stop();
+      for (const e of status.errors) {
+        process.stderr.write(`${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
+      }
       if (!result || !['applied', 'in_sync', 'planned'].includes(result)) process.exitCode = 1;
       return;
     }
