@@ -116,6 +116,30 @@ describe('GitSource', () => {
   });
 });
 
+describe.skipIf(!existsSync('/usr/bin/ssh'))('GitSource over SSH', () => {
+  it('runs git with the key through GIT_SSH_COMMAND (not refused by simple-git), and reports ssh failures cleanly', async () => {
+    const dir = tempDir();
+    const key = join(dir, 'id_test');
+    writeFileSync(key, 'not really a key\n', { mode: 0o600 });
+    const src = new GitSource({
+      repo: 'ssh://git@127.0.0.1:1/acme/pools.git',
+      branch: 'main',
+      path: '.',
+      auth: { ...noAuth, sshKeyFile: key },
+      checkoutDir: join(dir, 'co'),
+    });
+    const err = await src.sync().then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err!.message).not.toMatch(/unsafe/i);
+    expect(err!.message).toMatch(
+      /cannot fetch branch main of ssh:\/\/\*\*\*@127\.0\.0\.1:1\/acme\/pools\.git: .*(Connection refused|Could not read from remote|ssh)/i,
+    );
+  });
+});
+
 describe('gitEnvironment', () => {
   it('puts the token in a header scoped to the origin, through GIT_CONFIG_* (never argv or URL)', () => {
     const env = gitEnvironment(
