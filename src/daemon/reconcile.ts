@@ -138,8 +138,9 @@ export class Reconciler {
       phasesMs: { ...this.phases },
     };
     if (outcome.result !== 'unchanged') this.state.outcome = outcome.result;
-    const success = ['applied', 'in_sync', 'planned', 'unchanged'].includes(outcome.result);
-    if (success && outcome.result !== 'unchanged') {
+    // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
+    const success = ['applied', 'in_sync', 'planned'].includes(this.state.outcome ?? '');
+    if (success) {
       this.state.lastSuccessAt = now().toISOString();
       this.o.metrics.lastSuccess.set(now().getTime() / 1000);
     }
