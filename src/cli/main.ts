@@ -46,10 +46,11 @@ function reportError(err: unknown): number {
   return 1;
 }
 
-// A reader that goes away (`poolsync plan | head`) is not an error of ours.
+// A reader that goes away (`poolsync apply | head`) is not an error of ours, and must not
+// end an apply half-way: output is dropped from then on, the work and the exit status go on.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
+  if (err.code !== 'EPIPE') throw err;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
 });
 
 main(hideBin(process.argv)).then((code) => {

@@ -166,7 +166,8 @@ export class HttpControlPlane implements ControlPlane {
           this.minRetryDelayMs,
           this.maxRetryDelayMs,
         );
-        setTimeout(() => callback(null), delay).unref?.();
+        // Not unref'd: a pending retry is work in progress and must keep a CLI process alive.
+        setTimeout(() => callback(null), delay);
       },
     });
   }

@@ -89,23 +89,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe: 'Colour the output (default: when stdout is a terminal; --no-color to disable)',
       }) as Argv<ApplyArgs>,
   handler: async (args) => {
-    // Keeps the process alive for the whole apply even if every pending timer is unref'd
-    // (e.g. a client's retry backoff): Node would otherwise exit 0 silently mid-apply.
-    const keepAlive = setInterval(() => {}, 60_000);
-    // A reader that goes away (`poolsync apply … | head`) must not end an apply half-way:
-    // the CLI's EPIPE handler (exit at once) is set aside until the apply has finished, and
-    // the exit status still tells whether it succeeded.
-    const stdoutErrorHandlers = process.stdout.listeners('error');
-    process.stdout.removeAllListeners('error');
-    const ignoreBrokenPipe = () => {};
-    process.stdout.on('error', ignoreBrokenPipe);
-    try {
-      process.exitCode = await runApply(args);
-    } finally {
-      clearInterval(keepAlive);
-      process.stdout.off('error', ignoreBrokenPipe);
-      for (const h of stdoutErrorHandlers) process.stdout.on('error', h as (err: Error) => void);
-    }
+    process.exitCode = await runApply(args);
   },
 };
 
