@@ -21,6 +21,7 @@ import { Redactor } from './redact.js';
 import type { DaemonStatus } from './status.js';
 import { backoffDelay, OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
 import type { PullRequestEvent } from './webhooks.js';
+import { pullRequestHandlerForDaemon } from '../vcs/daemon-wiring.js';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -29,7 +30,10 @@ export interface DaemonDeps {
   /** Replace parts of the pipeline (tests); the rest are the real modules. */
   pipeline?: Partial<Pipeline>;
   onApplyPlan?: (plan: Plan) => void;
-  /** Plan comments for pull/merge requests (src/vcs); without it those events get 202 ignored. */
+  /**
+   * Plan comments for pull/merge requests; by default src/vcs's handler when a webhook secret
+   * and the provider's token are configured (otherwise those events get 202, ignored).
+   */
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
   /** First retry delay after a failed fetch (doubles up to the poll interval). */
   retryBaseMs?: number;
@@ -114,6 +118,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   );
   const theLoop = loop;
 
+  const onPullRequest =
+    deps.onPullRequest ??
+    pullRequestHandlerForDaemon({
+      config,
+      readLiveState: () => controlPlane.use(readLiveState),
+      logger,
+    });
+
   let server: StatusServer;
   try {
     server = await startStatusServer(config.listen, {
@@ -125,7 +137,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       gitlabWebhookToken: config.gitlabWebhookToken,
       reconcileToken: config.reconcileToken,
       branch: config.source.kind === 'git' ? config.source.branch : null,
-      ...(deps.onPullRequest ? { onPullRequest: deps.onPullRequest } : {}),
+      ...(onPullRequest ? { onPullRequest } : {}),
       logger,
     });
   } catch (err) {

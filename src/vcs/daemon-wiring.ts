@@ -3,11 +3,11 @@
  * The repository and API URL come from the followed Git remote, the token from
  * GITHUB_TOKEN / GITLAB_TOKEN, the work dir from the state dir:
  *
- *   const onPullRequest = pullRequestHandlerForDaemon({ config, controlPlane, logger });
+ *   const onPullRequest = pullRequestHandlerForDaemon({ config, readLiveState, logger });
  *   startDaemon(config, { ..., ...(onPullRequest ? { onPullRequest } : {}) });
  */
 import { join } from 'node:path';
-import type { ControlPlane } from '../controlplane/types.js';
+import type { LiveState } from '../model/live.js';
 import type { DaemonConfig } from '../daemon/config.js';
 import { GITHUB_API_URL } from './github.js';
 import {
@@ -73,7 +73,7 @@ const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'G
  */
 export function pullRequestHandlerForDaemon(opts: {
   config: DaemonConfig;
-  controlPlane: ControlPlane;
+  readLiveState: () => Promise<LiveState>;
   logger: HandlerLogger;
   env?: Record<string, string | undefined>;
 }): ((e: PullRequestEvent) => Promise<void>) | null {
@@ -89,11 +89,15 @@ export function pullRequestHandlerForDaemon(opts: {
   for (const [provider, webhook] of enabled) {
     const token = env[TOKEN_ENV[provider]]?.trim();
     if (!webhook || !token) continue;
-    const target = forgeTargetFromRemote(source.repo, provider);
+    // A mirror or a local path is not a forge URL: POOLSYNC_COMMENT_REPOSITORY names the repository.
+    const named = env.POOLSYNC_COMMENT_REPOSITORY?.trim();
+    const target = named
+      ? { repository: named, apiUrl: undefined }
+      : forgeTargetFromRemote(source.repo, provider);
     if (!target) {
       logger.warn(
         { provider },
-        `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL`,
+        `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
       );
       continue;
     }
@@ -111,7 +115,7 @@ export function pullRequestHandlerForDaemon(opts: {
           workDir: join(config.stateDir, `pull-requests-${provider}`),
         },
         path: source.path,
-        controlPlane: opts.controlPlane,
+        readLiveState: opts.readLiveState,
         logger,
       }),
     );

@@ -3,7 +3,7 @@
  * applies anything: a pull request only ever gets a comment and a status.
  */
 import { posix } from 'node:path';
-import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import type { LiveState } from '../model/live.js';
 import { formatValidationText, loadRepository } from '../manifests/index.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
@@ -15,7 +15,8 @@ export interface PlanOutcomeOptions {
   /** The folder to plan (inside the checkout). */
   dir: string;
   commit: string | null;
-  controlPlane: ControlPlane;
+  /** Reads the control plane's live state (the daemon opens its control plane per use). */
+  readLiveState: () => Promise<LiveState>;
   /** The folder's path inside the repository, prefixed to error locations so reviewers can find them. */
   repoPath?: string;
   /** Markdown renderer (plan.md); the real one by default. */
@@ -45,7 +46,7 @@ export async function planOutcome(opts: PlanOutcomeOptions): Promise<PublishOutc
   if (!loaded.valid) return outcomeForInvalid(loaded.errors, opts.repoPath);
   let live;
   try {
-    live = await readLiveState(opts.controlPlane);
+    live = await opts.readLiveState();
   } catch (err) {
     // plan.md: unreadable live state makes the plan fail; the reason goes in the comment.
     return {

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import type { ControlPlane } from '../controlplane/types.js';
+import type { LiveState } from '../model/live.js';
 import { gitEnvironment } from '../daemon/git-source.js';
 import type { GitAuth } from '../daemon/config.js';
 import { Redactor, scrubUrlUserinfo } from '../daemon/redact.js';
@@ -46,7 +46,7 @@ export interface PullRequestHandlerOptions {
   };
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
-  controlPlane: ControlPlane;
+  readLiveState: () => Promise<LiveState>;
   logger: HandlerLogger;
   retry?: RetryTuning;
   /** Plans a checked-out folder; the real validate → live state → plan → markdown by default. */
@@ -78,7 +78,7 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
   const plan =
     opts.plan ??
     ((dir: string, commit: string) =>
-      planOutcome({ dir, commit, controlPlane: opts.controlPlane, repoPath }));
+      planOutcome({ dir, commit, readLiveState: opts.readLiveState, repoPath }));
 
   const target = {
     provider: opts.provider,

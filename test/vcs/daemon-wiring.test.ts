@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { readLiveState } from '../../src/controlplane/types.js';
 import type { DaemonConfig } from '../../src/daemon/config.js';
 import { forgeTargetFromRemote, pullRequestHandlerForDaemon } from '../../src/vcs/daemon-wiring.js';
 
@@ -73,12 +74,17 @@ describe('pullRequestHandlerForDaemon', () => {
   it('is on only with a webhook secret, a token and a Git remote of that forge', async () => {
     const cp = await EmbeddedControlPlane.open({ path: null });
     expect(
-      pullRequestHandlerForDaemon({ config: config({}), controlPlane: cp, logger, env: {} }),
+      pullRequestHandlerForDaemon({
+        config: config({}),
+        readLiveState: () => readLiveState(cp),
+        logger,
+        env: {},
+      }),
     ).toBeNull();
     expect(
       pullRequestHandlerForDaemon({
         config: config({ githubWebhookSecret: null }),
-        controlPlane: cp,
+        readLiveState: () => readLiveState(cp),
         logger,
         env: { GITHUB_TOKEN: 't' },
       }),
@@ -86,14 +92,14 @@ describe('pullRequestHandlerForDaemon', () => {
     expect(
       pullRequestHandlerForDaemon({
         config: config({ source: { kind: 'watch', dir: '.' } }),
-        controlPlane: cp,
+        readLiveState: () => readLiveState(cp),
         logger,
         env: { GITHUB_TOKEN: 't' },
       }),
     ).toBeNull();
     const handler = pullRequestHandlerForDaemon({
       config: config({}),
-      controlPlane: cp,
+      readLiveState: () => readLiveState(cp),
       logger,
       env: { GITHUB_TOKEN: 't' },
     });

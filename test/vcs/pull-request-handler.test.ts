@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { readLiveState } from '../../src/controlplane/types.js';
 import { commentMarker } from '../../src/vcs/comment.js';
 import {
   createPullRequestHandler,
@@ -116,7 +117,7 @@ function handlerFor(over: Partial<PullRequestHandlerOptions> = {}) {
     token: forge.token,
     git: { repo: origin, workDir: join(root, 'pr-work') },
     path: 'pools',
-    controlPlane: cp,
+    readLiveState: () => readLiveState(cp),
     logger,
     retry: { maxRetries: 1, minDelayMs: 5, maxDelayMs: 20 },
     ...over,

@@ -1,0 +1,115 @@
+/**
+ * The daemon's pull-request path end to end (issue 7): a real bare Git repository with a
+ * pull-request head ref, the daemon's real webhook server, the local GitHub API, and the
+ * in-memory embedded control plane. The PR is planned and commented, never applied.
+ */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { startDaemon } from '../../src/daemon/daemon.js';
+import { githubSignature } from '../../src/daemon/webhooks.js';
+import { manifests } from '../daemon/fixtures.js';
+import { TestRepo, git, tempDir } from '../daemon/helpers.js';
+import { FakeForge } from './fake-forge.js';
+
+const SECRET = 'gh-webhook-secret-pr-0123456789';
+let forge: FakeForge;
+/** Statuses past `pending` (planning started → success/failure). */
+const finalStatuses = () => forge.statuses.filter((s) => s.body.state !== 'pending');
+beforeEach(async () => {
+  forge = await new FakeForge().start();
+  vi.stubEnv('GITHUB_TOKEN', forge.token);
+  vi.stubEnv('GITHUB_API_URL', forge.url);
+  vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', 'acme/cfg');
+});
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  await forge.stop();
+});
+
+describe('daemon: pull_request webhook → plan comment', () => {
+  it('plans the PR head against live state, upserts one comment and a status, applies nothing', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    // The PR: a new cluster, pushed where GitHub keeps pull-request heads.
+    const prHead = repo.commit(manifests({ clusters: ['prod-1', 'prod-2', 'prod-3'] }), 'pr');
+    git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/7/head`);
+    git(repo.work, 'push', '--quiet', '--force', 'origin', 'HEAD~1:main');
+
+    const state = tempDir();
+    const config = await resolveDaemonConfig({
+      cwd: state,
+      env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET },
+      flags: {
+        repo: repo.bare,
+        'control-plane': `file:${state}/cp.json`,
+        listen: '127.0.0.1:0',
+        'state-dir': `${state}/daemon`,
+        policy: 'all',
+        'poll-interval': '1h',
+        'drift-interval': '1h',
+      },
+    });
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    const logs: string[] = [];
+    const sink = new Writable({
+      write(chunk, _e, cb) {
+        logs.push(String(chunk));
+        cb();
+      },
+    });
+    const daemon = await startDaemon(config, {
+      logger: pino({ level: 'debug' }, sink),
+      controlPlane: cp,
+    });
+    try {
+      await daemon.firstRun;
+      expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
+
+      const event = {
+        action: 'synchronize',
+        number: 7,
+        repository: { full_name: 'acme/cfg' },
+        pull_request: { number: 7, head: { sha: prHead, ref: 'feature' } },
+      };
+      const deliver = () => {
+        const raw = JSON.stringify(event);
+        return fetch(`${daemon.url}/webhooks/github`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-github-event': 'pull_request',
+            'x-hub-signature-256': githubSignature(SECRET, raw),
+          },
+          body: raw,
+        });
+      };
+      expect((await deliver()).status).toBe(202);
+      const deadline = Date.now() + 15_000;
+      while (finalStatuses().length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const comments = forge.list('github:acme/cfg#7');
+      expect(comments).toHaveLength(1);
+      expect(comments[0]!.body).toContain('Cluster/prod-3');
+      expect(comments[0]!.body).toContain(prHead.slice(0, 7));
+      expect(forge.statuses[0]).toMatchObject({ sha: prHead, body: { state: 'pending' } });
+      expect(finalStatuses()[0]).toMatchObject({ sha: prHead, body: { state: 'success' } });
+
+      // A second delivery edits the same comment; the PR is never applied.
+      expect((await deliver()).status).toBe(202);
+      const deadline2 = Date.now() + 15_000;
+      while (finalStatuses().length < 2 && Date.now() < deadline2) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(forge.list('github:acme/cfg#7')).toHaveLength(1);
+      expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
+      expect(logs.join('')).not.toContain(forge.token);
+    } finally {
+      await daemon.stop();
+      repo.cleanup();
+    }
+  });
+});
