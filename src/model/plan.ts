@@ -8,13 +8,7 @@ import type { RegisterClusterRequest } from '../controlplane/types.js';
 export const PLAN_FORMAT_VERSION = '1';
 
 export type ChangeAction =
-  | 'create'
-  | 'update'
-  | 'replace'
-  | 'delete'
-  | 'blocked'
-  | 'unmanaged'
-  | 'noop';
+  'create' | 'update' | 'replace' | 'delete' | 'blocked' | 'unmanaged' | 'noop';
 
 export interface FieldDiff {
   /** Dotted path within the object's comparable form, e.g. `run_concurrency`, `contract.secret_store.type`. */
@@ -69,10 +63,7 @@ export type Step = StepOp & {
 };
 
 export type WarningCode =
-  | 'CONAMED_QUEUE_ORPHANED'
-  | 'QUEUE_ROUTES_NOWHERE'
-  | 'QUEUE_NO_HEALTHY_CLUSTER'
-  | (string & {});
+  'CONAMED_QUEUE_ORPHANED' | 'QUEUE_ROUTES_NOWHERE' | 'QUEUE_NO_HEALTHY_CLUSTER' | (string & {});
 
 export interface PlanWarning {
   code: WarningCode;

@@ -9,4 +9,12 @@ import { validateCommand } from './validate.js';
 
 /** Every command of the CLI; each lives in its own module beside this one. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [applyCommand, controlPlaneCommand, daemonCommand, exportCommand, planCommand, showCommand, validateCommand];
+export const commands: CommandModule<any, any>[] = [
+  applyCommand,
+  controlPlaneCommand,
+  daemonCommand,
+  exportCommand,
+  planCommand,
+  showCommand,
+  validateCommand,
+];
