@@ -72,9 +72,13 @@ export async function readTokenFile(path: string): Promise<string> {
   return token;
 }
 
-/** Token for an HTTP control plane: --token-file wins over env POOLSYNC_TOKEN. */
+/**
+ * Token for an HTTP control plane, as the daemon reads it: --token-file, else the file named
+ * by env POOLSYNC_TOKEN_FILE, else env POOLSYNC_TOKEN.
+ */
 export async function resolveToken(tokenFile: string | undefined): Promise<string | undefined> {
-  if (tokenFile) return readTokenFile(tokenFile);
+  const file = tokenFile || process.env.POOLSYNC_TOKEN_FILE?.trim();
+  if (file) return readTokenFile(file);
   const env = process.env.POOLSYNC_TOKEN;
   return env && env.trim() !== '' ? env.trim() : undefined;
 }
