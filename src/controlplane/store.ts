@@ -12,13 +12,14 @@
  *   new snapshot that records the last op number it contains; journal lines at or below that
  *   number are skipped on replay, so a crash between the rename and the journal truncation
  *   replays nothing twice.
- * - PATH.lock holds the pid of the single writer. A lock whose pid is no longer alive is taken
- *   over; a live one is a clear error naming the holder.
+ * - PATH.lock holds the pid of the single writer (util/lock-file.ts). A lock whose holder no
+ *   longer runs is taken over (by one process only, when several try at once); a live one is
+ *   a clear error naming the holder.
  */
-import { open, readFile, rename, rm, mkdir, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname, basename } from 'node:path';
-import { hostname } from 'node:os';
 import { UserError } from '../cli/errors.js';
+import { acquireLockFile, type HeldLockFile } from '../util/lock-file.js';
 import {
   applyOp,
   stateFromJson,
@@ -60,6 +61,7 @@ export class StateStore {
   private constructor(
     readonly path: string,
     private readonly journal: FileHandle,
+    private readonly lock: HeldLockFile,
     private readonly state: State,
     seq: number,
     private readonly compactAfter: number,
@@ -74,20 +76,19 @@ export class StateStore {
     opts: StoreOptions = {},
   ): Promise<{ store: StateStore; state: State }> {
     await mkdir(dirname(path), { recursive: true });
-    const lockPath = `${path}.lock`;
-    await acquireLock(path, lockPath);
+    const lock = await lockState(path);
     try {
       const snapshot = await readSnapshot(path);
       const state = snapshot ? stateFromJson(snapshot.state) : init();
       let seq = snapshot?.seq ?? 0;
       seq = await replayJournal(`${path}.journal`, state, seq);
       const journal = await open(`${path}.journal`, 'a');
-      const store = new StateStore(path, journal, state, seq, opts.compactAfter ?? 20_000);
+      const store = new StateStore(path, journal, lock, state, seq, opts.compactAfter ?? 20_000);
       // Start every session from a fresh snapshot and an empty journal.
       await store.compact();
       return { store, state };
     } catch (err) {
-      await rm(lockPath, { force: true });
+      await lock.release();
       throw err;
     }
   }
@@ -151,7 +152,7 @@ export class StateStore {
       if (!this.failure) await this.compact();
     } finally {
       await this.journal.close();
-      await rm(`${this.path}.lock`, { force: true });
+      await this.lock.release();
     }
   }
 }
@@ -244,69 +245,29 @@ async function replayJournal(path: string, state: State, seq: number): Promise<n
   return seq;
 }
 
-interface LockInfo {
-  pid: number;
-  host: string;
-  since: string;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive, owned by someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function acquireLock(statePath: string, lockPath: string): Promise<void> {
-  const info: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      const fh = await open(lockPath, 'wx', 0o600);
-      try {
-        await fh.writeFile(JSON.stringify(info));
-        await fh.sync();
-      } finally {
-        await fh.close();
+/** The single-writer lock, with messages that say which state file is in use and what to do. */
+function lockState(statePath: string): Promise<HeldLockFile> {
+  const lockPath = `${statePath}.lock`;
+  return acquireLockFile(lockPath, {
+    mode: 0o600,
+    // Locks of earlier versions were written in place, so one can be empty for a moment;
+    // only one that stays unreadable for a while is stale.
+    unreadableStaleAfterMs: 2_000,
+    refuse(r) {
+      switch (r.kind) {
+        case 'this-process':
+          return new UserError(
+            `control-plane state ${statePath} is already open in this process; close it first`,
+          );
+        case 'held':
+          return new UserError(
+            `control-plane state ${statePath} is in use by process ${r.holder.pid} on ${r.holder.host} (lock ${basename(lockPath)} since ${r.holder.since}); stop that process or use another state file (if no poolsync process has it open, delete ${lockPath})`,
+          );
+        case 'unreadable':
+          return new UserError(
+            `cannot lock control-plane state ${statePath}: ${lockPath} is unreadable; remove it if no poolsync process is running`,
+          );
       }
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder: Partial<LockInfo> | null = null;
-    try {
-      holder = JSON.parse(await readFile(lockPath, 'utf8')) as Partial<LockInfo>;
-    } catch {
-      holder = null; // vanished, or its holder is still writing it: look again shortly
-    }
-    if (holder && typeof holder.pid === 'number') {
-      const here = holder.host === undefined || holder.host === info.host;
-      if (holder.pid === process.pid && here) {
-        throw new UserError(
-          `control-plane state ${statePath} is already open in this process; close it first`,
-        );
-      }
-      if (!here || processAlive(holder.pid)) {
-        throw new UserError(
-          `control-plane state ${statePath} is in use by process ${holder.pid} on ${holder.host ?? 'this host'} (lock ${basename(lockPath)} since ${holder.since ?? '?'}); stop that process or use another state file (if no poolsync process has it open, delete ${lockPath})`,
-        );
-      }
-      // The holder died without releasing the lock: take it over.
-      await rm(lockPath, { force: true });
-      continue;
-    }
-    // Unreadable: its holder may be writing it right now, or died between creating and
-    // writing it. Only a lock that stays unreadable for a while is stale.
-    const age = await stat(lockPath).then(
-      (st) => Date.now() - st.mtimeMs,
-      () => 0,
-    );
-    if (age > 2_000) await rm(lockPath, { force: true });
-    else await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new UserError(
-    `cannot lock control-plane state ${statePath}: ${lockPath} is unreadable; remove it if no poolsync process is running`,
-  );
+    },
+  });
 }

@@ -6,44 +6,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor, LockHeldError } from '../../src/apply/index.js';
+import { raceChildren } from '../util/child-race.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'poolsync-lock-'));
 const LOCK_CHILD = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'lock-child.ts');
 
-/**
- * Runs acquireApplyLock in `n` other processes at the same moment (after all have started):
- * each answers `won` or `refused: <message>`; winners hold the lock until the end.
- */
-async function lockRace(path: string, n: number): Promise<string[]> {
-  const children = Array.from({ length: n }, () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', LOCK_CHILD, path]);
-    const lines: string[] = [];
-    const waiters: (() => void)[] = [];
-    let buffer = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      buffer += d;
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
-      lines.push(...parts);
-      for (const w of waiters.splice(0)) w();
-    });
-    const lineAt = (k: number) =>
-      new Promise<string>((resolveLine, reject) => {
-        const check = () => (lines.length > k ? resolveLine(lines[k]!) : waiters.push(check));
-        child.once('close', () =>
-          reject(new Error(`lock child ended early: ${lines.join(' | ')}`)),
-        );
-        check();
-      });
-    return { child, ready: lineAt(0), answer: lineAt(1) };
-  });
-  await Promise.all(children.map((c) => c.ready));
-  for (const c of children) c.child.stdin.write('go\n');
-  const answers = await Promise.all(children.map((c) => c.answer));
-  for (const c of children) c.child.stdin.end();
-  await Promise.all(children.map((c) => new Promise((r) => c.child.once('close', r))));
-  return answers;
-}
+/** Runs acquireApplyLock in `n` other processes at the same moment. */
+const lockRace = (path: string, n: number) => raceChildren(LOCK_CHILD, [path], n);
 
 /** The pid of a process that has already exited. */
 function deadPid(): number {

@@ -1,14 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFile, copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  appendFile,
+  copyFile,
+  mkdtemp,
+  readFile,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import type { PoolContract } from '../../src/model/common.js';
+import { raceChildren } from '../util/child-race.js';
 
 const WRITER = join(import.meta.dirname, '../fixtures/controlplane/writer.ts');
+const OPEN_CHILD = join(import.meta.dirname, 'helpers/open-child.ts');
 const PROD: PoolContract = {
   object_store_ref: { uri: 's3://prod', endpoint: '' },
   secret_store: { type: 'VAULT', locator: 'secret/prod' },
@@ -169,6 +180,35 @@ describe('embedded control plane persistence (file:PATH)', () => {
     await cp.close();
     // close() released the lock.
     await (await EmbeddedControlPlane.open({ path })).close();
+  });
+
+  it("single writer: of several processes taking over a dead holder's lock at once, exactly one wins", async () => {
+    const path = join(dir, 'cp.json');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    await writeFile(
+      `${path}.lock`,
+      JSON.stringify({
+        pid: Number(dead.stdout.toString()),
+        host: hostname(),
+        since: '2020-01-01T00:00:00.000Z',
+      }),
+    );
+    const outcomes = await raceChildren(OPEN_CHILD, [path], 6);
+    expect(outcomes.filter((o) => o === 'won')).toHaveLength(1);
+    expect(
+      outcomes.filter((o) => o.includes(`control-plane state ${path} is in use by process`)),
+    ).toHaveLength(5);
+    // The winner closed cleanly: the lock is gone and the state opens again.
+    await (await EmbeddedControlPlane.open({ path })).close();
+  });
+
+  it('single writer: an unreadable lock is waited for while young and taken over once stale', async () => {
+    const path = join(dir, 'cp.json');
+    await writeFile(`${path}.lock`, '');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(`${path}.lock`, old, old);
+    await (await EmbeddedControlPlane.open({ path })).close();
+    await expect(stat(`${path}.lock`)).rejects.toThrow();
   });
 
   it('SIGKILL in the middle of writes leaves a readable state holding every acknowledged write', async () => {
