@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
 import { UserError } from '../cli/errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../util/duration.js';
 
 export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;
 export type ApplyPolicy = (typeof APPLY_POLICIES)[number];

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { formatDuration, parseDuration } from '../../src/daemon/duration.js';
+import { formatDuration, parseDuration } from '../../src/util/duration.js';
 import { tempDir } from './helpers.js';
 
 const base = { cwd: '/srv', env: {} as Record<string, string> };

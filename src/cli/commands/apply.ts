@@ -24,7 +24,7 @@ import {
   resolveToken,
 } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
-import { parseDuration } from '../../daemon/duration.js';
+import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
 import { formatValidationText } from '../../manifests/index.js';
 import { planRepository } from '../../plan/pipeline.js';
