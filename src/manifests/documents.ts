@@ -24,6 +24,14 @@ interface ManifestBase {
   source: SourceLocation;
   /** The document's root mapping, to find the position of any field. */
   root: YMap;
+  /**
+   * Empty for a document that passed its schema. For one that did not, the JSON pointers
+   * of the fields at fault: the manifest is partial, its values there are placeholders, and
+   * the rules skip every check that reads them (see `usable`).
+   */
+  faults: readonly string[];
+  /** `<Kind>/<name>` (assignments: the key), as the document's schema errors give it. */
+  address: string | null;
 }
 
 export interface PoolManifest extends ManifestBase {
@@ -134,11 +142,138 @@ export function readDocument(file: string, root: YNode): DocumentResult {
     return {
       kind,
       name: typeof name === 'string' ? name : null,
-      manifest: null,
+      // All errors are reported together (manifests.md): the cross-document rules still
+      // see what this document got right.
+      manifest: partial(
+        kind,
+        value,
+        root,
+        file,
+        issues.map((i) => i.path),
+        addr,
+      ),
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
   }
-  return { kind, manifest: typed(kind, value, root, file), errors: [] };
+  return { kind, manifest: typed(kind, value, root, file, NO_FAULTS, addr), errors: [] };
+}
+
+const NO_FAULTS: readonly string[] = [];
+
+/**
+ * True when the field at `pointer` (`/spec/pool`) is well-formed: no schema error at it,
+ * inside it, or at an ancestor (a `spec` that is not a mapping hides all its fields).
+ */
+export function usable(m: Manifest, pointer: string): boolean {
+  return m.faults.length === 0 || isUsable(m.faults, pointer);
+}
+
+/** Like `usable`, but errors inside the field (one bad list item) do not count. */
+export function intact(m: Manifest, pointer: string): boolean {
+  return m.faults.length === 0 || isIntact(m.faults, pointer);
+}
+
+function isUsable(faults: readonly string[], pointer: string): boolean {
+  return faults.every(
+    (f) => f !== pointer && !f.startsWith(pointer + '/') && !pointer.startsWith(f + '/'),
+  );
+}
+
+function isIntact(faults: readonly string[], pointer: string): boolean {
+  return faults.every((f) => f !== pointer && !pointer.startsWith(f + '/'));
+}
+
+type Plain = Record<string, unknown>;
+const isMap = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A document that failed its schema, as a manifest the rules can read: the fields free of
+ * errors keep their values, every other one gets a placeholder of the right type and stays
+ * in `faults`. Without a well-formed name there is nothing to refer to: no manifest.
+ */
+function partial(
+  kind: ManifestKind,
+  value: Plain,
+  root: YMap,
+  file: string,
+  faults: readonly string[],
+  addr: string | null,
+): Manifest | null {
+  const ok = (pointer: string): boolean => isUsable(faults, pointer);
+  const metadata = isMap(value['metadata']) ? value['metadata'] : {};
+  if (!ok('/metadata/name') || typeof metadata['name'] !== 'string') return null;
+  const spec = isMap(value['spec']) ? value['spec'] : {};
+  const get = (pointer: string, read: (v: unknown) => unknown): unknown => {
+    let v: unknown = value;
+    for (const seg of pointer.slice(1).split('/')) v = isMap(v) ? v[seg] : undefined;
+    return ok(pointer) ? read(v) : undefined;
+  };
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const clean: Plain = {
+    metadata: {
+      name: metadata['name'],
+      annotations: get('/metadata/annotations', (v) => (isMap(v) ? v : undefined)),
+    },
+  };
+  switch (kind) {
+    case 'ClusterPool': {
+      const uri = get('/spec/object_store_ref/uri', str);
+      const type = get('/spec/secret_store/type', str);
+      const locator = get('/spec/secret_store/locator', str);
+      const registry = get('/spec/image_registry/locator', str);
+      clean['spec'] = {
+        object_store_ref: {
+          uri: uri ?? '',
+          endpoint: get('/spec/object_store_ref/endpoint', str),
+        },
+        secret_store: { type: type ?? '', locator: locator ?? '' },
+        // Absent when not written; a broken one is a fault and is never compared (V6).
+        image_registry:
+          spec['image_registry'] !== undefined ? { locator: registry ?? '' } : undefined,
+      };
+      break;
+    }
+    case 'Cluster': {
+      clean['spec'] = {
+        pool: get('/spec/pool', str),
+        enabled: get('/spec/enabled', (v) => (typeof v === 'boolean' ? v : undefined)),
+        data_plane: isMap(spec['data_plane'])
+          ? {
+              object_store_uri: get('/spec/data_plane/object_store_uri', str),
+              image_registry: get('/spec/data_plane/image_registry', str),
+              secret_store: {
+                type: get('/spec/data_plane/secret_store/type', str),
+                locator: get('/spec/data_plane/secret_store/locator', str),
+              },
+            }
+          : undefined,
+      };
+      break;
+    }
+    case 'Queue': {
+      // Intact, not usable: one bad entry does not hide the others from V3 and V4.
+      const clusters = isIntact(faults, '/spec/clusters') ? spec['clusters'] : undefined;
+      clean['spec'] = {
+        pool: get('/spec/pool', str),
+        clusters: Array.isArray(clusters)
+          ? clusters.map((c) => (typeof c === 'string' ? c : ''))
+          : undefined,
+        run_concurrency: 0,
+        action_concurrency: 0,
+      };
+      break;
+    }
+    case 'PoolAssignment':
+      clean['spec'] = {
+        // The key as written, for messages; V8's duplicate-key check needs it usable.
+        project: str(spec['project']) ?? '',
+        domain: str(spec['domain']) ?? '',
+        workflow: str(spec['workflow']),
+        pool: get('/spec/pool', str) ?? '',
+      };
+      break;
+  }
+  return typed(kind, clean, root, file, faults, addr);
 }
 
 function describeNode(node: YNode): string {
@@ -198,6 +333,8 @@ function typed(
   value: Record<string, unknown>,
   root: YMap,
   file: string,
+  faults: readonly string[],
+  addr: string | null,
 ): Manifest {
   const metadata = value['metadata'] as { name: string; annotations?: Annotations };
   const base: ManifestBase = {
@@ -205,6 +342,8 @@ function typed(
     annotations: metadata.annotations ? { ...metadata.annotations } : {},
     source: { file, line: root.pos.line, column: root.pos.column },
     root,
+    faults,
+    address: addr,
   };
   switch (kind) {
     case 'ClusterPool': {
@@ -214,6 +353,8 @@ function typed(
         annotations: base.annotations,
         source: base.source,
         root: base.root,
+        faults: base.faults,
+        address: base.address,
         kind,
         contract: {
           object_store_ref: {
@@ -232,6 +373,8 @@ function typed(
         annotations: base.annotations,
         source: base.source,
         root: base.root,
+        faults: base.faults,
+        address: base.address,
         kind,
         pool: spec.pool ?? null,
         enabled: spec.enabled ?? null,
@@ -245,6 +388,8 @@ function typed(
         annotations: base.annotations,
         source: base.source,
         root: base.root,
+        faults: base.faults,
+        address: base.address,
         kind,
         pool: spec.pool ?? null,
         clusters: spec.clusters ?? null,
@@ -262,6 +407,8 @@ function typed(
         annotations: base.annotations,
         source: base.source,
         root: base.root,
+        faults: base.faults,
+        address: base.address,
         kind,
         key: { project: spec.project, domain: spec.domain, workflow: spec.workflow ?? null },
         pool: spec.pool,

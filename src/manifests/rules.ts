@@ -2,14 +2,7 @@
  * Cross-document rules V1–V8 of manifests.md. Pure: manifests in, errors out. Every
  * lookup goes through a Map built once, so the pass stays linear in the number of objects.
  */
-import {
-  DEFAULT_POOL,
-  DEFAULT_QUEUE,
-  WILDCARD,
-  address,
-  assignmentKeyString,
-  type ObjectKind,
-} from '../model/common.js';
+import { DEFAULT_POOL, DEFAULT_QUEUE, WILDCARD, assignmentKeyString } from '../model/common.js';
 import type {
   AssignmentManifest,
   ClusterManifest,
@@ -17,7 +10,8 @@ import type {
   PoolManifest,
   QueueManifest,
 } from './documents.js';
-import { positionOf } from './documents.js';
+import { intact, positionOf, usable } from './documents.js';
+import { didYouMean } from './suggest.js';
 import type { ValidationCode, ValidationError } from './types.js';
 import type { Position } from './yaml.js';
 
@@ -56,13 +50,17 @@ function err(
     file: m.source.file,
     line: pos.line,
     column: pos.column,
-    address:
-      addr ??
-      address(
-        m.kind as ObjectKind,
-        m.kind === 'PoolAssignment' ? assignmentKeyString(m.key) : m.name,
-      ),
+    address: addr ?? m.address,
   };
+}
+
+/** The key as written, or the document's name when the key is not even strings. */
+function assignmentLabel(a: AssignmentManifest): string {
+  return a.key.project !== '' && a.key.domain !== '' ? assignmentKeyString(a.key) : `'${a.name}'`;
+}
+
+function keyUsable(a: AssignmentManifest): boolean {
+  return usable(a, '/spec/project') && usable(a, '/spec/domain') && usable(a, '/spec/workflow');
 }
 
 /** First declaration of each name; later ones are V1 errors. */
@@ -114,14 +112,18 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
 
   const poolExists = (name: string): boolean =>
     name === DEFAULT_POOL || pools.has(name) || broken.pools.has(name);
+  // Built on the first unknown pool only: a clean repository pays nothing for it.
+  let declared: string[] | null = null;
   const unknownPool = (name: string): string => {
-    const declared = [...pools.keys()].sort();
-    return `pool '${name}' is not declared (declared: ${declared.length > 0 ? declared.join(', ') + ', ' : ''}default)`;
+    declared ??= [...pools.keys()].sort();
+    const hint = didYouMean(name, [...declared, DEFAULT_POOL]);
+    return `pool '${name}' is not declared${hint} (declared: ${declared.length > 0 ? declared.join(', ') + ', ' : ''}default)`;
   };
 
   // V7 (P7): pools must not share an object store. Trailing slashes do not make a new store.
   const byUri = new Map<string, PoolManifest>();
   for (const p of pools.values()) {
+    if (!usable(p, '/spec/object_store_ref/uri')) continue;
     const uri = p.contract.object_store_ref.uri.replace(/\/+$/, '');
     const first = byUri.get(uri);
     if (first) {
@@ -148,6 +150,8 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
         ),
       );
     }
+    // A pool field that failed its schema is already reported; V2 and V6 need its value.
+    if (!usable(c, '/spec/pool')) continue;
     const poolName = c.pool ?? DEFAULT_POOL;
     // V2 (C1): the pool must exist.
     if (!poolExists(poolName)) {
@@ -173,16 +177,17 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
   // V8 (A1): assignments name an existing pool, one per key.
   const byKey = new Map<string, AssignmentManifest>();
   for (const a of g.assignments) {
-    if (!poolExists(a.pool)) {
+    if (usable(a, '/spec/pool') && !poolExists(a.pool)) {
       errors.push(
         err(
           'V8',
           a,
           positionOf(a.root, 'spec', 'pool'),
-          `assignment ${assignmentKeyString(a.key)}: ${unknownPool(a.pool)}`,
+          `assignment ${assignmentLabel(a)}: ${unknownPool(a.pool)}`,
         ),
       );
     }
+    if (!keyUsable(a)) continue;
     const key = assignmentKeyString(a.key);
     const first = byKey.get(key);
     if (first) {
@@ -199,6 +204,9 @@ function checkDataPlane(c: ClusterManifest, pool: PoolManifest): ValidationError
   const out: ValidationError[] = [];
   const dp = c.data_plane!;
   const contract = pool.contract;
+  // Only values well-formed on both sides are compared: a broken one is already reported.
+  const comparable = (path: string[], contractPointer: string): boolean =>
+    usable(c, `/spec/data_plane/${path.join('/')}`) && usable(pool, contractPointer);
   const mismatch = (path: string[], field: string, declared: string, expected: string): void => {
     out.push(
       err(
@@ -209,7 +217,11 @@ function checkDataPlane(c: ClusterManifest, pool: PoolManifest): ValidationError
       ),
     );
   };
-  if (dp.object_store_uri !== undefined && dp.object_store_uri !== contract.object_store_ref.uri) {
+  if (
+    dp.object_store_uri !== undefined &&
+    comparable(['object_store_uri'], '/spec/object_store_ref/uri') &&
+    dp.object_store_uri !== contract.object_store_ref.uri
+  ) {
     mismatch(
       ['object_store_uri'],
       'object_store_uri',
@@ -217,7 +229,11 @@ function checkDataPlane(c: ClusterManifest, pool: PoolManifest): ValidationError
       JSON.stringify(contract.object_store_ref.uri),
     );
   }
-  if (dp.secret_store?.type !== undefined && dp.secret_store.type !== contract.secret_store.type) {
+  if (
+    dp.secret_store?.type !== undefined &&
+    comparable(['secret_store', 'type'], '/spec/secret_store/type') &&
+    dp.secret_store.type !== contract.secret_store.type
+  ) {
     mismatch(
       ['secret_store', 'type'],
       'secret_store.type',
@@ -227,6 +243,7 @@ function checkDataPlane(c: ClusterManifest, pool: PoolManifest): ValidationError
   }
   if (
     dp.secret_store?.locator !== undefined &&
+    comparable(['secret_store', 'locator'], '/spec/secret_store/locator') &&
     dp.secret_store.locator !== contract.secret_store.locator
   ) {
     mismatch(
@@ -236,7 +253,11 @@ function checkDataPlane(c: ClusterManifest, pool: PoolManifest): ValidationError
       JSON.stringify(contract.secret_store.locator),
     );
   }
-  if (dp.image_registry !== undefined && dp.image_registry !== contract.image_registry?.locator) {
+  if (
+    dp.image_registry !== undefined &&
+    comparable(['image_registry'], '/spec/image_registry') &&
+    dp.image_registry !== contract.image_registry?.locator
+  ) {
     mismatch(
       ['image_registry'],
       'image_registry',
@@ -266,7 +287,8 @@ function checkQueue(
     const what = owner
       ? `the co-named queue of cluster '${owner.name}' (C2, Q4)`
       : `the default queue (P1, Q5)`;
-    if (q.pool !== null && q.pool !== managedPool) {
+    const poolKnown = usable(q, '/spec/pool') && (!owner || usable(owner, '/spec/pool'));
+    if (poolKnown && q.pool !== null && q.pool !== managedPool) {
       out.push(
         err(
           'V5',
@@ -276,7 +298,11 @@ function checkQueue(
         ),
       );
     }
-    if (q.clusters !== null && !sameList(q.clusters, managedSelector)) {
+    if (
+      usable(q, '/spec/clusters') &&
+      q.clusters !== null &&
+      !sameList(q.clusters, managedSelector)
+    ) {
       out.push(
         err(
           'V5',
@@ -288,9 +314,10 @@ function checkQueue(
     }
     return out;
   }
+  const poolKnown = usable(q, '/spec/pool');
   const poolName = q.pool ?? DEFAULT_POOL;
   // V2 (Q1)
-  if (!poolExists(poolName)) {
+  if (poolKnown && !poolExists(poolName)) {
     out.push(
       err(
         'V2',
@@ -300,6 +327,8 @@ function checkQueue(
       ),
     );
   }
+  // A selector that is not a list of entries was reported by the schema; nothing to add.
+  if (!intact(q, '/spec/clusters')) return out;
   const selector = q.clusters ?? [WILDCARD];
   // V4 (Q1): "*" must be the only entry.
   const star = selector.indexOf(WILDCARD);
@@ -315,13 +344,13 @@ function checkQueue(
   }
   // V3 (Q1): named clusters are declared, in the queue's pool.
   selector.forEach((name, i) => {
-    if (name === WILDCARD) return;
+    if (name === WILDCARD || !usable(q, `/spec/clusters/${i}`)) return;
     const c = clusters.get(name);
     const pos = positionOf(q.root, 'spec', 'clusters', i);
     if (!c) {
       if (brokenClusters.has(name)) return;
       out.push(err('V3', q, pos, `queue '${q.name}': cluster '${name}' is not declared`));
-    } else if ((c.pool ?? DEFAULT_POOL) !== poolName) {
+    } else if (poolKnown && usable(c, '/spec/pool') && (c.pool ?? DEFAULT_POOL) !== poolName) {
       out.push(
         err(
           'V3',

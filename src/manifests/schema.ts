@@ -28,6 +28,12 @@ const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 export interface SchemaIssue {
   message: string;
   pos: Position;
+  /**
+   * JSON pointer of the field at fault: the missing or unknown field itself for `required`
+   * and `additionalProperties`, else the failing value. Lets the loader keep the fields of
+   * an invalid document that are well-formed (documents.ts, partial manifests).
+   */
+  path: string;
 }
 
 let compiled: Record<SchemaKind, ValidateFunction> | null = null;
@@ -78,14 +84,27 @@ export function validateAgainstSchema(
     ) {
       continue;
     }
-    const issue = describe(err, root);
-    if (!issue) continue;
+    const described = describe(err, root);
+    if (!described) continue;
+    const issue: SchemaIssue = { ...described, path: faultPath(err) };
     const id = `${issue.pos.line}:${issue.pos.column}:${issue.message}`;
     if (seen.has(id)) continue;
     seen.add(id);
     issues.push(issue);
   }
   return issues;
+}
+
+function faultPath(err: ErrorObject): string {
+  const params = err.params as Record<string, unknown>;
+  const child =
+    err.keyword === 'required'
+      ? params['missingProperty']
+      : err.keyword === 'additionalProperties'
+        ? params['additionalProperty']
+        : undefined;
+  if (typeof child !== 'string') return err.instancePath;
+  return `${err.instancePath}/${child.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
 interface Located {
@@ -146,7 +165,7 @@ const TYPE_NAMES: Record<string, string> = {
   null: 'null',
 };
 
-function describe(err: ErrorObject, root: YNode): SchemaIssue | null {
+function describe(err: ErrorObject, root: YNode): Omit<SchemaIssue, 'path'> | null {
   const path = segments(err.instancePath);
   const where = fieldPath(path);
   const { node, key } = locate(root, path);
