@@ -30,6 +30,7 @@ import type {
 } from '../model/live.js';
 import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from './errors.js';
 import type { ControlPlane, CreateQueueRequest, RegisterClusterRequest } from './types.js';
+import { backoffDelay, retryAfterMs } from '../util/backoff.js';
 
 export interface HttpControlPlaneOptions {
   /** Bearer token (never logged). */
@@ -90,7 +91,7 @@ interface RetryableError extends Error {
 
 type RetryCallback = (err: Error | null) => void;
 
-/** Delay before retry number `retry` (1-based): Retry-After if given, else backoff with jitter. */
+/** Delay before retry number `retry` (1-based): Retry-After if given (and > 0), else backoff with jitter. */
 export function retryDelayMs(
   retry: number,
   retryAfter: string | undefined,
@@ -98,16 +99,9 @@ export function retryDelayMs(
   maxMs: number,
   random: () => number = Math.random,
 ): number {
-  if (retryAfter !== undefined) {
-    const seconds = Number(retryAfter);
-    const ms = Number.isFinite(seconds)
-      ? seconds * 1000
-      : new Date(retryAfter).getTime() - Date.now();
-    if (Number.isFinite(ms) && ms > 0) return Math.min(ms, maxMs);
-  }
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.max(0, retry - 1));
-  // "Equal jitter": at least half the backoff, so retries never stampede at ~0 ms.
-  return ceiling / 2 + random() * (ceiling / 2);
+  const asked = retryAfterMs(retryAfter);
+  if (asked !== null && asked > 0) return Math.min(asked, maxMs);
+  return backoffDelay(retry, minMs, maxMs, random);
 }
 
 export class HttpControlPlane implements ControlPlane {

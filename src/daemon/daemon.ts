@@ -19,7 +19,8 @@ import { DaemonMetrics } from './metrics.js';
 import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
 import { Redactor } from './redact.js';
 import type { DaemonStatus } from './status.js';
-import { backoffDelay, OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
+import { backoffDelay } from '../util/backoff.js';
+import { OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
 import type { PullRequestEvent } from './webhooks.js';
 import { pullRequestHandlerForDaemon } from '../vcs/daemon-wiring.js';
 

@@ -36,18 +36,6 @@ export function startTimer(
   };
 }
 
-/** Exponential backoff with full jitter, capped: 1st failure → ~base, then doubling up to `maxMs`. */
-export function backoffDelay(
-  failures: number,
-  baseMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
-  // Keep at least half the ceiling so retries never degenerate into a hot loop.
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
 /** A single re-armable timeout (for retries): scheduling again replaces the previous one. */
 export class OneShot implements Trigger {
   private timer: NodeJS.Timeout | null = null;

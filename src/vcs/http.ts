@@ -4,6 +4,7 @@
  * Retry-After), JSON in and out, and errors that never carry the token.
  */
 import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
+import { backoffDelay, retryAfterMs } from '../util/backoff.js';
 import { VcsApiError, type ProviderName } from './types.js';
 
 export interface RetryTuning {
@@ -70,19 +71,6 @@ interface RetryableError {
   headers?: Record<string, string | string[] | undefined>;
 }
 
-/** Milliseconds a Retry-After header asks for (seconds or HTTP date), or null. */
-export function retryAfterMs(
-  value: string | string[] | undefined,
-  now = Date.now(),
-): number | null {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (raw === undefined || raw.trim() === '') return null;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
-
 function header(headers: RetryableError['headers'], name: string): string | undefined {
   const v = headers?.[name];
   return Array.isArray(v) ? v[0] : v;
@@ -90,7 +78,7 @@ function header(headers: RetryableError['headers'], name: string): string | unde
 
 /**
  * The retry policy plugged into RetryAgent: which failures are transient, and how long to
- * wait (Retry-After when the server says, else exponential backoff with full jitter).
+ * wait (Retry-After when the server says, else exponential backoff with jitter).
  */
 function retryPolicy(tuning: Required<RetryTuning>, nonIdempotent: boolean) {
   const retryCodes = nonIdempotent ? NOT_SENT_CODES : [...NOT_SENT_CODES, ...MAYBE_SENT_CODES];
@@ -117,11 +105,10 @@ function retryPolicy(tuning: Required<RetryTuning>, nonIdempotent: boolean) {
     }
     if (!retry) return callback(err);
     const asked = retryAfterMs(e.headers?.['retry-after']);
-    const backoff = tuning.minDelayMs * 2 ** (state.counter - 1);
     const delay =
       asked !== null
         ? Math.min(asked, tuning.maxDelayMs)
-        : Math.min(tuning.maxDelayMs, backoff / 2 + Math.random() * (backoff / 2));
+        : backoffDelay(state.counter, tuning.minDelayMs, tuning.maxDelayMs);
     setTimeout(() => callback(null), delay);
   };
 }

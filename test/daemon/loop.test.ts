@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReconcileLoop, type TriggerReason } from '../../src/daemon/loop.js';
-import { backoffDelay, startTimer } from '../../src/daemon/triggers.js';
+import { startTimer } from '../../src/daemon/triggers.js';
+import { backoffDelay } from '../../src/util/backoff.js';
 
 function deferred() {
   let resolve!: () => void;

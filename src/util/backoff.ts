@@ -1,0 +1,33 @@
+/**
+ * Retry waits shared by every client that retries: the control-plane HTTP client, the
+ * pull-request API client and the daemon's reconcile retries.
+ */
+
+/**
+ * Exponential backoff with "equal jitter": retry number `retry` (1-based) waits between half
+ * and all of `baseMs * 2^(retry-1)`, that ceiling capped at `maxMs`. At least half the
+ * ceiling, so retries never stampede at ~0 ms; jittered, so clients failing together do not
+ * retry together.
+ */
+export function backoffDelay(
+  retry: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, retry - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** Milliseconds a Retry-After header asks for (seconds or HTTP date), or null. */
+export function retryAfterMs(
+  value: string | string[] | undefined,
+  now = Date.now(),
+): number | null {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined || raw.trim() === '') return null;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
