@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus } from './status.js';
+import { constantTimeEqual } from '../util/constant-time.js';
 import {
-  constantTimeEqual,
   handleGithubWebhook,
   handleGitlabWebhook,
   type PullRequestEvent,

@@ -4,8 +4,9 @@
  * (`X-Gitlab-Token`); both compared in constant time. Parsing is pure: the HTTP layer turns an
  * outcome into a reconcile request, a pull-request handler call, a metric and a response.
  */
-import { createHmac, createHash, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { constantTimeEqual } from '../util/constant-time.js';
 
 /** A pull/merge request opened or updated, for the plan-comment feature (src/vcs). */
 export interface PullRequestEvent {
@@ -29,13 +30,6 @@ export type WebhookOutcome =
 export interface WebhookRequest {
   headers: IncomingHttpHeaders;
   body: Buffer;
-}
-
-/** Constant-time equality of two strings of any lengths (hashing first hides the length too). */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb) && a.length === b.length;
 }
 
 export function githubSignature(secret: string, body: Buffer | string): string {

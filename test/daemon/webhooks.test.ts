@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { constantTimeEqual } from '../../src/util/constant-time.js';
 import {
-  constantTimeEqual,
   githubSignature,
   handleGithubWebhook,
   handleGitlabWebhook,
