@@ -18,11 +18,7 @@ import {
 } from '../../apply/index.js';
 import { PlanFileError, readPlanFile } from '../../apply/planfile.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
-import {
-  DEFAULT_CONTROL_PLANE_URL,
-  openControlPlane,
-  resolveToken,
-} from '../../controlplane/open.js';
+import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
@@ -31,6 +27,7 @@ import { planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../errors.js';
+import { colorOption, controlPlaneOption, tokenFileOption, useColor } from '../options.js';
 
 interface ApplyArgs {
   target: string;
@@ -54,11 +51,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'A config repository folder, or a plan saved with `plan --output json --out FILE`',
       })
-      .option('control-plane', {
-        type: 'string',
-        default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
-        describe: 'Control plane: http(s)://… or file:PATH (env POOLSYNC_CONTROL_PLANE)',
-      })
+      .option('control-plane', controlPlaneOption)
       .option('auto-approve', {
         type: 'boolean',
         default: false,
@@ -75,19 +68,13 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
-      .option('token-file', {
-        type: 'string',
-        describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN)',
-      })
+      .option('token-file', tokenFileOption)
       .option('state-dir', {
         type: 'string',
         default: DEFAULT_STATE_DIR,
         describe: 'Where apply locks for HTTP control planes are kept',
       })
-      .option('color', {
-        type: 'boolean',
-        describe: 'Colour the output (default: when stdout is a terminal; --no-color to disable)',
-      }) as Argv<ApplyArgs>,
+      .option('color', colorOption('the output')) as Argv<ApplyArgs>,
   handler: async (args) => {
     process.exitCode = await runApply(args);
   },
@@ -106,8 +93,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
       `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
     );
   }
-  const colors =
-    (args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR)) ? ANSI : NO_COLOR;
+  const colors = useColor(args.color) ? ANSI : NO_COLOR;
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const url = args['control-plane'];
 

@@ -6,13 +6,10 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { exportManifests } from '../../controlplane/export.js';
-import {
-  DEFAULT_CONTROL_PLANE_URL,
-  openControlPlane,
-  resolveToken,
-} from '../../controlplane/open.js';
+import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState } from '../../controlplane/types.js';
 import { UserError } from '../errors.js';
+import { controlPlaneOption, tokenFileOption } from '../options.js';
 
 interface ExportArgs {
   'control-plane': string;
@@ -33,20 +30,13 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   describe: 'Write the live control-plane state as manifests (to adopt poolsync)',
   builder: (y: Argv) =>
     y
-      .option('control-plane', {
-        type: 'string',
-        default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
-        describe: 'Control plane: http(s)://… or file:PATH (env POOLSYNC_CONTROL_PLANE)',
-      })
+      .option('control-plane', controlPlaneOption)
       .option('dir', {
         type: 'string',
         default: '.',
         describe: 'Folder to write pools/, clusters/, queues/, assignments/ into',
       })
-      .option('token-file', {
-        type: 'string',
-        describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN)',
-      })
+      .option('token-file', tokenFileOption)
       .option('force', {
         type: 'boolean',
         default: false,

@@ -4,14 +4,10 @@
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
 import { execFile } from 'node:child_process';
-import { stat, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Argv, CommandModule } from 'yargs';
-import {
-  DEFAULT_CONTROL_PLANE_URL,
-  openControlPlane,
-  resolveToken,
-} from '../../controlplane/open.js';
+import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import { planRepository } from '../../plan/pipeline.js';
@@ -25,6 +21,14 @@ import {
 import { outcomeForInvalid, outcomeForPlan } from '../../vcs/plan-outcome.js';
 import type { PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../errors.js';
+import {
+  colorOption,
+  controlPlaneOption,
+  planOutputOption,
+  requireFolder,
+  tokenFileOption,
+  useColor,
+} from '../options.js';
 
 export type OutputFormat = 'text' | 'json' | 'markdown';
 
@@ -48,22 +52,9 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         default: '.',
         describe: 'Config folder (a Git checkout or any folder of it)',
       })
-      .option('control-plane', {
-        type: 'string',
-        default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
-        describe: 'Control plane: http(s)://… or file:PATH (env POOLSYNC_CONTROL_PLANE)',
-      })
-      .option('token-file', {
-        type: 'string',
-        describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN)',
-      })
-      .option('output', {
-        alias: 'o',
-        choices: ['text', 'json', 'markdown'] as const,
-        default: 'text' as const,
-        describe:
-          'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
-      })
+      .option('control-plane', controlPlaneOption)
+      .option('token-file', tokenFileOption)
+      .option('output', planOutputOption)
       .option('out', {
         type: 'string',
         describe: 'Also save the plan (JSON) to FILE, for `apply FILE` and `show FILE`',
@@ -73,11 +64,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         default: false,
         describe: 'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
       })
-      .option('color', {
-        type: 'boolean',
-        describe:
-          'Colour the text output (default: when stdout is a terminal; --no-color to disable)',
-      })
+      .option('color', colorOption())
       .options(pullRequestCommentOptions)
       .example(
         '$0 plan examples/config-repo',
@@ -118,7 +105,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
   }
   const plan = result.plan;
   await publishComment(args, outcomeForPlan(plan));
-  const color = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
+  const color = useColor(args.color);
   process.stdout.write(render(plan, args.output, color));
   if (plan.errors.length > 0) {
     if (args.out) process.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
@@ -155,20 +142,6 @@ export function render(plan: Plan, output: OutputFormat, color: boolean): string
 /** --detailed-exitcode: blocked and unmanaged objects alone are not changes (nothing would be sent). */
 export function hasChangesToApply(plan: Plan): boolean {
   return plan.steps.length > 0;
-}
-
-async function requireFolder(dir: string): Promise<void> {
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new UserError(`${dir} is not a folder`);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code === 'ENOENT'
-        ? `folder ${dir} does not exist`
-        : `cannot read folder ${dir}: ${code ?? String(err)}`,
-    );
-  }
 }
 
 /** The HEAD commit when DIR is in a Git work tree without local changes under DIR; else null. */

@@ -2,6 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { SavedPlanError, readSavedPlan } from '../../plan/saved.js';
 import { UserError } from '../errors.js';
+import { colorOption, planOutputOption, useColor } from '../options.js';
 import { render, type OutputFormat } from './plan.js';
 
 interface ShowArgs {
@@ -20,17 +21,8 @@ export const showCommand: CommandModule<object, ShowArgs> = {
         demandOption: true,
         describe: 'A plan file (JSON)',
       })
-      .option('output', {
-        alias: 'o',
-        choices: ['text', 'json', 'markdown'] as const,
-        default: 'text' as const,
-        describe:
-          'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
-      })
-      .option('color', {
-        type: 'boolean',
-        describe: 'Colour the text output (default: when stdout is a terminal)',
-      })
+      .option('output', planOutputOption)
+      .option('color', colorOption())
       .example('$0 show plan.json', 'Review a saved plan') as unknown as Argv<ShowArgs>,
   handler: async (args) => {
     let plan;
@@ -40,8 +32,7 @@ export const showCommand: CommandModule<object, ShowArgs> = {
       if (err instanceof SavedPlanError) throw new UserError(err.message);
       throw err;
     }
-    const color = args.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
-    process.stdout.write(render(plan, args.output, color));
+    process.stdout.write(render(plan, args.output, useColor(args.color)));
     process.exitCode = 0;
   },
 };

@@ -2,7 +2,6 @@
  * `poolsync validate [DIR] [--output text|json]`: checks a config folder (schemas, V1–V8,
  * input limits) without contacting a control plane. Exit 0 when valid, 1 when not.
  */
-import { stat } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import {
   formatSummary,
@@ -10,7 +9,7 @@ import {
   loadRepository,
   toJsonReport,
 } from '../../manifests/index.js';
-import { UserError } from '../errors.js';
+import { requireFolder } from '../options.js';
 
 interface ValidateArgs {
   dir: string;
@@ -40,16 +39,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
         'Machine-readable result for CI',
       ) as unknown as Argv<ValidateArgs>,
   handler: async (args) => {
-    try {
-      if (!(await stat(args.dir)).isDirectory()) throw new UserError(`${args.dir} is not a folder`);
-    } catch (err) {
-      if (err instanceof UserError) throw err;
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new UserError(`folder ${args.dir} does not exist`);
-      throw new UserError(
-        `cannot read folder ${args.dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      );
-    }
+    await requireFolder(args.dir);
     const result = await loadRepository(args.dir);
     if (args.output === 'json') {
       process.stdout.write(JSON.stringify(toJsonReport(result), null, 2) + '\n');

@@ -1,0 +1,56 @@
+/**
+ * Options and checks that several commands share, so each flag means and says the same
+ * everywhere (plan, apply, export, show, validate).
+ */
+import { stat } from 'node:fs/promises';
+import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/open.js';
+import { UserError } from './errors.js';
+
+/** `--control-plane URL`: where plans read from and applies write to. */
+export const controlPlaneOption = {
+  type: 'string',
+  default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
+  describe: 'Control plane: http(s)://… or file:PATH (env POOLSYNC_CONTROL_PLANE)',
+} as const;
+
+/** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
+export const tokenFileOption = {
+  type: 'string',
+  describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN)',
+} as const;
+
+/** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
+export function colorOption(what = 'the text output') {
+  return {
+    type: 'boolean',
+    describe: `Colour ${what} (default: when stdout is a terminal; --no-color to disable)`,
+  } as const;
+}
+
+/** `--output text|json|markdown` of the commands that render a plan. */
+export const planOutputOption = {
+  alias: 'o',
+  choices: ['text', 'json', 'markdown'] as const,
+  default: 'text' as const,
+  describe: 'text: Terraform-like; json: the plan.md format; markdown: for a pull-request comment',
+} as const;
+
+/** The --color flag when given, else colour only on a terminal and when NO_COLOR is not set. */
+export function useColor(flag: boolean | undefined): boolean {
+  return flag ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
+}
+
+/** DIR must be an existing folder: a clear UserError otherwise. */
+export async function requireFolder(dir: string): Promise<void> {
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new UserError(`${dir} is not a folder`);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(
+      code === 'ENOENT'
+        ? `folder ${dir} does not exist`
+        : `cannot read folder ${dir}: ${code ?? String(err)}`,
+    );
+  }
+}
