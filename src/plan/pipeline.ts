@@ -1,7 +1,7 @@
 /**
- * The I/O edge around the pure planner, shared by `plan`, `apply` and the daemon:
+ * The I/O edge around the pure planner, shared by `plan`, `apply` and pull-request comments:
  * load + validate the repository, read the live state, plan. The caller opens (and closes)
- * the control plane, so it can keep using it (apply) or reuse it across runs (daemon).
+ * the control plane, so it can keep using it (apply) or open it per use (daemon).
  */
 import { loadRepository } from '../manifests/index.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
@@ -29,6 +29,9 @@ export interface PipelineTimings {
   plan_ms: number;
 }
 
+/** Where the live state comes from: a control plane, or a reader of one the caller manages. */
+export type LiveSource = ControlPlane | (() => Promise<LiveState>);
+
 export interface PipelineOptions {
   /** Git commit the folder was read from, recorded in the plan. */
   commit?: string | null;
@@ -36,7 +39,7 @@ export interface PipelineOptions {
 
 export async function planRepository(
   dir: string,
-  cp: ControlPlane,
+  source: LiveSource,
   opts: PipelineOptions = {},
 ): Promise<PipelineResult> {
   const t0 = performance.now();
@@ -46,7 +49,7 @@ export async function planRepository(
   );
   if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
   const t1 = performance.now();
-  const live = await readLiveState(cp);
+  const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t2 = performance.now();
   const plan = computePlan(
     loaded.desired,

@@ -4,10 +4,10 @@
  */
 import { posix } from 'node:path';
 import type { LiveState } from '../model/live.js';
-import { formatValidationText, loadRepository } from '../manifests/index.js';
+import { formatValidationText } from '../manifests/index.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
-import { computePlan } from '../plan/index.js';
+import { planRepository } from '../plan/pipeline.js';
 import { renderMarkdown } from '../render/index.js';
 import type { PublishOutcome } from './types.js';
 
@@ -41,19 +41,25 @@ export function outcomeForInvalid(errors: ValidationError[], repoPath?: string):
   return { kind: 'invalid', errorsText: formatValidationText(shown), errorCount: errors.length };
 }
 
+/** A failure to read live state, told apart from other failures of the pipeline. */
+class LiveStateUnreadable extends Error {}
+
 export async function planOutcome(opts: PlanOutcomeOptions): Promise<PublishOutcome> {
-  const loaded = await loadRepository(opts.dir, { commit: opts.commit });
-  if (!loaded.valid) return outcomeForInvalid(loaded.errors, opts.repoPath);
-  let live;
+  const readLive = () =>
+    opts.readLiveState().catch((err: unknown) => {
+      throw new LiveStateUnreadable(err instanceof Error ? err.message : String(err));
+    });
+  let result;
   try {
-    live = await opts.readLiveState();
+    result = await planRepository(opts.dir, readLive, { commit: opts.commit });
   } catch (err) {
     // plan.md: unreadable live state makes the plan fail; the reason goes in the comment.
+    if (!(err instanceof LiveStateUnreadable)) throw err;
     return {
       kind: 'error',
-      message: `cannot read live state from the control plane: ${err instanceof Error ? err.message : String(err)}`,
+      message: `cannot read live state from the control plane: ${err.message}`,
     };
   }
-  const plan = computePlan(loaded.desired, live, { commit: opts.commit });
-  return outcomeForPlan(plan, opts.render);
+  if (!result.ok) return outcomeForInvalid(result.errors, opts.repoPath);
+  return outcomeForPlan(result.plan, opts.render);
 }
