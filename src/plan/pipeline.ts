@@ -3,6 +3,8 @@
  * load + validate the repository, read the live state, plan. The caller opens (and closes)
  * the control plane, so it can keep using it (apply) or open it per use (daemon).
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { loadRepository } from '../manifests/index.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import { readLiveState, type ControlPlane } from '../controlplane/types.js';
@@ -65,4 +67,19 @@ export async function planRepository(
     counts: loaded.counts,
     timings: { load_ms: t1 - t0, live_ms: t2 - t1, plan_ms: t3 - t2 },
   };
+}
+
+/**
+ * The commit to record in a plan of DIR: the HEAD commit when DIR is in a Git work tree
+ * without local changes under DIR; else null (the plan would not be that commit's).
+ */
+export async function cleanCommit(dir: string): Promise<string | null> {
+  const run = promisify(execFile);
+  try {
+    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd: dir });
+    const { stdout: status } = await run('git', ['status', '--porcelain', '--', '.'], { cwd: dir });
+    return status.trim() === '' ? head.trim() : null;
+  } catch {
+    return null;
+  }
 }

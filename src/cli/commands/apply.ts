@@ -23,7 +23,7 @@ import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
 import { formatValidationText } from '../../manifests/index.js';
-import { planRepository } from '../../plan/pipeline.js';
+import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../errors.js';
@@ -171,9 +171,12 @@ async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
   }
 }
 
-/** load → validate → read live → plan (the pipeline `plan` uses). An invalid repository is never applied. */
+/**
+ * load → validate → read live → plan, recording the commit like `plan` does (the pipeline
+ * `plan` uses). An invalid repository is never applied.
+ */
 async function buildPlan(dir: string, cp: ControlPlane): Promise<Plan> {
-  const result = await planRepository(dir, cp);
+  const result = await planRepository(dir, cp, { commit: await cleanCommit(dir) });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));
     throw new UserError(

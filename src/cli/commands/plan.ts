@@ -3,14 +3,12 @@
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
-import { planRepository } from '../../plan/pipeline.js';
+import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { renderJson, renderMarkdown, renderText } from '../../render/index.js';
 import {
   describePublish,
@@ -142,16 +140,4 @@ export function render(plan: Plan, output: OutputFormat, color: boolean): string
 /** --detailed-exitcode: blocked and unmanaged objects alone are not changes (nothing would be sent). */
 export function hasChangesToApply(plan: Plan): boolean {
   return plan.steps.length > 0;
-}
-
-/** The HEAD commit when DIR is in a Git work tree without local changes under DIR; else null. */
-async function cleanCommit(dir: string): Promise<string | null> {
-  const run = promisify(execFile);
-  try {
-    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd: dir });
-    const { stdout: status } = await run('git', ['status', '--porcelain', '--', '.'], { cwd: dir });
-    return status.trim() === '' ? head.trim() : null;
-  } catch {
-    return null;
-  }
 }
