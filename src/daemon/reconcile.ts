@@ -22,6 +22,7 @@ import type { Source, SourceSnapshot } from './git-source.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics, RunResult } from './metrics.js';
 import type { Redactor } from './redact.js';
+import { summaryCounts } from '../render/index.js';
 import {
   initialStatus,
   type AppliedCounts,
@@ -304,7 +305,7 @@ export class Reconciler {
       this.converged = true;
       return { result: 'in_sync', commit, message: `in sync${describeBlocked(plan)}` };
     }
-    const summaryText = summarize(plan);
+    const summaryText = summaryCounts(plan.summary);
     if (this.o.policy === 'none') {
       return { result: 'planned', commit, message: `policy none: planned only: ${summaryText}` };
     }
@@ -528,11 +529,6 @@ export class Reconciler {
 
 function brief(c: Change): ChangeBrief {
   return { address: c.address, action: c.action, reason: c.reason };
-}
-
-function summarize(plan: Plan): string {
-  const s = plan.summary;
-  return `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked`;
 }
 
 function describeBlocked(plan: Plan): string {

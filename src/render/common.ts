@@ -1,5 +1,5 @@
 /** Shared pieces of the text and markdown renderers. */
-import type { Change, FieldDiff, Plan } from '../model/plan.js';
+import type { Change, FieldDiff, Plan, PlanSummary } from '../model/plan.js';
 
 export const SYMBOL: Record<Change['action'], string> = {
   create: '+',
@@ -11,10 +11,14 @@ export const SYMBOL: Record<Change['action'], string> = {
   noop: ' ',
 };
 
+/** `N to create, N to update, N to replace, N to delete, N blocked` (plan.md's counts). */
+export function summaryCounts(s: PlanSummary): string {
+  return `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked`;
+}
+
 /** `Plan: N to create, N to update, N to replace, N to delete, N blocked.` */
 export function closingLine(plan: Plan): string {
-  const s = plan.summary;
-  return `Plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked.`;
+  return `Plan: ${summaryCounts(plan.summary)}.`;
 }
 
 /** True when applying the plan would send nothing and nothing is blocked. */

@@ -4,7 +4,8 @@
  * hard: a body that would exceed one is shortened (summary, errors, warnings and blocked
  * first, then as many changes as fit, with a count of what was left out), never refused.
  */
-import type { Change, ChangeAction, Plan, PlanSummary } from '../model/plan.js';
+import type { Change, Plan } from '../model/plan.js';
+import { closingLine, SYMBOL } from '../render/index.js';
 import { codePointLength, fence, takeCodePoints, clip } from './text.js';
 import type { Provider, PublishOutcome } from './types.js';
 
@@ -52,21 +53,6 @@ export interface CommentInput {
   limit: number;
 }
 
-const SYMBOLS: Record<ChangeAction, string> = {
-  create: '+',
-  update: '~',
-  replace: '-/+',
-  delete: '-',
-  blocked: '!',
-  unmanaged: '?',
-  noop: ' ',
-};
-
-/** plan.md's closing line. */
-export function summaryLine(s: PlanSummary): string {
-  return `Plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked.`;
-}
-
 /** The one-line status description for the commit. */
 export function statusDescription(outcome: PublishOutcome): string {
   if (outcome.kind === 'invalid') {
@@ -79,7 +65,7 @@ export function statusDescription(outcome: PublishOutcome): string {
     const n = plan.errors.length;
     return `Plan failed with ${n} error${n === 1 ? '' : 's'}: ${plan.errors[0]?.message ?? ''}`;
   }
-  return summaryLine(plan.summary);
+  return closingLine(plan);
 }
 
 export function buildCommentBody(input: CommentInput): string {
@@ -177,7 +163,7 @@ function value(v: unknown): string {
 }
 
 function changeLines(c: Change): string {
-  const lines = [`${SYMBOLS[c.action]} ${c.address}`];
+  const lines = [`${SYMBOL[c.action]} ${c.address}`];
   for (const d of c.diff) {
     lines.push(
       `    ${d.path}: ${value(d.before)} → ${value(d.after)}${d.forces_replacement ? '  # forces replacement' : ''}`,
@@ -201,7 +187,7 @@ function shortPlan(plan: Plan, budget: number): string {
     (plan.errors.length > 0
       ? '**The plan failed: nothing can be applied from this commit.**\n\n'
       : '') +
-    `**${summaryLine(plan.summary)}**${plan.summary.unmanaged ? ` ${plan.summary.unmanaged} unmanaged.` : ''}\n\n` +
+    `**${closingLine(plan)}**${plan.summary.unmanaged ? ` ${plan.summary.unmanaged} unmanaged.` : ''}\n\n` +
     '_The full plan is larger than a comment can hold: it is shortened here. Run `poolsync plan` for all of it._';
   push(intro);
 
