@@ -79,23 +79,7 @@ export function handleGithubWebhook(
     return { status: 400, result: 'bad_request', message: 'the body is not a JSON object' };
   }
   if (event === 'ping') return { status: 200, result: 'ping', message: 'pong' };
-  if (event === 'push') {
-    const ref = str(payload.ref) ?? '';
-    if (options.branch === null || ref !== `refs/heads/${options.branch}`) {
-      return {
-        status: 202,
-        result: 'ignored',
-        message: `push to ${ref || 'unknown ref'} is not the followed branch`,
-      };
-    }
-    return {
-      status: 202,
-      result: 'push',
-      message: 'reconcile queued',
-      ref,
-      commit: str(payload.after),
-    };
-  }
+  if (event === 'push') return pushOutcome(payload, options.branch);
   if (event === 'pull_request') {
     const pr = obj(payload.pull_request);
     const head = obj(pr.head);
@@ -111,6 +95,25 @@ export function handleGithubWebhook(
     return pullRequestOutcome(parsed);
   }
   return { status: 202, result: 'ignored', message: `event ${event ?? '(none)'} is not handled` };
+}
+
+/** A push (GitHub and GitLab send the same `ref` and `after`): reconcile when it is the followed branch. */
+function pushOutcome(payload: Record<string, unknown>, branch: string | null): WebhookOutcome {
+  const ref = str(payload.ref) ?? '';
+  if (branch === null || ref !== `refs/heads/${branch}`) {
+    return {
+      status: 202,
+      result: 'ignored',
+      message: `push to ${ref || 'unknown ref'} is not the followed branch`,
+    };
+  }
+  return {
+    status: 202,
+    result: 'push',
+    message: 'reconcile queued',
+    ref,
+    commit: str(payload.after),
+  };
 }
 
 export function handleGitlabWebhook(
@@ -133,23 +136,7 @@ export function handleGitlabWebhook(
     return { status: 400, result: 'bad_request', message: 'the body is not a JSON object' };
   }
   const kind = str(payload.object_kind) ?? header(req.headers, 'x-gitlab-event') ?? '';
-  if (kind === 'push' || kind === 'Push Hook') {
-    const ref = str(payload.ref) ?? '';
-    if (options.branch === null || ref !== `refs/heads/${options.branch}`) {
-      return {
-        status: 202,
-        result: 'ignored',
-        message: `push to ${ref || 'unknown ref'} is not the followed branch`,
-      };
-    }
-    return {
-      status: 202,
-      result: 'push',
-      message: 'reconcile queued',
-      ref,
-      commit: str(payload.after),
-    };
-  }
+  if (kind === 'push' || kind === 'Push Hook') return pushOutcome(payload, options.branch);
   if (kind === 'merge_request' || kind === 'Merge Request Hook') {
     const attrs = obj(payload.object_attributes);
     const parsed: PullRequestEvent = {
