@@ -3,7 +3,14 @@
  * the issue comments of a pull request, and set the `poolsync/plan` commit status.
  * https://docs.github.com/rest/issues/comments, https://docs.github.com/rest/commits/statuses
  */
-import { ApiClient, nextLink, type ApiCall, type RetryTuning } from './http.js';
+import {
+  ApiClient,
+  listPages,
+  nextLink,
+  parseApiUrl,
+  type ApiCall,
+  type RetryTuning,
+} from './http.js';
 import { clip } from './text.js';
 import {
   STATUS_CONTEXT,
@@ -17,8 +24,6 @@ export const GITHUB_API_URL = 'https://api.github.com';
 /** GitHub rejects longer status descriptions (422). */
 export const GITHUB_STATUS_DESCRIPTION_MAX = 140;
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
-/** A bound on pagination, far above any real pull request (100 per page). */
-const MAX_PAGES = 1000;
 
 export interface GitHubOptions {
   /** `https://api.github.com` (default) or GitHub Enterprise `https://HOST/api/v3` (a bare `https://HOST` gets `/api/v3`). */
@@ -32,18 +37,10 @@ export interface GitHubOptions {
 }
 
 export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
-  const raw = apiUrl?.trim() || GITHUB_API_URL;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new VcsConfigError(
-      `--api-url ${JSON.stringify(raw)} is not a URL: use https://api.github.com or https://HOST/api/v3 for GitHub Enterprise.`,
-    );
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new VcsConfigError(`--api-url must be an http(s) URL, got ${url.protocol}`);
-  }
+  const url = parseApiUrl(
+    apiUrl?.trim() || GITHUB_API_URL,
+    'https://api.github.com or https://HOST/api/v3 for GitHub Enterprise',
+  );
   if ((url.pathname === '/' || url.pathname === '') && url.hostname !== 'api.github.com') {
     url.pathname = '/api/v3';
   }
@@ -112,22 +109,13 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
   return {
     provider: 'github',
     async listComments() {
-      const out: IssueComment[] = [];
-      let path: string | null = `${issue}/${opts.number}/comments?per_page=100`;
-      const seen = new Set<string>();
-      for (let page = 0; path !== null && page < MAX_PAGES; page++) {
-        if (seen.has(path)) break;
-        seen.add(path);
-        const res = await api.call({
-          method: 'GET',
-          path,
-          operation: `list the comments of pull request #${opts.number}`,
-        });
-        if (!Array.isArray(res.json)) break;
-        for (const c of res.json) out.push(toComment(c));
-        path = nextLink(res.headers.link);
-      }
-      return out;
+      const comments = await listPages(
+        api,
+        `${issue}/${opts.number}/comments?per_page=100`,
+        `list the comments of pull request #${opts.number}`,
+        (res) => nextLink(res.headers.link),
+      );
+      return comments.map(toComment);
     },
     async createComment(body) {
       const res = await api.call({

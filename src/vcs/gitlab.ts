@@ -3,7 +3,14 @@
  * update the notes of a merge request, and set the `poolsync/plan` commit status.
  * https://docs.gitlab.com/api/notes/#merge-requests, https://docs.gitlab.com/api/commits/#set-the-pipeline-status-of-a-commit
  */
-import { ApiClient, nextLink, type ApiCall, type RetryTuning } from './http.js';
+import {
+  ApiClient,
+  listPages,
+  nextLink,
+  parseApiUrl,
+  type ApiCall,
+  type RetryTuning,
+} from './http.js';
 import { clip } from './text.js';
 import {
   STATUS_CONTEXT,
@@ -18,7 +25,6 @@ export const GITLAB_API_URL = 'https://gitlab.com/api/v4';
 /** GitLab stores status descriptions up to 255 characters. */
 export const GITLAB_STATUS_DESCRIPTION_MAX = 255;
 const PROJECT = /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/;
-const MAX_PAGES = 1000;
 
 export interface GitLabOptions {
   /** `https://gitlab.com/api/v4` (default) or `https://HOST/api/v4` (a bare `https://HOST` gets `/api/v4`). */
@@ -32,18 +38,10 @@ export interface GitLabOptions {
 }
 
 export function normalizeGitLabApiUrl(apiUrl: string | undefined): string {
-  const raw = apiUrl?.trim() || GITLAB_API_URL;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new VcsConfigError(
-      `--api-url ${JSON.stringify(raw)} is not a URL: use https://gitlab.com/api/v4 or https://HOST/api/v4 for a self-managed GitLab.`,
-    );
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new VcsConfigError(`--api-url must be an http(s) URL, got ${url.protocol}`);
-  }
+  const url = parseApiUrl(
+    apiUrl?.trim() || GITLAB_API_URL,
+    'https://gitlab.com/api/v4 or https://HOST/api/v4 for a self-managed GitLab',
+  );
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/api/v4';
   return url.toString().replace(/\/+$/, '');
 }
@@ -111,26 +109,19 @@ export function createGitLabClient(opts: GitLabOptions): PullRequestApi {
   return {
     provider: 'gitlab',
     async listComments() {
-      const out: IssueComment[] = [];
       const first = `${notes}?per_page=100&sort=asc&order_by=created_at`;
-      let path: string | null = first;
-      const seen = new Set<string>();
-      for (let page = 0; path !== null && page < MAX_PAGES; page++) {
-        if (seen.has(path)) break;
-        seen.add(path);
-        const res = await api.call({
-          method: 'GET',
-          path,
-          operation: `list the notes of merge request !${opts.number}`,
-        });
-        if (!Array.isArray(res.json)) break;
-        for (const n of res.json as { system?: boolean }[]) if (!n.system) out.push(toNote(n));
-        const nextPage = res.headers['x-next-page'];
-        const next = Array.isArray(nextPage) ? nextPage[0] : nextPage;
-        // Offset pagination names the next page; keyset pagination only sends a Link header.
-        path = next ? `${first}&page=${encodeURIComponent(next)}` : nextLink(res.headers.link);
-      }
-      return out;
+      const all = await listPages(
+        api,
+        first,
+        `list the notes of merge request !${opts.number}`,
+        (res) => {
+          const nextPage = res.headers['x-next-page'];
+          const next = Array.isArray(nextPage) ? nextPage[0] : nextPage;
+          // Offset pagination names the next page; keyset pagination only sends a Link header.
+          return next ? `${first}&page=${encodeURIComponent(next)}` : nextLink(res.headers.link);
+        },
+      );
+      return (all as { system?: boolean }[]).filter((n) => !n.system).map(toNote);
     },
     async createComment(body) {
       const res = await api.call({

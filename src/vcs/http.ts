@@ -5,7 +5,7 @@
  */
 import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
-import { VcsApiError, type ProviderName } from './types.js';
+import { VcsApiError, VcsConfigError, type ProviderName } from './types.js';
 
 export interface RetryTuning {
   /** Retries after the first attempt (default 4). */
@@ -269,4 +269,46 @@ export function nextLink(value: string | string[] | undefined): string | null {
     if (m && /\brel="?next"?/.test(m[2] ?? '')) return m[1] ?? null;
   }
   return null;
+}
+
+/** A bound on pagination, far above any real pull request (100 per page). */
+const MAX_PAGES = 1000;
+
+/**
+ * GETs `first` and each page after it (`next` names the following page from a response,
+ * null at the end) and returns the items of all pages. Bounded, and stops on a page seen
+ * before, so a server that loops cannot hold a run forever.
+ */
+export async function listPages(
+  api: ApiClient,
+  first: string,
+  operation: string,
+  next: (res: ApiResponse) => string | null,
+): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let path: string | null = first;
+  const seen = new Set<string>();
+  for (let page = 0; path !== null && page < MAX_PAGES; page++) {
+    if (seen.has(path)) break;
+    seen.add(path);
+    const res = await api.call({ method: 'GET', path, operation });
+    if (!Array.isArray(res.json)) break;
+    items.push(...(res.json as unknown[]));
+    path = next(res);
+  }
+  return items;
+}
+
+/** `--api-url`: an http(s) URL, else a clear error; `use` says what to write instead. */
+export function parseApiUrl(raw: string, use: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new VcsConfigError(`--api-url ${JSON.stringify(raw)} is not a URL: use ${use}.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new VcsConfigError(`--api-url must be an http(s) URL, got ${url.protocol}`);
+  }
+  return url;
 }
