@@ -148,14 +148,7 @@ export function validateDataPlane(value: unknown, addr: string): ClusterDataPlan
   rejectUnknown(d, ['object_store_uri', 'secret_store', 'image_registry'], 'data_plane', addr);
   const out: ClusterDataPlane = {};
   if (d.object_store_uri !== undefined) {
-    if (typeof d.object_store_uri !== 'string') {
-      throw invalid(
-        `data_plane.object_store_uri must be a string, got ${describe(d.object_store_uri)}`,
-        addr,
-        'C4',
-      );
-    }
-    out.object_store_uri = d.object_store_uri;
+    out.object_store_uri = dataPlaneString(d.object_store_uri, 'object_store_uri', addr);
   }
   if (d.secret_store !== undefined) {
     const s = requireObject(d.secret_store, 'data_plane.secret_store', addr);
@@ -172,27 +165,21 @@ export function validateDataPlane(value: unknown, addr: string): ClusterDataPlan
       out.secret_store.type = s.type as SecretStoreType;
     }
     if (s.locator !== undefined) {
-      if (typeof s.locator !== 'string') {
-        throw invalid(
-          `data_plane.secret_store.locator must be a string, got ${describe(s.locator)}`,
-          addr,
-          'C4',
-        );
-      }
-      out.secret_store.locator = s.locator;
+      out.secret_store.locator = dataPlaneString(s.locator, 'secret_store.locator', addr);
     }
   }
   if (d.image_registry !== undefined) {
-    if (typeof d.image_registry !== 'string') {
-      throw invalid(
-        `data_plane.image_registry must be a string, got ${describe(d.image_registry)}`,
-        addr,
-        'C4',
-      );
-    }
-    out.image_registry = d.image_registry;
+    out.image_registry = dataPlaneString(d.image_registry, 'image_registry', addr);
   }
   return out;
+}
+
+/** C4: a data-plane field that is given must be a string. */
+function dataPlaneString(value: unknown, field: string, addr: string): string {
+  if (typeof value !== 'string') {
+    throw invalid(`data_plane.${field} must be a string, got ${describe(value)}`, addr, 'C4');
+  }
+  return value;
 }
 
 function validateCount(obj: Obj, key: string, addr: string, fallback?: number): number {
