@@ -6,6 +6,13 @@ import { stat } from 'node:fs/promises';
 import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/open.js';
 import { UserError } from './errors.js';
 
+/** The `[dir]` positional of the commands that read a config folder. */
+export const configDirPositional = {
+  type: 'string',
+  default: '.',
+  describe: 'Config folder (a Git checkout or any folder of it)',
+} as const;
+
 /** `--control-plane URL`: where plans read from and applies write to. */
 export const controlPlaneOption = {
   type: 'string',

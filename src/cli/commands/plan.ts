@@ -21,6 +21,7 @@ import type { PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../errors.js';
 import {
   colorOption,
+  configDirPositional,
   controlPlaneOption,
   planOutputOption,
   requireFolder,
@@ -45,11 +46,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
   describe: 'Show what apply would change on the control plane, without changing anything',
   builder: (yargs: Argv) =>
     yargs
-      .positional('dir', {
-        type: 'string',
-        default: '.',
-        describe: 'Config folder (a Git checkout or any folder of it)',
-      })
+      .positional('dir', configDirPositional)
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
       .option('output', planOutputOption)

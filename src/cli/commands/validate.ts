@@ -9,7 +9,7 @@ import {
   loadRepository,
   toJsonReport,
 } from '../../manifests/index.js';
-import { requireFolder } from '../options.js';
+import { configDirPositional, requireFolder } from '../options.js';
 
 interface ValidateArgs {
   dir: string;
@@ -22,11 +22,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     'Check the manifests of a config folder and report every error with its file:line:column',
   builder: (yargs: Argv) =>
     yargs
-      .positional('dir', {
-        type: 'string',
-        default: '.',
-        describe: 'Config folder (a Git checkout or any folder of it)',
-      })
+      .positional('dir', configDirPositional)
       .option('output', {
         alias: 'o',
         choices: ['text', 'json'] as const,
