@@ -1,5 +1,5 @@
 import { address, type ObjectKind } from '../model/common.js';
-import type { Change, ChangeAction, FieldDiff } from '../model/plan.js';
+import type { Change, ChangeAction, FieldDiff, PlanSummary } from '../model/plan.js';
 import type { Form } from './forms.js';
 
 export function makeChange(
@@ -24,4 +24,19 @@ export function makeChange(
     destructive: action === 'delete' || action === 'replace',
     caused_by: causedBy,
   };
+}
+
+/** The plan's summary: how many changes of each action. */
+export function summarizeChanges(changes: readonly Change[]): PlanSummary {
+  const summary: PlanSummary = {
+    create: 0,
+    update: 0,
+    replace: 0,
+    delete: 0,
+    blocked: 0,
+    unmanaged: 0,
+    noop: 0,
+  };
+  for (const c of changes) summary[c.action] += 1;
+  return summary;
 }

@@ -6,7 +6,8 @@
 import { address, assignmentKeyString } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import { PLAN_FORMAT_VERSION, type Change, type Plan, type PlanSummary } from '../model/plan.js';
+import { PLAN_FORMAT_VERSION, type Change, type Plan } from '../model/plan.js';
+import { summarizeChanges } from './change.js';
 import { planAssignments } from './assignments.js';
 import { planClusters } from './clusters.js';
 import { PlanContext, locationOf, preventsDestroy } from './context.js';
@@ -38,16 +39,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ...[...ctx.assignments.values()].map((d) => d.change),
   ];
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
-  const summary: PlanSummary = {
-    create: 0,
-    update: 0,
-    replace: 0,
-    delete: 0,
-    blocked: 0,
-    unmanaged: 0,
-    noop: 0,
-  };
-  for (const c of changes) summary[c.action] += 1;
+  const summary = summarizeChanges(changes);
   const order = (w: { address: string | null; code: string }) =>
     `${w.address ?? ''}\u0000${w.code}`;
   return {

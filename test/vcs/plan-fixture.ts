@@ -1,5 +1,6 @@
 /** Plans built by hand for the comment tests (the planner is tested elsewhere). */
-import type { Change, ChangeAction, Plan, PlanSummary } from '../../src/model/plan.js';
+import type { Change, Plan } from '../../src/model/plan.js';
+import { summarizeChanges } from '../../src/plan/change.js';
 
 export function makePlan(opts: {
   queueUpdates?: number;
@@ -51,16 +52,7 @@ export function makePlan(opts: {
       destructive: false,
     });
   }
-  const summary: PlanSummary = {
-    create: 0,
-    update: 0,
-    replace: 0,
-    delete: 0,
-    blocked: 0,
-    unmanaged: 0,
-    noop: 0,
-  };
-  for (const c of changes) summary[c.action as ChangeAction]++;
+  const summary = summarizeChanges(changes);
   return {
     format_version: '1',
     desired_fingerprint: 'sha256:d',

@@ -2,6 +2,7 @@
 import type { Change, ChangeAction, Plan, Step, StepOp } from '../../../src/model/plan.js';
 import type { ObjectKind, QueueSpec } from '../../../src/model/common.js';
 import { QUEUE_DEFAULTS } from '../../../src/model/common.js';
+import { summarizeChanges } from '../../../src/plan/change.js';
 import { CONTRACT } from './memory-control-plane.js';
 
 export type StepSpec = StepOp & { id: string; depends_on?: string[]; target?: string };
@@ -47,16 +48,7 @@ export function makePlan(specs: StepSpec[], actions: Record<string, ChangeAction
       destructive: action === 'delete' || action === 'replace',
     };
   });
-  const summary = {
-    create: 0,
-    update: 0,
-    replace: 0,
-    delete: 0,
-    blocked: 0,
-    unmanaged: 0,
-    noop: 0,
-  };
-  for (const c of changes) summary[c.action]++;
+  const summary = summarizeChanges(changes);
   return {
     format_version: '1',
     desired_fingerprint: 'sha256:test',
