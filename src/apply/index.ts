@@ -2,7 +2,7 @@
 export { executePlan } from './executor.js';
 export { acquireApplyLock, lockPathFor, LockHeldError, DEFAULT_STATE_DIR } from './lock.js';
 export type { ApplyLock, LockHolder } from './lock.js';
-export { formatDuration } from './wait.js';
+export { formatDuration } from '../util/duration.js';
 export { ApplyRefusedError, DEFAULT_PARALLELISM, DEFAULT_WAIT_TIMEOUT_MS } from './types.js';
 export type {
   ApplyCounts,

@@ -5,7 +5,7 @@
  */
 import type { Step } from '../model/plan.js';
 import type { ApplyEvent, ApplyResult } from './types.js';
-import { formatDuration } from './wait.js';
+import { formatDuration } from '../util/duration.js';
 
 const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   create_pool: ['Creating', 'Creation'],

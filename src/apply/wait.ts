@@ -6,6 +6,7 @@
 import type { ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
 import type { QueueMetrics } from '../model/live.js';
+import { formatDuration } from '../util/duration.js';
 
 export interface WaitProgress {
   queue: string;
@@ -96,17 +97,6 @@ function timeoutMessage(timeoutMs: number, last: Map<string, QueueMetrics | null
     `queues still busy after ${formatDuration(timeoutMs)}: ${busy.join(', ')}; ` +
     'the cluster was not deleted. Wait for the work to finish (or raise --wait-timeout) and apply again'
   );
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`;
-  const m = Math.floor(s / 60);
-  const rest = Math.round(s - m * 60);
-  if (m < 60) return rest === 0 ? `${m}m` : `${m}m${rest}s`;
-  const h = Math.floor(m / 60);
-  return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -19,17 +19,17 @@ export function parseDuration(text: string): number | null {
   return Math.round(total);
 }
 
-/** Renders milliseconds compactly (`90000` → `1m30s`) for logs and status. */
+/**
+ * Renders milliseconds compactly for people (`850ms`, `1.5s`, `42s`, `1m30s`, `2h15m`):
+ * apply's progress, waits and timeouts.
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const parts: string[] = [];
-  let rest = Math.round(ms / 1000);
-  const h = Math.floor(rest / 3600);
-  rest -= h * 3600;
-  const m = Math.floor(rest / 60);
-  rest -= m * 60;
-  if (h) parts.push(`${h}h`);
-  if (m) parts.push(`${m}m`);
-  if (rest || parts.length === 0) parts.push(`${rest}s`);
-  return parts.join('');
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`;
+  const m = Math.floor(s / 60);
+  const rest = Math.round(s - m * 60);
+  if (m < 60) return rest === 0 ? `${m}m` : `${m}m${rest}s`;
+  const h = Math.floor(m / 60);
+  return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
 }
