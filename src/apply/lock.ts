@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { embeddedStatePath } from '../controlplane/open.js';
 import { acquireLockFile, type HeldLockFile, type LockHolder } from '../util/lock-file.js';
 
 export type { LockHolder } from '../util/lock-file.js';
@@ -33,10 +34,7 @@ export const DEFAULT_STATE_DIR = '.poolsync';
  * `<stateDir>/locks/<sha256 of the URL>.lock` (the URL is hashed: it may be long or odd).
  */
 export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
-  if (url.startsWith('file:')) {
-    const path = url.slice('file:'.length).replace(/^\/\/(?=\/)/, '');
-    return `${resolve(path)}.apply.lock`;
-  }
+  if (url.startsWith('file:')) return `${embeddedStatePath(url)}.apply.lock`;
   const normalized = url.trim().replace(/\/+$/, '');
   const digest = createHash('sha256').update(normalized).digest('hex');
   return join(resolve(stateDir), 'locks', `${digest}.lock`);

@@ -24,16 +24,25 @@ export interface OpenOptions {
   http?: Omit<HttpControlPlaneOptions, 'token'>;
 }
 
+/**
+ * The state file of a `file:` control-plane URL (`file:PATH`, `file:///abs/path`), absolute;
+ * relative paths from `baseDir` (default: the working folder). Everything that keys on the
+ * embedded state (its apply lock) uses this, so they agree on the file.
+ */
+export function embeddedStatePath(url: string, baseDir: string = process.cwd()): string {
+  let path = url.slice('file:'.length);
+  if (path.startsWith('//')) path = new URL(url).pathname; // file:///abs/path
+  if (path === '')
+    throw new UserError(
+      `control plane "${url}": file: needs a path, e.g. ${DEFAULT_CONTROL_PLANE_URL}`,
+    );
+  return resolve(baseDir, path);
+}
+
 export async function openControlPlane(url: string, opts: OpenOptions = {}): Promise<ControlPlane> {
   if (url.startsWith('file:')) {
-    let path = url.slice('file:'.length);
-    if (path.startsWith('//')) path = new URL(url).pathname; // file:///abs/path
-    if (path === '')
-      throw new UserError(
-        `control plane "${url}": file: needs a path, e.g. ${DEFAULT_CONTROL_PLANE_URL}`,
-      );
     return EmbeddedControlPlane.open({
-      path: resolve(opts.stateDir ?? process.cwd(), path),
+      path: embeddedStatePath(url, opts.stateDir),
       ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
     });
   }

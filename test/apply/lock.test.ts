@@ -172,5 +172,7 @@ describe('apply lock', () => {
     expect(lockPathFor('https://cp.example.com', '/s')).toBe(a);
     expect(lockPathFor('https://other.example.com', '/s')).not.toBe(a);
     expect(lockPathFor('http://127.0.0.1:1')).toMatch(/\.poolsync\/locks\/[0-9a-f]{64}\.lock$/);
+    // The same reading of file: URLs as openControlPlane: no lock for a URL it refuses.
+    expect(() => lockPathFor('file:')).toThrow(/file: needs a path/);
   });
 });
