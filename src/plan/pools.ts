@@ -1,5 +1,6 @@
 /** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
-import { DEFAULT_POOL, address } from '../model/common.js';
+import { DEFAULT_POOL, address, type PoolContract } from '../model/common.js';
+import type { Change } from '../model/plan.js';
 import { makeChange } from './change.js';
 import { type PlanContext } from './context.js';
 import { diffForms, listAddresses, poolForm } from './forms.js';
@@ -25,22 +26,17 @@ export function planPools(ctx: PlanContext): void {
       // P4: every contract field is immutable.
       const diff = diffForms(before, after, () => true);
       if (diff.length === 0) {
-        ctx.pools.set(name, {
-          change: makeChange('ClusterPool', name, 'noop', before, before, []),
-          creates: false,
-          deletes: false,
-          finalContract: l.contract,
-        });
+        keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
         continue;
       }
       const reason = replaceBlockedReason(ctx, name);
       if (reason) {
-        ctx.pools.set(name, {
-          change: makeChange('ClusterPool', name, 'blocked', before, before, diff, reason),
-          creates: false,
-          deletes: false,
-          finalContract: l.contract,
-        });
+        keep(
+          ctx,
+          name,
+          l.contract,
+          makeChange('ClusterPool', name, 'blocked', before, before, diff, reason),
+        );
       } else {
         ctx.pools.set(name, {
           change: makeChange('ClusterPool', name, 'replace', before, after, diff),
@@ -55,21 +51,16 @@ export function planPools(ctx: PlanContext): void {
     const before = poolForm(l.contract);
     // P1: the default pool is a system object: never deleted nor reported as unmanaged.
     if (name === DEFAULT_POOL) {
-      ctx.pools.set(name, {
-        change: makeChange('ClusterPool', name, 'noop', before, before, []),
-        creates: false,
-        deletes: false,
-        finalContract: l.contract,
-      });
+      keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
       continue;
     }
     if (!ctx.prune) {
-      ctx.pools.set(name, {
-        change: makeChange('ClusterPool', name, 'unmanaged', before, before, [], UNMANAGED_REASON),
-        creates: false,
-        deletes: false,
-        finalContract: l.contract,
-      });
+      keep(
+        ctx,
+        name,
+        l.contract,
+        makeChange('ClusterPool', name, 'unmanaged', before, before, [], UNMANAGED_REASON),
+      );
       continue;
     }
     const refs = liveReferences(ctx, name);
@@ -77,20 +68,12 @@ export function planPools(ctx: PlanContext): void {
       const reason =
         `${addr} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
         `${listAddresses(refs)}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`;
-      ctx.pools.set(name, {
-        change: makeChange(
-          'ClusterPool',
-          name,
-          'blocked',
-          before,
-          before,
-          diffForms(before, null),
-          reason,
-        ),
-        creates: false,
-        deletes: false,
-        finalContract: l.contract,
-      });
+      keep(
+        ctx,
+        name,
+        l.contract,
+        makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
+      );
       continue;
     }
     ctx.pools.set(name, {
@@ -100,6 +83,11 @@ export function planPools(ctx: PlanContext): void {
       finalContract: null,
     });
   }
+}
+
+/** The pool stays as it is (noop, blocked, unmanaged): nothing is created or deleted. */
+function keep(ctx: PlanContext, name: string, contract: PoolContract, change: Change): void {
+  ctx.pools.set(name, { change, creates: false, deletes: false, finalContract: contract });
 }
 
 export const UNMANAGED_REASON = 'not in the repository and prune is off: reported, never touched';

@@ -263,14 +263,9 @@ function planLiveQueue(
   }
 
   const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
-  if (target.pool !== live.pool) {
-    const reason = l.cluster_managed
-      ? `${address('Queue', name)} is the co-named queue of cluster "${name}" and stays in pool "${live.pool}": a queue's pool ` +
-        `can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue behind (C7); ` +
-        `use a new cluster name.`
-      : `a queue's pool can never change (Q3) and queues cannot be deleted (Q6): declare a new queue (another name) ` +
-        `in pool "${target.pool}" and retire this one with \`pool: ${live.pool}\` and \`clusters: []\`.`;
-    return decision(ctx, name, {
+  // A requested change the rules forbid: shown with its diff, the queue stays as it is.
+  const refuse = (reason: string) =>
+    decision(ctx, name, {
       ...base,
       action: 'blocked',
       final: untouched,
@@ -278,6 +273,14 @@ function planLiveQueue(
       reason,
       causedBy: sideEffect,
     });
+  if (target.pool !== live.pool) {
+    const reason = l.cluster_managed
+      ? `${address('Queue', name)} is the co-named queue of cluster "${name}" and stays in pool "${live.pool}": a queue's pool ` +
+        `can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue behind (C7); ` +
+        `use a new cluster name.`
+      : `a queue's pool can never change (Q3) and queues cannot be deleted (Q6): declare a new queue (another name) ` +
+        `in pool "${target.pool}" and retire this one with \`pool: ${live.pool}\` and \`clusters: []\`.`;
+    return refuse(reason);
   }
   const managed = l.cluster_managed || name === DEFAULT_QUEUE;
   if (managed && !sameSelector(target.clusters, untouched.clusters)) {
@@ -291,25 +294,11 @@ function planLiveQueue(
               : '')
           : `this queue was created by cluster "${name}" (C2), so its selector cannot be set (Q4); it stays ` +
             `${JSON.stringify(untouched.clusters)}`;
-    return decision(ctx, name, {
-      ...base,
-      action: 'blocked',
-      final: untouched,
-      diff: requested(),
-      reason,
-      causedBy: sideEffect,
-    });
+    return refuse(reason);
   }
   const blocked = selectorBlockedReason(ctx, target);
   if (blocked) {
-    return decision(ctx, name, {
-      ...base,
-      action: 'blocked',
-      final: untouched,
-      diff: requested(),
-      reason: blocked,
-      causedBy: sideEffect,
-    });
+    return refuse(blocked);
   }
   // Q4/Q5: a managed queue's update resends the selector it has when the call runs (before
   // its cluster's delete, if any); C8 then prunes it.
