@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { commands } from './commands/index.js';
+import { loadCommands } from './commands/index.js';
 import { UserError } from './errors.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   try {
+    const commands = await loadCommands(argv);
     await yargs(argv)
       .scriptName('poolsync')
       .usage('$0 <command> [options]\n\nGitOps reconciler for cluster pools, clusters and queues.')

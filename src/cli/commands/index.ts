@@ -1,20 +1,27 @@
 import type { CommandModule } from 'yargs';
-import { applyCommand } from './apply.js';
-import { controlPlaneCommand } from './control-plane.js';
-import { daemonCommand } from './daemon.js';
-import { exportCommand } from './export.js';
-import { planCommand } from './plan.js';
-import { showCommand } from './show.js';
-import { validateCommand } from './validate.js';
 
-/** Every command of the CLI; each lives in its own module beside this one. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [
-  applyCommand,
-  controlPlaneCommand,
-  daemonCommand,
-  exportCommand,
-  planCommand,
-  showCommand,
-  validateCommand,
-];
+export type AnyCommand = CommandModule<any, any>;
+
+/**
+ * Every command of the CLI, each in its own module beside this one, loaded on demand: a
+ * command pulls in only what it uses (`plan` never loads the daemon's HTTP, Git and metrics
+ * libraries), which keeps start-up short.
+ */
+export const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
+  apply: async () => (await import('./apply.js')).applyCommand,
+  'control-plane': async () => (await import('./control-plane.js')).controlPlaneCommand,
+  daemon: async () => (await import('./daemon.js')).daemonCommand,
+  export: async () => (await import('./export.js')).exportCommand,
+  plan: async () => (await import('./plan.js')).planCommand,
+  show: async () => (await import('./show.js')).showCommand,
+  validate: async () => (await import('./validate.js')).validateCommand,
+};
+
+/** The invoked command alone when argv names one; all of them for help, typos or nothing. */
+export async function loadCommands(argv: readonly string[]): Promise<AnyCommand[]> {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const named = first !== undefined ? COMMANDS[first] : undefined;
+  if (named && !argv.includes('--help') && !argv.includes('-h')) return [await named()];
+  return Promise.all(Object.values(COMMANDS).map((load) => load()));
+}

@@ -10,13 +10,7 @@ import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { renderJson, renderMarkdown, renderText } from '../../render/index.js';
-import {
-  describePublish,
-  publishFromCliArgs,
-  pullRequestCommentOptions,
-  type CommentArgs,
-} from '../../vcs/cli-options.js';
-import { outcomeForInvalid, outcomeForPlan } from '../../vcs/plan-outcome.js';
+import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
 import type { PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../errors.js';
 import {
@@ -90,7 +84,10 @@ async function runPlan(args: PlanArgs): Promise<number> {
     await cp.close();
   }
   if (!result.ok) {
-    await publishComment(args, outcomeForInvalid(result.errors));
+    if (args.comment !== undefined) {
+      const { outcomeForInvalid } = await import('../../vcs/plan-outcome.js');
+      await publishComment(args, outcomeForInvalid(result.errors));
+    }
     const text = formatValidationText(result.errors, { baseDir: args.dir });
     // Keep stdout parseable for json/markdown: the errors go to stderr there.
     if (args.output === 'text') process.stdout.write(text);
@@ -99,7 +96,10 @@ async function runPlan(args: PlanArgs): Promise<number> {
     return 1;
   }
   const plan = result.plan;
-  await publishComment(args, outcomeForPlan(plan));
+  if (args.comment !== undefined) {
+    const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
+    await publishComment(args, outcomeForPlan(plan));
+  }
   const color = useColor(args.color);
   process.stdout.write(render(plan, args.output, color));
   if (plan.errors.length > 0) {
@@ -124,6 +124,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
 
 /** `--comment`: the sticky pull-request comment and commit status (src/vcs), before any exit. */
 async function publishComment(args: PlanArgs, outcome: PublishOutcome): Promise<void> {
+  const { describePublish, publishFromCliArgs } = await import('../../vcs/cli-options.js');
   const posted = await publishFromCliArgs(args, outcome);
   if (posted) process.stderr.write(`${describePublish(posted)}\n`);
 }

@@ -1,0 +1,52 @@
+/**
+ * The `--comment` options of `poolsync plan`, apart from the code that posts (cli-options.ts),
+ * so that a plan without `--comment` never loads the HTTP and Git clients.
+ */
+import type { Options } from 'yargs';
+
+const GROUP = 'Pull-request comment:';
+
+export const pullRequestCommentOptions = {
+  comment: {
+    type: 'string',
+    choices: ['github', 'gitlab'],
+    group: GROUP,
+    describe:
+      'Post the plan as the sticky comment of a pull request (GitHub) or merge request (GitLab) and set the poolsync/plan commit status. Token from GITHUB_TOKEN / GITLAB_TOKEN.',
+  },
+  pr: {
+    type: 'number',
+    group: GROUP,
+    describe:
+      'Pull request number / merge request iid (default in CI: from the GitHub event, or CI_MERGE_REQUEST_IID)',
+  },
+  repo: {
+    type: 'string',
+    group: GROUP,
+    describe:
+      'owner/name on GitHub; project id or path on GitLab (default in CI: GITHUB_REPOSITORY / CI_PROJECT_ID)',
+  },
+  'api-url': {
+    type: 'string',
+    group: GROUP,
+    describe:
+      'API base URL for GitHub Enterprise (https://HOST/api/v3) or self-managed GitLab (https://HOST/api/v4); default in CI: GITHUB_API_URL / CI_API_V4_URL',
+  },
+  commit: {
+    type: 'string',
+    group: GROUP,
+    describe:
+      'Commit the plan is for, which gets the status (default: the pull request head in CI, else `git rev-parse HEAD` of DIR)',
+  },
+} as const satisfies Record<string, Options>;
+
+export interface CommentArgs {
+  comment?: string;
+  pr?: number;
+  repo?: string;
+  apiUrl?: string;
+  'api-url'?: string;
+  commit?: string;
+  /** The plan command's DIR positional. */
+  dir?: string;
+}
