@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # poolsync daemon image. Build: docker build -t poolsync .   (docs/daemon.md, "Docker")
-ARG NODE_VERSION=24
+# The current Node.js LTS line (26 since October 2026); poolsync itself supports Node >= 20.19.
+ARG NODE_VERSION=26
 
 # --- build: compile TypeScript, then keep only production dependencies -------------------
 FROM node:${NODE_VERSION}-slim AS build
