@@ -122,7 +122,9 @@ export class HttpControlPlane implements ControlPlane {
     this.maxRetries = opts.maxRetries ?? 8;
     this.minRetryDelayMs = opts.minRetryDelayMs ?? 100;
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 10_000;
-    this.pageSize = opts.pageSize ?? 1000;
+    // The API's largest page (MAX_PAGE_SIZE, schemas/control-plane.openapi.yaml): latency, not
+    // payload, dominates a remote read, so fewer round trips win.
+    this.pageSize = opts.pageSize ?? 5000;
     const requestTimeout = opts.requestTimeoutMs ?? 30_000;
     this.pool = new Pool(this.origin, {
       connections: opts.connections ?? 32,
