@@ -1,4 +1,18 @@
 import { defineConfig } from 'vitest/config';
+import type { Reporter } from 'vitest/node';
+
+/** Ends every run with the plain `N passed, N failed, N skipped` line that CI logs are read for. */
+const summaryLine: Reporter = {
+  onTestRunEnd(testModules) {
+    const count = { passed: 0, failed: 0, skipped: 0, pending: 0 };
+    for (const module of testModules) {
+      for (const test of module.children.allTests()) count[test.result().state] += 1;
+    }
+    process.stdout.write(
+      `\n${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped\n`,
+    );
+  },
+};
 
 export default defineConfig({
   test: {
@@ -6,5 +20,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    reporters: ['default', summaryLine],
   },
 });
