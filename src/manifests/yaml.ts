@@ -1,17 +1,19 @@
 /**
- * YAML with positions. js-yaml 5's `parseEvents` gives source offsets and `eventsToAst`
- * resolves tags; AST nodes carry no offsets, so both are walked in lockstep (the AST is a
- * pre-order image of the event stream) to give every node its line and column.
+ * YAML with positions. js-yaml 5's `parseEvents` gives a pre-order event stream with
+ * source offsets; the tree is built straight from it, resolving tags the way js-yaml's
+ * `eventsToAst` does (raw tag as written, else the core schema's implicit tag for plain
+ * scalars), without building js-yaml's own AST first: on large folders that AST was a
+ * fifth of the parse time.
  */
 import {
   CORE_SCHEMA,
   EVENT_ID,
   SCALAR_STYLE,
   YAMLException,
-  eventsToAst,
+  getScalarValue,
   parseEvents,
   type Event,
-  type Node,
+  type ScalarEvent,
 } from 'js-yaml';
 import { LIMITS } from './limits.js';
 
@@ -72,11 +74,28 @@ export interface ParsedFile {
 /** Maps source offsets to 1-based line/column. */
 export class LineIndex {
   private readonly starts: number[] = [0];
+  /** Line of the last lookup: events come in source order, so the next is on it or near. */
+  private last = 0;
   constructor(text: string) {
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1))
       this.starts.push(i + 1);
   }
   at(offset: number): Position {
+    const starts = this.starts;
+    let l = this.last;
+    if (starts[l]! <= offset) {
+      // Forward a few lines from the last lookup before falling back to a binary search.
+      for (let n = 0; n < 4 && l + 1 < starts.length && starts[l + 1]! <= offset; n++) l++;
+      if (l + 1 === starts.length || starts[l + 1]! > offset) {
+        this.last = l;
+        return { line: l + 1, column: offset - starts[l]! + 1 };
+      }
+    }
+    l = this.search(offset);
+    this.last = l;
+    return { line: l + 1, column: offset - starts[l]! + 1 };
+  }
+  private search(offset: number): number {
     let lo = 0;
     let hi = this.starts.length - 1;
     while (lo < hi) {
@@ -84,7 +103,7 @@ export class LineIndex {
       if (this.starts[mid]! <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return { line: lo + 1, column: offset - this.starts[lo]! + 1 };
+    return lo;
   }
 }
 
@@ -95,24 +114,29 @@ export function parseYamlFile(text: string): ParsedFile {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = new LineIndex(source);
   let events: Event[];
-  let docs: ReturnType<typeof eventsToAst>;
   try {
     events = parseEvents(source, { maxDepth: LIMITS.maxDepth });
-    docs = eventsToAst(events, { source, schema: CORE_SCHEMA });
   } catch (err) {
     return { documents: [], documentCount: 0, issues: [parserIssue(err)], aliasExpansion: 0 };
   }
+  try {
+    return buildDocuments(source, events, lines);
+  } catch (err) {
+    return { documents: [], documentCount: 0, issues: [parserIssue(err)], aliasExpansion: 0 };
+  }
+}
+
+function buildDocuments(source: string, events: Event[], lines: LineIndex): ParsedFile {
   const result: ParsedFile = { documents: [], documentCount: 0, issues: [], aliasExpansion: 0 };
   const cursor = { i: 0 };
-  docs.forEach((doc, index) => {
-    // DOCUMENT event, content events, POP.
+  for (let index = 0; cursor.i < events.length; index++) {
+    // DOCUMENT event, at most one root node, POP.
     cursor.i++;
-    const builder = new DocumentBuilder(events, cursor, (o) => lines.at(o));
-    const contents = doc.contents;
+    const builder = new DocumentBuilder(source, events, cursor, lines);
     let root: YNode | null = null;
-    if (contents !== null) root = builder.build(contents, { line: 1, column: 1 }).node;
+    if (events[cursor.i]!.type !== EVENT_ID.POP) root = builder.build({ line: 1, column: 1 });
     cursor.i++;
-    if (root === null || (root.kind === 'scalar' && root.value === null)) return; // empty document
+    if (root === null || (root.kind === 'scalar' && root.value === null)) continue; // empty document
     result.documentCount++;
     // A document with issues is dropped unexpanded, so only kept ones use the folder budget.
     if (builder.issues.length > 0) result.issues.push(...builder.issues);
@@ -120,7 +144,7 @@ export function parseYamlFile(text: string): ParsedFile {
       result.aliasExpansion += builder.aliasExpansion;
       result.documents.push({ root, index });
     }
-  });
+  }
   return result;
 }
 
@@ -142,21 +166,26 @@ function parserIssue(err: unknown): YamlIssue {
   return { code: 'YAML', message: `YAML could not be read: ${String(err)}`, line: 1, column: 1 };
 }
 
-interface Built {
+interface Anchored {
   node: YNode;
   /** Nodes in the subtree, aliases expanded. */
   size: number;
 }
 
+const NO_RANGE = -1;
+
 class DocumentBuilder {
   readonly issues: YamlIssue[] = [];
   aliasExpansion = 0;
-  private readonly anchors = new Map<string, Built>();
+  /** Nodes built so far, aliases expanded: a subtree's size is the difference. */
+  private nodes = 0;
+  private readonly anchors = new Map<string, Anchored>();
 
   constructor(
+    private readonly source: string,
     private readonly events: Event[],
     private readonly cursor: { i: number },
-    private readonly position: (offset: number) => Position,
+    private readonly lines: LineIndex,
   ) {}
 
   private issue(message: string, pos: Position, code: YamlIssue['code'] = 'YAML'): void {
@@ -164,78 +193,91 @@ class DocumentBuilder {
   }
 
   /** `fallback` is where a node without source text (an empty value) is reported: its key. */
-  build(ast: Node, fallback: Position): Built {
+  build(fallback: Position): YNode {
     const ev = this.events[this.cursor.i++]!;
-    let built: Built;
-    switch (ast.kind) {
-      case 'alias':
-        built = this.alias(ast.anchor, ev, fallback);
+    const before = this.nodes;
+    let node: YNode;
+    switch (ev.type) {
+      case EVENT_ID.ALIAS:
+        return this.alias(this.source.slice(ev.anchorStart, ev.anchorEnd), ev, fallback);
+      case EVENT_ID.SCALAR:
+        this.nodes++;
+        node = this.scalar(ev, fallback);
         break;
-      case 'scalar':
-        built = this.scalar(ast.value, ast.tag, ast.tagged, ev, fallback);
-        break;
-      case 'sequence': {
-        const pos = this.collectionPos(ev, fallback);
-        this.checkCollectionTag(ast.tag, ast.tagged, 'seq', pos);
+      case EVENT_ID.SEQUENCE: {
+        this.nodes++;
+        const pos = this.collectionPos(ev.start, fallback);
+        this.checkCollectionTag(ev, 'seq', pos);
         const items: YNode[] = [];
-        let size = 1;
-        for (const item of ast.items) {
-          const b = this.build(item, pos);
-          items.push(b.node);
-          size += b.size;
-        }
+        while (this.events[this.cursor.i]!.type !== EVENT_ID.POP) items.push(this.build(pos));
         this.cursor.i++; // POP
-        built = { node: { kind: 'seq', items, pos }, size };
+        node = { kind: 'seq', items, pos };
         break;
       }
-      case 'mapping': {
-        const pos = this.collectionPos(ev, fallback);
-        this.checkCollectionTag(ast.tag, ast.tagged, 'map', pos);
-        const entries: YMapEntry[] = [];
-        const seen = new Map<string, Position>();
-        let size = 1;
-        for (const item of ast.items) {
-          const k = this.build(item.key, pos);
-          const keyPos = k.node.pos;
-          const v = this.build(item.value, keyPos);
-          size += k.size + v.size;
-          if (k.node.kind !== 'scalar' || item.key.kind !== 'scalar') {
-            this.issue('mapping keys must be plain strings', keyPos);
-            continue;
-          }
-          const key = item.key.value;
-          if (key === '<<' && item.key.style === SCALAR_STYLE.PLAIN) {
-            this.issue('merge keys (<<) are not supported: write the fields out', keyPos);
-            continue;
-          }
-          const first = seen.get(key);
-          if (first) {
-            this.issue(
-              `duplicate key '${key}' (first at line ${first.line}, column ${first.column})`,
-              keyPos,
-            );
-            continue;
-          }
-          seen.set(key, keyPos);
-          entries.push({ key, keyPos, value: v.node });
-        }
-        this.cursor.i++; // POP
-        built = { node: { kind: 'map', entries, pos }, size };
+      case EVENT_ID.MAPPING: {
+        this.nodes++;
+        const pos = this.collectionPos(ev.start, fallback);
+        this.checkCollectionTag(ev, 'map', pos);
+        node = { kind: 'map', entries: this.entries(pos), pos };
         break;
       }
+      default:
+        throw new Error(`bug: unexpected YAML event ${ev.type} inside a document`);
     }
-    if (ast.kind !== 'alias' && ast.anchor !== undefined) this.anchors.set(ast.anchor, built);
-    return built;
+    if (ev.anchorStart !== NO_RANGE) {
+      this.anchors.set(this.source.slice(ev.anchorStart, ev.anchorEnd), {
+        node,
+        size: this.nodes - before,
+      });
+    }
+    return node;
   }
 
-  private alias(anchor: string, ev: Event, fallback: Position): Built {
+  private entries(pos: Position): YMapEntry[] {
+    const entries: YMapEntry[] = [];
+    while (this.events[this.cursor.i]!.type !== EVENT_ID.POP) {
+      const keyEvent = this.events[this.cursor.i]!;
+      const k = this.build(pos);
+      const keyPos = k.pos;
+      // As eventsToAst, whose error the caller reports like a syntax error.
+      if (this.events[this.cursor.i]!.type === EVENT_ID.POP)
+        throw new Error('incomplete mapping pair in event stream');
+      const v = this.build(keyPos);
+      // An alias as key names a node, not a plain string (js-yaml's AST kind 'alias').
+      if (k.kind !== 'scalar' || keyEvent.type !== EVENT_ID.SCALAR) {
+        this.issue('mapping keys must be plain strings', keyPos);
+        continue;
+      }
+      const key = getScalarValue(this.source, keyEvent);
+      if (key === '<<' && keyEvent.style === SCALAR_STYLE.PLAIN) {
+        this.issue('merge keys (<<) are not supported: write the fields out', keyPos);
+        continue;
+      }
+      // Manifests' mappings are small: a scan is cheaper than a Map per mapping.
+      const first = entries.find((e) => e.key === key);
+      if (first) {
+        this.issue(
+          `duplicate key '${key}' (first at line ${first.keyPos.line}, column ${first.keyPos.column})`,
+          keyPos,
+        );
+        continue;
+      }
+      entries.push({ key, keyPos, value: v });
+    }
+    this.cursor.i++; // POP
+    return entries;
+  }
+
+  private alias(anchor: string, ev: Event, fallback: Position): YNode {
     const pos =
-      ev.type === EVENT_ID.ALIAS ? this.position(Math.max(0, ev.anchorStart - 1)) : fallback;
+      ev.type === EVENT_ID.ALIAS ? this.lines.at(Math.max(0, ev.anchorStart - 1)) : fallback;
     const target = this.anchors.get(anchor);
     if (!target) {
+      this.nodes++;
       this.issue(`alias *${anchor} names no anchor defined before it`, pos);
-      return { node: { kind: 'scalar', value: null, pos }, size: 1 };
+      return { kind: 'scalar', value: null, pos };
     }
+    this.nodes += target.size;
     const before = this.aliasExpansion;
     this.aliasExpansion += target.size;
     if (before <= LIMITS.maxAliasExpansion && this.aliasExpansion > LIMITS.maxAliasExpansion) {
@@ -245,39 +287,46 @@ class DocumentBuilder {
         'LIMIT',
       );
     }
-    return target;
+    return target.node;
   }
 
-  private collectionPos(ev: Event, fallback: Position): Position {
-    if ((ev.type === EVENT_ID.MAPPING || ev.type === EVENT_ID.SEQUENCE) && ev.start >= 0) {
-      return this.position(ev.start);
-    }
-    return fallback;
+  private collectionPos(start: number, fallback: Position): Position {
+    return start >= 0 ? this.lines.at(start) : fallback;
+  }
+
+  private rawTag(ev: { tagStart: number; tagEnd: number }): string {
+    return ev.tagStart === NO_RANGE ? '' : this.source.slice(ev.tagStart, ev.tagEnd);
   }
 
   private checkCollectionTag(
-    tag: string,
-    tagged: boolean,
+    ev: { tagStart: number; tagEnd: number },
     kind: 'seq' | 'map',
     pos: Position,
   ): void {
-    if (!tagged) return;
+    const tag = this.rawTag(ev);
+    if (tag === '') return;
     const t = normalizeTag(tag);
     if (t !== CORE + kind && t !== '!') this.issue(`unsupported tag ${tag}`, pos);
   }
 
-  private scalar(text: string, tag: string, tagged: boolean, ev: Event, fallback: Position): Built {
+  private scalar(ev: ScalarEvent, fallback: Position): YScalar {
     let pos = fallback;
-    if (ev.type === EVENT_ID.SCALAR) {
-      const quoted =
-        ev.style === SCALAR_STYLE.SINGLE_QUOTED || ev.style === SCALAR_STYLE.DOUBLE_QUOTED;
-      if (ev.valueStart >= 0) pos = this.position(quoted ? ev.valueStart - 1 : ev.valueStart);
-      else if (ev.tagStart >= 0) pos = this.position(ev.tagStart);
-      else if (ev.anchorStart >= 0) pos = this.position(ev.anchorStart - 1);
-    }
+    const quoted =
+      ev.style === SCALAR_STYLE.SINGLE_QUOTED || ev.style === SCALAR_STYLE.DOUBLE_QUOTED;
+    if (ev.valueStart >= 0) pos = this.lines.at(quoted ? ev.valueStart - 1 : ev.valueStart);
+    else if (ev.tagStart >= 0) pos = this.lines.at(ev.tagStart);
+    else if (ev.anchorStart >= 0) pos = this.lines.at(ev.anchorStart - 1);
+    const text = getScalarValue(this.source, ev);
+    const raw = this.rawTag(ev);
+    const tagged = raw !== '';
+    // As js-yaml's eventsToAst: the tag as written, else the core schema decides.
+    const tag = tagged
+      ? raw
+      : ev.style === SCALAR_STYLE.PLAIN
+        ? CORE_SCHEMA.resolveImplicitScalarTag(text).tag.tagName
+        : CORE_SCHEMA.defaultScalarTag.tagName;
     const resolvedTag = tagged ? normalizeTag(tag) : tag;
-    if (tagged && resolvedTag === '!')
-      return { node: { kind: 'scalar', value: text, pos }, size: 1 };
+    if (tagged && resolvedTag === '!') return { kind: 'scalar', value: text, pos };
     const value = resolveScalar(text, resolvedTag);
     if (value === UNRESOLVED) {
       this.issue(
@@ -286,9 +335,9 @@ class DocumentBuilder {
           : `unsupported tag ${tag}: manifests use plain strings, numbers and booleans`,
         pos,
       );
-      return { node: { kind: 'scalar', value: text, pos }, size: 1 };
+      return { kind: 'scalar', value: text, pos };
     }
-    return { node: { kind: 'scalar', value, pos }, size: 1 };
+    return { kind: 'scalar', value, pos };
   }
 }
 
