@@ -23,7 +23,7 @@ export const controlPlaneOption = {
 /** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
 export const tokenFileOption = {
   type: 'string',
-  describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN)',
+  describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN_FILE / POOLSYNC_TOKEN)',
 } as const;
 
 /** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
