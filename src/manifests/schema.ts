@@ -2,10 +2,12 @@
  * JSON Schema validation of single documents (schemas/*.schema.json, draft 2020-12), with
  * ajv errors turned into one-line messages at the position of the offending node.
  */
-import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import { NAME_PATTERN } from '../model/common.js';
 import { closest, didYouMean } from './suggest.js';
+// The schemas precompiled by scripts/build-validators.ts (one validator per SchemaKind):
+// loading ajv's compiler and compiling them took every process 150-200 ms at start-up.
+import * as generated from './validators.generated.js';
 import type { Position, YMapEntry, YNode } from './yaml.js';
 
 export const MANIFEST_KINDS = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'] as const;
@@ -13,17 +15,6 @@ export type ManifestKind = (typeof MANIFEST_KINDS)[number];
 export type SchemaKind = ManifestKind | 'RepoConfig';
 
 export const API_VERSION = 'poolsync/v1';
-
-export const SCHEMA_FILES: Record<SchemaKind, string> = {
-  ClusterPool: 'cluster-pool.schema.json',
-  Cluster: 'cluster.schema.json',
-  Queue: 'queue.schema.json',
-  PoolAssignment: 'pool-assignment.schema.json',
-  RepoConfig: 'repo-config.schema.json',
-};
-
-/** schemas/ sits two levels above this module both in src/manifests and dist/manifests. */
-const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 
 export interface SchemaIssue {
   message: string;
@@ -36,20 +27,13 @@ export interface SchemaIssue {
   path: string;
 }
 
-let compiled: Record<SchemaKind, ValidateFunction> | null = null;
-
-/** Compiled once per process, on first use. */
-function validators(): Record<SchemaKind, ValidateFunction> {
-  if (compiled) return compiled;
-  const ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true });
-  const out = {} as Record<SchemaKind, ValidateFunction>;
-  for (const [kind, file] of Object.entries(SCHEMA_FILES) as [SchemaKind, string][]) {
-    const schema = JSON.parse(readFileSync(new URL(file, SCHEMA_DIR), 'utf8')) as object;
-    out[kind] = ajv.compile(schema);
-  }
-  compiled = out;
-  return out;
+/** A standalone ajv validation function: `errors` holds the last call's failures. */
+interface Validator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
 }
+
+const VALIDATORS: Record<SchemaKind, Validator> = generated;
 
 /** Validates one document's plain value against its kind's schema; `root` gives positions. */
 export function validateAgainstSchema(
@@ -57,7 +41,7 @@ export function validateAgainstSchema(
   value: unknown,
   root: YNode,
 ): SchemaIssue[] {
-  const validate = validators()[kind];
+  const validate = VALIDATORS[kind];
   if (validate(value)) return [];
   const errors = validate.errors ?? [];
   // A misspelt field is reported once, as unknown with its suggestion, not also as missing.
