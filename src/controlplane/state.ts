@@ -14,6 +14,7 @@ import {
   WILDCARD,
   address,
   assignmentKeyString,
+  dataPlaneMismatches,
   type Assignment,
   type AssignmentKey,
   type Capabilities,
@@ -122,17 +123,11 @@ export function initialState(defaultContract: PoolContract): State {
 
 /** Compares declared/reported data-plane values with a pool contract; undeclared values are skipped. */
 export function dataPlaneDrift(contract: PoolContract, dp: ClusterDataPlane): ConfigDriftEntry[] {
-  const drift: ConfigDriftEntry[] = [];
-  const check = (field: string, expected: string, actual: string | undefined) => {
-    if (actual !== undefined && actual !== expected)
-      drift.push({ field, contract: expected, reported: actual });
-  };
-  check('object_store_uri', contract.object_store_ref.uri, dp.object_store_uri);
-  check('secret_store.type', contract.secret_store.type, dp.secret_store?.type);
-  check('secret_store.locator', contract.secret_store.locator, dp.secret_store?.locator);
-  // A pool without an image registry expects none: any declared registry differs from "".
-  check('image_registry', contract.image_registry?.locator ?? '', dp.image_registry);
-  return drift;
+  return dataPlaneMismatches(contract, dp).map((m) => ({
+    field: m.field,
+    contract: m.contract,
+    reported: m.declared,
+  }));
 }
 
 function describeDrift(d: ConfigDriftEntry): string {

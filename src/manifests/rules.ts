@@ -2,7 +2,14 @@
  * Cross-document rules V1–V8 of manifests.md. Pure: manifests in, errors out. Every
  * lookup goes through a Map built once, so the pass stays linear in the number of objects.
  */
-import { DEFAULT_POOL, DEFAULT_QUEUE, WILDCARD, assignmentKeyString } from '../model/common.js';
+import {
+  DEFAULT_POOL,
+  DEFAULT_QUEUE,
+  WILDCARD,
+  assignmentKeyString,
+  dataPlaneMismatches,
+  type DataPlaneMismatch,
+} from '../model/common.js';
 import type {
   AssignmentManifest,
   ClusterManifest,
@@ -200,74 +207,33 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
   return errors;
 }
 
+/** Where V6 reads each compared value: the cluster's declared field and the pool's contract field. */
+const DATA_PLANE_POINTERS: Record<DataPlaneMismatch['field'], string> = {
+  object_store_uri: '/spec/object_store_ref/uri',
+  'secret_store.type': '/spec/secret_store/type',
+  'secret_store.locator': '/spec/secret_store/locator',
+  image_registry: '/spec/image_registry',
+};
+
 function checkDataPlane(c: ClusterManifest, pool: PoolManifest): ValidationError[] {
-  const out: ValidationError[] = [];
-  const dp = c.data_plane!;
-  const contract = pool.contract;
-  // Only values well-formed on both sides are compared: a broken one is already reported.
-  const comparable = (path: string[], contractPointer: string): boolean =>
-    usable(c, `/spec/data_plane/${path.join('/')}`) && usable(pool, contractPointer);
-  const mismatch = (path: string[], field: string, declared: string, expected: string): void => {
-    out.push(
-      err(
-        'V6',
-        c,
-        positionOf(c.root, 'spec', 'data_plane', ...path),
-        `cluster '${c.name}': data_plane.${field} is ${JSON.stringify(declared)} but pool '${pool.name}' requires ${expected} (C4)`,
-      ),
-    );
-  };
-  if (
-    dp.object_store_uri !== undefined &&
-    comparable(['object_store_uri'], '/spec/object_store_ref/uri') &&
-    dp.object_store_uri !== contract.object_store_ref.uri
-  ) {
-    mismatch(
-      ['object_store_uri'],
-      'object_store_uri',
-      dp.object_store_uri,
-      JSON.stringify(contract.object_store_ref.uri),
-    );
-  }
-  if (
-    dp.secret_store?.type !== undefined &&
-    comparable(['secret_store', 'type'], '/spec/secret_store/type') &&
-    dp.secret_store.type !== contract.secret_store.type
-  ) {
-    mismatch(
-      ['secret_store', 'type'],
-      'secret_store.type',
-      dp.secret_store.type,
-      JSON.stringify(contract.secret_store.type),
-    );
-  }
-  if (
-    dp.secret_store?.locator !== undefined &&
-    comparable(['secret_store', 'locator'], '/spec/secret_store/locator') &&
-    dp.secret_store.locator !== contract.secret_store.locator
-  ) {
-    mismatch(
-      ['secret_store', 'locator'],
-      'secret_store.locator',
-      dp.secret_store.locator,
-      JSON.stringify(contract.secret_store.locator),
-    );
-  }
-  if (
-    dp.image_registry !== undefined &&
-    comparable(['image_registry'], '/spec/image_registry') &&
-    dp.image_registry !== contract.image_registry?.locator
-  ) {
-    mismatch(
-      ['image_registry'],
-      'image_registry',
-      dp.image_registry,
-      contract.image_registry
-        ? JSON.stringify(contract.image_registry.locator)
-        : 'no image registry',
-    );
-  }
-  return out;
+  return (
+    dataPlaneMismatches(pool.contract, c.data_plane!)
+      // Only values well-formed on both sides are compared: a broken one is already reported.
+      .filter(
+        (m) =>
+          usable(c, `/spec/data_plane/${m.field.replace('.', '/')}`) &&
+          usable(pool, DATA_PLANE_POINTERS[m.field]),
+      )
+      .map((m) =>
+        err(
+          'V6',
+          c,
+          positionOf(c.root, 'spec', 'data_plane', ...m.field.split('.')),
+          `cluster '${c.name}': data_plane.${m.field} is ${JSON.stringify(m.declared)} but pool '${pool.name}' requires ` +
+            `${m.contract === '' ? 'no image registry' : JSON.stringify(m.contract)} (C4)`,
+        ),
+      )
+  );
 }
 
 function checkQueue(

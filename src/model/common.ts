@@ -84,6 +84,36 @@ export function address(kind: ObjectKind, name: string): string {
   return `${kind}/${name}`;
 }
 
+/** A declared (or reported) data-plane value that differs from the pool contract (C4, C5). */
+export interface DataPlaneMismatch {
+  field: 'object_store_uri' | 'secret_store.type' | 'secret_store.locator' | 'image_registry';
+  /** The contract's value; "" for the image registry of a pool that has none. */
+  contract: string;
+  declared: string;
+}
+
+/**
+ * C4/C5: compares each declared data-plane value with the pool contract; undeclared values are
+ * not checked. Shared by the control plane (registration, status reports), the validator (V6)
+ * and the planner, so all three hold clusters to the same rule.
+ */
+export function dataPlaneMismatches(
+  contract: PoolContract,
+  dp: ClusterDataPlane,
+): DataPlaneMismatch[] {
+  const out: DataPlaneMismatch[] = [];
+  const check = (field: DataPlaneMismatch['field'], expected: string, declared?: string) => {
+    if (declared !== undefined && declared !== expected)
+      out.push({ field, contract: expected, declared });
+  };
+  check('object_store_uri', contract.object_store_ref.uri, dp.object_store_uri);
+  check('secret_store.type', contract.secret_store.type, dp.secret_store?.type);
+  check('secret_store.locator', contract.secret_store.locator, dp.secret_store?.locator);
+  // A pool without an image registry expects none: any declared registry differs from "".
+  check('image_registry', contract.image_registry?.locator ?? '', dp.image_registry);
+  return out;
+}
+
 export interface Capabilities {
   drain: boolean;
   queue_delete: boolean;

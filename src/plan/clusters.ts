@@ -2,7 +2,7 @@
  * Cluster changes: register (C1, C2, C4, N2), enable/disable in place (C6), replace when the
  * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7).
  */
-import { address, type ClusterDataPlane, type PoolContract } from '../model/common.js';
+import { address, dataPlaneMismatches, type ClusterDataPlane } from '../model/common.js';
 import { makeChange } from './change.js';
 import { PlanContext } from './context.js';
 import { clusterForm, diffForms } from './forms.js';
@@ -86,7 +86,10 @@ function registrationBlockedReason(
   }
   const contract = ctx.pools.get(pool)?.finalContract;
   if (dataPlane && contract) {
-    const mismatches = dataPlaneMismatches(contract, dataPlane);
+    const mismatches = dataPlaneMismatches(contract, dataPlane).map(
+      (m) =>
+        `${m.field} is ${JSON.stringify(m.declared)}, the contract says ${JSON.stringify(m.contract)}`,
+    );
     if (mismatches.length > 0) {
       return (
         `the registration declares a data plane that does not match the contract ${address('ClusterPool', pool)} ` +
@@ -95,23 +98,6 @@ function registrationBlockedReason(
     }
   }
   return null;
-}
-
-/** C4: declared values against a contract; undeclared values are not checked. */
-function dataPlaneMismatches(contract: PoolContract, dp: ClusterDataPlane): string[] {
-  const out: string[] = [];
-  const check = (field: string, expected: string, declared: string | undefined) => {
-    if (declared !== undefined && declared !== expected) {
-      out.push(
-        `${field} is ${JSON.stringify(declared)}, the contract says ${JSON.stringify(expected)}`,
-      );
-    }
-  };
-  check('object_store_uri', contract.object_store_ref.uri, dp.object_store_uri);
-  check('secret_store.type', contract.secret_store.type, dp.secret_store?.type);
-  check('secret_store.locator', contract.secret_store.locator, dp.secret_store?.locator);
-  check('image_registry', contract.image_registry?.locator ?? '', dp.image_registry);
-  return out;
 }
 
 /**
