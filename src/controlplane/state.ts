@@ -23,7 +23,6 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type {
-  ClusterHealth,
   ConfigDriftEntry,
   LiveAssignment,
   LiveCluster,
@@ -38,14 +37,8 @@ export interface PoolRecord {
   contract: PoolContract;
 }
 
-export interface ClusterRecord {
-  name: string;
-  pool: string;
-  enabled: boolean;
-  health: ClusterHealth;
-  unhealthy_reasons: string[];
-  config_drift: ConfigDriftEntry[];
-}
+/** A cluster as stored; its bound queues are derived from the queues' selectors on read. */
+export type ClusterRecord = Omit<LiveCluster, 'bound_queues'>;
 
 export interface QueueRecord {
   name: string;
