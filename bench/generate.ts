@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { commitAll } from './lib/git.js';
 import { seedControlPlane, type SeedOptions } from './lib/seed.js';
-import { EmbeddedControlPlane } from '../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../src/controlplane/embedded/embedded.js';
 import { openControlPlane } from '../src/controlplane/open.js';
 import { declaredDataPlane, driftModel, generateScaleModel, type ScaleModel } from './lib/scale.js';
 import { writeRepository } from './lib/yaml-writer.js';

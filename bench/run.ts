@@ -13,7 +13,7 @@ import { loadAll } from 'js-yaml';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EmbeddedControlPlane } from '../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../src/controlplane/types.js';
 import { loadRepository } from '../src/manifests/index.js';
 import { computePlan } from '../src/plan/index.js';

@@ -5,7 +5,7 @@
  * tells apart "the executor is slow" from "the server or the transport is slow" in the HTTP rows.
  */
 import { executePlan } from '../../src/apply/index.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import { computePlan } from '../../src/plan/index.js';

@@ -2,7 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadCommands } from './commands/index.js';
-import { UserError } from './errors.js';
+import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 
 export async function main(argv: string[]): Promise<number> {

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/open.js';
-import { UserError } from './errors.js';
+import { UserError } from '../util/user-error.js';
 
 /** The `[dir]` positional of the commands that read a config folder. */
 export const configDirPositional = {

@@ -35,3 +35,24 @@ export function isControlPlaneError(
 ): err is ControlPlaneError {
   return err instanceof ControlPlaneError && (code === undefined || err.code === code);
 }
+
+/** The rule each capability lifts when on (domain.md, Capabilities). */
+const BASELINE_RULE = {
+  drain: 'C9',
+  queue_delete: 'Q6',
+  cluster_move: 'C7',
+  pool_update: 'P4',
+} as const;
+
+/** The error of a capability call on a control plane that reports the capability off. */
+export function capabilityOff(
+  capability: keyof typeof BASELINE_RULE,
+  objectAddress: string,
+): ControlPlaneError {
+  return new ControlPlaneError(
+    'FAILED_PRECONDITION',
+    `${objectAddress}: this control plane does not support ${capability} (capability off, ${BASELINE_RULE[capability]})`,
+    objectAddress,
+    BASELINE_RULE[capability],
+  );
+}

@@ -5,10 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../util/user-error.js';
 import type { PoolContract } from '../model/common.js';
-import { EmbeddedControlPlane } from './embedded.js';
-import type { HttpControlPlaneOptions } from './http-client.js';
+import { EmbeddedControlPlane } from './embedded/embedded.js';
+import type { HttpControlPlaneOptions } from './rest/http-client.js';
 import type { ControlPlane } from './types.js';
 
 export const DEFAULT_CONTROL_PLANE_URL = 'file:.poolsync/control-plane.json';
@@ -60,7 +60,7 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
     }
     const token = opts.token ?? process.env.POOLSYNC_TOKEN;
     // Loaded on demand: undici costs ~90 ms at start-up that file: control planes never need.
-    const { HttpControlPlane } = await import('./http-client.js');
+    const { HttpControlPlane } = await import('./rest/http-client.js');
     return new HttpControlPlane(parsed.toString(), { ...opts.http, ...(token ? { token } : {}) });
   }
   throw new UserError(

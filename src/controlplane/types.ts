@@ -1,16 +1,21 @@
 /**
- * The ControlPlane interface: exactly the calls domain.md says exist, nothing more
- * (no pool update P4, no queue delete Q6, no drain C9, no cluster move C7).
- * Implementations: the embedded store (src/controlplane/embedded) and the HTTP client.
+ * The ControlPlane interface: the calls domain.md says exist, plus the capability calls
+ * (domain.md, Capabilities), which a control plane whose capabilities() reports the capability
+ * off rejects with FAILED_PRECONDITION (P4, Q6, C9, C7).
+ * Implementations, one folder each: embedded/ (the embedded store and its servers) and rest/
+ * (the client of poolsync's REST API); open.ts picks one by URL.
  */
 import type {
   Assignment,
   AssignmentKey,
   Capabilities,
-  ClusterDataPlane,
+  ObjectKind,
   PoolContract,
   QueueSpec,
 } from '../model/common.js';
+import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
+
+export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 import type {
   LiveAssignment,
   LiveCluster,
@@ -20,21 +25,16 @@ import type {
   QueueMetrics,
 } from '../model/live.js';
 
-export interface RegisterClusterRequest {
+/** What a backend is and which manifest kinds it manages (reads and plans). */
+export interface BackendInfo {
+  /** For messages: `embedded`, `poolsync REST API`, `union`, `flyteadmin`. */
   name: string;
-  /** C1: defaults to `default`. */
-  pool?: string;
-  /** C4: declared values are checked against the pool contract. */
-  data_plane?: ClusterDataPlane | null;
-}
-
-export interface CreateQueueRequest extends Partial<QueueSpec> {
-  name: string;
-  run_concurrency: number;
-  action_concurrency: number;
+  /** A repository declaring another kind is refused with an error naming the backend. */
+  kinds: readonly ObjectKind[];
 }
 
 export interface ControlPlane {
+  readonly backend: BackendInfo;
   capabilities(): Promise<Capabilities>;
 
   listPools(): Promise<LivePool[]>;
@@ -56,6 +56,17 @@ export interface ControlPlane {
   createQueue(request: CreateQueueRequest): Promise<LiveQueue>;
   /** Q3: replaces the whole spec. */
   updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue>;
+  /** Capability `drain`: ACTIVE → DRAINING (→ DRAINED once idle). */
+  drainQueue(name: string): Promise<LiveQueue>;
+  /** Capability `drain`: DRAINING/DRAINED → ACTIVE. */
+  activateQueue(name: string): Promise<LiveQueue>;
+  /** Capability `queue_delete`: deletes a DRAINED queue. */
+  deleteQueue(name: string): Promise<void>;
+  /** Capability `cluster_move`: moves a cluster whose queues are drained to another pool in place. */
+  moveCluster(name: string, pool: string): Promise<LiveCluster>;
+  /** Capability `pool_update`: replaces a pool's contract in place. */
+  updatePool(name: string, contract: PoolContract): Promise<LivePool>;
+
   /** A1: upsert. */
   setAssignment(assignment: Assignment): Promise<LiveAssignment>;
   deleteAssignment(key: AssignmentKey): Promise<void>;

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 
 export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;

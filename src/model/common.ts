@@ -79,6 +79,14 @@ export function assignmentKeyString(key: AssignmentKey): string {
 
 export type ObjectKind = 'ClusterPool' | 'Cluster' | 'Queue' | 'PoolAssignment';
 
+/** The kinds of poolsync's own control plane (embedded store and its REST API). */
+export const CORE_KINDS: readonly ObjectKind[] = [
+  'ClusterPool',
+  'Cluster',
+  'Queue',
+  'PoolAssignment',
+];
+
 /** Plan and error addresses: `<Kind>/<name>`; for assignments the name is the key string. */
 export function address(kind: ObjectKind, name: string): string {
   return `${kind}/${name}`;

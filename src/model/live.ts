@@ -27,8 +27,13 @@ export interface LiveCluster {
   bound_queues: string[];
 }
 
+/** Capability `drain`: ACTIVE → DRAINING → DRAINED. */
+export type QueueState = 'active' | 'draining' | 'drained';
+
 export interface LiveQueue extends QueueSpec {
   name: string;
+  /** Capability `drain`; absent means `active` (control planes without the capability). */
+  state?: QueueState;
   /** C2: created by a cluster registration; its pool and selector follow the cluster (Q4). */
   cluster_managed: boolean;
   /** Q8: enabled and healthy clusters this queue routes to, sorted. */
@@ -51,4 +56,15 @@ export interface LiveState {
   queues: LiveQueue[];
   assignments: LiveAssignment[];
   capabilities: Capabilities;
+  /**
+   * Union v2: project/domain → default queue (`run.default_queue` settings), sorted by
+   * project/domain; absent for control planes without such settings.
+   */
+  default_queues?: LiveDefaultQueue[];
+}
+
+export interface LiveDefaultQueue {
+  project: string;
+  domain: string;
+  queue: string;
 }

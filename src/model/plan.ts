@@ -3,7 +3,7 @@
  * The JSON form is this object as-is (schemas/plan.schema.json).
  */
 import type { AssignmentKey, ObjectKind, PoolContract, QueueSpec } from './common.js';
-import type { RegisterClusterRequest } from '../controlplane/types.js';
+import type { RegisterClusterRequest } from './requests.js';
 
 export const PLAN_FORMAT_VERSION = '1';
 

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { simpleGit } from 'simple-git';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../util/user-error.js';
 import type { CommentArgs } from './comment-options.js';
 import { publishPlan, type PublishResult } from './publish.js';
 import {

@@ -5,8 +5,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
-import { startControlPlaneServer, type ControlPlaneServer } from '../../src/controlplane/server.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import {
+  startControlPlaneServer,
+  type ControlPlaneServer,
+} from '../../src/controlplane/embedded/server.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { computePlan } from '../../src/plan/index.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { executePlan, type ApplyEvent } from '../../src/apply/index.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { computePlan } from '../../src/plan/index.js';

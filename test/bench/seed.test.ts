@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { declaredDataPlane, driftModel, generateScaleModel } from '../../bench/lib/scale.js';
 import { seedControlPlane } from '../../bench/lib/seed.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadRepository } from '../../src/manifests/index.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { generateScaleModel } from '../../bench/lib/scale.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';

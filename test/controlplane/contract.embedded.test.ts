@@ -1,5 +1,5 @@
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
-import { DEFAULT_POOL_CONTRACT } from '../../src/controlplane/state.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { DEFAULT_POOL_CONTRACT } from '../../src/controlplane/embedded/state.js';
 import { contractSuite } from './contract.js';
 
 contractSuite('embedded, in memory', async () => {

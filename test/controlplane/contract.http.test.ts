@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
-import { HttpControlPlane } from '../../src/controlplane/http-client.js';
-import { startControlPlaneServer } from '../../src/controlplane/server.js';
-import { SimulationClient } from '../../src/controlplane/sim-client.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import { SimulationClient } from '../../src/controlplane/rest/sim-client.js';
 import type { PoolContract } from '../../src/model/common.js';
 import { contractSuite } from './contract.js';
 

@@ -9,7 +9,7 @@ import { BASELINE_CAPABILITIES, QUEUE_DEFAULTS } from '../../src/model/common.js
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import { readLiveState } from '../../src/controlplane/types.js';
-import type { Simulator } from '../../src/controlplane/sim-client.js';
+import type { Simulator } from '../../src/controlplane/rest/sim-client.js';
 
 export interface Subject {
   cp: ControlPlane;
@@ -174,9 +174,10 @@ export function contractSuite(label: string, makeSubject: () => Promise<Subject>
         await expectError(cp.createPool('default', PROD), 'ALREADY_EXISTS', 'P3');
       });
 
-      it('P4: there is no pool update call; capabilities say pool_update is off', async () => {
-        expect('updatePool' in cp).toBe(false);
+      it('P4: with pool_update off (the baseline), a pool update is FAILED_PRECONDITION', async () => {
         expect((await cp.capabilities()).pool_update).toBe(false);
+        await expectError(cp.updatePool('default', STAGING), 'FAILED_PRECONDITION', 'P4');
+        expect((await cp.getPool('default')).contract).not.toEqual(STAGING);
       });
 
       it('P5: default can never be deleted; a pool with a cluster or queue cannot be deleted', async () => {
@@ -396,10 +397,13 @@ export function contractSuite(label: string, makeSubject: () => Promise<Subject>
         await expectError(cp.deleteCluster('prod-1'), 'NOT_FOUND');
       });
 
-      it('C9: there is no drain call; capabilities say drain and cluster_move are off', async () => {
-        expect('drainCluster' in cp).toBe(false);
-        expect('moveCluster' in cp).toBe(false);
+      it('C9/C7: with drain and cluster_move off (the baseline), drain and move are FAILED_PRECONDITION', async () => {
         expect(await cp.capabilities()).toEqual(BASELINE_CAPABILITIES);
+        await prodWithCluster();
+        await expectError(cp.drainQueue('prod-1'), 'FAILED_PRECONDITION', 'C9');
+        await expectError(cp.activateQueue('prod-1'), 'FAILED_PRECONDITION', 'C9');
+        await expectError(cp.moveCluster('prod-1', 'default'), 'FAILED_PRECONDITION', 'C7');
+        expect((await cp.getCluster('prod-1')).pool).toBe('prod');
       });
     });
 
@@ -541,9 +545,10 @@ export function contractSuite(label: string, makeSubject: () => Promise<Subject>
         );
       });
 
-      it('Q6: there is no queue delete call; capabilities say queue_delete is off', async () => {
-        expect('deleteQueue' in cp).toBe(false);
+      it('Q6: with queue_delete off (the baseline), a queue delete is FAILED_PRECONDITION', async () => {
         expect((await cp.capabilities()).queue_delete).toBe(false);
+        await expectError(cp.deleteQueue('default'), 'FAILED_PRECONDITION', 'Q6');
+        expect((await cp.getQueue('default')).name).toBe('default');
       });
 
       it('Q7: queue metrics report in-flight work, which can finish over time', async () => {

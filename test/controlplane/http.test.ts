@@ -4,12 +4,15 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
-import { HttpControlPlane, retryDelayMs } from '../../src/controlplane/http-client.js';
+import { HttpControlPlane, retryDelayMs } from '../../src/controlplane/rest/http-client.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
-import { startControlPlaneServer, type ControlPlaneServer } from '../../src/controlplane/server.js';
-import { SimulationClient } from '../../src/controlplane/sim-client.js';
+import {
+  startControlPlaneServer,
+  type ControlPlaneServer,
+} from '../../src/controlplane/embedded/server.js';
+import { SimulationClient } from '../../src/controlplane/rest/sim-client.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import type { PoolContract } from '../../src/model/common.js';
 

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import {
   apiRoutes,
   startControlPlaneServer,
   type ControlPlaneServer,
-} from '../../src/controlplane/server.js';
+} from '../../src/controlplane/embedded/server.js';
 
 const DOC = join(import.meta.dirname, '../../schemas/control-plane.openapi.yaml');
 

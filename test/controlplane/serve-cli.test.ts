@@ -3,8 +3,8 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
-import { HttpControlPlane } from '../../src/controlplane/http-client.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 
 const REPO_ROOT = join(import.meta.dirname, '../..');
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];

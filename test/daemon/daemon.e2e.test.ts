@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { resolveDaemonConfig } from '../../src/daemon/config.js';
 import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daemon/daemon.js';
 import { loadRepository } from '../../src/manifests/index.js';

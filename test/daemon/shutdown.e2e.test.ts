@@ -7,8 +7,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
-import { startControlPlaneServer, type ControlPlaneServer } from '../../src/controlplane/server.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import {
+  startControlPlaneServer,
+  type ControlPlaneServer,
+} from '../../src/controlplane/embedded/server.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 

@@ -4,7 +4,7 @@
  * domain.md) succeeds, and planning again shows only noop, blocked and unmanaged.
  */
 import { describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import {
   DEFAULT_POOL,

@@ -1,5 +1,5 @@
 /** The two golden scenarios: the example repository against an empty and a drifted control plane. */
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan } from '../../src/model/plan.js';
 import { planRepository } from '../../src/plan/pipeline.js';
 import { runSteps } from '../plan/runner.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/util/user-error.js';
 import { commentMarker } from '../../src/vcs/comment.js';
 import {
   describePublish,

@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { resolveDaemonConfig } from '../../src/daemon/config.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';

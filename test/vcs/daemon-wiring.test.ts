@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import type { DaemonConfig } from '../../src/daemon/config.js';
 import { forgeTargetFromRemote, pullRequestHandlerForDaemon } from '../../src/vcs/daemon-wiring.js';

@@ -26,7 +26,7 @@ import { formatValidationText } from '../../manifests/index.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../util/user-error.js';
 import { colorOption, controlPlaneOption, tokenFileOption, useColor } from '../options.js';
 
 interface ApplyArgs {

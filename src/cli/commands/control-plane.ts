@@ -7,13 +7,13 @@ import { resolve } from 'node:path';
 import { load } from 'js-yaml';
 import { pino } from 'pino';
 import type { Argv, CommandModule } from 'yargs';
-import { EmbeddedControlPlane } from '../../controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import { readTokenFile } from '../../controlplane/open.js';
-import { startControlPlaneServer } from '../../controlplane/server.js';
-import { validateContract } from '../../controlplane/validate.js';
+import { startControlPlaneServer } from '../../controlplane/embedded/server.js';
+import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { PoolContract } from '../../model/common.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../util/user-error.js';
 
 interface ServeArgs {
   listen: string;

@@ -10,7 +10,7 @@ import { OPTIONS, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
 import { renderText } from '../../render/index.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../util/user-error.js';
 
 interface DaemonArgs {
   config?: string;

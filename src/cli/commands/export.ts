@@ -8,7 +8,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState } from '../../controlplane/types.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../util/user-error.js';
 import { controlPlaneOption, tokenFileOption } from '../options.js';
 
 interface ExportArgs {

@@ -12,7 +12,7 @@ import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { renderJson, renderMarkdown, renderText } from '../../render/index.js';
 import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
 import type { PublishOutcome } from '../../vcs/types.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../util/user-error.js';
 import {
   colorOption,
   configDirPositional,

@@ -1,7 +1,7 @@
 /** `poolsync show PLANFILE`: render a plan saved with `plan --out FILE`. */
 import type { Argv, CommandModule } from 'yargs';
 import { SavedPlanError, readSavedPlan } from '../../plan/saved.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../util/user-error.js';
 import { colorOption, planOutputOption, useColor } from '../options.js';
 import { render, type OutputFormat } from './plan.js';
 

@@ -4,13 +4,15 @@
  * It lets the executor tests run without the embedded store; integration tests use that.
  */
 import type {
+  BackendInfo,
   ControlPlane,
   CreateQueueRequest,
   RegisterClusterRequest,
 } from '../../../src/controlplane/types.js';
-import { ControlPlaneError } from '../../../src/controlplane/errors.js';
+import { ControlPlaneError, capabilityOff } from '../../../src/controlplane/errors.js';
 import {
   BASELINE_CAPABILITIES,
+  CORE_KINDS,
   QUEUE_DEFAULTS,
   assignmentKeyString,
   type Assignment,
@@ -37,6 +39,7 @@ export const CONTRACT = (bucket: string): PoolContract => ({
 });
 
 export class MemoryControlPlane implements ControlPlane {
+  readonly backend: BackendInfo = { name: 'memory (tests)', kinds: CORE_KINDS };
   pools = new Map<string, PoolContract>([['default', CONTRACT('default-bucket')]]);
   clusters = new Map<string, Cluster>();
   queues = new Map<string, Queue>([
@@ -54,6 +57,21 @@ export class MemoryControlPlane implements ControlPlane {
   assignments = new Map<string, Assignment>();
   metrics = new Map<string, QueueMetrics>();
 
+  async drainQueue(name: string): Promise<LiveQueue> {
+    throw capabilityOff('drain', `Queue/${name}`);
+  }
+  async activateQueue(name: string): Promise<LiveQueue> {
+    throw capabilityOff('drain', `Queue/${name}`);
+  }
+  async deleteQueue(name: string): Promise<void> {
+    throw capabilityOff('queue_delete', `Queue/${name}`);
+  }
+  async moveCluster(name: string, _pool: string): Promise<LiveCluster> {
+    throw capabilityOff('cluster_move', `Cluster/${name}`);
+  }
+  async updatePool(name: string, _contract: PoolContract): Promise<LivePool> {
+    throw capabilityOff('pool_update', `ClusterPool/${name}`);
+  }
   async capabilities() {
     return { ...BASELINE_CAPABILITIES };
   }

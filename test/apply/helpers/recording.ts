@@ -38,6 +38,11 @@ const MUTATING = new Set([
   'deleteCluster',
   'createQueue',
   'updateQueue',
+  'drainQueue',
+  'activateQueue',
+  'deleteQueue',
+  'moveCluster',
+  'updatePool',
   'setAssignment',
   'deleteAssignment',
 ]);

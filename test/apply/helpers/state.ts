@@ -1,7 +1,7 @@
 /** In-process access to an embedded control-plane state file, between CLI runs. */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
-import { EmbeddedControlPlane } from '../../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import { loadRepository } from '../../../src/manifests/index.js';
 import type { LiveState } from '../../../src/model/live.js';

@@ -4,7 +4,7 @@
  * open until its stdin closes.
  */
 import { createInterface } from 'node:readline';
-import { EmbeddedControlPlane } from '../../../src/controlplane/embedded.js';
+import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
 
 const path = process.argv[2]!;
 const lines = createInterface({ input: process.stdin });

@@ -10,10 +10,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { assignmentKeyString } from '../model/common.js';
-import { constantTimeEqual } from '../util/constant-time.js';
-import type { ControlPlaneErrorCode } from './errors.js';
-import { ControlPlaneError } from './errors.js';
+import { assignmentKeyString } from '../../model/common.js';
+import { constantTimeEqual } from '../../util/constant-time.js';
+import type { ControlPlaneErrorCode } from '../errors.js';
+import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
 
 export interface ControlPlaneServerOptions {

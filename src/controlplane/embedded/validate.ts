@@ -21,8 +21,8 @@ import {
   type PoolContract,
   type QueueSpec,
   type SecretStoreType,
-} from '../model/common.js';
-import { ControlPlaneError } from './errors.js';
+} from '../../model/common.js';
+import { ControlPlaneError } from '../errors.js';
 
 /** P2: the object store schemes a pool contract accepts. */
 export const OBJECT_STORE_SCHEMES = ['s3', 'gs', 'abfs', 'oci', 'file'] as const;

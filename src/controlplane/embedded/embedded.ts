@@ -4,6 +4,7 @@
  * stand in for real clusters (C5 status reports, Q7 in-flight work).
  */
 import {
+  CORE_KINDS,
   DEFAULT_POOL,
   address,
   assignmentKeyString,
@@ -13,16 +14,21 @@ import {
   type ClusterDataPlane,
   type PoolContract,
   type QueueSpec,
-} from '../model/common.js';
+} from '../../model/common.js';
 import type {
   LiveAssignment,
   LiveCluster,
   LivePool,
   LiveQueue,
   QueueMetrics,
-} from '../model/live.js';
-import type { ControlPlane, CreateQueueRequest, RegisterClusterRequest } from './types.js';
-import { ControlPlaneError } from './errors.js';
+} from '../../model/live.js';
+import type {
+  BackendInfo,
+  ControlPlane,
+  CreateQueueRequest,
+  RegisterClusterRequest,
+} from '../types.js';
+import { ControlPlaneError, capabilityOff } from '../errors.js';
 import * as core from './state.js';
 import { StateStore } from './store.js';
 import {
@@ -56,6 +62,7 @@ export interface QueueActivity {
 }
 
 export class EmbeddedControlPlane implements ControlPlane {
+  readonly backend: BackendInfo = { name: 'embedded', kinds: CORE_KINDS };
   private closed = false;
 
   private constructor(
@@ -213,6 +220,36 @@ export class EmbeddedControlPlane implements ControlPlane {
     return this.write({ op: 'update_queue', name, spec: valid }, () =>
       core.getQueue(this.state, name),
     );
+  }
+
+  drainQueue(name: string): Promise<LiveQueue> {
+    return this.read(() => {
+      throw capabilityOff('drain', address('Queue', name));
+    });
+  }
+
+  activateQueue(name: string): Promise<LiveQueue> {
+    return this.read(() => {
+      throw capabilityOff('drain', address('Queue', name));
+    });
+  }
+
+  deleteQueue(name: string): Promise<void> {
+    return this.read(() => {
+      throw capabilityOff('queue_delete', address('Queue', name));
+    });
+  }
+
+  moveCluster(name: string, _pool: string): Promise<LiveCluster> {
+    return this.read(() => {
+      throw capabilityOff('cluster_move', address('Cluster', name));
+    });
+  }
+
+  updatePool(name: string, _contract: PoolContract): Promise<LivePool> {
+    return this.read(() => {
+      throw capabilityOff('pool_update', address('ClusterPool', name));
+    });
   }
 
   async setAssignment(assignment: Assignment): Promise<LiveAssignment> {

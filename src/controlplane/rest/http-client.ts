@@ -11,6 +11,7 @@
  */
 import { Pool, RetryAgent, errors as undiciErrors, type Dispatcher } from 'undici';
 import {
+  CORE_KINDS,
   DEFAULT_POOL,
   QUEUE_DEFAULTS,
   WILDCARD,
@@ -20,17 +21,27 @@ import {
   type Capabilities,
   type PoolContract,
   type QueueSpec,
-} from '../model/common.js';
+} from '../../model/common.js';
 import type {
   LiveAssignment,
   LiveCluster,
   LivePool,
   LiveQueue,
   QueueMetrics,
-} from '../model/live.js';
-import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from './errors.js';
-import type { ControlPlane, CreateQueueRequest, RegisterClusterRequest } from './types.js';
-import { backoffDelay, retryAfterMs } from '../util/backoff.js';
+} from '../../model/live.js';
+import {
+  ControlPlaneError,
+  ERROR_CODES,
+  capabilityOff,
+  type ControlPlaneErrorCode,
+} from '../errors.js';
+import type {
+  BackendInfo,
+  ControlPlane,
+  CreateQueueRequest,
+  RegisterClusterRequest,
+} from '../types.js';
+import { backoffDelay, retryAfterMs } from '../../util/backoff.js';
 
 export interface HttpControlPlaneOptions {
   /** Bearer token (never logged). */
@@ -105,6 +116,7 @@ export function retryDelayMs(
 }
 
 export class HttpControlPlane implements ControlPlane {
+  readonly backend: BackendInfo = { name: 'poolsync REST API', kinds: CORE_KINDS };
   private readonly pool: Pool;
   private readonly origin: string;
   private readonly basePath: string;
@@ -376,6 +388,27 @@ export class HttpControlPlane implements ControlPlane {
 
   updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     return this.call('PUT', `/v1/queues/${seg(name)}`, spec);
+  }
+
+  // The REST API has no capability endpoints yet: its server reports every capability off.
+  async drainQueue(name: string): Promise<LiveQueue> {
+    throw capabilityOff('drain', `Queue/${name}`);
+  }
+
+  async activateQueue(name: string): Promise<LiveQueue> {
+    throw capabilityOff('drain', `Queue/${name}`);
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    throw capabilityOff('queue_delete', `Queue/${name}`);
+  }
+
+  async moveCluster(name: string, _pool: string): Promise<LiveCluster> {
+    throw capabilityOff('cluster_move', `Cluster/${name}`);
+  }
+
+  async updatePool(name: string, _contract: PoolContract): Promise<LivePool> {
+    throw capabilityOff('pool_update', `ClusterPool/${name}`);
   }
 
   setAssignment(assignment: Assignment): Promise<LiveAssignment> {

@@ -21,7 +21,7 @@ import {
   type ClusterDataPlane,
   type PoolContract,
   type QueueSpec,
-} from '../model/common.js';
+} from '../../model/common.js';
 import type {
   ConfigDriftEntry,
   LiveAssignment,
@@ -29,8 +29,8 @@ import type {
   LivePool,
   LiveQueue,
   QueueMetrics,
-} from '../model/live.js';
-import { ControlPlaneError } from './errors.js';
+} from '../../model/live.js';
+import { ControlPlaneError } from '../errors.js';
 
 export interface PoolRecord {
   name: string;

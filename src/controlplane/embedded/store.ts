@@ -18,8 +18,8 @@
  */
 import { open, readFile, rename, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname, basename } from 'node:path';
-import { UserError } from '../cli/errors.js';
-import { acquireLockFile, type HeldLockFile } from '../util/lock-file.js';
+import { UserError } from '../../util/user-error.js';
+import { acquireLockFile, type HeldLockFile } from '../../util/lock-file.js';
 import {
   applyOp,
   stateFromJson,

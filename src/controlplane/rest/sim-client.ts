@@ -4,9 +4,9 @@
  * The same methods exist on EmbeddedControlPlane, so a test can drive either.
  */
 import { request } from 'undici';
-import type { ClusterDataPlane } from '../model/common.js';
-import type { LiveCluster, QueueMetrics } from '../model/live.js';
-import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from './errors.js';
+import type { ClusterDataPlane } from '../../model/common.js';
+import type { LiveCluster, QueueMetrics } from '../../model/live.js';
+import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from '../errors.js';
 
 export interface SimulatedFaults {
   latency_ms: number;
