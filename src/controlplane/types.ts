@@ -13,6 +13,7 @@ import type {
   PoolContract,
   QueueSpec,
 } from '../model/common.js';
+import type { ManualInstruction, Step } from '../model/plan.js';
 import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 
 export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
@@ -31,6 +32,11 @@ export interface BackendInfo {
   name: string;
   /** A repository declaring another kind is refused with an error naming the backend. */
   kinds: readonly ObjectKind[];
+  /**
+   * For steps this backend has no public API for: what a person runs instead (the step is then
+   * planned as `execution: "manual"`); null for steps it makes by API. Absent: all by API.
+   */
+  manualStep?: (step: Step) => ManualInstruction | null;
 }
 
 export interface ControlPlane {

@@ -54,12 +54,29 @@ export type StepOp =
 
 export type StepKind = StepOp['op'];
 
+/** `api`: the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
+export type StepExecution = 'api' | 'manual';
+
+/** What a person runs for a manual step: the backend's own CLI, exactly. */
+export interface ManualInstruction {
+  /** Why there is no API call, e.g. "Union has no public API to create a cluster pool". */
+  reason: string;
+  /** The exact command, e.g. `flyte create cluster-pool gpu --file gpu.yaml`. */
+  command: string;
+  /** A file the command reads (e.g. the pool definition for `--file`), with its content. */
+  file?: { name: string; content: string };
+}
+
 export type Step = StepOp & {
   /** `s1`, `s2` … in topological order. */
   id: string;
   /** Address of the object the step acts on (`Cluster/prod-1`). */
   target: string;
   depends_on: string[];
+  /** Absent means `api`. */
+  execution?: StepExecution;
+  /** Present when `execution` is `manual`. */
+  manual?: ManualInstruction;
 };
 
 export type WarningCode =
