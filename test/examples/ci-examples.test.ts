@@ -10,8 +10,17 @@
  * node_modules instead and passes every other npm command (`npm run build`) to the real npm.
  * Everything else — the build, the CLI, the comment and the status — is real.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { load } from 'js-yaml';
@@ -50,16 +59,32 @@ function configRepository(dir: string): string {
   return sh('git', ['rev-parse', 'HEAD'], dir).trim();
 }
 
-/** bash as the CI runners call it; output kept for the failure message. */
-function bash(script: string, cwd: string, env: Record<string, string>): string {
+/**
+ * bash as the CI runners call it; output kept for the failure message. Asynchronous: the
+ * local GitHub/GitLab API answers from this process.
+ */
+async function bash(script: string, cwd: string, env: Record<string, string>): Promise<string> {
   try {
-    return sh('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], cwd, {
-      PATH: `${shimDir}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
-      ...env,
-    });
+    const { stdout } = await promisify(execFile)(
+      'bash',
+      ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script],
+      {
+        cwd,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          ...GIT_ENV,
+          PATH: `${shimDir}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+          ...env,
+        },
+      },
+    );
+    return stdout;
   } catch (err) {
     const e = err as { status: number; stdout: string; stderr: string };
-    throw new Error(`step failed (exit ${e.status}):\n${script}\n--- stdout\n${e.stdout}\n--- stderr\n${e.stderr}`);
+    throw new Error(
+      `step failed (exit ${e.status}):\n${script}\n--- stdout\n${e.stdout}\n--- stderr\n${e.stderr}`,
+    );
   }
 }
 
@@ -152,7 +177,7 @@ describe('examples/github-actions/poolsync-plan.yml', () => {
         const env = Object.fromEntries(
           Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v), context)]),
         );
-        bash(expand(step.run, context), join(ws, step['working-directory'] ?? '.'), {
+        await bash(expand(step.run, context), join(ws, step['working-directory'] ?? '.'), {
           GITHUB_ACTIONS: 'true',
           GITHUB_WORKSPACE: ws,
           CI: 'true',
@@ -177,7 +202,11 @@ describe('examples/github-actions/poolsync-plan.yml', () => {
 
     // The built tree is what `npm publish` would ship: the bin, no sources or tests.
     const packed = JSON.parse(
-      bash('npm pack --dry-run --json --ignore-scripts 2>/dev/null', join(ws, 'poolsync'), {}),
+      await bash(
+        'npm pack --dry-run --json --ignore-scripts 2>/dev/null',
+        join(ws, 'poolsync'),
+        {},
+      ),
     ) as { files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
     expect(files).toContain('dist/cli/main.js');
@@ -189,7 +218,9 @@ describe('examples/github-actions/poolsync-plan.yml', () => {
     };
     expect(files).toContain(pkg.bin.poolsync!.replace(/^\.\//, ''));
     expect(pkg.scripts.prepublishOnly).toMatch(/build/);
-    expect(readFileSync(join(ws, 'poolsync/dist/cli/main.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node/);
+    expect(readFileSync(join(ws, 'poolsync/dist/cli/main.js'), 'utf8')).toMatch(
+      /^#!\/usr\/bin\/env node/,
+    );
   }, 240_000);
 });
 
@@ -229,7 +260,7 @@ describe('examples/gitlab-ci/.gitlab-ci.yml', () => {
     // GitLab expands $VARS in `variables:` values.
     for (const [k, v] of Object.entries(job.variables ?? {}))
       env[k] = v.replace(/\$(\w+)/g, (_m, name: string) => env[name] ?? '');
-    for (const line of job.script) bash(line, project, env);
+    for (const line of job.script) await bash(line, project, env);
     const notes = forge.list('gitlab:1234!3');
     expect(notes).toHaveLength(1);
     expect(notes[0]!.body).toContain('Plan: ');
