@@ -116,6 +116,7 @@ afterAll(async () => {
 });
 
 type Step = {
+  name?: string;
   uses?: string;
   with?: Record<string, string>;
   run?: string;
