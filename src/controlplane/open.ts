@@ -20,6 +20,8 @@ export interface OpenOptions {
   stateDir?: string;
   /** P1: contract of the `default` pool when an embedded state is first created. */
   defaultPoolContract?: PoolContract;
+  /** `file:` only: read the state without the writer lock or any write (plan, export). */
+  readOnly?: boolean;
   /** Tuning of the HTTP client (timeouts, retries). */
   http?: Omit<HttpControlPlaneOptions, 'token'>;
 }
@@ -44,6 +46,7 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
     return EmbeddedControlPlane.open({
       path: embeddedStatePath(url, opts.stateDir),
       ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
+      ...(opts.readOnly ? { readOnly: true } : {}),
     });
   }
   if (/^https?:\/\//.test(url)) {

@@ -30,7 +30,7 @@ import type {
 } from '../types.js';
 import { ControlPlaneError, capabilityOff } from '../errors.js';
 import * as core from './state.js';
-import { StateStore } from './store.js';
+import { StateStore, readStateOnce } from './store.js';
 import {
   validateActivity,
   validateAssignment,
@@ -52,6 +52,11 @@ export interface EmbeddedOptions {
   now?: () => number;
   /** Ops journaled before the store compacts into a new snapshot. */
   compactAfter?: number;
+  /**
+   * Read the state as it is now, without the writer lock and without writing anything (plan,
+   * export); every write is refused. A missing state file reads as a new organisation (P1).
+   */
+  readOnly?: boolean;
 }
 
 export interface QueueActivity {
@@ -69,6 +74,8 @@ export class EmbeddedControlPlane implements ControlPlane {
     private readonly state: core.State,
     private readonly store: StateStore | null,
     private readonly now: () => number,
+    /** The state file when opened read-only (writes are refused). */
+    private readonly readOnlyPath: string | null = null,
   ) {}
 
   static async open(opts: EmbeddedOptions): Promise<EmbeddedControlPlane> {
@@ -79,6 +86,9 @@ export class EmbeddedControlPlane implements ControlPlane {
     const init = () => core.initialState(contract);
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
+    if (opts.readOnly) {
+      return new EmbeddedControlPlane(await readStateOnce(opts.path, init), null, now, opts.path);
+    }
     const compact = opts.compactAfter === undefined ? {} : { compactAfter: opts.compactAfter };
     const { store, state } = await StateStore.open(opts.path, init, compact);
     return new EmbeddedControlPlane(state, store, now);
@@ -86,7 +96,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /** Where the state lives (null in memory). */
   get path(): string | null {
-    return this.store?.path ?? null;
+    return this.store?.path ?? this.readOnlyPath;
   }
 
   private check(): void {
@@ -97,6 +107,12 @@ export class EmbeddedControlPlane implements ControlPlane {
   /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
   private async write<T>(op: core.Op, view: () => T): Promise<T> {
     this.check();
+    if (this.readOnlyPath !== null) {
+      throw new ControlPlaneError(
+        'FAILED_PRECONDITION',
+        `control-plane state ${this.readOnlyPath} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
+      );
+    }
     core.applyOp(this.state, op);
     const result = view();
     if (this.store) await this.store.append(op);
