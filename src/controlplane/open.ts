@@ -21,6 +21,8 @@ export interface OpenOptions {
   stateDir?: string;
   /** P1: contract of the `default` pool when an embedded state is first created. */
   defaultPoolContract?: PoolContract;
+  /** `file:` only: read the state without the writer lock or any write (plan, export). */
+  readOnly?: boolean;
   /** Tuning of the HTTP client (timeouts, retries). */
   http?: Omit<HttpControlPlaneOptions, 'token'>;
 }
@@ -46,6 +48,7 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
       path: embeddedStatePath(url, opts.stateDir),
       ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
       ...embeddedUrlCapabilities(url),
+      ...(opts.readOnly ? { readOnly: true } : {}),
     });
   }
   if (/^https?:\/\//.test(url)) {

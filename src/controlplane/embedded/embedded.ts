@@ -33,7 +33,7 @@ import { formatCapabilities, sameCapabilities } from '../../model/capabilities.j
 import { UserError } from '../../util/user-error.js';
 import { capabilitiesChangeHint, withQueueState } from './capabilities.js';
 import * as core from './state.js';
-import { StateStore } from './store.js';
+import { StateStore, readStateOnce } from './store.js';
 import {
   validateActivity,
   validateAssignment,
@@ -60,6 +60,11 @@ export interface EmbeddedOptions {
    * a different value is refused with the command that changes it. Absent: as stored.
    */
   capabilities?: Capabilities;
+  /**
+   * Read the state as it is now, without the writer lock and without writing anything (plan,
+   * export); every write is refused. A missing state file reads as a new organisation (P1).
+   */
+  readOnly?: boolean;
 }
 
 export interface QueueActivity {
@@ -77,6 +82,8 @@ export class EmbeddedControlPlane implements ControlPlane {
     private readonly state: core.State,
     private readonly store: StateStore | null,
     private readonly now: () => number,
+    /** The state file when opened read-only (writes are refused). */
+    private readonly readOnlyPath: string | null = null,
   ) {}
 
   static async open(opts: EmbeddedOptions): Promise<EmbeddedControlPlane> {
@@ -88,16 +95,20 @@ export class EmbeddedControlPlane implements ControlPlane {
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
     const compact = opts.compactAfter === undefined ? {} : { compactAfter: opts.compactAfter };
-    const { store, state } = await StateStore.open(opts.path, init, compact);
+    const { store, state } = opts.readOnly
+      ? { store: null, state: await readStateOnce(opts.path, init) }
+      : await StateStore.open(opts.path, init, compact);
     if (opts.capabilities && !sameCapabilities(opts.capabilities, state.capabilities)) {
-      await store.close();
+      await store?.close();
       throw new UserError(
         `control-plane state ${opts.path} was created with capabilities ${formatCapabilities(state.capabilities)}, ` +
           `not ${formatCapabilities(opts.capabilities)}: capabilities are stored with the state. Leave them out ` +
           `to use the stored ones, or change them with \`${capabilitiesChangeHint(opts.path, opts.capabilities)}\``,
       );
     }
-    return new EmbeddedControlPlane(state, store, now);
+    return store
+      ? new EmbeddedControlPlane(state, store, now)
+      : new EmbeddedControlPlane(state, null, now, opts.path);
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
@@ -109,7 +120,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /** Where the state lives (null in memory). */
   get path(): string | null {
-    return this.store?.path ?? null;
+    return this.store?.path ?? this.readOnlyPath;
   }
 
   private check(): void {
@@ -120,6 +131,12 @@ export class EmbeddedControlPlane implements ControlPlane {
   /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
   private async write<T>(op: core.Op, view: () => T): Promise<T> {
     this.check();
+    if (this.readOnlyPath !== null) {
+      throw new ControlPlaneError(
+        'FAILED_PRECONDITION',
+        `control-plane state ${this.readOnlyPath} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
+      );
+    }
     core.applyOp(this.state, op);
     const result = view();
     if (this.store) await this.store.append(op);
