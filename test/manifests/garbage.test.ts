@@ -112,7 +112,9 @@ describe('garbage in, structured errors out', () => {
       ['LIMIT', 'big.yaml'],
       ['V5', 'c.yaml'],
     ]);
-    expect(r.errors[0]!.message).toMatch(/^file is 1,048,579 bytes \(1 MiB\), over the limit of 1,048,576 bytes \(1 MiB\)/);
+    expect(r.errors[0]!.message).toMatch(
+      /^file is 1,048,579 bytes \(1 MiB\), over the limit of 1,048,576 bytes \(1 MiB\)/,
+    );
   });
 
   it(`more than ${LIMITS.maxDocuments} documents is a LIMIT error`, async () => {
