@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { UserError } from '../util/user-error.js';
 import type { Capabilities, PoolContract } from '../model/common.js';
 import { parseCapabilities } from '../model/capabilities.js';
+import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { EmbeddedControlPlane } from './embedded/embedded.js';
 import type { HttpControlPlaneOptions } from './rest/http-client.js';
 import type { ControlPlane } from './types.js';
@@ -52,16 +53,16 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
     });
   }
   if (/^https?:\/\//.test(url)) {
+    refuseUrlCredentials(
+      url,
+      'the control plane URL',
+      'put the token in POOLSYNC_TOKEN or a --token-file',
+    );
     let parsed: URL;
     try {
       parsed = new URL(url);
     } catch {
       throw new UserError(`control plane "${url}" is not a valid URL`);
-    }
-    if (parsed.username || parsed.password) {
-      throw new UserError(
-        'control plane URL must not carry credentials; put the token in POOLSYNC_TOKEN or a --token-file',
-      );
     }
     const token = opts.token ?? process.env.POOLSYNC_TOKEN;
     // Loaded on demand: undici costs ~90 ms at start-up that file: control planes never need.

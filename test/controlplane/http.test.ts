@@ -401,7 +401,10 @@ describe('openControlPlane', () => {
       /file:PATH .* http:\/\/ or https:\/\//,
     );
     await expect(openControlPlane('https://user:pw@example.com')).rejects.toThrow(
-      /must not carry credentials/,
+      /^the control plane URL carries a password or token \(user:secret@\); remove it from the URL and put the token in POOLSYNC_TOKEN or a --token-file\.$/,
+    );
+    await expect(openControlPlane('https://TOKEN@example.com')).rejects.toThrow(
+      /^the control plane URL carries a user part \(TOKEN@\)/,
     );
   });
 
