@@ -31,6 +31,15 @@ import type {
   QueueMetrics,
 } from '../../model/live.js';
 import { ControlPlaneError } from '../errors.js';
+import type { LiveDefaultQueue } from '../../model/live.js';
+import { applyDefaultQueueOp, listDefaultQueues, type DefaultQueueOp } from './default-queues.js';
+
+export {
+  defaultQueueInUse,
+  defaultQueueTargets,
+  isDefaultQueueTarget,
+  listDefaultQueues,
+} from './default-queues.js';
 
 export interface PoolRecord {
   name: string;
@@ -61,6 +70,8 @@ export interface State {
   /** Keyed by assignmentKeyString. */
   assignments: Map<string, Assignment>;
   activity: Map<string, ActivityRecord>;
+  /** Union v2 project/domain → default queue, keyed by `project/domain` (default-queues.ts). */
+  default_queues: Map<string, LiveDefaultQueue>;
 }
 
 /** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
@@ -75,7 +86,8 @@ export type Op =
   | { op: 'set_assignment'; assignment: Assignment }
   | { op: 'delete_assignment'; key: AssignmentKey }
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
-  | ({ op: 'set_queue_activity'; name: string } & ActivityRecord);
+  | ({ op: 'set_queue_activity'; name: string } & ActivityRecord)
+  | DefaultQueueOp;
 
 /** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */
 export const DEFAULT_POOL_CONTRACT: PoolContract = {
@@ -109,6 +121,7 @@ export function initialState(defaultContract: PoolContract): State {
     queues: new Map([[DEFAULT_QUEUE, defaultQueue()]]),
     assignments: new Map(),
     activity: new Map(),
+    default_queues: new Map(),
   };
 }
 
@@ -400,6 +413,10 @@ export function applyOp(state: State, op: Op): void {
       state.activity.set(op.name, { runs_in_flight, actions_in_flight, at, finish_over_ms });
       return;
     }
+    case 'set_default_queue':
+    case 'delete_default_queue':
+      applyDefaultQueueOp(state, op);
+      return;
   }
 }
 
@@ -567,6 +584,8 @@ export interface StateJson {
   queues: QueueRecord[];
   assignments: Assignment[];
   activity: ({ name: string } & ActivityRecord)[];
+  /** Absent in snapshots written before default-queue settings existed. */
+  default_queues?: LiveDefaultQueue[];
 }
 
 export function stateToJson(state: State): StateJson {
@@ -578,6 +597,8 @@ export function stateToJson(state: State): StateJson {
     activity: [...state.activity.entries()]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([name, a]) => ({ name, ...a })),
+    // Only when set, so snapshots of control planes without settings keep their old form.
+    ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
   };
 }
 
@@ -588,5 +609,8 @@ export function stateFromJson(json: StateJson): State {
     queues: new Map(json.queues.map((q) => [q.name, q])),
     assignments: new Map(json.assignments.map((a) => [assignmentKeyString(a), a])),
     activity: new Map(json.activity.map(({ name, ...a }) => [name, a])),
+    default_queues: new Map(
+      (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
+    ),
   };
 }

@@ -25,6 +25,7 @@ import {
 import type {
   LiveAssignment,
   LiveCluster,
+  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   QueueMetrics,
@@ -33,6 +34,7 @@ import {
   ControlPlaneError,
   ERROR_CODES,
   capabilityOff,
+  kindUnsupported,
   type ControlPlaneErrorCode,
 } from '../errors.js';
 import type {
@@ -409,6 +411,23 @@ export class HttpControlPlane implements ControlPlane {
 
   async updatePool(name: string, _contract: PoolContract): Promise<LivePool> {
     throw capabilityOff('pool_update', `ClusterPool/${name}`);
+  }
+
+  /** Default-queue settings are a Union v2 kind; this backend's `kinds` leaves them out. */
+  async listDefaultQueues(): Promise<LiveDefaultQueue[]> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', null);
+  }
+
+  async setDefaultQueue(
+    project: string,
+    domain: string,
+    _queue: string,
+  ): Promise<LiveDefaultQueue> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
+  }
+
+  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
   }
 
   setAssignment(assignment: Assignment): Promise<LiveAssignment> {
