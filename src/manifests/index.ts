@@ -54,7 +54,11 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   }
 
   const manifests: Manifest[] = [];
-  const broken = { pools: new Set<string>(), clusters: new Set<string>() };
+  const broken = {
+    pools: new Set<string>(),
+    clusters: new Set<string>(),
+    queues: new Set<string>(),
+  };
   let aliasTotal = 0;
   let aliasBytesTotal = 0;
   const pending: Promise<ReadResult>[] = [];
@@ -119,9 +123,11 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       else if (r.kind === 'Cluster') counts.clusters++;
       else if (r.kind === 'Queue') counts.queues++;
       else if (r.kind === 'PoolAssignment') counts.assignments++;
+      else if (r.kind === 'DefaultQueue') counts.default_queues = (counts.default_queues ?? 0) + 1;
       if (r.manifest) manifests.push(r.manifest);
       else if (r.name && r.kind === 'ClusterPool') broken.pools.add(r.name);
       else if (r.name && r.kind === 'Cluster') broken.clusters.add(r.name);
+      else if (r.name && r.kind === 'Queue') broken.queues.add(r.name);
     }
   }
 

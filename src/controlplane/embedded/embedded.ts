@@ -6,6 +6,7 @@
 import {
   CORE_KINDS,
   DEFAULT_POOL,
+  type ObjectKind,
   address,
   assignmentKeyString,
   type Assignment,
@@ -18,6 +19,7 @@ import {
 import type {
   LiveAssignment,
   LiveCluster,
+  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   QueueMetrics,
@@ -33,6 +35,7 @@ import { formatCapabilities, sameCapabilities } from '../../model/capabilities.j
 import { UserError } from '../../util/user-error.js';
 import { capabilitiesChangeHint, withQueueState } from './capabilities.js';
 import * as core from './state.js';
+import { validateDefaultQueueKey } from './default-queues.js';
 import { StateStore, readStateOnce } from './store.js';
 import {
   validateActivity,
@@ -45,6 +48,8 @@ import {
 } from './validate.js';
 
 export { DEFAULT_POOL_CONTRACT } from './state.js';
+
+const EMBEDDED_KINDS: readonly ObjectKind[] = [...CORE_KINDS, 'DefaultQueue'];
 
 export interface EmbeddedOptions {
   /** Where the state is persisted; null keeps it in memory (tests). */
@@ -75,7 +80,8 @@ export interface QueueActivity {
 }
 
 export class EmbeddedControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = { name: 'embedded', kinds: CORE_KINDS };
+  /** The embedded store also keeps Union v2's default-queue settings. */
+  readonly backend: BackendInfo = { name: 'embedded', kinds: EMBEDDED_KINDS };
   private closed = false;
 
   private constructor(
@@ -311,6 +317,24 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
     await this.write({ op: 'delete_assignment', key: validateAssignmentKey(key) }, () => undefined);
+  }
+
+  listDefaultQueues(): Promise<LiveDefaultQueue[]> {
+    return this.read(() => core.listDefaultQueues(this.state));
+  }
+
+  async setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
+    const key = validateDefaultQueueKey(project, domain);
+    const name = validateName('Queue', queue);
+    return this.write({ op: 'set_default_queue', ...key, queue: name }, () => ({
+      ...key,
+      queue: name,
+    }));
+  }
+
+  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
+    const key = validateDefaultQueueKey(project, domain);
+    await this.write({ op: 'delete_default_queue', ...key }, () => undefined);
   }
 
   // ------------------------------------------------------------ simulation (not in ControlPlane)

@@ -43,6 +43,15 @@ import type {
 } from '../../model/live.js';
 import { ControlPlaneError } from '../errors.js';
 import { applyCapabilityOp, type CapabilityOp } from './capabilities.js';
+import type { LiveDefaultQueue } from '../../model/live.js';
+import { applyDefaultQueueOp, listDefaultQueues, type DefaultQueueOp } from './default-queues.js';
+
+export {
+  defaultQueueInUse,
+  defaultQueueTargets,
+  isDefaultQueueTarget,
+  listDefaultQueues,
+} from './default-queues.js';
 
 export interface PoolRecord {
   name: string;
@@ -77,6 +86,8 @@ export interface State {
   capabilities: Capabilities;
   /** Capability `drain`: queues drained (DRAINING, or DRAINED once idle). */
   draining: Set<string>;
+  /** Union v2 project/domain → default queue, keyed by `project/domain` (default-queues.ts). */
+  default_queues: Map<string, LiveDefaultQueue>;
 }
 
 /** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
@@ -92,7 +103,8 @@ export type Op =
   | { op: 'delete_assignment'; key: AssignmentKey }
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
   | ({ op: 'set_queue_activity'; name: string } & ActivityRecord)
-  | CapabilityOp;
+  | CapabilityOp
+  | DefaultQueueOp;
 
 /** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */
 export const DEFAULT_POOL_CONTRACT: PoolContract = {
@@ -131,6 +143,7 @@ export function initialState(
     activity: new Map(),
     capabilities: { ...caps },
     draining: new Set(),
+    default_queues: new Map(),
   };
 }
 
@@ -421,6 +434,10 @@ export function applyOp(state: State, op: Op): void {
       state.activity.set(op.name, { runs_in_flight, actions_in_flight, at, finish_over_ms });
       return;
     }
+    case 'set_default_queue':
+    case 'delete_default_queue':
+      applyDefaultQueueOp(state, op);
+      return;
     default:
       applyCapabilityOp(state, op);
   }
@@ -672,6 +689,8 @@ export interface StateJson {
   /** Absent in states written before capabilities: all off. */
   capabilities?: Capabilities;
   draining?: string[];
+  /** Absent in snapshots written before default-queue settings existed. */
+  default_queues?: LiveDefaultQueue[];
 }
 
 export function stateToJson(state: State): StateJson {
@@ -685,6 +704,8 @@ export function stateToJson(state: State): StateJson {
       .map(([name, a]) => ({ name, ...a })),
     capabilities: { ...state.capabilities },
     draining: [...state.draining].sort(),
+    // Only when set, so snapshots of control planes without settings keep their old form.
+    ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
   };
 }
 
@@ -697,5 +718,8 @@ export function stateFromJson(json: StateJson): State {
     activity: new Map(json.activity.map(({ name, ...a }) => [name, a])),
     capabilities: { ...BASELINE_CAPABILITIES, ...json.capabilities },
     draining: new Set(json.draining ?? []),
+    default_queues: new Map(
+      (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
+    ),
   };
 }

@@ -25,6 +25,7 @@ import {
 import type {
   LiveAssignment,
   LiveCluster,
+  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   QueueMetrics,
@@ -32,6 +33,7 @@ import type {
 import {
   ControlPlaneError,
   ERROR_CODES,
+  kindUnsupported,
   type ControlPlaneErrorCode,
 } from '../errors.js';
 import type {
@@ -465,6 +467,23 @@ export class HttpControlPlane implements ControlPlane {
 
   updatePool(name: string, contract: PoolContract): Promise<LivePool> {
     return this.call('PUT', `/v1/pools/${seg(name)}`, { contract });
+  }
+
+  /** Default-queue settings are a Union v2 kind; this backend's `kinds` leaves them out. */
+  async listDefaultQueues(): Promise<LiveDefaultQueue[]> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', null);
+  }
+
+  async setDefaultQueue(
+    project: string,
+    domain: string,
+    _queue: string,
+  ): Promise<LiveDefaultQueue> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
+  }
+
+  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
   }
 
   setAssignment(assignment: Assignment): Promise<LiveAssignment> {
