@@ -27,7 +27,13 @@ import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
-import { colorOption, controlPlaneOption, tokenFileOption, useColor } from '../options.js';
+import {
+  apiKeyFileOption,
+  colorOption,
+  controlPlaneOption,
+  tokenFileOption,
+  useColor,
+} from '../options.js';
 
 interface ApplyArgs {
   target: string;
@@ -36,6 +42,7 @@ interface ApplyArgs {
   parallelism: number;
   'wait-timeout': string;
   'token-file'?: string;
+  'api-key-file'?: string;
   'state-dir': string;
   color?: boolean;
 }
@@ -69,6 +76,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('state-dir', {
         type: 'string',
         default: DEFAULT_STATE_DIR,
@@ -114,7 +122,10 @@ async function runApply(args: ApplyArgs): Promise<number> {
   let cp: ControlPlane | null = null;
   try {
     let plan: Plan;
-    cp = await openControlPlane(url, token === undefined ? {} : { token });
+    cp = await openControlPlane(url, {
+      ...(token === undefined ? {} : { token }),
+      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+    });
     if (saved !== null) {
       plan = saved;
       // plan.md: re-read live state; a plan made against another state is refused before any call.

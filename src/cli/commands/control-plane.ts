@@ -14,6 +14,14 @@ import { startControlPlaneServer } from '../../controlplane/embedded/server.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { PoolContract } from '../../model/common.js';
 import { UserError } from '../../util/user-error.js';
+import { OAuthServer, readOAuthClientFile } from '../../controlplane/embedded/oauth.js';
+import type { OAuthClientConfig } from '../../controlplane/embedded/oauth.js';
+
+/** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
+async function unionApi(controlPlane: EmbeddedControlPlane, client: OAuthClientConfig) {
+  const { createUnionApi } = await import('../../controlplane/embedded/union-api.js');
+  return createUnionApi({ controlPlane, oauth: new OAuthServer(client) });
+}
 
 interface ServeArgs {
   listen: string;
@@ -22,6 +30,7 @@ interface ServeArgs {
   simulate: boolean;
   'default-pool-contract'?: string;
   'log-level': string;
+  'oauth-client-file'?: string;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
@@ -95,6 +104,11 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         describe:
           'YAML/JSON file with the `default` pool contract, used when the state is first created',
       })
+      .option('oauth-client-file', {
+        type: 'string',
+        describe:
+          "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
+      })
       .option('log-level', {
         type: 'string',
         default: 'info',
@@ -110,6 +124,8 @@ const serveCommand: CommandModule<object, ServeArgs> = {
       { level: args['log-level'], base: { component: 'control-plane' } },
       pino.destination(2),
     );
+    const oauthFile = args['oauth-client-file'];
+    const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
     const statePath = resolve(args.state);
     const controlPlane = await EmbeddedControlPlane.open({
       path: statePath,
@@ -124,6 +140,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         simulate: args.simulate,
         logger,
         ...(token ? { token } : {}),
+        ...(oauthClient ? { unionApi: await unionApi(controlPlane, oauthClient) } : {}),
       });
     } catch (err) {
       await controlPlane.close();
@@ -138,6 +155,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         url: server.url,
         state: statePath,
         auth: token ? 'bearer' : 'none',
+        union_api: oauthClient ? { org: oauthClient.org } : false,
         simulate: args.simulate,
       },
       'control plane listening',

@@ -20,6 +20,7 @@ import {
   planOutputOption,
   requireFolder,
   tokenFileOption,
+  apiKeyFileOption,
   useColor,
 } from '../options.js';
 
@@ -29,6 +30,7 @@ interface PlanArgs extends CommentArgs {
   dir: string;
   'control-plane': string;
   'token-file'?: string;
+  'api-key-file'?: string;
   output: OutputFormat;
   out?: string;
   'detailed-exitcode': boolean;
@@ -43,6 +45,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .positional('dir', configDirPositional)
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('output', planOutputOption)
       .option('out', {
         type: 'string',
@@ -76,7 +79,10 @@ async function runPlan(args: PlanArgs): Promise<number> {
   await requireFolder(args.dir);
   const token = await resolveToken(args['token-file']);
   const commit = await cleanCommit(args.dir);
-  const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+  const cp = await openControlPlane(args['control-plane'], {
+    ...(token ? { token } : {}),
+    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+  });
   let result;
   try {
     result = await planRepository(args.dir, cp, { commit });
