@@ -141,6 +141,11 @@ export class OAuthServer {
     });
   }
 
+  /** Forgets every token issued (a key rotation); clients must fetch new ones. */
+  revokeAll(): void {
+    this.tokens.clear();
+  }
+
   /** Checks `<authorization_metadata_key>: Bearer <token>`. */
   check(header: string | null): TokenCheck {
     const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');

@@ -98,6 +98,8 @@ export interface CallInfo {
 export function toControlPlaneError(err: unknown, call: CallInfo): unknown {
   if (err instanceof ControlPlaneError) return err;
   if (!(err instanceof ConnectError)) return err;
+  // Thrown by an interceptor (the token source): connect wraps it, keeping it as the cause.
+  if (err.cause instanceof ControlPlaneError) return err.cause;
   const code = CODES[err.code] ?? 'UNAVAILABLE';
   const where = call.address ? `${call.address}: ` : '';
   const said = err.rawMessage || '(no message)';

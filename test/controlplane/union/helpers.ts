@@ -77,12 +77,13 @@ export async function openUnion(
   s: UnionServer,
   protocol: 'connect' | 'grpc',
   key = apiKey(s.host),
+  tuning: { pageSize?: number } = {},
 ): Promise<UnionControlPlane> {
   const before = process.env.POOLSYNC_UNION_API_KEY;
   process.env.POOLSYNC_UNION_API_KEY = key;
   try {
     const cp: ControlPlane = await openControlPlane(s.url(protocol), {
-      union: { retry: { maxRetries: 4, minDelayMs: 5, maxDelayMs: 20 } },
+      union: { retry: { maxRetries: 4, minDelayMs: 5, maxDelayMs: 20 }, ...tuning },
     });
     return cp as UnionControlPlane;
   } finally {
