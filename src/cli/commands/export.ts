@@ -51,6 +51,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   handler: async (args) => {
     const token = await resolveToken(args['token-file']);
     const cp = await openControlPlane(args['control-plane'], {
+      readOnly: true,
       ...(token ? { token } : {}),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
