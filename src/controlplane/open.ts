@@ -12,6 +12,7 @@ import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { EmbeddedControlPlane } from './embedded/embedded.js';
 import type { HttpControlPlaneOptions } from './rest/http-client.js';
 import type { ControlPlane } from './types.js';
+import type { UnionOpenOptions } from './union/open.js';
 
 export const DEFAULT_CONTROL_PLANE_URL = 'file:.poolsync/control-plane.json';
 
@@ -26,6 +27,10 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** Tuning of the HTTP client (timeouts, retries). */
   http?: Omit<HttpControlPlaneOptions, 'token'>;
+  /** `union+` URLs: file holding the Union API key (else env POOLSYNC_UNION_API_KEY). */
+  apiKeyFile?: string;
+  /** `union+` URLs: client tuning (retries, page size, deadline). */
+  union?: Omit<UnionOpenOptions, 'apiKeyFile'>;
 }
 
 /**
@@ -52,6 +57,14 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
       ...(opts.readOnly ? { readOnly: true } : {}),
     });
   }
+  if (/^union\+https?:\/\//.test(url)) {
+    // Loaded on demand, like the REST client: only union+ URLs need connect and protobuf.
+    const { openUnion } = await import('./union/open.js');
+    return openUnion(url, {
+      ...opts.union,
+      ...(opts.apiKeyFile ? { apiKeyFile: opts.apiKeyFile } : {}),
+    });
+  }
   if (/^https?:\/\//.test(url)) {
     refuseUrlCredentials(
       url,
@@ -70,7 +83,7 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
     return new HttpControlPlane(parsed.toString(), { ...opts.http, ...(token ? { token } : {}) });
   }
   throw new UserError(
-    `control plane "${url}" is not understood: use file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL}) or an http:// or https:// URL of a control-plane API`,
+    `control plane "${url}" is not understood: use file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL}), an http:// or https:// URL of a poolsync control-plane API, or union+https://HOST for a Union organisation`,
   );
 }
 

@@ -13,8 +13,20 @@ import { readTokenFile } from '../../controlplane/open.js';
 import { startControlPlaneServer } from '../../controlplane/embedded/server.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
-import { CAPABILITY_NAMES, formatCapabilities, parseCapabilities } from '../../model/capabilities.js';
+import {
+  CAPABILITY_NAMES,
+  formatCapabilities,
+  parseCapabilities,
+} from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
+import { OAuthServer, readOAuthClientFile } from '../../controlplane/embedded/oauth.js';
+import type { OAuthClientConfig } from '../../controlplane/embedded/oauth.js';
+
+/** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
+async function unionApi(controlPlane: EmbeddedControlPlane, client: OAuthClientConfig) {
+  const { createUnionApi } = await import('../../controlplane/embedded/union-api.js');
+  return createUnionApi({ controlPlane, oauth: new OAuthServer(client) });
+}
 
 interface ServeArgs {
   listen: string;
@@ -24,6 +36,7 @@ interface ServeArgs {
   'default-pool-contract'?: string;
   'log-level': string;
   capabilities?: string;
+  'oauth-client-file'?: string;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
@@ -101,6 +114,11 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         type: 'string',
         describe: `Capabilities a new state is created with: comma-separated ${CAPABILITY_NAMES.join(', ')} (or none); for an existing state they must match the stored ones`,
       })
+      .option('oauth-client-file', {
+        type: 'string',
+        describe:
+          "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
+      })
       .option('log-level', {
         type: 'string',
         default: 'info',
@@ -116,6 +134,8 @@ const serveCommand: CommandModule<object, ServeArgs> = {
       { level: args['log-level'], base: { component: 'control-plane' } },
       pino.destination(2),
     );
+    const oauthFile = args['oauth-client-file'];
+    const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
     const statePath = resolve(args.state);
     const capabilities =
       args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
@@ -133,6 +153,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         simulate: args.simulate,
         logger,
         ...(token ? { token } : {}),
+        ...(oauthClient ? { unionApi: await unionApi(controlPlane, oauthClient) } : {}),
       });
     } catch (err) {
       await controlPlane.close();
@@ -147,6 +168,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         url: server.url,
         state: statePath,
         auth: token ? 'bearer' : 'none',
+        union_api: oauthClient ? { org: oauthClient.org } : false,
         simulate: args.simulate,
         capabilities: formatCapabilities(await controlPlane.capabilities()),
       },
@@ -208,7 +230,8 @@ const capabilitiesCommand: CommandModule<object, CapabilitiesArgs> = {
         try {
           await cp.setCapabilities(capabilitiesFlag(args.set));
         } catch (err) {
-          if (isControlPlaneError(err)) throw new UserError(`${resolve(args.state)}: ${err.message}`);
+          if (isControlPlaneError(err))
+            throw new UserError(`${resolve(args.state)}: ${err.message}`);
           throw err;
         }
       }

@@ -20,6 +20,7 @@ import {
   planOutputOption,
   requireFolder,
   tokenFileOption,
+  apiKeyFileOption,
   useColor,
 } from '../options.js';
 
@@ -29,6 +30,7 @@ interface PlanArgs extends CommentArgs {
   dir: string;
   'control-plane': string;
   'token-file'?: string;
+  'api-key-file'?: string;
   output: OutputFormat;
   out?: string;
   'detailed-exitcode': boolean;
@@ -43,6 +45,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .positional('dir', configDirPositional)
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('output', planOutputOption)
       .option('out', {
         type: 'string',
@@ -79,6 +82,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
   const cp = await openControlPlane(args['control-plane'], {
     readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
     ...(token ? { token } : {}),
+    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
   let result;
   try {

@@ -15,6 +15,7 @@ import { constantTimeEqual } from '../../util/constant-time.js';
 import type { ControlPlaneErrorCode } from '../errors.js';
 import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
+import type { UnionApi } from './union-api.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -29,6 +30,8 @@ export interface ControlPlaneServerOptions {
   logger?: Logger;
   /** Largest accepted request body (default 1 MiB). */
   bodyLimitBytes?: number;
+  /** Also serve Union's Connect/gRPC API and OAuth2 on this port (union-api.ts). */
+  unionApi?: UnionApi;
 }
 
 export interface ControlPlaneServer {
@@ -513,6 +516,7 @@ export async function startControlPlaneServer(
         'request',
       );
     });
+    if (opts.unionApi?.handle(req, res)) return;
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -540,21 +544,24 @@ export async function startControlPlaneServer(
   server.keepAliveTimeout = 60_000;
   server.requestTimeout = 120_000;
 
+  const listener = opts.unionApi?.listener(server) ?? server;
+
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  const addr = server.address() as AddressInfo;
+  const addr = listener.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${host}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+        listener.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
+        opts.unionApi?.close();
       }),
   };
 }
