@@ -18,6 +18,8 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   wait_idle: ['Waiting for in-flight work to finish on', 'Wait'],
   set_assignment: ['Setting', 'Assignment'],
   delete_assignment: ['Deleting', 'Deletion'],
+  set_execution_cluster_label: ['Setting', 'Label'],
+  delete_execution_cluster_label: ['Deleting', 'Deletion'],
 };
 
 export interface Colors {

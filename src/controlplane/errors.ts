@@ -36,6 +36,16 @@ export function isControlPlaneError(
   return err instanceof ControlPlaneError && (code === undefined || err.code === code);
 }
 
+/** The error of an execution-cluster-label call on a backend that has no such attributes. */
+export function executionClusterLabelsUnsupported(backend: string): ControlPlaneError {
+  return new ControlPlaneError(
+    'FAILED_PRECONDITION',
+    `the ${backend} backend has no execution cluster labels (a flyteadmin attribute): use a flyteadmin+https:// control plane`,
+    null,
+    null,
+  );
+}
+
 /** The rule each capability lifts when on (domain.md, Capabilities). */
 const BASELINE_RULE = {
   drain: 'C9',

@@ -14,6 +14,7 @@ import type {
   QueueSpec,
 } from '../model/common.js';
 import type { ManualInstruction, Step } from '../model/plan.js';
+import type { ExecutionClusterLabel } from '../model/flyte.js';
 import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 
 export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
@@ -37,6 +38,11 @@ export interface BackendInfo {
    * planned as `execution: "manual"`); null for steps it makes by API. Absent: all by API.
    */
   manualStep?: (step: Step) => ManualInstruction | null;
+  /**
+   * Kinds a repository may declare although this backend has no API for them: they are
+   * rendered to configuration files (`poolsync render`) and never planned against the backend.
+   */
+  configKinds?: readonly ObjectKind[];
 }
 
 export interface ControlPlane {
@@ -77,12 +83,24 @@ export interface ControlPlane {
   setAssignment(assignment: Assignment): Promise<LiveAssignment>;
   deleteAssignment(key: AssignmentKey): Promise<void>;
 
+  /**
+   * flyteadmin EXECUTION_CLUSTER_LABEL attributes (project/domain[/workflow] → label). A backend
+   * without them rejects the calls with FAILED_PRECONDITION naming itself (executionClusterLabelsUnsupported).
+   */
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
+  /** Upsert. */
+  setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
+  deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
+
   /** Releases connections / file handles / locks. */
   close(): Promise<void>;
 }
 
 /** Reads every kind (in parallel where the implementation allows) into a LiveState. */
 export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
+  const labels = cp.backend.kinds.includes('ExecutionClusterLabel')
+    ? cp.listExecutionClusterLabels()
+    : null;
   const [capabilities, pools, clusters, queues, assignments] = await Promise.all([
     cp.capabilities(),
     cp.listPools(),
@@ -102,5 +120,18 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
       const kb = [b.project, b.domain, b.workflow ?? ''].join('\u0000');
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     }),
+    ...labelsField(labels ? await labels : []),
   };
+}
+
+function sortByKey<T extends AssignmentKey>(items: readonly T[]): T[] {
+  const k = (a: T) => [a.project, a.domain, a.workflow ?? ''].join('\u0000');
+  return [...items].sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
+}
+
+/** Present only when there are labels, so live states of backends without them stay as they were. */
+function labelsField(labels: ExecutionClusterLabel[]): {
+  execution_cluster_labels?: ExecutionClusterLabel[];
+} {
+  return labels.length > 0 ? { execution_cluster_labels: sortByKey(labels) } : {};
 }

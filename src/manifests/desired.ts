@@ -16,6 +16,7 @@ import type {
 } from '../model/desired.js';
 import type { Grouped } from './rules.js';
 import { comparePaths } from './walk.js';
+import { buildFlyteDesired } from './flyte-desired.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
 
@@ -76,5 +77,6 @@ export function buildDesiredState(
   clusters.sort(byName);
   queues.sort(byName);
   assignments.sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b)));
-  return { pools, clusters, queues, assignments, config, commit };
+  const flyte = g.flyte ? buildFlyteDesired(g.flyte) : null;
+  return { pools, clusters, queues, assignments, ...flyte, config, commit };
 }

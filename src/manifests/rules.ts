@@ -19,6 +19,12 @@ import type {
 } from './documents.js';
 import { intact, positionOf, usable } from './documents.js';
 import { didYouMean } from './suggest.js';
+import {
+  checkBuckets,
+  checkFlyteRules,
+  emptyFlyteGroup,
+  type FlyteGrouped,
+} from './rules-multicluster.js';
 import type { ValidationCode, ValidationError } from './types.js';
 import type { Position } from './yaml.js';
 
@@ -27,15 +33,25 @@ export interface Grouped {
   clusters: ClusterManifest[];
   queues: QueueManifest[];
   assignments: AssignmentManifest[];
+  flyte: FlyteGrouped;
 }
 
 export function groupManifests(manifests: readonly Manifest[]): Grouped {
-  const g: Grouped = { pools: [], clusters: [], queues: [], assignments: [] };
+  const g: Grouped = {
+    pools: [],
+    clusters: [],
+    queues: [],
+    assignments: [],
+    flyte: emptyFlyteGroup(),
+  };
   for (const m of manifests) {
     if (m.kind === 'ClusterPool') g.pools.push(m);
     else if (m.kind === 'Cluster') g.clusters.push(m);
     else if (m.kind === 'Queue') g.queues.push(m);
-    else g.assignments.push(m);
+    else if (m.kind === 'PoolAssignment') g.assignments.push(m);
+    else if (m.kind === 'ExecutionCluster') g.flyte.executionClusters.push(m);
+    else if (m.kind === 'ClusterLabel') g.flyte.labels.push(m);
+    else g.flyte.executionClusterLabels.push(m);
   }
   return g;
 }
@@ -204,6 +220,7 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
       errors.push(err('V8', first, positionOf(first.root, 'spec'), msg(a)));
     } else byKey.set(key, a);
   }
+  errors.push(...checkBuckets(pools.values()), ...checkFlyteRules(g.flyte));
   return errors;
 }
 

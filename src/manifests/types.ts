@@ -8,7 +8,22 @@ import type { DesiredState } from '../model/desired.js';
  * that cannot be read.
  */
 export type ValidationCode =
-  'V1' | 'V2' | 'V3' | 'V4' | 'V5' | 'V6' | 'V7' | 'V8' | 'SCHEMA' | 'YAML' | 'LIMIT' | 'IO';
+  | 'V1'
+  | 'V2'
+  | 'V3'
+  | 'V4'
+  | 'V5'
+  | 'V6'
+  | 'V7'
+  | 'V8'
+  | 'V9'
+  | 'V10'
+  | 'V11'
+  | 'V13'
+  | 'SCHEMA'
+  | 'YAML'
+  | 'LIMIT'
+  | 'IO';
 
 export interface ValidationError {
   code: ValidationCode;

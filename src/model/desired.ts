@@ -3,6 +3,7 @@
  * src/manifests, consumed by src/plan. Every object keeps where it was declared.
  */
 import type { Assignment, ClusterDataPlane, PoolContract, QueueSpec } from './common.js';
+import type { ClusterLabelEntry, ExecutionClusterAuth, ExecutionClusterLabel } from './flyte.js';
 
 export interface SourceLocation {
   /** Path relative to the repository folder, with forward slashes. */
@@ -59,7 +60,37 @@ export interface DesiredState {
   clusters: DesiredCluster[];
   queues: DesiredQueue[];
   assignments: DesiredAssignment[];
+  /** Flyte OSS config-only kinds (docs/flyte-oss.md); absent in states built before them. */
+  execution_clusters?: DesiredExecutionCluster[];
+  cluster_labels?: DesiredClusterLabel[];
+  /** flyteadmin's EXECUTION_CLUSTER_LABEL attributes, sorted by key string. */
+  execution_cluster_labels?: DesiredExecutionClusterLabel[];
   config: RepoConfig;
   /** Git commit the state was read from, when known. */
   commit: string | null;
+}
+
+/** flyte-core `configmap.clusters.clusterConfigs[]` (docs/flyte-oss.md). */
+export interface DesiredExecutionCluster {
+  name: string;
+  endpoint: string | null;
+  enabled: boolean;
+  auth: ExecutionClusterAuth;
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
+/** flyte-core `configmap.clusters.labelClusterMap.<name>`. */
+export interface DesiredClusterLabel {
+  name: string;
+  clusters: ClusterLabelEntry[];
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
+export interface DesiredExecutionClusterLabel extends ExecutionClusterLabel {
+  /** metadata.name of the manifest (free text; identity is the key, V11). */
+  name: string;
+  annotations: Annotations;
+  source: SourceLocation;
 }

@@ -9,6 +9,7 @@ import type { LiveState } from '../model/live.js';
 import { PLAN_FORMAT_VERSION, type Change, type Plan } from '../model/plan.js';
 import { summarizeChanges } from './change.js';
 import { planAssignments } from './assignments.js';
+import { planExecutionClusterLabels } from './cluster-labels.js';
 import { planClusters } from './clusters.js';
 import { PlanContext, locationOf, preventsDestroy } from './context.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
@@ -20,6 +21,11 @@ import { queueWarnings } from './warnings.js';
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
   commit?: string | null;
+  /**
+   * Pools that exist outside the control plane's API (a backend whose pools are config only,
+   * e.g. Union self-managed's pool → clusters mapping): assignments may name them.
+   */
+  configOnlyPools?: readonly string[];
 }
 
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
@@ -28,7 +34,8 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   planPoolsAndClusters(ctx);
   planQueues(ctx);
   planAssignments(ctx);
-  checkReferences(ctx);
+  planExecutionClusterLabels(ctx);
+  checkReferences(ctx, new Set(opts.configOnlyPools ?? []));
   checkPreventDestroy(ctx);
   queueWarnings(ctx);
 
@@ -37,6 +44,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ...[...ctx.clusters.values()].map((d) => d.change),
     ...[...ctx.queues.values()].map((d) => d.change),
     ...[...ctx.assignments.values()].map((d) => d.change),
+    ...[...ctx.labels.values()].map((d) => d.change),
   ];
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
@@ -123,8 +131,9 @@ function checkPreventDestroy(ctx: PlanContext): void {
  * Defence in depth behind validation (V2, V8): a desired object naming a pool that will
  * not exist would only fail at apply time; fail the plan instead.
  */
-function checkReferences(ctx: PlanContext): void {
-  const exists = (pool: string) => Boolean(ctx.pools.get(pool)?.finalContract);
+function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): void {
+  const exists = (pool: string) =>
+    configOnlyPools.has(pool) || Boolean(ctx.pools.get(pool)?.finalContract);
   for (const c of ctx.desired.clusters) {
     if (!exists(c.pool)) {
       ctx.errors.push({

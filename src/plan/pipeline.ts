@@ -7,11 +7,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadRepository } from '../manifests/index.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
-import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import { readLiveState, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { computePlan } from './index.js';
+import { planForBackend } from './backend.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -37,6 +37,8 @@ export type LiveSource = ControlPlane | (() => Promise<LiveState>);
 export interface PipelineOptions {
   /** Git commit the folder was read from, recorded in the plan. */
   commit?: string | null;
+  /** What the control plane behind a reader function manages (a ControlPlane source names its own). */
+  backend?: BackendInfo;
 }
 
 export async function planRepository(
@@ -53,9 +55,11 @@ export async function planRepository(
   const t1 = performance.now();
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t2 = performance.now();
-  const plan = computePlan(
+  const backend = opts.backend ?? (typeof source === 'function' ? undefined : source.backend);
+  const plan = planForBackend(
     loaded.desired,
     live,
+    backend,
     opts.commit !== undefined ? { commit: opts.commit } : {},
   );
   const t3 = performance.now();

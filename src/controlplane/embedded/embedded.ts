@@ -30,6 +30,8 @@ import type {
 } from '../types.js';
 import { ControlPlaneError, capabilityOff } from '../errors.js';
 import * as core from './state.js';
+import * as labels from './cluster-labels.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import { StateStore } from './store.js';
 import {
   validateActivity,
@@ -62,7 +64,13 @@ export interface QueueActivity {
 }
 
 export class EmbeddedControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = { name: 'embedded', kinds: CORE_KINDS };
+  readonly backend: BackendInfo = {
+    name: 'embedded',
+    // It also keeps flyteadmin's execution cluster labels (served over flyteadmin-gateway.ts),
+    // so a Flyte OSS repository plans against it locally; the labels' clusters are config only.
+    kinds: [...CORE_KINDS, 'ExecutionClusterLabel'],
+    configKinds: ['ExecutionCluster', 'ClusterLabel'],
+  };
   private closed = false;
 
   private constructor(
@@ -262,6 +270,28 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
     await this.write({ op: 'delete_assignment', key: validateAssignmentKey(key) }, () => undefined);
+  }
+
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    return this.read(() => labels.listExecutionClusterLabels(this.state));
+  }
+
+  /** One label by key, or null (flyteadmin's Get*Attributes, for the gateway). */
+  getExecutionClusterLabel(key: AssignmentKey): Promise<ExecutionClusterLabel | null> {
+    return this.read(() => labels.getExecutionClusterLabel(this.state, validateAssignmentKey(key)));
+  }
+
+  async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    const key = validateAssignmentKey(label);
+    const valid = labels.validateExecutionClusterLabel(label, key);
+    return this.write({ op: 'set_execution_cluster_label', label: valid }, () => ({ ...valid }));
+  }
+
+  async deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
+    await this.write(
+      { op: 'delete_execution_cluster_label', key: validateAssignmentKey(key) },
+      () => undefined,
+    );
   }
 
   // ------------------------------------------------------------ simulation (not in ControlPlane)

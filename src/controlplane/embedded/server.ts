@@ -15,6 +15,7 @@ import { constantTimeEqual } from '../../util/constant-time.js';
 import type { ControlPlaneErrorCode } from '../errors.js';
 import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
+import { flyteadminGateway, type FlyteadminGatewayOptions } from './flyteadmin-gateway.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -29,6 +30,8 @@ export interface ControlPlaneServerOptions {
   logger?: Logger;
   /** Largest accepted request body (default 1 MiB). */
   bodyLimitBytes?: number;
+  /** Also serve flyteadmin's attribute and OAuth2 paths (flyteadmin-gateway.ts). */
+  flyteadmin?: FlyteadminGatewayOptions;
 }
 
 export interface ControlPlaneServer {
@@ -325,6 +328,7 @@ export async function startControlPlaneServer(
   const expected = opts.token ? opts.token : null;
   const limit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const log = opts.logger;
+  const flyteadmin = opts.flyteadmin ? flyteadminGateway(opts.controlPlane, opts.flyteadmin) : null;
 
   const send = (
     res: ServerResponse,
@@ -346,6 +350,7 @@ export async function startControlPlaneServer(
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
+    if (flyteadmin && (await flyteadmin(req, res, url))) return;
     if (expected && !tokenMatches(expected, req.headers.authorization)) {
       throw new HttpError(
         401,

@@ -31,6 +31,14 @@ import type {
   QueueMetrics,
 } from '../../model/live.js';
 import { ControlPlaneError } from '../errors.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
+import {
+  applyClusterLabelOp,
+  clusterLabelsFromJson,
+  clusterLabelsToJson,
+  isClusterLabelOp,
+  type ClusterLabelOp,
+} from './cluster-labels.js';
 
 export interface PoolRecord {
   name: string;
@@ -61,6 +69,8 @@ export interface State {
   /** Keyed by assignmentKeyString. */
   assignments: Map<string, Assignment>;
   activity: Map<string, ActivityRecord>;
+  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes by key string (cluster-labels.ts). */
+  execution_cluster_labels?: Map<string, ExecutionClusterLabel>;
 }
 
 /** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
@@ -75,7 +85,8 @@ export type Op =
   | { op: 'set_assignment'; assignment: Assignment }
   | { op: 'delete_assignment'; key: AssignmentKey }
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
-  | ({ op: 'set_queue_activity'; name: string } & ActivityRecord);
+  | ({ op: 'set_queue_activity'; name: string } & ActivityRecord)
+  | ClusterLabelOp;
 
 /** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */
 export const DEFAULT_POOL_CONTRACT: PoolContract = {
@@ -177,6 +188,7 @@ function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): voi
 
 /** Validates `op` against the state and applies it; throws (changing nothing) when a rule rejects it. */
 export function applyOp(state: State, op: Op): void {
+  if (isClusterLabelOp(op)) return applyClusterLabelOp(state, op);
   switch (op.op) {
     case 'create_pool': {
       const addr = address('ClusterPool', op.name);
@@ -567,6 +579,8 @@ export interface StateJson {
   queues: QueueRecord[];
   assignments: Assignment[];
   activity: ({ name: string } & ActivityRecord)[];
+  /** Absent in snapshots written before execution cluster labels. */
+  execution_cluster_labels?: ExecutionClusterLabel[];
 }
 
 export function stateToJson(state: State): StateJson {
@@ -578,6 +592,7 @@ export function stateToJson(state: State): StateJson {
     activity: [...state.activity.entries()]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([name, a]) => ({ name, ...a })),
+    ...clusterLabelsToJson(state),
   };
 }
 
@@ -588,5 +603,6 @@ export function stateFromJson(json: StateJson): State {
     queues: new Map(json.queues.map((q) => [q.name, q])),
     assignments: new Map(json.assignments.map((a) => [assignmentKeyString(a), a])),
     activity: new Map(json.activity.map(({ name, ...a }) => [name, a])),
+    ...clusterLabelsFromJson(json.execution_cluster_labels),
   };
 }

@@ -33,8 +33,10 @@ import {
   ControlPlaneError,
   ERROR_CODES,
   capabilityOff,
+  executionClusterLabelsUnsupported,
   type ControlPlaneErrorCode,
 } from '../errors.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import type {
   BackendInfo,
   ControlPlane,
@@ -413,6 +415,20 @@ export class HttpControlPlane implements ControlPlane {
 
   setAssignment(assignment: Assignment): Promise<LiveAssignment> {
     return this.call('PUT', '/v1/assignments', assignment);
+  }
+
+  // The poolsync REST API has no execution cluster labels: the embedded server serves them
+  // over flyteadmin's own paths instead (open them with flyteadmin+http://).
+  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    throw executionClusterLabelsUnsupported(this.backend.name);
+  }
+
+  async setExecutionClusterLabel(_label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    throw executionClusterLabelsUnsupported(this.backend.name);
+  }
+
+  async deleteExecutionClusterLabel(_key: AssignmentKey): Promise<void> {
+    throw executionClusterLabelsUnsupported(this.backend.name);
   }
 
   deleteAssignment(key: AssignmentKey): Promise<void> {

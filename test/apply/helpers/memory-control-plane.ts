@@ -9,7 +9,12 @@ import type {
   CreateQueueRequest,
   RegisterClusterRequest,
 } from '../../../src/controlplane/types.js';
-import { ControlPlaneError, capabilityOff } from '../../../src/controlplane/errors.js';
+import {
+  ControlPlaneError,
+  capabilityOff,
+  executionClusterLabelsUnsupported,
+} from '../../../src/controlplane/errors.js';
+import type { ExecutionClusterLabel } from '../../../src/model/flyte.js';
 import {
   BASELINE_CAPABILITIES,
   CORE_KINDS,
@@ -203,6 +208,15 @@ export class MemoryControlPlane implements ControlPlane {
   async deleteAssignment(key: AssignmentKey) {
     if (!this.assignments.delete(assignmentKeyString(key)))
       throw notFound('PoolAssignment', assignmentKeyString(key));
+  }
+  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    throw executionClusterLabelsUnsupported(this.backend.name);
+  }
+  async setExecutionClusterLabel(_l: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    throw executionClusterLabelsUnsupported(this.backend.name);
+  }
+  async deleteExecutionClusterLabel(_k: AssignmentKey): Promise<void> {
+    throw executionClusterLabelsUnsupported(this.backend.name);
   }
   async close() {}
 
