@@ -6,6 +6,7 @@ import { validateAgainstSchema } from './schema.js';
 import type { ValidationError } from './types.js';
 import { entry, parseYamlFile, toPlain } from './yaml.js';
 import { REPO_CONFIG_FILE } from './walk.js';
+import { checkRenderConfig } from './render-config.js';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -81,5 +82,16 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
       );
     }
   });
-  return { config: { prune: raw.prune ?? false, ignore }, errors, present: true };
+  const render = checkRenderConfig(value, root0, add);
+  // Rendered files are not manifests: the loader skips them.
+  const skip = render ? Object.values(render).map((t) => t.path) : [];
+  return {
+    config: {
+      prune: raw.prune ?? false,
+      ignore: [...ignore, ...skip],
+      ...(render ? { render } : {}),
+    },
+    errors,
+    present: true,
+  };
 }

@@ -9,7 +9,7 @@
  * Linear: every lookup goes through a Map built once.
  */
 import { assignmentKeyString } from '../model/common.js';
-import { LABEL_WEIGHT_TOLERANCE } from '../model/flyte.js';
+import { LABEL_WEIGHT_TOLERANCE, bucketOf } from '../model/flyte.js';
 import type { Manifest, PoolManifest } from './documents.js';
 import { positionOf, usable } from './documents.js';
 import type {
@@ -207,17 +207,6 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
     }
   }
   return out;
-}
-
-/**
- * The bucket of an object store URI: `s3://bucket/prefix` → `s3://bucket`,
- * `abfs://container@account.dfs.core.windows.net/path` → `abfs://container@account…`.
- * null for `file://` (a local path has no bucket).
- */
-export function bucketOf(uri: string): string | null {
-  const m = /^([a-z0-9]+):\/\/([^/]+)/i.exec(uri);
-  if (!m || m[1]!.toLowerCase() === 'file') return null;
-  return `${m[1]!.toLowerCase()}://${m[2]!}`;
 }
 
 /** V13: different pools, different metadata buckets. Exact URI matches are V7's. */

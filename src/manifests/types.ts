@@ -48,6 +48,8 @@ export interface LoadCounts {
   files: number;
   /** Non-empty YAML documents read. */
   documents: number;
+  /** The Flyte OSS kinds, present when the folder declares any. */
+  flyte?: { execution_clusters: number; cluster_labels: number; execution_cluster_labels: number };
 }
 
 export type LoadResult =

@@ -6631,8 +6631,56 @@ const schema38 = {
       description: 'Globs, relative to the folder, of files to skip.',
       items: { type: 'string', minLength: 1, maxLength: 1024 },
     },
+    render: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Generated configuration files kept in the repository (poolsync render): plan shows how they would change, the daemon can commit them.',
+      properties: {
+        'flyte-core-values': {
+          type: 'object',
+          additionalProperties: false,
+          required: ['path'],
+          description:
+            'flyte-core Helm values with configmap.clusters (labelClusterMap, clusterConfigs) and the credential volume mounts.',
+          properties: {
+            path: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 1024,
+              description:
+                'File relative to the folder, e.g. deploy/flyte-clusters-values.yaml; the manifest loader skips it.',
+            },
+            credentialsSecret: {
+              type: 'string',
+              pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+              maxLength: 253,
+              description:
+                'The Kubernetes Secret holding the data-plane tokens and CA certificates (default cluster-credentials).',
+            },
+          },
+        },
+        'union-cluster-pools': {
+          type: 'object',
+          additionalProperties: false,
+          required: ['path'],
+          description:
+            'Union self-managed: the clusterPool -> clusterNames mapping handed to Union.',
+          properties: {
+            path: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 1024,
+              description:
+                'File relative to the folder, e.g. deploy/union-cluster-pools.yaml; the manifest loader skips it.',
+            },
+          },
+        },
+      },
+    },
   },
 };
+const pattern29 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
 function validate27(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -6684,7 +6732,13 @@ function validate27(
       errors++;
     }
     for (const key0 in data) {
-      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'prune' || key0 === 'ignore')) {
+      if (!(
+        key0 === 'apiVersion' ||
+        key0 === 'kind' ||
+        key0 === 'prune' ||
+        key0 === 'ignore' ||
+        key0 === 'render'
+      )) {
         const err2 = {
           instancePath,
           schemaPath: '#/additionalProperties',
@@ -6847,8 +6901,372 @@ function validate27(
         errors++;
       }
     }
+    if (data.render !== undefined) {
+      let data5 = data.render;
+      if (data5 && typeof data5 == 'object' && !Array.isArray(data5)) {
+        for (const key1 in data5) {
+          if (!(key1 === 'flyte-core-values' || key1 === 'union-cluster-pools')) {
+            const err10 = {
+              instancePath: instancePath + '/render',
+              schemaPath: '#/properties/render/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema38.properties.render,
+              data: data5,
+            };
+            if (vErrors === null) {
+              vErrors = [err10];
+            } else {
+              vErrors.push(err10);
+            }
+            errors++;
+          }
+        }
+        if (data5['flyte-core-values'] !== undefined) {
+          let data6 = data5['flyte-core-values'];
+          if (data6 && typeof data6 == 'object' && !Array.isArray(data6)) {
+            if (data6.path === undefined) {
+              const err11 = {
+                instancePath: instancePath + '/render/flyte-core-values',
+                schemaPath: '#/properties/render/properties/flyte-core-values/required',
+                keyword: 'required',
+                params: { missingProperty: 'path' },
+                message: "must have required property '" + 'path' + "'",
+                schema: schema38.properties.render.properties['flyte-core-values'].required,
+                parentSchema: schema38.properties.render.properties['flyte-core-values'],
+                data: data6,
+              };
+              if (vErrors === null) {
+                vErrors = [err11];
+              } else {
+                vErrors.push(err11);
+              }
+              errors++;
+            }
+            for (const key2 in data6) {
+              if (!(key2 === 'path' || key2 === 'credentialsSecret')) {
+                const err12 = {
+                  instancePath: instancePath + '/render/flyte-core-values',
+                  schemaPath:
+                    '#/properties/render/properties/flyte-core-values/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key2 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema38.properties.render.properties['flyte-core-values'],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err12];
+                } else {
+                  vErrors.push(err12);
+                }
+                errors++;
+              }
+            }
+            if (data6.path !== undefined) {
+              let data7 = data6.path;
+              if (typeof data7 === 'string') {
+                if (func1(data7) > 1024) {
+                  const err13 = {
+                    instancePath: instancePath + '/render/flyte-core-values/path',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/path/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema38.properties.render.properties['flyte-core-values'].properties.path,
+                    data: data7,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+                if (func1(data7) < 1) {
+                  const err14 = {
+                    instancePath: instancePath + '/render/flyte-core-values/path',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/path/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema38.properties.render.properties['flyte-core-values'].properties.path,
+                    data: data7,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err14];
+                  } else {
+                    vErrors.push(err14);
+                  }
+                  errors++;
+                }
+              } else {
+                const err15 = {
+                  instancePath: instancePath + '/render/flyte-core-values/path',
+                  schemaPath:
+                    '#/properties/render/properties/flyte-core-values/properties/path/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema38.properties.render.properties['flyte-core-values'].properties.path.type,
+                  parentSchema:
+                    schema38.properties.render.properties['flyte-core-values'].properties.path,
+                  data: data7,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            if (data6.credentialsSecret !== undefined) {
+              let data8 = data6.credentialsSecret;
+              if (typeof data8 === 'string') {
+                if (func1(data8) > 253) {
+                  const err16 = {
+                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema:
+                      schema38.properties.render.properties['flyte-core-values'].properties
+                        .credentialsSecret,
+                    data: data8,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+                if (!pattern29.test(data8)) {
+                  const err17 = {
+                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+                    message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' + '"',
+                    schema: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+                    parentSchema:
+                      schema38.properties.render.properties['flyte-core-values'].properties
+                        .credentialsSecret,
+                    data: data8,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err17];
+                  } else {
+                    vErrors.push(err17);
+                  }
+                  errors++;
+                }
+              } else {
+                const err18 = {
+                  instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                  schemaPath:
+                    '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema38.properties.render.properties['flyte-core-values'].properties
+                      .credentialsSecret.type,
+                  parentSchema:
+                    schema38.properties.render.properties['flyte-core-values'].properties
+                      .credentialsSecret,
+                  data: data8,
+                };
+                if (vErrors === null) {
+                  vErrors = [err18];
+                } else {
+                  vErrors.push(err18);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err19 = {
+              instancePath: instancePath + '/render/flyte-core-values',
+              schemaPath: '#/properties/render/properties/flyte-core-values/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema38.properties.render.properties['flyte-core-values'].type,
+              parentSchema: schema38.properties.render.properties['flyte-core-values'],
+              data: data6,
+            };
+            if (vErrors === null) {
+              vErrors = [err19];
+            } else {
+              vErrors.push(err19);
+            }
+            errors++;
+          }
+        }
+        if (data5['union-cluster-pools'] !== undefined) {
+          let data9 = data5['union-cluster-pools'];
+          if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
+            if (data9.path === undefined) {
+              const err20 = {
+                instancePath: instancePath + '/render/union-cluster-pools',
+                schemaPath: '#/properties/render/properties/union-cluster-pools/required',
+                keyword: 'required',
+                params: { missingProperty: 'path' },
+                message: "must have required property '" + 'path' + "'",
+                schema: schema38.properties.render.properties['union-cluster-pools'].required,
+                parentSchema: schema38.properties.render.properties['union-cluster-pools'],
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err20];
+              } else {
+                vErrors.push(err20);
+              }
+              errors++;
+            }
+            for (const key3 in data9) {
+              if (!(key3 === 'path')) {
+                const err21 = {
+                  instancePath: instancePath + '/render/union-cluster-pools',
+                  schemaPath:
+                    '#/properties/render/properties/union-cluster-pools/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key3 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema38.properties.render.properties['union-cluster-pools'],
+                  data: data9,
+                };
+                if (vErrors === null) {
+                  vErrors = [err21];
+                } else {
+                  vErrors.push(err21);
+                }
+                errors++;
+              }
+            }
+            if (data9.path !== undefined) {
+              let data10 = data9.path;
+              if (typeof data10 === 'string') {
+                if (func1(data10) > 1024) {
+                  const err22 = {
+                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    schemaPath:
+                      '#/properties/render/properties/union-cluster-pools/properties/path/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema38.properties.render.properties['union-cluster-pools'].properties.path,
+                    data: data10,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err22];
+                  } else {
+                    vErrors.push(err22);
+                  }
+                  errors++;
+                }
+                if (func1(data10) < 1) {
+                  const err23 = {
+                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    schemaPath:
+                      '#/properties/render/properties/union-cluster-pools/properties/path/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema38.properties.render.properties['union-cluster-pools'].properties.path,
+                    data: data10,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err23];
+                  } else {
+                    vErrors.push(err23);
+                  }
+                  errors++;
+                }
+              } else {
+                const err24 = {
+                  instancePath: instancePath + '/render/union-cluster-pools/path',
+                  schemaPath:
+                    '#/properties/render/properties/union-cluster-pools/properties/path/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema38.properties.render.properties['union-cluster-pools'].properties.path
+                      .type,
+                  parentSchema:
+                    schema38.properties.render.properties['union-cluster-pools'].properties.path,
+                  data: data10,
+                };
+                if (vErrors === null) {
+                  vErrors = [err24];
+                } else {
+                  vErrors.push(err24);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err25 = {
+              instancePath: instancePath + '/render/union-cluster-pools',
+              schemaPath: '#/properties/render/properties/union-cluster-pools/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema38.properties.render.properties['union-cluster-pools'].type,
+              parentSchema: schema38.properties.render.properties['union-cluster-pools'],
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err25];
+            } else {
+              vErrors.push(err25);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err26 = {
+          instancePath: instancePath + '/render',
+          schemaPath: '#/properties/render/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema38.properties.render.type,
+          parentSchema: schema38.properties.render,
+          data: data5,
+        };
+        if (vErrors === null) {
+          vErrors = [err26];
+        } else {
+          vErrors.push(err26);
+        }
+        errors++;
+      }
+    }
   } else {
-    const err10 = {
+    const err27 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -6859,9 +7277,9 @@ function validate27(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err10];
+      vErrors = [err27];
     } else {
-      vErrors.push(err10);
+      vErrors.push(err27);
     }
     errors++;
   }

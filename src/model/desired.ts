@@ -52,6 +52,13 @@ export interface DesiredAssignment extends Assignment {
 export interface RepoConfig {
   prune: boolean;
   ignore: string[];
+  /** Generated files kept in the repository (poolsync.yaml `render`, docs/flyte-oss.md). */
+  render?: RenderConfig;
+}
+
+export interface RenderConfig {
+  'flyte-core-values'?: { path: string; credentialsSecret?: string };
+  'union-cluster-pools'?: { path: string };
 }
 
 export interface DesiredState {

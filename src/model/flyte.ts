@@ -24,3 +24,14 @@ export interface ClusterLabelEntry {
 
 /** V9: the weights of a label sum to 1 within this tolerance (flyteadmin reads them as float32). */
 export const LABEL_WEIGHT_TOLERANCE = 1e-6;
+
+/**
+ * The bucket of an object store URI: `s3://bucket/prefix` → `s3://bucket`,
+ * `abfs://container@account.dfs.core.windows.net/path` → `abfs://container@account…`.
+ * null for `file://` (a local path has no bucket).
+ */
+export function bucketOf(uri: string): string | null {
+  const m = /^([a-z0-9]+):\/\/([^/]+)/i.exec(uri);
+  if (!m || m[1]!.toLowerCase() === 'file') return null;
+  return `${m[1]!.toLowerCase()}://${m[2]!}`;
+}
