@@ -11,6 +11,7 @@ import { isAbsolute, posix, resolve } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
+import type { GitAuth } from '../util/git-env.js';
 
 export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;
 export type ApplyPolicy = (typeof APPLY_POLICIES)[number];
@@ -20,16 +21,7 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const DEFAULT_DAEMON_CONTROL_PLANE = 'file:.poolsync/control-plane.json';
 
-export interface GitAuth {
-  /** HTTPS token, sent as an `Authorization: Basic` header (never in the URL). */
-  token: string | null;
-  /** User name paired with the token (`x-access-token` works for GitHub, `oauth2` for GitLab). */
-  username: string;
-  /** Private key file for SSH remotes (used through GIT_SSH_COMMAND). */
-  sshKeyFile: string | null;
-  /** known_hosts file for SSH remotes; without one, unknown hosts are accepted on first use. */
-  sshKnownHostsFile: string | null;
-}
+export type { GitAuth } from '../util/git-env.js';
 
 export type SourceConfig =
   | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth }

@@ -8,21 +8,21 @@ import type { Logger } from 'pino';
 import { acquireApplyLock, executePlan, lockPathFor } from '../apply/index.js';
 import { openControlPlane } from '../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../controlplane/types.js';
-import { loadRepository } from '../manifests/index.js';
 import type { Plan } from '../model/plan.js';
-import { computePlan } from '../plan/index.js';
+import { loadDesired } from '../plan/pipeline.js';
+import { Approvals } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source } from './git-source.js';
 import { startStatusServer, type StatusServer } from './http.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics } from './metrics.js';
 import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
-import { Redactor } from './redact.js';
+import { Redactor } from '../util/redact.js';
 import type { DaemonStatus } from './status.js';
 import { backoffDelay } from '../util/backoff.js';
 import { OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
 import type { PullRequestEvent } from './webhooks.js';
-import { pullRequestHandlerForDaemon } from '../vcs/daemon-wiring.js';
+import { pullRequestHandlerForDaemon } from './pull-requests.js';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -82,13 +82,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   await controlPlane.use(async () => undefined);
   const lockPath = lockPathFor(config.controlPlane.url, deps.lockDir ?? dirname(config.stateDir));
   const pipeline: Pipeline = {
-    loadRepository: (dir, o) => loadRepository(dir, o),
+    loadRepository: (dir, o) => loadDesired(dir, o),
     readLiveState,
-    computePlan: (desired, live, o) => computePlan(desired, live, o),
     executePlan,
     acquireLock: async () => {
       const lock = await acquireApplyLock(lockPath);
-      return () => lock.release();
+      return { lost: new AbortController().signal, release: () => lock.release() };
     },
     ...deps.pipeline,
   };
@@ -96,8 +95,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   let loop: ReconcileLoop | null = null;
   const retry = new OneShot(() => void loop?.request('retry'));
   const retryBase = deps.retryBaseMs ?? 5000;
+  const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
   const reconciler = new Reconciler({
     source,
+    approvals,
     controlPlane,
     pipeline,
     policy: config.policy,

@@ -45,6 +45,12 @@ export class DaemonMetrics {
     help: 'Destructive changes (replace, delete) held for a person to apply, as of the last plan.',
     registers: [this.registry],
   });
+  readonly approvals = new Counter({
+    name: 'poolsync_approvals_total',
+    help: 'Approvals of held plans by result (accepted, refused, applied) and channel (api, github, gitlab).',
+    labelNames: ['result', 'via'] as const,
+    registers: [this.registry],
+  });
   readonly gitFetchFailures = new Counter({
     name: 'poolsync_git_fetch_failures_total',
     help: 'Failed fetches of the config repository.',

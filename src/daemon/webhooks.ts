@@ -7,17 +7,10 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { constantTimeEqual } from '../util/constant-time.js';
+import type { PullRequestEvent } from '../vcs/types.js';
 
 /** A pull/merge request opened or updated, for the plan-comment feature (src/vcs). */
-export interface PullRequestEvent {
-  provider: 'github' | 'gitlab';
-  /** `owner/name` (GitHub) or `group/project` (GitLab). */
-  repository: string;
-  number: number;
-  headSha: string;
-  headRef: string;
-  action: string;
-}
+export type { PullRequestEvent } from '../vcs/types.js';
 
 export type WebhookOutcome =
   | { status: 401; result: 'unauthorized'; message: string }

@@ -59,7 +59,15 @@ export class VcsApiError extends Error {
  * A pull/merge request event as the daemon parses it from a GitHub `pull_request` or
  * GitLab `merge_request` webhook (`{ provider, repository, number, headSha, headRef, action }`).
  */
-export type { PullRequestEvent } from '../daemon/webhooks.js';
+export interface PullRequestEvent {
+  provider: Provider;
+  /** `owner/name` (GitHub) or `group/project` (GitLab). */
+  repository: string;
+  number: number;
+  headSha: string;
+  headRef: string;
+  action: string;
+}
 
 /** The integration is configured wrongly (repository name, API URL, pull request number). */
 export class VcsConfigError extends Error {

@@ -8,14 +8,14 @@
  */
 import { join } from 'node:path';
 import type { LiveState } from '../model/live.js';
-import type { DaemonConfig } from '../daemon/config.js';
-import { GITHUB_API_URL } from './github.js';
+import type { DaemonConfig } from './config.js';
+import { GITHUB_API_URL } from '../vcs/github.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
   type PullRequestHandler,
-} from './pull-request-handler.js';
-import type { Provider, PullRequestEvent } from './types.js';
+} from '../vcs/pull-request-handler.js';
+import type { Provider, PullRequestEvent } from '../vcs/types.js';
 
 export interface ForgeTarget {
   /** `owner/name` (GitHub) or the project path (GitLab). */
