@@ -51,6 +51,16 @@ export class DaemonMetrics {
     labelNames: ['result', 'via'] as const,
     registers: [this.registry],
   });
+  readonly leader = new Gauge({
+    name: 'poolsync_leader',
+    help: '1 while this replica holds the leader Lease (always 1 without --leader-elect).',
+    registers: [this.registry],
+  });
+  readonly leadershipLosses = new Counter({
+    name: 'poolsync_leadership_losses_total',
+    help: 'Times this replica stopped leading (lease lost or not renewed in time).',
+    registers: [this.registry],
+  });
   readonly gitFetchFailures = new Counter({
     name: 'poolsync_git_fetch_failures_total',
     help: 'Failed fetches of the config repository.',

@@ -3,6 +3,7 @@
  * interface, in memory or persisted crash-safely (store.ts). Also the simulation hooks that
  * stand in for real clusters (C5 status reports, Q7 in-flight work).
  */
+import { EmbeddedApplyLock } from './apply-lock.js';
 import {
   CORE_KINDS,
   DEFAULT_POOL,
@@ -63,6 +64,8 @@ export interface QueueActivity {
 
 export class EmbeddedControlPlane implements ControlPlane {
   readonly backend: BackendInfo = { name: 'embedded', kinds: CORE_KINDS };
+  /** Served by `control-plane serve` so applies from several machines exclude each other. */
+  readonly applyLock = new EmbeddedApplyLock();
   private closed = false;
 
   private constructor(

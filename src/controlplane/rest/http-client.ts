@@ -36,6 +36,8 @@ import {
   type ControlPlaneErrorCode,
 } from '../errors.js';
 import type {
+  ApplyLockLease,
+  ApplyLockProvider,
   BackendInfo,
   ControlPlane,
   CreateQueueRequest,
@@ -268,6 +270,14 @@ export class HttpControlPlane implements ControlPlane {
     } while (token);
     return items;
   }
+
+  /** The server's lease-style apply lock (PUT/DELETE/GET /v1/apply-lock). */
+  readonly applyLock: ApplyLockProvider = {
+    acquireApplyLock: (request) => this.call('PUT', '/v1/apply-lock', request),
+    releaseApplyLock: (id) => this.call('DELETE', '/v1/apply-lock', { id }),
+    getApplyLock: async () =>
+      (await this.call<{ lock: ApplyLockLease | null }>('GET', '/v1/apply-lock')).lock,
+  };
 
   capabilities(): Promise<Capabilities> {
     return this.call('GET', '/v1/capabilities');
