@@ -48,6 +48,11 @@ export interface HoldApplyLockOptions {
    * killed apply left at once, instead of waiting for it to expire.
    */
   lockFile?: string;
+  /**
+   * Replicas that exclude each other already (the leader-elected daemon: one Lease) share one
+   * lease id, so a new leader takes the apply lock over from a killed one at once.
+   */
+  shareWith?: string;
   ttlMs?: number;
   warn(message: string): void;
 }
@@ -89,11 +94,9 @@ export async function holdApplyLock(opts: HoldApplyLockOptions): Promise<HeldApp
 export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<HeldApplyLock> {
   const ttlMs = opts.ttlMs ?? DEFAULT_LOCK_TTL_MS;
   const holder = holderName(opts.who);
-  const id = opts.lockFile
-    ? createHash('sha256')
-        .update(`${hostname()}\u0000${opts.lockFile}`)
-        .digest('base64url')
-        .slice(0, 32)
+  const seed = opts.shareWith ?? (opts.lockFile ? `${hostname()}\u0000${opts.lockFile}` : null);
+  const id = seed
+    ? createHash('sha256').update(seed).digest('base64url').slice(0, 32)
     : randomBytes(18).toString('base64url');
   const lost = new AbortController();
   let renew: (() => Promise<'held' | 'refused'>) | null = null;

@@ -114,6 +114,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         stateDir: deps.lockDir ?? dirname(config.stateDir),
         k8s: k8sLock,
         who,
+        ...(config.leaderElection
+          ? {
+              shareWith: `leader Lease ${config.leaderElection.lease.namespace}/${config.leaderElection.lease.name}`,
+            }
+          : {}),
         ...(deps.lockTtlMs ? { ttlMs: deps.lockTtlMs } : {}),
         warn: (message) => {
           if (!warnedLock) logger.warn(message);
