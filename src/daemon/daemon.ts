@@ -88,7 +88,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
   await controlPlane.use(async () => undefined);
   const leadership: DaemonLeadership = config.leaderElection
-    ? await electedLeadership(config.leaderElection, {
+    ? electedLeadership(config.leaderElection, {
         logger,
         metrics,
         ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}),

@@ -40,72 +40,89 @@ export function soleLeadership(): DaemonLeadership {
   };
 }
 
-export async function electedLeadership(
+/**
+ * Loads the Kubernetes client in `start()`, after the HTTP server listens (the client takes
+ * seconds to load on a busy node; /healthz must answer meanwhile). Until elected: a follower.
+ */
+export function electedLeadership(
   election: NonNullable<DaemonConfig['leaderElection']>,
   deps: { logger: Logger; metrics: DaemonMetrics; kubeConfig?: KubeConfig },
-): Promise<DaemonLeadership> {
-  const { LeaseLock, loadKubeConfig } = await import('../lease/k8s-lease.js');
-  const { LeaderElector } = await import('../lease/leader-elector.js');
+): DaemonLeadership {
   const { logger, metrics } = deps;
-  const lock = new LeaseLock(
-    deps.kubeConfig ?? loadKubeConfig(),
-    election.lease,
-    election.identity,
-    election.leaseDurationMs,
-  );
-  let onElected: () => void = () => {};
+  const where = `Lease ${election.lease.namespace}/${election.lease.name}`;
+  let elector: LeaderElector | null = null;
+  let starting: Promise<void> | null = null;
   let lastError: string | null = null;
-  const elector: LeaderElector = new LeaderElector(lock, election, {
-    onStartedLeading: () => {
-      metrics.leader.set(1);
-      logger.info(
-        { identity: election.identity, lease: lock.where },
-        'became the leader: reconciling',
-      );
-      onElected();
-    },
-    onStoppedLeading: (reason) => {
-      metrics.leader.set(0);
-      metrics.leadershipLosses.inc();
-      logger.warn(
-        { identity: election.identity, lease: lock.where, reason },
-        'stopped leading: no new steps start; a step in flight finishes',
-      );
-    },
-    onNewLeader: (leader) => {
-      if (leader !== election.identity)
-        logger.info({ leader, lease: lock.where }, `the leader is ${leader ?? 'nobody'}`);
-    },
-    onError: (err) => {
-      const message = err instanceof Error ? err.message : String(err);
-      // Once per distinct failure: a retry every 2 s would flood the log.
-      if (message !== lastError) logger.warn({ lease: lock.where, err: message }, 'lease');
-      lastError = message;
-    },
-  });
+  const notYet = AbortSignal.abort();
   return {
     elected: true,
     notLeading: () =>
-      elector.isLeader
+      elector?.isLeader
         ? null
-        : `this replica (${election.identity}) is not the leader (leader: ${elector.leader ?? 'none yet'})`,
+        : `this replica (${election.identity}) is not the leader (leader: ${elector?.leader ?? 'none yet'})`,
     get termSignal() {
-      return elector.termSignal;
+      return elector?.termSignal ?? notYet;
     },
-    isLeader: () => elector.isLeader,
-    leader: () => elector.leader,
+    isLeader: () => elector?.isLeader ?? false,
+    leader: () => elector?.leader ?? null,
     status: () => ({
       enabled: true,
       identity: election.identity,
-      isLeader: elector.isLeader,
-      leader: elector.leader,
+      isLeader: elector?.isLeader ?? false,
+      leader: elector?.leader ?? null,
       lease: `${election.lease.namespace}/${election.lease.name}`,
-      lastTransitionAt: elector.lastTransitionAt?.toISOString() ?? null,
+      lastTransitionAt: elector?.lastTransitionAt?.toISOString() ?? null,
     }),
-    start: (cb) => {
-      onElected = cb;
-      elector.start();
+    start: (onElected) => {
+      starting ??= (async () => {
+        const { LeaseLock, loadKubeConfig } = await import('../lease/k8s-lease.js');
+        const { LeaderElector } = await import('../lease/leader-elector.js');
+        const lock = new LeaseLock(
+          deps.kubeConfig ?? loadKubeConfig(),
+          election.lease,
+          election.identity,
+          election.leaseDurationMs,
+        );
+        elector = new LeaderElector(lock, election, {
+          onStartedLeading: () => {
+            metrics.leader.set(1);
+            logger.info(
+              { identity: election.identity, lease: where },
+              'became the leader: reconciling',
+            );
+            onElected();
+          },
+          onStoppedLeading: (reason) => {
+            metrics.leader.set(0);
+            metrics.leadershipLosses.inc();
+            logger.warn(
+              { identity: election.identity, lease: where, reason },
+              'stopped leading: no new steps start; a step in flight finishes',
+            );
+          },
+          onNewLeader: (leader) => {
+            if (leader !== election.identity)
+              logger.info({ leader, lease: where }, `the leader is ${leader ?? 'nobody'}`);
+          },
+          onError: (err) => {
+            const message = err instanceof Error ? err.message : String(err);
+            // Once per distinct failure: a retry every 2 s would flood the log.
+            if (message !== lastError)
+              logger.warn({ lease: where, err: message }, 'leader election');
+            lastError = message;
+          },
+        });
+        elector.start();
+      })().catch((err: unknown) => {
+        logger.error(
+          { lease: where, err: err instanceof Error ? err.message : String(err) },
+          'leader election cannot start: this replica stays a follower',
+        );
+      });
     },
-    stop: () => elector.stop(),
+    stop: async () => {
+      await starting;
+      await elector?.stop();
+    },
   };
 }
