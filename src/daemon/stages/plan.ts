@@ -20,7 +20,10 @@ export async function planStage(
   const { o } = ctx;
   let planned: Awaited<ReturnType<typeof planDesired>>;
   try {
-    planned = await planDesired(desired, () => o.pipeline.readLiveState(cp), { commit });
+    planned = await planDesired(desired, () => o.pipeline.readLiveState(cp), {
+      commit,
+      backend: cp.backend,
+    });
     ctx.memory.controlPlaneAnswered = true;
   } catch (err) {
     const message = `cannot read live state: ${o.redactor.errorMessage(err)}`;
