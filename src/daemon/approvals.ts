@@ -124,6 +124,15 @@ export class Approvals {
     return { ok: true, record };
   }
 
+  /** A refusal decided outside (a comment from a user without permission, a stale PR plan). */
+  refuse(
+    request: { fingerprint: string; approver: string; via: ApprovalVia },
+    reason: string,
+  ): void {
+    this.lastRefused = { ...request, reason, at: this.now().toISOString() };
+    this.onEvent('refused', request.via);
+  }
+
   /** The gate stage: the approval of exactly these held changes, consumed; null when none. */
   take(fingerprint: string, commit: string | null): ApprovalRecord | null {
     this.expire();

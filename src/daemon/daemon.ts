@@ -25,7 +25,9 @@ import type { DaemonStatus } from './status.js';
 import { backoffDelay } from '../util/backoff.js';
 import { OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
 import type { PullRequestEvent } from './webhooks.js';
-import { pullRequestHandlerForDaemon } from './pull-requests.js';
+import { forgeTargets, PostedPlans, pullRequestHandlerForDaemon } from './pull-requests.js';
+import { commentApprovalHandler } from './comment-approvals.js';
+import { createApprovalForge } from '../vcs/approvers.js';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -166,13 +168,41 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     stop: (timeoutMs: number) => runLoop.stop(timeoutMs),
   };
 
+  const posted = new PostedPlans();
   const onPullRequest =
     deps.onPullRequest ??
     pullRequestHandlerForDaemon({
       config,
       readLiveState: () => controlPlane.use(readLiveState),
       logger,
+      posted,
     });
+  // Approval by `poolsync apply` comments: on where plan comments are (their token and repository).
+  const forges = new Map(
+    [...forgeTargets(config)].map(([provider, t]) => [
+      provider,
+      {
+        repository: t.repository,
+        forge: createApprovalForge({
+          provider,
+          repository: t.repository,
+          token: t.token,
+          ...(t.apiUrl ? { apiUrl: t.apiUrl } : {}),
+        }),
+      },
+    ]),
+  );
+  const onComment =
+    forges.size > 0 && !deps.onPullRequest
+      ? commentApprovalHandler({
+          approvals,
+          posted,
+          forges,
+          readLiveState: () => controlPlane.use(readLiveState),
+          requestReconcile: () => void theLoop.request('manual'),
+          logger,
+        })
+      : undefined;
 
   const daemonStatus = () => {
     const st = reconciler.status();
@@ -207,6 +237,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       reconcileToken: config.reconcileToken,
       branch: config.source.kind === 'git' ? config.source.branch : null,
       ...(onPullRequest ? { onPullRequest } : {}),
+      ...(onComment ? { onComment } : {}),
       logger,
     });
   } catch (err) {
@@ -278,6 +309,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
             logger.warn({ err: redactor.errorMessage(err) }, 'could not release the leader lease'),
           );
         await server.close();
+        for (const f of forges.values()) await f.forge.close().catch(() => {});
         await controlPlane.close().catch(() => {});
         logger.info({ finished }, 'poolsync daemon stopped');
         return finished;

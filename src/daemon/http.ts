@@ -12,6 +12,7 @@ import type { DaemonStatus } from './status.js';
 import type { ApprovalAnswer } from './approvals.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 import {
+  type CommentEvent,
   handleGithubWebhook,
   handleGitlabWebhook,
   type PullRequestEvent,
@@ -32,6 +33,8 @@ export interface HttpHandlers {
   /** The followed branch (null in --watch mode: pushes are ignored). */
   branch: string | null;
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
+  /** `poolsync apply` comments on pull/merge requests (approvals, comment-approvals.ts). */
+  onComment?: (event: CommentEvent) => Promise<void>;
   /** Bearer token of POST /approve (null: approvals by API are off). */
   adminToken: string | null;
   /** POST /approve: approve exactly this fingerprint (approvals.ts). */
@@ -242,6 +245,28 @@ async function webhook(
           err: err instanceof Error ? err.message : String(err),
         },
         'pull request handler failed',
+      ),
+    );
+    return send(res, 202, { result: outcome.result, message: outcome.message });
+  }
+  if (outcome.result === 'comment') {
+    if (!h.onComment) {
+      return send(res, 202, {
+        result: 'ignored',
+        message: 'approvals by comment are not configured on this daemon',
+      });
+    }
+    // Approvals live with the leader: a follower asks the sender to retry.
+    if (notLeader(res, h, 'take approvals')) return;
+    const handler = h.onComment;
+    void handler(outcome.event).catch((err: unknown) =>
+      h.logger.warn(
+        {
+          provider,
+          number: outcome.event.number,
+          err: err instanceof Error ? err.message : String(err),
+        },
+        'approval comment handler failed',
       ),
     );
     return send(res, 202, { result: outcome.result, message: outcome.message });

@@ -69,6 +69,18 @@ export interface PullRequestEvent {
   action: string;
 }
 
+/** A new comment on a pull/merge request (GitHub `issue_comment`, GitLab `Note Hook`). */
+export interface CommentEvent {
+  provider: Provider;
+  repository: string;
+  number: number;
+  body: string;
+  /** GitHub login / GitLab username, and GitLab's numeric user id (for the members API). */
+  user: { login: string; id: number | null };
+  /** GitLab sends the merge request's head; GitHub's comment event does not (null). */
+  headSha: string | null;
+}
+
 /** The integration is configured wrongly (repository name, API URL, pull request number). */
 export class VcsConfigError extends Error {
   override readonly name = 'VcsConfigError';
