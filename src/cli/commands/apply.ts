@@ -19,6 +19,11 @@ import {
   LockHeldError,
   type ApplyLock,
 } from '../../apply/index.js';
+import {
+  ApplyLockHeldError,
+  holdSharedApplyLock,
+  type HeldApplyLock,
+} from '../../apply/apply-lock.js';
 import { PlanFileError, readPlanFile } from '../../apply/planfile.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
@@ -47,6 +52,7 @@ interface ApplyArgs {
   'token-file'?: string;
   'api-key-file'?: string;
   'state-dir': string;
+  lock?: string;
   'flyte-cli'?: string;
   color?: boolean;
 }
@@ -85,6 +91,11 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         type: 'string',
         default: DEFAULT_STATE_DIR,
         describe: 'Where apply locks for HTTP control planes are kept',
+      })
+      .option('lock', {
+        type: 'string',
+        describe:
+          'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
       })
       .option('flyte-cli', {
         type: 'string',
@@ -131,6 +142,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
   const token = await resolveToken(args['token-file']);
   const lock = await takeLock(url, args['state-dir']);
   let cp: ControlPlane | null = null;
+  let shared: HeldApplyLock | null = null;
   try {
     let plan: Plan;
     cp = await openControlPlane(url, {
@@ -139,6 +151,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
       ...(token === undefined ? {} : { token }),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
+    shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK);
     if (saved !== null) {
       plan = saved;
       // plan.md: re-read live state; a plan made against another state is refused before any call.
@@ -173,7 +186,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
       throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
     }
 
-    const result = await executeWithSignals(plan, cp, {
+    const result = await executeWithSignals(plan, cp, shared.lost, {
       parallelism,
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
@@ -186,8 +199,40 @@ async function runApply(args: ApplyArgs): Promise<number> {
     await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
     return 2;
   } finally {
+    await shared?.release().catch((err: unknown) => {
+      process.stderr.write(
+        `warning: could not release the apply lock: ${(err as Error).message}\n`,
+      );
+    });
     await cp?.close().catch(() => {});
     await lock.release();
+  }
+}
+
+/** The lock across machines (the control plane's own, or --lock's Kubernetes Lease), renewed while applying. */
+async function takeSharedLock(
+  cp: ControlPlane,
+  url: string,
+  lockFile: string,
+  lockFlag: string | undefined,
+): Promise<HeldApplyLock> {
+  let k8s = null;
+  if (lockFlag !== undefined && lockFlag.trim() !== '') {
+    const { parseLeaseRef, loadKubeConfig } = await import('../../lease/k8s-lease.js');
+    k8s = { ref: parseLeaseRef(lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
+  }
+  try {
+    return await holdSharedApplyLock({
+      cp,
+      url,
+      k8s,
+      lockFile,
+      who: 'poolsync apply',
+      warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    });
+  } catch (err) {
+    if (err instanceof ApplyLockHeldError) throw new UserError(err.message);
+    throw err;
   }
 }
 
@@ -259,6 +304,7 @@ async function readSavedPlan(path: string): Promise<Plan> {
 async function executeWithSignals(
   plan: Plan,
   cp: ControlPlane,
+  lockLost: AbortSignal,
   opts: Parameters<typeof executePlan>[2],
 ) {
   const ac = new AbortController();
@@ -272,6 +318,13 @@ async function executeWithSignals(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    const onLost = () => {
+      process.stderr.write(
+        `The apply lock was lost (${String(lockLost.reason instanceof Error ? lockLost.reason.message : lockLost.reason)}): no new step starts; run apply again.\n`,
+      );
+      ac.abort();
+    };
+    lockLost.addEventListener('abort', onLost, { once: true });
     return await executePlan(plan, cp, { ...opts, signal: ac.signal });
   } catch (err) {
     if (err instanceof ApplyRefusedError) throw new UserError(err.message);
