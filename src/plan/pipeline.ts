@@ -12,6 +12,7 @@ import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { computePlan } from './index.js';
+import { checkReplaceAddresses, targetPlan } from './target.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -37,6 +38,10 @@ export type LiveSource = ControlPlane | (() => Promise<LiveState>);
 export interface PipelineOptions {
   /** Git commit the folder was read from, recorded in the plan. */
   commit?: string | null;
+  /** `--replace ADDRESS`: delete and create again (refused for queues, Q6). */
+  replace?: readonly string[];
+  /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
+  targets?: readonly string[];
 }
 
 export async function planRepository(
@@ -53,11 +58,12 @@ export async function planRepository(
   const t1 = performance.now();
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t2 = performance.now();
-  const plan = computePlan(
-    loaded.desired,
-    live,
-    opts.commit !== undefined ? { commit: opts.commit } : {},
-  );
+  if (opts.replace?.length) checkReplaceAddresses(opts.replace, loaded.desired, live);
+  const full = computePlan(loaded.desired, live, {
+    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(opts.replace?.length ? { replace: opts.replace } : {}),
+  });
+  const plan = opts.targets?.length ? targetPlan(full, opts.targets) : full;
   const t3 = performance.now();
   return {
     ok: true,

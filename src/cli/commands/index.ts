@@ -13,6 +13,7 @@ export const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   'control-plane': async () => (await import('./control-plane.js')).controlPlaneCommand,
   daemon: async () => (await import('./daemon.js')).daemonCommand,
   export: async () => (await import('./export.js')).exportCommand,
+  import: async () => (await import('./import.js')).importCommand,
   plan: async () => (await import('./plan.js')).planCommand,
   show: async () => (await import('./show.js')).showCommand,
   validate: async () => (await import('./validate.js')).validateCommand,
