@@ -7,12 +7,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadRepository } from '../manifests/index.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
-import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import { readLiveState, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { computePlan } from './index.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
+import { withExecution } from './execution.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -42,6 +43,11 @@ export interface PipelineOptions {
   replace?: readonly string[];
   /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
   targets?: readonly string[];
+  /**
+   * The backend, when the live state comes from a reader function rather than a ControlPlane:
+   * its kinds are checked and its `manualStep` marks the steps a person runs.
+   */
+  backend?: BackendInfo;
 }
 
 export async function planRepository(
@@ -59,10 +65,15 @@ export async function planRepository(
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t2 = performance.now();
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, loaded.desired, live);
-  const full = computePlan(loaded.desired, live, {
+  const backend = typeof source === 'function' ? opts.backend : source.backend;
+  const planned = computePlan(loaded.desired, live, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.replace?.length ? { replace: opts.replace } : {}),
+    ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
   });
+  // After planning: the planner stays pure; only the backend knows what has no public API.
+  const manualStep = backend?.manualStep?.bind(backend);
+  const full = withExecution(planned, manualStep);
   const plan = opts.targets?.length ? targetPlan(full, opts.targets) : full;
   const t3 = performance.now();
   return {
@@ -80,11 +91,20 @@ export async function planRepository(
  * without local changes under DIR; else null (the plan would not be that commit's).
  */
 export async function cleanCommit(dir: string): Promise<string | null> {
-  const run = promisify(execFile);
+  // One git process: porcelain v2 with --branch prints "# branch.oid <HEAD>" and then one line
+  // per changed or untracked path under DIR.
   try {
-    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd: dir });
-    const { stdout: status } = await run('git', ['status', '--porcelain', '--', '.'], { cwd: dir });
-    return status.trim() === '' ? head.trim() : null;
+    const { stdout } = await promisify(execFile)(
+      'git',
+      ['status', '--porcelain=v2', '--branch', '--', '.'],
+      { cwd: dir, maxBuffer: 64 * 1024 * 1024 },
+    );
+    let head: string | null = null;
+    for (const line of stdout.split('\n')) {
+      if (line.startsWith('# branch.oid ')) head = line.slice('# branch.oid '.length).trim();
+      else if (line !== '' && !line.startsWith('#')) return null;
+    }
+    return head !== null && /^[0-9a-f]{40,64}$/.test(head) ? head : null;
   } catch {
     return null;
   }

@@ -15,6 +15,7 @@ import {
   sideEffectLine,
   visibleChanges,
 } from './common.js';
+import { manualSteps, runbookLines, waitingCount } from './runbook.js';
 
 export interface MarkdownOptions {
   /** Upper bound of the output length; the change list is cut to fit. Default 60,000. */
@@ -67,6 +68,29 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
     );
     for (const c of blocked) tail.push(`- **\`${c.address}\`**: ${escapeInline(c.reason ?? '')}`);
     tail.push('');
+  }
+  const manual = manualSteps(plan);
+  if (manual.length > 0) {
+    const waiting = waitingCount(plan.steps);
+    const runbook = runbookLines(plan.steps, { indent: '' });
+    // A fence longer than any run of backticks in the file contents.
+    const longest = Math.max(
+      2,
+      ...runbook.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length))),
+    );
+    const fence = '`'.repeat(longest + 1);
+    tail.push(
+      `### Manual steps (${manual.length})`,
+      '',
+      'The control plane has no public API for these: `poolsync apply` runs every other step it can, ' +
+        `then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''}; ` +
+        'with `--flyte-cli PATH` it runs these commands itself.',
+      '',
+      `${fence}sh`,
+      ...runbook,
+      fence,
+      '',
+    );
   }
   if (plan.warnings.length > 0) {
     tail.push('### Warnings', '');

@@ -1,9 +1,12 @@
 /**
  * `poolsync apply [DIR | PLANFILE]`: plan (or read a saved plan), confirm, and execute the
  * step graph under the per-control-plane apply lock. Exit 0 on success or no changes,
- * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply).
+ * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply), 2 when
+ * manual steps are left for a person (the runbook is printed last; docs/apply.md).
  */
-import { stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
+import { printRunbook } from './apply-runbook.js';
+import { flyteCliRunner } from '../../apply/manual.js';
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import {
@@ -47,6 +50,7 @@ interface ApplyArgs {
   'wait-timeout': string;
   'token-file'?: string;
   'state-dir': string;
+  'flyte-cli'?: string;
   color?: boolean;
 }
 
@@ -85,6 +89,11 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
       })
+      .option('flyte-cli', {
+        type: 'string',
+        describe:
+          'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
+      })
       .option('color', colorOption('the output'))
       .option('target', targetOption)
       .option('replace', replaceOption)
@@ -115,6 +124,8 @@ async function runApply(args: ApplyArgs): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const url = args['control-plane'];
 
+  const flyteCli = args['flyte-cli'];
+  if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path);
   if (target.kind === 'file' && (args.target?.length || args.replace?.length)) {
     throw new UserError(
@@ -137,7 +148,11 @@ async function runApply(args: ApplyArgs): Promise<number> {
   let cp: ControlPlane | null = null;
   try {
     let plan: Plan;
-    cp = await openControlPlane(url, token === undefined ? {} : { token });
+    cp = await openControlPlane(url, {
+      // One connection per call in flight (P=128 is not capped at a fixed pool size).
+      http: { connections: Math.max(parallelism, 8) },
+      ...(token === undefined ? {} : { token }),
+    });
     if (saved !== null) {
       plan = saved;
       // plan.md: re-read live state; a plan made against another state is refused before any call.
@@ -177,10 +192,17 @@ async function runApply(args: ApplyArgs): Promise<number> {
       parallelism,
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
+      ...(flyteCli !== undefined ? { runManual: flyteCliRunner(flyteCli) } : {}),
     });
     process.stdout.write(renderApplyResult(result, colors));
-    if (result.ok) await recordLastApplied(url, args['state-dir'], cp, plan);
-    return result.ok ? 0 : 1;
+    if (result.ok) {
+      await recordLastApplied(url, args['state-dir'], cp, plan);
+      return 0;
+    }
+    const stopped = result.steps.some((s) => s.status === 'failed' || s.status === 'not_run');
+    if (stopped || result.aborted || result.manual.length === 0) return 1;
+    await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
+    return 2;
   } finally {
     await cp?.close().catch(() => {});
     await lock.release();
@@ -201,6 +223,19 @@ async function recordLastApplied(
     // The apply itself succeeded: say what is missing, do not fail it.
     process.stderr.write(
       `Warning: could not record the applied state in ${path} (for plan --refresh-only): ${(err as Error).message}\n`,
+    );
+  }
+}
+
+/** `--flyte-cli PATH`: a path must name an executable file; a bare name is looked up in PATH when run. */
+async function checkCli(path: string): Promise<void> {
+  if (path.trim() === '') throw new UserError('--flyte-cli needs the path of the flyte CLI binary');
+  if (!path.includes('/')) return;
+  try {
+    await access(path, constants.X_OK);
+  } catch {
+    throw new UserError(
+      `--flyte-cli ${path}: not an executable file; install the flyte CLI (https://www.union.ai/docs) or give its path`,
     );
   }
 }

@@ -111,7 +111,10 @@ async function runPlan(args: PlanArgs): Promise<number> {
   await requireFolder(args.dir);
   const token = await resolveToken(args['token-file']);
   const commit = await planCommit(args);
-  const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+  const cp = await openControlPlane(args['control-plane'], {
+    readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
+    ...(token ? { token } : {}),
+  });
   let result;
   try {
     result = await planRepository(args.dir, cp, {
