@@ -23,6 +23,8 @@ import { backoffDelay } from '../util/backoff.js';
 import { OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
 import type { PullRequestEvent } from './webhooks.js';
 import { pullRequestHandlerForDaemon } from '../vcs/daemon-wiring.js';
+import { notifyingRun } from '../notify/daemon-hook.js';
+import type { NotifyEvent } from '../notify/types.js';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -40,6 +42,8 @@ export interface DaemonDeps {
   retryBaseMs?: number;
   /** Where the apply lock lives for http(s) control planes (default: the state dir's parent). */
   lockDir?: string;
+  /** Told the outcome of every run (src/notify: Slack / JSON webhooks). */
+  notifier?: { notify(event: NotifyEvent): void };
 }
 
 export interface RunningDaemon {
@@ -114,7 +118,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       return new Date(Date.now() + delay);
     },
   });
-  loop = new ReconcileLoop(reconciler.run, (err) =>
+  const run = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier);
+  loop = new ReconcileLoop(run, (err) =>
     logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
   );
   const theLoop = loop;
