@@ -13,6 +13,9 @@ export async function main(argv: string[]): Promise<number> {
       .scriptName('poolsync')
       .usage('$0 <command> [options]\n\nGitOps reconciler for cluster pools, clusters and queues.')
       .command(commands)
+      // Answers `--get-yargs-completions` for the scripts of `poolsync completion SHELL`; the
+      // command yargs would add for it is hidden: `completion` (commands/completion.ts) prints them.
+      .completion('__completion', false)
       .demandCommand(1, 'Name a command: see `poolsync --help`.')
       .strict()
       .recommendCommands()
