@@ -11,9 +11,9 @@ import { readLiveState, type BackendInfo, type ControlPlane } from '../controlpl
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { computePlan } from './index.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
 import { withExecution } from './execution.js';
+import { planForBackend } from './backend.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -65,15 +65,14 @@ export async function planRepository(
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t2 = performance.now();
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, loaded.desired, live);
-  const backend = typeof source === 'function' ? opts.backend : source.backend;
-  const planned = computePlan(loaded.desired, live, {
+  const backend = opts.backend ?? (typeof source === 'function' ? undefined : source.backend);
+  const planned = planForBackend(loaded.desired, live, backend, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.replace?.length ? { replace: opts.replace } : {}),
     ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
   });
   // After planning: the planner stays pure; only the backend knows what has no public API.
-  const manualStep = backend?.manualStep?.bind(backend);
-  const full = withExecution(planned, manualStep);
+  const full = withExecution(planned, backend?.manualStep?.bind(backend));
   const plan = opts.targets?.length ? targetPlan(full, opts.targets) : full;
   const t3 = performance.now();
   return {

@@ -4,7 +4,7 @@ import { runCli } from '../apply/helpers/cli.js';
 
 describe('--help', () => {
   it('names every issue-17 feature', async () => {
-    const [top, plan, apply, imp, completion, daemon] = await Promise.all(
+    const helps = await Promise.all(
       [
         ['--help'],
         ['plan', '--help'],
@@ -14,6 +14,14 @@ describe('--help', () => {
         ['daemon', '--help'],
       ].map((a) => runCli(a)),
     );
+    const [top, plan, apply, imp, completion, daemon] = helps as [
+      (typeof helps)[number],
+      (typeof helps)[number],
+      (typeof helps)[number],
+      (typeof helps)[number],
+      (typeof helps)[number],
+      (typeof helps)[number],
+    ];
     expect(top.stdout).toMatch(/poolsync import <address>/);
     expect(top.stdout).toMatch(/poolsync completion <shell>/);
     for (const flag of ['--target', '--replace', '--refresh-only', '--log-format'])

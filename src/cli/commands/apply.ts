@@ -32,6 +32,7 @@ import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
 import {
+  apiKeyFileOption,
   colorOption,
   controlPlaneOption,
   replaceOption,
@@ -49,6 +50,7 @@ interface ApplyArgs {
   parallelism: number;
   'wait-timeout': string;
   'token-file'?: string;
+  'api-key-file'?: string;
   'state-dir': string;
   'flyte-cli'?: string;
   color?: boolean;
@@ -83,6 +85,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('state-dir', {
         type: 'string',
         default: DEFAULT_STATE_DIR,
@@ -152,6 +155,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
       // One connection per call in flight (P=128 is not capped at a fixed pool size).
       http: { connections: Math.max(parallelism, 8) },
       ...(token === undefined ? {} : { token }),
+      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
     if (saved !== null) {
       plan = saved;

@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   export: async () => (await import('./export.js')).exportCommand,
   import: async () => (await import('./import.js')).importCommand,
   plan: async () => (await import('./plan.js')).planCommand,
+  render: async () => (await import('./render.js')).renderCommand,
   show: async () => (await import('./show.js')).showCommand,
   validate: async () => (await import('./validate.js')).validateCommand,
 };

@@ -14,6 +14,7 @@ import {
   capabilityOff,
   kindUnsupported,
 } from '../../../src/controlplane/errors.js';
+import type { ExecutionClusterLabel } from '../../../src/model/flyte.js';
 import {
   BASELINE_CAPABILITIES,
   CORE_KINDS,
@@ -108,7 +109,8 @@ export class MemoryControlPlane implements ControlPlane {
     for (const q of this.queues.values()) {
       if (q.clusters.length !== 1 || q.clusters[0] !== name) continue;
       const settled = this.caps.drain ? this.stateOf(q.name) === 'drained' : !this.busy(q.name);
-      if (!settled) throw precondition(`queue ${q.name} routes only to ${name} and is not drained`, 'C7');
+      if (!settled)
+        throw precondition(`queue ${q.name} routes only to ${name} and is not drained`, 'C7');
     }
     c.pool = pool;
     for (const q of this.queues.values()) {
@@ -280,6 +282,15 @@ export class MemoryControlPlane implements ControlPlane {
     throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
   }
 
+  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+  async setExecutionClusterLabel(_l: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+  async deleteExecutionClusterLabel(_k: AssignmentKey): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
   async close() {}
 
   private checkSelector(spec: QueueSpec) {
