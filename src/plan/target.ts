@@ -10,19 +10,29 @@
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.js';
-import { address, assignmentKeyString } from '../model/common.js';
+import { address, assignmentKeyString, type ObjectKind } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
 import { summarizeChanges } from './change.js';
 
 export const PARTIAL_PLAN = 'PARTIAL_PLAN';
 
-const KINDS = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'] as const;
+/** Every kind a plan can name; a type error here means a new kind needs adding. */
+const KINDS = Object.keys({
+  ClusterPool: 1,
+  Cluster: 1,
+  Queue: 1,
+  PoolAssignment: 1,
+  DefaultQueue: 1,
+  ExecutionCluster: 1,
+  ClusterLabel: 1,
+  ExecutionClusterLabel: 1,
+} satisfies Record<ObjectKind, 1>);
 
 /** `Kind/name` with a kind poolsync knows; the message says the accepted form otherwise. */
 export function checkAddressSyntax(flag: string, addr: string): void {
   const slash = addr.indexOf('/');
   const kind = slash > 0 ? addr.slice(0, slash) : '';
-  if (!(KINDS as readonly string[]).includes(kind) || slash === addr.length - 1) {
+  if (!KINDS.includes(kind) || slash === addr.length - 1) {
     throw new UserError(
       `${flag} ${JSON.stringify(addr)}: an address is Kind/name with Kind one of ${KINDS.join(', ')} ` +
         `(e.g. Cluster/prod-1, PoolAssignment/project/domain): see the addresses in \`poolsync plan\``,
@@ -104,6 +114,12 @@ export function checkReplaceAddresses(
       throw new UserError(
         `--replace ${addr}: a queue cannot be replaced: the control plane has no queue delete (Q6). ` +
           `Change its settings in the repository (they are updated in place), or declare a new queue under another name`,
+      );
+    }
+    if (!['ClusterPool', 'Cluster', 'PoolAssignment'].includes(kind)) {
+      throw new UserError(
+        `--replace ${addr}: only pools, clusters and assignments can be replaced (deleted and created again); ` +
+          `change a ${kind} in the repository and it is updated in place`,
       );
     }
     const inRepo = desiredAddresses(desired);

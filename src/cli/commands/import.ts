@@ -59,6 +59,12 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       ) as unknown as Argv<ImportArgs>,
   handler: async (args) => {
     checkAddressSyntax('import', args.address);
+    const kind = args.address.slice(0, args.address.indexOf('/'));
+    if (!(kind in FOLDER)) {
+      throw new UserError(
+        `import writes ${Object.keys(FOLDER).join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
+      );
+    }
     await requireFolder(args.dir);
     await refuseIfDeclared(args.dir, args.address);
     const token = await resolveToken(args['token-file']);
