@@ -28,6 +28,8 @@ import type { PullRequestEvent } from './webhooks.js';
 import { forgeTargets, PostedPlans, pullRequestHandlerForDaemon } from './pull-requests.js';
 import { commentApprovalHandler } from './comment-approvals.js';
 import { createApprovalForge } from '../vcs/approvers.js';
+import { notifyingRun } from '../notify/daemon-hook.js';
+import type { NotifyEvent } from '../notify/types.js';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -49,6 +51,8 @@ export interface DaemonDeps {
   kubeConfig?: KubeConfig;
   /** TTL of the apply lock's lease on the control plane (default 30 s; renewed every third). */
   lockTtlMs?: number;
+  /** Told the outcome of every run (src/notify: Slack / JSON webhooks). */
+  notifier?: { notify(event: NotifyEvent): void };
 }
 
 export interface RunningDaemon {
@@ -154,7 +158,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       return new Date(Date.now() + delay);
     },
   });
-  loop = new ReconcileLoop(reconciler.run, (err) =>
+  const run = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier);
+  loop = new ReconcileLoop(run, (err) =>
     logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
   );
   const runLoop = loop;

@@ -25,6 +25,7 @@ import {
   type HeldApplyLock,
 } from '../../apply/apply-lock.js';
 import { PlanFileError, readPlanFile } from '../../apply/planfile.js';
+import { lastAppliedPathFor, writeLastApplied } from '../../apply/last-applied.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
@@ -39,12 +40,16 @@ import {
   apiKeyFileOption,
   colorOption,
   controlPlaneOption,
+  replaceOption,
+  targetOption,
   tokenFileOption,
   useColor,
 } from '../options.js';
 
 interface ApplyArgs {
-  target: string;
+  path: string;
+  target?: string[];
+  replace?: string[];
   'control-plane': string;
   'auto-approve': boolean;
   parallelism: number;
@@ -58,11 +63,11 @@ interface ApplyArgs {
 }
 
 export const applyCommand: CommandModule<object, ApplyArgs> = {
-  command: 'apply [target]',
+  command: 'apply [path]',
   describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
   builder: (y: Argv) =>
     y
-      .positional('target', {
+      .positional('path', {
         type: 'string',
         default: '.',
         describe:
@@ -90,7 +95,8 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
       .option('state-dir', {
         type: 'string',
         default: DEFAULT_STATE_DIR,
-        describe: 'Where apply locks for HTTP control planes are kept',
+        describe:
+          'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
       })
       .option('lock', {
         type: 'string',
@@ -102,7 +108,14 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
       })
-      .option('color', colorOption('the output')) as Argv<ApplyArgs>,
+      .option('color', colorOption('the output'))
+      .option('target', targetOption)
+      .option('replace', replaceOption)
+      .example('$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on')
+      .example(
+        '$0 apply . --replace Cluster/prod-1',
+        'Delete and register a cluster again',
+      ) as Argv<ApplyArgs>,
   handler: async (args) => {
     process.exitCode = await runApply(args);
   },
@@ -127,7 +140,12 @@ async function runApply(args: ApplyArgs): Promise<number> {
 
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
-  const target = await openTarget(args.target);
+  const target = await openTarget(args.path);
+  if (target.kind === 'file' && (args.target?.length || args.replace?.length)) {
+    throw new UserError(
+      `--target and --replace shape a plan: give them to \`poolsync plan … --out ${target.path}\` (a saved plan is applied exactly as it is)`,
+    );
+  }
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
   if (target.kind === 'dir' && !args['auto-approve'] && !process.stdin.isTTY) {
     throw new UserError(
@@ -164,7 +182,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
         );
       }
     } else {
-      plan = await buildPlan(target.path, cp);
+      plan = await buildPlan(target.path, cp, args);
       process.stdout.write(renderText(plan, { color: colors !== NO_COLOR }));
     }
     if (plan.errors.length > 0)
@@ -172,6 +190,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
 
     if (plan.steps.length === 0) {
       // The rendered plan already says "No changes." when nothing is blocked either.
+      await recordLastApplied(url, args['state-dir'], cp, plan);
       if (target.kind === 'file' || !hasNoChanges(plan)) {
         const blocked = plan.summary.blocked ?? 0;
         out(
@@ -193,7 +212,10 @@ async function runApply(args: ApplyArgs): Promise<number> {
       ...(flyteCli !== undefined ? { runManual: flyteCliRunner(flyteCli) } : {}),
     });
     process.stdout.write(renderApplyResult(result, colors));
-    if (result.ok) return 0;
+    if (result.ok) {
+      await recordLastApplied(url, args['state-dir'], cp, plan);
+      return 0;
+    }
     const stopped = result.steps.some((s) => s.status === 'failed' || s.status === 'not_run');
     if (stopped || result.aborted || result.manual.length === 0) return 1;
     await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
@@ -236,6 +258,24 @@ async function takeSharedLock(
   }
 }
 
+/** The state this apply left, for `plan --refresh-only` (last-applied.ts); under the lock. */
+async function recordLastApplied(
+  url: string,
+  stateDir: string,
+  cp: ControlPlane,
+  plan: Plan,
+): Promise<void> {
+  const path = lastAppliedPathFor(url, stateDir);
+  try {
+    await writeLastApplied(path, await readLiveState(cp), plan.commit);
+  } catch (err) {
+    // The apply itself succeeded: say what is missing, do not fail it.
+    process.stderr.write(
+      `Warning: could not record the applied state in ${path} (for plan --refresh-only): ${(err as Error).message}\n`,
+    );
+  }
+}
+
 /** `--flyte-cli PATH`: a path must name an executable file; a bare name is looked up in PATH when run. */
 async function checkCli(path: string): Promise<void> {
   if (path.trim() === '') throw new UserError('--flyte-cli needs the path of the flyte CLI binary');
@@ -262,8 +302,16 @@ async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
  * load → validate → read live → plan, recording the commit like `plan` does (the pipeline
  * `plan` uses). An invalid repository is never applied.
  */
-async function buildPlan(dir: string, cp: ControlPlane): Promise<Plan> {
-  const result = await planRepository(dir, cp, { commit: await cleanCommit(dir) });
+async function buildPlan(
+  dir: string,
+  cp: ControlPlane,
+  args: Pick<ApplyArgs, 'target' | 'replace'>,
+): Promise<Plan> {
+  const result = await planRepository(dir, cp, {
+    commit: await cleanCommit(dir),
+    ...(args.target ? { targets: args.target } : {}),
+    ...(args.replace ? { replace: args.replace } : {}),
+  });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));
     throw new UserError(
