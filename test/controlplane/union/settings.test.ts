@@ -51,8 +51,10 @@ describe.each(['connect', 'grpc'] as const)('default queues over %s', (protocol)
       if (req.method.name === 'UpdateSettings') sent = req.message;
       const res = await next(req);
       if (req.method.name === 'GetSettingsForEdit' && !res.stream) {
-        for (const level of (res.message as { levels: { settings?: { $unknown?: unknown[] } }[] })
-          .levels) {
+        const message = res.message as unknown as {
+          levels: { settings?: { $unknown?: unknown[] } }[];
+        };
+        for (const level of message.levels) {
           if (level.settings) level.settings.$unknown = [{ no: 5, wireType: 2, data: labels }];
         }
       }
