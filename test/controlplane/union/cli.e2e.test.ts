@@ -71,7 +71,7 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
       expect(all).not.toContain(CLIENT.client_secret);
       expect(all).not.toMatch(/Bearer /);
     }
-  }, 60_000);
+  }, 240_000);
 });
 
 describe('poolsync against union+http:// : manual steps and DefaultQueue', () => {
@@ -119,5 +119,5 @@ describe('poolsync against union+http:// : manual steps and DefaultQueue', () =>
     const dq = await readdir(join(out, 'default-queues'));
     expect(dq).toHaveLength(1);
     expect(await readFile(join(out, 'default-queues', dq[0]!), 'utf8')).toContain('queue: web');
-  }, 60_000);
+  }, 240_000);
 });

@@ -97,5 +97,5 @@ describe('poolsync daemon against union+http://', () => {
     expect(out).not.toContain(key);
     expect(out).not.toContain(CLIENT.client_secret);
     expect(out).not.toMatch(/Bearer /);
-  }, 90_000);
+  }, 240_000);
 });

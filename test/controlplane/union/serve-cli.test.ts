@@ -66,5 +66,5 @@ describe('control-plane serve --oauth-client-file', () => {
     ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`${client}: "client_secret" must be a non-empty string`);
-  }, 60_000);
+  }, 180_000);
 });
