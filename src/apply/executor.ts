@@ -166,6 +166,16 @@ export async function executePlan(
   });
   opts.signal?.removeEventListener('abort', onAbort);
 
+  // A manual step that follows another manual step (register a cluster into a pool a person
+  // creates) never becomes ready, but it is the person's as well: in the runbook, not a failure.
+  if (stopping === null && !opts.runManual) {
+    for (const step of plan.steps) {
+      const r = results.get(step.id)!;
+      if (r.status !== 'not_run' || !isManual(step)) continue;
+      r.status = 'manual';
+      r.note = step.manual?.command ?? null;
+    }
+  }
   const blockedBy = waitingOnManual(plan.steps);
   for (const [id, by] of blockedBy) {
     const r = results.get(id)!;
