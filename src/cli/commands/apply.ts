@@ -32,7 +32,7 @@ import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
 import { colorOption, controlPlaneOption, tokenFileOption, useColor } from '../options.js';
 
-interface ApplyArgs {
+export interface ApplyArgs {
   target: string;
   'control-plane': string;
   'auto-approve': boolean;
@@ -89,7 +89,14 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
   },
 };
 
-async function runApply(args: ApplyArgs): Promise<number> {
+/**
+ * The command itself; `open` is how the control plane is opened (tests pass a wrapper that
+ * gives a backend manual steps, as the union backend has).
+ */
+export async function runApply(
+  args: ApplyArgs,
+  open: typeof openControlPlane = openControlPlane,
+): Promise<number> {
   const parallelism = args.parallelism;
   if (!Number.isInteger(parallelism) || parallelism < 1) {
     throw new UserError(
@@ -125,7 +132,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
   let cp: ControlPlane | null = null;
   try {
     let plan: Plan;
-    cp = await openControlPlane(url, token === undefined ? {} : { token });
+    cp = await open(url, token === undefined ? {} : { token });
     if (saved !== null) {
       plan = saved;
       // plan.md: re-read live state; a plan made against another state is refused before any call.
