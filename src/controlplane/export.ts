@@ -23,7 +23,14 @@ export interface ExportedFile {
 
 export interface ExportResult {
   files: ExportedFile[];
-  counts: { pools: number; clusters: number; queues: number; assignments: number };
+  counts: {
+    pools: number;
+    clusters: number;
+    queues: number;
+    assignments: number;
+    /** Union v2 default-queue settings (control planes that have them). */
+    default_queues?: number;
+  };
   /** Live objects that cannot be expressed as manifests, and why. */
   warnings: string[];
 }
@@ -99,7 +106,7 @@ export function assignmentManifestName(a: LiveAssignment, taken: Set<string>): s
 export function exportManifests(live: LiveState): ExportResult {
   const files: ExportedFile[] = [];
   const warnings: string[] = [];
-  const counts = { pools: 0, clusters: 0, queues: 0, assignments: 0 };
+  const counts: ExportResult['counts'] = { pools: 0, clusters: 0, queues: 0, assignments: 0 };
   const clusters = new Map<string, LiveCluster>(live.clusters.map((c) => [c.name, c]));
 
   for (const p of live.pools) {
@@ -170,6 +177,24 @@ export function exportManifests(live: LiveState): ExportResult {
       content: manifest('PoolAssignment', name, spec),
     });
     counts.assignments++;
+  }
+
+  // Union v2 default-queue settings, named like project/domain assignments.
+  if (live.default_queues) {
+    const takenDq = new Set<string>();
+    counts.default_queues = 0;
+    for (const d of live.default_queues) {
+      const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, takenDq);
+      files.push({
+        path: `default-queues/${name}.yaml`,
+        content: manifest('DefaultQueue', name, {
+          project: d.project,
+          domain: d.domain,
+          queue: d.queue,
+        }),
+      });
+      counts.default_queues++;
+    }
   }
 
   return { files, counts, warnings };

@@ -13,6 +13,8 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../controlplane/types.js';
 import type { LiveState } from '../model/live.js';
+import type { ObjectKind } from '../model/common.js';
+import { withExecution } from '../plan/execution.js';
 import type { Change, Plan } from '../model/plan.js';
 import type { DesiredState } from '../model/desired.js';
 import type { ApplyResult, ExecuteOptions } from '../apply/index.js';
@@ -35,7 +37,11 @@ import {
 export interface Pipeline {
   loadRepository(dir: string, options: { commit: string | null }): Promise<LoadResult>;
   readLiveState(cp: ControlPlane): Promise<LiveState>;
-  computePlan(desired: DesiredState, live: LiveState, options: { commit: string | null }): Plan;
+  computePlan(
+    desired: DesiredState,
+    live: LiveState,
+    options: { commit: string | null; backend?: { name: string; kinds: readonly ObjectKind[] } },
+  ): Plan;
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
   /** Takes the apply lock; resolves to its release function. Throws when another apply holds it. */
   acquireLock(): Promise<() => Promise<void>>;
@@ -273,8 +279,16 @@ export class Reconciler {
       return { result: 'failed', commit, message };
     }
 
+    // As plan and apply do (plan/pipeline.ts): the backend's kinds, then its manual steps.
+    const backend = cp.backend;
     const plan = await this.timed('plan', async () =>
-      this.o.pipeline.computePlan(desired, live, { commit }),
+      withExecution(
+        this.o.pipeline.computePlan(desired, live, {
+          commit,
+          backend: { name: backend.name, kinds: backend.kinds },
+        }),
+        backend.manualStep?.bind(backend),
+      ),
     );
     this.lastEvaluatedCommit = commit;
     this.recordPlan(plan);
@@ -447,6 +461,23 @@ export class Reconciler {
     }
     const failed = result.steps.filter((s) => s.status === 'failed');
     const notRun = result.steps.filter((s) => s.status === 'not_run').length;
+    if (failed.length === 0 && notRun === 0 && !result.aborted && result.manual.length > 0) {
+      // The daemon never runs manual commands: a person runs the runbook (`poolsync apply`).
+      const manual = plan.steps.filter((s) => result.manual.includes(s.id));
+      this.state.errors = manual.map((s) => ({
+        code: 'MANUAL_STEP',
+        message: `${s.op} has no public API: run \`${s.manual?.command ?? '?'}\` (see \`poolsync plan\` for the runbook)`,
+        location: null,
+        address: s.target,
+      }));
+      const waiting = result.steps.filter((s) => s.status === 'waiting').length;
+      return {
+        result: 'failed',
+        commit,
+        message: `applied what has an API; ${manual.length} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
+        applied,
+      };
+    }
     this.state.errors = failed.map((s) => ({
       code: s.error?.code ?? 'APPLY',
       message: this.o.redactor.scrub(`${s.op} failed: ${s.error?.message ?? 'unknown error'}`),

@@ -34,7 +34,9 @@ export function formatValidationText(errors: ValidationError[], opts: TextOption
 export function formatSummary(counts: LoadCounts): string {
   return (
     `Valid: ${plural(counts.pools, 'pool')}, ${plural(counts.clusters, 'cluster')}, ` +
-    `${plural(counts.queues, 'queue')}, ${plural(counts.assignments, 'assignment')} ` +
+    `${plural(counts.queues, 'queue')}, ${plural(counts.assignments, 'assignment')}` +
+    (counts.default_queues ? `, ${plural(counts.default_queues, 'default-queue setting')}` : '') +
+    ' ' +
     `in ${plural(counts.files, 'file')}.\n`
   );
 }

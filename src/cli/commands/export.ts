@@ -74,7 +74,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
     const c = result.counts;
     process.stdout.write(
-      `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments to ${out}\n`,
+      `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments${c.default_queues ? ` (and ${c.default_queues} default-queue settings)` : ''} to ${out}\n`,
     );
   },
 };
