@@ -4812,6 +4812,31 @@ const schema36 = {
       description: 'Globs, relative to the folder, of files to skip.',
       items: { type: 'string', minLength: 1, maxLength: 1024 },
     },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Input limits for this repository (docs/security.md). Each may be raised up to a fixed ceiling or lowered; omitted ones keep their protective defaults.',
+      properties: {
+        file_bytes: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'Bytes per manifest file, checked before reading (default 1048576 = 1 MiB, at most 67108864 = 64 MiB).',
+        },
+        document_bytes: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'Scalar text per document with aliases expanded (default 1048576 = 1 MiB, at most 67108864 = 64 MiB).',
+        },
+        documents: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Non-empty documents in the folder (default 50000, at most 1000000).',
+        },
+      },
+    },
   },
 };
 function validate25(
@@ -4865,7 +4890,13 @@ function validate25(
       errors++;
     }
     for (const key0 in data) {
-      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'prune' || key0 === 'ignore')) {
+      if (!(
+        key0 === 'apiVersion' ||
+        key0 === 'kind' ||
+        key0 === 'prune' ||
+        key0 === 'ignore' ||
+        key0 === 'limits'
+      )) {
         const err2 = {
           instancePath,
           schemaPath: '#/additionalProperties',
@@ -5028,8 +5059,173 @@ function validate25(
         errors++;
       }
     }
+    if (data.limits !== undefined) {
+      let data5 = data.limits;
+      if (data5 && typeof data5 == 'object' && !Array.isArray(data5)) {
+        for (const key1 in data5) {
+          if (!(key1 === 'file_bytes' || key1 === 'document_bytes' || key1 === 'documents')) {
+            const err10 = {
+              instancePath: instancePath + '/limits',
+              schemaPath: '#/properties/limits/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema36.properties.limits,
+              data: data5,
+            };
+            if (vErrors === null) {
+              vErrors = [err10];
+            } else {
+              vErrors.push(err10);
+            }
+            errors++;
+          }
+        }
+        if (data5.file_bytes !== undefined) {
+          let data6 = data5.file_bytes;
+          if (!(typeof data6 == 'number' && !(data6 % 1) && !isNaN(data6) && isFinite(data6))) {
+            const err11 = {
+              instancePath: instancePath + '/limits/file_bytes',
+              schemaPath: '#/properties/limits/properties/file_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema36.properties.limits.properties.file_bytes.type,
+              parentSchema: schema36.properties.limits.properties.file_bytes,
+              data: data6,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+          if (typeof data6 == 'number' && isFinite(data6)) {
+            if (data6 < 1 || isNaN(data6)) {
+              const err12 = {
+                instancePath: instancePath + '/limits/file_bytes',
+                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema36.properties.limits.properties.file_bytes,
+                data: data6,
+              };
+              if (vErrors === null) {
+                vErrors = [err12];
+              } else {
+                vErrors.push(err12);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data5.document_bytes !== undefined) {
+          let data7 = data5.document_bytes;
+          if (!(typeof data7 == 'number' && !(data7 % 1) && !isNaN(data7) && isFinite(data7))) {
+            const err13 = {
+              instancePath: instancePath + '/limits/document_bytes',
+              schemaPath: '#/properties/limits/properties/document_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema36.properties.limits.properties.document_bytes.type,
+              parentSchema: schema36.properties.limits.properties.document_bytes,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err13];
+            } else {
+              vErrors.push(err13);
+            }
+            errors++;
+          }
+          if (typeof data7 == 'number' && isFinite(data7)) {
+            if (data7 < 1 || isNaN(data7)) {
+              const err14 = {
+                instancePath: instancePath + '/limits/document_bytes',
+                schemaPath: '#/properties/limits/properties/document_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema36.properties.limits.properties.document_bytes,
+                data: data7,
+              };
+              if (vErrors === null) {
+                vErrors = [err14];
+              } else {
+                vErrors.push(err14);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data5.documents !== undefined) {
+          let data8 = data5.documents;
+          if (!(typeof data8 == 'number' && !(data8 % 1) && !isNaN(data8) && isFinite(data8))) {
+            const err15 = {
+              instancePath: instancePath + '/limits/documents',
+              schemaPath: '#/properties/limits/properties/documents/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema36.properties.limits.properties.documents.type,
+              parentSchema: schema36.properties.limits.properties.documents,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err15];
+            } else {
+              vErrors.push(err15);
+            }
+            errors++;
+          }
+          if (typeof data8 == 'number' && isFinite(data8)) {
+            if (data8 < 1 || isNaN(data8)) {
+              const err16 = {
+                instancePath: instancePath + '/limits/documents',
+                schemaPath: '#/properties/limits/properties/documents/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema36.properties.limits.properties.documents,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err16];
+              } else {
+                vErrors.push(err16);
+              }
+              errors++;
+            }
+          }
+        }
+      } else {
+        const err17 = {
+          instancePath: instancePath + '/limits',
+          schemaPath: '#/properties/limits/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema36.properties.limits.type,
+          parentSchema: schema36.properties.limits,
+          data: data5,
+        };
+        if (vErrors === null) {
+          vErrors = [err17];
+        } else {
+          vErrors.push(err17);
+        }
+        errors++;
+      }
+    }
   } else {
-    const err10 = {
+    const err18 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -5040,9 +5236,9 @@ function validate25(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err10];
+      vErrors = [err18];
     } else {
-      vErrors.push(err10);
+      vErrors.push(err18);
     }
     errors++;
   }

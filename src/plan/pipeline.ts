@@ -83,11 +83,20 @@ export async function planRepository(
  * without local changes under DIR; else null (the plan would not be that commit's).
  */
 export async function cleanCommit(dir: string): Promise<string | null> {
-  const run = promisify(execFile);
+  // One git process: porcelain v2 with --branch prints "# branch.oid <HEAD>" and then one line
+  // per changed or untracked path under DIR.
   try {
-    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd: dir });
-    const { stdout: status } = await run('git', ['status', '--porcelain', '--', '.'], { cwd: dir });
-    return status.trim() === '' ? head.trim() : null;
+    const { stdout } = await promisify(execFile)(
+      'git',
+      ['status', '--porcelain=v2', '--branch', '--', '.'],
+      { cwd: dir, maxBuffer: 64 * 1024 * 1024 },
+    );
+    let head: string | null = null;
+    for (const line of stdout.split('\n')) {
+      if (line.startsWith('# branch.oid ')) head = line.slice('# branch.oid '.length).trim();
+      else if (line !== '' && !line.startsWith('#')) return null;
+    }
+    return head !== null && /^[0-9a-f]{40,64}$/.test(head) ? head : null;
   } catch {
     return null;
   }

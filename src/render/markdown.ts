@@ -1,15 +1,18 @@
 /**
  * Markdown for a pull-request comment: the closing line first, the changes in a fenced
- * `diff` block (GitHub colours `+` green, `-` red, `!` orange), then blocked items and
- * warnings. Kept under a size budget (GitHub caps comments at 65,536 characters).
+ * `diff` block (GitHub colours `+` green and `-` red), then blocked items and warnings. The
+ * symbols are the text plan's (`~` update, `-/+` replace): `!` means blocked there, so it is
+ * never used for an update here. Kept under a size budget (GitHub caps comments at 65,536 characters).
  */
 import type { Change, Plan } from '../model/plan.js';
 import {
+  SYMBOL,
   causeNote,
   closingLine,
   fieldLines,
   hasNoChanges,
   plural,
+  sideEffectLine,
   visibleChanges,
 } from './common.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
@@ -21,7 +24,7 @@ export interface MarkdownOptions {
 
 const DIFF_PREFIX: Partial<Record<Change['action'], string>> = {
   create: '+',
-  update: '!',
+  update: SYMBOL.update,
   replace: '-/+',
   delete: '-',
 };
@@ -48,6 +51,8 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
       ? '**No changes.** The control plane matches the repository.'
       : `**${closingLine(plan)}**`,
   );
+  const sideEffects = sideEffectLine(plan);
+  if (sideEffects) head.push('', sideEffects);
   if (plan.summary.unmanaged > 0)
     head.push('', `${plural(plan.summary.unmanaged, 'object')} unmanaged (prune is off).`);
   head.push('');
@@ -99,7 +104,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
     for (const c of unmanaged) tail.push(`- \`${c.address}\``);
     tail.push('', '</details>', '');
   }
-  const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
+  const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown (not a clean Git work tree)'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
 
   const body: string[] = [];
   const applied = changes.filter((c) => DIFF_PREFIX[c.action] !== undefined);
@@ -130,8 +135,9 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
 
 function diffBlock(change: Change): string[] {
   const prefix = DIFF_PREFIX[change.action]!;
-  // Field lines start with the same marker so the whole block takes the change's colour.
-  const marker = prefix === '-/+' ? '!' : prefix;
+  // Field lines start with the change's marker so the whole block takes its colour; inside a
+  // replace, the changed fields are marked `~` as Terraform does.
+  const marker = prefix === '-/+' ? SYMBOL.update : prefix;
   const lines = [`${prefix} ${change.address}`];
   const note = causeNote(change);
   if (note) lines.push(`${marker}     # ${note}`);

@@ -7,6 +7,7 @@ import {
   fieldLines,
   hasNoChanges,
   plural,
+  sideEffectLine,
   visibleChanges,
 } from './common.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
@@ -102,6 +103,8 @@ export function renderText(plan: Plan, opts: TextOptions): string {
   }
 
   if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan)));
+  const sideEffects = sideEffectLine(plan);
+  if (sideEffects) out.push(sideEffects);
   if (plan.summary.unmanaged > 0)
     out.push(`${plural(plan.summary.unmanaged, 'object')} unmanaged (prune is off).`);
   if (plan.errors.length > 0) {

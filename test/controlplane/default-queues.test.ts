@@ -118,6 +118,37 @@ describe('embedded default-queue settings', () => {
   });
 });
 
+describe('a queue named by a setting', () => {
+  it('cannot be drained or deleted (FAILED_PRECONDITION) until the setting names another queue', async () => {
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    await cp.setCapabilities({
+      drain: true,
+      queue_delete: true,
+      pool_update: false,
+      cluster_move: false,
+    });
+    await cp.createQueue({
+      name: 'batch',
+      pool: 'default',
+      clusters: ['*'],
+      run_concurrency: 1,
+      action_concurrency: 1,
+    });
+    await cp.setDefaultQueue('ml', 'prod', 'batch');
+    expect(await codeOf(cp.drainQueue('batch'))).toBe(
+      'FAILED_PRECONDITION Queue/batch queue "batch" is the default queue of ml/prod; it cannot be drained until those settings name another queue or are deleted',
+    );
+    expect(await codeOf(cp.deleteQueue('batch'))).toMatch(
+      /^FAILED_PRECONDITION Queue\/batch .*cannot be deleted until/,
+    );
+    await cp.setDefaultQueue('ml', 'prod', 'default');
+    await cp.drainQueue('batch');
+    await cp.deleteQueue('batch');
+    expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
+    await cp.close();
+  });
+});
+
 describe('the REST API has no default-queue settings', () => {
   it('kinds leave DefaultQueue out: the live state has none, the calls are refused clearly', async () => {
     const embedded = await EmbeddedControlPlane.open({ path: null });

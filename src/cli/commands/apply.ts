@@ -132,7 +132,11 @@ export async function runApply(
   let cp: ControlPlane | null = null;
   try {
     let plan: Plan;
-    cp = await open(url, token === undefined ? {} : { token });
+    cp = await open(url, {
+      // One connection per call in flight (P=128 is not capped at a fixed pool size).
+      http: { connections: Math.max(parallelism, 8) },
+      ...(token === undefined ? {} : { token }),
+    });
     if (saved !== null) {
       plan = saved;
       // plan.md: re-read live state; a plan made against another state is refused before any call.

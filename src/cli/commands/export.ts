@@ -48,7 +48,10 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       ) as Argv<ExportArgs>,
   handler: async (args) => {
     const token = await resolveToken(args['token-file']);
-    const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+    const cp = await openControlPlane(args['control-plane'], {
+      readOnly: true,
+      ...(token ? { token } : {}),
+    });
     let live;
     try {
       live = await readLiveState(cp);
