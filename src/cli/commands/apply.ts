@@ -6,7 +6,7 @@
  */
 import { access, constants, stat } from 'node:fs/promises';
 import { printRunbook } from './apply-runbook.js';
-import { flyteCliRunner } from '../../apply/manual.js';
+import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import {
@@ -175,7 +175,9 @@ export async function runApply(
       parallelism,
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
-      ...(flyteCli !== undefined ? { runManual: flyteCliRunner(flyteCli) } : {}),
+      ...(flyteCli !== undefined
+        ? { runManual: flyteCliRunner(flyteCli), canRunManual: isCliCommand }
+        : {}),
     });
     process.stdout.write(renderApplyResult(result, colors));
     if (result.ok) return 0;
