@@ -11,9 +11,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { ControlPlane } from '../controlplane/types.js';
+import type { BackendInfo, ControlPlane } from '../controlplane/types.js';
 import type { LiveState } from '../model/live.js';
-import type { ObjectKind } from '../model/common.js';
 import { withExecution } from '../plan/execution.js';
 import type { Change, Plan } from '../model/plan.js';
 import type { DesiredState } from '../model/desired.js';
@@ -40,7 +39,7 @@ export interface Pipeline {
   computePlan(
     desired: DesiredState,
     live: LiveState,
-    options: { commit: string | null; backend?: { name: string; kinds: readonly ObjectKind[] } },
+    options: { commit: string | null; backend?: BackendInfo },
   ): Plan;
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
   /** Takes the apply lock; resolves to its release function. Throws when another apply holds it. */
@@ -283,10 +282,7 @@ export class Reconciler {
     const backend = cp.backend;
     const plan = await this.timed('plan', async () =>
       withExecution(
-        this.o.pipeline.computePlan(desired, live, {
-          commit,
-          backend: { name: backend.name, kinds: backend.kinds },
-        }),
+        this.o.pipeline.computePlan(desired, live, { commit, backend }),
         backend.manualStep?.bind(backend),
       ),
     );

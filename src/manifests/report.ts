@@ -37,6 +37,10 @@ export function formatSummary(counts: LoadCounts): string {
     `${plural(counts.queues, 'queue')}, ${plural(counts.assignments, 'assignment')}` +
     (counts.default_queues ? `, ${plural(counts.default_queues, 'default-queue setting')}` : '') +
     ' ' +
+    (counts.flyte
+      ? `(and ${plural(counts.flyte.execution_clusters, 'execution cluster')}, ${plural(counts.flyte.cluster_labels, 'cluster label')}, ` +
+        `${plural(counts.flyte.execution_cluster_labels, 'execution cluster label')}) `
+      : '') +
     `in ${plural(counts.files, 'file')}.\n`
   );
 }

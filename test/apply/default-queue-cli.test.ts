@@ -65,12 +65,10 @@ describe('DefaultQueue through the CLI', () => {
     try {
       const r = await runCli(['plan', repo, '--control-plane', server.url, '--no-color']);
       expect(r.code).toBe(1);
-      expect(r.stdout + r.stderr).toContain(
-        'UNSUPPORTED_KIND DefaultQueue/ml/prod at default-queues.yaml:1:1',
+      expect(r.stdout).toContain(
+        'error BACKEND_KIND DefaultQueue/etl/dev at default-queues.yaml:10:1: the poolsync REST API backend cannot manage DefaultQueue',
       );
-      expect(r.stdout + r.stderr).toContain(
-        'the poolsync REST API control plane has no default-queue settings',
-      );
+      expect(r.stdout).toContain('Plan failed with 1 error');
     } finally {
       await server.close();
       await embedded.close();

@@ -187,6 +187,7 @@ describe('generated validators (scripts/build-validators.ts)', () => {
         'enum',
         'maxLength',
         'maximum',
+        'minItems',
         'minLength',
         'minimum',
         'pattern',

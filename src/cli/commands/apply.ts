@@ -30,7 +30,13 @@ import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
-import { colorOption, controlPlaneOption, tokenFileOption, useColor } from '../options.js';
+import {
+  apiKeyFileOption,
+  colorOption,
+  controlPlaneOption,
+  tokenFileOption,
+  useColor,
+} from '../options.js';
 
 export interface ApplyArgs {
   target: string;
@@ -39,6 +45,7 @@ export interface ApplyArgs {
   parallelism: number;
   'wait-timeout': string;
   'token-file'?: string;
+  'api-key-file'?: string;
   'state-dir': string;
   'flyte-cli'?: string;
   color?: boolean;
@@ -73,6 +80,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('state-dir', {
         type: 'string',
         default: DEFAULT_STATE_DIR,
@@ -136,6 +144,7 @@ export async function runApply(
       // One connection per call in flight (P=128 is not capped at a fixed pool size).
       http: { connections: Math.max(parallelism, 8) },
       ...(token === undefined ? {} : { token }),
+      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
     if (saved !== null) {
       plan = saved;
