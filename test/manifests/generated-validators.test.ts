@@ -197,5 +197,5 @@ describe('generated validators (scripts/build-validators.ts)', () => {
         'uniqueItems',
       ].sort(),
     );
-  });
+  }, 120_000); // thousands of cases through two validators: slow on a loaded 2-core machine
 });
