@@ -93,7 +93,7 @@ export async function executePlan(
 
   const runStep = async (step: Step): Promise<void> => {
     const result = results.get(step.id)!;
-    if (isManual(step) && !opts.runManual) {
+    if (isManual(step) && !(opts.runManual && (opts.canRunManual?.(step) ?? true))) {
       // Left for a person: its dependents never become ready (reported `waiting` below).
       result.status = 'manual';
       result.note = step.manual?.command ?? null;
@@ -168,7 +168,8 @@ export async function executePlan(
 
   // A manual step that follows another manual step (register a cluster into a pool a person
   // creates) never becomes ready, but it is the person's as well: in the runbook, not a failure.
-  if (stopping === null && !opts.runManual) {
+  // (With a runner, only one whose ancestor was left can still be not run here.)
+  if (stopping === null) {
     for (const step of plan.steps) {
       const r = results.get(step.id)!;
       if (r.status !== 'not_run' || !isManual(step)) continue;

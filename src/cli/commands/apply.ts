@@ -6,7 +6,7 @@
  */
 import { access, constants, stat } from 'node:fs/promises';
 import { printRunbook } from './apply-runbook.js';
-import { flyteCliRunner } from '../../apply/manual.js';
+import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import {
@@ -46,7 +46,7 @@ import {
   useColor,
 } from '../options.js';
 
-interface ApplyArgs {
+export interface ApplyArgs {
   path: string;
   target?: string[];
   replace?: string[];
@@ -121,7 +121,14 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
   },
 };
 
-async function runApply(args: ApplyArgs): Promise<number> {
+/**
+ * The command itself; `open` is how the control plane is opened (tests pass a wrapper that
+ * gives a backend manual steps, as the union backend has).
+ */
+export async function runApply(
+  args: ApplyArgs,
+  open: typeof openControlPlane = openControlPlane,
+): Promise<number> {
   const parallelism = args.parallelism;
   if (!Number.isInteger(parallelism) || parallelism < 1) {
     throw new UserError(
@@ -163,7 +170,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
   let shared: HeldApplyLock | null = null;
   try {
     let plan: Plan;
-    cp = await openControlPlane(url, {
+    cp = await open(url, {
       // One connection per call in flight (P=128 is not capped at a fixed pool size).
       http: { connections: Math.max(parallelism, 8) },
       ...(token === undefined ? {} : { token }),
@@ -209,7 +216,9 @@ async function runApply(args: ApplyArgs): Promise<number> {
       parallelism,
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
-      ...(flyteCli !== undefined ? { runManual: flyteCliRunner(flyteCli) } : {}),
+      ...(flyteCli !== undefined
+        ? { runManual: flyteCliRunner(flyteCli), canRunManual: isCliCommand }
+        : {}),
     });
     process.stdout.write(renderApplyResult(result, colors));
     if (result.ok) {

@@ -117,6 +117,23 @@ export async function applyStage(
   }
   const failed = result.steps.filter((s) => s.status === 'failed');
   const notRun = result.steps.filter((s) => s.status === 'not_run').length;
+  if (failed.length === 0 && notRun === 0 && !result.aborted && result.manual.length > 0) {
+    // The daemon never runs manual commands: a person runs the runbook (`poolsync apply`).
+    const manual = plan.steps.filter((s) => result.manual.includes(s.id));
+    state.errors = manual.map((s) => ({
+      code: 'MANUAL_STEP',
+      message: `${s.op} has no public API: run \`${s.manual?.command ?? '?'}\` (see \`poolsync plan\` for the runbook)`,
+      location: null,
+      address: s.target,
+    }));
+    const waiting = result.steps.filter((s) => s.status === 'waiting').length;
+    return {
+      result: 'failed',
+      commit,
+      message: `applied what has an API; ${manual.length} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
+      applied,
+    };
+  }
   state.errors = failed.map((s) => ({
     code: s.error?.code ?? 'APPLY',
     message: o.redactor.scrub(`${s.op} failed: ${s.error?.message ?? 'unknown error'}`),
