@@ -56,6 +56,8 @@ export interface DaemonConfig {
   printPlans: boolean;
   /** Run one reconcile and exit (status 1 when it did not converge). */
   once: boolean;
+  /** Commit and push the files poolsync.yaml `render` names when they would change (Git only). */
+  commitRendered?: boolean;
 }
 
 type Kind = 'string' | 'duration' | 'int' | 'bool' | 'path';
@@ -241,6 +243,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     describe: 'Reconcile once and exit (1 when not converged)',
     default: false,
   },
+  {
+    name: 'commit-rendered',
+    env: 'POOLSYNC_COMMIT_RENDERED',
+    kind: 'bool',
+    describe:
+      'Commit and push the generated files poolsync.yaml render names (flyte-core values, Union pool mapping) when they would change',
+    default: false,
+  },
 ];
 
 /** Secrets: env var with the value, or a file named by env `<ENV>_FILE` / a flag / the config file. */
@@ -407,6 +417,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     logFormat: choice('log-format', LOG_FORMATS),
     printPlans: false,
     once: bool('once'),
+    commitRendered: bool('commit-rendered'),
   };
 }
 

@@ -10,6 +10,8 @@
  * - one applier per control plane on this machine (the apply lock shared with `poolsync apply`).
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BackendInfo, ControlPlane } from '../controlplane/types.js';
 import type { LiveState } from '../model/live.js';
@@ -69,6 +71,8 @@ export interface ReconcilerOptions {
   redactor: Redactor;
   /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
+  /** Commit the generated files poolsync.yaml `render` names when they would change (daemon --commit-rendered). */
+  commitRendered?: boolean;
   /** Called after a failed fetch with the number of consecutive failures (schedules a retry). */
   onFetchFailure?: (failures: number) => Date | null;
   now?: () => Date;
@@ -241,6 +245,7 @@ export class Reconciler {
     }
 
     const desired = load.desired;
+    if (this.o.commitRendered) await this.commitRendered(snapshot.dir, desired, commit);
     let opened = false;
     try {
       return await this.o.controlPlane.use((cp) => {
@@ -255,6 +260,39 @@ export class Reconciler {
         { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
       ]);
       return { result: 'failed', commit, message };
+    }
+  }
+
+  /**
+   * Keeps the generated files in the config repository current: renders them from this commit
+   * and commits + pushes those whose content (header aside) would change. The push starts a new
+   * run whose render matches, so it never loops. A failure is logged; the reconcile goes on.
+   */
+  private async commitRendered(
+    dir: string,
+    desired: DesiredState,
+    commit: string | null,
+  ): Promise<void> {
+    if (!desired.config.render || !this.o.source.commitFiles) return;
+    const { renderTargets, compareTarget } = await import('../render/values/targets.js');
+    const changed = [];
+    for (const target of renderTargets(desired, commit)) {
+      const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
+      if (compareTarget(target, current).status !== 'same') changed.push(target);
+    }
+    if (changed.length === 0) return;
+    const paths = changed.map((t) => t.path);
+    try {
+      const pushed = await this.o.source.commitFiles(
+        changed.map((t) => ({ path: t.path, content: t.content })),
+        `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
+      );
+      this.o.logger.info({ files: paths, commit: pushed }, 'committed rendered files');
+    } catch (err) {
+      this.o.logger.warn(
+        { files: paths, err: this.o.redactor.errorMessage(err) },
+        'cannot commit rendered files',
+      );
     }
   }
 
