@@ -36,16 +36,6 @@ export function isControlPlaneError(
   return err instanceof ControlPlaneError && (code === undefined || err.code === code);
 }
 
-/** The error of an execution-cluster-label call on a backend that has no such attributes. */
-export function executionClusterLabelsUnsupported(backend: string): ControlPlaneError {
-  return new ControlPlaneError(
-    'FAILED_PRECONDITION',
-    `the ${backend} backend has no execution cluster labels (a flyteadmin attribute): use a flyteadmin+https:// control plane`,
-    null,
-    null,
-  );
-}
-
 /** The rule each capability lifts when on (domain.md, Capabilities). */
 const BASELINE_RULE = {
   drain: 'C9',
@@ -64,5 +54,22 @@ export function capabilityOff(
     `${objectAddress}: this control plane does not support ${capability} (capability off, ${BASELINE_RULE[capability]})`,
     objectAddress,
     BASELINE_RULE[capability],
+  );
+}
+
+/**
+ * The error of a call for a kind the backend does not manage (`backend.kinds`), e.g. the
+ * Union v2 default-queue settings on poolsync's REST API.
+ */
+export function kindUnsupported(
+  backend: string,
+  kind: string,
+  objectAddress: string | null,
+): ControlPlaneError {
+  return new ControlPlaneError(
+    'FAILED_PRECONDITION',
+    `${objectAddress ? `${objectAddress}: ` : ''}the ${backend} control plane does not manage ${kind} objects`,
+    objectAddress,
+    null,
   );
 }

@@ -21,6 +21,7 @@ export type { CreateQueueRequest, RegisterClusterRequest } from '../model/reques
 import type {
   LiveAssignment,
   LiveCluster,
+  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   LiveState,
@@ -84,8 +85,16 @@ export interface ControlPlane {
   deleteAssignment(key: AssignmentKey): Promise<void>;
 
   /**
+   * Union v2 project/domain → default queue settings; only backends whose `backend.kinds`
+   * includes `DefaultQueue` support them (the others reject the calls).
+   */
+  listDefaultQueues(): Promise<LiveDefaultQueue[]>;
+  /** Upsert; the queue must exist (NOT_FOUND otherwise). */
+  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
+  deleteDefaultQueue(project: string, domain: string): Promise<void>;
+  /**
    * flyteadmin EXECUTION_CLUSTER_LABEL attributes (project/domain[/workflow] → label). A backend
-   * without them rejects the calls with FAILED_PRECONDITION naming itself (executionClusterLabelsUnsupported).
+   * without them rejects the calls with FAILED_PRECONDITION naming itself (kindUnsupported).
    */
   listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
   /** Upsert. */
@@ -98,15 +107,18 @@ export interface ControlPlane {
 
 /** Reads every kind (in parallel where the implementation allows) into a LiveState. */
 export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
+  const withDefaultQueues = cp.backend.kinds.includes('DefaultQueue');
+
   const labels = cp.backend.kinds.includes('ExecutionClusterLabel')
     ? cp.listExecutionClusterLabels()
     : null;
-  const [capabilities, pools, clusters, queues, assignments] = await Promise.all([
+  const [capabilities, pools, clusters, queues, assignments, defaultQueues] = await Promise.all([
     cp.capabilities(),
     cp.listPools(),
     cp.listClusters(),
     cp.listQueues(),
     cp.listAssignments(),
+    withDefaultQueues ? cp.listDefaultQueues() : null,
   ]);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -120,8 +132,15 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
       const kb = [b.project, b.domain, b.workflow ?? ''].join('\u0000');
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     }),
+    ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
     ...labelsField(labels ? await labels : []),
   };
+}
+
+/** By project, then domain. */
+export function sortDefaultQueues(list: readonly LiveDefaultQueue[]): LiveDefaultQueue[] {
+  const key = (d: LiveDefaultQueue) => `${d.project}\u0000${d.domain}`;
+  return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 function sortByKey<T extends AssignmentKey>(items: readonly T[]): T[] {

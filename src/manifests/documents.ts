@@ -6,6 +6,7 @@
 import {
   address,
   assignmentKeyString,
+  defaultQueueKeyString,
   type AssignmentKey,
   type ClusterDataPlane,
   type Fairness,
@@ -66,8 +67,21 @@ export interface AssignmentManifest extends ManifestBase {
   pool: string;
 }
 
+/** Union v2: project/domain → default queue. */
+export interface DefaultQueueManifest extends ManifestBase {
+  kind: 'DefaultQueue';
+  project: string;
+  domain: string;
+  queue: string;
+}
+
 export type Manifest =
-  PoolManifest | ClusterManifest | QueueManifest | AssignmentManifest | FlyteManifest;
+  | PoolManifest
+  | ClusterManifest
+  | QueueManifest
+  | AssignmentManifest
+  | DefaultQueueManifest
+  | FlyteManifest;
 
 export interface DocumentResult {
   /** The kind, when the document names a known one (for counts). */
@@ -274,6 +288,14 @@ function partial(
         pool: get('/spec/pool', str) ?? '',
       };
       break;
+    case 'DefaultQueue':
+      clean['spec'] = {
+        // As for assignments: the key as written, for messages and the V12 duplicate check.
+        project: str(spec['project']) ?? '',
+        domain: str(spec['domain']) ?? '',
+        queue: get('/spec/queue', str) ?? '',
+      };
+      break;
     case 'ExecutionCluster':
     case 'ClusterLabel':
     case 'ExecutionClusterLabel':
@@ -302,6 +324,13 @@ function addressOf(kind: ManifestKind, value: Record<string, unknown>): string |
         workflow: typeof workflow === 'string' ? workflow : null,
       }),
     );
+  }
+  if (kind === 'DefaultQueue') {
+    const spec = value['spec'] as Record<string, unknown> | undefined;
+    const project = spec?.['project'];
+    const domain = spec?.['domain'];
+    if (typeof project !== 'string' || typeof domain !== 'string') return null;
+    return address(kind, defaultQueueKeyString({ project, domain }));
   }
   const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
   return typeof name === 'string' ? address(kind, name) : null;
@@ -411,6 +440,10 @@ function typed(
         key: { project: spec.project, domain: spec.domain, workflow: spec.workflow ?? null },
         pool: spec.pool,
       };
+    }
+    case 'DefaultQueue': {
+      const spec = value['spec'] as { project: string; domain: string; queue: string };
+      return { ...base, kind, project: spec.project, domain: spec.domain, queue: spec.queue };
     }
     case 'ExecutionCluster':
     case 'ClusterLabel':

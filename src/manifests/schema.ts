@@ -16,6 +16,7 @@ export const MANIFEST_KINDS = [
   'Cluster',
   'Queue',
   'PoolAssignment',
+  'DefaultQueue',
   ...FLYTE_MANIFEST_KINDS,
 ] as const;
 export type ManifestKind = (typeof MANIFEST_KINDS)[number];

@@ -19,6 +19,8 @@ export type ValidationCode =
   | 'V9'
   | 'V10'
   | 'V11'
+  /** DefaultQueue (Union v2): the queue is declared; one setting per project/domain. */
+  | 'V12'
   | 'V13'
   | 'SCHEMA'
   | 'YAML'
@@ -44,6 +46,8 @@ export interface LoadCounts {
   clusters: number;
   queues: number;
   assignments: number;
+  /** DefaultQueue documents; absent (0) in counts made before the kind existed. */
+  default_queues?: number;
   /** Manifest files read (poolsync.yaml not included). */
   files: number;
   /** Non-empty YAML documents read. */

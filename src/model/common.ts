@@ -82,6 +82,7 @@ export type ObjectKind =
   | 'Cluster'
   | 'Queue'
   | 'PoolAssignment'
+  | 'DefaultQueue'
   | 'ExecutionCluster'
   | 'ClusterLabel'
   | 'ExecutionClusterLabel';
@@ -93,6 +94,11 @@ export const CORE_KINDS: readonly ObjectKind[] = [
   'Queue',
   'PoolAssignment',
 ];
+
+/** Union v2: the identity of a default-queue setting (`DefaultQueue/<project>/<domain>`). */
+export function defaultQueueKeyString(key: { project: string; domain: string }): string {
+  return `${key.project}/${key.domain}`;
+}
 
 /** Plan and error addresses: `<Kind>/<name>`; for assignments the name is the key string. */
 export function address(kind: ObjectKind, name: string): string {

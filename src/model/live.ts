@@ -7,6 +7,11 @@ export interface LivePool {
   contract: PoolContract;
   /** P6: derived from the clusters registered into it, sorted. */
   member_clusters: string[];
+  /**
+   * false when the control plane does not show the contract (Union's public API); `contract`
+   * is then a placeholder that the planner and export do not compare or write as real.
+   */
+  contract_known?: false;
 }
 
 export type ClusterHealth = 'unknown' | 'healthy' | 'unhealthy';

@@ -52,6 +52,8 @@ export type StepOp =
   | { op: 'wait_idle'; args: { queues: string[]; cluster: string } }
   | { op: 'set_assignment'; args: AssignmentKey & { pool: string } }
   | { op: 'delete_assignment'; args: AssignmentKey }
+  | { op: 'set_default_queue'; args: { project: string; domain: string; queue: string } }
+  | { op: 'delete_default_queue'; args: { project: string; domain: string } }
   | { op: 'set_execution_cluster_label'; args: ExecutionClusterLabel }
   | { op: 'delete_execution_cluster_label'; args: AssignmentKey };
 

@@ -5,7 +5,12 @@
  * kinds the backend takes as configuration only (rendered by `poolsync render`, no API) are
  * left out of the plan instead.
  */
-import { address, assignmentKeyString, type ObjectKind } from '../model/common.js';
+import {
+  address,
+  assignmentKeyString,
+  defaultQueueKeyString,
+  type ObjectKind,
+} from '../model/common.js';
 import type { DesiredState, SourceLocation } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan, PlanError } from '../model/plan.js';
@@ -28,6 +33,13 @@ function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
       desired.assignments.map((a) => ({
         address: address('PoolAssignment', assignmentKeyString(a)),
         source: a.source,
+      })),
+    ],
+    [
+      'DefaultQueue',
+      (desired.default_queues ?? []).map((d) => ({
+        address: address('DefaultQueue', defaultQueueKeyString(d)),
+        source: d.source,
       })),
     ],
     ['ExecutionCluster', named('ExecutionCluster', desired.execution_clusters)],

@@ -11,6 +11,7 @@ import { readLiveState, type BackendInfo, type ControlPlane } from '../controlpl
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
+import { withExecution } from './execution.js';
 import { planForBackend } from './backend.js';
 
 export type PipelineResult =
@@ -37,7 +38,10 @@ export type LiveSource = ControlPlane | (() => Promise<LiveState>);
 export interface PipelineOptions {
   /** Git commit the folder was read from, recorded in the plan. */
   commit?: string | null;
-  /** What the control plane behind a reader function manages (a ControlPlane source names its own). */
+  /**
+   * The backend, when the live state comes from a reader function rather than a ControlPlane:
+   * its kinds are checked and its `manualStep` marks the steps a person runs.
+   */
   backend?: BackendInfo;
 }
 
@@ -56,12 +60,12 @@ export async function planRepository(
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t2 = performance.now();
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : source.backend);
-  const plan = planForBackend(
-    loaded.desired,
-    live,
-    backend,
-    opts.commit !== undefined ? { commit: opts.commit } : {},
-  );
+  const planned = planForBackend(loaded.desired, live, backend, {
+    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
+  });
+  // After planning: the planner stays pure; only the backend knows what has no public API.
+  const plan = withExecution(planned, backend?.manualStep?.bind(backend));
   const t3 = performance.now();
   return {
     ok: true,
@@ -78,11 +82,20 @@ export async function planRepository(
  * without local changes under DIR; else null (the plan would not be that commit's).
  */
 export async function cleanCommit(dir: string): Promise<string | null> {
-  const run = promisify(execFile);
+  // One git process: porcelain v2 with --branch prints "# branch.oid <HEAD>" and then one line
+  // per changed or untracked path under DIR.
   try {
-    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd: dir });
-    const { stdout: status } = await run('git', ['status', '--porcelain', '--', '.'], { cwd: dir });
-    return status.trim() === '' ? head.trim() : null;
+    const { stdout } = await promisify(execFile)(
+      'git',
+      ['status', '--porcelain=v2', '--branch', '--', '.'],
+      { cwd: dir, maxBuffer: 64 * 1024 * 1024 },
+    );
+    let head: string | null = null;
+    for (const line of stdout.split('\n')) {
+      if (line.startsWith('# branch.oid ')) head = line.slice('# branch.oid '.length).trim();
+      else if (line !== '' && !line.startsWith('#')) return null;
+    }
+    return head !== null && /^[0-9a-f]{40,64}$/.test(head) ? head : null;
   } catch {
     return null;
   }

@@ -10,12 +10,13 @@ import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState } from '../../controlplane/types.js';
 import { UserError } from '../../util/user-error.js';
-import { controlPlaneOption, tokenFileOption } from '../options.js';
+import { apiKeyFileOption, controlPlaneOption, tokenFileOption } from '../options.js';
 
 interface ExportArgs {
   'control-plane': string;
   dir: string;
   'token-file'?: string;
+  'api-key-file'?: string;
   force: boolean;
 }
 
@@ -38,6 +39,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         describe: 'Folder to write pools/, clusters/, queues/, assignments/ into',
       })
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('force', {
         type: 'boolean',
         default: false,
@@ -49,7 +51,11 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       ) as Argv<ExportArgs>,
   handler: async (args) => {
     const token = await resolveToken(args['token-file']);
-    const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+    const cp = await openControlPlane(args['control-plane'], {
+      readOnly: true,
+      ...(token ? { token } : {}),
+      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+    });
     let live;
     try {
       live = await readLiveState(cp);

@@ -22,6 +22,7 @@ import {
   planOutputOption,
   requireFolder,
   tokenFileOption,
+  apiKeyFileOption,
   useColor,
 } from '../options.js';
 
@@ -31,6 +32,7 @@ interface PlanArgs extends CommentArgs {
   dir: string;
   'control-plane': string;
   'token-file'?: string;
+  'api-key-file'?: string;
   output: OutputFormat;
   out?: string;
   'detailed-exitcode': boolean;
@@ -45,6 +47,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .positional('dir', configDirPositional)
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('output', planOutputOption)
       .option('out', {
         type: 'string',
@@ -77,8 +80,12 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 async function runPlan(args: PlanArgs): Promise<number> {
   await requireFolder(args.dir);
   const token = await resolveToken(args['token-file']);
-  const commit = await cleanCommit(args.dir);
-  const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+  const commit = await planCommit(args);
+  const cp = await openControlPlane(args['control-plane'], {
+    readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
+    ...(token ? { token } : {}),
+    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+  });
   let result;
   try {
     result = await planRepository(args.dir, cp, { commit });
@@ -125,6 +132,19 @@ async function runPlan(args: PlanArgs): Promise<number> {
       );
   }
   return args['detailed-exitcode'] && hasChangesToApply(plan) ? 2 : 0;
+}
+
+/**
+ * The commit the plan is recorded for: `--commit` when given, the pull request's commit with
+ * `--comment` (what the comment header and the status name), else DIR's clean HEAD.
+ */
+async function planCommit(args: PlanArgs): Promise<string | null> {
+  if (args.commit !== undefined) return args.commit;
+  if (args.comment !== undefined) {
+    const { resolveCommentTarget } = await import('../../vcs/cli-options.js');
+    return (await resolveCommentTarget(args)).commit;
+  }
+  return cleanCommit(args.dir);
 }
 
 /** `--comment`: the sticky pull-request comment and commit status (src/vcs), before any exit. */

@@ -30,12 +30,13 @@ import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import type {
   LiveAssignment,
   LiveCluster,
+  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   QueueMetrics,
 } from '../../model/live.js';
 import { backoffDelay, retryAfterMs } from '../../util/backoff.js';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
+import { ControlPlaneError, kindUnsupported, type ControlPlaneErrorCode } from '../errors.js';
 import type {
   BackendInfo,
   ControlPlane,
@@ -329,6 +330,23 @@ export class FlyteadminControlPlane implements ControlPlane {
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
     await this.remove(key, 'CLUSTER_ASSIGNMENT');
+  }
+
+  // Default-queue settings are Union v2's; flyteadmin routes by label and cluster assignment.
+  async listDefaultQueues(): Promise<LiveDefaultQueue[]> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', null);
+  }
+
+  async setDefaultQueue(
+    project: string,
+    domain: string,
+    _queue: string,
+  ): Promise<LiveDefaultQueue> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
+  }
+
+  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
   }
 
   async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
