@@ -92,6 +92,7 @@ export function plannableState(
     queues: keep('Queue', desired.queues),
     assignments: keep('PoolAssignment', desired.assignments),
     execution_cluster_labels: keep('ExecutionClusterLabel', desired.execution_cluster_labels ?? []),
+    default_queues: keep('DefaultQueue', desired.default_queues ?? []),
   };
   // The pools Union (not the API) keeps, which assignments may name: the declared ones and `default` (P1).
   const configOnlyPools = (backend.configKinds ?? []).includes('ClusterPool')
@@ -112,6 +113,7 @@ export function planForBackend(
   const plan = computePlan(view.desired, live, {
     ...opts,
     ...(opts.commit === undefined ? { commit: desired.commit } : {}),
+    backend,
     configOnlyPools: view.configOnlyPools,
   });
   plan.errors.push(...backendKindErrors(desired, backend));
