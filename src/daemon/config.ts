@@ -63,6 +63,8 @@ export interface DaemonConfig {
     renewDeadlineMs: number;
     retryPeriodMs: number;
   } | null;
+  /** Commit and push the files poolsync.yaml `render` names when they would change (Git only). */
+  commitRendered?: boolean;
 }
 
 type Kind = 'string' | 'duration' | 'int' | 'bool' | 'path';
@@ -303,6 +305,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     describe: 'Reconcile once and exit (1 when not converged)',
     default: false,
   },
+  {
+    name: 'commit-rendered',
+    env: 'POOLSYNC_COMMIT_RENDERED',
+    kind: 'bool',
+    describe:
+      'Commit and push the generated files poolsync.yaml render names (flyte-core values, Union pool mapping) when they would change',
+    default: false,
+  },
 ];
 
 /** Secrets: env var with the value, or a file named by env `<ENV>_FILE` / a flag / the config file. */
@@ -485,6 +495,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
           env: input.env,
         })
       : null,
+    commitRendered: bool('commit-rendered'),
   };
 }
 

@@ -147,6 +147,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     policy: config.policy,
     parallelism: config.parallelism,
     waitTimeoutMs: config.waitTimeoutMs,
+    ...(config.commitRendered ? { commitRendered: true } : {}),
     repoPath: config.source.kind === 'git' ? config.source.path : '.',
     metrics,
     logger,

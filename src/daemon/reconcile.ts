@@ -11,6 +11,7 @@
  *   a lost lease or a lost lock stop new steps, running ones finish (apply).
  */
 import { applyStage } from './stages/apply.js';
+import { renderStage } from './stages/render.js';
 import {
   errorCode,
   isOutcome,
@@ -82,6 +83,7 @@ export class Reconciler {
     const { commit } = snapshot;
     const desired = await loadStage(ctx, snapshot);
     if (isOutcome(desired)) return desired;
+    await renderStage(ctx, snapshot, desired);
     let opened = false;
     try {
       return await this.o.controlPlane.use(async (cp) => {

@@ -66,6 +66,8 @@ export interface ReconcilerOptions {
   leadership?: Leadership;
   /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
+  /** Commit the generated files poolsync.yaml `render` names when they would change (daemon --commit-rendered). */
+  commitRendered?: boolean;
   /** Called after a failed fetch with the number of consecutive failures (schedules a retry). */
   onFetchFailure?: (failures: number) => Date | null;
   now?: () => Date;
