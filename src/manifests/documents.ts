@@ -16,7 +16,7 @@ import type { Annotations, SourceLocation } from '../model/desired.js';
 import { MANIFEST_KINDS, show, validateAgainstSchema, type ManifestKind } from './schema.js';
 import { didYouMean } from './suggest.js';
 import type { ValidationError } from './types.js';
-import { entry, toPlain, type Position, type YMap, type YNode } from './yaml.js';
+import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
 
 interface ManifestBase {
   name: string;
@@ -341,7 +341,7 @@ function typed(
     name: metadata.name,
     annotations: metadata.annotations ? { ...metadata.annotations } : {},
     source: { file, line: root.pos.line, column: root.pos.column },
-    root,
+    root: positionTree(root),
     faults,
     address: addr,
   };
@@ -415,6 +415,38 @@ function typed(
       };
     }
   }
+}
+
+/**
+ * The parts of a document's tree that `positionOf` is ever asked about (rules.ts): a manifest
+ * keeps only these, so a loaded (and cached) folder holds a few nodes per document instead of
+ * its whole tree. A new `positionOf(m.root, …)` path must be added here; the cache test
+ * (test/manifests/cache.test.ts) compares every error of the invalid corpus with a cold run.
+ */
+const POSITION_PATHS: Record<string, true | Record<string, true | Record<string, true>>> = {
+  metadata: { name: true },
+  spec: { pool: true, clusters: true, object_store_ref: { uri: true }, data_plane: true },
+};
+
+/** `root` cut down to POSITION_PATHS (positions of every kept node unchanged). */
+export function positionTree(root: YMap): YMap {
+  return pruneMap(root, POSITION_PATHS);
+}
+
+function pruneMap(node: YMap, keep: Record<string, unknown>): YMap {
+  const entries: YMapEntry[] = [];
+  for (const e of node.entries) {
+    const k = keep[e.key];
+    if (k === undefined) continue;
+    if (k === true || e.value.kind !== 'map') entries.push(e);
+    else
+      entries.push({
+        key: e.key,
+        keyPos: e.keyPos,
+        value: pruneMap(e.value, k as Record<string, unknown>),
+      });
+  }
+  return { kind: 'map', entries, pos: node.pos };
 }
 
 /** Position of a field (`spec.pool`), else of its nearest present ancestor's key. */

@@ -12,6 +12,7 @@ import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles } from './walk.js';
 import { parseYamlFile } from './yaml.js';
+import { AnalysisCache, analysisKey, type FileAnalysis } from './cache.js';
 
 export type {
   LoadCounts,
@@ -22,6 +23,18 @@ export type {
 } from './types.js';
 export { formatValidationText, formatSummary, toJsonReport } from './report.js';
 export { LIMITS } from './limits.js';
+export { manifestCacheDir } from './cache.js';
+
+/** One file on its own: parse, then each document's envelope and schema. */
+function analyseFile(file: string, text: string): FileAnalysis {
+  const parsed = parseYamlFile(text);
+  return {
+    issues: parsed.issues,
+    documentCount: parsed.documentCount,
+    aliasExpansion: parsed.aliasExpansion,
+    documents: parsed.documents.map((doc) => readDocument(file, doc.root)),
+  };
+}
 
 /** Files read concurrently; parsing stays sequential so results keep the sorted order. */
 const READ_AHEAD = 32;
@@ -53,6 +66,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     });
   }
 
+  const cache = new AnalysisCache(opts.cacheDir ?? null);
   const manifests: Manifest[] = [];
   const broken = { pools: new Set<string>(), clusters: new Set<string>() };
   let aliasTotal = 0;
@@ -69,7 +83,12 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       errors.push(read.error);
       continue;
     }
-    const parsed = parseYamlFile(read.text);
+    const key = analysisKey(file, read.text);
+    let parsed = await cache.get(key);
+    if (!parsed) {
+      parsed = analyseFile(file, read.text);
+      cache.set(key, parsed);
+    }
     for (const issue of parsed.issues) {
       errors.push({
         code: issue.code,
@@ -100,8 +119,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       );
       break;
     }
-    for (const doc of parsed.documents) {
-      const r = readDocument(file, doc.root);
+    for (const r of parsed.documents) {
       errors.push(...r.errors);
       if (r.kind === 'ClusterPool') counts.pools++;
       else if (r.kind === 'Cluster') counts.clusters++;
@@ -113,6 +131,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     }
   }
 
+  await cache.flush();
   const grouped = groupManifests(manifests);
   errors.push(...checkRules(grouped, broken));
   if (errors.length > 0) return { valid: false, desired: null, errors: sortErrors(errors), counts };

@@ -42,4 +42,9 @@ export type LoadResult =
 export interface LoadOptions {
   /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
+  /**
+   * Folder of the on-disk cache of per-file analyses (src/manifests/cache.ts), or null/absent
+   * for none (the in-memory layer is always used). The CLI passes `manifestCacheDir()`.
+   */
+  cacheDir?: string | null;
 }

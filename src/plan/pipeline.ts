@@ -37,6 +37,8 @@ export type LiveSource = ControlPlane | (() => Promise<LiveState>);
 export interface PipelineOptions {
   /** Git commit the folder was read from, recorded in the plan. */
   commit?: string | null;
+  /** On-disk cache of per-file analyses (LoadOptions.cacheDir). */
+  cacheDir?: string | null;
 }
 
 export async function planRepository(
@@ -45,10 +47,10 @@ export async function planRepository(
   opts: PipelineOptions = {},
 ): Promise<PipelineResult> {
   const t0 = performance.now();
-  const loaded = await loadRepository(
-    dir,
-    opts.commit !== undefined ? { commit: opts.commit } : {},
-  );
+  const loaded = await loadRepository(dir, {
+    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+  });
   if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
   const t1 = performance.now();
   const live = await (typeof source === 'function' ? source() : readLiveState(source));

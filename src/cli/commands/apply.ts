@@ -22,7 +22,7 @@ import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
-import { formatValidationText } from '../../manifests/index.js';
+import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
@@ -180,7 +180,10 @@ async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
  * `plan` uses). An invalid repository is never applied.
  */
 async function buildPlan(dir: string, cp: ControlPlane): Promise<Plan> {
-  const result = await planRepository(dir, cp, { commit: await cleanCommit(dir) });
+  const result = await planRepository(dir, cp, {
+    commit: await cleanCommit(dir),
+    cacheDir: manifestCacheDir(),
+  });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));
     throw new UserError(

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
-import { formatValidationText } from '../../manifests/index.js';
+import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { renderJson, renderMarkdown, renderText } from '../../render/index.js';
@@ -82,7 +82,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
   });
   let result;
   try {
-    result = await planRepository(args.dir, cp, { commit });
+    result = await planRepository(args.dir, cp, { commit, cacheDir: manifestCacheDir() });
   } finally {
     await cp.close();
   }
