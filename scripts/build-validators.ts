@@ -38,6 +38,7 @@ export const SCHEMAS = {
   Cluster: 'cluster.schema.json',
   Queue: 'queue.schema.json',
   PoolAssignment: 'pool-assignment.schema.json',
+  DefaultQueue: 'default-queue.schema.json',
   RepoConfig: 'repo-config.schema.json',
 } as const;
 

@@ -6,7 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../util/user-error.js';
-import type { PoolContract } from '../model/common.js';
+import type { Capabilities, PoolContract } from '../model/common.js';
+import { parseCapabilities } from '../model/capabilities.js';
+import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { EmbeddedControlPlane } from './embedded/embedded.js';
 import type { HttpControlPlaneOptions } from './rest/http-client.js';
 import type { ControlPlane } from './types.js';
@@ -32,8 +34,8 @@ export interface OpenOptions {
  * embedded state (its apply lock) uses this, so they agree on the file.
  */
 export function embeddedStatePath(url: string, baseDir: string = process.cwd()): string {
-  let path = url.slice('file:'.length);
-  if (path.startsWith('//')) path = new URL(url).pathname; // file:///abs/path
+  let path = url.slice('file:'.length).split('?')[0]!;
+  if (path.startsWith('//')) path = new URL(url.split('?')[0]!).pathname; // file:///abs/path
   if (path === '')
     throw new UserError(
       `control plane "${url}": file: needs a path, e.g. ${DEFAULT_CONTROL_PLANE_URL}`,
@@ -46,20 +48,21 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
     return EmbeddedControlPlane.open({
       path: embeddedStatePath(url, opts.stateDir),
       ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
+      ...embeddedUrlCapabilities(url),
       ...(opts.readOnly ? { readOnly: true } : {}),
     });
   }
   if (/^https?:\/\//.test(url)) {
+    refuseUrlCredentials(
+      url,
+      'the control plane URL',
+      'put the token in POOLSYNC_TOKEN or a --token-file',
+    );
     let parsed: URL;
     try {
       parsed = new URL(url);
     } catch {
       throw new UserError(`control plane "${url}" is not a valid URL`);
-    }
-    if (parsed.username || parsed.password) {
-      throw new UserError(
-        'control plane URL must not carry credentials; put the token in POOLSYNC_TOKEN or a --token-file',
-      );
     }
     const token = opts.token ?? process.env.POOLSYNC_TOKEN;
     // Loaded on demand: undici costs ~90 ms at start-up that file: control planes never need.
@@ -69,6 +72,24 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
   throw new UserError(
     `control plane "${url}" is not understood: use file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL}) or an http:// or https:// URL of a control-plane API`,
   );
+}
+
+/** `file:PATH?capabilities=drain,queue_delete`: the capabilities a new state is created with. */
+export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilities } {
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+  if (query === '') return {};
+  const params = new URLSearchParams(query);
+  const unknown = [...params.keys()].filter((k) => k !== 'capabilities');
+  if (unknown.length > 0) {
+    throw new UserError(
+      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a file: URL takes only capabilities=drain,queue_delete,cluster_move,pool_update`,
+    );
+  }
+  const value = params.get('capabilities');
+  if (value === null) return {};
+  const parsed = parseCapabilities(value);
+  if (!parsed.ok) throw new UserError(`control plane "${url}": ${parsed.error}`);
+  return { capabilities: parsed.capabilities };
 }
 
 /** Reads a token file (first line, trimmed). The error names the file, never its content. */

@@ -20,6 +20,7 @@ export type { CreateQueueRequest, RegisterClusterRequest } from '../model/reques
 import type {
   LiveAssignment,
   LiveCluster,
+  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   LiveState,
@@ -77,18 +78,29 @@ export interface ControlPlane {
   setAssignment(assignment: Assignment): Promise<LiveAssignment>;
   deleteAssignment(key: AssignmentKey): Promise<void>;
 
+  /**
+   * Union v2 project/domain → default queue settings; only backends whose `backend.kinds`
+   * includes `DefaultQueue` support them (the others reject the calls).
+   */
+  listDefaultQueues(): Promise<LiveDefaultQueue[]>;
+  /** Upsert; the queue must exist (NOT_FOUND otherwise). */
+  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
+  deleteDefaultQueue(project: string, domain: string): Promise<void>;
+
   /** Releases connections / file handles / locks. */
   close(): Promise<void>;
 }
 
 /** Reads every kind (in parallel where the implementation allows) into a LiveState. */
 export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
-  const [capabilities, pools, clusters, queues, assignments] = await Promise.all([
+  const withDefaultQueues = cp.backend.kinds.includes('DefaultQueue');
+  const [capabilities, pools, clusters, queues, assignments, defaultQueues] = await Promise.all([
     cp.capabilities(),
     cp.listPools(),
     cp.listClusters(),
     cp.listQueues(),
     cp.listAssignments(),
+    withDefaultQueues ? cp.listDefaultQueues() : null,
   ]);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -102,5 +114,12 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
       const kb = [b.project, b.domain, b.workflow ?? ''].join('\u0000');
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     }),
+    ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
   };
+}
+
+/** By project, then domain. */
+export function sortDefaultQueues(list: readonly LiveDefaultQueue[]): LiveDefaultQueue[] {
+  const key = (d: LiveDefaultQueue) => `${d.project}\u0000${d.domain}`;
+  return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

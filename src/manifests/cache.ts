@@ -1,6 +1,6 @@
 /**
  * Reuse of per-file work: a file's parse and per-document validation depend only on its path,
- * its bytes, the input limits and the loader's own code, so the result (`FileAnalysis`) is
+ * its bytes, the input limits (poolsync.yaml `limits:`) and the loader's own code, so the result (`FileAnalysis`) is
  * stored under a key made of exactly those and reused while none of them changes.
  *
  * Two layers, both content-addressed and both safe to lose:
@@ -23,7 +23,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:f
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DocumentResult } from './documents.js';
-import { LIMITS } from './limits.js';
+import { LIMITS, type InputLimits } from './limits.js';
 import type { YamlIssue } from './yaml.js';
 
 /** Everything the loader learns from one file on its own, before the cross-document rules. */
@@ -31,6 +31,7 @@ export interface FileAnalysis {
   issues: YamlIssue[];
   documentCount: number;
   aliasExpansion: number;
+  aliasBytes: number;
   documents: DocumentResult[];
 }
 
@@ -65,9 +66,11 @@ export function loaderFingerprint(): string {
 }
 
 /** The key of one file's analysis: its path (errors name it), its text and the fingerprint. */
-export function analysisKey(file: string, text: string): string {
+export function analysisKey(file: string, text: string, limits: InputLimits = LIMITS): string {
   return createHash('sha256')
     .update(loaderFingerprint())
+    .update('\0')
+    .update(JSON.stringify(limits))
     .update('\0')
     .update(file)
     .update('\0')

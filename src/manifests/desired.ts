@@ -5,10 +5,12 @@ import {
   QUEUE_DEFAULTS,
   WILDCARD,
   assignmentKeyString,
+  defaultQueueKeyString,
 } from '../model/common.js';
 import type {
   DesiredAssignment,
   DesiredCluster,
+  DesiredDefaultQueue,
   DesiredPool,
   DesiredQueue,
   DesiredState,
@@ -72,9 +74,18 @@ export function buildDesiredState(
     annotations: a.annotations,
     source: a.source,
   }));
+  const default_queues: DesiredDefaultQueue[] = g.defaultQueues.map((d) => ({
+    project: d.project,
+    domain: d.domain,
+    queue: d.queue,
+    name: d.name,
+    annotations: d.annotations,
+    source: d.source,
+  }));
+  default_queues.sort((a, b) => comparePaths(defaultQueueKeyString(a), defaultQueueKeyString(b)));
   pools.sort(byName);
   clusters.sort(byName);
   queues.sort(byName);
   assignments.sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b)));
-  return { pools, clusters, queues, assignments, config, commit };
+  return { pools, clusters, queues, assignments, default_queues, config, commit };
 }

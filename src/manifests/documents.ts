@@ -6,6 +6,7 @@
 import {
   address,
   assignmentKeyString,
+  defaultQueueKeyString,
   type AssignmentKey,
   type ClusterDataPlane,
   type Fairness,
@@ -65,7 +66,16 @@ export interface AssignmentManifest extends ManifestBase {
   pool: string;
 }
 
-export type Manifest = PoolManifest | ClusterManifest | QueueManifest | AssignmentManifest;
+/** Union v2: project/domain → default queue. */
+export interface DefaultQueueManifest extends ManifestBase {
+  kind: 'DefaultQueue';
+  project: string;
+  domain: string;
+  queue: string;
+}
+
+export type Manifest =
+  PoolManifest | ClusterManifest | QueueManifest | AssignmentManifest | DefaultQueueManifest;
 
 export interface DocumentResult {
   /** The kind, when the document names a known one (for counts). */
@@ -272,6 +282,14 @@ function partial(
         pool: get('/spec/pool', str) ?? '',
       };
       break;
+    case 'DefaultQueue':
+      clean['spec'] = {
+        // As for assignments: the key as written, for messages and the V12 duplicate check.
+        project: str(spec['project']) ?? '',
+        domain: str(spec['domain']) ?? '',
+        queue: get('/spec/queue', str) ?? '',
+      };
+      break;
   }
   return typed(kind, clean, root, file, faults, addr);
 }
@@ -296,6 +314,13 @@ function addressOf(kind: ManifestKind, value: Record<string, unknown>): string |
         workflow: typeof workflow === 'string' ? workflow : null,
       }),
     );
+  }
+  if (kind === 'DefaultQueue') {
+    const spec = value['spec'] as Record<string, unknown> | undefined;
+    const project = spec?.['project'];
+    const domain = spec?.['domain'];
+    if (typeof project !== 'string' || typeof domain !== 'string') return null;
+    return address(kind, defaultQueueKeyString({ project, domain }));
   }
   const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
   return typeof name === 'string' ? address(kind, name) : null;
@@ -414,18 +439,23 @@ function typed(
         pool: spec.pool,
       };
     }
+    case 'DefaultQueue': {
+      const spec = value['spec'] as { project: string; domain: string; queue: string };
+      return { ...base, kind, project: spec.project, domain: spec.domain, queue: spec.queue };
+    }
   }
 }
 
 /**
- * The parts of a document's tree that `positionOf` is ever asked about (rules.ts): a manifest
- * keeps only these, so a loaded (and cached) folder holds a few nodes per document instead of
- * its whole tree. A new `positionOf(m.root, …)` path must be added here; the cache test
- * (test/manifests/cache.test.ts) compares every error of the invalid corpus with a cold run.
+ * The parts of a document's tree that `positionOf` is asked about (rules.ts): `metadata.name`
+ * and anything under `spec`. A manifest keeps only these, so a loaded (and cached) folder does
+ * not hold every node of every document. A rule that needs a position elsewhere adds its path
+ * here; the cache test (test/manifests/cache.test.ts) compares every error of the invalid
+ * corpus with a cold run.
  */
-const POSITION_PATHS: Record<string, true | Record<string, true | Record<string, true>>> = {
+const POSITION_PATHS: Record<string, true | Record<string, true>> = {
   metadata: { name: true },
-  spec: { pool: true, clusters: true, object_store_ref: { uri: true }, data_plane: true },
+  spec: true,
 };
 
 /** `root` cut down to POSITION_PATHS (positions of every kept node unchanged). */

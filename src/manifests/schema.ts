@@ -10,7 +10,13 @@ import { closest, didYouMean } from './suggest.js';
 import * as generated from './validators.generated.js';
 import type { Position, YMapEntry, YNode } from './yaml.js';
 
-export const MANIFEST_KINDS = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'] as const;
+export const MANIFEST_KINDS = [
+  'ClusterPool',
+  'Cluster',
+  'Queue',
+  'PoolAssignment',
+  'DefaultQueue',
+] as const;
 export type ManifestKind = (typeof MANIFEST_KINDS)[number];
 export type SchemaKind = ManifestKind | 'RepoConfig';
 

@@ -8,7 +8,20 @@ import type { DesiredState } from '../model/desired.js';
  * that cannot be read.
  */
 export type ValidationCode =
-  'V1' | 'V2' | 'V3' | 'V4' | 'V5' | 'V6' | 'V7' | 'V8' | 'SCHEMA' | 'YAML' | 'LIMIT' | 'IO';
+  | 'V1'
+  | 'V2'
+  | 'V3'
+  | 'V4'
+  | 'V5'
+  | 'V6'
+  | 'V7'
+  | 'V8'
+  /** DefaultQueue (Union v2): the queue is declared; one setting per project/domain. */
+  | 'V12'
+  | 'SCHEMA'
+  | 'YAML'
+  | 'LIMIT'
+  | 'IO';
 
 export interface ValidationError {
   code: ValidationCode;
@@ -29,6 +42,8 @@ export interface LoadCounts {
   clusters: number;
   queues: number;
   assignments: number;
+  /** DefaultQueue documents; absent (0) in counts made before the kind existed. */
+  default_queues?: number;
   /** Manifest files read (poolsync.yaml not included). */
   files: number;
   /** Non-empty YAML documents read. */

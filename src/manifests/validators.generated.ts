@@ -3993,29 +3993,74 @@ function validate23(
   return errors === 0;
 }
 validate23.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-export const RepoConfig = validate24;
+export const DefaultQueue = validate24;
 const schema35 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://poolsync.dev/schemas/v1/repo-config.schema.json',
-  title: 'poolsync RepoConfig',
-  description: 'poolsync.yaml at the root of the config folder.',
+  $id: 'https://poolsync.dev/schemas/v1/default-queue.schema.json',
+  title: 'poolsync DefaultQueue',
+  description:
+    'Union v2: the queue executions of a project/domain go to when they name none (docs/manifests.md, DefaultQueue). Addressed DefaultQueue/<project>/<domain>.',
   type: 'object',
   additionalProperties: false,
-  required: ['apiVersion', 'kind'],
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
   properties: {
-    apiVersion: { const: 'poolsync/v1' },
-    kind: { const: 'RepoConfig' },
-    prune: {
-      type: 'boolean',
-      default: false,
-      description:
-        'true: live objects absent from the repo are deleted where the control plane allows it; false: reported as unmanaged.',
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'DefaultQueue' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description:
+            "N1: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
     },
-    ignore: {
-      type: 'array',
-      default: [],
-      description: 'Globs, relative to the folder, of files to skip.',
-      items: { type: 'string', minLength: 1, maxLength: 1024 },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['project', 'domain', 'queue'],
+      description:
+        'Executions of project/domain that name no queue run in queue. One setting per project/domain (V12).',
+      properties: {
+        project: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description: 'Flyte project id.',
+        },
+        domain: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description: 'Flyte domain, e.g. development, staging, production.',
+        },
+        queue: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description:
+            "The queue; must be declared by a Queue document, or be a cluster's co-named queue or 'default' (V12).",
+        },
+      },
     },
   },
 };
@@ -4023,7 +4068,7 @@ function validate24(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
 ) {
-  /*# sourceURL="https://poolsync.dev/schemas/v1/repo-config.schema.json" */ let vErrors = null;
+  /*# sourceURL="https://poolsync.dev/schemas/v1/default-queue.schema.json" */ let vErrors = null;
   let errors = 0;
   const evaluated0 = validate24.evaluated;
   if (evaluated0.dynamicProps) {
@@ -4069,9 +4114,45 @@ function validate24(
       }
       errors++;
     }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema35.required,
+        parentSchema: schema35,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema35.required,
+        parentSchema: schema35,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
     for (const key0 in data) {
-      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'prune' || key0 === 'ignore')) {
-        const err2 = {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
           instancePath,
           schemaPath: '#/additionalProperties',
           keyword: 'additionalProperties',
@@ -4079,6 +4160,751 @@ function validate24(
           message: 'must NOT have additional properties',
           schema: false,
           parentSchema: schema35,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema35.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('DefaultQueue' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'DefaultQueue' },
+          message: 'must be equal to constant',
+          schema: 'DefaultQueue',
+          parentSchema: schema35.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema35.properties.metadata.required,
+            parentSchema: schema35.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema35.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema35.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema35.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema35.properties.metadata.properties.name.type,
+              parentSchema: schema35.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema35.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema35.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema35.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema35.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema35.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema35.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema35.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema35.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema35.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema35.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema35.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema35.properties.metadata.properties.annotations.type,
+              parentSchema: schema35.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema35.properties.metadata.type,
+          parentSchema: schema35.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        if (data7.project === undefined) {
+          const err20 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'project' },
+            message: "must have required property '" + 'project' + "'",
+            schema: schema35.properties.spec.required,
+            parentSchema: schema35.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err20];
+          } else {
+            vErrors.push(err20);
+          }
+          errors++;
+        }
+        if (data7.domain === undefined) {
+          const err21 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
+            schema: schema35.properties.spec.required,
+            parentSchema: schema35.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err21];
+          } else {
+            vErrors.push(err21);
+          }
+          errors++;
+        }
+        if (data7.queue === undefined) {
+          const err22 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'queue' },
+            message: "must have required property '" + 'queue' + "'",
+            schema: schema35.properties.spec.required,
+            parentSchema: schema35.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err22];
+          } else {
+            vErrors.push(err22);
+          }
+          errors++;
+        }
+        for (const key4 in data7) {
+          if (!(key4 === 'project' || key4 === 'domain' || key4 === 'queue')) {
+            const err23 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema35.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err23];
+            } else {
+              vErrors.push(err23);
+            }
+            errors++;
+          }
+        }
+        if (data7.project !== undefined) {
+          let data8 = data7.project;
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 63) {
+              const err24 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema35.properties.spec.properties.project,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err24];
+              } else {
+                vErrors.push(err24);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data8)) {
+              const err25 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema35.properties.spec.properties.project,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err25];
+              } else {
+                vErrors.push(err25);
+              }
+              errors++;
+            }
+          } else {
+            const err26 = {
+              instancePath: instancePath + '/spec/project',
+              schemaPath: '#/properties/spec/properties/project/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema35.properties.spec.properties.project.type,
+              parentSchema: schema35.properties.spec.properties.project,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err26];
+            } else {
+              vErrors.push(err26);
+            }
+            errors++;
+          }
+        }
+        if (data7.domain !== undefined) {
+          let data9 = data7.domain;
+          if (typeof data9 === 'string') {
+            if (func1(data9) > 63) {
+              const err27 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema35.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err27];
+              } else {
+                vErrors.push(err27);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data9)) {
+              const err28 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema35.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+          } else {
+            const err29 = {
+              instancePath: instancePath + '/spec/domain',
+              schemaPath: '#/properties/spec/properties/domain/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema35.properties.spec.properties.domain.type,
+              parentSchema: schema35.properties.spec.properties.domain,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err29];
+            } else {
+              vErrors.push(err29);
+            }
+            errors++;
+          }
+        }
+        if (data7.queue !== undefined) {
+          let data10 = data7.queue;
+          if (typeof data10 === 'string') {
+            if (func1(data10) > 63) {
+              const err30 = {
+                instancePath: instancePath + '/spec/queue',
+                schemaPath: '#/properties/spec/properties/queue/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema35.properties.spec.properties.queue,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err30];
+              } else {
+                vErrors.push(err30);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data10)) {
+              const err31 = {
+                instancePath: instancePath + '/spec/queue',
+                schemaPath: '#/properties/spec/properties/queue/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema35.properties.spec.properties.queue,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err31];
+              } else {
+                vErrors.push(err31);
+              }
+              errors++;
+            }
+          } else {
+            const err32 = {
+              instancePath: instancePath + '/spec/queue',
+              schemaPath: '#/properties/spec/properties/queue/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema35.properties.spec.properties.queue.type,
+              parentSchema: schema35.properties.spec.properties.queue,
+              data: data10,
+            };
+            if (vErrors === null) {
+              vErrors = [err32];
+            } else {
+              vErrors.push(err32);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err33 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema35.properties.spec.type,
+          parentSchema: schema35.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err33];
+        } else {
+          vErrors.push(err33);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err34 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema35.type,
+      parentSchema: schema35,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err34];
+    } else {
+      vErrors.push(err34);
+    }
+    errors++;
+  }
+  validate24.errors = vErrors;
+  return errors === 0;
+}
+validate24.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const RepoConfig = validate25;
+const schema36 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/repo-config.schema.json',
+  title: 'poolsync RepoConfig',
+  description: 'poolsync.yaml at the root of the config folder.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1' },
+    kind: { const: 'RepoConfig' },
+    prune: {
+      type: 'boolean',
+      default: false,
+      description:
+        'true: live objects absent from the repo are deleted where the control plane allows it; false: reported as unmanaged.',
+    },
+    ignore: {
+      type: 'array',
+      default: [],
+      description: 'Globs, relative to the folder, of files to skip.',
+      items: { type: 'string', minLength: 1, maxLength: 1024 },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Input limits for this repository (docs/security.md). Each may be raised up to a fixed ceiling or lowered; omitted ones keep their protective defaults.',
+      properties: {
+        file_bytes: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'Bytes per manifest file, checked before reading (default 1048576 = 1 MiB, at most 67108864 = 64 MiB).',
+        },
+        document_bytes: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'Scalar text per document with aliases expanded (default 1048576 = 1 MiB, at most 67108864 = 64 MiB).',
+        },
+        documents: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Non-empty documents in the folder (default 50000, at most 1000000).',
+        },
+      },
+    },
+  },
+};
+function validate25(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/repo-config.schema.json" */ let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate25.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema36.required,
+        parentSchema: schema36,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema36.required,
+        parentSchema: schema36,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(
+        key0 === 'apiVersion' ||
+        key0 === 'kind' ||
+        key0 === 'prune' ||
+        key0 === 'ignore' ||
+        key0 === 'limits'
+      )) {
+        const err2 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema36,
           data,
         };
         if (vErrors === null) {
@@ -4099,7 +4925,7 @@ function validate24(
           params: { allowedValue: 'poolsync/v1' },
           message: 'must be equal to constant',
           schema: 'poolsync/v1',
-          parentSchema: schema35.properties.apiVersion,
+          parentSchema: schema36.properties.apiVersion,
           data: data0,
         };
         if (vErrors === null) {
@@ -4120,7 +4946,7 @@ function validate24(
           params: { allowedValue: 'RepoConfig' },
           message: 'must be equal to constant',
           schema: 'RepoConfig',
-          parentSchema: schema35.properties.kind,
+          parentSchema: schema36.properties.kind,
           data: data1,
         };
         if (vErrors === null) {
@@ -4140,8 +4966,8 @@ function validate24(
           keyword: 'type',
           params: { type: 'boolean' },
           message: 'must be boolean',
-          schema: schema35.properties.prune.type,
-          parentSchema: schema35.properties.prune,
+          schema: schema36.properties.prune.type,
+          parentSchema: schema36.properties.prune,
           data: data2,
         };
         if (vErrors === null) {
@@ -4167,7 +4993,7 @@ function validate24(
                 params: { limit: 1024 },
                 message: 'must NOT have more than 1024 characters',
                 schema: 1024,
-                parentSchema: schema35.properties.ignore.items,
+                parentSchema: schema36.properties.ignore.items,
                 data: data4,
               };
               if (vErrors === null) {
@@ -4185,7 +5011,7 @@ function validate24(
                 params: { limit: 1 },
                 message: 'must NOT have fewer than 1 characters',
                 schema: 1,
-                parentSchema: schema35.properties.ignore.items,
+                parentSchema: schema36.properties.ignore.items,
                 data: data4,
               };
               if (vErrors === null) {
@@ -4202,8 +5028,8 @@ function validate24(
               keyword: 'type',
               params: { type: 'string' },
               message: 'must be string',
-              schema: schema35.properties.ignore.items.type,
-              parentSchema: schema35.properties.ignore.items,
+              schema: schema36.properties.ignore.items.type,
+              parentSchema: schema36.properties.ignore.items,
               data: data4,
             };
             if (vErrors === null) {
@@ -4221,8 +5047,8 @@ function validate24(
           keyword: 'type',
           params: { type: 'array' },
           message: 'must be array',
-          schema: schema35.properties.ignore.type,
-          parentSchema: schema35.properties.ignore,
+          schema: schema36.properties.ignore.type,
+          parentSchema: schema36.properties.ignore,
           data: data3,
         };
         if (vErrors === null) {
@@ -4233,25 +5059,190 @@ function validate24(
         errors++;
       }
     }
+    if (data.limits !== undefined) {
+      let data5 = data.limits;
+      if (data5 && typeof data5 == 'object' && !Array.isArray(data5)) {
+        for (const key1 in data5) {
+          if (!(key1 === 'file_bytes' || key1 === 'document_bytes' || key1 === 'documents')) {
+            const err10 = {
+              instancePath: instancePath + '/limits',
+              schemaPath: '#/properties/limits/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema36.properties.limits,
+              data: data5,
+            };
+            if (vErrors === null) {
+              vErrors = [err10];
+            } else {
+              vErrors.push(err10);
+            }
+            errors++;
+          }
+        }
+        if (data5.file_bytes !== undefined) {
+          let data6 = data5.file_bytes;
+          if (!(typeof data6 == 'number' && !(data6 % 1) && !isNaN(data6) && isFinite(data6))) {
+            const err11 = {
+              instancePath: instancePath + '/limits/file_bytes',
+              schemaPath: '#/properties/limits/properties/file_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema36.properties.limits.properties.file_bytes.type,
+              parentSchema: schema36.properties.limits.properties.file_bytes,
+              data: data6,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+          if (typeof data6 == 'number' && isFinite(data6)) {
+            if (data6 < 1 || isNaN(data6)) {
+              const err12 = {
+                instancePath: instancePath + '/limits/file_bytes',
+                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema36.properties.limits.properties.file_bytes,
+                data: data6,
+              };
+              if (vErrors === null) {
+                vErrors = [err12];
+              } else {
+                vErrors.push(err12);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data5.document_bytes !== undefined) {
+          let data7 = data5.document_bytes;
+          if (!(typeof data7 == 'number' && !(data7 % 1) && !isNaN(data7) && isFinite(data7))) {
+            const err13 = {
+              instancePath: instancePath + '/limits/document_bytes',
+              schemaPath: '#/properties/limits/properties/document_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema36.properties.limits.properties.document_bytes.type,
+              parentSchema: schema36.properties.limits.properties.document_bytes,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err13];
+            } else {
+              vErrors.push(err13);
+            }
+            errors++;
+          }
+          if (typeof data7 == 'number' && isFinite(data7)) {
+            if (data7 < 1 || isNaN(data7)) {
+              const err14 = {
+                instancePath: instancePath + '/limits/document_bytes',
+                schemaPath: '#/properties/limits/properties/document_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema36.properties.limits.properties.document_bytes,
+                data: data7,
+              };
+              if (vErrors === null) {
+                vErrors = [err14];
+              } else {
+                vErrors.push(err14);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data5.documents !== undefined) {
+          let data8 = data5.documents;
+          if (!(typeof data8 == 'number' && !(data8 % 1) && !isNaN(data8) && isFinite(data8))) {
+            const err15 = {
+              instancePath: instancePath + '/limits/documents',
+              schemaPath: '#/properties/limits/properties/documents/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema36.properties.limits.properties.documents.type,
+              parentSchema: schema36.properties.limits.properties.documents,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err15];
+            } else {
+              vErrors.push(err15);
+            }
+            errors++;
+          }
+          if (typeof data8 == 'number' && isFinite(data8)) {
+            if (data8 < 1 || isNaN(data8)) {
+              const err16 = {
+                instancePath: instancePath + '/limits/documents',
+                schemaPath: '#/properties/limits/properties/documents/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema36.properties.limits.properties.documents,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err16];
+              } else {
+                vErrors.push(err16);
+              }
+              errors++;
+            }
+          }
+        }
+      } else {
+        const err17 = {
+          instancePath: instancePath + '/limits',
+          schemaPath: '#/properties/limits/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema36.properties.limits.type,
+          parentSchema: schema36.properties.limits,
+          data: data5,
+        };
+        if (vErrors === null) {
+          vErrors = [err17];
+        } else {
+          vErrors.push(err17);
+        }
+        errors++;
+      }
+    }
   } else {
-    const err10 = {
+    const err18 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
       params: { type: 'object' },
       message: 'must be object',
-      schema: schema35.type,
-      parentSchema: schema35,
+      schema: schema36.type,
+      parentSchema: schema36,
       data,
     };
     if (vErrors === null) {
-      vErrors = [err10];
+      vErrors = [err18];
     } else {
-      vErrors.push(err10);
+      vErrors.push(err18);
     }
     errors++;
   }
-  validate24.errors = vErrors;
+  validate25.errors = vErrors;
   return errors === 0;
 }
-validate24.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+validate25.evaluated = { props: true, dynamicProps: false, dynamicItems: false };

@@ -48,6 +48,17 @@ export interface DesiredAssignment extends Assignment {
   source: SourceLocation;
 }
 
+/** Union v2: executions of project/domain without a queue of their own go to `queue`. */
+export interface DesiredDefaultQueue {
+  project: string;
+  domain: string;
+  queue: string;
+  /** metadata.name of the manifest (free text; identity is project/domain). */
+  name: string;
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
 export interface RepoConfig {
   prune: boolean;
   ignore: string[];
@@ -59,6 +70,11 @@ export interface DesiredState {
   clusters: DesiredCluster[];
   queues: DesiredQueue[];
   assignments: DesiredAssignment[];
+  /**
+   * DefaultQueue documents, sorted by project/domain, keys unique (V12). The loader always
+   * fills it; absent (in hand-built states) means none.
+   */
+  default_queues?: DesiredDefaultQueue[];
   config: RepoConfig;
   /** Git commit the state was read from, when known. */
   commit: string | null;

@@ -50,7 +50,9 @@ export type StepOp =
   | { op: 'update_queue'; args: QueueSpec & { name: string } }
   | { op: 'wait_idle'; args: { queues: string[]; cluster: string } }
   | { op: 'set_assignment'; args: AssignmentKey & { pool: string } }
-  | { op: 'delete_assignment'; args: AssignmentKey };
+  | { op: 'delete_assignment'; args: AssignmentKey }
+  | { op: 'set_default_queue'; args: { project: string; domain: string; queue: string } }
+  | { op: 'delete_default_queue'; args: { project: string; domain: string } };
 
 export type StepKind = StepOp['op'];
 

@@ -64,6 +64,17 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
         a.pool,
         annotationsKey(a.annotations),
       ]),
+      // Only when present, so the fingerprints of repositories without the kind are unchanged.
+      ...(desired.default_queues?.length
+        ? [
+            desired.default_queues.map((d) => [
+              d.project,
+              d.domain,
+              d.queue,
+              annotationsKey(d.annotations),
+            ]),
+          ]
+        : []),
     ]),
   );
 }
@@ -78,6 +89,9 @@ export function liveFingerprint(live: LiveState): string {
       live.clusters.map((c) => [c.name, c.pool, c.enabled]),
       live.queues.map((q) => [q.name, specKey(q), q.cluster_managed]),
       live.assignments.map((a) => [a.project, a.domain, a.workflow, a.pool]),
+      ...(live.default_queues?.length
+        ? [live.default_queues.map((d) => [d.project, d.domain, d.queue])]
+        : []),
     ]),
   );
 }

@@ -3,7 +3,7 @@
  * no clock; the same inputs give the same plan, byte for byte. Linear in the number of
  * objects: both states are indexed by name once (PlanContext) and every pass is one sweep.
  */
-import { address, assignmentKeyString } from '../model/common.js';
+import { address, assignmentKeyString, type ObjectKind } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import { PLAN_FORMAT_VERSION, type Change, type Plan } from '../model/plan.js';
@@ -11,6 +11,7 @@ import { summarizeChanges } from './change.js';
 import { planAssignments } from './assignments.js';
 import { planClusters } from './clusters.js';
 import { PlanContext, locationOf, preventsDestroy } from './context.js';
+import { planDefaultQueues, unsupportedDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
 import { planPools } from './pools.js';
 import { planQueues } from './queues.js';
@@ -20,6 +21,11 @@ import { queueWarnings } from './warnings.js';
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
   commit?: string | null;
+  /**
+   * The backend planned against (ControlPlane.backend): a desired kind it does not manage is
+   * a plan error naming it. Absent: DefaultQueue is managed when live.default_queues is set.
+   */
+  backend?: { name: string; kinds: readonly ObjectKind[] };
 }
 
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
@@ -28,6 +34,9 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   planPoolsAndClusters(ctx);
   planQueues(ctx);
   planAssignments(ctx);
+  const unsupported = unsupportedDefaultQueues(ctx, opts.backend);
+  if (unsupported.length > 0) ctx.errors.push(...unsupported);
+  else planDefaultQueues(ctx);
   checkReferences(ctx);
   checkPreventDestroy(ctx);
   queueWarnings(ctx);
@@ -37,6 +46,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ...[...ctx.clusters.values()].map((d) => d.change),
     ...[...ctx.queues.values()].map((d) => d.change),
     ...[...ctx.assignments.values()].map((d) => d.change),
+    ...[...ctx.defaultQueues.values()].map((d) => d.change),
   ];
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);

@@ -7,11 +7,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadRepository } from '../manifests/index.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
-import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import { readLiveState, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { computePlan } from './index.js';
+import { withExecution } from './execution.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -39,6 +40,11 @@ export interface PipelineOptions {
   commit?: string | null;
   /** On-disk cache of per-file analyses (LoadOptions.cacheDir). */
   cacheDir?: string | null;
+  /**
+   * The backend, when the live state comes from a reader function rather than a ControlPlane:
+   * its kinds are checked and its `manualStep` marks the steps a person runs.
+   */
+  backend?: BackendInfo;
 }
 
 export async function planRepository(
@@ -55,11 +61,14 @@ export async function planRepository(
   const t1 = performance.now();
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t2 = performance.now();
-  const plan = computePlan(
-    loaded.desired,
-    live,
-    opts.commit !== undefined ? { commit: opts.commit } : {},
-  );
+  const backend = typeof source === 'function' ? opts.backend : source.backend;
+  const planned = computePlan(loaded.desired, live, {
+    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
+  });
+  // After planning: the planner stays pure; only the backend knows what has no public API.
+  const manualStep = backend?.manualStep?.bind(backend);
+  const plan = withExecution(planned, manualStep);
   const t3 = performance.now();
   return {
     ok: true,

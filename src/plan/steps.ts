@@ -11,6 +11,7 @@ import { address, type QueueSpec } from '../model/common.js';
 import type { Step } from '../model/plan.js';
 import { isWildcard, type PlanContext } from './context.js';
 import { StepGraph } from './graph.js';
+import { addDefaultQueueSteps } from './default-queues.js';
 
 const key = {
   createPool: (n: string) => `create_pool:${n}`,
@@ -166,6 +167,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
       if (a.finalPool !== a.livePool) g.order(key.setAssignment(k), key.deletePool(a.livePool));
     }
   }
+  addDefaultQueueSteps(ctx, g, { queue: key.queue, register: key.register });
   return g.finalize();
 }
 

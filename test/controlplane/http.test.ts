@@ -123,9 +123,9 @@ describe('control-plane API server', () => {
       code: 'INVALID_ARGUMENT',
     });
     expect((await raw('GET', '/v1/nope')).status).toBe(404);
-    const wrongMethod = await raw('DELETE', '/v1/queues/default');
+    const wrongMethod = await raw('PATCH', '/v1/queues/default');
     expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.allow).toBe('GET, PUT');
+    expect(wrongMethod.headers.allow).toBe('GET, PUT, DELETE');
   });
 
   it('maps rule errors to HTTP status and {code, message, address, rule}', async () => {
@@ -401,7 +401,10 @@ describe('openControlPlane', () => {
       /file:PATH .* http:\/\/ or https:\/\//,
     );
     await expect(openControlPlane('https://user:pw@example.com')).rejects.toThrow(
-      /must not carry credentials/,
+      /^the control plane URL carries a password or token \(user:secret@\); remove it from the URL and put the token in POOLSYNC_TOKEN or a --token-file\.$/,
+    );
+    await expect(openControlPlane('https://TOKEN@example.com')).rejects.toThrow(
+      /^the control plane URL carries a user part \(TOKEN@\)/,
     );
   });
 

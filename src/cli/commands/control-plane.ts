@@ -12,7 +12,12 @@ import { isControlPlaneError } from '../../controlplane/errors.js';
 import { readTokenFile } from '../../controlplane/open.js';
 import { startControlPlaneServer } from '../../controlplane/embedded/server.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
-import type { PoolContract } from '../../model/common.js';
+import type { Capabilities, PoolContract } from '../../model/common.js';
+import {
+  CAPABILITY_NAMES,
+  formatCapabilities,
+  parseCapabilities,
+} from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 
 interface ServeArgs {
@@ -22,6 +27,7 @@ interface ServeArgs {
   simulate: boolean;
   'default-pool-contract'?: string;
   'log-level': string;
+  capabilities?: string;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
@@ -95,6 +101,10 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         describe:
           'YAML/JSON file with the `default` pool contract, used when the state is first created',
       })
+      .option('capabilities', {
+        type: 'string',
+        describe: `Capabilities a new state is created with: comma-separated ${CAPABILITY_NAMES.join(', ')} (or none); for an existing state they must match the stored ones`,
+      })
       .option('log-level', {
         type: 'string',
         default: 'info',
@@ -111,9 +121,12 @@ const serveCommand: CommandModule<object, ServeArgs> = {
       pino.destination(2),
     );
     const statePath = resolve(args.state);
+    const capabilities =
+      args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
     const controlPlane = await EmbeddedControlPlane.open({
       path: statePath,
       ...(defaultPoolContract ? { defaultPoolContract } : {}),
+      ...(capabilities ? { capabilities } : {}),
     });
     let server;
     try {
@@ -139,6 +152,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         state: statePath,
         auth: token ? 'bearer' : 'none',
         simulate: args.simulate,
+        capabilities: formatCapabilities(await controlPlane.capabilities()),
       },
       'control plane listening',
     );
@@ -165,10 +179,61 @@ const serveCommand: CommandModule<object, ServeArgs> = {
   },
 };
 
+function capabilitiesFlag(value: string): Capabilities {
+  const parsed = parseCapabilities(value);
+  if (!parsed.ok) throw new UserError(`--capabilities: ${parsed.error}`);
+  return parsed.capabilities;
+}
+
+interface CapabilitiesArgs {
+  state: string;
+  set?: string;
+}
+
+/** Shows or changes the capabilities stored with an embedded state (journaled like any write). */
+const capabilitiesCommand: CommandModule<object, CapabilitiesArgs> = {
+  command: 'capabilities',
+  describe: 'Show or change (--set) the capabilities stored with an embedded control-plane state',
+  builder: (y: Argv) =>
+    y
+      .option('state', {
+        type: 'string',
+        default: DEFAULT_STATE_FILE,
+        describe: 'State file (created when absent)',
+      })
+      .option('set', {
+        type: 'string',
+        describe: `Comma-separated ${CAPABILITY_NAMES.join(', ')}, or none`,
+      }) as Argv<CapabilitiesArgs>,
+  handler: async (args) => {
+    const cp = await EmbeddedControlPlane.open({ path: resolve(args.state) });
+    try {
+      if (args.set !== undefined) {
+        try {
+          await cp.setCapabilities(capabilitiesFlag(args.set));
+        } catch (err) {
+          if (isControlPlaneError(err))
+            throw new UserError(`${resolve(args.state)}: ${err.message}`);
+          throw err;
+        }
+      }
+      process.stdout.write(`${formatCapabilities(await cp.capabilities())}\n`);
+    } finally {
+      await cp.close();
+    }
+  },
+};
+
 export const controlPlaneCommand: CommandModule<object, object> = {
   command: 'control-plane',
   describe: 'Run a control plane (the embedded one, over HTTP)',
   builder: (y: Argv) =>
-    y.command(serveCommand).demandCommand(1, 'Name a subcommand: `poolsync control-plane serve`.'),
+    y
+      .command(serveCommand)
+      .command(capabilitiesCommand)
+      .demandCommand(
+        1,
+        'Name a subcommand: `poolsync control-plane serve` or `poolsync control-plane capabilities`.',
+      ),
   handler: () => undefined,
 };

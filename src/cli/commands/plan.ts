@@ -75,7 +75,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 async function runPlan(args: PlanArgs): Promise<number> {
   await requireFolder(args.dir);
   const token = await resolveToken(args['token-file']);
-  const commit = await cleanCommit(args.dir);
+  const commit = await planCommit(args);
   const cp = await openControlPlane(args['control-plane'], {
     readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
     ...(token ? { token } : {}),
@@ -123,6 +123,19 @@ async function runPlan(args: PlanArgs): Promise<number> {
       );
   }
   return args['detailed-exitcode'] && hasChangesToApply(plan) ? 2 : 0;
+}
+
+/**
+ * The commit the plan is recorded for: `--commit` when given, the pull request's commit with
+ * `--comment` (what the comment header and the status name), else DIR's clean HEAD.
+ */
+async function planCommit(args: PlanArgs): Promise<string | null> {
+  if (args.commit !== undefined) return args.commit;
+  if (args.comment !== undefined) {
+    const { resolveCommentTarget } = await import('../../vcs/cli-options.js');
+    return (await resolveCommentTarget(args)).commit;
+  }
+  return cleanCommit(args.dir);
 }
 
 /** `--comment`: the sticky pull-request comment and commit status (src/vcs), before any exit. */

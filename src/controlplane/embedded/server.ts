@@ -225,6 +225,19 @@ function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     }),
     route('GET', '/v1/pools/{name}', async (r) => ok(await cp.getPool(p(r)))),
     route('DELETE', '/v1/pools/{name}', async (r) => (await cp.deletePool(p(r)), none)),
+    // Capability `pool_update` (P4 when off): replaces the contract in place.
+    route('PUT', '/v1/pools/{name}', async (r) => {
+      const b = await obj(r);
+      const unknown = Object.keys(b).filter((k) => k !== 'contract');
+      if (unknown.length > 0) {
+        throw new HttpError(
+          400,
+          'INVALID_ARGUMENT',
+          `a pool update takes contract only; unknown: ${unknown.join(', ')}`,
+        );
+      }
+      return ok(await cp.updatePool(p(r), b.contract as never));
+    }),
     route('GET', '/v1/clusters', async (r) => paginate(await cp.listClusters(), byName, r.query)),
     route('POST', '/v1/clusters', async (r) =>
       created(await cp.registerCluster((await obj(r)) as never)),
@@ -244,6 +257,19 @@ function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       return ok(await cp.updateCluster(p(r), b as { enabled: boolean }));
     }),
     route('DELETE', '/v1/clusters/{name}', async (r) => (await cp.deleteCluster(p(r)), none)),
+    // Capability `cluster_move` (C7 when off).
+    route('POST', '/v1/clusters/{name}/move', async (r) => {
+      const b = await obj(r);
+      const unknown = Object.keys(b).filter((k) => k !== 'pool');
+      if (unknown.length > 0 || typeof b.pool !== 'string') {
+        throw new HttpError(
+          400,
+          'INVALID_ARGUMENT',
+          'a cluster move takes {"pool": "<name>"} only',
+        );
+      }
+      return ok(await cp.moveCluster(p(r), b.pool));
+    }),
     route('GET', '/v1/queues', async (r) => paginate(await cp.listQueues(), byName, r.query)),
     route('POST', '/v1/queues', async (r) =>
       created(await cp.createQueue((await obj(r)) as never)),
@@ -253,6 +279,10 @@ function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       ok(await cp.updateQueue(p(r), (await obj(r)) as never)),
     ),
     route('GET', '/v1/queues/{name}/metrics', async (r) => ok(await cp.queueMetrics(p(r)))),
+    // Capabilities `drain` (C9 when off) and `queue_delete` (Q6 when off).
+    route('POST', '/v1/queues/{name}/drain', async (r) => ok(await cp.drainQueue(p(r)))),
+    route('POST', '/v1/queues/{name}/activate', async (r) => ok(await cp.activateQueue(p(r)))),
+    route('DELETE', '/v1/queues/{name}', async (r) => (await cp.deleteQueue(p(r)), none)),
     route('GET', '/v1/assignments', async (r) =>
       paginate(await cp.listAssignments(), assignmentKeyString, r.query),
     ),

@@ -42,6 +42,16 @@ import type {
   QueueMetrics,
 } from '../../model/live.js';
 import { ControlPlaneError } from '../errors.js';
+import { applyCapabilityOp, type CapabilityOp } from './capabilities.js';
+import type { LiveDefaultQueue } from '../../model/live.js';
+import { applyDefaultQueueOp, listDefaultQueues, type DefaultQueueOp } from './default-queues.js';
+
+export {
+  defaultQueueInUse,
+  defaultQueueTargets,
+  isDefaultQueueTarget,
+  listDefaultQueues,
+} from './default-queues.js';
 
 export interface PoolRecord {
   name: string;
@@ -72,6 +82,12 @@ export interface State {
   /** Keyed by assignmentKeyString. */
   assignments: Map<string, Assignment>;
   activity: Map<string, ActivityRecord>;
+  /** Capabilities of this control plane (stored with its state, capabilities.ts). */
+  capabilities: Capabilities;
+  /** Capability `drain`: queues drained (DRAINING, or DRAINED once idle). */
+  draining: Set<string>;
+  /** Union v2 project/domain → default queue, keyed by `project/domain` (default-queues.ts). */
+  default_queues: Map<string, LiveDefaultQueue>;
 }
 
 /** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
@@ -86,7 +102,9 @@ export type Op =
   | { op: 'set_assignment'; assignment: Assignment }
   | { op: 'delete_assignment'; key: AssignmentKey }
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
-  | ({ op: 'set_queue_activity'; name: string } & ActivityRecord);
+  | ({ op: 'set_queue_activity'; name: string } & ActivityRecord)
+  | CapabilityOp
+  | DefaultQueueOp;
 
 /** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */
 export const DEFAULT_POOL_CONTRACT: PoolContract = {
@@ -111,7 +129,10 @@ function defaultQueue(): QueueRecord {
 }
 
 /** P1: a freshly provisioned organisation. */
-export function initialState(defaultContract: PoolContract): State {
+export function initialState(
+  defaultContract: PoolContract,
+  caps: Capabilities = BASELINE_CAPABILITIES,
+): State {
   return {
     pools: new Map([
       [DEFAULT_POOL, { name: DEFAULT_POOL, contract: structuredClone(defaultContract) }],
@@ -120,6 +141,9 @@ export function initialState(defaultContract: PoolContract): State {
     queues: new Map([[DEFAULT_QUEUE, defaultQueue()]]),
     assignments: new Map(),
     activity: new Map(),
+    capabilities: { ...caps },
+    draining: new Set(),
+    default_queues: new Map(),
   };
 }
 
@@ -410,6 +434,12 @@ export function applyOp(state: State, op: Op): void {
       state.activity.set(op.name, { runs_in_flight, actions_in_flight, at, finish_over_ms });
       return;
     }
+    case 'set_default_queue':
+    case 'delete_default_queue':
+      applyDefaultQueueOp(state, op);
+      return;
+    default:
+      applyCapabilityOp(state, op);
   }
 }
 
@@ -432,8 +462,8 @@ function poolReferences(state: State, pool: string) {
 const byName = (a: { name: string }, b: { name: string }) =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
-export function capabilities(): Capabilities {
-  return { ...BASELINE_CAPABILITIES };
+export function capabilities(state: State): Capabilities {
+  return { ...state.capabilities };
 }
 
 function routable(c: ClusterRecord): boolean {
@@ -656,6 +686,11 @@ export interface StateJson {
   queues: QueueRecord[];
   assignments: Assignment[];
   activity: ({ name: string } & ActivityRecord)[];
+  /** Absent in states written before capabilities: all off. */
+  capabilities?: Capabilities;
+  draining?: string[];
+  /** Absent in snapshots written before default-queue settings existed. */
+  default_queues?: LiveDefaultQueue[];
 }
 
 export function stateToJson(state: State): StateJson {
@@ -667,6 +702,10 @@ export function stateToJson(state: State): StateJson {
     activity: [...state.activity.entries()]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([name, a]) => ({ name, ...a })),
+    capabilities: { ...state.capabilities },
+    draining: [...state.draining].sort(),
+    // Only when set, so snapshots of control planes without settings keep their old form.
+    ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
   };
 }
 
@@ -677,5 +716,10 @@ export function stateFromJson(json: StateJson): State {
     queues: new Map(json.queues.map((q) => [q.name, q])),
     assignments: new Map(json.assignments.map((a) => [assignmentKeyString(a), a])),
     activity: new Map(json.activity.map(({ name, ...a }) => [name, a])),
+    capabilities: { ...BASELINE_CAPABILITIES, ...json.capabilities },
+    draining: new Set(json.draining ?? []),
+    default_queues: new Map(
+      (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
+    ),
   };
 }

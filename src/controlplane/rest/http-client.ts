@@ -25,6 +25,7 @@ import {
 import type {
   LiveAssignment,
   LiveCluster,
+  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   QueueMetrics,
@@ -32,7 +33,7 @@ import type {
 import {
   ControlPlaneError,
   ERROR_CODES,
-  capabilityOff,
+  kindUnsupported,
   type ControlPlaneErrorCode,
 } from '../errors.js';
 import type {
@@ -447,25 +448,42 @@ export class HttpControlPlane implements ControlPlane {
     return this.call('PUT', `/v1/queues/${seg(name)}`, spec);
   }
 
-  // The REST API has no capability endpoints yet: its server reports every capability off.
-  async drainQueue(name: string): Promise<LiveQueue> {
-    throw capabilityOff('drain', `Queue/${name}`);
+  // Capability calls: the server refuses them (FAILED_PRECONDITION, C9/Q6/C7/P4) when off.
+  drainQueue(name: string): Promise<LiveQueue> {
+    return this.call('POST', `/v1/queues/${seg(name)}/drain`, {});
   }
 
-  async activateQueue(name: string): Promise<LiveQueue> {
-    throw capabilityOff('drain', `Queue/${name}`);
+  activateQueue(name: string): Promise<LiveQueue> {
+    return this.call('POST', `/v1/queues/${seg(name)}/activate`, {});
   }
 
-  async deleteQueue(name: string): Promise<void> {
-    throw capabilityOff('queue_delete', `Queue/${name}`);
+  deleteQueue(name: string): Promise<void> {
+    return this.remove(`/v1/queues/${seg(name)}`);
   }
 
-  async moveCluster(name: string, _pool: string): Promise<LiveCluster> {
-    throw capabilityOff('cluster_move', `Cluster/${name}`);
+  moveCluster(name: string, pool: string): Promise<LiveCluster> {
+    return this.call('POST', `/v1/clusters/${seg(name)}/move`, { pool });
   }
 
-  async updatePool(name: string, _contract: PoolContract): Promise<LivePool> {
-    throw capabilityOff('pool_update', `ClusterPool/${name}`);
+  updatePool(name: string, contract: PoolContract): Promise<LivePool> {
+    return this.call('PUT', `/v1/pools/${seg(name)}`, { contract });
+  }
+
+  /** Default-queue settings are a Union v2 kind; this backend's `kinds` leaves them out. */
+  async listDefaultQueues(): Promise<LiveDefaultQueue[]> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', null);
+  }
+
+  async setDefaultQueue(
+    project: string,
+    domain: string,
+    _queue: string,
+  ): Promise<LiveDefaultQueue> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
+  }
+
+  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
   }
 
   setAssignment(assignment: Assignment): Promise<LiveAssignment> {

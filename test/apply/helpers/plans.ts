@@ -18,6 +18,8 @@ const TARGET_KIND: Record<StepOp['op'], ObjectKind> = {
   wait_idle: 'Cluster',
   set_assignment: 'PoolAssignment',
   delete_assignment: 'PoolAssignment',
+  set_default_queue: 'DefaultQueue',
+  delete_default_queue: 'DefaultQueue',
 };
 
 function defaultTarget(s: StepOp): string {
