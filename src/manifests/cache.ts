@@ -3,12 +3,13 @@
  * its bytes, the input limits (poolsync.yaml `limits:`) and the loader's own code, so the result (`FileAnalysis`) is
  * stored under a key made of exactly those and reused while none of them changes.
  *
- * Two layers, both content-addressed and both safe to lose:
- * - in memory, for the life of the process (the daemon's `--watch` reconciles reuse every
- *   unchanged file with no change on their side), bounded to MEMORY_BYTES, least recently
- *   used dropped first;
+ * Two layers, both content-addressed and both safe to lose, one per kind of process:
+ * - in memory, for the life of a long-running process that loads without a cache folder (the
+ *   daemon's `--watch` reconciles reuse every unchanged file with no change on their side),
+ *   bounded to MEMORY_BYTES, least recently used dropped first;
  * - on disk under a cache folder (the CLI: `.poolsync/cache/`, env POOLSYNC_CACHE_DIR, `off`
- *   disables), one small JSON file per entry, written atomically, bounded to DISK_BYTES.
+ *   disables), one small JSON file per entry, written atomically, bounded to DISK_BYTES. A
+ *   one-shot CLI process loads each file once, so it keeps nothing in memory.
  *
  * Never trusted across versions: the key includes a fingerprint of the poolsync version and of
  * the loader's code files (so a development build never reads a stale entry either), and
@@ -36,7 +37,7 @@ export interface FileAnalysis {
 }
 
 const FORMAT = 'poolsync-manifest-cache-1';
-const MEMORY_BYTES = 256 * 1024 * 1024;
+const MEMORY_BYTES = 192 * 1024 * 1024;
 const DISK_BYTES = 512 * 1024 * 1024;
 
 let cachedFingerprint: string | null = null;
@@ -153,7 +154,7 @@ export class AnalysisCache {
 
   async get(key: string): Promise<FileAnalysis | null> {
     this.used.add(key);
-    const fromMemory = memory.get(key);
+    const fromMemory = this.dir === null ? memory.get(key) : null;
     if (fromMemory) {
       this.hits++;
       stats.hits++;
@@ -164,7 +165,6 @@ export class AnalysisCache {
       try {
         const json = await readFile(this.entryPath(key), 'utf8');
         analysis = parseEntry(json, key);
-        if (analysis) memory.set(key, json);
       } catch {
         // absent or unreadable: a miss
       }
@@ -180,8 +180,8 @@ export class AnalysisCache {
     const body = exactJson(analysis);
     if (body === null) return;
     const json = `{"key":"${key}","analysis":${body}}`;
-    memory.set(key, json);
-    if (this.dir !== null) this.misses.set(key, json);
+    if (this.dir === null) memory.set(key, json);
+    else this.misses.set(key, json);
   }
 
   get hitCount(): number {

@@ -28,7 +28,10 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 const INVALID = 'test/fixtures/invalid';
 
-/** Loads DIR three ways: cold (empty cache), from the disk layer, from the memory layer. */
+/**
+ * Loads DIR four ways: cold with an empty cache folder, from that folder, and without a folder
+ * (the daemon's way) first cold, then from the in-memory layer.
+ */
 async function threeLoads(dir: string, cacheDir: string) {
   await rm(cacheDir, { recursive: true, force: true });
   forgetCachedAnalyses();
@@ -38,7 +41,13 @@ async function threeLoads(dir: string, cacheDir: string) {
   forgetCachedAnalyses();
   const disk = JSON.stringify(await loadRepository(dir, { cacheDir }));
   const afterDisk = analysisCacheStats();
-  const mem = JSON.stringify(await loadRepository(dir, { cacheDir }));
+  forgetCachedAnalyses();
+  const noCache = JSON.stringify(await loadRepository(dir));
+  const beforeMem = analysisCacheStats();
+  const mem = JSON.stringify(await loadRepository(dir));
+  const afterMem = analysisCacheStats();
+  expect(noCache).toBe(cold);
+  expect(afterMem.misses - beforeMem.misses).toBe(0);
   return {
     cold,
     disk,
