@@ -277,6 +277,17 @@ class Bench {
   }
 
   async size(n: number, tfVersion: string | null): Promise<void> {
+    // At 100k every row is slow: it runs --slow-runs times, like the apply rows.
+    const runs = this.o.runs;
+    if (n >= HUGE) this.o.runs = Math.min(runs, this.o.slowRuns);
+    try {
+      await this.sizeRows(n, tfVersion);
+    } finally {
+      this.o.runs = runs;
+    }
+  }
+
+  private async sizeRows(n: number, tfVersion: string | null): Promise<void> {
     const dir = join(this.work, `n${n}`);
     await mkdir(dir, { recursive: true });
     log(`N=${n}: generating the organisation and seeding control planes ...`);
