@@ -67,7 +67,13 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     });
   }
 
-  const cache = new AnalysisCache(opts.cacheDir ?? null);
+  const cache = new AnalysisCache(
+    opts.cacheDir === undefined
+      ? 'memory'
+      : opts.cacheDir === null
+        ? 'none'
+        : { dir: opts.cacheDir },
+  );
   const manifests: Manifest[] = [];
   const broken = {
     pools: new Set<string>(),

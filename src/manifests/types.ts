@@ -58,8 +58,9 @@ export interface LoadOptions {
   /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
   /**
-   * Folder of the on-disk cache of per-file analyses (src/manifests/cache.ts), or null/absent
-   * for none (the in-memory layer is always used). The CLI passes `manifestCacheDir()`.
+   * Reuse of per-file analyses (src/manifests/cache.ts): a folder for the on-disk cache (the
+   * CLI passes `manifestCacheDir()`), null for none, absent for the in-memory layer of a
+   * long-running process (the daemon reloading a watched folder).
    */
   cacheDir?: string | null;
 }
