@@ -163,11 +163,17 @@ export class AnalysisCache {
   private readonly dir: string | null;
   private readonly memoryOn: boolean;
 
+  /** False for `none`: callers skip computing keys (hashing every file) for nothing. */
+  get enabled(): boolean {
+    return this.memoryOn || this.dir !== null;
+  }
+
   private entryPath(key: string): string {
     return join(this.dir!, loaderFingerprint(), key.slice(0, 2), `${key}.json`);
   }
 
   async get(key: string): Promise<FileAnalysis | null> {
+    if (!this.enabled) return null;
     this.used.add(key);
     const fromMemory = this.memoryOn ? memory.get(key) : null;
     if (fromMemory) {

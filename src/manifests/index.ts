@@ -96,7 +96,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       errors.push(read.error);
       continue;
     }
-    const key = analysisKey(file, read.text, limits);
+    const key = cache.enabled ? analysisKey(file, read.text, limits) : '';
     let parsed = await cache.get(key);
     if (!parsed) {
       parsed = analyseFile(file, read.text, limits);
