@@ -18,7 +18,7 @@ import { MANIFEST_KINDS, show, validateAgainstSchema, type ManifestKind } from '
 import { didYouMean } from './suggest.js';
 import { flyteManifest, type FlyteManifest } from './flyte-documents.js';
 import type { ValidationError } from './types.js';
-import { entry, toPlain, type Position, type YMap, type YNode } from './yaml.js';
+import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
 
 export interface ManifestBase {
   name: string;
@@ -464,10 +464,43 @@ function baseOf(
     name: metadata.name,
     annotations: metadata.annotations ? { ...metadata.annotations } : {},
     source: { file, line: root.pos.line, column: root.pos.column },
-    root,
+    root: positionTree(root),
     faults,
     address: addr,
   };
+}
+
+/**
+ * The parts of a document's tree that `positionOf` is asked about (rules.ts): `metadata.name`
+ * and anything under `spec`. A manifest keeps only these, so a loaded (and cached) folder does
+ * not hold every node of every document. A rule that needs a position elsewhere adds its path
+ * here; the cache test (test/manifests/cache.test.ts) compares every error of the invalid
+ * corpus with a cold run.
+ */
+const POSITION_PATHS: Record<string, true | Record<string, true>> = {
+  metadata: { name: true },
+  spec: true,
+};
+
+/** `root` cut down to POSITION_PATHS (positions of every kept node unchanged). */
+export function positionTree(root: YMap): YMap {
+  return pruneMap(root, POSITION_PATHS);
+}
+
+function pruneMap(node: YMap, keep: Record<string, unknown>): YMap {
+  const entries: YMapEntry[] = [];
+  for (const e of node.entries) {
+    const k = keep[e.key];
+    if (k === undefined) continue;
+    if (k === true || e.value.kind !== 'map') entries.push(e);
+    else
+      entries.push({
+        key: e.key,
+        keyPos: e.keyPos,
+        value: pruneMap(e.value, k as Record<string, unknown>),
+      });
+  }
+  return { kind: 'map', entries, pos: node.pos };
 }
 
 /** Position of a field (`spec.pool`), else of its nearest present ancestor's key. */

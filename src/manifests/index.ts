@@ -7,11 +7,12 @@ import { readRepoConfig } from './config.js';
 import { readDocument, type Manifest } from './documents.js';
 import { buildDesiredState } from './desired.js';
 import { readManifestText, type ReadResult } from './files.js';
-import { formatBytes } from './limits.js';
+import { formatBytes, type InputLimits } from './limits.js';
 import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles } from './walk.js';
 import { parseYamlFile } from './yaml.js';
+import { AnalysisCache, analysisKey, type FileAnalysis } from './cache.js';
 
 export type {
   LoadCounts,
@@ -22,6 +23,19 @@ export type {
 } from './types.js';
 export { formatValidationText, formatSummary, toJsonReport } from './report.js';
 export { LIMITS, type InputLimits } from './limits.js';
+export { manifestCacheDir } from './cache.js';
+
+/** One file on its own: parse, then each document's envelope and schema. */
+function analyseFile(file: string, text: string, limits: InputLimits): FileAnalysis {
+  const parsed = parseYamlFile(text, limits);
+  return {
+    issues: parsed.issues,
+    documentCount: parsed.documentCount,
+    aliasExpansion: parsed.aliasExpansion,
+    aliasBytes: parsed.aliasBytes,
+    documents: parsed.documents.map((doc) => readDocument(file, doc.root)),
+  };
+}
 
 /** Files read concurrently; parsing stays sequential so results keep the sorted order. */
 const READ_AHEAD = 32;
@@ -53,6 +67,13 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     });
   }
 
+  const cache = new AnalysisCache(
+    opts.cacheDir === undefined
+      ? 'memory'
+      : opts.cacheDir === null
+        ? 'none'
+        : { dir: opts.cacheDir },
+  );
   const manifests: Manifest[] = [];
   const broken = {
     pools: new Set<string>(),
@@ -75,7 +96,12 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       errors.push(read.error);
       continue;
     }
-    const parsed = parseYamlFile(read.text, limits);
+    const key = cache.enabled ? analysisKey(file, read.text, limits) : '';
+    let parsed = await cache.get(key);
+    if (!parsed) {
+      parsed = analyseFile(file, read.text, limits);
+      cache.set(key, parsed);
+    }
     for (const issue of parsed.issues) {
       errors.push({
         code: issue.code,
@@ -116,8 +142,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       );
       break;
     }
-    for (const doc of parsed.documents) {
-      const r = readDocument(file, doc.root);
+    for (const r of parsed.documents) {
       errors.push(...r.errors);
       if (r.kind === 'ClusterPool') counts.pools++;
       else if (r.kind === 'Cluster') counts.clusters++;
@@ -132,6 +157,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     }
   }
 
+  await cache.flush();
   const grouped = groupManifests(manifests);
   errors.push(...checkRules(grouped, broken));
   if (errors.length > 0) return { valid: false, desired: null, errors: sortErrors(errors), counts };

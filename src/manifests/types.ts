@@ -63,4 +63,10 @@ export type LoadResult =
 export interface LoadOptions {
   /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
+  /**
+   * Reuse of per-file analyses (src/manifests/cache.ts): a folder for the on-disk cache (the
+   * CLI passes `manifestCacheDir()`), null for none, absent for the in-memory layer of a
+   * long-running process (the daemon reloading a watched folder).
+   */
+  cacheDir?: string | null;
 }

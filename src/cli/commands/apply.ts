@@ -31,7 +31,7 @@ import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
-import { formatValidationText } from '../../manifests/index.js';
+import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
@@ -320,6 +320,7 @@ async function buildPlan(
     commit: await cleanCommit(dir),
     ...(args.target ? { targets: args.target } : {}),
     ...(args.replace ? { replace: args.replace } : {}),
+    cacheDir: manifestCacheDir(),
   });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));

@@ -7,6 +7,7 @@ import {
   formatSummary,
   formatValidationText,
   loadRepository,
+  manifestCacheDir,
   toJsonReport,
 } from '../../manifests/index.js';
 import { configDirPositional, requireFolder } from '../options.js';
@@ -36,7 +37,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       ) as unknown as Argv<ValidateArgs>,
   handler: async (args) => {
     await requireFolder(args.dir);
-    const result = await loadRepository(args.dir);
+    const result = await loadRepository(args.dir, { cacheDir: manifestCacheDir() });
     if (args.output === 'json') {
       process.stdout.write(JSON.stringify(toJsonReport(result), null, 2) + '\n');
     } else if (result.valid) {
