@@ -2,6 +2,13 @@
 import { join } from 'node:path';
 import type { LoadCounts, LoadResult, ValidationError } from './types.js';
 import { comparePaths } from './walk.js';
+import { escapeTerminal } from '../util/terminal-text.js';
+
+/**
+ * Lines shown per file, code and object: one 100,000-entry selector must not print 100,000
+ * lines. The rest are counted in one line; `--output json` lists every error.
+ */
+export const REPEATS_SHOWN = 10;
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -13,7 +20,10 @@ export interface TextOptions {
   baseDir?: string;
 }
 
-/** One line per error, `path:line:col: CODE message`, sorted by file and line, then a count. */
+/**
+ * One line per error, `path:line:col: CODE message`, sorted by file and line, then a count.
+ * File names and messages (which quote YAML values) are escaped for the terminal.
+ */
 export function formatValidationText(errors: ValidationError[], opts: TextOptions = {}): string {
   const shown = (file: string): string =>
     opts.baseDir === undefined ? file : join(opts.baseDir, file);
@@ -24,9 +34,31 @@ export function formatValidationText(errors: ValidationError[], opts: TextOption
       a.column - b.column ||
       comparePaths(a.code, b.code),
   );
-  const lines = sorted.map((e) => `${shown(e.file)}:${e.line}:${e.column}: ${e.code} ${e.message}`);
+  const lines: string[] = [];
+  const hidden = new Map<
+    string,
+    { file: string; code: string; address: string | null; n: number }
+  >();
+  for (const e of sorted) {
+    const key = `${e.file}\0${e.code}\0${e.address ?? ''}`;
+    const group = hidden.get(key) ?? { file: e.file, code: e.code, address: e.address, n: 0 };
+    hidden.set(key, group);
+    if (++group.n > REPEATS_SHOWN) continue;
+    lines.push(
+      `${escapeTerminal(shown(e.file))}:${e.line}:${e.column}: ${e.code} ${escapeTerminal(e.message)}`,
+    );
+  }
+  for (const g of hidden.values()) {
+    if (g.n <= REPEATS_SHOWN) continue;
+    const more = (g.n - REPEATS_SHOWN).toLocaleString('en-US');
+    lines.push(
+      `${escapeTerminal(shown(g.file))}: ${more} more ${g.code} errors${g.address ? ` of ${escapeTerminal(g.address)}` : ''} not shown (--output json lists every error)`,
+    );
+  }
   const files = new Set(errors.map((e) => e.file)).size;
-  lines.push(`${plural(errors.length, 'error')} in ${plural(files, 'file')}.`);
+  lines.push(
+    `${plural(errors.length, 'error').replace(/^\d+/, (n) => Number(n).toLocaleString('en-US'))} in ${plural(files, 'file')}.`,
+  );
   return lines.join('\n') + '\n';
 }
 

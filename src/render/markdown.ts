@@ -3,6 +3,7 @@
  * `diff` block (GitHub colours `+` green, `-` red, `!` orange), then blocked items and
  * warnings. Kept under a size budget (GitHub caps comments at 65,536 characters).
  */
+import { escapeTerminal } from '../util/terminal-text.js';
 import type { Change, Plan } from '../model/plan.js';
 import {
   causeNote,
@@ -122,5 +123,5 @@ function short(fingerprint: string): string {
 
 /** Reasons and messages are plain text with backticks for names: keep them, neutralise HTML. */
 function escapeInline(text: string): string {
-  return text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
+  return escapeTerminal(text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' '));
 }

@@ -10,6 +10,7 @@ import {
   toJsonReport,
 } from '../../manifests/index.js';
 import { configDirPositional, requireFolder } from '../options.js';
+import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 
 interface ValidateArgs {
   dir: string;
@@ -38,7 +39,9 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     await requireFolder(args.dir);
     const result = await loadRepository(args.dir);
     if (args.output === 'json') {
-      process.stdout.write(JSON.stringify(toJsonReport(result), null, 2) + '\n');
+      process.stdout.write(
+        escapeJsonForTerminal(JSON.stringify(toJsonReport(result), null, 2)) + '\n',
+      );
     } else if (result.valid) {
       process.stdout.write(formatSummary(result.counts));
     } else {
