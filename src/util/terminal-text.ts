@@ -29,7 +29,6 @@ export function escapeTerminal(text: string): string {
   return UNSAFE.test(text) ? text.replace(UNSAFE, escapeChar) : text;
 }
 
-// eslint-disable-next-line no-control-regex
 const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
