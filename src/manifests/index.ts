@@ -17,10 +17,11 @@ export type {
   LoadCounts,
   LoadOptions,
   LoadResult,
+  SkippedEntry,
   ValidationCode,
   ValidationError,
 } from './types.js';
-export { formatValidationText, formatSummary, toJsonReport } from './report.js';
+export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
 export { LIMITS, type InputLimits } from './limits.js';
 
 /** Files read concurrently; parsing stays sequential so results keep the sorted order. */
@@ -127,12 +128,15 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
 
   const grouped = groupManifests(manifests);
   errors.push(...checkRules(grouped, broken));
-  if (errors.length > 0) return { valid: false, desired: null, errors: sortErrors(errors), counts };
+  const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
+  if (errors.length > 0)
+    return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };
   return {
     valid: true,
     desired: buildDesiredState(grouped, config, opts.commit ?? null),
     errors: [],
     counts,
+    ...skipped,
   };
 }
 

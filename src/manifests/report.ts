@@ -1,6 +1,6 @@
 /** Text and JSON forms of a load result, shared by `validate` and `plan`. */
 import { join } from 'node:path';
-import type { LoadCounts, LoadResult, ValidationError } from './types.js';
+import type { LoadCounts, LoadResult, SkippedEntry, ValidationError } from './types.js';
 import { comparePaths } from './walk.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 
@@ -71,10 +71,31 @@ export function formatSummary(counts: LoadCounts): string {
   );
 }
 
+/**
+ * `Skipped 2 entries that are not regular files: a.yaml (symbolic link), f.yaml (FIFO) ...`,
+ * or '' when nothing was skipped. One line, names escaped.
+ */
+export function formatSkipped(
+  skipped: readonly SkippedEntry[] | undefined,
+  opts: TextOptions = {},
+): string {
+  if (!skipped || skipped.length === 0) return '';
+  const shown = (file: string): string =>
+    escapeTerminal(opts.baseDir === undefined ? file : join(opts.baseDir, file));
+  const list = skipped.slice(0, 5).map((s) => `${shown(s.path)} (${s.reason})`);
+  if (skipped.length > 5) list.push(`and ${skipped.length - 5} more`);
+  return (
+    `Skipped ${plural(skipped.length, 'entry').replace('entrys', 'entries')} that ${skipped.length === 1 ? 'is' : 'are'} not a regular file or folder: ${list.join(', ')}. ` +
+    'poolsync reads regular files only: a link could pull in files from outside the folder, a FIFO would block.\n'
+  );
+}
+
 export interface JsonReport {
   valid: boolean;
   errors: ValidationError[];
   counts: LoadCounts;
+  /** Present when entries were skipped (symbolic links, FIFOs, ...). */
+  skipped?: SkippedEntry[];
 }
 
 export function toJsonReport(result: LoadResult): JsonReport {
@@ -89,5 +110,6 @@ export function toJsonReport(result: LoadResult): JsonReport {
       address: e.address,
     })),
     counts: result.counts,
+    ...(result.skipped ? { skipped: result.skipped } : {}),
   };
 }

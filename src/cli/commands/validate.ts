@@ -4,6 +4,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import {
+  formatSkipped,
   formatSummary,
   formatValidationText,
   loadRepository,
@@ -47,6 +48,9 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     } else {
       process.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
     }
+    // On stderr, so the one-line summary on stdout keeps its form.
+    if (args.output === 'text')
+      process.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
     process.exitCode = result.valid ? 0 : 1;
   },
 };
