@@ -3,6 +3,7 @@
  * recursively, in sorted path order, skipping dot-entries, symlinks, the repo config and
  * `ignore` globs.
  */
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
@@ -27,7 +28,7 @@ export interface SkippedEntry {
   reason: string;
 }
 
-function specialKind(e: import('node:fs').Dirent): string {
+function specialKind(e: Dirent): string {
   if (e.isSymbolicLink()) return 'symbolic link';
   if (e.isFIFO()) return 'FIFO';
   if (e.isSocket()) return 'socket';
