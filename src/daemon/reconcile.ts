@@ -67,11 +67,25 @@ export interface ReconcilerOptions {
   onApplyPlan?: (plan: Plan) => void;
   /** Called after a failed fetch with the number of consecutive failures (schedules a retry). */
   onFetchFailure?: (failures: number) => Date | null;
+  /**
+   * Called after a run that failed for a reason that may pass (the control plane unreachable
+   * or failing calls past the client's retries), with the number of such runs in a row: it
+   * schedules the next run with backoff, which resumes from the live state (issue 14).
+   */
+  onRunFailure?: (failures: number) => Date | null;
   now?: () => Date;
 }
 
 const ACTIONABLE = new Set(['create', 'update', 'replace', 'delete']);
 const DESTRUCTIVE = new Set(['replace', 'delete']);
+/** Step error codes a later attempt may not meet (the HTTP client's retries ran out). */
+const TRANSIENT_CODES = new Set([
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'INTERNAL',
+  'UNKNOWN',
+  'ABORTED',
+]);
 /** Triggers that only ask "did Git move?": a commit already evaluated is not planned again. */
 const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
 /** Outcomes that a re-run of the same commit would only repeat (drift is the drift timer's job). */
@@ -82,6 +96,8 @@ interface Outcome {
   commit: string | null;
   message: string;
   applied?: AppliedCounts;
+  /** A failure that may pass: the run is tried again with backoff. */
+  transient?: boolean;
 }
 
 export class Reconciler {
@@ -94,6 +110,8 @@ export class Reconciler {
   private phases: Record<string, number> = {};
   /** The control plane was equal to the repository at least once (drift is measured from there). */
   private converged = false;
+  /** Runs in a row that failed transiently (the retry backoff's exponent). */
+  private transientFailures = 0;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.state = initialStatus(o.source.describe(), o.policy);
@@ -124,6 +142,14 @@ export class Reconciler {
       this.setProblems([{ code: 'INTERNAL', message, location: null, address: null }]);
       outcome = { result: 'failed', commit: this.state.commit, message };
     }
+    if (outcome.transient && !signal.aborted) {
+      const failures = ++this.transientFailures;
+      const at = this.o.onRunFailure?.(failures) ?? null;
+      if (at) {
+        const inSeconds = Math.max(0, Math.round((at.getTime() - now().getTime()) / 1000));
+        outcome.message += `; retrying in ${inSeconds}s (transient failure ${failures} in a row)`;
+      }
+    } else if (outcome.result !== 'failed') this.transientFailures = 0;
     const durationMs = Math.round(performance.now() - t0);
     const applied = outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0 };
     this.state.lastRun = {
@@ -250,7 +276,7 @@ export class Reconciler {
       this.setProblems([
         { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
       ]);
-      return { result: 'failed', commit, message };
+      return { result: 'failed', commit, message, transient: true };
     }
   }
 
@@ -270,7 +296,7 @@ export class Reconciler {
       this.setProblems([
         { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
       ]);
-      return { result: 'failed', commit, message };
+      return { result: 'failed', commit, message, transient: true };
     }
 
     const plan = await this.timed('plan', async () =>
@@ -378,7 +404,7 @@ export class Reconciler {
     } catch (err) {
       const message = this.o.redactor.errorMessage(err);
       this.state.errors = [{ code: 'LOCKED', message, location: null, address: null }];
-      return { result: 'failed', commit, message: `not applied: ${message}` };
+      return { result: 'failed', commit, message: `not applied: ${message}`, transient: true };
     }
     let result: ApplyResult;
     try {
@@ -427,7 +453,7 @@ export class Reconciler {
       this.state.errors = [
         { code: errorCode(err, 'APPLY'), message, location: null, address: null },
       ];
-      return { result: 'failed', commit, message: `apply refused: ${message}` };
+      return { result: 'failed', commit, message: `apply refused: ${message}`, transient: true };
     } finally {
       await release();
     }
@@ -461,6 +487,9 @@ export class Reconciler {
       commit,
       message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
       applied,
+      // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
+      // next time; UNAVAILABLE, timeouts and lost connections may pass.
+      transient: !result.aborted && failed.some((s) => TRANSIENT_CODES.has(s.error?.code ?? '')),
     };
   }
 

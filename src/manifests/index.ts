@@ -58,6 +58,8 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   const broken = { pools: new Set<string>(), clusters: new Set<string>() };
   let aliasTotal = 0;
   let aliasBytesTotal = 0;
+  /** A folder-wide limit stopped the reading: the files after it were never read. */
+  let stopped = false;
   const pending: Promise<ReadResult>[] = [];
   const files = walk.files;
   for (let i = 0; i < Math.min(READ_AHEAD, files.length); i++)
@@ -93,6 +95,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
           `the folder holds more than ${limits.maxDocuments.toLocaleString('en-US')} documents; reading stopped here (raise limits.documents in poolsync.yaml if the repository really is this large)`,
         ),
       );
+      stopped = true;
       break;
     }
     if (aliasTotal > limits.maxAliasExpansionTotal) {
@@ -102,6 +105,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
           `aliases expand to more than ${limits.maxAliasExpansionTotal} nodes across the folder; reading stopped here`,
         ),
       );
+      stopped = true;
       break;
     }
     if (aliasBytesTotal > limits.maxAliasBytesTotal) {
@@ -111,6 +115,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
           `aliases expand to more than ${formatBytes(limits.maxAliasBytesTotal)} of text across the folder; reading stopped here: write the values out instead of aliasing them`,
         ),
       );
+      stopped = true;
       break;
     }
     for (const doc of parsed.documents) {
@@ -127,7 +132,9 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   }
 
   const grouped = groupManifests(manifests);
-  errors.push(...checkRules(grouped, broken));
+  // Cross-document rules over a folder read only in part would report the unread files'
+  // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
+  if (!stopped) errors.push(...checkRules(grouped, broken));
   const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
   if (errors.length > 0)
     return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };

@@ -27,7 +27,14 @@ import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
-import { colorOption, controlPlaneOption, tokenFileOption, useColor } from '../options.js';
+import {
+  checkMaxRetries,
+  colorOption,
+  controlPlaneOption,
+  maxRetriesOption,
+  tokenFileOption,
+  useColor,
+} from '../options.js';
 
 interface ApplyArgs {
   target: string;
@@ -35,6 +42,7 @@ interface ApplyArgs {
   'auto-approve': boolean;
   parallelism: number;
   'wait-timeout': string;
+  'max-retries': number;
   'token-file'?: string;
   'state-dir': string;
   color?: boolean;
@@ -68,6 +76,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
+      .option('max-retries', maxRetriesOption)
       .option('token-file', tokenFileOption)
       .option('state-dir', {
         type: 'string',
@@ -87,6 +96,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
       `--parallelism must be a whole number of at least 1 (got ${String(args.parallelism)})`,
     );
   }
+  const maxRetries = checkMaxRetries(args['max-retries']);
   const waitTimeoutMs = parseDuration(args['wait-timeout']);
   if (waitTimeoutMs === null) {
     throw new UserError(
@@ -114,7 +124,10 @@ async function runApply(args: ApplyArgs): Promise<number> {
   let cp: ControlPlane | null = null;
   try {
     let plan: Plan;
-    cp = await openControlPlane(url, token === undefined ? {} : { token });
+    cp = await openControlPlane(url, {
+      ...(token === undefined ? {} : { token }),
+      http: { maxRetries },
+    });
     if (saved !== null) {
       plan = saved;
       // plan.md: re-read live state; a plan made against another state is refused before any call.
