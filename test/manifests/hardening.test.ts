@@ -226,3 +226,20 @@ describe('entries that are not regular files', () => {
     expect(r.counts.files).toBe(2); // q.yaml and outside/secret.yaml, read once each
   });
 });
+
+describe('credentials in manifest URLs', () => {
+  it('an object store URI or endpoint with credentials is refused at the value; abfs containers are fine', async () => {
+    const pool = (name: string, uri: string, endpoint: string): string =>
+      POOL(name, uri).replace(`    uri: ${uri}\n`, `    uri: ${uri}\n    endpoint: ${endpoint}\n`);
+    expect(
+      await errorsOf({
+        'a.yaml': pool('a', 's3://AKIAEXAMPLE:wJalrXUtnFEMI@bucket/m', 'https://minio.example.com'),
+        'b.yaml': pool('b', 's3://b2/m', 'https://TOKEN@minio.example.com'),
+        'c.yaml': pool('c', 'abfs://meta@acct.dfs.core.windows.net/m', 'https://acct.example.com'),
+      }),
+    ).toEqual([
+      "a.yaml:7:10: SCHEMA object_store_ref.uri carries a password or key (user:secret@): manifests live in Git and are shown in plans; give the object store its credentials through the data plane's secret store, not the URL",
+      "b.yaml:8:15: SCHEMA object_store_ref.endpoint carries a user part (name@): manifests live in Git and are shown in plans; give the object store its credentials through the data plane's secret store, not the URL",
+    ]);
+  });
+});
