@@ -12,6 +12,7 @@ import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles } from './walk.js';
 import { parseYamlFile } from './yaml.js';
+import { escapeTerminal } from '../util/terminal-text.js';
 
 export type {
   LoadCounts,
@@ -168,14 +169,22 @@ function limitError(file: string, message: string): ValidationError {
   return { code: 'LIMIT', message, file, line: 1, column: 1, address: null };
 }
 
+/* eslint-disable no-control-regex -- one-line messages only */
+const SAFE =
+  /^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/;
+/* eslint-enable no-control-regex */
+
 /** By file, line, column, then code and message, so output is stable. */
 export function sortErrors(errors: ValidationError[]): ValidationError[] {
-  return [...errors].sort(
-    (a, b) =>
-      comparePaths(a.file, b.file) ||
-      a.line - b.line ||
-      a.column - b.column ||
-      comparePaths(a.code, b.code) ||
-      comparePaths(a.message, b.message),
-  );
+  // Messages quote YAML values: a newline or ESC inside one must not break the one-line rule.
+  return errors
+    .map((e) => (SAFE.test(e.message) ? e : { ...e, message: escapeTerminal(e.message) }))
+    .sort(
+      (a, b) =>
+        comparePaths(a.file, b.file) ||
+        a.line - b.line ||
+        a.column - b.column ||
+        comparePaths(a.code, b.code) ||
+        comparePaths(a.message, b.message),
+    );
 }
