@@ -21,6 +21,8 @@ const STEP_OPS: ReadonlySet<StepKind> = new Set<StepKind>([
   'wait_idle',
   'set_assignment',
   'delete_assignment',
+  'set_default_queue',
+  'delete_default_queue',
 ]);
 
 /** Plan files are small JSON; a cap keeps a wrong path (a disk image, a log) from being slurped. */

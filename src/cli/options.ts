@@ -52,6 +52,13 @@ export function checkMaxRetries(value: unknown): number {
   return n;
 }
 
+/** `--api-key-file FILE`: the Union API key for `union+https://` control planes (docs/union.md). */
+export const apiKeyFileOption = {
+  type: 'string',
+  describe:
+    'File holding the Union API key, for union+https:// control planes (or env POOLSYNC_UNION_API_KEY)',
+} as const;
+
 /** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
 export function colorOption(what = 'the text output') {
   return {

@@ -6,6 +6,7 @@
 import {
   address,
   assignmentKeyString,
+  defaultQueueKeyString,
   type AssignmentKey,
   type ClusterDataPlane,
   type Fairness,
@@ -22,10 +23,11 @@ import {
 } from './schema.js';
 import { urlCredentials } from '../util/url-credentials.js';
 import { didYouMean } from './suggest.js';
+import { flyteManifest, type FlyteManifest } from './flyte-documents.js';
 import type { ValidationError } from './types.js';
 import { entry, toPlain, type Position, type YMap, type YNode } from './yaml.js';
 
-interface ManifestBase {
+export interface ManifestBase {
   name: string;
   annotations: Annotations;
   source: SourceLocation;
@@ -72,7 +74,21 @@ export interface AssignmentManifest extends ManifestBase {
   pool: string;
 }
 
-export type Manifest = PoolManifest | ClusterManifest | QueueManifest | AssignmentManifest;
+/** Union v2: project/domain → default queue. */
+export interface DefaultQueueManifest extends ManifestBase {
+  kind: 'DefaultQueue';
+  project: string;
+  domain: string;
+  queue: string;
+}
+
+export type Manifest =
+  | PoolManifest
+  | ClusterManifest
+  | QueueManifest
+  | AssignmentManifest
+  | DefaultQueueManifest
+  | FlyteManifest;
 
 export interface DocumentResult {
   /** The kind, when the document names a known one (for counts). */
@@ -144,7 +160,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   const value = toPlain(root) as Record<string, unknown>;
   const addr = addressOf(kind, value);
   const issues = validateAgainstSchema(kind, value, root);
-  for (const path of URL_FIELDS[kind]) issues.push(...credentialIssues(root, path));
+  for (const path of URL_FIELDS[kind] ?? []) issues.push(...credentialIssues(root, path));
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
     return {
@@ -169,14 +185,12 @@ export function readDocument(file: string, root: YNode): DocumentResult {
 const NO_FAULTS: readonly string[] = [];
 
 /** Fields holding URLs: none may carry credentials (docs/security.md; manifests are not secret). */
-const URL_FIELDS: Record<ManifestKind, string[][]> = {
+const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
   ClusterPool: [
     ['spec', 'object_store_ref', 'uri'],
     ['spec', 'object_store_ref', 'endpoint'],
   ],
   Cluster: [['spec', 'data_plane', 'object_store_uri']],
-  Queue: [],
-  PoolAssignment: [],
 };
 
 function credentialIssues(root: YMap, path: string[]): SchemaIssue[] {
@@ -308,6 +322,18 @@ function partial(
         pool: get('/spec/pool', str) ?? '',
       };
       break;
+    case 'DefaultQueue':
+      clean['spec'] = {
+        // As for assignments: the key as written, for messages and the V12 duplicate check.
+        project: str(spec['project']) ?? '',
+        domain: str(spec['domain']) ?? '',
+        queue: get('/spec/queue', str) ?? '',
+      };
+      break;
+    case 'ExecutionCluster':
+    case 'ClusterLabel':
+    case 'ExecutionClusterLabel':
+      return flyteManifest(kind, value, baseOf(clean, root, file, faults, addr), ok);
   }
   return typed(kind, clean, root, file, faults, addr);
 }
@@ -318,7 +344,7 @@ function describeNode(node: YNode): string {
 
 /** `<Kind>/<name>` when the document says enough to know it (assignments: the key). */
 function addressOf(kind: ManifestKind, value: Record<string, unknown>): string | null {
-  if (kind === 'PoolAssignment') {
+  if (kind === 'PoolAssignment' || kind === 'ExecutionClusterLabel') {
     const spec = value['spec'] as Record<string, unknown> | undefined;
     const project = spec?.['project'];
     const domain = spec?.['domain'];
@@ -332,6 +358,13 @@ function addressOf(kind: ManifestKind, value: Record<string, unknown>): string |
         workflow: typeof workflow === 'string' ? workflow : null,
       }),
     );
+  }
+  if (kind === 'DefaultQueue') {
+    const spec = value['spec'] as Record<string, unknown> | undefined;
+    const project = spec?.['project'];
+    const domain = spec?.['domain'];
+    if (typeof project !== 'string' || typeof domain !== 'string') return null;
+    return address(kind, defaultQueueKeyString({ project, domain }));
   }
   const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
   return typeof name === 'string' ? address(kind, name) : null;
@@ -372,15 +405,7 @@ function typed(
   faults: readonly string[],
   addr: string | null,
 ): Manifest {
-  const metadata = value['metadata'] as { name: string; annotations?: Annotations };
-  const base: ManifestBase = {
-    name: metadata.name,
-    annotations: metadata.annotations ? { ...metadata.annotations } : {},
-    source: { file, line: root.pos.line, column: root.pos.column },
-    root,
-    faults,
-    address: addr,
-  };
+  const base = baseOf(value, root, file, faults, addr);
   switch (kind) {
     case 'ClusterPool': {
       const spec = value['spec'] as RawPoolSpec;
@@ -450,7 +475,33 @@ function typed(
         pool: spec.pool,
       };
     }
+    case 'DefaultQueue': {
+      const spec = value['spec'] as { project: string; domain: string; queue: string };
+      return { ...base, kind, project: spec.project, domain: spec.domain, queue: spec.queue };
+    }
+    case 'ExecutionCluster':
+    case 'ClusterLabel':
+    case 'ExecutionClusterLabel':
+      return flyteManifest(kind, value, base);
   }
+}
+
+function baseOf(
+  value: Record<string, unknown>,
+  root: YMap,
+  file: string,
+  faults: readonly string[],
+  addr: string | null,
+): ManifestBase {
+  const metadata = value['metadata'] as { name: string; annotations?: Annotations };
+  return {
+    name: metadata.name,
+    annotations: metadata.annotations ? { ...metadata.annotations } : {},
+    source: { file, line: root.pos.line, column: root.pos.column },
+    root,
+    faults,
+    address: addr,
+  };
 }
 
 /** Position of a field (`spec.pool`), else of its nearest present ancestor's key. */

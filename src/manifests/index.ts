@@ -56,7 +56,11 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   }
 
   const manifests: Manifest[] = [];
-  const broken = { pools: new Set<string>(), clusters: new Set<string>() };
+  const broken = {
+    pools: new Set<string>(),
+    clusters: new Set<string>(),
+    queues: new Set<string>(),
+  };
   let aliasTotal = 0;
   let aliasBytesTotal = 0;
   /** A folder-wide limit stopped the reading: the files after it were never read. */
@@ -126,9 +130,12 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       else if (r.kind === 'Cluster') counts.clusters++;
       else if (r.kind === 'Queue') counts.queues++;
       else if (r.kind === 'PoolAssignment') counts.assignments++;
+      else if (r.kind === 'DefaultQueue') counts.default_queues = (counts.default_queues ?? 0) + 1;
+      else if (r.kind !== null) countFlyte(counts, r.kind);
       if (r.manifest) manifests.push(r.manifest);
       else if (r.name && r.kind === 'ClusterPool') broken.pools.add(r.name);
       else if (r.name && r.kind === 'Cluster') broken.clusters.add(r.name);
+      else if (r.name && r.kind === 'Queue') broken.queues.add(r.name);
     }
   }
 
@@ -187,4 +194,15 @@ export function sortErrors(errors: ValidationError[]): ValidationError[] {
         comparePaths(a.code, b.code) ||
         comparePaths(a.message, b.message),
     );
+}
+
+function countFlyte(counts: LoadCounts, kind: string): void {
+  const f = (counts.flyte ??= {
+    execution_clusters: 0,
+    cluster_labels: 0,
+    execution_cluster_labels: 0,
+  });
+  if (kind === 'ExecutionCluster') f.execution_clusters++;
+  else if (kind === 'ClusterLabel') f.cluster_labels++;
+  else if (kind === 'ExecutionClusterLabel') f.execution_cluster_labels++;
 }

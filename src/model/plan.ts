@@ -4,6 +4,7 @@
  */
 import type { AssignmentKey, ObjectKind, PoolContract, QueueSpec } from './common.js';
 import type { RegisterClusterRequest } from './requests.js';
+import type { ExecutionClusterLabel } from './flyte.js';
 
 export const PLAN_FORMAT_VERSION = '1';
 
@@ -50,7 +51,11 @@ export type StepOp =
   | { op: 'update_queue'; args: QueueSpec & { name: string } }
   | { op: 'wait_idle'; args: { queues: string[]; cluster: string } }
   | { op: 'set_assignment'; args: AssignmentKey & { pool: string } }
-  | { op: 'delete_assignment'; args: AssignmentKey };
+  | { op: 'delete_assignment'; args: AssignmentKey }
+  | { op: 'set_default_queue'; args: { project: string; domain: string; queue: string } }
+  | { op: 'delete_default_queue'; args: { project: string; domain: string } }
+  | { op: 'set_execution_cluster_label'; args: ExecutionClusterLabel }
+  | { op: 'delete_execution_cluster_label'; args: AssignmentKey };
 
 export type StepKind = StepOp['op'];
 

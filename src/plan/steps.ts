@@ -11,6 +11,8 @@ import { address, type QueueSpec } from '../model/common.js';
 import type { Step } from '../model/plan.js';
 import { isWildcard, type PlanContext } from './context.js';
 import { StepGraph } from './graph.js';
+import { addDefaultQueueSteps } from './default-queues.js';
+import { addLabelSteps } from './cluster-labels.js';
 
 const key = {
   createPool: (n: string) => `create_pool:${n}`,
@@ -114,6 +116,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
         address('PoolAssignment', k),
       );
   }
+  addLabelSteps(g, ctx);
   for (const [name, d] of ctx.pools) {
     if (d.deletes)
       g.add(
@@ -166,6 +169,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
       if (a.finalPool !== a.livePool) g.order(key.setAssignment(k), key.deletePool(a.livePool));
     }
   }
+  addDefaultQueueSteps(ctx, g, { queue: key.queue, register: key.register });
   return g.finalize();
 }
 

@@ -12,8 +12,21 @@ import { isControlPlaneError } from '../../controlplane/errors.js';
 import { readTokenFile } from '../../controlplane/open.js';
 import { startControlPlaneServer } from '../../controlplane/embedded/server.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
-import type { PoolContract } from '../../model/common.js';
+import type { Capabilities, PoolContract } from '../../model/common.js';
+import {
+  CAPABILITY_NAMES,
+  formatCapabilities,
+  parseCapabilities,
+} from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
+import { OAuthServer, readOAuthClientFile } from '../../controlplane/embedded/oauth.js';
+import type { OAuthClientConfig } from '../../controlplane/embedded/oauth.js';
+
+/** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
+async function unionApi(controlPlane: EmbeddedControlPlane, client: OAuthClientConfig) {
+  const { createUnionApi } = await import('../../controlplane/embedded/union-api.js');
+  return createUnionApi({ controlPlane, oauth: new OAuthServer(client) });
+}
 
 interface ServeArgs {
   listen: string;
@@ -22,6 +35,8 @@ interface ServeArgs {
   simulate: boolean;
   'default-pool-contract'?: string;
   'log-level': string;
+  capabilities?: string;
+  'oauth-client-file'?: string;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
@@ -95,6 +110,15 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         describe:
           'YAML/JSON file with the `default` pool contract, used when the state is first created',
       })
+      .option('capabilities', {
+        type: 'string',
+        describe: `Capabilities a new state is created with: comma-separated ${CAPABILITY_NAMES.join(', ')} (or none); for an existing state they must match the stored ones`,
+      })
+      .option('oauth-client-file', {
+        type: 'string',
+        describe:
+          "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
+      })
       .option('log-level', {
         type: 'string',
         default: 'info',
@@ -110,10 +134,15 @@ const serveCommand: CommandModule<object, ServeArgs> = {
       { level: args['log-level'], base: { component: 'control-plane' } },
       pino.destination(2),
     );
+    const oauthFile = args['oauth-client-file'];
+    const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
     const statePath = resolve(args.state);
+    const capabilities =
+      args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
     const controlPlane = await EmbeddedControlPlane.open({
       path: statePath,
       ...(defaultPoolContract ? { defaultPoolContract } : {}),
+      ...(capabilities ? { capabilities } : {}),
     });
     let server;
     try {
@@ -124,6 +153,10 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         simulate: args.simulate,
         logger,
         ...(token ? { token } : {}),
+        ...(oauthClient ? { unionApi: await unionApi(controlPlane, oauthClient) } : {}),
+        // flyteadmin's attribute paths too (flyteadmin+http://); with a token, OAuth2 client
+        // credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
+        flyteadmin: token ? { oauth: { clientId: 'poolsync', clientSecret: token } } : {},
       });
     } catch (err) {
       await controlPlane.close();
@@ -138,7 +171,9 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         url: server.url,
         state: statePath,
         auth: token ? 'bearer' : 'none',
+        union_api: oauthClient ? { org: oauthClient.org } : false,
         simulate: args.simulate,
+        capabilities: formatCapabilities(await controlPlane.capabilities()),
       },
       'control plane listening',
     );
@@ -165,10 +200,61 @@ const serveCommand: CommandModule<object, ServeArgs> = {
   },
 };
 
+function capabilitiesFlag(value: string): Capabilities {
+  const parsed = parseCapabilities(value);
+  if (!parsed.ok) throw new UserError(`--capabilities: ${parsed.error}`);
+  return parsed.capabilities;
+}
+
+interface CapabilitiesArgs {
+  state: string;
+  set?: string;
+}
+
+/** Shows or changes the capabilities stored with an embedded state (journaled like any write). */
+const capabilitiesCommand: CommandModule<object, CapabilitiesArgs> = {
+  command: 'capabilities',
+  describe: 'Show or change (--set) the capabilities stored with an embedded control-plane state',
+  builder: (y: Argv) =>
+    y
+      .option('state', {
+        type: 'string',
+        default: DEFAULT_STATE_FILE,
+        describe: 'State file (created when absent)',
+      })
+      .option('set', {
+        type: 'string',
+        describe: `Comma-separated ${CAPABILITY_NAMES.join(', ')}, or none`,
+      }) as Argv<CapabilitiesArgs>,
+  handler: async (args) => {
+    const cp = await EmbeddedControlPlane.open({ path: resolve(args.state) });
+    try {
+      if (args.set !== undefined) {
+        try {
+          await cp.setCapabilities(capabilitiesFlag(args.set));
+        } catch (err) {
+          if (isControlPlaneError(err))
+            throw new UserError(`${resolve(args.state)}: ${err.message}`);
+          throw err;
+        }
+      }
+      process.stdout.write(`${formatCapabilities(await cp.capabilities())}\n`);
+    } finally {
+      await cp.close();
+    }
+  },
+};
+
 export const controlPlaneCommand: CommandModule<object, object> = {
   command: 'control-plane',
   describe: 'Run a control plane (the embedded one, over HTTP)',
   builder: (y: Argv) =>
-    y.command(serveCommand).demandCommand(1, 'Name a subcommand: `poolsync control-plane serve`.'),
+    y
+      .command(serveCommand)
+      .command(capabilitiesCommand)
+      .demandCommand(
+        1,
+        'Name a subcommand: `poolsync control-plane serve` or `poolsync control-plane capabilities`.',
+      ),
   handler: () => undefined,
 };

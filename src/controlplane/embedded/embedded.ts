@@ -6,6 +6,7 @@
 import {
   CORE_KINDS,
   DEFAULT_POOL,
+  type ObjectKind,
   address,
   assignmentKeyString,
   type Assignment,
@@ -18,6 +19,7 @@ import {
 import type {
   LiveAssignment,
   LiveCluster,
+  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   QueueMetrics,
@@ -28,9 +30,15 @@ import type {
   CreateQueueRequest,
   RegisterClusterRequest,
 } from '../types.js';
-import { ControlPlaneError, capabilityOff } from '../errors.js';
+import { ControlPlaneError } from '../errors.js';
+import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
+import { UserError } from '../../util/user-error.js';
+import { capabilitiesChangeHint, withQueueState } from './capabilities.js';
 import * as core from './state.js';
-import { StateStore } from './store.js';
+import { validateDefaultQueueKey } from './default-queues.js';
+import * as labels from './cluster-labels.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
+import { StateStore, readStateOnce } from './store.js';
 import {
   validateActivity,
   validateAssignment,
@@ -43,6 +51,8 @@ import {
 
 export { DEFAULT_POOL_CONTRACT } from './state.js';
 
+const EMBEDDED_KINDS: readonly ObjectKind[] = [...CORE_KINDS, 'DefaultQueue'];
+
 export interface EmbeddedOptions {
   /** Where the state is persisted; null keeps it in memory (tests). */
   path: string | null;
@@ -52,6 +62,16 @@ export interface EmbeddedOptions {
   now?: () => number;
   /** Ops journaled before the store compacts into a new snapshot. */
   compactAfter?: number;
+  /**
+   * Capabilities (domain.md): stored with the state when it is created; for an existing state
+   * a different value is refused with the command that changes it. Absent: as stored.
+   */
+  capabilities?: Capabilities;
+  /**
+   * Read the state as it is now, without the writer lock and without writing anything (plan,
+   * export); every write is refused. A missing state file reads as a new organisation (P1).
+   */
+  readOnly?: boolean;
 }
 
 export interface QueueActivity {
@@ -62,13 +82,21 @@ export interface QueueActivity {
 }
 
 export class EmbeddedControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = { name: 'embedded', kinds: CORE_KINDS };
+  readonly backend: BackendInfo = {
+    name: 'embedded',
+    // It also keeps Union v2's default-queue settings and flyteadmin's execution cluster labels (served over flyteadmin-gateway.ts),
+    // so a Flyte OSS repository plans against it locally; the labels' clusters are config only.
+    kinds: [...EMBEDDED_KINDS, 'ExecutionClusterLabel'],
+    configKinds: ['ExecutionCluster', 'ClusterLabel'],
+  };
   private closed = false;
 
   private constructor(
     private readonly state: core.State,
     private readonly store: StateStore | null,
     private readonly now: () => number,
+    /** The state file when opened read-only (writes are refused). */
+    private readonly readOnlyPath: string | null = null,
   ) {}
 
   static async open(opts: EmbeddedOptions): Promise<EmbeddedControlPlane> {
@@ -76,17 +104,36 @@ export class EmbeddedControlPlane implements ControlPlane {
       opts.defaultPoolContract ?? core.DEFAULT_POOL_CONTRACT,
       address('ClusterPool', DEFAULT_POOL),
     );
-    const init = () => core.initialState(contract);
+    const init = () => core.initialState(contract, opts.capabilities);
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
     const compact = opts.compactAfter === undefined ? {} : { compactAfter: opts.compactAfter };
-    const { store, state } = await StateStore.open(opts.path, init, compact);
-    return new EmbeddedControlPlane(state, store, now);
+    const { store, state } = opts.readOnly
+      ? { store: null, state: await readStateOnce(opts.path, init) }
+      : await StateStore.open(opts.path, init, compact);
+    if (opts.capabilities && !sameCapabilities(opts.capabilities, state.capabilities)) {
+      await store?.close();
+      throw new UserError(
+        `control-plane state ${opts.path} was created with capabilities ${formatCapabilities(state.capabilities)}, ` +
+          `not ${formatCapabilities(opts.capabilities)}: capabilities are stored with the state. Leave them out ` +
+          `to use the stored ones, or change them with \`${capabilitiesChangeHint(opts.path, opts.capabilities)}\``,
+      );
+    }
+    return store
+      ? new EmbeddedControlPlane(state, store, now)
+      : new EmbeddedControlPlane(state, null, now, opts.path);
+  }
+
+  /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
+  async setCapabilities(caps: Capabilities): Promise<Capabilities> {
+    return this.write({ op: 'set_capabilities', capabilities: { ...caps } }, () =>
+      core.capabilities(this.state),
+    );
   }
 
   /** Where the state lives (null in memory). */
   get path(): string | null {
-    return this.store?.path ?? null;
+    return this.store?.path ?? this.readOnlyPath;
   }
 
   private check(): void {
@@ -97,6 +144,12 @@ export class EmbeddedControlPlane implements ControlPlane {
   /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
   private async write<T>(op: core.Op, view: () => T): Promise<T> {
     this.check();
+    if (this.readOnlyPath !== null) {
+      throw new ControlPlaneError(
+        'FAILED_PRECONDITION',
+        `control-plane state ${this.readOnlyPath} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
+      );
+    }
     core.applyOp(this.state, op);
     const result = view();
     if (this.store) await this.store.append(op);
@@ -109,7 +162,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   capabilities(): Promise<Capabilities> {
-    return this.read(() => core.capabilities());
+    return this.read(() => core.capabilities(this.state));
   }
 
   listPools(): Promise<LivePool[]> {
@@ -129,11 +182,18 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   listQueues(): Promise<LiveQueue[]> {
-    return this.read(() => core.listQueues(this.state));
+    return this.read(() => {
+      const now = this.now();
+      return core.listQueues(this.state).map((q) => withQueueState(this.state, q, now));
+    });
   }
 
   getQueue(name: string): Promise<LiveQueue> {
-    return this.read(() => core.getQueue(this.state, name));
+    return this.read(() => this.queueView(name));
+  }
+
+  private queueView(name: string): LiveQueue {
+    return withQueueState(this.state, core.getQueue(this.state, name), this.now());
   }
 
   listAssignments(): Promise<LiveAssignment[]> {
@@ -211,45 +271,47 @@ export class EmbeddedControlPlane implements ControlPlane {
   async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
     const name = validateName('Queue', request?.name);
     const spec = validateQueueSpec(request, name, false);
-    return this.write({ op: 'create_queue', name, spec }, () => core.getQueue(this.state, name));
+    return this.write({ op: 'create_queue', name, spec }, () => this.queueView(name));
   }
 
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     validateName('Queue', name);
     const valid = validateQueueSpec(spec, name, true);
-    return this.write({ op: 'update_queue', name, spec: valid }, () =>
-      core.getQueue(this.state, name),
+    return this.write({ op: 'update_queue', name, spec: valid }, () => this.queueView(name));
+  }
+
+  async drainQueue(name: string): Promise<LiveQueue> {
+    validateName('Queue', name);
+    return this.write({ op: 'drain_queue', name }, () => this.queueView(name));
+  }
+
+  async activateQueue(name: string): Promise<LiveQueue> {
+    validateName('Queue', name);
+    return this.write({ op: 'activate_queue', name }, () => this.queueView(name));
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    validateName('Queue', name);
+    await this.write({ op: 'delete_queue', name, at: this.now() }, () => undefined);
+  }
+
+  async moveCluster(name: string, pool: string): Promise<LiveCluster> {
+    validateName('Cluster', name);
+    const op: core.Op = {
+      op: 'move_cluster',
+      name,
+      pool: validateName('ClusterPool', pool),
+      at: this.now(),
+    };
+    return this.write(op, () => core.getCluster(this.state, name));
+  }
+
+  async updatePool(name: string, contract: PoolContract): Promise<LivePool> {
+    validateName('ClusterPool', name);
+    const valid = validateContract(contract, address('ClusterPool', String(name)));
+    return this.write({ op: 'update_pool', name, contract: valid }, () =>
+      core.getPool(this.state, name),
     );
-  }
-
-  drainQueue(name: string): Promise<LiveQueue> {
-    return this.read(() => {
-      throw capabilityOff('drain', address('Queue', name));
-    });
-  }
-
-  activateQueue(name: string): Promise<LiveQueue> {
-    return this.read(() => {
-      throw capabilityOff('drain', address('Queue', name));
-    });
-  }
-
-  deleteQueue(name: string): Promise<void> {
-    return this.read(() => {
-      throw capabilityOff('queue_delete', address('Queue', name));
-    });
-  }
-
-  moveCluster(name: string, _pool: string): Promise<LiveCluster> {
-    return this.read(() => {
-      throw capabilityOff('cluster_move', address('Cluster', name));
-    });
-  }
-
-  updatePool(name: string, _contract: PoolContract): Promise<LivePool> {
-    return this.read(() => {
-      throw capabilityOff('pool_update', address('ClusterPool', name));
-    });
   }
 
   async setAssignment(assignment: Assignment): Promise<LiveAssignment> {
@@ -262,6 +324,46 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
     await this.write({ op: 'delete_assignment', key: validateAssignmentKey(key) }, () => undefined);
+  }
+
+  listDefaultQueues(): Promise<LiveDefaultQueue[]> {
+    return this.read(() => core.listDefaultQueues(this.state));
+  }
+
+  async setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
+    const key = validateDefaultQueueKey(project, domain);
+    const name = validateName('Queue', queue);
+    return this.write({ op: 'set_default_queue', ...key, queue: name }, () => ({
+      ...key,
+      queue: name,
+    }));
+  }
+
+  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
+    const key = validateDefaultQueueKey(project, domain);
+    await this.write({ op: 'delete_default_queue', ...key }, () => undefined);
+  }
+
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    return this.read(() => labels.listExecutionClusterLabels(this.state));
+  }
+
+  /** One label by key, or null (flyteadmin's Get*Attributes, for the gateway). */
+  getExecutionClusterLabel(key: AssignmentKey): Promise<ExecutionClusterLabel | null> {
+    return this.read(() => labels.getExecutionClusterLabel(this.state, validateAssignmentKey(key)));
+  }
+
+  async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    const key = validateAssignmentKey(label);
+    const valid = labels.validateExecutionClusterLabel(label, key);
+    return this.write({ op: 'set_execution_cluster_label', label: valid }, () => ({ ...valid }));
+  }
+
+  async deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
+    await this.write(
+      { op: 'delete_execution_cluster_label', key: validateAssignmentKey(key) },
+      () => undefined,
+    );
   }
 
   // ------------------------------------------------------------ simulation (not in ControlPlane)

@@ -9,7 +9,12 @@ import type {
   CreateQueueRequest,
   RegisterClusterRequest,
 } from '../../../src/controlplane/types.js';
-import { ControlPlaneError, capabilityOff } from '../../../src/controlplane/errors.js';
+import {
+  ControlPlaneError,
+  capabilityOff,
+  kindUnsupported,
+} from '../../../src/controlplane/errors.js';
+import type { ExecutionClusterLabel } from '../../../src/model/flyte.js';
 import {
   BASELINE_CAPABILITIES,
   CORE_KINDS,
@@ -17,10 +22,17 @@ import {
   assignmentKeyString,
   type Assignment,
   type AssignmentKey,
+  type Capabilities,
   type PoolContract,
   type QueueSpec,
 } from '../../../src/model/common.js';
-import type { LiveCluster, LivePool, LiveQueue, QueueMetrics } from '../../../src/model/live.js';
+import type {
+  LiveCluster,
+  LiveDefaultQueue,
+  LivePool,
+  LiveQueue,
+  QueueMetrics,
+} from '../../../src/model/live.js';
 
 interface Cluster {
   name: string;
@@ -57,23 +69,72 @@ export class MemoryControlPlane implements ControlPlane {
   assignments = new Map<string, Assignment>();
   metrics = new Map<string, QueueMetrics>();
 
+  /** Capabilities (domain.md): off unless a test turns them on. */
+  caps: Capabilities = { ...BASELINE_CAPABILITIES };
+  /** drain: queues drained (DRAINED once their metrics show nothing in flight). */
+  draining = new Set<string>();
+
   async drainQueue(name: string): Promise<LiveQueue> {
-    throw capabilityOff('drain', `Queue/${name}`);
+    if (!this.caps.drain) throw capabilityOff('drain', `Queue/${name}`);
+    const q = this.queues.get(name);
+    if (!q) throw notFound('Queue', name);
+    if (name === 'default') throw precondition('the default queue cannot be drained', 'Q5');
+    this.draining.add(name);
+    return this.liveQueue(q);
   }
   async activateQueue(name: string): Promise<LiveQueue> {
-    throw capabilityOff('drain', `Queue/${name}`);
+    if (!this.caps.drain) throw capabilityOff('drain', `Queue/${name}`);
+    const q = this.queues.get(name);
+    if (!q) throw notFound('Queue', name);
+    this.draining.delete(name);
+    return this.liveQueue(q);
   }
   async deleteQueue(name: string): Promise<void> {
-    throw capabilityOff('queue_delete', `Queue/${name}`);
+    if (!this.caps.queue_delete) throw capabilityOff('queue_delete', `Queue/${name}`);
+    const q = this.queues.get(name);
+    if (!q) throw notFound('Queue', name);
+    if (name === 'default') throw precondition('the default queue cannot be deleted', 'P1');
+    if (this.caps.drain && this.stateOf(name) !== 'drained')
+      throw precondition(`queue ${name} is not drained`, 'Q6');
+    if (!this.caps.drain && this.busy(name)) throw precondition(`queue ${name} is busy`, 'Q6');
+    this.queues.delete(name);
+    this.draining.delete(name);
   }
-  async moveCluster(name: string, _pool: string): Promise<LiveCluster> {
-    throw capabilityOff('cluster_move', `Cluster/${name}`);
+  async moveCluster(name: string, pool: string): Promise<LiveCluster> {
+    if (!this.caps.cluster_move) throw capabilityOff('cluster_move', `Cluster/${name}`);
+    const c = this.clusters.get(name);
+    if (!c) throw notFound('Cluster', name);
+    if (!this.pools.has(pool)) throw notFound('ClusterPool', pool);
+    if (c.pool === pool) return this.liveCluster(c);
+    for (const q of this.queues.values()) {
+      if (q.clusters.length !== 1 || q.clusters[0] !== name) continue;
+      const settled = this.caps.drain ? this.stateOf(q.name) === 'drained' : !this.busy(q.name);
+      if (!settled)
+        throw precondition(`queue ${q.name} routes only to ${name} and is not drained`, 'C7');
+    }
+    c.pool = pool;
+    for (const q of this.queues.values()) {
+      if (q.cluster_managed && q.name === name) q.pool = pool;
+      else if (q.clusters.includes(name)) q.clusters = q.clusters.filter((x) => x !== name);
+    }
+    return this.liveCluster(c);
   }
-  async updatePool(name: string, _contract: PoolContract): Promise<LivePool> {
-    throw capabilityOff('pool_update', `ClusterPool/${name}`);
+  async updatePool(name: string, contract: PoolContract): Promise<LivePool> {
+    if (!this.caps.pool_update) throw capabilityOff('pool_update', `ClusterPool/${name}`);
+    if (!this.pools.has(name)) throw notFound('ClusterPool', name);
+    this.pools.set(name, structuredClone(contract));
+    return this.livePool(name);
+  }
+  private busy(name: string): boolean {
+    const m = this.metrics.get(name);
+    return m !== undefined && m.runs_in_flight + m.actions_in_flight > 0;
+  }
+  private stateOf(name: string): 'active' | 'draining' | 'drained' {
+    if (!this.draining.has(name)) return 'active';
+    return this.busy(name) ? 'draining' : 'drained';
   }
   async capabilities() {
-    return { ...BASELINE_CAPABILITIES };
+    return { ...this.caps };
   }
   async listPools() {
     return [...this.pools.keys()].map((n) => this.livePool(n));
@@ -204,6 +265,32 @@ export class MemoryControlPlane implements ControlPlane {
     if (!this.assignments.delete(assignmentKeyString(key)))
       throw notFound('PoolAssignment', assignmentKeyString(key));
   }
+  /** Default-queue settings are a Union v2 kind; this backend's `kinds` leaves them out. */
+  async listDefaultQueues(): Promise<LiveDefaultQueue[]> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', null);
+  }
+
+  async setDefaultQueue(
+    project: string,
+    domain: string,
+    _queue: string,
+  ): Promise<LiveDefaultQueue> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
+  }
+
+  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
+  }
+
+  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+  async setExecutionClusterLabel(_l: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+  async deleteExecutionClusterLabel(_k: AssignmentKey): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
   async close() {}
 
   private checkSelector(spec: QueueSpec) {
@@ -235,7 +322,8 @@ export class MemoryControlPlane implements ControlPlane {
     };
   }
   private liveQueue(q: Queue): LiveQueue {
-    return { ...q, clusters: [...q.clusters], available_clusters: [] };
+    const state = this.caps.drain ? { state: this.stateOf(q.name) } : {};
+    return { ...q, clusters: [...q.clusters], available_clusters: [], ...state };
   }
 }
 

@@ -1,0 +1,264 @@
+/**
+ * The capability rules of the embedded control plane (domain.md, Capabilities; real-apis.md,
+ * Union's newer behaviour), as ops on its state: each call is refused with the baseline rule
+ * (C9, Q6, C7, P4) while its capability is off.
+ *
+ * - `drain`: a queue goes ACTIVE → DRAINING on `drain_queue`, and is DRAINED once it has no
+ *   run and no action in flight (the Q7 activity model); `activate_queue` makes it ACTIVE
+ *   again. The `default` queue is never drained (Q5: always active).
+ * - `queue_delete`: deletes a DRAINED queue (without `drain`: one with nothing in flight).
+ *   Never `default`, never the co-named queue of a registered cluster (Q4: it follows it).
+ * - `cluster_move`: moves a cluster to another pool in place, once the queues that route only
+ *   to it are drained; its co-named queue moves with it, other selectors drop it (as C8).
+ * - `pool_update`: replaces a pool's contract, refused when a member cluster's reported data
+ *   plane would not match it (C4); the members' health is re-evaluated (C5).
+ */
+import {
+  DEFAULT_QUEUE,
+  WILDCARD,
+  address,
+  dataPlaneMismatches,
+  type Capabilities,
+  type PoolContract,
+} from '../../model/common.js';
+import { formatCapabilities, reportedDataPlane } from '../../model/capabilities.js';
+import type { LiveQueue, QueueState } from '../../model/live.js';
+import { ControlPlaneError, capabilityOff } from '../errors.js';
+import type { ActivityRecord, State } from './state.js';
+
+export type CapabilityOp =
+  | { op: 'set_capabilities'; capabilities: Capabilities }
+  | { op: 'drain_queue'; name: string }
+  | { op: 'activate_queue'; name: string }
+  | { op: 'delete_queue'; name: string; at: number }
+  | { op: 'move_cluster'; name: string; pool: string; at: number }
+  | { op: 'update_pool'; name: string; contract: PoolContract };
+
+const CAPABILITY_OPS = new Set<string>([
+  'set_capabilities',
+  'drain_queue',
+  'activate_queue',
+  'delete_queue',
+  'move_cluster',
+  'update_pool',
+]);
+
+export function isCapabilityOp(op: { op: string }): op is CapabilityOp {
+  return CAPABILITY_OPS.has(op.op);
+}
+
+const precondition = (message: string, addr: string, rule: string | null) =>
+  new ControlPlaneError('FAILED_PRECONDITION', message, addr, rule);
+
+/** Q7 in-flight work at `now` (the same linear model as queueMetrics). */
+export function inFlight(activity: ActivityRecord | undefined, now: number): number {
+  if (!activity) return 0;
+  let remaining = 1;
+  if (activity.finish_over_ms !== null) {
+    remaining =
+      activity.finish_over_ms === 0
+        ? 0
+        : Math.max(0, 1 - (now - activity.at) / activity.finish_over_ms);
+  }
+  return (
+    Math.ceil(activity.runs_in_flight * remaining) +
+    Math.ceil(activity.actions_in_flight * remaining)
+  );
+}
+
+/** A queue's drain state at `now`: DRAINING until its in-flight work is done, then DRAINED. */
+export function queueStateAt(state: State, name: string, now: number): QueueState {
+  if (!state.draining.has(name)) return 'active';
+  return inFlight(state.activity.get(name), now) === 0 ? 'drained' : 'draining';
+}
+
+/** The queue view with its drain state, on control planes with `drain` (absent otherwise). */
+export function withQueueState(state: State, queue: LiveQueue, now: number): LiveQueue {
+  if (!state.capabilities.drain) return queue;
+  return { ...queue, state: queueStateAt(state, queue.name, now) };
+}
+
+/** Drained (with `drain`) or idle (without): nothing can still be running on the queue. */
+function settled(state: State, name: string, at: number): string | null {
+  if (state.capabilities.drain) {
+    const s = queueStateAt(state, name, at);
+    return s === 'drained'
+      ? null
+      : s === 'active'
+        ? 'is active: drain it first and wait until it is drained'
+        : 'is still draining (work in flight): wait until it is drained';
+  }
+  const n = inFlight(state.activity.get(name), at);
+  return n === 0 ? null : `still has ${n} runs and actions in flight (Q7): wait until it is idle`;
+}
+
+function requireQueue(state: State, name: string) {
+  const q = state.queues.get(name);
+  if (!q)
+    throw new ControlPlaneError(
+      'NOT_FOUND',
+      `queue "${name}" does not exist`,
+      address('Queue', name),
+      null,
+    );
+  return q;
+}
+
+export function applyCapabilityOp(state: State, op: CapabilityOp): void {
+  switch (op.op) {
+    case 'set_capabilities': {
+      if (state.capabilities.drain && !op.capabilities.drain) {
+        const inactive = [...state.draining].sort();
+        if (inactive.length > 0) {
+          throw precondition(
+            `cannot turn drain off while queues ${inactive.map((n) => `"${n}"`).join(', ')} are draining or drained: activate or delete them first`,
+            'capabilities',
+            'C9',
+          );
+        }
+      }
+      state.capabilities = { ...op.capabilities };
+      return;
+    }
+    case 'drain_queue': {
+      const addr = address('Queue', op.name);
+      if (!state.capabilities.drain) throw capabilityOff('drain', addr);
+      requireQueue(state, op.name);
+      if (op.name === DEFAULT_QUEUE) {
+        throw precondition(
+          'the "default" queue is always active and cannot be drained (Q5)',
+          addr,
+          'Q5',
+        );
+      }
+      state.draining.add(op.name);
+      return;
+    }
+    case 'activate_queue': {
+      const addr = address('Queue', op.name);
+      if (!state.capabilities.drain) throw capabilityOff('drain', addr);
+      requireQueue(state, op.name);
+      state.draining.delete(op.name);
+      return;
+    }
+    case 'delete_queue': {
+      const addr = address('Queue', op.name);
+      if (!state.capabilities.queue_delete) throw capabilityOff('queue_delete', addr);
+      const queue = requireQueue(state, op.name);
+      if (op.name === DEFAULT_QUEUE) {
+        throw precondition('the "default" queue can never be deleted (P1, C3)', addr, 'P1');
+      }
+      if (queue.cluster_managed && state.clusters.has(op.name)) {
+        throw precondition(
+          `queue "${op.name}" is the co-named queue of cluster "${op.name}" and follows it (Q4): delete or move the cluster instead`,
+          addr,
+          'Q4',
+        );
+      }
+      const why = settled(state, op.name, op.at);
+      if (why) throw precondition(`queue "${op.name}" ${why}, then delete it`, addr, 'Q6');
+      state.queues.delete(op.name);
+      state.draining.delete(op.name);
+      state.activity.delete(op.name);
+      return;
+    }
+    case 'move_cluster':
+      return moveCluster(state, op);
+    case 'update_pool':
+      return updatePool(state, op);
+  }
+}
+
+function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster' }>): void {
+  const addr = address('Cluster', op.name);
+  if (!state.capabilities.cluster_move) throw capabilityOff('cluster_move', addr);
+  const cluster = state.clusters.get(op.name);
+  if (!cluster)
+    throw new ControlPlaneError('NOT_FOUND', `cluster "${op.name}" does not exist`, addr, null);
+  const pool = state.pools.get(op.pool);
+  if (!pool)
+    throw new ControlPlaneError(
+      'NOT_FOUND',
+      `${addr}: pool "${op.pool}" does not exist (C1)`,
+      addr,
+      'C1',
+    );
+  if (cluster.pool === op.pool) return;
+  // The queues that route only to this cluster must have nothing left running there.
+  const only = [...state.queues.values()].filter(
+    (q) => q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name,
+  );
+  for (const q of only) {
+    const why = settled(state, q.name, op.at);
+    if (why) {
+      throw precondition(
+        `cluster "${op.name}" cannot move to pool "${op.pool}": queue "${q.name}" routes only to it and ${why}`,
+        addr,
+        'C7',
+      );
+    }
+  }
+  const reported = reportedDataPlane(state.pools.get(cluster.pool)!.contract, cluster);
+  const mismatches = reported ? dataPlaneMismatches(pool.contract, reported) : [];
+  if (mismatches.length > 0) {
+    throw precondition(
+      `cluster "${op.name}" cannot move to pool "${op.pool}": its reported data plane does not match that pool's contract (C4): ${mismatches
+        .map(
+          (m) =>
+            `${m.field} is ${JSON.stringify(m.declared)}, the contract says ${JSON.stringify(m.contract)}`,
+        )
+        .join('; ')}`,
+      addr,
+      'C4',
+    );
+  }
+  cluster.pool = op.pool;
+  for (const q of state.queues.values()) {
+    if (q.cluster_managed && q.name === op.name) {
+      // C2: the co-named queue follows its cluster (no delete, so no orphan, C7).
+      q.spec = { ...q.spec, pool: op.pool, clusters: [op.name] };
+    } else if (q.spec.clusters.includes(op.name) && q.spec.clusters[0] !== WILDCARD) {
+      // As C8: the cluster is no longer a member of the queue's pool (Q1).
+      q.spec = { ...q.spec, clusters: q.spec.clusters.filter((c) => c !== op.name) };
+    }
+  }
+}
+
+function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {
+  const addr = address('ClusterPool', op.name);
+  if (!state.capabilities.pool_update) throw capabilityOff('pool_update', addr);
+  const pool = state.pools.get(op.name);
+  if (!pool)
+    throw new ControlPlaneError('NOT_FOUND', `pool "${op.name}" does not exist`, addr, null);
+  const members = [...state.clusters.values()].filter((c) => c.pool === op.name);
+  const bad: string[] = [];
+  const next = members.map((c) => {
+    const reported = reportedDataPlane(pool.contract, c);
+    const mismatches = reported ? dataPlaneMismatches(op.contract, reported) : [];
+    if (mismatches.length > 0)
+      bad.push(
+        `"${c.name}" (${mismatches.map((m) => `${m.field} ${JSON.stringify(m.declared)}`).join(', ')})`,
+      );
+    return { cluster: c, reported };
+  });
+  if (bad.length > 0) {
+    throw precondition(
+      `pool "${op.name}" cannot take this contract: member clusters report a data plane that would not match it (C4): ${bad.sort().join('; ')}`,
+      addr,
+      'C4',
+    );
+  }
+  pool.contract = structuredClone(op.contract);
+  // C5 against the new contract: every reporting member matches it now.
+  for (const { cluster, reported } of next) {
+    if (!reported) continue;
+    cluster.health = 'healthy';
+    cluster.unhealthy_reasons = [];
+    cluster.config_drift = [];
+  }
+}
+
+/** For messages: how a stored capability set is changed. */
+export function capabilitiesChangeHint(path: string, wanted: Capabilities): string {
+  return `poolsync control-plane capabilities --state ${path} --set ${formatCapabilities(wanted)}`;
+}

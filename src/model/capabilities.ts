@@ -1,0 +1,70 @@
+/**
+ * Capabilities (domain.md, Capabilities): their names, their text form (`drain,queue_delete`,
+ * as in `--capabilities` and `file:PATH?capabilities=`), and the data plane a cluster last
+ * reported, which `cluster_move` and `pool_update` check against a new contract (C4, C5).
+ */
+import {
+  BASELINE_CAPABILITIES,
+  type Capabilities,
+  type ClusterDataPlane,
+  type PoolContract,
+} from './common.js';
+import type { ConfigDriftEntry } from './live.js';
+
+export const CAPABILITY_NAMES = ['drain', 'queue_delete', 'cluster_move', 'pool_update'] as const;
+export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
+
+/** `drain,queue_delete`, or `none` when every capability is off. Stable order. */
+export function formatCapabilities(caps: Capabilities): string {
+  const on = CAPABILITY_NAMES.filter((n) => caps[n]);
+  return on.length === 0 ? 'none' : on.join(',');
+}
+
+/** Parses `drain,queue_delete` (or `none`, or ""): the capabilities named are on, the rest off. */
+export function parseCapabilities(
+  text: string,
+): { ok: true; capabilities: Capabilities } | { ok: false; error: string } {
+  const caps: Capabilities = { ...BASELINE_CAPABILITIES };
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed === 'none') return { ok: true, capabilities: caps };
+  for (const raw of trimmed.split(',')) {
+    const name = raw.trim();
+    if (!(CAPABILITY_NAMES as readonly string[]).includes(name)) {
+      return {
+        ok: false,
+        error: `unknown capability "${name}": use a comma-separated list of ${CAPABILITY_NAMES.join(', ')} (or "none")`,
+      };
+    }
+    caps[name as CapabilityName] = true;
+  }
+  return { ok: true, capabilities: caps };
+}
+
+export function sameCapabilities(a: Capabilities, b: Capabilities): boolean {
+  return CAPABILITY_NAMES.every((n) => Boolean(a[n]) === Boolean(b[n]));
+}
+
+/**
+ * C5: the data plane a cluster reported, rebuilt from its pool's contract and its config
+ * drift (fields that differ carry the reported value; the others matched the contract).
+ * Null before its first report (health `unknown`): nothing to check.
+ */
+export function reportedDataPlane(
+  contract: PoolContract,
+  cluster: { health: string; config_drift: readonly ConfigDriftEntry[] },
+): ClusterDataPlane | null {
+  if (cluster.health === 'unknown') return null;
+  const drift = new Map(cluster.config_drift.map((d) => [d.field, d.reported]));
+  const pick = (field: string, value: string) => drift.get(field) ?? value;
+  const registry = pick('image_registry', contract.image_registry?.locator ?? '');
+  return {
+    object_store_uri: pick('object_store_uri', contract.object_store_ref.uri),
+    secret_store: {
+      type: pick('secret_store.type', contract.secret_store.type) as NonNullable<
+        ClusterDataPlane['secret_store']
+      >['type'],
+      locator: pick('secret_store.locator', contract.secret_store.locator),
+    },
+    ...(registry === '' ? {} : { image_registry: registry }),
+  };
+}
