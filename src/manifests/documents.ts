@@ -14,7 +14,14 @@ import {
   type Priority,
 } from '../model/common.js';
 import type { Annotations, SourceLocation } from '../model/desired.js';
-import { MANIFEST_KINDS, show, validateAgainstSchema, type ManifestKind } from './schema.js';
+import {
+  MANIFEST_KINDS,
+  show,
+  validateAgainstSchema,
+  type ManifestKind,
+  type SchemaIssue,
+} from './schema.js';
+import { urlCredentials } from '../util/url-credentials.js';
 import { didYouMean } from './suggest.js';
 import { flyteManifest, type FlyteManifest } from './flyte-documents.js';
 import type { ValidationError } from './types.js';
@@ -153,6 +160,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   const value = toPlain(root) as Record<string, unknown>;
   const addr = addressOf(kind, value);
   const issues = validateAgainstSchema(kind, value, root);
+  for (const path of URL_FIELDS[kind] ?? []) issues.push(...credentialIssues(root, path));
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
     return {
@@ -175,6 +183,32 @@ export function readDocument(file: string, root: YNode): DocumentResult {
 }
 
 const NO_FAULTS: readonly string[] = [];
+
+/** Fields holding URLs: none may carry credentials (docs/security.md; manifests are not secret). */
+const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
+  ClusterPool: [
+    ['spec', 'object_store_ref', 'uri'],
+    ['spec', 'object_store_ref', 'endpoint'],
+  ],
+  Cluster: [['spec', 'data_plane', 'object_store_uri']],
+};
+
+function credentialIssues(root: YMap, path: string[]): SchemaIssue[] {
+  let node: YNode | undefined = root;
+  for (const key of path) node = entry(node, key)?.value;
+  if (node?.kind !== 'scalar' || typeof node.value !== 'string') return [];
+  const found = urlCredentials(node.value);
+  // abfs://container@account.dfs.core.windows.net names a container before '@': only an
+  // http(s) endpoint's user part is a credential; a password is one everywhere.
+  if (found === null || (found === 'user' && !/^https?:/i.test(node.value))) return [];
+  return [
+    {
+      message: `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; give the object store its credentials through the data plane's secret store, not the URL`,
+      pos: node.pos,
+      path: '/' + path.join('/'),
+    },
+  ];
+}
 
 /**
  * True when the field at `pointer` (`/spec/pool`) is well-formed: no schema error at it,

@@ -38,10 +38,12 @@ import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
 import {
   apiKeyFileOption,
+  checkMaxRetries,
   colorOption,
   controlPlaneOption,
   replaceOption,
   targetOption,
+  maxRetriesOption,
   tokenFileOption,
   useColor,
 } from '../options.js';
@@ -54,6 +56,7 @@ export interface ApplyArgs {
   'auto-approve': boolean;
   parallelism: number;
   'wait-timeout': string;
+  'max-retries': number;
   'token-file'?: string;
   'api-key-file'?: string;
   'state-dir': string;
@@ -90,6 +93,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
+      .option('max-retries', maxRetriesOption)
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
       .option('state-dir', {
@@ -135,6 +139,7 @@ export async function runApply(
       `--parallelism must be a whole number of at least 1 (got ${String(args.parallelism)})`,
     );
   }
+  const maxRetries = checkMaxRetries(args['max-retries']);
   const waitTimeoutMs = parseDuration(args['wait-timeout']);
   if (waitTimeoutMs === null) {
     throw new UserError(
@@ -172,7 +177,7 @@ export async function runApply(
     let plan: Plan;
     cp = await open(url, {
       // One connection per call in flight (P=128 is not capped at a fixed pool size).
-      http: { connections: Math.max(parallelism, 8) },
+      http: { connections: Math.max(parallelism, 8), maxRetries },
       ...(token === undefined ? {} : { token }),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
