@@ -23,6 +23,7 @@ import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics, RunResult } from './metrics.js';
 import type { Redactor } from './redact.js';
 import { summaryCounts } from '../render/index.js';
+import { changesNeedingApproval } from '../plan/change.js';
 import {
   initialStatus,
   type AppliedCounts,
@@ -71,7 +72,6 @@ export interface ReconcilerOptions {
 }
 
 const ACTIONABLE = new Set(['create', 'update', 'replace', 'delete']);
-const DESTRUCTIVE = new Set(['replace', 'delete']);
 /** Triggers that only ask "did Git move?": a commit already evaluated is not planned again. */
 const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
 /** Outcomes that a re-run of the same commit would only repeat (drift is the drift timer's job). */
@@ -309,7 +309,7 @@ export class Reconciler {
     if (this.o.policy === 'none') {
       return { result: 'planned', commit, message: `policy none: planned only: ${summaryText}` };
     }
-    const held = plan.changes.filter((c) => DESTRUCTIVE.has(c.action));
+    const held = changesNeedingApproval(plan);
     if (this.o.policy === 'safe' && held.length > 0) {
       return {
         result: 'waiting_for_approval',
@@ -500,9 +500,7 @@ export class Reconciler {
     this.state.summary = { ...plan.summary };
     this.state.blocked = plan.changes.filter((c) => c.action === 'blocked').map(brief);
     this.state.waitingForApproval =
-      this.o.policy === 'safe'
-        ? plan.changes.filter((c) => DESTRUCTIVE.has(c.action)).map(brief)
-        : [];
+      this.o.policy === 'safe' ? changesNeedingApproval(plan).map(brief) : [];
     this.state.warnings = plan.warnings.map((w) => ({ ...w }));
     this.state.errors = plan.errors.map((e) => ({
       code: e.code,

@@ -122,9 +122,9 @@ describe('control-plane API server', () => {
       code: 'INVALID_ARGUMENT',
     });
     expect((await raw('GET', '/v1/nope')).status).toBe(404);
-    const wrongMethod = await raw('DELETE', '/v1/queues/default');
+    const wrongMethod = await raw('PATCH', '/v1/queues/default');
     expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.allow).toBe('GET, PUT');
+    expect(wrongMethod.headers.allow).toBe('GET, PUT, DELETE');
   });
 
   it('maps rule errors to HTTP status and {code, message, address, rule}', async () => {

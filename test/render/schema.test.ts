@@ -106,6 +106,7 @@ describe('renderers', () => {
       'steps',
       'warnings',
       'errors',
+      'capabilities',
     ]);
   });
 });

@@ -3,6 +3,7 @@
  * step graph under the per-control-plane apply lock. Exit 0 on success or no changes,
  * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply).
  */
+import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
@@ -120,6 +121,12 @@ async function runApply(args: ApplyArgs): Promise<number> {
       // plan.md: re-read live state; a plan made against another state is refused before any call.
       const live = await readLiveState(cp);
       const now = liveFingerprint(live);
+      if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities)) {
+        throw new UserError(
+          `stale plan: ${target.path} was made with control-plane capabilities ${formatCapabilities(plan.capabilities)}, ` +
+            `the control plane now has ${formatCapabilities(live.capabilities)}. Nothing was applied; run \`poolsync plan\` again`,
+        );
+      }
       if (now !== plan.live_fingerprint) {
         throw new UserError(
           `stale plan: the control plane changed since ${target.path} was made ` +

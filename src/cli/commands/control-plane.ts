@@ -13,7 +13,11 @@ import { readTokenFile } from '../../controlplane/open.js';
 import { startControlPlaneServer } from '../../controlplane/embedded/server.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
-import { CAPABILITY_NAMES, formatCapabilities, parseCapabilities } from '../../model/capabilities.js';
+import {
+  CAPABILITY_NAMES,
+  formatCapabilities,
+  parseCapabilities,
+} from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 
 interface ServeArgs {
@@ -208,7 +212,8 @@ const capabilitiesCommand: CommandModule<object, CapabilitiesArgs> = {
         try {
           await cp.setCapabilities(capabilitiesFlag(args.set));
         } catch (err) {
-          if (isControlPlaneError(err)) throw new UserError(`${resolve(args.state)}: ${err.message}`);
+          if (isControlPlaneError(err))
+            throw new UserError(`${resolve(args.state)}: ${err.message}`);
           throw err;
         }
       }

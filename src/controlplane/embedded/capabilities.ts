@@ -125,7 +125,11 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
       if (!state.capabilities.drain) throw capabilityOff('drain', addr);
       requireQueue(state, op.name);
       if (op.name === DEFAULT_QUEUE) {
-        throw precondition('the "default" queue is always active and cannot be drained (Q5)', addr, 'Q5');
+        throw precondition(
+          'the "default" queue is always active and cannot be drained (Q5)',
+          addr,
+          'Q5',
+        );
       }
       state.draining.add(op.name);
       return;
@@ -173,7 +177,12 @@ function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster
     throw new ControlPlaneError('NOT_FOUND', `cluster "${op.name}" does not exist`, addr, null);
   const pool = state.pools.get(op.pool);
   if (!pool)
-    throw new ControlPlaneError('NOT_FOUND', `${addr}: pool "${op.pool}" does not exist (C1)`, addr, 'C1');
+    throw new ControlPlaneError(
+      'NOT_FOUND',
+      `${addr}: pool "${op.pool}" does not exist (C1)`,
+      addr,
+      'C1',
+    );
   if (cluster.pool === op.pool) return;
   // The queues that route only to this cluster must have nothing left running there.
   const only = [...state.queues.values()].filter(
@@ -194,7 +203,10 @@ function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster
   if (mismatches.length > 0) {
     throw precondition(
       `cluster "${op.name}" cannot move to pool "${op.pool}": its reported data plane does not match that pool's contract (C4): ${mismatches
-        .map((m) => `${m.field} is ${JSON.stringify(m.declared)}, the contract says ${JSON.stringify(m.contract)}`)
+        .map(
+          (m) =>
+            `${m.field} is ${JSON.stringify(m.declared)}, the contract says ${JSON.stringify(m.contract)}`,
+        )
         .join('; ')}`,
       addr,
       'C4',
@@ -224,7 +236,9 @@ function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' 
     const reported = reportedDataPlane(pool.contract, c);
     const mismatches = reported ? dataPlaneMismatches(op.contract, reported) : [];
     if (mismatches.length > 0)
-      bad.push(`"${c.name}" (${mismatches.map((m) => `${m.field} ${JSON.stringify(m.declared)}`).join(', ')})`);
+      bad.push(
+        `"${c.name}" (${mismatches.map((m) => `${m.field} ${JSON.stringify(m.declared)}`).join(', ')})`,
+      );
     return { cluster: c, reported };
   });
   if (bad.length > 0) {

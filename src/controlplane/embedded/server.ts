@@ -210,7 +210,11 @@ function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       const b = await obj(r);
       const unknown = Object.keys(b).filter((k) => k !== 'pool');
       if (unknown.length > 0 || typeof b.pool !== 'string') {
-        throw new HttpError(400, 'INVALID_ARGUMENT', 'a cluster move takes {"pool": "<name>"} only');
+        throw new HttpError(
+          400,
+          'INVALID_ARGUMENT',
+          'a cluster move takes {"pool": "<name>"} only',
+        );
       }
       return ok(await cp.moveCluster(p(r), b.pool));
     }),

@@ -29,11 +29,7 @@ import type {
   LiveQueue,
   QueueMetrics,
 } from '../../model/live.js';
-import {
-  ControlPlaneError,
-  ERROR_CODES,
-  type ControlPlaneErrorCode,
-} from '../errors.js';
+import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from '../errors.js';
 import type {
   BackendInfo,
   ControlPlane,

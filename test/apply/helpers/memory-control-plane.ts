@@ -98,7 +98,8 @@ export class MemoryControlPlane implements ControlPlane {
     for (const q of this.queues.values()) {
       if (q.clusters.length !== 1 || q.clusters[0] !== name) continue;
       const settled = this.caps.drain ? this.stateOf(q.name) === 'drained' : !this.busy(q.name);
-      if (!settled) throw precondition(`queue ${q.name} routes only to ${name} and is not drained`, 'C7');
+      if (!settled)
+        throw precondition(`queue ${q.name} routes only to ${name} and is not drained`, 'C7');
     }
     c.pool = pool;
     for (const q of this.queues.values()) {

@@ -18,6 +18,12 @@ const TARGET_KIND: Record<StepOp['op'], ObjectKind> = {
   wait_idle: 'Cluster',
   set_assignment: 'PoolAssignment',
   delete_assignment: 'PoolAssignment',
+  drain_queue: 'Queue',
+  wait_drained: 'Cluster',
+  activate_queue: 'Queue',
+  delete_queue: 'Queue',
+  move_cluster: 'Cluster',
+  update_pool: 'ClusterPool',
 };
 
 function defaultTarget(s: StepOp): string {
