@@ -13,7 +13,7 @@ import type { Capabilities, PoolContract } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
-import { contract, desired } from './build.js';
+import { contract, desired, type DesiredInput } from './build.js';
 import { change, expectOrder, expectWellFormed, hasStep } from './helpers.js';
 import { runSteps } from './runner.js';
 
@@ -49,7 +49,7 @@ async function seed(cp: EmbeddedControlPlane, opts: { reportC2?: PoolContract } 
 }
 
 /** The repository matching the seed (queue settings as seeded, co-named queues implicit). */
-function base(): Parameters<typeof desired>[0] {
+function base(): DesiredInput {
   const q = { run_concurrency: 10, action_concurrency: 100 };
   return {
     prune: true,
