@@ -36,7 +36,12 @@ export function planQueues(ctx: PlanContext): void {
     const l = ctx.lQueues.get(name) ?? null;
     const target = targetSpec(ctx, name, l);
     const decision = l
-      ? withActivation(ctx, l, planLiveQueue(ctx, name, l, target), drainedBy.get(name))
+      ? withActivation(
+          ctx,
+          l,
+          noteMove(ctx, planLiveQueue(ctx, name, l, target)),
+          drainedBy.get(name),
+        )
       : planMissingQueue(ctx, name, target, firstRegistration);
     if (decision) ctx.queues.set(name, decision);
   }
@@ -142,6 +147,18 @@ function deletedIn(ctx: PlanContext, selector: readonly string[]): string | null
   return c ? address('Cluster', c) : null;
 }
 
+/** cluster_move: how a moved cluster changes this queue (its co-named queue, or a selector). */
+function noteMove(ctx: PlanContext, d: QueueDecision): QueueDecision {
+  const by = d.change.caused_by?.replace(/^Cluster\//, '');
+  if (!by || !ctx.movedClusters.has(by)) return d;
+  const pool = ctx.clusters.get(by)!.final!.pool;
+  d.change.note =
+    by === d.change.name
+      ? `the co-named queue moves with Cluster/${by} to pool "${pool}" (cluster_move)`
+      : `Cluster/${by} moves to pool "${pool}" (cluster_move): its name leaves the selector (Q1)`;
+  return d;
+}
+
 /**
  * Capability `drain`: a queue left DRAINING/DRAINED (an earlier apply cut short, or drained by
  * hand), or drained by this plan while a cluster it routes to leaves, is re-activated once the
@@ -167,11 +184,12 @@ function withActivation(
     });
     if (d.change.action === 'noop') d.change.action = 'update';
   }
-  d.change.note =
+  const why =
     drainedBy === undefined
       ? `left ${l.state} (drain): re-activated, since it routes to clusters again`
       : `drained (no new work) until ${drainedBy.map((c) => address('Cluster', c)).join(', ')} ` +
-        `${drainedBy.length === 1 ? 'has' : 'have'} left its pool with nothing in flight, then re-activated`;
+        `${drainedBy.length === 1 ? 'has' : 'have'} left with nothing in flight, then re-activated`;
+  d.change.note = d.change.note ? `${d.change.note}; ${why}` : why;
   return d;
 }
 

@@ -36,7 +36,8 @@ export function formatValue(value: unknown): string {
 /** Why a change without a step of its own happens (C2, C3, C8, A3). */
 export function causeNote(change: Change): string | null {
   const by = change.caused_by;
-  if (!by) return null;
+  // A cluster moved in place (cluster_move): the change's own note says what happens.
+  if (!by || change.note?.includes('(cluster_move)')) return null;
   if (change.kind === 'Queue' && change.action === 'create') {
     return change.name === 'default'
       ? `recreated by registering ${by} (C3)`
@@ -44,6 +45,12 @@ export function causeNote(change: Change): string | null {
   }
   if (change.kind === 'PoolAssignment')
     return `removed and set again around the replacement of ${by} (A3)`;
+  if (
+    by.startsWith('Cluster/') &&
+    change.kind === 'Queue' &&
+    change.diff.some((d) => d.path === 'pool')
+  )
+    return `the co-named queue moves with ${by} (cluster_move)`;
   if (by.startsWith('Cluster/') && change.kind === 'Queue')
     return `${by} is deleted: its name leaves the selector (C8)`;
   return `caused by ${by}`;
