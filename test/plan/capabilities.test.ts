@@ -13,6 +13,7 @@ import type { Capabilities, PoolContract } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
+import { changesNeedingApproval } from '../../src/plan/change.js';
 import { contract, desired, type DesiredInput } from './build.js';
 import { change, expectOrder, expectWellFormed, hasStep } from './helpers.js';
 import { runSteps } from './runner.js';
@@ -267,6 +268,27 @@ describe.each(KINDS)('$name', (kind) => {
         for (const q of (await readLiveState(cp)).queues) {
           if (q.state && q.state !== 'active' && q.clusters.length > 0)
             throw new Error(`Queue/${q.name} left ${q.state}`);
+        }
+      } finally {
+        await cp.close();
+      }
+    },
+  );
+});
+
+describe("the daemon's safe policy (changesNeedingApproval)", () => {
+  it.each(ALL_SETS.map((caps) => [formatCapabilities(caps), caps] as const))(
+    'holds a cluster move exactly when it drains; capabilities %s',
+    async (_label, caps) => {
+      const cp = await EmbeddedControlPlane.open({ path: null, capabilities: caps });
+      try {
+        await seed(cp);
+        const plan = computePlan(KINDS[3]!.repo(), await readLiveState(cp));
+        const held = changesNeedingApproval(plan).map((c) => `${c.action} ${c.address}`);
+        if (caps.cluster_move) {
+          expect(held.includes('update Cluster/c2')).toBe(caps.drain);
+        } else {
+          expect(held).toContain('replace Cluster/c2');
         }
       } finally {
         await cp.close();
