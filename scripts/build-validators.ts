@@ -38,6 +38,10 @@ export const SCHEMAS = {
   Cluster: 'cluster.schema.json',
   Queue: 'queue.schema.json',
   PoolAssignment: 'pool-assignment.schema.json',
+  DefaultQueue: 'default-queue.schema.json',
+  ExecutionCluster: 'execution-cluster.schema.json',
+  ClusterLabel: 'cluster-label.schema.json',
+  ExecutionClusterLabel: 'execution-cluster-label.schema.json',
   RepoConfig: 'repo-config.schema.json',
 } as const;
 

@@ -8,6 +8,8 @@ import type { ControlPlane } from '../controlplane/types.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { PLAN_FORMAT_VERSION, type Plan, type Step } from '../model/plan.js';
 import { runCallStep, StepConflictError } from './steps.js';
+import { ManualCommandError } from './manual.js';
+import { isManual, waitingOnManual } from '../plan/execution.js';
 import {
   ApplyRefusedError,
   DEFAULT_PARALLELISM,
@@ -91,12 +93,25 @@ export async function executePlan(
 
   const runStep = async (step: Step): Promise<void> => {
     const result = results.get(step.id)!;
+    if (isManual(step) && !opts.runManual) {
+      // Left for a person: its dependents never become ready (reported `waiting` below).
+      result.status = 'manual';
+      result.note = step.manual?.command ?? null;
+      emit({ type: 'step_manual', step });
+      return;
+    }
     emit({ type: 'step_started', step });
     const t0 = performance.now();
     let note: string | null = null;
     let error: StepError | null = null;
     try {
-      if (step.op === 'wait_idle' || step.op === 'wait_drained') {
+      if (isManual(step)) {
+        note = (
+          await opts.runManual!(step, (stream, line) =>
+            emit({ type: 'manual_output', step, stream, line }),
+          )
+        ).note;
+      } else if (step.op === 'wait_idle' || step.op === 'wait_drained') {
         await (step.op === 'wait_idle' ? waitIdle : waitDrained)(cp, step.args.queues, {
           timeoutMs: waitTimeoutMs,
           pollIntervalMs: opts.pollIntervalMs ?? DEFAULT_POLL,
@@ -151,9 +166,17 @@ export async function executePlan(
   });
   opts.signal?.removeEventListener('abort', onAbort);
 
+  const blockedBy = waitingOnManual(plan.steps);
+  for (const [id, by] of blockedBy) {
+    const r = results.get(id)!;
+    if (r.status !== 'not_run' || results.get(by)!.status !== 'manual') continue;
+    r.status = 'waiting';
+    r.note = `waiting on manual step ${by}`;
+  }
   const steps = plan.steps.map((s) => results.get(s.id)!);
   return {
     ok: steps.every((s) => s.status === 'done'),
+    manual: steps.filter((s) => s.status === 'manual').map((s) => s.id),
     aborted: stopping === 'aborted',
     steps,
     counts: countChanges(plan, steps),
@@ -227,6 +250,8 @@ function toStepError(err: unknown): StepError {
   if (err instanceof WaitAbortedError) return { code: 'ABORTED', message: err.message, rule: null };
   if (err instanceof StepConflictError)
     return { code: 'CONFLICT', message: err.message, rule: null };
+  if (err instanceof ManualCommandError)
+    return { code: 'MANUAL_COMMAND_FAILED', message: err.message, rule: null };
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'INTERNAL', message, rule: null };
 }

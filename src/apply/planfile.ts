@@ -27,6 +27,8 @@ const STEP_OPS: ReadonlySet<StepKind> = new Set<StepKind>([
   'delete_queue',
   'move_cluster',
   'update_pool',
+  'set_default_queue',
+  'delete_default_queue',
 ]);
 
 /** Plan files are small JSON; a cap keeps a wrong path (a disk image, a log) from being slurped. */

@@ -24,6 +24,10 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   delete_queue: ['Deleting', 'Deletion'],
   move_cluster: ['Moving', 'Move'],
   update_pool: ['Updating in place', 'Update'],
+  set_default_queue: ['Setting', 'Setting'],
+  delete_default_queue: ['Deleting', 'Deletion'],
+  set_execution_cluster_label: ['Setting', 'Label'],
+  delete_execution_cluster_label: ['Deleting', 'Deletion'],
 };
 
 export interface Colors {
@@ -97,6 +101,16 @@ export function progressPrinter(
         );
         return;
       }
+      case 'step_manual':
+        write(
+          colors.yellow(
+            `${e.step.target}: manual step, left for you (no public API) [${e.step.id}]: ${e.step.manual?.command ?? ''}`,
+          ),
+        );
+        return;
+      case 'manual_output':
+        write(`${e.step.target}: | ${e.line}`);
+        return;
       case 'stopping':
         write(
           colors.yellow(
@@ -118,12 +132,32 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
 
   const failed = result.steps.filter((s) => s.status === 'failed');
   const notRun = result.steps.filter((s) => s.status === 'not_run');
-  const done = result.steps.length - failed.length - notRun.length;
+  const manual = result.steps.filter((s) => s.status === 'manual');
+  const waiting = result.steps.filter((s) => s.status === 'waiting');
+  const done = result.steps.filter((s) => s.status === 'done').length;
+  const leftForPerson = (lines: string[]) => {
+    for (const s of manual) lines.push(`  ✋ ${s.id} ${s.op} ${s.target}: manual step`);
+    for (const s of waiting)
+      lines.push(`  … ${s.id} ${s.op} ${s.target}: ${s.note ?? 'waiting on a manual step'}`);
+  };
+  if (failed.length === 0 && notRun.length === 0 && !result.aborted && manual.length > 0) {
+    const lines = [
+      colors.bold(
+        colors.yellow(
+          `Apply stopped at ${manual.length} manual step(s): ${done} of ${result.steps.length} steps done, ` +
+            `${waiting.length} waiting on a manual step.`,
+        ),
+      ),
+    ];
+    leftForPerson(lines);
+    lines.push(`Applied so far: ${tally}`);
+    return `${lines.join('\n')}\n`;
+  }
   const head = result.aborted ? 'Apply interrupted' : 'Apply failed';
   const lines = [
     colors.bold(
       colors.red(
-        `${head}: ${done} of ${result.steps.length} steps done, ${failed.length} failed, ${notRun.length} not run.`,
+        `${head}: ${done} of ${result.steps.length} steps done, ${failed.length} failed, ${notRun.length} not run${manual.length + waiting.length > 0 ? `, ${manual.length + waiting.length} left for manual steps` : ''}.`,
       ),
     ),
   ];
@@ -134,6 +168,7 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
     );
   }
   for (const s of notRun) lines.push(`  - ${s.id} ${s.op} ${s.target}: not run`);
+  leftForPerson(lines);
   lines.push(`Applied so far: ${tally}`);
   lines.push(
     'Nothing was rolled back. Fix the cause and apply again: every step recognises work already done, ' +

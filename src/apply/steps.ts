@@ -128,6 +128,21 @@ export async function runCallStep(
     case 'update_pool':
       await cp.updatePool(step.args.name, step.args.contract);
       return DONE;
+    case 'set_default_queue':
+      // An upsert, like an assignment.
+      await cp.setDefaultQueue(step.args.project, step.args.domain, step.args.queue);
+      return DONE;
+    case 'delete_default_queue':
+      return ignoreNotFound(
+        () => cp.deleteDefaultQueue(step.args.project, step.args.domain),
+        'already deleted',
+      );
+    case 'set_execution_cluster_label':
+      // An upsert (flyteadmin's Update*Attributes), idempotent by nature.
+      await cp.setExecutionClusterLabel(step.args);
+      return DONE;
+    case 'delete_execution_cluster_label':
+      return ignoreNotFound(() => cp.deleteExecutionClusterLabel(step.args), 'already deleted');
     default: {
       const unknown: never = step;
       throw new StepConflictError(`unknown step op ${JSON.stringify((unknown as Step).op)}`);

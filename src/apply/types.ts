@@ -1,7 +1,11 @@
 /** What the executor reports: events while it runs, and one result when it is done. */
 import type { Step, StepKind } from '../model/plan.js';
 
-export type StepStatus = 'done' | 'failed' | 'not_run';
+/**
+ * `manual`: a manual step (plan.md, Manual steps) left for a person; `waiting`: not run
+ * because it depends on one (the note names it).
+ */
+export type StepStatus = 'done' | 'failed' | 'not_run' | 'manual' | 'waiting';
 
 /** Why a step failed: the control plane's code and message, or an executor code. */
 export interface StepError {
@@ -37,6 +41,8 @@ export interface ApplyCounts {
 export interface ApplyResult {
   /** True when every step is done. */
   ok: boolean;
+  /** Ids of the manual steps left for a person (plan order); empty when there are none. */
+  manual: string[];
   /** True when the abort signal stopped the run before every step could start. */
   aborted: boolean;
   /** In plan order. */
@@ -64,6 +70,10 @@ export type ApplyEvent =
       actions_in_flight: number;
       elapsed_ms: number;
     }
+  /** A manual step was reached and left for a person (no runner given). */
+  | { type: 'step_manual'; step: Step }
+  /** A line the command of a manual step printed (with a runner, `--flyte-cli`). */
+  | { type: 'manual_output'; step: Step; stream: 'stdout' | 'stderr'; line: string }
   /** No new step will start: a step failed, or the run was aborted. */
   | { type: 'stopping'; reason: 'failure' | 'aborted' };
 
@@ -75,6 +85,14 @@ export interface ExecuteOptions {
   onEvent?: (event: ApplyEvent) => void;
   /** Aborted: start no new step, let running ones finish (a running `wait_idle` stops waiting). */
   signal?: AbortSignal;
+  /**
+   * Runs a manual step (`--flyte-cli`): resolves when its command succeeded, throws when it
+   * failed. Absent: manual steps and everything that depends on them are left for a person.
+   */
+  runManual?: (
+    step: Step,
+    onOutput: (stream: 'stdout' | 'stderr', line: string) => void,
+  ) => Promise<{ note: string | null }>;
   /** Polling of `wait_idle`: first interval and cap of the backoff; default 500 ms and 15 s. */
   pollIntervalMs?: { initial: number; max: number };
 }

@@ -26,6 +26,13 @@ export const tokenFileOption = {
   describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN_FILE / POOLSYNC_TOKEN)',
 } as const;
 
+/** `--api-key-file FILE`: the Union API key for `union+https://` control planes (docs/union.md). */
+export const apiKeyFileOption = {
+  type: 'string',
+  describe:
+    'File holding the Union API key, for union+https:// control planes (or env POOLSYNC_UNION_API_KEY)',
+} as const;
+
 /** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
 export function colorOption(what = 'the text output') {
   return {

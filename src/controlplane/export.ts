@@ -55,6 +55,11 @@ function poolSpec(p: LivePool): Record<string, unknown> {
   };
 }
 
+const UNKNOWN_CONTRACT_PLACEHOLDER = {
+  object_store_ref: { uri: 's3://replace-with-the-pool-bucket' },
+  secret_store: { type: 'KUBERNETES', locator: 'replace-with-the-pool-secret-store' },
+};
+
 type Settings = Pick<
   LiveQueue,
   'run_concurrency' | 'action_concurrency' | 'depth' | 'priority' | 'fairness'
@@ -105,6 +110,24 @@ export function exportManifests(live: LiveState): ExportResult {
   for (const p of live.pools) {
     // P1: the default pool exists everywhere and is set when the control plane is provisioned.
     if (p.name === DEFAULT_POOL) continue;
+    if (p.contract_known === false) {
+      // Union's public API does not show a pool's contract (docs/union.md): a placeholder the
+      // planner does not compare against this control plane, flagged in the file and here.
+      warnings.push(
+        `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml holds a placeholder: copy the real one from \`flyte get cluster-pool ${p.name}\``,
+      );
+      files.push({
+        path: `pools/${p.name}.yaml`,
+        content: manifest(
+          'ClusterPool',
+          p.name,
+          UNKNOWN_CONTRACT_PLACEHOLDER,
+          `PLACEHOLDER contract (not readable through the API): replace it with the output of \`flyte get cluster-pool ${p.name}\`.`,
+        ),
+      });
+      counts.pools++;
+      continue;
+    }
     files.push({
       path: `pools/${p.name}.yaml`,
       content: manifest('ClusterPool', p.name, poolSpec(p)),
@@ -170,6 +193,20 @@ export function exportManifests(live: LiveState): ExportResult {
       content: manifest('PoolAssignment', name, spec),
     });
     counts.assignments++;
+  }
+
+  // Union v2: project/domain → default queue.
+  const dqNames = new Set<string>();
+  for (const d of live.default_queues ?? []) {
+    const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, dqNames);
+    files.push({
+      path: `default-queues/${name}.yaml`,
+      content: manifest('DefaultQueue', name, {
+        project: d.project,
+        domain: d.domain,
+        queue: d.queue,
+      }),
+    });
   }
 
   return { files, counts, warnings };

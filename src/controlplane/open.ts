@@ -8,9 +8,11 @@ import { resolve } from 'node:path';
 import { UserError } from '../util/user-error.js';
 import type { Capabilities, PoolContract } from '../model/common.js';
 import { parseCapabilities } from '../model/capabilities.js';
+import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { EmbeddedControlPlane } from './embedded/embedded.js';
 import type { HttpControlPlaneOptions } from './rest/http-client.js';
 import type { ControlPlane } from './types.js';
+import type { UnionOpenOptions } from './union/open.js';
 
 export const DEFAULT_CONTROL_PLANE_URL = 'file:.poolsync/control-plane.json';
 
@@ -21,8 +23,14 @@ export interface OpenOptions {
   stateDir?: string;
   /** P1: contract of the `default` pool when an embedded state is first created. */
   defaultPoolContract?: PoolContract;
+  /** `file:` only: read the state without the writer lock or any write (plan, export). */
+  readOnly?: boolean;
   /** Tuning of the HTTP client (timeouts, retries). */
   http?: Omit<HttpControlPlaneOptions, 'token'>;
+  /** `union+` URLs: file holding the Union API key (else env POOLSYNC_UNION_API_KEY). */
+  apiKeyFile?: string;
+  /** `union+` URLs: client tuning (retries, page size, deadline). */
+  union?: Omit<UnionOpenOptions, 'apiKeyFile'>;
 }
 
 /**
@@ -46,19 +54,29 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
       path: embeddedStatePath(url, opts.stateDir),
       ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
       ...embeddedUrlCapabilities(url),
+      ...(opts.readOnly ? { readOnly: true } : {}),
     });
   }
+  if (/^union\+https?:\/\//.test(url)) {
+    // Loaded on demand, like the REST client: only union+ URLs need connect and protobuf.
+    const { openUnion } = await import('./union/open.js');
+    return openUnion(url, {
+      ...opts.union,
+      ...(opts.apiKeyFile ? { apiKeyFile: opts.apiKeyFile } : {}),
+    });
+  }
+  if (url.startsWith('flyteadmin+')) return openFlyteadmin(url, opts);
   if (/^https?:\/\//.test(url)) {
+    refuseUrlCredentials(
+      url,
+      'the control plane URL',
+      'put the token in POOLSYNC_TOKEN or a --token-file',
+    );
     let parsed: URL;
     try {
       parsed = new URL(url);
     } catch {
       throw new UserError(`control plane "${url}" is not a valid URL`);
-    }
-    if (parsed.username || parsed.password) {
-      throw new UserError(
-        'control plane URL must not carry credentials; put the token in POOLSYNC_TOKEN or a --token-file',
-      );
     }
     const token = opts.token ?? process.env.POOLSYNC_TOKEN;
     // Loaded on demand: undici costs ~90 ms at start-up that file: control planes never need.
@@ -66,7 +84,7 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
     return new HttpControlPlane(parsed.toString(), { ...opts.http, ...(token ? { token } : {}) });
   }
   throw new UserError(
-    `control plane "${url}" is not understood: use file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL}) or an http:// or https:// URL of a control-plane API`,
+    `control plane "${url}" is not understood: use file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL}), an http:// or https:// URL of a poolsync control-plane API, union+https://HOST for a Union organisation, or flyteadmin+https://HOST for Flyte's flyteadmin`,
   );
 }
 
@@ -86,6 +104,36 @@ export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilit
   const parsed = parseCapabilities(value);
   if (!parsed.ok) throw new UserError(`control plane "${url}": ${parsed.error}`);
   return { capabilities: parsed.capabilities };
+}
+
+/** `flyteadmin+https://HOST[:PORT]` (or `+http://` for a local flyteadmin): OAuth2 credentials from the environment. */
+async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPlane> {
+  const inner = url.slice('flyteadmin+'.length);
+  let parsed: URL;
+  try {
+    parsed = new URL(inner);
+  } catch {
+    throw new UserError(`control plane "${url}" is not a valid URL; use flyteadmin+https://HOST`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new UserError(
+      `control plane "${url}": use flyteadmin+https://HOST (or flyteadmin+http:// for a local flyteadmin)`,
+    );
+  if (parsed.username || parsed.password)
+    throw new UserError(
+      'control plane URL must not carry credentials; set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
+    );
+  const [{ FlyteadminControlPlane }, { credentialsFromEnv }] = await Promise.all([
+    import('./flyteadmin/client.js'),
+    import('./flyteadmin/auth.js'),
+  ]);
+  return new FlyteadminControlPlane(parsed.toString(), {
+    credentials: await credentialsFromEnv(),
+    ...(opts.http?.requestTimeoutMs !== undefined
+      ? { requestTimeoutMs: opts.http.requestTimeoutMs }
+      : {}),
+    ...(opts.http?.maxRetries !== undefined ? { maxRetries: opts.http.maxRetries } : {}),
+  });
 }
 
 /** Reads a token file (first line, trimmed). The error names the file, never its content. */

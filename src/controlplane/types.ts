@@ -14,12 +14,14 @@ import type {
   QueueSpec,
 } from '../model/common.js';
 import type { ManualInstruction, Step } from '../model/plan.js';
+import type { ExecutionClusterLabel } from '../model/flyte.js';
 import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 
 export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 import type {
   LiveAssignment,
   LiveCluster,
+  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   LiveState,
@@ -37,6 +39,11 @@ export interface BackendInfo {
    * planned as `execution: "manual"`); null for steps it makes by API. Absent: all by API.
    */
   manualStep?: (step: Step) => ManualInstruction | null;
+  /**
+   * Kinds a repository may declare although this backend has no API for them: they are
+   * rendered to configuration files (`poolsync render`) and never planned against the backend.
+   */
+  configKinds?: readonly ObjectKind[];
 }
 
 export interface ControlPlane {
@@ -77,18 +84,41 @@ export interface ControlPlane {
   setAssignment(assignment: Assignment): Promise<LiveAssignment>;
   deleteAssignment(key: AssignmentKey): Promise<void>;
 
+  /**
+   * Union v2 project/domain → default queue settings; only backends whose `backend.kinds`
+   * includes `DefaultQueue` support them (the others reject the calls).
+   */
+  listDefaultQueues(): Promise<LiveDefaultQueue[]>;
+  /** Upsert; the queue must exist (NOT_FOUND otherwise). */
+  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
+  deleteDefaultQueue(project: string, domain: string): Promise<void>;
+  /**
+   * flyteadmin EXECUTION_CLUSTER_LABEL attributes (project/domain[/workflow] → label). A backend
+   * without them rejects the calls with FAILED_PRECONDITION naming itself (kindUnsupported).
+   */
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
+  /** Upsert. */
+  setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
+  deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
+
   /** Releases connections / file handles / locks. */
   close(): Promise<void>;
 }
 
 /** Reads every kind (in parallel where the implementation allows) into a LiveState. */
 export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
-  const [capabilities, pools, clusters, queues, assignments] = await Promise.all([
+  const withDefaultQueues = cp.backend.kinds.includes('DefaultQueue');
+
+  const labels = cp.backend.kinds.includes('ExecutionClusterLabel')
+    ? cp.listExecutionClusterLabels()
+    : null;
+  const [capabilities, pools, clusters, queues, assignments, defaultQueues] = await Promise.all([
     cp.capabilities(),
     cp.listPools(),
     cp.listClusters(),
     cp.listQueues(),
     cp.listAssignments(),
+    withDefaultQueues ? cp.listDefaultQueues() : null,
   ]);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -102,5 +132,25 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
       const kb = [b.project, b.domain, b.workflow ?? ''].join('\u0000');
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     }),
+    ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
+    ...labelsField(labels ? await labels : []),
   };
+}
+
+/** By project, then domain. */
+export function sortDefaultQueues(list: readonly LiveDefaultQueue[]): LiveDefaultQueue[] {
+  const key = (d: LiveDefaultQueue) => `${d.project}\u0000${d.domain}`;
+  return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+function sortByKey<T extends AssignmentKey>(items: readonly T[]): T[] {
+  const k = (a: T) => [a.project, a.domain, a.workflow ?? ''].join('\u0000');
+  return [...items].sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
+}
+
+/** Present only when there are labels, so live states of backends without them stay as they were. */
+function labelsField(labels: ExecutionClusterLabel[]): {
+  execution_cluster_labels?: ExecutionClusterLabel[];
+} {
+  return labels.length > 0 ? { execution_cluster_labels: sortByKey(labels) } : {};
 }

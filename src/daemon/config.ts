@@ -11,6 +11,7 @@ import { isAbsolute, posix, resolve } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
+import { refuseUrlCredentials } from '../util/url-credentials.js';
 
 export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;
 export type ApplyPolicy = (typeof APPLY_POLICIES)[number];
@@ -392,7 +393,10 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     source,
     pollIntervalMs: duration('poll-interval', 100),
     driftIntervalMs: duration('drift-interval', 100),
-    controlPlane: { url: str('control-plane') as string, token: secrets.controlPlaneToken },
+    controlPlane: {
+      url: checkControlPlaneUrl(str('control-plane') as string, get('control-plane') as Raw),
+      token: secrets.controlPlaneToken,
+    },
     listen: parseListen(str('listen') as string, get('listen') as Raw),
     githubWebhookSecret: secrets.githubWebhookSecret,
     gitlabWebhookToken: secrets.gitlabWebhookToken,
@@ -433,17 +437,16 @@ async function readConfigFile(
   }
   const known = new Set(OPTIONS.map((o) => o.name));
   for (const [key, value] of Object.entries(doc)) {
-    if (
-      SECRETS.some(
-        (s) =>
-          s.env
-            .toLowerCase()
-            .replace(/^poolsync_/, '')
-            .replace(/_/g, '-') === key,
-      )
-    ) {
+    const secret = SECRETS.find(
+      (s) =>
+        s.env
+          .toLowerCase()
+          .replace(/^poolsync_/, '')
+          .replace(/_/g, '-') === key,
+    );
+    if (secret) {
       throw new UserError(
-        `${path}: "${key}" is a secret and cannot be written in the config file; name a file with "${key}-file" or set ${key.toUpperCase().replace(/-/g, '_')}.`,
+        `${path}: "${key}" is a secret and cannot be written in the config file; name a file with "${secret.fileOption}" or set ${secret.env}.`,
       );
     }
     if (!known.has(key)) {
@@ -506,12 +509,20 @@ function parseListen(text: string, r: Raw): { host: string; port: number } {
 
 function checkRepoUrl(url: string, r: Raw): string {
   // Credentials in the URL would end up in .git/config, logs and errors: refuse them.
-  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(url);
-  if (m && (m[1] as string).includes(':')) {
-    throw new UserError(
-      `${r.origin}: the repository URL contains a password or token; remove it and put the token in POOLSYNC_GIT_TOKEN or --git-token-file instead.`,
-    );
-  }
+  refuseUrlCredentials(
+    url,
+    `${r.origin}: the repository URL`,
+    'put the token in POOLSYNC_GIT_TOKEN or --git-token-file (and the user name in --git-username)',
+  );
+  return url;
+}
+
+function checkControlPlaneUrl(url: string, r: Raw): string {
+  refuseUrlCredentials(
+    url,
+    `${r.origin}: the control plane URL`,
+    'put the token in POOLSYNC_TOKEN or --token-file',
+  );
   return url;
 }
 

@@ -10,7 +10,7 @@ import { openControlPlane } from '../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../controlplane/types.js';
 import { loadRepository } from '../manifests/index.js';
 import type { Plan } from '../model/plan.js';
-import { computePlan } from '../plan/index.js';
+import { planForBackend } from '../plan/backend.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source } from './git-source.js';
 import { startStatusServer, type StatusServer } from './http.js';
@@ -79,12 +79,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 
   const controlPlane = controlPlaneAccess(config, deps.controlPlane);
   // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
-  await controlPlane.use(async () => undefined);
+  const backend = await controlPlane.use(async (cp) => cp.backend);
   const lockPath = lockPathFor(config.controlPlane.url, deps.lockDir ?? dirname(config.stateDir));
   const pipeline: Pipeline = {
     loadRepository: (dir, o) => loadRepository(dir, o),
     readLiveState,
-    computePlan: (desired, live, o) => computePlan(desired, live, o),
+    computePlan: (desired, live, o) => planForBackend(desired, live, o.backend, o),
     executePlan,
     acquireLock: async () => {
       const lock = await acquireApplyLock(lockPath);
@@ -124,6 +124,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     pullRequestHandlerForDaemon({
       config,
       readLiveState: () => controlPlane.use(readLiveState),
+      backend,
       logger,
     });
 

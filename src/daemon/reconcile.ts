@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { ControlPlane } from '../controlplane/types.js';
+import type { BackendInfo, ControlPlane } from '../controlplane/types.js';
 import type { LiveState } from '../model/live.js';
 import type { Change, Plan } from '../model/plan.js';
 import type { DesiredState } from '../model/desired.js';
@@ -36,7 +36,11 @@ import {
 export interface Pipeline {
   loadRepository(dir: string, options: { commit: string | null }): Promise<LoadResult>;
   readLiveState(cp: ControlPlane): Promise<LiveState>;
-  computePlan(desired: DesiredState, live: LiveState, options: { commit: string | null }): Plan;
+  computePlan(
+    desired: DesiredState,
+    live: LiveState,
+    options: { commit: string | null; backend?: BackendInfo },
+  ): Plan;
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
   /** Takes the apply lock; resolves to its release function. Throws when another apply holds it. */
   acquireLock(): Promise<() => Promise<void>>;
@@ -274,7 +278,7 @@ export class Reconciler {
     }
 
     const plan = await this.timed('plan', async () =>
-      this.o.pipeline.computePlan(desired, live, { commit }),
+      this.o.pipeline.computePlan(desired, live, { commit, backend: cp.backend }),
     );
     this.lastEvaluatedCommit = commit;
     this.recordPlan(plan);

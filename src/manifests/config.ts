@@ -4,8 +4,17 @@ import type { RepoConfig } from '../model/desired.js';
 import { readManifestText } from './files.js';
 import { validateAgainstSchema } from './schema.js';
 import type { ValidationError } from './types.js';
-import { entry, parseYamlFile, toPlain } from './yaml.js';
+import {
+  LIMITS,
+  LIMIT_SETTINGS,
+  formatBytes,
+  parseLimitValue,
+  type InputLimits,
+  type LimitSetting,
+} from './limits.js';
+import { entry, parseYamlFile, toPlain, type YNode } from './yaml.js';
 import { REPO_CONFIG_FILE } from './walk.js';
+import { checkRenderConfig } from './render-config.js';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -16,6 +25,8 @@ export interface ConfigResult {
   errors: ValidationError[];
   /** Whether poolsync.yaml exists. */
   present: boolean;
+  /** Input limits for the manifests: the defaults, or what `limits:` sets. */
+  limits: Readonly<InputLimits>;
 }
 
 export async function readRepoConfig(root: string): Promise<ConfigResult> {
@@ -23,7 +34,12 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
   try {
     await access(join(root, file));
   } catch {
-    return { config: { ...DEFAULT_REPO_CONFIG, ignore: [] }, errors: [], present: false };
+    return {
+      config: { ...DEFAULT_REPO_CONFIG, ignore: [] },
+      errors: [],
+      present: false,
+      limits: LIMITS,
+    };
   }
   const errors: ValidationError[] = [];
   const add = (
@@ -35,12 +51,19 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
     errors.push({ code, message, file, line, column, address: null });
   };
   const read = await readManifestText(root, file);
-  if (!read.ok) return { config: DEFAULT_REPO_CONFIG, errors: [read.error], present: true };
+  if (!read.ok)
+    return { config: DEFAULT_REPO_CONFIG, errors: [read.error], present: true, limits: LIMITS };
   const parsed = parseYamlFile(read.text);
   for (const i of parsed.issues) add(i.code, i.message, i.line, i.column);
-  if (parsed.issues.length > 0) return { config: DEFAULT_REPO_CONFIG, errors, present: true };
+  if (parsed.issues.length > 0)
+    return { config: DEFAULT_REPO_CONFIG, errors, present: true, limits: LIMITS };
   if (parsed.documents.length === 0)
-    return { config: { ...DEFAULT_REPO_CONFIG, ignore: [] }, errors, present: true };
+    return {
+      config: { ...DEFAULT_REPO_CONFIG, ignore: [] },
+      errors,
+      present: true,
+      limits: LIMITS,
+    };
   if (parsed.documents.length > 1) {
     const second = parsed.documents[1]!.root.pos;
     add(
@@ -55,7 +78,8 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
   for (const issue of validateAgainstSchema('RepoConfig', value, root0)) {
     add('SCHEMA', issue.message, issue.pos.line, issue.pos.column);
   }
-  if (errors.length > 0) return { config: DEFAULT_REPO_CONFIG, errors, present: true };
+  if (errors.length > 0)
+    return { config: DEFAULT_REPO_CONFIG, errors, present: true, limits: LIMITS };
   const raw = value as { prune?: boolean; ignore?: string[] };
   const ignore = raw.ignore ?? [];
   const ignoreNode = entry(root0, 'ignore')?.value;
@@ -81,5 +105,49 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
       );
     }
   });
-  return { config: { prune: raw.prune ?? false, ignore }, errors, present: true };
+  const limits = readLimits(root0, add);
+  const render = checkRenderConfig(value, root0, add);
+  // Rendered files are not manifests: the loader skips them.
+  const skip = render ? Object.values(render).map((t) => t.path) : [];
+  return {
+    config: {
+      prune: raw.prune ?? false,
+      ignore: [...ignore, ...skip],
+      ...(render ? { render } : {}),
+    },
+    errors,
+    present: true,
+    limits,
+  };
+}
+
+/**
+ * `limits:` (docs/security.md): each setting replaces its default, up to a ceiling that keeps
+ * the protection. An invalid one is an error at its value; the run then uses the defaults.
+ */
+function readLimits(
+  root: YNode,
+  add: (code: ValidationError['code'], message: string, line: number, column: number) => void,
+): Readonly<InputLimits> {
+  const node = entry(root, 'limits')?.value;
+  if (node?.kind !== 'map') return LIMITS;
+  const limits: InputLimits = { ...LIMITS };
+  for (const e of node.entries) {
+    const setting = LIMIT_SETTINGS[e.key as LimitSetting];
+    const value = parseLimitValue(toPlain(e.value));
+    if (value === null) continue; // the schema has reported it
+    if (value > setting.ceiling) {
+      const show = (n: number): string =>
+        setting.unit === 'bytes' ? formatBytes(n) : `${n.toLocaleString('en-US')} documents`;
+      add(
+        'LIMIT',
+        `limits.${e.key} is ${show(value)}, over its ceiling of ${show(setting.ceiling)}: the limits protect poolsync's memory and can be raised only so far`,
+        e.value.pos.line,
+        e.value.pos.column,
+      );
+      continue;
+    }
+    limits[setting.limit] = value;
+  }
+  return limits;
 }

@@ -5,10 +5,12 @@ import {
   QUEUE_DEFAULTS,
   WILDCARD,
   assignmentKeyString,
+  defaultQueueKeyString,
 } from '../model/common.js';
 import type {
   DesiredAssignment,
   DesiredCluster,
+  DesiredDefaultQueue,
   DesiredPool,
   DesiredQueue,
   DesiredState,
@@ -16,6 +18,7 @@ import type {
 } from '../model/desired.js';
 import type { Grouped } from './rules.js';
 import { comparePaths } from './walk.js';
+import { buildFlyteDesired } from './flyte-desired.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
 
@@ -72,9 +75,19 @@ export function buildDesiredState(
     annotations: a.annotations,
     source: a.source,
   }));
+  const default_queues: DesiredDefaultQueue[] = g.defaultQueues.map((d) => ({
+    project: d.project,
+    domain: d.domain,
+    queue: d.queue,
+    name: d.name,
+    annotations: d.annotations,
+    source: d.source,
+  }));
+  default_queues.sort((a, b) => comparePaths(defaultQueueKeyString(a), defaultQueueKeyString(b)));
   pools.sort(byName);
   clusters.sort(byName);
   queues.sort(byName);
   assignments.sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b)));
-  return { pools, clusters, queues, assignments, config, commit };
+  const flyte = g.flyte ? buildFlyteDesired(g.flyte) : null;
+  return { pools, clusters, queues, assignments, default_queues, ...flyte, config, commit };
 }

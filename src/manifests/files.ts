@@ -1,14 +1,16 @@
 /** Reading one file of the config folder within the input limits (manifests.md). */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LIMITS } from './limits.js';
+import { LIMITS, formatBytes, type InputLimits } from './limits.js';
 import type { ValidationError } from './types.js';
 
 export type ReadResult = { ok: true; text: string } | { ok: false; error: ValidationError };
 
-const MiB = 1024 * 1024;
-
-export async function readManifestText(root: string, rel: string): Promise<ReadResult> {
+export async function readManifestText(
+  root: string,
+  rel: string,
+  limits: Readonly<InputLimits> = LIMITS,
+): Promise<ReadResult> {
   const fail = (
     code: ValidationError['code'],
     message: string,
@@ -23,20 +25,20 @@ export async function readManifestText(root: string, rel: string): Promise<ReadR
   try {
     // Checked before reading, so a huge file is never loaded into memory.
     const size = (await stat(path)).size;
-    if (size > LIMITS.maxFileBytes) {
+    if (size > limits.maxFileBytes) {
       return fail(
         'LIMIT',
-        `file is ${(size / MiB).toFixed(1)} MiB, over the ${LIMITS.maxFileBytes / MiB} MiB limit: split it into several files`,
+        `file is ${formatBytes(size)}, over the limit of ${formatBytes(limits.maxFileBytes)}: split it into several files, or raise limits.file_bytes in poolsync.yaml`,
       );
     }
     bytes = await readFile(path);
   } catch (err) {
     return fail('IO', `cannot read file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  if (bytes.length > LIMITS.maxFileBytes) {
+  if (bytes.length > limits.maxFileBytes) {
     return fail(
       'LIMIT',
-      `file grew over the ${LIMITS.maxFileBytes / MiB} MiB limit while being read`,
+      `file grew over the limit of ${formatBytes(limits.maxFileBytes)} while being read`,
     );
   }
   try {

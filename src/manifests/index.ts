@@ -7,7 +7,7 @@ import { readRepoConfig } from './config.js';
 import { readDocument, type Manifest } from './documents.js';
 import { buildDesiredState } from './desired.js';
 import { readManifestText, type ReadResult } from './files.js';
-import { LIMITS } from './limits.js';
+import { formatBytes } from './limits.js';
 import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles } from './walk.js';
@@ -21,7 +21,7 @@ export type {
   ValidationError,
 } from './types.js';
 export { formatValidationText, formatSummary, toJsonReport } from './report.js';
-export { LIMITS } from './limits.js';
+export { LIMITS, type InputLimits } from './limits.js';
 
 /** Files read concurrently; parsing stays sequential so results keep the sorted order. */
 const READ_AHEAD = 32;
@@ -39,7 +39,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   const folderError = await checkFolder(dir);
   if (folderError) return { valid: false, desired: null, errors: [folderError], counts };
 
-  const { config, errors: configErrors } = await readRepoConfig(dir);
+  const { config, errors: configErrors, limits } = await readRepoConfig(dir);
   errors.push(...configErrors);
   const walk = await findManifestFiles(dir, config.ignore);
   for (const u of walk.unreadable) {
@@ -54,22 +54,28 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   }
 
   const manifests: Manifest[] = [];
-  const broken = { pools: new Set<string>(), clusters: new Set<string>() };
+  const broken = {
+    pools: new Set<string>(),
+    clusters: new Set<string>(),
+    queues: new Set<string>(),
+  };
   let aliasTotal = 0;
+  let aliasBytesTotal = 0;
   const pending: Promise<ReadResult>[] = [];
   const files = walk.files;
   for (let i = 0; i < Math.min(READ_AHEAD, files.length); i++)
-    pending.push(readManifestText(dir, files[i]!));
+    pending.push(readManifestText(dir, files[i]!, limits));
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
     const read = await pending[i]!;
-    if (i + READ_AHEAD < files.length) pending.push(readManifestText(dir, files[i + READ_AHEAD]!));
+    if (i + READ_AHEAD < files.length)
+      pending.push(readManifestText(dir, files[i + READ_AHEAD]!, limits));
     counts.files++;
     if (!read.ok) {
       errors.push(read.error);
       continue;
     }
-    const parsed = parseYamlFile(read.text);
+    const parsed = parseYamlFile(read.text, limits);
     for (const issue of parsed.issues) {
       errors.push({
         code: issue.code,
@@ -82,20 +88,30 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     }
     counts.documents += parsed.documentCount;
     aliasTotal += parsed.aliasExpansion;
-    if (counts.documents > LIMITS.maxDocuments) {
+    aliasBytesTotal += parsed.aliasBytes;
+    if (counts.documents > limits.maxDocuments) {
       errors.push(
         limitError(
           file,
-          `the folder holds more than ${LIMITS.maxDocuments} documents; reading stopped here`,
+          `the folder holds more than ${limits.maxDocuments.toLocaleString('en-US')} documents; reading stopped here (raise limits.documents in poolsync.yaml if the repository really is this large)`,
         ),
       );
       break;
     }
-    if (aliasTotal > LIMITS.maxAliasExpansionTotal) {
+    if (aliasTotal > limits.maxAliasExpansionTotal) {
       errors.push(
         limitError(
           file,
-          `aliases expand to more than ${LIMITS.maxAliasExpansionTotal} nodes across the folder; reading stopped here`,
+          `aliases expand to more than ${limits.maxAliasExpansionTotal} nodes across the folder; reading stopped here`,
+        ),
+      );
+      break;
+    }
+    if (aliasBytesTotal > limits.maxAliasBytesTotal) {
+      errors.push(
+        limitError(
+          file,
+          `aliases expand to more than ${formatBytes(limits.maxAliasBytesTotal)} of text across the folder; reading stopped here: write the values out instead of aliasing them`,
         ),
       );
       break;
@@ -107,9 +123,12 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       else if (r.kind === 'Cluster') counts.clusters++;
       else if (r.kind === 'Queue') counts.queues++;
       else if (r.kind === 'PoolAssignment') counts.assignments++;
+      else if (r.kind === 'DefaultQueue') counts.default_queues = (counts.default_queues ?? 0) + 1;
+      else if (r.kind !== null) countFlyte(counts, r.kind);
       if (r.manifest) manifests.push(r.manifest);
       else if (r.name && r.kind === 'ClusterPool') broken.pools.add(r.name);
       else if (r.name && r.kind === 'Cluster') broken.clusters.add(r.name);
+      else if (r.name && r.kind === 'Queue') broken.queues.add(r.name);
     }
   }
 
@@ -155,4 +174,15 @@ export function sortErrors(errors: ValidationError[]): ValidationError[] {
       comparePaths(a.code, b.code) ||
       comparePaths(a.message, b.message),
   );
+}
+
+function countFlyte(counts: LoadCounts, kind: string): void {
+  const f = (counts.flyte ??= {
+    execution_clusters: 0,
+    cluster_labels: 0,
+    execution_cluster_labels: 0,
+  });
+  if (kind === 'ExecutionCluster') f.execution_clusters++;
+  else if (kind === 'ClusterLabel') f.cluster_labels++;
+  else if (kind === 'ExecutionClusterLabel') f.execution_cluster_labels++;
 }

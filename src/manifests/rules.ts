@@ -13,12 +13,19 @@ import {
 import type {
   AssignmentManifest,
   ClusterManifest,
+  DefaultQueueManifest,
   Manifest,
   PoolManifest,
   QueueManifest,
 } from './documents.js';
 import { intact, positionOf, usable } from './documents.js';
 import { didYouMean } from './suggest.js';
+import {
+  checkBuckets,
+  checkFlyteRules,
+  emptyFlyteGroup,
+  type FlyteGrouped,
+} from './rules-multicluster.js';
 import type { ValidationCode, ValidationError } from './types.js';
 import type { Position } from './yaml.js';
 
@@ -27,15 +34,28 @@ export interface Grouped {
   clusters: ClusterManifest[];
   queues: QueueManifest[];
   assignments: AssignmentManifest[];
+  defaultQueues: DefaultQueueManifest[];
+  flyte: FlyteGrouped;
 }
 
 export function groupManifests(manifests: readonly Manifest[]): Grouped {
-  const g: Grouped = { pools: [], clusters: [], queues: [], assignments: [] };
+  const g: Grouped = {
+    pools: [],
+    clusters: [],
+    queues: [],
+    assignments: [],
+    defaultQueues: [],
+    flyte: emptyFlyteGroup(),
+  };
   for (const m of manifests) {
     if (m.kind === 'ClusterPool') g.pools.push(m);
     else if (m.kind === 'Cluster') g.clusters.push(m);
     else if (m.kind === 'Queue') g.queues.push(m);
-    else g.assignments.push(m);
+    else if (m.kind === 'DefaultQueue') g.defaultQueues.push(m);
+    else if (m.kind === 'PoolAssignment') g.assignments.push(m);
+    else if (m.kind === 'ExecutionCluster') g.flyte.executionClusters.push(m);
+    else if (m.kind === 'ClusterLabel') g.flyte.labels.push(m);
+    else g.flyte.executionClusterLabels.push(m);
   }
   return g;
 }
@@ -106,6 +126,8 @@ function firstByName<T extends Manifest>(
 export interface BrokenNames {
   pools: ReadonlySet<string>;
   clusters: ReadonlySet<string>;
+  /** Queues whose document failed its schema (V12 counts them as declared). */
+  queues?: ReadonlySet<string>;
 }
 
 const NONE: BrokenNames = { pools: new Set(), clusters: new Set() };
@@ -114,8 +136,9 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
   const errors: ValidationError[] = [];
   const pools = firstByName(g.pools, errors);
   const clusters = firstByName(g.clusters, errors);
-  firstByName(g.queues, errors);
+  const queues = firstByName(g.queues, errors);
   firstByName(g.assignments, errors);
+  firstByName(g.defaultQueues, errors);
 
   const poolExists = (name: string): boolean =>
     name === DEFAULT_POOL || pools.has(name) || broken.pools.has(name);
@@ -204,6 +227,8 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
       errors.push(err('V8', first, positionOf(first.root, 'spec'), msg(a)));
     } else byKey.set(key, a);
   }
+  errors.push(...checkDefaultQueues(g.defaultQueues, queues, clusters, broken));
+  errors.push(...checkBuckets(pools.values()), ...checkFlyteRules(g.flyte));
   return errors;
 }
 
@@ -332,4 +357,56 @@ function checkQueue(
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * V12 (Union v2 default queues): the queue a DefaultQueue names is declared (a Queue
+ * document, a cluster's co-named queue, or `default`), and each project/domain has one
+ * setting.
+ */
+function checkDefaultQueues(
+  list: readonly DefaultQueueManifest[],
+  queues: Map<string, QueueManifest>,
+  clusters: Map<string, ClusterManifest>,
+  broken: BrokenNames,
+): ValidationError[] {
+  const out: ValidationError[] = [];
+  const queueExists = (name: string): boolean =>
+    name === DEFAULT_QUEUE ||
+    queues.has(name) ||
+    clusters.has(name) ||
+    broken.clusters.has(name) ||
+    (broken.queues?.has(name) ?? false);
+  let declared: string[] | null = null;
+  const byKey = new Map<string, DefaultQueueManifest>();
+  for (const d of list) {
+    // '' is the placeholder of a missing (or misspelt, so not reported missing) field.
+    if (usable(d, '/spec/queue') && d.queue !== '' && !queueExists(d.queue)) {
+      declared ??= [...new Set([...queues.keys(), ...clusters.keys(), DEFAULT_QUEUE])].sort();
+      out.push(
+        err(
+          'V12',
+          d,
+          positionOf(d.root, 'spec', 'queue'),
+          `default queue of ${d.project}/${d.domain}: queue '${d.queue}' is not declared${didYouMean(d.queue, declared)}; declare it with a Queue document or name one of: ${listShort(declared)}`,
+        ),
+      );
+    }
+    if (!usable(d, '/spec/project') || !usable(d, '/spec/domain')) continue;
+    const key = `${d.project}/${d.domain}`;
+    const first = byKey.get(key);
+    if (first) {
+      const msg = (other: DefaultQueueManifest): string =>
+        `the default queue of ${key} is also set by '${other.name}' at ${where(other)}; keep one (V12)`;
+      out.push(err('V12', d, positionOf(d.root, 'spec'), msg(first)));
+      out.push(err('V12', first, positionOf(first.root, 'spec'), msg(d)));
+    } else byKey.set(key, d);
+  }
+  return out;
+}
+
+function listShort(names: readonly string[]): string {
+  return names.length > 10
+    ? `${names.slice(0, 10).join(', ')} … (${names.length} queues)`
+    : names.join(', ');
 }

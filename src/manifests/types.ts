@@ -8,7 +8,24 @@ import type { DesiredState } from '../model/desired.js';
  * that cannot be read.
  */
 export type ValidationCode =
-  'V1' | 'V2' | 'V3' | 'V4' | 'V5' | 'V6' | 'V7' | 'V8' | 'SCHEMA' | 'YAML' | 'LIMIT' | 'IO';
+  | 'V1'
+  | 'V2'
+  | 'V3'
+  | 'V4'
+  | 'V5'
+  | 'V6'
+  | 'V7'
+  | 'V8'
+  | 'V9'
+  | 'V10'
+  | 'V11'
+  /** DefaultQueue (Union v2): the queue is declared; one setting per project/domain. */
+  | 'V12'
+  | 'V13'
+  | 'SCHEMA'
+  | 'YAML'
+  | 'LIMIT'
+  | 'IO';
 
 export interface ValidationError {
   code: ValidationCode;
@@ -29,10 +46,14 @@ export interface LoadCounts {
   clusters: number;
   queues: number;
   assignments: number;
+  /** DefaultQueue documents; absent (0) in counts made before the kind existed. */
+  default_queues?: number;
   /** Manifest files read (poolsync.yaml not included). */
   files: number;
   /** Non-empty YAML documents read. */
   documents: number;
+  /** The Flyte OSS kinds, present when the folder declares any. */
+  flyte?: { execution_clusters: number; cluster_labels: number; execution_cluster_labels: number };
 }
 
 export type LoadResult =

@@ -9,13 +9,13 @@ import {
   CORE_SCHEMA,
   EVENT_ID,
   SCALAR_STYLE,
-  YAMLException,
   getScalarValue,
   parseEvents,
   type Event,
   type ScalarEvent,
 } from 'js-yaml';
-import { LIMITS } from './limits.js';
+import { LIMITS, formatBytes, type InputLimits } from './limits.js';
+import { parserIssue } from './yaml-errors.js';
 
 export interface Position {
   /** 1-based. */
@@ -69,6 +69,8 @@ export interface ParsedFile {
   issues: YamlIssue[];
   /** Nodes added by alias expansion, for the folder-wide budget. */
   aliasExpansion: number;
+  /** Scalar text added by alias expansion, for the folder-wide budget. */
+  aliasBytes: number;
 }
 
 /** Maps source offsets to 1-based line/column. */
@@ -110,29 +112,44 @@ export class LineIndex {
 const CORE = 'tag:yaml.org,2002:';
 
 /** Parses every document of one file. Never throws for bad input. */
-export function parseYamlFile(text: string): ParsedFile {
+export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = new LineIndex(source);
   let events: Event[];
   try {
-    events = parseEvents(source, { maxDepth: LIMITS.maxDepth });
+    events = parseEvents(source, { maxDepth: limits.maxDepth });
   } catch (err) {
-    return { documents: [], documentCount: 0, issues: [parserIssue(err)], aliasExpansion: 0 };
+    return failed(parserIssue(err, source, lines, limits));
   }
   try {
-    return buildDocuments(source, events, lines);
+    return buildDocuments(source, events, lines, limits);
   } catch (err) {
-    return { documents: [], documentCount: 0, issues: [parserIssue(err)], aliasExpansion: 0 };
+    return failed(parserIssue(err, source, lines, limits));
   }
 }
 
-function buildDocuments(source: string, events: Event[], lines: LineIndex): ParsedFile {
-  const result: ParsedFile = { documents: [], documentCount: 0, issues: [], aliasExpansion: 0 };
+function failed(issue: YamlIssue): ParsedFile {
+  return { documents: [], documentCount: 0, issues: [issue], aliasExpansion: 0, aliasBytes: 0 };
+}
+
+function buildDocuments(
+  source: string,
+  events: Event[],
+  lines: LineIndex,
+  limits: Readonly<InputLimits>,
+): ParsedFile {
+  const result: ParsedFile = {
+    documents: [],
+    documentCount: 0,
+    issues: [],
+    aliasExpansion: 0,
+    aliasBytes: 0,
+  };
   const cursor = { i: 0 };
   for (let index = 0; cursor.i < events.length; index++) {
     // DOCUMENT event, at most one root node, POP.
     cursor.i++;
-    const builder = new DocumentBuilder(source, events, cursor, lines);
+    const builder = new DocumentBuilder(source, events, cursor, lines, limits);
     let root: YNode | null = null;
     if (events[cursor.i]!.type !== EVENT_ID.POP) root = builder.build({ line: 1, column: 1 });
     cursor.i++;
@@ -142,34 +159,19 @@ function buildDocuments(source: string, events: Event[], lines: LineIndex): Pars
     if (builder.issues.length > 0) result.issues.push(...builder.issues);
     else {
       result.aliasExpansion += builder.aliasExpansion;
+      result.aliasBytes += builder.aliasBytes;
       result.documents.push({ root, index });
     }
   }
   return result;
 }
 
-function parserIssue(err: unknown): YamlIssue {
-  if (err instanceof YAMLException) {
-    const line = (err.mark?.line ?? 0) + 1;
-    const column = (err.mark?.column ?? 0) + 1;
-    if (/maxDepth/.test(err.reason)) {
-      return {
-        code: 'LIMIT',
-        message: `collections nested deeper than ${LIMITS.maxDepth} levels; manifests need far fewer`,
-        line,
-        column,
-      };
-    }
-    return { code: 'YAML', message: `YAML syntax error: ${err.reason}`, line, column };
-  }
-  // js-yaml documents that any exception may escape; keep it structured.
-  return { code: 'YAML', message: `YAML could not be read: ${String(err)}`, line: 1, column: 1 };
-}
-
 interface Anchored {
   node: YNode;
   /** Nodes in the subtree, aliases expanded. */
   size: number;
+  /** Scalar text in the subtree, aliases expanded. */
+  bytes: number;
 }
 
 const NO_RANGE = -1;
@@ -177,8 +179,14 @@ const NO_RANGE = -1;
 class DocumentBuilder {
   readonly issues: YamlIssue[] = [];
   aliasExpansion = 0;
+  /** Scalar text added by aliases (folder budget). */
+  aliasBytes = 0;
   /** Nodes built so far, aliases expanded: a subtree's size is the difference. */
   private nodes = 0;
+  /** Scalar text so far, aliases expanded (LIMITS.maxDocumentBytes): a subtree's is the difference. */
+  private bytes = 0;
+  /** One LIMIT per document: past the first, the document is refused anyway. */
+  private limitReported = false;
   private readonly anchors = new Map<string, Anchored>();
 
   constructor(
@@ -186,7 +194,27 @@ class DocumentBuilder {
     private readonly events: Event[],
     private readonly cursor: { i: number },
     private readonly lines: LineIndex,
+    private readonly limits: Readonly<InputLimits>,
   ) {}
+
+  /**
+   * Counts expanded text. Over the limit the document is an error at the node that crossed
+   * it (an alias, usually), before any later stage (fingerprint, plan JSON) expands it.
+   */
+  private addBytes(n: number, pos: Position, viaAlias: boolean): void {
+    this.bytes += n;
+    if (viaAlias) this.aliasBytes += n;
+    if (this.limitReported || this.bytes <= this.limits.maxDocumentBytes) return;
+    this.limitReported = true;
+    this.issue(
+      `this document expands to more than ${formatBytes(this.limits.maxDocumentBytes)} of text` +
+        (viaAlias
+          ? ' through its aliases (an alias repeats its anchor in full): write the value once, or raise limits.document_bytes in poolsync.yaml'
+          : ': split it, or raise limits.document_bytes in poolsync.yaml'),
+      pos,
+      'LIMIT',
+    );
+  }
 
   private issue(message: string, pos: Position, code: YamlIssue['code'] = 'YAML'): void {
     this.issues.push({ code, message, line: pos.line, column: pos.column });
@@ -196,6 +224,7 @@ class DocumentBuilder {
   build(fallback: Position): YNode {
     const ev = this.events[this.cursor.i++]!;
     const before = this.nodes;
+    const bytesBefore = this.bytes;
     let node: YNode;
     switch (ev.type) {
       case EVENT_ID.ALIAS:
@@ -228,6 +257,7 @@ class DocumentBuilder {
       this.anchors.set(this.source.slice(ev.anchorStart, ev.anchorEnd), {
         node,
         size: this.nodes - before,
+        bytes: this.bytes - bytesBefore,
       });
     }
     return node;
@@ -249,6 +279,14 @@ class DocumentBuilder {
         continue;
       }
       const key = getScalarValue(this.source, keyEvent);
+      if (typeof k.value !== 'string') {
+        // `1:`, `true:`, `null:` are numbers, booleans and null in YAML 1.2, not names.
+        this.issue(
+          `mapping keys must be strings: ${key === '' ? 'an empty key' : `'${key}'`} is ${k.value === null ? 'null' : `a ${typeof k.value}`}; quote it ("${key}") if you mean the text`,
+          keyPos,
+        );
+        continue;
+      }
       if (key === '<<' && keyEvent.style === SCALAR_STYLE.PLAIN) {
         this.issue('merge keys (<<) are not supported: write the fields out', keyPos);
         continue;
@@ -280,13 +318,16 @@ class DocumentBuilder {
     this.nodes += target.size;
     const before = this.aliasExpansion;
     this.aliasExpansion += target.size;
-    if (before <= LIMITS.maxAliasExpansion && this.aliasExpansion > LIMITS.maxAliasExpansion) {
+    const max = this.limits.maxAliasExpansion;
+    if (before <= max && this.aliasExpansion > max && !this.limitReported) {
+      this.limitReported = true;
       this.issue(
-        `aliases expand to more than ${LIMITS.maxAliasExpansion} nodes in this document (alias bomb?)`,
+        `aliases expand to more than ${max} nodes in this document (alias bomb?)`,
         pos,
         'LIMIT',
       );
     }
+    this.addBytes(target.bytes, pos, true);
     return target.node;
   }
 
@@ -317,6 +358,7 @@ class DocumentBuilder {
     else if (ev.tagStart >= 0) pos = this.lines.at(ev.tagStart);
     else if (ev.anchorStart >= 0) pos = this.lines.at(ev.anchorStart - 1);
     const text = getScalarValue(this.source, ev);
+    this.addBytes(text.length, pos, false);
     const raw = this.rawTag(ev);
     const tagged = raw !== '';
     // As js-yaml's eventsToAst: the tag as written, else the core schema decides.
@@ -330,9 +372,9 @@ class DocumentBuilder {
     const value = resolveScalar(text, resolvedTag);
     if (value === UNRESOLVED) {
       this.issue(
-        resolvedTag.startsWith(CORE) && tagged
-          ? `'${text}' is not a valid ${tag}`
-          : `unsupported tag ${tag}: manifests use plain strings, numbers and booleans`,
+        tagged && SCALAR_TAGS.has(resolvedTag)
+          ? `'${clip(text)}' is not a valid ${tag}`
+          : `unsupported tag ${tag}: manifests use plain strings, numbers and booleans (tags ${[...SCALAR_TAGS].map((t) => '!!' + t.slice(CORE.length)).join(', ')})`,
         pos,
       );
       return { kind: 'scalar', value: text, pos };
@@ -348,6 +390,16 @@ function normalizeTag(tag: string): string {
 }
 
 const UNRESOLVED = Symbol('unresolved');
+
+/** A value quoted in a message: one line's worth, never a whole hostile scalar. */
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The scalar tags of the YAML 1.2 core schema: any other (`!!binary`, `!!timestamp`) is unsupported. */
+const SCALAR_TAGS: ReadonlySet<string> = new Set(
+  ['str', 'int', 'float', 'bool', 'null'].map((t) => CORE + t),
+);
 
 /** YAML 1.2 core schema scalars (the tags CORE_SCHEMA resolves implicitly). */
 function resolveScalar(text: string, tag: string): Scalar | typeof UNRESOLVED {

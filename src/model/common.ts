@@ -77,7 +77,15 @@ export function assignmentKeyString(key: AssignmentKey): string {
     : `${key.project}/${key.domain}/${key.workflow}`;
 }
 
-export type ObjectKind = 'ClusterPool' | 'Cluster' | 'Queue' | 'PoolAssignment';
+export type ObjectKind =
+  | 'ClusterPool'
+  | 'Cluster'
+  | 'Queue'
+  | 'PoolAssignment'
+  | 'DefaultQueue'
+  | 'ExecutionCluster'
+  | 'ClusterLabel'
+  | 'ExecutionClusterLabel';
 
 /** The kinds of poolsync's own control plane (embedded store and its REST API). */
 export const CORE_KINDS: readonly ObjectKind[] = [
@@ -86,6 +94,11 @@ export const CORE_KINDS: readonly ObjectKind[] = [
   'Queue',
   'PoolAssignment',
 ];
+
+/** Union v2: the identity of a default-queue setting (`DefaultQueue/<project>/<domain>`). */
+export function defaultQueueKeyString(key: { project: string; domain: string }): string {
+  return `${key.project}/${key.domain}`;
+}
 
 /** Plan and error addresses: `<Kind>/<name>`; for assignments the name is the key string. */
 export function address(kind: ObjectKind, name: string): string {

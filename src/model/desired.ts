@@ -3,6 +3,7 @@
  * src/manifests, consumed by src/plan. Every object keeps where it was declared.
  */
 import type { Assignment, ClusterDataPlane, PoolContract, QueueSpec } from './common.js';
+import type { ClusterLabelEntry, ExecutionClusterAuth, ExecutionClusterLabel } from './flyte.js';
 
 export interface SourceLocation {
   /** Path relative to the repository folder, with forward slashes. */
@@ -48,9 +49,27 @@ export interface DesiredAssignment extends Assignment {
   source: SourceLocation;
 }
 
+/** Union v2: executions of project/domain without a queue of their own go to `queue`. */
+export interface DesiredDefaultQueue {
+  project: string;
+  domain: string;
+  queue: string;
+  /** metadata.name of the manifest (free text; identity is project/domain). */
+  name: string;
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
 export interface RepoConfig {
   prune: boolean;
   ignore: string[];
+  /** Generated files kept in the repository (poolsync.yaml `render`, docs/flyte-oss.md). */
+  render?: RenderConfig;
+}
+
+export interface RenderConfig {
+  'flyte-core-values'?: { path: string; credentialsSecret?: string };
+  'union-cluster-pools'?: { path: string };
 }
 
 export interface DesiredState {
@@ -59,7 +78,42 @@ export interface DesiredState {
   clusters: DesiredCluster[];
   queues: DesiredQueue[];
   assignments: DesiredAssignment[];
+  /**
+   * DefaultQueue documents, sorted by project/domain, keys unique (V12). The loader always
+   * fills it; absent (in hand-built states) means none.
+   */
+  default_queues?: DesiredDefaultQueue[];
+  /** Flyte OSS config-only kinds (docs/flyte-oss.md); absent in states built before them. */
+  execution_clusters?: DesiredExecutionCluster[];
+  cluster_labels?: DesiredClusterLabel[];
+  /** flyteadmin's EXECUTION_CLUSTER_LABEL attributes, sorted by key string. */
+  execution_cluster_labels?: DesiredExecutionClusterLabel[];
   config: RepoConfig;
   /** Git commit the state was read from, when known. */
   commit: string | null;
+}
+
+/** flyte-core `configmap.clusters.clusterConfigs[]` (docs/flyte-oss.md). */
+export interface DesiredExecutionCluster {
+  name: string;
+  endpoint: string | null;
+  enabled: boolean;
+  auth: ExecutionClusterAuth;
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
+/** flyte-core `configmap.clusters.labelClusterMap.<name>`. */
+export interface DesiredClusterLabel {
+  name: string;
+  clusters: ClusterLabelEntry[];
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
+export interface DesiredExecutionClusterLabel extends ExecutionClusterLabel {
+  /** metadata.name of the manifest (free text; identity is the key, V11). */
+  name: string;
+  annotations: Annotations;
+  source: SourceLocation;
 }

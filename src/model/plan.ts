@@ -4,6 +4,7 @@
  */
 import type { AssignmentKey, Capabilities, ObjectKind, PoolContract, QueueSpec } from './common.js';
 import type { RegisterClusterRequest } from './requests.js';
+import type { ExecutionClusterLabel } from './flyte.js';
 
 export const PLAN_FORMAT_VERSION = '1';
 
@@ -58,7 +59,11 @@ export type StepOp =
   | { op: 'activate_queue'; args: { name: string } }
   | { op: 'delete_queue'; args: { name: string } }
   | { op: 'move_cluster'; args: { name: string; pool: string } }
-  | { op: 'update_pool'; args: { name: string; contract: PoolContract } };
+  | { op: 'update_pool'; args: { name: string; contract: PoolContract } }
+  | { op: 'set_default_queue'; args: { project: string; domain: string; queue: string } }
+  | { op: 'delete_default_queue'; args: { project: string; domain: string } }
+  | { op: 'set_execution_cluster_label'; args: ExecutionClusterLabel }
+  | { op: 'delete_execution_cluster_label'; args: AssignmentKey };
 
 export type StepKind = StepOp['op'];
 

@@ -7,11 +7,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadRepository } from '../manifests/index.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
-import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import { readLiveState, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { computePlan } from './index.js';
+import { withExecution } from './execution.js';
+import { planForBackend } from './backend.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -37,6 +38,11 @@ export type LiveSource = ControlPlane | (() => Promise<LiveState>);
 export interface PipelineOptions {
   /** Git commit the folder was read from, recorded in the plan. */
   commit?: string | null;
+  /**
+   * The backend, when the live state comes from a reader function rather than a ControlPlane:
+   * its kinds are checked and its `manualStep` marks the steps a person runs.
+   */
+  backend?: BackendInfo;
 }
 
 export async function planRepository(
@@ -53,11 +59,13 @@ export async function planRepository(
   const t1 = performance.now();
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t2 = performance.now();
-  const plan = computePlan(
-    loaded.desired,
-    live,
-    opts.commit !== undefined ? { commit: opts.commit } : {},
-  );
+  const backend = opts.backend ?? (typeof source === 'function' ? undefined : source.backend);
+  const planned = planForBackend(loaded.desired, live, backend, {
+    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
+  });
+  // After planning: the planner stays pure; only the backend knows what has no public API.
+  const plan = withExecution(planned, backend?.manualStep?.bind(backend));
   const t3 = performance.now();
   return {
     ok: true,
@@ -74,11 +82,20 @@ export async function planRepository(
  * without local changes under DIR; else null (the plan would not be that commit's).
  */
 export async function cleanCommit(dir: string): Promise<string | null> {
-  const run = promisify(execFile);
+  // One git process: porcelain v2 with --branch prints "# branch.oid <HEAD>" and then one line
+  // per changed or untracked path under DIR.
   try {
-    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd: dir });
-    const { stdout: status } = await run('git', ['status', '--porcelain', '--', '.'], { cwd: dir });
-    return status.trim() === '' ? head.trim() : null;
+    const { stdout } = await promisify(execFile)(
+      'git',
+      ['status', '--porcelain=v2', '--branch', '--', '.'],
+      { cwd: dir, maxBuffer: 64 * 1024 * 1024 },
+    );
+    let head: string | null = null;
+    for (const line of stdout.split('\n')) {
+      if (line.startsWith('# branch.oid ')) head = line.slice('# branch.oid '.length).trim();
+      else if (line !== '' && !line.startsWith('#')) return null;
+    }
+    return head !== null && /^[0-9a-f]{40,64}$/.test(head) ? head : null;
   } catch {
     return null;
   }

@@ -18,6 +18,8 @@ import type { Step } from '../model/plan.js';
 import type { PlanContext } from './context.js';
 import { splitWaits, waitSets } from './drain.js';
 import { StepGraph } from './graph.js';
+import { addDefaultQueueSteps } from './default-queues.js';
+import { addLabelSteps } from './cluster-labels.js';
 
 const key = {
   createPool: (n: string) => `create_pool:${n}`,
@@ -179,6 +181,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
         address('PoolAssignment', k),
       );
   }
+  addLabelSteps(g, ctx);
   for (const [name, d] of ctx.pools) {
     if (d.deletes)
       g.add(
@@ -293,5 +296,6 @@ export function buildSteps(ctx: PlanContext): Step[] {
       if (a.finalPool !== a.livePool) g.order(key.setAssignment(k), key.deletePool(a.livePool));
     }
   }
+  addDefaultQueueSteps(ctx, g, { queue: key.queue, register: key.register });
   return g.finalize();
 }

@@ -16,9 +16,39 @@ export function summaryCounts(s: PlanSummary): string {
   return `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked`;
 }
 
-/** `Plan: N to create, N to update, N to replace, N to delete, N blocked.` */
+/**
+ * `Plan: N to create, N to update, N to replace, N to delete, N blocked.` It counts what
+ * poolsync does: side effects (sideEffectLine) are left out. `plan.summary` (the JSON) keeps
+ * counting every change by action.
+ */
 export function closingLine(plan: Plan): string {
-  return `Plan: ${summaryCounts(plan.summary)}.`;
+  const counts = { ...plan.summary };
+  for (const c of sideEffects(plan)) counts[c.action] -= 1;
+  return `Plan: ${summaryCounts(counts)}.`;
+}
+
+/**
+ * Changes the control plane makes by itself as the effect of another object's step (C2/C3
+ * queues created by a registration, C8 selectors pruned by a delete): nothing is sent for
+ * them, so the closing line does not count them.
+ */
+export function sideEffects(plan: Plan): Change[] {
+  const targets = new Set(plan.steps.map((s) => s.target));
+  return plan.changes.filter(
+    (c) =>
+      c.caused_by &&
+      !targets.has(c.address) &&
+      c.action !== 'noop' &&
+      c.action !== 'blocked' &&
+      c.action !== 'unmanaged',
+  );
+}
+
+/** The line after the closing line when some changes are side effects; null otherwise. */
+export function sideEffectLine(plan: Plan): string | null {
+  const n = sideEffects(plan).length;
+  if (n === 0) return null;
+  return `${n === 1 ? '1 more change follows' : `${n} more changes follow`} from these steps (marked #): the control plane makes ${n === 1 ? 'it' : 'them'} itself, nothing is sent.`;
 }
 
 /** True when applying the plan would send nothing and nothing is blocked. */

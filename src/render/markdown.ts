@@ -1,19 +1,23 @@
 /**
  * Markdown for a pull-request comment: the closing line first, the changes in a fenced
- * `diff` block (GitHub colours `+` green, `-` red, `!` orange), then blocked items and
- * warnings. Kept under a size budget (GitHub caps comments at 65,536 characters).
+ * `diff` block (GitHub colours `+` green and `-` red), then blocked items and warnings. The
+ * symbols are the text plan's (`~` update, `-/+` replace): `!` means blocked there, so it is
+ * never used for an update here. Kept under a size budget (GitHub caps comments at 65,536 characters).
  */
 import type { Change, Plan } from '../model/plan.js';
 import {
   capabilitiesOn,
   capabilitySteps,
+  SYMBOL,
   causeNote,
   closingLine,
   fieldLines,
   hasNoChanges,
   plural,
+  sideEffectLine,
   visibleChanges,
 } from './common.js';
+import { manualSteps, runbookLines, waitingCount } from './runbook.js';
 
 export interface MarkdownOptions {
   /** Upper bound of the output length; the change list is cut to fit. Default 60,000. */
@@ -22,7 +26,7 @@ export interface MarkdownOptions {
 
 const DIFF_PREFIX: Partial<Record<Change['action'], string>> = {
   create: '+',
-  update: '!',
+  update: SYMBOL.update,
   replace: '-/+',
   delete: '-',
 };
@@ -49,6 +53,8 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
       ? '**No changes.** The control plane matches the repository.'
       : `**${closingLine(plan)}**`,
   );
+  const sideEffects = sideEffectLine(plan);
+  if (sideEffects) head.push('', sideEffects);
   if (plan.summary.unmanaged > 0)
     head.push('', `${plural(plan.summary.unmanaged, 'object')} unmanaged (prune is off).`);
   head.push('');
@@ -77,6 +83,29 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
     for (const c of blocked) tail.push(`- **\`${c.address}\`**: ${escapeInline(c.reason ?? '')}`);
     tail.push('');
   }
+  const manual = manualSteps(plan);
+  if (manual.length > 0) {
+    const waiting = waitingCount(plan.steps);
+    const runbook = runbookLines(plan.steps, { indent: '' });
+    // A fence longer than any run of backticks in the file contents.
+    const longest = Math.max(
+      2,
+      ...runbook.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length))),
+    );
+    const fence = '`'.repeat(longest + 1);
+    tail.push(
+      `### Manual steps (${manual.length})`,
+      '',
+      'The control plane has no public API for these: `poolsync apply` runs every other step it can, ' +
+        `then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''}; ` +
+        'with `--flyte-cli PATH` it runs these commands itself.',
+      '',
+      `${fence}sh`,
+      ...runbook,
+      fence,
+      '',
+    );
+  }
   if (plan.warnings.length > 0) {
     tail.push('### Warnings', '');
     for (const w of plan.warnings)
@@ -89,7 +118,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
     for (const c of unmanaged) tail.push(`- \`${c.address}\``);
     tail.push('', '</details>', '');
   }
-  const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
+  const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown (not a clean Git work tree)'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
 
   const body: string[] = [];
   const applied = changes.filter((c) => DIFF_PREFIX[c.action] !== undefined);
@@ -120,8 +149,9 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
 
 function diffBlock(change: Change): string[] {
   const prefix = DIFF_PREFIX[change.action]!;
-  // Field lines start with the same marker so the whole block takes the change's colour.
-  const marker = prefix === '-/+' ? '!' : prefix;
+  // Field lines start with the change's marker so the whole block takes its colour; inside a
+  // replace, the changed fields are marked `~` as Terraform does.
+  const marker = prefix === '-/+' ? SYMBOL.update : prefix;
   const lines = [`${prefix} ${change.address}`];
   const note = causeNote(change);
   if (note) lines.push(`${marker}     # ${note}`);

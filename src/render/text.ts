@@ -9,8 +9,10 @@ import {
   fieldLines,
   hasNoChanges,
   plural,
+  sideEffectLine,
   visibleChanges,
 } from './common.js';
+import { manualSteps, runbookLines, waitingCount } from './runbook.js';
 
 export interface TextOptions {
   color: boolean;
@@ -55,7 +57,21 @@ export function renderText(plan: Plan, opts: TextOptions): string {
     out.push(paint('bold', 'No changes.') + ' The control plane matches the repository.', '');
   } else {
     out.push('poolsync will perform the following actions:', '');
-    for (const change of actionable) out.push(...renderChange(change, paint), '');
+    const manualTargets = new Set(manualSteps(plan).map((s) => s.target));
+    for (const change of actionable)
+      out.push(...renderChange(change, paint, manualTargets.has(change.address)), '');
+  }
+  const manual = manualSteps(plan);
+  if (manual.length > 0) {
+    const waiting = waitingCount(plan.steps);
+    out.push(
+      paint('bold', `Manual steps (${manual.length}):`) +
+        ` the control plane has no public API for these. \`poolsync apply\` runs every other step it can,` +
+        ` then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''};` +
+        ` with --flyte-cli PATH it runs these commands itself.`,
+      '',
+      ...runbookLines(plan.steps),
+    );
   }
   const capSteps = capabilitySteps(plan);
   if (capSteps.length > 0) {
@@ -102,6 +118,8 @@ export function renderText(plan: Plan, opts: TextOptions): string {
   }
 
   if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan)));
+  const sideEffects = sideEffectLine(plan);
+  if (sideEffects) out.push(sideEffects);
   if (plan.summary.unmanaged > 0)
     out.push(`${plural(plan.summary.unmanaged, 'object')} unmanaged (prune is off).`);
   if (plan.errors.length > 0) {
@@ -115,10 +133,12 @@ export function renderText(plan: Plan, opts: TextOptions): string {
   return out.join('\n') + '\n';
 }
 
-function renderChange(change: Change, paint: Paint): string[] {
+function renderChange(change: Change, paint: Paint, manual = false): string[] {
   const style = ACTION_STYLE[change.action];
   const symbol = SYMBOL[change.action].padStart(3);
-  const headline = HEADLINE[change.action];
+  const headline = manual
+    ? 'manual: no public API, see Manual steps below'
+    : HEADLINE[change.action];
   const lines = [
     `${paint(style, symbol)} ${paint('bold', change.address)}${headline ? paint('dim', `  (${headline})`) : ''}`,
   ];

@@ -6,6 +6,7 @@
  *   const onPullRequest = pullRequestHandlerForDaemon({ config, readLiveState, logger });
  *   startDaemon(config, { ..., ...(onPullRequest ? { onPullRequest } : {}) });
  */
+import type { BackendInfo } from '../controlplane/types.js';
 import { join } from 'node:path';
 import type { LiveState } from '../model/live.js';
 import type { DaemonConfig } from '../daemon/config.js';
@@ -74,6 +75,8 @@ const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'G
 export function pullRequestHandlerForDaemon(opts: {
   config: DaemonConfig;
   readLiveState: () => Promise<LiveState>;
+  /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
+  backend?: BackendInfo;
   logger: HandlerLogger;
   env?: Record<string, string | undefined>;
 }): ((e: PullRequestEvent) => Promise<void>) | null {
@@ -116,6 +119,7 @@ export function pullRequestHandlerForDaemon(opts: {
         },
         path: source.path,
         readLiveState: opts.readLiveState,
+        ...(opts.backend ? { backend: opts.backend } : {}),
         logger,
       }),
     );

@@ -75,6 +75,7 @@ describe('progress lines', () => {
 describe('final report', () => {
   const base = (over: Partial<ApplyResult>): ApplyResult => ({
     ok: true,
+    manual: [],
     aborted: false,
     steps: [],
     counts: { created: 2, updated: 1, replaced: 1, deleted: 0, blocked: 3 },

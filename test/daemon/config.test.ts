@@ -93,6 +93,18 @@ describe('resolveDaemonConfig', () => {
     expect(String(err)).not.toContain('hunter2');
   });
 
+  it('names the real environment variable of a secret in the config file (POOLSYNC_TOKEN, not TOKEN)', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'repo: r\ntoken: hunter2\n');
+    const err = await resolveDaemonConfig({ ...base, configFile: file, flags: {} }).catch(
+      (e: Error) => e,
+    );
+    expect((err as Error).message).toBe(
+      `${file}: "token" is a secret and cannot be written in the config file; name a file with "token-file" or set POOLSYNC_TOKEN.`,
+    );
+  });
+
   it('unknown config keys get a did-you-mean hint', async () => {
     const dir = tempDir();
     const file = join(dir, 'c.yaml');
@@ -128,8 +140,39 @@ describe('resolveDaemonConfig', () => {
       ...base,
       flags: { repo: 'https://u:ghp_abc@github.com/a/b.git' },
     }).catch((e: Error) => e);
-    expect(String(err)).toMatch(/contains a password or token.*POOLSYNC_GIT_TOKEN/);
+    expect(String(err)).toMatch(
+      /--repo: the repository URL carries a password or token \(user:secret@\); remove it from the URL and put the token in POOLSYNC_GIT_TOKEN/,
+    );
     expect(String(err)).not.toContain('ghp_abc');
+  });
+
+  it('refuses a token as the user part of the repository URL (it would land in .git/config)', async () => {
+    for (const repo of [
+      'https://ghp_abcdefgh@github.com/a/b.git',
+      'HTTPS://ghp_abcdefgh@github.com/a/b.git',
+      'http://ghp_abcdefgh@127.0.0.1:9/a/b.git',
+    ]) {
+      const err = await resolveDaemonConfig({ ...base, flags: { repo } }).catch((e: Error) => e);
+      expect(String(err), repo).toMatch(
+        /--repo: the repository URL carries a user part \(TOKEN@\), which git and HTTP clients send as a credential; remove it from the URL and put the token in POOLSYNC_GIT_TOKEN or --git-token-file/,
+      );
+      expect(String(err)).not.toContain('ghp_abcdefgh');
+    }
+    // The SSH login name is no secret.
+    for (const repo of ['ssh://git@github.com/a/b.git', 'git@github.com:a/b.git']) {
+      await expect(resolveDaemonConfig({ ...base, flags: { repo } })).resolves.toBeDefined();
+    }
+  });
+
+  it('refuses credentials in the control-plane URL at start-up, with the same check', async () => {
+    const err = await resolveDaemonConfig({
+      ...base,
+      flags: { repo: 'r', 'control-plane': 'https://tok_123456@cp.example.com' },
+    }).catch((e: Error) => e);
+    expect(String(err)).toMatch(
+      /--control-plane: the control plane URL carries a user part \(TOKEN@\).*POOLSYNC_TOKEN or --token-file/,
+    );
+    expect(String(err)).not.toContain('tok_123456');
   });
 
   it('needs exactly one of --repo and --watch', async () => {

@@ -112,7 +112,9 @@ describe('garbage in, structured errors out', () => {
       ['LIMIT', 'big.yaml'],
       ['V5', 'c.yaml'],
     ]);
-    expect(r.errors[0]!.message).toMatch(/over the 1 MiB limit/);
+    expect(r.errors[0]!.message).toMatch(
+      /^file is 1,048,579 bytes \(1 MiB\), over the limit of 1,048,576 bytes \(1 MiB\)/,
+    );
   });
 
   it(`more than ${LIMITS.maxDocuments} documents is a LIMIT error`, async () => {
@@ -123,7 +125,7 @@ describe('garbage in, structured errors out', () => {
     expect(r.counts.documents).toBe(LIMITS.maxDocuments + 1);
     const limit = r.errors.filter((e) => e.code === 'LIMIT');
     expect(limit.map((e) => e.file)).toEqual(['b.yaml']);
-    expect(limit[0]!.message).toContain('more than 50000 documents');
+    expect(limit[0]!.message).toContain('more than 50,000 documents');
   });
 
   it('an alias bomb ("billion laughs") is a LIMIT error at the alias that crosses the line', async () => {

@@ -66,9 +66,23 @@ describe('YAML positions', () => {
   });
 
   it('reports syntax errors at the parser position (1-based)', () => {
-    const { issues } = parseYamlFile('a: 1\nb: [1,\n');
+    const { issues } = parseYamlFile('a: 1\nb: [1, @x]\n');
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ code: 'YAML', line: 3 });
+    expect(issues[0]).toMatchObject({ code: 'YAML', line: 2, column: 8 });
+    expect(issues[0]!.message).toMatch(/^syntax error: /);
+  });
+
+  it('an unclosed flow sequence is reported where it opened, not where the parser gave up', () => {
+    const { issues } = parseYamlFile('a: 1\nb: [1,\n');
+    expect(issues).toEqual([
+      {
+        code: 'YAML',
+        message:
+          'syntax error: flow sequence opened here is never closed (the parser gave up at line 3, column 1); add the closing ]',
+        line: 2,
+        column: 4,
+      },
+    ]);
   });
 });
 

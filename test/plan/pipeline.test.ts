@@ -41,6 +41,17 @@ describe('cleanCommit', () => {
     expect(await cleanCommit(dir)).toBe(head);
     writeFileSync(join(dir, 'untracked.yaml'), '# new\n');
     expect(await cleanCommit(dir)).toBeNull();
+    rmSync(join(dir, 'untracked.yaml'));
+    expect(await cleanCommit(dir)).toBe(head);
+    writeFileSync(join(dir, 'poolsync.yaml'), '# edited\n', { flag: 'a' });
+    expect(await cleanCommit(dir)).toBeNull();
+  });
+
+  it('is null in a repository without commits', async () => {
+    const empty = join(tmp, 'empty');
+    mkdirSync(empty);
+    git(empty, 'init', '-q');
+    expect(await cleanCommit(empty)).toBeNull();
   });
 
   it('is null outside a Git work tree', async () => {

@@ -49,7 +49,16 @@ describe('plan JSON schema (draft 2020-12)', () => {
       'a step with an unknown op',
       JSON.stringify({
         ...JSON.parse(readFileSync('test/golden/plan-empty.json', 'utf8')),
-        steps: [{ id: 's1', op: 'drain_cluster', target: 'Cluster/a', depends_on: [], args: {} }],
+        steps: [
+          {
+            id: 's1',
+            op: 'drain_cluster',
+            target: 'Cluster/a',
+            depends_on: [],
+            args: {},
+            execution: 'api',
+          },
+        ],
       }),
       /not a valid plan: steps\.0\.op/,
     ],

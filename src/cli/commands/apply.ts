@@ -1,10 +1,13 @@
 /**
  * `poolsync apply [DIR | PLANFILE]`: plan (or read a saved plan), confirm, and execute the
  * step graph under the per-control-plane apply lock. Exit 0 on success or no changes,
- * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply).
+ * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply), 2 when
+ * manual steps are left for a person (the runbook is printed last; docs/apply.md).
  */
 import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
-import { stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
+import { printRunbook } from './apply-runbook.js';
+import { flyteCliRunner } from '../../apply/manual.js';
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import {
@@ -28,7 +31,13 @@ import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
-import { colorOption, controlPlaneOption, tokenFileOption, useColor } from '../options.js';
+import {
+  apiKeyFileOption,
+  colorOption,
+  controlPlaneOption,
+  tokenFileOption,
+  useColor,
+} from '../options.js';
 
 interface ApplyArgs {
   target: string;
@@ -37,7 +46,9 @@ interface ApplyArgs {
   parallelism: number;
   'wait-timeout': string;
   'token-file'?: string;
+  'api-key-file'?: string;
   'state-dir': string;
+  'flyte-cli'?: string;
   color?: boolean;
 }
 
@@ -70,10 +81,16 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('state-dir', {
         type: 'string',
         default: DEFAULT_STATE_DIR,
         describe: 'Where apply locks for HTTP control planes are kept',
+      })
+      .option('flyte-cli', {
+        type: 'string',
+        describe:
+          'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
       })
       .option('color', colorOption('the output')) as Argv<ApplyArgs>,
   handler: async (args) => {
@@ -98,6 +115,8 @@ async function runApply(args: ApplyArgs): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const url = args['control-plane'];
 
+  const flyteCli = args['flyte-cli'];
+  if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.target);
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
   if (target.kind === 'dir' && !args['auto-approve'] && !process.stdin.isTTY) {
@@ -115,7 +134,12 @@ async function runApply(args: ApplyArgs): Promise<number> {
   let cp: ControlPlane | null = null;
   try {
     let plan: Plan;
-    cp = await openControlPlane(url, token === undefined ? {} : { token });
+    cp = await openControlPlane(url, {
+      // One connection per call in flight (P=128 is not capped at a fixed pool size).
+      http: { connections: Math.max(parallelism, 8) },
+      ...(token === undefined ? {} : { token }),
+      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+    });
     if (saved !== null) {
       plan = saved;
       // plan.md: re-read live state; a plan made against another state is refused before any call.
@@ -160,12 +184,30 @@ async function runApply(args: ApplyArgs): Promise<number> {
       parallelism,
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
+      ...(flyteCli !== undefined ? { runManual: flyteCliRunner(flyteCli) } : {}),
     });
     process.stdout.write(renderApplyResult(result, colors));
-    return result.ok ? 0 : 1;
+    if (result.ok) return 0;
+    const stopped = result.steps.some((s) => s.status === 'failed' || s.status === 'not_run');
+    if (stopped || result.aborted || result.manual.length === 0) return 1;
+    await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
+    return 2;
   } finally {
     await cp?.close().catch(() => {});
     await lock.release();
+  }
+}
+
+/** `--flyte-cli PATH`: a path must name an executable file; a bare name is looked up in PATH when run. */
+async function checkCli(path: string): Promise<void> {
+  if (path.trim() === '') throw new UserError('--flyte-cli needs the path of the flyte CLI binary');
+  if (!path.includes('/')) return;
+  try {
+    await access(path, constants.X_OK);
+  } catch {
+    throw new UserError(
+      `--flyte-cli ${path}: not an executable file; install the flyte CLI (https://www.union.ai/docs) or give its path`,
+    );
   }
 }
 

@@ -2,6 +2,7 @@
  * `poolsync export [--control-plane URL] [--dir OUT]`: writes the live state as manifests
  * (one file per object, a folder per kind) that validate clean and plan to no changes.
  */
+import { exportExecutionClusterLabels } from '../../controlplane/export-flyte.js';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -9,12 +10,13 @@ import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState } from '../../controlplane/types.js';
 import { UserError } from '../../util/user-error.js';
-import { controlPlaneOption, tokenFileOption } from '../options.js';
+import { apiKeyFileOption, controlPlaneOption, tokenFileOption } from '../options.js';
 
 interface ExportArgs {
   'control-plane': string;
   dir: string;
   'token-file'?: string;
+  'api-key-file'?: string;
   force: boolean;
 }
 
@@ -37,6 +39,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         describe: 'Folder to write pools/, clusters/, queues/, assignments/ into',
       })
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('force', {
         type: 'boolean',
         default: false,
@@ -48,7 +51,11 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       ) as Argv<ExportArgs>,
   handler: async (args) => {
     const token = await resolveToken(args['token-file']);
-    const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+    const cp = await openControlPlane(args['control-plane'], {
+      readOnly: true,
+      ...(token ? { token } : {}),
+      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+    });
     let live;
     try {
       live = await readLiveState(cp);
@@ -56,6 +63,9 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       await cp.close();
     }
     const result = exportManifests(live);
+    const labels = exportExecutionClusterLabels(live);
+    result.files.push(...labels.files);
+    result.warnings.push(...labels.warnings);
     const out = resolve(args.dir);
     if (!args.force) {
       const clashes: string[] = [];
@@ -74,7 +84,11 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
     const c = result.counts;
     process.stdout.write(
-      `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments to ${out}\n`,
+      `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments` +
+        (live.execution_cluster_labels
+          ? ` and ${labels.files.length} execution cluster labels`
+          : '') +
+        ` to ${out}\n`,
     );
   },
 };

@@ -3,11 +3,13 @@
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
+import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { renderJson, renderMarkdown, renderText } from '../../render/index.js';
 import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
@@ -20,6 +22,7 @@ import {
   planOutputOption,
   requireFolder,
   tokenFileOption,
+  apiKeyFileOption,
   useColor,
 } from '../options.js';
 
@@ -29,6 +32,7 @@ interface PlanArgs extends CommentArgs {
   dir: string;
   'control-plane': string;
   'token-file'?: string;
+  'api-key-file'?: string;
   output: OutputFormat;
   out?: string;
   'detailed-exitcode': boolean;
@@ -43,6 +47,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .positional('dir', configDirPositional)
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('output', planOutputOption)
       .option('out', {
         type: 'string',
@@ -75,8 +80,12 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 async function runPlan(args: PlanArgs): Promise<number> {
   await requireFolder(args.dir);
   const token = await resolveToken(args['token-file']);
-  const commit = await cleanCommit(args.dir);
-  const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+  const commit = await planCommit(args);
+  const cp = await openControlPlane(args['control-plane'], {
+    readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
+    ...(token ? { token } : {}),
+    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+  });
   let result;
   try {
     result = await planRepository(args.dir, cp, { commit });
@@ -102,6 +111,9 @@ async function runPlan(args: PlanArgs): Promise<number> {
   }
   const color = useColor(args.color);
   process.stdout.write(render(plan, args.output, color));
+  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
+  const rendered = await renderedFileChanges(args.dir, result.desired, commit);
+  if (rendered !== '') (args.output === 'text' ? process.stdout : process.stderr).write(rendered);
   if (plan.errors.length > 0) {
     if (args.out) process.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
     return 1;
@@ -122,6 +134,19 @@ async function runPlan(args: PlanArgs): Promise<number> {
   return args['detailed-exitcode'] && hasChangesToApply(plan) ? 2 : 0;
 }
 
+/**
+ * The commit the plan is recorded for: `--commit` when given, the pull request's commit with
+ * `--comment` (what the comment header and the status name), else DIR's clean HEAD.
+ */
+async function planCommit(args: PlanArgs): Promise<string | null> {
+  if (args.commit !== undefined) return args.commit;
+  if (args.comment !== undefined) {
+    const { resolveCommentTarget } = await import('../../vcs/cli-options.js');
+    return (await resolveCommentTarget(args)).commit;
+  }
+  return cleanCommit(args.dir);
+}
+
 /** `--comment`: the sticky pull-request comment and commit status (src/vcs), before any exit. */
 async function publishComment(args: PlanArgs, outcome: PublishOutcome): Promise<void> {
   const { describePublish, publishFromCliArgs } = await import('../../vcs/cli-options.js');
@@ -138,4 +163,25 @@ export function render(plan: Plan, output: OutputFormat, color: boolean): string
 /** --detailed-exitcode: blocked and unmanaged objects alone are not changes (nothing would be sent). */
 export function hasChangesToApply(plan: Plan): boolean {
   return plan.steps.length > 0;
+}
+
+/** What `poolsync render` would change in the generated files poolsync.yaml names, as diffs. */
+async function renderedFileChanges(
+  dir: string,
+  desired: DesiredState,
+  commit: string | null,
+): Promise<string> {
+  if (!desired.config.render) return '';
+  const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
+  const out: string[] = [];
+  for (const target of renderTargets(desired, commit)) {
+    const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
+    const cmp = compareTarget(target, current);
+    if (cmp.status === 'same') continue;
+    out.push(
+      `\nRendered file ${target.path} ${cmp.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
+        `(run \`poolsync render ${target.kind}\`, or let the daemon commit it):\n${cmp.diff}`,
+    );
+  }
+  return out.join('');
 }

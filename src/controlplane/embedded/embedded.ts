@@ -6,6 +6,7 @@
 import {
   CORE_KINDS,
   DEFAULT_POOL,
+  type ObjectKind,
   address,
   assignmentKeyString,
   type Assignment,
@@ -18,6 +19,7 @@ import {
 import type {
   LiveAssignment,
   LiveCluster,
+  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   QueueMetrics,
@@ -33,7 +35,10 @@ import { formatCapabilities, sameCapabilities } from '../../model/capabilities.j
 import { UserError } from '../../util/user-error.js';
 import { capabilitiesChangeHint, withQueueState } from './capabilities.js';
 import * as core from './state.js';
-import { StateStore } from './store.js';
+import { validateDefaultQueueKey } from './default-queues.js';
+import * as labels from './cluster-labels.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
+import { StateStore, readStateOnce } from './store.js';
 import {
   validateActivity,
   validateAssignment,
@@ -45,6 +50,8 @@ import {
 } from './validate.js';
 
 export { DEFAULT_POOL_CONTRACT } from './state.js';
+
+const EMBEDDED_KINDS: readonly ObjectKind[] = [...CORE_KINDS, 'DefaultQueue'];
 
 export interface EmbeddedOptions {
   /** Where the state is persisted; null keeps it in memory (tests). */
@@ -60,6 +67,11 @@ export interface EmbeddedOptions {
    * a different value is refused with the command that changes it. Absent: as stored.
    */
   capabilities?: Capabilities;
+  /**
+   * Read the state as it is now, without the writer lock and without writing anything (plan,
+   * export); every write is refused. A missing state file reads as a new organisation (P1).
+   */
+  readOnly?: boolean;
 }
 
 export interface QueueActivity {
@@ -70,13 +82,21 @@ export interface QueueActivity {
 }
 
 export class EmbeddedControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = { name: 'embedded', kinds: CORE_KINDS };
+  readonly backend: BackendInfo = {
+    name: 'embedded',
+    // It also keeps Union v2's default-queue settings and flyteadmin's execution cluster labels (served over flyteadmin-gateway.ts),
+    // so a Flyte OSS repository plans against it locally; the labels' clusters are config only.
+    kinds: [...EMBEDDED_KINDS, 'ExecutionClusterLabel'],
+    configKinds: ['ExecutionCluster', 'ClusterLabel'],
+  };
   private closed = false;
 
   private constructor(
     private readonly state: core.State,
     private readonly store: StateStore | null,
     private readonly now: () => number,
+    /** The state file when opened read-only (writes are refused). */
+    private readonly readOnlyPath: string | null = null,
   ) {}
 
   static async open(opts: EmbeddedOptions): Promise<EmbeddedControlPlane> {
@@ -88,16 +108,20 @@ export class EmbeddedControlPlane implements ControlPlane {
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
     const compact = opts.compactAfter === undefined ? {} : { compactAfter: opts.compactAfter };
-    const { store, state } = await StateStore.open(opts.path, init, compact);
+    const { store, state } = opts.readOnly
+      ? { store: null, state: await readStateOnce(opts.path, init) }
+      : await StateStore.open(opts.path, init, compact);
     if (opts.capabilities && !sameCapabilities(opts.capabilities, state.capabilities)) {
-      await store.close();
+      await store?.close();
       throw new UserError(
         `control-plane state ${opts.path} was created with capabilities ${formatCapabilities(state.capabilities)}, ` +
           `not ${formatCapabilities(opts.capabilities)}: capabilities are stored with the state. Leave them out ` +
           `to use the stored ones, or change them with \`${capabilitiesChangeHint(opts.path, opts.capabilities)}\``,
       );
     }
-    return new EmbeddedControlPlane(state, store, now);
+    return store
+      ? new EmbeddedControlPlane(state, store, now)
+      : new EmbeddedControlPlane(state, null, now, opts.path);
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
@@ -109,7 +133,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /** Where the state lives (null in memory). */
   get path(): string | null {
-    return this.store?.path ?? null;
+    return this.store?.path ?? this.readOnlyPath;
   }
 
   private check(): void {
@@ -120,6 +144,12 @@ export class EmbeddedControlPlane implements ControlPlane {
   /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
   private async write<T>(op: core.Op, view: () => T): Promise<T> {
     this.check();
+    if (this.readOnlyPath !== null) {
+      throw new ControlPlaneError(
+        'FAILED_PRECONDITION',
+        `control-plane state ${this.readOnlyPath} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
+      );
+    }
     core.applyOp(this.state, op);
     const result = view();
     if (this.store) await this.store.append(op);
@@ -294,6 +324,46 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
     await this.write({ op: 'delete_assignment', key: validateAssignmentKey(key) }, () => undefined);
+  }
+
+  listDefaultQueues(): Promise<LiveDefaultQueue[]> {
+    return this.read(() => core.listDefaultQueues(this.state));
+  }
+
+  async setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
+    const key = validateDefaultQueueKey(project, domain);
+    const name = validateName('Queue', queue);
+    return this.write({ op: 'set_default_queue', ...key, queue: name }, () => ({
+      ...key,
+      queue: name,
+    }));
+  }
+
+  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
+    const key = validateDefaultQueueKey(project, domain);
+    await this.write({ op: 'delete_default_queue', ...key }, () => undefined);
+  }
+
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    return this.read(() => labels.listExecutionClusterLabels(this.state));
+  }
+
+  /** One label by key, or null (flyteadmin's Get*Attributes, for the gateway). */
+  getExecutionClusterLabel(key: AssignmentKey): Promise<ExecutionClusterLabel | null> {
+    return this.read(() => labels.getExecutionClusterLabel(this.state, validateAssignmentKey(key)));
+  }
+
+  async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    const key = validateAssignmentKey(label);
+    const valid = labels.validateExecutionClusterLabel(label, key);
+    return this.write({ op: 'set_execution_cluster_label', label: valid }, () => ({ ...valid }));
+  }
+
+  async deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
+    await this.write(
+      { op: 'delete_execution_cluster_label', key: validateAssignmentKey(key) },
+      () => undefined,
+    );
   }
 
   // ------------------------------------------------------------ simulation (not in ControlPlane)

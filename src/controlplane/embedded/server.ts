@@ -15,6 +15,8 @@ import { constantTimeEqual } from '../../util/constant-time.js';
 import type { ControlPlaneErrorCode } from '../errors.js';
 import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
+import type { UnionApi } from './union-api.js';
+import { flyteadminGateway, type FlyteadminGatewayOptions } from './flyteadmin-gateway.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -29,6 +31,10 @@ export interface ControlPlaneServerOptions {
   logger?: Logger;
   /** Largest accepted request body (default 1 MiB). */
   bodyLimitBytes?: number;
+  /** Also serve Union's Connect/gRPC API and OAuth2 on this port (union-api.ts). */
+  unionApi?: UnionApi;
+  /** Also serve flyteadmin's attribute and OAuth2 paths (flyteadmin-gateway.ts). */
+  flyteadmin?: FlyteadminGatewayOptions;
 }
 
 export interface ControlPlaneServer {
@@ -106,15 +112,50 @@ function route(method: string, path: string, handler: Handler, sim = false): Rou
   };
 }
 
-/** Items after the page token (the last name of the previous page), `limit` of them. */
-function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchParams): Reply {
-  const rawLimit = query.get('limit');
-  const limit = rawLimit === null ? DEFAULT_PAGE_SIZE : Number(rawLimit);
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+/** Most shards a list may be split into (`shards`), so parallel readers stay bounded. */
+export const MAX_SHARDS = 64;
+
+/**
+ * The shard of a list key: FNV-1a (32-bit) of its UTF-8 bytes, modulo `shards`. Part of the
+ * API (schemas/control-plane.openapi.yaml), so any client can check or reproduce it.
+ */
+export function shardOf(key: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % shards;
+}
+
+function intParam(query: URLSearchParams, name: string, min: number, max: number): number | null {
+  const raw = query.get(name);
+  if (raw === null) return null;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max) {
     throw new HttpError(
       400,
       'INVALID_ARGUMENT',
-      `limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got "${rawLimit}"`,
+      `${name} must be an integer from ${min} to ${max}, got "${raw}"`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Items after the page token (the last key of the previous page), `limit` of them; with
+ * `shards`/`shard`, only the keys of that shard, so a client can read one list as several
+ * independent page chains at once (the answer echoes `shard` so a client knows it was honoured).
+ */
+function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchParams): Reply {
+  const limit = intParam(query, 'limit', 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
+  const shards = intParam(query, 'shards', 1, MAX_SHARDS);
+  const shard = intParam(query, 'shard', 0, (shards ?? 1) - 1);
+  if ((shards === null) !== (shard === null)) {
+    throw new HttpError(
+      400,
+      'INVALID_ARGUMENT',
+      'shards and shard are given together or not at all',
     );
   }
   const token = query.get('page_token');
@@ -134,12 +175,29 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
     }
     start = lo;
   }
-  const page = items.slice(start, start + limit);
-  const more = start + limit < items.length;
+  let page: T[];
+  let more: boolean;
+  if (shards === null || shard === null) {
+    page = items.slice(start, start + limit);
+    more = start + limit < items.length;
+  } else {
+    page = [];
+    more = false;
+    for (let i = start; i < items.length; i++) {
+      if (shardOf(keyOf(items[i]!), shards) !== shard) continue;
+      if (page.length === limit) {
+        more = true;
+        break;
+      }
+      page.push(items[i]!);
+    }
+  }
   const next = more
     ? Buffer.from(keyOf(page[page.length - 1]!), 'utf8').toString('base64url')
     : null;
-  return { status: 200, body: { items: page, next_page_token: next } };
+  const body: Record<string, unknown> = { items: page, next_page_token: next };
+  if (shards !== null) body.shard = { index: shard, count: shards };
+  return { status: 200, body };
 }
 
 const byName = (x: { name: string }) => x.name;
@@ -355,6 +413,7 @@ export async function startControlPlaneServer(
   const expected = opts.token ? opts.token : null;
   const limit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const log = opts.logger;
+  const flyteadmin = opts.flyteadmin ? flyteadminGateway(opts.controlPlane, opts.flyteadmin) : null;
 
   const send = (
     res: ServerResponse,
@@ -376,6 +435,7 @@ export async function startControlPlaneServer(
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
+    if (flyteadmin && (await flyteadmin(req, res, url))) return;
     if (expected && !tokenMatches(expected, req.headers.authorization)) {
       throw new HttpError(
         401,
@@ -461,6 +521,7 @@ export async function startControlPlaneServer(
         'request',
       );
     });
+    if (opts.unionApi?.handle(req, res)) return;
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -488,21 +549,24 @@ export async function startControlPlaneServer(
   server.keepAliveTimeout = 60_000;
   server.requestTimeout = 120_000;
 
+  const listener = opts.unionApi?.listener(server) ?? server;
+
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  const addr = server.address() as AddressInfo;
+  const addr = listener.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${host}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+        listener.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
+        opts.unionApi?.close();
       }),
   };
 }

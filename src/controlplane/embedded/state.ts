@@ -5,6 +5,17 @@
  * Writes are expressed as `Op` records. An op is validated and applied in one step
  * (`applyOp`); a rejected op changes nothing. Because applying is deterministic, the
  * persistence layer journals accepted ops and replays them after a restart.
+ *
+ * The index (keep it current when you add an op). Reads that would otherwise scan every
+ * object — a pool's member clusters, the queues whose selectors name a cluster — come from
+ * an index built once per state (on the first read) and kept current by the writers below,
+ * so a write and a get cost the same at 10 objects and at 100,000. The rule is one line:
+ *   **never write `state.clusters` or `state.queues` directly; call `putCluster`,
+ *   `removeCluster`, `putQueue` or `removeQueue`** (replacing a queue's `spec` is a write:
+ *   `putQueue(state, { ...queue, spec })`). Changing a cluster's `enabled`, `health`,
+ *   reasons or drift in place is fine: those are not indexed (availability is derived on
+ *   read from the indexed members). Pools, assignments and activity are not indexed; a new
+ *   indexed view belongs in `StateIndex` together with its upkeep in the four writers.
  */
 import {
   BASELINE_CAPABILITIES,
@@ -32,6 +43,23 @@ import type {
 } from '../../model/live.js';
 import { ControlPlaneError } from '../errors.js';
 import { applyCapabilityOp, type CapabilityOp } from './capabilities.js';
+import type { LiveDefaultQueue } from '../../model/live.js';
+import { applyDefaultQueueOp, listDefaultQueues, type DefaultQueueOp } from './default-queues.js';
+
+export {
+  defaultQueueInUse,
+  defaultQueueTargets,
+  isDefaultQueueTarget,
+  listDefaultQueues,
+} from './default-queues.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
+import {
+  applyClusterLabelOp,
+  clusterLabelsFromJson,
+  clusterLabelsToJson,
+  isClusterLabelOp,
+  type ClusterLabelOp,
+} from './cluster-labels.js';
 
 export interface PoolRecord {
   name: string;
@@ -66,6 +94,10 @@ export interface State {
   capabilities: Capabilities;
   /** Capability `drain`: queues drained (DRAINING, or DRAINED once idle). */
   draining: Set<string>;
+  /** Union v2 project/domain → default queue, keyed by `project/domain` (default-queues.ts). */
+  default_queues: Map<string, LiveDefaultQueue>;
+  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes by key string (cluster-labels.ts). */
+  execution_cluster_labels?: Map<string, ExecutionClusterLabel>;
 }
 
 /** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
@@ -81,7 +113,9 @@ export type Op =
   | { op: 'delete_assignment'; key: AssignmentKey }
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
   | ({ op: 'set_queue_activity'; name: string } & ActivityRecord)
-  | CapabilityOp;
+  | CapabilityOp
+  | DefaultQueueOp
+  | ClusterLabelOp;
 
 /** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */
 export const DEFAULT_POOL_CONTRACT: PoolContract = {
@@ -120,6 +154,7 @@ export function initialState(
     activity: new Map(),
     capabilities: { ...caps },
     draining: new Set(),
+    default_queues: new Map(),
   };
 }
 
@@ -188,6 +223,7 @@ function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): voi
 
 /** Validates `op` against the state and applies it; throws (changing nothing) when a rule rejects it. */
 export function applyOp(state: State, op: Op): void {
+  if (isClusterLabelOp(op)) return applyClusterLabelOp(state, op);
   switch (op.op) {
     case 'create_pool': {
       const addr = address('ClusterPool', op.name);
@@ -274,7 +310,7 @@ export function applyOp(state: State, op: Op): void {
           );
         }
       }
-      state.clusters.set(op.name, {
+      putCluster(state, {
         name: op.name,
         pool: op.pool,
         enabled: true,
@@ -284,14 +320,14 @@ export function applyOp(state: State, op: Op): void {
       });
       // C2 (and the C7 trap): an existing co-named queue is left exactly as it is.
       if (!queue) {
-        state.queues.set(op.name, {
+        putQueue(state, {
           name: op.name,
           spec: { pool: op.pool, clusters: [op.name], ...QUEUE_DEFAULTS },
           cluster_managed: true,
         });
       }
       // C3: the org-wide default queue comes back if it is missing.
-      if (!state.queues.has(DEFAULT_QUEUE)) state.queues.set(DEFAULT_QUEUE, defaultQueue());
+      if (!state.queues.has(DEFAULT_QUEUE)) putQueue(state, defaultQueue());
       return;
     }
     case 'update_cluster': {
@@ -300,16 +336,15 @@ export function applyOp(state: State, op: Op): void {
     }
     case 'delete_cluster': {
       requireCluster(state, op.name);
-      state.clusters.delete(op.name);
       // C8: the name leaves every explicit selector; wildcard queues are unaffected.
-      for (const queue of state.queues.values()) {
-        if (queue.spec.clusters.includes(op.name)) {
-          queue.spec = {
-            ...queue.spec,
-            clusters: queue.spec.clusters.filter((c) => c !== op.name),
-          };
-        }
+      for (const name of indexOf(state).boundQueues(op.name)) {
+        const queue = state.queues.get(name)!;
+        putQueue(state, {
+          ...queue,
+          spec: { ...queue.spec, clusters: queue.spec.clusters.filter((c) => c !== op.name) },
+        });
       }
+      removeCluster(state, op.name);
       return;
     }
     case 'create_queue': {
@@ -334,7 +369,7 @@ export function applyOp(state: State, op: Op): void {
         throw fail('ALREADY_EXISTS', `queue "${op.name}" already exists (N2)`, addr, 'N2');
       requirePool(state, op.spec.pool, addr, 'Q1');
       checkSelectorMembers(state, op.name, op.spec);
-      state.queues.set(op.name, {
+      putQueue(state, {
         name: op.name,
         spec: structuredClone(op.spec),
         cluster_managed: false,
@@ -374,7 +409,7 @@ export function applyOp(state: State, op: Op): void {
         );
       }
       checkSelectorMembers(state, op.name, op.spec);
-      queue.spec = structuredClone(op.spec);
+      putQueue(state, { ...queue, spec: structuredClone(op.spec) });
       return;
     }
     case 'set_assignment': {
@@ -411,6 +446,10 @@ export function applyOp(state: State, op: Op): void {
       state.activity.set(op.name, { runs_in_flight, actions_in_flight, at, finish_over_ms });
       return;
     }
+    case 'set_default_queue':
+    case 'delete_default_queue':
+      applyDefaultQueueOp(state, op);
+      return;
     default:
       applyCapabilityOp(state, op);
   }
@@ -422,7 +461,7 @@ function listNames(names: string[]): string {
 }
 
 function poolReferences(state: State, pool: string) {
-  const clusters = [...state.clusters.values()].filter((c) => c.pool === pool).map((c) => c.name);
+  const clusters = [...indexOf(state).members(pool)];
   const queues = [...state.queues.values()].filter((q) => q.spec.pool === pool).map((q) => q.name);
   const assignments = [...state.assignments.entries()]
     .filter(([, a]) => a.pool === pool)
@@ -447,46 +486,114 @@ function poolView(pool: PoolRecord, members: string[]): LivePool {
   return { name: pool.name, contract: structuredClone(pool.contract), member_clusters: members };
 }
 
-/** Reads indexed once per call, so listing is linear in the number of objects. */
-class Indexes {
-  private membersByPool: Map<string, string[]> | null = null;
-  private availableByPool: Map<string, string[]> | null = null;
-  private boundByCluster: Map<string, string[]> | null = null;
-  constructor(private readonly state: State) {}
+// ---------------------------------------------------------------- the index (see the header)
 
-  members(pool: string): string[] {
-    if (!this.membersByPool) {
-      this.membersByPool = new Map();
-      for (const c of this.state.clusters.values()) push(this.membersByPool, c.pool, c.name);
-    }
-    return [...(this.membersByPool.get(pool) ?? [])].sort();
+/** Derived lookups over one state; built on the first read, then kept current by the writers. */
+class StateIndex {
+  /** Pool name → names of its member clusters. */
+  private readonly membersByPool = new Map<string, Set<string>>();
+  /** Cluster name → names of the queues whose selector names it explicitly. */
+  private readonly boundByCluster = new Map<string, Set<string>>();
+  /** Sorted copies of `membersByPool` entries, dropped when the pool's membership changes. */
+  private readonly sortedMembers = new Map<string, string[]>();
+
+  constructor(state: State) {
+    for (const c of state.clusters.values()) this.addCluster(c);
+    for (const q of state.queues.values()) this.addQueue(q);
   }
 
-  availableInPool(pool: string): string[] {
-    if (!this.availableByPool) {
-      this.availableByPool = new Map();
-      for (const c of this.state.clusters.values())
-        if (routable(c)) push(this.availableByPool, c.pool, c.name);
-      for (const list of this.availableByPool.values()) list.sort();
+  /** A pool's member clusters, sorted by name (shared: callers copy before handing it out). */
+  members(pool: string): readonly string[] {
+    let sorted = this.sortedMembers.get(pool);
+    if (!sorted) {
+      sorted = [...(this.membersByPool.get(pool) ?? [])].sort();
+      this.sortedMembers.set(pool, sorted);
     }
-    return this.availableByPool.get(pool) ?? [];
+    return sorted;
   }
 
-  bound(cluster: string): string[] {
-    if (!this.boundByCluster) {
-      this.boundByCluster = new Map();
-      for (const q of this.state.queues.values()) {
-        for (const c of q.spec.clusters) if (c !== WILDCARD) push(this.boundByCluster, c, q.name);
-      }
-    }
+  /** Queues whose selector names `cluster` explicitly, sorted by name. */
+  boundQueues(cluster: string): string[] {
     return [...(this.boundByCluster.get(cluster) ?? [])].sort();
+  }
+
+  addCluster(c: ClusterRecord): void {
+    addTo(this.membersByPool, c.pool, c.name);
+    this.sortedMembers.delete(c.pool);
+  }
+
+  dropCluster(c: ClusterRecord): void {
+    this.membersByPool.get(c.pool)?.delete(c.name);
+    this.sortedMembers.delete(c.pool);
+  }
+
+  addQueue(q: QueueRecord): void {
+    for (const c of q.spec.clusters) if (c !== WILDCARD) addTo(this.boundByCluster, c, q.name);
+  }
+
+  dropQueue(q: QueueRecord): void {
+    for (const c of q.spec.clusters) this.boundByCluster.get(c)?.delete(q.name);
   }
 }
 
-function push(map: Map<string, string[]>, key: string, value: string): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
+const indexes = new WeakMap<State, StateIndex>();
+
+function indexOf(state: State): StateIndex {
+  let idx = indexes.get(state);
+  if (!idx) {
+    idx = new StateIndex(state);
+    indexes.set(state, idx);
+  }
+  return idx;
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
+  const set = map.get(key);
+  if (set) set.add(value);
+  else map.set(key, new Set([value]));
+}
+
+/** Adds or replaces a cluster record, keeping the index current. */
+export function putCluster(state: State, record: ClusterRecord): void {
+  const idx = indexes.get(state);
+  const old = state.clusters.get(record.name);
+  if (idx && old) idx.dropCluster(old);
+  state.clusters.set(record.name, record);
+  idx?.addCluster(record);
+}
+
+/** Removes a cluster record (no-op when absent), keeping the index current. */
+export function removeCluster(state: State, name: string): void {
+  const old = state.clusters.get(name);
+  if (!old) return;
+  indexes.get(state)?.dropCluster(old);
+  state.clusters.delete(name);
+}
+
+/** Adds or replaces a queue record (also for a new spec), keeping the index current. */
+export function putQueue(state: State, record: QueueRecord): void {
+  const idx = indexes.get(state);
+  const old = state.queues.get(record.name);
+  if (idx && old) idx.dropQueue(old);
+  state.queues.set(record.name, record);
+  idx?.addQueue(record);
+}
+
+/** Removes a queue record (no-op when absent), keeping the index current. */
+export function removeQueue(state: State, name: string): void {
+  const old = state.queues.get(name);
+  if (!old) return;
+  indexes.get(state)?.dropQueue(old);
+  state.queues.delete(name);
+}
+
+// ---------------------------------------------------------------- views (continued)
+
+/** Q8: the enabled, healthy members of a pool, sorted. */
+function availableInPool(state: State, pool: string): string[] {
+  return indexOf(state)
+    .members(pool)
+    .filter((name) => routable(state.clusters.get(name)!));
 }
 
 function clusterView(c: ClusterRecord, bound: string[]): LiveCluster {
@@ -501,11 +608,15 @@ function clusterView(c: ClusterRecord, bound: string[]): LiveCluster {
   };
 }
 
-function queueView(state: State, q: QueueRecord, idx: Indexes): LiveQueue {
+function queueView(
+  state: State,
+  q: QueueRecord,
+  availableOf: (pool: string) => string[] = (pool) => availableInPool(state, pool),
+): LiveQueue {
   // Q8: the selector's enabled, healthy clusters (for "*": those of the queue's pool).
   const available =
     q.spec.clusters.length === 1 && q.spec.clusters[0] === WILDCARD
-      ? [...idx.availableInPool(q.spec.pool)]
+      ? [...availableOf(q.spec.pool)]
       : q.spec.clusters
           .filter((name) => {
             const c = state.clusters.get(name);
@@ -522,33 +633,40 @@ function queueView(state: State, q: QueueRecord, idx: Indexes): LiveQueue {
 }
 
 export function listPools(state: State): LivePool[] {
-  const idx = new Indexes(state);
-  return [...state.pools.values()].sort(byName).map((p) => poolView(p, idx.members(p.name)));
+  const idx = indexOf(state);
+  return [...state.pools.values()].sort(byName).map((p) => poolView(p, [...idx.members(p.name)]));
 }
 
 export function getPool(state: State, name: string): LivePool {
   const pool = state.pools.get(name);
   if (!pool)
     throw fail('NOT_FOUND', `pool "${name}" does not exist`, address('ClusterPool', name), null);
-  return poolView(pool, new Indexes(state).members(name));
+  return poolView(pool, [...indexOf(state).members(name)]);
 }
 
 export function listClusters(state: State): LiveCluster[] {
-  const idx = new Indexes(state);
-  return [...state.clusters.values()].sort(byName).map((c) => clusterView(c, idx.bound(c.name)));
+  const idx = indexOf(state);
+  return [...state.clusters.values()]
+    .sort(byName)
+    .map((c) => clusterView(c, idx.boundQueues(c.name)));
 }
 
 export function getCluster(state: State, name: string): LiveCluster {
-  return clusterView(requireCluster(state, name), new Indexes(state).bound(name));
+  return clusterView(requireCluster(state, name), indexOf(state).boundQueues(name));
 }
 
 export function listQueues(state: State): LiveQueue[] {
-  const idx = new Indexes(state);
-  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, idx));
+  const byPool = new Map<string, string[]>();
+  const available = (pool: string): string[] => {
+    let list = byPool.get(pool);
+    if (!list) byPool.set(pool, (list = availableInPool(state, pool)));
+    return list;
+  };
+  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, available));
 }
 
 export function getQueue(state: State, name: string): LiveQueue {
-  return queueView(state, requireQueue(state, name), new Indexes(state));
+  return queueView(state, requireQueue(state, name));
 }
 
 export function listAssignments(state: State): LiveAssignment[] {
@@ -583,6 +701,10 @@ export interface StateJson {
   /** Absent in states written before capabilities: all off. */
   capabilities?: Capabilities;
   draining?: string[];
+  /** Absent in snapshots written before default-queue settings existed. */
+  default_queues?: LiveDefaultQueue[];
+  /** Absent in snapshots written before execution cluster labels. */
+  execution_cluster_labels?: ExecutionClusterLabel[];
 }
 
 export function stateToJson(state: State): StateJson {
@@ -596,6 +718,9 @@ export function stateToJson(state: State): StateJson {
       .map(([name, a]) => ({ name, ...a })),
     capabilities: { ...state.capabilities },
     draining: [...state.draining].sort(),
+    // Only when set, so snapshots of control planes without settings keep their old form.
+    ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
+    ...clusterLabelsToJson(state),
   };
 }
 
@@ -608,5 +733,9 @@ export function stateFromJson(json: StateJson): State {
     activity: new Map(json.activity.map(({ name, ...a }) => [name, a])),
     capabilities: { ...BASELINE_CAPABILITIES, ...json.capabilities },
     draining: new Set(json.draining ?? []),
+    default_queues: new Map(
+      (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
+    ),
+    ...clusterLabelsFromJson(json.execution_cluster_labels),
   };
 }

@@ -15,8 +15,11 @@
  * - PATH.lock holds the pid of the single writer (util/lock-file.ts). A lock whose holder no
  *   longer runs is taken over (by one process only, when several try at once); a live one is
  *   a clear error naming the holder.
+ * - A reader (`readStateOnce`, for `plan` and `export`) takes no lock and writes nothing: it
+ *   reads the snapshot, then the journal lines after it. A writer compacting in between would
+ *   leave a gap in the op numbers (or replace the snapshot): the reader notices and reads again.
  */
-import { open, readFile, rename, mkdir, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, mkdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, basename } from 'node:path';
 import { UserError } from '../../util/user-error.js';
 import { acquireLockFile, type HeldLockFile } from '../../util/lock-file.js';
@@ -211,8 +214,54 @@ async function readSnapshot(path: string): Promise<Snapshot | null> {
   return s as Snapshot;
 }
 
-/** Applies journal lines newer than `seq`; returns the last op number. */
-async function replayJournal(path: string, state: State, seq: number): Promise<number> {
+/** The snapshot was replaced, or journal lines are missing, while a reader read them. */
+class ReadRace extends Error {}
+
+/**
+ * The state at `path` as of now, read without the writer lock and without writing anything
+ * (a missing file is the state `init` makes, in memory only). Retries when a writer compacts
+ * at the same moment; after several tries it falls back to the lock-free error message.
+ */
+export async function readStateOnce(path: string, init: () => State): Promise<State> {
+  for (let attempt = 0; ; attempt++) {
+    const before = await snapshotIdentity(path);
+    const snapshot = await readSnapshot(path);
+    const state = snapshot ? stateFromJson(snapshot.state) : init();
+    try {
+      await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0, true);
+      if ((await snapshotIdentity(path)) !== before) throw new ReadRace();
+      return state;
+    } catch (err) {
+      if (!(err instanceof ReadRace)) throw err;
+      if (attempt >= 20) {
+        throw new UserError(
+          `control-plane state ${path} kept changing while it was read (a writer is compacting it); try again`,
+        );
+      }
+    }
+  }
+}
+
+async function snapshotIdentity(path: string): Promise<string> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return `${s.ino}:${s.mtimeNs}:${s.size}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw err;
+  }
+}
+
+/**
+ * Applies journal lines newer than `seq`; returns the last op number. `contiguous` (readers)
+ * insists on op numbers seq+1, seq+2, …: a gap means a writer compacted while we read.
+ */
+async function replayJournal(
+  path: string,
+  state: State,
+  seq: number,
+  contiguous = false,
+): Promise<number> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -233,6 +282,7 @@ async function replayJournal(path: string, state: State, seq: number): Promise<n
       );
     }
     if (entry.seq <= seq) return;
+    if (contiguous && entry.seq !== seq + 1) throw new ReadRace();
     try {
       applyOp(state, entry.op);
     } catch (err) {

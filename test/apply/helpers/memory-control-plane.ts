@@ -9,7 +9,12 @@ import type {
   CreateQueueRequest,
   RegisterClusterRequest,
 } from '../../../src/controlplane/types.js';
-import { ControlPlaneError, capabilityOff } from '../../../src/controlplane/errors.js';
+import {
+  ControlPlaneError,
+  capabilityOff,
+  kindUnsupported,
+} from '../../../src/controlplane/errors.js';
+import type { ExecutionClusterLabel } from '../../../src/model/flyte.js';
 import {
   BASELINE_CAPABILITIES,
   CORE_KINDS,
@@ -21,7 +26,13 @@ import {
   type PoolContract,
   type QueueSpec,
 } from '../../../src/model/common.js';
-import type { LiveCluster, LivePool, LiveQueue, QueueMetrics } from '../../../src/model/live.js';
+import type {
+  LiveCluster,
+  LiveDefaultQueue,
+  LivePool,
+  LiveQueue,
+  QueueMetrics,
+} from '../../../src/model/live.js';
 
 interface Cluster {
   name: string;
@@ -253,6 +264,32 @@ export class MemoryControlPlane implements ControlPlane {
   async deleteAssignment(key: AssignmentKey) {
     if (!this.assignments.delete(assignmentKeyString(key)))
       throw notFound('PoolAssignment', assignmentKeyString(key));
+  }
+  /** Default-queue settings are a Union v2 kind; this backend's `kinds` leaves them out. */
+  async listDefaultQueues(): Promise<LiveDefaultQueue[]> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', null);
+  }
+
+  async setDefaultQueue(
+    project: string,
+    domain: string,
+    _queue: string,
+  ): Promise<LiveDefaultQueue> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
+  }
+
+  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
+  }
+
+  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+  async setExecutionClusterLabel(_l: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+  async deleteExecutionClusterLabel(_k: AssignmentKey): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
   }
   async close() {}
 

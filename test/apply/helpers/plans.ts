@@ -24,6 +24,10 @@ const TARGET_KIND: Record<StepOp['op'], ObjectKind> = {
   delete_queue: 'Queue',
   move_cluster: 'Cluster',
   update_pool: 'ClusterPool',
+  set_default_queue: 'DefaultQueue',
+  delete_default_queue: 'DefaultQueue',
+  set_execution_cluster_label: 'ExecutionClusterLabel',
+  delete_execution_cluster_label: 'ExecutionClusterLabel',
 };
 
 function defaultTarget(s: StepOp): string {

@@ -1,0 +1,154 @@
+/**
+ * Union v2 default-queue settings (DefaultQueue, project/domain → queue): set (upsert) to
+ * create or update, deleted with prune like assignments, blocked while the queue they name
+ * will not exist. Steps run after the step that creates (or changes) that queue.
+ */
+import { address, defaultQueueKeyString, type ObjectKind } from '../model/common.js';
+import type { DesiredDefaultQueue } from '../model/desired.js';
+import type { LiveDefaultQueue } from '../model/live.js';
+import type { Change, PlanError } from '../model/plan.js';
+import { makeChange } from './change.js';
+import { PlanContext, locationOf } from './context.js';
+import { diffForms, type Form } from './forms.js';
+import type { StepGraph } from './graph.js';
+import { UNMANAGED_REASON } from './pools.js';
+
+export interface DefaultQueueDecision {
+  change: Change;
+  /** A set_default_queue step exists. */
+  set: boolean;
+  /** A delete_default_queue step exists (prune). */
+  remove: boolean;
+  /** The queue the setting names once the plan is applied; null when it is deleted. */
+  finalQueue: string | null;
+}
+
+function form(d: { project: string; domain: string; queue: string }): Form {
+  return { project: d.project, domain: d.domain, queue: d.queue };
+}
+
+/** Decides every setting into ctx.defaultQueues (by `project/domain`, sorted). Runs after planQueues. */
+export function planDefaultQueues(ctx: PlanContext): void {
+  const out = ctx.defaultQueues;
+  const desired = new Map<string, DesiredDefaultQueue>(
+    (ctx.desired.default_queues ?? []).map((d) => [defaultQueueKeyString(d), d]),
+  );
+  const live = new Map<string, LiveDefaultQueue>(
+    (ctx.live.default_queues ?? []).map((d) => [defaultQueueKeyString(d), d]),
+  );
+  for (const key of PlanContext.union(desired.keys(), live.keys())) {
+    const d = desired.get(key);
+    const l = live.get(key);
+    const before = l ? form(l) : null;
+    if (!d) {
+      const remove = ctx.prune;
+      out.set(key, {
+        change: remove
+          ? makeChange('DefaultQueue', key, 'delete', before, null, diffForms(before, null))
+          : makeChange('DefaultQueue', key, 'unmanaged', before, before, [], UNMANAGED_REASON),
+        set: false,
+        remove,
+        finalQueue: remove ? null : l!.queue,
+      });
+      continue;
+    }
+    const after = form(d);
+    const diff = diffForms(before, after);
+    const queue = ctx.queues.get(d.queue);
+    const willExist =
+      ctx.lQueues.has(d.queue) ||
+      (queue !== undefined && queue.change.action !== 'blocked' && queue.final !== null);
+    if (diff.length > 0 && !willExist) {
+      out.set(key, {
+        change: makeChange(
+          'DefaultQueue',
+          key,
+          'blocked',
+          before,
+          after,
+          diff,
+          `its queue "${d.queue}" will not exist once the plan is applied: see ${address('Queue', d.queue)}`,
+        ),
+        set: false,
+        remove: false,
+        finalQueue: l?.queue ?? null,
+      });
+      continue;
+    }
+    out.set(key, {
+      change: makeChange(
+        'DefaultQueue',
+        key,
+        !l ? 'create' : diff.length ? 'update' : 'noop',
+        before,
+        after,
+        diff,
+      ),
+      set: diff.length > 0,
+      remove: false,
+      finalQueue: d.queue,
+    });
+  }
+}
+
+/**
+ * A repository declaring DefaultQueue documents against a control plane without such
+ * settings (live.default_queues absent, or a backend whose kinds leave the kind out) is
+ * refused: one error per document, naming the backend when known.
+ */
+export function unsupportedDefaultQueues(
+  ctx: PlanContext,
+  backend: { name: string; kinds: readonly ObjectKind[] } | undefined,
+): PlanError[] {
+  const supported = backend
+    ? backend.kinds.includes('DefaultQueue')
+    : ctx.live.default_queues !== undefined;
+  if (supported) return [];
+  const who = backend ? `the ${backend.name} control plane` : 'this control plane';
+  return (ctx.desired.default_queues ?? []).map((d) => {
+    const addr = address('DefaultQueue', defaultQueueKeyString(d));
+    return {
+      code: 'UNSUPPORTED_KIND',
+      address: addr,
+      message: `${addr}: ${who} has no default-queue settings (a Union v2 feature); remove the DefaultQueue document or plan against a Union control plane (union+https://…)`,
+      location: locationOf(d.source),
+    };
+  });
+}
+
+/** Steps: a setting is set after the step that creates or changes its queue (C2/C3 included). */
+export function addDefaultQueueSteps(
+  ctx: PlanContext,
+  g: StepGraph,
+  keys: { queue: (name: string) => string; register: (name: string) => string },
+): void {
+  const firstRegistration = [...ctx.clusters.entries()].find(([, c]) => c.registers)?.[0];
+  for (const [key, dq] of ctx.defaultQueues) {
+    const [project, domain] = splitKey(dq.change);
+    const target = address('DefaultQueue', key);
+    if (dq.remove) {
+      g.add(
+        `delete_default_queue:${key}`,
+        { op: 'delete_default_queue', args: { project, domain } },
+        target,
+      );
+    }
+    if (!dq.set || dq.finalQueue === null) continue;
+    const queue = dq.finalQueue;
+    const step = g.add(
+      `set_default_queue:${key}`,
+      { op: 'set_default_queue', args: { project, domain, queue } },
+      target,
+    );
+    g.order(keys.queue(queue), step);
+    const q = ctx.queues.get(queue);
+    if (q?.createdBy === 'register') g.order(keys.register(queue), step);
+    if (q?.createdBy === 'C3' && firstRegistration) g.order(keys.register(firstRegistration), step);
+  }
+}
+
+/** project and domain from the change's forms (never from the key text: names have no "/"). */
+function splitKey(change: Change): [string, string] {
+  const f = (change.after ?? change.before)!;
+  return [String(f['project']), String(f['domain'])];
+}

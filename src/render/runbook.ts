@@ -1,0 +1,63 @@
+/**
+ * The runbook of a plan's manual steps (plan.md, Manual steps): the commands a person runs, in
+ * step order, each with the reason there is no API call and the file it reads. Shared by the
+ * plan renderers and by `apply`, which ends with it when manual steps are left.
+ */
+import type { Plan, Step } from '../model/plan.js';
+import { isManual, waitingOnManual } from '../plan/execution.js';
+
+export interface RunbookOptions {
+  /**
+   * Folder the `--file` contents were written to (next to a saved plan): the runbook says to
+   * run the commands from there. Absent: each file's content is printed as a `cat > FILE`
+   * here-document before its command, so the runbook can be pasted into a shell as-is.
+   */
+  filesDir?: string | null;
+  /** Indentation of every line; default two spaces. */
+  indent?: string;
+}
+
+export function manualSteps(plan: Pick<Plan, 'steps'>): Step[] {
+  return plan.steps.filter(isManual);
+}
+
+/** One numbered entry per manual step; [] when there are none. */
+export function runbookLines(steps: readonly Step[], opts: RunbookOptions = {}): string[] {
+  const pad = opts.indent ?? '  ';
+  const manual = steps.filter(isManual);
+  const out: string[] = [];
+  if (opts.filesDir && manual.some((s) => s.manual?.file)) {
+    out.push(`${pad}# The files these commands read were written to ${opts.filesDir}:`);
+    out.push(`${pad}cd ${shellQuote(opts.filesDir)}`, '');
+  }
+  manual.forEach((s, i) => {
+    const m = s.manual!;
+    out.push(`${pad}# ${i + 1}. [${s.id}] ${s.target}: ${m.reason}`);
+    if (m.file && !opts.filesDir) {
+      const marker = hereDocMarker(m.file.content);
+      out.push(`${pad}cat > ${shellQuote(m.file.name)} <<'${marker}'`);
+      for (const line of m.file.content.replace(/\n$/, '').split('\n')) out.push(line);
+      out.push(marker);
+    }
+    out.push(`${pad}${m.command}`, '');
+  });
+  return out;
+}
+
+/** How many steps wait on a manual step (they run on the apply after it). */
+export function waitingCount(steps: readonly Step[]): number {
+  return waitingOnManual(steps).size;
+}
+
+/** A here-document end marker that no line of the content equals. */
+function hereDocMarker(content: string): string {
+  const lines = new Set(content.split('\n'));
+  let marker = 'EOF';
+  for (let i = 1; lines.has(marker); i++) marker = `EOF${i}`;
+  return marker;
+}
+
+/** Quotes a word for a POSIX shell when it needs it. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

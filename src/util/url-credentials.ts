@@ -1,0 +1,57 @@
+/**
+ * One check for credentials written into a URL (docs/security.md): Git repository URLs and
+ * control-plane URLs. A secret in a URL ends up in `.git/config`, process lists, shell
+ * history and logs; poolsync takes secrets from files and the environment only.
+ *
+ * Refused: anything before `@` in an http(s)/git/ftp URL (`https://TOKEN@host`,
+ * `https://user:pass@host`, `https://:pass@host`), and a password in any URL. Allowed: the
+ * login name of an SSH URL (`ssh://git@host/x`, `git@host:x`), which is no secret.
+ */
+import { UserError } from './user-error.js';
+
+export type UrlCredentials = 'user' | 'password' | null;
+
+const SSH_SCHEMES = new Set(['ssh', 'git+ssh', 'ssh+git']);
+
+/** What credentials `url` carries in its user part, if any. Never throws. */
+export function urlCredentials(url: string): UrlCredentials {
+  const m = /^\s*([a-z][a-z0-9+.-]*):\/*([^/?#]*)/i.exec(url);
+  let found: UrlCredentials = null;
+  if (m) {
+    const scheme = m[1]!.toLowerCase();
+    const authority = m[2]!;
+    const at = authority.lastIndexOf('@');
+    if (at >= 0) {
+      const userinfo = authority.slice(0, at);
+      if (userinfo.includes(':')) found = 'password';
+      else if (!SSH_SCHEMES.has(scheme)) found = 'user';
+    }
+  }
+  // WHATWG URL parsing is more lenient than the regex (`https:\\TOKEN@host`, tabs, ...);
+  // whatever it would read as a user or password is refused too.
+  if (found === null && /^\s*[a-z][a-z0-9+.-]*:/i.test(url)) {
+    try {
+      const parsed = new URL(url);
+      if (parsed.password !== '') found = 'password';
+      else if (parsed.username !== '' && !SSH_SCHEMES.has(parsed.protocol.slice(0, -1)))
+        found = 'user';
+    } catch {
+      // not a URL: nothing more to find
+    }
+  }
+  return found;
+}
+
+/**
+ * Throws a UserError naming `what` and where the secret belongs when `url` carries
+ * credentials. The message never repeats the URL: it holds the secret.
+ */
+export function refuseUrlCredentials(url: string, what: string, instead: string): void {
+  const found = urlCredentials(url);
+  if (found === null) return;
+  const part =
+    found === 'password'
+      ? 'a password or token (user:secret@)'
+      : 'a user part (TOKEN@), which git and HTTP clients send as a credential';
+  throw new UserError(`${what} carries ${part}; remove it from the URL and ${instead}.`);
+}

@@ -1,0 +1,47 @@
+/**
+ * A test backend whose `manualStep` marks some ops manual, the way the union backend does for
+ * operations Union has no public API for: a wrapper around any ControlPlane (here the REST
+ * client of an embedded control plane), with `flyte`-style commands. fake-flyte.ts stands in
+ * for the official CLI and performs them through the same REST API.
+ */
+import type { BackendInfo, ControlPlane } from '../../../src/controlplane/types.js';
+import type { ManualInstruction, Step, StepKind } from '../../../src/model/plan.js';
+
+export function manualInstruction(step: Step): ManualInstruction | null {
+  switch (step.op) {
+    case 'create_pool':
+      return {
+        reason: 'this test backend has no API to create a cluster pool',
+        command: `flyte create cluster-pool ${step.args.name} --file ${step.args.name}.yaml`,
+        // JSON is YAML: the fake CLI reads it with JSON.parse.
+        file: {
+          name: `${step.args.name}.yaml`,
+          content: `${JSON.stringify({ name: step.args.name, contract: step.args.contract }, null, 2)}\n`,
+        },
+      };
+    case 'register_cluster':
+      return {
+        reason: 'this test backend has no API to register a cluster',
+        command: `flyte create cluster ${step.args.name} --pool ${step.args.pool}`,
+      };
+    default:
+      return null;
+  }
+}
+
+export function withManualSteps(cp: ControlPlane, ops: ReadonlySet<StepKind>): ControlPlane {
+  const backend: BackendInfo = {
+    name: 'manual (tests)',
+    kinds: cp.backend.kinds,
+    manualStep: (step) => (ops.has(step.op) ? manualInstruction(step) : null),
+  };
+  return new Proxy(cp, {
+    get(target, prop, receiver) {
+      if (prop === 'backend') return backend;
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}

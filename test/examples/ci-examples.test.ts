@@ -1,0 +1,271 @@
+/**
+ * The CI examples run as written (issue 17): the GitHub Actions workflow's steps and the
+ * GitLab CI job's script, with bash, in a temp dir, against a clone of this repository (the
+ * poolsync source they build) and a Git repository of examples/config-repo (the config
+ * repository they plan), posting to the local GitHub/GitLab API.
+ *
+ * What is emulated, and only this: `actions/checkout` (a local `git clone`), `actions/setup-node`
+ * (this Node.js), the `${{ … }}` expressions (looked up in the context below), and `npm ci`,
+ * which would download every dependency: an `npm` shim on PATH links this repository's
+ * node_modules instead and passes every other npm command (`npm run build`) to the real npm.
+ * Everything else — the build, the CLI, the comment and the status — is real.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { load } from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeForge } from '../vcs/fake-forge.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@e.x',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@e.x',
+};
+
+let tmp: string;
+let forge: FakeForge;
+let shimDir: string;
+/** This repository's HEAD: the poolsync source the examples build. */
+let sourceCommit: string;
+
+function sh(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
+  return execFileSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...GIT_ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A Git repository of examples/config-repo at `dir`; returns its HEAD. */
+function configRepository(dir: string): string {
+  cpSync(join(ROOT, 'examples/config-repo'), dir, { recursive: true });
+  sh('git', ['init', '-q', '-b', 'main'], dir);
+  sh('git', ['add', '.'], dir);
+  sh('git', ['commit', '-q', '-m', 'pools'], dir);
+  return sh('git', ['rev-parse', 'HEAD'], dir).trim();
+}
+
+/**
+ * bash as the CI runners call it; output kept for the failure message. Asynchronous: the
+ * local GitHub/GitLab API answers from this process.
+ */
+async function bash(script: string, cwd: string, env: Record<string, string>): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)(
+      'bash',
+      ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script],
+      {
+        cwd,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          ...GIT_ENV,
+          PATH: `${shimDir}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+          ...env,
+        },
+      },
+    );
+    return stdout;
+  } catch (err) {
+    const e = err as { status: number; stdout: string; stderr: string };
+    throw new Error(
+      `step failed (exit ${e.status}):\n${script}\n--- stdout\n${e.stdout}\n--- stderr\n${e.stderr}`,
+    );
+  }
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'poolsync-ci-examples-'));
+  forge = await new FakeForge().start();
+  sourceCommit = sh('git', ['rev-parse', 'HEAD'], ROOT).trim();
+  shimDir = join(tmp, 'shim');
+  mkdirSync(shimDir);
+  const realNpm = sh('bash', ['-c', 'command -v npm'], ROOT).trim();
+  writeFileSync(
+    join(shimDir, 'npm'),
+    `#!/bin/bash
+# Test shim: \`npm ci\` links the repository's node_modules instead of downloading them.
+if [ "$1" = ci ]; then
+  [ -f package-lock.json ] || { echo "npm ci: no package-lock.json in $PWD" >&2; exit 1; }
+  ln -sfn ${JSON.stringify(join(ROOT, 'node_modules'))} node_modules
+  echo "npm ci (test shim: linked the repository's node_modules)"
+  exit 0
+fi
+exec ${JSON.stringify(realNpm)} "$@"
+`,
+  );
+  chmodSync(join(shimDir, 'npm'), 0o755);
+}, 60_000);
+afterAll(async () => {
+  await forge.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+type Step = {
+  name?: string;
+  uses?: string;
+  with?: Record<string, string>;
+  run?: string;
+  env?: Record<string, string>;
+  'working-directory'?: string;
+};
+
+/** `${{ a.b.c }}` looked up in `context`; an expression the context lacks fails the test. */
+function expand(text: string, context: Record<string, unknown>): string {
+  return text.replace(/\$\{\{\s*([\w.-]+)\s*\}\}/g, (_m, path: string) => {
+    const value = path
+      .split('.')
+      .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], context);
+    if (value === undefined) throw new Error(`the test's context has no ${path}`);
+    return String(value);
+  });
+}
+
+describe('examples/github-actions/poolsync-plan.yml', () => {
+  it('runs as written: builds poolsync from source, plans, comments and sets the status', async () => {
+    const ws = join(tmp, 'github');
+    mkdirSync(ws);
+    const workflow = load(
+      readFileSync(join(ROOT, 'examples/github-actions/poolsync-plan.yml'), 'utf8'),
+    ) as { jobs: Record<string, { steps: Step[] }> };
+    const steps = workflow.jobs.plan!.steps;
+    const configDir = join(tmp, 'config-origin');
+    const head = configRepository(configDir);
+    const context = {
+      github: {
+        event: { pull_request: { number: 7, head: { sha: head } } },
+        repository: 'acme/cfg',
+        api_url: forge.url,
+      },
+      secrets: { GITHUB_TOKEN: forge.token, POOLSYNC_TOKEN: '' },
+      vars: {
+        POOLSYNC_SOURCE: 'acme/poolsync',
+        POOLSYNC_REF: sourceCommit,
+        POOLSYNC_CONTROL_PLANE: `file:${join(tmp, 'github-cp.json')}`,
+      },
+    };
+    const ran: string[] = [];
+    for (const step of steps) {
+      const w = Object.fromEntries(
+        Object.entries(step.with ?? {}).map(([k, v]) => [k, expand(String(v), context)]),
+      );
+      if (step.uses?.startsWith('actions/checkout@')) {
+        const dest = join(ws, w.path ?? '.');
+        const from = w.repository === 'acme/poolsync' ? ROOT : configDir;
+        if (w.repository && w.repository !== 'acme/poolsync')
+          throw new Error(`unexpected repository ${w.repository}`);
+        sh('git', ['clone', '-q', '--no-checkout', from, dest], tmp);
+        sh('git', ['checkout', '-q', '--detach', w.ref ?? 'HEAD'], dest);
+        ran.push(`checkout ${w.path}`);
+      } else if (step.uses?.startsWith('actions/setup-node@')) {
+        expect(Number(w['node-version'])).toBeGreaterThanOrEqual(20);
+        ran.push('setup-node');
+      } else if (step.run !== undefined) {
+        const env = Object.fromEntries(
+          Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v), context)]),
+        );
+        await bash(expand(step.run, context), join(ws, step['working-directory'] ?? '.'), {
+          GITHUB_ACTIONS: 'true',
+          GITHUB_WORKSPACE: ws,
+          CI: 'true',
+          ...env,
+        });
+        ran.push(step.name ?? 'run');
+      } else throw new Error(`step not understood: ${JSON.stringify(step)}`);
+    }
+    expect(ran).toEqual([
+      'checkout config',
+      'checkout poolsync',
+      'setup-node',
+      'Build poolsync',
+      'Plan and comment',
+    ]);
+    const comments = forge.list('github:acme/cfg#7');
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body).toContain('Plan: ');
+    expect(comments[0]!.body).toContain(`For commit \`${head}\``);
+    expect(comments[0]!.body).toContain(`<sub>commit \`${head.slice(0, 12)}\``);
+    expect(forge.statuses.at(-1)).toMatchObject({ sha: head, body: { state: 'success' } });
+
+    // The built tree is what `npm publish` would ship: the bin, no sources or tests.
+    const packed = JSON.parse(
+      await bash(
+        'npm pack --dry-run --json --ignore-scripts 2>/dev/null',
+        join(ws, 'poolsync'),
+        {},
+      ),
+    ) as { files: { path: string }[] }[];
+    const files = packed[0]!.files.map((f) => f.path);
+    expect(files).toContain('dist/cli/main.js');
+    expect(files).toContain('schemas/plan.schema.json');
+    expect(files.filter((f) => /^(src|test|bench)\//.test(f))).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(ws, 'poolsync/package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    expect(files).toContain(pkg.bin.poolsync!.replace(/^\.\//, ''));
+    expect(pkg.scripts.prepublishOnly).toMatch(/build/);
+    expect(readFileSync(join(ws, 'poolsync/dist/cli/main.js'), 'utf8')).toMatch(
+      /^#!\/usr\/bin\/env node/,
+    );
+  }, 240_000);
+});
+
+type Job = { image: string; variables?: Record<string, string>; script: string[] };
+
+describe('examples/gitlab-ci/.gitlab-ci.yml', () => {
+  it('runs as written: builds poolsync from source, plans, comments and sets the status', async () => {
+    const ws = join(tmp, 'gitlab');
+    mkdirSync(ws);
+    const doc = load(readFileSync(join(ROOT, 'examples/gitlab-ci/.gitlab-ci.yml'), 'utf8')) as {
+      'poolsync-plan': Job;
+    };
+    const job = doc['poolsync-plan'];
+    expect(job.image).toMatch(/^node:(2[0-9])/);
+    const project = join(ws, 'config');
+    const head = configRepository(project);
+    // `git clone --branch` needs a branch or tag: a mirror of this repository with one.
+    const mirror = join(tmp, 'poolsync-mirror.git');
+    sh('git', ['clone', '-q', '--bare', ROOT, mirror], tmp);
+    sh('git', ['update-ref', 'refs/heads/ci-test', sourceCommit], mirror);
+    const env: Record<string, string> = {
+      GITLAB_CI: 'true',
+      CI: 'true',
+      CI_PIPELINE_SOURCE: 'merge_request_event',
+      CI_PROJECT_DIR: project,
+      CI_BUILDS_DIR: ws,
+      CI_JOB_ID: '42',
+      CI_PROJECT_ID: '1234',
+      CI_MERGE_REQUEST_IID: '3',
+      CI_COMMIT_SHA: head,
+      CI_API_V4_URL: forge.url,
+      GITLAB_TOKEN: forge.token,
+      POOLSYNC_CONTROL_PLANE: `file:${join(tmp, 'gitlab-cp.json')}`,
+      POOLSYNC_GIT_URL: `file://${mirror}`,
+      POOLSYNC_REF: 'ci-test',
+    };
+    // GitLab expands $VARS in `variables:` values.
+    for (const [k, v] of Object.entries(job.variables ?? {}))
+      env[k] = v.replace(/\$(\w+)/g, (_m, name: string) => env[name] ?? '');
+    for (const line of job.script) await bash(line, project, env);
+    const notes = forge.list('gitlab:1234!3');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.body).toContain('Plan: ');
+    expect(notes[0]!.body).toContain(`<sub>commit \`${head.slice(0, 12)}\``);
+    expect(forge.statuses.at(-1)!.sha).toBe(head);
+  }, 240_000);
+});

@@ -1,0 +1,43 @@
+/** The one URL-credentials check (src/util/url-credentials.ts) shared by Git and control-plane URLs. */
+import { describe, expect, it } from 'vitest';
+import { refuseUrlCredentials, urlCredentials } from '../../src/util/url-credentials.js';
+
+describe('urlCredentials', () => {
+  it.each([
+    ['https://ghp_TOKEN@github.com/a/b.git', 'user'],
+    ['HTTPS://ghp_TOKEN@github.com/a/b.git', 'user'],
+    ['http://x-access-token:ghp_TOKEN@github.com/a/b.git', 'password'],
+    ['https://:ghp_TOKEN@github.com/a/b.git', 'password'],
+    ['https://user%40corp:p%40ss@host/x', 'password'],
+    ['https://a@b@host/x', 'user'],
+    ['git://TOKEN@host/x.git', 'user'],
+    ['ssh://git:secret@host/x.git', 'password'],
+    ['https:\\\\TOKEN@host/x', 'user'],
+    ['https:/TOKEN@host/x', 'user'],
+    ['unionx://TOKEN@cp.example.com', 'user'],
+  ])('%s carries credentials (%s)', (url, kind) => {
+    expect(urlCredentials(url)).toBe(kind);
+  });
+
+  it.each([
+    'https://github.com/a/b.git',
+    'https://host/path/with@sign',
+    'https://host/x?from=a@b#c@d',
+    'ssh://git@github.com/a/b.git',
+    'git+ssh://git@github.com/a/b.git',
+    'git@github.com:a/b.git',
+    '/srv/git/config@2024.git',
+    'file:.poolsync/control-plane.json',
+    'not a url',
+  ])('%s carries none', (url) => {
+    expect(urlCredentials(url)).toBeNull();
+  });
+
+  it('the error names what and where the secret belongs, never the URL', () => {
+    expect(() =>
+      refuseUrlCredentials('https://s3cr3t@h/x', 'the control plane URL', 'use POOLSYNC_TOKEN'),
+    ).toThrow(
+      /^the control plane URL carries a user part \(TOKEN@\), which git and HTTP clients send as a credential; remove it from the URL and use POOLSYNC_TOKEN\.$/,
+    );
+  });
+});
