@@ -40,26 +40,3 @@ export function summarizeChanges(changes: readonly Change[]): PlanSummary {
   for (const c of changes) summary[c.action] += 1;
   return summary;
 }
-
-/**
- * The changes the daemon's `safe` policy holds for a person: deletes and replaces, and any
- * change whose steps drain queues or delete one (capabilities `drain`, `queue_delete`), such
- * as a cluster moved in place.
- */
-export function changesNeedingApproval(plan: {
-  changes: readonly Change[];
-  steps: readonly { op: string; target: string }[];
-}): Change[] {
-  const draining = new Set(
-    plan.steps
-      .filter((s) => s.op === 'drain_queue' || s.op === 'wait_drained' || s.op === 'delete_queue')
-      .map((s) => s.target),
-  );
-  return plan.changes.filter(
-    (c) =>
-      c.destructive ||
-      c.action === 'delete' ||
-      c.action === 'replace' ||
-      (c.action !== 'noop' && c.action !== 'blocked' && draining.has(c.address)),
-  );
-}

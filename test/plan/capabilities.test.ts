@@ -13,7 +13,7 @@ import type { Capabilities, PoolContract } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
-import { changesNeedingApproval } from '../../src/plan/change.js';
+import { splitHeld } from '../../src/plan/hold.js';
 import { contract, desired, type DesiredInput } from './build.js';
 import { change, expectOrder, expectWellFormed, hasStep } from './helpers.js';
 import { runSteps } from './runner.js';
@@ -276,7 +276,7 @@ describe.each(KINDS)('$name', (kind) => {
   );
 });
 
-describe("the daemon's safe policy (changesNeedingApproval)", () => {
+describe("the daemon's safe policy (splitHeld)", () => {
   it.each(ALL_SETS.map((caps) => [formatCapabilities(caps), caps] as const))(
     'holds a cluster move exactly when it drains; capabilities %s',
     async (_label, caps) => {
@@ -284,7 +284,10 @@ describe("the daemon's safe policy (changesNeedingApproval)", () => {
       try {
         await seed(cp);
         const plan = computePlan(KINDS[3]!.repo(), await readLiveState(cp));
-        const held = changesNeedingApproval(plan).map((c) => `${c.action} ${c.address}`);
+        const split = splitHeld(plan);
+        const held = split.held.map((c) => `${c.action} ${c.address}`);
+        // No drain step is ever applied before a person approves.
+        expect(split.now.steps.filter((s) => s.op === 'drain_queue')).toEqual([]);
         if (caps.cluster_move) {
           expect(held.includes('update Cluster/c2')).toBe(caps.drain);
         } else {

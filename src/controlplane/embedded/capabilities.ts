@@ -32,6 +32,7 @@ import {
   type QueueRecord,
   type State,
 } from './state.js';
+import { defaultQueueInUse } from './default-queues.js';
 
 export type CapabilityOp =
   | { op: 'set_capabilities'; capabilities: Capabilities }
@@ -138,6 +139,9 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
           'Q5',
         );
       }
+      // Union v2: executions of a project/domain still default to it.
+      const named = defaultQueueInUse(state, op.name, 'drained');
+      if (named) throw named;
       state.draining.add(op.name);
       return;
     }
@@ -162,6 +166,8 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
           'Q4',
         );
       }
+      const named = defaultQueueInUse(state, op.name, 'deleted');
+      if (named) throw named;
       const why = settled(state, op.name, op.at);
       if (why) throw precondition(`queue "${op.name}" ${why}, then delete it`, addr, 'Q6');
       removeQueue(state, op.name);
