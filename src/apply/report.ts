@@ -19,6 +19,12 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   wait_idle: ['Waiting for in-flight work to finish on', 'Wait'],
   set_assignment: ['Setting', 'Assignment'],
   delete_assignment: ['Deleting', 'Deletion'],
+  drain_queue: ['Draining', 'Drain'],
+  wait_drained: ['Waiting until DRAINED:', 'Wait'],
+  activate_queue: ['Re-activating', 'Activation'],
+  delete_queue: ['Deleting', 'Deletion'],
+  move_cluster: ['Moving', 'Move'],
+  update_pool: ['Updating in place', 'Update'],
   set_default_queue: ['Setting', 'Setting'],
   delete_default_queue: ['Deleting', 'Deletion'],
   set_execution_cluster_label: ['Setting', 'Label'],
@@ -56,7 +62,10 @@ export function progressPrinter(
     switch (e.type) {
       case 'step_started': {
         const [verb] = VERB[e.step.op];
-        const what = e.step.op === 'wait_idle' ? ` queues ${e.step.args.queues.join(', ')}` : '';
+        const what =
+          e.step.op === 'wait_idle' || e.step.op === 'wait_drained'
+            ? ` queues ${e.step.args.queues.join(', ')}`
+            : '';
         write(`${e.step.target}: ${verb}${what}... [${e.step.id}]`);
         return;
       }

@@ -2,6 +2,8 @@
 import type { Change, Plan } from '../model/plan.js';
 import {
   SYMBOL,
+  capabilitiesOn,
+  capabilitySteps,
   causeNote,
   closingLine,
   fieldLines,
@@ -72,6 +74,19 @@ export function renderText(plan: Plan, opts: TextOptions): string {
       ...runbookLines(plan.steps).map(esc),
     );
   }
+  const capSteps = capabilitySteps(plan);
+  if (capSteps.length > 0) {
+    out.push(
+      paint('bold', 'Capability steps') +
+        ` (the control plane supports ${capabilitiesOn(plan) ?? 'none'}), in order:`,
+    );
+    const width = Math.max(...capSteps.map((s) => `${s.id} ${s.op} ${s.target}${s.detail}`.length));
+    for (const s of capSteps) {
+      const head = `${s.id} ${s.op} ${s.target}${s.detail}`;
+      out.push(`  ${head.padEnd(width)}  ${paint('dim', `# ${s.why}`)}`);
+    }
+    out.push('');
+  }
   const unmanaged = changes.filter((c) => c.action === 'unmanaged');
   if (unmanaged.length > 0) {
     out.push(`Not in the repository (prune is off: reported, never touched):`, '');
@@ -132,6 +147,7 @@ function renderChange(change: Change, paint: Paint, manual = false): string[] {
   ];
   const note = causeNote(change);
   if (note) lines.push(paint('dim', `      # ${esc(note)}`));
+  if (change.note) lines.push(paint('dim', `      # ${esc(change.note)}`));
   for (const f of fieldLines(change)) {
     lines.push(`      ${esc(f.text)}${f.forces ? paint('red', '  # forces replacement') : ''}`);
   }

@@ -4,6 +4,7 @@
  * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply), 2 when
  * manual steps are left for a person (the runbook is printed last; docs/apply.md).
  */
+import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import { access, constants, stat } from 'node:fs/promises';
 import { printRunbook } from './apply-runbook.js';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
@@ -187,6 +188,12 @@ export async function runApply(
       // plan.md: re-read live state; a plan made against another state is refused before any call.
       const live = await readLiveState(cp);
       const now = liveFingerprint(live);
+      if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities)) {
+        throw new UserError(
+          `stale plan: ${target.path} was made with control-plane capabilities ${formatCapabilities(plan.capabilities)}, ` +
+            `the control plane now has ${formatCapabilities(live.capabilities)}. Nothing was applied; run \`poolsync plan\` again`,
+        );
+      }
       if (now !== plan.live_fingerprint) {
         throw new UserError(
           `stale plan: the control plane changed since ${target.path} was made ` +

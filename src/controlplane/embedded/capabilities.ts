@@ -24,7 +24,14 @@ import {
 import { formatCapabilities, reportedDataPlane } from '../../model/capabilities.js';
 import type { LiveQueue, QueueState } from '../../model/live.js';
 import { ControlPlaneError, capabilityOff } from '../errors.js';
-import { putCluster, putQueue, removeQueue, type ActivityRecord, type State } from './state.js';
+import {
+  putCluster,
+  putQueue,
+  removeQueue,
+  type ActivityRecord,
+  type QueueRecord,
+  type State,
+} from './state.js';
 import { defaultQueueInUse } from './default-queues.js';
 
 export type CapabilityOp =
@@ -218,20 +225,22 @@ function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster
       'C4',
     );
   }
-  // Writes go through the index writers (state.ts header), so reads stay current.
+  // Through the index writers (state.ts): pool membership and selectors are indexed.
   putCluster(state, { ...cluster, pool: op.pool });
-  for (const q of [...state.queues.values()]) {
+  const changed: QueueRecord[] = [];
+  for (const q of state.queues.values()) {
     if (q.cluster_managed && q.name === op.name) {
       // C2: the co-named queue follows its cluster (no delete, so no orphan, C7).
-      putQueue(state, { ...q, spec: { ...q.spec, pool: op.pool, clusters: [op.name] } });
+      changed.push({ ...q, spec: { ...q.spec, pool: op.pool, clusters: [op.name] } });
     } else if (q.spec.clusters.includes(op.name) && q.spec.clusters[0] !== WILDCARD) {
       // As C8: the cluster is no longer a member of the queue's pool (Q1).
-      putQueue(state, {
+      changed.push({
         ...q,
         spec: { ...q.spec, clusters: q.spec.clusters.filter((c) => c !== op.name) },
       });
     }
   }
+  for (const q of changed) putQueue(state, q);
 }
 
 function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {
