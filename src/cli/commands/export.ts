@@ -86,13 +86,16 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     }
     for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
     const c = result.counts;
+    const parts = [
+      `${c.pools} pools`,
+      `${c.clusters} clusters`,
+      `${c.queues} queues`,
+      `${c.assignments} assignments`,
+      ...(c.default_queues ? [`${c.default_queues} default-queue settings`] : []),
+      ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
+    ];
     process.stdout.write(
-      `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments` +
-        (c.default_queues ? ` and ${c.default_queues} default-queue settings` : '') +
-        (live.execution_cluster_labels
-          ? ` and ${labels.files.length} execution cluster labels`
-          : '') +
-        ` to ${out}\n`,
+      `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
     );
   },
 };
