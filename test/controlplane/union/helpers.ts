@@ -91,3 +91,8 @@ export async function openUnion(
     else process.env.POOLSYNC_UNION_API_KEY = before;
   }
 }
+
+/** stderr less apply's warning that this backend has no apply lock of its own (apply-lock.ts). */
+export function unexpectedStderr(stderr: string): string {
+  return stderr.replace(/^warning: the union control plane has no apply lock of its own:.*\n/m, '');
+}
