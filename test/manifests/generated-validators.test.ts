@@ -197,6 +197,5 @@ describe('generated validators (scripts/build-validators.ts)', () => {
         'uniqueItems',
       ].sort(),
     );
-    // Eight kinds over the whole corpus: minutes on a loaded 2-core machine.
-  }, 240_000);
+  }, 240_000); // eight kinds, thousands of cases through two validators: slow on a loaded 2-core machine
 });

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { load } from 'js-yaml';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Argv, CommandModule } from 'yargs';
 import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
@@ -23,9 +23,9 @@ import { UserError } from '../../util/user-error.js';
 import { OAuthServer, readOAuthClientFile } from '../../controlplane/embedded/oauth.js';
 
 /** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
-async function unionApi(controlPlane: EmbeddedControlPlane, oauth: OAuthServer) {
+async function unionApi(controlPlane: EmbeddedControlPlane, oauth: OAuthServer, logger: Logger) {
   const { createUnionApi } = await import('../../controlplane/embedded/union-api.js');
-  return createUnionApi({ controlPlane, oauth });
+  return createUnionApi({ controlPlane, oauth, logger });
 }
 
 /** With the Union API's OAuth2 server on the port, flyteadmin's paths take its tokens (one token endpoint). */
@@ -164,7 +164,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         simulate: args.simulate,
         logger,
         ...(token ? { token } : {}),
-        ...(oauth ? { unionApi: await unionApi(controlPlane, oauth) } : {}),
+        ...(oauth ? { unionApi: await unionApi(controlPlane, oauth, logger) } : {}),
         // flyteadmin's attribute paths too (flyteadmin+http://); with a token, OAuth2 client
         // credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
         flyteadmin: oauth
