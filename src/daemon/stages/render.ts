@@ -1,9 +1,9 @@
 /**
  * Stage render (daemon --commit-rendered, off by default): keeps the generated files that
- * poolsync.yaml `render` names (flyte-core values, the Union pool mapping) current in the
- * config repository. Renders them from the loaded commit and commits + pushes those whose
- * content (header aside) would change. The push starts a new run whose render matches, so it
- * never loops. A failure is logged and the run goes on: generated files never block an apply.
+ * poolsync.yaml `render` names current in the config repository. It renders them from the
+ * loaded commit and commits + pushes those whose content (header aside) would change; the push
+ * starts a new run whose render matches, so it never loops. A failure is logged and the run
+ * goes on: the rendered files are a convenience for Helm / Argo CD / Flux, not the reconcile.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,10 +18,11 @@ export async function renderStage(
 ): Promise<void> {
   const { o } = ctx;
   if (!o.commitRendered || !desired.config.render || !o.source.commitFiles) return;
+  const { commit, dir } = snapshot;
   const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
   const changed = [];
-  for (const target of renderTargets(desired, snapshot.commit)) {
-    const current = await readFile(join(snapshot.dir, target.path), 'utf8').catch(() => null);
+  for (const target of renderTargets(desired, commit)) {
+    const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
     if (compareTarget(target, current).status !== 'same') changed.push(target);
   }
   if (changed.length === 0) return;
@@ -29,7 +30,7 @@ export async function renderStage(
   try {
     const pushed = await o.source.commitFiles(
       changed.map((t) => ({ path: t.path, content: t.content })),
-      `poolsync: render ${paths.join(', ')}${snapshot.commit ? ` from ${short(snapshot.commit)}` : ''}`,
+      `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
     );
     o.logger.info({ files: paths, commit: pushed }, 'committed rendered files');
   } catch (err) {
