@@ -109,6 +109,12 @@ export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilit
 /** `flyteadmin+https://HOST[:PORT]` (or `+http://` for a local flyteadmin): OAuth2 credentials from the environment. */
 async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPlane> {
   const inner = url.slice('flyteadmin+'.length);
+  // Before any message repeats the URL: it would hold the secret.
+  refuseUrlCredentials(
+    inner,
+    'the control plane URL',
+    'set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
+  );
   let parsed: URL;
   try {
     parsed = new URL(inner);

@@ -143,17 +143,18 @@ export interface ControlPlane {
 export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
   const withDefaultQueues = cp.backend.kinds.includes('DefaultQueue');
 
-  const labels = cp.backend.kinds.includes('ExecutionClusterLabel')
-    ? cp.listExecutionClusterLabels()
-    : null;
-  const [capabilities, pools, clusters, queues, assignments, defaultQueues] = await Promise.all([
-    cp.capabilities(),
-    cp.listPools(),
-    cp.listClusters(),
-    cp.listQueues(),
-    cp.listAssignments(),
-    withDefaultQueues ? cp.listDefaultQueues() : null,
-  ]);
+  const withLabels = cp.backend.kinds.includes('ExecutionClusterLabel');
+  // One Promise.all: a failing read rejects once, with no other read left unobserved.
+  const [capabilities, pools, clusters, queues, assignments, defaultQueues, labels] =
+    await Promise.all([
+      cp.capabilities(),
+      cp.listPools(),
+      cp.listClusters(),
+      cp.listQueues(),
+      cp.listAssignments(),
+      withDefaultQueues ? cp.listDefaultQueues() : null,
+      withLabels ? cp.listExecutionClusterLabels() : null,
+    ]);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   return {
@@ -167,7 +168,7 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     }),
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
-    ...labelsField(labels ? await labels : []),
+    ...labelsField(labels ?? []),
   };
 }
 

@@ -305,3 +305,13 @@ describe('flyteadmin backend: authentication', () => {
     }
   });
 });
+
+describe('flyteadmin backend: URL', () => {
+  it('refuses credentials in the URL without repeating them', async () => {
+    const err = (await openControlPlane('flyteadmin+https://id:s3cret@flyte.example.com').catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toContain('POOLSYNC_FLYTE_CLIENT_ID');
+    expect(err.message).not.toContain('s3cret');
+  });
+});

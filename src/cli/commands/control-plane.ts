@@ -2,6 +2,7 @@
  * `poolsync control-plane serve`: serves the embedded control plane (persisted at --state)
  * over the REST API until SIGINT/SIGTERM, then closes cleanly (snapshot, lock released).
  */
+import type { IncomingMessage } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { load } from 'js-yaml';
@@ -20,16 +21,21 @@ import {
 } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import { OAuthServer, readOAuthClientFile } from '../../controlplane/embedded/oauth.js';
-import type { OAuthClientConfig } from '../../controlplane/embedded/oauth.js';
 
 /** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
-async function unionApi(
-  controlPlane: EmbeddedControlPlane,
-  client: OAuthClientConfig,
-  logger: Logger,
-) {
+async function unionApi(controlPlane: EmbeddedControlPlane, oauth: OAuthServer, logger: Logger) {
   const { createUnionApi } = await import('../../controlplane/embedded/union-api.js');
-  return createUnionApi({ controlPlane, oauth: new OAuthServer(client), logger });
+  return createUnionApi({ controlPlane, oauth, logger });
+}
+
+/** With the Union API's OAuth2 server on the port, flyteadmin's paths take its tokens (one token endpoint). */
+function sharedFlyteAuth(oauth: OAuthServer) {
+  const key = oauth.config.authorization_metadata_key;
+  return (req: IncomingMessage): string | null => {
+    const raw = req.headers[key];
+    const result = oauth.check((Array.isArray(raw) ? raw[0] : raw) ?? null);
+    return result === 'ok' ? null : `token ${result} (header ${key})`;
+  };
 }
 
 interface ServeArgs {
@@ -140,6 +146,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
     );
     const oauthFile = args['oauth-client-file'];
     const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
+    const oauth = oauthClient ? new OAuthServer(oauthClient) : undefined;
     const statePath = resolve(args.state);
     const capabilities =
       args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
@@ -157,10 +164,14 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         simulate: args.simulate,
         logger,
         ...(token ? { token } : {}),
-        ...(oauthClient ? { unionApi: await unionApi(controlPlane, oauthClient, logger) } : {}),
+        ...(oauth ? { unionApi: await unionApi(controlPlane, oauth, logger) } : {}),
         // flyteadmin's attribute paths too (flyteadmin+http://); with a token, OAuth2 client
         // credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
-        flyteadmin: token ? { oauth: { clientId: 'poolsync', clientSecret: token } } : {},
+        flyteadmin: oauth
+          ? { sharedAuth: sharedFlyteAuth(oauth) }
+          : token
+            ? { oauth: { clientId: 'poolsync', clientSecret: token } }
+            : {},
       });
     } catch (err) {
       await controlPlane.close();

@@ -63,6 +63,11 @@ class GatewayError extends Error {
 export interface FlyteadminGatewayOptions {
   /** OAuth2 client credentials clients must present; absent: the API is open (flyteadmin with useAuth off). */
   oauth?: FlyteOAuthOptions;
+  /**
+   * Another OAuth2 server on the same port (the Union API's, embedded/oauth.ts) that owns the
+   * discovery and token paths: the gateway checks its tokens instead (null: valid, else why not).
+   */
+  sharedAuth?: (req: IncomingMessage) => string | null;
   bodyLimitBytes?: number;
 }
 
@@ -108,7 +113,7 @@ export function flyteadminGateway(
         send(res, reply.status, reply.body, reply.headers);
         return true;
       }
-      const denied = oauth?.check(req);
+      const denied = opts.sharedAuth ? opts.sharedAuth(req) : oauth?.check(req);
       if (denied) throw new GatewayError('UNAUTHENTICATED', `authentication failed: ${denied}`);
       send(res, 200, await api(cp, method, path, url.searchParams, () => readJson(req, limit)));
     } catch (err) {
