@@ -11,6 +11,8 @@ export default tseslint.config(
       '.poolsync/',
       // ajv standalone output, written by scripts/build-validators.ts
       'src/manifests/validators.generated.ts',
+      // protoc-gen-es output of proto/ (npm run generate:proto)
+      'src/gen/',
     ],
   },
   js.configs.recommended,

@@ -93,7 +93,7 @@ export async function executePlan(
 
   const runStep = async (step: Step): Promise<void> => {
     const result = results.get(step.id)!;
-    if (isManual(step) && !opts.runManual) {
+    if (isManual(step) && !(opts.runManual && (opts.canRunManual?.(step) ?? true))) {
       // Left for a person: its dependents never become ready (reported `waiting` below).
       result.status = 'manual';
       result.note = step.manual?.command ?? null;
@@ -166,6 +166,17 @@ export async function executePlan(
   });
   opts.signal?.removeEventListener('abort', onAbort);
 
+  // A manual step that follows another manual step (register a cluster into a pool a person
+  // creates) never becomes ready, but it is the person's as well: in the runbook, not a failure.
+  // (With a runner, only one whose ancestor was left can still be not run here.)
+  if (stopping === null) {
+    for (const step of plan.steps) {
+      const r = results.get(step.id)!;
+      if (r.status !== 'not_run' || !isManual(step)) continue;
+      r.status = 'manual';
+      r.note = step.manual?.command ?? null;
+    }
+  }
   const blockedBy = waitingOnManual(plan.steps);
   for (const [id, by] of blockedBy) {
     const r = results.get(id)!;

@@ -26,6 +26,13 @@ export const tokenFileOption = {
   describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN_FILE / POOLSYNC_TOKEN)',
 } as const;
 
+/** `--api-key-file FILE`: the Union API key for `union+https://` control planes (docs/union.md). */
+export const apiKeyFileOption = {
+  type: 'string',
+  describe:
+    'File holding the Union API key, for union+https:// control planes (or env POOLSYNC_UNION_API_KEY)',
+} as const;
+
 /** `--color` / `--no-color`; unset, see useColor. `what` is what gets coloured. */
 export function colorOption(what = 'the text output') {
   return {
@@ -61,3 +68,21 @@ export async function requireFolder(dir: string): Promise<void> {
     );
   }
 }
+
+/** `--target ADDRESS` (repeatable) of plan and apply: a partial plan, as Terraform's -target. */
+export const targetOption = {
+  type: 'string',
+  array: true,
+  requiresArg: true,
+  describe:
+    'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
+} as const;
+
+/** `--replace ADDRESS` (repeatable) of plan and apply: Terraform's -replace. */
+export const replaceOption = {
+  type: 'string',
+  array: true,
+  requiresArg: true,
+  describe:
+    'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
+} as const;

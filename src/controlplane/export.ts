@@ -23,7 +23,14 @@ export interface ExportedFile {
 
 export interface ExportResult {
   files: ExportedFile[];
-  counts: { pools: number; clusters: number; queues: number; assignments: number };
+  counts: {
+    pools: number;
+    clusters: number;
+    queues: number;
+    assignments: number;
+    /** Union v2 default-queue settings (control planes that have them). */
+    default_queues?: number;
+  };
   /** Live objects that cannot be expressed as manifests, and why. */
   warnings: string[];
 }
@@ -54,6 +61,11 @@ function poolSpec(p: LivePool): Record<string, unknown> {
       : {}),
   };
 }
+
+const UNKNOWN_CONTRACT_PLACEHOLDER = {
+  object_store_ref: { uri: 's3://replace-with-the-pool-bucket' },
+  secret_store: { type: 'KUBERNETES', locator: 'replace-with-the-pool-secret-store' },
+};
 
 type Settings = Pick<
   LiveQueue,
@@ -99,12 +111,30 @@ export function assignmentManifestName(a: LiveAssignment, taken: Set<string>): s
 export function exportManifests(live: LiveState): ExportResult {
   const files: ExportedFile[] = [];
   const warnings: string[] = [];
-  const counts = { pools: 0, clusters: 0, queues: 0, assignments: 0 };
+  const counts: ExportResult['counts'] = { pools: 0, clusters: 0, queues: 0, assignments: 0 };
   const clusters = new Map<string, LiveCluster>(live.clusters.map((c) => [c.name, c]));
 
   for (const p of live.pools) {
     // P1: the default pool exists everywhere and is set when the control plane is provisioned.
     if (p.name === DEFAULT_POOL) continue;
+    if (p.contract_known === false) {
+      // Union's public API does not show a pool's contract (docs/union.md): a placeholder the
+      // planner does not compare against this control plane, flagged in the file and here.
+      warnings.push(
+        `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml holds a placeholder: copy the real one from \`flyte get cluster-pool ${p.name}\``,
+      );
+      files.push({
+        path: `pools/${p.name}.yaml`,
+        content: manifest(
+          'ClusterPool',
+          p.name,
+          UNKNOWN_CONTRACT_PLACEHOLDER,
+          `PLACEHOLDER contract (not readable through the API): replace it with the output of \`flyte get cluster-pool ${p.name}\`.`,
+        ),
+      });
+      counts.pools++;
+      continue;
+    }
     files.push({
       path: `pools/${p.name}.yaml`,
       content: manifest('ClusterPool', p.name, poolSpec(p)),
@@ -170,6 +200,22 @@ export function exportManifests(live: LiveState): ExportResult {
       content: manifest('PoolAssignment', name, spec),
     });
     counts.assignments++;
+  }
+
+  // Union v2: project/domain → default queue.
+  const dqNames = new Set<string>();
+  if (live.default_queues) counts.default_queues = 0;
+  for (const d of live.default_queues ?? []) {
+    const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, dqNames);
+    files.push({
+      path: `default-queues/${name}.yaml`,
+      content: manifest('DefaultQueue', name, {
+        project: d.project,
+        domain: d.domain,
+        queue: d.queue,
+      }),
+    });
+    counts.default_queues = (counts.default_queues ?? 0) + 1;
   }
 
   return { files, counts, warnings };

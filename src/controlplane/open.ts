@@ -12,6 +12,7 @@ import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { EmbeddedControlPlane } from './embedded/embedded.js';
 import type { HttpControlPlaneOptions } from './rest/http-client.js';
 import type { ControlPlane } from './types.js';
+import type { UnionOpenOptions } from './union/open.js';
 
 export const DEFAULT_CONTROL_PLANE_URL = 'file:.poolsync/control-plane.json';
 
@@ -26,6 +27,10 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** Tuning of the HTTP client (timeouts, retries). */
   http?: Omit<HttpControlPlaneOptions, 'token'>;
+  /** `union+` URLs: file holding the Union API key (else env POOLSYNC_UNION_API_KEY). */
+  apiKeyFile?: string;
+  /** `union+` URLs: client tuning (retries, page size, deadline). */
+  union?: Omit<UnionOpenOptions, 'apiKeyFile'>;
 }
 
 /**
@@ -52,6 +57,15 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
       ...(opts.readOnly ? { readOnly: true } : {}),
     });
   }
+  if (/^union\+https?:\/\//.test(url)) {
+    // Loaded on demand, like the REST client: only union+ URLs need connect and protobuf.
+    const { openUnion } = await import('./union/open.js');
+    return openUnion(url, {
+      ...opts.union,
+      ...(opts.apiKeyFile ? { apiKeyFile: opts.apiKeyFile } : {}),
+    });
+  }
+  if (url.startsWith('flyteadmin+')) return openFlyteadmin(url, opts);
   if (/^https?:\/\//.test(url)) {
     refuseUrlCredentials(
       url,
@@ -70,7 +84,7 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
     return new HttpControlPlane(parsed.toString(), { ...opts.http, ...(token ? { token } : {}) });
   }
   throw new UserError(
-    `control plane "${url}" is not understood: use file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL}) or an http:// or https:// URL of a control-plane API`,
+    `control plane "${url}" is not understood: use file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL}), an http:// or https:// URL of a poolsync control-plane API, union+https://HOST for a Union organisation, or flyteadmin+https://HOST for Flyte's flyteadmin`,
   );
 }
 
@@ -90,6 +104,36 @@ export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilit
   const parsed = parseCapabilities(value);
   if (!parsed.ok) throw new UserError(`control plane "${url}": ${parsed.error}`);
   return { capabilities: parsed.capabilities };
+}
+
+/** `flyteadmin+https://HOST[:PORT]` (or `+http://` for a local flyteadmin): OAuth2 credentials from the environment. */
+async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPlane> {
+  const inner = url.slice('flyteadmin+'.length);
+  let parsed: URL;
+  try {
+    parsed = new URL(inner);
+  } catch {
+    throw new UserError(`control plane "${url}" is not a valid URL; use flyteadmin+https://HOST`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new UserError(
+      `control plane "${url}": use flyteadmin+https://HOST (or flyteadmin+http:// for a local flyteadmin)`,
+    );
+  if (parsed.username || parsed.password)
+    throw new UserError(
+      'control plane URL must not carry credentials; set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
+    );
+  const [{ FlyteadminControlPlane }, { credentialsFromEnv }] = await Promise.all([
+    import('./flyteadmin/client.js'),
+    import('./flyteadmin/auth.js'),
+  ]);
+  return new FlyteadminControlPlane(parsed.toString(), {
+    credentials: await credentialsFromEnv(),
+    ...(opts.http?.requestTimeoutMs !== undefined
+      ? { requestTimeoutMs: opts.http.requestTimeoutMs }
+      : {}),
+    ...(opts.http?.maxRetries !== undefined ? { maxRetries: opts.http.maxRetries } : {}),
+  });
 }
 
 /** Reads a token file (first line, trimmed). The error names the file, never its content. */

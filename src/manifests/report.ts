@@ -34,7 +34,13 @@ export function formatValidationText(errors: ValidationError[], opts: TextOption
 export function formatSummary(counts: LoadCounts): string {
   return (
     `Valid: ${plural(counts.pools, 'pool')}, ${plural(counts.clusters, 'cluster')}, ` +
-    `${plural(counts.queues, 'queue')}, ${plural(counts.assignments, 'assignment')} ` +
+    `${plural(counts.queues, 'queue')}, ${plural(counts.assignments, 'assignment')}` +
+    (counts.default_queues ? `, ${plural(counts.default_queues, 'default-queue setting')}` : '') +
+    ' ' +
+    (counts.flyte
+      ? `(and ${plural(counts.flyte.execution_clusters, 'execution cluster')}, ${plural(counts.flyte.cluster_labels, 'cluster label')}, ` +
+        `${plural(counts.flyte.execution_cluster_labels, 'execution cluster label')}) `
+      : '') +
     `in ${plural(counts.files, 'file')}.\n`
   );
 }

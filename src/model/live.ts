@@ -1,11 +1,17 @@
 /** LiveState: what a ControlPlane reports (domain.md). Produced by src/controlplane. */
 import type { Assignment, Capabilities, PoolContract, QueueSpec } from './common.js';
+import type { ExecutionClusterLabel } from './flyte.js';
 
 export interface LivePool {
   name: string;
   contract: PoolContract;
   /** P6: derived from the clusters registered into it, sorted. */
   member_clusters: string[];
+  /**
+   * false when the control plane does not show the contract (Union's public API); `contract`
+   * is then a placeholder that the planner and export do not compare or write as real.
+   */
+  contract_known?: false;
 }
 
 export type ClusterHealth = 'unknown' | 'healthy' | 'unhealthy';
@@ -61,6 +67,8 @@ export interface LiveState {
    * project/domain; absent for control planes without such settings.
    */
   default_queues?: LiveDefaultQueue[];
+  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes, sorted by key; absent when there are none. */
+  execution_cluster_labels?: ExecutionClusterLabel[];
 }
 
 export interface LiveDefaultQueue {

@@ -21,11 +21,18 @@ export function planPools(ctx: PlanContext): void {
       continue;
     }
     if (d && l) {
+      // A control plane that does not show contracts (Union, docs/union.md): the declared
+      // contract cannot be compared, so it is taken as the live one (no change planned).
+      if (l.contract_known === false) {
+        const known = poolForm(d.contract);
+        keep(ctx, name, d.contract, makeChange('ClusterPool', name, 'noop', known, known, []));
+        continue;
+      }
       const before = poolForm(l.contract);
       const after = poolForm(d.contract);
       // P4: every contract field is immutable.
       const diff = diffForms(before, after, () => true);
-      if (diff.length === 0) {
+      if (diff.length === 0 && !ctx.forceReplace.has(addr)) {
         keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
         continue;
       }

@@ -7,14 +7,14 @@
  * supersedes one still waiting, and a redelivered event for a commit already queued is
  * dropped.
  */
+import type { BackendInfo } from '../controlplane/types.js';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { LiveState } from '../model/live.js';
-import { gitEnvironment } from '../daemon/git-source.js';
-import type { GitAuth } from '../daemon/config.js';
-import { Redactor, scrubUrlUserinfo } from '../daemon/redact.js';
+import { gitEnvironment, type GitAuth } from '../util/git-env.js';
+import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import type { RetryTuning } from './http.js';
 import { planOutcome } from './plan-outcome.js';
 import { publishPending, publishPlan, type PublishResult } from './publish.js';
@@ -47,6 +47,8 @@ export interface PullRequestHandlerOptions {
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
   readLiveState: () => Promise<LiveState>;
+  /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
+  backend?: BackendInfo;
   logger: HandlerLogger;
   retry?: RetryTuning;
   /** Plans a checked-out folder; the real validate → live state → plan → markdown by default. */
@@ -78,7 +80,13 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
   const plan =
     opts.plan ??
     ((dir: string, commit: string) =>
-      planOutcome({ dir, commit, readLiveState: opts.readLiveState, repoPath }));
+      planOutcome({
+        dir,
+        commit,
+        readLiveState: opts.readLiveState,
+        repoPath,
+        ...(opts.backend ? { backend: opts.backend } : {}),
+      }));
 
   const target = {
     provider: opts.provider,

@@ -97,6 +97,8 @@ async function seed(cp: EmbeddedControlPlane): Promise<void> {
     pool: 'prod',
   });
   await cp.setAssignment({ project: 'ml', domain: 'dev', workflow: null, pool: 'dev' });
+  // Union v2 default-queue settings (the embedded control plane keeps them).
+  await cp.setDefaultQueue('ml', 'dev', 'everything');
 }
 
 describe('poolsync export', () => {
@@ -124,9 +126,20 @@ describe('poolsync export', () => {
     );
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('Exported 2 pools, 4 clusters, 6 queues and 3 assignments');
+    expect(run.stdout).toContain(
+      'Exported 2 pools, 4 clusters, 6 queues and 3 assignments (and 1 default-queue settings)',
+    );
 
-    expect((await readdir(out)).sort()).toEqual(['assignments', 'clusters', 'pools', 'queues']);
+    expect((await readdir(out)).sort()).toEqual([
+      'assignments',
+      'clusters',
+      'default-queues',
+      'pools',
+      'queues',
+    ]);
+    expect(await readFile(join(out, 'default-queues', 'ml-dev.yaml'), 'utf8')).toContain(
+      'kind: DefaultQueue',
+    );
     expect((await readdir(join(out, 'queues'))).sort()).toEqual(
       ['batch', 'default', 'everything', 'legacy', 'prod-1', 'retired'].map((n) => `${n}.yaml`),
     );

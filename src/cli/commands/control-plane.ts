@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { load } from 'js-yaml';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Argv, CommandModule } from 'yargs';
 import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
@@ -19,6 +19,18 @@ import {
   parseCapabilities,
 } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
+import { OAuthServer, readOAuthClientFile } from '../../controlplane/embedded/oauth.js';
+import type { OAuthClientConfig } from '../../controlplane/embedded/oauth.js';
+
+/** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
+async function unionApi(
+  controlPlane: EmbeddedControlPlane,
+  client: OAuthClientConfig,
+  logger: Logger,
+) {
+  const { createUnionApi } = await import('../../controlplane/embedded/union-api.js');
+  return createUnionApi({ controlPlane, oauth: new OAuthServer(client), logger });
+}
 
 interface ServeArgs {
   listen: string;
@@ -28,6 +40,7 @@ interface ServeArgs {
   'default-pool-contract'?: string;
   'log-level': string;
   capabilities?: string;
+  'oauth-client-file'?: string;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
@@ -105,6 +118,11 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         type: 'string',
         describe: `Capabilities a new state is created with: comma-separated ${CAPABILITY_NAMES.join(', ')} (or none); for an existing state they must match the stored ones`,
       })
+      .option('oauth-client-file', {
+        type: 'string',
+        describe:
+          "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
+      })
       .option('log-level', {
         type: 'string',
         default: 'info',
@@ -120,6 +138,8 @@ const serveCommand: CommandModule<object, ServeArgs> = {
       { level: args['log-level'], base: { component: 'control-plane' } },
       pino.destination(2),
     );
+    const oauthFile = args['oauth-client-file'];
+    const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
     const statePath = resolve(args.state);
     const capabilities =
       args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
@@ -137,6 +157,10 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         simulate: args.simulate,
         logger,
         ...(token ? { token } : {}),
+        ...(oauthClient ? { unionApi: await unionApi(controlPlane, oauthClient, logger) } : {}),
+        // flyteadmin's attribute paths too (flyteadmin+http://); with a token, OAuth2 client
+        // credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
+        flyteadmin: token ? { oauth: { clientId: 'poolsync', clientSecret: token } } : {},
       });
     } catch (err) {
       await controlPlane.close();
@@ -151,6 +175,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         url: server.url,
         state: statePath,
         auth: token ? 'bearer' : 'none',
+        union_api: oauthClient ? { org: oauthClient.org } : false,
         simulate: args.simulate,
         capabilities: formatCapabilities(await controlPlane.capabilities()),
       },

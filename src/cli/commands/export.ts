@@ -2,6 +2,7 @@
  * `poolsync export [--control-plane URL] [--dir OUT]`: writes the live state as manifests
  * (one file per object, a folder per kind) that validate clean and plan to no changes.
  */
+import { exportExecutionClusterLabels } from '../../controlplane/export-flyte.js';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -9,12 +10,13 @@ import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState } from '../../controlplane/types.js';
 import { UserError } from '../../util/user-error.js';
-import { controlPlaneOption, tokenFileOption } from '../options.js';
+import { apiKeyFileOption, controlPlaneOption, tokenFileOption } from '../options.js';
 
 interface ExportArgs {
   'control-plane': string;
   dir: string;
   'token-file'?: string;
+  'api-key-file'?: string;
   force: boolean;
 }
 
@@ -37,6 +39,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         describe: 'Folder to write pools/, clusters/, queues/, assignments/ into',
       })
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('force', {
         type: 'boolean',
         default: false,
@@ -51,6 +54,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     const cp = await openControlPlane(args['control-plane'], {
       readOnly: true,
       ...(token ? { token } : {}),
+      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
     let live;
     try {
@@ -59,6 +63,9 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       await cp.close();
     }
     const result = exportManifests(live);
+    const labels = exportExecutionClusterLabels(live);
+    result.files.push(...labels.files);
+    result.warnings.push(...labels.warnings);
     const out = resolve(args.dir);
     if (!args.force) {
       const clashes: string[] = [];
@@ -77,7 +84,12 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
     const c = result.counts;
     process.stdout.write(
-      `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments to ${out}\n`,
+      `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments` +
+        (c.default_queues ? ` and ${c.default_queues} default-queue settings` : '') +
+        (live.execution_cluster_labels
+          ? ` and ${labels.files.length} execution cluster labels`
+          : '') +
+        ` to ${out}\n`,
     );
   },
 };

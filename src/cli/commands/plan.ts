@@ -3,11 +3,13 @@
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
+import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { renderJson, renderMarkdown, renderText } from '../../render/index.js';
 import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
@@ -18,8 +20,11 @@ import {
   configDirPositional,
   controlPlaneOption,
   planOutputOption,
+  replaceOption,
   requireFolder,
+  targetOption,
   tokenFileOption,
+  apiKeyFileOption,
   useColor,
 } from '../options.js';
 
@@ -29,10 +34,15 @@ interface PlanArgs extends CommentArgs {
   dir: string;
   'control-plane': string;
   'token-file'?: string;
+  'api-key-file'?: string;
   output: OutputFormat;
   out?: string;
   'detailed-exitcode': boolean;
   color?: boolean;
+  target?: string[];
+  replace?: string[];
+  'refresh-only': boolean;
+  'state-dir': string;
 }
 
 export const planCommand: CommandModule<object, PlanArgs> = {
@@ -43,6 +53,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .positional('dir', configDirPositional)
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
       .option('output', planOutputOption)
       .option('out', {
         type: 'string',
@@ -54,6 +65,21 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         describe: 'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
       })
       .option('color', colorOption())
+      .option('target', targetOption)
+      .option('replace', replaceOption)
+      .option('refresh-only', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Show only what changed on the control plane since the last apply (drift), proposing nothing',
+      })
+      .option('state-dir', {
+        type: 'string',
+        default: '.poolsync',
+        describe:
+          'With --refresh-only: where apply recorded the last applied state of an HTTP control plane',
+      })
+
       .options(pullRequestCommentOptions)
       .example(
         '$0 plan examples/config-repo',
@@ -63,6 +89,12 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         '$0 plan . --out plan.json && $0 apply plan.json',
         'Review, then apply exactly that plan',
       )
+      .example('$0 plan . --target Cluster/prod-1', 'A partial plan: one cluster and what it needs')
+      .example(
+        '$0 plan . --replace Cluster/prod-1',
+        'Plan deleting and registering a cluster again',
+      )
+      .example('$0 plan --refresh-only', 'What changed on the control plane since the last apply')
       .example(
         '$0 plan . --output markdown --detailed-exitcode',
         'In CI: a PR comment, and exit 2 when something would change',
@@ -73,16 +105,30 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 };
 
 async function runPlan(args: PlanArgs): Promise<number> {
+  if (args['refresh-only']) {
+    const other = (['target', 'replace', 'out', 'comment'] as const).find(
+      (k) => args[k] !== undefined,
+    );
+    if (other)
+      throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
+    return runRefreshOnly(args);
+  }
   await requireFolder(args.dir);
   const token = await resolveToken(args['token-file']);
   const commit = await planCommit(args);
   const cp = await openControlPlane(args['control-plane'], {
     readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
     ...(token ? { token } : {}),
+    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
   let result;
   try {
-    result = await planRepository(args.dir, cp, { commit, cacheDir: manifestCacheDir() });
+    result = await planRepository(args.dir, cp, {
+      commit,
+      cacheDir: manifestCacheDir(),
+      ...(args.target ? { targets: args.target } : {}),
+      ...(args.replace ? { replace: args.replace } : {}),
+    });
   } finally {
     await cp.close();
   }
@@ -105,6 +151,9 @@ async function runPlan(args: PlanArgs): Promise<number> {
   }
   const color = useColor(args.color);
   process.stdout.write(render(plan, args.output, color));
+  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
+  const rendered = await renderedFileChanges(args.dir, result.desired, commit);
+  if (rendered !== '') (args.output === 'text' ? process.stdout : process.stderr).write(rendered);
   if (plan.errors.length > 0) {
     if (args.out) process.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
     return 1;
@@ -123,6 +172,32 @@ async function runPlan(args: PlanArgs): Promise<number> {
       );
   }
   return args['detailed-exitcode'] && hasChangesToApply(plan) ? 2 : 0;
+}
+
+/** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
+async function runRefreshOnly(args: PlanArgs): Promise<number> {
+  const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
+  const { driftSince } = await import('../../plan/refresh.js');
+  const render = await import('../../render/refresh.js');
+  const { readLiveState } = await import('../../controlplane/types.js');
+  const last = await readLastApplied(lastAppliedPathFor(args['control-plane'], args['state-dir']));
+  const token = await resolveToken(args['token-file']);
+  const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+  let live;
+  try {
+    live = await readLiveState(cp);
+  } finally {
+    await cp.close();
+  }
+  const report = driftSince(last, live);
+  process.stdout.write(
+    args.output === 'json'
+      ? render.renderRefreshJson(report)
+      : args.output === 'markdown'
+        ? render.renderRefreshMarkdown(report)
+        : render.renderRefreshText(report),
+  );
+  return args['detailed-exitcode'] && report.drift.length > 0 ? 2 : 0;
 }
 
 /**
@@ -154,4 +229,25 @@ export function render(plan: Plan, output: OutputFormat, color: boolean): string
 /** --detailed-exitcode: blocked and unmanaged objects alone are not changes (nothing would be sent). */
 export function hasChangesToApply(plan: Plan): boolean {
   return plan.steps.length > 0;
+}
+
+/** What `poolsync render` would change in the generated files poolsync.yaml names, as diffs. */
+async function renderedFileChanges(
+  dir: string,
+  desired: DesiredState,
+  commit: string | null,
+): Promise<string> {
+  if (!desired.config.render) return '';
+  const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
+  const out: string[] = [];
+  for (const target of renderTargets(desired, commit)) {
+    const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
+    const cmp = compareTarget(target, current);
+    if (cmp.status === 'same') continue;
+    out.push(
+      `\nRendered file ${target.path} ${cmp.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
+        `(run \`poolsync render ${target.kind}\`, or let the daemon commit it):\n${cmp.diff}`,
+    );
+  }
+  return out.join('');
 }

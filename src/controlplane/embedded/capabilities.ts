@@ -25,6 +25,7 @@ import { formatCapabilities, reportedDataPlane } from '../../model/capabilities.
 import type { LiveQueue, QueueState } from '../../model/live.js';
 import { ControlPlaneError, capabilityOff } from '../errors.js';
 import { putCluster, putQueue, removeQueue, type ActivityRecord, type State } from './state.js';
+import { defaultQueueInUse } from './default-queues.js';
 
 export type CapabilityOp =
   | { op: 'set_capabilities'; capabilities: Capabilities }
@@ -131,6 +132,9 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
           'Q5',
         );
       }
+      // Union v2: executions of a project/domain still default to it.
+      const named = defaultQueueInUse(state, op.name, 'drained');
+      if (named) throw named;
       state.draining.add(op.name);
       return;
     }
@@ -155,6 +159,8 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
           'Q4',
         );
       }
+      const named = defaultQueueInUse(state, op.name, 'deleted');
+      if (named) throw named;
       const why = settled(state, op.name, op.at);
       if (why) throw precondition(`queue "${op.name}" ${why}, then delete it`, addr, 'Q6');
       removeQueue(state, op.name); // keeps the state's index current (state.ts header)

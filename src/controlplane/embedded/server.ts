@@ -15,6 +15,8 @@ import { constantTimeEqual } from '../../util/constant-time.js';
 import type { ControlPlaneErrorCode } from '../errors.js';
 import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
+import type { UnionApi } from './union-api.js';
+import { flyteadminGateway, type FlyteadminGatewayOptions } from './flyteadmin-gateway.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -29,6 +31,10 @@ export interface ControlPlaneServerOptions {
   logger?: Logger;
   /** Largest accepted request body (default 1 MiB). */
   bodyLimitBytes?: number;
+  /** Also serve Union's Connect/gRPC API and OAuth2 on this port (union-api.ts). */
+  unionApi?: UnionApi;
+  /** Also serve flyteadmin's attribute and OAuth2 paths (flyteadmin-gateway.ts). */
+  flyteadmin?: FlyteadminGatewayOptions;
 }
 
 export interface ControlPlaneServer {
@@ -299,6 +305,16 @@ function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       });
       return none;
     }),
+    route('GET', '/v1/apply-lock', async () => ok({ lock: await cp.applyLock.getApplyLock() })),
+    route('PUT', '/v1/apply-lock', async (r) => {
+      const b = await obj(r);
+      return ok(await cp.applyLock.acquireApplyLock(b as never));
+    }),
+    route('DELETE', '/v1/apply-lock', async (r) => {
+      const b = await obj(r);
+      await cp.applyLock.releaseApplyLock(b.id as string);
+      return none;
+    }),
     route(
       'POST',
       '/v1/sim/clusters/{name}/status',
@@ -408,6 +424,7 @@ export async function startControlPlaneServer(
   const expected = opts.token ? opts.token : null;
   const limit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const log = opts.logger;
+  const flyteadmin = opts.flyteadmin ? flyteadminGateway(opts.controlPlane, opts.flyteadmin) : null;
 
   const send = (
     res: ServerResponse,
@@ -429,6 +446,7 @@ export async function startControlPlaneServer(
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
+    if (flyteadmin && (await flyteadmin(req, res, url))) return;
     if (expected && !tokenMatches(expected, req.headers.authorization)) {
       throw new HttpError(
         401,
@@ -514,6 +532,7 @@ export async function startControlPlaneServer(
         'request',
       );
     });
+    if (opts.unionApi?.handle(req, res)) return;
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -541,21 +560,24 @@ export async function startControlPlaneServer(
   server.keepAliveTimeout = 60_000;
   server.requestTimeout = 120_000;
 
+  const listener = opts.unionApi?.listener(server) ?? server;
+
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  const addr = server.address() as AddressInfo;
+  const addr = listener.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${host}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+        listener.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
+        opts.unionApi?.close();
       }),
   };
 }

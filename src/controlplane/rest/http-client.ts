@@ -36,7 +36,10 @@ import {
   kindUnsupported,
   type ControlPlaneErrorCode,
 } from '../errors.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import type {
+  ApplyLockLease,
+  ApplyLockProvider,
   BackendInfo,
   ControlPlane,
   CreateQueueRequest,
@@ -334,6 +337,14 @@ export class HttpControlPlane implements ControlPlane {
     return [...first.items, ...keyed.map(([, item]) => item)];
   }
 
+  /** The server's lease-style apply lock (PUT/DELETE/GET /v1/apply-lock). */
+  readonly applyLock: ApplyLockProvider = {
+    acquireApplyLock: (request) => this.call('PUT', '/v1/apply-lock', request),
+    releaseApplyLock: (id) => this.call('DELETE', '/v1/apply-lock', { id }),
+    getApplyLock: async () =>
+      (await this.call<{ lock: ApplyLockLease | null }>('GET', '/v1/apply-lock')).lock,
+  };
+
   capabilities(): Promise<Capabilities> {
     return this.call('GET', '/v1/capabilities');
   }
@@ -495,6 +506,20 @@ export class HttpControlPlane implements ControlPlane {
 
   setAssignment(assignment: Assignment): Promise<LiveAssignment> {
     return this.call('PUT', '/v1/assignments', assignment);
+  }
+
+  // The poolsync REST API has no execution cluster labels: the embedded server serves them
+  // over flyteadmin's own paths instead (open them with flyteadmin+http://).
+  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+
+  async setExecutionClusterLabel(_label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+
+  async deleteExecutionClusterLabel(_key: AssignmentKey): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
   }
 
   deleteAssignment(key: AssignmentKey): Promise<void> {

@@ -1,0 +1,119 @@
+/**
+ * Union's API on the embedded control plane's port, next to the REST API: the Connect services
+ * of connect-service.ts (Connect, gRPC and gRPC-Web protocols through connect-node's
+ * adapter) behind the local OAuth2 server of oauth.ts.
+ *
+ * Why a protocol sniffer: gRPC needs HTTP/2, the REST API and Connect clients speak HTTP/1.1,
+ * and Node's clear-text HTTP/2 server cannot fall back to HTTP/1.1 (that needs TLS and ALPN).
+ * So the port is a plain TCP server that looks at the first bytes of each connection: the
+ * HTTP/2 connection preface goes to an HTTP/2 server (h2c, "prior knowledge", as gRPC clients
+ * connect to http:// URLs), anything else to the existing HTTP/1.1 server.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createH2Server, type Http2Session } from 'node:http2';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { errorInterceptor, unionRoutes, type UnionServiceOptions } from './connect-service.js';
+import type { Logger } from 'pino';
+import type { OAuthServer } from './oauth.js';
+
+export interface UnionApiOptions extends Omit<UnionServiceOptions, 'org'> {
+  oauth: OAuthServer;
+  /** Outermost interceptors (tests inject faults here). */
+  interceptors?: Interceptor[];
+  /** Request log of the HTTP/2 (gRPC) requests, as server.ts logs HTTP/1.1 ones. */
+  logger?: Logger;
+}
+
+export interface UnionApi {
+  /** Serves an HTTP/1.1 request when it is for the Union API or OAuth; false otherwise. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The listener for the port: HTTP/2 connections here, the rest to `http1`. */
+  listener(http1: Server): NetServer;
+  /** Ends every connection of the port (HTTP/2 sessions and HTTP/1.1 sockets). */
+  close(): void;
+}
+
+const PREFIXES = [
+  '/cloudidl.queue.QueueService/',
+  '/cloudidl.cluster.ClusterService/',
+  '/flyteidl2.settings.SettingsService/',
+  '/flyteidl2.project.ProjectService/',
+];
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+function authInterceptor(oauth: OAuthServer): Interceptor {
+  const header = oauth.config.authorization_metadata_key;
+  return (next) => async (req) => {
+    const check = oauth.check(req.header.get(header));
+    if (check === 'missing')
+      throw new ConnectError(
+        `no token in the "${header}" header: get one with OAuth2 client credentials (/.well-known/oauth-authorization-server)`,
+        Code.Unauthenticated,
+      );
+    if (check !== 'ok')
+      throw new ConnectError(
+        check === 'expired' ? 'the token has expired' : 'the token is not valid',
+        Code.Unauthenticated,
+      );
+    return next(req);
+  };
+}
+
+export function createUnionApi(opts: UnionApiOptions): UnionApi {
+  const rpc = connectNodeAdapter({
+    routes: unionRoutes({ ...opts, org: opts.oauth.config.org }),
+    interceptors: [...(opts.interceptors ?? []), authInterceptor(opts.oauth), errorInterceptor],
+  });
+  const isRpc = (url: string | undefined) => PREFIXES.some((p) => (url ?? '').startsWith(p));
+  const h2 = createH2Server((req, res) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // Only method, path and outcome: never headers (token) or bodies.
+      opts.logger?.info(
+        { method: req.method, path: req.url, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
+        'request',
+      );
+    });
+    if (isRpc(req.url)) rpc(req, res);
+    else res.writeHead(404).end();
+  });
+  const sessions = new Set<Http2Session>();
+  // Every connection of the port: the HTTP/1.1 server does not track sockets it did not
+  // accept itself (its closeAllConnections needs its own listen), so close() ends them here.
+  const sockets = new Set<Socket>();
+  h2.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
+  return {
+    handle(req, res) {
+      if (isRpc(req.url)) {
+        rpc(req, res);
+        return true;
+      }
+      return opts.oauth.handle(req, res);
+    },
+    listener(http1) {
+      return createNetServer((socket: Socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.once('data', (chunk: Buffer) => {
+          socket.pause();
+          socket.unshift(chunk);
+          const n = Math.min(chunk.length, PREFACE.length);
+          const target = chunk.subarray(0, n).equals(PREFACE.subarray(0, n)) ? h2 : http1;
+          target.emit('connection', socket);
+          process.nextTick(() => socket.resume());
+        });
+        socket.on('error', () => socket.destroy());
+      });
+    },
+    close() {
+      for (const s of sessions) s.destroy();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}

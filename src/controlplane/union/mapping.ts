@@ -1,0 +1,167 @@
+/** Union's messages (src/gen/) ↔ poolsync's model. Pure. */
+import { create } from '@bufbuild/protobuf';
+import {
+  DEFAULT_POOL,
+  QUEUE_DEFAULTS,
+  WILDCARD,
+  type Fairness,
+  type Priority,
+  type QueueSpec,
+} from '../../model/common.js';
+import type {
+  ClusterHealth,
+  LiveCluster,
+  LivePool,
+  LiveQueue,
+  QueueState,
+} from '../../model/live.js';
+import { State, Status_Health, type Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
+import {
+  FairnessAlgorithm,
+  Priority as PbPriority,
+  QueueSpecSchema,
+  QueueState as PbQueueState,
+  type Queue,
+  type QueueSpec as PbQueueSpec,
+} from '../../gen/cloudidl/queue/queue_pb.js';
+
+const PRIORITY_TO_PB: Record<Priority, PbPriority> = {
+  min: PbPriority.MIN,
+  medium: PbPriority.MEDIUM,
+  max: PbPriority.MAX,
+};
+const FAIRNESS_TO_PB: Record<Fairness, FairnessAlgorithm> = {
+  round_robin: FairnessAlgorithm.ROUND_ROBIN,
+  shuffle_interleave: FairnessAlgorithm.SHUFFLE_INTERLEAVE,
+};
+
+export function priorityFromPb(p: PbPriority): Priority {
+  if (p === PbPriority.MIN) return 'min';
+  if (p === PbPriority.MAX) return 'max';
+  return p === PbPriority.MEDIUM ? 'medium' : QUEUE_DEFAULTS.priority;
+}
+
+export function fairnessFromPb(f: FairnessAlgorithm): Fairness {
+  return f === FairnessAlgorithm.SHUFFLE_INTERLEAVE ? 'shuffle_interleave' : 'round_robin';
+}
+
+export function queueStateFromPb(s: PbQueueState): QueueState {
+  if (s === PbQueueState.DRAINING) return 'draining';
+  if (s === PbQueueState.DRAINED) return 'drained';
+  return 'active';
+}
+
+/** Q3: every field of the spec, so UpdateQueue (a full replace) never drops one. */
+export function queueSpecToPb(spec: QueueSpec): PbQueueSpec {
+  return create(QueueSpecSchema, {
+    runConcurrency: spec.run_concurrency,
+    actionConcurrency: spec.action_concurrency,
+    depth: spec.depth,
+    priority: PRIORITY_TO_PB[spec.priority],
+    fairness: FAIRNESS_TO_PB[spec.fairness],
+    clusters: [...spec.clusters],
+    clusterPoolName: spec.pool,
+  });
+}
+
+export function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {
+  return {
+    pool: spec?.clusterPoolName || DEFAULT_POOL,
+    clusters: [...(spec?.clusters ?? [])],
+    run_concurrency: spec?.runConcurrency ?? 0,
+    action_concurrency: spec?.actionConcurrency ?? 0,
+    depth: spec?.depth ?? 0,
+    priority: priorityFromPb(spec?.priority ?? PbPriority.UNSPECIFIED),
+    fairness: fairnessFromPb(spec?.fairness ?? FairnessAlgorithm.UNSPECIFIED),
+  };
+}
+
+/**
+ * C2: Union does not flag the queue a registration created; a queue may not share a cluster's
+ * name otherwise (Q2), so a queue named like a cluster is that cluster's queue.
+ */
+export function queueFromPb(q: Queue, clusterNames: ReadonlySet<string>): LiveQueue {
+  const name = q.id?.name ?? '';
+  return {
+    name,
+    ...queueSpecFromPb(q.spec),
+    state: queueStateFromPb(q.status?.state ?? PbQueueState.UNSPECIFIED),
+    cluster_managed: clusterNames.has(name),
+    available_clusters: (q.status?.availableClusters ?? []).map((c) => c.name).sort(),
+  };
+}
+
+function healthFromPb(h: Status_Health): ClusterHealth {
+  if (h === Status_Health.HEALTHY) return 'healthy';
+  return h === Status_Health.UNHEALTHY ? 'unhealthy' : 'unknown';
+}
+
+export function clusterName(c: Cluster): string {
+  return c.spec?.id?.name ?? '';
+}
+
+/** A cluster belongs to one pool (C1); `pools` lists it, `default` when Union lists none. */
+export function clusterPool(c: Cluster): string {
+  return c.pools[0]?.name || DEFAULT_POOL;
+}
+
+export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveCluster {
+  const name = clusterName(c);
+  return {
+    name,
+    pool: clusterPool(c),
+    enabled: (c.spec?.state ?? State.UNSPECIFIED) !== State.DISABLED,
+    health: healthFromPb(c.status?.health ?? Status_Health.UNKNOWN),
+    unhealthy_reasons: [...(c.status?.unhealthyReasons ?? [])],
+    // Union reports a mismatch only as unhealthy_reasons, not field by field.
+    config_drift: [],
+    bound_queues: queues
+      .filter((q) => q.clusters.includes(name))
+      .map((q) => q.name)
+      .sort(),
+  };
+}
+
+/**
+ * Placeholder for what Union's public API does not return: a pool's contract. Such pools are
+ * marked `contract_known: false`; the planner does not compare their contract (docs/union.md).
+ */
+export const UNKNOWN_CONTRACT = {
+  object_store_ref: { uri: '', endpoint: '' },
+  secret_store: { type: 'KUBERNETES', locator: '' },
+  image_registry: null,
+} as const satisfies LivePool['contract'];
+
+/**
+ * Pools as Union's public API shows them: the pools clusters list, those queues name, and
+ * `default` (P1). A pool with neither clusters nor queues is not visible through it.
+ */
+export function poolsFrom(clusters: readonly Cluster[], queues: readonly LiveQueue[]): LivePool[] {
+  const members = new Map<string, string[]>([[DEFAULT_POOL, []]]);
+  for (const q of queues) if (!members.has(q.pool)) members.set(q.pool, []);
+  for (const c of clusters) {
+    const pool = clusterPool(c);
+    members.set(pool, [...(members.get(pool) ?? []), clusterName(c)]);
+  }
+  return [...members.entries()]
+    .map(([name, m]) => ({
+      name,
+      contract: structuredClone(UNKNOWN_CONTRACT) as LivePool['contract'],
+      contract_known: false as const,
+      member_clusters: m.sort(),
+    }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** CreateQueue's spec: Q1 defaults for what the request leaves out (pool default, selector *). */
+export function createSpec(request: Partial<QueueSpec>): QueueSpec {
+  return {
+    pool: request.pool ?? DEFAULT_POOL,
+    clusters: request.clusters ?? [WILDCARD],
+    run_concurrency: request.run_concurrency ?? QUEUE_DEFAULTS.run_concurrency,
+    action_concurrency: request.action_concurrency ?? QUEUE_DEFAULTS.action_concurrency,
+    depth: request.depth ?? QUEUE_DEFAULTS.depth,
+    priority: request.priority ?? QUEUE_DEFAULTS.priority,
+    fairness: request.fairness ?? QUEUE_DEFAULTS.fairness,
+  };
+}

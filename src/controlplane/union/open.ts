@@ -1,0 +1,89 @@
+/**
+ * `union+https://HOST[:PORT]` (and `union+http://` for a loopback test server), `?protocol=grpc`
+ * for plain gRPC instead of Connect. Resolves the API key, checks it was issued for HOST (the
+ * client secret is only ever sent to the endpoint of the key), discovers the OAuth2 endpoints
+ * and builds the transport.
+ */
+import { UserError } from '../../util/user-error.js';
+import { resolveApiKey } from './api-key.js';
+import { discover, isLoopback, TokenSource } from './oauth.js';
+import { createUnionTransport, type RetryPolicy, type UnionProtocol } from './transport.js';
+import { UnionControlPlane } from './union.js';
+
+export interface UnionOpenOptions {
+  /** --api-key-file; else env POOLSYNC_UNION_API_KEY. */
+  apiKeyFile?: string;
+  retry?: RetryPolicy;
+  pageSize?: number;
+  /** Per call (Connect/gRPC deadline), default 30 s. */
+  timeoutMs?: number;
+}
+
+export function isUnionUrl(url: string): boolean {
+  return /^union\+https?:\/\//.test(url);
+}
+
+export function parseUnionUrl(url: string): {
+  baseUrl: string;
+  host: string;
+  protocol: UnionProtocol;
+} {
+  let parsed: URL;
+  try {
+    parsed = new URL(url.slice('union+'.length));
+  } catch {
+    throw new UserError(`control plane "${url}" is not a valid URL (expected union+https://HOST)`);
+  }
+  if (parsed.username || parsed.password) {
+    throw new UserError(
+      'control plane URL must not carry credentials; put the Union API key in POOLSYNC_UNION_API_KEY or an --api-key-file',
+    );
+  }
+  if (parsed.protocol === 'http:' && !isLoopback(parsed.hostname)) {
+    throw new UserError(
+      `control plane "${url}": union+http:// is for a local test server only (127.0.0.1, ::1, localhost); use union+https://${parsed.host}`,
+    );
+  }
+  const protocol = parsed.searchParams.get('protocol') ?? 'connect';
+  if (protocol !== 'connect' && protocol !== 'grpc') {
+    throw new UserError(
+      `control plane "${url}": protocol must be connect (default) or grpc, got "${protocol}"`,
+    );
+  }
+  const extra = [...parsed.searchParams.keys()].filter((k) => k !== 'protocol');
+  if (extra.length > 0 || (parsed.pathname !== '/' && parsed.pathname !== '')) {
+    throw new UserError(
+      `control plane "${url}": a Union URL is union+https://HOST[:PORT][?protocol=grpc], without a path or other parameters`,
+    );
+  }
+  return { baseUrl: parsed.origin, host: parsed.host, protocol };
+}
+
+export async function openUnion(
+  url: string,
+  opts: UnionOpenOptions = {},
+): Promise<UnionControlPlane> {
+  const { baseUrl, host, protocol } = parseUnionUrl(url);
+  const key = await resolveApiKey(opts.apiKeyFile);
+  if (key.endpoint.toLowerCase() !== host.toLowerCase()) {
+    throw new UserError(
+      `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,
+    );
+  }
+  const discovery = await discover(baseUrl);
+  const tokens = new TokenSource(key, discovery);
+  const { transport, close } = createUnionTransport({
+    baseUrl,
+    protocol,
+    tokens,
+    timeoutMs: opts.timeoutMs ?? 30_000,
+  });
+  return new UnionControlPlane({
+    transport,
+    org: key.org,
+    url: `union+${baseUrl}`,
+    onClose: close,
+    ...(opts.retry ? { retry: opts.retry } : {}),
+    ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+  });
+}

@@ -1,0 +1,172 @@
+/**
+ * Union v2's project/domain → default queue: the `run.default_queue` setting of
+ * flyteidl2.settings.SettingsService at project scope (org + domain + project).
+ *
+ * There is no call that lists settings, so the list reads the org's projects and domains
+ * (flyteidl2.project.ProjectService/ListProjects) and each project/domain's own level
+ * (GetSettingsForEdit), a bounded number at a time. Writes read the level, change only
+ * run.default_queue and write it back with its version (optimistic locking); every other
+ * setting of the level, known to poolsync or not (kept by protobuf-es as unknown fields), is
+ * sent back unchanged.
+ */
+import { create } from '@bufbuild/protobuf';
+import { createClient, type Client, type Transport } from '@connectrpc/connect';
+import { address } from '../../model/common.js';
+import type { LiveDefaultQueue } from '../../model/live.js';
+import type { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
+import { ProjectState } from '../../gen/flyteidl2/project/project_service_pb.js';
+import {
+  ScopeLevel,
+  SettingState,
+  SettingsSchema,
+  type Settings,
+  type SettingsKey,
+} from '../../gen/flyteidl2/settings/settings_definition_pb.js';
+import {
+  SettingsService,
+  type SettingsRecord,
+} from '../../gen/flyteidl2/settings/settings_service_pb.js';
+import { withRetry, type RetryPolicy } from './transport.js';
+
+const SETTINGS = 'flyteidl2.settings.SettingsService';
+const PROJECTS = 'flyteidl2.project.ProjectService';
+/** Project/domain levels read at once by list(). */
+const READ_CONCURRENCY = 16;
+/** Writes retried after a version conflict (another writer between our read and write). */
+const CONFLICT_RETRIES = 3;
+
+export interface DefaultQueueSettingsOptions {
+  org: string;
+  transport: Transport;
+  projects: Client<typeof ProjectService>;
+  retry: RetryPolicy;
+  pageSize: number;
+  /** Throws NOT_FOUND when the queue does not exist. */
+  queueExists: (name: string) => Promise<void>;
+}
+
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export class DefaultQueueSettings {
+  private readonly settings: Client<typeof SettingsService>;
+
+  constructor(private readonly opts: DefaultQueueSettingsOptions) {
+    this.settings = createClient(SettingsService, opts.transport);
+  }
+
+  private call<T>(rpc: string, addr: string | null, fn: () => Promise<T>): Promise<T> {
+    return withRetry({ rpc, address: addr, org: this.opts.org }, this.opts.retry, fn);
+  }
+
+  private key(project: string, domain: string): SettingsKey {
+    return { $typeName: 'flyteidl2.settings.SettingsKey', org: this.opts.org, domain, project };
+  }
+
+  /** The project/domain's own level (version 0 and no settings when it has none). */
+  private async level(project: string, domain: string): Promise<SettingsRecord | undefined> {
+    const addr = address('DefaultQueue', `${project}/${domain}`);
+    const res = await this.call(`${SETTINGS}/GetSettingsForEdit`, addr, () =>
+      this.settings.getSettingsForEdit({ key: this.key(project, domain) }),
+    );
+    return res.levels.find(
+      (l) => l.key?.project === project && l.key?.domain === domain && l.key.org === this.opts.org,
+    );
+  }
+
+  async list(): Promise<LiveDefaultQueue[]> {
+    const pairs: { project: string; domain: string }[] = [];
+    let token = '';
+    do {
+      const res = await this.call(`${PROJECTS}/ListProjects`, null, () =>
+        this.opts.projects.listProjects({ org: this.opts.org, limit: this.opts.pageSize, token }),
+      );
+      for (const p of res.projects?.projects ?? []) {
+        if (p.state === ProjectState.ARCHIVED || p.state === ProjectState.SYSTEM_ARCHIVED) continue;
+        for (const d of p.domains) pairs.push({ project: p.id, domain: d.id });
+      }
+      token = res.projects?.token ?? '';
+    } while (token !== '');
+    const found = await mapLimit(pairs, READ_CONCURRENCY, async ({ project, domain }) => {
+      const dq = (await this.level(project, domain))?.settings?.run?.defaultQueue;
+      return dq?.state === SettingState.VALUE && dq.stringValue !== ''
+        ? { project, domain, queue: dq.stringValue }
+        : null;
+    });
+    return found.filter((x): x is LiveDefaultQueue => x !== null);
+  }
+
+  async set(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
+    await this.opts.queueExists(queue);
+    await this.write(project, domain, {
+      state: SettingState.VALUE,
+      stringValue: queue,
+      scopeLevel: ScopeLevel.PROJECT,
+    });
+    return { project, domain, queue };
+  }
+
+  async delete(project: string, domain: string): Promise<void> {
+    // INHERIT: the project/domain no longer sets its own default queue.
+    await this.write(project, domain, null);
+  }
+
+  /** Read-modify-write of run.default_queue at project scope; null removes it. */
+  private async write(
+    project: string,
+    domain: string,
+    value: { state: SettingState; stringValue: string; scopeLevel: ScopeLevel } | null,
+  ): Promise<void> {
+    const addr = address('DefaultQueue', `${project}/${domain}`);
+    for (let attempt = 0; ; attempt++) {
+      const record = await this.level(project, domain);
+      const exists = record !== undefined && record.version > 0n;
+      if (!value && !exists) return;
+      const settings: Settings = record?.settings ?? create(SettingsSchema);
+      settings.run ??= { $typeName: 'flyteidl2.settings.RunSettings' };
+      if (value)
+        settings.run.defaultQueue = { $typeName: 'flyteidl2.settings.StringSetting', ...value };
+      else if (settings.run.defaultQueue?.state === SettingState.VALUE)
+        delete settings.run.defaultQueue;
+      else return;
+      try {
+        if (exists) {
+          await this.call(`${SETTINGS}/UpdateSettings`, addr, () =>
+            this.settings.updateSettings({
+              key: this.key(project, domain),
+              settings,
+              version: record.version,
+            }),
+          );
+        } else {
+          await this.call(`${SETTINGS}/CreateSettings`, addr, () =>
+            this.settings.createSettings({ key: this.key(project, domain), settings }),
+          );
+        }
+        return;
+      } catch (err) {
+        // Another writer changed the level between our read and write: read it again.
+        const conflict =
+          err instanceof Error &&
+          'code' in err &&
+          (err.code === 'FAILED_PRECONDITION' || err.code === 'ALREADY_EXISTS') &&
+          /version|exists|conflict/i.test(err.message);
+        if (!conflict || attempt >= CONFLICT_RETRIES) throw err;
+      }
+    }
+  }
+}

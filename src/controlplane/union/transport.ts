@@ -1,0 +1,141 @@
+/**
+ * The wire to Union: a Connect (default) or gRPC transport of @connectrpc/connect-node with an
+ * auth interceptor, a retry helper (backoff on UNAVAILABLE / RESOURCE_EXHAUSTED /
+ * DEADLINE_EXCEEDED only) and the mapping of gRPC status codes to ControlPlaneError codes,
+ * keeping the server's message.
+ */
+import { Code, ConnectError, type Interceptor, type Transport } from '@connectrpc/connect';
+import {
+  Http2SessionManager,
+  createConnectTransport,
+  createGrpcTransport,
+} from '@connectrpc/connect-node';
+import { backoffDelay } from '../../util/backoff.js';
+import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
+import type { TokenSource } from './oauth.js';
+
+export type UnionProtocol = 'connect' | 'grpc';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, minDelayMs: 100, maxDelayMs: 5_000 };
+
+/** Only these are transient (a server or proxy that will answer later). */
+const RETRIED = new Set([Code.Unavailable, Code.ResourceExhausted, Code.DeadlineExceeded]);
+
+/**
+ * Sends the token in the discovered header (`<authorization_metadata_key>: Bearer …`). A unary
+ * call answered UNAUTHENTICATED is sent once more with a new token: the server may have
+ * revoked or rotated it while it was still unexpired here (flyte-sdk-ts does the same).
+ */
+export function authInterceptor(tokens: TokenSource): Interceptor {
+  return (next) => async (req) => {
+    req.header.set(tokens.headerName, `Bearer ${await tokens.token()}`);
+    try {
+      return await next(req);
+    } catch (err) {
+      if (req.stream || !(err instanceof ConnectError) || err.code !== Code.Unauthenticated)
+        throw err;
+      tokens.invalidate();
+      req.header.set(tokens.headerName, `Bearer ${await tokens.token()}`);
+      return next(req);
+    }
+  };
+}
+
+export function createUnionTransport(opts: {
+  baseUrl: string;
+  protocol: UnionProtocol;
+  tokens: TokenSource;
+  timeoutMs: number;
+}): { transport: Transport; close: () => void } {
+  const interceptors = [authInterceptor(opts.tokens)];
+  const common = { baseUrl: opts.baseUrl, interceptors, defaultTimeoutMs: opts.timeoutMs };
+  // Our own HTTP/2 session, so close() ends it instead of leaving it to its idle timeout.
+  const session = new Http2SessionManager(opts.baseUrl);
+  if (opts.protocol === 'grpc') {
+    return {
+      transport: createGrpcTransport({ ...common, sessionManager: session }),
+      close: () => session.abort(),
+    };
+  }
+  // Connect: HTTP/2 over TLS (ALPN), HTTP/1.1 in clear text (local servers).
+  const transport = opts.baseUrl.startsWith('https:')
+    ? createConnectTransport({ ...common, httpVersion: '2', sessionManager: session })
+    : createConnectTransport({ ...common, httpVersion: '1.1' });
+  return { transport, close: () => session.abort() };
+}
+
+const CODES: Partial<Record<Code, ControlPlaneErrorCode>> = {
+  [Code.InvalidArgument]: 'INVALID_ARGUMENT',
+  [Code.OutOfRange]: 'INVALID_ARGUMENT',
+  [Code.NotFound]: 'NOT_FOUND',
+  [Code.AlreadyExists]: 'ALREADY_EXISTS',
+  [Code.FailedPrecondition]: 'FAILED_PRECONDITION',
+  [Code.Aborted]: 'FAILED_PRECONDITION',
+  [Code.Unimplemented]: 'FAILED_PRECONDITION',
+  [Code.Unauthenticated]: 'UNAUTHENTICATED',
+  [Code.PermissionDenied]: 'UNAUTHENTICATED',
+};
+
+/** `NOT_FOUND`-style name of a Connect code, as gRPC spells it. */
+export function grpcCodeName(code: Code): string {
+  return Code[code].replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** What one call is, for messages: `cloudidl.queue.QueueService/GetQueue` and `Queue/q1`. */
+export interface CallInfo {
+  rpc: string;
+  address: string | null;
+  org: string;
+}
+
+export function toControlPlaneError(err: unknown, call: CallInfo): unknown {
+  if (err instanceof ControlPlaneError) return err;
+  if (!(err instanceof ConnectError)) return err;
+  // Thrown by an interceptor (the token source): connect wraps it, keeping it as the cause.
+  if (err.cause instanceof ControlPlaneError) return err.cause;
+  const code = CODES[err.code] ?? 'UNAVAILABLE';
+  const where = call.address ? `${call.address}: ` : '';
+  const said = err.rawMessage || '(no message)';
+  const via = `${grpcCodeName(err.code)} from ${call.rpc}`;
+  let hint = '';
+  if (err.code === Code.Unauthenticated)
+    hint =
+      ': Union did not accept the token; check the API key (POOLSYNC_UNION_API_KEY / --api-key-file) is for this endpoint';
+  else if (err.code === Code.PermissionDenied)
+    hint = `: the API key's application may not do this in organisation "${call.org}"; check the key's org and that its role allows it`;
+  else if (err.code === Code.Unimplemented)
+    hint = ': this Union endpoint does not offer the call (an older or different deployment)';
+  return new ControlPlaneError(code, `${where}${said} (${via})${hint}`, call.address);
+}
+
+export interface CallState {
+  /** True once a call was sent again after a transient failure (it may have landed before). */
+  retried: boolean;
+}
+
+/** Runs `fn` with retries on transient codes only; every error mapped to ControlPlaneError. */
+export async function withRetry<T>(
+  call: CallInfo,
+  policy: RetryPolicy,
+  fn: (state: CallState) => Promise<T>,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<T> {
+  const state: CallState = { retried: false };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(state);
+    } catch (err) {
+      const transient = err instanceof ConnectError && RETRIED.has(err.code);
+      if (!transient || attempt >= policy.maxRetries) throw toControlPlaneError(err, call);
+      state.retried = true;
+      await sleep(backoffDelay(attempt + 1, policy.minDelayMs, policy.maxDelayMs));
+    }
+  }
+}

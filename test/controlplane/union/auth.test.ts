@@ -1,0 +1,208 @@
+/**
+ * Union API keys and OAuth2 (api-key.ts, oauth.ts) against the embedded control plane's local
+ * OAuth2 server over real sockets: refresh before expiry, re-authentication after a revoked
+ * token, and a clear message for each failure that never carries the key, secret or token.
+ */
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
+import { startControlPlaneServer } from '../../../src/controlplane/embedded/server.js';
+import { ControlPlaneError } from '../../../src/controlplane/errors.js';
+import { openControlPlane } from '../../../src/controlplane/open.js';
+import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
+import { UserError } from '../../../src/util/user-error.js';
+import { apiKey, CLIENT, openUnion, startUnionServer, type UnionServer } from './helpers.js';
+import { join } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+
+let s: UnionServer | undefined;
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+function secretFree(message: string, key: string) {
+  expect(message).not.toContain(key);
+  expect(message).not.toContain(CLIENT.client_secret);
+  expect(message).not.toContain(CLIENT.client_id + ':');
+}
+
+describe('Union API keys', () => {
+  it('decodes endpoint:client_id:client_secret:org (the endpoint may carry a port)', () => {
+    const raw = Buffer.from('127.0.0.1:8089:app-1:sec:ret-part:acme').toString('base64');
+    // The secret is the second-to-last field: colons belong to the endpoint.
+    expect(() => parseApiKey(raw, 'X')).not.toThrow();
+    const k = parseApiKey(
+      Buffer.from('dns:///acme.hosted.unionai.cloud:app:sec:none').toString('base64'),
+      'X',
+    );
+    expect(k).toEqual({
+      endpoint: 'acme.hosted.unionai.cloud',
+      clientId: 'app',
+      clientSecret: 'sec',
+      org: 'acme',
+    });
+  });
+
+  it('a bad key is a user error naming where it came from, never its content', () => {
+    for (const [raw, why] of [
+      ['not base64!', 'not base64'],
+      [Buffer.from('host:id:secret').toString('base64'), '3 of the 4'],
+      [Buffer.from('host::secret:org').toString('base64'), 'no client id'],
+      ['', 'empty'],
+    ] as const) {
+      const err = (() => {
+        try {
+          parseApiKey(raw, 'POOLSYNC_UNION_API_KEY');
+        } catch (e) {
+          return e as Error;
+        }
+        throw new Error('expected a failure');
+      })();
+      expect(err).toBeInstanceOf(UserError);
+      expect(err.message).toContain('POOLSYNC_UNION_API_KEY');
+      expect(err.message).toContain(why);
+      expect(err.message).toContain('endpoint:client_id:client_secret:org');
+      if (raw) expect(err.message).not.toContain(raw);
+    }
+  });
+
+  it('without a key, or with a key of another endpoint, opening fails before any call', async () => {
+    s = await startUnionServer();
+    delete process.env.POOLSYNC_UNION_API_KEY;
+    const none = await failure(openControlPlane(s.url('connect')));
+    expect(none).toBeInstanceOf(UserError);
+    expect(none.message).toContain('POOLSYNC_UNION_API_KEY');
+    expect(none.message).toContain('--api-key-file');
+    const other = apiKey('acme.hosted.unionai.cloud');
+    const wrongHost = await failure(openUnion(s, 'connect', other));
+    expect(wrongHost).toBeInstanceOf(UserError);
+    expect(wrongHost.message).toContain('issued for acme.hosted.unionai.cloud');
+    secretFree(wrongHost.message, other);
+    expect(s.oauth.issued).toBe(0);
+  });
+
+  it('reads the key from --api-key-file', async () => {
+    s = await startUnionServer();
+    const dir = await mkdtemp(join(tmpdir(), 'poolsync-key-'));
+    const file = join(dir, 'key');
+    await writeFile(file, `${apiKey(s.host)}\n`);
+    const cp = await openControlPlane(s.url('grpc'), { apiKeyFile: file });
+    expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
+    await cp.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses union+http:// to anything but loopback (the secret would travel in clear text)', async () => {
+    const err = await failure(openControlPlane('union+http://acme.hosted.unionai.cloud'));
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toContain('union+https://acme.hosted.unionai.cloud');
+  });
+});
+
+describe.each(['connect', 'grpc'] as const)('OAuth2 over %s', (protocol) => {
+  it('refreshes the token before it expires, mid-run, without a failed call', async () => {
+    s = await startUnionServer({ client: { token_ttl_seconds: 1 } });
+    const cp = await openUnion(s, protocol);
+    const started = Date.now();
+    let calls = 0;
+    while (Date.now() - started < 2600) {
+      await cp.createQueue({ name: `q${calls}`, run_concurrency: 1, action_concurrency: 1 });
+      await cp.listQueues();
+      calls++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await cp.close();
+    expect(calls).toBeGreaterThan(5);
+    // One token per ~0.75 s (refreshed a quarter of its lifetime early), not one per call.
+    expect(s.oauth.issued).toBeGreaterThanOrEqual(3);
+    expect(s.oauth.issued).toBeLessThan(calls);
+  });
+
+  it('a revoked token (key rotation) is replaced once and the call goes through', async () => {
+    s = await startUnionServer();
+    const cp = await openUnion(s, protocol);
+    await cp.listQueues();
+    s.oauth.revokeAll();
+    expect((await cp.getQueue('default')).name).toBe('default');
+    await cp.close();
+    expect(s.oauth.issued).toBe(2);
+  });
+
+  it('UNAUTHENTICATED: the token is refused even when fresh', async () => {
+    const refuse: Interceptor = () => async () => {
+      throw new ConnectError('token audience mismatch', Code.Unauthenticated);
+    };
+    s = await startUnionServer({ interceptors: [refuse] });
+    const key = apiKey(s.host);
+    const cp = await openUnion(s, protocol, key);
+    const err = await failure(cp.listClusters());
+    await cp.close();
+    expect(err).toBeInstanceOf(ControlPlaneError);
+    expect((err as ControlPlaneError).code).toBe('UNAUTHENTICATED');
+    expect(err.message).toContain('token audience mismatch');
+    expect(err.message).toMatch(/UNAUTHENTICATED from cloudidl\.(queue|cluster)\.\w+Service\/List/);
+    expect(err.message).toContain('check the API key');
+    secretFree(err.message, key);
+    expect(err.message).not.toMatch(/Bearer/);
+  });
+
+  it('PERMISSION_DENIED (403): a key of another organisation', async () => {
+    s = await startUnionServer();
+    const key = apiKey(s.host, { org: 'globex' });
+    const cp = await openUnion(s, protocol, key);
+    const err = (await failure(cp.listQueues())) as ControlPlaneError;
+    await cp.close();
+    expect(err.code).toBe('UNAUTHENTICATED');
+    expect(err.message).toContain('organization "globex" is not served here');
+    expect(err.message).toContain('PERMISSION_DENIED');
+    expect(err.message).toContain('organisation "globex"');
+    secretFree(err.message, key);
+  });
+
+  it('token endpoint 401: the client credentials are wrong', async () => {
+    s = await startUnionServer();
+    const key = apiKey(s.host, { client_secret: 'revoked-secret' });
+    const cp = await openUnion(s, protocol, key);
+    const err = (await failure(cp.listQueues())) as ControlPlaneError;
+    await cp.close();
+    expect(err.code).toBe('UNAUTHENTICATED');
+    expect(err.message).toContain('HTTP 401 invalid_client');
+    expect(err.message).toContain('flyte create api-key');
+    secretFree(err.message, key);
+    expect(err.message).not.toContain('revoked-secret');
+  });
+});
+
+describe('OAuth2 discovery', () => {
+  it('a server without discovery (404) is named with the URL and what to check', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'poolsync-rest-'));
+    const embedded = await EmbeddedControlPlane.open({ path: join(dir, 'cp.json') });
+    const server = await startControlPlaneServer({ controlPlane: embedded });
+    const host = new URL(server.url).host;
+    process.env.POOLSYNC_UNION_API_KEY = apiKey(host);
+    try {
+      const err = (await failure(openControlPlane(`union+http://${host}`))) as ControlPlaneError;
+      expect(err).toBeInstanceOf(ControlPlaneError);
+      expect(err.code).toBe('UNAUTHENTICATED');
+      expect(err.message).toContain(`GET http://${host}/.well-known/oauth-authorization-server`);
+      expect(err.message).toContain('HTTP 404');
+      expect(err.message).toContain('--control-plane');
+    } finally {
+      delete process.env.POOLSYNC_UNION_API_KEY;
+      await server.close();
+      await embedded.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * poolsync as a user runs it against a Union endpoint: the CLI (child process) with
+ * `--control-plane union+http://127.0.0.1:PORT[?protocol=grpc]` and the API key in
+ * POOLSYNC_UNION_API_KEY, against the embedded control plane serving Union's API over real
+ * sockets. plan → apply (with a wait_idle on WatchQueueMetrics) → plan, then export → plan.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../apply/helpers/cli.js';
+import { tempDir, writeRepo } from '../../apply/helpers/repo.js';
+import { apiKey, CLIENT, startUnionServer, type UnionServer } from './helpers.js';
+
+let s: UnionServer | undefined;
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
+
+describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)', (protocol) => {
+  it('plan → apply → plan, export → plan: no changes, nothing secret in any output', async () => {
+    s = await startUnionServer();
+    await s.embedded.registerCluster({ name: 'c1' });
+    await s.embedded.registerCluster({ name: 'c2' });
+    // Work in flight on c2's queue: the apply must wait for it (wait_idle) before the delete.
+    await s.embedded.setQueueActivity('c2', {
+      runs_in_flight: 2,
+      actions_in_flight: 3,
+      finish_over_ms: 600,
+    });
+    const root = await tempDir('poolsync-union-e2e-');
+    const repo = await writeRepo(join(root, 'repo'), {
+      clusters: { c1: 'default' },
+      queues: { web: { pool: 'default', clusters: ['c1'], run_concurrency: 5 } },
+    });
+    const key = apiKey(s.host);
+    const env = { POOLSYNC_UNION_API_KEY: key };
+    const url = s.url(protocol);
+
+    const plan = await runCli(['plan', repo, '--control-plane', url], env);
+    expect(plan.stderr).toBe('');
+    expect(plan.stdout).toContain('Queue/web');
+    expect(plan.stdout).toContain('Cluster/c2');
+
+    const started = Date.now();
+    const apply = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
+    expect(apply.stderr).toBe('');
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).toMatch(/Apply complete/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500); // waited for c2's work
+    expect((await s.embedded.listClusters()).map((c) => c.name)).toEqual(['c1']);
+    const web = await s.embedded.getQueue('web');
+    expect(web).toMatchObject({ pool: 'default', clusters: ['c1'], run_concurrency: 5 });
+
+    const again = await runCli(['plan', repo, '--control-plane', url, '--detailed-exitcode'], env);
+    expect(again.stdout).toContain('No changes.');
+    expect(again.code).toBe(0);
+
+    const out = join(root, 'exported');
+    const exp = await runCli(['export', '--control-plane', url, '--dir', out], env);
+    expect(exp.code).toBe(0);
+    const files = await readdir(out, { recursive: true });
+    expect(files).toContain(join('queues', 'web.yaml'));
+    expect(await readFile(join(out, 'queues', 'web.yaml'), 'utf8')).toContain('run_concurrency: 5');
+    const fromExport = await runCli(['plan', out, '--control-plane', url], env);
+    expect(fromExport.stdout).toContain('No changes.');
+
+    for (const r of [plan, apply, again, exp, fromExport]) {
+      const all = r.stdout + r.stderr;
+      expect(all).not.toContain(key);
+      expect(all).not.toContain(CLIENT.client_secret);
+      expect(all).not.toMatch(/Bearer /);
+    }
+  }, 240_000);
+});
+
+describe('poolsync against union+http:// : manual steps and DefaultQueue', () => {
+  it('plans pool and cluster creation as manual with the flyte command; apply does the rest and exits 2 with the runbook', async () => {
+    s = await startUnionServer();
+    await s.embedded.registerCluster({ name: 'c1' });
+    const root = await tempDir('poolsync-union-manual-');
+    const repo = await writeRepo(join(root, 'repo'), {
+      prune: false,
+      pools: ['gpu'],
+      clusters: { c1: 'default', g1: 'gpu' },
+      queues: {
+        web: { pool: 'default', clusters: ['c1'], run_concurrency: 5 },
+        train: { pool: 'gpu', clusters: ['g1'] },
+      },
+    });
+    await writeFile(
+      join(repo, 'default-queue.yaml'),
+      'apiVersion: poolsync/v1\nkind: DefaultQueue\nmetadata:\n  name: ml-dev\nspec:\n  project: ml\n  domain: development\n  queue: web\n',
+    );
+    const env = { POOLSYNC_UNION_API_KEY: apiKey(s.host) };
+    const url = s.url('grpc');
+
+    const plan = await runCli(['plan', repo, '--control-plane', url], env);
+    expect(plan.stderr).toBe('');
+    expect(plan.stdout).toContain('flyte create cluster-pool gpu --file gpu-pool.yaml');
+    expect(plan.stdout).toContain('flyte create cluster g1 --pool gpu');
+
+    const apply = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
+    expect(apply.code).toBe(2);
+    expect(apply.stdout + apply.stderr).toContain(
+      'flyte create cluster-pool gpu --file gpu-pool.yaml',
+    );
+    // What has an API is done: the queue on c1 and the default-queue setting.
+    expect(await s.embedded.getQueue('web')).toMatchObject({ run_concurrency: 5 });
+    expect(await s.embedded.listDefaultQueues()).toEqual([
+      { project: 'ml', domain: 'development', queue: 'web' },
+    ]);
+    // What depends on a manual step is not attempted.
+    await expect(s.embedded.getQueue('train')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    const out = join(root, 'exported');
+    const exp = await runCli(['export', '--control-plane', url, '--dir', out], env);
+    expect(exp.code).toBe(0);
+    const dq = await readdir(join(out, 'default-queues'));
+    expect(dq).toHaveLength(1);
+    expect(await readFile(join(out, 'default-queues', dq[0]!), 'utf8')).toContain('queue: web');
+  }, 240_000);
+});

@@ -1,0 +1,93 @@
+/**
+ * A real embedded control plane serving Union's API (Connect + gRPC on one port, with the
+ * local OAuth2 server) on 127.0.0.1, and the `union` backend opened against it through
+ * openControlPlane — the same path `poolsync --control-plane union+http://…` takes.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Interceptor } from '@connectrpc/connect';
+import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
+import { OAuthServer, type OAuthClientConfig } from '../../../src/controlplane/embedded/oauth.js';
+import { startControlPlaneServer } from '../../../src/controlplane/embedded/server.js';
+import { createUnionApi } from '../../../src/controlplane/embedded/union-api.js';
+import { openControlPlane } from '../../../src/controlplane/open.js';
+import type { ControlPlane } from '../../../src/controlplane/types.js';
+import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
+
+export const CLIENT: OAuthClientConfig = {
+  client_id: 'poolsync-ci',
+  client_secret: 's3cr3t-client-secret-do-not-print',
+  org: 'acme',
+  token_ttl_seconds: 3600,
+  authorization_metadata_key: 'flyte-authorization',
+};
+
+export function apiKey(endpoint: string, c: Partial<OAuthClientConfig> = {}): string {
+  const k = { ...CLIENT, ...c };
+  return Buffer.from(`${endpoint}:${k.client_id}:${k.client_secret}:${k.org}`).toString('base64');
+}
+
+export interface UnionServer {
+  embedded: EmbeddedControlPlane;
+  oauth: OAuthServer;
+  /** `127.0.0.1:PORT` */
+  host: string;
+  url: (protocol: 'connect' | 'grpc') => string;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export async function startUnionServer(
+  opts: {
+    client?: Partial<OAuthClientConfig>;
+    interceptors?: Interceptor[];
+    now?: () => number;
+  } = {},
+): Promise<UnionServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'poolsync-union-'));
+  const embedded = await EmbeddedControlPlane.open({ path: join(dir, 'state.json') });
+  const oauth = new OAuthServer({ ...CLIENT, ...opts.client }, opts.now);
+  const server = await startControlPlaneServer({
+    controlPlane: embedded,
+    unionApi: createUnionApi({
+      controlPlane: embedded,
+      oauth,
+      metricsIntervalMs: 50,
+      ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
+    }),
+  });
+  const host = new URL(server.url).host;
+  return {
+    embedded,
+    oauth,
+    host,
+    dir,
+    url: (protocol) => `union+http://${host}${protocol === 'grpc' ? '?protocol=grpc' : ''}`,
+    close: async () => {
+      await server.close();
+      await embedded.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens the union backend with the API key in POOLSYNC_UNION_API_KEY (as a user would). */
+export async function openUnion(
+  s: UnionServer,
+  protocol: 'connect' | 'grpc',
+  key = apiKey(s.host),
+  tuning: { pageSize?: number } = {},
+): Promise<UnionControlPlane> {
+  const before = process.env.POOLSYNC_UNION_API_KEY;
+  process.env.POOLSYNC_UNION_API_KEY = key;
+  try {
+    const cp: ControlPlane = await openControlPlane(s.url(protocol), {
+      union: { retry: { maxRetries: 4, minDelayMs: 5, maxDelayMs: 20 }, ...tuning },
+    });
+    return cp as UnionControlPlane;
+  } finally {
+    if (before === undefined) delete process.env.POOLSYNC_UNION_API_KEY;
+    else process.env.POOLSYNC_UNION_API_KEY = before;
+  }
+}

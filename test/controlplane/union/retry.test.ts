@@ -1,0 +1,74 @@
+/**
+ * Retries (transport.ts withRetry): backoff on UNAVAILABLE, RESOURCE_EXHAUSTED and
+ * DEADLINE_EXCEEDED only, over real sockets; a create whose answer was lost is not reported as
+ * a conflict.
+ */
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControlPlaneError } from '../../../src/controlplane/errors.js';
+import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
+
+let s: UnionServer | undefined;
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
+
+/** Fails the first `n` calls of `method` with `code`, before (or after) carrying them out. */
+function flaky(method: string, n: number, code: Code, after = false) {
+  let seen = 0;
+  const interceptor: Interceptor = (next) => async (req) => {
+    if (req.method.name !== method) return next(req);
+    seen++;
+    if (seen > n) return next(req);
+    if (after) await next(req);
+    throw new ConnectError(`simulated ${Code[code]}`, code);
+  };
+  return { interceptor, seen: () => seen };
+}
+
+describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
+  for (const code of [Code.Unavailable, Code.ResourceExhausted, Code.DeadlineExceeded]) {
+    it(`retries ${Code[code]} with backoff and succeeds`, async () => {
+      const f = flaky('ListQueues', 2, code);
+      s = await startUnionServer({ interceptors: [f.interceptor] });
+      const cp = await openUnion(s, protocol);
+      expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
+      await cp.close();
+      expect(f.seen()).toBe(3);
+    });
+  }
+
+  it('does not retry other codes (INVALID_ARGUMENT, INTERNAL)', async () => {
+    const bad = flaky('GetQueue', 5, Code.InvalidArgument);
+    const internal = flaky('ListClusters', 5, Code.Internal);
+    s = await startUnionServer({ interceptors: [bad.interceptor, internal.interceptor] });
+    const cp = await openUnion(s, protocol);
+    await expect(cp.getQueue('default')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(cp.listClusters()).rejects.toBeInstanceOf(ControlPlaneError);
+    await cp.close();
+    expect(bad.seen()).toBe(1);
+    expect(internal.seen()).toBe(1);
+  });
+
+  it('gives up after the retry budget with UNAVAILABLE and the server message', async () => {
+    const f = flaky('ListQueues', 100, Code.Unavailable);
+    s = await startUnionServer({ interceptors: [f.interceptor] });
+    const cp = await openUnion(s, protocol);
+    const err = await cp.listQueues().catch((e: unknown) => e as ControlPlaneError);
+    await cp.close();
+    expect(err).toMatchObject({ code: 'UNAVAILABLE' });
+    expect((err as Error).message).toContain('simulated Unavailable');
+    expect(f.seen()).toBe(5); // 1 + maxRetries 4
+  });
+
+  it('a create carried out but answered UNAVAILABLE is retried and found, not a conflict', async () => {
+    const f = flaky('CreateQueue', 1, Code.Unavailable, true);
+    s = await startUnionServer({ interceptors: [f.interceptor] });
+    const cp = await openUnion(s, protocol);
+    const q = await cp.createQueue({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
+    await cp.close();
+    expect(q).toMatchObject({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
+    expect(f.seen()).toBe(2);
+  });
+});
