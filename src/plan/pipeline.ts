@@ -39,12 +39,12 @@ export type LiveSource = ControlPlane | (() => Promise<LiveState>);
 export interface PipelineOptions {
   /** Git commit the folder was read from, recorded in the plan. */
   commit?: string | null;
+  /** On-disk cache of per-file analyses (LoadOptions.cacheDir); absent: the in-memory layer. */
+  cacheDir?: string | null;
   /** `--replace ADDRESS`: delete and create again (refused for queues, Q6). */
   replace?: readonly string[];
   /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
   targets?: readonly string[];
-  /** On-disk cache of per-file analyses (LoadOptions.cacheDir). */
-  cacheDir?: string | null;
   /**
    * The backend, when the live state comes from a reader function rather than a ControlPlane:
    * its kinds are checked and its `manualStep` marks the steps a person runs.

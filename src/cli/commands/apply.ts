@@ -330,9 +330,9 @@ async function buildPlan(
 ): Promise<Plan> {
   const result = await planRepository(dir, cp, {
     commit: await cleanCommit(dir),
+    cacheDir: manifestCacheDir(),
     ...(args.target ? { targets: args.target } : {}),
     ...(args.replace ? { replace: args.replace } : {}),
-    cacheDir: manifestCacheDir(),
   });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));
