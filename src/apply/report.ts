@@ -3,6 +3,7 @@
  * duration), throttled progress of waits, and the closing summary or failure report.
  * Pure formatting: event in, lines out.
  */
+import { escapeTerminal } from '../util/terminal-text.js';
 import type { Step } from '../model/plan.js';
 import type { ApplyEvent, ApplyResult } from './types.js';
 import { formatDuration } from '../util/duration.js';
@@ -72,7 +73,7 @@ export function progressPrinter(
         const [, noun] = VERB[e.step.op];
         const after = formatDuration(e.duration_ms);
         if (e.status === 'done') {
-          const note = e.note ? ` (${e.note})` : '';
+          const note = e.note ? ` (${escapeTerminal(e.note)})` : '';
           write(
             colors.green(`${e.step.target}: ${noun} complete after ${after}${note} [${e.step.id}]`),
           );
@@ -81,7 +82,7 @@ export function progressPrinter(
           const rule = err.rule ? ` (${err.rule})` : '';
           write(
             colors.red(
-              `${e.step.target}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${err.message}`,
+              `${e.step.target}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${escapeTerminal(err.message)}`,
             ),
           );
         }
@@ -164,7 +165,9 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
   for (const s of failed) {
     const rule = s.error!.rule ? ` (${s.error!.rule})` : '';
     lines.push(
-      colors.red(`  ✗ ${s.id} ${s.op} ${s.target}: ${s.error!.code}${rule}: ${s.error!.message}`),
+      colors.red(
+        `  ✗ ${s.id} ${s.op} ${s.target}: ${s.error!.code}${rule}: ${escapeTerminal(s.error!.message)}`,
+      ),
     );
   }
   for (const s of notRun) lines.push(`  - ${s.id} ${s.op} ${s.target}: not run`);

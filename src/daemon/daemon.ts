@@ -147,12 +147,19 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     policy: config.policy,
     parallelism: config.parallelism,
     waitTimeoutMs: config.waitTimeoutMs,
+    ...(config.commitRendered ? { commitRendered: true } : {}),
     repoPath: config.source.kind === 'git' ? config.source.path : '.',
     metrics,
     logger,
     redactor,
     ...(deps.onApplyPlan ? { onApplyPlan: deps.onApplyPlan } : {}),
     onFetchFailure: (failures) => {
+      const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
+      retry.schedule(delay);
+      return new Date(Date.now() + delay);
+    },
+    // A control plane failing past the client's retries: back off and resume, capped like fetches.
+    onRunFailure: (failures) => {
       const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
       retry.schedule(delay);
       return new Date(Date.now() + delay);
@@ -339,6 +346,7 @@ function controlPlaneAccess(
   const open = () =>
     openControlPlane(config.controlPlane.url, {
       ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
+      http: { maxRetries: config.maxRetries },
     });
   if (config.controlPlane.url.startsWith('file:')) {
     return {

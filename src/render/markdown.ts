@@ -4,6 +4,7 @@
  * symbols are the text plan's (`~` update, `-/+` replace): `!` means blocked there, so it is
  * never used for an update here. Kept under a size budget (GitHub caps comments at 65,536 characters).
  */
+import { escapeTerminal } from '../util/terminal-text.js';
 import type { Change, Plan } from '../model/plan.js';
 import {
   capabilitiesOn,
@@ -167,5 +168,5 @@ function short(fingerprint: string): string {
 
 /** Reasons and messages are plain text with backticks for names: keep them, neutralise HTML. */
 function escapeInline(text: string): string {
-  return text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
+  return escapeTerminal(text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' '));
 }
