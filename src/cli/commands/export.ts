@@ -85,7 +85,9 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     const c = result.counts;
     process.stdout.write(
       `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments` +
-        (c.default_queues ? ` and ${c.default_queues} default-queue settings` : '') +
+        (c.default_queues
+          ? ` and ${c.default_queues} default-queue setting${c.default_queues === 1 ? '' : 's'}`
+          : '') +
         (live.execution_cluster_labels
           ? ` and ${labels.files.length} execution cluster labels`
           : '') +
