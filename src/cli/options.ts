@@ -68,3 +68,21 @@ export async function requireFolder(dir: string): Promise<void> {
     );
   }
 }
+
+/** `--target ADDRESS` (repeatable) of plan and apply: a partial plan, as Terraform's -target. */
+export const targetOption = {
+  type: 'string',
+  array: true,
+  requiresArg: true,
+  describe:
+    'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
+} as const;
+
+/** `--replace ADDRESS` (repeatable) of plan and apply: Terraform's -replace. */
+export const replaceOption = {
+  type: 'string',
+  array: true,
+  requiresArg: true,
+  describe:
+    'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
+} as const;

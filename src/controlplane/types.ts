@@ -46,8 +46,42 @@ export interface BackendInfo {
   configKinds?: readonly ObjectKind[];
 }
 
+/** The apply lock as a control plane with one of its own reports it (docs/apply.md#locking). */
+export interface ApplyLockLease {
+  /** Who holds it, e.g. `poolsync apply (alice@ci-runner-7, pid 4242)`. */
+  holder: string;
+  acquired_at: string;
+  renewed_at: string;
+  /** The lock is free once this passes without a renewal (taken over by the next acquirer). */
+  expires_at: string;
+  /** The holder whose expired lease this acquisition took over (else null). */
+  taken_over_from: string | null;
+}
+
+/**
+ * Capability of control planes with a server-side, lease-style apply lock (the poolsync REST
+ * API and the embedded control plane), so one apply at a time holds across machines. Others
+ * (Union, flyteadmin) have none: `--lock k8s:NAMESPACE/NAME` uses a Kubernetes Lease instead.
+ */
+export interface ApplyLockProvider {
+  /**
+   * Takes the lock for `id` (random, chosen by the caller), or renews it when `id` holds it.
+   * Refused with FAILED_PRECONDITION naming the holder while another unexpired lease holds it.
+   */
+  acquireApplyLock(request: {
+    id: string;
+    holder: string;
+    ttl_seconds: number;
+  }): Promise<ApplyLockLease>;
+  /** Frees the lock when `id` holds it (else a no-op). */
+  releaseApplyLock(id: string): Promise<void>;
+  getApplyLock(): Promise<ApplyLockLease | null>;
+}
+
 export interface ControlPlane {
   readonly backend: BackendInfo;
+  /** Present when the control plane has an apply lock of its own (ApplyLockProvider). */
+  readonly applyLock?: ApplyLockProvider;
   capabilities(): Promise<Capabilities>;
 
   listPools(): Promise<LivePool[]>;

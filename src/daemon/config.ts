@@ -6,11 +6,14 @@
  * environment variables or files only, never from flag values or the config file itself
  * (quality.md, Security): the config file and flags can only name the FILE holding them.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
+import type { GitAuth } from '../util/git-env.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
 
 export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;
@@ -21,16 +24,7 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const DEFAULT_DAEMON_CONTROL_PLANE = 'file:.poolsync/control-plane.json';
 
-export interface GitAuth {
-  /** HTTPS token, sent as an `Authorization: Basic` header (never in the URL). */
-  token: string | null;
-  /** User name paired with the token (`x-access-token` works for GitHub, `oauth2` for GitLab). */
-  username: string;
-  /** Private key file for SSH remotes (used through GIT_SSH_COMMAND). */
-  sshKeyFile: string | null;
-  /** known_hosts file for SSH remotes; without one, unknown hosts are accepted on first use. */
-  sshKnownHostsFile: string | null;
-}
+export type { GitAuth } from '../util/git-env.js';
 
 export type SourceConfig =
   | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth }
@@ -57,6 +51,20 @@ export interface DaemonConfig {
   printPlans: boolean;
   /** Run one reconcile and exit (status 1 when it did not converge). */
   once: boolean;
+  /** Bearer token of POST /approve (POOLSYNC_ADMIN_TOKEN); null: approvals by API are off. */
+  adminToken: string | null;
+  /** `--lock k8s:NAMESPACE/NAME`: the apply lock of control planes with none of their own. */
+  lock: { namespace: string; name: string } | null;
+  /** `--leader-elect` (docs/daemon.md#high-availability); null when off. */
+  leaderElection: {
+    lease: { namespace: string; name: string };
+    identity: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  } | null;
+  /** Commit and push the files poolsync.yaml `render` names when they would change (Git only). */
+  commitRendered?: boolean;
 }
 
 type Kind = 'string' | 'duration' | 'int' | 'bool' | 'path';
@@ -236,10 +244,73 @@ export const OPTIONS: readonly OptionSpec[] = [
     choices: LOG_FORMATS,
   },
   {
+    name: 'admin-token-file',
+    env: 'POOLSYNC_ADMIN_TOKEN_FILE',
+    kind: 'path',
+    describe: 'File holding the bearer token for POST /approve (or env POOLSYNC_ADMIN_TOKEN)',
+  },
+  {
+    name: 'lock',
+    env: 'POOLSYNC_LOCK',
+    kind: 'string',
+    describe:
+      'k8s:NAMESPACE/NAME: a Kubernetes Lease as the apply lock, for control planes with no lock of their own',
+  },
+  {
+    name: 'leader-elect',
+    env: 'POOLSYNC_LEADER_ELECT',
+    kind: 'bool',
+    describe: 'Run several replicas: only the holder of a Kubernetes Lease reconciles and applies',
+    default: false,
+  },
+  {
+    name: 'leader-election-lease',
+    env: 'POOLSYNC_LEADER_ELECTION_LEASE',
+    kind: 'string',
+    describe:
+      'The Lease of --leader-elect, k8s:NAMESPACE/NAME (default: k8s:<pod namespace>/poolsync-leader)',
+  },
+  {
+    name: 'leader-election-id',
+    env: 'POOLSYNC_LEADER_ELECTION_ID',
+    kind: 'string',
+    describe:
+      "This replica's identity in the Lease (default: env POD_NAME, else host name and pid)",
+  },
+  {
+    name: 'leader-election-lease-duration',
+    env: 'POOLSYNC_LEADER_ELECTION_LEASE_DURATION',
+    kind: 'duration',
+    describe: 'How long followers wait before taking over an unrenewed Lease',
+    default: '15s',
+  },
+  {
+    name: 'leader-election-renew-deadline',
+    env: 'POOLSYNC_LEADER_ELECTION_RENEW_DEADLINE',
+    kind: 'duration',
+    describe: 'How long the leader keeps trying to renew before it stops applying',
+    default: '10s',
+  },
+  {
+    name: 'leader-election-retry-period',
+    env: 'POOLSYNC_LEADER_ELECTION_RETRY_PERIOD',
+    kind: 'duration',
+    describe: 'How often candidates try to acquire and the leader renews',
+    default: '2s',
+  },
+  {
     name: 'once',
     env: 'POOLSYNC_ONCE',
     kind: 'bool',
     describe: 'Reconcile once and exit (1 when not converged)',
+    default: false,
+  },
+  {
+    name: 'commit-rendered',
+    env: 'POOLSYNC_COMMIT_RENDERED',
+    kind: 'bool',
+    describe:
+      'Commit and push the generated files poolsync.yaml render names (flyte-core values, Union pool mapping) when they would change',
     default: false,
   },
 ];
@@ -259,6 +330,7 @@ const SECRETS = [
     fileOption: 'gitlab-webhook-token-file',
   },
   { key: 'reconcileToken', env: 'POOLSYNC_RECONCILE_TOKEN', fileOption: 'reconcile-token-file' },
+  { key: 'adminToken', env: 'POOLSYNC_ADMIN_TOKEN', fileOption: 'admin-token-file' },
 ] as const;
 type SecretKey = (typeof SECRETS)[number]['key'];
 
@@ -411,7 +483,71 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     logFormat: choice('log-format', LOG_FORMATS),
     printPlans: false,
     once: bool('once'),
+    adminToken: secrets.adminToken,
+    lock: leaseOption(str('lock'), get('lock')),
+    leaderElection: bool('leader-elect')
+      ? leaderElection({
+          lease: leaseOption(str('leader-election-lease'), get('leader-election-lease')),
+          identity: str('leader-election-id'),
+          leaseDurationMs: duration('leader-election-lease-duration', 1000),
+          renewDeadlineMs: duration('leader-election-renew-deadline', 100),
+          retryPeriodMs: duration('leader-election-retry-period', 50),
+          env: input.env,
+        })
+      : null,
+    commitRendered: bool('commit-rendered'),
   };
+}
+
+/** `k8s:NAMESPACE/NAME` (the same syntax as src/lease's parseLeaseRef, without loading it). */
+function leaseOption(
+  text: string | null,
+  r: Raw | undefined,
+): { namespace: string; name: string } | null {
+  if (text === null || text.trim() === '') return null;
+  const m = /^k8s:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(
+    text.trim(),
+  );
+  if (!m) {
+    throw new UserError(
+      `${r?.origin ?? 'lock'}: "${text}" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/poolsync-leader).`,
+    );
+  }
+  return { namespace: m[1]!, name: m[3]! };
+}
+
+function leaderElection(o: {
+  lease: { namespace: string; name: string } | null;
+  identity: string | null;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  env: Record<string, string | undefined>;
+}): NonNullable<DaemonConfig['leaderElection']> {
+  // controller-runtime's constraint: a leader must give up before the others may take over.
+  if (!(o.renewDeadlineMs < o.leaseDurationMs) || !(o.retryPeriodMs < o.renewDeadlineMs)) {
+    throw new UserError(
+      `--leader-election-retry-period (${o.retryPeriodMs}ms) < --leader-election-renew-deadline (${o.renewDeadlineMs}ms) < --leader-election-lease-duration (${o.leaseDurationMs}ms) must hold, so a leader stops applying before another replica can take over.`,
+    );
+  }
+  const namespace = o.env.POD_NAMESPACE?.trim() || serviceAccountNamespace() || 'default';
+  return {
+    lease: o.lease ?? { namespace, name: 'poolsync-leader' },
+    identity: o.identity?.trim() || o.env.POD_NAME?.trim() || `${hostname()}-${process.pid}`,
+    leaseDurationMs: o.leaseDurationMs,
+    renewDeadlineMs: o.renewDeadlineMs,
+    retryPeriodMs: o.retryPeriodMs,
+  };
+}
+
+function serviceAccountNamespace(): string | null {
+  try {
+    return (
+      readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || null
+    );
+  } catch {
+    return null;
+  }
 }
 
 async function readConfigFile(

@@ -5,24 +5,31 @@
  */
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { acquireApplyLock, executePlan, lockPathFor } from '../apply/index.js';
+import { executePlan } from '../apply/index.js';
+import { holdApplyLock } from '../apply/apply-lock.js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { openControlPlane } from '../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../controlplane/types.js';
-import { loadRepository } from '../manifests/index.js';
 import type { Plan } from '../model/plan.js';
-import { planForBackend } from '../plan/backend.js';
+import { loadDesired } from '../plan/pipeline.js';
+import { Approvals } from './approvals.js';
+import { electedLeadership, soleLeadership, type DaemonLeadership } from './leader.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source } from './git-source.js';
 import { startStatusServer, type StatusServer } from './http.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics } from './metrics.js';
 import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
-import { Redactor } from './redact.js';
+import { Redactor } from '../util/redact.js';
 import type { DaemonStatus } from './status.js';
 import { backoffDelay } from '../util/backoff.js';
 import { OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
 import type { PullRequestEvent } from './webhooks.js';
-import { pullRequestHandlerForDaemon } from '../vcs/daemon-wiring.js';
+import { forgeTargets, PostedPlans, pullRequestHandlerForDaemon } from './pull-requests.js';
+import { commentApprovalHandler } from './comment-approvals.js';
+import { createApprovalForge } from '../vcs/approvers.js';
+import { notifyingRun } from '../notify/daemon-hook.js';
+import type { NotifyEvent } from '../notify/types.js';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -40,6 +47,12 @@ export interface DaemonDeps {
   retryBaseMs?: number;
   /** Where the apply lock lives for http(s) control planes (default: the state dir's parent). */
   lockDir?: string;
+  /** Kubernetes API access for --leader-elect / --lock (default: in-cluster or KUBECONFIG). */
+  kubeConfig?: KubeConfig;
+  /** TTL of the apply lock's lease on the control plane (default 30 s; renewed every third). */
+  lockTtlMs?: number;
+  /** Told the outcome of every run (src/notify: Slack / JSON webhooks). */
+  notifier?: { notify(event: NotifyEvent): void };
 }
 
 export interface RunningDaemon {
@@ -80,29 +93,61 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const controlPlane = controlPlaneAccess(config, deps.controlPlane);
   // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
   const backend = await controlPlane.use(async (cp) => cp.backend);
-  const lockPath = lockPathFor(config.controlPlane.url, deps.lockDir ?? dirname(config.stateDir));
+  const leadership: DaemonLeadership = config.leaderElection
+    ? electedLeadership(config.leaderElection, {
+        logger,
+        metrics,
+        ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}),
+      })
+    : soleLeadership();
+  if (!config.leaderElection) metrics.leader.set(1);
+  const k8sLock = config.lock
+    ? {
+        ref: config.lock,
+        kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(),
+      }
+    : null;
+  let warnedLock = false;
+  const who = `poolsync daemon${config.leaderElection ? ` ${config.leaderElection.identity}` : ''}`;
   const pipeline: Pipeline = {
-    loadRepository: (dir, o) => loadRepository(dir, o),
+    loadRepository: (dir, o) => loadDesired(dir, o),
     readLiveState,
-    computePlan: (desired, live, o) => planForBackend(desired, live, o.backend, o),
     executePlan,
-    acquireLock: async () => {
-      const lock = await acquireApplyLock(lockPath);
-      return () => lock.release();
-    },
+    acquireLock: (cp) =>
+      holdApplyLock({
+        cp,
+        url: config.controlPlane.url,
+        stateDir: deps.lockDir ?? dirname(config.stateDir),
+        k8s: k8sLock,
+        who,
+        ...(config.leaderElection
+          ? {
+              shareWith: `leader Lease ${config.leaderElection.lease.namespace}/${config.leaderElection.lease.name}`,
+            }
+          : {}),
+        ...(deps.lockTtlMs ? { ttlMs: deps.lockTtlMs } : {}),
+        warn: (message) => {
+          if (!warnedLock) logger.warn(message);
+          warnedLock = true;
+        },
+      }),
     ...deps.pipeline,
   };
 
   let loop: ReconcileLoop | null = null;
   const retry = new OneShot(() => void loop?.request('retry'));
   const retryBase = deps.retryBaseMs ?? 5000;
+  const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
   const reconciler = new Reconciler({
     source,
+    approvals,
+    leadership,
     controlPlane,
     pipeline,
     policy: config.policy,
     parallelism: config.parallelism,
     waitTimeoutMs: config.waitTimeoutMs,
+    ...(config.commitRendered ? { commitRendered: true } : {}),
     repoPath: config.source.kind === 'git' ? config.source.path : '.',
     metrics,
     logger,
@@ -114,11 +159,22 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       return new Date(Date.now() + delay);
     },
   });
-  loop = new ReconcileLoop(reconciler.run, (err) =>
+  const run = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier);
+  loop = new ReconcileLoop(run, (err) =>
     logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
   );
-  const theLoop = loop;
+  const runLoop = loop;
+  // Only the leader runs the loop; a follower's triggers are dropped (the leader has its own).
+  const theLoop = {
+    request: (reason: TriggerReason): Promise<void> =>
+      leadership.isLeader() ? runLoop.request(reason) : Promise.resolve(),
+    get busy() {
+      return runLoop.busy;
+    },
+    stop: (timeoutMs: number) => runLoop.stop(timeoutMs),
+  };
 
+  const posted = new PostedPlans();
   const onPullRequest =
     deps.onPullRequest ??
     pullRequestHandlerForDaemon({
@@ -126,20 +182,69 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       readLiveState: () => controlPlane.use(readLiveState),
       backend,
       logger,
+      posted,
     });
+  // Approval by `poolsync apply` comments: on where plan comments are (their token and repository).
+  const forges = new Map(
+    [...forgeTargets(config)].map(([provider, t]) => [
+      provider,
+      {
+        repository: t.repository,
+        forge: createApprovalForge({
+          provider,
+          repository: t.repository,
+          token: t.token,
+          ...(t.apiUrl ? { apiUrl: t.apiUrl } : {}),
+        }),
+      },
+    ]),
+  );
+  const onComment =
+    forges.size > 0 && !deps.onPullRequest
+      ? commentApprovalHandler({
+          approvals,
+          posted,
+          forges,
+          readLiveState: () => controlPlane.use(readLiveState),
+          requestReconcile: () => void theLoop.request('manual'),
+          logger,
+        })
+      : undefined;
+
+  const daemonStatus = () => {
+    const st = reconciler.status();
+    const leader = leadership.status();
+    return leader ? { ...st, leader } : st;
+  };
 
   let server: StatusServer;
   try {
     server = await startStatusServer(config.listen, {
-      status: () => reconciler.status(),
-      ready: () => reconciler.ready,
+      status: () => daemonStatus(),
+      // A follower is ready once it knows the leader: rolling updates must not wait on it.
+      ready: () =>
+        leadership.isLeader() || !leadership.elected
+          ? reconciler.ready
+          : leadership.leader() !== null,
       metrics,
+      adminToken: config.adminToken,
+      approve: (r) => approvals.approve({ ...r, via: 'api' }),
+      follower: () =>
+        leadership.isLeader()
+          ? null
+          : {
+              leader: leadership.leader(),
+              retryAfterSeconds: Math.ceil(
+                (config.leaderElection?.leaseDurationMs ?? 15_000) / 1000,
+              ),
+            },
       requestReconcile: (reason) => theLoop.request(reason),
       githubWebhookSecret: config.githubWebhookSecret,
       gitlabWebhookToken: config.gitlabWebhookToken,
       reconcileToken: config.reconcileToken,
       branch: config.source.kind === 'git' ? config.source.branch : null,
       ...(onPullRequest ? { onPullRequest } : {}),
+      ...(onComment ? { onComment } : {}),
       logger,
     });
   } catch (err) {
@@ -177,12 +282,19 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     },
     `poolsync daemon listening on ${server.url}`,
   );
-  const firstRun = theLoop.request('startup');
+  // With --leader-elect the first run is the one a replica makes when it becomes leader.
+  let firstRunDone!: () => void;
+  const firstRun = leadership.elected
+    ? new Promise<void>((resolve) => (firstRunDone = resolve))
+    : theLoop.request('startup');
+  leadership.start(() => {
+    void runLoop.request('leader').then(() => firstRunDone?.());
+  });
 
   let stopping: Promise<boolean> | null = null;
   return {
     url: server.url,
-    status: () => reconciler.status(),
+    status: () => daemonStatus(),
     metrics,
     reconcile: (reason = 'manual') => theLoop.request(reason),
     firstRun,
@@ -197,7 +309,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
           );
         const finished = await theLoop.stop(config.shutdownTimeoutMs);
         if (!finished) logger.warn('shutdown timeout: steps were still running');
+        // A leader gives the lease up so another replica takes over at once.
+        await leadership
+          .stop()
+          .catch((err: unknown) =>
+            logger.warn({ err: redactor.errorMessage(err) }, 'could not release the leader lease'),
+          );
         await server.close();
+        for (const f of forges.values()) await f.forge.close().catch(() => {});
         await controlPlane.close().catch(() => {});
         logger.info({ finished }, 'poolsync daemon stopped');
         return finished;

@@ -8,11 +8,11 @@
  * through GIT_SSH_COMMAND. Every error message is scrubbed before it leaves this module.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import type { GitAuth } from './config.js';
-import { Redactor, scrubUrlUserinfo } from './redact.js';
+import { gitEnvironment, type GitAuth } from '../util/git-env.js';
+import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 
 export interface SourceSnapshot {
   /** Folder holding the manifests (the repository path inside the checkout). */
@@ -28,31 +28,18 @@ export interface Source {
   readonly last: SourceSnapshot | null;
   /** Safe to show (no credentials). */
   describe(): Record<string, string>;
+  /**
+   * Commits files (paths relative to the snapshot's dir) on top of the last snapshot and pushes
+   * them to the followed branch; returns the new commit. Git sources only.
+   */
+  commitFiles?(files: { path: string; content: string }[], message: string): Promise<string>;
 }
+
+export { gitEnvironment } from '../util/git-env.js';
 
 export class SourceError extends Error {
   override readonly name = 'SourceError';
 }
-
-/** Environment passed to git: a short allow-list, so a stray GIT_* or PAGER of the host cannot interfere. */
-const PASSTHROUGH_ENV = [
-  'PATH',
-  'HOME',
-  'USER',
-  'TMPDIR',
-  'LANG',
-  'LC_ALL',
-  'SSL_CERT_FILE',
-  'SSL_CERT_DIR',
-  'GIT_SSL_CAINFO',
-  'HTTPS_PROXY',
-  'HTTP_PROXY',
-  'NO_PROXY',
-  'https_proxy',
-  'http_proxy',
-  'no_proxy',
-  'SSH_AUTH_SOCK',
-];
 
 export interface GitSourceOptions {
   repo: string;
@@ -102,6 +89,36 @@ export class GitSource implements Source {
       branch: this.options.branch,
       path: this.options.path,
     };
+  }
+
+  async commitFiles(files: { path: string; content: string }[], message: string): Promise<string> {
+    const { checkoutDir, branch, repo } = this.options;
+    const git = await this.client();
+    const dir = this.options.path === '.' ? checkoutDir : join(checkoutDir, this.options.path);
+    try {
+      for (const f of files) {
+        await mkdir(dirname(join(dir, f.path)), { recursive: true });
+        await writeFile(join(dir, f.path), f.content);
+        await git.raw(['add', '--', join(dir, f.path)]);
+      }
+      await git.raw([
+        '-c',
+        'user.name=poolsync',
+        '-c',
+        'user.email=poolsync@localhost',
+        'commit',
+        '-q',
+        '-m',
+        message,
+      ]);
+      // A push that is not a fast-forward fails: the next sync fetches, re-renders and tries again.
+      await git.raw(['push', 'origin', `HEAD:refs/heads/${branch}`]);
+      return (await git.revparse(['HEAD'])).trim();
+    } catch (err) {
+      throw new SourceError(
+        `cannot commit the rendered files to branch ${branch} of ${scrubUrlUserinfo(repo)}: ${this.explain(err)}`,
+      );
+    }
   }
 
   async sync(): Promise<SourceSnapshot> {
@@ -154,52 +171,6 @@ export class GitSource implements Source {
     const important = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
     return (important.length ? important : lines).slice(0, 4).join(' ') || 'unknown git error';
   }
-}
-
-export function gitEnvironment(
-  repo: string,
-  auth: GitAuth,
-  env: Record<string, string | undefined>,
-  checkoutDir: string,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of PASSTHROUGH_ENV) {
-    const v = env[key];
-    if (v !== undefined) out[key] = v;
-  }
-  out.GIT_TERMINAL_PROMPT = '0';
-  if (auth.token) {
-    const origin = httpOrigin(repo);
-    if (origin !== null) {
-      const basic = Buffer.from(`${auth.username}:${auth.token}`).toString('base64');
-      out.GIT_CONFIG_COUNT = '1';
-      // Scoped to the repository's origin so the header is never sent to another host.
-      out.GIT_CONFIG_KEY_0 = `http.${origin}/.extraHeader`;
-      out.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${basic}`;
-    }
-  }
-  if (auth.sshKeyFile) {
-    const knownHosts = auth.sshKnownHostsFile
-      ? `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${shellQuote(auth.sshKnownHostsFile)}`
-      : // Trust on first use, remembered next to the checkout.
-        `-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${shellQuote(join(checkoutDir, '..', 'known_hosts'))}`;
-    out.GIT_SSH_COMMAND = `ssh -i ${shellQuote(auth.sshKeyFile)} -o IdentitiesOnly=yes -o BatchMode=yes ${knownHosts}`;
-  }
-  return out;
-}
-
-function httpOrigin(url: string): string | null {
-  if (!/^https?:\/\//i.test(url)) return null;
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return null;
-  }
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `--watch DIR`: the folder as it is on disk. */

@@ -9,8 +9,10 @@ import type { Logger } from 'pino';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus } from './status.js';
+import type { ApprovalAnswer } from './approvals.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 import {
+  type CommentEvent,
   handleGithubWebhook,
   handleGitlabWebhook,
   type PullRequestEvent,
@@ -31,6 +33,17 @@ export interface HttpHandlers {
   /** The followed branch (null in --watch mode: pushes are ignored). */
   branch: string | null;
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
+  /** `poolsync apply` comments on pull/merge requests (approvals, comment-approvals.ts). */
+  onComment?: (event: CommentEvent) => Promise<void>;
+  /** Bearer token of POST /approve (null: approvals by API are off). */
+  adminToken: string | null;
+  /** POST /approve: approve exactly this fingerprint (approvals.ts). */
+  approve(request: { fingerprint: string; approver: string }): ApprovalAnswer;
+  /**
+   * With --leader-elect: null while this replica leads; else the leader's identity (or null
+   * when none is known) and how long until a new leader is elected at most.
+   */
+  follower(): { leader: string | null; retryAfterSeconds: number } | null;
   logger: Logger;
   bodyLimit?: number;
 }
@@ -108,6 +121,8 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       return send(res, 200, h.status());
     case 'POST /reconcile':
       return manualReconcile(req, res, url, h);
+    case 'POST /approve':
+      return approve(req, res, h);
     case 'POST /webhooks/github':
       return webhook(req, res, h, 'github');
     case 'POST /webhooks/gitlab':
@@ -119,13 +134,14 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
         '/metrics',
         '/status',
         '/reconcile',
+        '/approve',
         '/webhooks/github',
         '/webhooks/gitlab',
       ];
       if (known.includes(url.pathname)) {
         res.setHeader(
           'allow',
-          ['/reconcile', '/webhooks/github', '/webhooks/gitlab'].includes(url.pathname)
+          ['/reconcile', '/approve', '/webhooks/github', '/webhooks/gitlab'].includes(url.pathname)
             ? 'POST'
             : 'GET, HEAD',
         );
@@ -156,6 +172,7 @@ async function manualReconcile(
     res.setHeader('www-authenticate', 'Bearer');
     return send(res, 401, { error: 'missing or wrong bearer token' });
   }
+  if (notLeader(res, h, 'run a reconcile')) return;
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
   const done = h.requestReconcile('manual');
   if (!wait) return send(res, 202, { queued: true });
@@ -205,6 +222,8 @@ async function webhook(
   );
 
   if (outcome.result === 'push') {
+    // A follower does not run the loop: the sender retries, or the leader's poll picks it up.
+    if (notLeader(res, h, 'reconcile this push')) return;
     void h.requestReconcile('webhook');
     return send(res, 202, { result: outcome.result, message: outcome.message });
   }
@@ -230,7 +249,91 @@ async function webhook(
     );
     return send(res, 202, { result: outcome.result, message: outcome.message });
   }
+  if (outcome.result === 'comment') {
+    if (!h.onComment) {
+      return send(res, 202, {
+        result: 'ignored',
+        message: 'approvals by comment are not configured on this daemon',
+      });
+    }
+    // Approvals live with the leader: a follower asks the sender to retry.
+    if (notLeader(res, h, 'take approvals')) return;
+    const handler = h.onComment;
+    void handler(outcome.event).catch((err: unknown) =>
+      h.logger.warn(
+        {
+          provider,
+          number: outcome.event.number,
+          err: err instanceof Error ? err.message : String(err),
+        },
+        'approval comment handler failed',
+      ),
+    );
+    return send(res, 202, { result: outcome.result, message: outcome.message });
+  }
   return send(res, outcome.status, { result: outcome.result, message: outcome.message });
+}
+
+/**
+ * A follower answers 503 with Retry-After (at most one lease duration: by then a leader is
+ * elected) and the leader's identity; true when it did.
+ */
+function notLeader(res: ServerResponse, h: HttpHandlers, what: string): boolean {
+  const f = h.follower();
+  if (f === null) return false;
+  res.setHeader('retry-after', String(f.retryAfterSeconds));
+  send(res, 503, {
+    error: `this replica is not the leader and does not ${what}; ${f.leader ? `the leader is ${f.leader}` : 'no leader is elected yet'}. Retry later (the Kubernetes Service may route the retry to the leader)`,
+    leader: f.leader,
+  });
+  return true;
+}
+
+async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, 64 * 1024);
+  } catch {
+    return send(res, 413, { error: 'body larger than 64 KiB' });
+  }
+  if (h.adminToken === null) {
+    return send(res, 403, {
+      error:
+        'POST /approve is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it',
+    });
+  }
+  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  if (!m || !constantTimeEqual((m[1] as string).trim(), h.adminToken)) {
+    res.setHeader('www-authenticate', 'Bearer');
+    return send(res, 401, { error: 'missing or wrong bearer token (the daemon admin token)' });
+  }
+  if (notLeader(res, h, 'hold the plan waiting for approval')) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return send(res, 400, {
+      error: 'the body must be JSON: {"fingerprint": "sha256:…", "approver": "name"}',
+    });
+  }
+  const { fingerprint, approver } = (parsed ?? {}) as { fingerprint?: unknown; approver?: unknown };
+  if (typeof fingerprint !== 'string' || typeof approver !== 'string' || approver.trim() === '') {
+    return send(res, 400, {
+      error:
+        'the body needs "fingerprint" (of the held changes, GET /status approval.pending) and "approver" (who approves)',
+    });
+  }
+  const answer = h.approve({ fingerprint, approver: approver.trim().slice(0, 200) });
+  if (!answer.ok) {
+    h.logger.warn({ fingerprint, approver, reason: answer.reason }, 'approval refused');
+    return send(res, 409, { approved: false, reason: answer.reason });
+  }
+  h.logger.info(
+    { fingerprint, approver: answer.record.approver, via: 'api' },
+    'approval accepted: the next run applies the held changes',
+  );
+  void h.requestReconcile('manual');
+  return send(res, 200, { approved: true, approval: answer.record });
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

@@ -12,6 +12,8 @@ export const TRIGGER_REASONS = [
   'manual',
   'watch',
   'retry',
+  /** This replica became the leader (--leader-elect). */
+  'leader',
 ] as const;
 export type TriggerReason = (typeof TRIGGER_REASONS)[number];
 

@@ -45,6 +45,22 @@ export class DaemonMetrics {
     help: 'Destructive changes (replace, delete) held for a person to apply, as of the last plan.',
     registers: [this.registry],
   });
+  readonly approvals = new Counter({
+    name: 'poolsync_approvals_total',
+    help: 'Approvals of held plans by result (accepted, refused, applied) and channel (api, github, gitlab).',
+    labelNames: ['result', 'via'] as const,
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({
+    name: 'poolsync_leader',
+    help: '1 while this replica holds the leader Lease (always 1 without --leader-elect).',
+    registers: [this.registry],
+  });
+  readonly leadershipLosses = new Counter({
+    name: 'poolsync_leadership_losses_total',
+    help: 'Times this replica stopped leading (lease lost or not renewed in time).',
+    registers: [this.registry],
+  });
   readonly gitFetchFailures = new Counter({
     name: 'poolsync_git_fetch_failures_total',
     help: 'Failed fetches of the config repository.',

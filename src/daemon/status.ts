@@ -1,5 +1,6 @@
 /** What GET /status returns: plain JSON, secrets never included (the source is described safely). */
 import type { PlanSummary, PlanWarning } from '../model/plan.js';
+import type { ApprovalStatus } from './approvals.js';
 import type { ApplyPolicy } from './config.js';
 import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
@@ -66,6 +67,21 @@ export interface DaemonStatus {
   blocked: ChangeBrief[];
   warnings: PlanWarning[];
   errors: StatusError[];
+  /** Policy `safe`: what is held, approved, applied or refused (docs/daemon.md#approvals). */
+  approval?: ApprovalStatus;
+  /** With --leader-elect: who leads (docs/daemon.md#high-availability). */
+  leader?: LeaderStatus;
+}
+
+export interface LeaderStatus {
+  enabled: boolean;
+  /** This replica's identity. */
+  identity: string;
+  isLeader: boolean;
+  /** Holder of the Lease as last observed (null: none or unknown). */
+  leader: string | null;
+  lease: string;
+  lastTransitionAt: string | null;
 }
 
 export function initialStatus(source: Record<string, string>, policy: ApplyPolicy): DaemonStatus {

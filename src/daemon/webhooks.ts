@@ -7,17 +7,10 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { constantTimeEqual } from '../util/constant-time.js';
+import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 
 /** A pull/merge request opened or updated, for the plan-comment feature (src/vcs). */
-export interface PullRequestEvent {
-  provider: 'github' | 'gitlab';
-  /** `owner/name` (GitHub) or `group/project` (GitLab). */
-  repository: string;
-  number: number;
-  headSha: string;
-  headRef: string;
-  action: string;
-}
+export type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 
 export type WebhookOutcome =
   | { status: 401; result: 'unauthorized'; message: string }
@@ -25,6 +18,7 @@ export type WebhookOutcome =
   | { status: 200; result: 'ping'; message: string }
   | { status: 202; result: 'push'; message: string; ref: string; commit: string | null }
   | { status: 202; result: 'pull_request'; message: string; event: PullRequestEvent }
+  | { status: 202; result: 'comment'; message: string; event: CommentEvent }
   | { status: 202; result: 'ignored'; message: string };
 
 export interface WebhookRequest {
@@ -94,6 +88,22 @@ export function handleGithubWebhook(
     };
     return pullRequestOutcome(parsed);
   }
+  if (event === 'issue_comment') {
+    const issue = obj(payload.issue);
+    const comment = obj(payload.comment);
+    // Comments on issues that are not pull requests, and edits or deletions, do not count.
+    if (str(payload.action) !== 'created' || issue.pull_request === undefined) {
+      return { status: 202, result: 'ignored', message: 'not a new pull request comment' };
+    }
+    return commentOutcome({
+      provider: 'github',
+      repository: str(obj(payload.repository).full_name) ?? '',
+      number: typeof issue.number === 'number' ? issue.number : NaN,
+      body: str(comment.body) ?? '',
+      user: { login: str(obj(comment.user).login) ?? '', id: null },
+      headSha: null,
+    });
+  }
   return { status: 202, result: 'ignored', message: `event ${event ?? '(none)'} is not handled` };
 }
 
@@ -149,7 +159,38 @@ export function handleGitlabWebhook(
     };
     return pullRequestOutcome(parsed);
   }
+  if (kind === 'note' || kind === 'Note Hook') {
+    const attrs = obj(payload.object_attributes);
+    const mr = obj(payload.merge_request);
+    if (str(attrs.noteable_type) !== 'MergeRequest') {
+      return { status: 202, result: 'ignored', message: 'not a merge request note' };
+    }
+    const user = obj(payload.user);
+    return commentOutcome({
+      provider: 'gitlab',
+      repository: str(obj(payload.project).path_with_namespace) ?? '',
+      number: typeof mr.iid === 'number' ? mr.iid : NaN,
+      body: str(attrs.note) ?? '',
+      user: { login: str(user.username) ?? '', id: typeof user.id === 'number' ? user.id : null },
+      headSha: str(obj(mr.last_commit).id),
+    });
+  }
   return { status: 202, result: 'ignored', message: `event ${kind || '(none)'} is not handled` };
+}
+
+/** Only `poolsync apply` comments matter (an approval, src/daemon/pull-requests.ts); others are ignored. */
+function commentOutcome(e: CommentEvent): WebhookOutcome {
+  if (!/^\s*poolsync\s+apply\s*$/im.test(e.body)) {
+    return { status: 202, result: 'ignored', message: 'comment is not a poolsync command' };
+  }
+  if (!e.repository || !Number.isInteger(e.number) || !e.user.login) {
+    return {
+      status: 400,
+      result: 'bad_request',
+      message: 'comment event without repository, pull request number or author',
+    };
+  }
+  return { status: 202, result: 'comment', message: 'poolsync apply comment accepted', event: e };
 }
 
 function pullRequestOutcome(e: PullRequestEvent): WebhookOutcome {

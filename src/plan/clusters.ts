@@ -36,7 +36,7 @@ export function planClusters(ctx: PlanContext): void {
     if (!d) continue;
 
     const after = clusterForm(d.pool, d.enabled);
-    if (l && l.pool === d.pool) {
+    if (l && l.pool === d.pool && !ctx.forceReplace.has(address('Cluster', name))) {
       const diff = diffForms(before, after);
       ctx.clusters.set(name, {
         change: makeChange('Cluster', name, diff.length ? 'update' : 'noop', before, after, diff),

@@ -105,6 +105,8 @@ export class PlanContext {
   constructor(
     readonly desired: DesiredState,
     readonly live: LiveState,
+    /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
+    readonly forceReplace: ReadonlySet<string> = new Set(),
   ) {
     this.prune = desired.config.prune;
     this.dPools = byName(desired.pools);

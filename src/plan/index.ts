@@ -22,6 +22,8 @@ import { queueWarnings } from './warnings.js';
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
   commit?: string | null;
+  /** `--replace`: addresses to delete and create again (checked by target.ts checkReplaceAddresses). */
+  replace?: readonly string[];
   /**
    * The backend planned against (ControlPlane.backend): a desired kind it does not manage is
    * a plan error naming it. Absent: DefaultQueue is managed when live.default_queues is set.
@@ -36,7 +38,7 @@ export interface PlanOptions {
 
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
-  const ctx = new PlanContext(desired, live);
+  const ctx = new PlanContext(desired, live, new Set(opts.replace ?? []));
   planPoolsAndClusters(ctx);
   planQueues(ctx);
   planAssignments(ctx);

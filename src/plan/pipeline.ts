@@ -6,11 +6,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadRepository } from '../manifests/index.js';
-import type { LoadCounts, ValidationError } from '../manifests/types.js';
+import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
 import { readLiveState, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
+import { checkReplaceAddresses, targetPlan } from './target.js';
 import { withExecution } from './execution.js';
 import { planForBackend } from './backend.js';
 
@@ -38,6 +39,10 @@ export type LiveSource = ControlPlane | (() => Promise<LiveState>);
 export interface PipelineOptions {
   /** Git commit the folder was read from, recorded in the plan. */
   commit?: string | null;
+  /** `--replace ADDRESS`: delete and create again (refused for queues, Q6). */
+  replace?: readonly string[];
+  /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
+  targets?: readonly string[];
   /**
    * The backend, when the live state comes from a reader function rather than a ControlPlane:
    * its kinds are checked and its `manualStep` marks the steps a person runs.
@@ -51,30 +56,45 @@ export async function planRepository(
   opts: PipelineOptions = {},
 ): Promise<PipelineResult> {
   const t0 = performance.now();
-  const loaded = await loadRepository(
-    dir,
-    opts.commit !== undefined ? { commit: opts.commit } : {},
-  );
+  const loaded = await loadDesired(dir, opts);
   if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
   const t1 = performance.now();
+  const planned = await planDesired(loaded.desired, source, opts);
+  return {
+    ok: true,
+    plan: planned.plan,
+    desired: loaded.desired,
+    live: planned.live,
+    counts: loaded.counts,
+    timings: { load_ms: t1 - t0, live_ms: planned.live_ms, plan_ms: planned.plan_ms },
+  };
+}
+
+/** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
+export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
+  return loadRepository(dir, opts.commit !== undefined ? { commit: opts.commit } : {});
+}
+
+/** Second half of planRepository: read the live state and plan a valid desired state against it. */
+export async function planDesired(
+  desired: DesiredState,
+  source: LiveSource,
+  opts: PipelineOptions = {},
+): Promise<{ plan: Plan; live: LiveState; live_ms: number; plan_ms: number }> {
+  const t0 = performance.now();
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
-  const t2 = performance.now();
+  const t1 = performance.now();
+  if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : source.backend);
-  const planned = planForBackend(loaded.desired, live, backend, {
+  const planned = planForBackend(desired, live, backend, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(opts.replace?.length ? { replace: opts.replace } : {}),
     ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
   });
   // After planning: the planner stays pure; only the backend knows what has no public API.
-  const plan = withExecution(planned, backend?.manualStep?.bind(backend));
-  const t3 = performance.now();
-  return {
-    ok: true,
-    plan,
-    desired: loaded.desired,
-    live,
-    counts: loaded.counts,
-    timings: { load_ms: t1 - t0, live_ms: t2 - t1, plan_ms: t3 - t2 },
-  };
+  const full = withExecution(planned, backend?.manualStep?.bind(backend));
+  const plan = opts.targets?.length ? targetPlan(full, opts.targets) : full;
+  return { plan, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
 }
 
 /**

@@ -32,7 +32,7 @@ export function planPools(ctx: PlanContext): void {
       const after = poolForm(d.contract);
       // P4: every contract field is immutable.
       const diff = diffForms(before, after, () => true);
-      if (diff.length === 0) {
+      if (diff.length === 0 && !ctx.forceReplace.has(addr)) {
         keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
         continue;
       }

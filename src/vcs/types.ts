@@ -59,7 +59,27 @@ export class VcsApiError extends Error {
  * A pull/merge request event as the daemon parses it from a GitHub `pull_request` or
  * GitLab `merge_request` webhook (`{ provider, repository, number, headSha, headRef, action }`).
  */
-export type { PullRequestEvent } from '../daemon/webhooks.js';
+export interface PullRequestEvent {
+  provider: Provider;
+  /** `owner/name` (GitHub) or `group/project` (GitLab). */
+  repository: string;
+  number: number;
+  headSha: string;
+  headRef: string;
+  action: string;
+}
+
+/** A new comment on a pull/merge request (GitHub `issue_comment`, GitLab `Note Hook`). */
+export interface CommentEvent {
+  provider: Provider;
+  repository: string;
+  number: number;
+  body: string;
+  /** GitHub login / GitLab username, and GitLab's numeric user id (for the members API). */
+  user: { login: string; id: number | null };
+  /** GitLab sends the merge request's head; GitHub's comment event does not (null). */
+  headSha: string | null;
+}
 
 /** The integration is configured wrongly (repository name, API URL, pull request number). */
 export class VcsConfigError extends Error {

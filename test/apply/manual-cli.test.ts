@@ -49,7 +49,7 @@ function apply(
   env: Record<string, string> = {},
 ) {
   const args = {
-    target,
+    path: target,
     'control-plane': server.url,
     'auto-approve': true,
     parallelism: 8,

@@ -274,14 +274,14 @@ describe('daemon end to end', () => {
     expect(metrics).toMatch(/poolsync_changes_applied_total\{action="update"\} 0/);
   });
 
-  it('policy safe: a commit that deletes a cluster waits for approval and nothing of it is applied', async () => {
+  it('policy safe: a commit that deletes a cluster and changes a queue applies the queue change and holds the delete', async () => {
     const repo = new TestRepo();
     const c1 = repo.commit(manifests());
     const h = await start({ repo, policy: 'safe' });
     await h.daemon.firstRun;
     expect((await getStatus(h)).appliedCommit).toBe(c1);
 
-    // Deletes prod-2 AND changes a queue: the whole plan is held.
+    // Deletes prod-2 AND changes a queue: the queue change is applied, the delete held.
     const c2 = repo.commit(
       manifests({ clusters: ['prod-1'], batchRunConcurrency: 70 }),
       'drop prod-2',
@@ -295,14 +295,20 @@ describe('daemon end to end', () => {
     expect(st.waitingForApproval).toContainEqual(
       expect.objectContaining({ address: 'Cluster/prod-2', action: 'delete' }),
     );
+    expect(st.waitingForApproval).not.toContainEqual(
+      expect.objectContaining({ address: 'Queue/batch' }),
+    );
+    expect(st.lastRun!.message).toMatch(/applied: .*held for approval/);
+    expect(st.approval!.pending!.fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect((await h.cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
-    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(70);
     const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
-    expect(metrics).toMatch(/poolsync_waiting_for_approval_changes 1/);
+    expect(metrics).toMatch(
+      new RegExp(`poolsync_waiting_for_approval_changes ${st.waitingForApproval.length}`),
+    );
 
     // A person applies it (here: the same control plane, updated directly); the daemon reports in sync.
     await h.cp.deleteCluster('prod-2');
-    await setRunConcurrency(h.cp, 'batch', 70);
     await reconcileNow(h);
     expect(await getStatus(h)).toMatchObject({
       outcome: 'in_sync',

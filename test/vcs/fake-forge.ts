@@ -50,6 +50,12 @@ export class FakeForge {
   /** Limit enforced on bodies (code points), like the real services. */
   limits = { github: 65_536, gitlab: 1_000_000 };
   gitlabStatusStates = new Map<string, string>();
+  /** GitHub collaborator permission per login (absent: 404, not a collaborator). */
+  githubPermissions = new Map<string, string>();
+  /** GitLab member access level per user id (absent: 404, not a member). */
+  gitlabAccess = new Map<number, number>();
+  /** Head commit per pull/merge request key (`github:acme/cfg#7`, `gitlab:group/proj!7`). */
+  heads = new Map<string, string>();
   private nextId = 1000;
   private server: Server | null = null;
   url = '';
@@ -142,6 +148,25 @@ export class FakeForge {
     let m: RegExpExecArray | null;
     // GitHub, under / or /api/v3 (Enterprise).
     const gh = path.replace(/^\/api\/v3/, '');
+    if (
+      (m = /^\/repos\/([^/]+\/[^/]+)\/(collaborators\/([^/]+)\/permission|pulls\/(\d+))$/.exec(gh))
+    ) {
+      if (req.headers.authorization !== `Bearer ${this.token}`)
+        return reply(401, { message: 'Bad credentials' });
+      if (method !== 'GET') return reply(404, { message: 'Not Found' });
+      if (m[3] !== undefined) {
+        const login = decodeURIComponent(m[3]);
+        const permission = this.githubPermissions.get(login);
+        if (permission === undefined)
+          return reply(404, { message: `${login} is not a user or not a collaborator` });
+        const legacy =
+          permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission;
+        return reply(200, { permission: legacy, role_name: permission, user: { login } });
+      }
+      const head = this.heads.get(`github:${m[1]}#${m[4]}`);
+      if (!head) return reply(404, { message: 'Not Found' });
+      return reply(200, { number: Number(m[4]), head: { sha: head, ref: 'feature' } });
+    }
     if ((m = /^\/repos\/([^/]+\/[^/]+)\/(issues|statuses)\/(.+)$/.exec(gh))) {
       if (req.headers.authorization !== `Bearer ${this.token}`) {
         return reply(401, {
@@ -244,6 +269,16 @@ export class FakeForge {
       if (project === 'acme/readonly' && method !== 'GET')
         return reply(403, { message: '403 Forbidden' });
       let n: RegExpExecArray | null;
+      if ((n = /^members\/all\/(\d+)$/.exec(rest)) && method === 'GET') {
+        const level = this.gitlabAccess.get(Number(n[1]));
+        if (level === undefined) return reply(404, { message: '404 Not found' });
+        return reply(200, { id: Number(n[1]), access_level: level });
+      }
+      if ((n = /^merge_requests\/(\d+)$/.exec(rest)) && method === 'GET') {
+        const head = this.heads.get(`gitlab:${project}!${n[1]}`);
+        if (!head) return reply(404, { message: '404 Not found' });
+        return reply(200, { iid: Number(n[1]), sha: head });
+      }
       if ((n = /^merge_requests\/(\d+)\/notes$/.exec(rest))) {
         const key = `gitlab:${project}!${n[1]}`;
         if (method === 'GET') return this.pageGitLab(url, this.list(key), reply);

@@ -19,7 +19,13 @@ import {
   LockHeldError,
   type ApplyLock,
 } from '../../apply/index.js';
+import {
+  ApplyLockHeldError,
+  holdSharedApplyLock,
+  type HeldApplyLock,
+} from '../../apply/apply-lock.js';
 import { PlanFileError, readPlanFile } from '../../apply/planfile.js';
+import { lastAppliedPathFor, writeLastApplied } from '../../apply/last-applied.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
@@ -34,12 +40,16 @@ import {
   apiKeyFileOption,
   colorOption,
   controlPlaneOption,
+  replaceOption,
+  targetOption,
   tokenFileOption,
   useColor,
 } from '../options.js';
 
 export interface ApplyArgs {
-  target: string;
+  path: string;
+  target?: string[];
+  replace?: string[];
   'control-plane': string;
   'auto-approve': boolean;
   parallelism: number;
@@ -47,16 +57,17 @@ export interface ApplyArgs {
   'token-file'?: string;
   'api-key-file'?: string;
   'state-dir': string;
+  lock?: string;
   'flyte-cli'?: string;
   color?: boolean;
 }
 
 export const applyCommand: CommandModule<object, ApplyArgs> = {
-  command: 'apply [target]',
+  command: 'apply [path]',
   describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
   builder: (y: Argv) =>
     y
-      .positional('target', {
+      .positional('path', {
         type: 'string',
         default: '.',
         describe:
@@ -84,14 +95,27 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
       .option('state-dir', {
         type: 'string',
         default: DEFAULT_STATE_DIR,
-        describe: 'Where apply locks for HTTP control planes are kept',
+        describe:
+          'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
+      })
+      .option('lock', {
+        type: 'string',
+        describe:
+          'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
       })
       .option('flyte-cli', {
         type: 'string',
         describe:
           'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
       })
-      .option('color', colorOption('the output')) as Argv<ApplyArgs>,
+      .option('color', colorOption('the output'))
+      .option('target', targetOption)
+      .option('replace', replaceOption)
+      .example('$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on')
+      .example(
+        '$0 apply . --replace Cluster/prod-1',
+        'Delete and register a cluster again',
+      ) as Argv<ApplyArgs>,
   handler: async (args) => {
     process.exitCode = await runApply(args);
   },
@@ -123,7 +147,12 @@ export async function runApply(
 
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
-  const target = await openTarget(args.target);
+  const target = await openTarget(args.path);
+  if (target.kind === 'file' && (args.target?.length || args.replace?.length)) {
+    throw new UserError(
+      `--target and --replace shape a plan: give them to \`poolsync plan … --out ${target.path}\` (a saved plan is applied exactly as it is)`,
+    );
+  }
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
   if (target.kind === 'dir' && !args['auto-approve'] && !process.stdin.isTTY) {
     throw new UserError(
@@ -138,6 +167,7 @@ export async function runApply(
   const token = await resolveToken(args['token-file']);
   const lock = await takeLock(url, args['state-dir']);
   let cp: ControlPlane | null = null;
+  let shared: HeldApplyLock | null = null;
   try {
     let plan: Plan;
     cp = await open(url, {
@@ -146,6 +176,7 @@ export async function runApply(
       ...(token === undefined ? {} : { token }),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
+    shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK);
     if (saved !== null) {
       plan = saved;
       // plan.md: re-read live state; a plan made against another state is refused before any call.
@@ -158,7 +189,7 @@ export async function runApply(
         );
       }
     } else {
-      plan = await buildPlan(target.path, cp);
+      plan = await buildPlan(target.path, cp, args);
       process.stdout.write(renderText(plan, { color: colors !== NO_COLOR }));
     }
     if (plan.errors.length > 0)
@@ -166,6 +197,7 @@ export async function runApply(
 
     if (plan.steps.length === 0) {
       // The rendered plan already says "No changes." when nothing is blocked either.
+      await recordLastApplied(url, args['state-dir'], cp, plan);
       if (target.kind === 'file' || !hasNoChanges(plan)) {
         const blocked = plan.summary.blocked ?? 0;
         out(
@@ -180,7 +212,7 @@ export async function runApply(
       throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
     }
 
-    const result = await executeWithSignals(plan, cp, {
+    const result = await executeWithSignals(plan, cp, shared.lost, {
       parallelism,
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
@@ -189,14 +221,67 @@ export async function runApply(
         : {}),
     });
     process.stdout.write(renderApplyResult(result, colors));
-    if (result.ok) return 0;
+    if (result.ok) {
+      await recordLastApplied(url, args['state-dir'], cp, plan);
+      return 0;
+    }
     const stopped = result.steps.some((s) => s.status === 'failed' || s.status === 'not_run');
     if (stopped || result.aborted || result.manual.length === 0) return 1;
     await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
     return 2;
   } finally {
+    await shared?.release().catch((err: unknown) => {
+      process.stderr.write(
+        `warning: could not release the apply lock: ${(err as Error).message}\n`,
+      );
+    });
     await cp?.close().catch(() => {});
     await lock.release();
+  }
+}
+
+/** The lock across machines (the control plane's own, or --lock's Kubernetes Lease), renewed while applying. */
+async function takeSharedLock(
+  cp: ControlPlane,
+  url: string,
+  lockFile: string,
+  lockFlag: string | undefined,
+): Promise<HeldApplyLock> {
+  let k8s = null;
+  if (lockFlag !== undefined && lockFlag.trim() !== '') {
+    const { parseLeaseRef, loadKubeConfig } = await import('../../lease/k8s-lease.js');
+    k8s = { ref: parseLeaseRef(lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
+  }
+  try {
+    return await holdSharedApplyLock({
+      cp,
+      url,
+      k8s,
+      lockFile,
+      who: 'poolsync apply',
+      warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    });
+  } catch (err) {
+    if (err instanceof ApplyLockHeldError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+/** The state this apply left, for `plan --refresh-only` (last-applied.ts); under the lock. */
+async function recordLastApplied(
+  url: string,
+  stateDir: string,
+  cp: ControlPlane,
+  plan: Plan,
+): Promise<void> {
+  const path = lastAppliedPathFor(url, stateDir);
+  try {
+    await writeLastApplied(path, await readLiveState(cp), plan.commit);
+  } catch (err) {
+    // The apply itself succeeded: say what is missing, do not fail it.
+    process.stderr.write(
+      `Warning: could not record the applied state in ${path} (for plan --refresh-only): ${(err as Error).message}\n`,
+    );
   }
 }
 
@@ -226,8 +311,16 @@ async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
  * load → validate → read live → plan, recording the commit like `plan` does (the pipeline
  * `plan` uses). An invalid repository is never applied.
  */
-async function buildPlan(dir: string, cp: ControlPlane): Promise<Plan> {
-  const result = await planRepository(dir, cp, { commit: await cleanCommit(dir) });
+async function buildPlan(
+  dir: string,
+  cp: ControlPlane,
+  args: Pick<ApplyArgs, 'target' | 'replace'>,
+): Promise<Plan> {
+  const result = await planRepository(dir, cp, {
+    commit: await cleanCommit(dir),
+    ...(args.target ? { targets: args.target } : {}),
+    ...(args.replace ? { replace: args.replace } : {}),
+  });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));
     throw new UserError(
@@ -268,6 +361,7 @@ async function readSavedPlan(path: string): Promise<Plan> {
 async function executeWithSignals(
   plan: Plan,
   cp: ControlPlane,
+  lockLost: AbortSignal,
   opts: Parameters<typeof executePlan>[2],
 ) {
   const ac = new AbortController();
@@ -281,6 +375,13 @@ async function executeWithSignals(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    const onLost = () => {
+      process.stderr.write(
+        `The apply lock was lost (${String(lockLost.reason instanceof Error ? lockLost.reason.message : lockLost.reason)}): no new step starts; run apply again.\n`,
+      );
+      ac.abort();
+    };
+    lockLost.addEventListener('abort', onLost, { once: true });
     return await executePlan(plan, cp, { ...opts, signal: ac.signal });
   } catch (err) {
     if (err instanceof ApplyRefusedError) throw new UserError(err.message);

@@ -3,6 +3,7 @@
  * interface, in memory or persisted crash-safely (store.ts). Also the simulation hooks that
  * stand in for real clusters (C5 status reports, Q7 in-flight work).
  */
+import { EmbeddedApplyLock } from './apply-lock.js';
 import {
   CORE_KINDS,
   DEFAULT_POOL,
@@ -89,6 +90,8 @@ export class EmbeddedControlPlane implements ControlPlane {
     kinds: [...EMBEDDED_KINDS, 'ExecutionClusterLabel'],
     configKinds: ['ExecutionCluster', 'ClusterLabel'],
   };
+  /** Served by `control-plane serve` so applies from several machines exclude each other. */
+  readonly applyLock = new EmbeddedApplyLock();
   private closed = false;
 
   private constructor(

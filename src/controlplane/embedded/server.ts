@@ -304,6 +304,16 @@ function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       });
       return none;
     }),
+    route('GET', '/v1/apply-lock', async () => ok({ lock: await cp.applyLock.getApplyLock() })),
+    route('PUT', '/v1/apply-lock', async (r) => {
+      const b = await obj(r);
+      return ok(await cp.applyLock.acquireApplyLock(b as never));
+    }),
+    route('DELETE', '/v1/apply-lock', async (r) => {
+      const b = await obj(r);
+      await cp.applyLock.releaseApplyLock(b.id as string);
+      return none;
+    }),
     route(
       'POST',
       '/v1/sim/clusters/{name}/status',

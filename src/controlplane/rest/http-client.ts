@@ -38,6 +38,8 @@ import {
 } from '../errors.js';
 import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import type {
+  ApplyLockLease,
+  ApplyLockProvider,
   BackendInfo,
   ControlPlane,
   CreateQueueRequest,
@@ -327,6 +329,14 @@ export class HttpControlPlane implements ControlPlane {
     keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return [...first.items, ...keyed.map(([, item]) => item)];
   }
+
+  /** The server's lease-style apply lock (PUT/DELETE/GET /v1/apply-lock). */
+  readonly applyLock: ApplyLockProvider = {
+    acquireApplyLock: (request) => this.call('PUT', '/v1/apply-lock', request),
+    releaseApplyLock: (id) => this.call('DELETE', '/v1/apply-lock', { id }),
+    getApplyLock: async () =>
+      (await this.call<{ lock: ApplyLockLease | null }>('GET', '/v1/apply-lock')).lock,
+  };
 
   capabilities(): Promise<Capabilities> {
     return this.call('GET', '/v1/capabilities');

@@ -9,14 +9,17 @@
 import type { BackendInfo } from '../controlplane/types.js';
 import { join } from 'node:path';
 import type { LiveState } from '../model/live.js';
-import type { DaemonConfig } from '../daemon/config.js';
-import { GITHUB_API_URL } from './github.js';
+import type { DaemonConfig } from './config.js';
+import { GITHUB_API_URL } from '../vcs/github.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
   type PullRequestHandler,
-} from './pull-request-handler.js';
-import type { Provider, PullRequestEvent } from './types.js';
+} from '../vcs/pull-request-handler.js';
+import type { Provider, PublishOutcome, PullRequestEvent } from '../vcs/types.js';
+import { planOutcome } from '../vcs/plan-outcome.js';
+import { splitHeld } from '../plan/hold.js';
+import type { Plan } from '../model/plan.js';
 
 export interface ForgeTarget {
   /** `owner/name` (GitHub) or the project path (GitLab). */
@@ -79,6 +82,8 @@ export function pullRequestHandlerForDaemon(opts: {
   backend?: BackendInfo;
   logger: HandlerLogger;
   env?: Record<string, string | undefined>;
+  /** Records each posted plan (approvals by comment check against it) and notes its held part. */
+  posted?: PostedPlans;
 }): ((e: PullRequestEvent) => Promise<void>) | null {
   const { config, logger } = opts;
   const env = opts.env ?? process.env;
@@ -121,6 +126,7 @@ export function pullRequestHandlerForDaemon(opts: {
         readLiveState: opts.readLiveState,
         ...(opts.backend ? { backend: opts.backend } : {}),
         logger,
+        ...(opts.posted ? { plan: recordingPlanner(provider, opts, opts.posted) } : {}),
       }),
     );
     logger.info(
@@ -136,5 +142,81 @@ export function pullRequestHandlerForDaemon(opts: {
       return;
     }
     await handler(e);
+    opts.posted?.settle(e.provider, e.number, e.headSha);
+  };
+}
+
+/** The forges plan comments are on (provider → repository, API URL, token), for approvals. */
+export function forgeTargets(
+  config: DaemonConfig,
+  env: Record<string, string | undefined> = process.env,
+): Map<Provider, { repository: string; apiUrl: string | undefined; token: string }> {
+  const out = new Map<
+    Provider,
+    { repository: string; apiUrl: string | undefined; token: string }
+  >();
+  if (config.source.kind !== 'git') return out;
+  const enabled: [Provider, boolean][] = [
+    ['github', config.githubWebhookSecret !== null],
+    ['gitlab', config.gitlabWebhookToken !== null],
+  ];
+  for (const [provider, webhook] of enabled) {
+    const token = env[TOKEN_ENV[provider]]?.trim();
+    if (!webhook || !token) continue;
+    const named = env.POOLSYNC_COMMENT_REPOSITORY?.trim();
+    const target = named
+      ? { repository: named, apiUrl: undefined }
+      : forgeTargetFromRemote(config.source.repo, provider);
+    if (!target) continue;
+    const apiUrl = env[API_ENV[provider]]?.trim() || target.apiUrl;
+    out.set(provider, { repository: target.repository, apiUrl, token });
+  }
+  return out;
+}
+
+/**
+ * The plans posted on pull requests, by provider and number: what a `poolsync apply` comment
+ * approves. Only the last plan of each pull request counts.
+ */
+export class PostedPlans {
+  private readonly byCommit = new Map<string, Plan>();
+  private readonly byNumber = new Map<string, { commit: string; plan: Plan }>();
+
+  planned(provider: Provider, commit: string, plan: Plan): void {
+    this.byCommit.set(`${provider}:${commit}`, plan);
+  }
+
+  /** The handler published the plan of `commit` on pull request `number`. */
+  settle(provider: Provider, number: number, commit: string): void {
+    const plan = this.byCommit.get(`${provider}:${commit}`);
+    if (plan) this.byNumber.set(`${provider}#${number}`, { commit, plan });
+  }
+
+  get(provider: Provider, number: number): { commit: string; plan: Plan } | null {
+    return this.byNumber.get(`${provider}#${number}`) ?? null;
+  }
+}
+
+function recordingPlanner(
+  provider: Provider,
+  opts: { readLiveState: () => Promise<LiveState>; config: DaemonConfig },
+  posted: PostedPlans,
+): (dir: string, commit: string) => Promise<PublishOutcome> {
+  const source = opts.config.source;
+  const repoPath = source.kind === 'git' ? source.path : '.';
+  return async (dir, commit) => {
+    const outcome = await planOutcome({ dir, commit, readLiveState: opts.readLiveState, repoPath });
+    if (outcome.kind !== 'plan') return outcome;
+    posted.planned(provider, commit, outcome.plan);
+    const split = splitHeld(outcome.plan);
+    if (opts.config.policy !== 'safe' || split.fingerprint === null) return outcome;
+    const list = split.held.map((c) => `- \`${c.action} ${c.address}\``).join('\n');
+    return {
+      ...outcome,
+      markdown:
+        `${outcome.markdown}\n\n**Held for approval** (policy \`safe\`): after merge the daemon applies the rest ` +
+        `and holds these ${split.held.length} change${split.held.length === 1 ? '' : 's'}:\n${list}\n\n` +
+        `Fingerprint \`${split.fingerprint}\`. A user with write permission approves exactly them by commenting \`poolsync apply\`.`,
+    };
   };
 }

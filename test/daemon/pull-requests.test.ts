@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import type { DaemonConfig } from '../../src/daemon/config.js';
-import { forgeTargetFromRemote, pullRequestHandlerForDaemon } from '../../src/vcs/daemon-wiring.js';
+import {
+  forgeTargetFromRemote,
+  pullRequestHandlerForDaemon,
+} from '../../src/daemon/pull-requests.js';
 
 describe('forgeTargetFromRemote', () => {
   it.each([

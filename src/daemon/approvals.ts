@@ -1,0 +1,151 @@
+/**
+ * Approvals of held plans (policy `safe`, docs/daemon.md#approvals). The gate stage says what
+ * is held (`hold`); a person approves exactly that fingerprint through `POST /approve` /
+ * `poolsync approve`, or a `poolsync apply` comment on the pull request the plan was posted on
+ * (src/daemon/pull-requests.ts checks the commenter's permission and that the plan is current);
+ * the next run applies the held part only when its fingerprint is the approved one (`take`).
+ * An approval of anything else is refused with the reason (stale: the live state or the commit
+ * moved since it was planned).
+ */
+import type { ChangeBrief } from './status.js';
+
+export type ApprovalVia = 'api' | 'github' | 'gitlab';
+
+export interface ApprovalRecord {
+  fingerprint: string;
+  approver: string;
+  via: ApprovalVia;
+  /** `github:acme/pools#7` for a comment; null for the API. */
+  source: string | null;
+  at: string;
+}
+
+export interface HeldPlan {
+  fingerprint: string;
+  commit: string | null;
+  since: string;
+  changes: ChangeBrief[];
+}
+
+export interface ApprovalStatus {
+  /** What waits for approval now (null: nothing held). */
+  pending: HeldPlan | null;
+  /** Approved, not applied yet (a pull request approved before it was merged). */
+  granted: ApprovalRecord[];
+  lastApplied: (ApprovalRecord & { commit: string | null; appliedAt: string }) | null;
+  lastRefused: {
+    fingerprint: string;
+    approver: string;
+    via: ApprovalVia;
+    reason: string;
+    at: string;
+  } | null;
+}
+
+export type ApprovalAnswer = { ok: true; record: ApprovalRecord } | { ok: false; reason: string };
+
+/** A granted approval not applied within this long is dropped (the plan has surely moved). */
+const GRANT_TTL_MS = 24 * 3600_000;
+
+export class Approvals {
+  private pending: HeldPlan | null = null;
+  private readonly granted = new Map<string, ApprovalRecord>();
+  private lastApplied: ApprovalStatus['lastApplied'] = null;
+  private lastRefused: ApprovalStatus['lastRefused'] = null;
+
+  constructor(
+    private readonly onEvent: (
+      result: 'accepted' | 'refused' | 'applied',
+      via: ApprovalVia,
+    ) => void = () => {},
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  status(): ApprovalStatus {
+    this.expire();
+    return structuredClone({
+      pending: this.pending,
+      granted: [...this.granted.values()],
+      lastApplied: this.lastApplied,
+      lastRefused: this.lastRefused,
+    });
+  }
+
+  /** The gate stage holds these changes (or nothing, with null). */
+  hold(held: Omit<HeldPlan, 'since'> | null): void {
+    if (held === null) this.pending = null;
+    else if (this.pending?.fingerprint !== held.fingerprint)
+      this.pending = { ...held, since: this.now().toISOString() };
+    else this.pending = { ...this.pending, commit: held.commit };
+  }
+
+  /**
+   * `POST /approve`: only what is held now. `anyPlan` (a pull-request comment whose plan was
+   * checked current by the caller) may also approve a plan not held yet (not merged yet).
+   */
+  approve(
+    request: { fingerprint: string; approver: string; via: ApprovalVia; source?: string | null },
+    anyPlan = false,
+  ): ApprovalAnswer {
+    const refuse = (reason: string): ApprovalAnswer => {
+      this.lastRefused = {
+        fingerprint: request.fingerprint,
+        approver: request.approver,
+        via: request.via,
+        reason,
+        at: this.now().toISOString(),
+      };
+      this.onEvent('refused', request.via);
+      return { ok: false, reason };
+    };
+    if (!/^sha256:[0-9a-f]{64}$/.test(request.fingerprint)) {
+      return refuse(`"${request.fingerprint}" is not a plan fingerprint (sha256:<64 hex digits>)`);
+    }
+    const pending = this.pending;
+    if (!anyPlan) {
+      if (pending === null) return refuse('nothing is waiting for approval');
+      if (pending.fingerprint !== request.fingerprint) {
+        return refuse(
+          `stale: the changes waiting for approval are now ${pending.fingerprint}` +
+            `${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}, not ${request.fingerprint}: ` +
+            'the live state or the commit moved since that plan. Review the current plan (GET /status) and approve its fingerprint',
+        );
+      }
+    }
+    const record: ApprovalRecord = {
+      fingerprint: request.fingerprint,
+      approver: request.approver,
+      via: request.via,
+      source: request.source ?? null,
+      at: this.now().toISOString(),
+    };
+    this.granted.set(record.fingerprint, record);
+    this.onEvent('accepted', request.via);
+    return { ok: true, record };
+  }
+
+  /** A refusal decided outside (a comment from a user without permission, a stale PR plan). */
+  refuse(
+    request: { fingerprint: string; approver: string; via: ApprovalVia },
+    reason: string,
+  ): void {
+    this.lastRefused = { ...request, reason, at: this.now().toISOString() };
+    this.onEvent('refused', request.via);
+  }
+
+  /** The gate stage: the approval of exactly these held changes, consumed; null when none. */
+  take(fingerprint: string, commit: string | null): ApprovalRecord | null {
+    this.expire();
+    const record = this.granted.get(fingerprint);
+    if (!record) return null;
+    this.granted.delete(fingerprint);
+    this.lastApplied = { ...record, commit, appliedAt: this.now().toISOString() };
+    this.onEvent('applied', record.via);
+    return record;
+  }
+
+  private expire(): void {
+    const cutoff = this.now().getTime() - GRANT_TTL_MS;
+    for (const [fp, r] of this.granted) if (Date.parse(r.at) < cutoff) this.granted.delete(fp);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Approval by pull-request comment (docs/daemon.md#approvals): a `poolsync apply` comment
+ * approves the held part of the plan poolsync posted on that pull request, when
+ * - the author may (GitHub: write permission or more; GitLab: Developer or more),
+ * - a plan was posted on that pull request, for the commit the pull request is at now,
+ * - the live state is still the one that plan was made against.
+ * Anything else is refused with the reason, in a reply on the pull request and in /status.
+ * The approval names the held changes' fingerprint; the daemon applies them only while they
+ * are exactly those changes (approvals.ts, stages/gate.ts).
+ */
+import type { Logger } from 'pino';
+import type { LiveState } from '../model/live.js';
+import { liveFingerprint } from '../plan/fingerprint.js';
+import { splitHeld } from '../plan/hold.js';
+import type { ApprovalForge } from '../vcs/approvers.js';
+import type { CommentEvent, Provider } from '../vcs/types.js';
+import type { Approvals } from './approvals.js';
+import type { PostedPlans } from './pull-requests.js';
+
+export interface CommentApprovalOptions {
+  approvals: Approvals;
+  posted: PostedPlans;
+  forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
+  readLiveState: () => Promise<LiveState>;
+  /** Asks the leader for a run (the approved changes may be held already). */
+  requestReconcile: () => void;
+  logger: Logger;
+}
+
+export function commentApprovalHandler(
+  o: CommentApprovalOptions,
+): (e: CommentEvent) => Promise<void> {
+  return async (e) => {
+    const target = o.forges.get(e.provider);
+    const log = {
+      provider: e.provider,
+      repository: e.repository,
+      number: e.number,
+      user: e.user.login,
+    };
+    if (!target || target.repository.toLowerCase() !== e.repository.toLowerCase()) {
+      o.logger.debug(log, 'poolsync apply comment for another repository: ignored');
+      return;
+    }
+    const { forge } = target;
+    const pr = e.provider === 'github' ? `#${e.number}` : `!${e.number}`;
+    const source = `${e.provider}:${e.repository}${pr}`;
+    const posted = o.posted.get(e.provider, e.number);
+    const fingerprint = posted ? splitHeld(posted.plan).fingerprint : null;
+    const refuse = async (reason: string) => {
+      o.approvals.refuse(
+        { fingerprint: fingerprint ?? '-', approver: e.user.login, via: e.provider },
+        reason,
+      );
+      o.logger.warn({ ...log, fingerprint, reason }, 'approval by comment refused');
+      await forge.reply(e.number, `**poolsync**: approval by @${e.user.login} refused: ${reason}`);
+    };
+
+    const check = await forge.permission(e.user);
+    if (!check.allowed) {
+      return refuse(
+        `@${e.user.login} may not approve: approving needs ${e.provider === 'github' ? 'write permission on the repository' : 'the Developer role or higher in the project'} (has ${check.level}).`,
+      );
+    }
+    if (!posted) {
+      return refuse(
+        'no plan of this pull request has been posted by this daemon (or it restarted since). Push a commit or wait for the plan comment, review it, then comment `poolsync apply` again.',
+      );
+    }
+    const head = e.headSha ?? (await forge.headSha(e.number));
+    if (head !== posted.commit) {
+      return refuse(
+        `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`,
+      );
+    }
+    const live = liveFingerprint(await o.readLiveState());
+    if (live !== posted.plan.live_fingerprint) {
+      return refuse(
+        'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.',
+      );
+    }
+    if (fingerprint === null) {
+      await forge.reply(
+        e.number,
+        `**poolsync**: nothing in this plan waits for approval; the daemon applies it after merge.`,
+      );
+      return;
+    }
+    const answer = o.approvals.approve(
+      { fingerprint, approver: e.user.login, via: e.provider, source },
+      true,
+    );
+    if (!answer.ok) return refuse(answer.reason);
+    const held = splitHeld(posted.plan).held;
+    o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
+    await forge.reply(
+      e.number,
+      `**poolsync**: approved by @${e.user.login} (${check.level}): the ${held.length} held change${held.length === 1 ? '' : 's'} of the plan for ${posted.commit.slice(0, 12)} ` +
+        `(${held.map((c) => `\`${c.action} ${c.address}\``).join(', ')}), fingerprint \`${fingerprint}\`. ` +
+        'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
+    );
+    o.requestReconcile();
+  };
+}

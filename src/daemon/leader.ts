@@ -1,0 +1,128 @@
+/**
+ * Leadership among daemon replicas (`--leader-elect`, docs/daemon.md#high-availability): a
+ * Kubernetes Lease through src/lease. Only the leader runs the reconcile loop; a replica that
+ * becomes leader runs at once (its first run converges from the live state); losing the lease
+ * aborts the term's signal, so no new step starts while a step in flight finishes. Followers
+ * keep serving /healthz, /readyz, /status (naming the leader) and /metrics.
+ *
+ * Without --leader-elect, `soleLeadership()` says this daemon always leads.
+ */
+import type { Logger } from 'pino';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { DaemonConfig } from './config.js';
+import type { DaemonMetrics } from './metrics.js';
+import type { Leadership } from './stages/context.js';
+import type { LeaderStatus } from './status.js';
+import type { LeaderElector } from '../lease/leader-elector.js';
+
+export interface DaemonLeadership extends Leadership {
+  readonly elected: boolean;
+  isLeader(): boolean;
+  /** The leader's identity as last seen (this replica's when it leads). */
+  leader(): string | null;
+  status(): LeaderStatus | undefined;
+  /** Starts electing; `onElected` runs each time this replica becomes leader. */
+  start(onElected: () => void): void;
+  stop(): Promise<void>;
+}
+
+export function soleLeadership(): DaemonLeadership {
+  const never = new AbortController().signal;
+  return {
+    elected: false,
+    notLeading: () => null,
+    termSignal: never,
+    isLeader: () => true,
+    leader: () => null,
+    status: () => undefined,
+    start: () => {},
+    stop: async () => {},
+  };
+}
+
+/**
+ * Loads the Kubernetes client in `start()`, after the HTTP server listens (the client takes
+ * seconds to load on a busy node; /healthz must answer meanwhile). Until elected: a follower.
+ */
+export function electedLeadership(
+  election: NonNullable<DaemonConfig['leaderElection']>,
+  deps: { logger: Logger; metrics: DaemonMetrics; kubeConfig?: KubeConfig },
+): DaemonLeadership {
+  const { logger, metrics } = deps;
+  const where = `Lease ${election.lease.namespace}/${election.lease.name}`;
+  let elector: LeaderElector | null = null;
+  let starting: Promise<void> | null = null;
+  let lastError: string | null = null;
+  const notYet = AbortSignal.abort();
+  return {
+    elected: true,
+    notLeading: () =>
+      elector?.isLeader
+        ? null
+        : `this replica (${election.identity}) is not the leader (leader: ${elector?.leader ?? 'none yet'})`,
+    get termSignal() {
+      return elector?.termSignal ?? notYet;
+    },
+    isLeader: () => elector?.isLeader ?? false,
+    leader: () => elector?.leader ?? null,
+    status: () => ({
+      enabled: true,
+      identity: election.identity,
+      isLeader: elector?.isLeader ?? false,
+      leader: elector?.leader ?? null,
+      lease: `${election.lease.namespace}/${election.lease.name}`,
+      lastTransitionAt: elector?.lastTransitionAt?.toISOString() ?? null,
+    }),
+    start: (onElected) => {
+      starting ??= (async () => {
+        const { LeaseLock, loadKubeConfig } = await import('../lease/k8s-lease.js');
+        const { LeaderElector } = await import('../lease/leader-elector.js');
+        const lock = new LeaseLock(
+          deps.kubeConfig ?? loadKubeConfig(),
+          election.lease,
+          election.identity,
+          election.leaseDurationMs,
+        );
+        elector = new LeaderElector(lock, election, {
+          onStartedLeading: () => {
+            metrics.leader.set(1);
+            logger.info(
+              { identity: election.identity, lease: where },
+              'became the leader: reconciling',
+            );
+            onElected();
+          },
+          onStoppedLeading: (reason) => {
+            metrics.leader.set(0);
+            metrics.leadershipLosses.inc();
+            logger.warn(
+              { identity: election.identity, lease: where, reason },
+              'stopped leading: no new steps start; a step in flight finishes',
+            );
+          },
+          onNewLeader: (leader) => {
+            if (leader !== election.identity)
+              logger.info({ leader, lease: where }, `the leader is ${leader ?? 'nobody'}`);
+          },
+          onError: (err) => {
+            const message = err instanceof Error ? err.message : String(err);
+            // Once per distinct failure: a retry every 2 s would flood the log.
+            if (message !== lastError)
+              logger.warn({ lease: where, err: message }, 'leader election');
+            lastError = message;
+          },
+        });
+        elector.start();
+      })().catch((err: unknown) => {
+        logger.error(
+          { lease: where, err: err instanceof Error ? err.message : String(err) },
+          'leader election cannot start: this replica stays a follower',
+        );
+      });
+    },
+    stop: async () => {
+      await starting;
+      await elector?.stop();
+    },
+  };
+}

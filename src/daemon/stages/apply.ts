@@ -1,0 +1,159 @@
+/**
+ * Stage apply: take the apply lock (the same one `poolsync apply` takes: the control plane's
+ * own lease when it has one, a Kubernetes Lease with --lock, a file on this machine), run the
+ * gate's plan through the executor and keep the lock renewed while it runs. No new step starts
+ * once the daemon shuts down, loses leadership or loses the lock; a step in flight finishes.
+ */
+import type { ApplyResult } from '../../apply/index.js';
+import type { ControlPlane } from '../../controlplane/types.js';
+import type { AppliedCounts } from '../status.js';
+import { summaryCounts } from '../../render/index.js';
+import { errorCode, type HeldLock, type Outcome, type RunContext } from './context.js';
+import { heldMessage, type GateDecision } from './gate.js';
+
+export async function applyStage(
+  ctx: RunContext,
+  cp: ControlPlane,
+  decision: GateDecision,
+  commit: string | null,
+): Promise<Outcome> {
+  const { o, state } = ctx;
+  const { plan } = decision;
+  const summaryText = summaryCounts(plan.summary);
+  const notLeading = o.leadership?.notLeading() ?? null;
+  if (notLeading !== null)
+    return { result: 'failed', commit, message: `not applied: ${notLeading}` };
+  if (ctx.signal.aborted)
+    return { result: 'failed', commit, message: 'shutting down: nothing applied' };
+  let lock: HeldLock;
+  try {
+    lock = await o.pipeline.acquireLock(cp);
+  } catch (err) {
+    const message = o.redactor.errorMessage(err);
+    state.errors = [{ code: 'LOCKED', message, location: null, address: null }];
+    return { result: 'failed', commit, message: `not applied: ${message}` };
+  }
+  const signal = AbortSignal.any(
+    [ctx.signal, lock.lost, o.leadership?.termSignal].filter((s): s is AbortSignal => !!s),
+  );
+  let result: ApplyResult;
+  try {
+    o.onApplyPlan?.(plan);
+    result = await ctx.timed('apply', () =>
+      o.pipeline.executePlan(plan, cp, {
+        parallelism: o.parallelism,
+        waitTimeoutMs: o.waitTimeoutMs,
+        signal,
+        onEvent: (e) => {
+          if (e.type === 'step_finished') {
+            const fields = {
+              step: e.step.id,
+              op: e.step.op,
+              target: e.step.target,
+              durationMs: Math.round(e.duration_ms),
+            };
+            if (e.status === 'failed') {
+              o.logger.warn(
+                {
+                  ...fields,
+                  error: e.error && o.redactor.scrub(`${e.error.code}: ${e.error.message}`),
+                },
+                'step failed',
+              );
+            } else o.logger.info(fields, 'step done');
+          } else if (e.type === 'wait_progress') {
+            o.logger.info(
+              {
+                step: e.step.id,
+                queue: e.queue,
+                runs: e.runs_in_flight,
+                actions: e.actions_in_flight,
+                elapsedMs: e.elapsed_ms,
+              },
+              'waiting for in-flight work to finish',
+            );
+          } else if (e.type === 'stopping') {
+            o.logger.warn(
+              { reason: e.reason, why: stopReason(ctx, lock) },
+              'no new steps will start',
+            );
+          }
+        },
+      }),
+    );
+  } catch (err) {
+    const message = o.redactor.errorMessage(err);
+    state.errors = [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }];
+    return { result: 'failed', commit, message: `apply refused: ${message}` };
+  } finally {
+    await lock
+      .release()
+      .catch((err: unknown) =>
+        o.logger.warn({ err: o.redactor.errorMessage(err) }, 'could not release the apply lock'),
+      );
+  }
+  const applied: AppliedCounts = {
+    create: result.counts.created,
+    update: result.counts.updated,
+    replace: result.counts.replaced,
+    delete: result.counts.deleted,
+  };
+  for (const [action, n] of Object.entries(applied)) {
+    if (n > 0) o.metrics.changesApplied.inc({ action }, n);
+  }
+  if (result.ok) {
+    if (decision.held.length > 0 && decision.heldFingerprint !== null) {
+      return {
+        result: 'waiting_for_approval',
+        commit,
+        message: `applied: ${summaryText}; ${heldMessage(decision.held, decision.heldFingerprint)}`,
+        applied,
+      };
+    }
+    state.appliedCommit = commit;
+    ctx.memory.converged = true;
+    const by = decision.approval ? ` (approved by ${decision.approval.approver})` : '';
+    return { result: 'applied', commit, message: `applied: ${summaryText}${by}`, applied };
+  }
+  const failed = result.steps.filter((s) => s.status === 'failed');
+  const notRun = result.steps.filter((s) => s.status === 'not_run').length;
+  if (failed.length === 0 && notRun === 0 && !result.aborted && result.manual.length > 0) {
+    // The daemon never runs manual commands: a person runs the runbook (`poolsync apply`).
+    const manual = plan.steps.filter((s) => result.manual.includes(s.id));
+    state.errors = manual.map((s) => ({
+      code: 'MANUAL_STEP',
+      message: `${s.op} has no public API: run \`${s.manual?.command ?? '?'}\` (see \`poolsync plan\` for the runbook)`,
+      location: null,
+      address: s.target,
+    }));
+    const waiting = result.steps.filter((s) => s.status === 'waiting').length;
+    return {
+      result: 'failed',
+      commit,
+      message: `applied what has an API; ${manual.length} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
+      applied,
+    };
+  }
+  state.errors = failed.map((s) => ({
+    code: s.error?.code ?? 'APPLY',
+    message: o.redactor.scrub(`${s.op} failed: ${s.error?.message ?? 'unknown error'}`),
+    location: null,
+    address: s.target,
+  }));
+  const why = result.aborted
+    ? `stopped by ${stopReason(ctx, lock)}`
+    : `${failed.length} step${failed.length === 1 ? '' : 's'} failed`;
+  return {
+    result: 'failed',
+    commit,
+    message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
+    applied,
+  };
+}
+
+function stopReason(ctx: RunContext, lock: HeldLock): string {
+  if (ctx.signal.aborted) return 'shutdown';
+  if (ctx.o.leadership?.termSignal.aborted) return 'loss of leadership';
+  if (lock.lost.aborted) return 'loss of the apply lock (not renewed in time)';
+  return 'failure';
+}

@@ -1,0 +1,142 @@
+/**
+ * What the stages of one reconcile run share: the daemon's wiring (options), the status they
+ * fill in, what outlives a run (memory) and the run's own trigger, signal and phase timings.
+ * A stage returns its product or an Outcome, which ends the run (record.ts writes it down).
+ */
+import type { Logger } from 'pino';
+import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
+import type { ControlPlane } from '../../controlplane/types.js';
+import type { LoadResult } from '../../manifests/types.js';
+import type { LiveState } from '../../model/live.js';
+import type { Plan } from '../../model/plan.js';
+import type { Redactor } from '../../util/redact.js';
+import type { Approvals } from '../approvals.js';
+import type { ApplyPolicy } from '../config.js';
+import type { Source } from '../git-source.js';
+import type { TriggerReason } from '../loop.js';
+import type { DaemonMetrics, RunResult } from '../metrics.js';
+import type { AppliedCounts, DaemonStatus, StatusError } from '../status.js';
+
+/** A held apply lock: released after the apply; `lost` aborts when it could not be renewed. */
+export interface HeldLock {
+  readonly lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+/** The modules a run drives; injected so the daemon is wired to the real ones in one place. */
+export interface Pipeline {
+  loadRepository(dir: string, options: { commit: string | null }): Promise<LoadResult>;
+  readLiveState(cp: ControlPlane): Promise<LiveState>;
+  executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
+  /** Takes the apply lock(s) for `cp`. Throws when another apply holds one. */
+  acquireLock(cp: ControlPlane): Promise<HeldLock>;
+}
+
+/**
+ * How a run gets its control plane. A remote API stays connected; an embedded state file is
+ * opened for each run and closed after it, so that between runs a person can `poolsync apply`
+ * the held changes of policy `safe` against the same file (the store has a single writer).
+ */
+export interface ControlPlaneAccess {
+  use<T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Leadership as the apply stage sees it (leader.ts); absent: this daemon is the only one. */
+export interface Leadership {
+  /** Null when this replica leads; else why it may not apply (names the leader). */
+  notLeading(): string | null;
+  /** Aborts when the current term ends (lease lost): no new step starts. */
+  readonly termSignal: AbortSignal;
+}
+
+export interface ReconcilerOptions {
+  source: Source;
+  controlPlane: ControlPlaneAccess;
+  pipeline: Pipeline;
+  policy: ApplyPolicy;
+  parallelism: number;
+  waitTimeoutMs: number;
+  /** Repository path of the manifests folder (`.` = root), to make error locations repo-relative. */
+  repoPath: string;
+  metrics: DaemonMetrics;
+  logger: Logger;
+  redactor: Redactor;
+  approvals: Approvals;
+  leadership?: Leadership;
+  /** Called with each plan that is about to be applied (quickstart prints it). */
+  onApplyPlan?: (plan: Plan) => void;
+  /** Commit the generated files poolsync.yaml `render` names when they would change (daemon --commit-rendered). */
+  commitRendered?: boolean;
+  /** Called after a failed fetch with the number of consecutive failures (schedules a retry). */
+  onFetchFailure?: (failures: number) => Date | null;
+  now?: () => Date;
+}
+
+export interface Outcome {
+  result: RunResult;
+  commit: string | null;
+  message: string;
+  applied?: AppliedCounts;
+}
+
+/** What outlives one run. */
+export interface RunMemory {
+  lastEvaluatedCommit: string | null;
+  /** The validated manifests of the last commit (a commit's manifests never change). */
+  loaded: { commit: string; result: LoadResult } | null;
+  /** The control plane was equal to the repository at least once (drift is measured from there). */
+  converged: boolean;
+  controlPlaneAnswered: boolean;
+}
+
+export class RunContext {
+  /** Milliseconds spent in each phase (fetch, load, live, plan, apply). */
+  readonly phases: Record<string, number> = {};
+
+  constructor(
+    readonly o: ReconcilerOptions,
+    readonly state: DaemonStatus,
+    readonly memory: RunMemory,
+    readonly reasons: ReadonlySet<TriggerReason>,
+    readonly signal: AbortSignal,
+  ) {}
+
+  now(): Date {
+    return this.o.now?.() ?? new Date();
+  }
+
+  async timed<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.phases[phase] = Math.round(performance.now() - t0);
+    }
+  }
+
+  /** Validation or fetch problems: there is no plan to show. */
+  problems(errors: StatusError[]): void {
+    this.state.errors = errors;
+    this.state.summary = null;
+    this.state.warnings = [];
+    // Keep blocked/waiting of the last plan: they still describe the control plane.
+  }
+
+  repoRelative(file: string): string {
+    return this.o.repoPath === '.' ? file : `${this.o.repoPath}/${file}`;
+  }
+}
+
+export function isOutcome(x: unknown): x is Outcome {
+  return typeof x === 'object' && x !== null && 'result' in x && 'message' in x;
+}
+
+export function short(commit: string): string {
+  return commit.slice(0, 12);
+}
+
+export function errorCode(err: unknown, fallback: string): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : fallback;
+}

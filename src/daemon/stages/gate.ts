@@ -1,0 +1,101 @@
+/**
+ * Stage gate: decide what of a plan to apply under the policy. `none` applies nothing; `all`
+ * everything; `safe` applies the non-destructive part at once and holds the destructive
+ * changes and what depends on them (src/plan/hold.ts) until a person approves exactly their
+ * fingerprint (approvals.ts). `blocked` changes never stop the rest (plan.md).
+ */
+import type { Change, Plan } from '../../model/plan.js';
+import { splitHeld } from '../../plan/hold.js';
+import type { ApprovalRecord } from '../approvals.js';
+import type { ChangeBrief } from '../status.js';
+import type { Outcome, RunContext } from './context.js';
+import { summaryCounts } from '../../render/index.js';
+
+export const ACTIONABLE = new Set(['create', 'update', 'replace', 'delete']);
+
+export interface GateDecision {
+  /** What to apply now (the whole plan, or the part not held). */
+  plan: Plan;
+  held: Change[];
+  heldFingerprint: string | null;
+  approval: ApprovalRecord | null;
+}
+
+export function briefOf(c: Change): ChangeBrief {
+  return { address: c.address, action: c.action, reason: c.reason };
+}
+
+export function gateStage(
+  ctx: RunContext,
+  plan: Plan,
+  commit: string | null,
+): GateDecision | Outcome {
+  const { o, state, memory } = ctx;
+  const setHeld = (held: Change[], fingerprint: string | null) => {
+    state.waitingForApproval = held.map(briefOf);
+    o.metrics.waitingForApproval.set(held.length);
+    o.approvals.hold(
+      fingerprint === null ? null : { fingerprint, commit, changes: held.map(briefOf) },
+    );
+  };
+  const actionable = plan.changes.filter((c) => ACTIONABLE.has(c.action));
+  if (actionable.length === 0) {
+    setHeld([], null);
+    state.appliedCommit = commit;
+    memory.converged = true;
+    const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
+    return { result: 'in_sync', commit, message: `in sync${blocked}` };
+  }
+  if (o.policy === 'none') {
+    setHeld([], null);
+    return {
+      result: 'planned',
+      commit,
+      message: `policy none: planned only: ${summaryCounts(plan.summary)}`,
+    };
+  }
+  if (o.policy === 'all') {
+    setHeld([], null);
+    return { plan, held: [], heldFingerprint: null, approval: null };
+  }
+  const split = splitHeld(plan);
+  if (split.fingerprint === null) {
+    setHeld([], null);
+    return { plan, held: [], heldFingerprint: null, approval: null };
+  }
+  const approval = o.approvals.take(split.fingerprint, commit);
+  if (approval) {
+    setHeld([], null);
+    o.logger.info(
+      {
+        fingerprint: approval.fingerprint,
+        approver: approval.approver,
+        via: approval.via,
+        source: approval.source,
+      },
+      `approved by ${approval.approver}: applying the held changes`,
+    );
+    return { plan, held: [], heldFingerprint: split.fingerprint, approval };
+  }
+  setHeld(split.held, split.fingerprint);
+  const heldText = `policy safe: ${split.held.length} change${split.held.length === 1 ? '' : 's'} held for approval (${split.held
+    .map((c) => `${c.action} ${c.address}`)
+    .join(
+      ', ',
+    )}); approve ${split.fingerprint} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
+  if (!split.now.changes.some((c) => ACTIONABLE.has(c.action))) {
+    return {
+      result: 'waiting_for_approval',
+      commit,
+      message: `${heldText}; nothing else to apply`,
+    };
+  }
+  return { plan: split.now, held: split.held, heldFingerprint: split.fingerprint, approval: null };
+}
+
+/** The message of a run that applied the rest of a plan and holds its destructive part. */
+export function heldMessage(held: Change[], fingerprint: string): string {
+  return `${held.length} change${held.length === 1 ? '' : 's'} held for approval (${held
+    .map((c) => `${c.action} ${c.address}`)
+    .join(', ')}); approve ${fingerprint}`;
+}

@@ -1,0 +1,69 @@
+/**
+ * Stage load: load and validate the manifests of the fetched commit (src/plan/pipeline.ts's
+ * first half, injectable for tests). Any error ends the run as `invalid`: nothing is applied,
+ * the control plane keeps the last applied state and /status lists the errors with
+ * file:line:col (manifests.md). A commit's manifests never change, so drift and manual runs of
+ * the same commit reuse its validated desired state; a folder on disk is always read again.
+ */
+import { existsSync } from 'node:fs';
+import type { LoadResult } from '../../manifests/types.js';
+import type { DesiredState } from '../../model/desired.js';
+import type { SourceSnapshot } from '../git-source.js';
+import type { StatusError } from '../status.js';
+import { short, type Outcome, type RunContext } from './context.js';
+
+export async function loadStage(
+  ctx: RunContext,
+  snapshot: SourceSnapshot,
+): Promise<DesiredState | Outcome> {
+  const { commit } = snapshot;
+  const load = existsSync(snapshot.dir) ? await loadCached(ctx, snapshot.dir, commit) : null;
+  if (load !== null && load.valid) return load.desired;
+  ctx.memory.lastEvaluatedCommit = commit;
+  const errors: StatusError[] =
+    load === null
+      ? [
+          {
+            code: 'IO',
+            message: `the folder ${ctx.o.repoPath} does not exist${commit ? ` at commit ${short(commit)}` : ''}; check --path`,
+            location: null,
+            address: null,
+          },
+        ]
+      : load.errors.map((e) => ({
+          code: e.code,
+          message: e.message,
+          location: `${ctx.repoRelative(e.file)}:${e.line}:${e.column}`,
+          address: e.address,
+        }));
+  ctx.problems(errors);
+  await pingControlPlane(ctx);
+  return {
+    result: 'invalid',
+    commit,
+    message: `${errors.length} validation error${errors.length === 1 ? '' : 's'}${commit ? ` in commit ${short(commit)}` : ''}; nothing applied`,
+  };
+}
+
+async function loadCached(
+  ctx: RunContext,
+  dir: string,
+  commit: string | null,
+): Promise<LoadResult> {
+  const { memory } = ctx;
+  if (commit !== null && memory.loaded?.commit === commit) return memory.loaded.result;
+  const result = await ctx.timed('load', () => ctx.o.pipeline.loadRepository(dir, { commit }));
+  memory.loaded = commit === null ? null : { commit, result };
+  return result;
+}
+
+/** Readiness needs proof the control plane answers, even when the commit is invalid. */
+async function pingControlPlane(ctx: RunContext): Promise<void> {
+  if (ctx.memory.controlPlaneAnswered) return;
+  try {
+    await ctx.o.controlPlane.use((cp) => cp.capabilities());
+    ctx.memory.controlPlaneAnswered = true;
+  } catch {
+    // reported by the next run that reads live state
+  }
+}

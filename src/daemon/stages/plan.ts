@@ -1,0 +1,79 @@
+/**
+ * Stage plan: read the live state and plan the desired state against it (src/plan/pipeline.ts's
+ * second half, shared with `poolsync plan` and `apply`), then publish the plan's summary,
+ * blocked changes, warnings and errors to /status and count drift: changes found although the
+ * repository has not moved since it was last applied. A plan with errors ends the run.
+ */
+import type { ControlPlane } from '../../controlplane/types.js';
+import type { DesiredState } from '../../model/desired.js';
+import type { Plan } from '../../model/plan.js';
+import { planDesired } from '../../plan/pipeline.js';
+import { ACTIONABLE, briefOf } from './gate.js';
+import { errorCode, type Outcome, type RunContext } from './context.js';
+
+export async function planStage(
+  ctx: RunContext,
+  cp: ControlPlane,
+  desired: DesiredState,
+  commit: string | null,
+): Promise<Plan | Outcome> {
+  const { o } = ctx;
+  let planned: Awaited<ReturnType<typeof planDesired>>;
+  try {
+    planned = await planDesired(desired, () => o.pipeline.readLiveState(cp), {
+      commit,
+      backend: cp.backend,
+    });
+    ctx.memory.controlPlaneAnswered = true;
+  } catch (err) {
+    const message = `cannot read live state: ${o.redactor.errorMessage(err)}`;
+    ctx.problems([
+      { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
+    ]);
+    return { result: 'failed', commit, message };
+  }
+  ctx.phases.live = Math.round(planned.live_ms);
+  ctx.phases.plan = Math.round(planned.plan_ms);
+  const { plan } = planned;
+  ctx.memory.lastEvaluatedCommit = commit;
+  record(ctx, plan);
+  if (plan.errors.length > 0) {
+    return {
+      result: 'failed',
+      commit,
+      message: `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`,
+    };
+  }
+  countDrift(ctx, plan, commit);
+  return plan;
+}
+
+function record(ctx: RunContext, plan: Plan): void {
+  const { state, o } = ctx;
+  state.summary = { ...plan.summary };
+  state.blocked = plan.changes.filter((c) => c.action === 'blocked').map(briefOf);
+  state.warnings = plan.warnings.map((w) => ({ ...w }));
+  state.errors = plan.errors.map((e) => ({
+    code: e.code,
+    message: e.message,
+    location: e.location ? ctx.repoRelative(e.location) : null,
+    address: e.address,
+  }));
+  o.metrics.blockedChanges.set(state.blocked.length);
+}
+
+function countDrift(ctx: RunContext, plan: Plan, commit: string | null): void {
+  const actionable = plan.changes.filter((c) => ACTIONABLE.has(c.action));
+  // A folder on disk has no commit: it moved when the watcher (or startup) says so.
+  const repoMoved =
+    commit === null
+      ? ctx.reasons.has('watch') || ctx.reasons.has('startup')
+      : commit !== ctx.state.appliedCommit;
+  if (actionable.length > 0 && ctx.memory.converged && !repoMoved) {
+    ctx.o.metrics.driftDetected.inc(actionable.length);
+    ctx.o.logger.warn(
+      { commit, drift: actionable.map((c) => `${c.action} ${c.address}`) },
+      `drift: ${actionable.length} object${actionable.length === 1 ? '' : 's'} differ from the repository`,
+    );
+  }
+}

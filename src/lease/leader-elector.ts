@@ -1,0 +1,162 @@
+/**
+ * Leader election on a Lease (client-go / controller-runtime semantics): candidates retry every
+ * retry period; the leader renews every retry period and steps down when it could not renew
+ * within the renew deadline (before its lease can expire for the others: renew deadline <
+ * lease duration). Stepping down aborts the term's signal at once, so no new step starts; a
+ * step in flight finishes. Unlike controller-runtime, which exits the process, the replica
+ * goes back to being a candidate.
+ */
+import type { LeaseLock, LeaseTiming } from './k8s-lease.js';
+
+export interface ElectorEvents {
+  onStartedLeading(term: AbortSignal): void;
+  onStoppedLeading(reason: string): void;
+  /** The observed holder changed (null: nobody). */
+  onNewLeader?(leader: string | null): void;
+  /** A read or write of the Lease failed (the elector keeps trying). */
+  onError?(err: unknown): void;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+export class LeaderElector {
+  private readonly stopping = new AbortController();
+  private term: AbortController | null = null;
+  private lastRenew = 0;
+  private leaderSeen: string | null = null;
+  private running: Promise<void> | null = null;
+  private transitionAt: Date | null = null;
+
+  constructor(
+    readonly lock: LeaseLock,
+    private readonly timing: LeaseTiming,
+    private readonly events: ElectorEvents,
+  ) {
+    if (!(timing.renewDeadlineMs < timing.leaseDurationMs)) {
+      throw new Error('the renew deadline must be shorter than the lease duration');
+    }
+    if (!(timing.retryPeriodMs < timing.renewDeadlineMs)) {
+      throw new Error('the retry period must be shorter than the renew deadline');
+    }
+  }
+
+  get isLeader(): boolean {
+    return this.term !== null && !this.term.signal.aborted;
+  }
+
+  /** The holder as last observed (this identity while leading). */
+  get leader(): string | null {
+    return this.leaderSeen;
+  }
+
+  get identity(): string {
+    return this.lock.identity;
+  }
+
+  get lastTransitionAt(): Date | null {
+    return this.transitionAt;
+  }
+
+  /** Aborted once the current term ends; an aborted signal while not leading. */
+  get termSignal(): AbortSignal {
+    return this.term?.signal ?? AbortSignal.abort();
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Stops electing; a leader gives the lease up so another replica takes over at once. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.running;
+    if (this.term) {
+      this.stepDown('shutting down');
+      await this.lock.release().catch((err: unknown) => this.events.onError?.(err));
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const stop = this.stopping.signal;
+    while (!stop.aborted) {
+      await this.attempt();
+      if (this.term && now() - this.lastRenew > this.timing.renewDeadlineMs) {
+        this.stepDown(
+          `the lease was not renewed within the renew deadline (${this.timing.renewDeadlineMs} ms)`,
+        );
+      }
+      // Candidates jitter (client-go: JitterFactor 1.2) so they do not hit the API together.
+      const wait = this.term
+        ? this.timing.retryPeriodMs
+        : this.timing.retryPeriodMs * (1 + Math.random() * 0.2);
+      await sleep(wait, stop);
+    }
+  }
+
+  private async attempt(): Promise<void> {
+    const deadline = new AbortController();
+    // A hanging request must not keep a leader leading past its renew deadline.
+    const watchdog = this.term
+      ? setTimeout(
+          () => {
+            this.stepDown(
+              `renewing the lease took longer than the renew deadline (${this.timing.renewDeadlineMs} ms)`,
+            );
+            deadline.abort();
+          },
+          Math.max(0, this.lastRenew + this.timing.renewDeadlineMs - now()),
+        )
+      : null;
+    try {
+      const obs = await this.lock.tryAcquireOrRenew();
+      if (deadline.signal.aborted) return;
+      this.observe(obs.holder);
+      if (obs.held) {
+        this.lastRenew = now();
+        if (!this.term) {
+          this.term = new AbortController();
+          this.transitionAt = new Date();
+          this.events.onStartedLeading(this.term.signal);
+        }
+      } else if (this.term) {
+        this.stepDown(`the lease is held by ${obs.holder ?? 'another replica'}`);
+      }
+    } catch (err) {
+      this.events.onError?.(err);
+    } finally {
+      if (watchdog) clearTimeout(watchdog);
+    }
+  }
+
+  private observe(holder: string | null): void {
+    if (holder !== this.leaderSeen) {
+      this.leaderSeen = holder;
+      this.events.onNewLeader?.(holder);
+    }
+  }
+
+  private stepDown(reason: string): void {
+    const term = this.term;
+    if (!term) return;
+    this.term = null;
+    this.transitionAt = new Date();
+    term.abort(new Error(reason));
+    this.events.onStoppedLeading(reason);
+  }
+}
+
+function now(): number {
+  return performance.now();
+}

@@ -1,0 +1,85 @@
+/**
+ * Policy `safe` (docs/daemon.md, Approvals): a plan split into the part that applies at once
+ * and the part held for a person's approval — the destructive changes (replace, delete) and
+ * everything that depends on them (steps after a held step in the graph, changes caused by a
+ * held object). Pure: the daemon's gate stage and the pull-request comment both use it, so
+ * the fingerprint a reviewer approves is the one the daemon compares.
+ */
+import type { Change, Plan, Step } from '../model/plan.js';
+import { summarizeChanges } from './change.js';
+import { sha256 } from './forms.js';
+
+const ACTIONABLE = new Set(['create', 'update', 'replace', 'delete']);
+
+/** What `safe` holds: the planner's own classification (Change.destructive), replace and delete. */
+export function isDestructive(change: Change): boolean {
+  return change.destructive || change.action === 'replace' || change.action === 'delete';
+}
+
+export interface HeldSplit {
+  /** The plan less the held steps and changes: applied at once. */
+  now: Plan;
+  /** Actionable changes held for approval (plan order). */
+  held: Change[];
+  /** The held steps (plan order). */
+  heldSteps: Step[];
+  /** `sha256:…` of exactly the held changes; null when nothing is held. */
+  fingerprint: string | null;
+}
+
+export function splitHeld(
+  plan: Plan,
+  destructive: (c: Change) => boolean = isDestructive,
+): HeldSplit {
+  const actionable = plan.changes.filter((c) => ACTIONABLE.has(c.action));
+  const heldAddresses = new Set(actionable.filter(destructive).map((c) => c.address));
+  if (heldAddresses.size === 0) return { now: plan, held: [], heldSteps: [], fingerprint: null };
+
+  // Close over the step graph: a step on a held object, or after a held step, is held.
+  const heldIds = new Set<string>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const s of plan.steps) {
+      if (heldIds.has(s.id)) continue;
+      if (heldAddresses.has(s.target) || s.depends_on.some((d) => heldIds.has(d))) {
+        heldIds.add(s.id);
+        heldAddresses.add(s.target);
+        grew = true;
+      }
+    }
+    for (const c of actionable) {
+      if (!heldAddresses.has(c.address) && c.caused_by && heldAddresses.has(c.caused_by)) {
+        heldAddresses.add(c.address);
+        grew = true;
+      }
+    }
+  }
+  const held = actionable.filter((c) => heldAddresses.has(c.address));
+  const nowChanges = plan.changes.filter(
+    (c) => !(ACTIONABLE.has(c.action) && heldAddresses.has(c.address)),
+  );
+  return {
+    now: {
+      ...plan,
+      changes: nowChanges,
+      steps: plan.steps.filter((s) => !heldIds.has(s.id)),
+      summary: summarizeChanges(nowChanges),
+    },
+    held,
+    heldSteps: plan.steps.filter((s) => heldIds.has(s.id)),
+    fingerprint: heldFingerprint(held),
+  };
+}
+
+/**
+ * Of exactly the held changes (address, action, before, after): an approval is for these. Not
+ * of the commit, so a plan approved on a pull request matches the same changes planned from the
+ * merge commit; any move of the live state or the repository that changes them makes it stale.
+ */
+export function heldFingerprint(held: readonly Change[]): string {
+  const rows = held
+    .map((c) => [c.address, c.action, c.before, c.after] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return sha256(JSON.stringify(['held/1', rows]));
+}

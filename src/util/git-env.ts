@@ -1,0 +1,84 @@
+/**
+ * The environment git runs with, shared by the daemon's checkout of the followed branch and the
+ * pull-request checkouts of src/vcs. Credentials never touch the URL, the argv or .git/config:
+ * an HTTPS token travels in an `http.<origin>/.extraHeader` set through GIT_CONFIG_* variables,
+ * an SSH key through GIT_SSH_COMMAND.
+ */
+import { join } from 'node:path';
+
+export interface GitAuth {
+  /** HTTPS token, sent as an `Authorization: Basic` header (never in the URL). */
+  token: string | null;
+  /** User name paired with the token (`x-access-token` works for GitHub, `oauth2` for GitLab). */
+  username: string;
+  /** Private key file for SSH remotes (used through GIT_SSH_COMMAND). */
+  sshKeyFile: string | null;
+  /** known_hosts file for SSH remotes; without one, unknown hosts are accepted on first use. */
+  sshKnownHostsFile: string | null;
+}
+
+/** Environment passed to git: a short allow-list, so a stray GIT_* or PAGER of the host cannot interfere. */
+const PASSTHROUGH_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'TMPDIR',
+  'LANG',
+  'LC_ALL',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'GIT_SSL_CAINFO',
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+  'https_proxy',
+  'http_proxy',
+  'no_proxy',
+  'SSH_AUTH_SOCK',
+];
+
+export function gitEnvironment(
+  repo: string,
+  auth: GitAuth,
+  env: Record<string, string | undefined>,
+  checkoutDir: string,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of PASSTHROUGH_ENV) {
+    const v = env[key];
+    if (v !== undefined) out[key] = v;
+  }
+  out.GIT_TERMINAL_PROMPT = '0';
+  if (auth.token) {
+    const origin = httpOrigin(repo);
+    if (origin !== null) {
+      const basic = Buffer.from(`${auth.username}:${auth.token}`).toString('base64');
+      out.GIT_CONFIG_COUNT = '1';
+      // Scoped to the repository's origin so the header is never sent to another host.
+      out.GIT_CONFIG_KEY_0 = `http.${origin}/.extraHeader`;
+      out.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${basic}`;
+    }
+  }
+  if (auth.sshKeyFile) {
+    const knownHosts = auth.sshKnownHostsFile
+      ? `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${shellQuote(auth.sshKnownHostsFile)}`
+      : // Trust on first use, remembered next to the checkout.
+        `-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${shellQuote(join(checkoutDir, '..', 'known_hosts'))}`;
+    out.GIT_SSH_COMMAND = `ssh -i ${shellQuote(auth.sshKeyFile)} -o IdentitiesOnly=yes -o BatchMode=yes ${knownHosts}`;
+  }
+  return out;
+}
+
+function httpOrigin(url: string): string | null {
+  if (!/^https?:\/\//i.test(url)) return null;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return null;
+  }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,128 @@
+/**
+ * Who may approve a held plan from a pull request (docs/daemon.md#approvals), and the two
+ * calls around it: the pull request's head commit and the reply comment.
+ * - GitHub: the collaborator permission API; `admin`, `maintain` or `write` may approve
+ *   (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
+ * - GitLab: the project member's access level (inherited members included); Developer (30)
+ *   or above may approve (https://docs.gitlab.com/api/members/#get-a-member-of-a-group-or-project-including-inherited-and-invited-members).
+ */
+import { ApiClient, type RetryTuning } from './http.js';
+import { normalizeGitHubApiUrl } from './github.js';
+import { normalizeGitLabApiUrl } from './gitlab.js';
+import { VcsApiError, type Provider } from './types.js';
+
+export interface ApproverCheck {
+  allowed: boolean;
+  /** What the forge says: `write`, `read`, `none`, `developer (30)`, `reporter (20)`… */
+  level: string;
+}
+
+export interface ApprovalForge {
+  permission(user: { login: string; id: number | null }): Promise<ApproverCheck>;
+  headSha(number: number): Promise<string>;
+  reply(number: number, body: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const GITLAB_LEVELS: Record<number, string> = {
+  0: 'none',
+  5: 'minimal access',
+  10: 'guest',
+  15: 'planner',
+  20: 'reporter',
+  30: 'developer',
+  40: 'maintainer',
+  50: 'owner',
+};
+
+export function createApprovalForge(opts: {
+  provider: Provider;
+  apiUrl?: string;
+  repository: string;
+  token: string;
+  retry?: RetryTuning;
+}): ApprovalForge {
+  const github = opts.provider === 'github';
+  const api = new ApiClient({
+    provider: github ? 'GitHub' : 'GitLab',
+    baseUrl: github ? normalizeGitHubApiUrl(opts.apiUrl) : normalizeGitLabApiUrl(opts.apiUrl),
+    headers: github
+      ? {
+          authorization: `Bearer ${opts.token}`,
+          accept: 'application/vnd.github+json',
+          'x-github-api-version': '2022-11-28',
+          'user-agent': 'poolsync',
+        }
+      : { 'private-token': opts.token, 'user-agent': 'poolsync' },
+    secrets: [opts.token],
+    retry: opts.retry,
+    mapError: (status, server, call) =>
+      `${github ? 'GitHub' : 'GitLab'} answered HTTP ${status} when trying to ${call.operation} in ${opts.repository}${server ? `: ${server}` : ''}.`,
+  });
+  const project = `/projects/${encodeURIComponent(opts.repository)}`;
+  const notFound = (err: unknown) => err instanceof VcsApiError && err.status === 404;
+  return {
+    async permission(user) {
+      if (github) {
+        try {
+          const res = await api.call({
+            method: 'GET',
+            path: `/repos/${opts.repository}/collaborators/${encodeURIComponent(user.login)}/permission`,
+            operation: `read the permission of ${user.login}`,
+          });
+          const body = res.json as { permission?: string; role_name?: string };
+          const level = body.role_name ?? body.permission ?? 'none';
+          return {
+            allowed:
+              ['admin', 'maintain', 'write'].includes(level) ||
+              body.permission === 'admin' ||
+              body.permission === 'write',
+            level,
+          };
+        } catch (err) {
+          if (notFound(err)) return { allowed: false, level: 'none (not a collaborator)' };
+          throw err;
+        }
+      }
+      if (user.id === null) return { allowed: false, level: 'unknown (no user id in the event)' };
+      try {
+        const res = await api.call({
+          method: 'GET',
+          path: `${project}/members/all/${user.id}`,
+          operation: `read the access level of ${user.login}`,
+        });
+        const n = (res.json as { access_level?: number }).access_level ?? 0;
+        return { allowed: n >= 30, level: `${GITLAB_LEVELS[n] ?? 'level'} (${n})` };
+      } catch (err) {
+        if (notFound(err)) return { allowed: false, level: 'none (not a member)' };
+        throw err;
+      }
+    },
+    async headSha(number) {
+      const res = await api.call({
+        method: 'GET',
+        path: github
+          ? `/repos/${opts.repository}/pulls/${number}`
+          : `${project}/merge_requests/${number}`,
+        operation: `read ${github ? 'pull request #' : 'merge request !'}${number}`,
+      });
+      const body = res.json as { head?: { sha?: string }; sha?: string };
+      const sha = github ? body.head?.sha : body.sha;
+      if (!sha)
+        throw new Error(`${github ? 'GitHub' : 'GitLab'} returned no head commit for ${number}`);
+      return sha;
+    },
+    async reply(number, body) {
+      await api.call({
+        method: 'POST',
+        path: github
+          ? `/repos/${opts.repository}/issues/${number}/comments`
+          : `${project}/merge_requests/${number}/notes`,
+        body: { body },
+        operation: `reply on ${github ? 'pull request #' : 'merge request !'}${number}`,
+        nonIdempotent: true,
+      });
+    },
+    close: () => api.close(),
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The apply lock across machines: the control plane's own lease-style lock (REST API over a
+ * real socket), and a Kubernetes Lease (`--lock k8s:NS/NAME`) for control planes with none.
+ */
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { holdSharedApplyLock, ApplyLockHeldError } from '../../src/apply/apply-lock.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import type { ControlPlane } from '../../src/controlplane/types.js';
+import { startFakeKubeApi } from '../lease/fake-kube-api.js';
+import { runCli, startCli } from './helpers/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const REPO: RepoSpec = {
+  pools: ['prod'],
+  clusters: { 'prod-1': 'prod', 'prod-2': 'prod', 'prod-3': 'prod' },
+  queues: { batch: { pool: 'prod', clusters: ['*'] } },
+};
+
+async function served() {
+  const cp = await EmbeddedControlPlane.open({ path: null });
+  const server = await startControlPlaneServer({ controlPlane: cp });
+  cleanups.push(async () => {
+    await server.close();
+    await cp.close();
+  });
+  return { cp, server };
+}
+
+describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
+  it('one holder at a time; renewals by the same id; taken over once expired; released', async () => {
+    const { server } = await served();
+    const a = new HttpControlPlane(server.url).applyLock;
+    const b = new HttpControlPlane(server.url).applyLock;
+    const idA = 'a'.repeat(24);
+    const idB = 'b'.repeat(24);
+    const held = await a.acquireApplyLock({ id: idA, holder: 'ci-runner-1', ttl_seconds: 1 });
+    expect(held).toMatchObject({ holder: 'ci-runner-1', taken_over_from: null });
+    await expect(
+      b.acquireApplyLock({ id: idB, holder: 'daemon', ttl_seconds: 5 }),
+    ).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringContaining('held by ci-runner-1'),
+    });
+    const renewed = await a.acquireApplyLock({ id: idA, holder: 'ci-runner-1', ttl_seconds: 1 });
+    expect(renewed.acquired_at).toBe(held.acquired_at);
+    expect((await b.getApplyLock())?.holder).toBe('ci-runner-1');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await b.getApplyLock()).toBeNull();
+    const taken = await b.acquireApplyLock({ id: idB, holder: 'daemon', ttl_seconds: 5 });
+    expect(taken.taken_over_from).toBe('ci-runner-1');
+    await a.releaseApplyLock(idA); // not a's any more: no effect
+    expect((await a.getApplyLock())?.holder).toBe('daemon');
+    await b.releaseApplyLock(idB);
+    expect(await a.getApplyLock()).toBeNull();
+  });
+
+  it('a holder that cannot renew for a whole TTL loses the lock: `lost` aborts (no new step starts)', async () => {
+    const { server } = await served();
+    const cp = new HttpControlPlane(server.url);
+    const held = await holdSharedApplyLock({
+      cp,
+      url: server.url,
+      who: 'test',
+      ttlMs: 1000,
+      warn: () => {},
+    });
+    const other = new HttpControlPlane(server.url).applyLock;
+    const lock = await other.getApplyLock();
+    expect(lock?.holder).toMatch(/^test \(/);
+    await new Promise((r) => setTimeout(r, 100));
+    // A partition: this holder's renewals fail from now on.
+    (cp.applyLock as { acquireApplyLock: unknown }).acquireApplyLock = () =>
+      Promise.reject(new Error('connection refused'));
+    await new Promise((r) => setTimeout(r, 1400));
+    expect(held.lost.aborted).toBe(true);
+    expect(String((held.lost.reason as Error).message)).toMatch(/could not be renewed/);
+    await held.release();
+  });
+
+  it("two `poolsync apply` from separate state dirs on one HTTP control plane: the second is refused with the holder's name", async () => {
+    const { cp, server } = await served();
+    // Registrations wait where they land until the second apply is done: the first is still running.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const register = cp.registerCluster.bind(cp);
+    cp.registerCluster = async (r) => {
+      await gate;
+      return register(r);
+    };
+    const root = await tempDir();
+    const repo = await writeRepo(join(root, 'repo'), REPO);
+    const args = (state: string) => [
+      'apply',
+      repo,
+      '--control-plane',
+      server.url,
+      '--auto-approve',
+      '--parallelism',
+      '1',
+      '--state-dir',
+      join(root, state),
+    ];
+    const first = startCli(args('state-a'));
+    await first.waitForOutput((s) => s.includes('Creating...'));
+    const second = await runCli(args('state-b'));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(
+      new RegExp(`the apply lock is held by poolsync apply \\([^)]*, pid ${first.child.pid}\\)`),
+    );
+    expect(second.stderr).not.toMatch(/\n\s+at /);
+    open();
+    const done = await first.done;
+    expect(done.code).toBe(0);
+    // Released at the end: the next apply (from the other state dir) runs.
+    const third = await runCli(args('state-b'));
+    expect(third.code).toBe(0);
+    expect(third.stdout).toContain('No changes');
+  }, 60_000);
+});
+
+describe('--lock k8s:NAMESPACE/NAME (control planes with no lock of their own)', () => {
+  it('the Lease excludes a second apply (naming the holder) until released; without it, a warning', async () => {
+    const kube = await startFakeKubeApi();
+    cleanups.push(() => kube.close());
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(kube.kubeconfig);
+    // A backend without ApplyLockProvider, as Union and flyteadmin are.
+    const union = { backend: { name: 'union', kinds: [] } } as unknown as ControlPlane;
+    const k8s = { kubeConfig, ref: { namespace: 'poolsync', name: 'apply-lock' } };
+    const opts = {
+      cp: union,
+      url: 'dns:///union.example.com',
+      who: 'poolsync apply',
+      warn: () => {},
+    };
+    const first = await holdSharedApplyLock({ ...opts, k8s, lockFile: '/a/lock' });
+    expect(first.scope).toBe('Lease poolsync/apply-lock');
+    const refused = await holdSharedApplyLock({ ...opts, k8s, lockFile: '/b/lock' }).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(ApplyLockHeldError);
+    expect((refused as Error).message).toMatch(
+      /Lease poolsync\/apply-lock\) is held by poolsync apply /,
+    );
+    await first.release();
+    const second = await holdSharedApplyLock({ ...opts, k8s, lockFile: '/b/lock' });
+    await second.release();
+
+    const warnings: string[] = [];
+    const none = await holdSharedApplyLock({ ...opts, warn: (m) => warnings.push(m) });
+    expect(none.scope).toBe('this machine only');
+    expect(warnings.join()).toMatch(
+      /union control plane has no apply lock of its own: only applies from this machine are excluded; pass --lock k8s:NAMESPACE\/NAME/,
+    );
+    await none.release();
+  });
+});

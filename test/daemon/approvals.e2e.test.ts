@@ -1,0 +1,290 @@
+/**
+ * Approvals under policy `safe`, end to end in process: a real bare Git repository with a
+ * pull-request head ref, the daemon's real HTTP server and webhooks, the local GitHub API
+ * (comments, collaborator permissions, pull requests), the in-memory embedded control plane.
+ */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { githubSignature } from '../../src/daemon/webhooks.js';
+import { FakeForge } from '../vcs/fake-forge.js';
+import { manifests } from './fixtures.js';
+import { TestRepo, git, tempDir } from './helpers.js';
+
+const SECRET = 'gh-webhook-secret-approvals-0123';
+const ADMIN = 'admin-token-approvals-0123456789';
+const RECONCILE = 'reconcile-token-approvals-012345';
+
+let forge: FakeForge;
+const cleanups: (() => Promise<void> | void)[] = [];
+beforeEach(async () => {
+  forge = await new FakeForge().start();
+  vi.stubEnv('GITHUB_TOKEN', forge.token);
+  vi.stubEnv('GITHUB_API_URL', forge.url);
+  vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', 'acme/cfg');
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  vi.unstubAllEnvs();
+  await forge.stop();
+});
+
+async function start(repo: TestRepo) {
+  const state = tempDir();
+  const config = await resolveDaemonConfig({
+    cwd: state,
+    env: {
+      POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET,
+      POOLSYNC_ADMIN_TOKEN: ADMIN,
+      POOLSYNC_RECONCILE_TOKEN: RECONCILE,
+    },
+    flags: {
+      repo: repo.bare,
+      'control-plane': `file:${state}/cp.json`,
+      listen: '127.0.0.1:0',
+      'state-dir': `${state}/daemon`,
+      policy: 'safe',
+      'poll-interval': '1h',
+      'drift-interval': '1h',
+    },
+  });
+  const cp = await EmbeddedControlPlane.open({ path: null });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _e, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const daemon = await startDaemon(config, {
+    logger: pino({ level: 'debug' }, sink),
+    controlPlane: cp,
+  });
+  cleanups.push(async () => {
+    await daemon.stop();
+    repo.cleanup();
+  });
+  await daemon.firstRun;
+  return { cp, daemon, logs };
+}
+
+const hook = (daemon: RunningDaemon, event: string, payload: unknown) => {
+  const raw = JSON.stringify(payload);
+  return fetch(`${daemon.url}/webhooks/github`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-hub-signature-256': githubSignature(SECRET, raw),
+    },
+    body: raw,
+  });
+};
+const comment = (daemon: RunningDaemon, number: number, login: string, body = 'poolsync apply') =>
+  hook(daemon, 'issue_comment', {
+    action: 'created',
+    issue: {
+      number,
+      pull_request: { url: `https://api.github.com/repos/acme/cfg/pulls/${number}` },
+    },
+    comment: { body, user: { login } },
+    repository: { full_name: 'acme/cfg' },
+  });
+const status = async (daemon: RunningDaemon) =>
+  (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | false> | T | null | false,
+): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const reconcile = (daemon: RunningDaemon) =>
+  fetch(`${daemon.url}/reconcile?wait=1`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${RECONCILE}` },
+  });
+
+/** main at two clusters; pull request #N (pushed to its head ref) drops prod-2 and raises batch. */
+function repoWithPullRequest(number: number) {
+  const repo = new TestRepo();
+  const base = repo.commit(manifests());
+  const head = repo.commit(
+    manifests({ clusters: ['prod-1'], batchRunConcurrency: 70 }),
+    'drop prod-2',
+    {
+      replaceAll: true,
+    },
+  );
+  git(repo.work, 'push', '--quiet', 'origin', `${head}:refs/pull/${number}/head`);
+  git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
+  return { repo, base, head };
+}
+
+async function postPlan(
+  daemon: RunningDaemon,
+  number: number,
+  head: string,
+): Promise<{ body: string }> {
+  forge.heads.set(`github:acme/cfg#${number}`, head);
+  const res = await hook(daemon, 'pull_request', {
+    action: 'opened',
+    number,
+    repository: { full_name: 'acme/cfg' },
+    pull_request: { number, head: { sha: head, ref: 'feature' } },
+  });
+  expect(res.status).toBe(202);
+  return until(
+    'the plan comment',
+    () =>
+      forge.list(`github:acme/cfg#${number}`).find((c) => c.body.includes('Held for approval')) ??
+      null,
+  );
+}
+
+const replies = (number: number) =>
+  forge.list(`github:acme/cfg#${number}`).filter((c) => c.body.startsWith('**poolsync**'));
+
+describe('approval by pull-request comment', () => {
+  it('a user without write permission is refused; a collaborator with write approves exactly the posted plan; after merge it is applied', async () => {
+    const { repo, head } = repoWithPullRequest(7);
+    const { cp, daemon, logs } = await start(repo);
+    forge.githubPermissions.set('alice', 'write');
+    forge.githubPermissions.set('bob', 'read');
+    const plan = await postPlan(daemon, 7, head);
+    expect(plan.body).toContain('`delete Cluster/prod-2`');
+    const fingerprint = /Fingerprint `(sha256:[0-9a-f]{64})`/.exec(plan.body)![1]!;
+
+    expect((await comment(daemon, 7, 'bob')).status).toBe(202);
+    await until('a refusal reply', () => replies(7).length === 1);
+    expect(replies(7)[0]!.body).toMatch(
+      /approval by @bob refused: @bob may not approve: approving needs write permission on the repository \(has read\)/,
+    );
+    expect((await status(daemon)).approval!.lastRefused).toMatchObject({
+      approver: 'bob',
+      via: 'github',
+    });
+    // Someone not a collaborator at all.
+    await comment(daemon, 7, 'mallory');
+    await until('a second refusal', () => replies(7).length === 2);
+    expect(replies(7)[1]!.body).toMatch(/has none \(not a collaborator\)/);
+
+    await comment(daemon, 7, 'alice');
+    await until('an approval reply', () => replies(7).length === 3);
+    expect(replies(7)[2]!.body).toContain(`approved by @alice (write)`);
+    expect(replies(7)[2]!.body).toContain(fingerprint);
+    expect((await status(daemon)).approval!.granted).toEqual([
+      expect.objectContaining({
+        fingerprint,
+        approver: 'alice',
+        via: 'github',
+        source: 'github:acme/cfg#7',
+      }),
+    ]);
+    // Nothing applied before the merge.
+    expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
+
+    // Merge (fast-forward main to the pull request's head): the approved changes are exactly the held ones.
+    git(repo.work, 'push', '--quiet', '--force', 'origin', `${head}:main`);
+    await reconcile(daemon);
+    const st = await status(daemon);
+    expect(st.outcome).toBe('applied');
+    expect(st.lastRun!.message).toContain('approved by alice');
+    expect((await cp.listClusters()).map((c) => c.name)).toEqual(['prod-1']);
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(70);
+    expect(st.approval!.lastApplied).toMatchObject({
+      fingerprint,
+      approver: 'alice',
+      commit: head,
+    });
+    expect(st.approval!.granted).toEqual([]);
+    const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/poolsync_approvals_total\{result="applied",via="github"\} 1/);
+    expect(metrics).toMatch(/poolsync_approvals_total\{result="refused",via="github"\} 2/);
+    const runLine = logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => 'approval' in l && 'run' in l);
+    expect(runLine!.approval).toMatchObject({ fingerprint, approver: 'alice', via: 'github' });
+  }, 60_000);
+
+  it('a stale plan is refused with the reason: the pull request moved, or the control plane changed', async () => {
+    const { repo, head } = repoWithPullRequest(8);
+    const { cp, daemon } = await start(repo);
+    forge.githubPermissions.set('alice', 'admin');
+    await postPlan(daemon, 8, head);
+
+    forge.heads.set('github:acme/cfg#8', 'f'.repeat(40)); // a push the daemon has not planned yet
+    await comment(daemon, 8, 'alice');
+    await until('a refusal', () => replies(8).length === 1);
+    expect(replies(8)[0]!.body).toMatch(
+      new RegExp(
+        `stale: the plan was posted for commit ${head.slice(0, 12)}, the pull request is now at ffffffffffff`,
+      ),
+    );
+
+    forge.heads.set('github:acme/cfg#8', head);
+    await cp.updateCluster('prod-1', { enabled: false }); // someone changed the control plane
+    await comment(daemon, 8, 'alice');
+    await until('a second refusal', () => replies(8).length === 2);
+    expect(replies(8)[1]!.body).toMatch(
+      /stale: the control plane changed since the plan was posted/,
+    );
+    expect((await status(daemon)).approval).toMatchObject({
+      granted: [],
+      lastRefused: {
+        approver: 'alice',
+        reason: expect.stringMatching(/^stale: the control plane changed/),
+      },
+    });
+  }, 60_000);
+});
+
+describe('POST /approve (the daemon admin token)', () => {
+  it('approves exactly the held fingerprint; a stale or unknown one is refused with the reason', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const { cp, daemon } = await start(repo);
+    repo.commit(manifests({ clusters: ['prod-1'] }), 'drop prod-2', { replaceAll: true });
+    await reconcile(daemon);
+    let st = await status(daemon);
+    expect(st.outcome).toBe('waiting_for_approval');
+    const held = st.approval!.pending!.fingerprint;
+    const approve = (body: unknown, token = ADMIN) =>
+      fetch(`${daemon.url}/approve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await approve({ fingerprint: held, approver: 'ops' }, 'wrong')).status).toBe(401);
+    const stale = await approve({ fingerprint: `sha256:${'0'.repeat(64)}`, approver: 'ops' });
+    expect(stale.status).toBe(409);
+    expect(((await stale.json()) as { reason: string }).reason).toMatch(
+      new RegExp(`^stale: the changes waiting for approval are now ${held}`),
+    );
+    const ok = await approve({ fingerprint: held, approver: 'ops' });
+    expect(ok.status).toBe(200);
+    await until('applied', async () => (await status(daemon)).outcome === 'applied');
+    expect((await cp.listClusters()).map((c) => c.name)).toEqual(['prod-1']);
+    st = await status(daemon);
+    expect(st.approval!.lastApplied).toMatchObject({
+      fingerprint: held,
+      approver: 'ops',
+      via: 'api',
+    });
+    // Nothing is held any more: a replayed approval is refused.
+    const again = await approve({ fingerprint: held, approver: 'ops' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { reason: string }).reason).toBe(
+      'nothing is waiting for approval',
+    );
+  }, 60_000);
+});

@@ -1,0 +1,221 @@
+/**
+ * A Kubernetes-API-compatible Lease endpoint for tests (coordination.k8s.io/v1), on a real
+ * socket, speaking what the API server does for the calls poolsync makes: GET, POST (create)
+ * and PUT (replace) of namespaced Leases, `Status` bodies for errors, 404 NotFound, 409
+ * AlreadyExists on a create of an existing name, 409 Conflict on a PUT whose
+ * metadata.resourceVersion is not the stored one, 400 for a MicroTime that is not RFC 3339
+ * with microseconds, 401 without the bearer token. A kubeconfig pointing at it is written.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+interface Lease {
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
+  metadata: Record<string, unknown> & { name: string; namespace: string; resourceVersion: string };
+  spec: Record<string, unknown>;
+}
+
+export interface LeaseWrite {
+  method: 'POST' | 'PUT';
+  name: string;
+  holder: string | null;
+  status: number;
+}
+
+export interface FakeKubeApi {
+  url: string;
+  kubeconfig: string;
+  token: string;
+  leases: Map<string, Lease>;
+  writes: LeaseWrite[];
+  close(): Promise<void>;
+}
+
+const PATH =
+  /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([a-z0-9-]+)\/leases(?:\/([a-z0-9.-]+))?$/;
+const MICRO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
+
+function status(res: ServerResponse, code: number, reason: string, message: string): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message,
+      reason,
+      code,
+    }),
+  );
+}
+
+function body(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+export async function startFakeKubeApi(): Promise<FakeKubeApi> {
+  const token = `kube-token-${randomUUID()}`;
+  const leases = new Map<string, Lease>();
+  const writes: LeaseWrite[] = [];
+  let rv = 1000;
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        return status(res, 401, 'Unauthorized', 'Unauthorized');
+      }
+      const url = new URL(req.url ?? '/', 'http://x');
+      const m = PATH.exec(url.pathname);
+      if (!m)
+        return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+      const [, namespace, name] = m as unknown as [string, string, string | undefined];
+      const key = (n: string) => `${namespace}/${n}`;
+      const notFound = (n: string) =>
+        status(res, 404, 'NotFound', `leases.coordination.k8s.io "${n}" not found`);
+      const checkTimes = (lease: Lease): string | null => {
+        for (const f of ['acquireTime', 'renewTime']) {
+          const v = lease.spec?.[f];
+          if (v !== undefined && v !== null && !(typeof v === 'string' && MICRO.test(v))) {
+            return `Lease in version "v1" cannot be handled as a Lease: parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse`;
+          }
+        }
+        return null;
+      };
+      const reply = (code: number, lease: Lease) => {
+        res.writeHead(code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(lease));
+      };
+      if (req.method === 'GET' && name) {
+        const lease = leases.get(key(name));
+        return lease ? reply(200, lease) : notFound(name);
+      }
+      if (req.method === 'POST' && !name) {
+        const lease = (await body(req)) as Lease;
+        const n = lease.metadata?.name;
+        const bad = checkTimes(lease);
+        if (bad) return status(res, 400, 'BadRequest', bad);
+        if (leases.has(key(n))) {
+          writes.push({ method: 'POST', name: n, holder: null, status: 409 });
+          return status(
+            res,
+            409,
+            'AlreadyExists',
+            `leases.coordination.k8s.io "${n}" already exists`,
+          );
+        }
+        const stored: Lease = {
+          ...lease,
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: {
+            ...lease.metadata,
+            namespace,
+            uid: randomUUID(),
+            resourceVersion: String(++rv),
+            creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          },
+        };
+        leases.set(key(n), stored);
+        writes.push({
+          method: 'POST',
+          name: n,
+          holder: (lease.spec?.holderIdentity as string) ?? null,
+          status: 201,
+        });
+        return reply(201, stored);
+      }
+      if (req.method === 'PUT' && name) {
+        const lease = (await body(req)) as Lease;
+        const current = leases.get(key(name));
+        if (!current) return notFound(name);
+        const bad = checkTimes(lease);
+        if (bad) return status(res, 400, 'BadRequest', bad);
+        const sent = lease.metadata?.resourceVersion;
+        if (sent !== undefined && sent !== current.metadata.resourceVersion) {
+          writes.push({
+            method: 'PUT',
+            name,
+            holder: (lease.spec?.holderIdentity as string) ?? null,
+            status: 409,
+          });
+          return status(
+            res,
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          );
+        }
+        const stored: Lease = {
+          ...lease,
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { ...current.metadata, ...lease.metadata, resourceVersion: String(++rv) },
+        };
+        leases.set(key(name), stored);
+        writes.push({
+          method: 'PUT',
+          name,
+          holder: (lease.spec?.holderIdentity as string) ?? null,
+          status: 200,
+        });
+        return reply(200, stored);
+      }
+      res.setHeader('allow', 'GET, POST, PUT');
+      return status(
+        res,
+        405,
+        'MethodNotAllowed',
+        `the server does not allow this method on the requested resource`,
+      );
+    })().catch(() => {
+      if (!res.headersSent) status(res, 400, 'BadRequest', 'the body is not a JSON Lease');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'poolsync-kube-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: test\n  cluster:\n    server: ${url}\n    insecure-skip-tls-verify: true`,
+      'users:',
+      `- name: test\n  user:\n    token: ${token}`,
+      'contexts:',
+      '- name: test\n  context:\n    cluster: test\n    user: test\n    namespace: poolsync',
+      'current-context: test',
+      '',
+    ].join('\n'),
+  );
+  return {
+    url,
+    kubeconfig,
+    token,
+    leases,
+    writes,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
