@@ -5,6 +5,7 @@ import { loadCommands } from './commands/index.js';
 import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
+import { escapeTerminal } from '../util/terminal-text.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -43,11 +44,12 @@ export async function main(argv: string[]): Promise<number> {
 
 function reportError(err: unknown): number {
   if (err instanceof UserError) {
-    process.stderr.write(`Error: ${err.message}\n`);
+    // Multi-line messages (yargs usage) keep their lines; each line is escaped.
+    process.stderr.write(`Error: ${err.message.split('\n').map(escapeTerminal).join('\n')}\n`);
     return err.exitCode;
   }
   if (err instanceof ControlPlaneError) {
-    process.stderr.write(`Error: control plane: ${err.code}: ${err.message}\n`);
+    process.stderr.write(`Error: control plane: ${err.code}: ${escapeTerminal(err.message)}\n`);
     return 1;
   }
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);

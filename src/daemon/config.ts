@@ -41,6 +41,8 @@ export interface DaemonConfig {
   reconcileToken: string | null;
   policy: ApplyPolicy;
   parallelism: number;
+  /** Retries per control-plane call of the HTTP client. */
+  maxRetries: number;
   waitTimeoutMs: number;
   stateDir: string;
   shutdownTimeoutMs: number;
@@ -197,6 +199,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'POOLSYNC_PARALLELISM',
     kind: 'int',
     describe: 'Steps applied concurrently',
+    default: 8,
+  },
+  {
+    name: 'max-retries',
+    env: 'POOLSYNC_MAX_RETRIES',
+    kind: 'int',
+    describe:
+      'Retries per control-plane call (connection errors, timeouts, 429, 5xx) before it fails; a run that still fails is retried with backoff',
     default: 8,
   },
   {
@@ -475,6 +485,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     reconcileToken: secrets.reconcileToken,
     policy: choice('policy', APPLY_POLICIES),
     parallelism: int('parallelism', 1, 256),
+    maxRetries: int('max-retries', 0, 100),
     waitTimeoutMs: duration('wait-timeout', 0),
     stateDir: path('state-dir') as string,
     shutdownTimeoutMs: duration('shutdown-timeout', 0),

@@ -158,6 +158,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       retry.schedule(delay);
       return new Date(Date.now() + delay);
     },
+    // A control plane failing past the client's retries: back off and resume, capped like fetches.
+    onRunFailure: (failures) => {
+      const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
+      retry.schedule(delay);
+      return new Date(Date.now() + delay);
+    },
   });
   const run = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier);
   loop = new ReconcileLoop(run, (err) =>
@@ -340,6 +346,7 @@ function controlPlaneAccess(
   const open = () =>
     openControlPlane(config.controlPlane.url, {
       ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
+      http: { maxRetries: config.maxRetries },
     });
   if (config.controlPlane.url.startsWith('file:')) {
     return {

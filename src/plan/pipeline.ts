@@ -43,6 +43,8 @@ export interface PipelineOptions {
   replace?: readonly string[];
   /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
   targets?: readonly string[];
+  /** On-disk cache of per-file analyses (LoadOptions.cacheDir). */
+  cacheDir?: string | null;
   /**
    * The backend, when the live state comes from a reader function rather than a ControlPlane:
    * its kinds are checked and its `manualStep` marks the steps a person runs.
@@ -72,7 +74,10 @@ export async function planRepository(
 
 /** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
 export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
-  return loadRepository(dir, opts.commit !== undefined ? { commit: opts.commit } : {});
+  return loadRepository(dir, {
+    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+  });
 }
 
 /** Second half of planRepository: read the live state and plan a valid desired state against it. */

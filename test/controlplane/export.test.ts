@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,6 +175,26 @@ describe('poolsync export', () => {
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/already exist .* --force/);
     expect(again.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('needs --dir: it never writes into the current folder by default', () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'export',
+        '--control-plane',
+        `file:${join(dir, 'cp.json')}`,
+      ],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'Error: Missing required argument: dir\nname the folder to write into, e.g. --dir ./config (created if missing)\nRun `poolsync --help` for usage.\n',
+    );
+    expect(readdirSync(REPO_ROOT)).not.toContain('pools');
   });
 
   it('leaves out a C7-trapped co-named queue with a warning', async () => {

@@ -4,6 +4,7 @@
  * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply), 2 when
  * manual steps are left for a person (the runbook is printed last; docs/apply.md).
  */
+import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import { access, constants, stat } from 'node:fs/promises';
 import { printRunbook } from './apply-runbook.js';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
@@ -31,17 +32,19 @@ import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
-import { formatValidationText } from '../../manifests/index.js';
+import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
 import {
   apiKeyFileOption,
+  checkMaxRetries,
   colorOption,
   controlPlaneOption,
   replaceOption,
   targetOption,
+  maxRetriesOption,
   tokenFileOption,
   useColor,
 } from '../options.js';
@@ -54,6 +57,7 @@ export interface ApplyArgs {
   'auto-approve': boolean;
   parallelism: number;
   'wait-timeout': string;
+  'max-retries': number;
   'token-file'?: string;
   'api-key-file'?: string;
   'state-dir': string;
@@ -90,6 +94,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
+      .option('max-retries', maxRetriesOption)
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
       .option('state-dir', {
@@ -135,6 +140,7 @@ export async function runApply(
       `--parallelism must be a whole number of at least 1 (got ${String(args.parallelism)})`,
     );
   }
+  const maxRetries = checkMaxRetries(args['max-retries']);
   const waitTimeoutMs = parseDuration(args['wait-timeout']);
   if (waitTimeoutMs === null) {
     throw new UserError(
@@ -172,7 +178,7 @@ export async function runApply(
     let plan: Plan;
     cp = await open(url, {
       // One connection per call in flight (P=128 is not capped at a fixed pool size).
-      http: { connections: Math.max(parallelism, 8) },
+      http: { connections: Math.max(parallelism, 8), maxRetries },
       ...(token === undefined ? {} : { token }),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
@@ -182,6 +188,12 @@ export async function runApply(
       // plan.md: re-read live state; a plan made against another state is refused before any call.
       const live = await readLiveState(cp);
       const now = liveFingerprint(live);
+      if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities)) {
+        throw new UserError(
+          `stale plan: ${target.path} was made with control-plane capabilities ${formatCapabilities(plan.capabilities)}, ` +
+            `the control plane now has ${formatCapabilities(live.capabilities)}. Nothing was applied; run \`poolsync plan\` again`,
+        );
+      }
       if (now !== plan.live_fingerprint) {
         throw new UserError(
           `stale plan: the control plane changed since ${target.path} was made ` +
@@ -320,6 +332,7 @@ async function buildPlan(
     commit: await cleanCommit(dir),
     ...(args.target ? { targets: args.target } : {}),
     ...(args.replace ? { replace: args.replace } : {}),
+    cacheDir: manifestCacheDir(),
   });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
-import { formatValidationText } from '../../manifests/index.js';
+import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
@@ -125,6 +125,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
   try {
     result = await planRepository(args.dir, cp, {
       commit,
+      cacheDir: manifestCacheDir(),
       ...(args.target ? { targets: args.target } : {}),
       ...(args.replace ? { replace: args.replace } : {}),
     });

@@ -11,6 +11,15 @@ import { summaryCounts } from '../../render/index.js';
 import { errorCode, type HeldLock, type Outcome, type RunContext } from './context.js';
 import { heldMessage, type GateDecision } from './gate.js';
 
+/** Step error codes a later attempt may not meet (the client's retries ran out). */
+const TRANSIENT_CODES = new Set([
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'INTERNAL',
+  'UNKNOWN',
+  'ABORTED',
+]);
+
 export async function applyStage(
   ctx: RunContext,
   cp: ControlPlane,
@@ -31,7 +40,7 @@ export async function applyStage(
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     state.errors = [{ code: 'LOCKED', message, location: null, address: null }];
-    return { result: 'failed', commit, message: `not applied: ${message}` };
+    return { result: 'failed', commit, message: `not applied: ${message}`, transient: true };
   }
   const signal = AbortSignal.any(
     [ctx.signal, lock.lost, o.leadership?.termSignal].filter((s): s is AbortSignal => !!s),
@@ -84,7 +93,7 @@ export async function applyStage(
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     state.errors = [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }];
-    return { result: 'failed', commit, message: `apply refused: ${message}` };
+    return { result: 'failed', commit, message: `apply refused: ${message}`, transient: true };
   } finally {
     await lock
       .release()
@@ -148,6 +157,9 @@ export async function applyStage(
     commit,
     message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
     applied,
+    // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
+    // next time; UNAVAILABLE, timeouts and lost connections may pass.
+    transient: !result.aborted && failed.some((s) => TRANSIENT_CODES.has(s.error?.code ?? '')),
   };
 }
 
