@@ -120,17 +120,32 @@ export function unsupportedDefaultQueues(
 export function addDefaultQueueSteps(
   ctx: PlanContext,
   g: StepGraph,
-  keys: { queue: (name: string) => string; register: (name: string) => string },
+  keys: {
+    queue: (name: string) => string;
+    register: (name: string) => string;
+    /** Drain and delete steps of a queue (capabilities `drain`, `queue_delete`). */
+    drain?: (name: string) => string;
+    deleteQueue?: (name: string) => string;
+  },
 ): void {
   const firstRegistration = [...ctx.clusters.entries()].find(([, c]) => c.registers)?.[0];
   for (const [key, dq] of ctx.defaultQueues) {
     const [project, domain] = splitKey(dq.change);
     const target = address('DefaultQueue', key);
+    // A queue a setting names cannot be drained or deleted: move the setting off it first.
+    const liveQueue = dq.change.before ? String(dq.change.before['queue']) : null;
+    const leave = (step: string) => {
+      if (liveQueue === null || liveQueue === dq.finalQueue) return;
+      if (keys.drain) g.order(step, keys.drain(liveQueue));
+      if (keys.deleteQueue) g.order(step, keys.deleteQueue(liveQueue));
+    };
     if (dq.remove) {
-      g.add(
-        `delete_default_queue:${key}`,
-        { op: 'delete_default_queue', args: { project, domain } },
-        target,
+      leave(
+        g.add(
+          `delete_default_queue:${key}`,
+          { op: 'delete_default_queue', args: { project, domain } },
+          target,
+        ),
       );
     }
     if (!dq.set || dq.finalQueue === null) continue;
@@ -140,6 +155,7 @@ export function addDefaultQueueSteps(
       { op: 'set_default_queue', args: { project, domain, queue } },
       target,
     );
+    leave(step);
     g.order(keys.queue(queue), step);
     const q = ctx.queues.get(queue);
     if (q?.createdBy === 'register') g.order(keys.register(queue), step);

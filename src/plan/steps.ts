@@ -296,6 +296,11 @@ export function buildSteps(ctx: PlanContext): Step[] {
       if (a.finalPool !== a.livePool) g.order(key.setAssignment(k), key.deletePool(a.livePool));
     }
   }
-  addDefaultQueueSteps(ctx, g, { queue: key.queue, register: key.register });
+  addDefaultQueueSteps(ctx, g, {
+    queue: key.queue,
+    register: key.register,
+    drain: key.drain,
+    deleteQueue: key.deleteQueue,
+  });
   return g.finalize();
 }

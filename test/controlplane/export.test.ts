@@ -128,7 +128,7 @@ describe('poolsync export', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(
-      'Exported 2 pools, 4 clusters, 6 queues, 3 assignments and 1 default-queue settings',
+      'Exported 2 pools, 4 clusters, 6 queues, 3 assignments and 1 default-queue setting to',
     );
 
     expect((await readdir(out)).sort()).toEqual([

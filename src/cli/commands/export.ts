@@ -91,7 +91,9 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       `${c.clusters} clusters`,
       `${c.queues} queues`,
       `${c.assignments} assignments`,
-      ...(c.default_queues ? [`${c.default_queues} default-queue settings`] : []),
+      ...(c.default_queues
+        ? [`${c.default_queues} default-queue setting${c.default_queues === 1 ? '' : 's'}`]
+        : []),
       ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
     ];
     process.stdout.write(
