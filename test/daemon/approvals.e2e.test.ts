@@ -143,8 +143,11 @@ async function postPlan(
     pull_request: { number, head: { sha: head, ref: 'feature' } },
   });
   expect(res.status).toBe(202);
-  return until('the plan comment', () =>
-    forge.list(`github:acme/cfg#${number}`).find((c) => c.body.includes('Held for approval')),
+  return until(
+    'the plan comment',
+    () =>
+      forge.list(`github:acme/cfg#${number}`).find((c) => c.body.includes('Held for approval')) ??
+      null,
   );
 }
 
