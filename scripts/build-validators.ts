@@ -39,6 +39,9 @@ export const SCHEMAS = {
   Queue: 'queue.schema.json',
   PoolAssignment: 'pool-assignment.schema.json',
   DefaultQueue: 'default-queue.schema.json',
+  ExecutionCluster: 'execution-cluster.schema.json',
+  ClusterLabel: 'cluster-label.schema.json',
+  ExecutionClusterLabel: 'execution-cluster-label.schema.json',
   RepoConfig: 'repo-config.schema.json',
 } as const;
 

@@ -20,6 +20,8 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   delete_assignment: ['Deleting', 'Deletion'],
   set_default_queue: ['Setting', 'Setting'],
   delete_default_queue: ['Deleting', 'Deletion'],
+  set_execution_cluster_label: ['Setting', 'Label'],
+  delete_execution_cluster_label: ['Deleting', 'Deletion'],
 };
 
 export interface Colors {

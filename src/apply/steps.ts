@@ -113,6 +113,12 @@ export async function runCallStep(
         () => cp.deleteDefaultQueue(step.args.project, step.args.domain),
         'already deleted',
       );
+    case 'set_execution_cluster_label':
+      // An upsert (flyteadmin's Update*Attributes), idempotent by nature.
+      await cp.setExecutionClusterLabel(step.args);
+      return DONE;
+    case 'delete_execution_cluster_label':
+      return ignoreNotFound(() => cp.deleteExecutionClusterLabel(step.args), 'already deleted');
     default: {
       const unknown: never = step;
       throw new StepConflictError(`unknown step op ${JSON.stringify((unknown as Step).op)}`);

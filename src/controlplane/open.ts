@@ -65,6 +65,7 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
       ...(opts.apiKeyFile ? { apiKeyFile: opts.apiKeyFile } : {}),
     });
   }
+  if (url.startsWith('flyteadmin+')) return openFlyteadmin(url, opts);
   if (/^https?:\/\//.test(url)) {
     refuseUrlCredentials(
       url,
@@ -83,7 +84,7 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
     return new HttpControlPlane(parsed.toString(), { ...opts.http, ...(token ? { token } : {}) });
   }
   throw new UserError(
-    `control plane "${url}" is not understood: use file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL}), an http:// or https:// URL of a poolsync control-plane API, or union+https://HOST for a Union organisation`,
+    `control plane "${url}" is not understood: use file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL}), an http:// or https:// URL of a poolsync control-plane API, union+https://HOST for a Union organisation, or flyteadmin+https://HOST for Flyte's flyteadmin`,
   );
 }
 
@@ -103,6 +104,36 @@ export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilit
   const parsed = parseCapabilities(value);
   if (!parsed.ok) throw new UserError(`control plane "${url}": ${parsed.error}`);
   return { capabilities: parsed.capabilities };
+}
+
+/** `flyteadmin+https://HOST[:PORT]` (or `+http://` for a local flyteadmin): OAuth2 credentials from the environment. */
+async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPlane> {
+  const inner = url.slice('flyteadmin+'.length);
+  let parsed: URL;
+  try {
+    parsed = new URL(inner);
+  } catch {
+    throw new UserError(`control plane "${url}" is not a valid URL; use flyteadmin+https://HOST`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new UserError(
+      `control plane "${url}": use flyteadmin+https://HOST (or flyteadmin+http:// for a local flyteadmin)`,
+    );
+  if (parsed.username || parsed.password)
+    throw new UserError(
+      'control plane URL must not carry credentials; set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
+    );
+  const [{ FlyteadminControlPlane }, { credentialsFromEnv }] = await Promise.all([
+    import('./flyteadmin/client.js'),
+    import('./flyteadmin/auth.js'),
+  ]);
+  return new FlyteadminControlPlane(parsed.toString(), {
+    credentials: await credentialsFromEnv(),
+    ...(opts.http?.requestTimeoutMs !== undefined
+      ? { requestTimeoutMs: opts.http.requestTimeoutMs }
+      : {}),
+    ...(opts.http?.maxRetries !== undefined ? { maxRetries: opts.http.maxRetries } : {}),
+  });
 }
 
 /** Reads a token file (first line, trimmed). The error names the file, never its content. */

@@ -14,6 +14,7 @@ import type {
   QueueSpec,
 } from '../model/common.js';
 import type { ManualInstruction, Step } from '../model/plan.js';
+import type { ExecutionClusterLabel } from '../model/flyte.js';
 import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 
 export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
@@ -38,6 +39,11 @@ export interface BackendInfo {
    * planned as `execution: "manual"`); null for steps it makes by API. Absent: all by API.
    */
   manualStep?: (step: Step) => ManualInstruction | null;
+  /**
+   * Kinds a repository may declare although this backend has no API for them: they are
+   * rendered to configuration files (`poolsync render`) and never planned against the backend.
+   */
+  configKinds?: readonly ObjectKind[];
 }
 
 /** The apply lock as a control plane with one of its own reports it (docs/apply.md#locking). */
@@ -120,6 +126,14 @@ export interface ControlPlane {
   /** Upsert; the queue must exist (NOT_FOUND otherwise). */
   setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
   deleteDefaultQueue(project: string, domain: string): Promise<void>;
+  /**
+   * flyteadmin EXECUTION_CLUSTER_LABEL attributes (project/domain[/workflow] → label). A backend
+   * without them rejects the calls with FAILED_PRECONDITION naming itself (kindUnsupported).
+   */
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
+  /** Upsert. */
+  setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
+  deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
 
   /** Releases connections / file handles / locks. */
   close(): Promise<void>;
@@ -128,6 +142,10 @@ export interface ControlPlane {
 /** Reads every kind (in parallel where the implementation allows) into a LiveState. */
 export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
   const withDefaultQueues = cp.backend.kinds.includes('DefaultQueue');
+
+  const labels = cp.backend.kinds.includes('ExecutionClusterLabel')
+    ? cp.listExecutionClusterLabels()
+    : null;
   const [capabilities, pools, clusters, queues, assignments, defaultQueues] = await Promise.all([
     cp.capabilities(),
     cp.listPools(),
@@ -149,6 +167,7 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     }),
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
+    ...labelsField(labels ? await labels : []),
   };
 }
 
@@ -156,4 +175,16 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
 export function sortDefaultQueues(list: readonly LiveDefaultQueue[]): LiveDefaultQueue[] {
   const key = (d: LiveDefaultQueue) => `${d.project}\u0000${d.domain}`;
   return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+function sortByKey<T extends AssignmentKey>(items: readonly T[]): T[] {
+  const k = (a: T) => [a.project, a.domain, a.workflow ?? ''].join('\u0000');
+  return [...items].sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
+}
+
+/** Present only when there are labels, so live states of backends without them stay as they were. */
+function labelsField(labels: ExecutionClusterLabel[]): {
+  execution_cluster_labels?: ExecutionClusterLabel[];
+} {
+  return labels.length > 0 ? { execution_cluster_labels: sortByKey(labels) } : {};
 }

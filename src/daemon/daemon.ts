@@ -88,7 +88,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 
   const controlPlane = controlPlaneAccess(config, deps.controlPlane);
   // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
-  await controlPlane.use(async () => undefined);
+  const backend = await controlPlane.use(async (cp) => cp.backend);
   const leadership: DaemonLeadership = config.leaderElection
     ? electedLeadership(config.leaderElection, {
         logger,
@@ -174,6 +174,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     pullRequestHandlerForDaemon({
       config,
       readLiveState: () => controlPlane.use(readLiveState),
+      backend,
       logger,
       posted,
     });

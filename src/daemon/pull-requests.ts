@@ -6,6 +6,7 @@
  *   const onPullRequest = pullRequestHandlerForDaemon({ config, readLiveState, logger });
  *   startDaemon(config, { ..., ...(onPullRequest ? { onPullRequest } : {}) });
  */
+import type { BackendInfo } from '../controlplane/types.js';
 import { join } from 'node:path';
 import type { LiveState } from '../model/live.js';
 import type { DaemonConfig } from './config.js';
@@ -77,6 +78,8 @@ const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'G
 export function pullRequestHandlerForDaemon(opts: {
   config: DaemonConfig;
   readLiveState: () => Promise<LiveState>;
+  /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
+  backend?: BackendInfo;
   logger: HandlerLogger;
   env?: Record<string, string | undefined>;
   /** Records each posted plan (approvals by comment check against it) and notes its held part. */
@@ -121,6 +124,7 @@ export function pullRequestHandlerForDaemon(opts: {
         },
         path: source.path,
         readLiveState: opts.readLiveState,
+        ...(opts.backend ? { backend: opts.backend } : {}),
         logger,
         ...(opts.posted ? { plan: recordingPlanner(provider, opts, opts.posted) } : {}),
       }),
@@ -195,13 +199,19 @@ export class PostedPlans {
 
 function recordingPlanner(
   provider: Provider,
-  opts: { readLiveState: () => Promise<LiveState>; config: DaemonConfig },
+  opts: { readLiveState: () => Promise<LiveState>; config: DaemonConfig; backend?: BackendInfo },
   posted: PostedPlans,
 ): (dir: string, commit: string) => Promise<PublishOutcome> {
   const source = opts.config.source;
   const repoPath = source.kind === 'git' ? source.path : '.';
   return async (dir, commit) => {
-    const outcome = await planOutcome({ dir, commit, readLiveState: opts.readLiveState, repoPath });
+    const outcome = await planOutcome({
+      dir,
+      commit,
+      readLiveState: opts.readLiveState,
+      repoPath,
+      ...(opts.backend ? { backend: opts.backend } : {}),
+    });
     if (outcome.kind !== 'plan') return outcome;
     posted.planned(provider, commit, outcome.plan);
     const split = splitHeld(outcome.plan);

@@ -14,6 +14,7 @@ import {
 } from './limits.js';
 import { entry, parseYamlFile, toPlain, type YNode } from './yaml.js';
 import { REPO_CONFIG_FILE } from './walk.js';
+import { checkRenderConfig } from './render-config.js';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -105,7 +106,19 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
     }
   });
   const limits = readLimits(root0, add);
-  return { config: { prune: raw.prune ?? false, ignore }, errors, present: true, limits };
+  const render = checkRenderConfig(value, root0, add);
+  // Rendered files are not manifests: the loader skips them.
+  const skip = render ? Object.values(render).map((t) => t.path) : [];
+  return {
+    config: {
+      prune: raw.prune ?? false,
+      ignore: [...ignore, ...skip],
+      ...(render ? { render } : {}),
+    },
+    errors,
+    present: true,
+    limits,
+  };
 }
 
 /**

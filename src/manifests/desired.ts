@@ -18,6 +18,7 @@ import type {
 } from '../model/desired.js';
 import type { Grouped } from './rules.js';
 import { comparePaths } from './walk.js';
+import { buildFlyteDesired } from './flyte-desired.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
 
@@ -87,5 +88,6 @@ export function buildDesiredState(
   clusters.sort(byName);
   queues.sort(byName);
   assignments.sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b)));
-  return { pools, clusters, queues, assignments, default_queues, config, commit };
+  const flyte = g.flyte ? buildFlyteDesired(g.flyte) : null;
+  return { pools, clusters, queues, assignments, default_queues, ...flyte, config, commit };
 }

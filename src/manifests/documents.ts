@@ -16,10 +16,11 @@ import {
 import type { Annotations, SourceLocation } from '../model/desired.js';
 import { MANIFEST_KINDS, show, validateAgainstSchema, type ManifestKind } from './schema.js';
 import { didYouMean } from './suggest.js';
+import { flyteManifest, type FlyteManifest } from './flyte-documents.js';
 import type { ValidationError } from './types.js';
 import { entry, toPlain, type Position, type YMap, type YNode } from './yaml.js';
 
-interface ManifestBase {
+export interface ManifestBase {
   name: string;
   annotations: Annotations;
   source: SourceLocation;
@@ -75,7 +76,12 @@ export interface DefaultQueueManifest extends ManifestBase {
 }
 
 export type Manifest =
-  PoolManifest | ClusterManifest | QueueManifest | AssignmentManifest | DefaultQueueManifest;
+  | PoolManifest
+  | ClusterManifest
+  | QueueManifest
+  | AssignmentManifest
+  | DefaultQueueManifest
+  | FlyteManifest;
 
 export interface DocumentResult {
   /** The kind, when the document names a known one (for counts). */
@@ -290,6 +296,10 @@ function partial(
         queue: get('/spec/queue', str) ?? '',
       };
       break;
+    case 'ExecutionCluster':
+    case 'ClusterLabel':
+    case 'ExecutionClusterLabel':
+      return flyteManifest(kind, value, baseOf(clean, root, file, faults, addr), ok);
   }
   return typed(kind, clean, root, file, faults, addr);
 }
@@ -300,7 +310,7 @@ function describeNode(node: YNode): string {
 
 /** `<Kind>/<name>` when the document says enough to know it (assignments: the key). */
 function addressOf(kind: ManifestKind, value: Record<string, unknown>): string | null {
-  if (kind === 'PoolAssignment') {
+  if (kind === 'PoolAssignment' || kind === 'ExecutionClusterLabel') {
     const spec = value['spec'] as Record<string, unknown> | undefined;
     const project = spec?.['project'];
     const domain = spec?.['domain'];
@@ -361,15 +371,7 @@ function typed(
   faults: readonly string[],
   addr: string | null,
 ): Manifest {
-  const metadata = value['metadata'] as { name: string; annotations?: Annotations };
-  const base: ManifestBase = {
-    name: metadata.name,
-    annotations: metadata.annotations ? { ...metadata.annotations } : {},
-    source: { file, line: root.pos.line, column: root.pos.column },
-    root,
-    faults,
-    address: addr,
-  };
+  const base = baseOf(value, root, file, faults, addr);
   switch (kind) {
     case 'ClusterPool': {
       const spec = value['spec'] as RawPoolSpec;
@@ -443,7 +445,29 @@ function typed(
       const spec = value['spec'] as { project: string; domain: string; queue: string };
       return { ...base, kind, project: spec.project, domain: spec.domain, queue: spec.queue };
     }
+    case 'ExecutionCluster':
+    case 'ClusterLabel':
+    case 'ExecutionClusterLabel':
+      return flyteManifest(kind, value, base);
   }
+}
+
+function baseOf(
+  value: Record<string, unknown>,
+  root: YMap,
+  file: string,
+  faults: readonly string[],
+  addr: string | null,
+): ManifestBase {
+  const metadata = value['metadata'] as { name: string; annotations?: Annotations };
+  return {
+    name: metadata.name,
+    annotations: metadata.annotations ? { ...metadata.annotations } : {},
+    source: { file, line: root.pos.line, column: root.pos.column },
+    root,
+    faults,
+    address: addr,
+  };
 }
 
 /** Position of a field (`spec.pool`), else of its nearest present ancestor's key. */

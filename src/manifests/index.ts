@@ -124,6 +124,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       else if (r.kind === 'Queue') counts.queues++;
       else if (r.kind === 'PoolAssignment') counts.assignments++;
       else if (r.kind === 'DefaultQueue') counts.default_queues = (counts.default_queues ?? 0) + 1;
+      else if (r.kind !== null) countFlyte(counts, r.kind);
       if (r.manifest) manifests.push(r.manifest);
       else if (r.name && r.kind === 'ClusterPool') broken.pools.add(r.name);
       else if (r.name && r.kind === 'Cluster') broken.clusters.add(r.name);
@@ -173,4 +174,15 @@ export function sortErrors(errors: ValidationError[]): ValidationError[] {
       comparePaths(a.code, b.code) ||
       comparePaths(a.message, b.message),
   );
+}
+
+function countFlyte(counts: LoadCounts, kind: string): void {
+  const f = (counts.flyte ??= {
+    execution_clusters: 0,
+    cluster_labels: 0,
+    execution_cluster_labels: 0,
+  });
+  if (kind === 'ExecutionCluster') f.execution_clusters++;
+  else if (kind === 'ClusterLabel') f.cluster_labels++;
+  else if (kind === 'ExecutionClusterLabel') f.execution_cluster_labels++;
 }

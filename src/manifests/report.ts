@@ -35,6 +35,10 @@ export function formatSummary(counts: LoadCounts): string {
   return (
     `Valid: ${plural(counts.pools, 'pool')}, ${plural(counts.clusters, 'cluster')}, ` +
     `${plural(counts.queues, 'queue')}, ${plural(counts.assignments, 'assignment')} ` +
+    (counts.flyte
+      ? `(and ${plural(counts.flyte.execution_clusters, 'execution cluster')}, ${plural(counts.flyte.cluster_labels, 'cluster label')}, ` +
+        `${plural(counts.flyte.execution_cluster_labels, 'execution cluster label')}) `
+      : '') +
     `in ${plural(counts.files, 'file')}.\n`
   );
 }

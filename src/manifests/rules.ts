@@ -20,6 +20,12 @@ import type {
 } from './documents.js';
 import { intact, positionOf, usable } from './documents.js';
 import { didYouMean } from './suggest.js';
+import {
+  checkBuckets,
+  checkFlyteRules,
+  emptyFlyteGroup,
+  type FlyteGrouped,
+} from './rules-multicluster.js';
 import type { ValidationCode, ValidationError } from './types.js';
 import type { Position } from './yaml.js';
 
@@ -29,16 +35,27 @@ export interface Grouped {
   queues: QueueManifest[];
   assignments: AssignmentManifest[];
   defaultQueues: DefaultQueueManifest[];
+  flyte: FlyteGrouped;
 }
 
 export function groupManifests(manifests: readonly Manifest[]): Grouped {
-  const g: Grouped = { pools: [], clusters: [], queues: [], assignments: [], defaultQueues: [] };
+  const g: Grouped = {
+    pools: [],
+    clusters: [],
+    queues: [],
+    assignments: [],
+    defaultQueues: [],
+    flyte: emptyFlyteGroup(),
+  };
   for (const m of manifests) {
     if (m.kind === 'ClusterPool') g.pools.push(m);
     else if (m.kind === 'Cluster') g.clusters.push(m);
     else if (m.kind === 'Queue') g.queues.push(m);
     else if (m.kind === 'DefaultQueue') g.defaultQueues.push(m);
-    else g.assignments.push(m);
+    else if (m.kind === 'PoolAssignment') g.assignments.push(m);
+    else if (m.kind === 'ExecutionCluster') g.flyte.executionClusters.push(m);
+    else if (m.kind === 'ClusterLabel') g.flyte.labels.push(m);
+    else g.flyte.executionClusterLabels.push(m);
   }
   return g;
 }
@@ -211,6 +228,7 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
     } else byKey.set(key, a);
   }
   errors.push(...checkDefaultQueues(g.defaultQueues, queues, clusters, broken));
+  errors.push(...checkBuckets(pools.values()), ...checkFlyteRules(g.flyte));
   return errors;
 }
 

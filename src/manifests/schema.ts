@@ -5,6 +5,7 @@
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { NAME_PATTERN } from '../model/common.js';
 import { closest, didYouMean } from './suggest.js';
+import { FLYTE_MANIFEST_KINDS } from './flyte-kinds.js';
 // The schemas precompiled by scripts/build-validators.ts (one validator per SchemaKind):
 // loading ajv's compiler and compiling them took every process 150-200 ms at start-up.
 import * as generated from './validators.generated.js';
@@ -16,6 +17,7 @@ export const MANIFEST_KINDS = [
   'Queue',
   'PoolAssignment',
   'DefaultQueue',
+  ...FLYTE_MANIFEST_KINDS,
 ] as const;
 export type ManifestKind = (typeof MANIFEST_KINDS)[number];
 export type SchemaKind = ManifestKind | 'RepoConfig';

@@ -16,8 +16,12 @@ export type ValidationCode =
   | 'V6'
   | 'V7'
   | 'V8'
+  | 'V9'
+  | 'V10'
+  | 'V11'
   /** DefaultQueue (Union v2): the queue is declared; one setting per project/domain. */
   | 'V12'
+  | 'V13'
   | 'SCHEMA'
   | 'YAML'
   | 'LIMIT'
@@ -48,6 +52,8 @@ export interface LoadCounts {
   files: number;
   /** Non-empty YAML documents read. */
   documents: number;
+  /** The Flyte OSS kinds, present when the folder declares any. */
+  flyte?: { execution_clusters: number; cluster_labels: number; execution_cluster_labels: number };
 }
 
 export type LoadResult =

@@ -4062,31 +4062,6 @@ const schema35 = {
         },
       },
     },
-    limits: {
-      type: 'object',
-      additionalProperties: false,
-      description:
-        'Input limits for this repository (docs/security.md). Each may be raised up to a fixed ceiling or lowered; omitted ones keep their protective defaults.',
-      properties: {
-        file_bytes: {
-          type: 'integer',
-          minimum: 1,
-          description:
-            'Bytes per manifest file, checked before reading (default 1048576 = 1 MiB, at most 67108864 = 64 MiB).',
-        },
-        document_bytes: {
-          type: 'integer',
-          minimum: 1,
-          description:
-            'Scalar text per document with aliases expanded (default 1048576 = 1 MiB, at most 67108864 = 64 MiB).',
-        },
-        documents: {
-          type: 'integer',
-          minimum: 1,
-          description: 'Non-empty documents in the folder (default 50000, at most 1000000).',
-        },
-      },
-    },
   },
 };
 function validate24(
@@ -4813,37 +4788,106 @@ function validate24(
   return errors === 0;
 }
 validate24.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-export const RepoConfig = validate25;
+export const ExecutionCluster = validate25;
 const schema36 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://poolsync.dev/schemas/v1/repo-config.schema.json',
-  title: 'poolsync RepoConfig',
-  description: 'poolsync.yaml at the root of the config folder.',
+  $id: 'https://poolsync.dev/schemas/v1/execution-cluster.schema.json',
+  title: 'poolsync ExecutionCluster',
+  description:
+    "A data-plane cluster of flyteadmin: one entry of flyte-core's configmap.clusters.clusterConfigs (config only: rendered by `poolsync render flyte-core-values`, no API).",
   type: 'object',
   additionalProperties: false,
-  required: ['apiVersion', 'kind'],
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
   properties: {
-    apiVersion: { const: 'poolsync/v1' },
-    kind: { const: 'RepoConfig' },
-    prune: {
-      type: 'boolean',
-      default: false,
-      description:
-        'true: live objects absent from the repo are deleted where the control plane allows it; false: reported as unmanaged.',
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'ExecutionCluster' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+          maxLength: 63,
+          description:
+            "The clusterConfigs name flyteadmin knows the cluster by (e.g. dataplane_1): letters, digits, '-', '_' and '.', at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
     },
-    ignore: {
-      type: 'array',
-      default: [],
-      description: 'Globs, relative to the folder, of files to skip.',
-      items: { type: 'string', minLength: 1, maxLength: 1024 },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Either auth (with endpoint) or inCluster: true.',
+      properties: {
+        endpoint: {
+          type: 'string',
+          pattern: '^https?://[^\\s]+$',
+          maxLength: 2048,
+          description:
+            "The data plane's Kubernetes API endpoint, e.g. https://dataplane1.example.com:443.",
+        },
+        enabled: {
+          type: 'boolean',
+          description: 'Whether flyteadmin may send executions to this cluster (default true).',
+        },
+        inCluster: {
+          const: true,
+          description:
+            "Use flyteadmin's in-cluster credentials (the control plane's own cluster); then endpoint and auth are omitted.",
+        },
+        auth: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'tokenPath', 'certPath'],
+          description: 'Credentials flyteadmin reads from files mounted into its pod.',
+          properties: {
+            type: {
+              const: 'file_path',
+              description: "The only file-based auth type of flyteadmin's clusterConfigs.",
+            },
+            tokenPath: {
+              type: 'string',
+              pattern: '^/[^\\s]*$',
+              maxLength: 4096,
+              description:
+                'Absolute path of the bearer token file in the flyteadmin pod, e.g. /var/run/credentials/dataplane_1_token.',
+            },
+            certPath: {
+              type: 'string',
+              pattern: '^/[^\\s]*$',
+              maxLength: 4096,
+              description: 'Absolute path of the cluster CA certificate in the flyteadmin pod.',
+            },
+          },
+        },
+      },
     },
   },
 };
+const pattern22 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', 'u');
+const pattern23 = new RegExp('^https?://[^\\s]+$', 'u');
+const pattern24 = new RegExp('^/[^\\s]*$', 'u');
 function validate25(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
 ) {
-  /*# sourceURL="https://poolsync.dev/schemas/v1/repo-config.schema.json" */ let vErrors = null;
+  /*# sourceURL="https://poolsync.dev/schemas/v1/execution-cluster.schema.json" */ let vErrors =
+    null;
   let errors = 0;
   const evaluated0 = validate25.evaluated;
   if (evaluated0.dynamicProps) {
@@ -4889,13 +4933,2632 @@ function validate25(
       }
       errors++;
     }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema36.required,
+        parentSchema: schema36,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema36.required,
+        parentSchema: schema36,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema36,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema36.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('ExecutionCluster' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'ExecutionCluster' },
+          message: 'must be equal to constant',
+          schema: 'ExecutionCluster',
+          parentSchema: schema36.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema36.properties.metadata.required,
+            parentSchema: schema36.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema36.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema36.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern22.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
+                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                parentSchema: schema36.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema36.properties.metadata.properties.name.type,
+              parentSchema: schema36.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema36.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema36.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema36.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema36.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema36.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema36.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema36.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema36.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema36.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema36.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema36.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema36.properties.metadata.properties.annotations.type,
+              parentSchema: schema36.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema36.properties.metadata.type,
+          parentSchema: schema36.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        for (const key4 in data7) {
+          if (!(
+            key4 === 'endpoint' ||
+            key4 === 'enabled' ||
+            key4 === 'inCluster' ||
+            key4 === 'auth'
+          )) {
+            const err20 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema36.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err20];
+            } else {
+              vErrors.push(err20);
+            }
+            errors++;
+          }
+        }
+        if (data7.endpoint !== undefined) {
+          let data8 = data7.endpoint;
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 2048) {
+              const err21 = {
+                instancePath: instancePath + '/spec/endpoint',
+                schemaPath: '#/properties/spec/properties/endpoint/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 2048 },
+                message: 'must NOT have more than 2048 characters',
+                schema: 2048,
+                parentSchema: schema36.properties.spec.properties.endpoint,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err21];
+              } else {
+                vErrors.push(err21);
+              }
+              errors++;
+            }
+            if (!pattern23.test(data8)) {
+              const err22 = {
+                instancePath: instancePath + '/spec/endpoint',
+                schemaPath: '#/properties/spec/properties/endpoint/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^https?://[^\\s]+$' },
+                message: 'must match pattern "' + '^https?://[^\\s]+$' + '"',
+                schema: '^https?://[^\\s]+$',
+                parentSchema: schema36.properties.spec.properties.endpoint,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err22];
+              } else {
+                vErrors.push(err22);
+              }
+              errors++;
+            }
+          } else {
+            const err23 = {
+              instancePath: instancePath + '/spec/endpoint',
+              schemaPath: '#/properties/spec/properties/endpoint/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema36.properties.spec.properties.endpoint.type,
+              parentSchema: schema36.properties.spec.properties.endpoint,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err23];
+            } else {
+              vErrors.push(err23);
+            }
+            errors++;
+          }
+        }
+        if (data7.enabled !== undefined) {
+          let data9 = data7.enabled;
+          if (typeof data9 !== 'boolean') {
+            const err24 = {
+              instancePath: instancePath + '/spec/enabled',
+              schemaPath: '#/properties/spec/properties/enabled/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema36.properties.spec.properties.enabled.type,
+              parentSchema: schema36.properties.spec.properties.enabled,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err24];
+            } else {
+              vErrors.push(err24);
+            }
+            errors++;
+          }
+        }
+        if (data7.inCluster !== undefined) {
+          let data10 = data7.inCluster;
+          if (true !== data10) {
+            const err25 = {
+              instancePath: instancePath + '/spec/inCluster',
+              schemaPath: '#/properties/spec/properties/inCluster/const',
+              keyword: 'const',
+              params: { allowedValue: true },
+              message: 'must be equal to constant',
+              schema: true,
+              parentSchema: schema36.properties.spec.properties.inCluster,
+              data: data10,
+            };
+            if (vErrors === null) {
+              vErrors = [err25];
+            } else {
+              vErrors.push(err25);
+            }
+            errors++;
+          }
+        }
+        if (data7.auth !== undefined) {
+          let data11 = data7.auth;
+          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
+            if (data11.type === undefined) {
+              const err26 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'type' },
+                message: "must have required property '" + 'type' + "'",
+                schema: schema36.properties.spec.properties.auth.required,
+                parentSchema: schema36.properties.spec.properties.auth,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err26];
+              } else {
+                vErrors.push(err26);
+              }
+              errors++;
+            }
+            if (data11.tokenPath === undefined) {
+              const err27 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'tokenPath' },
+                message: "must have required property '" + 'tokenPath' + "'",
+                schema: schema36.properties.spec.properties.auth.required,
+                parentSchema: schema36.properties.spec.properties.auth,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err27];
+              } else {
+                vErrors.push(err27);
+              }
+              errors++;
+            }
+            if (data11.certPath === undefined) {
+              const err28 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'certPath' },
+                message: "must have required property '" + 'certPath' + "'",
+                schema: schema36.properties.spec.properties.auth.required,
+                parentSchema: schema36.properties.spec.properties.auth,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+            for (const key5 in data11) {
+              if (!(key5 === 'type' || key5 === 'tokenPath' || key5 === 'certPath')) {
+                const err29 = {
+                  instancePath: instancePath + '/spec/auth',
+                  schemaPath: '#/properties/spec/properties/auth/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key5 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema36.properties.spec.properties.auth,
+                  data: data11,
+                };
+                if (vErrors === null) {
+                  vErrors = [err29];
+                } else {
+                  vErrors.push(err29);
+                }
+                errors++;
+              }
+            }
+            if (data11.type !== undefined) {
+              let data12 = data11.type;
+              if ('file_path' !== data12) {
+                const err30 = {
+                  instancePath: instancePath + '/spec/auth/type',
+                  schemaPath: '#/properties/spec/properties/auth/properties/type/const',
+                  keyword: 'const',
+                  params: { allowedValue: 'file_path' },
+                  message: 'must be equal to constant',
+                  schema: 'file_path',
+                  parentSchema: schema36.properties.spec.properties.auth.properties.type,
+                  data: data12,
+                };
+                if (vErrors === null) {
+                  vErrors = [err30];
+                } else {
+                  vErrors.push(err30);
+                }
+                errors++;
+              }
+            }
+            if (data11.tokenPath !== undefined) {
+              let data13 = data11.tokenPath;
+              if (typeof data13 === 'string') {
+                if (func1(data13) > 4096) {
+                  const err31 = {
+                    instancePath: instancePath + '/spec/auth/tokenPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 4096 },
+                    message: 'must NOT have more than 4096 characters',
+                    schema: 4096,
+                    parentSchema: schema36.properties.spec.properties.auth.properties.tokenPath,
+                    data: data13,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err31];
+                  } else {
+                    vErrors.push(err31);
+                  }
+                  errors++;
+                }
+                if (!pattern24.test(data13)) {
+                  const err32 = {
+                    instancePath: instancePath + '/spec/auth/tokenPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^/[^\\s]*$' },
+                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
+                    schema: '^/[^\\s]*$',
+                    parentSchema: schema36.properties.spec.properties.auth.properties.tokenPath,
+                    data: data13,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err32];
+                  } else {
+                    vErrors.push(err32);
+                  }
+                  errors++;
+                }
+              } else {
+                const err33 = {
+                  instancePath: instancePath + '/spec/auth/tokenPath',
+                  schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema36.properties.spec.properties.auth.properties.tokenPath.type,
+                  parentSchema: schema36.properties.spec.properties.auth.properties.tokenPath,
+                  data: data13,
+                };
+                if (vErrors === null) {
+                  vErrors = [err33];
+                } else {
+                  vErrors.push(err33);
+                }
+                errors++;
+              }
+            }
+            if (data11.certPath !== undefined) {
+              let data14 = data11.certPath;
+              if (typeof data14 === 'string') {
+                if (func1(data14) > 4096) {
+                  const err34 = {
+                    instancePath: instancePath + '/spec/auth/certPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 4096 },
+                    message: 'must NOT have more than 4096 characters',
+                    schema: 4096,
+                    parentSchema: schema36.properties.spec.properties.auth.properties.certPath,
+                    data: data14,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err34];
+                  } else {
+                    vErrors.push(err34);
+                  }
+                  errors++;
+                }
+                if (!pattern24.test(data14)) {
+                  const err35 = {
+                    instancePath: instancePath + '/spec/auth/certPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^/[^\\s]*$' },
+                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
+                    schema: '^/[^\\s]*$',
+                    parentSchema: schema36.properties.spec.properties.auth.properties.certPath,
+                    data: data14,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err35];
+                  } else {
+                    vErrors.push(err35);
+                  }
+                  errors++;
+                }
+              } else {
+                const err36 = {
+                  instancePath: instancePath + '/spec/auth/certPath',
+                  schemaPath: '#/properties/spec/properties/auth/properties/certPath/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema36.properties.spec.properties.auth.properties.certPath.type,
+                  parentSchema: schema36.properties.spec.properties.auth.properties.certPath,
+                  data: data14,
+                };
+                if (vErrors === null) {
+                  vErrors = [err36];
+                } else {
+                  vErrors.push(err36);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err37 = {
+              instancePath: instancePath + '/spec/auth',
+              schemaPath: '#/properties/spec/properties/auth/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema36.properties.spec.properties.auth.type,
+              parentSchema: schema36.properties.spec.properties.auth,
+              data: data11,
+            };
+            if (vErrors === null) {
+              vErrors = [err37];
+            } else {
+              vErrors.push(err37);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err38 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema36.properties.spec.type,
+          parentSchema: schema36.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err38];
+        } else {
+          vErrors.push(err38);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err39 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema36.type,
+      parentSchema: schema36,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err39];
+    } else {
+      vErrors.push(err39);
+    }
+    errors++;
+  }
+  validate25.errors = vErrors;
+  return errors === 0;
+}
+validate25.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const ClusterLabel = validate26;
+const schema37 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/cluster-label.schema.json',
+  title: 'poolsync ClusterLabel',
+  description:
+    "An execution cluster label of flyteadmin: one entry of flyte-core's configmap.clusters.labelClusterMap (config only, no API).",
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'ClusterLabel' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+          maxLength: 63,
+          description:
+            "The label (e.g. label1): letters, digits, '-', '_' and '.', at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['clusters'],
+      properties: {
+        clusters: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 1000,
+          description:
+            'The clusters executions with this label go to, with weights that sum to 1 (V9).',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['cluster', 'weight'],
+            properties: {
+              cluster: {
+                type: 'string',
+                pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                maxLength: 63,
+                description: 'An ExecutionCluster name (V10).',
+              },
+              weight: {
+                type: 'number',
+                description:
+                  "Share of the label's executions, in (0, 1]; the weights of a label sum to 1 (V9).",
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+function validate26(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/cluster-label.schema.json" */ let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate26.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema37.required,
+        parentSchema: schema37,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema37.required,
+        parentSchema: schema37,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema37.required,
+        parentSchema: schema37,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema37.required,
+        parentSchema: schema37,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema37,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema37.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('ClusterLabel' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'ClusterLabel' },
+          message: 'must be equal to constant',
+          schema: 'ClusterLabel',
+          parentSchema: schema37.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema37.properties.metadata.required,
+            parentSchema: schema37.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema37.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema37.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern22.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
+                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                parentSchema: schema37.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema37.properties.metadata.properties.name.type,
+              parentSchema: schema37.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema37.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema37.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema37.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema37.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema37.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema37.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema37.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema37.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema37.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema37.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema37.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema37.properties.metadata.properties.annotations.type,
+              parentSchema: schema37.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema37.properties.metadata.type,
+          parentSchema: schema37.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        if (data7.clusters === undefined) {
+          const err20 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'clusters' },
+            message: "must have required property '" + 'clusters' + "'",
+            schema: schema37.properties.spec.required,
+            parentSchema: schema37.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err20];
+          } else {
+            vErrors.push(err20);
+          }
+          errors++;
+        }
+        for (const key4 in data7) {
+          if (!(key4 === 'clusters')) {
+            const err21 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema37.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err21];
+            } else {
+              vErrors.push(err21);
+            }
+            errors++;
+          }
+        }
+        if (data7.clusters !== undefined) {
+          let data8 = data7.clusters;
+          if (Array.isArray(data8)) {
+            if (data8.length > 1000) {
+              const err22 = {
+                instancePath: instancePath + '/spec/clusters',
+                schemaPath: '#/properties/spec/properties/clusters/maxItems',
+                keyword: 'maxItems',
+                params: { limit: 1000 },
+                message: 'must NOT have more than 1000 items',
+                schema: 1000,
+                parentSchema: schema37.properties.spec.properties.clusters,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err22];
+              } else {
+                vErrors.push(err22);
+              }
+              errors++;
+            }
+            if (data8.length < 1) {
+              const err23 = {
+                instancePath: instancePath + '/spec/clusters',
+                schemaPath: '#/properties/spec/properties/clusters/minItems',
+                keyword: 'minItems',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 items',
+                schema: 1,
+                parentSchema: schema37.properties.spec.properties.clusters,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err23];
+              } else {
+                vErrors.push(err23);
+              }
+              errors++;
+            }
+            const len0 = data8.length;
+            for (let i0 = 0; i0 < len0; i0++) {
+              let data9 = data8[i0];
+              if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
+                if (data9.cluster === undefined) {
+                  const err24 = {
+                    instancePath: instancePath + '/spec/clusters/' + i0,
+                    schemaPath: '#/properties/spec/properties/clusters/items/required',
+                    keyword: 'required',
+                    params: { missingProperty: 'cluster' },
+                    message: "must have required property '" + 'cluster' + "'",
+                    schema: schema37.properties.spec.properties.clusters.items.required,
+                    parentSchema: schema37.properties.spec.properties.clusters.items,
+                    data: data9,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err24];
+                  } else {
+                    vErrors.push(err24);
+                  }
+                  errors++;
+                }
+                if (data9.weight === undefined) {
+                  const err25 = {
+                    instancePath: instancePath + '/spec/clusters/' + i0,
+                    schemaPath: '#/properties/spec/properties/clusters/items/required',
+                    keyword: 'required',
+                    params: { missingProperty: 'weight' },
+                    message: "must have required property '" + 'weight' + "'",
+                    schema: schema37.properties.spec.properties.clusters.items.required,
+                    parentSchema: schema37.properties.spec.properties.clusters.items,
+                    data: data9,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err25];
+                  } else {
+                    vErrors.push(err25);
+                  }
+                  errors++;
+                }
+                for (const key5 in data9) {
+                  if (!(key5 === 'cluster' || key5 === 'weight')) {
+                    const err26 = {
+                      instancePath: instancePath + '/spec/clusters/' + i0,
+                      schemaPath:
+                        '#/properties/spec/properties/clusters/items/additionalProperties',
+                      keyword: 'additionalProperties',
+                      params: { additionalProperty: key5 },
+                      message: 'must NOT have additional properties',
+                      schema: false,
+                      parentSchema: schema37.properties.spec.properties.clusters.items,
+                      data: data9,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err26];
+                    } else {
+                      vErrors.push(err26);
+                    }
+                    errors++;
+                  }
+                }
+                if (data9.cluster !== undefined) {
+                  let data10 = data9.cluster;
+                  if (typeof data10 === 'string') {
+                    if (func1(data10) > 63) {
+                      const err27 = {
+                        instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
+                        schemaPath:
+                          '#/properties/spec/properties/clusters/items/properties/cluster/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 63 },
+                        message: 'must NOT have more than 63 characters',
+                        schema: 63,
+                        parentSchema:
+                          schema37.properties.spec.properties.clusters.items.properties.cluster,
+                        data: data10,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err27];
+                      } else {
+                        vErrors.push(err27);
+                      }
+                      errors++;
+                    }
+                    if (!pattern22.test(data10)) {
+                      const err28 = {
+                        instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
+                        schemaPath:
+                          '#/properties/spec/properties/clusters/items/properties/cluster/pattern',
+                        keyword: 'pattern',
+                        params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                        message:
+                          'must match pattern "' +
+                          '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' +
+                          '"',
+                        schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                        parentSchema:
+                          schema37.properties.spec.properties.clusters.items.properties.cluster,
+                        data: data10,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err28];
+                      } else {
+                        vErrors.push(err28);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err29 = {
+                      instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
+                      schemaPath:
+                        '#/properties/spec/properties/clusters/items/properties/cluster/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema:
+                        schema37.properties.spec.properties.clusters.items.properties.cluster.type,
+                      parentSchema:
+                        schema37.properties.spec.properties.clusters.items.properties.cluster,
+                      data: data10,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err29];
+                    } else {
+                      vErrors.push(err29);
+                    }
+                    errors++;
+                  }
+                }
+                if (data9.weight !== undefined) {
+                  let data11 = data9.weight;
+                  if (!(typeof data11 == 'number' && isFinite(data11))) {
+                    const err30 = {
+                      instancePath: instancePath + '/spec/clusters/' + i0 + '/weight',
+                      schemaPath:
+                        '#/properties/spec/properties/clusters/items/properties/weight/type',
+                      keyword: 'type',
+                      params: { type: 'number' },
+                      message: 'must be number',
+                      schema:
+                        schema37.properties.spec.properties.clusters.items.properties.weight.type,
+                      parentSchema:
+                        schema37.properties.spec.properties.clusters.items.properties.weight,
+                      data: data11,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err30];
+                    } else {
+                      vErrors.push(err30);
+                    }
+                    errors++;
+                  }
+                }
+              } else {
+                const err31 = {
+                  instancePath: instancePath + '/spec/clusters/' + i0,
+                  schemaPath: '#/properties/spec/properties/clusters/items/type',
+                  keyword: 'type',
+                  params: { type: 'object' },
+                  message: 'must be object',
+                  schema: schema37.properties.spec.properties.clusters.items.type,
+                  parentSchema: schema37.properties.spec.properties.clusters.items,
+                  data: data9,
+                };
+                if (vErrors === null) {
+                  vErrors = [err31];
+                } else {
+                  vErrors.push(err31);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err32 = {
+              instancePath: instancePath + '/spec/clusters',
+              schemaPath: '#/properties/spec/properties/clusters/type',
+              keyword: 'type',
+              params: { type: 'array' },
+              message: 'must be array',
+              schema: schema37.properties.spec.properties.clusters.type,
+              parentSchema: schema37.properties.spec.properties.clusters,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err32];
+            } else {
+              vErrors.push(err32);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err33 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema37.properties.spec.type,
+          parentSchema: schema37.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err33];
+        } else {
+          vErrors.push(err33);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err34 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema37.type,
+      parentSchema: schema37,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err34];
+    } else {
+      vErrors.push(err34);
+    }
+    errors++;
+  }
+  validate26.errors = vErrors;
+  return errors === 0;
+}
+validate26.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const ExecutionClusterLabel = validate27;
+const schema38 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json',
+  title: 'poolsync ExecutionClusterLabel',
+  description:
+    "flyteadmin's EXECUTION_CLUSTER_LABEL matchable attribute: executions of project/domain[/workflow] go to the clusters of a label (flytectl update execution-cluster-label).",
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'ExecutionClusterLabel' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description:
+            "N1: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['project', 'domain', 'label'],
+      properties: {
+        project: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description: 'Flyte project id.',
+        },
+        domain: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description: 'Flyte domain, e.g. development, staging, production.',
+        },
+        workflow: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
+          maxLength: 255,
+          description:
+            "Optional fully qualified workflow name; a workflow's label wins over its project-domain label.",
+        },
+        label: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+          maxLength: 63,
+          description: 'A declared ClusterLabel (V11).',
+        },
+      },
+    },
+  },
+};
+function validate27(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json" */ let vErrors =
+    null;
+  let errors = 0;
+  const evaluated0 = validate27.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema38.required,
+        parentSchema: schema38,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema38.required,
+        parentSchema: schema38,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema38.required,
+        parentSchema: schema38,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema38.required,
+        parentSchema: schema38,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema38,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema38.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('ExecutionClusterLabel' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'ExecutionClusterLabel' },
+          message: 'must be equal to constant',
+          schema: 'ExecutionClusterLabel',
+          parentSchema: schema38.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema38.properties.metadata.required,
+            parentSchema: schema38.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema38.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema38.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema38.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema38.properties.metadata.properties.name.type,
+              parentSchema: schema38.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema38.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema38.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema38.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema38.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema38.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema38.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema38.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema38.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema38.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema38.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema38.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema38.properties.metadata.properties.annotations.type,
+              parentSchema: schema38.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema38.properties.metadata.type,
+          parentSchema: schema38.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        if (data7.project === undefined) {
+          const err20 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'project' },
+            message: "must have required property '" + 'project' + "'",
+            schema: schema38.properties.spec.required,
+            parentSchema: schema38.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err20];
+          } else {
+            vErrors.push(err20);
+          }
+          errors++;
+        }
+        if (data7.domain === undefined) {
+          const err21 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
+            schema: schema38.properties.spec.required,
+            parentSchema: schema38.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err21];
+          } else {
+            vErrors.push(err21);
+          }
+          errors++;
+        }
+        if (data7.label === undefined) {
+          const err22 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'label' },
+            message: "must have required property '" + 'label' + "'",
+            schema: schema38.properties.spec.required,
+            parentSchema: schema38.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err22];
+          } else {
+            vErrors.push(err22);
+          }
+          errors++;
+        }
+        for (const key4 in data7) {
+          if (!(
+            key4 === 'project' ||
+            key4 === 'domain' ||
+            key4 === 'workflow' ||
+            key4 === 'label'
+          )) {
+            const err23 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema38.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err23];
+            } else {
+              vErrors.push(err23);
+            }
+            errors++;
+          }
+        }
+        if (data7.project !== undefined) {
+          let data8 = data7.project;
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 63) {
+              const err24 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema38.properties.spec.properties.project,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err24];
+              } else {
+                vErrors.push(err24);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data8)) {
+              const err25 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema38.properties.spec.properties.project,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err25];
+              } else {
+                vErrors.push(err25);
+              }
+              errors++;
+            }
+          } else {
+            const err26 = {
+              instancePath: instancePath + '/spec/project',
+              schemaPath: '#/properties/spec/properties/project/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema38.properties.spec.properties.project.type,
+              parentSchema: schema38.properties.spec.properties.project,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err26];
+            } else {
+              vErrors.push(err26);
+            }
+            errors++;
+          }
+        }
+        if (data7.domain !== undefined) {
+          let data9 = data7.domain;
+          if (typeof data9 === 'string') {
+            if (func1(data9) > 63) {
+              const err27 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema38.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err27];
+              } else {
+                vErrors.push(err27);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data9)) {
+              const err28 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema38.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+          } else {
+            const err29 = {
+              instancePath: instancePath + '/spec/domain',
+              schemaPath: '#/properties/spec/properties/domain/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema38.properties.spec.properties.domain.type,
+              parentSchema: schema38.properties.spec.properties.domain,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err29];
+            } else {
+              vErrors.push(err29);
+            }
+            errors++;
+          }
+        }
+        if (data7.workflow !== undefined) {
+          let data10 = data7.workflow;
+          if (typeof data10 === 'string') {
+            if (func1(data10) > 255) {
+              const err30 = {
+                instancePath: instancePath + '/spec/workflow',
+                schemaPath: '#/properties/spec/properties/workflow/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 255 },
+                message: 'must NOT have more than 255 characters',
+                schema: 255,
+                parentSchema: schema38.properties.spec.properties.workflow,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err30];
+              } else {
+                vErrors.push(err30);
+              }
+              errors++;
+            }
+            if (!pattern16.test(data10)) {
+              const err31 = {
+                instancePath: instancePath + '/spec/workflow',
+                schemaPath: '#/properties/spec/properties/workflow/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' },
+                message: 'must match pattern "' + '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' + '"',
+                schema: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
+                parentSchema: schema38.properties.spec.properties.workflow,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err31];
+              } else {
+                vErrors.push(err31);
+              }
+              errors++;
+            }
+          } else {
+            const err32 = {
+              instancePath: instancePath + '/spec/workflow',
+              schemaPath: '#/properties/spec/properties/workflow/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema38.properties.spec.properties.workflow.type,
+              parentSchema: schema38.properties.spec.properties.workflow,
+              data: data10,
+            };
+            if (vErrors === null) {
+              vErrors = [err32];
+            } else {
+              vErrors.push(err32);
+            }
+            errors++;
+          }
+        }
+        if (data7.label !== undefined) {
+          let data11 = data7.label;
+          if (typeof data11 === 'string') {
+            if (func1(data11) > 63) {
+              const err33 = {
+                instancePath: instancePath + '/spec/label',
+                schemaPath: '#/properties/spec/properties/label/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema38.properties.spec.properties.label,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err33];
+              } else {
+                vErrors.push(err33);
+              }
+              errors++;
+            }
+            if (!pattern22.test(data11)) {
+              const err34 = {
+                instancePath: instancePath + '/spec/label',
+                schemaPath: '#/properties/spec/properties/label/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
+                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                parentSchema: schema38.properties.spec.properties.label,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err34];
+              } else {
+                vErrors.push(err34);
+              }
+              errors++;
+            }
+          } else {
+            const err35 = {
+              instancePath: instancePath + '/spec/label',
+              schemaPath: '#/properties/spec/properties/label/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema38.properties.spec.properties.label.type,
+              parentSchema: schema38.properties.spec.properties.label,
+              data: data11,
+            };
+            if (vErrors === null) {
+              vErrors = [err35];
+            } else {
+              vErrors.push(err35);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err36 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema38.properties.spec.type,
+          parentSchema: schema38.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err36];
+        } else {
+          vErrors.push(err36);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err37 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema38.type,
+      parentSchema: schema38,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err37];
+    } else {
+      vErrors.push(err37);
+    }
+    errors++;
+  }
+  validate27.errors = vErrors;
+  return errors === 0;
+}
+validate27.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const RepoConfig = validate28;
+const schema39 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/repo-config.schema.json',
+  title: 'poolsync RepoConfig',
+  description: 'poolsync.yaml at the root of the config folder.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1' },
+    kind: { const: 'RepoConfig' },
+    prune: {
+      type: 'boolean',
+      default: false,
+      description:
+        'true: live objects absent from the repo are deleted where the control plane allows it; false: reported as unmanaged.',
+    },
+    ignore: {
+      type: 'array',
+      default: [],
+      description: 'Globs, relative to the folder, of files to skip.',
+      items: { type: 'string', minLength: 1, maxLength: 1024 },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Input limits for this repository (docs/security.md). Each may be raised up to a fixed ceiling or lowered; omitted ones keep their protective defaults.',
+      properties: {
+        file_bytes: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'Bytes per manifest file, checked before reading (default 1048576 = 1 MiB, at most 67108864 = 64 MiB).',
+        },
+        document_bytes: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'Scalar text per document with aliases expanded (default 1048576 = 1 MiB, at most 67108864 = 64 MiB).',
+        },
+        documents: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Non-empty documents in the folder (default 50000, at most 1000000).',
+        },
+      },
+    },
+    render: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Generated configuration files kept in the repository (poolsync render): plan shows how they would change, the daemon can commit them.',
+      properties: {
+        'flyte-core-values': {
+          type: 'object',
+          additionalProperties: false,
+          required: ['path'],
+          description:
+            'flyte-core Helm values with configmap.clusters (labelClusterMap, clusterConfigs) and the credential volume mounts.',
+          properties: {
+            path: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 1024,
+              description:
+                'File relative to the folder, e.g. deploy/flyte-clusters-values.yaml; the manifest loader skips it.',
+            },
+            credentialsSecret: {
+              type: 'string',
+              pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+              maxLength: 253,
+              description:
+                'The Kubernetes Secret holding the data-plane tokens and CA certificates (default cluster-credentials).',
+            },
+          },
+        },
+        'union-cluster-pools': {
+          type: 'object',
+          additionalProperties: false,
+          required: ['path'],
+          description:
+            'Union self-managed: the clusterPool -> clusterNames mapping handed to Union.',
+          properties: {
+            path: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 1024,
+              description:
+                'File relative to the folder, e.g. deploy/union-cluster-pools.yaml; the manifest loader skips it.',
+            },
+          },
+        },
+      },
+    },
+  },
+};
+const pattern33 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
+function validate28(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/repo-config.schema.json" */ let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate28.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema39.required,
+        parentSchema: schema39,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema39.required,
+        parentSchema: schema39,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
     for (const key0 in data) {
       if (!(
         key0 === 'apiVersion' ||
         key0 === 'kind' ||
         key0 === 'prune' ||
         key0 === 'ignore' ||
-        key0 === 'limits'
+        key0 === 'limits' ||
+        key0 === 'render'
       )) {
         const err2 = {
           instancePath,
@@ -4904,7 +7567,7 @@ function validate25(
           params: { additionalProperty: key0 },
           message: 'must NOT have additional properties',
           schema: false,
-          parentSchema: schema36,
+          parentSchema: schema39,
           data,
         };
         if (vErrors === null) {
@@ -4925,7 +7588,7 @@ function validate25(
           params: { allowedValue: 'poolsync/v1' },
           message: 'must be equal to constant',
           schema: 'poolsync/v1',
-          parentSchema: schema36.properties.apiVersion,
+          parentSchema: schema39.properties.apiVersion,
           data: data0,
         };
         if (vErrors === null) {
@@ -4946,7 +7609,7 @@ function validate25(
           params: { allowedValue: 'RepoConfig' },
           message: 'must be equal to constant',
           schema: 'RepoConfig',
-          parentSchema: schema36.properties.kind,
+          parentSchema: schema39.properties.kind,
           data: data1,
         };
         if (vErrors === null) {
@@ -4966,8 +7629,8 @@ function validate25(
           keyword: 'type',
           params: { type: 'boolean' },
           message: 'must be boolean',
-          schema: schema36.properties.prune.type,
-          parentSchema: schema36.properties.prune,
+          schema: schema39.properties.prune.type,
+          parentSchema: schema39.properties.prune,
           data: data2,
         };
         if (vErrors === null) {
@@ -4993,7 +7656,7 @@ function validate25(
                 params: { limit: 1024 },
                 message: 'must NOT have more than 1024 characters',
                 schema: 1024,
-                parentSchema: schema36.properties.ignore.items,
+                parentSchema: schema39.properties.ignore.items,
                 data: data4,
               };
               if (vErrors === null) {
@@ -5011,7 +7674,7 @@ function validate25(
                 params: { limit: 1 },
                 message: 'must NOT have fewer than 1 characters',
                 schema: 1,
-                parentSchema: schema36.properties.ignore.items,
+                parentSchema: schema39.properties.ignore.items,
                 data: data4,
               };
               if (vErrors === null) {
@@ -5028,8 +7691,8 @@ function validate25(
               keyword: 'type',
               params: { type: 'string' },
               message: 'must be string',
-              schema: schema36.properties.ignore.items.type,
-              parentSchema: schema36.properties.ignore.items,
+              schema: schema39.properties.ignore.items.type,
+              parentSchema: schema39.properties.ignore.items,
               data: data4,
             };
             if (vErrors === null) {
@@ -5047,8 +7710,8 @@ function validate25(
           keyword: 'type',
           params: { type: 'array' },
           message: 'must be array',
-          schema: schema36.properties.ignore.type,
-          parentSchema: schema36.properties.ignore,
+          schema: schema39.properties.ignore.type,
+          parentSchema: schema39.properties.ignore,
           data: data3,
         };
         if (vErrors === null) {
@@ -5071,7 +7734,7 @@ function validate25(
               params: { additionalProperty: key1 },
               message: 'must NOT have additional properties',
               schema: false,
-              parentSchema: schema35.properties.limits,
+              parentSchema: schema39.properties.limits,
               data: data5,
             };
             if (vErrors === null) {
@@ -5091,8 +7754,8 @@ function validate25(
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema35.properties.limits.properties.file_bytes.type,
-              parentSchema: schema35.properties.limits.properties.file_bytes,
+              schema: schema39.properties.limits.properties.file_bytes.type,
+              parentSchema: schema39.properties.limits.properties.file_bytes,
               data: data6,
             };
             if (vErrors === null) {
@@ -5111,7 +7774,7 @@ function validate25(
                 params: { comparison: '>=', limit: 1 },
                 message: 'must be >= 1',
                 schema: 1,
-                parentSchema: schema35.properties.limits.properties.file_bytes,
+                parentSchema: schema39.properties.limits.properties.file_bytes,
                 data: data6,
               };
               if (vErrors === null) {
@@ -5132,8 +7795,8 @@ function validate25(
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema35.properties.limits.properties.document_bytes.type,
-              parentSchema: schema35.properties.limits.properties.document_bytes,
+              schema: schema39.properties.limits.properties.document_bytes.type,
+              parentSchema: schema39.properties.limits.properties.document_bytes,
               data: data7,
             };
             if (vErrors === null) {
@@ -5152,7 +7815,7 @@ function validate25(
                 params: { comparison: '>=', limit: 1 },
                 message: 'must be >= 1',
                 schema: 1,
-                parentSchema: schema35.properties.limits.properties.document_bytes,
+                parentSchema: schema39.properties.limits.properties.document_bytes,
                 data: data7,
               };
               if (vErrors === null) {
@@ -5173,8 +7836,8 @@ function validate25(
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema35.properties.limits.properties.documents.type,
-              parentSchema: schema35.properties.limits.properties.documents,
+              schema: schema39.properties.limits.properties.documents.type,
+              parentSchema: schema39.properties.limits.properties.documents,
               data: data8,
             };
             if (vErrors === null) {
@@ -5193,7 +7856,7 @@ function validate25(
                 params: { comparison: '>=', limit: 1 },
                 message: 'must be >= 1',
                 schema: 1,
-                parentSchema: schema35.properties.limits.properties.documents,
+                parentSchema: schema39.properties.limits.properties.documents,
                 data: data8,
               };
               if (vErrors === null) {
@@ -5212,8 +7875,8 @@ function validate25(
           keyword: 'type',
           params: { type: 'object' },
           message: 'must be object',
-          schema: schema35.properties.limits.type,
-          parentSchema: schema35.properties.limits,
+          schema: schema39.properties.limits.type,
+          parentSchema: schema39.properties.limits,
           data: data5,
         };
         if (vErrors === null) {
@@ -5224,25 +7887,389 @@ function validate25(
         errors++;
       }
     }
+    if (data.render !== undefined) {
+      let data9 = data.render;
+      if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
+        for (const key2 in data9) {
+          if (!(key2 === 'flyte-core-values' || key2 === 'union-cluster-pools')) {
+            const err18 = {
+              instancePath: instancePath + '/render',
+              schemaPath: '#/properties/render/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key2 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema39.properties.render,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+        if (data9['flyte-core-values'] !== undefined) {
+          let data10 = data9['flyte-core-values'];
+          if (data10 && typeof data10 == 'object' && !Array.isArray(data10)) {
+            if (data10.path === undefined) {
+              const err19 = {
+                instancePath: instancePath + '/render/flyte-core-values',
+                schemaPath: '#/properties/render/properties/flyte-core-values/required',
+                keyword: 'required',
+                params: { missingProperty: 'path' },
+                message: "must have required property '" + 'path' + "'",
+                schema: schema39.properties.render.properties['flyte-core-values'].required,
+                parentSchema: schema39.properties.render.properties['flyte-core-values'],
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err19];
+              } else {
+                vErrors.push(err19);
+              }
+              errors++;
+            }
+            for (const key3 in data10) {
+              if (!(key3 === 'path' || key3 === 'credentialsSecret')) {
+                const err20 = {
+                  instancePath: instancePath + '/render/flyte-core-values',
+                  schemaPath:
+                    '#/properties/render/properties/flyte-core-values/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key3 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema39.properties.render.properties['flyte-core-values'],
+                  data: data10,
+                };
+                if (vErrors === null) {
+                  vErrors = [err20];
+                } else {
+                  vErrors.push(err20);
+                }
+                errors++;
+              }
+            }
+            if (data10.path !== undefined) {
+              let data11 = data10.path;
+              if (typeof data11 === 'string') {
+                if (func1(data11) > 1024) {
+                  const err21 = {
+                    instancePath: instancePath + '/render/flyte-core-values/path',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/path/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema39.properties.render.properties['flyte-core-values'].properties.path,
+                    data: data11,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err21];
+                  } else {
+                    vErrors.push(err21);
+                  }
+                  errors++;
+                }
+                if (func1(data11) < 1) {
+                  const err22 = {
+                    instancePath: instancePath + '/render/flyte-core-values/path',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/path/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema39.properties.render.properties['flyte-core-values'].properties.path,
+                    data: data11,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err22];
+                  } else {
+                    vErrors.push(err22);
+                  }
+                  errors++;
+                }
+              } else {
+                const err23 = {
+                  instancePath: instancePath + '/render/flyte-core-values/path',
+                  schemaPath:
+                    '#/properties/render/properties/flyte-core-values/properties/path/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema39.properties.render.properties['flyte-core-values'].properties.path.type,
+                  parentSchema:
+                    schema39.properties.render.properties['flyte-core-values'].properties.path,
+                  data: data11,
+                };
+                if (vErrors === null) {
+                  vErrors = [err23];
+                } else {
+                  vErrors.push(err23);
+                }
+                errors++;
+              }
+            }
+            if (data10.credentialsSecret !== undefined) {
+              let data12 = data10.credentialsSecret;
+              if (typeof data12 === 'string') {
+                if (func1(data12) > 253) {
+                  const err24 = {
+                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema:
+                      schema39.properties.render.properties['flyte-core-values'].properties
+                        .credentialsSecret,
+                    data: data12,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err24];
+                  } else {
+                    vErrors.push(err24);
+                  }
+                  errors++;
+                }
+                if (!pattern33.test(data12)) {
+                  const err25 = {
+                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+                    message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' + '"',
+                    schema: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+                    parentSchema:
+                      schema39.properties.render.properties['flyte-core-values'].properties
+                        .credentialsSecret,
+                    data: data12,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err25];
+                  } else {
+                    vErrors.push(err25);
+                  }
+                  errors++;
+                }
+              } else {
+                const err26 = {
+                  instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                  schemaPath:
+                    '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema39.properties.render.properties['flyte-core-values'].properties
+                      .credentialsSecret.type,
+                  parentSchema:
+                    schema39.properties.render.properties['flyte-core-values'].properties
+                      .credentialsSecret,
+                  data: data12,
+                };
+                if (vErrors === null) {
+                  vErrors = [err26];
+                } else {
+                  vErrors.push(err26);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err27 = {
+              instancePath: instancePath + '/render/flyte-core-values',
+              schemaPath: '#/properties/render/properties/flyte-core-values/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema39.properties.render.properties['flyte-core-values'].type,
+              parentSchema: schema39.properties.render.properties['flyte-core-values'],
+              data: data10,
+            };
+            if (vErrors === null) {
+              vErrors = [err27];
+            } else {
+              vErrors.push(err27);
+            }
+            errors++;
+          }
+        }
+        if (data9['union-cluster-pools'] !== undefined) {
+          let data13 = data9['union-cluster-pools'];
+          if (data13 && typeof data13 == 'object' && !Array.isArray(data13)) {
+            if (data13.path === undefined) {
+              const err28 = {
+                instancePath: instancePath + '/render/union-cluster-pools',
+                schemaPath: '#/properties/render/properties/union-cluster-pools/required',
+                keyword: 'required',
+                params: { missingProperty: 'path' },
+                message: "must have required property '" + 'path' + "'",
+                schema: schema39.properties.render.properties['union-cluster-pools'].required,
+                parentSchema: schema39.properties.render.properties['union-cluster-pools'],
+                data: data13,
+              };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+            for (const key4 in data13) {
+              if (!(key4 === 'path')) {
+                const err29 = {
+                  instancePath: instancePath + '/render/union-cluster-pools',
+                  schemaPath:
+                    '#/properties/render/properties/union-cluster-pools/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key4 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema39.properties.render.properties['union-cluster-pools'],
+                  data: data13,
+                };
+                if (vErrors === null) {
+                  vErrors = [err29];
+                } else {
+                  vErrors.push(err29);
+                }
+                errors++;
+              }
+            }
+            if (data13.path !== undefined) {
+              let data14 = data13.path;
+              if (typeof data14 === 'string') {
+                if (func1(data14) > 1024) {
+                  const err30 = {
+                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    schemaPath:
+                      '#/properties/render/properties/union-cluster-pools/properties/path/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema39.properties.render.properties['union-cluster-pools'].properties.path,
+                    data: data14,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err30];
+                  } else {
+                    vErrors.push(err30);
+                  }
+                  errors++;
+                }
+                if (func1(data14) < 1) {
+                  const err31 = {
+                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    schemaPath:
+                      '#/properties/render/properties/union-cluster-pools/properties/path/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema39.properties.render.properties['union-cluster-pools'].properties.path,
+                    data: data14,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err31];
+                  } else {
+                    vErrors.push(err31);
+                  }
+                  errors++;
+                }
+              } else {
+                const err32 = {
+                  instancePath: instancePath + '/render/union-cluster-pools/path',
+                  schemaPath:
+                    '#/properties/render/properties/union-cluster-pools/properties/path/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema39.properties.render.properties['union-cluster-pools'].properties.path
+                      .type,
+                  parentSchema:
+                    schema39.properties.render.properties['union-cluster-pools'].properties.path,
+                  data: data14,
+                };
+                if (vErrors === null) {
+                  vErrors = [err32];
+                } else {
+                  vErrors.push(err32);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err33 = {
+              instancePath: instancePath + '/render/union-cluster-pools',
+              schemaPath: '#/properties/render/properties/union-cluster-pools/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema39.properties.render.properties['union-cluster-pools'].type,
+              parentSchema: schema39.properties.render.properties['union-cluster-pools'],
+              data: data13,
+            };
+            if (vErrors === null) {
+              vErrors = [err33];
+            } else {
+              vErrors.push(err33);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err34 = {
+          instancePath: instancePath + '/render',
+          schemaPath: '#/properties/render/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema39.properties.render.type,
+          parentSchema: schema39.properties.render,
+          data: data9,
+        };
+        if (vErrors === null) {
+          vErrors = [err34];
+        } else {
+          vErrors.push(err34);
+        }
+        errors++;
+      }
+    }
   } else {
-    const err18 = {
+    const err35 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
       params: { type: 'object' },
       message: 'must be object',
-      schema: schema36.type,
-      parentSchema: schema36,
+      schema: schema39.type,
+      parentSchema: schema39,
       data,
     };
     if (vErrors === null) {
-      vErrors = [err18];
+      vErrors = [err35];
     } else {
-      vErrors.push(err18);
+      vErrors.push(err35);
     }
     errors++;
   }
-  validate25.errors = vErrors;
+  validate28.errors = vErrors;
   return errors === 0;
 }
-validate25.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+validate28.evaluated = { props: true, dynamicProps: false, dynamicItems: false };

@@ -77,7 +77,15 @@ export function assignmentKeyString(key: AssignmentKey): string {
     : `${key.project}/${key.domain}/${key.workflow}`;
 }
 
-export type ObjectKind = 'ClusterPool' | 'Cluster' | 'Queue' | 'PoolAssignment' | 'DefaultQueue';
+export type ObjectKind =
+  | 'ClusterPool'
+  | 'Cluster'
+  | 'Queue'
+  | 'PoolAssignment'
+  | 'DefaultQueue'
+  | 'ExecutionCluster'
+  | 'ClusterLabel'
+  | 'ExecutionClusterLabel';
 
 /** The kinds of poolsync's own control plane (embedded store and its REST API). */
 export const CORE_KINDS: readonly ObjectKind[] = [

@@ -3,6 +3,7 @@
  * src/manifests, consumed by src/plan. Every object keeps where it was declared.
  */
 import type { Assignment, ClusterDataPlane, PoolContract, QueueSpec } from './common.js';
+import type { ClusterLabelEntry, ExecutionClusterAuth, ExecutionClusterLabel } from './flyte.js';
 
 export interface SourceLocation {
   /** Path relative to the repository folder, with forward slashes. */
@@ -62,6 +63,13 @@ export interface DesiredDefaultQueue {
 export interface RepoConfig {
   prune: boolean;
   ignore: string[];
+  /** Generated files kept in the repository (poolsync.yaml `render`, docs/flyte-oss.md). */
+  render?: RenderConfig;
+}
+
+export interface RenderConfig {
+  'flyte-core-values'?: { path: string; credentialsSecret?: string };
+  'union-cluster-pools'?: { path: string };
 }
 
 export interface DesiredState {
@@ -75,7 +83,37 @@ export interface DesiredState {
    * fills it; absent (in hand-built states) means none.
    */
   default_queues?: DesiredDefaultQueue[];
+  /** Flyte OSS config-only kinds (docs/flyte-oss.md); absent in states built before them. */
+  execution_clusters?: DesiredExecutionCluster[];
+  cluster_labels?: DesiredClusterLabel[];
+  /** flyteadmin's EXECUTION_CLUSTER_LABEL attributes, sorted by key string. */
+  execution_cluster_labels?: DesiredExecutionClusterLabel[];
   config: RepoConfig;
   /** Git commit the state was read from, when known. */
   commit: string | null;
+}
+
+/** flyte-core `configmap.clusters.clusterConfigs[]` (docs/flyte-oss.md). */
+export interface DesiredExecutionCluster {
+  name: string;
+  endpoint: string | null;
+  enabled: boolean;
+  auth: ExecutionClusterAuth;
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
+/** flyte-core `configmap.clusters.labelClusterMap.<name>`. */
+export interface DesiredClusterLabel {
+  name: string;
+  clusters: ClusterLabelEntry[];
+  annotations: Annotations;
+  source: SourceLocation;
+}
+
+export interface DesiredExecutionClusterLabel extends ExecutionClusterLabel {
+  /** metadata.name of the manifest (free text; identity is the key, V11). */
+  name: string;
+  annotations: Annotations;
+  source: SourceLocation;
 }

@@ -1,5 +1,6 @@
 /** LiveState: what a ControlPlane reports (domain.md). Produced by src/controlplane. */
 import type { Assignment, Capabilities, PoolContract, QueueSpec } from './common.js';
+import type { ExecutionClusterLabel } from './flyte.js';
 
 export interface LivePool {
   name: string;
@@ -66,6 +67,8 @@ export interface LiveState {
    * project/domain; absent for control planes without such settings.
    */
   default_queues?: LiveDefaultQueue[];
+  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes, sorted by key; absent when there are none. */
+  execution_cluster_labels?: ExecutionClusterLabel[];
 }
 
 export interface LiveDefaultQueue {

@@ -4,6 +4,7 @@
  */
 import type { AssignmentKey, ObjectKind, PoolContract, QueueSpec } from './common.js';
 import type { RegisterClusterRequest } from './requests.js';
+import type { ExecutionClusterLabel } from './flyte.js';
 
 export const PLAN_FORMAT_VERSION = '1';
 
@@ -52,7 +53,9 @@ export type StepOp =
   | { op: 'set_assignment'; args: AssignmentKey & { pool: string } }
   | { op: 'delete_assignment'; args: AssignmentKey }
   | { op: 'set_default_queue'; args: { project: string; domain: string; queue: string } }
-  | { op: 'delete_default_queue'; args: { project: string; domain: string } };
+  | { op: 'delete_default_queue'; args: { project: string; domain: string } }
+  | { op: 'set_execution_cluster_label'; args: ExecutionClusterLabel }
+  | { op: 'delete_execution_cluster_label'; args: AssignmentKey };
 
 export type StepKind = StepOp['op'];
 

@@ -20,6 +20,7 @@ import {
 import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
 import type { Change, PlanError, PlanWarning } from '../model/plan.js';
 import type { DefaultQueueDecision } from './default-queues.js';
+import type { LabelDecision } from './cluster-labels.js';
 
 export interface PoolDecision {
   change: Change;
@@ -88,6 +89,8 @@ export class PlanContext {
   readonly assignments = new Map<string, AssignmentDecision>();
   /** Union v2 default-queue settings, by `project/domain` (default-queues.ts). */
   readonly defaultQueues = new Map<string, DefaultQueueDecision>();
+  /** Execution cluster labels by key string (cluster-labels.ts). */
+  readonly labels = new Map<string, LabelDecision>();
   /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
   readonly deletedClusters = new Set<string>();
   /**

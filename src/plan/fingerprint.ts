@@ -11,6 +11,7 @@ import type { ClusterDataPlane, PoolContract, QueueSpec } from '../model/common.
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import { sha256 } from './forms.js';
+import type { ExecutionClusterLabel } from '../model/flyte.js';
 
 const contractKey = (c: PoolContract) => [
   c.object_store_ref.uri,
@@ -75,6 +76,7 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
             ]),
           ]
         : []),
+      ...labelsKey(desired.execution_cluster_labels),
     ]),
   );
 }
@@ -92,6 +94,14 @@ export function liveFingerprint(live: LiveState): string {
       ...(live.default_queues?.length
         ? [live.default_queues.map((d) => [d.project, d.domain, d.queue])]
         : []),
+      ...labelsKey(live.execution_cluster_labels),
     ]),
   );
+}
+
+/** Execution cluster labels, only when there are any (fingerprints of states without them stay as they were). */
+function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): unknown[] {
+  return labels && labels.length > 0
+    ? [['execution_cluster_labels', labels.map((l) => [l.project, l.domain, l.workflow, l.label])]]
+    : [];
 }

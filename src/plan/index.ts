@@ -9,6 +9,7 @@ import type { LiveState } from '../model/live.js';
 import { PLAN_FORMAT_VERSION, type Change, type Plan } from '../model/plan.js';
 import { summarizeChanges } from './change.js';
 import { planAssignments } from './assignments.js';
+import { planExecutionClusterLabels } from './cluster-labels.js';
 import { planClusters } from './clusters.js';
 import { PlanContext, locationOf, preventsDestroy } from './context.js';
 import { planDefaultQueues, unsupportedDefaultQueues } from './default-queues.js';
@@ -26,6 +27,11 @@ export interface PlanOptions {
    * a plan error naming it. Absent: DefaultQueue is managed when live.default_queues is set.
    */
   backend?: { name: string; kinds: readonly ObjectKind[] };
+  /**
+   * Pools that exist outside the control plane's API (a backend whose pools are config only,
+   * e.g. Union self-managed's pool → clusters mapping): assignments may name them.
+   */
+  configOnlyPools?: readonly string[];
 }
 
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
@@ -35,9 +41,12 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   planQueues(ctx);
   planAssignments(ctx);
   const unsupported = unsupportedDefaultQueues(ctx, opts.backend);
-  if (unsupported.length > 0) ctx.errors.push(...unsupported);
-  else planDefaultQueues(ctx);
-  checkReferences(ctx);
+  if (unsupported.length === 0) planDefaultQueues(ctx);
+  // With a backend, planForBackend reports every kind it does not manage (BACKEND_KIND);
+  // without one, the live state tells whether default-queue settings exist.
+  else if (!opts.backend) ctx.errors.push(...unsupported);
+  planExecutionClusterLabels(ctx);
+  checkReferences(ctx, new Set(opts.configOnlyPools ?? []));
   checkPreventDestroy(ctx);
   queueWarnings(ctx);
 
@@ -47,6 +56,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ...[...ctx.queues.values()].map((d) => d.change),
     ...[...ctx.assignments.values()].map((d) => d.change),
     ...[...ctx.defaultQueues.values()].map((d) => d.change),
+    ...[...ctx.labels.values()].map((d) => d.change),
   ];
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
@@ -133,8 +143,9 @@ function checkPreventDestroy(ctx: PlanContext): void {
  * Defence in depth behind validation (V2, V8): a desired object naming a pool that will
  * not exist would only fail at apply time; fail the plan instead.
  */
-function checkReferences(ctx: PlanContext): void {
-  const exists = (pool: string) => Boolean(ctx.pools.get(pool)?.finalContract);
+function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): void {
+  const exists = (pool: string) =>
+    configOnlyPools.has(pool) || Boolean(ctx.pools.get(pool)?.finalContract);
   for (const c of ctx.desired.clusters) {
     if (!exists(c.pool)) {
       ctx.errors.push({

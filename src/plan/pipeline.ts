@@ -11,8 +11,8 @@ import { readLiveState, type BackendInfo, type ControlPlane } from '../controlpl
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { computePlan } from './index.js';
 import { withExecution } from './execution.js';
+import { planForBackend } from './backend.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -79,14 +79,13 @@ export async function planDesired(
   const t0 = performance.now();
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t1 = performance.now();
-  const backend = typeof source === 'function' ? opts.backend : source.backend;
-  const planned = computePlan(desired, live, {
+  const backend = opts.backend ?? (typeof source === 'function' ? undefined : source.backend);
+  const planned = planForBackend(desired, live, backend, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
   });
   // After planning: the planner stays pure; only the backend knows what has no public API.
-  const manualStep = backend?.manualStep?.bind(backend);
-  const plan = withExecution(planned, manualStep);
+  const plan = withExecution(planned, backend?.manualStep?.bind(backend));
   return { plan, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
 }
 

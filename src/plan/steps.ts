@@ -12,6 +12,7 @@ import type { Step } from '../model/plan.js';
 import { isWildcard, type PlanContext } from './context.js';
 import { StepGraph } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
+import { addLabelSteps } from './cluster-labels.js';
 
 const key = {
   createPool: (n: string) => `create_pool:${n}`,
@@ -115,6 +116,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
         address('PoolAssignment', k),
       );
   }
+  addLabelSteps(g, ctx);
   for (const [name, d] of ctx.pools) {
     if (d.deletes)
       g.add(

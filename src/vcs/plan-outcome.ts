@@ -8,6 +8,7 @@ import { formatValidationText } from '../manifests/index.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
 import { planRepository } from '../plan/pipeline.js';
+import type { BackendInfo } from '../controlplane/types.js';
 import { renderMarkdown } from '../render/index.js';
 import type { PublishOutcome } from './types.js';
 
@@ -17,6 +18,8 @@ export interface PlanOutcomeOptions {
   commit: string | null;
   /** Reads the control plane's live state (the daemon opens its control plane per use). */
   readLiveState: () => Promise<LiveState>;
+  /** What that control plane manages (BACKEND_KIND errors, config-only kinds). */
+  backend?: BackendInfo;
   /** The folder's path inside the repository, prefixed to error locations so reviewers can find them. */
   repoPath?: string;
   /** Markdown renderer (plan.md); the real one by default. */
@@ -51,7 +54,10 @@ export async function planOutcome(opts: PlanOutcomeOptions): Promise<PublishOutc
     });
   let result;
   try {
-    result = await planRepository(opts.dir, readLive, { commit: opts.commit });
+    result = await planRepository(opts.dir, readLive, {
+      commit: opts.commit,
+      ...(opts.backend ? { backend: opts.backend } : {}),
+    });
   } catch (err) {
     // plan.md: unreadable live state makes the plan fail; the reason goes in the comment.
     if (!(err instanceof LiveStateUnreadable)) throw err;

@@ -7,6 +7,7 @@
  * supersedes one still waiting, and a redelivered event for a commit already queued is
  * dropped.
  */
+import type { BackendInfo } from '../controlplane/types.js';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -46,6 +47,8 @@ export interface PullRequestHandlerOptions {
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
   readLiveState: () => Promise<LiveState>;
+  /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
+  backend?: BackendInfo;
   logger: HandlerLogger;
   retry?: RetryTuning;
   /** Plans a checked-out folder; the real validate → live state → plan → markdown by default. */
@@ -77,7 +80,13 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
   const plan =
     opts.plan ??
     ((dir: string, commit: string) =>
-      planOutcome({ dir, commit, readLiveState: opts.readLiveState, repoPath }));
+      planOutcome({
+        dir,
+        commit,
+        readLiveState: opts.readLiveState,
+        repoPath,
+        ...(opts.backend ? { backend: opts.backend } : {}),
+      }));
 
   const target = {
     provider: opts.provider,

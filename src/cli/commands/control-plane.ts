@@ -154,6 +154,9 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         logger,
         ...(token ? { token } : {}),
         ...(oauthClient ? { unionApi: await unionApi(controlPlane, oauthClient) } : {}),
+        // flyteadmin's attribute paths too (flyteadmin+http://); with a token, OAuth2 client
+        // credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
+        flyteadmin: token ? { oauth: { clientId: 'poolsync', clientSecret: token } } : {},
       });
     } catch (err) {
       await controlPlane.close();

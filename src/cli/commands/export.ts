@@ -2,6 +2,7 @@
  * `poolsync export [--control-plane URL] [--dir OUT]`: writes the live state as manifests
  * (one file per object, a folder per kind) that validate clean and plan to no changes.
  */
+import { exportExecutionClusterLabels } from '../../controlplane/export-flyte.js';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -62,6 +63,9 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       await cp.close();
     }
     const result = exportManifests(live);
+    const labels = exportExecutionClusterLabels(live);
+    result.files.push(...labels.files);
+    result.warnings.push(...labels.warnings);
     const out = resolve(args.dir);
     if (!args.force) {
       const clashes: string[] = [];
@@ -80,7 +84,11 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
     const c = result.counts;
     process.stdout.write(
-      `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments to ${out}\n`,
+      `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments` +
+        (live.execution_cluster_labels
+          ? ` and ${labels.files.length} execution cluster labels`
+          : '') +
+        ` to ${out}\n`,
     );
   },
 };

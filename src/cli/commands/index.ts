@@ -15,6 +15,7 @@ export const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   daemon: async () => (await import('./daemon.js')).daemonCommand,
   export: async () => (await import('./export.js')).exportCommand,
   plan: async () => (await import('./plan.js')).planCommand,
+  render: async () => (await import('./render.js')).renderCommand,
   show: async () => (await import('./show.js')).showCommand,
   validate: async () => (await import('./validate.js')).validateCommand,
 };

@@ -3,11 +3,13 @@
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
+import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { renderJson, renderMarkdown, renderText } from '../../render/index.js';
 import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
@@ -109,6 +111,9 @@ async function runPlan(args: PlanArgs): Promise<number> {
   }
   const color = useColor(args.color);
   process.stdout.write(render(plan, args.output, color));
+  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
+  const rendered = await renderedFileChanges(args.dir, result.desired, commit);
+  if (rendered !== '') (args.output === 'text' ? process.stdout : process.stderr).write(rendered);
   if (plan.errors.length > 0) {
     if (args.out) process.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
     return 1;
@@ -158,4 +163,25 @@ export function render(plan: Plan, output: OutputFormat, color: boolean): string
 /** --detailed-exitcode: blocked and unmanaged objects alone are not changes (nothing would be sent). */
 export function hasChangesToApply(plan: Plan): boolean {
   return plan.steps.length > 0;
+}
+
+/** What `poolsync render` would change in the generated files poolsync.yaml names, as diffs. */
+async function renderedFileChanges(
+  dir: string,
+  desired: DesiredState,
+  commit: string | null,
+): Promise<string> {
+  if (!desired.config.render) return '';
+  const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
+  const out: string[] = [];
+  for (const target of renderTargets(desired, commit)) {
+    const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
+    const cmp = compareTarget(target, current);
+    if (cmp.status === 'same') continue;
+    out.push(
+      `\nRendered file ${target.path} ${cmp.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
+        `(run \`poolsync render ${target.kind}\`, or let the daemon commit it):\n${cmp.diff}`,
+    );
+  }
+  return out.join('');
 }

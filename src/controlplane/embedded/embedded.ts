@@ -37,6 +37,8 @@ import { UserError } from '../../util/user-error.js';
 import { capabilitiesChangeHint, withQueueState } from './capabilities.js';
 import * as core from './state.js';
 import { validateDefaultQueueKey } from './default-queues.js';
+import * as labels from './cluster-labels.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import { StateStore, readStateOnce } from './store.js';
 import {
   validateActivity,
@@ -81,8 +83,13 @@ export interface QueueActivity {
 }
 
 export class EmbeddedControlPlane implements ControlPlane {
-  /** The embedded store also keeps Union v2's default-queue settings. */
-  readonly backend: BackendInfo = { name: 'embedded', kinds: EMBEDDED_KINDS };
+  readonly backend: BackendInfo = {
+    name: 'embedded',
+    // It also keeps Union v2's default-queue settings and flyteadmin's execution cluster labels (served over flyteadmin-gateway.ts),
+    // so a Flyte OSS repository plans against it locally; the labels' clusters are config only.
+    kinds: [...EMBEDDED_KINDS, 'ExecutionClusterLabel'],
+    configKinds: ['ExecutionCluster', 'ClusterLabel'],
+  };
   /** Served by `control-plane serve` so applies from several machines exclude each other. */
   readonly applyLock = new EmbeddedApplyLock();
   private closed = false;
@@ -338,6 +345,28 @@ export class EmbeddedControlPlane implements ControlPlane {
   async deleteDefaultQueue(project: string, domain: string): Promise<void> {
     const key = validateDefaultQueueKey(project, domain);
     await this.write({ op: 'delete_default_queue', ...key }, () => undefined);
+  }
+
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    return this.read(() => labels.listExecutionClusterLabels(this.state));
+  }
+
+  /** One label by key, or null (flyteadmin's Get*Attributes, for the gateway). */
+  getExecutionClusterLabel(key: AssignmentKey): Promise<ExecutionClusterLabel | null> {
+    return this.read(() => labels.getExecutionClusterLabel(this.state, validateAssignmentKey(key)));
+  }
+
+  async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    const key = validateAssignmentKey(label);
+    const valid = labels.validateExecutionClusterLabel(label, key);
+    return this.write({ op: 'set_execution_cluster_label', label: valid }, () => ({ ...valid }));
+  }
+
+  async deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
+    await this.write(
+      { op: 'delete_execution_cluster_label', key: validateAssignmentKey(key) },
+      () => undefined,
+    );
   }
 
   // ------------------------------------------------------------ simulation (not in ControlPlane)

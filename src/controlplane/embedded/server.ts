@@ -16,6 +16,7 @@ import type { ControlPlaneErrorCode } from '../errors.js';
 import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
 import type { UnionApi } from './union-api.js';
+import { flyteadminGateway, type FlyteadminGatewayOptions } from './flyteadmin-gateway.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -32,6 +33,8 @@ export interface ControlPlaneServerOptions {
   bodyLimitBytes?: number;
   /** Also serve Union's Connect/gRPC API and OAuth2 on this port (union-api.ts). */
   unionApi?: UnionApi;
+  /** Also serve flyteadmin's attribute and OAuth2 paths (flyteadmin-gateway.ts). */
+  flyteadmin?: FlyteadminGatewayOptions;
 }
 
 export interface ControlPlaneServer {
@@ -420,6 +423,7 @@ export async function startControlPlaneServer(
   const expected = opts.token ? opts.token : null;
   const limit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const log = opts.logger;
+  const flyteadmin = opts.flyteadmin ? flyteadminGateway(opts.controlPlane, opts.flyteadmin) : null;
 
   const send = (
     res: ServerResponse,
@@ -441,6 +445,7 @@ export async function startControlPlaneServer(
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
+    if (flyteadmin && (await flyteadmin(req, res, url))) return;
     if (expected && !tokenMatches(expected, req.headers.authorization)) {
       throw new HttpError(
         401,

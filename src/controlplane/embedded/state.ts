@@ -52,6 +52,14 @@ export {
   isDefaultQueueTarget,
   listDefaultQueues,
 } from './default-queues.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
+import {
+  applyClusterLabelOp,
+  clusterLabelsFromJson,
+  clusterLabelsToJson,
+  isClusterLabelOp,
+  type ClusterLabelOp,
+} from './cluster-labels.js';
 
 export interface PoolRecord {
   name: string;
@@ -88,6 +96,8 @@ export interface State {
   draining: Set<string>;
   /** Union v2 project/domain → default queue, keyed by `project/domain` (default-queues.ts). */
   default_queues: Map<string, LiveDefaultQueue>;
+  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes by key string (cluster-labels.ts). */
+  execution_cluster_labels?: Map<string, ExecutionClusterLabel>;
 }
 
 /** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
@@ -104,7 +114,8 @@ export type Op =
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
   | ({ op: 'set_queue_activity'; name: string } & ActivityRecord)
   | CapabilityOp
-  | DefaultQueueOp;
+  | DefaultQueueOp
+  | ClusterLabelOp;
 
 /** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */
 export const DEFAULT_POOL_CONTRACT: PoolContract = {
@@ -212,6 +223,7 @@ function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): voi
 
 /** Validates `op` against the state and applies it; throws (changing nothing) when a rule rejects it. */
 export function applyOp(state: State, op: Op): void {
+  if (isClusterLabelOp(op)) return applyClusterLabelOp(state, op);
   switch (op.op) {
     case 'create_pool': {
       const addr = address('ClusterPool', op.name);
@@ -691,6 +703,8 @@ export interface StateJson {
   draining?: string[];
   /** Absent in snapshots written before default-queue settings existed. */
   default_queues?: LiveDefaultQueue[];
+  /** Absent in snapshots written before execution cluster labels. */
+  execution_cluster_labels?: ExecutionClusterLabel[];
 }
 
 export function stateToJson(state: State): StateJson {
@@ -706,6 +720,7 @@ export function stateToJson(state: State): StateJson {
     draining: [...state.draining].sort(),
     // Only when set, so snapshots of control planes without settings keep their old form.
     ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
+    ...clusterLabelsToJson(state),
   };
 }
 
@@ -721,5 +736,6 @@ export function stateFromJson(json: StateJson): State {
     default_queues: new Map(
       (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
     ),
+    ...clusterLabelsFromJson(json.execution_cluster_labels),
   };
 }

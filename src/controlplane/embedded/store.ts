@@ -21,6 +21,8 @@
  */
 import { open, readFile, rename, mkdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import { acquireLockFile, type HeldLockFile } from '../../util/lock-file.js';
 import {
@@ -220,7 +222,7 @@ class ReadRace extends Error {}
 /**
  * The state at `path` as of now, read without the writer lock and without writing anything
  * (a missing file is the state `init` makes, in memory only). Retries when a writer compacts
- * at the same moment; after several tries it falls back to the lock-free error message.
+ * at the same moment, with a jittered pause; after several tries it gives up with a message.
  */
 export async function readStateOnce(path: string, init: () => State): Promise<State> {
   for (let attempt = 0; ; attempt++) {
@@ -238,6 +240,8 @@ export async function readStateOnce(path: string, init: () => State): Promise<St
           `control-plane state ${path} kept changing while it was read (a writer is compacting it); try again`,
         );
       }
+      // A jittered pause lets the reader land between two compactions of a busy writer.
+      await sleep(backoffDelay(attempt + 1, 2, 100));
     }
   }
 }

@@ -36,6 +36,7 @@ import {
   kindUnsupported,
   type ControlPlaneErrorCode,
 } from '../errors.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import type {
   ApplyLockLease,
   ApplyLockProvider,
@@ -498,6 +499,20 @@ export class HttpControlPlane implements ControlPlane {
 
   setAssignment(assignment: Assignment): Promise<LiveAssignment> {
     return this.call('PUT', '/v1/assignments', assignment);
+  }
+
+  // The poolsync REST API has no execution cluster labels: the embedded server serves them
+  // over flyteadmin's own paths instead (open them with flyteadmin+http://).
+  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+
+  async setExecutionClusterLabel(_label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+
+  async deleteExecutionClusterLabel(_key: AssignmentKey): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
   }
 
   deleteAssignment(key: AssignmentKey): Promise<void> {

@@ -15,7 +15,8 @@ import type {
   PoolContract,
   QueueSpec,
 } from '../../model/common.js';
-import { address } from '../../model/common.js';
+import { address, assignmentKeyString } from '../../model/common.js';
+import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import type {
   LiveAssignment,
   LiveCluster,
@@ -28,7 +29,7 @@ import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import type { Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
 import { QueueService, QueueState, type Queue } from '../../gen/cloudidl/queue/queue_pb.js';
 import { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
-import { ControlPlaneError } from '../errors.js';
+import { ControlPlaneError, kindUnsupported } from '../errors.js';
 import type {
   BackendInfo,
   ControlPlane,
@@ -367,6 +368,21 @@ export class UnionControlPlane implements ControlPlane {
 
   deleteAssignment(key: AssignmentKey): Promise<void> {
     return Promise.reject(noAssignments(key));
+  }
+
+  // Execution cluster labels are flyteadmin attributes; Union v2 routes by default queue instead.
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    return Promise.reject(kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null));
+  }
+
+  setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    const addr = address('ExecutionClusterLabel', assignmentKeyString(label));
+    return Promise.reject(kindUnsupported(this.backend.name, 'ExecutionClusterLabel', addr));
+  }
+
+  deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
+    const addr = address('ExecutionClusterLabel', assignmentKeyString(key));
+    return Promise.reject(kindUnsupported(this.backend.name, 'ExecutionClusterLabel', addr));
   }
 
   listDefaultQueues(): Promise<LiveDefaultQueue[]> {

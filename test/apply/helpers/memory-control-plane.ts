@@ -14,6 +14,7 @@ import {
   capabilityOff,
   kindUnsupported,
 } from '../../../src/controlplane/errors.js';
+import type { ExecutionClusterLabel } from '../../../src/model/flyte.js';
 import {
   BASELINE_CAPABILITIES,
   CORE_KINDS,
@@ -281,6 +282,15 @@ export class MemoryControlPlane implements ControlPlane {
     throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
   }
 
+  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+  async setExecutionClusterLabel(_l: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
+  async deleteExecutionClusterLabel(_k: AssignmentKey): Promise<void> {
+    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
+  }
   async close() {}
 
   private checkSelector(spec: QueueSpec) {

@@ -20,6 +20,8 @@ const TARGET_KIND: Record<StepOp['op'], ObjectKind> = {
   delete_assignment: 'PoolAssignment',
   set_default_queue: 'DefaultQueue',
   delete_default_queue: 'DefaultQueue',
+  set_execution_cluster_label: 'ExecutionClusterLabel',
+  delete_execution_cluster_label: 'ExecutionClusterLabel',
 };
 
 function defaultTarget(s: StepOp): string {

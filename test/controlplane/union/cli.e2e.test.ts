@@ -71,5 +71,5 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
       expect(all).not.toContain(CLIENT.client_secret);
       expect(all).not.toMatch(/Bearer /);
     }
-  }, 60_000);
+  }, 180_000);
 });

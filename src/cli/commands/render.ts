@@ -1,0 +1,114 @@
+/**
+ * `poolsync render flyte-core-values|union-cluster-pools [DIR] [--out FILE] [--check]`: writes
+ * a generated configuration file from the manifests (docs/flyte-oss.md,
+ * docs/union-self-managed.md). Without --out it writes where poolsync.yaml `render` says, or to
+ * stdout when it says nothing; `--out -` is stdout. --check writes nothing and exits 1 when
+ * the file in the folder differs from what would be rendered (for CI).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { formatValidationText, loadRepository } from '../../manifests/index.js';
+import { cleanCommit } from '../../plan/pipeline.js';
+import {
+  RENDER_KINDS,
+  compareTarget,
+  renderKind,
+  type RenderKind,
+} from '../../render/values/targets.js';
+import { UserError } from '../../util/user-error.js';
+import { configDirPositional, requireFolder } from '../options.js';
+
+interface RenderArgs {
+  what: RenderKind;
+  dir: string;
+  out?: string;
+  check: boolean;
+  'credentials-secret'?: string;
+}
+
+export const renderCommand: CommandModule<object, RenderArgs> = {
+  command: 'render <what> [dir]',
+  describe:
+    'Write a generated configuration file from the manifests: flyte-core Helm values (labelClusterMap, clusterConfigs) or the Union self-managed pool -> clusters mapping',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('what', {
+        choices: RENDER_KINDS,
+        describe: 'flyte-core-values | union-cluster-pools',
+      })
+      .positional('dir', configDirPositional)
+      .option('out', {
+        type: 'string',
+        describe:
+          'File to write ("-" for stdout); default: the path in poolsync.yaml render, else stdout',
+      })
+      .option('check', {
+        type: 'boolean',
+        default: false,
+        describe: 'Write nothing; exit 1 when the file differs from what would be rendered',
+      })
+      .option('credentials-secret', {
+        type: 'string',
+        describe:
+          'flyte-core-values: the Secret with the data-plane credentials (default cluster-credentials)',
+      })
+      .example(
+        '$0 render flyte-core-values examples/flyte-oss --out values-clusters.yaml',
+        'Helm values for flyte-core',
+      )
+      .example(
+        '$0 render union-cluster-pools examples/union-self-managed',
+        'The mapping to hand to Union',
+      ) as unknown as Argv<RenderArgs>,
+  handler: async (args) => {
+    await requireFolder(args.dir);
+    const commit = await cleanCommit(args.dir);
+    const loaded = await loadRepository(args.dir, { commit });
+    if (!loaded.valid) {
+      process.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
+      process.exitCode = 1;
+      return;
+    }
+    const desired = loaded.desired;
+    const configured = desired.config.render?.[args.what] as
+      { path: string; credentialsSecret?: string } | undefined;
+    const secret = args['credentials-secret'] ?? configured?.credentialsSecret;
+    const content = renderKind(
+      args.what,
+      desired,
+      commit,
+      secret ? { credentialsSecret: secret } : {},
+    );
+    const out =
+      args.out === '-'
+        ? null
+        : args.out !== undefined
+          ? resolve(args.out)
+          : configured
+            ? join(resolve(args.dir), configured.path)
+            : null;
+    if (args.check) {
+      if (out === null)
+        throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');
+      const current = await readFile(out, 'utf8').catch(() => null);
+      const cmp = compareTarget({ kind: args.what, path: out, content }, current);
+      if (cmp.status === 'same') {
+        process.stdout.write(`${out} is up to date\n`);
+        return;
+      }
+      process.stdout.write(
+        `${out} ${cmp.status === 'missing' ? 'does not exist' : 'differs from the manifests'}; run \`poolsync render ${args.what}\`\n${cmp.diff}`,
+      );
+      process.exitCode = 1;
+      return;
+    }
+    if (out === null) {
+      process.stdout.write(content);
+      return;
+    }
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, content);
+    process.stderr.write(`Wrote ${out}\n`);
+  },
+};

@@ -1,0 +1,40 @@
+/**
+ * Export of flyteadmin's execution cluster labels (export.ts does the other kinds). flyteadmin
+ * exposes the label of each project/domain[/workflow] but not labelClusterMap or clusterConfigs
+ * (config files, no API), so the warning says what to add for the folder to validate (V11).
+ */
+import { dump } from 'js-yaml';
+import type { LiveState } from '../model/live.js';
+import { assignmentManifestName, type ExportedFile } from './export.js';
+
+export function exportExecutionClusterLabels(live: LiveState): {
+  files: ExportedFile[];
+  warnings: string[];
+} {
+  const labels = live.execution_cluster_labels ?? [];
+  const taken = new Set<string>();
+  const files = labels.map((l) => {
+    const name = assignmentManifestName({ ...l, pool: l.label }, taken);
+    const spec = {
+      project: l.project,
+      domain: l.domain,
+      ...(l.workflow !== null ? { workflow: l.workflow } : {}),
+      label: l.label,
+    };
+    return {
+      path: `execution-cluster-labels/${name}.yaml`,
+      content: dump(
+        { apiVersion: 'poolsync/v1', kind: 'ExecutionClusterLabel', metadata: { name }, spec },
+        { lineWidth: -1, noRefs: true, quoteStyle: 'double' },
+      ),
+    };
+  });
+  const named = [...new Set(labels.map((l) => l.label))].sort();
+  const warnings =
+    named.length > 0
+      ? [
+          `the execution cluster labels name ${named.map((n) => `'${n}'`).join(', ')}: flyteadmin has no API for labelClusterMap or clusterConfigs, so add a ClusterLabel and its ExecutionCluster documents for each (from configmap.clusters of your flyte-core values, docs/flyte-oss.md) before the folder validates (V11)`,
+        ]
+      : [];
+  return { files, warnings };
+}

@@ -1,0 +1,113 @@
+/**
+ * What a backend can manage (BackendInfo.kinds, configKinds) applied to a desired state before
+ * planning. Pure. A repository declaring a kind the backend cannot manage fails the plan with
+ * one BACKEND_KIND error per kind, naming the backend, the kind and where it is declared;
+ * kinds the backend takes as configuration only (rendered by `poolsync render`, no API) are
+ * left out of the plan instead.
+ */
+import {
+  address,
+  assignmentKeyString,
+  defaultQueueKeyString,
+  type ObjectKind,
+} from '../model/common.js';
+import type { DesiredState, SourceLocation } from '../model/desired.js';
+import type { LiveState } from '../model/live.js';
+import type { Plan, PlanError } from '../model/plan.js';
+import type { BackendInfo } from '../controlplane/types.js';
+import { computePlan, type PlanOptions } from './index.js';
+import { locationOf } from './context.js';
+
+type Declared = { address: string; source: SourceLocation }[];
+
+/** The objects of each kind in a desired state, with their addresses. */
+function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
+  const named = (kind: ObjectKind, list: { name: string; source: SourceLocation }[] | undefined) =>
+    (list ?? []).map((o) => ({ address: address(kind, o.name), source: o.source }));
+  return [
+    ['ClusterPool', named('ClusterPool', desired.pools)],
+    ['Cluster', named('Cluster', desired.clusters)],
+    ['Queue', named('Queue', desired.queues)],
+    [
+      'PoolAssignment',
+      desired.assignments.map((a) => ({
+        address: address('PoolAssignment', assignmentKeyString(a)),
+        source: a.source,
+      })),
+    ],
+    [
+      'DefaultQueue',
+      (desired.default_queues ?? []).map((d) => ({
+        address: address('DefaultQueue', defaultQueueKeyString(d)),
+        source: d.source,
+      })),
+    ],
+    ['ExecutionCluster', named('ExecutionCluster', desired.execution_clusters)],
+    ['ClusterLabel', named('ClusterLabel', desired.cluster_labels)],
+    [
+      'ExecutionClusterLabel',
+      (desired.execution_cluster_labels ?? []).map((l) => ({
+        address: address('ExecutionClusterLabel', assignmentKeyString(l)),
+        source: l.source,
+      })),
+    ],
+  ];
+}
+
+/** BACKEND_KIND: one error per declared kind the backend neither manages nor takes as config. */
+export function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+  const accepted = new Set<ObjectKind>([...backend.kinds, ...(backend.configKinds ?? [])]);
+  const out: PlanError[] = [];
+  for (const [kind, objects] of declaredByKind(desired)) {
+    if (objects.length === 0 || accepted.has(kind)) continue;
+    const first = objects[0]!;
+    const more = objects.length > 1 ? ` (and ${objects.length - 1} more)` : '';
+    out.push({
+      code: 'BACKEND_KIND',
+      address: first.address,
+      message:
+        `the ${backend.name} backend cannot manage ${kind}: ${first.address} is declared at ${locationOf(first.source)}${more}. ` +
+        `This backend manages ${[...accepted].join(', ')}; remove the ${kind} documents or plan them against a control plane that has them`,
+      location: locationOf(first.source),
+    });
+  }
+  return out;
+}
+
+/** The desired state the planner compares with the backend: config-only kinds left out. */
+export function plannableState(
+  desired: DesiredState,
+  backend: BackendInfo,
+): { desired: DesiredState; configOnlyPools: string[] } {
+  const config = new Set(backend.configKinds ?? []);
+  if (!config.has('ClusterPool') && !config.has('Cluster')) return { desired, configOnlyPools: [] };
+  return {
+    desired: {
+      ...desired,
+      pools: config.has('ClusterPool') ? [] : desired.pools,
+      clusters: config.has('Cluster') ? [] : desired.clusters,
+    },
+    // The pools Union (not the API) keeps: the declared ones, and `default` (P1).
+    configOnlyPools: config.has('ClusterPool')
+      ? ['default', ...desired.pools.map((p) => p.name)]
+      : [],
+  };
+}
+
+/** computePlan for one backend: its kind errors, and config-only kinds kept out of the plan. */
+export function planForBackend(
+  desired: DesiredState,
+  live: LiveState,
+  backend: BackendInfo | undefined,
+  opts: PlanOptions = {},
+): Plan {
+  if (!backend) return computePlan(desired, live, opts);
+  const view = plannableState(desired, backend);
+  const plan = computePlan(view.desired, live, {
+    ...opts,
+    ...(opts.commit === undefined ? { commit: desired.commit } : {}),
+    configOnlyPools: view.configOnlyPools,
+  });
+  plan.errors.push(...backendKindErrors(desired, backend));
+  return plan;
+}

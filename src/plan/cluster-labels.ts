@@ -1,0 +1,120 @@
+/**
+ * flyteadmin execution cluster labels (docs/flyte-oss.md): project/domain[/workflow] → label,
+ * planned like pool assignments (an upsert to create or update, a delete with prune), plus
+ * the warning for a label that sends work to a disabled ExecutionCluster.
+ */
+import { address, assignmentKeyString } from '../model/common.js';
+import type { DesiredState } from '../model/desired.js';
+import type { ExecutionClusterLabel } from '../model/flyte.js';
+import type { Change, PlanWarning } from '../model/plan.js';
+import { makeChange } from './change.js';
+import type { PlanContext } from './context.js';
+import { diffForms, type Form } from './forms.js';
+import type { StepGraph } from './graph.js';
+import { UNMANAGED_REASON } from './pools.js';
+
+export interface LabelDecision {
+  change: Change;
+  key: ExecutionClusterLabel;
+  set: boolean;
+  remove: boolean;
+}
+
+function labelForm(l: ExecutionClusterLabel): Form {
+  return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };
+}
+
+/** Fills ctx.labels (sorted by key); nothing when neither state has labels. */
+export function planExecutionClusterLabels(ctx: PlanContext): void {
+  const desired = ctx.desired.execution_cluster_labels ?? [];
+  const live = ctx.live.execution_cluster_labels ?? [];
+  const dByKey = new Map(desired.map((d) => [assignmentKeyString(d), d]));
+  const lByKey = new Map(live.map((l) => [assignmentKeyString(l), l]));
+  const keys = [...new Set([...dByKey.keys(), ...lByKey.keys()])].sort();
+  for (const key of keys) {
+    const d = dByKey.get(key);
+    const l = lByKey.get(key);
+    const before = l ? labelForm(l) : null;
+    if (!d) {
+      const remove = ctx.prune;
+      ctx.labels.set(key, {
+        change: remove
+          ? makeChange(
+              'ExecutionClusterLabel',
+              key,
+              'delete',
+              before,
+              null,
+              diffForms(before, null),
+            )
+          : makeChange(
+              'ExecutionClusterLabel',
+              key,
+              'unmanaged',
+              before,
+              before,
+              [],
+              UNMANAGED_REASON,
+            ),
+        key: l!,
+        set: false,
+        remove,
+      });
+      continue;
+    }
+    const after = labelForm(d);
+    const diff = diffForms(before, after);
+    const action = !l ? 'create' : diff.length > 0 ? 'update' : 'noop';
+    ctx.labels.set(key, {
+      change: makeChange('ExecutionClusterLabel', key, action, before, after, diff),
+      key: { project: d.project, domain: d.domain, workflow: d.workflow, label: d.label },
+      set: action !== 'noop',
+      remove: false,
+    });
+  }
+  ctx.warnings.push(...disabledClusterWarnings(ctx.desired));
+}
+
+/** Label steps have no dependencies: a label names config-only clusters, not API objects. */
+export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
+  for (const [key, d] of ctx.labels) {
+    const target = address('ExecutionClusterLabel', key);
+    const { project, domain, workflow } = d.key;
+    if (d.remove)
+      g.add(
+        `delete_execution_cluster_label:${key}`,
+        { op: 'delete_execution_cluster_label', args: { project, domain, workflow } },
+        target,
+      );
+    if (d.set)
+      g.add(
+        `set_execution_cluster_label:${key}`,
+        { op: 'set_execution_cluster_label', args: { ...d.key } },
+        target,
+      );
+  }
+}
+
+/** LABEL_CLUSTER_DISABLED: flyteadmin skips a disabled cluster, so its share of the label goes elsewhere (or nowhere). */
+export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
+  const disabled = new Set(
+    (desired.execution_clusters ?? []).filter((c) => !c.enabled).map((c) => c.name),
+  );
+  if (disabled.size === 0) return [];
+  const out: PlanWarning[] = [];
+  for (const label of desired.cluster_labels ?? []) {
+    const off = label.clusters.filter((e) => disabled.has(e.cluster));
+    if (off.length === 0) continue;
+    const all = off.length === label.clusters.length;
+    out.push({
+      code: 'LABEL_CLUSTER_DISABLED',
+      address: address('ClusterLabel', label.name),
+      message:
+        `label '${label.name}' sends work to disabled ExecutionCluster ${off.map((e) => `'${e.cluster}' (weight ${e.weight})`).join(', ')}` +
+        (all
+          ? `: every cluster of the label is disabled, so executions with this label have nowhere to run`
+          : `: flyteadmin skips it, so the other clusters of the label take its share`),
+    });
+  }
+  return out;
+}
