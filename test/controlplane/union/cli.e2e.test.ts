@@ -44,7 +44,10 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
 
     const started = Date.now();
     const apply = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
-    expect(apply.stderr).toBe('');
+    // Union has no apply lock of its own (issue 16): without --lock k8s:NS/NAME, apply says so.
+    expect(apply.stderr).toBe(
+      'warning: the union control plane has no apply lock of its own: only applies from this machine are excluded; pass --lock k8s:NAMESPACE/NAME to exclude applies from other machines too\n',
+    );
     expect(apply.code).toBe(0);
     expect(apply.stdout).toMatch(/Apply complete/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(500); // waited for c2's work
