@@ -23,7 +23,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function measureDaemon(
   cli: Cli,
-  options: { repo: string; controlPlane: string; stateDir: string; runs: number },
+  options: {
+    repo: string;
+    controlPlane: string;
+    stateDir: string;
+    runs: number;
+    /** Watch the folder (`--watch`: reloaded every run) instead of following the Git repo. */
+    watch?: boolean;
+    env?: NodeJS.ProcessEnv;
+  },
 ): Promise<DaemonMeasurement> {
   // A fresh random token for this run only; it never leaves this process and the child's env.
   const token = randomBytes(24).toString('hex');
@@ -33,7 +41,7 @@ export async function measureDaemon(
     [
       ...cli.prefix,
       'daemon',
-      '--repo',
+      options.watch ? '--watch' : '--repo',
       options.repo,
       '--control-plane',
       options.controlPlane,
@@ -52,7 +60,10 @@ export async function measureDaemon(
       '--log-level',
       'info', // the "listening on URL" line is an info line
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POOLSYNC_RECONCILE_TOKEN: token } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env, POOLSYNC_RECONCILE_TOKEN: token },
+    },
   );
   let output = '';
   const collect = (b: Buffer) => {

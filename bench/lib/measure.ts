@@ -32,7 +32,12 @@ export interface RunOptions {
   captureStdout?: boolean;
   /** Exit codes that count as success (default [0]). */
   okExitCodes?: number[];
+  /** Kill the process after this long and throw a `TimeoutError` (default: no limit). */
+  timeoutMs?: number;
 }
+
+/** The process ran past RunOptions.timeoutMs and was killed. */
+export class TimeoutError extends Error {}
 
 export function rssSource(): string {
   return existsSync(GNU_TIME)
@@ -59,6 +64,7 @@ export async function runProcess(
     argv = ['--import', RSS_HOOK, ...args];
     env.POOLSYNC_BENCH_RSS_FILE = rssFile;
   }
+  let timedOut = false;
   try {
     const started = performance.now();
     const { exitCode, stdout, stderr } = await new Promise<{
@@ -78,15 +84,26 @@ export async function runProcess(
       });
       child.stderr.on('data', (b: Buffer) => err.push(b));
       child.on('error', reject);
-      child.on('close', (code) =>
+      const timer =
+        options.timeoutMs === undefined
+          ? null
+          : setTimeout(() => {
+              timedOut = true;
+              child.kill('SIGKILL');
+            }, options.timeoutMs);
+      child.on('close', (code) => {
+        if (timer) clearTimeout(timer);
         resolve({
           exitCode: code ?? 1,
           stdout: Buffer.concat(out).toString('utf8'),
           stderr: Buffer.concat(err).toString('utf8'),
-        }),
-      );
+        });
+      });
     });
     const ms = performance.now() - started;
+    if (timedOut) {
+      throw new TimeoutError(`\`${command}\` did not finish within ${options.timeoutMs} ms`);
+    }
     const ok = options.okExitCodes ?? [0];
     if (!ok.includes(exitCode)) {
       throw new Error(

@@ -21,7 +21,7 @@ import {
   type StepError,
   type StepResult,
 } from './types.js';
-import { WaitAbortedError, WaitTimeoutError, waitIdle } from './wait.js';
+import { WaitAbortedError, WaitTimeoutError, waitDrained, waitIdle } from './wait.js';
 
 const DEFAULT_POLL = { initial: 500, max: 15_000 };
 
@@ -93,7 +93,7 @@ export async function executePlan(
 
   const runStep = async (step: Step): Promise<void> => {
     const result = results.get(step.id)!;
-    if (isManual(step) && !opts.runManual) {
+    if (isManual(step) && !(opts.runManual && (opts.canRunManual?.(step) ?? true))) {
       // Left for a person: its dependents never become ready (reported `waiting` below).
       result.status = 'manual';
       result.note = step.manual?.command ?? null;
@@ -111,8 +111,8 @@ export async function executePlan(
             emit({ type: 'manual_output', step, stream, line }),
           )
         ).note;
-      } else if (step.op === 'wait_idle') {
-        await waitIdle(cp, step.args.queues, {
+      } else if (step.op === 'wait_idle' || step.op === 'wait_drained') {
+        await (step.op === 'wait_idle' ? waitIdle : waitDrained)(cp, step.args.queues, {
           timeoutMs: waitTimeoutMs,
           pollIntervalMs: opts.pollIntervalMs ?? DEFAULT_POLL,
           signal: opts.signal,
@@ -166,6 +166,17 @@ export async function executePlan(
   });
   opts.signal?.removeEventListener('abort', onAbort);
 
+  // A manual step that follows another manual step (register a cluster into a pool a person
+  // creates) never becomes ready, but it is the person's as well: in the runbook, not a failure.
+  // (With a runner, only one whose ancestor was left can still be not run here.)
+  if (stopping === null) {
+    for (const step of plan.steps) {
+      const r = results.get(step.id)!;
+      if (r.status !== 'not_run' || !isManual(step)) continue;
+      r.status = 'manual';
+      r.note = step.manual?.command ?? null;
+    }
+  }
   const blockedBy = waitingOnManual(plan.steps);
   for (const [id, by] of blockedBy) {
     const r = results.get(id)!;
@@ -277,9 +288,10 @@ function countChanges(plan: Plan, steps: StepResult[]): ApplyCounts {
     }
     const key = ACTION_COUNT[change.action];
     if (key === undefined) continue;
-    const own = (byTarget.get(change.address) ?? []).filter((s) => s.op !== 'wait_idle');
+    const isWait = (s: StepResult) => s.op === 'wait_idle' || s.op === 'wait_drained';
+    const own = (byTarget.get(change.address) ?? []).filter((s) => !isWait(s));
     const cause = change.caused_by
-      ? (byTarget.get(change.caused_by) ?? []).filter((s) => s.op !== 'wait_idle')
+      ? (byTarget.get(change.caused_by) ?? []).filter((s) => !isWait(s))
       : [];
     const relevant = own.length > 0 ? own : cause;
     const applied = relevant.length > 0 ? relevant.every((s) => s.status === 'done') : allDone;

@@ -64,11 +64,32 @@ export function shellWords(command: string): string[] {
   return words;
 }
 
+/** The program manual commands name; `--flyte-cli PATH` stands in for it. */
+export const CLI_NAME = 'flyte';
+
+/**
+ * True when the step's command is a `flyte …` command `--flyte-cli` can run; false for
+ * anything else (e.g. `# … in the Union console`: an action only a person can take).
+ */
+export function isCliCommand(step: Step): boolean {
+  const command = step.manual?.command;
+  if (!command) return false;
+  try {
+    return shellWords(command)[0] === CLI_NAME;
+  } catch {
+    return false;
+  }
+}
+
 /** The argv a manual step runs with: the CLI binary, then the command's arguments. */
 export function manualArgv(step: Step, cliPath: string, filePath: string | null): string[] {
   const manual = step.manual;
   if (!manual) throw new ManualCommandError(`step ${step.id} has no manual command`);
-  const [, ...args] = shellWords(manual.command);
+  const [program, ...args] = shellWords(manual.command);
+  if (program !== CLI_NAME)
+    throw new ManualCommandError(
+      `step ${step.id}: "${manual.command}" is not a ${CLI_NAME} command; do it by hand`,
+    );
   const file = manual.file;
   return [cliPath, ...args.map((a) => (file && filePath && a === file.name ? filePath : a))];
 }

@@ -21,6 +21,12 @@ const STEP_OPS: ReadonlySet<StepKind> = new Set<StepKind>([
   'wait_idle',
   'set_assignment',
   'delete_assignment',
+  'drain_queue',
+  'wait_drained',
+  'activate_queue',
+  'delete_queue',
+  'move_cluster',
+  'update_pool',
   'set_default_queue',
   'delete_default_queue',
 ]);

@@ -3,6 +3,7 @@
  * duration), throttled progress of waits, and the closing summary or failure report.
  * Pure formatting: event in, lines out.
  */
+import { escapeTerminal } from '../util/terminal-text.js';
 import type { Step } from '../model/plan.js';
 import type { ApplyEvent, ApplyResult } from './types.js';
 import { formatDuration } from '../util/duration.js';
@@ -18,6 +19,12 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   wait_idle: ['Waiting for in-flight work to finish on', 'Wait'],
   set_assignment: ['Setting', 'Assignment'],
   delete_assignment: ['Deleting', 'Deletion'],
+  drain_queue: ['Draining', 'Drain'],
+  wait_drained: ['Waiting until DRAINED:', 'Wait'],
+  activate_queue: ['Re-activating', 'Activation'],
+  delete_queue: ['Deleting', 'Deletion'],
+  move_cluster: ['Moving', 'Move'],
+  update_pool: ['Updating in place', 'Update'],
   set_default_queue: ['Setting', 'Setting'],
   delete_default_queue: ['Deleting', 'Deletion'],
   set_execution_cluster_label: ['Setting', 'Label'],
@@ -55,7 +62,10 @@ export function progressPrinter(
     switch (e.type) {
       case 'step_started': {
         const [verb] = VERB[e.step.op];
-        const what = e.step.op === 'wait_idle' ? ` queues ${e.step.args.queues.join(', ')}` : '';
+        const what =
+          e.step.op === 'wait_idle' || e.step.op === 'wait_drained'
+            ? ` queues ${e.step.args.queues.join(', ')}`
+            : '';
         write(`${e.step.target}: ${verb}${what}... [${e.step.id}]`);
         return;
       }
@@ -63,7 +73,7 @@ export function progressPrinter(
         const [, noun] = VERB[e.step.op];
         const after = formatDuration(e.duration_ms);
         if (e.status === 'done') {
-          const note = e.note ? ` (${e.note})` : '';
+          const note = e.note ? ` (${escapeTerminal(e.note)})` : '';
           write(
             colors.green(`${e.step.target}: ${noun} complete after ${after}${note} [${e.step.id}]`),
           );
@@ -72,7 +82,7 @@ export function progressPrinter(
           const rule = err.rule ? ` (${err.rule})` : '';
           write(
             colors.red(
-              `${e.step.target}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${err.message}`,
+              `${e.step.target}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${escapeTerminal(err.message)}`,
             ),
           );
         }
@@ -155,7 +165,9 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
   for (const s of failed) {
     const rule = s.error!.rule ? ` (${s.error!.rule})` : '';
     lines.push(
-      colors.red(`  ✗ ${s.id} ${s.op} ${s.target}: ${s.error!.code}${rule}: ${s.error!.message}`),
+      colors.red(
+        `  ✗ ${s.id} ${s.op} ${s.target}: ${s.error!.code}${rule}: ${escapeTerminal(s.error!.message)}`,
+      ),
     );
   }
   for (const s of notRun) lines.push(`  - ${s.id} ${s.op} ${s.target}: not run`);

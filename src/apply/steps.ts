@@ -20,10 +20,10 @@ export class StepConflictError extends Error {
 
 const DONE: StepOutcome = { note: null };
 
-/** Runs every op except `wait_idle` (see wait.ts). */
+/** Runs every op except the waits, `wait_idle` and `wait_drained` (see wait.ts). */
 export async function runCallStep(
   cp: ControlPlane,
-  step: Exclude<Step, { op: 'wait_idle' }>,
+  step: Exclude<Step, { op: 'wait_idle' | 'wait_drained' }>,
 ): Promise<StepOutcome> {
   switch (step.op) {
     case 'create_pool': {
@@ -104,6 +104,30 @@ export async function runCallStep(
           }),
         'already deleted',
       );
+    // Capability steps (domain.md, Capabilities): each is idempotent on the control plane.
+    case 'drain_queue':
+      // Draining a drained queue changes nothing; a queue already deleted has nothing to drain.
+      return ignoreNotFound(
+        async () => void (await cp.drainQueue(step.args.name)),
+        'already deleted',
+      );
+    case 'activate_queue':
+      await cp.activateQueue(step.args.name);
+      return DONE;
+    case 'delete_queue':
+      return ignoreNotFound(() => cp.deleteQueue(step.args.name), 'already deleted');
+    case 'move_cluster': {
+      const live = await cp.moveCluster(step.args.name, step.args.pool);
+      if (live.pool !== step.args.pool) {
+        throw new StepConflictError(
+          `${step.target} is in pool "${live.pool}" after the move to "${step.args.pool}"; run \`poolsync plan\` again`,
+        );
+      }
+      return DONE;
+    }
+    case 'update_pool':
+      await cp.updatePool(step.args.name, step.args.contract);
+      return DONE;
     case 'set_default_queue':
       // An upsert, like an assignment.
       await cp.setDefaultQueue(step.args.project, step.args.domain, step.args.queue);

@@ -93,6 +93,11 @@ export interface ExecuteOptions {
     step: Step,
     onOutput: (stream: 'stdout' | 'stderr', line: string) => void,
   ) => Promise<{ note: string | null }>;
+  /**
+   * With `runManual`: whether it can run this manual step (e.g. a CLI command, not a console
+   * action); a step it cannot run is left for a person as without a runner. Default: all.
+   */
+  canRunManual?: (step: Step) => boolean;
   /** Polling of `wait_idle`: first interval and cap of the backoff; default 500 ms and 15 s. */
   pollIntervalMs?: { initial: number; max: number };
 }

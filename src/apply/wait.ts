@@ -85,6 +85,72 @@ async function pollQueue(cp: ControlPlane, queue: string): Promise<QueueMetrics 
   }
 }
 
+/**
+ * `wait_drained` (capability `drain`): resolves once every queue reports DRAINED (a drained
+ * queue has nothing in flight, and takes no new work). A queue that no longer exists counts as
+ * drained; UNAVAILABLE counts as not yet. Bounded by the same timeout as wait_idle.
+ */
+export async function waitDrained(
+  cp: ControlPlane,
+  queues: string[],
+  opts: WaitIdleOptions,
+): Promise<void> {
+  const started = performance.now();
+  let interval = Math.max(1, opts.pollIntervalMs.initial);
+  for (;;) {
+    if (opts.signal?.aborted)
+      throw new WaitAbortedError('interrupted while waiting for queues to be drained');
+    const polled = await Promise.all(queues.map(async (q) => [q, await pollState(cp, q)] as const));
+    const elapsed = performance.now() - started;
+    const busy = polled.filter(([, state]) => state !== 'drained');
+    if (busy.length === 0) return;
+    const active = busy.filter(([, state]) => state === 'active');
+    if (active.length > 0) {
+      // Someone re-activated it (or the drain did not land): waiting cannot end well.
+      throw new WaitTimeoutError(
+        `queues ${active.map(([q]) => q).join(', ')} are active again while waiting for them to be drained; nothing was deleted or moved. Run \`poolsync plan\` again`,
+      );
+    }
+    for (const [queue, state] of busy) {
+      opts.onProgress({
+        queue,
+        runs_in_flight: state === null ? -1 : 1,
+        actions_in_flight: state === null ? -1 : 0,
+        elapsed_ms: Math.round(elapsed),
+      });
+    }
+    const remaining = opts.timeoutMs - elapsed;
+    if (remaining <= 0) {
+      throw new WaitTimeoutError(
+        `queues still draining after ${formatDuration(opts.timeoutMs)}: ${busy
+          .map(([q, s]) => `${q} (${s ?? 'state unavailable'})`)
+          .join(
+            ', ',
+          )}; nothing was deleted or moved. Wait for their work to finish (or raise --wait-timeout) and apply again: draining resumes where it stopped`,
+      );
+    }
+    await sleep(Math.min(interval, remaining), opts.signal);
+    interval = Math.min(opts.pollIntervalMs.max, interval * BACKOFF_FACTOR);
+  }
+}
+
+/** A queue's drain state; `drained` for a queue that no longer exists; null while unavailable. */
+async function pollState(cp: ControlPlane, queue: string): Promise<string | null> {
+  try {
+    const q = await cp.getQueue(queue);
+    if (q.state === undefined) {
+      throw new WaitTimeoutError(
+        `queue ${queue} reports no drain state: the control plane does not support drain (capability off, C9); run \`poolsync plan\` again`,
+      );
+    }
+    return q.state;
+  } catch (err) {
+    if (isControlPlaneError(err, 'NOT_FOUND')) return 'drained';
+    if (isControlPlaneError(err, 'UNAVAILABLE')) return null;
+    throw err;
+  }
+}
+
 function timeoutMessage(timeoutMs: number, last: Map<string, QueueMetrics | null>): string {
   const busy = [...last]
     .filter(([, m]) => m === null || m.runs_in_flight > 0 || m.actions_in_flight > 0)

@@ -2,17 +2,26 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadCommands } from './commands/index.js';
+import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
+import { escapeTerminal } from '../util/terminal-text.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
+  const command = argv.find((a) => !a.startsWith('-')) ?? null;
+  // The daemon logs JSON through pino itself (its own --log-format).
+  if (command !== 'daemon' && wantsJsonLogs(argv, process.env)) jsonStderr(command);
   try {
     const commands = await loadCommands(argv);
     await yargs(argv)
       .scriptName('poolsync')
       .usage('$0 <command> [options]\n\nGitOps reconciler for cluster pools, clusters and queues.')
       .command(commands)
+      .options(command === 'daemon' ? {} : { 'log-format': logFormatOption })
+      // Answers `--get-yargs-completions` for the scripts of `poolsync completion SHELL`; the
+      // command yargs would add for it is hidden: `completion` (commands/completion.ts) prints them.
+      .completion('__completion', false)
       .demandCommand(1, 'Name a command: see `poolsync --help`.')
       .strict()
       .recommendCommands()
@@ -35,11 +44,12 @@ export async function main(argv: string[]): Promise<number> {
 
 function reportError(err: unknown): number {
   if (err instanceof UserError) {
-    process.stderr.write(`Error: ${err.message}\n`);
+    // Multi-line messages (yargs usage) keep their lines; each line is escaped.
+    process.stderr.write(`Error: ${err.message.split('\n').map(escapeTerminal).join('\n')}\n`);
     return err.exitCode;
   }
   if (err instanceof ControlPlaneError) {
-    process.stderr.write(`Error: control plane: ${err.code}: ${err.message}\n`);
+    process.stderr.write(`Error: control plane: ${err.code}: ${escapeTerminal(err.message)}\n`);
     return 1;
   }
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);

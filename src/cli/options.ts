@@ -26,6 +26,32 @@ export const tokenFileOption = {
   describe: 'File holding the control-plane token (or env POOLSYNC_TOKEN_FILE / POOLSYNC_TOKEN)',
 } as const;
 
+/** The HTTP client's retries per call when the control-plane option does not say (issue 14). */
+export const DEFAULT_MAX_RETRIES = 8;
+
+/**
+ * `--max-retries N`: retries of one control-plane call (connection errors, timeouts, 429 and
+ * 5xx), with exponential backoff and jitter, before that call fails. A flaky control plane
+ * needs more; a CI job that should fail fast, fewer.
+ */
+export const maxRetriesOption = {
+  type: 'number',
+  default: DEFAULT_MAX_RETRIES,
+  describe:
+    'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
+} as const;
+
+/** --max-retries as a whole number from 0 to 100, else a UserError. */
+export function checkMaxRetries(value: unknown): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 100) {
+    throw new UserError(
+      `--max-retries must be a whole number from 0 to 100 (got ${String(value)})`,
+    );
+  }
+  return n;
+}
+
 /** `--api-key-file FILE`: the Union API key for `union+https://` control planes (docs/union.md). */
 export const apiKeyFileOption = {
   type: 'string',
@@ -68,3 +94,21 @@ export async function requireFolder(dir: string): Promise<void> {
     );
   }
 }
+
+/** `--target ADDRESS` (repeatable) of plan and apply: a partial plan, as Terraform's -target. */
+export const targetOption = {
+  type: 'string',
+  array: true,
+  requiresArg: true,
+  describe:
+    'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
+} as const;
+
+/** `--replace ADDRESS` (repeatable) of plan and apply: Terraform's -replace. */
+export const replaceOption = {
+  type: 'string',
+  array: true,
+  requiresArg: true,
+  describe:
+    'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
+} as const;

@@ -23,7 +23,14 @@ export interface ExportedFile {
 
 export interface ExportResult {
   files: ExportedFile[];
-  counts: { pools: number; clusters: number; queues: number; assignments: number };
+  counts: {
+    pools: number;
+    clusters: number;
+    queues: number;
+    assignments: number;
+    /** Union v2 default-queue settings (control planes that have them). */
+    default_queues?: number;
+  };
   /** Live objects that cannot be expressed as manifests, and why. */
   warnings: string[];
 }
@@ -104,7 +111,7 @@ export function assignmentManifestName(a: LiveAssignment, taken: Set<string>): s
 export function exportManifests(live: LiveState): ExportResult {
   const files: ExportedFile[] = [];
   const warnings: string[] = [];
-  const counts = { pools: 0, clusters: 0, queues: 0, assignments: 0 };
+  const counts: ExportResult['counts'] = { pools: 0, clusters: 0, queues: 0, assignments: 0 };
   const clusters = new Map<string, LiveCluster>(live.clusters.map((c) => [c.name, c]));
 
   for (const p of live.pools) {
@@ -197,6 +204,7 @@ export function exportManifests(live: LiveState): ExportResult {
 
   // Union v2: project/domain → default queue.
   const dqNames = new Set<string>();
+  if (live.default_queues) counts.default_queues = 0;
   for (const d of live.default_queues ?? []) {
     const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, dqNames);
     files.push({
@@ -207,6 +215,7 @@ export function exportManifests(live: LiveState): ExportResult {
         queue: d.queue,
       }),
     });
+    counts.default_queues = (counts.default_queues ?? 0) + 1;
   }
 
   return { files, counts, warnings };

@@ -41,6 +41,8 @@ export interface DaemonConfig {
   reconcileToken: string | null;
   policy: ApplyPolicy;
   parallelism: number;
+  /** Retries per control-plane call of the HTTP client. */
+  maxRetries: number;
   waitTimeoutMs: number;
   stateDir: string;
   shutdownTimeoutMs: number;
@@ -63,6 +65,8 @@ export interface DaemonConfig {
     renewDeadlineMs: number;
     retryPeriodMs: number;
   } | null;
+  /** Commit and push the files poolsync.yaml `render` names when they would change (Git only). */
+  commitRendered?: boolean;
 }
 
 type Kind = 'string' | 'duration' | 'int' | 'bool' | 'path';
@@ -198,6 +202,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 8,
   },
   {
+    name: 'max-retries',
+    env: 'POOLSYNC_MAX_RETRIES',
+    kind: 'int',
+    describe:
+      'Retries per control-plane call (connection errors, timeouts, 429, 5xx) before it fails; a run that still fails is retried with backoff',
+    default: 8,
+  },
+  {
     name: 'wait-timeout',
     env: 'POOLSYNC_WAIT_TIMEOUT',
     kind: 'duration',
@@ -301,6 +313,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'POOLSYNC_ONCE',
     kind: 'bool',
     describe: 'Reconcile once and exit (1 when not converged)',
+    default: false,
+  },
+  {
+    name: 'commit-rendered',
+    env: 'POOLSYNC_COMMIT_RENDERED',
+    kind: 'bool',
+    describe:
+      'Commit and push the generated files poolsync.yaml render names (flyte-core values, Union pool mapping) when they would change',
     default: false,
   },
 ];
@@ -465,6 +485,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     reconcileToken: secrets.reconcileToken,
     policy: choice('policy', APPLY_POLICIES),
     parallelism: int('parallelism', 1, 256),
+    maxRetries: int('max-retries', 0, 100),
     waitTimeoutMs: duration('wait-timeout', 0),
     stateDir: path('state-dir') as string,
     shutdownTimeoutMs: duration('shutdown-timeout', 0),
@@ -485,6 +506,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
           env: input.env,
         })
       : null,
+    commitRendered: bool('commit-rendered'),
   };
 }
 

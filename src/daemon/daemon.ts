@@ -28,6 +28,8 @@ import type { PullRequestEvent } from './webhooks.js';
 import { forgeTargets, PostedPlans, pullRequestHandlerForDaemon } from './pull-requests.js';
 import { commentApprovalHandler } from './comment-approvals.js';
 import { createApprovalForge } from '../vcs/approvers.js';
+import { notifyingRun } from '../notify/daemon-hook.js';
+import type { NotifyEvent } from '../notify/types.js';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -49,6 +51,8 @@ export interface DaemonDeps {
   kubeConfig?: KubeConfig;
   /** TTL of the apply lock's lease on the control plane (default 30 s; renewed every third). */
   lockTtlMs?: number;
+  /** Told the outcome of every run (src/notify: Slack / JSON webhooks). */
+  notifier?: { notify(event: NotifyEvent): void };
 }
 
 export interface RunningDaemon {
@@ -143,6 +147,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     policy: config.policy,
     parallelism: config.parallelism,
     waitTimeoutMs: config.waitTimeoutMs,
+    ...(config.commitRendered ? { commitRendered: true } : {}),
     repoPath: config.source.kind === 'git' ? config.source.path : '.',
     metrics,
     logger,
@@ -153,8 +158,15 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       retry.schedule(delay);
       return new Date(Date.now() + delay);
     },
+    // A control plane failing past the client's retries: back off and resume, capped like fetches.
+    onRunFailure: (failures) => {
+      const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
+      retry.schedule(delay);
+      return new Date(Date.now() + delay);
+    },
   });
-  loop = new ReconcileLoop(reconciler.run, (err) =>
+  const run = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier);
+  loop = new ReconcileLoop(run, (err) =>
     logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
   );
   const runLoop = loop;
@@ -334,6 +346,7 @@ function controlPlaneAccess(
   const open = () =>
     openControlPlane(config.controlPlane.url, {
       ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
+      http: { maxRetries: config.maxRetries },
     });
   if (config.controlPlane.url.startsWith('file:')) {
     return {

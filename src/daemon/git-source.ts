@@ -8,8 +8,8 @@
  * through GIT_SSH_COMMAND. Every error message is scrubbed before it leaves this module.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { gitEnvironment, type GitAuth } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
@@ -28,6 +28,11 @@ export interface Source {
   readonly last: SourceSnapshot | null;
   /** Safe to show (no credentials). */
   describe(): Record<string, string>;
+  /**
+   * Commits files (paths relative to the snapshot's dir) on top of the last snapshot and pushes
+   * them to the followed branch; returns the new commit. Git sources only.
+   */
+  commitFiles?(files: { path: string; content: string }[], message: string): Promise<string>;
 }
 
 export { gitEnvironment } from '../util/git-env.js';
@@ -84,6 +89,36 @@ export class GitSource implements Source {
       branch: this.options.branch,
       path: this.options.path,
     };
+  }
+
+  async commitFiles(files: { path: string; content: string }[], message: string): Promise<string> {
+    const { checkoutDir, branch, repo } = this.options;
+    const git = await this.client();
+    const dir = this.options.path === '.' ? checkoutDir : join(checkoutDir, this.options.path);
+    try {
+      for (const f of files) {
+        await mkdir(dirname(join(dir, f.path)), { recursive: true });
+        await writeFile(join(dir, f.path), f.content);
+        await git.raw(['add', '--', join(dir, f.path)]);
+      }
+      await git.raw([
+        '-c',
+        'user.name=poolsync',
+        '-c',
+        'user.email=poolsync@localhost',
+        'commit',
+        '-q',
+        '-m',
+        message,
+      ]);
+      // A push that is not a fast-forward fails: the next sync fetches, re-renders and tries again.
+      await git.raw(['push', 'origin', `HEAD:refs/heads/${branch}`]);
+      return (await git.revparse(['HEAD'])).trim();
+    } catch (err) {
+      throw new SourceError(
+        `cannot commit the rendered files to branch ${branch} of ${scrubUrlUserinfo(repo)}: ${this.explain(err)}`,
+      );
+    }
   }
 
   async sync(): Promise<SourceSnapshot> {

@@ -5,6 +5,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogFormat } from './config.js';
+import { escapeLogValue } from '../util/terminal-text.js';
 
 export const REDACT_PATHS = [
   'token',
@@ -31,6 +32,16 @@ export async function createLogger(options: {
     base: { name: 'poolsync-daemon' },
     redact: { paths: REDACT_PATHS, censor: '***' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    hooks: {
+      // Log injection: messages and fields carry file names, YAML values and server text;
+      // control and bidi characters are escaped before JSON or the pretty printer see them.
+      logMethod(args: unknown[], method: (...a: unknown[]) => void): void {
+        method.apply(
+          this,
+          args.map((a) => escapeLogValue(a)),
+        );
+      },
+    },
   };
   if (options.destination) return pino(base, options.destination);
   const pretty =

@@ -11,6 +11,7 @@
  *   a lost lease or a lost lock stop new steps, running ones finish (apply).
  */
 import { applyStage } from './stages/apply.js';
+import { renderStage } from './stages/render.js';
 import {
   errorCode,
   isOutcome,
@@ -38,6 +39,8 @@ export type {
 export class Reconciler {
   private readonly state: DaemonStatus;
   private runId = 0;
+  /** Runs in a row that failed transiently (the retry backoff's exponent). */
+  private transientFailures = 0;
   private readonly memory: RunMemory = {
     lastEvaluatedCommit: null,
     loaded: null,
@@ -73,8 +76,21 @@ export class Reconciler {
       ctx.problems([{ code: 'INTERNAL', message, location: null, address: null }]);
       outcome = { result: 'failed', commit: this.state.commit, message };
     }
+    this.scheduleRetry(ctx, outcome);
     recordStage(ctx, id, outcome, startedAt, Math.round(performance.now() - t0));
   };
+
+  /** A failure that may pass is tried again with backoff; the next run resumes from live state. */
+  private scheduleRetry(ctx: RunContext, outcome: Outcome): void {
+    if (outcome.transient && !ctx.signal.aborted) {
+      const failures = ++this.transientFailures;
+      const at = this.o.onRunFailure?.(failures) ?? null;
+      if (at) {
+        const inSeconds = Math.max(0, Math.round((at.getTime() - ctx.now().getTime()) / 1000));
+        outcome.message += `; retrying in ${inSeconds}s (transient failure ${failures} in a row)`;
+      }
+    } else if (outcome.result !== 'failed') this.transientFailures = 0;
+  }
 
   private async stages(ctx: RunContext): Promise<Outcome> {
     const snapshot = await fetchStage(ctx);
@@ -82,6 +98,7 @@ export class Reconciler {
     const { commit } = snapshot;
     const desired = await loadStage(ctx, snapshot);
     if (isOutcome(desired)) return desired;
+    await renderStage(ctx, snapshot, desired);
     let opened = false;
     try {
       return await this.o.controlPlane.use(async (cp) => {

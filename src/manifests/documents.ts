@@ -14,11 +14,18 @@ import {
   type Priority,
 } from '../model/common.js';
 import type { Annotations, SourceLocation } from '../model/desired.js';
-import { MANIFEST_KINDS, show, validateAgainstSchema, type ManifestKind } from './schema.js';
+import {
+  MANIFEST_KINDS,
+  show,
+  validateAgainstSchema,
+  type ManifestKind,
+  type SchemaIssue,
+} from './schema.js';
+import { urlCredentials } from '../util/url-credentials.js';
 import { didYouMean } from './suggest.js';
 import { flyteManifest, type FlyteManifest } from './flyte-documents.js';
 import type { ValidationError } from './types.js';
-import { entry, toPlain, type Position, type YMap, type YNode } from './yaml.js';
+import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
 
 export interface ManifestBase {
   name: string;
@@ -153,6 +160,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   const value = toPlain(root) as Record<string, unknown>;
   const addr = addressOf(kind, value);
   const issues = validateAgainstSchema(kind, value, root);
+  for (const path of URL_FIELDS[kind] ?? []) issues.push(...credentialIssues(root, path));
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
     return {
@@ -175,6 +183,32 @@ export function readDocument(file: string, root: YNode): DocumentResult {
 }
 
 const NO_FAULTS: readonly string[] = [];
+
+/** Fields holding URLs: none may carry credentials (docs/security.md; manifests are not secret). */
+const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
+  ClusterPool: [
+    ['spec', 'object_store_ref', 'uri'],
+    ['spec', 'object_store_ref', 'endpoint'],
+  ],
+  Cluster: [['spec', 'data_plane', 'object_store_uri']],
+};
+
+function credentialIssues(root: YMap, path: string[]): SchemaIssue[] {
+  let node: YNode | undefined = root;
+  for (const key of path) node = entry(node, key)?.value;
+  if (node?.kind !== 'scalar' || typeof node.value !== 'string') return [];
+  const found = urlCredentials(node.value);
+  // abfs://container@account.dfs.core.windows.net names a container before '@': only an
+  // http(s) endpoint's user part is a credential; a password is one everywhere.
+  if (found === null || (found === 'user' && !/^https?:/i.test(node.value))) return [];
+  return [
+    {
+      message: `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; give the object store its credentials through the data plane's secret store, not the URL`,
+      pos: node.pos,
+      path: '/' + path.join('/'),
+    },
+  ];
+}
 
 /**
  * True when the field at `pointer` (`/spec/pool`) is well-formed: no schema error at it,
@@ -464,10 +498,43 @@ function baseOf(
     name: metadata.name,
     annotations: metadata.annotations ? { ...metadata.annotations } : {},
     source: { file, line: root.pos.line, column: root.pos.column },
-    root,
+    root: positionTree(root),
     faults,
     address: addr,
   };
+}
+
+/**
+ * The parts of a document's tree that `positionOf` is asked about (rules.ts): `metadata.name`
+ * and anything under `spec`. A manifest keeps only these, so a loaded (and cached) folder does
+ * not hold every node of every document. A rule that needs a position elsewhere adds its path
+ * here; the cache test (test/manifests/cache.test.ts) compares every error of the invalid
+ * corpus with a cold run.
+ */
+const POSITION_PATHS: Record<string, true | Record<string, true>> = {
+  metadata: { name: true },
+  spec: true,
+};
+
+/** `root` cut down to POSITION_PATHS (positions of every kept node unchanged). */
+export function positionTree(root: YMap): YMap {
+  return pruneMap(root, POSITION_PATHS);
+}
+
+function pruneMap(node: YMap, keep: Record<string, unknown>): YMap {
+  const entries: YMapEntry[] = [];
+  for (const e of node.entries) {
+    const k = keep[e.key];
+    if (k === undefined) continue;
+    if (k === true || e.value.kind !== 'map') entries.push(e);
+    else
+      entries.push({
+        key: e.key,
+        keyPos: e.keyPos,
+        value: pruneMap(e.value, k as Record<string, unknown>),
+      });
+  }
+  return { kind: 'map', entries, pos: node.pos };
 }
 
 /** Position of a field (`spec.pool`), else of its nearest present ancestor's key. */

@@ -7,21 +7,37 @@ import { readRepoConfig } from './config.js';
 import { readDocument, type Manifest } from './documents.js';
 import { buildDesiredState } from './desired.js';
 import { readManifestText, type ReadResult } from './files.js';
-import { formatBytes } from './limits.js';
+import { formatBytes, type InputLimits } from './limits.js';
 import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles } from './walk.js';
 import { parseYamlFile } from './yaml.js';
+import { AnalysisCache, analysisKey, type FileAnalysis } from './cache.js';
+import { escapeTerminal } from '../util/terminal-text.js';
 
 export type {
   LoadCounts,
   LoadOptions,
   LoadResult,
+  SkippedEntry,
   ValidationCode,
   ValidationError,
 } from './types.js';
-export { formatValidationText, formatSummary, toJsonReport } from './report.js';
+export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
 export { LIMITS, type InputLimits } from './limits.js';
+export { manifestCacheDir } from './cache.js';
+
+/** One file on its own: parse, then each document's envelope and schema. */
+function analyseFile(file: string, text: string, limits: InputLimits): FileAnalysis {
+  const parsed = parseYamlFile(text, limits);
+  return {
+    issues: parsed.issues,
+    documentCount: parsed.documentCount,
+    aliasExpansion: parsed.aliasExpansion,
+    aliasBytes: parsed.aliasBytes,
+    documents: parsed.documents.map((doc) => readDocument(file, doc.root)),
+  };
+}
 
 /** Files read concurrently; parsing stays sequential so results keep the sorted order. */
 const READ_AHEAD = 32;
@@ -53,6 +69,13 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     });
   }
 
+  const cache = new AnalysisCache(
+    opts.cacheDir === undefined
+      ? 'memory'
+      : opts.cacheDir === null
+        ? 'none'
+        : { dir: opts.cacheDir },
+  );
   const manifests: Manifest[] = [];
   const broken = {
     pools: new Set<string>(),
@@ -61,6 +84,8 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   };
   let aliasTotal = 0;
   let aliasBytesTotal = 0;
+  /** A folder-wide limit stopped the reading: the files after it were never read. */
+  let stopped = false;
   const pending: Promise<ReadResult>[] = [];
   const files = walk.files;
   for (let i = 0; i < Math.min(READ_AHEAD, files.length); i++)
@@ -75,7 +100,12 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       errors.push(read.error);
       continue;
     }
-    const parsed = parseYamlFile(read.text, limits);
+    const key = cache.enabled ? analysisKey(file, read.text, limits) : '';
+    let parsed = await cache.get(key);
+    if (!parsed) {
+      parsed = analyseFile(file, read.text, limits);
+      cache.set(key, parsed);
+    }
     for (const issue of parsed.issues) {
       errors.push({
         code: issue.code,
@@ -96,6 +126,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
           `the folder holds more than ${limits.maxDocuments.toLocaleString('en-US')} documents; reading stopped here (raise limits.documents in poolsync.yaml if the repository really is this large)`,
         ),
       );
+      stopped = true;
       break;
     }
     if (aliasTotal > limits.maxAliasExpansionTotal) {
@@ -105,6 +136,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
           `aliases expand to more than ${limits.maxAliasExpansionTotal} nodes across the folder; reading stopped here`,
         ),
       );
+      stopped = true;
       break;
     }
     if (aliasBytesTotal > limits.maxAliasBytesTotal) {
@@ -114,10 +146,10 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
           `aliases expand to more than ${formatBytes(limits.maxAliasBytesTotal)} of text across the folder; reading stopped here: write the values out instead of aliasing them`,
         ),
       );
+      stopped = true;
       break;
     }
-    for (const doc of parsed.documents) {
-      const r = readDocument(file, doc.root);
+    for (const r of parsed.documents) {
       errors.push(...r.errors);
       if (r.kind === 'ClusterPool') counts.pools++;
       else if (r.kind === 'Cluster') counts.clusters++;
@@ -132,14 +164,20 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     }
   }
 
+  await cache.flush();
   const grouped = groupManifests(manifests);
-  errors.push(...checkRules(grouped, broken));
-  if (errors.length > 0) return { valid: false, desired: null, errors: sortErrors(errors), counts };
+  // Cross-document rules over a folder read only in part would report the unread files'
+  // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
+  if (!stopped) errors.push(...checkRules(grouped, broken));
+  const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
+  if (errors.length > 0)
+    return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };
   return {
     valid: true,
     desired: buildDesiredState(grouped, config, opts.commit ?? null),
     errors: [],
     counts,
+    ...skipped,
   };
 }
 
@@ -164,16 +202,24 @@ function limitError(file: string, message: string): ValidationError {
   return { code: 'LIMIT', message, file, line: 1, column: 1, address: null };
 }
 
+/* eslint-disable no-control-regex -- one-line messages only */
+const SAFE =
+  /^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/;
+/* eslint-enable no-control-regex */
+
 /** By file, line, column, then code and message, so output is stable. */
 export function sortErrors(errors: ValidationError[]): ValidationError[] {
-  return [...errors].sort(
-    (a, b) =>
-      comparePaths(a.file, b.file) ||
-      a.line - b.line ||
-      a.column - b.column ||
-      comparePaths(a.code, b.code) ||
-      comparePaths(a.message, b.message),
-  );
+  // Messages quote YAML values: a newline or ESC inside one must not break the one-line rule.
+  return errors
+    .map((e) => (SAFE.test(e.message) ? e : { ...e, message: escapeTerminal(e.message) }))
+    .sort(
+      (a, b) =>
+        comparePaths(a.file, b.file) ||
+        a.line - b.line ||
+        a.column - b.column ||
+        comparePaths(a.code, b.code) ||
+        comparePaths(a.message, b.message),
+    );
 }
 
 function countFlyte(counts: LoadCounts, kind: string): void {

@@ -1,7 +1,14 @@
 /** Text and JSON forms of a load result, shared by `validate` and `plan`. */
 import { join } from 'node:path';
-import type { LoadCounts, LoadResult, ValidationError } from './types.js';
+import type { LoadCounts, LoadResult, SkippedEntry, ValidationError } from './types.js';
 import { comparePaths } from './walk.js';
+import { escapeTerminal } from '../util/terminal-text.js';
+
+/**
+ * Lines shown per file, code and object: one 100,000-entry selector must not print 100,000
+ * lines. The rest are counted in one line; `--output json` lists every error.
+ */
+export const REPEATS_SHOWN = 10;
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -13,7 +20,10 @@ export interface TextOptions {
   baseDir?: string;
 }
 
-/** One line per error, `path:line:col: CODE message`, sorted by file and line, then a count. */
+/**
+ * One line per error, `path:line:col: CODE message`, sorted by file and line, then a count.
+ * File names and messages (which quote YAML values) are escaped for the terminal.
+ */
 export function formatValidationText(errors: ValidationError[], opts: TextOptions = {}): string {
   const shown = (file: string): string =>
     opts.baseDir === undefined ? file : join(opts.baseDir, file);
@@ -24,9 +34,31 @@ export function formatValidationText(errors: ValidationError[], opts: TextOption
       a.column - b.column ||
       comparePaths(a.code, b.code),
   );
-  const lines = sorted.map((e) => `${shown(e.file)}:${e.line}:${e.column}: ${e.code} ${e.message}`);
+  const lines: string[] = [];
+  const hidden = new Map<
+    string,
+    { file: string; code: string; address: string | null; n: number }
+  >();
+  for (const e of sorted) {
+    const key = `${e.file}\0${e.code}\0${e.address ?? ''}`;
+    const group = hidden.get(key) ?? { file: e.file, code: e.code, address: e.address, n: 0 };
+    hidden.set(key, group);
+    if (++group.n > REPEATS_SHOWN) continue;
+    lines.push(
+      `${escapeTerminal(shown(e.file))}:${e.line}:${e.column}: ${e.code} ${escapeTerminal(e.message)}`,
+    );
+  }
+  for (const g of hidden.values()) {
+    if (g.n <= REPEATS_SHOWN) continue;
+    const more = (g.n - REPEATS_SHOWN).toLocaleString('en-US');
+    lines.push(
+      `${escapeTerminal(shown(g.file))}: ${more} more ${g.code} errors${g.address ? ` of ${escapeTerminal(g.address)}` : ''} not shown (--output json lists every error)`,
+    );
+  }
   const files = new Set(errors.map((e) => e.file)).size;
-  lines.push(`${plural(errors.length, 'error')} in ${plural(files, 'file')}.`);
+  lines.push(
+    `${plural(errors.length, 'error').replace(/^\d+/, (n) => Number(n).toLocaleString('en-US'))} in ${plural(files, 'file')}.`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -34,7 +66,9 @@ export function formatValidationText(errors: ValidationError[], opts: TextOption
 export function formatSummary(counts: LoadCounts): string {
   return (
     `Valid: ${plural(counts.pools, 'pool')}, ${plural(counts.clusters, 'cluster')}, ` +
-    `${plural(counts.queues, 'queue')}, ${plural(counts.assignments, 'assignment')} ` +
+    `${plural(counts.queues, 'queue')}, ${plural(counts.assignments, 'assignment')}` +
+    (counts.default_queues ? `, ${plural(counts.default_queues, 'default-queue setting')}` : '') +
+    ' ' +
     (counts.flyte
       ? `(and ${plural(counts.flyte.execution_clusters, 'execution cluster')}, ${plural(counts.flyte.cluster_labels, 'cluster label')}, ` +
         `${plural(counts.flyte.execution_cluster_labels, 'execution cluster label')}) `
@@ -43,10 +77,31 @@ export function formatSummary(counts: LoadCounts): string {
   );
 }
 
+/**
+ * `Skipped 2 entries that are not regular files: a.yaml (symbolic link), f.yaml (FIFO) ...`,
+ * or '' when nothing was skipped. One line, names escaped.
+ */
+export function formatSkipped(
+  skipped: readonly SkippedEntry[] | undefined,
+  opts: TextOptions = {},
+): string {
+  if (!skipped || skipped.length === 0) return '';
+  const shown = (file: string): string =>
+    escapeTerminal(opts.baseDir === undefined ? file : join(opts.baseDir, file));
+  const list = skipped.slice(0, 5).map((s) => `${shown(s.path)} (${s.reason})`);
+  if (skipped.length > 5) list.push(`and ${skipped.length - 5} more`);
+  return (
+    `Skipped ${plural(skipped.length, 'entry').replace('entrys', 'entries')} that ${skipped.length === 1 ? 'is' : 'are'} not a regular file or folder: ${list.join(', ')}. ` +
+    'poolsync reads regular files only: a link could pull in files from outside the folder, a FIFO would block.\n'
+  );
+}
+
 export interface JsonReport {
   valid: boolean;
   errors: ValidationError[];
   counts: LoadCounts;
+  /** Present when entries were skipped (symbolic links, FIFOs, ...). */
+  skipped?: SkippedEntry[];
 }
 
 export function toJsonReport(result: LoadResult): JsonReport {
@@ -61,5 +116,6 @@ export function toJsonReport(result: LoadResult): JsonReport {
       address: e.address,
     })),
     counts: result.counts,
+    ...(result.skipped ? { skipped: result.skipped } : {}),
   };
 }

@@ -179,7 +179,7 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
           'V11',
           e,
           positionOf(e.root, 'spec', 'label'),
-          `ExecutionClusterLabel ${assignmentKeyString(e.key)}: ClusterLabel '${e.label}' is not declared${hint} (declared: ${labelNames.length > 0 ? labelNames.join(', ') : 'none'})`,
+          `ExecutionClusterLabel ${e.key.project !== '' && e.key.domain !== '' ? assignmentKeyString(e.key) : `'${e.name}'`}: ClusterLabel '${e.label}' is not declared${hint} (declared: ${labelNames.length > 0 ? labelNames.join(', ') : 'none'})`,
         ),
       );
     }

@@ -9,7 +9,7 @@ import { FLYTE_MANIFEST_KINDS } from './flyte-kinds.js';
 // The schemas precompiled by scripts/build-validators.ts (one validator per SchemaKind):
 // loading ajv's compiler and compiling them took every process 150-200 ms at start-up.
 import * as generated from './validators.generated.js';
-import type { Position, YMapEntry, YNode } from './yaml.js';
+import { entry, type Position, type YMapEntry, type YNode } from './yaml.js';
 
 export const MANIFEST_KINDS = [
   'ClusterPool',
@@ -43,6 +43,9 @@ interface Validator {
 
 const VALIDATORS: Record<SchemaKind, Validator> = generated;
 
+/** Schema errors described per document; the rest are counted in one more. */
+const MAX_ISSUES = 100;
+
 /** Validates one document's plain value against its kind's schema; `root` gives positions. */
 export function validateAgainstSchema(
   kind: SchemaKind,
@@ -51,7 +54,9 @@ export function validateAgainstSchema(
 ): SchemaIssue[] {
   const validate = VALIDATORS[kind];
   if (validate(value)) return [];
-  const errors = validate.errors ?? [];
+  const all = validate.errors ?? [];
+  // Thousands of unknown fields are one mistake repeated: describe the first few, count the rest.
+  const errors = all.length > MAX_ISSUES ? all.slice(0, MAX_ISSUES) : all;
   // A misspelt field is reported once, as unknown with its suggestion, not also as missing.
   const misspelt = new Set<string>();
   for (const err of errors) {
@@ -84,6 +89,13 @@ export function validateAgainstSchema(
     seen.add(id);
     issues.push(issue);
   }
+  if (all.length > MAX_ISSUES) {
+    issues.push({
+      message: `${(all.length - MAX_ISSUES).toLocaleString('en-US')} more schema errors in this document not described (the first ${MAX_ISSUES} are)`,
+      pos: root.pos,
+      path: '',
+    });
+  }
   return issues;
 }
 
@@ -111,7 +123,7 @@ function locate(root: YNode, path: string[]): Located {
   for (const seg of path) {
     if (!node) break;
     if (node.kind === 'map') {
-      key = node.entries.find((e) => e.key === seg);
+      key = entry(node, seg);
       node = key?.value;
     } else if (node.kind === 'seq') {
       node = node.items[Number(seg)];
@@ -165,8 +177,7 @@ function describe(err: ErrorObject, root: YNode): Omit<SchemaIssue, 'path'> | nu
   const params = err.params as Record<string, unknown>;
   if (err.propertyName !== undefined && err.keyword !== 'propertyNames') {
     // A key of the mapping is at fault (propertyNames), not a value.
-    const at =
-      node?.kind === 'map' ? node.entries.find((e) => e.key === err.propertyName) : undefined;
+    const at = entry(node, err.propertyName);
     const name = show(err.propertyName);
     const limit = String(params['limit']);
     const why =
@@ -182,7 +193,7 @@ function describe(err: ErrorObject, root: YNode): Omit<SchemaIssue, 'path'> | nu
     case 'additionalProperties': {
       const field = String(params['additionalProperty']);
       const known = Object.keys((parent['properties'] as object | undefined) ?? {});
-      const at = node?.kind === 'map' ? node.entries.find((e) => e.key === field) : undefined;
+      const at = entry(node, field);
       const inside = path.length === 0 ? '' : ` in ${where}`;
       const hint = didYouMean(field, known) || ` (known fields: ${known.join(', ')})`;
       return { message: `unknown field '${field}'${inside}${hint}`, pos: at?.keyPos ?? pos };

@@ -56,11 +56,27 @@ export interface LoadCounts {
   flyte?: { execution_clusters: number; cluster_labels: number; execution_cluster_labels: number };
 }
 
-export type LoadResult =
+/** An entry of the folder that was not read because it is not a regular file or folder. */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+export type LoadResult = (
   | { valid: true; desired: DesiredState; errors: []; counts: LoadCounts }
-  | { valid: false; desired: null; errors: ValidationError[]; counts: LoadCounts };
+  | { valid: false; desired: null; errors: ValidationError[]; counts: LoadCounts }
+) & {
+  /** Symbolic links, FIFOs, sockets and devices skipped (absent when there were none). */
+  skipped?: SkippedEntry[];
+};
 
 export interface LoadOptions {
   /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
+  /**
+   * Reuse of per-file analyses (src/manifests/cache.ts): a folder for the on-disk cache (the
+   * CLI passes `manifestCacheDir()`), null for none, absent for the in-memory layer of a
+   * long-running process (the daemon reloading a watched folder).
+   */
+  cacheDir?: string | null;
 }

@@ -3,6 +3,7 @@
  * recursively, in sorted path order, skipping dot-entries, symlinks, the repo config and
  * `ignore` globs.
  */
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
@@ -14,6 +15,24 @@ export interface WalkResult {
   files: string[];
   /** Folders that could not be read, with the reason. */
   unreadable: { path: string; reason: string }[];
+  /**
+   * Entries that would have been read but are not regular files or folders (symbolic links,
+   * FIFOs, sockets, devices): skipped, and reported so the skip is never silent.
+   */
+  skipped: SkippedEntry[];
+}
+
+export interface SkippedEntry {
+  path: string;
+  /** `symbolic link`, `FIFO`, `socket`, `device`. */
+  reason: string;
+}
+
+function specialKind(e: Dirent): string {
+  if (e.isSymbolicLink()) return 'symbolic link';
+  if (e.isFIFO()) return 'FIFO';
+  if (e.isSocket()) return 'socket';
+  return 'device';
 }
 
 /** Byte-wise order, independent of locale, so every machine walks the same way. */
@@ -26,7 +45,7 @@ export async function findManifestFiles(
   ignore: readonly string[],
 ): Promise<WalkResult> {
   const isIgnored = ignore.length > 0 ? picomatch([...ignore], { dot: true }) : () => false;
-  const result: WalkResult = { files: [], unreadable: [] };
+  const result: WalkResult = { files: [], unreadable: [], skipped: [] };
 
   async function visit(rel: string): Promise<void> {
     let entries;
@@ -50,6 +69,11 @@ export async function findManifestFiles(
       } else if (e.isFile() && /\.ya?ml$/.test(e.name)) {
         if (path === REPO_CONFIG_FILE || isIgnored(path)) continue;
         result.files.push(path);
+      } else if (!e.isFile() && !e.isDirectory() && !isIgnored(path)) {
+        // A link could pull in files from outside the folder; a FIFO would block the read.
+        const manifestName = /\.ya?ml$/.test(e.name);
+        if (manifestName || e.isSymbolicLink())
+          result.skipped.push({ path, reason: specialKind(e) });
       }
     }
   }

@@ -265,6 +265,7 @@ class DocumentBuilder {
 
   private entries(pos: Position): YMapEntry[] {
     const entries: YMapEntry[] = [];
+    let seen: Map<string, YMapEntry> | undefined;
     while (this.events[this.cursor.i]!.type !== EVENT_ID.POP) {
       const keyEvent = this.events[this.cursor.i]!;
       const k = this.build(pos);
@@ -291,8 +292,12 @@ class DocumentBuilder {
         this.issue('merge keys (<<) are not supported: write the fields out', keyPos);
         continue;
       }
-      // Manifests' mappings are small: a scan is cheaper than a Map per mapping.
-      const first = entries.find((e) => e.key === key);
+      // Manifests' mappings are small: a scan is cheaper than a Map per mapping, until a
+      // hostile one has thousands of keys (then the scan would be quadratic).
+      const first =
+        entries.length < INDEX_FROM
+          ? entries.find((e) => e.key === key)
+          : (seen ??= new Map(entries.map((e) => [e.key, e]))).get(key);
       if (first) {
         this.issue(
           `duplicate key '${key}' (first at line ${first.keyPos.line}, column ${first.keyPos.column})`,
@@ -300,7 +305,9 @@ class DocumentBuilder {
         );
         continue;
       }
-      entries.push({ key, keyPos, value: v });
+      const added = { key, keyPos, value: v };
+      entries.push(added);
+      seen?.set(key, added);
     }
     this.cursor.i++; // POP
     return entries;
@@ -452,8 +459,18 @@ export function toPlain(node: YNode): unknown {
   }
 }
 
+/** Mappings above this size get a key index: a scan per lookup is quadratic on hostile input. */
+const INDEX_FROM = 32;
+const keyIndexes = new WeakMap<YMap, Map<string, YMapEntry>>();
+
 /** The entry for `key` in a mapping node, if any. */
 export function entry(node: YNode | undefined, key: string): YMapEntry | undefined {
   if (!node || node.kind !== 'map') return undefined;
-  return node.entries.find((e) => e.key === key);
+  if (node.entries.length <= INDEX_FROM) return node.entries.find((e) => e.key === key);
+  let index = keyIndexes.get(node);
+  if (!index) {
+    index = new Map(node.entries.map((e) => [e.key, e]));
+    keyIndexes.set(node, index);
+  }
+  return index.get(key);
 }

@@ -2,7 +2,7 @@
  * The plan (plan.md): data only. Renderers and the executor read it; nothing mutates it.
  * The JSON form is this object as-is (schemas/plan.schema.json).
  */
-import type { AssignmentKey, ObjectKind, PoolContract, QueueSpec } from './common.js';
+import type { AssignmentKey, Capabilities, ObjectKind, PoolContract, QueueSpec } from './common.js';
 import type { RegisterClusterRequest } from './requests.js';
 import type { ExecutionClusterLabel } from './flyte.js';
 
@@ -38,6 +38,8 @@ export interface Change {
    * own (C2/C3 queues created by a registration, C8 selectors pruned by a cluster delete).
    */
   caused_by?: string | null;
+  /** Why the steps of a capability-enabled change are safe (drain, queue delete, move, pool update). */
+  note?: string | null;
 }
 
 /** Each step carries everything the executor needs, so a saved plan runs without re-planning. */
@@ -52,6 +54,12 @@ export type StepOp =
   | { op: 'wait_idle'; args: { queues: string[]; cluster: string } }
   | { op: 'set_assignment'; args: AssignmentKey & { pool: string } }
   | { op: 'delete_assignment'; args: AssignmentKey }
+  | { op: 'drain_queue'; args: { name: string } }
+  | { op: 'wait_drained'; args: { queues: string[] } }
+  | { op: 'activate_queue'; args: { name: string } }
+  | { op: 'delete_queue'; args: { name: string } }
+  | { op: 'move_cluster'; args: { name: string; pool: string } }
+  | { op: 'update_pool'; args: { name: string; contract: PoolContract } }
   | { op: 'set_default_queue'; args: { project: string; domain: string; queue: string } }
   | { op: 'delete_default_queue'; args: { project: string; domain: string } }
   | { op: 'set_execution_cluster_label'; args: ExecutionClusterLabel }
@@ -114,4 +122,6 @@ export interface Plan {
   steps: Step[];
   warnings: PlanWarning[];
   errors: PlanError[];
+  /** The control plane's capabilities the plan was made with (domain.md, Capabilities). */
+  capabilities?: Capabilities;
 }

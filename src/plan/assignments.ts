@@ -31,7 +31,8 @@ export function planAssignments(ctx: PlanContext): void {
     const after = assignmentForm(d);
     const diff = diffForms(before, after);
     const poolReplaced = ctx.pools.get(d.pool)?.change.action === 'replace';
-    if (l && diff.length === 0 && poolReplaced) {
+    const forced = ctx.forceReplace.has(address('PoolAssignment', key));
+    if (l && diff.length === 0 && (poolReplaced || forced)) {
       // A3: the pool's delete needs the assignment gone; it is set again once the pool exists.
       ctx.assignments.set(key, {
         change: makeChange(
@@ -42,7 +43,7 @@ export function planAssignments(ctx: PlanContext): void {
           after,
           [],
           null,
-          address('ClusterPool', d.pool),
+          poolReplaced ? address('ClusterPool', d.pool) : null,
         ),
         set: true,
         remove: true,

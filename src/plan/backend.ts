@@ -74,24 +74,31 @@ export function backendKindErrors(desired: DesiredState, backend: BackendInfo): 
   return out;
 }
 
-/** The desired state the planner compares with the backend: config-only kinds left out. */
+/**
+ * The desired state the planner compares with the backend: only the kinds it manages. Config-only
+ * kinds are rendered instead; kinds it cannot manage at all are BACKEND_KIND errors, and are
+ * kept out of the plan too, so it shows no steps or blocked changes for them.
+ */
 export function plannableState(
   desired: DesiredState,
   backend: BackendInfo,
 ): { desired: DesiredState; configOnlyPools: string[] } {
-  const config = new Set(backend.configKinds ?? []);
-  if (!config.has('ClusterPool') && !config.has('Cluster')) return { desired, configOnlyPools: [] };
-  return {
-    desired: {
-      ...desired,
-      pools: config.has('ClusterPool') ? [] : desired.pools,
-      clusters: config.has('Cluster') ? [] : desired.clusters,
-    },
-    // The pools Union (not the API) keeps: the declared ones, and `default` (P1).
-    configOnlyPools: config.has('ClusterPool')
-      ? ['default', ...desired.pools.map((p) => p.name)]
-      : [],
+  const managed = new Set(backend.kinds);
+  const keep = <T>(kind: ObjectKind, list: T[]): T[] => (managed.has(kind) ? list : []);
+  const view: DesiredState = {
+    ...desired,
+    pools: keep('ClusterPool', desired.pools),
+    clusters: keep('Cluster', desired.clusters),
+    queues: keep('Queue', desired.queues),
+    assignments: keep('PoolAssignment', desired.assignments),
+    execution_cluster_labels: keep('ExecutionClusterLabel', desired.execution_cluster_labels ?? []),
+    default_queues: keep('DefaultQueue', desired.default_queues ?? []),
   };
+  // The pools Union (not the API) keeps, which assignments may name: the declared ones and `default` (P1).
+  const configOnlyPools = (backend.configKinds ?? []).includes('ClusterPool')
+    ? ['default', ...desired.pools.map((p) => p.name)]
+    : [];
+  return { desired: view, configOnlyPools };
 }
 
 /** computePlan for one backend: its kind errors, and config-only kinds kept out of the plan. */
@@ -106,6 +113,7 @@ export function planForBackend(
   const plan = computePlan(view.desired, live, {
     ...opts,
     ...(opts.commit === undefined ? { commit: desired.commit } : {}),
+    backend,
     configOnlyPools: view.configOnlyPools,
   });
   plan.errors.push(...backendKindErrors(desired, backend));

@@ -3,6 +3,8 @@
  * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7).
  */
 import { address, dataPlaneMismatches, type ClusterDataPlane } from '../model/common.js';
+import { reportedDataPlane } from '../model/capabilities.js';
+import type { LiveCluster } from '../model/live.js';
 import { makeChange } from './change.js';
 import { PlanContext } from './context.js';
 import { clusterForm, diffForms } from './forms.js';
@@ -36,7 +38,7 @@ export function planClusters(ctx: PlanContext): void {
     if (!d) continue;
 
     const after = clusterForm(d.pool, d.enabled);
-    if (l && l.pool === d.pool) {
+    if (l && l.pool === d.pool && !ctx.forceReplace.has(address('Cluster', name))) {
       const diff = diffForms(before, after);
       ctx.clusters.set(name, {
         change: makeChange('Cluster', name, diff.length ? 'update' : 'noop', before, after, diff),
@@ -47,6 +49,10 @@ export function planClusters(ctx: PlanContext): void {
       continue;
     }
 
+    if (l && ctx.caps.cluster_move) {
+      planMove(ctx, name, l, d.pool, d.enabled, d.data_plane);
+      continue;
+    }
     // A registration is needed: a new cluster, or the second half of a replace (C7).
     const blocked = registrationBlockedReason(ctx, name, d.pool, d.data_plane);
     const diff = diffForms(before, after, (path) => path === 'pool');
@@ -68,6 +74,77 @@ export function planClusters(ctx: PlanContext): void {
     });
     warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
   }
+}
+
+/**
+ * Capability `cluster_move` (C7 lifted): the pool changes in place once the queues that route
+ * only to the cluster are drained (or idle); the co-named queue moves with it, so there is no
+ * delete and re-register and no orphaned co-named queue (C7's trap).
+ */
+function planMove(
+  ctx: PlanContext,
+  name: string,
+  l: LiveCluster,
+  pool: string,
+  enabled: boolean,
+  declared: ClusterDataPlane | null,
+): void {
+  const before = clusterForm(l.pool, l.enabled);
+  const after = clusterForm(pool, enabled);
+  const diff = diffForms(before, after);
+  const contract = ctx.pools.get(pool)?.finalContract;
+  const reasons: string[] = [];
+  if (contract) {
+    const live = ctx.pools.get(l.pool)?.finalContract ?? ctx.lPools.get(l.pool)?.contract;
+    const reported = live ? reportedDataPlane(live, l) : null;
+    for (const [what, dp] of [
+      ['reports', reported],
+      ['declares', declared],
+    ] as const) {
+      const m = dp ? dataPlaneMismatches(contract, dp) : [];
+      if (m.length > 0) {
+        reasons.push(
+          `it ${what} a data plane that does not match the contract of ${address('ClusterPool', pool)} (C4): ` +
+            m
+              .map(
+                (x) =>
+                  `${x.field} is ${JSON.stringify(x.declared)}, the contract says ${JSON.stringify(x.contract)}`,
+              )
+              .join('; '),
+        );
+      }
+    }
+  }
+  if (reasons.length > 0) {
+    ctx.clusters.set(name, {
+      change: makeChange(
+        'Cluster',
+        name,
+        'blocked',
+        before,
+        before,
+        diff,
+        `the cluster can move in place (cluster_move), but ${reasons.join('; and ')}. Redeploy it with the destination pool's values first.`,
+      ),
+      registers: false,
+      deletes: false,
+      final: { pool: l.pool, enabled: l.enabled, health: l.health },
+    });
+    return;
+  }
+  ctx.movedClusters.add(name);
+  const change = makeChange('Cluster', name, 'update', before, after, diff);
+  change.note =
+    `moved in place from pool "${l.pool}" to "${pool}" (cluster_move) after the queues that route only to it ` +
+    `are ${ctx.caps.drain ? 'drained' : 'idle'}: no delete and re-register, so its co-named ${address('Queue', name)} ` +
+    `moves with it and nothing is orphaned (no C7 trap)`;
+  ctx.clusters.set(name, {
+    change,
+    registers: false,
+    deletes: false,
+    moves: true,
+    final: { pool, enabled, health: l.health },
+  });
 }
 
 /** N2 and C4: what would make the control plane reject the registration. */

@@ -3,8 +3,10 @@
  * quality.md), and the decisions each pass records for the passes after it.
  */
 import {
+  DEFAULT_QUEUE,
   WILDCARD,
   assignmentKeyString,
+  type Capabilities,
   type PoolContract,
   type QueueSpec,
 } from '../model/common.js';
@@ -30,6 +32,8 @@ export interface PoolDecision {
   deletes: boolean;
   /** The contract the pool has once the plan is applied (null: the pool is gone). */
   finalContract: PoolContract | null;
+  /** Capability `pool_update`: an update_pool step exists. */
+  updates?: boolean;
 }
 
 export interface ClusterDecision {
@@ -40,6 +44,8 @@ export interface ClusterDecision {
   deletes: boolean;
   /** Where the cluster is once the plan is applied; null when it will not exist. */
   final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;
+  /** Capability `cluster_move`: a move_cluster step exists (pool changes in place). */
+  moves?: boolean;
 }
 
 export interface QueueDecision {
@@ -53,6 +59,10 @@ export interface QueueDecision {
   live: LiveQueue | null;
   /** Explicitly declared by a Queue document. */
   declared: boolean;
+  /** Capability `queue_delete`: a delete_queue step exists (delete, or the first half of a replace). */
+  deletes?: boolean;
+  /** Capability `drain`: an activate_queue step exists (left drained, or drained by this plan). */
+  activates?: boolean;
 }
 
 export interface AssignmentDecision {
@@ -101,10 +111,25 @@ export class PlanContext {
   assumedDeletedClusters = new Set<string>();
   readonly warnings: PlanWarning[] = [];
   readonly errors: PlanError[] = [];
+  /** domain.md, Capabilities: what the planner may use beyond the baseline rules. */
+  readonly caps: Capabilities;
+  /** Clusters moved to another pool in place by this plan (capability `cluster_move`). */
+  readonly movedClusters = new Set<string>();
+  /**
+   * Live queues this plan deletes outright (capabilities `queue_delete` + `drain`, prune on):
+   * known before the pool pass, so that a pool whose queues all go can be deleted (P5).
+   */
+  readonly deletedQueues = new Set<string>();
+  /** deletedQueues plus the queues replaced in another pool: their live record goes (P5). */
+  readonly leavingQueues = new Set<string>();
+  /** Queues named by a default-queue setting (Union `run.default_queue`): never drained or deleted. */
+  readonly settingQueues: Map<string, string[]>;
 
   constructor(
     readonly desired: DesiredState,
     readonly live: LiveState,
+    /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
+    readonly forceReplace: ReadonlySet<string> = new Set(),
   ) {
     this.prune = desired.config.prune;
     this.dPools = byName(desired.pools);
@@ -122,6 +147,45 @@ export class PlanContext {
       else for (const c of q.clusters) push(this.lQueuesByCluster, c, q.name);
     }
     for (const [key, a] of this.lAssignments) push(this.lAssignmentsByPool, a.pool, key);
+    this.caps = live.capabilities;
+    this.settingQueues = new Map();
+    for (const s of live.default_queues ?? [])
+      push(this.settingQueues, s.queue, `${s.project}/${s.domain}`);
+    if (this.caps.queue_delete && this.caps.drain) {
+      for (const q of live.queues) {
+        if (!this.drainable(q.name)) continue;
+        const d = this.dQueues.get(q.name);
+        // A queue moving pool is replaced: its live record is deleted too.
+        if (d && !q.cluster_managed && d.spec.pool !== q.pool) this.leavingQueues.add(q.name);
+        if (d || !this.prune) continue;
+        // A co-named queue whose cluster stays (or is registered again) follows it (Q4).
+        if (q.cluster_managed && this.dClusters.has(q.name)) continue;
+        this.deletedQueues.add(q.name);
+        this.leavingQueues.add(q.name);
+      }
+    }
+  }
+
+  /** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */
+  undrainableReason(queue: string): string | null {
+    if (queue === DEFAULT_QUEUE) return 'the "default" queue is always active (Q5)';
+    const settings = this.settingQueues.get(queue);
+    if (settings) {
+      return (
+        `it is the default queue of ${settings.sort().join(', ')} (run.default_queue setting), which the control ` +
+        `plane never drains or deletes (FAILED_PRECONDITION): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
+      );
+    }
+    return null;
+  }
+
+  drainable(queue: string): boolean {
+    return this.undrainableReason(queue) === null;
+  }
+
+  /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
+  leaves(cluster: string): boolean {
+    return this.deletedClusters.has(cluster) || this.movedClusters.has(cluster);
   }
 
   /** Forgets the pool and cluster decisions (and their warnings) before another round. */
@@ -129,6 +193,7 @@ export class PlanContext {
     this.pools.clear();
     this.clusters.clear();
     this.deletedClusters.clear();
+    this.movedClusters.clear();
     this.warnings.length = 0;
   }
 

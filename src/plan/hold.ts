@@ -10,6 +10,7 @@ import { summarizeChanges } from './change.js';
 import { sha256 } from './forms.js';
 
 const ACTIONABLE = new Set(['create', 'update', 'replace', 'delete']);
+const DRAINING_OPS = new Set<string>(['drain_queue', 'wait_drained', 'delete_queue']);
 
 /** What `safe` holds: the planner's own classification (Change.destructive), replace and delete. */
 export function isDestructive(change: Change): boolean {
@@ -33,6 +34,9 @@ export function splitHeld(
 ): HeldSplit {
   const actionable = plan.changes.filter((c) => ACTIONABLE.has(c.action));
   const heldAddresses = new Set(actionable.filter(destructive).map((c) => c.address));
+  // Drains and queue deletes (capabilities drain, queue_delete) are destructive too: their
+  // steps, and what waits on them (a cluster moved in place), are held.
+  for (const s of plan.steps) if (DRAINING_OPS.has(s.op)) heldAddresses.add(s.target);
   if (heldAddresses.size === 0) return { now: plan, held: [], heldSteps: [], fingerprint: null };
 
   // Close over the step graph: a step on a held object, or after a held step, is held.

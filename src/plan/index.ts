@@ -7,7 +7,8 @@ import { address, assignmentKeyString, type ObjectKind } from '../model/common.j
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import { PLAN_FORMAT_VERSION, type Change, type Plan } from '../model/plan.js';
-import { summarizeChanges } from './change.js';
+import { makeChange, summarizeChanges } from './change.js';
+import { listAddresses } from './forms.js';
 import { planAssignments } from './assignments.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
 import { planClusters } from './clusters.js';
@@ -22,6 +23,8 @@ import { queueWarnings } from './warnings.js';
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
   commit?: string | null;
+  /** `--replace`: addresses to delete and create again (checked by target.ts checkReplaceAddresses). */
+  replace?: readonly string[];
   /**
    * The backend planned against (ControlPlane.backend): a desired kind it does not manage is
    * a plan error naming it. Absent: DefaultQueue is managed when live.default_queues is set.
@@ -36,9 +39,10 @@ export interface PlanOptions {
 
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
-  const ctx = new PlanContext(desired, live);
+  const ctx = new PlanContext(desired, live, new Set(opts.replace ?? []));
   planPoolsAndClusters(ctx);
   planQueues(ctx);
+  keepPoolsOfRefusedQueueMoves(ctx);
   planAssignments(ctx);
   const unsupported = unsupportedDefaultQueues(ctx, opts.backend);
   if (unsupported.length === 0) planDefaultQueues(ctx);
@@ -74,6 +78,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
       order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0,
     ),
     errors: ctx.errors,
+    capabilities: { ...live.capabilities },
   };
 }
 
@@ -93,12 +98,46 @@ function planPoolsAndClusters(ctx: PlanContext): void {
   for (let round = 0; ; round++) {
     planPools(ctx);
     planClusters(ctx);
+    // Moved clusters (cluster_move) leave their pool too.
+    const leaving = new Set([...ctx.deletedClusters, ...ctx.movedClusters]);
     const same =
-      ctx.deletedClusters.size === ctx.assumedDeletedClusters.size &&
-      [...ctx.deletedClusters].every((c) => ctx.assumedDeletedClusters.has(c));
+      leaving.size === ctx.assumedDeletedClusters.size &&
+      [...leaving].every((c) => ctx.assumedDeletedClusters.has(c));
     if (same || round === 3) return;
-    ctx.assumedDeletedClusters = new Set(ctx.deletedClusters);
+    ctx.assumedDeletedClusters = leaving;
     ctx.resetPoolsAndClusters();
+  }
+}
+
+/**
+ * The pool pass counts a queue moving to another pool (drain, queue_delete) as gone from its
+ * pool (P5); when the queue pass then refuses that move (its new selector is blocked), the
+ * pool stays, blocked with the names.
+ */
+function keepPoolsOfRefusedQueueMoves(ctx: PlanContext): void {
+  for (const [name, d] of ctx.pools) {
+    if (!d.deletes) continue;
+    const stay = (ctx.lQueuesByPool.get(name) ?? []).filter(
+      (q) => ctx.leavingQueues.has(q) && !ctx.queues.get(q)?.deletes,
+    );
+    if (stay.length === 0) continue;
+    const live = ctx.lPools.get(name)!;
+    const before = d.change.before;
+    ctx.pools.set(name, {
+      change: makeChange(
+        'ClusterPool',
+        name,
+        'blocked',
+        before,
+        before,
+        d.change.diff,
+        `${listAddresses(stay.map((q) => address('Queue', q)))} stay in this pool: moving ${stay.length === 1 ? 'it' : 'them'} ` +
+          `to another pool is blocked (see ${stay.length === 1 ? 'that change' : 'those changes'}), so the pool cannot be deleted (P5)`,
+      ),
+      creates: false,
+      deletes: false,
+      finalContract: live.contract,
+    });
   }
 }
 

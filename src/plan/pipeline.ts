@@ -11,6 +11,7 @@ import { readLiveState, type BackendInfo, type ControlPlane } from '../controlpl
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
+import { checkReplaceAddresses, targetPlan } from './target.js';
 import { withExecution } from './execution.js';
 import { planForBackend } from './backend.js';
 
@@ -38,6 +39,12 @@ export type LiveSource = ControlPlane | (() => Promise<LiveState>);
 export interface PipelineOptions {
   /** Git commit the folder was read from, recorded in the plan. */
   commit?: string | null;
+  /** `--replace ADDRESS`: delete and create again (refused for queues, Q6). */
+  replace?: readonly string[];
+  /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
+  targets?: readonly string[];
+  /** On-disk cache of per-file analyses (LoadOptions.cacheDir). */
+  cacheDir?: string | null;
   /**
    * The backend, when the live state comes from a reader function rather than a ControlPlane:
    * its kinds are checked and its `manualStep` marks the steps a person runs.
@@ -67,7 +74,10 @@ export async function planRepository(
 
 /** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
 export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
-  return loadRepository(dir, opts.commit !== undefined ? { commit: opts.commit } : {});
+  return loadRepository(dir, {
+    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+  });
 }
 
 /** Second half of planRepository: read the live state and plan a valid desired state against it. */
@@ -79,13 +89,16 @@ export async function planDesired(
   const t0 = performance.now();
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t1 = performance.now();
+  if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : source.backend);
   const planned = planForBackend(desired, live, backend, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(opts.replace?.length ? { replace: opts.replace } : {}),
     ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
   });
   // After planning: the planner stays pure; only the backend knows what has no public API.
-  const plan = withExecution(planned, backend?.manualStep?.bind(backend));
+  const full = withExecution(planned, backend?.manualStep?.bind(backend));
+  const plan = opts.targets?.length ? targetPlan(full, opts.targets) : full;
   return { plan, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
 }
 

@@ -1,5 +1,6 @@
 /** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
-import { DEFAULT_POOL, address, type PoolContract } from '../model/common.js';
+import { DEFAULT_POOL, address, dataPlaneMismatches, type PoolContract } from '../model/common.js';
+import { reportedDataPlane } from '../model/capabilities.js';
 import type { Change } from '../model/plan.js';
 import { makeChange } from './change.js';
 import { type PlanContext } from './context.js';
@@ -32,8 +33,12 @@ export function planPools(ctx: PlanContext): void {
       const after = poolForm(d.contract);
       // P4: every contract field is immutable.
       const diff = diffForms(before, after, () => true);
-      if (diff.length === 0) {
+      if (diff.length === 0 && !ctx.forceReplace.has(addr)) {
         keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+        continue;
+      }
+      if (ctx.caps.pool_update) {
+        planPoolUpdate(ctx, name, l.contract, d.contract);
         continue;
       }
       const reason = replaceBlockedReason(ctx, name);
@@ -103,14 +108,68 @@ function ctxUnion(ctx: PlanContext): string[] {
   return [...new Set([...ctx.dPools.keys(), ...ctx.lPools.keys()])].sort();
 }
 
-/** Clusters and queues that reference a live pool (P5). */
+/**
+ * Clusters and queues that reference a live pool (P5), less those this plan takes away:
+ * clusters deleted or moved, queues deleted (queue_delete) and co-named queues that move
+ * with their cluster (cluster_move).
+ */
 function liveReferences(ctx: PlanContext, pool: string): string[] {
+  const goes = (q: string) =>
+    ctx.leavingQueues.has(q) ||
+    (ctx.caps.cluster_move &&
+      ctx.assumedDeletedClusters.has(q) &&
+      ctx.lQueues.get(q)?.cluster_managed === true &&
+      ctx.dClusters.has(q) &&
+      ctx.dClusters.get(q)!.pool !== pool);
   return [
     ...(ctx.lClustersByPool.get(pool) ?? [])
       .filter((n) => !ctx.assumedDeletedClusters.has(n))
       .map((n) => address('Cluster', n)),
-    ...(ctx.lQueuesByPool.get(pool) ?? []).map((n) => address('Queue', n)),
+    ...(ctx.lQueuesByPool.get(pool) ?? []).filter((n) => !goes(n)).map((n) => address('Queue', n)),
   ];
+}
+
+/**
+ * Capability `pool_update` (P4 lifted): the contract changes in place, no delete, so no P5.
+ * Every cluster that stays a member must still match it (C4): its reported data plane (C5).
+ */
+function planPoolUpdate(
+  ctx: PlanContext,
+  name: string,
+  live: PoolContract,
+  desired: PoolContract,
+): void {
+  const before = poolForm(live);
+  const after = poolForm(desired);
+  const diff = diffForms(before, after);
+  const mismatching: string[] = [];
+  for (const c of ctx.lClustersByPool.get(name) ?? []) {
+    if (ctx.assumedDeletedClusters.has(c)) continue;
+    const reported = reportedDataPlane(live, ctx.lClusters.get(c)!);
+    const m = reported ? dataPlaneMismatches(desired, reported) : [];
+    if (m.length > 0)
+      mismatching.push(
+        `${address('Cluster', c)} (${m.map((x) => `${x.field} ${JSON.stringify(x.declared)}`).join(', ')})`,
+      );
+  }
+  if (mismatching.length > 0) {
+    const reason =
+      `the contract can be updated in place (pool_update), but member clusters report a data plane that would ` +
+      `not match it (C4): ${listAddresses(mismatching)}. Redeploy them with the new values (or move them out) first.`;
+    keep(ctx, name, live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
+    return;
+  }
+  const change = makeChange('ClusterPool', name, 'update', before, after, diff);
+  change.note =
+    'updated in place (pool_update): no delete and re-create, so its clusters, queues and assignments stay; ' +
+    'every member cluster that has reported its data plane matches the new contract (C4)';
+  ctx.pools.set(name, {
+    change,
+    creates: false,
+    deletes: false,
+    updates: true,
+    finalContract: desired,
+  });
 }
 
 /** Why a contract change cannot be realised as delete + create, or null when it can. */

@@ -21,6 +21,7 @@ import type { PlanContext } from './context.js';
 import { type QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { UNMANAGED_REASON } from './pools.js';
+import { drainedForLeaving, routesSomewhere } from './drain.js';
 
 export function planQueues(ctx: PlanContext): void {
   const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
@@ -30,11 +31,17 @@ export function planQueues(ctx: PlanContext): void {
     if (ctx.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
+  const drainedBy = drainedForLeaving(ctx);
   for (const name of [...names].sort()) {
     const l = ctx.lQueues.get(name) ?? null;
     const target = targetSpec(ctx, name, l);
     const decision = l
-      ? planLiveQueue(ctx, name, l, target)
+      ? withActivation(
+          ctx,
+          l,
+          noteMove(ctx, planLiveQueue(ctx, name, l, target)),
+          drainedBy.get(name),
+        )
       : planMissingQueue(ctx, name, target, firstRegistration);
     if (decision) ctx.queues.set(name, decision);
   }
@@ -123,14 +130,82 @@ function selectorBlockedReason(ctx: PlanContext, spec: QueueSpec): string | null
   return null;
 }
 
-/** C8: names of clusters deleted by the plan leave explicit selectors. */
-function pruned(ctx: PlanContext, selector: readonly string[]): string[] {
-  return selector.filter((c) => !ctx.deletedClusters.has(c));
+/**
+ * C8: names of clusters deleted by the plan leave explicit selectors; so do clusters moved to
+ * another pool (cluster_move), except from their own co-named queue (`self`), which moves along.
+ */
+function pruned(
+  ctx: PlanContext,
+  selector: readonly string[],
+  self: string | null = null,
+): string[] {
+  return selector.filter((c) => c === self || !ctx.leaves(c));
 }
 
 function deletedIn(ctx: PlanContext, selector: readonly string[]): string | null {
-  const c = selector.find((n) => ctx.deletedClusters.has(n));
+  const c = selector.find((n) => ctx.leaves(n));
   return c ? address('Cluster', c) : null;
+}
+
+/** cluster_move: how a moved cluster changes this queue (its co-named queue, or a selector). */
+function noteMove(ctx: PlanContext, d: QueueDecision): QueueDecision {
+  const by = d.change.caused_by?.replace(/^Cluster\//, '');
+  if (!by || !ctx.movedClusters.has(by)) return d;
+  const pool = ctx.clusters.get(by)!.final!.pool;
+  d.change.note =
+    by === d.change.name
+      ? `the co-named queue moves with Cluster/${by} to pool "${pool}" (cluster_move)`
+      : `Cluster/${by} moves to pool "${pool}" (cluster_move): its name leaves the selector (Q1)`;
+  return d;
+}
+
+/**
+ * Capability `drain`: a queue left DRAINING/DRAINED (an earlier apply cut short, or drained by
+ * hand), or drained by this plan while a cluster it routes to leaves, is re-activated once the
+ * plan is done, when it still routes somewhere. One that routes nowhere stays drained.
+ */
+function withActivation(
+  ctx: PlanContext,
+  l: LiveQueue,
+  d: QueueDecision,
+  drainedBy: string[] | undefined,
+): QueueDecision {
+  if (!ctx.caps.drain || d.deletes || d.final === null || !routesSomewhere(ctx, d.final)) return d;
+  const inactive = l.state !== undefined && l.state !== 'active';
+  const settled = d.change.action === 'blocked' || d.change.action === 'unmanaged';
+  if (drainedBy === undefined && (!inactive || settled)) return d;
+  d.activates = true;
+  if (inactive) {
+    d.change.diff.push({
+      path: 'state',
+      before: l.state,
+      after: 'active',
+      forces_replacement: false,
+    });
+    if (d.change.action === 'noop') d.change.action = 'update';
+  }
+  const why =
+    drainedBy === undefined
+      ? `left ${l.state} (drain): re-activated, since it routes to clusters again`
+      : `drained (no new work) until ${drainedBy.map((c) => address('Cluster', c)).join(', ')} ` +
+        `${drainedBy.length === 1 ? 'has' : 'have'} left with nothing in flight, then re-activated`;
+  d.change.note = d.change.note ? `${d.change.note}; ${why}` : why;
+  return d;
+}
+
+/** Why a queue the repository no longer has cannot be deleted even with queue_delete, or null. */
+function queueDeleteBlockedReason(ctx: PlanContext, name: string): string | null {
+  if (!ctx.caps.queue_delete) return null;
+  const undrainable = ctx.undrainableReason(name);
+  if (undrainable)
+    return `not in the repository; queues can be deleted (queue_delete), but not this one: ${undrainable}`;
+  if (!ctx.caps.drain) {
+    return (
+      `not in the repository; this control plane can delete queues (queue_delete) but not drain them (drain off), ` +
+      `and poolsync deletes only drained queues so that no work is lost. Retire it with \`clusters: []\`, or enable drain.`
+    );
+  }
+  return null;
 }
 
 function planMissingQueue(
@@ -215,13 +290,30 @@ function planLiveQueue(
   l: LiveQueue,
   target: QueueSpec | null,
 ): QueueDecision {
-  const live = specOf(l);
-  // What the queue becomes if nothing is sent for it: only C8 acts on it.
-  const untouched: QueueSpec = { ...live, clusters: pruned(ctx, live.clusters) };
-  const changedByC8 = !sameSelector(untouched.clusters, live.clusters);
+  // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
+  const movedTo =
+    l.cluster_managed && ctx.movedClusters.has(name) ? ctx.clusters.get(name)!.final!.pool : null;
+  const live: QueueSpec = movedTo ? { ...specOf(l), pool: movedTo, clusters: [name] } : specOf(l);
+  // What the queue becomes if nothing is sent for it: only C8 (and a move) acts on it.
+  const untouched: QueueSpec = {
+    ...live,
+    clusters: pruned(ctx, live.clusters, movedTo ? name : null),
+  };
+  const changedByC8 = movedTo !== null || !sameSelector(untouched.clusters, l.clusters);
   const base = { live: l, call: null, createdBy: null } as const;
-  const sideEffect = changedByC8 ? deletedIn(ctx, live.clusters) : null;
+  const sideEffect = movedTo
+    ? address('Cluster', name)
+    : changedByC8
+      ? deletedIn(ctx, l.clusters)
+      : null;
 
+  if (!target && ctx.deletedQueues.has(name)) {
+    const d = decision(ctx, name, { ...base, action: 'delete', final: null });
+    d.deletes = true;
+    d.change.note =
+      'not in the repository: drained (no new work), waited for until DRAINED (nothing in flight), then deleted (queue_delete)';
+    return d;
+  }
   if (!target) {
     const ownerIsLive = l.cluster_managed && ctx.lClusters.has(name);
     if (ownerIsLive || name === DEFAULT_QUEUE) {
@@ -257,8 +349,9 @@ function planLiveQueue(
       final: untouched,
       causedBy: sideEffect,
       reason:
+        queueDeleteBlockedReason(ctx, name) ??
         `not in the repository, but queues cannot be deleted (Q6). To retire it, declare it with \`clusters: []\` ` +
-        `(it then routes nowhere; an idle queue costs nothing).`,
+          `(it then routes nowhere; an idle queue costs nothing).`,
     });
   }
 
@@ -273,13 +366,40 @@ function planLiveQueue(
       reason,
       causedBy: sideEffect,
     });
+  if (target.pool !== live.pool && !l.cluster_managed && ctx.caps.drain && ctx.caps.queue_delete) {
+    const undrainable = ctx.undrainableReason(name);
+    const blocked = undrainable
+      ? `a queue's pool can change only by drain, delete and create (drain, queue_delete), but not this one's: ${undrainable}`
+      : selectorBlockedReason(ctx, target);
+    if (blocked) return refuse(blocked);
+    const d = decision(ctx, name, {
+      ...base,
+      action: 'replace',
+      call: { op: 'create_queue', spec: target },
+      final: target,
+      diff: requested(),
+    });
+    d.deletes = true;
+    d.change.note =
+      `replaced (drain, queue_delete): drained in pool "${live.pool}" (no new work), deleted once DRAINED ` +
+      `(nothing in flight, so no work is lost), then created in pool "${target.pool}"`;
+    return d;
+  }
   if (target.pool !== live.pool) {
+    const missing = [!ctx.caps.drain && 'drain', !ctx.caps.queue_delete && 'queue_delete'].filter(
+      Boolean,
+    );
+    const hint =
+      ctx.caps.drain || ctx.caps.queue_delete
+        ? ` (With both drain and queue_delete this would be a drain → delete → create; this control plane lacks ${missing.join(' and ')}.)`
+        : '';
     const reason = l.cluster_managed
       ? `${address('Queue', name)} is the co-named queue of cluster "${name}" and stays in pool "${live.pool}": a queue's pool ` +
         `can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue behind (C7); ` +
         `use a new cluster name.`
       : `a queue's pool can never change (Q3) and queues cannot be deleted (Q6): declare a new queue (another name) ` +
-        `in pool "${target.pool}" and retire this one with \`pool: ${live.pool}\` and \`clusters: []\`.`;
+        `in pool "${target.pool}" and retire this one with \`pool: ${live.pool}\` and \`clusters: []\`.` +
+        hint;
     return refuse(reason);
   }
   const managed = l.cluster_managed || name === DEFAULT_QUEUE;

@@ -7,9 +7,16 @@
  *  5. pools are deleted after their clusters; assignments naming a pool are removed before it
  *     is deleted and set after it is created (A3).
  */
-import { address, type QueueSpec } from '../model/common.js';
+import {
+  address,
+  dataPlaneMismatches,
+  type PoolContract,
+  type QueueSpec,
+} from '../model/common.js';
+import { reportedDataPlane } from '../model/capabilities.js';
 import type { Step } from '../model/plan.js';
-import { isWildcard, type PlanContext } from './context.js';
+import type { PlanContext } from './context.js';
+import { splitWaits, waitSets } from './drain.js';
 import { StepGraph } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
 import { addLabelSteps } from './cluster-labels.js';
@@ -25,7 +32,23 @@ const key = {
   queueFirst: (n: string) => `queue_first:${n}`,
   setAssignment: (k: string) => `set_assignment:${k}`,
   deleteAssignment: (k: string) => `delete_assignment:${k}`,
+  // Capability steps (domain.md, Capabilities).
+  updatePool: (n: string) => `update_pool:${n}`,
+  move: (n: string) => `move_cluster:${n}`,
+  drain: (q: string) => `drain_queue:${q}`,
+  waitDrained: (c: string) => `wait_drained:${c}`,
+  waitQueueDrained: (q: string) => `wait_drained_queue:${q}`,
+  deleteQueue: (q: string) => `delete_queue:${q}`,
+  activate: (q: string) => `activate_queue:${q}`,
 };
+
+/** C4/C5: the cluster's reported data plane (if any) matches this contract. */
+function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContract): boolean {
+  const l = ctx.lClusters.get(cluster);
+  const pool = l ? ctx.lPools.get(l.pool) : undefined;
+  const reported = l && pool ? reportedDataPlane(pool.contract, l) : null;
+  return reported === null || dataPlaneMismatches(contract, reported).length === 0;
+}
 
 export function buildSteps(ctx: PlanContext): Step[] {
   const g = new StepGraph();
@@ -42,6 +65,12 @@ export function buildSteps(ctx: PlanContext): Step[] {
         { op: 'create_pool', args: { name, contract: d.finalContract! } },
         address('ClusterPool', name),
       );
+    if (d.updates)
+      g.add(
+        key.updatePool(name),
+        { op: 'update_pool', args: { name, contract: d.finalContract! } },
+        address('ClusterPool', name),
+      );
   }
   for (const [name, d] of ctx.clusters) {
     const dc = ctx.dClusters.get(name);
@@ -53,6 +82,18 @@ export function buildSteps(ctx: PlanContext): Step[] {
         g.add(
           key.updateCluster(name),
           { op: 'update_cluster', args: { name, enabled: false } },
+          address('Cluster', name),
+        );
+    } else if (d.moves && dc) {
+      g.add(
+        key.move(name),
+        { op: 'move_cluster', args: { name, pool: dc.pool } },
+        address('Cluster', name),
+      );
+      if (dc.enabled !== ctx.lClusters.get(name)?.enabled)
+        g.add(
+          key.updateCluster(name),
+          { op: 'update_cluster', args: { name, enabled: dc.enabled } },
           address('Cluster', name),
         );
     } else if (d.change.action === 'update' && dc) {
@@ -71,7 +112,8 @@ export function buildSteps(ctx: PlanContext): Step[] {
     const spec = q.call.spec;
     const k = g.add(key.queue(name), { op: q.call.op, args: { name, ...spec } }, target);
     removalStep.set(name, k);
-    const removes = q.live !== null && q.live.clusters.some((c) => ctx.deletedClusters.has(c));
+    const removes =
+      !q.deletes && q.live !== null && q.live.clusters.some((c) => ctx.deletedClusters.has(c));
     if (removes && spec.clusters.some(replaced)) {
       // The new selector names a cluster that is re-registered only after some delete, while
       // the old one names a cluster to delete: repoint in two calls so neither waits on the other.
@@ -83,20 +125,43 @@ export function buildSteps(ctx: PlanContext): Step[] {
     }
   }
   const waitFor = waitSets(ctx);
-  for (const name of [...ctx.deletedClusters].sort()) {
-    const queues = waitFor.get(name);
-    if (queues && queues.length > 0) {
+  const leaving = [...ctx.deletedClusters, ...ctx.movedClusters].sort();
+  for (const name of leaving) {
+    // With `drain`, queues are drained and waited for until DRAINED; the others (never
+    // drained: `default`, default-queue settings) are watched on their metrics (C9).
+    const { drain, idle } = splitWaits(ctx, waitFor.get(name) ?? []);
+    if (idle.length > 0) {
       g.add(
         key.wait(name),
-        { op: 'wait_idle', args: { queues, cluster: name } },
+        { op: 'wait_idle', args: { queues: idle, cluster: name } },
         address('Cluster', name),
       );
     }
-    g.add(
-      key.deleteCluster(name),
-      { op: 'delete_cluster', args: { name } },
-      address('Cluster', name),
-    );
+    for (const q of drain)
+      g.add(key.drain(q), { op: 'drain_queue', args: { name: q } }, address('Queue', q));
+    if (drain.length > 0)
+      g.add(
+        key.waitDrained(name),
+        { op: 'wait_drained', args: { queues: drain } },
+        address('Cluster', name),
+      );
+    if (ctx.deletedClusters.has(name))
+      g.add(
+        key.deleteCluster(name),
+        { op: 'delete_cluster', args: { name } },
+        address('Cluster', name),
+      );
+  }
+  for (const [name, q] of ctx.queues) {
+    if (!q.deletes) continue;
+    const target = address('Queue', name);
+    g.add(key.drain(name), { op: 'drain_queue', args: { name } }, target);
+    g.add(key.waitQueueDrained(name), { op: 'wait_drained', args: { queues: [name] } }, target);
+    g.add(key.deleteQueue(name), { op: 'delete_queue', args: { name } }, target);
+  }
+  for (const [name, q] of ctx.queues) {
+    if (q.activates)
+      g.add(key.activate(name), { op: 'activate_queue', args: { name } }, address('Queue', name));
   }
   for (const [k, a] of ctx.assignments) {
     const l = ctx.lAssignments.get(k);
@@ -127,17 +192,38 @@ export function buildSteps(ctx: PlanContext): Step[] {
   }
 
   // Edges.
+  /** The step that takes a cluster out of its live pool. */
+  const leave = (c: string) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c));
   for (const [name, d] of ctx.pools) {
     g.order(key.deletePool(name), key.createPool(name));
-    if (d.deletes) {
-      for (const c of ctx.lClustersByPool.get(name) ?? [])
-        g.order(key.deleteCluster(c), key.deletePool(name));
+    for (const c of ctx.lClustersByPool.get(name) ?? []) {
+      if (d.deletes) g.order(leave(c), key.deletePool(name));
+      // pool_update checks the members present (C4): one that would not match leaves first.
+      if (ctx.leaves(c) && d.updates && !matchesContract(ctx, c, d.finalContract!))
+        g.order(leave(c), key.updatePool(name));
     }
+    if (d.deletes) {
+      for (const q of ctx.lQueuesByPool.get(name) ?? []) {
+        g.order(key.deleteQueue(q), key.deletePool(name));
+        // A co-named queue leaves with its cluster's move (cluster_move).
+        g.order(key.move(q), key.deletePool(name));
+      }
+    }
+  }
+  for (const c of ctx.movedClusters) {
+    const pool = ctx.clusters.get(c)!.final!.pool;
+    g.order(key.createPool(pool), key.move(c));
+    // The move is checked against the pool's contract at that moment (C4).
+    const current = ctx.lPools.get(pool)?.contract;
+    if (!current || !matchesContract(ctx, c, current)) g.order(key.updatePool(pool), key.move(c));
+    g.order(key.move(c), key.updateCluster(c));
   }
   for (const [name, d] of ctx.clusters) {
     const dc = ctx.dClusters.get(name);
     if (!d.registers || !dc) continue;
     g.order(key.createPool(dc.pool), key.register(name));
+    // C4 checks a declared data plane against the contract at registration.
+    if (dc.data_plane) g.order(key.updatePool(dc.pool), key.register(name));
     g.order(key.deleteCluster(name), key.register(name));
     g.order(key.register(name), key.updateCluster(name));
   }
@@ -147,7 +233,12 @@ export function buildSteps(ctx: PlanContext): Step[] {
     const k = key.queue(name);
     const spec = q.call.spec;
     g.order(key.createPool(spec.pool), k);
-    for (const c of spec.clusters) g.order(key.register(c), k);
+    for (const c of spec.clusters) {
+      g.order(key.register(c), k);
+      g.order(key.move(c), k);
+    }
+    // replace (drain, queue_delete): the old queue is deleted before the new one is created.
+    g.order(key.deleteQueue(name), k);
     if (q.createdBy === 'register') g.order(key.register(name), k);
     if (q.createdBy === 'C3' && firstRegistration) g.order(key.register(firstRegistration), k);
     const removal = removalStep.get(name)!;
@@ -155,12 +246,48 @@ export function buildSteps(ctx: PlanContext): Step[] {
       g.order(removal, k);
       for (const c of spec.clusters) if (!replaced(c)) g.order(key.register(c), removal);
     }
+    // A deleted queue needs no repointing; a moved cluster's co-named queue moves with it.
+    const movesAlong = q.live?.cluster_managed === true && ctx.movedClusters.has(name);
+    if (q.deletes || movesAlong) continue;
     for (const c of q.live?.clusters ?? []) {
-      if (!ctx.deletedClusters.has(c)) continue;
-      g.order(removal, g.has(key.wait(c)) ? key.wait(c) : key.deleteCluster(c));
+      if (!ctx.leaves(c)) continue;
+      g.order(removal, key.drain(name));
+      const first = [key.wait(c), key.waitDrained(c)].filter((w) => g.has(w));
+      for (const w of first.length > 0 ? first : [leave(c)]) g.order(removal, w);
     }
   }
-  for (const c of ctx.deletedClusters) g.order(key.wait(c), key.deleteCluster(c));
+  const drainedBy = new Map<string, string[]>();
+  for (const c of [...ctx.deletedClusters, ...ctx.movedClusters]) {
+    g.order(key.wait(c), leave(c));
+    g.order(key.waitDrained(c), leave(c));
+    for (const q of splitWaits(ctx, waitFor.get(c) ?? []).drain) {
+      g.order(key.drain(q), key.waitDrained(c));
+      const list = drainedBy.get(q);
+      if (list) list.push(c);
+      else drainedBy.set(q, [c]);
+    }
+  }
+  for (const [name, q] of ctx.queues) {
+    if (q.deletes) {
+      g.order(key.drain(name), key.waitQueueDrained(name));
+      g.order(key.waitQueueDrained(name), key.deleteQueue(name));
+      // Q4: a co-named queue goes once its cluster is deleted.
+      g.order(key.deleteCluster(name), key.deleteQueue(name));
+      // A queue drained for a leaving cluster too: its wait comes first there.
+      for (const c of drainedBy.get(name) ?? []) g.order(key.waitDrained(c), key.deleteQueue(name));
+    }
+    if (q.activates) {
+      const k = key.activate(name);
+      g.order(key.queue(name), k);
+      for (const c of drainedBy.get(name) ?? []) g.order(leave(c), k);
+      for (const c of q.final?.clusters ?? []) {
+        g.order(key.register(c), k);
+        g.order(key.move(c), k);
+      }
+      // Drained while a cluster it routes to leaves: only after that leave.
+      g.order(key.drain(name), k);
+    }
+  }
   for (const [k, a] of ctx.assignments) {
     g.order(key.deleteAssignment(k), key.setAssignment(k));
     if (a.finalPool) g.order(key.createPool(a.finalPool), key.setAssignment(k));
@@ -171,36 +298,4 @@ export function buildSteps(ctx: PlanContext): Step[] {
   }
   addDefaultQueueSteps(ctx, g, { queue: key.queue, register: key.register });
   return g.finalize();
-}
-
-/**
- * Rule 4 / C9: before deleting cluster c, wait on every live queue whose work can only be
- * running on clusters this plan deletes: an explicit selector made only of deleted clusters
- * that names c, or `*` in c's pool when every member of that pool is deleted.
- */
-function waitSets(ctx: PlanContext): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  const poolEmptied = new Map<string, boolean>();
-  for (const c of ctx.deletedClusters) {
-    const queues: string[] = [];
-    for (const q of ctx.lQueuesByCluster.get(c) ?? []) {
-      const live = ctx.lQueues.get(q)!;
-      if (live.clusters.every((n) => ctx.deletedClusters.has(n))) queues.push(q);
-    }
-    const pool = ctx.lClusters.get(c)?.pool;
-    if (pool !== undefined) {
-      let emptied = poolEmptied.get(pool);
-      if (emptied === undefined) {
-        emptied = (ctx.lClustersByPool.get(pool) ?? []).every((n) => ctx.deletedClusters.has(n));
-        poolEmptied.set(pool, emptied);
-      }
-      if (emptied) {
-        for (const q of ctx.lWildcardQueuesByPool.get(pool) ?? []) {
-          if (isWildcard(ctx.lQueues.get(q)!.clusters)) queues.push(q);
-        }
-      }
-    }
-    out.set(c, [...new Set(queues)].sort());
-  }
-  return out;
 }

@@ -1,5 +1,5 @@
 /** Shared pieces of the text and markdown renderers. */
-import type { Change, FieldDiff, Plan, PlanSummary } from '../model/plan.js';
+import type { Change, FieldDiff, Plan, PlanSummary, Step } from '../model/plan.js';
 
 export const SYMBOL: Record<Change['action'], string> = {
   create: '+',
@@ -66,7 +66,8 @@ export function formatValue(value: unknown): string {
 /** Why a change without a step of its own happens (C2, C3, C8, A3). */
 export function causeNote(change: Change): string | null {
   const by = change.caused_by;
-  if (!by) return null;
+  // A cluster moved in place (cluster_move): the change's own note says what happens.
+  if (!by || change.note?.includes('(cluster_move)')) return null;
   if (change.kind === 'Queue' && change.action === 'create') {
     return change.name === 'default'
       ? `recreated by registering ${by} (C3)`
@@ -74,6 +75,12 @@ export function causeNote(change: Change): string | null {
   }
   if (change.kind === 'PoolAssignment')
     return `removed and set again around the replacement of ${by} (A3)`;
+  if (
+    by.startsWith('Cluster/') &&
+    change.kind === 'Queue' &&
+    change.diff.some((d) => d.path === 'pool')
+  )
+    return `the co-named queue moves with ${by} (cluster_move)`;
   if (by.startsWith('Cluster/') && change.kind === 'Queue')
     return `${by} is deleted: its name leaves the selector (C8)`;
   return `caused by ${by}`;
@@ -96,4 +103,53 @@ export const plural = (n: number, word: string): string => `${n} ${word}${n === 
 
 export function visibleChanges(plan: Plan): Change[] {
   return plan.changes.filter((c) => c.action !== 'noop');
+}
+
+/** Why each capability step is safe (domain.md, Capabilities). */
+const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
+  drain_queue: 'the queue takes no new work; work in flight finishes (drain)',
+  wait_drained:
+    'waits until the queues are DRAINED (nothing in flight), at most --wait-timeout; on timeout nothing after it runs',
+  activate_queue: 'the queue takes work again once the clusters it was drained for have gone',
+  delete_queue: 'runs only after the queue is DRAINED: no run or action is lost (queue_delete)',
+  move_cluster:
+    'the pool changes in place: no delete and re-register, so the co-named queue moves along (cluster_move)',
+  update_pool:
+    'the contract changes in place: no delete and re-create; member clusters match it (pool_update, C4)',
+};
+
+export interface CapabilityStepLine {
+  id: string;
+  op: string;
+  target: string;
+  detail: string;
+  why: string;
+}
+
+/** The plan's capability steps, in order, each with why it is safe. */
+export function capabilitySteps(plan: Plan): CapabilityStepLine[] {
+  return plan.steps
+    .filter((s) => CAPABILITY_STEP_WHY[s.op] !== undefined)
+    .map((s) => ({
+      id: s.id,
+      op: s.op,
+      target: s.target,
+      detail:
+        s.op === 'wait_drained'
+          ? ` (${s.args.queues.join(', ')})`
+          : s.op === 'move_cluster'
+            ? ` → pool ${s.args.pool}`
+            : '',
+      why: CAPABILITY_STEP_WHY[s.op]!,
+    }));
+}
+
+/** `drain, queue_delete` when the plan was made with some capability on; null otherwise. */
+export function capabilitiesOn(plan: Plan): string | null {
+  const caps = plan.capabilities;
+  if (!caps) return null;
+  const on = (['drain', 'queue_delete', 'cluster_move', 'pool_update'] as const).filter(
+    (n) => caps[n],
+  );
+  return on.length > 0 ? on.join(', ') : null;
 }

@@ -1,5 +1,6 @@
 /** Plan renderers (plan.md): text (Terraform-like), JSON (the plan as-is), markdown (PR comment). */
 import type { Plan } from '../model/plan.js';
+import { escapeJsonForTerminal } from '../util/terminal-text.js';
 
 export { renderText, type TextOptions } from './text.js';
 export { renderMarkdown, type MarkdownOptions } from './markdown.js';
@@ -7,5 +8,6 @@ export { closingLine, hasNoChanges, summaryCounts, SYMBOL } from './common.js';
 
 /** The plan.md JSON format: the Plan object as-is (schemas/plan.schema.json), 2-space indented. */
 export function renderJson(plan: Plan): string {
-  return JSON.stringify(plan, null, 2) + '\n';
+  // The same JSON value, with the characters a terminal would obey written as \u escapes.
+  return escapeJsonForTerminal(JSON.stringify(plan, null, 2)) + '\n';
 }

@@ -4,8 +4,11 @@
  * symbols are the text plan's (`~` update, `-/+` replace): `!` means blocked there, so it is
  * never used for an update here. Kept under a size budget (GitHub caps comments at 65,536 characters).
  */
+import { escapeTerminal } from '../util/terminal-text.js';
 import type { Change, Plan } from '../model/plan.js';
 import {
+  capabilitiesOn,
+  capabilitySteps,
   SYMBOL,
   causeNote,
   closingLine,
@@ -58,6 +61,18 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   head.push('');
 
   const changes = visibleChanges(plan);
+  const capSteps = capabilitySteps(plan);
+  if (capSteps.length > 0) {
+    tail.push(
+      '### Capability steps',
+      '',
+      `The control plane supports ${capabilitiesOn(plan) ?? 'none'}; these steps run in this order:`,
+      '',
+    );
+    for (const s of capSteps)
+      tail.push(`- \`${s.id}\` **${s.op}** \`${s.target}\`${escapeInline(s.detail)}: ${s.why}`);
+    tail.push('');
+  }
   const blocked = changes.filter((c) => c.action === 'blocked');
   if (blocked.length > 0) {
     tail.push(
@@ -141,6 +156,7 @@ function diffBlock(change: Change): string[] {
   const lines = [`${prefix} ${change.address}`];
   const note = causeNote(change);
   if (note) lines.push(`${marker}     # ${note}`);
+  if (change.note) lines.push(`${marker}     # ${change.note}`);
   for (const f of fieldLines(change))
     lines.push(`${marker}     ${f.text}${f.forces ? '  # forces replacement' : ''}`);
   return lines;
@@ -152,5 +168,5 @@ function short(fingerprint: string): string {
 
 /** Reasons and messages are plain text with backticks for names: keep them, neutralise HTML. */
 function escapeInline(text: string): string {
-  return text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
+  return escapeTerminal(text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' '));
 }

@@ -2,6 +2,8 @@
 import type { Change, Plan } from '../model/plan.js';
 import {
   SYMBOL,
+  capabilitiesOn,
+  capabilitySteps,
   causeNote,
   closingLine,
   fieldLines,
@@ -10,6 +12,7 @@ import {
   sideEffectLine,
   visibleChanges,
 } from './common.js';
+import { escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
 
 export interface TextOptions {
@@ -68,8 +71,21 @@ export function renderText(plan: Plan, opts: TextOptions): string {
         ` then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''};` +
         ` with --flyte-cli PATH it runs these commands itself.`,
       '',
-      ...runbookLines(plan.steps),
+      ...runbookLines(plan.steps).map(esc),
     );
+  }
+  const capSteps = capabilitySteps(plan);
+  if (capSteps.length > 0) {
+    out.push(
+      paint('bold', 'Capability steps') +
+        ` (the control plane supports ${capabilitiesOn(plan) ?? 'none'}), in order:`,
+    );
+    const width = Math.max(...capSteps.map((s) => `${s.id} ${s.op} ${s.target}${s.detail}`.length));
+    for (const s of capSteps) {
+      const head = `${s.id} ${s.op} ${s.target}${s.detail}`;
+      out.push(`  ${head.padEnd(width)}  ${paint('dim', `# ${s.why}`)}`);
+    }
+    out.push('');
   }
   const unmanaged = changes.filter((c) => c.action === 'unmanaged');
   if (unmanaged.length > 0) {
@@ -84,20 +100,22 @@ export function renderText(plan: Plan, opts: TextOptions): string {
         ' (nothing is sent for these; reported until the repository or the control plane changes):',
     );
     for (const c of blocked)
-      out.push(`  ${paint('red', '!')} ${paint('bold', c.address)}: ${c.reason ?? ''}`);
+      out.push(`  ${paint('red', '!')} ${paint('bold', esc(c.address))}: ${esc(c.reason ?? '')}`);
     out.push('');
   }
   if (plan.warnings.length > 0) {
     out.push(paint('bold', 'Warnings:'));
     for (const w of plan.warnings)
-      out.push(`  ${paint('yellow', 'warning')} ${w.code} ${w.address}: ${w.message}`);
+      out.push(`  ${paint('yellow', 'warning')} ${w.code} ${esc(w.address)}: ${esc(w.message)}`);
     out.push('');
   }
   if (plan.errors.length > 0) {
     out.push(paint('bold', 'Errors:'));
     for (const e of plan.errors) {
       const where = [e.address, e.location].filter(Boolean).join(' at ');
-      out.push(`  ${paint('red', 'error')} ${e.code}${where ? ` ${where}` : ''}: ${e.message}`);
+      out.push(
+        `  ${paint('red', 'error')} ${e.code}${where ? ` ${esc(where)}` : ''}: ${esc(e.message)}`,
+      );
     }
     out.push('');
   }
@@ -125,12 +143,13 @@ function renderChange(change: Change, paint: Paint, manual = false): string[] {
     ? 'manual: no public API, see Manual steps below'
     : HEADLINE[change.action];
   const lines = [
-    `${paint(style, symbol)} ${paint('bold', change.address)}${headline ? paint('dim', `  (${headline})`) : ''}`,
+    `${paint(style, symbol)} ${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`,
   ];
   const note = causeNote(change);
-  if (note) lines.push(paint('dim', `      # ${note}`));
+  if (note) lines.push(paint('dim', `      # ${esc(note)}`));
+  if (change.note) lines.push(paint('dim', `      # ${esc(change.note)}`));
   for (const f of fieldLines(change)) {
-    lines.push(`      ${f.text}${f.forces ? paint('red', '  # forces replacement') : ''}`);
+    lines.push(`      ${esc(f.text)}${f.forces ? paint('red', '  # forces replacement') : ''}`);
   }
   return lines;
 }

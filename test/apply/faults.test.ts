@@ -83,4 +83,36 @@ describe('apply under injected faults', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('No changes');
   }, 120_000);
+
+  it('--max-retries is the retry budget per call: 0 fails fast and says so; 25 converges at a 40% fault rate', async () => {
+    // A fresh control plane: the test above converged the shared one.
+    await cp.close();
+    await server.close();
+    cp = await EmbeddedControlPlane.open({ path: null });
+    server = await startControlPlaneServer({
+      controlPlane: cp,
+      host: '127.0.0.1',
+      port: 0,
+      simulate: true,
+    });
+    await setFaults({ fault_rate: 1, lost_response_rate: 0, latency_ms: 0 });
+    const stateDir = await tempDir();
+    const args = ['apply', EXAMPLE, '--control-plane', server.url, '--auto-approve'];
+    const none = await runCli([...args, '--state-dir', stateDir, '--max-retries', '0']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/still failing after 0 retries/);
+    expect(none.stderr).not.toMatch(/\n\s+at /);
+
+    const bad = await runCli([...args, '--state-dir', stateDir, '--max-retries', 'lots']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(
+      'Error: --max-retries must be a whole number from 0 to 100 (got NaN)\n',
+    );
+
+    await setFaults({ fault_rate: 0.4, lost_response_rate: 0, latency_ms: 0 });
+    const r = await runCli([...args, '--state-dir', stateDir, '--max-retries', '25']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Apply complete: /);
+  }, 120_000);
 });

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/index.js';
-import { flyteCliRunner, manualArgv, shellWords } from '../../src/apply/manual.js';
+import { flyteCliRunner, isCliCommand, manualArgv, shellWords } from '../../src/apply/manual.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import {
   startControlPlaneServer,
@@ -181,6 +181,48 @@ describe('apply', () => {
     } finally {
       delete process.env.FAKE_FLYTE_LOG;
       delete process.env.FAKE_FLYTE_FAIL;
+    }
+  });
+
+  it('a manual step behind another manual step is left for the person too, not "not run"', async () => {
+    const both = withManualSteps(cp, new Set(['create_pool', 'register_cluster']));
+    const r = await planRepository(repo, both);
+    if (!r.ok) throw new Error('invalid');
+    const result = await executePlan(r.plan, both);
+    const statusOf = (target: string, op: string) =>
+      result.steps.find((s) => s.target === target && s.op === op)?.status;
+    expect(statusOf('ClusterPool/gpu', 'create_pool')).toBe('manual');
+    expect(statusOf('Cluster/gpu-1', 'register_cluster')).toBe('manual');
+    expect(statusOf('Cluster/cpu-1', 'register_cluster')).toBe('manual');
+    expect(statusOf('Queue/training', 'create_queue')).toBe('waiting');
+    expect(result.steps.filter((s) => s.status === 'not_run' || s.status === 'failed')).toEqual([]);
+  });
+
+  it('--flyte-cli leaves a step whose command is not a flyte command (a console action) to the person', async () => {
+    const bin = await installFakeFlyte(root);
+    process.env.FAKE_FLYTE_LOG = join(root, 'flyte.log');
+    process.env.FAKE_FLYTE_API = server.url;
+    try {
+      await writeRepo(repo, { ...SPEC, clusters: { 'gpu-1': { pool: 'gpu', enabled: false } } });
+      const mixed = withManualSteps(cp, new Set(['create_pool', 'update_cluster']));
+      const r = await planRepository(repo, mixed);
+      if (!r.ok) throw new Error('invalid');
+      const disable = r.plan.steps.find((s) => s.op === 'update_cluster')!;
+      expect(disable.manual?.command).toBe('# disable cluster gpu-1 in the console');
+      expect(isCliCommand(disable)).toBe(false);
+      const result = await executePlan(r.plan, mixed, {
+        runManual: flyteCliRunner(bin),
+        canRunManual: isCliCommand,
+      });
+      const statusOf = (op: string) => result.steps.find((s) => s.op === op)?.status;
+      expect(statusOf('create_pool')).toBe('done');
+      expect(statusOf('register_cluster')).toBe('done');
+      expect(statusOf('update_cluster')).toBe('manual');
+      expect(result.manual).toEqual([disable.id]);
+      expect(() => manualArgv(disable, bin, null)).toThrow(/not a flyte command; do it by hand/);
+    } finally {
+      delete process.env.FAKE_FLYTE_LOG;
+      delete process.env.FAKE_FLYTE_API;
     }
   });
 

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +98,8 @@ async function seed(cp: EmbeddedControlPlane): Promise<void> {
     pool: 'prod',
   });
   await cp.setAssignment({ project: 'ml', domain: 'dev', workflow: null, pool: 'dev' });
+  // Union v2 default-queue settings (the embedded control plane keeps them).
+  await cp.setDefaultQueue('ml', 'dev', 'everything');
 }
 
 describe('poolsync export', () => {
@@ -124,9 +127,20 @@ describe('poolsync export', () => {
     );
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('Exported 2 pools, 4 clusters, 6 queues and 3 assignments');
+    expect(run.stdout).toContain(
+      'Exported 2 pools, 4 clusters, 6 queues and 3 assignments (and 1 default-queue settings)',
+    );
 
-    expect((await readdir(out)).sort()).toEqual(['assignments', 'clusters', 'pools', 'queues']);
+    expect((await readdir(out)).sort()).toEqual([
+      'assignments',
+      'clusters',
+      'default-queues',
+      'pools',
+      'queues',
+    ]);
+    expect(await readFile(join(out, 'default-queues', 'ml-dev.yaml'), 'utf8')).toContain(
+      'kind: DefaultQueue',
+    );
     expect((await readdir(join(out, 'queues'))).sort()).toEqual(
       ['batch', 'default', 'everything', 'legacy', 'prod-1', 'retired'].map((n) => `${n}.yaml`),
     );
@@ -161,6 +175,26 @@ describe('poolsync export', () => {
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/already exist .* --force/);
     expect(again.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('needs --dir: it never writes into the current folder by default', () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'export',
+        '--control-plane',
+        `file:${join(dir, 'cp.json')}`,
+      ],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'Error: Missing required argument: dir\nname the folder to write into, e.g. --dir ./config (created if missing)\nRun `poolsync --help` for usage.\n',
+    );
+    expect(readdirSync(REPO_ROOT)).not.toContain('pools');
   });
 
   it('leaves out a C7-trapped co-named queue with a warning', async () => {

@@ -229,6 +229,12 @@ describe('control-plane API server', () => {
     const queueReads = logs.split('\n').filter((l) => l.includes('"path":"/v1/queues"'));
     expect(queueReads).toHaveLength(expected);
     expect(expected).not.toBe(Math.ceil(all.length / 50)); // not the page-after-page count
+    // One page left after the first: no shards, as many requests as page after page.
+    logs = '';
+    expect(await client({ pageSize: 400, listShards: 4 }).listQueues()).toEqual(
+      await embedded.listQueues(),
+    );
+    expect(logs.split('\n').filter((l) => l.includes('"path":"/v1/queues"'))).toHaveLength(2);
     expect(await client({ pageSize: 50, listShards: 1 }).listQueues()).toEqual(
       await embedded.listQueues(),
     );

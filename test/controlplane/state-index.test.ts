@@ -41,13 +41,19 @@ function rng(seed: number) {
 
 describe('embedded state index', () => {
   it('answers every read exactly as an index built from scratch, after every kind of write', () => {
-    const state = initialState(DEFAULT_POOL_CONTRACT);
+    const state = initialState(DEFAULT_POOL_CONTRACT, {
+      drain: true,
+      queue_delete: true,
+      cluster_move: true,
+      pool_update: true,
+    });
     const pick = rng(7);
     const pools = ['default', 'p1', 'p2'];
     applyOp(state, { op: 'create_pool', name: 'p1', contract: DEFAULT_POOL_CONTRACT });
     applyOp(state, { op: 'create_pool', name: 'p2', contract: DEFAULT_POOL_CONTRACT });
     views(state); // builds the index before the writes, so the writers must keep it current
     let applied = 0;
+    let moved = 0;
     let sawShared = false;
     for (let i = 0; i < 600; i++) {
       const clusters = [...state.clusters.values()];
@@ -79,6 +85,16 @@ describe('embedded state index', () => {
           },
         },
       ];
+      // Capability ops (capabilities.ts) write through the same index writers.
+      const someQueue = queues[pick(queues.length || 1)]?.name ?? 'none';
+      const someCluster = clusters[pick(clusters.length || 1)]?.name ?? 'none';
+      if (pick(3) === 0)
+        ops.push(
+          { op: 'drain_queue', name: someQueue },
+          { op: 'delete_queue', name: someQueue, at: 0 },
+          { op: 'move_cluster', name: someCluster, pool, at: 0 },
+          { op: 'update_pool', name: pool, contract: DEFAULT_POOL_CONTRACT },
+        );
       const q = queues[pick(queues.length || 1)];
       if (q && !q.cluster_managed) {
         const own = clusters.filter((c) => c.pool === q.spec.pool).map((c) => c.name);
@@ -92,6 +108,7 @@ describe('embedded state index', () => {
       try {
         applyOp(state, op);
         applied++;
+        if (op.op === 'move_cluster') moved++;
       } catch {
         continue; // rejected ops change nothing
       }
@@ -102,6 +119,7 @@ describe('embedded state index', () => {
       }
     }
     expect(applied).toBeGreaterThan(200);
+    expect(moved, 'cluster moves really happened').toBeGreaterThan(3);
     expect(views(state)).toEqual(views(stateFromJson(structuredClone(stateToJson(state)))));
     // The walk above must really have exercised bound queues and pool members.
     expect(sawShared).toBe(true);

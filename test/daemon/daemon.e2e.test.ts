@@ -274,6 +274,27 @@ describe('daemon end to end', () => {
     expect(metrics).toMatch(/poolsync_changes_applied_total\{action="update"\} 0/);
   });
 
+  it('policy safe holds a queue delete (capabilities drain, queue_delete): nothing is drained or deleted', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const cp = await EmbeddedControlPlane.open({
+      path: null,
+      capabilities: { drain: true, queue_delete: true, cluster_move: false, pool_update: false },
+    });
+    const h = await start({ repo, cp, policy: 'safe' });
+    await h.daemon.firstRun;
+    const files = manifests();
+    delete files['queues/batch.yaml'];
+    repo.commit(files, 'drop batch', { replaceAll: true });
+    await reconcileNow(h);
+    const st = await getStatus(h);
+    expect(st.outcome).toBe('waiting_for_approval');
+    expect(st.waitingForApproval).toContainEqual(
+      expect.objectContaining({ address: 'Queue/batch', action: 'delete' }),
+    );
+    expect((await cp.getQueue('batch')).state).toBe('active');
+  });
+
   it('policy safe: a commit that deletes a cluster and changes a queue applies the queue change and holds the delete', async () => {
     const repo = new TestRepo();
     const c1 = repo.commit(manifests());

@@ -3,7 +3,10 @@
  * its file:line:column, at validation, so nothing later (plan, apply, the daemon) sees it.
  */
 import { describe, expect, it } from 'vitest';
-import { LIMITS, loadRepository } from '../../src/manifests/index.js';
+import { execFileSync } from 'node:child_process';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { LIMITS, formatSkipped, loadRepository } from '../../src/manifests/index.js';
 import { planRepository } from '../../src/plan/pipeline.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { POOL, QUEUE, writeRepo } from './helpers.js';
@@ -201,6 +204,42 @@ describe('YAML errors at the place to fix', () => {
       `k.yaml:5:5: YAML mapping keys must be strings: '1' is a number; quote it ("1") if you mean the text`,
       `k.yaml:6:5: YAML mapping keys must be strings: 'true' is a boolean; quote it ("true") if you mean the text`,
       `k.yaml:7:5: YAML mapping keys must be strings: '~' is null; quote it ("~") if you mean the text`,
+    ]);
+  });
+});
+
+describe('entries that are not regular files', () => {
+  it('symbolic links and FIFOs are skipped, counted and named with the reason', async () => {
+    const dir = await writeRepo({ 'q.yaml': QUEUE('q'), 'outside/secret.yaml': 'x: 1\n' });
+    symlinkSync(join(dir, 'outside/secret.yaml'), join(dir, 'link.yaml'));
+    symlinkSync(join(dir, 'outside'), join(dir, 'linked-folder'));
+    execFileSync('mkfifo', [join(dir, 'pipe.yaml')]);
+    const r = await loadRepository(dir, {});
+    expect(r.skipped).toEqual([
+      { path: 'link.yaml', reason: 'symbolic link' },
+      { path: 'linked-folder', reason: 'symbolic link' },
+      { path: 'pipe.yaml', reason: 'FIFO' },
+    ]);
+    expect(formatSkipped(r.skipped)).toBe(
+      'Skipped 3 entries that are not a regular file or folder: link.yaml (symbolic link), linked-folder (symbolic link), pipe.yaml (FIFO). poolsync reads regular files only: a link could pull in files from outside the folder, a FIFO would block.\n',
+    );
+    expect(r.counts.files).toBe(2); // q.yaml and outside/secret.yaml, read once each
+  });
+});
+
+describe('credentials in manifest URLs', () => {
+  it('an object store URI or endpoint with credentials is refused at the value; abfs containers are fine', async () => {
+    const pool = (name: string, uri: string, endpoint: string): string =>
+      POOL(name, uri).replace(`    uri: ${uri}\n`, `    uri: ${uri}\n    endpoint: ${endpoint}\n`);
+    expect(
+      await errorsOf({
+        'a.yaml': pool('a', 's3://AKIAEXAMPLE:wJalrXUtnFEMI@bucket/m', 'https://minio.example.com'),
+        'b.yaml': pool('b', 's3://b2/m', 'https://TOKEN@minio.example.com'),
+        'c.yaml': pool('c', 'abfs://meta@acct.dfs.core.windows.net/m', 'https://acct.example.com'),
+      }),
+    ).toEqual([
+      "a.yaml:7:10: SCHEMA object_store_ref.uri carries a password or key (user:secret@): manifests live in Git and are shown in plans; give the object store its credentials through the data plane's secret store, not the URL",
+      "b.yaml:8:15: SCHEMA object_store_ref.endpoint carries a user part (name@): manifests live in Git and are shown in plans; give the object store its credentials through the data plane's secret store, not the URL",
     ]);
   });
 });

@@ -6,7 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
+import { formatCapabilities } from '../../src/model/capabilities.js';
 import {
+  BASELINE_CAPABILITIES,
+  type Capabilities,
   DEFAULT_POOL,
   PRIORITIES,
   FAIRNESS_POLICIES,
@@ -150,6 +153,18 @@ function randomDesired(r: Rng, defaultContract: PoolContract): DesiredState {
   };
 }
 
+/** Each capability on or off at random (domain.md, Capabilities); a third of the seeds keep all off. */
+function randomCapabilities(seed: number): Capabilities {
+  const r = rng(seed * 7919 + 13);
+  if (r.chance(1 / 3)) return { ...BASELINE_CAPABILITIES };
+  return {
+    drain: r.chance(0.6),
+    queue_delete: r.chance(0.5),
+    cluster_move: r.chance(0.5),
+    pool_update: r.chance(0.5),
+  };
+}
+
 /** Random live history made of real calls (so the live state is one the control plane can reach). */
 async function randomLive(r: Rng, cp: EmbeddedControlPlane): Promise<void> {
   const pools = r.subset(POOLS, 0.6);
@@ -178,6 +193,20 @@ async function randomLive(r: Rng, cp: EmbeddedControlPlane): Promise<void> {
     else if (r.chance(0.3))
       await cp.reportClusterStatus(c.name, r.chance(0.5) ? { object_store_uri: 's3://wrong' } : {});
   }
+  // With drain: queues left drained (an apply cut short, an operator), some then deleted.
+  const caps = await cp.capabilities();
+  if (caps.drain) {
+    for (const q of await cp.listQueues()) {
+      if (q.name === 'default' || !r.chance(0.2)) continue;
+      await cp.drainQueue(q.name);
+      if (
+        caps.queue_delete &&
+        r.chance(0.3) &&
+        !(q.cluster_managed && clusters.some((c) => c.name === q.name))
+      )
+        await cp.deleteQueue(q.name).catch(() => undefined);
+    }
+  }
   for (const project of PROJECTS) {
     if (r.chance(0.5))
       await cp.setAssignment({
@@ -198,7 +227,10 @@ describe('convergence: plan → apply → plan shows only noop, blocked, unmanag
   );
   it.each(seeds)('seed %i (three generations of desired states)', async (seed) => {
     const r = rng(seed);
-    const cp = await EmbeddedControlPlane.open({ path: null });
+    const cp = await EmbeddedControlPlane.open({
+      path: null,
+      capabilities: randomCapabilities(seed),
+    });
     try {
       await randomLive(r, cp);
       const defaultContract = (await cp.getPool(DEFAULT_POOL)).contract;
@@ -207,13 +239,28 @@ describe('convergence: plan → apply → plan shows only noop, blocked, unmanag
         const plan = computePlan(desired, await readLiveState(cp));
         assertTopological(plan.steps);
         expect(plan.errors).toEqual([]);
+        if (process.env.DEBUG_SEED === String(seed))
+          console.log(
+            generation,
+            JSON.stringify(
+              plan.changes
+                .filter((c) => c.action !== 'noop')
+                .map((c) => [c.address, c.action, c.reason]),
+              null,
+              1,
+            ),
+            plan.steps.map((s) => `${s.id} ${s.op} ${s.target} <- ${s.depends_on.join(',')}`),
+          );
         await runSteps(plan, cp);
         const after = await readLiveState(cp);
         const again = computePlan(desired, after);
         const unsettled = again.changes
           .filter((c) => !SETTLED.has(c.action))
           .map((c) => `${c.action} ${c.address} ${JSON.stringify(c.diff)}`);
-        expect(unsettled, `generation ${generation}`).toEqual([]);
+        expect(
+          unsettled,
+          `generation ${generation} ${formatCapabilities(after.capabilities)}`,
+        ).toEqual([]);
         expect(again.steps).toEqual([]);
         // What the first plan predicted is what the control plane now holds.
         for (const c of plan.changes) {

@@ -58,6 +58,27 @@ async function runStep(step: Step, cp: ControlPlane): Promise<void> {
     case 'set_assignment':
       await cp.setAssignment(step.args);
       return;
+    case 'drain_queue':
+      await cp.drainQueue(step.args.name);
+      return;
+    case 'wait_drained':
+      for (const q of step.args.queues) {
+        const state = (await cp.getQueue(q)).state;
+        if (state !== 'drained') throw new Error(`queue ${q} is ${state}, not drained`);
+      }
+      return;
+    case 'activate_queue':
+      await cp.activateQueue(step.args.name);
+      return;
+    case 'delete_queue':
+      await cp.deleteQueue(step.args.name);
+      return;
+    case 'move_cluster':
+      await cp.moveCluster(step.args.name, step.args.pool);
+      return;
+    case 'update_pool':
+      await cp.updatePool(step.args.name, step.args.contract);
+      return;
     case 'delete_assignment':
       await cp.deleteAssignment(step.args);
       return;

@@ -115,6 +115,7 @@ describe('renderers', () => {
       'steps',
       'warnings',
       'errors',
+      'capabilities',
     ]);
   });
 });

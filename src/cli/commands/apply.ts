@@ -4,9 +4,10 @@
  * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply), 2 when
  * manual steps are left for a person (the runbook is printed last; docs/apply.md).
  */
+import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import { access, constants, stat } from 'node:fs/promises';
 import { printRunbook } from './apply-runbook.js';
-import { flyteCliRunner } from '../../apply/manual.js';
+import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import {
@@ -25,30 +26,38 @@ import {
   type HeldApplyLock,
 } from '../../apply/apply-lock.js';
 import { PlanFileError, readPlanFile } from '../../apply/planfile.js';
+import { lastAppliedPathFor, writeLastApplied } from '../../apply/last-applied.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
-import { formatValidationText } from '../../manifests/index.js';
+import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
 import {
   apiKeyFileOption,
+  checkMaxRetries,
   colorOption,
   controlPlaneOption,
+  replaceOption,
+  targetOption,
+  maxRetriesOption,
   tokenFileOption,
   useColor,
 } from '../options.js';
 
-interface ApplyArgs {
-  target: string;
+export interface ApplyArgs {
+  path: string;
+  target?: string[];
+  replace?: string[];
   'control-plane': string;
   'auto-approve': boolean;
   parallelism: number;
   'wait-timeout': string;
+  'max-retries': number;
   'token-file'?: string;
   'api-key-file'?: string;
   'state-dir': string;
@@ -58,11 +67,11 @@ interface ApplyArgs {
 }
 
 export const applyCommand: CommandModule<object, ApplyArgs> = {
-  command: 'apply [target]',
+  command: 'apply [path]',
   describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
   builder: (y: Argv) =>
     y
-      .positional('target', {
+      .positional('path', {
         type: 'string',
         default: '.',
         describe:
@@ -85,12 +94,14 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
+      .option('max-retries', maxRetriesOption)
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
       .option('state-dir', {
         type: 'string',
         default: DEFAULT_STATE_DIR,
-        describe: 'Where apply locks for HTTP control planes are kept',
+        describe:
+          'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
       })
       .option('lock', {
         type: 'string',
@@ -102,19 +113,34 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
       })
-      .option('color', colorOption('the output')) as Argv<ApplyArgs>,
+      .option('color', colorOption('the output'))
+      .option('target', targetOption)
+      .option('replace', replaceOption)
+      .example('$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on')
+      .example(
+        '$0 apply . --replace Cluster/prod-1',
+        'Delete and register a cluster again',
+      ) as Argv<ApplyArgs>,
   handler: async (args) => {
     process.exitCode = await runApply(args);
   },
 };
 
-async function runApply(args: ApplyArgs): Promise<number> {
+/**
+ * The command itself; `open` is how the control plane is opened (tests pass a wrapper that
+ * gives a backend manual steps, as the union backend has).
+ */
+export async function runApply(
+  args: ApplyArgs,
+  open: typeof openControlPlane = openControlPlane,
+): Promise<number> {
   const parallelism = args.parallelism;
   if (!Number.isInteger(parallelism) || parallelism < 1) {
     throw new UserError(
       `--parallelism must be a whole number of at least 1 (got ${String(args.parallelism)})`,
     );
   }
+  const maxRetries = checkMaxRetries(args['max-retries']);
   const waitTimeoutMs = parseDuration(args['wait-timeout']);
   if (waitTimeoutMs === null) {
     throw new UserError(
@@ -127,7 +153,12 @@ async function runApply(args: ApplyArgs): Promise<number> {
 
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
-  const target = await openTarget(args.target);
+  const target = await openTarget(args.path);
+  if (target.kind === 'file' && (args.target?.length || args.replace?.length)) {
+    throw new UserError(
+      `--target and --replace shape a plan: give them to \`poolsync plan … --out ${target.path}\` (a saved plan is applied exactly as it is)`,
+    );
+  }
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
   if (target.kind === 'dir' && !args['auto-approve'] && !process.stdin.isTTY) {
     throw new UserError(
@@ -145,9 +176,9 @@ async function runApply(args: ApplyArgs): Promise<number> {
   let shared: HeldApplyLock | null = null;
   try {
     let plan: Plan;
-    cp = await openControlPlane(url, {
+    cp = await open(url, {
       // One connection per call in flight (P=128 is not capped at a fixed pool size).
-      http: { connections: Math.max(parallelism, 8) },
+      http: { connections: Math.max(parallelism, 8), maxRetries },
       ...(token === undefined ? {} : { token }),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
@@ -157,6 +188,12 @@ async function runApply(args: ApplyArgs): Promise<number> {
       // plan.md: re-read live state; a plan made against another state is refused before any call.
       const live = await readLiveState(cp);
       const now = liveFingerprint(live);
+      if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities)) {
+        throw new UserError(
+          `stale plan: ${target.path} was made with control-plane capabilities ${formatCapabilities(plan.capabilities)}, ` +
+            `the control plane now has ${formatCapabilities(live.capabilities)}. Nothing was applied; run \`poolsync plan\` again`,
+        );
+      }
       if (now !== plan.live_fingerprint) {
         throw new UserError(
           `stale plan: the control plane changed since ${target.path} was made ` +
@@ -164,7 +201,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
         );
       }
     } else {
-      plan = await buildPlan(target.path, cp);
+      plan = await buildPlan(target.path, cp, args);
       process.stdout.write(renderText(plan, { color: colors !== NO_COLOR }));
     }
     if (plan.errors.length > 0)
@@ -172,6 +209,7 @@ async function runApply(args: ApplyArgs): Promise<number> {
 
     if (plan.steps.length === 0) {
       // The rendered plan already says "No changes." when nothing is blocked either.
+      await recordLastApplied(url, args['state-dir'], cp, plan);
       if (target.kind === 'file' || !hasNoChanges(plan)) {
         const blocked = plan.summary.blocked ?? 0;
         out(
@@ -190,10 +228,15 @@ async function runApply(args: ApplyArgs): Promise<number> {
       parallelism,
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
-      ...(flyteCli !== undefined ? { runManual: flyteCliRunner(flyteCli) } : {}),
+      ...(flyteCli !== undefined
+        ? { runManual: flyteCliRunner(flyteCli), canRunManual: isCliCommand }
+        : {}),
     });
     process.stdout.write(renderApplyResult(result, colors));
-    if (result.ok) return 0;
+    if (result.ok) {
+      await recordLastApplied(url, args['state-dir'], cp, plan);
+      return 0;
+    }
     const stopped = result.steps.some((s) => s.status === 'failed' || s.status === 'not_run');
     if (stopped || result.aborted || result.manual.length === 0) return 1;
     await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
@@ -236,6 +279,24 @@ async function takeSharedLock(
   }
 }
 
+/** The state this apply left, for `plan --refresh-only` (last-applied.ts); under the lock. */
+async function recordLastApplied(
+  url: string,
+  stateDir: string,
+  cp: ControlPlane,
+  plan: Plan,
+): Promise<void> {
+  const path = lastAppliedPathFor(url, stateDir);
+  try {
+    await writeLastApplied(path, await readLiveState(cp), plan.commit);
+  } catch (err) {
+    // The apply itself succeeded: say what is missing, do not fail it.
+    process.stderr.write(
+      `Warning: could not record the applied state in ${path} (for plan --refresh-only): ${(err as Error).message}\n`,
+    );
+  }
+}
+
 /** `--flyte-cli PATH`: a path must name an executable file; a bare name is looked up in PATH when run. */
 async function checkCli(path: string): Promise<void> {
   if (path.trim() === '') throw new UserError('--flyte-cli needs the path of the flyte CLI binary');
@@ -262,8 +323,17 @@ async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
  * load → validate → read live → plan, recording the commit like `plan` does (the pipeline
  * `plan` uses). An invalid repository is never applied.
  */
-async function buildPlan(dir: string, cp: ControlPlane): Promise<Plan> {
-  const result = await planRepository(dir, cp, { commit: await cleanCommit(dir) });
+async function buildPlan(
+  dir: string,
+  cp: ControlPlane,
+  args: Pick<ApplyArgs, 'target' | 'replace'>,
+): Promise<Plan> {
+  const result = await planRepository(dir, cp, {
+    commit: await cleanCommit(dir),
+    ...(args.target ? { targets: args.target } : {}),
+    ...(args.replace ? { replace: args.replace } : {}),
+    cacheDir: manifestCacheDir(),
+  });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));
     throw new UserError(

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { load } from 'js-yaml';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Argv, CommandModule } from 'yargs';
 import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
@@ -23,9 +23,13 @@ import { OAuthServer, readOAuthClientFile } from '../../controlplane/embedded/oa
 import type { OAuthClientConfig } from '../../controlplane/embedded/oauth.js';
 
 /** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
-async function unionApi(controlPlane: EmbeddedControlPlane, client: OAuthClientConfig) {
+async function unionApi(
+  controlPlane: EmbeddedControlPlane,
+  client: OAuthClientConfig,
+  logger: Logger,
+) {
   const { createUnionApi } = await import('../../controlplane/embedded/union-api.js');
-  return createUnionApi({ controlPlane, oauth: new OAuthServer(client) });
+  return createUnionApi({ controlPlane, oauth: new OAuthServer(client), logger });
 }
 
 interface ServeArgs {
@@ -153,7 +157,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         simulate: args.simulate,
         logger,
         ...(token ? { token } : {}),
-        ...(oauthClient ? { unionApi: await unionApi(controlPlane, oauthClient) } : {}),
+        ...(oauthClient ? { unionApi: await unionApi(controlPlane, oauthClient, logger) } : {}),
         // flyteadmin's attribute paths too (flyteadmin+http://); with a token, OAuth2 client
         // credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
         flyteadmin: token ? { oauth: { clientId: 'poolsync', clientSecret: token } } : {},

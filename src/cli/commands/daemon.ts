@@ -11,8 +11,11 @@ import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
 import { renderText } from '../../render/index.js';
 import { UserError } from '../../util/user-error.js';
+import type { Logger } from 'pino';
+import { notifyOptions, resolveNotifyConfig, type NotifyArgs } from '../../notify/config.js';
+import { Notifier } from '../../notify/notifier.js';
 
-interface DaemonArgs {
+interface DaemonArgs extends NotifyArgs {
   config?: string;
   quickstart?: boolean;
   [key: string]: unknown;
@@ -60,6 +63,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       y = y.option(opt.name, o);
     }
     return y
+      .options(notifyOptions)
       .example('$0 daemon --quickstart', 'Local demo on the embedded control plane')
       .example(
         'POOLSYNC_GITHUB_WEBHOOK_SECRET_FILE=/run/secrets/gh $0 daemon --repo https://github.com/acme/pools.git --control-plane https://cp.example.com',
@@ -101,11 +105,13 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
     });
     const printPlans = quickstart;
     const logger = await createLogger({ level: config.logLevel, format: config.logFormat });
+    const notifier = await createNotifier(args, logger);
 
     let daemon;
     try {
       daemon = await startDaemon(config, {
         logger,
+        ...(notifier ? { notifier } : {}),
         ...(printPlans
           ? {
               onApplyPlan: (plan) =>
@@ -136,6 +142,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       const status = daemon.status();
       const result = status.lastRun?.result;
       await daemon.stop();
+      await flushNotifications(notifier);
       for (const e of status.errors) {
         process.stderr.write(`${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
       }
@@ -149,10 +156,41 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
     });
     logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
     const finished = await daemon.stop();
+    await flushNotifications(notifier);
     // Timed out: steps were cut off; say so with the status (the next start converges).
     process.exitCode = finished ? 0 : 1;
   },
 };
+
+/** The Slack / JSON webhook notifier when a destination is configured (src/notify). */
+async function createNotifier(args: NotifyArgs, logger: Logger): Promise<Notifier | null> {
+  const config = await resolveNotifyConfig(args, process.env);
+  if (config.destinations.length === 0) return null;
+  logger.info(
+    { destinations: config.destinations.map((d) => d.origin), events: config.events },
+    'notifications on',
+  );
+  return new Notifier({
+    destinations: config.destinations,
+    events: config.events,
+    rateLimit: { max: config.maxPerMinute, windowMs: 60_000 },
+    logger,
+  });
+}
+
+/** On exit: messages still being sent get a few seconds, not the whole retry budget. */
+async function flushNotifications(notifier: Notifier | null): Promise<void> {
+  if (!notifier) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    notifier.flush(),
+    new Promise((r) => {
+      timer = setTimeout(r, 10_000);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
 
 /** Quickstart ignores POOLSYNC_REPO / POOLSYNC_WATCH from the environment: it always watches the example. */
 function withoutSourceEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {

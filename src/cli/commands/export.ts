@@ -1,5 +1,5 @@
 /**
- * `poolsync export [--control-plane URL] [--dir OUT]`: writes the live state as manifests
+ * `poolsync export --dir OUT [--control-plane URL]`: writes the live state as manifests
  * (one file per object, a folder per kind) that validate clean and plan to no changes.
  */
 import { exportExecutionClusterLabels } from '../../controlplane/export-flyte.js';
@@ -35,8 +35,9 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('control-plane', controlPlaneOption)
       .option('dir', {
         type: 'string',
-        default: '.',
-        describe: 'Folder to write pools/, clusters/, queues/, assignments/ into',
+        // Required: writing into whatever folder the shell is in scattered four folders there.
+        demandOption: 'name the folder to write into, e.g. --dir ./config (created if missing)',
+        describe: 'Folder to write pools/, clusters/, queues/, assignments/ into (required)',
       })
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
@@ -50,6 +51,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         'adopt an existing organisation',
       ) as Argv<ExportArgs>,
   handler: async (args) => {
+    if (args.dir.trim() === '')
+      throw new UserError('--dir is empty: name the folder to write into');
     const token = await resolveToken(args['token-file']);
     const cp = await openControlPlane(args['control-plane'], {
       readOnly: true,
@@ -85,6 +88,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     const c = result.counts;
     process.stdout.write(
       `Exported ${c.pools} pools, ${c.clusters} clusters, ${c.queues} queues and ${c.assignments} assignments` +
+        (c.default_queues ? ` and ${c.default_queues} default-queue settings` : '') +
         (live.execution_cluster_labels
           ? ` and ${labels.files.length} execution cluster labels`
           : '') +

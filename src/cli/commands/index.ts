@@ -11,9 +11,11 @@ export type AnyCommand = CommandModule<any, any>;
 export const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   apply: async () => (await import('./apply.js')).applyCommand,
   approve: async () => (await import('./approve.js')).approveCommand,
+  completion: async () => (await import('./completion.js')).completionCommand,
   'control-plane': async () => (await import('./control-plane.js')).controlPlaneCommand,
   daemon: async () => (await import('./daemon.js')).daemonCommand,
   export: async () => (await import('./export.js')).exportCommand,
+  import: async () => (await import('./import.js')).importCommand,
   plan: async () => (await import('./plan.js')).planCommand,
   render: async () => (await import('./render.js')).renderCommand,
   show: async () => (await import('./show.js')).showCommand,

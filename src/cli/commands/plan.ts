@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
-import { formatValidationText } from '../../manifests/index.js';
+import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
@@ -20,7 +20,9 @@ import {
   configDirPositional,
   controlPlaneOption,
   planOutputOption,
+  replaceOption,
   requireFolder,
+  targetOption,
   tokenFileOption,
   apiKeyFileOption,
   useColor,
@@ -37,6 +39,10 @@ interface PlanArgs extends CommentArgs {
   out?: string;
   'detailed-exitcode': boolean;
   color?: boolean;
+  target?: string[];
+  replace?: string[];
+  'refresh-only': boolean;
+  'state-dir': string;
 }
 
 export const planCommand: CommandModule<object, PlanArgs> = {
@@ -59,6 +65,21 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         describe: 'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
       })
       .option('color', colorOption())
+      .option('target', targetOption)
+      .option('replace', replaceOption)
+      .option('refresh-only', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Show only what changed on the control plane since the last apply (drift), proposing nothing',
+      })
+      .option('state-dir', {
+        type: 'string',
+        default: '.poolsync',
+        describe:
+          'With --refresh-only: where apply recorded the last applied state of an HTTP control plane',
+      })
+
       .options(pullRequestCommentOptions)
       .example(
         '$0 plan examples/config-repo',
@@ -68,6 +89,12 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         '$0 plan . --out plan.json && $0 apply plan.json',
         'Review, then apply exactly that plan',
       )
+      .example('$0 plan . --target Cluster/prod-1', 'A partial plan: one cluster and what it needs')
+      .example(
+        '$0 plan . --replace Cluster/prod-1',
+        'Plan deleting and registering a cluster again',
+      )
+      .example('$0 plan --refresh-only', 'What changed on the control plane since the last apply')
       .example(
         '$0 plan . --output markdown --detailed-exitcode',
         'In CI: a PR comment, and exit 2 when something would change',
@@ -78,6 +105,14 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 };
 
 async function runPlan(args: PlanArgs): Promise<number> {
+  if (args['refresh-only']) {
+    const other = (['target', 'replace', 'out', 'comment'] as const).find(
+      (k) => args[k] !== undefined,
+    );
+    if (other)
+      throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
+    return runRefreshOnly(args);
+  }
   await requireFolder(args.dir);
   const token = await resolveToken(args['token-file']);
   const commit = await planCommit(args);
@@ -88,7 +123,12 @@ async function runPlan(args: PlanArgs): Promise<number> {
   });
   let result;
   try {
-    result = await planRepository(args.dir, cp, { commit });
+    result = await planRepository(args.dir, cp, {
+      commit,
+      cacheDir: manifestCacheDir(),
+      ...(args.target ? { targets: args.target } : {}),
+      ...(args.replace ? { replace: args.replace } : {}),
+    });
   } finally {
     await cp.close();
   }
@@ -132,6 +172,32 @@ async function runPlan(args: PlanArgs): Promise<number> {
       );
   }
   return args['detailed-exitcode'] && hasChangesToApply(plan) ? 2 : 0;
+}
+
+/** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
+async function runRefreshOnly(args: PlanArgs): Promise<number> {
+  const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
+  const { driftSince } = await import('../../plan/refresh.js');
+  const render = await import('../../render/refresh.js');
+  const { readLiveState } = await import('../../controlplane/types.js');
+  const last = await readLastApplied(lastAppliedPathFor(args['control-plane'], args['state-dir']));
+  const token = await resolveToken(args['token-file']);
+  const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+  let live;
+  try {
+    live = await readLiveState(cp);
+  } finally {
+    await cp.close();
+  }
+  const report = driftSince(last, live);
+  process.stdout.write(
+    args.output === 'json'
+      ? render.renderRefreshJson(report)
+      : args.output === 'markdown'
+        ? render.renderRefreshMarkdown(report)
+        : render.renderRefreshText(report),
+  );
+  return args['detailed-exitcode'] && report.drift.length > 0 ? 2 : 0;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
- * `poolsync render flyte-core-values|union-cluster-pools [DIR] [--out FILE] [--check]`: writes
+ * `poolsync render flyte-core-values|union-cluster-pools [DIR] [--out FILE | --stdout] [--check]`: writes
  * a generated configuration file from the manifests (docs/flyte-oss.md,
  * docs/union-self-managed.md). Without --out it writes where poolsync.yaml `render` says, or to
- * stdout when it says nothing; `--out -` is stdout. --check writes nothing and exits 1 when
+ * stdout when it says nothing; --stdout forces stdout. --check writes nothing and exits 1 when
  * the file in the folder differs from what would be rendered (for CI).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -23,6 +23,7 @@ interface RenderArgs {
   what: RenderKind;
   dir: string;
   out?: string;
+  stdout: boolean;
   check: boolean;
   'credentials-secret'?: string;
 }
@@ -40,8 +41,12 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       .positional('dir', configDirPositional)
       .option('out', {
         type: 'string',
-        describe:
-          'File to write ("-" for stdout); default: the path in poolsync.yaml render, else stdout',
+        describe: 'File to write; default: the path in poolsync.yaml render, else stdout',
+      })
+      .option('stdout', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print to stdout even when poolsync.yaml names a file',
       })
       .option('check', {
         type: 'boolean',
@@ -80,14 +85,13 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       commit,
       secret ? { credentialsSecret: secret } : {},
     );
-    const out =
-      args.out === '-'
-        ? null
-        : args.out !== undefined
-          ? resolve(args.out)
-          : configured
-            ? join(resolve(args.dir), configured.path)
-            : null;
+    const out = args.stdout
+      ? null
+      : args.out !== undefined
+        ? resolve(args.out)
+        : configured
+          ? join(resolve(args.dir), configured.path)
+          : null;
     if (args.check) {
       if (out === null)
         throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');

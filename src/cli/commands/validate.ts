@@ -4,12 +4,15 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import {
+  formatSkipped,
   formatSummary,
   formatValidationText,
   loadRepository,
+  manifestCacheDir,
   toJsonReport,
 } from '../../manifests/index.js';
 import { configDirPositional, requireFolder } from '../options.js';
+import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 
 interface ValidateArgs {
   dir: string;
@@ -36,14 +39,19 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       ) as unknown as Argv<ValidateArgs>,
   handler: async (args) => {
     await requireFolder(args.dir);
-    const result = await loadRepository(args.dir);
+    const result = await loadRepository(args.dir, { cacheDir: manifestCacheDir() });
     if (args.output === 'json') {
-      process.stdout.write(JSON.stringify(toJsonReport(result), null, 2) + '\n');
+      process.stdout.write(
+        escapeJsonForTerminal(JSON.stringify(toJsonReport(result), null, 2)) + '\n',
+      );
     } else if (result.valid) {
       process.stdout.write(formatSummary(result.counts));
     } else {
       process.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
     }
+    // On stderr, so the one-line summary on stdout keeps its form.
+    if (args.output === 'text')
+      process.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
     process.exitCode = result.valid ? 0 : 1;
   },
 };

@@ -24,7 +24,15 @@ import {
 import { formatCapabilities, reportedDataPlane } from '../../model/capabilities.js';
 import type { LiveQueue, QueueState } from '../../model/live.js';
 import { ControlPlaneError, capabilityOff } from '../errors.js';
-import type { ActivityRecord, State } from './state.js';
+import {
+  putCluster,
+  putQueue,
+  removeQueue,
+  type ActivityRecord,
+  type QueueRecord,
+  type State,
+} from './state.js';
+import { defaultQueueInUse } from './default-queues.js';
 
 export type CapabilityOp =
   | { op: 'set_capabilities'; capabilities: Capabilities }
@@ -131,6 +139,9 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
           'Q5',
         );
       }
+      // Union v2: executions of a project/domain still default to it.
+      const named = defaultQueueInUse(state, op.name, 'drained');
+      if (named) throw named;
       state.draining.add(op.name);
       return;
     }
@@ -155,9 +166,11 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
           'Q4',
         );
       }
+      const named = defaultQueueInUse(state, op.name, 'deleted');
+      if (named) throw named;
       const why = settled(state, op.name, op.at);
       if (why) throw precondition(`queue "${op.name}" ${why}, then delete it`, addr, 'Q6');
-      state.queues.delete(op.name);
+      removeQueue(state, op.name); // keeps the state's index current (state.ts header)
       state.draining.delete(op.name);
       state.activity.delete(op.name);
       return;
@@ -212,16 +225,22 @@ function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster
       'C4',
     );
   }
-  cluster.pool = op.pool;
+  // Through the index writers (state.ts): pool membership and selectors are indexed.
+  putCluster(state, { ...cluster, pool: op.pool });
+  const changed: QueueRecord[] = [];
   for (const q of state.queues.values()) {
     if (q.cluster_managed && q.name === op.name) {
       // C2: the co-named queue follows its cluster (no delete, so no orphan, C7).
-      q.spec = { ...q.spec, pool: op.pool, clusters: [op.name] };
+      changed.push({ ...q, spec: { ...q.spec, pool: op.pool, clusters: [op.name] } });
     } else if (q.spec.clusters.includes(op.name) && q.spec.clusters[0] !== WILDCARD) {
       // As C8: the cluster is no longer a member of the queue's pool (Q1).
-      q.spec = { ...q.spec, clusters: q.spec.clusters.filter((c) => c !== op.name) };
+      changed.push({
+        ...q,
+        spec: { ...q.spec, clusters: q.spec.clusters.filter((c) => c !== op.name) },
+      });
     }
   }
+  for (const q of changed) putQueue(state, q);
 }
 
 function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {

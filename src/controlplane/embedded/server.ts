@@ -195,7 +195,8 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
   const next = more
     ? Buffer.from(keyOf(page[page.length - 1]!), 'utf8').toString('base64url')
     : null;
-  const body: Record<string, unknown> = { items: page, next_page_token: next };
+  // `total` (the whole list) lets a client size its parallel reads (shards) to the list.
+  const body: Record<string, unknown> = { items: page, next_page_token: next, total: items.length };
   if (shards !== null) body.shard = { index: shard, count: shards };
   return { status: 200, body };
 }

@@ -235,7 +235,9 @@ export async function readStateOnce(path: string, init: () => State): Promise<St
       return state;
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
-      if (attempt >= 20) {
+      // Compactions are rare (every 20,000 ops by default); back off a little and read again.
+      await new Promise((r) => setTimeout(r, Math.min(50, 1 + attempt * 2)));
+      if (attempt >= 200) {
         throw new UserError(
           `control-plane state ${path} kept changing while it was read (a writer is compacting it); try again`,
         );

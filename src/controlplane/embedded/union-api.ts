@@ -15,12 +15,15 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { errorInterceptor, unionRoutes, type UnionServiceOptions } from './connect-service.js';
+import type { Logger } from 'pino';
 import type { OAuthServer } from './oauth.js';
 
 export interface UnionApiOptions extends Omit<UnionServiceOptions, 'org'> {
   oauth: OAuthServer;
   /** Outermost interceptors (tests inject faults here). */
   interceptors?: Interceptor[];
+  /** Request log of the HTTP/2 (gRPC) requests, as server.ts logs HTTP/1.1 ones. */
+  logger?: Logger;
 }
 
 export interface UnionApi {
@@ -65,6 +68,15 @@ export function createUnionApi(opts: UnionApiOptions): UnionApi {
   });
   const isRpc = (url: string | undefined) => PREFIXES.some((p) => (url ?? '').startsWith(p));
   const h2 = createH2Server((req, res) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // Only method, path and outcome: never headers (token) or bodies.
+      opts.logger?.info(
+        { method: req.method, path: req.url, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
+        'request',
+      );
+    });
     if (isRpc(req.url)) rpc(req, res);
     else res.writeHead(404).end();
   });

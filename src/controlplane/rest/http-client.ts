@@ -73,6 +73,8 @@ interface Page<T> {
   items: T[];
   next_page_token: string | null;
   shard?: { index: number; count: number };
+  /** Items in the whole list (servers that send it). */
+  total?: number;
 }
 
 const RETRY_STATUS = [429, 500, 502, 503, 504];
@@ -310,7 +312,12 @@ export class HttpControlPlane implements ControlPlane {
     const after = first.next_page_token;
     if (!after) return first.items;
     const rest: T[] = [];
-    const count = this.listShards;
+    // As many shard chains as pages remain (when the server says how many items there are).
+    const remainingPages =
+      typeof first.total === 'number'
+        ? Math.ceil((first.total - first.items.length) / this.pageSize)
+        : Infinity;
+    const count = Math.max(1, Math.min(this.listShards, remainingPages));
     const sharded =
       count > 1 &&
       (

@@ -11,6 +11,15 @@ import { summaryCounts } from '../../render/index.js';
 import { errorCode, type HeldLock, type Outcome, type RunContext } from './context.js';
 import { heldMessage, type GateDecision } from './gate.js';
 
+/** Step error codes a later attempt may not meet (the client's retries ran out). */
+const TRANSIENT_CODES = new Set([
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'INTERNAL',
+  'UNKNOWN',
+  'ABORTED',
+]);
+
 export async function applyStage(
   ctx: RunContext,
   cp: ControlPlane,
@@ -31,7 +40,7 @@ export async function applyStage(
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     state.errors = [{ code: 'LOCKED', message, location: null, address: null }];
-    return { result: 'failed', commit, message: `not applied: ${message}` };
+    return { result: 'failed', commit, message: `not applied: ${message}`, transient: true };
   }
   const signal = AbortSignal.any(
     [ctx.signal, lock.lost, o.leadership?.termSignal].filter((s): s is AbortSignal => !!s),
@@ -84,7 +93,7 @@ export async function applyStage(
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     state.errors = [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }];
-    return { result: 'failed', commit, message: `apply refused: ${message}` };
+    return { result: 'failed', commit, message: `apply refused: ${message}`, transient: true };
   } finally {
     await lock
       .release()
@@ -117,6 +126,23 @@ export async function applyStage(
   }
   const failed = result.steps.filter((s) => s.status === 'failed');
   const notRun = result.steps.filter((s) => s.status === 'not_run').length;
+  if (failed.length === 0 && notRun === 0 && !result.aborted && result.manual.length > 0) {
+    // The daemon never runs manual commands: a person runs the runbook (`poolsync apply`).
+    const manual = plan.steps.filter((s) => result.manual.includes(s.id));
+    state.errors = manual.map((s) => ({
+      code: 'MANUAL_STEP',
+      message: `${s.op} has no public API: run \`${s.manual?.command ?? '?'}\` (see \`poolsync plan\` for the runbook)`,
+      location: null,
+      address: s.target,
+    }));
+    const waiting = result.steps.filter((s) => s.status === 'waiting').length;
+    return {
+      result: 'failed',
+      commit,
+      message: `applied what has an API; ${manual.length} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
+      applied,
+    };
+  }
   state.errors = failed.map((s) => ({
     code: s.error?.code ?? 'APPLY',
     message: o.redactor.scrub(`${s.op} failed: ${s.error?.message ?? 'unknown error'}`),
@@ -131,6 +157,9 @@ export async function applyStage(
     commit,
     message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
     applied,
+    // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
+    // next time; UNAVAILABLE, timeouts and lost connections may pass.
+    transient: !result.aborted && failed.some((s) => TRANSIENT_CODES.has(s.error?.code ?? '')),
   };
 }
 

@@ -66,8 +66,16 @@ export interface ReconcilerOptions {
   leadership?: Leadership;
   /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
+  /** Commit the generated files poolsync.yaml `render` names when they would change (daemon --commit-rendered). */
+  commitRendered?: boolean;
   /** Called after a failed fetch with the number of consecutive failures (schedules a retry). */
   onFetchFailure?: (failures: number) => Date | null;
+  /**
+   * Called after a run that failed for a reason that may pass (the control plane unreachable
+   * or failing calls past the client's retries), with the number of such runs in a row: it
+   * schedules the next run with backoff, which resumes from the live state (issue 14).
+   */
+  onRunFailure?: (failures: number) => Date | null;
   now?: () => Date;
 }
 
@@ -76,6 +84,8 @@ export interface Outcome {
   commit: string | null;
   message: string;
   applied?: AppliedCounts;
+  /** A failure that may pass: the run is tried again with backoff. */
+  transient?: boolean;
 }
 
 /** What outlives one run. */

@@ -30,7 +30,7 @@ export async function planStage(
     ctx.problems([
       { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
     ]);
-    return { result: 'failed', commit, message };
+    return { result: 'failed', commit, message, transient: true };
   }
   ctx.phases.live = Math.round(planned.live_ms);
   ctx.phases.plan = Math.round(planned.plan_ms);

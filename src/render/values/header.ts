@@ -14,15 +14,16 @@ export function header(commit: string | null, command: string, extra: string[] =
     `${GENERATED_MARK} ${from}.`,
     `# Do not edit: change the manifests and run \`${command}\`.`,
     ...extra.map((l) => `# ${l}`),
+    // A blank line ends the header (body() strips through it).
+    '',
     '',
   ].join('\n');
 }
 
-/** The content without the generated header (the leading comment lines), for comparisons. */
+/** The content without the generated header (through its closing blank line), for comparisons. */
 export function body(text: string): string {
   const lines = text.split('\n');
   if (!lines[0]?.startsWith(GENERATED_MARK)) return text;
-  let i = 0;
-  while (i < lines.length && lines[i]!.startsWith('#')) i++;
-  return lines.slice(i).join('\n');
+  const end = lines.indexOf('');
+  return end === -1 ? '' : lines.slice(end + 1).join('\n');
 }

@@ -5,6 +5,7 @@
  * Written next to a shell wrapper by `installFakeFlyte`, so it runs as a real program.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
+import { load } from 'js-yaml';
 
 const argv = process.argv.slice(2);
 const fileAt = argv.indexOf('--file');
@@ -28,7 +29,11 @@ const post = async (path: string, body: unknown) => {
 };
 const [verb, noun, name] = argv;
 if (verb === 'create' && noun === 'cluster-pool') {
-  await post('/v1/pools', JSON.parse(file!));
+  // The test backend's file is { name, contract } (JSON); the union backend's is Union's
+  // cluster-pool YAML, { name, config }.
+  const doc = load(file!) as { name: string; contract?: object; config?: Record<string, unknown> };
+  const contract = doc.contract ?? { image_registry: null, ...doc.config };
+  await post('/v1/pools', { name: doc.name, contract });
   process.stdout.write(`cluster pool ${name} created\n`);
 } else if (verb === 'create' && noun === 'cluster') {
   await post('/v1/clusters', { name, pool: argv[argv.indexOf('--pool') + 1] });

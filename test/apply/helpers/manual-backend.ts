@@ -24,6 +24,12 @@ export function manualInstruction(step: Step): ManualInstruction | null {
         reason: 'this test backend has no API to register a cluster',
         command: `flyte create cluster ${step.args.name} --pool ${step.args.pool}`,
       };
+    case 'update_cluster':
+      // Like Union: an action only the console offers, no CLI command.
+      return {
+        reason: 'this test backend has no API to enable or disable a cluster',
+        command: `# ${step.args.enabled ? 'enable' : 'disable'} cluster ${step.args.name} in the console`,
+      };
     default:
       return null;
   }

@@ -4,7 +4,7 @@
  * POOLSYNC_UNION_API_KEY, against the embedded control plane serving Union's API over real
  * sockets. plan → apply (with a wait_idle on WatchQueueMetrics) → plan, then export → plan.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../apply/helpers/cli.js';
@@ -74,5 +74,53 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
       expect(all).not.toContain(CLIENT.client_secret);
       expect(all).not.toMatch(/Bearer /);
     }
-  }, 180_000);
+  }, 240_000);
+});
+
+describe('poolsync against union+http:// : manual steps and DefaultQueue', () => {
+  it('plans pool and cluster creation as manual with the flyte command; apply does the rest and exits 2 with the runbook', async () => {
+    s = await startUnionServer();
+    await s.embedded.registerCluster({ name: 'c1' });
+    const root = await tempDir('poolsync-union-manual-');
+    const repo = await writeRepo(join(root, 'repo'), {
+      prune: false,
+      pools: ['gpu'],
+      clusters: { c1: 'default', g1: 'gpu' },
+      queues: {
+        web: { pool: 'default', clusters: ['c1'], run_concurrency: 5 },
+        train: { pool: 'gpu', clusters: ['g1'] },
+      },
+    });
+    await writeFile(
+      join(repo, 'default-queue.yaml'),
+      'apiVersion: poolsync/v1\nkind: DefaultQueue\nmetadata:\n  name: ml-dev\nspec:\n  project: ml\n  domain: development\n  queue: web\n',
+    );
+    const env = { POOLSYNC_UNION_API_KEY: apiKey(s.host) };
+    const url = s.url('grpc');
+
+    const plan = await runCli(['plan', repo, '--control-plane', url], env);
+    expect(plan.stderr).toBe('');
+    expect(plan.stdout).toContain('flyte create cluster-pool gpu --file gpu-pool.yaml');
+    expect(plan.stdout).toContain('flyte create cluster g1 --pool gpu');
+
+    const apply = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
+    expect(apply.code).toBe(2);
+    expect(apply.stdout + apply.stderr).toContain(
+      'flyte create cluster-pool gpu --file gpu-pool.yaml',
+    );
+    // What has an API is done: the queue on c1 and the default-queue setting.
+    expect(await s.embedded.getQueue('web')).toMatchObject({ run_concurrency: 5 });
+    expect(await s.embedded.listDefaultQueues()).toEqual([
+      { project: 'ml', domain: 'development', queue: 'web' },
+    ]);
+    // What depends on a manual step is not attempted.
+    await expect(s.embedded.getQueue('train')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    const out = join(root, 'exported');
+    const exp = await runCli(['export', '--control-plane', url, '--dir', out], env);
+    expect(exp.code).toBe(0);
+    const dq = await readdir(join(out, 'default-queues'));
+    expect(dq).toHaveLength(1);
+    expect(await readFile(join(out, 'default-queues', dq[0]!), 'utf8')).toContain('queue: web');
+  }, 240_000);
 });

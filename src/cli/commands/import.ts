@@ -1,0 +1,169 @@
+/**
+ * `poolsync import ADDRESS [--dir DIR]` (Terraform's import): writes one live object as a
+ * manifest in the config repository, in the file `export` would write, so the next plan
+ * shows no change for it. Refuses an object the repository already declares.
+ */
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { exportManifests } from '../../controlplane/export.js';
+import { openControlPlane, resolveToken } from '../../controlplane/open.js';
+import { readLiveState } from '../../controlplane/types.js';
+import { loadRepository } from '../../manifests/index.js';
+import { address, assignmentKeyString, DEFAULT_POOL } from '../../model/common.js';
+import type { LiveState } from '../../model/live.js';
+import { checkAddressSyntax } from '../../plan/target.js';
+import { UserError } from '../../util/user-error.js';
+import { controlPlaneOption, requireFolder, tokenFileOption } from '../options.js';
+
+interface ImportArgs {
+  address: string;
+  dir: string;
+  'control-plane': string;
+  'token-file'?: string;
+  force: boolean;
+}
+
+const FOLDER = {
+  ClusterPool: 'pools',
+  Cluster: 'clusters',
+  Queue: 'queues',
+  PoolAssignment: 'assignments',
+} as const;
+
+export const importCommand: CommandModule<object, ImportArgs> = {
+  command: 'import <address>',
+  describe: 'Write one live object (Kind/name) as a manifest in the config repository',
+  builder: (y: Argv) =>
+    y
+      .positional('address', {
+        type: 'string',
+        describe: 'Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain',
+      })
+      .option('dir', {
+        type: 'string',
+        default: '.',
+        describe: 'Config folder to write the manifest into (<kind folder>/<name>.yaml)',
+      })
+      .option('control-plane', controlPlaneOption)
+      .option('token-file', tokenFileOption)
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'Overwrite the manifest file when it exists',
+      })
+      .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
+      .example(
+        '$0 import PoolAssignment/flytesnacks/development',
+        'Adopt one assignment (project/domain[/workflow])',
+      ) as unknown as Argv<ImportArgs>,
+  handler: async (args) => {
+    checkAddressSyntax('import', args.address);
+    const kind = args.address.slice(0, args.address.indexOf('/'));
+    if (!(kind in FOLDER)) {
+      throw new UserError(
+        `import writes ${Object.keys(FOLDER).join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
+      );
+    }
+    await requireFolder(args.dir);
+    await refuseIfDeclared(args.dir, args.address);
+    const token = await resolveToken(args['token-file']);
+    const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+    let live: LiveState;
+    try {
+      live = await readLiveState(cp);
+    } finally {
+      await cp.close();
+    }
+    const file = manifestOf(live, args.address);
+    const path = join(resolve(args.dir), file.path);
+    if (!args.force && (await exists(path))) {
+      throw new UserError(
+        `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
+      );
+    }
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, file.content);
+    process.stdout.write(
+      `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
+    );
+  },
+};
+
+/** The manifest `export` writes for this one object; a UserError when it is not live or not declarable. */
+function manifestOf(live: LiveState, addr: string): { path: string; content: string } {
+  const kind = addr.slice(0, addr.indexOf('/')) as keyof typeof FOLDER;
+  const name = addr.slice(addr.indexOf('/') + 1);
+  const one: LiveState = {
+    ...live,
+    pools: live.pools.filter((p) => kind === 'ClusterPool' && p.name === name),
+    clusters:
+      kind === 'Queue'
+        ? live.clusters
+        : live.clusters.filter((c) => kind === 'Cluster' && c.name === name),
+    queues: live.queues.filter((q) => kind === 'Queue' && q.name === name),
+    assignments: live.assignments.filter(
+      (a) => kind === 'PoolAssignment' && assignmentKeyString(a) === name,
+    ),
+  };
+  const found =
+    one.pools.length +
+    one.queues.length +
+    one.assignments.length +
+    (kind === 'Cluster' ? one.clusters.length : 0);
+  if (found === 0) {
+    const all = [
+      ...live.pools.map((p) => address('ClusterPool', p.name)),
+      ...live.clusters.map((c) => address('Cluster', c.name)),
+      ...live.queues.map((q) => address('Queue', q.name)),
+      ...live.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
+    ].filter((a) => a.startsWith(`${kind}/`));
+    throw new UserError(
+      `${addr} is not on the control plane` +
+        (all.length > 0
+          ? ` (its ${kind} objects: ${all.slice(0, 8).join(', ')}${all.length > 8 ? ', …' : ''})`
+          : ''),
+    );
+  }
+  if (kind === 'ClusterPool' && name === DEFAULT_POOL) {
+    throw new UserError(
+      `${addr} is the system pool: it exists on every control plane and its contract is set at provisioning (P1); there is nothing to import`,
+    );
+  }
+  const result = exportManifests(one);
+  const file = result.files.find((f) => f.path.startsWith(`${FOLDER[kind]}/`));
+  if (!file) {
+    throw new UserError(
+      `${addr} needs no manifest: ${result.warnings[0] ?? "it is a system queue (the default queue, or a cluster's co-named queue) at its default settings; its pool and selector follow its owner (Q4, Q5)"}`,
+    );
+  }
+  return file;
+}
+
+/** Terraform refuses to import what it already manages; so does this, naming the file. */
+async function refuseIfDeclared(dir: string, addr: string): Promise<void> {
+  const loaded = await loadRepository(dir);
+  if (!loaded.valid) return; // an unfinished repository may still take an import
+  const d = loaded.desired;
+  const declared = [
+    ...d.pools.map((o) => [address('ClusterPool', o.name), o.source] as const),
+    ...d.clusters.map((o) => [address('Cluster', o.name), o.source] as const),
+    ...d.queues.map((o) => [address('Queue', o.name), o.source] as const),
+    ...d.assignments.map(
+      (o) => [address('PoolAssignment', assignmentKeyString(o)), o.source] as const,
+    ),
+  ].find(([a]) => a === addr);
+  if (declared) {
+    const s = declared[1];
+    throw new UserError(
+      `${addr} is already in the repository at ${join(dir, s.file)}:${s.line}:${s.column}: poolsync manages it; nothing to import`,
+    );
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,69 @@
+/**
+ * `--log-format json` for every command (the daemon has its own pino logger): each line a
+ * command writes to stderr (errors, warnings, progress notes) becomes one JSON record in the
+ * daemon's shape — {level, time, name, command, msg}, pino's numeric levels — so CI and log
+ * collectors parse both alike. stdout (the plan, the report) is the command's output and is
+ * left as it is.
+ */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+
+export const logFormatOption = {
+  choices: LOG_FORMATS,
+  describe:
+    "json: diagnostics on stderr as JSON lines, like the daemon's logs (env POOLSYNC_LOG_FORMAT)",
+  global: true,
+} as const;
+
+/** Read from argv before yargs parses it, so that a parse error is a JSON record too. */
+export function wantsJsonLogs(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  let value: string | undefined = env.POOLSYNC_LOG_FORMAT;
+  argv.forEach((a, i) => {
+    if (a === '--log-format') value = argv[i + 1];
+    else if (a.startsWith('--log-format=')) value = a.slice('--log-format='.length);
+  });
+  return value === 'json';
+}
+
+const LEVELS = { error: 50, warn: 40, info: 30 } as const;
+
+/** Errors: `Error: …`, `file:line:col: CODE …`, `… invalid …`; warnings: `Warning: …`. */
+function levelOf(line: string): number {
+  if (/^(Error|Internal error)\b/.test(line) || /^\S+:\d+:\d+: /.test(line)) return LEVELS.error;
+  if (/\b(invalid|failed|refused|errors?)\b/i.test(line)) return LEVELS.error;
+  if (/^Warning\b/i.test(line)) return LEVELS.warn;
+  return LEVELS.info;
+}
+
+/** Turns every later stderr line into a JSON record; returns a function that restores stderr. */
+export function jsonStderr(command: string | null, now: () => number = Date.now): () => void {
+  const original = process.stderr.write.bind(process.stderr);
+  let partial = '';
+  const emit = (line: string, level: number) => {
+    const msg = line.replace(/^(Error|Warning): /, '');
+    original(`${JSON.stringify({ level, time: now(), name: 'poolsync', command, msg })}\n`);
+  };
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    partial += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    // One record per line; the lines of one write share the level of the first (an error's
+    // `Run poolsync --help` hint stays an error).
+    let level: number | null = null;
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      const line = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      if (line.trim() === '') continue;
+      level = Math.max(level ?? 0, levelOf(line));
+      emit(line, level);
+    }
+    const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    callback?.();
+    return true;
+  }) as typeof process.stderr.write;
+  process.once('exit', () => {
+    if (partial.trim() !== '') emit(partial, levelOf(partial));
+    partial = '';
+  });
+  return () => {
+    process.stderr.write = original as typeof process.stderr.write;
+  };
+}

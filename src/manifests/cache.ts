@@ -1,0 +1,291 @@
+/**
+ * Reuse of per-file work: a file's parse and per-document validation depend only on its path,
+ * its bytes, the input limits (poolsync.yaml `limits:`) and the loader's own code, so the result (`FileAnalysis`) is
+ * stored under a key made of exactly those and reused while none of them changes.
+ *
+ * Two layers, both content-addressed and both safe to lose, one per kind of process:
+ * - in memory, for the life of a long-running process that loads without a cache folder (the
+ *   daemon's `--watch` reconciles reuse every unchanged file with no change on their side),
+ *   bounded to MEMORY_BYTES, least recently used dropped first;
+ * - on disk under a cache folder (the CLI: `.poolsync/cache/`, env POOLSYNC_CACHE_DIR, `off`
+ *   disables), one small JSON file per entry, written atomically, bounded to DISK_BYTES. A
+ *   one-shot CLI process loads each file once, so it keeps nothing in memory.
+ *
+ * Never trusted across versions: the key includes a fingerprint of the poolsync version and of
+ * the loader's code files (so a development build never reads a stale entry either), and
+ * entries of other fingerprints are deleted. A cached entry is handed out as freshly parsed
+ * JSON, so no two loads share objects. An entry that is unreadable, of another shape or of
+ * another key is a miss. A result that JSON cannot carry exactly (non-finite numbers) is
+ * never stored.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DocumentResult } from './documents.js';
+import { LIMITS, type InputLimits } from './limits.js';
+import type { YamlIssue } from './yaml.js';
+
+/** Everything the loader learns from one file on its own, before the cross-document rules. */
+export interface FileAnalysis {
+  issues: YamlIssue[];
+  documentCount: number;
+  aliasExpansion: number;
+  aliasBytes: number;
+  documents: DocumentResult[];
+}
+
+const FORMAT = 'poolsync-manifest-cache-1';
+const MEMORY_BYTES = 192 * 1024 * 1024;
+const DISK_BYTES = 512 * 1024 * 1024;
+
+let cachedFingerprint: string | null = null;
+
+/** The poolsync version and the loader's code: an entry of any other fingerprint is never read. */
+export function loaderFingerprint(): string {
+  if (cachedFingerprint !== null) return cachedFingerprint;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const hash = createHash('sha256').update(FORMAT).update(JSON.stringify(LIMITS));
+  try {
+    const pkg = JSON.parse(readFileSync(join(here, '../../package.json'), 'utf8')) as {
+      version?: string;
+    };
+    hash.update(`version ${pkg.version ?? '?'}`);
+  } catch {
+    hash.update('version ?');
+  }
+  // The loader and the model types it builds: what a cached analysis depends on.
+  for (const folder of [here, join(here, '../model')]) {
+    for (const name of readdirSync(folder).sort()) {
+      if (!/\.(js|ts)$/.test(name) || name.endsWith('.d.ts')) continue;
+      hash.update(name).update(readFileSync(join(folder, name)));
+    }
+  }
+  cachedFingerprint = hash.digest('hex').slice(0, 32);
+  return cachedFingerprint;
+}
+
+/** The key of one file's analysis: its path (errors name it), its text and the fingerprint. */
+export function analysisKey(file: string, text: string, limits: InputLimits = LIMITS): string {
+  return createHash('sha256')
+    .update(loaderFingerprint())
+    .update('\0')
+    .update(JSON.stringify(limits))
+    .update('\0')
+    .update(file)
+    .update('\0')
+    .update(text)
+    .digest('hex');
+}
+
+/** JSON that parses back to the same values, or null (NaN, ±Infinity, undefined in arrays). */
+function exactJson(analysis: FileAnalysis): string | null {
+  return jsonExact(analysis) ? JSON.stringify(analysis) : null;
+}
+
+/** A walk in JS is several times cheaper than a JSON.stringify replacer called per value. */
+function jsonExact(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (typeof value !== 'object' || value === null) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (item === undefined || !jsonExact(item)) return false;
+    return true;
+  }
+  for (const key in value) if (!jsonExact((value as Record<string, unknown>)[key])) return false;
+  return true;
+}
+
+function parseEntry(json: string, key: string): FileAnalysis | null {
+  try {
+    const entry = JSON.parse(json) as { key?: unknown; analysis?: FileAnalysis };
+    const a = entry.analysis;
+    if (entry.key !== key || !a || !Array.isArray(a.documents) || !Array.isArray(a.issues))
+      return null;
+    return a;
+  } catch {
+    return null;
+  }
+}
+
+class MemoryLayer {
+  private readonly entries = new Map<string, string>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  get(key: string): FileAnalysis | null {
+    const json = this.entries.get(key);
+    if (json === undefined) return null;
+    this.entries.delete(key); // re-inserted: most recently used last
+    this.entries.set(key, json);
+    return parseEntry(json, key);
+  }
+
+  set(key: string, json: string): void {
+    if (this.entries.has(key) || json.length * 2 > this.maxBytes) return;
+    this.entries.set(key, json);
+    this.bytes += json.length * 2;
+    for (const [k, v] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.bytes -= v.length * 2;
+    }
+  }
+}
+
+let memory = new MemoryLayer(MEMORY_BYTES);
+const stats = { hits: 0, misses: 0 };
+
+/** Drops the in-memory layer (the next load is cold unless the disk has it): tests, benchmarks. */
+export function forgetCachedAnalyses(): void {
+  memory = new MemoryLayer(MEMORY_BYTES);
+}
+
+/** Hits and misses since the process started (tests, benchmarks). */
+export function analysisCacheStats(): { hits: number; misses: number } {
+  return { ...stats };
+}
+
+/** One load's view of the cache: look up, remember misses, then write them out once. */
+export class AnalysisCache {
+  private readonly misses = new Map<string, string>();
+  private readonly used = new Set<string>();
+  private hits = 0;
+
+  /**
+   * `dir`: the disk cache folder; `memory`: the in-memory layer (long-running processes);
+   * `none`: no cache at all (a one-shot process with the cache turned off).
+   */
+  constructor(mode: { dir: string } | 'memory' | 'none') {
+    this.dir = typeof mode === 'object' ? mode.dir : null;
+    this.memoryOn = mode === 'memory';
+  }
+  private readonly dir: string | null;
+  private readonly memoryOn: boolean;
+
+  /** False for `none`: callers skip computing keys (hashing every file) for nothing. */
+  get enabled(): boolean {
+    return this.memoryOn || this.dir !== null;
+  }
+
+  private entryPath(key: string): string {
+    return join(this.dir!, loaderFingerprint(), key.slice(0, 2), `${key}.json`);
+  }
+
+  async get(key: string): Promise<FileAnalysis | null> {
+    if (!this.enabled) return null;
+    this.used.add(key);
+    const fromMemory = this.memoryOn ? memory.get(key) : null;
+    if (fromMemory) {
+      this.hits++;
+      stats.hits++;
+      return fromMemory;
+    }
+    let analysis: FileAnalysis | null = null;
+    if (this.dir !== null) {
+      try {
+        const json = await readFile(this.entryPath(key), 'utf8');
+        analysis = parseEntry(json, key);
+      } catch {
+        // absent or unreadable: a miss
+      }
+    }
+    if (analysis) {
+      this.hits++;
+      stats.hits++;
+    } else stats.misses++;
+    return analysis;
+  }
+
+  set(key: string, analysis: FileAnalysis): void {
+    if (!this.memoryOn && this.dir === null) return;
+    const body = exactJson(analysis);
+    if (body === null) return;
+    const json = `{"key":"${key}","analysis":${body}}`;
+    if (this.memoryOn) memory.set(key, json);
+    else this.misses.set(key, json);
+  }
+
+  get hitCount(): number {
+    return this.hits;
+  }
+
+  /** Writes this load's new entries; never fails the load (a cache is only ever an aid). */
+  async flush(): Promise<void> {
+    if (this.dir === null || this.misses.size === 0) return;
+    try {
+      const root = resolve(this.dir);
+      await mkdir(root, { recursive: true });
+      // The cache folder never shows up as a change in a Git work tree it sits in.
+      await writeIfAbsent(join(root, '.gitignore'), '*\n');
+      for (const name of await readdir(root)) {
+        if (name !== loaderFingerprint() && /^[0-9a-f]{32}$/.test(name))
+          await rm(join(root, name), { recursive: true, force: true });
+      }
+      for (const [key, json] of this.misses) {
+        const path = this.entryPath(key);
+        await mkdir(dirname(path), { recursive: true });
+        const tmp = `${path}.tmp-${process.pid}`;
+        const fh = await open(tmp, 'w', 0o600);
+        try {
+          await fh.writeFile(json);
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, path);
+      }
+      this.misses.clear();
+      await this.trim();
+    } catch {
+      // Read-only folder, full disk…: the next run is simply cold again.
+    }
+  }
+
+  /** Keeps the folder within DISK_BYTES, dropping entries this load did not use, oldest first. */
+  private async trim(): Promise<void> {
+    const base = join(this.dir!, loaderFingerprint());
+    const files: { path: string; size: number; mtime: number; used: boolean }[] = [];
+    let total = 0;
+    for (const sub of await readdir(base)) {
+      for (const name of await readdir(join(base, sub))) {
+        const path = join(base, sub, name);
+        const s = await stat(path);
+        total += s.size;
+        files.push({
+          path,
+          size: s.size,
+          mtime: s.mtimeMs,
+          used: this.used.has(name.slice(0, -5)),
+        });
+      }
+    }
+    if (total <= DISK_BYTES) return;
+    files.sort((a, b) => Number(a.used) - Number(b.used) || a.mtime - b.mtime);
+    for (const f of files) {
+      if (total <= DISK_BYTES) break;
+      await unlink(f.path).catch(() => undefined);
+      total -= f.size;
+    }
+  }
+}
+
+async function writeIfAbsent(path: string, text: string): Promise<void> {
+  try {
+    const fh = await open(path, 'wx');
+    try {
+      await fh.writeFile(text);
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/** The CLI's cache folder: env POOLSYNC_CACHE_DIR (`off` or empty: none), else `.poolsync/cache`. */
+export function manifestCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  const v = env.POOLSYNC_CACHE_DIR;
+  if (v === undefined) return resolve('.poolsync/cache');
+  const t = v.trim();
+  return t === '' || t === 'off' ? null : resolve(t);
+}

@@ -1,0 +1,125 @@
+/**
+ * Where the daemon's notification destinations come from: their URLs are secrets (a Slack
+ * webhook URL is its own credential), so they are read from a file (`--notify-slack-url-file`,
+ * env POOLSYNC_NOTIFY_SLACK_URL_FILE) or from the environment (POOLSYNC_NOTIFY_SLACK_URL),
+ * never from a flag value, and never appear in logs or errors.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Options } from 'yargs';
+import { UserError } from '../util/user-error.js';
+import {
+  NOTIFY_EVENTS,
+  type Destination,
+  type DestinationKind,
+  type NotifyEventKind,
+} from './types.js';
+
+const GROUP = 'Notifications:';
+
+export const notifyOptions = {
+  'notify-slack-url-file': {
+    type: 'string',
+    group: GROUP,
+    describe:
+      'File holding a Slack (or compatible) incoming-webhook URL [env POOLSYNC_NOTIFY_SLACK_URL_FILE, or the URL in POOLSYNC_NOTIFY_SLACK_URL]',
+  },
+  'notify-webhook-url-file': {
+    type: 'string',
+    group: GROUP,
+    describe:
+      'File holding the URL of a webhook that receives each event as JSON [env POOLSYNC_NOTIFY_WEBHOOK_URL_FILE, or POOLSYNC_NOTIFY_WEBHOOK_URL]',
+  },
+  'notify-on': {
+    type: 'string',
+    group: GROUP,
+    describe: `Events to send, comma-separated: ${NOTIFY_EVENTS.join(', ')} (default: all) [env POOLSYNC_NOTIFY_ON]`,
+  },
+  'notify-max-per-minute': {
+    type: 'number',
+    group: GROUP,
+    describe:
+      'Most notifications per destination per minute; more are dropped and counted (default 10) [env POOLSYNC_NOTIFY_MAX_PER_MINUTE]',
+  },
+} as const satisfies Record<string, Options>;
+
+export interface NotifyArgs {
+  'notify-slack-url-file'?: string;
+  'notify-webhook-url-file'?: string;
+  'notify-on'?: string;
+  'notify-max-per-minute'?: number;
+}
+
+export interface NotifyConfig {
+  destinations: Destination[];
+  events: NotifyEventKind[];
+  maxPerMinute: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export async function resolveNotifyConfig(args: NotifyArgs, env: Env): Promise<NotifyConfig> {
+  const destinations: Destination[] = [];
+  for (const [kind, flag, name] of [
+    ['slack', 'notify-slack-url-file', 'SLACK'],
+    ['webhook', 'notify-webhook-url-file', 'WEBHOOK'],
+  ] as const) {
+    const d = await destination(kind, args[flag], env, `POOLSYNC_NOTIFY_${name}_URL`);
+    if (d) destinations.push(d);
+  }
+  const onText = args['notify-on'] ?? env.POOLSYNC_NOTIFY_ON;
+  const events = onText
+    ? onText
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [...NOTIFY_EVENTS];
+  for (const e of events) {
+    if (!(NOTIFY_EVENTS as readonly string[]).includes(e))
+      throw new UserError(
+        `--notify-on: unknown event ${JSON.stringify(e)}; the events are ${NOTIFY_EVENTS.join(', ')}`,
+      );
+  }
+  const maxText = args['notify-max-per-minute'] ?? env.POOLSYNC_NOTIFY_MAX_PER_MINUTE;
+  const maxPerMinute = maxText === undefined ? 10 : Number(maxText);
+  if (!Number.isInteger(maxPerMinute) || maxPerMinute < 1)
+    throw new UserError(
+      `--notify-max-per-minute must be a whole number of at least 1, got ${String(maxText)}`,
+    );
+  return { destinations, events: events as NotifyEventKind[], maxPerMinute };
+}
+
+async function destination(
+  kind: DestinationKind,
+  flagFile: string | undefined,
+  env: Env,
+  envName: string,
+): Promise<Destination | null> {
+  const file = flagFile ?? env[`${envName}_FILE`];
+  let url: string;
+  let origin: string;
+  if (file !== undefined && file !== '') {
+    origin = `${kind} (file ${file})`;
+    try {
+      url = (await readFile(file, 'utf8')).trim();
+    } catch (err) {
+      throw new UserError(
+        `cannot read the ${kind} notification URL from ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
+  } else if (env[envName]) {
+    origin = `${kind} (env ${envName})`;
+    url = env[envName].trim();
+  } else return null;
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // reported below, without the value
+  }
+  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+    throw new UserError(
+      `the ${origin} notification URL is not an http(s) URL (its value is a secret and is not shown): put only the URL in it`,
+    );
+  }
+  return { kind, url, origin };
+}

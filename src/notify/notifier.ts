@@ -1,0 +1,164 @@
+/**
+ * Daemon notifications: Slack-compatible incoming webhooks (`{"text": …}`) and a generic JSON
+ * webhook (the NotifyEvent as-is). Delivery runs in the background, one queue per
+ * destination, so a slow receiver never holds the reconcile loop. Each destination is
+ * rate-limited (a sliding window; what is dropped is counted and said in the next message)
+ * and a failed POST is retried with backoff (network errors, 408, 429 with Retry-After, 5xx).
+ * The URL is a secret: logs and errors name the destination by its origin only.
+ */
+import { request } from 'undici';
+import type { Logger } from 'pino';
+import { backoffDelay, retryAfterMs } from '../util/backoff.js';
+import type { Destination, NotifyEvent, NotifyEventKind } from './types.js';
+
+export interface NotifierOptions {
+  destinations: Destination[];
+  /** Events to send (default: all four). */
+  events?: readonly NotifyEventKind[];
+  /** At most this many messages per destination per window (default 10 per minute). */
+  rateLimit?: { max: number; windowMs: number };
+  /** Attempts per message, the first included (default 5). */
+  attempts?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  timeoutMs?: number;
+  logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  now?: () => number;
+}
+
+interface Channel {
+  dest: Destination;
+  sent: number[];
+  suppressed: number;
+  queue: Promise<void>;
+}
+
+export class Notifier {
+  private readonly channels: Channel[];
+  private readonly events: ReadonlySet<NotifyEventKind>;
+  private last: string | null = null;
+
+  constructor(private readonly o: NotifierOptions) {
+    this.channels = o.destinations.map((dest) => ({
+      dest,
+      sent: [],
+      suppressed: 0,
+      queue: Promise.resolve(),
+    }));
+    this.events = new Set(
+      o.events ?? ['applied', 'failed', 'held-for-approval', 'drift-corrected'],
+    );
+  }
+
+  get enabled(): boolean {
+    return this.channels.length > 0;
+  }
+
+  /** Queues the event for every destination; returns at once. */
+  notify(event: NotifyEvent): void {
+    if (!this.events.has(event.event)) return;
+    // A daemon retrying a failing commit (or a plan waiting for approval) reports the same
+    // thing every run: say it once, until something changes.
+    const key = `${event.event}\u0000${event.commit ?? ''}\u0000${event.message}`;
+    if ((event.event === 'failed' || event.event === 'held-for-approval') && key === this.last)
+      return;
+    this.last = key;
+    for (const ch of this.channels) {
+      if (!this.admit(ch)) {
+        ch.suppressed += 1;
+        this.o.logger?.warn(
+          { destination: ch.dest.origin, event: event.event },
+          'notification dropped by the rate limit',
+        );
+        continue;
+      }
+      const suppressed = ch.suppressed;
+      ch.suppressed = 0;
+      ch.queue = ch.queue.then(() => this.deliver(ch.dest, event, suppressed));
+    }
+  }
+
+  /** Resolves when every queued message was delivered or given up (shutdown, tests). */
+  async flush(): Promise<void> {
+    await Promise.all(this.channels.map((c) => c.queue));
+  }
+
+  private admit(ch: Channel): boolean {
+    const { max, windowMs } = this.o.rateLimit ?? { max: 10, windowMs: 60_000 };
+    const now = (this.o.now ?? Date.now)();
+    ch.sent = ch.sent.filter((t) => now - t < windowMs);
+    if (ch.sent.length >= max) return false;
+    ch.sent.push(now);
+    return true;
+  }
+
+  private async deliver(dest: Destination, event: NotifyEvent, suppressed: number): Promise<void> {
+    const body = JSON.stringify(
+      dest.kind === 'slack' ? slackMessage(event, suppressed) : { ...event, suppressed },
+    );
+    const attempts = this.o.attempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      let retryable: boolean;
+      let wait: number | null = null;
+      let why: string;
+      try {
+        const res = await request(dest.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'poolsync' },
+          body,
+          headersTimeout: this.o.timeoutMs ?? 10_000,
+          bodyTimeout: this.o.timeoutMs ?? 10_000,
+        });
+        await res.body.dump();
+        if (res.statusCode < 300) {
+          this.o.logger?.debug(
+            { destination: dest.origin, event: event.event },
+            'notification sent',
+          );
+          return;
+        }
+        why = `HTTP ${res.statusCode}`;
+        retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
+        wait = retryAfterMs(res.headers['retry-after']);
+      } catch (err) {
+        // undici's messages carry no URL; the code says enough (ECONNREFUSED, timeouts).
+        why = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
+        retryable = true;
+      }
+      if (!retryable || attempt >= attempts) {
+        this.o.logger?.warn(
+          { destination: dest.origin, event: event.event, attempts: attempt, error: why },
+          'notification not delivered',
+        );
+        return;
+      }
+      const base = this.o.retryBaseMs ?? 1000;
+      const delay = Math.min(
+        wait ?? backoffDelay(attempt, base, this.o.retryMaxMs ?? 60_000),
+        this.o.retryMaxMs ?? 60_000,
+      );
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+const TITLE: Record<NotifyEventKind, string> = {
+  applied: ':white_check_mark: poolsync applied',
+  'drift-corrected': ':arrows_counterclockwise: poolsync corrected drift',
+  failed: ':x: poolsync failed',
+  'held-for-approval': ':raised_hand: poolsync is holding changes for approval',
+};
+
+/** Slack incoming-webhook payload (also accepted by Mattermost, Rocket.Chat, Discord's /slack). */
+export function slackMessage(event: NotifyEvent, suppressed = 0): { text: string } {
+  const where = Object.values(event.source).filter(Boolean).join(' ');
+  const lines = [
+    `*${TITLE[event.event]}*${event.commit ? ` commit \`${event.commit.slice(0, 12)}\`` : ''}${where ? ` (${where})` : ''}`,
+    event.message,
+    ...event.waiting_for_approval.slice(0, 10).map((c) => `• ${c}`),
+    ...event.errors.slice(0, 5).map((e) => `• ${e}`),
+  ];
+  if (suppressed > 0)
+    lines.push(`_${suppressed} earlier notification(s) were dropped by the rate limit._`);
+  return { text: lines.join('\n') };
+}

@@ -1,0 +1,82 @@
+/**
+ * `plan --refresh-only` (Terraform's -refresh-only): what changed on the control plane since
+ * poolsync last applied, proposing nothing. Compares the live state recorded by the last
+ * successful apply (src/apply/last-applied.ts) with the live state now, on the settable
+ * fields only: health, members and available clusters are reports, not drift. Pure.
+ */
+import { address, assignmentKeyString } from '../model/common.js';
+import type { LiveState } from '../model/live.js';
+import type { FieldDiff } from '../model/plan.js';
+import { assignmentForm, clusterForm, diffForms, poolForm, queueForm, type Form } from './forms.js';
+
+export type DriftKind = 'changed' | 'appeared' | 'gone';
+
+export interface DriftEntry {
+  address: string;
+  drift: DriftKind;
+  diff: FieldDiff[];
+}
+
+export interface LastApplied {
+  format_version: '1';
+  /** When and from which commit the apply that recorded it ran. */
+  applied_at: string;
+  commit: string | null;
+  live: LiveState;
+}
+
+export interface RefreshReport {
+  format_version: '1';
+  kind: 'refresh-only';
+  last_applied: { applied_at: string; commit: string | null };
+  drift: DriftEntry[];
+}
+
+export function driftSince(last: LastApplied, now: LiveState): RefreshReport {
+  const drift: DriftEntry[] = [];
+  const compare = <T>(
+    kind: Parameters<typeof address>[0],
+    before: readonly T[],
+    after: readonly T[],
+    key: (x: T) => string,
+    form: (x: T) => Form,
+  ) => {
+    const b = new Map(before.map((x) => [key(x), x]));
+    const a = new Map(after.map((x) => [key(x), x]));
+    for (const k of [...new Set([...b.keys(), ...a.keys()])].sort()) {
+      const was = b.get(k);
+      const is = a.get(k);
+      const diff = diffForms(was ? form(was) : null, is ? form(is) : null);
+      if (diff.length === 0) continue;
+      drift.push({
+        address: address(kind, k),
+        drift: !was ? 'appeared' : !is ? 'gone' : 'changed',
+        diff,
+      });
+    }
+  };
+  compare(
+    'ClusterPool',
+    last.live.pools,
+    now.pools,
+    (p) => p.name,
+    (p) => poolForm(p.contract),
+  );
+  compare(
+    'Cluster',
+    last.live.clusters,
+    now.clusters,
+    (c) => c.name,
+    (c) => clusterForm(c.pool, c.enabled),
+  );
+  compare('Queue', last.live.queues, now.queues, (q) => q.name, queueForm);
+  compare('PoolAssignment', last.live.assignments, now.assignments, assignmentKeyString, (a) =>
+    assignmentForm(a),
+  );
+  return {
+    format_version: '1',
+    kind: 'refresh-only',
+    last_applied: { applied_at: last.applied_at, commit: last.commit },
+    drift,
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * `--target ADDRESS` (Terraform's -target): a filter over a computed plan, not a different
+ * planner. The plan keeps the targets' changes and steps, every step they depend on (and
+ * that step's change), and the side effects of the kept steps; it says it is partial with a
+ * PARTIAL_PLAN warning. Pure: no I/O.
+ *
+ * And `--replace ADDRESS`: which addresses may be forced to delete-and-recreate (the
+ * planner does the rest, PlanOptions.replace).
+ */
+import type { DesiredState } from '../model/desired.js';
+import type { LiveState } from '../model/live.js';
+import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.js';
+import { address, assignmentKeyString, type ObjectKind } from '../model/common.js';
+import { UserError } from '../util/user-error.js';
+import { summarizeChanges } from './change.js';
+
+export const PARTIAL_PLAN = 'PARTIAL_PLAN';
+
+/** Every kind a plan can name; a type error here means a new kind needs adding. */
+const KINDS = Object.keys({
+  ClusterPool: 1,
+  Cluster: 1,
+  Queue: 1,
+  PoolAssignment: 1,
+  DefaultQueue: 1,
+  ExecutionCluster: 1,
+  ClusterLabel: 1,
+  ExecutionClusterLabel: 1,
+} satisfies Record<ObjectKind, 1>);
+
+/** `Kind/name` with a kind poolsync knows; the message says the accepted form otherwise. */
+export function checkAddressSyntax(flag: string, addr: string): void {
+  const slash = addr.indexOf('/');
+  const kind = slash > 0 ? addr.slice(0, slash) : '';
+  if (!KINDS.includes(kind) || slash === addr.length - 1) {
+    throw new UserError(
+      `${flag} ${JSON.stringify(addr)}: an address is Kind/name with Kind one of ${KINDS.join(', ')} ` +
+        `(e.g. Cluster/prod-1, PoolAssignment/project/domain): see the addresses in \`poolsync plan\``,
+    );
+  }
+}
+
+/** The plan restricted to `targets` and what they depend on (see the module comment). */
+export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
+  if (targets.length === 0) return plan;
+  const known = new Set(plan.changes.map((c) => c.address));
+  for (const t of targets) {
+    checkAddressSyntax('--target', t);
+    if (!known.has(t)) {
+      throw new UserError(
+        `--target ${t}: no such object in the repository or on the control plane` +
+          suggestion(t, [...known]),
+      );
+    }
+  }
+  const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const keptSteps = new Set<string>();
+  const visit = (step: Step) => {
+    if (keptSteps.has(step.id)) return;
+    keptSteps.add(step.id);
+    for (const dep of step.depends_on) visit(byId.get(dep)!);
+  };
+  const wanted = new Set(targets);
+  for (const s of plan.steps) if (wanted.has(s.target)) visit(s);
+
+  const steps = plan.steps.filter((s) => keptSteps.has(s.id));
+  const addresses = new Set([...targets, ...steps.map((s) => s.target)]);
+  // Side effects of kept steps (C2 queues of a registration, C8 selectors of a delete).
+  for (const c of plan.changes)
+    if (c.caused_by && addresses.has(c.caused_by)) addresses.add(c.address);
+
+  const changes: Change[] = plan.changes.filter((c) => addresses.has(c.address));
+  const ids = new Map(steps.map((s, i) => [s.id, `s${i + 1}`]));
+  const renumbered = steps.map((s) => ({
+    ...s,
+    id: ids.get(s.id)!,
+    depends_on: s.depends_on.map((d) => ids.get(d)!),
+  }));
+  const keep = (x: PlanWarning | PlanError) => x.address === null || addresses.has(x.address);
+  const extra = [...addresses].filter((a) => !wanted.has(a)).sort();
+  const partial: PlanWarning = {
+    code: PARTIAL_PLAN,
+    address: [...targets].sort().join(', '),
+    message:
+      `this plan is partial: --target ${[...targets].sort().join(' --target ')}` +
+      (extra.length > 0 ? `, and what the targets depend on (${extra.join(', ')})` : '') +
+      `. Changes to other objects are not shown and will not be applied, so the control plane may not match the ` +
+      `repository afterwards: use --target for exceptional situations (recovering from a mistake, working ` +
+      `around a limitation), then run a full plan.`,
+  };
+  return {
+    ...plan,
+    summary: summarizeChanges(changes),
+    changes,
+    steps: renumbered as Step[],
+    warnings: [partial, ...plan.warnings.filter(keep)],
+    errors: plan.errors.filter(keep),
+  };
+}
+
+/**
+ * `--replace ADDRESS`: the object must be both in the repository and on the control plane,
+ * and of a kind that can be deleted and created again. Queues cannot (Q6: no queue delete).
+ */
+export function checkReplaceAddresses(
+  addresses: readonly string[],
+  desired: DesiredState,
+  live: LiveState,
+): void {
+  for (const addr of addresses) {
+    checkAddressSyntax('--replace', addr);
+    const kind = addr.slice(0, addr.indexOf('/'));
+    if (kind === 'Queue') {
+      throw new UserError(
+        `--replace ${addr}: a queue cannot be replaced: the control plane has no queue delete (Q6). ` +
+          `Change its settings in the repository (they are updated in place), or declare a new queue under another name`,
+      );
+    }
+    if (!['ClusterPool', 'Cluster', 'PoolAssignment'].includes(kind)) {
+      throw new UserError(
+        `--replace ${addr}: only pools, clusters and assignments can be replaced (deleted and created again); ` +
+          `change a ${kind} in the repository and it is updated in place`,
+      );
+    }
+    const inRepo = desiredAddresses(desired);
+    const onCp = liveAddresses(live);
+    if (!inRepo.has(addr)) {
+      throw new UserError(
+        `--replace ${addr}: not in the repository, so there is nothing to create again` +
+          suggestion(addr, [...inRepo]),
+      );
+    }
+    if (!onCp.has(addr)) {
+      throw new UserError(
+        `--replace ${addr}: not on the control plane yet, so there is nothing to replace: a plain apply creates it`,
+      );
+    }
+  }
+}
+
+function desiredAddresses(d: DesiredState): Set<string> {
+  return new Set([
+    ...d.pools.map((p) => address('ClusterPool', p.name)),
+    ...d.clusters.map((c) => address('Cluster', c.name)),
+    ...d.queues.map((q) => address('Queue', q.name)),
+    ...d.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
+  ]);
+}
+
+function liveAddresses(l: LiveState): Set<string> {
+  return new Set([
+    ...l.pools.map((p) => address('ClusterPool', p.name)),
+    ...l.clusters.map((c) => address('Cluster', c.name)),
+    ...l.queues.map((q) => address('Queue', q.name)),
+    ...l.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
+  ]);
+}
+
+function suggestion(addr: string, known: string[]): string {
+  const name = addr.slice(addr.indexOf('/') + 1);
+  const close = known.filter((k) => k.endsWith(`/${name}`) || k.includes(name)).slice(0, 3);
+  return close.length > 0 ? ` (did you mean ${close.join(', ')}?)` : '';
+}

@@ -1,0 +1,62 @@
+/** `plan --refresh-only`: the drift since the last apply, as text, JSON or markdown. */
+import type { RefreshReport } from '../plan/refresh.js';
+import { formatValue, plural } from './common.js';
+
+const SYMBOL = { changed: '~', appeared: '+', gone: '-' } as const;
+const NOTE = {
+  changed: '',
+  appeared: '  (appeared outside poolsync)',
+  gone: '  (removed outside poolsync)',
+} as const;
+
+function since(r: RefreshReport): string {
+  const c = r.last_applied.commit;
+  return `the last apply (${r.last_applied.applied_at}${c ? `, commit ${c.slice(0, 12)}` : ''})`;
+}
+
+function lines(r: RefreshReport): string[] {
+  const out: string[] = [];
+  for (const d of r.drift) {
+    out.push(`${SYMBOL[d.drift].padStart(3)} ${d.address}${NOTE[d.drift]}`);
+    if (d.drift !== 'changed') continue;
+    const width = Math.max(0, ...d.diff.map((f) => f.path.length));
+    for (const f of d.diff)
+      out.push(
+        `      ${`${f.path}:`.padEnd(width + 1)} ${formatValue(f.before)} → ${formatValue(f.after)}`,
+      );
+  }
+  return out;
+}
+
+export function renderRefreshText(r: RefreshReport): string {
+  if (r.drift.length === 0) {
+    return `No drift. The control plane is as ${since(r)} left it.\n`;
+  }
+  return (
+    [
+      `Objects changed outside poolsync since ${since(r)}:`,
+      '',
+      ...lines(r),
+      '',
+      `Drift: ${plural(r.drift.length, 'object')} changed outside poolsync. This is a refresh-only plan: ` +
+        'nothing is proposed; run `poolsync plan` to see what apply would do about it.',
+    ].join('\n') + '\n'
+  );
+}
+
+export function renderRefreshMarkdown(r: RefreshReport): string {
+  if (r.drift.length === 0) return `**No drift.** The control plane is as ${since(r)} left it.\n`;
+  return (
+    [
+      `**Drift: ${plural(r.drift.length, 'object')} changed outside poolsync since ${since(r)}.** Refresh-only: nothing is proposed.`,
+      '',
+      '```diff',
+      ...lines(r).map((l) => l.replace(/^ {2}~/, '~').replace(/^ {2}([+-])/, '$1')),
+      '```',
+    ].join('\n') + '\n'
+  );
+}
+
+export function renderRefreshJson(r: RefreshReport): string {
+  return JSON.stringify(r, null, 2) + '\n';
+}

@@ -1,0 +1,56 @@
+/**
+ * Untrusted text on its way to a terminal or a log line (docs/security.md). File names, YAML
+ * values, names read from a control plane and server messages may hold ESC (colours, cursor
+ * moves, screen clears), CR (overwrite the line), LF (forge a new line, e.g. an `OK`), NUL,
+ * C1 controls (a lone 0x9b is CSI on some terminals) and Unicode bidi overrides (U+202E
+ * reverses what follows). Each becomes a visible escape (`\x1b`, `\n`, `\u{202e}`), so one
+ * value stays on its line and shows what it really holds.
+ *
+ * Every renderer uses this one function: `validate`/`plan` text, plan markdown, apply
+ * progress, CLI errors and the daemon's log lines.
+ */
+
+/** C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, line/paragraph separators. */
+/* eslint-disable no-control-regex -- these are the characters to find */
+const UNSAFE =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/* eslint-enable no-control-regex */
+
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function escapeChar(c: string): string {
+  const named = NAMED[c];
+  if (named) return named;
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+}
+
+/** `text` with every control or bidi character shown as an escape; unchanged when it has none. */
+export function escapeTerminal(text: string): string {
+  UNSAFE.lastIndex = 0;
+  return UNSAFE.test(text) ? text.replace(UNSAFE, escapeChar) : text;
+}
+
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON text (JSON.stringify output) with the characters JSON leaves raw but a terminal
+ * obeys (DEL, C1, bidi) as `\uXXXX` escapes: still the same JSON value.
+ */
+export function escapeJsonForTerminal(json: string): string {
+  UNSAFE_IN_JSON.lastIndex = 0;
+  return UNSAFE_IN_JSON.test(json)
+    ? json.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    : json;
+}
+
+/** Strings anywhere in a log record's fields, escaped (objects copied, at most `depth` deep). */
+export function escapeLogValue(value: unknown, depth = 6): unknown {
+  if (typeof value === 'string') return escapeTerminal(value);
+  if (depth === 0 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return value;
+  if (Array.isArray(value)) return value.map((v) => escapeLogValue(v, depth - 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[escapeTerminal(k)] = escapeLogValue(v, depth - 1);
+  return out;
+}

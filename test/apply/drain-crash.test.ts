@@ -1,0 +1,113 @@
+/**
+ * Capability `drain` in apply: a cluster delete drains the queues that route only to it and
+ * waits until they are DRAINED, bounded by --wait-timeout; an apply killed (SIGKILL) during
+ * that wait leaves the cluster in place and converges when applied again.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { runCli, startCli } from './helpers/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+
+const v1: RepoSpec = {
+  prune: true,
+  pools: ['gpu'],
+  clusters: { c1: 'gpu', c2: 'gpu' },
+  queues: { batch: { pool: 'gpu', clusters: ['c1'] } },
+};
+/** c1 retired; batch repointed to c2. */
+const v2: RepoSpec = {
+  prune: true,
+  pools: ['gpu'],
+  clusters: { c2: 'gpu' },
+  queues: { batch: { pool: 'gpu', clusters: ['c2'] } },
+};
+
+async function withState<T>(state: string, fn: (cp: EmbeddedControlPlane) => Promise<T>) {
+  const cp = await EmbeddedControlPlane.open({ path: state });
+  try {
+    return await fn(cp);
+  } finally {
+    await cp.close();
+  }
+}
+
+const apply = (repo: string, url: string, ...extra: string[]) =>
+  runCli(['apply', repo, '--control-plane', url, '--auto-approve', ...extra]);
+
+describe('apply with drain (capabilities drain, queue_delete)', () => {
+  it('killed during the drain wait: the cluster stays; applying again finishes the drain, deletes, re-activates', async () => {
+    const root = await tempDir();
+    const repo = join(root, 'repo');
+    const state = join(root, 'cp.json');
+    const url = `file:${state}?capabilities=drain,queue_delete`;
+    await writeRepo(repo, v1);
+    expect((await apply(repo, url)).code).toBe(0);
+    // Work in flight on batch (it routes only to c1), never finishing on its own.
+    await withState(state, (cp) =>
+      cp.setQueueActivity('batch', { runs_in_flight: 3, actions_in_flight: 1 }),
+    );
+
+    await writeRepo(repo, v2);
+    const run = startCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+    await run.waitForOutput((s) => s.includes('Waiting until DRAINED'));
+    // Let a poll or two happen, then kill it mid-wait.
+    await new Promise((r) => setTimeout(r, 300));
+    run.child.kill('SIGKILL');
+    const killed = await run.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.stdout).not.toContain('Apply complete');
+
+    await withState(state, async (cp) => {
+      expect((await cp.getCluster('c1')).pool).toBe('gpu'); // not deleted: work was in flight
+      expect((await cp.getQueue('batch')).state).toBe('draining');
+      // No new work reaches batch; what was in flight finishes.
+      await cp.setQueueActivity('batch', { runs_in_flight: 0, actions_in_flight: 0 });
+    });
+
+    const again = await apply(repo, url);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Apply complete');
+    await withState(state, async (cp) => {
+      expect((await cp.listClusters()).map((c) => c.name)).toEqual(['c2']);
+      expect(await cp.getQueue('batch')).toMatchObject({ state: 'active', clusters: ['c2'] });
+      // c1's co-named queue was drained with it and, pruned, deleted (queue_delete).
+      expect((await cp.listQueues()).map((q) => q.name)).toEqual(['batch', 'c2', 'default']);
+    });
+    const third = await apply(repo, url);
+    expect(third.code).toBe(0);
+    expect(third.stdout).toMatch(/^No changes/m);
+  }, 120_000);
+
+  it('the drain wait is bounded by --wait-timeout: nothing is deleted, and a later apply converges', async () => {
+    const root = await tempDir();
+    const repo = join(root, 'repo');
+    const state = join(root, 'cp.json');
+    const url = `file:${state}?capabilities=drain`;
+    await writeRepo(repo, v1);
+    expect((await apply(repo, url)).code).toBe(0);
+    await withState(state, (cp) =>
+      cp.setQueueActivity('batch', { runs_in_flight: 1, actions_in_flight: 0 }),
+    );
+    await writeRepo(repo, v2);
+
+    const timedOut = await apply(repo, url, '--wait-timeout', '1s');
+    expect(timedOut.code).toBe(1);
+    expect(`${timedOut.stdout}${timedOut.stderr}`).toMatch(
+      /queues still draining after 1(\.0)?s: batch \(draining\); nothing was deleted or moved/,
+    );
+    await withState(state, async (cp) => {
+      expect((await cp.getCluster('c1')).pool).toBe('gpu');
+      await cp.setQueueActivity('batch', { runs_in_flight: 0, actions_in_flight: 0 });
+    });
+    expect((await apply(repo, url)).code).toBe(0);
+    await withState(state, async (cp) => {
+      expect((await cp.listClusters()).map((c) => c.name)).toEqual(['c2']);
+      expect((await cp.getQueue('batch')).state).toBe('active');
+      // Without queue_delete, c1's co-named queue stays, drained and routing nowhere (C8).
+      expect(await cp.getQueue('c1')).toMatchObject({ state: 'drained', clusters: [] });
+    });
+    expect((await apply(repo, url)).stdout).toMatch(/^No changes/m);
+  }, 120_000);
+});

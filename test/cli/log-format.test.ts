@@ -1,0 +1,65 @@
+/**
+ * `--log-format json` on every command: what a command writes to stderr becomes JSON lines in
+ * the daemon's shape (pino levels), stdout stays the command's output; every command's --help
+ * lists the option.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/cli/commands/index.js';
+import { runCli } from '../apply/helpers/cli.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'poolsync-log-format-'));
+  writeFileSync(
+    join(dir, 'q.yaml'),
+    'apiVersion: poolsync/v1\nkind: Queue\nmetadata: {name: Bad_Name}\nspec: {}\n',
+  );
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function records(stderr: string): { level: number; msg: string; command: string }[] {
+  const lines = stderr.split('\n').filter(Boolean);
+  expect(lines.length).toBeGreaterThan(0);
+  return lines.map((l) => JSON.parse(l) as { level: number; msg: string; command: string });
+}
+
+describe('--log-format json', () => {
+  it('plan: validation errors on stderr as JSON records, the plan output untouched', async () => {
+    const r = await runCli([
+      'plan',
+      dir,
+      '-o',
+      'json',
+      '--log-format',
+      'json',
+      '--control-plane',
+      `file:${join(dir, 'cp.json')}`,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const recs = records(r.stderr);
+    expect(recs[0]).toMatchObject({ level: 50, command: 'plan' });
+    expect(recs[0]!.msg).toMatch(/q\.yaml:3:\d+: SCHEMA/);
+    expect(recs.at(-1)!.msg).toBe('The repository is invalid: nothing was planned.');
+  }, 30_000);
+
+  it('a user error and a flag error, from the environment too', async () => {
+    const apply = await runCli(['apply', join(dir, 'nope'), '--log-format=json']);
+    expect(apply.code).toBe(1);
+    expect(records(apply.stderr)[0]).toMatchObject({ level: 50, command: 'apply' });
+    expect(records(apply.stderr)[0]!.msg).toMatch(/nope does not exist/);
+    const flag = await runCli(['export', '--bogus'], { POOLSYNC_LOG_FORMAT: 'json' });
+    expect(records(flag.stderr)[0]).toMatchObject({ level: 50, msg: 'Unknown argument: bogus' });
+    const text = await runCli(['export', '--bogus']);
+    expect(text.stderr).toMatch(/^Error: Unknown argument: bogus/);
+  }, 30_000);
+
+  it('is in every command’s --help', async () => {
+    const names = Object.keys(COMMANDS);
+    const helps = await Promise.all(names.map((n) => runCli([n, '--help'])));
+    for (const [i, h] of helps.entries()) expect(h.stdout, names[i]).toContain('--log-format');
+  }, 90_000);
+});

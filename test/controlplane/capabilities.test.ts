@@ -1,0 +1,362 @@
+/**
+ * The embedded control plane's capabilities (domain.md, Capabilities): refused with the
+ * baseline rule while off; with them on, queue states ACTIVE → DRAINING → DRAINED follow the
+ * Q7 activity, and delete / move / update are held to their preconditions. The same through
+ * the REST API and its client; capabilities are stored with the state (file: URL, serve).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import { isControlPlaneError } from '../../src/controlplane/errors.js';
+import { openControlPlane } from '../../src/controlplane/open.js';
+import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import type { ControlPlane } from '../../src/controlplane/types.js';
+import { CAPABILITY_NAMES } from '../../src/model/capabilities.js';
+import {
+  BASELINE_CAPABILITIES,
+  type Capabilities,
+  type PoolContract,
+} from '../../src/model/common.js';
+
+const REPO_ROOT = join(import.meta.dirname, '../..');
+const ALL_ON: Capabilities = {
+  drain: true,
+  queue_delete: true,
+  cluster_move: true,
+  pool_update: true,
+};
+const c = (bucket: string): PoolContract => ({
+  object_store_ref: { uri: `s3://${bucket}`, endpoint: '' },
+  secret_store: { type: 'VAULT', locator: 'v' },
+  image_registry: null,
+});
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'poolsync-caps-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function rejects(call: Promise<unknown>, code: string, pattern: RegExp, rule?: string) {
+  const err = await call.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(isControlPlaneError(err), String(err)).toBe(true);
+  if (!isControlPlaneError(err)) return;
+  expect(err.code).toBe(code);
+  expect(err.message).toMatch(pattern);
+  if (rule) expect(err.rule).toBe(rule);
+}
+
+async function seed(cp: ControlPlane) {
+  await cp.createPool('gpu', c('gpu'));
+  await cp.createPool('cpu', c('cpu'));
+  await cp.registerCluster({ name: 'g1', pool: 'gpu' });
+  await cp.createQueue({
+    name: 'batch',
+    pool: 'gpu',
+    clusters: ['g1'],
+    run_concurrency: 1,
+    action_concurrency: 1,
+  });
+}
+
+describe('capabilities off (baseline): every capability call is refused with its rule', () => {
+  it.each([
+    ['drain', (cp: ControlPlane) => cp.drainQueue('batch'), 'C9'],
+    ['drain', (cp: ControlPlane) => cp.activateQueue('batch'), 'C9'],
+    ['queue_delete', (cp: ControlPlane) => cp.deleteQueue('batch'), 'Q6'],
+    ['cluster_move', (cp: ControlPlane) => cp.moveCluster('g1', 'cpu'), 'C7'],
+    ['pool_update', (cp: ControlPlane) => cp.updatePool('gpu', c('gpu2')), 'P4'],
+  ] as const)('%s (%s)', async (capability, call, rule) => {
+    // Every other capability on: only this one matters.
+    const caps = { ...ALL_ON, [capability]: false };
+    const cp = await EmbeddedControlPlane.open({ path: null, capabilities: caps });
+    await seed(cp);
+    await rejects(
+      call(cp),
+      'FAILED_PRECONDITION',
+      new RegExp(`does not support ${capability}`),
+      rule,
+    );
+    expect((await cp.listQueues()).find((q) => q.name === 'batch')!.clusters).toEqual(['g1']);
+    await cp.close();
+  });
+
+  it('reports no queue state without drain', async () => {
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    expect(await cp.capabilities()).toEqual(BASELINE_CAPABILITIES);
+    expect((await cp.getQueue('default')).state).toBeUndefined();
+    await cp.close();
+  });
+});
+
+describe('capabilities on (embedded store)', () => {
+  it('drain: ACTIVE → DRAINING while work is in flight → DRAINED once it finished; activate', async () => {
+    let now = 1_000;
+    const cp = await EmbeddedControlPlane.open({
+      path: null,
+      capabilities: ALL_ON,
+      now: () => now,
+    });
+    await seed(cp);
+    expect((await cp.getQueue('batch')).state).toBe('active');
+    await cp.setQueueActivity('batch', {
+      runs_in_flight: 4,
+      actions_in_flight: 2,
+      finish_over_ms: 1000,
+    });
+    expect((await cp.drainQueue('batch')).state).toBe('draining');
+    now += 500;
+    expect((await cp.getQueue('batch')).state).toBe('draining');
+    now += 600;
+    expect((await cp.getQueue('batch')).state).toBe('drained');
+    expect((await cp.drainQueue('batch')).state).toBe('drained'); // idempotent
+    expect((await cp.activateQueue('batch')).state).toBe('active');
+    await rejects(cp.drainQueue('default'), 'FAILED_PRECONDITION', /always active/, 'Q5');
+    await rejects(cp.drainQueue('nope'), 'NOT_FOUND', /does not exist/);
+    await cp.close();
+  });
+
+  it('queue delete: only a DRAINED queue; never default, never a registered cluster’s co-named queue', async () => {
+    let now = 0;
+    const cp = await EmbeddedControlPlane.open({
+      path: null,
+      capabilities: ALL_ON,
+      now: () => now,
+    });
+    await seed(cp);
+    await rejects(
+      cp.deleteQueue('batch'),
+      'FAILED_PRECONDITION',
+      /is active: drain it first/,
+      'Q6',
+    );
+    await cp.setQueueActivity('batch', {
+      runs_in_flight: 1,
+      actions_in_flight: 0,
+      finish_over_ms: 100,
+    });
+    await cp.drainQueue('batch');
+    await rejects(cp.deleteQueue('batch'), 'FAILED_PRECONDITION', /still draining/, 'Q6');
+    now = 200;
+    await cp.deleteQueue('batch');
+    await rejects(cp.getQueue('batch'), 'NOT_FOUND', /does not exist/);
+    await rejects(cp.deleteQueue('default'), 'FAILED_PRECONDITION', /never be deleted/);
+    await cp.drainQueue('g1');
+    await rejects(cp.deleteQueue('g1'), 'FAILED_PRECONDITION', /co-named queue/, 'Q4');
+    // Once the cluster is gone (C8 left it routing nowhere), it can go too: P5 then frees the pool.
+    await cp.deleteCluster('g1');
+    await cp.deleteQueue('g1');
+    await cp.deletePool('gpu');
+    await cp.close();
+  });
+
+  it('queue delete without drain: only an idle queue', async () => {
+    const cp = await EmbeddedControlPlane.open({
+      path: null,
+      capabilities: { ...BASELINE_CAPABILITIES, queue_delete: true },
+    });
+    await seed(cp);
+    await cp.setQueueActivity('batch', { runs_in_flight: 2, actions_in_flight: 0 });
+    await rejects(cp.deleteQueue('batch'), 'FAILED_PRECONDITION', /in flight \(Q7\)/);
+    await cp.setQueueActivity('batch', { runs_in_flight: 0, actions_in_flight: 0 });
+    await cp.deleteQueue('batch');
+    await cp.close();
+  });
+
+  it('cluster move: after its queues drained; the co-named queue moves along, other selectors drop it', async () => {
+    const cp = await EmbeddedControlPlane.open({ path: null, capabilities: ALL_ON });
+    await seed(cp);
+    await cp.registerCluster({ name: 'g2', pool: 'gpu' });
+    await cp.createQueue({
+      name: 'both',
+      pool: 'gpu',
+      clusters: ['g1', 'g2'],
+      run_concurrency: 1,
+      action_concurrency: 1,
+    });
+    await rejects(
+      cp.moveCluster('g1', 'cpu'),
+      'FAILED_PRECONDITION',
+      /queue "(batch|g1)" routes only to it and is active/,
+      'C7',
+    );
+    await cp.drainQueue('batch');
+    await cp.drainQueue('g1');
+    await rejects(cp.moveCluster('g1', 'nope'), 'NOT_FOUND', /pool "nope"/);
+    const moved = await cp.moveCluster('g1', 'cpu');
+    expect(moved.pool).toBe('cpu');
+    expect(await cp.getQueue('g1')).toMatchObject({
+      pool: 'cpu',
+      clusters: ['g1'],
+      cluster_managed: true,
+    });
+    expect((await cp.getQueue('both')).clusters).toEqual(['g2']);
+    expect((await cp.getQueue('batch')).clusters).toEqual([]);
+    expect((await cp.getPool('cpu')).member_clusters).toEqual(['g1']);
+    expect((await cp.moveCluster('g1', 'cpu')).pool).toBe('cpu'); // idempotent
+    // A cluster whose reported data plane does not match the destination is refused (C4).
+    await cp.reportClusterStatus('g2', { object_store_uri: 's3://gpu' });
+    await cp.drainQueue('g2');
+    await cp.drainQueue('both'); // routes only to g2 now
+    await rejects(
+      cp.moveCluster('g2', 'cpu'),
+      'FAILED_PRECONDITION',
+      /object_store_uri is "s3:\/\/gpu"/,
+      'C4',
+    );
+    await cp.close();
+  });
+
+  it('pool update: in place, refused (with names) when a member reports another data plane (C4)', async () => {
+    const cp = await EmbeddedControlPlane.open({ path: null, capabilities: ALL_ON });
+    await seed(cp);
+    await cp.reportClusterStatus('g1', { object_store_uri: 's3://gpu-v2' }); // unhealthy now
+    expect((await cp.getCluster('g1')).health).toBe('unhealthy');
+    await rejects(
+      cp.updatePool('gpu', c('gpu-v3')),
+      'FAILED_PRECONDITION',
+      /"g1" \(object_store_uri "s3:\/\/gpu-v2"\)/,
+      'C4',
+    );
+    const updated = await cp.updatePool('gpu', c('gpu-v2'));
+    expect(updated.contract.object_store_ref.uri).toBe('s3://gpu-v2');
+    expect(await cp.getCluster('g1')).toMatchObject({ health: 'healthy', config_drift: [] });
+    await cp.close();
+  });
+});
+
+describe('capabilities are stored with the state', () => {
+  it('file:PATH?capabilities= creates with them, is remembered, and a different value says how to change it', async () => {
+    const state = join(dir, 'cp.json');
+    const first = await openControlPlane(`file:${state}?capabilities=drain,queue_delete`);
+    expect(await first.capabilities()).toEqual({
+      ...BASELINE_CAPABILITIES,
+      drain: true,
+      queue_delete: true,
+    });
+    await first.drainQueue('default').catch(() => undefined);
+    await first.createPool('gpu', c('gpu'));
+    await first.createQueue({
+      name: 'q',
+      pool: 'gpu',
+      clusters: [],
+      run_concurrency: 1,
+      action_concurrency: 1,
+    });
+    await first.drainQueue('q'); // journaled
+    await first.close();
+
+    const again = await openControlPlane(`file:${state}`);
+    expect((await again.capabilities()).drain).toBe(true);
+    expect((await again.getQueue('q')).state).toBe('drained');
+    await again.close();
+
+    const err = await openControlPlane(`file:${state}?capabilities=cluster_move`).catch(
+      (e: Error) => e,
+    );
+    expect(String((err as Error).message)).toMatch(
+      /was created with capabilities drain,queue_delete, not cluster_move.*poolsync control-plane capabilities --state .*cp\.json --set cluster_move/,
+    );
+    await expect(openControlPlane(`file:${state}?capabilities=teleport`)).rejects.toThrow(
+      /unknown capability "teleport": use a comma-separated list of drain, queue_delete, cluster_move, pool_update/,
+    );
+    await expect(openControlPlane(`file:${state}?capability=drain`)).rejects.toThrow(
+      /unknown parameter "capability"/,
+    );
+  });
+
+  it('`control-plane capabilities --set` changes them (journaled); drain cannot go off while a queue is drained', () => {
+    const state = join(dir, 'cp.json');
+    const cli = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'control-plane',
+          'capabilities',
+          '--state',
+          state,
+          ...args,
+        ],
+        {
+          cwd: REPO_ROOT,
+          encoding: 'utf8',
+        },
+      );
+    expect(cli().stdout).toBe('none\n');
+    expect(cli('--set', 'drain,pool_update').stdout).toBe('drain,pool_update\n');
+    expect(cli().stdout).toBe('drain,pool_update\n');
+    const bad = cli('--set', 'drain,warp');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--set|unknown capability "warp"/);
+    expect(bad.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('drain cannot be turned off while a queue is drained', async () => {
+    const cp = await EmbeddedControlPlane.open({ path: null, capabilities: ALL_ON });
+    await seed(cp);
+    await cp.drainQueue('batch');
+    await rejects(
+      cp.setCapabilities(BASELINE_CAPABILITIES),
+      'FAILED_PRECONDITION',
+      /"batch" are draining or drained/,
+    );
+    await cp.activateQueue('batch');
+    expect(await cp.setCapabilities(BASELINE_CAPABILITIES)).toEqual(BASELINE_CAPABILITIES);
+    await cp.close();
+  });
+});
+
+describe('REST API: the same calls over HTTP through the client', () => {
+  it.each([[ALL_ON], [BASELINE_CAPABILITIES]])('capabilities %j', async (caps) => {
+    const embedded = await EmbeddedControlPlane.open({ path: null, capabilities: caps });
+    const server = await startControlPlaneServer({ controlPlane: embedded });
+    const cp = new HttpControlPlane(server.url, { minRetryDelayMs: 1, maxRetryDelayMs: 5 });
+    try {
+      expect(await cp.capabilities()).toEqual(caps);
+      await seed(cp);
+      if (!caps.drain) {
+        for (const name of CAPABILITY_NAMES) expect(caps[name]).toBe(false);
+        await rejects(
+          cp.drainQueue('batch'),
+          'FAILED_PRECONDITION',
+          /does not support drain/,
+          'C9',
+        );
+        await rejects(
+          cp.deleteQueue('batch'),
+          'FAILED_PRECONDITION',
+          /does not support queue_delete/,
+          'Q6',
+        );
+        await rejects(cp.moveCluster('g1', 'cpu'), 'FAILED_PRECONDITION', /cluster_move/, 'C7');
+        await rejects(cp.updatePool('gpu', c('x')), 'FAILED_PRECONDITION', /pool_update/, 'P4');
+        return;
+      }
+      expect((await cp.drainQueue('batch')).state).toBe('drained');
+      expect((await cp.drainQueue('g1')).state).toBe('drained');
+      expect((await cp.moveCluster('g1', 'cpu')).pool).toBe('cpu');
+      expect((await cp.activateQueue('g1')).state).toBe('active');
+      await cp.deleteQueue('batch');
+      await rejects(cp.getQueue('batch'), 'NOT_FOUND', /does not exist/);
+      expect((await cp.updatePool('gpu', c('gpu-v2'))).contract.object_store_ref.uri).toBe(
+        's3://gpu-v2',
+      );
+    } finally {
+      await cp.close();
+      await server.close();
+      await embedded.close();
+    }
+  });
+});

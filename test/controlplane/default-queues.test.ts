@@ -1,0 +1,169 @@
+/** Union v2 default-queue settings in the embedded control plane (and their absence from the REST API). */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import {
+  defaultQueueInUse,
+  initialState,
+  applyOp,
+  isDefaultQueueTarget,
+  DEFAULT_POOL_CONTRACT,
+} from '../../src/controlplane/embedded/state.js';
+import { ControlPlaneError } from '../../src/controlplane/errors.js';
+import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import { readLiveState } from '../../src/controlplane/types.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'poolsync-dq-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const codeOf = async (p: Promise<unknown>) => {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ControlPlaneError) return `${err.code} ${err.address} ${err.message}`;
+    throw err;
+  }
+  return 'ok';
+};
+
+describe('embedded default-queue settings', () => {
+  it('sets (upsert), lists sorted, deletes, and persists across a reopen', async () => {
+    const path = join(dir, 'cp.json');
+    const cp = await EmbeddedControlPlane.open({ path });
+    expect(cp.backend.kinds).toContain('DefaultQueue');
+    await cp.createQueue({
+      name: 'batch',
+      pool: 'default',
+      clusters: ['*'],
+      run_concurrency: 1,
+      action_concurrency: 1,
+      depth: 10,
+      priority: 'medium',
+      fairness: 'round_robin',
+    });
+    expect(await cp.setDefaultQueue('ml', 'prod', 'default')).toEqual({
+      project: 'ml',
+      domain: 'prod',
+      queue: 'default',
+    });
+    await cp.setDefaultQueue('ml', 'prod', 'batch'); // upsert
+    await cp.setDefaultQueue('etl', 'dev', 'default');
+    await cp.setDefaultQueue('old', 'dev', 'default');
+    await cp.deleteDefaultQueue('old', 'dev');
+    expect(await codeOf(cp.deleteDefaultQueue('old', 'dev'))).toMatch(
+      /^NOT_FOUND DefaultQueue\/old\/dev /,
+    );
+    const expected = [
+      { project: 'etl', domain: 'dev', queue: 'default' },
+      { project: 'ml', domain: 'prod', queue: 'batch' },
+    ];
+    expect(await cp.listDefaultQueues()).toEqual(expected);
+    expect((await readLiveState(cp)).default_queues).toEqual(expected);
+    await cp.close();
+
+    const again = await EmbeddedControlPlane.open({ path });
+    expect(await again.listDefaultQueues()).toEqual(expected);
+    await again.close();
+    const snapshot = JSON.parse(await readFile(path, 'utf8')) as {
+      state: { default_queues: unknown };
+    };
+    expect(snapshot.state.default_queues).toEqual(expected);
+  });
+
+  it('a setting names an existing queue (NOT_FOUND) and a well-formed key (INVALID_ARGUMENT)', async () => {
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    expect(await codeOf(cp.setDefaultQueue('ml', 'prod', 'nope'))).toBe(
+      'NOT_FOUND DefaultQueue/ml/prod DefaultQueue/ml/prod: queue "nope" does not exist; create it first',
+    );
+    expect(await codeOf(cp.setDefaultQueue('ml/x', 'prod', 'default'))).toMatch(
+      /^INVALID_ARGUMENT .*project must be a non-empty string without spaces or "\/"/,
+    );
+    expect(await codeOf(cp.setDefaultQueue('ml', 'prod', 'Bad_Name'))).toMatch(/^INVALID_ARGUMENT/);
+    expect(await cp.listDefaultQueues()).toEqual([]);
+    await cp.close();
+  });
+
+  it('a snapshot written before the settings existed still opens (no default_queues field)', async () => {
+    const path = join(dir, 'cp.json');
+    const cp = await EmbeddedControlPlane.open({ path });
+    await cp.close();
+    const snapshot = JSON.parse(await readFile(path, 'utf8')) as { state: object };
+    expect('default_queues' in snapshot.state).toBe(false);
+    const again = await EmbeddedControlPlane.open({ path });
+    expect(await again.listDefaultQueues()).toEqual([]);
+    await again.close();
+  });
+
+  it('isDefaultQueueTarget / defaultQueueInUse: the check queue drain and delete make', () => {
+    const state = initialState(DEFAULT_POOL_CONTRACT);
+    expect(isDefaultQueueTarget(state, 'default')).toBe(false);
+    expect(defaultQueueInUse(state, 'default', 'deleted')).toBeNull();
+    applyOp(state, { op: 'set_default_queue', project: 'ml', domain: 'prod', queue: 'default' });
+    applyOp(state, { op: 'set_default_queue', project: 'etl', domain: 'dev', queue: 'default' });
+    expect(isDefaultQueueTarget(state, 'default')).toBe(true);
+    const err = defaultQueueInUse(state, 'default', 'drained')!;
+    expect(err.code).toBe('FAILED_PRECONDITION');
+    expect(err.address).toBe('Queue/default');
+    expect(err.message).toBe(
+      'queue "default" is the default queue of etl/dev, ml/prod; it cannot be drained until those settings name another queue or are deleted',
+    );
+  });
+});
+
+describe('a queue named by a setting', () => {
+  it('cannot be drained or deleted (FAILED_PRECONDITION) until the setting names another queue', async () => {
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    await cp.setCapabilities({
+      drain: true,
+      queue_delete: true,
+      pool_update: false,
+      cluster_move: false,
+    });
+    await cp.createQueue({
+      name: 'batch',
+      pool: 'default',
+      clusters: ['*'],
+      run_concurrency: 1,
+      action_concurrency: 1,
+    });
+    await cp.setDefaultQueue('ml', 'prod', 'batch');
+    expect(await codeOf(cp.drainQueue('batch'))).toBe(
+      'FAILED_PRECONDITION Queue/batch queue "batch" is the default queue of ml/prod; it cannot be drained until those settings name another queue or are deleted',
+    );
+    expect(await codeOf(cp.deleteQueue('batch'))).toMatch(
+      /^FAILED_PRECONDITION Queue\/batch .*cannot be deleted until/,
+    );
+    await cp.setDefaultQueue('ml', 'prod', 'default');
+    await cp.drainQueue('batch');
+    await cp.deleteQueue('batch');
+    expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
+    await cp.close();
+  });
+});
+
+describe('the REST API has no default-queue settings', () => {
+  it('kinds leave DefaultQueue out: the live state has none, the calls are refused clearly', async () => {
+    const embedded = await EmbeddedControlPlane.open({ path: null });
+    const server = await startControlPlaneServer({ controlPlane: embedded, port: 0 });
+    const cp = new HttpControlPlane(server.url);
+    try {
+      expect(cp.backend.kinds).not.toContain('DefaultQueue');
+      expect((await readLiveState(cp)).default_queues).toBeUndefined();
+      expect(await codeOf(cp.setDefaultQueue('ml', 'prod', 'default'))).toBe(
+        'FAILED_PRECONDITION DefaultQueue/ml/prod DefaultQueue/ml/prod: the poolsync REST API control plane does not manage DefaultQueue objects',
+      );
+    } finally {
+      await cp.close();
+      await server.close();
+      await embedded.close();
+    }
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * daemon --commit-rendered: the generated flyte-core values in the config repository follow
+ * the manifests. A real bare Git remote, the daemon pushes the rendered file, and the push does
+ * not start a loop of commits.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import { body } from '../../src/render/values/header.js';
+import { TestRepo, git, tempDir } from './helpers.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function exampleFiles(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) Object.assign(out, exampleFiles(full, `${prefix}${name}/`));
+    else out[`${prefix}${name}`] = readFileSync(full, 'utf8');
+  }
+  return out;
+}
+
+async function until<T>(
+  what: string,
+  probe: () => T | null | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('daemon --commit-rendered', () => {
+  it('commits the re-rendered values once when the manifests change them, and applies the labels', async () => {
+    const repo = new TestRepo();
+    const files = exampleFiles('examples/flyte-oss');
+    // The manifests move training to 50/50; the committed values still say 70/30.
+    files['labels/labels.yaml'] = files['labels/labels.yaml']!.replace(
+      'weight: 0.7',
+      'weight: 0.5',
+    ).replace('weight: 0.3', 'weight: 0.5');
+    const seeded = repo.commit(files, 'seed');
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    const state = tempDir();
+    const config = await resolveDaemonConfig({
+      cwd: state,
+      env: {},
+      flags: {
+        repo: repo.bare,
+        'control-plane': `file:${state}/cp.json`,
+        listen: '127.0.0.1:0',
+        'state-dir': `${state}/daemon`,
+        policy: 'all',
+        'poll-interval': '200ms',
+        'drift-interval': '1h',
+        'commit-rendered': true,
+      },
+    });
+    const logs: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        logs.push(String(chunk));
+        cb();
+      },
+    });
+    const daemon: RunningDaemon = await startDaemon(config, {
+      logger: pino({ level: 'debug' }, sink),
+      controlPlane: cp,
+    });
+    cleanups.push(async () => {
+      await daemon.stop();
+      await cp.close();
+      repo.cleanup();
+    });
+
+    const head = () => git(repo.bare, 'rev-parse', 'main');
+    const pushed = await until('the rendered commit', () => head() !== seeded && head());
+    expect(git(repo.bare, 'log', '-1', '--format=%an %s', 'main')).toBe(
+      `poolsync poolsync: render deploy/flyte-clusters-values.yaml from ${seeded.slice(0, 12)}`,
+    );
+    const values = git(repo.bare, 'show', 'main:deploy/flyte-clusters-values.yaml');
+    expect(values).toContain(`from commit ${seeded} of the config repository`);
+    expect(body(values)).toContain(
+      '      training:\n        - id: dataplane_1\n          weight: 0.5\n        - id: dataplane_2\n          weight: 0.5',
+    );
+    // The labels were applied from the same desired state.
+    await until(
+      'labels applied',
+      async () => (await cp.listExecutionClusterLabels()).length === 4 || null,
+    );
+    // The daemon's own commit re-renders to the same content: no second commit.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(head()).toBe(pushed);
+    expect(logs.join('')).toContain('committed rendered files');
+  });
+});

@@ -1,0 +1,243 @@
+/**
+ * Issue 14: the daemon survives any commit and any fault rate.
+ * - A commit whose aliases would expand to 800 MB (it used to abort a daemon capped at the
+ *   image's 256 MB heap on every start) is refused at validation with a positioned LIMIT
+ *   error, while the daemon, in a child process with that heap cap, keeps serving /status
+ *   and keeps the last good state; the next good commit is applied.
+ * - A control plane failing every call makes runs fail; the daemon backs off and resumes,
+ *   and converges once the fault rate drops to 40%.
+ * Real bare Git repositories, the daemon's real HTTP server, the real HTTP client.
+ */
+import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { resolve } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { startDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { manifests } from './fixtures.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const ROOT = resolve(__dirname, '../..');
+const TOKEN = 'reconcile-token-0123456789';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => null);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function status(url: string): Promise<DaemonStatus> {
+  const res = await fetch(`${url}/status`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as DaemonStatus;
+}
+
+/** The issue's document: a 200 KB anchored string aliased 4,000 times (263 KB on disk). */
+function annotationBomb(): string {
+  const lines = [
+    'apiVersion: poolsync/v1',
+    'kind: ClusterPool',
+    'metadata:',
+    '  name: bomb',
+    '  annotations:',
+    `    a0: &big ${'x'.repeat(200_000)}`,
+  ];
+  for (let i = 1; i < 4000; i++) lines.push(`    a${i}: *big`);
+  lines.push(
+    'spec:',
+    '  object_store_ref:',
+    '    uri: s3://bomb/metadata',
+    '  secret_store:',
+    '    type: VAULT',
+    '    locator: x',
+    '',
+  );
+  return lines.join('\n');
+}
+
+describe('daemon hardening', () => {
+  it('a commit that would exhaust the heap is refused at validation; the daemon (256 MB heap) keeps serving /status and the last good state', async () => {
+    const repo = new TestRepo();
+    cleanups.push(() => repo.cleanup());
+    const good = repo.commit(manifests());
+    const state = tempDir();
+    const child = spawn(
+      process.execPath,
+      [
+        '--max-old-space-size=256',
+        '--import',
+        'tsx',
+        resolve(ROOT, 'src/cli/main.ts'),
+        'daemon',
+        '--repo',
+        repo.bare,
+        '--control-plane',
+        `file:${state}/cp.json`,
+        '--state-dir',
+        `${state}/daemon`,
+        '--listen',
+        '127.0.0.1:0',
+        '--policy',
+        'all',
+        '--poll-interval',
+        '1h',
+        '--log-format',
+        'json',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, POOLSYNC_RECONCILE_TOKEN: TOKEN },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+
+    const url = await until(
+      'the daemon to listen',
+      async () => /(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout + stderr)?.[1],
+    );
+    await until('the good commit applied', async () => (await status(url)).appliedCommit === good);
+
+    const bad = repo.commit({ ...manifests(), 'pools/bomb.yaml': annotationBomb() }, 'bomb');
+    const res = await fetch(`${url}/reconcile?wait=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(res.status).toBe(200);
+    const st = await status(url);
+    expect(st).toMatchObject({ outcome: 'invalid', commit: bad, appliedCommit: good });
+    expect(st.errors).toEqual([
+      {
+        code: 'LIMIT',
+        message: expect.stringMatching(
+          /^this document expands to more than 1,048,576 bytes \(1 MiB\) of text through its aliases/,
+        ),
+        location: 'pools/bomb.yaml:11:9',
+        address: null,
+      },
+    ]);
+    // Still alive and answering; the log says what was refused, at its position.
+    expect(child.exitCode).toBeNull();
+    expect((await fetch(`${url}/healthz`)).status).toBeLessThan(500);
+    expect(stdout).toContain('pools/bomb.yaml:11:9: LIMIT');
+
+    const fixed = repo.commit({
+      'pools/bomb.yaml': null,
+      ...manifests({ batchRunConcurrency: 7 }),
+    });
+    await fetch(`${url}/reconcile?wait=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(await status(url)).toMatchObject({ outcome: 'applied', appliedCommit: fixed });
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 60_000);
+
+  it('under failing control-plane calls the daemon backs off, resumes, and converges at a 40% fault rate', async () => {
+    const repo = new TestRepo();
+    cleanups.push(() => repo.cleanup());
+    const commit = repo.commit(manifests({ clusters: ['prod-1', 'prod-2', 'prod-3', 'prod-4'] }));
+    const store = await EmbeddedControlPlane.open({ path: null });
+    const server = await startControlPlaneServer({ controlPlane: store, simulate: true });
+    cleanups.push(async () => {
+      await server.close();
+      await store.close();
+    });
+    const setFaults = (faults: Record<string, number>) =>
+      fetch(`${server.url.replace(/\/$/, '')}/v1/sim/faults`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(faults),
+      });
+    await setFaults({ fault_rate: 1 });
+
+    const state = tempDir();
+    const config = await resolveDaemonConfig({
+      cwd: state,
+      env: {},
+      flags: {
+        repo: repo.bare,
+        'control-plane': `file:${state}/cp.json`,
+        listen: '127.0.0.1:0',
+        'state-dir': `${state}/daemon`,
+        policy: 'all',
+        'poll-interval': '1h',
+        'drift-interval': '1h',
+      },
+    });
+    const logs: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _e, cb) {
+        logs.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+        cb();
+      },
+    });
+    // One retry per call: most runs at 40% lose some call, so only the daemon's own
+    // backoff-and-resume can converge.
+    const client = new HttpControlPlane(server.url, {
+      maxRetries: 1,
+      minRetryDelayMs: 1,
+      maxRetryDelayMs: 5,
+    });
+    const daemon = await startDaemon(config, {
+      logger: pino({ level: 'info' }, sink),
+      controlPlane: client,
+      retryBaseMs: 40,
+    }).catch(async (err: unknown) => {
+      await client.close();
+      throw err;
+    });
+    cleanups.push(async () => {
+      await daemon.stop();
+      await client.close();
+    });
+
+    const failures = () =>
+      logs.filter((l) => l['result'] === 'failed' && /retrying in \d+s/.test(String(l['msg'])));
+    await until('two failed runs, each scheduling a retry', async () => failures().length >= 2);
+    expect(String(failures()[0]!['msg'])).toMatch(/transient failure 1 in a row/);
+    expect(String(failures()[1]!['msg'])).toMatch(/transient failure 2 in a row/);
+    expect(daemon.status().appliedCommit).toBeNull();
+
+    await setFaults({ fault_rate: 0.4 });
+    await until(
+      'convergence at a 40% fault rate',
+      async () => (daemon.status().appliedCommit === commit ? true : null),
+      30_000,
+    );
+    expect((await store.getQueue('batch')).run_concurrency).toBe(50);
+    expect((await store.listClusters()).map((c) => c.name).sort()).toEqual([
+      'prod-1',
+      'prod-2',
+      'prod-3',
+      'prod-4',
+    ]);
+  }, 60_000);
+});

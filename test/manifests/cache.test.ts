@@ -1,0 +1,180 @@
+/**
+ * The content-addressed cache of per-file analyses (src/manifests/cache.ts): a hit gives
+ * byte-identical load results, errors and plans to a cold run; entries of another version
+ * (fingerprint) or key are never trusted; the folder is safe to delete.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync } from 'node:fs';
+import { appendFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { driftModel, generateScaleModel } from '../../bench/lib/scale.js';
+import { seedControlPlane } from '../../bench/lib/seed.js';
+import { writeRepository } from '../../bench/lib/yaml-writer.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import {
+  analysisCacheStats,
+  forgetCachedAnalyses,
+  loaderFingerprint,
+} from '../../src/manifests/cache.js';
+import { loadRepository } from '../../src/manifests/index.js';
+import { planRepository } from '../../src/plan/pipeline.js';
+import { renderJson } from '../../src/render/index.js';
+import { renderText } from '../../src/render/text.js';
+
+const tmp = await mkdtemp(join(tmpdir(), 'poolsync-cache-'));
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+const INVALID = 'test/fixtures/invalid';
+
+/**
+ * Loads DIR four ways: cold with an empty cache folder, from that folder, and without a folder
+ * (the daemon's way) first cold, then from the in-memory layer.
+ */
+async function threeLoads(dir: string, cacheDir: string) {
+  await rm(cacheDir, { recursive: true, force: true });
+  forgetCachedAnalyses();
+  const before = analysisCacheStats();
+  const cold = JSON.stringify(await loadRepository(dir, { cacheDir }));
+  const afterCold = analysisCacheStats();
+  forgetCachedAnalyses();
+  const disk = JSON.stringify(await loadRepository(dir, { cacheDir }));
+  const afterDisk = analysisCacheStats();
+  forgetCachedAnalyses();
+  const noCache = JSON.stringify(await loadRepository(dir));
+  const beforeMem = analysisCacheStats();
+  const mem = JSON.stringify(await loadRepository(dir));
+  const afterMem = analysisCacheStats();
+  expect(noCache).toBe(cold);
+  expect(afterMem.misses - beforeMem.misses).toBe(0);
+  return {
+    cold,
+    disk,
+    mem,
+    coldHits: afterCold.hits - before.hits,
+    diskHits: afterDisk.hits - afterCold.hits,
+  };
+}
+
+describe('manifest analysis cache', () => {
+  it('every fixture of the invalid corpus gives byte-identical errors from the cache', async () => {
+    const fixtures = (await readdir(INVALID)).filter((f) => f !== 'expected.json');
+    let hits = 0;
+    for (const fixture of fixtures) {
+      // A fixture is a folder, or one file that is the whole repository.
+      let dir = join(INVALID, fixture);
+      if (fixture.endsWith('.yaml')) {
+        dir = join(tmp, 'single', fixture.replace(/\.yaml$/, ''));
+        await mkdir(dir, { recursive: true });
+        cpSync(join(INVALID, fixture), join(dir, fixture));
+      }
+      const r = await threeLoads(dir, join(tmp, 'cache-invalid'));
+      expect(r.coldHits, fixture).toBe(0);
+      expect(r.disk, fixture).toBe(r.cold);
+      expect(r.mem, fixture).toBe(r.cold);
+      expect(JSON.parse(r.cold).valid, fixture).toBe(false);
+      hits += r.diskHits;
+    }
+    expect(hits).toBeGreaterThan(40);
+  });
+
+  it('a cache hit gives byte-identical plans (text and JSON) to a cold run; one changed file is one miss', async () => {
+    const model = generateScaleModel(1500, 3);
+    const repo = join(tmp, 'org');
+    await writeRepository(model, repo);
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    await seedControlPlane(cp, driftModel(model, { seed: 11 }).model, { concurrency: 8 });
+    const cacheDir = join(tmp, 'cache-plan');
+    const plan = async () => {
+      const r = await planRepository(repo, cp, { commit: 'c0ffee', cacheDir });
+      if (!r.ok) throw new Error('invalid');
+      return `${renderText(r.plan, { color: false })}\n${renderJson(r.plan)}`;
+    };
+    forgetCachedAnalyses();
+    const cold = await plan();
+    forgetCachedAnalyses();
+    const s0 = analysisCacheStats();
+    const warm = await plan();
+    const s1 = analysisCacheStats();
+    expect(warm).toBe(cold);
+    expect(s1.misses - s0.misses).toBe(0);
+    expect(s1.hits - s0.hits).toBeGreaterThan(10);
+    expect(cold).toMatch(/to change|update|replace/i);
+
+    const [someFile] = (await readdir(join(repo, 'queues'))).sort();
+    await appendFile(join(repo, 'queues', someFile!), '# a comment changes the bytes\n');
+    const s2 = analysisCacheStats();
+    expect(await plan()).toBe(cold);
+    expect(analysisCacheStats().misses - s2.misses).toBe(1);
+
+    // Safe to delete: a removed cache folder is a cold run with the same result.
+    await rm(cacheDir, { recursive: true, force: true });
+    forgetCachedAnalyses();
+    expect(await plan()).toBe(cold);
+    await cp.close();
+  });
+
+  it('never trusts an entry of another fingerprint or key, and deletes other fingerprints', async () => {
+    const repo = join(tmp, 'small');
+    cpSync('examples/config-repo', repo, { recursive: true });
+    const cacheDir = join(tmp, 'cache-trust');
+    forgetCachedAnalyses();
+    const cold = JSON.stringify(await loadRepository(repo, { cacheDir }));
+    const fp = loaderFingerprint();
+    // Every entry of this version now holds the analysis of another file: all are misses.
+    const base = join(cacheDir, fp);
+    const entries: string[] = [];
+    for (const sub of await readdir(base))
+      for (const f of await readdir(join(base, sub))) entries.push(join(base, sub, f));
+    expect(entries.length).toBeGreaterThan(3);
+    for (const e of entries) {
+      await writeFile(e, '{"key":"0000","analysis":{"issues":[],"documents":[]}}');
+    }
+    const stale = join(cacheDir, 'f'.repeat(32));
+    await mkdir(stale, { recursive: true });
+    await writeFile(join(stale, 'x.json'), '{}');
+    forgetCachedAnalyses();
+    const s0 = analysisCacheStats();
+    expect(JSON.stringify(await loadRepository(repo, { cacheDir }))).toBe(cold);
+    expect(analysisCacheStats().hits - s0.hits).toBe(0);
+    expect(existsSync(stale)).toBe(false);
+  });
+
+  it('the CLI keeps its cache out of Git: a plan in a clean work tree still records the commit', () => {
+    const repo = join(tmp, 'git-repo');
+    cpSync('examples/config-repo', repo, { recursive: true });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+        cwd: repo,
+        encoding: 'utf8',
+      });
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-q', '-m', 'initial');
+    const cli = (...args: string[]) =>
+      execFileSync(
+        process.execPath,
+        ['--import', import.meta.resolve('tsx'), join(process.cwd(), 'src/cli/main.ts'), ...args],
+        {
+          cwd: repo, // the default cache folder, .poolsync/cache, lands inside the work tree
+          encoding: 'utf8',
+          env: { ...process.env, POOLSYNC_CACHE_DIR: undefined, NO_COLOR: '1' },
+        },
+      );
+    const args = [
+      'plan',
+      '.',
+      '--control-plane',
+      `file:${join(tmp, 'cli-cp.json')}`,
+      '--output',
+      'json',
+    ];
+    const first = cli(...args);
+    expect(existsSync(join(repo, '.poolsync/cache'))).toBe(true);
+    expect(git('status', '--porcelain')).toBe('');
+    const second = cli(...args);
+    expect(second).toBe(first);
+    expect(JSON.parse(second).commit).toBe(git('rev-parse', 'HEAD').trim());
+  }, 60_000);
+});

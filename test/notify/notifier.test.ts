@@ -1,0 +1,221 @@
+/**
+ * src/notify against real HTTP receivers on 127.0.0.1: Slack and JSON payloads, retries with
+ * backoff (5xx, 429 Retry-After), no retry on 4xx, the rate limit, repeats said once, URLs
+ * never logged, and the configuration from files and the environment.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveNotifyConfig } from '../../src/notify/config.js';
+import { eventForRun } from '../../src/notify/daemon-hook.js';
+import { Notifier } from '../../src/notify/notifier.js';
+import type { NotifyEvent } from '../../src/notify/types.js';
+import { Receiver } from './receiver.js';
+
+const receivers: Receiver[] = [];
+afterEach(async () => {
+  for (const r of receivers.splice(0)) await r.stop();
+});
+async function receiver(): Promise<Receiver> {
+  const r = await new Receiver().start();
+  receivers.push(r);
+  return r;
+}
+
+function event(over: Partial<NotifyEvent> = {}): NotifyEvent {
+  return {
+    event: 'applied',
+    message: 'applied: 1 created, 2 updated',
+    commit: '0123456789abcdef0123',
+    source: { repository: 'https://git.example.com/pools.git', branch: 'main' },
+    run: 3,
+    at: '2026-11-22T12:00:00.000Z',
+    applied: { create: 1, update: 2, replace: 0, delete: 0 },
+    waiting_for_approval: [],
+    errors: [],
+    ...over,
+  };
+}
+
+function logSink() {
+  const lines: string[] = [];
+  const log = (obj: unknown, msg?: string) => lines.push(JSON.stringify(obj) + ' ' + (msg ?? ''));
+  return { lines, logger: { info: log, warn: log, debug: log } };
+}
+
+describe('Notifier', () => {
+  it('posts a Slack message and the JSON event', async () => {
+    const [slack, hook] = [await receiver(), await receiver()];
+    const n = new Notifier({
+      destinations: [
+        { kind: 'slack', url: slack.url, origin: 'slack (test)' },
+        { kind: 'webhook', url: hook.url, origin: 'webhook (test)' },
+      ],
+    });
+    n.notify(event());
+    await n.flush();
+    expect(slack.received).toHaveLength(1);
+    const text = String(slack.received[0]!.body.text);
+    expect(text).toMatch(/^\*:white_check_mark: poolsync applied\* commit `0123456789ab`/);
+    expect(text).toContain('applied: 1 created, 2 updated');
+    expect(slack.received[0]!.headers['content-type']).toBe('application/json');
+    expect(hook.received[0]!.body).toMatchObject({
+      event: 'applied',
+      commit: '0123456789abcdef0123',
+      applied: { create: 1, update: 2 },
+      suppressed: 0,
+    });
+  });
+
+  it('retries 5xx and 429 with backoff, gives up on 4xx, never logs the URL', async () => {
+    const r = await receiver();
+    r.script = [{ status: 503 }, { status: 429, headers: { 'retry-after': '0' } }];
+    const { lines, logger } = logSink();
+    const n = new Notifier({
+      destinations: [{ kind: 'slack', url: r.url, origin: 'slack (file /run/secrets/slack)' }],
+      retryBaseMs: 10,
+      logger,
+    });
+    n.notify(event());
+    await n.flush();
+    expect(r.attempts).toBe(3);
+    expect(r.received).toHaveLength(1);
+
+    r.script = [{ status: 404 }];
+    n.notify(event({ event: 'failed', message: 'apply failed' }));
+    await n.flush();
+    expect(r.attempts).toBe(4); // no retry of a 404: the URL is wrong
+    expect(lines.join('\n')).toMatch(/notification not delivered/);
+    expect(lines.join('\n')).toMatch(/HTTP 404/);
+    expect(lines.join('\n')).toContain('slack (file /run/secrets/slack)');
+    expect(lines.join('\n')).not.toContain('s3cr3t');
+    expect(lines.join('\n')).not.toContain('127.0.0.1');
+  });
+
+  it('gives up after the attempts on an unreachable receiver, without the URL in the log', async () => {
+    const r = await receiver();
+    const url = r.url;
+    await r.stop();
+    receivers.splice(receivers.indexOf(r), 1);
+    const { lines, logger } = logSink();
+    const n = new Notifier({
+      destinations: [{ kind: 'webhook', url, origin: 'webhook (env POOLSYNC_NOTIFY_WEBHOOK_URL)' }],
+      attempts: 3,
+      retryBaseMs: 5,
+      logger,
+    });
+    n.notify(event());
+    await n.flush();
+    const log = lines.join('\n');
+    expect(log).toMatch(/"attempts":3/);
+    expect(log).toMatch(/ECONNREFUSED/);
+    expect(log).not.toContain(url);
+    expect(log).not.toContain('s3cr3t');
+  });
+
+  it('rate-limits per destination and says how many were dropped', async () => {
+    const r = await receiver();
+    let now = 0;
+    const n = new Notifier({
+      destinations: [{ kind: 'slack', url: r.url, origin: 'slack' }],
+      rateLimit: { max: 2, windowMs: 60_000 },
+      now: () => now,
+    });
+    for (let i = 0; i < 5; i++) n.notify(event({ run: i, message: `applied run ${i}` }));
+    await n.flush();
+    expect(r.received).toHaveLength(2);
+    now = 61_000;
+    n.notify(event({ message: 'later' }));
+    await n.flush();
+    expect(r.received).toHaveLength(3);
+    expect(String(r.received[2]!.body.text)).toContain('3 earlier notification(s) were dropped');
+  });
+
+  it('says a repeated failure or hold once, and filters events', async () => {
+    const r = await receiver();
+    const n = new Notifier({
+      destinations: [{ kind: 'webhook', url: r.url, origin: 'webhook' }],
+      events: ['failed', 'held-for-approval'],
+    });
+    const failed = event({ event: 'failed', message: 'V3 error', errors: ['a.yaml:1:1: V3: x'] });
+    n.notify(failed);
+    n.notify(failed);
+    n.notify(event()); // applied: not subscribed
+    n.notify(
+      event({
+        event: 'held-for-approval',
+        message: 'held',
+        waiting_for_approval: ['delete Cluster/x'],
+      }),
+    );
+    await n.flush();
+    expect(r.received.map((x) => x.body.event)).toEqual(['failed', 'held-for-approval']);
+  });
+});
+
+describe('eventForRun', () => {
+  const base = {
+    source: { watch: '/pools' },
+    waitingForApproval: [{ action: 'delete', address: 'Cluster/old' }],
+    errors: [{ code: 'V3', message: 'bad', location: 'a.yaml:2:3', address: null }],
+  };
+  const run = (result: string, trigger: string[] = ['poll']) => ({
+    ...base,
+    lastRun: {
+      id: 1,
+      trigger,
+      finishedAt: 'now',
+      result,
+      commit: 'abc',
+      message: result,
+      applied: { create: 0, update: 0, replace: 0, delete: 0 },
+    },
+  });
+  it('maps run results to events', () => {
+    expect(eventForRun(run('applied'))?.event).toBe('applied');
+    expect(eventForRun(run('applied', ['drift']))?.event).toBe('drift-corrected');
+    expect(eventForRun(run('failed'))).toMatchObject({
+      event: 'failed',
+      errors: ['a.yaml:2:3: V3: bad'],
+    });
+    expect(eventForRun(run('invalid'))?.event).toBe('failed');
+    expect(eventForRun(run('waiting_for_approval'))).toMatchObject({
+      event: 'held-for-approval',
+      waiting_for_approval: ['delete Cluster/old'],
+    });
+    for (const quiet of ['in_sync', 'planned', 'unchanged'])
+      expect(eventForRun(run(quiet))).toBeNull();
+  });
+});
+
+describe('resolveNotifyConfig', () => {
+  it('reads URLs from files and env, refuses a bad one without showing it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poolsync-notify-'));
+    try {
+      writeFileSync(join(dir, 'slack'), 'https://hooks.slack.example/services/T/B/s3cr3t\n');
+      const c = await resolveNotifyConfig(
+        { 'notify-slack-url-file': join(dir, 'slack'), 'notify-on': 'failed, applied' },
+        { POOLSYNC_NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/poolsync?key=s3cr3t' },
+      );
+      expect(c.destinations.map((d) => [d.kind, d.origin])).toEqual([
+        ['slack', `slack (file ${join(dir, 'slack')})`],
+        ['webhook', 'webhook (env POOLSYNC_NOTIFY_WEBHOOK_URL)'],
+      ]);
+      expect(c.destinations[0]!.url).toBe('https://hooks.slack.example/services/T/B/s3cr3t');
+      expect(c.events).toEqual(['failed', 'applied']);
+      expect(c.maxPerMinute).toBe(10);
+
+      writeFileSync(join(dir, 'bad'), 'hooks.slack.example/s3cr3t');
+      const bad = resolveNotifyConfig({ 'notify-webhook-url-file': join(dir, 'bad') }, {});
+      await expect(bad).rejects.toThrow(/not an http\(s\) URL/);
+      await expect(bad).rejects.not.toThrow(/s3cr3t/);
+      await expect(resolveNotifyConfig({ 'notify-on': 'synced' }, {})).rejects.toThrow(
+        /unknown event "synced"/,
+      );
+      expect((await resolveNotifyConfig({}, {})).destinations).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * Issue 17, end to end through the CLI (child processes, the embedded control plane on disk):
+ * plan/apply --target, --replace, plan --refresh-only, and import.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { Plan } from '../../src/model/plan.js';
+import type { RefreshReport } from '../../src/plan/refresh.js';
+import { runCli } from '../apply/helpers/cli.js';
+
+let dir: string;
+let repo: string;
+let cp: string;
+let cpPath: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'poolsync-target-'));
+  repo = join(dir, 'repo');
+  cpSync('examples/config-repo', repo, { recursive: true });
+  cpPath = join(dir, 'cp.json');
+  cp = `file:${cpPath}`;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function planJson(...extra: string[]): Promise<Plan> {
+  const r = await runCli(['plan', repo, '-o', 'json', '--control-plane', cp, ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Plan;
+}
+
+/** Changes the embedded control plane the way someone would by hand. */
+async function byHand(fn: (c: EmbeddedControlPlane) => Promise<unknown>): Promise<void> {
+  const c = await EmbeddedControlPlane.open({ path: cpPath });
+  try {
+    await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+describe('--target, --replace, --refresh-only, import (CLI)', () => {
+  it('runs the whole workflow', async () => {
+    // --target: the cluster, and the pool it needs; nothing else.
+    const partial = await planJson('--target', 'Cluster/prod-us-west-2');
+    const full = await planJson();
+    expect(partial.steps.map((s) => `${s.op} ${s.target}`)).toEqual([
+      'create_pool ClusterPool/prod',
+      'register_cluster Cluster/prod-us-west-2',
+    ]);
+    expect(partial.steps[1]!.depends_on).toEqual(['s1']);
+    expect(partial.changes.map((c) => c.address)).toEqual([
+      'ClusterPool/prod',
+      'Cluster/prod-us-west-2',
+      'Queue/prod-us-west-2',
+    ]);
+    expect(partial.warnings[0]).toMatchObject({ code: 'PARTIAL_PLAN' });
+    expect(full.steps.length).toBeGreaterThan(partial.steps.length);
+    const text = await runCli([
+      'plan',
+      repo,
+      '--control-plane',
+      cp,
+      '--target',
+      'Cluster/prod-us-west-2',
+    ]);
+    expect(text.stdout).toMatch(/PARTIAL_PLAN .*this plan is partial/);
+    expect(text.stdout).toContain('Plan: 2 to create, 0 to update');
+
+    const bad = await runCli(['plan', repo, '--control-plane', cp, '--target', 'Cluster/nope']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--target Cluster\/nope: no such object/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    const syntax = await runCli(['plan', repo, '--control-plane', cp, '--target', 'prod']);
+    expect(syntax.stderr).toMatch(/an address is Kind\/name/);
+
+    // apply --target applies that much only.
+    const applied = await runCli([
+      'apply',
+      repo,
+      '--control-plane',
+      cp,
+      '--auto-approve',
+      '--target',
+      'Cluster/prod-us-west-2',
+    ]);
+    expect(applied.code, applied.stderr).toBe(0);
+    await byHand(async (c) => {
+      expect((await c.listClusters()).map((x) => x.name)).toEqual(['prod-us-west-2']);
+    });
+
+    // --refresh-only before any full apply compares with what the targeted apply recorded.
+    expect(existsSync(`${cpPath}.last-applied.json`)).toBe(true);
+    const all = await runCli(['apply', repo, '--control-plane', cp, '--auto-approve']);
+    expect(all.code, all.stderr).toBe(0);
+    const clean = await runCli([
+      'plan',
+      '--refresh-only',
+      '--control-plane',
+      cp,
+      '--detailed-exitcode',
+    ]);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/^No drift\./);
+
+    await byHand(async (c) => {
+      const q = await c.getQueue('critical');
+      const { name: _n, cluster_managed: _m, available_clusters: _a, ...spec } = q;
+      await c.updateQueue('critical', { ...spec, run_concurrency: spec.run_concurrency + 50 });
+      await c.registerCluster({ name: 'legacy-1', pool: 'prod' });
+    });
+    const drift = await runCli([
+      'plan',
+      '--refresh-only',
+      '--control-plane',
+      cp,
+      '--detailed-exitcode',
+    ]);
+    expect(drift.code, drift.stderr).toBe(2);
+    expect(drift.stdout).toMatch(/~ Queue\/critical\n\s+run_concurrency: 100 → 150/);
+    expect(drift.stdout).toMatch(/\+ Cluster\/legacy-1 {2}\(appeared outside poolsync\)/);
+    expect(drift.stdout).toMatch(/nothing is proposed/);
+    const json = await runCli(['plan', '--refresh-only', '--control-plane', cp, '-o', 'json']);
+    const report = JSON.parse(json.stdout) as RefreshReport;
+    expect(report.drift.map((d) => `${d.drift} ${d.address}`)).toEqual(
+      ['appeared Cluster/legacy-1', 'appeared Queue/legacy-1', 'changed Queue/critical'].sort(
+        (a, b) => (a.split(' ')[1]! < b.split(' ')[1]! ? -1 : 1),
+      ),
+    );
+
+    // import writes one live object as a manifest; the plan then has nothing to do for it.
+    const imp = await runCli(['import', 'Cluster/legacy-1', '--dir', repo, '--control-plane', cp]);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(readFileSync(join(repo, 'clusters/legacy-1.yaml'), 'utf8')).toMatch(/pool: "?prod"?\n/);
+    const after = await planJson();
+    expect(after.changes.find((c) => c.address === 'Cluster/legacy-1')!.action).toBe('noop');
+    const again = await runCli([
+      'import',
+      'Cluster/legacy-1',
+      '--dir',
+      repo,
+      '--control-plane',
+      cp,
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already in the repository at .*legacy-1\.yaml:\d+:\d+/);
+    const missing = await runCli(['import', 'Cluster/ghost', '--dir', repo, '--control-plane', cp]);
+    expect(missing.stderr).toMatch(/Cluster\/ghost is not on the control plane/);
+
+    // --replace: delete and register again though nothing differs; queues cannot (Q6).
+    const replace = await planJson('--replace', 'Cluster/prod-us-west-2');
+    const change = replace.changes.find((c) => c.address === 'Cluster/prod-us-west-2')!;
+    expect(change.action).toBe('replace');
+    const ops = replace.steps.filter((s) => s.target === 'Cluster/prod-us-west-2').map((s) => s.op);
+    expect(ops).toEqual(expect.arrayContaining(['delete_cluster', 'register_cluster']));
+    const queue = await runCli([
+      'plan',
+      repo,
+      '--control-plane',
+      cp,
+      '--replace',
+      'Queue/critical',
+    ]);
+    expect(queue.code).toBe(1);
+    expect(queue.stderr).toMatch(/queue cannot be replaced.*Q6/);
+  }, 120_000);
+});

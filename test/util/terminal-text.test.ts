@@ -1,0 +1,101 @@
+/**
+ * Terminal and log injection (issue 14 #3): one escaping function for every place text
+ * reaches a terminal or a log; `validate` prints hostile file names and YAML values inert.
+ */
+import { execFile } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { formatValidationText, loadRepository } from '../../src/manifests/index.js';
+import { createLogger } from '../../src/daemon/logger.js';
+import {
+  escapeJsonForTerminal,
+  escapeLogValue,
+  escapeTerminal,
+} from '../../src/util/terminal-text.js';
+import { QUEUE, writeRepo } from '../manifests/helpers.js';
+
+/** Nothing a terminal would act on: no C0/C1 control (but the final newlines), no bidi mark. */
+/* eslint-disable no-control-regex -- the test looks for exactly these characters */
+const CONTROL = new RegExp(
+  '[\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]',
+);
+/* eslint-enable no-control-regex */
+
+describe('escapeTerminal', () => {
+  it('shows every control and bidi character as an escape, and leaves other text alone', () => {
+    expect(escapeTerminal('a\u001b[2Jb\rc\nd\te\u0000f\u007fg\u009bh\u202ei\u2066j')).toBe(
+      'a\\x1b[2Jb\\rc\\nd\\te\\x00f\\x7fg\\x9bh\\u{202e}i\\u{2066}j',
+    );
+    expect(escapeTerminal('café ✓ 日本 \\x1b')).toBe('café ✓ 日本 \\x1b');
+  });
+
+  it('JSON keeps its value: DEL, C1 and bidi become \\u escapes', () => {
+    const json = JSON.stringify({ v: 'x\u202ey\u009bz\u001b' });
+    const safe = escapeJsonForTerminal(json);
+    expect(safe).toBe('{"v":"x\\u202ey\\u009bz\\u001b"}');
+    expect(JSON.parse(safe)).toEqual(JSON.parse(json));
+  });
+
+  it('log values are escaped deep in objects and arrays', () => {
+    expect(escapeLogValue({ a: ['x\ny'], b: { 'k\u001b': 1 } })).toEqual({
+      a: ['x\\ny'],
+      b: { 'k\\x1b': 1 },
+    });
+  });
+});
+
+const FORGED =
+  'x\rValid: 9 pools, 0 clusters, 0 queues, 0 assignments in 1 file.\n\u001b[2J\u202e.yaml';
+
+describe('validate output', () => {
+  it('a file name cannot forge a line or clear the screen; a YAML value cannot either', async () => {
+    const repo = await writeRepo({
+      [FORGED]: QUEUE('q', '  priority: "\\e[2J\\e[H\\u202eOK"\n'),
+    });
+    const r = await loadRepository(repo);
+    const text = formatValidationText(r.errors);
+    expect(text).not.toMatch(CONTROL);
+    expect(text.trimEnd().split('\n')).toEqual([
+      "x\\rValid: 9 pools, 0 clusters, 0 queues, 0 assignments in 1 file.\\n\\x1b[2J\\u{202e}.yaml:8:13: SCHEMA spec.priority must be one of min, medium, max; got '\\x1b[2J\\x1b[H\\u{202e}OK'",
+      '1 error in 1 file.',
+    ]);
+  });
+
+  it('the CLI prints the same, in text and in JSON', async () => {
+    const repo = await writeRepo({
+      [FORGED]: QUEUE('q', '  priority: "\\e[2J\\u202eOK"\n'),
+    });
+    const run = (...args: string[]): Promise<{ code: number; out: string }> =>
+      new Promise((resolve) =>
+        execFile('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], (err, stdout) =>
+          resolve({ code: err ? Number(err.code) : 0, out: stdout }),
+        ),
+      );
+    const text = await run('validate', repo);
+    expect(text.code).toBe(1);
+    expect(text.out).not.toMatch(CONTROL);
+    expect(text.out.split('\n')).toHaveLength(3);
+    const json = await run('validate', repo, '--output', 'json');
+    expect(json.code).toBe(1);
+    expect(json.out.replace(/\n/g, '')).not.toMatch(CONTROL);
+    const report = JSON.parse(json.out) as { errors: { file: string }[] };
+    expect(report.errors[0]!.file).toBe(FORGED); // JSON keeps the real value
+  });
+});
+
+describe('daemon log lines', () => {
+  it('messages and fields are escaped before they are written (JSON and pretty alike)', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _e, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const logger = await createLogger({ level: 'info', format: 'json', destination });
+    logger.warn({ firstErrors: ['q.yaml\u001b[2J:1:1: bad\u202e'] }, 'run \u001b[31mred\rOK');
+    const record = JSON.parse(lines[0]!) as { msg: string; firstErrors: string[] };
+    expect(record.msg).toBe('run \\x1b[31mred\\rOK');
+    expect(record.firstErrors).toEqual(['q.yaml\\x1b[2J:1:1: bad\\u{202e}']);
+  });
+});
