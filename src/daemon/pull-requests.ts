@@ -199,13 +199,19 @@ export class PostedPlans {
 
 function recordingPlanner(
   provider: Provider,
-  opts: { readLiveState: () => Promise<LiveState>; config: DaemonConfig },
+  opts: { readLiveState: () => Promise<LiveState>; config: DaemonConfig; backend?: BackendInfo },
   posted: PostedPlans,
 ): (dir: string, commit: string) => Promise<PublishOutcome> {
   const source = opts.config.source;
   const repoPath = source.kind === 'git' ? source.path : '.';
   return async (dir, commit) => {
-    const outcome = await planOutcome({ dir, commit, readLiveState: opts.readLiveState, repoPath });
+    const outcome = await planOutcome({
+      dir,
+      commit,
+      readLiveState: opts.readLiveState,
+      repoPath,
+      ...(opts.backend ? { backend: opts.backend } : {}),
+    });
     if (outcome.kind !== 'plan') return outcome;
     posted.planned(provider, commit, outcome.plan);
     const split = splitHeld(outcome.plan);

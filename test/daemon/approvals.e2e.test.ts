@@ -12,6 +12,7 @@ import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { FakeForge } from '../vcs/fake-forge.js';
+import { runCli } from '../apply/helpers/cli.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, git, tempDir } from './helpers.js';
 
@@ -287,4 +288,41 @@ describe('POST /approve (the daemon admin token)', () => {
       'nothing is waiting for approval',
     );
   }, 60_000);
+});
+
+describe('poolsync approve', () => {
+  it('shows what is held and the command; approves that fingerprint with the admin token; refuses a stale one', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const { cp, daemon } = await start(repo);
+    repo.commit(manifests({ clusters: ['prod-1'] }), 'drop prod-2', { replaceAll: true });
+    await reconcile(daemon);
+    const held = (await status(daemon)).approval!.pending!.fingerprint;
+    const shown = await runCli(['approve', '--daemon', daemon.url]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('delete Cluster/prod-2');
+    expect(shown.stdout).toContain(`poolsync approve ${held} --daemon ${daemon.url}`);
+
+    const noToken = await runCli(['approve', held, '--daemon', daemon.url]);
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toContain('set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file');
+    const stale = await runCli(['approve', `sha256:${'1'.repeat(64)}`, '--daemon', daemon.url], {
+      POOLSYNC_ADMIN_TOKEN: ADMIN,
+    });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain(
+      `Approval refused: stale: the changes waiting for approval are now ${held}`,
+    );
+    const ok = await runCli(['approve', held, '--daemon', daemon.url, '--as', 'carol'], {
+      POOLSYNC_ADMIN_TOKEN: ADMIN,
+    });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    await until('applied', async () => (await status(daemon)).outcome === 'applied');
+    expect((await cp.listClusters()).map((c) => c.name)).toEqual(['prod-1']);
+    expect((await status(daemon)).approval!.lastApplied).toMatchObject({
+      approver: 'carol',
+      via: 'api',
+    });
+  }, 90_000);
 });

@@ -10,6 +10,7 @@ export type AnyCommand = CommandModule<any, any>;
  */
 export const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   apply: async () => (await import('./apply.js')).applyCommand,
+  approve: async () => (await import('./approve.js')).approveCommand,
   completion: async () => (await import('./completion.js')).completionCommand,
   'control-plane': async () => (await import('./control-plane.js')).controlPlaneCommand,
   daemon: async () => (await import('./daemon.js')).daemonCommand,

@@ -1,0 +1,140 @@
+/**
+ * `poolsync approve [FINGERPRINT] --daemon URL`: approve the changes a daemon holds under
+ * policy `safe` (docs/daemon.md#approvals). Without FINGERPRINT it shows what is held and the
+ * command to approve it; with it, it approves exactly that (POST /approve with the daemon admin
+ * token from POOLSYNC_ADMIN_TOKEN or --admin-token-file). A stale fingerprint is refused with
+ * the reason.
+ */
+import { readFile } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
+import type { Argv, CommandModule } from 'yargs';
+import type { ApprovalStatus } from '../../daemon/approvals.js';
+import { UserError } from '../../util/user-error.js';
+
+interface ApproveArgs {
+  fingerprint?: string;
+  daemon: string;
+  'admin-token-file'?: string;
+  as?: string;
+}
+
+export const approveCommand: CommandModule<object, ApproveArgs> = {
+  command: 'approve [fingerprint]',
+  describe:
+    'Approve the destructive changes a daemon holds under policy safe (exactly their fingerprint)',
+  builder: (y: Argv) =>
+    y
+      .positional('fingerprint', {
+        type: 'string',
+        describe: 'sha256:… of the held changes (GET /status approval.pending); omit to see them',
+      })
+      .option('daemon', {
+        type: 'string',
+        default: process.env.POOLSYNC_DAEMON_URL ?? 'http://127.0.0.1:8080',
+        describe: 'The daemon (its leader, with --leader-elect) (env POOLSYNC_DAEMON_URL)',
+      })
+      .option('admin-token-file', {
+        type: 'string',
+        describe:
+          'File holding the daemon admin token (or env POOLSYNC_ADMIN_TOKEN_FILE / POOLSYNC_ADMIN_TOKEN)',
+      })
+      .option('as', {
+        type: 'string',
+        describe: 'Approver name recorded in /status and the run log (default: user@host)',
+      })
+      .example('$0 approve --daemon http://poolsync:8080', 'Show what waits for approval')
+      .example(
+        '$0 approve sha256:3f… --daemon http://poolsync:8080',
+        'Approve exactly those changes',
+      ) as Argv<ApproveArgs>,
+  handler: async (args) => {
+    const base = args.daemon.replace(/\/+$/, '');
+    const status = await call(`${base}/status`, { method: 'GET' });
+    const approval = (status.json as { approval?: ApprovalStatus }).approval;
+    const pending = approval?.pending ?? null;
+    if (!args.fingerprint) {
+      if (!pending) {
+        process.stdout.write('Nothing is waiting for approval.\n');
+        return;
+      }
+      process.stdout.write(
+        `${pending.changes.length} change(s) held since ${pending.since}${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}:\n` +
+          pending.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
+          `\nApprove exactly these: poolsync approve ${pending.fingerprint} --daemon ${base}\n`,
+      );
+      return;
+    }
+    const token = await adminToken(args['admin-token-file']);
+    const approver = args.as?.trim() || defaultApprover();
+    const res = await call(`${base}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ fingerprint: args.fingerprint.trim(), approver }),
+    });
+    const body = res.json as { reason?: string; error?: string; leader?: string | null };
+    if (res.status === 200) {
+      process.stdout.write(
+        `Approved ${args.fingerprint.trim()} as ${approver}; the daemon applies the held changes now (see ${base}/status).\n`,
+      );
+      return;
+    }
+    if (res.status === 409)
+      throw new UserError(`Approval refused: ${body.reason ?? 'unknown reason'}`);
+    if (res.status === 503) {
+      throw new UserError(
+        `${base} is not the leader${body.leader ? ` (the leader is ${body.leader})` : ''}: approve on the leader's address, or retry`,
+      );
+    }
+    throw new UserError(
+      `${base}/approve answered HTTP ${res.status}: ${body.error ?? body.reason ?? ''}`,
+    );
+  },
+};
+
+async function call(url: string, init: RequestInit): Promise<{ status: number; json: unknown }> {
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    throw new UserError(
+      `cannot reach the daemon at ${url}: ${(err as Error).message}; check --daemon (its status address)`,
+    );
+  }
+  const text = await res.text();
+  try {
+    return { status: res.status, json: JSON.parse(text) as unknown };
+  } catch {
+    throw new UserError(
+      `${url} answered HTTP ${res.status} with a body that is not JSON: is --daemon a poolsync daemon?`,
+    );
+  }
+}
+
+async function adminToken(file: string | undefined): Promise<string> {
+  const path = file ?? process.env.POOLSYNC_ADMIN_TOKEN_FILE;
+  if (path) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new UserError(
+        `cannot read the admin token file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      );
+    }
+    if (text.trim() === '') throw new UserError(`the admin token file ${path} is empty`);
+    return text.trim();
+  }
+  const env = process.env.POOLSYNC_ADMIN_TOKEN?.trim();
+  if (env) return env;
+  throw new UserError(
+    'approving needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE',
+  );
+}
+
+function defaultApprover(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `unknown@${hostname()}`;
+  }
+}
