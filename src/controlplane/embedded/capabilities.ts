@@ -240,6 +240,7 @@ function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster
       });
     }
   }
+  for (const q of changed) putQueue(state, q);
 }
 
 function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {
