@@ -54,6 +54,7 @@ function apply(
     'auto-approve': true,
     parallelism: 8,
     'wait-timeout': '30m',
+    'max-retries': 8,
     'state-dir': root,
     ...extra,
   };

@@ -51,9 +51,11 @@ describe('--log-format json', () => {
     expect(apply.code).toBe(1);
     expect(records(apply.stderr)[0]).toMatchObject({ level: 50, command: 'apply' });
     expect(records(apply.stderr)[0]!.msg).toMatch(/nope does not exist/);
-    const flag = await runCli(['export', '--bogus'], { POOLSYNC_LOG_FORMAT: 'json' });
+    const flag = await runCli(['export', '--dir', 'out', '--bogus'], {
+      POOLSYNC_LOG_FORMAT: 'json',
+    });
     expect(records(flag.stderr)[0]).toMatchObject({ level: 50, msg: 'Unknown argument: bogus' });
-    const text = await runCli(['export', '--bogus']);
+    const text = await runCli(['export', '--dir', 'out', '--bogus']);
     expect(text.stderr).toMatch(/^Error: Unknown argument: bogus/);
   }, 30_000);
 

@@ -177,11 +177,11 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       cp.createQueue({ name: 'default', run_concurrency: 0, action_concurrency: 0 }),
     );
     expect(dup.code).toBe('ALREADY_EXISTS');
-    // The embedded control plane reports drain off: FAILED_PRECONDITION with its rule.
+    // The `default` queue is never drained: FAILED_PRECONDITION with the server's reason.
     const drain = await rejection(cp.drainQueue('default'));
     await cp.close();
     expect(drain.code).toBe('FAILED_PRECONDITION');
-    expect(drain.message).toContain('C9');
+    expect(drain.message).toContain('cannot be drained');
     expect(drain.message).toContain('UpdateQueueState');
   });
 

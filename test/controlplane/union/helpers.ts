@@ -46,7 +46,12 @@ export async function startUnionServer(
   } = {},
 ): Promise<UnionServer> {
   const dir = await mkdtemp(join(tmpdir(), 'poolsync-union-'));
-  const embedded = await EmbeddedControlPlane.open({ path: join(dir, 'state.json') });
+  // Union has all four capabilities (real-apis.md; the union backend advertises them): so does
+  // the control plane standing in for it.
+  const embedded = await EmbeddedControlPlane.open({
+    path: join(dir, 'state.json'),
+    capabilities: { drain: true, queue_delete: true, pool_update: true, cluster_move: true },
+  });
   const oauth = new OAuthServer({ ...CLIENT, ...opts.client }, opts.now);
   const server = await startControlPlaneServer({
     controlPlane: embedded,
