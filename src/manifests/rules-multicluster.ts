@@ -10,16 +10,16 @@
  */
 import { assignmentKeyString } from '../model/common.js';
 import { LABEL_WEIGHT_TOLERANCE, bucketOf } from '../model/flyte.js';
-import type { Manifest, PoolManifest } from './documents.js';
+import type { PoolManifest } from './documents.js';
 import { positionOf, usable } from './documents.js';
 import type {
   ClusterLabelManifest,
   ExecutionClusterLabelManifest,
   ExecutionClusterManifest,
 } from './flyte-documents.js';
+import { err, firstByName, where } from './rule-helpers.js';
 import { didYouMean } from './suggest.js';
-import type { ValidationCode, ValidationError } from './types.js';
-import type { Position } from './yaml.js';
+import type { ValidationError } from './types.js';
 
 export interface FlyteGrouped {
   executionClusters: ExecutionClusterManifest[];
@@ -29,50 +29,6 @@ export interface FlyteGrouped {
 
 export function emptyFlyteGroup(): FlyteGrouped {
   return { executionClusters: [], labels: [], executionClusterLabels: [] };
-}
-
-function where(m: Manifest): string {
-  return `${m.source.file}:${m.source.line}:${m.source.column}`;
-}
-
-function err(code: ValidationCode, m: Manifest, pos: Position, message: string): ValidationError {
-  return {
-    code,
-    message,
-    file: m.source.file,
-    line: pos.line,
-    column: pos.column,
-    address: m.address,
-  };
-}
-
-/** First declaration of each name (V1 for the rest, both locations reported). */
-function firstByName<T extends Manifest>(
-  list: readonly T[],
-  out: ValidationError[],
-): Map<string, T> {
-  const byName = new Map<string, T>();
-  for (const m of list) {
-    const first = byName.get(m.name);
-    if (!first) {
-      byName.set(m.name, m);
-      continue;
-    }
-    for (const [a, b] of [
-      [m, first],
-      [first, m],
-    ] as const) {
-      out.push(
-        err(
-          'V1',
-          a,
-          positionOf(a.root, 'metadata', 'name'),
-          `duplicate ${m.kind} '${m.name}': also declared at ${where(b)}`,
-        ),
-      );
-    }
-  }
-  return byName;
 }
 
 export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {

@@ -26,8 +26,8 @@ import {
   emptyFlyteGroup,
   type FlyteGrouped,
 } from './rules-multicluster.js';
-import type { ValidationCode, ValidationError } from './types.js';
-import type { Position } from './yaml.js';
+import { err, firstByName, where } from './rule-helpers.js';
+import type { ValidationError } from './types.js';
 
 export interface Grouped {
   pools: PoolManifest[];
@@ -60,27 +60,6 @@ export function groupManifests(manifests: readonly Manifest[]): Grouped {
   return g;
 }
 
-function where(m: Manifest): string {
-  return `${m.source.file}:${m.source.line}:${m.source.column}`;
-}
-
-function err(
-  code: ValidationCode,
-  m: Manifest,
-  pos: Position,
-  message: string,
-  addr?: string,
-): ValidationError {
-  return {
-    code,
-    message,
-    file: m.source.file,
-    line: pos.line,
-    column: pos.column,
-    address: addr ?? m.address,
-  };
-}
-
 /** The key as written, or the document's name when the key is not even strings. */
 function assignmentLabel(a: AssignmentManifest): string {
   return a.key.project !== '' && a.key.domain !== '' ? assignmentKeyString(a.key) : `'${a.name}'`;
@@ -88,35 +67,6 @@ function assignmentLabel(a: AssignmentManifest): string {
 
 function keyUsable(a: AssignmentManifest): boolean {
   return usable(a, '/spec/project') && usable(a, '/spec/domain') && usable(a, '/spec/workflow');
-}
-
-/** First declaration of each name; later ones are V1 errors. */
-function firstByName<T extends Manifest>(
-  list: readonly T[],
-  errors: ValidationError[],
-): Map<string, T> {
-  const byName = new Map<string, T>();
-  for (const m of list) {
-    const first = byName.get(m.name);
-    if (!first) {
-      byName.set(m.name, m);
-      continue;
-    }
-    // V1: both locations are reported, each naming the other.
-    const namePos = (x: Manifest): Position => positionOf(x.root, 'metadata', 'name');
-    errors.push(
-      err('V1', m, namePos(m), `duplicate ${m.kind} '${m.name}': also declared at ${where(first)}`),
-    );
-    errors.push(
-      err(
-        'V1',
-        first,
-        namePos(first),
-        `duplicate ${m.kind} '${m.name}': also declared at ${where(m)}`,
-      ),
-    );
-  }
-  return byName;
 }
 
 /**
