@@ -2,18 +2,17 @@
  * The ControlPlane interface: the calls domain.md says exist, plus the capability calls
  * (domain.md, Capabilities), which a control plane whose capabilities() reports the capability
  * off rejects with FAILED_PRECONDITION (P4, Q6, C9, C7).
- * Implementations, one folder each: embedded/ (the embedded store and its servers) and rest/
- * (the client of poolsync's REST API); open.ts picks one by URL.
+ * Implementations, one folder each: embedded/ (the embedded store and its servers), rest/
+ * (the client of poolsync's REST API), union/ and flyteadmin/; open.ts picks one by URL.
  */
 import type {
   Assignment,
   AssignmentKey,
   Capabilities,
-  ObjectKind,
   PoolContract,
   QueueSpec,
 } from '../model/common.js';
-import type { ManualInstruction, Step } from '../model/plan.js';
+import type { BackendInfo } from '../model/backend.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 
@@ -28,23 +27,7 @@ import type {
   QueueMetrics,
 } from '../model/live.js';
 
-/** What a backend is and which manifest kinds it manages (reads and plans). */
-export interface BackendInfo {
-  /** For messages: `embedded`, `poolsync REST API`, `union`, `flyteadmin`. */
-  name: string;
-  /** A repository declaring another kind is refused with an error naming the backend. */
-  kinds: readonly ObjectKind[];
-  /**
-   * For steps this backend has no public API for: what a person runs instead (the step is then
-   * planned as `execution: "manual"`); null for steps it makes by API. Absent: all by API.
-   */
-  manualStep?: (step: Step) => ManualInstruction | null;
-  /**
-   * Kinds a repository may declare although this backend has no API for them: they are
-   * rendered to configuration files (`poolsync render`) and never planned against the backend.
-   */
-  configKinds?: readonly ObjectKind[];
-}
+export type { BackendInfo } from '../model/backend.js';
 
 /** The apply lock as a control plane with one of its own reports it (docs/apply.md#locking). */
 export interface ApplyLockLease {

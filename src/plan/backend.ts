@@ -14,7 +14,7 @@ import {
 import type { DesiredState, SourceLocation } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan, PlanError } from '../model/plan.js';
-import type { BackendInfo } from '../controlplane/types.js';
+import type { BackendInfo } from '../model/backend.js';
 import { computePlan, type PlanOptions } from './index.js';
 import { locationOf } from './context.js';
 
