@@ -6,7 +6,8 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
-import { HttpControlPlane, retryDelayMs } from '../../src/controlplane/rest/http-client.js';
+import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import { retryDelayMs } from '../../src/util/backoff.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import {
   shardOf,

@@ -35,7 +35,7 @@ import type {
   LiveQueue,
   QueueMetrics,
 } from '../../model/live.js';
-import { backoffDelay, retryAfterMs } from '../../util/backoff.js';
+import { backoffDelay, retryDelayMs } from '../../util/backoff.js';
 import { ControlPlaneError, kindUnsupported, type ControlPlaneErrorCode } from '../errors.js';
 import type {
   BackendInfo,
@@ -174,11 +174,13 @@ export class FlyteadminControlPlane implements ControlPlane {
         continue;
       }
       if (TRANSIENT_STATUS.includes(res.statusCode) && attempt < this.maxRetries) {
-        const asked = retryAfterMs(res.headers['retry-after'] as string | undefined);
         await sleep(
-          asked !== null && asked > 0
-            ? Math.min(asked, this.maxRetryDelayMs)
-            : backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs),
+          retryDelayMs(
+            attempt + 1,
+            res.headers['retry-after'] as string | undefined,
+            this.minRetryDelayMs,
+            this.maxRetryDelayMs,
+          ),
         );
         continue;
       }

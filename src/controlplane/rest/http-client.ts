@@ -45,7 +45,7 @@ import type {
   CreateQueueRequest,
   RegisterClusterRequest,
 } from '../types.js';
-import { backoffDelay, retryAfterMs } from '../../util/backoff.js';
+import { retryDelayMs } from '../../util/backoff.js';
 
 export interface HttpControlPlaneOptions {
   /** Bearer token (never logged). */
@@ -118,19 +118,6 @@ interface RetryableError extends Error {
 }
 
 type RetryCallback = (err: Error | null) => void;
-
-/** Delay before retry number `retry` (1-based): Retry-After if given (and > 0), else backoff with jitter. */
-export function retryDelayMs(
-  retry: number,
-  retryAfter: string | undefined,
-  minMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  const asked = retryAfterMs(retryAfter);
-  if (asked !== null && asked > 0) return Math.min(asked, maxMs);
-  return backoffDelay(retry, minMs, maxMs, random);
-}
 
 export class HttpControlPlane implements ControlPlane {
   readonly backend: BackendInfo = { name: 'poolsync REST API', kinds: CORE_KINDS };
