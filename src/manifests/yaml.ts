@@ -16,6 +16,7 @@ import {
 } from 'js-yaml';
 import { LIMITS, formatBytes, type InputLimits } from './limits.js';
 import { parserIssue } from './yaml-errors.js';
+import { parseSimpleYaml } from './yaml-simple.js';
 
 export interface Position {
   /** 1-based. */
@@ -111,8 +112,18 @@ export class LineIndex {
 
 const CORE = 'tag:yaml.org,2002:';
 
-/** Parses every document of one file. Never throws for bad input. */
+/**
+ * Parses every document of one file. Never throws for bad input. Files in the subset of
+ * YAML that manifests use take the fast path (yaml-simple.ts); the rest, and every file with
+ * an error, the full parser.
+ */
 export function parseYamlFile(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return parseSimpleYaml(source, limits, plainScalarValue) ?? parseYamlFull(text, limits);
+}
+
+/** parseYamlFile without the fast path (the tests compare the two). */
+export function parseYamlFull(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = new LineIndex(source);
   let events: Event[];
@@ -397,6 +408,12 @@ function normalizeTag(tag: string): string {
 }
 
 const UNRESOLVED = Symbol('unresolved');
+
+/** What an untagged plain scalar is, as the full parser resolves it; undefined if it cannot. */
+export function plainScalarValue(text: string): Scalar | undefined {
+  const value = resolveScalar(text, CORE_SCHEMA.resolveImplicitScalarTag(text).tag.tagName);
+  return value === UNRESOLVED ? undefined : value;
+}
 
 /** A value quoted in a message: one line's worth, never a whole hostile scalar. */
 function clip(text: string): string {

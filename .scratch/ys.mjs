@@ -1,0 +1,490 @@
+/**
+ * A fast path for the YAML manifests are written in. js-yaml's event parser is general, and
+ * on a large folder it was most of the time `plan` spent loading. Manifests use a small part
+ * of YAML: block mappings and sequences, plain and quoted one-line scalars, one-line flow
+ * sequences, comments and `---`. This parser reads exactly that part, line by line, and
+ * builds the tree parseYamlFile builds, positions included. On anything else (anchors, tags,
+ * block or multi-line scalars, escapes, tabs, keys that are not plain names, duplicate keys,
+ * anything over a limit) it gives up and returns null, and the full parser reads the file:
+ * so every error, and every construct this file does not know, comes from one place.
+ * test/manifests/yaml-simple.test.ts holds both parsers to the same output on every YAML
+ * file of the repository and on thousands of mutations of them.
+ */
+import { CORE_SCHEMA } from 'js-yaml';
+/** Thrown inside the parser when the input leaves the subset; never escapes this module. */
+const GIVE_UP = new Error('outside the simple subset');
+const BLANK = -1;
+const DOCUMENT_START = -2;
+const STR_TAG = 'tag:yaml.org,2002:str';
+// Characters js-yaml refuses or treats specially anywhere in the input: control characters,
+// C1 controls, surrogates (emoji are valid but rare: the full parser handles them), BOM, noncharacters.
+// eslint-disable-next-line no-control-regex
+const UNSIMPLE_CHARS = /[\x00-\x09\x0B-\x1F\x7F-\x9F\uD800-\uDFFF\uFEFF\uFFFE\uFFFF]/;
+const KEY_START = /[A-Za-z0-9_]/;
+/** Parses `source` (BOM removed) when it is in the subset; null when the full parser must. */
+export function parseSimpleYaml(source, limits, resolvePlain) {
+    if (UNSIMPLE_CHARS.test(source))
+        return null;
+    try {
+        return new SimpleParser(source, limits, resolvePlain).file();
+    }
+    catch (err) {
+        if (err === GIVE_UP)
+            return null;
+        throw err;
+    }
+}
+const stringKeys = new Map();
+/** True when a plain key reads as a string in the core schema (`1`, `true`, `null` do not). */
+function isStringKey(key) {
+    let ok = stringKeys.get(key);
+    if (ok === undefined) {
+        ok = CORE_SCHEMA.resolveImplicitScalarTag(key).tag.tagName === STR_TAG;
+        if (stringKeys.size < 10_000)
+            stringKeys.set(key, ok);
+    }
+    return ok;
+}
+class SimpleParser {
+    text;
+    limits;
+    resolvePlain;
+    /** Offset of each line's first character. */
+    starts = [];
+    /** Offset just past each line's last character (its `\n` excluded). */
+    ends = [];
+    /** Indentation of each line; BLANK for empty and comment lines, DOCUMENT_START for `---`. */
+    indents = [];
+    /** The next line to read. */
+    i = 0;
+    /** Scalar text of the current document (limits.maxDocumentBytes). */
+    bytes = 0;
+    constructor(text, limits, resolvePlain) {
+        this.text = text;
+        this.limits = limits;
+        this.resolvePlain = resolvePlain;
+        this.splitLines();
+    }
+    splitLines() {
+        const text = this.text;
+        let start = 0;
+        for (;;) {
+            let end = text.indexOf('\n', start);
+            const last = end === -1;
+            if (last)
+                end = text.length;
+            if (text.charCodeAt(end - 1) === 13 /* \r */)
+                throw new Error("giveup");
+            let c = start;
+            while (c < end && text.charCodeAt(c) === 32)
+                c++;
+            let indent = c - start;
+            if (c === end || text.charCodeAt(c) === 35 /* # */)
+                indent = BLANK;
+            else if (c === start) {
+                const ch = text.charCodeAt(start);
+                if (ch === 37 /* % */ || text.startsWith('...', start))
+                    throw new Error("giveup");
+                if (text.startsWith('---', start) &&
+                    (end === start + 3 || text.charCodeAt(start + 3) === 32)) {
+                    if (this.contentEnd(start + 3, end) !== start + 3)
+                        throw new Error("giveup"); // `--- value`
+                    indent = DOCUMENT_START;
+                }
+            }
+            if (text.indexOf('\t', start) !== -1 && text.indexOf('\t', start) < end)
+                throw new Error("giveup");
+            this.starts.push(start);
+            this.ends.push(end);
+            this.indents.push(indent);
+            if (last)
+                break;
+            start = end + 1;
+        }
+    }
+    file() {
+        const documents = [];
+        // Content before the first `---` is a document; so is what follows each `---`, even
+        // nothing (an empty document keeps its index, as the full parser counts them).
+        let index = 0;
+        if (this.nextIndent() !== -1)
+            documents.push({ root: this.documentRoot(), index: index++ });
+        while (this.i < this.indents.length) {
+            this.i++; // the `---`
+            if (this.nextIndent() !== -1)
+                documents.push({ root: this.documentRoot(), index });
+            index++;
+        }
+        return {
+            documents,
+            documentCount: documents.length,
+            issues: [],
+            aliasExpansion: 0,
+            aliasBytes: 0,
+        };
+    }
+    documentRoot() {
+        this.bytes = 0;
+        const root = this.block(0);
+        if (root.kind !== 'map' || this.nextIndent() !== -1)
+            throw new Error("giveup");
+        return root;
+    }
+    skipBlank() {
+        while (this.i < this.indents.length && this.indents[this.i] === BLANK)
+            this.i++;
+    }
+    /** The indentation of the next content line of this document, or -1 at its end. */
+    nextIndent() {
+        this.skipBlank();
+        if (this.i >= this.indents.length)
+            return -1;
+        const indent = this.indents[this.i];
+        return indent === DOCUMENT_START ? -1 : indent;
+    }
+    pos(line, offset) {
+        return { line: line + 1, column: offset - this.starts[line] + 1 };
+    }
+    addBytes(n) {
+        this.bytes += n;
+        if (this.bytes > this.limits.maxDocumentBytes)
+            throw new Error("giveup");
+    }
+    /** The node whose first line is the current line, at its indentation. */
+    block(depth) {
+        if (depth >= this.limits.maxDepth - 1)
+            throw new Error("giveup");
+        const line = this.i;
+        const at = this.starts[line] + this.indents[line];
+        if (this.isDash(at, this.ends[line]))
+            return this.sequence(depth, false);
+        return this.mapping(at, depth);
+    }
+    isDash(at, end) {
+        return (this.text.charCodeAt(at) === 45 /* - */ &&
+            (at + 1 === end || this.text.charCodeAt(at + 1) === 32));
+    }
+    /** A block mapping whose first key starts at `at` on the current line. */
+    mapping(at, depth) {
+        const text = this.text;
+        const indent = at - this.starts[this.i];
+        const entries = [];
+        let mapPos = null;
+        for (;;) {
+            const line = this.i;
+            const end = this.ends[line];
+            const colon = this.keyEnd(at, end);
+            const key = text.slice(at, colon);
+            if (!isStringKey(key))
+                throw new Error("giveup");
+            for (const e of entries)
+                if (e.key === key)
+                    throw new Error("giveup");
+            this.addBytes(key.length);
+            const keyPos = this.pos(line, at);
+            mapPos ??= keyPos;
+            let v = colon + 1;
+            while (v < end && text.charCodeAt(v) === 32)
+                v++;
+            let value;
+            if (this.contentEnd(v, end) === v) {
+                this.i++;
+                const next = this.nextIndent();
+                if (next > indent)
+                    value = this.block(depth + 1);
+                else if (next === indent && this.isDash(this.starts[this.i] + next, this.ends[this.i]))
+                    value = this.sequence(depth + 1, true);
+                else
+                    value = { kind: 'scalar', value: null, pos: keyPos };
+            }
+            else {
+                value = this.inline(line, v, end, depth + 1);
+                this.i++;
+                if (this.nextIndent() > indent)
+                    throw new Error("giveup"); // a multi-line scalar, or bad indentation
+            }
+            entries.push({ key, keyPos, value });
+            const next = this.nextIndent();
+            if (next < indent)
+                break;
+            if (next > indent)
+                throw new Error("giveup");
+            at = this.starts[this.i] + indent;
+            if (this.isDash(at, this.ends[this.i]))
+                throw new Error("giveup");
+        }
+        return { kind: 'map', entries, pos: mapPos };
+    }
+    /** Offset of the `:` ending a plain key at `at`; gives up on any other key. */
+    keyEnd(at, end) {
+        const text = this.text;
+        if (!KEY_START.test(text[at] ?? ''))
+            throw new Error("giveup");
+        let c = at + 1;
+        for (; c < end; c++) {
+            const ch = text.charCodeAt(c);
+            const nameChar = (ch >= 97 && ch <= 122) ||
+                (ch >= 65 && ch <= 90) ||
+                (ch >= 48 && ch <= 57) ||
+                ch === 95 ||
+                ch === 45 ||
+                ch === 46 ||
+                ch === 47; // _ - . /
+            if (!nameChar)
+                break;
+        }
+        if (text.charCodeAt(c) !== 58 /* : */)
+            throw new Error("giveup");
+        if (c + 1 < end && text.charCodeAt(c + 1) !== 32)
+            throw new Error("giveup");
+        return c;
+    }
+    /** A block sequence of `- ` lines at the current line's indentation. */
+    sequence(depth, compact) {
+        const text = this.text;
+        const line0 = this.i;
+        const indent = this.indents[line0];
+        const pos = this.pos(line0, this.starts[line0] + indent);
+        const items = [];
+        for (;;) {
+            const line = this.i;
+            const end = this.ends[line];
+            let c = this.starts[line] + indent + 1;
+            while (c < end && text.charCodeAt(c) === 32)
+                c++;
+            if (this.contentEnd(c, end) === c) {
+                this.i++;
+                if (this.nextIndent() > indent)
+                    items.push(this.block(depth + 1));
+                else
+                    items.push({ kind: 'scalar', value: null, pos });
+            }
+            else if (this.isDash(c, end)) {
+                throw new Error("giveup"); // `- - x`
+            }
+            else if (this.looksLikeKey(c, end)) {
+                items.push(this.mapping(c, depth + 1));
+            }
+            else {
+                items.push(this.inline(line, c, end, depth + 1));
+                this.i++;
+                if (this.nextIndent() > indent)
+                    throw new Error("giveup");
+            }
+            const next = this.nextIndent();
+            if (next < indent)
+                break;
+            if (next > indent)
+                throw new Error("giveup");
+            if (!this.isDash(this.starts[this.i] + indent, this.ends[this.i])) {
+                if (compact)
+                    break; // the next key of the mapping this sequence is a value of
+                throw new Error("giveup");
+            }
+        }
+        return { kind: 'seq', items, pos };
+    }
+    /** True when a `name:` key starts at `at` (a plain scalar never has `: ` or a final `:`). */
+    looksLikeKey(at, end) {
+        const stop = this.contentEnd(at, end);
+        const colon = this.text.indexOf(':', at);
+        return colon !== -1 && colon < stop;
+    }
+    /** Where a line's content ends: before a ` #` comment and trailing spaces. */
+    contentEnd(from, end) {
+        const text = this.text;
+        let stop = end;
+        if (from < end && text.charCodeAt(from) === 35)
+            stop = from;
+        else {
+            const hash = text.indexOf(' #', from);
+            if (hash !== -1 && hash < end)
+                stop = hash;
+        }
+        while (stop > from && text.charCodeAt(stop - 1) === 32)
+            stop--;
+        return stop;
+    }
+    /** A value written on the line after its key or dash: a scalar or a one-line flow sequence. */
+    inline(line, at, end, depth) {
+        const text = this.text;
+        const ch = text.charCodeAt(at);
+        if (ch === 34 /* " */ || ch === 39 /* ' */) {
+            const { value, next } = this.quoted(at, end);
+            if (this.contentEnd(next, end) !== next || (next < end && text.charCodeAt(next) !== 32))
+                throw new Error("giveup");
+            return { kind: 'scalar', value, pos: this.pos(line, at) };
+        }
+        if (ch === 91 /* [ */)
+            return this.flowSequence(line, at, end, depth);
+        if (ch === 123 /* { */)
+            return this.flowMapping(line, at, end, depth);
+        const stop = this.contentEnd(at, end);
+        return this.plain(line, at, stop, false);
+    }
+    plain(line, at, stop, inFlow) {
+        const text = this.text;
+        const ch = text.charCodeAt(at);
+        // Indicators that start something other than a plain scalar (or that YAML reserves).
+        if (ch === 38 ||
+            ch === 42 ||
+            ch === 33 ||
+            ch === 124 ||
+            ch === 62 ||
+            ch === 37 ||
+            ch === 64 ||
+            ch === 96 ||
+            ch === 63 ||
+            ch === 58 ||
+            ch === 44 ||
+            ch === 93 ||
+            ch === 125 ||
+            ch === 91 ||
+            ch === 123 ||
+            ch === 35 ||
+            ch === 34 ||
+            ch === 39 ||
+            (ch === 45 && (at + 1 === stop || text.charCodeAt(at + 1) === 32)))
+            throw new Error("giveup");
+        const raw = text.slice(at, stop);
+        // `a:b` is a plain scalar in a block (`gs://bucket`); `a: b` or `a:` would be a key.
+        if (inFlow ? /[[\]{},#:]/.test(raw) : raw.includes(': ') || raw.endsWith(':'))
+            throw new Error("giveup");
+        this.addBytes(raw.length);
+        const value = this.resolvePlain(raw);
+        if (value === undefined)
+            throw new Error("giveup");
+        return { kind: 'scalar', value, pos: this.pos(line, at) };
+    }
+    /** `"text"` without escapes, or `'text'` with `''`; on one line. */
+    quoted(at, end) {
+        const text = this.text;
+        const quote = text.charCodeAt(at);
+        if (quote === 34) {
+            const close = text.indexOf('"', at + 1);
+            if (close === -1 || close >= end)
+                throw new Error("giveup");
+            const value = text.slice(at + 1, close);
+            if (value.includes('\\'))
+                throw new Error("giveup");
+            this.addBytes(value.length);
+            return { value, next: close + 1 };
+        }
+        let value = '';
+        let c = at + 1;
+        for (;;) {
+            const close = text.indexOf("'", c);
+            if (close === -1 || close >= end)
+                throw new Error("giveup");
+            value += text.slice(c, close);
+            if (text.charCodeAt(close + 1) === 39) {
+                value += "'";
+                c = close + 2;
+                continue;
+            }
+            this.addBytes(value.length);
+            return { value, next: close + 1 };
+        }
+    }
+    /** `{a: b, c: "d"}` on one line: plain keys, scalar values. */
+    flowMapping(line, at, end, depth) {
+        if (depth >= this.limits.maxDepth - 1)
+            throw new Error("giveup");
+        const text = this.text;
+        const pos = this.pos(line, at);
+        const entries = [];
+        let c = at + 1;
+        const skip = () => {
+            while (c < end && text.charCodeAt(c) === 32)
+                c++;
+        };
+        skip();
+        if (text.charCodeAt(c) === 125 /* } */)
+            c++;
+        else
+            for (;;) {
+                skip();
+                const colon = this.keyEnd(c, end);
+                if (text.charCodeAt(colon + 1) !== 32)
+                    throw new Error("giveup"); // `{a:b}`, `{a:}`
+                const key = text.slice(c, colon);
+                if (!isStringKey(key))
+                    throw new Error("giveup");
+                for (const e of entries)
+                    if (e.key === key)
+                        throw new Error("giveup");
+                this.addBytes(key.length);
+                const keyPos = this.pos(line, c);
+                c = colon + 1;
+                skip();
+                const { value, next } = this.flowScalar(line, c, end, 125);
+                entries.push({ key, keyPos, value });
+                c = next;
+                skip();
+                const sep = text.charCodeAt(c);
+                c++;
+                if (sep === 125)
+                    break;
+                if (sep !== 44)
+                    throw new Error("giveup");
+            }
+        this.flowEnd(c, end);
+        return { kind: 'map', entries, pos };
+    }
+    /** A scalar inside a flow collection, up to its `,` or `closer` (`]` or `}`). */
+    flowScalar(line, c, end, closer) {
+        const text = this.text;
+        const ch = text.charCodeAt(c);
+        if (ch === 34 || ch === 39) {
+            const { value, next } = this.quoted(c, end);
+            return { value: { kind: 'scalar', value, pos: this.pos(line, c) }, next };
+        }
+        let stop = c;
+        while (stop < end && text.charCodeAt(stop) !== 44 && text.charCodeAt(stop) !== closer)
+            stop++;
+        let last = stop;
+        while (last > c && text.charCodeAt(last - 1) === 32)
+            last--;
+        if (last === c)
+            throw new Error("giveup"); // an empty entry: `[a,,b]`, `[a,]`, `{a: }`
+        return { value: this.plain(line, c, last, true), next: stop };
+    }
+    /** After a flow collection's closer: nothing but a comment. */
+    flowEnd(c, end) {
+        if (this.contentEnd(c, end) !== c || (c < end && this.text.charCodeAt(c) !== 32))
+            throw new Error("giveup");
+    }
+    /** `[a, "b", 'c']` on one line, of scalars only. */
+    flowSequence(line, at, end, depth) {
+        if (depth >= this.limits.maxDepth - 1)
+            throw new Error("giveup");
+        const text = this.text;
+        const pos = this.pos(line, at);
+        const items = [];
+        let c = at + 1;
+        const skip = () => {
+            while (c < end && text.charCodeAt(c) === 32)
+                c++;
+        };
+        skip();
+        if (text.charCodeAt(c) === 93 /* ] */)
+            c++;
+        else
+            for (;;) {
+                skip();
+                const { value, next } = this.flowScalar(line, c, end, 93);
+                items.push(value);
+                c = next;
+                skip();
+                const sep = text.charCodeAt(c);
+                c++;
+                if (sep === 93)
+                    break;
+                if (sep !== 44)
+                    throw new Error("giveup");
+            }
+        this.flowEnd(c, end);
+        return { kind: 'seq', items, pos };
+    }
+}
+//# sourceMappingURL=yaml-simple.js.map

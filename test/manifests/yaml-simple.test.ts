@@ -1,0 +1,198 @@
+/**
+ * The fast path (src/manifests/yaml-simple.ts) must build exactly the tree the full parser
+ * builds (values, positions, document indexes) or give up: on every YAML file of this
+ * repository, on generated organisations, and on thousands of mutations of them.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateScaleModel, rng } from '../../bench/lib/scale.js';
+import { renderRepository } from '../../bench/lib/yaml-writer.js';
+import { LIMITS } from '../../src/manifests/limits.js';
+import { parseSimpleYaml } from '../../src/manifests/yaml-simple.js';
+import { parseYamlFull, plainScalarValue } from '../../src/manifests/yaml.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function yamlFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (!['node_modules', '.git', 'dist', '.poolsync'].includes(e.name))
+        out.push(...yamlFiles(path));
+    } else if (/\.ya?ml$/.test(e.name)) out.push(path);
+  }
+  return out;
+}
+
+const simple = (text: string) => parseSimpleYaml(text, LIMITS, plainScalarValue);
+
+/** Null when the fast path gave up; otherwise it must equal the full parser's result. */
+function agree(text: string): boolean | null {
+  const fast = simple(text);
+  if (fast === null) return null;
+  expect(fast).toStrictEqual(parseYamlFull(text));
+  return true;
+}
+
+describe('fast YAML path', () => {
+  it('agrees with the full parser on every YAML file of the repository', () => {
+    const files = [...yamlFiles(join(ROOT, 'test')), ...yamlFiles(join(ROOT, 'examples'))];
+    expect(files.length).toBeGreaterThan(100);
+    let taken = 0;
+    for (const file of files) if (agree(readFileSync(file, 'utf8'))) taken++;
+    // Most fixtures are in the subset; the ones that are not are YAML errors and oddities.
+    expect(taken).toBeGreaterThan(files.length * 0.8);
+  });
+
+  it('reads every file of the example repository and of generated organisations', () => {
+    for (const file of yamlFiles(join(ROOT, 'examples', 'config-repo')))
+      expect(agree(readFileSync(file, 'utf8')), file).toBe(true);
+    for (const seed of [1, 2, 3]) {
+      for (const [file, text] of renderRepository(generateScaleModel(2000, seed)))
+        expect(agree(text), file).toBe(true);
+    }
+  });
+
+  it('gives up on what it does not read, leaving it (and its errors) to the full parser', () => {
+    const outside = [
+      'a:\tb\n', // tab
+      'a: 1\r\nb: 2\r\n', // CRLF
+      'a: &x 1\nb: *x\n', // anchors
+      'a: !!str 1\n', // tags
+      'a: |\n  text\n', // block scalar
+      'a: >\n  text\n',
+      'a: one\n  two\n', // multi-line plain scalar
+      'a: "one\n  two"\n',
+      'a: b: c\n',
+      'a: x:\n',
+      '? a\n: b\n',
+      'a: 1\na: 2\n', // duplicate key
+      '1: x\n', // non-string key
+      'true: x\n',
+      '<<: {a: 1}\n',
+      '"a": 1\n', // quoted key
+      'a: "x\\ty"\n', // escapes
+      'a: [b, [c]]\n', // nested flow
+      'a: [b,]\n',
+      'a: {b: {c: 1}}\n',
+      'a: 😀\n', // surrogates
+      '--- a: 1\n',
+      '%YAML 1.2\n---\na: 1\n',
+      'a: 1\n...\n',
+      '- a\n- b\n', // root sequence
+      'just text\n', // root scalar
+      'a:\n  - - b\n',
+      'a:\n b: 1\n  c: 2\n', // bad indentation
+      'a:\n  b\n',
+      'a: @x\n',
+      'a: `x\n',
+    ];
+    for (const text of outside) expect(simple(text), JSON.stringify(text)).toBeNull();
+  });
+
+  it('reads the constructs manifests use, positions included', () => {
+    const inside = [
+      "a: 1\nb: two # comment\nc: \"three\" # c\nd: 'it''s'\ne:\nf: ~\n",
+      '# head\n---\nkind: Queue\nspec:\n  clusters:\n  - a\n  - b\n  pool: p\n---\n---\n# only a comment\n---\nx: 1\n',
+      'spec:\n  items:\n    - name: a\n      n: 1\n    -   name: b\n    -\n      name: c\n    - plain\n    -\n',
+      'a: [x, "y", \'z\', 1, true, null]\nb: []\nc: {}\nd: {k: v, n: 2, q: "s"}\n',
+      'url: gs://bucket/path\ntime: 12:30\nneg: -1\nhex: 0x1F\noct: 0o17\nf: 1.5e3\ninf: -.inf\nnan: .NaN\nt: True\n',
+      '  indented: 1\n  doc: 2\n',
+      'a:\n  b:\n    c:\n      d: deep\n  e: back\nf: top\n',
+      "key-with.dots/and_slash: v\n'': x\n",
+      'a: value#not-a-comment\nb: "x" #c\n',
+    ];
+    for (const text of inside) {
+      const fast = simple(text);
+      const full = parseYamlFull(text);
+      if (text.includes("'': x")) {
+        expect(fast).toBeNull(); // an empty quoted key: outside the subset
+        continue;
+      }
+      expect(fast, JSON.stringify(text)).not.toBeNull();
+      expect(fast).toStrictEqual(full);
+    }
+  });
+
+  it('agrees with the full parser on 4,000 mutations of real files', () => {
+    const random = rng(20261122);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const bases = [
+      ...yamlFiles(join(ROOT, 'examples', 'config-repo')).map((f) => readFileSync(f, 'utf8')),
+      ...[...renderRepository(generateScaleModel(300, 9)).values()].map((t) => t.slice(0, 1500)),
+    ];
+    const pieces = [
+      ' ',
+      '  ',
+      ':',
+      ': ',
+      '-',
+      '- ',
+      '#',
+      ' #',
+      '"',
+      "'",
+      '[',
+      ']',
+      '{',
+      '}',
+      ',',
+      '\n',
+      '\n  ',
+      'a',
+      '0',
+      '.',
+      '~',
+      '&a ',
+      '*a',
+      '!',
+      '|',
+      '>',
+      '?',
+      '@',
+      '---\n',
+      'true',
+      '1e3',
+      '0x1F',
+      '.inf',
+      'null',
+      "'a''b'",
+      '""',
+      '-1',
+      '+1',
+      '0o7',
+      '1_000',
+      '2001-01-01',
+      'yes',
+      '\t',
+      '\r',
+      'é',
+      '😀',
+      '\\',
+    ];
+    let taken = 0;
+    let gaveUp = 0;
+    for (let n = 0; n < 4000; n++) {
+      let text = pick(bases);
+      for (let edits = 1 + Math.floor(random() * 3); edits > 0; edits--) {
+        const at = Math.floor(random() * (text.length + 1));
+        const op = random();
+        if (op < 0.5) text = text.slice(0, at) + pick(pieces) + text.slice(at);
+        else if (op < 0.8) text = text.slice(0, at) + text.slice(at + 1 + Math.floor(random() * 3));
+        else {
+          const lines = text.split('\n');
+          const i = Math.floor(random() * lines.length);
+          lines.splice(i, 0, lines[Math.floor(random() * lines.length)]!);
+          text = lines.join('\n');
+        }
+      }
+      if (agree(text)) taken++;
+      else gaveUp++;
+    }
+    // Both outcomes must be exercised for the comparison to mean something.
+    expect(taken).toBeGreaterThan(1000);
+    expect(gaveUp).toBeGreaterThan(500);
+  });
+});
