@@ -76,7 +76,15 @@ function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueS
 }
 
 function specOf(q: LiveQueue): QueueSpec {
-  return { pool: q.pool, clusters: [...q.clusters], ...settingsOf(q) };
+  return {
+    pool: q.pool,
+    clusters: [...q.clusters],
+    run_concurrency: q.run_concurrency,
+    action_concurrency: q.action_concurrency,
+    depth: q.depth,
+    priority: q.priority,
+    fairness: q.fairness,
+  };
 }
 
 function decision(
@@ -139,6 +147,8 @@ function pruned(
   selector: readonly string[],
   self: string | null = null,
 ): string[] {
+  // Nearly always nothing leaves: keep the array rather than copy it.
+  if (!selector.some((c) => c !== self && ctx.leaves(c))) return selector as string[];
   return selector.filter((c) => c === self || !ctx.leaves(c));
 }
 
@@ -295,10 +305,8 @@ function planLiveQueue(
     l.cluster_managed && ctx.movedClusters.has(name) ? ctx.clusters.get(name)!.final!.pool : null;
   const live: QueueSpec = movedTo ? { ...specOf(l), pool: movedTo, clusters: [name] } : specOf(l);
   // What the queue becomes if nothing is sent for it: only C8 (and a move) acts on it.
-  const untouched: QueueSpec = {
-    ...live,
-    clusters: pruned(ctx, live.clusters, movedTo ? name : null),
-  };
+  const kept = pruned(ctx, live.clusters, movedTo ? name : null);
+  const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
   const changedByC8 = movedTo !== null || !sameSelector(untouched.clusters, l.clusters);
   const base = { live: l, call: null, createdBy: null } as const;
   const sideEffect = movedTo
@@ -430,5 +438,12 @@ function planLiveQueue(
     : target;
   const call = sameQueueSpec(send, live) ? null : ({ op: 'update_queue', spec: send } as const);
   const action = call || changedByC8 ? 'update' : 'noop';
-  return decision(ctx, name, { ...base, action, call, final, causedBy: call ? null : sideEffect });
+  return decision(ctx, name, {
+    live: l,
+    createdBy: null,
+    action,
+    call,
+    final,
+    causedBy: call ? null : sideEffect,
+  });
 }

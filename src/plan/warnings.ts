@@ -2,8 +2,27 @@
 import { address } from '../model/common.js';
 import { isWildcard, type ClusterDecision, type PlanContext } from './context.js';
 
+type Member = [string, NonNullable<ClusterDecision['final']>];
+
+/**
+ * Q8: routing skips disabled and unhealthy clusters. `unknown` (not reported yet) is not
+ * counted against the queue: a fresh cluster reports once its data plane runs (C5). Null
+ * when the queue routes somewhere (or names no cluster the plan keeps), else why not.
+ */
+function noRoute(routed: readonly Member[]): string | null {
+  if (routed.length === 0) return null;
+  const dead = routed.filter(([, f]) => !f.enabled || f.health === 'unhealthy');
+  if (dead.length !== routed.length) return null;
+  const shown = dead
+    .slice(0, 5)
+    .map(([c, f]) => `${address('Cluster', c)} is ${!f.enabled ? 'disabled' : 'unhealthy'}`)
+    .join(', ');
+  return dead.length > 5 ? `${shown} and ${dead.length - 5} more` : shown;
+}
+
 export function queueWarnings(ctx: PlanContext): void {
-  const members = new Map<string, [string, NonNullable<ClusterDecision['final']>][]>();
+  const wildcardVerdicts = new Map<string, string | null>();
+  const members = new Map<string, Member[]>();
   for (const [name, d] of ctx.clusters) {
     if (!d.final) continue;
     const list = members.get(d.final.pool);
@@ -14,7 +33,6 @@ export function queueWarnings(ctx: PlanContext): void {
   for (const [name, q] of ctx.queues) {
     const final = q.final;
     if (!final) continue;
-    const addr = address('Queue', name);
     if (final.clusters.length === 0) {
       // Only when this plan empties it, creates it empty, or cannot give it what the repo
       // asks: a queue retired on purpose earlier is not re-reported on every plan.
@@ -25,6 +43,7 @@ export function queueWarnings(ctx: PlanContext): void {
           : q.change.action === 'blocked'
             ? 'the change the repository asks for is blocked (see Blocked)'
             : 'its selector is empty (`clusters: []`)';
+        const addr = address('Queue', name);
         ctx.warnings.push({
           code: 'QUEUE_ROUTES_NOWHERE',
           address: addr,
@@ -36,26 +55,27 @@ export function queueWarnings(ctx: PlanContext): void {
       continue;
     }
     if (!q.declared) continue;
-    const routed = isWildcard(final.clusters)
-      ? (members.get(final.pool) ?? [])
-      : final.clusters.flatMap((c) => {
-          const f = ctx.clusters.get(c)?.final;
-          return f ? [[c, f] as [string, NonNullable<ClusterDecision['final']>]] : [];
-        });
-    if (routed.length === 0) continue;
-    // Q8: routing skips disabled and unhealthy clusters. `unknown` (not reported yet) is not
-    // counted against the queue: a fresh cluster reports once its data plane runs (C5).
-    const dead = routed.filter(([, f]) => !f.enabled || f.health === 'unhealthy');
-    if (dead.length === routed.length) {
-      const why = dead
-        .slice(0, 5)
-        .map(([c, f]) => `${address('Cluster', c)} is ${!f.enabled ? 'disabled' : 'unhealthy'}`)
-        .join(', ');
+    const wildcard = isWildcard(final.clusters);
+    // A pool's `*` queues all route to its members: judged once per pool.
+    let why = wildcard ? wildcardVerdicts.get(final.pool) : undefined;
+    if (why === undefined) {
+      why = noRoute(
+        wildcard
+          ? (members.get(final.pool) ?? [])
+          : final.clusters.flatMap((c) => {
+              const f = ctx.clusters.get(c)?.final;
+              return f ? [[c, f] as Member] : [];
+            }),
+      );
+      if (wildcard) wildcardVerdicts.set(final.pool, why);
+    }
+    if (why !== null) {
+      const addr = address('Queue', name);
       ctx.warnings.push({
         code: 'QUEUE_NO_HEALTHY_CLUSTER',
         address: addr,
         message:
-          `${addr} has no enabled, healthy cluster to route to (Q8): ${why}${dead.length > 5 ? ` and ${dead.length - 5} more` : ''}. ` +
+          `${addr} has no enabled, healthy cluster to route to (Q8): ${why}. ` +
           `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
       });
     }
