@@ -10,7 +10,13 @@ export {
 } from './apply-lock.js';
 export type { HeldApplyLock, HoldApplyLockOptions } from './apply-lock.js';
 export { formatDuration } from '../util/duration.js';
-export { ApplyRefusedError, DEFAULT_PARALLELISM, DEFAULT_WAIT_TIMEOUT_MS } from './types.js';
+export {
+  ApplyRefusedError,
+  DEFAULT_PARALLELISM,
+  DEFAULT_WAIT_TIMEOUT_MS,
+  FILE_PARALLELISM,
+  defaultParallelism,
+} from './types.js';
 export type {
   ApplyCounts,
   ApplyEvent,

@@ -108,4 +108,15 @@ export class ApplyRefusedError extends Error {
 }
 
 export const DEFAULT_PARALLELISM = 8;
+/**
+ * Against an embedded (`file:`) control plane a call costs nothing but its share of the
+ * journal's fsync, and calls in flight together share one (group commit): more at once means
+ * fewer fsyncs. 8 at a time made 2,500 fsyncs for 11,650 steps; 256, under 100.
+ */
+export const FILE_PARALLELISM = 256;
+
+/** The parallelism an apply uses when none is given: FILE_PARALLELISM for `file:` URLs. */
+export function defaultParallelism(controlPlaneUrl: string): number {
+  return controlPlaneUrl.startsWith('file:') ? FILE_PARALLELISM : DEFAULT_PARALLELISM;
+}
 export const DEFAULT_WAIT_TIMEOUT_MS = 30 * 60 * 1000;

@@ -346,7 +346,8 @@ function controlPlaneAccess(
   const open = () =>
     openControlPlane(config.controlPlane.url, {
       ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
-      http: { maxRetries: config.maxRetries },
+      // One connection per step in flight, as `apply` sizes its pool.
+      http: { connections: Math.max(config.parallelism, 8), maxRetries: config.maxRetries },
     });
   if (config.controlPlane.url.startsWith('file:')) {
     return {

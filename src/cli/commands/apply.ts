@@ -9,12 +9,15 @@ import { access, constants, stat } from 'node:fs/promises';
 import { printRunbook } from './apply-runbook.js';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { createInterface } from 'node:readline/promises';
+import { batchedLines } from '../../util/batched-lines.js';
 import type { Argv, CommandModule } from 'yargs';
 import {
   acquireApplyLock,
   ApplyRefusedError,
   DEFAULT_PARALLELISM,
   DEFAULT_STATE_DIR,
+  FILE_PARALLELISM,
+  defaultParallelism,
   executePlan,
   lockPathFor,
   LockHeldError,
@@ -55,7 +58,8 @@ export interface ApplyArgs {
   replace?: string[];
   'control-plane': string;
   'auto-approve': boolean;
-  parallelism: number;
+  /** Absent: defaultParallelism of the control-plane URL. */
+  parallelism?: number;
   'wait-timeout': string;
   'max-retries': number;
   'token-file'?: string;
@@ -85,8 +89,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
       })
       .option('parallelism', {
         type: 'number',
-        default: DEFAULT_PARALLELISM,
-        describe: 'Most steps running at once',
+        describe: `Most steps running at once (default ${DEFAULT_PARALLELISM}; ${FILE_PARALLELISM} for a file: control plane, whose calls share fsyncs)`,
       })
       .option('wait-timeout', {
         type: 'string',
@@ -134,7 +137,7 @@ export async function runApply(
   args: ApplyArgs,
   open: typeof openControlPlane = openControlPlane,
 ): Promise<number> {
-  const parallelism = args.parallelism;
+  const parallelism = args.parallelism ?? defaultParallelism(args['control-plane']);
   if (!Number.isInteger(parallelism) || parallelism < 1) {
     throw new UserError(
       `--parallelism must be a whole number of at least 1 (got ${String(args.parallelism)})`,
@@ -148,7 +151,8 @@ export async function runApply(
     );
   }
   const colors = useColor(args.color) ? ANSI : NO_COLOR;
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const lines = batchedLines(process.stdout);
+  const out = lines.line;
   const url = args['control-plane'];
 
   const flyteCli = args['flyte-cli'];
@@ -232,6 +236,7 @@ export async function runApply(
         ? { runManual: flyteCliRunner(flyteCli), canRunManual: isCliCommand }
         : {}),
     });
+    lines.flush();
     process.stdout.write(renderApplyResult(result, colors));
     if (result.ok) {
       await recordLastApplied(url, args['state-dir'], cp, plan);
@@ -242,6 +247,7 @@ export async function runApply(
     await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
     return 2;
   } finally {
+    lines.flush();
     await shared?.release().catch((err: unknown) => {
       process.stderr.write(
         `warning: could not release the apply lock: ${(err as Error).message}\n`,

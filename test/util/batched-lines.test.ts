@@ -1,0 +1,55 @@
+import { PassThrough } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { batchedLines } from '../../src/util/batched-lines.js';
+import {
+  DEFAULT_PARALLELISM,
+  FILE_PARALLELISM,
+  defaultParallelism,
+} from '../../src/apply/index.js';
+
+function recorder() {
+  const stream = new PassThrough();
+  const writes: string[] = [];
+  stream.on('data', (chunk: Buffer) => writes.push(chunk.toString()));
+  return { stream, writes };
+}
+
+describe('batchedLines', () => {
+  it('writes the lines of one turn of the event loop in one write, in order', async () => {
+    const { stream, writes } = recorder();
+    const lines = batchedLines(stream);
+    for (let i = 0; i < 1000; i++) lines.line(`step ${i}`);
+    expect(writes).toEqual([]);
+    await nextTurn();
+    await nextTurn();
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.split('\n')).toHaveLength(1001);
+    expect(writes[0]!.startsWith('step 0\nstep 1\n')).toBe(true);
+    lines.line('later');
+    await nextTurn();
+    await nextTurn();
+    expect(writes).toEqual([expect.any(String), 'later\n']);
+  });
+
+  it('flush writes at once, so a direct write after it keeps the order', async () => {
+    const { stream, writes } = recorder();
+    const lines = batchedLines(stream);
+    lines.line('progress');
+    lines.flush();
+    stream.write('summary\n');
+    lines.flush(); // nothing left: no empty write
+    await nextTurn();
+    await nextTurn();
+    expect(writes.join('')).toBe('progress\nsummary\n');
+  });
+});
+
+describe('default parallelism of apply', () => {
+  it('is higher for a file: control plane, whose calls share fsyncs', () => {
+    expect(defaultParallelism('file:.poolsync/control-plane.json')).toBe(FILE_PARALLELISM);
+    expect(defaultParallelism('https://cp.example.com')).toBe(DEFAULT_PARALLELISM);
+    expect(defaultParallelism('union+https://org.example.com')).toBe(DEFAULT_PARALLELISM);
+    expect(FILE_PARALLELISM).toBeGreaterThan(DEFAULT_PARALLELISM);
+  });
+});
