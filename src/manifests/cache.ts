@@ -6,15 +6,16 @@
  * Two layers, both content-addressed and both safe to lose, one per kind of process:
  * - in memory, for the life of a long-running process that loads without a cache folder (the
  *   daemon's `--watch` reconciles reuse every unchanged file with no change on their side),
- *   bounded to MEMORY_BYTES, least recently used dropped first;
+ *   bounded to about MEMORY_BYTES, least recently used dropped first. It holds the analyses
+ *   themselves, deeply frozen, so a hit costs nothing and no load can change what another
+ *   sees (a write to a frozen object throws in this strict-mode code);
  * - on disk under a cache folder (the CLI: `.poolsync/cache/`, env POOLSYNC_CACHE_DIR, `off`
  *   disables), one small JSON file per entry, written atomically, bounded to DISK_BYTES. A
  *   one-shot CLI process loads each file once, so it keeps nothing in memory.
  *
  * Never trusted across versions: the key includes a fingerprint of the poolsync version and of
  * the loader's code files (so a development build never reads a stale entry either), and
- * entries of other fingerprints are deleted. A cached entry is handed out as freshly parsed
- * JSON, so no two loads share objects. An entry that is unreadable, of another shape or of
+ * entries of other fingerprints are deleted. An entry that is unreadable, of another shape or of
  * another key is a miss. A result that JSON cannot carry exactly (non-finite numbers) is
  * never stored.
  */
@@ -37,8 +38,10 @@ export interface FileAnalysis {
 }
 
 const FORMAT = 'poolsync-manifest-cache-1';
-const MEMORY_BYTES = 192 * 1024 * 1024;
+const MEMORY_BYTES = 384 * 1024 * 1024;
 const DISK_BYTES = 512 * 1024 * 1024;
+/** Heap an analysis takes per byte of its YAML (measured: ~11 at 10,000 objects), with a margin. */
+const HEAP_PER_TEXT_BYTE = 14;
 
 let cachedFingerprint: string | null = null;
 
@@ -109,28 +112,35 @@ function parseEntry(json: string, key: string): FileAnalysis | null {
 }
 
 class MemoryLayer {
-  private readonly entries = new Map<string, string>();
+  private readonly entries = new Map<string, { analysis: FileAnalysis; bytes: number }>();
   private bytes = 0;
   constructor(private readonly maxBytes: number) {}
 
   get(key: string): FileAnalysis | null {
-    const json = this.entries.get(key);
-    if (json === undefined) return null;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return null;
     this.entries.delete(key); // re-inserted: most recently used last
-    this.entries.set(key, json);
-    return parseEntry(json, key);
+    this.entries.set(key, entry);
+    return entry.analysis;
   }
 
-  set(key: string, json: string): void {
-    if (this.entries.has(key) || json.length * 2 > this.maxBytes) return;
-    this.entries.set(key, json);
-    this.bytes += json.length * 2;
+  set(key: string, analysis: FileAnalysis, bytes: number): void {
+    if (this.entries.has(key) || bytes > this.maxBytes) return;
+    this.entries.set(key, { analysis: deepFreeze(analysis), bytes });
+    this.bytes += bytes;
     for (const [k, v] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
       this.entries.delete(k);
-      this.bytes -= v.length * 2;
+      this.bytes -= v.bytes;
     }
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+  return value;
 }
 
 let memory = new MemoryLayer(MEMORY_BYTES);
@@ -156,11 +166,13 @@ export class AnalysisCache {
    * `dir`: the disk cache folder; `memory`: the in-memory layer (long-running processes);
    * `none`: no cache at all (a one-shot process with the cache turned off).
    */
-  constructor(mode: { dir: string } | 'memory' | 'none') {
+  constructor(mode: { dir: string; maxBytes?: number } | 'memory' | 'none') {
     this.dir = typeof mode === 'object' ? mode.dir : null;
+    this.maxDiskBytes = typeof mode === 'object' ? (mode.maxBytes ?? DISK_BYTES) : DISK_BYTES;
     this.memoryOn = mode === 'memory';
   }
   private readonly dir: string | null;
+  private readonly maxDiskBytes: number;
   private readonly memoryOn: boolean;
 
   /** False for `none`: callers skip computing keys (hashing every file) for nothing. */
@@ -197,13 +209,15 @@ export class AnalysisCache {
     return analysis;
   }
 
-  set(key: string, analysis: FileAnalysis): void {
-    if (!this.memoryOn && this.dir === null) return;
+  /** `textBytes`: the size of the file's text, for the memory layer's bound. */
+  set(key: string, analysis: FileAnalysis, textBytes: number): void {
+    if (this.memoryOn) {
+      memory.set(key, analysis, textBytes * HEAP_PER_TEXT_BYTE);
+      return;
+    }
+    if (this.dir === null) return;
     const body = exactJson(analysis);
-    if (body === null) return;
-    const json = `{"key":"${key}","analysis":${body}}`;
-    if (this.memoryOn) memory.set(key, json);
-    else this.misses.set(key, json);
+    if (body !== null) this.misses.set(key, `{"key":"${key}","analysis":${body}}`);
   }
 
   get hitCount(): number {
@@ -241,7 +255,7 @@ export class AnalysisCache {
     }
   }
 
-  /** Keeps the folder within DISK_BYTES, dropping entries this load did not use, oldest first. */
+  /** Keeps the folder within its bound (DISK_BYTES), dropping entries this load did not use, oldest first. */
   private async trim(): Promise<void> {
     const base = join(this.dir!, loaderFingerprint());
     const files: { path: string; size: number; mtime: number; used: boolean }[] = [];
@@ -259,10 +273,10 @@ export class AnalysisCache {
         });
       }
     }
-    if (total <= DISK_BYTES) return;
+    if (total <= this.maxDiskBytes) return;
     files.sort((a, b) => Number(a.used) - Number(b.used) || a.mtime - b.mtime);
     for (const f of files) {
-      if (total <= DISK_BYTES) break;
+      if (total <= this.maxDiskBytes) break;
       await unlink(f.path).catch(() => undefined);
       total -= f.size;
     }

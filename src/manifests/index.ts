@@ -104,7 +104,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     let parsed = await cache.get(key);
     if (!parsed) {
       parsed = analyseFile(file, read.text, limits);
-      cache.set(key, parsed);
+      cache.set(key, parsed, read.text.length);
     }
     for (const issue of parsed.issues) {
       errors.push({

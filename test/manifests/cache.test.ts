@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,9 +14,11 @@ import { seedControlPlane } from '../../bench/lib/seed.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import {
+  AnalysisCache,
   analysisCacheStats,
   forgetCachedAnalyses,
   loaderFingerprint,
+  type FileAnalysis,
 } from '../../src/manifests/cache.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { planRepository } from '../../src/plan/pipeline.js';
@@ -177,4 +179,59 @@ describe('manifest analysis cache', () => {
     expect(second).toBe(first);
     expect(JSON.parse(second).commit).toBe(git('rev-parse', 'HEAD').trim());
   }, 60_000);
+});
+
+describe('cache bounds and sharing', () => {
+  const analysis = (n: number): FileAnalysis => ({
+    issues: [],
+    documentCount: n,
+    aliasExpansion: 0,
+    aliasBytes: 0,
+    documents: [],
+  });
+  const key = (i: number) => i.toString(16).padStart(64, '0');
+
+  it('keeps the folder within its bound: entries this load used, then the newest, stay', async () => {
+    const dir = join(tmp, 'bounded');
+    const fill = new AnalysisCache({ dir });
+    for (let i = 0; i < 10; i++) fill.set(key(i), analysis(i), 100);
+    await fill.flush();
+    const base = join(dir, loaderFingerprint());
+    const sizes = async () => {
+      const out = new Map<string, number>();
+      for (const sub of await readdir(base))
+        for (const name of await readdir(join(base, sub)))
+          out.set(name.slice(0, -5), (await stat(join(base, sub, name))).size);
+      return out;
+    };
+    const all = await sizes();
+    expect(all.size).toBe(10);
+    const one = Math.max(...all.values());
+    // Entries 0-2 are used by the next load, 10 is new: room for four entries.
+    const bounded = new AnalysisCache({ dir, maxBytes: Math.floor(one * 4.5) });
+    for (const i of [0, 1, 2])
+      expect(await bounded.get(key(i))).toMatchObject({ documentCount: i });
+    bounded.set(key(10), analysis(10), 100);
+    await bounded.flush();
+    const kept = await sizes();
+    expect([...kept.keys()].sort()).toEqual([key(0), key(1), key(2), key(10)].sort());
+    expect([...kept.values()].reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(one * 4.5);
+  });
+
+  it('the memory layer hands out the same frozen analysis: a hit copies nothing, and nothing can change it', async () => {
+    forgetCachedAnalyses();
+    const first = await loadRepository('examples/config-repo');
+    const second = await loadRepository('examples/config-repo');
+    expect(JSON.stringify(second)).toBe(JSON.stringify(first));
+    const memory = new AnalysisCache('memory');
+    const a = analysis(1);
+    memory.set(key(99), a, 100);
+    const hit = await memory.get(key(99));
+    expect(hit).toBe(a);
+    expect(Object.isFrozen(hit)).toBe(true);
+    expect(Object.isFrozen(hit!.documents)).toBe(true);
+    expect(() => {
+      (hit as { documentCount: number }).documentCount = 2;
+    }).toThrow(TypeError);
+  });
 });
