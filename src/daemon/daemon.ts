@@ -185,7 +185,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     deps.onPullRequest ??
     pullRequestHandlerForDaemon({
       config,
-      readLiveState: () => controlPlane.use(readLiveState),
+      readLiveState: () => controlPlane.read(readLiveState),
       backend,
       logger,
       posted,
@@ -211,7 +211,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
           approvals,
           posted,
           forges,
-          readLiveState: () => controlPlane.use(readLiveState),
+          readLiveState: () => controlPlane.read(readLiveState),
           requestReconcile: () => void theLoop.request('manual'),
           logger,
         })
@@ -341,36 +341,45 @@ function controlPlaneAccess(
   injected: ControlPlane | undefined,
 ): ControlPlaneAccess {
   if (injected) {
-    return { use: (fn) => fn(injected), close: async () => {} };
+    return {
+      use: (fn) => fn(injected),
+      read: (fn) => fn(injected),
+      separateReads: false,
+      close: async () => {},
+    };
   }
-  const open = () =>
+  const open = (readOnly: boolean) =>
     openControlPlane(config.controlPlane.url, {
       ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
       // One connection per step in flight, as `apply` sizes its pool.
       http: { connections: Math.max(config.parallelism, 8), maxRetries: config.maxRetries },
+      ...(readOnly ? { readOnly } : {}),
     });
   if (config.controlPlane.url.startsWith('file:')) {
-    return {
-      use: async (fn) => {
-        const cp = await open();
+    const opened =
+      (readOnly: boolean) =>
+      async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
+        const cp = await open(readOnly);
         try {
           return await fn(cp);
         } finally {
           await cp.close();
         }
-      },
-      close: async () => {},
-    };
+      };
+    return { use: opened(false), read: opened(true), separateReads: true, close: async () => {} };
   }
   let shared: Promise<ControlPlane> | null = null;
+  const use = async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
+    shared ??= open(false).catch((err: unknown) => {
+      shared = null;
+      throw err;
+    });
+    return fn(await shared);
+  };
   return {
-    use: async (fn) => {
-      shared ??= open().catch((err: unknown) => {
-        shared = null;
-        throw err;
-      });
-      return fn(await shared);
-    },
+    use,
+    read: use,
+    separateReads: false,
     close: async () => {
       if (shared) await (await shared.catch(() => null))?.close();
       shared = null;

@@ -10,6 +10,7 @@
  * - only the leader applies, under the apply lock shared with `poolsync apply`; shutdown,
  *   a lost lease or a lost lock stop new steps, running ones finish (apply).
  */
+import { liveFingerprint } from '../plan/fingerprint.js';
 import { applyStage } from './stages/apply.js';
 import { renderStage } from './stages/render.js';
 import {
@@ -99,14 +100,32 @@ export class Reconciler {
     const desired = await loadStage(ctx, snapshot);
     if (isOutcome(desired)) return desired;
     await renderStage(ctx, snapshot, desired);
+    const access = this.o.controlPlane;
     let opened = false;
     try {
-      return await this.o.controlPlane.use(async (cp) => {
+      // Most runs find nothing to do: they only read (an embedded state without its lock).
+      const plan = await access.read(async (cp) => {
         opened = true;
-        const plan = await planStage(ctx, cp, desired, commit);
-        if (isOutcome(plan)) return plan;
-        const decision = gateStage(ctx, plan, commit);
-        if (isOutcome(decision)) return decision;
+        return planStage(ctx, cp, desired, commit);
+      });
+      if (isOutcome(plan)) return plan;
+      const decision = gateStage(ctx, plan, commit);
+      if (isOutcome(decision)) return decision;
+      opened = false;
+      return await access.use(async (cp) => {
+        opened = true;
+        if (access.separateReads) {
+          const now = liveFingerprint(await this.o.pipeline.readLiveState(cp));
+          if (now !== plan.live_fingerprint) {
+            return {
+              result: 'failed',
+              commit,
+              message:
+                'the control plane changed between the plan and the apply (another writer): nothing applied, planning again',
+              transient: true,
+            } satisfies Outcome;
+          }
+        }
         return applyStage(ctx, cp, decision, commit);
       });
     } catch (err) {

@@ -38,7 +38,18 @@ export interface Pipeline {
  * the held changes of policy `safe` against the same file (the store has a single writer).
  */
 export interface ControlPlaneAccess {
+  /** The control plane for writing (an embedded state: under its writer lock). */
   use<T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T>;
+  /**
+   * The control plane for reading only. An embedded state is read without its writer lock,
+   * its journal replay and its compaction (a snapshot rewritten with fsync on every run).
+   */
+  read<T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T>;
+  /**
+   * True when `read` and `use` open the control plane separately (embedded states), so another
+   * writer may come between them: a plan made through `read` is checked again under `use`.
+   */
+  readonly separateReads: boolean;
   close(): Promise<void>;
 }
 

@@ -61,7 +61,7 @@ async function loadCached(
 async function pingControlPlane(ctx: RunContext): Promise<void> {
   if (ctx.memory.controlPlaneAnswered) return;
   try {
-    await ctx.o.controlPlane.use((cp) => cp.capabilities());
+    await ctx.o.controlPlane.read((cp) => cp.capabilities());
     ctx.memory.controlPlaneAnswered = true;
   } catch {
     // reported by the next run that reads live state

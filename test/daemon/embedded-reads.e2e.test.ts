@@ -1,0 +1,152 @@
+/**
+ * A daemon on an embedded (`file:`) control plane plans through a read-only open: no writer
+ * lock, no journal replay, no snapshot rewritten per run. It takes the writer only to apply,
+ * and then checks the state is still the one it planned against. In process: a real Git
+ * repository, the real state file, the daemon's HTTP server on 127.0.0.1.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { manifests } from './fixtures.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const TOKEN = 'reconcile-token-0123456789';
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function start(repo: TestRepo, deps: Partial<DaemonDeps> = {}) {
+  const dir = tempDir();
+  const cpPath = join(dir, 'cp.json');
+  const config = await resolveDaemonConfig({
+    cwd: dir,
+    env: { POOLSYNC_RECONCILE_TOKEN: TOKEN },
+    flags: {
+      repo: repo.bare,
+      'control-plane': `file:${cpPath}`,
+      listen: '127.0.0.1:0',
+      'state-dir': `${dir}/daemon`,
+      policy: 'all',
+      'poll-interval': '1h',
+      'drift-interval': '1h',
+    },
+  });
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const daemon: RunningDaemon = await startDaemon(config, {
+    logger: pino({ level: 'debug' }, sink),
+    retryBaseMs: 50,
+    ...deps,
+  });
+  cleanups.push(async () => {
+    await daemon.stop();
+    repo.cleanup();
+  });
+  const status = async () => (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+  const reconcile = async () => {
+    const res = await fetch(`${daemon.url}/reconcile?wait=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(res.status).toBe(200);
+    return (await status()).lastRun!;
+  };
+  return { cpPath, status, reconcile };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null | false>): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('daemon on a file: control plane', () => {
+  it('a run with nothing to do only reads: the state file is not rewritten, and a writer holding it does not fail the run', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const d = await start(repo);
+    await until('the first apply', async () => (await d.status()).appliedCommit !== null);
+    expect((await d.reconcile()).result).toBe('in_sync');
+    const before = statSync(d.cpPath);
+    expect((await d.reconcile()).result).toBe('in_sync');
+    const after = statSync(d.cpPath);
+    expect([after.ino, after.mtimeMs, after.size]).toEqual([
+      before.ino,
+      before.mtimeMs,
+      before.size,
+    ]);
+
+    // `poolsync apply` holding the state (its writer lock) no longer makes a no-op run fail.
+    const writer = await EmbeddedControlPlane.open({ path: d.cpPath });
+    try {
+      const run = await d.reconcile();
+      expect(run.result).toBe('in_sync');
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('a state changed by another writer between the plan and the apply is planned again, never applied stale', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    let interfere: string | null = null;
+    const d = await start(repo, {
+      pipeline: {
+        // After the daemon has read the live state for its plan, another writer changes it.
+        readLiveState: async (cp: ControlPlane) => {
+          const live = await readLiveState(cp);
+          if (interfere !== null) {
+            const path = interfere;
+            interfere = null;
+            const writer = await EmbeddedControlPlane.open({ path });
+            try {
+              const { pool, clusters, run_concurrency, depth, priority, fairness } =
+                await writer.getQueue('batch');
+              await writer.updateQueue('batch', {
+                pool,
+                clusters,
+                run_concurrency,
+                action_concurrency: 7,
+                depth,
+                priority,
+                fairness,
+              });
+            } finally {
+              await writer.close();
+            }
+          }
+          return live;
+        },
+      },
+    });
+    await until('the first apply', async () => (await d.status()).appliedCommit !== null);
+    repo.commit(manifests({ batchRunConcurrency: 80 }));
+    interfere = d.cpPath;
+    const raced = await d.reconcile();
+    expect(raced.result).toBe('failed');
+    expect(raced.message).toContain('changed between the plan and the apply');
+    // The retry plans against the state as it now is and applies the whole repository.
+    await until('the retry to apply', async () => {
+      const s = await d.status();
+      return s.lastRun?.result === 'applied' || s.lastRun?.result === 'in_sync' ? s : null;
+    });
+    const cp = await EmbeddedControlPlane.open({ path: d.cpPath, readOnly: true });
+    try {
+      const q = await cp.getQueue('batch');
+      expect([q.run_concurrency, q.action_concurrency]).toEqual([80, 500]);
+    } finally {
+      await cp.close();
+    }
+  });
+});
