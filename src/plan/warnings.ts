@@ -9,9 +9,12 @@ type Member = [string, NonNullable<ClusterDecision['final']>];
  * counted against the queue: a fresh cluster reports once its data plane runs (C5). Null
  * when the queue routes somewhere (or names no cluster the plan keeps), else why not.
  */
+const isDead = (f: Member[1]): boolean => !f.enabled || f.health === 'unhealthy';
+const isAlive = (f: Member[1] | null | undefined): boolean => !!f && !isDead(f);
+
 function noRoute(routed: readonly Member[]): string | null {
   if (routed.length === 0) return null;
-  const dead = routed.filter(([, f]) => !f.enabled || f.health === 'unhealthy');
+  const dead = routed.filter(([, f]) => isDead(f));
   if (dead.length !== routed.length) return null;
   const shown = dead
     .slice(0, 5)
@@ -58,6 +61,8 @@ export function queueWarnings(ctx: PlanContext): void {
     const wildcard = isWildcard(final.clusters);
     // A pool's `*` queues all route to its members: judged once per pool.
     let why = wildcard ? wildcardVerdicts.get(final.pool) : undefined;
+    // Most pinned queues name a live, enabled cluster: settled without building the list.
+    if (!wildcard && final.clusters.some((c) => isAlive(ctx.clusters.get(c)?.final))) continue;
     if (why === undefined) {
       why = noRoute(
         wildcard
