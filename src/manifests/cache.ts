@@ -24,9 +24,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DocumentResult } from './documents.js';
+import { positionTree, type DocumentResult } from './documents.js';
 import { LIMITS, type InputLimits } from './limits.js';
-import type { YamlIssue } from './yaml.js';
+import { parseYamlFile, type YamlIssue, type YMap } from './yaml.js';
 
 /** Everything the loader learns from one file on its own, before the cross-document rules. */
 export interface FileAnalysis {
@@ -37,7 +37,7 @@ export interface FileAnalysis {
   documents: DocumentResult[];
 }
 
-const FORMAT = 'poolsync-manifest-cache-1';
+const FORMAT = 'poolsync-manifest-cache-2';
 const MEMORY_BYTES = 384 * 1024 * 1024;
 const DISK_BYTES = 512 * 1024 * 1024;
 /** Heap an analysis takes per byte of its YAML (measured: ~11 at 10,000 objects), with a margin. */
@@ -82,9 +82,50 @@ export function analysisKey(file: string, text: string, limits: InputLimits = LI
     .digest('hex');
 }
 
+/**
+ * An entry on disk leaves out each manifest's position tree (`root`): it was most of an
+ * entry's bytes, and only an error needs it. The tree is rebuilt from the file's text, which
+ * the loader reads anyway to make the key, the first time a rule asks for a position
+ * (withLazyRoots).
+ */
+function withoutRoots(analysis: FileAnalysis): FileAnalysis {
+  return {
+    ...analysis,
+    documents: analysis.documents.map((d) =>
+      d.manifest ? { ...d, manifest: { ...d.manifest, root: null as unknown as YMap } } : d,
+    ),
+  };
+}
+
+/** The manifests of a disk entry, their `root` parsed again from `text` when first read. */
+function withLazyRoots(
+  analysis: FileAnalysis,
+  text: string,
+  limits: Readonly<InputLimits>,
+): FileAnalysis {
+  let roots: YMap[] | null = null;
+  // The i-th analysed document is the i-th document the parser kept (index.ts analyseFile).
+  const rootAt = (i: number): YMap => {
+    if (roots === null) {
+      stats.rootsRebuilt++;
+      roots = parseYamlFile(text, limits).documents.map((d) => positionTree(d.root as YMap));
+    }
+    return roots[i]!;
+  };
+  analysis.documents.forEach((d, i) => {
+    if (!d.manifest) return;
+    Object.defineProperty(d.manifest, 'root', {
+      get: () => rootAt(i),
+      enumerable: true,
+      configurable: true,
+    });
+  });
+  return analysis;
+}
+
 /** JSON that parses back to the same values, or null (NaN, ±Infinity, undefined in arrays). */
 function exactJson(analysis: FileAnalysis): string | null {
-  return jsonExact(analysis) ? JSON.stringify(analysis) : null;
+  return jsonExact(analysis) ? JSON.stringify(withoutRoots(analysis)) : null;
 }
 
 /** A walk in JS is several times cheaper than a JSON.stringify replacer called per value. */
@@ -144,15 +185,15 @@ function deepFreeze<T>(value: T): T {
 }
 
 let memory = new MemoryLayer(MEMORY_BYTES);
-const stats = { hits: 0, misses: 0 };
+const stats = { hits: 0, misses: 0, rootsRebuilt: 0 };
 
 /** Drops the in-memory layer (the next load is cold unless the disk has it): tests, benchmarks. */
 export function forgetCachedAnalyses(): void {
   memory = new MemoryLayer(MEMORY_BYTES);
 }
 
-/** Hits and misses since the process started (tests, benchmarks). */
-export function analysisCacheStats(): { hits: number; misses: number } {
+/** Hits, misses and files whose positions were parsed again, since the process started (tests, benchmarks). */
+export function analysisCacheStats(): { hits: number; misses: number; rootsRebuilt: number } {
   return { ...stats };
 }
 
@@ -184,7 +225,12 @@ export class AnalysisCache {
     return join(this.dir!, loaderFingerprint(), key.slice(0, 2), `${key}.json`);
   }
 
-  async get(key: string): Promise<FileAnalysis | null> {
+  /** `text` and `limits`: the file's, to rebuild positions of a disk entry if asked for. */
+  async get(
+    key: string,
+    text: string,
+    limits: Readonly<InputLimits> = LIMITS,
+  ): Promise<FileAnalysis | null> {
     if (!this.enabled) return null;
     this.used.add(key);
     const fromMemory = this.memoryOn ? memory.get(key) : null;
@@ -198,6 +244,7 @@ export class AnalysisCache {
       try {
         const json = await readFile(this.entryPath(key), 'utf8');
         analysis = parseEntry(json, key);
+        if (analysis) analysis = withLazyRoots(analysis, text, limits);
       } catch {
         // absent or unreadable: a miss
       }

@@ -101,7 +101,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       continue;
     }
     const key = cache.enabled ? analysisKey(file, read.text, limits) : '';
-    let parsed = await cache.get(key);
+    let parsed = await cache.get(key, read.text, limits);
     if (!parsed) {
       parsed = analyseFile(file, read.text, limits);
       cache.set(key, parsed, read.text.length);

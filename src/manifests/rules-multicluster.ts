@@ -38,7 +38,7 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
   firstByName(g.executionClusterLabels, out);
 
   for (const c of g.executionClusters) {
-    const specPos = positionOf(c.root, 'spec');
+    const specPos = () => positionOf(c.root, 'spec');
     if (c.authConflict) {
       out.push(
         err(
@@ -53,7 +53,7 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
         err(
           'SCHEMA',
           c,
-          specPos,
+          specPos(),
           `ExecutionCluster '${c.name}': missing auth: add auth {type: file_path, tokenPath, certPath} with an endpoint, or inCluster: true`,
         ),
       );
@@ -62,7 +62,7 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
         err(
           'SCHEMA',
           c,
-          specPos,
+          specPos(),
           `ExecutionCluster '${c.name}': missing endpoint: the data plane's Kubernetes API URL, e.g. https://dataplane1.example.com:443`,
         ),
       );
@@ -89,14 +89,14 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
         );
       } else sum += entry.weight;
       if (!usable(l, `/spec/clusters/${i}/cluster`) || entry.cluster === '') return;
-      const pos = positionOf(l.root, 'spec', 'clusters', i, 'cluster');
+      const pos = () => positionOf(l.root, 'spec', 'clusters', i, 'cluster');
       const earlier = seen.get(entry.cluster);
       if (earlier !== undefined) {
         out.push(
           err(
             'V10',
             l,
-            pos,
+            pos(),
             `ClusterLabel '${l.name}': cluster '${entry.cluster}' is listed twice (entries ${earlier + 1} and ${i + 1}); merge them into one weight`,
           ),
         );
@@ -107,7 +107,7 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
           err(
             'V10',
             l,
-            pos,
+            pos(),
             `ClusterLabel '${l.name}': ExecutionCluster '${entry.cluster}' is not declared${hint} (declared: ${clusterNames.length > 0 ? clusterNames.join(', ') : 'none'})`,
           ),
         );

@@ -287,16 +287,17 @@ function checkQueue(
   selector.forEach((name, i) => {
     if (name === WILDCARD || !usable(q, `/spec/clusters/${i}`)) return;
     const c = clusters.get(name);
-    const pos = positionOf(q.root, 'spec', 'clusters', i);
+    // Only an error needs the position (from the analysis cache, positions are parsed on demand).
+    const pos = () => positionOf(q.root, 'spec', 'clusters', i);
     if (!c) {
       if (brokenClusters.has(name)) return;
-      out.push(err('V3', q, pos, `queue '${q.name}': cluster '${name}' is not declared`));
+      out.push(err('V3', q, pos(), `queue '${q.name}': cluster '${name}' is not declared`));
     } else if (poolKnown && usable(c, '/spec/pool') && (c.pool ?? DEFAULT_POOL) !== poolName) {
       out.push(
         err(
           'V3',
           q,
-          pos,
+          pos(),
           `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${c.pool ?? DEFAULT_POOL}'; a queue routes only to clusters of its pool`,
         ),
       );

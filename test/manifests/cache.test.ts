@@ -79,6 +79,8 @@ describe('manifest analysis cache', () => {
       hits += r.diskHits;
     }
     expect(hits).toBeGreaterThan(40);
+    // The rule errors' positions came from entries whose positions were parsed again.
+    expect(analysisCacheStats().rootsRebuilt).toBeGreaterThan(10);
   });
 
   it('a cache hit gives byte-identical plans (text and JSON) to a cold run; one changed file is one miss', async () => {
@@ -102,6 +104,8 @@ describe('manifest analysis cache', () => {
     expect(warm).toBe(cold);
     expect(s1.misses - s0.misses).toBe(0);
     expect(s1.hits - s0.hits).toBeGreaterThan(10);
+    // Disk entries carry no positions; a valid repository never needs them rebuilt.
+    expect(s1.rootsRebuilt - s0.rootsRebuilt).toBe(0);
     expect(cold).toMatch(/to change|update|replace/i);
 
     const [someFile] = (await readdir(join(repo, 'queues'))).sort();
@@ -210,7 +214,7 @@ describe('cache bounds and sharing', () => {
     // Entries 0-2 are used by the next load, 10 is new: room for four entries.
     const bounded = new AnalysisCache({ dir, maxBytes: Math.floor(one * 4.5) });
     for (const i of [0, 1, 2])
-      expect(await bounded.get(key(i))).toMatchObject({ documentCount: i });
+      expect(await bounded.get(key(i), '')).toMatchObject({ documentCount: i });
     bounded.set(key(10), analysis(10), 100);
     await bounded.flush();
     const kept = await sizes();
@@ -226,7 +230,7 @@ describe('cache bounds and sharing', () => {
     const memory = new AnalysisCache('memory');
     const a = analysis(1);
     memory.set(key(99), a, 100);
-    const hit = await memory.get(key(99));
+    const hit = await memory.get(key(99), '');
     expect(hit).toBe(a);
     expect(Object.isFrozen(hit)).toBe(true);
     expect(Object.isFrozen(hit!.documents)).toBe(true);
