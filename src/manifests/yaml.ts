@@ -409,8 +409,29 @@ function normalizeTag(tag: string): string {
 
 const UNRESOLVED = Symbol('unresolved');
 
+/**
+ * The core schema's words (null, bool) that start with a letter: any other plain scalar that
+ * starts with an ASCII letter is a string (numbers start with a digit, a sign or a dot).
+ */
+const LETTER_WORDS = new Map<string, Scalar>([
+  ['null', null],
+  ['Null', null],
+  ['NULL', null],
+  ['true', true],
+  ['True', true],
+  ['TRUE', true],
+  ['false', false],
+  ['False', false],
+  ['FALSE', false],
+]);
+
 /** What an untagged plain scalar is, as the full parser resolves it; undefined if it cannot. */
 export function plainScalarValue(text: string): Scalar | undefined {
+  const c = text.charCodeAt(0) | 0x20; // lower case of an ASCII letter
+  if (c >= 97 && c <= 122) {
+    const word = LETTER_WORDS.get(text);
+    return word === undefined ? text : word;
+  }
   const value = resolveScalar(text, CORE_SCHEMA.resolveImplicitScalarTag(text).tag.tagName);
   return value === UNRESOLVED ? undefined : value;
 }
