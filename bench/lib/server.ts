@@ -5,7 +5,7 @@
  * the server's own request log (one JSON line per request on stderr).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { request } from 'undici';
+import { Pool, request } from 'undici';
 import type { Cli } from './cli.js';
 
 export interface BenchServer {
@@ -21,6 +21,12 @@ export interface BenchServer {
    */
   writeWindowMs(since?: number): number | null;
   setLatency(ms: number): Promise<void>;
+  /**
+   * The wire's own round trip at `parallelism` calls in flight: `requests` bare GETs of one
+   * pool, back to back on each connection; the median time per call (ms). What any client of
+   * this server pays per call on top of nothing, so a floor for an apply's calls.
+   */
+  probeRoundTrip(parallelism: number, requests: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -105,6 +111,31 @@ export async function startServer(cli: Cli, statePath: string): Promise<BenchSer
       const body = await res.body.text();
       if (res.statusCode !== 200)
         throw new Error(`PUT /v1/sim/faults answered ${res.statusCode}: ${body}`);
+    },
+    async probeRoundTrip(parallelism, requests) {
+      const pool = new Pool(url, { connections: parallelism });
+      const before = count;
+      try {
+        let left = requests;
+        const started = performance.now();
+        await Promise.all(
+          Array.from({ length: parallelism }, async () => {
+            while (left > 0) {
+              left--;
+              const res = await pool.request({ method: 'GET', path: '/v1/pools/default' });
+              await res.body.text();
+            }
+          }),
+        );
+        return (performance.now() - started) / (requests / parallelism);
+      } finally {
+        await pool.close();
+        // Probe requests are not the apply's: keep them out of its counts.
+        await new Promise((r) => setTimeout(r, 100));
+        const probed = count - before;
+        count -= probed;
+        durations.splice(durations.length - probed, probed);
+      }
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
