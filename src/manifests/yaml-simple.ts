@@ -2,13 +2,13 @@
  * A fast path for the YAML manifests are written in. js-yaml's event parser is general, and
  * on a large folder it was most of the time `plan` spent loading. Manifests use a small part
  * of YAML: block mappings and sequences, plain and quoted one-line scalars, one-line flow
- * sequences, comments and `---`. This parser reads exactly that part, line by line, and
- * builds the tree parseYamlFile builds, positions included. On anything else (anchors, tags,
- * block or multi-line scalars, escapes, tabs, keys that are not plain names, duplicate keys,
- * anything over a limit) it gives up and returns null, and the full parser reads the file:
- * so every error, and every construct this file does not know, comes from one place.
- * test/manifests/yaml-simple.test.ts holds both parsers to the same output on every YAML
- * file of the repository and on thousands of mutations of them.
+ * sequences and mappings of scalars, comments and `---`. This parser reads exactly that
+ * part, line by line, and builds the tree parseYamlFile builds, positions included. On
+ * anything else (anchors, tags, block or multi-line scalars, escapes, tabs, keys that are
+ * not plain names, duplicate keys, anything over a limit) it gives up and returns null, and
+ * the full parser reads the file: so every error, and every construct this file does not
+ * know, comes from one place. test/manifests/yaml-simple.test.ts holds both parsers to the
+ * same output on every YAML file of the repository and on thousands of mutations of them.
  */
 import { CORE_SCHEMA } from 'js-yaml';
 import type { InputLimits } from './limits.js';
