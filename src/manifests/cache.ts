@@ -185,11 +185,27 @@ function deepFreeze<T>(value: T): T {
 }
 
 let memory = new MemoryLayer(MEMORY_BYTES);
+/**
+ * The memory layer's last whole-folder result, under a key of everything it was made from
+ * (folder, commit, repository config, limits, every file's key): a reload with all of them
+ * unchanged (a `--watch` reconcile with nothing edited) skips the cross-document rules and
+ * the desired state too.
+ */
+let lastFolder: { key: string; result: unknown } | null = null;
+
+export function folderResult<T>(key: string): T | null {
+  return lastFolder?.key === key ? (lastFolder.result as T) : null;
+}
+
+export function rememberFolderResult(key: string, result: unknown): void {
+  lastFolder = { key, result };
+}
 const stats = { hits: 0, misses: 0, rootsRebuilt: 0 };
 
 /** Drops the in-memory layer (the next load is cold unless the disk has it): tests, benchmarks. */
 export function forgetCachedAnalyses(): void {
   memory = new MemoryLayer(MEMORY_BYTES);
+  lastFolder = null;
 }
 
 /** Hits, misses and files whose positions were parsed again, since the process started (tests, benchmarks). */
@@ -215,6 +231,11 @@ export class AnalysisCache {
   private readonly dir: string | null;
   private readonly maxDiskBytes: number;
   private readonly memoryOn: boolean;
+
+  /** True for the in-memory layer (long-running processes). */
+  get inMemory(): boolean {
+    return this.memoryOn;
+  }
 
   /** False for `none`: callers skip computing keys (hashing every file) for nothing. */
   get enabled(): boolean {

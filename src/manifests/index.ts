@@ -3,6 +3,7 @@
  * (docs/architecture.md). I/O is limited to reading the folder; the rest is pure.
  */
 import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { readRepoConfig } from './config.js';
 import { readDocument, type Manifest } from './documents.js';
 import { buildDesiredState } from './desired.js';
@@ -12,7 +13,14 @@ import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles } from './walk.js';
 import { parseYamlFile } from './yaml.js';
-import { AnalysisCache, analysisKey, type FileAnalysis } from './cache.js';
+import { createHash } from 'node:crypto';
+import {
+  AnalysisCache,
+  analysisKey,
+  folderResult,
+  rememberFolderResult,
+  type FileAnalysis,
+} from './cache.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 
 export type {
@@ -82,6 +90,12 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     clusters: new Set<string>(),
     queues: new Set<string>(),
   };
+  // In memory (a long-running process), everything the result depends on, to reuse it whole.
+  const folderKey = cache.inMemory
+    ? createHash('sha256').update(
+        JSON.stringify([resolve(dir), opts.commit ?? null, config, configErrors, limits, walk]),
+      )
+    : null;
   let aliasTotal = 0;
   let aliasBytesTotal = 0;
   /** A folder-wide limit stopped the reading: the files after it were never read. */
@@ -101,6 +115,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       continue;
     }
     const key = cache.enabled ? analysisKey(file, read.text, limits) : '';
+    folderKey?.update(key);
     let parsed = await cache.get(key, read.text, limits);
     if (!parsed) {
       parsed = analyseFile(file, read.text, limits);
@@ -165,20 +180,31 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   }
 
   await cache.flush();
-  const grouped = groupManifests(manifests);
-  // Cross-document rules over a folder read only in part would report the unread files'
-  // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
-  if (!stopped) errors.push(...checkRules(grouped, broken));
-  const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
-  if (errors.length > 0)
-    return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };
-  return {
-    valid: true,
-    desired: buildDesiredState(grouped, config, opts.commit ?? null),
-    errors: [],
-    counts,
-    ...skipped,
-  };
+  const whole = folderKey && !stopped ? folderKey.digest('hex') : null;
+  if (whole !== null) {
+    const same = folderResult<LoadResult>(whole);
+    if (same) return same;
+  }
+  const result = finish();
+  if (whole !== null) rememberFolderResult(whole, result);
+  return result;
+
+  function finish(): LoadResult {
+    const grouped = groupManifests(manifests);
+    // Cross-document rules over a folder read only in part would report the unread files'
+    // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
+    if (!stopped) errors.push(...checkRules(grouped, broken));
+    const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
+    if (errors.length > 0)
+      return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };
+    return {
+      valid: true,
+      desired: buildDesiredState(grouped, config, opts.commit ?? null),
+      errors: [],
+      counts,
+      ...skipped,
+    };
+  }
 }
 
 async function checkFolder(dir: string): Promise<ValidationError | null> {

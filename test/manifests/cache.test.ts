@@ -222,6 +222,27 @@ describe('cache bounds and sharing', () => {
     expect([...kept.values()].reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(one * 4.5);
   });
 
+  it('in memory, a reload of an unchanged folder returns the same result; any change is a new one', async () => {
+    const dir = join(tmp, 'reload');
+    cpSync('examples/config-repo', dir, { recursive: true });
+    forgetCachedAnalyses();
+    const first = await loadRepository(dir);
+    expect(first.valid).toBe(true);
+    expect(await loadRepository(dir)).toBe(first);
+    // Another commit is another result, even with the same bytes.
+    expect(await loadRepository(dir, { commit: 'c0ffee' })).not.toBe(first);
+    await appendFile(join(dir, 'pools', 'dev.yaml'), '# touched\n');
+    const edited = await loadRepository(dir);
+    expect(edited).not.toBe(first);
+    expect(JSON.stringify(edited)).toBe(JSON.stringify(first));
+    expect(await loadRepository(dir)).toBe(edited);
+    // A disk cache (the CLI) never hands out a shared result.
+    const disk = join(tmp, 'reload-cache');
+    expect(await loadRepository(dir, { cacheDir: disk })).not.toBe(
+      await loadRepository(dir, { cacheDir: disk }),
+    );
+  });
+
   it('the memory layer hands out the same frozen analysis: a hit copies nothing, and nothing can change it', async () => {
     forgetCachedAnalyses();
     const first = await loadRepository('examples/config-repo');
