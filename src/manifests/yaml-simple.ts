@@ -191,11 +191,7 @@ class SimpleParser {
       const line = this.i;
       const end = this.ends[line]!;
       const colon = this.keyEnd(at, end);
-      const key = text.slice(at, colon);
-      if (!isStringKey(key)) throw GIVE_UP;
-      for (const e of entries) if (e.key === key) throw GIVE_UP;
-      this.addBytes(key.length);
-      const keyPos = this.pos(line, at);
+      const { key, keyPos } = this.key(line, at, colon, entries);
       mapPos ??= keyPos;
       let v = colon + 1;
       while (v < end && text.charCodeAt(v) === 32) v++;
@@ -220,6 +216,20 @@ class SimpleParser {
       if (this.isDash(at, this.ends[this.i]!)) throw GIVE_UP;
     }
     return { kind: 'map', entries, pos: mapPos };
+  }
+
+  /** The key from `at` to its `:`, new in `entries` and a string in the core schema. */
+  private key(
+    line: number,
+    at: number,
+    colon: number,
+    entries: readonly YMapEntry[],
+  ): { key: string; keyPos: Position } {
+    const key = this.text.slice(at, colon);
+    if (!isStringKey(key)) throw GIVE_UP;
+    for (const e of entries) if (e.key === key) throw GIVE_UP;
+    this.addBytes(key.length);
+    return { key, keyPos: this.pos(line, at) };
   }
 
   /** Offset of the `:` ending a plain key at `at`; gives up on any other key. */
@@ -383,38 +393,18 @@ class SimpleParser {
 
   /** `{a: b, c: "d"}` on one line: plain keys, scalar values. */
   private flowMapping(line: number, at: number, end: number, depth: number): YMap {
-    if (depth >= this.limits.maxDepth - 1) throw GIVE_UP;
-    const text = this.text;
     const pos = this.pos(line, at);
     const entries: YMapEntry[] = [];
-    let c = at + 1;
-    const skip = () => {
-      while (c < end && text.charCodeAt(c) === 32) c++;
-    };
-    skip();
-    if (text.charCodeAt(c) === 125 /* } */) c++;
-    else
-      for (;;) {
-        skip();
-        const colon = this.keyEnd(c, end);
-        if (text.charCodeAt(colon + 1) !== 32) throw GIVE_UP; // `{a:b}`, `{a:}`
-        const key = text.slice(c, colon);
-        if (!isStringKey(key)) throw GIVE_UP;
-        for (const e of entries) if (e.key === key) throw GIVE_UP;
-        this.addBytes(key.length);
-        const keyPos = this.pos(line, c);
-        c = colon + 1;
-        skip();
-        const { value, next } = this.flowScalar(line, c, end, 125);
-        entries.push({ key, keyPos, value });
-        c = next;
-        skip();
-        const sep = text.charCodeAt(c);
-        c++;
-        if (sep === 125) break;
-        if (sep !== 44) throw GIVE_UP;
-      }
-    this.flowEnd(c, end);
+    this.flow(at, end, depth, 125 /* } */, (c) => {
+      const colon = this.keyEnd(c, end);
+      if (this.text.charCodeAt(colon + 1) !== 32) throw GIVE_UP; // `{a:b}`, `{a:}`
+      const { key, keyPos } = this.key(line, c, colon, entries);
+      let v = colon + 1;
+      while (v < end && this.text.charCodeAt(v) === 32) v++;
+      const { value, next } = this.flowScalar(line, v, end, 125);
+      entries.push({ key, keyPos, value });
+      return next;
+    });
     return { kind: 'map', entries, pos };
   }
 
@@ -439,36 +429,47 @@ class SimpleParser {
     return { value: this.plain(line, c, last, true), next: stop };
   }
 
-  /** After a flow collection's closer: nothing but a comment. */
-  private flowEnd(c: number, end: number): void {
-    if (this.contentEnd(c, end) !== c || (c < end && this.text.charCodeAt(c) !== 32)) throw GIVE_UP;
-  }
-
-  /** `[a, "b", 'c']` on one line, of scalars only. */
-  private flowSequence(line: number, at: number, end: number, depth: number): YSeq {
+  /**
+   * A one-line flow collection from its opener at `at` to `closer` (`]` or `}`): `entry`
+   * reads each entry from its first character and returns where it ends.
+   */
+  private flow(
+    at: number,
+    end: number,
+    depth: number,
+    closer: number,
+    entry: (c: number) => number,
+  ): void {
     if (depth >= this.limits.maxDepth - 1) throw GIVE_UP;
     const text = this.text;
-    const pos = this.pos(line, at);
-    const items: YNode[] = [];
     let c = at + 1;
     const skip = () => {
       while (c < end && text.charCodeAt(c) === 32) c++;
     };
     skip();
-    if (text.charCodeAt(c) === 93 /* ] */) c++;
+    if (text.charCodeAt(c) === closer) c++;
     else
       for (;;) {
         skip();
-        const { value, next } = this.flowScalar(line, c, end, 93);
-        items.push(value);
-        c = next;
+        c = entry(c);
         skip();
-        const sep = text.charCodeAt(c);
-        c++;
-        if (sep === 93) break;
-        if (sep !== 44) throw GIVE_UP;
+        const sep = text.charCodeAt(c++);
+        if (sep === closer) break;
+        if (sep !== 44 /* , */) throw GIVE_UP;
       }
-    this.flowEnd(c, end);
+    // After the closer: nothing but a comment.
+    if (this.contentEnd(c, end) !== c || (c < end && text.charCodeAt(c) !== 32)) throw GIVE_UP;
+  }
+
+  /** `[a, "b", 'c']` on one line, of scalars only. */
+  private flowSequence(line: number, at: number, end: number, depth: number): YSeq {
+    const pos = this.pos(line, at);
+    const items: YNode[] = [];
+    this.flow(at, end, depth, 93 /* ] */, (c) => {
+      const { value, next } = this.flowScalar(line, c, end, 93);
+      items.push(value);
+      return next;
+    });
     return { kind: 'seq', items, pos };
   }
 }

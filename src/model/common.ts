@@ -38,8 +38,11 @@ export interface ClusterDataPlane {
   image_registry?: string;
 }
 
-/** Q1: the whole settable spec of a queue (an update replaces all of it, Q3). */
-export interface QueueSpec {
+/**
+ * Q1: the whole settable spec of a queue (an update replaces all of it, Q3). A type, not an
+ * interface, so a spec is also a plain record (plan forms, plan/forms.ts).
+ */
+export type QueueSpec = {
   pool: string;
   /** The selector: ["*"], a list of cluster names, or [] (routes nowhere). */
   clusters: string[];
@@ -48,7 +51,7 @@ export interface QueueSpec {
   depth: number;
   priority: Priority;
   fairness: Fairness;
-}
+};
 
 /** C2: the settings of a queue created by registration, and Q1 defaults. */
 export const QUEUE_DEFAULTS = {

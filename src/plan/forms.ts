@@ -16,8 +16,8 @@ export function clusterForm(pool: string, enabled: boolean): Form {
   return { pool, enabled };
 }
 
-/** Q3: the whole settable spec, in a fixed field order. */
-export function queueForm(spec: QueueSpec): Form {
+/** Q3: the whole settable spec, in a fixed field order (a copy: its selector is its own). */
+export function queueForm(spec: QueueSpec): QueueSpec & Form {
   return {
     pool: spec.pool,
     clusters: [...spec.clusters],

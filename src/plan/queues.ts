@@ -75,17 +75,8 @@ function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueS
   return null;
 }
 
-function specOf(q: LiveQueue): QueueSpec {
-  return {
-    pool: q.pool,
-    clusters: [...q.clusters],
-    run_concurrency: q.run_concurrency,
-    action_concurrency: q.action_concurrency,
-    depth: q.depth,
-    priority: q.priority,
-    fairness: q.fairness,
-  };
-}
+/** The live queue's settable spec, copied (queueForm). */
+const specOf = (q: LiveQueue): QueueSpec => queueForm(q);
 
 function decision(
   ctx: PlanContext,
