@@ -112,6 +112,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     counts.files++;
     if (!read.ok) {
       errors.push(read.error);
+      folderKey?.update(JSON.stringify(read.error));
       continue;
     }
     const key = cache.enabled ? analysisKey(file, read.text, limits) : '';
