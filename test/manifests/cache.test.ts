@@ -236,6 +236,17 @@ describe('cache bounds and sharing', () => {
     expect(edited).not.toBe(first);
     expect(JSON.stringify(edited)).toBe(JSON.stringify(first));
     expect(await loadRepository(dir)).toBe(edited);
+    // A file over the size limit is part of the key with its error: a new size is a new error.
+    await writeFile(
+      join(dir, 'poolsync.yaml'),
+      'apiVersion: poolsync/v1\nkind: RepoConfig\nlimits:\n  file_bytes: 4096\n',
+    );
+    await writeFile(join(dir, 'big.yaml'), `# ${'x'.repeat(5000)}\n`);
+    const tooBig = await loadRepository(dir);
+    expect(tooBig.errors.map((e) => e.message).join()).toContain('5,003 bytes');
+    await writeFile(join(dir, 'big.yaml'), `# ${'x'.repeat(6000)}\n`);
+    const bigger = await loadRepository(dir);
+    expect(bigger.errors.map((e) => e.message).join()).toContain('6,003 bytes');
     // A disk cache (the CLI) never hands out a shared result.
     const disk = join(tmp, 'reload-cache');
     expect(await loadRepository(dir, { cacheDir: disk })).not.toBe(
