@@ -2,6 +2,7 @@
  * The manifest loader: config folder → validated DesiredState or every error found
  * (docs/architecture.md). I/O is limited to reading the folder; the rest is pure.
  */
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readRepoConfig } from './config.js';
@@ -13,7 +14,6 @@ import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles } from './walk.js';
 import { parseYamlFile } from './yaml.js';
-import { createHash } from 'node:crypto';
 import {
   AnalysisCache,
   analysisKey,
