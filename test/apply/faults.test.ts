@@ -115,4 +115,20 @@ describe('apply under injected faults', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Apply complete: /);
   }, 120_000);
+
+  it('plan takes --max-retries too: 0 fails fast on a failing read; 25 reads through a 40% fault rate', async () => {
+    await setFaults({ fault_rate: 1, lost_response_rate: 0, latency_ms: 0 });
+    const args = ['plan', EXAMPLE, '--control-plane', server.url];
+    const none = await runCli([...args, '--max-retries', '0']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/still failing after 0 retries/);
+    expect(none.stderr).not.toMatch(/\n\s+at /);
+    const bad = await runCli([...args, '--max-retries', '-1']);
+    expect(bad.stderr).toBe('Error: --max-retries must be a whole number from 0 to 100 (got -1)\n');
+    await setFaults({ fault_rate: 0.4, lost_response_rate: 0, latency_ms: 0 });
+    const ok = await runCli([...args, '--max-retries', '25']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    await setFaults({ fault_rate: 0, lost_response_rate: 0, latency_ms: 0 });
+  }, 120_000);
 });

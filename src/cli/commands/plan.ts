@@ -25,6 +25,8 @@ import {
   targetOption,
   tokenFileOption,
   apiKeyFileOption,
+  checkMaxRetries,
+  maxRetriesOption,
   useColor,
 } from '../options.js';
 
@@ -35,6 +37,7 @@ interface PlanArgs extends CommentArgs {
   'control-plane': string;
   'token-file'?: string;
   'api-key-file'?: string;
+  'max-retries': number;
   output: OutputFormat;
   out?: string;
   'detailed-exitcode': boolean;
@@ -54,6 +57,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
+      .option('max-retries', maxRetriesOption)
       .option('output', planOutputOption)
       .option('out', {
         type: 'string',
@@ -113,11 +117,13 @@ async function runPlan(args: PlanArgs): Promise<number> {
       throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
     return runRefreshOnly(args);
   }
+  const maxRetries = checkMaxRetries(args['max-retries']);
   await requireFolder(args.dir);
   const token = await resolveToken(args['token-file']);
   const commit = await planCommit(args);
   const cp = await openControlPlane(args['control-plane'], {
     readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
+    http: { maxRetries },
     ...(token ? { token } : {}),
     ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
@@ -180,9 +186,13 @@ async function runRefreshOnly(args: PlanArgs): Promise<number> {
   const { driftSince } = await import('../../plan/refresh.js');
   const render = await import('../../render/refresh.js');
   const { readLiveState } = await import('../../controlplane/types.js');
+  const maxRetries = checkMaxRetries(args['max-retries']);
   const last = await readLastApplied(lastAppliedPathFor(args['control-plane'], args['state-dir']));
   const token = await resolveToken(args['token-file']);
-  const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+  const cp = await openControlPlane(args['control-plane'], {
+    http: { maxRetries },
+    ...(token ? { token } : {}),
+  });
   let live;
   try {
     live = await readLiveState(cp);
