@@ -90,32 +90,19 @@ export function pullRequestHandlerForDaemon(opts: {
   if (config.source.kind !== 'git') return null;
   const source = config.source;
   const handlers = new Map<Provider, PullRequestHandler>();
-  const enabled: [Provider, boolean][] = [
-    ['github', config.githubWebhookSecret !== null],
-    ['gitlab', config.gitlabWebhookToken !== null],
-  ];
-  for (const [provider, webhook] of enabled) {
-    const token = env[TOKEN_ENV[provider]]?.trim();
-    if (!webhook || !token) continue;
-    // A mirror or a local path is not a forge URL: POOLSYNC_COMMENT_REPOSITORY names the repository.
-    const named = env.POOLSYNC_COMMENT_REPOSITORY?.trim();
-    const target = named
-      ? { repository: named, apiUrl: undefined }
-      : forgeTargetFromRemote(source.repo, provider);
-    if (!target) {
-      logger.warn(
-        { provider },
-        `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
-      );
-      continue;
-    }
-    const apiUrl = env[API_ENV[provider]]?.trim() || target.apiUrl;
+  const targets = forgeTargets(config, env, (provider) =>
+    logger.warn(
+      { provider },
+      `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
+    ),
+  );
+  for (const [provider, { repository, apiUrl, token }] of targets) {
     handlers.set(
       provider,
       createPullRequestHandler({
         provider,
         ...(apiUrl && apiUrl !== GITHUB_API_URL ? { apiUrl } : {}),
-        repository: target.repository,
+        repository,
         token,
         git: {
           repo: source.repo,
@@ -129,10 +116,7 @@ export function pullRequestHandlerForDaemon(opts: {
         ...(opts.posted ? { plan: recordingPlanner(provider, opts, opts.posted) } : {}),
       }),
     );
-    logger.info(
-      { provider, repository: target.repository },
-      'plan comments on pull requests are on',
-    );
+    logger.info({ provider, repository }, 'plan comments on pull requests are on');
   }
   if (handlers.size === 0) return null;
   return async (e) => {
@@ -146,10 +130,15 @@ export function pullRequestHandlerForDaemon(opts: {
   };
 }
 
-/** The forges plan comments are on (provider → repository, API URL, token), for approvals. */
+/**
+ * The forges plan comments are on (provider → repository, API URL, token): a provider is on
+ * when its webhook secret is set and its token is in the environment, and the daemon follows
+ * a Git remote. `notForge` hears of a provider left off because the remote is no forge URL.
+ */
 export function forgeTargets(
   config: DaemonConfig,
   env: Record<string, string | undefined> = process.env,
+  notForge: (provider: Provider) => void = () => {},
 ): Map<Provider, { repository: string; apiUrl: string | undefined; token: string }> {
   const out = new Map<
     Provider,
@@ -163,11 +152,15 @@ export function forgeTargets(
   for (const [provider, webhook] of enabled) {
     const token = env[TOKEN_ENV[provider]]?.trim();
     if (!webhook || !token) continue;
+    // A mirror or a local path is not a forge URL: POOLSYNC_COMMENT_REPOSITORY names the repository.
     const named = env.POOLSYNC_COMMENT_REPOSITORY?.trim();
     const target = named
       ? { repository: named, apiUrl: undefined }
       : forgeTargetFromRemote(config.source.repo, provider);
-    if (!target) continue;
+    if (!target) {
+      notForge(provider);
+      continue;
+    }
     const apiUrl = env[API_ENV[provider]]?.trim() || target.apiUrl;
     out.set(provider, { repository: target.repository, apiUrl, token });
   }
