@@ -34,43 +34,76 @@ export class WaitAbortedError extends Error {
 
 const BACKOFF_FACTOR = 1.5;
 
+/** What a wait polls for: its own probe of a queue, when a queue is done, and its messages. */
+interface Poll<T> {
+  /** "become idle": the end of "interrupted while waiting for queues to …". */
+  goal: string;
+  probe: (cp: ControlPlane, queue: string) => Promise<T>;
+  settled: (value: T) => boolean;
+  /** Throws when the wait cannot end well, given the queues not settled yet. */
+  check?: (busy: [string, T][]) => void;
+  /** The in-flight counts shown for a queue not settled yet (-1: unknown). */
+  progress: (value: T) => { runs_in_flight: number; actions_in_flight: number };
+  /** The timeout's message, given the queues not settled yet. */
+  timedOut: (busy: [string, T][]) => string;
+}
+
+/**
+ * Polls every queue until all are settled in the same poll, with backoff between polls,
+ * reporting progress, bounded by the timeout and ended early by the signal.
+ */
+async function pollQueues<T>(
+  cp: ControlPlane,
+  queues: string[],
+  opts: WaitIdleOptions,
+  poll: Poll<T>,
+): Promise<void> {
+  const started = performance.now();
+  let interval = Math.max(1, opts.pollIntervalMs.initial);
+  for (;;) {
+    if (opts.signal?.aborted)
+      throw new WaitAbortedError(`interrupted while waiting for queues to ${poll.goal}`);
+    const polled = await Promise.all(
+      queues.map(async (q) => [q, await poll.probe(cp, q)] as [string, T]),
+    );
+    const elapsed = performance.now() - started;
+    const busy = polled.filter(([, v]) => !poll.settled(v));
+    if (busy.length === 0) return;
+    poll.check?.(busy);
+    for (const [queue, v] of busy)
+      opts.onProgress({ queue, ...poll.progress(v), elapsed_ms: Math.round(elapsed) });
+    const remaining = opts.timeoutMs - elapsed;
+    if (remaining <= 0) throw new WaitTimeoutError(poll.timedOut(busy));
+    await sleep(Math.min(interval, remaining), opts.signal);
+    interval = Math.min(opts.pollIntervalMs.max, interval * BACKOFF_FACTOR);
+  }
+}
+
 /**
  * Resolves once every queue reports 0 runs and 0 actions in flight in the same poll (a
  * queue can receive new work until then). A queue that does not exist has nothing in
  * flight. Transient errors (UNAVAILABLE) count as "still busy" and polling goes on;
  * permanent ones end the wait.
  */
-export async function waitIdle(
-  cp: ControlPlane,
-  queues: string[],
-  opts: WaitIdleOptions,
-): Promise<void> {
-  const started = performance.now();
-  let interval = Math.max(1, opts.pollIntervalMs.initial);
-  let last = new Map<string, QueueMetrics | null>();
-  for (;;) {
-    if (opts.signal?.aborted)
-      throw new WaitAbortedError('interrupted while waiting for queues to become idle');
-    const polled = await Promise.all(queues.map(async (q) => [q, await pollQueue(cp, q)] as const));
-    last = new Map(polled);
-    const elapsed = performance.now() - started;
-    const busy = polled.filter(
-      ([, m]) => m === null || m.runs_in_flight > 0 || m.actions_in_flight > 0,
-    );
-    if (busy.length === 0) return;
-    for (const [queue, m] of busy) {
-      opts.onProgress({
-        queue,
-        runs_in_flight: m?.runs_in_flight ?? -1,
-        actions_in_flight: m?.actions_in_flight ?? -1,
-        elapsed_ms: Math.round(elapsed),
-      });
-    }
-    const remaining = opts.timeoutMs - elapsed;
-    if (remaining <= 0) throw new WaitTimeoutError(timeoutMessage(opts.timeoutMs, last));
-    await sleep(Math.min(interval, remaining), opts.signal);
-    interval = Math.min(opts.pollIntervalMs.max, interval * BACKOFF_FACTOR);
-  }
+export function waitIdle(cp: ControlPlane, queues: string[], opts: WaitIdleOptions): Promise<void> {
+  return pollQueues(cp, queues, opts, {
+    goal: 'become idle',
+    probe: pollQueue,
+    settled: (m) => m !== null && m.runs_in_flight === 0 && m.actions_in_flight === 0,
+    progress: (m) => ({
+      runs_in_flight: m?.runs_in_flight ?? -1,
+      actions_in_flight: m?.actions_in_flight ?? -1,
+    }),
+    timedOut: (busy) =>
+      `queues still busy after ${formatDuration(opts.timeoutMs)}: ${busy
+        .map(([q, m]) =>
+          m === null
+            ? `${q} (metrics unavailable)`
+            : `${q} (${m.runs_in_flight} runs, ${m.actions_in_flight} actions in flight)`,
+        )
+        .join(', ')}; ` +
+      'the cluster was not deleted. Wait for the work to finish (or raise --wait-timeout) and apply again',
+  });
 }
 
 /** Metrics, `{0,0}` for a missing queue, or null when the control plane is unavailable right now. */
@@ -90,48 +123,34 @@ async function pollQueue(cp: ControlPlane, queue: string): Promise<QueueMetrics 
  * queue has nothing in flight, and takes no new work). A queue that no longer exists counts as
  * drained; UNAVAILABLE counts as not yet. Bounded by the same timeout as wait_idle.
  */
-export async function waitDrained(
+export function waitDrained(
   cp: ControlPlane,
   queues: string[],
   opts: WaitIdleOptions,
 ): Promise<void> {
-  const started = performance.now();
-  let interval = Math.max(1, opts.pollIntervalMs.initial);
-  for (;;) {
-    if (opts.signal?.aborted)
-      throw new WaitAbortedError('interrupted while waiting for queues to be drained');
-    const polled = await Promise.all(queues.map(async (q) => [q, await pollState(cp, q)] as const));
-    const elapsed = performance.now() - started;
-    const busy = polled.filter(([, state]) => state !== 'drained');
-    if (busy.length === 0) return;
-    const active = busy.filter(([, state]) => state === 'active');
-    if (active.length > 0) {
+  return pollQueues(cp, queues, opts, {
+    goal: 'be drained',
+    probe: pollState,
+    settled: (state) => state === 'drained',
+    check: (busy) => {
+      const active = busy.filter(([, state]) => state === 'active');
       // Someone re-activated it (or the drain did not land): waiting cannot end well.
-      throw new WaitTimeoutError(
-        `queues ${active.map(([q]) => q).join(', ')} are active again while waiting for them to be drained; nothing was deleted or moved. Run \`poolsync plan\` again`,
-      );
-    }
-    for (const [queue, state] of busy) {
-      opts.onProgress({
-        queue,
-        runs_in_flight: state === null ? -1 : 1,
-        actions_in_flight: state === null ? -1 : 0,
-        elapsed_ms: Math.round(elapsed),
-      });
-    }
-    const remaining = opts.timeoutMs - elapsed;
-    if (remaining <= 0) {
-      throw new WaitTimeoutError(
-        `queues still draining after ${formatDuration(opts.timeoutMs)}: ${busy
-          .map(([q, s]) => `${q} (${s ?? 'state unavailable'})`)
-          .join(
-            ', ',
-          )}; nothing was deleted or moved. Wait for their work to finish (or raise --wait-timeout) and apply again: draining resumes where it stopped`,
-      );
-    }
-    await sleep(Math.min(interval, remaining), opts.signal);
-    interval = Math.min(opts.pollIntervalMs.max, interval * BACKOFF_FACTOR);
-  }
+      if (active.length > 0)
+        throw new WaitTimeoutError(
+          `queues ${active.map(([q]) => q).join(', ')} are active again while waiting for them to be drained; nothing was deleted or moved. Run \`poolsync plan\` again`,
+        );
+    },
+    progress: (state) => ({
+      runs_in_flight: state === null ? -1 : 1,
+      actions_in_flight: state === null ? -1 : 0,
+    }),
+    timedOut: (busy) =>
+      `queues still draining after ${formatDuration(opts.timeoutMs)}: ${busy
+        .map(([q, s]) => `${q} (${s ?? 'state unavailable'})`)
+        .join(
+          ', ',
+        )}; nothing was deleted or moved. Wait for their work to finish (or raise --wait-timeout) and apply again: draining resumes where it stopped`,
+  });
 }
 
 /** A queue's drain state; `drained` for a queue that no longer exists; null while unavailable. */
@@ -149,20 +168,6 @@ async function pollState(cp: ControlPlane, queue: string): Promise<string | null
     if (isControlPlaneError(err, 'UNAVAILABLE')) return null;
     throw err;
   }
-}
-
-function timeoutMessage(timeoutMs: number, last: Map<string, QueueMetrics | null>): string {
-  const busy = [...last]
-    .filter(([, m]) => m === null || m.runs_in_flight > 0 || m.actions_in_flight > 0)
-    .map(([q, m]) =>
-      m === null
-        ? `${q} (metrics unavailable)`
-        : `${q} (${m.runs_in_flight} runs, ${m.actions_in_flight} actions in flight)`,
-    );
-  return (
-    `queues still busy after ${formatDuration(timeoutMs)}: ${busy.join(', ')}; ` +
-    'the cluster was not deleted. Wait for the work to finish (or raise --wait-timeout) and apply again'
-  );
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
