@@ -30,7 +30,14 @@ let server: ControlPlaneServer | undefined;
 let logs: string;
 const clients: HttpControlPlane[] = [];
 
-async function start(opts: { token?: string; simulate?: boolean; bodyLimitBytes?: number } = {}) {
+async function start(
+  opts: {
+    token?: string;
+    simulate?: boolean;
+    bodyLimitBytes?: number;
+    flyteadmin?: { bodyLimitBytes?: number };
+  } = {},
+) {
   logs = '';
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -105,8 +112,41 @@ describe('control-plane API server', () => {
     await start({ bodyLimitBytes: 64 * 1024 });
     const big = JSON.stringify({ name: 'prod', contract: PROD, pad: 'x'.repeat(100 * 1024) });
     const res = await raw('POST', '/v1/pools', { body: big });
-    expect(res).toMatchObject({ status: 413, json: { code: 'INVALID_ARGUMENT' } });
+    expect(res).toMatchObject({
+      status: 413,
+      json: {
+        code: 'INVALID_ARGUMENT',
+        message: `request body of ${Buffer.byteLength(big)} bytes exceeds the limit of 65536 bytes`,
+      },
+    });
+    // Without a Content-Length (chunked), the body is refused once it grows past the limit.
+    const chunked = await request(`${server!.url}/v1/pools`, {
+      method: 'POST',
+      body: (async function* () {
+        for (let i = 0; i < 10; i++) yield Buffer.from(big.slice(i * 10_240, (i + 1) * 10_240));
+      })(),
+    }).then(
+      async (r) => ({ status: r.statusCode, json: JSON.parse(await r.body.text()) as unknown }),
+      () => null, // the server may close the connection while the client still sends
+    );
+    if (chunked !== null)
+      expect(chunked).toMatchObject({
+        status: 413,
+        json: { message: 'request body exceeds the limit of 65536 bytes' },
+      });
     await expect(embedded.getPool('prod')).rejects.toThrow(/does not exist/);
+  });
+
+  it('body limit of the flyteadmin gateway: a body over it is INVALID_ARGUMENT, with the limit', async () => {
+    await start({ flyteadmin: { bodyLimitBytes: 1024 } });
+    const res = await raw('PUT', '/api/v1/project_domain_attributes/p/d', {
+      body: JSON.stringify({ pad: 'x'.repeat(4096) }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({
+      code: 3,
+      message: expect.stringMatching(/^request body of \d+ bytes exceeds the limit of 1024 bytes$/),
+    });
   });
 
   it('malformed JSON gets 400; so does a body that is not an object; unknown paths 404, wrong methods 405', async () => {

@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AssignmentKey } from '../../model/common.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
+import { readLimitedBody } from './request-body.js';
 import {
   CLIENT_CONFIG_PATH,
   FlyteOAuthServer,
@@ -284,23 +285,8 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
   return value;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(new GatewayError('INVALID_ARGUMENT', `request body exceeds ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
+const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
+  readLimitedBody(req, limit, (message) => new GatewayError('INVALID_ARGUMENT', message));
 
 function send(
   res: ServerResponse,

@@ -17,6 +17,7 @@ import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
 import type { UnionApi } from './union-api.js';
 import { flyteadminGateway, type FlyteadminGatewayOptions } from './flyteadmin-gateway.js';
+import { readLimitedBody } from './request-body.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -369,40 +370,8 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
   return constantTimeEqual(match?.[1] ?? '', expected) && match !== null;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(
-        new HttpError(
-          413,
-          'INVALID_ARGUMENT',
-          `request body of ${declared} bytes exceeds the limit of ${limit} bytes`,
-        ),
-      );
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(
-          new HttpError(
-            413,
-            'INVALID_ARGUMENT',
-            `request body exceeds the limit of ${limit} bytes`,
-          ),
-        );
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
+const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
+  readLimitedBody(req, limit, (message) => new HttpError(413, 'INVALID_ARGUMENT', message));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,0 +1,34 @@
+/**
+ * A request body read within a limit, for the embedded control plane's servers (its REST API
+ * and its flyteadmin gateway). A declared Content-Length over the limit is refused before
+ * anything is read; a body that grows past it while streaming is refused at that point.
+ */
+import type { IncomingMessage } from 'node:http';
+
+/** `tooLarge(message)` makes each server's own error (its status and code) from the message. */
+export function readLimitedBody(
+  req: IncomingMessage,
+  limit: number,
+  tooLarge: (message: string) => Error,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(tooLarge(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        reject(tooLarge(`request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
