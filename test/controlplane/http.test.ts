@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -122,9 +122,11 @@ describe('control-plane API server', () => {
     // Without a Content-Length (chunked), the body is refused once it grows past the limit.
     const chunked = await request(`${server!.url}/v1/pools`, {
       method: 'POST',
-      body: (async function* () {
-        for (let i = 0; i < 10; i++) yield Buffer.from(big.slice(i * 10_240, (i + 1) * 10_240));
-      })(),
+      body: Readable.from(
+        (function* () {
+          for (let i = 0; i < 10; i++) yield Buffer.from(big.slice(i * 10_240, (i + 1) * 10_240));
+        })(),
+      ),
     }).then(
       async (r) => ({ status: r.statusCode, json: JSON.parse(await r.body.text()) as unknown }),
       () => null, // the server may close the connection while the client still sends
