@@ -22,6 +22,7 @@ import { type QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { UNMANAGED_REASON } from './pools.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
+import { noteUnmanagedFields } from './queue-fields.js';
 
 export function planQueues(ctx: PlanContext): void {
   const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
@@ -43,7 +44,7 @@ export function planQueues(ctx: PlanContext): void {
           drainedBy.get(name),
         )
       : planMissingQueue(ctx, name, target, firstRegistration);
-    if (decision) ctx.queues.set(name, decision);
+    if (decision) ctx.queues.set(name, noteUnmanagedFields(decision));
   }
 }
 

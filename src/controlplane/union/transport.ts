@@ -64,10 +64,14 @@ export function createUnionTransport(opts: {
       close: () => session.abort(),
     };
   }
-  // Connect: HTTP/2 over TLS (ALPN), HTTP/1.1 in clear text (local servers).
+  // Connect: HTTP/2 over TLS (ALPN), HTTP/1.1 in clear text (local servers). Binary, not
+  // JSON: protobuf-es keeps the fields poolsync's .proto does not declare as unknown fields
+  // through fromBinary/toBinary, but its JSON codec drops them, and a queue update writes back
+  // what it read (read-modify-write, union.ts). gRPC is always binary.
+  const connect = { ...common, useBinaryFormat: true };
   const transport = opts.baseUrl.startsWith('https:')
-    ? createConnectTransport({ ...common, httpVersion: '2', sessionManager: session })
-    : createConnectTransport({ ...common, httpVersion: '1.1' });
+    ? createConnectTransport({ ...connect, httpVersion: '2', sessionManager: session })
+    : createConnectTransport({ ...connect, httpVersion: '1.1' });
   return { transport, close: () => session.abort() };
 }
 

@@ -45,6 +45,8 @@ import {
   queueFromPb,
   queueSpecFromPb,
   queueSpecToPb,
+  selfSelecting,
+  withManagedFields,
 } from './mapping.js';
 import { DefaultQueueSettings } from './settings.js';
 import { DEFAULT_RETRY, withRetry, type CallState, type RetryPolicy } from './transport.js';
@@ -210,20 +212,10 @@ export class UnionControlPlane implements ControlPlane {
     return this.liveQueue(res.queue, addr);
   }
 
-  private async liveQueue(q: Queue | undefined, addr: string): Promise<LiveQueue> {
+  /** A queue Union sent back: no further call (a GetCluster per write would be one per queue). */
+  private liveQueue(q: Queue | undefined, addr: string): LiveQueue {
     if (!q) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-    const name = q.id?.name ?? '';
-    // C2: one cluster lookup tells whether this is a cluster's co-named queue.
-    const isCluster = await this.call(`${CLUSTERS}/GetCluster`, addr, () =>
-      this.clusters.getCluster({ clusterId: { organization: this.org, name } }).then(
-        (r) => r.cluster !== undefined,
-        (err: unknown) => {
-          if (isCode(err, 'NotFound')) return false;
-          throw err;
-        },
-      ),
-    );
-    return queueFromPb(q, new Set(isCluster ? [name] : []));
+    return queueFromPb(q, selfSelecting(q));
   }
 
   /** Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them). */
@@ -333,11 +325,22 @@ export class UnionControlPlane implements ControlPlane {
     return this.liveQueue(res.queue, addr);
   }
 
-  /** Q3: UpdateQueue replaces the whole spec, so every field is sent (queueSpecToPb). */
+  /**
+   * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: GetQueue, the 7
+   * fields poolsync manages set from `spec`, every other field written back as Union sent it,
+   * including those poolsync's .proto does not declare (kept as protobuf unknown fields; the
+   * transport is binary, which carries them: transport.ts). Union has no version on queues, so a
+   * change another writer makes between the read and the write is lost (docs/union.md).
+   * With `queue_move`, a new pool in `spec` moves a drained queue (its cluster_pool_name).
+   */
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     const addr = address('Queue', name);
+    const id = { organization: this.org, name };
+    const current = await this.call(`${QUEUES}/GetQueue`, addr, () => this.queues.getQueue({ id }));
+    if (!current.queue) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
+    const merged = withManagedFields(current.queue.spec, spec);
     const res = await this.call(`${QUEUES}/UpdateQueue`, addr, () =>
-      this.queues.updateQueue({ id: { organization: this.org, name }, spec: queueSpecToPb(spec) }),
+      this.queues.updateQueue({ id, spec: merged }),
     );
     return this.liveQueue(res.queue, addr);
   }

@@ -10,7 +10,7 @@ import type { Interceptor } from '@connectrpc/connect';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
 import { OAuthServer, type OAuthClientConfig } from '../../../src/controlplane/embedded/oauth.js';
 import { startControlPlaneServer } from '../../../src/controlplane/embedded/server.js';
-import { createUnionApi } from '../../../src/controlplane/embedded/union-api.js';
+import { createUnionApi, type UnionApi } from '../../../src/controlplane/embedded/union-api.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
 import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
@@ -31,6 +31,8 @@ export function apiKey(endpoint: string, c: Partial<OAuthClientConfig> = {}): st
 export interface UnionServer {
   embedded: EmbeddedControlPlane;
   oauth: OAuthServer;
+  /** The stand-in's Union API (its queue extras: fields beyond poolsync's QueueSpec). */
+  api: UnionApi;
   /** `127.0.0.1:PORT` */
   host: string;
   url: (protocol: 'connect' | 'grpc') => string;
@@ -53,19 +55,18 @@ export async function startUnionServer(
     capabilities: { drain: true, queue_delete: true, pool_update: true, cluster_move: true },
   });
   const oauth = new OAuthServer({ ...CLIENT, ...opts.client }, opts.now);
-  const server = await startControlPlaneServer({
+  const api = createUnionApi({
     controlPlane: embedded,
-    unionApi: createUnionApi({
-      controlPlane: embedded,
-      oauth,
-      metricsIntervalMs: 50,
-      ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
-    }),
+    oauth,
+    metricsIntervalMs: 50,
+    ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
   });
+  const server = await startControlPlaneServer({ controlPlane: embedded, unionApi: api });
   const host = new URL(server.url).host;
   return {
     embedded,
     oauth,
+    api,
     host,
     dir,
     url: (protocol) => `union+http://${host}${protocol === 'grpc' ? '?protocol=grpc' : ''}`,
