@@ -13,7 +13,12 @@ import {
   type PoolContract,
   type Priority,
 } from '../model/common.js';
-import type { Annotations, SourceLocation } from '../model/desired.js';
+import {
+  CONTRACT_ANNOTATION,
+  CONTRACT_UNKNOWN,
+  type Annotations,
+  type SourceLocation,
+} from '../model/desired.js';
 import {
   MANIFEST_KINDS,
   show,
@@ -45,7 +50,8 @@ export interface ManifestBase {
 
 export interface PoolManifest extends ManifestBase {
   kind: 'ClusterPool';
-  contract: PoolContract;
+  /** null when the document marks the contract unknown (`poolsync/contract: unknown`). */
+  contract: PoolContract | null;
 }
 
 export interface ClusterManifest extends ManifestBase {
@@ -409,6 +415,7 @@ function typed(
   switch (kind) {
     case 'ClusterPool': {
       const spec = value['spec'] as RawPoolSpec;
+      const unknown = base.annotations[CONTRACT_ANNOTATION] === CONTRACT_UNKNOWN;
       return {
         name: base.name,
         annotations: base.annotations,
@@ -417,14 +424,16 @@ function typed(
         faults: base.faults,
         address: base.address,
         kind,
-        contract: {
-          object_store_ref: {
-            uri: spec.object_store_ref.uri,
-            endpoint: spec.object_store_ref.endpoint ?? '',
-          },
-          secret_store: { type: spec.secret_store.type, locator: spec.secret_store.locator },
-          image_registry: spec.image_registry ? { locator: spec.image_registry.locator } : null,
-        },
+        contract: unknown
+          ? null
+          : {
+              object_store_ref: {
+                uri: spec.object_store_ref.uri,
+                endpoint: spec.object_store_ref.endpoint ?? '',
+              },
+              secret_store: { type: spec.secret_store.type, locator: spec.secret_store.locator },
+              image_registry: spec.image_registry ? { locator: spec.image_registry.locator } : null,
+            },
       };
     }
     case 'Cluster': {

@@ -170,7 +170,7 @@ export function checkBuckets(pools: Iterable<PoolManifest>): ValidationError[] {
   const out: ValidationError[] = [];
   const byBucket = new Map<string, PoolManifest>();
   for (const p of pools) {
-    if (!usable(p, '/spec/object_store_ref/uri')) continue;
+    if (!p.contract || !usable(p, '/spec/object_store_ref/uri')) continue;
     const uri = p.contract.object_store_ref.uri;
     const bucket = bucketOf(uri);
     if (bucket === null) continue;
@@ -180,7 +180,7 @@ export function checkBuckets(pools: Iterable<PoolManifest>): ValidationError[] {
       continue;
     }
     const strip = (u: string) => u.replace(/\/+$/, '');
-    if (strip(first.contract.object_store_ref.uri) === strip(uri)) continue; // V7
+    if (strip(first.contract!.object_store_ref.uri) === strip(uri)) continue; // V7
     out.push(
       err(
         'V13',

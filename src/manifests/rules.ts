@@ -9,6 +9,7 @@ import {
   assignmentKeyString,
   dataPlaneMismatches,
   type DataPlaneMismatch,
+  type PoolContract,
 } from '../model/common.js';
 import type {
   AssignmentManifest,
@@ -101,9 +102,10 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
   };
 
   // V7 (P7): pools must not share an object store. Trailing slashes do not make a new store.
+  // A contract marked unknown names no store: nothing to compare (never a shared placeholder).
   const byUri = new Map<string, PoolManifest>();
   for (const p of pools.values()) {
-    if (!usable(p, '/spec/object_store_ref/uri')) continue;
+    if (!p.contract || !usable(p, '/spec/object_store_ref/uri')) continue;
     const uri = p.contract.object_store_ref.uri.replace(/\/+$/, '');
     const first = byUri.get(uri);
     if (first) {
@@ -147,8 +149,9 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
     }
     // V6 (C4): every declared data-plane value must equal the contract. The `default`
     // pool's contract is set at provisioning; it is only checked when the repo declares it.
+    // A pool whose contract is marked unknown (poolsync/contract: unknown) has nothing to check.
     const pool = pools.get(poolName);
-    if (pool && c.data_plane) errors.push(...checkDataPlane(c, pool));
+    if (pool?.contract && c.data_plane) errors.push(...checkDataPlane(c, pool, pool.contract));
   }
 
   for (const q of g.queues)
@@ -190,9 +193,13 @@ const DATA_PLANE_POINTERS: Record<DataPlaneMismatch['field'], string> = {
   image_registry: '/spec/image_registry',
 };
 
-function checkDataPlane(c: ClusterManifest, pool: PoolManifest): ValidationError[] {
+function checkDataPlane(
+  c: ClusterManifest,
+  pool: PoolManifest,
+  contract: PoolContract,
+): ValidationError[] {
   return (
-    dataPlaneMismatches(pool.contract, c.data_plane!)
+    dataPlaneMismatches(contract, c.data_plane!)
       // Only values well-formed on both sides are compared: a broken one is already reported.
       .filter(
         (m) =>

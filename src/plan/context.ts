@@ -34,6 +34,8 @@ export interface PoolDecision {
   finalContract: PoolContract | null;
   /** Capability `pool_update`: an update_pool step exists. */
   updates?: boolean;
+  /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
+  contractKnown?: false;
 }
 
 export interface ClusterDecision {
@@ -201,6 +203,16 @@ export class PlanContext {
   static union(a: Iterable<string>, b: Iterable<string>): string[] {
     return [...new Set([...a, ...b])].sort(compare);
   }
+}
+
+/**
+ * The contract a pool has once the plan is applied, when anyone knows it: null when the pool
+ * will not exist, or when neither the repository nor the control plane knows its contract
+ * (marked unknown, on Union). Use this, not `finalContract`, to compare a data plane with it.
+ */
+export function knownContract(ctx: PlanContext, pool: string): PoolContract | null {
+  const d = ctx.pools.get(pool);
+  return d && d.contractKnown !== false ? d.finalContract : null;
 }
 
 export function isWildcard(selector: readonly string[]): boolean {

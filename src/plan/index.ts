@@ -183,8 +183,11 @@ function checkPreventDestroy(ctx: PlanContext): void {
  * not exist would only fail at apply time; fail the plan instead.
  */
 function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): void {
+  // A declared pool the plan cannot create (contract marked unknown) has its own error.
   const exists = (pool: string) =>
-    configOnlyPools.has(pool) || Boolean(ctx.pools.get(pool)?.finalContract);
+    configOnlyPools.has(pool) ||
+    Boolean(ctx.pools.get(pool)?.finalContract) ||
+    ctx.dPools.get(pool)?.contract === null;
   for (const c of ctx.desired.clusters) {
     if (!exists(c.pool)) {
       ctx.errors.push({
