@@ -26,6 +26,7 @@ const STEP_OPS: ReadonlySet<StepKind> = new Set<StepKind>([
   'activate_queue',
   'delete_queue',
   'move_cluster',
+  'move_queue',
   'update_pool',
   'set_default_queue',
   'delete_default_queue',

@@ -24,6 +24,7 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   activate_queue: ['Re-activating', 'Activation'],
   delete_queue: ['Deleting', 'Deletion'],
   move_cluster: ['Moving', 'Move'],
+  move_queue: ['Moving', 'Move'],
   update_pool: ['Updating in place', 'Update'],
   set_default_queue: ['Setting', 'Setting'],
   delete_default_queue: ['Deleting', 'Deletion'],

@@ -11,7 +11,13 @@ import {
 } from './common.js';
 import type { ConfigDriftEntry } from './live.js';
 
-export const CAPABILITY_NAMES = ['drain', 'queue_delete', 'cluster_move', 'pool_update'] as const;
+export const CAPABILITY_NAMES = [
+  'drain',
+  'queue_delete',
+  'cluster_move',
+  'pool_update',
+  'queue_move',
+] as const;
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 
 /** `drain,queue_delete`, or `none` when every capability is off. Stable order. */

@@ -59,6 +59,8 @@ export type StepOp =
   | { op: 'activate_queue'; args: { name: string } }
   | { op: 'delete_queue'; args: { name: string } }
   | { op: 'move_cluster'; args: { name: string; pool: string } }
+  /** Capability `queue_move`: the queue's whole spec, naming its new pool; runs once it is DRAINED. */
+  | { op: 'move_queue'; args: QueueSpec & { name: string } }
   | { op: 'update_pool'; args: { name: string; contract: PoolContract } }
   | { op: 'set_default_queue'; args: { project: string; domain: string; queue: string } }
   | { op: 'delete_default_queue'; args: { project: string; domain: string } }

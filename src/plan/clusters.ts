@@ -240,7 +240,8 @@ function warnOrphanedQueue(
   livePool: string | null,
 ): void {
   const queue = ctx.lQueues.get(name);
-  if (!queue || !queue.cluster_managed) return;
+  // With queue_delete the delete takes the old co-named queue with it (conamed-cascade.ts).
+  if (!queue || !queue.cluster_managed || ctx.conamedCascades(name)) return;
   const addr = address('Cluster', name);
   const how =
     livePool !== null

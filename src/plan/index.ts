@@ -110,15 +110,15 @@ function planPoolsAndClusters(ctx: PlanContext): void {
 }
 
 /**
- * The pool pass counts a queue moving to another pool (drain, queue_delete) as gone from its
- * pool (P5); when the queue pass then refuses that move (its new selector is blocked), the
- * pool stays, blocked with the names.
+ * The pool pass counts a queue moving to another pool (drain with queue_delete or queue_move)
+ * as gone from its pool (P5); when the queue pass then refuses that move (its new selector is
+ * blocked), the pool stays, blocked with the names.
  */
 function keepPoolsOfRefusedQueueMoves(ctx: PlanContext): void {
   for (const [name, d] of ctx.pools) {
     if (!d.deletes) continue;
     const stay = (ctx.lQueuesByPool.get(name) ?? []).filter(
-      (q) => ctx.leavingQueues.has(q) && !ctx.queues.get(q)?.deletes,
+      (q) => ctx.leavingQueues.has(q) && !ctx.queues.get(q)?.deletes && !ctx.queues.get(q)?.moves,
     );
     if (stay.length === 0) continue;
     const live = ctx.lPools.get(name)!;

@@ -155,6 +155,8 @@ function ctxUnion(ctx: PlanContext): string[] {
 function liveReferences(ctx: PlanContext, pool: string): string[] {
   const goes = (q: string) =>
     ctx.leavingQueues.has(q) ||
+    // Deleted with its cluster (queue_delete, conamed-cascade.ts).
+    (ctx.conamedCascades(q) && ctx.assumedDeletedClusters.has(q)) ||
     (ctx.caps.cluster_move &&
       ctx.assumedDeletedClusters.has(q) &&
       ctx.lQueues.get(q)?.cluster_managed === true &&

@@ -23,6 +23,9 @@ import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { UNMANAGED_REASON } from './pools.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
 import { noteUnmanagedFields } from './queue-fields.js';
+import { decision, selectorBlockedReason } from './queue-decision.js';
+import { planQueueMove } from './queue-move.js';
+import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 
 export function planQueues(ctx: PlanContext): void {
   const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
@@ -36,15 +39,24 @@ export function planQueues(ctx: PlanContext): void {
   for (const name of [...names].sort()) {
     const l = ctx.lQueues.get(name) ?? null;
     const target = targetSpec(ctx, name, l);
-    const decision = l
-      ? withActivation(
-          ctx,
-          l,
-          noteMove(ctx, planLiveQueue(ctx, name, l, target)),
-          drainedBy.get(name),
-        )
-      : planMissingQueue(ctx, name, target, firstRegistration);
-    if (decision) ctx.queues.set(name, noteUnmanagedFields(decision));
+    const d =
+      l && deletedWithCluster(ctx, l)
+        ? cascadeDecision(
+            ctx,
+            l,
+            ctx.clusters.get(name)?.registers
+              ? planMissingQueue(ctx, name, target, firstRegistration)
+              : null,
+          )
+        : l
+          ? withActivation(
+              ctx,
+              l,
+              noteMove(ctx, planLiveQueue(ctx, name, l, target)),
+              drainedBy.get(name),
+            )
+          : planMissingQueue(ctx, name, target, firstRegistration);
+    if (d) ctx.queues.set(name, noteUnmanagedFields(d));
   }
 }
 
@@ -73,60 +85,6 @@ function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueS
     return { pool: owner.pool, clusters: [name], ...settings };
   }
   if (name === DEFAULT_QUEUE && l) return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings };
-  return null;
-}
-
-/** The live queue's settable spec, copied (queueForm). */
-const specOf = (q: LiveQueue): QueueSpec => queueForm(q);
-
-function decision(
-  ctx: PlanContext,
-  name: string,
-  fields: Omit<QueueDecision, 'declared' | 'change'> & {
-    action: QueueDecision['change']['action'];
-    diff?: FieldDiff[];
-    reason?: string | null;
-    causedBy?: string | null;
-  },
-): QueueDecision {
-  const before = fields.live ? queueForm(fields.live) : null;
-  // Most queues of a big organisation are unchanged: share the form, skip the diff.
-  const unchanged =
-    fields.live !== null && fields.final !== null && sameQueueSpec(fields.live, fields.final);
-  const after = unchanged ? before : fields.final ? queueForm(fields.final) : null;
-  return {
-    change: makeChange(
-      'Queue',
-      name,
-      fields.action,
-      before,
-      after,
-      fields.diff ?? (unchanged ? [] : diffForms(before, after)),
-      fields.reason ?? null,
-      fields.causedBy ?? null,
-    ),
-    call: fields.call,
-    createdBy: fields.createdBy,
-    final: fields.final,
-    live: fields.live,
-    declared: ctx.dQueues.has(name),
-  };
-}
-
-/** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */
-function selectorBlockedReason(ctx: PlanContext, spec: QueueSpec): string | null {
-  if (!ctx.pools.get(spec.pool)?.finalContract) {
-    return `its pool "${spec.pool}" will not exist (Q1): declare ${address('ClusterPool', spec.pool)}`;
-  }
-  for (const c of spec.clusters) {
-    if (c === WILDCARD) continue;
-    const cluster = ctx.clusters.get(c);
-    if (cluster?.final?.pool === spec.pool) continue;
-    if (cluster?.change.action === 'blocked') {
-      return `it selects ${address('Cluster', c)}, whose registration is blocked (see that change)`;
-    }
-    return `it selects ${address('Cluster', c)}, which will not be a member of pool "${spec.pool}" (Q1)`;
-  }
   return null;
 }
 
@@ -295,7 +253,9 @@ function planLiveQueue(
   // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
   const movedTo =
     l.cluster_managed && ctx.movedClusters.has(name) ? ctx.clusters.get(name)!.final!.pool : null;
-  const live: QueueSpec = movedTo ? { ...specOf(l), pool: movedTo, clusters: [name] } : specOf(l);
+  const live: QueueSpec = movedTo
+    ? { ...queueForm(l), pool: movedTo, clusters: [name] }
+    : queueForm(l);
   // What the queue becomes if nothing is sent for it: only C8 (and a move) acts on it.
   const kept = pruned(ctx, live.clusters, movedTo ? name : null);
   const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
@@ -366,6 +326,8 @@ function planLiveQueue(
       reason,
       causedBy: sideEffect,
     });
+  const moved = planQueueMove(ctx, l, live, target, refuse);
+  if (moved) return moved;
   if (target.pool !== live.pool && !l.cluster_managed && ctx.caps.drain && ctx.caps.queue_delete) {
     const undrainable = ctx.undrainableReason(name);
     const blocked = undrainable

@@ -9,7 +9,13 @@ import type { LiveState } from '../../src/model/live.js';
 import { contract, desired, live } from './build.js';
 import { actions, change, expectWellFormed, hasStep, warningCodes } from './helpers.js';
 
-const MOVE_CAPS = { drain: true, queue_delete: true, pool_update: true, cluster_move: true };
+const MOVE_CAPS = {
+  drain: true,
+  queue_delete: true,
+  pool_update: true,
+  cluster_move: true,
+  queue_move: false,
+};
 
 /** Union's view: contracts not shown, data planes not reported. */
 function unionLive(input: Parameters<typeof live>[0]): LiveState {

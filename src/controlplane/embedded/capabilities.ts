@@ -12,6 +12,9 @@
  *   to it are drained; its co-named queue moves with it, other selectors drop it (as C8).
  * - `pool_update`: replaces a pool's contract, refused when a member cluster's reported data
  *   plane would not match it (C4); the members' health is re-evaluated (C5).
+ * - `queue_move`: an update_queue may change the pool of a drained queue (idle without
+ *   `drain`); never `default` or a co-named queue (Q4, Q5).
+ * - with `queue_delete`, a cluster delete also deletes its co-named queue (Union today).
  */
 import {
   DEFAULT_QUEUE,
@@ -275,6 +278,46 @@ function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' 
     cluster.unhealthy_reasons = [];
     cluster.config_drift = [];
   }
+}
+
+/**
+ * `queue_move` (Q3 lifted): why a queue cannot move to `pool` now, or null. Like a cluster
+ * move, only once nothing can still run on it: drained with `drain`, idle without.
+ */
+export function queueMoveRefusal(
+  state: State,
+  name: string,
+  pool: string,
+  at: number,
+): ControlPlaneError | null {
+  const why = settled(state, name, at);
+  return why
+    ? precondition(
+        `queue "${name}" cannot move to pool "${pool}" (queue_move): it ${why}, then move it`,
+        address('Queue', name),
+        'Q3',
+      )
+    : null;
+}
+
+/**
+ * Union today, with `queue_delete` (real-apis.md: "deleting a cluster puts its co-named queue
+ * into deletion with it", Union docs, clusters page): the co-named queue a cluster delete takes
+ * with it, or null (none, or queue_delete off: C8 leaves it with an empty selector). Refused
+ * while a default-queue setting names it, as deleting that queue is (default-queues.ts).
+ */
+export function conamedQueueDeletedWith(state: State, cluster: string): string | null {
+  const queue = state.queues.get(cluster);
+  if (!state.capabilities.queue_delete || !queue?.cluster_managed) return null;
+  const named = defaultQueueInUse(state, cluster, 'deleted');
+  if (named) {
+    throw precondition(
+      `cluster "${cluster}" cannot be deleted: its co-named queue would be deleted with it, but ${named.message}`,
+      address('Cluster', cluster),
+      named.rule ?? 'Q4',
+    );
+  }
+  return cluster;
 }
 
 /** For messages: how a stored capability set is changed. */

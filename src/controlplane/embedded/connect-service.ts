@@ -324,7 +324,12 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
       },
       async deleteCluster(req) {
         checkOrg(req.clusterId?.organization);
-        await cp.deleteCluster(req.clusterId?.name ?? '');
+        const name = req.clusterId?.name ?? '';
+        await cp.deleteCluster(name);
+        // Union today: the co-named queue went with the cluster (queue_delete); so do its extras.
+        await cp.getQueue(name).catch((err: unknown) => {
+          if (err instanceof ControlPlaneError && err.code === 'NOT_FOUND') extras.forget(name);
+        });
         return {};
       },
     });

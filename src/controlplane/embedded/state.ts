@@ -42,7 +42,12 @@ import type {
   QueueMetrics,
 } from '../../model/live.js';
 import { ControlPlaneError } from '../errors.js';
-import { applyCapabilityOp, type CapabilityOp } from './capabilities.js';
+import {
+  applyCapabilityOp,
+  conamedQueueDeletedWith,
+  queueMoveRefusal,
+  type CapabilityOp,
+} from './capabilities.js';
 import type { LiveDefaultQueue } from '../../model/live.js';
 import { applyDefaultQueueOp, listDefaultQueues, type DefaultQueueOp } from './default-queues.js';
 
@@ -108,7 +113,8 @@ export type Op =
   | { op: 'update_cluster'; name: string; enabled: boolean }
   | { op: 'delete_cluster'; name: string }
   | { op: 'create_queue'; name: string; spec: QueueSpec }
-  | { op: 'update_queue'; name: string; spec: QueueSpec }
+  /** `at`: when, for the drain state a queue move (queue_move) needs; absent in older journals. */
+  | { op: 'update_queue'; name: string; spec: QueueSpec; at?: number }
   | { op: 'set_assignment'; assignment: Assignment }
   | { op: 'delete_assignment'; key: AssignmentKey }
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
@@ -336,6 +342,8 @@ export function applyOp(state: State, op: Op): void {
     }
     case 'delete_cluster': {
       requireCluster(state, op.name);
+      // Union today (queue_delete): the co-named queue is deleted with its cluster.
+      const conamed = conamedQueueDeletedWith(state, op.name);
       // C8: the name leaves every explicit selector; wildcard queues are unaffected.
       for (const name of indexOf(state).boundQueues(op.name)) {
         const queue = state.queues.get(name)!;
@@ -345,6 +353,11 @@ export function applyOp(state: State, op: Op): void {
         });
       }
       removeCluster(state, op.name);
+      if (conamed) {
+        removeQueue(state, conamed);
+        state.draining.delete(conamed);
+        state.activity.delete(conamed);
+      }
       return;
     }
     case 'create_queue': {
@@ -382,12 +395,18 @@ export function applyOp(state: State, op: Op): void {
       if (op.spec.pool !== queue.spec.pool) {
         // Q3 for every queue; Q4/Q5 say the same of the co-named and default queues.
         const rule = op.name === DEFAULT_QUEUE ? 'Q5' : queue.cluster_managed ? 'Q4' : 'Q3';
-        throw fail(
-          'FAILED_PRECONDITION',
-          `queue "${op.name}" is in pool "${queue.spec.pool}"; a queue's pool can never change (${rule}): create a new queue in "${op.spec.pool}"`,
-          addr,
-          rule,
-        );
+        if (rule !== 'Q3' || !state.capabilities.queue_move) {
+          throw fail(
+            'FAILED_PRECONDITION',
+            `queue "${op.name}" is in pool "${queue.spec.pool}"; a queue's pool can never change (${rule}): create a new queue in "${op.spec.pool}"`,
+            addr,
+            rule,
+          );
+        }
+        // queue_move: a drained queue (an idle one without drain) moves to an existing pool.
+        const refused = queueMoveRefusal(state, op.name, op.spec.pool, op.at ?? 0);
+        if (refused) throw refused;
+        requirePool(state, op.spec.pool, addr, 'Q1');
       }
       const sameSelector =
         op.spec.clusters.length === queue.spec.clusters.length &&
@@ -475,7 +494,8 @@ const byName = (a: { name: string }, b: { name: string }) =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 export function capabilities(state: State): Capabilities {
-  return { ...state.capabilities };
+  // A state stored before a capability existed has it off.
+  return { ...BASELINE_CAPABILITIES, ...state.capabilities };
 }
 
 function routable(c: ClusterRecord): boolean {

@@ -158,9 +158,16 @@ export class UnionControlPlane implements ControlPlane {
   }
 
   async capabilities(): Promise<Capabilities> {
-    // All four exist in the product (real-apis.md); only drain has a public RPC, the others
-    // are planned as manual steps (backend.manualStep).
-    return { drain: true, queue_delete: true, pool_update: true, cluster_move: true };
+    // All exist in the product (real-apis.md: Union's docs, 2026). drain and queue_move go
+    // through the API (UpdateQueueState; UpdateQueue naming the new cluster_pool_name of a
+    // drained queue); the others are planned as manual steps (backend.manualStep).
+    return {
+      drain: true,
+      queue_delete: true,
+      pool_update: true,
+      cluster_move: true,
+      queue_move: true,
+    };
   }
 
   async listPools(): Promise<LivePool[]> {

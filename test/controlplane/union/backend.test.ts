@@ -71,6 +71,7 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       queue_delete: true,
       pool_update: true,
       cluster_move: true,
+      queue_move: true,
     });
     expect(live.pools.map((p) => [p.name, p.member_clusters, p.contract_known])).toEqual([
       ['default', ['c1'], false],

@@ -52,7 +52,13 @@ export async function startUnionServer(
   // the control plane standing in for it.
   const embedded = await EmbeddedControlPlane.open({
     path: join(dir, 'state.json'),
-    capabilities: { drain: true, queue_delete: true, pool_update: true, cluster_move: true },
+    capabilities: {
+      drain: true,
+      queue_delete: true,
+      pool_update: true,
+      cluster_move: true,
+      queue_move: true,
+    },
   });
   const oauth = new OAuthServer({ ...CLIENT, ...opts.client }, opts.now);
   const api = createUnionApi({
