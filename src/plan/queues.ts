@@ -15,8 +15,6 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import type { FieldDiff } from '../model/plan.js';
-import { makeChange } from './change.js';
 import type { PlanContext } from './context.js';
 import { type QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
