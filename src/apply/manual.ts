@@ -97,6 +97,11 @@ export function manualArgv(step: Step, cliPath: string, filePath: string | null)
 export interface CliRunnerOptions {
   /** Kills a command that runs longer (default 10 minutes). */
   timeoutMs?: number;
+  /**
+   * Variables added to the child's environment: the credentials the CLI reads from there
+   * (ControlPlane.manualCommandEnv, e.g. FLYTE_API_KEY), never from argv.
+   */
+  env?: Record<string, string>;
 }
 
 /** A `runManual` for the executor that runs each manual step's command with `cliPath`. */
@@ -115,7 +120,7 @@ export function flyteCliRunner(cliPath: string, opts: CliRunnerOptions = {}) {
         await writeFile(filePath, file.content, { mode: 0o600 });
       }
       const [bin, ...args] = manualArgv(step, cliPath, filePath);
-      await runChild(bin!, args, timeoutMs, onOutput);
+      await runChild(bin!, args, timeoutMs, onOutput, opts.env ?? {});
       return { note: `ran ${[cliPath, ...shellWords(step.manual!.command).slice(1)].join(' ')}` };
     } finally {
       if (dir) await rm(dir, { recursive: true, force: true });
@@ -128,9 +133,15 @@ function runChild(
   args: string[],
   timeoutMs: number,
   onOutput: (stream: 'stdout' | 'stderr', line: string) => void,
+  env: Record<string, string>,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    // No terminal (stdin closed): a command that would prompt fails instead of hanging.
+    const child = spawn(bin, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      env: { ...process.env, ...env },
+    });
     const tail: string[] = [];
     const lines = (stream: 'stdout' | 'stderr') => {
       let rest = '';

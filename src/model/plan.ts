@@ -80,6 +80,12 @@ export interface ManualInstruction {
   command: string;
   /** A file the command reads (e.g. the pool definition for `--file`), with its content. */
   file?: { name: string; content: string };
+  /**
+   * The shell line that hands the command its credentials through the environment (e.g.
+   * `export FLYTE_API_KEY="$POOLSYNC_UNION_API_KEY"`): printed once at the top of the runbook,
+   * never a secret itself. `apply --flyte-cli` sets the variable for the child instead.
+   */
+  credentials?: string;
 }
 
 export type Step = StepOp & {

@@ -233,7 +233,10 @@ export async function runApply(
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
       ...(flyteCli !== undefined
-        ? { runManual: flyteCliRunner(flyteCli), canRunManual: isCliCommand }
+        ? {
+            runManual: flyteCliRunner(flyteCli, { env: cp.manualCommandEnv?.() ?? {} }),
+            canRunManual: isCliCommand,
+          }
         : {}),
     });
     lines.flush();

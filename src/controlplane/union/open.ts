@@ -6,6 +6,7 @@
  */
 import { UserError } from '../../util/user-error.js';
 import { resolveApiKey } from './api-key.js';
+import { credentialsLine } from './manual.js';
 import { discover, isLoopback, TokenSource } from './oauth.js';
 import { createUnionTransport, type RetryPolicy, type UnionProtocol } from './transport.js';
 import { UnionControlPlane } from './union.js';
@@ -83,6 +84,13 @@ export async function openUnion(
     org: key.org,
     url: `union+${baseUrl}`,
     onClose: close,
+    cli: {
+      endpoint: host,
+      org: key.org,
+      insecure: baseUrl.startsWith('http:'),
+      credentials: credentialsLine(key.source),
+    },
+    apiKey: key.raw,
     ...(opts.retry ? { retry: opts.retry } : {}),
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
   });

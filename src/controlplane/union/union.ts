@@ -36,7 +36,14 @@ import type {
   CreateQueueRequest,
   RegisterClusterRequest,
 } from '../types.js';
-import { MANUAL, noPublicApi, unionManualStep } from './manual.js';
+import {
+  FLYTE_API_KEY_ENV,
+  noPublicApi,
+  unionManual,
+  unionManualStep,
+  type CliTarget,
+  type UnionManual,
+} from './manual.js';
 import {
   clusterFromPb,
   clusterName,
@@ -61,18 +68,20 @@ export interface UnionControlPlaneOptions {
   pageSize?: number;
   /** Closes what the transport holds (HTTP/2 sessions). */
   onClose?: () => void;
+  /** Where the `flyte` commands of manual steps go (this org and endpoint) and get the key. */
+  cli: CliTarget;
+  /** The API key as given (base64), for the flyte CLI's environment (`--flyte-cli`). */
+  apiKey: string;
 }
 
 const QUEUES = 'cloudidl.queue.QueueService';
 const CLUSTERS = 'cloudidl.cluster.ClusterService';
 
 export class UnionControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = {
-    name: 'union',
-    kinds: ['ClusterPool', 'Cluster', 'Queue', 'DefaultQueue'],
-    manualStep: unionManualStep,
-  };
+  readonly backend: BackendInfo;
   readonly org: string;
+  private readonly manual: UnionManual;
+  private readonly apiKey: string;
   readonly url: string;
   private readonly queues: Client<typeof QueueService>;
   private readonly clusters: Client<typeof ClusterService>;
@@ -83,6 +92,13 @@ export class UnionControlPlane implements ControlPlane {
   private inflight = new Map<string, Promise<unknown>>();
 
   constructor(opts: UnionControlPlaneOptions) {
+    this.manual = unionManual(opts.cli);
+    this.apiKey = opts.apiKey;
+    this.backend = {
+      name: 'union',
+      kinds: ['ClusterPool', 'Cluster', 'Queue', 'DefaultQueue'],
+      manualStep: unionManualStep(this.manual),
+    };
     this.org = opts.org;
     this.url = opts.url;
     this.retry = opts.retry ?? DEFAULT_RETRY;
@@ -267,32 +283,32 @@ export class UnionControlPlane implements ControlPlane {
 
   createPool(name: string, contract: PoolContract): Promise<LivePool> {
     return Promise.reject(
-      noPublicApi(address('ClusterPool', name), MANUAL.createPool(name, contract)),
+      noPublicApi(address('ClusterPool', name), this.manual.createPool(name, contract)),
     );
   }
 
   updatePool(name: string, contract: PoolContract): Promise<LivePool> {
     return Promise.reject(
-      noPublicApi(address('ClusterPool', name), MANUAL.updatePool(name, contract)),
+      noPublicApi(address('ClusterPool', name), this.manual.updatePool(name, contract)),
     );
   }
 
   deletePool(name: string): Promise<void> {
-    return Promise.reject(noPublicApi(address('ClusterPool', name), MANUAL.deletePool(name)));
+    return Promise.reject(noPublicApi(address('ClusterPool', name), this.manual.deletePool(name)));
   }
 
   registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
-    const m = MANUAL.registerCluster(request.name, request.pool ?? 'default');
+    const m = this.manual.registerCluster(request.name, request.pool ?? 'default');
     return Promise.reject(noPublicApi(address('Cluster', request.name), m));
   }
 
   updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
-    const m = MANUAL.updateCluster(name, update.enabled);
+    const m = this.manual.updateCluster(name, update.enabled);
     return Promise.reject(noPublicApi(address('Cluster', name), m));
   }
 
   moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    return Promise.reject(noPublicApi(address('Cluster', name), MANUAL.moveCluster(name, pool)));
+    return Promise.reject(noPublicApi(address('Cluster', name), this.manual.moveCluster(name, pool)));
   }
 
   async deleteCluster(name: string): Promise<void> {
@@ -369,7 +385,7 @@ export class UnionControlPlane implements ControlPlane {
   }
 
   deleteQueue(name: string): Promise<void> {
-    return Promise.reject(noPublicApi(address('Queue', name), MANUAL.deleteQueue(name)));
+    return Promise.reject(noPublicApi(address('Queue', name), this.manual.deleteQueue(name)));
   }
 
   setAssignment(assignment: Assignment): Promise<LiveAssignment> {
@@ -405,6 +421,11 @@ export class UnionControlPlane implements ControlPlane {
 
   deleteDefaultQueue(project: string, domain: string): Promise<void> {
     return this.settings.delete(project, domain);
+  }
+
+  /** `apply --flyte-cli`: the flyte CLI reads the API key from FLYTE_API_KEY, never argv. */
+  manualCommandEnv(): Record<string, string> {
+    return { [FLYTE_API_KEY_ENV]: this.apiKey };
   }
 
   async close(): Promise<void> {

@@ -101,13 +101,14 @@ describe('poolsync against union+http:// : manual steps and DefaultQueue', () =>
 
     const plan = await runCli(['plan', repo, '--control-plane', url], env);
     expect(plan.stderr).toBe('');
-    expect(plan.stdout).toContain('flyte create cluster-pool gpu --file gpu-pool.yaml');
-    expect(plan.stdout).toContain('flyte create cluster g1 --pool gpu');
+    const flyte = `flyte --endpoint dns:///${s.host} --org acme --insecure`;
+    expect(plan.stdout).toContain(`${flyte} create cluster-pool gpu --file gpu-pool.yaml`);
+    expect(plan.stdout).toContain(`${flyte} create cluster g1 --pool gpu`);
 
     const apply = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
     expect(apply.code).toBe(2);
     expect(apply.stdout + apply.stderr).toContain(
-      'flyte create cluster-pool gpu --file gpu-pool.yaml',
+      `${flyte} create cluster-pool gpu --file gpu-pool.yaml`,
     );
     // What has an API is done: the queue on c1 and the default-queue setting.
     expect(await s.embedded.getQueue('web')).toMatchObject({ run_concurrency: 5 });
