@@ -217,6 +217,17 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       ({ op, args, id: 's1', target: 'x', depends_on: [] }) as unknown as Step;
     const m = cp.backend.manualStep!(step('create_pool', { name: 'prod', contract }))!;
     expect(m.command).toBe(`${flyte} create cluster-pool prod --file prod-pool.yaml`);
+    // The key reaches the CLI through the environment, never the command line.
+    expect(m.credentials).toBe('export FLYTE_API_KEY="$POOLSYNC_UNION_API_KEY"');
+    expect(cp.manualCommandEnv()).toEqual({ FLYTE_API_KEY: apiKey(s.host) });
+    for (const [enabled, flag] of [
+      [true, '--activate'],
+      [false, '--drain'],
+    ] as const) {
+      expect(
+        cp.backend.manualStep!(step('update_cluster', { name: 'c9', enabled }))!.command,
+      ).toBe(`${flyte} update cluster c9 ${flag} --yes`);
+    }
     expect(m.file).toEqual({
       name: 'prod-pool.yaml',
       content: [
