@@ -85,15 +85,9 @@ export function unionManual(target: CliTarget) {
       };
     },
     deletePool: (name: string): ManualInstruction =>
-      cli(
-        'Union has no public API to delete a cluster pool',
-        `delete cluster-pool ${name} --yes`,
-      ),
+      cli('Union has no public API to delete a cluster pool', `delete cluster-pool ${name} --yes`),
     registerCluster: (name: string, pool: string): ManualInstruction =>
-      cli(
-        'Union has no public API to register a cluster',
-        `create cluster ${name} --pool ${pool}`,
-      ),
+      cli('Union has no public API to register a cluster', `create cluster ${name} --pool ${pool}`),
     moveCluster: (name: string, pool: string): ManualInstruction =>
       cli(
         'Union has no public API to move a cluster to another pool (its queues are drained first)',

@@ -71,8 +71,10 @@ export async function openUnion(
       `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,
     );
   }
-  const discovery = await discover(baseUrl);
-  const tokens = new TokenSource(key, discovery);
+  // The OAuth2 requests retry what is transient with the RPCs' backoff.
+  const http = opts.retry ? { retry: opts.retry } : {};
+  const discovery = await discover(baseUrl, http);
+  const tokens = new TokenSource(key, discovery, http);
   const { transport, close } = createUnionTransport({
     baseUrl,
     protocol,

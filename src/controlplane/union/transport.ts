@@ -13,17 +13,11 @@ import {
 import { backoffDelay } from '../../util/backoff.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 import type { TokenSource } from './oauth.js';
+import { sleep as wait, type RetryPolicy } from './retry-policy.js';
 
 export type UnionProtocol = 'connect' | 'grpc';
 
-export interface RetryPolicy {
-  /** Retries after the first attempt. */
-  maxRetries: number;
-  minDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, minDelayMs: 100, maxDelayMs: 5_000 };
+export { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 
 /** Only these are transient (a server or proxy that will answer later). */
 const RETRIED = new Set([Code.Unavailable, Code.ResourceExhausted, Code.DeadlineExceeded]);
@@ -129,7 +123,7 @@ export async function withRetry<T>(
   call: CallInfo,
   policy: RetryPolicy,
   fn: (state: CallState) => Promise<T>,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: (ms: number) => Promise<void> = wait,
 ): Promise<T> {
   const state: CallState = { retried: false };
   for (let attempt = 0; ; attempt++) {

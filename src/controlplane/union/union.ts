@@ -308,7 +308,9 @@ export class UnionControlPlane implements ControlPlane {
   }
 
   moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    return Promise.reject(noPublicApi(address('Cluster', name), this.manual.moveCluster(name, pool)));
+    return Promise.reject(
+      noPublicApi(address('Cluster', name), this.manual.moveCluster(name, pool)),
+    );
   }
 
   async deleteCluster(name: string): Promise<void> {
