@@ -228,8 +228,13 @@ function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster
       'C4',
     );
   }
-  // Through the index writers (state.ts): pool membership and selectors are indexed.
-  putCluster(state, { ...cluster, pool: op.pool });
+  // Through the index writers (state.ts): pool membership and selectors are indexed. A
+  // reporting cluster matches the new contract (checked above): healthy there (C5).
+  putCluster(state, {
+    ...cluster,
+    pool: op.pool,
+    ...(reported ? { health: 'healthy' as const, unhealthy_reasons: [], config_drift: [] } : {}),
+  });
   const changed: QueueRecord[] = [];
   for (const q of state.queues.values()) {
     if (q.cluster_managed && q.name === op.name) {

@@ -224,9 +224,9 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       [true, '--activate'],
       [false, '--drain'],
     ] as const) {
-      expect(
-        cp.backend.manualStep!(step('update_cluster', { name: 'c9', enabled }))!.command,
-      ).toBe(`${flyte} update cluster c9 ${flag} --yes`);
+      expect(cp.backend.manualStep!(step('update_cluster', { name: 'c9', enabled }))!.command).toBe(
+        `${flyte} update cluster c9 ${flag} --yes`,
+      );
     }
     expect(m.file).toEqual({
       name: 'prod-pool.yaml',

@@ -124,6 +124,27 @@ describe.each(['connect', 'grpc'] as const)('queue updates over %s', (protocol) 
     expect(s.api.queueExtras.read('batch')).toBeNull();
   });
 
+  it('a drained queue moves to another pool (queue_move) by UpdateQueue, its other fields kept', async () => {
+    s = await startUnionServer();
+    await s.embedded.createPool('gpu', {
+      object_store_ref: { uri: 's3://gpu/meta', endpoint: '' },
+      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+      image_registry: null,
+    });
+    (await seedBatch(s, protocol)).close();
+    const cp = await openUnion(s, protocol);
+    const to = { ...BATCH, pool: 'gpu' };
+    await expect(cp.updateQueue('batch', to)).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringMatching(/is active: drain it first/),
+    });
+    await cp.drainQueue('batch');
+    const moved = await cp.updateQueue('batch', to);
+    await cp.close();
+    expect(moved).toMatchObject({ pool: 'gpu', state: 'drained' });
+    expect(s.api.queueExtras.read('batch')).toEqual(EXTRAS);
+  });
+
   it('the plan says which queue fields poolsync leaves alone', async () => {
     s = await startUnionServer();
     (await seedBatch(s, protocol)).close();

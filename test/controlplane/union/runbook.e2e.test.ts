@@ -65,6 +65,13 @@ function sh(script: string, env: Record<string, string>): Promise<{ code: number
 async function seedOrg(server: UnionServer) {
   await server.embedded.createPool('cpu', CPU);
   await server.embedded.registerCluster({ name: 'c1', pool: 'cpu' });
+  // c1 runs a data plane redeployed with gpu's values ahead of its move (what the plan's
+  // DATA_PLANE_UNVERIFIED asks to check): the stand-in checks it at the move, as Union would
+  // (C4), and Union's API shows none of it.
+  await server.embedded.reportClusterStatus('c1', {
+    object_store_uri: 's3://bucket-gpu/data',
+    secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+  });
   await server.embedded.registerCluster({ name: 'c3', pool: 'cpu' });
   await server.embedded.registerCluster({ name: 'c2' });
 }
@@ -92,7 +99,10 @@ describe('the runbook of a union plan', () => {
     expect(plan.stderr).toBe('');
     // The move is planned (Union reports no data plane: unverified, not a mismatch).
     expect(plan.stdout).toContain('DATA_PLANE_UNVERIFIED');
-    expect(plan.stdout).toMatch(/Cluster\/c1 moves to pool "gpu" \(cluster_move\)/);
+    expect(plan.stdout).toMatch(
+      /Cluster\/c1 moves to pool "gpu" \(cluster_move\), but the control plane does not report a cluster's data plane/,
+    );
+    expect(plan.stdout).toContain('object store s3://bucket-gpu/data');
     // The runbook: the lines after the "Manual steps" heading, up to the next section.
     const lines = plan.stdout.split('\n');
     const from = lines.findIndex((l) => l.startsWith('Manual steps ('));
@@ -152,7 +162,7 @@ describe('the runbook of a union plan', () => {
       expect(c.argv.join(' ')).not.toContain(key);
       expect(c.argv.join(' ')).not.toContain(CLIENT.client_secret);
     }
-    expect((await s.embedded.getCluster('c1')).pool).toBe('gpu');
+    expect(await s.embedded.getCluster('c1')).toMatchObject({ pool: 'gpu', health: 'healthy' });
     expect((await s.embedded.getCluster('c2')).enabled).toBe(false);
 
     const apply = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
