@@ -22,7 +22,12 @@ export interface DashboardHarness {
 }
 
 export async function startDashboardDaemon(
-  options: { flags?: Record<string, string>; deps?: Partial<DaemonDeps>; repo?: TestRepo } = {},
+  options: {
+    flags?: Record<string, string>;
+    deps?: Partial<DaemonDeps>;
+    repo?: TestRepo;
+    noAdminToken?: boolean;
+  } = {},
 ): Promise<DashboardHarness> {
   const repo = options.repo ?? new TestRepo();
   const cp = await EmbeddedControlPlane.open({ path: null });
@@ -30,7 +35,7 @@ export async function startDashboardDaemon(
   const config = await resolveDaemonConfig({
     cwd: state,
     env: {
-      POOLSYNC_ADMIN_TOKEN: ADMIN_TOKEN,
+      ...(options.noAdminToken ? {} : { POOLSYNC_ADMIN_TOKEN: ADMIN_TOKEN }),
       POOLSYNC_RECONCILE_TOKEN: RECONCILE_TOKEN,
       POOLSYNC_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
     },

@@ -202,6 +202,7 @@ async function openPage(h: DashboardHarness): Promise<Page> {
     if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
   });
   await page.goto(`${h.daemon.url}/`, { waitUntil: 'load' });
+  expect(violations).toEqual([]);
   // The page's script ran (it marks the document) and its refresh has answered once.
   await page.waitForFunction(
     () =>

@@ -6,7 +6,7 @@
  * made harmless for a terminal (escapeTerminal), so every ESC in it is the renderer's own; any
  * other control character left is shown as an escape, never passed on.
  */
-import { html, lines, type SafeHtml } from './html.js';
+import { lines, markup, type SafeHtml } from './html.js';
 
 const STYLE_OF: Record<number, string> = {
   1: 'bold',
@@ -34,7 +34,7 @@ export function ansiToHtml(text: string): SafeHtml {
     parts.push(
       styles.size === 0
         ? shown
-        : html`<span class="${[...styles].map((s) => `t-${s}`).join(' ')}">${shown}</span>`,
+        : markup`<span class="${[...styles].map((s) => `t-${s}`).join(' ')}">${shown}</span>`,
     );
   };
   for (const m of text.matchAll(SGR)) {
@@ -43,7 +43,7 @@ export function ansiToHtml(text: string): SafeHtml {
     styles = applySgr(styles, m[1] ?? '');
   }
   emit(text.slice(at));
-  return html`${parts}`;
+  return markup`${parts}`;
 }
 
 function applySgr(current: Set<string>, params: string): Set<string> {

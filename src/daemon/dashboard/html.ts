@@ -1,6 +1,6 @@
 /**
  * HTML by tagged template: every interpolated value is escaped unless it is itself the result
- * of `html` (a `SafeHtml`), so a control-plane name, a commit message or an error text can
+ * of `markup` (a `SafeHtml`), so a control-plane name, a commit message or an error text can
  * never become markup. The one way to put text in unescaped is `inlineAsset`, for the page's
  * own constant stylesheet and script (page.ts), whose hashes the CSP names. Escaping covers text and double-quoted attribute values alike, and
  * control and bidi characters are shown as escapes as in the terminal (escapeTerminal): a
@@ -9,7 +9,7 @@
 import { escapeTerminal } from '../../util/terminal-text.js';
 
 export class SafeHtml {
-  /** Only `html` constructs it (the brand keeps structurally equal objects out). */
+  /** Only `markup`, `lines` and `inlineAsset` construct it (the brand keeps structurally equal objects out). */
   private readonly brand = 'SafeHtml';
   constructor(readonly text: string) {}
   toString(): string {
@@ -46,8 +46,12 @@ function valueToHtml(value: HtmlValue): string {
   return escapeHtml(String(value));
 }
 
-/** `html\`<td>${name}</td>\``: the literal parts as written, the values escaped. */
-export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
+/**
+ * `markup\`<td>${name}</td>\``: the literal parts as written, the values escaped. (Not named
+ * `html`: prettier would reformat such templates as HTML, changing the text of <pre> blocks
+ * and of the inline script the CSP names by hash.)
+ */
+export function markup(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
   let out = strings[0]!;
   values.forEach((v, i) => {
     out += valueToHtml(v) + strings[i + 1]!;

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { DaemonStatus } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
-import { html, inlineAsset, type SafeHtml } from './html.js';
+import { inlineAsset, markup, type SafeHtml } from './html.js';
 import { runsSection } from './runs-section.js';
 import { connectionsSection, overviewSection, replicasSection } from './state-sections.js';
 import {
@@ -37,7 +37,7 @@ export const CONTENT_SECURITY_POLICY = [
 
 /** The part of the page that changes; what `?part=live` returns. */
 export function liveHtml(s: DaemonStatus, page: PageContext): SafeHtml {
-  return html`${[
+  return markup`${[
     overviewSection(s),
     heldSection(s, page),
     manualSection(s),
@@ -62,57 +62,33 @@ export function pageHtml(s: DaemonStatus, page: PageContext, renderedAt: Date): 
       ? `${s.source.repository ?? ''} ${s.source.branch ?? ''}`
       : (s.source.dir ?? 'folder');
   const panel = page.approvals
-    ? html`<section id="approve-panel" class="js-only" hidden aria-label="Approve held changes">
-        <label
-          >Your name (recorded as the approver)<input
-            id="approver"
-            name="approver"
-            maxlength="200"
-            autocomplete="username"
-        /></label>
-        <label
-          >Daemon admin token<input
-            id="admin-token"
-            name="admin-token"
-            type="password"
-            autocomplete="off"
-        /></label>
-        <p class="muted">
-          The token goes only with an approval, to <code>POST /approve</code>; the page keeps it
-          nowhere.
-        </p>
-        <p id="approve-result" role="status" aria-live="polite"></p>
-      </section>`
+    ? markup`<section id="approve-panel" class="js-only" hidden aria-label="Approve held changes">
+<label>Your name (recorded as the approver)<input id="approver" name="approver" maxlength="200" autocomplete="username"></label>
+<label>Daemon admin token<input id="admin-token" name="admin-token" type="password" autocomplete="off"></label>
+<p class="muted">The token goes only with an approval, to <code>POST /approve</code>; the page keeps it nowhere.</p>
+<p id="approve-result" role="status" aria-live="polite"></p>
+</section>`
     : '';
-  return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>poolsync: ${title}</title>
-        <link rel="icon" href="data:," />
-        <style>
-          ${inlineAsset(STYLE)}
-        </style>
-        <noscript><meta http-equiv="refresh" content="15" /></noscript>
-      </head>
-      <body>
-        <header class="top">
-          <h1>poolsync</h1>
-          <span>${title}</span><span id="live-state">refreshes every 15 s</span>
-          <nav><a href="status">/status</a><a href="metrics">/metrics</a></nav>
-        </header>
-        <main>
-          ${panel}
-          <div id="live" data-etag="${etagOf(live)}">${live}</div>
-        </main>
-        <footer>
-          Rendered ${renderedAt.toISOString()} from the data of <a href="status">/status</a>.
-          Read-only, but for approving held changes with the daemon admin token.
-        </footer>
-        <script>
-          ${inlineAsset(SCRIPT)};
-        </script>
-      </body>
-    </html> `.text;
+  return markup`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>poolsync: ${title}</title>
+<link rel="icon" href="data:,">
+<style>${inlineAsset(STYLE)}</style>
+<noscript><meta http-equiv="refresh" content="15"></noscript>
+</head>
+<body>
+<header class="top"><h1>poolsync</h1><span>${title}</span><span id="live-state">refreshes every 15 s</span>
+<nav><a href="status">/status</a><a href="metrics">/metrics</a></nav></header>
+<main>
+${panel}
+<div id="live" data-etag="${etagOf(live)}">${live}</div>
+</main>
+<footer>Rendered ${renderedAt.toISOString()} from the data of <a href="status">/status</a>. Read-only, but for approving held changes with the daemon admin token.</footer>
+<script>${inlineAsset(SCRIPT)}</script>
+</body>
+</html>
+`.text;
 }

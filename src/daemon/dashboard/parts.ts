@@ -1,21 +1,21 @@
 /** Small pieces every section of the dashboard uses: commits, times, durations, result badges, changes. */
 import { ACTION_STYLE, SYMBOL } from '../../render/index.js';
 import type { ChangeBrief } from '../status.js';
-import { html, type SafeHtml } from './html.js';
+import { markup, type SafeHtml } from './html.js';
 
 /** A commit as 12 hex digits, the full one on hover; `—` when there is none. */
 export function commitRef(commit: string | null | undefined): SafeHtml {
-  if (!commit) return html`<span class="muted">—</span>`;
-  return html`<code title="${commit}">${commit.slice(0, 12)}</code>`;
+  if (!commit) return markup`<span class="muted">—</span>`;
+  return markup`<code title="${commit}">${commit.slice(0, 12)}</code>`;
 }
 
 /** An ISO time as `2026-11-22 12:01:07 UTC` (the machine-readable value in a <time>). */
 export function when(iso: string | null | undefined): SafeHtml {
-  if (!iso) return html`<span class="muted">never</span>`;
+  if (!iso) return markup`<span class="muted">never</span>`;
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return html`${iso}`;
+  if (Number.isNaN(d.getTime())) return markup`${iso}`;
   const text = `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-  return html`<time datetime="${iso}">${text}</time>`;
+  return markup`<time datetime="${iso}">${text}</time>`;
 }
 
 export function duration(ms: number): string {
@@ -37,26 +37,24 @@ const RESULT_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info'> = {
 
 /** A run result as a coloured badge: `waiting for approval`. */
 export function resultBadge(result: string | null | undefined): SafeHtml {
-  if (!result) return html`<span class="badge info">no run yet</span>`;
-  return html`<span class="badge ${RESULT_TONE[result] ?? 'info'}"
-    >${result.replace(/_/g, ' ')}</span
-  >`;
+  if (!result) return markup`<span class="badge info">no run yet</span>`;
+  const tone = RESULT_TONE[result] ?? 'info';
+  return markup`<span class="badge ${tone}">${result.replace(/_/g, ' ')}</span>`;
 }
 
 export function yesNo(ok: boolean | null, yes: string, no: string, unknown = 'unknown'): SafeHtml {
-  if (ok === null) return html`<span class="badge info">${unknown}</span>`;
+  if (ok === null) return markup`<span class="badge info">${unknown}</span>`;
   return ok
-    ? html`<span class="badge ok">${yes}</span>`
-    : html`<span class="badge bad">${no}</span>`;
+    ? markup`<span class="badge ok">${yes}</span>`
+    : markup`<span class="badge bad">${no}</span>`;
 }
 
-/** `- Cluster/prod-2` with the terminal's symbol and colour for the action. */
+/** `  - Cluster/prod-2 (delete)` with the terminal's symbol and colour for the action. */
 export function changeLine(c: Pick<ChangeBrief, 'address' | 'action'>): SafeHtml {
   const action = c.action as keyof typeof SYMBOL;
   const symbol = SYMBOL[action] ?? '?';
   const style = ACTION_STYLE[action] ?? 'dim';
-  return html`<span class="t-${style}">${symbol.padStart(3)}</span>
-    <span class="t-bold">${c.address}</span> <span class="muted">(${c.action})</span>`;
+  return markup`<span class="t-${style}">${symbol.padStart(3)}</span> <span class="t-bold">${c.address}</span> <span class="t-dim">(${c.action})</span>`;
 }
 
 export function section(
@@ -65,10 +63,7 @@ export function section(
   body: SafeHtml | SafeHtml[],
   note?: SafeHtml,
 ): SafeHtml {
-  return html`<section id="${id}" aria-labelledby="${id}-h">
-    <h2 id="${id}-h">${title}</h2>
-    ${note ?? ''}${body}
-  </section>`;
+  return markup`<section id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${title}</h2>${note ?? ''}${body}</section>`;
 }
 
 export function plural(n: number, word: string): string {

@@ -4,71 +4,43 @@
  */
 import { closingLine } from '../../render/index.js';
 import type { DaemonStatus } from '../status.js';
-import { html, type SafeHtml } from './html.js';
+import { markup, type SafeHtml } from './html.js';
 import { commitRef, resultBadge, section, when, yesNo } from './parts.js';
 
 export function overviewSection(s: DaemonStatus): SafeHtml {
   const inLine = s.commit !== null && s.commit === s.appliedCommit;
-  // Counted as the terminal counts (the closing line of the plan text).
+  // Counted as the terminal counts: the closing line of the plan text.
   const planned = s.runs.find((r) => r.plan !== null);
   const source =
     s.source.kind === 'git'
-      ? html`<code>${s.source.repository ?? ''}</code> branch
-          <code>${s.source.branch ?? ''}</code
-          >${s.source.path && s.source.path !== '.' ? html` folder <code>${s.source.path}</code>` : ''}`
-      : html`folder <code>${s.source.dir ?? ''}</code> (watched on disk)`;
+      ? markup`<code>${s.source.repository ?? ''}</code> branch <code>${s.source.branch ?? ''}</code>${
+          s.source.path && s.source.path !== '.'
+            ? markup` folder <code>${s.source.path}</code>`
+            : ''
+        }`
+      : markup`folder <code>${s.source.dir ?? ''}</code> (watched on disk)`;
+  const applied =
+    s.commit === null
+      ? ''
+      : inLine
+        ? markup` <span class="badge ok">= seen</span>`
+        : markup` <span class="badge warn">behind the commit seen</span>`;
+  const lastPlan = planned
+    ? markup`<a href="#run-${planned.id}">run #${planned.id}</a>: ${closingLine(planned.plan!)}`
+    : markup`<span class="muted">none</span>`;
   return section(
     'overview',
     'Overview',
-    html`<dl class="facts">
-      <div>
-        <dt>Outcome</dt>
-        <dd id="outcome">${resultBadge(s.outcome)}</dd>
-      </div>
-      <div>
-        <dt>Ready</dt>
-        <dd>${yesNo(s.ready, 'ready', 'not ready')}</dd>
-      </div>
-      <div>
-        <dt>Policy</dt>
-        <dd><code>${s.policy}</code></dd>
-      </div>
-      <div>
-        <dt>Source</dt>
-        <dd>${source}</dd>
-      </div>
-      <div>
-        <dt>Commit seen</dt>
-        <dd id="commit-seen">${commitRef(s.commit)}</dd>
-      </div>
-      <div>
-        <dt>Commit applied</dt>
-        <dd id="commit-applied">
-          ${commitRef(s.appliedCommit)}${
-            s.commit === null
-              ? ''
-              : inLine
-                ? html` <span class="badge ok">= seen</span>`
-                : html` <span class="badge warn">behind the commit seen</span>`
-          }
-        </dd>
-      </div>
-      <div>
-        <dt>Last success</dt>
-        <dd>${when(s.lastSuccessAt)}</dd>
-      </div>
-      <div>
-        <dt>Last plan</dt>
-        <dd>
-          ${
-            planned
-              ? html`<a href="#run-${planned.id}">run #${planned.id}</a>:
-                  ${closingLine(planned.plan!)}`
-              : html`<span class="muted">none</span>`
-          }
-        </dd>
-      </div>
-    </dl>`,
+    markup`<dl class="facts">
+<div><dt>Outcome</dt><dd id="outcome">${resultBadge(s.outcome)}</dd></div>
+<div><dt>Ready</dt><dd>${yesNo(s.ready, 'ready', 'not ready')}</dd></div>
+<div><dt>Policy</dt><dd><code>${s.policy}</code></dd></div>
+<div><dt>Source</dt><dd>${source}</dd></div>
+<div><dt>Commit seen</dt><dd id="commit-seen">${commitRef(s.commit)}</dd></div>
+<div><dt>Commit applied</dt><dd id="commit-applied">${commitRef(s.appliedCommit)}${applied}</dd></div>
+<div><dt>Last success</dt><dd>${when(s.lastSuccessAt)}</dd></div>
+<div><dt>Last plan</dt><dd>${lastPlan}</dd></div>
+</dl>`,
   );
 }
 
@@ -78,49 +50,32 @@ export function replicasSection(s: DaemonStatus): SafeHtml {
     return section(
       'replicas',
       'Replicas',
-      html`<p>
-        One replica (no <code>--leader-elect</code>): this daemon reconciles and applies.
-      </p>`,
+      markup`<p>One replica (no <code>--leader-elect</code>): this daemon reconciles and applies.</p>`,
     );
   }
   const role = l.isLeader
-    ? html`<span class="badge ok">leader</span>`
-    : html`<span class="badge info">follower</span>`;
+    ? markup`<span class="badge ok">leader</span>`
+    : markup`<span class="badge info">follower</span>`;
+  const leaderRow = l.isLeader
+    ? ''
+    : markup`<tr><td>${
+        l.leader
+          ? markup`<code>${l.leader}</code>`
+          : markup`<span class="muted">none elected yet</span>`
+      }</td><td>${l.leader ? markup`<span class="badge ok">leader</span>` : ''}</td><td></td></tr>`;
   return section(
     'replicas',
     'Replicas',
-    html`<table>
-        <thead>
-          <tr>
-            <th>Replica</th>
-            <th>Role</th>
-            <th>Since</th>
-          </tr>
-        </thead>
-        <tbody>
-          <tr>
-            <td><code>${l.identity}</code> <span class="muted">(this page)</span></td>
-            <td>${role}</td>
-            <td>${when(l.lastTransitionAt)}</td>
-          </tr>
-          ${
-            l.isLeader
-              ? ''
-              : html`<tr>
-                  <td>
-                    ${l.leader ? html`<code>${l.leader}</code>` : html`<span class="muted">none elected yet</span>`}
-                  </td>
-                  <td>${l.leader ? html`<span class="badge ok">leader</span>` : ''}</td>
-                  <td></td>
-                </tr>`
-          }
-        </tbody>
-      </table>
-      <p class="muted">
-        Elected through the Kubernetes Lease <code>${l.lease}</code>, which names only its holder:
-        other followers are not
-        listed.${l.isLeader ? '' : ' Only the leader reconciles, applies and holds approvals.'}
-      </p>`,
+    markup`<table>
+<thead><tr><th>Replica</th><th>Role</th><th>Since</th></tr></thead>
+<tbody>
+<tr><td><code>${l.identity}</code> <span class="muted">(this page)</span></td><td>${role}</td><td>${when(l.lastTransitionAt)}</td></tr>
+${leaderRow}
+</tbody>
+</table>
+<p class="muted">Elected through the Kubernetes Lease <code>${l.lease}</code>, which names only its holder: other followers are not listed.${
+      l.isLeader ? '' : ' Only the leader reconciles, applies and holds approvals.'
+    }</p>`,
   );
 }
 
@@ -128,59 +83,43 @@ export function connectionsSection(s: DaemonStatus): SafeHtml {
   const cp = s.controlPlane;
   const g = s.git;
   const rows: SafeHtml[] = [
-    html`<tr>
-      <td>Control plane${cp.backend ? html` <span class="muted">(${cp.backend})</span>` : ''}</td>
-      <td>${cp.url ? html`<code>${cp.url}</code>` : ''}</td>
-      <td>${yesNo(cp.reachable, 'reachable', 'unreachable', 'not tried yet')}</td>
-      <td>${when(cp.lastAnsweredAt)}</td>
-      <td>${cp.lastError ?? ''}</td>
-    </tr>`,
+    markup`<tr>
+<td>Control plane${cp.backend ? markup` <span class="muted">(${cp.backend})</span>` : ''}</td>
+<td>${cp.url ? markup`<code>${cp.url}</code>` : ''}</td>
+<td>${yesNo(cp.reachable, 'reachable', 'unreachable', 'not tried yet')}</td>
+<td>${when(cp.lastAnsweredAt)}</td>
+<td>${cp.lastError ?? ''}</td>
+</tr>`,
   ];
   if (s.source.kind === 'git') {
     const ok = g.lastError === null ? (g.lastFetchAt === null ? null : true) : false;
-    rows.push(
-      html`<tr>
-        <td>Git remote</td>
-        <td><code>${s.source.repository ?? ''}</code></td>
-        <td>
-          ${yesNo(ok, 'reachable', `failing (${g.consecutiveFailures} in a row)`, 'not fetched yet')}
-        </td>
-        <td>${when(g.lastFetchAt)}</td>
-        <td>
-          ${g.lastError ?? ''}${g.nextRetryAt ? html` <span class="muted">next try ${when(g.nextRetryAt)}</span>` : ''}
-        </td>
-      </tr>`,
-    );
+    const failing = `failing (${g.consecutiveFailures} in a row)`;
+    const retry = g.nextRetryAt
+      ? markup` <span class="muted">next try ${when(g.nextRetryAt)}</span>`
+      : '';
+    rows.push(markup`<tr>
+<td>Git remote</td>
+<td><code>${s.source.repository ?? ''}</code></td>
+<td>${yesNo(ok, 'reachable', failing, 'not fetched yet')}</td>
+<td>${when(g.lastFetchAt)}</td>
+<td>${g.lastError ?? ''}${retry}</td>
+</tr>`);
   }
   if (s.leader?.enabled) {
-    rows.push(
-      html`<tr>
-        <td>Kubernetes Lease</td>
-        <td><code>${s.leader.lease}</code></td>
-        <td>
-          ${yesNo(s.leader.leader !== null ? true : null, 'a leader is elected', '', 'no leader known')}
-        </td>
-        <td>${when(s.leader.lastTransitionAt)}</td>
-        <td></td>
-      </tr>`,
-    );
+    rows.push(markup`<tr>
+<td>Kubernetes Lease</td>
+<td><code>${s.leader.lease}</code></td>
+<td>${yesNo(s.leader.leader !== null ? true : null, 'a leader is elected', '', 'no leader known')}</td>
+<td>${when(s.leader.lastTransitionAt)}</td>
+<td></td>
+</tr>`);
   }
   return section(
     'connections',
     'Connections',
-    html`<table>
-      <thead>
-        <tr>
-          <th>System</th>
-          <th>Where</th>
-          <th>State</th>
-          <th>Last answered</th>
-          <th>Last error</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>`,
+    markup`<table>
+<thead><tr><th>System</th><th>Where</th><th>State</th><th>Last answered</th><th>Last error</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`,
   );
 }
