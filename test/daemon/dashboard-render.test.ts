@@ -117,6 +117,20 @@ describe('the page', () => {
   });
 });
 
+describe('the page on a follower replica', () => {
+  it('says at the top that runs and held changes are on the leader', async () => {
+    const s = hostileStatus(await driftedScenario());
+    const live = shownText(pageHtml(s, { approvals: true, daemonUrl: null }, new Date(0)));
+    expect(live).toMatch(
+      /follows the leader .*only the leader reconciles, applies and holds approvals/,
+    );
+    const leader = { ...s, leader: { ...s.leader!, isLeader: true } };
+    expect(pageHtml(leader, { approvals: true, daemonUrl: null }, new Date(0))).not.toContain(
+      'class="notice"',
+    );
+  });
+});
+
 describe('planDigest', () => {
   it('drops noop changes, keeps the summary, and cuts long plans with the steps of what it keeps', async () => {
     const plan = await driftedScenario();

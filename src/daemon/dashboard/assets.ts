@@ -31,6 +31,7 @@ pre.plan { background: var(--term); color: var(--term-fg); padding: .75rem 1rem;
 section > p .t-green, dd .t-green { color: #1a7f37; } section > p .t-red, dd .t-red { color: #cf222e; }
 dd .t-yellow { color: #9a6700; } dd .t-magenta { color: #8250df; }
 .muted { color: var(--muted); }
+.notice { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: .4rem .7rem; }
 dl.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: .5rem 1.5rem; margin: 0; }
 dl.facts div { display: flex; flex-direction: column; }
 dt { font-size: .75rem; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); }

@@ -28,6 +28,12 @@ export function overviewSection(s: DaemonStatus): SafeHtml {
   const lastPlan = planned
     ? markup`<a href="#run-${planned.id}">run #${planned.id}</a>: ${closingLine(planned.plan!)}`
     : markup`<span class="muted">none</span>`;
+  const follower =
+    s.leader?.enabled && !s.leader.isLeader
+      ? markup`<p class="notice">This replica (<code>${s.leader.identity}</code>) follows ${
+          s.leader.leader ? markup`the leader <code>${s.leader.leader}</code>` : 'no leader yet'
+        }: only the leader reconciles, applies and holds approvals, so runs and held changes are on its page.</p>`
+      : undefined;
   return section(
     'overview',
     'Overview',
@@ -41,6 +47,7 @@ export function overviewSection(s: DaemonStatus): SafeHtml {
 <div><dt>Last success</dt><dd>${when(s.lastSuccessAt)}</dd></div>
 <div><dt>Last plan</dt><dd>${lastPlan}</dd></div>
 </dl>`,
+    follower,
   );
 }
 
