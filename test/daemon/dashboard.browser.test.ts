@@ -19,7 +19,7 @@ import { QUEUE_DEFAULTS } from '../../src/model/common.js';
 import type { LiveState } from '../../src/model/live.js';
 import { browserMissing, launchBrowser, type TestBrowser } from './browser.js';
 import { ADMIN_TOKEN, startDashboardDaemon, type DashboardHarness } from './dashboard-harness.js';
-import { manifests } from './fixtures.js';
+import { manifests, setRunConcurrency } from './fixtures.js';
 import { TestRepo } from './helpers.js';
 
 const suite = browserMissing ? describe.skip : describe;
@@ -53,7 +53,7 @@ suite(title, () => {
       expect((await h.status()).outcome).toBe('applied');
 
       // Drift: someone lowers the queue's concurrency by hand; the drift run puts it back.
-      await setRunConcurrency(h, 'batch', 7);
+      await setRunConcurrency(h.cp, 'batch', 7);
       await h.daemon.reconcile('drift');
       expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
 
@@ -224,20 +224,6 @@ async function screenshot(page: Page): Promise<void> {
   if (process.env.POOLSYNC_UPDATE_SCREENSHOT === '1') {
     copyFileSync(file, resolve(__dirname, '../../docs/dashboard.png'));
   }
-}
-
-async function setRunConcurrency(h: DashboardHarness, name: string, n: number): Promise<void> {
-  const { pool, clusters, action_concurrency, depth, priority, fairness } =
-    await h.cp.getQueue(name);
-  await h.cp.updateQueue(name, {
-    pool,
-    clusters,
-    run_concurrency: n,
-    action_concurrency,
-    depth,
-    priority,
-    fairness,
-  });
 }
 
 function hostile(name: string): LiveState['queues'][number] {
