@@ -5,11 +5,10 @@
  */
 import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import type { QueueSpec } from '../../../src/model/common.js';
 import type { Step } from '../../../src/model/plan.js';
-import { apiKey, openUnion, startUnionServer, type UnionServer } from './helpers.js';
+import { apiKey, openUnion, rejection, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -29,16 +28,6 @@ function recorder() {
     interceptor,
     count: (m: string) => calls.filter((c) => c.procedure === m).length,
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<ControlPlaneError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ControlPlaneError);
-    return err as ControlPlaneError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) => {

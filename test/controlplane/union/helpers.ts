@@ -7,6 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Interceptor } from '@connectrpc/connect';
+import { expect } from 'vitest';
+import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
 import { OAuthServer, type OAuthClientConfig } from '../../../src/controlplane/embedded/oauth.js';
 import { startControlPlaneServer } from '../../../src/controlplane/embedded/server.js';
@@ -107,4 +109,15 @@ export async function openUnion(
 /** stderr less apply's warning that this backend has no apply lock of its own (apply-lock.ts). */
 export function unexpectedStderr(stderr: string): string {
   return stderr.replace(/^warning: the union control plane has no apply lock of its own:.*\n/m, '');
+}
+
+/** The ControlPlaneError `p` rejects with (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<ControlPlaneError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ControlPlaneError);
+    return err as ControlPlaneError;
+  }
+  throw new Error('expected a rejection');
 }

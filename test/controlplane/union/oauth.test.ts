@@ -7,10 +7,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
 import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
-import { apiKey, openUnion, startUnionServer, type UnionServer } from './helpers.js';
+import { apiKey, openUnion, rejection, startUnionServer, type UnionServer } from './helpers.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -56,16 +55,6 @@ const discovery = (base: string) => ({
   headerName: 'authorization',
 });
 
-async function failure(p: Promise<unknown>): Promise<ControlPlaneError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ControlPlaneError);
-    return err as ControlPlaneError;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('the token endpoint', () => {
   it('5xx and 429 are retried with backoff (429 honours Retry-After), then the token is used', async () => {
     const answers = [503, 429, 502];
@@ -88,7 +77,7 @@ describe('the token endpoint', () => {
 
   it('gives up after the retry budget: UNAVAILABLE naming the status', async () => {
     const { base, seen } = await serve((_req, res) => json(res, 503, {}));
-    const err = await failure(new TokenSource(KEY, discovery(base), FAST).token());
+    const err = await rejection(new TokenSource(KEY, discovery(base), FAST).token());
     expect(err.code).toBe('UNAVAILABLE');
     expect(err.message).toContain('answered HTTP 503');
     expect(seen).toHaveLength(4); // the first attempt and 3 retries
@@ -111,7 +100,7 @@ describe('the token endpoint', () => {
       const { base, seen } = await serve((_req, res) =>
         json(res, status, { error: code, error_description: `echo ${SECRET}` }),
       );
-      const err = await failure(new TokenSource(KEY, discovery(base), FAST).token());
+      const err = await rejection(new TokenSource(KEY, discovery(base), FAST).token());
       expect(err.code, code).toBe('UNAUTHENTICATED');
       expect(err.message, code).toMatch(pattern);
       expect(err.message, code).toContain(`HTTP ${status} ${code}`);
@@ -189,7 +178,7 @@ describe('discovery', () => {
         return json(res, 200, { issuer: idp.base });
       json(res, 404, {});
     });
-    const err = await failure(discover(endpoint.base, FAST));
+    const err = await rejection(discover(endpoint.base, FAST));
     expect(err.message).toContain('HTTP 404');
     expect(err.message).toContain('names another issuer');
   });
