@@ -97,16 +97,22 @@ export function manualArgv(step: Step, cliPath: string, filePath: string | null)
 export interface CliRunnerOptions {
   /** Kills a command that runs longer (default 10 minutes). */
   timeoutMs?: number;
-  /**
-   * Variables added to the child's environment: the credentials the CLI reads from there
-   * (ControlPlane.manualCommandEnv, e.g. FLYTE_API_KEY), never from argv.
-   */
-  env?: Record<string, string>;
+}
+
+/** The control plane whose manual steps run: it names the credentials its CLI reads. */
+export interface ManualCredentials {
+  /** Variables for the child's environment (e.g. FLYTE_API_KEY), never its argv. */
+  manualCommandEnv?(): Record<string, string>;
 }
 
 /** A `runManual` for the executor that runs each manual step's command with `cliPath`. */
-export function flyteCliRunner(cliPath: string, opts: CliRunnerOptions = {}) {
+export function flyteCliRunner(
+  cliPath: string,
+  credentials: ManualCredentials = {},
+  opts: CliRunnerOptions = {},
+) {
   const timeoutMs = opts.timeoutMs ?? 10 * 60 * 1000;
+  const env = credentials.manualCommandEnv?.() ?? {};
   return async (
     step: Step,
     onOutput: (stream: 'stdout' | 'stderr', line: string) => void,
@@ -120,7 +126,7 @@ export function flyteCliRunner(cliPath: string, opts: CliRunnerOptions = {}) {
         await writeFile(filePath, file.content, { mode: 0o600 });
       }
       const [bin, ...args] = manualArgv(step, cliPath, filePath);
-      await runChild(bin!, args, timeoutMs, onOutput, opts.env ?? {});
+      await runChild(bin!, args, timeoutMs, onOutput, env);
       return { note: `ran ${[cliPath, ...shellWords(step.manual!.command).slice(1)].join(' ')}` };
     } finally {
       if (dir) await rm(dir, { recursive: true, force: true });

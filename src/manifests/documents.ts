@@ -13,12 +13,8 @@ import {
   type PoolContract,
   type Priority,
 } from '../model/common.js';
-import {
-  CONTRACT_ANNOTATION,
-  CONTRACT_UNKNOWN,
-  type Annotations,
-  type SourceLocation,
-} from '../model/desired.js';
+import type { Annotations, SourceLocation } from '../model/desired.js';
+import { poolContract } from './pool-contract.js';
 import {
   MANIFEST_KINDS,
   show,
@@ -377,11 +373,6 @@ function addressOf(kind: ManifestKind, value: Record<string, unknown>): string |
 }
 
 /* The shapes below are guaranteed by the schema that just passed. */
-interface RawPoolSpec {
-  object_store_ref: { uri: string; endpoint?: string };
-  secret_store: PoolContract['secret_store'];
-  image_registry?: { locator: string };
-}
 interface RawClusterSpec {
   pool?: string;
   enabled?: boolean;
@@ -414,8 +405,6 @@ function typed(
   const base = baseOf(value, root, file, faults, addr);
   switch (kind) {
     case 'ClusterPool': {
-      const spec = value['spec'] as RawPoolSpec;
-      const unknown = base.annotations[CONTRACT_ANNOTATION] === CONTRACT_UNKNOWN;
       return {
         name: base.name,
         annotations: base.annotations,
@@ -424,16 +413,7 @@ function typed(
         faults: base.faults,
         address: base.address,
         kind,
-        contract: unknown
-          ? null
-          : {
-              object_store_ref: {
-                uri: spec.object_store_ref.uri,
-                endpoint: spec.object_store_ref.endpoint ?? '',
-              },
-              secret_store: { type: spec.secret_store.type, locator: spec.secret_store.locator },
-              image_registry: spec.image_registry ? { locator: spec.image_registry.locator } : null,
-            },
+        contract: poolContract(value['spec'], base.annotations),
       };
     }
     case 'Cluster': {

@@ -15,8 +15,7 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import type { PlanContext } from './context.js';
-import { type QueueDecision } from './context.js';
+import type { PlanContext, QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { UNMANAGED_REASON } from './pools.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';

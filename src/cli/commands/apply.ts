@@ -233,10 +233,7 @@ export async function runApply(
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
       ...(flyteCli !== undefined
-        ? {
-            runManual: flyteCliRunner(flyteCli, { env: cp.manualCommandEnv?.() ?? {} }),
-            canRunManual: isCliCommand,
-          }
+        ? { runManual: flyteCliRunner(flyteCli, cp), canRunManual: isCliCommand }
         : {}),
     });
     lines.flush();

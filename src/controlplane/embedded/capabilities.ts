@@ -173,9 +173,7 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
       if (named) throw named;
       const why = settled(state, op.name, op.at);
       if (why) throw precondition(`queue "${op.name}" ${why}, then delete it`, addr, 'Q6');
-      removeQueue(state, op.name); // keeps the state's index current (state.ts header)
-      state.draining.delete(op.name);
-      state.activity.delete(op.name);
+      dropQueue(state, op.name);
       return;
     }
     case 'move_cluster':
@@ -286,23 +284,40 @@ function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' 
 }
 
 /**
- * `queue_move` (Q3 lifted): why a queue cannot move to `pool` now, or null. Like a cluster
- * move, only once nothing can still run on it: drained with `drain`, idle without.
+ * Why a queue's pool cannot change to `pool` now, or null: never (Q3; Q4 for a co-named
+ * queue, Q5 for `default`), except with `queue_move` for another queue once nothing can still
+ * run on it, like a cluster move: drained with `drain`, idle without.
  */
-export function queueMoveRefusal(
+export function poolChangeRefusal(
   state: State,
-  name: string,
+  queue: QueueRecord,
   pool: string,
   at: number,
 ): ControlPlaneError | null {
-  const why = settled(state, name, at);
+  const addr = address('Queue', queue.name);
+  const rule = queue.name === DEFAULT_QUEUE ? 'Q5' : queue.cluster_managed ? 'Q4' : 'Q3';
+  if (rule !== 'Q3' || !state.capabilities.queue_move) {
+    return precondition(
+      `queue "${queue.name}" is in pool "${queue.spec.pool}"; a queue's pool can never change (${rule}): create a new queue in "${pool}"`,
+      addr,
+      rule,
+    );
+  }
+  const why = settled(state, queue.name, at);
   return why
     ? precondition(
-        `queue "${name}" cannot move to pool "${pool}" (queue_move): it ${why}, then move it`,
-        address('Queue', name),
+        `queue "${queue.name}" cannot move to pool "${pool}" (queue_move): it ${why}, then move it`,
+        addr,
         'Q3',
       )
     : null;
+}
+
+/** Removes a queue and what the capabilities keep of it (drain state, activity). */
+export function dropQueue(state: State, name: string): void {
+  removeQueue(state, name); // keeps the state's index current (state.ts header)
+  state.draining.delete(name);
+  state.activity.delete(name);
 }
 
 /**

@@ -81,6 +81,11 @@ const CODES: Partial<Record<Code, ControlPlaneErrorCode>> = {
   [Code.PermissionDenied]: 'UNAUTHENTICATED',
 };
 
+/** Whether `err` is a ConnectError with this code. */
+export function isCode(err: unknown, code: 'NotFound' | 'AlreadyExists'): boolean {
+  return err instanceof ConnectError && err.code === Code[code];
+}
+
 /** `NOT_FOUND`-style name of a Connect code, as gRPC spells it. */
 export function grpcCodeName(code: Code): string {
   return Code[code].replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();

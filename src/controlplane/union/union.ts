@@ -7,7 +7,7 @@
  * What Union has no public RPC for throws `noPublicApi` naming the `flyte` command; the same
  * command is offered to the planner through `backend.manualStep` (manual.ts).
  */
-import { Code, ConnectError, createClient, type Client, type Transport } from '@connectrpc/connect';
+import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import type {
   Assignment,
   AssignmentKey,
@@ -38,6 +38,7 @@ import type {
 } from '../types.js';
 import {
   FLYTE_API_KEY_ENV,
+  noAssignments,
   noPublicApi,
   unionManual,
   unionManualStep,
@@ -55,8 +56,10 @@ import {
   selfSelecting,
   withManagedFields,
 } from './mapping.js';
+import { firstQueueMetrics } from './metrics.js';
 import { DefaultQueueSettings } from './settings.js';
-import { DEFAULT_RETRY, withRetry, type CallState, type RetryPolicy } from './transport.js';
+import { SharedReads, sweep } from './sweeps.js';
+import { DEFAULT_RETRY, isCode, withRetry, type CallState, type RetryPolicy } from './transport.js';
 
 export interface UnionControlPlaneOptions {
   transport: Transport;
@@ -89,7 +92,7 @@ export class UnionControlPlane implements ControlPlane {
   private readonly retry: RetryPolicy;
   private readonly pageSize: number;
   private readonly onClose: (() => void) | undefined;
-  private inflight = new Map<string, Promise<unknown>>();
+  private readonly reads = new SharedReads();
 
   constructor(opts: UnionControlPlaneOptions) {
     this.manual = unionManual(opts.cli);
@@ -122,49 +125,32 @@ export class UnionControlPlane implements ControlPlane {
     return withRetry({ rpc, address: addr, org: this.org }, this.retry, fn);
   }
 
-  /** Concurrent identical reads share one sweep. */
-  private shared<T>(key: string, read: () => Promise<T>): Promise<T> {
-    const running = this.inflight.get(key) as Promise<T> | undefined;
-    if (running) return running;
-    const p = read().finally(() => this.inflight.delete(key));
-    this.inflight.set(key, p);
-    return p;
-  }
-
   private rawQueues(): Promise<Queue[]> {
-    return this.shared('queues', async () => {
-      const out: Queue[] = [];
-      let token = '';
-      do {
+    return this.reads.get('queues', () =>
+      sweep(async (token) => {
         const res = await this.call(`${QUEUES}/ListQueues`, null, () =>
           this.queues.listQueues({
             organization: this.org,
             request: { limit: this.pageSize, token },
           }),
         );
-        out.push(...res.queues);
-        token = res.token;
-      } while (token !== '');
-      return out;
-    });
+        return { items: res.queues, token: res.token };
+      }),
+    );
   }
 
   private rawClusters(): Promise<Cluster[]> {
-    return this.shared('clusters', async () => {
-      const out: Cluster[] = [];
-      let token = '';
-      do {
+    return this.reads.get('clusters', () =>
+      sweep(async (token) => {
         const res = await this.call(`${CLUSTERS}/ListClusters`, null, () =>
           this.clusters.listClusters({
             organization: this.org,
             request: { limit: this.pageSize, token },
           }),
         );
-        out.push(...res.clusters);
-        token = res.token;
-      } while (token !== '');
-      return out;
-    });
+        return { items: res.clusters, token: res.token };
+      }),
+    );
   }
 
   private async liveQueuesAndClusters(): Promise<[LiveQueue[], Cluster[]]> {
@@ -246,39 +232,12 @@ export class UnionControlPlane implements ControlPlane {
     return [];
   }
 
-  /** Q7 through WatchQueueMetrics: the first message of the stream, then the stream is closed. */
+  /** Q7 through WatchQueueMetrics (metrics.ts). */
   async queueMetrics(name: string): Promise<QueueMetrics> {
-    const addr = address('Queue', name);
     const queue = await this.getQueue(name);
-    return this.call(`${QUEUES}/WatchQueueMetrics`, addr, async () => {
-      const abort = new AbortController();
-      try {
-        const stream = this.queues.watchQueueMetrics(
-          { poolId: { organization: this.org, name: queue.pool }, queueNames: [name] },
-          { signal: abort.signal },
-        );
-        for await (const msg of stream) {
-          const m = msg.metrics.find((x) => x.id?.name === name);
-          if (m)
-            return {
-              runs_in_flight: m.runsInFlight,
-              actions_in_flight: m.actionsInFlight,
-              depth: m.currentDepth,
-            };
-          // Union leaves drained queues out of the stream: nothing is in flight there.
-          if (queue.state === 'drained')
-            return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
-          break;
-        }
-        throw new ControlPlaneError(
-          'NOT_FOUND',
-          `${addr}: WatchQueueMetrics of pool "${queue.pool}" sent no metrics for the queue`,
-          addr,
-        );
-      } finally {
-        abort.abort();
-      }
-    });
+    return this.call(`${QUEUES}/WatchQueueMetrics`, address('Queue', name), () =>
+      firstQueueMetrics(this.queues, this.org, queue),
+    );
   }
 
   createPool(name: string, contract: PoolContract): Promise<LivePool> {
@@ -433,22 +392,6 @@ export class UnionControlPlane implements ControlPlane {
   async close(): Promise<void> {
     this.onClose?.();
   }
-}
-
-function noAssignments(key: AssignmentKey): ControlPlaneError {
-  const addr = address(
-    'PoolAssignment',
-    [key.project, key.domain, key.workflow].filter(Boolean).join('/'),
-  );
-  return new ControlPlaneError(
-    'FAILED_PRECONDITION',
-    `${addr}: Union v2 has no pool assignments; declare a DefaultQueue for the project/domain instead`,
-    addr,
-  );
-}
-
-function isCode(err: unknown, code: 'NotFound' | 'AlreadyExists'): boolean {
-  return err instanceof ConnectError && err.code === Code[code];
 }
 
 function sameSpec(a: QueueSpec, b: QueueSpec): boolean {
