@@ -218,7 +218,7 @@ describe('examples/github-actions/poolsync-plan.yml', () => {
       scripts: Record<string, string>;
     };
     expect(files).toContain(pkg.bin.poolsync!.replace(/^\.\//, ''));
-    expect(pkg.scripts.prepublishOnly).toMatch(/build/);
+    expect(pkg.scripts.prepack).toMatch(/build/);
     expect(readFileSync(join(ws, 'poolsync/dist/cli/main.js'), 'utf8')).toMatch(
       /^#!\/usr\/bin\/env node/,
     );
@@ -238,10 +238,9 @@ describe('examples/gitlab-ci/.gitlab-ci.yml', () => {
     expect(job.image).toMatch(/^node:(2[0-9])/);
     const project = join(ws, 'config');
     const head = configRepository(project);
-    // `git clone --branch` needs a branch or tag: a mirror of this repository with one.
+    // A mirror of this repository; POOLSYNC_REF pins a commit by its full SHA, as a user pins it.
     const mirror = join(tmp, 'poolsync-mirror.git');
     sh('git', ['clone', '-q', '--bare', ROOT, mirror], tmp);
-    sh('git', ['update-ref', 'refs/heads/ci-test', sourceCommit], mirror);
     const env: Record<string, string> = {
       GITLAB_CI: 'true',
       CI: 'true',
@@ -256,7 +255,7 @@ describe('examples/gitlab-ci/.gitlab-ci.yml', () => {
       GITLAB_TOKEN: forge.token,
       POOLSYNC_CONTROL_PLANE: `file:${join(tmp, 'gitlab-cp.json')}`,
       POOLSYNC_GIT_URL: `file://${mirror}`,
-      POOLSYNC_REF: 'ci-test',
+      POOLSYNC_REF: sourceCommit,
     };
     // GitLab expands $VARS in `variables:` values.
     for (const [k, v] of Object.entries(job.variables ?? {}))
