@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadCommands } from './commands/index.js';
+import { completesPath } from './commands/completion.js';
 import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
@@ -23,7 +24,20 @@ export async function main(argv: string[]): Promise<number> {
       .options(command === 'daemon' ? {} : { 'log-format': logFormatOption })
       // Answers `--get-yargs-completions` for the scripts of `poolsync completion SHELL`; the
       // command yargs would add for it is hidden: `completion` (commands/completion.ts) prints them.
-      .completion('__completion', false)
+      .completion(
+        '__completion',
+        false,
+        (
+          _current: string,
+          _argv: unknown,
+          defaults: (done?: (err: Error | null, list?: string[]) => void) => void,
+          done: (list: string[]) => void,
+        ) => {
+          const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
+          if (completesPath(words)) done([]);
+          else defaults();
+        },
+      )
       .demandCommand(1, 'Name a command: see `poolsync --help`.')
       .strict()
       .recommendCommands()
