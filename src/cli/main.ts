@@ -11,8 +11,9 @@ import { escapeTerminal } from '../util/terminal-text.js';
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const command = argv.find((a) => !a.startsWith('-')) ?? null;
-  // The daemon logs JSON through pino itself (its own --log-format).
-  if (command !== 'daemon' && wantsJsonLogs(argv, process.env)) jsonStderr(command);
+  // The daemon logs through pino (stdout); its stderr (configuration errors, before the
+  // logger exists) is JSON here like every command's.
+  if (wantsJsonLogs(argv, process.env)) jsonStderr(command);
   try {
     const commands = await loadCommands(argv);
     const cli = yargs(argv);
