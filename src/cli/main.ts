@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadCommands } from './commands/index.js';
 import { completesPath } from './commands/completion.js';
+import { singleDashError } from './single-dash.js';
 import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
@@ -15,6 +16,8 @@ export async function main(argv: string[]): Promise<number> {
   // logger exists) is JSON here like every command's.
   if (wantsJsonLogs(argv, process.env)) jsonStderr(command);
   try {
+    const singleDash = argv.includes('--get-yargs-completions') ? null : singleDashError(argv);
+    if (singleDash) throw singleDash;
     const commands = await loadCommands(argv);
     const cli = yargs(argv);
     skipHelpPrerender(cli);

@@ -38,6 +38,13 @@ export interface Change {
    * own (C2/C3 queues created by a registration, C8 selectors pruned by a cluster delete).
    */
   caused_by?: string | null;
+  /**
+   * The object as the step of `caused_by` alone leaves it, when the change also has steps of
+   * its own (a co-named queue created with the defaults by a registration, C2, then updated to
+   * the repository's settings). A partial plan (`--target`) that keeps the cause but not those
+   * steps shows this as `after`: what apply will leave.
+   */
+  caused_after?: Record<string, unknown> | null;
   /** Why the steps of a capability-enabled change are safe (drain, queue delete, move, pool update). */
   note?: string | null;
 }

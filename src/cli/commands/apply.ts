@@ -12,22 +12,16 @@ import { createInterface } from 'node:readline/promises';
 import { batchedLines } from '../../util/batched-lines.js';
 import type { Argv, CommandModule } from 'yargs';
 import {
-  acquireApplyLock,
   ApplyRefusedError,
   DEFAULT_PARALLELISM,
   DEFAULT_STATE_DIR,
   FILE_PARALLELISM,
   defaultParallelism,
   executePlan,
-  lockPathFor,
-  LockHeldError,
-  type ApplyLock,
 } from '../../apply/index.js';
-import {
-  ApplyLockHeldError,
-  holdSharedApplyLock,
-  type HeldApplyLock,
-} from '../../apply/apply-lock.js';
+import type { HeldApplyLock } from '../../apply/apply-lock.js';
+import { lockWait } from '../../apply/lock-wait.js';
+import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { PlanFileError, readPlanFile } from '../../apply/planfile.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../apply/last-applied.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
@@ -42,8 +36,10 @@ import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
 import {
   apiKeyFileOption,
+  checkLockTimeout,
   checkMaxRetries,
   colorOption,
+  lockTimeoutOption,
   controlPlaneOption,
   replaceOption,
   targetOption,
@@ -61,6 +57,7 @@ export interface ApplyArgs {
   /** Absent: defaultParallelism of the control-plane URL. */
   parallelism?: number;
   'wait-timeout': string;
+  'lock-timeout': string;
   'max-retries': number;
   'token-file'?: string;
   'api-key-file'?: string;
@@ -97,6 +94,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
+      .option('lock-timeout', lockTimeoutOption)
       .option('max-retries', maxRetriesOption)
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
@@ -150,6 +148,7 @@ export async function runApply(
       `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
     );
   }
+  const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
   const colors = useColor(args.color) ? ANSI : NO_COLOR;
   const lines = batchedLines(process.stdout);
   const out = lines.line;
@@ -175,18 +174,26 @@ export async function runApply(
 
   // The token never comes from a flag value (it would show in `ps` and shell history).
   const token = await resolveToken(args['token-file']);
-  const lock = await takeLock(url, args['state-dir']);
+  // --lock-timeout: one deadline for every lock this apply takes.
+  const wait = lockWait(lockTimeoutMs, (message, remainingMs) =>
+    process.stderr.write(
+      `Waiting up to ${Math.ceil(remainingMs / 1000)}s (--lock-timeout) for the lock: ${message}\n`,
+    ),
+  );
+  const lock = await takeLock(url, args['state-dir'], wait);
   let cp: ControlPlane | null = null;
   let shared: HeldApplyLock | null = null;
   try {
     let plan: Plan;
-    cp = await open(url, {
-      // One connection per call in flight (P=128 is not capped at a fixed pool size).
-      http: { connections: Math.max(parallelism, 8), maxRetries },
-      ...(token === undefined ? {} : { token }),
-      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
-    });
-    shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK);
+    cp = await openWaiting(wait, () =>
+      open(url, {
+        // One connection per call in flight (P=128 is not capped at a fixed pool size).
+        http: { connections: Math.max(parallelism, 8), maxRetries },
+        ...(token === undefined ? {} : { token }),
+        ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+      }),
+    );
+    shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK, wait);
     if (saved !== null) {
       plan = saved;
       // plan.md: re-read live state; a plan made against another state is refused before any call.
@@ -258,33 +265,6 @@ export async function runApply(
   }
 }
 
-/** The lock across machines (the control plane's own, or --lock's Kubernetes Lease), renewed while applying. */
-async function takeSharedLock(
-  cp: ControlPlane,
-  url: string,
-  lockFile: string,
-  lockFlag: string | undefined,
-): Promise<HeldApplyLock> {
-  let k8s = null;
-  if (lockFlag !== undefined && lockFlag.trim() !== '') {
-    const { parseLeaseRef, loadKubeConfig } = await import('../../lease/k8s-lease.js');
-    k8s = { ref: parseLeaseRef(lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
-  }
-  try {
-    return await holdSharedApplyLock({
-      cp,
-      url,
-      k8s,
-      lockFile,
-      who: 'poolsync apply',
-      warn: (m) => process.stderr.write(`warning: ${m}\n`),
-    });
-  } catch (err) {
-    if (err instanceof ApplyLockHeldError) throw new UserError(err.message);
-    throw err;
-  }
-}
-
 /** The state this apply left, for `plan --refresh-only` (last-applied.ts); under the lock. */
 async function recordLastApplied(
   url: string,
@@ -313,15 +293,6 @@ async function checkCli(path: string): Promise<void> {
     throw new UserError(
       `--flyte-cli ${path}: not an executable file; install the flyte CLI (https://www.union.ai/docs) or give its path`,
     );
-  }
-}
-
-async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
-  try {
-    return await acquireApplyLock(lockPathFor(url, stateDir));
-  } catch (err) {
-    if (err instanceof LockHeldError) throw new UserError(err.message);
-    throw err;
   }
 }
 

@@ -25,7 +25,9 @@ import {
   targetOption,
   tokenFileOption,
   apiKeyFileOption,
+  checkLockTimeout,
   checkMaxRetries,
+  lockTimeoutOption,
   maxRetriesOption,
   useColor,
 } from '../options.js';
@@ -46,6 +48,7 @@ interface PlanArgs extends CommentArgs {
   replace?: string[];
   'refresh-only': boolean;
   'state-dir': string;
+  'lock-timeout': string;
 }
 
 export const planCommand: CommandModule<object, PlanArgs> = {
@@ -76,6 +79,11 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         default: false,
         describe:
           'Show only what changed on the control plane since the last apply (drift), proposing nothing',
+      })
+      .option('lock-timeout', {
+        ...lockTimeoutOption,
+        describe:
+          "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
       })
       .option('state-dir', {
         type: 'string',
@@ -109,6 +117,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 };
 
 async function runPlan(args: PlanArgs): Promise<number> {
+  checkLockTimeout(args['lock-timeout']);
   if (args['refresh-only']) {
     const other = (['target', 'replace', 'out', 'comment'] as const).find(
       (k) => args[k] !== undefined,
@@ -189,9 +198,13 @@ async function runRefreshOnly(args: PlanArgs): Promise<number> {
   const maxRetries = checkMaxRetries(args['max-retries']);
   const last = await readLastApplied(lastAppliedPathFor(args['control-plane'], args['state-dir']));
   const token = await resolveToken(args['token-file']);
+  // Reads only, with the credentials a plan takes: no writer lock on an embedded state (a
+  // running `control-plane serve` or apply holds it), the Union API key of --api-key-file.
   const cp = await openControlPlane(args['control-plane'], {
+    readOnly: true,
     http: { maxRetries },
     ...(token ? { token } : {}),
+    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
   let live;
   try {
