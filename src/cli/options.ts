@@ -127,7 +127,8 @@ export const lockTimeoutOption = {
 } as const;
 
 /** --lock-timeout as milliseconds, else a UserError. */
-export function checkLockTimeout(value: string): number {
+export function checkLockTimeout(value: string | undefined): number {
+  if (value === undefined) return 0;
   const ms = parseDuration(value);
   if (ms === null) {
     throw new UserError(

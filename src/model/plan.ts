@@ -131,4 +131,9 @@ export interface Plan {
   errors: PlanError[];
   /** The control plane's capabilities the plan was made with (domain.md, Capabilities). */
   capabilities?: Capabilities;
+  /**
+   * The control plane the plan was made for (set by `poolsync plan`): `apply PLANFILE` refuses
+   * it anywhere else. Absent in plans saved before it was recorded.
+   */
+  control_plane?: { backend: string; endpoint: string; organization: string | null };
 }

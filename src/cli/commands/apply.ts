@@ -4,7 +4,6 @@
  * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply), 2 when
  * manual steps are left for a person (the runbook is printed last; docs/apply.md).
  */
-import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import { access, constants, stat } from 'node:fs/promises';
 import { printRunbook } from './apply-runbook.js';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
@@ -22,17 +21,16 @@ import {
 import type { HeldApplyLock } from '../../apply/apply-lock.js';
 import { lockWait } from '../../apply/lock-wait.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
-import { PlanFileError, readPlanFile } from '../../apply/planfile.js';
+import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../apply/last-applied.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
-import { openControlPlane, resolveToken } from '../../controlplane/open.js';
+import { checkStateFolder, openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
-import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
 import {
   apiKeyFileOption,
@@ -173,6 +171,9 @@ export async function runApply(
   const saved = target.kind === 'file' ? await readSavedPlan(target.path) : null;
 
   // The token never comes from a flag value (it would show in `ps` and shell history).
+  if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
+  // A file: state in a folder that does not exist is a typo: refused before the lock is made.
+  checkStateFolder(url);
   const token = await resolveToken(args['token-file']);
   // --lock-timeout: one deadline for every lock this apply takes.
   const wait = lockWait(lockTimeoutMs, (message, remainingMs) =>
@@ -196,21 +197,7 @@ export async function runApply(
     shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK, wait);
     if (saved !== null) {
       plan = saved;
-      // plan.md: re-read live state; a plan made against another state is refused before any call.
-      const live = await readLiveState(cp);
-      const now = liveFingerprint(live);
-      if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities)) {
-        throw new UserError(
-          `stale plan: ${target.path} was made with control-plane capabilities ${formatCapabilities(plan.capabilities)}, ` +
-            `the control plane now has ${formatCapabilities(live.capabilities)}. Nothing was applied; run \`poolsync plan\` again`,
-        );
-      }
-      if (now !== plan.live_fingerprint) {
-        throw new UserError(
-          `stale plan: the control plane changed since ${target.path} was made ` +
-            `(live state ${now}, plan made against ${plan.live_fingerprint}). Nothing was applied; run \`poolsync plan\` again`,
-        );
-      }
+      await checkSavedPlan(target.path, plan, url, cp);
     } else {
       plan = await buildPlan(target.path, cp, args);
       process.stdout.write(renderText(plan, { color: colors !== NO_COLOR }));
@@ -336,15 +323,6 @@ async function openTarget(path: string): Promise<Target> {
     throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
   }
   throw new UserError(`${path} is neither a folder nor a file`);
-}
-
-async function readSavedPlan(path: string): Promise<Plan> {
-  try {
-    return await readPlanFile(path);
-  } catch (err) {
-    if (err instanceof PlanFileError) throw new UserError(err.message);
-    throw err;
-  }
 }
 
 /** SIGINT/SIGTERM: start no new step, let running ones finish, report the rest not run. */

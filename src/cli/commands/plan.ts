@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
+import { controlPlaneIdentity } from '../../controlplane/identity.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
@@ -136,6 +137,8 @@ async function runPlan(args: PlanArgs): Promise<number> {
     ...(token ? { token } : {}),
     ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
+  // Recorded in the plan: `apply PLANFILE` refuses it on any other control plane.
+  const controlPlane = controlPlaneIdentity(args['control-plane'], cp);
   let result;
   try {
     result = await planRepository(args.dir, cp, {
@@ -159,7 +162,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     process.stderr.write('The repository is invalid: nothing was planned.\n');
     return 1;
   }
-  const plan = result.plan;
+  const plan: Plan = { ...result.plan, control_plane: controlPlane };
   if (args.comment !== undefined) {
     const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
     await publishComment(args, outcomeForPlan(plan));
