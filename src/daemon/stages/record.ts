@@ -3,7 +3,7 @@
  * metrics and one log line per run carrying commit, duration, phases, summary, the first
  * errors, blocked and held changes, so the log alone says what happened and what to fix.
  */
-import type { DaemonStatus } from '../status.js';
+import { CHANGED_LISTED, type DaemonStatus } from '../status.js';
 import type { Outcome, RunContext } from './context.js';
 
 export function recordStage(
@@ -14,7 +14,18 @@ export function recordStage(
   durationMs: number,
 ): void {
   const { o, state, reasons } = ctx;
-  const applied = outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0 };
+  const applied = outcome.applied ?? {
+    create: 0,
+    update: 0,
+    replace: 0,
+    delete: 0,
+    side_effects: 0,
+  };
+  const changed = (outcome.changed ?? []).map((c) => ({
+    address: c.address,
+    action: c.action,
+    sideEffect: c.side_effect,
+  }));
   state.lastRun = {
     id,
     trigger: [...reasons].sort(),
@@ -25,6 +36,8 @@ export function recordStage(
     commit: outcome.commit,
     message: outcome.message,
     applied,
+    changed: changed.slice(0, CHANGED_LISTED),
+    changedTotal: changed.length,
     phasesMs: { ...ctx.phases },
   };
   if (outcome.result !== 'unchanged') state.outcome = outcome.result;
@@ -50,6 +63,7 @@ export function recordStage(
     durationMs,
     phasesMs: ctx.phases,
     summary: state.summary,
+    counts: state.counts,
     applied,
     errors: state.errors.length,
     ...firstErrors(state, outcome),
