@@ -29,7 +29,9 @@ function stepTargets(plan: Pick<Plan, 'steps'>): Set<string> {
 
 /** A change the control plane makes itself as the effect of another object's step. */
 export function isSideEffect(change: Change, targets: ReadonlySet<string>): boolean {
-  return Boolean(change.caused_by) && !targets.has(change.address) && DONE_BY_STEPS.has(change.action);
+  return (
+    Boolean(change.caused_by) && !targets.has(change.address) && DONE_BY_STEPS.has(change.action)
+  );
 }
 
 /** The plan's side effects (see isSideEffect), in plan order. */
