@@ -5,7 +5,14 @@ import { countPlan } from '../plan/counts.js';
 
 export { renderText, type TextOptions } from './text.js';
 export { renderMarkdown, type MarkdownOptions } from './markdown.js';
-export { closingLine, countsText, hasNoChanges, summaryCounts, SYMBOL } from './common.js';
+export {
+  closingLine,
+  countsText,
+  hasNoChanges,
+  sideEffectLine,
+  summaryCounts,
+  SYMBOL,
+} from './common.js';
 
 /**
  * The plan.md JSON format: the Plan object as-is (schemas/plan.schema.json), 2-space indented,
