@@ -100,6 +100,8 @@ export interface LeaderStatus {
   isLeader: boolean;
   /** Holder of the Lease as last observed (null: none or unknown). */
   leader: string | null;
+  /** Where followers hand requests to the leader (published in the Lease), or null. */
+  leaderAddress: string | null;
   lease: string;
   lastTransitionAt: string | null;
 }
