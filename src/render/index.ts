@@ -3,7 +3,7 @@ import type { Plan } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
 
-export { renderText, type TextOptions } from './text.js';
+export { ACTION_STYLE, renderText, type TextOptions } from './text.js';
 export { renderMarkdown, type MarkdownOptions } from './markdown.js';
 export {
   closingLine,
