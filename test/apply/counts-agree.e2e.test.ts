@@ -50,60 +50,44 @@ afterAll(async () => {
 
 type Counts = Omit<PlanCounts, never>;
 
-/** `Plan: N to create, …, N blocked.` and the `N more changes follow` line. */
-function fromPlanText(text: string): Counts {
-  const m =
-    /Plan: (\d+) to create, (\d+) to update, (\d+) to replace, (\d+) to delete, (\d+) blocked\./.exec(
-      text,
-    );
+/** The six numbers a pattern captures (create, update, replace, delete, blocked, side effects). */
+function countsBy(pattern: RegExp, text: string): Counts {
+  const m = pattern.exec(text);
   expect(m, text).not.toBeNull();
-  const side = /(\d+) more changes? follows? from these steps/.exec(text);
-  const [create, update, replace, del, blocked] = m!.slice(1).map(Number) as number[];
+  const [create, update, replace, del, blocked, side] = m!.slice(1).map((x) => Number(x ?? 0));
   return {
     create: create!,
     update: update!,
     replace: replace!,
     delete: del!,
     blocked: blocked!,
-    side_effects: side ? Number(side[1]) : 0,
+    side_effects: side!,
   };
+}
+
+/** `Plan: N to create, …, N blocked.` and the `N more changes follow` line. */
+function fromPlanText(text: string): Counts {
+  const counts = countsBy(
+    /Plan: (\d+) to create, (\d+) to update, (\d+) to replace, (\d+) to delete, (\d+) blocked\./,
+    text,
+  );
+  const side = /(\d+) more changes? follows? from these steps/.exec(text);
+  return { ...counts, side_effects: side ? Number(side[1]) : 0 };
 }
 
 /** `Apply complete: N created, …; N blocked; N more changes made by the control plane itself`. */
-function fromApplyReport(text: string): Counts {
-  const m =
-    /Apply complete: (\d+) created, (\d+) updated, (\d+) replaced, (\d+) deleted; (\d+) blocked(?:; (\d+) more changes? made by the control plane itself)?/.exec(
-      text,
-    );
-  expect(m, text).not.toBeNull();
-  const [create, update, replace, del, blocked, side] = m!.slice(1).map((x) => Number(x ?? 0));
-  return {
-    create: create!,
-    update: update!,
-    replace: replace!,
-    delete: del!,
-    blocked: blocked!,
-    side_effects: side!,
-  };
-}
+const fromApplyReport = (text: string) =>
+  countsBy(
+    /Apply complete: (\d+) created, (\d+) updated, (\d+) replaced, (\d+) deleted; (\d+) blocked(?:; (\d+) more changes? made by the control plane itself)?/,
+    text,
+  );
 
 /** The daemon's message: `N to create, …, N blocked; N side effects (made by the control plane)`. */
-function fromDaemonMessage(text: string): Counts {
-  const m =
-    /(\d+) to create, (\d+) to update, (\d+) to replace, (\d+) to delete, (\d+) blocked(?:; (\d+) side effects? \(made by the control plane\))?/.exec(
-      text,
-    );
-  expect(m, text).not.toBeNull();
-  const [create, update, replace, del, blocked, side] = m!.slice(1).map((x) => Number(x ?? 0));
-  return {
-    create: create!,
-    update: update!,
-    replace: replace!,
-    delete: del!,
-    blocked: blocked!,
-    side_effects: side!,
-  };
-}
+const fromDaemonMessage = (text: string) =>
+  countsBy(
+    /(\d+) to create, (\d+) to update, (\d+) to replace, (\d+) to delete, (\d+) blocked(?:; (\d+) side effects? \(made by the control plane\))?/,
+    text,
+  );
 
 const appliedAsCounts = (
   a: { create: number; update: number; replace: number; delete: number; side_effects: number },

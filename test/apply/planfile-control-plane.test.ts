@@ -153,27 +153,20 @@ describe('file: control planes whose folder does not exist', () => {
       );
       expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
     }
-    const serve = await runCli([
+    const serveArgs = [
       'control-plane',
       'serve',
       '--listen',
       '127.0.0.1:0',
       '--state',
       join(missing, 'cp.json'),
-    ]);
+    ];
+    const serve = await runCli(serveArgs);
     expect(serve.code).toBe(1);
     expect(serve.stderr).toContain(`the folder ${missing} does not exist`);
     expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
 
-    const created = startCli([
-      'control-plane',
-      'serve',
-      '--listen',
-      '127.0.0.1:0',
-      '--state',
-      join(missing, 'cp.json'),
-      '--create-folder',
-    ]);
+    const created = startCli([...serveArgs, '--create-folder']);
     await created.waitForOutput((out) => out.includes('control plane listening on'));
     created.child.kill('SIGTERM');
     await created.done;

@@ -106,6 +106,20 @@ async function status(r: Replica): Promise<DaemonStatus | null> {
   }
 }
 
+/** The test Lease server, `cp` served over HTTP, and a config repository; closed after the test. */
+async function cluster(cp: EmbeddedControlPlane) {
+  const kube = await startFakeKubeApi();
+  cleanups.push(() => kube.close());
+  const server = await startControlPlaneServer({ controlPlane: cp });
+  cleanups.push(async () => {
+    await server.close();
+    await cp.close();
+  });
+  const repo = new TestRepo();
+  cleanups.push(() => repo.cleanup());
+  return { kube, server, repo };
+}
+
 const stepsDone = (r: Replica) =>
   r
     .lines()
@@ -114,8 +128,6 @@ const stepsDone = (r: Replica) =>
 
 describe('daemon --leader-elect', () => {
   it('of three replicas exactly one applies; SIGKILL of the leader: another takes over within the lease duration and converges; no step runs twice', async () => {
-    const kube = await startFakeKubeApi();
-    cleanups.push(() => kube.close());
     const cp = await EmbeddedControlPlane.open({ path: null });
     // Count (and slow down) registrations where they land: a step run twice would show here.
     const registered = new Map<string, number>();
@@ -125,13 +137,7 @@ describe('daemon --leader-elect', () => {
       registered.set(request.name, (registered.get(request.name) ?? 0) + 1);
       return register(request);
     };
-    const server = await startControlPlaneServer({ controlPlane: cp });
-    cleanups.push(async () => {
-      await server.close();
-      await cp.close();
-    });
-    const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    const { kube, server, repo } = await cluster(cp);
     const first = ['prod-1', 'prod-2', 'prod-3'];
     repo.commit(manifests({ clusters: first }));
 
@@ -234,16 +240,8 @@ describe('daemon --leader-elect', () => {
   }, 180_000);
 
   it('two replicas: a follower hands pushes, /reconcile, /approve and `poolsync approve` to the leader; readiness, /status and poolsync_ready agree; no listener leak', async () => {
-    const kube = await startFakeKubeApi();
-    cleanups.push(() => kube.close());
     const cp = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({ controlPlane: cp });
-    cleanups.push(async () => {
-      await server.close();
-      await cp.close();
-    });
-    const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    const { kube, server, repo } = await cluster(cp);
     repo.commit(manifests({ clusters: ['prod-1', 'prod-2'] }));
     const env = {
       KUBECONFIG: kube.kubeconfig,

@@ -78,22 +78,6 @@ interface Page<T> {
 }
 
 const RETRY_STATUS = [429, 500, 502, 503, 504];
-const RETRY_ERROR_CODES = [
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'ENETDOWN',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'EHOSTUNREACH',
-  'EPIPE',
-  'ETIMEDOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-];
 const ALL_METHODS: Dispatcher.HttpMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'];
 /**
  * Failures to connect at all (nothing listens, no such host, no route, connect timeout). Until
@@ -110,6 +94,17 @@ const CONNECT_ERROR_CODES = [
   'EHOSTDOWN',
   'EHOSTUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
+];
+/** Transport failures worth a retry: the connect failures and those of a connection in use. */
+const RETRY_ERROR_CODES = [
+  ...CONNECT_ERROR_CODES,
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ];
 export const CONNECT_RETRIES = 2;
 
