@@ -32,7 +32,7 @@ export function checkChartCredentials(
   const out: ValidationError[] = [];
   let firstWithCredentials: ExecutionClusterManifest | null = null;
   for (const c of clusters) {
-    if (c.auth?.type !== 'file_path' || !usable(c, '/spec/auth')) continue;
+    if (c.auth?.type !== 'file_path' || c.authConflict || !usable(c, '/spec/auth')) continue;
     firstWithCredentials ??= c;
     for (const field of ['tokenPath', 'certPath'] as const) {
       const path = c.auth[field];

@@ -250,7 +250,11 @@ async function renderedFileChanges(
   if (!desired.config.render) return '';
   const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
   const out: string[] = [];
-  for (const target of renderTargets(desired, commit)) {
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
+      continue;
+    }
     const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
     const cmp = compareTarget(target, current);
     if (cmp.status === 'same') continue;

@@ -21,7 +21,11 @@ export async function renderStage(
   const { commit, dir } = snapshot;
   const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
   const changed = [];
-  for (const target of renderTargets(desired, commit)) {
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      o.logger.warn({ file: target.path, err: target.error }, 'cannot render');
+      continue;
+    }
     const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
     if (compareTarget(target, current).status !== 'same') changed.push(target);
   }
