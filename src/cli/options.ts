@@ -104,6 +104,15 @@ export const targetOption = {
     'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
 } as const;
 
+/** `--accept-cascade ADDRESS` (repeatable) of plan and apply (docs/flyte-oss.md, What a delete takes along). */
+export const acceptCascadeOption = {
+  type: 'string',
+  array: true,
+  requiresArg: true,
+  describe:
+    'flyteadmin: let this delete (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W], repeatable) take along the narrower rows poolsync does not manage; else it is blocked. poolsync.yaml acceptCascade: does the same for every run',
+} as const;
+
 /** `--replace ADDRESS` (repeatable) of plan and apply: Terraform's -replace. */
 export const replaceOption = {
   type: 'string',

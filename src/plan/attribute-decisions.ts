@@ -104,7 +104,7 @@ export function block(ctx: PlanContext, v: AttributeView, reason: string): void 
 }
 
 /** Deleted along with `causedBy` and set again right after it (its set step waits for that delete). */
-export function reput(ctx: PlanContext, v: AttributeView, causedBy: string, note: string): void {
+export function reput(ctx: PlanContext, v: AttributeView, causedBy: string): void {
   const before = v.change.before;
   const after = v.change.after;
   const change = makeChange(
@@ -117,17 +117,11 @@ export function reput(ctx: PlanContext, v: AttributeView, causedBy: string, note
     null,
     causedBy,
   );
-  change.note = note;
   update(ctx, v, change, true, false);
 }
 
 /** Deleted by `causedBy`'s step: a side effect with no step of its own. */
-export function deletedAlong(
-  ctx: PlanContext,
-  v: AttributeView,
-  causedBy: string,
-  note: string,
-): void {
+export function deletedAlong(ctx: PlanContext, v: AttributeView, causedBy: string): void {
   const before = v.change.before;
   const change = makeChange(
     v.kind,
@@ -139,7 +133,6 @@ export function deletedAlong(
     null,
     causedBy,
   );
-  change.note = note;
   update(ctx, v, change, false, false);
 }
 

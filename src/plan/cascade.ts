@@ -92,16 +92,16 @@ export function planCascades(ctx: PlanContext, accepted: ReadonlySet<string>): v
       );
       continue;
     }
-    const note = `deleted by ${deletePath(v)} (${addr}), which deletes the narrower rows of its project/domain`;
-    for (const w of restore) reput(ctx, w, addr, `${note}; set again right after it`);
-    for (const w of unmanaged) deletedAlong(ctx, w, addr, `${note}; accepted`);
+    for (const w of restore) reput(ctx, w, addr);
+    for (const w of unmanaged) deletedAlong(ctx, w, addr);
     for (const r of rows) {
       const kind = MATCHABLE_KIND[r.resource_type];
       const name = attributeRowKey(r);
       const before = rowForm(r);
-      const change = makeChange(kind, name, 'delete', before, null, [], null, addr);
-      change.note = `${note}; accepted`;
-      ctx.otherRows.set(address(kind, name), change);
+      ctx.otherRows.set(
+        address(kind, name),
+        makeChange(kind, name, 'delete', before, null, [], null, addr),
+      );
     }
     if (takes.length + restore.length > 0)
       v.change.note = `${along}: ${[...takes, ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`)].join(', ')}`;

@@ -46,6 +46,7 @@ import {
   colorOption,
   controlPlaneOption,
   replaceOption,
+  acceptCascadeOption,
   targetOption,
   maxRetriesOption,
   tokenFileOption,
@@ -56,6 +57,7 @@ export interface ApplyArgs {
   path: string;
   target?: string[];
   replace?: string[];
+  'accept-cascade'?: string[];
   'control-plane': string;
   'auto-approve': boolean;
   /** Absent: defaultParallelism of the control-plane URL. */
@@ -119,6 +121,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
       .option('color', colorOption('the output'))
       .option('target', targetOption)
       .option('replace', replaceOption)
+      .option('accept-cascade', acceptCascadeOption)
       .example('$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on')
       .example(
         '$0 apply . --replace Cluster/prod-1',
@@ -158,9 +161,12 @@ export async function runApply(
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path);
-  if (target.kind === 'file' && (args.target?.length || args.replace?.length)) {
+  if (
+    target.kind === 'file' &&
+    (args.target?.length || args.replace?.length || args['accept-cascade']?.length)
+  ) {
     throw new UserError(
-      `--target and --replace shape a plan: give them to \`poolsync plan … --out ${target.path}\` (a saved plan is applied exactly as it is)`,
+      `--target, --replace and --accept-cascade shape a plan: give them to \`poolsync plan … --out ${target.path}\` (a saved plan is applied exactly as it is)`,
     );
   }
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
@@ -332,13 +338,14 @@ async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
 async function buildPlan(
   dir: string,
   cp: ControlPlane,
-  args: Pick<ApplyArgs, 'target' | 'replace'>,
+  args: Pick<ApplyArgs, 'target' | 'replace' | 'accept-cascade'>,
 ): Promise<Plan> {
   const result = await planRepository(dir, cp, {
     commit: await cleanCommit(dir),
     cacheDir: manifestCacheDir(),
     ...(args.target ? { targets: args.target } : {}),
     ...(args.replace ? { replace: args.replace } : {}),
+    ...(args['accept-cascade'] ? { acceptCascade: args['accept-cascade'] } : {}),
   });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));

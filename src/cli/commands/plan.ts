@@ -21,6 +21,7 @@ import {
   controlPlaneOption,
   planOutputOption,
   replaceOption,
+  acceptCascadeOption,
   requireFolder,
   targetOption,
   tokenFileOption,
@@ -44,6 +45,7 @@ interface PlanArgs extends CommentArgs {
   color?: boolean;
   target?: string[];
   replace?: string[];
+  'accept-cascade'?: string[];
   'refresh-only': boolean;
   'state-dir': string;
 }
@@ -71,6 +73,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .option('color', colorOption())
       .option('target', targetOption)
       .option('replace', replaceOption)
+      .option('accept-cascade', acceptCascadeOption)
       .option('refresh-only', {
         type: 'boolean',
         default: false,
@@ -110,7 +113,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 
 async function runPlan(args: PlanArgs): Promise<number> {
   if (args['refresh-only']) {
-    const other = (['target', 'replace', 'out', 'comment'] as const).find(
+    const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
       (k) => args[k] !== undefined,
     );
     if (other)
@@ -134,6 +137,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
       cacheDir: manifestCacheDir(),
       ...(args.target ? { targets: args.target } : {}),
       ...(args.replace ? { replace: args.replace } : {}),
+      ...(args['accept-cascade'] ? { acceptCascade: args['accept-cascade'] } : {}),
     });
   } finally {
     await cp.close();
