@@ -18,17 +18,13 @@ export function checkLabelDeployment(ctx: PlanContext, fa: FlyteadminLive): void
   const deployed = fa.deployed;
   const file = renderedFile(ctx);
   const desiredLabels = new Map((ctx.desired.cluster_labels ?? []).map((l) => [l.name, l]));
+  const unknown = new Map<string, string[]>();
   for (const v of attributeViews(ctx)) {
     if (v.kind !== 'ExecutionClusterLabel' || !v.set || v.desired === v.live) continue;
     const label = v.desired!;
-    const addr = address(v.kind, v.name);
     if (deployed.labels === null) {
-      const why =
-        `poolsync cannot tell whether flyteadmin runs with label '${label}' (${deployed.unavailable}); ` +
-        `flyteadmin accepts any label and routes one it does not know to its defaultExecutionLabel or to every enabled cluster. ` +
-        `Deploy ${file} before applying; policy safe holds this change`;
-      v.change.unverified = why;
-      ctx.warnings.push({ code: 'LABEL_DEPLOYMENT_UNKNOWN', address: addr, message: why });
+      v.change.unverified = `whether flyteadmin runs with label '${label}' is unknown (see LABEL_DEPLOYMENT_UNKNOWN); policy safe holds this change`;
+      unknown.set(label, [...(unknown.get(label) ?? []), address(v.kind, v.name)]);
       continue;
     }
     const running = deployed.labels[label];
@@ -50,6 +46,14 @@ export function checkLabelDeployment(ctx: PlanContext, fa: FlyteadminLive): void
       );
     }
   }
+  for (const [label, addresses] of unknown)
+    ctx.warnings.push({
+      code: 'LABEL_DEPLOYMENT_UNKNOWN',
+      address: address('ClusterLabel', label),
+      message:
+        `cannot tell whether flyteadmin runs with label '${label}': ${deployed.unavailable}. flyteadmin accepts any label and routes one it does not know ` +
+        `to its defaultExecutionLabel or to every enabled cluster: deploy ${file} before applying ${addresses.join(', ')}. Policy safe holds ${addresses.length === 1 ? 'it' : 'them'}`,
+    });
 }
 
 /** Where flyteadmin sends executions of a label it does not know. */
