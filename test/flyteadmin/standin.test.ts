@@ -199,7 +199,7 @@ describe('stand-in flyteadmin', () => {
     const t = await token(fa.server.url);
     const path = `${fa.server.url}/api/v1/domains`;
     for (const headers of [
-      { authorization: `Bearer ${t}` },
+      { authorization: `Bearer ${t}` } as Record<string, string>,
       { 'flyte-authorization': `Bearer ${t}` },
       { 'flyte-authorization': `Bearer ${t}`, authorization: 'Basic ignored' },
     ])
