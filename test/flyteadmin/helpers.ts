@@ -36,12 +36,13 @@ export interface Flyteadmin {
 export async function startFlyteadmin(
   oauth: FlyteOAuthOptions | null = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
   seed: FlyteadminStoreOptions = { projects: EXAMPLE_PROJECTS },
+  gateway: { httpAuthorizationHeader?: string } = {},
 ): Promise<Flyteadmin> {
   const embedded = await EmbeddedControlPlane.open({ path: null });
   const store = new FlyteadminStore(seed);
   const server = await startControlPlaneServer({
     controlPlane: embedded,
-    flyteadmin: oauth ? { oauth, store } : { store },
+    flyteadmin: oauth ? { oauth, store, ...gateway } : { store, ...gateway },
   });
   return {
     embedded,

@@ -60,6 +60,11 @@ export interface FlyteadminGatewayOptions {
    */
   sharedAuth?: (req: IncomingMessage) => string | null;
   bodyLimitBytes?: number;
+  /**
+   * flyteadmin's `httpAuthorizationHeader` (auth/config/config.go; default `flyte-authorization`,
+   * operators behind a proxy set another): read first, then `Authorization`.
+   */
+  httpAuthorizationHeader?: string;
   /** flyteadmin's state; default: a new one from `seed` (projects, domains). */
   store?: FlyteadminStore;
   seed?: FlyteadminStoreOptions;
@@ -101,7 +106,9 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
         send(res, reply.status, reply.body, reply.headers);
         return true;
       }
-      const denied = opts.sharedAuth ? opts.sharedAuth(req) : oauth?.check(req);
+      const denied = opts.sharedAuth
+        ? opts.sharedAuth(req)
+        : oauth?.check(req, opts.httpAuthorizationHeader);
       if (denied) throw new GatewayError('UNAUTHENTICATED', `authentication failed: ${denied}`);
       const body = () => readJson(req, limit);
       send(res, 200, await flyteadminApi(store, { method, path, query: url.searchParams, body }));

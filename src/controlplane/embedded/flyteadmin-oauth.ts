@@ -115,10 +115,12 @@ export class FlyteOAuthServer {
   }
 
   /** null when the request carries a valid token; else why not (for the Unauthenticated status). */
-  check(req: IncomingMessage): string | null {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(gatewayAuthorization(req) ?? '');
+  check(req: IncomingMessage, httpAuthorizationHeader = FLYTE_AUTHORIZATION_HEADER): string | null {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(
+      gatewayAuthorization(req, httpAuthorizationHeader) ?? '',
+    );
     if (!match)
-      return `missing 'Authorization: Bearer <token>' (or '${FLYTE_AUTHORIZATION_HEADER}') header`;
+      return `missing 'Authorization: Bearer <token>' (or '${httpAuthorizationHeader}') header`;
     const expires = this.tokens.get(match[1]!);
     if (expires === undefined) return 'token is not one this server issued';
     if (expires <= this.now()) {

@@ -29,7 +29,12 @@ import {
   type PoolContract,
   type QueueSpec,
 } from '../../model/common.js';
-import type { ExecutionClusterLabel, FlyteadminLive } from '../../model/flyte.js';
+import {
+  attributeRowKey,
+  type AttributeRow,
+  type ExecutionClusterLabel,
+  type FlyteadminLive,
+} from '../../model/flyte.js';
 import type {
   LiveAssignment,
   LiveCluster,
@@ -113,7 +118,11 @@ export class FlyteadminControlPlane implements ControlPlane {
       listDomains(this.transport),
       readDeployedConfig(this.clustersConfigMap, () => (this.kube ??= this.kubeConfig())),
     ]);
-    return { other_rows: [...labels, ...assignments], projects, domains, deployed };
+    const key = (r: AttributeRow) => `${r.resource_type}\u0000${attributeRowKey(r)}`;
+    const other_rows = [...labels, ...assignments].sort((a, b) =>
+      key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0,
+    );
+    return { other_rows, projects, domains, deployed };
   }
 
   capabilities(): Promise<Capabilities> {
