@@ -113,10 +113,11 @@ describe('flyteadmin: what a delete takes along', () => {
 
     await repo({
       'flyte.yaml': FLYTE_CONFIG,
-      'labels.yaml': ecl(
-        'wf',
-        'project: team1, domain: development, workflow: wf.a, label: label2',
-      ),
+      'labels.yaml': [
+        ecl('wf', 'project: team1, domain: development, workflow: wf.a, label: label2'),
+        // A new workflow label in the same project/domain: its PUT must not race the delete.
+        ecl('new', 'project: team1, domain: development, workflow: wf.c, label: label1'),
+      ].join('---\n'),
     });
     const p = await plan();
     const byAddress = new Map(p.changes.map((c) => [c.address, c]));
@@ -130,6 +131,7 @@ describe('flyteadmin: what a delete takes along', () => {
     expect(steps(p)).toEqual([
       's1 delete_execution_cluster_label ExecutionClusterLabel/team1/development <- ',
       's2 set_execution_cluster_label ExecutionClusterLabel/team1/development/wf.a <- s1',
+      's3 set_execution_cluster_label ExecutionClusterLabel/team1/development/wf.c <- s1',
     ]);
     const text = renderText(p, { color: false });
     expect(text).toContain(
@@ -137,7 +139,10 @@ describe('flyteadmin: what a delete takes along', () => {
     );
     // Once applied (in parallel as far as the graph allows), the workflow label is there.
     expect((await executePlan(p, cp, { parallelism: 8 })).ok).toBe(true);
-    expect(labelRows()).toEqual(['team1/development/wf.a/=label2']);
+    expect(labelRows()).toEqual([
+      'team1/development/wf.a/=label2',
+      'team1/development/wf.c/=label1',
+    ]);
     expect((await plan()).steps).toEqual([]);
   });
 
