@@ -121,3 +121,27 @@ export const replaceOption = {
   describe:
     'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
 } as const;
+
+/** What shapes a plan: `--target`, `--replace`, `--accept-cascade` (plan and apply DIR). */
+export interface PlanShapeArgs {
+  target?: string[];
+  replace?: string[];
+  'accept-cascade'?: string[];
+}
+
+/** The shaping flags as pipeline options (planRepository). */
+export function planShape(args: PlanShapeArgs) {
+  return {
+    ...(args.target ? { targets: args.target } : {}),
+    ...(args.replace ? { replace: args.replace } : {}),
+    ...(args['accept-cascade'] ? { acceptCascade: args['accept-cascade'] } : {}),
+  };
+}
+
+/** A saved plan is applied exactly as it is: shaping flags belong to `plan --out`. */
+export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void {
+  if (args.target?.length || args.replace?.length || args['accept-cascade']?.length)
+    throw new UserError(
+      `--target, --replace and --accept-cascade shape a plan: give them to \`poolsync plan … --out ${path}\` (a saved plan is applied exactly as it is)`,
+    );
+}

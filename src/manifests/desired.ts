@@ -36,7 +36,7 @@ export function buildDesiredState(
   }));
   const clusters: DesiredCluster[] = g.clusters.map((c) => ({
     name: c.name,
-    pool: c.pool ?? DEFAULT_POOL,
+    pool: c.pools?.[0] ?? c.pool ?? DEFAULT_POOL,
     ...(c.pools && new Set(c.pools).size > 1 ? { pools: [...new Set(c.pools)] } : {}),
     enabled: c.enabled ?? true,
     data_plane: c.data_plane,

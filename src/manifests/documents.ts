@@ -50,12 +50,9 @@ export interface PoolManifest extends ManifestBase {
 
 export interface ClusterManifest extends ManifestBase {
   kind: 'Cluster';
-  /** null when omitted (→ "default", C1); the first of `pools` when that is given instead. */
+  /** null when omitted (→ "default", C1); `pools`: Union self-managed's pool map (rules-buckets.ts). */
   pool: string | null;
-  /** `spec.pools` (Union self-managed's pool map: a cluster in several pools); null when omitted. */
   pools: string[] | null;
-  /** Both `pool` and `pools` were written (a SCHEMA error of the rules pass). */
-  poolConflict: boolean;
   enabled: boolean | null;
   data_plane: ClusterDataPlane | null;
 }
@@ -290,9 +287,7 @@ function partial(
     case 'Cluster': {
       clean['spec'] = {
         pool: get('/spec/pool', str),
-        pools: get('/spec/pools', (v) =>
-          Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined,
-        ),
+        pools: get('/spec/pools', (v) => v as string[]),
         enabled: get('/spec/enabled', (v) => (typeof v === 'boolean' ? v : undefined)),
         data_plane: isMap(spec['data_plane'])
           ? {
@@ -445,9 +440,8 @@ function typed(
         faults: base.faults,
         address: base.address,
         kind,
-        pool: spec.pool ?? spec.pools?.[0] ?? null,
+        pool: spec.pool ?? null,
         pools: spec.pools ?? null,
-        poolConflict: spec.pool !== undefined && spec.pools !== undefined,
         enabled: spec.enabled ?? null,
         data_plane: spec.data_plane ?? null,
       };

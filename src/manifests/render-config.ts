@@ -16,8 +16,7 @@ export function checkRenderConfig(
     { path: string; base?: string; credentialsSecret?: string },
   ][]) {
     const node = renderNode ? entry(renderNode, target)?.value : undefined;
-    const posOf = (field: string) =>
-      (node ? entry(node, field)?.value.pos : undefined) ?? root.pos;
+    const posOf = (field: string) => (node ? entry(node, field)?.value.pos : undefined) ?? root.pos;
     for (const field of ['path', 'base'] as const) {
       const path = settings[field];
       if (path === undefined) continue;

@@ -108,7 +108,7 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
         ),
       );
     }
-    if (c.poolConflict)
+    if (c.pool !== null && c.pools !== null)
       errors.push(
         err(
           'SCHEMA',
@@ -208,7 +208,7 @@ function checkQueue(
   const isDefault = q.name === DEFAULT_QUEUE;
   // V5 (C2, Q4, P1, Q5): a managed queue's pool and selector are not the repo's to choose.
   if (owner || isDefault) {
-    const managedPool = owner ? (owner.pool ?? DEFAULT_POOL) : DEFAULT_POOL;
+    const managedPool = owner ? clusterPools(owner)[0]! : DEFAULT_POOL;
     const managedSelector = owner ? [owner.name] : [WILDCARD];
     const what = owner
       ? `the co-named queue of cluster '${owner.name}' (C2, Q4)`
@@ -277,13 +277,13 @@ function checkQueue(
     if (!c) {
       if (brokenClusters.has(name)) return;
       out.push(err('V3', q, pos(), `queue '${q.name}': cluster '${name}' is not declared`));
-    } else if (poolKnown && usable(c, '/spec/pool') && (c.pool ?? DEFAULT_POOL) !== poolName) {
+    } else if (poolKnown && usable(c, '/spec/pool') && clusterPools(c)[0] !== poolName) {
       out.push(
         err(
           'V3',
           q,
           pos(),
-          `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${c.pool ?? DEFAULT_POOL}'; a queue routes only to clusters of its pool`,
+          `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${clusterPools(c)[0]}'; a queue routes only to clusters of its pool`,
         ),
       );
     }

@@ -47,6 +47,9 @@ import {
   controlPlaneOption,
   replaceOption,
   acceptCascadeOption,
+  planShape,
+  refuseShapingSavedPlan,
+  type PlanShapeArgs,
   targetOption,
   maxRetriesOption,
   tokenFileOption,
@@ -161,14 +164,7 @@ export async function runApply(
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path);
-  if (
-    target.kind === 'file' &&
-    (args.target?.length || args.replace?.length || args['accept-cascade']?.length)
-  ) {
-    throw new UserError(
-      `--target, --replace and --accept-cascade shape a plan: give them to \`poolsync plan … --out ${target.path}\` (a saved plan is applied exactly as it is)`,
-    );
-  }
+  if (target.kind === 'file') refuseShapingSavedPlan(args, target.path);
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
   if (target.kind === 'dir' && !args['auto-approve'] && !process.stdin.isTTY) {
     throw new UserError(
@@ -335,17 +331,11 @@ async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
  * load → validate → read live → plan, recording the commit like `plan` does (the pipeline
  * `plan` uses). An invalid repository is never applied.
  */
-async function buildPlan(
-  dir: string,
-  cp: ControlPlane,
-  args: Pick<ApplyArgs, 'target' | 'replace' | 'accept-cascade'>,
-): Promise<Plan> {
+async function buildPlan(dir: string, cp: ControlPlane, args: PlanShapeArgs): Promise<Plan> {
   const result = await planRepository(dir, cp, {
     commit: await cleanCommit(dir),
     cacheDir: manifestCacheDir(),
-    ...(args.target ? { targets: args.target } : {}),
-    ...(args.replace ? { replace: args.replace } : {}),
-    ...(args['accept-cascade'] ? { acceptCascade: args['accept-cascade'] } : {}),
+    ...planShape(args),
   });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));

@@ -2,10 +2,7 @@
  * `poolsync export --dir OUT [--control-plane URL]`: writes the live state as manifests
  * (one file per object, a folder per kind) that validate clean and plan to no changes.
  */
-import {
-  exportExecutionClusterLabels,
-  otherRowWarnings,
-} from '../../controlplane/export-flyte.js';
+import { exportExecutionClusterLabels, otherRowWarnings } from '../../controlplane/export-flyte.js';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';

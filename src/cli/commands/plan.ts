@@ -22,6 +22,7 @@ import {
   planOutputOption,
   replaceOption,
   acceptCascadeOption,
+  planShape,
   requireFolder,
   targetOption,
   tokenFileOption,
@@ -135,9 +136,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     result = await planRepository(args.dir, cp, {
       commit,
       cacheDir: manifestCacheDir(),
-      ...(args.target ? { targets: args.target } : {}),
-      ...(args.replace ? { replace: args.replace } : {}),
-      ...(args['accept-cascade'] ? { acceptCascade: args['accept-cascade'] } : {}),
+      ...planShape(args),
     });
   } finally {
     await cp.close();

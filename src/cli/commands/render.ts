@@ -69,7 +69,7 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       .option('base', {
         type: 'string',
         describe:
-          "flyte-core-values: your own values file; its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists (Helm replaces lists). Default: poolsync.yaml render.flyte-core-values.base",
+          'flyte-core-values: your own values file; its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists (Helm replaces lists). Default: poolsync.yaml render.flyte-core-values.base',
       })
       .example(
         '$0 render flyte-core-values examples/flyte-oss --out values-clusters.yaml',
