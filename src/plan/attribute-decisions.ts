@@ -103,37 +103,22 @@ export function block(ctx: PlanContext, v: AttributeView, reason: string): void 
   );
 }
 
-/** Deleted along with `causedBy` and set again right after it (its set step waits for that delete). */
-export function reput(ctx: PlanContext, v: AttributeView, causedBy: string): void {
+/**
+ * Deleted along with `causedBy` (a delete step of a broader row): `replace` when it is set again
+ * right after it (its set step waits for that delete), `delete` when it stays deleted (a side
+ * effect, no step of its own).
+ */
+export function takenAlong(
+  ctx: PlanContext,
+  v: AttributeView,
+  causedBy: string,
+  action: 'replace' | 'delete',
+): void {
   const before = v.change.before;
-  const after = v.change.after;
-  const change = makeChange(
-    v.kind,
-    v.name,
-    'replace',
-    before,
-    after,
-    diffForms(before, after),
-    null,
-    causedBy,
-  );
-  update(ctx, v, change, true, false);
-}
-
-/** Deleted by `causedBy`'s step: a side effect with no step of its own. */
-export function deletedAlong(ctx: PlanContext, v: AttributeView, causedBy: string): void {
-  const before = v.change.before;
-  const change = makeChange(
-    v.kind,
-    v.name,
-    'delete',
-    before,
-    null,
-    diffForms(before, null),
-    null,
-    causedBy,
-  );
-  update(ctx, v, change, false, false);
+  const after = action === 'replace' ? v.change.after : null;
+  const diff = diffForms(before, after);
+  const change = makeChange(v.kind, v.name, action, before, after, diff, null, causedBy);
+  update(ctx, v, change, action === 'replace', false);
 }
 
 /** A row as plans and export show it ('' levels as null). */

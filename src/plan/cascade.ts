@@ -23,9 +23,8 @@ import type { StepGraph } from './graph.js';
 import {
   attributeViews,
   block,
-  deletedAlong,
-  reput,
   rowForm,
+  takenAlong,
   type AttributeView,
 } from './attribute-decisions.js';
 
@@ -92,8 +91,8 @@ export function planCascades(ctx: PlanContext, accepted: ReadonlySet<string>): v
       );
       continue;
     }
-    for (const w of restore) reput(ctx, w, addr);
-    for (const w of unmanaged) deletedAlong(ctx, w, addr);
+    for (const w of restore) takenAlong(ctx, w, addr, 'replace');
+    for (const w of unmanaged) takenAlong(ctx, w, addr, 'delete');
     for (const r of rows) {
       const kind = MATCHABLE_KIND[r.resource_type];
       const name = attributeRowKey(r);

@@ -19,6 +19,7 @@ import { STEP_KINDS, type Plan, type StepKind } from '../../src/model/plan.js';
 import { planRepository } from '../../src/plan/pipeline.js';
 import { parseSavedPlan } from '../../src/plan/saved.js';
 import { startCli } from './helpers/cli.js';
+import { FLYTE_LABEL_DOCS as LABELS } from '../plan/helpers.js';
 
 const POOL = (name: string, bucket = name) => `apiVersion: poolsync/v1
 kind: ClusterPool
@@ -33,21 +34,6 @@ const QUEUE = (name: string, pool: string, clusters: string[], run = 10) =>
   `apiVersion: poolsync/v1\nkind: Queue\nmetadata: {name: ${name}}\nspec: {pool: ${pool}, clusters: [${clusters.join(', ')}], run_concurrency: ${run}, action_concurrency: 100}\n`;
 const ASSIGNMENT = `apiVersion: poolsync/v1\nkind: PoolAssignment\nmetadata: {name: a}\nspec: {project: team1, domain: development, pool: p1}\n`;
 const DEFAULT_QUEUE = `apiVersion: poolsync/v1\nkind: DefaultQueue\nmetadata: {name: dq}\nspec: {project: team1, domain: development, queue: q1}\n`;
-const LABELS = `apiVersion: poolsync/v1
-kind: ExecutionCluster
-metadata: {name: cp}
-spec: {inCluster: true}
----
-apiVersion: poolsync/v1
-kind: ClusterLabel
-metadata: {name: l1}
-spec: {clusters: [{cluster: cp, weight: 1}]}
----
-apiVersion: poolsync/v1
-kind: ExecutionClusterLabel
-metadata: {name: e}
-spec: {project: team1, domain: development, label: l1}
-`;
 const MANAGE_ALL =
   'prune: true\nmanage: [ClusterPool, Cluster, Queue, PoolAssignment, DefaultQueue, ExecutionClusterLabel]';
 

@@ -2,15 +2,13 @@
  * A Kubernetes-API-compatible ConfigMap endpoint for tests (core/v1), on a real socket, as the
  * API server answers the call poolsync makes (`GET /api/v1/namespaces/NS/configmaps/NAME`):
  * the ConfigMap, a `Status` 404 NotFound, 403 Forbidden for names the test forbids, 401 without
- * the bearer token. Like test/lease/fake-kube-api.ts, it writes a kubeconfig pointing at itself.
+ * the bearer token. Its kubeconfig and error bodies are those of test/lease/fake-kube-api.ts.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
+import { status, writeKubeconfig } from '../lease/fake-kube-api.js';
 
 export interface FakeKubeConfigMaps {
   url: string;
@@ -25,21 +23,6 @@ export interface FakeKubeConfigMaps {
 }
 
 const PATH = /^\/api\/v1\/namespaces\/([a-z0-9-]+)\/configmaps\/([a-z0-9.-]+)$/;
-
-function status(res: ServerResponse, code: number, reason: string, message: string): void {
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(
-    JSON.stringify({
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message,
-      reason,
-      code,
-    }),
-  );
-}
 
 export async function startFakeKubeConfigMaps(): Promise<FakeKubeConfigMaps> {
   const token = `kube-token-${randomUUID()}`;
@@ -76,22 +59,7 @@ export async function startFakeKubeConfigMaps(): Promise<FakeKubeConfigMaps> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'poolsync-kube-')), 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      `- name: test\n  cluster:\n    server: ${url}\n    insecure-skip-tls-verify: true`,
-      'users:',
-      `- name: test\n  user:\n    token: ${token}`,
-      'contexts:',
-      '- name: test\n  context:\n    cluster: test\n    user: test',
-      'current-context: test',
-      '',
-    ].join('\n'),
-  );
+  const kubeconfig = writeKubeconfig(url, token);
   return {
     url,
     kubeconfig,

@@ -11,22 +11,8 @@ import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
 import { renderMarkdown, renderText } from '../../src/render/index.js';
 import { writeRepo } from '../manifests/helpers.js';
+import { FLYTE_LABEL_DOCS as LABELS } from './helpers.js';
 
-const LABELS = `apiVersion: poolsync/v1
-kind: ExecutionCluster
-metadata: {name: cp}
-spec: {inCluster: true}
----
-apiVersion: poolsync/v1
-kind: ClusterLabel
-metadata: {name: l1}
-spec: {clusters: [{cluster: cp, weight: 1}]}
----
-apiVersion: poolsync/v1
-kind: ExecutionClusterLabel
-metadata: {name: a}
-spec: {project: team1, domain: development, label: l1}
-`;
 const ASSIGNMENT = `apiVersion: poolsync/v1
 kind: PoolAssignment
 metadata: {name: a}

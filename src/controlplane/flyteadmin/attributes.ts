@@ -85,25 +85,23 @@ export class FlyteadminAttributes {
   }
 
   async put(key: AssignmentKey, matching: Record<string, unknown>): Promise<void> {
-    const attributes: Record<string, unknown> = {
-      project: key.project,
-      domain: key.domain,
-      ...((key.workflow ?? null) !== null ? { workflow: key.workflow } : {}),
-      matching_attributes: matching,
-      org: this.org,
-    };
+    const attributes = { ...this.keyFields(key), matching_attributes: matching };
     await this.transport.call('PUT', attributesPath(key), { attributes });
   }
 
   async remove(key: AssignmentKey, type: MatchableResourceType): Promise<void> {
-    const body: Record<string, unknown> = {
+    const body = { ...this.keyFields(key), resource_type: type };
+    await this.transport.call('DELETE', attributesPath(key), body);
+  }
+
+  /** project, domain[, workflow] and org, as both bodies carry them. */
+  private keyFields(key: AssignmentKey): Record<string, unknown> {
+    return {
       project: key.project,
       domain: key.domain,
       ...((key.workflow ?? null) !== null ? { workflow: key.workflow } : {}),
-      resource_type: type,
       org: this.org,
     };
-    await this.transport.call('DELETE', attributesPath(key), body);
   }
 }
 
