@@ -22,6 +22,8 @@ import {
   controlPlaneOption,
   planOutputOption,
   replaceOption,
+  acceptCascadeOption,
+  planShape,
   requireFolder,
   targetOption,
   tokenFileOption,
@@ -47,6 +49,7 @@ interface PlanArgs extends CommentArgs {
   color?: boolean;
   target?: string[];
   replace?: string[];
+  'accept-cascade'?: string[];
   'refresh-only': boolean;
   'state-dir': string;
   'lock-timeout': string;
@@ -75,6 +78,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .option('color', colorOption())
       .option('target', targetOption)
       .option('replace', replaceOption)
+      .option('accept-cascade', acceptCascadeOption)
       .option('refresh-only', {
         type: 'boolean',
         default: false,
@@ -120,7 +124,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 async function runPlan(args: PlanArgs): Promise<number> {
   checkLockTimeout(args['lock-timeout']);
   if (args['refresh-only']) {
-    const other = (['target', 'replace', 'out', 'comment'] as const).find(
+    const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
       (k) => args[k] !== undefined,
     );
     if (other)
@@ -144,8 +148,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     result = await planRepository(args.dir, cp, {
       commit,
       cacheDir: manifestCacheDir(),
-      ...(args.target ? { targets: args.target } : {}),
-      ...(args.replace ? { replace: args.replace } : {}),
+      ...planShape(args),
     });
   } finally {
     await cp.close();
@@ -266,7 +269,11 @@ async function renderedFileChanges(
   if (!desired.config.render) return '';
   const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
   const out: string[] = [];
-  for (const target of renderTargets(desired, commit)) {
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
+      continue;
+    }
     const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
     const cmp = compareTarget(target, current);
     if (cmp.status === 'same') continue;
