@@ -63,6 +63,8 @@ export interface ApplyLockProvider {
 
 export interface ControlPlane {
   readonly backend: BackendInfo;
+  /** The organisation the client acts in, for backends that have them (Union). */
+  readonly organization?: string;
   /** Present when the control plane has an apply lock of its own (ApplyLockProvider). */
   readonly applyLock?: ApplyLockProvider;
   capabilities(): Promise<Capabilities>;

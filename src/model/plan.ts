@@ -38,6 +38,13 @@ export interface Change {
    * own (C2/C3 queues created by a registration, C8 selectors pruned by a cluster delete).
    */
   caused_by?: string | null;
+  /**
+   * The object as the step of `caused_by` alone leaves it, when the change also has steps of
+   * its own (a co-named queue created with the defaults by a registration, C2, then updated to
+   * the repository's settings). A partial plan (`--target`) that keeps the cause but not those
+   * steps shows this as `after`: what apply will leave.
+   */
+  caused_after?: Record<string, unknown> | null;
   /** Why the steps of a capability-enabled change are safe (drain, queue delete, move, pool update). */
   note?: string | null;
   /**
@@ -162,6 +169,11 @@ export interface Plan {
   errors: PlanError[];
   /** The control plane's capabilities the plan was made with (domain.md, Capabilities). */
   capabilities?: Capabilities;
+  /**
+   * The control plane the plan was made for (set by `poolsync plan`): `apply PLANFILE` refuses
+   * it anywhere else. Absent in plans saved before it was recorded.
+   */
+  control_plane?: { backend: string; endpoint: string; organization: string | null };
   /** What `prune: true` may delete (docs/plan.md, Prune scope); absent when prune is off. */
   prune_scope?: PruneScope;
 }

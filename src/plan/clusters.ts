@@ -197,10 +197,13 @@ function warnOrphanedQueue(
   const queue = ctx.lQueues.get(name);
   if (!queue || !queue.cluster_managed) return;
   const addr = address('Cluster', name);
+  // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
   const how =
-    livePool !== null
-      ? `moves from pool "${livePool}" to "${pool}" by delete and re-register (C7)`
-      : 'is registered again (C7)';
+    livePool === null
+      ? 'is registered again (C7)'
+      : livePool === pool
+        ? `is deleted and registered again in pool "${pool}" (C7)`
+        : `moves from pool "${livePool}" to "${pool}" by delete and re-register (C7)`;
   ctx.warnings.push({
     code: 'CONAMED_QUEUE_ORPHANED',
     address: addr,

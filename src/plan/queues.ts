@@ -85,6 +85,8 @@ function decision(
     diff?: FieldDiff[];
     reason?: string | null;
     causedBy?: string | null;
+    /** What the cause alone creates (C2/C3 defaults), when a call of its own follows. */
+    createdAs?: QueueSpec;
   },
 ): QueueDecision {
   const before = fields.live ? queueForm(fields.live) : null;
@@ -92,17 +94,20 @@ function decision(
   const unchanged =
     fields.live !== null && fields.final !== null && sameQueueSpec(fields.live, fields.final);
   const after = unchanged ? before : fields.final ? queueForm(fields.final) : null;
+  const change = makeChange(
+    'Queue',
+    name,
+    fields.action,
+    before,
+    after,
+    fields.diff ?? (unchanged ? [] : diffForms(before, after)),
+    fields.reason ?? null,
+    fields.causedBy ?? null,
+  );
+  if (fields.createdAs && fields.call && fields.causedBy)
+    change.caused_after = queueForm(fields.createdAs);
   return {
-    change: makeChange(
-      'Queue',
-      name,
-      fields.action,
-      before,
-      after,
-      fields.diff ?? (unchanged ? [] : diffForms(before, after)),
-      fields.reason ?? null,
-      fields.causedBy ?? null,
-    ),
+    change,
     call: fields.call,
     createdBy: fields.createdBy,
     final: fields.final,
@@ -237,6 +242,7 @@ function planMissingQueue(
       call: sameQueueSpec(want, created) ? null : { op: 'update_queue', spec: want },
       final: want,
       causedBy: address('Cluster', firstRegistration),
+      createdAs: created,
     });
   }
   if (!target) return null;
@@ -261,6 +267,7 @@ function planMissingQueue(
       call: sameQueueSpec(target, created) ? null : { op: 'update_queue', spec: target },
       final: target,
       causedBy: address('Cluster', name),
+      createdAs: created,
     });
   }
   let reason = selectorBlockedReason(ctx, target);

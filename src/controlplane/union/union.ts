@@ -72,6 +72,9 @@ export class UnionControlPlane implements ControlPlane {
   };
   readonly org: string;
   readonly url: string;
+  get organization(): string {
+    return this.org;
+  }
   private readonly queues: Client<typeof QueueService>;
   private readonly clusters: Client<typeof ClusterService>;
   private readonly settings: DefaultQueueSettings;
