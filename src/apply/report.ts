@@ -133,7 +133,12 @@ export function progressPrinter(
 /** `Apply complete: N created, …` on success; otherwise the failure report, every step accounted for. */
 export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR): string {
   const c = result.counts;
-  const tally = `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted; ${c.blocked} blocked.`;
+  // The plan's one count (its closing line), in the past tense; side effects as its `#` line.
+  const tally =
+    `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted; ${c.blocked} blocked` +
+    (c.side_effects > 0
+      ? `; ${c.side_effects} more change${c.side_effects === 1 ? '' : 's'} made by the control plane itself (marked # in the plan).`
+      : '.');
   if (result.ok) return `${colors.bold(colors.green(`Apply complete: ${tally}`))}\n`;
 
   const failed = result.steps.filter((s) => s.status === 'failed');

@@ -52,8 +52,9 @@ export interface PoolManifest extends ManifestBase {
 
 export interface ClusterManifest extends ManifestBase {
   kind: 'Cluster';
-  /** null when omitted (→ "default", C1). */
+  /** null when omitted (→ "default", C1); `pools`: Union self-managed's pool map (rules-buckets.ts). */
   pool: string | null;
+  pools: string[] | null;
   enabled: boolean | null;
   data_plane: ClusterDataPlane | null;
 }
@@ -288,6 +289,7 @@ function partial(
     case 'Cluster': {
       clean['spec'] = {
         pool: get('/spec/pool', str),
+        pools: get('/spec/pools', (v) => v as string[]),
         enabled: get('/spec/enabled', (v) => (typeof v === 'boolean' ? v : undefined)),
         data_plane: isMap(spec['data_plane'])
           ? {
@@ -375,6 +377,7 @@ function addressOf(kind: ManifestKind, value: Record<string, unknown>): string |
 /* The shapes below are guaranteed by the schema that just passed. */
 interface RawClusterSpec {
   pool?: string;
+  pools?: string[];
   enabled?: boolean;
   data_plane?: ClusterDataPlane;
 }
@@ -427,6 +430,7 @@ function typed(
         address: base.address,
         kind,
         pool: spec.pool ?? null,
+        pools: spec.pools ?? null,
         enabled: spec.enabled ?? null,
         data_plane: spec.data_plane ?? null,
       };

@@ -14,7 +14,6 @@ import type { LiveCluster } from '../model/live.js';
 import { makeChange } from './change.js';
 import { knownContract, PlanContext } from './context.js';
 import { clusterForm, diffForms } from './forms.js';
-import { UNMANAGED_REASON } from './pools.js';
 
 export function planClusters(ctx: PlanContext): void {
   for (const name of PlanContext.union(ctx.dClusters.keys(), ctx.lClusters.keys())) {
@@ -23,9 +22,17 @@ export function planClusters(ctx: PlanContext): void {
     const before = l ? clusterForm(l.pool, l.enabled) : null;
 
     if (!d && l) {
-      if (!ctx.prune) {
+      if (!ctx.prunes('Cluster')) {
         ctx.clusters.set(name, {
-          change: makeChange('Cluster', name, 'unmanaged', before, before, [], UNMANAGED_REASON),
+          change: makeChange(
+            'Cluster',
+            name,
+            'unmanaged',
+            before,
+            before,
+            [],
+            ctx.unmanagedReason('Cluster'),
+          ),
           registers: false,
           deletes: false,
           final: { pool: l.pool, enabled: l.enabled, health: l.health },
@@ -243,10 +250,13 @@ function warnOrphanedQueue(
   // With queue_delete the delete takes the old co-named queue with it (conamed-cascade.ts).
   if (!queue || !queue.cluster_managed || ctx.conamedCascades(name)) return;
   const addr = address('Cluster', name);
+  // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
   const how =
-    livePool !== null
-      ? `moves from pool "${livePool}" to "${pool}" by delete and re-register (C7)`
-      : 'is registered again (C7)';
+    livePool === null
+      ? 'is registered again (C7)'
+      : livePool === pool
+        ? `is deleted and registered again in pool "${pool}" (C7)`
+        : `moves from pool "${livePool}" to "${pool}" by delete and re-register (C7)`;
   ctx.warnings.push({
     code: 'CONAMED_QUEUE_ORPHANED',
     address: addr,

@@ -44,6 +44,7 @@ export function cascadeDecision(
   const after = recreated.change.after;
   const diff = diffForms(before, after, (path) => path === 'pool');
   const change = makeChange('Queue', l.name, 'replace', before, after, diff, null, by);
+  if (recreated.change.caused_after) change.caused_after = recreated.change.caused_after;
   change.note =
     `deleted with ${by} (queue_delete) and created again by its registration (C2), with the pool and ` +
     `selector of the cluster: nothing is left behind in pool "${l.pool}"`;

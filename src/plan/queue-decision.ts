@@ -17,6 +17,8 @@ export function decision(
     diff?: FieldDiff[];
     reason?: string | null;
     causedBy?: string | null;
+    /** What the cause alone creates (C2/C3 defaults), when a call of its own follows. */
+    createdAs?: QueueSpec;
   },
 ): QueueDecision {
   const before = fields.live ? queueForm(fields.live) : null;
@@ -24,17 +26,20 @@ export function decision(
   const unchanged =
     fields.live !== null && fields.final !== null && sameQueueSpec(fields.live, fields.final);
   const after = unchanged ? before : fields.final ? queueForm(fields.final) : null;
+  const change = makeChange(
+    'Queue',
+    name,
+    fields.action,
+    before,
+    after,
+    fields.diff ?? (unchanged ? [] : diffForms(before, after)),
+    fields.reason ?? null,
+    fields.causedBy ?? null,
+  );
+  if (fields.createdAs && fields.call && fields.causedBy)
+    change.caused_after = queueForm(fields.createdAs);
   return {
-    change: makeChange(
-      'Queue',
-      name,
-      fields.action,
-      before,
-      after,
-      fields.diff ?? (unchanged ? [] : diffForms(before, after)),
-      fields.reason ?? null,
-      fields.causedBy ?? null,
-    ),
+    change,
     call: fields.call,
     createdBy: fields.createdBy,
     final: fields.final,

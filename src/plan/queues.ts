@@ -17,7 +17,6 @@ import {
 import type { LiveQueue } from '../model/live.js';
 import type { PlanContext, QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
-import { UNMANAGED_REASON } from './pools.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
 import { noteUnmanagedFields } from './queue-fields.js';
 import { decision, selectorBlockedReason } from './queue-decision.js';
@@ -76,7 +75,7 @@ function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
 function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
   const doc = ctx.dQueues.get(name);
   if (doc) return doc.spec;
-  const settings = settingsOf(!ctx.prune && l ? l : QUEUE_DEFAULTS);
+  const settings = settingsOf(!ctx.prunes('Queue') && l ? l : QUEUE_DEFAULTS);
   const owner = ctx.dClusters.get(name);
   if (owner && ctx.clusters.get(name)?.change.action !== 'blocked') {
     return { pool: owner.pool, clusters: [name], ...settings };
@@ -194,6 +193,7 @@ function planMissingQueue(
       call: sameQueueSpec(want, created) ? null : { op: 'update_queue', spec: want },
       final: want,
       causedBy: address('Cluster', firstRegistration),
+      createdAs: created,
     });
   }
   if (!target) return null;
@@ -218,6 +218,7 @@ function planMissingQueue(
       call: sameQueueSpec(target, created) ? null : { op: 'update_queue', spec: target },
       final: target,
       causedBy: address('Cluster', name),
+      createdAs: created,
     });
   }
   let reason = selectorBlockedReason(ctx, target);
@@ -282,12 +283,12 @@ function planLiveQueue(
         causedBy: sideEffect,
       });
     }
-    if (!ctx.prune) {
+    if (!ctx.prunes('Queue')) {
       return decision(ctx, name, {
         ...base,
         action: 'unmanaged',
         final: untouched,
-        reason: UNMANAGED_REASON,
+        reason: ctx.unmanagedReason('Queue'),
         causedBy: sideEffect,
       });
     }

@@ -98,7 +98,8 @@ describe('final report', () => {
     manual: [],
     aborted: false,
     steps: [],
-    counts: { created: 2, updated: 1, replaced: 1, deleted: 0, blocked: 3 },
+    counts: { created: 2, updated: 1, replaced: 1, deleted: 0, blocked: 3, side_effects: 0 },
+    applied: [],
     duration_ms: 10,
     ...over,
   });
@@ -106,6 +107,12 @@ describe('final report', () => {
   it('success: the closing summary line', () => {
     expect(renderApplyResult(base({}))).toBe(
       'Apply complete: 2 created, 1 updated, 1 replaced, 0 deleted; 3 blocked.\n',
+    );
+    const withSideEffects = base({
+      counts: { created: 2, updated: 0, replaced: 0, deleted: 0, blocked: 0, side_effects: 2 },
+    });
+    expect(renderApplyResult(withSideEffects)).toBe(
+      'Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted; 0 blocked; 2 more changes made by the control plane itself (marked # in the plan).\n',
     );
   });
 

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -377,7 +378,7 @@ describe('capabilities are stored with the state', () => {
     );
   });
 
-  it('`control-plane capabilities --set` changes them (journaled); drain cannot go off while a queue is drained', () => {
+  it('`control-plane capabilities --set` changes them (journaled); drain cannot go off while a queue is drained; a state that does not exist is not created', async () => {
     const state = join(dir, 'cp.json');
     const cli = (...args: string[]) =>
       spawnSync(
@@ -397,6 +398,14 @@ describe('capabilities are stored with the state', () => {
           encoding: 'utf8',
         },
       );
+    // A typo in --state must not create a new organisation, shown or changed.
+    for (const args of [[], ['--set', 'drain']]) {
+      const typo = cli(...args);
+      expect(typo.status).toBe(1);
+      expect(typo.stderr).toMatch(/no control-plane state at .*cp\.json: check --state/);
+      expect(existsSync(state)).toBe(false);
+    }
+    await (await EmbeddedControlPlane.open({ path: state })).close();
     expect(cli().stdout).toBe('none\n');
     expect(cli('--set', 'drain,pool_update').stdout).toBe('drain,pool_update\n');
     expect(cli().stdout).toBe('drain,pool_update\n');

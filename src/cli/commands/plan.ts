@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
+import { controlPlaneIdentity } from '../../controlplane/identity.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
@@ -21,11 +22,15 @@ import {
   controlPlaneOption,
   planOutputOption,
   replaceOption,
+  acceptCascadeOption,
+  planShape,
   requireFolder,
   targetOption,
   tokenFileOption,
   apiKeyFileOption,
+  checkLockTimeout,
   checkMaxRetries,
+  lockTimeoutOption,
   maxRetriesOption,
   useColor,
 } from '../options.js';
@@ -44,8 +49,10 @@ interface PlanArgs extends CommentArgs {
   color?: boolean;
   target?: string[];
   replace?: string[];
+  'accept-cascade'?: string[];
   'refresh-only': boolean;
   'state-dir': string;
+  'lock-timeout': string;
 }
 
 export const planCommand: CommandModule<object, PlanArgs> = {
@@ -71,11 +78,17 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .option('color', colorOption())
       .option('target', targetOption)
       .option('replace', replaceOption)
+      .option('accept-cascade', acceptCascadeOption)
       .option('refresh-only', {
         type: 'boolean',
         default: false,
         describe:
           'Show only what changed on the control plane since the last apply (drift), proposing nothing',
+      })
+      .option('lock-timeout', {
+        ...lockTimeoutOption,
+        describe:
+          "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
       })
       .option('state-dir', {
         type: 'string',
@@ -109,8 +122,9 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 };
 
 async function runPlan(args: PlanArgs): Promise<number> {
+  checkLockTimeout(args['lock-timeout']);
   if (args['refresh-only']) {
-    const other = (['target', 'replace', 'out', 'comment'] as const).find(
+    const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
       (k) => args[k] !== undefined,
     );
     if (other)
@@ -127,13 +141,14 @@ async function runPlan(args: PlanArgs): Promise<number> {
     ...(token ? { token } : {}),
     ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
+  // Recorded in the plan: `apply PLANFILE` refuses it on any other control plane.
+  const controlPlane = controlPlaneIdentity(args['control-plane'], cp);
   let result;
   try {
     result = await planRepository(args.dir, cp, {
       commit,
       cacheDir: manifestCacheDir(),
-      ...(args.target ? { targets: args.target } : {}),
-      ...(args.replace ? { replace: args.replace } : {}),
+      ...planShape(args),
     });
   } finally {
     await cp.close();
@@ -150,7 +165,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     process.stderr.write('The repository is invalid: nothing was planned.\n');
     return 1;
   }
-  const plan = result.plan;
+  const plan: Plan = { ...result.plan, control_plane: controlPlane };
   if (args.comment !== undefined) {
     const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
     await publishComment(args, outcomeForPlan(plan));
@@ -189,9 +204,13 @@ async function runRefreshOnly(args: PlanArgs): Promise<number> {
   const maxRetries = checkMaxRetries(args['max-retries']);
   const last = await readLastApplied(lastAppliedPathFor(args['control-plane'], args['state-dir']));
   const token = await resolveToken(args['token-file']);
+  // Reads only, with the credentials a plan takes: no writer lock on an embedded state (a
+  // running `control-plane serve` or apply holds it), the Union API key of --api-key-file.
   const cp = await openControlPlane(args['control-plane'], {
+    readOnly: true,
     http: { maxRetries },
     ...(token ? { token } : {}),
+    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
   let live;
   try {
@@ -250,7 +269,11 @@ async function renderedFileChanges(
   if (!desired.config.render) return '';
   const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
   const out: string[] = [];
-  for (const target of renderTargets(desired, commit)) {
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
+      continue;
+    }
     const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
     const cmp = compareTarget(target, current);
     if (cmp.status === 'same') continue;

@@ -78,23 +78,35 @@ interface Page<T> {
 }
 
 const RETRY_STATUS = [429, 500, 502, 503, 504];
-const RETRY_ERROR_CODES = [
-  'ECONNRESET',
+const ALL_METHODS: Dispatcher.HttpMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'];
+/**
+ * Failures to connect at all (nothing listens, no such host, no route, connect timeout). Until
+ * the control plane has answered once, they are retried only CONNECT_RETRIES times (0.1 s,
+ * 0.2 s): a wrong URL or a stopped server is reported in well under a second, not after the
+ * whole --max-retries backoff (about 21 s). Once it has answered, they get the full budget:
+ * then they are a restart or a rolling update, worth riding out.
+ */
+const CONNECT_ERROR_CODES = [
   'ECONNREFUSED',
   'ENOTFOUND',
   'ENETDOWN',
   'ENETUNREACH',
   'EHOSTDOWN',
   'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+];
+/** Transport failures worth a retry: the connect failures and those of a connection in use. */
+const RETRY_ERROR_CODES = [
+  ...CONNECT_ERROR_CODES,
+  'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
   'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED',
 ];
-const ALL_METHODS: Dispatcher.HttpMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'];
+export const CONNECT_RETRIES = 2;
 
 const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
   400: 'INVALID_ARGUMENT',
@@ -109,6 +121,8 @@ const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
 
 interface Attempts {
   retried: boolean;
+  /** Retries made (the last failure's counter). */
+  count?: number;
 }
 
 interface RetryableError extends Error {
@@ -130,6 +144,8 @@ export class HttpControlPlane implements ControlPlane {
   private readonly maxRetryDelayMs: number;
   private readonly pageSize: number;
   private readonly listShards: number;
+  /** The control plane has answered at least once (see CONNECT_ERROR_CODES). */
+  private answered = false;
 
   constructor(baseUrl: string, opts: HttpControlPlaneOptions = {}) {
     const url = new URL(baseUrl);
@@ -169,7 +185,12 @@ export class HttpControlPlane implements ControlPlane {
         const e = err as RetryableError;
         const transientStatus = e.statusCode !== undefined && RETRY_STATUS.includes(e.statusCode);
         const transientCode = e.code !== undefined && RETRY_ERROR_CODES.includes(e.code);
-        if (!(transientStatus || transientCode) || context.state.counter > this.maxRetries) {
+        const budget =
+          !this.answered && e.code !== undefined && CONNECT_ERROR_CODES.includes(e.code)
+            ? Math.min(CONNECT_RETRIES, this.maxRetries)
+            : this.maxRetries;
+        attempts.count = context.state.counter - 1;
+        if (!(transientStatus || transientCode) || context.state.counter > budget) {
           callback(err);
           return;
         }
@@ -207,8 +228,9 @@ export class HttpControlPlane implements ControlPlane {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      throw this.transportError(method, path, err);
+      throw this.transportError(method, path, err, attempts.count ?? 0);
     }
+    this.answered = true;
     const text = await response.body.text();
     if (response.statusCode >= 200 && response.statusCode < 300) {
       if (text === '') return undefined as T;
@@ -234,10 +256,11 @@ export class HttpControlPlane implements ControlPlane {
     const code = ERROR_CODES.includes(payload.code as ControlPlaneErrorCode)
       ? (payload.code as ControlPlaneErrorCode)
       : (STATUS_CODES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'INVALID_ARGUMENT'));
-    const message =
+    let message =
       typeof payload.message === 'string'
         ? payload.message
         : `${method} ${this.url}${path} answered HTTP ${status}`;
+    if (status === 401 || status === 403) message += `; ${this.tokenHint()}`;
     return new ControlPlaneError(
       code,
       message,
@@ -246,7 +269,19 @@ export class HttpControlPlane implements ControlPlane {
     );
   }
 
-  private transportError(method: string, path: string, err: unknown): ControlPlaneError {
+  /** What to do about a 401/403: the token is missing, or not this control plane's. */
+  private tokenHint(): string {
+    return this.token === undefined
+      ? 'no token was sent: set POOLSYNC_TOKEN (or POOLSYNC_TOKEN_FILE), or pass --token-file FILE'
+      : 'the token was refused: check the token in POOLSYNC_TOKEN / POOLSYNC_TOKEN_FILE / --token-file is the one of this control plane';
+  }
+
+  private transportError(
+    method: string,
+    path: string,
+    err: unknown,
+    retries: number,
+  ): ControlPlaneError {
     const e = err as RetryableError;
     if (err instanceof undiciErrors.RequestRetryError || e.statusCode !== undefined) {
       return new ControlPlaneError(
@@ -255,9 +290,31 @@ export class HttpControlPlane implements ControlPlane {
       );
     }
     const reason = e.code ?? e.message ?? String(err);
+    const tries = `${retries + 1} attempt${retries === 0 ? '' : 's'}`;
+    if (/^(ERR_SSL_|EPROTO$)/.test(reason) && this.origin.startsWith('https:')) {
+      const plain = `http:${this.origin.slice('https:'.length)}`;
+      return new ControlPlaneError(
+        'UNAVAILABLE',
+        `${method} ${this.url}${path}: the TLS handshake failed (${reason}): the server does not speak HTTPS; ` +
+          `if it is a plain-HTTP server (\`poolsync control-plane serve\` is), use --control-plane ${plain}${this.basePath}`,
+      );
+    }
+    if (CONNECT_ERROR_CODES.includes(reason)) {
+      const what =
+        reason === 'ENOTFOUND'
+          ? `the host ${new URL(this.origin).hostname} is not known (DNS)`
+          : reason === 'UND_ERR_CONNECT_TIMEOUT'
+            ? 'the connection timed out'
+            : `nothing accepts connections at ${this.origin}`;
+      return new ControlPlaneError(
+        'UNAVAILABLE',
+        `${method} ${this.url}${path}: cannot reach the control plane: ${what} (${reason}, ${tries}); ` +
+          `is it running, and is --control-plane (env POOLSYNC_CONTROL_PLANE) right?`,
+      );
+    }
     return new ControlPlaneError(
       'UNAVAILABLE',
-      `${method} ${this.url}${path}: cannot reach the control plane (${reason}, after retries)`,
+      `${method} ${this.url}${path}: cannot reach the control plane (${reason}, ${tries})`,
     );
   }
 

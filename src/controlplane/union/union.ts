@@ -86,6 +86,9 @@ export class UnionControlPlane implements ControlPlane {
   private readonly manual: UnionManual;
   private readonly apiKey: string;
   readonly url: string;
+  get organization(): string {
+    return this.org;
+  }
   private readonly queues: Client<typeof QueueService>;
   private readonly clusters: Client<typeof ClusterService>;
   private readonly settings: DefaultQueueSettings;

@@ -33,7 +33,11 @@ export async function renderStage(
   const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
   const changed: RenderedFileStatus[] = [];
   const contents = new Map<string, string>();
-  for (const target of renderTargets(desired, commit)) {
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      o.logger.warn({ file: target.path, err: target.error }, 'cannot render');
+      continue;
+    }
     const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
     const cmp = compareTarget(target, current);
     if (cmp.status === 'same') continue;

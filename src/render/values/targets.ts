@@ -2,27 +2,60 @@
  * The generated files a repository asks for (poolsync.yaml `render`), rendered from one
  * desired state, and how each compares with the file in the folder (plan's diff, the daemon).
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { load } from 'js-yaml';
 import type { DesiredState, RenderConfig } from '../../model/desired.js';
 import { renderFlyteCoreValues } from './flyte-core.js';
+import { RenderInputError, type BaseValues } from './flyte-core-base.js';
 import { body } from './header.js';
 import { renderUnionClusterPools } from './union-pools.js';
 import { unifiedDiff } from './diff.js';
 
+export { RenderInputError } from './flyte-core-base.js';
+
 export type RenderKind = keyof RenderConfig;
 export const RENDER_KINDS: readonly RenderKind[] = ['flyte-core-values', 'union-cluster-pools'];
 
+export interface RenderSettings {
+  credentialsSecret?: string;
+  /** flyte-core-values: the operator's own values, parsed (readBaseValues). */
+  base?: BaseValues;
+}
+
+/** Throws RenderInputError when the base values cannot be combined with the rendered ones. */
 export function renderKind(
   kind: RenderKind,
   desired: DesiredState,
   commit: string | null,
-  settings: { credentialsSecret?: string } = {},
+  settings: RenderSettings = {},
 ): string {
   return kind === 'flyte-core-values'
     ? renderFlyteCoreValues(desired, {
         commit,
         ...(settings.credentialsSecret ? { credentialsSecret: settings.credentialsSecret } : {}),
+        ...(settings.base ? { base: settings.base } : {}),
       })
     : renderUnionClusterPools(desired, { commit });
+}
+
+/** Reads and parses a base values file (`path` as shown in messages, `file` where it is). */
+export async function readBaseValues(file: string, path: string = file): Promise<BaseValues> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new RenderInputError(
+      `cannot read the base values ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
+  }
+  try {
+    return { path, values: load(text) };
+  } catch (err) {
+    throw new RenderInputError(
+      `${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
 }
 
 export interface RenderedTarget {
@@ -32,14 +65,33 @@ export interface RenderedTarget {
   content: string;
 }
 
-export function renderTargets(desired: DesiredState, commit: string | null): RenderedTarget[] {
+/** The targets of poolsync.yaml `render`, reading their base values under `dir`. */
+export async function renderTargets(
+  dir: string,
+  desired: DesiredState,
+  commit: string | null,
+): Promise<(RenderedTarget | { kind: RenderKind; path: string; error: string })[]> {
   const config = desired.config.render ?? {};
-  return RENDER_KINDS.flatMap((kind) => {
-    const settings = config[kind] as { path: string; credentialsSecret?: string } | undefined;
-    return settings
-      ? [{ kind, path: settings.path, content: renderKind(kind, desired, commit, settings) }]
-      : [];
-  });
+  const out: (RenderedTarget | { kind: RenderKind; path: string; error: string })[] = [];
+  for (const kind of RENDER_KINDS) {
+    const settings = config[kind] as
+      { path: string; credentialsSecret?: string; base?: string } | undefined;
+    if (!settings) continue;
+    try {
+      const base = settings.base
+        ? await readBaseValues(join(dir, settings.base), settings.base)
+        : undefined;
+      const content = renderKind(kind, desired, commit, {
+        ...(settings.credentialsSecret ? { credentialsSecret: settings.credentialsSecret } : {}),
+        ...(base ? { base } : {}),
+      });
+      out.push({ kind, path: settings.path, content });
+    } catch (err) {
+      if (!(err instanceof RenderInputError)) throw err;
+      out.push({ kind, path: settings.path, error: err.message });
+    }
+  }
+  return out;
 }
 
 export interface TargetComparison extends RenderedTarget {
