@@ -3,8 +3,8 @@
  * system queue) is compared with what the queue will be once every step has run, including
  * the side effects of other objects' steps: C2 (registration creates the co-named queue),
  * C3 (registration recreates `default`) and C8 (a cluster delete prunes selectors).
- * Queues are never deleted (Q6) and never change pool (Q3); co-named and default queues keep
- * the pool and selector their cluster gives them (Q4, Q5).
+ * Queues are deleted or moved only with capabilities (queue_delete, queue_move: queue-move.ts,
+ * conamed-cascade.ts); co-named and default queues keep their cluster's pool and selector (Q4, Q5).
  */
 import {
   DEFAULT_POOL,
@@ -35,23 +35,17 @@ export function planQueues(ctx: PlanContext): void {
   for (const name of [...names].sort()) {
     const l = ctx.lQueues.get(name) ?? null;
     const target = targetSpec(ctx, name, l);
-    const d =
-      l && deletedWithCluster(ctx, l)
-        ? cascadeDecision(
+    const missing = () => planMissingQueue(ctx, name, target, firstRegistration);
+    const d = !l
+      ? missing()
+      : deletedWithCluster(ctx, l) // and created again when its cluster registers again
+        ? cascadeDecision(ctx, l, ctx.clusters.get(name)?.registers ? missing() : null)
+        : withActivation(
             ctx,
             l,
-            ctx.clusters.get(name)?.registers
-              ? planMissingQueue(ctx, name, target, firstRegistration)
-              : null,
-          )
-        : l
-          ? withActivation(
-              ctx,
-              l,
-              noteMove(ctx, planLiveQueue(ctx, name, l, target)),
-              drainedBy.get(name),
-            )
-          : planMissingQueue(ctx, name, target, firstRegistration);
+            noteMove(ctx, planLiveQueue(ctx, name, l, target)),
+            drainedBy.get(name),
+          );
     if (d) ctx.queues.set(name, noteUnmanagedFields(d));
   }
 }

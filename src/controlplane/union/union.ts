@@ -86,9 +86,7 @@ export class UnionControlPlane implements ControlPlane {
   private readonly manual: UnionManual;
   private readonly apiKey: string;
   readonly url: string;
-  get organization(): string {
-    return this.org;
-  }
+  readonly organization: string;
   private readonly queues: Client<typeof QueueService>;
   private readonly clusters: Client<typeof ClusterService>;
   private readonly settings: DefaultQueueSettings;
@@ -105,7 +103,7 @@ export class UnionControlPlane implements ControlPlane {
       kinds: ['ClusterPool', 'Cluster', 'Queue', 'DefaultQueue'],
       manualStep: unionManualStep(this.manual),
     };
-    this.org = opts.org;
+    this.org = this.organization = opts.org;
     this.url = opts.url;
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.pageSize = opts.pageSize ?? 1000;
