@@ -24,6 +24,7 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   activate_queue: ['Re-activating', 'Activation'],
   delete_queue: ['Deleting', 'Deletion'],
   move_cluster: ['Moving', 'Move'],
+  move_queue: ['Moving', 'Move'],
   update_pool: ['Updating in place', 'Update'],
   set_default_queue: ['Setting', 'Setting'],
   delete_default_queue: ['Deleting', 'Deletion'],
@@ -93,12 +94,16 @@ export function progressPrinter(
         const last = lastWaitLine.get(key);
         if (last !== undefined && e.elapsed_ms - last < waitEveryMs) return;
         lastWaitLine.set(key, e.elapsed_ms);
-        const counts =
-          e.runs_in_flight < 0
-            ? 'metrics unavailable'
-            : `${e.runs_in_flight} runs, ${e.actions_in_flight} actions in flight`;
+        const what =
+          e.state !== undefined
+            ? e.state === null
+              ? 'has its drain state unavailable'
+              : `is ${e.state}`
+            : e.runs_in_flight === null
+              ? 'has metrics unavailable'
+              : `has ${e.runs_in_flight} runs, ${e.actions_in_flight} actions in flight`;
         write(
-          `${e.step.target}: still waiting: queue ${e.queue} has ${counts} (${formatDuration(e.elapsed_ms)} elapsed)`,
+          `${e.step.target}: still waiting: queue ${e.queue} ${what} (${formatDuration(e.elapsed_ms)} elapsed)`,
         );
         return;
       }

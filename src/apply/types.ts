@@ -81,8 +81,11 @@ export type ApplyEvent =
       type: 'wait_progress';
       step: Step;
       queue: string;
-      runs_in_flight: number;
-      actions_in_flight: number;
+      /** Measured only: null when not (metrics unavailable, or a drain wait). */
+      runs_in_flight: number | null;
+      actions_in_flight: number | null;
+      /** wait_drained: the state reported (`draining`); null when unavailable. */
+      state?: string | null;
       elapsed_ms: number;
     }
   /** A manual step was reached and left for a person (no runner given). */

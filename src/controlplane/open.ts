@@ -131,7 +131,7 @@ export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilit
   const unknown = [...params.keys()].filter((k) => k !== 'capabilities');
   if (unknown.length > 0) {
     throw new UserError(
-      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a file: URL takes only capabilities=drain,queue_delete,cluster_move,pool_update`,
+      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a file: URL takes only capabilities=drain,queue_delete,cluster_move,pool_update,queue_move`,
     );
   }
   const value = params.get('capabilities');

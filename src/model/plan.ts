@@ -71,6 +71,8 @@ export type StepOp =
   | { op: 'activate_queue'; args: { name: string } }
   | { op: 'delete_queue'; args: { name: string } }
   | { op: 'move_cluster'; args: { name: string; pool: string } }
+  /** Capability `queue_move`: the queue's whole spec, naming its new pool; runs once it is DRAINED. */
+  | { op: 'move_queue'; args: QueueSpec & { name: string } }
   | { op: 'update_pool'; args: { name: string; contract: PoolContract } }
   | { op: 'set_default_queue'; args: { project: string; domain: string; queue: string } }
   | { op: 'delete_default_queue'; args: { project: string; domain: string } }
@@ -100,6 +102,7 @@ export const STEP_KINDS = [
   'activate_queue',
   'delete_queue',
   'move_cluster',
+  'move_queue',
   'update_pool',
   'set_default_queue',
   'delete_default_queue',
@@ -123,6 +126,12 @@ export interface ManualInstruction {
   command: string;
   /** A file the command reads (e.g. the pool definition for `--file`), with its content. */
   file?: { name: string; content: string };
+  /**
+   * The shell line that hands the command its credentials through the environment (e.g.
+   * `export FLYTE_API_KEY="$POOLSYNC_UNION_API_KEY"`): printed once at the top of the runbook,
+   * never a secret itself. `apply --flyte-cli` sets the variable for the child instead.
+   */
+  credentials?: string;
 }
 
 export type Step = StepOp & {

@@ -119,6 +119,8 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
   delete_queue: 'runs only after the queue is DRAINED: no run or action is lost (queue_delete)',
   move_cluster:
     'the pool changes in place: no delete and re-register, so the co-named queue moves along (cluster_move)',
+  move_queue:
+    'runs only after the queue is DRAINED: it keeps its name and settings, no work is lost (queue_move)',
   update_pool:
     'the contract changes in place: no delete and re-create; member clusters match it (pool_update, C4)',
 };
@@ -142,7 +144,7 @@ export function capabilitySteps(plan: Plan): CapabilityStepLine[] {
       detail:
         s.op === 'wait_drained'
           ? ` (${s.args.queues.join(', ')})`
-          : s.op === 'move_cluster'
+          : s.op === 'move_cluster' || s.op === 'move_queue'
             ? ` → pool ${s.args.pool}`
             : '',
       why: CAPABILITY_STEP_WHY[s.op]!,
@@ -153,9 +155,9 @@ export function capabilitySteps(plan: Plan): CapabilityStepLine[] {
 export function capabilitiesOn(plan: Plan): string | null {
   const caps = plan.capabilities;
   if (!caps) return null;
-  const on = (['drain', 'queue_delete', 'cluster_move', 'pool_update'] as const).filter(
-    (n) => caps[n],
-  );
+  const on = (
+    ['drain', 'queue_delete', 'cluster_move', 'pool_update', 'queue_move'] as const
+  ).filter((n) => caps[n]);
   return on.length > 0 ? on.join(', ') : null;
 }
 

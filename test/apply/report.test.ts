@@ -70,6 +70,26 @@ describe('progress lines', () => {
       'Cluster/old-1: still waiting: queue old-1 has 2 runs, 5 actions in flight (21s elapsed)',
     ]);
   });
+
+  it('shows only what was measured: a drain wait its state, never an in-flight count', () => {
+    const lines: string[] = [];
+    const print = progressPrinter((l) => lines.push(l), undefined, 0);
+    const base = { type: 'wait_progress', step: wait, elapsed_ms: 0 } as const;
+    print({
+      ...base,
+      queue: 'a',
+      runs_in_flight: null,
+      actions_in_flight: null,
+      state: 'draining',
+    });
+    print({ ...base, queue: 'b', runs_in_flight: null, actions_in_flight: null, state: null });
+    print({ ...base, queue: 'c', runs_in_flight: null, actions_in_flight: null });
+    expect(lines).toEqual([
+      'Cluster/old-1: still waiting: queue a is draining (0ms elapsed)',
+      'Cluster/old-1: still waiting: queue b has its drain state unavailable (0ms elapsed)',
+      'Cluster/old-1: still waiting: queue c has metrics unavailable (0ms elapsed)',
+    ]);
+  });
 });
 
 describe('final report', () => {

@@ -229,7 +229,7 @@ export async function runApply(
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
       ...(flyteCli !== undefined
-        ? { runManual: flyteCliRunner(flyteCli), canRunManual: isCliCommand }
+        ? { runManual: flyteCliRunner(flyteCli, cp), canRunManual: isCliCommand }
         : {}),
     });
     lines.flush();

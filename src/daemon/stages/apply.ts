@@ -79,6 +79,7 @@ export async function applyStage(
                 queue: e.queue,
                 runs: e.runs_in_flight,
                 actions: e.actions_in_flight,
+                ...(e.state !== undefined ? { state: e.state } : {}),
                 elapsedMs: e.elapsed_ms,
               },
               'waiting for in-flight work to finish',
