@@ -9,7 +9,7 @@ import { executePlan } from '../apply/index.js';
 import { holdApplyLock } from '../apply/apply-lock.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { openControlPlane } from '../controlplane/open.js';
-import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { Plan } from '../model/plan.js';
 import { loadDesired } from '../plan/pipeline.js';
 import { Approvals } from './approvals.js';
@@ -100,7 +100,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 
   const controlPlane = controlPlaneAccess(config, deps.controlPlane);
   // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
-  const backend = await controlPlane.use(async (cp) => cp.backend);
+  const backend = await controlPlane.use(async (cp) => backendInfo(cp));
   const leadership: DaemonLeadership = config.leaderElection
     ? electedLeadership(config.leaderElection, {
         logger,

@@ -14,7 +14,12 @@ import {
 } from '../../src/controlplane/embedded/state.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
-import { readLiveState } from '../../src/controlplane/types.js';
+import {
+  managedKinds,
+  partOf,
+  readLiveState,
+  type ControlPlane,
+} from '../../src/controlplane/types.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -38,7 +43,7 @@ describe('embedded default-queue settings', () => {
   it('sets (upsert), lists sorted, deletes, and persists across a reopen', async () => {
     const path = join(dir, 'cp.json');
     const cp = await EmbeddedControlPlane.open({ path });
-    expect(cp.backend.kinds).toContain('DefaultQueue');
+    expect(managedKinds(cp)).toContain('DefaultQueue');
     await cp.createQueue({
       name: 'batch',
       pool: 'default',
@@ -151,15 +156,18 @@ describe('a queue named by a setting', () => {
 });
 
 describe('the REST API has no default-queue settings', () => {
-  it('kinds leave DefaultQueue out: the live state has none, the calls are refused clearly', async () => {
+  it('it has no default-queue part: its kinds leave DefaultQueue out, the live state has none, a step for one is refused clearly', async () => {
     const embedded = await EmbeddedControlPlane.open({ path: null });
     const server = await startControlPlaneServer({ controlPlane: embedded, port: 0 });
     const cp = new HttpControlPlane(server.url);
     try {
-      expect(cp.backend.kinds).not.toContain('DefaultQueue');
+      expect((cp as ControlPlane).defaultQueues).toBeUndefined();
+      expect(managedKinds(cp)).not.toContain('DefaultQueue');
       expect((await readLiveState(cp)).default_queues).toBeUndefined();
-      expect(await codeOf(cp.setDefaultQueue('ml', 'prod', 'default'))).toBe(
-        'FAILED_PRECONDITION DefaultQueue/ml/prod DefaultQueue/ml/prod: the poolsync REST API control plane does not manage DefaultQueue objects',
+      const step = (async () =>
+        partOf(cp, 'defaultQueues', 'DefaultQueue/ml/prod').setDefaultQueue('ml', 'prod', 'x'))();
+      expect(await codeOf(step)).toBe(
+        'FAILED_PRECONDITION DefaultQueue/ml/prod DefaultQueue/ml/prod: the poolsync REST API control plane does not manage DefaultQueue objects; run `poolsync plan` against it again',
       );
     } finally {
       await cp.close();

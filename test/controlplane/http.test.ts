@@ -15,7 +15,7 @@ import {
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
 import { SimulationClient } from '../../src/controlplane/rest/sim-client.js';
-import { readLiveState } from '../../src/controlplane/types.js';
+import { readCapabilities, readLiveState } from '../../src/controlplane/types.js';
 import type { PoolContract } from '../../src/model/common.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a';
@@ -524,7 +524,7 @@ describe('openControlPlane', () => {
     process.env.POOLSYNC_TOKEN = TOKEN;
     try {
       const cp = await openControlPlane(server!.url);
-      expect(await cp.capabilities()).toMatchObject({ drain: false });
+      expect(await readCapabilities(cp)).toMatchObject({ drain: false });
       await cp.close();
     } finally {
       delete process.env.POOLSYNC_TOKEN;

@@ -17,7 +17,7 @@ import {
   type Priority,
   type QueueSpec,
 } from '../../model/common.js';
-import type { LiveCluster, LiveDefaultQueue, LiveQueue } from '../../model/live.js';
+import type { LiveCluster, LiveQueue } from '../../model/live.js';
 import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterSchema, State, Status_Health } from '../../gen/cloudidl/cluster/definition_pb.js';
 import {
@@ -41,18 +41,12 @@ import {
   type SettingsRecord,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
-import type { ControlPlane } from '../types.js';
+import type { EmbeddedControlPlane } from './embedded.js';
 import { QueueExtras } from './union-queue-extras.js';
 
-/** The default-queue calls of the ControlPlane interface (issue 11). */
-interface DefaultQueueStore {
-  listDefaultQueues(): Promise<LiveDefaultQueue[]>;
-  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
-  deleteDefaultQueue(project: string, domain: string): Promise<void>;
-}
-
 export interface UnionServiceOptions {
-  controlPlane: ControlPlane;
+  /** The store the services read and write (Union's state, as the embedded control plane keeps it). */
+  controlPlane: EmbeddedControlPlane;
   org: string;
   /** Largest page served (ListQueues, ListClusters, ListProjects). */
   maxPageSize?: number;
@@ -183,15 +177,6 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
         Code.PermissionDenied,
       );
   };
-  const store = (): DefaultQueueStore => {
-    const s = cp as ControlPlane & Partial<DefaultQueueStore>;
-    if (!s.listDefaultQueues || !s.setDefaultQueue || !s.deleteDefaultQueue)
-      throw new ConnectError(
-        'this control plane keeps no default-queue settings',
-        Code.Unimplemented,
-      );
-    return s as unknown as DefaultQueueStore;
-  };
   const projectKey = (key: SettingsKey | undefined) => {
     checkOrg(key?.org);
     if (!key?.project || !key.domain)
@@ -205,7 +190,7 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
   const versions = new Map<string, bigint>();
   const record = async (key: SettingsKey): Promise<SettingsRecord> => {
     const { project, domain } = projectKey(key);
-    const dq = (await store().listDefaultQueues()).find(
+    const dq = (await cp.listDefaultQueues()).find(
       (d) => d.project === project && d.domain === domain,
     );
     const id = `${project}/${domain}`;
@@ -229,9 +214,8 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
   const apply = async (key: SettingsKey, settings: Settings | undefined) => {
     const { project, domain } = projectKey(key);
     const dq = settings?.run?.defaultQueue;
-    if (dq?.state === SettingState.VALUE)
-      await store().setDefaultQueue(project, domain, dq.stringValue);
-    else await store().deleteDefaultQueue(project, domain);
+    if (dq?.state === SettingState.VALUE) await cp.setDefaultQueue(project, domain, dq.stringValue);
+    else await cp.deleteDefaultQueue(project, domain);
     const id = `${project}/${domain}`;
     versions.set(id, (versions.get(id) ?? 0n) + 1n);
     return record(key);
@@ -337,7 +321,7 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
       async listProjects(req) {
         checkOrg(req.org);
         const domains = new Map<string, Set<string>>();
-        for (const d of await store().listDefaultQueues()) {
+        for (const d of await cp.listDefaultQueues()) {
           domains.set(d.project, (domains.get(d.project) ?? new Set()).add(d.domain));
         }
         const all = [...domains.entries()]

@@ -5,9 +5,7 @@
  */
 import { EmbeddedApplyLock } from './apply-lock.js';
 import {
-  CORE_KINDS,
   DEFAULT_POOL,
-  type ObjectKind,
   address,
   assignmentKeyString,
   type Assignment,
@@ -26,9 +24,16 @@ import type {
   QueueMetrics,
 } from '../../model/live.js';
 import type {
-  BackendInfo,
+  AssignmentCalls,
+  BackendProfile,
+  CapabilityCalls,
+  ClusterCalls,
   ControlPlane,
   CreateQueueRequest,
+  DefaultQueueCalls,
+  ExecutionClusterLabelCalls,
+  PoolCalls,
+  QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
 import { ControlPlaneError } from '../errors.js';
@@ -51,8 +56,6 @@ import {
 } from './validate.js';
 
 export { DEFAULT_POOL_CONTRACT } from './state.js';
-
-const EMBEDDED_KINDS: readonly ObjectKind[] = [...CORE_KINDS, 'DefaultQueue'];
 
 export interface EmbeddedOptions {
   /** Where the state is persisted; null keeps it in memory (tests). */
@@ -83,13 +86,20 @@ export interface QueueActivity {
 }
 
 export class EmbeddedControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = {
+  readonly backend: BackendProfile = {
     name: 'embedded',
-    // It also keeps Union v2's default-queue settings and flyteadmin's execution cluster labels (served over flyteadmin-gateway.ts),
-    // so a Flyte OSS repository plans against it locally; the labels' clusters are config only.
-    kinds: [...EMBEDDED_KINDS, 'ExecutionClusterLabel'],
+    // The labels' clusters are config only, so a Flyte OSS repository plans against it locally.
     configKinds: ['ExecutionCluster', 'ClusterLabel'],
   };
+  // Every part: poolsync's own kinds, Union v2's default-queue settings and flyteadmin's
+  // execution cluster labels (which the stand-ins of src/standins/ serve from this store).
+  readonly pools: PoolCalls = this;
+  readonly clusters: ClusterCalls = this;
+  readonly queues: QueueCalls = this;
+  readonly assignments: AssignmentCalls = this;
+  readonly defaultQueues: DefaultQueueCalls = this;
+  readonly executionClusterLabels: ExecutionClusterLabelCalls = this;
+  readonly capabilityCalls: CapabilityCalls = this;
   /** Served by `control-plane serve` so applies from several machines exclude each other. */
   readonly applyLock = new EmbeddedApplyLock();
   private closed = false;

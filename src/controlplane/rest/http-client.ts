@@ -11,7 +11,6 @@
  */
 import { Pool, RetryAgent, errors as undiciErrors, type Dispatcher } from 'undici';
 import {
-  CORE_KINDS,
   DEFAULT_POOL,
   QUEUE_DEFAULTS,
   WILDCARD,
@@ -25,24 +24,22 @@ import {
 import type {
   LiveAssignment,
   LiveCluster,
-  LiveDefaultQueue,
   LivePool,
   LiveQueue,
   QueueMetrics,
 } from '../../model/live.js';
-import {
-  ControlPlaneError,
-  ERROR_CODES,
-  kindUnsupported,
-  type ControlPlaneErrorCode,
-} from '../errors.js';
-import type { ExecutionClusterLabel } from '../../model/flyte.js';
+import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from '../errors.js';
 import type {
   ApplyLockLease,
   ApplyLockProvider,
-  BackendInfo,
+  AssignmentCalls,
+  BackendProfile,
+  CapabilityCalls,
+  ClusterCalls,
   ControlPlane,
   CreateQueueRequest,
+  PoolCalls,
+  QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
 import { retryDelayMs } from '../../util/backoff.js';
@@ -134,7 +131,14 @@ interface RetryableError extends Error {
 type RetryCallback = (err: Error | null) => void;
 
 export class HttpControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = { name: 'poolsync REST API', kinds: CORE_KINDS };
+  readonly backend: BackendProfile = { name: 'poolsync REST API' };
+  // The REST API's kinds (its default-queue settings and execution cluster labels are served
+  // over Union's and flyteadmin's own protocols by the stand-ins instead).
+  readonly pools: PoolCalls = this;
+  readonly clusters: ClusterCalls = this;
+  readonly queues: QueueCalls = this;
+  readonly assignments: AssignmentCalls = this;
+  readonly capabilityCalls: CapabilityCalls = this;
   private readonly pool: Pool;
   private readonly origin: string;
   private readonly basePath: string;
@@ -531,39 +535,8 @@ export class HttpControlPlane implements ControlPlane {
     return this.call('PUT', `/v1/pools/${seg(name)}`, { contract });
   }
 
-  /** Default-queue settings are a Union v2 kind; this backend's `kinds` leaves them out. */
-  async listDefaultQueues(): Promise<LiveDefaultQueue[]> {
-    throw kindUnsupported(this.backend.name, 'DefaultQueue', null);
-  }
-
-  async setDefaultQueue(
-    project: string,
-    domain: string,
-    _queue: string,
-  ): Promise<LiveDefaultQueue> {
-    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
-  }
-
-  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
-    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
-  }
-
   setAssignment(assignment: Assignment): Promise<LiveAssignment> {
     return this.call('PUT', '/v1/assignments', assignment);
-  }
-
-  // The poolsync REST API has no execution cluster labels: the embedded server serves them
-  // over flyteadmin's own paths instead (open them with flyteadmin+http://).
-  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
-    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
-  }
-
-  async setExecutionClusterLabel(_label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
-    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
-  }
-
-  async deleteExecutionClusterLabel(_key: AssignmentKey): Promise<void> {
-    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
   }
 
   deleteAssignment(key: AssignmentKey): Promise<void> {

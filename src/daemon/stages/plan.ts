@@ -4,7 +4,7 @@
  * blocked changes, warnings and errors to /status and count drift: changes found although the
  * repository has not moved since it was last applied. A plan with errors ends the run.
  */
-import type { ControlPlane } from '../../controlplane/types.js';
+import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { Plan } from '../../model/plan.js';
 import { planDesired } from '../../plan/pipeline.js';
@@ -24,7 +24,7 @@ export async function planStage(
   try {
     planned = await planDesired(desired, () => o.pipeline.readLiveState(cp), {
       commit,
-      backend: cp.backend,
+      backend: backendInfo(cp),
     });
     ctx.memory.controlPlaneAnswered = true;
     ctx.reached(cp.backend.name, null);
