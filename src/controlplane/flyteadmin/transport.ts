@@ -8,7 +8,8 @@
 import { Pool, type Dispatcher } from 'undici';
 import { backoffDelay, retryDelayMs } from '../../util/backoff.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
-import { FlyteTokenSource, type ClientCredentials } from './auth.js';
+import { flyteTokenSource, type ClientCredentials } from './auth.js';
+import type { TokenSource } from '../oauth/token-source.js';
 
 export interface TransportOptions {
   /** OAuth2 client credentials; null or absent: no auth (flyteadmin with useAuth off). */
@@ -36,7 +37,7 @@ export class FlyteadminTransport {
   private readonly pool: Pool;
   readonly origin: string;
   readonly basePath: string;
-  private readonly auth: FlyteTokenSource | null;
+  private readonly auth: TokenSource | null;
   private readonly maxRetries: number;
   private readonly minRetryDelayMs: number;
   private readonly maxRetryDelayMs: number;
@@ -57,7 +58,14 @@ export class FlyteadminTransport {
       keepAliveTimeout: 30_000,
     });
     this.auth = opts.credentials
-      ? new FlyteTokenSource(this.origin, opts.credentials, timeout)
+      ? flyteTokenSource(this.origin, opts.credentials, {
+          timeoutMs: timeout,
+          retry: {
+            maxRetries: this.maxRetries,
+            minDelayMs: this.minRetryDelayMs,
+            maxDelayMs: this.maxRetryDelayMs,
+          },
+        })
       : null;
   }
 
@@ -66,7 +74,7 @@ export class FlyteadminTransport {
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      if (this.auth) headers['authorization'] = await this.auth.bearer();
+      if (this.auth) headers['authorization'] = `Bearer ${await this.auth.token()}`;
       let res: Dispatcher.ResponseData;
       try {
         res = await this.pool.request({
