@@ -14,6 +14,7 @@ import {
   startControlPlaneServer,
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
+import { flyteadminGateway } from '../../src/standins/flyteadmin/gateway.js';
 import { SimulationClient } from '../../src/controlplane/rest/sim-client.js';
 import { readCapabilities, readLiveState } from '../../src/controlplane/types.js';
 import type { PoolContract } from '../../src/model/common.js';
@@ -45,10 +46,12 @@ async function start(
       cb();
     },
   });
+  const { flyteadmin, ...rest } = opts;
   const started = await startControlPlaneServer({
     controlPlane: embedded,
     logger: pino({ level: 'debug' }, sink),
-    ...opts,
+    ...rest,
+    ...(flyteadmin ? { mounts: [{ handle: flyteadminGateway(flyteadmin) }] } : {}),
   });
   server = started;
   return started;

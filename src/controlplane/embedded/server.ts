@@ -6,18 +6,18 @@
  * malformed JSON, request logs that carry method, path, status and duration only (never
  * headers or bodies, so never the token). The `/v1/sim/` endpoints (simulated cluster
  * reports, in-flight work, latency and fault injection) exist only with `simulate: true`.
+ * Other systems' protocols (the stand-ins of src/standins/: Union's Connect API, flyteadmin's
+ * gateway) can share the port as mounts; this module knows none of them.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { assignmentKeyString } from '../../model/common.js';
 import { constantTimeEqual } from '../../util/constant-time.js';
 import type { ControlPlaneErrorCode } from '../errors.js';
 import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
-import type { UnionApi } from './union-api.js';
-import { flyteadminGateway, type FlyteadminGatewayOptions } from './flyteadmin-gateway.js';
-import { readLimitedBody } from './request-body.js';
+import { readLimitedBody } from '../../util/request-body.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -32,10 +32,18 @@ export interface ControlPlaneServerOptions {
   logger?: Logger;
   /** Largest accepted request body (default 1 MiB). */
   bodyLimitBytes?: number;
-  /** Also serve Union's Connect/gRPC API and OAuth2 on this port (union-api.ts). */
-  unionApi?: UnionApi;
-  /** Also serve flyteadmin's attribute and OAuth2 paths (flyteadmin-gateway.ts). */
-  flyteadmin?: FlyteadminGatewayOptions;
+  /** Other protocols served on this port, tried in order before the REST API. */
+  mounts?: ProtocolMount[];
+}
+
+/** Another system's protocol on the same port (e.g. a stand-in of src/standins/). */
+export interface ProtocolMount {
+  /** Answers the request (true) when it is this protocol's; false leaves it to the next. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean | Promise<boolean>;
+  /** The port's listener, for a protocol that needs its own (HTTP/2 beside HTTP/1.1). */
+  listener?(http1: Server): NetServer;
+  /** Ends what the protocol holds open (its connections). */
+  close?(): void;
 }
 
 export interface ControlPlaneServer {
@@ -393,7 +401,7 @@ export async function startControlPlaneServer(
   const expected = opts.token ? opts.token : null;
   const limit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const log = opts.logger;
-  const flyteadmin = opts.flyteadmin ? flyteadminGateway(opts.flyteadmin) : null;
+  const mounts = opts.mounts ?? [];
 
   const send = (
     res: ServerResponse,
@@ -414,8 +422,8 @@ export async function startControlPlaneServer(
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    for (const mount of mounts) if (await mount.handle(req, res, url)) return;
     if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
-    if (flyteadmin && (await flyteadmin(req, res, url))) return;
     if (expected && !tokenMatches(expected, req.headers.authorization)) {
       throw new HttpError(
         401,
@@ -501,7 +509,6 @@ export async function startControlPlaneServer(
         'request',
       );
     });
-    if (opts.unionApi?.handle(req, res)) return;
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -529,7 +536,8 @@ export async function startControlPlaneServer(
   server.keepAliveTimeout = 60_000;
   server.requestTimeout = 120_000;
 
-  const listener = opts.unionApi?.listener(server) ?? server;
+  const own = mounts.find((m) => m.listener);
+  const listener = own?.listener?.(server) ?? server;
 
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -546,7 +554,7 @@ export async function startControlPlaneServer(
       new Promise<void>((resolve, reject) => {
         listener.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
-        opts.unionApi?.close();
+        for (const mount of mounts) mount.close?.();
       }),
   };
 }

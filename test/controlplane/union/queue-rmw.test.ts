@@ -16,7 +16,7 @@ import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
 import {
   decodeQueueExtras,
   encodeQueueExtras,
-} from '../../../src/controlplane/embedded/union-queue-extras.js';
+} from '../../../src/standins/union/queue-extras.js';
 import { QueueService, QueueSpecSchema } from '../../../src/gen/cloudidl/queue/queue_pb.js';
 import { QueueSpecExtensionsSchema } from '../../../src/gen/poolsync/standin/queue_extras_pb.js';
 import { computePlan } from '../../../src/plan/index.js';

@@ -3,11 +3,25 @@
  * flyteidl2.settings.SettingsService, flyteidl2.project.ProjectService; messages in src/gen/)
  * served over an embedded control plane, so the `union` backend is tested end to end through
  * the real client library and both wire protocols (Connect and gRPC). Calls need a token of the
- * local OAuth server (oauth.ts) in its discovered header, and must name its organisation.
+ * stand-in OAuth2 server (standins/oauth/server.ts) in its discovered header, and must name its organisation.
  *
  * The embedded control plane has no project registry: ListProjects reports the project/domains
  * that have a default-queue setting. It keeps settings per project/domain only, and only
  * run.default_queue (docs/union.md).
+ *
+ * What each call does follows (real-apis.md §1, §4):
+ *  - services, messages, field numbers: the descriptors Union publishes in its Terraform
+ *    providers (unionai/terraform-provider-enterprise proto/union/queue/queue.pb.go and
+ *    queueconnect/queue.connect.go; unionai/terraform-provider-unionai
+ *    proto/union/cluster/{cluster,definition}.pb.go), settings and projects from
+ *    @flyteorg/flyteidl2 (flyteidl2/settings/settings_service.proto, project/project_service.proto);
+ *  - UpdateQueue replaces the whole spec, the fields beyond poolsync's 7 included (Union docs,
+ *    "cluster workload management / resource caps and scheduling");
+ *  - UpdateQueueState: draining `default` or a queue a run.default_queue setting names is
+ *    FAILED_PRECONDITION; a drained queue may move to another pool (Union docs, queues page);
+ *  - DeleteCluster takes the co-named queue with it (Union docs, clusters page);
+ *  - the token in the discovered authorization_metadata_key header (terraform-provider-unionai
+ *    internal/provider/oauth.go).
  */
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
@@ -40,9 +54,9 @@ import {
   SettingsService,
   type SettingsRecord,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
-import type { EmbeddedControlPlane } from './embedded.js';
-import { QueueExtras } from './union-queue-extras.js';
+import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
+import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
+import { QueueExtras } from './queue-extras.js';
 
 export interface UnionServiceOptions {
   /** The store the services read and write (Union's state, as the embedded control plane keeps it). */
@@ -52,7 +66,7 @@ export interface UnionServiceOptions {
   maxPageSize?: number;
   /** Interval of WatchQueueMetrics messages. */
   metricsIntervalMs?: number;
-  /** Queue fields beyond the 7 of poolsync's QueueSpec (union-queue-extras.ts). */
+  /** Queue fields beyond the 7 of poolsync's QueueSpec (queue-extras.ts). */
   queueExtras?: QueueExtras;
 }
 
