@@ -8,9 +8,11 @@
  *
  * Families: amplification by bytes (aliases of large scalars), by keys, by depth and by files;
  * control characters in file names, keys and values; every YAML tag; URL userinfo forms in
- * URL fields; broken syntax and encodings.
+ * URL fields; broken syntax and encodings; links, FIFOs and folders where files are read or
+ * written (poolsync.yaml, render targets).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export interface HostileRepo {
@@ -19,6 +21,10 @@ export interface HostileRepo {
   family: string;
   /** Relative path → content. */
   files: Record<string, string | Uint8Array>;
+  /** Relative path → the target of a symbolic link made there (family `links`). */
+  links?: Record<string, string>;
+  /** Relative paths of FIFOs (named pipes) to make. */
+  fifos?: string[];
 }
 
 const HEAD = (kind: string, name: string): string =>
@@ -324,6 +330,86 @@ function urlUserinfo(): HostileRepo[] {
   return out;
 }
 
+const RENDER = (path: string): string =>
+  `apiVersion: poolsync/v1\nkind: RepoConfig\nrender:\n  flyte-core-values:\n    path: ${path}\n`;
+
+/**
+ * Files that are not regular files of the repository (issue 23): poolsync.yaml as a link to a
+ * secret, to a device, to a /proc file that says size 0, as a FIFO or a folder; render targets
+ * that would overwrite a manifest, a folder, `.`, poolsync.yaml or write through a link. Each is
+ * refused at `file:1:1` or at the setting, without reading (or quoting) the target.
+ */
+function linksAndSpecialFiles(): HostileRepo[] {
+  const out: HostileRepo[] = [];
+  const queue = { 'q.yaml': `${HEAD('Queue', 'q')}${QUEUE_SPEC}` };
+  const targets = [
+    '/dev/zero',
+    '/dev/urandom',
+    '/proc/self/environ',
+    '/etc/passwd',
+    '/',
+    '..',
+    'poolsync.yaml',
+    'q.yaml',
+    'nowhere',
+  ];
+  targets.forEach((target, i) => {
+    out.push({
+      name: `link-config-${i}`,
+      family: 'links',
+      files: queue,
+      links: { 'poolsync.yaml': target },
+    });
+  });
+  out.push({ name: 'fifo-config', family: 'links', files: queue, fifos: ['poolsync.yaml'] });
+  out.push({
+    name: 'folder-config',
+    family: 'links',
+    files: { ...queue, 'poolsync.yaml/q.yaml': `${HEAD('Queue', 'x')}${QUEUE_SPEC}` },
+  });
+  // A skipped link to /dev/zero beside a refused config: the skip never reads it.
+  out.push({
+    name: 'link-manifest-and-config',
+    family: 'links',
+    files: queue,
+    links: { 'zero.yaml': '/dev/zero', 'poolsync.yaml': '/proc/self/environ' },
+    fifos: ['pipe.yaml'],
+  });
+  for (const [i, path] of [
+    'q.yaml',
+    '.',
+    'pools',
+    'poolsync.yaml',
+    './v.yaml',
+    'q.yaml/v.yaml',
+    '/tmp/v.yaml',
+    '../v.yaml',
+  ].entries()) {
+    out.push({
+      name: `render-target-${i}`,
+      family: 'links',
+      files: {
+        ...queue,
+        'pools/p.yaml': `${HEAD('Queue', 'p')}${QUEUE_SPEC}`,
+        'poolsync.yaml': RENDER(path),
+      },
+    });
+  }
+  out.push({
+    name: 'render-target-link',
+    family: 'links',
+    files: { ...queue, 'poolsync.yaml': RENDER('values.yaml') },
+    links: { 'values.yaml': '/etc/passwd' },
+  });
+  out.push({
+    name: 'render-target-linked-folder',
+    family: 'links',
+    files: { ...queue, 'poolsync.yaml': RENDER('out/values.yaml') },
+    links: { out: '/tmp' },
+  });
+  return out;
+}
+
 function syntaxAndEncoding(): HostileRepo[] {
   const texts: [string, string | Uint8Array][] = [
     ['unterminated-double', `${HEAD('Queue', '"q')}${QUEUE_SPEC}`],
@@ -365,6 +451,7 @@ export function hostileCorpus(): HostileRepo[] {
     ...yamlTags(),
     ...urlUserinfo(),
     ...syntaxAndEncoding(),
+    ...linksAndSpecialFiles(),
   ];
 }
 
@@ -374,6 +461,14 @@ export async function writeHostileRepo(dir: string, repo: HostileRepo): Promise<
     const path = join(dir, rel);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, content);
+  }
+  for (const [rel, target] of Object.entries(repo.links ?? {})) {
+    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    await symlink(target, join(dir, rel));
+  }
+  for (const rel of repo.fifos ?? []) {
+    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    execFileSync('mkfifo', [join(dir, rel)]);
   }
 }
 

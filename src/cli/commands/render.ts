@@ -13,9 +13,11 @@ import { cleanCommit } from '../../plan/pipeline.js';
 import {
   RENDER_KINDS,
   compareTarget,
+  readTarget,
   renderKind,
   type RenderKind,
 } from '../../render/values/targets.js';
+import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
 import { configDirPositional, requireFolder } from '../options.js';
 
@@ -85,6 +87,9 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       commit,
       secret ? { credentialsSecret: secret } : {},
     );
+    // --out names a file of the user's choosing; the configured target is a file of the
+    // repository, read and written as one (never through a link, never outside the folder).
+    const inRepo = !args.stdout && args.out === undefined && configured !== undefined;
     const out = args.stdout
       ? null
       : args.out !== undefined
@@ -92,10 +97,16 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         : configured
           ? join(resolve(args.dir), configured.path)
           : null;
+    const readCurrent = (file: string): Promise<string | null> =>
+      inRepo
+        ? readTarget(resolve(args.dir), configured!.path).catch((err: Error) => {
+            throw new UserError(err.message);
+          })
+        : readFile(file, 'utf8').catch(() => null);
     if (args.check) {
       if (out === null)
         throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');
-      const current = await readFile(out, 'utf8').catch(() => null);
+      const current = await readCurrent(out);
       const cmp = compareTarget({ kind: args.what, path: out, content }, current);
       if (cmp.status === 'same') {
         process.stdout.write(`${out} is up to date\n`);
@@ -111,8 +122,14 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       process.stdout.write(content);
       return;
     }
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, content);
+    if (inRepo) {
+      await writeRepoFile(resolve(args.dir), configured!.path, content).catch((err: Error) => {
+        throw new UserError(err.message);
+      });
+    } else {
+      await mkdir(dirname(out), { recursive: true });
+      await writeFile(out, content);
+    }
     process.stderr.write(`Wrote ${out}\n`);
   },
 };

@@ -5,8 +5,6 @@
  * starts a new run whose render matches, so it never loops. A failure is logged and the run
  * goes on: the rendered files are a convenience for Helm / Argo CD / Flux, not the reconcile.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DesiredState } from '../../model/desired.js';
 import type { SourceSnapshot } from '../git-source.js';
 import { short, type RunContext } from './context.js';
@@ -19,15 +17,17 @@ export async function renderStage(
   const { o } = ctx;
   if (!o.commitRendered || !desired.config.render || !o.source.commitFiles) return;
   const { commit, dir } = snapshot;
-  const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
+  const { renderTargets, compareTarget, readTarget } =
+    await import('../../render/values/targets.js');
   const changed = [];
-  for (const target of renderTargets(desired, commit)) {
-    const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
-    if (compareTarget(target, current).status !== 'same') changed.push(target);
-  }
-  if (changed.length === 0) return;
-  const paths = changed.map((t) => t.path);
+  let paths: string[] = [];
   try {
+    for (const target of renderTargets(desired, commit)) {
+      const current = await readTarget(dir, target.path);
+      if (compareTarget(target, current).status !== 'same') changed.push(target);
+    }
+    if (changed.length === 0) return;
+    paths = changed.map((t) => t.path);
     const pushed = await o.source.commitFiles(
       changed.map((t) => ({ path: t.path, content: t.content })),
       `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,

@@ -7,6 +7,21 @@ import { renderFlyteCoreValues } from './flyte-core.js';
 import { body } from './header.js';
 import { renderUnionClusterPools } from './union-pools.js';
 import { unifiedDiff } from './diff.js';
+import { describeFailure, readRepoFile } from '../../util/repo-file.js';
+
+/** A generated file larger than this is not read (a hostile commit could put anything there). */
+const TARGET_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The current content of a render target of the folder `dir`, or null when it does not exist
+ * yet; read as every repository file is (src/util/repo-file.ts). Throws when it cannot be.
+ */
+export async function readTarget(dir: string, path: string): Promise<string | null> {
+  const read = await readRepoFile(dir, path, { maxBytes: TARGET_MAX_BYTES });
+  if (read.ok) return read.bytes.toString('utf8');
+  if (read.reason === 'missing') return null;
+  throw new Error(`cannot read the render target ${path}: ${describeFailure(read)}`);
+}
 
 export type RenderKind = keyof RenderConfig;
 export const RENDER_KINDS: readonly RenderKind[] = ['flyte-core-values', 'union-cluster-pools'];
