@@ -135,8 +135,17 @@ export class FlyteadminControlPlane implements ControlPlane {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (this.auth) {
-        const [name, value] = await this.auth.header();
-        headers[name] = value;
+        let auth: [string, string];
+        try {
+          auth = await this.auth.header();
+        } catch (err) {
+          // A token endpoint that did not answer (or whose answer was cut off) is transient.
+          const transient = err instanceof ControlPlaneError && err.code === 'UNAVAILABLE';
+          if (!transient || attempt >= this.maxRetries) throw err;
+          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
+          continue;
+        }
+        headers[auth[0]] = auth[1];
       }
       let res: Dispatcher.ResponseData;
       try {
@@ -157,16 +166,32 @@ export class FlyteadminControlPlane implements ControlPlane {
           `${method} ${this.origin}${this.basePath}${path}: cannot reach flyteadmin (${reason}, after ${this.maxRetries} retries)`,
         );
       }
-      const text = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) {
+      // A body cut off after the headers (reset, closed short of its Content-Length, timeout)
+      // or a 2xx body that is not JSON is transient like any network failure: retried.
+      let text: string | null = null;
+      let problem: string;
+      try {
+        text = await res.body.text();
+        problem = `HTTP ${res.statusCode} with a body that is not JSON`;
+      } catch (err) {
+        problem = `body cut off: ${(err as { code?: string }).code ?? (err as Error).message}`;
+      }
+      if (text !== null && res.statusCode >= 200 && res.statusCode < 300) {
         try {
           return (text === '' ? {} : JSON.parse(text)) as T;
         } catch {
-          throw new ControlPlaneError(
-            'UNAVAILABLE',
-            `${method} ${path}: flyteadmin answered HTTP ${res.statusCode} with a body that is not JSON`,
-          );
+          // reported below
         }
+      }
+      if (text === null || (res.statusCode >= 200 && res.statusCode < 300)) {
+        if (attempt < this.maxRetries) {
+          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
+          continue;
+        }
+        throw new ControlPlaneError(
+          'UNAVAILABLE',
+          `${method} ${path}: flyteadmin's answer could not be read (${problem}), still failing after ${this.maxRetries} retries`,
+        );
       }
       if (res.statusCode === 401 && this.auth && !refreshed) {
         refreshed = true;
