@@ -15,6 +15,7 @@ import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
+import { rememberSecret } from '../util/secrets.js';
 
 export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;
 export type ApplyPolicy = (typeof APPLY_POLICIES)[number];
@@ -633,6 +634,7 @@ async function readSecrets(
         throw new UserError(`The secret file ${path} (from ${fileSetting.origin}) is empty.`);
       }
       out[s.key] = value;
+      rememberSecret(value);
     } else if (envValue !== undefined && envValue.trim() !== '') {
       out[s.key] = envValue.trim();
     } else {

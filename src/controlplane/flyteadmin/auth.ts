@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
 import { UserError } from '../../util/user-error.js';
 import { ControlPlaneError } from '../errors.js';
+import { rememberSecret } from '../../util/secrets.js';
 
 export interface ClientCredentials {
   clientId: string;
@@ -40,6 +41,7 @@ export async function credentialsFromEnv(
     }
     if (secret === '') throw new UserError(`POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file} is empty`);
   }
+  rememberSecret(secret);
   if (clientId === '' && secret === '') return null;
   if (clientId === '')
     throw new UserError(

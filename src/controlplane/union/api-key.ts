@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../util/user-error.js';
+import { rememberSecret } from '../../util/secrets.js';
 
 export interface UnionApiKey {
   /** Host (and port) the key was issued for, without scheme: `acme.hosted.unionai.cloud`. */
@@ -38,6 +39,7 @@ export function normaliseEndpoint(endpoint: string): string {
  */
 export function parseApiKey(raw: string, source: string): UnionApiKey {
   const text = raw.trim();
+  rememberSecret(text);
   const bad = (why: string) =>
     new UserError(`the Union API key in ${source} is not valid (${why}): ${FORMAT}`);
   if (text === '') throw bad('empty');
@@ -52,6 +54,7 @@ export function parseApiKey(raw: string, source: string): UnionApiKey {
   if (endpoint === '') throw bad('no endpoint');
   if (clientId === '') throw bad('no client id');
   if (clientSecret === '') throw bad('no client secret');
+  rememberSecret(clientSecret);
   // oauth.go: an empty or "None" org means the first label of the host.
   const resolvedOrg = org === '' || org.toLowerCase() === 'none' ? endpoint.split(/[.:]/)[0]! : org;
   return { endpoint, clientId, clientSecret, org: resolvedOrg };
