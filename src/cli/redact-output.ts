@@ -1,6 +1,7 @@
 /**
  * Everything the CLI writes passes the process's redactor (src/util/secrets.ts): the known
- * secrets, their base64 forms, URL user parts and echoed `Bearer` tokens become `***`, in
+ * secrets, their base64 forms and echoed `Bearer` tokens become `***` (URL user parts are
+ * scrubbed in errors only: a plan's `abfs://container@account` URI is no secret), in
  * errors, warnings, apply reports and plans alike, as the daemon does for its logs and
  * /status. One choke point, so no message path (a server's error text quoted in a step
  * failure, a git error) can forget it.
@@ -18,7 +19,7 @@ function scrubbing(stream: NodeJS.WriteStream): void {
         : chunk instanceof Uint8Array
           ? Buffer.from(chunk).toString('utf8')
           : null;
-    return write(text === null ? chunk : processRedactor().scrub(text), ...rest);
+    return write(text === null ? chunk : processRedactor().scrubSecrets(text), ...rest);
   }) as Write;
 }
 

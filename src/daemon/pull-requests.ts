@@ -20,6 +20,7 @@ import type { Provider, PublishOutcome, PullRequestEvent } from '../vcs/types.js
 import { planOutcome } from '../vcs/plan-outcome.js';
 import { splitHeld } from '../plan/hold.js';
 import type { Plan } from '../model/plan.js';
+import { code } from '../render/markdown.js';
 
 export interface ForgeTarget {
   /** `owner/name` (GitHub) or the project path (GitLab). */
@@ -209,7 +210,7 @@ function recordingPlanner(
     posted.planned(provider, commit, outcome.plan);
     const split = splitHeld(outcome.plan);
     if (opts.config.policy !== 'safe' || split.fingerprint === null) return outcome;
-    const list = split.held.map((c) => `- \`${c.action} ${c.address}\``).join('\n');
+    const list = split.held.map((c) => `- ${code(`${c.action} ${c.address}`)}`).join('\n');
     return {
       ...outcome,
       markdown:

@@ -3,7 +3,7 @@ import type { Plan } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 
 export { renderText, type TextOptions } from './text.js';
-export { renderMarkdown, type MarkdownOptions } from './markdown.js';
+export { code, markdownText, renderMarkdown, type MarkdownOptions } from './markdown.js';
 export { closingLine, hasNoChanges, summaryCounts, SYMBOL } from './common.js';
 
 /** The plan.md JSON format: the Plan object as-is (schemas/plan.schema.json), 2-space indented. */

@@ -29,7 +29,15 @@ export class Redactor {
   }
 
   scrub(text: string): string {
-    let out = scrubUrlUserinfo(text);
+    return this.scrubSecrets(scrubUrlUserinfo(text));
+  }
+
+  /**
+   * The known secrets, Authorization values and echoed Bearer tokens only: for output that
+   * legitimately holds URLs with a user part (a plan's `abfs://container@account` URIs).
+   */
+  scrubSecrets(text: string): string {
+    let out = text;
     for (const s of this.secrets) out = out.split(s).join('***');
     out = out.replace(/(authorization:\s*(?:basic|bearer)\s+)\S+/gi, '$1***');
     // A bearer token a server echoes ("invalid token: Bearer eyJ..."), known or not: a word of
