@@ -313,6 +313,15 @@ function urlUserinfo(): HostileRepo[] {
       },
     });
   });
+  USERINFO.forEach((url, i) => {
+    out.push({
+      name: `url-execution-cluster-${i}`,
+      family: 'url',
+      files: {
+        'e.yaml': `${HEAD('ExecutionCluster', 'dp')}spec:\n  endpoint: "${url}"\n  auth: {type: file_path, tokenPath: /t, certPath: /c}\n`,
+      },
+    });
+  });
   URI_USERINFO.forEach((uri, i) => {
     out.push({
       name: `url-uri-${i}`,
@@ -432,6 +441,27 @@ function syntaxAndEncoding(): HostileRepo[] {
     ['repo-config-elsewhere', 'apiVersion: poolsync/v1\nkind: RepoConfig\n'],
     ['scalar-document', '"just a string"\n'],
     ['sequence-document', '- a\n- b\n'],
+    // Numbers no double holds as written: 1e-400 would read as 0 ("no limit").
+    [
+      'number-underflow',
+      `${HEAD('Queue', 'q')}spec:\n  run_concurrency: 1e-400\n  action_concurrency: 1\n`,
+    ],
+    [
+      'number-underflow-negative',
+      `${HEAD('Queue', 'q')}spec:\n  run_concurrency: -2.5e-999\n  action_concurrency: 1\n`,
+    ],
+    [
+      'number-overflow',
+      `${HEAD('Queue', 'q')}spec:\n  run_concurrency: 1e400\n  action_concurrency: 1\n`,
+    ],
+    [
+      'number-past-2-53',
+      `${HEAD('Queue', 'q')}spec:\n  run_concurrency: 9007199254740993\n  action_concurrency: 1\n`,
+    ],
+    [
+      'number-hex-past-2-53',
+      `${HEAD('Queue', 'q')}spec:\n  run_concurrency: 0x20000000000001\n  action_concurrency: 1\n`,
+    ],
   ];
   return texts.map(([id, text]) => ({
     name: `syntax-${id}`,

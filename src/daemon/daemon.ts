@@ -76,6 +76,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     config.githubWebhookSecret,
     config.gitlabWebhookToken,
     config.reconcileToken,
+    config.adminToken,
   ]);
   const metrics = new DaemonMetrics();
 

@@ -253,7 +253,7 @@ describe('POST /approve (the daemon admin token)', () => {
   it('approves exactly the held fingerprint; a stale or unknown one is refused with the reason', async () => {
     const repo = new TestRepo();
     repo.commit(manifests());
-    const { cp, daemon } = await start(repo);
+    const { cp, daemon, logs } = await start(repo);
     repo.commit(manifests({ clusters: ['prod-1'] }), 'drop prod-2', { replaceAll: true });
     await reconcile(daemon);
     let st = await status(daemon);
@@ -271,6 +271,14 @@ describe('POST /approve (the daemon admin token)', () => {
     expect(((await stale.json()) as { reason: string }).reason).toMatch(
       new RegExp(`^stale: the changes waiting for approval are now ${held}`),
     );
+    // Issue 23: an approver that is the admin token (pasted in the wrong field) is refused and
+    // never recorded, so /status and the log never show it.
+    for (const approver of [ADMIN, `Bearer ${ADMIN}`, `ops ${RECONCILE}`]) {
+      const leak = await approve({ fingerprint: held, approver });
+      expect(leak.status).toBe(400);
+      expect(((await leak.json()) as { error: string }).error).toMatch(/^"approver" holds a token/);
+    }
+    expect(JSON.stringify(await status(daemon))).not.toContain(ADMIN);
     const ok = await approve({ fingerprint: held, approver: 'ops' });
     expect(ok.status).toBe(200);
     await until('applied', async () => (await status(daemon)).outcome === 'applied');
@@ -287,6 +295,7 @@ describe('POST /approve (the daemon admin token)', () => {
     expect(((await again.json()) as { reason: string }).reason).toBe(
       'nothing is waiting for approval',
     );
+    expect(logs.join('')).not.toContain(ADMIN);
   }, 60_000);
 });
 
