@@ -118,7 +118,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       folderKey?.update(JSON.stringify(read.error));
       continue;
     }
-    const key = cache.enabled ? analysisKey(file, read.text, limits) : '';
+    const key = cache.wants(read.text.length) ? analysisKey(file, read.text, limits) : '';
     folderKey?.update(key);
     let parsed = await cache.get(key, read.text, limits);
     if (!parsed) {
