@@ -72,7 +72,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   for (const u of walk.unreadable) {
     errors.push({
       code: 'IO',
-      message: `cannot read folder: ${u.reason}`,
+      message: `cannot read folder: ${u.reason}${u.reason === 'EACCES' || u.reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`,
       file: u.path,
       line: 1,
       column: 1,
