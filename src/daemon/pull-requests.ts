@@ -115,6 +115,11 @@ export function pullRequestHandlerForDaemon(opts: {
         ...(opts.backend ? { backend: opts.backend } : {}),
         logger,
         ...(opts.posted ? { plan: recordingPlanner(provider, opts, opts.posted) } : {}),
+        // Recorded as posted once its comment is readable, not after the commit status too:
+        // a `poolsync apply` comment in between was refused as "no plan posted".
+        ...(opts.posted
+          ? { onPosted: (e) => opts.posted!.settle(e.provider, e.number, e.headSha) }
+          : {}),
       }),
     );
     logger.info({ provider, repository }, 'plan comments on pull requests are on');
@@ -127,7 +132,6 @@ export function pullRequestHandlerForDaemon(opts: {
       return;
     }
     await handler(e);
-    opts.posted?.settle(e.provider, e.number, e.headSha);
   };
 }
 

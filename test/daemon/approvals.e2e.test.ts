@@ -144,11 +144,26 @@ async function postPlan(
     pull_request: { number, head: { sha: head, ref: 'feature' } },
   });
   expect(res.status).toBe(202);
-  return until(
+  const posted = await until(
     'the plan comment',
     () =>
       forge.list(`github:acme/cfg#${number}`).find((c) => c.body.includes('Held for approval')) ??
       null,
+  );
+  // The daemon sends the commit status after it recorded the plan as posted: a comment on the
+  // pull request before that could still race the daemon reading the forge's answer.
+  await until('the commit status request', () =>
+    forge.requests.some((r) => isFinalStatus(head, `${r.method} ${r.url}`, r.body)),
+  );
+  return posted;
+}
+
+/** The status the daemon sets on `head` once the plan is published (not the pending one). */
+function isFinalStatus(head: string, route: string, body: unknown): boolean {
+  return (
+    route.startsWith('POST ') &&
+    route.endsWith(`/repos/acme/cfg/statuses/${head}`) &&
+    (body as { state?: string } | null)?.state !== 'pending'
   );
 }
 
@@ -215,6 +230,24 @@ describe('approval by pull-request comment', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => 'approval' in l && 'run' in l);
     expect(runLine!.approval).toMatchObject({ fingerprint, approver: 'alice', via: 'github' });
+  }, 60_000);
+
+  it('a `poolsync apply` comment while the commit status is still being set approves the plan whose comment is posted (issue 23)', async () => {
+    const { repo, head } = repoWithPullRequest(9);
+    const { daemon } = await start(repo);
+    forge.githubPermissions.set('alice', 'write');
+    const release = forge.hold((route, body) => isFinalStatus(head, route, body));
+    try {
+      const plan = await postPlan(daemon, 9, head);
+      const fingerprint = /Fingerprint `(sha256:[0-9a-f]{64})`/.exec(plan.body)![1]!;
+      // postPlan saw the comment and the status request, which the forge holds unanswered.
+      await comment(daemon, 9, 'alice');
+      await until('a reply', () => replies(9).length === 1);
+      expect(replies(9)[0]!.body).toContain('approved by @alice (write)');
+      expect(replies(9)[0]!.body).toContain(fingerprint);
+    } finally {
+      release();
+    }
   }, 60_000);
 
   it('a stale plan is refused with the reason: the pull request moved, or the control plane changed', async () => {
