@@ -68,6 +68,8 @@ export interface DaemonConfig {
   } | null;
   /** Commit and push the files poolsync.yaml `render` names when they would change (Git only). */
   commitRendered?: boolean;
+  /** Serve the dashboard page at `/` (docs/daemon.md#dashboard). */
+  dashboard: boolean;
 }
 
 type Kind = 'string' | 'duration' | 'int' | 'bool' | 'path';
@@ -324,6 +326,14 @@ export const OPTIONS: readonly OptionSpec[] = [
       'Commit and push the generated files poolsync.yaml render names (flyte-core values, Union pool mapping) when they would change',
     default: false,
   },
+  {
+    name: 'dashboard',
+    env: 'POOLSYNC_DASHBOARD',
+    kind: 'bool',
+    describe:
+      'Serve the dashboard page at / on the status listener (read-only but for approving held changes with the admin token)',
+    default: true,
+  },
 ];
 
 /** Secrets: env var with the value, or a file named by env `<ENV>_FILE` / a flag / the config file. */
@@ -508,6 +518,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
         })
       : null,
     commitRendered: bool('commit-rendered'),
+    dashboard: bool('dashboard'),
   };
 }
 

@@ -17,6 +17,7 @@ import { electedLeadership, soleLeadership, type DaemonLeadership } from './lead
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source } from './git-source.js';
 import { startStatusServer, type StatusServer } from './http.js';
+import { dashboardHandler } from './dashboard/handler.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics } from './metrics.js';
 import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
@@ -154,6 +155,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     logger,
     redactor,
     ...(deps.onApplyPlan ? { onApplyPlan: deps.onApplyPlan } : {}),
+    controlPlaneUrl: config.controlPlane.url,
     onFetchFailure: (failures) => {
       const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
       retry.schedule(delay);
@@ -252,6 +254,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       branch: config.source.kind === 'git' ? config.source.branch : null,
       ...(onPullRequest ? { onPullRequest } : {}),
       ...(onComment ? { onComment } : {}),
+      ...(config.dashboard
+        ? {
+            dashboard: dashboardHandler({
+              status: () => daemonStatus(),
+              approvals: config.adminToken !== null,
+            }),
+          }
+        : {}),
       logger,
     });
   } catch (err) {
@@ -292,7 +302,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         gitlab: config.gitlabWebhookToken !== null,
       },
     },
-    `poolsync daemon listening on ${server.url}`,
+    `poolsync daemon listening on ${server.url}${config.dashboard ? `; dashboard at ${server.url}/` : ''}`,
   );
   // With --leader-elect the first run is the one a replica makes when it becomes leader.
   let firstRunDone!: () => void;

@@ -10,6 +10,8 @@ import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus } from './status.js';
 import type { ApprovalAnswer } from './approvals.js';
+import { crossSiteRequest } from './dashboard/cross-site.js';
+import type { DashboardHandler } from './dashboard/handler.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 import {
   type CommentEvent,
@@ -47,6 +49,8 @@ export interface HttpHandlers {
   follower(): { leader: string | null; retryAfterSeconds: number } | null;
   logger: Logger;
   bodyLimit?: number;
+  /** GET / (docs/daemon.md#dashboard); absent: the page is off (--dashboard=false). */
+  dashboard?: DashboardHandler;
 }
 
 export interface StatusServer {
@@ -100,6 +104,7 @@ export async function startStatusServer(
 async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const key = `${req.method} ${url.pathname}`;
+  if (h.dashboard && (key === 'GET /' || key === 'HEAD /')) return h.dashboard(req, res, url);
   switch (key) {
     case 'GET /healthz':
     case 'HEAD /healthz':
@@ -130,6 +135,7 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       return webhook(req, res, h, 'gitlab');
     default: {
       const known = [
+        ...(h.dashboard ? ['/'] : []),
         '/healthz',
         '/readyz',
         '/metrics',
@@ -301,6 +307,12 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
     return send(res, 403, {
       error:
         'POST /approve is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it',
+    });
+  }
+  const crossSite = crossSiteRequest(req.headers);
+  if (crossSite !== null) {
+    return send(res, 403, {
+      error: `refused: ${crossSite}, not this daemon's own page; approve from the dashboard or with \`poolsync approve\``,
     });
   }
   const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');

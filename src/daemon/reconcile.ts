@@ -51,6 +51,7 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.state = initialStatus(o.source.describe(), o.policy);
+    if (o.controlPlaneUrl) this.state.controlPlane.url = o.redactor.scrub(o.controlPlaneUrl);
   }
 
   /** A deep copy, safe to serialise. */
@@ -132,6 +133,7 @@ export class Reconciler {
       if (opened) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
       const message = `cannot open the control plane: ${this.o.redactor.errorMessage(err)}`;
+      ctx.reached(null, message);
       ctx.problems([
         { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
       ]);

@@ -2,7 +2,7 @@
 import type { Plan } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 
-export { renderText, type TextOptions } from './text.js';
+export { ACTION_STYLE, renderText, type TextOptions } from './text.js';
 export { code, markdownText, renderMarkdown, type MarkdownOptions } from './markdown.js';
 export { closingLine, hasNoChanges, summaryCounts, SYMBOL } from './common.js';
 

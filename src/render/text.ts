@@ -31,7 +31,8 @@ const ANSI = {
 };
 type Paint = (style: keyof typeof ANSI, text: string) => string;
 
-const ACTION_STYLE: Record<Change['action'], keyof typeof ANSI> = {
+/** The colour of each action (the dashboard paints the same: src/daemon/dashboard). */
+export const ACTION_STYLE: Record<Change['action'], keyof typeof ANSI> = {
   create: 'green',
   update: 'yellow',
   replace: 'magenta',

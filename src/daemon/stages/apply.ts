@@ -101,6 +101,10 @@ export async function applyStage(
         o.logger.warn({ err: o.redactor.errorMessage(err) }, 'could not release the apply lock'),
       );
   }
+  ctx.applied = {
+    notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
+    held: new Set(decision.held.map((c) => c.address)),
+  };
   const applied: AppliedCounts = {
     create: result.counts.created,
     update: result.counts.updated,

@@ -8,13 +8,14 @@ import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { LiveState } from '../../model/live.js';
-import type { Plan } from '../../model/plan.js';
+import type { Change, Plan } from '../../model/plan.js';
 import type { Redactor } from '../../util/redact.js';
 import type { Approvals } from '../approvals.js';
 import type { ApplyPolicy } from '../config.js';
 import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics, RunResult } from '../metrics.js';
+import type { ApplyOutcome } from '../run-history.js';
 import type { AppliedCounts, DaemonStatus, StatusError } from '../status.js';
 
 /** A held apply lock: released after the apply; `lost` aborts when it could not be renewed. */
@@ -78,6 +79,8 @@ export interface ReconcilerOptions {
   redactor: Redactor;
   approvals: Approvals;
   leadership?: Leadership;
+  /** The control-plane URL, for /status (no credentials: URLs carrying them are refused). */
+  controlPlaneUrl?: string;
   /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
   /** Commit the generated files poolsync.yaml `render` names when they would change (daemon --commit-rendered). */
@@ -110,11 +113,19 @@ export interface RunMemory {
   /** The control plane was equal to the repository at least once (drift is measured from there). */
   converged: boolean;
   controlPlaneAnswered: boolean;
+  /** The commit whose rendered files /status `renderedFiles` describes (render stage). */
+  renderedCommit?: string | null;
 }
 
 export class RunContext {
   /** Milliseconds spent in each phase (fetch, load, live, plan, apply). */
   readonly phases: Record<string, number> = {};
+  /** The plan this run made (the record stage keeps it in /status `runs`). */
+  plan: Plan | null = null;
+  /** Changes found although the repository has not moved since it was applied (plan stage). */
+  drift: Change[] = [];
+  /** What the apply left undone; null when this run applied nothing. */
+  applied: ApplyOutcome | null = null;
 
   constructor(
     readonly o: ReconcilerOptions,
@@ -143,6 +154,15 @@ export class RunContext {
     this.state.summary = null;
     this.state.warnings = [];
     // Keep blocked/waiting of the last plan: they still describe the control plane.
+  }
+
+  /** Whether the control plane answered this run (/status `controlPlane`). */
+  reached(backend: string | null, error: string | null): void {
+    const cp = this.state.controlPlane;
+    if (backend !== null) cp.backend = backend;
+    cp.reachable = error === null;
+    cp.lastError = error;
+    if (error === null) cp.lastAnsweredAt = this.now().toISOString();
   }
 
   repoRelative(file: string): string {

@@ -8,6 +8,7 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { Plan } from '../../model/plan.js';
 import { planDesired } from '../../plan/pipeline.js';
+import { manualSteps } from '../../render/runbook.js';
 import { ACTIONABLE, briefOf } from './gate.js';
 import { errorCode, type Outcome, type RunContext } from './context.js';
 
@@ -25,8 +26,10 @@ export async function planStage(
       backend: cp.backend,
     });
     ctx.memory.controlPlaneAnswered = true;
+    ctx.reached(cp.backend.name, null);
   } catch (err) {
     const message = `cannot read live state: ${o.redactor.errorMessage(err)}`;
+    ctx.reached(cp.backend.name, message);
     ctx.problems([
       { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
     ]);
@@ -35,6 +38,7 @@ export async function planStage(
   ctx.phases.live = Math.round(planned.live_ms);
   ctx.phases.plan = Math.round(planned.plan_ms);
   const { plan } = planned;
+  ctx.plan = plan;
   ctx.memory.lastEvaluatedCommit = commit;
   record(ctx, plan);
   if (plan.errors.length > 0) {
@@ -53,6 +57,7 @@ function record(ctx: RunContext, plan: Plan): void {
   state.summary = { ...plan.summary };
   state.blocked = plan.changes.filter((c) => c.action === 'blocked').map(briefOf);
   state.warnings = plan.warnings.map((w) => ({ ...w }));
+  state.manualSteps = manualSteps(plan);
   state.errors = plan.errors.map((e) => ({
     code: e.code,
     message: e.message,
@@ -70,6 +75,7 @@ function countDrift(ctx: RunContext, plan: Plan, commit: string | null): void {
       ? ctx.reasons.has('watch') || ctx.reasons.has('startup')
       : commit !== ctx.state.appliedCommit;
   if (actionable.length > 0 && ctx.memory.converged && !repoMoved) {
+    ctx.drift = actionable;
     ctx.o.metrics.driftDetected.inc(actionable.length);
     ctx.o.logger.warn(
       { commit, drift: actionable.map((c) => `${c.action} ${c.address}`) },

@@ -2,8 +2,10 @@
  * Stage record: write one run down — /status (last run, outcome, readiness, approvals), the
  * metrics and one log line per run carrying commit, duration, phases, summary, the first
  * errors, blocked and held changes, so the log alone says what happened and what to fix.
+ * Runs that evaluated the repository are kept in /status `runs` with their plans and drift.
  */
-import type { DaemonStatus } from '../status.js';
+import { driftRecord, planDigest, withRecentRun } from '../run-history.js';
+import type { DaemonStatus, RunRecord } from '../status.js';
 import type { Outcome, RunContext } from './context.js';
 
 export function recordStage(
@@ -27,7 +29,10 @@ export function recordStage(
     applied,
     phasesMs: { ...ctx.phases },
   };
-  if (outcome.result !== 'unchanged') state.outcome = outcome.result;
+  if (outcome.result !== 'unchanged') {
+    state.outcome = outcome.result;
+    keepRun(ctx, state.lastRun);
+  }
   // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
   const success = ['applied', 'in_sync', 'planned'].includes(state.outcome ?? '');
   if (success) {
@@ -77,6 +82,20 @@ export function recordStage(
   const level = outcome.result === 'failed' || outcome.result === 'invalid' ? 'warn' : 'info';
   if (outcome.result === 'unchanged') o.logger.debug(line, outcome.message);
   else o.logger[level](line, outcome.message);
+}
+
+/** /status `runs` and `lastDrift` (run-history.ts): what the dashboard shows of past runs. */
+function keepRun(ctx: RunContext, run: RunRecord): void {
+  const { state } = ctx;
+  const digest = ctx.plan ? planDigest(ctx.plan) : null;
+  const drift = driftRecord(run, ctx.drift, ctx.applied);
+  if (drift) state.lastDrift = drift;
+  state.runs = withRecentRun(state.runs, {
+    ...run,
+    plan: digest?.plan ?? null,
+    planChangesOmitted: digest?.omitted ?? 0,
+    drift,
+  });
 }
 
 function firstErrors(state: DaemonStatus, outcome: Outcome): { firstErrors?: string[] } {
