@@ -169,5 +169,3 @@ async function refuseIfDeclared(dir: string, addr: string): Promise<void> {
     );
   }
 }
-
-
