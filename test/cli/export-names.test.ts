@@ -71,16 +71,18 @@ describe('export with hostile live names', () => {
 });
 
 describe('import with hostile names', () => {
-  it('refuses an address whose name is not N1, escaped, before reading anything', async () => {
-    const dir = mkdtempSync(join(root, 'repo-'));
-    const r = await runCli([
+  const importing = (address: string) =>
+    runCli([
       'import',
-      'Cluster/../../escaped-cluster',
+      address,
       '--dir',
-      dir,
+      mkdtempSync(join(root, 'repo-')),
       '--control-plane',
       `file:${state}`,
     ]);
+
+  it('refuses an address whose name is not N1, escaped, before reading anything', async () => {
+    const r = await importing('Cluster/../../escaped-cluster');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       'Error: import Cluster/../../escaped-cluster: ../../escaped-cluster is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane\n',
@@ -89,15 +91,7 @@ describe('import with hostile names', () => {
   });
 
   it('the not-found error lists live names escaped, on one line', async () => {
-    const dir = mkdtempSync(join(root, 'repo-'));
-    const r = await runCli([
-      'import',
-      'ClusterPool/nosuch',
-      '--dir',
-      dir,
-      '--control-plane',
-      `file:${state}`,
-    ]);
+    const r = await importing('ClusterPool/nosuch');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       'Error: ClusterPool/nosuch is not on the control plane (its ClusterPool objects: ClusterPool/default, ClusterPool/pool\\nOK: forged line)\n',
