@@ -80,12 +80,17 @@ function daemon(work: string, extra: string[], opts: { unprivileged?: boolean } 
   return { exit, out: () => out };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null | false>): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | false>,
+  output: () => string = () => '',
+): Promise<T> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const v = await probe().catch(() => null);
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; the daemon wrote:\n${output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -110,7 +115,7 @@ describe('--watch on a hostile folder', () => {
     const d = daemon(work, []);
     const url = await until(
       'listening',
-      async () => /listening on (http:\S+?)"/.exec(d.out())?.[1],
+      async () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(d.out())?.[1],
     );
     const status = async () => (await (await fetch(`${url}/status`)).json()) as DaemonStatus;
     // The first run applies; a run the watcher may start right after finds it in sync.
