@@ -104,6 +104,15 @@ export const targetOption = {
     'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
 } as const;
 
+/** `--accept-cascade ADDRESS` (repeatable) of plan and apply (docs/flyte-oss.md, What a delete takes along). */
+export const acceptCascadeOption = {
+  type: 'string',
+  array: true,
+  requiresArg: true,
+  describe:
+    'flyteadmin: let this delete (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W], repeatable) take along the narrower rows poolsync does not manage; else it is blocked. poolsync.yaml acceptCascade: does the same for every run',
+} as const;
+
 /** `--replace ADDRESS` (repeatable) of plan and apply: Terraform's -replace. */
 export const replaceOption = {
   type: 'string',
@@ -112,3 +121,27 @@ export const replaceOption = {
   describe:
     'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
 } as const;
+
+/** What shapes a plan: `--target`, `--replace`, `--accept-cascade` (plan and apply DIR). */
+export interface PlanShapeArgs {
+  target?: string[];
+  replace?: string[];
+  'accept-cascade'?: string[];
+}
+
+/** The shaping flags as pipeline options (planRepository). */
+export function planShape(args: PlanShapeArgs) {
+  return {
+    ...(args.target ? { targets: args.target } : {}),
+    ...(args.replace ? { replace: args.replace } : {}),
+    ...(args['accept-cascade'] ? { acceptCascade: args['accept-cascade'] } : {}),
+  };
+}
+
+/** A saved plan is applied exactly as it is: shaping flags belong to `plan --out`. */
+export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void {
+  if (args.target?.length || args.replace?.length || args['accept-cascade']?.length)
+    throw new UserError(
+      `--target, --replace and --accept-cascade shape a plan: give them to \`poolsync plan … --out ${path}\` (a saved plan is applied exactly as it is)`,
+    );
+}

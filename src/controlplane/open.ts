@@ -107,7 +107,13 @@ export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilit
   return { capabilities: parsed.capabilities };
 }
 
-/** `flyteadmin+https://HOST[:PORT]` (or `+http://` for a local flyteadmin): OAuth2 credentials from the environment. */
+/**
+ * `flyteadmin+https://HOST[:PORT][?org=ORG&clusters-configmap=NAMESPACE/NAME]` (or `+http://`
+ * for a local flyteadmin): OAuth2 credentials from the environment; `org` (else
+ * POOLSYNC_FLYTE_ORG) is flyteidl's org, `clusters-configmap` (else
+ * POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP) the ConfigMap holding the cluster configuration flyteadmin
+ * runs with (docs/flyte-oss.md, Labels wait for their deployment).
+ */
 async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPlane> {
   const inner = url.slice('flyteadmin+'.length);
   // Before any message repeats the URL: it would hold the secret.
@@ -130,12 +136,27 @@ async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPl
     throw new UserError(
       'control plane URL must not carry credentials; set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
     );
-  const [{ FlyteadminControlPlane }, { credentialsFromEnv }] = await Promise.all([
-    import('./flyteadmin/client.js'),
-    import('./flyteadmin/auth.js'),
-  ]);
+  const params = parsed.searchParams;
+  const unknown = [...params.keys()].filter((k) => k !== 'org' && k !== 'clusters-configmap');
+  if (unknown.length > 0)
+    throw new UserError(
+      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a flyteadmin+ URL takes org=ORG and clusters-configmap=NAMESPACE/NAME`,
+    );
+  const org = params.get('org') ?? process.env.POOLSYNC_FLYTE_ORG ?? '';
+  const configMap =
+    params.get('clusters-configmap') ?? process.env.POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP ?? '';
+  parsed.search = '';
+  const [{ FlyteadminControlPlane }, { credentialsFromEnv }, { parseConfigMapRef }] =
+    await Promise.all([
+      import('./flyteadmin/client.js'),
+      import('./flyteadmin/auth.js'),
+      import('./flyteadmin/deployed-config.js'),
+    ]);
   return new FlyteadminControlPlane(parsed.toString(), {
     credentials: await credentialsFromEnv(),
+    org: org.trim(),
+    clustersConfigMap:
+      configMap.trim() === '' ? null : parseConfigMapRef(configMap, 'clusters-configmap'),
     ...(opts.http?.requestTimeoutMs !== undefined
       ? { requestTimeoutMs: opts.http.requestTimeoutMs }
       : {}),

@@ -13,7 +13,7 @@ import type {
   QueueSpec,
 } from '../model/common.js';
 import type { BackendInfo } from '../model/backend.js';
-import type { ExecutionClusterLabel } from '../model/flyte.js';
+import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 
 export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
@@ -118,6 +118,12 @@ export interface ControlPlane {
   setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
   deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
 
+  /**
+   * The flyteadmin backend: its other attribute rows, projects, domains and deployed cluster
+   * configuration (LiveState.flyteadmin). Absent on other backends.
+   */
+  flyteadminState?(): Promise<FlyteadminLive>;
+
   /** Releases connections / file handles / locks. */
   close(): Promise<void>;
 }
@@ -128,7 +134,7 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
 
   const withLabels = cp.backend.kinds.includes('ExecutionClusterLabel');
   // One Promise.all: a failing read rejects once, with no other read left unobserved.
-  const [capabilities, pools, clusters, queues, assignments, defaultQueues, labels] =
+  const [capabilities, pools, clusters, queues, assignments, defaultQueues, labels, flyteadmin] =
     await Promise.all([
       cp.capabilities(),
       cp.listPools(),
@@ -137,6 +143,7 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
       cp.listAssignments(),
       withDefaultQueues ? cp.listDefaultQueues() : null,
       withLabels ? cp.listExecutionClusterLabels() : null,
+      cp.flyteadminState ? cp.flyteadminState() : null,
     ]);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -152,6 +159,7 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
     }),
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
     ...labelsField(labels ?? []),
+    ...(flyteadmin ? { flyteadmin } : {}),
   };
 }
 

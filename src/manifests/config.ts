@@ -1,6 +1,7 @@
 /** poolsync.yaml: the optional RepoConfig at the root of the config folder (manifests.md). */
 import picomatch from 'picomatch';
 import type { RepoConfig } from '../model/desired.js';
+import type { ObjectKind } from '../model/common.js';
 import { readManifestText } from './files.js';
 import { validateAgainstSchema } from './schema.js';
 import type { ValidationError } from './types.js';
@@ -78,7 +79,12 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
   }
   if (errors.length > 0)
     return { config: DEFAULT_REPO_CONFIG, errors, present: true, limits: LIMITS };
-  const raw = value as { prune?: boolean; ignore?: string[] };
+  const raw = value as {
+    prune?: boolean;
+    ignore?: string[];
+    manage?: ObjectKind[];
+    acceptCascade?: string[];
+  };
   const ignore = raw.ignore ?? [];
   const ignoreNode = entry(root0, 'ignore')?.value;
   ignore.forEach((glob, i) => {
@@ -105,12 +111,18 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
   });
   const limits = readLimits(root0, add);
   const render = await checkRenderConfig(root, value, root0, add);
-  // Rendered files are not manifests: the loader skips them.
-  const skip = render ? Object.values(render).map((t) => t.path) : [];
+  // Rendered files and the values they merge with are not manifests: the loader skips them.
+  const skip = render
+    ? Object.values(render).flatMap((t: { path: string; base?: string }) =>
+        t.base ? [t.path, t.base] : [t.path],
+      )
+    : [];
   return {
     config: {
       prune: raw.prune ?? false,
       ignore: [...ignore, ...skip],
+      ...(raw.manage ? { manage: [...new Set(raw.manage)] } : {}),
+      ...(raw.acceptCascade ? { accept_cascade: [...new Set(raw.acceptCascade)] } : {}),
       ...(render ? { render } : {}),
     },
     errors,

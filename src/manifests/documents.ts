@@ -50,8 +50,9 @@ export interface PoolManifest extends ManifestBase {
 
 export interface ClusterManifest extends ManifestBase {
   kind: 'Cluster';
-  /** null when omitted (→ "default", C1). */
+  /** null when omitted (→ "default", C1); `pools`: Union self-managed's pool map (rules-buckets.ts). */
   pool: string | null;
+  pools: string[] | null;
   enabled: boolean | null;
   data_plane: ClusterDataPlane | null;
 }
@@ -294,6 +295,7 @@ function partial(
     case 'Cluster': {
       clean['spec'] = {
         pool: get('/spec/pool', str),
+        pools: get('/spec/pools', (v) => v as string[]),
         enabled: get('/spec/enabled', (v) => (typeof v === 'boolean' ? v : undefined)),
         data_plane: isMap(spec['data_plane'])
           ? {
@@ -386,6 +388,7 @@ interface RawPoolSpec {
 }
 interface RawClusterSpec {
   pool?: string;
+  pools?: string[];
   enabled?: boolean;
   data_plane?: ClusterDataPlane;
 }
@@ -446,6 +449,7 @@ function typed(
         address: base.address,
         kind,
         pool: spec.pool ?? null,
+        pools: spec.pools ?? null,
         enabled: spec.enabled ?? null,
         data_plane: spec.data_plane ?? null,
       };

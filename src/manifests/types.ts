@@ -22,6 +22,8 @@ export type ValidationCode =
   /** DefaultQueue (Union v2): the queue is declared; one setting per project/domain. */
   | 'V12'
   | 'V13'
+  /** ExecutionCluster credentials where the flyte-core chart mounts them (flyte-core-chart.ts). */
+  | 'V14'
   | 'SCHEMA'
   | 'YAML'
   | 'LIMIT'

@@ -1,6 +1,6 @@
 /** LiveState: what a ControlPlane reports (domain.md). Produced by src/controlplane. */
 import type { Assignment, Capabilities, PoolContract, QueueSpec } from './common.js';
-import type { ExecutionClusterLabel } from './flyte.js';
+import type { ExecutionClusterLabel, FlyteadminLive } from './flyte.js';
 
 export interface LivePool {
   name: string;
@@ -69,6 +69,12 @@ export interface LiveState {
   default_queues?: LiveDefaultQueue[];
   /** flyteadmin EXECUTION_CLUSTER_LABEL attributes, sorted by key; absent when there are none. */
   execution_cluster_labels?: ExecutionClusterLabel[];
+  /**
+   * The flyteadmin backend only: other attribute rows, projects, domains and the deployed
+   * cluster configuration. Its presence also tells the planner that a delete takes the narrower
+   * rows of its project/domain along (gormimpl/resource_repo.go, plan/cascade.ts).
+   */
+  flyteadmin?: FlyteadminLive;
 }
 
 export interface LiveDefaultQueue {

@@ -40,6 +40,11 @@ export interface Change {
   caused_by?: string | null;
   /** Why the steps of a capability-enabled change are safe (drain, queue delete, move, pool update). */
   note?: string | null;
+  /**
+   * Why the plan cannot tell whether this change is safe to apply now (a label whose
+   * deployment poolsync cannot read, docs/flyte-oss.md): policy `safe` holds it.
+   */
+  unverified?: string | null;
 }
 
 /** Each step carries everything the executor needs, so a saved plan runs without re-planning. */
@@ -66,6 +71,39 @@ export type StepOp =
   | { op: 'delete_execution_cluster_label'; args: AssignmentKey };
 
 export type StepKind = StepOp['op'];
+
+/**
+ * Every op the planner can emit, in one list: saved-plan readers accept exactly these, and the
+ * round-trip test walks them all (test/apply/planfile-ops.test.ts). A new StepOp that is not
+ * listed here fails the typecheck below.
+ */
+export const STEP_KINDS = [
+  'create_pool',
+  'delete_pool',
+  'register_cluster',
+  'update_cluster',
+  'delete_cluster',
+  'create_queue',
+  'update_queue',
+  'wait_idle',
+  'set_assignment',
+  'delete_assignment',
+  'drain_queue',
+  'wait_drained',
+  'activate_queue',
+  'delete_queue',
+  'move_cluster',
+  'update_pool',
+  'set_default_queue',
+  'delete_default_queue',
+  'set_execution_cluster_label',
+  'delete_execution_cluster_label',
+] as const satisfies readonly StepKind[];
+
+type UnlistedStepKind = Exclude<StepKind, (typeof STEP_KINDS)[number]>;
+/** Compile-time check: `true` only when every StepKind is in STEP_KINDS. */
+export const STEP_KINDS_COMPLETE: [UnlistedStepKind] extends [never] ? true : UnlistedStepKind =
+  true;
 
 /** `api`: the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
 export type StepExecution = 'api' | 'manual';
@@ -124,4 +162,13 @@ export interface Plan {
   errors: PlanError[];
   /** The control plane's capabilities the plan was made with (domain.md, Capabilities). */
   capabilities?: Capabilities;
+  /** What `prune: true` may delete (docs/plan.md, Prune scope); absent when prune is off. */
+  prune_scope?: PruneScope;
+}
+
+export interface PruneScope {
+  /** The kinds whose live objects absent from the repository are deleted. */
+  kinds: ObjectKind[];
+  /** `manage`: listed in poolsync.yaml `manage:`; `declared`: the kinds the repository declares. */
+  source: 'manage' | 'declared' | 'all';
 }

@@ -8,7 +8,6 @@ import type { LiveCluster } from '../model/live.js';
 import { makeChange } from './change.js';
 import { PlanContext } from './context.js';
 import { clusterForm, diffForms } from './forms.js';
-import { UNMANAGED_REASON } from './pools.js';
 
 export function planClusters(ctx: PlanContext): void {
   for (const name of PlanContext.union(ctx.dClusters.keys(), ctx.lClusters.keys())) {
@@ -17,9 +16,17 @@ export function planClusters(ctx: PlanContext): void {
     const before = l ? clusterForm(l.pool, l.enabled) : null;
 
     if (!d && l) {
-      if (!ctx.prune) {
+      if (!ctx.prunes('Cluster')) {
         ctx.clusters.set(name, {
-          change: makeChange('Cluster', name, 'unmanaged', before, before, [], UNMANAGED_REASON),
+          change: makeChange(
+            'Cluster',
+            name,
+            'unmanaged',
+            before,
+            before,
+            [],
+            ctx.unmanagedReason('Cluster'),
+          ),
           registers: false,
           deletes: false,
           final: { pool: l.pool, enabled: l.enabled, health: l.health },

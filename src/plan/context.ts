@@ -20,7 +20,9 @@ import {
   type SourceLocation,
 } from '../model/desired.js';
 import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
-import type { Change, PlanError, PlanWarning } from '../model/plan.js';
+import type { Change, PlanError, PlanWarning, PruneScope } from '../model/plan.js';
+import type { ObjectKind } from '../model/common.js';
+import { pruneScope, prunes, unmanagedReason } from './prune-scope.js';
 import type { DefaultQueueDecision } from './default-queues.js';
 import type { LabelDecision } from './cluster-labels.js';
 
@@ -75,7 +77,8 @@ export interface AssignmentDecision {
 }
 
 export class PlanContext {
-  readonly prune: boolean;
+  /** What prune may delete (prune-scope.ts); undefined when prune is off. */
+  readonly pruneScope: PruneScope | undefined;
   readonly dPools: Map<string, DesiredPool>;
   readonly lPools: Map<string, LivePool>;
   readonly dClusters: Map<string, DesiredCluster>;
@@ -101,6 +104,11 @@ export class PlanContext {
   readonly defaultQueues = new Map<string, DefaultQueueDecision>();
   /** Execution cluster labels by key string (cluster-labels.ts). */
   readonly labels = new Map<string, LabelDecision>();
+  /**
+   * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
+   * unmanaged, or deleted along with a broader row (flyteadmin.ts, cascade.ts).
+   */
+  readonly otherRows = new Map<string, Change>();
   /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
   readonly deletedClusters = new Set<string>();
   /**
@@ -131,7 +139,7 @@ export class PlanContext {
     /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
     readonly forceReplace: ReadonlySet<string> = new Set(),
   ) {
-    this.prune = desired.config.prune;
+    this.pruneScope = pruneScope(desired.config);
     this.dPools = byName(desired.pools);
     this.lPools = byName(live.pools);
     this.dClusters = byName(desired.clusters);
@@ -157,13 +165,23 @@ export class PlanContext {
         const d = this.dQueues.get(q.name);
         // A queue moving pool is replaced: its live record is deleted too.
         if (d && !q.cluster_managed && d.spec.pool !== q.pool) this.leavingQueues.add(q.name);
-        if (d || !this.prune) continue;
+        if (d || !this.prunes('Queue')) continue;
         // A co-named queue whose cluster stays (or is registered again) follows it (Q4).
         if (q.cluster_managed && this.dClusters.has(q.name)) continue;
         this.deletedQueues.add(q.name);
         this.leavingQueues.add(q.name);
       }
     }
+  }
+
+  /** Live objects of this kind absent from the repository are deleted (prune, in scope). */
+  prunes(kind: ObjectKind): boolean {
+    return prunes(this.pruneScope, kind);
+  }
+
+  /** Why a live object of this kind absent from the repository is left alone. */
+  unmanagedReason(kind: ObjectKind): string {
+    return unmanagedReason(this.pruneScope, kind);
   }
 
   /** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */

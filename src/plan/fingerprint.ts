@@ -11,7 +11,8 @@ import type { ClusterDataPlane, PoolContract, QueueSpec } from '../model/common.
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import { sha256 } from './forms.js';
-import type { ExecutionClusterLabel } from '../model/flyte.js';
+import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
+import { pruneScope } from './prune-scope.js';
 
 const contractKey = (c: PoolContract) => [
   c.object_store_ref.uri,
@@ -56,6 +57,8 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
         c.enabled,
         dataPlaneKey(c.data_plane),
         annotationsKey(c.annotations),
+        // Only when several, so fingerprints of clusters in one pool are unchanged.
+        ...(c.pools ? [c.pools] : []),
       ]),
       desired.queues.map((q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]),
       desired.assignments.map((a) => [
@@ -77,6 +80,24 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
           ]
         : []),
       ...labelsKey(desired.execution_cluster_labels),
+      // What prune may delete and which cascades are accepted, when they matter.
+      ...(desired.config.prune ? [['prune_scope', pruneScope(desired.config)]] : []),
+      ...(desired.config.accept_cascade?.length
+        ? [['accept_cascade', [...desired.config.accept_cascade].sort()]]
+        : []),
+      // The labels' weights decide whether a label is deployed (deployment.ts).
+      ...(desired.cluster_labels?.length
+        ? [
+            [
+              'cluster_labels',
+              desired.cluster_labels.map((l) => [
+                l.name,
+                l.clusters.map((e) => [e.cluster, e.weight]),
+                l.default === true,
+              ]),
+            ],
+          ]
+        : []),
     ]),
   );
 }
@@ -95,8 +116,37 @@ export function liveFingerprint(live: LiveState): string {
         ? [live.default_queues.map((d) => [d.project, d.domain, d.queue])]
         : []),
       ...labelsKey(live.execution_cluster_labels),
+      ...(live.flyteadmin ? [['flyteadmin', flyteadminKey(live.flyteadmin)]] : []),
     ]),
   );
+}
+
+/** What the flyteadmin passes read (plan/flyteadmin.ts): a change in any makes a saved plan stale. */
+function flyteadminKey(f: FlyteadminLive): unknown[] {
+  const d = f.deployed;
+  return [
+    f.other_rows.map((r) => [
+      r.resource_type,
+      r.project,
+      r.domain,
+      r.workflow,
+      r.launch_plan,
+      r.value,
+    ]),
+    f.projects.map((p) => [p.id, p.state]),
+    f.domains,
+    [
+      d.source,
+      d.labels === null
+        ? null
+        : Object.keys(d.labels)
+            .sort()
+            .map((k) => [k, d.labels![k]!.map((e) => [e.cluster, e.weight])]),
+      d.enabled_clusters,
+      d.default_execution_label,
+      d.unavailable === null,
+    ],
+  ];
 }
 
 /** Execution cluster labels, only when there are any (fingerprints of states without them stay as they were). */

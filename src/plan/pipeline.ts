@@ -45,6 +45,8 @@ export interface PipelineOptions {
   root?: string;
   /** `--replace ADDRESS`: delete and create again (refused for queues, Q6). */
   replace?: readonly string[];
+  /** `--accept-cascade ADDRESS`: deletes that may take unmanaged flyteadmin rows along (cascade.ts). */
+  acceptCascade?: readonly string[];
   /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
   targets?: readonly string[];
   /**
@@ -97,6 +99,7 @@ export async function planDesired(
   const planned = planForBackend(desired, live, backend, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.replace?.length ? { replace: opts.replace } : {}),
+    ...(opts.acceptCascade?.length ? { acceptCascade: opts.acceptCascade } : {}),
     ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
   });
   // After planning: the planner stays pure; only the backend knows what has no public API.

@@ -66,12 +66,20 @@ export function planPools(ctx: PlanContext): void {
       keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
       continue;
     }
-    if (!ctx.prune) {
+    if (!ctx.prunes('ClusterPool')) {
       keep(
         ctx,
         name,
         l.contract,
-        makeChange('ClusterPool', name, 'unmanaged', before, before, [], UNMANAGED_REASON),
+        makeChange(
+          'ClusterPool',
+          name,
+          'unmanaged',
+          before,
+          before,
+          [],
+          ctx.unmanagedReason('ClusterPool'),
+        ),
       );
       continue;
     }
@@ -101,8 +109,6 @@ export function planPools(ctx: PlanContext): void {
 function keep(ctx: PlanContext, name: string, contract: PoolContract, change: Change): void {
   ctx.pools.set(name, { change, creates: false, deletes: false, finalContract: contract });
 }
-
-export const UNMANAGED_REASON = 'not in the repository and prune is off: reported, never touched';
 
 function ctxUnion(ctx: PlanContext): string[] {
   return [...new Set([...ctx.dPools.keys(), ...ctx.lPools.keys()])].sort();
@@ -191,13 +197,13 @@ function replaceBlockedReason(ctx: PlanContext, name: string): string | null {
   // A3: replacing removes the assignments naming the pool and sets them again; one that is
   // not in the repository (prune off) must not be touched.
   const unmanaged = (ctx.lAssignmentsByPool.get(name) ?? []).filter(
-    (k) => !ctx.dAssignments.has(k) && !ctx.prune,
+    (k) => !ctx.dAssignments.has(k) && !ctx.prunes('PoolAssignment'),
   );
   if (unmanaged.length > 0) {
     return (
       `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ` +
       `${listAddresses(unmanaged.map((k) => address('PoolAssignment', k)))} ${unmanaged.length === 1 ? 'is' : 'are'} ` +
-      `not in the repository and prune is off: declare ${unmanaged.length === 1 ? 'it' : 'them'} or remove ${unmanaged.length === 1 ? 'it' : 'them'} first`
+      `not in the repository and outside what prune may delete: declare ${unmanaged.length === 1 ? 'it' : 'them'} or remove ${unmanaged.length === 1 ? 'it' : 'them'} first`
     );
   }
   return null;

@@ -20,7 +20,6 @@ import { makeChange } from './change.js';
 import type { PlanContext } from './context.js';
 import { type QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
-import { UNMANAGED_REASON } from './pools.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
 
 export function planQueues(ctx: PlanContext): void {
@@ -66,7 +65,7 @@ function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
 function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
   const doc = ctx.dQueues.get(name);
   if (doc) return doc.spec;
-  const settings = settingsOf(!ctx.prune && l ? l : QUEUE_DEFAULTS);
+  const settings = settingsOf(!ctx.prunes('Queue') && l ? l : QUEUE_DEFAULTS);
   const owner = ctx.dClusters.get(name);
   if (owner && ctx.clusters.get(name)?.change.action !== 'blocked') {
     return { pool: owner.pool, clusters: [name], ...settings };
@@ -324,12 +323,12 @@ function planLiveQueue(
         causedBy: sideEffect,
       });
     }
-    if (!ctx.prune) {
+    if (!ctx.prunes('Queue')) {
       return decision(ctx, name, {
         ...base,
         action: 'unmanaged',
         final: untouched,
-        reason: UNMANAGED_REASON,
+        reason: ctx.unmanagedReason('Queue'),
         causedBy: sideEffect,
       });
     }

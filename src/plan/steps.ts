@@ -19,7 +19,8 @@ import type { PlanContext } from './context.js';
 import { splitWaits, waitSets } from './drain.js';
 import { StepGraph } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
-import { addLabelSteps } from './cluster-labels.js';
+import { addLabelSteps, labelStepKey } from './cluster-labels.js';
+import { addCascadeOrder } from './cascade.js';
 
 const key = {
   createPool: (n: string) => `create_pool:${n}`,
@@ -296,6 +297,12 @@ export function buildSteps(ctx: PlanContext): Step[] {
       if (a.finalPool !== a.livePool) g.order(key.setAssignment(k), key.deletePool(a.livePool));
     }
   }
+  addCascadeOrder(g, ctx, {
+    set: (v) =>
+      v.kind === 'PoolAssignment' ? key.setAssignment(v.name) : labelStepKey.set(v.name),
+    remove: (v) =>
+      v.kind === 'PoolAssignment' ? key.deleteAssignment(v.name) : labelStepKey.remove(v.name),
+  });
   addDefaultQueueSteps(ctx, g, {
     queue: key.queue,
     register: key.register,

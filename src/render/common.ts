@@ -1,5 +1,6 @@
 /** Shared pieces of the text and markdown renderers. */
 import type { Change, FieldDiff, Plan, PlanSummary, Step } from '../model/plan.js';
+import { UNMANAGED_REASON, describeScope } from '../plan/prune-scope.js';
 
 export const SYMBOL: Record<Change['action'], string> = {
   create: '+',
@@ -73,6 +74,13 @@ export function causeNote(change: Change): string | null {
       ? `recreated by registering ${by} (C3)`
       : `created by registering ${by} (C2)`;
   }
+  if (
+    (change.kind === 'PoolAssignment' || change.kind === 'ExecutionClusterLabel') &&
+    by.startsWith(`${change.kind}/`)
+  )
+    return change.action === 'replace'
+      ? `deleted along with ${by} (flyteadmin deletes the narrower rows of its project/domain) and set again after it`
+      : `deleted along with ${by} (flyteadmin deletes the narrower rows of its project/domain)`;
   if (change.kind === 'PoolAssignment')
     return `removed and set again around the replacement of ${by} (A3)`;
   if (
@@ -152,4 +160,23 @@ export function capabilitiesOn(plan: Plan): string | null {
     (n) => caps[n],
   );
   return on.length > 0 ? on.join(', ') : null;
+}
+
+/** `Prune scope: …` when prune is on (docs/plan.md, Prune scope); null otherwise. */
+export function pruneScopeLine(plan: Plan): string | null {
+  return plan.prune_scope
+    ? `Prune scope: ${describeScope(plan.prune_scope)}; live objects of other kinds are never deleted.`
+    : null;
+}
+
+/** Why the unmanaged changes are left alone, for the line that counts them. */
+export function unmanagedWhy(plan: Plan): string {
+  return plan.prune_scope ? 'outside the prune scope, or not poolsync’s to change' : 'prune is off';
+}
+
+/** The reason of an unmanaged change when it says more than "prune is off"; else null. */
+export function unmanagedReason(change: Change): string | null {
+  return change.action === 'unmanaged' && change.reason && change.reason !== UNMANAGED_REASON
+    ? change.reason
+    : null;
 }

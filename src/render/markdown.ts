@@ -15,7 +15,10 @@ import {
   fieldLines,
   hasNoChanges,
   plural,
+  pruneScopeLine,
   sideEffectLine,
+  unmanagedReason,
+  unmanagedWhy,
   visibleChanges,
 } from './common.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
@@ -57,7 +60,9 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const sideEffects = sideEffectLine(plan);
   if (sideEffects) head.push('', sideEffects);
   if (plan.summary.unmanaged > 0)
-    head.push('', `${plural(plan.summary.unmanaged, 'object')} unmanaged (prune is off).`);
+    head.push('', `${plural(plan.summary.unmanaged, 'object')} unmanaged (${unmanagedWhy(plan)}).`);
+  const scope = pruneScopeLine(plan);
+  if (scope) head.push('', scope);
   head.push('');
 
   const changes = visibleChanges(plan);
@@ -113,8 +118,14 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   }
   const unmanaged = changes.filter((c) => c.action === 'unmanaged');
   if (unmanaged.length > 0) {
-    tail.push('<details><summary>Unmanaged (not in the repository, prune is off)</summary>', '');
-    for (const c of unmanaged) tail.push(`- ${code(c.address)}`);
+    tail.push(
+      `<details><summary>Unmanaged (${unmanaged.some((c) => unmanagedReason(c)) ? 'reported, never touched' : 'not in the repository, prune is off'})</summary>`,
+      '',
+    );
+    for (const c of unmanaged) {
+      const why = unmanagedReason(c);
+      tail.push(`- ${code(c.address)}${why ? `: ${markdownText(why)}` : ''}`);
+    }
     tail.push('', '</details>', '');
   }
   const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown (not a clean Git work tree)'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;

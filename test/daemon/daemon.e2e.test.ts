@@ -271,6 +271,8 @@ describe('daemon end to end', () => {
     await h.daemon.firstRun;
     const files = manifests();
     delete files['queues/batch.yaml'];
+    // batch was the only Queue document: `manage:` keeps queues in the prune scope.
+    files['poolsync.yaml'] += 'manage: [ClusterPool, Cluster, Queue]\n';
     repo.commit(files, 'drop batch', { replaceAll: true });
     await reconcileNow(h);
     const st = await getStatus(h);

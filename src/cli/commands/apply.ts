@@ -46,6 +46,10 @@ import {
   colorOption,
   controlPlaneOption,
   replaceOption,
+  acceptCascadeOption,
+  planShape,
+  refuseShapingSavedPlan,
+  type PlanShapeArgs,
   targetOption,
   maxRetriesOption,
   tokenFileOption,
@@ -56,6 +60,7 @@ export interface ApplyArgs {
   path: string;
   target?: string[];
   replace?: string[];
+  'accept-cascade'?: string[];
   'control-plane': string;
   'auto-approve': boolean;
   /** Absent: defaultParallelism of the control-plane URL. */
@@ -119,6 +124,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
       .option('color', colorOption('the output'))
       .option('target', targetOption)
       .option('replace', replaceOption)
+      .option('accept-cascade', acceptCascadeOption)
       .example('$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on')
       .example(
         '$0 apply . --replace Cluster/prod-1',
@@ -158,11 +164,7 @@ export async function runApply(
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path);
-  if (target.kind === 'file' && (args.target?.length || args.replace?.length)) {
-    throw new UserError(
-      `--target and --replace shape a plan: give them to \`poolsync plan … --out ${target.path}\` (a saved plan is applied exactly as it is)`,
-    );
-  }
+  if (target.kind === 'file') refuseShapingSavedPlan(args, target.path);
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
   if (target.kind === 'dir' && !args['auto-approve'] && !process.stdin.isTTY) {
     throw new UserError(
@@ -329,16 +331,11 @@ async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
  * load → validate → read live → plan, recording the commit like `plan` does (the pipeline
  * `plan` uses). An invalid repository is never applied.
  */
-async function buildPlan(
-  dir: string,
-  cp: ControlPlane,
-  args: Pick<ApplyArgs, 'target' | 'replace'>,
-): Promise<Plan> {
+async function buildPlan(dir: string, cp: ControlPlane, args: PlanShapeArgs): Promise<Plan> {
   const result = await planRepository(dir, cp, {
     commit: await cleanCommit(dir),
     cacheDir: manifestCacheDir(),
-    ...(args.target ? { targets: args.target } : {}),
-    ...(args.replace ? { replace: args.replace } : {}),
+    ...planShape(args),
   });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));

@@ -19,6 +19,7 @@ import {
 } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import type { OAuthServer } from '../../controlplane/embedded/oauth.js';
+import { gatewayAuthorization } from '../../controlplane/embedded/flyteadmin-oauth.js';
 
 /** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
 async function unionApi(controlPlane: EmbeddedControlPlane, oauth: OAuthServer, logger: Logger) {
@@ -26,13 +27,15 @@ async function unionApi(controlPlane: EmbeddedControlPlane, oauth: OAuthServer, 
   return createUnionApi({ controlPlane, oauth, logger });
 }
 
-/** With the Union API's OAuth2 server on the port, flyteadmin's paths take its tokens (one token endpoint). */
+/**
+ * With the Union API's OAuth2 server on the port, flyteadmin's paths take its tokens (one token
+ * endpoint), read as flyteadmin's HTTP gateway reads them: its header, else `Authorization`.
+ */
 function sharedFlyteAuth(oauth: OAuthServer) {
   const key = oauth.config.authorization_metadata_key;
   return (req: IncomingMessage): string | null => {
-    const raw = req.headers[key];
-    const result = oauth.check((Array.isArray(raw) ? raw[0] : raw) ?? null);
-    return result === 'ok' ? null : `token ${result} (header ${key})`;
+    const result = oauth.check(gatewayAuthorization(req, key));
+    return result === 'ok' ? null : `token ${result} (header ${key} or Authorization)`;
   };
 }
 
@@ -45,6 +48,7 @@ interface ServeArgs {
   'log-level': string;
   capabilities?: string;
   'oauth-client-file'?: string;
+  'flyte-project'?: string[];
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
@@ -128,6 +132,12 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         describe:
           "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
       })
+      .option('flyte-project', {
+        type: 'string',
+        array: true,
+        describe:
+          "A project the flyteadmin stand-in has registered (repeatable; as flyteadmin's seed-projects): attributes of other projects are refused, as flyteadmin refuses them",
+      })
       .option('log-level', {
         type: 'string',
         default: 'info',
@@ -174,11 +184,14 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         ...(oauth ? { unionApi: await unionApi(controlPlane, oauth, logger) } : {}),
         // flyteadmin's attribute paths too (flyteadmin+http://); with a token, OAuth2 client
         // credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
-        flyteadmin: oauth
-          ? { sharedAuth: sharedFlyteAuth(oauth) }
-          : token
-            ? { oauth: { clientId: 'poolsync', clientSecret: token } }
-            : {},
+        flyteadmin: {
+          seed: { projects: args['flyte-project'] ?? [] },
+          ...(oauth
+            ? { sharedAuth: sharedFlyteAuth(oauth) }
+            : token
+              ? { oauth: { clientId: 'poolsync', clientSecret: token } }
+              : {}),
+        },
       });
     } catch (err) {
       await controlPlane.close();

@@ -2,7 +2,7 @@
  * `poolsync export --dir OUT [--control-plane URL]`: writes the live state as manifests
  * (one file per object, a folder per kind) that validate clean and plan to no changes.
  */
-import { exportExecutionClusterLabels } from '../../controlplane/export-flyte.js';
+import { exportExecutionClusterLabels, otherRowWarnings } from '../../controlplane/export-flyte.js';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -62,7 +62,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     const result = exportManifests(live);
     const labels = exportExecutionClusterLabels(live);
     result.files.push(...labels.files);
-    result.warnings.push(...labels.warnings);
+    result.warnings.push(...labels.warnings, ...otherRowWarnings(live));
     const out = resolve(args.dir);
     for (const f of result.files) checkExportedPath(f.path);
     if (!args.force) {

@@ -20,6 +20,8 @@ import {
   controlPlaneOption,
   planOutputOption,
   replaceOption,
+  acceptCascadeOption,
+  planShape,
   requireFolder,
   targetOption,
   tokenFileOption,
@@ -43,6 +45,7 @@ interface PlanArgs extends CommentArgs {
   color?: boolean;
   target?: string[];
   replace?: string[];
+  'accept-cascade'?: string[];
   'refresh-only': boolean;
   'state-dir': string;
 }
@@ -70,6 +73,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .option('color', colorOption())
       .option('target', targetOption)
       .option('replace', replaceOption)
+      .option('accept-cascade', acceptCascadeOption)
       .option('refresh-only', {
         type: 'boolean',
         default: false,
@@ -109,7 +113,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 
 async function runPlan(args: PlanArgs): Promise<number> {
   if (args['refresh-only']) {
-    const other = (['target', 'replace', 'out', 'comment'] as const).find(
+    const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
       (k) => args[k] !== undefined,
     );
     if (other)
@@ -131,8 +135,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     result = await planRepository(args.dir, cp, {
       commit,
       cacheDir: manifestCacheDir(),
-      ...(args.target ? { targets: args.target } : {}),
-      ...(args.replace ? { replace: args.replace } : {}),
+      ...planShape(args),
     });
   } finally {
     await cp.close();
@@ -250,7 +253,11 @@ async function renderedFileChanges(
   const { renderTargets, compareTarget, readTarget } =
     await import('../../render/values/targets.js');
   const out: string[] = [];
-  for (const target of renderTargets(desired, commit)) {
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
+      continue;
+    }
     const current = await readTarget(dir, target.path).catch((err: Error) => {
       throw new UserError(err.message);
     });

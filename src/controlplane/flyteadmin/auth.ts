@@ -1,10 +1,11 @@
 /**
  * OAuth2 client credentials for flyteadmin, as flytectl does it (real-apis.md §2): discovery
  * at `/.well-known/oauth-authorization-server` (token_endpoint) and `/config/v1/flyte_client`
- * (scopes, audience, authorization_metadata_key), then a client-credentials token sent as
- * `<authorization_metadata_key>: Bearer …` (default `flyte-authorization`), fetched again a
- * minute before it expires or when the server rejects it. The secret is never logged or put
- * in an error.
+ * (scopes, audience), then a client-credentials token sent as `Authorization: Bearer …`,
+ * fetched again a minute before it expires or when the server rejects it. flyteadmin's HTTP
+ * gateway reads `Authorization` in every configuration (auth/handlers.go
+ * IdentityContextFromRequest); `authorization_metadata_key` names the header of its gRPC
+ * port, which poolsync does not use. The secret is never logged or put in an error.
  */
 import { readFile } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
@@ -17,7 +18,6 @@ export interface ClientCredentials {
   clientSecret: string;
 }
 
-export const DEFAULT_AUTH_HEADER = 'flyte-authorization';
 const EXPIRY_MARGIN_MS = 60_000;
 
 /**
@@ -66,7 +66,6 @@ export class FlyteTokenSource {
     tokenEndpoint: string;
     scopes: string[];
     audience: string;
-    header: string;
   } | null = null;
 
   constructor(
@@ -76,10 +75,9 @@ export class FlyteTokenSource {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The header name and value for the next call. */
-  async header(): Promise<[string, string]> {
-    const token = await this.current();
-    return [this.discovered!.header, `Bearer ${token.value}`];
+  /** The `Authorization` header value for the next call. */
+  async bearer(): Promise<string> {
+    return `Bearer ${(await this.current()).value}`;
   }
 
   /** Forget the token (the server answered 401): the next call fetches a new one. */
@@ -142,17 +140,11 @@ export class FlyteTokenSource {
     const scopes = Array.isArray(client['scopes'])
       ? (client['scopes'] as unknown[]).filter((s): s is string => typeof s === 'string')
       : [];
-    const header =
-      typeof client['authorization_metadata_key'] === 'string' &&
-      client['authorization_metadata_key'] !== ''
-        ? client['authorization_metadata_key']
-        : DEFAULT_AUTH_HEADER;
     this.discovered = {
       // A relative endpoint is resolved against flyteadmin's own address.
       tokenEndpoint: new URL(endpoint, this.origin).toString(),
       scopes,
       audience: typeof client['audience'] === 'string' ? client['audience'] : '',
-      header: header.toLowerCase(),
     };
     return this.discovered;
   }

@@ -32,7 +32,11 @@ export async function renderStage(
     await import('../../render/values/targets.js');
   const changed: RenderedFileStatus[] = [];
   const contents = new Map<string, string>();
-  for (const target of renderTargets(desired, commit)) {
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      o.logger.warn({ file: target.path, err: target.error }, 'cannot render');
+      continue;
+    }
     // Read as every repository file is: never through a link (validation refuses those).
     let current: string | null;
     try {
