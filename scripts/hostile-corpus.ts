@@ -411,6 +411,12 @@ function linksAndSpecialFiles(): HostileRepo[] {
     links: { 'values.yaml': '/etc/passwd' },
   });
   out.push({
+    name: 'render-base-link',
+    family: 'links',
+    files: { ...queue, 'poolsync.yaml': `${RENDER('out.yaml')}    base: values.yaml\n` },
+    links: { 'values.yaml': '/etc/passwd' },
+  });
+  out.push({
     name: 'render-target-linked-folder',
     family: 'links',
     files: { ...queue, 'poolsync.yaml': RENDER('out/values.yaml') },

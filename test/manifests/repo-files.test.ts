@@ -136,7 +136,7 @@ describe('render targets (item 7)', () => {
       'q.yaml': QUEUE('q'),
     });
     expect(await errorsOf(twice)).toEqual([
-      "poolsync.yaml:7:11: SCHEMA render.union-cluster-pools.path 'v.yaml' is also render.flyte-core-values.path: give each target its own file",
+      "poolsync.yaml:7:11: SCHEMA render.union-cluster-pools.path 'v.yaml' is also render.flyte-core-values.path: give each file one use",
     ]);
   });
 
@@ -155,6 +155,34 @@ describe('render targets (item 7)', () => {
     expect(await errorsOf(viaFolder)).toEqual([
       "poolsync.yaml:5:11: SCHEMA render.flyte-core-values.path 'out/values.yaml' cannot be written: out is a symbolic link, not a folder (poolsync writes nothing outside the folder)",
     ]);
+  });
+
+  it('base values: a link, a manifest, poolsync.yaml or the target itself are refused; a values file is fine', async () => {
+    const withBase = (base: string) =>
+      `${CONFIG}render:\n  flyte-core-values:\n    path: out.yaml\n    base: ${base}\n`;
+    const outside = await outsideSecret();
+    const linked = await writeRepo({
+      'poolsync.yaml': withBase('values.yaml'),
+      'q.yaml': QUEUE('q'),
+    });
+    symlinkSync(join(outside, 'token.yaml'), join(linked, 'values.yaml'));
+    expect(await errorsOf(linked)).toEqual([
+      "poolsync.yaml:6:11: SCHEMA render.flyte-core-values.base 'values.yaml' names a symbolic link: it must be a file (poolsync reads nothing through links)",
+    ]);
+    const manifest = await writeRepo({ 'poolsync.yaml': withBase('q.yaml'), 'q.yaml': QUEUE('q') });
+    expect(await errorsOf(manifest)).toEqual([
+      "poolsync.yaml:6:11: SCHEMA render.flyte-core-values.base 'q.yaml' holds poolsync manifests: base values are Helm values, and a manifest named here would leave validation",
+    ]);
+    const same = await writeRepo({ 'poolsync.yaml': withBase('out.yaml'), 'q.yaml': QUEUE('q') });
+    expect(await errorsOf(same)).toEqual([
+      "poolsync.yaml:6:11: SCHEMA render.flyte-core-values.base 'out.yaml' is also render.flyte-core-values.path: give each file one use",
+    ]);
+    const fine = await writeRepo({
+      'poolsync.yaml': withBase('helm/values.yaml'),
+      'q.yaml': QUEUE('q'),
+      'helm/values.yaml': 'configuration: {}\n',
+    });
+    expect((await loadRepository(fine)).errors).toEqual([]);
   });
 
   it('a file poolsync generated, a missing file and a missing folder are fine', async () => {
