@@ -727,6 +727,8 @@ class Bench {
   private async applyFile(n: number, repo: string, dir: string, runs: number): Promise<void> {
     const r = await repeat(runs, async (i) => {
       const state = join(dir, `cp-apply-file-${i}`, 'state.json');
+      // A new organisation in a folder made for it (a missing folder is refused as a typo).
+      await mkdir(dirname(state), { recursive: true });
       try {
         return await this.poolsync([
           'apply',

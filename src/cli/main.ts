@@ -2,6 +2,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadCommands } from './commands/index.js';
+import { completesPath } from './commands/completion.js';
+import { singleDashError } from './single-dash.js';
 import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
@@ -12,11 +14,14 @@ import { redactOutput } from './redact-output.js';
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const command = argv.find((a) => !a.startsWith('-')) ?? null;
-  // The daemon logs JSON through pino itself (its own --log-format), scrubbed by its own
-  // redactor; every other command's output is scrubbed here.
+  // The daemon logs through pino (stdout), scrubbed by its own redactor; every other
+  // command's output is scrubbed here. The daemon's stderr (configuration errors, before the
+  // logger exists) is JSON here like every command's.
   if (command !== 'daemon') redactOutput();
-  if (command !== 'daemon' && wantsJsonLogs(argv, process.env)) jsonStderr(command);
+  if (wantsJsonLogs(argv, process.env)) jsonStderr(command);
   try {
+    const singleDash = argv.includes('--get-yargs-completions') ? null : singleDashError(argv);
+    if (singleDash) throw singleDash;
     const commands = await loadCommands(argv);
     const cli = yargs(argv);
     skipHelpPrerender(cli);
@@ -27,7 +32,20 @@ export async function main(argv: string[]): Promise<number> {
       .options(command === 'daemon' ? {} : { 'log-format': logFormatOption })
       // Answers `--get-yargs-completions` for the scripts of `poolsync completion SHELL`; the
       // command yargs would add for it is hidden: `completion` (commands/completion.ts) prints them.
-      .completion('__completion', false)
+      .completion(
+        '__completion',
+        false,
+        (
+          _current: string,
+          _argv: unknown,
+          defaults: (done?: (err: Error | null, list?: string[]) => void) => void,
+          done: (list: string[]) => void,
+        ) => {
+          const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
+          if (completesPath(words)) done([]);
+          else defaults();
+        },
+      )
       .demandCommand(1, 'Name a command: see `poolsync --help`.')
       .strict()
       .recommendCommands()

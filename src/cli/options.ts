@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/open.js';
 import { UserError } from '../util/user-error.js';
+import { parseDuration } from '../util/duration.js';
 
 /** The `[dir]` positional of the commands that read a config folder. */
 export const configDirPositional = {
@@ -121,6 +122,30 @@ export const replaceOption = {
   describe:
     'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
 } as const;
+
+/**
+ * `--lock-timeout D` (Terraform's -lock-timeout): how long apply waits for a lock another
+ * apply holds before giving up. `plan` takes no lock (it reads only) and accepts the flag so
+ * Terraform habits and scripts keep working.
+ */
+export const lockTimeoutOption = {
+  type: 'string',
+  default: '0s',
+  describe:
+    'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
+} as const;
+
+/** --lock-timeout as milliseconds, else a UserError. */
+export function checkLockTimeout(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const ms = parseDuration(value);
+  if (ms === null) {
+    throw new UserError(
+      `--lock-timeout ${JSON.stringify(value)} is not a duration; write e.g. 0s, 30s or 5m`,
+    );
+  }
+  return ms;
+}
 
 /** What shapes a plan: `--target`, `--replace`, `--accept-cascade` (plan and apply DIR). */
 export interface PlanShapeArgs {

@@ -14,6 +14,7 @@ import {
   assignmentKeyString,
   type ObjectKind,
 } from '../model/common.js';
+import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
 import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 
@@ -44,10 +45,12 @@ function manifest(
   name: string,
   spec: Record<string, unknown>,
   comment?: string,
+  annotations?: Record<string, string>,
 ): string {
   const header = comment ? `# ${comment}\n` : '';
+  const metadata = annotations ? { name, annotations } : { name };
   const body = dump(
-    { apiVersion: API_VERSION, kind, metadata: { name }, spec },
+    { apiVersion: API_VERSION, kind, metadata, spec },
     { lineWidth: -1, noRefs: true, quoteStyle: 'double' },
   );
   return header + body;
@@ -63,11 +66,6 @@ function poolSpec(p: LivePool): Record<string, unknown> {
       : {}),
   };
 }
-
-const UNKNOWN_CONTRACT_PLACEHOLDER = {
-  object_store_ref: { uri: 's3://replace-with-the-pool-bucket' },
-  secret_store: { type: 'KUBERNETES', locator: 'replace-with-the-pool-secret-store' },
-};
 
 type Settings = Pick<
   LiveQueue,
@@ -132,18 +130,21 @@ export function exportManifests(live: LiveState): ExportResult {
       continue;
     }
     if (p.contract_known === false) {
-      // Union's public API does not show a pool's contract (docs/union.md): a placeholder the
-      // planner does not compare against this control plane, flagged in the file and here.
+      // Union's public API does not return a pool's contract (docs/union.md): the pool is
+      // written with its contract marked unknown (never a made-up one), which validates (V7
+      // does not apply to it) and which the planner never compares, so the export plans to
+      // "No changes". Declaring the real contract is a choice the user makes, not an error.
       warnings.push(
-        `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml holds a placeholder: copy the real one from \`flyte get cluster-pool ${p.name}\``,
+        `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml marks it unknown (${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}), and poolsync leaves it as it is. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation`,
       );
       files.push({
         path: `pools/${p.name}.yaml`,
         content: manifest(
           'ClusterPool',
           p.name,
-          UNKNOWN_CONTRACT_PLACEHOLDER,
-          `PLACEHOLDER contract (not readable through the API): replace it with the output of \`flyte get cluster-pool ${p.name}\`.`,
+          {},
+          `Contract not readable through the API: marked unknown, so poolsync never compares or changes it. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation.`,
+          { [CONTRACT_ANNOTATION]: CONTRACT_UNKNOWN },
         ),
       });
       counts.pools++;

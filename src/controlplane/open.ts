@@ -3,8 +3,9 @@
  * (the REST API through HttpControlPlane). Also where tokens are resolved, so no command
  * ever takes a token from a flag value.
  */
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../util/user-error.js';
 import type { Capabilities, PoolContract } from '../model/common.js';
 import { parseCapabilities } from '../model/capabilities.js';
@@ -26,6 +27,12 @@ export interface OpenOptions {
   defaultPoolContract?: PoolContract;
   /** `file:` only: read the state without the writer lock or any write (plan, export). */
   readOnly?: boolean;
+  /**
+   * `file:` only: create the state's folder when it does not exist. Off by default: a path
+   * whose folder is missing is a typo, not a new organisation (the default path, under
+   * `.poolsync/`, is always created).
+   */
+  createFolder?: boolean;
   /** Tuning of the HTTP client (timeouts, retries). */
   http?: Omit<HttpControlPlaneOptions, 'token'>;
   /** `union+` URLs: file holding the Union API key (else env POOLSYNC_UNION_API_KEY). */
@@ -49,8 +56,36 @@ export function embeddedStatePath(url: string, baseDir: string = process.cwd()):
   return resolve(baseDir, path);
 }
 
+/**
+ * A `file:` state whose folder does not exist is refused (UserError), unless the folder is
+ * created on purpose (`createFolder`) or it is the default location under `.poolsync/`.
+ * Checked before anything is created: the apply lock beside the state, the state itself.
+ */
+export function checkStateFolder(
+  url: string,
+  opts: Pick<OpenOptions, 'stateDir' | 'createFolder'> = {},
+): void {
+  if (!url.startsWith('file:') || opts.createFolder) return;
+  const path = embeddedStatePath(url, opts.stateDir);
+  if (path === embeddedStatePath(DEFAULT_CONTROL_PLANE_URL, opts.stateDir)) return;
+  const folder = dirname(path);
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    // missing or unreadable: said below
+  }
+  if (!isFolder) {
+    throw new UserError(
+      `control plane "${url}": the folder ${folder} does not exist, so there is no control-plane state at ${path}. ` +
+        `Check the path; to start a new embedded control plane there, create the folder first (mkdir -p ${folder})`,
+    );
+  }
+}
+
 export async function openControlPlane(url: string, opts: OpenOptions = {}): Promise<ControlPlane> {
   if (url.startsWith('file:')) {
+    checkStateFolder(url, opts);
     return EmbeddedControlPlane.open({
       path: embeddedStatePath(url, opts.stateDir),
       ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
@@ -97,7 +132,7 @@ export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilit
   const unknown = [...params.keys()].filter((k) => k !== 'capabilities');
   if (unknown.length > 0) {
     throw new UserError(
-      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a file: URL takes only capabilities=drain,queue_delete,cluster_move,pool_update`,
+      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a file: URL takes only capabilities=drain,queue_delete,cluster_move,pool_update,queue_move`,
     );
   }
   const value = params.get('capabilities');

@@ -63,6 +63,13 @@ export interface ApplyLockProvider {
 
 export interface ControlPlane {
   readonly backend: BackendInfo;
+  /** The organisation the client acts in, for backends that have them (Union). */
+  readonly organization?: string;
+  /**
+   * The environment the CLI of this backend's manual steps reads its credentials from (e.g.
+   * FLYTE_API_KEY): `apply --flyte-cli` sets it for each child. Secret: never logged.
+   */
+  manualCommandEnv?(): Record<string, string>;
   /** Present when the control plane has an apply lock of its own (ApplyLockProvider). */
   readonly applyLock?: ApplyLockProvider;
   capabilities(): Promise<Capabilities>;

@@ -13,7 +13,14 @@ import { readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { Plan } from '../model/plan.js';
 import { loadDesired } from '../plan/pipeline.js';
 import { Approvals } from './approvals.js';
-import { electedLeadership, soleLeadership, type DaemonLeadership } from './leader.js';
+import {
+  advertiseAddress,
+  electedLeadership,
+  followerOf,
+  readiness,
+  soleLeadership,
+  type DaemonLeadership,
+} from './leader.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source } from './git-source.js';
 import { startStatusServer, type StatusServer } from './http.js';
@@ -220,8 +227,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         })
       : undefined;
 
+  const ready = readiness(leadership, () => reconciler.ready);
+  metrics.readyFrom(ready);
   const daemonStatus = () => {
-    const st = reconciler.status();
+    const st = { ...reconciler.status(), ready: ready() };
     const leader = leadership.status();
     return leader ? { ...st, leader } : st;
   };
@@ -230,23 +239,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   try {
     server = await startStatusServer(config.listen, {
       status: () => daemonStatus(),
-      // A follower is ready once it knows the leader: rolling updates must not wait on it.
-      ready: () =>
-        leadership.isLeader() || !leadership.elected
-          ? reconciler.ready
-          : leadership.leader() !== null,
+      ready,
       metrics,
       adminToken: config.adminToken,
       approve: (r) => approvals.approve({ ...r, via: 'api' }),
-      follower: () =>
-        leadership.isLeader()
-          ? null
-          : {
-              leader: leadership.leader(),
-              retryAfterSeconds: Math.ceil(
-                (config.leaderElection?.leaseDurationMs ?? 15_000) / 1000,
-              ),
-            },
+      follower: () => followerOf(leadership, config.leaderElection),
+      ...(config.leaderElection ? { replica: config.leaderElection.identity } : {}),
       requestReconcile: (reason) => theLoop.request(reason),
       githubWebhookSecret: config.githubWebhookSecret,
       gitlabWebhookToken: config.gitlabWebhookToken,
@@ -309,9 +307,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const firstRun = leadership.elected
     ? new Promise<void>((resolve) => (firstRunDone = resolve))
     : theLoop.request('startup');
-  leadership.start(() => {
-    void runLoop.request('leader').then(() => firstRunDone?.());
-  });
+  leadership.start(
+    () => void runLoop.request('leader').then(() => firstRunDone?.()),
+    advertiseAddress(config.leaderElection, server.url),
+  );
 
   let stopping: Promise<boolean> | null = null;
   return {

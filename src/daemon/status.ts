@@ -1,5 +1,6 @@
 /** What GET /status returns: plain JSON, secrets never included (the source is described safely). */
 import type { Plan, PlanSummary, PlanWarning, Step } from '../model/plan.js';
+import type { PlanCounts } from '../plan/counts.js';
 import type { ApprovalStatus } from './approvals.js';
 import type { ApplyPolicy } from './config.js';
 import type { TriggerReason } from './loop.js';
@@ -21,11 +22,24 @@ export interface ChangeBrief {
   reason: string | null;
 }
 
+/** What a run applied: the plan's one count (src/plan/counts.ts) of the changes made. */
 export interface AppliedCounts {
   create: number;
   update: number;
   replace: number;
   delete: number;
+  /** Changes the control plane made itself as the effect of those (C2, C8, cascades). */
+  side_effects: number;
+}
+
+/** At most this many objects are listed in a run's `changed` (`changedTotal` counts them all). */
+export const CHANGED_LISTED = 100;
+
+export interface ChangedObject {
+  address: string;
+  action: string;
+  /** Made by the control plane itself as the effect of another object's step. */
+  sideEffect: boolean;
 }
 
 export interface RunRecord {
@@ -38,6 +52,10 @@ export interface RunRecord {
   commit: string | null;
   message: string;
   applied: AppliedCounts;
+  /** The objects the run changed, in plan order (the first CHANGED_LISTED). */
+  changed: ChangedObject[];
+  /** How many objects the run changed in all. */
+  changedTotal: number;
   /** Time spent in each phase: fetch, load, live, plan, apply (those that ran). */
   phasesMs: Record<string, number>;
 }
@@ -63,6 +81,8 @@ export interface DaemonStatus {
   };
   /** Of the last evaluated plan (null when the repository was invalid or nothing was planned). */
   summary: PlanSummary | null;
+  /** The one count of the last evaluated plan (plan text's closing line, apply's report). */
+  counts: PlanCounts | null;
   waitingForApproval: ChangeBrief[];
   blocked: ChangeBrief[];
   warnings: PlanWarning[];
@@ -136,6 +156,8 @@ export interface LeaderStatus {
   isLeader: boolean;
   /** Holder of the Lease as last observed (null: none or unknown). */
   leader: string | null;
+  /** Where followers hand requests to the leader (published in the Lease), or null. */
+  leaderAddress: string | null;
   lease: string;
   lastTransitionAt: string | null;
 }
@@ -152,6 +174,7 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
     lastSuccessAt: null,
     git: { lastFetchAt: null, lastError: null, consecutiveFailures: 0, nextRetryAt: null },
     summary: null,
+    counts: null,
     waitingForApproval: [],
     blocked: [],
     warnings: [],

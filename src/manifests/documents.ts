@@ -14,6 +14,7 @@ import {
   type Priority,
 } from '../model/common.js';
 import type { Annotations, SourceLocation } from '../model/desired.js';
+import { poolContract } from './pool-contract.js';
 import {
   MANIFEST_KINDS,
   show,
@@ -45,7 +46,8 @@ export interface ManifestBase {
 
 export interface PoolManifest extends ManifestBase {
   kind: 'ClusterPool';
-  contract: PoolContract;
+  /** null when the document marks the contract unknown (`poolsync/contract: unknown`). */
+  contract: PoolContract | null;
 }
 
 export interface ClusterManifest extends ManifestBase {
@@ -381,11 +383,6 @@ function addressOf(kind: ManifestKind, value: Record<string, unknown>): string |
 }
 
 /* The shapes below are guaranteed by the schema that just passed. */
-interface RawPoolSpec {
-  object_store_ref: { uri: string; endpoint?: string };
-  secret_store: PoolContract['secret_store'];
-  image_registry?: { locator: string };
-}
 interface RawClusterSpec {
   pool?: string;
   pools?: string[];
@@ -419,7 +416,6 @@ function typed(
   const base = baseOf(value, root, file, faults, addr);
   switch (kind) {
     case 'ClusterPool': {
-      const spec = value['spec'] as RawPoolSpec;
       return {
         name: base.name,
         annotations: base.annotations,
@@ -428,14 +424,7 @@ function typed(
         faults: base.faults,
         address: base.address,
         kind,
-        contract: {
-          object_store_ref: {
-            uri: spec.object_store_ref.uri,
-            endpoint: spec.object_store_ref.endpoint ?? '',
-          },
-          secret_store: { type: spec.secret_store.type, locator: spec.secret_store.locator },
-          image_registry: spec.image_registry ? { locator: spec.image_registry.locator } : null,
-        },
+        contract: poolContract(value['spec'], base.annotations),
       };
     }
     case 'Cluster': {

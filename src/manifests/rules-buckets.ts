@@ -47,10 +47,11 @@ export function checkObjectStores(
   const share = (a: string, b: string) => sharing.has(a < b ? `${a}|${b}` : `${b}|${a}`);
 
   // V7 (P7): pools must not share an object store. Trailing slashes do not make a new store.
+  // A contract marked unknown names no store: nothing to compare (never a shared placeholder).
   const byUri = new Map<string, PoolManifest>();
   const sameStore = new Set<Manifest>();
   for (const p of pools.values()) {
-    if (!usable(p, '/spec/object_store_ref/uri')) continue;
+    if (!p.contract || !usable(p, '/spec/object_store_ref/uri')) continue;
     const uri = strip(p.contract.object_store_ref.uri);
     const first = byUri.get(uri);
     if (!first) byUri.set(uri, p);
@@ -97,8 +98,8 @@ function checkClusterBuckets(
     // No bucket of its own: its pools' object store, when they agree.
     const known = ps
       .map((name) => pools.get(name))
-      .filter((p): p is PoolManifest => !!p && usable(p, '/spec/object_store_ref/uri'))
-      .map((p) => ({ p, bucket: bucketOf(p.contract.object_store_ref.uri) }))
+      .filter((p): p is PoolManifest => !!p?.contract && usable(p, '/spec/object_store_ref/uri'))
+      .map((p) => ({ p, bucket: bucketOf(p.contract!.object_store_ref.uri) }))
       .filter((x): x is { p: PoolManifest; bucket: string } => x.bucket !== null);
     const other = known.find((k) => k.bucket !== known[0]!.bucket);
     if (other) {
@@ -117,12 +118,13 @@ function checkClusterBuckets(
       placed.push({ cluster: c, pools: ps, bucket: known[0]!.bucket, from: known[0]!.p });
   }
 
-  // Same pool, same bucket: checked here for pools the repository does not declare (V6
-  // checks each declared data plane against a declared pool's contract).
+  // Same pool, same bucket: checked here for pools the repository does not declare, or
+  // declares with a contract marked unknown (V6 checks each declared data plane against a
+  // declared pool's contract).
   const firstInPool = new Map<string, Placed>();
   for (const x of placed) {
     for (const pool of x.pools) {
-      if (pools.has(pool)) continue;
+      if (pools.get(pool)?.contract) continue;
       const first = firstInPool.get(pool);
       if (!first) firstInPool.set(pool, x);
       else if (first.bucket !== x.bucket)

@@ -9,6 +9,7 @@ import {
   assignmentKeyString,
   dataPlaneMismatches,
   type DataPlaneMismatch,
+  type PoolContract,
 } from '../model/common.js';
 import type {
   AssignmentManifest,
@@ -130,8 +131,9 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
       // V6 (C4): every declared data-plane value must equal the contract (the object store by
       // bucket, rules-buckets.ts). The `default` pool's contract is set at provisioning; it is
       // only checked when the repo declares it.
+      // A pool whose contract is marked unknown (poolsync/contract: unknown) has nothing to check.
       const pool = pools.get(poolName);
-      if (pool && c.data_plane) errors.push(...checkDataPlane(c, pool));
+      if (pool?.contract && c.data_plane) errors.push(...checkDataPlane(c, pool, pool.contract));
     });
   }
 
@@ -174,9 +176,13 @@ const DATA_PLANE_POINTERS: Record<DataPlaneMismatch['field'], string> = {
   image_registry: '/spec/image_registry',
 };
 
-function checkDataPlane(c: ClusterManifest, pool: PoolManifest): ValidationError[] {
+function checkDataPlane(
+  c: ClusterManifest,
+  pool: PoolManifest,
+  contract: PoolContract,
+): ValidationError[] {
   return (
-    dataPlaneMismatches(pool.contract, c.data_plane!)
+    dataPlaneMismatches(contract, c.data_plane!)
       // Only values well-formed on both sides are compared: a broken one is already reported.
       .filter(
         (m) =>

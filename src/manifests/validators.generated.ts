@@ -30,12 +30,17 @@ const schema31 = {
         annotations: {
           type: 'object',
           description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail. poolsync/contract: "unknown" marks a pool whose contract the repository does not know (spec: {}).',
           properties: {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
               description:
                 '"true": any plan that would delete or replace this object fails instead.',
+            },
+            'poolsync/contract': {
+              enum: ['unknown'],
+              description:
+                '"unknown": the pool\'s contract is not known to the repository (Union\'s API does not return it; `poolsync export` writes this). spec must then be {}; poolsync never compares, creates or changes the contract, and V6/V7 do not apply to it.',
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
@@ -46,9 +51,8 @@ const schema31 = {
     spec: {
       type: 'object',
       additionalProperties: false,
-      required: ['object_store_ref', 'secret_store'],
       description:
-        "P2: the pool's data-plane contract (same fields as the product's pool manifest). Fixed once created (P4).",
+        'P2: the pool\'s data-plane contract (same fields as the product\'s pool manifest). Fixed once created (P4). {} when metadata.annotations poolsync/contract is "unknown".',
       properties: {
         object_store_ref: {
           type: 'object',
@@ -102,6 +106,41 @@ const schema31 = {
       },
     },
   },
+  if: {
+    required: ['metadata'],
+    properties: {
+      metadata: {
+        type: 'object',
+        required: ['annotations'],
+        properties: {
+          annotations: {
+            type: 'object',
+            required: ['poolsync/contract'],
+            properties: { 'poolsync/contract': { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+  then: {
+    properties: {
+      spec: {
+        type: 'object',
+        maxProperties: 0,
+        description:
+          'a pool whose contract is marked unknown (poolsync/contract: unknown) declares none: remove the annotation to declare it',
+      },
+    },
+  },
+  else: {
+    properties: {
+      spec: {
+        type: 'object',
+        required: ['object_store_ref', 'secret_store'],
+        properties: { object_store_ref: { type: 'object' }, secret_store: { type: 'object' } },
+      },
+    },
+  },
 };
 const func1 = require('ajv/dist/runtime/ucs2length').default;
 const pattern4 = new RegExp('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', 'u');
@@ -120,9 +159,287 @@ function validate20(
   if (evaluated0.dynamicItems) {
     evaluated0.items = undefined;
   }
+  const _errs1 = errors;
+  let valid0 = true;
+  const _errs2 = errors;
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    let missing0;
+    if (data.metadata === undefined && (missing0 = 'metadata')) {
+      const err0 = {};
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    } else {
+      if (data.metadata !== undefined) {
+        let data0 = data.metadata;
+        const _errs3 = errors;
+        if (errors === _errs3) {
+          if (data0 && typeof data0 == 'object' && !Array.isArray(data0)) {
+            let missing1;
+            if (data0.annotations === undefined && (missing1 = 'annotations')) {
+              const err1 = {};
+              if (vErrors === null) {
+                vErrors = [err1];
+              } else {
+                vErrors.push(err1);
+              }
+              errors++;
+            } else {
+              if (data0.annotations !== undefined) {
+                let data1 = data0.annotations;
+                const _errs5 = errors;
+                if (errors === _errs5) {
+                  if (data1 && typeof data1 == 'object' && !Array.isArray(data1)) {
+                    let missing2;
+                    if (
+                      data1['poolsync/contract'] === undefined &&
+                      (missing2 = 'poolsync/contract')
+                    ) {
+                      const err2 = {};
+                      if (vErrors === null) {
+                        vErrors = [err2];
+                      } else {
+                        vErrors.push(err2);
+                      }
+                      errors++;
+                    } else {
+                      if (data1['poolsync/contract'] !== undefined) {
+                        if (typeof data1['poolsync/contract'] !== 'string') {
+                          const err3 = {};
+                          if (vErrors === null) {
+                            vErrors = [err3];
+                          } else {
+                            vErrors.push(err3);
+                          }
+                          errors++;
+                        }
+                      }
+                    }
+                  } else {
+                    const err4 = {};
+                    if (vErrors === null) {
+                      vErrors = [err4];
+                    } else {
+                      vErrors.push(err4);
+                    }
+                    errors++;
+                  }
+                }
+              }
+            }
+          } else {
+            const err5 = {};
+            if (vErrors === null) {
+              vErrors = [err5];
+            } else {
+              vErrors.push(err5);
+            }
+            errors++;
+          }
+        }
+      }
+    }
+  }
+  var _valid0 = _errs2 === errors;
+  errors = _errs1;
+  if (vErrors !== null) {
+    if (_errs1) {
+      vErrors.length = _errs1;
+    } else {
+      vErrors = null;
+    }
+  }
+  let ifClause0;
+  if (_valid0) {
+    const _errs9 = errors;
+    if (data && typeof data == 'object' && !Array.isArray(data)) {
+      if (data.spec !== undefined) {
+        let data3 = data.spec;
+        if (data3 && typeof data3 == 'object' && !Array.isArray(data3)) {
+          if (Object.keys(data3).length > 0) {
+            const err6 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/then/properties/spec/maxProperties',
+              keyword: 'maxProperties',
+              params: { limit: 0 },
+              message: 'must NOT have more than 0 properties',
+              schema: 0,
+              parentSchema: schema31.then.properties.spec,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err6];
+            } else {
+              vErrors.push(err6);
+            }
+            errors++;
+          }
+        } else {
+          const err7 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/then/properties/spec/type',
+            keyword: 'type',
+            params: { type: 'object' },
+            message: 'must be object',
+            schema: schema31.then.properties.spec.type,
+            parentSchema: schema31.then.properties.spec,
+            data: data3,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+      }
+    }
+    var _valid0 = _errs9 === errors;
+    valid0 = _valid0;
+    if (valid0) {
+      var props0 = {};
+      props0.spec = true;
+      props0.metadata = true;
+    }
+    ifClause0 = 'then';
+  } else {
+    const _errs12 = errors;
+    if (data && typeof data == 'object' && !Array.isArray(data)) {
+      if (data.spec !== undefined) {
+        let data4 = data.spec;
+        if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+          if (data4.object_store_ref === undefined) {
+            const err8 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/else/properties/spec/required',
+              keyword: 'required',
+              params: { missingProperty: 'object_store_ref' },
+              message: "must have required property '" + 'object_store_ref' + "'",
+              schema: schema31.else.properties.spec.required,
+              parentSchema: schema31.else.properties.spec,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+          if (data4.secret_store === undefined) {
+            const err9 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/else/properties/spec/required',
+              keyword: 'required',
+              params: { missingProperty: 'secret_store' },
+              message: "must have required property '" + 'secret_store' + "'",
+              schema: schema31.else.properties.spec.required,
+              parentSchema: schema31.else.properties.spec,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err9];
+            } else {
+              vErrors.push(err9);
+            }
+            errors++;
+          }
+          if (data4.object_store_ref !== undefined) {
+            let data5 = data4.object_store_ref;
+            if (!(data5 && typeof data5 == 'object' && !Array.isArray(data5))) {
+              const err10 = {
+                instancePath: instancePath + '/spec/object_store_ref',
+                schemaPath: '#/else/properties/spec/properties/object_store_ref/type',
+                keyword: 'type',
+                params: { type: 'object' },
+                message: 'must be object',
+                schema: schema31.else.properties.spec.properties.object_store_ref.type,
+                parentSchema: schema31.else.properties.spec.properties.object_store_ref,
+                data: data5,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          }
+          if (data4.secret_store !== undefined) {
+            let data6 = data4.secret_store;
+            if (!(data6 && typeof data6 == 'object' && !Array.isArray(data6))) {
+              const err11 = {
+                instancePath: instancePath + '/spec/secret_store',
+                schemaPath: '#/else/properties/spec/properties/secret_store/type',
+                keyword: 'type',
+                params: { type: 'object' },
+                message: 'must be object',
+                schema: schema31.else.properties.spec.properties.secret_store.type,
+                parentSchema: schema31.else.properties.spec.properties.secret_store,
+                data: data6,
+              };
+              if (vErrors === null) {
+                vErrors = [err11];
+              } else {
+                vErrors.push(err11);
+              }
+              errors++;
+            }
+          }
+        } else {
+          const err12 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/else/properties/spec/type',
+            keyword: 'type',
+            params: { type: 'object' },
+            message: 'must be object',
+            schema: schema31.else.properties.spec.type,
+            parentSchema: schema31.else.properties.spec,
+            data: data4,
+          };
+          if (vErrors === null) {
+            vErrors = [err12];
+          } else {
+            vErrors.push(err12);
+          }
+          errors++;
+        }
+      }
+    }
+    var _valid0 = _errs12 === errors;
+    valid0 = _valid0;
+    if (valid0) {
+      if (props0 !== true) {
+        props0 = props0 || {};
+        props0.spec = true;
+      }
+    }
+    ifClause0 = 'else';
+  }
+  if (!valid0) {
+    const err13 = {
+      instancePath,
+      schemaPath: '#/if',
+      keyword: 'if',
+      params: { failingKeyword: ifClause0 },
+      message: 'must match "' + ifClause0 + '" schema',
+      schema: schema31.if,
+      parentSchema: schema31,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err13];
+    } else {
+      vErrors.push(err13);
+    }
+    errors++;
+  }
   if (data && typeof data == 'object' && !Array.isArray(data)) {
     if (data.apiVersion === undefined) {
-      const err0 = {
+      const err14 = {
         instancePath,
         schemaPath: '#/required',
         keyword: 'required',
@@ -133,14 +450,14 @@ function validate20(
         data,
       };
       if (vErrors === null) {
-        vErrors = [err0];
+        vErrors = [err14];
       } else {
-        vErrors.push(err0);
+        vErrors.push(err14);
       }
       errors++;
     }
     if (data.kind === undefined) {
-      const err1 = {
+      const err15 = {
         instancePath,
         schemaPath: '#/required',
         keyword: 'required',
@@ -151,14 +468,14 @@ function validate20(
         data,
       };
       if (vErrors === null) {
-        vErrors = [err1];
+        vErrors = [err15];
       } else {
-        vErrors.push(err1);
+        vErrors.push(err15);
       }
       errors++;
     }
     if (data.metadata === undefined) {
-      const err2 = {
+      const err16 = {
         instancePath,
         schemaPath: '#/required',
         keyword: 'required',
@@ -169,14 +486,14 @@ function validate20(
         data,
       };
       if (vErrors === null) {
-        vErrors = [err2];
+        vErrors = [err16];
       } else {
-        vErrors.push(err2);
+        vErrors.push(err16);
       }
       errors++;
     }
     if (data.spec === undefined) {
-      const err3 = {
+      const err17 = {
         instancePath,
         schemaPath: '#/required',
         keyword: 'required',
@@ -187,15 +504,15 @@ function validate20(
         data,
       };
       if (vErrors === null) {
-        vErrors = [err3];
+        vErrors = [err17];
       } else {
-        vErrors.push(err3);
+        vErrors.push(err17);
       }
       errors++;
     }
     for (const key0 in data) {
       if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
-        const err4 = {
+        const err18 = {
           instancePath,
           schemaPath: '#/additionalProperties',
           keyword: 'additionalProperties',
@@ -206,17 +523,17 @@ function validate20(
           data,
         };
         if (vErrors === null) {
-          vErrors = [err4];
+          vErrors = [err18];
         } else {
-          vErrors.push(err4);
+          vErrors.push(err18);
         }
         errors++;
       }
     }
     if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if ('poolsync/v1' !== data0) {
-        const err5 = {
+      let data7 = data.apiVersion;
+      if ('poolsync/v1' !== data7) {
+        const err19 = {
           instancePath: instancePath + '/apiVersion',
           schemaPath: '#/properties/apiVersion/const',
           keyword: 'const',
@@ -224,20 +541,20 @@ function validate20(
           message: 'must be equal to constant',
           schema: 'poolsync/v1',
           parentSchema: schema31.properties.apiVersion,
-          data: data0,
+          data: data7,
         };
         if (vErrors === null) {
-          vErrors = [err5];
+          vErrors = [err19];
         } else {
-          vErrors.push(err5);
+          vErrors.push(err19);
         }
         errors++;
       }
     }
     if (data.kind !== undefined) {
-      let data1 = data.kind;
-      if ('ClusterPool' !== data1) {
-        const err6 = {
+      let data8 = data.kind;
+      if ('ClusterPool' !== data8) {
+        const err20 = {
           instancePath: instancePath + '/kind',
           schemaPath: '#/properties/kind/const',
           keyword: 'const',
@@ -245,21 +562,21 @@ function validate20(
           message: 'must be equal to constant',
           schema: 'ClusterPool',
           parentSchema: schema31.properties.kind,
-          data: data1,
+          data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err6];
+          vErrors = [err20];
         } else {
-          vErrors.push(err6);
+          vErrors.push(err20);
         }
         errors++;
       }
     }
     if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err7 = {
+      let data9 = data.metadata;
+      if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
+        if (data9.name === undefined) {
+          const err21 = {
             instancePath: instancePath + '/metadata',
             schemaPath: '#/properties/metadata/required',
             keyword: 'required',
@@ -267,18 +584,18 @@ function validate20(
             message: "must have required property '" + 'name' + "'",
             schema: schema31.properties.metadata.required,
             parentSchema: schema31.properties.metadata,
-            data: data2,
+            data: data9,
           };
           if (vErrors === null) {
-            vErrors = [err7];
+            vErrors = [err21];
           } else {
-            vErrors.push(err7);
+            vErrors.push(err21);
           }
           errors++;
         }
-        for (const key1 in data2) {
+        for (const key1 in data9) {
           if (!(key1 === 'name' || key1 === 'annotations')) {
-            const err8 = {
+            const err22 = {
               instancePath: instancePath + '/metadata',
               schemaPath: '#/properties/metadata/additionalProperties',
               keyword: 'additionalProperties',
@@ -286,21 +603,21 @@ function validate20(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema31.properties.metadata,
-              data: data2,
+              data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err8];
+              vErrors = [err22];
             } else {
-              vErrors.push(err8);
+              vErrors.push(err22);
             }
             errors++;
           }
         }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
-              const err9 = {
+        if (data9.name !== undefined) {
+          let data10 = data9.name;
+          if (typeof data10 === 'string') {
+            if (func1(data10) > 63) {
+              const err23 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/maxLength',
                 keyword: 'maxLength',
@@ -308,17 +625,17 @@ function validate20(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema31.properties.metadata.properties.name,
-                data: data3,
+                data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err9];
+                vErrors = [err23];
               } else {
-                vErrors.push(err9);
+                vErrors.push(err23);
               }
               errors++;
             }
-            if (!pattern4.test(data3)) {
-              const err10 = {
+            if (!pattern4.test(data10)) {
+              const err24 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/pattern',
                 keyword: 'pattern',
@@ -326,17 +643,17 @@ function validate20(
                 message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
                 schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                 parentSchema: schema31.properties.metadata.properties.name,
-                data: data3,
+                data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err10];
+                vErrors = [err24];
               } else {
-                vErrors.push(err10);
+                vErrors.push(err24);
               }
               errors++;
             }
           } else {
-            const err11 = {
+            const err25 = {
               instancePath: instancePath + '/metadata/name',
               schemaPath: '#/properties/metadata/properties/name/type',
               keyword: 'type',
@@ -344,24 +661,24 @@ function validate20(
               message: 'must be string',
               schema: schema31.properties.metadata.properties.name.type,
               parentSchema: schema31.properties.metadata.properties.name,
-              data: data3,
+              data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err11];
+              vErrors = [err25];
             } else {
-              vErrors.push(err11);
+              vErrors.push(err25);
             }
             errors++;
           }
         }
-        if (data2.annotations !== undefined) {
-          let data4 = data2.annotations;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs11 = errors;
+        if (data9.annotations !== undefined) {
+          let data11 = data9.annotations;
+          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
+            for (const key2 in data11) {
+              const _errs29 = errors;
               if (typeof key2 === 'string') {
                 if (func1(key2) > 253) {
-                  const err12 = {
+                  const err26 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
                       '#/properties/metadata/properties/annotations/propertyNames/maxLength',
@@ -374,14 +691,14 @@ function validate20(
                     propertyName: key2,
                   };
                   if (vErrors === null) {
-                    vErrors = [err12];
+                    vErrors = [err26];
                   } else {
-                    vErrors.push(err12);
+                    vErrors.push(err26);
                   }
                   errors++;
                 }
                 if (func1(key2) < 1) {
-                  const err13 = {
+                  const err27 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
                       '#/properties/metadata/properties/annotations/propertyNames/minLength',
@@ -394,14 +711,14 @@ function validate20(
                     propertyName: key2,
                   };
                   if (vErrors === null) {
-                    vErrors = [err13];
+                    vErrors = [err27];
                   } else {
-                    vErrors.push(err13);
+                    vErrors.push(err27);
                   }
                   errors++;
                 }
               } else {
-                const err14 = {
+                const err28 = {
                   instancePath: instancePath + '/metadata/annotations',
                   schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
                   keyword: 'type',
@@ -413,15 +730,15 @@ function validate20(
                   propertyName: key2,
                 };
                 if (vErrors === null) {
-                  vErrors = [err14];
+                  vErrors = [err28];
                 } else {
-                  vErrors.push(err14);
+                  vErrors.push(err28);
                 }
                 errors++;
               }
-              var valid2 = _errs11 === errors;
-              if (!valid2) {
-                const err15 = {
+              var valid9 = _errs29 === errors;
+              if (!valid9) {
+                const err29 = {
                   instancePath: instancePath + '/metadata/annotations',
                   schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
                   keyword: 'propertyNames',
@@ -429,21 +746,21 @@ function validate20(
                   message: 'property name must be valid',
                   schema: schema31.properties.metadata.properties.annotations.propertyNames,
                   parentSchema: schema31.properties.metadata.properties.annotations,
-                  data: data4,
+                  data: data11,
                 };
                 if (vErrors === null) {
-                  vErrors = [err15];
+                  vErrors = [err29];
                 } else {
-                  vErrors.push(err15);
+                  vErrors.push(err29);
                 }
                 errors++;
               }
             }
-            for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
+            for (const key3 in data11) {
+              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/contract')) {
+                let data12 = data11[key3];
+                if (typeof data12 !== 'string') {
+                  const err30 = {
                     instancePath:
                       instancePath +
                       '/metadata/annotations/' +
@@ -457,21 +774,21 @@ function validate20(
                       schema31.properties.metadata.properties.annotations.additionalProperties.type,
                     parentSchema:
                       schema31.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
+                    data: data12,
                   };
                   if (vErrors === null) {
-                    vErrors = [err16];
+                    vErrors = [err30];
                   } else {
-                    vErrors.push(err16);
+                    vErrors.push(err30);
                   }
                   errors++;
                 }
               }
             }
-            if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
-                const err17 = {
+            if (data11['poolsync/prevent-destroy'] !== undefined) {
+              let data13 = data11['poolsync/prevent-destroy'];
+              if (!(data13 === 'true' || data13 === 'false')) {
+                const err31 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
                   schemaPath:
                     '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
@@ -491,18 +808,51 @@ function validate20(
                     schema31.properties.metadata.properties.annotations.properties[
                       'poolsync/prevent-destroy'
                     ],
-                  data: data6,
+                  data: data13,
                 };
                 if (vErrors === null) {
-                  vErrors = [err17];
+                  vErrors = [err31];
                 } else {
-                  vErrors.push(err17);
+                  vErrors.push(err31);
+                }
+                errors++;
+              }
+            }
+            if (data11['poolsync/contract'] !== undefined) {
+              let data14 = data11['poolsync/contract'];
+              if (!(data14 === 'unknown')) {
+                const err32 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1contract',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1contract/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema31.properties.metadata.properties.annotations.properties[
+                        'poolsync/contract'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema31.properties.metadata.properties.annotations.properties[
+                      'poolsync/contract'
+                    ].enum,
+                  parentSchema:
+                    schema31.properties.metadata.properties.annotations.properties[
+                      'poolsync/contract'
+                    ],
+                  data: data14,
+                };
+                if (vErrors === null) {
+                  vErrors = [err32];
+                } else {
+                  vErrors.push(err32);
                 }
                 errors++;
               }
             }
           } else {
-            const err18 = {
+            const err33 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -510,18 +860,18 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.metadata.properties.annotations.type,
               parentSchema: schema31.properties.metadata.properties.annotations,
-              data: data4,
+              data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err18];
+              vErrors = [err33];
             } else {
-              vErrors.push(err18);
+              vErrors.push(err33);
             }
             errors++;
           }
         }
       } else {
-        const err19 = {
+        const err34 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -529,62 +879,26 @@ function validate20(
           message: 'must be object',
           schema: schema31.properties.metadata.type,
           parentSchema: schema31.properties.metadata,
-          data: data2,
+          data: data9,
         };
         if (vErrors === null) {
-          vErrors = [err19];
+          vErrors = [err34];
         } else {
-          vErrors.push(err19);
+          vErrors.push(err34);
         }
         errors++;
       }
     }
     if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.object_store_ref === undefined) {
-          const err20 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'object_store_ref' },
-            message: "must have required property '" + 'object_store_ref' + "'",
-            schema: schema31.properties.spec.required,
-            parentSchema: schema31.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        if (data7.secret_store === undefined) {
-          const err21 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'secret_store' },
-            message: "must have required property '" + 'secret_store' + "'",
-            schema: schema31.properties.spec.required,
-            parentSchema: schema31.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        for (const key4 in data7) {
+      let data15 = data.spec;
+      if (data15 && typeof data15 == 'object' && !Array.isArray(data15)) {
+        for (const key4 in data15) {
           if (!(
             key4 === 'object_store_ref' ||
             key4 === 'secret_store' ||
             key4 === 'image_registry'
           )) {
-            const err22 = {
+            const err35 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -592,21 +906,21 @@ function validate20(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema31.properties.spec,
-              data: data7,
+              data: data15,
             };
             if (vErrors === null) {
-              vErrors = [err22];
+              vErrors = [err35];
             } else {
-              vErrors.push(err22);
+              vErrors.push(err35);
             }
             errors++;
           }
         }
-        if (data7.object_store_ref !== undefined) {
-          let data8 = data7.object_store_ref;
-          if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
-            if (data8.uri === undefined) {
-              const err23 = {
+        if (data15.object_store_ref !== undefined) {
+          let data16 = data15.object_store_ref;
+          if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
+            if (data16.uri === undefined) {
+              const err36 = {
                 instancePath: instancePath + '/spec/object_store_ref',
                 schemaPath: '#/properties/spec/properties/object_store_ref/required',
                 keyword: 'required',
@@ -614,18 +928,18 @@ function validate20(
                 message: "must have required property '" + 'uri' + "'",
                 schema: schema31.properties.spec.properties.object_store_ref.required,
                 parentSchema: schema31.properties.spec.properties.object_store_ref,
-                data: data8,
+                data: data16,
               };
               if (vErrors === null) {
-                vErrors = [err23];
+                vErrors = [err36];
               } else {
-                vErrors.push(err23);
+                vErrors.push(err36);
               }
               errors++;
             }
-            for (const key5 in data8) {
+            for (const key5 in data16) {
               if (!(key5 === 'uri' || key5 === 'endpoint')) {
-                const err24 = {
+                const err37 = {
                   instancePath: instancePath + '/spec/object_store_ref',
                   schemaPath: '#/properties/spec/properties/object_store_ref/additionalProperties',
                   keyword: 'additionalProperties',
@@ -633,21 +947,21 @@ function validate20(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.object_store_ref,
-                  data: data8,
+                  data: data16,
                 };
                 if (vErrors === null) {
-                  vErrors = [err24];
+                  vErrors = [err37];
                 } else {
-                  vErrors.push(err24);
+                  vErrors.push(err37);
                 }
                 errors++;
               }
             }
-            if (data8.uri !== undefined) {
-              let data9 = data8.uri;
-              if (typeof data9 === 'string') {
-                if (func1(data9) > 2048) {
-                  const err25 = {
+            if (data16.uri !== undefined) {
+              let data17 = data16.uri;
+              if (typeof data17 === 'string') {
+                if (func1(data17) > 2048) {
+                  const err38 = {
                     instancePath: instancePath + '/spec/object_store_ref/uri',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/uri/maxLength',
@@ -657,17 +971,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.uri,
-                    data: data9,
+                    data: data17,
                   };
                   if (vErrors === null) {
-                    vErrors = [err25];
+                    vErrors = [err38];
                   } else {
-                    vErrors.push(err25);
+                    vErrors.push(err38);
                   }
                   errors++;
                 }
-                if (!pattern5.test(data9)) {
-                  const err26 = {
+                if (!pattern5.test(data17)) {
+                  const err39 = {
                     instancePath: instancePath + '/spec/object_store_ref/uri',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/uri/pattern',
@@ -677,17 +991,17 @@ function validate20(
                     schema: '^(s3|gs|abfs|oci|file)://\\S+$',
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.uri,
-                    data: data9,
+                    data: data17,
                   };
                   if (vErrors === null) {
-                    vErrors = [err26];
+                    vErrors = [err39];
                   } else {
-                    vErrors.push(err26);
+                    vErrors.push(err39);
                   }
                   errors++;
                 }
               } else {
-                const err27 = {
+                const err40 = {
                   instancePath: instancePath + '/spec/object_store_ref/uri',
                   schemaPath: '#/properties/spec/properties/object_store_ref/properties/uri/type',
                   keyword: 'type',
@@ -695,21 +1009,21 @@ function validate20(
                   message: 'must be string',
                   schema: schema31.properties.spec.properties.object_store_ref.properties.uri.type,
                   parentSchema: schema31.properties.spec.properties.object_store_ref.properties.uri,
-                  data: data9,
+                  data: data17,
                 };
                 if (vErrors === null) {
-                  vErrors = [err27];
+                  vErrors = [err40];
                 } else {
-                  vErrors.push(err27);
+                  vErrors.push(err40);
                 }
                 errors++;
               }
             }
-            if (data8.endpoint !== undefined) {
-              let data10 = data8.endpoint;
-              if (typeof data10 === 'string') {
-                if (func1(data10) > 2048) {
-                  const err28 = {
+            if (data16.endpoint !== undefined) {
+              let data18 = data16.endpoint;
+              if (typeof data18 === 'string') {
+                if (func1(data18) > 2048) {
+                  const err41 = {
                     instancePath: instancePath + '/spec/object_store_ref/endpoint',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/endpoint/maxLength',
@@ -719,17 +1033,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.endpoint,
-                    data: data10,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err28];
+                    vErrors = [err41];
                   } else {
-                    vErrors.push(err28);
+                    vErrors.push(err41);
                   }
                   errors++;
                 }
-                if (!pattern6.test(data10)) {
-                  const err29 = {
+                if (!pattern6.test(data18)) {
+                  const err42 = {
                     instancePath: instancePath + '/spec/object_store_ref/endpoint',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/endpoint/pattern',
@@ -739,17 +1053,17 @@ function validate20(
                     schema: '^(https?://\\S+)?$',
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.endpoint,
-                    data: data10,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err29];
+                    vErrors = [err42];
                   } else {
-                    vErrors.push(err29);
+                    vErrors.push(err42);
                   }
                   errors++;
                 }
               } else {
-                const err30 = {
+                const err43 = {
                   instancePath: instancePath + '/spec/object_store_ref/endpoint',
                   schemaPath:
                     '#/properties/spec/properties/object_store_ref/properties/endpoint/type',
@@ -760,18 +1074,18 @@ function validate20(
                     schema31.properties.spec.properties.object_store_ref.properties.endpoint.type,
                   parentSchema:
                     schema31.properties.spec.properties.object_store_ref.properties.endpoint,
-                  data: data10,
+                  data: data18,
                 };
                 if (vErrors === null) {
-                  vErrors = [err30];
+                  vErrors = [err43];
                 } else {
-                  vErrors.push(err30);
+                  vErrors.push(err43);
                 }
                 errors++;
               }
             }
           } else {
-            const err31 = {
+            const err44 = {
               instancePath: instancePath + '/spec/object_store_ref',
               schemaPath: '#/properties/spec/properties/object_store_ref/type',
               keyword: 'type',
@@ -779,21 +1093,21 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.spec.properties.object_store_ref.type,
               parentSchema: schema31.properties.spec.properties.object_store_ref,
-              data: data8,
+              data: data16,
             };
             if (vErrors === null) {
-              vErrors = [err31];
+              vErrors = [err44];
             } else {
-              vErrors.push(err31);
+              vErrors.push(err44);
             }
             errors++;
           }
         }
-        if (data7.secret_store !== undefined) {
-          let data11 = data7.secret_store;
-          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
-            if (data11.type === undefined) {
-              const err32 = {
+        if (data15.secret_store !== undefined) {
+          let data19 = data15.secret_store;
+          if (data19 && typeof data19 == 'object' && !Array.isArray(data19)) {
+            if (data19.type === undefined) {
+              const err45 = {
                 instancePath: instancePath + '/spec/secret_store',
                 schemaPath: '#/properties/spec/properties/secret_store/required',
                 keyword: 'required',
@@ -801,17 +1115,17 @@ function validate20(
                 message: "must have required property '" + 'type' + "'",
                 schema: schema31.properties.spec.properties.secret_store.required,
                 parentSchema: schema31.properties.spec.properties.secret_store,
-                data: data11,
+                data: data19,
               };
               if (vErrors === null) {
-                vErrors = [err32];
+                vErrors = [err45];
               } else {
-                vErrors.push(err32);
+                vErrors.push(err45);
               }
               errors++;
             }
-            if (data11.locator === undefined) {
-              const err33 = {
+            if (data19.locator === undefined) {
+              const err46 = {
                 instancePath: instancePath + '/spec/secret_store',
                 schemaPath: '#/properties/spec/properties/secret_store/required',
                 keyword: 'required',
@@ -819,18 +1133,18 @@ function validate20(
                 message: "must have required property '" + 'locator' + "'",
                 schema: schema31.properties.spec.properties.secret_store.required,
                 parentSchema: schema31.properties.spec.properties.secret_store,
-                data: data11,
+                data: data19,
               };
               if (vErrors === null) {
-                vErrors = [err33];
+                vErrors = [err46];
               } else {
-                vErrors.push(err33);
+                vErrors.push(err46);
               }
               errors++;
             }
-            for (const key6 in data11) {
+            for (const key6 in data19) {
               if (!(key6 === 'type' || key6 === 'locator')) {
-                const err34 = {
+                const err47 = {
                   instancePath: instancePath + '/spec/secret_store',
                   schemaPath: '#/properties/spec/properties/secret_store/additionalProperties',
                   keyword: 'additionalProperties',
@@ -838,27 +1152,27 @@ function validate20(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.secret_store,
-                  data: data11,
+                  data: data19,
                 };
                 if (vErrors === null) {
-                  vErrors = [err34];
+                  vErrors = [err47];
                 } else {
-                  vErrors.push(err34);
+                  vErrors.push(err47);
                 }
                 errors++;
               }
             }
-            if (data11.type !== undefined) {
-              let data12 = data11.type;
+            if (data19.type !== undefined) {
+              let data20 = data19.type;
               if (!(
-                data12 === 'AWS_SECRETS_MANAGER' ||
-                data12 === 'GCP_SECRET_MANAGER' ||
-                data12 === 'AZURE_KEY_VAULT' ||
-                data12 === 'KUBERNETES' ||
-                data12 === 'VAULT' ||
-                data12 === 'OCI_VAULT'
+                data20 === 'AWS_SECRETS_MANAGER' ||
+                data20 === 'GCP_SECRET_MANAGER' ||
+                data20 === 'AZURE_KEY_VAULT' ||
+                data20 === 'KUBERNETES' ||
+                data20 === 'VAULT' ||
+                data20 === 'OCI_VAULT'
               )) {
-                const err35 = {
+                const err48 = {
                   instancePath: instancePath + '/spec/secret_store/type',
                   schemaPath: '#/properties/spec/properties/secret_store/properties/type/enum',
                   keyword: 'enum',
@@ -869,21 +1183,21 @@ function validate20(
                   message: 'must be equal to one of the allowed values',
                   schema: schema31.properties.spec.properties.secret_store.properties.type.enum,
                   parentSchema: schema31.properties.spec.properties.secret_store.properties.type,
-                  data: data12,
+                  data: data20,
                 };
                 if (vErrors === null) {
-                  vErrors = [err35];
+                  vErrors = [err48];
                 } else {
-                  vErrors.push(err35);
+                  vErrors.push(err48);
                 }
                 errors++;
               }
             }
-            if (data11.locator !== undefined) {
-              let data13 = data11.locator;
-              if (typeof data13 === 'string') {
-                if (func1(data13) > 2048) {
-                  const err36 = {
+            if (data19.locator !== undefined) {
+              let data21 = data19.locator;
+              if (typeof data21 === 'string') {
+                if (func1(data21) > 2048) {
+                  const err49 = {
                     instancePath: instancePath + '/spec/secret_store/locator',
                     schemaPath:
                       '#/properties/spec/properties/secret_store/properties/locator/maxLength',
@@ -893,17 +1207,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.secret_store.properties.locator,
-                    data: data13,
+                    data: data21,
                   };
                   if (vErrors === null) {
-                    vErrors = [err36];
+                    vErrors = [err49];
                   } else {
-                    vErrors.push(err36);
+                    vErrors.push(err49);
                   }
                   errors++;
                 }
-                if (func1(data13) < 1) {
-                  const err37 = {
+                if (func1(data21) < 1) {
+                  const err50 = {
                     instancePath: instancePath + '/spec/secret_store/locator',
                     schemaPath:
                       '#/properties/spec/properties/secret_store/properties/locator/minLength',
@@ -913,17 +1227,17 @@ function validate20(
                     schema: 1,
                     parentSchema:
                       schema31.properties.spec.properties.secret_store.properties.locator,
-                    data: data13,
+                    data: data21,
                   };
                   if (vErrors === null) {
-                    vErrors = [err37];
+                    vErrors = [err50];
                   } else {
-                    vErrors.push(err37);
+                    vErrors.push(err50);
                   }
                   errors++;
                 }
               } else {
-                const err38 = {
+                const err51 = {
                   instancePath: instancePath + '/spec/secret_store/locator',
                   schemaPath: '#/properties/spec/properties/secret_store/properties/locator/type',
                   keyword: 'type',
@@ -931,18 +1245,18 @@ function validate20(
                   message: 'must be string',
                   schema: schema31.properties.spec.properties.secret_store.properties.locator.type,
                   parentSchema: schema31.properties.spec.properties.secret_store.properties.locator,
-                  data: data13,
+                  data: data21,
                 };
                 if (vErrors === null) {
-                  vErrors = [err38];
+                  vErrors = [err51];
                 } else {
-                  vErrors.push(err38);
+                  vErrors.push(err51);
                 }
                 errors++;
               }
             }
           } else {
-            const err39 = {
+            const err52 = {
               instancePath: instancePath + '/spec/secret_store',
               schemaPath: '#/properties/spec/properties/secret_store/type',
               keyword: 'type',
@@ -950,21 +1264,21 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.spec.properties.secret_store.type,
               parentSchema: schema31.properties.spec.properties.secret_store,
-              data: data11,
+              data: data19,
             };
             if (vErrors === null) {
-              vErrors = [err39];
+              vErrors = [err52];
             } else {
-              vErrors.push(err39);
+              vErrors.push(err52);
             }
             errors++;
           }
         }
-        if (data7.image_registry !== undefined) {
-          let data14 = data7.image_registry;
-          if (data14 && typeof data14 == 'object' && !Array.isArray(data14)) {
-            if (data14.locator === undefined) {
-              const err40 = {
+        if (data15.image_registry !== undefined) {
+          let data22 = data15.image_registry;
+          if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
+            if (data22.locator === undefined) {
+              const err53 = {
                 instancePath: instancePath + '/spec/image_registry',
                 schemaPath: '#/properties/spec/properties/image_registry/required',
                 keyword: 'required',
@@ -972,18 +1286,18 @@ function validate20(
                 message: "must have required property '" + 'locator' + "'",
                 schema: schema31.properties.spec.properties.image_registry.required,
                 parentSchema: schema31.properties.spec.properties.image_registry,
-                data: data14,
+                data: data22,
               };
               if (vErrors === null) {
-                vErrors = [err40];
+                vErrors = [err53];
               } else {
-                vErrors.push(err40);
+                vErrors.push(err53);
               }
               errors++;
             }
-            for (const key7 in data14) {
+            for (const key7 in data22) {
               if (!(key7 === 'locator')) {
-                const err41 = {
+                const err54 = {
                   instancePath: instancePath + '/spec/image_registry',
                   schemaPath: '#/properties/spec/properties/image_registry/additionalProperties',
                   keyword: 'additionalProperties',
@@ -991,21 +1305,21 @@ function validate20(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.image_registry,
-                  data: data14,
+                  data: data22,
                 };
                 if (vErrors === null) {
-                  vErrors = [err41];
+                  vErrors = [err54];
                 } else {
-                  vErrors.push(err41);
+                  vErrors.push(err54);
                 }
                 errors++;
               }
             }
-            if (data14.locator !== undefined) {
-              let data15 = data14.locator;
-              if (typeof data15 === 'string') {
-                if (func1(data15) > 2048) {
-                  const err42 = {
+            if (data22.locator !== undefined) {
+              let data23 = data22.locator;
+              if (typeof data23 === 'string') {
+                if (func1(data23) > 2048) {
+                  const err55 = {
                     instancePath: instancePath + '/spec/image_registry/locator',
                     schemaPath:
                       '#/properties/spec/properties/image_registry/properties/locator/maxLength',
@@ -1015,17 +1329,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.image_registry.properties.locator,
-                    data: data15,
+                    data: data23,
                   };
                   if (vErrors === null) {
-                    vErrors = [err42];
+                    vErrors = [err55];
                   } else {
-                    vErrors.push(err42);
+                    vErrors.push(err55);
                   }
                   errors++;
                 }
-                if (func1(data15) < 1) {
-                  const err43 = {
+                if (func1(data23) < 1) {
+                  const err56 = {
                     instancePath: instancePath + '/spec/image_registry/locator',
                     schemaPath:
                       '#/properties/spec/properties/image_registry/properties/locator/minLength',
@@ -1035,17 +1349,17 @@ function validate20(
                     schema: 1,
                     parentSchema:
                       schema31.properties.spec.properties.image_registry.properties.locator,
-                    data: data15,
+                    data: data23,
                   };
                   if (vErrors === null) {
-                    vErrors = [err43];
+                    vErrors = [err56];
                   } else {
-                    vErrors.push(err43);
+                    vErrors.push(err56);
                   }
                   errors++;
                 }
               } else {
-                const err44 = {
+                const err57 = {
                   instancePath: instancePath + '/spec/image_registry/locator',
                   schemaPath: '#/properties/spec/properties/image_registry/properties/locator/type',
                   keyword: 'type',
@@ -1055,18 +1369,18 @@ function validate20(
                     schema31.properties.spec.properties.image_registry.properties.locator.type,
                   parentSchema:
                     schema31.properties.spec.properties.image_registry.properties.locator,
-                  data: data15,
+                  data: data23,
                 };
                 if (vErrors === null) {
-                  vErrors = [err44];
+                  vErrors = [err57];
                 } else {
-                  vErrors.push(err44);
+                  vErrors.push(err57);
                 }
                 errors++;
               }
             }
           } else {
-            const err45 = {
+            const err58 = {
               instancePath: instancePath + '/spec/image_registry',
               schemaPath: '#/properties/spec/properties/image_registry/type',
               keyword: 'type',
@@ -1074,18 +1388,18 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.spec.properties.image_registry.type,
               parentSchema: schema31.properties.spec.properties.image_registry,
-              data: data14,
+              data: data22,
             };
             if (vErrors === null) {
-              vErrors = [err45];
+              vErrors = [err58];
             } else {
-              vErrors.push(err45);
+              vErrors.push(err58);
             }
             errors++;
           }
         }
       } else {
-        const err46 = {
+        const err59 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -1093,18 +1407,18 @@ function validate20(
           message: 'must be object',
           schema: schema31.properties.spec.type,
           parentSchema: schema31.properties.spec,
-          data: data7,
+          data: data15,
         };
         if (vErrors === null) {
-          vErrors = [err46];
+          vErrors = [err59];
         } else {
-          vErrors.push(err46);
+          vErrors.push(err59);
         }
         errors++;
       }
     }
   } else {
-    const err47 = {
+    const err60 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -1115,9 +1429,9 @@ function validate20(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err47];
+      vErrors = [err60];
     } else {
-      vErrors.push(err47);
+      vErrors.push(err60);
     }
     errors++;
   }

@@ -147,6 +147,8 @@ export interface Capabilities {
   queue_delete: boolean;
   pool_update: boolean;
   cluster_move: boolean;
+  /** A drained queue can move to another pool (Q3 lifted). Absent in older saved plans: off. */
+  queue_move: boolean;
 }
 
 export const BASELINE_CAPABILITIES: Capabilities = {
@@ -154,4 +156,5 @@ export const BASELINE_CAPABILITIES: Capabilities = {
   queue_delete: false,
   pool_update: false,
   cluster_move: false,
+  queue_move: false,
 };

@@ -24,9 +24,18 @@ export type Annotations = Record<string, string>;
 
 export const PREVENT_DESTROY_ANNOTATION = 'poolsync/prevent-destroy';
 
+/**
+ * `poolsync/contract: unknown` on a ClusterPool (with `spec: {}`): the repository does not know
+ * the pool's contract (Union's API does not return it; `export` writes this). The planner never
+ * compares, creates or updates such a contract.
+ */
+export const CONTRACT_ANNOTATION = 'poolsync/contract';
+export const CONTRACT_UNKNOWN = 'unknown';
+
 export interface DesiredPool {
   name: string;
-  contract: PoolContract;
+  /** null: marked unknown (CONTRACT_ANNOTATION). */
+  contract: PoolContract | null;
   annotations: Annotations;
   source: SourceLocation;
 }

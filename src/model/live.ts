@@ -31,6 +31,12 @@ export interface LiveCluster {
   config_drift: ConfigDriftEntry[];
   /** Queues whose selector names this cluster explicitly, sorted. */
   bound_queues: string[];
+  /**
+   * false when the control plane does not report the cluster's data plane (Union's API gives
+   * health and reasons only): `config_drift` is then empty because nothing is known, not
+   * because the cluster matches (reportedDataPlane, model/capabilities.ts).
+   */
+  data_plane_reported?: false;
 }
 
 /** Capability `drain`: ACTIVE → DRAINING → DRAINED. */
@@ -44,6 +50,12 @@ export interface LiveQueue extends QueueSpec {
   cluster_managed: boolean;
   /** Q8: enabled and healthy clusters this queue routes to, sorted. */
   available_clusters: string[];
+  /**
+   * Numbers of spec fields the control plane sent that poolsync does not manage (Union queue
+   * fields its .proto does not declare), sorted; absent when there are none. A queue update
+   * writes them back unchanged (read-modify-write); the plan says so.
+   */
+  unknown_fields?: number[];
 }
 
 export type LiveAssignment = Assignment;

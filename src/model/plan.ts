@@ -38,6 +38,13 @@ export interface Change {
    * own (C2/C3 queues created by a registration, C8 selectors pruned by a cluster delete).
    */
   caused_by?: string | null;
+  /**
+   * The object as the step of `caused_by` alone leaves it, when the change also has steps of
+   * its own (a co-named queue created with the defaults by a registration, C2, then updated to
+   * the repository's settings). A partial plan (`--target`) that keeps the cause but not those
+   * steps shows this as `after`: what apply will leave.
+   */
+  caused_after?: Record<string, unknown> | null;
   /** Why the steps of a capability-enabled change are safe (drain, queue delete, move, pool update). */
   note?: string | null;
   /**
@@ -64,6 +71,8 @@ export type StepOp =
   | { op: 'activate_queue'; args: { name: string } }
   | { op: 'delete_queue'; args: { name: string } }
   | { op: 'move_cluster'; args: { name: string; pool: string } }
+  /** Capability `queue_move`: the queue's whole spec, naming its new pool; runs once it is DRAINED. */
+  | { op: 'move_queue'; args: QueueSpec & { name: string } }
   | { op: 'update_pool'; args: { name: string; contract: PoolContract } }
   | { op: 'set_default_queue'; args: { project: string; domain: string; queue: string } }
   | { op: 'delete_default_queue'; args: { project: string; domain: string } }
@@ -93,6 +102,7 @@ export const STEP_KINDS = [
   'activate_queue',
   'delete_queue',
   'move_cluster',
+  'move_queue',
   'update_pool',
   'set_default_queue',
   'delete_default_queue',
@@ -116,6 +126,12 @@ export interface ManualInstruction {
   command: string;
   /** A file the command reads (e.g. the pool definition for `--file`), with its content. */
   file?: { name: string; content: string };
+  /**
+   * The shell line that hands the command its credentials through the environment (e.g.
+   * `export FLYTE_API_KEY="$POOLSYNC_UNION_API_KEY"`): printed once at the top of the runbook,
+   * never a secret itself. `apply --flyte-cli` sets the variable for the child instead.
+   */
+  credentials?: string;
 }
 
 export type Step = StepOp & {
@@ -162,6 +178,11 @@ export interface Plan {
   errors: PlanError[];
   /** The control plane's capabilities the plan was made with (domain.md, Capabilities). */
   capabilities?: Capabilities;
+  /**
+   * The control plane the plan was made for (set by `poolsync plan`): `apply PLANFILE` refuses
+   * it anywhere else. Absent in plans saved before it was recorded.
+   */
+  control_plane?: { backend: string; endpoint: string; organization: string | null };
   /** What `prune: true` may delete (docs/plan.md, Prune scope); absent when prune is off. */
   prune_scope?: PruneScope;
 }

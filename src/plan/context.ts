@@ -36,6 +36,8 @@ export interface PoolDecision {
   finalContract: PoolContract | null;
   /** Capability `pool_update`: an update_pool step exists. */
   updates?: boolean;
+  /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
+  contractKnown?: false;
 }
 
 export interface ClusterDecision {
@@ -52,8 +54,8 @@ export interface ClusterDecision {
 
 export interface QueueDecision {
   change: Change;
-  /** The create_queue / update_queue call, or null when nothing is sent. */
-  call: { op: 'create_queue' | 'update_queue'; spec: QueueSpec } | null;
+  /** The create_queue / update_queue (move_queue: queue_move) call, or null when nothing is sent. */
+  call: { op: 'create_queue' | 'update_queue' | 'move_queue'; spec: QueueSpec } | null;
   /** Set when the queue is created (or changed) by another object's step: C2, C3, C8. */
   createdBy: 'register' | 'C3' | null;
   /** The queue once the plan is applied (null when it will not exist). */
@@ -65,6 +67,8 @@ export interface QueueDecision {
   deletes?: boolean;
   /** Capability `drain`: an activate_queue step exists (left drained, or drained by this plan). */
   activates?: boolean;
+  /** Capability `queue_move`: drained, then moved to another pool by its call (move_queue). */
+  moves?: boolean;
 }
 
 export interface AssignmentDecision {
@@ -159,15 +163,17 @@ export class PlanContext {
     this.settingQueues = new Map();
     for (const s of live.default_queues ?? [])
       push(this.settingQueues, s.queue, `${s.project}/${s.domain}`);
-    if (this.caps.queue_delete && this.caps.drain) {
+    if ((this.caps.queue_delete || this.caps.queue_move) && this.caps.drain) {
       for (const q of live.queues) {
-        if (!this.drainable(q.name)) continue;
+        if (!this.drainable(q.name) || q.name === DEFAULT_QUEUE) continue;
         const d = this.dQueues.get(q.name);
-        // A queue moving pool is replaced: its live record is deleted too.
+        // A queue moving pool is moved (queue_move) or replaced: it leaves its live pool.
         if (d && !q.cluster_managed && d.spec.pool !== q.pool) this.leavingQueues.add(q.name);
-        if (d || !this.prunes('Queue')) continue;
-        // A co-named queue whose cluster stays (or is registered again) follows it (Q4).
-        if (q.cluster_managed && this.dClusters.has(q.name)) continue;
+        if (d || !this.prunes('Queue') || !this.caps.queue_delete) continue;
+        // A co-named queue whose cluster stays (or is registered again) follows it (Q4); one
+        // whose cluster is deleted goes with it (conamedCascades), without a step of its own.
+        if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
+          continue;
         this.deletedQueues.add(q.name);
         this.leavingQueues.add(q.name);
       }
@@ -201,6 +207,18 @@ export class PlanContext {
     return this.undrainableReason(queue) === null;
   }
 
+  /**
+   * With `queue_delete`, deleting a cluster also deletes its co-named queue (Union today;
+   * conamed-cascade.ts): true for the live co-named queue of a live cluster.
+   */
+  conamedCascades(queue: string): boolean {
+    return (
+      this.caps.queue_delete &&
+      this.lQueues.get(queue)?.cluster_managed === true &&
+      this.lClusters.has(queue)
+    );
+  }
+
   /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
   leaves(cluster: string): boolean {
     return this.deletedClusters.has(cluster) || this.movedClusters.has(cluster);
@@ -219,6 +237,16 @@ export class PlanContext {
   static union(a: Iterable<string>, b: Iterable<string>): string[] {
     return [...new Set([...a, ...b])].sort(compare);
   }
+}
+
+/**
+ * The contract a pool has once the plan is applied, when anyone knows it: null when the pool
+ * will not exist, or when neither the repository nor the control plane knows its contract
+ * (marked unknown, on Union). Use this, not `finalContract`, to compare a data plane with it.
+ */
+export function knownContract(ctx: PlanContext, pool: string): PoolContract | null {
+  const d = ctx.pools.get(pool);
+  return d && d.contractKnown !== false ? d.finalContract : null;
 }
 
 export function isWildcard(selector: readonly string[]): boolean {

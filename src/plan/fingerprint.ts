@@ -50,7 +50,11 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
       'desired/1',
       commit,
       desired.config.prune,
-      desired.pools.map((p) => [p.name, contractKey(p.contract), annotationsKey(p.annotations)]),
+      desired.pools.map((p) => [
+        p.name,
+        p.contract ? contractKey(p.contract) : null,
+        annotationsKey(p.annotations),
+      ]),
       desired.clusters.map((c) => [
         c.name,
         c.pool,

@@ -132,15 +132,15 @@ function planPoolsAndClusters(ctx: PlanContext): void {
 }
 
 /**
- * The pool pass counts a queue moving to another pool (drain, queue_delete) as gone from its
- * pool (P5); when the queue pass then refuses that move (its new selector is blocked), the
- * pool stays, blocked with the names.
+ * The pool pass counts a queue moving to another pool (drain with queue_delete or queue_move)
+ * as gone from its pool (P5); when the queue pass then refuses that move (its new selector is
+ * blocked), the pool stays, blocked with the names.
  */
 function keepPoolsOfRefusedQueueMoves(ctx: PlanContext): void {
   for (const [name, d] of ctx.pools) {
     if (!d.deletes) continue;
     const stay = (ctx.lQueuesByPool.get(name) ?? []).filter(
-      (q) => ctx.leavingQueues.has(q) && !ctx.queues.get(q)?.deletes,
+      (q) => ctx.leavingQueues.has(q) && !ctx.queues.get(q)?.deletes && !ctx.queues.get(q)?.moves,
     );
     if (stay.length === 0) continue;
     const live = ctx.lPools.get(name)!;
@@ -205,8 +205,11 @@ function checkPreventDestroy(ctx: PlanContext): void {
  * not exist would only fail at apply time; fail the plan instead.
  */
 function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): void {
+  // A declared pool the plan cannot create (contract marked unknown) has its own error.
   const exists = (pool: string) =>
-    configOnlyPools.has(pool) || Boolean(ctx.pools.get(pool)?.finalContract);
+    configOnlyPools.has(pool) ||
+    Boolean(ctx.pools.get(pool)?.finalContract) ||
+    ctx.dPools.get(pool)?.contract === null;
   for (const c of ctx.desired.clusters) {
     if (!exists(c.pool)) {
       ctx.errors.push({

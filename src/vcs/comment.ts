@@ -5,7 +5,7 @@
  * first, then as many changes as fit, with a count of what was left out), never refused.
  */
 import type { Change, Plan } from '../model/plan.js';
-import { closingLine, code, markdownText, SYMBOL } from '../render/index.js';
+import { closingLine, code, markdownText, sideEffectLine, SYMBOL } from '../render/index.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { codePointLength, fence, takeCodePoints, clip } from './text.js';
 import type { Provider, PublishOutcome } from './types.js';
@@ -197,6 +197,7 @@ function shortPlan(plan: Plan, budget: number): string {
       ? '**The plan failed: nothing can be applied from this commit.**\n\n'
       : '') +
     `**${closingLine(plan)}**${plan.summary.unmanaged ? ` ${plan.summary.unmanaged} unmanaged.` : ''}\n\n` +
+    (sideEffectLine(plan) ? `${sideEffectLine(plan)}\n\n` : '') +
     '_The full plan is larger than a comment can hold: it is shortened here. Run `poolsync plan` for all of it._';
   push(intro);
 

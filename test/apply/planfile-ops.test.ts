@@ -69,18 +69,22 @@ const SCENARIOS = {
     },
     config: MANAGE_ALL,
   },
-  /** The capability steps: drain, queue delete, cluster move, pool update. */
+  /** The capability steps: drain, queue delete, cluster move, pool update, queue move. */
   capabilities: {
-    capabilities: 'drain,queue_delete,cluster_move,pool_update',
+    capabilities: 'drain,queue_delete,cluster_move,pool_update,queue_move',
     setup: {
       'pools.yaml': [POOL('p1'), POOL('p2')].join('---\n'),
       'clusters.yaml': [CLUSTER('c1', 'p1'), CLUSTER('c3', 'p1')].join('---\n'),
-      'queues.yaml': [QUEUE('q1', 'p1', ['c1', 'c3']), QUEUE('qx', 'p1', ['c1'])].join('---\n'),
+      'queues.yaml': [
+        QUEUE('q1', 'p1', ['c1', 'c3']),
+        QUEUE('qx', 'p1', ['c1']),
+        QUEUE('qm', 'p1', ['"*"']),
+      ].join('---\n'),
     },
     target: {
       'pools.yaml': [POOL('p1'), POOL('p2', 'p2-new')].join('---\n'),
       'clusters.yaml': [CLUSTER('c1', 'p1'), CLUSTER('c3', 'p2')].join('---\n'),
-      'queues.yaml': QUEUE('q1', 'p1', ['c1']),
+      'queues.yaml': [QUEUE('q1', 'p1', ['c1']), QUEUE('qm', 'p2', ['"*"'])].join('---\n'),
     },
     config: MANAGE_ALL,
   },
@@ -108,6 +112,7 @@ const COVERED: Record<StepKind, ScenarioName> = {
   activate_queue: 'capabilities',
   delete_queue: 'capabilities',
   move_cluster: 'capabilities',
+  move_queue: 'capabilities',
   update_pool: 'capabilities',
 };
 

@@ -265,7 +265,13 @@ describe('daemon end to end', () => {
     repo.commit(manifests());
     const cp = await EmbeddedControlPlane.open({
       path: null,
-      capabilities: { drain: true, queue_delete: true, cluster_move: false, pool_update: false },
+      capabilities: {
+        drain: true,
+        queue_delete: true,
+        cluster_move: false,
+        pool_update: false,
+        queue_move: false,
+      },
     });
     const h = await start({ repo, cp, policy: 'safe' });
     await h.daemon.firstRun;

@@ -162,7 +162,9 @@ function hostileStatus(plan: Plan): DaemonStatus {
     result: 'waiting_for_approval' as const,
     commit: 'a'.repeat(40),
     message: HOSTILE,
-    applied: { create: 0, update: 0, replace: 0, delete: 0 },
+    applied: { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 },
+    changed: [{ address: `Cluster/${HOSTILE}`, action: 'delete', sideEffect: false }],
+    changedTotal: 1,
     phasesMs: { [HOSTILE]: 10, fetch: 20 },
   };
   const brief = { address: `Cluster/${HOSTILE}`, action: 'delete', reason: HOSTILE };
@@ -208,6 +210,7 @@ function hostileStatus(plan: Plan): DaemonStatus {
       identity: HOSTILE,
       isLeader: false,
       leader: HOSTILE,
+      leaderAddress: HOSTILE,
       lease: HOSTILE,
       lastTransitionAt: HOSTILE,
     },

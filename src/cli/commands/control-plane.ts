@@ -3,13 +3,13 @@
  * over the REST API until SIGINT/SIGTERM, then closes cleanly (snapshot, lock released).
  */
 import type { IncomingMessage } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Argv, CommandModule } from 'yargs';
 import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
-import { readTokenFile } from '../../controlplane/open.js';
+import { checkStateFolder, readTokenFile } from '../../controlplane/open.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 import {
@@ -42,6 +42,7 @@ function sharedFlyteAuth(oauth: OAuthServer) {
 interface ServeArgs {
   listen: string;
   state: string;
+  'create-folder': boolean;
   'token-file'?: string;
   simulate: boolean;
   'default-pool-contract'?: string;
@@ -107,7 +108,14 @@ const serveCommand: CommandModule<object, ServeArgs> = {
       .option('state', {
         type: 'string',
         default: DEFAULT_STATE_FILE,
-        describe: 'State file (created when absent)',
+        describe:
+          'State file (created when absent; its folder must exist, except the default .poolsync/ or with --create-folder)',
+      })
+      .option('create-folder', {
+        type: 'boolean',
+        default: false,
+        describe:
+          "Create the --state file's folder when it does not exist (a new control plane on purpose)",
       })
       .option('token-file', {
         type: 'string',
@@ -165,6 +173,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
     const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
     const oauth = oauthClient ? new OAuthServer(oauthClient) : undefined;
     const statePath = resolve(args.state);
+    checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
     const capabilities =
       args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
     const controlPlane = await EmbeddedControlPlane.open({
@@ -255,14 +264,26 @@ const capabilitiesCommand: CommandModule<object, CapabilitiesArgs> = {
       .option('state', {
         type: 'string',
         default: DEFAULT_STATE_FILE,
-        describe: 'State file (created when absent)',
+        describe: 'State file (it must exist: this command never creates one)',
       })
       .option('set', {
         type: 'string',
         describe: `Comma-separated ${CAPABILITY_NAMES.join(', ')}, or none`,
       }) as Argv<CapabilitiesArgs>,
   handler: async (args) => {
-    const cp = await EmbeddedControlPlane.open({ path: resolve(args.state) });
+    const path = resolve(args.state);
+    // A typo must not create a new organisation: only a state that exists is shown or changed.
+    if (!(await stat(path).catch(() => null))?.isFile()) {
+      throw new UserError(
+        `no control-plane state at ${path}: check --state (default ${DEFAULT_STATE_FILE}). A state is created by ` +
+          `\`poolsync apply\`, \`poolsync control-plane serve --state FILE [--capabilities …]\` or \`poolsync daemon --quickstart\`; ` +
+          `a new one with capabilities: --control-plane "file:FILE?capabilities=drain,queue_delete"`,
+      );
+    }
+    const cp = await EmbeddedControlPlane.open({
+      path,
+      ...(args.set === undefined ? { readOnly: true } : {}),
+    });
     try {
       if (args.set !== undefined) {
         try {

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
+import { controlPlaneIdentity } from '../../controlplane/identity.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
@@ -26,7 +27,9 @@ import {
   targetOption,
   tokenFileOption,
   apiKeyFileOption,
+  checkLockTimeout,
   checkMaxRetries,
+  lockTimeoutOption,
   maxRetriesOption,
   useColor,
 } from '../options.js';
@@ -48,6 +51,7 @@ interface PlanArgs extends CommentArgs {
   'accept-cascade'?: string[];
   'refresh-only': boolean;
   'state-dir': string;
+  'lock-timeout': string;
 }
 
 export const planCommand: CommandModule<object, PlanArgs> = {
@@ -79,6 +83,11 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         default: false,
         describe:
           'Show only what changed on the control plane since the last apply (drift), proposing nothing',
+      })
+      .option('lock-timeout', {
+        ...lockTimeoutOption,
+        describe:
+          "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
       })
       .option('state-dir', {
         type: 'string',
@@ -112,6 +121,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 };
 
 async function runPlan(args: PlanArgs): Promise<number> {
+  checkLockTimeout(args['lock-timeout']);
   if (args['refresh-only']) {
     const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
       (k) => args[k] !== undefined,
@@ -130,6 +140,8 @@ async function runPlan(args: PlanArgs): Promise<number> {
     ...(token ? { token } : {}),
     ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
+  // Recorded in the plan: `apply PLANFILE` refuses it on any other control plane.
+  const controlPlane = controlPlaneIdentity(args['control-plane'], cp);
   let result;
   try {
     result = await planRepository(args.dir, cp, {
@@ -152,7 +164,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     process.stderr.write('The repository is invalid: nothing was planned.\n');
     return 1;
   }
-  const plan = result.plan;
+  const plan: Plan = { ...result.plan, control_plane: controlPlane };
   if (args.comment !== undefined) {
     const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
     await publishComment(args, outcomeForPlan(plan));
@@ -191,9 +203,13 @@ async function runRefreshOnly(args: PlanArgs): Promise<number> {
   const maxRetries = checkMaxRetries(args['max-retries']);
   const last = await readLastApplied(lastAppliedPathFor(args['control-plane'], args['state-dir']));
   const token = await resolveToken(args['token-file']);
+  // Reads only, with the credentials a plan takes: no writer lock on an embedded state (a
+  // running `control-plane serve` or apply holds it), the Union API key of --api-key-file.
   const cp = await openControlPlane(args['control-plane'], {
+    readOnly: true,
     http: { maxRetries },
     ...(token ? { token } : {}),
+    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
   let live;
   try {

@@ -280,7 +280,9 @@ export class EmbeddedControlPlane implements ControlPlane {
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     validateName('Queue', name);
     const valid = validateQueueSpec(spec, name, true);
-    return this.write({ op: 'update_queue', name, spec: valid }, () => this.queueView(name));
+    return this.write({ op: 'update_queue', name, spec: valid, at: this.now() }, () =>
+      this.queueView(name),
+    );
   }
 
   async drainQueue(name: string): Promise<LiveQueue> {

@@ -78,22 +78,34 @@ interface Page<T> {
 }
 
 const RETRY_STATUS = [429, 500, 502, 503, 504];
-const RETRY_ERROR_CODES = [
-  'ECONNRESET',
+/**
+ * Failures to connect at all (nothing listens, no such host, no route, connect timeout). Until
+ * the control plane has answered once, they are retried only CONNECT_RETRIES times (0.1 s,
+ * 0.2 s): a wrong URL or a stopped server is reported in well under a second, not after the
+ * whole --max-retries backoff (about 21 s). Once it has answered, they get the full budget:
+ * then they are a restart or a rolling update, worth riding out.
+ */
+const CONNECT_ERROR_CODES = [
   'ECONNREFUSED',
   'ENOTFOUND',
   'ENETDOWN',
   'ENETUNREACH',
   'EHOSTDOWN',
   'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+];
+/** Transport failures worth a retry: the connect failures and those of a connection in use. */
+const RETRY_ERROR_CODES = [
+  ...CONNECT_ERROR_CODES,
+  'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
   'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED',
 ];
+export const CONNECT_RETRIES = 2;
 
 const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
   400: 'INVALID_ARGUMENT',
@@ -108,6 +120,8 @@ const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
 
 interface Attempts {
   retried: boolean;
+  /** Retries made (the last failure's counter). */
+  count?: number;
 }
 
 interface RetryableError extends Error {
@@ -125,6 +139,8 @@ export class HttpControlPlane implements ControlPlane {
   private readonly maxRetryDelayMs: number;
   private readonly pageSize: number;
   private readonly listShards: number;
+  /** The control plane has answered at least once (see CONNECT_ERROR_CODES). */
+  private answered = false;
 
   constructor(baseUrl: string, opts: HttpControlPlaneOptions = {}) {
     const url = new URL(baseUrl);
@@ -160,7 +176,8 @@ export class HttpControlPlane implements ControlPlane {
    * 429/5xx (honouring Retry-After), and a body that cannot be read whole after its headers (a
    * reset, a connection closed short of its Content-Length, a body timeout) or a 2xx body that
    * is not JSON. The whole call is made again: never a resumed (Range) request, which would
-   * repeat a write. `attempts.retried` tells a write's "may have landed" check.
+   * repeat a write. `attempts.retried` tells a write's "may have landed" check. Until the control
+   * plane has answered once, a failure to connect gets only CONNECT_RETRIES retries.
    */
   private async call<T>(
     method: Dispatcher.HttpMethod,
@@ -175,11 +192,16 @@ export class HttpControlPlane implements ControlPlane {
     for (let retry = 0; ; retry++) {
       const result = await this.attempt(method, path, headers, payload);
       if (result.ok) return result.value as T;
-      if (retry >= this.maxRetries)
+      const connectFailure =
+        !this.answered && result.code !== undefined && CONNECT_ERROR_CODES.includes(result.code);
+      const budget = connectFailure ? Math.min(CONNECT_RETRIES, this.maxRetries) : this.maxRetries;
+      if (retry >= budget) {
+        if (result.code !== undefined) throw this.transportError(method, path, result.code, retry);
         throw new ControlPlaneError(
           'UNAVAILABLE',
-          `${method} ${this.url}${path}: ${result.reason}, still failing after ${this.maxRetries} retries`,
+          `${method} ${this.url}${path}: ${result.reason}, still failing after ${retry} retries`,
         );
+      }
       attempts.retried = true;
       const delay = retryDelayMs(
         retry + 1,
@@ -192,13 +214,18 @@ export class HttpControlPlane implements ControlPlane {
     }
   }
 
-  /** One attempt: the parsed body, a transient failure to retry, or a thrown permanent error. */
+  /**
+   * One attempt: the parsed body, a transient failure to retry (`code`: a transport failure
+   * before any answer), or a thrown permanent error.
+   */
   private async attempt(
     method: Dispatcher.HttpMethod,
     path: string,
     headers: Record<string, string>,
     payload: string | null,
-  ): Promise<{ ok: true; value: unknown } | { ok: false; reason: string; retryAfter?: string }> {
+  ): Promise<
+    { ok: true; value: unknown } | { ok: false; reason: string; code?: string; retryAfter?: string }
+  > {
     let response: Dispatcher.ResponseData;
     try {
       response = await this.pool.request({
@@ -208,11 +235,12 @@ export class HttpControlPlane implements ControlPlane {
         body: payload,
       });
     } catch (err) {
-      const code = (err as RetryableError).code;
-      const reason = `cannot reach the control plane (${code ?? (err as Error).message})`;
-      if (code !== undefined && RETRY_ERROR_CODES.includes(code)) return { ok: false, reason };
-      throw new ControlPlaneError('UNAVAILABLE', `${method} ${this.url}${path}: ${reason}`);
+      const e = err as RetryableError;
+      const code = e.code ?? e.message ?? String(err);
+      if (RETRY_ERROR_CODES.includes(code)) return { ok: false, reason: code, code };
+      throw this.transportError(method, path, code, 0);
     }
+    this.answered = true;
     const status = response.statusCode;
     let text: string;
     try {
@@ -254,15 +282,58 @@ export class HttpControlPlane implements ControlPlane {
     const code = ERROR_CODES.includes(payload.code as ControlPlaneErrorCode)
       ? (payload.code as ControlPlaneErrorCode)
       : (STATUS_CODES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'INVALID_ARGUMENT'));
-    const message =
+    let message =
       typeof payload.message === 'string'
         ? payload.message
         : `${method} ${this.url}${path} answered HTTP ${status}`;
+    if (status === 401 || status === 403) message += `; ${this.tokenHint()}`;
     return new ControlPlaneError(
       code,
       message,
       typeof payload.address === 'string' ? payload.address : null,
       typeof payload.rule === 'string' ? payload.rule : null,
+    );
+  }
+
+  /** What to do about a 401/403: the token is missing, or not this control plane's. */
+  private tokenHint(): string {
+    return this.token === undefined
+      ? 'no token was sent: set POOLSYNC_TOKEN (or POOLSYNC_TOKEN_FILE), or pass --token-file FILE'
+      : 'the token was refused: check the token in POOLSYNC_TOKEN / POOLSYNC_TOKEN_FILE / --token-file is the one of this control plane';
+  }
+
+  /** A failure to reach the control plane (`reason`: the transport's code), with what to do. */
+  private transportError(
+    method: string,
+    path: string,
+    reason: string,
+    retries: number,
+  ): ControlPlaneError {
+    const tries = `${retries + 1} attempt${retries === 0 ? '' : 's'}`;
+    if (/^(ERR_SSL_|EPROTO$)/.test(reason) && this.origin.startsWith('https:')) {
+      const plain = `http:${this.origin.slice('https:'.length)}`;
+      return new ControlPlaneError(
+        'UNAVAILABLE',
+        `${method} ${this.url}${path}: the TLS handshake failed (${reason}): the server does not speak HTTPS; ` +
+          `if it is a plain-HTTP server (\`poolsync control-plane serve\` is), use --control-plane ${plain}${this.basePath}`,
+      );
+    }
+    if (CONNECT_ERROR_CODES.includes(reason)) {
+      const what =
+        reason === 'ENOTFOUND'
+          ? `the host ${new URL(this.origin).hostname} is not known (DNS)`
+          : reason === 'UND_ERR_CONNECT_TIMEOUT'
+            ? 'the connection timed out'
+            : `nothing accepts connections at ${this.origin}`;
+      return new ControlPlaneError(
+        'UNAVAILABLE',
+        `${method} ${this.url}${path}: cannot reach the control plane: ${what} (${reason}, ${tries}); ` +
+          `is it running, and is --control-plane (env POOLSYNC_CONTROL_PLANE) right?`,
+      );
+    }
+    return new ControlPlaneError(
+      'UNAVAILABLE',
+      `${method} ${this.url}${path}: cannot reach the control plane (${reason}, ${tries})`,
     );
   }
 

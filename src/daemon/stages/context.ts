@@ -101,6 +101,8 @@ export interface Outcome {
   commit: string | null;
   message: string;
   applied?: AppliedCounts;
+  /** The objects applied (AppliedChange of the executor). */
+  changed?: { address: string; action: string; side_effect: boolean }[];
   /** A failure that may pass: the run is tried again with backoff. */
   transient?: boolean;
 }
@@ -152,6 +154,7 @@ export class RunContext {
   problems(errors: StatusError[]): void {
     this.state.errors = errors;
     this.state.summary = null;
+    this.state.counts = null;
     this.state.warnings = [];
     // Keep blocked/waiting of the last plan: they still describe the control plane.
   }

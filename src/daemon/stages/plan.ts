@@ -8,6 +8,7 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { Plan } from '../../model/plan.js';
 import { planDesired } from '../../plan/pipeline.js';
+import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
 import { ACTIONABLE, briefOf } from './gate.js';
 import { errorCode, type Outcome, type RunContext } from './context.js';
@@ -55,6 +56,7 @@ export async function planStage(
 function record(ctx: RunContext, plan: Plan): void {
   const { state, o } = ctx;
   state.summary = { ...plan.summary };
+  state.counts = countPlan(plan);
   state.blocked = plan.changes.filter((c) => c.action === 'blocked').map(briefOf);
   state.warnings = plan.warnings.map((w) => ({ ...w }));
   state.manualSteps = manualSteps(plan);

@@ -5,7 +5,7 @@
  * Runs that evaluated the repository are kept in /status `runs` with their plans and drift.
  */
 import { driftRecord, planDigest, withRecentRun } from '../run-history.js';
-import type { DaemonStatus, RunRecord } from '../status.js';
+import { CHANGED_LISTED, type DaemonStatus, type RunRecord } from '../status.js';
 import type { Outcome, RunContext } from './context.js';
 
 export function recordStage(
@@ -16,7 +16,18 @@ export function recordStage(
   durationMs: number,
 ): void {
   const { o, state, reasons } = ctx;
-  const applied = outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0 };
+  const applied = outcome.applied ?? {
+    create: 0,
+    update: 0,
+    replace: 0,
+    delete: 0,
+    side_effects: 0,
+  };
+  const changed = (outcome.changed ?? []).map((c) => ({
+    address: c.address,
+    action: c.action,
+    sideEffect: c.side_effect,
+  }));
   state.lastRun = {
     id,
     trigger: [...reasons].sort(),
@@ -27,6 +38,8 @@ export function recordStage(
     commit: outcome.commit,
     message: outcome.message,
     applied,
+    changed: changed.slice(0, CHANGED_LISTED),
+    changedTotal: changed.length,
     phasesMs: { ...ctx.phases },
   };
   if (outcome.result !== 'unchanged') {
@@ -55,6 +68,7 @@ export function recordStage(
     durationMs,
     phasesMs: ctx.phases,
     summary: state.summary,
+    counts: state.counts,
     applied,
     errors: state.errors.length,
     ...firstErrors(state, outcome),

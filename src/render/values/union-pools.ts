@@ -34,7 +34,7 @@ export function renderUnionClusterPools(
   opts: { commit: string | null },
 ): string {
   const mapping = unionClusterPools(desired);
-  const buckets = new Map(desired.pools.map((p) => [p.name, p.contract.object_store_ref.uri]));
+  const buckets = new Map(desired.pools.map((p) => [p.name, p.contract?.object_store_ref.uri]));
   const out: string[] = [];
   for (const [pool, clusters] of Object.entries(mapping)) {
     const bucket = buckets.get(pool);
