@@ -14,6 +14,7 @@ import { EmbeddedControlPlane } from './embedded/embedded.js';
 import type { HttpControlPlaneOptions } from './rest/http-client.js';
 import type { ControlPlane } from './types.js';
 import type { UnionOpenOptions } from './union/open.js';
+import { rememberSecret } from '../util/secrets.js';
 
 export const DEFAULT_CONTROL_PLANE_URL = 'file:.poolsync/control-plane.json';
 
@@ -210,6 +211,7 @@ export async function readTokenFile(path: string): Promise<string> {
   }
   const token = text.split(/\r?\n/)[0]?.trim() ?? '';
   if (token === '') throw new UserError(`token file ${path} is empty`);
+  rememberSecret(token);
   return token;
 }
 

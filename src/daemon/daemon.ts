@@ -84,6 +84,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     config.githubWebhookSecret,
     config.gitlabWebhookToken,
     config.reconcileToken,
+    config.adminToken,
   ]);
   const metrics = new DaemonMetrics();
 
@@ -274,10 +275,15 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     triggers.push(startTimer(config.pollIntervalMs, () => void theLoop.request('poll')));
   } else {
     triggers.push(
-      await watchFolder(config.source.dir, config.watchDebounceMs, (paths) => {
-        logger.debug({ changed: paths.length }, 'files changed');
-        void theLoop.request('watch');
-      }),
+      await watchFolder(
+        config.source.dir,
+        config.watchDebounceMs,
+        (paths) => {
+          logger.debug({ changed: paths.length }, 'files changed');
+          void theLoop.request('watch');
+        },
+        (message) => logger.warn(message),
+      ),
     );
   }
   triggers.push(startTimer(config.driftIntervalMs, () => void theLoop.request('drift')));

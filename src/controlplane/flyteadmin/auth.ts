@@ -8,9 +8,10 @@
  * port, which poolsync does not use. The secret is never logged or put in an error.
  */
 import { readFile } from 'node:fs/promises';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { UserError } from '../../util/user-error.js';
 import { ControlPlaneError } from '../errors.js';
+import { rememberSecret } from '../../util/secrets.js';
 
 export interface ClientCredentials {
   clientId: string;
@@ -40,6 +41,7 @@ export async function credentialsFromEnv(
     }
     if (secret === '') throw new UserError(`POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file} is empty`);
   }
+  rememberSecret(secret);
   if (clientId === '' && secret === '') return null;
   if (clientId === '')
     throw new UserError(
@@ -106,7 +108,7 @@ export class FlyteTokenSource {
         `flyteadmin auth discovery ${url.pathname}: cannot reach ${this.origin} (${(err as { code?: string }).code ?? (err as Error).message})`,
       );
     }
-    const text = await res.body.text();
+    const text = await bodyText(res, `flyteadmin auth discovery: GET ${url.pathname}`);
     if (res.statusCode !== 200) {
       throw new ControlPlaneError(
         res.statusCode >= 500 ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
@@ -174,7 +176,10 @@ export class FlyteTokenSource {
         `flyteadmin token endpoint ${new URL(d.tokenEndpoint).pathname}: unreachable (${(err as { code?: string }).code ?? (err as Error).message})`,
       );
     }
-    const text = await res.body.text();
+    const text = await bodyText(
+      res,
+      `flyteadmin token endpoint ${new URL(d.tokenEndpoint).pathname}`,
+    );
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(text) as Record<string, unknown>;
@@ -190,5 +195,17 @@ export class FlyteTokenSource {
     }
     const expiresIn = typeof body['expires_in'] === 'number' ? body['expires_in'] : 3600;
     return { value: body['access_token'], expiresAt: this.now() + expiresIn * 1000 };
+  }
+}
+
+/** The whole body; one cut off by the network is UNAVAILABLE (transient, retried by the client). */
+async function bodyText(res: Dispatcher.ResponseData, what: string): Promise<string> {
+  try {
+    return await res.body.text();
+  } catch (err) {
+    throw new ControlPlaneError(
+      'UNAVAILABLE',
+      `${what}: the answer was cut off (${(err as { code?: string }).code ?? (err as Error).message})`,
+    );
   }
 }
