@@ -174,6 +174,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       retry.schedule(delay);
       return new Date(Date.now() + delay);
     },
+    onRunRecovered: () => retry.cancel(),
   });
   const run = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier);
   loop = new ReconcileLoop(run, (err) =>

@@ -93,6 +93,11 @@ export interface ReconcilerOptions {
    * schedules the next run with backoff, which resumes from the live state (issue 14).
    */
   onRunFailure?: (failures: number) => Date | null;
+  /**
+   * Called after a run that fetched and did not fail: a retry scheduled by an earlier failure
+   * is no longer wanted (it would run again later, unasked, and report its own result).
+   */
+  onRunRecovered?: () => void;
   now?: () => Date;
 }
 
