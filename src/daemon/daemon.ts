@@ -30,6 +30,7 @@ import { DaemonMetrics } from './metrics.js';
 import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonStatus } from './status.js';
+import { leaderStatus } from './forward.js';
 import { backoffDelay } from '../util/backoff.js';
 import { OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
 import type { PullRequestEvent } from './webhooks.js';
@@ -257,6 +258,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         ? {
             dashboard: dashboardHandler({
               status: () => daemonStatus(),
+              leaderStatus: () =>
+                leaderStatus<DaemonStatus>(followerOf(leadership, config.leaderElection), 5_000),
               approvals: config.adminToken !== null,
             }),
           }
