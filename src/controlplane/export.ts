@@ -10,11 +10,13 @@ import {
   DEFAULT_QUEUE,
   NAME_MAX_LENGTH,
   QUEUE_DEFAULTS,
+  isValidName,
   assignmentKeyString,
   type ObjectKind,
 } from '../model/common.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
 import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
+import { escapeTerminal } from '../util/terminal-text.js';
 
 export interface ExportedFile {
   /** Relative, forward slashes: `<kind folder>/<name>.yaml`. */
@@ -106,6 +108,14 @@ export function assignmentManifestName(a: LiveAssignment, taken: Set<string>): s
   return name;
 }
 
+/**
+ * N1: a live name that is not a valid manifest name (a hostile or foreign control plane may
+ * hold `../x` or control characters) can name neither a manifest nor a file: left out, said.
+ */
+export function invalidNameWarning(kind: ObjectKind, name: string): string {
+  return `${kind} ${escapeTerminal(JSON.stringify(name))}: left out: not a valid manifest name (N1: at most ${NAME_MAX_LENGTH} lower-case letters, digits and "-", starting and ending with a letter or digit), so it can name neither a manifest nor a file; rename it on the control plane`;
+}
+
 export function exportManifests(live: LiveState): ExportResult {
   const files: ExportedFile[] = [];
   const warnings: string[] = [];
@@ -115,6 +125,10 @@ export function exportManifests(live: LiveState): ExportResult {
   for (const p of live.pools) {
     // P1: the default pool exists everywhere and is set when the control plane is provisioned.
     if (p.name === DEFAULT_POOL) continue;
+    if (!isValidName(p.name)) {
+      warnings.push(invalidNameWarning('ClusterPool', p.name));
+      continue;
+    }
     if (p.contract_known === false) {
       // Union's public API does not return a pool's contract (docs/union.md): the pool is
       // written with its contract marked unknown (never a made-up one), which validates (V7
@@ -144,6 +158,10 @@ export function exportManifests(live: LiveState): ExportResult {
   }
 
   for (const c of live.clusters) {
+    if (!isValidName(c.name)) {
+      warnings.push(invalidNameWarning('Cluster', c.name));
+      continue;
+    }
     // data_plane is reported by the cluster itself (C5), not declared here.
     files.push({
       path: `clusters/${c.name}.yaml`,
@@ -153,6 +171,10 @@ export function exportManifests(live: LiveState): ExportResult {
   }
 
   for (const q of live.queues) {
+    if (!isValidName(q.name)) {
+      warnings.push(invalidNameWarning('Queue', q.name));
+      continue;
+    }
     const owner = q.cluster_managed ? clusters.get(q.name) : undefined;
     if (q.name === DEFAULT_QUEUE || owner) {
       if (owner && (owner.pool !== q.pool || q.clusters.length !== 1 || q.clusters[0] !== q.name)) {

@@ -11,6 +11,7 @@ import type { BackendOpener, OpenOptions } from './opener.js';
 import { restOpener } from './rest/opener.js';
 import type { ControlPlane } from './types.js';
 import { unionOpener } from './union/opener.js';
+import { rememberSecret } from '../util/secrets.js';
 
 export type { OpenOptions } from './opener.js';
 export {
@@ -49,6 +50,7 @@ export async function readTokenFile(path: string): Promise<string> {
   }
   const token = text.split(/\r?\n/)[0]?.trim() ?? '';
   if (token === '') throw new UserError(`token file ${path} is empty`);
+  rememberSecret(token);
   return token;
 }
 

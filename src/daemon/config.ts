@@ -13,6 +13,7 @@ import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
+import { rememberSecret } from '../util/secrets.js';
 import { leaderElection, leaseOption, type LeaderElectionConfig } from './config-leader.js';
 
 export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;
@@ -594,6 +595,7 @@ async function readSecrets(
         throw new UserError(`The secret file ${path} (from ${fileSetting.origin}) is empty.`);
       }
       out[s.key] = value;
+      rememberSecret(value);
     } else if (envValue !== undefined && envValue.trim() !== '') {
       out[s.key] = envValue.trim();
     } else {

@@ -30,6 +30,7 @@ import { DaemonMetrics } from './metrics.js';
 import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonStatus } from './status.js';
+import { leaderStatus } from './forward.js';
 import { backoffDelay } from '../util/backoff.js';
 import { OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
 import type { PullRequestEvent } from './webhooks.js';
@@ -84,6 +85,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     config.githubWebhookSecret,
     config.gitlabWebhookToken,
     config.reconcileToken,
+    config.adminToken,
   ]);
   const metrics = new DaemonMetrics();
 
@@ -173,6 +175,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       retry.schedule(delay);
       return new Date(Date.now() + delay);
     },
+    onRunRecovered: () => retry.cancel(),
   });
   const run = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier);
   loop = new ReconcileLoop(run, (err) =>
@@ -255,6 +258,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         ? {
             dashboard: dashboardHandler({
               status: () => daemonStatus(),
+              leaderStatus: () =>
+                leaderStatus<DaemonStatus>(followerOf(leadership, config.leaderElection), 5_000),
               approvals: config.adminToken !== null,
             }),
           }
@@ -274,10 +279,15 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     triggers.push(startTimer(config.pollIntervalMs, () => void theLoop.request('poll')));
   } else {
     triggers.push(
-      await watchFolder(config.source.dir, config.watchDebounceMs, (paths) => {
-        logger.debug({ changed: paths.length }, 'files changed');
-        void theLoop.request('watch');
-      }),
+      await watchFolder(
+        config.source.dir,
+        config.watchDebounceMs,
+        (paths) => {
+          logger.debug({ changed: paths.length }, 'files changed');
+          void theLoop.request('watch');
+        },
+        (message) => logger.warn(message),
+      ),
     );
   }
   triggers.push(startTimer(config.driftIntervalMs, () => void theLoop.request('drift')));

@@ -201,3 +201,27 @@ export async function handOff(
     };
   }
 }
+
+/**
+ * The leader's /status as a follower reads it (for the dashboard, whose runs and held changes
+ * live on the leader); null when it cannot be had, and the follower shows its own.
+ */
+export async function leaderStatus<T>(
+  follower: Follower | null,
+  timeoutMs: number,
+): Promise<{ status: T; relayedBy: string } | null> {
+  if (follower === null) return null;
+  const off = await handOff(
+    { method: 'GET', url: '/status', headers: {} },
+    Buffer.alloc(0),
+    follower,
+    null,
+    timeoutMs,
+  );
+  if (off.kind !== 'answered' || off.status !== 200) return null;
+  try {
+    return { status: JSON.parse(off.body.toString('utf8')) as T, relayedBy: follower.identity };
+  } catch {
+    return null;
+  }
+}

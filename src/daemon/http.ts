@@ -29,6 +29,7 @@ import {
   type PullRequestEvent,
   type WebhookOutcome,
 } from './webhooks.js';
+import { Redactor } from '../util/redact.js';
 
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
 
@@ -375,6 +376,20 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
     return send(res, 400, {
       error:
         'the body needs "fingerprint" (of the held changes, GET /status approval.pending) and "approver" (who approves)',
+    });
+  }
+  // The approver is shown in /status and the log: a token pasted there (the admin token
+  // itself, a webhook secret) is refused, never recorded.
+  const secrets = new Redactor([
+    h.adminToken,
+    h.reconcileToken,
+    h.githubWebhookSecret,
+    h.gitlabWebhookToken,
+  ]);
+  if (secrets.scrub(approver) !== approver) {
+    return send(res, 400, {
+      error:
+        '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
     });
   }
   const answer = h.approve({ fingerprint, approver: approver.trim().slice(0, 200) });

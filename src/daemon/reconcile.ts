@@ -91,7 +91,10 @@ export class Reconciler {
         const inSeconds = Math.max(0, Math.round((at.getTime() - ctx.now().getTime()) / 1000));
         outcome.message += `; retrying in ${inSeconds}s (transient failure ${failures} in a row)`;
       }
-    } else if (outcome.result !== 'failed') this.transientFailures = 0;
+    } else if (outcome.result !== 'failed') {
+      this.transientFailures = 0;
+      if (this.state.git.consecutiveFailures === 0) this.o.onRunRecovered?.();
+    }
   }
 
   private async stages(ctx: RunContext): Promise<Outcome> {

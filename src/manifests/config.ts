@@ -16,8 +16,6 @@ import {
 import { entry, parseYamlFile, toPlain, type YNode } from './yaml.js';
 import { REPO_CONFIG_FILE } from './walk.js';
 import { checkRenderConfig } from './render-config.js';
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 
 export const DEFAULT_REPO_CONFIG: RepoConfig = { prune: false, ignore: [] };
 
@@ -32,9 +30,10 @@ export interface ConfigResult {
 
 export async function readRepoConfig(root: string): Promise<ConfigResult> {
   const file = REPO_CONFIG_FILE;
-  try {
-    await access(join(root, file));
-  } catch {
+  // One read, no `access` first: whether it exists is what the safe read says (a link to a
+  // file outside the repository "exists" for `access`, and is refused here).
+  const read = await readManifestText(root, file);
+  if (!read.ok && read.missing) {
     return {
       config: { ...DEFAULT_REPO_CONFIG, ignore: [] },
       errors: [],
@@ -51,7 +50,6 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
   ): void => {
     errors.push({ code, message, file, line, column, address: null });
   };
-  const read = await readManifestText(root, file);
   if (!read.ok)
     return { config: DEFAULT_REPO_CONFIG, errors: [read.error], present: true, limits: LIMITS };
   const parsed = parseYamlFile(read.text);
@@ -112,7 +110,7 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
     }
   });
   const limits = readLimits(root0, add);
-  const render = checkRenderConfig(value, root0, add);
+  const render = await checkRenderConfig(root, value, root0, add);
   // Rendered files and the values they merge with are not manifests: the loader skips them.
   const skip = render
     ? Object.values(render).flatMap((t: { path: string; base?: string }) =>

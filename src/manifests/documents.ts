@@ -163,7 +163,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   const value = toPlain(root) as Record<string, unknown>;
   const addr = addressOf(kind, value);
   const issues = validateAgainstSchema(kind, value, root);
-  for (const path of URL_FIELDS[kind] ?? []) issues.push(...credentialIssues(root, path));
+  for (const path of URL_FIELDS[kind] ?? []) issues.push(...credentialIssues(kind, root, path));
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
     return {
@@ -194,9 +194,17 @@ const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
     ['spec', 'object_store_ref', 'endpoint'],
   ],
   Cluster: [['spec', 'data_plane', 'object_store_uri']],
+  // Rendered into flyte-core's Helm values (render flyte-core-values): a token there would
+  // land in a values file and a ConfigMap.
+  ExecutionCluster: [['spec', 'endpoint']],
 };
 
-function credentialIssues(root: YMap, path: string[]): SchemaIssue[] {
+const CREDENTIALS_INSTEAD: Partial<Record<ManifestKind, string>> = {
+  ExecutionCluster:
+    "flyteadmin reads the cluster's credentials from the files of spec.auth (tokenPath, certPath), not the URL",
+};
+
+function credentialIssues(kind: ManifestKind, root: YMap, path: string[]): SchemaIssue[] {
   let node: YNode | undefined = root;
   for (const key of path) node = entry(node, key)?.value;
   if (node?.kind !== 'scalar' || typeof node.value !== 'string') return [];
@@ -206,7 +214,7 @@ function credentialIssues(root: YMap, path: string[]): SchemaIssue[] {
   if (found === null || (found === 'user' && !/^https?:/i.test(node.value))) return [];
   return [
     {
-      message: `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; give the object store its credentials through the data plane's secret store, not the URL`,
+      message: `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${CREDENTIALS_INSTEAD[kind] ?? "give the object store its credentials through the data plane's secret store, not the URL"}`,
       pos: node.pos,
       path: '/' + path.join('/'),
     },

@@ -81,4 +81,10 @@ export interface LoadOptions {
    * long-running process (the daemon reloading a watched folder).
    */
   cacheDir?: string | null;
+  /**
+   * The repository the folder belongs to (the daemon: its checkout): the folder must be
+   * reached from it through real folders, no symbolic link. Default: the nearest folder up
+   * from the folder's path that holds `.git`, else the folder itself (src/manifests/folder.ts).
+   */
+  root?: string;
 }

@@ -46,6 +46,8 @@ export interface PipelineOptions {
   commit?: string | null;
   /** On-disk cache of per-file analyses (LoadOptions.cacheDir); absent: the in-memory layer. */
   cacheDir?: string | null;
+  /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
+  root?: string;
   /** `--replace ADDRESS`: delete and create again (refused for queues, Q6). */
   replace?: readonly string[];
   /** `--accept-cascade ADDRESS`: deletes that may take unmanaged flyteadmin rows along (cascade.ts). */
@@ -84,6 +86,7 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
   return loadRepository(dir, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+    ...(opts.root !== undefined ? { root: opts.root } : {}),
   });
 }
 

@@ -4,7 +4,7 @@ import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
 
 export { ACTION_STYLE, renderText, type TextOptions } from './text.js';
-export { renderMarkdown, type MarkdownOptions } from './markdown.js';
+export { code, markdownText, renderMarkdown, type MarkdownOptions } from './markdown.js';
 export {
   closingLine,
   countsText,

@@ -84,10 +84,12 @@ export function renderText(plan: Plan, opts: TextOptions): string {
       paint('bold', 'Capability steps') +
         ` (the control plane supports ${capabilitiesOn(plan) ?? 'none'}), in order:`,
     );
-    const width = Math.max(...capSteps.map((s) => `${s.id} ${s.op} ${s.target}${s.detail}`.length));
+    const width = Math.max(
+      ...capSteps.map((s) => esc(`${s.id} ${s.op} ${s.target}${s.detail}`).length),
+    );
     for (const s of capSteps) {
-      const head = `${s.id} ${s.op} ${s.target}${s.detail}`;
-      out.push(`  ${head.padEnd(width)}  ${paint('dim', `# ${s.why}`)}`);
+      const head = esc(`${s.id} ${s.op} ${s.target}${s.detail}`);
+      out.push(`  ${head.padEnd(width)}  ${paint('dim', `# ${esc(s.why)}`)}`);
     }
     out.push('');
   }

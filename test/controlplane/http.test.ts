@@ -335,7 +335,9 @@ describe('control-plane API server', () => {
     await start({ simulate: true });
     const sim = new SimulationClient(server!.url);
     await sim.setFaults({ lost_response_rate: 0.5 });
-    const cp = client();
+    // What is tested is the read-back after a retry, not the retry budget: with the default 8
+    // retries, 61 calls at 50 % loss ran out of retries in about one run in ten (61 × 2⁻⁹).
+    const cp = client({ maxRetries: 40 });
     await cp.createPool('prod', PROD);
     for (let i = 0; i < 20; i++) {
       await cp.createQueue({

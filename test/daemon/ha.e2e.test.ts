@@ -319,6 +319,11 @@ describe('daemon --leader-elect', () => {
       return st.approval?.pending ?? null;
     });
     expect(held.changes.map((c) => `${c.action} ${c.address}`)).toContain('delete Cluster/prod-2');
+    // The follower's dashboard shows the leader's state: its held delete, approvable from here.
+    const page = await (await fetch(`${f}/`)).text();
+    expect(page).toContain(`Served by <code>${follower!.id}</code>, a follower`);
+    expect(page).toContain(held.fingerprint);
+    expect(page).toMatch(/delete.{0,80}Cluster\/prod-2/s);
 
     // `poolsync approve` against the follower: the leader's truth, never "nothing waiting".
     const cli = (...args: string[]) =>

@@ -10,6 +10,7 @@ import { hostname, userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import type { ApprovalStatus } from '../../daemon/approvals.js';
 import { UserError } from '../../util/user-error.js';
+import { rememberSecret } from '../../util/secrets.js';
 
 interface ApproveArgs {
   fingerprint?: string;
@@ -134,6 +135,7 @@ async function adminToken(file: string | undefined): Promise<string> {
       );
     }
     if (text.trim() === '') throw new UserError(`the admin token file ${path} is empty`);
+    rememberSecret(text);
     return text.trim();
   }
   const env = process.env.POOLSYNC_ADMIN_TOKEN?.trim();

@@ -4,13 +4,11 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { load } from 'js-yaml';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Argv, CommandModule } from 'yargs';
 import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import { checkStateFolder, readTokenFile } from '../../controlplane/open.js';
-import { startControlPlaneServer } from '../../controlplane/embedded/server.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 import {
@@ -19,9 +17,7 @@ import {
   parseCapabilities,
 } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
-import { readOAuthClientFile, unionOAuthServer } from '../../standins/union/oauth-client-file.js';
 import type { OAuthStandIn } from '../../standins/oauth/server.js';
-import { flyteadminAuth, flyteadminGateway } from '../../standins/flyteadmin/gateway.js';
 
 /** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
 async function unionApi(
@@ -72,6 +68,7 @@ export async function readContractFile(path: string): Promise<PoolContract> {
       `cannot read --default-pool-contract ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }
+  const { load } = await import('js-yaml');
   let doc: unknown;
   try {
     doc = load(text);
@@ -147,6 +144,19 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         describe: 'Request log level (logs go to stderr)',
       }) as Argv<ServeArgs>,
   handler: async (args) => {
+    // The server's modules load here, not for `control-plane capabilities` (a CLI start-up
+    // that loaded them all cost every short command their import time).
+    const [
+      { pino },
+      { startControlPlaneServer },
+      { readOAuthClientFile, unionOAuthServer },
+      { flyteadminAuth, flyteadminGateway },
+    ] = await Promise.all([
+      import('pino'),
+      import('../../controlplane/embedded/server.js'),
+      import('../../standins/union/oauth-client-file.js'),
+      import('../../standins/flyteadmin/gateway.js'),
+    ]);
     const { host, port } = parseListen(args.listen);
     const token = args['token-file'] ? await readTokenFile(args['token-file']) : undefined;
     const contractFile = args['default-pool-contract'];

@@ -3,8 +3,7 @@
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { controlPlaneIdentity } from '../../controlplane/identity.js';
@@ -267,14 +266,17 @@ async function renderedFileChanges(
   commit: string | null,
 ): Promise<string> {
   if (!desired.config.render) return '';
-  const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
+  const { renderTargets, compareTarget, readTarget } =
+    await import('../../render/values/targets.js');
   const out: string[] = [];
   for (const target of await renderTargets(dir, desired, commit)) {
     if ('error' in target) {
       out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
       continue;
     }
-    const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
+    const current = await readTarget(dir, target.path).catch((err: Error) => {
+      throw new UserError(err.message);
+    });
     const cmp = compareTarget(target, current);
     if (cmp.status === 'same') continue;
     out.push(

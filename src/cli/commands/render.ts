@@ -18,11 +18,13 @@ import {
   RenderInputError,
   compareTarget,
   readBaseValues,
+  readTarget,
   renderKind,
   type RenderKind,
 } from '../../render/values/targets.js';
 import { credentialsSecretMessage } from '../../manifests/render-config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/flyte-core-chart.js';
+import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
 import { configDirPositional, requireFolder } from '../options.js';
 
@@ -104,9 +106,9 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
     try {
       const base =
         args.base !== undefined
-          ? await readBaseValues(resolve(args.base), args.base)
+          ? await readBaseValues({ file: resolve(args.base), path: args.base })
           : configured?.base
-            ? await readBaseValues(join(resolve(args.dir), configured.base), configured.base)
+            ? await readBaseValues({ root: resolve(args.dir), path: configured.base })
             : undefined;
       content = renderKind(args.what, desired, commit, {
         ...(secret ? { credentialsSecret: secret } : {}),
@@ -116,6 +118,9 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       if (err instanceof RenderInputError) throw new UserError(err.message);
       throw err;
     }
+    // --out names a file of the user's choosing; the configured target is a file of the
+    // repository, read and written as one (never through a link, never outside the folder).
+    const inRepo = !args.stdout && args.out === undefined && configured !== undefined;
     const out = args.stdout
       ? null
       : args.out !== undefined
@@ -123,10 +128,16 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         : configured
           ? join(resolve(args.dir), configured.path)
           : null;
+    const readCurrent = (file: string): Promise<string | null> =>
+      inRepo
+        ? readTarget(resolve(args.dir), configured!.path).catch((err: Error) => {
+            throw new UserError(err.message);
+          })
+        : readFile(file, 'utf8').catch(() => null);
     if (args.check) {
       if (out === null)
         throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');
-      const current = await readFile(out, 'utf8').catch(() => null);
+      const current = await readCurrent(out);
       const cmp = compareTarget({ kind: args.what, path: out, content }, current);
       if (cmp.status === 'same') {
         process.stdout.write(`${out} is up to date\n`);
@@ -142,8 +153,14 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       process.stdout.write(content);
       return;
     }
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, content);
+    if (inRepo) {
+      await writeRepoFile(resolve(args.dir), configured!.path, content).catch((err: Error) => {
+        throw new UserError(err.message);
+      });
+    } else {
+      await mkdir(dirname(out), { recursive: true });
+      await writeFile(out, content);
+    }
     process.stderr.write(`Wrote ${out}\n`);
   },
 };

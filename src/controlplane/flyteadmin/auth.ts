@@ -10,6 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../util/user-error.js';
+import { rememberSecret } from '../../util/secrets.js';
 import { ControlPlaneError } from '../errors.js';
 import { discover } from '../oauth/discovery.js';
 import type { OAuthHttp } from '../oauth/http.js';
@@ -38,6 +39,7 @@ export async function credentialsFromEnv(
     }
     if (secret === '') throw new UserError(`POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file} is empty`);
   }
+  rememberSecret(secret);
   if (clientId === '' && secret === '') return null;
   if (clientId === '')
     throw new UserError(
@@ -69,3 +71,4 @@ export function flyteTokenSource(
       ),
   });
 }
+

@@ -2,7 +2,8 @@
  * One REST call to flyteadmin's gateway: JSON in and out, the OAuth2 token as `Authorization:
  * Bearer` (which flyteadmin's HTTP gateway reads in every configuration, auth/handlers.go; the
  * `authorization_metadata_key` of /config/v1/flyte_client names the gRPC header), transient
- * failures (429, 5xx, connection errors) retried with backoff and jitter, one token refresh on
+ * failures (429, 5xx, connection errors, a body cut off after its headers) retried with
+ * backoff and jitter, one token refresh on
  * 401, and grpc-gateway's `{code, message}` errors mapped to ControlPlaneError codes.
  */
 import { Pool, type Dispatcher } from 'undici';
@@ -58,13 +59,11 @@ export class FlyteadminTransport {
       keepAliveTimeout: 30_000,
     });
     this.auth = opts.credentials
-      ? flyteTokenSource(this.origin, opts.credentials, {
+      ? // Each OAuth2 request is tried once: call() retries what is transient (UNAVAILABLE:
+        // no answer, 5xx, a body cut off) with this transport's policy, as for its own calls.
+        flyteTokenSource(this.origin, opts.credentials, {
           timeoutMs: timeout,
-          retry: {
-            maxRetries: this.maxRetries,
-            minDelayMs: this.minRetryDelayMs,
-            maxDelayMs: this.maxRetryDelayMs,
-          },
+          retry: { maxRetries: 0, minDelayMs: 0, maxDelayMs: 0 },
         })
       : null;
   }
@@ -74,7 +73,17 @@ export class FlyteadminTransport {
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      if (this.auth) headers['authorization'] = `Bearer ${await this.auth.token()}`;
+      if (this.auth) {
+        try {
+          headers['authorization'] = `Bearer ${await this.auth.token()}`;
+        } catch (err) {
+          // A token endpoint that did not answer (or whose answer was cut off) is transient.
+          const transient = err instanceof ControlPlaneError && err.code === 'UNAVAILABLE';
+          if (!transient || attempt >= this.maxRetries) throw err;
+          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
+          continue;
+        }
+      }
       let res: Dispatcher.ResponseData;
       try {
         res = await this.pool.request({
@@ -94,16 +103,33 @@ export class FlyteadminTransport {
           `${method} ${this.origin}${this.basePath}${path}: cannot reach flyteadmin (${reason}, after ${this.maxRetries} retries)`,
         );
       }
-      const text = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) {
+      // A body cut off after the headers (reset, closed short of its Content-Length, timeout)
+      // or a 2xx body that is not JSON is transient like any network failure: retried.
+      let text: string | null = null;
+      let problem: string;
+      try {
+        text = await res.body.text();
+        problem = `HTTP ${res.statusCode} with a body that is not JSON`;
+      } catch (err) {
+        problem = `body cut off: ${(err as { code?: string }).code ?? (err as Error).message}`;
+      }
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      if (text !== null && ok) {
         try {
           return (text === '' ? {} : JSON.parse(text)) as T;
         } catch {
-          throw new ControlPlaneError(
-            'UNAVAILABLE',
-            `${method} ${path}: flyteadmin answered HTTP ${res.statusCode} with a body that is not JSON`,
-          );
+          // reported below
         }
+      }
+      if (text === null || ok) {
+        if (attempt < this.maxRetries) {
+          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
+          continue;
+        }
+        throw new ControlPlaneError(
+          'UNAVAILABLE',
+          `${method} ${path}: flyteadmin's answer could not be read (${problem}), still failing after ${this.maxRetries} retries`,
+        );
       }
       if (res.statusCode === 401 && this.auth && !refreshed) {
         refreshed = true;

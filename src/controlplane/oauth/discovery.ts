@@ -57,8 +57,18 @@ async function readJson(res: Response, url: string, what: string, o: DiscoveryOp
       `${o.service} ${what} failed: GET ${url} answered HTTP ${res.status}`,
     );
   }
+  let text: string;
   try {
-    return (await res.json()) as Json;
+    text = await res.text();
+  } catch (err) {
+    // Cut off after its headers: transient, like no answer at all.
+    throw new ControlPlaneError(
+      'UNAVAILABLE',
+      `${o.service} ${what}: the answer of ${url} was cut off (${(err as Error).message})`,
+    );
+  }
+  try {
+    return JSON.parse(text) as Json;
   } catch {
     throw new ControlPlaneError(
       'UNAUTHENTICATED',

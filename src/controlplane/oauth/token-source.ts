@@ -126,6 +126,13 @@ export class TokenSource {
     }
     if (err instanceof oauth.OperationProcessingError) {
       if (err.cause instanceof Response) return refusal(err.cause.status, null, d);
+      // A body cut off after its headers fails to parse with a TypeError, not a SyntaxError:
+      // transient, like no answer at all.
+      if (err.code === oauth.PARSE_ERROR && !(err.cause instanceof SyntaxError))
+        return new ControlPlaneError(
+          'UNAVAILABLE',
+          `${service} token request: the answer of ${d.tokenEndpoint} was cut off (${(err.cause as Error | undefined)?.message ?? 'unreadable'})`,
+        );
       const what = /access_token/.test(err.message)
         ? 'without an access_token'
         : `a token response poolsync cannot use (${err.message})`;

@@ -3,13 +3,13 @@
  * (schemas/control-plane.openapi.yaml), with undici.
  *
  * One keep-alive connection pool per client. Transient failures (connection errors,
- * timeouts, 429, 5xx/UNAVAILABLE) are retried by undici's RetryAgent with our policy:
- * exponential backoff with jitter, honouring Retry-After. Because a retried write may have
+ * timeouts, 429, 5xx/UNAVAILABLE, a body cut off after its headers) are retried by one loop
+ * (`call`): exponential backoff with jitter, honouring Retry-After. Because a retried write may have
  * landed the first time, a create answered ALREADY_EXISTS (or a delete answered NOT_FOUND)
  * *after a retry* is checked by reading the object back. The bearer token is only ever put
  * in the Authorization header: no message, log or error of this module contains it.
  */
-import { Pool, RetryAgent, errors as undiciErrors, type Dispatcher } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import {
   DEFAULT_POOL,
   QUEUE_DEFAULTS,
@@ -75,7 +75,6 @@ interface Page<T> {
 }
 
 const RETRY_STATUS = [429, 500, 502, 503, 504];
-const ALL_METHODS: Dispatcher.HttpMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'];
 /**
  * Failures to connect at all (nothing listens, no such host, no route, connect timeout). Until
  * the control plane has answered once, they are retried only CONNECT_RETRIES times (0.1 s,
@@ -123,12 +122,8 @@ interface Attempts {
 }
 
 interface RetryableError extends Error {
-  statusCode?: number;
   code?: string;
-  headers?: Record<string, string | string[] | undefined>;
 }
-
-type RetryCallback = (err: Error | null) => void;
 
 export class HttpControlPlane implements ControlPlane {
   readonly backend: BackendProfile = { name: 'poolsync REST API' };
@@ -179,40 +174,15 @@ export class HttpControlPlane implements ControlPlane {
     return `${this.origin}${this.basePath}`;
   }
 
-  private retryAgent(attempts: Attempts): RetryAgent {
-    return new RetryAgent(this.pool, {
-      maxRetries: this.maxRetries,
-      methods: ALL_METHODS,
-      statusCodes: RETRY_STATUS,
-      errorCodes: RETRY_ERROR_CODES,
-      retry: (err: Error, context: { state: { counter: number } }, callback: RetryCallback) => {
-        const e = err as RetryableError;
-        const transientStatus = e.statusCode !== undefined && RETRY_STATUS.includes(e.statusCode);
-        const transientCode = e.code !== undefined && RETRY_ERROR_CODES.includes(e.code);
-        const budget =
-          !this.answered && e.code !== undefined && CONNECT_ERROR_CODES.includes(e.code)
-            ? Math.min(CONNECT_RETRIES, this.maxRetries)
-            : this.maxRetries;
-        attempts.count = context.state.counter - 1;
-        if (!(transientStatus || transientCode) || context.state.counter > budget) {
-          callback(err);
-          return;
-        }
-        attempts.retried = true;
-        const header = e.headers?.['retry-after'];
-        const delay = retryDelayMs(
-          context.state.counter,
-          Array.isArray(header) ? header[0] : header,
-          this.minRetryDelayMs,
-          this.maxRetryDelayMs,
-        );
-        // Not unref'd: a pending retry is work in progress and must keep a CLI process alive.
-        setTimeout(() => callback(null), delay);
-      },
-    });
-  }
-
-  /** One API call; throws ControlPlaneError. Returns the parsed body (undefined for 204). */
+  /**
+   * One API call; throws ControlPlaneError. Returns the parsed body (undefined for 204).
+   * One retry loop for every transient failure (quality.md): a connection error or timeout,
+   * 429/5xx (honouring Retry-After), and a body that cannot be read whole after its headers (a
+   * reset, a connection closed short of its Content-Length, a body timeout) or a 2xx body that
+   * is not JSON. The whole call is made again: never a resumed (Range) request, which would
+   * repeat a write. `attempts.retried` tells a write's "may have landed" check. Until the control
+   * plane has answered once, a failure to connect gets only CONNECT_RETRIES retries.
+   */
   private async call<T>(
     method: Dispatcher.HttpMethod,
     path: string,
@@ -222,32 +192,88 @@ export class HttpControlPlane implements ControlPlane {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    const payload = body === undefined ? null : JSON.stringify(body);
+    for (let retry = 0; ; retry++) {
+      const result = await this.attempt(method, path, headers, payload);
+      if (result.ok) return result.value as T;
+      const connectFailure =
+        !this.answered && result.code !== undefined && CONNECT_ERROR_CODES.includes(result.code);
+      const budget = connectFailure ? Math.min(CONNECT_RETRIES, this.maxRetries) : this.maxRetries;
+      if (retry >= budget) {
+        if (result.code !== undefined) throw this.transportError(method, path, result.code, retry);
+        throw new ControlPlaneError(
+          'UNAVAILABLE',
+          `${method} ${this.url}${path}: ${result.reason}, still failing after ${retry} retries`,
+        );
+      }
+      attempts.retried = true;
+      const delay = retryDelayMs(
+        retry + 1,
+        result.retryAfter,
+        this.minRetryDelayMs,
+        this.maxRetryDelayMs,
+      );
+      // Not unref'd: a pending retry is work in progress and must keep a CLI process alive.
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  /**
+   * One attempt: the parsed body, a transient failure to retry (`code`: a transport failure
+   * before any answer), or a thrown permanent error.
+   */
+  private async attempt(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    headers: Record<string, string>,
+    payload: string | null,
+  ): Promise<
+    { ok: true; value: unknown } | { ok: false; reason: string; code?: string; retryAfter?: string }
+  > {
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.retryAgent(attempts).request({
-        origin: this.origin,
+      response = await this.pool.request({
         path: `${this.basePath}${path}`,
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: payload,
       });
     } catch (err) {
-      throw this.transportError(method, path, err, attempts.count ?? 0);
+      const e = err as RetryableError;
+      const code = e.code ?? e.message ?? String(err);
+      if (RETRY_ERROR_CODES.includes(code)) return { ok: false, reason: code, code };
+      throw this.transportError(method, path, code, 0);
     }
     this.answered = true;
-    const text = await response.body.text();
-    if (response.statusCode >= 200 && response.statusCode < 300) {
-      if (text === '') return undefined as T;
-      try {
-        return JSON.parse(text) as T;
-      } catch {
-        throw new ControlPlaneError(
-          'UNAVAILABLE',
-          `${method} ${this.url}${path}: the control plane answered HTTP ${response.statusCode} with a body that is not JSON`,
-        );
-      }
+    const status = response.statusCode;
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (err) {
+      const e = err as RetryableError;
+      return {
+        ok: false,
+        reason: `the control plane's answer could not be read (body cut off: ${e.code ?? e.message})`,
+      };
     }
-    throw this.apiError(method, path, response.statusCode, text);
+    if (RETRY_STATUS.includes(status)) {
+      const header = response.headers['retry-after'];
+      return {
+        ok: false,
+        reason: `the control plane is unavailable (HTTP ${status})`,
+        ...(header !== undefined ? { retryAfter: Array.isArray(header) ? header[0] : header } : {}),
+      };
+    }
+    if (status < 200 || status >= 300) throw this.apiError(method, path, status, text);
+    if (text === '') return { ok: true, value: undefined };
+    try {
+      return { ok: true, value: JSON.parse(text) };
+    } catch {
+      return {
+        ok: false,
+        reason: `the control plane's answer could not be read (HTTP ${status} with a body that is not JSON)`,
+      };
+    }
   }
 
   private apiError(method: string, path: string, status: number, text: string): ControlPlaneError {
@@ -280,20 +306,13 @@ export class HttpControlPlane implements ControlPlane {
       : 'the token was refused: check the token in POOLSYNC_TOKEN / POOLSYNC_TOKEN_FILE / --token-file is the one of this control plane';
   }
 
+  /** A failure to reach the control plane (`reason`: the transport's code), with what to do. */
   private transportError(
     method: string,
     path: string,
-    err: unknown,
+    reason: string,
     retries: number,
   ): ControlPlaneError {
-    const e = err as RetryableError;
-    if (err instanceof undiciErrors.RequestRetryError || e.statusCode !== undefined) {
-      return new ControlPlaneError(
-        'UNAVAILABLE',
-        `${method} ${this.url}${path}: the control plane is unavailable (HTTP ${e.statusCode}, still failing after ${this.maxRetries} retries)`,
-      );
-    }
-    const reason = e.code ?? e.message ?? String(err);
     const tries = `${retries + 1} attempt${retries === 0 ? '' : 's'}`;
     if (/^(ERR_SSL_|EPROTO$)/.test(reason) && this.origin.startsWith('https:')) {
       const plain = `http:${this.origin.slice('https:'.length)}`;

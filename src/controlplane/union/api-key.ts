@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../util/user-error.js';
+import { rememberSecret } from '../../util/secrets.js';
 
 export interface UnionApiKey {
   /** Host (and port) the key was issued for, without scheme: `acme.hosted.unionai.cloud`. */
@@ -50,6 +51,7 @@ export function parseApiKey(
   from: UnionApiKey['source'] = { env: API_KEY_ENV },
 ): UnionApiKey {
   const text = raw.trim();
+  rememberSecret(text);
   const bad = (why: string) =>
     new UserError(`the Union API key in ${source} is not valid (${why}): ${FORMAT}`);
   if (text === '') throw bad('empty');
@@ -74,6 +76,7 @@ export function parseApiKey(
   if (endpoint === '') throw bad('no endpoint');
   if (clientId === '') throw bad('no client id');
   if (clientSecret === '') throw bad('no client secret');
+  rememberSecret(clientSecret);
   // oauth.go: an empty or "None" org means the first label of the host.
   const resolvedOrg = org === '' || org.toLowerCase() === 'none' ? endpoint.split(/[.:]/)[0]! : org;
   return { endpoint, clientId, clientSecret, org: resolvedOrg, raw: text, source: from };

@@ -11,20 +11,34 @@ import { CONTENT_SECURITY_POLICY, etagOf, liveHtml, pageHtml } from './page.js';
 export interface DashboardOptions {
   /** The /status document (the one source of the page). */
   status(): DaemonStatus;
+  /**
+   * On a follower: the leader's /status and this replica's identity, or null when this daemon
+   * leads or the leader cannot be reached (then the page is this replica's own, which says so).
+   */
+  leaderStatus?: () => Promise<{ status: DaemonStatus; relayedBy: string } | null>;
   /** POST /approve is on (an admin token is configured): the page offers to approve. */
   approvals: boolean;
   now?: () => Date;
 }
 
-export type DashboardHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+export type DashboardHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+) => Promise<void>;
 
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 export function dashboardHandler(o: DashboardOptions): DashboardHandler {
-  return (req, res, url) => {
+  return async (req, res, url) => {
     const host = req.headers.host ?? '';
-    const page = { approvals: o.approvals, daemonUrl: HOST.test(host) ? `http://${host}` : null };
-    const status = o.status();
+    const leader = (await o.leaderStatus?.()) ?? null;
+    const status = leader?.status ?? o.status();
+    const page = {
+      approvals: o.approvals,
+      daemonUrl: HOST.test(host) ? `http://${host}` : null,
+      relayedBy: leader?.relayedBy ?? null,
+    };
     const headers: Record<string, string> = {
       'content-type': 'text/html; charset=utf-8',
       'content-security-policy': CONTENT_SECURITY_POLICY,

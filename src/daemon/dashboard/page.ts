@@ -38,7 +38,7 @@ export const CONTENT_SECURITY_POLICY = [
 /** The part of the page that changes; what `?part=live` returns. */
 export function liveHtml(s: DaemonStatus, page: PageContext): SafeHtml {
   return markup`${[
-    overviewSection(s),
+    overviewSection(s, page),
     heldSection(s, page),
     manualSection(s),
     driftSection(s),

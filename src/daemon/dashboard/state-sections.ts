@@ -6,8 +6,9 @@ import { closingLine } from '../../render/index.js';
 import type { DaemonStatus } from '../status.js';
 import { markup, type SafeHtml } from './html.js';
 import { commitRef, resultBadge, section, when, yesNo } from './parts.js';
+import type { PageContext } from './work-sections.js';
 
-export function overviewSection(s: DaemonStatus): SafeHtml {
+export function overviewSection(s: DaemonStatus, page?: PageContext): SafeHtml {
   const inLine = s.commit !== null && s.commit === s.appliedCommit;
   // Counted as the terminal counts: the closing line of the plan text.
   const planned = s.runs.find((r) => r.plan !== null);
@@ -28,8 +29,11 @@ export function overviewSection(s: DaemonStatus): SafeHtml {
   const lastPlan = planned
     ? markup`<a href="#run-${planned.id}">run #${planned.id}</a>: ${closingLine(planned.plan!)}`
     : markup`<span class="muted">none</span>`;
-  const follower =
-    s.leader?.enabled && !s.leader.isLeader
+  const follower = page?.relayedBy
+    ? markup`<p class="notice">Served by <code>${page.relayedBy}</code>, a follower: this is the state of the leader <code>${
+        s.leader?.identity ?? ''
+      }</code>, read from its /status; an approval made here is handed to it.</p>`
+    : s.leader?.enabled && !s.leader.isLeader
       ? markup`<p class="notice">This replica (<code>${s.leader.identity}</code>) follows ${
           s.leader.leader ? markup`the leader <code>${s.leader.leader}</code>` : 'no leader yet'
         }: only the leader reconciles, applies and holds approvals, so runs and held changes are on its page.</p>`

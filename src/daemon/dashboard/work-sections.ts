@@ -14,6 +14,11 @@ export interface PageContext {
   approvals: boolean;
   /** `http://host:port` for the `poolsync approve --daemon` command shown; null: unknown. */
   daemonUrl: string | null;
+  /**
+   * This replica's identity when it is a follower showing the leader's /status (runs and held
+   * changes live on the leader); null: the page shows this daemon's own status.
+   */
+  relayedBy?: string | null;
 }
 
 /** Changes one per line, in a terminal-like block. */

@@ -26,7 +26,10 @@ export interface HeldLock {
 
 /** The modules a run drives; injected so the daemon is wired to the real ones in one place. */
 export interface Pipeline {
-  loadRepository(dir: string, options: { commit: string | null }): Promise<LoadResult>;
+  loadRepository(
+    dir: string,
+    options: { commit: string | null; root?: string },
+  ): Promise<LoadResult>;
   readLiveState(cp: ControlPlane): Promise<LiveState>;
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
   /** Takes the apply lock(s) for `cp`. Throws when another apply holds one. */
@@ -90,6 +93,11 @@ export interface ReconcilerOptions {
    * schedules the next run with backoff, which resumes from the live state (issue 14).
    */
   onRunFailure?: (failures: number) => Date | null;
+  /**
+   * Called after a run that fetched and did not fail: a retry scheduled by an earlier failure
+   * is no longer wanted (it would run again later, unasked, and report its own result).
+   */
+  onRunRecovered?: () => void;
   now?: () => Date;
 }
 
@@ -166,7 +174,8 @@ export class RunContext {
   }
 
   repoRelative(file: string): string {
-    return this.o.repoPath === '.' ? file : `${this.o.repoPath}/${file}`;
+    if (this.o.repoPath === '.') return file;
+    return file === '.' ? this.o.repoPath : `${this.o.repoPath}/${file}`;
   }
 }
 

@@ -7,8 +7,6 @@
  * never loops. A failure to commit is logged and the run goes on: the rendered files are a
  * convenience for the deploy pipeline, not the reconcile.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DesiredState } from '../../model/desired.js';
 import type { SourceSnapshot } from '../git-source.js';
 import type { RenderedFileStatus } from '../status.js';
@@ -30,7 +28,8 @@ export async function renderStage(
   const { commit, dir } = snapshot;
   // A commit's files never change: compared once (a folder on disk, every run).
   if (commit !== null && ctx.memory.renderedCommit === commit) return;
-  const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
+  const { renderTargets, compareTarget, readTarget } =
+    await import('../../render/values/targets.js');
   const changed: RenderedFileStatus[] = [];
   const contents = new Map<string, string>();
   for (const target of await renderTargets(dir, desired, commit)) {
@@ -38,7 +37,17 @@ export async function renderStage(
       o.logger.warn({ file: target.path, err: target.error }, 'cannot render');
       continue;
     }
-    const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
+    // Read as every repository file is: never through a link (validation refuses those).
+    let current: string | null;
+    try {
+      current = await readTarget(dir, target.path);
+    } catch (err) {
+      o.logger.warn(
+        { file: target.path, err: o.redactor.errorMessage(err) },
+        'cannot read the rendered file',
+      );
+      continue;
+    }
     const cmp = compareTarget(target, current);
     if (cmp.status === 'same') continue;
     contents.set(target.path, target.content);

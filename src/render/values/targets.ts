@@ -3,7 +3,6 @@
  * desired state, and how each compares with the file in the folder (plan's diff, the daemon).
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { load } from 'js-yaml';
 import type { DesiredState, RenderConfig } from '../../model/desired.js';
 import { renderFlyteCoreValues } from './flyte-core.js';
@@ -11,6 +10,21 @@ import { RenderInputError, type BaseValues } from './flyte-core-base.js';
 import { body } from './header.js';
 import { renderUnionClusterPools } from './union-pools.js';
 import { unifiedDiff } from './diff.js';
+import { describeFailure, readRepoFile } from '../../util/repo-file.js';
+
+/** A generated file larger than this is not read (a hostile commit could put anything there). */
+const TARGET_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The current content of a render target of the folder `dir`, or null when it does not exist
+ * yet; read as every repository file is (src/util/repo-file.ts). Throws when it cannot be.
+ */
+export async function readTarget(dir: string, path: string): Promise<string | null> {
+  const read = await readRepoFile(dir, path, { maxBytes: TARGET_MAX_BYTES });
+  if (read.ok) return read.bytes.toString('utf8');
+  if (read.reason === 'missing') return null;
+  throw new Error(`cannot read the render target ${path}: ${describeFailure(read)}`);
+}
 
 export { RenderInputError } from './flyte-core-base.js';
 
@@ -39,15 +53,29 @@ export function renderKind(
     : renderUnionClusterPools(desired, { commit });
 }
 
-/** Reads and parses a base values file (`path` as shown in messages, `file` where it is). */
-export async function readBaseValues(file: string, path: string = file): Promise<BaseValues> {
+/**
+ * Reads and parses base values: a file of the repository (`root` and `path`, read as every
+ * repository file is: never through a link, bounded) or a file the user named (`--base FILE`,
+ * read as given). `path` is how messages show it.
+ */
+export async function readBaseValues(
+  where: { root: string; path: string } | { file: string; path: string },
+): Promise<BaseValues> {
+  const { path } = where;
   let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new RenderInputError(
-      `cannot read the base values ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
+  if ('root' in where) {
+    const read = await readRepoFile(where.root, path, { maxBytes: TARGET_MAX_BYTES });
+    if (!read.ok)
+      throw new RenderInputError(`cannot read the base values ${path}: ${describeFailure(read)}`);
+    text = read.bytes.toString('utf8');
+  } else {
+    try {
+      text = await readFile(where.file, 'utf8');
+    } catch (err) {
+      throw new RenderInputError(
+        `cannot read the base values ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
   }
   try {
     return { path, values: load(text) };
@@ -79,7 +107,7 @@ export async function renderTargets(
     if (!settings) continue;
     try {
       const base = settings.base
-        ? await readBaseValues(join(dir, settings.base), settings.base)
+        ? await readBaseValues({ root: dir, path: settings.base })
         : undefined;
       const content = renderKind(kind, desired, commit, {
         ...(settings.credentialsSecret ? { credentialsSecret: settings.credentialsSecret } : {}),
