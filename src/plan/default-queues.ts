@@ -12,15 +12,7 @@ import { PlanContext } from './context.js';
 import { diffForms, type Form } from './forms.js';
 import type { StepGraph } from './graph.js';
 
-export interface DefaultQueueDecision {
-  change: Change;
-  /** A set_default_queue step exists. */
-  set: boolean;
-  /** A delete_default_queue step exists (prune). */
-  remove: boolean;
-  /** The queue the setting names once the plan is applied; null when it is deleted. */
-  finalQueue: string | null;
-}
+export type { DefaultQueueDecision } from './decisions.js';
 
 function form(d: { project: string; domain: string; queue: string }): Form {
   return { project: d.project, domain: d.domain, queue: d.queue };
