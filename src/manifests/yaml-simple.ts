@@ -21,7 +21,7 @@ import type {
   YMapEntry,
   YNode,
   YSeq,
-} from './yaml.js';
+} from './yaml-tree.js';
 
 /** Thrown inside the parser when the input leaves the subset; never escapes this module. */
 const GIVE_UP = new Error('outside the simple subset');
