@@ -3,7 +3,7 @@
  * exposes the label of each project/domain[/workflow] but not labelClusterMap or clusterConfigs
  * (config files, no API), so the warning says what to add for the folder to validate (V11).
  */
-import { dump } from 'js-yaml';
+import { dump } from '../util/js-yaml.js';
 import type { LiveState } from '../model/live.js';
 import { assignmentManifestName, type ExportedFile } from './export.js';
 

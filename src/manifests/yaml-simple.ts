@@ -10,7 +10,7 @@
  * know, comes from one place. test/manifests/yaml-simple.test.ts holds both parsers to the
  * same output on every YAML file of the repository and on thousands of mutations of them.
  */
-import { CORE_SCHEMA } from 'js-yaml';
+import { CORE_SCHEMA } from '../util/js-yaml.js';
 import type { InputLimits } from './limits.js';
 import type {
   ParsedFile,

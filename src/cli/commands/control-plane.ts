@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { load } from 'js-yaml';
+import { load } from '../../util/js-yaml.js';
 import { pino, type Logger } from 'pino';
 import type { Argv, CommandModule } from 'yargs';
 import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';

@@ -3,7 +3,7 @@
  * a person runs instead (real-apis.md; the Union docs in shared/seeds/). The union backend
  * offers this as `backend.manualStep`; its methods for these steps throw `noPublicApi`.
  */
-import { dump } from 'js-yaml';
+import { dump } from '../../util/js-yaml.js';
 import type { PoolContract } from '../../model/common.js';
 import type { ManualInstruction, Step } from '../../model/plan.js';
 import { ControlPlaneError } from '../errors.js';

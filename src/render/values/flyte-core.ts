@@ -6,7 +6,7 @@
  * desired state gives the same bytes.
  */
 import { posix } from 'node:path';
-import { dump } from 'js-yaml';
+import { dump } from '../../util/js-yaml.js';
 import type { DesiredState } from '../../model/desired.js';
 import { header } from './header.js';
 

@@ -4,7 +4,7 @@
  * manifests, with each pool's metadata bucket as a comment (every cluster of a pool must use
  * it as `storage.bucketName`; V13 keeps buckets apart between pools). Pure and stable.
  */
-import { dump } from 'js-yaml';
+import { dump } from '../../util/js-yaml.js';
 import { DEFAULT_POOL } from '../../model/common.js';
 import type { DesiredState } from '../../model/desired.js';
 import { header } from './header.js';
