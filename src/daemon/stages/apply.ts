@@ -35,6 +35,7 @@ export async function applyStage(
   if (ctx.signal.aborted)
     return { result: 'failed', commit, message: 'shutting down: nothing applied' };
   let lock: HeldLock;
+  ctx.enter('lock');
   try {
     lock = await o.pipeline.acquireLock(cp);
   } catch (err) {
@@ -46,10 +47,10 @@ export async function applyStage(
     [ctx.signal, lock.lost, o.leadership?.termSignal].filter((s): s is AbortSignal => !!s),
   );
   let result: ApplyResult;
+  ctx.enter('apply');
   try {
     o.onApplyPlan?.(plan);
-    result = await ctx.timed('apply', () =>
-      o.pipeline.executePlan(plan, cp, {
+    result = await o.pipeline.executePlan(plan, cp, {
         parallelism: o.parallelism,
         waitTimeoutMs: o.waitTimeoutMs,
         signal,
@@ -88,13 +89,13 @@ export async function applyStage(
             );
           }
         },
-      }),
-    );
+      });
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     state.errors = [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }];
     return { result: 'failed', commit, message: `apply refused: ${message}`, transient: true };
   } finally {
+    ctx.enter('unlock');
     await lock
       .release()
       .catch((err: unknown) =>

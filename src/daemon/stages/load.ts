@@ -51,7 +51,10 @@ async function loadCached(
   commit: string | null,
 ): Promise<LoadResult> {
   const { memory } = ctx;
-  if (commit !== null && memory.loaded?.commit === commit) return memory.loaded.result;
+  if (commit !== null && memory.loaded?.commit === commit) {
+    ctx.enter('load_reused');
+    return memory.loaded.result;
+  }
   const result = await ctx.timed('load', () => ctx.o.pipeline.loadRepository(dir, { commit }));
   memory.loaded = commit === null ? null : { commit, result };
   return result;

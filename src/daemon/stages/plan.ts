@@ -20,9 +20,12 @@ export async function planStage(
   const { o } = ctx;
   let planned: Awaited<ReturnType<typeof planDesired>>;
   try {
-    planned = await planDesired(desired, () => o.pipeline.readLiveState(cp), {
+    ctx.enter('plan');
+    const readLive = () => ctx.timed('live', () => o.pipeline.readLiveState(cp));
+    planned = await planDesired(desired, readLive, {
       commit,
       backend: cp.backend,
+      reusePlans: true,
     });
     ctx.memory.controlPlaneAnswered = true;
   } catch (err) {
@@ -32,8 +35,6 @@ export async function planStage(
     ]);
     return { result: 'failed', commit, message, transient: true };
   }
-  ctx.phases.live = Math.round(planned.live_ms);
-  ctx.phases.plan = Math.round(planned.plan_ms);
   const { plan } = planned;
   ctx.memory.lastEvaluatedCommit = commit;
   record(ctx, plan);

@@ -11,9 +11,10 @@ export function recordStage(
   id: number,
   outcome: Outcome,
   startedAt: Date,
-  durationMs: number,
 ): void {
   const { o, state, reasons } = ctx;
+  // Recording itself is the last phase; the clock stops before the status is written.
+  const { phases, durationMs } = ctx.finish();
   const applied = outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0 };
   state.lastRun = {
     id,
@@ -25,7 +26,7 @@ export function recordStage(
     commit: outcome.commit,
     message: outcome.message,
     applied,
-    phasesMs: { ...ctx.phases },
+    phasesMs: { ...phases },
   };
   if (outcome.result !== 'unchanged') state.outcome = outcome.result;
   // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
@@ -40,6 +41,7 @@ export function recordStage(
   }
   o.metrics.reconcileRuns.inc({ result: outcome.result });
   o.metrics.reconcileDuration.observe({ result: outcome.result }, durationMs / 1000);
+  for (const [phase, ms] of Object.entries(phases)) o.metrics.phaseDuration.observe({ phase }, ms / 1000);
 
   const approvals = o.approvals.status();
   const line = {
@@ -48,7 +50,7 @@ export function recordStage(
     commit: outcome.commit,
     result: outcome.result,
     durationMs,
-    phasesMs: ctx.phases,
+    phasesMs: phases,
     summary: state.summary,
     applied,
     errors: state.errors.length,
