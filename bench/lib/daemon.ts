@@ -165,7 +165,10 @@ async function waitFor<T>(
 }
 
 /** Linux: a size of /proc/PID/status (VmHWM: peak resident set so far; VmRSS: now). */
-async function procStatus(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Promise<number | null> {
+async function procStatus(
+  pid: number | undefined,
+  field: 'VmHWM' | 'VmRSS',
+): Promise<number | null> {
   if (pid === undefined) return null;
   try {
     const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(

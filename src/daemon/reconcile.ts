@@ -112,7 +112,6 @@ export class Reconciler {
     const snapshot = await fetchStage(ctx);
     if (isOutcome(snapshot)) return snapshot;
     const { commit } = snapshot;
-    ctx.enter('load');
     const desired = await loadStage(ctx, snapshot);
     if (isOutcome(desired)) return desired;
     ctx.enter('render');

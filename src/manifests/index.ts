@@ -10,6 +10,7 @@ import { readDocument, type Manifest } from './documents.js';
 import { buildDesiredState } from './desired.js';
 import { readManifestText, type ReadResult } from './files.js';
 import { formatBytes, type InputLimits } from './limits.js';
+import { heapBudget, overBudget, readAhead } from './memory-budget.js';
 import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles } from './walk.js';
@@ -46,9 +47,6 @@ function analyseFile(file: string, text: string, limits: InputLimits): FileAnaly
     documents: parsed.documents.map((doc) => readDocument(file, doc.root)),
   };
 }
-
-/** Files read concurrently; parsing stays sequential so results keep the sorted order. */
-const READ_AHEAD = 32;
 
 export async function loadRepository(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const counts: LoadCounts = {
@@ -98,6 +96,11 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     : null;
   let aliasTotal = 0;
   let aliasBytesTotal = 0;
+  /** YAML read so far, for the heap budget (memory-budget.ts). */
+  let yamlBytes = 0;
+  const budget = heapBudget(opts.heapLimit);
+  // Files read concurrently; parsing stays sequential so results keep the sorted order.
+  const READ_AHEAD = readAhead(limits.maxFileBytes);
   /** A folder-wide limit stopped the reading: the files after it were never read. */
   let stopped = false;
   const pending: Promise<ReadResult>[] = [];
@@ -114,6 +117,13 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       errors.push(read.error);
       folderKey?.update(JSON.stringify(read.error));
       continue;
+    }
+    yamlBytes += read.text.length;
+    const tooBig = overBudget(budget, yamlBytes + aliasBytesTotal);
+    if (tooBig !== null) {
+      errors.push(limitError(file, tooBig));
+      stopped = true;
+      break;
     }
     const key = cache.enabled ? analysisKey(file, read.text, limits) : '';
     folderKey?.update(key);

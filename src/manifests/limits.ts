@@ -27,9 +27,13 @@ export interface InputLimits {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+/**
+ * The defaults hold an organisation of 100,000 objects in files of a few thousand objects
+ * (issue 25); the memory it needs is what the heap budget (memory-budget.ts) guards.
+ */
 export const LIMITS: Readonly<InputLimits> = {
-  maxFileBytes: 1 * MiB,
-  maxDocuments: 50_000,
+  maxFileBytes: 4 * MiB,
+  maxDocuments: 250_000,
   maxDocumentBytes: 1 * MiB,
   maxAliasBytesTotal: 64 * MiB,
   maxAliasExpansion: 10_000,

@@ -79,4 +79,6 @@ export interface LoadOptions {
    * long-running process (the daemon reloading a watched folder).
    */
   cacheDir?: string | null;
+  /** The heap limit the memory budget assumes (memory-budget.ts), bytes; default V8's own. */
+  heapLimit?: number;
 }

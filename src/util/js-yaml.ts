@@ -6,9 +6,9 @@
  * loaded once, and one YAMLException class for `instanceof`.
  */
 import { createRequire } from 'node:module';
+import type * as JsYamlModule from 'js-yaml';
 
-type JsYaml = typeof import('js-yaml');
-const jsYaml = createRequire(import.meta.url)('js-yaml') as JsYaml;
+const jsYaml = createRequire(import.meta.url)('js-yaml') as typeof JsYamlModule;
 
 export const {
   CORE_SCHEMA,

@@ -51,45 +51,45 @@ export async function applyStage(
   try {
     o.onApplyPlan?.(plan);
     result = await o.pipeline.executePlan(plan, cp, {
-        parallelism: o.parallelism,
-        waitTimeoutMs: o.waitTimeoutMs,
-        signal,
-        onEvent: (e) => {
-          if (e.type === 'step_finished') {
-            const fields = {
-              step: e.step.id,
-              op: e.step.op,
-              target: e.step.target,
-              durationMs: Math.round(e.duration_ms),
-            };
-            if (e.status === 'failed') {
-              o.logger.warn(
-                {
-                  ...fields,
-                  error: e.error && o.redactor.scrub(`${e.error.code}: ${e.error.message}`),
-                },
-                'step failed',
-              );
-            } else o.logger.info(fields, 'step done');
-          } else if (e.type === 'wait_progress') {
-            o.logger.info(
-              {
-                step: e.step.id,
-                queue: e.queue,
-                runs: e.runs_in_flight,
-                actions: e.actions_in_flight,
-                elapsedMs: e.elapsed_ms,
-              },
-              'waiting for in-flight work to finish',
-            );
-          } else if (e.type === 'stopping') {
+      parallelism: o.parallelism,
+      waitTimeoutMs: o.waitTimeoutMs,
+      signal,
+      onEvent: (e) => {
+        if (e.type === 'step_finished') {
+          const fields = {
+            step: e.step.id,
+            op: e.step.op,
+            target: e.step.target,
+            durationMs: Math.round(e.duration_ms),
+          };
+          if (e.status === 'failed') {
             o.logger.warn(
-              { reason: e.reason, why: stopReason(ctx, lock) },
-              'no new steps will start',
+              {
+                ...fields,
+                error: e.error && o.redactor.scrub(`${e.error.code}: ${e.error.message}`),
+              },
+              'step failed',
             );
-          }
-        },
-      });
+          } else o.logger.info(fields, 'step done');
+        } else if (e.type === 'wait_progress') {
+          o.logger.info(
+            {
+              step: e.step.id,
+              queue: e.queue,
+              runs: e.runs_in_flight,
+              actions: e.actions_in_flight,
+              elapsedMs: e.elapsed_ms,
+            },
+            'waiting for in-flight work to finish',
+          );
+        } else if (e.type === 'stopping') {
+          o.logger.warn(
+            { reason: e.reason, why: stopReason(ctx, lock) },
+            'no new steps will start',
+          );
+        }
+      },
+    });
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     state.errors = [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }];

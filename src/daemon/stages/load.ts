@@ -17,6 +17,7 @@ export async function loadStage(
   snapshot: SourceSnapshot,
 ): Promise<DesiredState | Outcome> {
   const { commit } = snapshot;
+  ctx.enter(commit !== null && ctx.memory.loaded?.commit === commit ? 'load_reused' : 'load');
   const load = existsSync(snapshot.dir) ? await loadCached(ctx, snapshot.dir, commit) : null;
   if (load !== null && load.valid) return load.desired;
   ctx.memory.lastEvaluatedCommit = commit;
@@ -51,11 +52,8 @@ async function loadCached(
   commit: string | null,
 ): Promise<LoadResult> {
   const { memory } = ctx;
-  if (commit !== null && memory.loaded?.commit === commit) {
-    ctx.enter('load_reused');
-    return memory.loaded.result;
-  }
-  const result = await ctx.timed('load', () => ctx.o.pipeline.loadRepository(dir, { commit }));
+  if (commit !== null && memory.loaded?.commit === commit) return memory.loaded.result;
+  const result = await ctx.o.pipeline.loadRepository(dir, { commit });
   memory.loaded = commit === null ? null : { commit, result };
   return result;
 }

@@ -6,12 +6,7 @@
 import type { DaemonStatus } from '../status.js';
 import type { Outcome, RunContext } from './context.js';
 
-export function recordStage(
-  ctx: RunContext,
-  id: number,
-  outcome: Outcome,
-  startedAt: Date,
-): void {
+export function recordStage(ctx: RunContext, id: number, outcome: Outcome, startedAt: Date): void {
   const { o, state, reasons } = ctx;
   // Recording itself is the last phase; the clock stops before the status is written.
   const { phases, durationMs } = ctx.finish();
@@ -41,7 +36,8 @@ export function recordStage(
   }
   o.metrics.reconcileRuns.inc({ result: outcome.result });
   o.metrics.reconcileDuration.observe({ result: outcome.result }, durationMs / 1000);
-  for (const [phase, ms] of Object.entries(phases)) o.metrics.phaseDuration.observe({ phase }, ms / 1000);
+  for (const [phase, ms] of Object.entries(phases))
+    o.metrics.phaseDuration.observe({ phase }, ms / 1000);
 
   const approvals = o.approvals.status();
   const line = {

@@ -1,0 +1,171 @@
+/**
+ * Issue 25: the incremental paths give exactly what a cold run gives. A generated organisation
+ * (bench/lib/scale.ts) goes through a seeded sequence of edits — a value changed, a file
+ * deleted, renamed, made invalid (YAML and schema errors) and put back, a document added —
+ * and after each one the load through the disk cache (the CLI), through the in-memory layer
+ * (the daemon and --watch) and with no cache at all must give byte-identical results, errors
+ * included, and so must the plans and their text rendering.
+ */
+import { mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateScaleModel, rng } from '../../bench/lib/scale.js';
+import { writeRepository } from '../../bench/lib/yaml-writer.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { readLiveState } from '../../src/controlplane/types.js';
+import { forgetCachedAnalyses } from '../../src/manifests/cache.js';
+import { loadRepository, type LoadResult } from '../../src/manifests/index.js';
+import { planMemoStats } from '../../src/plan/memo.js';
+import { planDesired } from '../../src/plan/pipeline.js';
+import { renderJson, renderText } from '../../src/render/index.js';
+import type { LiveState } from '../../src/model/live.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function files(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const folder of ['pools', 'clusters', 'queues', 'assignments']) {
+    for (const f of (await readdir(join(dir, folder)).catch(() => [])).sort())
+      out.push(`${folder}/${f}`);
+  }
+  return out;
+}
+
+/** Files an edit broke or deleted, with the text to put back. */
+const undo = new Map<string, string>();
+
+type Edit = (dir: string, pick: () => number) => Promise<string>;
+
+const pickFile = async (dir: string, pick: () => number, folder?: string) => {
+  const all = await files(dir);
+  const some = all.filter((f) => !folder || f.startsWith(`${folder}/`));
+  const from = some.length > 0 ? some : all;
+  return from[Math.floor(pick() * from.length)]!;
+};
+
+/** Replaces a file's text, remembering the first text to put back. */
+async function breakFile(dir: string, f: string, text: string | null): Promise<void> {
+  const path = join(dir, f);
+  if (!undo.has(path)) undo.set(path, await readFile(path, 'utf8'));
+  if (text === null) await rm(path);
+  else await writeFile(path, text);
+}
+
+const EDITS: Edit[] = [
+  async (dir, pick) => {
+    const f = await pickFile(dir, pick, 'queues');
+    const text = await readFile(join(dir, f), 'utf8');
+    const n = 1 + Math.floor(pick() * 900);
+    await writeFile(join(dir, f), text.replace(/run_concurrency: \d+/, `run_concurrency: ${n}`));
+    return `run_concurrency ${n} in ${f}`;
+  },
+  async (dir, pick) => {
+    const f = await pickFile(dir, pick);
+    await writeFile(join(dir, f), `# a comment line\n${await readFile(join(dir, f), 'utf8')}`);
+    return `comment at the top of ${f} (every position moves)`;
+  },
+  async (dir, pick) => {
+    const f = await pickFile(dir, pick, 'queues');
+    const to = f.replace('.yaml', '-renamed.yaml');
+    await rename(join(dir, f), join(dir, to));
+    const pending = undo.get(join(dir, f));
+    if (pending !== undefined) {
+      undo.delete(join(dir, f));
+      undo.set(join(dir, to), pending);
+    }
+    return `renamed ${f}`;
+  },
+  async (dir, pick) => {
+    const f = await pickFile(dir, pick);
+    await breakFile(dir, f, null);
+    return `deleted ${f}`;
+  },
+  async (dir, pick) => {
+    const f = await pickFile(dir, pick, 'queues');
+    await breakFile(
+      dir,
+      f,
+      (await readFile(join(dir, f), 'utf8')).replace('spec:', 'spec: [unclosed'),
+    );
+    return `YAML error in ${f}`;
+  },
+  async (dir, pick) => {
+    const f = await pickFile(dir, pick, 'clusters');
+    await breakFile(
+      dir,
+      f,
+      (await readFile(join(dir, f), 'utf8')).replace(/pool: /, 'pool_typo: '),
+    );
+    return `schema error in ${f}`;
+  },
+  async () => {
+    for (const [path, text] of undo) await writeFile(path, text);
+    const n = undo.size;
+    undo.clear();
+    return `put back ${n} broken or deleted file(s)`;
+  },
+  async (dir, pick) => {
+    const f = await pickFile(dir, pick, 'queues');
+    const name = `added-${Math.floor(pick() * 1e6)}`;
+    const text = await readFile(join(dir, f), 'utf8');
+    const pool = /pool: (\S+)/.exec(text)?.[1] ?? 'missing';
+    await writeFile(
+      join(dir, f),
+      `${text}---\napiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: ${name}\nspec:\n  pool: ${pool}\n  clusters: ["*"]\n  run_concurrency: 3\n  action_concurrency: 30\n`,
+    );
+    return `queue ${name} added to ${f}`;
+  },
+];
+
+/** Everything a user sees of a load and its plan, as text. */
+async function outcome(result: LoadResult, live: LiveState, reusePlans = false): Promise<string> {
+  if (!result.valid) return JSON.stringify(result);
+  const { plan } = await planDesired(result.desired, async () => live, {
+    commit: null,
+    reusePlans,
+  });
+  return [
+    JSON.stringify({ ...result, desired: null }),
+    JSON.stringify(result.desired),
+    renderJson(plan),
+    renderText(plan, { color: false }),
+  ].join('\n');
+}
+
+describe('incremental loads and plans equal cold ones (issue 25)', () => {
+  it('after each of 40 seeded edits, disk cache, memory layer and no cache give identical results and plans', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'poolsync-incr-'));
+    const cacheDir = await mkdtemp(join(tmpdir(), 'poolsync-incr-cache-'));
+    dirs.push(dir, cacheDir);
+    await writeRepository(generateScaleModel(1500, 11), dir);
+    forgetCachedAnalyses();
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    const live = await readLiveState(cp);
+    const pick = rng(25);
+    let invalid = 0;
+    let valid = 0;
+    for (let step = 0; step <= 40; step++) {
+      const what =
+        step === 0 ? 'initial' : await EDITS[Math.floor(pick() * EDITS.length)]!(dir, pick);
+      const viaDisk = await loadRepository(dir, { cacheDir });
+      const viaMemory = await loadRepository(dir, {});
+      const cold = await loadRepository(dir, { cacheDir: null });
+      if (cold.valid) valid++;
+      else invalid++;
+      const expected = await outcome(cold, live);
+      expect(await outcome(viaDisk, live), `disk cache after: ${what}`).toBe(expected);
+      // Twice, as the daemon plans: the second reuses the first plan (src/plan/memo.ts).
+      expect(await outcome(viaMemory, live, true), `memory layer after: ${what}`).toBe(expected);
+      expect(await outcome(viaMemory, live, true), `plan reused after: ${what}`).toBe(expected);
+    }
+    // The sequence really went through broken states and back.
+    expect(invalid).toBeGreaterThan(3);
+    expect(valid).toBeGreaterThan(5);
+    expect(planMemoStats().hits).toBeGreaterThanOrEqual(valid);
+    await cp.close();
+  }, 240_000);
+});
