@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { positionTree, type DocumentResult } from './documents.js';
 import { LIMITS, type InputLimits } from './limits.js';
@@ -38,7 +39,15 @@ export interface FileAnalysis {
 }
 
 const FORMAT = 'poolsync-manifest-cache-2';
-const MEMORY_BYTES = 384 * 1024 * 1024;
+/**
+ * At most a quarter of the heap (and 384 MiB): a daemon capped at 256 MB keeps ~75 MB of
+ * analyses, so the entries of old commits never crowd out the heap budget of the next load
+ * (memory-budget.ts).
+ */
+const MEMORY_BYTES = Math.min(
+  384 * 1024 * 1024,
+  Math.floor(getHeapStatistics().heap_size_limit / 4),
+);
 const DISK_BYTES = 512 * 1024 * 1024;
 /** Heap an analysis takes per byte of its YAML (measured: ~11 at 10,000 objects), with a margin. */
 const HEAP_PER_TEXT_BYTE = 14;
