@@ -10,37 +10,16 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DaemonStatus } from '../../src/daemon/status.js';
+import { startDaemonProcess, status, until } from './daemon-process.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 
 const ROOT = resolve(__dirname, '../..');
-const TOKEN = 'reconcile-token-0123456789';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function status(url: string): Promise<DaemonStatus> {
-  const res = await fetch(`${url}/status`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as DaemonStatus;
-}
 
 /** Every limit at its ceiling, and 120,000 valid queues in 40 files of 3,000 (~13 MB of YAML). */
 function hugeCommit(): Record<string, string> {
@@ -96,54 +75,16 @@ describe('limits and memory agree (issue 23, item 5)', () => {
     cleanups.push(() => repo.cleanup());
     const good = repo.commit(manifests());
     const state = tempDir();
-    const child = spawn(
-      process.execPath,
-      [
-        '--max-old-space-size=256',
-        '--import',
-        'tsx',
-        resolve(ROOT, 'src/cli/main.ts'),
-        'daemon',
-        '--repo',
-        repo.bare,
-        '--control-plane',
-        `file:${state}/cp.json`,
-        '--state-dir',
-        `${state}/daemon`,
-        '--listen',
-        '127.0.0.1:0',
-        '--policy',
-        'all',
-        '--poll-interval',
-        '1h',
-        '--log-format',
-        'json',
-      ],
-      {
-        cwd: ROOT,
-        env: { ...process.env, POOLSYNC_RECONCILE_TOKEN: TOKEN },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const daemon = await startDaemonProcess(repo.bare, state, 256);
+    cleanups.push(daemon.kill);
+    const { url, reconcile } = daemon;
+    await until(
+      'the good commit applied',
+      async () => (await status(url)).appliedCommit === good,
+      60_000,
     );
-    let output = '';
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    cleanups.push(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    const url = await until(
-      'the daemon to listen',
-      async () => /(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1],
-    );
-    await until('the good commit applied', async () => (await status(url)).appliedCommit === good);
 
     const bad = repo.commit(hugeCommit(), 'every limit at its ceiling, 120,000 documents');
-    const reconcile = () =>
-      fetch(`${url}/reconcile?wait=1`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}` },
-      });
     expect((await reconcile()).status).toBe(200);
     const st = await status(url);
     expect(st).toMatchObject({ outcome: 'invalid', commit: bad, appliedCommit: good });
@@ -154,7 +95,7 @@ describe('limits and memory agree (issue 23, item 5)', () => {
       /needs about [\d,]+ MB of memory to validate and plan, more than this process's heap allows/,
     );
     // Still alive and answering, with the last good state on the control plane.
-    expect(child.exitCode).toBeNull();
+    expect(daemon.child.exitCode).toBeNull();
     expect((await fetch(`${url}/healthz`)).status).toBeLessThan(500);
     expect((await status(url)).summary).toBeNull();
 
@@ -164,8 +105,8 @@ describe('limits and memory agree (issue 23, item 5)', () => {
     });
     await reconcile();
     expect(await status(url)).toMatchObject({ outcome: 'applied', appliedCommit: fixed });
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
   }, 180_000);
 
   it('`validate` with a 128 MB heap exits 1 with the LIMIT error instead of running out of memory', async () => {
