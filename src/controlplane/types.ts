@@ -118,26 +118,39 @@ export interface ControlPlane {
   setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
   deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
 
+  /**
+   * Optional: the lists readLiveState reads, as objects shared from read to read and frozen,
+   * the same objects for as long as the control plane does not change (the embedded control
+   * plane: list-views.ts). readLiveState takes them when present, so that a long-running
+   * process tells an unchanged state by identity (plan/same-objects.ts). The list methods
+   * above still return copies of their own.
+   */
+  sharedLists?(): Promise<LiveLists>;
+
   /** Releases connections / file handles / locks. */
   close(): Promise<void>;
 }
 
+/** Every list of a live state, as a backend reads them (readLiveState sorts them). */
+export interface LiveLists {
+  pools: readonly LivePool[];
+  clusters: readonly LiveCluster[];
+  queues: readonly LiveQueue[];
+  assignments: readonly LiveAssignment[];
+  /** Null when the backend has no default-queue settings (DefaultQueue not in its kinds). */
+  defaultQueues: readonly LiveDefaultQueue[] | null;
+  /** Null when the backend has no execution cluster labels. */
+  labels: readonly ExecutionClusterLabel[] | null;
+}
+
 /** Reads every kind (in parallel where the implementation allows) into a LiveState. */
 export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
-  const withDefaultQueues = cp.backend.kinds.includes('DefaultQueue');
-
-  const withLabels = cp.backend.kinds.includes('ExecutionClusterLabel');
   // One Promise.all: a failing read rejects once, with no other read left unobserved.
-  const [capabilities, pools, clusters, queues, assignments, defaultQueues, labels] =
-    await Promise.all([
-      cp.capabilities(),
-      cp.listPools(),
-      cp.listClusters(),
-      cp.listQueues(),
-      cp.listAssignments(),
-      withDefaultQueues ? cp.listDefaultQueues() : null,
-      withLabels ? cp.listExecutionClusterLabels() : null,
-    ]);
+  const [capabilities, lists] = await Promise.all([
+    cp.capabilities(),
+    cp.sharedLists ? cp.sharedLists() : readLists(cp),
+  ]);
+  const { pools, clusters, queues, assignments, defaultQueues, labels } = lists;
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   return {
@@ -155,6 +168,21 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
   };
 }
 
+/** The lists of every kind `cp.backend` has, read in parallel. */
+export async function readLists(cp: ControlPlane): Promise<LiveLists> {
+  const withDefaultQueues = cp.backend.kinds.includes('DefaultQueue');
+  const withLabels = cp.backend.kinds.includes('ExecutionClusterLabel');
+  const [pools, clusters, queues, assignments, defaultQueues, labels] = await Promise.all([
+    cp.listPools(),
+    cp.listClusters(),
+    cp.listQueues(),
+    cp.listAssignments(),
+    withDefaultQueues ? cp.listDefaultQueues() : null,
+    withLabels ? cp.listExecutionClusterLabels() : null,
+  ]);
+  return { pools, clusters, queues, assignments, defaultQueues, labels };
+}
+
 /** By project, then domain. */
 export function sortDefaultQueues(list: readonly LiveDefaultQueue[]): LiveDefaultQueue[] {
   const key = (d: LiveDefaultQueue) => `${d.project}\u0000${d.domain}`;
@@ -167,7 +195,7 @@ function sortByKey<T extends AssignmentKey>(items: readonly T[]): T[] {
 }
 
 /** Present only when there are labels, so live states of backends without them stay as they were. */
-function labelsField(labels: ExecutionClusterLabel[]): {
+function labelsField(labels: readonly ExecutionClusterLabel[]): {
   execution_cluster_labels?: ExecutionClusterLabel[];
 } {
   return labels.length > 0 ? { execution_cluster_labels: sortByKey(labels) } : {};

@@ -8,7 +8,7 @@
  * through GIT_SSH_COMMAND. Every error message is scrubbed before it leaves this module.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { gitEnvironment, type GitAuth } from '../util/git-env.js';
@@ -133,18 +133,29 @@ export class GitSource implements Source {
         else if (origin.refs.fetch !== repo) await git.remote(['set-url', 'origin', repo]);
         this.remoteReady = true;
       }
-      // `+` makes the update forced: a rewritten branch replaces what we had.
-      await git.raw([
-        'fetch',
-        '--prune',
-        '--no-tags',
-        '--quiet',
-        'origin',
-        `+refs/heads/${branch}:${remoteRef}`,
-      ]);
-      const commit = (await git.revparse([remoteRef])).trim();
-      // Steady state (nothing pushed) costs two git processes: fetch and rev-parse.
-      if (commit !== this.lastSnapshot?.commit) {
+      // Steady state (nothing pushed) is one git process: the remote's head, which is the
+      // commit checked out already. Anything else fetches and moves there.
+      const last = this.lastSnapshot?.commit;
+      const head = last ? await this.remoteHead(git) : null;
+      let commit: string;
+      if (head !== null && head === last) commit = last;
+      else {
+        // `+` makes the update forced: a rewritten branch replaces what we had. Nothing else
+        // runs after the fetch (maintenance, FETCH_HEAD): the checkout is poolsync's alone.
+        await git.raw([
+          'fetch',
+          '--prune',
+          '--no-tags',
+          '--quiet',
+          '--no-auto-maintenance',
+          '--no-write-fetch-head',
+          '--no-show-forced-updates',
+          'origin',
+          `+refs/heads/${branch}:${remoteRef}`,
+        ]);
+        commit = (await this.readRef(remoteRef)) ?? (await git.revparse([remoteRef])).trim();
+      }
+      if (commit !== last) {
         await git.raw(['checkout', '--quiet', '--force', '--detach', remoteRef]);
         await git.raw(['clean', '-ffdxq']);
       }
@@ -159,6 +170,31 @@ export class GitSource implements Source {
         `cannot fetch branch ${branch} of ${scrubUrlUserinfo(repo)}: ${this.explain(err)}`,
       );
     }
+  }
+
+  /**
+   * The commit a ref of the checkout names, read from its loose ref file (what the fetch just
+   * wrote: nothing packs refs here, maintenance is off), or null when there is none.
+   */
+  private async readRef(ref: string): Promise<string | null> {
+    try {
+      const text = (await readFile(join(this.options.checkoutDir, '.git', ref), 'utf8')).trim();
+      return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text) ? text : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The commit the followed branch names on the remote, or null when it has none. */
+  private async remoteHead(git: SimpleGit): Promise<string | null> {
+    const out = await git.raw([
+      'ls-remote',
+      '--heads',
+      'origin',
+      `refs/heads/${this.options.branch}`,
+    ]);
+    const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${this.options.branch}`));
+    return line ? line.slice(0, line.indexOf('\t')) : null;
   }
 
   private explain(err: unknown): string {

@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { positionTree, type DocumentResult } from './documents.js';
 import { LIMITS, type InputLimits } from './limits.js';
 import { parseYamlFile, type YamlIssue, type YMap } from './yaml.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 /** Everything the loader learns from one file on its own, before the cross-document rules. */
 export interface FileAnalysis {
@@ -184,13 +185,6 @@ class MemoryLayer {
       this.bytes -= v.bytes;
     }
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  Object.freeze(value);
-  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
-  return value;
 }
 
 let memory = new MemoryLayer(MEMORY_BYTES);

@@ -16,6 +16,7 @@ import type { BackendInfo } from '../model/backend.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
+import { lastSame } from './same-objects.js';
 
 interface Entry {
   live: string;
@@ -50,10 +51,13 @@ export function planMemoKey(
 const memo = new WeakMap<DesiredState, Entry>();
 const stats = { hits: 0, misses: 0 };
 
-/** The digest of everything in `live`: equal states built the same way give equal keys. */
-export function liveStateKey(live: LiveState): string {
-  return createHash('sha256').update(JSON.stringify(live)).digest('hex');
-}
+/**
+ * The digest of everything in `live`: equal states built the same way give equal keys. A state
+ * of the same frozen objects as the last one has its key without hashing (same-objects.ts).
+ */
+export const liveStateKey: (live: LiveState) => string = lastSame((live) =>
+  createHash('sha256').update(JSON.stringify(live)).digest('hex'),
+);
 
 export function rememberedPlan(desired: DesiredState, key: MemoKey): Plan | null {
   const e = memo.get(desired);

@@ -28,12 +28,14 @@ import type {
 import type {
   BackendInfo,
   ControlPlane,
+  LiveLists,
   CreateQueueRequest,
   RegisterClusterRequest,
 } from '../types.js';
 import { ControlPlaneError } from '../errors.js';
 import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
+import { dropListViews, queueViews, sharedLists } from './list-views.js';
 import { capabilitiesChangeHint, withQueueState } from './capabilities.js';
 import * as core from './state.js';
 import { validateDefaultQueueKey } from './default-queues.js';
@@ -48,6 +50,7 @@ import {
   validateDataPlane,
   validateName,
   validateQueueSpec,
+  validateRegistration,
 } from './validate.js';
 
 export { DEFAULT_POOL_CONTRACT } from './state.js';
@@ -100,6 +103,8 @@ export class EmbeddedControlPlane implements ControlPlane {
     private readonly now: () => number,
     /** The state file when opened read-only (writes are refused). */
     private readonly readOnlyPath: string | null = null,
+    /** Read-only: lets go of the state shared with other readers (state-cache.ts). */
+    private readonly release: () => void = () => undefined,
   ) {}
 
   static async open(opts: EmbeddedOptions): Promise<EmbeddedControlPlane> {
@@ -111,10 +116,12 @@ export class EmbeddedControlPlane implements ControlPlane {
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
     const compact = opts.compactAfter === undefined ? {} : { compactAfter: opts.compactAfter };
-    const { store, state } = opts.readOnly
-      ? { store: null, state: await readStateOnce(opts.path, init) }
+    const read = opts.readOnly ? await readStateOnce(opts.path, init) : null;
+    const { store, state } = read
+      ? { store: null, state: read.state }
       : await StateStore.open(opts.path, init, compact);
     if (opts.capabilities && !sameCapabilities(opts.capabilities, state.capabilities)) {
+      read?.release();
       await store?.close();
       throw new UserError(
         `control-plane state ${opts.path} was created with capabilities ${formatCapabilities(state.capabilities)}, ` +
@@ -124,7 +131,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     }
     return store
       ? new EmbeddedControlPlane(state, store, now)
-      : new EmbeddedControlPlane(state, null, now, opts.path);
+      : new EmbeddedControlPlane(state, null, now, opts.path, read!.release);
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
@@ -153,6 +160,7 @@ export class EmbeddedControlPlane implements ControlPlane {
         `control-plane state ${this.readOnlyPath} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
       );
     }
+    dropListViews(this.state);
     core.applyOp(this.state, op);
     const result = view();
     if (this.store) await this.store.append(op);
@@ -162,6 +170,11 @@ export class EmbeddedControlPlane implements ControlPlane {
   private async read<T>(view: () => T): Promise<T> {
     this.check();
     return view();
+  }
+
+  /** ControlPlane.sharedLists: frozen views, the same while the state is (list-views.ts). */
+  sharedLists(): Promise<LiveLists> {
+    return this.read(() => sharedLists(this.state, this.now()));
   }
 
   capabilities(): Promise<Capabilities> {
@@ -185,10 +198,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   listQueues(): Promise<LiveQueue[]> {
-    return this.read(() => {
-      const now = this.now();
-      return core.listQueues(this.state).map((q) => withQueueState(this.state, q, now));
-    });
+    return this.read(() => queueViews(this.state, this.now()));
   }
 
   getQueue(name: string): Promise<LiveQueue> {
@@ -224,29 +234,8 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
-    const name = validateName('Cluster', request?.name);
-    const unknown = Object.keys(request).filter((k) => !['name', 'pool', 'data_plane'].includes(k));
-    if (unknown.length > 0) {
-      throw new ControlPlaneError(
-        'INVALID_ARGUMENT',
-        `a cluster registration takes name, pool and data_plane; unknown: ${unknown.join(', ')}`,
-        address('Cluster', name),
-        null,
-      );
-    }
-    const pool =
-      request.pool === undefined || request.pool === null
-        ? DEFAULT_POOL
-        : validateName('ClusterPool', request.pool);
-    const dp = request.data_plane;
-    const op: core.Op = {
-      op: 'register_cluster',
-      name,
-      pool,
-      data_plane:
-        dp === undefined || dp === null ? null : validateDataPlane(dp, address('Cluster', name)),
-    };
-    return this.write(op, () => core.getCluster(this.state, name));
+    const op = validateRegistration(request);
+    return this.write(op, () => core.getCluster(this.state, op.name));
   }
 
   async updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
@@ -390,6 +379,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.release();
     await this.store?.close();
   }
 }

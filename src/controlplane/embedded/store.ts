@@ -26,6 +26,13 @@ import { backoffDelay } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import { acquireLockFile, type HeldLockFile } from '../../util/lock-file.js';
 import {
+  forgetCachedState,
+  holdCachedState,
+  rememberState,
+  stateFilesIdentity,
+  takeCachedState,
+} from './state-cache.js';
+import {
   applyOp,
   stateFromJson,
   stateToJson,
@@ -62,6 +69,8 @@ export class StateStore {
   private draining: Promise<void> | null = null;
   private failure: Error | null = null;
   private closed = false;
+  /** The op number after open: a session that journaled nothing leaves the files as they are. */
+  private openedAt = 0;
 
   private constructor(
     readonly path: string,
@@ -83,14 +92,29 @@ export class StateStore {
     await mkdir(dirname(path), { recursive: true });
     const lock = await lockState(path);
     try {
-      const snapshot = await readSnapshot(path);
-      const state = snapshot ? stateFromJson(snapshot.state) : init();
-      let seq = snapshot?.seq ?? 0;
-      seq = await replayJournal(`${path}.journal`, state, seq);
+      // Under the lock nobody else writes: files identical to a state this process read (or
+      // left) hold exactly that state (state-cache.ts).
+      const identity = await stateFilesIdentity(path);
+      const cached = takeCachedState(path, identity);
+      let state: State;
+      let seq: number;
+      let fresh: boolean;
+      if (cached) {
+        ({ state, seq } = cached);
+        fresh = identity.hasSnapshot && identity.journalEmpty;
+      } else {
+        const snapshot = await readSnapshot(path);
+        state = snapshot ? stateFromJson(snapshot.state) : init();
+        const replayed = await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0);
+        seq = replayed.seq;
+        fresh = snapshot !== null && replayed.lines === 0;
+      }
       const journal = await open(`${path}.journal`, 'a');
       const store = new StateStore(path, journal, lock, state, seq, opts.compactAfter ?? 20_000);
-      // Start every session from a fresh snapshot and an empty journal.
-      await store.compact();
+      // Start every session from a fresh snapshot and an empty journal (a snapshot without
+      // journal lines after it already is one: rewriting it would only cost an fsync).
+      if (!fresh) await store.compact();
+      store.openedAt = store.seq;
       return { store, state };
     } catch (err) {
       await lock.release();
@@ -154,9 +178,15 @@ export class StateStore {
     this.closed = true;
     while (this.draining) await this.draining;
     try {
-      if (!this.failure) await this.compact();
+      try {
+        if (!this.failure && this.seq !== this.openedAt) await this.compact();
+      } finally {
+        await this.journal.close();
+      }
+      // Still under the lock: the files are exactly this state.
+      if (this.failure) forgetCachedState(this.path);
+      else rememberState(this.path, await stateFilesIdentity(this.path), this.state, this.seq);
     } finally {
-      await this.journal.close();
       await this.lock.release();
     }
   }
@@ -223,16 +253,28 @@ class ReadRace extends Error {}
  * The state at `path` as of now, read without the writer lock and without writing anything
  * (a missing file is the state `init` makes, in memory only). Retries when a writer compacts
  * at the same moment, with a jittered pause; after several tries it gives up with a message.
+ * Files unchanged since this process last read them give the same state object, shared with
+ * other readers (state-cache.ts): the caller never changes it, and calls `release` when done.
  */
-export async function readStateOnce(path: string, init: () => State): Promise<State> {
+export async function readStateOnce(
+  path: string,
+  init: () => State,
+): Promise<{ state: State; release: () => void }> {
   for (let attempt = 0; ; attempt++) {
+    const identity = await stateFilesIdentity(path);
+    const held = holdCachedState(path, identity);
+    if (held) return held;
     const before = await snapshotIdentity(path);
     const snapshot = await readSnapshot(path);
     const state = snapshot ? stateFromJson(snapshot.state) : init();
     try {
-      await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0, true);
+      const { seq } = await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0, true);
       if ((await snapshotIdentity(path)) !== before) throw new ReadRace();
-      return state;
+      // Kept for the next reader only when nothing moved while it was read.
+      if ((await stateFilesIdentity(path)).key !== identity.key)
+        return { state, release: () => undefined };
+      rememberState(path, identity, state, seq);
+      return holdCachedState(path, identity)!;
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
       // Compactions are rare (every 20,000 ops by default); back off a little and read again.
@@ -259,23 +301,26 @@ async function snapshotIdentity(path: string): Promise<string> {
 }
 
 /**
- * Applies journal lines newer than `seq`; returns the last op number. `contiguous` (readers)
- * insists on op numbers seq+1, seq+2, …: a gap means a writer compacted while we read.
+ * Applies journal lines newer than `seq`; returns the last op number and how many lines the
+ * journal held (a torn last one included). `contiguous` (readers) insists on op numbers seq+1,
+ * seq+2, …: a gap means a writer compacted while we read.
  */
 async function replayJournal(
   path: string,
   state: State,
   seq: number,
   contiguous = false,
-): Promise<number> {
+): Promise<{ seq: number; lines: number }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return seq;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { seq, lines: 0 };
     throw err;
   }
+  if (text === '') return { seq, lines: 0 };
   const lines = text.split('\n');
+  const count = lines.length - (lines[lines.length - 1] === '' ? 1 : 0);
   // The last element is "" after a final newline, or a line cut short by a crash: drop it.
   lines.pop();
   lines.forEach((line, i) => {
@@ -298,7 +343,7 @@ async function replayJournal(
     }
     seq = entry.seq;
   });
-  return seq;
+  return { seq, lines: count };
 }
 
 /** The single-writer lock, with messages that say which state file is in use and what to do. */
