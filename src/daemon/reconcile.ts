@@ -10,9 +10,7 @@
  * - only the leader applies, under the apply lock shared with `poolsync apply`; shutdown,
  *   a lost lease or a lost lock stop new steps, running ones finish (apply).
  */
-import { getHeapStatistics } from 'node:v8';
 import { liveFingerprint } from '../plan/fingerprint.js';
-import { collectGarbage } from '../util/heap.js';
 import { applyStage } from './stages/apply.js';
 import { renderStage } from './stages/render.js';
 import {
@@ -39,14 +37,9 @@ export type {
   ReconcilerOptions,
 } from './stages/context.js';
 
-/** Heap a run may leave behind before the daemon collects it (a 1,000-object run leaves ~5 MB). */
-const RELEASE_AFTER_BYTES = 16 * 1024 * 1024;
-
 export class Reconciler {
   private readonly state: DaemonStatus;
   private runId = 0;
-  /** Heap in use after the last full collection (releaseMemory). */
-  private heapAfterCollection = 0;
   /** Runs in a row that failed transiently (the retry backoff's exponent). */
   private transientFailures = 0;
   private readonly memory: RunMemory = {
@@ -86,15 +79,7 @@ export class Reconciler {
     ctx.enter('record');
     this.scheduleRetry(ctx, outcome);
     recordStage(ctx, id, outcome, startedAt);
-    // After the run's waiters are answered (src/util/heap.ts says why).
-    setImmediate(() => this.releaseMemory());
   };
-
-  /** A full collection once a run left more than RELEASE_AFTER_BYTES of new heap behind. */
-  private releaseMemory(): void {
-    if (getHeapStatistics().used_heap_size - this.heapAfterCollection < RELEASE_AFTER_BYTES) return;
-    if (collectGarbage()) this.heapAfterCollection = getHeapStatistics().used_heap_size;
-  }
 
   /** A failure that may pass is tried again with backoff; the next run resumes from live state. */
   private scheduleRetry(ctx: RunContext, outcome: Outcome): void {

@@ -10,6 +10,7 @@
  * know, comes from one place. test/manifests/yaml-simple.test.ts holds both parsers to the
  * same output on every YAML file of the repository and on thousands of mutations of them.
  */
+import { flatString } from '../util/flat-string.js';
 import { CORE_SCHEMA } from '../util/js-yaml.js';
 import type { InputLimits } from './limits.js';
 import type {
@@ -360,7 +361,11 @@ class SimpleParser {
     this.addBytes(raw.length);
     const value = this.resolvePlain(raw);
     if (value === undefined) throw GIVE_UP;
-    return { kind: 'scalar', value, pos: this.pos(line, at) };
+    return {
+      kind: 'scalar',
+      value: typeof value === 'string' ? flatString(value) : value,
+      pos: this.pos(line, at),
+    };
   }
 
   /** `"text"` without escapes, or `'text'` with `''`; on one line. */
@@ -373,7 +378,7 @@ class SimpleParser {
       const value = text.slice(at + 1, close);
       if (value.includes('\\')) throw GIVE_UP;
       this.addBytes(value.length);
-      return { value, next: close + 1 };
+      return { value: flatString(value), next: close + 1 };
     }
     let value = '';
     let c = at + 1;
@@ -387,7 +392,7 @@ class SimpleParser {
         continue;
       }
       this.addBytes(value.length);
-      return { value, next: close + 1 };
+      return { value: flatString(value), next: close + 1 };
     }
   }
 

@@ -22,6 +22,7 @@ import { type QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { UNMANAGED_REASON } from './pools.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
+import { planEachQueue } from './queue-memo.js';
 
 export function planQueues(ctx: PlanContext): void {
   const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
@@ -32,10 +33,10 @@ export function planQueues(ctx: PlanContext): void {
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
   const drainedBy = drainedForLeaving(ctx);
-  for (const name of [...names].sort()) {
+  planEachQueue(ctx, [...names].sort(), drainedBy, firstRegistration, (name) => {
     const l = ctx.lQueues.get(name) ?? null;
     const target = targetSpec(ctx, name, l);
-    const decision = l
+    return l
       ? withActivation(
           ctx,
           l,
@@ -43,8 +44,7 @@ export function planQueues(ctx: PlanContext): void {
           drainedBy.get(name),
         )
       : planMissingQueue(ctx, name, target, firstRegistration);
-    if (decision) ctx.queues.set(name, decision);
-  }
+  });
 }
 
 function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {

@@ -30,6 +30,16 @@ export function sameObjects(a: object, b: object): boolean {
   return true;
 }
 
+/** True when every list of `state` holds frozen objects only (they cannot change any more). */
+export function allFrozen(state: object): boolean {
+  for (const value of Object.values(state)) {
+    if (!Array.isArray(value)) continue;
+    for (const e of value as unknown[])
+      if (typeof e === 'object' && e !== null && !Object.isFrozen(e)) return false;
+  }
+  return true;
+}
+
 /** `compute(state)`, or the last result when `state` holds the same objects as the last one. */
 export function lastSame<S extends object, V>(compute: (state: S) => V): (state: S) => V {
   let last: { state: S; value: V } | null = null;

@@ -35,7 +35,7 @@ import type {
 import { ControlPlaneError } from '../errors.js';
 import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
-import { dropListViews, queueViews, sharedLists } from './list-views.js';
+import { queueViews, sharedLists, staleListViews } from './list-views.js';
 import { capabilitiesChangeHint, withQueueState } from './capabilities.js';
 import * as core from './state.js';
 import { validateDefaultQueueKey } from './default-queues.js';
@@ -66,6 +66,8 @@ export interface EmbeddedOptions {
   now?: () => number;
   /** Ops journaled before the store compacts into a new snapshot. */
   compactAfter?: number;
+  /** Opening and closing leave a journal shorter than this as it is (StoreOptions). */
+  keepJournal?: number;
   /**
    * Capabilities (domain.md): stored with the state when it is created; for an existing state
    * a different value is refused with the command that changes it. Absent: as stored.
@@ -115,7 +117,10 @@ export class EmbeddedControlPlane implements ControlPlane {
     const init = () => core.initialState(contract, opts.capabilities);
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
-    const compact = opts.compactAfter === undefined ? {} : { compactAfter: opts.compactAfter };
+    const compact = {
+      ...(opts.compactAfter === undefined ? {} : { compactAfter: opts.compactAfter }),
+      ...(opts.keepJournal === undefined ? {} : { keepJournal: opts.keepJournal }),
+    };
     const read = opts.readOnly ? await readStateOnce(opts.path, init) : null;
     const { store, state } = read
       ? { store: null, state: read.state }
@@ -160,7 +165,7 @@ export class EmbeddedControlPlane implements ControlPlane {
         `control-plane state ${this.readOnlyPath} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
       );
     }
-    dropListViews(this.state);
+    staleListViews(this.state);
     core.applyOp(this.state, op);
     const result = view();
     if (this.store) await this.store.append(op);

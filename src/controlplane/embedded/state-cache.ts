@@ -17,11 +17,18 @@
 import { stat } from 'node:fs/promises';
 import type { State } from './state.js';
 
+/** What the journal held when the state was read: whole lines, and whether a torn one followed. */
+export interface JournalShape {
+  lines: number;
+  torn: boolean;
+}
+
 interface Entry {
   identity: string;
   state: State;
   /** The number of the last op the state contains (store.ts). */
   seq: number;
+  journal: JournalShape;
   /** Read-only control planes open on this state. */
   readers: number;
 }
@@ -84,9 +91,10 @@ export function rememberState(
   identity: FilesIdentity,
   state: State,
   seq: number,
+  journal: JournalShape,
 ): void {
   entries.delete(path);
-  entries.set(path, { identity: identity.key, state, seq, readers: 0 });
+  entries.set(path, { identity: identity.key, state, seq, journal, readers: 0 });
   for (const key of entries.keys()) {
     if (entries.size <= MAX_ENTRIES) break;
     entries.delete(key);
@@ -100,11 +108,11 @@ export function rememberState(
 export function takeCachedState(
   path: string,
   identity: FilesIdentity,
-): { state: State; seq: number } | null {
+): { state: State; seq: number; journal: JournalShape } | null {
   const e = entries.get(path);
   if (e === undefined || e.identity !== identity.key || e.readers > 0) return null;
   entries.delete(path);
-  return { state: e.state, seq: e.seq };
+  return { state: e.state, seq: e.seq, journal: e.journal };
 }
 
 /** Forgets the state of `path` (a writer that failed: its state may hold ops never made durable). */

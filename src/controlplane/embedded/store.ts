@@ -31,6 +31,7 @@ import {
   rememberState,
   stateFilesIdentity,
   takeCachedState,
+  type JournalShape,
 } from './state-cache.js';
 import {
   applyOp,
@@ -60,7 +61,15 @@ interface JournalLine {
 export interface StoreOptions {
   /** Compact once the journal holds this many ops (default 20,000). */
   compactAfter?: number;
+  /**
+   * Opening and closing compact only a journal of at least this many ops (default 1,000): a
+   * session that wrote a few (a daemon applying one change) leaves them journaled rather than
+   * rewriting the whole snapshot, which costs the whole state's JSON and two fsyncs.
+   */
+  keepJournal?: number;
 }
+
+const KEEP_JOURNAL = 1_000;
 
 export class StateStore {
   private seq: number;
@@ -79,6 +88,7 @@ export class StateStore {
     private readonly state: State,
     seq: number,
     private readonly compactAfter: number,
+    private readonly keepJournal: number,
   ) {
     this.seq = seq;
   }
@@ -98,22 +108,28 @@ export class StateStore {
       const cached = takeCachedState(path, identity);
       let state: State;
       let seq: number;
-      let fresh: boolean;
-      if (cached) {
-        ({ state, seq } = cached);
-        fresh = identity.hasSnapshot && identity.journalEmpty;
-      } else {
+      let journaled: JournalShape;
+      if (cached) ({ state, seq, journal: journaled } = cached);
+      else {
         const snapshot = await readSnapshot(path);
         state = snapshot ? stateFromJson(snapshot.state) : init();
-        const replayed = await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0);
-        seq = replayed.seq;
-        fresh = snapshot !== null && replayed.lines === 0;
+        ({ seq, ...journaled } = await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0));
       }
       const journal = await open(`${path}.journal`, 'a');
-      const store = new StateStore(path, journal, lock, state, seq, opts.compactAfter ?? 20_000);
-      // Start every session from a fresh snapshot and an empty journal (a snapshot without
-      // journal lines after it already is one: rewriting it would only cost an fsync).
-      if (!fresh) await store.compact();
+      const keep = opts.keepJournal ?? KEEP_JOURNAL;
+      const store = new StateStore(
+        path,
+        journal,
+        lock,
+        state,
+        seq,
+        opts.compactAfter ?? 20_000,
+        keep,
+      );
+      store.journalOps = journaled.lines;
+      // A torn last line (a call that never returned) must go before anything is appended after
+      // it; a missing snapshot is written now; a long journal is folded into a new snapshot.
+      if (!identity.hasSnapshot || journaled.torn || journaled.lines >= keep) await store.compact();
       store.openedAt = store.seq;
       return { store, state };
     } catch (err) {
@@ -179,13 +195,20 @@ export class StateStore {
     while (this.draining) await this.draining;
     try {
       try {
-        if (!this.failure && this.seq !== this.openedAt) await this.compact();
+        if (!this.failure && this.seq !== this.openedAt && this.journalOps >= this.keepJournal)
+          await this.compact();
       } finally {
         await this.journal.close();
       }
       // Still under the lock: the files are exactly this state.
       if (this.failure) forgetCachedState(this.path);
-      else rememberState(this.path, await stateFilesIdentity(this.path), this.state, this.seq);
+      else {
+        const identity = await stateFilesIdentity(this.path);
+        rememberState(this.path, identity, this.state, this.seq, {
+          lines: this.journalOps,
+          torn: false,
+        });
+      }
     } finally {
       await this.lock.release();
     }
@@ -268,12 +291,17 @@ export async function readStateOnce(
     const snapshot = await readSnapshot(path);
     const state = snapshot ? stateFromJson(snapshot.state) : init();
     try {
-      const { seq } = await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0, true);
+      const { seq, ...journal } = await replayJournal(
+        `${path}.journal`,
+        state,
+        snapshot?.seq ?? 0,
+        true,
+      );
       if ((await snapshotIdentity(path)) !== before) throw new ReadRace();
       // Kept for the next reader only when nothing moved while it was read.
       if ((await stateFilesIdentity(path)).key !== identity.key)
         return { state, release: () => undefined };
-      rememberState(path, identity, state, seq);
+      rememberState(path, identity, state, seq, journal);
       return holdCachedState(path, identity)!;
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
@@ -310,17 +338,17 @@ async function replayJournal(
   state: State,
   seq: number,
   contiguous = false,
-): Promise<{ seq: number; lines: number }> {
+): Promise<{ seq: number } & JournalShape> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { seq, lines: 0 };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { seq, lines: 0, torn: false };
     throw err;
   }
-  if (text === '') return { seq, lines: 0 };
+  if (text === '') return { seq, lines: 0, torn: false };
   const lines = text.split('\n');
-  const count = lines.length - (lines[lines.length - 1] === '' ? 1 : 0);
+  const torn = lines[lines.length - 1] !== '';
   // The last element is "" after a final newline, or a line cut short by a crash: drop it.
   lines.pop();
   lines.forEach((line, i) => {
@@ -343,7 +371,7 @@ async function replayJournal(
     }
     seq = entry.seq;
   });
-  return { seq, lines: count };
+  return { seq, lines: lines.length, torn };
 }
 
 /** The single-writer lock, with messages that say which state file is in use and what to do. */
