@@ -25,6 +25,12 @@ export interface OpenOptions {
   defaultPoolContract?: PoolContract;
   /** `file:` only: read the state without the writer lock or any write (plan, export). */
   readOnly?: boolean;
+  /**
+   * `file:` only, for a long-running process that opens the same state again and again (the
+   * daemon): an unchanged state file is not read again, and its reads share frozen objects
+   * (EmbeddedOptions.shareReads).
+   */
+  shareReads?: boolean;
   /** Tuning of the HTTP client (timeouts, retries). */
   http?: Omit<HttpControlPlaneOptions, 'token'>;
   /** `union+` URLs: file holding the Union API key (else env POOLSYNC_UNION_API_KEY). */
@@ -55,6 +61,7 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
       ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
       ...embeddedUrlCapabilities(url),
       ...(opts.readOnly ? { readOnly: true } : {}),
+      ...(opts.shareReads ? { shareReads: true } : {}),
     });
   }
   if (/^union\+https?:\/\//.test(url)) {

@@ -121,11 +121,11 @@ export interface ControlPlane {
   /**
    * Optional: the lists readLiveState reads, as objects shared from read to read and frozen,
    * the same objects for as long as the control plane does not change (the embedded control
-   * plane: list-views.ts). readLiveState takes them when present, so that a long-running
-   * process tells an unchanged state by identity (plan/same-objects.ts). The list methods
-   * above still return copies of their own.
+   * plane opened with shareReads: list-views.ts), or null when this instance does not share.
+   * readLiveState takes them when given, so that a long-running process tells an unchanged
+   * state by identity (plan/same-objects.ts). The list methods still return copies.
    */
-  sharedLists?(): Promise<LiveLists>;
+  sharedLists?(): Promise<LiveLists | null>;
 
   /** Releases connections / file handles / locks. */
   close(): Promise<void>;
@@ -148,17 +148,17 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
   // One Promise.all: a failing read rejects once, with no other read left unobserved.
   const [capabilities, lists] = await Promise.all([
     cp.capabilities(),
-    cp.sharedLists ? cp.sharedLists() : readLists(cp),
+    (async () => (await cp.sharedLists?.()) ?? readLists(cp))(),
   ]);
   const { pools, clusters, queues, assignments, defaultQueues, labels } = lists;
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   return {
     capabilities,
-    pools: [...pools].sort(byName),
-    clusters: [...clusters].sort(byName),
-    queues: [...queues].sort(byName),
-    assignments: [...assignments].sort((a, b) => {
+    pools: sortedCopy(pools, byName),
+    clusters: sortedCopy(clusters, byName),
+    queues: sortedCopy(queues, byName),
+    assignments: sortedCopy(assignments, (a, b) => {
       const ka = [a.project, a.domain, a.workflow ?? ''].join('\u0000');
       const kb = [b.project, b.domain, b.workflow ?? ''].join('\u0000');
       return ka < kb ? -1 : ka > kb ? 1 : 0;
@@ -166,6 +166,13 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
     ...labelsField(labels ?? []),
   };
+}
+
+/** A sorted copy of `list`; most backends list in order already, which is checked first. */
+function sortedCopy<T>(list: readonly T[], compare: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < list.length; i++)
+    if (compare(list[i - 1]!, list[i]!) > 0) return [...list].sort(compare);
+  return [...list];
 }
 
 /** The lists of every kind `cp.backend` has, read in parallel. */

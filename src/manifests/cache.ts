@@ -25,19 +25,12 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:f
 import { dirname, join, resolve } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
-import { positionTree, type DocumentResult } from './documents.js';
+import type { FileAnalysis } from './analysis.js';
+import { rootsRebuilt, withLazyRoots, withoutRoots } from './lazy-roots.js';
 import { LIMITS, type InputLimits } from './limits.js';
-import { parseYamlFile, type YamlIssue, type YMap } from './yaml.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 
-/** Everything the loader learns from one file on its own, before the cross-document rules. */
-export interface FileAnalysis {
-  issues: YamlIssue[];
-  documentCount: number;
-  aliasExpansion: number;
-  aliasBytes: number;
-  documents: DocumentResult[];
-}
+export type { FileAnalysis } from './analysis.js';
 
 const FORMAT = 'poolsync-manifest-cache-2';
 /**
@@ -90,47 +83,6 @@ export function analysisKey(file: string, text: string, limits: InputLimits = LI
     .update('\0')
     .update(text)
     .digest('hex');
-}
-
-/**
- * An entry on disk leaves out each manifest's position tree (`root`): it was most of an
- * entry's bytes, and only an error needs it. The tree is rebuilt from the file's text, which
- * the loader reads anyway to make the key, the first time a rule asks for a position
- * (withLazyRoots).
- */
-function withoutRoots(analysis: FileAnalysis): FileAnalysis {
-  return {
-    ...analysis,
-    documents: analysis.documents.map((d) =>
-      d.manifest ? { ...d, manifest: { ...d.manifest, root: null as unknown as YMap } } : d,
-    ),
-  };
-}
-
-/** The manifests of a disk entry, their `root` parsed again from `text` when first read. */
-function withLazyRoots(
-  analysis: FileAnalysis,
-  text: string,
-  limits: Readonly<InputLimits>,
-): FileAnalysis {
-  let roots: YMap[] | null = null;
-  // The i-th analysed document is the i-th document the parser kept (index.ts analyseFile).
-  const rootAt = (i: number): YMap => {
-    if (roots === null) {
-      stats.rootsRebuilt++;
-      roots = parseYamlFile(text, limits).documents.map((d) => positionTree(d.root as YMap));
-    }
-    return roots[i]!;
-  };
-  analysis.documents.forEach((d, i) => {
-    if (!d.manifest) return;
-    Object.defineProperty(d.manifest, 'root', {
-      get: () => rootAt(i),
-      enumerable: true,
-      configurable: true,
-    });
-  });
-  return analysis;
 }
 
 /** JSON that parses back to the same values, or null (NaN, ±Infinity, undefined in arrays). */
@@ -203,7 +155,7 @@ export function folderResult<T>(key: string): T | null {
 export function rememberFolderResult(key: string, result: unknown): void {
   lastFolder = { key, result };
 }
-const stats = { hits: 0, misses: 0, rootsRebuilt: 0 };
+const stats = { hits: 0, misses: 0 };
 
 /** Drops the in-memory layer (the next load is cold unless the disk has it): tests, benchmarks. */
 export function forgetCachedAnalyses(): void {
@@ -213,7 +165,7 @@ export function forgetCachedAnalyses(): void {
 
 /** Hits, misses and files whose positions were parsed again, since the process started (tests, benchmarks). */
 export function analysisCacheStats(): { hits: number; misses: number; rootsRebuilt: number } {
-  return { ...stats };
+  return { ...stats, rootsRebuilt: rootsRebuilt() };
 }
 
 /** One load's view of the cache: look up, remember misses, then write them out once. */

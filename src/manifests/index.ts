@@ -14,7 +14,7 @@ import { heapBudget, overBudget, readAhead } from './memory-budget.js';
 import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles } from './walk.js';
-import { parseYamlFile } from './yaml.js';
+import { readYamlFile } from './read-yaml.js';
 import {
   AnalysisCache,
   analysisKey,
@@ -22,6 +22,7 @@ import {
   rememberFolderResult,
   type FileAnalysis,
 } from './cache.js';
+import { withPositionsOnDemand } from './lazy-roots.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 
 export type {
@@ -38,13 +39,15 @@ export { manifestCacheDir } from './cache.js';
 
 /** One file on its own: parse, then each document's envelope and schema. */
 function analyseFile(file: string, text: string, limits: InputLimits): FileAnalysis {
-  const parsed = parseYamlFile(text, limits);
+  const { file: parsed, results } = readYamlFile(text, limits, (doc) =>
+    readDocument(file, doc.root),
+  );
   return {
     issues: parsed.issues,
     documentCount: parsed.documentCount,
     aliasExpansion: parsed.aliasExpansion,
     aliasBytes: parsed.aliasBytes,
-    documents: parsed.documents.map((doc) => readDocument(file, doc.root)),
+    documents: results,
   };
 }
 
@@ -131,6 +134,8 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     if (!parsed) {
       parsed = analyseFile(file, read.text, limits);
       cache.set(key, parsed, read.text.length);
+      // The daemon's memory layer keeps the trees with the analyses it keeps; others drop them.
+      if (!cache.inMemory) parsed = withPositionsOnDemand(parsed, read.text, limits);
     }
     for (const issue of parsed.issues) {
       errors.push({

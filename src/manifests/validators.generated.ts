@@ -7436,7 +7436,7 @@ const schema39 = {
           type: 'integer',
           minimum: 1,
           description:
-            'Bytes per manifest file, checked before reading (default 4194304 = 4 MiB, at most 67108864 = 64 MiB).',
+            'Bytes per manifest file, checked before reading (default 1048576 = 1 MiB, at most 67108864 = 64 MiB).',
         },
         document_bytes: {
           type: 'integer',
@@ -7447,7 +7447,7 @@ const schema39 = {
         documents: {
           type: 'integer',
           minimum: 1,
-          description: 'Non-empty documents in the folder (default 250000, at most 1000000).',
+          description: 'Non-empty documents in the folder (default 150000, at most 1000000).',
         },
       },
     },

@@ -13,39 +13,35 @@
 import type { ClusterDataPlane, PoolContract, QueueSpec } from '../model/common.js';
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import { sha256 } from './forms.js';
+import { createHash } from 'node:crypto';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { lastSame } from './same-objects.js';
 
-const contractKey = (c: PoolContract) => [
-  c.object_store_ref.uri,
-  c.object_store_ref.endpoint ?? '',
-  c.secret_store.type,
-  c.secret_store.locator,
-  c.image_registry?.locator ?? null,
-];
-const dataPlaneKey = (d: ClusterDataPlane | null) =>
+/**
+ * Each entry's JSON written directly, as JSON.stringify writes the array it stands for (an
+ * undefined element is null there): no arrays are built for 100,000 objects only to be
+ * serialised. fingerprint.test.ts checks them against JSON.stringify.
+ */
+const v = (x: unknown): string => (x === undefined ? 'null' : JSON.stringify(x));
+export const contractJson = (c: PoolContract): string =>
+  `[${v(c.object_store_ref.uri)},${v(c.object_store_ref.endpoint ?? '')},${v(c.secret_store.type)},` +
+  `${v(c.secret_store.locator)},${v(c.image_registry?.locator ?? null)}]`;
+export const dataPlaneJson = (d: ClusterDataPlane | null): string =>
   d === null
-    ? null
-    : [
-        d.object_store_uri ?? null,
-        d.secret_store?.type ?? null,
-        d.secret_store?.locator ?? null,
-        d.image_registry ?? null,
-      ];
-const annotationsKey = (a: Annotations) =>
-  Object.keys(a)
+    ? 'null'
+    : `[${v(d.object_store_uri ?? null)},${v(d.secret_store?.type ?? null)},` +
+      `${v(d.secret_store?.locator ?? null)},${v(d.image_registry ?? null)}]`;
+export const annotationsJson = (a: Annotations): string => {
+  const keys = Object.keys(a);
+  if (keys.length === 0) return '[]';
+  return `[${keys
     .sort()
-    .map((k) => [k, a[k]]);
-const specKey = (s: QueueSpec) => [
-  s.pool,
-  s.clusters,
-  s.run_concurrency,
-  s.action_concurrency,
-  s.depth,
-  s.priority,
-  s.fairness,
-];
+    .map((k) => `[${v(k)},${v(a[k])}]`)
+    .join(',')}]`;
+};
+export const specJson = (s: QueueSpec): string =>
+  `[${v(s.pool)},${v(s.clusters)},${v(s.run_concurrency)},${v(s.action_concurrency)},` +
+  `${v(s.depth)},${v(s.priority)},${v(s.fairness)}]`;
 
 /** Entries' JSON by object, one map per kind of entry (a live and a desired entry differ). */
 type Fragments = WeakMap<object, string>;
@@ -61,66 +57,92 @@ const kinds = {
   lAssignment: new WeakMap(),
 } satisfies Record<string, Fragments>;
 
-/** `[entry(o) for o in list]` as JSON, each entry's JSON kept for frozen objects. */
-function list<T extends object>(
-  items: readonly T[],
-  memo: Fragments,
-  entry: (o: T) => unknown,
-): string {
-  const parts = new Array<string>(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const o = items[i]!;
-    let json = memo.get(o);
-    if (json === undefined) {
-      json = JSON.stringify(entry(o));
-      if (Object.isFrozen(o)) memo.set(o, json);
-    }
-    parts[i] = json;
+/**
+ * JSON text fed to sha256 in pieces of ~64 KB: the digest of the whole text, without the whole
+ * text in memory (~15 MB at 100,000 objects, the same again for its parts).
+ */
+class JsonDigest {
+  private readonly hash = createHash('sha256');
+  private parts: string[] = [];
+  private size = 0;
+
+  push(text: string): void {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= 65_536) this.flush();
   }
-  return `[${parts.join(',')}]`;
+
+  /** The JSON array of `entry(o)` (each an entry's JSON) for each item; kept for frozen ones. */
+  list<T extends object>(items: readonly T[], memo: Fragments, entry: (o: T) => string): void {
+    this.push('[');
+    for (let i = 0; i < items.length; i++) {
+      const o = items[i]!;
+      const frozen = Object.isFrozen(o);
+      let json = frozen ? memo.get(o) : undefined;
+      if (json === undefined) {
+        json = entry(o);
+        if (frozen) memo.set(o, json);
+      }
+      if (i > 0) this.push(',');
+      this.push(json);
+    }
+    this.push(']');
+  }
+
+  digest(): string {
+    this.flush();
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+
+  private flush(): void {
+    if (this.parts.length === 0) return;
+    this.hash.update(this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+  }
 }
 
 export function desiredFingerprint(desired: DesiredState, commit: string | null): string {
-  const parts = [
-    JSON.stringify(['desired/1', commit, desired.config.prune]).slice(1, -1),
-    list(desired.pools, kinds.dPool, (p) => [
-      p.name,
-      contractKey(p.contract),
-      annotationsKey(p.annotations),
-    ]),
-    list(desired.clusters, kinds.dCluster, (c) => [
-      c.name,
-      c.pool,
-      c.enabled,
-      dataPlaneKey(c.data_plane),
-      annotationsKey(c.annotations),
-    ]),
-    list(desired.queues, kinds.dQueue, (q) => [
-      q.name,
-      specKey(q.spec),
-      annotationsKey(q.annotations),
-    ]),
-    list(desired.assignments, kinds.dAssignment, (a) => [
-      a.project,
-      a.domain,
-      a.workflow,
-      a.pool,
-      annotationsKey(a.annotations),
-    ]),
-  ];
+  const h = new JsonDigest();
+  h.push(JSON.stringify(['desired/1', commit, desired.config.prune]).slice(0, -1));
+  h.push(',');
+  h.list(
+    desired.pools,
+    kinds.dPool,
+    (p) => `[${v(p.name)},${contractJson(p.contract)},${annotationsJson(p.annotations)}]`,
+  );
+  h.push(',');
+  h.list(
+    desired.clusters,
+    kinds.dCluster,
+    (c) =>
+      `[${v(c.name)},${v(c.pool)},${v(c.enabled)},${dataPlaneJson(c.data_plane)},${annotationsJson(c.annotations)}]`,
+  );
+  h.push(',');
+  h.list(
+    desired.queues,
+    kinds.dQueue,
+    (q) => `[${v(q.name)},${specJson(q.spec)},${annotationsJson(q.annotations)}]`,
+  );
+  h.push(',');
+  h.list(
+    desired.assignments,
+    kinds.dAssignment,
+    (a) =>
+      `[${v(a.project)},${v(a.domain)},${v(a.workflow)},${v(a.pool)},${annotationsJson(a.annotations)}]`,
+  );
   // Only when present, so the fingerprints of repositories without the kind are unchanged.
   if (desired.default_queues?.length) {
-    parts.push(
-      list(desired.default_queues, kinds.dDefaultQueue, (d) => [
-        d.project,
-        d.domain,
-        d.queue,
-        annotationsKey(d.annotations),
-      ]),
+    h.push(',');
+    h.list(
+      desired.default_queues,
+      kinds.dDefaultQueue,
+      (d) => `[${v(d.project)},${v(d.domain)},${v(d.queue)},${annotationsJson(d.annotations)}]`,
     );
   }
-  parts.push(...labelsKey(desired.execution_cluster_labels));
-  return sha256(`[${parts.join(',')}]`);
+  for (const l of labelsKey(desired.execution_cluster_labels)) h.push(`,${l}`);
+  h.push(']');
+  return h.digest();
 }
 
 /** The last live state's fingerprint is reused while the state holds the same frozen objects. */
@@ -128,20 +150,30 @@ export const liveFingerprint: (live: LiveState) => string = lastSame(computeLive
 
 function computeLiveFingerprint(live: LiveState): string {
   const caps = live.capabilities;
-  const parts = [
+  const h = new JsonDigest();
+  h.push(
     JSON.stringify([
       'live/1',
       [caps.drain, caps.queue_delete, caps.pool_update, caps.cluster_move],
-    ]).slice(1, -1),
-    list(live.pools, kinds.lPool, (p) => [p.name, contractKey(p.contract)]),
-    list(live.clusters, kinds.lCluster, (c) => [c.name, c.pool, c.enabled]),
-    list(live.queues, kinds.lQueue, (q) => [q.name, specKey(q), q.cluster_managed]),
-    list(live.assignments, kinds.lAssignment, (a) => [a.project, a.domain, a.workflow, a.pool]),
-  ];
+    ]).slice(0, -1),
+  );
+  h.push(',');
+  h.list(live.pools, kinds.lPool, (p) => `[${v(p.name)},${contractJson(p.contract)}]`);
+  h.push(',');
+  h.list(live.clusters, kinds.lCluster, (c) => `[${v(c.name)},${v(c.pool)},${v(c.enabled)}]`);
+  h.push(',');
+  h.list(live.queues, kinds.lQueue, (q) => `[${v(q.name)},${specJson(q)},${v(q.cluster_managed)}]`);
+  h.push(',');
+  h.list(
+    live.assignments,
+    kinds.lAssignment,
+    (a) => `[${v(a.project)},${v(a.domain)},${v(a.workflow)},${v(a.pool)}]`,
+  );
   if (live.default_queues?.length)
-    parts.push(JSON.stringify(live.default_queues.map((d) => [d.project, d.domain, d.queue])));
-  parts.push(...labelsKey(live.execution_cluster_labels));
-  return sha256(`[${parts.join(',')}]`);
+    h.push(`,${JSON.stringify(live.default_queues.map((d) => [d.project, d.domain, d.queue]))}`);
+  for (const l of labelsKey(live.execution_cluster_labels)) h.push(`,${l}`);
+  h.push(']');
+  return h.digest();
 }
 
 /** Execution cluster labels' JSON, only when there are any (fingerprints of states without them stay as they were). */

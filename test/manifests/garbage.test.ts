@@ -113,7 +113,7 @@ describe('garbage in, structured errors out', () => {
       ['V5', 'c.yaml'],
     ]);
     expect(r.errors[0]!.message).toMatch(
-      /^file is 4,194,307 bytes \(4 MiB\), over the limit of 4,194,304 bytes \(4 MiB\)/,
+      /^file is 1,048,579 bytes \(1 MiB\), over the limit of 1,048,576 bytes \(1 MiB\)/,
     );
   });
 
@@ -125,7 +125,7 @@ describe('garbage in, structured errors out', () => {
     expect(r.counts.documents).toBe(LIMITS.maxDocuments + 1);
     const limit = r.errors.filter((e) => e.code === 'LIMIT');
     expect(limit.map((e) => e.file)).toEqual(['b.yaml']);
-    expect(limit[0]!.message).toContain('more than 250,000 documents');
+    expect(limit[0]!.message).toContain('more than 150,000 documents');
   });
 
   it('an alias bomb ("billion laughs") is a LIMIT error at the alias that crosses the line', async () => {

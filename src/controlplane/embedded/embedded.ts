@@ -69,6 +69,11 @@ export interface EmbeddedOptions {
   /** Opening and closing leave a journal shorter than this as it is (StoreOptions). */
   keepJournal?: number;
   /**
+   * A long-running process opening the state again and again: unchanged files are not read
+   * again (state-cache.ts); sharedLists gives the same frozen objects meanwhile (list-views.ts).
+   */
+  shareReads?: boolean;
+  /**
    * Capabilities (domain.md): stored with the state when it is created; for an existing state
    * a different value is refused with the command that changes it. Absent: as stored.
    */
@@ -100,13 +105,14 @@ export class EmbeddedControlPlane implements ControlPlane {
   private closed = false;
 
   private constructor(
-    private readonly state: core.State,
+    private state: core.State,
     private readonly store: StateStore | null,
     private readonly now: () => number,
     /** The state file when opened read-only (writes are refused). */
     private readonly readOnlyPath: string | null = null,
     /** Read-only: lets go of the state shared with other readers (state-cache.ts). */
     private readonly release: () => void = () => undefined,
+    private readonly shareReads = false,
   ) {}
 
   static async open(opts: EmbeddedOptions): Promise<EmbeddedControlPlane> {
@@ -117,14 +123,12 @@ export class EmbeddedControlPlane implements ControlPlane {
     const init = () => core.initialState(contract, opts.capabilities);
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
-    const compact = {
-      ...(opts.compactAfter === undefined ? {} : { compactAfter: opts.compactAfter }),
-      ...(opts.keepJournal === undefined ? {} : { keepJournal: opts.keepJournal }),
-    };
-    const read = opts.readOnly ? await readStateOnce(opts.path, init) : null;
+    const shared = opts.shareReads === true;
+    const storeOptions = { compactAfter: opts.compactAfter, keepJournal: opts.keepJournal, shared };
+    const read = opts.readOnly ? await readStateOnce(opts.path, init, shared) : null;
     const { store, state } = read
       ? { store: null, state: read.state }
-      : await StateStore.open(opts.path, init, compact);
+      : await StateStore.open(opts.path, init, storeOptions);
     if (opts.capabilities && !sameCapabilities(opts.capabilities, state.capabilities)) {
       read?.release();
       await store?.close();
@@ -134,9 +138,14 @@ export class EmbeddedControlPlane implements ControlPlane {
           `to use the stored ones, or change them with \`${capabilitiesChangeHint(opts.path, opts.capabilities)}\``,
       );
     }
-    return store
-      ? new EmbeddedControlPlane(state, store, now)
-      : new EmbeddedControlPlane(state, null, now, opts.path, read!.release);
+    return new EmbeddedControlPlane(
+      state,
+      store,
+      now,
+      store ? null : opts.path,
+      read?.release,
+      shared,
+    );
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
@@ -177,9 +186,9 @@ export class EmbeddedControlPlane implements ControlPlane {
     return view();
   }
 
-  /** ControlPlane.sharedLists: frozen views, the same while the state is (list-views.ts). */
-  sharedLists(): Promise<LiveLists> {
-    return this.read(() => sharedLists(this.state, this.now()));
+  /** ControlPlane.sharedLists: with shareReads, frozen views, the same while the state is. */
+  sharedLists(): Promise<LiveLists | null> {
+    return this.read(() => (this.shareReads ? sharedLists(this.state, this.now()) : null));
   }
 
   capabilities(): Promise<Capabilities> {
@@ -386,5 +395,6 @@ export class EmbeddedControlPlane implements ControlPlane {
     this.closed = true;
     this.release();
     await this.store?.close();
+    this.state = core.initialState(core.DEFAULT_POOL_CONTRACT); // its memory goes now
   }
 }

@@ -8,10 +8,10 @@
  *   (group commit), so an apply of thousands of calls never rewrites the whole state per call
  *   (quality.md). A SIGKILL can only leave a partial *last* line: it belongs to a call that
  *   never returned, and is dropped on the next open.
- * - When the journal grows past a limit (and on open and close) the state is compacted into a
- *   new snapshot that records the last op number it contains; journal lines at or below that
- *   number are skipped on replay, so a crash between the rename and the journal truncation
- *   replays nothing twice.
+ * - When the journal grows past a limit (and on open and close, once it holds `keepJournal`
+ *   ops) the state is compacted into a new snapshot that records the last op number it
+ *   contains; journal lines at or below that number are skipped on replay, so a crash between
+ *   the rename and the journal truncation replays nothing twice.
  * - PATH.lock holds the pid of the single writer (util/lock-file.ts). A lock whose holder no
  *   longer runs is taken over (by one process only, when several try at once); a live one is
  *   a clear error naming the holder.
@@ -19,7 +19,7 @@
  *   reads the snapshot, then the journal lines after it. A writer compacting in between would
  *   leave a gap in the op numbers (or replace the snapshot): the reader notices and reads again.
  */
-import { open, readFile, rename, mkdir, stat, type FileHandle } from 'node:fs/promises';
+import { open, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname, basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../util/backoff.js';
@@ -33,30 +33,18 @@ import {
   takeCachedState,
   type JournalShape,
 } from './state-cache.js';
+import { stateFromJson, stateToJson, type Op, type State } from './state.js';
 import {
-  applyOp,
-  stateFromJson,
-  stateToJson,
-  type Op,
-  type State,
-  type StateJson,
-} from './state.js';
-
-const FORMAT = 'poolsync-control-plane';
-const VERSION = 1;
-
-interface Snapshot {
-  format: typeof FORMAT;
-  version: typeof VERSION;
-  /** Number of the last journaled op this snapshot contains. */
-  seq: number;
-  state: StateJson;
-}
-
-interface JournalLine {
-  seq: number;
-  op: Op;
-}
+  FORMAT,
+  ReadRace,
+  VERSION,
+  readSnapshot,
+  replayJournal,
+  snapshotIdentity,
+  writeFileAtomic,
+  type JournalLine,
+  type Snapshot,
+} from './state-files.js';
 
 export interface StoreOptions {
   /** Compact once the journal holds this many ops (default 20,000). */
@@ -67,6 +55,8 @@ export interface StoreOptions {
    * rewriting the whole snapshot, which costs the whole state's JSON and two fsyncs.
    */
   keepJournal?: number;
+  /** Take the state from, and give it back to, this process's state cache (state-cache.ts). */
+  shared?: boolean;
 }
 
 const KEEP_JOURNAL = 1_000;
@@ -87,8 +77,7 @@ export class StateStore {
     private readonly lock: HeldLockFile,
     private readonly state: State,
     seq: number,
-    private readonly compactAfter: number,
-    private readonly keepJournal: number,
+    private readonly opts: Required<StoreOptions>,
   ) {
     this.seq = seq;
   }
@@ -105,7 +94,7 @@ export class StateStore {
       // Under the lock nobody else writes: files identical to a state this process read (or
       // left) hold exactly that state (state-cache.ts).
       const identity = await stateFilesIdentity(path);
-      const cached = takeCachedState(path, identity);
+      const cached = opts.shared ? takeCachedState(path, identity) : null;
       let state: State;
       let seq: number;
       let journaled: JournalShape;
@@ -117,15 +106,11 @@ export class StateStore {
       }
       const journal = await open(`${path}.journal`, 'a');
       const keep = opts.keepJournal ?? KEEP_JOURNAL;
-      const store = new StateStore(
-        path,
-        journal,
-        lock,
-        state,
-        seq,
-        opts.compactAfter ?? 20_000,
-        keep,
-      );
+      const store = new StateStore(path, journal, lock, state, seq, {
+        compactAfter: opts.compactAfter ?? 20_000,
+        keepJournal: keep,
+        shared: opts.shared === true,
+      });
       store.journalOps = journaled.lines;
       // A torn last line (a call that never returned) must go before anything is appended after
       // it; a missing snapshot is written now; a long journal is folded into a new snapshot.
@@ -160,7 +145,7 @@ export class StateStore {
         await this.journal.write(batch.map((p) => p.line).join(''));
         await this.journal.datasync();
         this.journalOps += batch.length;
-        if (this.journalOps >= this.compactAfter) await this.compact();
+        if (this.journalOps >= this.opts.compactAfter) await this.compact();
         for (const p of batch) p.resolve();
       } catch (err) {
         // The in-memory state now holds ops that may not be durable: refuse all further writes.
@@ -195,13 +180,13 @@ export class StateStore {
     while (this.draining) await this.draining;
     try {
       try {
-        if (!this.failure && this.seq !== this.openedAt && this.journalOps >= this.keepJournal)
+        if (!this.failure && this.seq !== this.openedAt && this.journalOps >= this.opts.keepJournal)
           await this.compact();
       } finally {
         await this.journal.close();
       }
       // Still under the lock: the files are exactly this state.
-      if (this.failure) forgetCachedState(this.path);
+      if (this.failure || !this.opts.shared) forgetCachedState(this.path);
       else {
         const identity = await stateFilesIdentity(this.path);
         rememberState(this.path, identity, this.state, this.seq, {
@@ -215,63 +200,6 @@ export class StateStore {
   }
 }
 
-async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  // The rename itself is durable only once the folder is synced.
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
-async function readSnapshot(path: string): Promise<Snapshot | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(
-      `${path} is not a poolsync control-plane state file (invalid JSON: ${(err as Error).message}); restore it from a backup or point --state elsewhere`,
-    );
-  }
-  const s = parsed as Partial<Snapshot>;
-  if (
-    s.format !== FORMAT ||
-    typeof s.seq !== 'number' ||
-    typeof s.state !== 'object' ||
-    s.state === null
-  ) {
-    throw new UserError(
-      `${path} is not a poolsync control-plane state file (format "${String(s.format)}")`,
-    );
-  }
-  if (s.version !== VERSION) {
-    throw new UserError(
-      `${path} has state format version ${String(s.version)}; this poolsync reads version ${VERSION}`,
-    );
-  }
-  return s as Snapshot;
-}
-
-/** The snapshot was replaced, or journal lines are missing, while a reader read them. */
-class ReadRace extends Error {}
-
 /**
  * The state at `path` as of now, read without the writer lock and without writing anything
  * (a missing file is the state `init` makes, in memory only). Retries when a writer compacts
@@ -282,10 +210,11 @@ class ReadRace extends Error {}
 export async function readStateOnce(
   path: string,
   init: () => State,
+  shared = false,
 ): Promise<{ state: State; release: () => void }> {
   for (let attempt = 0; ; attempt++) {
     const identity = await stateFilesIdentity(path);
-    const held = holdCachedState(path, identity);
+    const held = shared ? holdCachedState(path, identity) : null;
     if (held) return held;
     const before = await snapshotIdentity(path);
     const snapshot = await readSnapshot(path);
@@ -299,7 +228,7 @@ export async function readStateOnce(
       );
       if ((await snapshotIdentity(path)) !== before) throw new ReadRace();
       // Kept for the next reader only when nothing moved while it was read.
-      if ((await stateFilesIdentity(path)).key !== identity.key)
+      if (!shared || (await stateFilesIdentity(path)).key !== identity.key)
         return { state, release: () => undefined };
       rememberState(path, identity, state, seq, journal);
       return holdCachedState(path, identity)!;
@@ -316,62 +245,6 @@ export async function readStateOnce(
       await sleep(backoffDelay(attempt + 1, 2, 100));
     }
   }
-}
-
-async function snapshotIdentity(path: string): Promise<string> {
-  try {
-    const s = await stat(path, { bigint: true });
-    return `${s.ino}:${s.mtimeNs}:${s.size}`;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
-    throw err;
-  }
-}
-
-/**
- * Applies journal lines newer than `seq`; returns the last op number and how many lines the
- * journal held (a torn last one included). `contiguous` (readers) insists on op numbers seq+1,
- * seq+2, …: a gap means a writer compacted while we read.
- */
-async function replayJournal(
-  path: string,
-  state: State,
-  seq: number,
-  contiguous = false,
-): Promise<{ seq: number } & JournalShape> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { seq, lines: 0, torn: false };
-    throw err;
-  }
-  if (text === '') return { seq, lines: 0, torn: false };
-  const lines = text.split('\n');
-  const torn = lines[lines.length - 1] !== '';
-  // The last element is "" after a final newline, or a line cut short by a crash: drop it.
-  lines.pop();
-  lines.forEach((line, i) => {
-    let entry: JournalLine;
-    try {
-      entry = JSON.parse(line) as JournalLine;
-    } catch {
-      throw new UserError(
-        `${path}:${i + 1}: the control-plane journal is corrupt (not JSON); restore from a backup`,
-      );
-    }
-    if (entry.seq <= seq) return;
-    if (contiguous && entry.seq !== seq + 1) throw new ReadRace();
-    try {
-      applyOp(state, entry.op);
-    } catch (err) {
-      throw new UserError(
-        `${path}:${i + 1}: journaled op "${entry.op.op}" no longer applies: ${(err as Error).message}`,
-      );
-    }
-    seq = entry.seq;
-  });
-  return { seq, lines: lines.length, torn };
 }
 
 /** The single-writer lock, with messages that say which state file is in use and what to do. */
