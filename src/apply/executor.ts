@@ -288,16 +288,23 @@ function countChanges(plan: Plan, steps: StepResult[]): ApplyCounts {
     }
     const key = ACTION_COUNT[change.action];
     if (key === undefined) continue;
-    const isWait = (s: StepResult) => s.op === 'wait_idle' || s.op === 'wait_drained';
-    const own = (byTarget.get(change.address) ?? []).filter((s) => !isWait(s));
-    const cause = change.caused_by
-      ? (byTarget.get(change.caused_by) ?? []).filter((s) => !isWait(s))
-      : [];
-    const relevant = own.length > 0 ? own : cause;
-    const applied = relevant.length > 0 ? relevant.every((s) => s.status === 'done') : allDone;
+    const own = callsDone(byTarget.get(change.address));
+    const applied =
+      own ?? (change.caused_by ? callsDone(byTarget.get(change.caused_by)) : null) ?? allDone;
     if (applied) counts[key]++;
   }
   return counts;
+}
+
+/** Whether every call step (waits aside) of a target is done; null when it has none. */
+function callsDone(steps: readonly StepResult[] | undefined): boolean | null {
+  let any = false;
+  for (const s of steps ?? []) {
+    if (s.op === 'wait_idle' || s.op === 'wait_drained') continue;
+    if (s.status !== 'done') return false;
+    any = true;
+  }
+  return any ? true : null;
 }
 
 const ACTION_COUNT: Partial<Record<string, keyof ApplyCounts>> = {
