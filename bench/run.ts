@@ -13,86 +13,38 @@ import { createRequire } from 'node:module';
 import type * as JsYaml from 'js-yaml';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { EmbeddedControlPlane } from '../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../src/controlplane/types.js';
 import { loadRepository } from '../src/manifests/index.js';
 import { computePlan } from '../src/plan/index.js';
-import { applyBoundMs, stepGraphShape, type StepGraphShape } from './lib/bound.js';
+import type { Plan } from '../src/model/plan.js';
 import { resolveCli, type Cli } from './lib/cli.js';
-import { measureDaemon } from './lib/daemon.js';
+import { cpuPerRun, measureDaemon } from './lib/daemon.js';
 import { measureDaemonMemory, measureOneChange, phaseMedians } from './lib/daemon-rows.js';
 import { measureExecutor } from './lib/executor.js';
 import { commitAll } from './lib/git.js';
-import {
-  TimeoutError,
-  formatBytes,
-  formatMs,
-  median,
-  rssSource,
-  runProcess,
-  type ProcessRun,
-} from './lib/measure.js';
+import { formatBytes, formatMs, median, rssSource, runProcess } from './lib/measure.js';
 import { declaredDataPlane, driftModel, generateScaleModel, type ScaleModel } from './lib/scale.js';
 import { seedControlPlane } from './lib/seed.js';
 import { startServer } from './lib/server.js';
-import {
-  prepareTerraformDir,
-  resetTerraformState,
-  terraformVersion,
-  writeTerraformState,
-  type TerraformDir,
-} from './lib/terraform.js';
+import { terraformVersion } from './lib/terraform.js';
+import { terraformRows } from './lib/terraform-rows.js';
+import { httpApplyRows } from './lib/http-apply-rows.js';
 import { writeRepository } from './lib/yaml-writer.js';
+import {
+  loadNow,
+  parseOptions,
+  renderTable,
+  repeat,
+  type Options,
+  type Row,
+  type Sink,
+  type TargetRow,
+} from './lib/rows.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FLOOR_SCRIPT = join(import.meta.dirname, 'floor-parse.mjs');
 const MB = 1024 * 1024;
-
-interface Options {
-  sizes: number[];
-  runs: number;
-  /** Runs of the slow rows (apply, Terraform) at N >= 10,000. */
-  slowRuns: number;
-  latencyMs: number;
-  parallelism: number[];
-  terraform: boolean;
-  /** Largest N for which `terraform apply` runs (it is quadratic: 10,000 takes many minutes). */
-  terraformApplyMax: number;
-  terraformTimeoutMs: number;
-  tsx: boolean;
-  keep: boolean;
-  out: string | null;
-  only: Set<string> | null;
-  /** No-op reconciles of the daemon memory row. */
-  daemonRuns: number;
-}
-
-interface Row {
-  n: number;
-  name: string;
-  /** Median, ms; null when not measured. */
-  ms: number | null;
-  /** Median user + system CPU time, ms, when known. */
-  cpuMs?: number | null;
-  runs: number;
-  peakRss: number | null;
-  target: string;
-  /** true met, false missed, null no target. */
-  met: boolean | null;
-  notes: string;
-}
-
-/** One target of issue 15, judged on numbers measured in this run. */
-interface TargetRow {
-  target: string;
-  n: number;
-  measured: string;
-  floor: string;
-  ratio: string;
-  met: boolean | null;
-  notes: string;
-}
 
 /** Rows that are slow or need a server and are not run at this N and above. */
 const HUGE = 100_000;
@@ -102,92 +54,14 @@ const { loadAll } = createRequire(import.meta.url)('js-yaml') as typeof JsYaml;
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: 'boolean', default: false },
-      sizes: { type: 'string' },
-      runs: { type: 'string' },
-      'slow-runs': { type: 'string', default: '1' },
-      'daemon-runs': { type: 'string' },
-      latency: { type: 'string', default: '20' },
-      parallelism: { type: 'string', default: '8,16,32,128' },
-      'no-terraform': { type: 'boolean', default: false },
-      'terraform-apply-max': { type: 'string', default: '1000' },
-      'terraform-timeout': { type: 'string', default: '300' },
-      tsx: { type: 'boolean', default: false },
-      keep: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      only: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(`Usage: npm run bench -- [options]
-
-  --quick                    N = 1,000 and 1 run per row (smoke test, ~1 min)
-  --sizes 1000,10000         object counts to measure (default 1000,10000,100000)
-  --runs N                   runs per row; the table shows medians (default 5, --quick 1)
-  --slow-runs N              runs of apply and Terraform rows at N >= 10,000 (default 1)
-  --daemon-runs N            no-op reconciles of the daemon memory row at 10,000 (default 1000, --quick 20)
-  --latency MS               latency injected into the HTTP control plane (default 20)
-  --parallelism 8,32,128     HTTP apply parallelism levels (default 8,16,32,128)
-  --no-terraform             skip the Terraform rows
-  --terraform-apply-max N    largest N for \`terraform apply\` (default 1000; it is quadratic)
-  --terraform-timeout S      a Terraform run longer than this is stopped and reported (default 300)
-  --only validate,plan,...   rows to run: floor, validate, plan, drift, warm, http, apply-file, apply,
-                             executor, daemon, terraform
-  --tsx                      measure \`node --import tsx src/cli/main.ts\` instead of dist/
-  --keep                     keep the temporary folders (printed at the end)
-  --out FILE                 also write the table to FILE
-`);
-    process.exit(0);
-  }
-  const ints = (text: string, flag: string) =>
-    text.split(',').map((s) => {
-      const n = Number(s.trim());
-      if (!Number.isInteger(n) || n <= 0)
-        throw new Error(`${flag}: "${s}" is not a positive integer`);
-      return n;
-    });
-  const one = (text: string, flag: string) => ints(text, flag)[0]!;
-  const quick = values.quick;
-  return {
-    sizes: ints(values.sizes ?? (quick ? '1000' : '1000,10000,100000'), '--sizes'),
-    runs: one(values.runs ?? (quick ? '1' : '5'), '--runs'),
-    slowRuns: one(values['slow-runs'], '--slow-runs'),
-    daemonRuns: one(values['daemon-runs'] ?? (quick ? '20' : '1000'), '--daemon-runs'),
-    latencyMs: one(values.latency, '--latency'),
-    parallelism: ints(values.parallelism, '--parallelism'),
-    terraform: !values['no-terraform'],
-    terraformApplyMax: one(values['terraform-apply-max'], '--terraform-apply-max'),
-    terraformTimeoutMs: one(values['terraform-timeout'], '--terraform-timeout') * 1000,
-    tsx: values.tsx,
-    keep: values.keep,
-    out: values.out ?? null,
-    only: values.only ? new Set(values.only.split(',').map((s) => s.trim())) : null,
-  };
-}
-
-/** Repeats a process `runs` times: median time, highest peak RSS. */
-async function repeat(
-  runs: number,
-  once: (i: number) => Promise<ProcessRun>,
-): Promise<{ ms: number; cpuMs: number | null; peakRss: number | null; all: ProcessRun[] }> {
-  const all: ProcessRun[] = [];
-  for (let i = 0; i < runs; i++) all.push(await once(i));
-  const rss = all.map((r) => r.peakRss).filter((r): r is number => r !== null);
-  const cpu = all.map((r) => r.cpuMs).filter((r): r is number => r !== null);
-  return {
-    ms: median(all.map((r) => r.ms)),
-    cpuMs: cpu.length === all.length ? median(cpu) : null,
-    peakRss: rss.length ? Math.max(...rss) : null,
-    all,
-  };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `1.02 s, 3.1× the floor's 330 ms`: CPU time next to the floor's, for a busy machine. */
+function cpuRatio(cpuMs: number | null, floorCpuMs: number | undefined): string {
+  if (cpuMs === null) return 'n/a';
+  if (floorCpuMs === undefined) return formatMs(cpuMs);
+  return `${formatMs(cpuMs)}, ${(cpuMs / floorCpuMs).toFixed(2)}× the floor's ${formatMs(floorCpuMs)}`;
+}
 
 /** Seeds an embedded control plane persisted at `path` with `model`, clusters reporting healthy (C5). */
 async function seedFile(path: string, model: ScaleModel): Promise<void> {
@@ -217,7 +91,7 @@ async function readRepositoryTexts(repo: string): Promise<string[]> {
 }
 
 /** The plan of the repository against an empty control plane: what `apply` of N creates runs. */
-async function createPlanShape(repo: string): Promise<StepGraphShape> {
+async function createPlan(repo: string): Promise<Plan> {
   const loaded = await loadRepository(repo);
   if (!loaded.valid)
     throw new Error(
@@ -225,14 +99,13 @@ async function createPlanShape(repo: string): Promise<StepGraphShape> {
     );
   const cp = await EmbeddedControlPlane.open({ path: null });
   try {
-    const plan = computePlan(loaded.desired, await readLiveState(cp));
-    return stepGraphShape(plan.steps);
+    return computePlan(loaded.desired, await readLiveState(cp));
   } finally {
     await cp.close();
   }
 }
 
-class Bench {
+class Bench implements Sink {
   readonly rows: Row[] = [];
   readonly targets: TargetRow[] = [];
   private readonly planMedians = new Map<number, number>();
@@ -240,6 +113,8 @@ class Bench {
   private readonly applyFileMedians = new Map<number, number>();
   /** A whole process reading and js-yaml-parsing the same files (bench/floor-parse.mjs), per N (ms). */
   private readonly floors = new Map<number, number>();
+  /** The same floor's CPU time (user + system), per N (ms): steadier on a busy machine. */
+  private readonly floorCpu = new Map<number, number>();
   /** `node -e ''` + an in-process, warmed-up js-yaml loadAll of the same files, per N (ms). */
   private readonly warmFloors = new Map<number, number>();
 
@@ -261,17 +136,18 @@ class Bench {
     });
   }
 
-  private target(t: Omit<TargetRow, 'floor' | 'ratio'> & { ms?: number }): void {
-    const floor = this.floors.get(t.n);
-    const ratio = t.ms !== undefined && floor !== undefined ? t.ms / floor : null;
+  target(t: Omit<TargetRow, 'floor' | 'ratio'> & { ms?: number; reference?: number }): void {
+    const { reference, ms, ...rest } = t;
+    const floor = reference ?? this.floors.get(t.n);
+    const ratio = ms !== undefined && floor !== undefined ? ms / floor : null;
     const warm = this.warmFloors.get(t.n);
     const warmNote =
-      t.ms !== undefined && warm !== undefined && floor !== undefined
-        ? ` ${(t.ms / warm).toFixed(2)}× the warm floor.`
+      ms !== undefined && warm !== undefined && reference === undefined && floor !== undefined
+        ? ` ${(ms / warm).toFixed(2)}× the warm floor.`
         : '';
     const row: TargetRow = {
-      ...t,
-      notes: `${t.notes}${warmNote}`,
+      ...rest,
+      notes: `${t.notes}${warmNote}${t.notes.includes('load ') ? '' : ` ${loadNow()}.`}`,
       floor: floor === undefined ? '—' : formatMs(floor),
       ratio: ratio === null ? '—' : `${ratio.toFixed(2)}×`,
     };
@@ -283,7 +159,7 @@ class Bench {
     return this.o.only === null || this.o.only.has(row);
   }
 
-  private add(row: Row) {
+  add(row: Row) {
     this.rows.push(row);
     log(
       `N=${row.n} ${row.name}: ${row.ms === null ? 'n/a' : formatMs(row.ms)}, peak ${formatBytes(row.peakRss)} ${row.notes}`,
@@ -330,6 +206,7 @@ class Bench {
         runProcess(process.execPath, [FLOOR_SCRIPT, repo], { cwd: this.work }),
       );
       this.floors.set(n, parse.ms);
+      if (parse.cpuMs !== null) this.floorCpu.set(n, parse.cpuMs);
       this.add({
         n,
         name: 'floor: whole process reading and js-yaml-parsing every file (`bench/floor-parse.mjs`)',
@@ -389,15 +266,6 @@ class Bench {
         ...this.rssTarget(n, r.peakRss),
         notes: mbYaml,
       });
-      const floor = this.floors.get(n);
-      this.target({
-        target: '`validate` ≤ 1.4× the floor',
-        n,
-        ms: r.ms,
-        measured: formatMs(r.ms),
-        met: floor === undefined ? null : r.ms <= 1.4 * floor,
-        notes: `CPU ${r.cpuMs === null ? 'n/a' : formatMs(r.cpuMs)}.`,
-      });
     }
 
     if (this.wants('plan')) {
@@ -438,7 +306,7 @@ class Bench {
           ms: r.ms,
           measured: formatMs(r.ms),
           met: floor === undefined ? null : r.ms <= 1.3 * floor,
-          notes: `CPU ${r.cpuMs === null ? 'n/a' : formatMs(r.cpuMs)}; no changes, file: control plane.`,
+          notes: `CPU ${cpuRatio(r.cpuMs, this.floorCpu.get(n))}; no changes, file: control plane.`,
         });
         this.target({
           target: 'peak RSS of `plan` at 10k ≤ 150 MB',
@@ -449,14 +317,6 @@ class Bench {
         });
       }
       if (n === 100_000) {
-        this.target({
-          target: '`plan` 100k ≤ 5 s',
-          n,
-          ms: r.ms,
-          measured: formatMs(r.ms),
-          met: r.ms <= 5000,
-          notes: `CPU ${r.cpuMs === null ? 'n/a' : formatMs(r.cpuMs)}.`,
-        });
         this.target({
           target: 'peak RSS of `plan` at 100k ≤ 400 MB',
           n,
@@ -561,82 +421,16 @@ class Bench {
     }
 
     if (this.wants('apply') && n < HUGE) {
-      const shape = await createPlanShape(repo);
-      for (const p of this.o.parallelism) {
-        const bound = applyBoundMs(shape, p, this.o.latencyMs);
-        const trips: number[] = [];
-        const windows: number[] = [];
-        const serverMs: number[] = [];
-        const roundTrips: number[] = [];
-        const r = await repeat(slowRuns, async (i) => {
-          const state = join(dir, `cp-apply-${p}-${i}`, 'state.json');
-          await rm(dirname(state), { recursive: true, force: true });
-          const server = await startServer(this.cli, state);
-          try {
-            await server.setLatency(this.o.latencyMs);
-            roundTrips.push(await server.probeRoundTrip(p, Math.max(200, p * 20)));
-            const run = await this.poolsync([
-              'apply',
-              repo,
-              '--control-plane',
-              server.url,
-              '--auto-approve',
-              '--parallelism',
-              String(p),
-              '--no-color',
-              '--state-dir',
-              join(dir, `apply-state-${p}-${i}`),
-            ]);
-            await sleep(200); // the server logs a request after its response is sent
-            trips.push(server.requests());
-            windows.push(server.writeWindowMs() ?? NaN);
-            serverMs.push(median(server.durations()));
-            return run;
-          } finally {
-            await server.stop();
-            await rm(dirname(state), { recursive: true, force: true });
-          }
-        });
-        this.applyMedians.set(`${n}/${p}`, r.ms);
-        // The bound with the wire's own measured round trip instead of the bare latency.
-        const trip = median(roundTrips);
-        const wireBound = bound * (trip / this.o.latencyMs);
-        if ([8, 32, 128].includes(p)) {
-          const w = median(windows);
-          this.target({
-            target: `HTTP \`apply\` at P = ${p} ≤ 1.15× the step-graph bound`,
-            n,
-            measured: `${(w / bound).toFixed(2)}× (${formatMs(w)})`,
-            met: Math.round((w / bound) * 100) / 100 <= 1.15,
-            notes:
-              `Bound ${formatMs(bound)}; apply phase on the server's clock, ${this.o.latencyMs} ms per call. ` +
-              `A bare GET takes ${trip.toFixed(1)} ms at P = ${p} on this wire: ${(w / wireBound).toFixed(2)}× the bound at that round trip.`,
-          });
-        }
-        // The target is about the executor (quality.md: "never the bottleneck"), so it is judged on
-        // the apply phase: first write received to last write answered, on the server's clock.
-        const window = median(windows);
-        // Judged on the two decimals shown, so the table never reads "1.25×" next to "no".
-        const ratio = Math.round((window / bound) * 100) / 100;
-        const wholeRatio = r.ms / bound;
-        this.add({
-          n,
-          name: `\`apply\` of ${n.toLocaleString('en-US')} creates, HTTP, ${this.o.latencyMs} ms latency, parallelism ${p}`,
-          ms: r.ms,
-          cpuMs: r.cpuMs,
-          runs: slowRuns,
-          peakRss: r.peakRss,
-          target:
-            n >= 10_000 ? 'apply phase ≤ 1.25× bound; RSS < 300 MB' : 'apply phase ≤ 1.25× bound',
-          met: ratio <= 1.25 && (n < 10_000 || r.peakRss === null || r.peakRss < 300 * MB),
-          notes:
-            `Bound ${formatMs(bound)} = max(critical path ${shape.criticalPath}, ${shape.steps} steps ÷ ${p}) × ${this.o.latencyMs} ms. ` +
-            `Apply phase (first to last write, server clock) ${formatMs(window)} = **${ratio.toFixed(2)}×** bound; ` +
-            `whole process ${wholeRatio.toFixed(2)}× (startup, load, live read, plan included). ` +
-            `${median(trips)} requests; server-side median ${serverMs.length ? median(serverMs).toFixed(1) : '?'} ms per request (${this.o.latencyMs} ms injected); ` +
-            `a bare GET round trip at P = ${p}: ${trip.toFixed(1)} ms, so ${(window / wireBound).toFixed(2)}× the bound at that round trip.`,
-        });
-      }
+      const plan = await createPlan(repo);
+      const applied = await httpApplyRows(
+        { o: this.o, cli: this.cli, sink: this, poolsync: (args) => this.poolsync(args) },
+        n,
+        repo,
+        dir,
+        plan.steps,
+        slowRuns,
+      );
+      for (const [p, ms] of applied) this.applyMedians.set(`${n}/${p}`, ms);
     }
 
     if (this.wants('executor') && n < HUGE) {
@@ -693,7 +487,7 @@ class Bench {
           ms,
           measured: formatMs(ms),
           met: ms <= 250,
-          notes: `Git daemon; phases: ${phaseMedians(m.phases)}.`,
+          notes: `Git daemon; phases: ${phaseMedians(m.phases)}. ${cpuPerRun(m.cpu)}.`,
         });
       }
       if (n === 10_000) await this.daemonRows(n, repo, noopState, dir);
@@ -701,7 +495,21 @@ class Bench {
 
     if (this.wants('daemon')) await this.watchDaemon(n, repo, noopState, dir);
 
-    if (this.wants('terraform') && this.o.terraform) await this.terraform(n, model, dir, tfVersion);
+    if (this.wants('terraform') && this.o.terraform) {
+      const steps = (await createPlan(repo)).steps;
+      await terraformRows(
+        {
+          o: this.o,
+          sink: this,
+          planMs: this.planMedians.get(n),
+          applyMs: this.applyMedians.get(`${n}/16`),
+        },
+        n,
+        steps,
+        dir,
+        tfVersion,
+      );
+    }
   }
 
   /** `plan` with the on-disk cache warm and one file changed since the last run. */
@@ -736,7 +544,7 @@ class Bench {
           ms: r.ms,
           measured: formatMs(r.ms),
           met: r.ms <= 250 && (floor === undefined || r.ms <= 0.4 * floor),
-          notes: `CPU ${r.cpuMs === null ? 'n/a' : formatMs(r.cpuMs)}.`,
+          notes: `CPU ${cpuRatio(r.cpuMs, this.floorCpu.get(n))}.`,
         });
       }
     } finally {
@@ -784,17 +592,6 @@ class Bench {
         measured: r.peakRss === null ? 'n/a' : formatBytes(r.peakRss),
         met: r.peakRss === null ? null : r.peakRss <= 500 * MB,
         notes: '`apply` of 100,000 creates against an empty `file:` control plane.',
-      });
-    }
-    const limit = n === 10_000 ? 1000 : n === 100_000 ? 12_000 : null;
-    if (limit !== null) {
-      this.target({
-        target: `\`apply\` from empty against \`file:\`, ${n / 1000}k ≤ ${formatMs(limit)}`,
-        n,
-        ms: r.ms,
-        measured: formatMs(r.ms),
-        met: r.ms <= limit,
-        notes: `CPU ${r.cpuMs === null ? 'n/a' : formatMs(r.cpuMs)}.`,
       });
     }
     const tenth = this.applyFileMedians.get(n / 10);
@@ -851,132 +648,10 @@ class Bench {
         ms,
         measured: formatMs(ms),
         met: ms <= 250,
-        notes: 'Daemon-reported duration.',
+        notes: `Daemon-reported duration; phases: ${phaseMedians(m.phases)}. ${cpuPerRun(m.cpu)}.`,
       });
     }
   }
-
-  private async terraform(
-    n: number,
-    model: ScaleModel,
-    dir: string,
-    tfVersion: string | null,
-  ): Promise<void> {
-    if (tfVersion === null) {
-      this.add({
-        n,
-        name: 'Terraform',
-        ms: null,
-        runs: 0,
-        peakRss: null,
-        target: '',
-        met: null,
-        notes: '`terraform` was not found on PATH: Terraform rows skipped.',
-      });
-      return;
-    }
-    const tf: TerraformDir = await prepareTerraformDir(join(dir, 'terraform'), model);
-    const slowRuns = n >= 10_000 ? this.o.slowRuns : Math.min(this.o.runs, 3);
-    const tfRun = (args: string[]) =>
-      runProcess('terraform', args, {
-        cwd: tf.dir,
-        env: tf.env,
-        timeoutMs: this.o.terraformTimeoutMs,
-      });
-    let applied = false;
-    if (n <= this.o.terraformApplyMax) {
-      const r = await repeat(slowRuns, async () => {
-        await resetTerraformState(tf);
-        return tfRun(['apply', '-auto-approve', '-input=false', '-no-color', '-parallelism=16']);
-      });
-      applied = true;
-      const ours = this.applyMedians.get(`${n}/16`);
-      this.add({
-        n,
-        name: `\`terraform apply\` of ${n.toLocaleString('en-US')} \`terraform_data\` creates, parallelism 16`,
-        ms: r.ms,
-        cpuMs: r.cpuMs,
-        runs: slowRuns,
-        peakRss: r.peakRss,
-        target: '',
-        met: null,
-        notes: `${ours === undefined ? '' : `poolsync / Terraform = **${(ours / r.ms).toFixed(2)}×** (poolsync apply at parallelism 16 with ${this.o.latencyMs} ms per call; Terraform's resources make no calls). `}Local state, no provider.`,
-      });
-    } else {
-      this.add({
-        n,
-        name: `\`terraform apply\` of ${n.toLocaleString('en-US')} \`terraform_data\` creates`,
-        ms: null,
-        runs: 0,
-        peakRss: null,
-        target: '',
-        met: null,
-        notes: `Not run: slow and superlinear (16-60 s at 1,000 and 4.6 min at 5,000 on this 2-CPU machine, depending on load). \`--terraform-apply-max ${n}\` runs it.`,
-      });
-    }
-    if (!applied) await writeTerraformState(tf, model, tfVersion);
-    let r;
-    try {
-      r = await repeat(n >= HUGE ? 1 : slowRuns, () =>
-        tfRun(['plan', '-input=false', '-no-color', '-detailed-exitcode', '-lock=false']),
-      );
-    } catch (err) {
-      if (!(err instanceof TimeoutError)) throw err;
-      this.add({
-        n,
-        name: '`terraform plan`, no changes',
-        ms: null,
-        runs: 0,
-        peakRss: null,
-        target: '',
-        met: null,
-        notes: `Did not finish within ${formatMs(this.o.terraformTimeoutMs)} (stopped): no side-by-side figure at this N.`,
-      });
-      return;
-    }
-    const ours = this.planMedians.get(n);
-    this.add({
-      n,
-      name: '`terraform plan`, no changes',
-      ms: r.ms,
-      cpuMs: r.cpuMs,
-      runs: slowRuns,
-      peakRss: r.peakRss,
-      target: '',
-      met: null,
-      notes: `${ours === undefined ? '' : `poolsync / Terraform = **${(ours / r.ms).toFixed(2)}×** (\`plan\`, no changes). `}${applied ? 'State from the apply above.' : 'State written by the benchmark in the format `terraform apply` writes (an apply at this N takes too long).'}`,
-    });
-  }
-}
-
-function renderTable(rows: Row[], targets: TargetRow[], header: string[]): string {
-  const lines = [
-    ...header,
-    '',
-    "**Targets** (issue 15; floor = a whole process reading the same files and parsing them with js-yaml, `bench/floor-parse.mjs`, measured in this run; the notes also give the ratio to the warm floor, `node -e ''` + an in-process parse after warm-up):",
-    '',
-    '| target | N | median | floor | ratio to floor | verdict | notes |',
-    '| --- | ---: | ---: | ---: | ---: | :---: | --- |',
-  ];
-  for (const t of targets) {
-    const verdict = t.met === null ? 'n/a' : t.met ? 'met' : '**missed**';
-    lines.push(
-      `| ${t.target} | ${t.n.toLocaleString('en-US')} | ${t.measured} | ${t.floor} | ${t.ratio} | ${verdict} | ${t.notes} |`,
-    );
-  }
-  lines.push(
-    '',
-    '**Every row:**',
-    '',
-    '| N | benchmark | median | CPU | runs | peak RSS | notes |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | --- |',
-  );
-  for (const r of rows) {
-    lines.push(
-      `| ${r.n.toLocaleString('en-US')} | ${r.name} | ${r.ms === null ? '—' : formatMs(r.ms)} | ${r.cpuMs == null ? '—' : formatMs(r.cpuMs)} | ${r.runs || '—'} | ${formatBytes(r.peakRss)} | ${r.notes} |`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 async function main(): Promise<number> {

@@ -8,7 +8,7 @@ import { copyFile, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Cli } from './cli.js';
-import { measureDaemon } from './daemon.js';
+import { cpuPerRun, measureDaemon } from './daemon.js';
 import { formatBytes, formatMs, median } from './measure.js';
 
 const run = promisify(execFile);
@@ -83,14 +83,14 @@ export async function measureOneChange(
       peakRss: m.peakRss,
       target: '≤ 0.4 s',
       met: ms <= 400,
-      notes: `A commit changing one queue, then POST /reconcile?wait=1: fetch, load (the changed file parsed again, the others' analyses from memory), read live, plan, apply 1 update (result \`${m.result}\`). Daemon-reported duration, every millisecond in a named phase; medians: ${phases}.`,
+      notes: `A commit changing one queue, then POST /reconcile?wait=1: fetch, load (the changed file parsed again, the others' analyses from memory), read live, plan (the changed file's queues planned again, queue-memo.ts), apply 1 update (result \`${m.result}\`). Daemon-reported duration, every millisecond in a named phase; medians: ${phases}. ${cpuPerRun(m.cpu)}.`,
     },
     target: {
       target: 'daemon reconcile of a one-line commit at 10k ≤ 0.4 s',
       ms,
       measured: formatMs(ms),
       met: ms <= 400,
-      notes: `Phases (medians): ${phases}.`,
+      notes: `Phases (medians): ${phases}. ${cpuPerRun(m.cpu)}.`,
     },
   };
 }

@@ -15,6 +15,12 @@ export interface DaemonMeasurement {
   runs: number[];
   /** Daemon-reported phases of each manual run (`lastRun.phasesMs`). */
   phases: Record<string, number>[];
+  /**
+   * CPU time of each manual run (ms): the daemon's user + system time, and that of the git
+   * processes it waited for, from /proc (null where /proc is not there). On a busy machine
+   * it says what a run costs where its duration says how long it waited.
+   */
+  cpu: Array<{ self: number; children: number } | null>;
   /** Wall time of the first (startup) run, from spawn until /status shows it. */
   startupMs: number;
   peakRss: number | null;
@@ -107,6 +113,7 @@ export async function measureDaemon(
     }
     const runs: number[] = [];
     const phases: Record<string, number>[] = [];
+    const cpu: DaemonMeasurement['cpu'] = [];
     const rss: number[] = [];
     const sample = async () => {
       const now = await procStatus(child.pid, 'VmRSS');
@@ -116,6 +123,7 @@ export async function measureDaemon(
     let result = first.result;
     for (let i = 0; i < options.runs; i++) {
       await options.before?.(i);
+      const cpuBefore = await procCpu(child.pid);
       const res = await request(`${url}/reconcile?wait=1`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}` },
@@ -132,12 +140,21 @@ export async function measureDaemon(
       }
       runs.push(body.lastRun.durationMs);
       phases.push(body.lastRun.phasesMs);
+      const cpuAfter = await procCpu(child.pid);
+      cpu.push(
+        cpuBefore && cpuAfter
+          ? {
+              self: cpuAfter.self - cpuBefore.self,
+              children: cpuAfter.children - cpuBefore.children,
+            }
+          : null,
+      );
       result = body.lastRun.result;
       if (options.rssEvery && (i + 1) % options.rssEvery === 0) await sample();
     }
     if (!options.rssEvery) await sample();
     const peakRss = await procStatus(child.pid, 'VmHWM');
-    return { runs, phases, startupMs, peakRss, rss, result };
+    return { runs, phases, cpu, startupMs, peakRss, rss, result };
   } finally {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
@@ -162,6 +179,32 @@ async function waitFor<T>(
     await sleep(50);
   }
   throw new Error(`the daemon did not get ready within 180 s:\n${log().slice(-3000)}`);
+}
+
+/**
+ * Linux: CPU time of a process so far, ms: its own user + system time, and that of the children
+ * it waited for (/proc/PID/stat fields 14-17, in clock ticks of 10 ms).
+ */
+async function procCpu(
+  pid: number | undefined,
+): Promise<{ self: number; children: number } | null> {
+  if (pid === undefined) return null;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const tick = (i: number) => Number(f[i]) * 10;
+    return { self: tick(11) + tick(12), children: tick(13) + tick(14) };
+  } catch {
+    return null;
+  }
+}
+
+/** The median CPU of the runs: `CPU 40 ms per run (+ git 20 ms)`, or '' without /proc. */
+export function cpuPerRun(cpu: DaemonMeasurement['cpu']): string {
+  const known = cpu.filter((c): c is { self: number; children: number } => c !== null);
+  if (known.length === 0) return '';
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  return `CPU ${med(known.map((c) => c.self))} ms per run (+ git ${med(known.map((c) => c.children))} ms)`;
 }
 
 /** Linux: a size of /proc/PID/status (VmHWM: peak resident set so far; VmRSS: now). */
