@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
+import type { Cli } from './cli.js';
 import { formatBytes, formatMs, median, type ProcessRun } from './measure.js';
 
 export interface Options {
@@ -61,6 +62,53 @@ export interface Sink {
   target(t: Omit<TargetRow, 'floor' | 'ratio'> & { ms?: number; reference?: number }): void;
 }
 
+export const MB = 1024 * 1024;
+
+/** A poolsync whole process of a row: cold (analysis cache off) unless `env` says otherwise. */
+export type RunPoolsync = (
+  args: string[],
+  options?: { okExitCodes?: number[]; env?: NodeJS.ProcessEnv },
+) => Promise<ProcessRun>;
+
+/** What the rows of one size N share (run.ts makes one per N). */
+export interface SizeContext {
+  o: Options;
+  cli: Cli;
+  sink: Sink;
+  /** The benchmark's working folder, and this size's folder in it. */
+  work: string;
+  dir: string;
+  n: number;
+  /** The generated repository (a Git repository), and a `file:` state it is applied to. */
+  repo: string;
+  noopState: string;
+  poolsync: RunPoolsync;
+  /**
+   * Medians of this run that later rows compare with, by `row/N` (`plan/10000`,
+   * `apply-file/10000`, `http-apply/10000/16`).
+   */
+  medians: Map<string, number>;
+  /** The parse floor at this N, wall and CPU time (ms), when the floor row ran. */
+  floorMs: number | undefined;
+  floorCpuMs: number | undefined;
+}
+
+/** `1.02 s, 3.1× the floor's 330 ms`: CPU time next to the floor's, for a busy machine. */
+export function cpuRatio(cpuMs: number | null, floorCpuMs: number | undefined): string {
+  if (cpuMs === null) return 'n/a';
+  if (floorCpuMs === undefined) return formatMs(cpuMs);
+  return `${formatMs(cpuMs)}, ${(cpuMs / floorCpuMs).toFixed(2)}× the floor's ${formatMs(floorCpuMs)}`;
+}
+
+/** quality.md's older target: every poolsync row at 10,000 under 300 MB. */
+export function rssTarget(
+  n: number,
+  peakRss: number | null,
+): { target: string; met: boolean | null } {
+  if (n < 10_000 || peakRss === null) return { target: '', met: null };
+  return { target: 'RSS < 300 MB', met: peakRss < 300 * MB };
+}
+
 /** The 1-minute load average now, for the notes: "load 7.2". */
 export function loadNow(): string {
   return `load ${loadavg()[0]!.toFixed(1)}`;
@@ -101,7 +149,8 @@ export function parseOptions(argv: string[]): Options {
   --terraform-apply-max N    largest N for \`terraform apply\` (default 1000; it is quadratic)
   --terraform-timeout S      a Terraform run longer than this is stopped and reported (default 300)
   --only validate,plan,...   rows to run: floor, validate, plan, drift, warm, http, apply-file, apply,
-                             executor, daemon, terraform
+                             executor, daemon (all daemon rows), daemon-rss (only the resident
+                             set over --daemon-runs no-op reconciles, at 10,000), terraform
   --tsx                      measure \`node --import tsx src/cli/main.ts\` instead of dist/
   --keep                     keep the temporary folders (printed at the end)
   --out FILE                 also write the table to FILE
@@ -134,8 +183,8 @@ export function parseOptions(argv: string[]): Options {
   };
 }
 
-export /** Repeats a process `runs` times: median time, highest peak RSS. */
-async function repeat(
+/** Repeats a process `runs` times: median time, highest peak RSS. */
+export async function repeat(
   runs: number,
   once: (i: number) => Promise<ProcessRun>,
 ): Promise<{ ms: number; cpuMs: number | null; peakRss: number | null; all: ProcessRun[] }> {
