@@ -54,6 +54,9 @@ describe('incremental loads and plans equal cold ones (issue 25)', () => {
     const pick = rng(25);
     let invalid = 0;
     let valid = 0;
+    const kinds = new Set<string>();
+    let backToValid = 0;
+    let wasValid = true;
     for (let step = 0; step <= 40; step++) {
       const what =
         step === 0 ? 'initial' : await EDITS[Math.floor(pick() * EDITS.length)]!(dir, pick);
@@ -62,13 +65,20 @@ describe('incremental loads and plans equal cold ones (issue 25)', () => {
       const cold = await loadRepository(dir, { cacheDir: null });
       if (cold.valid) valid++;
       else invalid++;
+      kinds.add(what.split(' ')[0]!);
+      if (cold.valid && !wasValid && what.startsWith('put back')) backToValid++;
+      wasValid = cold.valid;
       const expected = await outcome(cold, live);
       expect(await outcome(viaDisk, live), `disk cache after: ${what}`).toBe(expected);
       // Twice, as the daemon plans: the second reuses the first plan (src/plan/memo.ts).
       expect(await outcome(viaMemory, live, true), `memory layer after: ${what}`).toBe(expected);
       expect(await outcome(viaMemory, live, true), `plan reused after: ${what}`).toBe(expected);
     }
-    // The sequence really went through broken states and back.
+    // The sequence really went through every kind of edit, broken states and back.
+    expect([...kinds]).toEqual(
+      expect.arrayContaining(['renamed', 'deleted', 'YAML', 'schema', 'put', 'comment']),
+    );
+    expect(backToValid).toBeGreaterThan(0);
     expect(invalid).toBeGreaterThan(3);
     expect(valid).toBeGreaterThan(5);
     expect(planMemoStats().hits).toBeGreaterThanOrEqual(valid);
