@@ -158,21 +158,32 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
     pools: sortedCopy(pools, byName),
     clusters: sortedCopy(clusters, byName),
     queues: sortedCopy(queues, byName),
-    assignments: sortedCopy(assignments, (a, b) => {
-      const ka = [a.project, a.domain, a.workflow ?? ''].join('\u0000');
-      const kb = [b.project, b.domain, b.workflow ?? ''].join('\u0000');
-      return ka < kb ? -1 : ka > kb ? 1 : 0;
-    }),
+    assignments: sortedCopy(
+      assignments,
+      (a, b) =>
+        compareStrings(a.project, b.project) ||
+        compareStrings(a.domain, b.domain) ||
+        compareStrings(a.workflow ?? '', b.workflow ?? ''),
+    ),
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
     ...labelsField(labels ?? []),
   };
 }
 
-/** A sorted copy of `list`; most backends list in order already, which is checked first. */
+/**
+ * `list` in order; most backends list in order already, which is checked first. A frozen list
+ * in order (the shared views of an unchanged embedded state, list-views.ts) is returned as it
+ * is: nothing can change it, and a copy per read was a daemon run's garbage (issue 23 item 11).
+ */
 function sortedCopy<T>(list: readonly T[], compare: (a: T, b: T) => number): T[] {
   for (let i = 1; i < list.length; i++)
     if (compare(list[i - 1]!, list[i]!) > 0) return [...list].sort(compare);
-  return [...list];
+  return Object.isFrozen(list) ? (list as T[]) : [...list];
+}
+
+/** Code-unit order, as `<` (the order every list of a live state is in). */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The lists of every kind `cp.backend` has, read in parallel. */

@@ -7,9 +7,11 @@
  * `http.<origin>/.extraHeader` set through GIT_CONFIG_* environment variables, an SSH key
  * through GIT_SSH_COMMAND. Every error message is scrubbed before it leaves this module.
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { gitEnvironment, type GitAuth } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
@@ -37,6 +39,8 @@ export interface Source {
 
 export { gitEnvironment } from '../util/git-env.js';
 
+const runGit = promisify(execFile);
+
 export class SourceError extends Error {
   override readonly name = 'SourceError';
 }
@@ -58,6 +62,8 @@ export class GitSource implements Source {
   private lastSnapshot: SourceSnapshot | null = null;
   private readonly redactor: Redactor;
   private git: SimpleGit | null = null;
+  /** The environment every git process of the checkout runs with (gitEnvironment). */
+  private env: NodeJS.ProcessEnv | null = null;
   /** The checkout exists and `origin` points at the configured URL (checked once per process). */
   private remoteReady = false;
 
@@ -69,12 +75,13 @@ export class GitSource implements Source {
     if (this.git) return this.git;
     const { checkoutDir, repo, auth } = this.options;
     await mkdir(checkoutDir, { recursive: true });
+    this.env = gitEnvironment(repo, auth, this.options.env ?? process.env, checkoutDir);
     this.git = simpleGit({
       baseDir: checkoutDir,
       timeout: { block: this.options.timeoutMs ?? 120_000 },
       // We set these two ourselves, to fixed values: the key command and the auth header.
       unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
-    }).env(gitEnvironment(repo, auth, this.options.env ?? process.env, checkoutDir));
+    }).env(this.env);
     return this.git;
   }
 
@@ -136,7 +143,7 @@ export class GitSource implements Source {
       // Steady state (nothing pushed) is one git process: the remote's head, which is the
       // commit checked out already. Anything else fetches and moves there.
       const last = this.lastSnapshot?.commit;
-      const head = last ? await this.remoteHead(git) : null;
+      const head = last ? await this.remoteHead() : null;
       let commit: string;
       if (head !== null && head === last) commit = last;
       else {
@@ -185,15 +192,22 @@ export class GitSource implements Source {
     }
   }
 
-  /** The commit the followed branch names on the remote, or null when it has none. */
-  private async remoteHead(git: SimpleGit): Promise<string | null> {
-    const out = await git.raw([
-      'ls-remote',
-      '--heads',
-      'origin',
-      `refs/heads/${this.options.branch}`,
-    ]);
-    const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${this.options.branch}`));
+  /**
+   * The commit the followed branch names on the remote, or null when it has none. The one git
+   * process of a steady-state run, so it is spawned directly: through simple-git, its per-task
+   * objects (loggers, promises, a third pipe) were half of a no-op run's garbage, which V8
+   * keeps in the old generation until a full collection (issue 23 item 11, docs/daemon.md).
+   */
+  private async remoteHead(): Promise<string | null> {
+    const ref = `refs/heads/${this.options.branch}`;
+    const { stdout } = await runGit('git', ['ls-remote', '--heads', 'origin', ref], {
+      cwd: this.options.checkoutDir,
+      env: this.env ?? {},
+      timeout: this.options.timeoutMs ?? 120_000,
+      maxBuffer: 1024 * 1024,
+      encoding: 'utf8',
+    });
+    const line = stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
     return line ? line.slice(0, line.indexOf('\t')) : null;
   }
 

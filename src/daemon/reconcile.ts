@@ -53,9 +53,21 @@ export class Reconciler {
     this.state = initialStatus(o.source.describe(), o.policy);
   }
 
-  /** A deep copy, safe to serialise. */
+  /**
+   * A deep copy, safe to serialise. The plan's lists are shared when frozen (a plan's view is
+   * made once, stages/plan.ts): copying a plan's warnings on every /status answer was most of
+   * a no-op run's garbage (issue 23 item 11).
+   */
   status(): DaemonStatus {
-    return { ...structuredClone(this.state), approval: this.o.approvals.status() };
+    const { blocked, warnings, errors, ...rest } = this.state;
+    const share = <T>(list: T[]): T[] => (Object.isFrozen(list) ? list : structuredClone(list));
+    return {
+      ...structuredClone(rest),
+      blocked: share(blocked),
+      warnings: share(warnings),
+      errors: share(errors),
+      approval: this.o.approvals.status(),
+    };
   }
 
   get ready(): boolean {

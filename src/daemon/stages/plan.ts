@@ -8,6 +8,8 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { Plan } from '../../model/plan.js';
 import { planDesired } from '../../plan/pipeline.js';
+import { deepFreeze } from '../../util/deep-freeze.js';
+import type { DaemonStatus } from '../status.js';
 import { ACTIONABLE, briefOf } from './gate.js';
 import { errorCode, type Outcome, type RunContext } from './context.js';
 
@@ -49,17 +51,33 @@ export async function planStage(
   return plan;
 }
 
+/**
+ * What /status shows of each plan, made once per plan object and frozen: a plan reused for an
+ * unchanged commit and state (plan/memo.ts) shows the same arrays, and /status answers share
+ * them instead of copying them (Reconciler.status), so a no-op run makes no copy of them.
+ */
+const shown = new WeakMap<Plan, Pick<DaemonStatus, 'blocked' | 'warnings' | 'errors'>>();
+
 function record(ctx: RunContext, plan: Plan): void {
   const { state, o } = ctx;
+  let view = shown.get(plan);
+  if (view === undefined) {
+    view = deepFreeze({
+      blocked: plan.changes.filter((c) => c.action === 'blocked').map(briefOf),
+      warnings: plan.warnings.map((w) => ({ ...w })),
+      errors: plan.errors.map((e) => ({
+        code: e.code,
+        message: e.message,
+        location: e.location ? ctx.repoRelative(e.location) : null,
+        address: e.address,
+      })),
+    });
+    shown.set(plan, view);
+  }
   state.summary = { ...plan.summary };
-  state.blocked = plan.changes.filter((c) => c.action === 'blocked').map(briefOf);
-  state.warnings = plan.warnings.map((w) => ({ ...w }));
-  state.errors = plan.errors.map((e) => ({
-    code: e.code,
-    message: e.message,
-    location: e.location ? ctx.repoRelative(e.location) : null,
-    address: e.address,
-  }));
+  state.blocked = view.blocked;
+  state.warnings = view.warnings;
+  state.errors = view.errors;
   o.metrics.blockedChanges.set(state.blocked.length);
 }
 
