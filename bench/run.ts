@@ -107,7 +107,8 @@ class Bench implements Sink {
 
   target(t: Omit<TargetRow, 'floor' | 'ratio'> & { ms?: number; reference?: number }): void {
     const { reference, ms, ...rest } = t;
-    const floor = reference ?? this.floors.get(t.n);
+    // A target judged on something else than time (RSS, growth) shows no floor.
+    const floor = reference ?? (ms === undefined ? undefined : this.floors.get(t.n));
     const ratio = ms !== undefined && floor !== undefined ? ms / floor : null;
     const warm = this.warmFloors.get(t.n);
     const warmNote =
