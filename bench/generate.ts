@@ -94,7 +94,8 @@ async function cli(argv: string[]): Promise<number> {
       );
     }
     const token = process.env.POOLSYNC_TOKEN;
-    const cp = await openControlPlane(url, token ? { token } : {});
+    // Seeding creates the state on purpose, its folder included.
+    const cp = await openControlPlane(url, { ...(token ? { token } : {}), createFolder: true });
     try {
       const result = await seedControlPlane(cp, live, { concurrency, ...healthyReports(cp, live) });
       process.stdout.write(

@@ -97,7 +97,7 @@ function model(n: number, drift: number): { desired: DesiredState; live: LiveSta
       { name: 'default', contract: contract('default'), member_clusters: [] },
       ...desired.pools.map((p) => ({
         name: p.name,
-        contract: p.contract,
+        contract: p.contract ?? contract(p.name),
         member_clusters: members.get(p.name) ?? [],
       })),
     ],

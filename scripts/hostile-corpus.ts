@@ -8,9 +8,11 @@
  *
  * Families: amplification by bytes (aliases of large scalars), by keys, by depth and by files;
  * control characters in file names, keys and values; every YAML tag; URL userinfo forms in
- * URL fields; broken syntax and encodings.
+ * URL fields; broken syntax and encodings; links, FIFOs and folders where files are read or
+ * written (poolsync.yaml, render targets).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { LIMITS } from '../src/manifests/limits.js';
 
@@ -20,6 +22,10 @@ export interface HostileRepo {
   family: string;
   /** Relative path → content. */
   files: Record<string, string | Uint8Array>;
+  /** Relative path → the target of a symbolic link made there (family `links`). */
+  links?: Record<string, string>;
+  /** Relative paths of FIFOs (named pipes) to make. */
+  fifos?: string[];
 }
 
 const HEAD = (kind: string, name: string): string =>
@@ -312,6 +318,15 @@ function urlUserinfo(): HostileRepo[] {
       },
     });
   });
+  USERINFO.forEach((url, i) => {
+    out.push({
+      name: `url-execution-cluster-${i}`,
+      family: 'url',
+      files: {
+        'e.yaml': `${HEAD('ExecutionCluster', 'dp')}spec:\n  endpoint: "${url}"\n  auth: {type: file_path, tokenPath: /t, certPath: /c}\n`,
+      },
+    });
+  });
   URI_USERINFO.forEach((uri, i) => {
     out.push({
       name: `url-uri-${i}`,
@@ -325,6 +340,92 @@ function urlUserinfo(): HostileRepo[] {
         'c.yaml': `${HEAD('Cluster', 'c')}spec:\n  data_plane:\n    object_store_uri: "${uri}"\n`,
       },
     });
+  });
+  return out;
+}
+
+const RENDER = (path: string): string =>
+  `apiVersion: poolsync/v1\nkind: RepoConfig\nrender:\n  flyte-core-values:\n    path: ${path}\n`;
+
+/**
+ * Files that are not regular files of the repository (issue 23): poolsync.yaml as a link to a
+ * secret, to a device, to a /proc file that says size 0, as a FIFO or a folder; render targets
+ * that would overwrite a manifest, a folder, `.`, poolsync.yaml or write through a link. Each is
+ * refused at `file:1:1` or at the setting, without reading (or quoting) the target.
+ */
+function linksAndSpecialFiles(): HostileRepo[] {
+  const out: HostileRepo[] = [];
+  const queue = { 'q.yaml': `${HEAD('Queue', 'q')}${QUEUE_SPEC}` };
+  const targets = [
+    '/dev/zero',
+    '/dev/urandom',
+    '/proc/self/environ',
+    '/etc/passwd',
+    '/',
+    '..',
+    'poolsync.yaml',
+    'q.yaml',
+    'nowhere',
+  ];
+  targets.forEach((target, i) => {
+    out.push({
+      name: `link-config-${i}`,
+      family: 'links',
+      files: queue,
+      links: { 'poolsync.yaml': target },
+    });
+  });
+  out.push({ name: 'fifo-config', family: 'links', files: queue, fifos: ['poolsync.yaml'] });
+  out.push({
+    name: 'folder-config',
+    family: 'links',
+    files: { ...queue, 'poolsync.yaml/q.yaml': `${HEAD('Queue', 'x')}${QUEUE_SPEC}` },
+  });
+  // A skipped link to /dev/zero beside a refused config: the skip never reads it.
+  out.push({
+    name: 'link-manifest-and-config',
+    family: 'links',
+    files: queue,
+    links: { 'zero.yaml': '/dev/zero', 'poolsync.yaml': '/proc/self/environ' },
+    fifos: ['pipe.yaml'],
+  });
+  for (const [i, path] of [
+    'q.yaml',
+    '.',
+    'pools',
+    'poolsync.yaml',
+    './v.yaml',
+    'q.yaml/v.yaml',
+    '/tmp/v.yaml',
+    '../v.yaml',
+  ].entries()) {
+    out.push({
+      name: `render-target-${i}`,
+      family: 'links',
+      files: {
+        ...queue,
+        'pools/p.yaml': `${HEAD('Queue', 'p')}${QUEUE_SPEC}`,
+        'poolsync.yaml': RENDER(path),
+      },
+    });
+  }
+  out.push({
+    name: 'render-target-link',
+    family: 'links',
+    files: { ...queue, 'poolsync.yaml': RENDER('values.yaml') },
+    links: { 'values.yaml': '/etc/passwd' },
+  });
+  out.push({
+    name: 'render-base-link',
+    family: 'links',
+    files: { ...queue, 'poolsync.yaml': `${RENDER('out.yaml')}    base: values.yaml\n` },
+    links: { 'values.yaml': '/etc/passwd' },
+  });
+  out.push({
+    name: 'render-target-linked-folder',
+    family: 'links',
+    files: { ...queue, 'poolsync.yaml': RENDER('out/values.yaml') },
+    links: { out: '/tmp' },
   });
   return out;
 }
@@ -351,6 +452,27 @@ function syntaxAndEncoding(): HostileRepo[] {
     ['repo-config-elsewhere', 'apiVersion: poolsync/v1\nkind: RepoConfig\n'],
     ['scalar-document', '"just a string"\n'],
     ['sequence-document', '- a\n- b\n'],
+    // Numbers no double holds as written: 1e-400 would read as 0 ("no limit").
+    [
+      'number-underflow',
+      `${HEAD('Queue', 'q')}spec:\n  run_concurrency: 1e-400\n  action_concurrency: 1\n`,
+    ],
+    [
+      'number-underflow-negative',
+      `${HEAD('Queue', 'q')}spec:\n  run_concurrency: -2.5e-999\n  action_concurrency: 1\n`,
+    ],
+    [
+      'number-overflow',
+      `${HEAD('Queue', 'q')}spec:\n  run_concurrency: 1e400\n  action_concurrency: 1\n`,
+    ],
+    [
+      'number-past-2-53',
+      `${HEAD('Queue', 'q')}spec:\n  run_concurrency: 9007199254740993\n  action_concurrency: 1\n`,
+    ],
+    [
+      'number-hex-past-2-53',
+      `${HEAD('Queue', 'q')}spec:\n  run_concurrency: 0x20000000000001\n  action_concurrency: 1\n`,
+    ],
   ];
   return texts.map(([id, text]) => ({
     name: `syntax-${id}`,
@@ -370,6 +492,7 @@ export function hostileCorpus(): HostileRepo[] {
     ...yamlTags(),
     ...urlUserinfo(),
     ...syntaxAndEncoding(),
+    ...linksAndSpecialFiles(),
   ];
 }
 
@@ -379,6 +502,14 @@ export async function writeHostileRepo(dir: string, repo: HostileRepo): Promise<
     const path = join(dir, rel);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, content);
+  }
+  for (const [rel, target] of Object.entries(repo.links ?? {})) {
+    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    await symlink(target, join(dir, rel));
+  }
+  for (const rel of repo.fifos ?? []) {
+    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    execFileSync('mkfifo', [join(dir, rel)]);
   }
 }
 

@@ -3,7 +3,7 @@
  * 10% changed, `plan` with the disk cache warm and one file changed, and `apply` of N creates
  * against an empty `file:` control plane, with the issue-25 targets judged on them.
  */
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { formatBytes, formatMs } from './measure.js';
 import { MB, cpuRatio, repeat, rssTarget, type SizeContext } from './rows.js';
@@ -174,6 +174,8 @@ export async function applyFileRow(ctx: SizeContext, runs: number): Promise<void
   const { n, sink, dir } = ctx;
   const r = await repeat(runs, async (i) => {
     const state = join(dir, `cp-apply-file-${i}`, 'state.json');
+    // A new organisation in a folder made for it (a missing folder is refused as a typo).
+    await mkdir(dirname(state), { recursive: true });
     try {
       return await ctx.poolsync([
         'apply',

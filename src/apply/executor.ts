@@ -10,10 +10,12 @@ import { PLAN_FORMAT_VERSION, type Plan, type Step } from '../model/plan.js';
 import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/execution.js';
+import { isSideEffect } from '../plan/counts.js';
 import {
   ApplyRefusedError,
   DEFAULT_PARALLELISM,
   DEFAULT_WAIT_TIMEOUT_MS,
+  type AppliedChange,
   type ApplyCounts,
   type ApplyEvent,
   type ApplyResult,
@@ -186,12 +188,14 @@ export async function executePlan(
     r.note = `waiting on manual step ${by}`;
   }
   const steps = plan.steps.map((s) => results.get(s.id)!);
+  const { counts, applied } = countChanges(plan, steps);
   return {
     ok: steps.every((s) => s.status === 'done'),
     manual: steps.filter((s) => s.status === 'manual').map((s) => s.id),
     aborted: stopping === 'aborted',
     steps,
-    counts: countChanges(plan, steps),
+    counts,
+    applied,
     duration_ms: Math.round(performance.now() - started),
   };
 }
@@ -269,11 +273,15 @@ function toStepError(err: unknown): StepError {
 }
 
 /**
- * A change counts when every step acting on its address is done; a side effect the plan
- * predicts (C2/C3/C8, no step of its own) counts when the steps of the object that causes it
- * (`caused_by`) are done, or, when no cause is named, when the whole apply succeeded.
+ * The plan's one count (src/plan/counts.ts) of what was done: a change counts when every step
+ * acting on its address is done; a side effect (no step of its own) counts among
+ * `side_effects` when the steps of the object that causes it (`caused_by`) are done, or, when
+ * no cause is named, when the whole apply succeeded. A whole apply counts what the plan said.
  */
-function countChanges(plan: Plan, steps: StepResult[]): ApplyCounts {
+function countChanges(
+  plan: Plan,
+  steps: StepResult[],
+): { counts: ApplyCounts; applied: AppliedChange[] } {
   const byTarget = new Map<string, StepResult[]>();
   for (const s of steps) {
     const list = byTarget.get(s.target);
@@ -281,7 +289,16 @@ function countChanges(plan: Plan, steps: StepResult[]): ApplyCounts {
     else byTarget.set(s.target, [s]);
   }
   const allDone = steps.every((s) => s.status === 'done');
-  const counts: ApplyCounts = { created: 0, updated: 0, replaced: 0, deleted: 0, blocked: 0 };
+  const targets = new Set(plan.steps.map((s) => s.target));
+  const counts: ApplyCounts = {
+    created: 0,
+    updated: 0,
+    replaced: 0,
+    deleted: 0,
+    blocked: 0,
+    side_effects: 0,
+  };
+  const applied: AppliedChange[] = [];
   for (const change of plan.changes) {
     if (change.action === 'blocked') {
       counts.blocked++;
@@ -289,12 +306,17 @@ function countChanges(plan: Plan, steps: StepResult[]): ApplyCounts {
     }
     const key = ACTION_COUNT[change.action];
     if (key === undefined) continue;
-    const own = callsDone(byTarget.get(change.address));
-    const applied =
-      own ?? (change.caused_by ? callsDone(byTarget.get(change.caused_by)) : null) ?? allDone;
-    if (applied) counts[key]++;
+    const done =
+      callsDone(byTarget.get(change.address)) ??
+      (change.caused_by ? callsDone(byTarget.get(change.caused_by)) : null) ??
+      allDone;
+    if (!done) continue;
+    const sideEffect = isSideEffect(change, targets);
+    if (sideEffect) counts.side_effects++;
+    else counts[key]++;
+    applied.push({ address: change.address, action: change.action, side_effect: sideEffect });
   }
-  return counts;
+  return { counts, applied };
 }
 
 /** Whether every call step (waits aside) of a target is done; null when it has none. */

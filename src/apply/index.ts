@@ -18,6 +18,7 @@ export {
   defaultParallelism,
 } from './types.js';
 export type {
+  AppliedChange,
   ApplyCounts,
   ApplyEvent,
   ApplyResult,

@@ -99,9 +99,20 @@ export interface CliRunnerOptions {
   timeoutMs?: number;
 }
 
+/** The control plane whose manual steps run: it names the credentials its CLI reads. */
+export interface ManualCredentials {
+  /** Variables for the child's environment (e.g. FLYTE_API_KEY), never its argv. */
+  manualCommandEnv?(): Record<string, string>;
+}
+
 /** A `runManual` for the executor that runs each manual step's command with `cliPath`. */
-export function flyteCliRunner(cliPath: string, opts: CliRunnerOptions = {}) {
+export function flyteCliRunner(
+  cliPath: string,
+  credentials: ManualCredentials = {},
+  opts: CliRunnerOptions = {},
+) {
   const timeoutMs = opts.timeoutMs ?? 10 * 60 * 1000;
+  const env = credentials.manualCommandEnv?.() ?? {};
   return async (
     step: Step,
     onOutput: (stream: 'stdout' | 'stderr', line: string) => void,
@@ -115,7 +126,7 @@ export function flyteCliRunner(cliPath: string, opts: CliRunnerOptions = {}) {
         await writeFile(filePath, file.content, { mode: 0o600 });
       }
       const [bin, ...args] = manualArgv(step, cliPath, filePath);
-      await runChild(bin!, args, timeoutMs, onOutput);
+      await runChild(bin!, args, timeoutMs, onOutput, env);
       return { note: `ran ${[cliPath, ...shellWords(step.manual!.command).slice(1)].join(' ')}` };
     } finally {
       if (dir) await rm(dir, { recursive: true, force: true });
@@ -128,9 +139,15 @@ function runChild(
   args: string[],
   timeoutMs: number,
   onOutput: (stream: 'stdout' | 'stderr', line: string) => void,
+  env: Record<string, string>,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    // No terminal (stdin closed): a command that would prompt fails instead of hanging.
+    const child = spawn(bin, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      env: { ...process.env, ...env },
+    });
     const tail: string[] = [];
     const lines = (stream: 'stdout' | 'stderr') => {
       let rest = '';

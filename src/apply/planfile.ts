@@ -4,32 +4,14 @@
  * with a message naming the file and the faulty field rather than failing mid-apply.
  */
 import { readFile } from 'node:fs/promises';
-import { PLAN_FORMAT_VERSION, type Plan, type StepKind } from '../model/plan.js';
+import { PLAN_FORMAT_VERSION, STEP_KINDS, type Plan } from '../model/plan.js';
 
 export class PlanFileError extends Error {
   override readonly name = 'PlanFileError';
 }
 
-const STEP_OPS: ReadonlySet<StepKind> = new Set<StepKind>([
-  'create_pool',
-  'delete_pool',
-  'register_cluster',
-  'update_cluster',
-  'delete_cluster',
-  'create_queue',
-  'update_queue',
-  'wait_idle',
-  'set_assignment',
-  'delete_assignment',
-  'drain_queue',
-  'wait_drained',
-  'activate_queue',
-  'delete_queue',
-  'move_cluster',
-  'update_pool',
-  'set_default_queue',
-  'delete_default_queue',
-]);
+/** Every op the planner can emit (one list, model/plan.ts). */
+const STEP_OPS: ReadonlySet<string> = new Set<string>(STEP_KINDS);
 
 /** Plan files are small JSON; a cap keeps a wrong path (a disk image, a log) from being slurped. */
 const MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024;
@@ -79,7 +61,7 @@ export function checkPlanShape(data: unknown, where: string): Plan {
     const at = `steps[${i}]`;
     if (!isObject(step)) return fail(`${at} must be an object`);
     if (typeof step.id !== 'string') fail(`${at}.id must be a string`);
-    if (typeof step.op !== 'string' || !STEP_OPS.has(step.op as StepKind)) {
+    if (typeof step.op !== 'string' || !STEP_OPS.has(step.op)) {
       fail(`${at}.op ${JSON.stringify(step.op)} is not a step this version can run`);
     }
     if (typeof step.target !== 'string') fail(`${at}.target must be a string`);

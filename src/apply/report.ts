@@ -24,6 +24,7 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   activate_queue: ['Re-activating', 'Activation'],
   delete_queue: ['Deleting', 'Deletion'],
   move_cluster: ['Moving', 'Move'],
+  move_queue: ['Moving', 'Move'],
   update_pool: ['Updating in place', 'Update'],
   set_default_queue: ['Setting', 'Setting'],
   delete_default_queue: ['Deleting', 'Deletion'],
@@ -93,12 +94,16 @@ export function progressPrinter(
         const last = lastWaitLine.get(key);
         if (last !== undefined && e.elapsed_ms - last < waitEveryMs) return;
         lastWaitLine.set(key, e.elapsed_ms);
-        const counts =
-          e.runs_in_flight < 0
-            ? 'metrics unavailable'
-            : `${e.runs_in_flight} runs, ${e.actions_in_flight} actions in flight`;
+        const what =
+          e.state !== undefined
+            ? e.state === null
+              ? 'has its drain state unavailable'
+              : `is ${e.state}`
+            : e.runs_in_flight === null
+              ? 'has metrics unavailable'
+              : `has ${e.runs_in_flight} runs, ${e.actions_in_flight} actions in flight`;
         write(
-          `${e.step.target}: still waiting: queue ${e.queue} has ${counts} (${formatDuration(e.elapsed_ms)} elapsed)`,
+          `${e.step.target}: still waiting: queue ${e.queue} ${what} (${formatDuration(e.elapsed_ms)} elapsed)`,
         );
         return;
       }
@@ -128,7 +133,12 @@ export function progressPrinter(
 /** `Apply complete: N created, …` on success; otherwise the failure report, every step accounted for. */
 export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR): string {
   const c = result.counts;
-  const tally = `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted; ${c.blocked} blocked.`;
+  // The plan's one count (its closing line), in the past tense; side effects as its `#` line.
+  const tally =
+    `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted; ${c.blocked} blocked` +
+    (c.side_effects > 0
+      ? `; ${c.side_effects} more change${c.side_effects === 1 ? '' : 's'} made by the control plane itself (marked # in the plan).`
+      : '.');
   if (result.ok) return `${colors.bold(colors.green(`Apply complete: ${tally}`))}\n`;
 
   const failed = result.steps.filter((s) => s.status === 'failed');

@@ -128,6 +128,18 @@ export async function runCallStep(
     case 'update_pool':
       await cp.updatePool(step.args.name, step.args.contract);
       return DONE;
+    case 'move_queue': {
+      // queue_move: the update naming the new pool, on the DRAINED queue (a re-run after the
+      // move landed sends the same spec again: nothing changes).
+      const { name, ...spec } = step.args;
+      const live = await cp.updateQueue(name, spec);
+      if (live.pool !== spec.pool) {
+        throw new StepConflictError(
+          `${step.target} is in pool "${live.pool}" after the move to "${spec.pool}"; run \`poolsync plan\` again`,
+        );
+      }
+      return DONE;
+    }
     case 'set_default_queue':
       // An upsert, like an assignment.
       await cp.setDefaultQueue(step.args.project, step.args.domain, step.args.queue);

@@ -36,6 +36,19 @@ export interface ApplyCounts {
   deleted: number;
   /** Reported by the plan; nothing was sent for them. */
   blocked: number;
+  /**
+   * Changes the control plane made itself as the effect of done steps (the plan's side
+   * effects, src/plan/counts.ts); not in the counts above, as the plan's closing line.
+   */
+  side_effects: number;
+}
+
+/** A change of the plan that the apply made (its steps done), as counted in `counts`. */
+export interface AppliedChange {
+  address: string;
+  action: 'create' | 'update' | 'replace' | 'delete' | (string & {});
+  /** Made by the control plane itself as the effect of another object's step. */
+  side_effect: boolean;
 }
 
 export interface ApplyResult {
@@ -48,6 +61,8 @@ export interface ApplyResult {
   /** In plan order. */
   steps: StepResult[];
   counts: ApplyCounts;
+  /** The changes counted in `counts` (blocked ones aside), in plan order. */
+  applied: AppliedChange[];
   duration_ms: number;
 }
 
@@ -66,8 +81,11 @@ export type ApplyEvent =
       type: 'wait_progress';
       step: Step;
       queue: string;
-      runs_in_flight: number;
-      actions_in_flight: number;
+      /** Measured only: null when not (metrics unavailable, or a drain wait). */
+      runs_in_flight: number | null;
+      actions_in_flight: number | null;
+      /** wait_drained: the state reported (`draining`); null when unavailable. */
+      state?: string | null;
       elapsed_ms: number;
     }
   /** A manual step was reached and left for a person (no runner given). */

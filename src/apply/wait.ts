@@ -8,10 +8,14 @@ import { isControlPlaneError } from '../controlplane/errors.js';
 import type { QueueMetrics } from '../model/live.js';
 import { formatDuration } from '../util/duration.js';
 
+/** One busy queue of one poll. Only what was measured: null where nothing was. */
 export interface WaitProgress {
   queue: string;
-  runs_in_flight: number;
-  actions_in_flight: number;
+  /** wait_idle: the queue's metrics (Q7); null when they could not be read. */
+  runs_in_flight: number | null;
+  actions_in_flight: number | null;
+  /** wait_drained: the drain state the control plane reported; null when unavailable. */
+  state?: string | null;
   elapsed_ms: number;
 }
 
@@ -42,8 +46,8 @@ interface Poll<T> {
   settled: (value: T) => boolean;
   /** Throws when the wait cannot end well, given the queues not settled yet. */
   check?: (busy: [string, T][]) => void;
-  /** The in-flight counts shown for a queue not settled yet (-1: unknown). */
-  progress: (value: T) => { runs_in_flight: number; actions_in_flight: number };
+  /** What was measured of a queue not settled yet. */
+  progress: (value: T) => Omit<WaitProgress, 'queue' | 'elapsed_ms'>;
   /** The timeout's message, given the queues not settled yet. */
   timedOut: (busy: [string, T][]) => string;
 }
@@ -91,8 +95,8 @@ export function waitIdle(cp: ControlPlane, queues: string[], opts: WaitIdleOptio
     probe: pollQueue,
     settled: (m) => m !== null && m.runs_in_flight === 0 && m.actions_in_flight === 0,
     progress: (m) => ({
-      runs_in_flight: m?.runs_in_flight ?? -1,
-      actions_in_flight: m?.actions_in_flight ?? -1,
+      runs_in_flight: m?.runs_in_flight ?? null,
+      actions_in_flight: m?.actions_in_flight ?? null,
     }),
     timedOut: (busy) =>
       `queues still busy after ${formatDuration(opts.timeoutMs)}: ${busy
@@ -140,10 +144,8 @@ export function waitDrained(
           `queues ${active.map(([q]) => q).join(', ')} are active again while waiting for them to be drained; nothing was deleted or moved. Run \`poolsync plan\` again`,
         );
     },
-    progress: (state) => ({
-      runs_in_flight: state === null ? -1 : 1,
-      actions_in_flight: state === null ? -1 : 0,
-    }),
+    // The state is what a drain poll measures: no in-flight count is made up.
+    progress: (state) => ({ runs_in_flight: null, actions_in_flight: null, state }),
     timedOut: (busy) =>
       `queues still draining after ${formatDuration(opts.timeoutMs)}: ${busy
         .map(([q, s]) => `${q} (${s ?? 'state unavailable'})`)

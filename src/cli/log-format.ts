@@ -1,9 +1,10 @@
 /**
- * `--log-format json` for every command (the daemon has its own pino logger): each line a
+ * `--log-format json` for every command: each line a
  * command writes to stderr (errors, warnings, progress notes) becomes one JSON record in the
  * daemon's shape — {level, time, name, command, msg}, pino's numeric levels — so CI and log
  * collectors parse both alike. stdout (the plan, the report) is the command's output and is
- * left as it is.
+ * left as it is. The daemon logs through pino on stdout; what it writes to stderr before its
+ * logger exists (a configuration error) goes through here too.
  */
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
@@ -40,7 +41,10 @@ export function jsonStderr(command: string | null, now: () => number = Date.now)
   let partial = '';
   const emit = (line: string, level: number) => {
     const msg = line.replace(/^(Error|Warning): /, '');
-    original(`${JSON.stringify({ level, time: now(), name: 'poolsync', command, msg })}\n`);
+    // The daemon's record shape and time format (pino's isoTime), whichever process wrote it.
+    const time = new Date(now()).toISOString();
+    const name = command === 'daemon' ? 'poolsync-daemon' : 'poolsync';
+    original(`${JSON.stringify({ level, time, name, command, msg })}\n`);
   };
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     partial += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');

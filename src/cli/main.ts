@@ -2,17 +2,26 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadCommands } from './commands/index.js';
+import { completesPath } from './commands/completion.js';
+import { singleDashError } from './single-dash.js';
 import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { escapeTerminal } from '../util/terminal-text.js';
+import { processRedactor } from '../util/secrets.js';
+import { redactOutput } from './redact-output.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const command = argv.find((a) => !a.startsWith('-')) ?? null;
-  // The daemon logs JSON through pino itself (its own --log-format).
-  if (command !== 'daemon' && wantsJsonLogs(argv, process.env)) jsonStderr(command);
+  // The daemon logs through pino (stdout), scrubbed by its own redactor; every other
+  // command's output is scrubbed here. The daemon's stderr (configuration errors, before the
+  // logger exists) is JSON here like every command's.
+  if (command !== 'daemon') redactOutput();
+  if (wantsJsonLogs(argv, process.env)) jsonStderr(command);
   try {
+    const singleDash = argv.includes('--get-yargs-completions') ? null : singleDashError(argv);
+    if (singleDash) throw singleDash;
     const commands = await loadCommands(argv);
     const cli = yargs(argv);
     skipHelpPrerender(cli);
@@ -23,7 +32,20 @@ export async function main(argv: string[]): Promise<number> {
       .options(command === 'daemon' ? {} : { 'log-format': logFormatOption })
       // Answers `--get-yargs-completions` for the scripts of `poolsync completion SHELL`; the
       // command yargs would add for it is hidden: `completion` (commands/completion.ts) prints them.
-      .completion('__completion', false)
+      .completion(
+        '__completion',
+        false,
+        (
+          _current: string,
+          _argv: unknown,
+          defaults: (done?: (err: Error | null, list?: string[]) => void) => void,
+          done: (list: string[]) => void,
+        ) => {
+          const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
+          if (completesPath(words)) done([]);
+          else defaults();
+        },
+      )
       .demandCommand(1, 'Name a command: see `poolsync --help`.')
       .strict()
       .recommendCommands()
@@ -58,17 +80,22 @@ function skipHelpPrerender(cli: object): void {
 }
 
 function reportError(err: unknown): number {
+  // Scrubbed here too: the daemon's start-up errors do not pass redactOutput.
+  const scrub = (text: string): string => processRedactor().scrub(text);
   if (err instanceof UserError) {
     // Multi-line messages (yargs usage) keep their lines; each line is escaped.
-    process.stderr.write(`Error: ${err.message.split('\n').map(escapeTerminal).join('\n')}\n`);
+    const lines = scrub(err.message).split('\n').map(escapeTerminal);
+    process.stderr.write(`Error: ${lines.join('\n')}\n`);
     return err.exitCode;
   }
   if (err instanceof ControlPlaneError) {
-    process.stderr.write(`Error: control plane: ${err.code}: ${escapeTerminal(err.message)}\n`);
+    process.stderr.write(
+      `Error: control plane: ${err.code}: ${escapeTerminal(scrub(err.message))}\n`,
+    );
     return 1;
   }
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`Internal error (please report it): ${message}\n`);
+  process.stderr.write(`Internal error (please report it): ${scrub(message)}\n`);
   return 1;
 }
 

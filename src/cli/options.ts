@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/open.js';
 import { UserError } from '../util/user-error.js';
+import { parseDuration } from '../util/duration.js';
 
 /** The `[dir]` positional of the commands that read a config folder. */
 export const configDirPositional = {
@@ -104,6 +105,15 @@ export const targetOption = {
     'Plan only this object (Kind/name, repeatable) and what it depends on; the plan says it is partial',
 } as const;
 
+/** `--accept-cascade ADDRESS` (repeatable) of plan and apply (docs/flyte-oss.md, What a delete takes along). */
+export const acceptCascadeOption = {
+  type: 'string',
+  array: true,
+  requiresArg: true,
+  describe:
+    'flyteadmin: let this delete (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W], repeatable) take along the narrower rows poolsync does not manage; else it is blocked. poolsync.yaml acceptCascade: does the same for every run',
+} as const;
+
 /** `--replace ADDRESS` (repeatable) of plan and apply: Terraform's -replace. */
 export const replaceOption = {
   type: 'string',
@@ -112,3 +122,51 @@ export const replaceOption = {
   describe:
     'Delete and create again this object (Kind/name, repeatable) though nothing differs; not for queues (Q6)',
 } as const;
+
+/**
+ * `--lock-timeout D` (Terraform's -lock-timeout): how long apply waits for a lock another
+ * apply holds before giving up. `plan` takes no lock (it reads only) and accepts the flag so
+ * Terraform habits and scripts keep working.
+ */
+export const lockTimeoutOption = {
+  type: 'string',
+  default: '0s',
+  describe:
+    'How long to wait for a lock held by another apply (or an embedded state open elsewhere) before failing, e.g. 30s, 5m',
+} as const;
+
+/** --lock-timeout as milliseconds, else a UserError. */
+export function checkLockTimeout(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const ms = parseDuration(value);
+  if (ms === null) {
+    throw new UserError(
+      `--lock-timeout ${JSON.stringify(value)} is not a duration; write e.g. 0s, 30s or 5m`,
+    );
+  }
+  return ms;
+}
+
+/** What shapes a plan: `--target`, `--replace`, `--accept-cascade` (plan and apply DIR). */
+export interface PlanShapeArgs {
+  target?: string[];
+  replace?: string[];
+  'accept-cascade'?: string[];
+}
+
+/** The shaping flags as pipeline options (planRepository). */
+export function planShape(args: PlanShapeArgs) {
+  return {
+    ...(args.target ? { targets: args.target } : {}),
+    ...(args.replace ? { replace: args.replace } : {}),
+    ...(args['accept-cascade'] ? { acceptCascade: args['accept-cascade'] } : {}),
+  };
+}
+
+/** A saved plan is applied exactly as it is: shaping flags belong to `plan --out`. */
+export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void {
+  if (args.target?.length || args.replace?.length || args['accept-cascade']?.length)
+    throw new UserError(
+      `--target, --replace and --accept-cascade shape a plan: give them to \`poolsync plan … --out ${path}\` (a saved plan is applied exactly as it is)`,
+    );
+}

@@ -2,8 +2,11 @@
  * Export of flyteadmin's execution cluster labels (export.ts does the other kinds). flyteadmin
  * exposes the label of each project/domain[/workflow] but not labelClusterMap or clusterConfigs
  * (config files, no API), so the warning says what to add for the folder to validate (V11).
+ * Rows at levels poolsync never writes (project-wide, domain-wide, launch plan) have no
+ * manifest: each is named in a warning, as the plan shows it unmanaged.
  */
 import { dump } from '../util/js-yaml.js';
+import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
 import type { LiveState } from '../model/live.js';
 import { assignmentManifestName, type ExportedFile } from './export.js';
 
@@ -37,4 +40,18 @@ export function exportExecutionClusterLabels(live: LiveState): {
         ]
       : [];
   return { files, warnings };
+}
+
+/** One warning naming the flyteadmin rows at levels no manifest describes; none when there are none. */
+export function otherRowWarnings(live: LiveState): string[] {
+  const rows = live.flyteadmin?.other_rows ?? [];
+  if (rows.length === 0) return [];
+  const named = rows.map(
+    (r) =>
+      `${MATCHABLE_KIND[r.resource_type]}/${attributeRowKey(r)} (${r.resource_type === 'EXECUTION_CLUSTER_LABEL' ? 'label' : 'pool'} ${r.value})`,
+  );
+  return [
+    `flyteadmin has ${rows.length} row${rows.length === 1 ? '' : 's'} at levels poolsync does not manage (project-wide, domain-wide or launch plan), not exported: ` +
+      `${named.join(', ')}. They stay as they are; plans show them as unmanaged, and a delete of a broader row names them before it takes them along (docs/flyte-oss.md)`,
+  ];
 }

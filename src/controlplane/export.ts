@@ -10,10 +10,13 @@ import {
   DEFAULT_QUEUE,
   NAME_MAX_LENGTH,
   QUEUE_DEFAULTS,
+  isValidName,
   assignmentKeyString,
   type ObjectKind,
 } from '../model/common.js';
+import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
 import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
+import { escapeTerminal } from '../util/terminal-text.js';
 
 export interface ExportedFile {
   /** Relative, forward slashes: `<kind folder>/<name>.yaml`. */
@@ -42,10 +45,12 @@ function manifest(
   name: string,
   spec: Record<string, unknown>,
   comment?: string,
+  annotations?: Record<string, string>,
 ): string {
   const header = comment ? `# ${comment}\n` : '';
+  const metadata = annotations ? { name, annotations } : { name };
   const body = dump(
-    { apiVersion: API_VERSION, kind, metadata: { name }, spec },
+    { apiVersion: API_VERSION, kind, metadata, spec },
     { lineWidth: -1, noRefs: true, quoteStyle: 'double' },
   );
   return header + body;
@@ -61,11 +66,6 @@ function poolSpec(p: LivePool): Record<string, unknown> {
       : {}),
   };
 }
-
-const UNKNOWN_CONTRACT_PLACEHOLDER = {
-  object_store_ref: { uri: 's3://replace-with-the-pool-bucket' },
-  secret_store: { type: 'KUBERNETES', locator: 'replace-with-the-pool-secret-store' },
-};
 
 type Settings = Pick<
   LiveQueue,
@@ -108,6 +108,14 @@ export function assignmentManifestName(a: LiveAssignment, taken: Set<string>): s
   return name;
 }
 
+/**
+ * N1: a live name that is not a valid manifest name (a hostile or foreign control plane may
+ * hold `../x` or control characters) can name neither a manifest nor a file: left out, said.
+ */
+export function invalidNameWarning(kind: ObjectKind, name: string): string {
+  return `${kind} ${escapeTerminal(JSON.stringify(name))}: left out: not a valid manifest name (N1: at most ${NAME_MAX_LENGTH} lower-case letters, digits and "-", starting and ending with a letter or digit), so it can name neither a manifest nor a file; rename it on the control plane`;
+}
+
 export function exportManifests(live: LiveState): ExportResult {
   const files: ExportedFile[] = [];
   const warnings: string[] = [];
@@ -117,19 +125,26 @@ export function exportManifests(live: LiveState): ExportResult {
   for (const p of live.pools) {
     // P1: the default pool exists everywhere and is set when the control plane is provisioned.
     if (p.name === DEFAULT_POOL) continue;
+    if (!isValidName(p.name)) {
+      warnings.push(invalidNameWarning('ClusterPool', p.name));
+      continue;
+    }
     if (p.contract_known === false) {
-      // Union's public API does not show a pool's contract (docs/union.md): a placeholder the
-      // planner does not compare against this control plane, flagged in the file and here.
+      // Union's public API does not return a pool's contract (docs/union.md): the pool is
+      // written with its contract marked unknown (never a made-up one), which validates (V7
+      // does not apply to it) and which the planner never compares, so the export plans to
+      // "No changes". Declaring the real contract is a choice the user makes, not an error.
       warnings.push(
-        `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml holds a placeholder: copy the real one from \`flyte get cluster-pool ${p.name}\``,
+        `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml marks it unknown (${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}), and poolsync leaves it as it is. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation`,
       );
       files.push({
         path: `pools/${p.name}.yaml`,
         content: manifest(
           'ClusterPool',
           p.name,
-          UNKNOWN_CONTRACT_PLACEHOLDER,
-          `PLACEHOLDER contract (not readable through the API): replace it with the output of \`flyte get cluster-pool ${p.name}\`.`,
+          {},
+          `Contract not readable through the API: marked unknown, so poolsync never compares or changes it. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation.`,
+          { [CONTRACT_ANNOTATION]: CONTRACT_UNKNOWN },
         ),
       });
       counts.pools++;
@@ -143,6 +158,10 @@ export function exportManifests(live: LiveState): ExportResult {
   }
 
   for (const c of live.clusters) {
+    if (!isValidName(c.name)) {
+      warnings.push(invalidNameWarning('Cluster', c.name));
+      continue;
+    }
     // data_plane is reported by the cluster itself (C5), not declared here.
     files.push({
       path: `clusters/${c.name}.yaml`,
@@ -152,6 +171,10 @@ export function exportManifests(live: LiveState): ExportResult {
   }
 
   for (const q of live.queues) {
+    if (!isValidName(q.name)) {
+      warnings.push(invalidNameWarning('Queue', q.name));
+      continue;
+    }
     const owner = q.cluster_managed ? clusters.get(q.name) : undefined;
     if (q.name === DEFAULT_QUEUE || owner) {
       if (owner && (owner.pool !== q.pool || q.clusters.length !== 1 || q.clusters[0] !== q.name)) {

@@ -3,8 +3,9 @@
  * (the REST API through HttpControlPlane). Also where tokens are resolved, so no command
  * ever takes a token from a flag value.
  */
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../util/user-error.js';
 import type { Capabilities, PoolContract } from '../model/common.js';
 import { parseCapabilities } from '../model/capabilities.js';
@@ -13,6 +14,7 @@ import { EmbeddedControlPlane } from './embedded/embedded.js';
 import type { HttpControlPlaneOptions } from './rest/http-client.js';
 import type { ControlPlane } from './types.js';
 import type { UnionOpenOptions } from './union/open.js';
+import { rememberSecret } from '../util/secrets.js';
 
 export const DEFAULT_CONTROL_PLANE_URL = 'file:.poolsync/control-plane.json';
 
@@ -31,6 +33,12 @@ export interface OpenOptions {
    * (EmbeddedOptions.shareReads).
    */
   shareReads?: boolean;
+  /**
+   * `file:` only: create the state's folder when it does not exist. Off by default: a path
+   * whose folder is missing is a typo, not a new organisation (the default path, under
+   * `.poolsync/`, is always created).
+   */
+  createFolder?: boolean;
   /** Tuning of the HTTP client (timeouts, retries). */
   http?: Omit<HttpControlPlaneOptions, 'token'>;
   /** `union+` URLs: file holding the Union API key (else env POOLSYNC_UNION_API_KEY). */
@@ -54,8 +62,36 @@ export function embeddedStatePath(url: string, baseDir: string = process.cwd()):
   return resolve(baseDir, path);
 }
 
+/**
+ * A `file:` state whose folder does not exist is refused (UserError), unless the folder is
+ * created on purpose (`createFolder`) or it is the default location under `.poolsync/`.
+ * Checked before anything is created: the apply lock beside the state, the state itself.
+ */
+export function checkStateFolder(
+  url: string,
+  opts: Pick<OpenOptions, 'stateDir' | 'createFolder'> = {},
+): void {
+  if (!url.startsWith('file:') || opts.createFolder) return;
+  const path = embeddedStatePath(url, opts.stateDir);
+  if (path === embeddedStatePath(DEFAULT_CONTROL_PLANE_URL, opts.stateDir)) return;
+  const folder = dirname(path);
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    // missing or unreadable: said below
+  }
+  if (!isFolder) {
+    throw new UserError(
+      `control plane "${url}": the folder ${folder} does not exist, so there is no control-plane state at ${path}. ` +
+        `Check the path; to start a new embedded control plane there, create the folder first (mkdir -p ${folder})`,
+    );
+  }
+}
+
 export async function openControlPlane(url: string, opts: OpenOptions = {}): Promise<ControlPlane> {
   if (url.startsWith('file:')) {
+    checkStateFolder(url, opts);
     return EmbeddedControlPlane.open({
       path: embeddedStatePath(url, opts.stateDir),
       ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
@@ -103,7 +139,7 @@ export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilit
   const unknown = [...params.keys()].filter((k) => k !== 'capabilities');
   if (unknown.length > 0) {
     throw new UserError(
-      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a file: URL takes only capabilities=drain,queue_delete,cluster_move,pool_update`,
+      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a file: URL takes only capabilities=drain,queue_delete,cluster_move,pool_update,queue_move`,
     );
   }
   const value = params.get('capabilities');
@@ -113,7 +149,13 @@ export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilit
   return { capabilities: parsed.capabilities };
 }
 
-/** `flyteadmin+https://HOST[:PORT]` (or `+http://` for a local flyteadmin): OAuth2 credentials from the environment. */
+/**
+ * `flyteadmin+https://HOST[:PORT][?org=ORG&clusters-configmap=NAMESPACE/NAME]` (or `+http://`
+ * for a local flyteadmin): OAuth2 credentials from the environment; `org` (else
+ * POOLSYNC_FLYTE_ORG) is flyteidl's org, `clusters-configmap` (else
+ * POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP) the ConfigMap holding the cluster configuration flyteadmin
+ * runs with (docs/flyte-oss.md, Labels wait for their deployment).
+ */
 async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPlane> {
   const inner = url.slice('flyteadmin+'.length);
   // Before any message repeats the URL: it would hold the secret.
@@ -136,12 +178,27 @@ async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPl
     throw new UserError(
       'control plane URL must not carry credentials; set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
     );
-  const [{ FlyteadminControlPlane }, { credentialsFromEnv }] = await Promise.all([
-    import('./flyteadmin/client.js'),
-    import('./flyteadmin/auth.js'),
-  ]);
+  const params = parsed.searchParams;
+  const unknown = [...params.keys()].filter((k) => k !== 'org' && k !== 'clusters-configmap');
+  if (unknown.length > 0)
+    throw new UserError(
+      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a flyteadmin+ URL takes org=ORG and clusters-configmap=NAMESPACE/NAME`,
+    );
+  const org = params.get('org') ?? process.env.POOLSYNC_FLYTE_ORG ?? '';
+  const configMap =
+    params.get('clusters-configmap') ?? process.env.POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP ?? '';
+  parsed.search = '';
+  const [{ FlyteadminControlPlane }, { credentialsFromEnv }, { parseConfigMapRef }] =
+    await Promise.all([
+      import('./flyteadmin/client.js'),
+      import('./flyteadmin/auth.js'),
+      import('./flyteadmin/deployed-config.js'),
+    ]);
   return new FlyteadminControlPlane(parsed.toString(), {
     credentials: await credentialsFromEnv(),
+    org: org.trim(),
+    clustersConfigMap:
+      configMap.trim() === '' ? null : parseConfigMapRef(configMap, 'clusters-configmap'),
     ...(opts.http?.requestTimeoutMs !== undefined
       ? { requestTimeoutMs: opts.http.requestTimeoutMs }
       : {}),
@@ -161,6 +218,7 @@ export async function readTokenFile(path: string): Promise<string> {
   }
   const token = text.split(/\r?\n/)[0]?.trim() ?? '';
   if (token === '') throw new UserError(`token file ${path} is empty`);
+  rememberSecret(token);
   return token;
 }
 

@@ -13,7 +13,7 @@ import type {
   QueueSpec,
 } from '../model/common.js';
 import type { BackendInfo } from '../model/backend.js';
-import type { ExecutionClusterLabel } from '../model/flyte.js';
+import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 
 export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
@@ -63,6 +63,13 @@ export interface ApplyLockProvider {
 
 export interface ControlPlane {
   readonly backend: BackendInfo;
+  /** The organisation the client acts in, for backends that have them (Union). */
+  readonly organization?: string;
+  /**
+   * The environment the CLI of this backend's manual steps reads its credentials from (e.g.
+   * FLYTE_API_KEY): `apply --flyte-cli` sets it for each child. Secret: never logged.
+   */
+  manualCommandEnv?(): Record<string, string>;
   /** Present when the control plane has an apply lock of its own (ApplyLockProvider). */
   readonly applyLock?: ApplyLockProvider;
   capabilities(): Promise<Capabilities>;
@@ -126,6 +133,11 @@ export interface ControlPlane {
    * state by identity (plan/same-objects.ts). The list methods still return copies.
    */
   sharedLists?(): Promise<LiveLists | null>;
+  /**
+   * The flyteadmin backend: its other attribute rows, projects, domains and deployed cluster
+   * configuration (LiveState.flyteadmin). Absent on other backends.
+   */
+  flyteadminState?(): Promise<FlyteadminLive>;
 
   /** Releases connections / file handles / locks. */
   close(): Promise<void>;
@@ -146,9 +158,10 @@ export interface LiveLists {
 /** Reads every kind (in parallel where the implementation allows) into a LiveState. */
 export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
   // One Promise.all: a failing read rejects once, with no other read left unobserved.
-  const [capabilities, lists] = await Promise.all([
+  const [capabilities, lists, flyteadmin] = await Promise.all([
     cp.capabilities(),
     (async () => (await cp.sharedLists?.()) ?? readLists(cp))(),
+    cp.flyteadminState ? cp.flyteadminState() : null,
   ]);
   const { pools, clusters, queues, assignments, defaultQueues, labels } = lists;
   const byName = <T extends { name: string }>(a: T, b: T) =>
@@ -167,6 +180,7 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
     ),
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
     ...labelsField(labels ?? []),
+    ...(flyteadmin ? { flyteadmin } : {}),
   };
 }
 

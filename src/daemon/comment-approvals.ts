@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { LiveState } from '../model/live.js';
 import { liveFingerprint } from '../plan/fingerprint.js';
 import { splitHeld } from '../plan/hold.js';
+import { code } from '../render/markdown.js';
 import type { ApprovalForge } from '../vcs/approvers.js';
 import type { CommentEvent, Provider } from '../vcs/types.js';
 import type { Approvals } from './approvals.js';
@@ -96,7 +97,7 @@ export function commentApprovalHandler(
     await forge.reply(
       e.number,
       `**poolsync**: approved by @${e.user.login} (${check.level}): the ${held.length} held change${held.length === 1 ? '' : 's'} of the plan for ${posted.commit.slice(0, 12)} ` +
-        `(${held.map((c) => `\`${c.action} ${c.address}\``).join(', ')}), fingerprint \`${fingerprint}\`. ` +
+        `(${held.map((c) => code(`${c.action} ${c.address}`)).join(', ')}), fingerprint \`${fingerprint}\`. ` +
         'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
     );
     o.requestReconcile();

@@ -6,15 +6,15 @@
  * environment variables or files only, never from flag values or the config file itself
  * (quality.md, Security): the config file and flags can only name the FILE holding them.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { load as loadYaml } from '../util/js-yaml.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
+import { rememberSecret } from '../util/secrets.js';
+import { leaderElection, leaseOption, type LeaderElectionConfig } from './config-leader.js';
 
 export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;
 export type ApplyPolicy = (typeof APPLY_POLICIES)[number];
@@ -58,15 +58,11 @@ export interface DaemonConfig {
   /** `--lock k8s:NAMESPACE/NAME`: the apply lock of control planes with none of their own. */
   lock: { namespace: string; name: string } | null;
   /** `--leader-elect` (docs/daemon.md#high-availability); null when off. */
-  leaderElection: {
-    lease: { namespace: string; name: string };
-    identity: string;
-    leaseDurationMs: number;
-    renewDeadlineMs: number;
-    retryPeriodMs: number;
-  } | null;
+  leaderElection: LeaderElectionConfig | null;
   /** Commit and push the files poolsync.yaml `render` names when they would change (Git only). */
   commitRendered?: boolean;
+  /** Serve the dashboard page at `/` (docs/daemon.md#dashboard). */
+  dashboard: boolean;
 }
 
 type Kind = 'string' | 'duration' | 'int' | 'bool' | 'path';
@@ -288,6 +284,13 @@ export const OPTIONS: readonly OptionSpec[] = [
       "This replica's identity in the Lease (default: env POD_NAME, else host name and pid)",
   },
   {
+    name: 'advertise-address',
+    env: 'POOLSYNC_ADVERTISE_ADDRESS',
+    kind: 'string',
+    describe:
+      "URL where the other replicas reach this one's HTTP server, published in the Lease while it leads (default: http://$POD_IP:PORT, else the --listen address)",
+  },
+  {
     name: 'leader-election-lease-duration',
     env: 'POOLSYNC_LEADER_ELECTION_LEASE_DURATION',
     kind: 'duration',
@@ -322,6 +325,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     describe:
       'Commit and push the generated files poolsync.yaml render names (flyte-core values, Union pool mapping) when they would change',
     default: false,
+  },
+  {
+    name: 'dashboard',
+    env: 'POOLSYNC_DASHBOARD',
+    kind: 'bool',
+    describe:
+      'Serve the dashboard page at / on the status listener (read-only but for approving held changes with the admin token)',
+    default: true,
   },
 ];
 
@@ -503,62 +514,13 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
           leaseDurationMs: duration('leader-election-lease-duration', 1000),
           renewDeadlineMs: duration('leader-election-renew-deadline', 100),
           retryPeriodMs: duration('leader-election-retry-period', 50),
+          advertiseAddress: str('advertise-address'),
           env: input.env,
         })
       : null,
     commitRendered: bool('commit-rendered'),
+    dashboard: bool('dashboard'),
   };
-}
-
-/** `k8s:NAMESPACE/NAME` (the same syntax as src/lease's parseLeaseRef, without loading it). */
-function leaseOption(
-  text: string | null,
-  r: Raw | undefined,
-): { namespace: string; name: string } | null {
-  if (text === null || text.trim() === '') return null;
-  const m = /^k8s:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(
-    text.trim(),
-  );
-  if (!m) {
-    throw new UserError(
-      `${r?.origin ?? 'lock'}: "${text}" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/poolsync-leader).`,
-    );
-  }
-  return { namespace: m[1]!, name: m[3]! };
-}
-
-function leaderElection(o: {
-  lease: { namespace: string; name: string } | null;
-  identity: string | null;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-  env: Record<string, string | undefined>;
-}): NonNullable<DaemonConfig['leaderElection']> {
-  // controller-runtime's constraint: a leader must give up before the others may take over.
-  if (!(o.renewDeadlineMs < o.leaseDurationMs) || !(o.retryPeriodMs < o.renewDeadlineMs)) {
-    throw new UserError(
-      `--leader-election-retry-period (${o.retryPeriodMs}ms) < --leader-election-renew-deadline (${o.renewDeadlineMs}ms) < --leader-election-lease-duration (${o.leaseDurationMs}ms) must hold, so a leader stops applying before another replica can take over.`,
-    );
-  }
-  const namespace = o.env.POD_NAMESPACE?.trim() || serviceAccountNamespace() || 'default';
-  return {
-    lease: o.lease ?? { namespace, name: 'poolsync-leader' },
-    identity: o.identity?.trim() || o.env.POD_NAME?.trim() || `${hostname()}-${process.pid}`,
-    leaseDurationMs: o.leaseDurationMs,
-    renewDeadlineMs: o.renewDeadlineMs,
-    retryPeriodMs: o.retryPeriodMs,
-  };
-}
-
-function serviceAccountNamespace(): string | null {
-  try {
-    return (
-      readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || null
-    );
-  } catch {
-    return null;
-  }
 }
 
 async function readConfigFile(
@@ -633,6 +595,7 @@ async function readSecrets(
         throw new UserError(`The secret file ${path} (from ${fileSetting.origin}) is empty.`);
       }
       out[s.key] = value;
+      rememberSecret(value);
     } else if (envValue !== undefined && envValue.trim() !== '') {
       out[s.key] = envValue.trim();
     } else {

@@ -13,15 +13,24 @@ import { readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { Plan } from '../model/plan.js';
 import { loadDesired } from '../plan/pipeline.js';
 import { Approvals } from './approvals.js';
-import { electedLeadership, soleLeadership, type DaemonLeadership } from './leader.js';
+import {
+  advertiseAddress,
+  electedLeadership,
+  followerOf,
+  readiness,
+  soleLeadership,
+  type DaemonLeadership,
+} from './leader.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source } from './git-source.js';
 import { startStatusServer, type StatusServer } from './http.js';
+import { dashboardHandler } from './dashboard/handler.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics } from './metrics.js';
 import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonStatus } from './status.js';
+import { leaderStatus } from './forward.js';
 import { backoffDelay } from '../util/backoff.js';
 import { OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
 import type { PullRequestEvent } from './webhooks.js';
@@ -76,6 +85,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     config.githubWebhookSecret,
     config.gitlabWebhookToken,
     config.reconcileToken,
+    config.adminToken,
   ]);
   const metrics = new DaemonMetrics();
 
@@ -153,6 +163,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     logger,
     redactor,
     ...(deps.onApplyPlan ? { onApplyPlan: deps.onApplyPlan } : {}),
+    controlPlaneUrl: config.controlPlane.url,
     onFetchFailure: (failures) => {
       const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
       retry.schedule(delay);
@@ -164,6 +175,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       retry.schedule(delay);
       return new Date(Date.now() + delay);
     },
+    onRunRecovered: () => retry.cancel(),
   });
   const run = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier);
   loop = new ReconcileLoop(run, (err) =>
@@ -217,8 +229,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         })
       : undefined;
 
+  const ready = readiness(leadership, () => reconciler.ready);
+  metrics.readyFrom(ready);
   const daemonStatus = () => {
-    const st = reconciler.status();
+    const st = { ...reconciler.status(), ready: ready() };
     const leader = leadership.status();
     return leader ? { ...st, leader } : st;
   };
@@ -227,23 +241,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   try {
     server = await startStatusServer(config.listen, {
       status: () => daemonStatus(),
-      // A follower is ready once it knows the leader: rolling updates must not wait on it.
-      ready: () =>
-        leadership.isLeader() || !leadership.elected
-          ? reconciler.ready
-          : leadership.leader() !== null,
+      ready,
       metrics,
       adminToken: config.adminToken,
       approve: (r) => approvals.approve({ ...r, via: 'api' }),
-      follower: () =>
-        leadership.isLeader()
-          ? null
-          : {
-              leader: leadership.leader(),
-              retryAfterSeconds: Math.ceil(
-                (config.leaderElection?.leaseDurationMs ?? 15_000) / 1000,
-              ),
-            },
+      follower: () => followerOf(leadership, config.leaderElection),
+      ...(config.leaderElection ? { replica: config.leaderElection.identity } : {}),
       requestReconcile: (reason) => theLoop.request(reason),
       githubWebhookSecret: config.githubWebhookSecret,
       gitlabWebhookToken: config.gitlabWebhookToken,
@@ -251,6 +254,16 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       branch: config.source.kind === 'git' ? config.source.branch : null,
       ...(onPullRequest ? { onPullRequest } : {}),
       ...(onComment ? { onComment } : {}),
+      ...(config.dashboard
+        ? {
+            dashboard: dashboardHandler({
+              status: () => daemonStatus(),
+              leaderStatus: () =>
+                leaderStatus<DaemonStatus>(followerOf(leadership, config.leaderElection), 5_000),
+              approvals: config.adminToken !== null,
+            }),
+          }
+        : {}),
       logger,
     });
   } catch (err) {
@@ -266,10 +279,15 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     triggers.push(startTimer(config.pollIntervalMs, () => void theLoop.request('poll')));
   } else {
     triggers.push(
-      await watchFolder(config.source.dir, config.watchDebounceMs, (paths) => {
-        logger.debug({ changed: paths.length }, 'files changed');
-        void theLoop.request('watch');
-      }),
+      await watchFolder(
+        config.source.dir,
+        config.watchDebounceMs,
+        (paths) => {
+          logger.debug({ changed: paths.length }, 'files changed');
+          void theLoop.request('watch');
+        },
+        (message) => logger.warn(message),
+      ),
     );
   }
   triggers.push(startTimer(config.driftIntervalMs, () => void theLoop.request('drift')));
@@ -286,16 +304,17 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         gitlab: config.gitlabWebhookToken !== null,
       },
     },
-    `poolsync daemon listening on ${server.url}`,
+    `poolsync daemon listening on ${server.url}${config.dashboard ? `; dashboard at ${server.url}/` : ''}`,
   );
   // With --leader-elect the first run is the one a replica makes when it becomes leader.
   let firstRunDone!: () => void;
   const firstRun = leadership.elected
     ? new Promise<void>((resolve) => (firstRunDone = resolve))
     : theLoop.request('startup');
-  leadership.start(() => {
-    void runLoop.request('leader').then(() => firstRunDone?.());
-  });
+  leadership.start(
+    () => void runLoop.request('leader').then(() => firstRunDone?.()),
+    advertiseAddress(config.leaderElection, server.url),
+  );
 
   let stopping: Promise<boolean> | null = null;
   return {

@@ -9,18 +9,21 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { gitEnvironment, type GitAuth } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
+import { writeRepoFile } from '../util/repo-file.js';
 
 export interface SourceSnapshot {
   /** Folder holding the manifests (the repository path inside the checkout). */
   dir: string;
   /** Exact commit checked out; null for a folder on disk. */
   commit: string | null;
+  /** The repository `dir` is part of (the checkout, the watched folder): nothing outside it is read. */
+  root?: string;
 }
 
 export interface Source {
@@ -104,8 +107,8 @@ export class GitSource implements Source {
     const dir = this.options.path === '.' ? checkoutDir : join(checkoutDir, this.options.path);
     try {
       for (const f of files) {
-        await mkdir(dirname(join(dir, f.path)), { recursive: true });
-        await writeFile(join(dir, f.path), f.content);
+        // Never through a committed link, never outside the checkout (src/util/repo-file.ts).
+        await writeRepoFile(dir, f.path, f.content);
         await git.raw(['add', '--', join(dir, f.path)]);
       }
       await git.raw([
@@ -169,6 +172,7 @@ export class GitSource implements Source {
       const snapshot = {
         dir: this.options.path === '.' ? checkoutDir : join(checkoutDir, this.options.path),
         commit,
+        root: checkoutDir,
       };
       this.lastSnapshot = snapshot;
       return snapshot;
@@ -240,7 +244,7 @@ export class FolderSource implements Source {
     if (!existsSync(this.dir)) {
       throw new SourceError(`the watched folder ${this.dir} does not exist`);
     }
-    this.lastSnapshot = { dir: this.dir, commit: null };
+    this.lastSnapshot = { dir: this.dir, commit: null, root: this.dir };
     return this.lastSnapshot;
   }
 }

@@ -10,7 +10,18 @@ import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus } from './status.js';
 import type { ApprovalAnswer } from './approvals.js';
+import { crossSiteRequest } from './dashboard/cross-site.js';
+import type { DashboardHandler } from './dashboard/handler.js';
 import { constantTimeEqual } from '../util/constant-time.js';
+import { readBody, send, TooLarge } from './http-io.js';
+import {
+  handOff,
+  REPLICA_HEADER,
+  verifyForward,
+  webhookHeaders,
+  type Follower,
+  type HandOff,
+} from './forward.js';
 import {
   type CommentEvent,
   handleGithubWebhook,
@@ -18,6 +29,7 @@ import {
   type PullRequestEvent,
   type WebhookOutcome,
 } from './webhooks.js';
+import { Redactor } from '../util/redact.js';
 
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
 
@@ -40,12 +52,16 @@ export interface HttpHandlers {
   /** POST /approve: approve exactly this fingerprint (approvals.ts). */
   approve(request: { fingerprint: string; approver: string }): ApprovalAnswer;
   /**
-   * With --leader-elect: null while this replica leads; else the leader's identity (or null
-   * when none is known) and how long until a new leader is elected at most.
+   * With --leader-elect: null while this replica leads; else the leader as last observed and
+   * where it is reached, for handing requests to it (forward.ts).
    */
-  follower(): { leader: string | null; retryAfterSeconds: number } | null;
+  follower(): Follower | null;
+  /** This replica's identity with --leader-elect (the X-Poolsync-Replica of every answer). */
+  replica?: string;
   logger: Logger;
   bodyLimit?: number;
+  /** GET / (docs/daemon.md#dashboard); absent: the page is off (--dashboard=false). */
+  dashboard?: DashboardHandler;
 }
 
 export interface StatusServer {
@@ -54,8 +70,6 @@ export interface StatusServer {
   url: string;
   close(): Promise<void>;
 }
-
-class TooLarge extends Error {}
 
 export async function startStatusServer(
   listen: { host: string; port: number },
@@ -99,6 +113,8 @@ export async function startStatusServer(
 async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const key = `${req.method} ${url.pathname}`;
+  if (h.replica) res.setHeader(REPLICA_HEADER, h.replica);
+  if (h.dashboard && (key === 'GET /' || key === 'HEAD /')) return h.dashboard(req, res, url);
   switch (key) {
     case 'GET /healthz':
     case 'HEAD /healthz':
@@ -117,8 +133,14 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       res.end(text);
       return;
     }
-    case 'GET /status':
+    case 'GET /status': {
+      // A follower answers with the leader's status (`?local=1`: its own).
+      if (!url.searchParams.has('local')) {
+        const off = await handOff(req, Buffer.alloc(0), h.follower(), null, 5_000);
+        if (off.kind === 'answered') return relay(res, off);
+      }
       return send(res, 200, h.status());
+    }
     case 'POST /reconcile':
       return manualReconcile(req, res, url, h);
     case 'POST /approve':
@@ -129,6 +151,7 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       return webhook(req, res, h, 'gitlab');
     default: {
       const known = [
+        ...(h.dashboard ? ['/'] : []),
         '/healthz',
         '/readyz',
         '/metrics',
@@ -159,21 +182,21 @@ async function manualReconcile(
   h: HttpHandlers,
 ): Promise<void> {
   // Drain (and bound) any body so the connection stays usable.
-  await readBody(req, 64 * 1024).catch(() => null);
+  const body = (await readBody(req, 64 * 1024).catch(() => null)) ?? Buffer.alloc(0);
   if (h.reconcileToken === null) {
     return send(res, 403, {
       error:
         'POST /reconcile is disabled: set POOLSYNC_RECONCILE_TOKEN (or --reconcile-token-file) to enable it',
     });
   }
-  const auth = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(auth);
-  if (!m || !constantTimeEqual((m[1] as string).trim(), h.reconcileToken)) {
+  if (!authorized(req, body, h.reconcileToken)) {
     res.setHeader('www-authenticate', 'Bearer');
     return send(res, 401, { error: 'missing or wrong bearer token' });
   }
-  if (notLeader(res, h, 'run a reconcile')) return;
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
+  // ?wait=1 answers when the run has finished: as long as that takes.
+  const off = await handOff(req, body, h.follower(), h.reconcileToken, wait ? 3_600_000 : 15_000);
+  if (off.kind !== 'local') return answerHandOff(res, h, off, 'run a reconcile');
   const done = h.requestReconcile('manual');
   if (!wait) return send(res, 202, { queued: true });
   await done;
@@ -209,7 +232,11 @@ async function webhook(
       error: `${provider} webhooks are not configured: set ${env} (or ${env}_FILE)`,
     });
   }
-  const request = { headers: req.headers, body };
+  // A delivery a follower verified and handed on carries its signature instead (forward.ts).
+  const request = {
+    headers: webhookHeaders(provider, secret, req.headers, req.url ?? '', body),
+    body,
+  };
   const outcome: WebhookOutcome =
     provider === 'github'
       ? handleGithubWebhook(request, { secret, branch: h.branch })
@@ -221,9 +248,20 @@ async function webhook(
     `webhook: ${outcome.message}`,
   );
 
+  if (['push', 'pull_request', 'comment'].includes(outcome.result)) {
+    // The leader runs the loop, keeps the plans posted on pull requests and the approvals.
+    const off = await handOff(req, body, h.follower(), secret, 8_000);
+    if (off.kind === 'answered') return relay(res, off);
+    // Any replica can plan and comment a pull request (the leader then cannot take approvals of it).
+    if (off.kind === 'refused' && outcome.result !== 'pull_request')
+      return answerHandOff(
+        res,
+        h,
+        off,
+        outcome.result === 'push' ? 'reconcile this push' : 'take approvals',
+      );
+  }
   if (outcome.result === 'push') {
-    // A follower does not run the loop: the sender retries, or the leader's poll picks it up.
-    if (notLeader(res, h, 'reconcile this push')) return;
     void h.requestReconcile('webhook');
     return send(res, 202, { result: outcome.result, message: outcome.message });
   }
@@ -256,8 +294,6 @@ async function webhook(
         message: 'approvals by comment are not configured on this daemon',
       });
     }
-    // Approvals live with the leader: a follower asks the sender to retry.
-    if (notLeader(res, h, 'take approvals')) return;
     const handler = h.onComment;
     void handler(outcome.event).catch((err: unknown) =>
       h.logger.warn(
@@ -274,19 +310,32 @@ async function webhook(
   return send(res, outcome.status, { result: outcome.result, message: outcome.message });
 }
 
+/** A bearer token that matches, or a follower's valid forward signature made with it. */
+function authorized(req: IncomingMessage, body: Buffer, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  if (m && constantTimeEqual((m[1] as string).trim(), token)) return true;
+  return verifyForward(token, req.headers, req.method ?? 'POST', req.url ?? '', body);
+}
+
+/** The leader's answer to a request a follower handed on, as the leader gave it. */
+function relay(res: ServerResponse, off: Extract<HandOff, { kind: 'answered' }>): void {
+  res.writeHead(off.status, { 'cache-control': 'no-store', ...off.headers });
+  res.end(off.body);
+}
+
 /**
- * A follower answers 503 with Retry-After (at most one lease duration: by then a leader is
- * elected) and the leader's identity; true when it did.
+ * The leader's answer; or, when it could not be had, 503 with Retry-After (at most one lease
+ * duration: by then a leader is elected), the leader's identity and why.
  */
-function notLeader(res: ServerResponse, h: HttpHandlers, what: string): boolean {
+function answerHandOff(res: ServerResponse, h: HttpHandlers, off: HandOff, what: string): void {
+  if (off.kind === 'answered') return relay(res, off);
   const f = h.follower();
-  if (f === null) return false;
-  res.setHeader('retry-after', String(f.retryAfterSeconds));
+  const reason = off.kind === 'refused' ? off.reason : 'no leader is known';
+  res.setHeader('retry-after', String(f?.retryAfterSeconds ?? 15));
   send(res, 503, {
-    error: `this replica is not the leader and does not ${what}; ${f.leader ? `the leader is ${f.leader}` : 'no leader is elected yet'}. Retry later (the Kubernetes Service may route the retry to the leader)`,
-    leader: f.leader,
+    error: `this replica is not the leader and could not hand the request to it (${reason}), so it does not ${what}. Retry later`,
+    leader: f?.leader ?? null,
   });
-  return true;
 }
 
 async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
@@ -302,12 +351,18 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
         'POST /approve is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it',
     });
   }
-  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-  if (!m || !constantTimeEqual((m[1] as string).trim(), h.adminToken)) {
+  const crossSite = crossSiteRequest(req.headers);
+  if (crossSite !== null) {
+    return send(res, 403, {
+      error: `refused: ${crossSite}, not this daemon's own page; approve from the dashboard or with \`poolsync approve\``,
+    });
+  }
+  if (!authorized(req, body, h.adminToken)) {
     res.setHeader('www-authenticate', 'Bearer');
     return send(res, 401, { error: 'missing or wrong bearer token (the daemon admin token)' });
   }
-  if (notLeader(res, h, 'hold the plan waiting for approval')) return;
+  const off = await handOff(req, body, h.follower(), h.adminToken, 15_000);
+  if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -323,6 +378,20 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
         'the body needs "fingerprint" (of the held changes, GET /status approval.pending) and "approver" (who approves)',
     });
   }
+  // The approver is shown in /status and the log: a token pasted there (the admin token
+  // itself, a webhook secret) is refused, never recorded.
+  const secrets = new Redactor([
+    h.adminToken,
+    h.reconcileToken,
+    h.githubWebhookSecret,
+    h.gitlabWebhookToken,
+  ]);
+  if (secrets.scrub(approver) !== approver) {
+    return send(res, 400, {
+      error:
+        '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
+    });
+  }
   const answer = h.approve({ fingerprint, approver: approver.trim().slice(0, 200) });
   if (!answer.ok) {
     h.logger.warn({ fingerprint, approver, reason: answer.reason }, 'approval refused');
@@ -334,43 +403,4 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
   );
   void h.requestReconcile('manual');
   return send(res, 200, { approved: true, approval: answer.record });
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
-      reject(new TooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(new TooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
-    });
-  });
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-  });
-  res.end(text);
 }

@@ -14,15 +14,22 @@ import type { DaemonMetrics } from './metrics.js';
 import type { Leadership } from './stages/context.js';
 import type { LeaderStatus } from './status.js';
 import type { LeaderElector } from '../lease/leader-elector.js';
+import { hostname } from 'node:os';
+import type { Follower } from './forward.js';
 
 export interface DaemonLeadership extends Leadership {
   readonly elected: boolean;
   isLeader(): boolean;
   /** The leader's identity as last seen (this replica's when it leads). */
   leader(): string | null;
+  /** Where the leader's status server is reached, as it published it in the Lease (or null). */
+  leaderAddress(): string | null;
   status(): LeaderStatus | undefined;
-  /** Starts electing; `onElected` runs each time this replica becomes leader. */
-  start(onElected: () => void): void;
+  /**
+   * Starts electing; `onElected` runs each time this replica becomes leader. `address` is
+   * this replica's status server as the others reach it, published in the Lease while it leads.
+   */
+  start(onElected: () => void, address?: string | null): void;
   stop(): Promise<void>;
 }
 
@@ -34,6 +41,7 @@ export function soleLeadership(): DaemonLeadership {
     termSignal: never,
     isLeader: () => true,
     leader: () => null,
+    leaderAddress: () => null,
     status: () => undefined,
     start: () => {},
     stop: async () => {},
@@ -65,15 +73,17 @@ export function electedLeadership(
     },
     isLeader: () => elector?.isLeader ?? false,
     leader: () => elector?.leader ?? null,
+    leaderAddress: () => elector?.leaderAddress ?? null,
     status: () => ({
       enabled: true,
       identity: election.identity,
       isLeader: elector?.isLeader ?? false,
       leader: elector?.leader ?? null,
+      leaderAddress: elector?.leaderAddress ?? null,
       lease: `${election.lease.namespace}/${election.lease.name}`,
       lastTransitionAt: elector?.lastTransitionAt?.toISOString() ?? null,
     }),
-    start: (onElected) => {
+    start: (onElected, address) => {
       starting ??= (async () => {
         const { LeaseLock, loadKubeConfig } = await import('../lease/k8s-lease.js');
         const { LeaderElector } = await import('../lease/leader-elector.js');
@@ -83,6 +93,7 @@ export function electedLeadership(
           election.identity,
           election.leaseDurationMs,
         );
+        lock.address = address ?? null;
         elector = new LeaderElector(lock, election, {
           onStartedLeading: () => {
             metrics.leader.set(1);
@@ -125,4 +136,50 @@ export function electedLeadership(
       await elector?.stop();
     },
   };
+}
+
+/** What http.ts needs to hand a request to the leader (forward.ts), or null while leading. */
+export function followerOf(
+  leadership: DaemonLeadership,
+  election: DaemonConfig['leaderElection'],
+): Follower | null {
+  if (election === null || leadership.isLeader()) return null;
+  return {
+    identity: election.identity,
+    leader: leadership.leader(),
+    leaderAddress: leadership.leaderAddress(),
+    retryAfterSeconds: Math.ceil(election.leaseDurationMs / 1000),
+  };
+}
+
+/**
+ * Ready (/readyz, /status `ready`, `poolsync_ready`, all from this): the leader once its first
+ * reconcile finished and the control plane answered; a follower once it knows the leader and
+ * where to reach it, since from then on it serves every request (handing on what needs the
+ * leader). A rolling update then never waits on a follower.
+ */
+export function readiness(leadership: DaemonLeadership, reconciled: () => boolean): () => boolean {
+  return () =>
+    !leadership.elected || leadership.isLeader()
+      ? reconciled()
+      : leadership.leader() !== null && leadership.leaderAddress() !== null;
+}
+
+/**
+ * Where the other replicas reach this one's status server: --advertise-address; else the pod's
+ * IP (env POD_IP, the Downward API) and the bound port; else the bound address when it is a
+ * specific one; else the host name and the port.
+ */
+export function advertiseAddress(
+  election: DaemonConfig['leaderElection'],
+  boundUrl: string,
+  env: Record<string, string | undefined> = process.env,
+): string | null {
+  if (election === null) return null;
+  if (election.advertiseAddress) return election.advertiseAddress;
+  const bound = new URL(boundUrl);
+  const ip = env.POD_IP?.trim();
+  if (ip) return `http://${ip.includes(':') ? `[${ip}]` : ip}:${bound.port}`;
+  if (!['0.0.0.0', '[::]'].includes(bound.hostname)) return bound.origin;
+  return `http://${hostname()}:${bound.port}`;
 }

@@ -111,7 +111,15 @@ export class DaemonMetrics {
     this.up.set(0);
   }
 
+  private readyProbe: (() => boolean) | null = null;
+
+  /** `poolsync_ready` follows this (the daemon's one readiness, as /readyz and /status say). */
+  readyFrom(probe: () => boolean): void {
+    this.readyProbe = probe;
+  }
+
   async text(): Promise<string> {
+    if (this.readyProbe) this.up.set(this.readyProbe() ? 1 : 0);
     return this.registry.metrics();
   }
 

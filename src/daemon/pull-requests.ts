@@ -20,6 +20,7 @@ import type { Provider, PublishOutcome, PullRequestEvent } from '../vcs/types.js
 import { planOutcome } from '../vcs/plan-outcome.js';
 import { splitHeld } from '../plan/hold.js';
 import type { Plan } from '../model/plan.js';
+import { code } from '../render/markdown.js';
 
 export interface ForgeTarget {
   /** `owner/name` (GitHub) or the project path (GitLab). */
@@ -114,6 +115,11 @@ export function pullRequestHandlerForDaemon(opts: {
         ...(opts.backend ? { backend: opts.backend } : {}),
         logger,
         ...(opts.posted ? { plan: recordingPlanner(provider, opts, opts.posted) } : {}),
+        // Recorded as posted once its comment is readable, not after the commit status too:
+        // a `poolsync apply` comment in between was refused as "no plan posted".
+        ...(opts.posted
+          ? { onPosted: (e) => opts.posted!.settle(e.provider, e.number, e.headSha) }
+          : {}),
       }),
     );
     logger.info({ provider, repository }, 'plan comments on pull requests are on');
@@ -126,7 +132,6 @@ export function pullRequestHandlerForDaemon(opts: {
       return;
     }
     await handler(e);
-    opts.posted?.settle(e.provider, e.number, e.headSha);
   };
 }
 
@@ -209,7 +214,7 @@ function recordingPlanner(
     posted.planned(provider, commit, outcome.plan);
     const split = splitHeld(outcome.plan);
     if (opts.config.policy !== 'safe' || split.fingerprint === null) return outcome;
-    const list = split.held.map((c) => `- \`${c.action} ${c.address}\``).join('\n');
+    const list = split.held.map((c) => `- ${code(`${c.action} ${c.address}`)}`).join('\n');
     return {
       ...outcome,
       markdown:

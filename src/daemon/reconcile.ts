@@ -51,23 +51,21 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.state = initialStatus(o.source.describe(), o.policy);
+    if (o.controlPlaneUrl) this.state.controlPlane.url = o.redactor.scrub(o.controlPlaneUrl);
   }
 
   /**
-   * A deep copy, safe to serialise. The plan's lists are shared when frozen (a plan's view is
-   * made once, stages/plan.ts): copying a plan's warnings on every /status answer was most of
-   * a no-op run's garbage (issue 23 item 11).
+   * A deep copy, safe to serialise. What is frozen is shared (a plan's lists and counts, made
+   * once per plan by stages/plan.ts): copying a plan's warnings on every /status answer was
+   * most of a no-op run's garbage (issue 23 item 11).
    */
   status(): DaemonStatus {
-    const { blocked, warnings, errors, ...rest } = this.state;
-    const share = <T>(list: T[]): T[] => (Object.isFrozen(list) ? list : structuredClone(list));
-    return {
-      ...structuredClone(rest),
-      blocked: share(blocked),
-      warnings: share(warnings),
-      errors: share(errors),
-      approval: this.o.approvals.status(),
-    };
+    const copy: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(this.state)) {
+      const frozen = typeof value === 'object' && value !== null && Object.isFrozen(value);
+      copy[key] = frozen ? value : structuredClone(value);
+    }
+    return { ...(copy as unknown as DaemonStatus), approval: this.o.approvals.status() };
   }
 
   get ready(): boolean {
@@ -102,7 +100,10 @@ export class Reconciler {
         const inSeconds = Math.max(0, Math.round((at.getTime() - ctx.now().getTime()) / 1000));
         outcome.message += `; retrying in ${inSeconds}s (transient failure ${failures} in a row)`;
       }
-    } else if (outcome.result !== 'failed') this.transientFailures = 0;
+    } else if (outcome.result !== 'failed') {
+      this.transientFailures = 0;
+      if (this.state.git.consecutiveFailures === 0) this.o.onRunRecovered?.();
+    }
   }
 
   private async stages(ctx: RunContext): Promise<Outcome> {
@@ -153,6 +154,7 @@ export class Reconciler {
       if (opened) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
       const message = `cannot open the control plane: ${this.o.redactor.errorMessage(err)}`;
+      ctx.reached(null, message);
       ctx.problems([
         { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
       ]);

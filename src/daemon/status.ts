@@ -1,5 +1,6 @@
 /** What GET /status returns: plain JSON, secrets never included (the source is described safely). */
-import type { PlanSummary, PlanWarning } from '../model/plan.js';
+import type { Plan, PlanSummary, PlanWarning, Step } from '../model/plan.js';
+import type { PlanCounts } from '../plan/counts.js';
 import type { ApprovalStatus } from './approvals.js';
 import type { ApplyPolicy } from './config.js';
 import type { TriggerReason } from './loop.js';
@@ -21,11 +22,24 @@ export interface ChangeBrief {
   reason: string | null;
 }
 
+/** What a run applied: the plan's one count (src/plan/counts.ts) of the changes made. */
 export interface AppliedCounts {
   create: number;
   update: number;
   replace: number;
   delete: number;
+  /** Changes the control plane made itself as the effect of those (C2, C8, cascades). */
+  side_effects: number;
+}
+
+/** At most this many objects are listed in a run's `changed` (`changedTotal` counts them all). */
+export const CHANGED_LISTED = 100;
+
+export interface ChangedObject {
+  address: string;
+  action: string;
+  /** Made by the control plane itself as the effect of another object's step. */
+  sideEffect: boolean;
 }
 
 export interface RunRecord {
@@ -38,6 +52,10 @@ export interface RunRecord {
   commit: string | null;
   message: string;
   applied: AppliedCounts;
+  /** The objects the run changed, in plan order (the first CHANGED_LISTED). */
+  changed: ChangedObject[];
+  /** How many objects the run changed in all. */
+  changedTotal: number;
   /** Time spent in each phase: fetch, load, live, plan, apply (those that ran). */
   phasesMs: Record<string, number>;
 }
@@ -63,6 +81,8 @@ export interface DaemonStatus {
   };
   /** Of the last evaluated plan (null when the repository was invalid or nothing was planned). */
   summary: PlanSummary | null;
+  /** The one count of the last evaluated plan (plan text's closing line, apply's report). */
+  counts: PlanCounts | null;
   waitingForApproval: ChangeBrief[];
   blocked: ChangeBrief[];
   warnings: PlanWarning[];
@@ -71,6 +91,62 @@ export interface DaemonStatus {
   approval?: ApprovalStatus;
   /** With --leader-elect: who leads (docs/daemon.md#high-availability). */
   leader?: LeaderStatus;
+  /** The control plane as the last run found it (reachability; no credentials). */
+  controlPlane: ControlPlaneStatus;
+  /** The last runs that evaluated the repository (not `unchanged`), newest first, with their plans. */
+  runs: RecentRun[];
+  /** The last drift found: changes made on the control plane while the repository had not moved. */
+  lastDrift: DriftRecord | null;
+  /** Manual steps of the last plan (no public API): a person runs them (the runbook). */
+  manualSteps: Step[];
+  /** Generated files (poolsync.yaml `render`) whose committed content differs from the rendering. */
+  renderedFiles: RenderedFileStatus[];
+}
+
+export interface ControlPlaneStatus {
+  /** `embedded`, `union`, `flyteadmin`, … (null before the first run opened it). */
+  backend: string | null;
+  /** The control-plane URL as configured (credentials are refused in URLs; scrubbed anyway). */
+  url: string | null;
+  /** Whether the last run reached it (null: not tried yet). */
+  reachable: boolean | null;
+  lastAnsweredAt: string | null;
+  lastError: string | null;
+}
+
+/** How many runs `runs` keeps, and how many changes of each run's plan. */
+export const RECENT_RUNS = 10;
+export const RECENT_PLAN_CHANGES = 200;
+
+export interface RecentRun extends RunRecord {
+  /**
+   * The plan the run made (plan.md's JSON) without its `noop` changes (`summary` still counts
+   * them) and with at most RECENT_PLAN_CHANGES changes; null when the run made none.
+   */
+  plan: Plan | null;
+  /** Changes of the plan left out of `plan.changes` beyond RECENT_PLAN_CHANGES. */
+  planChangesOmitted: number;
+  /** Drift this run found (null: none). */
+  drift: DriftRecord | null;
+}
+
+export interface DriftRecord {
+  run: number;
+  at: string;
+  commit: string | null;
+  /** Each change found, and whether this run put it back (applied) or not (held, failed, policy). */
+  changes: (ChangeBrief & { corrected: boolean })[];
+}
+
+export interface RenderedFileStatus {
+  kind: string;
+  /** Relative to the manifests folder. */
+  path: string;
+  status: 'changed' | 'missing';
+  /** Unified diff of the committed file against the rendering (headers aside), cut at 64 KiB. */
+  diff: string;
+  /** The commit --commit-rendered pushed with the new content (null: not committed). */
+  committed: string | null;
 }
 
 export interface LeaderStatus {
@@ -80,6 +156,8 @@ export interface LeaderStatus {
   isLeader: boolean;
   /** Holder of the Lease as last observed (null: none or unknown). */
   leader: string | null;
+  /** Where followers hand requests to the leader (published in the Lease), or null. */
+  leaderAddress: string | null;
   lease: string;
   lastTransitionAt: string | null;
 }
@@ -96,9 +174,21 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
     lastSuccessAt: null,
     git: { lastFetchAt: null, lastError: null, consecutiveFailures: 0, nextRetryAt: null },
     summary: null,
+    counts: null,
     waitingForApproval: [],
     blocked: [],
     warnings: [],
     errors: [],
+    controlPlane: {
+      backend: null,
+      url: null,
+      reachable: null,
+      lastAnsweredAt: null,
+      lastError: null,
+    },
+    runs: [],
+    lastDrift: null,
+    manualSteps: [],
+    renderedFiles: [],
   };
 }

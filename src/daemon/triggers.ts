@@ -1,4 +1,5 @@
 /** Time- and file-based triggers. Each returns a `stop()` so shutdown can silence it. */
+import { relative } from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 
 export interface Trigger {
@@ -66,12 +67,16 @@ export class OneShot implements Trigger {
 /**
  * `--watch DIR`: fires once things have been quiet for `debounceMs` after any change under
  * `dir` (an editor saving several files, or `git checkout`, becomes one run). Dot-files and
- * dot-folders are skipped, as the manifest loader skips them.
+ * dot-folders are skipped, as the manifest loader skips them; symbolic links are not followed
+ * (the loader never follows them either, and a link loop would be walked until ELOOP). A
+ * folder that cannot be watched (unreadable) is told to `onError` and the rest is watched:
+ * each run's load reports it too, so nothing is silent and nothing stops the daemon.
  */
 export async function watchFolder(
   dir: string,
   debounceMs: number,
   fire: (changedPaths: string[]) => void,
+  onError: (message: string) => void = () => {},
 ): Promise<Trigger> {
   let timer: NodeJS.Timeout | null = null;
   let changed = new Set<string>();
@@ -79,6 +84,15 @@ export async function watchFolder(
     ignoreInitial: true,
     ignored: (path: string) => /(^|[/\\])\.[^/\\]/.test(path.slice(dir.length)),
     awaitWriteFinish: false,
+    followSymlinks: false,
+  });
+  // Always listened to: an 'error' event nobody listens to is an uncaught exception.
+  watcher.on('error', (err: unknown) => {
+    const e = err as NodeJS.ErrnoException;
+    const where = e.path ? relative(dir, e.path) || '.' : '.';
+    onError(
+      `cannot watch ${where}: ${e.code ?? e.message}${e.code === 'EACCES' || e.code === 'EPERM' ? ' (not readable: its changes are not seen, and every run reports it until it is)' : ''}`,
+    );
   });
   const onChange = (path: string) => {
     changed.add(path);
@@ -91,10 +105,7 @@ export async function watchFolder(
     }, debounceMs);
   };
   watcher.on('all', (_event, path) => onChange(path));
-  await new Promise<void>((resolve, reject) => {
-    watcher.once('ready', () => resolve());
-    watcher.once('error', reject);
-  });
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return {
     async stop() {
       if (timer) clearTimeout(timer);

@@ -68,6 +68,22 @@ export interface LeaseObservation {
   held: boolean;
   /** Holder as last read (null: nobody). */
   holder: string | null;
+  /** The address the holder published with it (ADDRESS_ANNOTATION), when it did. */
+  holderAddress?: string | null;
+}
+
+/**
+ * Where the holder of a leader Lease can be reached (poolsync daemon --leader-elect: the
+ * leader's status server, for requests a follower hands to it). Written by the holder with
+ * every acquire and renewal, so it always belongs to the current holderIdentity.
+ */
+export const ADDRESS_ANNOTATION = 'poolsync.dev/holder-address';
+
+function withAddress(lease: V1Lease, address: string | null): V1Lease['metadata'] {
+  const annotations = { ...(lease.metadata?.annotations ?? {}) };
+  if (address) annotations[ADDRESS_ANNOTATION] = address;
+  else delete annotations[ADDRESS_ANNOTATION];
+  return { ...lease.metadata, annotations };
 }
 
 /** RFC 3339 with microseconds, as the API server's MicroTime wants (it rejects milliseconds). */
@@ -96,6 +112,8 @@ export class LeaseLock {
   private readonly api: CoordinationV1Api;
   private observed: { key: string; at: number } | null = null;
   private lastHolder: string | null = null;
+  /** Published with the lease while this identity holds it (ADDRESS_ANNOTATION); null: none. */
+  address: string | null = null;
 
   constructor(
     kc: KubeConfig,
@@ -136,7 +154,11 @@ export class LeaseLock {
           body: {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
-            metadata: { name, namespace },
+            metadata: {
+              name,
+              namespace,
+              ...(this.address ? { annotations: { [ADDRESS_ANNOTATION]: this.address } } : {}),
+            },
             spec: {
               holderIdentity: this.identity,
               leaseDurationSeconds: durationSeconds,
@@ -152,10 +174,13 @@ export class LeaseLock {
       }
       this.lastHolder = this.identity;
       this.observed = null;
-      return { held: true, holder: this.identity };
+      return { held: true, holder: this.identity, holderAddress: this.address };
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ? spec.holderIdentity : null;
+    const holderAddress = holder
+      ? (lease.metadata?.annotations?.[ADDRESS_ANNOTATION] ?? null)
+      : null;
     this.lastHolder = holder;
     const key = JSON.stringify([
       holder,
@@ -173,11 +198,13 @@ export class LeaseLock {
     }
     const duration = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
     const valid = this.observed.at + duration > this.now();
-    if (holder !== null && holder !== this.identity && valid) return { held: false, holder };
+    if (holder !== null && holder !== this.identity && valid)
+      return { held: false, holder, holderAddress };
 
     const mine = holder === this.identity;
     const next: V1Lease = {
       ...lease,
+      metadata: withAddress(lease, this.address),
       spec: {
         ...spec,
         holderIdentity: this.identity,
@@ -190,12 +217,12 @@ export class LeaseLock {
     try {
       await this.api.replaceNamespacedLease({ name, namespace, body: next });
     } catch (err) {
-      if (statusOf(err) === 409) return { held: false, holder };
+      if (statusOf(err) === 409) return { held: false, holder, holderAddress };
       throw describe(err, `updating ${this.where}`);
     }
     this.lastHolder = this.identity;
     this.observed = null;
-    return { held: true, holder: this.identity };
+    return { held: true, holder: this.identity, holderAddress: this.address };
   }
 
   /** Gives the lease up at once (client-go ReleaseOnCancel): the next candidate need not wait. */
@@ -209,6 +236,7 @@ export class LeaseLock {
         namespace,
         body: {
           ...lease,
+          metadata: withAddress(lease, null),
           spec: {
             ...lease.spec,
             holderIdentity: '',

@@ -17,18 +17,23 @@ export interface ElectorEvents {
   onError?(err: unknown): void;
 }
 
+/**
+ * Waits `ms`, or until `signal` aborts. The abort listener is removed when the time is up: one
+ * left behind per retry period piled up on the elector's long-lived signal (Node's
+ * MaxListenersExceededWarning after 11 renewals).
+ */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 
 export class LeaderElector {
@@ -36,6 +41,7 @@ export class LeaderElector {
   private term: AbortController | null = null;
   private lastRenew = 0;
   private leaderSeen: string | null = null;
+  private leaderAddressSeen: string | null = null;
   private running: Promise<void> | null = null;
   private transitionAt: Date | null = null;
 
@@ -59,6 +65,11 @@ export class LeaderElector {
   /** The holder as last observed (this identity while leading). */
   get leader(): string | null {
     return this.leaderSeen;
+  }
+
+  /** Where the leader as last observed can be reached (published in the Lease), or null. */
+  get leaderAddress(): string | null {
+    return this.leaderAddressSeen;
   }
 
   get identity(): string {
@@ -123,6 +134,7 @@ export class LeaderElector {
       const obs = await this.lock.tryAcquireOrRenew();
       if (deadline.signal.aborted) return;
       this.observe(obs.holder);
+      this.leaderAddressSeen = obs.holder === null ? null : (obs.holderAddress ?? null);
       if (obs.held) {
         this.lastRenew = now();
         if (!this.term) {

@@ -1,6 +1,7 @@
 /** poolsync.yaml: the optional RepoConfig at the root of the config folder (manifests.md). */
 import picomatch from 'picomatch';
 import type { RepoConfig } from '../model/desired.js';
+import type { ObjectKind } from '../model/common.js';
 import { readManifestText } from './files.js';
 import { validateAgainstSchema } from './schema.js';
 import type { ValidationError } from './types.js';
@@ -15,8 +16,6 @@ import {
 import { entry, parseYamlFile, toPlain, type YNode } from './yaml.js';
 import { REPO_CONFIG_FILE } from './walk.js';
 import { checkRenderConfig } from './render-config.js';
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 
 export const DEFAULT_REPO_CONFIG: RepoConfig = { prune: false, ignore: [] };
 
@@ -31,9 +30,10 @@ export interface ConfigResult {
 
 export async function readRepoConfig(root: string): Promise<ConfigResult> {
   const file = REPO_CONFIG_FILE;
-  try {
-    await access(join(root, file));
-  } catch {
+  // One read, no `access` first: whether it exists is what the safe read says (a link to a
+  // file outside the repository "exists" for `access`, and is refused here).
+  const read = await readManifestText(root, file);
+  if (!read.ok && read.missing) {
     return {
       config: { ...DEFAULT_REPO_CONFIG, ignore: [] },
       errors: [],
@@ -50,7 +50,6 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
   ): void => {
     errors.push({ code, message, file, line, column, address: null });
   };
-  const read = await readManifestText(root, file);
   if (!read.ok)
     return { config: DEFAULT_REPO_CONFIG, errors: [read.error], present: true, limits: LIMITS };
   const parsed = parseYamlFile(read.text);
@@ -80,7 +79,12 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
   }
   if (errors.length > 0)
     return { config: DEFAULT_REPO_CONFIG, errors, present: true, limits: LIMITS };
-  const raw = value as { prune?: boolean; ignore?: string[] };
+  const raw = value as {
+    prune?: boolean;
+    ignore?: string[];
+    manage?: ObjectKind[];
+    acceptCascade?: string[];
+  };
   const ignore = raw.ignore ?? [];
   const ignoreNode = entry(root0, 'ignore')?.value;
   ignore.forEach((glob, i) => {
@@ -106,13 +110,19 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
     }
   });
   const limits = readLimits(root0, add);
-  const render = checkRenderConfig(value, root0, add);
-  // Rendered files are not manifests: the loader skips them.
-  const skip = render ? Object.values(render).map((t) => t.path) : [];
+  const render = await checkRenderConfig(root, value, root0, add);
+  // Rendered files and the values they merge with are not manifests: the loader skips them.
+  const skip = render
+    ? Object.values(render).flatMap((t: { path: string; base?: string }) =>
+        t.base ? [t.path, t.base] : [t.path],
+      )
+    : [];
   return {
     config: {
       prune: raw.prune ?? false,
       ignore: [...ignore, ...skip],
+      ...(raw.manage ? { manage: [...new Set(raw.manage)] } : {}),
+      ...(raw.acceptCascade ? { accept_cascade: [...new Set(raw.acceptCascade)] } : {}),
       ...(render ? { render } : {}),
     },
     errors,

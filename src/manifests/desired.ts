@@ -6,6 +6,7 @@ import {
   WILDCARD,
   assignmentKeyString,
   defaultQueueKeyString,
+  type ObjectKind,
 } from '../model/common.js';
 import type {
   DesiredAssignment,
@@ -57,7 +58,8 @@ export function buildDesiredState(
   const clusters: DesiredCluster[] = g.clusters.map((c) =>
     once(c, null, () => ({
       name: c.name,
-      pool: c.pool ?? DEFAULT_POOL,
+      pool: c.pools?.[0] ?? c.pool ?? DEFAULT_POOL,
+      ...(c.pools && new Set(c.pools).size > 1 ? { pools: [...new Set(c.pools)] } : {}),
       enabled: c.enabled ?? true,
       data_plane: c.data_plane,
       annotations: c.annotations,
@@ -96,7 +98,28 @@ export function buildDesiredState(
   queues.sort(byName);
   assignments.sort((a, b) => comparePaths(assignmentKeyString(a), assignmentKeyString(b)));
   const flyte = g.flyte ? buildFlyteDesired(g.flyte) : null;
-  return { pools, clusters, queues, assignments, default_queues, ...flyte, config, commit };
+  // The prune scope when poolsync.yaml has no `manage:` (plan/prune-scope.ts).
+  const declared: [ObjectKind, number][] = [
+    ['ClusterPool', pools.length],
+    ['Cluster', clusters.length],
+    ['Queue', queues.length],
+    ['PoolAssignment', assignments.length],
+    ['DefaultQueue', default_queues.length],
+    ['ExecutionCluster', flyte?.execution_clusters.length ?? 0],
+    ['ClusterLabel', flyte?.cluster_labels.length ?? 0],
+    ['ExecutionClusterLabel', flyte?.execution_cluster_labels.length ?? 0],
+  ];
+  const declared_kinds = declared.filter(([, n]) => n > 0).map(([k]) => k);
+  return {
+    pools,
+    clusters,
+    queues,
+    assignments,
+    default_queues,
+    ...flyte,
+    config: { ...config, declared_kinds },
+    commit,
+  };
 }
 
 /** A Queue document with the defaults applied; `owner`: the pool of its co-named cluster. */

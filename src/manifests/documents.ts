@@ -14,6 +14,7 @@ import {
   type Priority,
 } from '../model/common.js';
 import type { Annotations, SourceLocation } from '../model/desired.js';
+import { poolContract } from './pool-contract.js';
 import {
   MANIFEST_KINDS,
   show,
@@ -45,13 +46,15 @@ export interface ManifestBase {
 
 export interface PoolManifest extends ManifestBase {
   kind: 'ClusterPool';
-  contract: PoolContract;
+  /** null when the document marks the contract unknown (`poolsync/contract: unknown`). */
+  contract: PoolContract | null;
 }
 
 export interface ClusterManifest extends ManifestBase {
   kind: 'Cluster';
-  /** null when omitted (→ "default", C1). */
+  /** null when omitted (→ "default", C1); `pools`: Union self-managed's pool map (rules-buckets.ts). */
   pool: string | null;
+  pools: string[] | null;
   enabled: boolean | null;
   data_plane: ClusterDataPlane | null;
 }
@@ -160,7 +163,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   const value = toPlain(root) as Record<string, unknown>;
   const addr = addressOf(kind, value);
   const issues = validateAgainstSchema(kind, value, root);
-  for (const path of URL_FIELDS[kind] ?? []) issues.push(...credentialIssues(root, path));
+  for (const path of URL_FIELDS[kind] ?? []) issues.push(...credentialIssues(kind, root, path));
   if (issues.length > 0) {
     const name = (value['metadata'] as Record<string, unknown> | undefined)?.['name'];
     return {
@@ -191,9 +194,17 @@ const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
     ['spec', 'object_store_ref', 'endpoint'],
   ],
   Cluster: [['spec', 'data_plane', 'object_store_uri']],
+  // Rendered into flyte-core's Helm values (render flyte-core-values): a token there would
+  // land in a values file and a ConfigMap.
+  ExecutionCluster: [['spec', 'endpoint']],
 };
 
-function credentialIssues(root: YMap, path: string[]): SchemaIssue[] {
+const CREDENTIALS_INSTEAD: Partial<Record<ManifestKind, string>> = {
+  ExecutionCluster:
+    "flyteadmin reads the cluster's credentials from the files of spec.auth (tokenPath, certPath), not the URL",
+};
+
+function credentialIssues(kind: ManifestKind, root: YMap, path: string[]): SchemaIssue[] {
   let node: YNode | undefined = root;
   for (const key of path) node = entry(node, key)?.value;
   if (node?.kind !== 'scalar' || typeof node.value !== 'string') return [];
@@ -203,7 +214,7 @@ function credentialIssues(root: YMap, path: string[]): SchemaIssue[] {
   if (found === null || (found === 'user' && !/^https?:/i.test(node.value))) return [];
   return [
     {
-      message: `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; give the object store its credentials through the data plane's secret store, not the URL`,
+      message: `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${CREDENTIALS_INSTEAD[kind] ?? "give the object store its credentials through the data plane's secret store, not the URL"}`,
       pos: node.pos,
       path: '/' + path.join('/'),
     },
@@ -286,6 +297,7 @@ function partial(
     case 'Cluster': {
       clean['spec'] = {
         pool: get('/spec/pool', str),
+        pools: get('/spec/pools', (v) => v as string[]),
         enabled: get('/spec/enabled', (v) => (typeof v === 'boolean' ? v : undefined)),
         data_plane: isMap(spec['data_plane'])
           ? {
@@ -371,13 +383,9 @@ function addressOf(kind: ManifestKind, value: Record<string, unknown>): string |
 }
 
 /* The shapes below are guaranteed by the schema that just passed. */
-interface RawPoolSpec {
-  object_store_ref: { uri: string; endpoint?: string };
-  secret_store: PoolContract['secret_store'];
-  image_registry?: { locator: string };
-}
 interface RawClusterSpec {
   pool?: string;
+  pools?: string[];
   enabled?: boolean;
   data_plane?: ClusterDataPlane;
 }
@@ -408,7 +416,6 @@ function typed(
   const base = baseOf(value, root, file, faults, addr);
   switch (kind) {
     case 'ClusterPool': {
-      const spec = value['spec'] as RawPoolSpec;
       return {
         name: base.name,
         annotations: base.annotations,
@@ -417,14 +424,7 @@ function typed(
         faults: base.faults,
         address: base.address,
         kind,
-        contract: {
-          object_store_ref: {
-            uri: spec.object_store_ref.uri,
-            endpoint: spec.object_store_ref.endpoint ?? '',
-          },
-          secret_store: { type: spec.secret_store.type, locator: spec.secret_store.locator },
-          image_registry: spec.image_registry ? { locator: spec.image_registry.locator } : null,
-        },
+        contract: poolContract(value['spec'], base.annotations),
       };
     }
     case 'Cluster': {
@@ -438,6 +438,7 @@ function typed(
         address: base.address,
         kind,
         pool: spec.pool ?? null,
+        pools: spec.pools ?? null,
         enabled: spec.enabled ?? null,
         data_plane: spec.data_plane ?? null,
       };

@@ -1,15 +1,45 @@
-/** Reading one file of the config folder within the input limits (manifests.md). */
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+/**
+ * Reading one file of the config folder within the input limits (manifests.md), through the
+ * one safe read of src/util/repo-file.ts: regular files only, nothing outside the folder,
+ * bounded by the bytes read.
+ */
+import { readRepoFile, type RepoFileFailure } from '../util/repo-file.js';
 import { LIMITS, formatBytes, type InputLimits } from './limits.js';
 import type { ValidationError } from './types.js';
 
-export type ReadResult = { ok: true; text: string } | { ok: false; error: ValidationError };
+export type ReadResult =
+  | { ok: true; text: string }
+  /** `missing`: the file does not exist (poolsync.yaml is optional). */
+  | { ok: false; error: ValidationError; missing?: boolean };
+
+export interface ReadOptions {
+  /** False for files the walk found: it descends real folders only (src/manifests/walk.ts). */
+  checkParents?: boolean;
+}
+
+/** Why a file was not read, as one line that never quotes the file (or a link's target). */
+export function repoFileFailureMessage(f: RepoFileFailure): string {
+  switch (f.reason) {
+    case 'missing':
+      return 'cannot read file: ENOENT';
+    case 'io':
+      return `cannot read file: ${f.code}`;
+    case 'not-regular':
+      return `not read: it is a ${f.kind}, and poolsync reads only regular files inside the repository (a link could point outside it; a FIFO or device could block or never end): commit the file itself`;
+    case 'outside':
+      return `not read: ${f.detail}; poolsync reads nothing outside the repository (a linked folder could point outside it)`;
+    case 'too-large':
+      return f.size !== null
+        ? `file is ${formatBytes(f.size)}, over the limit of ${formatBytes(f.limit)}: split it into several files, or raise limits.file_bytes in poolsync.yaml`
+        : `file holds more than ${formatBytes(f.limit)}, the limit (read stopped there): split it into several files, or raise limits.file_bytes in poolsync.yaml`;
+  }
+}
 
 export async function readManifestText(
   root: string,
   rel: string,
   limits: Readonly<InputLimits> = LIMITS,
+  options: ReadOptions = {},
 ): Promise<ReadResult> {
   const fail = (
     code: ValidationError['code'],
@@ -20,27 +50,18 @@ export async function readManifestText(
     ok: false,
     error: { code, message, file: rel, line, column, address: null },
   });
-  const path = join(root, rel);
-  let bytes: Buffer;
-  try {
-    // Checked before reading, so a huge file is never loaded into memory.
-    const size = (await stat(path)).size;
-    if (size > limits.maxFileBytes) {
-      return fail(
-        'LIMIT',
-        `file is ${formatBytes(size)}, over the limit of ${formatBytes(limits.maxFileBytes)}: split it into several files, or raise limits.file_bytes in poolsync.yaml`,
-      );
-    }
-    bytes = await readFile(path);
-  } catch (err) {
-    return fail('IO', `cannot read file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  const read = await readRepoFile(root, rel, {
+    maxBytes: limits.maxFileBytes,
+    checkParents: options.checkParents ?? true,
+  });
+  if (!read.ok) {
+    const code = read.reason === 'too-large' ? 'LIMIT' : 'IO';
+    return {
+      ...fail(code, repoFileFailureMessage(read)),
+      missing: read.reason === 'missing',
+    } as ReadResult;
   }
-  if (bytes.length > limits.maxFileBytes) {
-    return fail(
-      'LIMIT',
-      `file grew over the limit of ${formatBytes(limits.maxFileBytes)} while being read`,
-    );
-  }
+  const bytes = read.bytes;
   try {
     return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
   } catch {

@@ -29,6 +29,7 @@ export function buildFlyteDesired(g: FlyteGrouped): {
       .map((l) => ({
         name: l.name,
         clusters: l.clusters.map((e) => ({ cluster: e.cluster, weight: e.weight })),
+        ...(l.isDefault ? { default: true } : {}),
         annotations: l.annotations,
         source: l.source,
       }))

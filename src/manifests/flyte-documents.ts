@@ -21,6 +21,8 @@ export interface ExecutionClusterManifest extends ManifestBase {
 export interface ClusterLabelManifest extends ManifestBase {
   kind: 'ClusterLabel';
   clusters: ClusterLabelEntry[];
+  /** `spec.default: true`: flyte-core's defaultExecutionLabel. */
+  isDefault: boolean;
 }
 
 export interface ExecutionClusterLabelManifest extends ManifestBase {
@@ -75,7 +77,7 @@ export function flyteManifest(
         const weight = ok(`/spec/clusters/${i}/weight`) ? item['weight'] : null;
         return { cluster: cluster ?? '', weight: typeof weight === 'number' ? weight : NaN };
       });
-      return { ...base, kind, clusters };
+      return { ...base, kind, clusters, isDefault: get('default') === true };
     }
     case 'ExecutionClusterLabel':
       return {

@@ -3,12 +3,12 @@
  * (docs/architecture.md). I/O is limited to reading the folder; the rest is pure.
  */
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readRepoConfig } from './config.js';
 import { readDocument, type Manifest } from './documents.js';
 import { buildDesiredState } from './desired.js';
 import { readManifestText, type ReadResult } from './files.js';
+import { checkFolder } from './folder.js';
 import { formatBytes, type InputLimits } from './limits.js';
 import { heapBudget, overBudget, readAhead } from './memory-budget.js';
 import { checkRules, groupManifests } from './rules.js';
@@ -51,6 +51,9 @@ function analyseFile(file: string, text: string, limits: InputLimits): FileAnaly
   };
 }
 
+/** The walk reaches files through real folders only: no need to check their parents again. */
+const WALKED = { checkParents: false };
+
 export async function loadRepository(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const counts: LoadCounts = {
     pools: 0,
@@ -61,7 +64,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     documents: 0,
   };
   const errors: ValidationError[] = [];
-  const folderError = await checkFolder(dir);
+  const folderError = await checkFolder(dir, opts.root);
   if (folderError) return { valid: false, desired: null, errors: [folderError], counts };
 
   const { config, errors: configErrors, limits } = await readRepoConfig(dir);
@@ -70,7 +73,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   for (const u of walk.unreadable) {
     errors.push({
       code: 'IO',
-      message: `cannot read folder: ${u.reason}`,
+      message: `cannot read folder: ${u.reason}${u.reason === 'EACCES' || u.reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`,
       file: u.path,
       line: 1,
       column: 1,
@@ -109,12 +112,12 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   const pending: Promise<ReadResult>[] = [];
   const files = walk.files;
   for (let i = 0; i < Math.min(READ_AHEAD, files.length); i++)
-    pending.push(readManifestText(dir, files[i]!, limits));
+    pending.push(readManifestText(dir, files[i]!, limits, WALKED));
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
     const read = await pending[i]!;
     if (i + READ_AHEAD < files.length)
-      pending.push(readManifestText(dir, files[i + READ_AHEAD]!, limits));
+      pending.push(readManifestText(dir, files[i + READ_AHEAD]!, limits, WALKED));
     counts.files++;
     if (!read.ok) {
       errors.push(read.error);
@@ -128,7 +131,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       stopped = true;
       break;
     }
-    const key = cache.enabled ? analysisKey(file, read.text, limits) : '';
+    const key = cache.wants(read.text.length) ? analysisKey(file, read.text, limits) : '';
     folderKey?.update(key);
     let parsed = await cache.get(key, read.text, limits);
     if (!parsed) {
@@ -221,23 +224,6 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       ...skipped,
     };
   }
-}
-
-async function checkFolder(dir: string): Promise<ValidationError | null> {
-  const fail = (message: string): ValidationError => ({
-    code: 'IO',
-    message,
-    file: '.',
-    line: 1,
-    column: 1,
-    address: null,
-  });
-  try {
-    if (!(await stat(dir)).isDirectory()) return fail(`${dir} is not a folder`);
-  } catch (err) {
-    return fail(`cannot read folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  return null;
 }
 
 function limitError(file: string, message: string): ValidationError {

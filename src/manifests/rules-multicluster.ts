@@ -1,16 +1,18 @@
 /**
  * Cross-document rules of the multi-cluster kinds (docs/flyte-oss.md, docs/union-self-managed.md):
- *  V9  a ClusterLabel's weights are each in (0, 1] and sum to 1 (flyte-core's labelClusterMap);
- *  V10 a ClusterLabel names only declared ExecutionClusters, each once;
+ *  V9  a ClusterLabel's weights are each in [0, 1] and not 0 as a float32 unless written 0, as
+ *      flyteadmin reads them (model/flyte.ts weightProblem); they are relative, so their sum
+ *      need not be 1 (the plan warns, LABEL_WEIGHTS_RELATIVE);
+ *  V10 a ClusterLabel names only declared ExecutionClusters, each once; at most one label is
+ *      the default (flyte-core's defaultExecutionLabel);
+ *  V14 credentials where the flyte-core chart mounts them (flyte-core-chart.ts);
  *  V11 an ExecutionClusterLabel names a declared ClusterLabel, one per key;
- *  V13 clusters in different pools must not share a metadata bucket (Union self-managed:
- *      `storage.bucketName`), compared by bucket, not by the full URI as V7 does;
  *  SCHEMA an ExecutionCluster needs either auth (with endpoint) or inCluster: true.
  * Linear: every lookup goes through a Map built once.
  */
 import { assignmentKeyString } from '../model/common.js';
-import { LABEL_WEIGHT_TOLERANCE, bucketOf } from '../model/flyte.js';
-import type { PoolManifest } from './documents.js';
+import { weightProblem } from '../model/flyte.js';
+import { checkChartCredentials } from './flyte-core-chart.js';
 import { positionOf, usable } from './documents.js';
 import type {
   ClusterLabelManifest,
@@ -70,24 +72,32 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
   }
 
   const clusterNames = [...clusters.keys()].sort();
+  let defaultLabel: ClusterLabelManifest | null = null;
   for (const l of g.labels) {
-    let sum = 0;
-    let summable = true;
+    if (l.isDefault) {
+      if (defaultLabel)
+        out.push(
+          err(
+            'V10',
+            l,
+            positionOf(l.root, 'spec', 'default'),
+            `ClusterLabel '${l.name}' is default: true, as is '${defaultLabel.name}' (${where(defaultLabel)}); flyte-core has one defaultExecutionLabel: keep one`,
+          ),
+        );
+      else defaultLabel = l;
+    }
     const seen = new Map<string, number>();
     l.clusters.forEach((entry, i) => {
-      const weightOk = usable(l, `/spec/clusters/${i}/weight`) && Number.isFinite(entry.weight);
-      if (!weightOk) summable = false;
-      else if (entry.weight <= 0 || entry.weight > 1) {
-        summable = false;
+      const problem = usable(l, `/spec/clusters/${i}/weight`) ? weightProblem(entry.weight) : null;
+      if (problem)
         out.push(
           err(
             'V9',
             l,
             positionOf(l.root, 'spec', 'clusters', i, 'weight'),
-            `ClusterLabel '${l.name}': weight ${entry.weight} of cluster '${entry.cluster}' is outside (0, 1]; a weight is the share of the label's executions that cluster gets`,
+            `ClusterLabel '${l.name}': weight ${entry.weight} of cluster '${entry.cluster}' ${problem}; a weight lies in [0, 1], relative to the label's other weights, and 0 skips the cluster`,
           ),
         );
-      } else sum += entry.weight;
       if (!usable(l, `/spec/clusters/${i}/cluster`) || entry.cluster === '') return;
       const pos = () => positionOf(l.root, 'spec', 'clusters', i, 'cluster');
       const earlier = seen.get(entry.cluster);
@@ -113,17 +123,8 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
         );
       }
     });
-    if (summable && l.clusters.length > 0 && Math.abs(sum - 1) > LABEL_WEIGHT_TOLERANCE) {
-      out.push(
-        err(
-          'V9',
-          l,
-          positionOf(l.root, 'spec', 'clusters'),
-          `ClusterLabel '${l.name}': the weights sum to ${Number(sum.toFixed(9))}, not 1 (tolerance ${LABEL_WEIGHT_TOLERANCE}); flyte-core requires the weights of a label to sum to 1`,
-        ),
-      );
-    }
   }
+  out.push(...checkChartCredentials(g.executionClusters, g.labels.length > 0));
 
   const labelNames = [...labels.keys()].sort();
   const byKey = new Map<string, ExecutionClusterLabelManifest>();
@@ -161,34 +162,6 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
         ),
       );
     }
-  }
-  return out;
-}
-
-/** V13: different pools, different metadata buckets. Exact URI matches are V7's. */
-export function checkBuckets(pools: Iterable<PoolManifest>): ValidationError[] {
-  const out: ValidationError[] = [];
-  const byBucket = new Map<string, PoolManifest>();
-  for (const p of pools) {
-    if (!usable(p, '/spec/object_store_ref/uri')) continue;
-    const uri = p.contract.object_store_ref.uri;
-    const bucket = bucketOf(uri);
-    if (bucket === null) continue;
-    const first = byBucket.get(bucket);
-    if (!first) {
-      byBucket.set(bucket, p);
-      continue;
-    }
-    const strip = (u: string) => u.replace(/\/+$/, '');
-    if (strip(first.contract.object_store_ref.uri) === strip(uri)) continue; // V7
-    out.push(
-      err(
-        'V13',
-        p,
-        positionOf(p.root, 'spec', 'object_store_ref', 'uri'),
-        `pool '${p.name}' stores metadata in bucket ${bucket}, which pool '${first.name}' (${where(first)}) also uses; clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool`,
-      ),
-    );
   }
   return out;
 }

@@ -9,6 +9,7 @@ import {
   assignmentKeyString,
   dataPlaneMismatches,
   type DataPlaneMismatch,
+  type PoolContract,
 } from '../model/common.js';
 import type {
   AssignmentManifest,
@@ -20,12 +21,8 @@ import type {
 } from './documents.js';
 import { intact, positionOf, usable } from './documents.js';
 import { didYouMean } from './suggest.js';
-import {
-  checkBuckets,
-  checkFlyteRules,
-  emptyFlyteGroup,
-  type FlyteGrouped,
-} from './rules-multicluster.js';
+import { checkFlyteRules, emptyFlyteGroup, type FlyteGrouped } from './rules-multicluster.js';
+import { checkObjectStores, clusterPools, sameBucket } from './rules-buckets.js';
 import { err, firstByName, where } from './rule-helpers.js';
 import type { ValidationError } from './types.js';
 
@@ -100,24 +97,6 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
     return `pool '${name}' is not declared${hint} (declared: ${declared.length > 0 ? declared.join(', ') + ', ' : ''}default)`;
   };
 
-  // V7 (P7): pools must not share an object store. Trailing slashes do not make a new store.
-  const byUri = new Map<string, PoolManifest>();
-  for (const p of pools.values()) {
-    if (!usable(p, '/spec/object_store_ref/uri')) continue;
-    const uri = p.contract.object_store_ref.uri.replace(/\/+$/, '');
-    const first = byUri.get(uri);
-    if (first) {
-      errors.push(
-        err(
-          'V7',
-          p,
-          positionOf(p.root, 'spec', 'object_store_ref', 'uri'),
-          `pool '${p.name}' uses the object store ${p.contract.object_store_ref.uri} of pool '${first.name}' (${where(first)}); pools must not share an object store (P7)`,
-        ),
-      );
-    } else byUri.set(uri, p);
-  }
-
   for (const c of g.clusters) {
     // V5 (C1): `default` is reserved.
     if (c.name === DEFAULT_POOL) {
@@ -130,25 +109,32 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
         ),
       );
     }
-    // A pool field that failed its schema is already reported; V2 and V6 need its value.
-    if (!usable(c, '/spec/pool')) continue;
-    const poolName = c.pool ?? DEFAULT_POOL;
-    // V2 (C1): the pool must exist.
-    if (!poolExists(poolName)) {
+    if (c.pool !== null && c.pools !== null)
       errors.push(
         err(
-          'V2',
+          'SCHEMA',
           c,
-          positionOf(c.root, 'spec', 'pool'),
-          `cluster '${c.name}': ${unknownPool(poolName)}`,
+          positionOf(c.root, 'spec', 'pools'),
+          `cluster '${c.name}': give pool (one pool) or pools (Union self-managed's pool map), not both`,
         ),
       );
-      continue;
-    }
-    // V6 (C4): every declared data-plane value must equal the contract. The `default`
-    // pool's contract is set at provisioning; it is only checked when the repo declares it.
-    const pool = pools.get(poolName);
-    if (pool && c.data_plane) errors.push(...checkDataPlane(c, pool));
+    // A pool field that failed its schema is already reported; V2 and V6 need its value.
+    if (!usable(c, '/spec/pool') || !usable(c, '/spec/pools')) continue;
+    clusterPools(c).forEach((poolName, i) => {
+      const at = () =>
+        c.pools ? positionOf(c.root, 'spec', 'pools', i) : positionOf(c.root, 'spec', 'pool');
+      // V2 (C1): the pool must exist.
+      if (!poolExists(poolName)) {
+        errors.push(err('V2', c, at(), `cluster '${c.name}': ${unknownPool(poolName)}`));
+        return;
+      }
+      // V6 (C4): every declared data-plane value must equal the contract (the object store by
+      // bucket, rules-buckets.ts). The `default` pool's contract is set at provisioning; it is
+      // only checked when the repo declares it.
+      // A pool whose contract is marked unknown (poolsync/contract: unknown) has nothing to check.
+      const pool = pools.get(poolName);
+      if (pool?.contract && c.data_plane) errors.push(...checkDataPlane(c, pool, pool.contract));
+    });
   }
 
   for (const q of g.queues)
@@ -178,7 +164,7 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
     } else byKey.set(key, a);
   }
   errors.push(...checkDefaultQueues(g.defaultQueues, queues, clusters, broken));
-  errors.push(...checkBuckets(pools.values()), ...checkFlyteRules(g.flyte));
+  errors.push(...checkObjectStores(pools, g.clusters), ...checkFlyteRules(g.flyte));
   return errors;
 }
 
@@ -190,14 +176,19 @@ const DATA_PLANE_POINTERS: Record<DataPlaneMismatch['field'], string> = {
   image_registry: '/spec/image_registry',
 };
 
-function checkDataPlane(c: ClusterManifest, pool: PoolManifest): ValidationError[] {
+function checkDataPlane(
+  c: ClusterManifest,
+  pool: PoolManifest,
+  contract: PoolContract,
+): ValidationError[] {
   return (
-    dataPlaneMismatches(pool.contract, c.data_plane!)
+    dataPlaneMismatches(contract, c.data_plane!)
       // Only values well-formed on both sides are compared: a broken one is already reported.
       .filter(
         (m) =>
           usable(c, `/spec/data_plane/${m.field.replace('.', '/')}`) &&
-          usable(pool, DATA_PLANE_POINTERS[m.field]),
+          usable(pool, DATA_PLANE_POINTERS[m.field]) &&
+          !(m.field === 'object_store_uri' && sameBucket(m.declared, m.contract)),
       )
       .map((m) =>
         err(
@@ -223,7 +214,7 @@ function checkQueue(
   const isDefault = q.name === DEFAULT_QUEUE;
   // V5 (C2, Q4, P1, Q5): a managed queue's pool and selector are not the repo's to choose.
   if (owner || isDefault) {
-    const managedPool = owner ? (owner.pool ?? DEFAULT_POOL) : DEFAULT_POOL;
+    const managedPool = owner ? clusterPools(owner)[0]! : DEFAULT_POOL;
     const managedSelector = owner ? [owner.name] : [WILDCARD];
     const what = owner
       ? `the co-named queue of cluster '${owner.name}' (C2, Q4)`
@@ -292,13 +283,13 @@ function checkQueue(
     if (!c) {
       if (brokenClusters.has(name)) return;
       out.push(err('V3', q, pos(), `queue '${q.name}': cluster '${name}' is not declared`));
-    } else if (poolKnown && usable(c, '/spec/pool') && (c.pool ?? DEFAULT_POOL) !== poolName) {
+    } else if (poolKnown && usable(c, '/spec/pool') && clusterPools(c)[0] !== poolName) {
       out.push(
         err(
           'V3',
           q,
           pos(),
-          `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${c.pool ?? DEFAULT_POOL}'; a queue routes only to clusters of its pool`,
+          `queue '${q.name}' is in pool '${poolName}' but cluster '${name}' is in pool '${clusterPools(c)[0]}'; a queue routes only to clusters of its pool`,
         ),
       );
     }

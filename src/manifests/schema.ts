@@ -279,6 +279,15 @@ function describe(err: ErrorObject, root: YNode): Omit<SchemaIssue, 'path'> | nu
     }
     case 'propertyNames':
       return null; // reported by the nested keyword with the offending name
+    case 'if':
+      return null; // reported by the keyword of the branch that failed (then / else)
+    case 'maxProperties':
+      return params['limit'] === 0
+        ? {
+            message: `${where} must be {}${typeof parent['description'] === 'string' ? `: ${parent['description']}` : ''}`,
+            pos,
+          }
+        : { message: `${where} ${err.message ?? 'is invalid'}`, pos };
     default:
       return { message: `${where} ${err.message ?? 'is invalid'}`, pos };
   }

@@ -47,3 +47,31 @@ export function editDistance(a: string, b: string): number {
   }
   return d[a.length]![b.length]!;
 }
+
+/**
+ * Up to `max` candidates closest to `input`, best first: those within the typo distance of
+ * `closest`, else those that contain the input or its last segment (a partial name).
+ */
+export function closestNames(input: string, candidates: readonly string[], max = 3): string[] {
+  const needle = input.toLowerCase();
+  const tail = needle.slice(needle.lastIndexOf('/') + 1);
+  const scored = candidates
+    .map((candidate) => {
+      const c = candidate.toLowerCase();
+      const d = squash(c) === squash(needle) ? 0 : editDistance(needle, c);
+      const allowed = Math.max(1, Math.floor(Math.max(input.length, candidate.length) / 3));
+      const partial = tail !== '' && c.slice(c.lastIndexOf('/') + 1).includes(tail);
+      return { candidate, d, near: d <= allowed, partial };
+    })
+    .filter((x) => x.near || x.partial)
+    .sort(
+      (a, b) =>
+        Number(b.near) - Number(a.near) || a.d - b.d || (a.candidate < b.candidate ? -1 : 1),
+    );
+  // A clear typo (one far closer than the rest) is named alone.
+  const best = scored[0]?.near ? scored[0].d : Infinity;
+  return scored
+    .filter((x) => !x.near || x.d <= best + 1)
+    .slice(0, max)
+    .map((x) => x.candidate);
+}

@@ -22,6 +22,8 @@ export type ValidationCode =
   /** DefaultQueue (Union v2): the queue is declared; one setting per project/domain. */
   | 'V12'
   | 'V13'
+  /** ExecutionCluster credentials where the flyte-core chart mounts them (flyte-core-chart.ts). */
+  | 'V14'
   | 'SCHEMA'
   | 'YAML'
   | 'LIMIT'
@@ -81,4 +83,10 @@ export interface LoadOptions {
   cacheDir?: string | null;
   /** The heap limit the memory budget assumes (memory-budget.ts), bytes; default V8's own. */
   heapLimit?: number;
+  /**
+   * The repository the folder belongs to (the daemon: its checkout): the folder must be
+   * reached from it through real folders, no symbolic link. Default: the nearest folder up
+   * from the folder's path that holds `.git`, else the folder itself (src/manifests/folder.ts).
+   */
+  root?: string;
 }

@@ -30,12 +30,17 @@ const schema31 = {
         annotations: {
           type: 'object',
           description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail. poolsync/contract: "unknown" marks a pool whose contract the repository does not know (spec: {}).',
           properties: {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
               description:
                 '"true": any plan that would delete or replace this object fails instead.',
+            },
+            'poolsync/contract': {
+              enum: ['unknown'],
+              description:
+                '"unknown": the pool\'s contract is not known to the repository (Union\'s API does not return it; `poolsync export` writes this). spec must then be {}; poolsync never compares, creates or changes the contract, and V6/V7 do not apply to it.',
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
@@ -46,9 +51,8 @@ const schema31 = {
     spec: {
       type: 'object',
       additionalProperties: false,
-      required: ['object_store_ref', 'secret_store'],
       description:
-        "P2: the pool's data-plane contract (same fields as the product's pool manifest). Fixed once created (P4).",
+        'P2: the pool\'s data-plane contract (same fields as the product\'s pool manifest). Fixed once created (P4). {} when metadata.annotations poolsync/contract is "unknown".',
       properties: {
         object_store_ref: {
           type: 'object',
@@ -102,6 +106,41 @@ const schema31 = {
       },
     },
   },
+  if: {
+    required: ['metadata'],
+    properties: {
+      metadata: {
+        type: 'object',
+        required: ['annotations'],
+        properties: {
+          annotations: {
+            type: 'object',
+            required: ['poolsync/contract'],
+            properties: { 'poolsync/contract': { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+  then: {
+    properties: {
+      spec: {
+        type: 'object',
+        maxProperties: 0,
+        description:
+          'a pool whose contract is marked unknown (poolsync/contract: unknown) declares none: remove the annotation to declare it',
+      },
+    },
+  },
+  else: {
+    properties: {
+      spec: {
+        type: 'object',
+        required: ['object_store_ref', 'secret_store'],
+        properties: { object_store_ref: { type: 'object' }, secret_store: { type: 'object' } },
+      },
+    },
+  },
 };
 const func1 = require('ajv/dist/runtime/ucs2length').default;
 const pattern4 = new RegExp('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', 'u');
@@ -120,9 +159,287 @@ function validate20(
   if (evaluated0.dynamicItems) {
     evaluated0.items = undefined;
   }
+  const _errs1 = errors;
+  let valid0 = true;
+  const _errs2 = errors;
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    let missing0;
+    if (data.metadata === undefined && (missing0 = 'metadata')) {
+      const err0 = {};
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    } else {
+      if (data.metadata !== undefined) {
+        let data0 = data.metadata;
+        const _errs3 = errors;
+        if (errors === _errs3) {
+          if (data0 && typeof data0 == 'object' && !Array.isArray(data0)) {
+            let missing1;
+            if (data0.annotations === undefined && (missing1 = 'annotations')) {
+              const err1 = {};
+              if (vErrors === null) {
+                vErrors = [err1];
+              } else {
+                vErrors.push(err1);
+              }
+              errors++;
+            } else {
+              if (data0.annotations !== undefined) {
+                let data1 = data0.annotations;
+                const _errs5 = errors;
+                if (errors === _errs5) {
+                  if (data1 && typeof data1 == 'object' && !Array.isArray(data1)) {
+                    let missing2;
+                    if (
+                      data1['poolsync/contract'] === undefined &&
+                      (missing2 = 'poolsync/contract')
+                    ) {
+                      const err2 = {};
+                      if (vErrors === null) {
+                        vErrors = [err2];
+                      } else {
+                        vErrors.push(err2);
+                      }
+                      errors++;
+                    } else {
+                      if (data1['poolsync/contract'] !== undefined) {
+                        if (typeof data1['poolsync/contract'] !== 'string') {
+                          const err3 = {};
+                          if (vErrors === null) {
+                            vErrors = [err3];
+                          } else {
+                            vErrors.push(err3);
+                          }
+                          errors++;
+                        }
+                      }
+                    }
+                  } else {
+                    const err4 = {};
+                    if (vErrors === null) {
+                      vErrors = [err4];
+                    } else {
+                      vErrors.push(err4);
+                    }
+                    errors++;
+                  }
+                }
+              }
+            }
+          } else {
+            const err5 = {};
+            if (vErrors === null) {
+              vErrors = [err5];
+            } else {
+              vErrors.push(err5);
+            }
+            errors++;
+          }
+        }
+      }
+    }
+  }
+  var _valid0 = _errs2 === errors;
+  errors = _errs1;
+  if (vErrors !== null) {
+    if (_errs1) {
+      vErrors.length = _errs1;
+    } else {
+      vErrors = null;
+    }
+  }
+  let ifClause0;
+  if (_valid0) {
+    const _errs9 = errors;
+    if (data && typeof data == 'object' && !Array.isArray(data)) {
+      if (data.spec !== undefined) {
+        let data3 = data.spec;
+        if (data3 && typeof data3 == 'object' && !Array.isArray(data3)) {
+          if (Object.keys(data3).length > 0) {
+            const err6 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/then/properties/spec/maxProperties',
+              keyword: 'maxProperties',
+              params: { limit: 0 },
+              message: 'must NOT have more than 0 properties',
+              schema: 0,
+              parentSchema: schema31.then.properties.spec,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err6];
+            } else {
+              vErrors.push(err6);
+            }
+            errors++;
+          }
+        } else {
+          const err7 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/then/properties/spec/type',
+            keyword: 'type',
+            params: { type: 'object' },
+            message: 'must be object',
+            schema: schema31.then.properties.spec.type,
+            parentSchema: schema31.then.properties.spec,
+            data: data3,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+      }
+    }
+    var _valid0 = _errs9 === errors;
+    valid0 = _valid0;
+    if (valid0) {
+      var props0 = {};
+      props0.spec = true;
+      props0.metadata = true;
+    }
+    ifClause0 = 'then';
+  } else {
+    const _errs12 = errors;
+    if (data && typeof data == 'object' && !Array.isArray(data)) {
+      if (data.spec !== undefined) {
+        let data4 = data.spec;
+        if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+          if (data4.object_store_ref === undefined) {
+            const err8 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/else/properties/spec/required',
+              keyword: 'required',
+              params: { missingProperty: 'object_store_ref' },
+              message: "must have required property '" + 'object_store_ref' + "'",
+              schema: schema31.else.properties.spec.required,
+              parentSchema: schema31.else.properties.spec,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+          if (data4.secret_store === undefined) {
+            const err9 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/else/properties/spec/required',
+              keyword: 'required',
+              params: { missingProperty: 'secret_store' },
+              message: "must have required property '" + 'secret_store' + "'",
+              schema: schema31.else.properties.spec.required,
+              parentSchema: schema31.else.properties.spec,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err9];
+            } else {
+              vErrors.push(err9);
+            }
+            errors++;
+          }
+          if (data4.object_store_ref !== undefined) {
+            let data5 = data4.object_store_ref;
+            if (!(data5 && typeof data5 == 'object' && !Array.isArray(data5))) {
+              const err10 = {
+                instancePath: instancePath + '/spec/object_store_ref',
+                schemaPath: '#/else/properties/spec/properties/object_store_ref/type',
+                keyword: 'type',
+                params: { type: 'object' },
+                message: 'must be object',
+                schema: schema31.else.properties.spec.properties.object_store_ref.type,
+                parentSchema: schema31.else.properties.spec.properties.object_store_ref,
+                data: data5,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          }
+          if (data4.secret_store !== undefined) {
+            let data6 = data4.secret_store;
+            if (!(data6 && typeof data6 == 'object' && !Array.isArray(data6))) {
+              const err11 = {
+                instancePath: instancePath + '/spec/secret_store',
+                schemaPath: '#/else/properties/spec/properties/secret_store/type',
+                keyword: 'type',
+                params: { type: 'object' },
+                message: 'must be object',
+                schema: schema31.else.properties.spec.properties.secret_store.type,
+                parentSchema: schema31.else.properties.spec.properties.secret_store,
+                data: data6,
+              };
+              if (vErrors === null) {
+                vErrors = [err11];
+              } else {
+                vErrors.push(err11);
+              }
+              errors++;
+            }
+          }
+        } else {
+          const err12 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/else/properties/spec/type',
+            keyword: 'type',
+            params: { type: 'object' },
+            message: 'must be object',
+            schema: schema31.else.properties.spec.type,
+            parentSchema: schema31.else.properties.spec,
+            data: data4,
+          };
+          if (vErrors === null) {
+            vErrors = [err12];
+          } else {
+            vErrors.push(err12);
+          }
+          errors++;
+        }
+      }
+    }
+    var _valid0 = _errs12 === errors;
+    valid0 = _valid0;
+    if (valid0) {
+      if (props0 !== true) {
+        props0 = props0 || {};
+        props0.spec = true;
+      }
+    }
+    ifClause0 = 'else';
+  }
+  if (!valid0) {
+    const err13 = {
+      instancePath,
+      schemaPath: '#/if',
+      keyword: 'if',
+      params: { failingKeyword: ifClause0 },
+      message: 'must match "' + ifClause0 + '" schema',
+      schema: schema31.if,
+      parentSchema: schema31,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err13];
+    } else {
+      vErrors.push(err13);
+    }
+    errors++;
+  }
   if (data && typeof data == 'object' && !Array.isArray(data)) {
     if (data.apiVersion === undefined) {
-      const err0 = {
+      const err14 = {
         instancePath,
         schemaPath: '#/required',
         keyword: 'required',
@@ -133,14 +450,14 @@ function validate20(
         data,
       };
       if (vErrors === null) {
-        vErrors = [err0];
+        vErrors = [err14];
       } else {
-        vErrors.push(err0);
+        vErrors.push(err14);
       }
       errors++;
     }
     if (data.kind === undefined) {
-      const err1 = {
+      const err15 = {
         instancePath,
         schemaPath: '#/required',
         keyword: 'required',
@@ -151,14 +468,14 @@ function validate20(
         data,
       };
       if (vErrors === null) {
-        vErrors = [err1];
+        vErrors = [err15];
       } else {
-        vErrors.push(err1);
+        vErrors.push(err15);
       }
       errors++;
     }
     if (data.metadata === undefined) {
-      const err2 = {
+      const err16 = {
         instancePath,
         schemaPath: '#/required',
         keyword: 'required',
@@ -169,14 +486,14 @@ function validate20(
         data,
       };
       if (vErrors === null) {
-        vErrors = [err2];
+        vErrors = [err16];
       } else {
-        vErrors.push(err2);
+        vErrors.push(err16);
       }
       errors++;
     }
     if (data.spec === undefined) {
-      const err3 = {
+      const err17 = {
         instancePath,
         schemaPath: '#/required',
         keyword: 'required',
@@ -187,15 +504,15 @@ function validate20(
         data,
       };
       if (vErrors === null) {
-        vErrors = [err3];
+        vErrors = [err17];
       } else {
-        vErrors.push(err3);
+        vErrors.push(err17);
       }
       errors++;
     }
     for (const key0 in data) {
       if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
-        const err4 = {
+        const err18 = {
           instancePath,
           schemaPath: '#/additionalProperties',
           keyword: 'additionalProperties',
@@ -206,17 +523,17 @@ function validate20(
           data,
         };
         if (vErrors === null) {
-          vErrors = [err4];
+          vErrors = [err18];
         } else {
-          vErrors.push(err4);
+          vErrors.push(err18);
         }
         errors++;
       }
     }
     if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if ('poolsync/v1' !== data0) {
-        const err5 = {
+      let data7 = data.apiVersion;
+      if ('poolsync/v1' !== data7) {
+        const err19 = {
           instancePath: instancePath + '/apiVersion',
           schemaPath: '#/properties/apiVersion/const',
           keyword: 'const',
@@ -224,20 +541,20 @@ function validate20(
           message: 'must be equal to constant',
           schema: 'poolsync/v1',
           parentSchema: schema31.properties.apiVersion,
-          data: data0,
+          data: data7,
         };
         if (vErrors === null) {
-          vErrors = [err5];
+          vErrors = [err19];
         } else {
-          vErrors.push(err5);
+          vErrors.push(err19);
         }
         errors++;
       }
     }
     if (data.kind !== undefined) {
-      let data1 = data.kind;
-      if ('ClusterPool' !== data1) {
-        const err6 = {
+      let data8 = data.kind;
+      if ('ClusterPool' !== data8) {
+        const err20 = {
           instancePath: instancePath + '/kind',
           schemaPath: '#/properties/kind/const',
           keyword: 'const',
@@ -245,21 +562,21 @@ function validate20(
           message: 'must be equal to constant',
           schema: 'ClusterPool',
           parentSchema: schema31.properties.kind,
-          data: data1,
+          data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err6];
+          vErrors = [err20];
         } else {
-          vErrors.push(err6);
+          vErrors.push(err20);
         }
         errors++;
       }
     }
     if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err7 = {
+      let data9 = data.metadata;
+      if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
+        if (data9.name === undefined) {
+          const err21 = {
             instancePath: instancePath + '/metadata',
             schemaPath: '#/properties/metadata/required',
             keyword: 'required',
@@ -267,18 +584,18 @@ function validate20(
             message: "must have required property '" + 'name' + "'",
             schema: schema31.properties.metadata.required,
             parentSchema: schema31.properties.metadata,
-            data: data2,
+            data: data9,
           };
           if (vErrors === null) {
-            vErrors = [err7];
+            vErrors = [err21];
           } else {
-            vErrors.push(err7);
+            vErrors.push(err21);
           }
           errors++;
         }
-        for (const key1 in data2) {
+        for (const key1 in data9) {
           if (!(key1 === 'name' || key1 === 'annotations')) {
-            const err8 = {
+            const err22 = {
               instancePath: instancePath + '/metadata',
               schemaPath: '#/properties/metadata/additionalProperties',
               keyword: 'additionalProperties',
@@ -286,21 +603,21 @@ function validate20(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema31.properties.metadata,
-              data: data2,
+              data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err8];
+              vErrors = [err22];
             } else {
-              vErrors.push(err8);
+              vErrors.push(err22);
             }
             errors++;
           }
         }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
-              const err9 = {
+        if (data9.name !== undefined) {
+          let data10 = data9.name;
+          if (typeof data10 === 'string') {
+            if (func1(data10) > 63) {
+              const err23 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/maxLength',
                 keyword: 'maxLength',
@@ -308,17 +625,17 @@ function validate20(
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
                 parentSchema: schema31.properties.metadata.properties.name,
-                data: data3,
+                data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err9];
+                vErrors = [err23];
               } else {
-                vErrors.push(err9);
+                vErrors.push(err23);
               }
               errors++;
             }
-            if (!pattern4.test(data3)) {
-              const err10 = {
+            if (!pattern4.test(data10)) {
+              const err24 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/pattern',
                 keyword: 'pattern',
@@ -326,17 +643,17 @@ function validate20(
                 message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
                 schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                 parentSchema: schema31.properties.metadata.properties.name,
-                data: data3,
+                data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err10];
+                vErrors = [err24];
               } else {
-                vErrors.push(err10);
+                vErrors.push(err24);
               }
               errors++;
             }
           } else {
-            const err11 = {
+            const err25 = {
               instancePath: instancePath + '/metadata/name',
               schemaPath: '#/properties/metadata/properties/name/type',
               keyword: 'type',
@@ -344,24 +661,24 @@ function validate20(
               message: 'must be string',
               schema: schema31.properties.metadata.properties.name.type,
               parentSchema: schema31.properties.metadata.properties.name,
-              data: data3,
+              data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err11];
+              vErrors = [err25];
             } else {
-              vErrors.push(err11);
+              vErrors.push(err25);
             }
             errors++;
           }
         }
-        if (data2.annotations !== undefined) {
-          let data4 = data2.annotations;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs11 = errors;
+        if (data9.annotations !== undefined) {
+          let data11 = data9.annotations;
+          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
+            for (const key2 in data11) {
+              const _errs29 = errors;
               if (typeof key2 === 'string') {
                 if (func1(key2) > 253) {
-                  const err12 = {
+                  const err26 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
                       '#/properties/metadata/properties/annotations/propertyNames/maxLength',
@@ -374,14 +691,14 @@ function validate20(
                     propertyName: key2,
                   };
                   if (vErrors === null) {
-                    vErrors = [err12];
+                    vErrors = [err26];
                   } else {
-                    vErrors.push(err12);
+                    vErrors.push(err26);
                   }
                   errors++;
                 }
                 if (func1(key2) < 1) {
-                  const err13 = {
+                  const err27 = {
                     instancePath: instancePath + '/metadata/annotations',
                     schemaPath:
                       '#/properties/metadata/properties/annotations/propertyNames/minLength',
@@ -394,14 +711,14 @@ function validate20(
                     propertyName: key2,
                   };
                   if (vErrors === null) {
-                    vErrors = [err13];
+                    vErrors = [err27];
                   } else {
-                    vErrors.push(err13);
+                    vErrors.push(err27);
                   }
                   errors++;
                 }
               } else {
-                const err14 = {
+                const err28 = {
                   instancePath: instancePath + '/metadata/annotations',
                   schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
                   keyword: 'type',
@@ -413,15 +730,15 @@ function validate20(
                   propertyName: key2,
                 };
                 if (vErrors === null) {
-                  vErrors = [err14];
+                  vErrors = [err28];
                 } else {
-                  vErrors.push(err14);
+                  vErrors.push(err28);
                 }
                 errors++;
               }
-              var valid2 = _errs11 === errors;
-              if (!valid2) {
-                const err15 = {
+              var valid9 = _errs29 === errors;
+              if (!valid9) {
+                const err29 = {
                   instancePath: instancePath + '/metadata/annotations',
                   schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
                   keyword: 'propertyNames',
@@ -429,21 +746,21 @@ function validate20(
                   message: 'property name must be valid',
                   schema: schema31.properties.metadata.properties.annotations.propertyNames,
                   parentSchema: schema31.properties.metadata.properties.annotations,
-                  data: data4,
+                  data: data11,
                 };
                 if (vErrors === null) {
-                  vErrors = [err15];
+                  vErrors = [err29];
                 } else {
-                  vErrors.push(err15);
+                  vErrors.push(err29);
                 }
                 errors++;
               }
             }
-            for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
+            for (const key3 in data11) {
+              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/contract')) {
+                let data12 = data11[key3];
+                if (typeof data12 !== 'string') {
+                  const err30 = {
                     instancePath:
                       instancePath +
                       '/metadata/annotations/' +
@@ -457,21 +774,21 @@ function validate20(
                       schema31.properties.metadata.properties.annotations.additionalProperties.type,
                     parentSchema:
                       schema31.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
+                    data: data12,
                   };
                   if (vErrors === null) {
-                    vErrors = [err16];
+                    vErrors = [err30];
                   } else {
-                    vErrors.push(err16);
+                    vErrors.push(err30);
                   }
                   errors++;
                 }
               }
             }
-            if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
-                const err17 = {
+            if (data11['poolsync/prevent-destroy'] !== undefined) {
+              let data13 = data11['poolsync/prevent-destroy'];
+              if (!(data13 === 'true' || data13 === 'false')) {
+                const err31 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
                   schemaPath:
                     '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
@@ -491,18 +808,51 @@ function validate20(
                     schema31.properties.metadata.properties.annotations.properties[
                       'poolsync/prevent-destroy'
                     ],
-                  data: data6,
+                  data: data13,
                 };
                 if (vErrors === null) {
-                  vErrors = [err17];
+                  vErrors = [err31];
                 } else {
-                  vErrors.push(err17);
+                  vErrors.push(err31);
+                }
+                errors++;
+              }
+            }
+            if (data11['poolsync/contract'] !== undefined) {
+              let data14 = data11['poolsync/contract'];
+              if (!(data14 === 'unknown')) {
+                const err32 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1contract',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1contract/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema31.properties.metadata.properties.annotations.properties[
+                        'poolsync/contract'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema31.properties.metadata.properties.annotations.properties[
+                      'poolsync/contract'
+                    ].enum,
+                  parentSchema:
+                    schema31.properties.metadata.properties.annotations.properties[
+                      'poolsync/contract'
+                    ],
+                  data: data14,
+                };
+                if (vErrors === null) {
+                  vErrors = [err32];
+                } else {
+                  vErrors.push(err32);
                 }
                 errors++;
               }
             }
           } else {
-            const err18 = {
+            const err33 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -510,18 +860,18 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.metadata.properties.annotations.type,
               parentSchema: schema31.properties.metadata.properties.annotations,
-              data: data4,
+              data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err18];
+              vErrors = [err33];
             } else {
-              vErrors.push(err18);
+              vErrors.push(err33);
             }
             errors++;
           }
         }
       } else {
-        const err19 = {
+        const err34 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -529,62 +879,26 @@ function validate20(
           message: 'must be object',
           schema: schema31.properties.metadata.type,
           parentSchema: schema31.properties.metadata,
-          data: data2,
+          data: data9,
         };
         if (vErrors === null) {
-          vErrors = [err19];
+          vErrors = [err34];
         } else {
-          vErrors.push(err19);
+          vErrors.push(err34);
         }
         errors++;
       }
     }
     if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.object_store_ref === undefined) {
-          const err20 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'object_store_ref' },
-            message: "must have required property '" + 'object_store_ref' + "'",
-            schema: schema31.properties.spec.required,
-            parentSchema: schema31.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        if (data7.secret_store === undefined) {
-          const err21 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'secret_store' },
-            message: "must have required property '" + 'secret_store' + "'",
-            schema: schema31.properties.spec.required,
-            parentSchema: schema31.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        for (const key4 in data7) {
+      let data15 = data.spec;
+      if (data15 && typeof data15 == 'object' && !Array.isArray(data15)) {
+        for (const key4 in data15) {
           if (!(
             key4 === 'object_store_ref' ||
             key4 === 'secret_store' ||
             key4 === 'image_registry'
           )) {
-            const err22 = {
+            const err35 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -592,21 +906,21 @@ function validate20(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema31.properties.spec,
-              data: data7,
+              data: data15,
             };
             if (vErrors === null) {
-              vErrors = [err22];
+              vErrors = [err35];
             } else {
-              vErrors.push(err22);
+              vErrors.push(err35);
             }
             errors++;
           }
         }
-        if (data7.object_store_ref !== undefined) {
-          let data8 = data7.object_store_ref;
-          if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
-            if (data8.uri === undefined) {
-              const err23 = {
+        if (data15.object_store_ref !== undefined) {
+          let data16 = data15.object_store_ref;
+          if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
+            if (data16.uri === undefined) {
+              const err36 = {
                 instancePath: instancePath + '/spec/object_store_ref',
                 schemaPath: '#/properties/spec/properties/object_store_ref/required',
                 keyword: 'required',
@@ -614,18 +928,18 @@ function validate20(
                 message: "must have required property '" + 'uri' + "'",
                 schema: schema31.properties.spec.properties.object_store_ref.required,
                 parentSchema: schema31.properties.spec.properties.object_store_ref,
-                data: data8,
+                data: data16,
               };
               if (vErrors === null) {
-                vErrors = [err23];
+                vErrors = [err36];
               } else {
-                vErrors.push(err23);
+                vErrors.push(err36);
               }
               errors++;
             }
-            for (const key5 in data8) {
+            for (const key5 in data16) {
               if (!(key5 === 'uri' || key5 === 'endpoint')) {
-                const err24 = {
+                const err37 = {
                   instancePath: instancePath + '/spec/object_store_ref',
                   schemaPath: '#/properties/spec/properties/object_store_ref/additionalProperties',
                   keyword: 'additionalProperties',
@@ -633,21 +947,21 @@ function validate20(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.object_store_ref,
-                  data: data8,
+                  data: data16,
                 };
                 if (vErrors === null) {
-                  vErrors = [err24];
+                  vErrors = [err37];
                 } else {
-                  vErrors.push(err24);
+                  vErrors.push(err37);
                 }
                 errors++;
               }
             }
-            if (data8.uri !== undefined) {
-              let data9 = data8.uri;
-              if (typeof data9 === 'string') {
-                if (func1(data9) > 2048) {
-                  const err25 = {
+            if (data16.uri !== undefined) {
+              let data17 = data16.uri;
+              if (typeof data17 === 'string') {
+                if (func1(data17) > 2048) {
+                  const err38 = {
                     instancePath: instancePath + '/spec/object_store_ref/uri',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/uri/maxLength',
@@ -657,17 +971,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.uri,
-                    data: data9,
+                    data: data17,
                   };
                   if (vErrors === null) {
-                    vErrors = [err25];
+                    vErrors = [err38];
                   } else {
-                    vErrors.push(err25);
+                    vErrors.push(err38);
                   }
                   errors++;
                 }
-                if (!pattern5.test(data9)) {
-                  const err26 = {
+                if (!pattern5.test(data17)) {
+                  const err39 = {
                     instancePath: instancePath + '/spec/object_store_ref/uri',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/uri/pattern',
@@ -677,17 +991,17 @@ function validate20(
                     schema: '^(s3|gs|abfs|oci|file)://\\S+$',
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.uri,
-                    data: data9,
+                    data: data17,
                   };
                   if (vErrors === null) {
-                    vErrors = [err26];
+                    vErrors = [err39];
                   } else {
-                    vErrors.push(err26);
+                    vErrors.push(err39);
                   }
                   errors++;
                 }
               } else {
-                const err27 = {
+                const err40 = {
                   instancePath: instancePath + '/spec/object_store_ref/uri',
                   schemaPath: '#/properties/spec/properties/object_store_ref/properties/uri/type',
                   keyword: 'type',
@@ -695,21 +1009,21 @@ function validate20(
                   message: 'must be string',
                   schema: schema31.properties.spec.properties.object_store_ref.properties.uri.type,
                   parentSchema: schema31.properties.spec.properties.object_store_ref.properties.uri,
-                  data: data9,
+                  data: data17,
                 };
                 if (vErrors === null) {
-                  vErrors = [err27];
+                  vErrors = [err40];
                 } else {
-                  vErrors.push(err27);
+                  vErrors.push(err40);
                 }
                 errors++;
               }
             }
-            if (data8.endpoint !== undefined) {
-              let data10 = data8.endpoint;
-              if (typeof data10 === 'string') {
-                if (func1(data10) > 2048) {
-                  const err28 = {
+            if (data16.endpoint !== undefined) {
+              let data18 = data16.endpoint;
+              if (typeof data18 === 'string') {
+                if (func1(data18) > 2048) {
+                  const err41 = {
                     instancePath: instancePath + '/spec/object_store_ref/endpoint',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/endpoint/maxLength',
@@ -719,17 +1033,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.endpoint,
-                    data: data10,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err28];
+                    vErrors = [err41];
                   } else {
-                    vErrors.push(err28);
+                    vErrors.push(err41);
                   }
                   errors++;
                 }
-                if (!pattern6.test(data10)) {
-                  const err29 = {
+                if (!pattern6.test(data18)) {
+                  const err42 = {
                     instancePath: instancePath + '/spec/object_store_ref/endpoint',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/endpoint/pattern',
@@ -739,17 +1053,17 @@ function validate20(
                     schema: '^(https?://\\S+)?$',
                     parentSchema:
                       schema31.properties.spec.properties.object_store_ref.properties.endpoint,
-                    data: data10,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err29];
+                    vErrors = [err42];
                   } else {
-                    vErrors.push(err29);
+                    vErrors.push(err42);
                   }
                   errors++;
                 }
               } else {
-                const err30 = {
+                const err43 = {
                   instancePath: instancePath + '/spec/object_store_ref/endpoint',
                   schemaPath:
                     '#/properties/spec/properties/object_store_ref/properties/endpoint/type',
@@ -760,18 +1074,18 @@ function validate20(
                     schema31.properties.spec.properties.object_store_ref.properties.endpoint.type,
                   parentSchema:
                     schema31.properties.spec.properties.object_store_ref.properties.endpoint,
-                  data: data10,
+                  data: data18,
                 };
                 if (vErrors === null) {
-                  vErrors = [err30];
+                  vErrors = [err43];
                 } else {
-                  vErrors.push(err30);
+                  vErrors.push(err43);
                 }
                 errors++;
               }
             }
           } else {
-            const err31 = {
+            const err44 = {
               instancePath: instancePath + '/spec/object_store_ref',
               schemaPath: '#/properties/spec/properties/object_store_ref/type',
               keyword: 'type',
@@ -779,21 +1093,21 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.spec.properties.object_store_ref.type,
               parentSchema: schema31.properties.spec.properties.object_store_ref,
-              data: data8,
+              data: data16,
             };
             if (vErrors === null) {
-              vErrors = [err31];
+              vErrors = [err44];
             } else {
-              vErrors.push(err31);
+              vErrors.push(err44);
             }
             errors++;
           }
         }
-        if (data7.secret_store !== undefined) {
-          let data11 = data7.secret_store;
-          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
-            if (data11.type === undefined) {
-              const err32 = {
+        if (data15.secret_store !== undefined) {
+          let data19 = data15.secret_store;
+          if (data19 && typeof data19 == 'object' && !Array.isArray(data19)) {
+            if (data19.type === undefined) {
+              const err45 = {
                 instancePath: instancePath + '/spec/secret_store',
                 schemaPath: '#/properties/spec/properties/secret_store/required',
                 keyword: 'required',
@@ -801,17 +1115,17 @@ function validate20(
                 message: "must have required property '" + 'type' + "'",
                 schema: schema31.properties.spec.properties.secret_store.required,
                 parentSchema: schema31.properties.spec.properties.secret_store,
-                data: data11,
+                data: data19,
               };
               if (vErrors === null) {
-                vErrors = [err32];
+                vErrors = [err45];
               } else {
-                vErrors.push(err32);
+                vErrors.push(err45);
               }
               errors++;
             }
-            if (data11.locator === undefined) {
-              const err33 = {
+            if (data19.locator === undefined) {
+              const err46 = {
                 instancePath: instancePath + '/spec/secret_store',
                 schemaPath: '#/properties/spec/properties/secret_store/required',
                 keyword: 'required',
@@ -819,18 +1133,18 @@ function validate20(
                 message: "must have required property '" + 'locator' + "'",
                 schema: schema31.properties.spec.properties.secret_store.required,
                 parentSchema: schema31.properties.spec.properties.secret_store,
-                data: data11,
+                data: data19,
               };
               if (vErrors === null) {
-                vErrors = [err33];
+                vErrors = [err46];
               } else {
-                vErrors.push(err33);
+                vErrors.push(err46);
               }
               errors++;
             }
-            for (const key6 in data11) {
+            for (const key6 in data19) {
               if (!(key6 === 'type' || key6 === 'locator')) {
-                const err34 = {
+                const err47 = {
                   instancePath: instancePath + '/spec/secret_store',
                   schemaPath: '#/properties/spec/properties/secret_store/additionalProperties',
                   keyword: 'additionalProperties',
@@ -838,27 +1152,27 @@ function validate20(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.secret_store,
-                  data: data11,
+                  data: data19,
                 };
                 if (vErrors === null) {
-                  vErrors = [err34];
+                  vErrors = [err47];
                 } else {
-                  vErrors.push(err34);
+                  vErrors.push(err47);
                 }
                 errors++;
               }
             }
-            if (data11.type !== undefined) {
-              let data12 = data11.type;
+            if (data19.type !== undefined) {
+              let data20 = data19.type;
               if (!(
-                data12 === 'AWS_SECRETS_MANAGER' ||
-                data12 === 'GCP_SECRET_MANAGER' ||
-                data12 === 'AZURE_KEY_VAULT' ||
-                data12 === 'KUBERNETES' ||
-                data12 === 'VAULT' ||
-                data12 === 'OCI_VAULT'
+                data20 === 'AWS_SECRETS_MANAGER' ||
+                data20 === 'GCP_SECRET_MANAGER' ||
+                data20 === 'AZURE_KEY_VAULT' ||
+                data20 === 'KUBERNETES' ||
+                data20 === 'VAULT' ||
+                data20 === 'OCI_VAULT'
               )) {
-                const err35 = {
+                const err48 = {
                   instancePath: instancePath + '/spec/secret_store/type',
                   schemaPath: '#/properties/spec/properties/secret_store/properties/type/enum',
                   keyword: 'enum',
@@ -869,21 +1183,21 @@ function validate20(
                   message: 'must be equal to one of the allowed values',
                   schema: schema31.properties.spec.properties.secret_store.properties.type.enum,
                   parentSchema: schema31.properties.spec.properties.secret_store.properties.type,
-                  data: data12,
+                  data: data20,
                 };
                 if (vErrors === null) {
-                  vErrors = [err35];
+                  vErrors = [err48];
                 } else {
-                  vErrors.push(err35);
+                  vErrors.push(err48);
                 }
                 errors++;
               }
             }
-            if (data11.locator !== undefined) {
-              let data13 = data11.locator;
-              if (typeof data13 === 'string') {
-                if (func1(data13) > 2048) {
-                  const err36 = {
+            if (data19.locator !== undefined) {
+              let data21 = data19.locator;
+              if (typeof data21 === 'string') {
+                if (func1(data21) > 2048) {
+                  const err49 = {
                     instancePath: instancePath + '/spec/secret_store/locator',
                     schemaPath:
                       '#/properties/spec/properties/secret_store/properties/locator/maxLength',
@@ -893,17 +1207,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.secret_store.properties.locator,
-                    data: data13,
+                    data: data21,
                   };
                   if (vErrors === null) {
-                    vErrors = [err36];
+                    vErrors = [err49];
                   } else {
-                    vErrors.push(err36);
+                    vErrors.push(err49);
                   }
                   errors++;
                 }
-                if (func1(data13) < 1) {
-                  const err37 = {
+                if (func1(data21) < 1) {
+                  const err50 = {
                     instancePath: instancePath + '/spec/secret_store/locator',
                     schemaPath:
                       '#/properties/spec/properties/secret_store/properties/locator/minLength',
@@ -913,17 +1227,17 @@ function validate20(
                     schema: 1,
                     parentSchema:
                       schema31.properties.spec.properties.secret_store.properties.locator,
-                    data: data13,
+                    data: data21,
                   };
                   if (vErrors === null) {
-                    vErrors = [err37];
+                    vErrors = [err50];
                   } else {
-                    vErrors.push(err37);
+                    vErrors.push(err50);
                   }
                   errors++;
                 }
               } else {
-                const err38 = {
+                const err51 = {
                   instancePath: instancePath + '/spec/secret_store/locator',
                   schemaPath: '#/properties/spec/properties/secret_store/properties/locator/type',
                   keyword: 'type',
@@ -931,18 +1245,18 @@ function validate20(
                   message: 'must be string',
                   schema: schema31.properties.spec.properties.secret_store.properties.locator.type,
                   parentSchema: schema31.properties.spec.properties.secret_store.properties.locator,
-                  data: data13,
+                  data: data21,
                 };
                 if (vErrors === null) {
-                  vErrors = [err38];
+                  vErrors = [err51];
                 } else {
-                  vErrors.push(err38);
+                  vErrors.push(err51);
                 }
                 errors++;
               }
             }
           } else {
-            const err39 = {
+            const err52 = {
               instancePath: instancePath + '/spec/secret_store',
               schemaPath: '#/properties/spec/properties/secret_store/type',
               keyword: 'type',
@@ -950,21 +1264,21 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.spec.properties.secret_store.type,
               parentSchema: schema31.properties.spec.properties.secret_store,
-              data: data11,
+              data: data19,
             };
             if (vErrors === null) {
-              vErrors = [err39];
+              vErrors = [err52];
             } else {
-              vErrors.push(err39);
+              vErrors.push(err52);
             }
             errors++;
           }
         }
-        if (data7.image_registry !== undefined) {
-          let data14 = data7.image_registry;
-          if (data14 && typeof data14 == 'object' && !Array.isArray(data14)) {
-            if (data14.locator === undefined) {
-              const err40 = {
+        if (data15.image_registry !== undefined) {
+          let data22 = data15.image_registry;
+          if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
+            if (data22.locator === undefined) {
+              const err53 = {
                 instancePath: instancePath + '/spec/image_registry',
                 schemaPath: '#/properties/spec/properties/image_registry/required',
                 keyword: 'required',
@@ -972,18 +1286,18 @@ function validate20(
                 message: "must have required property '" + 'locator' + "'",
                 schema: schema31.properties.spec.properties.image_registry.required,
                 parentSchema: schema31.properties.spec.properties.image_registry,
-                data: data14,
+                data: data22,
               };
               if (vErrors === null) {
-                vErrors = [err40];
+                vErrors = [err53];
               } else {
-                vErrors.push(err40);
+                vErrors.push(err53);
               }
               errors++;
             }
-            for (const key7 in data14) {
+            for (const key7 in data22) {
               if (!(key7 === 'locator')) {
-                const err41 = {
+                const err54 = {
                   instancePath: instancePath + '/spec/image_registry',
                   schemaPath: '#/properties/spec/properties/image_registry/additionalProperties',
                   keyword: 'additionalProperties',
@@ -991,21 +1305,21 @@ function validate20(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.image_registry,
-                  data: data14,
+                  data: data22,
                 };
                 if (vErrors === null) {
-                  vErrors = [err41];
+                  vErrors = [err54];
                 } else {
-                  vErrors.push(err41);
+                  vErrors.push(err54);
                 }
                 errors++;
               }
             }
-            if (data14.locator !== undefined) {
-              let data15 = data14.locator;
-              if (typeof data15 === 'string') {
-                if (func1(data15) > 2048) {
-                  const err42 = {
+            if (data22.locator !== undefined) {
+              let data23 = data22.locator;
+              if (typeof data23 === 'string') {
+                if (func1(data23) > 2048) {
+                  const err55 = {
                     instancePath: instancePath + '/spec/image_registry/locator',
                     schemaPath:
                       '#/properties/spec/properties/image_registry/properties/locator/maxLength',
@@ -1015,17 +1329,17 @@ function validate20(
                     schema: 2048,
                     parentSchema:
                       schema31.properties.spec.properties.image_registry.properties.locator,
-                    data: data15,
+                    data: data23,
                   };
                   if (vErrors === null) {
-                    vErrors = [err42];
+                    vErrors = [err55];
                   } else {
-                    vErrors.push(err42);
+                    vErrors.push(err55);
                   }
                   errors++;
                 }
-                if (func1(data15) < 1) {
-                  const err43 = {
+                if (func1(data23) < 1) {
+                  const err56 = {
                     instancePath: instancePath + '/spec/image_registry/locator',
                     schemaPath:
                       '#/properties/spec/properties/image_registry/properties/locator/minLength',
@@ -1035,17 +1349,17 @@ function validate20(
                     schema: 1,
                     parentSchema:
                       schema31.properties.spec.properties.image_registry.properties.locator,
-                    data: data15,
+                    data: data23,
                   };
                   if (vErrors === null) {
-                    vErrors = [err43];
+                    vErrors = [err56];
                   } else {
-                    vErrors.push(err43);
+                    vErrors.push(err56);
                   }
                   errors++;
                 }
               } else {
-                const err44 = {
+                const err57 = {
                   instancePath: instancePath + '/spec/image_registry/locator',
                   schemaPath: '#/properties/spec/properties/image_registry/properties/locator/type',
                   keyword: 'type',
@@ -1055,18 +1369,18 @@ function validate20(
                     schema31.properties.spec.properties.image_registry.properties.locator.type,
                   parentSchema:
                     schema31.properties.spec.properties.image_registry.properties.locator,
-                  data: data15,
+                  data: data23,
                 };
                 if (vErrors === null) {
-                  vErrors = [err44];
+                  vErrors = [err57];
                 } else {
-                  vErrors.push(err44);
+                  vErrors.push(err57);
                 }
                 errors++;
               }
             }
           } else {
-            const err45 = {
+            const err58 = {
               instancePath: instancePath + '/spec/image_registry',
               schemaPath: '#/properties/spec/properties/image_registry/type',
               keyword: 'type',
@@ -1074,18 +1388,18 @@ function validate20(
               message: 'must be object',
               schema: schema31.properties.spec.properties.image_registry.type,
               parentSchema: schema31.properties.spec.properties.image_registry,
-              data: data14,
+              data: data22,
             };
             if (vErrors === null) {
-              vErrors = [err45];
+              vErrors = [err58];
             } else {
-              vErrors.push(err45);
+              vErrors.push(err58);
             }
             errors++;
           }
         }
       } else {
-        const err46 = {
+        const err59 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -1093,18 +1407,18 @@ function validate20(
           message: 'must be object',
           schema: schema31.properties.spec.type,
           parentSchema: schema31.properties.spec,
-          data: data7,
+          data: data15,
         };
         if (vErrors === null) {
-          vErrors = [err46];
+          vErrors = [err59];
         } else {
-          vErrors.push(err46);
+          vErrors.push(err59);
         }
         errors++;
       }
     }
   } else {
-    const err47 = {
+    const err60 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -1115,9 +1429,9 @@ function validate20(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err47];
+      vErrors = [err60];
     } else {
-      vErrors.push(err47);
+      vErrors.push(err60);
     }
     errors++;
   }
@@ -1176,6 +1490,15 @@ const schema32 = {
           description:
             'C1: the pool the cluster is registered into (fixed for the life of the record, C7).',
           default: 'default',
+        },
+        pools: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          maxItems: 1000,
+          description:
+            "Union self-managed's pool map only: every pool the cluster is in (the seed puts my-dev-cluster in default and development-cp). Instead of pool; a backend that registers clusters refuses more than one (C7).",
+          items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
         },
         enabled: {
           type: 'boolean',
@@ -1636,7 +1959,12 @@ function validate21(
       let data7 = data.spec;
       if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
         for (const key4 in data7) {
-          if (!(key4 === 'pool' || key4 === 'enabled' || key4 === 'data_plane')) {
+          if (!(
+            key4 === 'pool' ||
+            key4 === 'pools' ||
+            key4 === 'enabled' ||
+            key4 === 'data_plane'
+          )) {
             const err19 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
@@ -1713,69 +2041,59 @@ function validate21(
             errors++;
           }
         }
-        if (data7.enabled !== undefined) {
-          let data9 = data7.enabled;
-          if (typeof data9 !== 'boolean') {
-            const err23 = {
-              instancePath: instancePath + '/spec/enabled',
-              schemaPath: '#/properties/spec/properties/enabled/type',
-              keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-              schema: schema32.properties.spec.properties.enabled.type,
-              parentSchema: schema32.properties.spec.properties.enabled,
-              data: data9,
-            };
-            if (vErrors === null) {
-              vErrors = [err23];
-            } else {
-              vErrors.push(err23);
-            }
-            errors++;
-          }
-        }
-        if (data7.data_plane !== undefined) {
-          let data10 = data7.data_plane;
-          if (data10 && typeof data10 == 'object' && !Array.isArray(data10)) {
-            for (const key5 in data10) {
-              if (!(
-                key5 === 'object_store_uri' ||
-                key5 === 'secret_store' ||
-                key5 === 'image_registry'
-              )) {
-                const err24 = {
-                  instancePath: instancePath + '/spec/data_plane',
-                  schemaPath: '#/properties/spec/properties/data_plane/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key5 },
-                  message: 'must NOT have additional properties',
-                  schema: false,
-                  parentSchema: schema32.properties.spec.properties.data_plane,
-                  data: data10,
-                };
-                if (vErrors === null) {
-                  vErrors = [err24];
-                } else {
-                  vErrors.push(err24);
-                }
-                errors++;
+        if (data7.pools !== undefined) {
+          let data9 = data7.pools;
+          if (Array.isArray(data9)) {
+            if (data9.length > 1000) {
+              const err23 = {
+                instancePath: instancePath + '/spec/pools',
+                schemaPath: '#/properties/spec/properties/pools/maxItems',
+                keyword: 'maxItems',
+                params: { limit: 1000 },
+                message: 'must NOT have more than 1000 items',
+                schema: 1000,
+                parentSchema: schema32.properties.spec.properties.pools,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err23];
+              } else {
+                vErrors.push(err23);
               }
+              errors++;
             }
-            if (data10.object_store_uri !== undefined) {
-              let data11 = data10.object_store_uri;
-              if (typeof data11 === 'string') {
-                if (func1(data11) > 2048) {
+            if (data9.length < 1) {
+              const err24 = {
+                instancePath: instancePath + '/spec/pools',
+                schemaPath: '#/properties/spec/properties/pools/minItems',
+                keyword: 'minItems',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 items',
+                schema: 1,
+                parentSchema: schema32.properties.spec.properties.pools,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err24];
+              } else {
+                vErrors.push(err24);
+              }
+              errors++;
+            }
+            const len0 = data9.length;
+            for (let i0 = 0; i0 < len0; i0++) {
+              let data10 = data9[i0];
+              if (typeof data10 === 'string') {
+                if (func1(data10) > 63) {
                   const err25 = {
-                    instancePath: instancePath + '/spec/data_plane/object_store_uri',
-                    schemaPath:
-                      '#/properties/spec/properties/data_plane/properties/object_store_uri/maxLength',
+                    instancePath: instancePath + '/spec/pools/' + i0,
+                    schemaPath: '#/properties/spec/properties/pools/items/maxLength',
                     keyword: 'maxLength',
-                    params: { limit: 2048 },
-                    message: 'must NOT have more than 2048 characters',
-                    schema: 2048,
-                    parentSchema:
-                      schema32.properties.spec.properties.data_plane.properties.object_store_uri,
-                    data: data11,
+                    params: { limit: 63 },
+                    message: 'must NOT have more than 63 characters',
+                    schema: 63,
+                    parentSchema: schema32.properties.spec.properties.pools.items,
+                    data: data10,
                   };
                   if (vErrors === null) {
                     vErrors = [err25];
@@ -1784,18 +2102,16 @@ function validate21(
                   }
                   errors++;
                 }
-                if (!pattern5.test(data11)) {
+                if (!pattern4.test(data10)) {
                   const err26 = {
-                    instancePath: instancePath + '/spec/data_plane/object_store_uri',
-                    schemaPath:
-                      '#/properties/spec/properties/data_plane/properties/object_store_uri/pattern',
+                    instancePath: instancePath + '/spec/pools/' + i0,
+                    schemaPath: '#/properties/spec/properties/pools/items/pattern',
                     keyword: 'pattern',
-                    params: { pattern: '^(s3|gs|abfs|oci|file)://\\S+$' },
-                    message: 'must match pattern "' + '^(s3|gs|abfs|oci|file)://\\S+$' + '"',
-                    schema: '^(s3|gs|abfs|oci|file)://\\S+$',
-                    parentSchema:
-                      schema32.properties.spec.properties.data_plane.properties.object_store_uri,
-                    data: data11,
+                    params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                    message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                    schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                    parentSchema: schema32.properties.spec.properties.pools.items,
+                    data: data10,
                   };
                   if (vErrors === null) {
                     vErrors = [err26];
@@ -1806,6 +2122,172 @@ function validate21(
                 }
               } else {
                 const err27 = {
+                  instancePath: instancePath + '/spec/pools/' + i0,
+                  schemaPath: '#/properties/spec/properties/pools/items/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema32.properties.spec.properties.pools.items.type,
+                  parentSchema: schema32.properties.spec.properties.pools.items,
+                  data: data10,
+                };
+                if (vErrors === null) {
+                  vErrors = [err27];
+                } else {
+                  vErrors.push(err27);
+                }
+                errors++;
+              }
+            }
+            let i1 = data9.length;
+            let j0;
+            if (i1 > 1) {
+              const indices0 = {};
+              for (; i1--;) {
+                let item0 = data9[i1];
+                if (typeof item0 !== 'string') {
+                  continue;
+                }
+                if (typeof indices0[item0] == 'number') {
+                  j0 = indices0[item0];
+                  const err28 = {
+                    instancePath: instancePath + '/spec/pools',
+                    schemaPath: '#/properties/spec/properties/pools/uniqueItems',
+                    keyword: 'uniqueItems',
+                    params: { i: i1, j: j0 },
+                    message:
+                      'must NOT have duplicate items (items ## ' +
+                      j0 +
+                      ' and ' +
+                      i1 +
+                      ' are identical)',
+                    schema: true,
+                    parentSchema: schema32.properties.spec.properties.pools,
+                    data: data9,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err28];
+                  } else {
+                    vErrors.push(err28);
+                  }
+                  errors++;
+                  break;
+                }
+                indices0[item0] = i1;
+              }
+            }
+          } else {
+            const err29 = {
+              instancePath: instancePath + '/spec/pools',
+              schemaPath: '#/properties/spec/properties/pools/type',
+              keyword: 'type',
+              params: { type: 'array' },
+              message: 'must be array',
+              schema: schema32.properties.spec.properties.pools.type,
+              parentSchema: schema32.properties.spec.properties.pools,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err29];
+            } else {
+              vErrors.push(err29);
+            }
+            errors++;
+          }
+        }
+        if (data7.enabled !== undefined) {
+          let data11 = data7.enabled;
+          if (typeof data11 !== 'boolean') {
+            const err30 = {
+              instancePath: instancePath + '/spec/enabled',
+              schemaPath: '#/properties/spec/properties/enabled/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema32.properties.spec.properties.enabled.type,
+              parentSchema: schema32.properties.spec.properties.enabled,
+              data: data11,
+            };
+            if (vErrors === null) {
+              vErrors = [err30];
+            } else {
+              vErrors.push(err30);
+            }
+            errors++;
+          }
+        }
+        if (data7.data_plane !== undefined) {
+          let data12 = data7.data_plane;
+          if (data12 && typeof data12 == 'object' && !Array.isArray(data12)) {
+            for (const key5 in data12) {
+              if (!(
+                key5 === 'object_store_uri' ||
+                key5 === 'secret_store' ||
+                key5 === 'image_registry'
+              )) {
+                const err31 = {
+                  instancePath: instancePath + '/spec/data_plane',
+                  schemaPath: '#/properties/spec/properties/data_plane/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key5 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema32.properties.spec.properties.data_plane,
+                  data: data12,
+                };
+                if (vErrors === null) {
+                  vErrors = [err31];
+                } else {
+                  vErrors.push(err31);
+                }
+                errors++;
+              }
+            }
+            if (data12.object_store_uri !== undefined) {
+              let data13 = data12.object_store_uri;
+              if (typeof data13 === 'string') {
+                if (func1(data13) > 2048) {
+                  const err32 = {
+                    instancePath: instancePath + '/spec/data_plane/object_store_uri',
+                    schemaPath:
+                      '#/properties/spec/properties/data_plane/properties/object_store_uri/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 2048 },
+                    message: 'must NOT have more than 2048 characters',
+                    schema: 2048,
+                    parentSchema:
+                      schema32.properties.spec.properties.data_plane.properties.object_store_uri,
+                    data: data13,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err32];
+                  } else {
+                    vErrors.push(err32);
+                  }
+                  errors++;
+                }
+                if (!pattern5.test(data13)) {
+                  const err33 = {
+                    instancePath: instancePath + '/spec/data_plane/object_store_uri',
+                    schemaPath:
+                      '#/properties/spec/properties/data_plane/properties/object_store_uri/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^(s3|gs|abfs|oci|file)://\\S+$' },
+                    message: 'must match pattern "' + '^(s3|gs|abfs|oci|file)://\\S+$' + '"',
+                    schema: '^(s3|gs|abfs|oci|file)://\\S+$',
+                    parentSchema:
+                      schema32.properties.spec.properties.data_plane.properties.object_store_uri,
+                    data: data13,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err33];
+                  } else {
+                    vErrors.push(err33);
+                  }
+                  errors++;
+                }
+              } else {
+                const err34 = {
                   instancePath: instancePath + '/spec/data_plane/object_store_uri',
                   schemaPath:
                     '#/properties/spec/properties/data_plane/properties/object_store_uri/type',
@@ -1816,22 +2298,22 @@ function validate21(
                     schema32.properties.spec.properties.data_plane.properties.object_store_uri.type,
                   parentSchema:
                     schema32.properties.spec.properties.data_plane.properties.object_store_uri,
-                  data: data11,
+                  data: data13,
                 };
                 if (vErrors === null) {
-                  vErrors = [err27];
+                  vErrors = [err34];
                 } else {
-                  vErrors.push(err27);
+                  vErrors.push(err34);
                 }
                 errors++;
               }
             }
-            if (data10.secret_store !== undefined) {
-              let data12 = data10.secret_store;
-              if (data12 && typeof data12 == 'object' && !Array.isArray(data12)) {
-                for (const key6 in data12) {
+            if (data12.secret_store !== undefined) {
+              let data14 = data12.secret_store;
+              if (data14 && typeof data14 == 'object' && !Array.isArray(data14)) {
+                for (const key6 in data14) {
                   if (!(key6 === 'type' || key6 === 'locator')) {
-                    const err28 = {
+                    const err35 = {
                       instancePath: instancePath + '/spec/data_plane/secret_store',
                       schemaPath:
                         '#/properties/spec/properties/data_plane/properties/secret_store/additionalProperties',
@@ -1841,27 +2323,27 @@ function validate21(
                       schema: false,
                       parentSchema:
                         schema32.properties.spec.properties.data_plane.properties.secret_store,
-                      data: data12,
+                      data: data14,
                     };
                     if (vErrors === null) {
-                      vErrors = [err28];
+                      vErrors = [err35];
                     } else {
-                      vErrors.push(err28);
+                      vErrors.push(err35);
                     }
                     errors++;
                   }
                 }
-                if (data12.type !== undefined) {
-                  let data13 = data12.type;
+                if (data14.type !== undefined) {
+                  let data15 = data14.type;
                   if (!(
-                    data13 === 'AWS_SECRETS_MANAGER' ||
-                    data13 === 'GCP_SECRET_MANAGER' ||
-                    data13 === 'AZURE_KEY_VAULT' ||
-                    data13 === 'KUBERNETES' ||
-                    data13 === 'VAULT' ||
-                    data13 === 'OCI_VAULT'
+                    data15 === 'AWS_SECRETS_MANAGER' ||
+                    data15 === 'GCP_SECRET_MANAGER' ||
+                    data15 === 'AZURE_KEY_VAULT' ||
+                    data15 === 'KUBERNETES' ||
+                    data15 === 'VAULT' ||
+                    data15 === 'OCI_VAULT'
                   )) {
-                    const err29 = {
+                    const err36 = {
                       instancePath: instancePath + '/spec/data_plane/secret_store/type',
                       schemaPath:
                         '#/properties/spec/properties/data_plane/properties/secret_store/properties/type/enum',
@@ -1878,21 +2360,21 @@ function validate21(
                       parentSchema:
                         schema32.properties.spec.properties.data_plane.properties.secret_store
                           .properties.type,
-                      data: data13,
+                      data: data15,
                     };
                     if (vErrors === null) {
-                      vErrors = [err29];
+                      vErrors = [err36];
                     } else {
-                      vErrors.push(err29);
+                      vErrors.push(err36);
                     }
                     errors++;
                   }
                 }
-                if (data12.locator !== undefined) {
-                  let data14 = data12.locator;
-                  if (typeof data14 === 'string') {
-                    if (func1(data14) > 2048) {
-                      const err30 = {
+                if (data14.locator !== undefined) {
+                  let data16 = data14.locator;
+                  if (typeof data16 === 'string') {
+                    if (func1(data16) > 2048) {
+                      const err37 = {
                         instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                         schemaPath:
                           '#/properties/spec/properties/data_plane/properties/secret_store/properties/locator/maxLength',
@@ -1903,17 +2385,17 @@ function validate21(
                         parentSchema:
                           schema32.properties.spec.properties.data_plane.properties.secret_store
                             .properties.locator,
-                        data: data14,
+                        data: data16,
                       };
                       if (vErrors === null) {
-                        vErrors = [err30];
+                        vErrors = [err37];
                       } else {
-                        vErrors.push(err30);
+                        vErrors.push(err37);
                       }
                       errors++;
                     }
-                    if (func1(data14) < 1) {
-                      const err31 = {
+                    if (func1(data16) < 1) {
+                      const err38 = {
                         instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                         schemaPath:
                           '#/properties/spec/properties/data_plane/properties/secret_store/properties/locator/minLength',
@@ -1924,17 +2406,17 @@ function validate21(
                         parentSchema:
                           schema32.properties.spec.properties.data_plane.properties.secret_store
                             .properties.locator,
-                        data: data14,
+                        data: data16,
                       };
                       if (vErrors === null) {
-                        vErrors = [err31];
+                        vErrors = [err38];
                       } else {
-                        vErrors.push(err31);
+                        vErrors.push(err38);
                       }
                       errors++;
                     }
                   } else {
-                    const err32 = {
+                    const err39 = {
                       instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                       schemaPath:
                         '#/properties/spec/properties/data_plane/properties/secret_store/properties/locator/type',
@@ -1947,18 +2429,18 @@ function validate21(
                       parentSchema:
                         schema32.properties.spec.properties.data_plane.properties.secret_store
                           .properties.locator,
-                      data: data14,
+                      data: data16,
                     };
                     if (vErrors === null) {
-                      vErrors = [err32];
+                      vErrors = [err39];
                     } else {
-                      vErrors.push(err32);
+                      vErrors.push(err39);
                     }
                     errors++;
                   }
                 }
               } else {
-                const err33 = {
+                const err40 = {
                   instancePath: instancePath + '/spec/data_plane/secret_store',
                   schemaPath:
                     '#/properties/spec/properties/data_plane/properties/secret_store/type',
@@ -1969,21 +2451,21 @@ function validate21(
                     schema32.properties.spec.properties.data_plane.properties.secret_store.type,
                   parentSchema:
                     schema32.properties.spec.properties.data_plane.properties.secret_store,
-                  data: data12,
+                  data: data14,
                 };
                 if (vErrors === null) {
-                  vErrors = [err33];
+                  vErrors = [err40];
                 } else {
-                  vErrors.push(err33);
+                  vErrors.push(err40);
                 }
                 errors++;
               }
             }
-            if (data10.image_registry !== undefined) {
-              let data15 = data10.image_registry;
-              if (typeof data15 === 'string') {
-                if (func1(data15) > 2048) {
-                  const err34 = {
+            if (data12.image_registry !== undefined) {
+              let data17 = data12.image_registry;
+              if (typeof data17 === 'string') {
+                if (func1(data17) > 2048) {
+                  const err41 = {
                     instancePath: instancePath + '/spec/data_plane/image_registry',
                     schemaPath:
                       '#/properties/spec/properties/data_plane/properties/image_registry/maxLength',
@@ -1993,17 +2475,17 @@ function validate21(
                     schema: 2048,
                     parentSchema:
                       schema32.properties.spec.properties.data_plane.properties.image_registry,
-                    data: data15,
+                    data: data17,
                   };
                   if (vErrors === null) {
-                    vErrors = [err34];
+                    vErrors = [err41];
                   } else {
-                    vErrors.push(err34);
+                    vErrors.push(err41);
                   }
                   errors++;
                 }
-                if (func1(data15) < 1) {
-                  const err35 = {
+                if (func1(data17) < 1) {
+                  const err42 = {
                     instancePath: instancePath + '/spec/data_plane/image_registry',
                     schemaPath:
                       '#/properties/spec/properties/data_plane/properties/image_registry/minLength',
@@ -2013,17 +2495,17 @@ function validate21(
                     schema: 1,
                     parentSchema:
                       schema32.properties.spec.properties.data_plane.properties.image_registry,
-                    data: data15,
+                    data: data17,
                   };
                   if (vErrors === null) {
-                    vErrors = [err35];
+                    vErrors = [err42];
                   } else {
-                    vErrors.push(err35);
+                    vErrors.push(err42);
                   }
                   errors++;
                 }
               } else {
-                const err36 = {
+                const err43 = {
                   instancePath: instancePath + '/spec/data_plane/image_registry',
                   schemaPath:
                     '#/properties/spec/properties/data_plane/properties/image_registry/type',
@@ -2034,18 +2516,18 @@ function validate21(
                     schema32.properties.spec.properties.data_plane.properties.image_registry.type,
                   parentSchema:
                     schema32.properties.spec.properties.data_plane.properties.image_registry,
-                  data: data15,
+                  data: data17,
                 };
                 if (vErrors === null) {
-                  vErrors = [err36];
+                  vErrors = [err43];
                 } else {
-                  vErrors.push(err36);
+                  vErrors.push(err43);
                 }
                 errors++;
               }
             }
           } else {
-            const err37 = {
+            const err44 = {
               instancePath: instancePath + '/spec/data_plane',
               schemaPath: '#/properties/spec/properties/data_plane/type',
               keyword: 'type',
@@ -2053,18 +2535,18 @@ function validate21(
               message: 'must be object',
               schema: schema32.properties.spec.properties.data_plane.type,
               parentSchema: schema32.properties.spec.properties.data_plane,
-              data: data10,
+              data: data12,
             };
             if (vErrors === null) {
-              vErrors = [err37];
+              vErrors = [err44];
             } else {
-              vErrors.push(err37);
+              vErrors.push(err44);
             }
             errors++;
           }
         }
       } else {
-        const err38 = {
+        const err45 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -2075,15 +2557,15 @@ function validate21(
           data: data7,
         };
         if (vErrors === null) {
-          vErrors = [err38];
+          vErrors = [err45];
         } else {
-          vErrors.push(err38);
+          vErrors.push(err45);
         }
         errors++;
       }
     }
   } else {
-    const err39 = {
+    const err46 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -2094,9 +2576,9 @@ function validate21(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err39];
+      vErrors = [err46];
     } else {
-      vErrors.push(err39);
+      vErrors.push(err46);
     }
     errors++;
   }
@@ -2194,7 +2676,7 @@ const schema33 = {
     },
   },
 };
-const pattern12 = new RegExp('^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
+const pattern13 = new RegExp('^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
 function validate22(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -2777,7 +3259,7 @@ function validate22(
                   }
                   errors++;
                 }
-                if (!pattern12.test(data10)) {
+                if (!pattern13.test(data10)) {
                   const err27 = {
                     instancePath: instancePath + '/spec/clusters/' + i0,
                     schemaPath: '#/properties/spec/properties/clusters/items/pattern',
@@ -3205,7 +3687,7 @@ const schema34 = {
     },
   },
 };
-const pattern16 = new RegExp('^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$', 'u');
+const pattern17 = new RegExp('^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$', 'u');
 function validate23(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -3857,7 +4339,7 @@ function validate23(
               }
               errors++;
             }
-            if (!pattern16.test(data10)) {
+            if (!pattern17.test(data10)) {
               const err31 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/pattern',
@@ -4879,9 +5361,9 @@ const schema36 = {
     },
   },
 };
-const pattern22 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', 'u');
-const pattern23 = new RegExp('^https?://[^\\s]+$', 'u');
-const pattern24 = new RegExp('^/[^\\s]*$', 'u');
+const pattern23 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', 'u');
+const pattern24 = new RegExp('^https?://[^\\s]+$', 'u');
+const pattern25 = new RegExp('^/[^\\s]*$', 'u');
 function validate25(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -5093,7 +5575,7 @@ function validate25(
               }
               errors++;
             }
-            if (!pattern22.test(data3)) {
+            if (!pattern23.test(data3)) {
               const err10 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/pattern',
@@ -5365,7 +5847,7 @@ function validate25(
               }
               errors++;
             }
-            if (!pattern23.test(data8)) {
+            if (!pattern24.test(data8)) {
               const err22 = {
                 instancePath: instancePath + '/spec/endpoint',
                 schemaPath: '#/properties/spec/properties/endpoint/pattern',
@@ -5563,7 +6045,7 @@ function validate25(
                   }
                   errors++;
                 }
-                if (!pattern24.test(data13)) {
+                if (!pattern25.test(data13)) {
                   const err32 = {
                     instancePath: instancePath + '/spec/auth/tokenPath',
                     schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/pattern',
@@ -5621,7 +6103,7 @@ function validate25(
                   }
                   errors++;
                 }
-                if (!pattern24.test(data14)) {
+                if (!pattern25.test(data14)) {
                   const err35 = {
                     instancePath: instancePath + '/spec/auth/certPath',
                     schemaPath: '#/properties/spec/properties/auth/properties/certPath/pattern',
@@ -5768,8 +6250,7 @@ const schema37 = {
           type: 'array',
           minItems: 1,
           maxItems: 1000,
-          description:
-            'The clusters executions with this label go to, with weights that sum to 1 (V9).',
+          description: 'The clusters executions with this label go to, with relative weights (V9).',
           items: {
             type: 'object',
             additionalProperties: false,
@@ -5784,10 +6265,15 @@ const schema37 = {
               weight: {
                 type: 'number',
                 description:
-                  "Share of the label's executions, in (0, 1]; the weights of a label sum to 1 (V9).",
+                  "Relative share of the label's executions, in [0, 1] (flyteadmin refuses others at start-up); 0 skips the cluster, all 0 share equally (V9).",
               },
             },
           },
+        },
+        default: {
+          type: 'boolean',
+          description:
+            "true: flyte-core's defaultExecutionLabel, where flyteadmin sends executions whose label is unset or not deployed (at most one label, V10).",
         },
       },
     },
@@ -6003,7 +6489,7 @@ function validate26(
               }
               errors++;
             }
-            if (!pattern22.test(data3)) {
+            if (!pattern23.test(data3)) {
               const err10 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/pattern',
@@ -6248,7 +6734,7 @@ function validate26(
           errors++;
         }
         for (const key4 in data7) {
-          if (!(key4 === 'clusters')) {
+          if (!(key4 === 'clusters' || key4 === 'default')) {
             const err21 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
@@ -6390,7 +6876,7 @@ function validate26(
                       }
                       errors++;
                     }
-                    if (!pattern22.test(data10)) {
+                    if (!pattern23.test(data10)) {
                       const err28 = {
                         instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
                         schemaPath:
@@ -6497,8 +6983,29 @@ function validate26(
             errors++;
           }
         }
+        if (data7.default !== undefined) {
+          let data12 = data7.default;
+          if (typeof data12 !== 'boolean') {
+            const err33 = {
+              instancePath: instancePath + '/spec/default',
+              schemaPath: '#/properties/spec/properties/default/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema37.properties.spec.properties.default.type,
+              parentSchema: schema37.properties.spec.properties.default,
+              data: data12,
+            };
+            if (vErrors === null) {
+              vErrors = [err33];
+            } else {
+              vErrors.push(err33);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err33 = {
+        const err34 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -6509,15 +7016,15 @@ function validate26(
           data: data7,
         };
         if (vErrors === null) {
-          vErrors = [err33];
+          vErrors = [err34];
         } else {
-          vErrors.push(err33);
+          vErrors.push(err34);
         }
         errors++;
       }
     }
   } else {
-    const err34 = {
+    const err35 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -6528,9 +7035,9 @@ function validate26(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err34];
+      vErrors = [err35];
     } else {
-      vErrors.push(err34);
+      vErrors.push(err35);
     }
     errors++;
   }
@@ -7265,7 +7772,7 @@ function validate27(
               }
               errors++;
             }
-            if (!pattern16.test(data10)) {
+            if (!pattern17.test(data10)) {
               const err31 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/pattern',
@@ -7323,7 +7830,7 @@ function validate27(
               }
               errors++;
             }
-            if (!pattern22.test(data11)) {
+            if (!pattern23.test(data11)) {
               const err34 = {
                 instancePath: instancePath + '/spec/label',
                 schemaPath: '#/properties/spec/properties/label/pattern',
@@ -7418,7 +7925,35 @@ const schema39 = {
       type: 'boolean',
       default: false,
       description:
-        'true: live objects absent from the repo are deleted where the control plane allows it; false: reported as unmanaged.',
+        'true: live objects absent from the repo are deleted where the control plane allows it, for the kinds in the prune scope (manage, else the kinds the repository declares; docs/plan.md); false: reported as unmanaged.',
+    },
+    manage: {
+      type: 'array',
+      uniqueItems: true,
+      minItems: 0,
+      description:
+        'The kinds this repository manages, hence the kinds prune may delete (docs/plan.md, Prune scope). Default: the kinds the repository declares at least one document of. List a kind here to prune every live object of it, even with no document left.',
+      items: {
+        enum: [
+          'ClusterPool',
+          'Cluster',
+          'Queue',
+          'PoolAssignment',
+          'DefaultQueue',
+          'ExecutionClusterLabel',
+        ],
+      },
+    },
+    acceptCascade: {
+      type: 'array',
+      uniqueItems: true,
+      description:
+        'Addresses (ExecutionClusterLabel/P/D, PoolAssignment/P/D[/W]) whose delete may take flyteadmin rows poolsync does not manage along (the workflow- and launch-plan-level rows of that project/domain); without it such a delete is blocked (docs/flyte-oss.md, What a delete takes along).',
+      items: {
+        type: 'string',
+        pattern: '^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$',
+        maxLength: 1024,
+      },
     },
     ignore: {
       type: 'array',
@@ -7476,7 +8011,14 @@ const schema39 = {
               pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
               maxLength: 253,
               description:
-                'The Kubernetes Secret holding the data-plane tokens and CA certificates (default cluster-credentials).',
+                'The Kubernetes Secret holding the data-plane tokens and CA certificates. Only cluster-credentials works with the flyte-core chart: its syncresources Deployment mounts that Secret whatever the values say (V14, docs/flyte-oss.md).',
+            },
+            base: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 1024,
+              description:
+                "The operator's own flyte-core values file (relative to the folder; the loader skips it): its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists, since Helm replaces lists instead of merging them.",
             },
           },
         },
@@ -7500,7 +8042,9 @@ const schema39 = {
     },
   },
 };
-const pattern33 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
+const func0 = require('ajv/dist/runtime/equal').default;
+const pattern34 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
+const pattern35 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
 function validate28(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -7556,6 +8100,8 @@ function validate28(
         key0 === 'apiVersion' ||
         key0 === 'kind' ||
         key0 === 'prune' ||
+        key0 === 'manage' ||
+        key0 === 'acceptCascade' ||
         key0 === 'ignore' ||
         key0 === 'limits' ||
         key0 === 'render'
@@ -7641,77 +8187,97 @@ function validate28(
         errors++;
       }
     }
-    if (data.ignore !== undefined) {
-      let data3 = data.ignore;
+    if (data.manage !== undefined) {
+      let data3 = data.manage;
       if (Array.isArray(data3)) {
+        if (data3.length < 0) {
+          const err6 = {
+            instancePath: instancePath + '/manage',
+            schemaPath: '#/properties/manage/minItems',
+            keyword: 'minItems',
+            params: { limit: 0 },
+            message: 'must NOT have fewer than 0 items',
+            schema: 0,
+            parentSchema: schema39.properties.manage,
+            data: data3,
+          };
+          if (vErrors === null) {
+            vErrors = [err6];
+          } else {
+            vErrors.push(err6);
+          }
+          errors++;
+        }
         const len0 = data3.length;
         for (let i0 = 0; i0 < len0; i0++) {
           let data4 = data3[i0];
-          if (typeof data4 === 'string') {
-            if (func1(data4) > 1024) {
-              const err6 = {
-                instancePath: instancePath + '/ignore/' + i0,
-                schemaPath: '#/properties/ignore/items/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 1024 },
-                message: 'must NOT have more than 1024 characters',
-                schema: 1024,
-                parentSchema: schema39.properties.ignore.items,
-                data: data4,
-              };
-              if (vErrors === null) {
-                vErrors = [err6];
-              } else {
-                vErrors.push(err6);
-              }
-              errors++;
-            }
-            if (func1(data4) < 1) {
-              const err7 = {
-                instancePath: instancePath + '/ignore/' + i0,
-                schemaPath: '#/properties/ignore/items/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-                schema: 1,
-                parentSchema: schema39.properties.ignore.items,
-                data: data4,
-              };
-              if (vErrors === null) {
-                vErrors = [err7];
-              } else {
-                vErrors.push(err7);
-              }
-              errors++;
-            }
-          } else {
-            const err8 = {
-              instancePath: instancePath + '/ignore/' + i0,
-              schemaPath: '#/properties/ignore/items/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema39.properties.ignore.items.type,
-              parentSchema: schema39.properties.ignore.items,
+          if (!(
+            data4 === 'ClusterPool' ||
+            data4 === 'Cluster' ||
+            data4 === 'Queue' ||
+            data4 === 'PoolAssignment' ||
+            data4 === 'DefaultQueue' ||
+            data4 === 'ExecutionClusterLabel'
+          )) {
+            const err7 = {
+              instancePath: instancePath + '/manage/' + i0,
+              schemaPath: '#/properties/manage/items/enum',
+              keyword: 'enum',
+              params: { allowedValues: schema39.properties.manage.items.enum },
+              message: 'must be equal to one of the allowed values',
+              schema: schema39.properties.manage.items.enum,
+              parentSchema: schema39.properties.manage.items,
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err8];
+              vErrors = [err7];
             } else {
-              vErrors.push(err8);
+              vErrors.push(err7);
             }
             errors++;
           }
         }
+        let i1 = data3.length;
+        let j0;
+        if (i1 > 1) {
+          outer0: for (; i1--;) {
+            for (j0 = i1; j0--;) {
+              if (func0(data3[i1], data3[j0])) {
+                const err8 = {
+                  instancePath: instancePath + '/manage',
+                  schemaPath: '#/properties/manage/uniqueItems',
+                  keyword: 'uniqueItems',
+                  params: { i: i1, j: j0 },
+                  message:
+                    'must NOT have duplicate items (items ## ' +
+                    j0 +
+                    ' and ' +
+                    i1 +
+                    ' are identical)',
+                  schema: true,
+                  parentSchema: schema39.properties.manage,
+                  data: data3,
+                };
+                if (vErrors === null) {
+                  vErrors = [err8];
+                } else {
+                  vErrors.push(err8);
+                }
+                errors++;
+                break outer0;
+              }
+            }
+          }
+        }
       } else {
         const err9 = {
-          instancePath: instancePath + '/ignore',
-          schemaPath: '#/properties/ignore/type',
+          instancePath: instancePath + '/manage',
+          schemaPath: '#/properties/manage/type',
           keyword: 'type',
           params: { type: 'array' },
           message: 'must be array',
-          schema: schema39.properties.ignore.type,
-          parentSchema: schema39.properties.ignore,
+          schema: schema39.properties.manage.type,
+          parentSchema: schema39.properties.manage,
           data: data3,
         };
         if (vErrors === null) {
@@ -7722,141 +8288,163 @@ function validate28(
         errors++;
       }
     }
-    if (data.limits !== undefined) {
-      let data5 = data.limits;
-      if (data5 && typeof data5 == 'object' && !Array.isArray(data5)) {
-        for (const key1 in data5) {
-          if (!(key1 === 'file_bytes' || key1 === 'document_bytes' || key1 === 'documents')) {
-            const err10 = {
-              instancePath: instancePath + '/limits',
-              schemaPath: '#/properties/limits/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema39.properties.limits,
-              data: data5,
-            };
-            if (vErrors === null) {
-              vErrors = [err10];
-            } else {
-              vErrors.push(err10);
-            }
-            errors++;
-          }
-        }
-        if (data5.file_bytes !== undefined) {
-          let data6 = data5.file_bytes;
-          if (!(typeof data6 == 'number' && !(data6 % 1) && !isNaN(data6) && isFinite(data6))) {
-            const err11 = {
-              instancePath: instancePath + '/limits/file_bytes',
-              schemaPath: '#/properties/limits/properties/file_bytes/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema39.properties.limits.properties.file_bytes.type,
-              parentSchema: schema39.properties.limits.properties.file_bytes,
-              data: data6,
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-          if (typeof data6 == 'number' && isFinite(data6)) {
-            if (data6 < 1 || isNaN(data6)) {
-              const err12 = {
-                instancePath: instancePath + '/limits/file_bytes',
-                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema39.properties.limits.properties.file_bytes,
+    if (data.acceptCascade !== undefined) {
+      let data5 = data.acceptCascade;
+      if (Array.isArray(data5)) {
+        const len1 = data5.length;
+        for (let i2 = 0; i2 < len1; i2++) {
+          let data6 = data5[i2];
+          if (typeof data6 === 'string') {
+            if (func1(data6) > 1024) {
+              const err10 = {
+                instancePath: instancePath + '/acceptCascade/' + i2,
+                schemaPath: '#/properties/acceptCascade/items/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 1024 },
+                message: 'must NOT have more than 1024 characters',
+                schema: 1024,
+                parentSchema: schema39.properties.acceptCascade.items,
                 data: data6,
               };
               if (vErrors === null) {
-                vErrors = [err12];
+                vErrors = [err10];
               } else {
-                vErrors.push(err12);
+                vErrors.push(err10);
               }
               errors++;
             }
-          }
-        }
-        if (data5.document_bytes !== undefined) {
-          let data7 = data5.document_bytes;
-          if (!(typeof data7 == 'number' && !(data7 % 1) && !isNaN(data7) && isFinite(data7))) {
-            const err13 = {
-              instancePath: instancePath + '/limits/document_bytes',
-              schemaPath: '#/properties/limits/properties/document_bytes/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema39.properties.limits.properties.document_bytes.type,
-              parentSchema: schema39.properties.limits.properties.document_bytes,
-              data: data7,
-            };
-            if (vErrors === null) {
-              vErrors = [err13];
-            } else {
-              vErrors.push(err13);
-            }
-            errors++;
-          }
-          if (typeof data7 == 'number' && isFinite(data7)) {
-            if (data7 < 1 || isNaN(data7)) {
-              const err14 = {
-                instancePath: instancePath + '/limits/document_bytes',
-                schemaPath: '#/properties/limits/properties/document_bytes/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema39.properties.limits.properties.document_bytes,
-                data: data7,
+            if (!pattern34.test(data6)) {
+              const err11 = {
+                instancePath: instancePath + '/acceptCascade/' + i2,
+                schemaPath: '#/properties/acceptCascade/items/pattern',
+                keyword: 'pattern',
+                params: {
+                  pattern: '^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$',
+                },
+                message:
+                  'must match pattern "' +
+                  '^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$' +
+                  '"',
+                schema: '^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$',
+                parentSchema: schema39.properties.acceptCascade.items,
+                data: data6,
               };
               if (vErrors === null) {
-                vErrors = [err14];
+                vErrors = [err11];
               } else {
-                vErrors.push(err14);
+                vErrors.push(err11);
               }
               errors++;
             }
-          }
-        }
-        if (data5.documents !== undefined) {
-          let data8 = data5.documents;
-          if (!(typeof data8 == 'number' && !(data8 % 1) && !isNaN(data8) && isFinite(data8))) {
-            const err15 = {
-              instancePath: instancePath + '/limits/documents',
-              schemaPath: '#/properties/limits/properties/documents/type',
+          } else {
+            const err12 = {
+              instancePath: instancePath + '/acceptCascade/' + i2,
+              schemaPath: '#/properties/acceptCascade/items/type',
               keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema39.properties.limits.properties.documents.type,
-              parentSchema: schema39.properties.limits.properties.documents,
-              data: data8,
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema39.properties.acceptCascade.items.type,
+              parentSchema: schema39.properties.acceptCascade.items,
+              data: data6,
             };
             if (vErrors === null) {
-              vErrors = [err15];
+              vErrors = [err12];
             } else {
-              vErrors.push(err15);
+              vErrors.push(err12);
             }
             errors++;
           }
-          if (typeof data8 == 'number' && isFinite(data8)) {
-            if (data8 < 1 || isNaN(data8)) {
+        }
+        let i3 = data5.length;
+        let j1;
+        if (i3 > 1) {
+          const indices0 = {};
+          for (; i3--;) {
+            let item0 = data5[i3];
+            if (typeof item0 !== 'string') {
+              continue;
+            }
+            if (typeof indices0[item0] == 'number') {
+              j1 = indices0[item0];
+              const err13 = {
+                instancePath: instancePath + '/acceptCascade',
+                schemaPath: '#/properties/acceptCascade/uniqueItems',
+                keyword: 'uniqueItems',
+                params: { i: i3, j: j1 },
+                message:
+                  'must NOT have duplicate items (items ## ' +
+                  j1 +
+                  ' and ' +
+                  i3 +
+                  ' are identical)',
+                schema: true,
+                parentSchema: schema39.properties.acceptCascade,
+                data: data5,
+              };
+              if (vErrors === null) {
+                vErrors = [err13];
+              } else {
+                vErrors.push(err13);
+              }
+              errors++;
+              break;
+            }
+            indices0[item0] = i3;
+          }
+        }
+      } else {
+        const err14 = {
+          instancePath: instancePath + '/acceptCascade',
+          schemaPath: '#/properties/acceptCascade/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+          schema: schema39.properties.acceptCascade.type,
+          parentSchema: schema39.properties.acceptCascade,
+          data: data5,
+        };
+        if (vErrors === null) {
+          vErrors = [err14];
+        } else {
+          vErrors.push(err14);
+        }
+        errors++;
+      }
+    }
+    if (data.ignore !== undefined) {
+      let data7 = data.ignore;
+      if (Array.isArray(data7)) {
+        const len2 = data7.length;
+        for (let i4 = 0; i4 < len2; i4++) {
+          let data8 = data7[i4];
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 1024) {
+              const err15 = {
+                instancePath: instancePath + '/ignore/' + i4,
+                schemaPath: '#/properties/ignore/items/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 1024 },
+                message: 'must NOT have more than 1024 characters',
+                schema: 1024,
+                parentSchema: schema39.properties.ignore.items,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err15];
+              } else {
+                vErrors.push(err15);
+              }
+              errors++;
+            }
+            if (func1(data8) < 1) {
               const err16 = {
-                instancePath: instancePath + '/limits/documents',
-                schemaPath: '#/properties/limits/properties/documents/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
+                instancePath: instancePath + '/ignore/' + i4,
+                schemaPath: '#/properties/ignore/items/minLength',
+                keyword: 'minLength',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 characters',
                 schema: 1,
-                parentSchema: schema39.properties.limits.properties.documents,
+                parentSchema: schema39.properties.ignore.items,
                 data: data8,
               };
               if (vErrors === null) {
@@ -7866,10 +8454,192 @@ function validate28(
               }
               errors++;
             }
+          } else {
+            const err17 = {
+              instancePath: instancePath + '/ignore/' + i4,
+              schemaPath: '#/properties/ignore/items/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema39.properties.ignore.items.type,
+              parentSchema: schema39.properties.ignore.items,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err17];
+            } else {
+              vErrors.push(err17);
+            }
+            errors++;
           }
         }
       } else {
-        const err17 = {
+        const err18 = {
+          instancePath: instancePath + '/ignore',
+          schemaPath: '#/properties/ignore/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+          schema: schema39.properties.ignore.type,
+          parentSchema: schema39.properties.ignore,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err18];
+        } else {
+          vErrors.push(err18);
+        }
+        errors++;
+      }
+    }
+    if (data.limits !== undefined) {
+      let data9 = data.limits;
+      if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
+        for (const key1 in data9) {
+          if (!(key1 === 'file_bytes' || key1 === 'document_bytes' || key1 === 'documents')) {
+            const err19 = {
+              instancePath: instancePath + '/limits',
+              schemaPath: '#/properties/limits/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema39.properties.limits,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err19];
+            } else {
+              vErrors.push(err19);
+            }
+            errors++;
+          }
+        }
+        if (data9.file_bytes !== undefined) {
+          let data10 = data9.file_bytes;
+          if (!(typeof data10 == 'number' && !(data10 % 1) && !isNaN(data10) && isFinite(data10))) {
+            const err20 = {
+              instancePath: instancePath + '/limits/file_bytes',
+              schemaPath: '#/properties/limits/properties/file_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema39.properties.limits.properties.file_bytes.type,
+              parentSchema: schema39.properties.limits.properties.file_bytes,
+              data: data10,
+            };
+            if (vErrors === null) {
+              vErrors = [err20];
+            } else {
+              vErrors.push(err20);
+            }
+            errors++;
+          }
+          if (typeof data10 == 'number' && isFinite(data10)) {
+            if (data10 < 1 || isNaN(data10)) {
+              const err21 = {
+                instancePath: instancePath + '/limits/file_bytes',
+                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema39.properties.limits.properties.file_bytes,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err21];
+              } else {
+                vErrors.push(err21);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data9.document_bytes !== undefined) {
+          let data11 = data9.document_bytes;
+          if (!(typeof data11 == 'number' && !(data11 % 1) && !isNaN(data11) && isFinite(data11))) {
+            const err22 = {
+              instancePath: instancePath + '/limits/document_bytes',
+              schemaPath: '#/properties/limits/properties/document_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema39.properties.limits.properties.document_bytes.type,
+              parentSchema: schema39.properties.limits.properties.document_bytes,
+              data: data11,
+            };
+            if (vErrors === null) {
+              vErrors = [err22];
+            } else {
+              vErrors.push(err22);
+            }
+            errors++;
+          }
+          if (typeof data11 == 'number' && isFinite(data11)) {
+            if (data11 < 1 || isNaN(data11)) {
+              const err23 = {
+                instancePath: instancePath + '/limits/document_bytes',
+                schemaPath: '#/properties/limits/properties/document_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema39.properties.limits.properties.document_bytes,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err23];
+              } else {
+                vErrors.push(err23);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data9.documents !== undefined) {
+          let data12 = data9.documents;
+          if (!(typeof data12 == 'number' && !(data12 % 1) && !isNaN(data12) && isFinite(data12))) {
+            const err24 = {
+              instancePath: instancePath + '/limits/documents',
+              schemaPath: '#/properties/limits/properties/documents/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema39.properties.limits.properties.documents.type,
+              parentSchema: schema39.properties.limits.properties.documents,
+              data: data12,
+            };
+            if (vErrors === null) {
+              vErrors = [err24];
+            } else {
+              vErrors.push(err24);
+            }
+            errors++;
+          }
+          if (typeof data12 == 'number' && isFinite(data12)) {
+            if (data12 < 1 || isNaN(data12)) {
+              const err25 = {
+                instancePath: instancePath + '/limits/documents',
+                schemaPath: '#/properties/limits/properties/documents/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema39.properties.limits.properties.documents,
+                data: data12,
+              };
+              if (vErrors === null) {
+                vErrors = [err25];
+              } else {
+                vErrors.push(err25);
+              }
+              errors++;
+            }
+          }
+        }
+      } else {
+        const err26 = {
           instancePath: instancePath + '/limits',
           schemaPath: '#/properties/limits/type',
           keyword: 'type',
@@ -7877,22 +8647,22 @@ function validate28(
           message: 'must be object',
           schema: schema39.properties.limits.type,
           parentSchema: schema39.properties.limits,
-          data: data5,
+          data: data9,
         };
         if (vErrors === null) {
-          vErrors = [err17];
+          vErrors = [err26];
         } else {
-          vErrors.push(err17);
+          vErrors.push(err26);
         }
         errors++;
       }
     }
     if (data.render !== undefined) {
-      let data9 = data.render;
-      if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
-        for (const key2 in data9) {
+      let data13 = data.render;
+      if (data13 && typeof data13 == 'object' && !Array.isArray(data13)) {
+        for (const key2 in data13) {
           if (!(key2 === 'flyte-core-values' || key2 === 'union-cluster-pools')) {
-            const err18 = {
+            const err27 = {
               instancePath: instancePath + '/render',
               schemaPath: '#/properties/render/additionalProperties',
               keyword: 'additionalProperties',
@@ -7900,21 +8670,21 @@ function validate28(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema39.properties.render,
-              data: data9,
+              data: data13,
             };
             if (vErrors === null) {
-              vErrors = [err18];
+              vErrors = [err27];
             } else {
-              vErrors.push(err18);
+              vErrors.push(err27);
             }
             errors++;
           }
         }
-        if (data9['flyte-core-values'] !== undefined) {
-          let data10 = data9['flyte-core-values'];
-          if (data10 && typeof data10 == 'object' && !Array.isArray(data10)) {
-            if (data10.path === undefined) {
-              const err19 = {
+        if (data13['flyte-core-values'] !== undefined) {
+          let data14 = data13['flyte-core-values'];
+          if (data14 && typeof data14 == 'object' && !Array.isArray(data14)) {
+            if (data14.path === undefined) {
+              const err28 = {
                 instancePath: instancePath + '/render/flyte-core-values',
                 schemaPath: '#/properties/render/properties/flyte-core-values/required',
                 keyword: 'required',
@@ -7922,18 +8692,18 @@ function validate28(
                 message: "must have required property '" + 'path' + "'",
                 schema: schema39.properties.render.properties['flyte-core-values'].required,
                 parentSchema: schema39.properties.render.properties['flyte-core-values'],
-                data: data10,
+                data: data14,
               };
               if (vErrors === null) {
-                vErrors = [err19];
+                vErrors = [err28];
               } else {
-                vErrors.push(err19);
+                vErrors.push(err28);
               }
               errors++;
             }
-            for (const key3 in data10) {
-              if (!(key3 === 'path' || key3 === 'credentialsSecret')) {
-                const err20 = {
+            for (const key3 in data14) {
+              if (!(key3 === 'path' || key3 === 'credentialsSecret' || key3 === 'base')) {
+                const err29 = {
                   instancePath: instancePath + '/render/flyte-core-values',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/additionalProperties',
@@ -7942,21 +8712,21 @@ function validate28(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema39.properties.render.properties['flyte-core-values'],
-                  data: data10,
+                  data: data14,
                 };
                 if (vErrors === null) {
-                  vErrors = [err20];
+                  vErrors = [err29];
                 } else {
-                  vErrors.push(err20);
+                  vErrors.push(err29);
                 }
                 errors++;
               }
             }
-            if (data10.path !== undefined) {
-              let data11 = data10.path;
-              if (typeof data11 === 'string') {
-                if (func1(data11) > 1024) {
-                  const err21 = {
+            if (data14.path !== undefined) {
+              let data15 = data14.path;
+              if (typeof data15 === 'string') {
+                if (func1(data15) > 1024) {
+                  const err30 = {
                     instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/path/maxLength',
@@ -7966,17 +8736,17 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema39.properties.render.properties['flyte-core-values'].properties.path,
-                    data: data11,
+                    data: data15,
                   };
                   if (vErrors === null) {
-                    vErrors = [err21];
+                    vErrors = [err30];
                   } else {
-                    vErrors.push(err21);
+                    vErrors.push(err30);
                   }
                   errors++;
                 }
-                if (func1(data11) < 1) {
-                  const err22 = {
+                if (func1(data15) < 1) {
+                  const err31 = {
                     instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/path/minLength',
@@ -7986,17 +8756,17 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema39.properties.render.properties['flyte-core-values'].properties.path,
-                    data: data11,
+                    data: data15,
                   };
                   if (vErrors === null) {
-                    vErrors = [err22];
+                    vErrors = [err31];
                   } else {
-                    vErrors.push(err22);
+                    vErrors.push(err31);
                   }
                   errors++;
                 }
               } else {
-                const err23 = {
+                const err32 = {
                   instancePath: instancePath + '/render/flyte-core-values/path',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/properties/path/type',
@@ -8007,21 +8777,21 @@ function validate28(
                     schema39.properties.render.properties['flyte-core-values'].properties.path.type,
                   parentSchema:
                     schema39.properties.render.properties['flyte-core-values'].properties.path,
-                  data: data11,
+                  data: data15,
                 };
                 if (vErrors === null) {
-                  vErrors = [err23];
+                  vErrors = [err32];
                 } else {
-                  vErrors.push(err23);
+                  vErrors.push(err32);
                 }
                 errors++;
               }
             }
-            if (data10.credentialsSecret !== undefined) {
-              let data12 = data10.credentialsSecret;
-              if (typeof data12 === 'string') {
-                if (func1(data12) > 253) {
-                  const err24 = {
+            if (data14.credentialsSecret !== undefined) {
+              let data16 = data14.credentialsSecret;
+              if (typeof data16 === 'string') {
+                if (func1(data16) > 253) {
+                  const err33 = {
                     instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/maxLength',
@@ -8032,17 +8802,17 @@ function validate28(
                     parentSchema:
                       schema39.properties.render.properties['flyte-core-values'].properties
                         .credentialsSecret,
-                    data: data12,
+                    data: data16,
                   };
                   if (vErrors === null) {
-                    vErrors = [err24];
+                    vErrors = [err33];
                   } else {
-                    vErrors.push(err24);
+                    vErrors.push(err33);
                   }
                   errors++;
                 }
-                if (!pattern33.test(data12)) {
-                  const err25 = {
+                if (!pattern35.test(data16)) {
+                  const err34 = {
                     instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/pattern',
@@ -8053,17 +8823,17 @@ function validate28(
                     parentSchema:
                       schema39.properties.render.properties['flyte-core-values'].properties
                         .credentialsSecret,
-                    data: data12,
+                    data: data16,
                   };
                   if (vErrors === null) {
-                    vErrors = [err25];
+                    vErrors = [err34];
                   } else {
-                    vErrors.push(err25);
+                    vErrors.push(err34);
                   }
                   errors++;
                 }
               } else {
-                const err26 = {
+                const err35 = {
                   instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/type',
@@ -8076,18 +8846,83 @@ function validate28(
                   parentSchema:
                     schema39.properties.render.properties['flyte-core-values'].properties
                       .credentialsSecret,
-                  data: data12,
+                  data: data16,
                 };
                 if (vErrors === null) {
-                  vErrors = [err26];
+                  vErrors = [err35];
                 } else {
-                  vErrors.push(err26);
+                  vErrors.push(err35);
+                }
+                errors++;
+              }
+            }
+            if (data14.base !== undefined) {
+              let data17 = data14.base;
+              if (typeof data17 === 'string') {
+                if (func1(data17) > 1024) {
+                  const err36 = {
+                    instancePath: instancePath + '/render/flyte-core-values/base',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/base/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema39.properties.render.properties['flyte-core-values'].properties.base,
+                    data: data17,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err36];
+                  } else {
+                    vErrors.push(err36);
+                  }
+                  errors++;
+                }
+                if (func1(data17) < 1) {
+                  const err37 = {
+                    instancePath: instancePath + '/render/flyte-core-values/base',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/base/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema39.properties.render.properties['flyte-core-values'].properties.base,
+                    data: data17,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err37];
+                  } else {
+                    vErrors.push(err37);
+                  }
+                  errors++;
+                }
+              } else {
+                const err38 = {
+                  instancePath: instancePath + '/render/flyte-core-values/base',
+                  schemaPath:
+                    '#/properties/render/properties/flyte-core-values/properties/base/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema39.properties.render.properties['flyte-core-values'].properties.base.type,
+                  parentSchema:
+                    schema39.properties.render.properties['flyte-core-values'].properties.base,
+                  data: data17,
+                };
+                if (vErrors === null) {
+                  vErrors = [err38];
+                } else {
+                  vErrors.push(err38);
                 }
                 errors++;
               }
             }
           } else {
-            const err27 = {
+            const err39 = {
               instancePath: instancePath + '/render/flyte-core-values',
               schemaPath: '#/properties/render/properties/flyte-core-values/type',
               keyword: 'type',
@@ -8095,21 +8930,21 @@ function validate28(
               message: 'must be object',
               schema: schema39.properties.render.properties['flyte-core-values'].type,
               parentSchema: schema39.properties.render.properties['flyte-core-values'],
-              data: data10,
+              data: data14,
             };
             if (vErrors === null) {
-              vErrors = [err27];
+              vErrors = [err39];
             } else {
-              vErrors.push(err27);
+              vErrors.push(err39);
             }
             errors++;
           }
         }
-        if (data9['union-cluster-pools'] !== undefined) {
-          let data13 = data9['union-cluster-pools'];
-          if (data13 && typeof data13 == 'object' && !Array.isArray(data13)) {
-            if (data13.path === undefined) {
-              const err28 = {
+        if (data13['union-cluster-pools'] !== undefined) {
+          let data18 = data13['union-cluster-pools'];
+          if (data18 && typeof data18 == 'object' && !Array.isArray(data18)) {
+            if (data18.path === undefined) {
+              const err40 = {
                 instancePath: instancePath + '/render/union-cluster-pools',
                 schemaPath: '#/properties/render/properties/union-cluster-pools/required',
                 keyword: 'required',
@@ -8117,18 +8952,18 @@ function validate28(
                 message: "must have required property '" + 'path' + "'",
                 schema: schema39.properties.render.properties['union-cluster-pools'].required,
                 parentSchema: schema39.properties.render.properties['union-cluster-pools'],
-                data: data13,
+                data: data18,
               };
               if (vErrors === null) {
-                vErrors = [err28];
+                vErrors = [err40];
               } else {
-                vErrors.push(err28);
+                vErrors.push(err40);
               }
               errors++;
             }
-            for (const key4 in data13) {
+            for (const key4 in data18) {
               if (!(key4 === 'path')) {
-                const err29 = {
+                const err41 = {
                   instancePath: instancePath + '/render/union-cluster-pools',
                   schemaPath:
                     '#/properties/render/properties/union-cluster-pools/additionalProperties',
@@ -8137,21 +8972,21 @@ function validate28(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema39.properties.render.properties['union-cluster-pools'],
-                  data: data13,
+                  data: data18,
                 };
                 if (vErrors === null) {
-                  vErrors = [err29];
+                  vErrors = [err41];
                 } else {
-                  vErrors.push(err29);
+                  vErrors.push(err41);
                 }
                 errors++;
               }
             }
-            if (data13.path !== undefined) {
-              let data14 = data13.path;
-              if (typeof data14 === 'string') {
-                if (func1(data14) > 1024) {
-                  const err30 = {
+            if (data18.path !== undefined) {
+              let data19 = data18.path;
+              if (typeof data19 === 'string') {
+                if (func1(data19) > 1024) {
+                  const err42 = {
                     instancePath: instancePath + '/render/union-cluster-pools/path',
                     schemaPath:
                       '#/properties/render/properties/union-cluster-pools/properties/path/maxLength',
@@ -8161,17 +8996,17 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema39.properties.render.properties['union-cluster-pools'].properties.path,
-                    data: data14,
+                    data: data19,
                   };
                   if (vErrors === null) {
-                    vErrors = [err30];
+                    vErrors = [err42];
                   } else {
-                    vErrors.push(err30);
+                    vErrors.push(err42);
                   }
                   errors++;
                 }
-                if (func1(data14) < 1) {
-                  const err31 = {
+                if (func1(data19) < 1) {
+                  const err43 = {
                     instancePath: instancePath + '/render/union-cluster-pools/path',
                     schemaPath:
                       '#/properties/render/properties/union-cluster-pools/properties/path/minLength',
@@ -8181,17 +9016,17 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema39.properties.render.properties['union-cluster-pools'].properties.path,
-                    data: data14,
+                    data: data19,
                   };
                   if (vErrors === null) {
-                    vErrors = [err31];
+                    vErrors = [err43];
                   } else {
-                    vErrors.push(err31);
+                    vErrors.push(err43);
                   }
                   errors++;
                 }
               } else {
-                const err32 = {
+                const err44 = {
                   instancePath: instancePath + '/render/union-cluster-pools/path',
                   schemaPath:
                     '#/properties/render/properties/union-cluster-pools/properties/path/type',
@@ -8203,18 +9038,18 @@ function validate28(
                       .type,
                   parentSchema:
                     schema39.properties.render.properties['union-cluster-pools'].properties.path,
-                  data: data14,
+                  data: data19,
                 };
                 if (vErrors === null) {
-                  vErrors = [err32];
+                  vErrors = [err44];
                 } else {
-                  vErrors.push(err32);
+                  vErrors.push(err44);
                 }
                 errors++;
               }
             }
           } else {
-            const err33 = {
+            const err45 = {
               instancePath: instancePath + '/render/union-cluster-pools',
               schemaPath: '#/properties/render/properties/union-cluster-pools/type',
               keyword: 'type',
@@ -8222,18 +9057,18 @@ function validate28(
               message: 'must be object',
               schema: schema39.properties.render.properties['union-cluster-pools'].type,
               parentSchema: schema39.properties.render.properties['union-cluster-pools'],
-              data: data13,
+              data: data18,
             };
             if (vErrors === null) {
-              vErrors = [err33];
+              vErrors = [err45];
             } else {
-              vErrors.push(err33);
+              vErrors.push(err45);
             }
             errors++;
           }
         }
       } else {
-        const err34 = {
+        const err46 = {
           instancePath: instancePath + '/render',
           schemaPath: '#/properties/render/type',
           keyword: 'type',
@@ -8241,18 +9076,18 @@ function validate28(
           message: 'must be object',
           schema: schema39.properties.render.type,
           parentSchema: schema39.properties.render,
-          data: data9,
+          data: data13,
         };
         if (vErrors === null) {
-          vErrors = [err34];
+          vErrors = [err46];
         } else {
-          vErrors.push(err34);
+          vErrors.push(err46);
         }
         errors++;
       }
     }
   } else {
-    const err35 = {
+    const err47 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -8263,9 +9098,9 @@ function validate28(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err35];
+      vErrors = [err47];
     } else {
-      vErrors.push(err35);
+      vErrors.push(err47);
     }
     errors++;
   }

@@ -388,6 +388,10 @@ class DocumentBuilder {
     const resolvedTag = tagged ? normalizeTag(tag) : tag;
     if (tagged && resolvedTag === '!') return { kind: 'scalar', value: text, pos };
     const value = resolveScalar(text, resolvedTag);
+    if (value === OUT_OF_RANGE) {
+      this.issue(outOfRange(text), pos);
+      return { kind: 'scalar', value: text, pos };
+    }
     if (value === UNRESOLVED) {
       this.issue(
         tagged && SCALAR_TAGS.has(resolvedTag)
@@ -408,6 +412,12 @@ function normalizeTag(tag: string): string {
 }
 
 const UNRESOLVED = Symbol('unresolved');
+/** A number literal no double holds as written (1e-400 would read as 0, 1e400 as Infinity). */
+const OUT_OF_RANGE = Symbol('out of range');
+
+function outOfRange(text: string): string {
+  return `the number ${clip(text)} cannot be stored as written (it would read as ${Number(text)}): whole numbers go up to ±9,007,199,254,740,991 and no exponent may underflow to 0; write the value you mean, or quote it if it is text`;
+}
 
 /**
  * The core schema's words (null, bool) that start with a letter: any other plain scalar that
@@ -433,7 +443,8 @@ export function plainScalarValue(text: string): Scalar | undefined {
     return word === undefined ? text : word;
   }
   const value = resolveScalar(text, CORE_SCHEMA.resolveImplicitScalarTag(text).tag.tagName);
-  return value === UNRESOLVED ? undefined : value;
+  // The full parser reports what cannot be resolved, at its position.
+  return value === UNRESOLVED || value === OUT_OF_RANGE ? undefined : value;
 }
 
 /** A value quoted in a message: one line's worth, never a whole hostile scalar. */
@@ -447,7 +458,10 @@ const SCALAR_TAGS: ReadonlySet<string> = new Set(
 );
 
 /** YAML 1.2 core schema scalars (the tags CORE_SCHEMA resolves implicitly). */
-function resolveScalar(text: string, tag: string): Scalar | typeof UNRESOLVED {
+function resolveScalar(
+  text: string,
+  tag: string,
+): Scalar | typeof UNRESOLVED | typeof OUT_OF_RANGE {
   switch (tag) {
     case CORE + 'str':
       return text;
@@ -458,18 +472,29 @@ function resolveScalar(text: string, tag: string): Scalar | typeof UNRESOLVED {
       if (/^(false|False|FALSE)$/.test(text)) return false;
       return UNRESOLVED;
     case CORE + 'int':
-      if (/^[-+]?[0-9]+$/.test(text)) return Number(text);
-      if (/^0o[0-7]+$/.test(text)) return parseInt(text.slice(2), 8);
-      if (/^0x[0-9a-fA-F]+$/.test(text)) return parseInt(text.slice(2), 16);
+      if (/^[-+]?[0-9]+$/.test(text)) return exactInteger(Number(text));
+      if (/^0o[0-7]+$/.test(text)) return exactInteger(parseInt(text.slice(2), 8));
+      if (/^0x[0-9a-fA-F]+$/.test(text)) return exactInteger(parseInt(text.slice(2), 16));
       return UNRESOLVED;
     case CORE + 'float':
       if (/^[-+]?\.(inf|Inf|INF)$/.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
       if (/^\.(nan|NaN|NAN)$/.test(text)) return NaN;
-      if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
+      if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(text)) {
+        const n = Number(text);
+        // Overflow to ±Infinity, or underflow to 0 of a mantissa that is not 0.
+        if (!Number.isFinite(n)) return OUT_OF_RANGE;
+        if (n === 0 && /[1-9]/.test(text.split(/[eE]/)[0]!)) return OUT_OF_RANGE;
+        return n;
+      }
       return UNRESOLVED;
     default:
       return UNRESOLVED;
   }
+}
+
+/** Integers beyond 2^53 are rounded by a double: refused, not silently changed. */
+function exactInteger(n: number): number | typeof OUT_OF_RANGE {
+  return Number.isSafeInteger(n) ? n : OUT_OF_RANGE;
 }
 
 /** Plain JSON-like value of a node (aliases already expanded by sharing). */

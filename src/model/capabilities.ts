@@ -11,7 +11,13 @@ import {
 } from './common.js';
 import type { ConfigDriftEntry } from './live.js';
 
-export const CAPABILITY_NAMES = ['drain', 'queue_delete', 'cluster_move', 'pool_update'] as const;
+export const CAPABILITY_NAMES = [
+  'drain',
+  'queue_delete',
+  'cluster_move',
+  'pool_update',
+  'queue_move',
+] as const;
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 
 /** `drain,queue_delete`, or `none` when every capability is off. Stable order. */
@@ -47,13 +53,20 @@ export function sameCapabilities(a: Capabilities, b: Capabilities): boolean {
 /**
  * C5: the data plane a cluster reported, rebuilt from its pool's contract and its config
  * drift (fields that differ carry the reported value; the others matched the contract).
- * Null before its first report (health `unknown`): nothing to check.
+ * Null when nothing was reported: before the cluster's first report (health `unknown`), and on
+ * a control plane that does not report data planes at all (`data_plane_reported: false`,
+ * Union: its empty drift means "not known", not "matches"). Null means unverified, never a
+ * mismatch.
  */
 export function reportedDataPlane(
   contract: PoolContract,
-  cluster: { health: string; config_drift: readonly ConfigDriftEntry[] },
+  cluster: {
+    health: string;
+    config_drift: readonly ConfigDriftEntry[];
+    data_plane_reported?: false;
+  },
 ): ClusterDataPlane | null {
-  if (cluster.health === 'unknown') return null;
+  if (cluster.health === 'unknown' || cluster.data_plane_reported === false) return null;
   const drift = new Map(cluster.config_drift.map((d) => [d.field, d.reported]));
   const pick = (field: string, value: string) => drift.get(field) ?? value;
   const registry = pick('image_registry', contract.image_registry?.locator ?? '');

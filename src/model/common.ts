@@ -19,6 +19,10 @@ export type Fairness = (typeof FAIRNESS_POLICIES)[number];
 /** N1. */
 export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const NAME_MAX_LENGTH = 63;
+/** N1, as a check: whether `name` can be a manifest's metadata.name (and a file name). */
+export function isValidName(name: string): boolean {
+  return name.length <= NAME_MAX_LENGTH && NAME_PATTERN.test(name);
+}
 
 export const DEFAULT_POOL = 'default';
 export const DEFAULT_QUEUE = 'default';
@@ -143,6 +147,8 @@ export interface Capabilities {
   queue_delete: boolean;
   pool_update: boolean;
   cluster_move: boolean;
+  /** A drained queue can move to another pool (Q3 lifted). Absent in older saved plans: off. */
+  queue_move: boolean;
 }
 
 export const BASELINE_CAPABILITIES: Capabilities = {
@@ -150,4 +156,5 @@ export const BASELINE_CAPABILITIES: Capabilities = {
   queue_delete: false,
   pool_update: false,
   cluster_move: false,
+  queue_move: false,
 };

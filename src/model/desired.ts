@@ -2,7 +2,13 @@
  * DesiredState: the validated config repository with defaults applied. Produced by
  * src/manifests, consumed by src/plan. Every object keeps where it was declared.
  */
-import type { Assignment, ClusterDataPlane, PoolContract, QueueSpec } from './common.js';
+import type {
+  Assignment,
+  ClusterDataPlane,
+  ObjectKind,
+  PoolContract,
+  QueueSpec,
+} from './common.js';
 import type { ClusterLabelEntry, ExecutionClusterAuth, ExecutionClusterLabel } from './flyte.js';
 
 export interface SourceLocation {
@@ -18,16 +24,31 @@ export type Annotations = Record<string, string>;
 
 export const PREVENT_DESTROY_ANNOTATION = 'poolsync/prevent-destroy';
 
+/**
+ * `poolsync/contract: unknown` on a ClusterPool (with `spec: {}`): the repository does not know
+ * the pool's contract (Union's API does not return it; `export` writes this). The planner never
+ * compares, creates or updates such a contract.
+ */
+export const CONTRACT_ANNOTATION = 'poolsync/contract';
+export const CONTRACT_UNKNOWN = 'unknown';
+
 export interface DesiredPool {
   name: string;
-  contract: PoolContract;
+  /** null: marked unknown (CONTRACT_ANNOTATION). */
+  contract: PoolContract | null;
   annotations: Annotations;
   source: SourceLocation;
 }
 
 export interface DesiredCluster {
   name: string;
+  /** The pool (the first listed, when `spec.pools` lists several). */
   pool: string;
+  /**
+   * Union self-managed's pool map only: every pool the cluster is in, when `spec.pools` lists
+   * more than one (docs/union-self-managed.md). A backend that registers clusters refuses it (C7).
+   */
+  pools?: string[];
   enabled: boolean;
   /** Declared data plane (validated against the pool contract, V6); never sent on update. */
   data_plane: ClusterDataPlane | null;
@@ -63,12 +84,29 @@ export interface DesiredDefaultQueue {
 export interface RepoConfig {
   prune: boolean;
   ignore: string[];
+  /** poolsync.yaml `manage:`: the kinds this repository manages, hence may prune (docs/plan.md). */
+  manage?: ObjectKind[];
+  /**
+   * Set by the loader: the kinds with at least one document, the prune scope when `manage` is
+   * not given. Absent (hand-built states): every kind is in scope.
+   */
+  declared_kinds?: ObjectKind[];
+  /**
+   * poolsync.yaml `acceptCascade:`: addresses whose delete may take rows poolsync does not
+   * manage along (flyteadmin, plan/cascade.ts); `--accept-cascade` adds to it for one run.
+   */
+  accept_cascade?: string[];
   /** Generated files kept in the repository (poolsync.yaml `render`, docs/flyte-oss.md). */
   render?: RenderConfig;
 }
 
 export interface RenderConfig {
-  'flyte-core-values'?: { path: string; credentialsSecret?: string };
+  'flyte-core-values'?: {
+    path: string;
+    credentialsSecret?: string;
+    /** The operator's own values file whose volume lists the rendered ones are merged with. */
+    base?: string;
+  };
   'union-cluster-pools'?: { path: string };
 }
 
@@ -107,6 +145,8 @@ export interface DesiredExecutionCluster {
 export interface DesiredClusterLabel {
   name: string;
   clusters: ClusterLabelEntry[];
+  /** `spec.default: true`: flyte-core's `defaultExecutionLabel` (at most one label, V10). */
+  default?: boolean;
   annotations: Annotations;
   source: SourceLocation;
 }

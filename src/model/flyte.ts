@@ -22,8 +22,95 @@ export interface ClusterLabelEntry {
   weight: number;
 }
 
-/** V9: the weights of a label sum to 1 within this tolerance (flyteadmin reads them as float32). */
+/** Within this of 1, a label's weights count as summing to 1 (no relative-weights warning). */
 export const LABEL_WEIGHT_TOLERANCE = 1e-6;
+
+/**
+ * V9 as flyteadmin reads a weight: a float32 (runtime/interfaces/cluster_configuration.go),
+ * refused below 0 or above 1 (flytestdlib/random/weighted_random_list.go validateEntries: a
+ * panic at start-up). 0 is allowed ("skip this cluster"); a weight written non-zero that is 0
+ * as a float32 (1e-320) is refused, since flyteadmin would skip a cluster the file gives work.
+ * Returns why the weight is refused, or null.
+ */
+export function weightProblem(weight: number): string | null {
+  if (!Number.isFinite(weight)) return 'is not a number';
+  if (weight < 0) return 'is below 0 (flyteadmin refuses it at start-up)';
+  if (weight > 1) return 'is above 1 (flyteadmin refuses it at start-up)';
+  if (weight !== 0 && Math.fround(weight) === 0)
+    return 'is 0 as the float32 flyteadmin reads, so the cluster would get no work; write 0 to skip it, or a weight of at least 1.5e-45';
+  return null;
+}
+
+/**
+ * flyteadmin's matchable resources poolsync manages (matchable_resource.proto): the label of
+ * ExecutionClusterLabel, the pool of PoolAssignment (Union self-managed).
+ */
+export type MatchableResourceType = 'EXECUTION_CLUSTER_LABEL' | 'CLUSTER_ASSIGNMENT';
+
+export const MATCHABLE_KIND = {
+  EXECUTION_CLUSTER_LABEL: 'ExecutionClusterLabel',
+  CLUSTER_ASSIGNMENT: 'PoolAssignment',
+} as const;
+
+/**
+ * A matchable-attribute row of flyteadmin (its `resources` table, gormimpl/resource_repo.go):
+ * '' is "every" for project and domain and "none" for workflow and launch plan. `value` is the
+ * label or the pool.
+ */
+export interface AttributeRow {
+  resource_type: MatchableResourceType;
+  project: string;
+  domain: string;
+  workflow: string;
+  launch_plan: string;
+  value: string;
+}
+
+/**
+ * The name a row shows under in plans and export: `project/domain[/workflow[/launch_plan]]`,
+ * with `*` for an empty project or domain (a project-wide row is `team1/*`).
+ */
+export function attributeRowKey(row: Omit<AttributeRow, 'resource_type' | 'value'>): string {
+  const parts = [row.project || '*', row.domain || '*'];
+  if (row.workflow !== '' || row.launch_plan !== '') parts.push(row.workflow || '*');
+  if (row.launch_plan !== '') parts.push(row.launch_plan);
+  return parts.join('/');
+}
+
+/** Admin's Project.ProjectState (project.proto). */
+export type ProjectState = 'ACTIVE' | 'ARCHIVED' | 'SYSTEM_GENERATED' | 'SYSTEM_ARCHIVED';
+
+/**
+ * The cluster configuration flyteadmin runs with, read from its ConfigMap (flyte-core
+ * `flyte-admin-clusters-config`, key clusters.yaml): flyteadmin reads it at start-up only
+ * (executioncluster/impl/random_cluster_selector.go), so this, not the repository, routes.
+ */
+export interface DeployedClusterConfig {
+  /** Where it is read from, e.g. `k8s:flyte/flyte-admin-clusters-config`; null: not configured. */
+  source: string | null;
+  /** labelClusterMap; null when it could not be read (see `unavailable`). */
+  labels: Record<string, ClusterLabelEntry[]> | null;
+  /** Names of the enabled clusterConfigs (a label skips the others); null when unread. */
+  enabled_clusters: string[] | null;
+  default_execution_label: string | null;
+  /** Why it was not read (no access configured, or the error); null when read. */
+  unavailable: string | null;
+}
+
+/** What the flyteadmin backend reads beyond the rows poolsync manages (docs/flyte-oss.md). */
+export interface FlyteadminLive {
+  /**
+   * Rows of EXECUTION_CLUSTER_LABEL and CLUSTER_ASSIGNMENT at levels poolsync never writes
+   * (project-wide, domain-wide, launch plan), sorted by type then key: shown as unmanaged, and
+   * taken into account when a delete takes them along.
+   */
+  other_rows: AttributeRow[];
+  /** Registered projects (ListProjects, archived ones too), sorted by id. */
+  projects: { id: string; state: ProjectState }[];
+  /** GetDomains, sorted. */
+  domains: string[];
+  deployed: DeployedClusterConfig;
+}
 
 /**
  * The bucket of an object store URI: `s3://bucket/prefix` → `s3://bucket`,

@@ -1,6 +1,6 @@
 /** LiveState: what a ControlPlane reports (domain.md). Produced by src/controlplane. */
 import type { Assignment, Capabilities, PoolContract, QueueSpec } from './common.js';
-import type { ExecutionClusterLabel } from './flyte.js';
+import type { ExecutionClusterLabel, FlyteadminLive } from './flyte.js';
 
 export interface LivePool {
   name: string;
@@ -31,6 +31,12 @@ export interface LiveCluster {
   config_drift: ConfigDriftEntry[];
   /** Queues whose selector names this cluster explicitly, sorted. */
   bound_queues: string[];
+  /**
+   * false when the control plane does not report the cluster's data plane (Union's API gives
+   * health and reasons only): `config_drift` is then empty because nothing is known, not
+   * because the cluster matches (reportedDataPlane, model/capabilities.ts).
+   */
+  data_plane_reported?: false;
 }
 
 /** Capability `drain`: ACTIVE → DRAINING → DRAINED. */
@@ -44,6 +50,12 @@ export interface LiveQueue extends QueueSpec {
   cluster_managed: boolean;
   /** Q8: enabled and healthy clusters this queue routes to, sorted. */
   available_clusters: string[];
+  /**
+   * Numbers of spec fields the control plane sent that poolsync does not manage (Union queue
+   * fields its .proto does not declare), sorted; absent when there are none. A queue update
+   * writes them back unchanged (read-modify-write); the plan says so.
+   */
+  unknown_fields?: number[];
 }
 
 export type LiveAssignment = Assignment;
@@ -69,6 +81,12 @@ export interface LiveState {
   default_queues?: LiveDefaultQueue[];
   /** flyteadmin EXECUTION_CLUSTER_LABEL attributes, sorted by key; absent when there are none. */
   execution_cluster_labels?: ExecutionClusterLabel[];
+  /**
+   * The flyteadmin backend only: other attribute rows, projects, domains and the deployed
+   * cluster configuration. Its presence also tells the planner that a delete takes the narrower
+   * rows of its project/domain along (gormimpl/resource_repo.go, plan/cascade.ts).
+   */
+  flyteadmin?: FlyteadminLive;
 }
 
 export interface LiveDefaultQueue {

@@ -38,8 +38,20 @@ export interface Change {
    * own (C2/C3 queues created by a registration, C8 selectors pruned by a cluster delete).
    */
   caused_by?: string | null;
+  /**
+   * The object as the step of `caused_by` alone leaves it, when the change also has steps of
+   * its own (a co-named queue created with the defaults by a registration, C2, then updated to
+   * the repository's settings). A partial plan (`--target`) that keeps the cause but not those
+   * steps shows this as `after`: what apply will leave.
+   */
+  caused_after?: Record<string, unknown> | null;
   /** Why the steps of a capability-enabled change are safe (drain, queue delete, move, pool update). */
   note?: string | null;
+  /**
+   * Why the plan cannot tell whether this change is safe to apply now (a label whose
+   * deployment poolsync cannot read, docs/flyte-oss.md): policy `safe` holds it.
+   */
+  unverified?: string | null;
 }
 
 /** Each step carries everything the executor needs, so a saved plan runs without re-planning. */
@@ -59,6 +71,8 @@ export type StepOp =
   | { op: 'activate_queue'; args: { name: string } }
   | { op: 'delete_queue'; args: { name: string } }
   | { op: 'move_cluster'; args: { name: string; pool: string } }
+  /** Capability `queue_move`: the queue's whole spec, naming its new pool; runs once it is DRAINED. */
+  | { op: 'move_queue'; args: QueueSpec & { name: string } }
   | { op: 'update_pool'; args: { name: string; contract: PoolContract } }
   | { op: 'set_default_queue'; args: { project: string; domain: string; queue: string } }
   | { op: 'delete_default_queue'; args: { project: string; domain: string } }
@@ -66,6 +80,40 @@ export type StepOp =
   | { op: 'delete_execution_cluster_label'; args: AssignmentKey };
 
 export type StepKind = StepOp['op'];
+
+/**
+ * Every op the planner can emit, in one list: saved-plan readers accept exactly these, and the
+ * round-trip test walks them all (test/apply/planfile-ops.test.ts). A new StepOp that is not
+ * listed here fails the typecheck below.
+ */
+export const STEP_KINDS = [
+  'create_pool',
+  'delete_pool',
+  'register_cluster',
+  'update_cluster',
+  'delete_cluster',
+  'create_queue',
+  'update_queue',
+  'wait_idle',
+  'set_assignment',
+  'delete_assignment',
+  'drain_queue',
+  'wait_drained',
+  'activate_queue',
+  'delete_queue',
+  'move_cluster',
+  'move_queue',
+  'update_pool',
+  'set_default_queue',
+  'delete_default_queue',
+  'set_execution_cluster_label',
+  'delete_execution_cluster_label',
+] as const satisfies readonly StepKind[];
+
+type UnlistedStepKind = Exclude<StepKind, (typeof STEP_KINDS)[number]>;
+/** Compile-time check: `true` only when every StepKind is in STEP_KINDS. */
+export const STEP_KINDS_COMPLETE: [UnlistedStepKind] extends [never] ? true : UnlistedStepKind =
+  true;
 
 /** `api`: the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
 export type StepExecution = 'api' | 'manual';
@@ -78,6 +126,12 @@ export interface ManualInstruction {
   command: string;
   /** A file the command reads (e.g. the pool definition for `--file`), with its content. */
   file?: { name: string; content: string };
+  /**
+   * The shell line that hands the command its credentials through the environment (e.g.
+   * `export FLYTE_API_KEY="$POOLSYNC_UNION_API_KEY"`): printed once at the top of the runbook,
+   * never a secret itself. `apply --flyte-cli` sets the variable for the child instead.
+   */
+  credentials?: string;
 }
 
 export type Step = StepOp & {
@@ -124,4 +178,18 @@ export interface Plan {
   errors: PlanError[];
   /** The control plane's capabilities the plan was made with (domain.md, Capabilities). */
   capabilities?: Capabilities;
+  /**
+   * The control plane the plan was made for (set by `poolsync plan`): `apply PLANFILE` refuses
+   * it anywhere else. Absent in plans saved before it was recorded.
+   */
+  control_plane?: { backend: string; endpoint: string; organization: string | null };
+  /** What `prune: true` may delete (docs/plan.md, Prune scope); absent when prune is off. */
+  prune_scope?: PruneScope;
+}
+
+export interface PruneScope {
+  /** The kinds whose live objects absent from the repository are deleted. */
+  kinds: ObjectKind[];
+  /** `manage`: listed in poolsync.yaml `manage:`; `declared`: the kinds the repository declares. */
+  source: 'manage' | 'declared' | 'all';
 }

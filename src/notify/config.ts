@@ -13,6 +13,7 @@ import {
   type DestinationKind,
   type NotifyEventKind,
 } from './types.js';
+import { rememberSecret } from '../util/secrets.js';
 
 const GROUP = 'Notifications:';
 
@@ -101,6 +102,7 @@ async function destination(
     origin = `${kind} (file ${file})`;
     try {
       url = (await readFile(file, 'utf8')).trim();
+      rememberSecret(url);
     } catch (err) {
       throw new UserError(
         `cannot read the ${kind} notification URL from ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
@@ -109,6 +111,7 @@ async function destination(
   } else if (env[envName]) {
     origin = `${kind} (env ${envName})`;
     url = env[envName].trim();
+    rememberSecret(url);
   } else return null;
   let parsed: URL | null = null;
   try {

@@ -1,9 +1,14 @@
 /**
  * The daemon's one notification hook: wraps the reconcile loop's run function, and after each
- * run turns the run's record (the /status document) into at most one event. Reads only what
- * /status shows, so it depends on no daemon internals.
+ * run turns the run's record (the /status document) into the events it is worth. Reads only
+ * what /status shows, so it depends on no daemon internals.
+ *
+ * Repeats are said once, by identity, not by text (a retry count or a URL in a message must
+ * not make an outage a message every retry): a failure is the same failure while its errors
+ * (code and place) and commit are; a hold is the same hold while the same changes wait. The
+ * first good run after a failure sends `recovered`, once.
  */
-import type { NotifyEvent, NotifyEventKind } from './types.js';
+import { LISTED_OBJECTS, type NotifyEvent, type NotifyEventKind } from './types.js';
 
 /** The part of the daemon's /status this reads (DaemonStatus satisfies it). */
 export interface RunView {
@@ -16,6 +21,8 @@ export interface RunView {
     commit: string | null;
     message: string;
     applied: NotifyEvent['applied'];
+    changed?: readonly { address: string; action: string; sideEffect: boolean }[];
+    changedTotal?: number;
   } | null;
   waitingForApproval: readonly { action: string; address: string }[];
   errors: readonly {
@@ -26,7 +33,9 @@ export interface RunView {
   }[];
 }
 
-/** The event a finished run is worth, or null (in sync, planned, unchanged). */
+const GOOD = new Set(['applied', 'in_sync', 'planned', 'waiting_for_approval']);
+
+/** The event a finished run is worth on its own (no memory of earlier runs), or null. */
 export function eventForRun(view: RunView): NotifyEvent | null {
   const run = view.lastRun;
   if (!run) return null;
@@ -36,6 +45,14 @@ export function eventForRun(view: RunView): NotifyEvent | null {
   else if (run.result === 'failed' || run.result === 'invalid') kind = 'failed';
   else if (run.result === 'waiting_for_approval') kind = 'held-for-approval';
   else return null;
+  return eventOf(kind, view);
+}
+
+function eventOf(kind: NotifyEventKind, view: RunView): NotifyEvent {
+  const run = view.lastRun!;
+  const changed = run.changed ?? [];
+  const showsChanges = kind === 'applied' || kind === 'drift-corrected';
+  const held = kind === 'held-for-approval' ? view.waitingForApproval : [];
   return {
     event: kind,
     message: run.message,
@@ -44,10 +61,14 @@ export function eventForRun(view: RunView): NotifyEvent | null {
     run: run.id,
     at: run.finishedAt,
     applied: run.applied,
-    waiting_for_approval:
-      kind === 'held-for-approval'
-        ? view.waitingForApproval.map((c) => `${c.action} ${c.address}`)
-        : [],
+    changed: showsChanges
+      ? changed
+          .slice(0, LISTED_OBJECTS)
+          .map((c) => `${c.action} ${c.address}${c.sideEffect ? ' (side effect)' : ''}`)
+      : [],
+    changed_total: showsChanges ? (run.changedTotal ?? changed.length) : 0,
+    waiting_for_approval: held.slice(0, LISTED_OBJECTS).map((c) => `${c.action} ${c.address}`),
+    waiting_total: held.length,
     errors:
       kind === 'failed'
         ? view.errors
@@ -57,16 +78,67 @@ export function eventForRun(view: RunView): NotifyEvent | null {
   };
 }
 
-/** `run`, followed by a notification of its outcome (delivered in the background). */
+/**
+ * What makes two failures the same: the commit and the errors' codes and places. A failure
+ * with no errors listed is known by its message without numbers or the retry note.
+ */
+export function failureIdentity(view: RunView): string {
+  const run = view.lastRun!;
+  const errors = view.errors.map((e) => `${e.code}@${e.location ?? e.address ?? ''}`).sort();
+  const what =
+    errors.length > 0
+      ? errors.join('\n')
+      : run.message.replace(/; retrying in .*$/, '').replace(/\d+/g, '#');
+  return `${run.result}\n${run.commit ?? ''}\n${what}`;
+}
+
+/** Remembers what was said, so that each run sends only what is new (see the module comment). */
+export class RunNotifications {
+  private failing: string | null = null;
+  private holding: string | null = null;
+
+  /** The events of the run `view` describes, in order (often none). */
+  next(view: RunView): NotifyEvent[] {
+    const run = view.lastRun;
+    if (!run || run.result === 'unchanged') return [];
+    const out: NotifyEvent[] = [];
+    if (run.result === 'failed' || run.result === 'invalid') {
+      const id = failureIdentity(view);
+      if (id !== this.failing) out.push(eventOf('failed', view));
+      this.failing = id;
+      return out;
+    }
+    if (!GOOD.has(run.result)) return out;
+    if (this.failing !== null) {
+      out.push({ ...eventOf('recovered', view), message: `recovered: ${run.message}` });
+      this.failing = null;
+    }
+    const own = eventForRun(view);
+    if (own?.event === 'held-for-approval') {
+      const id = view.waitingForApproval
+        .map((c) => `${c.action} ${c.address}`)
+        .sort()
+        .join('\n');
+      if (id !== this.holding) out.push(own);
+      this.holding = id;
+    } else {
+      this.holding = null;
+      if (own) out.push(own);
+    }
+    return out;
+  }
+}
+
+/** `run`, followed by the notifications of its outcome (delivered in the background). */
 export function notifyingRun<A extends unknown[]>(
   run: (...args: A) => Promise<void>,
   view: () => RunView,
   notifier: { notify(event: NotifyEvent): void } | undefined,
 ): (...args: A) => Promise<void> {
   if (!notifier) return run;
+  const said = new RunNotifications();
   return async (...args: A) => {
     await run(...args);
-    const event = eventForRun(view());
-    if (event) notifier.notify(event);
+    for (const event of said.next(view())) notifier.notify(event);
   };
 }

@@ -9,7 +9,12 @@
 import { request } from 'undici';
 import type { Logger } from 'pino';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
-import type { Destination, NotifyEvent, NotifyEventKind } from './types.js';
+import {
+  NOTIFY_EVENTS,
+  type Destination,
+  type NotifyEvent,
+  type NotifyEventKind,
+} from './types.js';
 
 export interface NotifierOptions {
   destinations: Destination[];
@@ -36,7 +41,6 @@ interface Channel {
 export class Notifier {
   private readonly channels: Channel[];
   private readonly events: ReadonlySet<NotifyEventKind>;
-  private last: string | null = null;
 
   constructor(private readonly o: NotifierOptions) {
     this.channels = o.destinations.map((dest) => ({
@@ -45,9 +49,7 @@ export class Notifier {
       suppressed: 0,
       queue: Promise.resolve(),
     }));
-    this.events = new Set(
-      o.events ?? ['applied', 'failed', 'held-for-approval', 'drift-corrected'],
-    );
+    this.events = new Set(o.events ?? NOTIFY_EVENTS);
   }
 
   get enabled(): boolean {
@@ -56,13 +58,8 @@ export class Notifier {
 
   /** Queues the event for every destination; returns at once. */
   notify(event: NotifyEvent): void {
+    // Repeats were left out by the daemon hook (RunNotifications: by failure identity).
     if (!this.events.has(event.event)) return;
-    // A daemon retrying a failing commit (or a plan waiting for approval) reports the same
-    // thing every run: say it once, until something changes.
-    const key = `${event.event}\u0000${event.commit ?? ''}\u0000${event.message}`;
-    if ((event.event === 'failed' || event.event === 'held-for-approval') && key === this.last)
-      return;
-    this.last = key;
     for (const ch of this.channels) {
       if (!this.admit(ch)) {
         ch.suppressed += 1;
@@ -146,8 +143,20 @@ const TITLE: Record<NotifyEventKind, string> = {
   applied: ':white_check_mark: poolsync applied',
   'drift-corrected': ':arrows_counterclockwise: poolsync corrected drift',
   failed: ':x: poolsync failed',
+  recovered: ':large_green_circle: poolsync recovered',
   'held-for-approval': ':raised_hand: poolsync is holding changes for approval',
 };
+
+/** At most this many objects per list in a Slack message; the rest are counted. */
+const SLACK_LISTED = 10;
+
+/** `• item` lines, the first SLACK_LISTED, then `… and N more (see /status)`. */
+function bullets(items: readonly string[], total: number): string[] {
+  const lines = items.slice(0, SLACK_LISTED).map((c) => `• ${c}`);
+  const more = total - lines.length;
+  if (more > 0) lines.push(`… and ${more} more (see the daemon's /status)`);
+  return lines;
+}
 
 /** Slack incoming-webhook payload (also accepted by Mattermost, Rocket.Chat, Discord's /slack). */
 export function slackMessage(event: NotifyEvent, suppressed = 0): { text: string } {
@@ -155,7 +164,8 @@ export function slackMessage(event: NotifyEvent, suppressed = 0): { text: string
   const lines = [
     `*${TITLE[event.event]}*${event.commit ? ` commit \`${event.commit.slice(0, 12)}\`` : ''}${where ? ` (${where})` : ''}`,
     event.message,
-    ...event.waiting_for_approval.slice(0, 10).map((c) => `• ${c}`),
+    ...bullets(event.changed, event.changed_total),
+    ...bullets(event.waiting_for_approval, event.waiting_total),
     ...event.errors.slice(0, 5).map((e) => `• ${e}`),
   ];
   if (suppressed > 0)

@@ -1,6 +1,15 @@
 /** What the daemon tells people about (Argo CD notifications, Flux's notification-controller). */
-export const NOTIFY_EVENTS = ['applied', 'failed', 'held-for-approval', 'drift-corrected'] as const;
+export const NOTIFY_EVENTS = [
+  'applied',
+  'failed',
+  'recovered',
+  'held-for-approval',
+  'drift-corrected',
+] as const;
 export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];
+
+/** At most this many objects are named in one event (`*_total` counts them all). */
+export const LISTED_OBJECTS = 20;
 
 export interface NotifyEvent {
   event: NotifyEventKind;
@@ -12,9 +21,23 @@ export interface NotifyEvent {
   /** The reconcile run that produced it. */
   run: number;
   at: string;
-  applied: { create: number; update: number; replace: number; delete: number };
-  /** held-for-approval: the changes waiting (`replace Cluster/x`). */
+  /** The plan's one count of what the run applied (src/plan/counts.ts). */
+  applied: {
+    create: number;
+    update: number;
+    replace: number;
+    delete: number;
+    side_effects: number;
+  };
+  /**
+   * applied, drift-corrected: the objects changed (`update Queue/batch`; a side effect the
+   * control plane made ends `(side effect)`), the first LISTED_OBJECTS.
+   */
+  changed: string[];
+  changed_total: number;
+  /** held-for-approval: the changes waiting (`replace Cluster/x`), the first LISTED_OBJECTS. */
   waiting_for_approval: string[];
+  waiting_total: number;
   /** failed: the first errors (file:line:col or address, code, message). */
   errors: string[];
 }

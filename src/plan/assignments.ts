@@ -6,7 +6,6 @@ import { address } from '../model/common.js';
 import { makeChange } from './change.js';
 import { PlanContext } from './context.js';
 import { assignmentForm, diffForms } from './forms.js';
-import { UNMANAGED_REASON } from './pools.js';
 
 export function planAssignments(ctx: PlanContext): void {
   for (const key of PlanContext.union(ctx.dAssignments.keys(), ctx.lAssignments.keys())) {
@@ -16,11 +15,19 @@ export function planAssignments(ctx: PlanContext): void {
     const livePool = l?.pool ?? null;
     if (!d) {
       if (!l) continue;
-      const remove = ctx.prune;
+      const remove = ctx.prunes('PoolAssignment');
       ctx.assignments.set(key, {
         change: remove
           ? makeChange('PoolAssignment', key, 'delete', before, null, diffForms(before, null))
-          : makeChange('PoolAssignment', key, 'unmanaged', before, before, [], UNMANAGED_REASON),
+          : makeChange(
+              'PoolAssignment',
+              key,
+              'unmanaged',
+              before,
+              before,
+              [],
+              ctx.unmanagedReason('PoolAssignment'),
+            ),
         set: false,
         remove,
         livePool,

@@ -116,6 +116,25 @@ export function planForBackend(
     backend,
     configOnlyPools: view.configOnlyPools,
   });
-  plan.errors.push(...backendKindErrors(desired, backend));
+  plan.errors.push(...backendKindErrors(desired, backend), ...multiPoolErrors(desired, backend));
   return plan;
+}
+
+/**
+ * A cluster in several pools (`spec.pools`) exists only in Union self-managed's pool map,
+ * which the flyteadmin backend takes as configuration; a backend that registers clusters keeps
+ * one pool per cluster record (C7).
+ */
+export function multiPoolErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+  if (!backend.kinds.includes('Cluster')) return [];
+  return desired.clusters
+    .filter((c) => (c.pools?.length ?? 0) > 1)
+    .map((c) => ({
+      code: 'MULTI_POOL_CLUSTER',
+      address: address('Cluster', c.name),
+      message:
+        `${address('Cluster', c.name)} is in pools ${c.pools!.join(', ')}, but the ${backend.name} backend registers a cluster in one pool (C7); ` +
+        `a cluster in several pools belongs to Union self-managed's pool map (poolsync render union-cluster-pools): give it one pool, or plan against the flyteadmin backend`,
+      location: locationOf(c.source),
+    }));
 }

@@ -5,13 +5,12 @@
  */
 import { address, assignmentKeyString } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
-import type { ExecutionClusterLabel } from '../model/flyte.js';
+import { LABEL_WEIGHT_TOLERANCE, type ExecutionClusterLabel } from '../model/flyte.js';
 import type { Change, PlanWarning } from '../model/plan.js';
 import { makeChange } from './change.js';
 import type { PlanContext } from './context.js';
 import { diffForms, type Form } from './forms.js';
 import type { StepGraph } from './graph.js';
-import { UNMANAGED_REASON } from './pools.js';
 
 export interface LabelDecision {
   change: Change;
@@ -36,7 +35,7 @@ export function planExecutionClusterLabels(ctx: PlanContext): void {
     const l = lByKey.get(key);
     const before = l ? labelForm(l) : null;
     if (!d) {
-      const remove = ctx.prune;
+      const remove = ctx.prunes('ExecutionClusterLabel');
       ctx.labels.set(key, {
         change: remove
           ? makeChange(
@@ -54,7 +53,7 @@ export function planExecutionClusterLabels(ctx: PlanContext): void {
               before,
               before,
               [],
-              UNMANAGED_REASON,
+              ctx.unmanagedReason('ExecutionClusterLabel'),
             ),
         key: l!,
         set: false,
@@ -72,23 +71,34 @@ export function planExecutionClusterLabels(ctx: PlanContext): void {
       remove: false,
     });
   }
-  ctx.warnings.push(...disabledClusterWarnings(ctx.desired));
+  ctx.warnings.push(
+    ...disabledClusterWarnings(ctx.desired),
+    ...relativeWeightWarnings(ctx.desired),
+  );
 }
 
-/** Label steps have no dependencies: a label names config-only clusters, not API objects. */
+export const labelStepKey = {
+  set: (key: string) => `set_execution_cluster_label:${key}`,
+  remove: (key: string) => `delete_execution_cluster_label:${key}`,
+};
+
+/**
+ * A label names config-only clusters, not API objects: its steps wait only for a broader
+ * delete in the same project/domain (cascade.ts addCascadeOrder).
+ */
 export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
   for (const [key, d] of ctx.labels) {
     const target = address('ExecutionClusterLabel', key);
     const { project, domain, workflow } = d.key;
     if (d.remove)
       g.add(
-        `delete_execution_cluster_label:${key}`,
+        labelStepKey.remove(key),
         { op: 'delete_execution_cluster_label', args: { project, domain, workflow } },
         target,
       );
     if (d.set)
       g.add(
-        `set_execution_cluster_label:${key}`,
+        labelStepKey.set(key),
         { op: 'set_execution_cluster_label', args: { ...d.key } },
         target,
       );
@@ -114,6 +124,35 @@ export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
         (all
           ? `: every cluster of the label is disabled, so executions with this label have nowhere to run`
           : `: flyteadmin skips it, so the other clusters of the label take its share`),
+    });
+  }
+  return out;
+}
+
+/**
+ * LABEL_WEIGHTS_RELATIVE: flyteadmin picks a cluster with probability weight / sum of the
+ * label's weights (flytestdlib/random/weighted_random_list.go), so a sum other than 1 works;
+ * the warning says what each cluster gets, in case a share was meant as written.
+ */
+export function relativeWeightWarnings(desired: DesiredState): PlanWarning[] {
+  const out: PlanWarning[] = [];
+  for (const label of desired.cluster_labels ?? []) {
+    const sum = label.clusters.reduce((s, e) => s + Math.fround(e.weight), 0);
+    if (label.clusters.length === 0 || Math.abs(sum - 1) <= LABEL_WEIGHT_TOLERANCE) continue;
+    const shares =
+      sum === 0
+        ? 'every weight is 0, so flyteadmin gives each cluster an equal share'
+        : label.clusters
+            .map(
+              (e) => `'${e.cluster}' ${Number(((100 * Math.fround(e.weight)) / sum).toFixed(1))}%`,
+            )
+            .join(', ');
+    out.push({
+      code: 'LABEL_WEIGHTS_RELATIVE',
+      address: address('ClusterLabel', label.name),
+      message:
+        `the weights of label '${label.name}' sum to ${Number(sum.toFixed(6))}, not 1: flyteadmin treats them as relative ` +
+        `(each cluster gets weight / sum of the weights; 0 skips a cluster): ${shares}`,
     });
   }
   return out;

@@ -1,14 +1,19 @@
 /**
  * Cluster changes: register (C1, C2, C4, N2), enable/disable in place (C6), replace when the
- * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7).
+ * pool changes (C7), prune (delete / unmanaged). Warns CONAMED_QUEUE_ORPHANED (C7) and
+ * DATA_PLANE_UNVERIFIED (a move that no data-plane report can confirm).
  */
-import { address, dataPlaneMismatches, type ClusterDataPlane } from '../model/common.js';
+import {
+  address,
+  dataPlaneMismatches,
+  type ClusterDataPlane,
+  type PoolContract,
+} from '../model/common.js';
 import { reportedDataPlane } from '../model/capabilities.js';
 import type { LiveCluster } from '../model/live.js';
 import { makeChange } from './change.js';
-import { PlanContext } from './context.js';
+import { knownContract, PlanContext } from './context.js';
 import { clusterForm, diffForms } from './forms.js';
-import { UNMANAGED_REASON } from './pools.js';
 
 export function planClusters(ctx: PlanContext): void {
   for (const name of PlanContext.union(ctx.dClusters.keys(), ctx.lClusters.keys())) {
@@ -17,9 +22,17 @@ export function planClusters(ctx: PlanContext): void {
     const before = l ? clusterForm(l.pool, l.enabled) : null;
 
     if (!d && l) {
-      if (!ctx.prune) {
+      if (!ctx.prunes('Cluster')) {
         ctx.clusters.set(name, {
-          change: makeChange('Cluster', name, 'unmanaged', before, before, [], UNMANAGED_REASON),
+          change: makeChange(
+            'Cluster',
+            name,
+            'unmanaged',
+            before,
+            before,
+            [],
+            ctx.unmanagedReason('Cluster'),
+          ),
           registers: false,
           deletes: false,
           final: { pool: l.pool, enabled: l.enabled, health: l.health },
@@ -79,7 +92,9 @@ export function planClusters(ctx: PlanContext): void {
 /**
  * Capability `cluster_move` (C7 lifted): the pool changes in place once the queues that route
  * only to the cluster are drained (or idle); the co-named queue moves with it, so there is no
- * delete and re-register and no orphaned co-named queue (C7's trap).
+ * delete and re-register and no orphaned co-named queue (C7's trap). Blocked only by a data
+ * plane that is reported or declared and differs from the destination's contract (C4); one
+ * that is not reported is not a mismatch: the move is planned with DATA_PLANE_UNVERIFIED.
  */
 function planMove(
   ctx: PlanContext,
@@ -92,11 +107,10 @@ function planMove(
   const before = clusterForm(l.pool, l.enabled);
   const after = clusterForm(pool, enabled);
   const diff = diffForms(before, after);
-  const contract = ctx.pools.get(pool)?.finalContract;
+  const contract = knownContract(ctx, pool);
+  const reported = reportedBy(ctx, l);
   const reasons: string[] = [];
   if (contract) {
-    const live = ctx.pools.get(l.pool)?.finalContract ?? ctx.lPools.get(l.pool)?.contract;
-    const reported = live ? reportedDataPlane(live, l) : null;
     for (const [what, dp] of [
       ['reports', reported],
       ['declares', declared],
@@ -145,6 +159,51 @@ function planMove(
     moves: true,
     final: { pool, enabled, health: l.health },
   });
+  if (!reported) warnUnverified(ctx, l, pool, contract, declared);
+}
+
+/** C5: what the cluster reported, or null when nothing was (or nothing can be rebuilt). */
+function reportedBy(ctx: PlanContext, l: LiveCluster): ClusterDataPlane | null {
+  const pool = ctx.lPools.get(l.pool);
+  // Drift is relative to the live contract: an unknown one rebuilds nothing.
+  if (!pool || pool.contract_known === false) return null;
+  return reportedDataPlane(pool.contract, l);
+}
+
+/** DATA_PLANE_UNVERIFIED: a move planned without any report to check it against (C4, C5). */
+function warnUnverified(
+  ctx: PlanContext,
+  l: LiveCluster,
+  pool: string,
+  contract: PoolContract | null,
+  declared: ClusterDataPlane | null,
+): void {
+  const addr = address('Cluster', l.name);
+  const why =
+    l.data_plane_reported === false
+      ? "the control plane does not report a cluster's data plane (only its health)"
+      : l.health === 'unknown'
+        ? 'the cluster has not reported its data plane yet (health unknown)'
+        : `the contract of its current pool "${l.pool}" is not known, so its report cannot be read`;
+  const what = contract
+    ? `the contract of ${address('ClusterPool', pool)}: object store ${contract.object_store_ref.uri}, secret store ` +
+      `${contract.secret_store.type} ${contract.secret_store.locator}, ` +
+      (contract.image_registry
+        ? `image registry ${contract.image_registry.locator}`
+        : 'no image registry')
+    : `the contract of ${address('ClusterPool', pool)} (which poolsync does not know either: it is marked unknown)`;
+  const decl = declared
+    ? ' Its declared data_plane matches that contract (V6), but that is what the repository says, not what the cluster runs.'
+    : '';
+  ctx.warnings.push({
+    code: 'DATA_PLANE_UNVERIFIED',
+    address: addr,
+    message:
+      `${addr} moves to pool "${pool}" (cluster_move), but ${why}: poolsync could not verify that it is deployed ` +
+      `with ${what}.${decl} Before applying, check the cluster's data-plane deployment (its object store bucket, ` +
+      `secret manager and image registry settings) uses these values; after the move, check that the control plane ` +
+      `reports it healthy: a cluster whose data plane does not match its pool is marked unhealthy and gets no work (C4, C5).`,
+  });
 }
 
 /** N2 and C4: what would make the control plane reject the registration. */
@@ -161,7 +220,7 @@ function registrationBlockedReason(
       `one namespace (N2) and queues cannot be deleted (Q6), so register the cluster under another name`
     );
   }
-  const contract = ctx.pools.get(pool)?.finalContract;
+  const contract = knownContract(ctx, pool);
   if (dataPlane && contract) {
     const mismatches = dataPlaneMismatches(contract, dataPlane).map(
       (m) =>
@@ -188,12 +247,16 @@ function warnOrphanedQueue(
   livePool: string | null,
 ): void {
   const queue = ctx.lQueues.get(name);
-  if (!queue || !queue.cluster_managed) return;
+  // With queue_delete the delete takes the old co-named queue with it (conamed-cascade.ts).
+  if (!queue || !queue.cluster_managed || ctx.conamedCascades(name)) return;
   const addr = address('Cluster', name);
+  // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
   const how =
-    livePool !== null
-      ? `moves from pool "${livePool}" to "${pool}" by delete and re-register (C7)`
-      : 'is registered again (C7)';
+    livePool === null
+      ? 'is registered again (C7)'
+      : livePool === pool
+        ? `is deleted and registered again in pool "${pool}" (C7)`
+        : `moves from pool "${livePool}" to "${pool}" by delete and re-register (C7)`;
   ctx.warnings.push({
     code: 'CONAMED_QUEUE_ORPHANED',
     address: addr,

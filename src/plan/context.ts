@@ -20,7 +20,9 @@ import {
   type SourceLocation,
 } from '../model/desired.js';
 import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
-import type { Change, PlanError, PlanWarning } from '../model/plan.js';
+import type { Change, PlanError, PlanWarning, PruneScope } from '../model/plan.js';
+import type { ObjectKind } from '../model/common.js';
+import { pruneScope, prunes, unmanagedReason } from './prune-scope.js';
 import type { DefaultQueueDecision } from './default-queues.js';
 import type { LabelDecision } from './cluster-labels.js';
 
@@ -34,6 +36,8 @@ export interface PoolDecision {
   finalContract: PoolContract | null;
   /** Capability `pool_update`: an update_pool step exists. */
   updates?: boolean;
+  /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
+  contractKnown?: false;
 }
 
 export interface ClusterDecision {
@@ -50,8 +54,8 @@ export interface ClusterDecision {
 
 export interface QueueDecision {
   change: Change;
-  /** The create_queue / update_queue call, or null when nothing is sent. */
-  call: { op: 'create_queue' | 'update_queue'; spec: QueueSpec } | null;
+  /** The create_queue / update_queue (move_queue: queue_move) call, or null when nothing is sent. */
+  call: { op: 'create_queue' | 'update_queue' | 'move_queue'; spec: QueueSpec } | null;
   /** Set when the queue is created (or changed) by another object's step: C2, C3, C8. */
   createdBy: 'register' | 'C3' | null;
   /** The queue once the plan is applied (null when it will not exist). */
@@ -63,6 +67,8 @@ export interface QueueDecision {
   deletes?: boolean;
   /** Capability `drain`: an activate_queue step exists (left drained, or drained by this plan). */
   activates?: boolean;
+  /** Capability `queue_move`: drained, then moved to another pool by its call (move_queue). */
+  moves?: boolean;
 }
 
 export interface AssignmentDecision {
@@ -75,7 +81,8 @@ export interface AssignmentDecision {
 }
 
 export class PlanContext {
-  readonly prune: boolean;
+  /** What prune may delete (prune-scope.ts); undefined when prune is off. */
+  readonly pruneScope: PruneScope | undefined;
   readonly dPools: Map<string, DesiredPool>;
   readonly lPools: Map<string, LivePool>;
   readonly dClusters: Map<string, DesiredCluster>;
@@ -101,6 +108,11 @@ export class PlanContext {
   readonly defaultQueues = new Map<string, DefaultQueueDecision>();
   /** Execution cluster labels by key string (cluster-labels.ts). */
   readonly labels = new Map<string, LabelDecision>();
+  /**
+   * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
+   * unmanaged, or deleted along with a broader row (flyteadmin.ts, cascade.ts).
+   */
+  readonly otherRows = new Map<string, Change>();
   /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
   readonly deletedClusters = new Set<string>();
   /**
@@ -131,7 +143,7 @@ export class PlanContext {
     /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
     readonly forceReplace: ReadonlySet<string> = new Set(),
   ) {
-    this.prune = desired.config.prune;
+    this.pruneScope = pruneScope(desired.config);
     this.dPools = byName(desired.pools);
     this.lPools = byName(live.pools);
     this.dClusters = byName(desired.clusters);
@@ -151,19 +163,31 @@ export class PlanContext {
     this.settingQueues = new Map();
     for (const s of live.default_queues ?? [])
       push(this.settingQueues, s.queue, `${s.project}/${s.domain}`);
-    if (this.caps.queue_delete && this.caps.drain) {
+    if ((this.caps.queue_delete || this.caps.queue_move) && this.caps.drain) {
       for (const q of live.queues) {
-        if (!this.drainable(q.name)) continue;
+        if (!this.drainable(q.name) || q.name === DEFAULT_QUEUE) continue;
         const d = this.dQueues.get(q.name);
-        // A queue moving pool is replaced: its live record is deleted too.
+        // A queue moving pool is moved (queue_move) or replaced: it leaves its live pool.
         if (d && !q.cluster_managed && d.spec.pool !== q.pool) this.leavingQueues.add(q.name);
-        if (d || !this.prune) continue;
-        // A co-named queue whose cluster stays (or is registered again) follows it (Q4).
-        if (q.cluster_managed && this.dClusters.has(q.name)) continue;
+        if (d || !this.prunes('Queue') || !this.caps.queue_delete) continue;
+        // A co-named queue whose cluster stays (or is registered again) follows it (Q4); one
+        // whose cluster is deleted goes with it (conamedCascades), without a step of its own.
+        if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
+          continue;
         this.deletedQueues.add(q.name);
         this.leavingQueues.add(q.name);
       }
     }
+  }
+
+  /** Live objects of this kind absent from the repository are deleted (prune, in scope). */
+  prunes(kind: ObjectKind): boolean {
+    return prunes(this.pruneScope, kind);
+  }
+
+  /** Why a live object of this kind absent from the repository is left alone. */
+  unmanagedReason(kind: ObjectKind): string {
+    return unmanagedReason(this.pruneScope, kind);
   }
 
   /** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */
@@ -181,6 +205,18 @@ export class PlanContext {
 
   drainable(queue: string): boolean {
     return this.undrainableReason(queue) === null;
+  }
+
+  /**
+   * With `queue_delete`, deleting a cluster also deletes its co-named queue (Union today;
+   * conamed-cascade.ts): true for the live co-named queue of a live cluster.
+   */
+  conamedCascades(queue: string): boolean {
+    return (
+      this.caps.queue_delete &&
+      this.lQueues.get(queue)?.cluster_managed === true &&
+      this.lClusters.has(queue)
+    );
   }
 
   /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
@@ -201,6 +237,16 @@ export class PlanContext {
   static union(a: Iterable<string>, b: Iterable<string>): string[] {
     return [...new Set([...a, ...b])].sort(compare);
   }
+}
+
+/**
+ * The contract a pool has once the plan is applied, when anyone knows it: null when the pool
+ * will not exist, or when neither the repository nor the control plane knows its contract
+ * (marked unknown, on Union). Use this, not `finalContract`, to compare a data plane with it.
+ */
+export function knownContract(ctx: PlanContext, pool: string): PoolContract | null {
+  const d = ctx.pools.get(pool);
+  return d && d.contractKnown !== false ? d.finalContract : null;
 }
 
 export function isWildcard(selector: readonly string[]): boolean {

@@ -11,7 +11,6 @@ import { makeChange } from './change.js';
 import { PlanContext, locationOf } from './context.js';
 import { diffForms, type Form } from './forms.js';
 import type { StepGraph } from './graph.js';
-import { UNMANAGED_REASON } from './pools.js';
 
 export interface DefaultQueueDecision {
   change: Change;
@@ -41,11 +40,19 @@ export function planDefaultQueues(ctx: PlanContext): void {
     const l = live.get(key);
     const before = l ? form(l) : null;
     if (!d) {
-      const remove = ctx.prune;
+      const remove = ctx.prunes('DefaultQueue');
       out.set(key, {
         change: remove
           ? makeChange('DefaultQueue', key, 'delete', before, null, diffForms(before, null))
-          : makeChange('DefaultQueue', key, 'unmanaged', before, before, [], UNMANAGED_REASON),
+          : makeChange(
+              'DefaultQueue',
+              key,
+              'unmanaged',
+              before,
+              before,
+              [],
+              ctx.unmanagedReason('DefaultQueue'),
+            ),
         set: false,
         remove,
         finalQueue: remove ? null : l!.queue,

@@ -6,184 +6,160 @@
  *
  * Every object is rebuilt with a fixed key order (annotations as sorted pairs), so plain
  * JSON.stringify is canonical: much cheaper than sorting keys generically at 10,000 objects.
- * The text hashed is the JSON of one array holding every object's entry; each entry's JSON is
- * made once per frozen object (a long-running process shares unchanged objects from run to
- * run: desired.ts, list-views.ts) and the whole is joined as JSON.stringify would write it.
  */
 import type { ClusterDataPlane, PoolContract, QueueSpec } from '../model/common.js';
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import { createHash } from 'node:crypto';
-import type { ExecutionClusterLabel } from '../model/flyte.js';
+import { sha256 } from './forms.js';
+import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
+import { pruneScope } from './prune-scope.js';
 import { lastSame } from './same-objects.js';
 
-/**
- * Each entry's JSON written directly, as JSON.stringify writes the array it stands for (an
- * undefined element is null there): no arrays are built for 100,000 objects only to be
- * serialised. fingerprint.test.ts checks them against JSON.stringify.
- */
-const v = (x: unknown): string => (x === undefined ? 'null' : JSON.stringify(x));
-export const contractJson = (c: PoolContract): string =>
-  `[${v(c.object_store_ref.uri)},${v(c.object_store_ref.endpoint ?? '')},${v(c.secret_store.type)},` +
-  `${v(c.secret_store.locator)},${v(c.image_registry?.locator ?? null)}]`;
-export const dataPlaneJson = (d: ClusterDataPlane | null): string =>
+const contractKey = (c: PoolContract) => [
+  c.object_store_ref.uri,
+  c.object_store_ref.endpoint ?? '',
+  c.secret_store.type,
+  c.secret_store.locator,
+  c.image_registry?.locator ?? null,
+];
+const dataPlaneKey = (d: ClusterDataPlane | null) =>
   d === null
-    ? 'null'
-    : `[${v(d.object_store_uri ?? null)},${v(d.secret_store?.type ?? null)},` +
-      `${v(d.secret_store?.locator ?? null)},${v(d.image_registry ?? null)}]`;
-export const annotationsJson = (a: Annotations): string => {
-  const keys = Object.keys(a);
-  if (keys.length === 0) return '[]';
-  return `[${keys
+    ? null
+    : [
+        d.object_store_uri ?? null,
+        d.secret_store?.type ?? null,
+        d.secret_store?.locator ?? null,
+        d.image_registry ?? null,
+      ];
+const annotationsKey = (a: Annotations) =>
+  Object.keys(a)
     .sort()
-    .map((k) => `[${v(k)},${v(a[k])}]`)
-    .join(',')}]`;
-};
-export const specJson = (s: QueueSpec): string =>
-  `[${v(s.pool)},${v(s.clusters)},${v(s.run_concurrency)},${v(s.action_concurrency)},` +
-  `${v(s.depth)},${v(s.priority)},${v(s.fairness)}]`;
-
-/** Entries' JSON by object, one map per kind of entry (a live and a desired entry differ). */
-type Fragments = WeakMap<object, string>;
-const kinds = {
-  dPool: new WeakMap(),
-  dCluster: new WeakMap(),
-  dQueue: new WeakMap(),
-  dAssignment: new WeakMap(),
-  dDefaultQueue: new WeakMap(),
-  lPool: new WeakMap(),
-  lCluster: new WeakMap(),
-  lQueue: new WeakMap(),
-  lAssignment: new WeakMap(),
-} satisfies Record<string, Fragments>;
-
-/**
- * JSON text fed to sha256 in pieces of ~64 KB: the digest of the whole text, without the whole
- * text in memory (~15 MB at 100,000 objects, the same again for its parts).
- */
-class JsonDigest {
-  private readonly hash = createHash('sha256');
-  private parts: string[] = [];
-  private size = 0;
-
-  push(text: string): void {
-    this.parts.push(text);
-    this.size += text.length;
-    if (this.size >= 65_536) this.flush();
-  }
-
-  /** The JSON array of `entry(o)` (each an entry's JSON) for each item; kept for frozen ones. */
-  list<T extends object>(items: readonly T[], memo: Fragments, entry: (o: T) => string): void {
-    this.push('[');
-    for (let i = 0; i < items.length; i++) {
-      const o = items[i]!;
-      const frozen = Object.isFrozen(o);
-      let json = frozen ? memo.get(o) : undefined;
-      if (json === undefined) {
-        json = entry(o);
-        if (frozen) memo.set(o, json);
-      }
-      if (i > 0) this.push(',');
-      this.push(json);
-    }
-    this.push(']');
-  }
-
-  digest(): string {
-    this.flush();
-    return `sha256:${this.hash.digest('hex')}`;
-  }
-
-  private flush(): void {
-    if (this.parts.length === 0) return;
-    this.hash.update(this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
-  }
-}
+    .map((k) => [k, a[k]]);
+const specKey = (s: QueueSpec) => [
+  s.pool,
+  s.clusters,
+  s.run_concurrency,
+  s.action_concurrency,
+  s.depth,
+  s.priority,
+  s.fairness,
+];
 
 export function desiredFingerprint(desired: DesiredState, commit: string | null): string {
-  const h = new JsonDigest();
-  h.push(JSON.stringify(['desired/1', commit, desired.config.prune]).slice(0, -1));
-  h.push(',');
-  h.list(
-    desired.pools,
-    kinds.dPool,
-    (p) => `[${v(p.name)},${contractJson(p.contract)},${annotationsJson(p.annotations)}]`,
+  return sha256(
+    JSON.stringify([
+      'desired/1',
+      commit,
+      desired.config.prune,
+      desired.pools.map((p) => [
+        p.name,
+        p.contract ? contractKey(p.contract) : null,
+        annotationsKey(p.annotations),
+      ]),
+      desired.clusters.map((c) => [
+        c.name,
+        c.pool,
+        c.enabled,
+        dataPlaneKey(c.data_plane),
+        annotationsKey(c.annotations),
+        // Only when several, so fingerprints of clusters in one pool are unchanged.
+        ...(c.pools ? [c.pools] : []),
+      ]),
+      desired.queues.map((q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]),
+      desired.assignments.map((a) => [
+        a.project,
+        a.domain,
+        a.workflow,
+        a.pool,
+        annotationsKey(a.annotations),
+      ]),
+      // Only when present, so the fingerprints of repositories without the kind are unchanged.
+      ...(desired.default_queues?.length
+        ? [
+            desired.default_queues.map((d) => [
+              d.project,
+              d.domain,
+              d.queue,
+              annotationsKey(d.annotations),
+            ]),
+          ]
+        : []),
+      ...labelsKey(desired.execution_cluster_labels),
+      // What prune may delete and which cascades are accepted, when they matter.
+      ...(desired.config.prune ? [['prune_scope', pruneScope(desired.config)]] : []),
+      ...(desired.config.accept_cascade?.length
+        ? [['accept_cascade', [...desired.config.accept_cascade].sort()]]
+        : []),
+      // The labels' weights decide whether a label is deployed (deployment.ts).
+      ...(desired.cluster_labels?.length
+        ? [
+            [
+              'cluster_labels',
+              desired.cluster_labels.map((l) => [
+                l.name,
+                l.clusters.map((e) => [e.cluster, e.weight]),
+                l.default === true,
+              ]),
+            ],
+          ]
+        : []),
+    ]),
   );
-  h.push(',');
-  h.list(
-    desired.clusters,
-    kinds.dCluster,
-    (c) =>
-      `[${v(c.name)},${v(c.pool)},${v(c.enabled)},${dataPlaneJson(c.data_plane)},${annotationsJson(c.annotations)}]`,
-  );
-  h.push(',');
-  h.list(
-    desired.queues,
-    kinds.dQueue,
-    (q) => `[${v(q.name)},${specJson(q.spec)},${annotationsJson(q.annotations)}]`,
-  );
-  h.push(',');
-  h.list(
-    desired.assignments,
-    kinds.dAssignment,
-    (a) =>
-      `[${v(a.project)},${v(a.domain)},${v(a.workflow)},${v(a.pool)},${annotationsJson(a.annotations)}]`,
-  );
-  // Only when present, so the fingerprints of repositories without the kind are unchanged.
-  if (desired.default_queues?.length) {
-    h.push(',');
-    h.list(
-      desired.default_queues,
-      kinds.dDefaultQueue,
-      (d) => `[${v(d.project)},${v(d.domain)},${v(d.queue)},${annotationsJson(d.annotations)}]`,
-    );
-  }
-  for (const l of labelsKey(desired.execution_cluster_labels)) h.push(`,${l}`);
-  h.push(']');
-  return h.digest();
 }
 
-/** The last live state's fingerprint is reused while the state holds the same frozen objects. */
+/** A long-running process reads the same frozen objects of an unchanged state: hashed once (same-objects.ts). */
 export const liveFingerprint: (live: LiveState) => string = lastSame(computeLiveFingerprint);
 
 function computeLiveFingerprint(live: LiveState): string {
   const caps = live.capabilities;
-  const h = new JsonDigest();
-  h.push(
+  return sha256(
     JSON.stringify([
       'live/1',
       [caps.drain, caps.queue_delete, caps.pool_update, caps.cluster_move],
-    ]).slice(0, -1),
+      live.pools.map((p) => [p.name, contractKey(p.contract)]),
+      live.clusters.map((c) => [c.name, c.pool, c.enabled]),
+      live.queues.map((q) => [q.name, specKey(q), q.cluster_managed]),
+      live.assignments.map((a) => [a.project, a.domain, a.workflow, a.pool]),
+      ...(live.default_queues?.length
+        ? [live.default_queues.map((d) => [d.project, d.domain, d.queue])]
+        : []),
+      ...labelsKey(live.execution_cluster_labels),
+      ...(live.flyteadmin ? [['flyteadmin', flyteadminKey(live.flyteadmin)]] : []),
+    ]),
   );
-  h.push(',');
-  h.list(live.pools, kinds.lPool, (p) => `[${v(p.name)},${contractJson(p.contract)}]`);
-  h.push(',');
-  h.list(live.clusters, kinds.lCluster, (c) => `[${v(c.name)},${v(c.pool)},${v(c.enabled)}]`);
-  h.push(',');
-  h.list(live.queues, kinds.lQueue, (q) => `[${v(q.name)},${specJson(q)},${v(q.cluster_managed)}]`);
-  h.push(',');
-  h.list(
-    live.assignments,
-    kinds.lAssignment,
-    (a) => `[${v(a.project)},${v(a.domain)},${v(a.workflow)},${v(a.pool)}]`,
-  );
-  if (live.default_queues?.length)
-    h.push(`,${JSON.stringify(live.default_queues.map((d) => [d.project, d.domain, d.queue]))}`);
-  for (const l of labelsKey(live.execution_cluster_labels)) h.push(`,${l}`);
-  h.push(']');
-  return h.digest();
 }
 
-/** Execution cluster labels' JSON, only when there are any (fingerprints of states without them stay as they were). */
-function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): string[] {
+/** What the flyteadmin passes read (plan/flyteadmin.ts): a change in any makes a saved plan stale. */
+function flyteadminKey(f: FlyteadminLive): unknown[] {
+  const d = f.deployed;
+  return [
+    f.other_rows.map((r) => [
+      r.resource_type,
+      r.project,
+      r.domain,
+      r.workflow,
+      r.launch_plan,
+      r.value,
+    ]),
+    f.projects.map((p) => [p.id, p.state]),
+    f.domains,
+    [
+      d.source,
+      d.labels === null
+        ? null
+        : Object.keys(d.labels)
+            .sort()
+            .map((k) => [k, d.labels![k]!.map((e) => [e.cluster, e.weight])]),
+      d.enabled_clusters,
+      d.default_execution_label,
+      d.unavailable === null,
+    ],
+  ];
+}
+
+/** Execution cluster labels, only when there are any (fingerprints of states without them stay as they were). */
+function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): unknown[] {
   return labels && labels.length > 0
-    ? [
-        JSON.stringify([
-          'execution_cluster_labels',
-          labels.map((l) => [l.project, l.domain, l.workflow, l.label]),
-        ]),
-      ]
+    ? [['execution_cluster_labels', labels.map((l) => [l.project, l.domain, l.workflow, l.label])]]
     : [];
 }

@@ -17,6 +17,14 @@ export function isDestructive(change: Change): boolean {
   return change.destructive || change.action === 'replace' || change.action === 'delete';
 }
 
+/**
+ * Also held: a change the plan could not verify (Change.unverified, e.g. a label whose
+ * deployment poolsync cannot read, plan/deployment.ts).
+ */
+export function holdsForSafe(change: Change): boolean {
+  return isDestructive(change) || Boolean(change.unverified);
+}
+
 export interface HeldSplit {
   /** The plan less the held steps and changes: applied at once. */
   now: Plan;
@@ -30,7 +38,7 @@ export interface HeldSplit {
 
 export function splitHeld(
   plan: Plan,
-  destructive: (c: Change) => boolean = isDestructive,
+  destructive: (c: Change) => boolean = holdsForSafe,
 ): HeldSplit {
   const actionable = plan.changes.filter((c) => ACTIONABLE.has(c.action));
   const heldAddresses = new Set(actionable.filter(destructive).map((c) => c.address));

@@ -12,7 +12,8 @@ import { listAddresses } from './forms.js';
 import { planAssignments } from './assignments.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
 import { planClusters } from './clusters.js';
-import { PlanContext, locationOf, preventsDestroy } from './context.js';
+import { PlanContext, compare, locationOf, preventsDestroy } from './context.js';
+import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues, unsupportedDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
 import { planPools } from './pools.js';
@@ -35,6 +36,11 @@ export interface PlanOptions {
    * e.g. Union self-managed's pool → clusters mapping): assignments may name them.
    */
   configOnlyPools?: readonly string[];
+  /**
+   * `--accept-cascade ADDRESS`: deletes that may take flyteadmin rows poolsync does not manage
+   * along (cascade.ts); added to poolsync.yaml `acceptCascade:`.
+   */
+  acceptCascade?: readonly string[];
 }
 
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
@@ -50,6 +56,10 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   // without one, the live state tells whether default-queue settings exist.
   else if (!opts.backend) ctx.errors.push(...unsupported);
   planExecutionClusterLabels(ctx);
+  planFlyteadmin(
+    ctx,
+    new Set([...(desired.config.accept_cascade ?? []), ...(opts.acceptCascade ?? [])]),
+  );
   checkReferences(ctx, new Set(opts.configOnlyPools ?? []));
   checkPreventDestroy(ctx);
   queueWarnings(ctx);
@@ -58,9 +68,9 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ...[...ctx.pools.values()].map((d) => d.change),
     ...[...ctx.clusters.values()].map((d) => d.change),
     ...[...ctx.queues.values()].map((d) => d.change),
-    ...[...ctx.assignments.values()].map((d) => d.change),
+    ...withOtherRows(ctx, 'PoolAssignment', [...ctx.assignments.values()]),
     ...[...ctx.defaultQueues.values()].map((d) => d.change),
-    ...[...ctx.labels.values()].map((d) => d.change),
+    ...withOtherRows(ctx, 'ExecutionClusterLabel', [...ctx.labels.values()]),
   ];
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
@@ -79,7 +89,19 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ),
     errors: ctx.errors,
     capabilities: { ...live.capabilities },
+    ...(ctx.pruneScope ? { prune_scope: ctx.pruneScope } : {}),
   };
+}
+
+/** A kind's changes with the flyteadmin rows of other levels among them, by name. */
+function withOtherRows(
+  ctx: PlanContext,
+  kind: ObjectKind,
+  decided: { change: Change }[],
+): Change[] {
+  const others = [...ctx.otherRows.values()].filter((c) => c.kind === kind);
+  const all = [...decided.map((d) => d.change), ...others];
+  return others.length === 0 ? all : all.sort((a, b) => compare(a.name, b.name));
 }
 
 /**
@@ -93,7 +115,7 @@ function planPoolsAndClusters(ctx: PlanContext): void {
   for (const l of ctx.live.clusters) {
     const d = ctx.dClusters.get(l.name);
     const moving = d !== undefined && d.pool !== l.pool;
-    if ((!d && ctx.prune) || moving) ctx.assumedDeletedClusters.add(l.name);
+    if ((!d && ctx.prunes('Cluster')) || moving) ctx.assumedDeletedClusters.add(l.name);
   }
   for (let round = 0; ; round++) {
     planPools(ctx);
@@ -110,15 +132,15 @@ function planPoolsAndClusters(ctx: PlanContext): void {
 }
 
 /**
- * The pool pass counts a queue moving to another pool (drain, queue_delete) as gone from its
- * pool (P5); when the queue pass then refuses that move (its new selector is blocked), the
- * pool stays, blocked with the names.
+ * The pool pass counts a queue moving to another pool (drain with queue_delete or queue_move)
+ * as gone from its pool (P5); when the queue pass then refuses that move (its new selector is
+ * blocked), the pool stays, blocked with the names.
  */
 function keepPoolsOfRefusedQueueMoves(ctx: PlanContext): void {
   for (const [name, d] of ctx.pools) {
     if (!d.deletes) continue;
     const stay = (ctx.lQueuesByPool.get(name) ?? []).filter(
-      (q) => ctx.leavingQueues.has(q) && !ctx.queues.get(q)?.deletes,
+      (q) => ctx.leavingQueues.has(q) && !ctx.queues.get(q)?.deletes && !ctx.queues.get(q)?.moves,
     );
     if (stay.length === 0) continue;
     const live = ctx.lPools.get(name)!;
@@ -183,8 +205,11 @@ function checkPreventDestroy(ctx: PlanContext): void {
  * not exist would only fail at apply time; fail the plan instead.
  */
 function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): void {
+  // A declared pool the plan cannot create (contract marked unknown) has its own error.
   const exists = (pool: string) =>
-    configOnlyPools.has(pool) || Boolean(ctx.pools.get(pool)?.finalContract);
+    configOnlyPools.has(pool) ||
+    Boolean(ctx.pools.get(pool)?.finalContract) ||
+    ctx.dPools.get(pool)?.contract === null;
   for (const c of ctx.desired.clusters) {
     if (!exists(c.pool)) {
       ctx.errors.push({

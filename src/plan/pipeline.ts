@@ -42,8 +42,12 @@ export interface PipelineOptions {
   commit?: string | null;
   /** On-disk cache of per-file analyses (LoadOptions.cacheDir); absent: the in-memory layer. */
   cacheDir?: string | null;
+  /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
+  root?: string;
   /** `--replace ADDRESS`: delete and create again (refused for queues, Q6). */
   replace?: readonly string[];
+  /** `--accept-cascade ADDRESS`: deletes that may take unmanaged flyteadmin rows along (cascade.ts). */
+  acceptCascade?: readonly string[];
   /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
   targets?: readonly string[];
   /**
@@ -83,6 +87,7 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
   return loadRepository(dir, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+    ...(opts.root !== undefined ? { root: opts.root } : {}),
   });
 }
 
@@ -97,14 +102,15 @@ export async function planDesired(
   const t1 = performance.now();
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : source.backend);
-  const memoKey = opts.reusePlans
-    ? planMemoKey(live, [opts.commit, opts.replace ?? [], opts.targets ?? []], backend)
-    : null;
+  // Every option that shapes the plan is in the key (memo.ts: exact, or it misses).
+  const shape = [opts.commit, opts.replace ?? [], opts.targets ?? [], opts.acceptCascade ?? []];
+  const memoKey = opts.reusePlans ? planMemoKey(live, shape, backend) : null;
   const reused = memoKey && rememberedPlan(desired, memoKey);
   if (reused) return { plan: reused, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
   const planned = planForBackend(desired, live, backend, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.replace?.length ? { replace: opts.replace } : {}),
+    ...(opts.acceptCascade?.length ? { acceptCascade: opts.acceptCascade } : {}),
     ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
   });
   // After planning: the planner stays pure; only the backend knows what has no public API.

@@ -1,16 +1,23 @@
 /** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
 import { DEFAULT_POOL, address, dataPlaneMismatches, type PoolContract } from '../model/common.js';
 import { reportedDataPlane } from '../model/capabilities.js';
+import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN, type DesiredPool } from '../model/desired.js';
+import type { LivePool } from '../model/live.js';
 import type { Change } from '../model/plan.js';
 import { makeChange } from './change.js';
-import { type PlanContext } from './context.js';
+import { locationOf, type PlanContext } from './context.js';
 import { diffForms, listAddresses, poolForm } from './forms.js';
 
 export function planPools(ctx: PlanContext): void {
   for (const name of ctxUnion(ctx)) {
-    const d = ctx.dPools.get(name);
+    const declared = ctx.dPools.get(name);
     const l = ctx.lPools.get(name);
     const addr = address('ClusterPool', name);
+    if (declared && declared.contract === null) {
+      planUnknownContract(ctx, declared, l);
+      continue;
+    }
+    const d = declared as (DesiredPool & { contract: PoolContract }) | undefined;
     if (d && !l) {
       const after = poolForm(d.contract);
       ctx.pools.set(name, {
@@ -66,12 +73,20 @@ export function planPools(ctx: PlanContext): void {
       keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
       continue;
     }
-    if (!ctx.prune) {
+    if (!ctx.prunes('ClusterPool')) {
       keep(
         ctx,
         name,
         l.contract,
-        makeChange('ClusterPool', name, 'unmanaged', before, before, [], UNMANAGED_REASON),
+        makeChange(
+          'ClusterPool',
+          name,
+          'unmanaged',
+          before,
+          before,
+          [],
+          ctx.unmanagedReason('ClusterPool'),
+        ),
       );
       continue;
     }
@@ -97,12 +112,42 @@ export function planPools(ctx: PlanContext): void {
   }
 }
 
+/**
+ * A declared pool whose contract the repository marks unknown (`poolsync/contract: unknown`,
+ * what `export` writes for Union): never compared, created, replaced or updated. The pool must
+ * exist; its contract stays whatever the control plane has.
+ */
+function planUnknownContract(ctx: PlanContext, d: DesiredPool, l: LivePool | undefined): void {
+  const addr = address('ClusterPool', d.name);
+  const unknown = { contract: CONTRACT_UNKNOWN };
+  if (!l) {
+    const why =
+      `${addr} is marked \`${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}\` but does not exist on the control plane, and a ` +
+      `pool is created with its contract (P2): write its object_store_ref, secret_store (and image_registry) in ` +
+      `spec and remove the annotation`;
+    ctx.errors.push({
+      code: 'POOL_CONTRACT_UNKNOWN',
+      address: addr,
+      message: why,
+      location: locationOf(d.source),
+    });
+    ctx.pools.set(d.name, {
+      change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], why),
+      creates: false,
+      deletes: false,
+      finalContract: null,
+    });
+    return;
+  }
+  const form = l.contract_known === false ? unknown : poolForm(l.contract);
+  keep(ctx, d.name, l.contract, makeChange('ClusterPool', d.name, 'noop', form, form, []));
+  if (l.contract_known === false) ctx.pools.get(d.name)!.contractKnown = false;
+}
+
 /** The pool stays as it is (noop, blocked, unmanaged): nothing is created or deleted. */
 function keep(ctx: PlanContext, name: string, contract: PoolContract, change: Change): void {
   ctx.pools.set(name, { change, creates: false, deletes: false, finalContract: contract });
 }
-
-export const UNMANAGED_REASON = 'not in the repository and prune is off: reported, never touched';
 
 function ctxUnion(ctx: PlanContext): string[] {
   return [...new Set([...ctx.dPools.keys(), ...ctx.lPools.keys()])].sort();
@@ -116,6 +161,8 @@ function ctxUnion(ctx: PlanContext): string[] {
 function liveReferences(ctx: PlanContext, pool: string): string[] {
   const goes = (q: string) =>
     ctx.leavingQueues.has(q) ||
+    // Deleted with its cluster (queue_delete, conamed-cascade.ts).
+    (ctx.conamedCascades(q) && ctx.assumedDeletedClusters.has(q)) ||
     (ctx.caps.cluster_move &&
       ctx.assumedDeletedClusters.has(q) &&
       ctx.lQueues.get(q)?.cluster_managed === true &&
@@ -191,13 +238,13 @@ function replaceBlockedReason(ctx: PlanContext, name: string): string | null {
   // A3: replacing removes the assignments naming the pool and sets them again; one that is
   // not in the repository (prune off) must not be touched.
   const unmanaged = (ctx.lAssignmentsByPool.get(name) ?? []).filter(
-    (k) => !ctx.dAssignments.has(k) && !ctx.prune,
+    (k) => !ctx.dAssignments.has(k) && !ctx.prunes('PoolAssignment'),
   );
   if (unmanaged.length > 0) {
     return (
       `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ` +
       `${listAddresses(unmanaged.map((k) => address('PoolAssignment', k)))} ${unmanaged.length === 1 ? 'is' : 'are'} ` +
-      `not in the repository and prune is off: declare ${unmanaged.length === 1 ? 'it' : 'them'} or remove ${unmanaged.length === 1 ? 'it' : 'them'} first`
+      `not in the repository and outside what prune may delete: declare ${unmanaged.length === 1 ? 'it' : 'them'} or remove ${unmanaged.length === 1 ? 'it' : 'them'} first`
     );
   }
   return null;

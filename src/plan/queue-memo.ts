@@ -4,8 +4,9 @@
  * a long-running process (the daemon) plans 7,000 queues of which one changed.
  *
  * A queue's decision is a function of its own desired and live objects and of the frame: the
- * facts about everything else that the queue pass reads (queues.ts) — prune, capabilities,
- * default-queue settings, every pool's and cluster's decision (action, registration, delete,
+ * facts about everything else that the queue pass reads (queues.ts and the modules it calls:
+ * queue-decision, queue-move, conamed-cascade, queue-fields) — prune (its scope for queues),
+ * capabilities, default-queue settings, every pool's and cluster's decision (action, registration, delete,
  * move, where it ends up), the desired clusters' pools, the live clusters' names, the clusters
  * leaving, the queues drained for them and the first registration (C3). When the frame is
  * the same as in the last pass, a queue whose desired and live objects are the very same
@@ -111,7 +112,8 @@ function frameOf(
   const desiredClusters: unknown[] = [];
   for (const [name, c] of ctx.dClusters) desiredClusters.push([name, c.pool]);
   return JSON.stringify([
-    ctx.prune,
+    ctx.prunes('Queue'),
+    ctx.unmanagedReason('Queue'),
     ctx.caps,
     [...ctx.settingQueues],
     clusters,

@@ -3,8 +3,8 @@
  * system queue) is compared with what the queue will be once every step has run, including
  * the side effects of other objects' steps: C2 (registration creates the co-named queue),
  * C3 (registration recreates `default`) and C8 (a cluster delete prunes selectors).
- * Queues are never deleted (Q6) and never change pool (Q3); co-named and default queues keep
- * the pool and selector their cluster gives them (Q4, Q5).
+ * Queues are deleted or moved only with capabilities (queue_delete, queue_move: queue-move.ts,
+ * conamed-cascade.ts); co-named and default queues keep their cluster's pool and selector (Q4, Q5).
  */
 import {
   DEFAULT_POOL,
@@ -15,13 +15,13 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import type { FieldDiff } from '../model/plan.js';
-import { makeChange } from './change.js';
-import type { PlanContext } from './context.js';
-import { type QueueDecision } from './context.js';
+import type { PlanContext, QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
-import { UNMANAGED_REASON } from './pools.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
+import { noteUnmanagedFields } from './queue-fields.js';
+import { decision, selectorBlockedReason } from './queue-decision.js';
+import { planQueueMove } from './queue-move.js';
+import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planEachQueue } from './queue-memo.js';
 
 export function planQueues(ctx: PlanContext): void {
@@ -36,14 +36,18 @@ export function planQueues(ctx: PlanContext): void {
   planEachQueue(ctx, [...names].sort(), drainedBy, firstRegistration, (name) => {
     const l = ctx.lQueues.get(name) ?? null;
     const target = targetSpec(ctx, name, l);
-    return l
-      ? withActivation(
-          ctx,
-          l,
-          noteMove(ctx, planLiveQueue(ctx, name, l, target)),
-          drainedBy.get(name),
-        )
-      : planMissingQueue(ctx, name, target, firstRegistration);
+    const missing = () => planMissingQueue(ctx, name, target, firstRegistration);
+    const d = !l
+      ? missing()
+      : deletedWithCluster(ctx, l) // and created again when its cluster registers again
+        ? cascadeDecision(ctx, l, ctx.clusters.get(name)?.registers ? missing() : null)
+        : withActivation(
+            ctx,
+            l,
+            noteMove(ctx, planLiveQueue(ctx, name, l, target)),
+            drainedBy.get(name),
+          );
+    return d ? noteUnmanagedFields(d) : null;
   });
 }
 
@@ -66,66 +70,12 @@ function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
 function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
   const doc = ctx.dQueues.get(name);
   if (doc) return doc.spec;
-  const settings = settingsOf(!ctx.prune && l ? l : QUEUE_DEFAULTS);
+  const settings = settingsOf(!ctx.prunes('Queue') && l ? l : QUEUE_DEFAULTS);
   const owner = ctx.dClusters.get(name);
   if (owner && ctx.clusters.get(name)?.change.action !== 'blocked') {
     return { pool: owner.pool, clusters: [name], ...settings };
   }
   if (name === DEFAULT_QUEUE && l) return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings };
-  return null;
-}
-
-/** The live queue's settable spec, copied (queueForm). */
-const specOf = (q: LiveQueue): QueueSpec => queueForm(q);
-
-function decision(
-  ctx: PlanContext,
-  name: string,
-  fields: Omit<QueueDecision, 'declared' | 'change'> & {
-    action: QueueDecision['change']['action'];
-    diff?: FieldDiff[];
-    reason?: string | null;
-    causedBy?: string | null;
-  },
-): QueueDecision {
-  const before = fields.live ? queueForm(fields.live) : null;
-  // Most queues of a big organisation are unchanged: share the form, skip the diff.
-  const unchanged =
-    fields.live !== null && fields.final !== null && sameQueueSpec(fields.live, fields.final);
-  const after = unchanged ? before : fields.final ? queueForm(fields.final) : null;
-  return {
-    change: makeChange(
-      'Queue',
-      name,
-      fields.action,
-      before,
-      after,
-      fields.diff ?? (unchanged ? [] : diffForms(before, after)),
-      fields.reason ?? null,
-      fields.causedBy ?? null,
-    ),
-    call: fields.call,
-    createdBy: fields.createdBy,
-    final: fields.final,
-    live: fields.live,
-    declared: ctx.dQueues.has(name),
-  };
-}
-
-/** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */
-function selectorBlockedReason(ctx: PlanContext, spec: QueueSpec): string | null {
-  if (!ctx.pools.get(spec.pool)?.finalContract) {
-    return `its pool "${spec.pool}" will not exist (Q1): declare ${address('ClusterPool', spec.pool)}`;
-  }
-  for (const c of spec.clusters) {
-    if (c === WILDCARD) continue;
-    const cluster = ctx.clusters.get(c);
-    if (cluster?.final?.pool === spec.pool) continue;
-    if (cluster?.change.action === 'blocked') {
-      return `it selects ${address('Cluster', c)}, whose registration is blocked (see that change)`;
-    }
-    return `it selects ${address('Cluster', c)}, which will not be a member of pool "${spec.pool}" (Q1)`;
-  }
   return null;
 }
 
@@ -238,6 +188,7 @@ function planMissingQueue(
       call: sameQueueSpec(want, created) ? null : { op: 'update_queue', spec: want },
       final: want,
       causedBy: address('Cluster', firstRegistration),
+      createdAs: created,
     });
   }
   if (!target) return null;
@@ -262,6 +213,7 @@ function planMissingQueue(
       call: sameQueueSpec(target, created) ? null : { op: 'update_queue', spec: target },
       final: target,
       causedBy: address('Cluster', name),
+      createdAs: created,
     });
   }
   let reason = selectorBlockedReason(ctx, target);
@@ -294,7 +246,9 @@ function planLiveQueue(
   // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
   const movedTo =
     l.cluster_managed && ctx.movedClusters.has(name) ? ctx.clusters.get(name)!.final!.pool : null;
-  const live: QueueSpec = movedTo ? { ...specOf(l), pool: movedTo, clusters: [name] } : specOf(l);
+  const live: QueueSpec = movedTo
+    ? { ...queueForm(l), pool: movedTo, clusters: [name] }
+    : queueForm(l);
   // What the queue becomes if nothing is sent for it: only C8 (and a move) acts on it.
   const kept = pruned(ctx, live.clusters, movedTo ? name : null);
   const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
@@ -324,12 +278,12 @@ function planLiveQueue(
         causedBy: sideEffect,
       });
     }
-    if (!ctx.prune) {
+    if (!ctx.prunes('Queue')) {
       return decision(ctx, name, {
         ...base,
         action: 'unmanaged',
         final: untouched,
-        reason: UNMANAGED_REASON,
+        reason: ctx.unmanagedReason('Queue'),
         causedBy: sideEffect,
       });
     }
@@ -365,6 +319,8 @@ function planLiveQueue(
       reason,
       causedBy: sideEffect,
     });
+  const moved = planQueueMove(ctx, l, live, target, refuse);
+  if (moved) return moved;
   if (target.pool !== live.pool && !l.cluster_managed && ctx.caps.drain && ctx.caps.queue_delete) {
     const undrainable = ctx.undrainableReason(name);
     const blocked = undrainable

@@ -19,7 +19,8 @@ import type { AssignmentDecision, PlanContext, QueueDecision } from './context.j
 import { splitWaits, waitSets } from './drain.js';
 import { StepGraph } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
-import { addLabelSteps } from './cluster-labels.js';
+import { addLabelSteps, labelStepKey } from './cluster-labels.js';
+import { addCascadeOrder } from './cascade.js';
 
 const key = {
   createPool: (n: string) => `create_pool:${n}`,
@@ -55,7 +56,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
   // Most objects of a big organisation have no step: every pass below visits the others only.
   const queues: [string, QueueDecision][] = [];
   ctx.queues.forEach((q, name) => {
-    if (q.call || q.deletes || q.activates) queues.push([name, q]);
+    if (q.call || q.deletes || q.activates || q.moves) queues.push([name, q]);
   });
   const assignments: [string, AssignmentDecision][] = [];
   ctx.assignments.forEach((a, k) => {
@@ -121,8 +122,12 @@ export function buildSteps(ctx: PlanContext): Step[] {
     const spec = q.call.spec;
     const k = g.add(key.queue(name), { op: q.call.op, args: { name, ...spec } }, target);
     removalStep.set(name, k);
+    // A moved queue (queue_move) is drained first: it needs no repointing before a delete.
     const removes =
-      !q.deletes && q.live !== null && q.live.clusters.some((c) => ctx.deletedClusters.has(c));
+      !q.deletes &&
+      !q.moves &&
+      q.live !== null &&
+      q.live.clusters.some((c) => ctx.deletedClusters.has(c));
     if (removes && spec.clusters.some(replaced)) {
       // The new selector names a cluster that is re-registered only after some delete, while
       // the old one names a cluster to delete: repoint in two calls so neither waits on the other.
@@ -160,6 +165,12 @@ export function buildSteps(ctx: PlanContext): Step[] {
         { op: 'delete_cluster', args: { name } },
         address('Cluster', name),
       );
+  }
+  for (const [name, q] of queues) {
+    if (!q.moves) continue;
+    const target = address('Queue', name);
+    g.add(key.drain(name), { op: 'drain_queue', args: { name } }, target);
+    g.add(key.waitQueueDrained(name), { op: 'wait_drained', args: { queues: [name] } }, target);
   }
   for (const [name, q] of queues) {
     if (!q.deletes) continue;
@@ -214,8 +225,10 @@ export function buildSteps(ctx: PlanContext): Step[] {
     if (d.deletes) {
       for (const q of ctx.lQueuesByPool.get(name) ?? []) {
         g.order(key.deleteQueue(q), key.deletePool(name));
-        // A co-named queue leaves with its cluster's move (cluster_move).
+        // A co-named queue leaves with its cluster's move (cluster_move); a moved queue
+        // (queue_move) with its own move step.
         g.order(key.move(q), key.deletePool(name));
+        if (ctx.queues.get(q)?.moves) g.order(key.queue(q), key.deletePool(name));
       }
     }
   }
@@ -254,6 +267,13 @@ export function buildSteps(ctx: PlanContext): Step[] {
     if (removal !== k) {
       g.order(removal, k);
       for (const c of spec.clusters) if (!replaced(c)) g.order(key.register(c), removal);
+    }
+    // queue_move: drained and waited for until DRAINED before the move; the move itself takes
+    // it out of its old pool's selectors, so it needs no repointing there.
+    if (q.moves) {
+      g.order(key.drain(name), key.waitQueueDrained(name));
+      g.order(key.waitQueueDrained(name), k);
+      continue;
     }
     // A deleted queue needs no repointing; a moved cluster's co-named queue moves with it.
     const movesAlong = q.live?.cluster_managed === true && ctx.movedClusters.has(name);
@@ -305,6 +325,12 @@ export function buildSteps(ctx: PlanContext): Step[] {
       if (a.finalPool !== a.livePool) g.order(key.setAssignment(k), key.deletePool(a.livePool));
     }
   }
+  addCascadeOrder(g, ctx, {
+    set: (v) =>
+      v.kind === 'PoolAssignment' ? key.setAssignment(v.name) : labelStepKey.set(v.name),
+    remove: (v) =>
+      v.kind === 'PoolAssignment' ? key.deleteAssignment(v.name) : labelStepKey.remove(v.name),
+  });
   addDefaultQueueSteps(ctx, g, {
     queue: key.queue,
     register: key.register,

@@ -13,6 +13,8 @@ import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.j
 import { address, assignmentKeyString, type ObjectKind } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
 import { summarizeChanges } from './change.js';
+import { closestNames } from '../manifests/suggest.js';
+import { diffForms } from './forms.js';
 
 export const PARTIAL_PLAN = 'PARTIAL_PLAN';
 
@@ -69,7 +71,9 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   for (const c of plan.changes)
     if (c.caused_by && addresses.has(c.caused_by)) addresses.add(c.address);
 
-  const changes: Change[] = plan.changes.filter((c) => addresses.has(c.address));
+  const changes: Change[] = plan.changes
+    .filter((c) => addresses.has(c.address))
+    .map((c) => asLeftByCause(c, plan.steps, keptSteps));
   const ids = new Map(steps.map((s, i) => [s.id, `s${i + 1}`]));
   const renumbered = steps.map((s) => ({
     ...s,
@@ -95,6 +99,26 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
     steps: renumbered as Step[],
     warnings: [partial, ...plan.warnings.filter(keep)],
     errors: plan.errors.filter(keep),
+  };
+}
+
+/**
+ * A side effect kept without its own steps (a co-named queue the kept registration creates,
+ * whose update to the repository's settings is not targeted) shows what apply will leave: the
+ * object as its cause creates it (`caused_after`, the defaults), not the repository's values.
+ */
+function asLeftByCause(change: Change, steps: readonly Step[], kept: ReadonlySet<string>): Change {
+  if (change.caused_after === undefined || change.caused_after === null) return change;
+  const own = steps.filter((s) => s.target === change.address);
+  if (own.length === 0 || own.some((s) => kept.has(s.id))) return change;
+  const { caused_after: after, ...rest } = change;
+  return {
+    ...rest,
+    after,
+    diff: diffForms(change.before, after),
+    note:
+      `created by ${change.caused_by} as shown: the settings the repository gives it are not applied by ` +
+      `this partial plan (add --target ${change.address})`,
   };
 }
 
@@ -156,8 +180,10 @@ function liveAddresses(l: LiveState): Set<string> {
   ]);
 }
 
+/** The closest known addresses (typos, another kind of the same name, a partial name). */
 function suggestion(addr: string, known: string[]): string {
   const name = addr.slice(addr.indexOf('/') + 1);
-  const close = known.filter((k) => k.endsWith(`/${name}`) || k.includes(name)).slice(0, 3);
+  const sameName = known.filter((k) => k.endsWith(`/${name}`));
+  const close = [...new Set([...sameName, ...closestNames(addr, known)])].slice(0, 3);
   return close.length > 0 ? ` (did you mean ${close.join(', ')}?)` : '';
 }

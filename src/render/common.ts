@@ -1,5 +1,7 @@
 /** Shared pieces of the text and markdown renderers. */
-import type { Change, FieldDiff, Plan, PlanSummary, Step } from '../model/plan.js';
+import type { Change, FieldDiff, Plan, Step } from '../model/plan.js';
+import { countPlan, sideEffects, type PlanCounts } from '../plan/counts.js';
+import { UNMANAGED_REASON, describeScope } from '../plan/prune-scope.js';
 
 export const SYMBOL: Record<Change['action'], string> = {
   create: '+',
@@ -11,42 +13,38 @@ export const SYMBOL: Record<Change['action'], string> = {
   noop: ' ',
 };
 
-/** `N to create, N to update, N to replace, N to delete, N blocked` (plan.md's counts). */
-export function summaryCounts(s: PlanSummary): string {
+/**
+ * `N to create, N to update, N to replace, N to delete, N blocked` (plan.md's counts) of the
+ * one count (src/plan/counts.ts): side effects are not in these numbers.
+ */
+export function summaryCounts(s: Omit<PlanCounts, 'side_effects'>): string {
   return `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked`;
+}
+
+/** The one count in words, side effects included: what the daemon's messages say. */
+export function countsText(c: PlanCounts): string {
+  return (
+    summaryCounts(c) +
+    (c.side_effects > 0
+      ? `; ${c.side_effects} side effect${c.side_effects === 1 ? '' : 's'} (made by the control plane)`
+      : '')
+  );
 }
 
 /**
  * `Plan: N to create, N to update, N to replace, N to delete, N blocked.` It counts what
- * poolsync does: side effects (sideEffectLine) are left out. `plan.summary` (the JSON) keeps
- * counting every change by action.
+ * poolsync does (countPlan): side effects are said by sideEffectLine. `plan.summary` (the
+ * JSON) keeps counting every change by action; `counts` is this count.
  */
 export function closingLine(plan: Plan): string {
-  const counts = { ...plan.summary };
-  for (const c of sideEffects(plan)) counts[c.action] -= 1;
-  return `Plan: ${summaryCounts(counts)}.`;
+  return `Plan: ${summaryCounts(countPlan(plan))}.`;
 }
 
-/**
- * Changes the control plane makes by itself as the effect of another object's step (C2/C3
- * queues created by a registration, C8 selectors pruned by a delete): nothing is sent for
- * them, so the closing line does not count them.
- */
-export function sideEffects(plan: Plan): Change[] {
-  const targets = new Set(plan.steps.map((s) => s.target));
-  return plan.changes.filter(
-    (c) =>
-      c.caused_by &&
-      !targets.has(c.address) &&
-      c.action !== 'noop' &&
-      c.action !== 'blocked' &&
-      c.action !== 'unmanaged',
-  );
-}
+export { sideEffects };
 
 /** The line after the closing line when some changes are side effects; null otherwise. */
 export function sideEffectLine(plan: Plan): string | null {
-  const n = sideEffects(plan).length;
+  const n = countPlan(plan).side_effects;
   if (n === 0) return null;
   return `${n === 1 ? '1 more change follows' : `${n} more changes follow`} from these steps (marked #): the control plane makes ${n === 1 ? 'it' : 'them'} itself, nothing is sent.`;
 }
@@ -73,6 +71,13 @@ export function causeNote(change: Change): string | null {
       ? `recreated by registering ${by} (C3)`
       : `created by registering ${by} (C2)`;
   }
+  if (
+    (change.kind === 'PoolAssignment' || change.kind === 'ExecutionClusterLabel') &&
+    by.startsWith(`${change.kind}/`)
+  )
+    return change.action === 'replace'
+      ? `deleted along with ${by} (flyteadmin deletes the narrower rows of its project/domain) and set again after it`
+      : `deleted along with ${by} (flyteadmin deletes the narrower rows of its project/domain)`;
   if (change.kind === 'PoolAssignment')
     return `removed and set again around the replacement of ${by} (A3)`;
   if (
@@ -114,6 +119,8 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
   delete_queue: 'runs only after the queue is DRAINED: no run or action is lost (queue_delete)',
   move_cluster:
     'the pool changes in place: no delete and re-register, so the co-named queue moves along (cluster_move)',
+  move_queue:
+    'runs only after the queue is DRAINED: it keeps its name and settings, no work is lost (queue_move)',
   update_pool:
     'the contract changes in place: no delete and re-create; member clusters match it (pool_update, C4)',
 };
@@ -137,7 +144,7 @@ export function capabilitySteps(plan: Plan): CapabilityStepLine[] {
       detail:
         s.op === 'wait_drained'
           ? ` (${s.args.queues.join(', ')})`
-          : s.op === 'move_cluster'
+          : s.op === 'move_cluster' || s.op === 'move_queue'
             ? ` → pool ${s.args.pool}`
             : '',
       why: CAPABILITY_STEP_WHY[s.op]!,
@@ -148,8 +155,27 @@ export function capabilitySteps(plan: Plan): CapabilityStepLine[] {
 export function capabilitiesOn(plan: Plan): string | null {
   const caps = plan.capabilities;
   if (!caps) return null;
-  const on = (['drain', 'queue_delete', 'cluster_move', 'pool_update'] as const).filter(
-    (n) => caps[n],
-  );
+  const on = (
+    ['drain', 'queue_delete', 'cluster_move', 'pool_update', 'queue_move'] as const
+  ).filter((n) => caps[n]);
   return on.length > 0 ? on.join(', ') : null;
+}
+
+/** `Prune scope: …` when prune is on (docs/plan.md, Prune scope); null otherwise. */
+export function pruneScopeLine(plan: Plan): string | null {
+  return plan.prune_scope
+    ? `Prune scope: ${describeScope(plan.prune_scope)}; live objects of other kinds are never deleted.`
+    : null;
+}
+
+/** Why the unmanaged changes are left alone, for the line that counts them. */
+export function unmanagedWhy(plan: Plan): string {
+  return plan.prune_scope ? 'outside the prune scope, or not poolsync’s to change' : 'prune is off';
+}
+
+/** The reason of an unmanaged change when it says more than "prune is off"; else null. */
+export function unmanagedReason(change: Change): string | null {
+  return change.action === 'unmanaged' && change.reason && change.reason !== UNMANAGED_REASON
+    ? change.reason
+    : null;
 }

@@ -15,7 +15,10 @@ import {
   fieldLines,
   hasNoChanges,
   plural,
+  pruneScopeLine,
   sideEffectLine,
+  unmanagedReason,
+  unmanagedWhy,
   visibleChanges,
 } from './common.js';
 import { manualSteps, runbookLines, waitingCount } from './runbook.js';
@@ -42,10 +45,10 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
       '',
     );
     for (const e of plan.errors) {
-      const where = [e.address ? `\`${e.address}\`` : null, e.location ? `\`${e.location}\`` : null]
+      const where = [e.address ? code(e.address) : null, e.location ? code(e.location) : null]
         .filter(Boolean)
         .join(' at ');
-      head.push(`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${escapeInline(e.message)}`);
+      head.push(`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${markdownText(e.message)}`);
     }
     head.push('');
   }
@@ -57,7 +60,9 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const sideEffects = sideEffectLine(plan);
   if (sideEffects) head.push('', sideEffects);
   if (plan.summary.unmanaged > 0)
-    head.push('', `${plural(plan.summary.unmanaged, 'object')} unmanaged (prune is off).`);
+    head.push('', `${plural(plan.summary.unmanaged, 'object')} unmanaged (${unmanagedWhy(plan)}).`);
+  const scope = pruneScopeLine(plan);
+  if (scope) head.push('', scope);
   head.push('');
 
   const changes = visibleChanges(plan);
@@ -70,7 +75,9 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
       '',
     );
     for (const s of capSteps)
-      tail.push(`- \`${s.id}\` **${s.op}** \`${s.target}\`${escapeInline(s.detail)}: ${s.why}`);
+      tail.push(
+        `- ${code(s.id)} **${s.op}** ${code(s.target)}${markdownText(s.detail)}: ${markdownText(s.why)}`,
+      );
     tail.push('');
   }
   const blocked = changes.filter((c) => c.action === 'blocked');
@@ -81,19 +88,15 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
       'Nothing is sent for these; they are reported until the repository or the control plane changes.',
       '',
     );
-    for (const c of blocked) tail.push(`- **\`${c.address}\`**: ${escapeInline(c.reason ?? '')}`);
+    for (const c of blocked) tail.push(`- **${code(c.address)}**: ${markdownText(c.reason ?? '')}`);
     tail.push('');
   }
   const manual = manualSteps(plan);
   if (manual.length > 0) {
     const waiting = waitingCount(plan.steps);
-    const runbook = runbookLines(plan.steps, { indent: '' });
+    const runbook = runbookLines(plan.steps, { indent: '' }).map(escapeTerminal);
     // A fence longer than any run of backticks in the file contents.
-    const longest = Math.max(
-      2,
-      ...runbook.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length))),
-    );
-    const fence = '`'.repeat(longest + 1);
+    const fence = fenceFor(runbook);
     tail.push(
       `### Manual steps (${manual.length})`,
       '',
@@ -110,13 +113,19 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   if (plan.warnings.length > 0) {
     tail.push('### Warnings', '');
     for (const w of plan.warnings)
-      tail.push(`- :warning: **${w.code}** \`${w.address}\`: ${escapeInline(w.message)}`);
+      tail.push(`- :warning: **${w.code}** ${code(w.address)}: ${markdownText(w.message)}`);
     tail.push('');
   }
   const unmanaged = changes.filter((c) => c.action === 'unmanaged');
   if (unmanaged.length > 0) {
-    tail.push('<details><summary>Unmanaged (not in the repository, prune is off)</summary>', '');
-    for (const c of unmanaged) tail.push(`- \`${c.address}\``);
+    tail.push(
+      `<details><summary>Unmanaged (${unmanaged.some((c) => unmanagedReason(c)) ? 'reported, never touched' : 'not in the repository, prune is off'})</summary>`,
+      '',
+    );
+    for (const c of unmanaged) {
+      const why = unmanagedReason(c);
+      tail.push(`- ${code(c.address)}${why ? `: ${markdownText(why)}` : ''}`);
+    }
     tail.push('', '</details>', '');
   }
   const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown (not a clean Git work tree)'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
@@ -136,7 +145,8 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
       used += size;
       shown += 1;
     }
-    body.push('```diff', ...lines, '```');
+    const fence = fenceFor(lines);
+    body.push(`${fence}diff`, ...lines, fence);
     if (shown < applied.length) {
       body.push(
         '',
@@ -153,12 +163,15 @@ function diffBlock(change: Change): string[] {
   // Field lines start with the change's marker so the whole block takes its colour; inside a
   // replace, the changed fields are marked `~` as Terraform does.
   const marker = prefix === '-/+' ? SYMBOL.update : prefix;
-  const lines = [`${prefix} ${change.address}`];
+  // Names and values come from the repository and the control plane: one line each, escaped.
+  const lines = [`${prefix} ${escapeTerminal(change.address)}`];
   const note = causeNote(change);
-  if (note) lines.push(`${marker}     # ${note}`);
-  if (change.note) lines.push(`${marker}     # ${change.note}`);
+  if (note) lines.push(`${marker}     # ${escapeTerminal(note)}`);
+  if (change.note) lines.push(`${marker}     # ${escapeTerminal(change.note)}`);
   for (const f of fieldLines(change))
-    lines.push(`${marker}     ${f.text}${f.forces ? '  # forces replacement' : ''}`);
+    lines.push(
+      `${marker}     ${escapeTerminal(f.text)}${f.forces ? '  # forces replacement' : ''}`,
+    );
   return lines;
 }
 
@@ -166,7 +179,37 @@ function short(fingerprint: string): string {
   return fingerprint.replace(/^sha256:/, '').slice(0, 12);
 }
 
-/** Reasons and messages are plain text with backticks for names: keep them, neutralise HTML. */
-function escapeInline(text: string): string {
-  return escapeTerminal(text.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' '));
+/**
+ * Reasons and messages are plain text with backticks for names: keep them, neutralise HTML
+ * and link syntax (a name could otherwise add a link or an image, a tracking pixel).
+ */
+export function markdownText(text: string): string {
+  return escapeTerminal(
+    text
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/[[\]]/g, (c) => `\\${c}`)
+      .replace(/\r?\n/g, ' '),
+  );
+}
+
+/**
+ * `text` as an inline code span that nothing in it can end: control characters (newline
+ * included) escaped, delimited by more backticks than its longest run (CommonMark).
+ */
+export function code(text: string): string {
+  const safe = escapeTerminal(text);
+  const longest = Math.max(0, ...(safe.match(/`+/g) ?? []).map((m) => m.length));
+  const ticks = '`'.repeat(longest + 1);
+  const pad = safe.startsWith('`') || safe.endsWith('`') ? ' ' : '';
+  return `${ticks}${pad}${safe}${pad}${ticks}`;
+}
+
+/** A code fence longer than any run of backticks in `lines`, so no line can close it. */
+function fenceFor(lines: readonly string[]): string {
+  const longest = Math.max(
+    2,
+    ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length))),
+  );
+  return '`'.repeat(longest + 1);
 }

@@ -5,6 +5,9 @@
  */
 import type { Plan, Step } from '../model/plan.js';
 import { isManual, waitingOnManual } from '../plan/execution.js';
+import { shellQuote } from '../util/shell-quote.js';
+
+export { shellQuote };
 
 export interface RunbookOptions {
   /**
@@ -26,6 +29,16 @@ export function runbookLines(steps: readonly Step[], opts: RunbookOptions = {}):
   const pad = opts.indent ?? '  ';
   const manual = steps.filter(isManual);
   const out: string[] = [];
+  // How the commands get their credentials (an environment variable, never a flag value),
+  // once, before the first command.
+  const credentials = [...new Set(manual.map((s) => s.manual?.credentials).filter(Boolean))];
+  if (credentials.length > 0) {
+    out.push(
+      `${pad}# The commands read their credentials from the environment, never from a flag:`,
+    );
+    for (const line of credentials) out.push(`${pad}${line}`);
+    out.push('');
+  }
   if (opts.filesDir && manual.some((s) => s.manual?.file)) {
     out.push(`${pad}# The files these commands read were written to ${opts.filesDir}:`);
     out.push(`${pad}cd ${shellQuote(opts.filesDir)}`, '');
@@ -55,9 +68,4 @@ function hereDocMarker(content: string): string {
   let marker = 'EOF';
   for (let i = 1; lines.has(marker); i++) marker = `EOF${i}`;
   return marker;
-}
-
-/** Quotes a word for a POSIX shell when it needs it. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -9,7 +9,10 @@ import {
   fieldLines,
   hasNoChanges,
   plural,
+  pruneScopeLine,
   sideEffectLine,
+  unmanagedReason,
+  unmanagedWhy,
   visibleChanges,
 } from './common.js';
 import { escapeTerminal as esc } from '../util/terminal-text.js';
@@ -31,7 +34,8 @@ const ANSI = {
 };
 type Paint = (style: keyof typeof ANSI, text: string) => string;
 
-const ACTION_STYLE: Record<Change['action'], keyof typeof ANSI> = {
+/** The colour of each action (the dashboard paints the same: src/daemon/dashboard). */
+export const ACTION_STYLE: Record<Change['action'], keyof typeof ANSI> = {
   create: 'green',
   update: 'yellow',
   replace: 'magenta',
@@ -80,16 +84,23 @@ export function renderText(plan: Plan, opts: TextOptions): string {
       paint('bold', 'Capability steps') +
         ` (the control plane supports ${capabilitiesOn(plan) ?? 'none'}), in order:`,
     );
-    const width = Math.max(...capSteps.map((s) => `${s.id} ${s.op} ${s.target}${s.detail}`.length));
+    const width = Math.max(
+      ...capSteps.map((s) => esc(`${s.id} ${s.op} ${s.target}${s.detail}`).length),
+    );
     for (const s of capSteps) {
-      const head = `${s.id} ${s.op} ${s.target}${s.detail}`;
-      out.push(`  ${head.padEnd(width)}  ${paint('dim', `# ${s.why}`)}`);
+      const head = esc(`${s.id} ${s.op} ${s.target}${s.detail}`);
+      out.push(`  ${head.padEnd(width)}  ${paint('dim', `# ${esc(s.why)}`)}`);
     }
     out.push('');
   }
   const unmanaged = changes.filter((c) => c.action === 'unmanaged');
   if (unmanaged.length > 0) {
-    out.push(`Not in the repository (prune is off: reported, never touched):`, '');
+    out.push(
+      unmanaged.some((c) => unmanagedReason(c))
+        ? 'Unmanaged (reported, never touched):'
+        : 'Not in the repository (prune is off: reported, never touched):',
+      '',
+    );
     for (const change of unmanaged) out.push(...renderChange(change, paint), '');
   }
 
@@ -124,7 +135,9 @@ export function renderText(plan: Plan, opts: TextOptions): string {
   const sideEffects = sideEffectLine(plan);
   if (sideEffects) out.push(sideEffects);
   if (plan.summary.unmanaged > 0)
-    out.push(`${plural(plan.summary.unmanaged, 'object')} unmanaged (prune is off).`);
+    out.push(`${plural(plan.summary.unmanaged, 'object')} unmanaged (${unmanagedWhy(plan)}).`);
+  const scope = pruneScopeLine(plan);
+  if (scope) out.push(scope);
   if (plan.errors.length > 0) {
     out.push(
       paint(
@@ -139,14 +152,20 @@ export function renderText(plan: Plan, opts: TextOptions): string {
 function renderChange(change: Change, paint: Paint, manual = false): string[] {
   const style = ACTION_STYLE[change.action];
   const symbol = SYMBOL[change.action].padStart(3);
+  const why = unmanagedReason(change);
   const headline = manual
     ? 'manual: no public API, see Manual steps below'
-    : HEADLINE[change.action];
+    : why
+      ? 'unmanaged'
+      : HEADLINE[change.action];
   const lines = [
     `${paint(style, symbol)} ${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`,
   ];
   const note = causeNote(change);
   if (note) lines.push(paint('dim', `      # ${esc(note)}`));
+  if (why) lines.push(paint('dim', `      # ${esc(why)}`));
+  if (change.unverified)
+    lines.push(paint('yellow', `      # unverified: ${esc(change.unverified)}`));
   if (change.note) lines.push(paint('dim', `      # ${esc(change.note)}`));
   for (const f of fieldLines(change)) {
     lines.push(`      ${esc(f.text)}${f.forces ? paint('red', '  # forces replacement') : ''}`);

@@ -5,7 +5,8 @@
  * first, then as many changes as fit, with a count of what was left out), never refused.
  */
 import type { Change, Plan } from '../model/plan.js';
-import { closingLine, SYMBOL } from '../render/index.js';
+import { closingLine, code, markdownText, sideEffectLine, SYMBOL } from '../render/index.js';
+import { escapeTerminal } from '../util/terminal-text.js';
 import { codePointLength, fence, takeCodePoints, clip } from './text.js';
 import type { Provider, PublishOutcome } from './types.js';
 
@@ -102,8 +103,13 @@ function fullSection(outcome: PublishOutcome): string {
     case 'invalid':
       return `${invalidIntro(outcome.errorCount)}\n\n${fence(outcome.errorsText.trimEnd(), 'text')}`;
     case 'error':
-      return `**poolsync could not plan this commit.**\n\n${fence(outcome.message, 'text')}`;
+      return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(outcome.message), 'text')}`;
   }
+}
+
+/** A server's message in a text fence: its lines kept, their control characters escaped. */
+function escapeLines(text: string): string {
+  return text.split('\n').map(escapeTerminal).join('\n');
 }
 
 function invalidIntro(count: number | undefined): string {
@@ -140,7 +146,7 @@ function fitItems(
 
 function shortSection(outcome: PublishOutcome, budget: number): string {
   if (outcome.kind === 'error') {
-    return `**poolsync could not plan this commit.**\n\n${fence(clip(outcome.message, Math.max(0, budget - 100)), 'text')}`;
+    return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(clip(outcome.message, Math.max(0, budget - 100))), 'text')}`;
   }
   if (outcome.kind === 'invalid') {
     const intro = `${invalidIntro(outcome.errorCount)}\n\n`;
@@ -163,10 +169,13 @@ function value(v: unknown): string {
 }
 
 function changeLines(c: Change): string {
-  const lines = [`${SYMBOL[c.action]} ${c.address}`];
+  // Inside a diff fence: one line per name or value, escaped.
+  const lines = [`${SYMBOL[c.action]} ${escapeTerminal(c.address)}`];
   for (const d of c.diff) {
     lines.push(
-      `    ${d.path}: ${value(d.before)} → ${value(d.after)}${d.forces_replacement ? '  # forces replacement' : ''}`,
+      escapeTerminal(
+        `    ${d.path}: ${value(d.before)} → ${value(d.after)}${d.forces_replacement ? '  # forces replacement' : ''}`,
+      ),
     );
   }
   return lines.join('\n');
@@ -188,6 +197,7 @@ function shortPlan(plan: Plan, budget: number): string {
       ? '**The plan failed: nothing can be applied from this commit.**\n\n'
       : '') +
     `**${closingLine(plan)}**${plan.summary.unmanaged ? ` ${plan.summary.unmanaged} unmanaged.` : ''}\n\n` +
+    (sideEffectLine(plan) ? `${sideEffectLine(plan)}\n\n` : '') +
     '_The full plan is larger than a comment can hold: it is shortened here. Run `poolsync plan` for all of it._';
   push(intro);
 
@@ -206,20 +216,22 @@ function shortPlan(plan: Plan, budget: number): string {
     'Errors',
     plan.errors.map(
       (e) =>
-        `- \`${e.code}\`${e.address ? ` \`${e.address}\`` : ''}: ${clip(e.message, 500)}${e.location ? ` (${e.location})` : ''}`,
+        `- \`${e.code}\`${e.address ? ` ${code(e.address)}` : ''}: ${markdownText(clip(e.message, 500))}${e.location ? ` (${code(e.location)})` : ''}`,
     ),
     'error',
   );
   section(
     'Warnings',
-    plan.warnings.map((w) => `- \`${w.code}\` \`${w.address}\`: ${clip(w.message, 500)}`),
+    plan.warnings.map(
+      (w) => `- \`${w.code}\` ${code(w.address)}: ${markdownText(clip(w.message, 500))}`,
+    ),
     'warning',
   );
   section(
     'Blocked',
     plan.changes
       .filter((c) => c.action === 'blocked')
-      .map((c) => `- \`${c.address}\`: ${clip(c.reason ?? 'blocked', 500)}`),
+      .map((c) => `- ${code(c.address)}: ${markdownText(clip(c.reason ?? 'blocked', 500))}`),
     'blocked change',
   );
 

@@ -179,12 +179,43 @@ export class ApiClient {
   }
 
   async call(call: ApiCall): Promise<ApiResponse> {
+    for (let cut = 0; ; cut++) {
+      const res = await this.send(call);
+      // A body cut off after the headers (reset, closed short of its Content-Length, body
+      // timeout) is transient: an idempotent call is made again within the retry budget; a
+      // call that must not repeat (a new comment) says its answer was lost.
+      let text: string;
+      try {
+        text = await res.body.text();
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        if (!call.nonIdempotent && cut < this.tuning.maxRetries) {
+          await new Promise((r) =>
+            setTimeout(r, backoffDelay(cut + 1, this.tuning.minDelayMs, this.tuning.maxDelayMs)),
+          );
+          continue;
+        }
+        throw new VcsApiError(
+          this.opts.provider,
+          null,
+          this.redact(
+            `${this.opts.provider} API at ${this.baseUrl.origin} answered but its response to ${call.operation} was cut off (${e.code ?? e.message})` +
+              (call.nonIdempotent
+                ? '; the change may have been made, and is found again on the next run.'
+                : ` (tried ${this.attempts} times). Check the network.`),
+          ),
+        );
+      }
+      return this.answer(call, res, text);
+    }
+  }
+
+  private async send(call: ApiCall): Promise<Dispatcher.ResponseData> {
     const url = this.resolve(call.path);
     const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
-    let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, {
+      return await request(url, {
         method: call.method,
         headers,
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
@@ -204,7 +235,9 @@ export class ApiClient {
         ),
       );
     }
-    const text = await res.body.text();
+  }
+
+  private answer(call: ApiCall, res: Dispatcher.ResponseData, text: string): ApiResponse {
     let json: unknown = null;
     if (text !== '') {
       try {

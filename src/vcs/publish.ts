@@ -39,6 +39,8 @@ export interface PublishOptions {
   retry?: RetryTuning;
   /** A ready client (tests, or a caller reusing connections); closed by its owner. */
   api?: PullRequestApi;
+  /** Called once the comment is on the pull request, before the commit status is set. */
+  onCommentPosted?: () => void;
 }
 
 export interface PublishResult {
@@ -126,6 +128,7 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
       result = await upsert();
     }
 
+    opts.onCommentPosted?.();
     const state = statusState(opts.outcome);
     const description = statusDescription(opts.outcome);
     await api.setStatus(opts.commit, { state, description, targetUrl: result.comment.url });

@@ -53,6 +53,11 @@ export interface PullRequestHandlerOptions {
   retry?: RetryTuning;
   /** Plans a checked-out folder; the real validate → live state → plan → markdown by default. */
   plan?: (dir: string, commit: string) => Promise<PublishOutcome>;
+  /**
+   * The plan comment of `e` is on the pull request (before its commit status is set): from
+   * now on a reviewer can read it, so approvals by comment may name it.
+   */
+  onPosted?: (e: PullRequestEvent) => void;
 }
 
 /** Events that mean "the head of this pull request may have changed". */
@@ -179,7 +184,11 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     } catch (err) {
       outcome = { kind: 'error', message: redactor.errorMessage(err) };
     }
-    return publishPlan({ ...pr, outcome });
+    return publishPlan({
+      ...pr,
+      outcome,
+      ...(opts.onPosted ? { onCommentPosted: () => opts.onPosted!(e) } : {}),
+    });
   }
 
   const handler = async (e: PullRequestEvent): Promise<void> => {

@@ -116,7 +116,14 @@ describe('executePlan: order (plan.md Steps and order)', () => {
     const metrics = cp.calls.filter((c) => c.method === 'queueMetrics' && c.subject === 'old-1');
     expect(metrics.length).toBeGreaterThan(0);
     expect(callOf(cp, plan, 's7')!.start).toBeGreaterThanOrEqual(metrics.at(-1)!.end);
-    expect(result.counts).toEqual({ created: 5, updated: 1, replaced: 0, deleted: 1, blocked: 1 });
+    expect(result.counts).toEqual({
+      created: 5,
+      updated: 1,
+      replaced: 0,
+      deleted: 1,
+      blocked: 1,
+      side_effects: 0,
+    });
     expect(mem.clusters.has('old-1')).toBe(false);
     expect(mem.queues.get('batch')!.clusters).toEqual(['old-2']);
   });
@@ -271,7 +278,14 @@ describe('executePlan: failures', () => {
     });
     expect(first.steps.find((s) => s.id === 's5')!.duration_ms).toBeNull();
     expect(first.ok).toBe(false);
-    expect(first.counts).toEqual({ created: 3, updated: 0, replaced: 0, deleted: 0, blocked: 0 });
+    expect(first.counts).toEqual({
+      created: 3,
+      updated: 0,
+      replaced: 0,
+      deleted: 0,
+      blocked: 0,
+      side_effects: 0,
+    });
     expect(events.filter((e) => e.type === 'stopping')).toEqual([
       { type: 'stopping', reason: 'failure' },
     ]);

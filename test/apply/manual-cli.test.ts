@@ -129,7 +129,9 @@ describe('apply with manual steps', () => {
     expect(r.stdout).toMatch(
       /ClusterPool\/gpu: Creation complete after .* \(ran .*flyte create cluster-pool gpu --file gpu\.yaml\)/,
     );
-    expect(r.stdout).toContain('Apply complete: 5 created');
+    expect(r.stdout).toContain(
+      'Apply complete: 3 created, 0 updated, 0 replaced, 0 deleted; 0 blocked; 2 more changes made by the control plane itself',
+    );
     expect(r.stdout).not.toContain('Runbook');
     const [call] = (await readFile(log, 'utf8'))
       .trim()

@@ -70,6 +70,26 @@ describe('progress lines', () => {
       'Cluster/old-1: still waiting: queue old-1 has 2 runs, 5 actions in flight (21s elapsed)',
     ]);
   });
+
+  it('shows only what was measured: a drain wait its state, never an in-flight count', () => {
+    const lines: string[] = [];
+    const print = progressPrinter((l) => lines.push(l), undefined, 0);
+    const base = { type: 'wait_progress', step: wait, elapsed_ms: 0 } as const;
+    print({
+      ...base,
+      queue: 'a',
+      runs_in_flight: null,
+      actions_in_flight: null,
+      state: 'draining',
+    });
+    print({ ...base, queue: 'b', runs_in_flight: null, actions_in_flight: null, state: null });
+    print({ ...base, queue: 'c', runs_in_flight: null, actions_in_flight: null });
+    expect(lines).toEqual([
+      'Cluster/old-1: still waiting: queue a is draining (0ms elapsed)',
+      'Cluster/old-1: still waiting: queue b has its drain state unavailable (0ms elapsed)',
+      'Cluster/old-1: still waiting: queue c has metrics unavailable (0ms elapsed)',
+    ]);
+  });
 });
 
 describe('final report', () => {
@@ -78,7 +98,8 @@ describe('final report', () => {
     manual: [],
     aborted: false,
     steps: [],
-    counts: { created: 2, updated: 1, replaced: 1, deleted: 0, blocked: 3 },
+    counts: { created: 2, updated: 1, replaced: 1, deleted: 0, blocked: 3, side_effects: 0 },
+    applied: [],
     duration_ms: 10,
     ...over,
   });
@@ -86,6 +107,12 @@ describe('final report', () => {
   it('success: the closing summary line', () => {
     expect(renderApplyResult(base({}))).toBe(
       'Apply complete: 2 created, 1 updated, 1 replaced, 0 deleted; 3 blocked.\n',
+    );
+    const withSideEffects = base({
+      counts: { created: 2, updated: 0, replaced: 0, deleted: 0, blocked: 0, side_effects: 2 },
+    });
+    expect(renderApplyResult(withSideEffects)).toBe(
+      'Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted; 0 blocked; 2 more changes made by the control plane itself (marked # in the plan).\n',
     );
   });
 

@@ -6,7 +6,7 @@
  * answer is checked. A shell that is not installed is skipped, saying so.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -63,6 +63,14 @@ describe('poolsync completion', () => {
     expect(await ask(['poolsync', 'im'])).toEqual(['import']);
     expect(await ask(['poolsync', 'plan', '--ta'])).toEqual(['--target']);
     expect(await ask(['poolsync', 'plan', '--refr'])).toEqual(['--refresh-only']);
+    // A path is wanted: the answer is empty, and `complete -o default` makes bash complete
+    // file names (not option names).
+    expect(await ask(['poolsync', 'plan', '--out', ''])).toEqual([]);
+    expect(await ask(['poolsync', 'show', ''])).toEqual([]);
+    expect(await ask(['poolsync', 'apply', '--token-file', ''])).toEqual([]);
+    expect(readFileSync(file, 'utf8')).toMatch(/complete -o bashdefault -o default -F/);
+    // Choices still complete after their option.
+    expect(await ask(['poolsync', 'show', 'plan.json', '--output', 'ma'])).toEqual(['markdown']);
   }, 60_000);
 
   it.skipIf(!has('fish'))(

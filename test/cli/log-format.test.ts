@@ -59,6 +59,31 @@ describe('--log-format json', () => {
     expect(text.stderr).toMatch(/^Error: Unknown argument: bogus/);
   }, 30_000);
 
+  it('the daemon: a configuration error is a JSON record with the daemon’s time format', async () => {
+    const r = await runCli([
+      'daemon',
+      '--log-format',
+      'json',
+      '--watch',
+      dir,
+      '--poll-interval',
+      '5',
+    ]);
+    expect(r.code).toBe(1);
+    const recs = records(r.stderr) as unknown as {
+      level: number;
+      msg: string;
+      time: string;
+      name: string;
+    }[];
+    expect(recs[0]).toMatchObject({ level: 50, command: 'daemon', name: 'poolsync-daemon' });
+    expect(recs[0]!.msg).toMatch(/poll-interval/);
+    // pino's isoTime, as every daemon log line has it.
+    expect(recs[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const plan = await runCli(['apply', join(dir, 'nope'), '--log-format=json']);
+    expect((records(plan.stderr)[0] as unknown as { time: string }).time).toMatch(/Z$/);
+  }, 30_000);
+
   it('is in every command’s --help', async () => {
     const names = Object.keys(COMMANDS);
     const helps = await Promise.all(names.map((n) => runCli([n, '--help'])));

@@ -4,8 +4,9 @@
  * Q7 activity, and delete / move / update are held to their preconditions. The same through
  * the REST API and its client; capabilities are stored with the state (file: URL, serve).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ import {
   BASELINE_CAPABILITIES,
   type Capabilities,
   type PoolContract,
+  type QueueSpec,
 } from '../../src/model/common.js';
 
 const REPO_ROOT = join(import.meta.dirname, '../..');
@@ -28,6 +30,7 @@ const ALL_ON: Capabilities = {
   queue_delete: true,
   cluster_move: true,
   pool_update: true,
+  queue_move: true,
 };
 const c = (bucket: string): PoolContract => ({
   object_store_ref: { uri: `s3://${bucket}`, endpoint: '' },
@@ -54,6 +57,17 @@ async function rejects(call: Promise<unknown>, code: string, pattern: RegExp, ru
   expect(err.message).toMatch(pattern);
   if (rule) expect(err.rule).toBe(rule);
 }
+
+/** A live queue's settable spec (Q3: an update sends all of it). */
+const specOf = (q: QueueSpec): QueueSpec => ({
+  pool: q.pool,
+  clusters: q.clusters,
+  run_concurrency: q.run_concurrency,
+  action_concurrency: q.action_concurrency,
+  depth: q.depth,
+  priority: q.priority,
+  fairness: q.fairness,
+});
 
 async function seed(cp: ControlPlane) {
   await cp.createPool('gpu', c('gpu'));
@@ -152,11 +166,101 @@ describe('capabilities on (embedded store)', () => {
     await rejects(cp.deleteQueue('default'), 'FAILED_PRECONDITION', /never be deleted/);
     await cp.drainQueue('g1');
     await rejects(cp.deleteQueue('g1'), 'FAILED_PRECONDITION', /co-named queue/, 'Q4');
-    // Once the cluster is gone (C8 left it routing nowhere), it can go too: P5 then frees the pool.
+    // Union today (queue_delete): deleting the cluster deletes its co-named queue with it; P5
+    // then frees the pool.
     await cp.deleteCluster('g1');
-    await cp.deleteQueue('g1');
+    await rejects(cp.getQueue('g1'), 'NOT_FOUND', /does not exist/);
     await cp.deletePool('gpu');
     await cp.close();
+  });
+
+  it('a cluster delete takes its co-named queue only with queue_delete (else C8 leaves it), and never one a default-queue setting names', async () => {
+    const without = await EmbeddedControlPlane.open({
+      path: null,
+      capabilities: { ...ALL_ON, queue_delete: false },
+    });
+    await seed(without);
+    await without.deleteCluster('g1');
+    expect(await without.getQueue('g1')).toMatchObject({ clusters: [], cluster_managed: true });
+    await without.close();
+
+    const cp = await EmbeddedControlPlane.open({ path: null, capabilities: ALL_ON });
+    await seed(cp);
+    await cp.setDefaultQueue('ml', 'production', 'g1');
+    await rejects(
+      cp.deleteCluster('g1'),
+      'FAILED_PRECONDITION',
+      /co-named queue would be deleted with it, but queue "g1" is the default queue of ml\/production/,
+    );
+    expect((await cp.getCluster('g1')).name).toBe('g1');
+    await cp.deleteDefaultQueue('ml', 'production');
+    await cp.deleteCluster('g1');
+    await rejects(cp.getQueue('g1'), 'NOT_FOUND', /does not exist/);
+    await cp.close();
+  });
+
+  it('queue move (queue_move): a drained queue changes pool by an update; never an active one, default or a co-named queue', async () => {
+    let now = 0;
+    const cp = await EmbeddedControlPlane.open({
+      path: null,
+      capabilities: ALL_ON,
+      now: () => now,
+    });
+    await seed(cp);
+    const batch = await cp.getQueue('batch');
+    const to = { ...specOf(batch), pool: 'cpu', clusters: ['*'] };
+    await rejects(
+      cp.updateQueue('batch', to),
+      'FAILED_PRECONDITION',
+      /is active: drain it first/,
+      'Q3',
+    );
+    await cp.setQueueActivity('batch', {
+      runs_in_flight: 1,
+      actions_in_flight: 0,
+      finish_over_ms: 100,
+    });
+    await cp.drainQueue('batch');
+    await rejects(cp.updateQueue('batch', to), 'FAILED_PRECONDITION', /still draining/, 'Q3');
+    now = 200;
+    await rejects(cp.updateQueue('batch', { ...to, pool: 'nope' }), 'NOT_FOUND', /"nope"/);
+    const moved = await cp.updateQueue('batch', to);
+    expect(moved).toMatchObject({ pool: 'cpu', clusters: ['*'], state: 'drained' });
+    expect((await cp.activateQueue('batch')).state).toBe('active');
+    const g1 = await cp.getQueue('g1');
+    await cp.drainQueue('g1');
+    await rejects(
+      cp.updateQueue('g1', { ...specOf(g1), pool: 'cpu' }),
+      'FAILED_PRECONDITION',
+      /Q4/,
+      'Q4',
+    );
+    const def = await cp.getQueue('default');
+    await rejects(
+      cp.updateQueue('default', { ...specOf(def), pool: 'cpu' }),
+      'FAILED_PRECONDITION',
+      /Q5/,
+      'Q5',
+    );
+    await cp.close();
+
+    const off = await EmbeddedControlPlane.open({
+      path: null,
+      capabilities: { ...ALL_ON, queue_move: false },
+    });
+    await seed(off);
+    await off.drainQueue('batch');
+    await rejects(
+      off.updateQueue('batch', {
+        ...specOf(await off.getQueue('batch')),
+        pool: 'cpu',
+        clusters: ['*'],
+      }),
+      'FAILED_PRECONDITION',
+      /pool can never change/,
+      'Q3',
+    );
+    await off.close();
   });
 
   it('queue delete without drain: only an idle queue', async () => {
@@ -274,30 +378,56 @@ describe('capabilities are stored with the state', () => {
     );
   });
 
-  it('`control-plane capabilities --set` changes them (journaled); drain cannot go off while a queue is drained', () => {
-    const state = join(dir, 'cp.json');
-    const cli = (...args: string[]) =>
-      spawnSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'src/cli/main.ts',
-          'control-plane',
-          'capabilities',
-          '--state',
-          state,
-          ...args,
-        ],
-        {
-          cwd: REPO_ROOT,
-          encoding: 'utf8',
-        },
+  it('`control-plane capabilities --set` changes them (journaled); drain cannot go off while a queue is drained; a state that does not exist is not created', async () => {
+    // CLI processes run at once, not one after the other: each pays Node and tsx start-up
+    // (about 0.4 s of CPU), which a loaded 2-core machine stretched past the timeout.
+    const cli = (state: string, ...args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((done) =>
+        execFile(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            'src/cli/main.ts',
+            'control-plane',
+            'capabilities',
+            '--state',
+            state,
+            ...args,
+          ],
+          { cwd: REPO_ROOT, encoding: 'utf8' },
+          (err, stdout, stderr) =>
+            done({ status: err ? ((err.code as number | null) ?? null) : 0, stdout, stderr }),
+        ),
       );
-    expect(cli().stdout).toBe('none\n');
-    expect(cli('--set', 'drain,pool_update').stdout).toBe('drain,pool_update\n');
-    expect(cli().stdout).toBe('drain,pool_update\n');
-    const bad = cli('--set', 'drain,warp');
+    const state = join(dir, 'cp.json');
+    const fresh = join(dir, 'fresh.json');
+    const badState = join(dir, 'bad.json');
+    // A typo in --state must not create a new organisation, shown or changed.
+    const typos = await Promise.all([cli(state), cli(state, '--set', 'drain')]);
+    for (const typo of typos) {
+      expect(typo.status).toBe(1);
+      expect(typo.stderr).toMatch(/no control-plane state at .*cp\.json: check --state/);
+    }
+    expect(existsSync(state)).toBe(false);
+    for (const path of [state, fresh, badState]) {
+      await (await EmbeddedControlPlane.open({ path })).close();
+    }
+    const [shown, set, bad] = await Promise.all([
+      cli(fresh),
+      cli(state, '--set', 'drain,pool_update'),
+      cli(badState, '--set', 'drain,warp'),
+    ]);
+    expect(shown.stdout).toBe('none\n');
+    expect(set.stdout).toBe('drain,pool_update\n');
+    // Journaled: the state file read back has them.
+    const cp = await EmbeddedControlPlane.open({ path: state });
+    expect(await cp.capabilities()).toMatchObject({
+      drain: true,
+      pool_update: true,
+      queue_delete: false,
+    });
+    await cp.close();
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--set|unknown capability "warp"/);
     expect(bad.stderr).not.toMatch(/at .*\.ts:\d+/);

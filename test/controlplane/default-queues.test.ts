@@ -127,6 +127,7 @@ describe('a queue named by a setting', () => {
       queue_delete: true,
       pool_update: false,
       cluster_move: false,
+      queue_move: false,
     });
     await cp.createQueue({
       name: 'batch',

@@ -103,6 +103,16 @@ describe('control-plane API server', () => {
     expect(err).toBeInstanceOf(ControlPlaneError);
     expect((err as ControlPlaneError).code).toBe('UNAUTHENTICATED');
     expect(String((err as Error).message)).not.toContain('wrong-token-value');
+    expect(String((err as Error).message)).toMatch(
+      /the token was refused: check the token in POOLSYNC_TOKEN \/ POOLSYNC_TOKEN_FILE \/ --token-file/,
+    );
+    const none = (await client({})
+      .listPools()
+      .catch((e: unknown) => e)) as ControlPlaneError;
+    expect(none.code).toBe('UNAUTHENTICATED');
+    expect(none.message).toMatch(
+      /no token was sent: set POOLSYNC_TOKEN \(or POOLSYNC_TOKEN_FILE\), or pass --token-file FILE/,
+    );
     await client({ token: TOKEN }).createPool('prod', PROD);
     expect(logs).toContain('"path":"/v1/pools"');
     expect(logs).not.toContain(TOKEN);
@@ -322,7 +332,9 @@ describe('control-plane API server', () => {
     await start({ simulate: true });
     const sim = new SimulationClient(server!.url);
     await sim.setFaults({ lost_response_rate: 0.5 });
-    const cp = client();
+    // What is tested is the read-back after a retry, not the retry budget: with the default 8
+    // retries, 61 calls at 50 % loss ran out of retries in about one run in ten (61 × 2⁻⁹).
+    const cp = client({ maxRetries: 40 });
     await cp.createPool('prod', PROD);
     for (let i = 0; i < 20; i++) {
       await cp.createQueue({
@@ -433,6 +445,57 @@ describe('HTTP client transport', () => {
     expect(err.transient).toBe(true);
     expect(err.message).toContain(`127.0.0.1:${port}`);
     expect(err.message).not.toContain('secret-xyz');
+    expect(err.message).toMatch(
+      /nothing accepts connections at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED, 3 attempts\)/,
+    );
+  });
+
+  it('a control plane that never answered: connection failures get 2 retries, not the whole --max-retries budget; one that answered before gets them all', async () => {
+    const srv = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ items: [], next_page_token: null }));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const fresh = new HttpControlPlane(url, {
+      maxRetries: 8,
+      minRetryDelayMs: 1,
+      maxRetryDelayMs: 2,
+    });
+    const seen = new HttpControlPlane(url, {
+      maxRetries: 8,
+      minRetryDelayMs: 1,
+      maxRetryDelayMs: 2,
+    });
+    expect(await seen.listPools()).toEqual([]);
+    const closed = new Promise((r) => srv.close(r));
+    srv.closeAllConnections();
+    await closed;
+    const first = (await fresh.listPools().catch((e: unknown) => e)) as ControlPlaneError;
+    expect(first.message).toMatch(
+      /\(ECONNREFUSED, 3 attempts\); is it running, and is --control-plane/,
+    );
+    const again = (await seen.listPools().catch((e: unknown) => e)) as ControlPlaneError;
+    expect(again.message).toMatch(/\(ECONNREFUSED, 9 attempts\)/);
+    await fresh.close();
+    await seen.close();
+  });
+
+  it('https:// against a plain-HTTP server says so and names the http:// URL to use', async () => {
+    const srv = createServer((_req, res) => res.end('{}'));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as AddressInfo).port;
+    try {
+      const cp = new HttpControlPlane(`https://127.0.0.1:${port}`, { minRetryDelayMs: 1 });
+      const err = (await cp.listPools().catch((e: unknown) => e)) as ControlPlaneError;
+      await cp.close();
+      expect(err.code).toBe('UNAVAILABLE');
+      expect(err.message).toMatch(
+        /the TLS handshake failed \(ERR_SSL_WRONG_VERSION_NUMBER\): the server does not speak HTTPS; .*use --control-plane http:\/\/127\.0\.0\.1:\d+/,
+      );
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
   });
 
   it('backoff grows exponentially with jitter, capped, and Retry-After wins', () => {

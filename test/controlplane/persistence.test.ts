@@ -94,9 +94,12 @@ describe('embedded control plane persistence (file:PATH)', () => {
     await b.close();
   });
 
-  it('openControlPlane("file:PATH") creates parent folders and persists', async () => {
+  it('openControlPlane("file:PATH") refuses a folder that does not exist; with createFolder it creates it and persists', async () => {
     const url = `file:${join(dir, 'a', 'b', 'state.json')}`;
-    const cp = await openControlPlane(url);
+    await expect(openControlPlane(url)).rejects.toThrow(
+      /the folder .*\/a\/b does not exist, so there is no control-plane state at/,
+    );
+    const cp = await openControlPlane(url, { createFolder: true });
     await cp.createPool('prod', PROD);
     await cp.close();
     const again = await openControlPlane(url);

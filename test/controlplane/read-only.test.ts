@@ -1,6 +1,6 @@
 /** A read-only open of a `file:` control plane (plan, export): no lock, no write, a consistent read. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,13 +64,14 @@ describe('read-only open of file: control planes', () => {
   });
 
   it('a missing state file reads as a new organisation and is not created', async () => {
+    mkdirSync(join(dir, 'absent'));
     const path = join(dir, 'absent', 'cp.json');
     const reader = await openControlPlane(`file:${path}`, { readOnly: true });
     const live = await readLiveState(reader);
     await reader.close();
     expect(live.pools.map((p) => p.name)).toEqual(['default']);
     expect(live.queues.map((q) => q.name)).toEqual(['default']);
-    expect(existsSync(join(dir, 'absent'))).toBe(false);
+    expect(existsSync(path)).toBe(false);
   });
 
   it('every read is a consistent prefix of the writes while a writer compacts constantly', async () => {

@@ -36,6 +36,8 @@ describe('poolsync control-plane serve', () => {
         '127.0.0.1:0',
         '--state',
         state,
+        // Its folder does not exist yet: a new control plane on purpose.
+        '--create-folder',
         '--token-file',
         tokenFile,
         '--default-pool-contract',

@@ -144,11 +144,26 @@ async function postPlan(
     pull_request: { number, head: { sha: head, ref: 'feature' } },
   });
   expect(res.status).toBe(202);
-  return until(
+  const posted = await until(
     'the plan comment',
     () =>
       forge.list(`github:acme/cfg#${number}`).find((c) => c.body.includes('Held for approval')) ??
       null,
+  );
+  // The daemon sends the commit status after it recorded the plan as posted: a comment on the
+  // pull request before that could still race the daemon reading the forge's answer.
+  await until('the commit status request', () =>
+    forge.requests.some((r) => isFinalStatus(head, `${r.method} ${r.url}`, r.body)),
+  );
+  return posted;
+}
+
+/** The status the daemon sets on `head` once the plan is published (not the pending one). */
+function isFinalStatus(head: string, route: string, body: unknown): boolean {
+  return (
+    route.startsWith('POST ') &&
+    route.endsWith(`/repos/acme/cfg/statuses/${head}`) &&
+    (body as { state?: string } | null)?.state !== 'pending'
   );
 }
 
@@ -217,6 +232,24 @@ describe('approval by pull-request comment', () => {
     expect(runLine!.approval).toMatchObject({ fingerprint, approver: 'alice', via: 'github' });
   }, 60_000);
 
+  it('a `poolsync apply` comment while the commit status is still being set approves the plan whose comment is posted (issue 23)', async () => {
+    const { repo, head } = repoWithPullRequest(9);
+    const { daemon } = await start(repo);
+    forge.githubPermissions.set('alice', 'write');
+    const release = forge.hold((route, body) => isFinalStatus(head, route, body));
+    try {
+      const plan = await postPlan(daemon, 9, head);
+      const fingerprint = /Fingerprint `(sha256:[0-9a-f]{64})`/.exec(plan.body)![1]!;
+      // postPlan saw the comment and the status request, which the forge holds unanswered.
+      await comment(daemon, 9, 'alice');
+      await until('a reply', () => replies(9).length === 1);
+      expect(replies(9)[0]!.body).toContain('approved by @alice (write)');
+      expect(replies(9)[0]!.body).toContain(fingerprint);
+    } finally {
+      release();
+    }
+  }, 60_000);
+
   it('a stale plan is refused with the reason: the pull request moved, or the control plane changed', async () => {
     const { repo, head } = repoWithPullRequest(8);
     const { cp, daemon } = await start(repo);
@@ -253,7 +286,7 @@ describe('POST /approve (the daemon admin token)', () => {
   it('approves exactly the held fingerprint; a stale or unknown one is refused with the reason', async () => {
     const repo = new TestRepo();
     repo.commit(manifests());
-    const { cp, daemon } = await start(repo);
+    const { cp, daemon, logs } = await start(repo);
     repo.commit(manifests({ clusters: ['prod-1'] }), 'drop prod-2', { replaceAll: true });
     await reconcile(daemon);
     let st = await status(daemon);
@@ -271,6 +304,14 @@ describe('POST /approve (the daemon admin token)', () => {
     expect(((await stale.json()) as { reason: string }).reason).toMatch(
       new RegExp(`^stale: the changes waiting for approval are now ${held}`),
     );
+    // Issue 23: an approver that is the admin token (pasted in the wrong field) is refused and
+    // never recorded, so /status and the log never show it.
+    for (const approver of [ADMIN, `Bearer ${ADMIN}`, `ops ${RECONCILE}`]) {
+      const leak = await approve({ fingerprint: held, approver });
+      expect(leak.status).toBe(400);
+      expect(((await leak.json()) as { error: string }).error).toMatch(/^"approver" holds a token/);
+    }
+    expect(JSON.stringify(await status(daemon))).not.toContain(ADMIN);
     const ok = await approve({ fingerprint: held, approver: 'ops' });
     expect(ok.status).toBe(200);
     await until('applied', async () => (await status(daemon)).outcome === 'applied');
@@ -287,6 +328,7 @@ describe('POST /approve (the daemon admin token)', () => {
     expect(((await again.json()) as { reason: string }).reason).toBe(
       'nothing is waiting for approval',
     );
+    expect(logs.join('')).not.toContain(ADMIN);
   }, 60_000);
 });
 

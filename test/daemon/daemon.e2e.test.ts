@@ -13,7 +13,7 @@ import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
 import type { PullRequestEvent } from '../../src/daemon/webhooks.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
-import { manifests } from './fixtures.js';
+import { manifests, setRunConcurrency } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 
 const GH_SECRET = 'gh-webhook-secret-0123456789';
@@ -99,20 +99,6 @@ async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function setRunConcurrency(cp: EmbeddedControlPlane, name: string, n: number): Promise<void> {
-  const q = await cp.getQueue(name);
-  const { pool, clusters, action_concurrency, depth, priority, fairness } = q;
-  await cp.updateQueue(name, {
-    pool,
-    clusters,
-    run_concurrency: n,
-    action_concurrency,
-    depth,
-    priority,
-    fairness,
-  });
 }
 
 function pushWebhook(h: Harness, body: object, secret: string | null = GH_SECRET, event = 'push') {
@@ -279,12 +265,20 @@ describe('daemon end to end', () => {
     repo.commit(manifests());
     const cp = await EmbeddedControlPlane.open({
       path: null,
-      capabilities: { drain: true, queue_delete: true, cluster_move: false, pool_update: false },
+      capabilities: {
+        drain: true,
+        queue_delete: true,
+        cluster_move: false,
+        pool_update: false,
+        queue_move: false,
+      },
     });
     const h = await start({ repo, cp, policy: 'safe' });
     await h.daemon.firstRun;
     const files = manifests();
     delete files['queues/batch.yaml'];
+    // batch was the only Queue document: `manage:` keeps queues in the prune scope.
+    files['poolsync.yaml'] += 'manage: [ClusterPool, Cluster, Queue]\n';
     repo.commit(files, 'drop batch', { replaceAll: true });
     await reconcileNow(h);
     const st = await getStatus(h);

@@ -17,7 +17,7 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-function run(args: string[], cwd: string) {
+function run(args: string[], cwd: string, env: Record<string, string> = {}) {
   const child = spawn(
     process.execPath,
     [
@@ -28,7 +28,7 @@ function run(args: string[], cwd: string) {
     ],
     {
       cwd,
-      env: { ...process.env, FORCE_COLOR: '0', POOLSYNC_REPO: '', POOLSYNC_WATCH: '' },
+      env: { ...process.env, FORCE_COLOR: '0', POOLSYNC_REPO: '', POOLSYNC_WATCH: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -200,13 +200,12 @@ describe('policy safe on an embedded control plane', () => {
 });
 
 describe('--quickstart', () => {
-  it('applies the bundled example to the embedded default control plane, printing the plan', async () => {
+  it('applies the bundled example to the embedded default control plane, printing the plan; listens where POOLSYNC_LISTEN says (the Docker image sets 0.0.0.0:8080)', async () => {
     const work = tempDir();
     // Watches the repository's examples/config-repo (read only); the state goes under `work`.
-    const d = run(
-      ['daemon', '--quickstart', '--listen', '127.0.0.1:0', '--log-format', 'json'],
-      work,
-    );
+    const d = run(['daemon', '--quickstart', '--log-format', 'json'], work, {
+      POOLSYNC_LISTEN: '127.0.0.1:0',
+    });
     const url = await until('listening', () => urlFrom(d.out()));
     const st = await until('example applied', async () => {
       const s = await status(url);

@@ -218,7 +218,7 @@ describe('examples/github-actions/poolsync-plan.yml', () => {
       scripts: Record<string, string>;
     };
     expect(files).toContain(pkg.bin.poolsync!.replace(/^\.\//, ''));
-    expect(pkg.scripts.prepublishOnly).toMatch(/build/);
+    expect(pkg.scripts.prepack).toMatch(/build/);
     expect(readFileSync(join(ws, 'poolsync/dist/cli/main.js'), 'utf8')).toMatch(
       /^#!\/usr\/bin\/env node/,
     );
@@ -238,10 +238,9 @@ describe('examples/gitlab-ci/.gitlab-ci.yml', () => {
     expect(job.image).toMatch(/^node:(2[0-9])/);
     const project = join(ws, 'config');
     const head = configRepository(project);
-    // `git clone --branch` needs a branch or tag: a mirror of this repository with one.
+    // A mirror of this repository; POOLSYNC_REF pins a commit by its full SHA, as a user pins it.
     const mirror = join(tmp, 'poolsync-mirror.git');
     sh('git', ['clone', '-q', '--bare', ROOT, mirror], tmp);
-    sh('git', ['update-ref', 'refs/heads/ci-test', sourceCommit], mirror);
     const env: Record<string, string> = {
       GITLAB_CI: 'true',
       CI: 'true',
@@ -256,7 +255,7 @@ describe('examples/gitlab-ci/.gitlab-ci.yml', () => {
       GITLAB_TOKEN: forge.token,
       POOLSYNC_CONTROL_PLANE: `file:${join(tmp, 'gitlab-cp.json')}`,
       POOLSYNC_GIT_URL: `file://${mirror}`,
-      POOLSYNC_REF: 'ci-test',
+      POOLSYNC_REF: sourceCommit,
     };
     // GitLab expands $VARS in `variables:` values.
     for (const [k, v] of Object.entries(job.variables ?? {}))
@@ -267,5 +266,135 @@ describe('examples/gitlab-ci/.gitlab-ci.yml', () => {
     expect(notes[0]!.body).toContain('Plan: ');
     expect(notes[0]!.body).toContain(`<sub>commit \`${head.slice(0, 12)}\``);
     expect(forge.statuses.at(-1)!.sha).toBe(head);
+  }, 240_000);
+});
+
+interface CompositeAction {
+  name: string;
+  description: string;
+  inputs: Record<string, { description: string; default?: string }>;
+  outputs: Record<string, { description: string; value: string }>;
+  runs: { using: string; steps: (Step & { shell?: string; id?: string })[] };
+}
+
+/** The lines `name=value` a step appended to its $GITHUB_OUTPUT file. */
+function outputsOf(file: string): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+describe('action.yml, as examples/github-actions/poolsync-plan-action.yml uses it', () => {
+  it('runs as written: the composite action builds poolsync and plans, comments and sets the status', async () => {
+    const ws = join(tmp, 'github-action');
+    mkdirSync(ws);
+    const workflow = load(
+      readFileSync(join(ROOT, 'examples/github-actions/poolsync-plan-action.yml'), 'utf8'),
+    ) as { jobs: Record<string, { steps: (Step & { id?: string })[] }> };
+    const configDir = join(tmp, 'config-origin-action');
+    const head = configRepository(configDir);
+    const context: Record<string, unknown> & { steps: Record<string, unknown> } = {
+      github: {
+        event: { pull_request: { number: 8, head: { sha: head } } },
+        repository: 'acme/cfg',
+        api_url: forge.url,
+      },
+      secrets: { GITHUB_TOKEN: forge.token, POOLSYNC_TOKEN: '' },
+      vars: { POOLSYNC_CONTROL_PLANE: `file:${join(tmp, 'action-cp.json')}` },
+      steps: {},
+    };
+    // The runner's default variables (docs.github.com "Variables"): what --comment github reads.
+    const eventPath = join(tmp, 'action-event.json');
+    writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 8, head: { sha: head } } }));
+    const runner = {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_WORKSPACE: ws,
+      GITHUB_REPOSITORY: 'acme/cfg',
+      GITHUB_API_URL: forge.url,
+      GITHUB_EVENT_PATH: eventPath,
+      CI: 'true',
+    };
+    const ran: string[] = [];
+    for (const step of workflow.jobs.plan!.steps) {
+      const w = Object.fromEntries(
+        Object.entries(step.with ?? {}).map(([k, v]) => [k, expand(String(v), context)]),
+      );
+      const env = Object.fromEntries(
+        Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v), context)]),
+      );
+      if (step.uses?.startsWith('actions/checkout@')) {
+        const dest = join(ws, w.path ?? '.');
+        sh('git', ['clone', '-q', '--no-checkout', configDir, dest], tmp);
+        sh('git', ['checkout', '-q', '--detach', w.ref ?? 'HEAD'], dest);
+        ran.push(`checkout ${w.path}`);
+      } else if (/^[\w-]+\/poolsync@/.test(step.uses ?? '')) {
+        // The runner downloads the action's repository at the ref: here, this repository's HEAD.
+        const actionPath = join(tmp, '_actions', 'acme', 'poolsync', step.uses!.split('@')[1]!);
+        sh('git', ['clone', '-q', '--no-checkout', ROOT, actionPath], tmp);
+        sh('git', ['checkout', '-q', '--detach', sourceCommit], actionPath);
+        const action = load(
+          readFileSync(join(actionPath, 'action.yml'), 'utf8'),
+        ) as CompositeAction;
+        expect(action.runs.using).toBe('composite');
+        expect(action.name).toBe('poolsync');
+        for (const key of Object.keys(w)) expect(Object.keys(action.inputs)).toContain(key);
+        const inputs = Object.fromEntries(
+          Object.entries(action.inputs).map(([k, v]) => [k, w[k] ?? v.default ?? '']),
+        );
+        const inner = {
+          ...context,
+          inputs,
+          github: { ...(context.github as object), action_path: actionPath },
+          steps: {} as Record<string, { outputs: Record<string, string> }>,
+        };
+        for (const [i, s] of action.runs.steps.entries()) {
+          if (s.uses?.startsWith('actions/setup-node@')) {
+            expect(Number(expand(String(s.with!['node-version']), inner))).toBeGreaterThanOrEqual(
+              20,
+            );
+            continue;
+          }
+          expect(s.shell).toBe('bash');
+          const output = join(tmp, `action-output-${i}`);
+          writeFileSync(output, '');
+          const wd = expand(s['working-directory'] ?? '.', inner);
+          await bash(expand(s.run!, inner), wd.startsWith('/') ? wd : join(ws, wd), {
+            ...runner,
+            GITHUB_ACTION_PATH: actionPath,
+            GITHUB_OUTPUT: output,
+            ...env,
+            ...Object.fromEntries(
+              Object.entries(s.env ?? {}).map(([k, v]) => [k, expand(String(v), inner)]),
+            ),
+          });
+          if (s.id) inner.steps[s.id] = { outputs: outputsOf(output) };
+        }
+        const outputs = Object.fromEntries(
+          Object.entries(action.outputs).map(([k, v]) => [k, expand(v.value, inner)]),
+        );
+        if (step.id) context.steps[step.id] = { outputs };
+        ran.push('poolsync action');
+      } else if (step.run !== undefined) {
+        const out = await bash(
+          expand(step.run, context),
+          join(ws, step['working-directory'] ?? '.'),
+          { ...runner, ...env },
+        );
+        ran.push(out.trim());
+      } else throw new Error(`step not understood: ${JSON.stringify(step)}`);
+    }
+    // A new organisation: the plan has changes, so --detailed-exitcode gives 2 and the step passes.
+    expect(ran).toEqual([
+      'checkout config',
+      'poolsync action',
+      'poolsync plan exit code 2 (2 = changes)',
+    ]);
+    const comments = forge.list('github:acme/cfg#8');
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body).toContain('Plan: ');
+    expect(forge.statuses.at(-1)).toMatchObject({ sha: head, body: { state: 'success' } });
   }, 240_000);
 });

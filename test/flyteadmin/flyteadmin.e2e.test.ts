@@ -102,12 +102,20 @@ describe('flyteadmin backend: Flyte OSS execution cluster labels', () => {
         org: '',
       },
     });
+    // A registered project without the attribute: NotFound (resource_repo.go Get).
     const missing = await fetch(
-      `${fa.server.url}/api/v1/project_domain_attributes/nobody/development?resource_type=EXECUTION_CLUSTER_LABEL`,
+      `${fa.server.url}/api/v1/project_domain_attributes/team1/staging?resource_type=EXECUTION_CLUSTER_LABEL`,
       { headers },
     );
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { code: number }).code).toBe(5);
+    // A project flyteadmin has not registered: InvalidArgument (project_validator.go).
+    const unregistered = await fetch(
+      `${fa.server.url}/api/v1/project_domain_attributes/nobody/development?resource_type=EXECUTION_CLUSTER_LABEL`,
+      { headers },
+    );
+    expect(unregistered.status).toBe(400);
+    expect(((await unregistered.json()) as { code: number }).code).toBe(3);
   });
 
   it('drift made with flytectl shows as an update and an unmanaged label; prune deletes it', async () => {
@@ -150,7 +158,7 @@ describe('flyteadmin backend: Flyte OSS execution cluster labels', () => {
     ]);
     expect((await executePlan(pruning, cp)).ok).toBe(true);
     expect((await plan(repo.dir, cp)).steps).toEqual([]);
-    expect((await fa.embedded.listExecutionClusterLabels()).map((l) => l.project)).not.toContain(
+    expect(fa.store.listAll('EXECUTION_CLUSTER_LABEL', '').map((r) => r.project)).not.toContain(
       'flytesnacks',
     );
   });
@@ -198,13 +206,7 @@ describe('flyteadmin backend: Union self-managed cluster assignments', () => {
   it('PoolAssignment ↔ CLUSTER_ASSIGNMENT; pools and clusters stay configuration', async () => {
     fa = await startFlyteadmin();
     undo = await useCredentials(CLIENT_ID, CLIENT_SECRET);
-    // Union configures the pools on its side (the rendered mapping); the API then knows them.
-    for (const pool of ['development-cp', 'production-cp'])
-      await fa.embedded.createPool(pool, {
-        object_store_ref: { uri: `s3://acme-union-${pool}/metadata`, endpoint: '' },
-        secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-        image_registry: null,
-      });
+    // Union configures the pools on its side (the rendered mapping); flyteadmin takes any name.
     const repo = await exampleRepo('union-self-managed');
     const cp = await openControlPlane(fa.url);
     try {

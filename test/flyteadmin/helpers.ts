@@ -1,4 +1,7 @@
-/** A flyteadmin to test against: the embedded control plane serving flyteadmin's gateway paths and OAuth2 on 127.0.0.1. */
+/**
+ * A flyteadmin to test against: the stand-in (flyteadmin-gateway.ts over flyteadmin-store.ts,
+ * behaving as upstream) served with OAuth2 on 127.0.0.1 by the embedded control plane's server.
+ */
 import { execFile } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,12 +13,21 @@ import {
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
 import type { FlyteOAuthOptions } from '../../src/controlplane/embedded/flyteadmin-oauth.js';
+import {
+  FlyteadminStore,
+  type FlyteadminStoreOptions,
+} from '../../src/controlplane/embedded/flyteadmin-store.js';
 
 export const CLIENT_ID = 'poolsync-ci';
 export const CLIENT_SECRET = 'flyte-secret-4f1b2c9e';
 
+/** The projects of the examples (flyte-oss, union-self-managed), registered as flyteadmin's seed-projects would. */
+export const EXAMPLE_PROJECTS = ['flytesnacks', 'project1', 'team1'];
+
 export interface Flyteadmin {
   embedded: EmbeddedControlPlane;
+  /** flyteadmin's state: rows, projects, domains (tests seed and inspect it). */
+  store: FlyteadminStore;
   server: ControlPlaneServer;
   url: string;
   close(): Promise<void>;
@@ -23,14 +35,18 @@ export interface Flyteadmin {
 
 export async function startFlyteadmin(
   oauth: FlyteOAuthOptions | null = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+  seed: FlyteadminStoreOptions = { projects: EXAMPLE_PROJECTS },
+  gateway: { httpAuthorizationHeader?: string } = {},
 ): Promise<Flyteadmin> {
   const embedded = await EmbeddedControlPlane.open({ path: null });
+  const store = new FlyteadminStore(seed);
   const server = await startControlPlaneServer({
     controlPlane: embedded,
-    flyteadmin: oauth ? { oauth } : {},
+    flyteadmin: oauth ? { oauth, store, ...gateway } : { store, ...gateway },
   });
   return {
     embedded,
+    store,
     server,
     url: `flyteadmin+${server.url}`,
     close: async () => {

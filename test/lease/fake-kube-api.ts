@@ -40,7 +40,8 @@ const PATH =
   /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([a-z0-9-]+)\/leases(?:\/([a-z0-9.-]+))?$/;
 const MICRO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
 
-function status(res: ServerResponse, code: number, reason: string, message: string): void {
+/** An API server `Status` error body. */
+export function status(res: ServerResponse, code: number, reason: string, message: string): void {
   res.writeHead(code, { 'content-type': 'application/json' });
   res.end(
     JSON.stringify({
@@ -189,8 +190,24 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const dir = mkdtempSync(join(tmpdir(), 'poolsync-kube-'));
-  const kubeconfig = join(dir, 'kubeconfig');
+  const kubeconfig = writeKubeconfig(url, token);
+  return {
+    url,
+    kubeconfig,
+    token,
+    leases,
+    writes,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** A kubeconfig (in a new temp folder) for the fake API server at `url`, with its bearer token. */
+export function writeKubeconfig(url: string, token: string): string {
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'poolsync-kube-')), 'kubeconfig');
   writeFileSync(
     kubeconfig,
     [
@@ -206,16 +223,5 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       '',
     ].join('\n'),
   );
-  return {
-    url,
-    kubeconfig,
-    token,
-    leases,
-    writes,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
+  return kubeconfig;
 }

@@ -3,6 +3,7 @@
  * @kubernetes/client-node (kubeconfig pointing at 127.0.0.1).
  */
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseLock } from '../../src/lease/k8s-lease.js';
 import { LeaderElector } from '../../src/lease/leader-elector.js';
@@ -45,7 +46,7 @@ describe('LeaseLock', () => {
     const a = new LeaseLock(kc, REF, 'a', 1000);
     const b = new LeaseLock(kc, REF, 'b', 1000);
     expect((await a.tryAcquireOrRenew()).held).toBe(true);
-    expect(await b.tryAcquireOrRenew()).toEqual({ held: false, holder: 'a' });
+    expect(await b.tryAcquireOrRenew()).toMatchObject({ held: false, holder: 'a' });
     await sleep(600);
     expect((await a.tryAcquireOrRenew()).held).toBe(true); // renewed: b's clock restarts
     const stale = structuredClone(kube.leases.get('poolsync/leader')!);
@@ -54,11 +55,11 @@ describe('LeaseLock', () => {
     await sleep(600);
     expect((await b.tryAcquireOrRenew()).held).toBe(false); // 600 ms < the lease's 1 s
     await sleep(500);
-    expect(await b.tryAcquireOrRenew()).toEqual({ held: true, holder: 'b' });
+    expect(await b.tryAcquireOrRenew()).toMatchObject({ held: true, holder: 'b' });
     expect(kube.leases.get('poolsync/leader')!.spec.leaseTransitions).toBe(1);
     // a reads b's renewal and does not even try to write.
     const before = kube.writes.length;
-    expect(await a.tryAcquireOrRenew()).toEqual({ held: false, holder: 'b' });
+    expect(await a.tryAcquireOrRenew()).toMatchObject({ held: false, holder: 'b' });
     expect(kube.writes.length).toBe(before);
     // A write based on an old read is refused as the API server does: 409 Conflict.
     const coordination = kc.makeApiClient(CoordinationV1Api);
@@ -126,5 +127,36 @@ describe('LeaderElector', () => {
     await first.stop();
     await sleep(1500);
     expect(other.isLeader).toBe(true);
+  });
+
+  it("publishes the holder's address with the Lease; renewing leaves no abort listener behind (no MaxListenersExceededWarning)", async () => {
+    const { kube, kc } = await api();
+    const timing = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 20 };
+    const locks = ['a', 'b'].map((id) => new LeaseLock(kc, REF, id, timing.leaseDurationMs));
+    locks[0]!.address = 'http://10.0.0.1:8080';
+    locks[1]!.address = 'http://10.0.0.2:8080';
+    const electors = locks.map(
+      (lock) =>
+        new LeaderElector(lock, timing, { onStartedLeading: () => {}, onStoppedLeading: () => {} }),
+    );
+    electors[0]!.start();
+    cleanups.push(async () => {
+      for (const e of electors) await e.stop();
+    });
+    const renewals = () => kube.writes.filter((w) => w.holder === 'a' && w.status < 300).length;
+    while (renewals() < 30) await sleep(10);
+    electors[1]!.start();
+    while (electors[1]!.leader !== 'a') await sleep(10);
+    expect(electors[1]!.leaderAddress).toBe('http://10.0.0.1:8080');
+    expect(kube.leases.get('poolsync/leader')!.metadata.annotations).toEqual({
+      'poolsync.dev/holder-address': 'http://10.0.0.1:8080',
+    });
+    // The elector waits on one long-lived signal between attempts: after 30 renewals it has
+    // at most the listener of the wait in progress.
+    const stopping = (electors[0] as unknown as { stopping: AbortController }).stopping.signal;
+    expect(getEventListeners(stopping, 'abort').length).toBeLessThanOrEqual(1);
+    // The holder gives the Lease up: its address goes with it.
+    await electors[0]!.stop();
+    expect(kube.leases.get('poolsync/leader')!.metadata.annotations).toEqual({});
   });
 });

@@ -4,11 +4,11 @@
  * (fingerprint) or key are never trusted; the folder is safe to delete.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftModel, generateScaleModel } from '../../bench/lib/scale.js';
 import { seedControlPlane } from '../../bench/lib/seed.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
@@ -18,6 +18,7 @@ import {
   analysisCacheStats,
   forgetCachedAnalyses,
   loaderFingerprint,
+  setMinDiskTextBytes,
   type FileAnalysis,
 } from '../../src/manifests/cache.js';
 import { loadRepository } from '../../src/manifests/index.js';
@@ -27,6 +28,15 @@ import { renderText } from '../../src/render/text.js';
 
 const tmp = await mkdtemp(join(tmpdir(), 'poolsync-cache-'));
 afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+/** The fixtures are small files, which the disk layer skips by default (tested at the end). */
+let threshold = 0;
+beforeAll(() => {
+  threshold = setMinDiskTextBytes(0);
+});
+afterAll(() => {
+  setMinDiskTextBytes(threshold);
+});
 
 const INVALID = 'test/fixtures/invalid';
 
@@ -150,6 +160,8 @@ describe('manifest analysis cache', () => {
   it('the CLI keeps its cache out of Git: a plan in a clean work tree still records the commit', () => {
     const repo = join(tmp, 'git-repo');
     cpSync('examples/config-repo', repo, { recursive: true });
+    // One file large enough for the disk layer (small files skip it).
+    appendFileSync(join(repo, 'pools', 'prod.yaml'), '# padding\n'.repeat(1000));
     const git = (...args: string[]) =>
       execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
         cwd: repo,
@@ -269,5 +281,39 @@ describe('cache bounds and sharing', () => {
     expect(() => {
       (hit as { documentCount: number }).documentCount = 2;
     }).toThrow(TypeError);
+  });
+});
+
+describe('small files skip the disk layer (issue 23)', () => {
+  it('a folder of one-object files writes no entry and reads none: cold and warm are the cache-off work', async () => {
+    setMinDiskTextBytes(threshold);
+    try {
+      const repo = join(tmp, 'tiny');
+      await mkdir(repo, { recursive: true });
+      const queue = (i: number) =>
+        `apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: q${i}\nspec:\n  run_concurrency: 1\n  action_concurrency: 1\n`;
+      for (let i = 0; i < 50; i++) await writeFile(join(repo, `q${i}.yaml`), queue(i));
+      // One file of many documents, over the threshold: cached.
+      const many = Array.from({ length: 100 }, (_, i) => queue(100 + i)).join('---\n');
+      expect(many.length).toBeGreaterThanOrEqual(threshold);
+      await writeFile(join(repo, 'many.yaml'), many);
+      const cacheDir = join(tmp, 'cache-tiny');
+      forgetCachedAnalyses();
+      const cold = JSON.stringify(await loadRepository(repo, { cacheDir }));
+      const entries = async () => {
+        const base = join(cacheDir, loaderFingerprint());
+        let n = 0;
+        for (const sub of await readdir(base)) n += (await readdir(join(base, sub))).length;
+        return n;
+      };
+      expect(await entries()).toBe(1);
+      const s0 = analysisCacheStats();
+      expect(JSON.stringify(await loadRepository(repo, { cacheDir }))).toBe(cold);
+      const s1 = analysisCacheStats();
+      expect([s1.hits - s0.hits, s1.misses - s0.misses]).toEqual([1, 0]);
+      expect(JSON.stringify(await loadRepository(repo, { cacheDir: null }))).toBe(cold);
+    } finally {
+      setMinDiskTextBytes(0);
+    }
   });
 });

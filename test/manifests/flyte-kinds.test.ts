@@ -62,34 +62,101 @@ describe('Flyte OSS kinds', () => {
     });
   });
 
-  it('V9 says the sum and the tolerance; float sums within the tolerance pass', async () => {
-    const base = { 'c.yaml': [cluster('a'), cluster('b'), cluster('c')].join('---\n') };
-    const ok = await errorsOf({
-      ...base,
-      'l.yaml': label('l', [
-        ['a', 0.1],
-        ['b', 0.2],
-        ['c', 0.7],
-      ]),
-    });
-    expect(ok).toEqual([]);
-    const bad = await errorsOf({
-      ...base,
-      'l.yaml': label('l', [
+  it('V9 as flyteadmin reads weights: [0, 1], relative (no sum rule), 0 allowed, not 0 as a float32 unless written 0', async () => {
+    const base = {
+      'c.yaml': [cluster('a'), cluster('b'), cluster('c')].join('---\n'),
+    };
+    const codes = async (entries: [string, number | string][]) =>
+      (await errorsOf({ ...base, 'l.yaml': label('l', entries) })).map((e) => [e.code, e.message]);
+    // Relative weights (weighted_random_list.go): a sum other than 1 is valid, so is 0.
+    expect(
+      await codes([
         ['a', 0.5],
         ['b', 0.6],
       ]),
-    });
-    expect(bad.map((e) => e.code)).toEqual(['V9']);
-    expect(bad[0]!.message).toContain('sum to 1.1, not 1 (tolerance 0.000001)');
-    const zero = await errorsOf({
-      ...base,
-      'l.yaml': label('l', [
+    ).toEqual([]);
+    expect(
+      await codes([
         ['a', 0],
         ['b', 1],
       ]),
+    ).toEqual([]);
+    expect(
+      await codes([
+        ['a', 0],
+        ['b', 0],
+      ]),
+    ).toEqual([]);
+    expect(
+      await codes([
+        ['a', 1],
+        ['b', 1],
+        ['c', 1],
+      ]),
+    ).toEqual([]);
+    // flyteadmin refuses < 0 and > 1 at start-up (validateEntries).
+    const below = await codes([
+      ['a', -0.1],
+      ['b', 1],
+    ]);
+    expect(below).toEqual([
+      ['V9', expect.stringContaining("weight -0.1 of cluster 'a' is below 0")],
+    ]);
+    const above = await codes([['a', 1.5]]);
+    expect(above).toEqual([['V9', expect.stringContaining('is above 1')]]);
+    // 1e-320 is 0 as a float32: the file gives the cluster work, flyteadmin would skip it.
+    const tiny = await codes([
+      ['a', '1e-320'],
+      ['b', 1],
+    ]);
+    expect(tiny).toEqual([['V9', expect.stringContaining('0 as the float32 flyteadmin reads')]]);
+    // The smallest float32 above 0 is kept.
+    expect(
+      await codes([
+        ['a', '1.5e-45'],
+        ['b', 1],
+      ]),
+    ).toEqual([]);
+  });
+
+  it('V10: at most one ClusterLabel is the default (defaultExecutionLabel)', async () => {
+    const def = (name: string) =>
+      label(name, [['a', 1]]).replace('spec:\n', 'spec:\n  default: true\n');
+    const ok = await loadRepository(
+      await writeRepo({
+        'c.yaml': cluster('a'),
+        'l.yaml': [def('one'), label('two', [['a', 1]])].join('---\n'),
+      }),
+    );
+    expect(ok.errors).toEqual([]);
+    expect(ok.desired!.cluster_labels!.map((l) => [l.name, l.default ?? false])).toEqual([
+      ['one', true],
+      ['two', false],
+    ]);
+    const two = await errorsOf({
+      'c.yaml': cluster('a'),
+      'l.yaml': [def('one'), def('two')].join('---\n'),
     });
-    expect(zero.map((e) => [e.code, e.message.includes('outside (0, 1]')])).toEqual([['V9', true]]);
+    expect(two.map((e) => [e.code, e.address])).toEqual([['V10', 'ClusterLabel/two']]);
+    expect(two[0]!.message).toContain('one defaultExecutionLabel');
+  });
+
+  it('V14: credentials where the flyte-core chart mounts them, and only with a ClusterLabel', async () => {
+    const elsewhere = cluster('a').replace(
+      'tokenPath: /var/run/credentials/a_token',
+      'tokenPath: /etc/credentials/a_token',
+    );
+    const errors = await errorsOf({ 'c.yaml': elsewhere, 'l.yaml': label('l', [['a', 1]]) });
+    expect(errors.map((e) => [e.code, e.line])).toEqual([['V14', 7]]);
+    expect(errors[0]!.message).toContain('clusterresourcesync/deployment.yaml:68-71');
+    const noLabel = await errorsOf({ 'c.yaml': cluster('a') });
+    expect(noLabel.map((e) => e.code)).toEqual(['V14']);
+    expect(noLabel[0]!.message).toContain('labelClusterMap is non-empty');
+    // inCluster needs no credentials, so no label either.
+    const inCluster = await errorsOf({
+      'c.yaml': `apiVersion: poolsync/v1\nkind: ExecutionCluster\nmetadata: {name: cp}\nspec: {inCluster: true}\n`,
+    });
+    expect(inCluster).toEqual([]);
   });
 
   it('a weight that is not a number is a SCHEMA error, and V9 does not add a sum error', async () => {
@@ -122,23 +189,22 @@ spec: {project: team1, domain: development, workflow: wf.a, label: labl1}
   });
 
   it('V1 reports duplicate ExecutionCluster names at both places', async () => {
-    const errors = await errorsOf({ 'a.yaml': cluster('dp'), 'b.yaml': cluster('dp') });
+    const errors = await errorsOf({
+      'a.yaml': cluster('dp'),
+      'b.yaml': cluster('dp'),
+      'l.yaml': label('l', [['dp', 1]]),
+    });
     expect(errors.map((e) => [e.code, e.file])).toEqual([
       ['V1', 'a.yaml'],
       ['V1', 'b.yaml'],
     ]);
   });
 
-  it('V13 compares buckets, not URIs; V7 keeps exact duplicates', async () => {
-    const errors = await errorsOf({
-      'p.yaml': [
-        POOL('a', 's3://shared/a'),
-        POOL('b', 's3://shared/b'),
-        POOL('c', 's3://own/c'),
-      ].join('---\n'),
+  it('V7 keeps exact duplicates of pools; pools without clusters share no data (the bucket rule is between clusters)', async () => {
+    const apart = await errorsOf({
+      'p.yaml': [POOL('a', 's3://shared/a'), POOL('b', 's3://shared/b')].join('---\n'),
     });
-    expect(errors.map((e) => [e.code, e.address])).toEqual([['V13', 'ClusterPool/b']]);
-    expect(errors[0]!.message).toContain('storage.bucketName');
+    expect(apart).toEqual([]);
     const same = await errorsOf({
       'p.yaml': [POOL('a', 's3://x/m'), POOL('b', 's3://x/m/')].join('---\n'),
     });

@@ -40,7 +40,7 @@ describe('walking the folder (manifests.md)', () => {
     });
     const r = await loadRepository(repo);
     expect(r.errors).toEqual([]);
-    expect(r.desired?.config).toEqual({ prune: true, ignore: ['drafts', '**/*.wip.yaml'] });
+    expect(r.desired?.config).toMatchObject({ prune: true, ignore: ['drafts', '**/*.wip.yaml'] });
     expect(r.counts.files).toBe(1);
   });
 
@@ -59,7 +59,7 @@ describe('walking the folder (manifests.md)', () => {
     const r = await loadRepository(repo);
     expect(r.errors.map((e) => [e.code, e.file])).toEqual([['SCHEMA', 'sub/poolsync.yaml']]);
     const clean = await loadRepository(await writeRepo({}));
-    expect(clean.valid && clean.desired.config).toEqual({ prune: false, ignore: [] });
+    expect(clean.valid && clean.desired.config).toMatchObject({ prune: false, ignore: [] });
   });
 
   it('reports errors sorted by file path, then line', async () => {

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveNotifyConfig } from '../../src/notify/config.js';
-import { eventForRun } from '../../src/notify/daemon-hook.js';
-import { Notifier } from '../../src/notify/notifier.js';
+import { eventForRun, RunNotifications } from '../../src/notify/daemon-hook.js';
+import { Notifier, slackMessage } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/types.js';
 import { Receiver } from './receiver.js';
 
@@ -31,8 +31,11 @@ function event(over: Partial<NotifyEvent> = {}): NotifyEvent {
     source: { repository: 'https://git.example.com/pools.git', branch: 'main' },
     run: 3,
     at: '2026-11-22T12:00:00.000Z',
-    applied: { create: 1, update: 2, replace: 0, delete: 0 },
+    applied: { create: 1, update: 2, replace: 0, delete: 0, side_effects: 0 },
+    changed: ['create Cluster/a', 'update Queue/b', 'update Queue/c'],
+    changed_total: 3,
     waiting_for_approval: [],
+    waiting_total: 0,
     errors: [],
     ...over,
   };
@@ -132,25 +135,33 @@ describe('Notifier', () => {
     expect(String(r.received[2]!.body.text)).toContain('3 earlier notification(s) were dropped');
   });
 
-  it('says a repeated failure or hold once, and filters events', async () => {
+  it('filters events', async () => {
     const r = await receiver();
     const n = new Notifier({
       destinations: [{ kind: 'webhook', url: r.url, origin: 'webhook' }],
       events: ['failed', 'held-for-approval'],
     });
-    const failed = event({ event: 'failed', message: 'V3 error', errors: ['a.yaml:1:1: V3: x'] });
-    n.notify(failed);
-    n.notify(failed);
+    n.notify(event({ event: 'failed', message: 'V3 error', errors: ['a.yaml:1:1: V3: x'] }));
     n.notify(event()); // applied: not subscribed
     n.notify(
       event({
         event: 'held-for-approval',
         message: 'held',
         waiting_for_approval: ['delete Cluster/x'],
+        waiting_total: 1,
       }),
     );
     await n.flush();
     expect(r.received.map((x) => x.body.event)).toEqual(['failed', 'held-for-approval']);
+  });
+
+  it('Slack lists the objects changed, at most 10, and counts the rest', () => {
+    const changed = Array.from({ length: 25 }, (_, i) => `create Cluster/c${i}`);
+    const text = slackMessage(event({ changed: changed.slice(0, 20), changed_total: 25 })).text;
+    expect(text).toContain('• create Cluster/c0\n');
+    expect(text).toContain('• create Cluster/c9\n');
+    expect(text).not.toContain('c10');
+    expect(text).toMatch(/… and 15 more \(see the daemon's \/status\)$/);
   });
 });
 
@@ -169,7 +180,7 @@ describe('eventForRun', () => {
       result,
       commit: 'abc',
       message: result,
-      applied: { create: 0, update: 0, replace: 0, delete: 0 },
+      applied: { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 },
     },
   });
   it('maps run results to events', () => {
@@ -186,6 +197,90 @@ describe('eventForRun', () => {
     });
     for (const quiet of ['in_sync', 'planned', 'unchanged'])
       expect(eventForRun(run(quiet))).toBeNull();
+  });
+});
+
+describe('RunNotifications: repeats said once by identity, recovered once', () => {
+  const view = (
+    result: string,
+    message: string,
+    errors: {
+      code: string;
+      message: string;
+      location: string | null;
+      address: string | null;
+    }[] = [],
+    waiting: { action: string; address: string }[] = [],
+  ) => ({
+    source: { watch: '/pools' },
+    waitingForApproval: waiting,
+    errors,
+    lastRun: {
+      id: 1,
+      trigger: ['retry'],
+      finishedAt: 'now',
+      result,
+      commit: 'abc',
+      message,
+      applied: { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 },
+    },
+  });
+  const down = (attempt: number, path: string) =>
+    view(
+      'failed',
+      `cannot open the control plane: GET http://cp:8080${path}: unreachable; retrying in ${attempt * 5}s (transient failure ${attempt} in a row)`,
+      [
+        {
+          code: 'UNAVAILABLE',
+          message: `GET http://cp:8080${path} (ECONNREFUSED, ${attempt} attempts)`,
+          location: null,
+          address: null,
+        },
+      ],
+    );
+
+  it('an outage is one failure whatever the retry count and URL say; recovery is said once', () => {
+    const n = new RunNotifications();
+    const kinds = (v: ReturnType<typeof view>) => n.next(v).map((e) => e.event);
+    expect(kinds(down(1, '/v1/pools'))).toEqual(['failed']);
+    expect(kinds(down(2, '/v1/queues'))).toEqual([]);
+    expect(kinds(down(3, '/v1/clusters'))).toEqual([]);
+    expect(kinds(view('unchanged', 'no new commit'))).toEqual([]);
+    const back = n.next(view('in_sync', 'in sync'));
+    expect(back.map((e) => e.event)).toEqual(['recovered']);
+    expect(back[0]!.message).toBe('recovered: in sync');
+    expect(kinds(view('in_sync', 'in sync'))).toEqual([]);
+    // Another failure (another code) is news; so is the first after a recovery.
+    expect(kinds(down(1, '/v1/pools'))).toEqual(['failed']);
+    expect(
+      kinds(
+        view('invalid', 'invalid', [
+          { code: 'V3', message: 'x', location: 'a.yaml:1:1', address: null },
+        ]),
+      ),
+    ).toEqual(['failed']);
+    expect(kinds(view('applied', 'applied: 1 to create'))).toEqual(['recovered', 'applied']);
+    expect(kinds(view('applied', 'applied: 1 to create'))).toEqual(['applied']);
+  });
+
+  it('a hold is said once while the same changes wait', () => {
+    const n = new RunNotifications();
+    const held = [{ action: 'delete', address: 'Cluster/old' }];
+    const kinds = (v: ReturnType<typeof view>) => n.next(v).map((e) => e.event);
+    expect(kinds(view('waiting_for_approval', 'held 1', [], held))).toEqual(['held-for-approval']);
+    expect(kinds(view('waiting_for_approval', 'held 1 (run 2)', [], held))).toEqual([]);
+    expect(
+      kinds(
+        view(
+          'waiting_for_approval',
+          'held 2',
+          [],
+          [...held, { action: 'delete', address: 'Cluster/b' }],
+        ),
+      ),
+    ).toEqual(['held-for-approval']);
+    expect(kinds(view('in_sync', 'in sync'))).toEqual([]);
+    expect(kinds(view('waiting_for_approval', 'held 1', [], held))).toEqual(['held-for-approval']);
   });
 });
 

@@ -33,9 +33,10 @@ export const contract = (bucket: string, extra: Partial<PoolContract> = {}): Poo
 const src = (file: string, line = 1) => ({ file, line, column: 1 });
 
 export interface DesiredInput {
+  /** null: the contract is marked unknown (`poolsync/contract: unknown`). */
   pools?: Record<
     string,
-    PoolContract | { contract: PoolContract; annotations: Record<string, string> }
+    PoolContract | null | { contract: PoolContract | null; annotations: Record<string, string> }
   >;
   clusters?: Record<
     string,
@@ -55,8 +56,13 @@ export interface DesiredInput {
 
 export function desired(input: DesiredInput = {}): DesiredState {
   const pools: DesiredPool[] = Object.entries(input.pools ?? {}).map(([name, p], i) => {
-    const c = 'contract' in p ? p.contract : p;
-    const annotations = 'annotations' in p ? p.annotations : {};
+    const c = p === null ? null : 'contract' in p ? p.contract : p;
+    const annotations =
+      p !== null && 'annotations' in p
+        ? p.annotations
+        : c === null
+          ? { 'poolsync/contract': 'unknown' }
+          : {};
     return { name, contract: c, annotations, source: src('pools.yaml', i * 10 + 1) };
   });
   const clusters: DesiredCluster[] = Object.entries(input.clusters ?? {}).map(([name, c], i) => ({

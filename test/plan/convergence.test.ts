@@ -162,6 +162,7 @@ function randomCapabilities(seed: number): Capabilities {
     queue_delete: r.chance(0.5),
     cluster_move: r.chance(0.5),
     pool_update: r.chance(0.5),
+    queue_move: r.chance(0.5),
   };
 }
 

@@ -74,3 +74,20 @@ export function warningCodes(plan: Plan): string[] {
 export function argsOf(plan: Plan, label: string): Record<string, unknown> {
   return step(plan, label).args as Record<string, unknown>;
 }
+
+/** An in-cluster ExecutionCluster `cp`, a ClusterLabel `l1` on it, and team1/development → l1. */
+export const FLYTE_LABEL_DOCS = `apiVersion: poolsync/v1
+kind: ExecutionCluster
+metadata: {name: cp}
+spec: {inCluster: true}
+---
+apiVersion: poolsync/v1
+kind: ClusterLabel
+metadata: {name: l1}
+spec: {clusters: [{cluster: cp, weight: 1}]}
+---
+apiVersion: poolsync/v1
+kind: ExecutionClusterLabel
+metadata: {name: e}
+spec: {project: team1, domain: development, label: l1}
+`;

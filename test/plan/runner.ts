@@ -44,7 +44,8 @@ async function runStep(step: Step, cp: ControlPlane): Promise<void> {
     case 'create_queue':
       await cp.createQueue(step.args);
       return;
-    case 'update_queue': {
+    case 'update_queue':
+    case 'move_queue': {
       const { name, ...spec } = step.args;
       await cp.updateQueue(name, spec);
       return;

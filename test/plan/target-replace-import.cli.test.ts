@@ -155,6 +155,11 @@ describe('--target, --replace, --refresh-only, import (CLI)', () => {
     expect(change.action).toBe('replace');
     const ops = replace.steps.filter((s) => s.target === 'Cluster/prod-us-west-2').map((s) => s.op);
     expect(ops).toEqual(expect.arrayContaining(['delete_cluster', 'register_cluster']));
+    const orphaned = replace.warnings.find((w) => w.code === 'CONAMED_QUEUE_ORPHANED')!;
+    expect(orphaned.message).toMatch(
+      /Cluster\/prod-us-west-2 is deleted and registered again in pool "prod" \(C7\)/,
+    );
+    expect(orphaned.message).not.toMatch(/moves from pool/);
     const queue = await runCli([
       'plan',
       repo,

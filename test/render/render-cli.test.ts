@@ -64,16 +64,20 @@ describe('poolsync render (child process)', { timeout: 120_000 }, () => {
     ]);
     const bad = join(tmp, 'bad');
     cpSync('examples/union-self-managed', bad, { recursive: true });
-    const pools = join(bad, 'pools/pools.yaml');
-    writeFileSync(
-      pools,
-      readFileSync(pools, 'utf8').replace(
-        's3://acme-union-dev/metadata',
-        's3://acme-union-prod/dev',
-      ),
-    );
+    // The staging pool and its cluster move into the production bucket: two clusters that
+    // share no pool, one bucket (the seed's rule, V13).
+    for (const file of ['pools/pools.yaml', 'clusters/clusters.yaml']) {
+      const path = join(bad, file);
+      writeFileSync(
+        path,
+        readFileSync(path, 'utf8').replace(
+          's3://acme-union-staging/metadata',
+          's3://acme-union-prod/staging',
+        ),
+      );
+    }
     const invalid = poolsync('render', 'union-cluster-pools', bad, '--stdout');
     expect(invalid.code).toBe(1);
-    expect(invalid.stdout).toMatch(/pools\/pools\.yaml:\d+:\d+.*V13/);
+    expect(invalid.stdout).toMatch(/clusters\/clusters\.yaml:\d+:\d+.*V13/);
   });
 });

@@ -111,6 +111,7 @@ describe('renderers', () => {
       'live_fingerprint',
       'commit',
       'summary',
+      'counts',
       'changes',
       'steps',
       'warnings',

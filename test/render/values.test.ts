@@ -13,7 +13,12 @@ import { loadRepository } from '../../src/manifests/index.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import { renderFlyteCoreValues } from '../../src/render/values/flyte-core.js';
 import { body } from '../../src/render/values/header.js';
-import { compareTarget, renderTargets } from '../../src/render/values/targets.js';
+import {
+  RenderInputError,
+  compareTarget,
+  renderTargets,
+  type RenderedTarget,
+} from '../../src/render/values/targets.js';
 import { renderUnionClusterPools } from '../../src/render/values/union-pools.js';
 import { unifiedDiff } from '../../src/render/values/diff.js';
 
@@ -97,7 +102,9 @@ describe('flyte-core values (examples/flyte-oss)', () => {
       { name: 'cluster-credentials', secret: { secretName: 'cluster-credentials' } },
     ]);
     expect(values.flyteadmin['additionalVolumeMounts']).toEqual(mount);
-    expect(values.flyteadmin['initContainerClusterSyncAdditionalVolumeMounts']).toEqual(mount);
+    // No chart version reads it (templates/admin/deployment.yaml:113-117 use additionalVolumeMounts).
+    expect(values.flyteadmin).not.toHaveProperty('initContainerClusterSyncAdditionalVolumeMounts');
+    expect(values.configmap.clusters).not.toHaveProperty('defaultExecutionLabel');
     // Every label names a declared cluster (V10): nothing dangles in the values.
     const names = new Set(clusterConfigs.map((c) => c['name']));
     for (const entries of Object.values(labelClusterMap))
@@ -114,34 +121,83 @@ describe('flyte-core values (examples/flyte-oss)', () => {
     expect(renderFlyteCoreValues(desired, { commit: COMMIT })).toBe(a);
     // Inputs are sorted by the loader; renderers keep that order.
     expect(reordered.execution_clusters[0]!.name).toBe('dataplane_2');
-    const [target] = renderTargets(desired, COMMIT);
+    const [target] = await renderTargets('examples/flyte-oss', desired, COMMIT);
     const current = readFileSync('examples/flyte-oss/deploy/flyte-clusters-values.yaml', 'utf8');
-    expect(compareTarget(target!, current).status).toBe('same');
+    expect(compareTarget(target as RenderedTarget, current).status).toBe('same');
   });
 
-  it('a different Secret name and a second credentials folder give two volumes of that Secret', async () => {
+  it('defaultExecutionLabel comes from the ClusterLabel marked default', async () => {
     const desired = await desiredOf('flyte-oss');
-    const moved = {
+    const withDefault = {
       ...desired,
-      execution_clusters: desired.execution_clusters!.map((c) =>
-        c.name === 'dataplane_2' && c.auth.type === 'file_path'
-          ? { ...c, auth: { ...c.auth, certPath: '/etc/flyte-ca/dataplane_2_cacert' } }
-          : c,
+      cluster_labels: desired.cluster_labels!.map((l) =>
+        l.name === 'label1' ? { ...l, default: true } : l,
       ),
     };
-    const values = load(
-      renderFlyteCoreValues(moved, { commit: null, credentialsSecret: 'dp-creds' }),
-    ) as {
-      flyteadmin: { additionalVolumeMounts: unknown[]; additionalVolumes: unknown[] };
+    const values = load(renderFlyteCoreValues(withDefault, { commit: null })) as {
+      configmap: { clusters: Record<string, unknown> };
     };
-    expect(values.flyteadmin.additionalVolumeMounts).toEqual([
-      { name: 'dp-creds', mountPath: '/etc/flyte-ca' },
-      { name: 'dp-creds-2', mountPath: '/var/run/credentials' },
+    expect(values.configmap.clusters['defaultExecutionLabel']).toBe('label1');
+  });
+
+  it('--base keeps the operator’s own volumes and mounts (Helm replaces lists) and refuses what Helm would mix up', async () => {
+    const desired = await desiredOf('flyte-oss');
+    const own = {
+      flyteadmin: {
+        additionalVolumes: [{ name: 'oidc', secret: { secretName: 'oidc-client' } }],
+        additionalVolumeMounts: [{ name: 'oidc', mountPath: '/etc/oidc' }],
+      },
+      configmap: { clusters: { labelClusterMap: { label1: [] } } },
+    };
+    const text = renderFlyteCoreValues(desired, {
+      commit: null,
+      base: { path: 'values-override.yaml', values: own },
+    });
+    const values = load(text) as { flyteadmin: Record<string, unknown[]> };
+    expect(values.flyteadmin['additionalVolumes']).toEqual([
+      { name: 'oidc', secret: { secretName: 'oidc-client' } },
+      { name: 'cluster-credentials', secret: { secretName: 'cluster-credentials' } },
     ]);
-    expect(values.flyteadmin.additionalVolumes).toEqual([
-      { name: 'dp-creds', secret: { secretName: 'dp-creds' } },
-      { name: 'dp-creds-2', secret: { secretName: 'dp-creds' } },
+    expect(values.flyteadmin['additionalVolumeMounts']).toEqual([
+      { name: 'oidc', mountPath: '/etc/oidc' },
+      { name: 'cluster-credentials', mountPath: '/var/run/credentials' },
     ]);
+    expect(text).toContain('# Keeps the volumes and mounts of values-override.yaml');
+    // The seed's own override already mounts the Secret the same way: kept once.
+    const seedOwn = {
+      flyteadmin: {
+        additionalVolumes: [
+          { name: 'cluster-credentials', secret: { secretName: 'cluster-credentials' } },
+        ],
+        additionalVolumeMounts: [
+          { name: 'cluster-credentials', mountPath: '/var/run/credentials' },
+        ],
+      },
+    };
+    const once = load(
+      renderFlyteCoreValues(desired, { commit: null, base: { path: 'v.yaml', values: seedOwn } }),
+    ) as { flyteadmin: Record<string, unknown[]> };
+    expect(once.flyteadmin['additionalVolumes']).toHaveLength(1);
+    const refused = (values: unknown) => () =>
+      renderFlyteCoreValues(desired, { commit: null, base: { path: 'v.yaml', values } });
+    expect(
+      refused({
+        flyteadmin: { additionalVolumes: [{ name: 'cluster-credentials', emptyDir: {} }] },
+      }),
+    ).toThrow(RenderInputError);
+    expect(
+      refused({
+        flyteadmin: { additionalVolumeMounts: [{ name: 'x', mountPath: '/var/run/credentials' }] },
+      }),
+    ).toThrow(/already mounts volume 'x'/);
+    // Helm merges maps: a label only the base has would be deployed too.
+    expect(refused({ configmap: { clusters: { labelClusterMap: { gpu: [] } } } })).toThrow(
+      /'gpu', which the repository does not declare; Helm merges maps/,
+    );
+    // Helm replaces lists: a cluster only the base has would be dropped.
+    expect(
+      refused({ configmap: { clusters: { clusterConfigs: [{ name: 'dataplane_9' }] } } }),
+    ).toThrow(/'dataplane_9'.*Helm replaces lists/);
   });
 });
 
@@ -150,8 +206,9 @@ describe('Union cluster pools (examples/union-self-managed)', () => {
     const desired = await desiredOf('union-self-managed');
     const text = renderUnionClusterPools(desired, { commit: COMMIT });
     golden('union-cluster-pools.yaml', text);
+    // The seed's mapping: my-dev-cluster in default and development-cp.
     expect(load(text)).toEqual({
-      default: ['shared-cluster'],
+      default: ['my-dev-cluster'],
       'development-cp': ['my-dev-cluster'],
       'dr-region': ['dr-site-cluster'],
       'production-cp': ['production-cluster-1', 'production-cluster-2'],
@@ -181,9 +238,9 @@ describe('comparison with the file in the folder', () => {
     const dir = await mkdtemp(join(tmpdir(), 'poolsync-values-'));
     await cp('examples/flyte-oss', dir, { recursive: true });
     const desired = await desiredOf('flyte-oss');
-    const [target] = renderTargets(desired, 'f'.repeat(40));
+    const [target] = await renderTargets(dir, desired, 'f'.repeat(40));
     const current = readFileSync(join(dir, 'deploy/flyte-clusters-values.yaml'), 'utf8');
-    expect(compareTarget(target!, current).status).toBe('same');
+    expect(compareTarget(target as RenderedTarget, current).status).toBe('same');
     const changed = {
       ...desired,
       cluster_labels: desired.cluster_labels!.map((l) =>
@@ -198,7 +255,7 @@ describe('comparison with the file in the folder', () => {
           : l,
       ),
     };
-    const [next] = renderTargets(changed, COMMIT);
+    const [next] = (await renderTargets(dir, changed, COMMIT)) as RenderedTarget[];
     const cmp = compareTarget(next!, current);
     expect(cmp.status).toBe('changed');
     expect(cmp.diff).toContain('-          weight: 0.7\n+          weight: 0.5\n');

@@ -58,6 +58,18 @@ export class FakeForge {
   heads = new Map<string, string>();
   private nextId = 1000;
   private server: Server | null = null;
+  private readonly holds: {
+    matches: (route: string, body: unknown) => boolean;
+    until: Promise<void>;
+  }[] = [];
+
+  /** Requests `matches` accepts wait (unanswered) until the returned function is called. */
+  hold(matches: (route: string, body: unknown) => boolean): () => void {
+    let release!: () => void;
+    const until = new Promise<void>((r) => (release = r));
+    this.holds.push({ matches, until });
+    return release;
+  }
   url = '';
 
   async start(): Promise<this> {
@@ -108,6 +120,7 @@ export class FakeForge {
     });
     const url = new URL(req.url ?? '/', this.url);
     const route = `${req.method} ${url.pathname}`;
+    for (const h of this.holds) if (h.matches(route, body)) await h.until;
     const fault = this.faults.find((f) => f.match.test(route) && (f.times ?? 1) > 0);
     if (fault) {
       fault.times = (fault.times ?? 1) - 1;

@@ -4,7 +4,6 @@
  * 1 on any error (invalid repo, stale plan, refused confirmation, failed apply), 2 when
  * manual steps are left for a person (the runbook is printed last; docs/apply.md).
  */
-import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import { access, constants, stat } from 'node:fs/promises';
 import { printRunbook } from './apply-runbook.js';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
@@ -12,40 +11,39 @@ import { createInterface } from 'node:readline/promises';
 import { batchedLines } from '../../util/batched-lines.js';
 import type { Argv, CommandModule } from 'yargs';
 import {
-  acquireApplyLock,
   ApplyRefusedError,
   DEFAULT_PARALLELISM,
   DEFAULT_STATE_DIR,
   FILE_PARALLELISM,
   defaultParallelism,
   executePlan,
-  lockPathFor,
-  LockHeldError,
-  type ApplyLock,
 } from '../../apply/index.js';
-import {
-  ApplyLockHeldError,
-  holdSharedApplyLock,
-  type HeldApplyLock,
-} from '../../apply/apply-lock.js';
-import { PlanFileError, readPlanFile } from '../../apply/planfile.js';
+import type { HeldApplyLock } from '../../apply/apply-lock.js';
+import { lockWait } from '../../apply/lock-wait.js';
+import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
+import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../apply/last-applied.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
-import { openControlPlane, resolveToken } from '../../controlplane/open.js';
+import { checkStateFolder, openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { hasNoChanges, renderText } from '../../render/index.js';
-import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
 import {
   apiKeyFileOption,
+  checkLockTimeout,
   checkMaxRetries,
   colorOption,
+  lockTimeoutOption,
   controlPlaneOption,
   replaceOption,
+  acceptCascadeOption,
+  planShape,
+  refuseShapingSavedPlan,
+  type PlanShapeArgs,
   targetOption,
   maxRetriesOption,
   tokenFileOption,
@@ -56,11 +54,13 @@ export interface ApplyArgs {
   path: string;
   target?: string[];
   replace?: string[];
+  'accept-cascade'?: string[];
   'control-plane': string;
   'auto-approve': boolean;
   /** Absent: defaultParallelism of the control-plane URL. */
   parallelism?: number;
   'wait-timeout': string;
+  'lock-timeout': string;
   'max-retries': number;
   'token-file'?: string;
   'api-key-file'?: string;
@@ -97,6 +97,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
       })
+      .option('lock-timeout', lockTimeoutOption)
       .option('max-retries', maxRetriesOption)
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
@@ -119,6 +120,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
       .option('color', colorOption('the output'))
       .option('target', targetOption)
       .option('replace', replaceOption)
+      .option('accept-cascade', acceptCascadeOption)
       .example('$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on')
       .example(
         '$0 apply . --replace Cluster/prod-1',
@@ -150,6 +152,7 @@ export async function runApply(
       `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
     );
   }
+  const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
   const colors = useColor(args.color) ? ANSI : NO_COLOR;
   const lines = batchedLines(process.stdout);
   const out = lines.line;
@@ -158,11 +161,7 @@ export async function runApply(
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path);
-  if (target.kind === 'file' && (args.target?.length || args.replace?.length)) {
-    throw new UserError(
-      `--target and --replace shape a plan: give them to \`poolsync plan … --out ${target.path}\` (a saved plan is applied exactly as it is)`,
-    );
-  }
+  if (target.kind === 'file') refuseShapingSavedPlan(args, target.path);
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
   if (target.kind === 'dir' && !args['auto-approve'] && !process.stdin.isTTY) {
     throw new UserError(
@@ -174,36 +173,33 @@ export async function runApply(
   const saved = target.kind === 'file' ? await readSavedPlan(target.path) : null;
 
   // The token never comes from a flag value (it would show in `ps` and shell history).
+  if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
+  // A file: state in a folder that does not exist is a typo: refused before the lock is made.
+  checkStateFolder(url);
   const token = await resolveToken(args['token-file']);
-  const lock = await takeLock(url, args['state-dir']);
+  // --lock-timeout: one deadline for every lock this apply takes.
+  const wait = lockWait(lockTimeoutMs, (message, remainingMs) =>
+    process.stderr.write(
+      `Waiting up to ${Math.ceil(remainingMs / 1000)}s (--lock-timeout) for the lock: ${message}\n`,
+    ),
+  );
+  const lock = await takeLock(url, args['state-dir'], wait);
   let cp: ControlPlane | null = null;
   let shared: HeldApplyLock | null = null;
   try {
     let plan: Plan;
-    cp = await open(url, {
-      // One connection per call in flight (P=128 is not capped at a fixed pool size).
-      http: { connections: Math.max(parallelism, 8), maxRetries },
-      ...(token === undefined ? {} : { token }),
-      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
-    });
-    shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK);
+    cp = await openWaiting(wait, () =>
+      open(url, {
+        // One connection per call in flight (P=128 is not capped at a fixed pool size).
+        http: { connections: Math.max(parallelism, 8), maxRetries },
+        ...(token === undefined ? {} : { token }),
+        ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+      }),
+    );
+    shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK, wait);
     if (saved !== null) {
       plan = saved;
-      // plan.md: re-read live state; a plan made against another state is refused before any call.
-      const live = await readLiveState(cp);
-      const now = liveFingerprint(live);
-      if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities)) {
-        throw new UserError(
-          `stale plan: ${target.path} was made with control-plane capabilities ${formatCapabilities(plan.capabilities)}, ` +
-            `the control plane now has ${formatCapabilities(live.capabilities)}. Nothing was applied; run \`poolsync plan\` again`,
-        );
-      }
-      if (now !== plan.live_fingerprint) {
-        throw new UserError(
-          `stale plan: the control plane changed since ${target.path} was made ` +
-            `(live state ${now}, plan made against ${plan.live_fingerprint}). Nothing was applied; run \`poolsync plan\` again`,
-        );
-      }
+      await checkSavedPlan(target.path, plan, url, cp);
     } else {
       plan = await buildPlan(target.path, cp, args);
       process.stdout.write(renderText(plan, { color: colors !== NO_COLOR }));
@@ -233,7 +229,7 @@ export async function runApply(
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
       ...(flyteCli !== undefined
-        ? { runManual: flyteCliRunner(flyteCli), canRunManual: isCliCommand }
+        ? { runManual: flyteCliRunner(flyteCli, cp), canRunManual: isCliCommand }
         : {}),
     });
     lines.flush();
@@ -255,33 +251,6 @@ export async function runApply(
     });
     await cp?.close().catch(() => {});
     await lock.release();
-  }
-}
-
-/** The lock across machines (the control plane's own, or --lock's Kubernetes Lease), renewed while applying. */
-async function takeSharedLock(
-  cp: ControlPlane,
-  url: string,
-  lockFile: string,
-  lockFlag: string | undefined,
-): Promise<HeldApplyLock> {
-  let k8s = null;
-  if (lockFlag !== undefined && lockFlag.trim() !== '') {
-    const { parseLeaseRef, loadKubeConfig } = await import('../../lease/k8s-lease.js');
-    k8s = { ref: parseLeaseRef(lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
-  }
-  try {
-    return await holdSharedApplyLock({
-      cp,
-      url,
-      k8s,
-      lockFile,
-      who: 'poolsync apply',
-      warn: (m) => process.stderr.write(`warning: ${m}\n`),
-    });
-  } catch (err) {
-    if (err instanceof ApplyLockHeldError) throw new UserError(err.message);
-    throw err;
   }
 }
 
@@ -316,29 +285,15 @@ async function checkCli(path: string): Promise<void> {
   }
 }
 
-async function takeLock(url: string, stateDir: string): Promise<ApplyLock> {
-  try {
-    return await acquireApplyLock(lockPathFor(url, stateDir));
-  } catch (err) {
-    if (err instanceof LockHeldError) throw new UserError(err.message);
-    throw err;
-  }
-}
-
 /**
  * load → validate → read live → plan, recording the commit like `plan` does (the pipeline
  * `plan` uses). An invalid repository is never applied.
  */
-async function buildPlan(
-  dir: string,
-  cp: ControlPlane,
-  args: Pick<ApplyArgs, 'target' | 'replace'>,
-): Promise<Plan> {
+async function buildPlan(dir: string, cp: ControlPlane, args: PlanShapeArgs): Promise<Plan> {
   const result = await planRepository(dir, cp, {
     commit: await cleanCommit(dir),
     cacheDir: manifestCacheDir(),
-    ...(args.target ? { targets: args.target } : {}),
-    ...(args.replace ? { replace: args.replace } : {}),
+    ...planShape(args),
   });
   if (!result.ok) {
     process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));
@@ -365,15 +320,6 @@ async function openTarget(path: string): Promise<Target> {
     throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
   }
   throw new UserError(`${path} is neither a folder nor a file`);
-}
-
-async function readSavedPlan(path: string): Promise<Plan> {
-  try {
-    return await readPlanFile(path);
-  } catch (err) {
-    if (err instanceof PlanFileError) throw new UserError(err.message);
-    throw err;
-  }
 }
 
 /** SIGINT/SIGTERM: start no new step, let running ones finish, report the rest not run. */

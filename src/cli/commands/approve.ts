@@ -10,6 +10,7 @@ import { hostname, userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import type { ApprovalStatus } from '../../daemon/approvals.js';
 import { UserError } from '../../util/user-error.js';
+import { rememberSecret } from '../../util/secrets.js';
 
 interface ApproveArgs {
   fingerprint?: string;
@@ -31,7 +32,8 @@ export const approveCommand: CommandModule<object, ApproveArgs> = {
       .option('daemon', {
         type: 'string',
         default: process.env.POOLSYNC_DAEMON_URL ?? 'http://127.0.0.1:8080',
-        describe: 'The daemon (its leader, with --leader-elect) (env POOLSYNC_DAEMON_URL)',
+        describe:
+          'The daemon: any replica with --leader-elect (a follower hands the approval to the leader) (env POOLSYNC_DAEMON_URL)',
       })
       .option('admin-token-file', {
         type: 'string',
@@ -50,7 +52,18 @@ export const approveCommand: CommandModule<object, ApproveArgs> = {
   handler: async (args) => {
     const base = args.daemon.replace(/\/+$/, '');
     const status = await call(`${base}/status`, { method: 'GET' });
-    const approval = (status.json as { approval?: ApprovalStatus }).approval;
+    const { approval, leader } = status.json as {
+      approval?: ApprovalStatus;
+      leader?: { isLeader: boolean; identity: string; leader: string | null };
+    };
+    // A follower answers with the leader's status; its own only when the leader is out of
+    // reach, and then what waits is the leader's to say, not this replica's.
+    if (leader && !leader.isLeader) {
+      throw new UserError(
+        `${base} is answered by ${leader.identity}, which is not the leader and could not reach it (leader: ${leader.leader ?? 'none yet'}): ` +
+          'what waits for approval is not known here; retry in a few seconds',
+      );
+    }
     const pending = approval?.pending ?? null;
     if (!args.fingerprint) {
       if (!pending) {
@@ -82,7 +95,7 @@ export const approveCommand: CommandModule<object, ApproveArgs> = {
       throw new UserError(`Approval refused: ${body.reason ?? 'unknown reason'}`);
     if (res.status === 503) {
       throw new UserError(
-        `${base} is not the leader${body.leader ? ` (the leader is ${body.leader})` : ''}: approve on the leader's address, or retry`,
+        `${base}: ${body.error ?? 'not the leader'}${body.leader ? ` (the leader is ${body.leader})` : ''}; nothing was approved`,
       );
     }
     throw new UserError(
@@ -122,6 +135,7 @@ async function adminToken(file: string | undefined): Promise<string> {
       );
     }
     if (text.trim() === '') throw new UserError(`the admin token file ${path} is empty`);
+    rememberSecret(text);
     return text.trim();
   }
   const env = process.env.POOLSYNC_ADMIN_TOKEN?.trim();

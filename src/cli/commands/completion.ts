@@ -67,3 +67,25 @@ export async function completionScript(shell: Shell): Promise<string> {
   }
   return out;
 }
+
+/** Options whose value is a path: after them the shell should complete file names. */
+const PATH_OPTION = /^--(out|dir|state|state-dir|config|watch|flyte-cli|[a-z-]+-file)$/;
+/** Commands whose first positional is a path (a folder or a plan file). */
+const PATH_COMMANDS = new Set(['plan', 'apply', 'show', 'validate', 'export']);
+
+/**
+ * True when the word being completed is a path: the value of a path option (`--out ▮`), or a
+ * command's path positional (`show ▮`). The answer is then empty, and the bash and zsh scripts
+ * fall back to completing file names (their templates do on an empty answer).
+ * `words` are the command line after the program name, the last being completed.
+ */
+export function completesPath(words: readonly string[]): boolean {
+  const current = words.at(-1) ?? '';
+  const previous = words.length >= 2 ? words[words.length - 2]! : null;
+  if (previous !== null && PATH_OPTION.test(previous)) return true;
+  // After another option, its choices (or the options) are what yargs offers.
+  if (previous !== null && previous.startsWith('-')) return false;
+  if (current.startsWith('-')) return false;
+  const command = words.find((w) => !w.startsWith('-'));
+  return words.length >= 2 && command !== undefined && PATH_COMMANDS.has(command);
+}

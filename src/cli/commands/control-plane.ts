@@ -3,15 +3,13 @@
  * over the REST API until SIGINT/SIGTERM, then closes cleanly (snapshot, lock released).
  */
 import type { IncomingMessage } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { load } from '../../util/js-yaml.js';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Argv, CommandModule } from 'yargs';
 import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
-import { readTokenFile } from '../../controlplane/open.js';
-import { startControlPlaneServer } from '../../controlplane/embedded/server.js';
+import { checkStateFolder, readTokenFile } from '../../controlplane/open.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 import {
@@ -20,7 +18,8 @@ import {
   parseCapabilities,
 } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
-import { OAuthServer, readOAuthClientFile } from '../../controlplane/embedded/oauth.js';
+import type { OAuthServer } from '../../controlplane/embedded/oauth.js';
+import { gatewayAuthorization } from '../../controlplane/embedded/flyteadmin-oauth.js';
 
 /** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
 async function unionApi(controlPlane: EmbeddedControlPlane, oauth: OAuthServer, logger: Logger) {
@@ -28,25 +27,29 @@ async function unionApi(controlPlane: EmbeddedControlPlane, oauth: OAuthServer, 
   return createUnionApi({ controlPlane, oauth, logger });
 }
 
-/** With the Union API's OAuth2 server on the port, flyteadmin's paths take its tokens (one token endpoint). */
+/**
+ * With the Union API's OAuth2 server on the port, flyteadmin's paths take its tokens (one token
+ * endpoint), read as flyteadmin's HTTP gateway reads them: its header, else `Authorization`.
+ */
 function sharedFlyteAuth(oauth: OAuthServer) {
   const key = oauth.config.authorization_metadata_key;
   return (req: IncomingMessage): string | null => {
-    const raw = req.headers[key];
-    const result = oauth.check((Array.isArray(raw) ? raw[0] : raw) ?? null);
-    return result === 'ok' ? null : `token ${result} (header ${key})`;
+    const result = oauth.check(gatewayAuthorization(req, key));
+    return result === 'ok' ? null : `token ${result} (header ${key} or Authorization)`;
   };
 }
 
 interface ServeArgs {
   listen: string;
   state: string;
+  'create-folder': boolean;
   'token-file'?: string;
   simulate: boolean;
   'default-pool-contract'?: string;
   'log-level': string;
   capabilities?: string;
   'oauth-client-file'?: string;
+  'flyte-project'?: string[];
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
@@ -74,6 +77,7 @@ export async function readContractFile(path: string): Promise<PoolContract> {
       `cannot read --default-pool-contract ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }
+  const { load } = await import('../../util/js-yaml.js');
   let doc: unknown;
   try {
     doc = load(text);
@@ -104,7 +108,14 @@ const serveCommand: CommandModule<object, ServeArgs> = {
       .option('state', {
         type: 'string',
         default: DEFAULT_STATE_FILE,
-        describe: 'State file (created when absent)',
+        describe:
+          'State file (created when absent; its folder must exist, except the default .poolsync/ or with --create-folder)',
+      })
+      .option('create-folder', {
+        type: 'boolean',
+        default: false,
+        describe:
+          "Create the --state file's folder when it does not exist (a new control plane on purpose)",
       })
       .option('token-file', {
         type: 'string',
@@ -129,6 +140,12 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         describe:
           "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
       })
+      .option('flyte-project', {
+        type: 'string',
+        array: true,
+        describe:
+          "A project the flyteadmin stand-in has registered (repeatable; as flyteadmin's seed-projects): attributes of other projects are refused, as flyteadmin refuses them",
+      })
       .option('log-level', {
         type: 'string',
         default: 'info',
@@ -136,6 +153,14 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         describe: 'Request log level (logs go to stderr)',
       }) as Argv<ServeArgs>,
   handler: async (args) => {
+    // The server's modules load here, not for `control-plane capabilities` (a CLI start-up
+    // that loaded them all cost every short command their import time).
+    const [{ pino }, { startControlPlaneServer }, { OAuthServer, readOAuthClientFile }] =
+      await Promise.all([
+        import('pino'),
+        import('../../controlplane/embedded/server.js'),
+        import('../../controlplane/embedded/oauth.js'),
+      ]);
     const { host, port } = parseListen(args.listen);
     const token = args['token-file'] ? await readTokenFile(args['token-file']) : undefined;
     const contractFile = args['default-pool-contract'];
@@ -148,6 +173,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
     const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
     const oauth = oauthClient ? new OAuthServer(oauthClient) : undefined;
     const statePath = resolve(args.state);
+    checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
     const capabilities =
       args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
     const controlPlane = await EmbeddedControlPlane.open({
@@ -167,11 +193,14 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         ...(oauth ? { unionApi: await unionApi(controlPlane, oauth, logger) } : {}),
         // flyteadmin's attribute paths too (flyteadmin+http://); with a token, OAuth2 client
         // credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
-        flyteadmin: oauth
-          ? { sharedAuth: sharedFlyteAuth(oauth) }
-          : token
-            ? { oauth: { clientId: 'poolsync', clientSecret: token } }
-            : {},
+        flyteadmin: {
+          seed: { projects: args['flyte-project'] ?? [] },
+          ...(oauth
+            ? { sharedAuth: sharedFlyteAuth(oauth) }
+            : token
+              ? { oauth: { clientId: 'poolsync', clientSecret: token } }
+              : {}),
+        },
       });
     } catch (err) {
       await controlPlane.close();
@@ -235,14 +264,26 @@ const capabilitiesCommand: CommandModule<object, CapabilitiesArgs> = {
       .option('state', {
         type: 'string',
         default: DEFAULT_STATE_FILE,
-        describe: 'State file (created when absent)',
+        describe: 'State file (it must exist: this command never creates one)',
       })
       .option('set', {
         type: 'string',
         describe: `Comma-separated ${CAPABILITY_NAMES.join(', ')}, or none`,
       }) as Argv<CapabilitiesArgs>,
   handler: async (args) => {
-    const cp = await EmbeddedControlPlane.open({ path: resolve(args.state) });
+    const path = resolve(args.state);
+    // A typo must not create a new organisation: only a state that exists is shown or changed.
+    if (!(await stat(path).catch(() => null))?.isFile()) {
+      throw new UserError(
+        `no control-plane state at ${path}: check --state (default ${DEFAULT_STATE_FILE}). A state is created by ` +
+          `\`poolsync apply\`, \`poolsync control-plane serve --state FILE [--capabilities …]\` or \`poolsync daemon --quickstart\`; ` +
+          `a new one with capabilities: --control-plane "file:FILE?capabilities=drain,queue_delete"`,
+      );
+    }
+    const cp = await EmbeddedControlPlane.open({
+      path,
+      ...(args.set === undefined ? { readOnly: true } : {}),
+    });
     try {
       if (args.set !== undefined) {
         try {

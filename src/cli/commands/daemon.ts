@@ -50,7 +50,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       .option('quickstart', {
         type: 'boolean',
         describe:
-          'Demo: embedded control plane (file:.poolsync/control-plane.json), watch examples/config-repo, policy all, print each applied plan, serve on 127.0.0.1:8080',
+          'Demo: embedded control plane (file:.poolsync/control-plane.json), watch examples/config-repo, policy all, print each applied plan, serve on 127.0.0.1:8080 (or --listen / POOLSYNC_LISTEN)',
       });
     for (const opt of OPTIONS) {
       const o: Options = {
@@ -87,7 +87,8 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
           watch: bundledExample(),
           'control-plane': 'file:.poolsync/control-plane.json',
           policy: 'all',
-          listen: '127.0.0.1:8080',
+          // No `listen`: --listen, POOLSYNC_LISTEN (0.0.0.0:8080 in the Docker image) or the
+          // default 127.0.0.1:8080 apply as for any daemon.
           'drift-interval': '1m',
         }
       : undefined;

@@ -2,14 +2,15 @@
  * `poolsync export --dir OUT [--control-plane URL]`: writes the live state as manifests
  * (one file per object, a folder per kind) that validate clean and plan to no changes.
  */
-import { exportExecutionClusterLabels } from '../../controlplane/export-flyte.js';
-import { access, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { exportExecutionClusterLabels, otherRowWarnings } from '../../controlplane/export-flyte.js';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState } from '../../controlplane/types.js';
 import { UserError } from '../../util/user-error.js';
+import { checkExportedPath, exists, writeExported } from '../write-exported.js';
 import { apiKeyFileOption, controlPlaneOption, tokenFileOption } from '../options.js';
 
 interface ExportArgs {
@@ -18,13 +19,6 @@ interface ExportArgs {
   'token-file'?: string;
   'api-key-file'?: string;
   force: boolean;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -68,8 +62,9 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     const result = exportManifests(live);
     const labels = exportExecutionClusterLabels(live);
     result.files.push(...labels.files);
-    result.warnings.push(...labels.warnings);
+    result.warnings.push(...labels.warnings, ...otherRowWarnings(live));
     const out = resolve(args.dir);
+    for (const f of result.files) checkExportedPath(f.path);
     if (!args.force) {
       const clashes: string[] = [];
       for (const f of result.files) if (await exists(join(out, f.path))) clashes.push(f.path);
@@ -79,11 +74,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         );
       }
     }
-    for (const f of result.files) {
-      const path = join(out, f.path);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, f.content);
-    }
+    await mkdir(out, { recursive: true });
+    for (const f of result.files) await writeExported(out, f);
     for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
     const c = result.counts;
     const parts = [

@@ -3,17 +3,21 @@
  * manifest in the config repository, in the file `export` would write, so the next plan
  * shows no change for it. Refuses an object the repository already declares.
  */
-import { access, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
-import { address, assignmentKeyString, DEFAULT_POOL } from '../../model/common.js';
+import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
 import type { LiveState } from '../../model/live.js';
 import { checkAddressSyntax } from '../../plan/target.js';
+import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
+import { checkExportedPath, exists, writeExported } from '../write-exported.js';
+
+/** A name from the control plane (or the command line) in a message: one line, visible escapes. */
+const shown = (text: string): string => escapeTerminal(text);
 import { controlPlaneOption, requireFolder, tokenFileOption } from '../options.js';
 
 interface ImportArgs {
@@ -65,6 +69,11 @@ export const importCommand: CommandModule<object, ImportArgs> = {
         `import writes ${Object.keys(FOLDER).join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
       );
     }
+    const name = args.address.slice(kind.length + 1);
+    if (kind !== 'PoolAssignment' && !isValidName(name))
+      throw new UserError(
+        `import ${shown(args.address)}: ${shown(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
+      );
     await requireFolder(args.dir);
     await refuseIfDeclared(args.dir, args.address);
     const token = await resolveToken(args['token-file']);
@@ -76,14 +85,14 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       await cp.close();
     }
     const file = manifestOf(live, args.address);
+    checkExportedPath(file.path);
     const path = join(resolve(args.dir), file.path);
     if (!args.force && (await exists(path))) {
       throw new UserError(
         `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
       );
     }
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, file.content);
+    await writeExported(resolve(args.dir), file);
     process.stdout.write(
       `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
     );
@@ -119,9 +128,9 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
       ...live.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
     ].filter((a) => a.startsWith(`${kind}/`));
     throw new UserError(
-      `${addr} is not on the control plane` +
+      `${shown(addr)} is not on the control plane` +
         (all.length > 0
-          ? ` (its ${kind} objects: ${all.slice(0, 8).join(', ')}${all.length > 8 ? ', …' : ''})`
+          ? ` (its ${kind} objects: ${all.slice(0, 8).map(shown).join(', ')}${all.length > 8 ? ', …' : ''})`
           : ''),
     );
   }
@@ -159,11 +168,4 @@ async function refuseIfDeclared(dir: string, addr: string): Promise<void> {
       `${addr} is already in the repository at ${join(dir, s.file)}:${s.line}:${s.column}: poolsync manages it; nothing to import`,
     );
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -3,11 +3,11 @@
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState } from '../../controlplane/types.js';
+import { controlPlaneIdentity } from '../../controlplane/identity.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
@@ -22,11 +22,15 @@ import {
   controlPlaneOption,
   planOutputOption,
   replaceOption,
+  acceptCascadeOption,
+  planShape,
   requireFolder,
   targetOption,
   tokenFileOption,
   apiKeyFileOption,
+  checkLockTimeout,
   checkMaxRetries,
+  lockTimeoutOption,
   maxRetriesOption,
   useColor,
 } from '../options.js';
@@ -45,8 +49,10 @@ interface PlanArgs extends CommentArgs {
   color?: boolean;
   target?: string[];
   replace?: string[];
+  'accept-cascade'?: string[];
   'refresh-only': boolean;
   'state-dir': string;
+  'lock-timeout': string;
 }
 
 export const planCommand: CommandModule<object, PlanArgs> = {
@@ -72,11 +78,17 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .option('color', colorOption())
       .option('target', targetOption)
       .option('replace', replaceOption)
+      .option('accept-cascade', acceptCascadeOption)
       .option('refresh-only', {
         type: 'boolean',
         default: false,
         describe:
           'Show only what changed on the control plane since the last apply (drift), proposing nothing',
+      })
+      .option('lock-timeout', {
+        ...lockTimeoutOption,
+        describe:
+          "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
       })
       .option('state-dir', {
         type: 'string',
@@ -110,8 +122,9 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 };
 
 async function runPlan(args: PlanArgs): Promise<number> {
+  checkLockTimeout(args['lock-timeout']);
   if (args['refresh-only']) {
-    const other = (['target', 'replace', 'out', 'comment'] as const).find(
+    const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
       (k) => args[k] !== undefined,
     );
     if (other)
@@ -128,6 +141,8 @@ async function runPlan(args: PlanArgs): Promise<number> {
     ...(token ? { token } : {}),
     ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
+  // Recorded in the plan: `apply PLANFILE` refuses it on any other control plane.
+  const controlPlane = controlPlaneIdentity(args['control-plane'], cp);
   let result;
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= cp.close());
@@ -139,8 +154,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
       commit,
       cacheDir: manifestCacheDir(),
       backend: cp.backend,
-      ...(args.target ? { targets: args.target } : {}),
-      ...(args.replace ? { replace: args.replace } : {}),
+      ...planShape(args),
     });
   } finally {
     await close();
@@ -157,7 +171,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     process.stderr.write('The repository is invalid: nothing was planned.\n');
     return 1;
   }
-  const plan = result.plan;
+  const plan: Plan = { ...result.plan, control_plane: controlPlane };
   if (args.comment !== undefined) {
     const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
     await publishComment(args, outcomeForPlan(plan));
@@ -196,9 +210,13 @@ async function runRefreshOnly(args: PlanArgs): Promise<number> {
   const maxRetries = checkMaxRetries(args['max-retries']);
   const last = await readLastApplied(lastAppliedPathFor(args['control-plane'], args['state-dir']));
   const token = await resolveToken(args['token-file']);
+  // Reads only, with the credentials a plan takes: no writer lock on an embedded state (a
+  // running `control-plane serve` or apply holds it), the Union API key of --api-key-file.
   const cp = await openControlPlane(args['control-plane'], {
+    readOnly: true,
     http: { maxRetries },
     ...(token ? { token } : {}),
+    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
   let live;
   try {
@@ -255,10 +273,17 @@ async function renderedFileChanges(
   commit: string | null,
 ): Promise<string> {
   if (!desired.config.render) return '';
-  const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
+  const { renderTargets, compareTarget, readTarget } =
+    await import('../../render/values/targets.js');
   const out: string[] = [];
-  for (const target of renderTargets(desired, commit)) {
-    const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
+      continue;
+    }
+    const current = await readTarget(dir, target.path).catch((err: Error) => {
+      throw new UserError(err.message);
+    });
     const cmp = compareTarget(target, current);
     if (cmp.status === 'same') continue;
     out.push(

@@ -1,9 +1,12 @@
 /**
- * `poolsync render flyte-core-values|union-cluster-pools [DIR] [--out FILE | --stdout] [--check]`: writes
+ * `poolsync render flyte-core-values|union-cluster-pools [DIR] [--out FILE | --stdout] [--check]
+ * [--base FILE]`: writes
  * a generated configuration file from the manifests (docs/flyte-oss.md,
  * docs/union-self-managed.md). Without --out it writes where poolsync.yaml `render` says, or to
  * stdout when it says nothing; --stdout forces stdout. --check writes nothing and exits 1 when
- * the file in the folder differs from what would be rendered (for CI).
+ * the file in the folder differs from what would be rendered (for CI). --base names the
+ * operator's own flyte-core values, whose volume lists the rendered ones keep (Helm replaces
+ * lists; docs/flyte-oss.md).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -12,10 +15,16 @@ import { formatValidationText, loadRepository } from '../../manifests/index.js';
 import { cleanCommit } from '../../plan/pipeline.js';
 import {
   RENDER_KINDS,
+  RenderInputError,
   compareTarget,
+  readBaseValues,
+  readTarget,
   renderKind,
   type RenderKind,
 } from '../../render/values/targets.js';
+import { credentialsSecretMessage } from '../../manifests/render-config.js';
+import { CHART_CREDENTIALS_SECRET } from '../../manifests/flyte-core-chart.js';
+import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
 import { configDirPositional, requireFolder } from '../options.js';
 
@@ -26,6 +35,7 @@ interface RenderArgs {
   stdout: boolean;
   check: boolean;
   'credentials-secret'?: string;
+  base?: string;
 }
 
 export const renderCommand: CommandModule<object, RenderArgs> = {
@@ -56,11 +66,20 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       .option('credentials-secret', {
         type: 'string',
         describe:
-          'flyte-core-values: the Secret with the data-plane credentials (default cluster-credentials)',
+          'flyte-core-values: the Secret with the data-plane credentials; the chart mounts only cluster-credentials (V14)',
+      })
+      .option('base', {
+        type: 'string',
+        describe:
+          'flyte-core-values: your own values file; its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists (Helm replaces lists). Default: poolsync.yaml render.flyte-core-values.base',
       })
       .example(
         '$0 render flyte-core-values examples/flyte-oss --out values-clusters.yaml',
         'Helm values for flyte-core',
+      )
+      .example(
+        '$0 render flyte-core-values . --base values-override.yaml --out values-clusters.yaml',
+        'Keep your own flyteadmin volumes in the rendered lists',
       )
       .example(
         '$0 render union-cluster-pools examples/union-self-managed',
@@ -77,14 +96,31 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
     }
     const desired = loaded.desired;
     const configured = desired.config.render?.[args.what] as
-      { path: string; credentialsSecret?: string } | undefined;
+      { path: string; credentialsSecret?: string; base?: string } | undefined;
     const secret = args['credentials-secret'] ?? configured?.credentialsSecret;
-    const content = renderKind(
-      args.what,
-      desired,
-      commit,
-      secret ? { credentialsSecret: secret } : {},
-    );
+    if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET)
+      throw new UserError(credentialsSecretMessage(secret));
+    if (args.base !== undefined && args.what !== 'flyte-core-values')
+      throw new UserError('--base is for flyte-core-values (the operator’s own Helm values)');
+    let content: string;
+    try {
+      const base =
+        args.base !== undefined
+          ? await readBaseValues({ file: resolve(args.base), path: args.base })
+          : configured?.base
+            ? await readBaseValues({ root: resolve(args.dir), path: configured.base })
+            : undefined;
+      content = renderKind(args.what, desired, commit, {
+        ...(secret ? { credentialsSecret: secret } : {}),
+        ...(base ? { base } : {}),
+      });
+    } catch (err) {
+      if (err instanceof RenderInputError) throw new UserError(err.message);
+      throw err;
+    }
+    // --out names a file of the user's choosing; the configured target is a file of the
+    // repository, read and written as one (never through a link, never outside the folder).
+    const inRepo = !args.stdout && args.out === undefined && configured !== undefined;
     const out = args.stdout
       ? null
       : args.out !== undefined
@@ -92,10 +128,16 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         : configured
           ? join(resolve(args.dir), configured.path)
           : null;
+    const readCurrent = (file: string): Promise<string | null> =>
+      inRepo
+        ? readTarget(resolve(args.dir), configured!.path).catch((err: Error) => {
+            throw new UserError(err.message);
+          })
+        : readFile(file, 'utf8').catch(() => null);
     if (args.check) {
       if (out === null)
         throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');
-      const current = await readFile(out, 'utf8').catch(() => null);
+      const current = await readCurrent(out);
       const cmp = compareTarget({ kind: args.what, path: out, content }, current);
       if (cmp.status === 'same') {
         process.stdout.write(`${out} is up to date\n`);
@@ -111,8 +153,14 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       process.stdout.write(content);
       return;
     }
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, content);
+    if (inRepo) {
+      await writeRepoFile(resolve(args.dir), configured!.path, content).catch((err: Error) => {
+        throw new UserError(err.message);
+      });
+    } else {
+      await mkdir(dirname(out), { recursive: true });
+      await writeFile(out, content);
+    }
     process.stderr.write(`Wrote ${out}\n`);
   },
 };

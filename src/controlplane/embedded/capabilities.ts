@@ -12,6 +12,9 @@
  *   to it are drained; its co-named queue moves with it, other selectors drop it (as C8).
  * - `pool_update`: replaces a pool's contract, refused when a member cluster's reported data
  *   plane would not match it (C4); the members' health is re-evaluated (C5).
+ * - `queue_move`: an update_queue may change the pool of a drained queue (idle without
+ *   `drain`); never `default` or a co-named queue (Q4, Q5).
+ * - with `queue_delete`, a cluster delete also deletes its co-named queue (Union today).
  */
 import {
   DEFAULT_QUEUE,
@@ -170,9 +173,7 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
       if (named) throw named;
       const why = settled(state, op.name, op.at);
       if (why) throw precondition(`queue "${op.name}" ${why}, then delete it`, addr, 'Q6');
-      removeQueue(state, op.name); // keeps the state's index current (state.ts header)
-      state.draining.delete(op.name);
-      state.activity.delete(op.name);
+      dropQueue(state, op.name);
       return;
     }
     case 'move_cluster':
@@ -225,8 +226,13 @@ function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster
       'C4',
     );
   }
-  // Through the index writers (state.ts): pool membership and selectors are indexed.
-  putCluster(state, { ...cluster, pool: op.pool });
+  // Through the index writers (state.ts): pool membership and selectors are indexed. A
+  // reporting cluster matches the new contract (checked above): healthy there (C5).
+  putCluster(state, {
+    ...cluster,
+    pool: op.pool,
+    ...(reported ? { health: 'healthy' as const, unhealthy_reasons: [], config_drift: [] } : {}),
+  });
   const changed: QueueRecord[] = [];
   for (const q of state.queues.values()) {
     if (q.cluster_managed && q.name === op.name) {
@@ -275,6 +281,63 @@ function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' 
     cluster.unhealthy_reasons = [];
     cluster.config_drift = [];
   }
+}
+
+/**
+ * Why a queue's pool cannot change to `pool` now, or null: never (Q3; Q4 for a co-named
+ * queue, Q5 for `default`), except with `queue_move` for another queue once nothing can still
+ * run on it, like a cluster move: drained with `drain`, idle without.
+ */
+export function poolChangeRefusal(
+  state: State,
+  queue: QueueRecord,
+  pool: string,
+  at: number,
+): ControlPlaneError | null {
+  const addr = address('Queue', queue.name);
+  const rule = queue.name === DEFAULT_QUEUE ? 'Q5' : queue.cluster_managed ? 'Q4' : 'Q3';
+  if (rule !== 'Q3' || !state.capabilities.queue_move) {
+    return precondition(
+      `queue "${queue.name}" is in pool "${queue.spec.pool}"; a queue's pool can never change (${rule}): create a new queue in "${pool}"`,
+      addr,
+      rule,
+    );
+  }
+  const why = settled(state, queue.name, at);
+  return why
+    ? precondition(
+        `queue "${queue.name}" cannot move to pool "${pool}" (queue_move): it ${why}, then move it`,
+        addr,
+        'Q3',
+      )
+    : null;
+}
+
+/** Removes a queue and what the capabilities keep of it (drain state, activity). */
+export function dropQueue(state: State, name: string): void {
+  removeQueue(state, name); // keeps the state's index current (state.ts header)
+  state.draining.delete(name);
+  state.activity.delete(name);
+}
+
+/**
+ * Union today, with `queue_delete` (real-apis.md: "deleting a cluster puts its co-named queue
+ * into deletion with it", Union docs, clusters page): the co-named queue a cluster delete takes
+ * with it, or null (none, or queue_delete off: C8 leaves it with an empty selector). Refused
+ * while a default-queue setting names it, as deleting that queue is (default-queues.ts).
+ */
+export function conamedQueueDeletedWith(state: State, cluster: string): string | null {
+  const queue = state.queues.get(cluster);
+  if (!state.capabilities.queue_delete || !queue?.cluster_managed) return null;
+  const named = defaultQueueInUse(state, cluster, 'deleted');
+  if (named) {
+    throw precondition(
+      `cluster "${cluster}" cannot be deleted: its co-named queue would be deleted with it, but ${named.message}`,
+      address('Cluster', cluster),
+      named.rule ?? 'Q4',
+    );
+  }
+  return cluster;
 }
 
 /** For messages: how a stored capability set is changed. */

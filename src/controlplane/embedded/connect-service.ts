@@ -42,6 +42,7 @@ import {
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 import type { ControlPlane } from '../types.js';
+import { QueueExtras } from './union-queue-extras.js';
 
 /** The default-queue calls of the ControlPlane interface (issue 11). */
 interface DefaultQueueStore {
@@ -57,6 +58,8 @@ export interface UnionServiceOptions {
   maxPageSize?: number;
   /** Interval of WatchQueueMetrics messages. */
   metricsIntervalMs?: number;
+  /** Queue fields beyond the 7 of poolsync's QueueSpec (union-queue-extras.ts). */
+  queueExtras?: QueueExtras;
 }
 
 const CODES: Record<ControlPlaneErrorCode, Code> = {
@@ -166,6 +169,13 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
   const org = opts.org;
   const max = opts.maxPageSize ?? 1000;
   const interval = opts.metricsIntervalMs ?? 1000;
+  const extras = opts.queueExtras ?? new QueueExtras();
+  /** A queue as Union sends it: the 7 fields, plus the fields beyond them it keeps. */
+  const queuePb = (q: LiveQueue) => {
+    const m = queueToPb(q, org);
+    extras.attach(q.name, m.spec);
+    return m;
+  };
   const checkOrg = (given: string | undefined) => {
     if (given !== org)
       throw new ConnectError(
@@ -233,22 +243,25 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
         checkOrg(req.organization);
         const all = (await cp.listQueues()).sort(byName);
         const p = page(all, (q) => q.name, req.request?.limit ?? 0, req.request?.token ?? '', max);
-        return { queues: p.items.map((q) => queueToPb(q, org)), token: p.token };
+        return { queues: p.items.map(queuePb), token: p.token };
       },
       async getQueue(req) {
         checkOrg(req.id?.organization);
-        return { queue: queueToPb(await cp.getQueue(req.id?.name ?? ''), org) };
+        return { queue: queuePb(await cp.getQueue(req.id?.name ?? '')) };
       },
       async createQueue(req) {
         checkOrg(req.id?.organization);
         const spec = specFromPb(req.spec, false);
         const q = await cp.createQueue({ name: req.id?.name ?? '', ...spec });
-        return { queue: queueToPb(q, org) };
+        extras.replace(q.name, req.spec);
+        return { queue: queuePb(q) };
       },
       async updateQueue(req) {
         checkOrg(req.id?.organization);
+        // Union replaces the whole spec: the fields beyond 7 become exactly what was sent.
         const q = await cp.updateQueue(req.id?.name ?? '', specFromPb(req.spec, true));
-        return { queue: queueToPb(q, org) };
+        extras.replace(q.name, req.spec);
+        return { queue: queuePb(q) };
       },
       async updateQueueState(req) {
         checkOrg(req.id?.organization);
@@ -264,7 +277,7 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
             'state must be QUEUE_STATE_DRAINING or QUEUE_STATE_ACTIVE',
             Code.InvalidArgument,
           );
-        return { queue: queueToPb(q, org) };
+        return { queue: queuePb(q) };
       },
       async *watchQueueMetrics(req, ctx) {
         checkOrg(req.poolId?.organization);
@@ -311,7 +324,12 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
       },
       async deleteCluster(req) {
         checkOrg(req.clusterId?.organization);
-        await cp.deleteCluster(req.clusterId?.name ?? '');
+        const name = req.clusterId?.name ?? '';
+        await cp.deleteCluster(name);
+        // Union today: the co-named queue went with the cluster (queue_delete); so do its extras.
+        await cp.getQueue(name).catch((err: unknown) => {
+          if (err instanceof ControlPlaneError && err.code === 'NOT_FOUND') extras.forget(name);
+        });
         return {};
       },
     });

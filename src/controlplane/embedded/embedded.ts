@@ -68,10 +68,7 @@ export interface EmbeddedOptions {
   compactAfter?: number;
   /** Opening and closing leave a journal shorter than this as it is (StoreOptions). */
   keepJournal?: number;
-  /**
-   * A long-running process opening the state again and again: unchanged files are not read
-   * again (state-cache.ts); sharedLists gives the same frozen objects meanwhile (list-views.ts).
-   */
+  /** Opened again and again (daemon): unchanged files not read again, reads shared frozen. */
   shareReads?: boolean;
   /**
    * Capabilities (domain.md): stored with the state when it is created; for an existing state
@@ -283,7 +280,9 @@ export class EmbeddedControlPlane implements ControlPlane {
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     validateName('Queue', name);
     const valid = validateQueueSpec(spec, name, true);
-    return this.write({ op: 'update_queue', name, spec: valid }, () => this.queueView(name));
+    return this.write({ op: 'update_queue', name, spec: valid, at: this.now() }, () =>
+      this.queueView(name),
+    );
   }
 
   async drainQueue(name: string): Promise<LiveQueue> {

@@ -2,7 +2,9 @@
  * The OAuth2 side of the embedded flyteadmin gateway (flyteadmin-gateway.ts), as flyteadmin's
  * own authorization server serves it: discovery at `/.well-known/oauth-authorization-server`
  * and `/config/v1/flyte_client`, client-credentials tokens at `/oauth2/token`, and the token
- * checked on every API call in the `flyte-authorization` header (auth/config/config.go).
+ * checked on every API call. As flyteadmin's HTTP gateway does, the token is read from its
+ * `httpAuthorizationHeader` (`flyte-authorization` by default, auth/config/config.go) and, when
+ * that is empty, from `Authorization` (auth/handlers.go IdentityContextFromRequest).
  * Tokens are random, held in memory, and expire; secrets are compared in constant time.
  */
 import { randomBytes } from 'node:crypto';
@@ -113,11 +115,12 @@ export class FlyteOAuthServer {
   }
 
   /** null when the request carries a valid token; else why not (for the Unauthenticated status). */
-  check(req: IncomingMessage): string | null {
-    const header = req.headers[FLYTE_AUTHORIZATION_HEADER];
-    const value = Array.isArray(header) ? header[0] : header;
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(value ?? '');
-    if (!match) return `missing '${FLYTE_AUTHORIZATION_HEADER}: Bearer <token>' header`;
+  check(req: IncomingMessage, httpAuthorizationHeader = FLYTE_AUTHORIZATION_HEADER): string | null {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(
+      gatewayAuthorization(req, httpAuthorizationHeader) ?? '',
+    );
+    if (!match)
+      return `missing 'Authorization: Bearer <token>' (or '${httpAuthorizationHeader}') header`;
     const expires = this.tokens.get(match[1]!);
     if (expires === undefined) return 'token is not one this server issued';
     if (expires <= this.now()) {
@@ -126,4 +129,19 @@ export class FlyteOAuthServer {
     }
     return null;
   }
+}
+
+/**
+ * The authorization value flyteadmin's HTTP gateway reads: its `httpAuthorizationHeader`
+ * (default `flyte-authorization`), else the standard `Authorization` header
+ * (auth/handlers.go IdentityContextFromRequest).
+ */
+export function gatewayAuthorization(
+  req: IncomingMessage,
+  httpAuthorizationHeader: string = FLYTE_AUTHORIZATION_HEADER,
+): string | null {
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
+  const custom = first(req.headers[httpAuthorizationHeader.toLowerCase()]);
+  const value = custom !== '' ? custom : first(req.headers.authorization);
+  return value === '' ? null : value;
 }

@@ -393,7 +393,7 @@ export async function startControlPlaneServer(
   const expected = opts.token ? opts.token : null;
   const limit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const log = opts.logger;
-  const flyteadmin = opts.flyteadmin ? flyteadminGateway(opts.controlPlane, opts.flyteadmin) : null;
+  const flyteadmin = opts.flyteadmin ? flyteadminGateway(opts.flyteadmin) : null;
 
   const send = (
     res: ServerResponse,

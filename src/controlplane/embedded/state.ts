@@ -42,7 +42,7 @@ import type {
   QueueMetrics,
 } from '../../model/live.js';
 import { ControlPlaneError } from '../errors.js';
-import { applyCapabilityOp, type CapabilityOp } from './capabilities.js';
+import * as capabilityRules from './capabilities.js';
 import type { LiveDefaultQueue } from '../../model/live.js';
 import { applyDefaultQueueOp, listDefaultQueues, type DefaultQueueOp } from './default-queues.js';
 
@@ -108,12 +108,12 @@ export type Op =
   | { op: 'update_cluster'; name: string; enabled: boolean }
   | { op: 'delete_cluster'; name: string }
   | { op: 'create_queue'; name: string; spec: QueueSpec }
-  | { op: 'update_queue'; name: string; spec: QueueSpec }
+  | { op: 'update_queue'; name: string; spec: QueueSpec; at?: number } // at: for queue_move
   | { op: 'set_assignment'; assignment: Assignment }
   | { op: 'delete_assignment'; key: AssignmentKey }
   | { op: 'report_cluster_status'; name: string; report: ClusterDataPlane }
   | ({ op: 'set_queue_activity'; name: string } & ActivityRecord)
-  | CapabilityOp
+  | capabilityRules.CapabilityOp
   | DefaultQueueOp
   | ClusterLabelOp;
 
@@ -336,6 +336,7 @@ export function applyOp(state: State, op: Op): void {
     }
     case 'delete_cluster': {
       requireCluster(state, op.name);
+      const conamed = capabilityRules.conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
       // C8: the name leaves every explicit selector; wildcard queues are unaffected.
       for (const name of indexOf(state).boundQueues(op.name)) {
         const queue = state.queues.get(name)!;
@@ -345,6 +346,7 @@ export function applyOp(state: State, op: Op): void {
         });
       }
       removeCluster(state, op.name);
+      if (conamed) capabilityRules.dropQueue(state, conamed);
       return;
     }
     case 'create_queue': {
@@ -380,14 +382,10 @@ export function applyOp(state: State, op: Op): void {
       const addr = address('Queue', op.name);
       const queue = requireQueue(state, op.name);
       if (op.spec.pool !== queue.spec.pool) {
-        // Q3 for every queue; Q4/Q5 say the same of the co-named and default queues.
-        const rule = op.name === DEFAULT_QUEUE ? 'Q5' : queue.cluster_managed ? 'Q4' : 'Q3';
-        throw fail(
-          'FAILED_PRECONDITION',
-          `queue "${op.name}" is in pool "${queue.spec.pool}"; a queue's pool can never change (${rule}): create a new queue in "${op.spec.pool}"`,
-          addr,
-          rule,
-        );
+        // Q3 (Q4, Q5), or capability queue_move: a drained queue moves to an existing pool.
+        const refused = capabilityRules.poolChangeRefusal(state, queue, op.spec.pool, op.at ?? 0);
+        if (refused) throw refused;
+        requirePool(state, op.spec.pool, addr, 'Q1');
       }
       const sameSelector =
         op.spec.clusters.length === queue.spec.clusters.length &&
@@ -451,7 +449,7 @@ export function applyOp(state: State, op: Op): void {
       applyDefaultQueueOp(state, op);
       return;
     default:
-      applyCapabilityOp(state, op);
+      capabilityRules.applyCapabilityOp(state, op);
   }
 }
 
@@ -475,7 +473,8 @@ const byName = (a: { name: string }, b: { name: string }) =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 export function capabilities(state: State): Capabilities {
-  return { ...state.capabilities };
+  // A state stored before a capability existed has it off.
+  return { ...BASELINE_CAPABILITIES, ...state.capabilities };
 }
 
 function routable(c: ClusterRecord): boolean {

@@ -247,6 +247,8 @@ export async function readStateOnce(
   }
 }
 
+/** The state file is open for writing in another process (apply --lock-timeout waits on it). */
+export class StateInUseError extends UserError {}
 /** The single-writer lock, with messages that say which state file is in use and what to do. */
 function lockState(statePath: string): Promise<HeldLockFile> {
   const lockPath = `${statePath}.lock`;
@@ -262,7 +264,7 @@ function lockState(statePath: string): Promise<HeldLockFile> {
             `control-plane state ${statePath} is already open in this process; close it first`,
           );
         case 'held':
-          return new UserError(
+          return new StateInUseError(
             `control-plane state ${statePath} is in use by process ${r.holder.pid} on ${r.holder.host} (lock ${basename(lockPath)} since ${r.holder.since}); stop that process or use another state file (if no poolsync process has it open, delete ${lockPath})`,
           );
         case 'unreadable':

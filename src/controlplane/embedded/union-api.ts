@@ -17,6 +17,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { errorInterceptor, unionRoutes, type UnionServiceOptions } from './connect-service.js';
 import type { Logger } from 'pino';
 import type { OAuthServer } from './oauth.js';
+import { QueueExtras } from './union-queue-extras.js';
 
 export interface UnionApiOptions extends Omit<UnionServiceOptions, 'org'> {
   oauth: OAuthServer;
@@ -33,6 +34,8 @@ export interface UnionApi {
   listener(http1: Server): NetServer;
   /** Ends every connection of the port (HTTP/2 sessions and HTTP/1.1 sockets). */
   close(): void;
+  /** The queue fields beyond poolsync's 7 that this API keeps (union-queue-extras.ts). */
+  queueExtras: QueueExtras;
 }
 
 const PREFIXES = [
@@ -62,8 +65,9 @@ function authInterceptor(oauth: OAuthServer): Interceptor {
 }
 
 export function createUnionApi(opts: UnionApiOptions): UnionApi {
+  const queueExtras = opts.queueExtras ?? new QueueExtras();
   const rpc = connectNodeAdapter({
-    routes: unionRoutes({ ...opts, org: opts.oauth.config.org }),
+    routes: unionRoutes({ ...opts, org: opts.oauth.config.org, queueExtras }),
     interceptors: [...(opts.interceptors ?? []), authInterceptor(opts.oauth), errorInterceptor],
   });
   const isRpc = (url: string | undefined) => PREFIXES.some((p) => (url ?? '').startsWith(p));
@@ -89,6 +93,7 @@ export function createUnionApi(opts: UnionApiOptions): UnionApi {
     s.on('close', () => sessions.delete(s));
   });
   return {
+    queueExtras,
     handle(req, res) {
       if (isRpc(req.url)) {
         rpc(req, res);

@@ -1,22 +1,23 @@
 /**
  * OAuth2 client credentials for flyteadmin, as flytectl does it (real-apis.md §2): discovery
  * at `/.well-known/oauth-authorization-server` (token_endpoint) and `/config/v1/flyte_client`
- * (scopes, audience, authorization_metadata_key), then a client-credentials token sent as
- * `<authorization_metadata_key>: Bearer …` (default `flyte-authorization`), fetched again a
- * minute before it expires or when the server rejects it. The secret is never logged or put
- * in an error.
+ * (scopes, audience), then a client-credentials token sent as `Authorization: Bearer …`,
+ * fetched again a minute before it expires or when the server rejects it. flyteadmin's HTTP
+ * gateway reads `Authorization` in every configuration (auth/handlers.go
+ * IdentityContextFromRequest); `authorization_metadata_key` names the header of its gRPC
+ * port, which poolsync does not use. The secret is never logged or put in an error.
  */
 import { readFile } from 'node:fs/promises';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { UserError } from '../../util/user-error.js';
 import { ControlPlaneError } from '../errors.js';
+import { rememberSecret } from '../../util/secrets.js';
 
 export interface ClientCredentials {
   clientId: string;
   clientSecret: string;
 }
 
-export const DEFAULT_AUTH_HEADER = 'flyte-authorization';
 const EXPIRY_MARGIN_MS = 60_000;
 
 /**
@@ -40,6 +41,7 @@ export async function credentialsFromEnv(
     }
     if (secret === '') throw new UserError(`POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file} is empty`);
   }
+  rememberSecret(secret);
   if (clientId === '' && secret === '') return null;
   if (clientId === '')
     throw new UserError(
@@ -64,7 +66,6 @@ export class FlyteTokenSource {
     tokenEndpoint: string;
     scopes: string[];
     audience: string;
-    header: string;
   } | null = null;
 
   constructor(
@@ -74,10 +75,9 @@ export class FlyteTokenSource {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The header name and value for the next call. */
-  async header(): Promise<[string, string]> {
-    const token = await this.current();
-    return [this.discovered!.header, `Bearer ${token.value}`];
+  /** The `Authorization` header value for the next call. */
+  async bearer(): Promise<string> {
+    return `Bearer ${(await this.current()).value}`;
   }
 
   /** Forget the token (the server answered 401): the next call fetches a new one. */
@@ -108,7 +108,7 @@ export class FlyteTokenSource {
         `flyteadmin auth discovery ${url.pathname}: cannot reach ${this.origin} (${(err as { code?: string }).code ?? (err as Error).message})`,
       );
     }
-    const text = await res.body.text();
+    const text = await bodyText(res, `flyteadmin auth discovery: GET ${url.pathname}`);
     if (res.statusCode !== 200) {
       throw new ControlPlaneError(
         res.statusCode >= 500 ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
@@ -140,17 +140,11 @@ export class FlyteTokenSource {
     const scopes = Array.isArray(client['scopes'])
       ? (client['scopes'] as unknown[]).filter((s): s is string => typeof s === 'string')
       : [];
-    const header =
-      typeof client['authorization_metadata_key'] === 'string' &&
-      client['authorization_metadata_key'] !== ''
-        ? client['authorization_metadata_key']
-        : DEFAULT_AUTH_HEADER;
     this.discovered = {
       // A relative endpoint is resolved against flyteadmin's own address.
       tokenEndpoint: new URL(endpoint, this.origin).toString(),
       scopes,
       audience: typeof client['audience'] === 'string' ? client['audience'] : '',
-      header: header.toLowerCase(),
     };
     return this.discovered;
   }
@@ -182,7 +176,10 @@ export class FlyteTokenSource {
         `flyteadmin token endpoint ${new URL(d.tokenEndpoint).pathname}: unreachable (${(err as { code?: string }).code ?? (err as Error).message})`,
       );
     }
-    const text = await res.body.text();
+    const text = await bodyText(
+      res,
+      `flyteadmin token endpoint ${new URL(d.tokenEndpoint).pathname}`,
+    );
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(text) as Record<string, unknown>;
@@ -198,5 +195,17 @@ export class FlyteTokenSource {
     }
     const expiresIn = typeof body['expires_in'] === 'number' ? body['expires_in'] : 3600;
     return { value: body['access_token'], expiresAt: this.now() + expiresIn * 1000 };
+  }
+}
+
+/** The whole body; one cut off by the network is UNAVAILABLE (transient, retried by the client). */
+async function bodyText(res: Dispatcher.ResponseData, what: string): Promise<string> {
+  try {
+    return await res.body.text();
+  } catch (err) {
+    throw new ControlPlaneError(
+      'UNAVAILABLE',
+      `${what}: the answer was cut off (${(err as { code?: string }).code ?? (err as Error).message})`,
+    );
   }
 }

@@ -5,17 +5,20 @@
  *  - PoolAssignment ↔ CLUSTER_ASSIGNMENT (`cluster_assignment.cluster_pool_name`, Union
  *    self-managed's `uctl update cluster-pool-attributes`);
  *  - ExecutionClusterLabel ↔ EXECUTION_CLUSTER_LABEL (`flytectl update execution-cluster-label`);
- *  - both read through `GET /api/v1/matchable_attributes?resource_type=…`, written through
- *    `PUT|DELETE /api/v1/project_domain_attributes/{project}/{domain}` and
- *    `/api/v1/workflow_attributes/{project}/{domain}/{workflow}`;
+ *  - both read and written by attributes.ts: every row is read, the project/domain and
+ *    workflow levels are managed, the others (project-wide, launch plan) reported;
+ *  - flyteadminState() adds what the planner needs beyond them (FlyteadminLive): those other
+ *    rows, the registered projects and domains (projects.ts), and the labelClusterMap
+ *    flyteadmin runs with (deployed-config.ts);
  *  - pools, clusters and queues list as empty (flyteadmin has none), and every other call is
  *    refused with FAILED_PRECONDITION naming the backend. ExecutionCluster, ClusterLabel,
  *    ClusterPool and Cluster are configuration (Helm values, Union's pool mapping): the plan
  *    leaves them out and `poolsync render` writes them.
- * Only project-domain and project-domain-workflow attributes are read: project-wide, global
- * and launch-plan attributes are not poolsync's to manage and are left alone.
+ * Only project-domain and project-domain-workflow attributes are written: project-wide, global
+ * and launch-plan attributes are not poolsync's to manage and are left alone (but a delete may
+ * take them along, which the plan shows: plan/cascade.ts).
  */
-import { Pool, type Dispatcher } from 'undici';
+import type { KubeConfig } from '@kubernetes/client-node';
 import {
   BASELINE_CAPABILITIES,
   address,
@@ -26,7 +29,12 @@ import {
   type PoolContract,
   type QueueSpec,
 } from '../../model/common.js';
-import type { ExecutionClusterLabel } from '../../model/flyte.js';
+import {
+  attributeRowKey,
+  type AttributeRow,
+  type ExecutionClusterLabel,
+  type FlyteadminLive,
+} from '../../model/flyte.js';
 import type {
   LiveAssignment,
   LiveCluster,
@@ -35,52 +43,28 @@ import type {
   LiveQueue,
   QueueMetrics,
 } from '../../model/live.js';
-import { backoffDelay, retryDelayMs } from '../../util/backoff.js';
-import { ControlPlaneError, kindUnsupported, type ControlPlaneErrorCode } from '../errors.js';
+import { ControlPlaneError, kindUnsupported } from '../errors.js';
 import type {
   BackendInfo,
   ControlPlane,
   CreateQueueRequest,
   RegisterClusterRequest,
 } from '../types.js';
-import { FlyteTokenSource, type ClientCredentials } from './auth.js';
+import { FlyteadminAttributes } from './attributes.js';
+import { readDeployedConfig, type ConfigMapRef } from './deployed-config.js';
+import { listDomains, listProjects } from './projects.js';
+import { FlyteadminTransport, type TransportOptions } from './transport.js';
 
-export interface FlyteadminOptions {
-  /** OAuth2 client credentials; null or absent: no auth (flyteadmin with useAuth off). */
-  credentials?: ClientCredentials | null;
-  requestTimeoutMs?: number;
-  /** Retries after the first attempt of a transient failure (429, 5xx, connection errors). */
-  maxRetries?: number;
-  minRetryDelayMs?: number;
-  maxRetryDelayMs?: number;
+export interface FlyteadminOptions extends TransportOptions {
+  /** flyteidl's `org`, sent on every call and matched on every row read ('' or absent: none). */
+  org?: string;
+  /** Where flyteadmin's cluster configuration is read from (null or absent: not read). */
+  clustersConfigMap?: ConfigMapRef | null;
+  /** The Kubernetes credentials for it (default: in-cluster service account or KUBECONFIG). */
+  kubeConfig?: () => Promise<KubeConfig>;
 }
 
 const BACKEND = 'flyteadmin';
-
-/** gRPC status code (grpc-gateway's error body `code`) → ControlPlaneError code. */
-const GRPC_CODES: Record<number, ControlPlaneErrorCode> = {
-  3: 'INVALID_ARGUMENT',
-  5: 'NOT_FOUND',
-  6: 'ALREADY_EXISTS',
-  7: 'UNAUTHENTICATED',
-  9: 'FAILED_PRECONDITION',
-  14: 'UNAVAILABLE',
-  16: 'UNAUTHENTICATED',
-};
-const TRANSIENT_STATUS = [429, 500, 502, 503, 504];
-
-type ResourceType = 'EXECUTION_CLUSTER_LABEL' | 'CLUSTER_ASSIGNMENT';
-
-interface Configuration {
-  attributes?: {
-    execution_cluster_label?: { value?: string };
-    cluster_assignment?: { cluster_pool_name?: string };
-  };
-  project?: string;
-  domain?: string;
-  workflow?: string;
-  launch_plan?: string;
-}
 
 export function unsupported(what: string, objectAddress: string | null = null): ControlPlaneError {
   return new ControlPlaneError(
@@ -96,159 +80,49 @@ export class FlyteadminControlPlane implements ControlPlane {
     kinds: ['PoolAssignment', 'ExecutionClusterLabel'],
     configKinds: ['ExecutionCluster', 'ClusterLabel', 'ClusterPool', 'Cluster'],
   };
-  private readonly pool: Pool;
-  private readonly origin: string;
-  private readonly basePath: string;
-  private readonly auth: FlyteTokenSource | null;
-  private readonly maxRetries: number;
-  private readonly minRetryDelayMs: number;
-  private readonly maxRetryDelayMs: number;
+  private readonly transport: FlyteadminTransport;
+  private readonly attributes: FlyteadminAttributes;
+  private readonly org: string;
+  private readonly clustersConfigMap: ConfigMapRef | null;
+  private readonly kubeConfig: () => Promise<KubeConfig>;
+  private kube: Promise<KubeConfig> | null = null;
 
-  /** `baseUrl` is the http(s) URL of flyteadmin (without the `flyteadmin+` prefix). */
+  /** `baseUrl` is the http(s) URL of flyteadmin (without the `flyteadmin+` prefix or a query). */
   constructor(baseUrl: string, opts: FlyteadminOptions = {}) {
-    const url = new URL(baseUrl);
-    this.origin = url.origin;
-    this.basePath = url.pathname.replace(/\/+$/, '');
-    const timeout = opts.requestTimeoutMs ?? 30_000;
-    this.maxRetries = opts.maxRetries ?? 6;
-    this.minRetryDelayMs = opts.minRetryDelayMs ?? 100;
-    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 10_000;
-    this.pool = new Pool(this.origin, {
-      connections: 16,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      keepAliveTimeout: 30_000,
-    });
-    this.auth = opts.credentials
-      ? new FlyteTokenSource(this.origin, opts.credentials, timeout)
-      : null;
+    this.transport = new FlyteadminTransport(baseUrl, opts);
+    this.org = opts.org ?? '';
+    this.attributes = new FlyteadminAttributes(this.transport, this.org);
+    this.clustersConfigMap = opts.clustersConfigMap ?? null;
+    this.kubeConfig =
+      opts.kubeConfig ?? (async () => (await import('../../lease/k8s-lease.js')).loadKubeConfig());
   }
 
   get url(): string {
-    return `flyteadmin+${this.origin}${this.basePath}`;
+    const query = new URLSearchParams();
+    if (this.org !== '') query.set('org', this.org);
+    if (this.clustersConfigMap)
+      query.set(
+        'clusters-configmap',
+        `${this.clustersConfigMap.namespace}/${this.clustersConfigMap.name}`,
+      );
+    const q = query.toString();
+    return `flyteadmin+${this.transport.origin}${this.transport.basePath}${q ? `?${q}` : ''}`;
   }
 
-  /** One call with retries of transient failures and one token refresh on 401. */
-  private async call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
-    let refreshed = false;
-    for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (this.auth) {
-        const [name, value] = await this.auth.header();
-        headers[name] = value;
-      }
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await this.pool.request({
-          path: `${this.basePath}${path}`,
-          method,
-          headers,
-          body: body === undefined ? null : JSON.stringify(body),
-        });
-      } catch (err) {
-        if (attempt < this.maxRetries) {
-          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
-          continue;
-        }
-        const reason = (err as { code?: string }).code ?? (err as Error).message;
-        throw new ControlPlaneError(
-          'UNAVAILABLE',
-          `${method} ${this.origin}${this.basePath}${path}: cannot reach flyteadmin (${reason}, after ${this.maxRetries} retries)`,
-        );
-      }
-      const text = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) {
-        try {
-          return (text === '' ? {} : JSON.parse(text)) as T;
-        } catch {
-          throw new ControlPlaneError(
-            'UNAVAILABLE',
-            `${method} ${path}: flyteadmin answered HTTP ${res.statusCode} with a body that is not JSON`,
-          );
-        }
-      }
-      if (res.statusCode === 401 && this.auth && !refreshed) {
-        refreshed = true;
-        this.auth.invalidate();
-        continue;
-      }
-      if (TRANSIENT_STATUS.includes(res.statusCode) && attempt < this.maxRetries) {
-        await sleep(
-          retryDelayMs(
-            attempt + 1,
-            res.headers['retry-after'] as string | undefined,
-            this.minRetryDelayMs,
-            this.maxRetryDelayMs,
-          ),
-        );
-        continue;
-      }
-      throw this.apiError(method, path, res.statusCode, text);
-    }
-  }
-
-  private apiError(method: string, path: string, status: number, text: string): ControlPlaneError {
-    let payload: { code?: unknown; message?: unknown } = {};
-    try {
-      payload = JSON.parse(text) as typeof payload;
-    } catch {
-      // A proxy page, say: the status tells what we know.
-    }
-    const code =
-      (typeof payload.code === 'number' ? GRPC_CODES[payload.code] : undefined) ??
-      (status === 401 || status === 403
-        ? 'UNAUTHENTICATED'
-        : status === 404
-          ? 'NOT_FOUND'
-          : status >= 500
-            ? 'UNAVAILABLE'
-            : 'INVALID_ARGUMENT');
-    const detail = typeof payload.message === 'string' ? payload.message : `HTTP ${status}`;
-    const hint =
-      code === 'UNAUTHENTICATED'
-        ? this.auth
-          ? ' (the token was refused: check the client id and secret and their scopes)'
-          : ' (flyteadmin requires authentication: set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE)'
-        : '';
-    return new ControlPlaneError(code, `flyteadmin ${method} ${path}: ${detail}${hint}`);
-  }
-
-  private async listAttributes(type: ResourceType): Promise<Configuration[]> {
-    const res = await this.call<{ configurations?: Configuration[] }>(
-      'GET',
-      `/api/v1/matchable_attributes?resource_type=${type}`,
+  /** What the planner needs beyond the managed rows (docs/flyte-oss.md). */
+  async flyteadminState(): Promise<FlyteadminLive> {
+    const [labels, assignments, projects, domains, deployed] = await Promise.all([
+      this.attributes.others('EXECUTION_CLUSTER_LABEL'),
+      this.attributes.others('CLUSTER_ASSIGNMENT'),
+      listProjects(this.transport, this.org),
+      listDomains(this.transport),
+      readDeployedConfig(this.clustersConfigMap, () => (this.kube ??= this.kubeConfig())),
+    ]);
+    const key = (r: AttributeRow) => `${r.resource_type}\u0000${attributeRowKey(r)}`;
+    const other_rows = [...labels, ...assignments].sort((a, b) =>
+      key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0,
     );
-    return (res.configurations ?? []).filter(
-      (c) => (c.project ?? '') !== '' && (c.domain ?? '') !== '' && (c.launch_plan ?? '') === '',
-    );
-  }
-
-  private attributesPath(key: AssignmentKey): string {
-    const p = `${seg(key.project)}/${seg(key.domain)}`;
-    return key.workflow === null || key.workflow === undefined
-      ? `/api/v1/project_domain_attributes/${p}`
-      : `/api/v1/workflow_attributes/${p}/${seg(key.workflow)}`;
-  }
-
-  private async put(key: AssignmentKey, matching: Record<string, unknown>): Promise<void> {
-    const attributes: Record<string, unknown> = {
-      project: key.project,
-      domain: key.domain,
-      ...(key.workflow !== null && key.workflow !== undefined ? { workflow: key.workflow } : {}),
-      matching_attributes: matching,
-    };
-    await this.call('PUT', this.attributesPath(key), { attributes });
-  }
-
-  private async remove(key: AssignmentKey, type: ResourceType): Promise<void> {
-    const body: Record<string, unknown> = {
-      project: key.project,
-      domain: key.domain,
-      ...(key.workflow !== null && key.workflow !== undefined ? { workflow: key.workflow } : {}),
-      resource_type: type,
-    };
-    await this.call('DELETE', this.attributesPath(key), body);
+    return { other_rows, projects, domains, deployed };
   }
 
   capabilities(): Promise<Capabilities> {
@@ -315,23 +189,21 @@ export class FlyteadminControlPlane implements ControlPlane {
   }
 
   async listAssignments(): Promise<LiveAssignment[]> {
-    return (await this.listAttributes('CLUSTER_ASSIGNMENT'))
-      .filter((c) => (c.attributes?.cluster_assignment?.cluster_pool_name ?? '') !== '')
-      .map((c) => ({
-        project: c.project!,
-        domain: c.domain!,
-        workflow: c.workflow ? c.workflow : null,
-        pool: c.attributes!.cluster_assignment!.cluster_pool_name!,
-      }));
+    return (await this.attributes.managed('CLUSTER_ASSIGNMENT')).map(({ value, ...key }) => ({
+      ...key,
+      pool: value,
+    }));
   }
 
   async setAssignment(assignment: Assignment): Promise<LiveAssignment> {
-    await this.put(assignment, { cluster_assignment: { cluster_pool_name: assignment.pool } });
+    await this.attributes.put(assignment, {
+      cluster_assignment: { cluster_pool_name: assignment.pool },
+    });
     return { ...assignment };
   }
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
-    await this.remove(key, 'CLUSTER_ASSIGNMENT');
+    await this.attributes.remove(key, 'CLUSTER_ASSIGNMENT');
   }
 
   // Default-queue settings are Union v2's; flyteadmin routes by label and cluster assignment.
@@ -352,24 +224,20 @@ export class FlyteadminControlPlane implements ControlPlane {
   }
 
   async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
-    return (await this.listAttributes('EXECUTION_CLUSTER_LABEL'))
-      .filter((c) => (c.attributes?.execution_cluster_label?.value ?? '') !== '')
-      .map((c) => ({
-        project: c.project!,
-        domain: c.domain!,
-        workflow: c.workflow ? c.workflow : null,
-        label: c.attributes!.execution_cluster_label!.value!,
-      }));
+    return (await this.attributes.managed('EXECUTION_CLUSTER_LABEL')).map(({ value, ...key }) => ({
+      ...key,
+      label: value,
+    }));
   }
 
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
-    await this.put(label, { execution_cluster_label: { value: label.label } });
+    await this.attributes.put(label, { execution_cluster_label: { value: label.label } });
     return { ...label };
   }
 
   async deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
     try {
-      await this.remove(key, 'EXECUTION_CLUSTER_LABEL');
+      await this.attributes.remove(key, 'EXECUTION_CLUSTER_LABEL');
     } catch (err) {
       if (err instanceof ControlPlaneError && err.address === null) {
         throw new ControlPlaneError(
@@ -384,12 +252,6 @@ export class FlyteadminControlPlane implements ControlPlane {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.transport.close();
   }
 }
-
-function seg(s: string): string {
-  return encodeURIComponent(s);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

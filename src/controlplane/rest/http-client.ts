@@ -3,13 +3,13 @@
  * (schemas/control-plane.openapi.yaml), with undici.
  *
  * One keep-alive connection pool per client. Transient failures (connection errors,
- * timeouts, 429, 5xx/UNAVAILABLE) are retried by undici's RetryAgent with our policy:
- * exponential backoff with jitter, honouring Retry-After. Because a retried write may have
+ * timeouts, 429, 5xx/UNAVAILABLE, a body cut off after its headers) are retried by one loop
+ * (`call`): exponential backoff with jitter, honouring Retry-After. Because a retried write may have
  * landed the first time, a create answered ALREADY_EXISTS (or a delete answered NOT_FOUND)
  * *after a retry* is checked by reading the object back. The bearer token is only ever put
  * in the Authorization header: no message, log or error of this module contains it.
  */
-import { Pool, RetryAgent, errors as undiciErrors, type Dispatcher } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import {
   CORE_KINDS,
   DEFAULT_POOL,
@@ -78,23 +78,34 @@ interface Page<T> {
 }
 
 const RETRY_STATUS = [429, 500, 502, 503, 504];
-const RETRY_ERROR_CODES = [
-  'ECONNRESET',
+/**
+ * Failures to connect at all (nothing listens, no such host, no route, connect timeout). Until
+ * the control plane has answered once, they are retried only CONNECT_RETRIES times (0.1 s,
+ * 0.2 s): a wrong URL or a stopped server is reported in well under a second, not after the
+ * whole --max-retries backoff (about 21 s). Once it has answered, they get the full budget:
+ * then they are a restart or a rolling update, worth riding out.
+ */
+const CONNECT_ERROR_CODES = [
   'ECONNREFUSED',
   'ENOTFOUND',
   'ENETDOWN',
   'ENETUNREACH',
   'EHOSTDOWN',
   'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+];
+/** Transport failures worth a retry: the connect failures and those of a connection in use. */
+const RETRY_ERROR_CODES = [
+  ...CONNECT_ERROR_CODES,
+  'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
   'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED',
 ];
-const ALL_METHODS: Dispatcher.HttpMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'];
+export const CONNECT_RETRIES = 2;
 
 const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
   400: 'INVALID_ARGUMENT',
@@ -109,15 +120,13 @@ const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
 
 interface Attempts {
   retried: boolean;
+  /** Retries made (the last failure's counter). */
+  count?: number;
 }
 
 interface RetryableError extends Error {
-  statusCode?: number;
   code?: string;
-  headers?: Record<string, string | string[] | undefined>;
 }
-
-type RetryCallback = (err: Error | null) => void;
 
 export class HttpControlPlane implements ControlPlane {
   readonly backend: BackendInfo = { name: 'poolsync REST API', kinds: CORE_KINDS };
@@ -130,6 +139,8 @@ export class HttpControlPlane implements ControlPlane {
   private readonly maxRetryDelayMs: number;
   private readonly pageSize: number;
   private readonly listShards: number;
+  /** The control plane has answered at least once (see CONNECT_ERROR_CODES). */
+  private answered = false;
 
   constructor(baseUrl: string, opts: HttpControlPlaneOptions = {}) {
     const url = new URL(baseUrl);
@@ -159,35 +170,15 @@ export class HttpControlPlane implements ControlPlane {
     return `${this.origin}${this.basePath}`;
   }
 
-  private retryAgent(attempts: Attempts): RetryAgent {
-    return new RetryAgent(this.pool, {
-      maxRetries: this.maxRetries,
-      methods: ALL_METHODS,
-      statusCodes: RETRY_STATUS,
-      errorCodes: RETRY_ERROR_CODES,
-      retry: (err: Error, context: { state: { counter: number } }, callback: RetryCallback) => {
-        const e = err as RetryableError;
-        const transientStatus = e.statusCode !== undefined && RETRY_STATUS.includes(e.statusCode);
-        const transientCode = e.code !== undefined && RETRY_ERROR_CODES.includes(e.code);
-        if (!(transientStatus || transientCode) || context.state.counter > this.maxRetries) {
-          callback(err);
-          return;
-        }
-        attempts.retried = true;
-        const header = e.headers?.['retry-after'];
-        const delay = retryDelayMs(
-          context.state.counter,
-          Array.isArray(header) ? header[0] : header,
-          this.minRetryDelayMs,
-          this.maxRetryDelayMs,
-        );
-        // Not unref'd: a pending retry is work in progress and must keep a CLI process alive.
-        setTimeout(() => callback(null), delay);
-      },
-    });
-  }
-
-  /** One API call; throws ControlPlaneError. Returns the parsed body (undefined for 204). */
+  /**
+   * One API call; throws ControlPlaneError. Returns the parsed body (undefined for 204).
+   * One retry loop for every transient failure (quality.md): a connection error or timeout,
+   * 429/5xx (honouring Retry-After), and a body that cannot be read whole after its headers (a
+   * reset, a connection closed short of its Content-Length, a body timeout) or a 2xx body that
+   * is not JSON. The whole call is made again: never a resumed (Range) request, which would
+   * repeat a write. `attempts.retried` tells a write's "may have landed" check. Until the control
+   * plane has answered once, a failure to connect gets only CONNECT_RETRIES retries.
+   */
   private async call<T>(
     method: Dispatcher.HttpMethod,
     path: string,
@@ -197,31 +188,88 @@ export class HttpControlPlane implements ControlPlane {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    const payload = body === undefined ? null : JSON.stringify(body);
+    for (let retry = 0; ; retry++) {
+      const result = await this.attempt(method, path, headers, payload);
+      if (result.ok) return result.value as T;
+      const connectFailure =
+        !this.answered && result.code !== undefined && CONNECT_ERROR_CODES.includes(result.code);
+      const budget = connectFailure ? Math.min(CONNECT_RETRIES, this.maxRetries) : this.maxRetries;
+      if (retry >= budget) {
+        if (result.code !== undefined) throw this.transportError(method, path, result.code, retry);
+        throw new ControlPlaneError(
+          'UNAVAILABLE',
+          `${method} ${this.url}${path}: ${result.reason}, still failing after ${retry} retries`,
+        );
+      }
+      attempts.retried = true;
+      const delay = retryDelayMs(
+        retry + 1,
+        result.retryAfter,
+        this.minRetryDelayMs,
+        this.maxRetryDelayMs,
+      );
+      // Not unref'd: a pending retry is work in progress and must keep a CLI process alive.
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  /**
+   * One attempt: the parsed body, a transient failure to retry (`code`: a transport failure
+   * before any answer), or a thrown permanent error.
+   */
+  private async attempt(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    headers: Record<string, string>,
+    payload: string | null,
+  ): Promise<
+    { ok: true; value: unknown } | { ok: false; reason: string; code?: string; retryAfter?: string }
+  > {
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.retryAgent(attempts).request({
-        origin: this.origin,
+      response = await this.pool.request({
         path: `${this.basePath}${path}`,
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: payload,
       });
     } catch (err) {
-      throw this.transportError(method, path, err);
+      const e = err as RetryableError;
+      const code = e.code ?? e.message ?? String(err);
+      if (RETRY_ERROR_CODES.includes(code)) return { ok: false, reason: code, code };
+      throw this.transportError(method, path, code, 0);
     }
-    const text = await response.body.text();
-    if (response.statusCode >= 200 && response.statusCode < 300) {
-      if (text === '') return undefined as T;
-      try {
-        return JSON.parse(text) as T;
-      } catch {
-        throw new ControlPlaneError(
-          'UNAVAILABLE',
-          `${method} ${this.url}${path}: the control plane answered HTTP ${response.statusCode} with a body that is not JSON`,
-        );
-      }
+    this.answered = true;
+    const status = response.statusCode;
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (err) {
+      const e = err as RetryableError;
+      return {
+        ok: false,
+        reason: `the control plane's answer could not be read (body cut off: ${e.code ?? e.message})`,
+      };
     }
-    throw this.apiError(method, path, response.statusCode, text);
+    if (RETRY_STATUS.includes(status)) {
+      const header = response.headers['retry-after'];
+      return {
+        ok: false,
+        reason: `the control plane is unavailable (HTTP ${status})`,
+        ...(header !== undefined ? { retryAfter: Array.isArray(header) ? header[0] : header } : {}),
+      };
+    }
+    if (status < 200 || status >= 300) throw this.apiError(method, path, status, text);
+    if (text === '') return { ok: true, value: undefined };
+    try {
+      return { ok: true, value: JSON.parse(text) };
+    } catch {
+      return {
+        ok: false,
+        reason: `the control plane's answer could not be read (HTTP ${status} with a body that is not JSON)`,
+      };
+    }
   }
 
   private apiError(method: string, path: string, status: number, text: string): ControlPlaneError {
@@ -234,10 +282,11 @@ export class HttpControlPlane implements ControlPlane {
     const code = ERROR_CODES.includes(payload.code as ControlPlaneErrorCode)
       ? (payload.code as ControlPlaneErrorCode)
       : (STATUS_CODES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'INVALID_ARGUMENT'));
-    const message =
+    let message =
       typeof payload.message === 'string'
         ? payload.message
         : `${method} ${this.url}${path} answered HTTP ${status}`;
+    if (status === 401 || status === 403) message += `; ${this.tokenHint()}`;
     return new ControlPlaneError(
       code,
       message,
@@ -246,18 +295,45 @@ export class HttpControlPlane implements ControlPlane {
     );
   }
 
-  private transportError(method: string, path: string, err: unknown): ControlPlaneError {
-    const e = err as RetryableError;
-    if (err instanceof undiciErrors.RequestRetryError || e.statusCode !== undefined) {
+  /** What to do about a 401/403: the token is missing, or not this control plane's. */
+  private tokenHint(): string {
+    return this.token === undefined
+      ? 'no token was sent: set POOLSYNC_TOKEN (or POOLSYNC_TOKEN_FILE), or pass --token-file FILE'
+      : 'the token was refused: check the token in POOLSYNC_TOKEN / POOLSYNC_TOKEN_FILE / --token-file is the one of this control plane';
+  }
+
+  /** A failure to reach the control plane (`reason`: the transport's code), with what to do. */
+  private transportError(
+    method: string,
+    path: string,
+    reason: string,
+    retries: number,
+  ): ControlPlaneError {
+    const tries = `${retries + 1} attempt${retries === 0 ? '' : 's'}`;
+    if (/^(ERR_SSL_|EPROTO$)/.test(reason) && this.origin.startsWith('https:')) {
+      const plain = `http:${this.origin.slice('https:'.length)}`;
       return new ControlPlaneError(
         'UNAVAILABLE',
-        `${method} ${this.url}${path}: the control plane is unavailable (HTTP ${e.statusCode}, still failing after ${this.maxRetries} retries)`,
+        `${method} ${this.url}${path}: the TLS handshake failed (${reason}): the server does not speak HTTPS; ` +
+          `if it is a plain-HTTP server (\`poolsync control-plane serve\` is), use --control-plane ${plain}${this.basePath}`,
       );
     }
-    const reason = e.code ?? e.message ?? String(err);
+    if (CONNECT_ERROR_CODES.includes(reason)) {
+      const what =
+        reason === 'ENOTFOUND'
+          ? `the host ${new URL(this.origin).hostname} is not known (DNS)`
+          : reason === 'UND_ERR_CONNECT_TIMEOUT'
+            ? 'the connection timed out'
+            : `nothing accepts connections at ${this.origin}`;
+      return new ControlPlaneError(
+        'UNAVAILABLE',
+        `${method} ${this.url}${path}: cannot reach the control plane: ${what} (${reason}, ${tries}); ` +
+          `is it running, and is --control-plane (env POOLSYNC_CONTROL_PLANE) right?`,
+      );
+    }
     return new ControlPlaneError(
       'UNAVAILABLE',
-      `${method} ${this.url}${path}: cannot reach the control plane (${reason}, after retries)`,
+      `${method} ${this.url}${path}: cannot reach the control plane (${reason}, ${tries})`,
     );
   }
 

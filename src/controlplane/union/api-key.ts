@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../util/user-error.js';
+import { rememberSecret } from '../../util/secrets.js';
 
 export interface UnionApiKey {
   /** Host (and port) the key was issued for, without scheme: `acme.hosted.unionai.cloud`. */
@@ -14,6 +15,10 @@ export interface UnionApiKey {
   clientSecret: string;
   /** The organisation every call names. */
   org: string;
+  /** The key as given (base64 text): handed to the flyte CLI (FLYTE_API_KEY), never printed. */
+  raw: string;
+  /** Where it was read from (an env variable name or a file path): for the runbook. */
+  source: { env: string } | { file: string };
 }
 
 export const API_KEY_ENV = 'POOLSYNC_UNION_API_KEY';
@@ -33,11 +38,20 @@ export function normaliseEndpoint(endpoint: string): string {
 
 /**
  * Parses a key; `source` names where it came from (`POOLSYNC_UNION_API_KEY`, a file path) for
- * the error. The endpoint may carry a port (`127.0.0.1:8080`), so the last three fields are
- * taken from the right.
+ * the error. Fields: the endpoint (an optional `dns:///` or `http(s)://` prefix, the host, an
+ * optional numeric port), the client id, the client secret, the org (the last field). Union's
+ * own tools split differently (Go provider and Python CLI: at most 4 fields from the left, so
+ * a ':' in the secret moves into the org; flyte-sdk-ts: 3 fields from the right, so it moves
+ * into the client id); all agree with this on every key whose secret has no ':', and this
+ * also reads one that has (the secret is everything between the client id and the org).
  */
-export function parseApiKey(raw: string, source: string): UnionApiKey {
+export function parseApiKey(
+  raw: string,
+  source: string,
+  from: UnionApiKey['source'] = { env: API_KEY_ENV },
+): UnionApiKey {
   const text = raw.trim();
+  rememberSecret(text);
   const bad = (why: string) =>
     new UserError(`the Union API key in ${source} is not valid (${why}): ${FORMAT}`);
   if (text === '') throw bad('empty');
@@ -45,16 +59,27 @@ export function parseApiKey(raw: string, source: string): UnionApiKey {
   const decoded = Buffer.from(text, 'base64').toString('utf8');
   const parts = decoded.split(':');
   if (parts.length < 4) throw bad(`${parts.length} of the 4 colon-separated fields`);
-  const org = parts.pop()!;
-  const clientSecret = parts.pop()!;
-  const clientId = parts.pop()!;
-  const endpoint = normaliseEndpoint(parts.join(':'));
+  let at = 1;
+  // `dns:///host`, `https://host`: the scheme's ':' is not a separator.
+  if (/^(dns|https?)$/i.test(parts[0]!) && parts[1]?.startsWith('//')) at = 2;
+  // A port, when the three fields after the endpoint still follow it.
+  if (/^\d{1,5}$/.test(parts[at] ?? '') && parts.length - at - 1 >= 3) at++;
+  const rest = parts.slice(at);
+  if (rest.length < 3)
+    throw bad(
+      `${parts.length} colon-separated fields do not leave a client id, secret and org after the endpoint`,
+    );
+  const clientId = rest[0]!;
+  const org = rest[rest.length - 1]!;
+  const clientSecret = rest.slice(1, -1).join(':');
+  const endpoint = normaliseEndpoint(parts.slice(0, at).join(':'));
   if (endpoint === '') throw bad('no endpoint');
   if (clientId === '') throw bad('no client id');
   if (clientSecret === '') throw bad('no client secret');
+  rememberSecret(clientSecret);
   // oauth.go: an empty or "None" org means the first label of the host.
   const resolvedOrg = org === '' || org.toLowerCase() === 'none' ? endpoint.split(/[.:]/)[0]! : org;
-  return { endpoint, clientId, clientSecret, org: resolvedOrg };
+  return { endpoint, clientId, clientSecret, org: resolvedOrg, raw: text, source: from };
 }
 
 /**
@@ -72,10 +97,10 @@ export async function resolveApiKey(flagFile: string | undefined): Promise<Union
         `cannot read --api-key-file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
       );
     }
-    return parseApiKey(text.split(/\r?\n/)[0] ?? '', file);
+    return parseApiKey(text.split(/\r?\n/)[0] ?? '', file, { file });
   }
   const env = process.env[API_KEY_ENV];
-  if (env && env.trim() !== '') return parseApiKey(env, API_KEY_ENV);
+  if (env && env.trim() !== '') return parseApiKey(env, API_KEY_ENV, { env: API_KEY_ENV });
   throw new UserError(
     `a union+ control plane needs a Union API key: set ${API_KEY_ENV} (or ${API_KEY_FILE_ENV}) or pass --api-key-file FILE (${FORMAT})`,
   );

@@ -2,11 +2,43 @@
  * The steps Union has no public API for, and the exact `flyte` CLI command (flyteplugins-union)
  * a person runs instead (real-apis.md; the Union docs in shared/seeds/). The union backend
  * offers this as `backend.manualStep`; its methods for these steps throw `noPublicApi`.
+ *
+ * Every command runs as printed, without a terminal (`apply --flyte-cli` gives it none):
+ * - it targets exactly the organisation and endpoint of `--control-plane`: the flyte CLI's root
+ *   options `--endpoint` and `--org` (flyteorg/flyte-sdk src/flyte/cli/main.py), which override
+ *   whatever a local config file or FLYTE_* variables name; `--insecure` for a plain-http
+ *   (loopback) endpoint;
+ * - commands that ask for confirmation carry `--yes` (`flyte delete …`, `flyte update cluster`:
+ *   Union's CLI reference);
+ * - credentials never appear in it: the flyte CLI reads an API key from the environment
+ *   variable FLYTE_API_KEY (flyte-sdk src/flyte/cli/_common.py, CLIConfig.init), which
+ *   `--flyte-cli` sets for the child and the runbook exports first (`credentials`).
  */
 import { dump } from '../../util/js-yaml.js';
-import type { PoolContract } from '../../model/common.js';
+import { address, type AssignmentKey, type PoolContract } from '../../model/common.js';
 import type { ManualInstruction, Step } from '../../model/plan.js';
+import { shellQuote } from '../../util/shell-quote.js';
 import { ControlPlaneError } from '../errors.js';
+
+/** The environment variable the flyte CLI reads an API key from. */
+export const FLYTE_API_KEY_ENV = 'FLYTE_API_KEY';
+
+/** Where the commands go, and how the runbook hands them the API key. */
+export interface CliTarget {
+  /** `host[:port]` of --control-plane (and of the API key). */
+  endpoint: string;
+  org: string;
+  /** Plain http (a loopback test server): the CLI's `--insecure`. */
+  insecure: boolean;
+  /** The shell line that puts the API key in FLYTE_API_KEY (never the key itself). */
+  credentials: string;
+}
+
+/** The runbook's line handing the key to the flyte CLI, from where poolsync read it. */
+export function credentialsLine(source: { env: string } | { file: string }): string {
+  const from = 'env' in source ? `"$${source.env}"` : `"$(cat ${shellQuote(source.file)})"`;
+  return `export ${FLYTE_API_KEY_ENV}=${from}`;
+}
 
 /** The `--file` of `flyte create cluster-pool` (cluster-pools.md: name + config). */
 export function poolFile(name: string, contract: PoolContract): { name: string; content: string } {
@@ -23,71 +55,84 @@ export function poolFile(name: string, contract: PoolContract): { name: string; 
   return { name: `${name}-pool.yaml`, content: dump({ name, config }, { lineWidth: -1 }) };
 }
 
-export const MANUAL = {
-  createPool: (name: string, contract: PoolContract): ManualInstruction => {
-    const file = poolFile(name, contract);
-    return {
-      reason: 'Union has no public API to create a cluster pool',
-      command: `flyte create cluster-pool ${name} --file ${file.name}`,
-      file,
-    };
-  },
-  updatePool: (name: string, contract: PoolContract): ManualInstruction => {
-    const file = poolFile(name, contract);
-    return {
-      reason:
-        "Union has no public API (and the flyte CLI no documented command) to change a cluster pool's contract",
-      command: `# change the contract of cluster pool ${name} in the Union console to ${file.name}`,
-      file,
-    };
-  },
-  deletePool: (name: string): ManualInstruction => ({
-    reason: 'Union has no public API to delete a cluster pool',
-    command: `flyte delete cluster-pool ${name} --yes`,
-  }),
-  registerCluster: (name: string, pool: string): ManualInstruction => ({
-    reason: 'Union has no public API to register a cluster',
-    command: `flyte create cluster ${name} --pool ${pool}`,
-  }),
-  moveCluster: (name: string, pool: string): ManualInstruction => ({
-    reason:
-      'Union has no public API to move a cluster to another pool (its queues must be drained first)',
-    command: `flyte update cluster ${name} --pool ${pool}`,
-  }),
-  updateCluster: (name: string, enabled: boolean): ManualInstruction => ({
-    reason: `Union has no public API (and the flyte CLI no documented command) to ${enabled ? 'enable' : 'disable'} a cluster`,
-    command: `# ${enabled ? 'enable' : 'disable'} cluster ${name} in the Union console`,
-  }),
-  deleteQueue: (name: string): ManualInstruction => ({
-    reason: 'Union has no public API to delete a queue (it must be drained first)',
-    command: `flyte delete queue ${name} --yes`,
-  }),
-};
+/** The manual instruction of each step kind, for one organisation and endpoint. */
+export function unionManual(target: CliTarget) {
+  const flyte =
+    `flyte --endpoint ${shellQuote(`dns:///${target.endpoint}`)} --org ${shellQuote(target.org)}` +
+    (target.insecure ? ' --insecure' : '');
+  const cli = (reason: string, args: string, file?: ManualInstruction['file']) => ({
+    reason,
+    command: `${flyte} ${args}`,
+    credentials: target.credentials,
+    ...(file ? { file } : {}),
+  });
+  return {
+    createPool: (name: string, contract: PoolContract): ManualInstruction => {
+      const file = poolFile(name, contract);
+      return cli(
+        'Union has no public API to create a cluster pool',
+        `create cluster-pool ${name} --file ${file.name}`,
+        file,
+      );
+    },
+    updatePool: (name: string, contract: PoolContract): ManualInstruction => {
+      const file = poolFile(name, contract);
+      return {
+        reason:
+          "Union has no public API (and the flyte CLI no non-interactive command: `flyte update cluster-pool` opens $EDITOR) to change a cluster pool's contract",
+        command: `# change the contract of cluster pool ${name} in the Union console to ${file.name}`,
+        file,
+      };
+    },
+    deletePool: (name: string): ManualInstruction =>
+      cli('Union has no public API to delete a cluster pool', `delete cluster-pool ${name} --yes`),
+    registerCluster: (name: string, pool: string): ManualInstruction =>
+      cli('Union has no public API to register a cluster', `create cluster ${name} --pool ${pool}`),
+    moveCluster: (name: string, pool: string): ManualInstruction =>
+      cli(
+        'Union has no public API to move a cluster to another pool (its queues are drained first)',
+        `update cluster ${name} --pool ${pool} --yes`,
+      ),
+    updateCluster: (name: string, enabled: boolean): ManualInstruction =>
+      cli(
+        enabled
+          ? 'Union has no public API to enable a cluster: the flyte CLI activates it'
+          : 'Union has no public API to disable a cluster: the flyte CLI drains it (no new work)',
+        `update cluster ${name} ${enabled ? '--activate' : '--drain'} --yes`,
+      ),
+    deleteQueue: (name: string): ManualInstruction =>
+      cli(
+        'Union has no public API to delete a queue (it is drained first)',
+        `delete queue ${name} --yes`,
+      ),
+  };
+}
+
+export type UnionManual = ReturnType<typeof unionManual>;
 
 /** `backend.manualStep` of the union backend: null for the steps it makes by API. */
-export function unionManualStep(step: Step): ManualInstruction | null {
-  // Ops other engineers add to StepOp later (update_pool, move_cluster, delete_queue) are
-  // matched by name, so this stays correct without a cast of the union at each case.
-  const s = step as { op: string; args: Record<string, unknown> };
-  const name = String(s.args.name ?? '');
-  switch (s.op) {
-    case 'create_pool':
-      return MANUAL.createPool(name, s.args.contract as PoolContract);
-    case 'update_pool':
-      return MANUAL.updatePool(name, s.args.contract as PoolContract);
-    case 'delete_pool':
-      return MANUAL.deletePool(name);
-    case 'register_cluster':
-      return MANUAL.registerCluster(name, String(s.args.pool ?? 'default'));
-    case 'move_cluster':
-      return MANUAL.moveCluster(name, String(s.args.pool));
-    case 'update_cluster':
-      return MANUAL.updateCluster(name, Boolean(s.args.enabled));
-    case 'delete_queue':
-      return MANUAL.deleteQueue(name);
-    default:
-      return null;
-  }
+export function unionManualStep(manual: UnionManual): (step: Step) => ManualInstruction | null {
+  return (step) => {
+    const name = 'name' in step.args ? String(step.args.name) : '';
+    switch (step.op) {
+      case 'create_pool':
+        return manual.createPool(name, step.args.contract);
+      case 'update_pool':
+        return manual.updatePool(name, step.args.contract);
+      case 'delete_pool':
+        return manual.deletePool(name);
+      case 'register_cluster':
+        return manual.registerCluster(name, step.args.pool);
+      case 'move_cluster':
+        return manual.moveCluster(name, step.args.pool);
+      case 'update_cluster':
+        return manual.updateCluster(name, step.args.enabled);
+      case 'delete_queue':
+        return manual.deleteQueue(name);
+      default:
+        return null;
+    }
+  };
 }
 
 /** What a union backend method without an RPC throws: says so and names the command. */
@@ -97,5 +142,18 @@ export function noPublicApi(address: string, m: ManualInstruction): ControlPlane
     'FAILED_PRECONDITION',
     `${address}: ${m.reason}; run \`${m.command}\`${file}`,
     address,
+  );
+}
+
+/** Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them). */
+export function noAssignments(key: AssignmentKey): ControlPlaneError {
+  const addr = address(
+    'PoolAssignment',
+    [key.project, key.domain, key.workflow].filter(Boolean).join('/'),
+  );
+  return new ControlPlaneError(
+    'FAILED_PRECONDITION',
+    `${addr}: Union v2 has no pool assignments; declare a DefaultQueue for the project/domain instead`,
+    addr,
   );
 }

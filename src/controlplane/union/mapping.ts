@@ -1,5 +1,5 @@
 /** Union's messages (src/gen/) ↔ poolsync's model. Pure. */
-import { create } from '@bufbuild/protobuf';
+import { clone, create } from '@bufbuild/protobuf';
 import {
   DEFAULT_POOL,
   QUEUE_DEFAULTS,
@@ -64,6 +64,24 @@ export function queueSpecToPb(spec: QueueSpec): PbQueueSpec {
   });
 }
 
+/**
+ * Q3 read-modify-write: `current` (the spec as Union sent it) with the 7 fields poolsync
+ * manages set from `spec`; every other field, declared or not (protobuf-es keeps the ones its
+ * .proto lacks as unknown fields and writes them back), is left exactly as it was.
+ */
+export function withManagedFields(current: PbQueueSpec | undefined, spec: QueueSpec): PbQueueSpec {
+  const out = current ? clone(QueueSpecSchema, current) : create(QueueSpecSchema);
+  const managed = queueSpecToPb(spec);
+  out.runConcurrency = managed.runConcurrency;
+  out.actionConcurrency = managed.actionConcurrency;
+  out.depth = managed.depth;
+  out.priority = managed.priority;
+  out.fairness = managed.fairness;
+  out.clusters = managed.clusters;
+  out.clusterPoolName = managed.clusterPoolName;
+  return out;
+}
+
 export function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {
   return {
     pool: spec?.clusterPoolName || DEFAULT_POOL,
@@ -82,13 +100,27 @@ export function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {
  */
 export function queueFromPb(q: Queue, clusterNames: ReadonlySet<string>): LiveQueue {
   const name = q.id?.name ?? '';
+  const unknown = [...new Set((q.spec?.$unknown ?? []).map((f) => f.no))].sort((a, b) => a - b);
   return {
     name,
     ...queueSpecFromPb(q.spec),
     state: queueStateFromPb(q.status?.state ?? PbQueueState.UNSPECIFIED),
     cluster_managed: clusterNames.has(name),
     available_clusters: (q.status?.availableClusters ?? []).map((c) => c.name).sort(),
+    ...(unknown.length > 0 ? { unknown_fields: unknown } : {}),
   };
+}
+
+/**
+ * C2 without a cluster lookup: a queue's selector may name only clusters of its pool (Q1) and
+ * a queue may share a name only with its own cluster (Q2), so a queue whose selector is exactly
+ * its own name is that cluster's co-named queue. (An orphaned one, whose cluster is gone, has
+ * an empty selector and is reported unmanaged by cluster, as ListClusters would tell.)
+ */
+export function selfSelecting(q: Queue): ReadonlySet<string> {
+  const name = q.id?.name ?? '';
+  const sel = q.spec?.clusters ?? [];
+  return new Set(sel.length === 1 && sel[0] === name ? [name] : []);
 }
 
 function healthFromPb(h: Status_Health): ClusterHealth {
@@ -113,8 +145,10 @@ export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveClu
     enabled: (c.spec?.state ?? State.UNSPECIFIED) !== State.DISABLED,
     health: healthFromPb(c.status?.health ?? Status_Health.UNKNOWN),
     unhealthy_reasons: [...(c.status?.unhealthyReasons ?? [])],
-    // Union reports a mismatch only as unhealthy_reasons, not field by field.
+    // Union reports a mismatch only as unhealthy_reasons, not field by field: nothing says
+    // what the data plane is (model/capabilities.ts reportedDataPlane).
     config_drift: [],
+    data_plane_reported: false,
     bound_queues: queues
       .filter((q) => q.clusters.includes(name))
       .map((q) => q.name)

@@ -6,6 +6,7 @@
  */
 import { UserError } from '../../util/user-error.js';
 import { resolveApiKey } from './api-key.js';
+import { credentialsLine } from './manual.js';
 import { discover, isLoopback, TokenSource } from './oauth.js';
 import { createUnionTransport, type RetryPolicy, type UnionProtocol } from './transport.js';
 import { UnionControlPlane } from './union.js';
@@ -70,8 +71,10 @@ export async function openUnion(
       `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,
     );
   }
-  const discovery = await discover(baseUrl);
-  const tokens = new TokenSource(key, discovery);
+  // The OAuth2 requests retry what is transient with the RPCs' backoff.
+  const http = opts.retry ? { retry: opts.retry } : {};
+  const discovery = await discover(baseUrl, http);
+  const tokens = new TokenSource(key, discovery, http);
   const { transport, close } = createUnionTransport({
     baseUrl,
     protocol,
@@ -83,6 +86,13 @@ export async function openUnion(
     org: key.org,
     url: `union+${baseUrl}`,
     onClose: close,
+    cli: {
+      endpoint: host,
+      org: key.org,
+      insecure: baseUrl.startsWith('http:'),
+      credentials: credentialsLine(key.source),
+    },
+    apiKey: key.raw,
     ...(opts.retry ? { retry: opts.retry } : {}),
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
   });

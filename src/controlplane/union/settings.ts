@@ -27,6 +27,7 @@ import {
   type SettingsRecord,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import { withRetry, type RetryPolicy } from './transport.js';
+import { mapLimit } from '../../util/map-limit.js';
 
 const SETTINGS = 'flyteidl2.settings.SettingsService';
 const PROJECTS = 'flyteidl2.project.ProjectService';
@@ -43,23 +44,6 @@ export interface DefaultQueueSettingsOptions {
   pageSize: number;
   /** Throws NOT_FOUND when the queue does not exist. */
   queueExists: (name: string) => Promise<void>;
-}
-
-async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export class DefaultQueueSettings {

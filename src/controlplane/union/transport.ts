@@ -13,17 +13,11 @@ import {
 import { backoffDelay } from '../../util/backoff.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 import type { TokenSource } from './oauth.js';
+import { sleep as wait, type RetryPolicy } from './retry-policy.js';
 
 export type UnionProtocol = 'connect' | 'grpc';
 
-export interface RetryPolicy {
-  /** Retries after the first attempt. */
-  maxRetries: number;
-  minDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, minDelayMs: 100, maxDelayMs: 5_000 };
+export { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 
 /** Only these are transient (a server or proxy that will answer later). */
 const RETRIED = new Set([Code.Unavailable, Code.ResourceExhausted, Code.DeadlineExceeded]);
@@ -64,10 +58,14 @@ export function createUnionTransport(opts: {
       close: () => session.abort(),
     };
   }
-  // Connect: HTTP/2 over TLS (ALPN), HTTP/1.1 in clear text (local servers).
+  // Connect: HTTP/2 over TLS (ALPN), HTTP/1.1 in clear text (local servers). Binary, not
+  // JSON: protobuf-es keeps the fields poolsync's .proto does not declare as unknown fields
+  // through fromBinary/toBinary, but its JSON codec drops them, and a queue update writes back
+  // what it read (read-modify-write, union.ts). gRPC is always binary.
+  const connect = { ...common, useBinaryFormat: true };
   const transport = opts.baseUrl.startsWith('https:')
-    ? createConnectTransport({ ...common, httpVersion: '2', sessionManager: session })
-    : createConnectTransport({ ...common, httpVersion: '1.1' });
+    ? createConnectTransport({ ...connect, httpVersion: '2', sessionManager: session })
+    : createConnectTransport({ ...connect, httpVersion: '1.1' });
   return { transport, close: () => session.abort() };
 }
 
@@ -82,6 +80,11 @@ const CODES: Partial<Record<Code, ControlPlaneErrorCode>> = {
   [Code.Unauthenticated]: 'UNAUTHENTICATED',
   [Code.PermissionDenied]: 'UNAUTHENTICATED',
 };
+
+/** Whether `err` is a ConnectError with this code. */
+export function isCode(err: unknown, code: 'NotFound' | 'AlreadyExists'): boolean {
+  return err instanceof ConnectError && err.code === Code[code];
+}
 
 /** `NOT_FOUND`-style name of a Connect code, as gRPC spells it. */
 export function grpcCodeName(code: Code): string {
@@ -125,7 +128,7 @@ export async function withRetry<T>(
   call: CallInfo,
   policy: RetryPolicy,
   fn: (state: CallState) => Promise<T>,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: (ms: number) => Promise<void> = wait,
 ): Promise<T> {
   const state: CallState = { retried: false };
   for (let attempt = 0; ; attempt++) {

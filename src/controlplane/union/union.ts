@@ -7,7 +7,7 @@
  * What Union has no public RPC for throws `noPublicApi` naming the `flyte` command; the same
  * command is offered to the planner through `backend.manualStep` (manual.ts).
  */
-import { Code, ConnectError, createClient, type Client, type Transport } from '@connectrpc/connect';
+import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import type {
   Assignment,
   AssignmentKey,
@@ -36,7 +36,15 @@ import type {
   CreateQueueRequest,
   RegisterClusterRequest,
 } from '../types.js';
-import { MANUAL, noPublicApi, unionManualStep } from './manual.js';
+import {
+  FLYTE_API_KEY_ENV,
+  noAssignments,
+  noPublicApi,
+  unionManual,
+  unionManualStep,
+  type CliTarget,
+  type UnionManual,
+} from './manual.js';
 import {
   clusterFromPb,
   clusterName,
@@ -45,9 +53,13 @@ import {
   queueFromPb,
   queueSpecFromPb,
   queueSpecToPb,
+  selfSelecting,
+  withManagedFields,
 } from './mapping.js';
+import { firstQueueMetrics } from './metrics.js';
 import { DefaultQueueSettings } from './settings.js';
-import { DEFAULT_RETRY, withRetry, type CallState, type RetryPolicy } from './transport.js';
+import { SharedReads, sweep } from './sweeps.js';
+import { DEFAULT_RETRY, isCode, withRetry, type CallState, type RetryPolicy } from './transport.js';
 
 export interface UnionControlPlaneOptions {
   transport: Transport;
@@ -59,29 +71,39 @@ export interface UnionControlPlaneOptions {
   pageSize?: number;
   /** Closes what the transport holds (HTTP/2 sessions). */
   onClose?: () => void;
+  /** Where the `flyte` commands of manual steps go (this org and endpoint) and get the key. */
+  cli: CliTarget;
+  /** The API key as given (base64), for the flyte CLI's environment (`--flyte-cli`). */
+  apiKey: string;
 }
 
 const QUEUES = 'cloudidl.queue.QueueService';
 const CLUSTERS = 'cloudidl.cluster.ClusterService';
 
 export class UnionControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = {
-    name: 'union',
-    kinds: ['ClusterPool', 'Cluster', 'Queue', 'DefaultQueue'],
-    manualStep: unionManualStep,
-  };
+  readonly backend: BackendInfo;
   readonly org: string;
+  private readonly manual: UnionManual;
+  private readonly apiKey: string;
   readonly url: string;
+  readonly organization: string;
   private readonly queues: Client<typeof QueueService>;
   private readonly clusters: Client<typeof ClusterService>;
   private readonly settings: DefaultQueueSettings;
   private readonly retry: RetryPolicy;
   private readonly pageSize: number;
   private readonly onClose: (() => void) | undefined;
-  private inflight = new Map<string, Promise<unknown>>();
+  private readonly reads = new SharedReads();
 
   constructor(opts: UnionControlPlaneOptions) {
-    this.org = opts.org;
+    this.manual = unionManual(opts.cli);
+    this.apiKey = opts.apiKey;
+    this.backend = {
+      name: 'union',
+      kinds: ['ClusterPool', 'Cluster', 'Queue', 'DefaultQueue'],
+      manualStep: unionManualStep(this.manual),
+    };
+    this.org = this.organization = opts.org;
     this.url = opts.url;
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.pageSize = opts.pageSize ?? 1000;
@@ -104,49 +126,32 @@ export class UnionControlPlane implements ControlPlane {
     return withRetry({ rpc, address: addr, org: this.org }, this.retry, fn);
   }
 
-  /** Concurrent identical reads share one sweep. */
-  private shared<T>(key: string, read: () => Promise<T>): Promise<T> {
-    const running = this.inflight.get(key) as Promise<T> | undefined;
-    if (running) return running;
-    const p = read().finally(() => this.inflight.delete(key));
-    this.inflight.set(key, p);
-    return p;
-  }
-
   private rawQueues(): Promise<Queue[]> {
-    return this.shared('queues', async () => {
-      const out: Queue[] = [];
-      let token = '';
-      do {
+    return this.reads.get('queues', () =>
+      sweep(async (token) => {
         const res = await this.call(`${QUEUES}/ListQueues`, null, () =>
           this.queues.listQueues({
             organization: this.org,
             request: { limit: this.pageSize, token },
           }),
         );
-        out.push(...res.queues);
-        token = res.token;
-      } while (token !== '');
-      return out;
-    });
+        return { items: res.queues, token: res.token };
+      }),
+    );
   }
 
   private rawClusters(): Promise<Cluster[]> {
-    return this.shared('clusters', async () => {
-      const out: Cluster[] = [];
-      let token = '';
-      do {
+    return this.reads.get('clusters', () =>
+      sweep(async (token) => {
         const res = await this.call(`${CLUSTERS}/ListClusters`, null, () =>
           this.clusters.listClusters({
             organization: this.org,
             request: { limit: this.pageSize, token },
           }),
         );
-        out.push(...res.clusters);
-        token = res.token;
-      } while (token !== '');
-      return out;
-    });
+        return { items: res.clusters, token: res.token };
+      }),
+    );
   }
 
   private async liveQueuesAndClusters(): Promise<[LiveQueue[], Cluster[]]> {
@@ -156,9 +161,16 @@ export class UnionControlPlane implements ControlPlane {
   }
 
   async capabilities(): Promise<Capabilities> {
-    // All four exist in the product (real-apis.md); only drain has a public RPC, the others
-    // are planned as manual steps (backend.manualStep).
-    return { drain: true, queue_delete: true, pool_update: true, cluster_move: true };
+    // All exist in the product (real-apis.md: Union's docs, 2026). drain and queue_move go
+    // through the API (UpdateQueueState; UpdateQueue naming the new cluster_pool_name of a
+    // drained queue); the others are planned as manual steps (backend.manualStep).
+    return {
+      drain: true,
+      queue_delete: true,
+      pool_update: true,
+      cluster_move: true,
+      queue_move: true,
+    };
   }
 
   async listPools(): Promise<LivePool[]> {
@@ -210,20 +222,10 @@ export class UnionControlPlane implements ControlPlane {
     return this.liveQueue(res.queue, addr);
   }
 
-  private async liveQueue(q: Queue | undefined, addr: string): Promise<LiveQueue> {
+  /** A queue Union sent back: no further call (a GetCluster per write would be one per queue). */
+  private liveQueue(q: Queue | undefined, addr: string): LiveQueue {
     if (!q) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-    const name = q.id?.name ?? '';
-    // C2: one cluster lookup tells whether this is a cluster's co-named queue.
-    const isCluster = await this.call(`${CLUSTERS}/GetCluster`, addr, () =>
-      this.clusters.getCluster({ clusterId: { organization: this.org, name } }).then(
-        (r) => r.cluster !== undefined,
-        (err: unknown) => {
-          if (isCode(err, 'NotFound')) return false;
-          throw err;
-        },
-      ),
-    );
-    return queueFromPb(q, new Set(isCluster ? [name] : []));
+    return queueFromPb(q, selfSelecting(q));
   }
 
   /** Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them). */
@@ -231,69 +233,44 @@ export class UnionControlPlane implements ControlPlane {
     return [];
   }
 
-  /** Q7 through WatchQueueMetrics: the first message of the stream, then the stream is closed. */
+  /** Q7 through WatchQueueMetrics (metrics.ts). */
   async queueMetrics(name: string): Promise<QueueMetrics> {
-    const addr = address('Queue', name);
     const queue = await this.getQueue(name);
-    return this.call(`${QUEUES}/WatchQueueMetrics`, addr, async () => {
-      const abort = new AbortController();
-      try {
-        const stream = this.queues.watchQueueMetrics(
-          { poolId: { organization: this.org, name: queue.pool }, queueNames: [name] },
-          { signal: abort.signal },
-        );
-        for await (const msg of stream) {
-          const m = msg.metrics.find((x) => x.id?.name === name);
-          if (m)
-            return {
-              runs_in_flight: m.runsInFlight,
-              actions_in_flight: m.actionsInFlight,
-              depth: m.currentDepth,
-            };
-          // Union leaves drained queues out of the stream: nothing is in flight there.
-          if (queue.state === 'drained')
-            return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
-          break;
-        }
-        throw new ControlPlaneError(
-          'NOT_FOUND',
-          `${addr}: WatchQueueMetrics of pool "${queue.pool}" sent no metrics for the queue`,
-          addr,
-        );
-      } finally {
-        abort.abort();
-      }
-    });
+    return this.call(`${QUEUES}/WatchQueueMetrics`, address('Queue', name), () =>
+      firstQueueMetrics(this.queues, this.org, queue),
+    );
   }
 
   createPool(name: string, contract: PoolContract): Promise<LivePool> {
     return Promise.reject(
-      noPublicApi(address('ClusterPool', name), MANUAL.createPool(name, contract)),
+      noPublicApi(address('ClusterPool', name), this.manual.createPool(name, contract)),
     );
   }
 
   updatePool(name: string, contract: PoolContract): Promise<LivePool> {
     return Promise.reject(
-      noPublicApi(address('ClusterPool', name), MANUAL.updatePool(name, contract)),
+      noPublicApi(address('ClusterPool', name), this.manual.updatePool(name, contract)),
     );
   }
 
   deletePool(name: string): Promise<void> {
-    return Promise.reject(noPublicApi(address('ClusterPool', name), MANUAL.deletePool(name)));
+    return Promise.reject(noPublicApi(address('ClusterPool', name), this.manual.deletePool(name)));
   }
 
   registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
-    const m = MANUAL.registerCluster(request.name, request.pool ?? 'default');
+    const m = this.manual.registerCluster(request.name, request.pool ?? 'default');
     return Promise.reject(noPublicApi(address('Cluster', request.name), m));
   }
 
   updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
-    const m = MANUAL.updateCluster(name, update.enabled);
+    const m = this.manual.updateCluster(name, update.enabled);
     return Promise.reject(noPublicApi(address('Cluster', name), m));
   }
 
   moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    return Promise.reject(noPublicApi(address('Cluster', name), MANUAL.moveCluster(name, pool)));
+    return Promise.reject(
+      noPublicApi(address('Cluster', name), this.manual.moveCluster(name, pool)),
+    );
   }
 
   async deleteCluster(name: string): Promise<void> {
@@ -333,11 +310,22 @@ export class UnionControlPlane implements ControlPlane {
     return this.liveQueue(res.queue, addr);
   }
 
-  /** Q3: UpdateQueue replaces the whole spec, so every field is sent (queueSpecToPb). */
+  /**
+   * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: GetQueue, the 7
+   * fields poolsync manages set from `spec`, every other field written back as Union sent it,
+   * including those poolsync's .proto does not declare (kept as protobuf unknown fields; the
+   * transport is binary, which carries them: transport.ts). Union has no version on queues, so a
+   * change another writer makes between the read and the write is lost (docs/union.md).
+   * With `queue_move`, a new pool in `spec` moves a drained queue (its cluster_pool_name).
+   */
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     const addr = address('Queue', name);
+    const id = { organization: this.org, name };
+    const current = await this.call(`${QUEUES}/GetQueue`, addr, () => this.queues.getQueue({ id }));
+    if (!current.queue) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
+    const merged = withManagedFields(current.queue.spec, spec);
     const res = await this.call(`${QUEUES}/UpdateQueue`, addr, () =>
-      this.queues.updateQueue({ id: { organization: this.org, name }, spec: queueSpecToPb(spec) }),
+      this.queues.updateQueue({ id, spec: merged }),
     );
     return this.liveQueue(res.queue, addr);
   }
@@ -359,7 +347,7 @@ export class UnionControlPlane implements ControlPlane {
   }
 
   deleteQueue(name: string): Promise<void> {
-    return Promise.reject(noPublicApi(address('Queue', name), MANUAL.deleteQueue(name)));
+    return Promise.reject(noPublicApi(address('Queue', name), this.manual.deleteQueue(name)));
   }
 
   setAssignment(assignment: Assignment): Promise<LiveAssignment> {
@@ -397,25 +385,14 @@ export class UnionControlPlane implements ControlPlane {
     return this.settings.delete(project, domain);
   }
 
+  /** `apply --flyte-cli`: the flyte CLI reads the API key from FLYTE_API_KEY, never argv. */
+  manualCommandEnv(): Record<string, string> {
+    return { [FLYTE_API_KEY_ENV]: this.apiKey };
+  }
+
   async close(): Promise<void> {
     this.onClose?.();
   }
-}
-
-function noAssignments(key: AssignmentKey): ControlPlaneError {
-  const addr = address(
-    'PoolAssignment',
-    [key.project, key.domain, key.workflow].filter(Boolean).join('/'),
-  );
-  return new ControlPlaneError(
-    'FAILED_PRECONDITION',
-    `${addr}: Union v2 has no pool assignments; declare a DefaultQueue for the project/domain instead`,
-    addr,
-  );
-}
-
-function isCode(err: unknown, code: 'NotFound' | 'AlreadyExists'): boolean {
-  return err instanceof ConnectError && err.code === Code[code];
 }
 
 function sameSpec(a: QueueSpec, b: QueueSpec): boolean {

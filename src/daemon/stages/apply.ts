@@ -7,7 +7,8 @@
 import type { ApplyResult } from '../../apply/index.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { AppliedCounts } from '../status.js';
-import { summaryCounts } from '../../render/index.js';
+import { countsText } from '../../render/index.js';
+import { countPlan } from '../../plan/counts.js';
 import { errorCode, type HeldLock, type Outcome, type RunContext } from './context.js';
 import { heldMessage, type GateDecision } from './gate.js';
 
@@ -28,7 +29,8 @@ export async function applyStage(
 ): Promise<Outcome> {
   const { o, state } = ctx;
   const { plan } = decision;
-  const summaryText = summaryCounts(plan.summary);
+  // The one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
+  const summaryText = countsText(countPlan(plan));
   const notLeading = o.leadership?.notLeading() ?? null;
   if (notLeading !== null)
     return { result: 'failed', commit, message: `not applied: ${notLeading}` };
@@ -78,6 +80,7 @@ export async function applyStage(
               queue: e.queue,
               runs: e.runs_in_flight,
               actions: e.actions_in_flight,
+              ...(e.state !== undefined ? { state: e.state } : {}),
               elapsedMs: e.elapsed_ms,
             },
             'waiting for in-flight work to finish',
@@ -102,15 +105,21 @@ export async function applyStage(
         o.logger.warn({ err: o.redactor.errorMessage(err) }, 'could not release the apply lock'),
       );
   }
+  ctx.applied = {
+    notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
+    held: new Set(decision.held.map((c) => c.address)),
+  };
   const applied: AppliedCounts = {
     create: result.counts.created,
     update: result.counts.updated,
     replace: result.counts.replaced,
     delete: result.counts.deleted,
+    side_effects: result.counts.side_effects,
   };
-  for (const [action, n] of Object.entries(applied)) {
-    if (n > 0) o.metrics.changesApplied.inc({ action }, n);
+  for (const action of ['create', 'update', 'replace', 'delete'] as const) {
+    if (applied[action] > 0) o.metrics.changesApplied.inc({ action }, applied[action]);
   }
+  const changed = result.applied;
   if (result.ok) {
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
       return {
@@ -118,12 +127,19 @@ export async function applyStage(
         commit,
         message: `applied: ${summaryText}; ${heldMessage(decision.held, decision.heldFingerprint)}`,
         applied,
+        changed,
       };
     }
     state.appliedCommit = commit;
     ctx.memory.converged = true;
     const by = decision.approval ? ` (approved by ${decision.approval.approver})` : '';
-    return { result: 'applied', commit, message: `applied: ${summaryText}${by}`, applied };
+    return {
+      result: 'applied',
+      commit,
+      message: `applied: ${summaryText}${by}`,
+      applied,
+      changed,
+    };
   }
   const failed = result.steps.filter((s) => s.status === 'failed');
   const notRun = result.steps.filter((s) => s.status === 'not_run').length;
@@ -142,6 +158,7 @@ export async function applyStage(
       commit,
       message: `applied what has an API; ${manual.length} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
       applied,
+      changed,
     };
   }
   state.errors = failed.map((s) => ({
@@ -158,6 +175,7 @@ export async function applyStage(
     commit,
     message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
     applied,
+    changed,
     // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
     // next time; UNAVAILABLE, timeouts and lost connections may pass.
     transient: !result.aborted && failed.some((s) => TRANSIENT_CODES.has(s.error?.code ?? '')),

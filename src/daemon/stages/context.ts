@@ -8,13 +8,14 @@ import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { LiveState } from '../../model/live.js';
-import type { Plan } from '../../model/plan.js';
+import type { Change, Plan } from '../../model/plan.js';
 import type { Redactor } from '../../util/redact.js';
 import type { Approvals } from '../approvals.js';
 import type { ApplyPolicy } from '../config.js';
 import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics, RunResult } from '../metrics.js';
+import type { ApplyOutcome } from '../run-history.js';
 import type { AppliedCounts, DaemonStatus, StatusError } from '../status.js';
 
 /** A held apply lock: released after the apply; `lost` aborts when it could not be renewed. */
@@ -25,7 +26,10 @@ export interface HeldLock {
 
 /** The modules a run drives; injected so the daemon is wired to the real ones in one place. */
 export interface Pipeline {
-  loadRepository(dir: string, options: { commit: string | null }): Promise<LoadResult>;
+  loadRepository(
+    dir: string,
+    options: { commit: string | null; root?: string },
+  ): Promise<LoadResult>;
   readLiveState(cp: ControlPlane): Promise<LiveState>;
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
   /** Takes the apply lock(s) for `cp`. Throws when another apply holds one. */
@@ -75,6 +79,8 @@ export interface ReconcilerOptions {
   redactor: Redactor;
   approvals: Approvals;
   leadership?: Leadership;
+  /** The control-plane URL, for /status (no credentials: URLs carrying them are refused). */
+  controlPlaneUrl?: string;
   /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
   /** Commit the generated files poolsync.yaml `render` names when they would change (daemon --commit-rendered). */
@@ -87,6 +93,11 @@ export interface ReconcilerOptions {
    * schedules the next run with backoff, which resumes from the live state (issue 14).
    */
   onRunFailure?: (failures: number) => Date | null;
+  /**
+   * Called after a run that fetched and did not fail: a retry scheduled by an earlier failure
+   * is no longer wanted (it would run again later, unasked, and report its own result).
+   */
+  onRunRecovered?: () => void;
   now?: () => Date;
 }
 
@@ -95,6 +106,8 @@ export interface Outcome {
   commit: string | null;
   message: string;
   applied?: AppliedCounts;
+  /** The objects applied (AppliedChange of the executor). */
+  changed?: { address: string; action: string; side_effect: boolean }[];
   /** A failure that may pass: the run is tried again with backoff. */
   transient?: boolean;
 }
@@ -107,6 +120,8 @@ export interface RunMemory {
   /** The control plane was equal to the repository at least once (drift is measured from there). */
   converged: boolean;
   controlPlaneAnswered: boolean;
+  /** The commit whose rendered files /status `renderedFiles` describes (render stage). */
+  renderedCommit?: string | null;
 }
 
 export class RunContext {
@@ -118,6 +133,12 @@ export class RunContext {
   private readonly spent: Record<string, number> = {};
   private phase: string;
   private mark = performance.now();
+  /** The plan this run made (the record stage keeps it in /status `runs`). */
+  plan: Plan | null = null;
+  /** Changes found although the repository has not moved since it was applied (plan stage). */
+  drift: Change[] = [];
+  /** What the apply left undone; null when this run applied nothing. */
+  applied: ApplyOutcome | null = null;
 
   constructor(
     readonly o: ReconcilerOptions,
@@ -177,12 +198,23 @@ export class RunContext {
   problems(errors: StatusError[]): void {
     this.state.errors = errors;
     this.state.summary = null;
+    this.state.counts = null;
     this.state.warnings = [];
     // Keep blocked/waiting of the last plan: they still describe the control plane.
   }
 
+  /** Whether the control plane answered this run (/status `controlPlane`). */
+  reached(backend: string | null, error: string | null): void {
+    const cp = this.state.controlPlane;
+    if (backend !== null) cp.backend = backend;
+    cp.reachable = error === null;
+    cp.lastError = error;
+    if (error === null) cp.lastAnsweredAt = this.now().toISOString();
+  }
+
   repoRelative(file: string): string {
-    return this.o.repoPath === '.' ? file : `${this.o.repoPath}/${file}`;
+    if (this.o.repoPath === '.') return file;
+    return file === '.' ? this.o.repoPath : `${this.o.repoPath}/${file}`;
   }
 }
 

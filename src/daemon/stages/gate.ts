@@ -9,7 +9,8 @@ import { splitHeld } from '../../plan/hold.js';
 import type { ApprovalRecord } from '../approvals.js';
 import type { ChangeBrief } from '../status.js';
 import type { Outcome, RunContext } from './context.js';
-import { summaryCounts } from '../../render/index.js';
+import { countsText } from '../../render/index.js';
+import { countPlan } from '../../plan/counts.js';
 
 export const ACTIONABLE = new Set(['create', 'update', 'replace', 'delete']);
 
@@ -51,7 +52,7 @@ export function gateStage(
     return {
       result: 'planned',
       commit,
-      message: `policy none: planned only: ${summaryCounts(plan.summary)}`,
+      message: `policy none: planned only: ${countsText(countPlan(plan))}`,
     };
   }
   if (o.policy === 'all') {

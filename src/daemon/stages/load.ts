@@ -18,7 +18,7 @@ export async function loadStage(
 ): Promise<DesiredState | Outcome> {
   const { commit } = snapshot;
   ctx.enter(commit !== null && ctx.memory.loaded?.commit === commit ? 'load_reused' : 'load');
-  const load = existsSync(snapshot.dir) ? await loadCached(ctx, snapshot.dir, commit) : null;
+  const load = existsSync(snapshot.dir) ? await loadCached(ctx, snapshot, commit) : null;
   if (load !== null && load.valid) return load.desired;
   ctx.memory.lastEvaluatedCommit = commit;
   const errors: StatusError[] =
@@ -48,12 +48,16 @@ export async function loadStage(
 
 async function loadCached(
   ctx: RunContext,
-  dir: string,
+  { dir, root }: SourceSnapshot,
   commit: string | null,
 ): Promise<LoadResult> {
   const { memory } = ctx;
   if (commit !== null && memory.loaded?.commit === commit) return memory.loaded.result;
-  const result = await ctx.o.pipeline.loadRepository(dir, { commit });
+  // The checkout is the boundary: a --path that is (or sits under) a link is refused.
+  const result = await ctx.o.pipeline.loadRepository(dir, {
+    commit,
+    ...(root !== undefined ? { root } : {}),
+  });
   memory.loaded = commit === null ? null : { commit, result };
   return result;
 }

@@ -8,6 +8,8 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { Plan } from '../../model/plan.js';
 import { planDesired } from '../../plan/pipeline.js';
+import { countPlan } from '../../plan/counts.js';
+import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import type { DaemonStatus } from '../status.js';
 import { ACTIONABLE, briefOf } from './gate.js';
@@ -30,14 +32,17 @@ export async function planStage(
       reusePlans: true,
     });
     ctx.memory.controlPlaneAnswered = true;
+    ctx.reached(cp.backend.name, null);
   } catch (err) {
     const message = `cannot read live state: ${o.redactor.errorMessage(err)}`;
+    ctx.reached(cp.backend.name, message);
     ctx.problems([
       { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
     ]);
     return { result: 'failed', commit, message, transient: true };
   }
   const { plan } = planned;
+  ctx.plan = plan;
   ctx.memory.lastEvaluatedCommit = commit;
   record(ctx, plan);
   if (plan.errors.length > 0) {
@@ -56,13 +61,18 @@ export async function planStage(
  * unchanged commit and state (plan/memo.ts) shows the same arrays, and /status answers share
  * them instead of copying them (Reconciler.status), so a no-op run makes no copy of them.
  */
-const shown = new WeakMap<Plan, Pick<DaemonStatus, 'blocked' | 'warnings' | 'errors'>>();
+const shown = new WeakMap<
+  Plan,
+  Pick<DaemonStatus, 'counts' | 'blocked' | 'warnings' | 'manualSteps' | 'errors'>
+>();
 
 function record(ctx: RunContext, plan: Plan): void {
   const { state, o } = ctx;
   let view = shown.get(plan);
   if (view === undefined) {
     view = deepFreeze({
+      counts: countPlan(plan),
+      manualSteps: manualSteps(plan),
       blocked: plan.changes.filter((c) => c.action === 'blocked').map(briefOf),
       warnings: plan.warnings.map((w) => ({ ...w })),
       errors: plan.errors.map((e) => ({
@@ -75,8 +85,10 @@ function record(ctx: RunContext, plan: Plan): void {
     shown.set(plan, view);
   }
   state.summary = { ...plan.summary };
+  state.counts = view.counts;
   state.blocked = view.blocked;
   state.warnings = view.warnings;
+  state.manualSteps = view.manualSteps;
   state.errors = view.errors;
   o.metrics.blockedChanges.set(state.blocked.length);
 }
@@ -89,6 +101,7 @@ function countDrift(ctx: RunContext, plan: Plan, commit: string | null): void {
       ? ctx.reasons.has('watch') || ctx.reasons.has('startup')
       : commit !== ctx.state.appliedCommit;
   if (actionable.length > 0 && ctx.memory.converged && !repoMoved) {
+    ctx.drift = actionable;
     ctx.o.metrics.driftDetected.inc(actionable.length);
     ctx.o.logger.warn(
       { commit, drift: actionable.map((c) => `${c.action} ${c.address}`) },

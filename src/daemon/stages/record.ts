@@ -2,15 +2,30 @@
  * Stage record: write one run down — /status (last run, outcome, readiness, approvals), the
  * metrics and one log line per run carrying commit, duration, phases, summary, the first
  * errors, blocked and held changes, so the log alone says what happened and what to fix.
+ * Runs that evaluated the repository are kept in /status `runs` with their plans and drift.
  */
-import type { DaemonStatus } from '../status.js';
+import { driftRecord, planDigest, withRecentRun } from '../run-history.js';
+import { CHANGED_LISTED, type DaemonStatus, type RunRecord } from '../status.js';
+import type { Plan } from '../../model/plan.js';
+import { deepFreeze } from '../../util/deep-freeze.js';
 import type { Outcome, RunContext } from './context.js';
 
 export function recordStage(ctx: RunContext, id: number, outcome: Outcome, startedAt: Date): void {
   const { o, state, reasons } = ctx;
   // Recording itself is the last phase; the clock stops before the status is written.
   const { phases, durationMs } = ctx.finish();
-  const applied = outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0 };
+  const applied = outcome.applied ?? {
+    create: 0,
+    update: 0,
+    replace: 0,
+    delete: 0,
+    side_effects: 0,
+  };
+  const changed = (outcome.changed ?? []).map((c) => ({
+    address: c.address,
+    action: c.action,
+    sideEffect: c.side_effect,
+  }));
   state.lastRun = {
     id,
     trigger: [...reasons].sort(),
@@ -21,9 +36,14 @@ export function recordStage(ctx: RunContext, id: number, outcome: Outcome, start
     commit: outcome.commit,
     message: outcome.message,
     applied,
+    changed: changed.slice(0, CHANGED_LISTED),
+    changedTotal: changed.length,
     phasesMs: { ...phases },
   };
-  if (outcome.result !== 'unchanged') state.outcome = outcome.result;
+  if (outcome.result !== 'unchanged') {
+    state.outcome = outcome.result;
+    keepRun(ctx, state.lastRun);
+  }
   // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
   const success = ['applied', 'in_sync', 'planned'].includes(state.outcome ?? '');
   if (success) {
@@ -48,6 +68,7 @@ export function recordStage(ctx: RunContext, id: number, outcome: Outcome, start
     durationMs,
     phasesMs: phases,
     summary: state.summary,
+    counts: state.counts,
     applied,
     errors: state.errors.length,
     ...firstErrors(state, outcome),
@@ -75,6 +96,39 @@ export function recordStage(ctx: RunContext, id: number, outcome: Outcome, start
   const level = outcome.result === 'failed' || outcome.result === 'invalid' ? 'warn' : 'info';
   if (outcome.result === 'unchanged') o.logger.debug(line, outcome.message);
   else o.logger[level](line, outcome.message);
+}
+
+/**
+ * /status `runs` and `lastDrift` (run-history.ts): what the dashboard shows of past runs. The
+ * records are frozen, and each plan's digest is made once per plan (a plan reused for an
+ * unchanged commit and state, plan/memo.ts, has the same): /status shares them instead of
+ * copying ten runs' plans per answer (Reconciler.status; issue 23 item 11).
+ */
+function keepRun(ctx: RunContext, run: RunRecord): void {
+  const { state } = ctx;
+  const digest = ctx.plan ? digestOf(ctx.plan) : null;
+  const drift = driftRecord(run, ctx.drift, ctx.applied);
+  if (drift) state.lastDrift = drift;
+  state.runs = deepFreeze(
+    withRecentRun(state.runs, {
+      ...run,
+      plan: digest?.plan ?? null,
+      planChangesOmitted: digest?.omitted ?? 0,
+      drift,
+    }),
+  );
+}
+
+const digests = new WeakMap<Plan, Readonly<{ plan: Plan; omitted: number }>>();
+
+/** The plan's digest, a frozen copy made once (the plan itself stays as the planner made it). */
+function digestOf(plan: Plan): Readonly<{ plan: Plan; omitted: number }> {
+  let digest = digests.get(plan);
+  if (digest === undefined) {
+    digest = deepFreeze(structuredClone(planDigest(plan)));
+    digests.set(plan, digest);
+  }
+  return digest;
 }
 
 function firstErrors(state: DaemonStatus, outcome: Outcome): { firstErrors?: string[] } {

@@ -1,39 +1,81 @@
 /**
- * Stage render (daemon --commit-rendered, off by default): keeps the generated files that
- * poolsync.yaml `render` names current in the config repository. It renders them from the
- * loaded commit and commits + pushes those whose content (header aside) would change; the push
- * starts a new run whose render matches, so it never loops. A failure is logged and the run
- * goes on: the rendered files are a convenience for Helm / Argo CD / Flux, not the reconcile.
+ * Stage render: the generated files that poolsync.yaml `render` names (flyte-core values,
+ * Union pool mapping), rendered from the loaded commit and compared with the files committed
+ * next to the manifests, which are what Helm / Argo CD / Flux deploy. Those that differ are
+ * listed in /status `renderedFiles` (with their diff). With --commit-rendered (off by default)
+ * the daemon commits + pushes them; the push starts a new run whose render matches, so it
+ * never loops. A failure to commit is logged and the run goes on: the rendered files are a
+ * convenience for the deploy pipeline, not the reconcile.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DesiredState } from '../../model/desired.js';
 import type { SourceSnapshot } from '../git-source.js';
+import type { RenderedFileStatus } from '../status.js';
 import { short, type RunContext } from './context.js';
+
+/** A diff longer than this is cut in /status (the file itself is in the repository). */
+const DIFF_LIMIT = 64 * 1024;
 
 export async function renderStage(
   ctx: RunContext,
   snapshot: SourceSnapshot,
   desired: DesiredState,
 ): Promise<void> {
-  const { o } = ctx;
-  if (!o.commitRendered || !desired.config.render || !o.source.commitFiles) return;
-  const { commit, dir } = snapshot;
-  const { renderTargets, compareTarget } = await import('../../render/values/targets.js');
-  const changed = [];
-  for (const target of renderTargets(desired, commit)) {
-    const current = await readFile(join(dir, target.path), 'utf8').catch(() => null);
-    if (compareTarget(target, current).status !== 'same') changed.push(target);
+  const { o, state } = ctx;
+  if (!desired.config.render) {
+    state.renderedFiles = [];
+    return;
   }
-  if (changed.length === 0) return;
+  const { commit, dir } = snapshot;
+  // A commit's files never change: compared once (a folder on disk, every run).
+  if (commit !== null && ctx.memory.renderedCommit === commit) return;
+  const { renderTargets, compareTarget, readTarget } =
+    await import('../../render/values/targets.js');
+  const changed: RenderedFileStatus[] = [];
+  const contents = new Map<string, string>();
+  for (const target of await renderTargets(dir, desired, commit)) {
+    if ('error' in target) {
+      o.logger.warn({ file: target.path, err: target.error }, 'cannot render');
+      continue;
+    }
+    // Read as every repository file is: never through a link (validation refuses those).
+    let current: string | null;
+    try {
+      current = await readTarget(dir, target.path);
+    } catch (err) {
+      o.logger.warn(
+        { file: target.path, err: o.redactor.errorMessage(err) },
+        'cannot read the rendered file',
+      );
+      continue;
+    }
+    const cmp = compareTarget(target, current);
+    if (cmp.status === 'same') continue;
+    contents.set(target.path, target.content);
+    changed.push({
+      kind: target.kind,
+      path: target.path,
+      status: cmp.status,
+      diff:
+        cmp.diff.length > DIFF_LIMIT
+          ? `${cmp.diff.slice(0, DIFF_LIMIT)}\n… (diff cut at ${DIFF_LIMIT} bytes)\n`
+          : cmp.diff,
+      committed: null,
+    });
+  }
+  state.renderedFiles = changed;
+  ctx.memory.renderedCommit = commit;
+  if (changed.length === 0 || !o.commitRendered || !o.source.commitFiles) return;
   const paths = changed.map((t) => t.path);
   try {
     const pushed = await o.source.commitFiles(
-      changed.map((t) => ({ path: t.path, content: t.content })),
+      changed.map((t) => ({ path: t.path, content: contents.get(t.path)! })),
       `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
     );
+    for (const f of changed) f.committed = pushed;
     o.logger.info({ files: paths, commit: pushed }, 'committed rendered files');
   } catch (err) {
+    // Tried again on the next commit or drift run.
+    ctx.memory.renderedCommit = null;
     o.logger.warn(
       { files: paths, err: o.redactor.errorMessage(err) },
       'cannot commit rendered files',

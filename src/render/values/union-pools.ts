@@ -1,8 +1,10 @@
 /**
  * Union self-managed (seed union-selfmanaged-multiple-clusters.md): the clusterPool →
  * clusterNames mapping Union configures in its control plane, from the ClusterPool and Cluster
- * manifests, with each pool's metadata bucket as a comment (every cluster of a pool must use
- * it as `storage.bucketName`; V13 keeps buckets apart between pools). Pure and stable.
+ * manifests (a cluster listed under each of its `pools`, as the seed lists my-dev-cluster under
+ * `default` and development-cp), with each pool's metadata bucket as a comment (every cluster
+ * of a pool must use it as `storage.bucketName`; V13 keeps buckets apart between clusters that
+ * share no pool). Pure and stable.
  */
 import { dump } from '../../util/js-yaml.js';
 import { DEFAULT_POOL } from '../../model/common.js';
@@ -14,9 +16,11 @@ export function unionClusterPools(desired: DesiredState): Record<string, string[
   const pools = new Map<string, string[]>();
   for (const p of desired.pools) pools.set(p.name, []);
   for (const c of desired.clusters) {
-    const list = pools.get(c.pool);
-    if (list) list.push(c.name);
-    else pools.set(c.pool, [c.name]);
+    for (const pool of c.pools ?? [c.pool]) {
+      const list = pools.get(pool);
+      if (list) list.push(c.name);
+      else pools.set(pool, [c.name]);
+    }
   }
   // `default` first (where executions run without a mapping), then by name.
   const names = [...pools.keys()].sort((a, b) =>
@@ -30,7 +34,7 @@ export function renderUnionClusterPools(
   opts: { commit: string | null },
 ): string {
   const mapping = unionClusterPools(desired);
-  const buckets = new Map(desired.pools.map((p) => [p.name, p.contract.object_store_ref.uri]));
+  const buckets = new Map(desired.pools.map((p) => [p.name, p.contract?.object_store_ref.uri]));
   const out: string[] = [];
   for (const [pool, clusters] of Object.entries(mapping)) {
     const bucket = buckets.get(pool);

@@ -23,6 +23,7 @@ const TARGET_KIND: Record<StepOp['op'], ObjectKind> = {
   activate_queue: 'Queue',
   delete_queue: 'Queue',
   move_cluster: 'Cluster',
+  move_queue: 'Queue',
   update_pool: 'ClusterPool',
   set_default_queue: 'DefaultQueue',
   delete_default_queue: 'DefaultQueue',

@@ -39,19 +39,52 @@ function secretFree(message: string, key: string) {
 
 describe('Union API keys', () => {
   it('decodes endpoint:client_id:client_secret:org (the endpoint may carry a port)', () => {
-    const raw = Buffer.from('127.0.0.1:8089:app-1:sec:ret-part:acme').toString('base64');
-    // The secret is the second-to-last field: colons belong to the endpoint.
-    expect(() => parseApiKey(raw, 'X')).not.toThrow();
-    const k = parseApiKey(
-      Buffer.from('dns:///acme.hosted.unionai.cloud:app:sec:none').toString('base64'),
-      'X',
-    );
+    const b64 = Buffer.from('dns:///acme.hosted.unionai.cloud:app:sec:none').toString('base64');
+    const k = parseApiKey(b64, 'X');
     expect(k).toEqual({
       endpoint: 'acme.hosted.unionai.cloud',
       clientId: 'app',
       clientSecret: 'sec',
       org: 'acme',
+      raw: b64,
+      source: { env: 'POOLSYNC_UNION_API_KEY' },
     });
+  });
+
+  it("reads a client secret that contains ':' (everything between the client id and the org)", () => {
+    const cases: [string, Partial<ReturnType<typeof parseApiKey>>][] = [
+      // Union's Go provider and Python CLI split at most 4 fields from the left (the tail of
+      // such a secret would land in the org); flyte-sdk-ts takes 3 from the right (its head
+      // would land in the client id). Both agree with this on a secret without ':'.
+      [
+        'acme.us-east-2.unionai.cloud:app-1:s3:cr:et:acme',
+        {
+          endpoint: 'acme.us-east-2.unionai.cloud',
+          clientId: 'app-1',
+          clientSecret: 's3:cr:et',
+          org: 'acme',
+        },
+      ],
+      [
+        '127.0.0.1:8089:app-1:sec:ret-part:acme',
+        {
+          endpoint: '127.0.0.1:8089',
+          clientId: 'app-1',
+          clientSecret: 'sec:ret-part',
+          org: 'acme',
+        },
+      ],
+      [
+        'dns:///acme.unionai.cloud:443:app:a:b:',
+        { endpoint: 'acme.unionai.cloud:443', clientId: 'app', clientSecret: 'a:b', org: 'acme' },
+      ],
+      [
+        'host:12345:secret:org',
+        { endpoint: 'host', clientId: '12345', clientSecret: 'secret', org: 'org' },
+      ],
+    ];
+    for (const [text, want] of cases)
+      expect(parseApiKey(Buffer.from(text).toString('base64'), 'X'), text).toMatchObject(want);
   });
 
   it('a bad key is a user error naming where it came from, never its content', () => {

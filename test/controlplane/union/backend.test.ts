@@ -5,11 +5,10 @@
  */
 import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import type { QueueSpec } from '../../../src/model/common.js';
 import type { Step } from '../../../src/model/plan.js';
-import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
+import { apiKey, openUnion, rejection, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -29,16 +28,6 @@ function recorder() {
     interceptor,
     count: (m: string) => calls.filter((c) => c.procedure === m).length,
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<ControlPlaneError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ControlPlaneError);
-    return err as ControlPlaneError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) => {
@@ -71,6 +60,7 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       queue_delete: true,
       pool_update: true,
       cluster_move: true,
+      queue_move: true,
     });
     expect(live.pools.map((p) => [p.name, p.member_clusters, p.contract_known])).toEqual([
       ['default', ['c1'], false],
@@ -188,6 +178,8 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
   it('operations without a public RPC say so and name the flyte command; manualStep plans them', async () => {
     s = await startUnionServer();
     const cp = await openUnion(s, protocol);
+    // Pinned to the org and endpoint of --control-plane, whatever a local flyte config says.
+    const flyte = `flyte --endpoint dns:///${s.host} --org acme --insecure`;
     const contract = {
       object_store_ref: { uri: 's3://b/p', endpoint: '' },
       secret_store: { type: 'AWS_SECRETS_MANAGER' as const, locator: 'us-east-1' },
@@ -196,22 +188,35 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     const pool = await rejection(cp.createPool('prod', contract));
     expect(pool.code).toBe('FAILED_PRECONDITION');
     expect(pool.message).toContain('no public API');
-    expect(pool.message).toContain('flyte create cluster-pool prod --file prod-pool.yaml');
+    expect(pool.message).toContain(`${flyte} create cluster-pool prod --file prod-pool.yaml`);
     expect((await rejection(cp.registerCluster({ name: 'c9', pool: 'prod' }))).message).toContain(
-      'flyte create cluster c9 --pool prod',
+      `${flyte} create cluster c9 --pool prod`,
     );
     expect((await rejection(cp.moveCluster('c9', 'gpu'))).message).toContain(
-      'flyte update cluster c9 --pool gpu',
+      `${flyte} update cluster c9 --pool gpu --yes`,
     );
-    expect((await rejection(cp.deleteQueue('q'))).message).toContain('flyte delete queue q');
+    expect((await rejection(cp.deleteQueue('q'))).message).toContain(
+      `${flyte} delete queue q --yes`,
+    );
     expect((await rejection(cp.deletePool('prod'))).message).toContain(
-      'flyte delete cluster-pool prod',
+      `${flyte} delete cluster-pool prod --yes`,
     );
 
     const step = (op: Step['op'], args: unknown): Step =>
       ({ op, args, id: 's1', target: 'x', depends_on: [] }) as unknown as Step;
     const m = cp.backend.manualStep!(step('create_pool', { name: 'prod', contract }))!;
-    expect(m.command).toBe('flyte create cluster-pool prod --file prod-pool.yaml');
+    expect(m.command).toBe(`${flyte} create cluster-pool prod --file prod-pool.yaml`);
+    // The key reaches the CLI through the environment, never the command line.
+    expect(m.credentials).toBe('export FLYTE_API_KEY="$POOLSYNC_UNION_API_KEY"');
+    expect(cp.manualCommandEnv()).toEqual({ FLYTE_API_KEY: apiKey(s.host) });
+    for (const [enabled, flag] of [
+      [true, '--activate'],
+      [false, '--drain'],
+    ] as const) {
+      expect(cp.backend.manualStep!(step('update_cluster', { name: 'c9', enabled }))!.command).toBe(
+        `${flyte} update cluster c9 ${flag} --yes`,
+      );
+    }
     expect(m.file).toEqual({
       name: 'prod-pool.yaml',
       content: [
@@ -230,8 +235,14 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     });
     expect(
       cp.backend.manualStep!(step('register_cluster', { name: 'c9', pool: 'prod' }))!.command,
-    ).toBe('flyte create cluster c9 --pool prod');
-    for (const op of ['create_queue', 'update_queue', 'delete_cluster', 'wait_idle'] as const)
+    ).toBe(`${flyte} create cluster c9 --pool prod`);
+    for (const op of [
+      'create_queue',
+      'update_queue',
+      'move_queue',
+      'delete_cluster',
+      'wait_idle',
+    ] as const)
       expect(cp.backend.manualStep!(step(op, { name: 'q' }))).toBeNull();
     await cp.close();
   });

@@ -45,15 +45,14 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
     const started = Date.now();
     const apply = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
     expect(unexpectedStderr(apply.stderr)).toBe('');
-    // Union drains by API (c2's queue is drained and waited for before the delete), but has no
-    // public API to delete the drained co-named queue: apply ends with exit 2 and the runbook.
-    expect(apply.code).toBe(2);
-    expect(apply.stdout).toContain('flyte delete queue c2 --yes');
+    // Union drains by API (c2's queue is drained and waited for before the delete), and the
+    // cluster delete takes its co-named queue with it (Union today): no manual step is left.
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).not.toContain('flyte delete queue');
+    expect(plan.stdout).toMatch(/Queue\/c2[^\n]*\n[^]*deleted with Cluster\/c2/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(500); // waited for c2's work
     expect((await s.embedded.listClusters()).map((c) => c.name)).toEqual(['c1']);
-    expect((await s.embedded.getQueue('c2')).state).toBe('drained');
-    // The person runs the runbook's command (what `flyte delete queue` does on Union).
-    await s.embedded.deleteQueue('c2');
+    await expect(s.embedded.getQueue('c2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const web = await s.embedded.getQueue('web');
     expect(web).toMatchObject({ pool: 'default', clusters: ['c1'], run_concurrency: 5 });
 
@@ -102,13 +101,14 @@ describe('poolsync against union+http:// : manual steps and DefaultQueue', () =>
 
     const plan = await runCli(['plan', repo, '--control-plane', url], env);
     expect(plan.stderr).toBe('');
-    expect(plan.stdout).toContain('flyte create cluster-pool gpu --file gpu-pool.yaml');
-    expect(plan.stdout).toContain('flyte create cluster g1 --pool gpu');
+    const flyte = `flyte --endpoint dns:///${s.host} --org acme --insecure`;
+    expect(plan.stdout).toContain(`${flyte} create cluster-pool gpu --file gpu-pool.yaml`);
+    expect(plan.stdout).toContain(`${flyte} create cluster g1 --pool gpu`);
 
     const apply = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
     expect(apply.code).toBe(2);
     expect(apply.stdout + apply.stderr).toContain(
-      'flyte create cluster-pool gpu --file gpu-pool.yaml',
+      `${flyte} create cluster-pool gpu --file gpu-pool.yaml`,
     );
     // What has an API is done: the queue on c1 and the default-queue setting.
     expect(await s.embedded.getQueue('web')).toMatchObject({ run_concurrency: 5 });

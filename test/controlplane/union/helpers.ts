@@ -7,10 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Interceptor } from '@connectrpc/connect';
+import { expect } from 'vitest';
+import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
 import { OAuthServer, type OAuthClientConfig } from '../../../src/controlplane/embedded/oauth.js';
 import { startControlPlaneServer } from '../../../src/controlplane/embedded/server.js';
-import { createUnionApi } from '../../../src/controlplane/embedded/union-api.js';
+import { createUnionApi, type UnionApi } from '../../../src/controlplane/embedded/union-api.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
 import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
@@ -31,6 +33,8 @@ export function apiKey(endpoint: string, c: Partial<OAuthClientConfig> = {}): st
 export interface UnionServer {
   embedded: EmbeddedControlPlane;
   oauth: OAuthServer;
+  /** The stand-in's Union API (its queue extras: fields beyond poolsync's QueueSpec). */
+  api: UnionApi;
   /** `127.0.0.1:PORT` */
   host: string;
   url: (protocol: 'connect' | 'grpc') => string;
@@ -50,22 +54,27 @@ export async function startUnionServer(
   // the control plane standing in for it.
   const embedded = await EmbeddedControlPlane.open({
     path: join(dir, 'state.json'),
-    capabilities: { drain: true, queue_delete: true, pool_update: true, cluster_move: true },
+    capabilities: {
+      drain: true,
+      queue_delete: true,
+      pool_update: true,
+      cluster_move: true,
+      queue_move: true,
+    },
   });
   const oauth = new OAuthServer({ ...CLIENT, ...opts.client }, opts.now);
-  const server = await startControlPlaneServer({
+  const api = createUnionApi({
     controlPlane: embedded,
-    unionApi: createUnionApi({
-      controlPlane: embedded,
-      oauth,
-      metricsIntervalMs: 50,
-      ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
-    }),
+    oauth,
+    metricsIntervalMs: 50,
+    ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
   });
+  const server = await startControlPlaneServer({ controlPlane: embedded, unionApi: api });
   const host = new URL(server.url).host;
   return {
     embedded,
     oauth,
+    api,
     host,
     dir,
     url: (protocol) => `union+http://${host}${protocol === 'grpc' ? '?protocol=grpc' : ''}`,
@@ -100,4 +109,15 @@ export async function openUnion(
 /** stderr less apply's warning that this backend has no apply lock of its own (apply-lock.ts). */
 export function unexpectedStderr(stderr: string): string {
   return stderr.replace(/^warning: the union control plane has no apply lock of its own:.*\n/m, '');
+}
+
+/** The ControlPlaneError `p` rejects with (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<ControlPlaneError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ControlPlaneError);
+    return err as ControlPlaneError;
+  }
+  throw new Error('expected a rejection');
 }

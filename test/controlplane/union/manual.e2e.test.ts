@@ -44,8 +44,9 @@ describe('manual steps against union+http://', () => {
     const runbook = first.stdout.slice(first.stdout.indexOf('Runbook:'));
     expect(runbook).toContain('Union has no public API to create a cluster pool');
     expect(runbook).toContain(`cat > gpu-pool.yaml <<'EOF'`);
-    expect(runbook).toMatch(/\n {2}flyte create cluster-pool gpu --file gpu-pool\.yaml\n/);
-    expect(runbook).toMatch(/\n {2}flyte create cluster gpu-1 --pool gpu\n/);
+    const flyte = `flyte --endpoint dns:///${s.host} --org acme --insecure`;
+    expect(runbook).toContain(`\n  ${flyte} create cluster-pool gpu --file gpu-pool.yaml\n`);
+    expect(runbook).toContain(`\n  ${flyte} create cluster gpu-1 --pool gpu\n`);
     // The pool's command comes first: the cluster goes into it.
     expect(runbook.indexOf('create cluster-pool')).toBeLessThan(
       runbook.indexOf('create cluster gpu-1'),
@@ -67,7 +68,7 @@ describe('manual steps against union+http://', () => {
     const argvs = (await readFile(log, 'utf8'))
       .trim()
       .split('\n')
-      .map((l) => (JSON.parse(l) as { argv: string[] }).argv.slice(0, 3).join(' '));
+      .map((l) => (JSON.parse(l) as { command: string[] }).command.slice(0, 3).join(' '));
     expect(argvs).toEqual(['create cluster-pool gpu', 'create cluster gpu-1']);
     expect(await s.embedded.listDefaultQueues()).toEqual([
       { project: 'ml', domain: 'prod', queue: 'training' },

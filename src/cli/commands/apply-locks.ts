@@ -1,0 +1,76 @@
+/**
+ * The locks `poolsync apply` holds (docs/apply.md#lock): the lock file of this machine, the
+ * embedded state's writer lock, and the lock across machines (the control plane's own lease,
+ * or --lock's Kubernetes Lease). With `--lock-timeout D` each is waited for up to D in all,
+ * instead of failing at once while another apply (or `control-plane serve`) holds it.
+ */
+import { acquireApplyLock, lockPathFor, LockHeldError, type ApplyLock } from '../../apply/index.js';
+import {
+  ApplyLockHeldError,
+  holdSharedApplyLock,
+  type HeldApplyLock,
+} from '../../apply/apply-lock.js';
+import { untilFree, type LockWait } from '../../apply/lock-wait.js';
+import { StateInUseError } from '../../controlplane/embedded/store.js';
+import type { ControlPlane } from '../../controlplane/types.js';
+import { UserError } from '../../util/user-error.js';
+
+const held = (err: unknown) =>
+  err instanceof LockHeldError ||
+  err instanceof ApplyLockHeldError ||
+  err instanceof StateInUseError;
+
+/** The hint a refusal ends with when no --lock-timeout was given. */
+function refused(err: unknown, wait: LockWait): never {
+  if (err instanceof LockHeldError || err instanceof ApplyLockHeldError) {
+    throw new UserError(
+      `${err.message}${wait.deadline === null ? ' (or pass --lock-timeout 5m to wait for it)' : ' (still held at the end of --lock-timeout)'}`,
+    );
+  }
+  throw err;
+}
+
+export async function takeLock(url: string, stateDir: string, wait: LockWait): Promise<ApplyLock> {
+  try {
+    return await untilFree(wait, held, () => acquireApplyLock(lockPathFor(url, stateDir)));
+  } catch (err) {
+    return refused(err, wait);
+  }
+}
+
+/** Opening an embedded state for writing waits while another process has it open. */
+export function openWaiting(
+  wait: LockWait,
+  open: () => Promise<ControlPlane>,
+): Promise<ControlPlane> {
+  return untilFree(wait, held, open);
+}
+
+/** The lock across machines (the control plane's own, or --lock's Kubernetes Lease), renewed while applying. */
+export async function takeSharedLock(
+  cp: ControlPlane,
+  url: string,
+  lockFile: string,
+  lockFlag: string | undefined,
+  wait: LockWait,
+): Promise<HeldApplyLock> {
+  let k8s = null;
+  if (lockFlag !== undefined && lockFlag.trim() !== '') {
+    const { parseLeaseRef, loadKubeConfig } = await import('../../lease/k8s-lease.js');
+    k8s = { ref: parseLeaseRef(lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
+  }
+  try {
+    return await untilFree(wait, held, () =>
+      holdSharedApplyLock({
+        cp,
+        url,
+        k8s,
+        lockFile,
+        who: 'poolsync apply',
+        warn: (m) => process.stderr.write(`warning: ${m}\n`),
+      }),
+    );
+  } catch (err) {
+    return refused(err, wait);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The projects and domains flyteadmin knows, read so the plan can refuse an attribute that
+ * flyteadmin would refuse (manager/impl/validation/project_validator.go: an unregistered or
+ * archived project, an unknown domain is InvalidArgument): `GET /api/v1/projects` (ListProjects,
+ * paged by `token`; without filters flyteadmin leaves archived projects out, so they are listed
+ * again with `filters=eq(state,1)`, gormimpl/project_repo.go) and `GET /api/v1/domains`.
+ */
+import type { ProjectState } from '../../model/flyte.js';
+import { ControlPlaneError } from '../errors.js';
+import type { FlyteadminTransport } from './transport.js';
+
+const PAGE = 100;
+/** A loop guard: a server that keeps answering full pages with tokens. */
+const MAX_PAGES = 10_000;
+const STATES: readonly ProjectState[] = [
+  'ACTIVE',
+  'ARCHIVED',
+  'SYSTEM_GENERATED',
+  'SYSTEM_ARCHIVED',
+];
+
+interface ProjectsPage {
+  projects?: { id?: string; state?: string | number; org?: string }[];
+  token?: string;
+}
+
+export async function listProjects(
+  transport: FlyteadminTransport,
+  org: string,
+): Promise<{ id: string; state: ProjectState }[]> {
+  const [current, archived] = await Promise.all([
+    listAll(transport, org, ''),
+    listAll(transport, org, 'eq(state,1)'),
+  ]);
+  const byId = new Map<string, ProjectState>();
+  for (const p of [...current, ...archived]) byId.set(p.id, p.state);
+  return [...byId.entries()]
+    .map(([id, state]) => ({ id, state }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+async function listAll(
+  transport: FlyteadminTransport,
+  org: string,
+  filters: string,
+): Promise<{ id: string; state: ProjectState }[]> {
+  const out: { id: string; state: ProjectState }[] = [];
+  let token = '';
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const query = new URLSearchParams({ limit: String(PAGE) });
+    if (token !== '') query.set('token', token);
+    if (filters !== '') query.set('filters', filters);
+    if (org !== '') query.set('org', org);
+    const res = await transport.call<ProjectsPage>('GET', `/api/v1/projects?${query}`);
+    for (const p of res.projects ?? []) {
+      if (!p.id || ((p.org ?? '') !== '' && p.org !== org)) continue;
+      out.push({ id: p.id, state: projectState(p.state) });
+    }
+    if (!res.token) return out;
+    token = res.token;
+  }
+  throw new ControlPlaneError(
+    'UNAVAILABLE',
+    `flyteadmin ListProjects: still answering pages after ${MAX_PAGES * PAGE} projects`,
+  );
+}
+
+/** An enum by name (protojson) or number; absent is 0, ACTIVE; one this version does not know is not active. */
+function projectState(raw: string | number | undefined): ProjectState {
+  if (raw === undefined || raw === '') return 'ACTIVE';
+  if (typeof raw === 'number') return STATES[raw] ?? 'ARCHIVED';
+  return (STATES as readonly string[]).includes(raw) ? (raw as ProjectState) : 'ARCHIVED';
+}
+
+export async function listDomains(transport: FlyteadminTransport): Promise<string[]> {
+  const res = await transport.call<{ domains?: { id?: string }[] }>('GET', '/api/v1/domains');
+  return (res.domains ?? [])
+    .map((d) => d.id ?? '')
+    .filter((d) => d !== '')
+    .sort();
+}

@@ -1,0 +1,179 @@
+/**
+ * One REST call to flyteadmin's gateway: JSON in and out, the OAuth2 token as `Authorization:
+ * Bearer` (which flyteadmin's HTTP gateway reads in every configuration, auth/handlers.go; the
+ * `authorization_metadata_key` of /config/v1/flyte_client names the gRPC header), transient
+ * failures (429, 5xx, connection errors, a body cut off after its headers) retried with
+ * backoff and jitter, one token refresh on
+ * 401, and grpc-gateway's `{code, message}` errors mapped to ControlPlaneError codes.
+ */
+import { Pool, type Dispatcher } from 'undici';
+import { backoffDelay, retryDelayMs } from '../../util/backoff.js';
+import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
+import { FlyteTokenSource, type ClientCredentials } from './auth.js';
+
+export interface TransportOptions {
+  /** OAuth2 client credentials; null or absent: no auth (flyteadmin with useAuth off). */
+  credentials?: ClientCredentials | null;
+  requestTimeoutMs?: number;
+  /** Retries after the first attempt of a transient failure (429, 5xx, connection errors). */
+  maxRetries?: number;
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+}
+
+/** gRPC status code (grpc-gateway's error body `code`) → ControlPlaneError code. */
+const GRPC_CODES: Record<number, ControlPlaneErrorCode> = {
+  3: 'INVALID_ARGUMENT',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'UNAUTHENTICATED',
+  9: 'FAILED_PRECONDITION',
+  14: 'UNAVAILABLE',
+  16: 'UNAUTHENTICATED',
+};
+const TRANSIENT_STATUS = [429, 500, 502, 503, 504];
+
+export class FlyteadminTransport {
+  private readonly pool: Pool;
+  readonly origin: string;
+  readonly basePath: string;
+  private readonly auth: FlyteTokenSource | null;
+  private readonly maxRetries: number;
+  private readonly minRetryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+
+  /** `baseUrl` is the http(s) URL of flyteadmin (without the `flyteadmin+` prefix or a query). */
+  constructor(baseUrl: string, opts: TransportOptions = {}) {
+    const url = new URL(baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    const timeout = opts.requestTimeoutMs ?? 30_000;
+    this.maxRetries = opts.maxRetries ?? 6;
+    this.minRetryDelayMs = opts.minRetryDelayMs ?? 100;
+    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 10_000;
+    this.pool = new Pool(this.origin, {
+      connections: 16,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      keepAliveTimeout: 30_000,
+    });
+    this.auth = opts.credentials
+      ? new FlyteTokenSource(this.origin, opts.credentials, timeout)
+      : null;
+  }
+
+  async call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
+    let refreshed = false;
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (this.auth) {
+        try {
+          headers['authorization'] = await this.auth.bearer();
+        } catch (err) {
+          // A token endpoint that did not answer (or whose answer was cut off) is transient.
+          const transient = err instanceof ControlPlaneError && err.code === 'UNAVAILABLE';
+          if (!transient || attempt >= this.maxRetries) throw err;
+          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
+          continue;
+        }
+      }
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.pool.request({
+          path: `${this.basePath}${path}`,
+          method,
+          headers,
+          body: body === undefined ? null : JSON.stringify(body),
+        });
+      } catch (err) {
+        if (attempt < this.maxRetries) {
+          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
+          continue;
+        }
+        const reason = (err as { code?: string }).code ?? (err as Error).message;
+        throw new ControlPlaneError(
+          'UNAVAILABLE',
+          `${method} ${this.origin}${this.basePath}${path}: cannot reach flyteadmin (${reason}, after ${this.maxRetries} retries)`,
+        );
+      }
+      // A body cut off after the headers (reset, closed short of its Content-Length, timeout)
+      // or a 2xx body that is not JSON is transient like any network failure: retried.
+      let text: string | null = null;
+      let problem: string;
+      try {
+        text = await res.body.text();
+        problem = `HTTP ${res.statusCode} with a body that is not JSON`;
+      } catch (err) {
+        problem = `body cut off: ${(err as { code?: string }).code ?? (err as Error).message}`;
+      }
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      if (text !== null && ok) {
+        try {
+          return (text === '' ? {} : JSON.parse(text)) as T;
+        } catch {
+          // reported below
+        }
+      }
+      if (text === null || ok) {
+        if (attempt < this.maxRetries) {
+          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
+          continue;
+        }
+        throw new ControlPlaneError(
+          'UNAVAILABLE',
+          `${method} ${path}: flyteadmin's answer could not be read (${problem}), still failing after ${this.maxRetries} retries`,
+        );
+      }
+      if (res.statusCode === 401 && this.auth && !refreshed) {
+        refreshed = true;
+        this.auth.invalidate();
+        continue;
+      }
+      if (TRANSIENT_STATUS.includes(res.statusCode) && attempt < this.maxRetries) {
+        await sleep(
+          retryDelayMs(
+            attempt + 1,
+            res.headers['retry-after'] as string | undefined,
+            this.minRetryDelayMs,
+            this.maxRetryDelayMs,
+          ),
+        );
+        continue;
+      }
+      throw this.apiError(method, path, res.statusCode, text);
+    }
+  }
+
+  private apiError(method: string, path: string, status: number, text: string): ControlPlaneError {
+    let payload: { code?: unknown; message?: unknown } = {};
+    try {
+      payload = JSON.parse(text) as typeof payload;
+    } catch {
+      // A proxy page, say: the status tells what we know.
+    }
+    const code =
+      (typeof payload.code === 'number' ? GRPC_CODES[payload.code] : undefined) ??
+      (status === 401 || status === 403
+        ? 'UNAUTHENTICATED'
+        : status === 404
+          ? 'NOT_FOUND'
+          : status >= 500
+            ? 'UNAVAILABLE'
+            : 'INVALID_ARGUMENT');
+    const detail = typeof payload.message === 'string' ? payload.message : `HTTP ${status}`;
+    const hint =
+      code === 'UNAUTHENTICATED'
+        ? this.auth
+          ? ' (the token was refused: check the client id and secret and their scopes)'
+          : ' (flyteadmin requires authentication: set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE)'
+        : '';
+    return new ControlPlaneError(code, `flyteadmin ${method} ${path}: ${detail}${hint}`);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

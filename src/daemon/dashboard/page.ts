@@ -1,0 +1,94 @@
+/**
+ * The dashboard document: every section rendered from one /status document (DaemonStatus),
+ * the live part (`<div id="live">`, also served alone for the page's own refresh) inside a
+ * shell with the approval panel, and the Content Security Policy that lets exactly the page's
+ * own inline style and script run (by hash) and nothing else: no other script, no external
+ * asset, no frame, no form submission.
+ */
+import { createHash } from 'node:crypto';
+import type { DaemonStatus } from '../status.js';
+import { SCRIPT, STYLE } from './assets.js';
+import { inlineAsset, markup, type SafeHtml } from './html.js';
+import { runsSection } from './runs-section.js';
+import { connectionsSection, overviewSection, replicasSection } from './state-sections.js';
+import {
+  driftSection,
+  heldSection,
+  manualSection,
+  problemsSection,
+  renderedSection,
+  type PageContext,
+} from './work-sections.js';
+
+export type { PageContext } from './work-sections.js';
+
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  `script-src ${sha256(SCRIPT)}`,
+  `style-src ${sha256(STYLE)}`,
+  'img-src data:',
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** The part of the page that changes; what `?part=live` returns. */
+export function liveHtml(s: DaemonStatus, page: PageContext): SafeHtml {
+  return markup`${[
+    overviewSection(s, page),
+    heldSection(s, page),
+    manualSection(s),
+    driftSection(s),
+    renderedSection(s),
+    problemsSection(s),
+    runsSection(s.runs),
+    replicasSection(s),
+    connectionsSection(s),
+  ]}`;
+}
+
+/** A strong validator of the live part: the page's refresh gets 304 while nothing changed. */
+export function etagOf(live: SafeHtml): string {
+  return `"${createHash('sha256').update(live.text).digest('base64url').slice(0, 27)}"`;
+}
+
+export function pageHtml(s: DaemonStatus, page: PageContext, renderedAt: Date): string {
+  const live = liveHtml(s, page);
+  const title =
+    s.source.kind === 'git'
+      ? `${s.source.repository ?? ''} ${s.source.branch ?? ''}`
+      : (s.source.dir ?? 'folder');
+  const panel = page.approvals
+    ? markup`<section id="approve-panel" class="js-only" hidden aria-label="Approve held changes">
+<label>Your name (recorded as the approver)<input id="approver" name="approver" maxlength="200" autocomplete="username"></label>
+<label>Daemon admin token<input id="admin-token" name="admin-token" type="password" autocomplete="off"></label>
+<p class="muted">The token goes only with an approval, to <code>POST /approve</code>; the page keeps it nowhere.</p>
+<p id="approve-result" role="status" aria-live="polite"></p>
+</section>`
+    : '';
+  return markup`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>poolsync: ${title}</title>
+<link rel="icon" href="data:,">
+<style>${inlineAsset(STYLE)}</style>
+<noscript><meta http-equiv="refresh" content="15"></noscript>
+</head>
+<body>
+<header class="top"><h1>poolsync</h1><span>${title}</span><span id="live-state">refreshes every 15 s</span>
+<nav><a href="status">/status</a><a href="metrics">/metrics</a></nav></header>
+<main>
+${panel}
+<div id="live" data-etag="${etagOf(live)}">${live}</div>
+</main>
+<footer>Rendered ${renderedAt.toISOString()} from the data of <a href="status">/status</a>. Read-only, but for approving held changes with the daemon admin token.</footer>
+<script>${inlineAsset(SCRIPT)}</script>
+</body>
+</html>
+`.text;
+}

@@ -1,0 +1,71 @@
+/**
+ * What /status keeps of past runs for people (the dashboard, docs/daemon.md#dashboard): the
+ * last runs that evaluated the repository, each with the plan it made and the drift it found,
+ * and for each drifted object whether the run put it back. Pure: the record stage hands it the
+ * run's facts. Bounded: RECENT_RUNS runs, RECENT_PLAN_CHANGES changes per plan.
+ */
+import type { Change, Plan } from '../model/plan.js';
+import {
+  RECENT_PLAN_CHANGES,
+  RECENT_RUNS,
+  type DriftRecord,
+  type RecentRun,
+  type RunRecord,
+} from './status.js';
+
+/**
+ * The plan without its `noop` changes (its summary still counts them), cut to `max` changes
+ * (with only the steps of the changes kept); `omitted` counts the changes left out.
+ */
+export function planDigest(plan: Plan, max = RECENT_PLAN_CHANGES): { plan: Plan; omitted: number } {
+  const visible = plan.changes.filter((c) => c.action !== 'noop');
+  if (visible.length <= max) return { plan: { ...plan, changes: visible }, omitted: 0 };
+  const kept = visible.slice(0, max);
+  const addresses = new Set(kept.map((c) => c.address));
+  return {
+    plan: { ...plan, changes: kept, steps: plan.steps.filter((s) => addresses.has(s.target)) },
+    omitted: visible.length - max,
+  };
+}
+
+/** What the apply of a run left undone, as the drift record needs it. */
+export interface ApplyOutcome {
+  /** Targets of the steps that did not finish (failed, not run, manual, waiting). */
+  notDone: ReadonlySet<string>;
+  /** Addresses held for approval (policy safe): not applied by this run. */
+  held: ReadonlySet<string>;
+}
+
+/**
+ * The drift a run found: `corrected` when the run applied the change (its step, or for a
+ * change the control plane makes itself, the step of the object that causes it, finished).
+ * `applied` is null when the run applied nothing (policy none, a failure before the apply).
+ */
+export function driftRecord(
+  run: Pick<RunRecord, 'id' | 'finishedAt' | 'commit'>,
+  drift: readonly Change[],
+  applied: ApplyOutcome | null,
+): DriftRecord | null {
+  if (drift.length === 0) return null;
+  const corrected = (c: Change): boolean =>
+    applied !== null &&
+    !applied.held.has(c.address) &&
+    !applied.notDone.has(c.address) &&
+    !(c.caused_by && applied.notDone.has(c.caused_by));
+  return {
+    run: run.id,
+    at: run.finishedAt,
+    commit: run.commit,
+    changes: drift.map((c) => ({
+      address: c.address,
+      action: c.action,
+      reason: c.reason,
+      corrected: corrected(c),
+    })),
+  };
+}
+
+/** `runs` with `run` first, at most RECENT_RUNS long. */
+export function withRecentRun(runs: readonly RecentRun[], run: RecentRun): RecentRun[] {
+  return [run, ...runs].slice(0, RECENT_RUNS);
+}

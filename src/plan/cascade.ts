@@ -1,0 +1,129 @@
+/**
+ * What a flyteadmin delete takes along (real-apis.md §4, docs/flyte-oss.md "What a delete takes
+ * along"). flyteadmin deletes with a GORM struct condition, which skips zero-value fields
+ * (flyteadmin/pkg/repositories/gormimpl/resource_repo.go Delete): `DELETE
+ * project_domain_attributes/P/D` of a type removes every row of that type in P/D, the workflow-
+ * and launch-plan-level ones too, and `DELETE workflow_attributes/P/D/W` the launch-plan rows of
+ * W. So, for each delete step the plan has:
+ *  - a row the repository wants is set again after the delete, in the same apply (a replace
+ *    caused by the delete; its set step depends on the delete step);
+ *  - a row pruned anyway goes with its own step;
+ *  - a row poolsync does not manage (not in the repository, outside the prune scope, or at a
+ *    level it never writes) blocks the delete, naming the rows, unless the delete's address is
+ *    accepted (poolsync.yaml `acceptCascade:`, `--accept-cascade`): then each such row is shown
+ *    as deleted along (a side effect with `caused_by`).
+ * Writes at a narrower level are ordered after a broader delete of the same type in the same
+ * project/domain (addCascadeOrder).
+ */
+import { address } from '../model/common.js';
+import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
+import { makeChange } from './change.js';
+import type { PlanContext } from './context.js';
+import type { StepGraph } from './graph.js';
+import {
+  attributeViews,
+  block,
+  rowForm,
+  takenAlong,
+  type AttributeView,
+} from './attribute-decisions.js';
+
+const what = (v: AttributeView) => (v.kind === 'ExecutionClusterLabel' ? 'label' : 'pool');
+
+function deletePath(v: AttributeView): string {
+  const { project, domain, workflow } = v.key;
+  return workflow === null
+    ? `DELETE project_domain_attributes/${project}/${domain}`
+    : `DELETE workflow_attributes/${project}/${domain}/${workflow}`;
+}
+
+export function planCascades(ctx: PlanContext, accepted: ReadonlySet<string>): void {
+  const views = attributeViews(ctx);
+  const others = ctx.live.flyteadmin?.other_rows ?? [];
+  for (const v of views) {
+    if (!v.remove) continue;
+    const { project, domain, workflow } = v.key;
+    const sameScope = (p: string, d: string) => p === project && d === domain;
+    // Managed-level rows the delete takes: the workflow rows of P/D, for a project/domain delete.
+    const managed =
+      workflow === null
+        ? views.filter(
+            (w) =>
+              w.type === v.type &&
+              w.live !== null &&
+              w.key.workflow !== null &&
+              sameScope(w.key.project, w.key.domain),
+          )
+        : [];
+    const rows = others.filter(
+      (r) =>
+        r.resource_type === v.type &&
+        sameScope(r.project, r.domain) &&
+        (workflow === null
+          ? r.workflow !== '' || r.launch_plan !== ''
+          : r.workflow === workflow && r.launch_plan !== ''),
+    );
+    const restore = managed.filter((w) => !w.remove && w.desired !== null);
+    const unmanaged = managed.filter((w) => !w.remove && w.desired === null);
+    // A row the repository wants but cannot set now (blocked) would be lost.
+    const stuck = restore.filter((w) => w.change.action === 'blocked');
+    const addr = address(v.kind, v.name);
+    const takes = [
+      ...unmanaged.map((w) => `${address(w.kind, w.name)} (${what(w)} ${w.live})`),
+      ...rows.map((r) => `${address(v.kind, attributeRowKey(r))} (${what(v)} ${r.value})`),
+    ];
+    const along = `${deletePath(v)} also deletes the narrower ${v.type} rows of ${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
+    if (takes.length > 0 && !accepted.has(addr)) {
+      block(
+        ctx,
+        v,
+        `${along} (flyteadmin's delete skips empty fields, gormimpl/resource_repo.go), and poolsync does not manage ` +
+          `${takes.length === 1 ? 'this one' : 'these'}: ${takes.join(', ')}. Nothing is sent. To delete ${takes.length === 1 ? 'it' : 'them'} along, ` +
+          `accept it with \`--accept-cascade ${addr}\` or in poolsync.yaml (acceptCascade: [${addr}]); or declare ${takes.length === 1 ? 'it' : 'them'} in the repository`,
+      );
+      continue;
+    }
+    if (stuck.length > 0) {
+      block(
+        ctx,
+        v,
+        `${along}, and ${stuck.map((w) => address(w.kind, w.name)).join(', ')} could not be set again now (blocked: see ${stuck.length === 1 ? 'that change' : 'those changes'}); nothing is sent until ${stuck.length === 1 ? 'it' : 'they'} can be`,
+      );
+      continue;
+    }
+    for (const w of restore) takenAlong(ctx, w, addr, 'replace');
+    for (const w of unmanaged) takenAlong(ctx, w, addr, 'delete');
+    for (const r of rows) {
+      const kind = MATCHABLE_KIND[r.resource_type];
+      const name = attributeRowKey(r);
+      const before = rowForm(r);
+      ctx.otherRows.set(
+        address(kind, name),
+        makeChange(kind, name, 'delete', before, null, [], null, addr),
+      );
+    }
+    if (takes.length + restore.length > 0)
+      v.change.note = `${along}: ${[...takes, ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`)].join(', ')}`;
+  }
+}
+
+/** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */
+export function addCascadeOrder(
+  g: StepGraph,
+  ctx: PlanContext,
+  keys: { set: (v: AttributeView) => string; remove: (v: AttributeView) => string },
+): void {
+  if (!ctx.live.flyteadmin) return;
+  const views = attributeViews(ctx);
+  const broad = new Map<string, AttributeView[]>();
+  for (const v of views) {
+    if (!v.remove || v.key.workflow !== null) continue;
+    const k = `${v.type}\u0000${v.key.project}\u0000${v.key.domain}`;
+    broad.set(k, [...(broad.get(k) ?? []), v]);
+  }
+  for (const w of views) {
+    if (!w.set || w.key.workflow === null) continue;
+    for (const v of broad.get(`${w.type}\u0000${w.key.project}\u0000${w.key.domain}`) ?? [])
+      g.order(keys.remove(v), keys.set(w));
+  }
+}

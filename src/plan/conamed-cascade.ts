@@ -1,0 +1,52 @@
+/**
+ * Union today, with `queue_delete` (real-apis.md §4: "deleting a cluster puts its co-named
+ * queue into deletion with it", Union docs, clusters page; the embedded control plane does the
+ * same): a cluster delete takes its co-named queue with it. The planner predicts that as a
+ * side effect of the cluster's delete_cluster step (`caused_by`), so no delete_queue step (and
+ * no `flyte delete queue` runbook line) is planned for it; a cluster registered again under its
+ * name (replace) gets a new co-named queue (C2), so nothing is orphaned (no C7 trap).
+ */
+import { address } from '../model/common.js';
+import type { LiveQueue } from '../model/live.js';
+import { makeChange } from './change.js';
+import type { PlanContext, QueueDecision } from './context.js';
+import { diffForms, queueForm } from './forms.js';
+import { decision } from './queue-decision.js';
+
+/** Whether this plan deletes the live co-named queue `l` with its cluster. */
+export function deletedWithCluster(ctx: PlanContext, l: LiveQueue): boolean {
+  return ctx.conamedCascades(l.name) && ctx.deletedClusters.has(l.name);
+}
+
+/**
+ * The decision for such a queue: deleted with its cluster, or (`recreated`: the decision for
+ * the co-named queue a registration under the same name creates) replaced by a new one.
+ */
+export function cascadeDecision(
+  ctx: PlanContext,
+  l: LiveQueue,
+  recreated: QueueDecision | null,
+): QueueDecision {
+  const by = address('Cluster', l.name);
+  if (!recreated) {
+    const d = decision(ctx, l.name, {
+      live: l,
+      call: null,
+      createdBy: null,
+      action: 'delete',
+      final: null,
+      causedBy: by,
+    });
+    d.change.note = `deleted with ${by} (queue_delete: a cluster delete takes its co-named queue with it)`;
+    return d;
+  }
+  const before = queueForm(l);
+  const after = recreated.change.after;
+  const diff = diffForms(before, after, (path) => path === 'pool');
+  const change = makeChange('Queue', l.name, 'replace', before, after, diff, null, by);
+  if (recreated.change.caused_after) change.caused_after = recreated.change.caused_after;
+  change.note =
+    `deleted with ${by} (queue_delete) and created again by its registration (C2), with the pool and ` +
+    `selector of the cluster: nothing is left behind in pool "${l.pool}"`;
+  return { ...recreated, change };
+}

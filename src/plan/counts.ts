@@ -1,0 +1,58 @@
+/**
+ * The one count of what a plan does (issue 24), read by every output: the text, JSON and
+ * markdown plan, apply's report, the daemon's run log, /status and messages, pull-request
+ * comments and notifications. It counts the changes poolsync makes a call for, by action, and
+ * separately the side effects: changes the control plane makes by itself as the consequence of
+ * another object's step (C2/C3 queues created by a registration, C8 selectors pruned by a
+ * delete, a backend's cascades). A side effect is recognised from the plan's data alone — a
+ * change with `caused_by` and no step of its own — so every backend's side effects count the
+ * same way.
+ */
+import type { Change, ChangeAction, Plan } from '../model/plan.js';
+
+export interface PlanCounts {
+  create: number;
+  update: number;
+  replace: number;
+  delete: number;
+  blocked: number;
+  /** Changes that follow from the counted ones, made by the control plane itself. */
+  side_effects: number;
+}
+
+const DONE_BY_STEPS: ReadonlySet<ChangeAction> = new Set(['create', 'update', 'replace', 'delete']);
+
+/** Addresses that some step of the plan acts on. */
+function stepTargets(plan: Pick<Plan, 'steps'>): Set<string> {
+  return new Set(plan.steps.map((s) => s.target));
+}
+
+/** A change the control plane makes itself as the effect of another object's step. */
+export function isSideEffect(change: Change, targets: ReadonlySet<string>): boolean {
+  return (
+    Boolean(change.caused_by) && !targets.has(change.address) && DONE_BY_STEPS.has(change.action)
+  );
+}
+
+/** The plan's side effects (see isSideEffect), in plan order. */
+export function sideEffects(plan: Pick<Plan, 'steps' | 'changes'>): Change[] {
+  const targets = stepTargets(plan);
+  return plan.changes.filter((c) => isSideEffect(c, targets));
+}
+
+export function emptyCounts(): PlanCounts {
+  return { create: 0, update: 0, replace: 0, delete: 0, blocked: 0, side_effects: 0 };
+}
+
+/** What the plan does: changes with steps by action, blocked ones, and side effects. */
+export function countPlan(plan: Pick<Plan, 'steps' | 'changes'>): PlanCounts {
+  const targets = stepTargets(plan);
+  const counts = emptyCounts();
+  for (const c of plan.changes) {
+    if (c.action === 'blocked') counts.blocked++;
+    else if (!DONE_BY_STEPS.has(c.action)) continue;
+    else if (isSideEffect(c, targets)) counts.side_effects++;
+    else counts[c.action as 'create' | 'update' | 'replace' | 'delete']++;
+  }
+  return counts;
+}

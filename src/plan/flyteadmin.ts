@@ -1,0 +1,75 @@
+/**
+ * What planning against flyteadmin adds to labels and assignments (docs/flyte-oss.md), run when
+ * the live state comes from the flyteadmin backend (LiveState.flyteadmin):
+ *  - rows at levels poolsync never writes (project-wide, launch plan) are shown as unmanaged;
+ *  - a write or delete flyteadmin would refuse, in a project that is not registered or not
+ *    active or a domain it does not know (manager/impl/validation/project_validator.go
+ *    ValidateProjectAndDomain), is blocked at plan time;
+ *  - a label flyteadmin does not run with yet waits for its deployment (deployment.ts);
+ *  - a delete shows, restores or refuses what it takes along (cascade.ts).
+ */
+import { address } from '../model/common.js';
+import {
+  MATCHABLE_KIND,
+  attributeRowKey,
+  type AttributeRow,
+  type FlyteadminLive,
+} from '../model/flyte.js';
+import { makeChange } from './change.js';
+import type { PlanContext } from './context.js';
+import { attributeViews, block, rowForm } from './attribute-decisions.js';
+import { planCascades } from './cascade.js';
+import { checkLabelDeployment } from './deployment.js';
+
+export function planFlyteadmin(ctx: PlanContext, accepted: ReadonlySet<string>): void {
+  const fa = ctx.live.flyteadmin;
+  if (!fa) return;
+  addOtherRows(ctx, fa);
+  checkProjects(ctx, fa);
+  checkLabelDeployment(ctx, fa);
+  planCascades(ctx, accepted);
+}
+
+/** Why poolsync never writes a row at this level. */
+export function otherRowReason(r: AttributeRow): string {
+  const level =
+    r.launch_plan !== ''
+      ? `a launch-plan-level row (launch plan ${r.launch_plan} of workflow ${r.workflow || '(none)'})`
+      : r.domain === ''
+        ? `a project-wide row (project ${r.project}, every domain)`
+        : `a domain-wide row (domain ${r.domain}, every project)`;
+  return `${level}: poolsync manages project/domain and workflow rows only; reported, never touched (a delete of a broader row may take it along: see the plan)`;
+}
+
+function addOtherRows(ctx: PlanContext, fa: FlyteadminLive): void {
+  for (const r of fa.other_rows) {
+    const kind = MATCHABLE_KIND[r.resource_type];
+    const name = attributeRowKey(r);
+    const before = rowForm(r);
+    ctx.otherRows.set(
+      address(kind, name),
+      makeChange(kind, name, 'unmanaged', before, before, [], otherRowReason(r)),
+    );
+  }
+}
+
+function checkProjects(ctx: PlanContext, fa: FlyteadminLive): void {
+  const projects = new Map(fa.projects.map((p) => [p.id, p.state]));
+  const domains = new Set(fa.domains);
+  for (const v of attributeViews(ctx)) {
+    if (!v.set && !v.remove) continue;
+    const { project, domain } = v.key;
+    const state = projects.get(project);
+    const reason =
+      state === undefined
+        ? `project '${project}' is not registered in flyteadmin, which refuses its attributes (InvalidArgument): ` +
+          `register it (flytectl create project --id ${project} --name ${project}) or correct the project`
+        : state !== 'ACTIVE'
+          ? `project '${project}' is ${state.toLowerCase().replace('_', ' ')} in flyteadmin, which refuses attributes of a project that is not active: ` +
+            `activate it (flytectl update project -p ${project} --activate) or remove the manifest`
+          : !domains.has(domain)
+            ? `domain '${domain}' is not one of flyteadmin's domains (${fa.domains.join(', ') || 'none'}), which refuses its attributes: correct the domain`
+            : null;
+    if (reason) block(ctx, v, reason);
+  }
+}

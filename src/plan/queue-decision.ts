@@ -1,0 +1,66 @@
+/**
+ * Building blocks of the queue pass (queues.ts) shared with the capability modules beside it
+ * (queue-move.ts, conamed-cascade.ts): a queue decision with its change, and the Q1 check of a
+ * selector against the clusters the plan leaves in the queue's pool.
+ */
+import { WILDCARD, address, type QueueSpec } from '../model/common.js';
+import type { FieldDiff } from '../model/plan.js';
+import { makeChange } from './change.js';
+import type { PlanContext, QueueDecision } from './context.js';
+import { diffForms, queueForm, sameQueueSpec } from './forms.js';
+
+export function decision(
+  ctx: PlanContext,
+  name: string,
+  fields: Omit<QueueDecision, 'declared' | 'change'> & {
+    action: QueueDecision['change']['action'];
+    diff?: FieldDiff[];
+    reason?: string | null;
+    causedBy?: string | null;
+    /** What the cause alone creates (C2/C3 defaults), when a call of its own follows. */
+    createdAs?: QueueSpec;
+  },
+): QueueDecision {
+  const before = fields.live ? queueForm(fields.live) : null;
+  // Most queues of a big organisation are unchanged: share the form, skip the diff.
+  const unchanged =
+    fields.live !== null && fields.final !== null && sameQueueSpec(fields.live, fields.final);
+  const after = unchanged ? before : fields.final ? queueForm(fields.final) : null;
+  const change = makeChange(
+    'Queue',
+    name,
+    fields.action,
+    before,
+    after,
+    fields.diff ?? (unchanged ? [] : diffForms(before, after)),
+    fields.reason ?? null,
+    fields.causedBy ?? null,
+  );
+  if (fields.createdAs && fields.call && fields.causedBy)
+    change.caused_after = queueForm(fields.createdAs);
+  return {
+    change,
+    call: fields.call,
+    createdBy: fields.createdBy,
+    final: fields.final,
+    live: fields.live,
+    declared: ctx.dQueues.has(name),
+  };
+}
+
+/** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */
+export function selectorBlockedReason(ctx: PlanContext, spec: QueueSpec): string | null {
+  if (!ctx.pools.get(spec.pool)?.finalContract) {
+    return `its pool "${spec.pool}" will not exist (Q1): declare ${address('ClusterPool', spec.pool)}`;
+  }
+  for (const c of spec.clusters) {
+    if (c === WILDCARD) continue;
+    const cluster = ctx.clusters.get(c);
+    if (cluster?.final?.pool === spec.pool) continue;
+    if (cluster?.change.action === 'blocked') {
+      return `it selects ${address('Cluster', c)}, whose registration is blocked (see that change)`;
+    }
+    return `it selects ${address('Cluster', c)}, which will not be a member of pool "${spec.pool}" (Q1)`;
+  }
+  return null;
+}

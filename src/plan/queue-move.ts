@@ -1,0 +1,66 @@
+/**
+ * Capability `queue_move` (Q3 lifted; Union today: "a drained queue may move to another pool",
+ * real-apis.md): a queue whose pool differs moves in place, keeping its name, its settings and
+ * everything that targets it: drain → wait until DRAINED → move (the update naming the new
+ * pool) → activate, like the other capabilities. poolsync moves only drained queues, so no work
+ * is lost; without `drain` the move is blocked.
+ */
+import { DEFAULT_QUEUE, address, type QueueSpec } from '../model/common.js';
+import type { LiveQueue } from '../model/live.js';
+import type { PlanContext, QueueDecision } from './context.js';
+import { routesSomewhere } from './drain.js';
+import { diffForms, queueForm } from './forms.js';
+import { decision, selectorBlockedReason } from './queue-decision.js';
+
+/**
+ * The decision for a live queue the repository puts in another pool (`target.pool`), or null
+ * when queue_move does not apply (capability off, a co-named or the default queue: Q4, Q5).
+ * `refuse` makes the blocked decision (the queue stays as it is).
+ */
+export function planQueueMove(
+  ctx: PlanContext,
+  l: LiveQueue,
+  live: QueueSpec,
+  target: QueueSpec,
+  refuse: (reason: string) => QueueDecision,
+): QueueDecision | null {
+  if (!ctx.caps.queue_move || target.pool === live.pool || !movable(ctx, l)) return null;
+  const from = live.pool;
+  if (!ctx.caps.drain) {
+    return refuse(
+      `this control plane can move a queue to another pool (queue_move) but not drain it (drain off), and ` +
+        `poolsync moves only drained queues so that no work is lost: enable drain, or declare a new queue in pool "${target.pool}"`,
+    );
+  }
+  const undrainable = ctx.undrainableReason(l.name);
+  if (undrainable) {
+    return refuse(
+      `a queue moves to another pool once drained (queue_move), but this one cannot be drained: ${undrainable}`,
+    );
+  }
+  const blocked = selectorBlockedReason(ctx, target);
+  if (blocked) return refuse(blocked);
+  const d = decision(ctx, l.name, {
+    live: l,
+    createdBy: null,
+    action: 'update',
+    call: { op: 'move_queue', spec: target },
+    final: target,
+    diff: diffForms(queueForm(live), queueForm(target)),
+  });
+  d.moves = true;
+  d.activates = routesSomewhere(ctx, target);
+  d.change.note =
+    `moved in place from pool "${from}" to "${target.pool}" (queue_move): drained (no new work), waited for ` +
+    `until DRAINED (nothing in flight, so no work is lost), moved with its settings and name (what targets ` +
+    `${address('Queue', l.name)} keeps working), then ` +
+    (d.activates
+      ? 're-activated'
+      : `left drained: it routes to no cluster of pool "${target.pool}" yet`);
+  return d;
+}
+
+/** Whether queue_move can ever move this queue: not `default` (Q5), not a co-named queue (Q4). */
+export function movable(ctx: PlanContext, l: LiveQueue): boolean {
+  return l.name !== DEFAULT_QUEUE && !l.cluster_managed && ctx.caps.queue_move;
+}

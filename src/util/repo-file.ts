@@ -1,0 +1,228 @@
+/**
+ * The one way poolsync reads a file of a repository or checkout (docs/security.md, "What is
+ * read"): poolsync.yaml, manifests, render targets. A committed file is hostile input:
+ *
+ * - only a regular file is opened: `lstat` first, so a symbolic link (to /run/secrets, to
+ *   /dev/zero), a FIFO (an open that blocks forever), a socket or a device (an open with side
+ *   effects) is refused before any `open`; the open itself refuses links (O_NOFOLLOW) and never
+ *   blocks (O_NONBLOCK), and `fstat` on the open file must be the same regular file, so a swap
+ *   between the two calls is refused too;
+ * - every folder between the root and the file is a real folder (not a link), so nothing
+ *   outside the root is reached through a parent either;
+ * - the byte bound is on the read itself: at most `maxBytes + 1` bytes are ever read,
+ *   whatever `stat` says (a size of 0 is not "small": /proc files and devices report 0).
+ *
+ * Failures carry a reason, never the content of anything: callers turn them into their own
+ * errors (`file:1:1` for the loader).
+ */
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export type EntryKind = 'symbolic link' | 'folder' | 'FIFO' | 'socket' | 'device';
+
+export type RepoFileFailure =
+  | { reason: 'missing' }
+  /** The entry itself is not a regular file. */
+  | { reason: 'not-regular'; kind: EntryKind }
+  /** The path leaves the root: `..`, absolute, or a folder on the way that is a link or a file. */
+  | { reason: 'outside'; detail: string }
+  /** More than `limit` bytes; `size` when `stat` already said so (nothing was read then). */
+  | { reason: 'too-large'; limit: number; size: number | null }
+  | { reason: 'io'; code: string };
+
+export type RepoFileRead = { ok: true; bytes: Buffer } | ({ ok: false } & RepoFileFailure);
+
+export interface RepoFileOptions {
+  /** The bound on the bytes read. */
+  maxBytes: number;
+  /**
+   * Check that every folder between root and file is a real folder. The manifest walk turns
+   * it off: it only descends into folders it saw as real folders.
+   */
+  checkParents?: boolean;
+  /** Read only the first `prefix` bytes (what a file starts with); a longer file is no failure. */
+  prefix?: number;
+}
+
+export function entryKind(st: Stats): EntryKind | null {
+  if (st.isFile()) return null;
+  if (st.isSymbolicLink()) return 'symbolic link';
+  if (st.isDirectory()) return 'folder';
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isSocket()) return 'socket';
+  return 'device';
+}
+
+/**
+ * `rel`'s parts when it is a plain relative path (forward slashes, no `.`, `..` or empty
+ * part), else null.
+ */
+export function relativeParts(rel: string): string[] | null {
+  if (rel === '' || rel.startsWith('/') || rel.includes('\0')) return null;
+  const parts = rel.split('/');
+  return parts.every((p) => p !== '' && p !== '.' && p !== '..') ? parts : null;
+}
+
+/**
+ * Every folder between `root` and `rel`'s last part is a real folder: null, or why not
+ * (`missing` when one does not exist).
+ */
+export async function checkParentFolders(
+  root: string,
+  rel: string,
+): Promise<RepoFileFailure | null> {
+  const parts = relativeParts(rel);
+  if (parts === null) return { reason: 'outside', detail: 'not a relative path inside the folder' };
+  let at = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    at = join(at, parts[i]!);
+    let st: Stats;
+    try {
+      st = await lstat(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      return code === 'ENOENT' || code === 'ENOTDIR'
+        ? { reason: 'missing' }
+        : { reason: 'io', code };
+    }
+    if (!st.isDirectory()) {
+      const kind = entryKind(st) ?? 'file';
+      return {
+        reason: 'outside',
+        detail: `${parts.slice(0, i + 1).join('/')} is a ${kind}, not a folder`,
+      };
+    }
+  }
+  return null;
+}
+
+// libuv adds O_CLOEXEC itself.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+export async function readRepoFile(
+  root: string,
+  rel: string,
+  options: RepoFileOptions,
+): Promise<RepoFileRead> {
+  const { maxBytes } = options;
+  const fail = (f: RepoFileFailure): RepoFileRead => ({ ok: false, ...f });
+  if (options.checkParents !== false) {
+    const parents = await checkParentFolders(root, rel);
+    if (parents) return fail(parents);
+  } else if (relativeParts(rel) === null) {
+    return fail({ reason: 'outside', detail: 'not a relative path inside the folder' });
+  }
+  const path = join(root, rel);
+  let before: Stats;
+  try {
+    before = await lstat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    return fail(
+      code === 'ENOENT' || code === 'ENOTDIR' ? { reason: 'missing' } : { reason: 'io', code },
+    );
+  }
+  const kind = entryKind(before);
+  if (kind !== null) return fail({ reason: 'not-regular', kind });
+  // A file already known to be too large is not read at all.
+  if (options.prefix === undefined && before.size > maxBytes)
+    return fail({ reason: 'too-large', limit: maxBytes, size: before.size });
+  let fh;
+  try {
+    fh = await open(path, OPEN_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    if (code === 'ELOOP') return fail({ reason: 'not-regular', kind: 'symbolic link' });
+    return fail(code === 'ENOENT' ? { reason: 'missing' } : { reason: 'io', code });
+  }
+  try {
+    const st = await fh.stat();
+    if (st.ino !== before.ino || st.dev !== before.dev || !st.isFile())
+      return fail({ reason: 'not-regular', kind: entryKind(st) ?? 'symbolic link' });
+    if (options.prefix !== undefined) {
+      const buf = Buffer.alloc(options.prefix);
+      const { bytesRead } = await fh.read(buf, 0, options.prefix, 0);
+      return { ok: true, bytes: buf.subarray(0, bytesRead) };
+    }
+    return await readBounded(fh, Math.min(st.size, maxBytes), maxBytes);
+  } catch (err) {
+    return fail({ reason: 'io', code: (err as NodeJS.ErrnoException).code ?? 'EIO' });
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/** Reads to the end, but never more than `maxBytes + 1` bytes, whatever the size said. */
+async function readBounded(
+  fh: Awaited<ReturnType<typeof open>>,
+  expected: number,
+  maxBytes: number,
+): Promise<RepoFileRead> {
+  // One byte more than expected, so a file read whole ends with a read of 0 bytes, not a regrow.
+  let buf = Buffer.allocUnsafe(Math.min(expected + 1, maxBytes + 1));
+  let total = 0;
+  for (;;) {
+    if (total === buf.length) {
+      if (total > maxBytes) return { ok: false, reason: 'too-large', limit: maxBytes, size: null };
+      const bigger = Buffer.allocUnsafe(Math.min(Math.max(buf.length * 2, 4096), maxBytes + 1));
+      buf.copy(bigger, 0, 0, total);
+      buf = bigger;
+    }
+    const { bytesRead } = await fh.read(buf, total, buf.length - total, null);
+    if (bytesRead === 0) break;
+    total += bytesRead;
+  }
+  if (total > maxBytes) return { ok: false, reason: 'too-large', limit: maxBytes, size: null };
+  return { ok: true, bytes: buf.subarray(0, total) };
+}
+
+/**
+ * Writes `rel` under `root` without ever writing outside it: every folder on the way is a real
+ * folder (missing ones are created), an existing entry must be a regular file, and the content
+ * goes to a new file renamed over the old one, so a link put there meanwhile is replaced, never
+ * followed. Throws an Error that names `rel` and the reason.
+ */
+export async function writeRepoFile(root: string, rel: string, content: string): Promise<void> {
+  const parts = relativeParts(rel);
+  if (parts === null) throw new Error(`${rel} is not a relative path inside the folder`);
+  let at = root;
+  // One part at a time, checked before going down: a folder is never created through a link.
+  for (const [i, part] of parts.slice(0, -1).entries()) {
+    at = join(at, part);
+    const st = await lstat(at).catch(() => null);
+    if (st === null) await mkdir(at);
+    else if (!st.isDirectory())
+      throw new Error(
+        `cannot write ${rel}: ${parts.slice(0, i + 1).join('/')} is a ${entryKind(st) ?? 'file'}, not a folder`,
+      );
+  }
+  const path = join(root, rel);
+  const existing = await lstat(path).catch(() => null);
+  const kind = existing ? entryKind(existing) : null;
+  if (kind !== null) throw new Error(`cannot write ${rel}: it is a ${kind}, not a regular file`);
+  const tmp = join(dirname(path), `.${basename(path)}.poolsync-${process.pid}.tmp`);
+  await writeFile(tmp, content, { flag: 'wx' });
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** One line about a failure, for messages that are not validation errors. */
+export function describeFailure(f: RepoFileFailure): string {
+  switch (f.reason) {
+    case 'missing':
+      return 'it does not exist';
+    case 'io':
+      return f.code;
+    case 'not-regular':
+      return `it is a ${f.kind}, not a regular file`;
+    case 'outside':
+      return f.detail;
+    case 'too-large':
+      return `it is larger than ${f.limit} bytes`;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Issue 23, item 6: the CLI redacts `Bearer …` tokens and every configured secret in
+ * everything it writes, as the daemon does. A real server on 127.0.0.1 echoes the request's
+ * Authorization header (and the token alone, and its base64 form) in its error message.
+ */
+import { createServer } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redactor } from '../../src/util/redact.js';
+import { REPO_ROOT, runCli } from '../apply/helpers/cli.js';
+
+const EXAMPLE = join(REPO_ROOT, 'examples', 'config-repo');
+const TOKEN = 's3cr3t-token-0123456789';
+const UNKNOWN_BEARER = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+
+let url = '';
+let close: () => Promise<void>;
+const dir = mkdtempSync(join(tmpdir(), 'poolsync-redact-'));
+
+beforeAll(async () => {
+  const server = createServer((req, res) => {
+    const auth = String(req.headers.authorization ?? '');
+    const token = auth.replace(/^Bearer /, '');
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        code: 'UNAUTHENTICATED',
+        message: `rejected ${auth}; token ${token} (base64 ${Buffer.from(token).toString('base64')}) is revoked; also seen: Bearer ${UNKNOWN_BEARER}`,
+      }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  close = () => new Promise((r) => server.close(() => r()));
+});
+afterAll(async () => {
+  await close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('CLI errors never show a secret', () => {
+  it('a token from POOLSYNC_TOKEN, echoed raw, as a Bearer header and in base64, is ***', async () => {
+    const r = await runCli(['plan', EXAMPLE, '--control-plane', url, '--max-retries', '0'], {
+      POOLSYNC_TOKEN: TOKEN,
+      POOLSYNC_CACHE_DIR: 'off',
+    });
+    expect(r.code).toBe(1);
+    const out = r.stdout + r.stderr;
+    expect(out).toContain(
+      'Error: control plane: UNAUTHENTICATED: rejected Bearer ***; token *** (base64 ***) is revoked; also seen: Bearer ***',
+    );
+    expect(out).not.toContain(TOKEN);
+    expect(out).not.toContain(Buffer.from(TOKEN).toString('base64'));
+    expect(out).not.toContain(UNKNOWN_BEARER);
+  });
+
+  it('a token read from --token-file is known as a secret too', async () => {
+    const file = join(dir, 'token');
+    writeFileSync(file, `${TOKEN}\n`);
+    const r = await runCli(
+      ['plan', EXAMPLE, '--control-plane', url, '--token-file', file, '--max-retries', '0'],
+      { POOLSYNC_CACHE_DIR: 'off' },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/token \*\*\* \(base64 \*\*\*\) is revoked/);
+    expect(r.stdout + r.stderr).not.toContain(TOKEN);
+  });
+});
+
+describe('Redactor', () => {
+  it('hides echoed Bearer tokens, known or not, and leaves prose about bearer tokens alone', () => {
+    const r = new Redactor([]);
+    expect(r.scrub(`denied: Bearer ${UNKNOWN_BEARER} expired`)).toBe('denied: Bearer *** expired');
+    expect(r.scrub('bearer ghp_abcdefgh1234')).toBe('bearer ***');
+    expect(r.scrub('the API requires a bearer token; Bearer authentication failed')).toBe(
+      'the API requires a bearer token; Bearer authentication failed',
+    );
+  });
+});

@@ -1,0 +1,218 @@
+/**
+ * What a Terraform user types works, or says what was meant (issue 24): single-dash spellings,
+ * the closest names for an unknown --target, a targeted plan that shows the values apply
+ * leaves, `plan --refresh-only` reading without the write lock and with plan's credentials,
+ * and `--lock-timeout`. The CLI in child processes, the embedded control plane on disk.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
+import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-applied.js';
+import { singleDashError } from '../../src/cli/single-dash.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { Plan } from '../../src/model/plan.js';
+import { runCli, startCli } from '../apply/helpers/cli.js';
+
+let dir: string;
+let repo: string;
+let cpPath: string;
+let cp: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'poolsync-habits-'));
+  repo = join(dir, 'repo');
+  cpSync('examples/config-repo', repo, { recursive: true });
+  // Settings for the co-named queue registering prod-us-west-2 creates (C2).
+  writeFileSync(
+    join(repo, 'queues/prod/prod-us-west-2.yaml'),
+    'apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: prod-us-west-2\nspec:\n  run_concurrency: 42\n  action_concurrency: 400\n  depth: 2000\n  priority: max\n',
+  );
+  cpPath = join(dir, 'cp.json');
+  cp = `file:${cpPath}`;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('single-dash Terraform spellings', () => {
+  it('say the two-dash option instead of "Unknown arguments: t, a, r, g, e"', async () => {
+    const target = await runCli(['plan', repo, '-target=Cluster/prod-us-west-2']);
+    expect(target.code).toBe(1);
+    expect(target.stderr).toBe(
+      "Error: -target=Cluster/prod-us-west-2: poolsync's options take two dashes: did you mean `--target=Cluster/prod-us-west-2`?\n",
+    );
+    expect(singleDashError(['apply', '-auto-approve'])?.message).toMatch(
+      /did you mean `--auto-approve`\?/,
+    );
+    expect(singleDashError(['plan', '-out=plan.json'])?.message).toMatch(
+      /did you mean `--out=plan.json`\?/,
+    );
+    expect(singleDashError(['apply', '-lock-timeout=5m'])?.message).toMatch(
+      /did you mean `--lock-timeout=5m`\?/,
+    );
+    expect(singleDashError(['plan', '-json'])?.message).toMatch(/did you mean `--output json`\?/);
+    expect(singleDashError(['plan', '-var', 'x=1'])?.message).toMatch(
+      /two dashes \(`--var`\); `poolsync <command> --help` lists them/,
+    );
+    // Short options, two-dash options, negative numbers and words after `--` are left alone.
+    for (const ok of [
+      ['plan', '-o', 'json'],
+      ['plan', '--target', 'Cluster/x'],
+      ['apply', '--parallelism', '-1'],
+      ['plan', '--', '-target'],
+    ])
+      expect(singleDashError(ok)).toBeNull();
+  });
+});
+
+describe('--target', () => {
+  it('an unknown address gets the closest names', async () => {
+    const r = await runCli([
+      'plan',
+      repo,
+      '--control-plane',
+      cp,
+      '--target',
+      'Cluster/prod-us-west2',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /--target Cluster\/prod-us-west2: no such object in the repository or on the control plane \(did you mean Cluster\/prod-us-west-2\?\)/,
+    );
+    const kind = await runCli([
+      'plan',
+      repo,
+      '--control-plane',
+      cp,
+      '--target',
+      'Cluster/critical',
+    ]);
+    expect(kind.stderr).toMatch(/\(did you mean Queue\/critical/);
+  });
+
+  it('a targeted plan shows what apply leaves: a co-named queue with the defaults its registration creates', async () => {
+    const json = await runCli([
+      'plan',
+      repo,
+      '--control-plane',
+      cp,
+      '--target',
+      'Cluster/prod-us-west-2',
+      '-o',
+      'json',
+    ]);
+    expect(json.code, json.stderr).toBe(0);
+    const plan = JSON.parse(json.stdout) as Plan;
+    const queue = plan.changes.find((c) => c.address === 'Queue/prod-us-west-2')!;
+    expect(queue.after).toMatchObject({ run_concurrency: 0 }); // the C2 default, not 42
+    expect(queue.note).toMatch(
+      /not applied by this partial plan \(add --target Queue\/prod-us-west-2\)/,
+    );
+    expect(plan.steps.some((s) => s.target === 'Queue/prod-us-west-2')).toBe(false);
+    // The full plan sets the repository's value after the registration.
+    const full = JSON.parse(
+      (await runCli(['plan', repo, '--control-plane', cp, '-o', 'json'])).stdout,
+    ) as Plan;
+    const fullQueue = full.changes.find((c) => c.address === 'Queue/prod-us-west-2')!;
+    expect(fullQueue.after).toMatchObject({ run_concurrency: 42 });
+
+    const applied = await runCli([
+      'apply',
+      repo,
+      '--control-plane',
+      cp,
+      '--auto-approve',
+      '--target',
+      'Cluster/prod-us-west-2',
+    ]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const c = await EmbeddedControlPlane.open({ path: cpPath, readOnly: true });
+    try {
+      const {
+        name: _n,
+        cluster_managed: _m,
+        available_clusters: _a,
+        ...live
+      } = await c.getQueue('prod-us-west-2');
+      expect(live).toEqual(queue.after);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('plan --refresh-only', () => {
+  it('reads without the write lock (while another process has the state open) and takes --api-key-file', async () => {
+    const applied = await runCli(['apply', repo, '--control-plane', cp, '--auto-approve']);
+    expect(applied.code, applied.stderr).toBe(0);
+    const writer = await EmbeddedControlPlane.open({ path: cpPath });
+    try {
+      const r = await runCli(['plan', '--refresh-only', '--control-plane', cp]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^No drift\./);
+    } finally {
+      await writer.close();
+    }
+    // The Union API key of --api-key-file is read, as `plan` reads it.
+    const unionUrl = 'union+http://127.0.0.1:1';
+    await writeLastApplied(
+      lastAppliedPathFor(unionUrl, dir),
+      {
+        capabilities: {} as never,
+        pools: [],
+        clusters: [],
+        queues: [],
+        assignments: [],
+      },
+      null,
+    );
+    const union = await runCli([
+      'plan',
+      '--refresh-only',
+      '--control-plane',
+      unionUrl,
+      '--state-dir',
+      dir,
+      '--api-key-file',
+      join(dir, 'no-such-key'),
+    ]);
+    expect(union.code).toBe(1);
+    expect(union.stderr).toMatch(/no-such-key/);
+  });
+});
+
+describe('--lock-timeout', () => {
+  it('apply waits for a lock another apply holds, and without it says the flag exists', async () => {
+    const lock = await acquireApplyLock(lockPathFor(cp, '.poolsync'));
+    let released = false;
+    try {
+      const fail = await runCli(['apply', repo, '--control-plane', cp, '--auto-approve']);
+      expect(fail.code).toBe(1);
+      expect(fail.stderr).toMatch(
+        /another apply is running against this control plane: pid \d+ .*\(or pass --lock-timeout 5m to wait for it\)/,
+      );
+      const run = startCli([
+        'apply',
+        repo,
+        '--control-plane',
+        cp,
+        '--auto-approve',
+        '--lock-timeout',
+        '2m',
+      ]);
+      for (let i = 0; !/Waiting up to 1\d\ds \(--lock-timeout\)/.test(run.stderr()); i++) {
+        if (run.child.exitCode !== null) throw new Error(`apply ended: ${run.stderr()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await lock.release();
+      released = true;
+      const done = await run.done;
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stdout).toMatch(/No changes|Apply complete/);
+    } finally {
+      if (!released) await lock.release();
+    }
+    const bad = await runCli(['plan', repo, '--control-plane', cp, '--lock-timeout', 'soon']);
+    expect(bad.stderr).toMatch(/--lock-timeout "soon" is not a duration/);
+  });
+});

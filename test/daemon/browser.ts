@@ -1,0 +1,56 @@
+/**
+ * Headless Chromium for the dashboard's browser tests: Debian's `chromium` (installed by
+ * scripts/install-browser.sh, which .ci/run calls before the tests) driven by puppeteer-core,
+ * which brings no browser of its own. POOLSYNC_CHROMIUM names another binary. Where there is
+ * none, `browserMissing` says why and the tests skip with that message.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import puppeteer, { type Browser } from 'puppeteer-core';
+
+const CANDIDATES = [
+  process.env.POOLSYNC_CHROMIUM,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+].filter((p): p is string => !!p);
+
+export const chromiumPath: string | null = CANDIDATES.find((p) => existsSync(p)) ?? null;
+
+export const browserMissing: string | null = chromiumPath
+  ? null
+  : `no Chromium on this machine (looked for ${CANDIDATES.join(', ')}): run scripts/install-browser.sh (apt-get install chromium) or set POOLSYNC_CHROMIUM`;
+
+if (browserMissing) process.stderr.write(`dashboard browser tests skipped: ${browserMissing}\n`);
+
+export interface TestBrowser {
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<TestBrowser> {
+  const profile = mkdtempSync(join(tmpdir(), 'poolsync-chromium-'));
+  const browser = await puppeteer.launch({
+    executablePath: chromiumPath!,
+    headless: true,
+    userDataDir: profile,
+    // The flags that work on a closed network as root (no sandbox for root, no GPU, no calls home).
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    browser,
+    close: async () => {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

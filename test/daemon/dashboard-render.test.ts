@@ -1,0 +1,254 @@
+/**
+ * The dashboard's rendering, without a browser: the escaping template, the terminal's plan
+ * text as HTML (the same text, the same colours), and a page from a /status document whose
+ * every string is hostile.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ansiToHtml } from '../../src/daemon/dashboard/ansi.js';
+import { escapeHtml, inlineAsset, markup } from '../../src/daemon/dashboard/html.js';
+import { CONTENT_SECURITY_POLICY, pageHtml } from '../../src/daemon/dashboard/page.js';
+import { planDigest } from '../../src/daemon/run-history.js';
+import { initialStatus, type DaemonStatus } from '../../src/daemon/status.js';
+import type { Plan } from '../../src/model/plan.js';
+import { renderText } from '../../src/render/index.js';
+import { driftedScenario } from '../render/scenarios.js';
+
+const HOSTILE = `<img src=x onerror="alert(1)">'&</pre><script>alert(2)</script>\u202e\x1b[31m`;
+
+/** The text a browser shows for an HTML fragment (tags dropped, entities decoded). */
+function shownText(fragment: string): string {
+  return fragment
+    .replace(/<[^>]*>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
+}
+
+describe('html tagged template', () => {
+  it('escapes every value, in text and in attributes; nested templates and lists pass as built', () => {
+    const name = `a"b'<c>&d`;
+    const out = markup`<p title="${name}">${name} ${markup`<b>${name}</b>`} ${[1, markup`<i>x</i>`]}</p>`;
+    expect(out.text).toBe(
+      '<p title="a&quot;b&#39;&lt;c&gt;&amp;d">a&quot;b&#39;&lt;c&gt;&amp;d <b>a&quot;b&#39;&lt;c&gt;&amp;d</b> 1<i>x</i></p>',
+    );
+    expect(markup`${null}${undefined}${false}${0}`.text).toBe('0');
+  });
+
+  it('shows control and bidi characters as escapes, as the terminal does', () => {
+    expect(escapeHtml('a\u202eb\x1b[2Jc\nd')).toBe('a\\u{202e}b\\x1b[2Jc\\nd');
+  });
+
+  it('refuses an inline asset that could close its element', () => {
+    expect(() => inlineAsset('x</script><script>alert(1)')).toThrow(/may not close/);
+  });
+});
+
+describe('the plan as the terminal renders it', () => {
+  it('is the same text, with each SGR style as a class', async () => {
+    const plan = await driftedScenario();
+    const coloured = renderText(plan, { color: true });
+    const out = ansiToHtml(coloured).text;
+    expect(shownText(out)).toBe(renderText(plan, { color: false }));
+    expect(out).toMatch(/<span class="t-green">\s*\+<\/span>/);
+    expect(out).toMatch(/<span class="t-yellow">\s*~<\/span>/);
+    expect(out).toMatch(/<span class="t-bold">Plan: /);
+    expect(out).not.toContain('\x1b');
+  });
+
+  it('keeps hostile names and values as text: no markup, no terminal control', async () => {
+    const base = await driftedScenario();
+    const change = base.changes.find((c) => c.action === 'update')!;
+    const plan: Plan = {
+      ...base,
+      changes: [
+        {
+          ...change,
+          address: `Queue/${HOSTILE}`,
+          diff: [{ path: 'note', before: HOSTILE, after: 'x', forces_replacement: false }],
+        },
+      ],
+      steps: [],
+    };
+    const out = ansiToHtml(renderText(plan, { color: true })).text;
+    expect(out).not.toMatch(/<img|<script|<\/pre>/i);
+    expect(shownText(out)).toContain('Queue/<img src=x onerror="alert(1)">');
+    // The ESC inside the value is shown, not obeyed: no red span comes from it.
+    expect(shownText(out)).toContain('\\u{202e}\\x1b[31m');
+    expect(out.match(/t-red/g) ?? []).toHaveLength(0);
+  });
+});
+
+describe('the page', () => {
+  it('escapes every string of the status document and allows only its own script and style', async () => {
+    const plan = await driftedScenario();
+    const s = hostileStatus(plan);
+    const page = pageHtml(s, { approvals: true, daemonUrl: 'http://127.0.0.1:8080' }, new Date(0));
+    expect(page).not.toMatch(/<img/i);
+    expect(page.match(/<script>/g)).toHaveLength(1);
+    expect(page).not.toContain('onerror="');
+    expect(page).not.toContain('\u202e');
+    expect(page).not.toContain('\x1b');
+    expect(shownText(page)).toContain(`${HOSTILE.slice(0, 30)}`);
+    // The CSP names the page's one inline script and stylesheet by hash.
+    const script = /<script>([\s\S]*?)<\/script>/.exec(page)![1]!;
+    const style = /<style>([\s\S]*?)<\/style>/.exec(page)![1]!;
+    const hash = (t: string) => `'sha256-${createHash('sha256').update(t).digest('base64')}'`;
+    expect(CONTENT_SECURITY_POLICY).toContain(`script-src ${hash(script)}`);
+    expect(CONTENT_SECURITY_POLICY).toContain(`style-src ${hash(style)}`);
+    expect(CONTENT_SECURITY_POLICY).toContain("default-src 'none'");
+    expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe/);
+    // No inline handlers or style attributes (the CSP would block them; none are needed).
+    expect(page).not.toMatch(/\son[a-z]+="/);
+    expect(page).not.toMatch(/\sstyle="/);
+  });
+
+  it('offers the approve button only with an admin token, for exactly the held fingerprint', async () => {
+    const s = hostileStatus(await driftedScenario());
+    const on = pageHtml(s, { approvals: true, daemonUrl: null }, new Date(0));
+    expect(on).toContain(
+      `<button type="button" class="approve" data-fingerprint="sha256:${'a'.repeat(64)}">`,
+    );
+    const off = pageHtml(s, { approvals: false, daemonUrl: null }, new Date(0));
+    expect(off).not.toContain('class="approve"');
+    expect(off).toContain('Approving needs the daemon admin token');
+  });
+});
+
+describe('the page on a follower replica', () => {
+  it('says at the top that runs and held changes are on the leader', async () => {
+    const s = hostileStatus(await driftedScenario());
+    const live = shownText(pageHtml(s, { approvals: true, daemonUrl: null }, new Date(0)));
+    expect(live).toMatch(
+      /follows the leader .*only the leader reconciles, applies and holds approvals/,
+    );
+    const leader = { ...s, leader: { ...s.leader!, isLeader: true } };
+    expect(pageHtml(leader, { approvals: true, daemonUrl: null }, new Date(0))).not.toContain(
+      'class="notice"',
+    );
+  });
+});
+
+describe('planDigest', () => {
+  it('drops noop changes, keeps the summary, and cuts long plans with the steps of what it keeps', async () => {
+    const plan = await driftedScenario();
+    const visible = plan.changes.filter((c) => c.action !== 'noop');
+    const all = planDigest(plan);
+    expect(all.omitted).toBe(0);
+    expect(all.plan.changes).toEqual(visible);
+    expect(all.plan.summary).toEqual(plan.summary);
+    expect(all.plan.steps).toEqual(plan.steps);
+    const cut = planDigest(plan, 2);
+    expect(cut.plan.changes).toEqual(visible.slice(0, 2));
+    expect(cut.omitted).toBe(visible.length - 2);
+    const kept = new Set(cut.plan.changes.map((c) => c.address));
+    expect(cut.plan.steps.every((st) => kept.has(st.target))).toBe(true);
+  });
+});
+
+function hostileStatus(plan: Plan): DaemonStatus {
+  const s = initialStatus(
+    { kind: 'git', repository: HOSTILE, branch: HOSTILE, path: HOSTILE },
+    'safe',
+  );
+  const run = {
+    id: 3,
+    trigger: ['webhook' as const],
+    startedAt: '2026-11-22T12:00:00.000Z',
+    finishedAt: '2026-11-22T12:00:01.000Z',
+    durationMs: 1000,
+    result: 'waiting_for_approval' as const,
+    commit: 'a'.repeat(40),
+    message: HOSTILE,
+    applied: { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 },
+    changed: [{ address: `Cluster/${HOSTILE}`, action: 'delete', sideEffect: false }],
+    changedTotal: 1,
+    phasesMs: { [HOSTILE]: 10, fetch: 20 },
+  };
+  const brief = { address: `Cluster/${HOSTILE}`, action: 'delete', reason: HOSTILE };
+  return {
+    ...s,
+    commit: HOSTILE,
+    appliedCommit: 'b'.repeat(40),
+    lastRun: run,
+    outcome: 'waiting_for_approval',
+    errors: [{ code: HOSTILE, message: HOSTILE, location: HOSTILE, address: HOSTILE }],
+    blocked: [brief],
+    warnings: [{ code: HOSTILE, address: HOSTILE, message: HOSTILE }],
+    waitingForApproval: [brief],
+    approval: {
+      pending: {
+        fingerprint: `sha256:${'a'.repeat(64)}`,
+        commit: HOSTILE,
+        since: HOSTILE,
+        changes: [brief],
+      },
+      granted: [
+        { fingerprint: HOSTILE, approver: HOSTILE, via: 'api', source: HOSTILE, at: HOSTILE },
+      ],
+      lastApplied: {
+        fingerprint: HOSTILE,
+        approver: HOSTILE,
+        via: 'github',
+        source: HOSTILE,
+        at: HOSTILE,
+        commit: HOSTILE,
+        appliedAt: HOSTILE,
+      },
+      lastRefused: {
+        fingerprint: HOSTILE,
+        approver: HOSTILE,
+        via: 'api',
+        reason: HOSTILE,
+        at: HOSTILE,
+      },
+    },
+    leader: {
+      enabled: true,
+      identity: HOSTILE,
+      isLeader: false,
+      leader: HOSTILE,
+      leaderAddress: HOSTILE,
+      lease: HOSTILE,
+      lastTransitionAt: HOSTILE,
+    },
+    controlPlane: {
+      backend: HOSTILE,
+      url: HOSTILE,
+      reachable: false,
+      lastAnsweredAt: HOSTILE,
+      lastError: HOSTILE,
+    },
+    runs: [
+      {
+        ...run,
+        plan,
+        planChangesOmitted: 3,
+        drift: { run: 3, at: HOSTILE, commit: HOSTILE, changes: [{ ...brief, corrected: false }] },
+      },
+    ],
+    lastDrift: { run: 3, at: HOSTILE, commit: HOSTILE, changes: [{ ...brief, corrected: true }] },
+    manualSteps: [
+      {
+        id: 's1',
+        op: 'delete_pool',
+        args: { name: HOSTILE },
+        target: HOSTILE,
+        depends_on: [],
+        execution: 'manual',
+        manual: { reason: HOSTILE, command: HOSTILE, file: { name: HOSTILE, content: HOSTILE } },
+      },
+    ],
+    renderedFiles: [
+      {
+        kind: HOSTILE,
+        path: HOSTILE,
+        status: 'changed',
+        diff: `+${HOSTILE}\n-${HOSTILE}`,
+        committed: HOSTILE,
+      },
+    ],
+  };
+}

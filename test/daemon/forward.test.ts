@@ -1,0 +1,317 @@
+/**
+ * A follower hands what needs the leader to it (src/daemon/forward.ts), over real sockets: two
+ * status servers in this process, one playing the leader (recording what its handlers get) and
+ * one the follower (its follower() names the leader's address). The forwarded call carries a
+ * signature, never the credential; a forged or replayed signature is refused; a forwarded
+ * request is not forwarded again.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  FORWARDED_HEADER,
+  handOff,
+  signForward,
+  verifyForward,
+  type Follower,
+} from '../../src/daemon/forward.js';
+import { startStatusServer, type HttpHandlers, type StatusServer } from '../../src/daemon/http.js';
+import { DaemonMetrics } from '../../src/daemon/metrics.js';
+import { initialStatus } from '../../src/daemon/status.js';
+import { githubSignature } from '../../src/daemon/webhooks.js';
+
+const GITHUB = 'github-secret-0123456789';
+const GITLAB = 'gitlab-token-0123456789';
+const RECONCILE = 'reconcile-token-0123456789';
+const ADMIN = 'admin-token-0123456789';
+
+const servers: StatusServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+});
+
+interface Seen {
+  reconciles: string[];
+  approvals: { fingerprint: string; approver: string }[];
+  comments: number[];
+  pullRequests: number[];
+}
+
+async function replica(
+  identity: string,
+  follower: () => Follower | null,
+): Promise<{ server: StatusServer; seen: Seen }> {
+  const seen: Seen = { reconciles: [], approvals: [], comments: [], pullRequests: [] };
+  const h: HttpHandlers = {
+    status: () => ({ ...initialStatus({ kind: 'watch' }, 'safe'), ready: true, commit: identity }),
+    ready: () => true,
+    metrics: new DaemonMetrics({ processMetrics: false }),
+    requestReconcile: async (reason) => {
+      seen.reconciles.push(reason);
+    },
+    githubWebhookSecret: GITHUB,
+    gitlabWebhookToken: GITLAB,
+    reconcileToken: RECONCILE,
+    adminToken: ADMIN,
+    branch: 'main',
+    onPullRequest: async (e) => {
+      seen.pullRequests.push(e.number);
+    },
+    onComment: async (e) => {
+      seen.comments.push(e.number);
+    },
+    approve: (r) => {
+      seen.approvals.push(r);
+      return {
+        ok: true,
+        record: { ...r, via: 'api', source: null, at: 'now' },
+      };
+    },
+    follower,
+    replica: identity,
+    logger: pino({ level: 'silent' }),
+  };
+  const server = await startStatusServer({ host: '127.0.0.1', port: 0 }, h);
+  servers.push(server);
+  return { server, seen };
+}
+
+async function pair() {
+  const leader = await replica('replica-l', () => null);
+  const follower = await replica('replica-f', () => ({
+    identity: 'replica-f',
+    leader: 'replica-l',
+    leaderAddress: leader.server.url,
+    retryAfterSeconds: 2,
+  }));
+  return { leader, follower };
+}
+
+const github = (url: string, event: string, payload: unknown, secret = GITHUB) => {
+  const raw = JSON.stringify(payload);
+  return fetch(`${url}/webhooks/github`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-hub-signature-256': githubSignature(secret, raw),
+    },
+    body: raw,
+  });
+};
+const push = { ref: 'refs/heads/main', after: 'a'.repeat(40) };
+const commentOn = (number: number) => ({
+  action: 'created',
+  issue: { number, pull_request: { url: `https://api.github.com/repos/acme/cfg/pulls/${number}` } },
+  comment: { body: 'poolsync apply', user: { login: 'alice' } },
+  repository: { full_name: 'acme/cfg' },
+});
+
+describe('a follower hands requests to the leader', () => {
+  it('pushes, pull requests and comments (GitHub and GitLab), /reconcile, /approve and /status are answered by the leader', async () => {
+    const { leader, follower } = await pair();
+    const f = follower.server.url;
+
+    const pushed = await github(f, 'push', push);
+    expect(pushed.status).toBe(202);
+    expect(pushed.headers.get('x-poolsync-replica')).toBe('replica-l');
+    const commented = await github(f, 'issue_comment', commentOn(7));
+    expect(commented.status).toBe(202);
+    const pr = await github(f, 'pull_request', {
+      action: 'synchronize',
+      number: 8,
+      pull_request: {
+        number: 8,
+        head: { sha: 'b'.repeat(40), ref: 'feature' },
+        base: { ref: 'main' },
+      },
+      repository: { full_name: 'acme/cfg' },
+    });
+    expect(pr.status).toBe(202);
+    const gitlab = await fetch(`${f}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-gitlab-event': 'Push Hook',
+        'x-gitlab-token': GITLAB,
+      },
+      body: JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main', after: 'c'.repeat(40) }),
+    });
+    expect(gitlab.status).toBe(202);
+    expect(gitlab.headers.get('x-poolsync-replica')).toBe('replica-l');
+
+    const reconcile = await fetch(`${f}/reconcile`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${RECONCILE}` },
+    });
+    expect(reconcile.status).toBe(202);
+    const approve = await fetch(`${f}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ fingerprint: 'sha256:abc', approver: 'alice' }),
+    });
+    expect(approve.status).toBe(200);
+    expect(((await approve.json()) as { approved: boolean }).approved).toBe(true);
+
+    // /status is the leader's; ?local=1 the follower's own.
+    const status = (await (await fetch(`${f}/status`)).json()) as { commit: string };
+    expect(status.commit).toBe('replica-l');
+    const own = await fetch(`${f}/status?local=1`);
+    expect(((await own.json()) as { commit: string }).commit).toBe('replica-f');
+    expect(own.headers.get('x-poolsync-replica')).toBe('replica-f');
+
+    // Everything reached the leader's handlers, nothing the follower's.
+    // The handlers record synchronously, before the 202 is sent.
+    expect(leader.seen.reconciles.sort()).toEqual(
+      ['manual', 'manual', 'webhook', 'webhook'].sort(),
+    );
+    expect(leader.seen.comments).toEqual([7]);
+    expect(leader.seen.pullRequests).toEqual([8]);
+    expect(leader.seen.approvals).toEqual([{ fingerprint: 'sha256:abc', approver: 'alice' }]);
+    expect(follower.seen).toEqual({
+      reconciles: [],
+      approvals: [],
+      comments: [],
+      pullRequests: [],
+    });
+  });
+
+  it('unauthenticated requests are refused by the follower and never handed on', async () => {
+    const { leader, follower } = await pair();
+    const f = follower.server.url;
+    expect((await github(f, 'push', push, 'wrong-secret')).status).toBe(401);
+    expect(
+      (await fetch(`${f}/reconcile`, { method: 'POST', headers: { authorization: 'Bearer nope' } }))
+        .status,
+    ).toBe(401);
+    expect(leader.seen.reconciles).toEqual([]);
+  });
+
+  it('the leader refuses a forged, altered or stale signature; a forwarded request is not forwarded again', async () => {
+    const { leader } = await pair();
+    const l = leader.server.url;
+    const body = JSON.stringify({ fingerprint: 'sha256:abc', approver: 'mallory' });
+    const forwarded = (value: string) =>
+      fetch(`${l}/approve`, {
+        method: 'POST',
+        headers: { [FORWARDED_HEADER]: value, 'content-type': 'application/json' },
+        body,
+      });
+    const b = Buffer.from(body);
+    expect((await forwarded(signForward('guessed', 'x', 'POST', '/approve', b))).status).toBe(401);
+    expect(
+      (await forwarded(signForward(ADMIN, 'x', 'POST', '/approve', Buffer.from('{}')))).status,
+    ).toBe(401);
+    expect(
+      (await forwarded(signForward(ADMIN, 'x', 'POST', '/approve', b, Date.now() - 120_000)))
+        .status,
+    ).toBe(401);
+    expect((await forwarded('identity=x')).status).toBe(401);
+    expect(leader.seen.approvals).toEqual([]);
+    expect((await forwarded(signForward(ADMIN, 'x', 'POST', '/approve', b))).status).toBe(200);
+
+    // A replica that is not the leader and gets a forwarded request: 503, no second hop.
+    const lost = await replica('replica-g', () => ({
+      identity: 'replica-g',
+      leader: 'replica-l',
+      leaderAddress: l,
+      retryAfterSeconds: 2,
+    }));
+    const res = await fetch(`${lost.server.url}/approve`, {
+      method: 'POST',
+      headers: {
+        [FORWARDED_HEADER]: signForward(ADMIN, 'replica-f', 'POST', '/approve', b),
+        'content-type': 'application/json',
+      },
+      body,
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /replica-f handed it here, but this replica is not the leader either/,
+    );
+    expect(leader.seen.approvals).toHaveLength(1);
+  });
+
+  it('when the leader cannot be reached: 503 with the reason for what needs it; a pull request is still planned here', async () => {
+    const gone = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const port = (s.address() as AddressInfo).port;
+        s.close(() => resolve(port));
+      });
+    });
+    const follower = await replica('replica-f', () => ({
+      identity: 'replica-f',
+      leader: 'replica-l',
+      leaderAddress: `http://127.0.0.1:${gone}`,
+      retryAfterSeconds: 2,
+    }));
+    const f = follower.server.url;
+    const pushed = await github(f, 'push', push);
+    expect(pushed.status).toBe(503);
+    expect(((await pushed.json()) as { error: string }).error).toMatch(
+      /could not hand the request to it \(the leader replica-l did not answer at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\)/,
+    );
+    const pr = await github(f, 'pull_request', {
+      action: 'opened',
+      number: 9,
+      pull_request: { number: 9, head: { sha: 'd'.repeat(40), ref: 'x' }, base: { ref: 'main' } },
+      repository: { full_name: 'acme/cfg' },
+    });
+    expect(pr.status).toBe(202);
+    expect(follower.seen.pullRequests).toEqual([9]);
+    const status = (await (await fetch(`${f}/status`)).json()) as { commit: string };
+    expect(status.commit).toBe('replica-f'); // its own, when the leader does not answer
+  });
+});
+
+describe('handOff', () => {
+  it('sends the leader no credential: the signature verifies with the endpoint secret', async () => {
+    let got: { headers: IncomingHttpHeaders; url: string; body: string } | null = null;
+    const sink = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        got = { headers: req.headers, url: req.url ?? '', body };
+        res.writeHead(202, { 'content-type': 'application/json', 'x-poolsync-replica': 'l' });
+        res.end('{"queued":true}');
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    try {
+      const address = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+      const body = Buffer.from('{"object_kind":"push"}');
+      const off = await handOff(
+        {
+          method: 'POST',
+          url: '/webhooks/gitlab?x=1',
+          headers: {
+            'x-gitlab-token': GITLAB,
+            'x-gitlab-event': 'Push Hook',
+            authorization: 'Bearer t',
+          },
+        },
+        body,
+        { identity: 'f', leader: 'l', leaderAddress: address, retryAfterSeconds: 2 },
+        GITLAB,
+        5_000,
+      );
+      expect(off).toMatchObject({
+        kind: 'answered',
+        status: 202,
+        headers: { 'x-poolsync-replica': 'l' },
+      });
+      expect(got!.url).toBe('/webhooks/gitlab?x=1');
+      expect(got!.headers['x-gitlab-token']).toBeUndefined();
+      expect(got!.headers.authorization).toBeUndefined();
+      expect(got!.headers['x-gitlab-event']).toBe('Push Hook');
+      expect(JSON.stringify(got!.headers)).not.toContain(GITLAB);
+      expect(verifyForward(GITLAB, got!.headers, 'POST', '/webhooks/gitlab?x=1', body)).toBe(true);
+      expect(verifyForward(GITLAB, got!.headers, 'POST', '/webhooks/gitlab', body)).toBe(false);
+    } finally {
+      await new Promise((r) => sink.close(r));
+    }
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * Issue 23, items 1 and 2, in the daemon: a commit whose poolsync.yaml is a link to a secret
+ * outside the repository or to /dev/zero, or whose --path folder is a link, is refused at
+ * validation (`file:1:1`), the secret appears nowhere (/status, log), the daemon keeps serving
+ * the last good state, and the next good commit is applied. Real bare Git repository, the
+ * daemon's real HTTP server.
+ */
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { startDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { manifests } from './fixtures.js';
+import { TestRepo, git, tempDir } from './helpers.js';
+
+const SECRET = 'ghp_DAEMONSECRET0123456789abcdef';
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Replaces `path` in the work tree with a link to `target`, commits and pushes. */
+function commitLink(repo: TestRepo, path: string, target: string): string {
+  rmSync(join(repo.work, path), { recursive: true, force: true });
+  symlinkSync(target, join(repo.work, path));
+  git(repo.work, 'add', '-A');
+  git(repo.work, 'commit', '--quiet', '-m', `link ${path}`);
+  git(repo.work, 'push', '--quiet', 'origin', 'HEAD:main');
+  return git(repo.work, 'rev-parse', 'HEAD');
+}
+
+async function statusOf(url: string): Promise<DaemonStatus> {
+  return (await (await fetch(`${url}/status`)).json()) as DaemonStatus;
+}
+
+async function daemonFor(repo: TestRepo, path: string) {
+  const state = tempDir();
+  cleanups.push(() => rmSync(state, { recursive: true, force: true }));
+  const config = await resolveDaemonConfig({
+    cwd: state,
+    env: {},
+    flags: {
+      repo: repo.bare,
+      path,
+      'control-plane': `file:${state}/cp.json`,
+      listen: '127.0.0.1:0',
+      'state-dir': `${state}/daemon`,
+      policy: 'all',
+      'poll-interval': '1h',
+      'drift-interval': '1h',
+    },
+  });
+  let log = '';
+  const sink = new Writable({
+    write(chunk, _e, cb) {
+      log += String(chunk);
+      cb();
+    },
+  });
+  const daemon = await startDaemon(config, { logger: pino({ level: 'info' }, sink) });
+  cleanups.push(async () => void (await daemon.stop()));
+  await daemon.firstRun;
+  return { daemon, log: () => log };
+}
+
+describe('daemon: nothing outside the repository is read (issue 23)', () => {
+  it('poolsync.yaml linked to a secret, then to /dev/zero: refused at poolsync.yaml:1:1, last good state served, next good commit applied', async () => {
+    const outside = tempDir('poolsync-outside-');
+    cleanups.push(() => rmSync(outside, { recursive: true, force: true }));
+    writeFileSync(join(outside, 'token'), `${SECRET}\n`);
+    const repo = new TestRepo();
+    cleanups.push(() => repo.cleanup());
+    const good = repo.commit(manifests());
+    const { daemon, log } = await daemonFor(repo, '.');
+    expect(daemon.status()).toMatchObject({ outcome: 'applied', appliedCommit: good });
+
+    for (const target of [join(outside, 'token'), '/dev/zero']) {
+      const bad = commitLink(repo, 'poolsync.yaml', target);
+      await daemon.reconcile('manual');
+      const st = await statusOf(daemon.url);
+      expect(st).toMatchObject({ outcome: 'invalid', commit: bad, appliedCommit: good });
+      expect(st.errors).toEqual([
+        {
+          code: 'IO',
+          message: expect.stringMatching(
+            /^not read: it is a symbolic link, and poolsync reads only regular files/,
+          ),
+          location: 'poolsync.yaml:1:1',
+          address: null,
+        },
+      ]);
+      expect(JSON.stringify(st)).not.toContain(SECRET);
+    }
+    expect(log()).not.toContain(SECRET);
+    expect(log()).toContain('poolsync.yaml:1:1');
+
+    rmSync(join(repo.work, 'poolsync.yaml'));
+    const fixed = repo.commit(manifests({ batchRunConcurrency: 7 }));
+    await daemon.reconcile('manual');
+    expect(daemon.status()).toMatchObject({ outcome: 'applied', appliedCommit: fixed });
+  }, 60_000);
+
+  it('a --path folder replaced by a link to a folder outside is refused at the folder; nothing of it is read', async () => {
+    const outside = tempDir('poolsync-outside-');
+    cleanups.push(() => rmSync(outside, { recursive: true, force: true }));
+    writeFileSync(join(outside, 'token.yaml'), `kind: ${SECRET}\n`);
+    const repo = new TestRepo();
+    cleanups.push(() => repo.cleanup());
+    const files = Object.fromEntries(Object.entries(manifests()).map(([k, v]) => [`conf/${k}`, v]));
+    const good = repo.commit(files);
+    const { daemon, log } = await daemonFor(repo, 'conf');
+    expect(daemon.status()).toMatchObject({ outcome: 'applied', appliedCommit: good });
+
+    const bad = commitLink(repo, 'conf', outside);
+    await daemon.reconcile('manual');
+    const st = await statusOf(daemon.url);
+    expect(st).toMatchObject({ outcome: 'invalid', commit: bad, appliedCommit: good });
+    expect(st.errors).toEqual([
+      {
+        code: 'IO',
+        message:
+          'the folder conf of the repository is a symbolic link: poolsync reads nothing outside the repository, and a link could point anywhere; name the real folder instead',
+        location: 'conf:1:1',
+        address: null,
+      },
+    ]);
+    expect(JSON.stringify(st) + log()).not.toContain(SECRET);
+  }, 60_000);
+});

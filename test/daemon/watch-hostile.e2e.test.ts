@@ -1,0 +1,151 @@
+/**
+ * Issue 23, item 8: `daemon --watch` survives what a folder on disk can hold: a file symbolic
+ * link loop, a folder symbolic link loop and an unreadable folder. Each gets a clear message,
+ * never an uncaught watcher error; `--once` ends; a running daemon keeps seeing edits.
+ * The CLI in a child process, as a user runs it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { manifests } from './fixtures.js';
+import { tempDir } from './helpers.js';
+
+const ROOT = resolve(__dirname, '../..');
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) {
+    try {
+      chmodSync(join(d, 'config', 'secret'), 0o755);
+    } catch {
+      // not there
+    }
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+/** A work folder holding config/ (the manifests) that any user may use. */
+function workFolder(): string {
+  const work = tempDir();
+  dirs.push(work);
+  chmodSync(work, 0o777);
+  for (const [path, content] of Object.entries(manifests())) {
+    mkdirSync(join(work, 'config', path, '..'), { recursive: true });
+    writeFileSync(join(work, 'config', path), content);
+  }
+  return work;
+}
+
+/** The daemon; as an unprivileged user when the suite runs as root (root reads any folder). */
+function daemon(work: string, extra: string[], opts: { unprivileged?: boolean } = {}) {
+  const asNobody = opts.unprivileged === true && process.getuid?.() === 0;
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
+      resolve(ROOT, 'src/cli/main.ts'),
+      'daemon',
+      '--watch',
+      join(work, 'config'),
+      '--control-plane',
+      `file:${join(work, 'cp.json')}`,
+      '--state-dir',
+      join(work, 'state'),
+      '--policy',
+      'all',
+      '--listen',
+      '127.0.0.1:0',
+      '--log-format',
+      'json',
+      '--watch-debounce',
+      '100ms',
+      ...extra,
+    ],
+    {
+      cwd: work,
+      env: { ...process.env, HOME: work, POOLSYNC_REPO: '', POOLSYNC_WATCH: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
+    },
+  );
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { exit, out: () => out };
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | false>,
+  output: () => string = () => '',
+): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = await probe().catch(() => null);
+    if (v) return v;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; the daemon wrote:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const UNCAUGHT = /ELOOP|Internal error|\n\s+at |uncaught/i;
+
+describe('--watch on a hostile folder', () => {
+  it('--once ends, applied, beside a file link loop and a folder link loop', async () => {
+    const work = workFolder();
+    symlinkSync('loop.yaml', join(work, 'config', 'loop.yaml'));
+    symlinkSync('.', join(work, 'config', 'dirloop'));
+    const d = daemon(work, ['--once']);
+    expect(await d.exit).toBe(0);
+    expect(d.out()).not.toMatch(UNCAUGHT);
+    expect(d.out()).toMatch(/"result":"applied"/);
+  }, 60_000);
+
+  it('a running daemon keeps seeing edits beside both loops', async () => {
+    const work = workFolder();
+    symlinkSync('loop.yaml', join(work, 'config', 'loop.yaml'));
+    symlinkSync('.', join(work, 'config', 'dirloop'));
+    const d = daemon(work, []);
+    const url = await until(
+      'listening',
+      async () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(d.out())?.[1],
+    );
+    const status = async () => (await (await fetch(`${url}/status`)).json()) as DaemonStatus;
+    // The first run applies; a run the watcher may start right after finds it in sync.
+    await until('first apply', async () =>
+      ['applied', 'in_sync'].includes((await status()).outcome ?? ''),
+    );
+    writeFileSync(
+      join(work, 'config', 'queues/batch.yaml'),
+      manifests({ batchRunConcurrency: 77 })['queues/batch.yaml']!,
+    );
+    await until('the edit applied', async () => {
+      const s = await status();
+      return s.outcome === 'applied' && s.lastRun?.applied.update === 1;
+    });
+    expect(d.out()).not.toMatch(UNCAUGHT);
+  }, 60_000);
+
+  it('an unreadable folder: a warning from the watcher, the run reports it at the folder, --once ends', async () => {
+    const work = workFolder();
+    mkdirSync(join(work, 'config', 'secret'));
+    writeFileSync(join(work, 'config', 'secret', 'a.yaml'), 'kind: Secret\n');
+    chmodSync(join(work, 'config', 'secret'), 0o000);
+    const d = daemon(work, ['--once'], { unprivileged: true });
+    expect(await d.exit).toBe(1);
+    expect(d.out()).not.toMatch(UNCAUGHT);
+    expect(d.out()).toContain(
+      'cannot watch secret: EACCES (not readable: its changes are not seen, and every run reports it until it is)',
+    );
+    expect(d.out()).toContain(
+      'secret:1:1: IO: cannot read folder: EACCES (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml',
+    );
+  }, 60_000);
+});

@@ -1,0 +1,249 @@
+/**
+ * Labels wait for their deployment. flyteadmin accepts any label on PUT and routes with the
+ * labelClusterMap it read at start-up (executioncluster/impl/random_cluster_selector.go), which
+ * flyte-core renders into ConfigMap flyte-admin-clusters-config, key clusters.yaml
+ * (charts/flyte-core/templates/admin/configmap.yaml). poolsync reads that ConfigMap through
+ * @kubernetes/client-node (here from a fake API server on a socket) and holds an assignment
+ * whose label or weights flyteadmin does not run with yet; the daemon looks again on each run.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { dump, load } from 'js-yaml';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { executePlan } from '../../src/apply/index.js';
+import { openControlPlane } from '../../src/controlplane/open.js';
+import type { ControlPlane } from '../../src/controlplane/types.js';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { startDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import type { Plan } from '../../src/model/plan.js';
+import { splitHeld } from '../../src/plan/hold.js';
+import { planRepository } from '../../src/plan/pipeline.js';
+import { TestRepo, tempDir } from '../daemon/helpers.js';
+import { startFakeKubeConfigMaps, type FakeKubeConfigMaps } from './fake-kube-configmaps.js';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  exampleRepo,
+  startFlyteadmin,
+  useCredentials,
+  type Flyteadmin,
+} from './helpers.js';
+
+const CM = 'flyte/flyte-admin-clusters-config';
+
+/** What `helm upgrade` puts in the ConfigMap: `clusters:` + configmap.clusters of the values. */
+function clustersYaml(clusters: unknown): Record<string, string> {
+  return { 'clusters.yaml': dump({ clusters }) };
+}
+
+async function renderedClusters(): Promise<unknown> {
+  const text = await readFile('examples/flyte-oss/deploy/flyte-clusters-values.yaml', 'utf8');
+  return (load(text) as { configmap: { clusters: unknown } }).configmap.clusters;
+}
+
+const BEFORE_UPGRADE = {
+  labelClusterMap: { label1: [{ id: 'dataplane_1', weight: 1 }] },
+  clusterConfigs: [
+    { name: 'controlplane', enabled: true, inCluster: true },
+    {
+      name: 'dataplane_1',
+      enabled: true,
+      endpoint: 'https://dp1:443',
+      auth: { type: 'file_path' },
+    },
+  ],
+};
+
+describe('flyteadmin: labels wait for their deployment', () => {
+  let fa: Flyteadmin;
+  let kube: FakeKubeConfigMaps;
+  let undo: () => Promise<void>;
+  let repo: Awaited<ReturnType<typeof exampleRepo>>;
+  const env = { kubeconfig: process.env.KUBECONFIG, host: process.env.KUBERNETES_SERVICE_HOST };
+  const open: ControlPlane[] = [];
+
+  beforeAll(async () => {
+    kube = await startFakeKubeConfigMaps();
+    process.env.KUBECONFIG = kube.kubeconfig;
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    undo = await useCredentials(CLIENT_ID, CLIENT_SECRET);
+  });
+  afterAll(async () => {
+    await kube.close();
+    await undo();
+    if (env.kubeconfig === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = env.kubeconfig;
+    if (env.host !== undefined) process.env.KUBERNETES_SERVICE_HOST = env.host;
+  });
+  afterEach(async () => {
+    for (const cp of open.splice(0)) await cp.close();
+    await fa?.close();
+    await repo?.cleanup();
+    kube.configMaps.clear();
+    kube.forbidden.clear();
+  });
+
+  async function setup(query = `?clusters-configmap=${CM}`): Promise<ControlPlane> {
+    fa = await startFlyteadmin();
+    repo = await exampleRepo('flyte-oss');
+    const cp = await openControlPlane(`${fa.url}${query}`);
+    open.push(cp);
+    return cp;
+  }
+  async function plan(cp: ControlPlane): Promise<Plan> {
+    const r = await planRepository(repo.dir, cp, { commit: repo.commit });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.plan.errors).toEqual([]);
+    return r.plan;
+  }
+  const actions = (p: Plan) =>
+    p.changes.filter((c) => c.action !== 'noop').map((c) => `${c.action} ${c.address}`);
+
+  it('a label flyteadmin does not run with is blocked, naming the file to deploy; after helm upgrade the next plan sets it', async () => {
+    const cp = await setup();
+    kube.configMaps.set(CM, clustersYaml(BEFORE_UPGRADE));
+    const first = await plan(cp);
+    expect(actions(first)).toEqual([
+      'create ExecutionClusterLabel/project1/development',
+      'blocked ExecutionClusterLabel/project1/development/example.training_workflow',
+      'create ExecutionClusterLabel/team1/development',
+      'blocked ExecutionClusterLabel/team1/production',
+    ]);
+    const blocked = first.changes.find(
+      (c) => c.address === 'ExecutionClusterLabel/team1/production',
+    )!;
+    expect(blocked.reason).toBe(
+      "label 'label2' is not in the labelClusterMap flyteadmin runs with (k8s:flyte/flyte-admin-clusters-config); flyteadmin accepts any label and would send " +
+        'these executions to every enabled cluster with equal weight (controlplane, dataplane_1). Deploy deploy/flyte-clusters-values.yaml ' +
+        '(helm upgrade restarts flyteadmin with it); the next plan sets this label',
+    );
+    expect((await executePlan(first, cp)).ok).toBe(true);
+    expect(
+      fa.store
+        .listAll('EXECUTION_CLUSTER_LABEL', '')
+        .map((r) => r.project)
+        .sort(),
+    ).toEqual(['project1', 'team1']);
+
+    // helm upgrade with the rendered values: the ConfigMap now holds every label.
+    kube.configMaps.set(CM, clustersYaml(await renderedClusters()));
+    const second = await plan(cp);
+    expect(actions(second)).toEqual([
+      'create ExecutionClusterLabel/project1/development/example.training_workflow',
+      'create ExecutionClusterLabel/team1/production',
+    ]);
+    expect((await executePlan(second, cp)).ok).toBe(true);
+    expect((await plan(cp)).steps).toEqual([]);
+  });
+
+  it('other weights than the repository gives the label: blocked too; an unknown label falls back to defaultExecutionLabel', async () => {
+    const cp = await setup();
+    const clusters = (await renderedClusters()) as {
+      labelClusterMap: Record<string, { id: string; weight: number }[]>;
+    };
+    kube.configMaps.set(
+      CM,
+      clustersYaml({
+        ...clusters,
+        labelClusterMap: {
+          label1: clusters.labelClusterMap['label1'],
+          training: [
+            { id: 'dataplane_1', weight: 0.5 },
+            { id: 'dataplane_2', weight: 0.5 },
+          ],
+        },
+        defaultExecutionLabel: 'label1',
+      }),
+    );
+    const p = await plan(cp);
+    const reason = (a: string) => p.changes.find((c) => c.address === a)!.reason;
+    expect(
+      reason('ExecutionClusterLabel/project1/development/example.training_workflow'),
+    ).toContain(
+      "label 'training' runs with other weights in flyteadmin (dataplane_1 0.5, dataplane_2 0.5, k8s:flyte/flyte-admin-clusters-config) than the repository gives it (dataplane_1 0.7, dataplane_2 0.3)",
+    );
+    expect(reason('ExecutionClusterLabel/team1/production')).toContain(
+      "would send these executions to its defaultExecutionLabel 'label1' (dataplane_1 1)",
+    );
+  });
+
+  it('without access (not configured, or forbidden) the plan warns and policy safe holds the label changes', async () => {
+    const cp = await setup('');
+    const unconfigured = await plan(cp);
+    expect(unconfigured.warnings.map((w) => [w.code, w.address])).toEqual([
+      ['LABEL_DEPLOYMENT_UNKNOWN', 'ClusterLabel/label1'],
+      ['LABEL_DEPLOYMENT_UNKNOWN', 'ClusterLabel/label2'],
+      ['LABEL_DEPLOYMENT_UNKNOWN', 'ClusterLabel/training'],
+    ]);
+    expect(unconfigured.warnings[0]!.message).toContain('clusters-configmap=NAMESPACE/NAME');
+    const creates = unconfigured.changes.filter((c) => c.action === 'create');
+    expect(creates).toHaveLength(4);
+    for (const c of creates) expect(c.unverified).toMatch(/is unknown/);
+    // Creates are not destructive, but unverified: `safe` holds them.
+    expect(splitHeld(unconfigured).held.map((c) => c.address)).toEqual(
+      creates.map((c) => c.address),
+    );
+
+    const forbiddenCp = await openControlPlane(`${fa.url}?clusters-configmap=${CM}`);
+    open.push(forbiddenCp);
+    kube.forbidden.add(CM);
+    const forbidden = await plan(forbiddenCp);
+    expect(forbidden.warnings[0]!.message).toContain(
+      'cannot read ConfigMap flyte/flyte-admin-clusters-config: forbidden (grant get on configmaps in that namespace)',
+    );
+    expect(splitHeld(forbidden).held).toHaveLength(4);
+  });
+
+  it('the daemon looks at the deployment again on each run', async () => {
+    fa = await startFlyteadmin();
+    const git = new TestRepo();
+    const files: Record<string, string> = {};
+    const { readdir } = await import('node:fs/promises');
+    for (const sub of ['clusters', 'labels', 'execution-cluster-labels', 'deploy'])
+      for (const f of await readdir(join('examples/flyte-oss', sub)))
+        files[`${sub}/${f}`] = await readFile(join('examples/flyte-oss', sub, f), 'utf8');
+    files['poolsync.yaml'] = await readFile('examples/flyte-oss/poolsync.yaml', 'utf8');
+    const commit = git.commit(files);
+    const state = tempDir();
+    kube.configMaps.set(CM, clustersYaml(BEFORE_UPGRADE));
+    const token = 'reconcile-token-0123456789';
+    const config = await resolveDaemonConfig({
+      cwd: state,
+      env: { POOLSYNC_RECONCILE_TOKEN: token },
+      flags: {
+        repo: git.bare,
+        'control-plane': `${fa.url}?clusters-configmap=${CM}`,
+        listen: '127.0.0.1:0',
+        'state-dir': `${state}/daemon`,
+        policy: 'all',
+        'poll-interval': '1h',
+        'drift-interval': '1h',
+      },
+    });
+    const daemon = await startDaemon(config, {
+      logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() })),
+    });
+    try {
+      await daemon.firstRun;
+      const labels = () => fa.store.listAll('EXECUTION_CLUSTER_LABEL', '').length;
+      expect(labels()).toBe(2);
+      const st = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+      expect(st.appliedCommit).toBe(commit);
+      const readsBefore = kube.reads;
+      kube.configMaps.set(CM, clustersYaml(await renderedClusters()));
+      const res = await fetch(`${daemon.url}/reconcile?wait=1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      expect(kube.reads).toBeGreaterThan(readsBefore);
+      expect(labels()).toBe(4);
+    } finally {
+      await daemon.stop();
+      git.cleanup();
+    }
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * The seed's examples, end to end through the CLI (child processes) against the stand-in
+ * flyteadmin: examples/flyte-oss (the three-cluster Flyte setup of flyte-multi-cluster.md) and
+ * examples/union-self-managed (the pool map of union-selfmanaged-multiple-clusters.md) validate,
+ * render, and `plan --out FILE` then `apply FILE` sets what they declare.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCli } from '../apply/helpers/cli.js';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  exampleRepo,
+  startFlyteadmin,
+  type Flyteadmin,
+} from './helpers.js';
+
+describe('the seed examples through the CLI against flyteadmin', { timeout: 120_000 }, () => {
+  let fa: Flyteadmin;
+  let tmp: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    fa = await startFlyteadmin();
+    tmp = await mkdtemp(join(tmpdir(), 'poolsync-examples-'));
+    await writeFile(join(tmp, 'secret'), `${CLIENT_SECRET}\n`, { mode: 0o600 });
+    env = {
+      POOLSYNC_FLYTE_CLIENT_ID: CLIENT_ID,
+      POOLSYNC_FLYTE_CLIENT_SECRET_FILE: join(tmp, 'secret'),
+    };
+  });
+  afterAll(async () => {
+    await fa.close();
+    await rm(tmp, { recursive: true, force: true });
+  });
+  const run = (...args: string[]) => startCli(args, env).done;
+
+  it.each([
+    ['flyte-oss', 'flyte-core-values', 'EXECUTION_CLUSTER_LABEL', 4],
+    ['union-self-managed', 'union-cluster-pools', 'CLUSTER_ASSIGNMENT', 2],
+  ] as const)(
+    '%s: validate, render --check, plan --out, apply PLANFILE, plan again',
+    async (example, render, type, rows) => {
+      const repo = await exampleRepo(example);
+      try {
+        const validated = await run('validate', repo.dir);
+        expect([validated.code, validated.stdout]).toEqual([0, expect.stringMatching(/^Valid: /)]);
+        const checked = await run('render', render, repo.dir, '--check');
+        expect([checked.code, checked.stdout]).toEqual([
+          0,
+          expect.stringContaining('is up to date'),
+        ]);
+        const file = join(tmp, `${example}.plan.json`);
+        const url = `${fa.url}`;
+        const planned = await run('plan', repo.dir, '--control-plane', url, '--out', file);
+        expect(planned.code).toBe(0);
+        expect(planned.stdout).toContain(
+          `Plan: ${rows} to create, 0 to update, 0 to replace, 0 to delete, 0 blocked.`,
+        );
+        const saved = JSON.parse(await readFile(file, 'utf8')) as { steps: { op: string }[] };
+        expect(saved.steps).toHaveLength(rows);
+        const applied = await run('apply', file, '--control-plane', url);
+        expect(applied.code).toBe(0);
+        expect(applied.stdout).toContain(`Apply complete: ${rows} created`);
+        expect(fa.store.listAll(type, '')).toHaveLength(rows);
+        const again = await run('plan', repo.dir, '--control-plane', url, '--detailed-exitcode');
+        expect([again.code, again.stdout]).toEqual([0, expect.stringContaining('No changes.')]);
+      } finally {
+        await repo.cleanup();
+      }
+    },
+  );
+});

@@ -1,0 +1,122 @@
+/**
+ * Issue 23, item 9: names from the control plane never break out of what renders them. A
+ * live state holding ESC, BEL, a newline followed by a fence and a heading, and backticks
+ * is planned against the example repository (prune off: unmanaged; prune on: deletes), and
+ * every renderer (text, markdown, the pull-request comment in full and shortened) keeps each
+ * name on its line, shows control characters as escapes and no code span or fence is closed
+ * by a name.
+ */
+import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { readLiveState } from '../../src/controlplane/types.js';
+import { loadRepository } from '../../src/manifests/index.js';
+import type { LiveState } from '../../src/model/live.js';
+import type { Plan } from '../../src/model/plan.js';
+import { computePlan } from '../../src/plan/index.js';
+import { renderMarkdown, renderText } from '../../src/render/index.js';
+import { code } from '../../src/render/markdown.js';
+import { buildCommentBody } from '../../src/vcs/comment.js';
+import { EXAMPLE } from './scenarios.js';
+
+const HOSTILE = [
+  'esc\u001b[2Jclear',
+  'bel\u0007bell',
+  'nl\n```\n# Injected heading\n[click](https://evil.example/x)',
+  'tick`s` ``x``',
+  'rlo\u202ereversed',
+];
+
+/* eslint-disable no-control-regex -- the characters a terminal (or a comment) would obey */
+const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+/* eslint-enable no-control-regex */
+
+async function hostilePlans(): Promise<Plan[]> {
+  const cp = await EmbeddedControlPlane.open({ path: null });
+  const names = HOSTILE.map((_, i) => `x${i}`);
+  try {
+    for (const n of names) await cp.registerCluster({ name: n });
+    const live = await readLiveState(cp);
+    // What a foreign control plane could answer: names the embedded one never accepts.
+    const rename = (n: string) => HOSTILE[names.indexOf(n)] ?? n;
+    const hostile: LiveState = {
+      ...live,
+      clusters: live.clusters.map((c) => ({ ...c, name: rename(c.name) })),
+      queues: live.queues.map((q) => ({
+        ...q,
+        name: rename(q.name),
+        clusters: q.clusters.map(rename),
+      })),
+    };
+    const loaded = await loadRepository(EXAMPLE);
+    if (!loaded.valid) throw new Error('example invalid');
+    const pruned = { ...loaded.desired, config: { ...loaded.desired.config, prune: true } };
+    return [computePlan(loaded.desired, hostile), computePlan(pruned, hostile)];
+  } finally {
+    await cp.close();
+  }
+}
+
+/** Lines that open or close a fence, in order: each opening has its closing, nothing else. */
+function fencesBalanced(markdown: string): boolean {
+  let open: string | null = null;
+  for (const line of markdown.split('\n')) {
+    const m = /^(`{3,})/.exec(line);
+    if (!m) continue;
+    if (open === null) open = m[1]!;
+    else if (line === open) open = null;
+  }
+  return open === null;
+}
+
+/** Lines of markdown text (outside fences and code spans) holding live link syntax. */
+function linksOutsideCode(markdown: string): string[] {
+  const found: string[] = [];
+  let fence: string | null = null;
+  for (const line of markdown.split('\n')) {
+    const m = /^(`{3,})/.exec(line);
+    if (m) {
+      if (fence === null) fence = m[1]!;
+      else if (line === fence) fence = null;
+      continue;
+    }
+    if (fence !== null) continue;
+    const text = line.replace(/(`+)[\s\S]*?\1/g, '');
+    if (/(?<!\\)\[click(?<!\\)\]\(/.test(text)) found.push(line);
+  }
+  return found;
+}
+
+describe('names from the control plane in every renderer', () => {
+  it('text, markdown and the pull-request comment: no control character, no line or fence break-out', async () => {
+    for (const plan of await hostilePlans()) {
+      const text = renderText(plan, { color: false });
+      const markdown = renderMarkdown(plan);
+      const outcome = { kind: 'plan' as const, plan, markdown };
+      const comment = buildCommentBody({ commit: 'a'.repeat(40), outcome, limit: 65_536 });
+      const short = buildCommentBody({ commit: 'a'.repeat(40), outcome, limit: 3000 });
+      for (const [what, out] of [
+        ['text', text],
+        ['markdown', markdown],
+        ['comment', comment],
+        ['short comment', short],
+      ] as const) {
+        expect(out, what).not.toMatch(CONTROL);
+        expect(
+          out.split('\n').some((l) => l.startsWith('# Injected')),
+          what,
+        ).toBe(false);
+        expect(out, what).not.toMatch(/^\[click\]/m);
+        expect(out, what).toContain('esc\\x1b[2Jclear');
+        if (what !== 'text') expect(fencesBalanced(out), what).toBe(true);
+      }
+      // Link syntax in markdown text is neutralised; in code spans it is literal.
+      expect(linksOutsideCode(markdown)).toEqual([]);
+    }
+  });
+
+  it('code() makes a span nothing inside can close', () => {
+    expect(code('a`b')).toBe('``a`b``');
+    expect(code('``x``')).toBe('``` ``x`` ```');
+    expect(code('nl\nx')).toBe('`nl\\nx`');
+  });
+});
