@@ -19,13 +19,12 @@ import { writeRepository } from '../../bench/lib/yaml-writer.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { forgetCachedAnalyses } from '../../src/manifests/cache.js';
-import { loadRepository, type LoadResult } from '../../src/manifests/index.js';
+import { loadRepository } from '../../src/manifests/index.js';
 import type { LiveState } from '../../src/model/live.js';
-import { planDesired } from '../../src/plan/pipeline.js';
 import { queueMemoStats } from '../../src/plan/queue-memo.js';
 import { sameObjects } from '../../src/plan/same-objects.js';
-import { renderJson, renderText } from '../../src/render/index.js';
 import { EDITS } from './edits.js';
+import { outcome } from './outcome.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -112,21 +111,6 @@ async function togglePrune(repo: string): Promise<string> {
   const on = text.includes('prune: false');
   await writeFile(path, text.replace(/prune: (true|false)/, `prune: ${on}`));
   return `prune ${on ? 'on' : 'off'}`;
-}
-
-/** Everything a user sees of a load and its plan against `live`, as text. */
-async function outcome(result: LoadResult, live: LiveState, reusePlans: boolean): Promise<string> {
-  if (!result.valid) return JSON.stringify(result);
-  const { plan } = await planDesired(result.desired, async () => live, {
-    commit: null,
-    reusePlans,
-  });
-  return [
-    JSON.stringify({ ...result, desired: null }),
-    JSON.stringify(result.desired),
-    renderJson(plan),
-    renderText(plan, { color: false }),
-  ].join('\n');
 }
 
 async function readWith(path: string, shareReads: boolean): Promise<LiveState> {

@@ -15,32 +15,15 @@ import { writeRepository } from '../../bench/lib/yaml-writer.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { forgetCachedAnalyses } from '../../src/manifests/cache.js';
-import { loadRepository, type LoadResult } from '../../src/manifests/index.js';
+import { loadRepository } from '../../src/manifests/index.js';
 import { planMemoStats } from '../../src/plan/memo.js';
-import { planDesired } from '../../src/plan/pipeline.js';
-import { renderJson, renderText } from '../../src/render/index.js';
-import type { LiveState } from '../../src/model/live.js';
 import { EDITS } from './edits.js';
+import { outcome } from './outcome.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
-
-/** Everything a user sees of a load and its plan, as text. */
-async function outcome(result: LoadResult, live: LiveState, reusePlans = false): Promise<string> {
-  if (!result.valid) return JSON.stringify(result);
-  const { plan } = await planDesired(result.desired, async () => live, {
-    commit: null,
-    reusePlans,
-  });
-  return [
-    JSON.stringify({ ...result, desired: null }),
-    JSON.stringify(result.desired),
-    renderJson(plan),
-    renderText(plan, { color: false }),
-  ].join('\n');
-}
 
 describe('incremental loads and plans equal cold ones (issue 25)', () => {
   it('after each of 40 seeded edits, disk cache, memory layer and no cache give identical results and plans', async () => {
