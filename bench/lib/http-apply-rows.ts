@@ -7,7 +7,7 @@
  * last one answered (server.ts), so neither side's start-up, loading or planning counts.
  */
 import { dirname, join } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import type { Step } from '../../src/model/plan.js';
 import { bareApply } from './bare-apply.js';
 import { applyBoundMs, stepGraphShape } from './bound.js';
@@ -32,6 +32,8 @@ async function onFreshServer(
   body: (server: BenchServer) => Promise<void>,
 ): Promise<{ window: number; requests: number; serverMs: number }> {
   await rm(dirname(state), { recursive: true, force: true });
+  // A new organisation in a folder made for it (a missing folder is refused as a typo).
+  await mkdir(dirname(state), { recursive: true });
   const server = await startServer(ctx.cli, state);
   try {
     await server.setLatency(ctx.o.latencyMs);
