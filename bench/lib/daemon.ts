@@ -92,7 +92,7 @@ export async function measureDaemon(
   );
   try {
     const url = await waitFor(
-      async () => /listening on (http:\/\/[^\s"]+)/.exec(output)?.[1] ?? null,
+      async () => /listening on (http:\/\/[^\s";]+)/.exec(output)?.[1] ?? null,
       exited,
       () => output,
     );
