@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { load } from 'js-yaml';
+import { load } from '../../util/js-yaml.js';
 import { constantTimeEqual } from '../../util/constant-time.js';
 import { UserError } from '../../util/user-error.js';
 
