@@ -8,176 +8,45 @@
  *
  * Progress goes to stderr, the table to stdout (and to --out FILE).
  */
-import { cp as copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { loadAll } from 'js-yaml';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { EmbeddedControlPlane } from '../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../src/controlplane/types.js';
 import { loadRepository } from '../src/manifests/index.js';
 import { computePlan } from '../src/plan/index.js';
-import { applyBoundMs, stepGraphShape, type StepGraphShape } from './lib/bound.js';
+import type { Plan } from '../src/model/plan.js';
 import { resolveCli, type Cli } from './lib/cli.js';
-import { measureDaemon } from './lib/daemon.js';
-import { measureExecutor } from './lib/executor.js';
+import { daemonRows } from './lib/daemon-rows.js';
+import { floorRows } from './lib/floor-rows.js';
 import { commitAll } from './lib/git.js';
+import { httpApplyRows } from './lib/http-apply-rows.js';
+import { executorRow, httpPlanRow } from './lib/http-plan-rows.js';
+import { formatBytes, formatMs, rssSource, runProcess } from './lib/measure.js';
+import { applyFileRow, driftRow, planRow, validateRow, warmPlanRow } from './lib/plan-rows.js';
 import {
-  TimeoutError,
-  formatBytes,
-  formatMs,
-  median,
-  rssSource,
-  runProcess,
-  type ProcessRun,
-} from './lib/measure.js';
+  loadNow,
+  parseOptions,
+  renderTable,
+  type Options,
+  type Row,
+  type RunPoolsync,
+  type Sink,
+  type SizeContext,
+  type TargetRow,
+} from './lib/rows.js';
 import { declaredDataPlane, driftModel, generateScaleModel, type ScaleModel } from './lib/scale.js';
 import { seedControlPlane } from './lib/seed.js';
-import { startServer } from './lib/server.js';
-import {
-  prepareTerraformDir,
-  resetTerraformState,
-  terraformVersion,
-  writeTerraformState,
-  type TerraformDir,
-} from './lib/terraform.js';
+import { terraformVersion } from './lib/terraform.js';
+import { terraformRows } from './lib/terraform-rows.js';
 import { writeRepository } from './lib/yaml-writer.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const FLOOR_SCRIPT = join(import.meta.dirname, 'floor-parse.mjs');
-const MB = 1024 * 1024;
-
-interface Options {
-  sizes: number[];
-  runs: number;
-  /** Runs of the slow rows (apply, Terraform) at N >= 10,000. */
-  slowRuns: number;
-  latencyMs: number;
-  parallelism: number[];
-  terraform: boolean;
-  /** Largest N for which `terraform apply` runs (it is quadratic: 10,000 takes many minutes). */
-  terraformApplyMax: number;
-  terraformTimeoutMs: number;
-  tsx: boolean;
-  keep: boolean;
-  out: string | null;
-  only: Set<string> | null;
-}
-
-interface Row {
-  n: number;
-  name: string;
-  /** Median, ms; null when not measured. */
-  ms: number | null;
-  /** Median user + system CPU time, ms, when known. */
-  cpuMs?: number | null;
-  runs: number;
-  peakRss: number | null;
-  target: string;
-  /** true met, false missed, null no target. */
-  met: boolean | null;
-  notes: string;
-}
-
-/** One target of issue 15, judged on numbers measured in this run. */
-interface TargetRow {
-  target: string;
-  n: number;
-  measured: string;
-  floor: string;
-  ratio: string;
-  met: boolean | null;
-  notes: string;
-}
 
 /** Rows that are slow or need a server and are not run at this N and above. */
 const HUGE = 100_000;
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: 'boolean', default: false },
-      sizes: { type: 'string' },
-      runs: { type: 'string' },
-      'slow-runs': { type: 'string', default: '1' },
-      latency: { type: 'string', default: '20' },
-      parallelism: { type: 'string', default: '8,16,32,128' },
-      'no-terraform': { type: 'boolean', default: false },
-      'terraform-apply-max': { type: 'string', default: '1000' },
-      'terraform-timeout': { type: 'string', default: '300' },
-      tsx: { type: 'boolean', default: false },
-      keep: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      only: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(`Usage: npm run bench -- [options]
-
-  --quick                    N = 1,000 and 1 run per row (smoke test, ~1 min)
-  --sizes 1000,10000         object counts to measure (default 1000,10000,100000)
-  --runs N                   runs per row; the table shows medians (default 5, --quick 1)
-  --slow-runs N              runs of apply and Terraform rows at N >= 10,000 (default 1)
-  --latency MS               latency injected into the HTTP control plane (default 20)
-  --parallelism 8,32,128     HTTP apply parallelism levels (default 8,16,32,128)
-  --no-terraform             skip the Terraform rows
-  --terraform-apply-max N    largest N for \`terraform apply\` (default 1000; it is quadratic)
-  --terraform-timeout S      a Terraform run longer than this is stopped and reported (default 300)
-  --only validate,plan,...   rows to run: floor, validate, plan, drift, warm, http, apply-file, apply,
-                             executor, daemon, terraform
-  --tsx                      measure \`node --import tsx src/cli/main.ts\` instead of dist/
-  --keep                     keep the temporary folders (printed at the end)
-  --out FILE                 also write the table to FILE
-`);
-    process.exit(0);
-  }
-  const ints = (text: string, flag: string) =>
-    text.split(',').map((s) => {
-      const n = Number(s.trim());
-      if (!Number.isInteger(n) || n <= 0)
-        throw new Error(`${flag}: "${s}" is not a positive integer`);
-      return n;
-    });
-  const one = (text: string, flag: string) => ints(text, flag)[0]!;
-  const quick = values.quick;
-  return {
-    sizes: ints(values.sizes ?? (quick ? '1000' : '1000,10000,100000'), '--sizes'),
-    runs: one(values.runs ?? (quick ? '1' : '5'), '--runs'),
-    slowRuns: one(values['slow-runs'], '--slow-runs'),
-    latencyMs: one(values.latency, '--latency'),
-    parallelism: ints(values.parallelism, '--parallelism'),
-    terraform: !values['no-terraform'],
-    terraformApplyMax: one(values['terraform-apply-max'], '--terraform-apply-max'),
-    terraformTimeoutMs: one(values['terraform-timeout'], '--terraform-timeout') * 1000,
-    tsx: values.tsx,
-    keep: values.keep,
-    out: values.out ?? null,
-    only: values.only ? new Set(values.only.split(',').map((s) => s.trim())) : null,
-  };
-}
-
-/** Repeats a process `runs` times: median time, highest peak RSS. */
-async function repeat(
-  runs: number,
-  once: (i: number) => Promise<ProcessRun>,
-): Promise<{ ms: number; cpuMs: number | null; peakRss: number | null; all: ProcessRun[] }> {
-  const all: ProcessRun[] = [];
-  for (let i = 0; i < runs; i++) all.push(await once(i));
-  const rss = all.map((r) => r.peakRss).filter((r): r is number => r !== null);
-  const cpu = all.map((r) => r.cpuMs).filter((r): r is number => r !== null);
-  return {
-    ms: median(all.map((r) => r.ms)),
-    cpuMs: cpu.length === all.length ? median(cpu) : null,
-    peakRss: rss.length ? Math.max(...rss) : null,
-    all,
-  };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Seeds an embedded control plane persisted at `path` with `model`, clusters reporting healthy (C5). */
 async function seedFile(path: string, model: ScaleModel): Promise<void> {
@@ -196,18 +65,8 @@ async function seedFile(path: string, model: ScaleModel): Promise<void> {
   }
 }
 
-/** Every manifest file of a generated repository, read into memory. */
-async function readRepositoryTexts(repo: string): Promise<string[]> {
-  const texts: string[] = [];
-  for (const folder of ['pools', 'clusters', 'queues', 'assignments']) {
-    for (const file of (await readdir(join(repo, folder))).sort())
-      texts.push(await readFile(join(repo, folder, file), 'utf8'));
-  }
-  return texts;
-}
-
 /** The plan of the repository against an empty control plane: what `apply` of N creates runs. */
-async function createPlanShape(repo: string): Promise<StepGraphShape> {
+async function createPlan(repo: string): Promise<Plan> {
   const loaded = await loadRepository(repo);
   if (!loaded.valid)
     throw new Error(
@@ -215,19 +74,17 @@ async function createPlanShape(repo: string): Promise<StepGraphShape> {
     );
   const cp = await EmbeddedControlPlane.open({ path: null });
   try {
-    const plan = computePlan(loaded.desired, await readLiveState(cp));
-    return stepGraphShape(plan.steps);
+    return computePlan(loaded.desired, await readLiveState(cp));
   } finally {
     await cp.close();
   }
 }
 
-class Bench {
+class Bench implements Sink {
   readonly rows: Row[] = [];
   readonly targets: TargetRow[] = [];
-  private readonly planMedians = new Map<number, number>();
-  private readonly applyMedians = new Map<string, number>();
-  private readonly applyFileMedians = new Map<number, number>();
+  /** Medians later rows compare with (SizeContext.medians). */
+  private readonly medians = new Map<string, number>();
   /** A whole process reading and js-yaml-parsing the same files (bench/floor-parse.mjs), per N (ms). */
   private readonly floors = new Map<number, number>();
   /** `node -e ''` + an in-process, warmed-up js-yaml loadAll of the same files, per N (ms). */
@@ -239,29 +96,28 @@ class Bench {
     private readonly work: string,
   ) {}
 
-  private poolsync(
-    args: string[],
-    options: { okExitCodes?: number[]; env?: NodeJS.ProcessEnv } = {},
-  ) {
+  private poolsync: RunPoolsync = (args, options = {}) => {
     // Cold by default: the on-disk analysis cache is off unless a row asks for it.
     return runProcess(this.cli.command, [...this.cli.prefix, ...args], {
       cwd: this.work,
       ...options,
       env: { POOLSYNC_CACHE_DIR: 'off', ...options.env },
     });
-  }
+  };
 
-  private target(t: Omit<TargetRow, 'floor' | 'ratio'> & { ms?: number }): void {
-    const floor = this.floors.get(t.n);
-    const ratio = t.ms !== undefined && floor !== undefined ? t.ms / floor : null;
+  target(t: Omit<TargetRow, 'floor' | 'ratio'> & { ms?: number; reference?: number }): void {
+    const { reference, ms, ...rest } = t;
+    // A target judged on something else than time (RSS, growth) shows no floor.
+    const floor = reference ?? (ms === undefined ? undefined : this.floors.get(t.n));
+    const ratio = ms !== undefined && floor !== undefined ? ms / floor : null;
     const warm = this.warmFloors.get(t.n);
     const warmNote =
-      t.ms !== undefined && warm !== undefined && floor !== undefined
-        ? ` ${(t.ms / warm).toFixed(2)}× the warm floor.`
+      ms !== undefined && warm !== undefined && reference === undefined && floor !== undefined
+        ? ` ${(ms / warm).toFixed(2)}× the warm floor.`
         : '';
     const row: TargetRow = {
-      ...t,
-      notes: `${t.notes}${warmNote}`,
+      ...rest,
+      notes: `${t.notes}${warmNote}${t.notes.includes('load ') ? '' : ` ${loadNow()}.`}`,
       floor: floor === undefined ? '—' : formatMs(floor),
       ratio: ratio === null ? '—' : `${ratio.toFixed(2)}×`,
     };
@@ -273,16 +129,11 @@ class Bench {
     return this.o.only === null || this.o.only.has(row);
   }
 
-  private add(row: Row) {
+  add(row: Row) {
     this.rows.push(row);
     log(
       `N=${row.n} ${row.name}: ${row.ms === null ? 'n/a' : formatMs(row.ms)}, peak ${formatBytes(row.peakRss)} ${row.notes}`,
     );
-  }
-
-  private rssTarget(n: number, peakRss: number | null): { target: string; met: boolean | null } {
-    if (n < 10_000 || peakRss === null) return { target: '', met: null };
-    return { target: 'RSS < 300 MB', met: peakRss < 300 * MB };
   }
 
   async size(n: number, tfVersion: string | null): Promise<void> {
@@ -311,193 +162,33 @@ class Bench {
     const drift = driftModel(model);
     await seedFile(driftState, drift.model);
     const slowRuns = n >= 10_000 ? this.o.slowRuns : this.o.runs;
+    const ctx: SizeContext = {
+      o: this.o,
+      cli: this.cli,
+      sink: this,
+      work: this.work,
+      dir,
+      n,
+      repo,
+      noopState,
+      poolsync: this.poolsync,
+      medians: this.medians,
+      floorMs: undefined,
+      floorCpuMs: undefined,
+    };
 
     if (this.wants('floor')) {
-      // The floor every whole-process row is divided by: a process that reads the same files
-      // and parses them with js-yaml (bench/floor-parse.mjs), cold like every row. The two
-      // calibration rows after it split it into Node's start-up and a warmed-up parse.
-      const parse = await repeat(this.o.runs, () =>
-        runProcess(process.execPath, [FLOOR_SCRIPT, repo], { cwd: this.work }),
-      );
-      this.floors.set(n, parse.ms);
-      this.add({
-        n,
-        name: 'floor: whole process reading and js-yaml-parsing every file (`bench/floor-parse.mjs`)',
-        ms: parse.ms,
-        cpuMs: parse.cpuMs,
-        runs: this.o.runs,
-        peakRss: parse.peakRss,
-        target: '',
-        met: null,
-        notes:
-          'The floor of the targets table: Node start-up + reading + a plain, cold js-yaml `loadAll` of the same files.',
-      });
-      const texts = await readRepositoryTexts(repo);
-      const samples: number[] = [];
-      for (let i = 0; i < this.o.runs; i++) {
-        const t = performance.now();
-        for (const text of texts) loadAll(text);
-        samples.push(performance.now() - t);
-      }
-      const start = await repeat(this.o.runs, () =>
-        runProcess(process.execPath, ['-e', ''], { cwd: this.work }),
-      );
-      this.warmFloors.set(n, start.ms + median(samples));
-      this.add({
-        n,
-        name: "floor: `node -e ''` (whole process)",
-        ms: start.ms,
-        cpuMs: start.cpuMs,
-        runs: this.o.runs,
-        peakRss: start.peakRss,
-        target: '',
-        met: null,
-        notes: `Node start-up alone. With the warmed-up parse below: ${formatMs(this.warmFloors.get(n)!)}, a stricter floor than any cold process can reach (the targets' notes give the ratio to it too).`,
-      });
-      this.add({
-        n,
-        name: 'floor: js-yaml `loadAll` of every file (in-process, files already read, warmed up)',
-        ms: median(samples),
-        runs: this.o.runs,
-        peakRss: null,
-        target: '',
-        met: null,
-        notes:
-          'Calibration, not a poolsync row: no positions, no validation; median of runs in one process, so the parser is JIT-compiled after the first. quality.md: ~0.2 s at 10,000 on an idle machine.',
-      });
+      const floors = await floorRows(ctx);
+      this.floors.set(n, floors.ms);
+      this.warmFloors.set(n, floors.warmMs);
+      ctx.floorMs = floors.ms;
+      ctx.floorCpuMs = floors.cpuMs ?? undefined;
     }
-
-    if (this.wants('validate')) {
-      const r = await repeat(this.o.runs, () => this.poolsync(['validate', repo]));
-      this.add({
-        n,
-        name: '`validate`',
-        ms: r.ms,
-        cpuMs: r.cpuMs,
-        runs: this.o.runs,
-        peakRss: r.peakRss,
-        ...this.rssTarget(n, r.peakRss),
-        notes: mbYaml,
-      });
-      const floor = this.floors.get(n);
-      this.target({
-        target: '`validate` ≤ 1.4× the floor',
-        n,
-        ms: r.ms,
-        measured: formatMs(r.ms),
-        met: floor === undefined ? null : r.ms <= 1.4 * floor,
-        notes: `CPU ${r.cpuMs === null ? 'n/a' : formatMs(r.cpuMs)}.`,
-      });
-    }
-
-    if (this.wants('plan')) {
-      // --detailed-exitcode: 0 = no changes. Anything else means the benchmark measured a broken plan.
-      const r = await repeat(this.o.runs, () =>
-        this.poolsync([
-          'plan',
-          repo,
-          '--control-plane',
-          `file:${noopState}`,
-          '--detailed-exitcode',
-          '--no-color',
-        ]),
-      );
-      this.planMedians.set(n, r.ms);
-      const growth =
-        this.planMedians.has(1000) && n > 1000
-          ? ` Growth from N=1,000: ${(r.ms / this.planMedians.get(1000)!).toFixed(1)}× (target ≤ ${(12 * n) / 10_000}×).`
-          : '';
-      const met = n >= 10_000 ? r.ms < 1000 && (r.peakRss === null || r.peakRss < 300 * MB) : null;
-      this.add({
-        n,
-        name: '`plan`, no changes (embedded control plane)',
-        ms: r.ms,
-        cpuMs: r.cpuMs,
-        runs: this.o.runs,
-        peakRss: r.peakRss,
-        target: n >= 10_000 ? '< 1 s; RSS < 300 MB' : '',
-        met,
-        notes: `Whole process, file: control plane.${growth}`,
-      });
-      const floor = this.floors.get(n);
-      const rss = r.peakRss === null ? 'n/a' : formatBytes(r.peakRss);
-      if (n === 10_000) {
-        this.target({
-          target: '`plan` 10k ≤ 0.5 s and ≤ 1.6× the floor',
-          n,
-          ms: r.ms,
-          measured: formatMs(r.ms),
-          met: r.ms <= 500 && (floor === undefined || r.ms <= 1.6 * floor),
-          notes: `CPU ${r.cpuMs === null ? 'n/a' : formatMs(r.cpuMs)}; no changes, file: control plane.`,
-        });
-        this.target({
-          target: 'peak RSS of `plan` at 10k ≤ 150 MB',
-          n,
-          measured: rss,
-          met: r.peakRss === null ? null : r.peakRss <= 150 * MB,
-          notes: '',
-        });
-      }
-      if (n === 100_000) {
-        this.target({
-          target: '`plan` 100k ≤ 5 s',
-          n,
-          ms: r.ms,
-          measured: formatMs(r.ms),
-          met: r.ms <= 5000,
-          notes: `CPU ${r.cpuMs === null ? 'n/a' : formatMs(r.cpuMs)}.`,
-        });
-        this.target({
-          target: 'peak RSS of `plan` at 100k ≤ 800 MB',
-          n,
-          measured: rss,
-          met: r.peakRss === null ? null : r.peakRss <= 800 * MB,
-          notes: '',
-        });
-        const ten = this.planMedians.get(10_000);
-        if (ten !== undefined) {
-          this.target({
-            target: '`plan` growth 10k → 100k ≤ 10.5×',
-            n,
-            measured: `${(r.ms / ten).toFixed(1)}×`,
-            met: r.ms / ten <= 10.5,
-            notes: `${formatMs(ten)} → ${formatMs(r.ms)}.`,
-          });
-        }
-      }
-    }
-
-    if (this.wants('warm')) await this.warmPlan(n, repo, noopState);
-    if (this.wants('apply-file')) await this.applyFile(n, repo, dir, slowRuns);
-
-    if (this.wants('drift')) {
-      const r = await repeat(this.o.runs, () =>
-        this.poolsync(
-          [
-            'plan',
-            repo,
-            '--control-plane',
-            `file:${driftState}`,
-            '--detailed-exitcode',
-            '--no-color',
-          ],
-          { okExitCodes: [2] },
-        ),
-      );
-      const s = drift.summary;
-      const met = n >= 10_000 ? r.ms < 1000 && (r.peakRss === null || r.peakRss < 300 * MB) : null;
-      this.add({
-        n,
-        name: '`plan`, 10% changed (embedded control plane)',
-        ms: r.ms,
-        cpuMs: r.cpuMs,
-        runs: this.o.runs,
-        peakRss: r.peakRss,
-        target: n >= 10_000 ? '< 1 s; RSS < 300 MB' : '',
-        met,
-        notes: `${s.queuesChanged} queues retuned, ${s.clustersMoved} clusters moved live; text plan written to a pipe.`,
-      });
-    }
+    if (this.wants('validate')) await validateRow(ctx, mbYaml);
+    if (this.wants('plan')) await planRow(ctx);
+    if (this.wants('warm')) await warmPlanRow(ctx);
+    if (this.wants('apply-file')) await applyFileRow(ctx, slowRuns);
+    if (this.wants('drift')) await driftRow(ctx, driftState, drift.summary);
 
     if (n >= HUGE && ['http', 'apply', 'executor'].some((r) => this.wants(r))) {
       this.add({
@@ -511,428 +202,34 @@ class Bench {
         notes: `Not run at ${n.toLocaleString('en-US')}: with ${this.o.latencyMs} ms per call, an apply of ${n.toLocaleString('en-US')} creates at P=8 alone takes over ${formatMs((n / 8) * this.o.latencyMs)}; the HTTP targets are judged at 1,000 and 10,000.`,
       });
     }
-
-    if (this.wants('http') && n < HUGE) {
-      const state = join(dir, 'cp-http', 'state.json');
-      await mkdir(dirname(state), { recursive: true });
-      await copyFile(noopState, state);
-      const server = await startServer(this.cli, state);
-      try {
-        await server.setLatency(this.o.latencyMs);
-        const trips: number[] = [];
-        const r = await repeat(this.o.runs, async () => {
-          const before = server.requests();
-          const run = await this.poolsync([
-            'plan',
-            repo,
-            '--control-plane',
-            server.url,
-            '--detailed-exitcode',
-            '--no-color',
-          ]);
-          await sleep(100); // the server logs a request after its response is sent
-          trips.push(server.requests() - before);
-          return run;
-        });
-        const roundTrips = median(trips);
-        this.add({
-          n,
-          name: `\`plan\`, HTTP control plane, ${this.o.latencyMs} ms latency`,
-          ms: r.ms,
-          cpuMs: r.cpuMs,
-          runs: this.o.runs,
-          peakRss: r.peakRss,
-          ...this.rssTarget(n, r.peakRss),
-          notes: `${roundTrips} round trips to read live state (${formatMs(roundTrips * this.o.latencyMs)} of latency if sequential).`,
-        });
-      } finally {
-        await server.stop();
-      }
-    }
-
+    if (this.wants('http') && n < HUGE) await httpPlanRow(ctx);
     if (this.wants('apply') && n < HUGE) {
-      const shape = await createPlanShape(repo);
-      for (const p of this.o.parallelism) {
-        const bound = applyBoundMs(shape, p, this.o.latencyMs);
-        const trips: number[] = [];
-        const windows: number[] = [];
-        const serverMs: number[] = [];
-        const roundTrips: number[] = [];
-        const r = await repeat(slowRuns, async (i) => {
-          const state = join(dir, `cp-apply-${p}-${i}`, 'state.json');
-          await rm(dirname(state), { recursive: true, force: true });
-          const server = await startServer(this.cli, state);
-          try {
-            await server.setLatency(this.o.latencyMs);
-            roundTrips.push(await server.probeRoundTrip(p, Math.max(200, p * 20)));
-            const run = await this.poolsync([
-              'apply',
-              repo,
-              '--control-plane',
-              server.url,
-              '--auto-approve',
-              '--parallelism',
-              String(p),
-              '--no-color',
-              '--state-dir',
-              join(dir, `apply-state-${p}-${i}`),
-            ]);
-            await sleep(200); // the server logs a request after its response is sent
-            trips.push(server.requests());
-            windows.push(server.writeWindowMs() ?? NaN);
-            serverMs.push(median(server.durations()));
-            return run;
-          } finally {
-            await server.stop();
-            await rm(dirname(state), { recursive: true, force: true });
-          }
-        });
-        this.applyMedians.set(`${n}/${p}`, r.ms);
-        // The bound with the wire's own measured round trip instead of the bare latency.
-        const trip = median(roundTrips);
-        const wireBound = bound * (trip / this.o.latencyMs);
-        if ([8, 32, 128].includes(p)) {
-          const w = median(windows);
-          this.target({
-            target: `HTTP \`apply\` at P = ${p} ≤ 1.15× the step-graph bound`,
-            n,
-            measured: `${(w / bound).toFixed(2)}× (${formatMs(w)})`,
-            met: Math.round((w / bound) * 100) / 100 <= 1.15,
-            notes:
-              `Bound ${formatMs(bound)}; apply phase on the server's clock, ${this.o.latencyMs} ms per call. ` +
-              `A bare GET takes ${trip.toFixed(1)} ms at P = ${p} on this wire: ${(w / wireBound).toFixed(2)}× the bound at that round trip.`,
-          });
-        }
-        // The target is about the executor (quality.md: "never the bottleneck"), so it is judged on
-        // the apply phase: first write received to last write answered, on the server's clock.
-        const window = median(windows);
-        // Judged on the two decimals shown, so the table never reads "1.25×" next to "no".
-        const ratio = Math.round((window / bound) * 100) / 100;
-        const wholeRatio = r.ms / bound;
-        this.add({
-          n,
-          name: `\`apply\` of ${n.toLocaleString('en-US')} creates, HTTP, ${this.o.latencyMs} ms latency, parallelism ${p}`,
-          ms: r.ms,
-          cpuMs: r.cpuMs,
-          runs: slowRuns,
-          peakRss: r.peakRss,
-          target:
-            n >= 10_000 ? 'apply phase ≤ 1.25× bound; RSS < 300 MB' : 'apply phase ≤ 1.25× bound',
-          met: ratio <= 1.25 && (n < 10_000 || r.peakRss === null || r.peakRss < 300 * MB),
-          notes:
-            `Bound ${formatMs(bound)} = max(critical path ${shape.criticalPath}, ${shape.steps} steps ÷ ${p}) × ${this.o.latencyMs} ms. ` +
-            `Apply phase (first to last write, server clock) ${formatMs(window)} = **${ratio.toFixed(2)}×** bound; ` +
-            `whole process ${wholeRatio.toFixed(2)}× (startup, load, live read, plan included). ` +
-            `${median(trips)} requests; server-side median ${serverMs.length ? median(serverMs).toFixed(1) : '?'} ms per request (${this.o.latencyMs} ms injected); ` +
-            `a bare GET round trip at P = ${p}: ${trip.toFixed(1)} ms, so ${(window / wireBound).toFixed(2)}× the bound at that round trip.`,
-        });
-      }
+      const plan = await createPlan(repo);
+      const applied = await httpApplyRows(ctx, n, repo, dir, plan.steps, slowRuns);
+      for (const [p, ms] of applied) this.medians.set(`http-apply/${n}/${p}`, ms);
     }
+    if (this.wants('executor') && n < HUGE) await executorRow(ctx);
 
-    if (this.wants('executor') && n < HUGE) {
-      const loaded = await loadRepository(repo);
-      if (!loaded.valid) throw new Error('generated repository does not validate');
-      const parts: string[] = [];
-      let worst = 0;
-      let worstMs = 0;
-      for (const p of this.o.parallelism) {
-        const m = await measureExecutor(loaded.desired, p, this.o.latencyMs);
-        const ratio = m.ms / m.boundMs;
-        if (ratio >= worst) {
-          worst = ratio;
-          worstMs = m.ms;
-        }
-        parts.push(`P=${p}: ${formatMs(m.ms)} = ${ratio.toFixed(2)}× bound ${formatMs(m.boundMs)}`);
-      }
-      this.add({
-        n,
-        name: `\`executePlan\` alone, ${this.o.latencyMs} ms per call (in-process, in-memory control plane)`,
-        ms: worstMs,
-        runs: 1,
-        peakRss: null,
-        target: '≤ 1.25× bound',
-        met: worst <= 1.25,
-        notes: `${parts.join('; ')}. The executor's own overhead: no HTTP, no fsync, no second process. Median column = the worst ratio's time.`,
-      });
-    }
+    const daemon = this.wants('daemon');
+    const rss = daemon || this.wants('daemon-rss');
+    if (daemon || rss) await daemonRows(ctx, { daemon, rss });
 
-    if (this.wants('daemon')) {
-      const daemonRuns = this.o.runs;
-      const m = await measureDaemon(this.cli, {
-        repo,
-        controlPlane: `file:${noopState}`,
-        stateDir: join(dir, 'daemon-state'),
-        runs: daemonRuns,
-      });
-      const ms = median(m.runs);
-      const met = n >= 10_000 ? ms < 2000 && (m.peakRss === null || m.peakRss < 300 * MB) : null;
-      this.add({
+    if (this.wants('terraform') && this.o.terraform) {
+      const steps = (await createPlan(repo)).steps;
+      await terraformRows(
+        {
+          o: this.o,
+          sink: this,
+          planMs: this.medians.get(`plan/${n}`),
+          applyMs: this.medians.get(`http-apply/${n}/16`),
+        },
         n,
-        name: 'daemon reconcile, nothing to do',
-        ms,
-        runs: daemonRuns,
-        peakRss: m.peakRss,
-        target: n >= 10_000 ? '< 2 s; RSS < 300 MB' : '',
-        met,
-        notes: `POST /reconcile?wait=1: git fetch, read live, plan (result \`${m.result}\`); the repository is loaded once per commit and reused while the commit does not move. Daemon-reported duration. First run after start (spawn, clone, load, read, plan): ${formatMs(m.startupMs)}. Peak RSS = VmHWM of the daemon after all runs.`,
-      });
-    }
-
-    if (this.wants('daemon')) await this.watchDaemon(n, repo, noopState, dir);
-
-    if (this.wants('terraform') && this.o.terraform) await this.terraform(n, model, dir, tfVersion);
-  }
-
-  /** `plan` with the on-disk cache warm and one file changed since the last run. */
-  private async warmPlan(n: number, repo: string, state: string): Promise<void> {
-    const cacheDir = join(this.work, `cache-${n}`);
-    const file = join(repo, 'queues', (await readdir(join(repo, 'queues'))).sort()[0]!);
-    const original = await readFile(file, 'utf8');
-    const env = { POOLSYNC_CACHE_DIR: cacheDir };
-    const args = ['plan', repo, '--control-plane', `file:${state}`, '--detailed-exitcode'];
-    try {
-      await this.poolsync([...args, '--no-color'], { env }); // fills the cache
-      const r = await repeat(this.o.runs, async (i) => {
-        await writeFile(file, `${original}# edit ${i}\n`);
-        return this.poolsync([...args, '--no-color'], { env });
-      });
-      this.add({
-        n,
-        name: '`plan`, cache warm, one file changed',
-        ms: r.ms,
-        cpuMs: r.cpuMs,
-        runs: this.o.runs,
-        peakRss: r.peakRss,
-        target: '',
-        met: null,
-        notes: `Content-addressed cache of parsed, validated files under \`${'.poolsync/cache'}\` (here POOLSYNC_CACHE_DIR): every file but the changed one is a hit.`,
-      });
-      if (n === 10_000) {
-        this.target({
-          target: 'second `plan` with one file changed (10k) ≤ 0.25 s',
-          n,
-          ms: r.ms,
-          measured: formatMs(r.ms),
-          met: r.ms <= 250,
-          notes: `CPU ${r.cpuMs === null ? 'n/a' : formatMs(r.cpuMs)}.`,
-        });
-      }
-    } finally {
-      await writeFile(file, original);
-      await rm(cacheDir, { recursive: true, force: true });
-    }
-  }
-
-  /** `apply` of N creates from an empty `file:` control plane, whole process. */
-  private async applyFile(n: number, repo: string, dir: string, runs: number): Promise<void> {
-    const r = await repeat(runs, async (i) => {
-      const state = join(dir, `cp-apply-file-${i}`, 'state.json');
-      // A new organisation in a folder made for it (a missing folder is refused as a typo).
-      await mkdir(dirname(state), { recursive: true });
-      try {
-        return await this.poolsync([
-          'apply',
-          repo,
-          '--control-plane',
-          `file:${state}`,
-          '--auto-approve',
-          '--no-color',
-          '--state-dir',
-          join(dir, `apply-file-state-${i}`),
-        ]);
-      } finally {
-        await rm(dirname(state), { recursive: true, force: true });
-      }
-    });
-    this.applyFileMedians.set(n, r.ms);
-    this.add({
-      n,
-      name: `\`apply\` of ${n.toLocaleString('en-US')} creates, empty \`file:\` control plane`,
-      ms: r.ms,
-      cpuMs: r.cpuMs,
-      runs,
-      peakRss: r.peakRss,
-      target: '',
-      met: null,
-      notes:
-        'Whole process: load, plan, every call journaled (fsync, group commit), final snapshot.',
-    });
-    const limit = n === 10_000 ? 1000 : n === 100_000 ? 12_000 : null;
-    if (limit !== null) {
-      this.target({
-        target: `\`apply\` from empty against \`file:\`, ${n / 1000}k ≤ ${formatMs(limit)}`,
-        n,
-        ms: r.ms,
-        measured: formatMs(r.ms),
-        met: r.ms <= limit,
-        notes: `CPU ${r.cpuMs === null ? 'n/a' : formatMs(r.cpuMs)}.`,
-      });
-    }
-    const tenth = this.applyFileMedians.get(n / 10);
-    if (tenth !== undefined) {
-      this.target({
-        target: `\`apply\` against \`file:\` growth ${n / 10_000}k → ${n / 1000}k ≤ 10.5×`,
-        n,
-        measured: `${(r.ms / tenth).toFixed(1)}×`,
-        met: r.ms / tenth <= 10.5,
-        notes: `${formatMs(tenth)} → ${formatMs(r.ms)}.`,
-      });
-    }
-  }
-
-  /** The daemon watching the folder (reloaded every run; unchanged files reused from memory). */
-  private async watchDaemon(n: number, repo: string, state: string, dir: string): Promise<void> {
-    const m = await measureDaemon(this.cli, {
-      repo,
-      watch: true,
-      controlPlane: `file:${state}`,
-      stateDir: join(dir, 'daemon-watch-state'),
-      runs: this.o.runs,
-    });
-    const ms = median(m.runs);
-    this.add({
-      n,
-      name: 'daemon `--watch` reconcile, nothing to do',
-      ms,
-      runs: this.o.runs,
-      peakRss: m.peakRss,
-      target: '',
-      met: null,
-      notes: `POST /reconcile?wait=1 with \`--watch DIR\`: the folder is read again each run and every unchanged file's analysis is reused from memory; read live, plan (result \`${m.result}\`). First run after start: ${formatMs(m.startupMs)}.`,
-    });
-    if (n === 10_000) {
-      this.target({
-        target: 'daemon no-op reconcile at 10k ≤ 0.25 s with `--watch`',
-        n,
-        ms,
-        measured: formatMs(ms),
-        met: ms <= 250,
-        notes: 'Daemon-reported duration.',
-      });
-    }
-  }
-
-  private async terraform(
-    n: number,
-    model: ScaleModel,
-    dir: string,
-    tfVersion: string | null,
-  ): Promise<void> {
-    if (tfVersion === null) {
-      this.add({
-        n,
-        name: 'Terraform',
-        ms: null,
-        runs: 0,
-        peakRss: null,
-        target: '',
-        met: null,
-        notes: '`terraform` was not found on PATH: Terraform rows skipped.',
-      });
-      return;
-    }
-    const tf: TerraformDir = await prepareTerraformDir(join(dir, 'terraform'), model);
-    const slowRuns = n >= 10_000 ? this.o.slowRuns : Math.min(this.o.runs, 3);
-    const tfRun = (args: string[]) =>
-      runProcess('terraform', args, {
-        cwd: tf.dir,
-        env: tf.env,
-        timeoutMs: this.o.terraformTimeoutMs,
-      });
-    let applied = false;
-    if (n <= this.o.terraformApplyMax) {
-      const r = await repeat(slowRuns, async () => {
-        await resetTerraformState(tf);
-        return tfRun(['apply', '-auto-approve', '-input=false', '-no-color', '-parallelism=16']);
-      });
-      applied = true;
-      const ours = this.applyMedians.get(`${n}/16`);
-      this.add({
-        n,
-        name: `\`terraform apply\` of ${n.toLocaleString('en-US')} \`terraform_data\` creates, parallelism 16`,
-        ms: r.ms,
-        cpuMs: r.cpuMs,
-        runs: slowRuns,
-        peakRss: r.peakRss,
-        target: '',
-        met: null,
-        notes: `${ours === undefined ? '' : `poolsync / Terraform = **${(ours / r.ms).toFixed(2)}×** (poolsync apply at parallelism 16 with ${this.o.latencyMs} ms per call; Terraform's resources make no calls). `}Local state, no provider.`,
-      });
-    } else {
-      this.add({
-        n,
-        name: `\`terraform apply\` of ${n.toLocaleString('en-US')} \`terraform_data\` creates`,
-        ms: null,
-        runs: 0,
-        peakRss: null,
-        target: '',
-        met: null,
-        notes: `Not run: slow and superlinear (16-60 s at 1,000 and 4.6 min at 5,000 on this 2-CPU machine, depending on load). \`--terraform-apply-max ${n}\` runs it.`,
-      });
-    }
-    if (!applied) await writeTerraformState(tf, model, tfVersion);
-    let r;
-    try {
-      r = await repeat(n >= HUGE ? 1 : slowRuns, () =>
-        tfRun(['plan', '-input=false', '-no-color', '-detailed-exitcode', '-lock=false']),
+        steps,
+        dir,
+        tfVersion,
       );
-    } catch (err) {
-      if (!(err instanceof TimeoutError)) throw err;
-      this.add({
-        n,
-        name: '`terraform plan`, no changes',
-        ms: null,
-        runs: 0,
-        peakRss: null,
-        target: '',
-        met: null,
-        notes: `Did not finish within ${formatMs(this.o.terraformTimeoutMs)} (stopped): no side-by-side figure at this N.`,
-      });
-      return;
     }
-    const ours = this.planMedians.get(n);
-    this.add({
-      n,
-      name: '`terraform plan`, no changes',
-      ms: r.ms,
-      cpuMs: r.cpuMs,
-      runs: slowRuns,
-      peakRss: r.peakRss,
-      target: '',
-      met: null,
-      notes: `${ours === undefined ? '' : `poolsync / Terraform = **${(ours / r.ms).toFixed(2)}×** (\`plan\`, no changes). `}${applied ? 'State from the apply above.' : 'State written by the benchmark in the format `terraform apply` writes (an apply at this N takes too long).'}`,
-    });
   }
-}
-
-function renderTable(rows: Row[], targets: TargetRow[], header: string[]): string {
-  const lines = [
-    ...header,
-    '',
-    "**Targets** (issue 15; floor = a whole process reading the same files and parsing them with js-yaml, `bench/floor-parse.mjs`, measured in this run; the notes also give the ratio to the warm floor, `node -e ''` + an in-process parse after warm-up):",
-    '',
-    '| target | N | median | floor | ratio to floor | verdict | notes |',
-    '| --- | ---: | ---: | ---: | ---: | :---: | --- |',
-  ];
-  for (const t of targets) {
-    const verdict = t.met === null ? 'n/a' : t.met ? 'met' : '**missed**';
-    lines.push(
-      `| ${t.target} | ${t.n.toLocaleString('en-US')} | ${t.measured} | ${t.floor} | ${t.ratio} | ${verdict} | ${t.notes} |`,
-    );
-  }
-  lines.push(
-    '',
-    '**Every row:**',
-    '',
-    '| N | benchmark | median | CPU | runs | peak RSS | notes |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | --- |',
-  );
-  for (const r of rows) {
-    lines.push(
-      `| ${r.n.toLocaleString('en-US')} | ${r.name} | ${r.ms === null ? '—' : formatMs(r.ms)} | ${r.cpuMs == null ? '—' : formatMs(r.cpuMs)} | ${r.runs || '—'} | ${formatBytes(r.peakRss)} | ${r.notes} |`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 async function main(): Promise<number> {

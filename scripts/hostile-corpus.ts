@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { LIMITS } from '../src/manifests/limits.js';
 
 export interface HostileRepo {
   /** Unique, file-system safe. */
@@ -156,14 +157,18 @@ function filesAmplification(): HostileRepo[] {
   out.push({
     name: 'files-over-size',
     family: 'files',
-    files: { 'big.yaml': `# ${'x'.repeat(1024 * 1024)}\n` },
+    files: { 'big.yaml': `# ${'x'.repeat(LIMITS.maxFileBytes)}\n` },
   });
   out.push({
     name: 'files-over-size-by-one',
     family: 'files',
-    files: { 'big.yaml': 'a'.repeat(1024 * 1024 + 1) },
+    files: { 'big.yaml': 'a'.repeat(LIMITS.maxFileBytes + 1) },
   });
-  const docs = Array.from({ length: 30_000 }, (_, i) => `---\nx${i}`).join('\n');
+  // Two files that together pass the document limit by one or two.
+  const docs = Array.from(
+    { length: Math.ceil((LIMITS.maxDocuments + 1) / 2) },
+    (_, i) => `---\nx${i}`,
+  ).join('\n');
   out.push({
     name: 'files-many-documents',
     family: 'files',

@@ -13,9 +13,19 @@ import type { Cli } from './cli.js';
 export interface DaemonMeasurement {
   /** Daemon-reported duration of each manual run, ms. */
   runs: number[];
+  /** Daemon-reported phases of each manual run (`lastRun.phasesMs`). */
+  phases: Record<string, number>[];
+  /**
+   * CPU time of each manual run (ms): the daemon's user + system time, and that of the git
+   * processes it waited for, from /proc (null where /proc is not there). On a busy machine
+   * it says what a run costs where its duration says how long it waited.
+   */
+  cpu: Array<{ self: number; children: number } | null>;
   /** Wall time of the first (startup) run, from spawn until /status shows it. */
   startupMs: number;
   peakRss: number | null;
+  /** VmRSS after the first run and then after every `rssEvery` runs (bytes). */
+  rss: number[];
   result: string;
 }
 
@@ -31,6 +41,12 @@ export async function measureDaemon(
     /** Watch the folder (`--watch`: reloaded every run) instead of following the Git repo. */
     watch?: boolean;
     env?: NodeJS.ProcessEnv;
+    /** Sample the daemon's VmRSS every this many runs (default: only at the end). */
+    rssEvery?: number;
+    /** Called before each manual run (a commit to reconcile, for the one-change row). */
+    before?: (run: number) => Promise<void>;
+    /** The result every manual run must end with (default: in_sync or applied). */
+    expect?: readonly string[];
   },
 ): Promise<DaemonMeasurement> {
   // A fresh random token for this run only; it never leaves this process and the child's env.
@@ -76,7 +92,7 @@ export async function measureDaemon(
   );
   try {
     const url = await waitFor(
-      async () => /listening on (http:\/\/[^\s"]+)/.exec(output)?.[1] ?? null,
+      async () => /listening on (http:\/\/[^\s";]+)/.exec(output)?.[1] ?? null,
       exited,
       () => output,
     );
@@ -96,20 +112,49 @@ export async function measureDaemon(
       );
     }
     const runs: number[] = [];
+    const phases: Record<string, number>[] = [];
+    const cpu: DaemonMeasurement['cpu'] = [];
+    const rss: number[] = [];
+    const sample = async () => {
+      const now = await procStatus(child.pid, 'VmRSS');
+      if (now !== null) rss.push(now);
+    };
+    await sample();
     let result = first.result;
     for (let i = 0; i < options.runs; i++) {
+      await options.before?.(i);
+      const cpuBefore = await procCpu(child.pid);
       const res = await request(`${url}/reconcile?wait=1`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}` },
       });
-      const body = (await res.body.json()) as { lastRun?: { durationMs: number; result: string } };
+      const body = (await res.body.json()) as {
+        lastRun?: { durationMs: number; result: string; phasesMs: Record<string, number> };
+      };
       if (res.statusCode !== 200 || !body.lastRun)
         throw new Error(`POST /reconcile answered ${res.statusCode}`);
+      if (options.expect && !options.expect.includes(body.lastRun.result)) {
+        throw new Error(
+          `run ${i + 1} ended "${body.lastRun.result}", not ${options.expect.join(' or ')}:\n${output.slice(-3000)}`,
+        );
+      }
       runs.push(body.lastRun.durationMs);
+      phases.push(body.lastRun.phasesMs);
+      const cpuAfter = await procCpu(child.pid);
+      cpu.push(
+        cpuBefore && cpuAfter
+          ? {
+              self: cpuAfter.self - cpuBefore.self,
+              children: cpuAfter.children - cpuBefore.children,
+            }
+          : null,
+      );
       result = body.lastRun.result;
+      if (options.rssEvery && (i + 1) % options.rssEvery === 0) await sample();
     }
-    const peakRss = await vmHwm(child.pid);
-    return { runs, startupMs, peakRss, result };
+    if (!options.rssEvery) await sample();
+    const peakRss = await procStatus(child.pid, 'VmHWM');
+    return { runs, phases, cpu, startupMs, peakRss, rss, result };
   } finally {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
@@ -136,11 +181,42 @@ async function waitFor<T>(
   throw new Error(`the daemon did not get ready within 180 s:\n${log().slice(-3000)}`);
 }
 
-/** Linux: the process's peak resident set size so far. */
-async function vmHwm(pid: number | undefined): Promise<number | null> {
+/**
+ * Linux: CPU time of a process so far, ms: its own user + system time, and that of the children
+ * it waited for (/proc/PID/stat fields 14-17, in clock ticks of 10 ms).
+ */
+async function procCpu(
+  pid: number | undefined,
+): Promise<{ self: number; children: number } | null> {
   if (pid === undefined) return null;
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const tick = (i: number) => Number(f[i]) * 10;
+    return { self: tick(11) + tick(12), children: tick(13) + tick(14) };
+  } catch {
+    return null;
+  }
+}
+
+/** The median CPU of the runs: `CPU 40 ms per run (+ git 20 ms)`, or '' without /proc. */
+export function cpuPerRun(cpu: DaemonMeasurement['cpu']): string {
+  const known = cpu.filter((c): c is { self: number; children: number } => c !== null);
+  if (known.length === 0) return '';
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  return `CPU ${med(known.map((c) => c.self))} ms per run (+ git ${med(known.map((c) => c.children))} ms)`;
+}
+
+/** Linux: a size of /proc/PID/status (VmHWM: peak resident set so far; VmRSS: now). */
+async function procStatus(
+  pid: number | undefined,
+  field: 'VmHWM' | 'VmRSS',
+): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(
+      await readFile(`/proc/${pid}/status`, 'utf8'),
+    );
     return m ? Number(m[1]) * 1024 : null;
   } catch {
     return null;

@@ -1,14 +1,17 @@
 /**
- * The Terraform baseline: the same N objects as `terraform_data` resources (built into
- * Terraform, no provider download), one per pool, cluster, queue and assignment, with local
- * state. Terraform never talks to the network here (CHECKPOINT_DISABLE).
+ * The Terraform baseline, a twin of poolsync's plan: one `terraform_data` resource (built into
+ * Terraform, no provider download) per object the plan creates — pool, cluster, queue,
+ * assignment — whose `input` is what poolsync sends for it, and whose `depends_on` are the
+ * edges of poolsync's step graph between objects (a cluster after its pool, a queue after its
+ * pool and the clusters it names, an assignment after its pool; issue 25: like for like).
+ * Local state; Terraform never talks to the network here (CHECKPOINT_DISABLE).
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ScaleModel } from './scale.js';
+import type { Step } from '../../src/model/plan.js';
 
 const run = promisify(execFile);
 
@@ -32,23 +35,53 @@ export function terraformEnv(cliConfig: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Resource address and input of every object, in a stable order. */
-export function terraformResources(model: ScaleModel): Array<{ name: string; input: string }> {
-  const all: Array<{ name: string; input: string }> = [];
-  for (const p of model.pools)
-    all.push({ name: `pool_${p.name}`, input: p.contract.object_store_ref.uri });
-  for (const c of model.clusters) all.push({ name: `cluster_${c.name}`, input: c.pool });
-  for (const q of model.queues)
-    all.push({ name: `queue_${q.name}`, input: `${q.spec.pool}:${q.spec.run_concurrency}` });
-  for (const a of model.assignments) all.push({ name: `assignment_${a.name}`, input: a.pool });
-  return all;
+export interface TerraformResource {
+  name: string;
+  input: string;
+  /** Names of the resources it depends on. */
+  dependsOn: string[];
 }
 
-export function terraformConfig(model: ScaleModel): string {
-  return terraformResources(model)
-    .map(
-      (r) => `resource "terraform_data" "${r.name}" {\n  input = ${JSON.stringify(r.input)}\n}\n`,
-    )
+/** A Terraform resource name for a poolsync address (`Queue/a.b` → `queue_a_b`). */
+function resourceName(address: string): string {
+  const [kind, ...rest] = address.split('/');
+  return `${kind!.toLowerCase()}_${rest.join('_').replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+/**
+ * One resource per object the plan's steps act on (in step order), its input the JSON of its
+ * steps' arguments, its dependencies the objects its steps depend on.
+ */
+export function terraformResources(steps: readonly Step[]): TerraformResource[] {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const resources = new Map<string, { input: unknown[]; deps: Set<string> }>();
+  for (const step of steps) {
+    const name = resourceName(step.target);
+    let r = resources.get(name);
+    if (!r) resources.set(name, (r = { input: [], deps: new Set() }));
+    r.input.push(step.args);
+    for (const dep of step.depends_on) {
+      const other = resourceName(byId.get(dep)!.target);
+      if (other !== name) r.deps.add(other);
+    }
+  }
+  return [...resources].map(([name, r]) => ({
+    name,
+    input: JSON.stringify(r.input.length === 1 ? r.input[0] : r.input),
+    dependsOn: [...r.deps].sort(),
+  }));
+}
+
+export function terraformConfig(resources: readonly TerraformResource[]): string {
+  return resources
+    .map((r) => {
+      const deps = r.dependsOn.map((d) => `terraform_data.${d}`).join(', ');
+      return (
+        `resource "terraform_data" "${r.name}" {\n  input = ${JSON.stringify(r.input)}\n` +
+        (deps ? `  depends_on = [${deps}]\n` : '') +
+        '}\n'
+      );
+    })
     .join('');
 }
 
@@ -57,8 +90,11 @@ export function terraformConfig(model: ScaleModel): string {
  * Terraform 1.x writes). Used to measure `terraform plan` at sizes where a real apply would take
  * longer than the whole benchmark; `terraform plan` then refreshes every resource as usual.
  */
-export function terraformState(model: ScaleModel, terraformVersionNumber: string): string {
-  const resources = terraformResources(model).map((r) => ({
+export function terraformState(
+  all: readonly TerraformResource[],
+  terraformVersionNumber: string,
+): string {
+  const resources = all.map((r) => ({
     mode: 'managed',
     type: 'terraform_data',
     name: r.name,
@@ -73,6 +109,9 @@ export function terraformState(model: ScaleModel, terraformVersionNumber: string
           triggers_replace: null,
         },
         sensitive_attributes: [],
+        ...(r.dependsOn.length > 0
+          ? { dependencies: r.dependsOn.map((d) => `terraform_data.${d}`) }
+          : {}),
       },
     ],
   }));
@@ -93,12 +132,15 @@ export interface TerraformDir {
 }
 
 /** Writes main.tf and runs `terraform init` (fast: the builtin provider needs no download). */
-export async function prepareTerraformDir(dir: string, model: ScaleModel): Promise<TerraformDir> {
+export async function prepareTerraformDir(
+  dir: string,
+  resources: readonly TerraformResource[],
+): Promise<TerraformDir> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const cliConfig = join(dir, '.terraformrc');
   await writeFile(cliConfig, '');
-  await writeFile(join(dir, 'main.tf'), terraformConfig(model));
+  await writeFile(join(dir, 'main.tf'), terraformConfig(resources));
   const env = terraformEnv(cliConfig);
   await run('terraform', ['init', '-input=false', '-no-color'], {
     cwd: dir,
@@ -115,9 +157,9 @@ export async function resetTerraformState(tf: TerraformDir): Promise<void> {
 
 export async function writeTerraformState(
   tf: TerraformDir,
-  model: ScaleModel,
+  resources: readonly TerraformResource[],
   versionLine: string,
 ): Promise<void> {
   const version = /v(\d+\.\d+\.\d+)/.exec(versionLine)?.[1] ?? '1.0.0';
-  await writeFile(join(tf.dir, 'terraform.tfstate'), terraformState(model, version));
+  await writeFile(join(tf.dir, 'terraform.tfstate'), terraformState(resources, version));
 }

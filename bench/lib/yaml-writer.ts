@@ -8,8 +8,16 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScaleAssignment, ScaleCluster, ScaleModel, ScalePool, ScaleQueue } from './scale.js';
 
-/** manifests.md caps a file at 1 MiB; stay far below it so a file is never the limit. */
-const MAX_DOCUMENTS_PER_FILE = 250;
+/**
+ * Documents per file: a few hundred in a small organisation, a few thousand in a large one
+ * (from LARGE objects on, files hold a team's objects rather than a pool's), and never more
+ * than MAX_FILE_BYTES: manifests.md caps a file at 1 MiB by default, and the generated
+ * organisation must validate with the defaults.
+ */
+const DOCUMENTS_PER_FILE = 250;
+const LARGE = 50_000;
+const DOCUMENTS_PER_LARGE_FILE = 4_000;
+const MAX_FILE_BYTES = 960 * 1024;
 
 export interface WrittenRepository {
   dir: string;
@@ -107,24 +115,35 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 /** Relative path → file content, for the whole repository. */
 export function renderRepository(model: ScaleModel): Map<string, string> {
   const files = new Map<string, string>();
+  const large = model.objects >= LARGE;
+  const perFile = large ? DOCUMENTS_PER_LARGE_FILE : DOCUMENTS_PER_FILE;
   const addChunked = <T>(folder: string, base: string, items: T[], render: (item: T) => string) => {
-    for (let i = 0, part = 1; i < items.length; i += MAX_DOCUMENTS_PER_FILE, part++) {
-      const suffix =
-        items.length > MAX_DOCUMENTS_PER_FILE ? `-${String(part).padStart(2, '0')}` : '';
-      files.set(
-        `${folder}/${base}${suffix}.yaml`,
-        items
-          .slice(i, i + MAX_DOCUMENTS_PER_FILE)
-          .map(render)
-          .join(''),
-      );
+    const chunks: string[] = [];
+    let chunk: string[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      const text = render(item);
+      if (chunk.length === perFile || (chunk.length > 0 && bytes + text.length > MAX_FILE_BYTES)) {
+        chunks.push(chunk.join(''));
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(text);
+      bytes += text.length;
     }
+    if (chunk.length > 0) chunks.push(chunk.join(''));
+    chunks.forEach((text, i) => {
+      const suffix = chunks.length > 1 ? `-${String(i + 1).padStart(2, '0')}` : '';
+      files.set(`${folder}/${base}${suffix}.yaml`, text);
+    });
   };
+  const team = (pool: string) => pool.replace(/-(prod|staging|dev)-\d+$/, '');
+  const fileOf = (pool: string) => (large ? team(pool) : pool);
 
-  // Past the default of 50,000 documents per repository, the organisation says how many it
+  // Past the default of 250,000 documents per repository, the organisation says how many it
   // holds (poolsync.yaml `limits.documents`), as a large real one would.
   const limits =
-    model.objects > 40_000
+    model.objects * 1.2 > 250_000
       ? `limits:\n  documents: ${Math.ceil((model.objects * 1.2) / 1000) * 1000}\n`
       : '';
   files.set(
@@ -134,16 +153,14 @@ export function renderRepository(model: ScaleModel): Map<string, string> {
       limits,
   );
   // Pools grouped by team, clusters and queues by pool, assignments by project group.
-  for (const [team, pools] of groupBy(model.pools, (p) =>
-    p.name.replace(/-(prod|staging|dev)-\d+$/, ''),
-  )) {
-    addChunked('pools', team, pools, poolYaml);
+  for (const [name, pools] of groupBy(model.pools, (p) => team(p.name))) {
+    addChunked('pools', name, pools, poolYaml);
   }
-  for (const [pool, clusters] of groupBy(model.clusters, (c) => c.pool)) {
-    addChunked('clusters', pool, clusters, clusterYaml);
+  for (const [name, clusters] of groupBy(model.clusters, (c) => fileOf(c.pool))) {
+    addChunked('clusters', name, clusters, clusterYaml);
   }
-  for (const [pool, queues] of groupBy(model.queues, (q) => q.spec.pool)) {
-    addChunked('queues', pool, queues, queueYaml);
+  for (const [name, queues] of groupBy(model.queues, (q) => fileOf(q.spec.pool))) {
+    addChunked('queues', name, queues, queueYaml);
   }
   addChunked('assignments', 'assignments', model.assignments, assignmentYaml);
   return files;

@@ -68,20 +68,20 @@ export async function executePlan(
   );
 
   // Kahn's algorithm, driven by completions: `waiting` counts unfinished dependencies.
+  // Steps are known by their index in the plan: among ready steps, the lowest runs first.
   const waiting = new Map<string, number>();
-  const dependents = new Map<string, Step[]>();
-  const order = new Map(plan.steps.map((s, i) => [s.id, i]));
-  const ready = new MinHeap<Step>((a, b) => order.get(a.id)! - order.get(b.id)!);
-  for (const step of plan.steps) {
+  const dependents = new Map<string, number[]>();
+  const ready = new MinHeap();
+  plan.steps.forEach((step, i) => {
     const deps = new Set(step.depends_on);
     waiting.set(step.id, deps.size);
     for (const dep of deps) {
       const list = dependents.get(dep);
-      if (list) list.push(step);
-      else dependents.set(dep, [step]);
+      if (list) list.push(i);
+      else dependents.set(dep, [i]);
     }
-    if (deps.size === 0) ready.push(step);
-  }
+    if (deps.size === 0) ready.push(i);
+  });
 
   let stopping: 'failure' | 'aborted' | null = null;
   const stop = (reason: 'failure' | 'aborted') => {
@@ -144,8 +144,9 @@ export async function executePlan(
       return;
     }
     for (const next of dependents.get(step.id) ?? []) {
-      const left = waiting.get(next.id)! - 1;
-      waiting.set(next.id, left);
+      const id = plan.steps[next]!.id;
+      const left = waiting.get(id)! - 1;
+      waiting.set(id, left);
       if (left === 0) ready.push(next);
     }
   };
@@ -155,7 +156,7 @@ export async function executePlan(
     let running = 0;
     const pump = () => {
       while (stopping === null && running < parallelism && ready.size > 0) {
-        const step = ready.pop()!;
+        const step = plan.steps[ready.pop()!]!;
         running++;
         void runStep(step).finally(() => {
           running--;
@@ -305,13 +306,10 @@ function countChanges(
     }
     const key = ACTION_COUNT[change.action];
     if (key === undefined) continue;
-    const isWait = (s: StepResult) => s.op === 'wait_idle' || s.op === 'wait_drained';
-    const own = (byTarget.get(change.address) ?? []).filter((s) => !isWait(s));
-    const cause = change.caused_by
-      ? (byTarget.get(change.caused_by) ?? []).filter((s) => !isWait(s))
-      : [];
-    const relevant = own.length > 0 ? own : cause;
-    const done = relevant.length > 0 ? relevant.every((s) => s.status === 'done') : allDone;
+    const done =
+      callsDone(byTarget.get(change.address)) ??
+      (change.caused_by ? callsDone(byTarget.get(change.caused_by)) : null) ??
+      allDone;
     if (!done) continue;
     const sideEffect = isSideEffect(change, targets);
     if (sideEffect) counts.side_effects++;
@@ -321,6 +319,17 @@ function countChanges(
   return { counts, applied };
 }
 
+/** Whether every call step (waits aside) of a target is done; null when it has none. */
+function callsDone(steps: readonly StepResult[] | undefined): boolean | null {
+  let any = false;
+  for (const s of steps ?? []) {
+    if (s.op === 'wait_idle' || s.op === 'wait_drained') continue;
+    if (s.status !== 'done') return false;
+    any = true;
+  }
+  return any ? true : null;
+}
+
 const ACTION_COUNT: Partial<Record<string, keyof ApplyCounts>> = {
   create: 'created',
   update: 'updated',
@@ -328,42 +337,43 @@ const ACTION_COUNT: Partial<Record<string, keyof ApplyCounts>> = {
   delete: 'deleted',
 };
 
-/** A binary heap: the ready set stays ordered in O(log n) per step, even for 10,000 steps. */
-class MinHeap<T> {
-  private items: T[] = [];
-  constructor(private readonly less: (a: T, b: T) => number) {}
+/**
+ * A binary min-heap of plan indices (the lowest first): the ready set stays ordered in
+ * O(log n) per step, even for 100,000 steps, comparing numbers only.
+ */
+export class MinHeap {
+  private readonly items: number[] = [];
   get size(): number {
     return this.items.length;
   }
-  push(item: T): void {
+  push(item: number): void {
     const a = this.items;
+    let i = a.length;
     a.push(item);
-    let i = a.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.less(a[i]!, a[parent]!) >= 0) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      if (a[parent]! <= item) break;
+      a[i] = a[parent]!;
       i = parent;
     }
+    a[i] = item;
   }
-  pop(): T | undefined {
+  pop(): number | undefined {
     const a = this.items;
     const top = a[0];
     const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && this.less(a[l]!, a[m]!) < 0) m = l;
-        if (r < a.length && this.less(a[r]!, a[m]!) < 0) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
+    if (a.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= a.length) break;
+      const r = l + 1;
+      const c = r < a.length && a[r]! < a[l]! ? r : l;
+      if (a[c]! >= last) break;
+      a[i] = a[c]!;
+      i = c;
     }
+    a[i] = last;
     return top;
   }
 }

@@ -5,7 +5,7 @@
  * Rows at levels poolsync never writes (project-wide, domain-wide, launch plan) have no
  * manifest: each is named in a warning, as the plan shows it unmanaged.
  */
-import { dump } from 'js-yaml';
+import { dump } from '../util/js-yaml.js';
 import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
 import type { LiveState } from '../model/live.js';
 import { assignmentManifestName, type ExportedFile } from './export.js';

@@ -4,7 +4,7 @@
  * no changes against the state it came from. Pure: returns file paths and contents.
  */
 import { createHash } from 'node:crypto';
-import { dump } from 'js-yaml';
+import { dump } from '../util/js-yaml.js';
 import {
   DEFAULT_POOL,
   DEFAULT_QUEUE,

@@ -19,6 +19,12 @@ export interface OpenOptions {
   /** `file:` only: read the state without the writer lock or any write (plan, export). */
   readOnly?: boolean;
   /**
+   * `file:` only, for a long-running process that opens the same state again and again (the
+   * daemon): an unchanged state file is not read again, and its reads share frozen objects
+   * (EmbeddedOptions.shareReads).
+   */
+  shareReads?: boolean;
+  /**
    * `file:` only: create the state's folder when it does not exist. Off by default: a path
    * whose folder is missing is a typo, not a new organisation (the default path, under
    * `.poolsync/`, is always created).

@@ -161,6 +161,14 @@ export interface ControlPlane {
   readonly applyLock?: ApplyLockProvider;
 
   /**
+   * Optional: the lists readLiveState reads, as objects shared from read to read and frozen,
+   * the same objects for as long as the control plane does not change (the embedded control
+   * plane opened with shareReads: list-views.ts), or null when this instance does not share.
+   * readLiveState takes them when given, so that a long-running process tells an unchanged
+   * state by identity (plan/same-objects.ts). The list methods still return copies.
+   */
+  sharedLists?(): Promise<LiveLists | null>;
+  /**
    * The flyteadmin backend: its other attribute rows, projects, domains and deployed cluster
    * configuration (LiveState.flyteadmin). Absent on other backends.
    */
@@ -237,36 +245,74 @@ export async function readCapabilities(cp: ControlPlane): Promise<Capabilities> 
   return cp.capabilityCalls ? cp.capabilityCalls.capabilities() : { ...BASELINE_CAPABILITIES };
 }
 
+/** Every list of a live state, as a backend reads them (readLiveState sorts them). */
+export interface LiveLists {
+  pools: readonly LivePool[];
+  clusters: readonly LiveCluster[];
+  queues: readonly LiveQueue[];
+  assignments: readonly LiveAssignment[];
+  /** Null when the backend has no default-queue calls (no `defaultQueues` part). */
+  defaultQueues: readonly LiveDefaultQueue[] | null;
+  /** Null when the backend has no `executionClusterLabels` part. */
+  labels: readonly ExecutionClusterLabel[] | null;
+}
+
 /** Reads every kind the control plane has (in parallel) into a LiveState. */
 export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
   // One Promise.all: a failing read rejects once, with no other read left unobserved.
-  const [capabilities, pools, clusters, queues, assignments, defaultQueues, labels, flyteadmin] =
-    await Promise.all([
-      readCapabilities(cp),
-      cp.pools?.listPools() ?? [],
-      cp.clusters?.listClusters() ?? [],
-      cp.queues?.listQueues() ?? [],
-      cp.assignments?.listAssignments() ?? [],
-      cp.defaultQueues?.listDefaultQueues() ?? null,
-      cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
-      cp.flyteadminState?.() ?? null,
-    ]);
+  const [capabilities, lists, flyteadmin] = await Promise.all([
+    readCapabilities(cp),
+    (async () => (await cp.sharedLists?.()) ?? readLists(cp))(),
+    cp.flyteadminState?.() ?? null,
+  ]);
+  const { pools, clusters, queues, assignments, defaultQueues, labels } = lists;
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   return {
     capabilities,
-    pools: [...pools].sort(byName),
-    clusters: [...clusters].sort(byName),
-    queues: [...queues].sort(byName),
-    assignments: [...assignments].sort((a, b) => {
-      const ka = [a.project, a.domain, a.workflow ?? ''].join('\u0000');
-      const kb = [b.project, b.domain, b.workflow ?? ''].join('\u0000');
-      return ka < kb ? -1 : ka > kb ? 1 : 0;
-    }),
+    pools: sortedCopy(pools, byName),
+    clusters: sortedCopy(clusters, byName),
+    queues: sortedCopy(queues, byName),
+    assignments: sortedCopy(
+      assignments,
+      (a, b) =>
+        compareStrings(a.project, b.project) ||
+        compareStrings(a.domain, b.domain) ||
+        compareStrings(a.workflow ?? '', b.workflow ?? ''),
+    ),
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
     ...labelsField(labels ?? []),
     ...(flyteadmin ? { flyteadmin } : {}),
   };
+}
+
+/**
+ * `list` in order; most backends list in order already, which is checked first. A frozen list
+ * in order (the shared views of an unchanged embedded state, list-views.ts) is returned as it
+ * is: nothing can change it, and a copy per read was a daemon run's garbage (issue 23 item 11).
+ */
+function sortedCopy<T>(list: readonly T[], compare: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < list.length; i++)
+    if (compare(list[i - 1]!, list[i]!) > 0) return [...list].sort(compare);
+  return Object.isFrozen(list) ? (list as T[]) : [...list];
+}
+
+/** Code-unit order, as `<` (the order every list of a live state is in). */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The lists of every kind the control plane has a part for, read in parallel. */
+export async function readLists(cp: ControlPlane): Promise<LiveLists> {
+  const [pools, clusters, queues, assignments, defaultQueues, labels] = await Promise.all([
+    cp.pools?.listPools() ?? [],
+    cp.clusters?.listClusters() ?? [],
+    cp.queues?.listQueues() ?? [],
+    cp.assignments?.listAssignments() ?? [],
+    cp.defaultQueues?.listDefaultQueues() ?? null,
+    cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
+  ]);
+  return { pools, clusters, queues, assignments, defaultQueues, labels };
 }
 
 /** By project, then domain. */
@@ -281,7 +327,7 @@ function sortByKey<T extends AssignmentKey>(items: readonly T[]): T[] {
 }
 
 /** Present only when there are labels, so live states of backends without them stay as they were. */
-function labelsField(labels: ExecutionClusterLabel[]): {
+function labelsField(labels: readonly ExecutionClusterLabel[]): {
   execution_cluster_labels?: ExecutionClusterLabel[];
 } {
   return labels.length > 0 ? { execution_cluster_labels: sortByKey(labels) } : {};

@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { load as loadYaml } from 'js-yaml';
+import { load as loadYaml } from '../util/js-yaml.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';

@@ -26,6 +26,8 @@ export function controlPlaneAccess(
       // One connection per step in flight, as `apply` sizes its pool.
       http: { connections: Math.max(config.parallelism, 8), maxRetries: config.maxRetries },
       ...(readOnly ? { readOnly } : {}),
+      // Opened for every run: an unchanged state is neither read again nor copied (state-cache.ts).
+      shareReads: true,
     });
   if (config.controlPlane.url.startsWith('file:')) {
     const opened =

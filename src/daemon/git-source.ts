@@ -7,9 +7,11 @@
  * `http.<origin>/.extraHeader` set through GIT_CONFIG_* environment variables, an SSH key
  * through GIT_SSH_COMMAND. Every error message is scrubbed before it leaves this module.
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { gitEnvironment, type GitAuth } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
@@ -40,6 +42,8 @@ export interface Source {
 
 export { gitEnvironment } from '../util/git-env.js';
 
+const runGit = promisify(execFile);
+
 export class SourceError extends Error {
   override readonly name = 'SourceError';
 }
@@ -61,6 +65,8 @@ export class GitSource implements Source {
   private lastSnapshot: SourceSnapshot | null = null;
   private readonly redactor: Redactor;
   private git: SimpleGit | null = null;
+  /** The environment every git process of the checkout runs with (gitEnvironment). */
+  private env: NodeJS.ProcessEnv | null = null;
   /** The checkout exists and `origin` points at the configured URL (checked once per process). */
   private remoteReady = false;
 
@@ -72,12 +78,13 @@ export class GitSource implements Source {
     if (this.git) return this.git;
     const { checkoutDir, repo, auth } = this.options;
     await mkdir(checkoutDir, { recursive: true });
+    this.env = gitEnvironment(repo, auth, this.options.env ?? process.env, checkoutDir);
     this.git = simpleGit({
       baseDir: checkoutDir,
       timeout: { block: this.options.timeoutMs ?? 120_000 },
       // We set these two ourselves, to fixed values: the key command and the auth header.
       unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
-    }).env(gitEnvironment(repo, auth, this.options.env ?? process.env, checkoutDir));
+    }).env(this.env);
     return this.git;
   }
 
@@ -136,18 +143,29 @@ export class GitSource implements Source {
         else if (origin.refs.fetch !== repo) await git.remote(['set-url', 'origin', repo]);
         this.remoteReady = true;
       }
-      // `+` makes the update forced: a rewritten branch replaces what we had.
-      await git.raw([
-        'fetch',
-        '--prune',
-        '--no-tags',
-        '--quiet',
-        'origin',
-        `+refs/heads/${branch}:${remoteRef}`,
-      ]);
-      const commit = (await git.revparse([remoteRef])).trim();
-      // Steady state (nothing pushed) costs two git processes: fetch and rev-parse.
-      if (commit !== this.lastSnapshot?.commit) {
+      // Steady state (nothing pushed) is one git process: the remote's head, which is the
+      // commit checked out already. Anything else fetches and moves there.
+      const last = this.lastSnapshot?.commit;
+      const head = last ? await this.remoteHead() : null;
+      let commit: string;
+      if (head !== null && head === last) commit = last;
+      else {
+        // `+` makes the update forced: a rewritten branch replaces what we had. Nothing else
+        // runs after the fetch (maintenance, FETCH_HEAD): the checkout is poolsync's alone.
+        await git.raw([
+          'fetch',
+          '--prune',
+          '--no-tags',
+          '--quiet',
+          '--no-auto-maintenance',
+          '--no-write-fetch-head',
+          '--no-show-forced-updates',
+          'origin',
+          `+refs/heads/${branch}:${remoteRef}`,
+        ]);
+        commit = (await this.readRef(remoteRef)) ?? (await git.revparse([remoteRef])).trim();
+      }
+      if (commit !== last) {
         await git.raw(['checkout', '--quiet', '--force', '--detach', remoteRef]);
         await git.raw(['clean', '-ffdxq']);
       }
@@ -163,6 +181,38 @@ export class GitSource implements Source {
         `cannot fetch branch ${branch} of ${scrubUrlUserinfo(repo)}: ${this.explain(err)}`,
       );
     }
+  }
+
+  /**
+   * The commit a ref of the checkout names, read from its loose ref file (what the fetch just
+   * wrote: nothing packs refs here, maintenance is off), or null when there is none.
+   */
+  private async readRef(ref: string): Promise<string | null> {
+    try {
+      const text = (await readFile(join(this.options.checkoutDir, '.git', ref), 'utf8')).trim();
+      return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text) ? text : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The commit the followed branch names on the remote, or null when it has none. The one git
+   * process of a steady-state run, so it is spawned directly: through simple-git, its per-task
+   * objects (loggers, promises, a third pipe) were half of a no-op run's garbage, which V8
+   * keeps in the old generation until a full collection (issue 23 item 11, docs/daemon.md).
+   */
+  private async remoteHead(): Promise<string | null> {
+    const ref = `refs/heads/${this.options.branch}`;
+    const { stdout } = await runGit('git', ['ls-remote', '--heads', 'origin', ref], {
+      cwd: this.options.checkoutDir,
+      env: this.env ?? {},
+      timeout: this.options.timeoutMs ?? 120_000,
+      maxBuffer: 1024 * 1024,
+      encoding: 'utf8',
+    });
+    const line = stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
+    return line ? line.slice(0, line.indexOf('\t')) : null;
   }
 
   private explain(err: unknown): string {

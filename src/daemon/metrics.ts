@@ -19,6 +19,13 @@ export class DaemonMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800],
     registers: [this.registry],
   });
+  readonly phaseDuration = new Histogram({
+    name: 'poolsync_reconcile_phase_duration_seconds',
+    help: 'Time reconcile runs spent in each phase (fetch, load, load_reused, render, open, live, plan, close, gate, recheck, lock, apply, unlock, record); the phases of a run add up to its duration.',
+    labelNames: ['phase'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
   readonly lastSuccess = new Gauge({
     name: 'poolsync_last_successful_reconcile_timestamp_seconds',
     help: 'Unix time of the last run that left the control plane equal to the repository (or planned it, under policy none).',

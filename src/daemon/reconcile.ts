@@ -54,9 +54,18 @@ export class Reconciler {
     if (o.controlPlaneUrl) this.state.controlPlane.url = o.redactor.scrub(o.controlPlaneUrl);
   }
 
-  /** A deep copy, safe to serialise. */
+  /**
+   * A deep copy, safe to serialise. What is frozen is shared (a plan's lists and counts, made
+   * once per plan by stages/plan.ts): copying a plan's warnings on every /status answer was
+   * most of a no-op run's garbage (issue 23 item 11).
+   */
   status(): DaemonStatus {
-    return { ...structuredClone(this.state), approval: this.o.approvals.status() };
+    const copy: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(this.state)) {
+      const frozen = typeof value === 'object' && value !== null && Object.isFrozen(value);
+      copy[key] = frozen ? value : structuredClone(value);
+    }
+    return { ...(copy as unknown as DaemonStatus), approval: this.o.approvals.status() };
   }
 
   get ready(): boolean {
@@ -68,7 +77,6 @@ export class Reconciler {
     const id = ++this.runId;
     const ctx = new RunContext(this.o, this.state, this.memory, reasons, signal);
     const startedAt = ctx.now();
-    const t0 = performance.now();
     let outcome: Outcome;
     try {
       outcome = await this.stages(ctx);
@@ -78,8 +86,9 @@ export class Reconciler {
       ctx.problems([{ code: 'INTERNAL', message, location: null, address: null }]);
       outcome = { result: 'failed', commit: this.state.commit, message };
     }
+    ctx.enter('record');
     this.scheduleRetry(ctx, outcome);
-    recordStage(ctx, id, outcome, startedAt, Math.round(performance.now() - t0));
+    recordStage(ctx, id, outcome, startedAt);
   };
 
   /** A failure that may pass is tried again with backoff; the next run resumes from live state. */
@@ -103,22 +112,29 @@ export class Reconciler {
     const { commit } = snapshot;
     const desired = await loadStage(ctx, snapshot);
     if (isOutcome(desired)) return desired;
+    ctx.enter('render');
     await renderStage(ctx, snapshot, desired);
     const access = this.o.controlPlane;
     let opened = false;
     try {
       // Most runs find nothing to do: they only read (an embedded state without its lock).
+      ctx.enter('open');
       const plan = await access.read(async (cp) => {
         opened = true;
-        return planStage(ctx, cp, desired, commit);
+        const planned = await planStage(ctx, cp, desired, commit);
+        ctx.enter('close');
+        return planned;
       });
       if (isOutcome(plan)) return plan;
+      ctx.enter('gate');
       const decision = gateStage(ctx, plan, commit);
       if (isOutcome(decision)) return decision;
       opened = false;
+      ctx.enter('open');
       return await access.use(async (cp) => {
         opened = true;
         if (access.separateReads) {
+          ctx.enter('recheck');
           const now = liveFingerprint(await this.o.pipeline.readLiveState(cp));
           if (now !== plan.live_fingerprint) {
             return {
@@ -130,7 +146,9 @@ export class Reconciler {
             } satisfies Outcome;
           }
         }
-        return applyStage(ctx, cp, decision, commit);
+        const applied = await applyStage(ctx, cp, decision, commit);
+        ctx.enter('close');
+        return applied;
       });
     } catch (err) {
       if (opened) throw err;

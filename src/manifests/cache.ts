@@ -26,23 +26,26 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { limiter, mapLimit } from '../util/map-limit.js';
-import { positionTree, type DocumentResult } from './documents.js';
+import type { FileAnalysis } from './analysis.js';
+import { rootsRebuilt, withLazyRoots, withoutRoots } from './lazy-roots.js';
 import { LIMITS, type InputLimits } from './limits.js';
-import { parseYamlFile, type YamlIssue, type YMap } from './yaml.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
-/** Everything the loader learns from one file on its own, before the cross-document rules. */
-export interface FileAnalysis {
-  issues: YamlIssue[];
-  documentCount: number;
-  aliasExpansion: number;
-  aliasBytes: number;
-  documents: DocumentResult[];
-}
+export type { FileAnalysis } from './analysis.js';
 
 const FORMAT = 'poolsync-manifest-cache-2';
-const MEMORY_BYTES = 384 * 1024 * 1024;
+/**
+ * At most a quarter of the heap (and 384 MiB): a daemon capped at 256 MB keeps ~75 MB of
+ * analyses, so the entries of old commits never crowd out the heap budget of the next load
+ * (memory-budget.ts).
+ */
+const MEMORY_BYTES = Math.min(
+  384 * 1024 * 1024,
+  Math.floor(getHeapStatistics().heap_size_limit / 4),
+);
 const DISK_BYTES = 512 * 1024 * 1024;
 /** Heap an analysis takes per byte of its YAML (measured: ~11 at 10,000 objects), with a margin. */
 const HEAP_PER_TEXT_BYTE = 14;
@@ -93,47 +96,6 @@ export function analysisKey(file: string, text: string, limits: InputLimits = LI
     .update('\0')
     .update(text)
     .digest('hex');
-}
-
-/**
- * An entry on disk leaves out each manifest's position tree (`root`): it was most of an
- * entry's bytes, and only an error needs it. The tree is rebuilt from the file's text, which
- * the loader reads anyway to make the key, the first time a rule asks for a position
- * (withLazyRoots).
- */
-function withoutRoots(analysis: FileAnalysis): FileAnalysis {
-  return {
-    ...analysis,
-    documents: analysis.documents.map((d) =>
-      d.manifest ? { ...d, manifest: { ...d.manifest, root: null as unknown as YMap } } : d,
-    ),
-  };
-}
-
-/** The manifests of a disk entry, their `root` parsed again from `text` when first read. */
-function withLazyRoots(
-  analysis: FileAnalysis,
-  text: string,
-  limits: Readonly<InputLimits>,
-): FileAnalysis {
-  let roots: YMap[] | null = null;
-  // The i-th analysed document is the i-th document the parser kept (index.ts analyseFile).
-  const rootAt = (i: number): YMap => {
-    if (roots === null) {
-      stats.rootsRebuilt++;
-      roots = parseYamlFile(text, limits).documents.map((d) => positionTree(d.root as YMap));
-    }
-    return roots[i]!;
-  };
-  analysis.documents.forEach((d, i) => {
-    if (!d.manifest) return;
-    Object.defineProperty(d.manifest, 'root', {
-      get: () => rootAt(i),
-      enumerable: true,
-      configurable: true,
-    });
-  });
-  return analysis;
 }
 
 /** JSON that parses back to the same values, or null (NaN, ±Infinity, undefined in arrays). */
@@ -190,13 +152,6 @@ class MemoryLayer {
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  Object.freeze(value);
-  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
-  return value;
-}
-
 let memory = new MemoryLayer(MEMORY_BYTES);
 /**
  * The memory layer's last whole-folder result, under a key of everything it was made from
@@ -213,7 +168,7 @@ export function folderResult<T>(key: string): T | null {
 export function rememberFolderResult(key: string, result: unknown): void {
   lastFolder = { key, result };
 }
-const stats = { hits: 0, misses: 0, rootsRebuilt: 0 };
+const stats = { hits: 0, misses: 0 };
 
 /** Drops the in-memory layer (the next load is cold unless the disk has it): tests, benchmarks. */
 export function forgetCachedAnalyses(): void {
@@ -223,7 +178,7 @@ export function forgetCachedAnalyses(): void {
 
 /** Hits, misses and files whose positions were parsed again, since the process started (tests, benchmarks). */
 export function analysisCacheStats(): { hits: number; misses: number; rootsRebuilt: number } {
-  return { ...stats };
+  return { ...stats, rootsRebuilt: rootsRebuilt() };
 }
 
 /**

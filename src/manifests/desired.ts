@@ -17,74 +17,81 @@ import type {
   DesiredState,
   RepoConfig,
 } from '../model/desired.js';
+import type { QueueManifest } from './documents.js';
 import type { Grouped } from './rules.js';
 import { comparePaths } from './walk.js';
 import { buildFlyteDesired } from './flyte-desired.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
+
+/**
+ * The desired object made from a frozen manifest (the daemon's in-memory analyses, cache.ts),
+ * kept with what else it was made from (`from`): a reload that changed one file makes new
+ * objects for that file's documents only, and whatever is keyed on the others' identity (the
+ * fingerprints' fragments, fingerprint.ts) is reused. Frozen too, since it is shared.
+ */
+const made = new WeakMap<object, { from: unknown; value: object }>();
+
+function once<D extends object>(manifest: object, from: unknown, make: () => D): D {
+  if (!Object.isFrozen(manifest)) return make();
+  const hit = made.get(manifest);
+  if (hit !== undefined && hit.from === from) return hit.value as D;
+  const value = deepFreeze(make());
+  made.set(manifest, { from, value });
+  return value;
+}
 
 export function buildDesiredState(
   g: Grouped,
   config: RepoConfig,
   commit: string | null,
 ): DesiredState {
-  const pools: DesiredPool[] = g.pools.map((p) => ({
-    name: p.name,
-    contract: p.contract,
-    annotations: p.annotations,
-    source: p.source,
-  }));
-  const clusters: DesiredCluster[] = g.clusters.map((c) => ({
-    name: c.name,
-    pool: c.pools?.[0] ?? c.pool ?? DEFAULT_POOL,
-    ...(c.pools && new Set(c.pools).size > 1 ? { pools: [...new Set(c.pools)] } : {}),
-    enabled: c.enabled ?? true,
-    data_plane: c.data_plane,
-    annotations: c.annotations,
-    source: c.source,
-  }));
+  const pools: DesiredPool[] = g.pools.map((p) =>
+    once(p, null, () => ({
+      name: p.name,
+      contract: p.contract,
+      annotations: p.annotations,
+      source: p.source,
+    })),
+  );
+  const clusters: DesiredCluster[] = g.clusters.map((c) =>
+    once(c, null, () => ({
+      name: c.name,
+      pool: c.pools?.[0] ?? c.pool ?? DEFAULT_POOL,
+      ...(c.pools && new Set(c.pools).size > 1 ? { pools: [...new Set(c.pools)] } : {}),
+      enabled: c.enabled ?? true,
+      data_plane: c.data_plane,
+      annotations: c.annotations,
+      source: c.source,
+    })),
+  );
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
   const queues: DesiredQueue[] = g.queues.map((q) => {
-    // C2 / P1: a managed queue's pool and selector come from its owner, whatever was omitted.
     const owner = clusterPool.get(q.name);
-    const managed =
-      owner !== undefined
-        ? { pool: owner, clusters: [q.name] }
-        : q.name === DEFAULT_QUEUE
-          ? { pool: DEFAULT_POOL, clusters: [WILDCARD] }
-          : null;
-    return {
-      name: q.name,
-      spec: {
-        pool: managed?.pool ?? q.pool ?? DEFAULT_POOL,
-        clusters: managed?.clusters ?? q.clusters ?? [WILDCARD],
-        run_concurrency: q.run_concurrency,
-        action_concurrency: q.action_concurrency,
-        depth: q.depth ?? QUEUE_DEFAULTS.depth,
-        priority: q.priority ?? QUEUE_DEFAULTS.priority,
-        fairness: q.fairness ?? QUEUE_DEFAULTS.fairness,
-      },
-      annotations: q.annotations,
-      source: q.source,
-    };
+    return once(q, owner, () => desiredQueue(q, owner));
   });
-  const assignments: DesiredAssignment[] = g.assignments.map((a) => ({
-    project: a.key.project,
-    domain: a.key.domain,
-    workflow: a.key.workflow,
-    pool: a.pool,
-    name: a.name,
-    annotations: a.annotations,
-    source: a.source,
-  }));
-  const default_queues: DesiredDefaultQueue[] = g.defaultQueues.map((d) => ({
-    project: d.project,
-    domain: d.domain,
-    queue: d.queue,
-    name: d.name,
-    annotations: d.annotations,
-    source: d.source,
-  }));
+  const assignments: DesiredAssignment[] = g.assignments.map((a) =>
+    once(a, null, () => ({
+      project: a.key.project,
+      domain: a.key.domain,
+      workflow: a.key.workflow,
+      pool: a.pool,
+      name: a.name,
+      annotations: a.annotations,
+      source: a.source,
+    })),
+  );
+  const default_queues: DesiredDefaultQueue[] = g.defaultQueues.map((d) =>
+    once(d, null, () => ({
+      project: d.project,
+      domain: d.domain,
+      queue: d.queue,
+      name: d.name,
+      annotations: d.annotations,
+      source: d.source,
+    })),
+  );
   default_queues.sort((a, b) => comparePaths(defaultQueueKeyString(a), defaultQueueKeyString(b)));
   pools.sort(byName);
   clusters.sort(byName);
@@ -112,5 +119,30 @@ export function buildDesiredState(
     ...flyte,
     config: { ...config, declared_kinds },
     commit,
+  };
+}
+
+/** A Queue document with the defaults applied; `owner`: the pool of its co-named cluster. */
+function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue {
+  // C2 / P1: a managed queue's pool and selector come from its owner, whatever was omitted.
+  const managed =
+    owner !== undefined
+      ? { pool: owner, clusters: [q.name] }
+      : q.name === DEFAULT_QUEUE
+        ? { pool: DEFAULT_POOL, clusters: [WILDCARD] }
+        : null;
+  return {
+    name: q.name,
+    spec: {
+      pool: managed?.pool ?? q.pool ?? DEFAULT_POOL,
+      clusters: managed?.clusters ?? q.clusters ?? [WILDCARD],
+      run_concurrency: q.run_concurrency,
+      action_concurrency: q.action_concurrency,
+      depth: q.depth ?? QUEUE_DEFAULTS.depth,
+      priority: q.priority ?? QUEUE_DEFAULTS.priority,
+      fairness: q.fairness ?? QUEUE_DEFAULTS.fairness,
+    },
+    annotations: q.annotations,
+    source: q.source,
   };
 }

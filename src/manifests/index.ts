@@ -10,10 +10,11 @@ import { buildDesiredState } from './desired.js';
 import { readManifestText, type ReadResult } from './files.js';
 import { checkFolder } from './folder.js';
 import { formatBytes, type InputLimits } from './limits.js';
+import { heapBudget, overBudget, readAhead } from './memory-budget.js';
 import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles } from './walk.js';
-import { parseYamlFile } from './yaml.js';
+import { readYamlFile } from './read-yaml.js';
 import {
   AnalysisCache,
   analysisKey,
@@ -21,6 +22,7 @@ import {
   rememberFolderResult,
   type FileAnalysis,
 } from './cache.js';
+import { withPositionsOnDemand } from './lazy-roots.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 
 export type {
@@ -37,21 +39,20 @@ export { manifestCacheDir } from './cache.js';
 
 /** One file on its own: parse, then each document's envelope and schema. */
 function analyseFile(file: string, text: string, limits: InputLimits): FileAnalysis {
-  const parsed = parseYamlFile(text, limits);
+  const { file: parsed, results } = readYamlFile(text, limits, (doc) =>
+    readDocument(file, doc.root),
+  );
   return {
     issues: parsed.issues,
     documentCount: parsed.documentCount,
     aliasExpansion: parsed.aliasExpansion,
     aliasBytes: parsed.aliasBytes,
-    documents: parsed.documents.map((doc) => readDocument(file, doc.root)),
+    documents: results,
   };
 }
 
 /** The walk reaches files through real folders only: no need to check their parents again. */
 const WALKED = { checkParents: false };
-
-/** Files read concurrently; parsing stays sequential so results keep the sorted order. */
-const READ_AHEAD = 32;
 
 export async function loadRepository(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const counts: LoadCounts = {
@@ -101,6 +102,11 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     : null;
   let aliasTotal = 0;
   let aliasBytesTotal = 0;
+  /** YAML read so far, for the heap budget (memory-budget.ts). */
+  let yamlBytes = 0;
+  const budget = heapBudget(opts.heapLimit);
+  // Files read concurrently; parsing stays sequential so results keep the sorted order.
+  const READ_AHEAD = readAhead(limits.maxFileBytes);
   /** A folder-wide limit stopped the reading: the files after it were never read. */
   let stopped = false;
   const pending: Promise<ReadResult>[] = [];
@@ -118,12 +124,21 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       folderKey?.update(JSON.stringify(read.error));
       continue;
     }
+    yamlBytes += read.text.length;
+    const tooBig = overBudget(budget, yamlBytes + aliasBytesTotal);
+    if (tooBig !== null) {
+      errors.push(limitError(file, tooBig));
+      stopped = true;
+      break;
+    }
     const key = cache.wants(read.text.length) ? analysisKey(file, read.text, limits) : '';
     folderKey?.update(key);
     let parsed = await cache.get(key, read.text, limits);
     if (!parsed) {
       parsed = analyseFile(file, read.text, limits);
       cache.set(key, parsed, read.text.length);
+      // The daemon's memory layer keeps the trees with the analyses it keeps; others drop them.
+      if (!cache.inMemory) parsed = withPositionsOnDemand(parsed, read.text, limits);
     }
     for (const issue of parsed.issues) {
       errors.push({

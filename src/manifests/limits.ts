@@ -27,9 +27,14 @@ export interface InputLimits {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+/**
+ * The defaults hold an organisation of 100,000 objects in files of a few thousand objects
+ * (1 MiB each at most, manifests.md); docs/security.md says why 150,000 documents and what
+ * memory they need, which the heap budget (memory-budget.ts) guards.
+ */
 export const LIMITS: Readonly<InputLimits> = {
   maxFileBytes: 1 * MiB,
-  maxDocuments: 50_000,
+  maxDocuments: 150_000,
   maxDocumentBytes: 1 * MiB,
   maxAliasBytesTotal: 64 * MiB,
   maxAliasExpansion: 10_000,

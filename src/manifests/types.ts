@@ -81,6 +81,8 @@ export interface LoadOptions {
    * long-running process (the daemon reloading a watched folder).
    */
   cacheDir?: string | null;
+  /** The heap limit the memory budget assumes (memory-budget.ts), bytes; default V8's own. */
+  heapLimit?: number;
   /**
    * The repository the folder belongs to (the daemon: its checkout): the folder must be
    * reached from it through real folders, no symbolic link. Default: the nearest folder up

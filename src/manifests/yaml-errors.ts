@@ -3,7 +3,7 @@
  * unclosed `[`/`{` only where it runs out of input or indentation, often lines later
  * ("deficient indentation" at the next key); the user needs the place the construct opened.
  */
-import { YAMLException } from 'js-yaml';
+import { YAMLException } from '../util/js-yaml.js';
 import { formatBytes, type InputLimits } from './limits.js';
 import type { LineIndex, YamlIssue } from './yaml-tree.js';
 

@@ -2,7 +2,7 @@
  * Scalars as the YAML 1.2 core schema resolves them (js-yaml's CORE_SCHEMA), with what
  * manifests refuse: integers a double would round, tags other than the core scalar ones.
  */
-import { CORE_SCHEMA } from 'js-yaml';
+import { CORE_SCHEMA } from '../util/js-yaml.js';
 import type { Scalar } from './yaml-tree.js';
 
 export const CORE = 'tag:yaml.org,2002:';

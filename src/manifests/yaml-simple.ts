@@ -10,7 +10,8 @@
  * know, comes from one place. test/manifests/yaml-simple.test.ts holds both parsers to the
  * same output on every YAML file of the repository and on thousands of mutations of them.
  */
-import { CORE_SCHEMA } from 'js-yaml';
+import { flatString } from '../util/flat-string.js';
+import { CORE_SCHEMA } from '../util/js-yaml.js';
 import type { InputLimits } from './limits.js';
 import { GIVE_UP, SimpleLines } from './yaml-simple-lines.js';
 import type {
@@ -33,16 +34,18 @@ const STR_TAG = 'tag:yaml.org,2002:str';
 // eslint-disable-next-line no-control-regex
 const UNSIMPLE_CHARS = /[\x00-\x09\x0B-\x1F\x7F-\x9F\uD800-\uDFFF\uFEFF\uFFFE\uFFFF]/;
 const KEY_START = /[A-Za-z0-9_]/;
+const PLAIN_NEVER_STARTS = '&*!|>%@`?:,]}[{#"\'';
 
 /** Parses `source` (BOM removed) when it is in the subset; null when the full parser must. */
 export function parseSimpleYaml(
   source: string,
   limits: Readonly<InputLimits>,
   resolvePlain: PlainResolver,
+  each?: (doc: YDocument) => void,
 ): ParsedFile | null {
   if (UNSIMPLE_CHARS.test(source)) return null;
   try {
-    return new SimpleParser(source, limits, resolvePlain).file();
+    return new SimpleParser(source, limits, resolvePlain).file(each);
   } catch (err) {
     if (err === GIVE_UP) return null;
     throw err;
@@ -70,20 +73,23 @@ class SimpleParser extends SimpleLines {
     super(text, limits);
   }
 
-  file(): ParsedFile {
+  /** The documents; given `each` (read-yaml.ts), each goes to it as soon as read, unkept. */
+  file(each?: (doc: YDocument) => void): ParsedFile {
     const documents: YDocument[] = [];
+    let count = 0;
+    const take = (doc: YDocument) => (count++, each ? each(doc) : documents.push(doc));
     // Content before the first `---` is a document; so is what follows each `---`, even
     // nothing (an empty document keeps its index, as the full parser counts them).
     let index = 0;
-    if (this.nextIndent() !== -1) documents.push({ root: this.documentRoot(), index: index++ });
+    if (this.nextIndent() !== -1) take({ root: this.documentRoot(), index: index++ });
     while (this.i < this.indents.length) {
       this.i++; // the `---`
-      if (this.nextIndent() !== -1) documents.push({ root: this.documentRoot(), index });
+      if (this.nextIndent() !== -1) take({ root: this.documentRoot(), index });
       index++;
     }
     return {
       documents,
-      documentCount: documents.length,
+      documentCount: count,
       issues: [],
       aliasExpansion: 0,
       aliasBytes: 0,
@@ -250,24 +256,7 @@ class SimpleParser extends SimpleLines {
     const ch = text.charCodeAt(at);
     // Indicators that start something other than a plain scalar (or that YAML reserves).
     if (
-      ch === 38 ||
-      ch === 42 ||
-      ch === 33 ||
-      ch === 124 ||
-      ch === 62 ||
-      ch === 37 ||
-      ch === 64 ||
-      ch === 96 ||
-      ch === 63 ||
-      ch === 58 ||
-      ch === 44 ||
-      ch === 93 ||
-      ch === 125 ||
-      ch === 91 ||
-      ch === 123 ||
-      ch === 35 ||
-      ch === 34 ||
-      ch === 39 ||
+      PLAIN_NEVER_STARTS.includes(text[at]!) ||
       (ch === 45 && (at + 1 === stop || text.charCodeAt(at + 1) === 32))
     )
       throw GIVE_UP;
@@ -277,7 +266,8 @@ class SimpleParser extends SimpleLines {
     this.addBytes(raw.length);
     const value = this.resolvePlain(raw);
     if (value === undefined) throw GIVE_UP;
-    return { kind: 'scalar', value, pos: this.pos(line, at) };
+    const flat = typeof value === 'string' ? flatString(value) : value;
+    return { kind: 'scalar', value: flat, pos: this.pos(line, at) };
   }
 
   /** `"text"` without escapes, or `'text'` with `''`; on one line. */
@@ -290,7 +280,7 @@ class SimpleParser extends SimpleLines {
       const value = text.slice(at + 1, close);
       if (value.includes('\\')) throw GIVE_UP;
       this.addBytes(value.length);
-      return { value, next: close + 1 };
+      return { value: flatString(value), next: close + 1 };
     }
     let value = '';
     let c = at + 1;
@@ -304,7 +294,7 @@ class SimpleParser extends SimpleLines {
         continue;
       }
       this.addBytes(value.length);
-      return { value, next: close + 1 };
+      return { value: flatString(value), next: close + 1 };
     }
   }
 

@@ -13,7 +13,7 @@ import {
   parseEvents,
   type Event,
   type ScalarEvent,
-} from 'js-yaml';
+} from '../util/js-yaml.js';
 import { LIMITS, formatBytes, type InputLimits } from './limits.js';
 import { parserIssue } from './yaml-errors.js';
 import { parseSimpleYaml } from './yaml-simple.js';

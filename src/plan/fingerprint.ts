@@ -13,6 +13,7 @@ import type { LiveState } from '../model/live.js';
 import { sha256 } from './forms.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import { pruneScope } from './prune-scope.js';
+import { lastSame } from './same-objects.js';
 
 const contractKey = (c: PoolContract) => [
   c.object_store_ref.uri,
@@ -106,7 +107,10 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
   );
 }
 
-export function liveFingerprint(live: LiveState): string {
+/** A long-running process reads the same frozen objects of an unchanged state: hashed once (same-objects.ts). */
+export const liveFingerprint: (live: LiveState) => string = lastSame(computeLiveFingerprint);
+
+function computeLiveFingerprint(live: LiveState): string {
   const caps = live.capabilities;
   return sha256(
     JSON.stringify([

@@ -8,7 +8,8 @@ interface Node {
   key: string;
   op: StepOp;
   target: string;
-  after: Set<string>;
+  /** Keys it runs after; null until it has one (most steps of a big plan have none). */
+  after: Set<string> | null;
 }
 
 export class StepGraph {
@@ -16,7 +17,7 @@ export class StepGraph {
 
   /** Adds a step (idempotent per key) and returns its key. */
   add(key: string, op: StepOp, target: string): string {
-    if (!this.nodes.has(key)) this.nodes.set(key, { key, op, target, after: new Set() });
+    if (!this.nodes.has(key)) this.nodes.set(key, { key, op, target, after: null });
     return key;
   }
 
@@ -28,7 +29,7 @@ export class StepGraph {
   order(dependency: string | null | undefined, step: string | null | undefined): void {
     if (!dependency || !step || dependency === step) return;
     const node = this.nodes.get(step);
-    if (node && this.nodes.has(dependency)) node.after.add(dependency);
+    if (node && this.nodes.has(dependency)) (node.after ??= new Set()).add(dependency);
   }
 
   /**
@@ -44,7 +45,7 @@ export class StepGraph {
       if (s === 'visiting')
         throw new Error(`step graph has a cycle: ${[...path, node.key].join(' -> ')}`);
       state.set(node.key, 'visiting');
-      for (const dep of [...node.after].sort((a, b) => this.rank(a) - this.rank(b))) {
+      for (const dep of [...(node.after ?? [])].sort((a, b) => this.rank(a) - this.rank(b))) {
         visit(this.nodes.get(dep)!, [...path, node.key]);
       }
       state.set(node.key, 'done');
@@ -58,7 +59,7 @@ export class StepGraph {
           id: ids.get(n.key)!,
           op: n.op.op,
           target: n.target,
-          depends_on: [...n.after]
+          depends_on: [...(n.after ?? [])]
             .map((k) => ids.get(k)!)
             .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))),
           args: n.op.args,

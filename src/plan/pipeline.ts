@@ -19,6 +19,7 @@ import type { Plan } from '../model/plan.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
 import { withExecution } from './execution.js';
 import { planForBackend } from './backend.js';
+import { planMemoKey, rememberPlan, rememberedPlan } from './memo.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -54,6 +55,11 @@ export interface PipelineOptions {
   acceptCascade?: readonly string[];
   /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
   targets?: readonly string[];
+  /**
+   * Reuse the plan of the same desired state object against an identical live state (memo.ts):
+   * long-running processes that plan one validated commit again and again.
+   */
+  reusePlans?: boolean;
   /**
    * The backend, when the live state comes from a reader function rather than a ControlPlane:
    * its kinds are checked and its `manualStep` marks the steps a person runs.
@@ -101,6 +107,11 @@ export async function planDesired(
   const t1 = performance.now();
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
+  // Every option that shapes the plan is in the key (memo.ts: exact, or it misses).
+  const shape = [opts.commit, opts.replace ?? [], opts.targets ?? [], opts.acceptCascade ?? []];
+  const memoKey = opts.reusePlans ? planMemoKey(live, shape, backend) : null;
+  const reused = memoKey && rememberedPlan(desired, memoKey);
+  if (reused) return { plan: reused, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
   const planned = planForBackend(desired, live, backend, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.replace?.length ? { replace: opts.replace } : {}),
@@ -109,6 +120,7 @@ export async function planDesired(
   // After planning: the planner stays pure; only the backend knows what has no public API.
   const full = withExecution(planned, backend?.manualStep?.bind(backend));
   const plan = opts.targets?.length ? targetPlan(full, opts.targets) : full;
+  if (memoKey) rememberPlan(desired, memoKey, plan);
   return { plan, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
 }
 

@@ -22,6 +22,7 @@ import { noteUnmanagedFields } from './queue-fields.js';
 import { decision, selectorBlockedReason } from './queue-decision.js';
 import { planQueueMove } from './queue-move.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
+import { planEachQueue } from './queue-memo.js';
 
 export function planQueues(ctx: PlanContext): void {
   const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
@@ -32,7 +33,7 @@ export function planQueues(ctx: PlanContext): void {
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
   const drainedBy = drainedForLeaving(ctx);
-  for (const name of [...names].sort()) {
+  planEachQueue(ctx, [...names].sort(), drainedBy, firstRegistration, (name) => {
     const l = ctx.lQueues.get(name) ?? null;
     const target = targetSpec(ctx, name, l);
     const missing = () => planMissingQueue(ctx, name, target, firstRegistration);
@@ -46,8 +47,8 @@ export function planQueues(ctx: PlanContext): void {
             noteMove(ctx, planLiveQueue(ctx, name, l, target)),
             drainedBy.get(name),
           );
-    if (d) ctx.queues.set(name, noteUnmanagedFields(d));
-  }
+    return d ? noteUnmanagedFields(d) : null;
+  });
 }
 
 function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {

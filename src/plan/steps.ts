@@ -15,7 +15,7 @@ import {
 } from '../model/common.js';
 import { reportedDataPlane } from '../model/capabilities.js';
 import type { Step } from '../model/plan.js';
-import type { PlanContext } from './context.js';
+import type { AssignmentDecision, PlanContext, QueueDecision } from './context.js';
 import { splitWaits, waitSets } from './drain.js';
 import { StepGraph } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
@@ -53,6 +53,15 @@ function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContra
 
 export function buildSteps(ctx: PlanContext): Step[] {
   const g = new StepGraph();
+  // Most objects of a big organisation have no step: every pass below visits the others only.
+  const queues: [string, QueueDecision][] = [];
+  ctx.queues.forEach((q, name) => {
+    if (q.call || q.deletes || q.activates || q.moves) queues.push([name, q]);
+  });
+  const assignments: [string, AssignmentDecision][] = [];
+  ctx.assignments.forEach((a, k) => {
+    if (a.set || a.remove) assignments.push([k, a]);
+  });
   const replaced = (c: string) => {
     const d = ctx.clusters.get(c);
     return d !== undefined && d.registers && d.deletes;
@@ -107,7 +116,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
   }
   /** Queue step that takes deleted clusters out of the selector (rule 4). */
   const removalStep = new Map<string, string>();
-  for (const [name, q] of ctx.queues) {
+  for (const [name, q] of queues) {
     if (!q.call) continue;
     const target = address('Queue', name);
     const spec = q.call.spec;
@@ -157,24 +166,24 @@ export function buildSteps(ctx: PlanContext): Step[] {
         address('Cluster', name),
       );
   }
-  for (const [name, q] of ctx.queues) {
+  for (const [name, q] of queues) {
     if (!q.moves) continue;
     const target = address('Queue', name);
     g.add(key.drain(name), { op: 'drain_queue', args: { name } }, target);
     g.add(key.waitQueueDrained(name), { op: 'wait_drained', args: { queues: [name] } }, target);
   }
-  for (const [name, q] of ctx.queues) {
+  for (const [name, q] of queues) {
     if (!q.deletes) continue;
     const target = address('Queue', name);
     g.add(key.drain(name), { op: 'drain_queue', args: { name } }, target);
     g.add(key.waitQueueDrained(name), { op: 'wait_drained', args: { queues: [name] } }, target);
     g.add(key.deleteQueue(name), { op: 'delete_queue', args: { name } }, target);
   }
-  for (const [name, q] of ctx.queues) {
+  for (const [name, q] of queues) {
     if (q.activates)
       g.add(key.activate(name), { op: 'activate_queue', args: { name } }, address('Queue', name));
   }
-  for (const [k, a] of ctx.assignments) {
+  for (const [k, a] of assignments) {
     const l = ctx.lAssignments.get(k);
     const d = ctx.dAssignments.get(k);
     const id = (l ?? d)!;
@@ -241,7 +250,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
     g.order(key.register(name), key.updateCluster(name));
   }
   const firstRegistration = [...ctx.clusters.entries()].find(([, d]) => d.registers)?.[0];
-  for (const [name, q] of ctx.queues) {
+  for (const [name, q] of queues) {
     if (!q.call) continue;
     const k = key.queue(name);
     const spec = q.call.spec;
@@ -287,7 +296,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
       else drainedBy.set(q, [c]);
     }
   }
-  for (const [name, q] of ctx.queues) {
+  for (const [name, q] of queues) {
     if (q.deletes) {
       g.order(key.drain(name), key.waitQueueDrained(name));
       g.order(key.waitQueueDrained(name), key.deleteQueue(name));
@@ -308,7 +317,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
       g.order(key.drain(name), k);
     }
   }
-  for (const [k, a] of ctx.assignments) {
+  for (const [k, a] of assignments) {
     g.order(key.deleteAssignment(k), key.setAssignment(k));
     if (a.finalPool) g.order(key.createPool(a.finalPool), key.setAssignment(k));
     if (a.livePool && ctx.pools.get(a.livePool)?.deletes) {

@@ -24,7 +24,8 @@ const root = mkdtempSync(join(tmpdir(), 'poolsync-export-names-'));
 const state = join(root, 'cp.json');
 
 beforeAll(async () => {
-  const cp = await EmbeddedControlPlane.open({ path: state });
+  // keepJournal 0: closing compacts everything into the snapshot edited below.
+  const cp = await EmbeddedControlPlane.open({ path: state, keepJournal: 0 });
   await cp.createPool('evil-pool', {
     object_store_ref: { uri: 's3://b/m', endpoint: '' },
     secret_store: { type: 'VAULT', locator: 'x' },

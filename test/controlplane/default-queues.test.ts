@@ -42,7 +42,8 @@ const codeOf = async (p: Promise<unknown>) => {
 describe('embedded default-queue settings', () => {
   it('sets (upsert), lists sorted, deletes, and persists across a reopen', async () => {
     const path = join(dir, 'cp.json');
-    const cp = await EmbeddedControlPlane.open({ path });
+    // keepJournal 0: closing writes the snapshot, whose form is checked at the end.
+    const cp = await EmbeddedControlPlane.open({ path, keepJournal: 0 });
     expect(managedKinds(cp)).toContain('DefaultQueue');
     await cp.createQueue({
       name: 'batch',

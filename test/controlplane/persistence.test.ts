@@ -118,9 +118,22 @@ describe('embedded control plane persistence (file:PATH)', () => {
     const journal = (await readFile(`${path}.journal`, 'utf8')).trim().split('\n');
     expect(journal).toHaveLength(20);
     await cp.close();
-    // close compacts: the snapshot holds everything, the journal is empty.
-    expect((await stat(`${path}.journal`)).size).toBe(0);
+    // A short journal stays as it is: the snapshot plus the journal hold everything.
+    expect(await readFile(path, 'utf8')).toBe(snapshot);
+    expect((await readFile(`${path}.journal`, 'utf8')).trim().split('\n')).toHaveLength(20);
+    const again = await EmbeddedControlPlane.open({ path, keepJournal: 20 });
+    expect(await again.listQueues()).toHaveLength(21);
+    await again.createQueue({ name: 'q-20', run_concurrency: 1, action_concurrency: 1 });
+    await again.close();
+    // Opening with 20 ops journaled (keepJournal 20) compacted them; closing after one more
+    // left that one; a writer that reaches keepJournal compacts on close: the journal is empty.
     expect(JSON.parse(await readFile(path, 'utf8')).state.queues).toHaveLength(21);
+    expect((await readFile(`${path}.journal`, 'utf8')).trim().split('\n')).toHaveLength(1);
+    const third = await EmbeddedControlPlane.open({ path, keepJournal: 2 });
+    await third.createQueue({ name: 'q-21', run_concurrency: 1, action_concurrency: 1 });
+    await third.close();
+    expect((await stat(`${path}.journal`)).size).toBe(0);
+    expect(JSON.parse(await readFile(path, 'utf8')).state.queues).toHaveLength(23);
   });
 
   it('compacts the journal into a new snapshot once it passes the limit', async () => {

@@ -8,9 +8,7 @@
  *   and converges once the fault rate drops to 40%.
  * Real bare Git repositories, the daemon's real HTTP server, the real HTTP client.
  */
-import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
@@ -18,37 +16,16 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { resolveDaemonConfig } from '../../src/daemon/config.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
-import type { DaemonStatus } from '../../src/daemon/status.js';
+import { RECONCILE_TOKEN, startDaemonProcess, status, until } from './daemon-process.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 
-const ROOT = resolve(__dirname, '../..');
-const TOKEN = 'reconcile-token-0123456789';
+const TOKEN = RECONCILE_TOKEN;
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function status(url: string): Promise<DaemonStatus> {
-  const res = await fetch(`${url}/status`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as DaemonStatus;
-}
 
 /** The issue's document: a 200 KB anchored string aliased 4,000 times (263 KB on disk). */
 function annotationBomb(): string {
@@ -79,48 +56,9 @@ describe('daemon hardening', () => {
     cleanups.push(() => repo.cleanup());
     const good = repo.commit(manifests());
     const state = tempDir();
-    const child = spawn(
-      process.execPath,
-      [
-        '--max-old-space-size=256',
-        '--import',
-        'tsx',
-        resolve(ROOT, 'src/cli/main.ts'),
-        'daemon',
-        '--repo',
-        repo.bare,
-        '--control-plane',
-        `file:${state}/cp.json`,
-        '--state-dir',
-        `${state}/daemon`,
-        '--listen',
-        '127.0.0.1:0',
-        '--policy',
-        'all',
-        '--poll-interval',
-        '1h',
-        '--log-format',
-        'json',
-      ],
-      {
-        cwd: ROOT,
-        env: { ...process.env, POOLSYNC_RECONCILE_TOKEN: TOKEN },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    let stdout = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    cleanups.push(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-
-    const url = await until(
-      'the daemon to listen',
-      async () => /(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout + stderr)?.[1],
-    );
+    const daemon = await startDaemonProcess(repo.bare, state, 256);
+    cleanups.push(daemon.kill);
+    const { child, url, exited } = daemon;
     await until('the good commit applied', async () => (await status(url)).appliedCommit === good);
 
     const bad = repo.commit({ ...manifests(), 'pools/bomb.yaml': annotationBomb() }, 'bomb');
@@ -144,7 +82,7 @@ describe('daemon hardening', () => {
     // Still alive and answering; the log says what was refused, at its position.
     expect(child.exitCode).toBeNull();
     expect((await fetch(`${url}/healthz`)).status).toBeLessThan(500);
-    expect(stdout).toContain('pools/bomb.yaml:11:9: LIMIT');
+    expect(daemon.output()).toContain('pools/bomb.yaml:11:9: LIMIT');
 
     const fixed = repo.commit({
       'pools/bomb.yaml': null,

@@ -125,7 +125,7 @@ describe('garbage in, structured errors out', () => {
     expect(r.counts.documents).toBe(LIMITS.maxDocuments + 1);
     const limit = r.errors.filter((e) => e.code === 'LIMIT');
     expect(limit.map((e) => e.file)).toEqual(['b.yaml']);
-    expect(limit[0]!.message).toContain('more than 50,000 documents');
+    expect(limit[0]!.message).toContain('more than 150,000 documents');
   });
 
   it('an alias bomb ("billion laughs") is a LIMIT error at the alias that crosses the line', async () => {

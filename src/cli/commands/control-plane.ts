@@ -68,7 +68,7 @@ export async function readContractFile(path: string): Promise<PoolContract> {
       `cannot read --default-pool-contract ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }
-  const { load } = await import('js-yaml');
+  const { load } = await import('../../util/js-yaml.js');
   let doc: unknown;
   try {
     doc = load(text);

@@ -30,6 +30,7 @@ import type {
   CapabilityCalls,
   ClusterCalls,
   ControlPlane,
+  LiveLists,
   CreateQueueRequest,
   DefaultQueueCalls,
   ExecutionClusterLabelCalls,
@@ -40,6 +41,7 @@ import type {
 import { ControlPlaneError } from '../errors.js';
 import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
+import { queueViews, sharedLists, staleListViews } from './list-views.js';
 import { capabilitiesChangeHint, withQueueState } from './capabilities.js';
 import * as core from './state.js';
 import { validateDefaultQueueKey } from './default-queues.js';
@@ -54,6 +56,7 @@ import {
   validateDataPlane,
   validateName,
   validateQueueSpec,
+  validateRegistration,
 } from './validate.js';
 
 export { DEFAULT_POOL_CONTRACT } from './state.js';
@@ -80,11 +83,14 @@ export class EmbeddedControlPlane implements ControlPlane {
   private closed = false;
 
   private constructor(
-    private readonly state: core.State,
+    private state: core.State,
     private readonly store: StateStore | null,
     private readonly now: () => number,
     /** The state file when opened read-only (writes are refused). */
     private readonly readOnlyPath: string | null = null,
+    /** Read-only: lets go of the state shared with other readers (state-cache.ts). */
+    private readonly release: () => void = () => undefined,
+    private readonly shareReads = false,
   ) {}
 
   static async open(opts: EmbeddedOptions): Promise<EmbeddedControlPlane> {
@@ -95,11 +101,14 @@ export class EmbeddedControlPlane implements ControlPlane {
     const init = () => core.initialState(contract, opts.capabilities);
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
-    const compact = opts.compactAfter === undefined ? {} : { compactAfter: opts.compactAfter };
-    const { store, state } = opts.readOnly
-      ? { store: null, state: await readStateOnce(opts.path, init) }
-      : await StateStore.open(opts.path, init, compact);
+    const shared = opts.shareReads === true;
+    const storeOptions = { compactAfter: opts.compactAfter, keepJournal: opts.keepJournal, shared };
+    const read = opts.readOnly ? await readStateOnce(opts.path, init, shared) : null;
+    const { store, state } = read
+      ? { store: null, state: read.state }
+      : await StateStore.open(opts.path, init, storeOptions);
     if (opts.capabilities && !sameCapabilities(opts.capabilities, state.capabilities)) {
+      read?.release();
       await store?.close();
       throw new UserError(
         `control-plane state ${opts.path} was created with capabilities ${formatCapabilities(state.capabilities)}, ` +
@@ -107,9 +116,14 @@ export class EmbeddedControlPlane implements ControlPlane {
           `to use the stored ones, or change them with \`${capabilitiesChangeHint(opts.path, opts.capabilities)}\``,
       );
     }
-    return store
-      ? new EmbeddedControlPlane(state, store, now)
-      : new EmbeddedControlPlane(state, null, now, opts.path);
+    return new EmbeddedControlPlane(
+      state,
+      store,
+      now,
+      store ? null : opts.path,
+      read?.release,
+      shared,
+    );
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
@@ -138,6 +152,7 @@ export class EmbeddedControlPlane implements ControlPlane {
         `control-plane state ${this.readOnlyPath} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
       );
     }
+    staleListViews(this.state);
     core.applyOp(this.state, op);
     const result = view();
     if (this.store) await this.store.append(op);
@@ -147,6 +162,11 @@ export class EmbeddedControlPlane implements ControlPlane {
   private async read<T>(view: () => T): Promise<T> {
     this.check();
     return view();
+  }
+
+  /** ControlPlane.sharedLists: with shareReads, frozen views, the same while the state is. */
+  sharedLists(): Promise<LiveLists | null> {
+    return this.read(() => (this.shareReads ? sharedLists(this.state, this.now()) : null));
   }
 
   capabilities(): Promise<Capabilities> {
@@ -170,10 +190,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   listQueues(): Promise<LiveQueue[]> {
-    return this.read(() => {
-      const now = this.now();
-      return core.listQueues(this.state).map((q) => withQueueState(this.state, q, now));
-    });
+    return this.read(() => queueViews(this.state, this.now()));
   }
 
   getQueue(name: string): Promise<LiveQueue> {
@@ -209,29 +226,8 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
-    const name = validateName('Cluster', request?.name);
-    const unknown = Object.keys(request).filter((k) => !['name', 'pool', 'data_plane'].includes(k));
-    if (unknown.length > 0) {
-      throw new ControlPlaneError(
-        'INVALID_ARGUMENT',
-        `a cluster registration takes name, pool and data_plane; unknown: ${unknown.join(', ')}`,
-        address('Cluster', name),
-        null,
-      );
-    }
-    const pool =
-      request.pool === undefined || request.pool === null
-        ? DEFAULT_POOL
-        : validateName('ClusterPool', request.pool);
-    const dp = request.data_plane;
-    const op: core.Op = {
-      op: 'register_cluster',
-      name,
-      pool,
-      data_plane:
-        dp === undefined || dp === null ? null : validateDataPlane(dp, address('Cluster', name)),
-    };
-    return this.write(op, () => core.getCluster(this.state, name));
+    const op = validateRegistration(request);
+    return this.write(op, () => core.getCluster(this.state, op.name));
   }
 
   async updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
@@ -377,6 +373,8 @@ export class EmbeddedControlPlane implements ControlPlane {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.release();
     await this.store?.close();
+    this.state = core.initialState(core.DEFAULT_POOL_CONTRACT); // its memory goes now
   }
 }

@@ -23,6 +23,7 @@ export const embeddedOpener: BackendOpener = {
       ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
       ...embeddedUrlCapabilities(url),
       ...(opts.readOnly ? { readOnly: true } : {}),
+      ...(opts.shareReads ? { shareReads: true } : {}),
     });
   },
 };

@@ -10,6 +10,10 @@ export interface EmbeddedOptions {
   now?: () => number;
   /** Ops journaled before the store compacts into a new snapshot. */
   compactAfter?: number;
+  /** Opening and closing leave a journal shorter than this as it is (StoreOptions). */
+  keepJournal?: number;
+  /** Opened again and again (daemon): unchanged files not read again, reads shared frozen. */
+  shareReads?: boolean;
   /**
    * Capabilities (domain.md): stored with the state when it is created; for an existing state
    * a different value is refused with the command that changes it. Absent: as stored.

@@ -8,10 +8,10 @@
  *   (group commit), so an apply of thousands of calls never rewrites the whole state per call
  *   (quality.md). A SIGKILL can only leave a partial *last* line: it belongs to a call that
  *   never returned, and is dropped on the next open.
- * - When the journal grows past a limit (and on open and close) the state is compacted into a
- *   new snapshot that records the last op number it contains; journal lines at or below that
- *   number are skipped on replay, so a crash between the rename and the journal truncation
- *   replays nothing twice.
+ * - When the journal grows past a limit (and on open and close, once it holds `keepJournal`
+ *   ops) the state is compacted into a new snapshot that records the last op number it
+ *   contains; journal lines at or below that number are skipped on replay, so a crash between
+ *   the rename and the journal truncation replays nothing twice.
  * - PATH.lock holds the pid of the single writer (util/lock-file.ts). A lock whose holder no
  *   longer runs is taken over (by one process only, when several try at once); a live one is
  *   a clear error naming the holder.
@@ -19,41 +19,47 @@
  *   reads the snapshot, then the journal lines after it. A writer compacting in between would
  *   leave a gap in the op numbers (or replace the snapshot): the reader notices and reads again.
  */
-import { open, readFile, rename, mkdir, stat, type FileHandle } from 'node:fs/promises';
+import { open, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname, basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import { acquireLockFile, type HeldLockFile } from '../../util/lock-file.js';
 import {
-  applyOp,
-  stateFromJson,
-  stateToJson,
-  type Op,
-  type State,
-  type StateJson,
-} from './state.js';
-
-const FORMAT = 'poolsync-control-plane';
-const VERSION = 1;
-
-interface Snapshot {
-  format: typeof FORMAT;
-  version: typeof VERSION;
-  /** Number of the last journaled op this snapshot contains. */
-  seq: number;
-  state: StateJson;
-}
-
-interface JournalLine {
-  seq: number;
-  op: Op;
-}
+  forgetCachedState,
+  holdCachedState,
+  rememberState,
+  stateFilesIdentity,
+  takeCachedState,
+  type JournalShape,
+} from './state-cache.js';
+import { stateFromJson, stateToJson, type Op, type State } from './state.js';
+import {
+  FORMAT,
+  ReadRace,
+  VERSION,
+  readSnapshot,
+  replayJournal,
+  snapshotIdentity,
+  writeFileAtomic,
+  type JournalLine,
+  type Snapshot,
+} from './state-files.js';
 
 export interface StoreOptions {
   /** Compact once the journal holds this many ops (default 20,000). */
   compactAfter?: number;
+  /**
+   * Opening and closing compact only a journal of at least this many ops (default 1,000): a
+   * session that wrote a few (a daemon applying one change) leaves them journaled rather than
+   * rewriting the whole snapshot, which costs the whole state's JSON and two fsyncs.
+   */
+  keepJournal?: number;
+  /** Take the state from, and give it back to, this process's state cache (state-cache.ts). */
+  shared?: boolean;
 }
+
+const KEEP_JOURNAL = 1_000;
 
 export class StateStore {
   private seq: number;
@@ -62,6 +68,8 @@ export class StateStore {
   private draining: Promise<void> | null = null;
   private failure: Error | null = null;
   private closed = false;
+  /** The op number after open: a session that journaled nothing leaves the files as they are. */
+  private openedAt = 0;
 
   private constructor(
     readonly path: string,
@@ -69,7 +77,7 @@ export class StateStore {
     private readonly lock: HeldLockFile,
     private readonly state: State,
     seq: number,
-    private readonly compactAfter: number,
+    private readonly opts: Required<StoreOptions>,
   ) {
     this.seq = seq;
   }
@@ -83,14 +91,31 @@ export class StateStore {
     await mkdir(dirname(path), { recursive: true });
     const lock = await lockState(path);
     try {
-      const snapshot = await readSnapshot(path);
-      const state = snapshot ? stateFromJson(snapshot.state) : init();
-      let seq = snapshot?.seq ?? 0;
-      seq = await replayJournal(`${path}.journal`, state, seq);
+      // Under the lock nobody else writes: files identical to a state this process read (or
+      // left) hold exactly that state (state-cache.ts).
+      const identity = await stateFilesIdentity(path);
+      const cached = opts.shared ? takeCachedState(path, identity) : null;
+      let state: State;
+      let seq: number;
+      let journaled: JournalShape;
+      if (cached) ({ state, seq, journal: journaled } = cached);
+      else {
+        const snapshot = await readSnapshot(path);
+        state = snapshot ? stateFromJson(snapshot.state) : init();
+        ({ seq, ...journaled } = await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0));
+      }
       const journal = await open(`${path}.journal`, 'a');
-      const store = new StateStore(path, journal, lock, state, seq, opts.compactAfter ?? 20_000);
-      // Start every session from a fresh snapshot and an empty journal.
-      await store.compact();
+      const keep = opts.keepJournal ?? KEEP_JOURNAL;
+      const store = new StateStore(path, journal, lock, state, seq, {
+        compactAfter: opts.compactAfter ?? 20_000,
+        keepJournal: keep,
+        shared: opts.shared === true,
+      });
+      store.journalOps = journaled.lines;
+      // A torn last line (a call that never returned) must go before anything is appended after
+      // it; a missing snapshot is written now; a long journal is folded into a new snapshot.
+      if (!identity.hasSnapshot || journaled.torn || journaled.lines >= keep) await store.compact();
+      store.openedAt = store.seq;
       return { store, state };
     } catch (err) {
       await lock.release();
@@ -120,7 +145,7 @@ export class StateStore {
         await this.journal.write(batch.map((p) => p.line).join(''));
         await this.journal.datasync();
         this.journalOps += batch.length;
-        if (this.journalOps >= this.compactAfter) await this.compact();
+        if (this.journalOps >= this.opts.compactAfter) await this.compact();
         for (const p of batch) p.resolve();
       } catch (err) {
         // The in-memory state now holds ops that may not be durable: refuse all further writes.
@@ -154,85 +179,59 @@ export class StateStore {
     this.closed = true;
     while (this.draining) await this.draining;
     try {
-      if (!this.failure) await this.compact();
+      try {
+        if (!this.failure && this.seq !== this.openedAt && this.journalOps >= this.opts.keepJournal)
+          await this.compact();
+      } finally {
+        await this.journal.close();
+      }
+      // Still under the lock: the files are exactly this state.
+      if (this.failure || !this.opts.shared) forgetCachedState(this.path);
+      else {
+        const identity = await stateFilesIdentity(this.path);
+        rememberState(this.path, identity, this.state, this.seq, {
+          lines: this.journalOps,
+          torn: false,
+        });
+      }
     } finally {
-      await this.journal.close();
       await this.lock.release();
     }
   }
 }
 
-async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  // The rename itself is durable only once the folder is synced.
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
-async function readSnapshot(path: string): Promise<Snapshot | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(
-      `${path} is not a poolsync control-plane state file (invalid JSON: ${(err as Error).message}); restore it from a backup or point --state elsewhere`,
-    );
-  }
-  const s = parsed as Partial<Snapshot>;
-  if (
-    s.format !== FORMAT ||
-    typeof s.seq !== 'number' ||
-    typeof s.state !== 'object' ||
-    s.state === null
-  ) {
-    throw new UserError(
-      `${path} is not a poolsync control-plane state file (format "${String(s.format)}")`,
-    );
-  }
-  if (s.version !== VERSION) {
-    throw new UserError(
-      `${path} has state format version ${String(s.version)}; this poolsync reads version ${VERSION}`,
-    );
-  }
-  return s as Snapshot;
-}
-
-/** The snapshot was replaced, or journal lines are missing, while a reader read them. */
-class ReadRace extends Error {}
-
 /**
  * The state at `path` as of now, read without the writer lock and without writing anything
  * (a missing file is the state `init` makes, in memory only). Retries when a writer compacts
  * at the same moment, with a jittered pause; after several tries it gives up with a message.
+ * Files unchanged since this process last read them give the same state object, shared with
+ * other readers (state-cache.ts): the caller never changes it, and calls `release` when done.
  */
-export async function readStateOnce(path: string, init: () => State): Promise<State> {
+export async function readStateOnce(
+  path: string,
+  init: () => State,
+  shared = false,
+): Promise<{ state: State; release: () => void }> {
   for (let attempt = 0; ; attempt++) {
+    const identity = await stateFilesIdentity(path);
+    const held = shared ? holdCachedState(path, identity) : null;
+    if (held) return held;
     const before = await snapshotIdentity(path);
     const snapshot = await readSnapshot(path);
     const state = snapshot ? stateFromJson(snapshot.state) : init();
     try {
-      await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0, true);
+      const { seq, ...journal } = await replayJournal(
+        `${path}.journal`,
+        state,
+        snapshot?.seq ?? 0,
+        true,
+      );
       if ((await snapshotIdentity(path)) !== before) throw new ReadRace();
-      return state;
+      // Kept for the next reader only when nothing moved while it was read.
+      if (!shared || (await stateFilesIdentity(path)).key !== identity.key)
+        return { state, release: () => undefined };
+      rememberState(path, identity, state, seq, journal);
+      return holdCachedState(path, identity)!;
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
       // Compactions are rare (every 20,000 ops by default); back off a little and read again.
@@ -248,62 +247,8 @@ export async function readStateOnce(path: string, init: () => State): Promise<St
   }
 }
 
-async function snapshotIdentity(path: string): Promise<string> {
-  try {
-    const s = await stat(path, { bigint: true });
-    return `${s.ino}:${s.mtimeNs}:${s.size}`;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
-    throw err;
-  }
-}
-
-/**
- * Applies journal lines newer than `seq`; returns the last op number. `contiguous` (readers)
- * insists on op numbers seq+1, seq+2, …: a gap means a writer compacted while we read.
- */
-async function replayJournal(
-  path: string,
-  state: State,
-  seq: number,
-  contiguous = false,
-): Promise<number> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return seq;
-    throw err;
-  }
-  const lines = text.split('\n');
-  // The last element is "" after a final newline, or a line cut short by a crash: drop it.
-  lines.pop();
-  lines.forEach((line, i) => {
-    let entry: JournalLine;
-    try {
-      entry = JSON.parse(line) as JournalLine;
-    } catch {
-      throw new UserError(
-        `${path}:${i + 1}: the control-plane journal is corrupt (not JSON); restore from a backup`,
-      );
-    }
-    if (entry.seq <= seq) return;
-    if (contiguous && entry.seq !== seq + 1) throw new ReadRace();
-    try {
-      applyOp(state, entry.op);
-    } catch (err) {
-      throw new UserError(
-        `${path}:${i + 1}: journaled op "${entry.op.op}" no longer applies: ${(err as Error).message}`,
-      );
-    }
-    seq = entry.seq;
-  });
-  return seq;
-}
-
 /** The state file is open for writing in another process (apply --lock-timeout waits on it). */
 export class StateInUseError extends UserError {}
-
 /** The single-writer lock, with messages that say which state file is in use and what to do. */
 function lockState(statePath: string): Promise<HeldLockFile> {
   const lockPath = `${statePath}.lock`;

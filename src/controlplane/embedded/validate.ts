@@ -23,6 +23,8 @@ import {
   type SecretStoreType,
 } from '../../model/common.js';
 import { ControlPlaneError } from '../errors.js';
+import type { RegisterClusterRequest } from '../types.js';
+import type { Op } from './state.js';
 
 /** P2: the object store schemes a pool contract accepts. */
 export const OBJECT_STORE_SCHEMES = ['s3', 'gs', 'abfs', 'oci', 'file'] as const;
@@ -139,6 +141,34 @@ export function validateContract(value: unknown, addr: string): PoolContract {
     object_store_ref: { uri, endpoint },
     secret_store: { type: type as SecretStoreType, locator },
     image_registry,
+  };
+}
+
+/** A cluster registration (name, pool, data_plane; nothing else) as the op that records it. */
+export function validateRegistration(
+  request: RegisterClusterRequest,
+): Extract<Op, { op: 'register_cluster' }> {
+  const name = validateName('Cluster', request?.name);
+  const unknown = Object.keys(request).filter((k) => !['name', 'pool', 'data_plane'].includes(k));
+  if (unknown.length > 0) {
+    throw new ControlPlaneError(
+      'INVALID_ARGUMENT',
+      `a cluster registration takes name, pool and data_plane; unknown: ${unknown.join(', ')}`,
+      address('Cluster', name),
+      null,
+    );
+  }
+  const pool =
+    request.pool === undefined || request.pool === null
+      ? DEFAULT_POOL
+      : validateName('ClusterPool', request.pool);
+  const dp = request.data_plane;
+  return {
+    op: 'register_cluster',
+    name,
+    pool,
+    data_plane:
+      dp === undefined || dp === null ? null : validateDataPlane(dp, address('Cluster', name)),
   };
 }
 

@@ -8,7 +8,7 @@
  * routes it. Read through @kubernetes/client-node with the operator's credentials (in a pod its
  * service account, else KUBECONFIG); never fatal: what cannot be read is reported as such.
  */
-import { load } from 'js-yaml';
+import { load } from '../../util/js-yaml.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterLabelEntry, DeployedClusterConfig } from '../../model/flyte.js';
 import { UserError } from '../../util/user-error.js';

@@ -14,7 +14,7 @@
  *   variable FLYTE_API_KEY (flyte-sdk src/flyte/cli/_common.py, CLIConfig.init), which
  *   `--flyte-cli` sets for the child and the runbook exports first (`credentials`).
  */
-import { dump } from 'js-yaml';
+import { dump } from '../../util/js-yaml.js';
 import type { PoolContract } from '../../model/common.js';
 import type { ManualInstruction, Step } from '../../model/plan.js';
 import { shellQuote } from '../../util/shell-quote.js';

@@ -37,6 +37,7 @@ export async function applyStage(
   if (ctx.signal.aborted)
     return { result: 'failed', commit, message: 'shutting down: nothing applied' };
   let lock: HeldLock;
+  ctx.enter('lock');
   try {
     lock = await o.pipeline.acquireLock(cp);
   } catch (err) {
@@ -48,56 +49,56 @@ export async function applyStage(
     [ctx.signal, lock.lost, o.leadership?.termSignal].filter((s): s is AbortSignal => !!s),
   );
   let result: ApplyResult;
+  ctx.enter('apply');
   try {
     o.onApplyPlan?.(plan);
-    result = await ctx.timed('apply', () =>
-      o.pipeline.executePlan(plan, cp, {
-        parallelism: o.parallelism,
-        waitTimeoutMs: o.waitTimeoutMs,
-        signal,
-        onEvent: (e) => {
-          if (e.type === 'step_finished') {
-            const fields = {
-              step: e.step.id,
-              op: e.step.op,
-              target: e.step.target,
-              durationMs: Math.round(e.duration_ms),
-            };
-            if (e.status === 'failed') {
-              o.logger.warn(
-                {
-                  ...fields,
-                  error: e.error && o.redactor.scrub(`${e.error.code}: ${e.error.message}`),
-                },
-                'step failed',
-              );
-            } else o.logger.info(fields, 'step done');
-          } else if (e.type === 'wait_progress') {
-            o.logger.info(
-              {
-                step: e.step.id,
-                queue: e.queue,
-                runs: e.runs_in_flight,
-                actions: e.actions_in_flight,
-                ...(e.state !== undefined ? { state: e.state } : {}),
-                elapsedMs: e.elapsed_ms,
-              },
-              'waiting for in-flight work to finish',
-            );
-          } else if (e.type === 'stopping') {
+    result = await o.pipeline.executePlan(plan, cp, {
+      parallelism: o.parallelism,
+      waitTimeoutMs: o.waitTimeoutMs,
+      signal,
+      onEvent: (e) => {
+        if (e.type === 'step_finished') {
+          const fields = {
+            step: e.step.id,
+            op: e.step.op,
+            target: e.step.target,
+            durationMs: Math.round(e.duration_ms),
+          };
+          if (e.status === 'failed') {
             o.logger.warn(
-              { reason: e.reason, why: stopReason(ctx, lock) },
-              'no new steps will start',
+              {
+                ...fields,
+                error: e.error && o.redactor.scrub(`${e.error.code}: ${e.error.message}`),
+              },
+              'step failed',
             );
-          }
-        },
-      }),
-    );
+          } else o.logger.info(fields, 'step done');
+        } else if (e.type === 'wait_progress') {
+          o.logger.info(
+            {
+              step: e.step.id,
+              queue: e.queue,
+              runs: e.runs_in_flight,
+              actions: e.actions_in_flight,
+              ...(e.state !== undefined ? { state: e.state } : {}),
+              elapsedMs: e.elapsed_ms,
+            },
+            'waiting for in-flight work to finish',
+          );
+        } else if (e.type === 'stopping') {
+          o.logger.warn(
+            { reason: e.reason, why: stopReason(ctx, lock) },
+            'no new steps will start',
+          );
+        }
+      },
+    });
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     state.errors = [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }];
     return { result: 'failed', commit, message: `apply refused: ${message}`, transient: true };
   } finally {
+    ctx.enter('unlock');
     await lock
       .release()
       .catch((err: unknown) =>

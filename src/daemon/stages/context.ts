@@ -125,8 +125,14 @@ export interface RunMemory {
 }
 
 export class RunContext {
-  /** Milliseconds spent in each phase (fetch, load, live, plan, apply). */
-  readonly phases: Record<string, number> = {};
+  /**
+   * Milliseconds spent in each phase (docs/daemon.md "Phases"). A run is always in exactly one
+   * phase, from its start to its end, so the phases add up to the run's duration: time is never
+   * lost between stages. Unrounded; `phaseTotals()` gives whole milliseconds.
+   */
+  private readonly spent: Record<string, number> = {};
+  private phase: string;
+  private mark = performance.now();
   /** The plan this run made (the record stage keeps it in /status `runs`). */
   plan: Plan | null = null;
   /** Changes found although the repository has not moved since it was applied (plan stage). */
@@ -140,19 +146,52 @@ export class RunContext {
     readonly memory: RunMemory,
     readonly reasons: ReadonlySet<TriggerReason>,
     readonly signal: AbortSignal,
-  ) {}
+    firstPhase = 'fetch',
+  ) {
+    this.phase = firstPhase;
+  }
 
   now(): Date {
     return this.o.now?.() ?? new Date();
   }
 
+  /** From now on the run is in `phase`; returns the phase it was in. */
+  enter(phase: string): string {
+    const now = performance.now();
+    this.spent[this.phase] = (this.spent[this.phase] ?? 0) + (now - this.mark);
+    this.mark = now;
+    const previous = this.phase;
+    this.phase = phase;
+    return previous;
+  }
+
+  /** Runs `fn` in `phase`, then goes back to the phase the run was in. */
   async timed<T>(phase: string, fn: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
+    const previous = this.enter(phase);
     try {
       return await fn();
     } finally {
-      this.phases[phase] = Math.round(performance.now() - t0);
+      this.enter(previous);
     }
+  }
+
+  /**
+   * Closes the current phase: whole milliseconds per phase (largest remainders rounded up) whose
+   * sum is the run's duration rounded, and that duration.
+   */
+  finish(): { phases: Record<string, number>; durationMs: number } {
+    this.enter(this.phase);
+    const entries = Object.entries(this.spent);
+    const total = Math.round(entries.reduce((sum, [, ms]) => sum + ms, 0));
+    const phases: Record<string, number> = {};
+    for (const [name, ms] of entries) phases[name] = Math.floor(ms);
+    let missing = total - Object.values(phases).reduce((a, b) => a + b, 0);
+    for (const [name] of entries.sort((a, b) => (b[1] % 1) - (a[1] % 1))) {
+      if (missing <= 0) break;
+      phases[name]! += 1;
+      missing--;
+    }
+    return { phases, durationMs: total };
   }
 
   /** Validation or fetch problems: there is no plan to show. */

@@ -35,7 +35,7 @@ export async function fetchStage(ctx: RunContext): Promise<SourceSnapshot | Outc
 async function sync(ctx: RunContext): Promise<SourceSnapshot | Outcome> {
   const { o, state } = ctx;
   try {
-    const snapshot = await ctx.timed('fetch', () => o.source.sync());
+    const snapshot = await o.source.sync();
     state.git = {
       lastFetchAt: ctx.now().toISOString(),
       lastError: null,

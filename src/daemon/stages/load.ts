@@ -18,6 +18,7 @@ export async function loadStage(
   snapshot: SourceSnapshot,
 ): Promise<DesiredState | Outcome> {
   const { commit } = snapshot;
+  ctx.enter(commit !== null && ctx.memory.loaded?.commit === commit ? 'load_reused' : 'load');
   const load = existsSync(snapshot.dir) ? await loadCached(ctx, snapshot, commit) : null;
   if (load !== null && load.valid) return load.desired;
   ctx.memory.lastEvaluatedCommit = commit;
@@ -54,9 +55,10 @@ async function loadCached(
   const { memory } = ctx;
   if (commit !== null && memory.loaded?.commit === commit) return memory.loaded.result;
   // The checkout is the boundary: a --path that is (or sits under) a link is refused.
-  const result = await ctx.timed('load', () =>
-    ctx.o.pipeline.loadRepository(dir, { commit, ...(root !== undefined ? { root } : {}) }),
-  );
+  const result = await ctx.o.pipeline.loadRepository(dir, {
+    commit,
+    ...(root !== undefined ? { root } : {}),
+  });
   memory.loaded = commit === null ? null : { commit, result };
   return result;
 }

@@ -10,6 +10,8 @@ import type { Plan } from '../../model/plan.js';
 import { planDesired } from '../../plan/pipeline.js';
 import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
+import { deepFreeze } from '../../util/deep-freeze.js';
+import type { DaemonStatus } from '../status.js';
 import { ACTIONABLE, briefOf } from './gate.js';
 import { errorCode, type Outcome, type RunContext } from './context.js';
 
@@ -22,9 +24,12 @@ export async function planStage(
   const { o } = ctx;
   let planned: Awaited<ReturnType<typeof planDesired>>;
   try {
-    planned = await planDesired(desired, () => o.pipeline.readLiveState(cp), {
+    ctx.enter('plan');
+    const readLive = () => ctx.timed('live', () => o.pipeline.readLiveState(cp));
+    planned = await planDesired(desired, readLive, {
       commit,
       backend: backendInfo(cp),
+      reusePlans: true,
     });
     ctx.memory.controlPlaneAnswered = true;
     ctx.reached(cp.backend.name, null);
@@ -36,8 +41,6 @@ export async function planStage(
     ]);
     return { result: 'failed', commit, message, transient: true };
   }
-  ctx.phases.live = Math.round(planned.live_ms);
-  ctx.phases.plan = Math.round(planned.plan_ms);
   const { plan } = planned;
   ctx.plan = plan;
   ctx.memory.lastEvaluatedCommit = commit;
@@ -53,19 +56,40 @@ export async function planStage(
   return plan;
 }
 
+/**
+ * What /status shows of each plan, made once per plan object and frozen: a plan reused for an
+ * unchanged commit and state (plan/memo.ts) shows the same arrays, and /status answers share
+ * them instead of copying them (Reconciler.status), so a no-op run makes no copy of them.
+ */
+const shown = new WeakMap<
+  Plan,
+  Pick<DaemonStatus, 'counts' | 'blocked' | 'warnings' | 'manualSteps' | 'errors'>
+>();
+
 function record(ctx: RunContext, plan: Plan): void {
   const { state, o } = ctx;
+  let view = shown.get(plan);
+  if (view === undefined) {
+    view = deepFreeze({
+      counts: countPlan(plan),
+      manualSteps: manualSteps(plan),
+      blocked: plan.changes.filter((c) => c.action === 'blocked').map(briefOf),
+      warnings: plan.warnings.map((w) => ({ ...w })),
+      errors: plan.errors.map((e) => ({
+        code: e.code,
+        message: e.message,
+        location: e.location ? ctx.repoRelative(e.location) : null,
+        address: e.address,
+      })),
+    });
+    shown.set(plan, view);
+  }
   state.summary = { ...plan.summary };
-  state.counts = countPlan(plan);
-  state.blocked = plan.changes.filter((c) => c.action === 'blocked').map(briefOf);
-  state.warnings = plan.warnings.map((w) => ({ ...w }));
-  state.manualSteps = manualSteps(plan);
-  state.errors = plan.errors.map((e) => ({
-    code: e.code,
-    message: e.message,
-    location: e.location ? ctx.repoRelative(e.location) : null,
-    address: e.address,
-  }));
+  state.counts = view.counts;
+  state.blocked = view.blocked;
+  state.warnings = view.warnings;
+  state.manualSteps = view.manualSteps;
+  state.errors = view.errors;
   o.metrics.blockedChanges.set(state.blocked.length);
 }
 

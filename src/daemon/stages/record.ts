@@ -6,16 +6,14 @@
  */
 import { driftRecord, planDigest, withRecentRun } from '../run-history.js';
 import { CHANGED_LISTED, type DaemonStatus, type RunRecord } from '../status.js';
+import type { Plan } from '../../model/plan.js';
+import { deepFreeze } from '../../util/deep-freeze.js';
 import type { Outcome, RunContext } from './context.js';
 
-export function recordStage(
-  ctx: RunContext,
-  id: number,
-  outcome: Outcome,
-  startedAt: Date,
-  durationMs: number,
-): void {
+export function recordStage(ctx: RunContext, id: number, outcome: Outcome, startedAt: Date): void {
   const { o, state, reasons } = ctx;
+  // Recording itself is the last phase; the clock stops before the status is written.
+  const { phases, durationMs } = ctx.finish();
   const applied = outcome.applied ?? {
     create: 0,
     update: 0,
@@ -40,7 +38,7 @@ export function recordStage(
     applied,
     changed: changed.slice(0, CHANGED_LISTED),
     changedTotal: changed.length,
-    phasesMs: { ...ctx.phases },
+    phasesMs: { ...phases },
   };
   if (outcome.result !== 'unchanged') {
     state.outcome = outcome.result;
@@ -58,6 +56,8 @@ export function recordStage(
   }
   o.metrics.reconcileRuns.inc({ result: outcome.result });
   o.metrics.reconcileDuration.observe({ result: outcome.result }, durationMs / 1000);
+  for (const [phase, ms] of Object.entries(phases))
+    o.metrics.phaseDuration.observe({ phase }, ms / 1000);
 
   const approvals = o.approvals.status();
   const line = {
@@ -66,7 +66,7 @@ export function recordStage(
     commit: outcome.commit,
     result: outcome.result,
     durationMs,
-    phasesMs: ctx.phases,
+    phasesMs: phases,
     summary: state.summary,
     counts: state.counts,
     applied,
@@ -98,18 +98,37 @@ export function recordStage(
   else o.logger[level](line, outcome.message);
 }
 
-/** /status `runs` and `lastDrift` (run-history.ts): what the dashboard shows of past runs. */
+/**
+ * /status `runs` and `lastDrift` (run-history.ts): what the dashboard shows of past runs. The
+ * records are frozen, and each plan's digest is made once per plan (a plan reused for an
+ * unchanged commit and state, plan/memo.ts, has the same): /status shares them instead of
+ * copying ten runs' plans per answer (Reconciler.status; issue 23 item 11).
+ */
 function keepRun(ctx: RunContext, run: RunRecord): void {
   const { state } = ctx;
-  const digest = ctx.plan ? planDigest(ctx.plan) : null;
+  const digest = ctx.plan ? digestOf(ctx.plan) : null;
   const drift = driftRecord(run, ctx.drift, ctx.applied);
   if (drift) state.lastDrift = drift;
-  state.runs = withRecentRun(state.runs, {
-    ...run,
-    plan: digest?.plan ?? null,
-    planChangesOmitted: digest?.omitted ?? 0,
-    drift,
-  });
+  state.runs = deepFreeze(
+    withRecentRun(state.runs, {
+      ...run,
+      plan: digest?.plan ?? null,
+      planChangesOmitted: digest?.omitted ?? 0,
+      drift,
+    }),
+  );
+}
+
+const digests = new WeakMap<Plan, Readonly<{ plan: Plan; omitted: number }>>();
+
+/** The plan's digest, a frozen copy made once (the plan itself stays as the planner made it). */
+function digestOf(plan: Plan): Readonly<{ plan: Plan; omitted: number }> {
+  let digest = digests.get(plan);
+  if (digest === undefined) {
+    digest = deepFreeze(structuredClone(planDigest(plan)));
+    digests.set(plan, digest);
+  }
+  return digest;
 }
 
 function firstErrors(state: DaemonStatus, outcome: Outcome): { firstErrors?: string[] } {

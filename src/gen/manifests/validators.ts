@@ -7982,7 +7982,7 @@ const schema39 = {
         documents: {
           type: 'integer',
           minimum: 1,
-          description: 'Non-empty documents in the folder (default 50000, at most 1000000).',
+          description: 'Non-empty documents in the folder (default 150000, at most 1000000).',
         },
       },
     },

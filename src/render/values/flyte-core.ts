@@ -17,7 +17,7 @@
  * Pure and stable: the same desired state (and base) gives the same bytes.
  */
 import { posix } from 'node:path';
-import { dump } from 'js-yaml';
+import { dump } from '../../util/js-yaml.js';
 import type { DesiredState } from '../../model/desired.js';
 import {
   CHART_CREDENTIALS_DIR,

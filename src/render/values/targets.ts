@@ -3,7 +3,7 @@
  * desired state, and how each compares with the file in the folder (plan's diff, the daemon).
  */
 import { readFile } from 'node:fs/promises';
-import { load } from 'js-yaml';
+import { load } from '../../util/js-yaml.js';
 import type { DesiredState, RenderConfig } from '../../model/desired.js';
 import { renderFlyteCoreValues } from './flyte-core.js';
 import { RenderInputError, type BaseValues } from './flyte-core-base.js';

@@ -6,7 +6,7 @@
  * of a pool must use it as `storage.bucketName`; V13 keeps buckets apart between clusters that
  * share no pool). Pure and stable.
  */
-import { dump } from 'js-yaml';
+import { dump } from '../../util/js-yaml.js';
 import { DEFAULT_POOL } from '../../model/common.js';
 import type { DesiredState } from '../../model/desired.js';
 import { header } from './header.js';

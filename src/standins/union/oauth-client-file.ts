@@ -4,7 +4,7 @@
  * server (standins/oauth/server.ts) that issues its tokens.
  */
 import { readFile } from 'node:fs/promises';
-import { load } from 'js-yaml';
+import { load } from '../../util/js-yaml.js';
 import { OAuthStandIn } from '../oauth/server.js';
 import { UserError } from '../../util/user-error.js';
 

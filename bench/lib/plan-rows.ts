@@ -1,0 +1,232 @@
+/**
+ * The whole-process rows of loading and planning: `validate`, `plan` with no changes and with
+ * 10% changed, `plan` with the disk cache warm and one file changed, and `apply` of N creates
+ * against an empty `file:` control plane, with the issue-25 targets judged on them.
+ */
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { formatBytes, formatMs } from './measure.js';
+import { MB, cpuRatio, repeat, rssTarget, type SizeContext } from './rows.js';
+import type { DriftSummary } from './scale.js';
+
+export async function validateRow(ctx: SizeContext, yamlNote: string): Promise<void> {
+  const { n, o } = ctx;
+  const r = await repeat(o.runs, () => ctx.poolsync(['validate', ctx.repo]));
+  ctx.sink.add({
+    n,
+    name: '`validate`',
+    ms: r.ms,
+    cpuMs: r.cpuMs,
+    runs: o.runs,
+    peakRss: r.peakRss,
+    ...rssTarget(n, r.peakRss),
+    notes: yamlNote,
+  });
+}
+
+/** quality.md's earlier target for a whole-process `plan` at 10,000: < 1 s and < 300 MB. */
+function underOneSecond(n: number, r: { ms: number; peakRss: number | null }) {
+  if (n < 10_000) return { target: '', met: null };
+  return {
+    target: '< 1 s; RSS < 300 MB',
+    met: r.ms < 1000 && (r.peakRss === null || r.peakRss < 300 * MB),
+  };
+}
+
+/** `plan` against the converged control plane; --detailed-exitcode 0 = no changes, else broken. */
+export async function planRow(ctx: SizeContext): Promise<void> {
+  const { n, o, sink, medians } = ctx;
+  const r = await repeat(o.runs, () =>
+    ctx.poolsync([
+      'plan',
+      ctx.repo,
+      '--control-plane',
+      `file:${ctx.noopState}`,
+      '--detailed-exitcode',
+      '--no-color',
+    ]),
+  );
+  medians.set(`plan/${n}`, r.ms);
+  const small = medians.get('plan/1000');
+  const growth =
+    small !== undefined && n > 1000
+      ? ` Growth from N=1,000: ${(r.ms / small).toFixed(1)}× (target ≤ ${(12 * n) / 10_000}×).`
+      : '';
+  sink.add({
+    n,
+    name: '`plan`, no changes (embedded control plane)',
+    ms: r.ms,
+    cpuMs: r.cpuMs,
+    runs: o.runs,
+    peakRss: r.peakRss,
+    ...underOneSecond(n, r),
+    notes: `Whole process, file: control plane.${growth}`,
+  });
+  const rss = r.peakRss === null ? 'n/a' : formatBytes(r.peakRss);
+  const rssMet = (limit: number) => (r.peakRss === null ? null : r.peakRss <= limit * MB);
+  if (n === 10_000) {
+    sink.target({
+      target: '`plan` 10k ≤ 1.3× the floor',
+      n,
+      ms: r.ms,
+      measured: formatMs(r.ms),
+      met: ctx.floorMs === undefined ? null : r.ms <= 1.3 * ctx.floorMs,
+      notes: `CPU ${cpuRatio(r.cpuMs, ctx.floorCpuMs)}; no changes, file: control plane.`,
+    });
+    sink.target({
+      target: 'peak RSS of `plan` at 10k ≤ 150 MB',
+      n,
+      measured: rss,
+      met: rssMet(150),
+      notes: '',
+    });
+  }
+  if (n === 100_000) {
+    sink.target({
+      target: 'peak RSS of `plan` at 100k ≤ 400 MB',
+      n,
+      measured: rss,
+      met: rssMet(400),
+      notes: '',
+    });
+    const ten = medians.get('plan/10000');
+    if (ten !== undefined) {
+      sink.target({
+        target: '`plan` growth 10k → 100k ≤ 10.5×',
+        n,
+        measured: `${(r.ms / ten).toFixed(1)}×`,
+        met: r.ms / ten <= 10.5,
+        notes: `${formatMs(ten)} → ${formatMs(r.ms)}.`,
+      });
+    }
+  }
+}
+
+/** `plan` against a control plane where 10% of the objects drifted (exit code 2: changes). */
+export async function driftRow(
+  ctx: SizeContext,
+  driftState: string,
+  s: DriftSummary,
+): Promise<void> {
+  const { n, o } = ctx;
+  const r = await repeat(o.runs, () =>
+    ctx.poolsync(
+      [
+        'plan',
+        ctx.repo,
+        '--control-plane',
+        `file:${driftState}`,
+        '--detailed-exitcode',
+        '--no-color',
+      ],
+      { okExitCodes: [2] },
+    ),
+  );
+  ctx.sink.add({
+    n,
+    name: '`plan`, 10% changed (embedded control plane)',
+    ms: r.ms,
+    cpuMs: r.cpuMs,
+    runs: o.runs,
+    peakRss: r.peakRss,
+    ...underOneSecond(n, r),
+    notes: `${s.queuesChanged} queues retuned, ${s.clustersMoved} clusters moved live; text plan written to a pipe.`,
+  });
+}
+
+/** `plan` with the on-disk cache warm and one file changed since the last run. */
+export async function warmPlanRow(ctx: SizeContext): Promise<void> {
+  const { n, o, repo } = ctx;
+  const cacheDir = join(ctx.work, `cache-${n}`);
+  const file = join(repo, 'queues', (await readdir(join(repo, 'queues'))).sort()[0]!);
+  const original = await readFile(file, 'utf8');
+  const env = { POOLSYNC_CACHE_DIR: cacheDir };
+  const args = ['plan', repo, '--control-plane', `file:${ctx.noopState}`, '--detailed-exitcode'];
+  try {
+    await ctx.poolsync([...args, '--no-color'], { env }); // fills the cache
+    const r = await repeat(o.runs, async (i) => {
+      await writeFile(file, `${original}# edit ${i}\n`);
+      return ctx.poolsync([...args, '--no-color'], { env });
+    });
+    ctx.sink.add({
+      n,
+      name: '`plan`, cache warm, one file changed',
+      ms: r.ms,
+      cpuMs: r.cpuMs,
+      runs: o.runs,
+      peakRss: r.peakRss,
+      target: '',
+      met: null,
+      notes: `Content-addressed cache of parsed, validated files under \`.poolsync/cache\` (here POOLSYNC_CACHE_DIR): every file but the changed one is a hit.`,
+    });
+    if (n === 10_000) {
+      const floor = ctx.floorMs;
+      ctx.sink.target({
+        target: '`plan` with one file changed (10k) ≤ 0.25 s and ≤ 0.4× the floor',
+        n,
+        ms: r.ms,
+        measured: formatMs(r.ms),
+        met: r.ms <= 250 && (floor === undefined || r.ms <= 0.4 * floor),
+        notes: `CPU ${cpuRatio(r.cpuMs, ctx.floorCpuMs)}.`,
+      });
+    }
+  } finally {
+    await writeFile(file, original);
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+}
+
+/** `apply` of N creates from an empty `file:` control plane, whole process. */
+export async function applyFileRow(ctx: SizeContext, runs: number): Promise<void> {
+  const { n, sink, dir } = ctx;
+  const r = await repeat(runs, async (i) => {
+    const state = join(dir, `cp-apply-file-${i}`, 'state.json');
+    // A new organisation in a folder made for it (a missing folder is refused as a typo).
+    await mkdir(dirname(state), { recursive: true });
+    try {
+      return await ctx.poolsync([
+        'apply',
+        ctx.repo,
+        '--control-plane',
+        `file:${state}`,
+        '--auto-approve',
+        '--no-color',
+        '--state-dir',
+        join(dir, `apply-file-state-${i}`),
+      ]);
+    } finally {
+      await rm(dirname(state), { recursive: true, force: true });
+    }
+  });
+  ctx.medians.set(`apply-file/${n}`, r.ms);
+  sink.add({
+    n,
+    name: `\`apply\` of ${n.toLocaleString('en-US')} creates, empty \`file:\` control plane`,
+    ms: r.ms,
+    cpuMs: r.cpuMs,
+    runs,
+    peakRss: r.peakRss,
+    target: '',
+    met: null,
+    notes: 'Whole process: load, plan, every call journaled (fsync, group commit), final snapshot.',
+  });
+  if (n === 100_000) {
+    sink.target({
+      target: 'peak RSS of `apply` at 100k ≤ 500 MB',
+      n,
+      measured: r.peakRss === null ? 'n/a' : formatBytes(r.peakRss),
+      met: r.peakRss === null ? null : r.peakRss <= 500 * MB,
+      notes: '`apply` of 100,000 creates against an empty `file:` control plane.',
+    });
+  }
+  const tenth = ctx.medians.get(`apply-file/${n / 10}`);
+  if (tenth !== undefined) {
+    sink.target({
+      target: `\`apply\` against \`file:\` growth ${n / 10_000}k → ${n / 1000}k ≤ 10.5×`,
+      n,
+      measured: `${(r.ms / tenth).toFixed(1)}×`,
+      met: r.ms / tenth <= 10.5,
+      notes: `${formatMs(tenth)} → ${formatMs(r.ms)}.`,
+    });
+  }
+}

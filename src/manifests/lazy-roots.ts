@@ -1,0 +1,89 @@
+/**
+ * Manifests without their position trees (`root`): parsed again from the file's text only when
+ * a rule asks for a position, i.e. has an error to report. Disk cache entries are stored
+ * without them (they were most of an entry's bytes), and a one-shot load drops them once a
+ * file is analysed (withPositionsOnDemand): ~1 byte of text per byte of YAML is kept instead
+ * of ~5 bytes of trees, which at 100,000 objects was most of what a load held live (issue 25).
+ */
+import { positionTree } from './documents.js';
+import type { InputLimits } from './limits.js';
+import { parseYamlFile, type Position, type YMap, type YMapEntry } from './yaml.js';
+import type { FileAnalysis } from './analysis.js';
+
+let rebuilt = 0;
+
+/** Files whose positions were parsed again, since the process started (tests, benchmarks). */
+export function rootsRebuilt(): number {
+  return rebuilt;
+}
+
+/** The analysis with every manifest's `root` left out (null), as a disk entry stores it. */
+export function withoutRoots(analysis: FileAnalysis): FileAnalysis {
+  return {
+    ...analysis,
+    documents: analysis.documents.map((d) =>
+      d.manifest ? { ...d, manifest: { ...d.manifest, root: null as unknown as YMap } } : d,
+    ),
+  };
+}
+
+/** A file's position trees, parsed again from its text the first time one is asked for. */
+class FileRoots {
+  private roots: YMap[] | null = null;
+  constructor(
+    private readonly text: string,
+    private readonly limits: Readonly<InputLimits>,
+  ) {}
+
+  /** The i-th analysed document is the i-th document the parser kept (index.ts analyseFile). */
+  at(i: number): YMap {
+    if (this.roots === null) {
+      rebuilt++;
+      this.roots = parseYamlFile(this.text, this.limits).documents.map((d) =>
+        positionTree(d.root as YMap),
+      );
+    }
+    return this.roots[i]!;
+  }
+}
+
+/**
+ * A manifest's `root` that parses its file only when read. A small object of its own rather
+ * than a getter defined on each manifest, which made every manifest a ~1 KB dictionary-mode
+ * object.
+ */
+class LazyRoot implements YMap {
+  readonly kind = 'map';
+  constructor(
+    private readonly file: FileRoots,
+    private readonly index: number,
+  ) {}
+  get entries(): YMapEntry[] {
+    return this.file.at(this.index).entries;
+  }
+  get pos(): Position {
+    return this.file.at(this.index).pos;
+  }
+}
+
+/** The manifests of an analysis without roots, their `root` parsed again from `text` when read. */
+export function withLazyRoots(
+  analysis: FileAnalysis,
+  text: string,
+  limits: Readonly<InputLimits>,
+): FileAnalysis {
+  const file = new FileRoots(text, limits);
+  analysis.documents.forEach((d, i) => {
+    if (d.manifest) d.manifest.root = new LazyRoot(file, i);
+  });
+  return analysis;
+}
+
+/** A fresh analysis made lean: its trees dropped, parsed again from `text` only if asked for. */
+export function withPositionsOnDemand(
+  analysis: FileAnalysis,
+  text: string,
+  limits: Readonly<InputLimits>,
+): FileAnalysis {
+  return withLazyRoots(withoutRoots(analysis), text, limits);
+}

@@ -1,0 +1,119 @@
+/**
+ * The last plan of a desired state, reused while nothing it was computed from has changed: a
+ * long-running process (the daemon) plans the same validated commit against an unchanged
+ * control plane on every drift check, and a plan of 10,000 objects is ~100 ms of CPU and tens
+ * of MB of garbage each time.
+ *
+ * Exact by construction: the key is the desired state object itself (the loader returns the
+ * same frozen result while no file, setting or commit changed: src/manifests/cache.ts), the
+ * whole live state (the same frozen objects, or else equal JSON: not its fingerprint, which
+ * leaves out health and other things warnings read), the options, and the backend's data and
+ * `manualStep` function (which marks the steps a person runs; a module function, the same for
+ * every instance of a backend). Anything else misses and is planned again. A new desired state
+ * (a new commit) costs nothing here: no key is computed for a state there is no plan of.
+ */
+import { createHash } from 'node:crypto';
+import type { BackendInfo } from '../model/backend.js';
+import type { DesiredState } from '../model/desired.js';
+import type { LiveState } from '../model/live.js';
+import type { Plan } from '../model/plan.js';
+import { allFrozen, lastSame, sameObjects } from './same-objects.js';
+
+interface Entry {
+  /** The live state planned against. */
+  live: LiveState;
+  /**
+   * Its key, computed when the plan is remembered unless the state is made of frozen objects
+   * (which cannot change since): then only when another state has to be compared with it.
+   */
+  liveKey: string | null;
+  options: string;
+  backend: string;
+  manualStep: unknown;
+  plan: Plan;
+}
+
+/** What a plan was made with besides the desired state. */
+export interface MemoKey {
+  live: LiveState;
+  options: string;
+  backend: string;
+  manualStep: unknown;
+}
+
+/** The key of a plan of `live` with these options against this backend. */
+export function planMemoKey(
+  live: LiveState,
+  options: unknown,
+  backend: BackendInfo | undefined,
+): MemoKey {
+  const { manualStep, ...data } = backend ?? {};
+  return {
+    live,
+    options: JSON.stringify(options),
+    backend: JSON.stringify(data),
+    manualStep,
+  };
+}
+
+const memo = new WeakMap<DesiredState, Entry>();
+const stats = { hits: 0, misses: 0 };
+
+/** The JSON of each frozen object of a live state, made once (the objects of an unchanged state are shared). */
+const objectJson = new WeakMap<object, string>();
+
+/**
+ * The digest of everything in `live`: equal states built the same way give equal keys. A state
+ * of the same frozen objects as the last one has its key without hashing (same-objects.ts);
+ * otherwise each frozen object's JSON is made once and only the digest is taken again.
+ */
+export const liveStateKey: (live: LiveState) => string = lastSame((live) => {
+  // JSON never holds a raw newline: one between values keeps the text unambiguous.
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(live)) {
+    parts.push(JSON.stringify(key));
+    if (!Array.isArray(value)) {
+      parts.push(JSON.stringify(value));
+      continue;
+    }
+    parts.push(String(value.length));
+    for (const item of value as unknown[]) {
+      const frozen = typeof item === 'object' && item !== null && Object.isFrozen(item);
+      let json = frozen ? objectJson.get(item) : undefined;
+      if (json === undefined) {
+        json = JSON.stringify(item);
+        if (frozen) objectJson.set(item, json);
+      }
+      parts.push(json);
+    }
+  }
+  return createHash('sha256').update(parts.join('\n')).digest('hex');
+});
+
+export function rememberedPlan(desired: DesiredState, key: MemoKey): Plan | null {
+  const e = memo.get(desired);
+  // A new desired state (a new commit) has no plan to reuse: its live key is never computed.
+  const hit =
+    e !== undefined &&
+    e.options === key.options &&
+    e.backend === key.backend &&
+    e.manualStep === key.manualStep &&
+    (sameObjects(e.live, key.live) ||
+      (e.liveKey ?? liveStateKey(e.live)) === liveStateKey(key.live));
+  if (hit) stats.hits++;
+  else stats.misses++;
+  return hit ? e.plan : null;
+}
+
+export function rememberPlan(desired: DesiredState, key: MemoKey, plan: Plan): void {
+  memo.set(desired, {
+    ...key,
+    liveKey: allFrozen(key.live) ? null : liveStateKey(key.live),
+    plan,
+  });
+}
+
+/** Reuses and misses since the process started (tests, benchmarks). */
+export function planMemoStats(): { hits: number; misses: number } {
+  return { ...stats };
+}

@@ -1,0 +1,27 @@
+/**
+ * Everything a user sees of a load and its plan against a live state, as text: the load's
+ * result (errors included), the desired state, the plan as JSON and as text. The incremental
+ * tests (issue 25) compare it between a cold run and the incremental paths, byte for byte.
+ */
+import type { LoadResult } from '../../src/manifests/index.js';
+import type { LiveState } from '../../src/model/live.js';
+import { planDesired } from '../../src/plan/pipeline.js';
+import { renderJson, renderText } from '../../src/render/index.js';
+
+export async function outcome(
+  result: LoadResult,
+  live: LiveState,
+  reusePlans = false,
+): Promise<string> {
+  if (!result.valid) return JSON.stringify(result);
+  const { plan } = await planDesired(result.desired, async () => live, {
+    commit: null,
+    reusePlans,
+  });
+  return [
+    JSON.stringify({ ...result, desired: null }),
+    JSON.stringify(result.desired),
+    renderJson(plan),
+    renderText(plan, { color: false }),
+  ].join('\n');
+}
