@@ -9,9 +9,8 @@ export default tseslint.config(
       'coverage/',
       'test/fixtures/',
       '.poolsync/',
-      // ajv standalone output, written by scripts/build-validators.ts
-      'src/manifests/validators.generated.ts',
-      // protoc-gen-es output of proto/ (npm run generate:proto)
+      // generated: protoc-gen-es output of proto/ (npm run generate:proto) and the ajv
+      // standalone validators (npm run generate:validators)
       'src/gen/',
     ],
   },

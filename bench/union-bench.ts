@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EmbeddedControlPlane } from '../src/controlplane/embedded/embedded.js';
-import { OAuthServer } from '../src/controlplane/embedded/oauth.js';
+import { unionOAuthServer } from '../src/standins/union/oauth-client-file.js';
 import { startControlPlaneServer } from '../src/controlplane/embedded/server.js';
-import { createUnionApi } from '../src/controlplane/embedded/union-api.js';
+import { createUnionApi } from '../src/standins/union/union-api.js';
 import { openControlPlane } from '../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../src/controlplane/types.js';
 
@@ -55,16 +55,17 @@ for (let i = 0; i < nQueues - nClusters - 1; i++) {
     action_concurrency: 50,
   });
 }
-const oauth = new OAuthServer({
+const client = {
   client_id: 'bench',
   client_secret: 'bench-secret',
   org: 'acme',
   token_ttl_seconds: 3600,
   authorization_metadata_key: 'authorization',
-});
+};
+const oauth = unionOAuthServer(client);
 const server = await startControlPlaneServer({
   controlPlane: embedded,
-  unionApi: createUnionApi({ controlPlane: embedded, oauth }),
+  mounts: [createUnionApi({ controlPlane: embedded, oauth, org: client.org })],
 });
 const host = new URL(server.url).host;
 process.env.POOLSYNC_UNION_API_KEY = Buffer.from(`${host}:bench:bench-secret:acme`).toString(

@@ -1,5 +1,5 @@
 /**
- * Generates src/manifests/validators.generated.ts: the manifest JSON Schemas
+ * Generates src/gen/manifests/validators.ts: the manifest JSON Schemas
  * (schemas/*.schema.json) compiled once by ajv into standalone ESM validation code, so that
  * no poolsync process pays for loading ajv's compiler and compiling the schemas (~110 ms)
  * at start-up.
@@ -48,7 +48,7 @@ export const SCHEMAS = {
 export type GeneratedKind = keyof typeof SCHEMAS;
 
 const ROOT = new URL('../', import.meta.url);
-export const GENERATED_FILE = new URL('src/manifests/validators.generated.ts', ROOT);
+export const GENERATED_FILE = new URL('src/gen/manifests/validators.ts', ROOT);
 export const REGENERATE_COMMAND = 'npm run generate:validators';
 
 async function readSchemas(): Promise<Record<GeneratedKind, { $id: string }>> {

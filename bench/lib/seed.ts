@@ -3,7 +3,7 @@
  * (pools, then clusters, then queues, then assignments) with bounded concurrency, so the
  * live state equals what applying the generated repository would have produced.
  */
-import type { ControlPlane } from '../../src/controlplane/types.js';
+import { partOf, type ControlPlane } from '../../src/controlplane/types.js';
 import type { ScaleModel } from './scale.js';
 
 export interface SeedOptions {
@@ -51,6 +51,12 @@ export async function seedControlPlane(
   model: ScaleModel,
   options: SeedOptions = {},
 ): Promise<SeedResult> {
+  const [pools, clusters, queues] = [
+    partOf(cp, 'pools'),
+    partOf(cp, 'clusters'),
+    partOf(cp, 'queues'),
+  ];
+  const assignments = partOf(cp, 'assignments');
   const limit = options.concurrency ?? 16;
   const started = performance.now();
   let calls = 0;
@@ -72,19 +78,19 @@ export async function seedControlPlane(
 
   // P1: `default` exists from the start; the generator never declares it.
   await stage('pools', model.pools, async (pool) => {
-    await cp.createPool(pool.name, pool.contract);
+    await pools.createPool(pool.name, pool.contract);
     return 1;
   });
   await stage('clusters', model.clusters, async (cluster) => {
     // C1/C4: the pool exists (previous stage) and any declared data plane equals its contract.
-    await cp.registerCluster({
+    await clusters.registerCluster({
       name: cluster.name,
       pool: cluster.pool,
       data_plane: cluster.data_plane,
     });
     let n = 1;
     if (!cluster.enabled) {
-      await cp.updateCluster(cluster.name, { enabled: false }); // C6
+      await clusters.updateCluster(cluster.name, { enabled: false }); // C6
       n++;
     }
     if (options.afterRegister) await options.afterRegister(cluster);
@@ -93,14 +99,14 @@ export async function seedControlPlane(
   await stage('queues', model.queues, async (queue) => {
     if (queue.coNamed) {
       // C2 created it at registration; Q4 lets us tune everything but pool and selector.
-      await cp.updateQueue(queue.name, queue.spec);
+      await queues.updateQueue(queue.name, queue.spec);
     } else {
-      await cp.createQueue({ name: queue.name, ...queue.spec });
+      await queues.createQueue({ name: queue.name, ...queue.spec });
     }
     return 1;
   });
   await stage('assignments', model.assignments, async (a) => {
-    await cp.setAssignment({
+    await assignments.setAssignment({
       project: a.project,
       domain: a.domain,
       workflow: a.workflow,

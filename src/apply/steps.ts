@@ -1,9 +1,11 @@
 /**
- * One control-plane call per step, made idempotent with respect to what already happened:
+ * One control-plane call per step, through the part of the control plane for its kind
+ * (partOf: a plan has no step for a part the backend lacks), made idempotent with respect to
+ * what already happened:
  * a re-run after a crash (or after a transient failure whose call did land) finds some
  * work done and must neither do it twice nor fail on it.
  */
-import type { ControlPlane } from '../controlplane/types.js';
+import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
 import type { PoolContract, QueueSpec } from '../model/common.js';
 import type { Step } from '../model/plan.js';
@@ -29,12 +31,12 @@ export async function runCallStep(
     case 'create_pool': {
       const { name, contract } = step.args;
       try {
-        await cp.createPool(name, contract);
+        await partOf(cp, 'pools', step.target).createPool(name, contract);
         return DONE;
       } catch (err) {
         // P3: a crash (or a lost response) after the create landed. Same contract → done.
         if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
-        const live = await cp.getPool(name);
+        const live = await partOf(cp, 'pools', step.target).getPool(name);
         if (sameContract(live.contract, contract)) return { note: 'already exists' };
         throw new StepConflictError(
           `${step.target} already exists with a different contract (P4 forbids changing it); run \`poolsync plan\` again`,
@@ -42,16 +44,19 @@ export async function runCallStep(
       }
     }
     case 'delete_pool':
-      return ignoreNotFound(() => cp.deletePool(step.args.name), 'already deleted');
+      return ignoreNotFound(
+        () => partOf(cp, 'pools', step.target).deletePool(step.args.name),
+        'already deleted',
+      );
     case 'register_cluster': {
       const { name, pool } = step.args;
       try {
-        await cp.registerCluster(step.args);
+        await partOf(cp, 'clusters', step.target).registerCluster(step.args);
         return DONE;
       } catch (err) {
         // C7: ALREADY_EXISTS means the same pool (another pool is FAILED_PRECONDITION).
         if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
-        const live = await cp.getCluster(name);
+        const live = await partOf(cp, 'clusters', step.target).getCluster(name);
         if (live.pool === pool) return { note: 'already registered' };
         throw new StepConflictError(
           `${step.target} is already registered in pool "${live.pool}", not "${pool}" (C7); run \`poolsync plan\` again`,
@@ -59,21 +64,26 @@ export async function runCallStep(
       }
     }
     case 'update_cluster':
-      await cp.updateCluster(step.args.name, { enabled: step.args.enabled });
+      await partOf(cp, 'clusters', step.target).updateCluster(step.args.name, {
+        enabled: step.args.enabled,
+      });
       return DONE;
     case 'delete_cluster':
-      return ignoreNotFound(() => cp.deleteCluster(step.args.name), 'already deleted');
+      return ignoreNotFound(
+        () => partOf(cp, 'clusters', step.target).deleteCluster(step.args.name),
+        'already deleted',
+      );
     case 'create_queue': {
       const { name, ...spec } = step.args;
       try {
-        await cp.createQueue(step.args);
+        await partOf(cp, 'queues', step.target).createQueue(step.args);
         return DONE;
       } catch (err) {
         // Q2 also answers ALREADY_EXISTS for a cluster's name; then there is no such queue.
         if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
         let live;
         try {
-          live = await cp.getQueue(name);
+          live = await partOf(cp, 'queues', step.target).getQueue(name);
         } catch (getErr) {
           if (isControlPlaneError(getErr, 'NOT_FOUND')) throw err;
           throw getErr;
@@ -87,17 +97,17 @@ export async function runCallStep(
     }
     case 'update_queue': {
       const { name, ...spec } = step.args;
-      await cp.updateQueue(name, spec);
+      await partOf(cp, 'queues', step.target).updateQueue(name, spec);
       return DONE;
     }
     case 'set_assignment':
       // A1: an upsert, idempotent by nature.
-      await cp.setAssignment(step.args);
+      await partOf(cp, 'assignments', step.target).setAssignment(step.args);
       return DONE;
     case 'delete_assignment':
       return ignoreNotFound(
         () =>
-          cp.deleteAssignment({
+          partOf(cp, 'assignments', step.target).deleteAssignment({
             project: step.args.project,
             domain: step.args.domain,
             workflow: step.args.workflow,
@@ -108,16 +118,23 @@ export async function runCallStep(
     case 'drain_queue':
       // Draining a drained queue changes nothing; a queue already deleted has nothing to drain.
       return ignoreNotFound(
-        async () => void (await cp.drainQueue(step.args.name)),
+        async () =>
+          void (await partOf(cp, 'capabilityCalls', step.target).drainQueue(step.args.name)),
         'already deleted',
       );
     case 'activate_queue':
-      await cp.activateQueue(step.args.name);
+      await partOf(cp, 'capabilityCalls', step.target).activateQueue(step.args.name);
       return DONE;
     case 'delete_queue':
-      return ignoreNotFound(() => cp.deleteQueue(step.args.name), 'already deleted');
+      return ignoreNotFound(
+        () => partOf(cp, 'capabilityCalls', step.target).deleteQueue(step.args.name),
+        'already deleted',
+      );
     case 'move_cluster': {
-      const live = await cp.moveCluster(step.args.name, step.args.pool);
+      const live = await partOf(cp, 'capabilityCalls', step.target).moveCluster(
+        step.args.name,
+        step.args.pool,
+      );
       if (live.pool !== step.args.pool) {
         throw new StepConflictError(
           `${step.target} is in pool "${live.pool}" after the move to "${step.args.pool}"; run \`poolsync plan\` again`,
@@ -126,13 +143,16 @@ export async function runCallStep(
       return DONE;
     }
     case 'update_pool':
-      await cp.updatePool(step.args.name, step.args.contract);
+      await partOf(cp, 'capabilityCalls', step.target).updatePool(
+        step.args.name,
+        step.args.contract,
+      );
       return DONE;
     case 'move_queue': {
       // queue_move: the update naming the new pool, on the DRAINED queue (a re-run after the
       // move landed sends the same spec again: nothing changes).
       const { name, ...spec } = step.args;
-      const live = await cp.updateQueue(name, spec);
+      const live = await partOf(cp, 'queues', step.target).updateQueue(name, spec);
       if (live.pool !== spec.pool) {
         throw new StepConflictError(
           `${step.target} is in pool "${live.pool}" after the move to "${spec.pool}"; run \`poolsync plan\` again`,
@@ -142,19 +162,31 @@ export async function runCallStep(
     }
     case 'set_default_queue':
       // An upsert, like an assignment.
-      await cp.setDefaultQueue(step.args.project, step.args.domain, step.args.queue);
+      await partOf(cp, 'defaultQueues', step.target).setDefaultQueue(
+        step.args.project,
+        step.args.domain,
+        step.args.queue,
+      );
       return DONE;
     case 'delete_default_queue':
       return ignoreNotFound(
-        () => cp.deleteDefaultQueue(step.args.project, step.args.domain),
+        () =>
+          partOf(cp, 'defaultQueues', step.target).deleteDefaultQueue(
+            step.args.project,
+            step.args.domain,
+          ),
         'already deleted',
       );
     case 'set_execution_cluster_label':
       // An upsert (flyteadmin's Update*Attributes), idempotent by nature.
-      await cp.setExecutionClusterLabel(step.args);
+      await partOf(cp, 'executionClusterLabels', step.target).setExecutionClusterLabel(step.args);
       return DONE;
     case 'delete_execution_cluster_label':
-      return ignoreNotFound(() => cp.deleteExecutionClusterLabel(step.args), 'already deleted');
+      return ignoreNotFound(
+        () =>
+          partOf(cp, 'executionClusterLabels', step.target).deleteExecutionClusterLabel(step.args),
+        'already deleted',
+      );
     default: {
       const unknown: never = step;
       throw new StepConflictError(`unknown step op ${JSON.stringify((unknown as Step).op)}`);

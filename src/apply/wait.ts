@@ -3,7 +3,7 @@
  * the executor watches the metrics (Q7) of the queues that route only to it until no run
  * and no action is in flight, bounded by a timeout.
  */
-import type { ControlPlane } from '../controlplane/types.js';
+import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
 import type { QueueMetrics } from '../model/live.js';
 import { formatDuration } from '../util/duration.js';
@@ -113,7 +113,7 @@ export function waitIdle(cp: ControlPlane, queues: string[], opts: WaitIdleOptio
 /** Metrics, `{0,0}` for a missing queue, or null when the control plane is unavailable right now. */
 async function pollQueue(cp: ControlPlane, queue: string): Promise<QueueMetrics | null> {
   try {
-    return await cp.queueMetrics(queue);
+    return await partOf(cp, 'queues').queueMetrics(queue);
   } catch (err) {
     if (isControlPlaneError(err, 'NOT_FOUND'))
       return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
@@ -158,7 +158,7 @@ export function waitDrained(
 /** A queue's drain state; `drained` for a queue that no longer exists; null while unavailable. */
 async function pollState(cp: ControlPlane, queue: string): Promise<string | null> {
   try {
-    const q = await cp.getQueue(queue);
+    const q = await partOf(cp, 'queues').getQueue(queue);
     if (q.state === undefined) {
       throw new WaitTimeoutError(
         `queue ${queue} reports no drain state: the control plane does not support drain (capability off, C9); run \`poolsync plan\` again`,

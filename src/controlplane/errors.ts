@@ -56,20 +56,3 @@ export function capabilityOff(
     BASELINE_RULE[capability],
   );
 }
-
-/**
- * The error of a call for a kind the backend does not manage (`backend.kinds`), e.g. the
- * Union v2 default-queue settings on poolsync's REST API.
- */
-export function kindUnsupported(
-  backend: string,
-  kind: string,
-  objectAddress: string | null,
-): ControlPlaneError {
-  return new ControlPlaneError(
-    'FAILED_PRECONDITION',
-    `${objectAddress ? `${objectAddress}: ` : ''}the ${backend} control plane does not manage ${kind} objects`,
-    objectAddress,
-    null,
-  );
-}

@@ -1,20 +1,27 @@
 /**
- * The ControlPlane interface: the calls domain.md says exist, plus the capability calls
- * (domain.md, Capabilities), which a control plane whose capabilities() reports the capability
- * off rejects with FAILED_PRECONDITION (P4, Q6, C9, C7).
- * Implementations, one folder each: embedded/ (the embedded store and its servers), rest/
- * (the client of poolsync's REST API), union/ and flyteadmin/; open.ts picks one by URL.
+ * The ControlPlane interface, composed of one part per kind (domain.md): pools, clusters,
+ * queues, assignments, default-queue settings, execution cluster labels, the capability calls
+ * (domain.md, Capabilities: rejected with FAILED_PRECONDITION while the capability is off: P4,
+ * Q6, C9, C7) and an apply lock. Every part is optional: a backend provides the parts it has,
+ * and what it manages follows from them (`managedKinds`, the one source of the planner's
+ * BACKEND_KIND check). A part's method names are unique across parts, so one class can serve
+ * several parts and hand itself (`readonly pools: PoolCalls = this`).
+ * Implementations, one folder each: embedded/ (the embedded store), rest/ (the client of
+ * poolsync's REST API), union/ and flyteadmin/; open.ts picks one by URL.
  */
-import type {
-  Assignment,
-  AssignmentKey,
-  Capabilities,
-  PoolContract,
-  QueueSpec,
+import {
+  BASELINE_CAPABILITIES,
+  type Assignment,
+  type AssignmentKey,
+  type Capabilities,
+  type ObjectKind,
+  type PoolContract,
+  type QueueSpec,
 } from '../model/common.js';
-import type { BackendInfo } from '../model/backend.js';
+import type { BackendInfo, BackendProfile } from '../model/backend.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
+import { ControlPlaneError } from './errors.js';
 
 export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 import type {
@@ -27,7 +34,7 @@ import type {
   QueueMetrics,
 } from '../model/live.js';
 
-export type { BackendInfo } from '../model/backend.js';
+export type { BackendInfo, BackendProfile } from '../model/backend.js';
 
 /** The apply lock as a control plane with one of its own reports it (docs/apply.md#locking). */
 export interface ApplyLockLease {
@@ -61,38 +68,65 @@ export interface ApplyLockProvider {
   getApplyLock(): Promise<ApplyLockLease | null>;
 }
 
-export interface ControlPlane {
-  readonly backend: BackendInfo;
-  /** The organisation the client acts in, for backends that have them (Union). */
-  readonly organization?: string;
-  /**
-   * The environment the CLI of this backend's manual steps reads its credentials from (e.g.
-   * FLYTE_API_KEY): `apply --flyte-cli` sets it for each child. Secret: never logged.
-   */
-  manualCommandEnv?(): Record<string, string>;
-  /** Present when the control plane has an apply lock of its own (ApplyLockProvider). */
-  readonly applyLock?: ApplyLockProvider;
-  capabilities(): Promise<Capabilities>;
-
+/** ClusterPool. */
+export interface PoolCalls {
   listPools(): Promise<LivePool[]>;
   getPool(name: string): Promise<LivePool>;
-  listClusters(): Promise<LiveCluster[]>;
-  getCluster(name: string): Promise<LiveCluster>;
-  listQueues(): Promise<LiveQueue[]>;
-  getQueue(name: string): Promise<LiveQueue>;
-  listAssignments(): Promise<LiveAssignment[]>;
-  /** Q7. */
-  queueMetrics(name: string): Promise<QueueMetrics>;
-
   createPool(name: string, contract: PoolContract): Promise<LivePool>;
   deletePool(name: string): Promise<void>;
+}
+
+/** Cluster. */
+export interface ClusterCalls {
+  listClusters(): Promise<LiveCluster[]>;
+  getCluster(name: string): Promise<LiveCluster>;
   registerCluster(request: RegisterClusterRequest): Promise<LiveCluster>;
   /** C6: only `enabled` can change in place. */
   updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster>;
   deleteCluster(name: string): Promise<void>;
+}
+
+/** Queue. */
+export interface QueueCalls {
+  listQueues(): Promise<LiveQueue[]>;
+  getQueue(name: string): Promise<LiveQueue>;
   createQueue(request: CreateQueueRequest): Promise<LiveQueue>;
-  /** Q3: replaces the whole spec. */
+  /** Q3: replaces the whole spec (with `queue_move`, a new pool moves a drained queue). */
   updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue>;
+  /** Q7. */
+  queueMetrics(name: string): Promise<QueueMetrics>;
+}
+
+/** PoolAssignment. */
+export interface AssignmentCalls {
+  listAssignments(): Promise<LiveAssignment[]>;
+  /** A1: upsert. */
+  setAssignment(assignment: Assignment): Promise<LiveAssignment>;
+  deleteAssignment(key: AssignmentKey): Promise<void>;
+}
+
+/** DefaultQueue: Union v2 project/domain → default queue settings. */
+export interface DefaultQueueCalls {
+  listDefaultQueues(): Promise<LiveDefaultQueue[]>;
+  /** Upsert; the queue must exist (NOT_FOUND otherwise). */
+  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
+  deleteDefaultQueue(project: string, domain: string): Promise<void>;
+}
+
+/** ExecutionClusterLabel: flyteadmin EXECUTION_CLUSTER_LABEL attributes (project/domain[/workflow] → label). */
+export interface ExecutionClusterLabelCalls {
+  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
+  /** Upsert. */
+  setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
+  deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
+}
+
+/**
+ * The capabilities (domain.md) and the calls they allow. A control plane without this part
+ * reports the baseline (every capability off), so no capability step is ever planned for it.
+ */
+export interface CapabilityCalls {
+  capabilities(): Promise<Capabilities>;
   /** Capability `drain`: ACTIVE → DRAINING (→ DRAINED once idle). */
   drainQueue(name: string): Promise<LiveQueue>;
   /** Capability `drain`: DRAINING/DRAINED → ACTIVE. */
@@ -103,27 +137,28 @@ export interface ControlPlane {
   moveCluster(name: string, pool: string): Promise<LiveCluster>;
   /** Capability `pool_update`: replaces a pool's contract in place. */
   updatePool(name: string, contract: PoolContract): Promise<LivePool>;
+}
 
-  /** A1: upsert. */
-  setAssignment(assignment: Assignment): Promise<LiveAssignment>;
-  deleteAssignment(key: AssignmentKey): Promise<void>;
+export interface ControlPlane {
+  /** Its name, manual steps and config-only kinds; the kinds it manages: `backendInfo(cp)`. */
+  readonly backend: BackendProfile;
+  /** The organisation the client acts in, for backends that have them (Union). */
+  readonly organization?: string;
+  /**
+   * The environment the CLI of this backend's manual steps reads its credentials from (e.g.
+   * FLYTE_API_KEY): `apply --flyte-cli` sets it for each child. Secret: never logged.
+   */
+  manualCommandEnv?(): Record<string, string>;
 
-  /**
-   * Union v2 project/domain → default queue settings; only backends whose `backend.kinds`
-   * includes `DefaultQueue` support them (the others reject the calls).
-   */
-  listDefaultQueues(): Promise<LiveDefaultQueue[]>;
-  /** Upsert; the queue must exist (NOT_FOUND otherwise). */
-  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
-  deleteDefaultQueue(project: string, domain: string): Promise<void>;
-  /**
-   * flyteadmin EXECUTION_CLUSTER_LABEL attributes (project/domain[/workflow] → label). A backend
-   * without them rejects the calls with FAILED_PRECONDITION naming itself (kindUnsupported).
-   */
-  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
-  /** Upsert. */
-  setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
-  deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
+  readonly pools?: PoolCalls;
+  readonly clusters?: ClusterCalls;
+  readonly queues?: QueueCalls;
+  readonly assignments?: AssignmentCalls;
+  readonly defaultQueues?: DefaultQueueCalls;
+  readonly executionClusterLabels?: ExecutionClusterLabelCalls;
+  readonly capabilityCalls?: CapabilityCalls;
+  /** Present when the control plane has an apply lock of its own. */
+  readonly applyLock?: ApplyLockProvider;
 
   /**
    * Optional: the lists readLiveState reads, as objects shared from read to read and frozen,
@@ -143,25 +178,92 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
+/** The parts of a ControlPlane (each optional). */
+export type PartName =
+  | 'pools'
+  | 'clusters'
+  | 'queues'
+  | 'assignments'
+  | 'defaultQueues'
+  | 'executionClusterLabels'
+  | 'capabilityCalls'
+  | 'applyLock';
+
+/** The manifest kind each kind part manages, in the order kinds are listed. */
+const KIND_PARTS: readonly (readonly [PartName, ObjectKind])[] = [
+  ['pools', 'ClusterPool'],
+  ['clusters', 'Cluster'],
+  ['queues', 'Queue'],
+  ['assignments', 'PoolAssignment'],
+  ['defaultQueues', 'DefaultQueue'],
+  ['executionClusterLabels', 'ExecutionClusterLabel'],
+];
+
+/** The kinds a control plane manages: those whose part it provides. */
+export function managedKinds(cp: ControlPlane): ObjectKind[] {
+  return KIND_PARTS.filter(([part]) => cp[part] !== undefined).map(([, kind]) => kind);
+}
+
+/** The backend as the planner sees it: its profile and the kinds its parts manage. */
+export function backendInfo(cp: ControlPlane): BackendInfo {
+  return { ...cp.backend, kinds: managedKinds(cp) };
+}
+
+const PART_SUBJECT: Record<PartName, string> = {
+  pools: 'ClusterPool objects',
+  clusters: 'Cluster objects',
+  queues: 'Queue objects',
+  assignments: 'PoolAssignment objects',
+  defaultQueues: 'DefaultQueue objects',
+  executionClusterLabels: 'ExecutionClusterLabel objects',
+  capabilityCalls: 'capability calls (drain, queue delete, cluster move, pool update)',
+  applyLock: 'an apply lock of its own',
+};
+
+/**
+ * The part a step's call goes through. The planner plans no step for a part the backend does
+ * not provide, so this refusal is met only by a plan made against another control plane.
+ */
+export function partOf<P extends PartName>(
+  cp: ControlPlane,
+  part: P,
+  objectAddress: string | null = null,
+): NonNullable<ControlPlane[P]> {
+  const calls = cp[part];
+  if (calls === undefined) {
+    throw new ControlPlaneError(
+      'FAILED_PRECONDITION',
+      `${objectAddress ? `${objectAddress}: ` : ''}the ${cp.backend.name} control plane does not manage ${PART_SUBJECT[part]}; run \`poolsync plan\` against it again`,
+      objectAddress,
+    );
+  }
+  return calls as NonNullable<ControlPlane[P]>;
+}
+
+/** The capabilities a control plane reports; the baseline (all off) without capability calls. */
+export async function readCapabilities(cp: ControlPlane): Promise<Capabilities> {
+  return cp.capabilityCalls ? cp.capabilityCalls.capabilities() : { ...BASELINE_CAPABILITIES };
+}
+
 /** Every list of a live state, as a backend reads them (readLiveState sorts them). */
 export interface LiveLists {
   pools: readonly LivePool[];
   clusters: readonly LiveCluster[];
   queues: readonly LiveQueue[];
   assignments: readonly LiveAssignment[];
-  /** Null when the backend has no default-queue settings (DefaultQueue not in its kinds). */
+  /** Null when the backend has no default-queue calls (no `defaultQueues` part). */
   defaultQueues: readonly LiveDefaultQueue[] | null;
-  /** Null when the backend has no execution cluster labels. */
+  /** Null when the backend has no `executionClusterLabels` part. */
   labels: readonly ExecutionClusterLabel[] | null;
 }
 
-/** Reads every kind (in parallel where the implementation allows) into a LiveState. */
+/** Reads every kind the control plane has (in parallel) into a LiveState. */
 export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
   // One Promise.all: a failing read rejects once, with no other read left unobserved.
   const [capabilities, lists, flyteadmin] = await Promise.all([
-    cp.capabilities(),
+    readCapabilities(cp),
     (async () => (await cp.sharedLists?.()) ?? readLists(cp))(),
-    cp.flyteadminState ? cp.flyteadminState() : null,
+    cp.flyteadminState?.() ?? null,
   ]);
   const { pools, clusters, queues, assignments, defaultQueues, labels } = lists;
   const byName = <T extends { name: string }>(a: T, b: T) =>
@@ -200,17 +302,15 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The lists of every kind `cp.backend` has, read in parallel. */
+/** The lists of every kind the control plane has a part for, read in parallel. */
 export async function readLists(cp: ControlPlane): Promise<LiveLists> {
-  const withDefaultQueues = cp.backend.kinds.includes('DefaultQueue');
-  const withLabels = cp.backend.kinds.includes('ExecutionClusterLabel');
   const [pools, clusters, queues, assignments, defaultQueues, labels] = await Promise.all([
-    cp.listPools(),
-    cp.listClusters(),
-    cp.listQueues(),
-    cp.listAssignments(),
-    withDefaultQueues ? cp.listDefaultQueues() : null,
-    withLabels ? cp.listExecutionClusterLabels() : null,
+    cp.pools?.listPools() ?? [],
+    cp.clusters?.listClusters() ?? [],
+    cp.queues?.listQueues() ?? [],
+    cp.assignments?.listAssignments() ?? [],
+    cp.defaultQueues?.listDefaultQueues() ?? null,
+    cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
   ]);
   return { pools, clusters, queues, assignments, defaultQueues, labels };
 }

@@ -7,7 +7,7 @@
  * An approval of anything else is refused with the reason (stale: the live state or the commit
  * moved since it was planned).
  */
-import type { ChangeBrief } from './status.js';
+import type { ChangeBrief } from './change-brief.js';
 
 export type ApprovalVia = 'api' | 'github' | 'gitlab';
 

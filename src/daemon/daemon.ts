@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import { executePlan } from '../apply/index.js';
 import { holdApplyLock } from '../apply/apply-lock.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { openControlPlane } from '../controlplane/open.js';
-import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import { controlPlaneAccess } from './control-plane-access.js';
+import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { Plan } from '../model/plan.js';
 import { loadDesired } from '../plan/pipeline.js';
 import { Approvals } from './approvals.js';
@@ -27,7 +27,7 @@ import { startStatusServer, type StatusServer } from './http.js';
 import { dashboardHandler } from './dashboard/handler.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import { DaemonMetrics } from './metrics.js';
-import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
+import { Reconciler, type Pipeline } from './reconcile.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonStatus } from './status.js';
 import { leaderStatus } from './forward.js';
@@ -102,7 +102,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 
   const controlPlane = controlPlaneAccess(config, deps.controlPlane);
   // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
-  const backend = await controlPlane.use(async (cp) => cp.backend);
+  const backend = await controlPlane.use(async (cp) => backendInfo(cp));
   const leadership: DaemonLeadership = config.leaderElection
     ? electedLeadership(config.leaderElection, {
         logger,
@@ -347,63 +347,6 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         return finished;
       })();
       return stopping;
-    },
-  };
-}
-
-/**
- * An injected control plane (tests) or a remote API is opened once and kept; an embedded
- * state file (`file:`) is opened per run so `poolsync apply` can use it between runs.
- */
-function controlPlaneAccess(
-  config: DaemonConfig,
-  injected: ControlPlane | undefined,
-): ControlPlaneAccess {
-  if (injected) {
-    return {
-      use: (fn) => fn(injected),
-      read: (fn) => fn(injected),
-      separateReads: false,
-      close: async () => {},
-    };
-  }
-  const open = (readOnly: boolean) =>
-    openControlPlane(config.controlPlane.url, {
-      ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
-      // One connection per step in flight, as `apply` sizes its pool.
-      http: { connections: Math.max(config.parallelism, 8), maxRetries: config.maxRetries },
-      ...(readOnly ? { readOnly } : {}),
-      // Opened for every run: an unchanged state is neither read again nor copied (state-cache.ts).
-      shareReads: true,
-    });
-  if (config.controlPlane.url.startsWith('file:')) {
-    const opened =
-      (readOnly: boolean) =>
-      async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
-        const cp = await open(readOnly);
-        try {
-          return await fn(cp);
-        } finally {
-          await cp.close();
-        }
-      };
-    return { use: opened(false), read: opened(true), separateReads: true, close: async () => {} };
-  }
-  let shared: Promise<ControlPlane> | null = null;
-  const use = async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
-    shared ??= open(false).catch((err: unknown) => {
-      shared = null;
-      throw err;
-    });
-    return fn(await shared);
-  };
-  return {
-    use,
-    read: use,
-    separateReads: false,
-    close: async () => {
-      if (shared) await (await shared.catch(() => null))?.close();
-      shared = null;
     },
   };
 }

@@ -5,64 +5,15 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
-import type { TriggerReason } from './loop.js';
-import type { DaemonMetrics } from './metrics.js';
-import type { DaemonStatus } from './status.js';
-import type { ApprovalAnswer } from './approvals.js';
+import type { HttpHandlers } from './http-handlers.js';
+import { answerHandOff, authorized, relay } from './http-replies.js';
+import { webhook } from './webhook-receiver.js';
+
+export { DEFAULT_BODY_LIMIT, type HttpHandlers } from './http-handlers.js';
 import { crossSiteRequest } from './dashboard/cross-site.js';
-import type { DashboardHandler } from './dashboard/handler.js';
-import { constantTimeEqual } from '../util/constant-time.js';
-import { readBody, send, TooLarge } from './http-io.js';
-import {
-  handOff,
-  REPLICA_HEADER,
-  verifyForward,
-  webhookHeaders,
-  type Follower,
-  type HandOff,
-} from './forward.js';
-import {
-  type CommentEvent,
-  handleGithubWebhook,
-  handleGitlabWebhook,
-  type PullRequestEvent,
-  type WebhookOutcome,
-} from './webhooks.js';
+import { readBody, send } from './http-io.js';
+import { handOff, REPLICA_HEADER } from './forward.js';
 import { Redactor } from '../util/redact.js';
-
-export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
-
-export interface HttpHandlers {
-  status(): DaemonStatus;
-  ready(): boolean;
-  metrics: DaemonMetrics;
-  /** Asks the loop for a run; resolves when that run finished. */
-  requestReconcile(reason: TriggerReason): Promise<void>;
-  githubWebhookSecret: string | null;
-  gitlabWebhookToken: string | null;
-  reconcileToken: string | null;
-  /** The followed branch (null in --watch mode: pushes are ignored). */
-  branch: string | null;
-  onPullRequest?: (event: PullRequestEvent) => Promise<void>;
-  /** `poolsync apply` comments on pull/merge requests (approvals, comment-approvals.ts). */
-  onComment?: (event: CommentEvent) => Promise<void>;
-  /** Bearer token of POST /approve (null: approvals by API are off). */
-  adminToken: string | null;
-  /** POST /approve: approve exactly this fingerprint (approvals.ts). */
-  approve(request: { fingerprint: string; approver: string }): ApprovalAnswer;
-  /**
-   * With --leader-elect: null while this replica leads; else the leader as last observed and
-   * where it is reached, for handing requests to it (forward.ts).
-   */
-  follower(): Follower | null;
-  /** This replica's identity with --leader-elect (the X-Poolsync-Replica of every answer). */
-  replica?: string;
-  logger: Logger;
-  bodyLimit?: number;
-  /** GET / (docs/daemon.md#dashboard); absent: the page is off (--dashboard=false). */
-  dashboard?: DashboardHandler;
-}
 
 export interface StatusServer {
   server: Server;
@@ -202,140 +153,6 @@ async function manualReconcile(
   await done;
   const status = h.status();
   return send(res, 200, { queued: true, lastRun: status.lastRun });
-}
-
-async function webhook(
-  req: IncomingMessage,
-  res: ServerResponse,
-  h: HttpHandlers,
-  provider: 'github' | 'gitlab',
-): Promise<void> {
-  const secret = provider === 'github' ? h.githubWebhookSecret : h.gitlabWebhookToken;
-  let body: Buffer;
-  try {
-    body = await readBody(req, h.bodyLimit ?? DEFAULT_BODY_LIMIT);
-  } catch (err) {
-    if (err instanceof TooLarge) {
-      h.metrics.webhookDeliveries.inc({ provider, result: 'too_large' });
-      res.setHeader('connection', 'close');
-      return send(res, 413, {
-        error: `body larger than ${h.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes`,
-      });
-    }
-    throw err;
-  }
-  if (secret === null) {
-    h.metrics.webhookDeliveries.inc({ provider, result: 'not_configured' });
-    const env =
-      provider === 'github' ? 'POOLSYNC_GITHUB_WEBHOOK_SECRET' : 'POOLSYNC_GITLAB_WEBHOOK_TOKEN';
-    return send(res, 404, {
-      error: `${provider} webhooks are not configured: set ${env} (or ${env}_FILE)`,
-    });
-  }
-  // A delivery a follower verified and handed on carries its signature instead (forward.ts).
-  const request = {
-    headers: webhookHeaders(provider, secret, req.headers, req.url ?? '', body),
-    body,
-  };
-  const outcome: WebhookOutcome =
-    provider === 'github'
-      ? handleGithubWebhook(request, { secret, branch: h.branch })
-      : handleGitlabWebhook(request, { token: secret, branch: h.branch });
-  h.metrics.webhookDeliveries.inc({ provider, result: outcome.result });
-  const delivery = req.headers['x-github-delivery'] ?? req.headers['x-gitlab-event-uuid'] ?? null;
-  h.logger.info(
-    { provider, delivery, result: outcome.result, status: outcome.status },
-    `webhook: ${outcome.message}`,
-  );
-
-  if (['push', 'pull_request', 'comment'].includes(outcome.result)) {
-    // The leader runs the loop, keeps the plans posted on pull requests and the approvals.
-    const off = await handOff(req, body, h.follower(), secret, 8_000);
-    if (off.kind === 'answered') return relay(res, off);
-    // Any replica can plan and comment a pull request (the leader then cannot take approvals of it).
-    if (off.kind === 'refused' && outcome.result !== 'pull_request')
-      return answerHandOff(
-        res,
-        h,
-        off,
-        outcome.result === 'push' ? 'reconcile this push' : 'take approvals',
-      );
-  }
-  if (outcome.result === 'push') {
-    void h.requestReconcile('webhook');
-    return send(res, 202, { result: outcome.result, message: outcome.message });
-  }
-  if (outcome.result === 'pull_request') {
-    if (!h.onPullRequest) {
-      return send(res, 202, {
-        result: 'ignored',
-        message: 'pull request events are not handled by this daemon',
-      });
-    }
-    // Answer at once (GitHub gives up after 10 s); the handler reports its own failures.
-    const handler = h.onPullRequest;
-    void handler(outcome.event).catch((err: unknown) =>
-      h.logger.warn(
-        {
-          provider,
-          repository: outcome.event.repository,
-          number: outcome.event.number,
-          err: err instanceof Error ? err.message : String(err),
-        },
-        'pull request handler failed',
-      ),
-    );
-    return send(res, 202, { result: outcome.result, message: outcome.message });
-  }
-  if (outcome.result === 'comment') {
-    if (!h.onComment) {
-      return send(res, 202, {
-        result: 'ignored',
-        message: 'approvals by comment are not configured on this daemon',
-      });
-    }
-    const handler = h.onComment;
-    void handler(outcome.event).catch((err: unknown) =>
-      h.logger.warn(
-        {
-          provider,
-          number: outcome.event.number,
-          err: err instanceof Error ? err.message : String(err),
-        },
-        'approval comment handler failed',
-      ),
-    );
-    return send(res, 202, { result: outcome.result, message: outcome.message });
-  }
-  return send(res, outcome.status, { result: outcome.result, message: outcome.message });
-}
-
-/** A bearer token that matches, or a follower's valid forward signature made with it. */
-function authorized(req: IncomingMessage, body: Buffer, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-  if (m && constantTimeEqual((m[1] as string).trim(), token)) return true;
-  return verifyForward(token, req.headers, req.method ?? 'POST', req.url ?? '', body);
-}
-
-/** The leader's answer to a request a follower handed on, as the leader gave it. */
-function relay(res: ServerResponse, off: Extract<HandOff, { kind: 'answered' }>): void {
-  res.writeHead(off.status, { 'cache-control': 'no-store', ...off.headers });
-  res.end(off.body);
-}
-
-/**
- * The leader's answer; or, when it could not be had, 503 with Retry-After (at most one lease
- * duration: by then a leader is elected), the leader's identity and why.
- */
-function answerHandOff(res: ServerResponse, h: HttpHandlers, off: HandOff, what: string): void {
-  if (off.kind === 'answered') return relay(res, off);
-  const f = h.follower();
-  const reason = off.kind === 'refused' ? off.reason : 'no leader is known';
-  res.setHeader('retry-after', String(f?.retryAfterSeconds ?? 15));
-  send(res, 503, {
-    error: `this replica is not the leader and could not hand the request to it (${reason}), so it does not ${what}. Retry later`,
-    leader: f?.leader ?? null,
-  });
 }
 
 async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {

@@ -2,6 +2,7 @@
 import type { Plan, PlanSummary, PlanWarning, Step } from '../model/plan.js';
 import type { PlanCounts } from '../plan/counts.js';
 import type { ApprovalStatus } from './approvals.js';
+import type { ChangeBrief } from './change-brief.js';
 import type { ApplyPolicy } from './config.js';
 import type { TriggerReason } from './loop.js';
 import type { RunResult } from './metrics.js';
@@ -15,12 +16,7 @@ export interface StatusError {
   address: string | null;
 }
 
-export interface ChangeBrief {
-  address: string;
-  action: string;
-  /** Why it is blocked or held. */
-  reason: string | null;
-}
+export type { ChangeBrief } from './change-brief.js';
 
 /** What a run applied: the plan's one count (src/plan/counts.ts) of the changes made. */
 export interface AppliedCounts {

@@ -7,100 +7,25 @@ import {
   address,
   assignmentKeyString,
   defaultQueueKeyString,
-  type AssignmentKey,
   type ClusterDataPlane,
   type Fairness,
-  type PoolContract,
   type Priority,
 } from '../model/common.js';
-import type { Annotations, SourceLocation } from '../model/desired.js';
+import type { Annotations } from '../model/desired.js';
 import { poolContract } from './pool-contract.js';
-import {
-  MANIFEST_KINDS,
-  show,
-  validateAgainstSchema,
-  type ManifestKind,
-  type SchemaIssue,
-} from './schema.js';
-import { urlCredentials } from '../util/url-credentials.js';
+import { MANIFEST_KINDS, show, validateAgainstSchema, type ManifestKind } from './schema.js';
+import { URL_FIELDS, credentialIssues } from './document-credentials.js';
 import { didYouMean } from './suggest.js';
-import { flyteManifest, type FlyteManifest } from './flyte-documents.js';
+import { flyteManifest } from './flyte-documents.js';
 import type { ValidationError } from './types.js';
-import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
+import { isIntact, isUsable, type ManifestBase } from './manifest-base.js';
+import type { DocumentResult, Manifest } from './manifest-types.js';
+import { positionTree } from './document-positions.js';
 
-export interface ManifestBase {
-  name: string;
-  annotations: Annotations;
-  source: SourceLocation;
-  /** The document's root mapping, to find the position of any field. */
-  root: YMap;
-  /**
-   * Empty for a document that passed its schema. For one that did not, the JSON pointers
-   * of the fields at fault: the manifest is partial, its values there are placeholders, and
-   * the rules skip every check that reads them (see `usable`).
-   */
-  faults: readonly string[];
-  /** `<Kind>/<name>` (assignments: the key), as the document's schema errors give it. */
-  address: string | null;
-}
-
-export interface PoolManifest extends ManifestBase {
-  kind: 'ClusterPool';
-  /** null when the document marks the contract unknown (`poolsync/contract: unknown`). */
-  contract: PoolContract | null;
-}
-
-export interface ClusterManifest extends ManifestBase {
-  kind: 'Cluster';
-  /** null when omitted (→ "default", C1); `pools`: Union self-managed's pool map (rules-buckets.ts). */
-  pool: string | null;
-  pools: string[] | null;
-  enabled: boolean | null;
-  data_plane: ClusterDataPlane | null;
-}
-
-export interface QueueManifest extends ManifestBase {
-  kind: 'Queue';
-  /** null when omitted: the default depends on whether the queue is managed (C2, P1). */
-  pool: string | null;
-  clusters: string[] | null;
-  run_concurrency: number;
-  action_concurrency: number;
-  depth: number | null;
-  priority: Priority | null;
-  fairness: Fairness | null;
-}
-
-export interface AssignmentManifest extends ManifestBase {
-  kind: 'PoolAssignment';
-  key: AssignmentKey;
-  pool: string;
-}
-
-/** Union v2: project/domain → default queue. */
-export interface DefaultQueueManifest extends ManifestBase {
-  kind: 'DefaultQueue';
-  project: string;
-  domain: string;
-  queue: string;
-}
-
-export type Manifest =
-  | PoolManifest
-  | ClusterManifest
-  | QueueManifest
-  | AssignmentManifest
-  | DefaultQueueManifest
-  | FlyteManifest;
-
-export interface DocumentResult {
-  /** The kind, when the document names a known one (for counts). */
-  kind: ManifestKind | null;
-  /** metadata.name when it is a string, even if the document is invalid. */
-  name?: string | null;
-  manifest: Manifest | null;
-  errors: ValidationError[];
-}
+export { intact, usable, type ManifestBase } from './manifest-base.js';
+export type * from './manifest-types.js';
+export { positionOf, positionTree } from './document-positions.js';
+import { entry, toPlain, type Position, type YMap, type YNode } from './yaml.js';
 
 export function readDocument(file: string, root: YNode): DocumentResult {
   const err = (message: string, pos: Position, addr: string | null = null): ValidationError => ({
@@ -186,63 +111,6 @@ export function readDocument(file: string, root: YNode): DocumentResult {
 }
 
 const NO_FAULTS: readonly string[] = [];
-
-/** Fields holding URLs: none may carry credentials (docs/security.md; manifests are not secret). */
-const URL_FIELDS: Partial<Record<ManifestKind, string[][]>> = {
-  ClusterPool: [
-    ['spec', 'object_store_ref', 'uri'],
-    ['spec', 'object_store_ref', 'endpoint'],
-  ],
-  Cluster: [['spec', 'data_plane', 'object_store_uri']],
-  // Rendered into flyte-core's Helm values (render flyte-core-values): a token there would
-  // land in a values file and a ConfigMap.
-  ExecutionCluster: [['spec', 'endpoint']],
-};
-
-const CREDENTIALS_INSTEAD: Partial<Record<ManifestKind, string>> = {
-  ExecutionCluster:
-    "flyteadmin reads the cluster's credentials from the files of spec.auth (tokenPath, certPath), not the URL",
-};
-
-function credentialIssues(kind: ManifestKind, root: YMap, path: string[]): SchemaIssue[] {
-  let node: YNode | undefined = root;
-  for (const key of path) node = entry(node, key)?.value;
-  if (node?.kind !== 'scalar' || typeof node.value !== 'string') return [];
-  const found = urlCredentials(node.value);
-  // abfs://container@account.dfs.core.windows.net names a container before '@': only an
-  // http(s) endpoint's user part is a credential; a password is one everywhere.
-  if (found === null || (found === 'user' && !/^https?:/i.test(node.value))) return [];
-  return [
-    {
-      message: `${path.slice(1).join('.')} carries ${found === 'password' ? 'a password or key (user:secret@)' : 'a user part (name@)'}: manifests live in Git and are shown in plans; ${CREDENTIALS_INSTEAD[kind] ?? "give the object store its credentials through the data plane's secret store, not the URL"}`,
-      pos: node.pos,
-      path: '/' + path.join('/'),
-    },
-  ];
-}
-
-/**
- * True when the field at `pointer` (`/spec/pool`) is well-formed: no schema error at it,
- * inside it, or at an ancestor (a `spec` that is not a mapping hides all its fields).
- */
-export function usable(m: Manifest, pointer: string): boolean {
-  return m.faults.length === 0 || isUsable(m.faults, pointer);
-}
-
-/** Like `usable`, but errors inside the field (one bad list item) do not count. */
-export function intact(m: Manifest, pointer: string): boolean {
-  return m.faults.length === 0 || isIntact(m.faults, pointer);
-}
-
-function isUsable(faults: readonly string[], pointer: string): boolean {
-  return faults.every(
-    (f) => f !== pointer && !f.startsWith(pointer + '/') && !pointer.startsWith(f + '/'),
-  );
-}
-
-function isIntact(faults: readonly string[], pointer: string): boolean {
-  return faults.every((f) => f !== pointer && !pointer.startsWith(f + '/'));
-}
 
 type Plain = Record<string, unknown>;
 const isMap = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -503,56 +371,4 @@ function baseOf(
     faults,
     address: addr,
   };
-}
-
-/**
- * The parts of a document's tree that `positionOf` is asked about (rules.ts): `metadata.name`
- * and anything under `spec`. A manifest keeps only these, so a loaded (and cached) folder does
- * not hold every node of every document. A rule that needs a position elsewhere adds its path
- * here; the cache test (test/manifests/cache.test.ts) compares every error of the invalid
- * corpus with a cold run.
- */
-const POSITION_PATHS: Record<string, true | Record<string, true>> = {
-  metadata: { name: true },
-  spec: true,
-};
-
-/** `root` cut down to POSITION_PATHS (positions of every kept node unchanged). */
-export function positionTree(root: YMap): YMap {
-  return pruneMap(root, POSITION_PATHS);
-}
-
-function pruneMap(node: YMap, keep: Record<string, unknown>): YMap {
-  const entries: YMapEntry[] = [];
-  for (const e of node.entries) {
-    const k = keep[e.key];
-    if (k === undefined) continue;
-    if (k === true || e.value.kind !== 'map') entries.push(e);
-    else
-      entries.push({
-        key: e.key,
-        keyPos: e.keyPos,
-        value: pruneMap(e.value, k as Record<string, unknown>),
-      });
-  }
-  return { kind: 'map', entries, pos: node.pos };
-}
-
-/** Position of a field (`spec.pool`), else of its nearest present ancestor's key. */
-export function positionOf(root: YMap, ...path: (string | number)[]): Position {
-  let node: YNode = root;
-  let pos = root.pos;
-  for (const seg of path) {
-    if (typeof seg === 'number') {
-      if (node.kind !== 'seq' || !node.items[seg]) return pos;
-      node = node.items[seg]!;
-      pos = node.pos;
-    } else {
-      const e = entry(node, seg);
-      if (!e) return pos;
-      node = e.value;
-      pos = e.value.pos;
-    }
-  }
-  return pos;
 }

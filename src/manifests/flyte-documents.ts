@@ -5,7 +5,7 @@
  */
 import type { AssignmentKey } from '../model/common.js';
 import type { ClusterLabelEntry, ExecutionClusterAuth } from '../model/flyte.js';
-import type { ManifestBase } from './documents.js';
+import type { ManifestBase } from './manifest-base.js';
 import type { FlyteManifestKind } from './flyte-kinds.js';
 
 export interface ExecutionClusterManifest extends ManifestBase {

@@ -5,7 +5,7 @@
  */
 import { YAMLException } from '../util/js-yaml.js';
 import { formatBytes, type InputLimits } from './limits.js';
-import type { LineIndex, YamlIssue } from './yaml.js';
+import type { LineIndex, YamlIssue } from './yaml-tree.js';
 
 /** Reasons under which js-yaml may be reporting a construct that was never closed. */
 const RAN_OUT =

@@ -13,6 +13,7 @@
 import { flatString } from '../util/flat-string.js';
 import { CORE_SCHEMA } from '../util/js-yaml.js';
 import type { InputLimits } from './limits.js';
+import { GIVE_UP, SimpleLines } from './yaml-simple-lines.js';
 import type {
   ParsedFile,
   Position,
@@ -22,16 +23,11 @@ import type {
   YMapEntry,
   YNode,
   YSeq,
-} from './yaml.js';
-
-/** Thrown inside the parser when the input leaves the subset; never escapes this module. */
-const GIVE_UP = new Error('outside the simple subset');
+} from './yaml-tree.js';
 
 /** The value a plain scalar resolves to (YAML 1.2 core schema), or undefined when unsure. */
 export type PlainResolver = (text: string) => Scalar | undefined;
 
-const BLANK = -1;
-const DOCUMENT_START = -2;
 const STR_TAG = 'tag:yaml.org,2002:str';
 // Characters js-yaml refuses or treats specially anywhere in the input: control characters,
 // C1 controls, surrogates (emoji are valid but rare: the full parser handles them), BOM, noncharacters.
@@ -68,56 +64,13 @@ function isStringKey(key: string): boolean {
   return ok;
 }
 
-class SimpleParser {
-  /** Offset of each line's first character. */
-  private readonly starts: number[] = [];
-  /** Offset just past each line's last character (its `\n` excluded). */
-  private readonly ends: number[] = [];
-  /** Indentation of each line; BLANK for empty and comment lines, DOCUMENT_START for `---`. */
-  private readonly indents: number[] = [];
-  /** The next line to read. */
-  private i = 0;
-  /** Scalar text of the current document (limits.maxDocumentBytes). */
-  private bytes = 0;
-
+class SimpleParser extends SimpleLines {
   constructor(
-    private readonly text: string,
-    private readonly limits: Readonly<InputLimits>,
+    text: string,
+    limits: Readonly<InputLimits>,
     private readonly resolvePlain: PlainResolver,
   ) {
-    this.splitLines();
-  }
-
-  private splitLines(): void {
-    const text = this.text;
-    let start = 0;
-    for (;;) {
-      let end = text.indexOf('\n', start);
-      const last = end === -1;
-      if (last) end = text.length;
-      if (text.charCodeAt(end - 1) === 13 /* \r */) throw GIVE_UP;
-      let c = start;
-      while (c < end && text.charCodeAt(c) === 32) c++;
-      let indent = c - start;
-      if (c === end || text.charCodeAt(c) === 35 /* # */) indent = BLANK;
-      else if (c === start) {
-        const ch = text.charCodeAt(start);
-        if (ch === 37 /* % */ || text.startsWith('...', start)) throw GIVE_UP;
-        if (
-          text.startsWith('---', start) &&
-          (end === start + 3 || text.charCodeAt(start + 3) === 32)
-        ) {
-          if (this.contentEnd(start + 3, end) !== start + 3) throw GIVE_UP; // `--- value`
-          indent = DOCUMENT_START;
-        }
-      }
-      // Tabs are refused for the whole text by UNSIMPLE_CHARS (\x09).
-      this.starts.push(start);
-      this.ends.push(end);
-      this.indents.push(indent);
-      if (last) break;
-      start = end + 1;
-    }
+    super(text, limits);
   }
 
   /** The documents; given `each` (read-yaml.ts), each goes to it as soon as read, unkept. */
@@ -148,27 +101,6 @@ class SimpleParser {
     const root = this.block(0);
     if (root.kind !== 'map' || this.nextIndent() !== -1) throw GIVE_UP;
     return root;
-  }
-
-  private skipBlank(): void {
-    while (this.i < this.indents.length && this.indents[this.i] === BLANK) this.i++;
-  }
-
-  /** The indentation of the next content line of this document, or -1 at its end. */
-  private nextIndent(): number {
-    this.skipBlank();
-    if (this.i >= this.indents.length) return -1;
-    const indent = this.indents[this.i]!;
-    return indent === DOCUMENT_START ? -1 : indent;
-  }
-
-  private pos(line: number, offset: number): Position {
-    return { line: line + 1, column: offset - this.starts[line]! + 1 };
-  }
-
-  private addBytes(n: number): void {
-    this.bytes += n;
-    if (this.bytes > this.limits.maxDocumentBytes) throw GIVE_UP;
   }
 
   /** The node whose first line is the current line, at its indentation. */
@@ -301,21 +233,6 @@ class SimpleParser {
     const stop = this.contentEnd(at, end);
     for (let c = at; c < stop; c++) if (this.text.charCodeAt(c) === 58) return true;
     return false;
-  }
-
-  /** Where a line's content ends: before a ` #` comment and trailing spaces. */
-  private contentEnd(from: number, end: number): number {
-    const text = this.text;
-    let stop = end;
-    if (from < end && text.charCodeAt(from) === 35) stop = from;
-    else
-      for (let c = from + 1; c < end; c++)
-        if (text.charCodeAt(c) === 35 && text.charCodeAt(c - 1) === 32) {
-          stop = c - 1;
-          break;
-        }
-    while (stop > from && text.charCodeAt(stop - 1) === 32) stop--;
-    return stop;
   }
 
   /** A value written on the line after its key or dash: a scalar or a one-line flow sequence. */

@@ -17,100 +17,31 @@ import {
 import { LIMITS, formatBytes, type InputLimits } from './limits.js';
 import { parserIssue } from './yaml-errors.js';
 import { parseSimpleYaml } from './yaml-simple.js';
+import {
+  INDEX_FROM,
+  LineIndex,
+  type ParsedFile,
+  type Position,
+  type YMapEntry,
+  type YNode,
+  type YScalar,
+  type YamlIssue,
+} from './yaml-tree.js';
 
-export interface Position {
-  /** 1-based. */
-  line: number;
-  /** 1-based. */
-  column: number;
-}
+import {
+  CORE,
+  OUT_OF_RANGE,
+  SCALAR_TAGS,
+  UNRESOLVED,
+  clip,
+  normalizeTag,
+  outOfRange,
+  plainScalarValue,
+  resolveScalar,
+} from './yaml-scalars.js';
 
-export type Scalar = string | number | boolean | null;
-
-export interface YScalar {
-  kind: 'scalar';
-  value: Scalar;
-  pos: Position;
-}
-export interface YSeq {
-  kind: 'seq';
-  items: YNode[];
-  pos: Position;
-}
-export interface YMapEntry {
-  key: string;
-  keyPos: Position;
-  value: YNode;
-}
-export interface YMap {
-  kind: 'map';
-  entries: YMapEntry[];
-  pos: Position;
-}
-export type YNode = YScalar | YSeq | YMap;
-
-export interface YDocument {
-  root: YNode;
-  /** 0-based index of the document in its file (empty documents included). */
-  index: number;
-}
-
-export interface YamlIssue {
-  code: 'YAML' | 'LIMIT';
-  message: string;
-  line: number;
-  column: number;
-}
-
-export interface ParsedFile {
-  /** Non-empty documents that were read without issues. */
-  documents: YDocument[];
-  /** Non-empty documents, with or without issues. */
-  documentCount: number;
-  issues: YamlIssue[];
-  /** Nodes added by alias expansion, for the folder-wide budget. */
-  aliasExpansion: number;
-  /** Scalar text added by alias expansion, for the folder-wide budget. */
-  aliasBytes: number;
-}
-
-/** Maps source offsets to 1-based line/column. */
-export class LineIndex {
-  private readonly starts: number[] = [0];
-  /** Line of the last lookup: events come in source order, so the next is on it or near. */
-  private last = 0;
-  constructor(text: string) {
-    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1))
-      this.starts.push(i + 1);
-  }
-  at(offset: number): Position {
-    const starts = this.starts;
-    let l = this.last;
-    if (starts[l]! <= offset) {
-      // Forward a few lines from the last lookup before falling back to a binary search.
-      for (let n = 0; n < 4 && l + 1 < starts.length && starts[l + 1]! <= offset; n++) l++;
-      if (l + 1 === starts.length || starts[l + 1]! > offset) {
-        this.last = l;
-        return { line: l + 1, column: offset - starts[l]! + 1 };
-      }
-    }
-    l = this.search(offset);
-    this.last = l;
-    return { line: l + 1, column: offset - starts[l]! + 1 };
-  }
-  private search(offset: number): number {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-}
-
-const CORE = 'tag:yaml.org,2002:';
+export * from './yaml-tree.js';
+export { plainScalarValue } from './yaml-scalars.js';
 
 /**
  * Parses every document of one file. Never throws for bad input. Files in the subset of
@@ -403,137 +334,4 @@ class DocumentBuilder {
     }
     return { kind: 'scalar', value, pos };
   }
-}
-
-function normalizeTag(tag: string): string {
-  if (tag.startsWith('!!')) return CORE + tag.slice(2);
-  if (tag.startsWith('!<') && tag.endsWith('>')) return tag.slice(2, -1);
-  return tag;
-}
-
-const UNRESOLVED = Symbol('unresolved');
-/** A number literal no double holds as written (1e-400 would read as 0, 1e400 as Infinity). */
-const OUT_OF_RANGE = Symbol('out of range');
-
-function outOfRange(text: string): string {
-  return `the number ${clip(text)} cannot be stored as written (it would read as ${Number(text)}): whole numbers go up to ±9,007,199,254,740,991 and no exponent may underflow to 0; write the value you mean, or quote it if it is text`;
-}
-
-/**
- * The core schema's words (null, bool) that start with a letter: any other plain scalar that
- * starts with an ASCII letter is a string (numbers start with a digit, a sign or a dot).
- */
-const LETTER_WORDS = new Map<string, Scalar>([
-  ['null', null],
-  ['Null', null],
-  ['NULL', null],
-  ['true', true],
-  ['True', true],
-  ['TRUE', true],
-  ['false', false],
-  ['False', false],
-  ['FALSE', false],
-]);
-
-/** What an untagged plain scalar is, as the full parser resolves it; undefined if it cannot. */
-export function plainScalarValue(text: string): Scalar | undefined {
-  const c = text.charCodeAt(0) | 0x20; // lower case of an ASCII letter
-  if (c >= 97 && c <= 122) {
-    const word = LETTER_WORDS.get(text);
-    return word === undefined ? text : word;
-  }
-  const value = resolveScalar(text, CORE_SCHEMA.resolveImplicitScalarTag(text).tag.tagName);
-  // The full parser reports what cannot be resolved, at its position.
-  return value === UNRESOLVED || value === OUT_OF_RANGE ? undefined : value;
-}
-
-/** A value quoted in a message: one line's worth, never a whole hostile scalar. */
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-/** The scalar tags of the YAML 1.2 core schema: any other (`!!binary`, `!!timestamp`) is unsupported. */
-const SCALAR_TAGS: ReadonlySet<string> = new Set(
-  ['str', 'int', 'float', 'bool', 'null'].map((t) => CORE + t),
-);
-
-/** YAML 1.2 core schema scalars (the tags CORE_SCHEMA resolves implicitly). */
-function resolveScalar(
-  text: string,
-  tag: string,
-): Scalar | typeof UNRESOLVED | typeof OUT_OF_RANGE {
-  switch (tag) {
-    case CORE + 'str':
-      return text;
-    case CORE + 'null':
-      return /^(~|null|Null|NULL|)$/.test(text) ? null : UNRESOLVED;
-    case CORE + 'bool':
-      if (/^(true|True|TRUE)$/.test(text)) return true;
-      if (/^(false|False|FALSE)$/.test(text)) return false;
-      return UNRESOLVED;
-    case CORE + 'int':
-      if (/^[-+]?[0-9]+$/.test(text)) return exactInteger(Number(text));
-      if (/^0o[0-7]+$/.test(text)) return exactInteger(parseInt(text.slice(2), 8));
-      if (/^0x[0-9a-fA-F]+$/.test(text)) return exactInteger(parseInt(text.slice(2), 16));
-      return UNRESOLVED;
-    case CORE + 'float':
-      if (/^[-+]?\.(inf|Inf|INF)$/.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
-      if (/^\.(nan|NaN|NAN)$/.test(text)) return NaN;
-      if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(text)) {
-        const n = Number(text);
-        // Overflow to ±Infinity, or underflow to 0 of a mantissa that is not 0.
-        if (!Number.isFinite(n)) return OUT_OF_RANGE;
-        if (n === 0 && /[1-9]/.test(text.split(/[eE]/)[0]!)) return OUT_OF_RANGE;
-        return n;
-      }
-      return UNRESOLVED;
-    default:
-      return UNRESOLVED;
-  }
-}
-
-/** Integers beyond 2^53 are rounded by a double: refused, not silently changed. */
-function exactInteger(n: number): number | typeof OUT_OF_RANGE {
-  return Number.isSafeInteger(n) ? n : OUT_OF_RANGE;
-}
-
-/** Plain JSON-like value of a node (aliases already expanded by sharing). */
-export function toPlain(node: YNode): unknown {
-  switch (node.kind) {
-    case 'scalar':
-      return node.value;
-    case 'seq':
-      return node.items.map(toPlain);
-    case 'map': {
-      const out: Record<string, unknown> = {};
-      for (const e of node.entries) {
-        // Plain assignment keeps objects fast; only __proto__ needs defineProperty to stay data.
-        if (e.key === '__proto__') {
-          Object.defineProperty(out, e.key, {
-            value: toPlain(e.value),
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        } else out[e.key] = toPlain(e.value);
-      }
-      return out;
-    }
-  }
-}
-
-/** Mappings above this size get a key index: a scan per lookup is quadratic on hostile input. */
-const INDEX_FROM = 32;
-const keyIndexes = new WeakMap<YMap, Map<string, YMapEntry>>();
-
-/** The entry for `key` in a mapping node, if any. */
-export function entry(node: YNode | undefined, key: string): YMapEntry | undefined {
-  if (!node || node.kind !== 'map') return undefined;
-  if (node.entries.length <= INDEX_FROM) return node.entries.find((e) => e.key === key);
-  let index = keyIndexes.get(node);
-  if (!index) {
-    index = new Map(node.entries.map((e) => [e.key, e]));
-    keyIndexes.set(node, index);
-  }
-  return index.get(key);
 }

@@ -2,12 +2,10 @@
 import type { ObjectKind } from './common.js';
 import type { ManualInstruction, Step } from './plan.js';
 
-/** What a backend is and which manifest kinds it manages (reads and plans). */
-export interface BackendInfo {
+/** What a backend says of itself; what it manages follows from the calls it has (BackendInfo). */
+export interface BackendProfile {
   /** For messages: `embedded`, `poolsync REST API`, `union`, `flyteadmin`. */
   name: string;
-  /** A repository declaring another kind is refused with an error naming the backend. */
-  kinds: readonly ObjectKind[];
   /**
    * For steps this backend has no public API for: what a person runs instead (the step is then
    * planned as `execution: "manual"`); null for steps it makes by API. Absent: all by API.
@@ -18,4 +16,13 @@ export interface BackendInfo {
    * rendered to configuration files (`poolsync render`) and never planned against the backend.
    */
   configKinds?: readonly ObjectKind[];
+}
+
+/** A backend and the manifest kinds it manages (reads and plans). */
+export interface BackendInfo extends BackendProfile {
+  /**
+   * A repository declaring another kind is refused with an error naming the backend. Derived
+   * from the calls the control plane has (controlplane/types.ts `backendInfo`), never written.
+   */
+  kinds: readonly ObjectKind[];
 }

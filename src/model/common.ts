@@ -94,14 +94,6 @@ export type ObjectKind =
   | 'ClusterLabel'
   | 'ExecutionClusterLabel';
 
-/** The kinds of poolsync's own control plane (embedded store and its REST API). */
-export const CORE_KINDS: readonly ObjectKind[] = [
-  'ClusterPool',
-  'Cluster',
-  'Queue',
-  'PoolAssignment',
-];
-
 /** Union v2: the identity of a default-queue setting (`DefaultQueue/<project>/<domain>`). */
 export function defaultQueueKeyString(key: { project: string; domain: string }): string {
   return `${key.project}/${key.domain}`;

@@ -113,7 +113,6 @@ export function planForBackend(
   const plan = computePlan(view.desired, live, {
     ...opts,
     ...(opts.commit === undefined ? { commit: desired.commit } : {}),
-    backend,
     configOnlyPools: view.configOnlyPools,
   });
   plan.errors.push(...backendKindErrors(desired, backend), ...multiPoolErrors(desired, backend));

@@ -6,18 +6,13 @@
 import { address, assignmentKeyString } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import { LABEL_WEIGHT_TOLERANCE, type ExecutionClusterLabel } from '../model/flyte.js';
-import type { Change, PlanWarning } from '../model/plan.js';
+import type { PlanWarning } from '../model/plan.js';
 import { makeChange } from './change.js';
 import type { PlanContext } from './context.js';
 import { diffForms, type Form } from './forms.js';
 import type { StepGraph } from './graph.js';
 
-export interface LabelDecision {
-  change: Change;
-  key: ExecutionClusterLabel;
-  set: boolean;
-  remove: boolean;
-}
+export type { LabelDecision } from './decisions.js';
 
 function labelForm(l: ExecutionClusterLabel): Form {
   return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };

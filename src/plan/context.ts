@@ -23,8 +23,7 @@ import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from
 import type { Change, PlanError, PlanWarning, PruneScope } from '../model/plan.js';
 import type { ObjectKind } from '../model/common.js';
 import { pruneScope, prunes, unmanagedReason } from './prune-scope.js';
-import type { DefaultQueueDecision } from './default-queues.js';
-import type { LabelDecision } from './cluster-labels.js';
+import type { DefaultQueueDecision, LabelDecision } from './decisions.js';
 
 export interface PoolDecision {
   change: Change;

@@ -3,24 +3,16 @@
  * create or update, deleted with prune like assignments, blocked while the queue they name
  * will not exist. Steps run after the step that creates (or changes) that queue.
  */
-import { address, defaultQueueKeyString, type ObjectKind } from '../model/common.js';
+import { address, defaultQueueKeyString } from '../model/common.js';
 import type { DesiredDefaultQueue } from '../model/desired.js';
 import type { LiveDefaultQueue } from '../model/live.js';
-import type { Change, PlanError } from '../model/plan.js';
+import type { Change } from '../model/plan.js';
 import { makeChange } from './change.js';
-import { PlanContext, locationOf } from './context.js';
+import { PlanContext } from './context.js';
 import { diffForms, type Form } from './forms.js';
 import type { StepGraph } from './graph.js';
 
-export interface DefaultQueueDecision {
-  change: Change;
-  /** A set_default_queue step exists. */
-  set: boolean;
-  /** A delete_default_queue step exists (prune). */
-  remove: boolean;
-  /** The queue the setting names once the plan is applied; null when it is deleted. */
-  finalQueue: string | null;
-}
+export type { DefaultQueueDecision } from './decisions.js';
 
 function form(d: { project: string; domain: string; queue: string }): Form {
   return { project: d.project, domain: d.domain, queue: d.queue };
@@ -96,31 +88,6 @@ export function planDefaultQueues(ctx: PlanContext): void {
       finalQueue: d.queue,
     });
   }
-}
-
-/**
- * A repository declaring DefaultQueue documents against a control plane without such
- * settings (live.default_queues absent, or a backend whose kinds leave the kind out) is
- * refused: one error per document, naming the backend when known.
- */
-export function unsupportedDefaultQueues(
-  ctx: PlanContext,
-  backend: { name: string; kinds: readonly ObjectKind[] } | undefined,
-): PlanError[] {
-  const supported = backend
-    ? backend.kinds.includes('DefaultQueue')
-    : ctx.live.default_queues !== undefined;
-  if (supported) return [];
-  const who = backend ? `the ${backend.name} control plane` : 'this control plane';
-  return (ctx.desired.default_queues ?? []).map((d) => {
-    const addr = address('DefaultQueue', defaultQueueKeyString(d));
-    return {
-      code: 'UNSUPPORTED_KIND',
-      address: addr,
-      message: `${addr}: ${who} has no default-queue settings (a Union v2 feature); remove the DefaultQueue document or plan against a Union control plane (union+https://…)`,
-      location: locationOf(d.source),
-    };
-  });
 }
 
 /** Steps: a setting is set after the step that creates or changes its queue (C2/C3 included). */

@@ -14,7 +14,7 @@ import { planExecutionClusterLabels } from './cluster-labels.js';
 import { planClusters } from './clusters.js';
 import { PlanContext, compare, locationOf, preventsDestroy } from './context.js';
 import { planFlyteadmin } from './flyteadmin.js';
-import { planDefaultQueues, unsupportedDefaultQueues } from './default-queues.js';
+import { planDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
 import { planPools } from './pools.js';
 import { planQueues } from './queues.js';
@@ -26,11 +26,6 @@ export interface PlanOptions {
   commit?: string | null;
   /** `--replace`: addresses to delete and create again (checked by target.ts checkReplaceAddresses). */
   replace?: readonly string[];
-  /**
-   * The backend planned against (ControlPlane.backend): a desired kind it does not manage is
-   * a plan error naming it. Absent: DefaultQueue is managed when live.default_queues is set.
-   */
-  backend?: { name: string; kinds: readonly ObjectKind[] };
   /**
    * Pools that exist outside the control plane's API (a backend whose pools are config only,
    * e.g. Union self-managed's pool → clusters mapping): assignments may name them.
@@ -50,11 +45,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   planQueues(ctx);
   keepPoolsOfRefusedQueueMoves(ctx);
   planAssignments(ctx);
-  const unsupported = unsupportedDefaultQueues(ctx, opts.backend);
-  if (unsupported.length === 0) planDefaultQueues(ctx);
-  // With a backend, planForBackend reports every kind it does not manage (BACKEND_KIND);
-  // without one, the live state tells whether default-queue settings exist.
-  else if (!opts.backend) ctx.errors.push(...unsupported);
+  planDefaultQueues(ctx);
   planExecutionClusterLabels(ctx);
   planFlyteadmin(
     ctx,

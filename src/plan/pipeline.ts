@@ -7,7 +7,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadRepository } from '../manifests/index.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
-import { readLiveState, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
+import {
+  backendInfo,
+  readLiveState,
+  type BackendInfo,
+  type ControlPlane,
+} from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
@@ -101,7 +106,7 @@ export async function planDesired(
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t1 = performance.now();
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
-  const backend = opts.backend ?? (typeof source === 'function' ? undefined : source.backend);
+  const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
   // Every option that shapes the plan is in the key (memo.ts: exact, or it misses).
   const shape = [opts.commit, opts.replace ?? [], opts.targets ?? [], opts.acceptCascade ?? []];
   const memoKey = opts.reusePlans ? planMemoKey(live, shape, backend) : null;
@@ -111,7 +116,6 @@ export async function planDesired(
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.replace?.length ? { replace: opts.replace } : {}),
     ...(opts.acceptCascade?.length ? { acceptCascade: opts.acceptCascade } : {}),
-    ...(backend ? { backend: { name: backend.name, kinds: backend.kinds } } : {}),
   });
   // After planning: the planner stays pure; only the backend knows what has no public API.
   const full = withExecution(planned, backend?.manualStep?.bind(backend));

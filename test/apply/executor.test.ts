@@ -124,8 +124,8 @@ describe('executePlan: order (plan.md Steps and order)', () => {
       blocked: 1,
       side_effects: 0,
     });
-    expect(mem.clusters.has('old-1')).toBe(false);
-    expect(mem.queues.get('batch')!.clusters).toEqual(['old-2']);
+    expect(mem.clusterMap.has('old-1')).toBe(false);
+    expect(mem.queueMap.get('batch')!.clusters).toEqual(['old-2']);
   });
 
   it('deletes a replaced cluster (C7) before registering it again, and counts one replacement', async () => {
@@ -160,7 +160,7 @@ describe('executePlan: order (plan.md Steps and order)', () => {
     const del = callOf(cp, plan, 's3')!;
     const reg = callOf(cp, plan, 's4')!;
     expect(reg.start).toBeGreaterThanOrEqual(del.end);
-    expect(mem.clusters.get('old-1')!.pool).toBe('prod');
+    expect(mem.clusterMap.get('old-1')!.pool).toBe('prod');
     expect(result.counts.replaced).toBe(1);
   });
 
@@ -187,7 +187,7 @@ describe('executePlan: order (plan.md Steps and order)', () => {
     const result = await executePlan(plan, cp);
     expect(result.ok).toBe(true);
     expectDependenciesHonoured(cp, plan);
-    expect(mem.pools.has('tmp')).toBe(false);
+    expect(mem.poolMap.has('tmp')).toBe(false);
   });
 });
 
@@ -303,8 +303,8 @@ describe('executePlan: failures', () => {
       s3: null,
       s6: null,
     });
-    expect([...mem.pools.keys()].sort()).toEqual(['a', 'b', 'c', 'default']);
-    expect([...mem.clusters.keys()].sort()).toEqual(['a-1', 'b-1']);
+    expect([...mem.poolMap.keys()].sort()).toEqual(['a', 'b', 'c', 'default']);
+    expect([...mem.clusterMap.keys()].sort()).toEqual(['a-1', 'b-1']);
     expect(
       cp.calls
         .slice(before)
@@ -406,7 +406,7 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     expect(progress.some((e) => e.type === 'wait_progress' && e.queue === 'batch')).toBe(true);
     const elapsed = progress.map((e) => (e.type === 'wait_progress' ? e.elapsed_ms : 0));
     expect(elapsed).toEqual([...elapsed].sort((a, b) => a - b));
-    expect(mem.clusters.has('old-1')).toBe(false);
+    expect(mem.clusterMap.has('old-1')).toBe(false);
     expect(result.counts.deleted).toBe(1);
   });
 
@@ -424,7 +424,7 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     });
     expect(result.steps[0]!.error!.message).toContain('old-1 (1 runs, 3 actions in flight)');
     expect(result.steps[1]!.status).toBe('not_run');
-    expect(mem.clusters.has('old-1')).toBe(true);
+    expect(mem.clusterMap.has('old-1')).toBe(true);
     expect(result.counts.deleted).toBe(0);
   });
 });
@@ -452,7 +452,7 @@ describe('executePlan: abort and refusal', () => {
       's3',
     ]);
     expect(result.steps.filter((s) => s.status === 'not_run')).toHaveLength(7);
-    expect(mem.pools.size).toBe(4);
+    expect(mem.poolMap.size).toBe(4);
   });
 
   it('an abort ends a running wait_idle without deleting', async () => {
@@ -468,7 +468,7 @@ describe('executePlan: abort and refusal', () => {
     expect(result.aborted).toBe(true);
     expect(result.steps.map((s) => s.status)).toEqual(['failed', 'not_run']);
     expect(result.steps[0]!.error!.code).toBe('ABORTED');
-    expect(mem.clusters.has('old-1')).toBe(true);
+    expect(mem.clusterMap.has('old-1')).toBe(true);
   });
 
   it('refuses a plan with errors before any call', async () => {
@@ -511,6 +511,6 @@ describe('executePlan: observers', () => {
       },
     });
     expect(result.ok).toBe(true);
-    expect([...mem.pools.keys()].sort()).toEqual(['a', 'b', 'default']);
+    expect([...mem.poolMap.keys()].sort()).toEqual(['a', 'b', 'default']);
   });
 });

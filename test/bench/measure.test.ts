@@ -7,6 +7,7 @@ import { median, runProcess } from '../../bench/lib/measure.js';
 import { startServer } from '../../bench/lib/server.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
+import { coreCalls } from '../controlplane/core-calls.js';
 import type { Step } from '../../src/model/plan.js';
 
 const dirs: string[] = [];
@@ -72,7 +73,7 @@ describe('measurement helpers', () => {
     const server = await startServer(cli, join(dir, 'state.json'));
     try {
       await server.setLatency(5);
-      const cp = await openControlPlane(server.url);
+      const cp = coreCalls(await openControlPlane(server.url));
       const live = await readLiveState(cp);
       await cp.createPool('bench-pool', {
         object_store_ref: { uri: 's3://bench-pool/x', endpoint: '' },

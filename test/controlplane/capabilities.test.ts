@@ -15,7 +15,7 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { isControlPlaneError } from '../../src/controlplane/errors.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
-import type { ControlPlane } from '../../src/controlplane/types.js';
+import { coreCalls, type CoreCalls } from './core-calls.js';
 import { CAPABILITY_NAMES } from '../../src/model/capabilities.js';
 import {
   BASELINE_CAPABILITIES,
@@ -69,7 +69,7 @@ const specOf = (q: QueueSpec): QueueSpec => ({
   fairness: q.fairness,
 });
 
-async function seed(cp: ControlPlane) {
+async function seed(cp: CoreCalls) {
   await cp.createPool('gpu', c('gpu'));
   await cp.createPool('cpu', c('cpu'));
   await cp.registerCluster({ name: 'g1', pool: 'gpu' });
@@ -84,11 +84,11 @@ async function seed(cp: ControlPlane) {
 
 describe('capabilities off (baseline): every capability call is refused with its rule', () => {
   it.each([
-    ['drain', (cp: ControlPlane) => cp.drainQueue('batch'), 'C9'],
-    ['drain', (cp: ControlPlane) => cp.activateQueue('batch'), 'C9'],
-    ['queue_delete', (cp: ControlPlane) => cp.deleteQueue('batch'), 'Q6'],
-    ['cluster_move', (cp: ControlPlane) => cp.moveCluster('g1', 'cpu'), 'C7'],
-    ['pool_update', (cp: ControlPlane) => cp.updatePool('gpu', c('gpu2')), 'P4'],
+    ['drain', (cp: CoreCalls) => cp.drainQueue('batch'), 'C9'],
+    ['drain', (cp: CoreCalls) => cp.activateQueue('batch'), 'C9'],
+    ['queue_delete', (cp: CoreCalls) => cp.deleteQueue('batch'), 'Q6'],
+    ['cluster_move', (cp: CoreCalls) => cp.moveCluster('g1', 'cpu'), 'C7'],
+    ['pool_update', (cp: CoreCalls) => cp.updatePool('gpu', c('gpu2')), 'P4'],
   ] as const)('%s (%s)', async (capability, call, rule) => {
     // Every other capability on: only this one matters.
     const caps = { ...ALL_ON, [capability]: false };
@@ -341,7 +341,9 @@ describe('capabilities on (embedded store)', () => {
 describe('capabilities are stored with the state', () => {
   it('file:PATH?capabilities= creates with them, is remembered, and a different value says how to change it', async () => {
     const state = join(dir, 'cp.json');
-    const first = await openControlPlane(`file:${state}?capabilities=drain,queue_delete`);
+    const first = coreCalls(
+      await openControlPlane(`file:${state}?capabilities=drain,queue_delete`),
+    );
     expect(await first.capabilities()).toEqual({
       ...BASELINE_CAPABILITIES,
       drain: true,
@@ -359,7 +361,7 @@ describe('capabilities are stored with the state', () => {
     await first.drainQueue('q'); // journaled
     await first.close();
 
-    const again = await openControlPlane(`file:${state}`);
+    const again = coreCalls(await openControlPlane(`file:${state}`));
     expect((await again.capabilities()).drain).toBe(true);
     expect((await again.getQueue('q')).state).toBe('drained');
     await again.close();

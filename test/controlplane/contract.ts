@@ -7,12 +7,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PoolContract, QueueSpec } from '../../src/model/common.js';
 import { BASELINE_CAPABILITIES, QUEUE_DEFAULTS } from '../../src/model/common.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
-import type { ControlPlane } from '../../src/controlplane/types.js';
 import { readLiveState } from '../../src/controlplane/types.js';
+import type { CoreCalls } from './core-calls.js';
 import type { Simulator } from '../../src/controlplane/rest/sim-client.js';
 
 export interface Subject {
-  cp: ControlPlane;
+  cp: CoreCalls;
   sim: Simulator;
   /** The default pool's contract the subject was provisioned with (P1). */
   defaultContract: PoolContract;
@@ -72,7 +72,7 @@ const spec = (over: Partial<QueueSpec> = {}): QueueSpec => ({
 export function contractSuite(label: string, makeSubject: () => Promise<Subject>): void {
   describe(`ControlPlane contract: ${label}`, () => {
     let s: Subject;
-    let cp: ControlPlane;
+    let cp: CoreCalls;
 
     beforeEach(async () => {
       s = await makeSubject();

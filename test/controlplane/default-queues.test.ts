@@ -14,7 +14,12 @@ import {
 } from '../../src/controlplane/embedded/state.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
-import { readLiveState } from '../../src/controlplane/types.js';
+import {
+  managedKinds,
+  partOf,
+  readLiveState,
+  type ControlPlane,
+} from '../../src/controlplane/types.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -39,7 +44,7 @@ describe('embedded default-queue settings', () => {
     const path = join(dir, 'cp.json');
     // keepJournal 0: closing writes the snapshot, whose form is checked at the end.
     const cp = await EmbeddedControlPlane.open({ path, keepJournal: 0 });
-    expect(cp.backend.kinds).toContain('DefaultQueue');
+    expect(managedKinds(cp)).toContain('DefaultQueue');
     await cp.createQueue({
       name: 'batch',
       pool: 'default',
@@ -152,15 +157,18 @@ describe('a queue named by a setting', () => {
 });
 
 describe('the REST API has no default-queue settings', () => {
-  it('kinds leave DefaultQueue out: the live state has none, the calls are refused clearly', async () => {
+  it('it has no default-queue part: its kinds leave DefaultQueue out, the live state has none, a step for one is refused clearly', async () => {
     const embedded = await EmbeddedControlPlane.open({ path: null });
     const server = await startControlPlaneServer({ controlPlane: embedded, port: 0 });
     const cp = new HttpControlPlane(server.url);
     try {
-      expect(cp.backend.kinds).not.toContain('DefaultQueue');
+      expect((cp as ControlPlane).defaultQueues).toBeUndefined();
+      expect(managedKinds(cp)).not.toContain('DefaultQueue');
       expect((await readLiveState(cp)).default_queues).toBeUndefined();
-      expect(await codeOf(cp.setDefaultQueue('ml', 'prod', 'default'))).toBe(
-        'FAILED_PRECONDITION DefaultQueue/ml/prod DefaultQueue/ml/prod: the poolsync REST API control plane does not manage DefaultQueue objects',
+      const step = (async () =>
+        partOf(cp, 'defaultQueues', 'DefaultQueue/ml/prod').setDefaultQueue('ml', 'prod', 'x'))();
+      expect(await codeOf(step)).toBe(
+        'FAILED_PRECONDITION DefaultQueue/ml/prod DefaultQueue/ml/prod: the poolsync REST API control plane does not manage DefaultQueue objects; run `poolsync plan` against it again',
       );
     } finally {
       await cp.close();

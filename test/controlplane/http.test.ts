@@ -14,8 +14,9 @@ import {
   startControlPlaneServer,
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
+import { flyteadminGateway } from '../../src/standins/flyteadmin/gateway.js';
 import { SimulationClient } from '../../src/controlplane/rest/sim-client.js';
-import { readLiveState } from '../../src/controlplane/types.js';
+import { readCapabilities, readLiveState } from '../../src/controlplane/types.js';
 import type { PoolContract } from '../../src/model/common.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a';
@@ -45,10 +46,12 @@ async function start(
       cb();
     },
   });
+  const { flyteadmin, ...rest } = opts;
   const started = await startControlPlaneServer({
     controlPlane: embedded,
     logger: pino({ level: 'debug' }, sink),
-    ...opts,
+    ...rest,
+    ...(flyteadmin ? { mounts: [{ handle: flyteadminGateway(flyteadmin) }] } : {}),
   });
   server = started;
   return started;
@@ -526,7 +529,7 @@ describe('openControlPlane', () => {
     process.env.POOLSYNC_TOKEN = TOKEN;
     try {
       const cp = await openControlPlane(server!.url);
-      expect(await cp.capabilities()).toMatchObject({ drain: false });
+      expect(await readCapabilities(cp)).toMatchObject({ drain: false });
       await cp.close();
     } finally {
       delete process.env.POOLSYNC_TOKEN;

@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
+import { coreCalls } from './core-calls.js';
 import type { PoolContract } from '../../src/model/common.js';
 import { raceChildren } from '../util/child-race.js';
 
@@ -99,10 +100,10 @@ describe('embedded control plane persistence (file:PATH)', () => {
     await expect(openControlPlane(url)).rejects.toThrow(
       /the folder .*\/a\/b does not exist, so there is no control-plane state at/,
     );
-    const cp = await openControlPlane(url, { createFolder: true });
+    const cp = coreCalls(await openControlPlane(url, { createFolder: true }));
     await cp.createPool('prod', PROD);
     await cp.close();
-    const again = await openControlPlane(url);
+    const again = coreCalls(await openControlPlane(url));
     expect((await again.listPools()).map((p) => p.name)).toEqual(['default', 'prod']);
     await again.close();
   });

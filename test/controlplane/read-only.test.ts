@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
+import { coreCalls } from './core-calls.js';
 
 const WRITER = join(import.meta.dirname, '../fixtures/controlplane/writer.ts');
 
@@ -45,7 +46,7 @@ describe('read-only open of file: control planes', () => {
       const snapshotBefore = await stat(path);
       const lockBefore = await readFile(`${path}.lock`, 'utf8');
 
-      const reader = await openControlPlane(`file:${path}`, { readOnly: true });
+      const reader = coreCalls(await openControlPlane(`file:${path}`, { readOnly: true }));
       const live = await readLiveState(reader);
       expect(live.pools.map((p) => p.name)).toEqual(['batch', 'default']);
       expect(live.clusters.find((c) => c.name === 'b-1')?.bound_queues).toEqual(['b-1', 'etl']);
@@ -66,7 +67,7 @@ describe('read-only open of file: control planes', () => {
   it('a missing state file reads as a new organisation and is not created', async () => {
     mkdirSync(join(dir, 'absent'));
     const path = join(dir, 'absent', 'cp.json');
-    const reader = await openControlPlane(`file:${path}`, { readOnly: true });
+    const reader = coreCalls(await openControlPlane(`file:${path}`, { readOnly: true }));
     const live = await readLiveState(reader);
     await reader.close();
     expect(live.pools.map((p) => p.name)).toEqual(['default']);
@@ -90,7 +91,7 @@ describe('read-only open of file: control planes', () => {
     let previous = 0;
     let reads = 0;
     while (reads < 30 || acked < 600) {
-      const reader = await openControlPlane(`file:${path}`, { readOnly: true });
+      const reader = coreCalls(await openControlPlane(`file:${path}`, { readOnly: true }));
       const names = (await readLiveState(reader)).queues
         .map((q) => q.name)
         .filter((n) => n.startsWith('w-'));

@@ -16,6 +16,7 @@ import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { readLiveState } from '../../src/controlplane/types.js';
+import { flyteadminGateway } from '../../src/standins/flyteadmin/gateway.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { computePlan } from '../../src/plan/index.js';
 import { ApiClient } from '../../src/vcs/http.js';
@@ -35,7 +36,7 @@ async function embeddedBehind(decide: (n: number) => CutMode, opts: { flyteadmin
   const cp = await EmbeddedControlPlane.open({ path: null });
   const server = await startControlPlaneServer({
     controlPlane: cp,
-    ...(opts.flyteadmin ? { flyteadmin: {} } : {}),
+    ...(opts.flyteadmin ? { mounts: [{ handle: flyteadminGateway() }] } : {}),
   });
   const proxy = await startCuttingProxy(server.url, decide);
   cleanups.push(async () => {

@@ -1,5 +1,5 @@
 /** Manifests for the daemon tests: one pool `prod`, some clusters, one queue `batch`; drift made by hand. */
-import type { ControlPlane } from '../../src/controlplane/types.js';
+import type { CoreCalls } from '../controlplane/core-calls.js';
 
 export interface RepoShape {
   clusters?: string[];
@@ -69,7 +69,7 @@ export function manifests(shape: RepoShape = {}): Record<string, string> {
 }
 
 /** Drift: a queue's run concurrency changed on the control plane by hand, the rest of its spec kept. */
-export async function setRunConcurrency(cp: ControlPlane, name: string, n: number): Promise<void> {
+export async function setRunConcurrency(cp: CoreCalls, name: string, n: number): Promise<void> {
   const q = await cp.getQueue(name);
   const { pool, clusters, action_concurrency, depth, priority, fairness } = q;
   await cp.updateQueue(name, {

@@ -251,7 +251,7 @@ describe('flyteadmin backend: authentication', () => {
     undo = await useCredentials(CLIENT_ID, 'not-the-secret-123');
     const cp = await openControlPlane(fa.url);
     try {
-      const err = await cp.listExecutionClusterLabels().catch((e: unknown) => e);
+      const err = await readLiveState(cp).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ControlPlaneError);
       expect((err as ControlPlaneError).code).toBe('UNAUTHENTICATED');
       expect((err as Error).message).toContain(`client '${CLIENT_ID}'`);
@@ -265,7 +265,7 @@ describe('flyteadmin backend: authentication', () => {
   it('no credentials against a flyteadmin with auth: UNAUTHENTICATED with what to set', async () => {
     const cp = await openControlPlane(fa.url);
     try {
-      const err = (await cp.listAssignments().catch((e: unknown) => e)) as ControlPlaneError;
+      const err = (await readLiveState(cp).catch((e: unknown) => e)) as ControlPlaneError;
       expect(err.code).toBe('UNAUTHENTICATED');
       expect(err.message).toContain('POOLSYNC_FLYTE_CLIENT_ID');
     } finally {

@@ -1,5 +1,5 @@
 /**
- * A flyteadmin to test against: the stand-in (flyteadmin-gateway.ts over flyteadmin-store.ts,
+ * A flyteadmin to test against: the stand-in (src/standins/flyteadmin: gateway.ts over store.ts,
  * behaving as upstream) served with OAuth2 on 127.0.0.1 by the embedded control plane's server.
  */
 import { execFile } from 'node:child_process';
@@ -12,11 +12,14 @@ import {
   startControlPlaneServer,
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
-import type { FlyteOAuthOptions } from '../../src/controlplane/embedded/flyteadmin-oauth.js';
+import {
+  flyteadminGateway,
+  type FlyteOAuthOptions,
+} from '../../src/standins/flyteadmin/gateway.js';
 import {
   FlyteadminStore,
   type FlyteadminStoreOptions,
-} from '../../src/controlplane/embedded/flyteadmin-store.js';
+} from '../../src/standins/flyteadmin/store.js';
 
 export const CLIENT_ID = 'poolsync-ci';
 export const CLIENT_SECRET = 'flyte-secret-4f1b2c9e';
@@ -42,7 +45,9 @@ export async function startFlyteadmin(
   const store = new FlyteadminStore(seed);
   const server = await startControlPlaneServer({
     controlPlane: embedded,
-    flyteadmin: oauth ? { oauth, store, ...gateway } : { store, ...gateway },
+    mounts: [
+      { handle: flyteadminGateway(oauth ? { oauth, store, ...gateway } : { store, ...gateway }) },
+    ],
   });
   return {
     embedded,

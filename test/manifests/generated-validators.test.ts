@@ -1,5 +1,5 @@
 /**
- * src/manifests/validators.generated.ts (ajv standalone code, scripts/build-validators.ts)
+ * src/gen/manifests/validators.ts (ajv standalone code, scripts/build-validators.ts)
  * stands in for compiling schemas/*.schema.json at start-up. It must be current with the
  * schemas, and must report exactly the errors the ajv-compiled validators report: schema.ts
  * builds its messages from `params`, `data`, `parentSchema` and `propertyName`.
@@ -20,7 +20,7 @@ import {
   type GeneratedKind,
 } from '../../scripts/build-validators.js';
 import { MANIFEST_KINDS } from '../../src/manifests/schema.js';
-import * as generated from '../../src/manifests/validators.generated.js';
+import * as generated from '../../src/gen/manifests/validators.js';
 
 const KINDS = Object.keys(SCHEMAS) as GeneratedKind[];
 const standalone = generated as unknown as Record<GeneratedKind, ValidateFunction>;

@@ -4,6 +4,7 @@ import type { DesiredDefaultQueue, DesiredState } from '../../src/model/desired.
 import type { LiveDefaultQueue, LiveState } from '../../src/model/live.js';
 import { assertTopological } from '../../src/plan/graph.js';
 import { computePlan } from '../../src/plan/index.js';
+import { planForBackend } from '../../src/plan/backend.js';
 import { desiredFingerprint, liveFingerprint } from '../../src/plan/fingerprint.js';
 import { contract, desired, live } from './build.js';
 
@@ -112,18 +113,19 @@ describe('DefaultQueue changes', () => {
     expect(set.depends_on).toContain(reg.id);
   });
 
-  it('against a live state without the settings, DefaultQueue documents are plan errors', () => {
+  it('against a backend without the settings, DefaultQueue documents are BACKEND_KIND errors and nothing is planned for them', () => {
     const d = withDq(desired(), [dq('ml', 'prod', 'default')]);
-    const plain = computePlan(d, live());
-    expect(plain.errors).toMatchObject([
-      { code: 'UNSUPPORTED_KIND', address: 'DefaultQueue/ml/prod', location: 'dq.yaml:1:1' },
-    ]);
-    // With a backend, planForBackend reports the kind (BACKEND_KIND) and the planner leaves
-    // the settings out.
-    const named = computePlan(d, live(), {
-      backend: { name: 'poolsync REST API', kinds: ['ClusterPool', 'Cluster', 'Queue'] },
+    // What a backend manages is checked in one place (planForBackend, from the kinds its parts
+    // manage); computePlan plans what it is given.
+    const named = planForBackend(d, live(), {
+      name: 'poolsync REST API',
+      kinds: ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'],
     });
+    expect(named.errors).toMatchObject([
+      { code: 'BACKEND_KIND', address: 'DefaultQueue/ml/prod', location: 'dq.yaml:1:1' },
+    ]);
     expect(named.changes.some((c) => c.kind === 'DefaultQueue')).toBe(false);
+    expect(named.steps.some((s) => s.op === 'set_default_queue')).toBe(false);
   });
 
   it('fingerprints of repositories and control planes without settings are unchanged by the kind', () => {

@@ -4,6 +4,7 @@
  * tests hold the planner's predictions against the control plane's real rules.
  */
 import type { ControlPlane } from '../../src/controlplane/types.js';
+import { coreCalls, type CoreCalls } from '../controlplane/core-calls.js';
 import type { Plan, Step } from '../../src/model/plan.js';
 
 export async function runSteps(plan: Plan, cp: ControlPlane): Promise<void> {
@@ -14,7 +15,7 @@ export async function runSteps(plan: Plan, cp: ControlPlane): Promise<void> {
         throw new Error(`${step.id} (${step.op} ${step.target}) runs before its dependency ${dep}`);
     }
     try {
-      await runStep(step, cp);
+      await runStep(step, coreCalls(cp));
     } catch (err) {
       throw new Error(
         `${step.id} ${step.op} ${step.target} ${JSON.stringify(step.args)} failed: ${(err as Error).message}`,
@@ -24,7 +25,7 @@ export async function runSteps(plan: Plan, cp: ControlPlane): Promise<void> {
   }
 }
 
-async function runStep(step: Step, cp: ControlPlane): Promise<void> {
+async function runStep(step: Step, cp: CoreCalls): Promise<void> {
   switch (step.op) {
     case 'create_pool':
       await cp.createPool(step.args.name, step.args.contract);

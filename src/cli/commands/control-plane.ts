@@ -2,7 +2,6 @@
  * `poolsync control-plane serve`: serves the embedded control plane (persisted at --state)
  * over the REST API until SIGINT/SIGTERM, then closes cleanly (snapshot, lock released).
  */
-import type { IncomingMessage } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -18,25 +17,17 @@ import {
   parseCapabilities,
 } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
-import type { OAuthServer } from '../../controlplane/embedded/oauth.js';
-import { gatewayAuthorization } from '../../controlplane/embedded/flyteadmin-oauth.js';
+import type { OAuthStandIn } from '../../standins/oauth/server.js';
 
 /** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
-async function unionApi(controlPlane: EmbeddedControlPlane, oauth: OAuthServer, logger: Logger) {
-  const { createUnionApi } = await import('../../controlplane/embedded/union-api.js');
-  return createUnionApi({ controlPlane, oauth, logger });
-}
-
-/**
- * With the Union API's OAuth2 server on the port, flyteadmin's paths take its tokens (one token
- * endpoint), read as flyteadmin's HTTP gateway reads them: its header, else `Authorization`.
- */
-function sharedFlyteAuth(oauth: OAuthServer) {
-  const key = oauth.config.authorization_metadata_key;
-  return (req: IncomingMessage): string | null => {
-    const result = oauth.check(gatewayAuthorization(req, key));
-    return result === 'ok' ? null : `token ${result} (header ${key} or Authorization)`;
-  };
+async function unionApi(
+  controlPlane: EmbeddedControlPlane,
+  oauth: OAuthStandIn,
+  org: string,
+  logger: Logger,
+) {
+  const { createUnionApi } = await import('../../standins/union/union-api.js');
+  return createUnionApi({ controlPlane, oauth, org, logger });
 }
 
 interface ServeArgs {
@@ -155,12 +146,17 @@ const serveCommand: CommandModule<object, ServeArgs> = {
   handler: async (args) => {
     // The server's modules load here, not for `control-plane capabilities` (a CLI start-up
     // that loaded them all cost every short command their import time).
-    const [{ pino }, { startControlPlaneServer }, { OAuthServer, readOAuthClientFile }] =
-      await Promise.all([
-        import('pino'),
-        import('../../controlplane/embedded/server.js'),
-        import('../../controlplane/embedded/oauth.js'),
-      ]);
+    const [
+      { pino },
+      { startControlPlaneServer },
+      { readOAuthClientFile, unionOAuthServer },
+      { flyteadminAuth, flyteadminGateway },
+    ] = await Promise.all([
+      import('pino'),
+      import('../../controlplane/embedded/server.js'),
+      import('../../standins/union/oauth-client-file.js'),
+      import('../../standins/flyteadmin/gateway.js'),
+    ]);
     const { host, port } = parseListen(args.listen);
     const token = args['token-file'] ? await readTokenFile(args['token-file']) : undefined;
     const contractFile = args['default-pool-contract'];
@@ -171,7 +167,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
     );
     const oauthFile = args['oauth-client-file'];
     const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
-    const oauth = oauthClient ? new OAuthServer(oauthClient) : undefined;
+    const oauth = oauthClient ? unionOAuthServer(oauthClient) : undefined;
     const statePath = resolve(args.state);
     checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
     const capabilities =
@@ -190,17 +186,25 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         simulate: args.simulate,
         logger,
         ...(token ? { token } : {}),
-        ...(oauth ? { unionApi: await unionApi(controlPlane, oauth, logger) } : {}),
-        // flyteadmin's attribute paths too (flyteadmin+http://); with a token, OAuth2 client
-        // credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
-        flyteadmin: {
-          seed: { projects: args['flyte-project'] ?? [] },
-          ...(oauth
-            ? { sharedAuth: sharedFlyteAuth(oauth) }
-            : token
-              ? { oauth: { clientId: 'poolsync', clientSecret: token } }
-              : {}),
-        },
+        mounts: [
+          ...(oauth && oauthClient
+            ? [await unionApi(controlPlane, oauth, oauthClient.org, logger)]
+            : []),
+          // flyteadmin's attribute paths too (flyteadmin+http://). With the Union API's OAuth2
+          // server on the port, they take its tokens (one token endpoint), read as flyteadmin's
+          // HTTP gateway reads them; with a token, OAuth2 client credentials: client id
+          // `poolsync`, the token as secret (docs/flyte-oss.md).
+          {
+            handle: flyteadminGateway({
+              seed: { projects: args['flyte-project'] ?? [] },
+              ...(oauth
+                ? { sharedAuth: flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
+                : token
+                  ? { oauth: { clientId: 'poolsync', clientSecret: token } }
+                  : {}),
+            }),
+          },
+        ],
       });
     } catch (err) {
       await controlPlane.close();

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
-import { readLiveState } from '../../controlplane/types.js';
+import { backendInfo, readLiveState } from '../../controlplane/types.js';
 import { controlPlaneIdentity } from '../../controlplane/identity.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
@@ -153,7 +153,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     result = await planRepository(args.dir, readLive, {
       commit,
       cacheDir: manifestCacheDir(),
-      backend: cp.backend,
+      backend: backendInfo(cp),
       ...planShape(args),
     });
   } finally {

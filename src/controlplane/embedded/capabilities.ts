@@ -34,7 +34,7 @@ import {
   type ActivityRecord,
   type QueueRecord,
   type State,
-} from './state.js';
+} from './state-records.js';
 import { defaultQueueInUse } from './default-queues.js';
 
 export type CapabilityOp =

@@ -4,10 +4,9 @@
  * stand in for real clusters (C5 status reports, Q7 in-flight work).
  */
 import { EmbeddedApplyLock } from './apply-lock.js';
+import type { EmbeddedOptions, QueueActivity } from './options.js';
 import {
-  CORE_KINDS,
   DEFAULT_POOL,
-  type ObjectKind,
   address,
   assignmentKeyString,
   type Assignment,
@@ -26,10 +25,17 @@ import type {
   QueueMetrics,
 } from '../../model/live.js';
 import type {
-  BackendInfo,
+  AssignmentCalls,
+  BackendProfile,
+  CapabilityCalls,
+  ClusterCalls,
   ControlPlane,
   LiveLists,
   CreateQueueRequest,
+  DefaultQueueCalls,
+  ExecutionClusterLabelCalls,
+  PoolCalls,
+  QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
 import { ControlPlaneError } from '../errors.js';
@@ -55,48 +61,23 @@ import {
 
 export { DEFAULT_POOL_CONTRACT } from './state.js';
 
-const EMBEDDED_KINDS: readonly ObjectKind[] = [...CORE_KINDS, 'DefaultQueue'];
-
-export interface EmbeddedOptions {
-  /** Where the state is persisted; null keeps it in memory (tests). */
-  path: string | null;
-  /** P1: the `default` pool's contract when the state is first created. */
-  defaultPoolContract?: PoolContract;
-  /** Clock for Q7 activity (tests). */
-  now?: () => number;
-  /** Ops journaled before the store compacts into a new snapshot. */
-  compactAfter?: number;
-  /** Opening and closing leave a journal shorter than this as it is (StoreOptions). */
-  keepJournal?: number;
-  /** Opened again and again (daemon): unchanged files not read again, reads shared frozen. */
-  shareReads?: boolean;
-  /**
-   * Capabilities (domain.md): stored with the state when it is created; for an existing state
-   * a different value is refused with the command that changes it. Absent: as stored.
-   */
-  capabilities?: Capabilities;
-  /**
-   * Read the state as it is now, without the writer lock and without writing anything (plan,
-   * export); every write is refused. A missing state file reads as a new organisation (P1).
-   */
-  readOnly?: boolean;
-}
-
-export interface QueueActivity {
-  runs_in_flight: number;
-  actions_in_flight: number;
-  /** The in-flight counts fall linearly to 0 over this many ms. */
-  finish_over_ms?: number;
-}
+export type { EmbeddedOptions, QueueActivity } from './options.js';
 
 export class EmbeddedControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = {
+  readonly backend: BackendProfile = {
     name: 'embedded',
-    // It also keeps Union v2's default-queue settings and flyteadmin's execution cluster labels (served over flyteadmin-gateway.ts),
-    // so a Flyte OSS repository plans against it locally; the labels' clusters are config only.
-    kinds: [...EMBEDDED_KINDS, 'ExecutionClusterLabel'],
+    // The labels' clusters are config only, so a Flyte OSS repository plans against it locally.
     configKinds: ['ExecutionCluster', 'ClusterLabel'],
   };
+  // Every part: poolsync's own kinds, Union v2's default-queue settings and flyteadmin's
+  // execution cluster labels (which the stand-ins of src/standins/ serve from this store).
+  readonly pools: PoolCalls = this;
+  readonly clusters: ClusterCalls = this;
+  readonly queues: QueueCalls = this;
+  readonly assignments: AssignmentCalls = this;
+  readonly defaultQueues: DefaultQueueCalls = this;
+  readonly executionClusterLabels: ExecutionClusterLabelCalls = this;
+  readonly capabilityCalls: CapabilityCalls = this;
   /** Served by `control-plane serve` so applies from several machines exclude each other. */
   readonly applyLock = new EmbeddedApplyLock();
   private closed = false;

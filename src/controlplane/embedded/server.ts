@@ -1,23 +1,26 @@
 /**
- * The control-plane REST API (schemas/control-plane.openapi.yaml) over an embedded control
- * plane, on node:http. JSON in and out; errors as `{code, message, address, rule}`.
+ * The control-plane REST API (schemas/control-plane.openapi.yaml; its endpoints in
+ * api-routes.ts) over an embedded control plane, on node:http. JSON in and out; errors as
+ * `{code, message, address, rule}`.
  *
  * Safety: bearer-token auth with a constant-time comparison, a request body limit, 400 for
  * malformed JSON, request logs that carry method, path, status and duration only (never
  * headers or bodies, so never the token). The `/v1/sim/` endpoints (simulated cluster
  * reports, in-flight work, latency and fault injection) exist only with `simulate: true`.
+ * Other systems' protocols (the stand-ins of src/standins/: Union's Connect API, flyteadmin's
+ * gateway) can share the port as mounts; this module knows none of them.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
-import { assignmentKeyString } from '../../model/common.js';
 import { constantTimeEqual } from '../../util/constant-time.js';
 import type { ControlPlaneErrorCode } from '../errors.js';
 import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
-import type { UnionApi } from './union-api.js';
-import { flyteadminGateway, type FlyteadminGatewayOptions } from './flyteadmin-gateway.js';
-import { readLimitedBody } from './request-body.js';
+import { HttpError, routes, type Faults } from './api-routes.js';
+
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SHARDS, apiRoutes, shardOf } from './api-routes.js';
+import { readLimitedBody } from '../../util/request-body.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -32,10 +35,18 @@ export interface ControlPlaneServerOptions {
   logger?: Logger;
   /** Largest accepted request body (default 1 MiB). */
   bodyLimitBytes?: number;
-  /** Also serve Union's Connect/gRPC API and OAuth2 on this port (union-api.ts). */
-  unionApi?: UnionApi;
-  /** Also serve flyteadmin's attribute and OAuth2 paths (flyteadmin-gateway.ts). */
-  flyteadmin?: FlyteadminGatewayOptions;
+  /** Other protocols served on this port, tried in order before the REST API. */
+  mounts?: ProtocolMount[];
+}
+
+/** Another system's protocol on the same port (e.g. a stand-in of src/standins/). */
+export interface ProtocolMount {
+  /** Answers the request (true) when it is this protocol's; false leaves it to the next. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean | Promise<boolean>;
+  /** The port's listener, for a protocol that needs its own (HTTP/2 beside HTTP/1.1). */
+  listener?(http1: Server): NetServer;
+  /** Ends what the protocol holds open (its connections). */
+  close?(): void;
 }
 
 export interface ControlPlaneServer {
@@ -43,8 +54,6 @@ export interface ControlPlaneServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_PAGE_SIZE = 500;
-export const MAX_PAGE_SIZE = 5000;
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 const STATUS: Record<ControlPlaneErrorCode, number> = {
@@ -55,314 +64,6 @@ const STATUS: Record<ControlPlaneErrorCode, number> = {
   FAILED_PRECONDITION: 412,
   UNAVAILABLE: 503,
 };
-
-/** Simulated trouble (only with `simulate`). */
-interface Faults {
-  /** Added to every non-sim call. */
-  latency_ms: number;
-  /** Fraction of non-sim calls answered 503 UNAVAILABLE before doing anything. */
-  fault_rate: number;
-  /** Fraction of non-sim calls that are carried out but answered 503 (a lost response). */
-  lost_response_rate: number;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-interface Request {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  params: string[];
-  body: () => Promise<unknown>;
-}
-
-interface Reply {
-  status: number;
-  body?: unknown;
-}
-
-type Handler = (req: Request) => Promise<Reply>;
-
-interface Route {
-  method: string;
-  /** As written in the OpenAPI document, e.g. `/v1/pools/{name}`. */
-  path: string;
-  pattern: RegExp;
-  sim: boolean;
-  handler: Handler;
-}
-
-const NAME = '([^/]+)';
-
-function route(method: string, path: string, handler: Handler, sim = false): Route {
-  return {
-    method,
-    path,
-    pattern: new RegExp(`^${path.replaceAll('{name}', NAME)}$`),
-    sim,
-    handler,
-  };
-}
-
-/** Most shards a list may be split into (`shards`), so parallel readers stay bounded. */
-export const MAX_SHARDS = 64;
-
-/**
- * The shard of a list key: FNV-1a (32-bit) of its UTF-8 bytes, modulo `shards`. Part of the
- * API (schemas/control-plane.openapi.yaml), so any client can check or reproduce it.
- */
-export function shardOf(key: string, shards: number): number {
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(key, 'utf8')) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h % shards;
-}
-
-function intParam(query: URLSearchParams, name: string, min: number, max: number): number | null {
-  const raw = query.get(name);
-  if (raw === null) return null;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new HttpError(
-      400,
-      'INVALID_ARGUMENT',
-      `${name} must be an integer from ${min} to ${max}, got "${raw}"`,
-    );
-  }
-  return n;
-}
-
-/**
- * Items after the page token (the last key of the previous page), `limit` of them; with
- * `shards`/`shard`, only the keys of that shard, so a client can read one list as several
- * independent page chains at once (the answer echoes `shard` so a client knows it was honoured).
- */
-function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchParams): Reply {
-  const limit = intParam(query, 'limit', 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
-  const shards = intParam(query, 'shards', 1, MAX_SHARDS);
-  const shard = intParam(query, 'shard', 0, (shards ?? 1) - 1);
-  if ((shards === null) !== (shard === null)) {
-    throw new HttpError(
-      400,
-      'INVALID_ARGUMENT',
-      'shards and shard are given together or not at all',
-    );
-  }
-  const token = query.get('page_token');
-  let start = 0;
-  if (token !== null && token !== '') {
-    const after = Buffer.from(token, 'base64url').toString('utf8');
-    if (after === '' || Buffer.from(after, 'utf8').toString('base64url') !== token) {
-      throw new HttpError(400, 'INVALID_ARGUMENT', 'page_token is not a token this server issued');
-    }
-    // Lists are sorted by key: binary search for the first key after the token.
-    let lo = 0;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (keyOf(items[mid]!) <= after) lo = mid + 1;
-      else hi = mid;
-    }
-    start = lo;
-  }
-  let page: T[];
-  let more: boolean;
-  if (shards === null || shard === null) {
-    page = items.slice(start, start + limit);
-    more = start + limit < items.length;
-  } else {
-    page = [];
-    more = false;
-    for (let i = start; i < items.length; i++) {
-      if (shardOf(keyOf(items[i]!), shards) !== shard) continue;
-      if (page.length === limit) {
-        more = true;
-        break;
-      }
-      page.push(items[i]!);
-    }
-  }
-  const next = more
-    ? Buffer.from(keyOf(page[page.length - 1]!), 'utf8').toString('base64url')
-    : null;
-  // `total` (the whole list) lets a client size its parallel reads (shards) to the list.
-  const body: Record<string, unknown> = { items: page, next_page_token: next, total: items.length };
-  if (shards !== null) body.shard = { index: shard, count: shards };
-  return { status: 200, body };
-}
-
-const byName = (x: { name: string }) => x.name;
-
-function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
-  const ok = (body: unknown): Reply => ({ status: 200, body });
-  const created = (body: unknown): Reply => ({ status: 201, body });
-  const none: Reply = { status: 204 };
-  const obj = async (req: Request): Promise<Record<string, unknown>> => {
-    const body = await req.body();
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new HttpError(400, 'INVALID_ARGUMENT', 'the request body must be a JSON object');
-    }
-    return body as Record<string, unknown>;
-  };
-  const p = (req: Request) => req.params[0]!;
-  return [
-    route('GET', '/v1/capabilities', async () => ok(await cp.capabilities())),
-    route('GET', '/v1/pools', async (r) => paginate(await cp.listPools(), byName, r.query)),
-    route('POST', '/v1/pools', async (r) => {
-      const b = await obj(r);
-      const unknown = Object.keys(b).filter((k) => k !== 'name' && k !== 'contract');
-      if (unknown.length > 0) {
-        throw new HttpError(
-          400,
-          'INVALID_ARGUMENT',
-          `a pool takes name and contract; unknown: ${unknown.join(', ')}`,
-        );
-      }
-      return created(await cp.createPool(b.name as string, b.contract as never));
-    }),
-    route('GET', '/v1/pools/{name}', async (r) => ok(await cp.getPool(p(r)))),
-    route('DELETE', '/v1/pools/{name}', async (r) => (await cp.deletePool(p(r)), none)),
-    // Capability `pool_update` (P4 when off): replaces the contract in place.
-    route('PUT', '/v1/pools/{name}', async (r) => {
-      const b = await obj(r);
-      const unknown = Object.keys(b).filter((k) => k !== 'contract');
-      if (unknown.length > 0) {
-        throw new HttpError(
-          400,
-          'INVALID_ARGUMENT',
-          `a pool update takes contract only; unknown: ${unknown.join(', ')}`,
-        );
-      }
-      return ok(await cp.updatePool(p(r), b.contract as never));
-    }),
-    route('GET', '/v1/clusters', async (r) => paginate(await cp.listClusters(), byName, r.query)),
-    route('POST', '/v1/clusters', async (r) =>
-      created(await cp.registerCluster((await obj(r)) as never)),
-    ),
-    route('GET', '/v1/clusters/{name}', async (r) => ok(await cp.getCluster(p(r)))),
-    route('PATCH', '/v1/clusters/{name}', async (r) => {
-      const b = await obj(r);
-      const unknown = Object.keys(b).filter((k) => k !== 'enabled');
-      if (unknown.length > 0) {
-        throw new ControlPlaneError(
-          'INVALID_ARGUMENT',
-          `only "enabled" can be updated on a cluster (C6); got ${unknown.map((k) => `"${k}"`).join(', ')}`,
-          `Cluster/${p(r)}`,
-          'C6',
-        );
-      }
-      return ok(await cp.updateCluster(p(r), b as { enabled: boolean }));
-    }),
-    route('DELETE', '/v1/clusters/{name}', async (r) => (await cp.deleteCluster(p(r)), none)),
-    // Capability `cluster_move` (C7 when off).
-    route('POST', '/v1/clusters/{name}/move', async (r) => {
-      const b = await obj(r);
-      const unknown = Object.keys(b).filter((k) => k !== 'pool');
-      if (unknown.length > 0 || typeof b.pool !== 'string') {
-        throw new HttpError(
-          400,
-          'INVALID_ARGUMENT',
-          'a cluster move takes {"pool": "<name>"} only',
-        );
-      }
-      return ok(await cp.moveCluster(p(r), b.pool));
-    }),
-    route('GET', '/v1/queues', async (r) => paginate(await cp.listQueues(), byName, r.query)),
-    route('POST', '/v1/queues', async (r) =>
-      created(await cp.createQueue((await obj(r)) as never)),
-    ),
-    route('GET', '/v1/queues/{name}', async (r) => ok(await cp.getQueue(p(r)))),
-    route('PUT', '/v1/queues/{name}', async (r) =>
-      ok(await cp.updateQueue(p(r), (await obj(r)) as never)),
-    ),
-    route('GET', '/v1/queues/{name}/metrics', async (r) => ok(await cp.queueMetrics(p(r)))),
-    // Capabilities `drain` (C9 when off) and `queue_delete` (Q6 when off).
-    route('POST', '/v1/queues/{name}/drain', async (r) => ok(await cp.drainQueue(p(r)))),
-    route('POST', '/v1/queues/{name}/activate', async (r) => ok(await cp.activateQueue(p(r)))),
-    route('DELETE', '/v1/queues/{name}', async (r) => (await cp.deleteQueue(p(r)), none)),
-    route('GET', '/v1/assignments', async (r) =>
-      paginate(await cp.listAssignments(), assignmentKeyString, r.query),
-    ),
-    route('PUT', '/v1/assignments', async (r) =>
-      ok(await cp.setAssignment((await obj(r)) as never)),
-    ),
-    route('DELETE', '/v1/assignments', async (r) => {
-      const q = r.query;
-      await cp.deleteAssignment({
-        project: q.get('project') as string,
-        domain: q.get('domain') as string,
-        workflow: q.get('workflow'),
-      });
-      return none;
-    }),
-    route('GET', '/v1/apply-lock', async () => ok({ lock: await cp.applyLock.getApplyLock() })),
-    route('PUT', '/v1/apply-lock', async (r) => {
-      const b = await obj(r);
-      return ok(await cp.applyLock.acquireApplyLock(b as never));
-    }),
-    route('DELETE', '/v1/apply-lock', async (r) => {
-      const b = await obj(r);
-      await cp.applyLock.releaseApplyLock(b.id as string);
-      return none;
-    }),
-    route(
-      'POST',
-      '/v1/sim/clusters/{name}/status',
-      async (r) => ok(await cp.reportClusterStatus(p(r), (await obj(r)) as never)),
-      true,
-    ),
-    route(
-      'POST',
-      '/v1/sim/queues/{name}/activity',
-      async (r) => {
-        await cp.setQueueActivity(p(r), (await obj(r)) as never);
-        return ok(await cp.queueMetrics(p(r)));
-      },
-      true,
-    ),
-    route('GET', '/v1/sim/faults', async () => ok({ ...faults }), true),
-    route(
-      'PUT',
-      '/v1/sim/faults',
-      async (r) => {
-        const b = await obj(r);
-        const next = { ...faults };
-        for (const [key, value] of Object.entries(b)) {
-          const max = key === 'latency_ms' ? 600_000 : 1;
-          if (!(key in faults)) {
-            throw new HttpError(
-              400,
-              'INVALID_ARGUMENT',
-              `unknown fault setting "${key}" (known: ${Object.keys(faults).join(', ')})`,
-            );
-          }
-          if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
-            throw new HttpError(
-              400,
-              'INVALID_ARGUMENT',
-              `${key} must be a number from 0 to ${max}`,
-            );
-          }
-          next[key as keyof Faults] = value;
-        }
-        Object.assign(faults, next);
-        return ok({ ...faults });
-      },
-      true,
-    ),
-  ];
-}
 
 function tokenMatches(expected: string, header: string | undefined): boolean {
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
@@ -375,16 +76,6 @@ const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Every endpoint the server has (for the OpenAPI document's test and the docs). */
-export function apiRoutes(): { method: string; path: string; sim: boolean }[] {
-  const faults: Faults = { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 };
-  return routes(null as unknown as EmbeddedControlPlane, faults).map(({ method, path, sim }) => ({
-    method,
-    path,
-    sim,
-  }));
-}
-
 export async function startControlPlaneServer(
   opts: ControlPlaneServerOptions,
 ): Promise<ControlPlaneServer> {
@@ -393,7 +84,7 @@ export async function startControlPlaneServer(
   const expected = opts.token ? opts.token : null;
   const limit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const log = opts.logger;
-  const flyteadmin = opts.flyteadmin ? flyteadminGateway(opts.flyteadmin) : null;
+  const mounts = opts.mounts ?? [];
 
   const send = (
     res: ServerResponse,
@@ -414,8 +105,8 @@ export async function startControlPlaneServer(
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    for (const mount of mounts) if (await mount.handle(req, res, url)) return;
     if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
-    if (flyteadmin && (await flyteadmin(req, res, url))) return;
     if (expected && !tokenMatches(expected, req.headers.authorization)) {
       throw new HttpError(
         401,
@@ -501,7 +192,6 @@ export async function startControlPlaneServer(
         'request',
       );
     });
-    if (opts.unionApi?.handle(req, res)) return;
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -529,7 +219,8 @@ export async function startControlPlaneServer(
   server.keepAliveTimeout = 60_000;
   server.requestTimeout = 120_000;
 
-  const listener = opts.unionApi?.listener(server) ?? server;
+  const own = mounts.find((m) => m.listener);
+  const listener = own?.listener?.(server) ?? server;
 
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -546,7 +237,7 @@ export async function startControlPlaneServer(
       new Promise<void>((resolve, reject) => {
         listener.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
-        opts.unionApi?.close();
+        for (const mount of mounts) mount.close?.();
       }),
   };
 }

@@ -1,24 +1,14 @@
 /**
- * The functional core of the embedded control plane: its state, every rule of domain.md as
- * an operation on that state, and the read views. No I/O and no clock: callers pass `now`.
+ * The functional core of the embedded control plane: every rule of domain.md as an operation
+ * on its state (state-records.ts, with the index its writers keep current). No I/O and no
+ * clock: callers pass `now`.
  *
  * Writes are expressed as `Op` records. An op is validated and applied in one step
  * (`applyOp`); a rejected op changes nothing. Because applying is deterministic, the
  * persistence layer journals accepted ops and replays them after a restart.
- *
- * The index (keep it current when you add an op). Reads that would otherwise scan every
- * object — a pool's member clusters, the queues whose selectors name a cluster — come from
- * an index built once per state (on the first read) and kept current by the writers below,
- * so a write and a get cost the same at 10 objects and at 100,000. The rule is one line:
- *   **never write `state.clusters` or `state.queues` directly; call `putCluster`,
- *   `removeCluster`, `putQueue` or `removeQueue`** (replacing a queue's `spec` is a write:
- *   `putQueue(state, { ...queue, spec })`). Changing a cluster's `enabled`, `health`,
- *   reasons or drift in place is fine: those are not indexed (availability is derived on
- *   read from the indexed members). Pools, assignments and activity are not indexed; a new
- *   indexed view belongs in `StateIndex` together with its upkeep in the four writers.
+ * Reads: state-views.ts; snapshots: state-json.ts (both re-exported here).
  */
 import {
-  BASELINE_CAPABILITIES,
   DEFAULT_POOL,
   DEFAULT_QUEUE,
   QUEUE_DEFAULTS,
@@ -28,23 +18,27 @@ import {
   dataPlaneMismatches,
   type Assignment,
   type AssignmentKey,
-  type Capabilities,
   type ClusterDataPlane,
   type PoolContract,
   type QueueSpec,
 } from '../../model/common.js';
-import type {
-  ConfigDriftEntry,
-  LiveAssignment,
-  LiveCluster,
-  LivePool,
-  LiveQueue,
-  QueueMetrics,
-} from '../../model/live.js';
-import { ControlPlaneError } from '../errors.js';
+import type { ConfigDriftEntry } from '../../model/live.js';
 import * as capabilityRules from './capabilities.js';
-import type { LiveDefaultQueue } from '../../model/live.js';
-import { applyDefaultQueueOp, listDefaultQueues, type DefaultQueueOp } from './default-queues.js';
+import { applyClusterLabelOp, isClusterLabelOp, type ClusterLabelOp } from './cluster-labels.js';
+import { applyDefaultQueueOp, type DefaultQueueOp } from './default-queues.js';
+import {
+  defaultQueue,
+  fail,
+  indexOf,
+  putCluster,
+  putQueue,
+  removeCluster,
+  requireCluster,
+  requirePool,
+  requireQueue,
+  type ActivityRecord,
+  type State,
+} from './state-records.js';
 
 export {
   defaultQueueInUse,
@@ -52,53 +46,9 @@ export {
   isDefaultQueueTarget,
   listDefaultQueues,
 } from './default-queues.js';
-import type { ExecutionClusterLabel } from '../../model/flyte.js';
-import {
-  applyClusterLabelOp,
-  clusterLabelsFromJson,
-  clusterLabelsToJson,
-  isClusterLabelOp,
-  type ClusterLabelOp,
-} from './cluster-labels.js';
-
-export interface PoolRecord {
-  name: string;
-  contract: PoolContract;
-}
-
-/** A cluster as stored; its bound queues are derived from the queues' selectors on read. */
-export type ClusterRecord = Omit<LiveCluster, 'bound_queues'>;
-
-export interface QueueRecord {
-  name: string;
-  spec: QueueSpec;
-  cluster_managed: boolean;
-}
-
-/** Q7 simulation: in-flight counts set at `at` (ms epoch), optionally falling to 0 linearly. */
-export interface ActivityRecord {
-  runs_in_flight: number;
-  actions_in_flight: number;
-  at: number;
-  finish_over_ms: number | null;
-}
-
-export interface State {
-  pools: Map<string, PoolRecord>;
-  clusters: Map<string, ClusterRecord>;
-  queues: Map<string, QueueRecord>;
-  /** Keyed by assignmentKeyString. */
-  assignments: Map<string, Assignment>;
-  activity: Map<string, ActivityRecord>;
-  /** Capabilities of this control plane (stored with its state, capabilities.ts). */
-  capabilities: Capabilities;
-  /** Capability `drain`: queues drained (DRAINING, or DRAINED once idle). */
-  draining: Set<string>;
-  /** Union v2 project/domain → default queue, keyed by `project/domain` (default-queues.ts). */
-  default_queues: Map<string, LiveDefaultQueue>;
-  /** flyteadmin EXECUTION_CLUSTER_LABEL attributes by key string (cluster-labels.ts). */
-  execution_cluster_labels?: Map<string, ExecutionClusterLabel>;
-}
+export * from './state-records.js';
+export * from './state-views.js';
+export * from './state-json.js';
 
 /** Accepted writes, as journaled. Inputs are already validated (validate.ts). */
 export type Op =
@@ -117,47 +67,6 @@ export type Op =
   | DefaultQueueOp
   | ClusterLabelOp;
 
-/** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */
-export const DEFAULT_POOL_CONTRACT: PoolContract = {
-  object_store_ref: { uri: 'file:///var/lib/union/default', endpoint: '' },
-  secret_store: { type: 'KUBERNETES', locator: 'union' },
-  image_registry: null,
-};
-
-const fail = (
-  code: ControlPlaneError['code'],
-  message: string,
-  addr: string | null,
-  rule: string | null,
-): ControlPlaneError => new ControlPlaneError(code, message, addr, rule);
-
-function defaultQueue(): QueueRecord {
-  return {
-    name: DEFAULT_QUEUE,
-    spec: { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS },
-    cluster_managed: false,
-  };
-}
-
-/** P1: a freshly provisioned organisation. */
-export function initialState(
-  defaultContract: PoolContract,
-  caps: Capabilities = BASELINE_CAPABILITIES,
-): State {
-  return {
-    pools: new Map([
-      [DEFAULT_POOL, { name: DEFAULT_POOL, contract: structuredClone(defaultContract) }],
-    ]),
-    clusters: new Map(),
-    queues: new Map([[DEFAULT_QUEUE, defaultQueue()]]),
-    assignments: new Map(),
-    activity: new Map(),
-    capabilities: { ...caps },
-    draining: new Set(),
-    default_queues: new Map(),
-  };
-}
-
 // ---------------------------------------------------------------- data plane (C4, C5)
 
 /** Compares declared/reported data-plane values with a pool contract; undeclared values are skipped. */
@@ -174,27 +83,6 @@ function describeDrift(d: ConfigDriftEntry): string {
 }
 
 // ---------------------------------------------------------------- apply
-
-function requirePool(state: State, name: string, from: string, rule: string): PoolRecord {
-  const pool = state.pools.get(name);
-  if (!pool)
-    throw fail('NOT_FOUND', `${from}: pool "${name}" does not exist (${rule})`, from, rule);
-  return pool;
-}
-
-function requireCluster(state: State, name: string): ClusterRecord {
-  const cluster = state.clusters.get(name);
-  if (!cluster)
-    throw fail('NOT_FOUND', `cluster "${name}" does not exist`, address('Cluster', name), null);
-  return cluster;
-}
-
-function requireQueue(state: State, name: string): QueueRecord {
-  const queue = state.queues.get(name);
-  if (!queue)
-    throw fail('NOT_FOUND', `queue "${name}" does not exist`, address('Queue', name), null);
-  return queue;
-}
 
 /** Q1: every named cluster exists and is a member of the queue's pool. */
 function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): void {
@@ -465,276 +353,4 @@ function poolReferences(state: State, pool: string) {
     .filter(([, a]) => a.pool === pool)
     .map(([k]) => k);
   return { clusters: clusters.sort(), queues: queues.sort(), assignments: assignments.sort() };
-}
-
-// ---------------------------------------------------------------- views
-
-const byName = (a: { name: string }, b: { name: string }) =>
-  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-
-export function capabilities(state: State): Capabilities {
-  // A state stored before a capability existed has it off.
-  return { ...BASELINE_CAPABILITIES, ...state.capabilities };
-}
-
-function routable(c: ClusterRecord): boolean {
-  return c.enabled && c.health === 'healthy'; // C6, Q8
-}
-
-function poolView(pool: PoolRecord, members: string[]): LivePool {
-  return { name: pool.name, contract: structuredClone(pool.contract), member_clusters: members };
-}
-
-// ---------------------------------------------------------------- the index (see the header)
-
-/** Derived lookups over one state; built on the first read, then kept current by the writers. */
-class StateIndex {
-  /** Pool name → names of its member clusters. */
-  private readonly membersByPool = new Map<string, Set<string>>();
-  /** Cluster name → names of the queues whose selector names it explicitly. */
-  private readonly boundByCluster = new Map<string, Set<string>>();
-  /** Sorted copies of `membersByPool` entries, dropped when the pool's membership changes. */
-  private readonly sortedMembers = new Map<string, string[]>();
-
-  constructor(state: State) {
-    for (const c of state.clusters.values()) this.addCluster(c);
-    for (const q of state.queues.values()) this.addQueue(q);
-  }
-
-  /** A pool's member clusters, sorted by name (shared: callers copy before handing it out). */
-  members(pool: string): readonly string[] {
-    let sorted = this.sortedMembers.get(pool);
-    if (!sorted) {
-      sorted = [...(this.membersByPool.get(pool) ?? [])].sort();
-      this.sortedMembers.set(pool, sorted);
-    }
-    return sorted;
-  }
-
-  /** Queues whose selector names `cluster` explicitly, sorted by name. */
-  boundQueues(cluster: string): string[] {
-    return [...(this.boundByCluster.get(cluster) ?? [])].sort();
-  }
-
-  addCluster(c: ClusterRecord): void {
-    addTo(this.membersByPool, c.pool, c.name);
-    this.sortedMembers.delete(c.pool);
-  }
-
-  dropCluster(c: ClusterRecord): void {
-    this.membersByPool.get(c.pool)?.delete(c.name);
-    this.sortedMembers.delete(c.pool);
-  }
-
-  addQueue(q: QueueRecord): void {
-    for (const c of q.spec.clusters) if (c !== WILDCARD) addTo(this.boundByCluster, c, q.name);
-  }
-
-  dropQueue(q: QueueRecord): void {
-    for (const c of q.spec.clusters) this.boundByCluster.get(c)?.delete(q.name);
-  }
-}
-
-const indexes = new WeakMap<State, StateIndex>();
-
-function indexOf(state: State): StateIndex {
-  let idx = indexes.get(state);
-  if (!idx) {
-    idx = new StateIndex(state);
-    indexes.set(state, idx);
-  }
-  return idx;
-}
-
-function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
-  const set = map.get(key);
-  if (set) set.add(value);
-  else map.set(key, new Set([value]));
-}
-
-/** Adds or replaces a cluster record, keeping the index current. */
-export function putCluster(state: State, record: ClusterRecord): void {
-  const idx = indexes.get(state);
-  const old = state.clusters.get(record.name);
-  if (idx && old) idx.dropCluster(old);
-  state.clusters.set(record.name, record);
-  idx?.addCluster(record);
-}
-
-/** Removes a cluster record (no-op when absent), keeping the index current. */
-export function removeCluster(state: State, name: string): void {
-  const old = state.clusters.get(name);
-  if (!old) return;
-  indexes.get(state)?.dropCluster(old);
-  state.clusters.delete(name);
-}
-
-/** Adds or replaces a queue record (also for a new spec), keeping the index current. */
-export function putQueue(state: State, record: QueueRecord): void {
-  const idx = indexes.get(state);
-  const old = state.queues.get(record.name);
-  if (idx && old) idx.dropQueue(old);
-  state.queues.set(record.name, record);
-  idx?.addQueue(record);
-}
-
-/** Removes a queue record (no-op when absent), keeping the index current. */
-export function removeQueue(state: State, name: string): void {
-  const old = state.queues.get(name);
-  if (!old) return;
-  indexes.get(state)?.dropQueue(old);
-  state.queues.delete(name);
-}
-
-// ---------------------------------------------------------------- views (continued)
-
-/** Q8: the enabled, healthy members of a pool, sorted. */
-function availableInPool(state: State, pool: string): string[] {
-  return indexOf(state)
-    .members(pool)
-    .filter((name) => routable(state.clusters.get(name)!));
-}
-
-function clusterView(c: ClusterRecord, bound: string[]): LiveCluster {
-  return {
-    name: c.name,
-    pool: c.pool,
-    enabled: c.enabled,
-    health: c.health,
-    unhealthy_reasons: [...c.unhealthy_reasons],
-    config_drift: c.config_drift.map((d) => ({ ...d })),
-    bound_queues: bound,
-  };
-}
-
-function queueView(
-  state: State,
-  q: QueueRecord,
-  availableOf: (pool: string) => string[] = (pool) => availableInPool(state, pool),
-): LiveQueue {
-  // Q8: the selector's enabled, healthy clusters (for "*": those of the queue's pool).
-  const available =
-    q.spec.clusters.length === 1 && q.spec.clusters[0] === WILDCARD
-      ? [...availableOf(q.spec.pool)]
-      : q.spec.clusters
-          .filter((name) => {
-            const c = state.clusters.get(name);
-            return c !== undefined && c.pool === q.spec.pool && routable(c);
-          })
-          .sort();
-  return {
-    name: q.name,
-    ...q.spec,
-    clusters: [...q.spec.clusters],
-    cluster_managed: q.cluster_managed,
-    available_clusters: available,
-  };
-}
-
-export function listPools(state: State): LivePool[] {
-  const idx = indexOf(state);
-  return [...state.pools.values()].sort(byName).map((p) => poolView(p, [...idx.members(p.name)]));
-}
-
-export function getPool(state: State, name: string): LivePool {
-  const pool = state.pools.get(name);
-  if (!pool)
-    throw fail('NOT_FOUND', `pool "${name}" does not exist`, address('ClusterPool', name), null);
-  return poolView(pool, [...indexOf(state).members(name)]);
-}
-
-export function listClusters(state: State): LiveCluster[] {
-  const idx = indexOf(state);
-  return [...state.clusters.values()]
-    .sort(byName)
-    .map((c) => clusterView(c, idx.boundQueues(c.name)));
-}
-
-export function getCluster(state: State, name: string): LiveCluster {
-  return clusterView(requireCluster(state, name), indexOf(state).boundQueues(name));
-}
-
-export function listQueues(state: State): LiveQueue[] {
-  const byPool = new Map<string, string[]>();
-  const available = (pool: string): string[] => {
-    let list = byPool.get(pool);
-    if (!list) byPool.set(pool, (list = availableInPool(state, pool)));
-    return list;
-  };
-  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, available));
-}
-
-export function getQueue(state: State, name: string): LiveQueue {
-  return queueView(state, requireQueue(state, name));
-}
-
-export function listAssignments(state: State): LiveAssignment[] {
-  return [...state.assignments.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, a]) => ({ ...a }));
-}
-
-/** Q7: in-flight counts at `now`; depth is in flight plus waiting (nothing waits in the simulation). */
-export function queueMetrics(state: State, name: string, now: number): QueueMetrics {
-  requireQueue(state, name);
-  const a = state.activity.get(name);
-  if (!a) return { runs_in_flight: 0, actions_in_flight: 0, depth: 0 };
-  let remaining = 1;
-  if (a.finish_over_ms !== null) {
-    remaining = a.finish_over_ms === 0 ? 0 : Math.max(0, 1 - (now - a.at) / a.finish_over_ms);
-  }
-  const runs = Math.ceil(a.runs_in_flight * remaining);
-  const actions = Math.ceil(a.actions_in_flight * remaining);
-  return { runs_in_flight: runs, actions_in_flight: actions, depth: runs };
-}
-
-// ---------------------------------------------------------------- serialisation
-
-/** The JSON form of a state (snapshots): plain sorted arrays, stable across versions. */
-export interface StateJson {
-  pools: PoolRecord[];
-  clusters: ClusterRecord[];
-  queues: QueueRecord[];
-  assignments: Assignment[];
-  activity: ({ name: string } & ActivityRecord)[];
-  /** Absent in states written before capabilities: all off. */
-  capabilities?: Capabilities;
-  draining?: string[];
-  /** Absent in snapshots written before default-queue settings existed. */
-  default_queues?: LiveDefaultQueue[];
-  /** Absent in snapshots written before execution cluster labels. */
-  execution_cluster_labels?: ExecutionClusterLabel[];
-}
-
-export function stateToJson(state: State): StateJson {
-  return {
-    pools: [...state.pools.values()].sort(byName),
-    clusters: [...state.clusters.values()].sort(byName),
-    queues: [...state.queues.values()].sort(byName),
-    assignments: listAssignments(state),
-    activity: [...state.activity.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([name, a]) => ({ name, ...a })),
-    capabilities: { ...state.capabilities },
-    draining: [...state.draining].sort(),
-    // Only when set, so snapshots of control planes without settings keep their old form.
-    ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
-    ...clusterLabelsToJson(state),
-  };
-}
-
-export function stateFromJson(json: StateJson): State {
-  return {
-    pools: new Map(json.pools.map((p) => [p.name, p])),
-    clusters: new Map(json.clusters.map((c) => [c.name, c])),
-    queues: new Map(json.queues.map((q) => [q.name, q])),
-    assignments: new Map(json.assignments.map((a) => [assignmentKeyString(a), a])),
-    activity: new Map(json.activity.map(({ name, ...a }) => [name, a])),
-    capabilities: { ...BASELINE_CAPABILITIES, ...json.capabilities },
-    draining: new Set(json.draining ?? []),
-    default_queues: new Map(
-      (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
-    ),
-    ...clusterLabelsFromJson(json.execution_cluster_labels),
-  };
 }

@@ -10,24 +10,20 @@
  *  - flyteadminState() adds what the planner needs beyond them (FlyteadminLive): those other
  *    rows, the registered projects and domains (projects.ts), and the labelClusterMap
  *    flyteadmin runs with (deployed-config.ts);
- *  - pools, clusters and queues list as empty (flyteadmin has none), and every other call is
- *    refused with FAILED_PRECONDITION naming the backend. ExecutionCluster, ClusterLabel,
- *    ClusterPool and Cluster are configuration (Helm values, Union's pool mapping): the plan
- *    leaves them out and `poolsync render` writes them.
+ *  - it has no pool, cluster, queue or capability calls (flyteadmin has none of them), so a
+ *    live state read from it has none. ExecutionCluster, ClusterLabel, ClusterPool and Cluster
+ *    are configuration (Helm values, Union's pool mapping): the plan leaves them out and
+ *    `poolsync render` writes them.
  * Only project-domain and project-domain-workflow attributes are written: project-wide, global
  * and launch-plan attributes are not poolsync's to manage and are left alone (but a delete may
  * take them along, which the plan shows: plan/cascade.ts).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
-  BASELINE_CAPABILITIES,
   address,
   assignmentKeyString,
   type Assignment,
   type AssignmentKey,
-  type Capabilities,
-  type PoolContract,
-  type QueueSpec,
 } from '../../model/common.js';
 import {
   attributeRowKey,
@@ -35,20 +31,13 @@ import {
   type ExecutionClusterLabel,
   type FlyteadminLive,
 } from '../../model/flyte.js';
+import type { LiveAssignment } from '../../model/live.js';
+import { ControlPlaneError } from '../errors.js';
 import type {
-  LiveAssignment,
-  LiveCluster,
-  LiveDefaultQueue,
-  LivePool,
-  LiveQueue,
-  QueueMetrics,
-} from '../../model/live.js';
-import { ControlPlaneError, kindUnsupported } from '../errors.js';
-import type {
-  BackendInfo,
+  AssignmentCalls,
+  BackendProfile,
   ControlPlane,
-  CreateQueueRequest,
-  RegisterClusterRequest,
+  ExecutionClusterLabelCalls,
 } from '../types.js';
 import { FlyteadminAttributes } from './attributes.js';
 import { readDeployedConfig, type ConfigMapRef } from './deployed-config.js';
@@ -64,22 +53,14 @@ export interface FlyteadminOptions extends TransportOptions {
   kubeConfig?: () => Promise<KubeConfig>;
 }
 
-const BACKEND = 'flyteadmin';
-
-export function unsupported(what: string, objectAddress: string | null = null): ControlPlaneError {
-  return new ControlPlaneError(
-    'FAILED_PRECONDITION',
-    `the ${BACKEND} backend cannot ${what}: flyteadmin has no API for it (pools and clusters are configuration: see \`poolsync render\`)`,
-    objectAddress,
-  );
-}
-
 export class FlyteadminControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = {
-    name: BACKEND,
-    kinds: ['PoolAssignment', 'ExecutionClusterLabel'],
+  readonly backend: BackendProfile = {
+    name: 'flyteadmin',
     configKinds: ['ExecutionCluster', 'ClusterLabel', 'ClusterPool', 'Cluster'],
   };
+  // flyteadmin keeps matchable attributes only: no pools, clusters, queues or capabilities.
+  readonly assignments: AssignmentCalls = this;
+  readonly executionClusterLabels: ExecutionClusterLabelCalls = this;
   private readonly transport: FlyteadminTransport;
   private readonly attributes: FlyteadminAttributes;
   private readonly org: string;
@@ -125,69 +106,6 @@ export class FlyteadminControlPlane implements ControlPlane {
     return { other_rows, projects, domains, deployed };
   }
 
-  capabilities(): Promise<Capabilities> {
-    return Promise.resolve({ ...BASELINE_CAPABILITIES });
-  }
-
-  // flyteadmin knows no pools, clusters or queues: nothing live to compare with.
-  async listPools(): Promise<LivePool[]> {
-    return [];
-  }
-  async getPool(name: string): Promise<LivePool> {
-    throw unsupported('read pools', address('ClusterPool', name));
-  }
-  async listClusters(): Promise<LiveCluster[]> {
-    return [];
-  }
-  async getCluster(name: string): Promise<LiveCluster> {
-    throw unsupported('read clusters', address('Cluster', name));
-  }
-  async listQueues(): Promise<LiveQueue[]> {
-    return [];
-  }
-  async getQueue(name: string): Promise<LiveQueue> {
-    throw unsupported('read queues', address('Queue', name));
-  }
-  async queueMetrics(name: string): Promise<QueueMetrics> {
-    throw unsupported('read queue metrics', address('Queue', name));
-  }
-  async createPool(name: string, _contract: PoolContract): Promise<LivePool> {
-    throw unsupported('create pools', address('ClusterPool', name));
-  }
-  async deletePool(name: string): Promise<void> {
-    throw unsupported('delete pools', address('ClusterPool', name));
-  }
-  async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
-    throw unsupported('register clusters', address('Cluster', request.name));
-  }
-  async updateCluster(name: string, _update: { enabled: boolean }): Promise<LiveCluster> {
-    throw unsupported('update clusters', address('Cluster', name));
-  }
-  async deleteCluster(name: string): Promise<void> {
-    throw unsupported('delete clusters', address('Cluster', name));
-  }
-  async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
-    throw unsupported('create queues', address('Queue', request.name));
-  }
-  async updateQueue(name: string, _spec: QueueSpec): Promise<LiveQueue> {
-    throw unsupported('update queues', address('Queue', name));
-  }
-  async drainQueue(name: string): Promise<LiveQueue> {
-    throw unsupported('drain queues', address('Queue', name));
-  }
-  async activateQueue(name: string): Promise<LiveQueue> {
-    throw unsupported('activate queues', address('Queue', name));
-  }
-  async deleteQueue(name: string): Promise<void> {
-    throw unsupported('delete queues', address('Queue', name));
-  }
-  async moveCluster(name: string, _pool: string): Promise<LiveCluster> {
-    throw unsupported('move clusters', address('Cluster', name));
-  }
-  async updatePool(name: string, _contract: PoolContract): Promise<LivePool> {
-    throw unsupported('update pools', address('ClusterPool', name));
-  }
-
   async listAssignments(): Promise<LiveAssignment[]> {
     return (await this.attributes.managed('CLUSTER_ASSIGNMENT')).map(({ value, ...key }) => ({
       ...key,
@@ -204,23 +122,6 @@ export class FlyteadminControlPlane implements ControlPlane {
 
   async deleteAssignment(key: AssignmentKey): Promise<void> {
     await this.attributes.remove(key, 'CLUSTER_ASSIGNMENT');
-  }
-
-  // Default-queue settings are Union v2's; flyteadmin routes by label and cluster assignment.
-  async listDefaultQueues(): Promise<LiveDefaultQueue[]> {
-    throw kindUnsupported(this.backend.name, 'DefaultQueue', null);
-  }
-
-  async setDefaultQueue(
-    project: string,
-    domain: string,
-    _queue: string,
-  ): Promise<LiveDefaultQueue> {
-    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
-  }
-
-  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
-    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
   }
 
   async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {

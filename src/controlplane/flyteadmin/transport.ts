@@ -9,7 +9,8 @@
 import { Pool, type Dispatcher } from 'undici';
 import { backoffDelay, retryDelayMs } from '../../util/backoff.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
-import { FlyteTokenSource, type ClientCredentials } from './auth.js';
+import { flyteTokenSource, type ClientCredentials } from './auth.js';
+import type { TokenSource } from '../oauth/token-source.js';
 
 export interface TransportOptions {
   /** OAuth2 client credentials; null or absent: no auth (flyteadmin with useAuth off). */
@@ -37,7 +38,7 @@ export class FlyteadminTransport {
   private readonly pool: Pool;
   readonly origin: string;
   readonly basePath: string;
-  private readonly auth: FlyteTokenSource | null;
+  private readonly auth: TokenSource | null;
   private readonly maxRetries: number;
   private readonly minRetryDelayMs: number;
   private readonly maxRetryDelayMs: number;
@@ -58,7 +59,12 @@ export class FlyteadminTransport {
       keepAliveTimeout: 30_000,
     });
     this.auth = opts.credentials
-      ? new FlyteTokenSource(this.origin, opts.credentials, timeout)
+      ? // Each OAuth2 request is tried once: call() retries what is transient (UNAVAILABLE:
+        // no answer, 5xx, a body cut off) with this transport's policy, as for its own calls.
+        flyteTokenSource(this.origin, opts.credentials, {
+          timeoutMs: timeout,
+          retry: { maxRetries: 0, minDelayMs: 0, maxDelayMs: 0 },
+        })
       : null;
   }
 
@@ -69,7 +75,7 @@ export class FlyteadminTransport {
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (this.auth) {
         try {
-          headers['authorization'] = await this.auth.bearer();
+          headers['authorization'] = `Bearer ${await this.auth.token()}`;
         } catch (err) {
           // A token endpoint that did not answer (or whose answer was cut off) is transient.
           const transient = err instanceof ControlPlaneError && err.code === 'UNAVAILABLE';

@@ -15,7 +15,7 @@
  *   `--flyte-cli` sets for the child and the runbook exports first (`credentials`).
  */
 import { dump } from '../../util/js-yaml.js';
-import { address, type AssignmentKey, type PoolContract } from '../../model/common.js';
+import type { PoolContract } from '../../model/common.js';
 import type { ManualInstruction, Step } from '../../model/plan.js';
 import { shellQuote } from '../../util/shell-quote.js';
 import { ControlPlaneError } from '../errors.js';
@@ -142,18 +142,5 @@ export function noPublicApi(address: string, m: ManualInstruction): ControlPlane
     'FAILED_PRECONDITION',
     `${address}: ${m.reason}; run \`${m.command}\`${file}`,
     address,
-  );
-}
-
-/** Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them). */
-export function noAssignments(key: AssignmentKey): ControlPlaneError {
-  const addr = address(
-    'PoolAssignment',
-    [key.project, key.domain, key.workflow].filter(Boolean).join('/'),
-  );
-  return new ControlPlaneError(
-    'FAILED_PRECONDITION',
-    `${addr}: Union v2 has no pool assignments; declare a DefaultQueue for the project/domain instead`,
-    addr,
   );
 }

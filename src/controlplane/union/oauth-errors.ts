@@ -5,7 +5,7 @@
  */
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 
-/** What discovery gave the token request (oauth.ts Discovery). */
+/** What discovery gave the token request (controlplane/oauth Discovery). */
 interface Asked {
   tokenEndpoint: string;
   scopes: string[];
@@ -15,9 +15,8 @@ interface Asked {
 const NEW_KEY =
   'create one with `flyte create api-key --name poolsync` and put it in POOLSYNC_UNION_API_KEY or --api-key-file';
 
-/** The error for a token endpoint's answer `status` with RFC 6749 `error` code `code`. */
-export function tokenRefusal(status: number, code: unknown, d: Asked): ControlPlaneError {
-  const error = typeof code === 'string' && /^[\w.-]{1,64}$/.test(code) ? code : null;
+/** The error for a token endpoint's answer `status` with RFC 6749 `error` code `error`. */
+export function tokenRefusal(status: number, error: string | null, d: Asked): ControlPlaneError {
   const answered = `${d.tokenEndpoint} answered HTTP ${status}${error ? ` ${error}` : ''}`;
   const scopes = d.scopes.length > 0 ? `"${d.scopes.join(' ')}"` : 'none';
   const fail = (c: ControlPlaneErrorCode, message: string) => new ControlPlaneError(c, message);

@@ -13,11 +13,11 @@ import {
 import { backoffDelay } from '../../util/backoff.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 import type { TokenSource } from './oauth.js';
-import { sleep as wait, type RetryPolicy } from './retry-policy.js';
+import { sleep as wait, type RetryPolicy } from '../../util/retry-policy.js';
 
 export type UnionProtocol = 'connect' | 'grpc';
 
-export { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
+export { DEFAULT_RETRY, type RetryPolicy } from '../../util/retry-policy.js';
 
 /** Only these are transient (a server or proxy that will answer later). */
 const RETRIED = new Set([Code.Unavailable, Code.ResourceExhausted, Code.DeadlineExceeded]);

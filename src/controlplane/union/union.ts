@@ -8,17 +8,9 @@
  * command is offered to the planner through `backend.manualStep` (manual.ts).
  */
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
+import type { Capabilities, PoolContract, QueueSpec } from '../../model/common.js';
+import { address } from '../../model/common.js';
 import type {
-  Assignment,
-  AssignmentKey,
-  Capabilities,
-  PoolContract,
-  QueueSpec,
-} from '../../model/common.js';
-import { address, assignmentKeyString } from '../../model/common.js';
-import type { ExecutionClusterLabel } from '../../model/flyte.js';
-import type {
-  LiveAssignment,
   LiveCluster,
   LiveDefaultQueue,
   LivePool,
@@ -29,16 +21,20 @@ import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import type { Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
 import { QueueService, QueueState, type Queue } from '../../gen/cloudidl/queue/queue_pb.js';
 import { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
-import { ControlPlaneError, kindUnsupported } from '../errors.js';
+import { ControlPlaneError } from '../errors.js';
 import type {
-  BackendInfo,
+  BackendProfile,
+  CapabilityCalls,
+  ClusterCalls,
   ControlPlane,
   CreateQueueRequest,
+  DefaultQueueCalls,
+  PoolCalls,
+  QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
 import {
   FLYTE_API_KEY_ENV,
-  noAssignments,
   noPublicApi,
   unionManual,
   unionManualStep,
@@ -81,14 +77,22 @@ const QUEUES = 'cloudidl.queue.QueueService';
 const CLUSTERS = 'cloudidl.cluster.ClusterService';
 
 export class UnionControlPlane implements ControlPlane {
-  readonly backend: BackendInfo;
+  readonly backend: BackendProfile;
+  // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them) and no
+  // execution cluster labels (flyteadmin attributes); pool and cluster writes and queue deletes
+  // have no public API: their calls throw noPublicApi and the planner marks them manual.
+  readonly pools: PoolCalls = this;
+  readonly clusters: ClusterCalls = this;
+  readonly queues: QueueCalls = this;
+  readonly defaultQueues: DefaultQueueCalls = this;
+  readonly capabilityCalls: CapabilityCalls = this;
   readonly org: string;
   private readonly manual: UnionManual;
   private readonly apiKey: string;
   readonly url: string;
   readonly organization: string;
-  private readonly queues: Client<typeof QueueService>;
-  private readonly clusters: Client<typeof ClusterService>;
+  private readonly queueService: Client<typeof QueueService>;
+  private readonly clusterService: Client<typeof ClusterService>;
   private readonly settings: DefaultQueueSettings;
   private readonly retry: RetryPolicy;
   private readonly pageSize: number;
@@ -100,7 +104,6 @@ export class UnionControlPlane implements ControlPlane {
     this.apiKey = opts.apiKey;
     this.backend = {
       name: 'union',
-      kinds: ['ClusterPool', 'Cluster', 'Queue', 'DefaultQueue'],
       manualStep: unionManualStep(this.manual),
     };
     this.org = this.organization = opts.org;
@@ -108,8 +111,8 @@ export class UnionControlPlane implements ControlPlane {
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.pageSize = opts.pageSize ?? 1000;
     this.onClose = opts.onClose;
-    this.queues = createClient(QueueService, opts.transport);
-    this.clusters = createClient(ClusterService, opts.transport);
+    this.queueService = createClient(QueueService, opts.transport);
+    this.clusterService = createClient(ClusterService, opts.transport);
     this.settings = new DefaultQueueSettings({
       org: this.org,
       transport: opts.transport,
@@ -130,7 +133,7 @@ export class UnionControlPlane implements ControlPlane {
     return this.reads.get('queues', () =>
       sweep(async (token) => {
         const res = await this.call(`${QUEUES}/ListQueues`, null, () =>
-          this.queues.listQueues({
+          this.queueService.listQueues({
             organization: this.org,
             request: { limit: this.pageSize, token },
           }),
@@ -144,7 +147,7 @@ export class UnionControlPlane implements ControlPlane {
     return this.reads.get('clusters', () =>
       sweep(async (token) => {
         const res = await this.call(`${CLUSTERS}/ListClusters`, null, () =>
-          this.clusters.listClusters({
+          this.clusterService.listClusters({
             organization: this.org,
             request: { limit: this.pageSize, token },
           }),
@@ -199,7 +202,7 @@ export class UnionControlPlane implements ControlPlane {
     const addr = address('Cluster', name);
     const [res, queues] = await Promise.all([
       this.call(`${CLUSTERS}/GetCluster`, addr, () =>
-        this.clusters.getCluster({ clusterId: { organization: this.org, name } }),
+        this.clusterService.getCluster({ clusterId: { organization: this.org, name } }),
       ),
       this.rawQueues(),
     ]);
@@ -217,7 +220,7 @@ export class UnionControlPlane implements ControlPlane {
   async getQueue(name: string): Promise<LiveQueue> {
     const addr = address('Queue', name);
     const res = await this.call(`${QUEUES}/GetQueue`, addr, () =>
-      this.queues.getQueue({ id: { organization: this.org, name } }),
+      this.queueService.getQueue({ id: { organization: this.org, name } }),
     );
     return this.liveQueue(res.queue, addr);
   }
@@ -228,16 +231,11 @@ export class UnionControlPlane implements ControlPlane {
     return queueFromPb(q, selfSelecting(q));
   }
 
-  /** Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them). */
-  async listAssignments(): Promise<LiveAssignment[]> {
-    return [];
-  }
-
   /** Q7 through WatchQueueMetrics (metrics.ts). */
   async queueMetrics(name: string): Promise<QueueMetrics> {
     const queue = await this.getQueue(name);
     return this.call(`${QUEUES}/WatchQueueMetrics`, address('Queue', name), () =>
-      firstQueueMetrics(this.queues, this.org, queue),
+      firstQueueMetrics(this.queueService, this.org, queue),
     );
   }
 
@@ -277,7 +275,7 @@ export class UnionControlPlane implements ControlPlane {
     const addr = address('Cluster', name);
     await this.call(`${CLUSTERS}/DeleteCluster`, addr, async (state) => {
       try {
-        await this.clusters.deleteCluster({ clusterId: { organization: this.org, name } });
+        await this.clusterService.deleteCluster({ clusterId: { organization: this.org, name } });
       } catch (err) {
         // A retried delete whose first attempt landed finds nothing to delete: done.
         if (state.retried && isCode(err, 'NotFound')) return;
@@ -291,7 +289,7 @@ export class UnionControlPlane implements ControlPlane {
     const spec = createSpec(request);
     const res = await this.call(`${QUEUES}/CreateQueue`, addr, async (state) => {
       try {
-        return await this.queues.createQueue({
+        return await this.queueService.createQueue({
           id: { organization: this.org, name: request.name },
           spec: queueSpecToPb(spec),
           state: QueueState.ACTIVE,
@@ -299,7 +297,7 @@ export class UnionControlPlane implements ControlPlane {
       } catch (err) {
         // A retried create whose first attempt landed: the queue exists with our spec.
         if (state.retried && isCode(err, 'AlreadyExists')) {
-          const got = await this.queues.getQueue({
+          const got = await this.queueService.getQueue({
             id: { organization: this.org, name: request.name },
           });
           if (sameSpec(queueSpecFromPb(got.queue?.spec), spec)) return got;
@@ -321,11 +319,13 @@ export class UnionControlPlane implements ControlPlane {
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     const addr = address('Queue', name);
     const id = { organization: this.org, name };
-    const current = await this.call(`${QUEUES}/GetQueue`, addr, () => this.queues.getQueue({ id }));
+    const current = await this.call(`${QUEUES}/GetQueue`, addr, () =>
+      this.queueService.getQueue({ id }),
+    );
     if (!current.queue) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
     const merged = withManagedFields(current.queue.spec, spec);
     const res = await this.call(`${QUEUES}/UpdateQueue`, addr, () =>
-      this.queues.updateQueue({ id, spec: merged }),
+      this.queueService.updateQueue({ id, spec: merged }),
     );
     return this.liveQueue(res.queue, addr);
   }
@@ -341,36 +341,13 @@ export class UnionControlPlane implements ControlPlane {
   private async setQueueState(name: string, state: QueueState): Promise<LiveQueue> {
     const addr = address('Queue', name);
     const res = await this.call(`${QUEUES}/UpdateQueueState`, addr, () =>
-      this.queues.updateQueueState({ id: { organization: this.org, name }, state }),
+      this.queueService.updateQueueState({ id: { organization: this.org, name }, state }),
     );
     return this.liveQueue(res.queue, addr);
   }
 
   deleteQueue(name: string): Promise<void> {
     return Promise.reject(noPublicApi(address('Queue', name), this.manual.deleteQueue(name)));
-  }
-
-  setAssignment(assignment: Assignment): Promise<LiveAssignment> {
-    return Promise.reject(noAssignments(assignment));
-  }
-
-  deleteAssignment(key: AssignmentKey): Promise<void> {
-    return Promise.reject(noAssignments(key));
-  }
-
-  // Execution cluster labels are flyteadmin attributes; Union v2 routes by default queue instead.
-  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
-    return Promise.reject(kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null));
-  }
-
-  setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
-    const addr = address('ExecutionClusterLabel', assignmentKeyString(label));
-    return Promise.reject(kindUnsupported(this.backend.name, 'ExecutionClusterLabel', addr));
-  }
-
-  deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
-    const addr = address('ExecutionClusterLabel', assignmentKeyString(key));
-    return Promise.reject(kindUnsupported(this.backend.name, 'ExecutionClusterLabel', addr));
   }
 
   listDefaultQueues(): Promise<LiveDefaultQueue[]> {

@@ -6,6 +6,7 @@
  * the same commit reuse its validated desired state; a folder on disk is always read again.
  */
 import { existsSync } from 'node:fs';
+import { readCapabilities } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { SourceSnapshot } from '../git-source.js';
@@ -66,7 +67,7 @@ async function loadCached(
 async function pingControlPlane(ctx: RunContext): Promise<void> {
   if (ctx.memory.controlPlaneAnswered) return;
   try {
-    await ctx.o.controlPlane.read((cp) => cp.capabilities());
+    await ctx.o.controlPlane.read(readCapabilities);
     ctx.memory.controlPlaneAnswered = true;
   } catch {
     // reported by the next run that reads live state

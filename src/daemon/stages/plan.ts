@@ -4,7 +4,7 @@
  * blocked changes, warnings and errors to /status and count drift: changes found although the
  * repository has not moved since it was last applied. A plan with errors ends the run.
  */
-import type { ControlPlane } from '../../controlplane/types.js';
+import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { Plan } from '../../model/plan.js';
 import { planDesired } from '../../plan/pipeline.js';
@@ -28,7 +28,7 @@ export async function planStage(
     const readLive = () => ctx.timed('live', () => o.pipeline.readLiveState(cp));
     planned = await planDesired(desired, readLive, {
       commit,
-      backend: cp.backend,
+      backend: backendInfo(cp),
       reusePlans: true,
     });
     ctx.memory.controlPlaneAnswered = true;

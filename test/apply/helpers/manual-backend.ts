@@ -4,7 +4,7 @@
  * client of an embedded control plane), with `flyte`-style commands. fake-flyte.ts stands in
  * for the official CLI and performs them through the same REST API.
  */
-import type { BackendInfo, ControlPlane } from '../../../src/controlplane/types.js';
+import type { BackendProfile, ControlPlane } from '../../../src/controlplane/types.js';
 import type { ManualInstruction, Step, StepKind } from '../../../src/model/plan.js';
 
 export function manualInstruction(step: Step): ManualInstruction | null {
@@ -36,9 +36,8 @@ export function manualInstruction(step: Step): ManualInstruction | null {
 }
 
 export function withManualSteps(cp: ControlPlane, ops: ReadonlySet<StepKind>): ControlPlane {
-  const backend: BackendInfo = {
+  const backend: BackendProfile = {
     name: 'manual (tests)',
-    kinds: cp.backend.kinds,
     manualStep: (step) => (ops.has(step.op) ? manualInstruction(step) : null),
   };
   return new Proxy(cp, {

@@ -4,20 +4,19 @@
  * It lets the executor tests run without the embedded store; integration tests use that.
  */
 import type {
-  BackendInfo,
+  AssignmentCalls,
+  BackendProfile,
+  CapabilityCalls,
+  ClusterCalls,
   ControlPlane,
   CreateQueueRequest,
+  PoolCalls,
+  QueueCalls,
   RegisterClusterRequest,
 } from '../../../src/controlplane/types.js';
-import {
-  ControlPlaneError,
-  capabilityOff,
-  kindUnsupported,
-} from '../../../src/controlplane/errors.js';
-import type { ExecutionClusterLabel } from '../../../src/model/flyte.js';
+import { ControlPlaneError, capabilityOff } from '../../../src/controlplane/errors.js';
 import {
   BASELINE_CAPABILITIES,
-  CORE_KINDS,
   QUEUE_DEFAULTS,
   assignmentKeyString,
   type Assignment,
@@ -26,13 +25,7 @@ import {
   type PoolContract,
   type QueueSpec,
 } from '../../../src/model/common.js';
-import type {
-  LiveCluster,
-  LiveDefaultQueue,
-  LivePool,
-  LiveQueue,
-  QueueMetrics,
-} from '../../../src/model/live.js';
+import type { LiveCluster, LivePool, LiveQueue, QueueMetrics } from '../../../src/model/live.js';
 
 interface Cluster {
   name: string;
@@ -51,10 +44,15 @@ export const CONTRACT = (bucket: string): PoolContract => ({
 });
 
 export class MemoryControlPlane implements ControlPlane {
-  readonly backend: BackendInfo = { name: 'memory (tests)', kinds: CORE_KINDS };
-  pools = new Map<string, PoolContract>([['default', CONTRACT('default-bucket')]]);
-  clusters = new Map<string, Cluster>();
-  queues = new Map<string, Queue>([
+  readonly backend: BackendProfile = { name: 'memory (tests)' };
+  readonly pools: PoolCalls = this;
+  readonly clusters: ClusterCalls = this;
+  readonly queues: QueueCalls = this;
+  readonly assignments: AssignmentCalls = this;
+  readonly capabilityCalls: CapabilityCalls = this;
+  poolMap = new Map<string, PoolContract>([['default', CONTRACT('default-bucket')]]);
+  clusterMap = new Map<string, Cluster>();
+  queueMap = new Map<string, Queue>([
     [
       'default',
       {
@@ -66,7 +64,7 @@ export class MemoryControlPlane implements ControlPlane {
       },
     ],
   ]);
-  assignments = new Map<string, Assignment>();
+  assignmentMap = new Map<string, Assignment>();
   metrics = new Map<string, QueueMetrics>();
 
   /** Capabilities (domain.md): off unless a test turns them on. */
@@ -76,7 +74,7 @@ export class MemoryControlPlane implements ControlPlane {
 
   async drainQueue(name: string): Promise<LiveQueue> {
     if (!this.caps.drain) throw capabilityOff('drain', `Queue/${name}`);
-    const q = this.queues.get(name);
+    const q = this.queueMap.get(name);
     if (!q) throw notFound('Queue', name);
     if (name === 'default') throw precondition('the default queue cannot be drained', 'Q5');
     this.draining.add(name);
@@ -84,36 +82,36 @@ export class MemoryControlPlane implements ControlPlane {
   }
   async activateQueue(name: string): Promise<LiveQueue> {
     if (!this.caps.drain) throw capabilityOff('drain', `Queue/${name}`);
-    const q = this.queues.get(name);
+    const q = this.queueMap.get(name);
     if (!q) throw notFound('Queue', name);
     this.draining.delete(name);
     return this.liveQueue(q);
   }
   async deleteQueue(name: string): Promise<void> {
     if (!this.caps.queue_delete) throw capabilityOff('queue_delete', `Queue/${name}`);
-    const q = this.queues.get(name);
+    const q = this.queueMap.get(name);
     if (!q) throw notFound('Queue', name);
     if (name === 'default') throw precondition('the default queue cannot be deleted', 'P1');
     if (this.caps.drain && this.stateOf(name) !== 'drained')
       throw precondition(`queue ${name} is not drained`, 'Q6');
     if (!this.caps.drain && this.busy(name)) throw precondition(`queue ${name} is busy`, 'Q6');
-    this.queues.delete(name);
+    this.queueMap.delete(name);
     this.draining.delete(name);
   }
   async moveCluster(name: string, pool: string): Promise<LiveCluster> {
     if (!this.caps.cluster_move) throw capabilityOff('cluster_move', `Cluster/${name}`);
-    const c = this.clusters.get(name);
+    const c = this.clusterMap.get(name);
     if (!c) throw notFound('Cluster', name);
-    if (!this.pools.has(pool)) throw notFound('ClusterPool', pool);
+    if (!this.poolMap.has(pool)) throw notFound('ClusterPool', pool);
     if (c.pool === pool) return this.liveCluster(c);
-    for (const q of this.queues.values()) {
+    for (const q of this.queueMap.values()) {
       if (q.clusters.length !== 1 || q.clusters[0] !== name) continue;
       const settled = this.caps.drain ? this.stateOf(q.name) === 'drained' : !this.busy(q.name);
       if (!settled)
         throw precondition(`queue ${q.name} routes only to ${name} and is not drained`, 'C7');
     }
     c.pool = pool;
-    for (const q of this.queues.values()) {
+    for (const q of this.queueMap.values()) {
       if (q.cluster_managed && q.name === name) q.pool = pool;
       else if (q.clusters.includes(name)) q.clusters = q.clusters.filter((x) => x !== name);
     }
@@ -121,8 +119,8 @@ export class MemoryControlPlane implements ControlPlane {
   }
   async updatePool(name: string, contract: PoolContract): Promise<LivePool> {
     if (!this.caps.pool_update) throw capabilityOff('pool_update', `ClusterPool/${name}`);
-    if (!this.pools.has(name)) throw notFound('ClusterPool', name);
-    this.pools.set(name, structuredClone(contract));
+    if (!this.poolMap.has(name)) throw notFound('ClusterPool', name);
+    this.poolMap.set(name, structuredClone(contract));
     return this.livePool(name);
   }
   private busy(name: string): boolean {
@@ -137,65 +135,67 @@ export class MemoryControlPlane implements ControlPlane {
     return { ...this.caps };
   }
   async listPools() {
-    return [...this.pools.keys()].map((n) => this.livePool(n));
+    return [...this.poolMap.keys()].map((n) => this.livePool(n));
   }
   async getPool(name: string) {
-    if (!this.pools.has(name)) throw notFound('ClusterPool', name);
+    if (!this.poolMap.has(name)) throw notFound('ClusterPool', name);
     return this.livePool(name);
   }
   async listClusters() {
-    return [...this.clusters.values()].map((c) => this.liveCluster(c));
+    return [...this.clusterMap.values()].map((c) => this.liveCluster(c));
   }
   async getCluster(name: string) {
-    const c = this.clusters.get(name);
+    const c = this.clusterMap.get(name);
     if (!c) throw notFound('Cluster', name);
     return this.liveCluster(c);
   }
   async listQueues() {
-    return [...this.queues.values()].map((q) => this.liveQueue(q));
+    return [...this.queueMap.values()].map((q) => this.liveQueue(q));
   }
   async getQueue(name: string) {
-    const q = this.queues.get(name);
+    const q = this.queueMap.get(name);
     if (!q) throw notFound('Queue', name);
     return this.liveQueue(q);
   }
   async listAssignments() {
-    return [...this.assignments.values()].map((a) => ({ ...a }));
+    return [...this.assignmentMap.values()].map((a) => ({ ...a }));
   }
   async queueMetrics(name: string) {
-    if (!this.queues.has(name)) throw notFound('Queue', name);
+    if (!this.queueMap.has(name)) throw notFound('Queue', name);
     return { ...(this.metrics.get(name) ?? { runs_in_flight: 0, actions_in_flight: 0, depth: 0 }) };
   }
 
   async createPool(name: string, contract: PoolContract) {
-    if (this.pools.has(name))
+    if (this.poolMap.has(name))
       throw new ControlPlaneError(
         'ALREADY_EXISTS',
         `pool ${name} exists`,
         `ClusterPool/${name}`,
         'P3',
       );
-    this.pools.set(name, structuredClone(contract));
+    this.poolMap.set(name, structuredClone(contract));
     return this.livePool(name);
   }
   async deletePool(name: string) {
-    if (!this.pools.has(name)) throw notFound('ClusterPool', name);
+    if (!this.poolMap.has(name)) throw notFound('ClusterPool', name);
     if (name === 'default') throw precondition(`pool default cannot be deleted`, 'P5');
     const users = [
-      ...[...this.clusters.values()].filter((c) => c.pool === name).map((c) => `Cluster/${c.name}`),
-      ...[...this.queues.values()].filter((q) => q.pool === name).map((q) => `Queue/${q.name}`),
+      ...[...this.clusterMap.values()]
+        .filter((c) => c.pool === name)
+        .map((c) => `Cluster/${c.name}`),
+      ...[...this.queueMap.values()].filter((q) => q.pool === name).map((q) => `Queue/${q.name}`),
     ];
     if (users.length) throw precondition(`pool ${name} is referenced by ${users.join(', ')}`, 'P5');
-    const assigned = [...this.assignments.values()].filter((a) => a.pool === name);
+    const assigned = [...this.assignmentMap.values()].filter((a) => a.pool === name);
     if (assigned.length) throw precondition(`pool ${name} is named by an assignment`, 'A3');
-    this.pools.delete(name);
+    this.poolMap.delete(name);
   }
   async registerCluster(req: RegisterClusterRequest) {
     const pool = req.pool ?? 'default';
     if (req.name === 'default')
       throw new ControlPlaneError('INVALID_ARGUMENT', 'reserved name', null, 'C1');
-    if (!this.pools.has(pool)) throw notFound('ClusterPool', pool);
-    const existing = this.clusters.get(req.name);
+    if (!this.poolMap.has(pool)) throw notFound('ClusterPool', pool);
+    const existing = this.clusterMap.get(req.name);
     if (existing) {
       if (existing.pool !== pool)
         throw precondition(`cluster ${req.name} is in pool ${existing.pool}`, 'C7');
@@ -207,9 +207,9 @@ export class MemoryControlPlane implements ControlPlane {
       );
     }
     const cluster = { name: req.name, pool, enabled: true };
-    this.clusters.set(req.name, cluster);
-    if (!this.queues.has(req.name)) {
-      this.queues.set(req.name, {
+    this.clusterMap.set(req.name, cluster);
+    if (!this.queueMap.has(req.name)) {
+      this.queueMap.set(req.name, {
         name: req.name,
         pool,
         clusters: [req.name],
@@ -220,17 +220,17 @@ export class MemoryControlPlane implements ControlPlane {
     return this.liveCluster(cluster);
   }
   async updateCluster(name: string, update: { enabled: boolean }) {
-    const c = this.clusters.get(name);
+    const c = this.clusterMap.get(name);
     if (!c) throw notFound('Cluster', name);
     c.enabled = update.enabled;
     return this.liveCluster(c);
   }
   async deleteCluster(name: string) {
-    if (!this.clusters.delete(name)) throw notFound('Cluster', name);
-    for (const q of this.queues.values()) q.clusters = q.clusters.filter((c) => c !== name); // C8
+    if (!this.clusterMap.delete(name)) throw notFound('Cluster', name);
+    for (const q of this.queueMap.values()) q.clusters = q.clusters.filter((c) => c !== name); // C8
   }
   async createQueue(req: CreateQueueRequest) {
-    if (this.queues.has(req.name) || this.clusters.has(req.name)) {
+    if (this.queueMap.has(req.name) || this.clusterMap.has(req.name)) {
       throw new ControlPlaneError(
         'ALREADY_EXISTS',
         `queue ${req.name} exists`,
@@ -240,16 +240,16 @@ export class MemoryControlPlane implements ControlPlane {
     }
     const spec: QueueSpec = { ...QUEUE_DEFAULTS, pool: 'default', clusters: ['*'], ...req };
     this.checkSelector(spec);
-    this.queues.set(req.name, {
+    this.queueMap.set(req.name, {
       name: req.name,
       cluster_managed: false,
       ...spec,
       clusters: [...spec.clusters],
     });
-    return this.liveQueue(this.queues.get(req.name)!);
+    return this.liveQueue(this.queueMap.get(req.name)!);
   }
   async updateQueue(name: string, spec: QueueSpec) {
-    const q = this.queues.get(name);
+    const q = this.queueMap.get(name);
     if (!q) throw notFound('Queue', name);
     if (q.pool !== spec.pool) throw precondition(`queue ${name} cannot change pool`, 'Q3');
     this.checkSelector(spec);
@@ -257,59 +257,33 @@ export class MemoryControlPlane implements ControlPlane {
     return this.liveQueue(q);
   }
   async setAssignment(a: Assignment) {
-    if (!this.pools.has(a.pool)) throw notFound('ClusterPool', a.pool);
-    this.assignments.set(assignmentKeyString(a), { ...a });
+    if (!this.poolMap.has(a.pool)) throw notFound('ClusterPool', a.pool);
+    this.assignmentMap.set(assignmentKeyString(a), { ...a });
     return { ...a };
   }
   async deleteAssignment(key: AssignmentKey) {
-    if (!this.assignments.delete(assignmentKeyString(key)))
+    if (!this.assignmentMap.delete(assignmentKeyString(key)))
       throw notFound('PoolAssignment', assignmentKeyString(key));
-  }
-  /** Default-queue settings are a Union v2 kind; this backend's `kinds` leaves them out. */
-  async listDefaultQueues(): Promise<LiveDefaultQueue[]> {
-    throw kindUnsupported(this.backend.name, 'DefaultQueue', null);
-  }
-
-  async setDefaultQueue(
-    project: string,
-    domain: string,
-    _queue: string,
-  ): Promise<LiveDefaultQueue> {
-    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
-  }
-
-  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
-    throw kindUnsupported(this.backend.name, 'DefaultQueue', `DefaultQueue/${project}/${domain}`);
-  }
-
-  async listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
-    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
-  }
-  async setExecutionClusterLabel(_l: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
-    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
-  }
-  async deleteExecutionClusterLabel(_k: AssignmentKey): Promise<void> {
-    throw kindUnsupported(this.backend.name, 'ExecutionClusterLabel', null);
   }
   async close() {}
 
   private checkSelector(spec: QueueSpec) {
-    if (!this.pools.has(spec.pool)) throw notFound('ClusterPool', spec.pool);
+    if (!this.poolMap.has(spec.pool)) throw notFound('ClusterPool', spec.pool);
     for (const c of spec.clusters) {
       if (c === '*') continue;
-      if (this.clusters.get(c)?.pool !== spec.pool)
+      if (this.clusterMap.get(c)?.pool !== spec.pool)
         throw precondition(`cluster ${c} is not in pool ${spec.pool}`, 'Q1');
     }
   }
   private livePool(name: string): LivePool {
-    const members = [...this.clusters.values()]
+    const members = [...this.clusterMap.values()]
       .filter((c) => c.pool === name)
       .map((c) => c.name)
       .sort();
-    return { name, contract: structuredClone(this.pools.get(name)!), member_clusters: members };
+    return { name, contract: structuredClone(this.poolMap.get(name)!), member_clusters: members };
   }
   private liveCluster(c: Cluster): LiveCluster {
-    const bound = [...this.queues.values()]
+    const bound = [...this.queueMap.values()]
       .filter((q) => q.clusters.includes(c.name))
       .map((q) => q.name)
       .sort();

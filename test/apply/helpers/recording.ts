@@ -4,6 +4,7 @@
  * ordering (what finished before what started) and real parallelism (overlaps).
  */
 import type { ControlPlane } from '../../../src/controlplane/types.js';
+import type { CoreCalls } from '../../controlplane/core-calls.js';
 import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 
 export interface CallRecord {
@@ -19,7 +20,7 @@ export interface CallRecord {
 
 export type Injected = (method: string, subject: string) => ControlPlaneError | null;
 
-export interface RecordingControlPlane extends ControlPlane {
+export interface RecordingControlPlane extends CoreCalls {
   calls: CallRecord[];
   /** Extra time every mutating call takes (ms). */
   latencyMs: number;
@@ -102,6 +103,8 @@ export function recording(
     get(target, prop, receiver) {
       if (prop in rec) return (rec as Record<string | symbol, unknown>)[prop];
       const value = Reflect.get(target, prop, receiver) as unknown;
+      // A part the control plane serves flat (`pools = this`): its calls are recorded too.
+      if (value === target) return receiver;
       if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'close') {
         return typeof value === 'function' ? value.bind(target) : value;
       }

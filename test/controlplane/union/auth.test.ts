@@ -10,6 +10,7 @@ import { startControlPlaneServer } from '../../../src/controlplane/embedded/serv
 import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
+import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
 import { UserError } from '../../../src/util/user-error.js';
 import { apiKey, CLIENT, openUnion, startUnionServer, type UnionServer } from './helpers.js';
 import { join } from 'node:path';
@@ -130,7 +131,7 @@ describe('Union API keys', () => {
     const dir = await mkdtemp(join(tmpdir(), 'poolsync-key-'));
     const file = join(dir, 'key');
     await writeFile(file, `${apiKey(s.host)}\n`);
-    const cp = await openControlPlane(s.url('grpc'), { apiKeyFile: file });
+    const cp = (await openControlPlane(s.url('grpc'), { apiKeyFile: file })) as UnionControlPlane;
     expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
     await cp.close();
     await rm(dir, { recursive: true, force: true });

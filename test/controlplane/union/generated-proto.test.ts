@@ -1,11 +1,11 @@
 /**
  * src/gen/ is the protoc-gen-es output of proto/ (npm run generate:proto). It must be current
- * with the .proto files and the installed generator, like src/manifests/validators.generated.ts.
+ * with the .proto files and the installed generator, like src/gen/manifests/validators.ts.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -33,7 +33,10 @@ describe('generated protobuf code (proto/ -> src/gen/)', () => {
       cwd: root,
     });
     const fresh = await files(join(out, 'src', 'gen'));
+    // src/gen/manifests/ is the ajv output (npm run generate:validators, its own test).
     const committed = await files(join(root, 'src', 'gen'));
+    for (const name of [...committed.keys()])
+      if (name.startsWith(`manifests${sep}`)) committed.delete(name);
     expect([...committed.keys()].sort()).toEqual([...fresh.keys()].sort());
     for (const [name, text] of fresh) expect(committed.get(name), name).toBe(text);
   });

@@ -10,9 +10,13 @@ import type { Interceptor } from '@connectrpc/connect';
 import { expect } from 'vitest';
 import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
-import { OAuthServer, type OAuthClientConfig } from '../../../src/controlplane/embedded/oauth.js';
+import {
+  unionOAuthServer,
+  type OAuthClientConfig,
+} from '../../../src/standins/union/oauth-client-file.js';
+import type { OAuthStandIn } from '../../../src/standins/oauth/server.js';
 import { startControlPlaneServer } from '../../../src/controlplane/embedded/server.js';
-import { createUnionApi, type UnionApi } from '../../../src/controlplane/embedded/union-api.js';
+import { createUnionApi, type UnionApi } from '../../../src/standins/union/union-api.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
 import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
@@ -32,7 +36,7 @@ export function apiKey(endpoint: string, c: Partial<OAuthClientConfig> = {}): st
 
 export interface UnionServer {
   embedded: EmbeddedControlPlane;
-  oauth: OAuthServer;
+  oauth: OAuthStandIn;
   /** The stand-in's Union API (its queue extras: fields beyond poolsync's QueueSpec). */
   api: UnionApi;
   /** `127.0.0.1:PORT` */
@@ -62,14 +66,16 @@ export async function startUnionServer(
       queue_move: true,
     },
   });
-  const oauth = new OAuthServer({ ...CLIENT, ...opts.client }, opts.now);
+  const client = { ...CLIENT, ...opts.client };
+  const oauth = unionOAuthServer(client, opts.now);
   const api = createUnionApi({
     controlPlane: embedded,
     oauth,
+    org: client.org,
     metricsIntervalMs: 50,
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
   });
-  const server = await startControlPlaneServer({ controlPlane: embedded, unionApi: api });
+  const server = await startControlPlaneServer({ controlPlane: embedded, mounts: [api] });
   const host = new URL(server.url).host;
   return {
     embedded,

@@ -63,7 +63,7 @@ describe('the token endpoint', () => {
       const status = answers.shift();
       if (status === 429) return json(res, 429, { error: 'slow_down' }, { 'retry-after': '0' });
       if (status) return json(res, status, {});
-      json(res, 200, { access_token: 'tok-1', expires_in: 3600 });
+      json(res, 200, { access_token: 'tok-1', token_type: 'Bearer', expires_in: 3600 });
     });
     const tokens = new TokenSource(KEY, discovery(base), {
       ...FAST,
@@ -116,7 +116,7 @@ describe('the token endpoint', () => {
     let auth = '';
     const { base } = await serve((req, res) => {
       auth = req.headers.authorization ?? '';
-      json(res, 200, { access_token: 'tok', expires_in: 60 });
+      json(res, 200, { access_token: 'tok', token_type: 'Bearer', expires_in: 60 });
     });
     await new TokenSource(KEY, discovery(base), FAST).token();
     const decoded = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString();
@@ -151,7 +151,7 @@ describe('discovery', () => {
       if (req.url === '/.well-known/openid-configuration')
         return json(res, 200, { issuer: idp.base, token_endpoint: `${idp.base}/v1/token` });
       if (req.url === '/v1/token')
-        return json(res, 200, { access_token: 'from-idp', expires_in: 60 });
+        return json(res, 200, { access_token: 'from-idp', token_type: 'Bearer', expires_in: 60 });
       json(res, 404, {});
     });
     const endpoint = await serve((req, res) => {

@@ -13,10 +13,7 @@ import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
 import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
 import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
 import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
-import {
-  decodeQueueExtras,
-  encodeQueueExtras,
-} from '../../../src/controlplane/embedded/union-queue-extras.js';
+import { decodeQueueExtras, encodeQueueExtras } from '../../../src/standins/union/queue-extras.js';
 import { QueueService, QueueSpecSchema } from '../../../src/gen/cloudidl/queue/queue_pb.js';
 import { QueueSpecExtensionsSchema } from '../../../src/gen/poolsync/standin/queue_extras_pb.js';
 import { computePlan } from '../../../src/plan/index.js';

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openControlPlane } from '../../../src/controlplane/open.js';
+import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
 import { runCli, startCli, type CliRun } from '../../apply/helpers/cli.js';
 
 let serve: CliRun | undefined;
@@ -44,7 +45,7 @@ describe('control-plane serve --oauth-client-file', () => {
     );
     try {
       for (const suffix of ['', '?protocol=grpc']) {
-        const cp = await openControlPlane(`union+${url}${suffix}`);
+        const cp = (await openControlPlane(`union+${url}${suffix}`)) as UnionControlPlane;
         expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
         await cp.close();
       }

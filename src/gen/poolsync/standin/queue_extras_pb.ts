@@ -1,5 +1,5 @@
 // NOT Union's definition: used only by poolsync's Union stand-in (the embedded control plane's
-// Union API, src/controlplane/embedded/union-queue-extras.ts), never by the union backend.
+// Union API, src/standins/union/queue-extras.ts), never by the union backend.
 //
 // Union's documentation describes queue settings beyond the 7 fields of the QueueSpec its
 // Terraform providers publish (cloudidl/queue/queue.proto): resource caps `max_resources`,

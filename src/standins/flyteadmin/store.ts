@@ -1,5 +1,5 @@
 /**
- * The state of the stand-in flyteadmin (flyteadmin-gateway.ts), behaving as upstream
+ * The state of the stand-in flyteadmin (gateway.ts), behaving as upstream
  * flyteadmin does (flyteorg/flyte, flyteadmin/pkg):
  *  - matchable attributes are rows of one `resources` table keyed by project, domain,
  *    workflow, launch plan, resource type and priority (repositories/models/resource.go);

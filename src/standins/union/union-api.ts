@@ -1,7 +1,7 @@
 /**
  * Union's API on the embedded control plane's port, next to the REST API: the Connect services
  * of connect-service.ts (Connect, gRPC and gRPC-Web protocols through connect-node's
- * adapter) behind the local OAuth2 server of oauth.ts.
+ * adapter) behind the stand-in OAuth2 server (standins/oauth/server.ts).
  *
  * Why a protocol sniffer: gRPC needs HTTP/2, the REST API and Connect clients speak HTTP/1.1,
  * and Node's clear-text HTTP/2 server cannot fall back to HTTP/1.1 (that needs TLS and ALPN).
@@ -16,11 +16,12 @@ import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { errorInterceptor, unionRoutes, type UnionServiceOptions } from './connect-service.js';
 import type { Logger } from 'pino';
-import type { OAuthServer } from './oauth.js';
-import { QueueExtras } from './union-queue-extras.js';
+import type { OAuthStandIn } from '../oauth/server.js';
+import { QueueExtras } from './queue-extras.js';
 
-export interface UnionApiOptions extends Omit<UnionServiceOptions, 'org'> {
-  oauth: OAuthServer;
+export interface UnionApiOptions extends UnionServiceOptions {
+  /** The OAuth2 server whose tokens the API takes, served on the same port. */
+  oauth: OAuthStandIn;
   /** Outermost interceptors (tests inject faults here). */
   interceptors?: Interceptor[];
   /** Request log of the HTTP/2 (gRPC) requests, as server.ts logs HTTP/1.1 ones. */
@@ -29,12 +30,12 @@ export interface UnionApiOptions extends Omit<UnionServiceOptions, 'org'> {
 
 export interface UnionApi {
   /** Serves an HTTP/1.1 request when it is for the Union API or OAuth; false otherwise. */
-  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  handle(req: IncomingMessage, res: ServerResponse, url?: URL): boolean;
   /** The listener for the port: HTTP/2 connections here, the rest to `http1`. */
   listener(http1: Server): NetServer;
   /** Ends every connection of the port (HTTP/2 sessions and HTTP/1.1 sockets). */
   close(): void;
-  /** The queue fields beyond poolsync's 7 that this API keeps (union-queue-extras.ts). */
+  /** The queue fields beyond poolsync's 7 that this API keeps (queue-extras.ts). */
   queueExtras: QueueExtras;
 }
 
@@ -46,8 +47,8 @@ const PREFIXES = [
 ];
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
-function authInterceptor(oauth: OAuthServer): Interceptor {
-  const header = oauth.config.authorization_metadata_key;
+function authInterceptor(oauth: OAuthStandIn): Interceptor {
+  const header = oauth.authorizationMetadataKey;
   return (next) => async (req) => {
     const check = oauth.check(req.header.get(header));
     if (check === 'missing')
@@ -67,7 +68,7 @@ function authInterceptor(oauth: OAuthServer): Interceptor {
 export function createUnionApi(opts: UnionApiOptions): UnionApi {
   const queueExtras = opts.queueExtras ?? new QueueExtras();
   const rpc = connectNodeAdapter({
-    routes: unionRoutes({ ...opts, org: opts.oauth.config.org, queueExtras }),
+    routes: unionRoutes({ ...opts, queueExtras }),
     interceptors: [...(opts.interceptors ?? []), authInterceptor(opts.oauth), errorInterceptor],
   });
   const isRpc = (url: string | undefined) => PREFIXES.some((p) => (url ?? '').startsWith(p));

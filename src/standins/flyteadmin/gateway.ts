@@ -9,27 +9,51 @@
  *   GET|POST       /api/v1/projects          GET|PUT /api/v1/projects/{id}
  *   GET            /api/v1/domains
  *
- * plus the OAuth2 endpoints (flyteadmin-oauth.ts). What each call does is flyteadmin's
- * (flyteadmin-api.ts over flyteadmin-store.ts, each behaviour citing its upstream file):
+ * plus the OAuth2 endpoints (standins/oauth/server.ts, as flyteadmin's authorization server
+ * serves them: client_secret_basic, the `flyte-authorization` header). What each call does is flyteadmin's
+ * (api.ts over store.ts, each behaviour citing its upstream file):
  * deletes take the narrower rows along, unregistered or archived projects are refused. Errors
  * are grpc-gateway's `{code, message, details}` with its HTTP status per gRPC code.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
-import { readLimitedBody } from './request-body.js';
-import { flyteadminApi, isApiPath } from './flyteadmin-api.js';
+import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
+import { readLimitedBody } from '../../util/request-body.js';
+import { flyteadminApi, isApiPath } from './api.js';
+import { FlyteadminError, FlyteadminStore, type FlyteadminStoreOptions } from './store.js';
 import {
-  FlyteadminError,
-  FlyteadminStore,
-  type FlyteadminStoreOptions,
-} from './flyteadmin-store.js';
-import {
-  CLIENT_CONFIG_PATH,
-  FlyteOAuthServer,
-  METADATA_PATH,
-  TOKEN_PATH,
-  type FlyteOAuthOptions,
-} from './flyteadmin-oauth.js';
+  OAUTH_PATHS,
+  OAuthStandIn,
+  gatewayAuthorization,
+  type OAuthStandInOptions,
+} from '../oauth/server.js';
+
+/** flyteadmin's default `httpAuthorizationHeader` (auth/config/config.go). */
+export const FLYTE_AUTHORIZATION_HEADER = 'flyte-authorization';
+
+/** The client flyteadmin's authorization server accepts (standins/oauth/server.ts). */
+export type FlyteOAuthOptions = Pick<
+  OAuthStandInOptions,
+  'clientId' | 'clientSecret' | 'tokenTtlSeconds' | 'scopes' | 'audience'
+>;
+
+/**
+ * Whether a request carries a token `oauth` issued, read as flyteadmin's HTTP gateway reads it
+ * (its header, else `Authorization`): null when it does, else why not.
+ */
+export function flyteadminAuth(
+  oauth: OAuthStandIn,
+  header: string = FLYTE_AUTHORIZATION_HEADER,
+): (req: IncomingMessage) => string | null {
+  return (req) => {
+    const checked = oauth.check(gatewayAuthorization(req, header));
+    if (checked === 'ok') return null;
+    return checked === 'missing'
+      ? `missing 'Authorization: Bearer <token>' (or '${header}') header`
+      : checked === 'expired'
+        ? 'token has expired'
+        : 'token is not one this server issued';
+  };
+}
 
 /** gRPC status codes and grpc-gateway's HTTP status for each (runtime.HTTPStatusFromCode). */
 const GRPC: Record<ControlPlaneErrorCode | 'INTERNAL', [code: number, http: number]> = {
@@ -55,7 +79,7 @@ export interface FlyteadminGatewayOptions {
   /** OAuth2 client credentials clients must present; absent: the API is open (flyteadmin with useAuth off). */
   oauth?: FlyteOAuthOptions;
   /**
-   * Another OAuth2 server on the same port (the Union API's, embedded/oauth.ts) that owns the
+   * Another OAuth2 server on the same port (the Union API's, standins/union/) that owns the
    * discovery and token paths: the gateway checks its tokens instead (null: valid, else why not).
    */
   sharedAuth?: (req: IncomingMessage) => string | null;
@@ -79,36 +103,31 @@ export type GatewayHandler = (
 /** Returns a handler that answers (true) the gateway's paths and leaves every other path (false). */
 export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayHandler {
   const store = opts.store ?? new FlyteadminStore(opts.seed);
-  const oauth = opts.oauth ? new FlyteOAuthServer(opts.oauth) : null;
+  const oauth = opts.oauth
+    ? new OAuthStandIn({
+        authMethods: ['client_secret_basic'],
+        authorizationMetadataKey: FLYTE_AUTHORIZATION_HEADER,
+        audience: '',
+        realm: 'flyteadmin',
+        ...opts.oauth,
+      })
+    : null;
+  const checkAuth =
+    opts.sharedAuth ?? (oauth ? flyteadminAuth(oauth, opts.httpAuthorizationHeader) : () => null);
   const limit = opts.bodyLimitBytes ?? 1024 * 1024;
   return async (req, res, url) => {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const isApi = isApiPath(path);
-    const isAuth = path === METADATA_PATH || path === CLIENT_CONFIG_PATH || path === TOKEN_PATH;
+    const isAuth = (OAUTH_PATHS as readonly string[]).includes(path);
     if (!isApi && !isAuth) return false;
     try {
       if (isAuth) {
         if (!oauth) throw new GatewayError('NOT_FOUND', 'authentication is not configured');
-        const issuer = `http://${req.headers.host ?? 'localhost'}`;
-        const reply =
-          path === METADATA_PATH && method === 'GET'
-            ? oauth.metadata(issuer)
-            : path === CLIENT_CONFIG_PATH && method === 'GET'
-              ? oauth.clientConfig()
-              : path === TOKEN_PATH && method === 'POST'
-                ? oauth.token(
-                    req,
-                    new URLSearchParams((await readBody(req, limit)).toString('utf8')),
-                  )
-                : null;
-        if (!reply) throw new GatewayError('NOT_FOUND', `${method} ${path} is not served`);
-        send(res, reply.status, reply.body, reply.headers);
+        oauth.handle(req, res);
         return true;
       }
-      const denied = opts.sharedAuth
-        ? opts.sharedAuth(req)
-        : oauth?.check(req, opts.httpAuthorizationHeader);
+      const denied = checkAuth(req);
       if (denied) throw new GatewayError('UNAUTHENTICATED', `authentication failed: ${denied}`);
       const body = () => readJson(req, limit);
       send(res, 200, await flyteadminApi(store, { method, path, query: url.searchParams, body }));

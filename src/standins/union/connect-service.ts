@@ -3,11 +3,25 @@
  * flyteidl2.settings.SettingsService, flyteidl2.project.ProjectService; messages in src/gen/)
  * served over an embedded control plane, so the `union` backend is tested end to end through
  * the real client library and both wire protocols (Connect and gRPC). Calls need a token of the
- * local OAuth server (oauth.ts) in its discovered header, and must name its organisation.
+ * stand-in OAuth2 server (standins/oauth/server.ts) in its discovered header, and must name its organisation.
  *
  * The embedded control plane has no project registry: ListProjects reports the project/domains
  * that have a default-queue setting. It keeps settings per project/domain only, and only
  * run.default_queue (docs/union.md).
+ *
+ * What each call does follows (real-apis.md §1, §4):
+ *  - services, messages, field numbers: the descriptors Union publishes in its Terraform
+ *    providers (unionai/terraform-provider-enterprise proto/union/queue/queue.pb.go and
+ *    queueconnect/queue.connect.go; unionai/terraform-provider-unionai
+ *    proto/union/cluster/{cluster,definition}.pb.go), settings and projects from
+ *    @flyteorg/flyteidl2 (flyteidl2/settings/settings_service.proto, project/project_service.proto);
+ *  - UpdateQueue replaces the whole spec, the fields beyond poolsync's 7 included (Union docs,
+ *    "cluster workload management / resource caps and scheduling");
+ *  - UpdateQueueState: draining `default` or a queue a run.default_queue setting names is
+ *    FAILED_PRECONDITION; a drained queue may move to another pool (Union docs, queues page);
+ *  - DeleteCluster takes the co-named queue with it (Union docs, clusters page);
+ *  - the token in the discovered authorization_metadata_key header (terraform-provider-unionai
+ *    internal/provider/oauth.go).
  */
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
@@ -17,7 +31,7 @@ import {
   type Priority,
   type QueueSpec,
 } from '../../model/common.js';
-import type { LiveCluster, LiveDefaultQueue, LiveQueue } from '../../model/live.js';
+import type { LiveCluster, LiveQueue } from '../../model/live.js';
 import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterSchema, State, Status_Health } from '../../gen/cloudidl/cluster/definition_pb.js';
 import {
@@ -40,25 +54,19 @@ import {
   SettingsService,
   type SettingsRecord,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
-import type { ControlPlane } from '../types.js';
-import { QueueExtras } from './union-queue-extras.js';
-
-/** The default-queue calls of the ControlPlane interface (issue 11). */
-interface DefaultQueueStore {
-  listDefaultQueues(): Promise<LiveDefaultQueue[]>;
-  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
-  deleteDefaultQueue(project: string, domain: string): Promise<void>;
-}
+import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
+import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
+import { QueueExtras } from './queue-extras.js';
 
 export interface UnionServiceOptions {
-  controlPlane: ControlPlane;
+  /** The store the services read and write (Union's state, as the embedded control plane keeps it). */
+  controlPlane: EmbeddedControlPlane;
   org: string;
   /** Largest page served (ListQueues, ListClusters, ListProjects). */
   maxPageSize?: number;
   /** Interval of WatchQueueMetrics messages. */
   metricsIntervalMs?: number;
-  /** Queue fields beyond the 7 of poolsync's QueueSpec (union-queue-extras.ts). */
+  /** Queue fields beyond the 7 of poolsync's QueueSpec (queue-extras.ts). */
   queueExtras?: QueueExtras;
 }
 
@@ -183,15 +191,6 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
         Code.PermissionDenied,
       );
   };
-  const store = (): DefaultQueueStore => {
-    const s = cp as ControlPlane & Partial<DefaultQueueStore>;
-    if (!s.listDefaultQueues || !s.setDefaultQueue || !s.deleteDefaultQueue)
-      throw new ConnectError(
-        'this control plane keeps no default-queue settings',
-        Code.Unimplemented,
-      );
-    return s as unknown as DefaultQueueStore;
-  };
   const projectKey = (key: SettingsKey | undefined) => {
     checkOrg(key?.org);
     if (!key?.project || !key.domain)
@@ -205,7 +204,7 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
   const versions = new Map<string, bigint>();
   const record = async (key: SettingsKey): Promise<SettingsRecord> => {
     const { project, domain } = projectKey(key);
-    const dq = (await store().listDefaultQueues()).find(
+    const dq = (await cp.listDefaultQueues()).find(
       (d) => d.project === project && d.domain === domain,
     );
     const id = `${project}/${domain}`;
@@ -229,9 +228,8 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
   const apply = async (key: SettingsKey, settings: Settings | undefined) => {
     const { project, domain } = projectKey(key);
     const dq = settings?.run?.defaultQueue;
-    if (dq?.state === SettingState.VALUE)
-      await store().setDefaultQueue(project, domain, dq.stringValue);
-    else await store().deleteDefaultQueue(project, domain);
+    if (dq?.state === SettingState.VALUE) await cp.setDefaultQueue(project, domain, dq.stringValue);
+    else await cp.deleteDefaultQueue(project, domain);
     const id = `${project}/${domain}`;
     versions.set(id, (versions.get(id) ?? 0n) + 1n);
     return record(key);
@@ -337,7 +335,7 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
       async listProjects(req) {
         checkOrg(req.org);
         const domains = new Map<string, Set<string>>();
-        for (const d of await store().listDefaultQueues()) {
+        for (const d of await cp.listDefaultQueues()) {
           domains.set(d.project, (domains.get(d.project) ?? new Set()).add(d.domain));
         }
         const all = [...domains.entries()]

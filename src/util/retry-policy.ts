@@ -1,6 +1,7 @@
 /**
- * How the union backend retries what is transient: RPCs (transport.ts) and the OAuth2
- * requests before them (oauth.ts) share one policy, exponential backoff with jitter.
+ * How a backend retries what is transient: the union backend's RPCs (union/transport.ts) and
+ * the OAuth2 requests before every backend's calls (controlplane/oauth/) share one policy,
+ * exponential backoff with jitter.
  */
 export interface RetryPolicy {
   /** Retries after the first attempt. */

@@ -1,6 +1,6 @@
 /**
- * The REST calls of the stand-in flyteadmin (flyteadmin-gateway.ts routes here), over
- * flyteadmin-store.ts. Paths, verbs and bodies as flyteadmin's grpc-gateway serves
+ * The REST calls of the stand-in flyteadmin (gateway.ts routes here), over
+ * store.ts. Paths, verbs and bodies as flyteadmin's grpc-gateway serves
  * service/admin.proto, JSON as protojson with proto field names and unpopulated fields
  * emitted (enum names, empty strings present). Each handler follows the manager it names:
  * manager/impl/resources/resource_manager.go (attributes), manager/impl/project_manager.go
@@ -13,7 +13,7 @@ import {
   type ResourceId,
   type ResourceRow,
   type ResourceType,
-} from './flyteadmin-store.js';
+} from './store.js';
 import type { ProjectState } from '../../model/flyte.js';
 
 export const ATTRIBUTE_PATHS = {

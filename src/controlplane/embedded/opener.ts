@@ -1,0 +1,89 @@
+/**
+ * `file:PATH` (open.ts): the embedded control plane, persisted at PATH
+ * (`?capabilities=drain,…` for a new state). Also where the state file of a `file:` URL is
+ * resolved, for everything that keys on it (the apply lock beside it, the identity).
+ */
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Capabilities } from '../../model/common.js';
+import { parseCapabilities } from '../../model/capabilities.js';
+import { UserError } from '../../util/user-error.js';
+import type { BackendOpener, OpenOptions } from '../opener.js';
+import { EmbeddedControlPlane } from './embedded.js';
+
+export const DEFAULT_CONTROL_PLANE_URL = 'file:.poolsync/control-plane.json';
+
+export const embeddedOpener: BackendOpener = {
+  forms: `file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL})`,
+  matches: (url) => url.startsWith('file:'),
+  async open(url, opts) {
+    checkStateFolder(url, opts);
+    return EmbeddedControlPlane.open({
+      path: embeddedStatePath(url, opts.stateDir),
+      ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
+      ...embeddedUrlCapabilities(url),
+      ...(opts.readOnly ? { readOnly: true } : {}),
+      ...(opts.shareReads ? { shareReads: true } : {}),
+    });
+  },
+};
+
+/**
+ * The state file of a `file:` control-plane URL (`file:PATH`, `file:///abs/path`), absolute;
+ * relative paths from `baseDir` (default: the working folder). Everything that keys on the
+ * embedded state (its apply lock) uses this, so they agree on the file.
+ */
+export function embeddedStatePath(url: string, baseDir: string = process.cwd()): string {
+  let path = url.slice('file:'.length).split('?')[0]!;
+  if (path.startsWith('//')) path = new URL(url.split('?')[0]!).pathname; // file:///abs/path
+  if (path === '')
+    throw new UserError(
+      `control plane "${url}": file: needs a path, e.g. ${DEFAULT_CONTROL_PLANE_URL}`,
+    );
+  return resolve(baseDir, path);
+}
+
+/**
+ * A `file:` state whose folder does not exist is refused (UserError), unless the folder is
+ * created on purpose (`createFolder`) or it is the default location under `.poolsync/`.
+ * Checked before anything is created: the apply lock beside the state, the state itself.
+ */
+export function checkStateFolder(
+  url: string,
+  opts: Pick<OpenOptions, 'stateDir' | 'createFolder'> = {},
+): void {
+  if (!url.startsWith('file:') || opts.createFolder) return;
+  const path = embeddedStatePath(url, opts.stateDir);
+  if (path === embeddedStatePath(DEFAULT_CONTROL_PLANE_URL, opts.stateDir)) return;
+  const folder = dirname(path);
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    // missing or unreadable: said below
+  }
+  if (!isFolder) {
+    throw new UserError(
+      `control plane "${url}": the folder ${folder} does not exist, so there is no control-plane state at ${path}. ` +
+        `Check the path; to start a new embedded control plane there, create the folder first (mkdir -p ${folder})`,
+    );
+  }
+}
+
+/** `file:PATH?capabilities=drain,queue_delete`: the capabilities a new state is created with. */
+export function embeddedUrlCapabilities(url: string): { capabilities?: Capabilities } {
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+  if (query === '') return {};
+  const params = new URLSearchParams(query);
+  const unknown = [...params.keys()].filter((k) => k !== 'capabilities');
+  if (unknown.length > 0) {
+    throw new UserError(
+      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a file: URL takes only capabilities=drain,queue_delete,cluster_move,pool_update,queue_move`,
+    );
+  }
+  const value = params.get('capabilities');
+  if (value === null) return {};
+  const parsed = parseCapabilities(value);
+  if (!parsed.ok) throw new UserError(`control plane "${url}": ${parsed.error}`);
+  return { capabilities: parsed.capabilities };
+}

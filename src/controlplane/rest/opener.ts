@@ -1,0 +1,26 @@
+/** `http(s)://HOST` (open.ts): poolsync's own REST API (docs/api.md) through HttpControlPlane. */
+import { UserError } from '../../util/user-error.js';
+import { refuseUrlCredentials } from '../../util/url-credentials.js';
+import type { BackendOpener } from '../opener.js';
+
+export const restOpener: BackendOpener = {
+  forms: 'an http:// or https:// URL of a poolsync control-plane API',
+  matches: (url) => /^https?:\/\//.test(url),
+  async open(url, opts) {
+    refuseUrlCredentials(
+      url,
+      'the control plane URL',
+      'put the token in POOLSYNC_TOKEN or a --token-file',
+    );
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UserError(`control plane "${url}" is not a valid URL`);
+    }
+    const token = opts.token ?? process.env.POOLSYNC_TOKEN;
+    // Loaded on demand: undici costs ~90 ms at start-up that file: control planes never need.
+    const { HttpControlPlane } = await import('./http-client.js');
+    return new HttpControlPlane(parsed.toString(), { ...opts.http, ...(token ? { token } : {}) });
+  },
+};

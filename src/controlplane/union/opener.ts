@@ -1,0 +1,14 @@
+/** `union+https://HOST` (open.ts): Union's Connect API, loaded on demand (connect, protobuf). */
+import type { BackendOpener } from '../opener.js';
+
+export const unionOpener: BackendOpener = {
+  forms: 'union+https://HOST for a Union organisation',
+  matches: (url) => /^union\+https?:\/\//.test(url),
+  async open(url, opts) {
+    const { openUnion } = await import('./open.js');
+    return openUnion(url, {
+      ...opts.union,
+      ...(opts.apiKeyFile ? { apiKeyFile: opts.apiKeyFile } : {}),
+    });
+  },
+};

@@ -1,0 +1,62 @@
+/** How the daemon reaches its control plane across runs (stages/context.ts ControlPlaneAccess). */
+import { openControlPlane } from '../controlplane/open.js';
+import type { ControlPlane } from '../controlplane/types.js';
+import type { DaemonConfig } from './config.js';
+import type { ControlPlaneAccess } from './stages/context.js';
+
+/**
+ * An injected control plane (tests) or a remote API is opened once and kept; an embedded
+ * state file (`file:`) is opened per run so `poolsync apply` can use it between runs.
+ */
+export function controlPlaneAccess(
+  config: DaemonConfig,
+  injected: ControlPlane | undefined,
+): ControlPlaneAccess {
+  if (injected) {
+    return {
+      use: (fn) => fn(injected),
+      read: (fn) => fn(injected),
+      separateReads: false,
+      close: async () => {},
+    };
+  }
+  const open = (readOnly: boolean) =>
+    openControlPlane(config.controlPlane.url, {
+      ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
+      // One connection per step in flight, as `apply` sizes its pool.
+      http: { connections: Math.max(config.parallelism, 8), maxRetries: config.maxRetries },
+      ...(readOnly ? { readOnly } : {}),
+      // Opened for every run: an unchanged state is neither read again nor copied (state-cache.ts).
+      shareReads: true,
+    });
+  if (config.controlPlane.url.startsWith('file:')) {
+    const opened =
+      (readOnly: boolean) =>
+      async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
+        const cp = await open(readOnly);
+        try {
+          return await fn(cp);
+        } finally {
+          await cp.close();
+        }
+      };
+    return { use: opened(false), read: opened(true), separateReads: true, close: async () => {} };
+  }
+  let shared: Promise<ControlPlane> | null = null;
+  const use = async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
+    shared ??= open(false).catch((err: unknown) => {
+      shared = null;
+      throw err;
+    });
+    return fn(await shared);
+  };
+  return {
+    use,
+    read: use,
+    separateReads: false,
+    close: async () => {
+      if (shared) await (await shared.catch(() => null))?.close();
+      shared = null;
+    },
+  };
+}

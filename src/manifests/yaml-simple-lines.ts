@@ -1,0 +1,102 @@
+/**
+ * The lines of a text as the simple YAML parser (yaml-simple.ts) reads them: where each
+ * starts and ends, its indentation (or a blank, comment or `---` line), positions, the
+ * document's byte budget and where a line's content ends. Anything outside the subset is
+ * GIVE_UP, which the parser turns into "let the full parser read it".
+ */
+import type { InputLimits } from './limits.js';
+import type { Position } from './yaml-tree.js';
+
+/** Thrown inside the parser when the input leaves the subset; never escapes yaml-simple.ts. */
+export const GIVE_UP = new Error('outside the simple subset');
+
+export const BLANK = -1;
+export const DOCUMENT_START = -2;
+
+export abstract class SimpleLines {
+  /** Offset of each line's first character. */
+  protected readonly starts: number[] = [];
+  /** Offset just past each line's last character (its `\n` excluded). */
+  protected readonly ends: number[] = [];
+  /** Indentation of each line; BLANK for empty and comment lines, DOCUMENT_START for `---`. */
+  protected readonly indents: number[] = [];
+  /** The next line to read. */
+  protected i = 0;
+  /** Scalar text of the current document (limits.maxDocumentBytes). */
+  protected bytes = 0;
+
+  constructor(
+    protected readonly text: string,
+    protected readonly limits: Readonly<InputLimits>,
+  ) {
+    this.splitLines();
+  }
+
+  private splitLines(): void {
+    const text = this.text;
+    let start = 0;
+    for (;;) {
+      let end = text.indexOf('\n', start);
+      const last = end === -1;
+      if (last) end = text.length;
+      if (text.charCodeAt(end - 1) === 13 /* \r */) throw GIVE_UP;
+      let c = start;
+      while (c < end && text.charCodeAt(c) === 32) c++;
+      let indent = c - start;
+      if (c === end || text.charCodeAt(c) === 35 /* # */) indent = BLANK;
+      else if (c === start) {
+        const ch = text.charCodeAt(start);
+        if (ch === 37 /* % */ || text.startsWith('...', start)) throw GIVE_UP;
+        if (
+          text.startsWith('---', start) &&
+          (end === start + 3 || text.charCodeAt(start + 3) === 32)
+        ) {
+          if (this.contentEnd(start + 3, end) !== start + 3) throw GIVE_UP; // `--- value`
+          indent = DOCUMENT_START;
+        }
+      }
+      // Tabs are refused for the whole text by UNSIMPLE_CHARS (\x09).
+      this.starts.push(start);
+      this.ends.push(end);
+      this.indents.push(indent);
+      if (last) break;
+      start = end + 1;
+    }
+  }
+
+  protected skipBlank(): void {
+    while (this.i < this.indents.length && this.indents[this.i] === BLANK) this.i++;
+  }
+
+  /** The indentation of the next content line of this document, or -1 at its end. */
+  protected nextIndent(): number {
+    this.skipBlank();
+    if (this.i >= this.indents.length) return -1;
+    const indent = this.indents[this.i]!;
+    return indent === DOCUMENT_START ? -1 : indent;
+  }
+
+  protected pos(line: number, offset: number): Position {
+    return { line: line + 1, column: offset - this.starts[line]! + 1 };
+  }
+
+  protected addBytes(n: number): void {
+    this.bytes += n;
+    if (this.bytes > this.limits.maxDocumentBytes) throw GIVE_UP;
+  }
+
+  /** Where a line's content ends: before a ` #` comment and trailing spaces. */
+  protected contentEnd(from: number, end: number): number {
+    const text = this.text;
+    let stop = end;
+    if (from < end && text.charCodeAt(from) === 35) stop = from;
+    else
+      for (let c = from + 1; c < end; c++)
+        if (text.charCodeAt(c) === 35 && text.charCodeAt(c - 1) === 32) {
+          stop = c - 1;
+          break;
+        }
+    while (stop > from && text.charCodeAt(stop - 1) === 32) stop--;
+    return stop;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The one OAuth2 client-credentials client of every backend (src/controlplane/oauth/), against
+ * real HTTP servers on 127.0.0.1: the client authentication method the server advertises, a
+ * refusal's code read from a WWW-Authenticate challenge or the body, an answer that is not a
+ * token response, and an unreachable token endpoint retried then named.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControlPlaneError } from '../../src/controlplane/errors.js';
+import { discover, type Discovery } from '../../src/controlplane/oauth/discovery.js';
+import { TokenSource, type TokenOptions } from '../../src/controlplane/oauth/token-source.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+async function serve(handle: Handler): Promise<string> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => handle(req, res, body));
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+const FAST = { retry: { maxRetries: 2, minDelayMs: 1, maxDelayMs: 2 } };
+const CREDENTIALS = { clientId: 'poolsync', clientSecret: 's3cr3t value' };
+const OPTIONS: TokenOptions = {
+  service: 'Test',
+  http: FAST,
+  refusal: (status, code) =>
+    new ControlPlaneError('UNAUTHENTICATED', `refused: HTTP ${status} ${code ?? '(no code)'}`),
+};
+const at = (base: string): Discovery => ({
+  tokenEndpoint: `${base}/token`,
+  scopes: ['all'],
+  audience: '',
+  headerName: 'authorization',
+});
+
+describe('client authentication', () => {
+  it('client_secret_post when the server advertises only that; client_secret_basic otherwise', async () => {
+    const seen: { basic: boolean; form: URLSearchParams }[] = [];
+    const base = await serve((req, res, body) => {
+      if (req.url === '/.well-known/oauth-authorization-server')
+        return json(res, 200, {
+          issuer: 'https://idp.example',
+          token_endpoint: `http://${req.headers.host}/token`,
+          token_endpoint_auth_methods_supported: ['client_secret_post'],
+        });
+      if (req.url === '/config/v1/flyte_client') return json(res, 200, { scopes: ['all'] });
+      seen.push({
+        basic: /^Basic /.test(req.headers.authorization ?? ''),
+        form: new URLSearchParams(body),
+      });
+      json(res, 200, { access_token: `t${seen.length}`, token_type: 'bearer', expires_in: 60 });
+    });
+    const d = await discover(base, { service: 'Test', http: FAST });
+    expect(d.authMethod).toBe('client_secret_post');
+    expect(await new TokenSource(CREDENTIALS, d, OPTIONS).token()).toBe('t1');
+    expect(await new TokenSource(CREDENTIALS, at(base), OPTIONS).token()).toBe('t2');
+    expect(seen[0]!.basic).toBe(false);
+    expect(seen[0]!.form.get('client_id')).toBe('poolsync');
+    expect(seen[0]!.form.get('client_secret')).toBe('s3cr3t value');
+    expect(seen[0]!.form.get('grant_type')).toBe('client_credentials');
+    expect(seen[1]!.basic).toBe(true);
+    expect(seen[1]!.form.get('client_secret')).toBeNull();
+  });
+});
+
+describe('the token answer', () => {
+  it("a 401 with a WWW-Authenticate challenge: the body's error code reaches the backend's message", async () => {
+    const base = await serve((_req, res) =>
+      json(res, 401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic realm="idp"' }),
+    );
+    const err = await new TokenSource(CREDENTIALS, at(base), OPTIONS).token().catch((e) => e);
+    expect((err as Error).message).toBe('refused: HTTP 401 invalid_client');
+  });
+
+  it('a 200 that is not a token response is named, never cached', async () => {
+    const base = await serve((_req, res) => json(res, 200, { token_type: 'bearer' }));
+    const tokens = new TokenSource(CREDENTIALS, at(base), OPTIONS);
+    const err = (await tokens.token().catch((e) => e)) as ControlPlaneError;
+    expect(err.code).toBe('UNAUTHENTICATED');
+    expect(err.message).toBe(`Test token request: ${base}/token answered without an access_token`);
+    expect(tokens.fetched).toBe(0);
+  });
+
+  it('an unreachable token endpoint is retried, then UNAVAILABLE naming it and the attempts', async () => {
+    const base = await serve(() => undefined);
+    const closed = base.replace(/:\d+$/, ':1'); // nothing listens on port 1
+    let sleeps = 0;
+    const tokens = new TokenSource(CREDENTIALS, at(closed), {
+      ...OPTIONS,
+      http: { ...FAST, sleep: async () => void sleeps++ },
+    });
+    const err = (await tokens.token().catch((e) => e)) as ControlPlaneError;
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.message).toMatch(
+      /^Test token request: cannot reach http:\/\/127\.0\.0\.1:1\/token \(.+; 3 attempts\)$/,
+    );
+    expect(sleeps).toBe(2);
+  });
+
+  it('a discovery found on the first token is kept; a failed one is asked again', async () => {
+    let asked = 0;
+    const base = await serve((_req, res) =>
+      json(res, 200, { access_token: 'x', token_type: 'bearer', expires_in: 1 }),
+    );
+    const tokens = new TokenSource(
+      CREDENTIALS,
+      async () => {
+        if (++asked === 1) throw new ControlPlaneError('UNAVAILABLE', 'discovery down');
+        return at(base);
+      },
+      OPTIONS,
+    );
+    await expect(tokens.token()).rejects.toThrow('discovery down');
+    expect(await tokens.token()).toBe('x');
+    tokens.invalidate();
+    expect(await tokens.token()).toBe('x');
+    expect(asked).toBe(2);
+  });
+});
