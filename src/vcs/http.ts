@@ -5,6 +5,11 @@
  */
 import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
+import {
+  CONNECT_FAILURE_CODES,
+  CONNECTION_LOST_CODES,
+  TRANSIENT_STATUS,
+} from '../util/transient-http.js';
 import { VcsApiError, VcsConfigError, type ProviderName } from './types.js';
 
 export interface RetryTuning {
@@ -44,26 +49,8 @@ export type ErrorMapper = (
   attempts: number,
 ) => string;
 
-const RETRY_STATUS = [429, 500, 502, 503, 504];
-/** Connection failures where the request was never sent. */
-const NOT_SENT_CODES = [
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETDOWN',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'EHOSTUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-];
-/** Failures after the request may have reached the server: retried only for idempotent calls. */
-const MAYBE_SENT_CODES = [
-  'ECONNRESET',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-];
+/** Connection failures where the request was never sent (a DNS lookup to try again too). */
+const NOT_SENT_CODES = [...CONNECT_FAILURE_CODES, 'EAI_AGAIN'];
 
 interface RetryableError {
   statusCode?: number;
@@ -81,7 +68,7 @@ function header(headers: RetryableError['headers'], name: string): string | unde
  * wait (Retry-After when the server says, else exponential backoff with jitter).
  */
 function retryPolicy(tuning: Required<RetryTuning>, nonIdempotent: boolean) {
-  const retryCodes = nonIdempotent ? NOT_SENT_CODES : [...NOT_SENT_CODES, ...MAYBE_SENT_CODES];
+  const retryCodes = nonIdempotent ? NOT_SENT_CODES : [...NOT_SENT_CODES, ...CONNECTION_LOST_CODES];
   return (
     err: Error,
     { state }: { state: { counter: number } },
@@ -99,7 +86,7 @@ function retryPolicy(tuning: Required<RetryTuning>, nonIdempotent: boolean) {
           header(e.headers, 'x-ratelimit-remaining') === '0');
       retry = nonIdempotent
         ? status === 429 || rateLimited
-        : RETRY_STATUS.includes(status) || rateLimited;
+        : TRANSIENT_STATUS.includes(status) || rateLimited;
     } else {
       retry = e.code !== undefined && retryCodes.includes(e.code);
     }
@@ -147,8 +134,8 @@ export class ApiClient {
       maxRetries: this.tuning.maxRetries,
       methods: ['GET', 'POST', 'PATCH', 'PUT'] as Dispatcher.HttpMethod[],
       // Every error status reaches the policy, which decides; the last answer keeps its body.
-      statusCodes: [...RETRY_STATUS, 403],
-      errorCodes: [...NOT_SENT_CODES, ...MAYBE_SENT_CODES],
+      statusCodes: [...TRANSIENT_STATUS, 403],
+      errorCodes: [...NOT_SENT_CODES, ...CONNECTION_LOST_CODES],
       throwOnError: false,
     };
     this.idempotent = new RetryAgent(this.agent, {
@@ -224,7 +211,7 @@ export class ApiClient {
     } catch (err) {
       const e = err as Error & { code?: string };
       const retried =
-        e.code !== undefined && NOT_SENT_CODES.concat(MAYBE_SENT_CODES).includes(e.code);
+        e.code !== undefined && NOT_SENT_CODES.concat(CONNECTION_LOST_CODES).includes(e.code);
       throw new VcsApiError(
         this.opts.provider,
         null,

@@ -8,6 +8,7 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import { backoffDelay, retryDelayMs } from '../../util/backoff.js';
+import { TRANSIENT_STATUS } from '../../util/transient-http.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 import { flyteTokenSource, type ClientCredentials } from './auth.js';
 import type { TokenSource } from '../oauth/token-source.js';
@@ -32,7 +33,6 @@ const GRPC_CODES: Record<number, ControlPlaneErrorCode> = {
   14: 'UNAVAILABLE',
   16: 'UNAUTHENTICATED',
 };
-const TRANSIENT_STATUS = [429, 500, 502, 503, 504];
 
 export class FlyteadminTransport {
   private readonly pool: Pool;

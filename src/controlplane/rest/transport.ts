@@ -6,6 +6,11 @@
 import { Pool, type Dispatcher } from 'undici';
 import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from '../errors.js';
 import { retryDelayMs } from '../../util/backoff.js';
+import {
+  CONNECT_FAILURE_CODES,
+  CONNECTION_LOST_CODES,
+  TRANSIENT_STATUS,
+} from '../../util/transient-http.js';
 
 export interface HttpControlPlaneOptions {
   /** Bearer token (never logged). */
@@ -37,34 +42,19 @@ interface Page<T> {
   total?: number;
 }
 
-const RETRY_STATUS = [429, 500, 502, 503, 504];
+/** Transport failures worth a retry: the connect failures and those of a connection in use. */
+const RETRY_ERROR_CODES = [
+  ...CONNECT_FAILURE_CODES,
+  ...CONNECTION_LOST_CODES,
+  'ETIMEDOUT',
+  'UND_ERR_CLOSED',
+];
 /**
- * Failures to connect at all (nothing listens, no such host, no route, connect timeout). Until
- * the control plane has answered once, they are retried only CONNECT_RETRIES times (0.1 s,
- * 0.2 s): a wrong URL or a stopped server is reported in well under a second, not after the
+ * Failures to connect at all (CONNECT_FAILURE_CODES): until the control plane has answered once,
+ * they are retried only CONNECT_RETRIES times (0.1 s, 0.2 s): a wrong URL or a stopped server is reported in well under a second, not after the
  * whole --max-retries backoff (about 21 s). Once it has answered, they get the full budget:
  * then they are a restart or a rolling update, worth riding out.
  */
-const CONNECT_ERROR_CODES = [
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'ENETDOWN',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'EHOSTUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-];
-/** Transport failures worth a retry: the connect failures and those of a connection in use. */
-const RETRY_ERROR_CODES = [
-  ...CONNECT_ERROR_CODES,
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-];
 export const CONNECT_RETRIES = 2;
 
 const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
@@ -98,7 +88,7 @@ export class RestTransport {
   private readonly maxRetryDelayMs: number;
   private readonly pageSize: number;
   private readonly listShards: number;
-  /** The control plane has answered at least once (see CONNECT_ERROR_CODES). */
+  /** The control plane has answered at least once (see CONNECT_FAILURE_CODES). */
   private answered = false;
 
   constructor(baseUrl: string, opts: HttpControlPlaneOptions = {}) {
@@ -152,7 +142,7 @@ export class RestTransport {
       const result = await this.attempt(method, path, headers, payload);
       if (result.ok) return result.value as T;
       const connectFailure =
-        !this.answered && result.code !== undefined && CONNECT_ERROR_CODES.includes(result.code);
+        !this.answered && result.code !== undefined && CONNECT_FAILURE_CODES.includes(result.code);
       const budget = connectFailure ? Math.min(CONNECT_RETRIES, this.maxRetries) : this.maxRetries;
       if (retry >= budget) {
         if (result.code !== undefined) throw this.transportError(method, path, result.code, retry);
@@ -211,7 +201,7 @@ export class RestTransport {
         reason: `the control plane's answer could not be read (body cut off: ${e.code ?? e.message})`,
       };
     }
-    if (RETRY_STATUS.includes(status)) {
+    if (TRANSIENT_STATUS.includes(status)) {
       const header = response.headers['retry-after'];
       return {
         ok: false,
@@ -277,7 +267,7 @@ export class RestTransport {
           `if it is a plain-HTTP server (\`poolsync control-plane serve\` is), use --control-plane ${plain}${this.basePath}`,
       );
     }
-    if (CONNECT_ERROR_CODES.includes(reason)) {
+    if (CONNECT_FAILURE_CODES.includes(reason)) {
       const what =
         reason === 'ENOTFOUND'
           ? `the host ${new URL(this.origin).hostname} is not known (DNS)`
