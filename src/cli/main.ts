@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import '../util/heap-growth.js';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadCommands } from './commands/index.js';

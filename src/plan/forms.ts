@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Assignment, PoolContract, QueueSpec } from '../model/common.js';
 import type { FieldDiff } from '../model/plan.js';
+import { createdField } from './created-fields.js';
 
 export type Form = Record<string, unknown>;
 
@@ -81,7 +82,8 @@ export function diffForms(
       }
       return;
     }
-    if (!sameValue(a, b)) {
+    if (a == null && b != null && !marks(prefix)) out.push(createdField(prefix, b));
+    else if (!sameValue(a, b)) {
       out.push({
         path: prefix,
         before: a ?? null,

@@ -50,7 +50,20 @@ const HEADLINE: Partial<Record<Change['action'], string>> = {
   unmanaged: 'unmanaged: not in the repository, prune is off',
 };
 
+/** The whole text at once; `renderTextParts` for output that may run to tens of megabytes. */
 export function renderText(plan: Plan, opts: TextOptions): string {
+  return [...renderTextParts(plan, opts)].join('');
+}
+
+/** Lines kept before they are handed on: a 100,000-change plan never sits in memory as text. */
+const PART_LINES = 2048;
+
+/**
+ * The text in parts, each whole lines ending in a newline, in order; their concatenation is
+ * `renderText`. A writer hands each on as it comes, so the text of a large plan is never built
+ * whole (at 100,000 creates it is ~32 MB, and its lines several times that while joined).
+ */
+export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<string> {
   const paint: Paint = opts.color
     ? (style, text) => `${ANSI[style]}${text}${ANSI.reset}`
     : (_s, text) => text;
@@ -63,8 +76,10 @@ export function renderText(plan: Plan, opts: TextOptions): string {
   } else {
     out.push('poolsync will perform the following actions:', '');
     const manualTargets = new Set(manualSteps(plan).map((s) => s.target));
-    for (const change of actionable)
+    for (const change of actionable) {
       out.push(...renderChange(change, paint, manualTargets.has(change.address)), '');
+      if (out.length >= PART_LINES) yield flush(out);
+    }
   }
   const manual = manualSteps(plan);
   if (manual.length > 0) {
@@ -101,7 +116,10 @@ export function renderText(plan: Plan, opts: TextOptions): string {
         : 'Not in the repository (prune is off: reported, never touched):',
       '',
     );
-    for (const change of unmanaged) out.push(...renderChange(change, paint), '');
+    for (const change of unmanaged) {
+      out.push(...renderChange(change, paint), '');
+      if (out.length >= PART_LINES) yield flush(out);
+    }
   }
 
   const blocked = changes.filter((c) => c.action === 'blocked');
@@ -146,7 +164,12 @@ export function renderText(plan: Plan, opts: TextOptions): string {
       ),
     );
   }
-  return out.join('\n') + '\n';
+  if (out.length > 0) yield flush(out);
+}
+
+/** The lines so far as one part (joined as the whole text joins them), emptying `out`. */
+function flush(out: string[]): string {
+  return out.splice(0).join('\n') + '\n';
 }
 
 function renderChange(change: Change, paint: Paint, manual = false): string[] {

@@ -30,7 +30,8 @@ import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
-import { hasNoChanges, renderText } from '../../render/index.js';
+import { hasNoChanges, renderTextParts } from '../../render/index.js';
+import { writeParts } from '../write-parts.js';
 import { UserError } from '../../util/user-error.js';
 import {
   apiKeyFileOption,
@@ -202,7 +203,7 @@ export async function runApply(
       await checkSavedPlan(target.path, plan, url, cp);
     } else {
       plan = await buildPlan(target.path, cp, args);
-      process.stdout.write(renderText(plan, { color: colors !== NO_COLOR }));
+      await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
     }
     if (plan.errors.length > 0)
       throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);

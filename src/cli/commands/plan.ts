@@ -3,7 +3,6 @@
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
-import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { backendInfo, readLiveState } from '../../controlplane/types.js';
@@ -12,7 +11,8 @@ import { formatValidationText, manifestCacheDir } from '../../manifests/index.js
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
-import { renderJson, renderMarkdown, renderText } from '../../render/index.js';
+import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
+import { writeParts, writePartsToFile } from '../write-parts.js';
 import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
 import type { PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../../util/user-error.js';
@@ -177,7 +177,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     await publishComment(args, outcomeForPlan(plan));
   }
   const color = useColor(args.color);
-  process.stdout.write(render(plan, args.output, color));
+  await writeParts(process.stdout, renderParts(plan, args.output, color));
   // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
   const rendered = await renderedFileChanges(args.dir, result.desired, commit);
   if (rendered !== '') (args.output === 'text' ? process.stdout : process.stderr).write(rendered);
@@ -187,7 +187,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
   }
   if (args.out) {
     try {
-      await writeFile(args.out, renderJson(plan));
+      await writePartsToFile(args.out, renderJsonParts(plan));
     } catch (err) {
       throw new UserError(
         `cannot save the plan to ${args.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
@@ -255,10 +255,11 @@ async function publishComment(args: PlanArgs, outcome: PublishOutcome): Promise<
   if (posted) process.stderr.write(`${describePublish(posted)}\n`);
 }
 
-export function render(plan: Plan, output: OutputFormat, color: boolean): string {
-  if (output === 'json') return renderJson(plan);
-  if (output === 'markdown') return renderMarkdown(plan);
-  return renderText(plan, { color });
+/** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
+export function renderParts(plan: Plan, output: OutputFormat, color: boolean): Iterable<string> {
+  if (output === 'json') return renderJsonParts(plan);
+  if (output === 'markdown') return [renderMarkdown(plan)];
+  return renderTextParts(plan, { color });
 }
 
 /** --detailed-exitcode: blocked and unmanaged objects alone are not changes (nothing would be sent). */

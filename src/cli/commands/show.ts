@@ -3,7 +3,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { SavedPlanError, readSavedPlan } from '../../plan/saved.js';
 import { UserError } from '../../util/user-error.js';
 import { colorOption, planOutputOption, useColor } from '../options.js';
-import { render, type OutputFormat } from './plan.js';
+import { renderParts, type OutputFormat } from './plan.js';
+import { writeParts } from '../write-parts.js';
 
 interface ShowArgs {
   planfile: string;
@@ -32,7 +33,7 @@ export const showCommand: CommandModule<object, ShowArgs> = {
       if (err instanceof SavedPlanError) throw new UserError(err.message);
       throw err;
     }
-    process.stdout.write(render(plan, args.output, useColor(args.color)));
+    await writeParts(process.stdout, renderParts(plan, args.output, useColor(args.color)));
     process.exitCode = 0;
   },
 };

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { diffForms, queueForm } from '../../src/plan/forms.js';
+
+const spec = {
+  pool: 'p',
+  clusters: ['c1'],
+  run_concurrency: 5,
+  action_concurrency: 10,
+  depth: 100,
+  priority: 'medium',
+  fairness: 'round_robin',
+} as const;
+
+describe('field diffs of creates', () => {
+  it('share one frozen entry per field and scalar value; selectors stay their own', () => {
+    const a = diffForms(null, queueForm(spec));
+    const b = diffForms(null, queueForm({ ...spec, clusters: ['c2'] }));
+    expect(a.map((d) => d.path)).toEqual(Object.keys(queueForm(spec)));
+    const byPath = (diff: typeof a, path: string) => diff.find((d) => d.path === path)!;
+    expect(byPath(a, 'priority')).toBe(byPath(b, 'priority'));
+    expect(Object.isFrozen(byPath(a, 'depth'))).toBe(true);
+    expect(byPath(a, 'clusters')).not.toBe(byPath(b, 'clusters'));
+    expect(byPath(b, 'clusters')).toEqual({
+      path: 'clusters',
+      before: null,
+      after: ['c2'],
+      forces_replacement: false,
+    });
+  });
+
+  it('a field added to an existing object that forces replacement is still marked', () => {
+    const before = { contract: { uri: 's3://a' } };
+    const after = { contract: { uri: 's3://a', registry: 'r' } };
+    expect(diffForms(before, after, () => true)).toEqual([
+      { path: 'contract.registry', before: null, after: 'r', forces_replacement: true },
+    ]);
+  });
+});
