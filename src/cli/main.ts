@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import '../util/heap-growth.js';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadCommands } from './commands/index.js';
@@ -11,8 +10,10 @@ import { ControlPlaneError } from '../controlplane/errors.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { processRedactor } from '../util/secrets.js';
 import { redactOutput } from './redact-output.js';
+import { capHeapGrowthWhenLarge } from '../util/heap-growth.js';
 
 export async function main(argv: string[]): Promise<number> {
+  capHeapGrowthWhenLarge();
   let exitCode = 0;
   const command = argv.find((a) => !a.startsWith('-')) ?? null;
   // The daemon logs through pino (stdout), scrubbed by its own redactor; every other

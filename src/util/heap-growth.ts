@@ -1,30 +1,42 @@
 /**
- * Caps how far V8 lets the heap grow between full collections, for the whole process.
+ * Caps how far V8 lets a large heap grow between full collections.
  *
  * V8 sizes the old generation at up to 4× what survived the last full collection before it
  * collects again. poolsync's runs keep little (the desired and live states, the plan) but
- * pass a lot through (each file's parse tree, each object's checks), so before this the
- * resident set of a 100,000-object plan peaked at ~540 MB over a live heap of ~175 MB. A fixed
- * factor of 1.5 collects sooner; measured on the bench's 100,000-object organisation (plan
- * with nothing to change): 499-543 MB → 354 MB, with the same wall time (bench/README.md).
+ * pass a lot through (each file's parse tree, each object's checks), so at 100,000 objects the
+ * resident set of a plan peaked at ~540 MB over a live heap of ~175 MB. A fixed factor of 1.5
+ * collects sooner: 353 MB for the same plan (bench/README.md). On a small heap the extra
+ * collections cost time (+7 % on a 10,000-object plan) for no memory worth having, so the cap
+ * is set only once a collection finds the heap past `LARGE_HEAP_BYTES`: V8 reads the flag at
+ * each collection that sizes the heap again.
  *
- * Set before anything large is allocated (the first import of src/cli/main.ts). A
- * `--heap-growing-percent` given to node itself (command line or NODE_OPTIONS) wins.
+ * Started first thing in src/cli/main.ts. A `--heap-growing-percent` given to node itself
+ * (command line or NODE_OPTIONS) wins.
  */
-import { setFlagsFromString } from 'node:v8';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 
 export const HEAP_GROWING_PERCENT = 50;
+export const LARGE_HEAP_BYTES = 128 * 1024 * 1024;
 
 const FLAG = '--heap-growing-percent';
 
-export function capHeapGrowth(
+/** Whether node was given its own growing factor (then it is left alone). */
+export function growthGiven(
   execArgv: readonly string[] = process.execArgv,
   nodeOptions: string = process.env.NODE_OPTIONS ?? '',
 ): boolean {
   const given = (a: string) => a.startsWith(FLAG) || a.startsWith('--heap_growing_percent');
-  if (execArgv.some(given) || nodeOptions.split(/\s+/).some(given)) return false;
-  setFlagsFromString(`${FLAG}=${HEAP_GROWING_PERCENT}`);
-  return true;
+  return execArgv.some(given) || nodeOptions.split(/\s+/).some(given);
 }
 
-capHeapGrowth();
+/** Watches collections; the first that finds the heap large sets the cap. */
+export function capHeapGrowthWhenLarge(): void {
+  if (growthGiven()) return;
+  const observer = new PerformanceObserver(() => {
+    if (getHeapStatistics().used_heap_size < LARGE_HEAP_BYTES) return;
+    setFlagsFromString(`${FLAG}=${HEAP_GROWING_PERCENT}`);
+    observer.disconnect();
+  });
+  observer.observe({ entryTypes: ['gc'] });
+}
