@@ -10,12 +10,12 @@ import { ControlPlaneError } from '../controlplane/errors.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { processRedactor } from '../util/secrets.js';
 import { redactOutput } from './redact-output.js';
-import { capHeapGrowthWhenLarge } from '../util/heap-growth.js';
+import { LARGE_HEAP_BYTES, capHeapGrowthWhenLarge } from '../util/heap-growth.js';
 
 export async function main(argv: string[]): Promise<number> {
-  capHeapGrowthWhenLarge();
   let exitCode = 0;
   const command = argv.find((a) => !a.startsWith('-')) ?? null;
+  capHeapGrowthWhenLarge(command === 'daemon' ? 0 : LARGE_HEAP_BYTES);
   // The daemon logs through pino (stdout), scrubbed by its own redactor; every other
   // command's output is scrubbed here. The daemon's stderr (configuration errors, before the
   // logger exists) is JSON here like every command's.

@@ -10,6 +10,10 @@
  * is set only once a collection finds the heap past `LARGE_HEAP_BYTES`: V8 reads the flag at
  * each collection that sizes the heap again.
  *
+ * The daemon caps from the start: it lives for weeks, and without the cap each run's garbage
+ * piled up in the old generation until V8's limit, far above what the daemon keeps, so its
+ * resident set crept up run after run (bench's "daemon resident set" row).
+ *
  * Started first thing in src/cli/main.ts. A `--heap-growing-percent` given to node itself
  * (command line or NODE_OPTIONS) wins.
  */
@@ -30,11 +34,15 @@ export function growthGiven(
   return execArgv.some(given) || nodeOptions.split(/\s+/).some(given);
 }
 
-/** Watches collections; the first that finds the heap large sets the cap. */
-export function capHeapGrowthWhenLarge(): void {
+/** Watches collections; the first that finds the heap past `fromBytes` sets the cap. */
+export function capHeapGrowthWhenLarge(fromBytes = LARGE_HEAP_BYTES): void {
   if (growthGiven()) return;
+  if (fromBytes <= 0) {
+    setFlagsFromString(`${FLAG}=${HEAP_GROWING_PERCENT}`);
+    return;
+  }
   const observer = new PerformanceObserver(() => {
-    if (getHeapStatistics().used_heap_size < LARGE_HEAP_BYTES) return;
+    if (getHeapStatistics().used_heap_size < fromBytes) return;
     setFlagsFromString(`${FLAG}=${HEAP_GROWING_PERCENT}`);
     observer.disconnect();
   });
