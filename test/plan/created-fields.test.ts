@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { QueueSpec } from '../../src/model/common.js';
 import { diffForms, queueForm } from '../../src/plan/forms.js';
 
-const spec = {
+const spec: QueueSpec = {
   pool: 'p',
   clusters: ['c1'],
   run_concurrency: 5,
@@ -9,7 +10,7 @@ const spec = {
   depth: 100,
   priority: 'medium',
   fairness: 'round_robin',
-} as const;
+};
 
 describe('field diffs of creates', () => {
   it('share one frozen entry per field and scalar value; selectors stay their own', () => {
