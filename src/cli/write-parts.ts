@@ -1,8 +1,6 @@
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
-
-/** Parts are gathered up to this many characters per write: few writes, no whole text held. */
-const BATCH_CHARS = 1 << 16;
+import { batches } from '../util/json-parts.js';
 
 /**
  * Writes the parts of a rendered plan (renderTextParts, renderJsonParts) to a stream in
@@ -35,19 +33,4 @@ export async function writePartsToFile(path: string, parts: Iterable<string>): P
   } finally {
     await file.close();
   }
-}
-
-function* batches(parts: Iterable<string>): Generator<string> {
-  let pending: string[] = [];
-  let size = 0;
-  for (const part of parts) {
-    pending.push(part);
-    size += part.length;
-    if (size >= BATCH_CHARS) {
-      yield pending.join('');
-      pending = [];
-      size = 0;
-    }
-  }
-  if (size > 0) yield pending.join('');
 }

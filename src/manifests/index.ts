@@ -10,6 +10,7 @@ import { buildDesiredState } from './desired.js';
 import { readManifestText, type ReadResult } from './files.js';
 import { checkFolder } from './folder.js';
 import { formatBytes, type InputLimits } from './limits.js';
+import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
 import { heapBudget, overBudget, readAhead } from './memory-budget.js';
 import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
@@ -125,6 +126,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       continue;
     }
     yamlBytes += read.text.length;
+    if (yamlBytes > LARGE_INPUT_BYTES) capHeapGrowthNow();
     const tooBig = overBudget(budget, yamlBytes + aliasBytesTotal);
     if (tooBig !== null) {
       errors.push(limitError(file, tooBig));

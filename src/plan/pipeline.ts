@@ -20,6 +20,7 @@ import { checkReplaceAddresses, targetPlan } from './target.js';
 import { withExecution } from './execution.js';
 import { planForBackend } from './backend.js';
 import { planMemoKey, rememberPlan, rememberedPlan } from './memo.js';
+import { capHeapGrowthIfLarge } from '../util/heap-growth.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -112,6 +113,9 @@ export async function planDesired(
   const memoKey = opts.reusePlans ? planMemoKey(live, shape, backend) : null;
   const reused = memoKey && rememberedPlan(desired, memoKey);
   if (reused) return { plan: reused, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
+  // The planner runs without a break for seconds at 100,000 objects: cap the heap's growth
+  // before it, when the process asked for that on a large heap (util/heap-growth.ts).
+  capHeapGrowthIfLarge();
   const planned = planForBackend(desired, live, backend, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.replace?.length ? { replace: opts.replace } : {}),

@@ -3,6 +3,7 @@
  * only whole (write-temp + fsync + rename + fsync of the folder), and the journal of ops after
  * it, one numbered JSON line each.
  */
+import { batches } from '../../util/json-parts.js';
 import { open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UserError } from '../../util/user-error.js';
@@ -25,11 +26,19 @@ export interface JournalLine {
   op: Op;
 }
 
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+/**
+ * Replaces PATH whole (write-temp + fsync + rename + fsync of the folder). `data` may come in
+ * parts (util/json-parts.ts): a 100,000-object state is ~30 MB of JSON, never held whole.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Iterable<string>,
+): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   const fh = await open(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(data);
+    if (typeof data === 'string') await fh.writeFile(data);
+    else for (const batch of batches(data)) await fh.write(batch);
     await fh.sync();
   } finally {
     await fh.close();
