@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { batchedLines } from '../../src/util/batched-lines.js';
 import {
   DEFAULT_PARALLELISM,
@@ -42,6 +42,31 @@ describe('batchedLines', () => {
     await nextTurn();
     await nextTurn();
     expect(writes.join('')).toBe('progress\nsummary\n');
+  });
+});
+
+describe('batchedLines with an interval (output into a pipe or a file)', () => {
+  it('gathers the lines of the interval into one write; flush writes at once and cancels it', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const writes: string[] = [];
+      const stream = { write: (text: string) => writes.push(text) > 0 };
+      const lines = batchedLines(stream as unknown as NodeJS.WritableStream);
+      lines.gather(50);
+      lines.line('a');
+      vi.advanceTimersByTime(30);
+      lines.line('b');
+      vi.advanceTimersByTime(19);
+      expect(writes).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(writes).toEqual(['a\nb\n']);
+      lines.line('c');
+      lines.flush();
+      expect(vi.getTimerCount()).toBe(0);
+      expect(writes).toEqual(['a\nb\n', 'c\n']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -71,6 +71,9 @@ export interface ApplyArgs {
   color?: boolean;
 }
 
+/** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
+const GATHER_FROM_STEPS = 1000;
+
 export const applyCommand: CommandModule<object, ApplyArgs> = {
   command: 'apply [path]',
   describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
@@ -225,6 +228,9 @@ export async function runApply(
       throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
     }
 
+    // A large apply into a pipe or a file gathers its progress for 50 ms (batched-lines.ts); a
+    // terminal, or a small apply someone follows line by line, sees each line as it happens.
+    if (!process.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
     const result = await executeWithSignals(plan, cp, shared.lost, {
       parallelism,
       waitTimeoutMs,
