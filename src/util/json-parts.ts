@@ -1,44 +1,54 @@
 /**
- * `JSON.stringify(value)` (compact) in parts, for values too large to hold as one string: the
- * members of objects down to `depth` levels are written one by one, and their arrays in slices,
- * so the largest part is one slice of one list. The parts concatenate to exactly the one
- * string JSON.stringify gives (toJSON and replacers aside: plain data only).
+ * `JSON.stringify(value, null, space)` in parts, for values too large to hold as one string:
+ * the members of objects down to `depth` levels are written one by one, and their arrays in
+ * slices, so the largest part is one slice of one list. The parts concatenate to exactly the
+ * one string JSON.stringify gives (toJSON and replacers aside: plain data only), compact
+ * (`space` 0) or indented.
  */
 const SLICE = 1024;
 
-export function* jsonParts(value: unknown, depth = 2): Generator<string> {
+export function* jsonParts(value: unknown, depth = 2, space = 0, indent = ''): Generator<string> {
+  const inner = indent + ' '.repeat(space);
+  const nl = space > 0 ? '\n' : '';
   if (depth > 0 && Array.isArray(value)) {
     if (value.length === 0) {
       yield '[]';
       return;
     }
     for (let at = 0; at < value.length; at += SLICE) {
-      const slice = value.slice(at, at + SLICE).map(element);
-      yield (at === 0 ? '[' : ',') + slice.join(',');
+      const slice = value.slice(at, at + SLICE).map((v: unknown) => inner + leaf(v, space, inner));
+      yield (at === 0 ? '[' : ',') + nl + slice.join(`,${nl}`);
     }
-    yield ']';
+    yield `${nl}${indent}]`;
     return;
   }
   if (depth > 0 && value !== null && typeof value === 'object') {
     const members = Object.entries(value).filter(([, v]) => written(v));
+    if (members.length === 0) {
+      yield '{}';
+      return;
+    }
     yield '{';
     for (let i = 0; i < members.length; i++) {
       const [key, member] = members[i]!;
-      yield `${i > 0 ? ',' : ''}${JSON.stringify(key)}:`;
-      yield* jsonParts(member, depth - 1);
+      yield `${i > 0 ? ',' : ''}${nl}${inner}${JSON.stringify(key)}:${space > 0 ? ' ' : ''}`;
+      yield* jsonParts(member, depth - 1, space, inner);
     }
-    yield '}';
+    yield `${nl}${indent}}`;
     return;
   }
-  yield JSON.stringify(value) ?? 'null';
+  yield leaf(value, space, indent);
 }
 
 /** What JSON.stringify writes as an object member: not undefined, functions or symbols. */
 const written = (v: unknown): boolean =>
   v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';
 
-/** An array element as JSON.stringify writes it: undefined, functions and symbols are null. */
-const element = (v: unknown): string => (written(v) ? JSON.stringify(v) : 'null');
+/** A value as JSON.stringify writes it nested at `indent` (what it leaves out reads as null). */
+function leaf(v: unknown, space: number, indent: string): string {
+  const json = written(v) ? JSON.stringify(v, null, space) : 'null';
+  return space > 0 ? json.replaceAll('\n', `\n${indent}`) : json;
+}
 
 /** Parts gathered into strings of at least 64 KiB: few writes, no whole text held. */
 export function* batches(parts: Iterable<string>, size = 1 << 16): Generator<string> {
