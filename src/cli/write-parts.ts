@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
-import { batches } from '../util/json-parts.js';
+import { batches } from '../util/batched-lines.js';
 
 /**
  * Writes the parts of a rendered plan (renderTextParts, renderJsonParts) to a stream in

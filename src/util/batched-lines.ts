@@ -48,3 +48,22 @@ function schedule(run: () => void, intervalMs: number): { cancel: () => void } {
   const immediate = setImmediate(run);
   return { cancel: () => clearImmediate(immediate) };
 }
+
+/**
+ * Parts gathered into strings of at least 64 KiB: few writes, no whole text held (a rendered
+ * plan's parts to stdout or a file, the embedded control plane's snapshot).
+ */
+export function* batches(parts: Iterable<string>, size = 1 << 16): Generator<string> {
+  let pending: string[] = [];
+  let length = 0;
+  for (const part of parts) {
+    pending.push(part);
+    length += part.length;
+    if (length >= size) {
+      yield pending.join('');
+      pending = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield pending.join('');
+}

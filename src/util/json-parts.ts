@@ -49,19 +49,3 @@ function leaf(v: unknown, space: number, indent: string): string {
   const json = written(v) ? JSON.stringify(v, null, space) : 'null';
   return space > 0 ? json.replaceAll('\n', `\n${indent}`) : json;
 }
-
-/** Parts gathered into strings of at least 64 KiB: few writes, no whole text held. */
-export function* batches(parts: Iterable<string>, size = 1 << 16): Generator<string> {
-  let pending: string[] = [];
-  let length = 0;
-  for (const part of parts) {
-    pending.push(part);
-    length += part.length;
-    if (length >= size) {
-      yield pending.join('');
-      pending = [];
-      length = 0;
-    }
-  }
-  if (length > 0) yield pending.join('');
-}

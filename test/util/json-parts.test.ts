@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { batches, jsonParts } from '../../src/util/json-parts.js';
+import { batches } from '../../src/util/batched-lines.js';
+import { jsonParts } from '../../src/util/json-parts.js';
 
 const big = Array.from({ length: 2500 }, (_, i) => ({ name: `q-${i}`, n: i, tags: [i % 3] }));
 const values: unknown[] = [

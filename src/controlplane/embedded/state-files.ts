@@ -3,7 +3,7 @@
  * only whole (write-temp + fsync + rename + fsync of the folder), and the journal of ops after
  * it, one numbered JSON line each.
  */
-import { batches } from '../../util/json-parts.js';
+import { batches } from '../../util/batched-lines.js';
 import { open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UserError } from '../../util/user-error.js';
