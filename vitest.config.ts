@@ -20,6 +20,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // The second: one line when the real flyteadmin cannot run here (its tests then skip).
+    globalSetup: ['test/setup/cache-folder.ts', 'test/flyteadmin/real/global-setup.ts'],
     reporters: ['default', summaryLine],
   },
 });

@@ -23,6 +23,7 @@ import { commitAll } from './lib/git.js';
 import { httpApplyRows } from './lib/http-apply-rows.js';
 import { executorRow, httpPlanRow } from './lib/http-plan-rows.js';
 import { formatBytes, formatMs, rssSource, runProcess } from './lib/measure.js';
+import { wideMappingRow } from './lib/mapping-rows.js';
 import { applyFileRow, driftRow, planRow, validateRow, warmPlanRow } from './lib/plan-rows.js';
 import {
   loadNow,
@@ -185,6 +186,8 @@ class Bench implements Sink {
       ctx.floorCpuMs = floors.cpuMs ?? undefined;
     }
     if (this.wants('validate')) await validateRow(ctx, mbYaml);
+    // Independent of N: once, at the first size.
+    if (this.wants('mapping') && n === this.o.sizes[0]) await wideMappingRow(ctx);
     if (this.wants('plan')) await planRow(ctx);
     if (this.wants('warm')) await warmPlanRow(ctx);
     if (this.wants('apply-file')) await applyFileRow(ctx, slowRuns);

@@ -6,13 +6,19 @@
  * (the URL is hashed like the apply lock's: it may carry credentials and never appears).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { embeddedStatePath } from '../controlplane/open.js';
 import type { LiveState } from '../model/live.js';
 import type { LastApplied } from '../plan/refresh.js';
+import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
+import { refuseTrackedFiles } from '../util/tracked.js';
 import { UserError } from '../util/user-error.js';
-import { DEFAULT_STATE_DIR } from './lock.js';
+import { DEFAULT_STATE_DIR, stateRootOf } from './lock.js';
+import { liveStateProblem } from '../model/shapes.js';
+
+/** A record is the live state's JSON: as large as the control plane's (100,000 objects: ~40 MB). */
+const MAX_RECORD_BYTES = 512 * 1024 * 1024;
+const WHAT = 'last-applied record';
 
 export function lastAppliedPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
   if (url.startsWith('file:')) return `${embeddedStatePath(url)}.last-applied.json`;
@@ -33,37 +39,41 @@ export async function writeLastApplied(
     commit,
     live,
   };
-  await mkdir(dirname(path), { recursive: true });
-  // Written whole then renamed: a reader never sees half a file.
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(record) + '\n');
-  await rename(tmp, path);
+  const root = stateRootOf(path, 'last-applied');
+  await refuseTrackedFiles(root, [resolve(path)], WHAT);
+  // Written whole then renamed (safe-file.ts): a reader never sees half a file.
+  await writeOwnFile(root, resolve(path), JSON.stringify(record) + '\n', {
+    what: WHAT,
+    mode: 0o644,
+  });
 }
 
 export async function readLastApplied(path: string): Promise<LastApplied> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UserError(
-        `--refresh-only compares with the state the last \`poolsync apply\` left, recorded in ${path}, ` +
-          `which does not exist: nothing was applied to this control plane from here yet (or with another --state-dir). Run \`poolsync apply\` first.`,
-      );
-    }
-    throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
+  const root = stateRootOf(path, 'last-applied');
+  await refuseTrackedFiles(root, [resolve(path)], WHAT);
+  const bytes = await readOwnFile(root, resolve(path), { maxBytes: MAX_RECORD_BYTES, what: WHAT });
+  if (bytes === null) {
+    throw new UserError(
+      `--refresh-only compares with the state the last \`poolsync apply\` left, recorded in ${path}, ` +
+        `which does not exist: nothing was applied to this control plane from here yet (or with another --state-dir). Run \`poolsync apply\` first.`,
+    );
   }
   let record: LastApplied;
   try {
-    record = JSON.parse(text) as LastApplied;
+    record = JSON.parse(bytes.toString('utf8')) as LastApplied;
   } catch {
+    // Never the parser's message: it quotes the text, and the file may be anything.
     throw new UserError(
       `${path} is not JSON: delete it and run \`poolsync apply\` to record it again`,
     );
   }
-  if (record?.format_version !== '1' || typeof record.live !== 'object' || record.live === null) {
+  const problem =
+    record?.format_version !== '1'
+      ? 'its format_version is not "1"'
+      : liveStateProblem(record.live);
+  if (problem !== null) {
     throw new UserError(
-      `${path} is not a last-applied record of this poolsync version: delete it and run \`poolsync apply\` to record it again`,
+      `${path} is not a last-applied record of this poolsync version (${problem}): delete it and run \`poolsync apply\` to record it again`,
     );
   }
   return record;

@@ -3,9 +3,10 @@
  * util/lock-file.ts for how it is taken atomically and how a dead holder's lock is taken over).
  */
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { embeddedStatePath } from '../controlplane/open.js';
 import { acquireLockFile, type HeldLockFile, type LockHolder } from '../util/lock-file.js';
+import { refuseTrackedFiles } from '../util/tracked.js';
 
 export type { LockHolder } from '../util/lock-file.js';
 
@@ -40,8 +41,21 @@ export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): 
   return join(resolve(stateDir), 'locks', `${digest}.lock`);
 }
 
-export function acquireApplyLock(lockPath: string): Promise<ApplyLock> {
+/**
+ * The folder poolsync owns a file of its state in (safe-file.ts checks every folder below it):
+ * the state dir for `<stateDir>/<sub>/<file>` (locks, last-applied records), else the file's
+ * own folder (beside an embedded state).
+ */
+export function stateRootOf(path: string, sub: string): string {
+  const folder = dirname(resolve(path));
+  return basename(folder) === sub ? dirname(folder) : folder;
+}
+
+export async function acquireApplyLock(lockPath: string): Promise<ApplyLock> {
+  const root = stateRootOf(lockPath, 'locks');
+  await refuseTrackedFiles(root, [resolve(lockPath)], 'apply lock');
   return acquireLockFile(lockPath, {
+    root,
     refuse: (r) => new LockHeldError(r.path, r.kind === 'unreadable' ? null : r.holder),
   });
 }

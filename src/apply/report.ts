@@ -1,9 +1,11 @@
 /**
  * What `poolsync apply` prints: one line when a step starts and one when it ends (with its
  * duration), throttled progress of waits, and the closing summary or failure report.
- * Pure formatting: event in, lines out.
+ * Pure formatting: event in, lines out. Every name (a target, a queue, a command, a line a
+ * manual command printed) is escaped for the terminal as the plan's text is (issue 38, item 6):
+ * a live name holding ESC or a newline shows as `\x1b`, `\n`, never as a forged line.
  */
-import { escapeTerminal } from '../util/terminal-text.js';
+import { escapeTerminal, escapeTerminal as esc } from '../util/terminal-text.js';
 import type { Step } from '../model/plan.js';
 import type { ApplyEvent, ApplyResult } from './types.js';
 import { formatDuration } from '../util/duration.js';
@@ -65,9 +67,9 @@ export function progressPrinter(
         const [verb] = VERB[e.step.op];
         const what =
           e.step.op === 'wait_idle' || e.step.op === 'wait_drained'
-            ? ` queues ${e.step.args.queues.join(', ')}`
+            ? ` queues ${e.step.args.queues.map(esc).join(', ')}`
             : '';
-        write(`${e.step.target}: ${verb}${what}... [${e.step.id}]`);
+        write(`${esc(e.step.target)}: ${verb}${what}... [${e.step.id}]`);
         return;
       }
       case 'step_finished': {
@@ -76,14 +78,16 @@ export function progressPrinter(
         if (e.status === 'done') {
           const note = e.note ? ` (${escapeTerminal(e.note)})` : '';
           write(
-            colors.green(`${e.step.target}: ${noun} complete after ${after}${note} [${e.step.id}]`),
+            colors.green(
+              `${esc(e.step.target)}: ${noun} complete after ${after}${note} [${e.step.id}]`,
+            ),
           );
         } else {
           const err = e.error!;
           const rule = err.rule ? ` (${err.rule})` : '';
           write(
             colors.red(
-              `${e.step.target}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${escapeTerminal(err.message)}`,
+              `${esc(e.step.target)}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${escapeTerminal(err.message)}`,
             ),
           );
         }
@@ -103,19 +107,19 @@ export function progressPrinter(
               ? 'has metrics unavailable'
               : `has ${e.runs_in_flight} runs, ${e.actions_in_flight} actions in flight`;
         write(
-          `${e.step.target}: still waiting: queue ${e.queue} ${what} (${formatDuration(e.elapsed_ms)} elapsed)`,
+          `${esc(e.step.target)}: still waiting: queue ${esc(e.queue)} ${what} (${formatDuration(e.elapsed_ms)} elapsed)`,
         );
         return;
       }
       case 'step_manual':
         write(
           colors.yellow(
-            `${e.step.target}: manual step, left for you (no public API) [${e.step.id}]: ${e.step.manual?.command ?? ''}`,
+            `${esc(e.step.target)}: manual step, left for you (no public API) [${e.step.id}]: ${esc(e.step.manual?.command ?? '')}`,
           ),
         );
         return;
       case 'manual_output':
-        write(`${e.step.target}: | ${e.line}`);
+        write(`${esc(e.step.target)}: | ${esc(e.line)}`);
         return;
       case 'stopping':
         write(
@@ -147,9 +151,11 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
   const waiting = result.steps.filter((s) => s.status === 'waiting');
   const done = result.steps.filter((s) => s.status === 'done').length;
   const leftForPerson = (lines: string[]) => {
-    for (const s of manual) lines.push(`  ✋ ${s.id} ${s.op} ${s.target}: manual step`);
+    for (const s of manual) lines.push(`  ✋ ${s.id} ${s.op} ${esc(s.target)}: manual step`);
     for (const s of waiting)
-      lines.push(`  … ${s.id} ${s.op} ${s.target}: ${s.note ?? 'waiting on a manual step'}`);
+      lines.push(
+        `  … ${s.id} ${s.op} ${esc(s.target)}: ${esc(s.note ?? 'waiting on a manual step')}`,
+      );
   };
   if (failed.length === 0 && notRun.length === 0 && !result.aborted && manual.length > 0) {
     const lines = [
@@ -176,11 +182,11 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
     const rule = s.error!.rule ? ` (${s.error!.rule})` : '';
     lines.push(
       colors.red(
-        `  ✗ ${s.id} ${s.op} ${s.target}: ${s.error!.code}${rule}: ${escapeTerminal(s.error!.message)}`,
+        `  ✗ ${s.id} ${s.op} ${esc(s.target)}: ${s.error!.code}${rule}: ${escapeTerminal(s.error!.message)}`,
       ),
     );
   }
-  for (const s of notRun) lines.push(`  - ${s.id} ${s.op} ${s.target}: not run`);
+  for (const s of notRun) lines.push(`  - ${s.id} ${s.op} ${esc(s.target)}: not run`);
   leftForPerson(lines);
   lines.push(`Applied so far: ${tally}`);
   lines.push(

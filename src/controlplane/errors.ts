@@ -1,4 +1,5 @@
 /** Typed control-plane errors (domain.md, Errors). */
+import { describeConnectFailure, type ConnectFailure } from '../util/reach.js';
 
 export const ERROR_CODES = [
   'INVALID_ARGUMENT',
@@ -27,6 +28,46 @@ export class ControlPlaneError extends Error {
   get transient(): boolean {
     return this.code === 'UNAVAILABLE';
   }
+}
+
+/**
+ * Nothing answered at all: nothing accepts connections, no such host, the TLS handshake failed,
+ * the connection timed out (util/reach.ts). Every backend says it the same way, after the
+ * fast-fail budget, and a caller never retries it again or adds a hint about something else.
+ */
+export class UnreachableError extends ControlPlaneError {
+  constructor(
+    message: string,
+    readonly failure: ConnectFailure,
+  ) {
+    super('UNAVAILABLE', message);
+  }
+}
+
+/**
+ * `GET http://127.0.0.1:9/v1/pools: cannot reach the control plane: nothing accepts connections
+ * at http://127.0.0.1:9 (ECONNREFUSED, 3 attempts); is it running, and is --control-plane (env
+ * POOLSYNC_CONTROL_PLANE) right?`
+ */
+export function unreachable(
+  prefix: string,
+  what: string,
+  origin: string,
+  failure: ConnectFailure,
+  attempts: number,
+  /** What to check; default: the --control-plane URL. */
+  advice?: string,
+): UnreachableError {
+  const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  const check =
+    advice ??
+    (failure.kind === 'tls'
+      ? 'check the scheme (http:// or https://) of --control-plane (env POOLSYNC_CONTROL_PLANE)'
+      : 'is it running, and is --control-plane (env POOLSYNC_CONTROL_PLANE) right?');
+  return new UnreachableError(
+    `${prefix}: cannot reach ${what}: ${describeConnectFailure(failure, origin)} (${failure.code}, ${tries}); ${check}`,
+    failure,
+  );
 }
 
 export function isControlPlaneError(

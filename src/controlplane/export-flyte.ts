@@ -7,6 +7,7 @@
  */
 import { dump } from '../util/js-yaml.js';
 import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
+import { assignmentKeyString } from '../model/common.js';
 import type { LiveState } from '../model/live.js';
 import { assignmentManifestName, type ExportedFile } from './export.js';
 
@@ -26,6 +27,7 @@ export function exportExecutionClusterLabels(live: LiveState): {
     };
     return {
       path: `execution-cluster-labels/${name}.yaml`,
+      address: `ExecutionClusterLabel/${assignmentKeyString(l)}`,
       content: dump(
         { apiVersion: 'poolsync/v1', kind: 'ExecutionClusterLabel', metadata: { name }, spec },
         { lineWidth: -1, noRefs: true, quoteStyle: 'double' },

@@ -22,6 +22,8 @@ export interface ExportedFile {
   /** Relative, forward slashes: `<kind folder>/<name>.yaml`. */
   path: string;
   content: string;
+  /** The live object it declares (`Kind/name`): adopted into the inventory by `export`. */
+  address?: string;
 }
 
 export interface ExportResult {
@@ -139,6 +141,7 @@ export function exportManifests(live: LiveState): ExportResult {
       );
       files.push({
         path: `pools/${p.name}.yaml`,
+        address: `ClusterPool/${p.name}`,
         content: manifest(
           'ClusterPool',
           p.name,
@@ -152,6 +155,7 @@ export function exportManifests(live: LiveState): ExportResult {
     }
     files.push({
       path: `pools/${p.name}.yaml`,
+      address: `ClusterPool/${p.name}`,
       content: manifest('ClusterPool', p.name, poolSpec(p)),
     });
     counts.pools++;
@@ -165,6 +169,7 @@ export function exportManifests(live: LiveState): ExportResult {
     // data_plane is reported by the cluster itself (C5), not declared here.
     files.push({
       path: `clusters/${c.name}.yaml`,
+      address: `Cluster/${c.name}`,
       content: manifest('Cluster', c.name, { pool: c.pool, enabled: c.enabled }),
     });
     counts.clusters++;
@@ -193,6 +198,7 @@ export function exportManifests(live: LiveState): ExportResult {
           : `Settings of the co-named queue of cluster ${q.name} (pool and selector follow the cluster, Q4).`;
       files.push({
         path: `queues/${q.name}.yaml`,
+        address: `Queue/${q.name}`,
         content: manifest('Queue', q.name, { ...settingsOf(q) }, comment),
       });
       counts.queues++;
@@ -200,6 +206,7 @@ export function exportManifests(live: LiveState): ExportResult {
     }
     files.push({
       path: `queues/${q.name}.yaml`,
+      address: `Queue/${q.name}`,
       content: manifest('Queue', q.name, {
         pool: q.pool,
         clusters: [...q.clusters],
@@ -220,6 +227,7 @@ export function exportManifests(live: LiveState): ExportResult {
     };
     files.push({
       path: `assignments/${name}.yaml`,
+      address: `PoolAssignment/${assignmentKeyString(a)}`,
       content: manifest('PoolAssignment', name, spec),
     });
     counts.assignments++;
@@ -232,6 +240,7 @@ export function exportManifests(live: LiveState): ExportResult {
     const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, dqNames);
     files.push({
       path: `default-queues/${name}.yaml`,
+      address: `DefaultQueue/${d.project}/${d.domain}`,
       content: manifest('DefaultQueue', name, {
         project: d.project,
         domain: d.domain,

@@ -5,8 +5,10 @@
  * Two control planes whose live states happen to be equal (two new organisations) are still
  * told apart.
  */
+import { existsSync } from 'node:fs';
 import { DEFAULT_CONTROL_PLANE_URL, embeddedStatePath } from './open.js';
 import type { ControlPlane } from './types.js';
+import type { PlanControlPlane } from '../model/plan.js';
 
 export interface ControlPlaneIdentity {
   /** `embedded`, `poolsync REST API`, `union`, `flyteadmin` (BackendInfo.name). */
@@ -52,4 +54,37 @@ export function sameControlPlane(a: ControlPlaneIdentity, b: ControlPlaneIdentit
 /** `the embedded control plane file:/srv/cp.json`, `union https://x (organisation acme)`. */
 export function describeControlPlane(id: ControlPlaneIdentity): string {
   return `${id.backend} ${id.endpoint}${id.organization ? ` (organisation ${id.organization})` : ''}`;
+}
+
+/**
+ * Whether a `file:` URL names an embedded state that does not exist yet (no snapshot, no
+ * journal): a plan made now is against a new, empty control plane. Asked before it is opened
+ * (opening it for writing creates it). Null for any other URL.
+ */
+export function embeddedStateIsNew(url: string, baseDir?: string): boolean | null {
+  if (!url.startsWith('file:')) return null;
+  const path = embeddedStatePath(url, baseDir);
+  return !existsSync(path) && !existsSync(`${path}.journal`);
+}
+
+/**
+ * The `control_plane` a plan records and its header names (docs/plan.md, The plan header): the
+ * identity, and for an embedded state that did not exist when the plan was made, `new_state`
+ * (and `default_state` when no control plane was named, so the default of the working folder
+ * was used).
+ */
+export function planControlPlane(
+  url: string,
+  cp: Pick<ControlPlane, 'backend' | 'organization'>,
+  stateWasNew: boolean | null,
+): PlanControlPlane {
+  const id = controlPlaneIdentity(url, cp);
+  if (stateWasNew !== true) return id;
+  return {
+    ...id,
+    new_state: true,
+    ...((url || DEFAULT_CONTROL_PLANE_URL) === DEFAULT_CONTROL_PLANE_URL
+      ? { default_state: true }
+      : {}),
+  };
 }

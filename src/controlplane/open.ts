@@ -3,7 +3,7 @@
  * backend in BACKENDS; docs/architecture.md, Adding a backend). Also where tokens are
  * resolved, so no command ever takes a token from a flag value.
  */
-import { readFile } from 'node:fs/promises';
+import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import { UserError } from '../util/user-error.js';
 import { embeddedOpener } from './embedded/opener.js';
 import { flyteadminOpener } from './flyteadmin/opener.js';
@@ -40,14 +40,8 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
 
 /** Reads a token file (first line, trimmed). The error names the file, never its content. */
 export async function readTokenFile(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UserError(
-      `cannot read token file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
+  const bytes = await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what: 'token file' });
+  const text = bytes.toString('utf8');
   const token = text.split(/\r?\n/)[0]?.trim() ?? '';
   if (token === '') throw new UserError(`token file ${path} is empty`);
   rememberSecret(token);

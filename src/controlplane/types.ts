@@ -19,6 +19,7 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type { BackendInfo, BackendProfile } from '../model/backend.js';
+import type { InventoryRecord } from '../model/inventory.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 import { ControlPlaneError } from './errors.js';
@@ -159,6 +160,11 @@ export interface ControlPlane {
   readonly capabilityCalls?: CapabilityCalls;
   /** Present when the control plane has an apply lock of its own. */
   readonly applyLock?: ApplyLockProvider;
+  /**
+   * Present when the control plane keeps poolsync's inventory itself (embedded, poolsync's REST
+   * API), so every process that reads it reads the same one (src/apply/inventory.ts).
+   */
+  readonly inventory?: InventoryCalls;
 
   /**
    * Optional: the lists readLiveState reads, as objects shared from read to read and frozen,
@@ -176,6 +182,13 @@ export interface ControlPlane {
 
   /** Releases connections / file handles / locks. */
   close(): Promise<void>;
+}
+
+/** The inventory of what poolsync applied (model/inventory.ts), where the control plane keeps it. */
+export interface InventoryCalls {
+  /** Null when none is recorded. */
+  readInventory(): Promise<InventoryRecord | null>;
+  writeInventory(record: InventoryRecord): Promise<void>;
 }
 
 /** The parts of a ControlPlane (each optional). */

@@ -6,7 +6,7 @@
  * environment variables or files only, never from flag values or the config file itself
  * (quality.md, Security): the config file and flags can only name the FILE holding them.
  */
-import { readFile } from 'node:fs/promises';
+import { CONFIG_FILE_BYTES, readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import { resolve } from 'node:path';
 import { load as loadYaml } from '../util/js-yaml.js';
 import { UserError } from '../util/user-error.js';
@@ -267,14 +267,9 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
 async function readConfigFile(
   path: string,
 ): Promise<{ values: Record<string, unknown>; path: string }> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UserError(
-      `Cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`,
-    );
-  }
+  const text = (
+    await readUserFile(path, { maxBytes: CONFIG_FILE_BYTES, what: 'config file' })
+  ).toString();
   let doc: unknown;
   try {
     doc = loadYaml(text, { filename: path });
@@ -323,14 +318,8 @@ async function readSecrets(
     // A file named explicitly (flag or env *_FILE) wins over an inherited env value.
     if (fileSetting !== undefined) {
       const path = resolve(input.cwd, String(fileSetting.value));
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (err) {
-        throw new UserError(
-          `Cannot read the secret file ${path} (from ${fileSetting.origin}): ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}.`,
-        );
-      }
+      const what = `secret file (from ${fileSetting.origin})`;
+      const text = (await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what })).toString();
       const value = text.trim();
       if (value === '') {
         throw new UserError(`The secret file ${path} (from ${fileSetting.origin}) is empty.`);

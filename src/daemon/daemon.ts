@@ -9,7 +9,9 @@ import { executePlan } from '../apply/index.js';
 import { holdApplyLock } from '../apply/apply-lock.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { controlPlaneAccess } from './control-plane-access.js';
-import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
+import { backendInfo, type ControlPlane } from '../controlplane/types.js';
+import { controlPlaneIdentity } from '../controlplane/identity.js';
+import { inventoryStore, readLiveWithInventory, recordInventory } from '../apply/inventory.js';
 import type { Plan } from '../model/plan.js';
 import { loadDesired } from '../plan/pipeline.js';
 import { Approvals } from './approvals.js';
@@ -102,7 +104,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 
   const controlPlane = controlPlaneAccess(config, deps.controlPlane);
   // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
-  const backend = await controlPlane.use(async (cp) => backendInfo(cp));
+  const { backend, identity } = await controlPlane.use(async (cp) => ({
+    backend: backendInfo(cp),
+    identity: controlPlaneIdentity(config.controlPlane.url, cp),
+  }));
   const leadership: DaemonLeadership = config.leaderElection
     ? electedLeadership(config.leaderElection, {
         logger,
@@ -119,9 +124,17 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     : null;
   let warnedLock = false;
   const who = `poolsync daemon${config.leaderElection ? ` ${config.leaderElection.identity}` : ''}`;
+  // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
+  // when it keeps one, else the state folder apply shares (where the locks are).
+  const inventoryOf = (cp: ControlPlane) =>
+    inventoryStore(cp, config.controlPlane.url, deps.lockDir ?? dirname(config.stateDir));
   const pipeline: Pipeline = {
     loadRepository: (dir, o) => loadDesired(dir, o),
-    readLiveState,
+    readLiveState: (cp) => readLiveWithInventory(cp, inventoryOf(cp)),
+    recordInventory: async (cp, plan, deleted) => {
+      const written = await recordInventory(inventoryOf(cp), plan, deleted);
+      if (written) logger.info({ objects: written.length }, 'inventory recorded');
+    },
     executePlan,
     acquireLock: (cp) =>
       holdApplyLock({
@@ -164,6 +177,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     redactor,
     ...(deps.onApplyPlan ? { onApplyPlan: deps.onApplyPlan } : {}),
     controlPlaneUrl: config.controlPlane.url,
+    planControlPlane: identity,
     onFetchFailure: (failures) => {
       const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
       retry.schedule(delay);
@@ -197,8 +211,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     deps.onPullRequest ??
     pullRequestHandlerForDaemon({
       config,
-      readLiveState: () => controlPlane.read(readLiveState),
+      readLiveState: () => controlPlane.read((cp) => pipeline.readLiveState(cp)),
       backend,
+      controlPlane: identity,
       logger,
       posted,
     });
@@ -223,7 +238,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
           approvals,
           posted,
           forges,
-          readLiveState: () => controlPlane.read(readLiveState),
+          readLiveState: () => controlPlane.read((cp) => pipeline.readLiveState(cp)),
           requestReconcile: () => void theLoop.request('manual'),
           logger,
         })

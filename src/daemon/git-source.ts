@@ -9,13 +9,13 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { gitEnvironment, type GitAuth } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
-import { writeRepoFile } from '../util/repo-file.js';
+import { readRepoFile, writeRepoFile } from '../util/repo-file.js';
 
 export interface SourceSnapshot {
   /** Folder holding the manifests (the repository path inside the checkout). */
@@ -188,12 +188,10 @@ export class GitSource implements Source {
    * wrote: nothing packs refs here, maintenance is off), or null when there is none.
    */
   private async readRef(ref: string): Promise<string | null> {
-    try {
-      const text = (await readFile(join(this.options.checkoutDir, '.git', ref), 'utf8')).trim();
-      return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text) ? text : null;
-    } catch {
-      return null;
-    }
+    const read = await readRepoFile(this.options.checkoutDir, `.git/${ref}`, { maxBytes: 4096 });
+    if (!read.ok) return null;
+    const text = read.bytes.toString('utf8').trim();
+    return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text) ? text : null;
   }
 
   /**

@@ -19,7 +19,7 @@ import {
 import type { Provider, PublishOutcome, PullRequestEvent } from '../vcs/types.js';
 import { planOutcome } from '../vcs/plan-outcome.js';
 import { splitHeld } from '../plan/hold.js';
-import type { Plan } from '../model/plan.js';
+import type { Plan, PlanControlPlane } from '../model/plan.js';
 import { code } from '../render/markdown.js';
 
 export interface ForgeTarget {
@@ -81,6 +81,8 @@ export function pullRequestHandlerForDaemon(opts: {
   readLiveState: () => Promise<LiveState>;
   /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
   backend?: BackendInfo;
+  /** The control plane the plans name in their header. */
+  controlPlane?: PlanControlPlane;
   logger: HandlerLogger;
   env?: Record<string, string | undefined>;
   /** Records each posted plan (approvals by comment check against it) and notes its held part. */
@@ -197,7 +199,12 @@ export class PostedPlans {
 
 function recordingPlanner(
   provider: Provider,
-  opts: { readLiveState: () => Promise<LiveState>; config: DaemonConfig; backend?: BackendInfo },
+  opts: {
+    readLiveState: () => Promise<LiveState>;
+    config: DaemonConfig;
+    backend?: BackendInfo;
+    controlPlane?: PlanControlPlane;
+  },
   posted: PostedPlans,
 ): (dir: string, commit: string) => Promise<PublishOutcome> {
   const source = opts.config.source;
@@ -209,6 +216,7 @@ function recordingPlanner(
       readLiveState: opts.readLiveState,
       repoPath,
       ...(opts.backend ? { backend: opts.backend } : {}),
+      ...(opts.controlPlane ? { controlPlane: opts.controlPlane } : {}),
     });
     if (outcome.kind !== 'plan') return outcome;
     posted.planned(provider, commit, outcome.plan);

@@ -11,7 +11,9 @@
  *   a lost lease or a lost lock stop new steps, running ones finish (apply).
  */
 import { liveFingerprint } from '../plan/fingerprint.js';
-import { applyStage } from './stages/apply.js';
+import { applyStage, recordInventory } from './stages/apply.js';
+import { nextInventory } from '../plan/inventory.js';
+import type { Plan } from '../model/plan.js';
 import { renderStage } from './stages/render.js';
 import {
   errorCode,
@@ -128,7 +130,18 @@ export class Reconciler {
       if (isOutcome(plan)) return plan;
       ctx.enter('gate');
       const decision = gateStage(ctx, plan, commit);
-      if (isOutcome(decision)) return decision;
+      if (isOutcome(decision)) {
+        // In sync, and the inventory does not list yet what the repository declares (objects
+        // applied before the inventory existed, or by another tool): record it.
+        if (decision.result === 'in_sync' && inventoryBehind(ctx.liveInventory, plan)) {
+          opened = false;
+          await access.use(async (cp) => {
+            opened = true;
+            await recordInventory(ctx, cp, plan, new Set());
+          });
+        }
+        return decision;
+      }
       opened = false;
       ctx.enter('open');
       return await access.use(async (cp) => {
@@ -161,4 +174,10 @@ export class Reconciler {
       return { result: 'failed', commit, message };
     }
   }
+}
+
+/** The inventory a plan was made with would change if recorded now. */
+function inventoryBehind(current: readonly string[] | null | undefined, plan: Plan): boolean {
+  if (current === undefined || !plan.inventory) return false;
+  return nextInventory(current, plan.inventory, new Set()) !== null;
 }

@@ -9,9 +9,11 @@
  *   bounded to about MEMORY_BYTES, least recently used dropped first. It holds the analyses
  *   themselves, deeply frozen, so a hit costs nothing and no load can change what another
  *   sees (a write to a frozen object throws in this strict-mode code);
- * - on disk under a cache folder (the CLI: `.poolsync/cache/`, env POOLSYNC_CACHE_DIR, `off`
- *   disables), one small JSON file per entry, written atomically while the load goes on,
- *   bounded to DISK_BYTES; files under minDiskTextBytes skip it (issue 23: for 10,000
+ * - on disk under a cache folder (the CLI: the user's cache folder, env POOLSYNC_CACHE_DIR, `off`
+ *   disables; never the checkout: manifestCacheDir), one small file per entry, written
+ *   atomically while the load goes on, bounded to DISK_BYTES, each entry verified on read
+ *   (cache-disk.ts: a forged or stale entry is a miss, never a result); files under
+ *   minDiskTextBytes skip it (issue 23: for 10,000
  *   one-object files an entry's system calls cost more than parsing again: `validate` took
  *   8.7 s with the cache off, 49.7 s cold, 15.4 s warm). A one-shot CLI process loads each
  *   file once, so it keeps nothing in memory.
@@ -24,12 +26,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
-import { limiter, mapLimit } from '../util/map-limit.js';
+import { limiter } from '../util/map-limit.js';
 import type { FileAnalysis } from './analysis.js';
+import { DiskCache } from './cache-disk.js';
 import { rootsRebuilt, withLazyRoots, withoutRoots } from './lazy-roots.js';
 import { LIMITS, type InputLimits } from './limits.js';
 import { deepFreeze } from '../util/deep-freeze.js';
@@ -56,8 +59,13 @@ export function setMinDiskTextBytes(bytes: number): number {
   minDiskTextBytes = bytes;
   return before;
 }
-/** Entry files written (and stat'ed by trim) at once: enough to keep the thread pool busy. */
+/** Entry files written at once: enough to keep the thread pool busy. */
 const DISK_CONCURRENCY = 16;
+/**
+ * The bound on an entry's bytes: its analysis is JSON of the file's documents and issues
+ * (measured: about 3 bytes per byte of YAML), with a wide margin; a larger entry is a miss.
+ */
+const entryMaxBytes = (textBytes: number): number => 16 * textBytes + 64 * 1024;
 
 let cachedFingerprint: string | null = null;
 
@@ -115,12 +123,10 @@ function jsonExact(value: unknown): boolean {
   return true;
 }
 
-function parseEntry(json: string, key: string): FileAnalysis | null {
+function parseEntry(json: string): FileAnalysis | null {
   try {
-    const entry = JSON.parse(json) as { key?: unknown; analysis?: FileAnalysis };
-    const a = entry.analysis;
-    if (entry.key !== key || !a || !Array.isArray(a.documents) || !Array.isArray(a.issues))
-      return null;
+    const a = JSON.parse(json) as FileAnalysis;
+    if (!a || !Array.isArray(a.documents) || !Array.isArray(a.issues)) return null;
     return a;
   } catch {
     return null;
@@ -188,8 +194,6 @@ export function analysisCacheStats(): { hits: number; misses: number; rootsRebui
  */
 export class AnalysisCache {
   private readonly writes: Promise<boolean>[] = [];
-  private readonly folders = new Map<string, Promise<unknown>>();
-  private prepared: Promise<void> | null = null;
   private readonly limit = limiter(DISK_CONCURRENCY);
   private readonly used = new Set<string>();
   private hits = 0;
@@ -199,11 +203,12 @@ export class AnalysisCache {
    * `none`: no cache at all (a one-shot process with the cache turned off).
    */
   constructor(mode: { dir: string; maxBytes?: number } | 'memory' | 'none') {
-    this.dir = typeof mode === 'object' ? mode.dir : null;
+    this.disk =
+      typeof mode === 'object' ? new DiskCache(resolve(mode.dir), loaderFingerprint()) : null;
     this.maxDiskBytes = typeof mode === 'object' ? (mode.maxBytes ?? DISK_BYTES) : DISK_BYTES;
     this.memoryOn = mode === 'memory';
   }
-  private readonly dir: string | null;
+  private readonly disk: DiskCache | null;
   private readonly maxDiskBytes: number;
   private readonly memoryOn: boolean;
 
@@ -214,11 +219,7 @@ export class AnalysisCache {
 
   /** Whether a file of `textBytes` is looked up at all (callers skip hashing it otherwise). */
   wants(textBytes: number): boolean {
-    return this.memoryOn || (this.dir !== null && textBytes >= minDiskTextBytes);
-  }
-
-  private entryPath(key: string): string {
-    return join(this.dir!, loaderFingerprint(), key.slice(0, 2), `${key}.json`);
+    return this.memoryOn || (this.disk !== null && textBytes >= minDiskTextBytes);
   }
 
   /** `text` and `limits`: the file's, to rebuild positions of a disk entry if asked for. */
@@ -236,14 +237,10 @@ export class AnalysisCache {
       return fromMemory;
     }
     let analysis: FileAnalysis | null = null;
-    if (this.dir !== null) {
-      try {
-        const json = await readFile(this.entryPath(key), 'utf8');
-        analysis = parseEntry(json, key);
-        if (analysis) analysis = withLazyRoots(analysis, text, limits);
-      } catch {
-        // absent or unreadable: a miss
-      }
+    if (this.disk !== null) {
+      const json = await this.disk.read(key, entryMaxBytes(text.length));
+      analysis = json === null ? null : parseEntry(json);
+      if (analysis) analysis = withLazyRoots(analysis, text, limits);
     }
     if (analysis) {
       this.hits++;
@@ -260,82 +257,42 @@ export class AnalysisCache {
     }
     if (!this.wants(textBytes)) return;
     const body = exactJson(analysis);
-    if (body !== null) this.writes.push(this.limit(() => this.write(key, body)));
+    const disk = this.disk!;
+    if (body !== null) this.writes.push(this.limit(() => disk.write(key, body)));
   }
 
   get hitCount(): number {
     return this.hits;
   }
 
-  /** One entry, atomically; false when it could not be written (never fails the load). */
-  private async write(key: string, body: string): Promise<boolean> {
-    try {
-      this.prepared ??= this.prepare();
-      await this.prepared;
-      const path = this.entryPath(key);
-      const folder = dirname(path);
-      if (!this.folders.has(folder)) this.folders.set(folder, mkdir(folder, { recursive: true }));
-      await this.folders.get(folder);
-      const tmp = `${path}.tmp-${process.pid}`;
-      await writeFile(tmp, `{"key":"${key}","analysis":${body}}`, { mode: 0o600 });
-      await rename(tmp, path);
-      return true;
-    } catch {
-      return false; // read-only folder, full disk…: the next run is simply cold again
-    }
-  }
-
-  /** Before the first entry: the folder, its .gitignore, and no entries of other versions. */
-  private async prepare(): Promise<void> {
-    const root = resolve(this.dir!);
-    await mkdir(root, { recursive: true });
-    // The cache folder never shows up as a change in a Git work tree it sits in.
-    await writeIfAbsent(join(root, '.gitignore'), '*\n');
-    for (const name of await readdir(root)) {
-      if (name !== loaderFingerprint() && /^[0-9a-f]{32}$/.test(name))
-        await rm(join(root, name), { recursive: true, force: true });
-    }
-  }
-
   /** Waits for this load's entries, then keeps the folder in its bound; never fails the load. */
   async flush(): Promise<void> {
     const written = await Promise.all(this.writes.splice(0));
     if (!written.includes(true)) return;
-    await this.trim().catch(() => undefined);
-  }
-
-  /** Keeps the folder within its bound (DISK_BYTES), dropping entries this load did not use, oldest first. */
-  private async trim(): Promise<void> {
-    const base = join(this.dir!, loaderFingerprint());
-    const names: { path: string; name: string }[] = [];
-    for (const sub of await readdir(base))
-      for (const name of await readdir(join(base, sub)))
-        names.push({ path: join(base, sub, name), name });
-    const files = await mapLimit(names, DISK_CONCURRENCY, async ({ path, name }) => {
-      const s = await stat(path);
-      return { path, size: s.size, mtime: s.mtimeMs, used: this.used.has(name.slice(0, -5)) };
-    });
-    let total = files.reduce((n, f) => n + f.size, 0);
-    if (total <= this.maxDiskBytes) return;
-    files.sort((a, b) => Number(a.used) - Number(b.used) || a.mtime - b.mtime);
-    for (const f of files) {
-      if (total <= this.maxDiskBytes) break;
-      await unlink(f.path).catch(() => undefined);
-      total -= f.size;
-    }
+    await this.disk!.trim(this.maxDiskBytes, this.used).catch(() => undefined);
   }
 }
 
-async function writeIfAbsent(path: string, text: string): Promise<void> {
-  await writeFile(path, text, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
-}
-
-/** The CLI's cache folder: env POOLSYNC_CACHE_DIR (`off` or empty: none), else `.poolsync/cache`. */
+/**
+ * The CLI's cache folder: env POOLSYNC_CACHE_DIR (`off` or empty: none), else the user's cache
+ * folder (`$XDG_CACHE_HOME/poolsync/manifests`, else `~/.cache/poolsync/manifests`), never the
+ * working folder: in CI that is a checkout of a pull request's code (docs/security.md).
+ */
 export function manifestCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
   const v = env.POOLSYNC_CACHE_DIR;
-  if (v === undefined) return resolve('.poolsync/cache');
-  const t = v.trim();
-  return t === '' || t === 'off' ? null : resolve(t);
+  if (v !== undefined) {
+    const t = v.trim();
+    return t === '' || t === 'off' ? null : resolve(t);
+  }
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'poolsync', 'manifests');
+  let home = env.HOME;
+  if (home === undefined) {
+    try {
+      home = homedir();
+    } catch {
+      return null;
+    }
+  }
+  return home && isAbsolute(home) ? join(home, '.cache', 'poolsync', 'manifests') : null;
 }

@@ -26,6 +26,10 @@ export function repoFileFailureMessage(f: RepoFileFailure): string {
       return `cannot read file: ${f.code}`;
     case 'not-regular':
       return `not read: it is a ${f.kind}, and poolsync reads only regular files inside the repository (a link could point outside it; a FIFO or device could block or never end): commit the file itself`;
+    case 'replaced':
+      return 'cannot read file: it was replaced while it was read; try again';
+    case 'hard-link':
+      return `not read: it is a hard link (a file with ${f.links} names), which could be a file from outside the repository: commit the file itself`;
     case 'outside':
       return `not read: ${f.detail}; poolsync reads nothing outside the repository (a linked folder could point outside it)`;
     case 'too-large':

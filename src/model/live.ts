@@ -87,6 +87,12 @@ export interface LiveState {
    * rows of its project/domain along (gormimpl/resource_repo.go, plan/cascade.ts).
    */
   flyteadmin?: FlyteadminLive;
+  /**
+   * The inventory: the addresses poolsync applied to this control plane (model/inventory.ts),
+   * sorted; null when none is recorded yet; absent when it was not read (src/apply/inventory.ts
+   * reads it beside the live state).
+   */
+  inventory?: readonly string[] | null;
 }
 
 export interface LiveDefaultQueue {

@@ -182,14 +182,53 @@ export interface Plan {
    * The control plane the plan was made for (set by `poolsync plan`): `apply PLANFILE` refuses
    * it anywhere else. Absent in plans saved before it was recorded.
    */
-  control_plane?: { backend: string; endpoint: string; organization: string | null };
+  control_plane?: PlanControlPlane;
   /** What `prune: true` may delete (docs/plan.md, Prune scope); absent when prune is off. */
   prune_scope?: PruneScope;
+  /** Present when the control plane's inventory was read: what an apply records in it. */
+  inventory?: PlanInventory;
+  /**
+   * The seal of a plan file (src/render/plan-file.ts), last: present on a plan read from a file,
+   * which renders back as the same file; never set by the planner.
+   */
+  seal?: string;
+}
+
+/** The control plane a plan was made for (src/controlplane/identity.ts), named in its header. */
+export interface PlanControlPlane {
+  /** `embedded`, `poolsync REST API`, `union`, `flyteadmin`. */
+  backend: string;
+  /** `file:/abs/state.json`, or the URL without credentials or query. */
+  endpoint: string;
+  organization: string | null;
+  /** The embedded state did not exist when the plan was made: planned against a new, empty one. */
+  new_state?: true;
+  /** …and it is the default state of the working folder: no control plane was named. */
+  default_state?: true;
 }
 
 export interface PruneScope {
-  /** The kinds whose live objects absent from the repository are deleted. */
+  /** The kinds whose live objects absent from the repository are all deleted. */
   kinds: ObjectKind[];
-  /** `manage`: listed in poolsync.yaml `manage:`; `declared`: the kinds the repository declares. */
-  source: 'manage' | 'declared' | 'all';
+  /**
+   * `manage`: listed in poolsync.yaml `manage:`; `declared`: the kinds the repository declares
+   * (no inventory); `inventory`: only what the inventory lists (no `manage:`).
+   */
+  source: 'manage' | 'declared' | 'all' | 'inventory';
+  /**
+   * True: objects in the inventory (what poolsync applied) are deleted too. False: the control
+   * plane has no inventory yet, so `kinds` is the fallback rule. Absent: not read (a live state
+   * built in-process).
+   */
+  inventory?: boolean;
+}
+
+/** The inventory as this plan reads and leaves it (docs/plan.md, Prune by inventory). */
+export interface PlanInventory {
+  /** The control plane had an inventory when the plan was made. */
+  found: boolean;
+  /** The addresses the repository declares: recorded in the inventory when the plan is applied. */
+  declared: string[];
+  /** Addresses in the inventory of objects neither live nor declared: dropped from it. */
+  gone: string[];
 }

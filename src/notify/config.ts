@@ -4,7 +4,7 @@
  * env POOLSYNC_NOTIFY_SLACK_URL_FILE) or from the environment (POOLSYNC_NOTIFY_SLACK_URL),
  * never from a flag value, and never appear in logs or errors.
  */
-import { readFile } from 'node:fs/promises';
+import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import type { Options } from 'yargs';
 import { UserError } from '../util/user-error.js';
 import {
@@ -100,14 +100,9 @@ async function destination(
   let origin: string;
   if (file !== undefined && file !== '') {
     origin = `${kind} (file ${file})`;
-    try {
-      url = (await readFile(file, 'utf8')).trim();
-      rememberSecret(url);
-    } catch (err) {
-      throw new UserError(
-        `cannot read the ${kind} notification URL from ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      );
-    }
+    const what = `the ${kind} notification URL file`;
+    url = (await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what })).toString().trim();
+    rememberSecret(url);
   } else if (env[envName]) {
     origin = `${kind} (env ${envName})`;
     url = env[envName].trim();

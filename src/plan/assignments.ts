@@ -15,7 +15,7 @@ export function planAssignments(ctx: PlanContext): void {
     const livePool = l?.pool ?? null;
     if (!d) {
       if (!l) continue;
-      const remove = ctx.prunes('PoolAssignment');
+      const remove = ctx.prunes('PoolAssignment', key);
       ctx.assignments.set(key, {
         change: remove
           ? makeChange('PoolAssignment', key, 'delete', before, null, diffForms(before, null))

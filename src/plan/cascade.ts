@@ -79,7 +79,7 @@ export function planCascades(ctx: PlanContext, accepted: ReadonlySet<string>): v
         v,
         `${along} (flyteadmin's delete skips empty fields, gormimpl/resource_repo.go), and poolsync does not manage ` +
           `${takes.length === 1 ? 'this one' : 'these'}: ${takes.join(', ')}. Nothing is sent. To delete ${takes.length === 1 ? 'it' : 'them'} along, ` +
-          `accept it with \`--accept-cascade ${addr}\` or in poolsync.yaml (acceptCascade: [${addr}]); or declare ${takes.length === 1 ? 'it' : 'them'} in the repository`,
+          `accept it with \`--accept-cascade ${addr}\` or in poolsync.yaml (acceptCascade: [${addr}])${keepInstead(unmanaged.length, rows.length)}`,
       );
       continue;
     }
@@ -105,6 +105,20 @@ export function planCascades(ctx: PlanContext, accepted: ReadonlySet<string>): v
     if (takes.length + restore.length > 0)
       v.change.note = `${along}: ${[...takes, ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`)].join(', ')}`;
   }
+}
+
+/**
+ * The other way out of a blocked cascade: a workflow row can be declared in the repository; a
+ * launch-plan row cannot (no manifest describes one, and flyteadmin's API writes none: only its
+ * database holds them), so for those accepting is the only way short of keeping the broader row.
+ */
+function keepInstead(workflowRows: number, launchPlanRows: number): string {
+  if (launchPlanRows === 0)
+    return `; or declare ${workflowRows === 1 ? 'it' : 'them'} in the repository`;
+  const lp = `a launch-plan row cannot be declared in the repository (poolsync manages project/domain and workflow rows, and no flyteadmin API writes one)`;
+  return workflowRows === 0
+    ? `; ${lp}, so accept the delete or keep the row this delete removes`
+    : `; or declare the workflow ${workflowRows === 1 ? 'row' : 'rows'} in the repository (${lp})`;
 }
 
 /** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */

@@ -14,7 +14,7 @@ import type { StepGraph } from './graph.js';
 
 export type { LabelDecision } from './decisions.js';
 
-function labelForm(l: ExecutionClusterLabel): Form {
+export function labelForm(l: ExecutionClusterLabel): Form {
   return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };
 }
 
@@ -30,7 +30,7 @@ export function planExecutionClusterLabels(ctx: PlanContext): void {
     const l = lByKey.get(key);
     const before = l ? labelForm(l) : null;
     if (!d) {
-      const remove = ctx.prunes('ExecutionClusterLabel');
+      const remove = ctx.prunes('ExecutionClusterLabel', key);
       ctx.labels.set(key, {
         change: remove
           ? makeChange(
@@ -100,12 +100,25 @@ export function addLabelSteps(g: StepGraph, ctx: PlanContext): void {
   }
 }
 
-/** LABEL_CLUSTER_DISABLED: flyteadmin skips a disabled cluster, so its share of the label goes elsewhere (or nowhere). */
+/**
+ * LABEL_CLUSTER_DISABLED: flyteadmin skips a disabled cluster, so its share of the label goes
+ * to the label's other clusters; a label left with none is dropped, and its executions go
+ * where flyteadmin sends an unrouted label (random_cluster_selector.go GetTarget): the default
+ * label, else every enabled cluster with equal weight.
+ */
 export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
-  const disabled = new Set(
-    (desired.execution_clusters ?? []).filter((c) => !c.enabled).map((c) => c.name),
-  );
+  const clusters = desired.execution_clusters ?? [];
+  const disabled = new Set(clusters.filter((c) => !c.enabled).map((c) => c.name));
   if (disabled.size === 0) return [];
+  const enabled = clusters.filter((c) => c.enabled).map((c) => c.name);
+  const routes = (l: { clusters: { cluster: string }[] }) =>
+    l.clusters.some((e) => !disabled.has(e.cluster));
+  const def = (desired.cluster_labels ?? []).find((l) => l.default && routes(l));
+  const fallback = def
+    ? `the default label '${def.name}'`
+    : enabled.length > 0
+      ? `every enabled cluster with equal weight (${enabled.join(', ')})`
+      : 'no cluster: none is enabled';
   const out: PlanWarning[] = [];
   for (const label of desired.cluster_labels ?? []) {
     const off = label.clusters.filter((e) => disabled.has(e.cluster));
@@ -117,7 +130,7 @@ export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
       message:
         `label '${label.name}' sends work to disabled ExecutionCluster ${off.map((e) => `'${e.cluster}' (weight ${e.weight})`).join(', ')}` +
         (all
-          ? `: every cluster of the label is disabled, so executions with this label have nowhere to run`
+          ? `: every cluster of the label is disabled, so flyteadmin drops the label and sends its executions to ${fallback}`
           : `: flyteadmin skips it, so the other clusters of the label take its share`),
     });
   }

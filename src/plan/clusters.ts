@@ -22,7 +22,7 @@ export function planClusters(ctx: PlanContext): void {
     const before = l ? clusterForm(l.pool, l.enabled) : null;
 
     if (!d && l) {
-      if (!ctx.prunes('Cluster')) {
+      if (!ctx.prunes('Cluster', name)) {
         ctx.clusters.set(name, {
           change: makeChange(
             'Cluster',

@@ -22,7 +22,7 @@ import {
 import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
 import type { Change, PlanError, PlanWarning, PruneScope } from '../model/plan.js';
 import type { ObjectKind } from '../model/common.js';
-import { pruneScope, prunes, unmanagedReason } from './prune-scope.js';
+import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 import type { DefaultQueueDecision, LabelDecision } from './decisions.js';
 
 export interface PoolDecision {
@@ -82,6 +82,8 @@ export interface AssignmentDecision {
 export class PlanContext {
   /** What prune may delete (prune-scope.ts); undefined when prune is off. */
   readonly pruneScope: PruneScope | undefined;
+  /** The inventory's addresses (what poolsync applied), or null when none was read or recorded. */
+  readonly inventory: ReadonlySet<string> | null;
   readonly dPools: Map<string, DesiredPool>;
   readonly lPools: Map<string, LivePool>;
   readonly dClusters: Map<string, DesiredCluster>;
@@ -142,7 +144,8 @@ export class PlanContext {
     /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
     readonly forceReplace: ReadonlySet<string> = new Set(),
   ) {
-    this.pruneScope = pruneScope(desired.config);
+    this.pruneScope = scopeWithInventory(desired.config, live.inventory);
+    this.inventory = live.inventory ? new Set(live.inventory) : null;
     this.dPools = byName(desired.pools);
     this.lPools = byName(live.pools);
     this.dClusters = byName(desired.clusters);
@@ -168,7 +171,7 @@ export class PlanContext {
         const d = this.dQueues.get(q.name);
         // A queue moving pool is moved (queue_move) or replaced: it leaves its live pool.
         if (d && !q.cluster_managed && d.spec.pool !== q.pool) this.leavingQueues.add(q.name);
-        if (d || !this.prunes('Queue') || !this.caps.queue_delete) continue;
+        if (d || !this.prunes('Queue', q.name) || !this.caps.queue_delete) continue;
         // A co-named queue whose cluster stays (or is registered again) follows it (Q4); one
         // whose cluster is deleted goes with it (conamedCascades), without a step of its own.
         if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
@@ -179,9 +182,9 @@ export class PlanContext {
     }
   }
 
-  /** Live objects of this kind absent from the repository are deleted (prune, in scope). */
-  prunes(kind: ObjectKind): boolean {
-    return prunes(this.pruneScope, kind);
+  /** This live object, absent from the repository, is deleted (prune on, in scope: prune-scope.ts). */
+  prunes(kind: ObjectKind, name: string): boolean {
+    return prunes(this.pruneScope, this.inventory, kind, name);
   }
 
   /** Why a live object of this kind absent from the repository is left alone. */

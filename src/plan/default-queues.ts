@@ -32,7 +32,7 @@ export function planDefaultQueues(ctx: PlanContext): void {
     const l = live.get(key);
     const before = l ? form(l) : null;
     if (!d) {
-      const remove = ctx.prunes('DefaultQueue');
+      const remove = ctx.prunes('DefaultQueue', key);
       out.set(key, {
         change: remove
           ? makeChange('DefaultQueue', key, 'delete', before, null, diffForms(before, null))

@@ -125,6 +125,8 @@ function computeLiveFingerprint(live: LiveState): string {
         : []),
       ...labelsKey(live.execution_cluster_labels),
       ...(live.flyteadmin ? [['flyteadmin', flyteadminKey(live.flyteadmin)]] : []),
+      // What prune may delete depends on it; only when read, so other fingerprints stay as they were.
+      ...(live.inventory !== undefined ? [['inventory', live.inventory]] : []),
     ]),
   );
 }

@@ -65,8 +65,10 @@ function checkProjects(ctx: PlanContext, fa: FlyteadminLive): void {
         ? `project '${project}' is not registered in flyteadmin, which refuses its attributes (InvalidArgument): ` +
           `register it (flytectl create project --id ${project} --name ${project}) or correct the project`
         : state !== 'ACTIVE'
-          ? `project '${project}' is ${state.toLowerCase().replace('_', ' ')} in flyteadmin, which refuses attributes of a project that is not active: ` +
-            `activate it (flytectl update project -p ${project} --activate) or remove the manifest`
+          ? `project '${project}' is ${state.toLowerCase().replace('_', ' ')} in flyteadmin, which refuses attributes of a project that is not active` +
+            (v.set
+              ? `: activate it (flytectl update project -p ${project} --activate) or remove the manifest`
+              : `, deletes included: the ${v.kind === 'PoolAssignment' ? 'pool' : 'label'} stays in flyteadmin until the project is activated (flytectl update project -p ${project} --activate), and the next plan deletes it`)
           : !domains.has(domain)
             ? `domain '${domain}' is not one of flyteadmin's domains (${fa.domains.join(', ') || 'none'}), which refuses its attributes: correct the domain`
             : null;

@@ -6,7 +6,7 @@
 import { address, assignmentKeyString, type ObjectKind } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import { PLAN_FORMAT_VERSION, type Change, type Plan } from '../model/plan.js';
+import { PLAN_FORMAT_VERSION, type Change, type Plan, type PlanInventory } from '../model/plan.js';
 import { makeChange, summarizeChanges } from './change.js';
 import { listAddresses } from './forms.js';
 import { planAssignments } from './assignments.js';
@@ -20,6 +20,7 @@ import { planPools } from './pools.js';
 import { planQueues } from './queues.js';
 import { buildSteps } from './steps.js';
 import { queueWarnings } from './warnings.js';
+import { planInventory } from './inventory.js';
 
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
@@ -81,7 +82,14 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     errors: ctx.errors,
     capabilities: { ...live.capabilities },
     ...(ctx.pruneScope ? { prune_scope: ctx.pruneScope } : {}),
+    ...inventoryField(desired, live),
   };
+}
+
+/** `inventory` when the live state carries one (read, or known to be absent). */
+function inventoryField(desired: DesiredState, live: LiveState): { inventory?: PlanInventory } {
+  const inventory = planInventory(desired, live);
+  return inventory ? { inventory } : {};
 }
 
 /** A kind's changes with the flyteadmin rows of other levels among them, by name. */
@@ -106,7 +114,7 @@ function planPoolsAndClusters(ctx: PlanContext): void {
   for (const l of ctx.live.clusters) {
     const d = ctx.dClusters.get(l.name);
     const moving = d !== undefined && d.pool !== l.pool;
-    if ((!d && ctx.prunes('Cluster')) || moving) ctx.assumedDeletedClusters.add(l.name);
+    if ((!d && ctx.prunes('Cluster', l.name)) || moving) ctx.assumedDeletedClusters.add(l.name);
   }
   for (let round = 0; ; round++) {
     planPools(ctx);

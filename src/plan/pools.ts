@@ -73,7 +73,7 @@ export function planPools(ctx: PlanContext): void {
       keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
       continue;
     }
-    if (!ctx.prunes('ClusterPool')) {
+    if (!ctx.prunes('ClusterPool', name)) {
       keep(
         ctx,
         name,
@@ -238,7 +238,7 @@ function replaceBlockedReason(ctx: PlanContext, name: string): string | null {
   // A3: replacing removes the assignments naming the pool and sets them again; one that is
   // not in the repository (prune off) must not be touched.
   const unmanaged = (ctx.lAssignmentsByPool.get(name) ?? []).filter(
-    (k) => !ctx.dAssignments.has(k) && !ctx.prunes('PoolAssignment'),
+    (k) => !ctx.dAssignments.has(k) && !ctx.prunes('PoolAssignment', k),
   );
   if (unmanaged.length > 0) {
     return (

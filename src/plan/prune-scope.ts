@@ -1,11 +1,17 @@
 /**
- * What `prune: true` may delete (docs/plan.md, Prune scope): only the kinds the repository
- * manages. Those are the kinds poolsync.yaml `manage:` lists, else the kinds the repository
- * declares at least one document of. A labels-only repository never prunes pool assignments,
- * and the reverse; to prune every object of a kind it no longer declares, list it in `manage:`.
- * Hand-built states (no loader) keep every kind in scope.
+ * What `prune: true` may delete (docs/plan.md, Prune by inventory).
+ *
+ * With an inventory (the addresses poolsync applied to this control plane, model/inventory.ts):
+ * a live object absent from the repository is deleted when it is in the inventory, or when its
+ * kind is one poolsync.yaml `manage:` claims whole. Anything else is unmanaged: a hand-made
+ * queue beside the repository's is never touched, and removing the last Queue document of a
+ * repository deletes the queue poolsync applied.
+ *
+ * Without one (a first apply, adoption, or a state built by hand): the kinds `manage:` lists,
+ * else the kinds the repository declares at least one document of — and the plan says it fell
+ * back. Hand-built states (no loader) keep every kind in scope.
  */
-import type { ObjectKind } from '../model/common.js';
+import { address, type ObjectKind } from '../model/common.js';
 import type { RepoConfig } from '../model/desired.js';
 import type { PruneScope } from '../model/plan.js';
 
@@ -21,7 +27,10 @@ export const PRUNABLE_KINDS: readonly ObjectKind[] = [
 
 export const UNMANAGED_REASON = 'not in the repository and prune is off: reported, never touched';
 
-/** The scope of a repository's prune; undefined when prune is off. */
+/**
+ * The scope the repository asks for, by kinds alone (no inventory); undefined when prune is
+ * off. Part of the desired fingerprint.
+ */
 export function pruneScope(config: RepoConfig): PruneScope | undefined {
   if (!config.prune) return undefined;
   if (config.manage)
@@ -34,22 +43,57 @@ export function pruneScope(config: RepoConfig): PruneScope | undefined {
   return { kinds: [...PRUNABLE_KINDS], source: 'all' };
 }
 
-export function prunes(scope: PruneScope | undefined, kind: ObjectKind): boolean {
-  return scope !== undefined && scope.kinds.includes(kind);
+/**
+ * The scope of a plan: with an inventory, what it lists plus the kinds `manage:` claims; with
+ * none recorded (`null`), the kinds rule, marked as a fallback; not read (`undefined`, a live
+ * state built in-process), the kinds rule as it is.
+ */
+export function scopeWithInventory(
+  config: RepoConfig,
+  inventory: readonly string[] | null | undefined,
+): PruneScope | undefined {
+  const byKinds = pruneScope(config);
+  if (!byKinds || inventory === undefined) return byKinds;
+  if (inventory === null) return { ...byKinds, inventory: false };
+  return config.manage
+    ? { kinds: byKinds.kinds, source: 'manage', inventory: true }
+    : { kinds: [], source: 'inventory', inventory: true };
 }
 
-/** Why a live object absent from the repository is left alone. */
+/** A live object absent from the repository is deleted (prune on, and in scope). */
+export function prunes(
+  scope: PruneScope | undefined,
+  inventory: ReadonlySet<string> | null,
+  kind: ObjectKind,
+  name: string,
+): boolean {
+  if (scope === undefined) return false;
+  if (scope.kinds.includes(kind)) return true;
+  return scope.inventory === true && inventory !== null && inventory.has(address(kind, name));
+}
+
+/** Why a live object of this kind absent from the repository is left alone. */
 export function unmanagedReason(scope: PruneScope | undefined, kind: ObjectKind): string {
   if (!scope) return UNMANAGED_REASON;
+  if (scope.inventory === true)
+    return (
+      `not in the repository, and poolsync did not apply it (it is not in the inventory): ` +
+      `reported, never touched; list ${kind} in poolsync.yaml manage: to prune every ${kind}`
+    );
   return (
     `not in the repository, and ${kind} is outside the prune scope (${describeScope(scope)}): ` +
     `reported, never touched; list ${kind} in poolsync.yaml manage: to prune it`
   );
 }
 
-/** `ExecutionClusterLabel, PoolAssignment (the kinds the repository declares)`. */
+/** `ExecutionClusterLabel, PoolAssignment: the kinds the repository declares`, or the inventory's. */
 export function describeScope(scope: PruneScope): string {
   const kinds = scope.kinds.length > 0 ? scope.kinds.join(', ') : 'no kind';
+  if (scope.inventory === true) {
+    return scope.kinds.length > 0
+      ? `what poolsync applied (its inventory), and every ${kinds} (poolsync.yaml manage:)`
+      : 'what poolsync applied (its inventory)';
+  }
   const why =
     scope.source === 'manage'
       ? 'poolsync.yaml manage:'

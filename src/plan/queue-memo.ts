@@ -5,7 +5,8 @@
  *
  * A queue's decision is a function of its own desired and live objects and of the frame: the
  * facts about everything else that the queue pass reads (queues.ts and the modules it calls:
- * queue-decision, queue-move, conamed-cascade, queue-fields) — prune (its scope for queues),
+ * queue-decision, queue-move, conamed-cascade, queue-fields) — prune (its scope, and the queues
+ * of the inventory),
  * capabilities, default-queue settings, every pool's and cluster's decision (action, registration, delete,
  * move, where it ends up), the desired clusters' pools, the live clusters' names, the clusters
  * leaving, the queues drained for them and the first registration (C3). When the frame is
@@ -112,8 +113,8 @@ function frameOf(
   const desiredClusters: unknown[] = [];
   for (const [name, c] of ctx.dClusters) desiredClusters.push([name, c.pool]);
   return JSON.stringify([
-    ctx.prunes('Queue'),
-    ctx.unmanagedReason('Queue'),
+    ctx.pruneScope ?? null,
+    inventoryQueues(ctx),
     ctx.caps,
     [...ctx.settingQueues],
     clusters,
@@ -130,4 +131,12 @@ function frameOf(
 /** Queues reused and planned since the process started (tests, benchmarks). */
 export function queueMemoStats(): { reused: number; planned: number } {
   return { ...stats };
+}
+
+/** The queues the inventory lists, as one string (a change to them plans every queue again). */
+function inventoryQueues(ctx: PlanContext): string | null {
+  if (ctx.inventory === null) return null;
+  const out: string[] = [];
+  for (const a of ctx.inventory) if (a.startsWith('Queue/')) out.push(a);
+  return out.join('\n');
 }

@@ -70,7 +70,7 @@ function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
 function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
   const doc = ctx.dQueues.get(name);
   if (doc) return doc.spec;
-  const settings = settingsOf(!ctx.prunes('Queue') && l ? l : QUEUE_DEFAULTS);
+  const settings = settingsOf(!ctx.prunes('Queue', name) && l ? l : QUEUE_DEFAULTS);
   const owner = ctx.dClusters.get(name);
   if (owner && ctx.clusters.get(name)?.change.action !== 'blocked') {
     return { pool: owner.pool, clusters: [name], ...settings };
@@ -278,7 +278,7 @@ function planLiveQueue(
         causedBy: sideEffect,
       });
     }
-    if (!ctx.prunes('Queue')) {
+    if (!ctx.prunes('Queue', name)) {
       return decision(ctx, name, {
         ...base,
         action: 'unmanaged',

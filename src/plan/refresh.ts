@@ -8,6 +8,7 @@ import { address, assignmentKeyString } from '../model/common.js';
 import type { LiveState } from '../model/live.js';
 import type { FieldDiff } from '../model/plan.js';
 import { assignmentForm, clusterForm, diffForms, poolForm, queueForm, type Form } from './forms.js';
+import { labelForm } from './cluster-labels.js';
 
 export type DriftKind = 'changed' | 'appeared' | 'gone';
 
@@ -72,6 +73,14 @@ export function driftSince(last: LastApplied, now: LiveState): RefreshReport {
   compare('Queue', last.live.queues, now.queues, (q) => q.name, queueForm);
   compare('PoolAssignment', last.live.assignments, now.assignments, assignmentKeyString, (a) =>
     assignmentForm(a),
+  );
+  // flyteadmin's labels (flytectl update execution-cluster-label by hand) drift like the rest.
+  compare(
+    'ExecutionClusterLabel',
+    last.live.execution_cluster_labels ?? [],
+    now.execution_cluster_labels ?? [],
+    assignmentKeyString,
+    labelForm,
   );
   return {
     format_version: '1',

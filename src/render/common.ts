@@ -1,5 +1,5 @@
 /** Shared pieces of the text and markdown renderers. */
-import type { Change, FieldDiff, Plan, Step } from '../model/plan.js';
+import type { Change, FieldDiff, Plan, PlanControlPlane, Step } from '../model/plan.js';
 import { countPlan, sideEffects, type PlanCounts } from '../plan/counts.js';
 import { UNMANAGED_REASON, describeScope } from '../plan/prune-scope.js';
 
@@ -163,9 +163,14 @@ export function capabilitiesOn(plan: Plan): string | null {
 
 /** `Prune scope: …` when prune is on (docs/plan.md, Prune scope); null otherwise. */
 export function pruneScopeLine(plan: Plan): string | null {
-  return plan.prune_scope
-    ? `Prune scope: ${describeScope(plan.prune_scope)}; live objects of other kinds are never deleted.`
-    : null;
+  const scope = plan.prune_scope;
+  if (!scope) return null;
+  if (scope.inventory === true)
+    return `Prune scope: ${describeScope(scope)}; other live objects are never deleted.`;
+  const line = `Prune scope: ${describeScope(scope)}; live objects of other kinds are never deleted.`;
+  return scope.inventory === false
+    ? `${line} This control plane has no inventory of what poolsync applied yet (a first apply, or adoption): prune falls back to these kinds until an apply records one.`
+    : line;
 }
 
 /** Why the unmanaged changes are left alone, for the line that counts them. */
@@ -178,4 +183,26 @@ export function unmanagedReason(change: Change): string | null {
   return change.action === 'unmanaged' && change.reason && change.reason !== UNMANAGED_REASON
     ? change.reason
     : null;
+}
+
+/** `embedded file:/srv/cp.json`, `union union+https://x (organisation acme)` (as apply's refusals name it). */
+export function controlPlaneName(cp: PlanControlPlane): string {
+  return `${cp.backend} ${cp.endpoint}${cp.organization ? ` (organisation ${cp.organization})` : ''}`;
+}
+
+/**
+ * The header of a plan made by `poolsync plan`, `apply DIR` or the daemon: which control plane it
+ * is about, and a warning when that is an embedded state this run finds missing (a new, empty
+ * control plane: every object is a create). Null for a plan that names none (built in-process).
+ */
+export function controlPlaneHeader(plan: Plan): { name: string; warning: string | null } | null {
+  const cp = plan.control_plane;
+  if (!cp) return null;
+  const where = cp.endpoint.replace(/^file:/, '');
+  const warning = !cp.new_state
+    ? null
+    : cp.default_state
+      ? `no control plane was named (--control-plane, env POOLSYNC_CONTROL_PLANE), and the default embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there. Name your control plane to plan against it.`
+      : `the embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there.`;
+  return { name: controlPlaneName(cp), warning };
 }

@@ -10,7 +10,7 @@ import { jsonParts } from '../util/json-parts.js';
  */
 export function renderJson(plan: Plan): string {
   // The same JSON value, with the characters a terminal would obey written as \u escapes.
-  return escapeJsonForTerminal(JSON.stringify(withCounts(plan), null, 2)) + '\n';
+  return escapeJsonForTerminal(JSON.stringify(planDocument(plan), null, 2)) + '\n';
 }
 
 /**
@@ -18,11 +18,12 @@ export function renderJson(plan: Plan): string {
  * 100,000 objects the JSON runs to ~130 MB: a writer that hands each part on never holds it whole.
  */
 export function* renderJsonParts(plan: Plan): Generator<string> {
-  for (const part of jsonParts(withCounts(plan), 2, 2)) yield escapeJsonForTerminal(part);
+  for (const part of jsonParts(planDocument(plan), 2, 2)) yield escapeJsonForTerminal(part);
   yield '\n';
 }
 
-function withCounts(plan: Plan): Record<string, unknown> {
+/** The plan as its JSON document: its members in order, with `counts` after `summary`. */
+export function planDocument(plan: Plan): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(plan)) {
     if (key === 'counts') continue;

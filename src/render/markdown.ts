@@ -12,6 +12,7 @@ import {
   SYMBOL,
   causeNote,
   closingLine,
+  controlPlaneHeader,
   fieldLines,
   hasNoChanges,
   plural,
@@ -63,6 +64,11 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
     head.push('', `${plural(plan.summary.unmanaged, 'object')} unmanaged (${unmanagedWhy(plan)}).`);
   const scope = pruneScopeLine(plan);
   if (scope) head.push('', scope);
+  const header = controlPlaneHeader(plan);
+  if (header) {
+    head.push('', `Control plane: ${code(header.name)}`);
+    if (header.warning) head.push('', `> :warning: ${markdownText(header.warning)}`);
+  }
   head.push('');
 
   const changes = visibleChanges(plan);

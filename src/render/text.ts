@@ -6,6 +6,7 @@ import {
   capabilitySteps,
   causeNote,
   closingLine,
+  controlPlaneHeader,
   fieldLines,
   hasNoChanges,
   plural,
@@ -71,6 +72,12 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   const changes = visibleChanges(plan);
   const actionable = changes.filter((c) => c.action !== 'unmanaged');
 
+  const header = controlPlaneHeader(plan);
+  if (header) {
+    out.push(`Control plane: ${esc(header.name)}`);
+    if (header.warning) out.push(`${paint('yellow', 'Warning:')} ${esc(header.warning)}`);
+    out.push('');
+  }
   if (hasNoChanges(plan)) {
     out.push(paint('bold', 'No changes.') + ' The control plane matches the repository.', '');
   } else {

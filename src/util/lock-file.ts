@@ -6,11 +6,22 @@
  * then hard-linked to the lock path, which fails with EEXIST like O_EXCL but never exposes a
  * half-written lock. A lock whose holder is a process of this host that no longer runs is
  * taken over, serialised so that of several processes doing so at once only one wins.
+ *
+ * Lock files live in a folder poolsync owns (`root`), through the safe-file layer: folders
+ * checked, the temporary file created exclusively under an unguessable name, the lock read
+ * bounded and never through a link.
  */
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import {
+  UnsafeFileError,
+  createExclusive,
+  ioWords,
+  ownFolders,
+  readOwnFile,
+  temporaryName,
+} from './safe-file.js';
 
 export interface LockHolder {
   pid: number;
@@ -49,7 +60,12 @@ export interface LockFileOptions {
    * an unreadable lock is refused). Younger ones are waited for.
    */
   unreadableStaleAfterMs?: number;
+  /** The folder poolsync owns the lock in (default: the lock's folder); folders below it are checked. */
+  root?: string;
 }
+
+/** A holder record is a line of JSON; anything longer is not one. */
+const MAX_LOCK_BYTES = 4096;
 
 const MAX_ATTEMPTS = 20;
 
@@ -65,6 +81,7 @@ export async function acquireLockFile(
   opts: LockFileOptions,
 ): Promise<HeldLockFile> {
   const path = resolve(lockPath);
+  const files: LockFiles = { root: resolve(opts.root ?? dirname(path)) };
   const mine = inProcess.get(path);
   if (mine) throw opts.refuse({ kind: 'this-process', path, holder: mine });
   const holder: LockHolder = {
@@ -74,7 +91,7 @@ export async function acquireLockFile(
   };
   inProcess.set(path, holder);
   try {
-    await mkdir(dirname(path), { recursive: true });
+    await ownFolders(files.root, path, true);
     const boot = await bootId();
     const ticks = await startTicks(process.pid);
     if (boot !== null) holder.boot_id = boot;
@@ -85,14 +102,14 @@ export async function acquireLockFile(
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (await tryCreate(path, content, mode)) {
         ownContents.add(content);
-        return heldLock(path, holder, content);
+        return heldLock(files, path, holder, content);
       }
-      const existing = await readHolder(path);
+      const existing = await readHolder(files, path);
       if (existing === 'missing') continue; // released between our attempt and the read
       if (existing === null) {
         const staleAfter = opts.unreadableStaleAfterMs;
         if (staleAfter === undefined) throw opts.refuse({ kind: 'unreadable', path });
-        const age = await stat(path).then(
+        const age = await lstat(path).then(
           (st) => Date.now() - st.mtimeMs,
           () => 0,
         );
@@ -100,16 +117,17 @@ export async function acquireLockFile(
           await sleep(Math.min(staleAfter - age + 10, 250));
           continue;
         }
-        if (!(await takeOverStale(path, null, content, mode))) await sleep(10 + Math.random() * 40);
+        if (!(await takeOverStale(files, path, null, content, mode)))
+          await sleep(10 + Math.random() * 40);
         continue;
       }
       if (!(await isStale(existing.holder, existing.raw))) {
         throw opts.refuse({ kind: 'held', path, holder: existing.holder });
       }
-      if (!(await takeOverStale(path, existing.raw, content, mode)))
+      if (!(await takeOverStale(files, path, existing.raw, content, mode)))
         await sleep(10 + Math.random() * 40);
     }
-    const last = await readHolder(path);
+    const last = await readHolder(files, path);
     throw opts.refuse(
       last === 'missing' || last === null
         ? { kind: 'unreadable', path }
@@ -117,13 +135,26 @@ export async function acquireLockFile(
     );
   } catch (err) {
     inProcess.delete(path);
+    const code = (err as NodeJS.ErrnoException).code;
+    // EACCES, EROFS…: one line that says what to do, not a stack trace.
+    if (code !== undefined && !(err instanceof UnsafeFileError))
+      throw new UnsafeFileError(`cannot take the lock ${path}: ${ioWords(code)}`);
     throw err;
   }
 }
 
+interface LockFiles {
+  root: string;
+}
+
 async function tryCreate(path: string, content: string, mode: number): Promise<boolean> {
-  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, content, { mode });
+  const temp = temporaryName(path);
+  const fh = await createExclusive(temp, mode);
+  try {
+    await fh.writeFile(content);
+  } finally {
+    await fh.close();
+  }
   try {
     await link(temp, path);
     return true;
@@ -135,16 +166,21 @@ async function tryCreate(path: string, content: string, mode: number): Promise<b
   }
 }
 
+async function readLock(files: LockFiles, path: string): Promise<string | null> {
+  const bytes = await readOwnFile(files.root, path, {
+    maxBytes: MAX_LOCK_BYTES,
+    what: 'lock',
+    allowHardLink: true, // tryCreate links it into place, then removes its temporary name
+  });
+  return bytes === null ? null : bytes.toString('utf8');
+}
+
 async function readHolder(
+  files: LockFiles,
   path: string,
 ): Promise<{ holder: LockHolder; raw: string } | null | 'missing'> {
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw err;
-  }
+  const raw = await readLock(files, path);
+  if (raw === null) return 'missing';
   const holder = parseHolder(raw);
   return holder ? { holder, raw } : null;
 }
@@ -214,6 +250,7 @@ async function startTicks(pid: number): Promise<string | null> {
  * another process is taking over right now (the caller retries).
  */
 async function takeOverStale(
+  files: LockFiles,
   path: string,
   staleRaw: string | null,
   content: string,
@@ -221,31 +258,40 @@ async function takeOverStale(
 ): Promise<boolean> {
   const mutex = `${path}.takeover`;
   if (!(await tryCreate(mutex, content, mode))) {
-    const holder = await readHolder(mutex);
+    const holder = await readHolder(files, mutex);
     if (holder === 'missing') return false;
     // A taker that died mid-takeover would block every later one: its mutex is stale too.
     if (holder === null || (await isStale(holder.holder, holder.raw))) {
-      await removeIfUnchanged(mutex, holder?.raw ?? null);
+      await removeIfUnchanged(files, mutex, holder?.raw ?? null);
     }
     return false;
   }
   try {
-    await removeIfUnchanged(path, staleRaw);
+    await removeIfUnchanged(files, path, staleRaw);
     return true;
   } finally {
-    await removeIfUnchanged(mutex, content);
+    await removeIfUnchanged(files, mutex, content);
   }
 }
 
 /** Deletes `path` if its content is `expected` (null: whatever unreadable content it has). */
-async function removeIfUnchanged(path: string, expected: string | null): Promise<void> {
-  const now = await readFile(path, 'utf8').catch(() => undefined);
-  if (now === undefined) return;
+async function removeIfUnchanged(
+  files: LockFiles,
+  path: string,
+  expected: string | null,
+): Promise<void> {
+  const now = await readLock(files, path).catch(() => null);
+  if (now === null) return;
   if (expected === null ? parseHolder(now) === null : now === expected)
     await unlink(path).catch(() => {});
 }
 
-function heldLock(path: string, holder: LockHolder, content: string): HeldLockFile {
+function heldLock(
+  files: LockFiles,
+  path: string,
+  holder: LockHolder,
+  content: string,
+): HeldLockFile {
   let released = false;
   return {
     path,
@@ -255,7 +301,7 @@ function heldLock(path: string, holder: LockHolder, content: string): HeldLockFi
       released = true;
       inProcess.delete(path);
       ownContents.delete(content);
-      const now = await readFile(path, 'utf8').catch(() => null);
+      const now = await readLock(files, path).catch(() => null);
       if (now === content) await unlink(path).catch(() => {});
     },
   };

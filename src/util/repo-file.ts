@@ -10,13 +10,15 @@
  * - every folder between the root and the file is a real folder (not a link), so nothing
  *   outside the root is reached through a parent either;
  * - the byte bound is on the read itself: at most `maxBytes + 1` bytes are ever read,
- *   whatever `stat` says (a size of 0 is not "small": /proc files and devices report 0).
+ *   whatever `stat` says (a size of 0 is not "small": /proc files and devices report 0);
+ * - a regular file with several names (a hard link) is refused: it could be an outside file.
  *
  * Failures carry a reason, never the content of anything: callers turn them into their own
  * errors (`file:1:1` for the loader).
  */
 import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export type EntryKind = 'symbolic link' | 'folder' | 'FIFO' | 'socket' | 'device';
@@ -27,6 +29,10 @@ export type RepoFileFailure =
   | { reason: 'not-regular'; kind: EntryKind }
   /** The path leaves the root: `..`, absolute, or a folder on the way that is a link or a file. */
   | { reason: 'outside'; detail: string }
+  /** Another file was renamed into its place between `lstat` and `open` (a writer replaced it). */
+  | { reason: 'replaced' }
+  /** A regular file with more than one name: a hard link could be a file from outside the root. */
+  | { reason: 'hard-link'; links: number }
   /** More than `limit` bytes; `size` when `stat` already said so (nothing was read then). */
   | { reason: 'too-large'; limit: number; size: number | null }
   | { reason: 'io'; code: string };
@@ -43,6 +49,8 @@ export interface RepoFileOptions {
   checkParents?: boolean;
   /** Read only the first `prefix` bytes (what a file starts with); a longer file is no failure. */
   prefix?: number;
+  /** Read a file with several names too (lock files are, for a moment, util/lock-file.ts). */
+  allowHardLink?: boolean;
 }
 
 export function entryKind(st: Stats): EntryKind | null {
@@ -125,6 +133,8 @@ export async function readRepoFile(
   }
   const kind = entryKind(before);
   if (kind !== null) return fail({ reason: 'not-regular', kind });
+  if (before.nlink > 1 && options.allowHardLink !== true)
+    return fail({ reason: 'hard-link', links: before.nlink });
   // A file already known to be too large is not read at all.
   if (options.prefix === undefined && before.size > maxBytes)
     return fail({ reason: 'too-large', limit: maxBytes, size: before.size });
@@ -138,8 +148,9 @@ export async function readRepoFile(
   }
   try {
     const st = await fh.stat();
-    if (st.ino !== before.ino || st.dev !== before.dev || !st.isFile())
-      return fail({ reason: 'not-regular', kind: entryKind(st) ?? 'symbolic link' });
+    if (!st.isFile()) return fail({ reason: 'not-regular', kind: entryKind(st)! });
+    // O_NOFOLLOW opened a regular file, but not the one lstat saw: replaced in between.
+    if (st.ino !== before.ino || st.dev !== before.dev) return fail({ reason: 'replaced' });
     if (options.prefix !== undefined) {
       const buf = Buffer.alloc(options.prefix);
       const { bytesRead } = await fh.read(buf, 0, options.prefix, 0);
@@ -154,7 +165,7 @@ export async function readRepoFile(
 }
 
 /** Reads to the end, but never more than `maxBytes + 1` bytes, whatever the size said. */
-async function readBounded(
+export async function readBounded(
   fh: Awaited<ReturnType<typeof open>>,
   expected: number,
   maxBytes: number,
@@ -201,9 +212,19 @@ export async function writeRepoFile(root: string, rel: string, content: string):
   const existing = await lstat(path).catch(() => null);
   const kind = existing ? entryKind(existing) : null;
   if (kind !== null) throw new Error(`cannot write ${rel}: it is a ${kind}, not a regular file`);
-  const tmp = join(dirname(path), `.${basename(path)}.poolsync-${process.pid}.tmp`);
-  await writeFile(tmp, content, { flag: 'wx' });
+  // An unguessable name, created exclusively and never through a link (O_EXCL | O_NOFOLLOW).
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(9).toString('hex')}.tmp`);
+  const fh = await open(
+    tmp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o666, // as writeFile: the umask decides
+  );
   try {
+    try {
+      await fh.writeFile(content);
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
@@ -224,5 +245,9 @@ export function describeFailure(f: RepoFileFailure): string {
       return f.detail;
     case 'too-large':
       return `it is larger than ${f.limit} bytes`;
+    case 'replaced':
+      return 'it was replaced while it was read; try again';
+    case 'hard-link':
+      return `it is a hard link (a file with ${f.links} names), which could be a file from outside the folder`;
   }
 }

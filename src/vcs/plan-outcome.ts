@@ -6,7 +6,7 @@ import { posix } from 'node:path';
 import type { LiveState } from '../model/live.js';
 import { formatValidationText } from '../manifests/index.js';
 import type { ValidationError } from '../manifests/types.js';
-import type { Plan } from '../model/plan.js';
+import type { Plan, PlanControlPlane } from '../model/plan.js';
 import { planRepository } from '../plan/pipeline.js';
 import type { BackendInfo } from '../controlplane/types.js';
 import { renderMarkdown } from '../render/index.js';
@@ -22,6 +22,8 @@ export interface PlanOutcomeOptions {
   backend?: BackendInfo;
   /** The folder's path inside the repository, prefixed to error locations so reviewers can find them. */
   repoPath?: string;
+  /** The control plane the plan names in its header (docs/plan.md). */
+  controlPlane?: PlanControlPlane;
   /** Markdown renderer (plan.md); the real one by default. */
   render?: (plan: Plan) => string;
 }
@@ -67,5 +69,8 @@ export async function planOutcome(opts: PlanOutcomeOptions): Promise<PublishOutc
     };
   }
   if (!result.ok) return outcomeForInvalid(result.errors, opts.repoPath);
-  return outcomeForPlan(result.plan, opts.render);
+  const plan = opts.controlPlane
+    ? { ...result.plan, control_plane: opts.controlPlane }
+    : result.plan;
+  return outcomeForPlan(plan, opts.render);
 }

@@ -219,7 +219,7 @@ describe('poolsync apply PLANFILE', () => {
     await writeFile(bad, 'hello');
     const r = await runCli(['apply', bad, '--control-plane', url]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`${bad} is not a JSON plan`);
+    expect(r.stderr).toContain(`${bad} is not a plan: not JSON`);
   });
 });
 

@@ -15,7 +15,7 @@ import {
 } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { planRepository } from '../../src/plan/pipeline.js';
-import { renderJson } from '../../src/render/index.js';
+import { planFileParts } from '../../src/render/plan-file.js';
 import { REPO_ROOT, runCli } from './helpers/cli.js';
 import { installFakeFlyte } from './helpers/install-fake-flyte.js';
 import { withManualSteps } from './helpers/manual-backend.js';
@@ -105,7 +105,7 @@ describe('apply with manual steps', () => {
     await cp.close();
     if (!planned.ok) throw new Error('invalid');
     const planFile = join(root, 'plan.json');
-    await writeFile(planFile, renderJson(planned.plan));
+    await writeFile(planFile, [...planFileParts(planned.plan, null)].join(''));
     const r = await apply(planFile);
     expect(r.code).toBe(2);
     const written = await readFile(join(root, 'gpu.yaml'), 'utf8');

@@ -18,8 +18,8 @@ import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
 import { planRepository } from '../../src/plan/pipeline.js';
-import { parseSavedPlan } from '../../src/plan/saved.js';
-import { renderJson, renderMarkdown, renderText } from '../../src/render/index.js';
+import { parsePlanFile, planFileParts } from '../../src/render/plan-file.js';
+import { renderMarkdown, renderText } from '../../src/render/index.js';
 import { installFakeFlyte } from './helpers/install-fake-flyte.js';
 import { withManualSteps } from './helpers/manual-backend.js';
 import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
@@ -75,7 +75,7 @@ describe('planning', () => {
     );
     expect(p.steps.filter((s) => s.execution === 'api').every((s) => !('manual' in s))).toBe(true);
     // The JSON form carries it and passes the plan schema; a saved plan keeps it.
-    const again = parseSavedPlan(renderJson(p), 'plan.json');
+    const again = parsePlanFile([...planFileParts(p, null)].join(''), 'plan.json', { key: null });
     expect(again.steps.find((s) => s.op === 'create_pool')).toEqual(pool);
   });
 

@@ -49,6 +49,8 @@ describe('a saved plan names its control plane', () => {
       backend: 'embedded',
       endpoint: `file:${join(dir, 'a', 'cp.json')}`,
       organization: null,
+      // a/cp.json did not exist: the plan is against a new, empty control plane (its header says so).
+      new_state: true,
     });
 
     const elsewhere = await runCli(['apply', planFile, '--control-plane', b]);

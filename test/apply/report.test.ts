@@ -1,12 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPlanShape, PlanFileError, readPlanFile } from '../../src/apply/planfile.js';
 import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
 import type { ApplyResult } from '../../src/apply/index.js';
 import type { Step } from '../../src/model/plan.js';
-import { makePlan } from './helpers/plans.js';
 
 const wait: Step = {
   id: 's4',
@@ -157,38 +152,5 @@ describe('final report', () => {
     );
     expect(text).toContain('  - s3 create_queue Queue/q: not run');
     expect(text).toContain('Applied so far: 2 created');
-  });
-});
-
-describe('saved plan files', () => {
-  it('reads a plan and refuses broken ones, naming the file and field', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'poolsync-planfile-'));
-    const good = join(dir, 'plan.json');
-    const plan = makePlan([{ id: 's1', op: 'delete_cluster', args: { name: 'x' } }]);
-    await writeFile(good, JSON.stringify(plan));
-    expect(await readPlanFile(good)).toEqual(plan);
-
-    const truncated = join(dir, 'cut.json');
-    await writeFile(truncated, JSON.stringify(plan).slice(0, 40));
-    await expect(readPlanFile(truncated)).rejects.toThrow(`${truncated} is not a JSON plan`);
-    await expect(readPlanFile(join(dir, 'missing.json'))).rejects.toThrow(
-      /cannot read plan file .*missing\.json/,
-    );
-
-    const bad = (mutate: (p: Record<string, unknown>) => void) => {
-      const copy = JSON.parse(JSON.stringify(plan)) as Record<string, unknown>;
-      mutate(copy);
-      return () => checkPlanShape(copy, 'p.json');
-    };
-    expect(bad((p) => (p.format_version = '2'))).toThrow(
-      /p\.json: format_version is "2", expected "1"/,
-    );
-    expect(bad((p) => delete p.live_fingerprint)).toThrow(/live_fingerprint is missing/);
-    expect(bad((p) => ((p.steps as Record<string, unknown>[])[0]!.op = 'drop_database'))).toThrow(
-      /steps\[0\]\.op "drop_database" is not a step this version can run/,
-    );
-    expect(bad((p) => ((p.steps as Record<string, unknown>[])[0]!.depends_on = 's0'))).toThrow(
-      PlanFileError,
-    );
   });
 });

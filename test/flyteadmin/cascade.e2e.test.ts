@@ -1,6 +1,6 @@
 /**
- * What a delete takes along, planned against the stand-in flyteadmin, which deletes as upstream
- * does (gormimpl/resource_repo.go: a project/domain delete removes the workflow- and
+ * What a delete takes along, planned against the real flyteadmin and the stand-in, which
+ * deletes as upstream does (gormimpl/resource_repo.go: a project/domain delete removes the workflow- and
  * launch-plan-level rows of its type in that project/domain). The plan shows each row taken,
  * sets the rows the repository wants again after the delete in the same apply, and blocks a
  * delete that would take a row poolsync does not manage until it is accepted.
@@ -8,7 +8,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/index.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
@@ -16,13 +16,7 @@ import type { Plan } from '../../src/model/plan.js';
 import { planRepository, type PipelineOptions } from '../../src/plan/pipeline.js';
 import { renderText } from '../../src/render/index.js';
 import { splitHeld } from '../../src/plan/hold.js';
-import {
-  CLIENT_ID,
-  CLIENT_SECRET,
-  startFlyteadmin,
-  useCredentials,
-  type Flyteadmin,
-} from './helpers.js';
+import { flyteadminTargets, rowKey, type FlyteadminUnderTest } from './targets.js';
 
 const FLYTE_CONFIG = `apiVersion: poolsync/v1
 kind: ExecutionCluster
@@ -54,23 +48,24 @@ spec:
   secret_store: {type: AWS_SECRETS_MANAGER, locator: us-east-1}
 `;
 
-describe('flyteadmin: what a delete takes along', () => {
-  let fa: Flyteadmin;
-  let undo: () => Promise<void>;
+const targets = flyteadminTargets();
+afterAll(() => targets.close());
+
+describe.each(targets.list)('flyteadmin $name: what a delete takes along', (target) => {
+  let fa: FlyteadminUnderTest;
   let cp: ControlPlane;
   let dir: string;
 
-  beforeEach(async () => {
-    fa = await startFlyteadmin();
-    undo = await useCredentials(CLIENT_ID, CLIENT_SECRET);
+  beforeEach(async ({ skip }) => {
+    if (target.missing) skip(target.missing);
+    fa = await target.start();
     cp = await openControlPlane(fa.url);
     dir = await mkdtemp(join(tmpdir(), 'poolsync-cascade-'));
   });
   afterEach(async () => {
-    await cp.close();
-    await fa.close();
-    await undo();
-    await rm(dir, { recursive: true, force: true });
+    await cp?.close();
+    await fa?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   async function repo(files: Record<string, string>, config = 'prune: true'): Promise<void> {
@@ -89,14 +84,7 @@ describe('flyteadmin: what a delete takes along', () => {
     expect(r.plan.errors).toEqual([]);
     return r.plan;
   }
-  const labelRows = () =>
-    fa.store
-      .listAll('EXECUTION_CLUSTER_LABEL', '')
-      .map(
-        (r) =>
-          `${[r.project, r.domain, r.workflow, r.launch_plan].join('/')}=${(r.attributes['execution_cluster_label'] as { value: string }).value}`,
-      )
-      .sort();
+  const labelRows = async () => (await fa.rows('EXECUTION_CLUSTER_LABEL')).map(rowKey);
   const steps = (p: Plan) =>
     p.steps.map((s) => `${s.id} ${s.op} ${s.target} <- ${s.depends_on.join(',')}`);
 
@@ -109,7 +97,10 @@ describe('flyteadmin: what a delete takes along', () => {
       ].join('---\n'),
     });
     expect((await executePlan(await plan(), cp)).ok).toBe(true);
-    expect(labelRows()).toEqual(['team1/development//=label1', 'team1/development/wf.a/=label2']);
+    expect(await labelRows()).toEqual([
+      'team1/development//=label1',
+      'team1/development/wf.a/=label2',
+    ]);
 
     await repo({
       'flyte.yaml': FLYTE_CONFIG,
@@ -139,7 +130,7 @@ describe('flyteadmin: what a delete takes along', () => {
     );
     // Once applied (in parallel as far as the graph allows), the workflow label is there.
     expect((await executePlan(p, cp, { parallelism: 8 })).ok).toBe(true);
-    expect(labelRows()).toEqual([
+    expect(await labelRows()).toEqual([
       'team1/development/wf.a/=label2',
       'team1/development/wf.c/=label1',
     ]);
@@ -153,17 +144,13 @@ describe('flyteadmin: what a delete takes along', () => {
     });
     expect((await executePlan(await plan(), cp)).ok).toBe(true);
     // A launch-plan-level row: no REST call writes one, flyteadmin's database may hold one.
-    fa.store.createOrUpdate(
-      {
-        project: 'team1',
-        domain: 'development',
-        workflow: 'wf.b',
-        launch_plan: 'nightly',
-        resource_type: 'EXECUTION_CLUSTER_LABEL',
-        org: '',
-      },
-      { execution_cluster_label: { value: 'label2' } },
-    );
+    await fa.insertRow('EXECUTION_CLUSTER_LABEL', {
+      project: 'team1',
+      domain: 'development',
+      workflow: 'wf.b',
+      launch_plan: 'nightly',
+      value: 'label2',
+    });
     // No label left in the repository: `manage:` keeps the kind in the prune scope.
     await repo({ 'flyte.yaml': FLYTE_CONFIG }, 'prune: true\nmanage: [ExecutionClusterLabel]');
     const blocked = await plan();
@@ -176,6 +163,10 @@ describe('flyteadmin: what a delete takes along', () => {
       'ExecutionClusterLabel/team1/development/wf.b/nightly (label label2)',
     );
     expect(pd.reason).toContain('--accept-cascade ExecutionClusterLabel/team1/development');
+    // Not "declare it": no manifest describes a launch-plan row.
+    expect(pd.reason).toContain(
+      'a launch-plan row cannot be declared in the repository (poolsync manages project/domain and workflow rows, and no flyteadmin API writes one), so accept the delete or keep the row this delete removes',
+    );
     expect(blocked.steps).toEqual([]);
     // The launch-plan row is shown, unmanaged, with why.
     const lp = blocked.changes.find(
@@ -216,7 +207,7 @@ describe('flyteadmin: what a delete takes along', () => {
       'ExecutionClusterLabel/team1/development/wf.b/nightly',
     ]);
     expect((await executePlan(accepted, cp)).ok).toBe(true);
-    expect(labelRows()).toEqual([]);
+    expect(await labelRows()).toEqual([]);
     expect((await plan()).changes.filter((c) => c.action !== 'noop')).toEqual([]);
   });
 
@@ -233,26 +224,22 @@ describe('flyteadmin: what a delete takes along', () => {
     );
     expect((await executePlan(await plan(), cp)).ok).toBe(true);
     // Set with uctl, not in the repository (prune is off: unmanaged).
-    await fetch(`${fa.server.url}/api/v1/workflow_attributes/flytesnacks/development/eval`, {
-      method: 'PUT',
-      headers: {
-        authorization: `Bearer ${await (await import('./helpers.js')).token(fa.server.url)}`,
+    const put = await fa.call('PUT', '/api/v1/workflow_attributes/flytesnacks/development/eval', {
+      attributes: {
+        project: 'flytesnacks',
+        domain: 'development',
+        workflow: 'eval',
+        matching_attributes: { cluster_assignment: { cluster_pool_name: 'default' } },
       },
-      body: JSON.stringify({
-        attributes: {
-          project: 'flytesnacks',
-          domain: 'development',
-          workflow: 'eval',
-          matching_attributes: { cluster_assignment: { cluster_pool_name: 'default' } },
-        },
-      }),
     });
+    expect(put.status).toBe(200);
     const replaced = await plan({ replace: ['PoolAssignment/flytesnacks/development'] });
     const pd = replaced.changes.find(
       (c) => c.address === 'PoolAssignment/flytesnacks/development',
     )!;
     expect(pd.action).toBe('blocked');
     expect(pd.reason).toContain('PoolAssignment/flytesnacks/development/eval (pool default)');
+    expect(pd.reason).toMatch(/or declare it in the repository$/);
     expect(replaced.steps).toEqual([]);
 
     // With prune, the eval row goes by its own step and the kept train row comes back.
@@ -271,9 +258,7 @@ describe('flyteadmin: what a delete takes along', () => {
     ]);
     expect((await executePlan(pruned, cp)).ok).toBe(true);
     expect(
-      fa.store
-        .listAll('CLUSTER_ASSIGNMENT', '')
-        .map((r) => `${r.project}/${r.domain}/${r.workflow}`),
+      (await fa.rows('CLUSTER_ASSIGNMENT')).map((r) => `${r.project}/${r.domain}/${r.workflow}`),
     ).toEqual(['flytesnacks/development/train']);
     expect((await plan()).steps).toEqual([]);
   });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { dump, load } from 'js-yaml';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/index.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
@@ -23,14 +23,8 @@ import { splitHeld } from '../../src/plan/hold.js';
 import { planRepository } from '../../src/plan/pipeline.js';
 import { TestRepo, tempDir } from '../daemon/helpers.js';
 import { startFakeKubeConfigMaps, type FakeKubeConfigMaps } from './fake-kube-configmaps.js';
-import {
-  CLIENT_ID,
-  CLIENT_SECRET,
-  exampleRepo,
-  startFlyteadmin,
-  useCredentials,
-  type Flyteadmin,
-} from './helpers.js';
+import { exampleRepo } from './helpers.js';
+import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
 
 const CM = 'flyte/flyte-admin-clusters-config';
 
@@ -57,11 +51,13 @@ const BEFORE_UPGRADE = {
   ],
 };
 
-describe('flyteadmin: labels wait for their deployment', () => {
-  let fa: Flyteadmin;
+const targets = flyteadminTargets();
+afterAll(() => targets.close());
+
+describe.each(targets.list)('flyteadmin $name: labels wait for their deployment', (target) => {
+  let fa: FlyteadminUnderTest | undefined;
   let kube: FakeKubeConfigMaps;
-  let undo: () => Promise<void>;
-  let repo: Awaited<ReturnType<typeof exampleRepo>>;
+  let repo: Awaited<ReturnType<typeof exampleRepo>> | undefined;
   const env = { kubeconfig: process.env.KUBECONFIG, host: process.env.KUBERNETES_SERVICE_HOST };
   const open: ControlPlane[] = [];
 
@@ -69,11 +65,12 @@ describe('flyteadmin: labels wait for their deployment', () => {
     kube = await startFakeKubeConfigMaps();
     process.env.KUBECONFIG = kube.kubeconfig;
     delete process.env.KUBERNETES_SERVICE_HOST;
-    undo = await useCredentials(CLIENT_ID, CLIENT_SECRET);
+  });
+  beforeEach(({ skip }) => {
+    if (target.missing) skip(target.missing);
   });
   afterAll(async () => {
     await kube.close();
-    await undo();
     if (env.kubeconfig === undefined) delete process.env.KUBECONFIG;
     else process.env.KUBECONFIG = env.kubeconfig;
     if (env.host !== undefined) process.env.KUBERNETES_SERVICE_HOST = env.host;
@@ -81,20 +78,22 @@ describe('flyteadmin: labels wait for their deployment', () => {
   afterEach(async () => {
     for (const cp of open.splice(0)) await cp.close();
     await fa?.close();
+    fa = undefined;
     await repo?.cleanup();
+    repo = undefined;
     kube.configMaps.clear();
     kube.forbidden.clear();
   });
 
   async function setup(query = `?clusters-configmap=${CM}`): Promise<ControlPlane> {
-    fa = await startFlyteadmin();
+    fa = await target.start();
     repo = await exampleRepo('flyte-oss');
     const cp = await openControlPlane(`${fa.url}${query}`);
     open.push(cp);
     return cp;
   }
   async function plan(cp: ControlPlane): Promise<Plan> {
-    const r = await planRepository(repo.dir, cp, { commit: repo.commit });
+    const r = await planRepository(repo!.dir, cp, { commit: repo!.commit });
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     expect(r.plan.errors).toEqual([]);
     return r.plan;
@@ -121,12 +120,10 @@ describe('flyteadmin: labels wait for their deployment', () => {
         '(helm upgrade restarts flyteadmin with it); the next plan sets this label',
     );
     expect((await executePlan(first, cp)).ok).toBe(true);
-    expect(
-      fa.store
-        .listAll('EXECUTION_CLUSTER_LABEL', '')
-        .map((r) => r.project)
-        .sort(),
-    ).toEqual(['project1', 'team1']);
+    expect((await fa!.rows('EXECUTION_CLUSTER_LABEL')).map((r) => r.project).sort()).toEqual([
+      'project1',
+      'team1',
+    ]);
 
     // helm upgrade with the rendered values: the ConfigMap now holds every label.
     kube.configMaps.set(CM, clustersYaml(await renderedClusters()));
@@ -170,6 +167,65 @@ describe('flyteadmin: labels wait for their deployment', () => {
     );
   });
 
+  it('a label whose clusters are all disabled (or absent) in the deployed clusterConfigs is blocked: flyteadmin skips it', async () => {
+    const cp = await setup();
+    const clusters = (await renderedClusters()) as {
+      clusterConfigs: { name: string; enabled: boolean }[];
+    };
+    kube.configMaps.set(
+      CM,
+      clustersYaml({
+        ...clusters,
+        // dataplane_2 disabled: label2 (dataplane_2 only) is dropped; training keeps dataplane_1.
+        clusterConfigs: clusters.clusterConfigs.map((c) =>
+          c.name === 'dataplane_2' ? { ...c, enabled: false } : c,
+        ),
+      }),
+    );
+    const p = await plan(cp);
+    const reason = (a: string) => p.changes.find((c) => c.address === a)!.reason;
+    expect(reason('ExecutionClusterLabel/team1/production')).toBe(
+      "label 'label2' is in the labelClusterMap flyteadmin runs with (k8s:flyte/flyte-admin-clusters-config), but none of its clusters (dataplane_2) is an enabled clusterConfigs entry there, so flyteadmin skips the label; " +
+        'flyteadmin accepts any label and would send these executions to every enabled cluster with equal weight (controlplane, dataplane_1). ' +
+        'Deploy deploy/flyte-clusters-values.yaml (helm upgrade restarts flyteadmin with it); the next plan sets this label',
+    );
+    expect(
+      reason('ExecutionClusterLabel/project1/development/example.training_workflow'),
+    ).toContain(
+      "label 'training' runs with other clusters in flyteadmin (dataplane_1 0.7, k8s:flyte/flyte-admin-clusters-config) than the repository gives it (dataplane_1 0.7, dataplane_2 0.3); " +
+        'flyteadmin accepts any label and would send these executions to dataplane_1 0.7, as it runs the label.',
+    );
+    expect(actions(p)).toEqual([
+      'create ExecutionClusterLabel/project1/development',
+      'blocked ExecutionClusterLabel/project1/development/example.training_workflow',
+      'create ExecutionClusterLabel/team1/development',
+      'blocked ExecutionClusterLabel/team1/production',
+    ]);
+  });
+
+  it('a label already set is checked again: one the deployment no longer routes is LABEL_ROUTED_ELSEWHERE', async () => {
+    const cp = await setup();
+    kube.configMaps.set(CM, clustersYaml(await renderedClusters()));
+    expect((await executePlan(await plan(cp), cp)).ok).toBe(true);
+    expect((await plan(cp)).warnings.map((w) => w.code)).toEqual([]);
+    // A helm upgrade with values that lost label2 (a hand-edited values file, say).
+    const clusters = (await renderedClusters()) as {
+      labelClusterMap: Record<string, unknown>;
+    };
+    const { label2: _dropped, ...rest } = clusters.labelClusterMap;
+    kube.configMaps.set(CM, clustersYaml({ ...clusters, labelClusterMap: rest }));
+    const p = await plan(cp);
+    expect(p.steps).toEqual([]);
+    expect(p.warnings.map((w) => [w.code, w.address])).toEqual([
+      ['LABEL_ROUTED_ELSEWHERE', 'ClusterLabel/label2'],
+    ]);
+    expect(p.warnings[0]!.message).toBe(
+      "label 'label2' is not in the labelClusterMap flyteadmin runs with (k8s:flyte/flyte-admin-clusters-config), so the executions of " +
+        'ExecutionClusterLabel/team1/production (label already set in flyteadmin) go to every enabled cluster with equal weight ' +
+        '(controlplane, dataplane_1, dataplane_2). Deploy deploy/flyte-clusters-values.yaml (helm upgrade restarts flyteadmin with it)',
+    );
+  });
+
   it('without access (not configured, or forbidden) the plan warns and policy safe holds the label changes', async () => {
     const cp = await setup('');
     const unconfigured = await plan(cp);
@@ -187,7 +243,7 @@ describe('flyteadmin: labels wait for their deployment', () => {
       creates.map((c) => c.address),
     );
 
-    const forbiddenCp = await openControlPlane(`${fa.url}?clusters-configmap=${CM}`);
+    const forbiddenCp = await openControlPlane(`${fa!.url}?clusters-configmap=${CM}`);
     open.push(forbiddenCp);
     kube.forbidden.add(CM);
     const forbidden = await plan(forbiddenCp);
@@ -198,7 +254,8 @@ describe('flyteadmin: labels wait for their deployment', () => {
   });
 
   it('the daemon looks at the deployment again on each run', async () => {
-    fa = await startFlyteadmin();
+    const started = await target.start();
+    fa = started;
     const git = new TestRepo();
     const files: Record<string, string> = {};
     const { readdir } = await import('node:fs/promises');
@@ -215,7 +272,7 @@ describe('flyteadmin: labels wait for their deployment', () => {
       env: { POOLSYNC_RECONCILE_TOKEN: token },
       flags: {
         repo: git.bare,
-        'control-plane': `${fa.url}?clusters-configmap=${CM}`,
+        'control-plane': `${started.url}?clusters-configmap=${CM}`,
         listen: '127.0.0.1:0',
         'state-dir': `${state}/daemon`,
         policy: 'all',
@@ -228,8 +285,8 @@ describe('flyteadmin: labels wait for their deployment', () => {
     });
     try {
       await daemon.firstRun;
-      const labels = () => fa.store.listAll('EXECUTION_CLUSTER_LABEL', '').length;
-      expect(labels()).toBe(2);
+      const labels = async () => (await started.rows('EXECUTION_CLUSTER_LABEL')).length;
+      expect(await labels()).toBe(2);
       const st = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
       expect(st.appliedCommit).toBe(commit);
       const readsBefore = kube.reads;
@@ -240,7 +297,7 @@ describe('flyteadmin: labels wait for their deployment', () => {
       });
       expect(res.status).toBe(200);
       expect(kube.reads).toBeGreaterThan(readsBefore);
-      expect(labels()).toBe(4);
+      expect(await labels()).toBe(4);
     } finally {
       await daemon.stop();
       git.cleanup();

@@ -1,7 +1,7 @@
 /**
- * The flyteadmin backend end to end over real sockets: poolsync's client (undici, OAuth2 client
- * credentials from env and a secret file) against the embedded control plane serving
- * flyteadmin's REST gateway paths. plan → apply → plan, drift made the way flytectl makes it,
+ * The flyteadmin backend end to end over real sockets: poolsync's client (undici) against the
+ * real flyteadmin (targets.ts: auth off) and the stand-in (OAuth2 client credentials from env
+ * and a secret file). plan → apply → plan, drift made the way flytectl makes it,
  * prune, export, Union self-managed cluster assignments, kinds the backend cannot manage, and
  * auth failures.
  */
@@ -18,13 +18,12 @@ import { planRepository } from '../../src/plan/pipeline.js';
 import type { Plan } from '../../src/model/plan.js';
 import {
   CLIENT_ID,
-  CLIENT_SECRET,
   exampleRepo,
   startFlyteadmin,
-  token,
   useCredentials,
   type Flyteadmin,
 } from './helpers.js';
+import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
 
 async function plan(dir: string, cp: ControlPlane, commit: string | null = null): Promise<Plan> {
   const r = await planRepository(dir, cp, { commit });
@@ -34,204 +33,185 @@ async function plan(dir: string, cp: ControlPlane, commit: string | null = null)
 
 const actions = (p: Plan) => p.changes.map((c) => `${c.action} ${c.address}`);
 
-describe('flyteadmin backend: Flyte OSS execution cluster labels', () => {
-  let fa: Flyteadmin;
-  let undo: () => Promise<void>;
-  let repo: Awaited<ReturnType<typeof exampleRepo>>;
-  let cp: ControlPlane;
+const targets = flyteadminTargets();
+afterAll(() => targets.close());
 
-  beforeAll(async () => {
-    fa = await startFlyteadmin();
-    undo = await useCredentials(CLIENT_ID, CLIENT_SECRET);
-    repo = await exampleRepo('flyte-oss');
-    cp = await openControlPlane(fa.url);
-  });
-  afterAll(async () => {
-    await cp.close();
-    await fa.close();
-    await undo();
-    await repo.cleanup();
-  });
+describe.each(targets.list)('flyteadmin backend against $name', (target) => {
+  describe.skipIf(target.missing !== null)('Flyte OSS execution cluster labels', () => {
+    let fa: FlyteadminUnderTest;
+    let repo: Awaited<ReturnType<typeof exampleRepo>>;
+    let cp: ControlPlane;
 
-  it('plan → apply → plan: four labels set, then nothing to do', async () => {
-    const first = await plan(repo.dir, cp, repo.commit);
-    expect(first.errors).toEqual([]);
-    expect(first.commit).toBe(repo.commit);
-    // Only the labels are planned: ExecutionCluster and ClusterLabel are Helm values (no API).
-    expect(actions(first)).toEqual([
-      'create ExecutionClusterLabel/project1/development',
-      'create ExecutionClusterLabel/project1/development/example.training_workflow',
-      'create ExecutionClusterLabel/team1/development',
-      'create ExecutionClusterLabel/team1/production',
-    ]);
-    expect(first.steps.map((s) => s.op)).toEqual(Array(4).fill('set_execution_cluster_label'));
-    const applied = await executePlan(first, cp);
-    expect(applied.ok).toBe(true);
-    const second = await plan(repo.dir, cp, repo.commit);
-    expect(second.steps).toEqual([]);
-    expect(second.summary.noop).toBe(4);
-  });
-
-  it('writes what flyteadmin’s gateway reads: proto field names, enum names, per-level paths', async () => {
-    const t = await token(fa.server.url);
-    const headers = { 'flyte-authorization': `Bearer ${t}` };
-    const list = await fetch(
-      `${fa.server.url}/api/v1/matchable_attributes?resource_type=EXECUTION_CLUSTER_LABEL`,
-      { headers },
-    );
-    expect(list.status).toBe(200);
-    const body = (await list.json()) as { configurations: unknown[] };
-    expect(body.configurations).toContainEqual({
-      attributes: { execution_cluster_label: { value: 'training' } },
-      domain: 'development',
-      project: 'project1',
-      workflow: 'example.training_workflow',
-      launch_plan: '',
-      org: '',
+    beforeAll(async () => {
+      fa = await target.start();
+      repo = await exampleRepo('flyte-oss');
+      cp = await openControlPlane(fa.url);
     });
-    const one = await fetch(
-      `${fa.server.url}/api/v1/workflow_attributes/project1/development/example.training_workflow?resource_type=EXECUTION_CLUSTER_LABEL`,
-      { headers },
-    );
-    expect(await one.json()).toEqual({
-      attributes: {
-        project: 'project1',
+    afterAll(async () => {
+      await cp?.close();
+      await fa?.close();
+      await repo?.cleanup();
+    });
+
+    it('plan → apply → plan: four labels set, then nothing to do', async () => {
+      const first = await plan(repo.dir, cp, repo.commit);
+      expect(first.errors).toEqual([]);
+      expect(first.commit).toBe(repo.commit);
+      // Only the labels are planned: ExecutionCluster and ClusterLabel are Helm values (no API).
+      expect(actions(first)).toEqual([
+        'create ExecutionClusterLabel/project1/development',
+        'create ExecutionClusterLabel/project1/development/example.training_workflow',
+        'create ExecutionClusterLabel/team1/development',
+        'create ExecutionClusterLabel/team1/production',
+      ]);
+      expect(first.steps.map((s) => s.op)).toEqual(Array(4).fill('set_execution_cluster_label'));
+      const applied = await executePlan(first, cp);
+      expect(applied.ok).toBe(true);
+      const second = await plan(repo.dir, cp, repo.commit);
+      expect(second.steps).toEqual([]);
+      expect(second.summary.noop).toBe(4);
+    });
+
+    it('writes what flyteadmin’s gateway reads: proto field names, enum names, per-level paths', async () => {
+      const list = await fa.call(
+        'GET',
+        '/api/v1/matchable_attributes?resource_type=EXECUTION_CLUSTER_LABEL',
+      );
+      expect(list.status).toBe(200);
+      expect(list.json['configurations']).toContainEqual({
+        attributes: { execution_cluster_label: { value: 'training' } },
         domain: 'development',
+        project: 'project1',
         workflow: 'example.training_workflow',
-        matching_attributes: { execution_cluster_label: { value: 'training' } },
+        launch_plan: '',
         org: '',
-      },
+      });
+      const one = await fa.call(
+        'GET',
+        '/api/v1/workflow_attributes/project1/development/example.training_workflow?resource_type=EXECUTION_CLUSTER_LABEL',
+      );
+      expect(one.json).toEqual({
+        attributes: {
+          project: 'project1',
+          domain: 'development',
+          workflow: 'example.training_workflow',
+          matching_attributes: { execution_cluster_label: { value: 'training' } },
+          org: '',
+        },
+      });
+      // A registered project without the attribute: NotFound (resource_repo.go Get).
+      const missing = await fa.call(
+        'GET',
+        '/api/v1/project_domain_attributes/team1/staging?resource_type=EXECUTION_CLUSTER_LABEL',
+      );
+      expect([missing.status, missing.json['code']]).toEqual([404, 5]);
+      // A project flyteadmin has not registered: InvalidArgument (project_validator.go).
+      const unregistered = await fa.call(
+        'GET',
+        '/api/v1/project_domain_attributes/nobody/development?resource_type=EXECUTION_CLUSTER_LABEL',
+      );
+      expect([unregistered.status, unregistered.json['code']]).toEqual([400, 3]);
     });
-    // A registered project without the attribute: NotFound (resource_repo.go Get).
-    const missing = await fetch(
-      `${fa.server.url}/api/v1/project_domain_attributes/team1/staging?resource_type=EXECUTION_CLUSTER_LABEL`,
-      { headers },
-    );
-    expect(missing.status).toBe(404);
-    expect(((await missing.json()) as { code: number }).code).toBe(5);
-    // A project flyteadmin has not registered: InvalidArgument (project_validator.go).
-    const unregistered = await fetch(
-      `${fa.server.url}/api/v1/project_domain_attributes/nobody/development?resource_type=EXECUTION_CLUSTER_LABEL`,
-      { headers },
-    );
-    expect(unregistered.status).toBe(400);
-    expect(((await unregistered.json()) as { code: number }).code).toBe(3);
-  });
 
-  it('drift made with flytectl shows as an update and an unmanaged label; prune deletes it', async () => {
-    const headers = {
-      'flyte-authorization': `Bearer ${await token(fa.server.url)}`,
-      'content-type': 'application/json',
-    };
-    const put = (project: string, domain: string, value: string) =>
-      fetch(`${fa.server.url}/api/v1/project_domain_attributes/${project}/${domain}`, {
-        method: 'PUT',
-        headers,
-        body: JSON.stringify({
+    it('drift made with flytectl shows as an update and an unmanaged label; prune deletes it', async () => {
+      const put = (project: string, domain: string, value: string) =>
+        fa.call('PUT', `/api/v1/project_domain_attributes/${project}/${domain}`, {
           attributes: {
             project,
             domain,
             matching_attributes: { execution_cluster_label: { value } },
           },
-        }),
-      });
-    expect((await put('team1', 'production', 'label1')).status).toBe(200);
-    expect((await put('flytesnacks', 'development', 'label2')).status).toBe(200);
-    const drifted = await plan(repo.dir, cp);
-    const changed = drifted.changes.filter((c) => c.action !== 'noop');
-    expect(
-      changed.map((c) => [c.action, c.address, c.diff.map((d) => [d.path, d.before, d.after])]),
-    ).toEqual([
-      ['unmanaged', 'ExecutionClusterLabel/flytesnacks/development', []],
-      ['update', 'ExecutionClusterLabel/team1/production', [['label', 'label1', 'label2']]],
-    ]);
-    expect((await executePlan(drifted, cp)).ok).toBe(true);
-
-    const config = join(repo.dir, 'poolsync.yaml');
-    await writeFile(
-      config,
-      (await readFile(config, 'utf8')).replace('prune: false', 'prune: true'),
-    );
-    const pruning = await plan(repo.dir, cp);
-    expect(pruning.steps.map((s) => [s.op, s.target])).toEqual([
-      ['delete_execution_cluster_label', 'ExecutionClusterLabel/flytesnacks/development'],
-    ]);
-    expect((await executePlan(pruning, cp)).ok).toBe(true);
-    expect((await plan(repo.dir, cp)).steps).toEqual([]);
-    expect(fa.store.listAll('EXECUTION_CLUSTER_LABEL', '').map((r) => r.project)).not.toContain(
-      'flytesnacks',
-    );
-  });
-
-  it('export writes the labels back as manifests and says what flyteadmin cannot tell', async () => {
-    const exported = exportExecutionClusterLabels(await readLiveState(cp));
-    expect(exported.files.map((f) => f.path)).toHaveLength(4);
-    const specs = exported.files.map(
-      (f) => (load(f.content) as { spec: Record<string, string> }).spec,
-    );
-    expect(specs).toContainEqual({
-      project: 'project1',
-      domain: 'development',
-      workflow: 'example.training_workflow',
-      label: 'training',
-    });
-    expect(exported.warnings[0]).toContain("'label1', 'label2', 'training'");
-  });
-
-  it('a kind flyteadmin cannot manage fails the plan, naming the backend, the kind and where it is', async () => {
-    await writeFile(
-      join(repo.dir, 'queue.yaml'),
-      'apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: gpu\nspec:\n  run_concurrency: 1\n  action_concurrency: 1\n',
-    );
-    try {
-      const p = await plan(repo.dir, cp);
-      expect(p.errors.map((e) => [e.code, e.location])).toEqual([
-        ['BACKEND_KIND', 'queue.yaml:1:1'],
-      ]);
-      expect(p.errors[0]!.message).toContain('the flyteadmin backend cannot manage Queue');
-    } finally {
-      await writeFile(join(repo.dir, 'queue.yaml'), '');
-    }
-  });
-});
-
-describe('flyteadmin backend: Union self-managed cluster assignments', () => {
-  let fa: Flyteadmin;
-  let undo: () => Promise<void>;
-  afterEach(async () => {
-    await fa?.close();
-    await undo?.();
-  });
-
-  it('PoolAssignment ↔ CLUSTER_ASSIGNMENT; pools and clusters stay configuration', async () => {
-    fa = await startFlyteadmin();
-    undo = await useCredentials(CLIENT_ID, CLIENT_SECRET);
-    // Union configures the pools on its side (the rendered mapping); flyteadmin takes any name.
-    const repo = await exampleRepo('union-self-managed');
-    const cp = await openControlPlane(fa.url);
-    try {
-      const first = await plan(repo.dir, cp);
-      expect(first.errors).toEqual([]);
-      expect(actions(first)).toEqual([
-        'create PoolAssignment/flytesnacks/development',
-        'create PoolAssignment/flytesnacks/production/my_critical_wf',
-      ]);
-      expect((await executePlan(first, cp)).ok).toBe(true);
-      expect((await plan(repo.dir, cp)).steps).toEqual([]);
-      const res = await fetch(
-        `${fa.server.url}/api/v1/workflow_attributes/flytesnacks/production/my_critical_wf?resource_type=CLUSTER_ASSIGNMENT`,
-        { headers: { 'flyte-authorization': `Bearer ${await token(fa.server.url)}` } },
-      );
+        });
+      expect((await put('team1', 'production', 'label1')).status).toBe(200);
+      expect((await put('flytesnacks', 'development', 'label2')).status).toBe(200);
+      const drifted = await plan(repo.dir, cp);
+      const changed = drifted.changes.filter((c) => c.action !== 'noop');
       expect(
-        ((await res.json()) as { attributes: { matching_attributes: unknown } }).attributes
-          .matching_attributes,
-      ).toEqual({
-        cluster_assignment: { cluster_pool_name: 'production-cp' },
+        changed.map((c) => [c.action, c.address, c.diff.map((d) => [d.path, d.before, d.after])]),
+      ).toEqual([
+        ['unmanaged', 'ExecutionClusterLabel/flytesnacks/development', []],
+        ['update', 'ExecutionClusterLabel/team1/production', [['label', 'label1', 'label2']]],
+      ]);
+      expect((await executePlan(drifted, cp)).ok).toBe(true);
+
+      const config = join(repo.dir, 'poolsync.yaml');
+      await writeFile(
+        config,
+        (await readFile(config, 'utf8')).replace('prune: false', 'prune: true'),
+      );
+      const pruning = await plan(repo.dir, cp);
+      expect(pruning.steps.map((s) => [s.op, s.target])).toEqual([
+        ['delete_execution_cluster_label', 'ExecutionClusterLabel/flytesnacks/development'],
+      ]);
+      expect((await executePlan(pruning, cp)).ok).toBe(true);
+      expect((await plan(repo.dir, cp)).steps).toEqual([]);
+      expect((await fa.rows('EXECUTION_CLUSTER_LABEL')).map((r) => r.project)).not.toContain(
+        'flytesnacks',
+      );
+    });
+
+    it('export writes the labels back as manifests and says what flyteadmin cannot tell', async () => {
+      const exported = exportExecutionClusterLabels(await readLiveState(cp));
+      expect(exported.files.map((f) => f.path)).toHaveLength(4);
+      const specs = exported.files.map(
+        (f) => (load(f.content) as { spec: Record<string, string> }).spec,
+      );
+      expect(specs).toContainEqual({
+        project: 'project1',
+        domain: 'development',
+        workflow: 'example.training_workflow',
+        label: 'training',
       });
-    } finally {
-      await cp.close();
-      await repo.cleanup();
-    }
+      expect(exported.warnings[0]).toContain("'label1', 'label2', 'training'");
+    });
+
+    it('a kind flyteadmin cannot manage fails the plan, naming the backend, the kind and where it is', async () => {
+      await writeFile(
+        join(repo.dir, 'queue.yaml'),
+        'apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: gpu\nspec:\n  run_concurrency: 1\n  action_concurrency: 1\n',
+      );
+      try {
+        const p = await plan(repo.dir, cp);
+        expect(p.errors.map((e) => [e.code, e.location])).toEqual([
+          ['BACKEND_KIND', 'queue.yaml:1:1'],
+        ]);
+        expect(p.errors[0]!.message).toContain('the flyteadmin backend cannot manage Queue');
+      } finally {
+        await writeFile(join(repo.dir, 'queue.yaml'), '');
+      }
+    });
+  });
+
+  describe.skipIf(target.missing !== null)('Union self-managed cluster assignments', () => {
+    it('PoolAssignment ↔ CLUSTER_ASSIGNMENT; pools and clusters stay configuration', async () => {
+      const fa = await target.start();
+      // Union configures the pools on its side (the rendered mapping); flyteadmin takes any name.
+      const repo = await exampleRepo('union-self-managed');
+      const cp = await openControlPlane(fa.url);
+      try {
+        const first = await plan(repo.dir, cp);
+        expect(first.errors).toEqual([]);
+        expect(actions(first)).toEqual([
+          'create PoolAssignment/flytesnacks/development',
+          'create PoolAssignment/flytesnacks/production/my_critical_wf',
+        ]);
+        expect((await executePlan(first, cp)).ok).toBe(true);
+        expect((await plan(repo.dir, cp)).steps).toEqual([]);
+        const res = await fa.call(
+          'GET',
+          '/api/v1/workflow_attributes/flytesnacks/production/my_critical_wf?resource_type=CLUSTER_ASSIGNMENT',
+        );
+        expect(
+          (res.json['attributes'] as { matching_attributes: unknown }).matching_attributes,
+        ).toEqual({
+          cluster_assignment: { cluster_pool_name: 'production-cp' },
+        });
+      } finally {
+        await cp.close();
+        await fa.close();
+        await repo.cleanup();
+      }
+    });
   });
 });
 

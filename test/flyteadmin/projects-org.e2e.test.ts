@@ -5,7 +5,7 @@
  * `Authorization: Bearer` (auth/handlers.go reads it in every configuration), and rows at the
  * levels poolsync never writes shown as unmanaged in the plan and named by export.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/index.js';
 import { otherRowWarnings } from '../../src/controlplane/export-flyte.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
@@ -16,21 +16,27 @@ import { renderText } from '../../src/render/index.js';
 import {
   CLIENT_ID,
   CLIENT_SECRET,
+  EXAMPLE_PROJECTS,
   exampleRepo,
   startFlyteadmin,
   token,
   useCredentials,
   type Flyteadmin,
 } from './helpers.js';
+import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
 
-describe('flyteadmin: projects, domains, org, auth header, other levels', () => {
-  let fa: Flyteadmin;
-  let undo: () => Promise<void>;
+const targets = flyteadminTargets();
+afterAll(() => targets.close());
+
+describe.each(targets.list)('flyteadmin $name: projects, domains, other levels', (target) => {
+  let fa: FlyteadminUnderTest;
   const cleanup: (() => Promise<void>)[] = [];
+  beforeEach(({ skip }) => {
+    if (target.missing) skip(target.missing);
+  });
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c();
     await fa?.close();
-    await undo?.();
   });
   async function open(url: string): Promise<ControlPlane> {
     const cp = await openControlPlane(url);
@@ -47,11 +53,10 @@ describe('flyteadmin: projects, domains, org, auth header, other levels', () => 
   it('an unregistered or archived project, or an unknown domain, is blocked at plan time; registered, it is set', async () => {
     // 250 other projects: ListProjects pages (limit 100) to find the ones the repository names.
     const filler = Array.from({ length: 250 }, (_, i) => `p${String(i).padStart(3, '0')}`);
-    fa = await startFlyteadmin(undefined, {
+    fa = await target.start({
       projects: [...filler, 'team1', { id: 'project1', state: 'ARCHIVED' }],
       domains: ['development', 'staging'],
     });
-    undo = await useCredentials(CLIENT_ID, CLIENT_SECRET);
     const repo = await exampleRepo('flyte-oss');
     cleanup.push(repo.cleanup);
     const cp = await open(fa.url);
@@ -75,7 +80,7 @@ describe('flyteadmin: projects, domains, org, auth header, other levels', () => 
     // Nothing the plan sends is refused.
     expect((await executePlan(first, cp)).ok).toBe(true);
 
-    fa.store.setProjectState('project1', 'ACTIVE');
+    await fa.setProjectState('project1', 'ACTIVE');
     const second = await plan(repo.dir, cp);
     expect(second.steps.map((s) => s.target)).toEqual([
       'ExecutionClusterLabel/project1/development',
@@ -83,9 +88,39 @@ describe('flyteadmin: projects, domains, org, auth header, other levels', () => 
     ]);
   });
 
+  it('a delete in an archived project is blocked too: flyteadmin refuses it, and the message says the label stays until the project is active', async () => {
+    fa = await target.start();
+    const repo = await exampleRepo('flyte-oss');
+    cleanup.push(repo.cleanup);
+    const cp = await open(fa.url);
+    expect((await executePlan(await plan(repo.dir, cp), cp)).ok).toBe(true);
+    await fa.setProjectState('team1', 'ARCHIVED');
+    // What flyteadmin answers the DELETE poolsync would send (validation/project_validator.go).
+    const refused = await fa.call('DELETE', '/api/v1/project_domain_attributes/team1/production', {
+      resource_type: 'EXECUTION_CLUSTER_LABEL',
+    });
+    expect([refused.status, refused.json['code']]).toEqual([400, 3]);
+    const { rm: remove, readFile, writeFile } = await import('node:fs/promises');
+    await remove(`${repo.dir}/execution-cluster-labels/team1.yaml`);
+    const config = `${repo.dir}/poolsync.yaml`;
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace('prune: false', 'prune: true'),
+    );
+    const p = await plan(repo.dir, cp);
+    const blocked = p.changes.filter((c) => c.action === 'blocked');
+    expect(blocked.map((c) => c.address)).toEqual([
+      'ExecutionClusterLabel/team1/development',
+      'ExecutionClusterLabel/team1/production',
+    ]);
+    expect(blocked[0]!.reason).toBe(
+      "project 'team1' is archived in flyteadmin, which refuses attributes of a project that is not active, deletes included: the label stays in flyteadmin until the project is activated (flytectl update project -p team1 --activate), and the next plan deletes it",
+    );
+    expect(p.steps).toEqual([]);
+  });
+
   it('a project flyteadmin never registered names the command to register it', async () => {
-    fa = await startFlyteadmin(undefined, { projects: ['team1'] });
-    undo = await useCredentials(CLIENT_ID, CLIENT_SECRET);
+    fa = await target.start({ projects: ['team1'] });
     const repo = await exampleRepo('flyte-oss');
     cleanup.push(repo.cleanup);
     const p = await plan(repo.dir, await open(fa.url));
@@ -96,8 +131,95 @@ describe('flyteadmin: projects, domains, org, auth header, other levels', () => 
     );
   });
 
+  it('project-wide and launch-plan rows are shown as unmanaged in the plan and named by export', async () => {
+    fa = await target.start();
+    const repo = await exampleRepo('union-self-managed');
+    cleanup.push(repo.cleanup);
+    const row = (workflow: string, launchPlan: string, domain: string) => ({
+      project: 'flytesnacks',
+      domain,
+      workflow,
+      launch_plan: launchPlan,
+    });
+    await fa.insertRow('CLUSTER_ASSIGNMENT', { ...row('', '', ''), value: 'default' });
+    await fa.insertRow('CLUSTER_ASSIGNMENT', {
+      ...row('nightly_wf', 'nightly', 'production'),
+      value: 'production-cp',
+    });
+    const cp = await open(fa.url);
+    const p = await plan(repo.dir, cp);
+    const unmanaged = p.changes.filter((c) => c.action === 'unmanaged');
+    expect(unmanaged.map((c) => [c.address, c.before])).toEqual([
+      [
+        'PoolAssignment/flytesnacks/*',
+        {
+          project: 'flytesnacks',
+          domain: null,
+          workflow: null,
+          launch_plan: null,
+          pool: 'default',
+        },
+      ],
+      [
+        'PoolAssignment/flytesnacks/production/nightly_wf/nightly',
+        {
+          project: 'flytesnacks',
+          domain: 'production',
+          workflow: 'nightly_wf',
+          launch_plan: 'nightly',
+          pool: 'production-cp',
+        },
+      ],
+    ]);
+    const text = renderText(p, { color: false });
+    expect(text).toContain('? PoolAssignment/flytesnacks/*  (unmanaged)');
+    expect(text).toContain(
+      '# a project-wide row (project flytesnacks, every domain): poolsync manages project/domain and workflow rows only',
+    );
+    const [warning] = otherRowWarnings(await readLiveState(cp));
+    expect(warning).toContain(
+      'not exported: PoolAssignment/flytesnacks/* (pool default), PoolAssignment/flytesnacks/production/nightly_wf/nightly (pool production-cp)',
+    );
+  });
+  it('org: what poolsync writes with an org is what it reads back, whatever flyteadmin keeps', async () => {
+    fa = await target.start();
+    const repo = await exampleRepo('flyte-oss');
+    cleanup.push(repo.cleanup);
+    const cp = await open(`${fa.url}?org=acme`);
+    expect((await executePlan(await plan(repo.dir, cp), cp)).ok).toBe(true);
+    expect((await plan(repo.dir, cp)).steps).toEqual([]);
+    // Open-source flyteadmin keeps no org on a row (repositories/models/resource.go has no
+    // such column): it lists them with org '', which poolsync reads as its own.
+    const orgs = (
+      await fa.call('GET', '/api/v1/matchable_attributes?resource_type=EXECUTION_CLUSTER_LABEL')
+    ).json['configurations'] as { org: string }[];
+    expect([...new Set(orgs.map((c) => c.org))]).toEqual(['']);
+  });
+});
+
+describe('flyteadmin stand-in as a multi-tenant flyteadmin (orgs): org and auth header', () => {
+  let fa: Flyteadmin;
+  let undo: () => Promise<void>;
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+    await fa?.close();
+    await undo?.();
+  });
+  async function open(url: string): Promise<ControlPlane> {
+    const cp = await openControlPlane(url);
+    cleanup.push(() => cp.close());
+    return cp;
+  }
+  async function plan(dir: string, cp: ControlPlane): Promise<Plan> {
+    const r = await planRepository(dir, cp);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.plan.errors).toEqual([]);
+    return r.plan;
+  }
+
   it('org is sent on every write and read from every row; rows of another org are not this repository’s', async () => {
-    fa = await startFlyteadmin();
+    fa = await startFlyteadmin(undefined, { projects: EXAMPLE_PROJECTS, orgs: true });
     undo = await useCredentials(CLIENT_ID, CLIENT_SECRET);
     const repo = await exampleRepo('flyte-oss');
     cleanup.push(repo.cleanup);
@@ -151,60 +273,5 @@ describe('flyteadmin: projects, domains, org, auth header, other levels', () => 
     const cp = await open(fa.url);
     const live = await readLiveState(cp);
     expect(live.flyteadmin?.domains).toEqual(['development', 'production', 'staging']);
-  });
-
-  it('project-wide and launch-plan rows are shown as unmanaged in the plan and named by export', async () => {
-    fa = await startFlyteadmin();
-    undo = await useCredentials(CLIENT_ID, CLIENT_SECRET);
-    const repo = await exampleRepo('union-self-managed');
-    cleanup.push(repo.cleanup);
-    const row = (workflow: string, launchPlan: string, domain: string) => ({
-      project: 'flytesnacks',
-      domain,
-      workflow,
-      launch_plan: launchPlan,
-      resource_type: 'CLUSTER_ASSIGNMENT' as const,
-      org: '',
-    });
-    fa.store.createOrUpdate(row('', '', ''), {
-      cluster_assignment: { cluster_pool_name: 'default' },
-    });
-    fa.store.createOrUpdate(row('nightly_wf', 'nightly', 'production'), {
-      cluster_assignment: { cluster_pool_name: 'production-cp' },
-    });
-    const cp = await open(fa.url);
-    const p = await plan(repo.dir, cp);
-    const unmanaged = p.changes.filter((c) => c.action === 'unmanaged');
-    expect(unmanaged.map((c) => [c.address, c.before])).toEqual([
-      [
-        'PoolAssignment/flytesnacks/*',
-        {
-          project: 'flytesnacks',
-          domain: null,
-          workflow: null,
-          launch_plan: null,
-          pool: 'default',
-        },
-      ],
-      [
-        'PoolAssignment/flytesnacks/production/nightly_wf/nightly',
-        {
-          project: 'flytesnacks',
-          domain: 'production',
-          workflow: 'nightly_wf',
-          launch_plan: 'nightly',
-          pool: 'production-cp',
-        },
-      ],
-    ]);
-    const text = renderText(p, { color: false });
-    expect(text).toContain('? PoolAssignment/flytesnacks/*  (unmanaged)');
-    expect(text).toContain(
-      '# a project-wide row (project flytesnacks, every domain): poolsync manages project/domain and workflow rows only',
-    );
-    const [warning] = otherRowWarnings(await readLiveState(cp));
-    expect(warning).toContain(
-      'not exported: PoolAssignment/flytesnacks/* (pool default), PoolAssignment/flytesnacks/production/nightly_wf/nightly (pool production-cp)',
-    );
   });
 });

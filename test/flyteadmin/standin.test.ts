@@ -1,34 +1,36 @@
 /**
  * The stand-in flyteadmin behaves as upstream flyteadmin does, over its REST gateway: each case
- * names the upstream file it follows (flyteorg/flyte, flyteadmin/). The rest of the suite plans
- * and applies against this stand-in, so what it does here is what poolsync is held to.
+ * names the upstream file it follows (flyteorg/flyte, flyteadmin/) and runs against the real
+ * flyteadmin too (targets.ts), so a case the two answer differently fails here. The rest of the
+ * suite plans and applies against both.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFlyteadmin, token, type Flyteadmin } from './helpers.js';
+import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
 
-describe('stand-in flyteadmin', () => {
-  let fa: Flyteadmin;
-  let auth: Record<string, string>;
+const targets = flyteadminTargets();
+afterAll(() => targets.close());
+
+describe.each(targets.list)('flyteadmin $name, as upstream', (target) => {
+  let fa: FlyteadminUnderTest | undefined;
   beforeAll(async () => {
-    fa = await startFlyteadmin(undefined, {
+    if (target.missing) return;
+    fa = await target.start({
       projects: ['team1', 'team2', 'team3', { id: 'old', state: 'ARCHIVED' }],
     });
-    auth = { authorization: `Bearer ${await token(fa.server.url)}` };
   });
-  afterAll(() => fa.close());
+  beforeEach(({ skip }) => {
+    if (target.missing) skip(target.missing);
+  });
+  afterAll(() => fa?.close());
 
   const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${fa.server.url}${path}`, {
-      method,
-      headers: { ...auth, 'content-type': 'application/json' },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    const res = await fa!.call(method, path, body);
+    return { status: res.status, body: res.json };
   };
   const label = (value: string) => ({ execution_cluster_label: { value } });
-  const rows = () =>
-    fa.store
-      .listAll('EXECUTION_CLUSTER_LABEL', '')
+  const rows = async () =>
+    (await fa!.rows('EXECUTION_CLUSTER_LABEL'))
       .map((r) => [r.project, r.domain, r.workflow, r.launch_plan].join('/'))
       .sort();
 
@@ -60,17 +62,13 @@ describe('stand-in flyteadmin', () => {
       ['development', 'wf', 'lp'],
       ['', '', ''],
     ])
-      fa.store.createOrUpdate(
-        {
-          project: 'team1',
-          domain: domain!,
-          workflow: workflow!,
-          launch_plan: launchPlan!,
-          resource_type: 'EXECUTION_CLUSTER_LABEL',
-          org: '',
-        },
-        label('l3'),
-      );
+      await fa!.insertRow('EXECUTION_CLUSTER_LABEL', {
+        project: 'team1',
+        domain: domain!,
+        workflow: workflow!,
+        launch_plan: launchPlan!,
+        value: 'l3',
+      });
     // A CLUSTER_ASSIGNMENT row of the same project/domain is another type: it stays.
     await put('/api/v1/workflow_attributes/team1/development/wf', {
       project: 'team1',
@@ -78,7 +76,7 @@ describe('stand-in flyteadmin', () => {
       workflow: 'wf',
       matching_attributes: { cluster_assignment: { cluster_pool_name: 'gpu' } },
     });
-    expect(rows()).toEqual([
+    expect(await rows()).toEqual([
       'team1///', // project-wide
       'team1/development//',
       'team1/development/wf/',
@@ -91,26 +89,22 @@ describe('stand-in flyteadmin', () => {
       resource_type: 'EXECUTION_CLUSTER_LABEL',
     });
     expect(wf.status).toBe(200);
-    expect(rows()).toEqual(['team1///', 'team1/development//', 'team1/production//']);
+    expect(await rows()).toEqual(['team1///', 'team1/development//', 'team1/production//']);
 
-    fa.store.createOrUpdate(
-      {
-        project: 'team1',
-        domain: 'development',
-        workflow: 'wf',
-        launch_plan: 'lp',
-        resource_type: 'EXECUTION_CLUSTER_LABEL',
-        org: '',
-      },
-      label('l3'),
-    );
+    await fa!.insertRow('EXECUTION_CLUSTER_LABEL', {
+      project: 'team1',
+      domain: 'development',
+      workflow: 'wf',
+      launch_plan: 'lp',
+      value: 'l3',
+    });
     const pd = await call('DELETE', '/api/v1/project_domain_attributes/team1/development', {
       resource_type: 'EXECUTION_CLUSTER_LABEL',
     });
     expect(pd.status).toBe(200);
     // Only the project-wide row and the other domain are left; the assignment too.
-    expect(rows()).toEqual(['team1///', 'team1/production//']);
-    expect(fa.store.listAll('CLUSTER_ASSIGNMENT', '')).toHaveLength(1);
+    expect(await rows()).toEqual(['team1///', 'team1/production//']);
+    expect(await fa!.rows('CLUSTER_ASSIGNMENT')).toHaveLength(1);
     // Nothing left to delete: still 200 (GORM reports no error for no rows).
     const again = await call('DELETE', '/api/v1/project_domain_attributes/team1/development', {
       resource_type: 'EXECUTION_CLUSTER_LABEL',
@@ -192,8 +186,53 @@ describe('stand-in flyteadmin', () => {
     expect(
       (await call('PUT', '/api/v1/projects/new', { id: 'new', state: 'ARCHIVED' })).status,
     ).toBe(200);
-    expect(fa.store.getProject('new').state).toBe('ARCHIVED');
+    expect((await call('GET', '/api/v1/projects/new')).body['state']).toBe('ARCHIVED');
   });
+
+  it('takes an org in bodies and queries and keeps none (repositories/models/resource.go)', async () => {
+    await call('PUT', '/api/v1/project_domain_attributes/team2/staging', {
+      attributes: {
+        project: 'team2',
+        domain: 'staging',
+        matching_attributes: label('x'),
+        org: 'acme',
+      },
+    });
+    for (const query of ['&org=acme', '&org=other', '']) {
+      const listed = await call(
+        'GET',
+        `/api/v1/matchable_attributes?resource_type=EXECUTION_CLUSTER_LABEL${query}`,
+      );
+      expect(listed.body['configurations']).toContainEqual({
+        attributes: label('x'),
+        domain: 'staging',
+        project: 'team2',
+        workflow: '',
+        launch_plan: '',
+        org: '',
+      });
+    }
+  });
+});
+
+describe('stand-in flyteadmin: auth, and orgs as a multi-tenant flyteadmin keeps them', () => {
+  let fa: Flyteadmin;
+  let auth: Record<string, string>;
+  beforeAll(async () => {
+    fa = await startFlyteadmin(undefined, { projects: ['team1', 'team2'], orgs: true });
+    auth = { authorization: `Bearer ${await token(fa.server.url)}` };
+  });
+  afterAll(() => fa.close());
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${fa.server.url}${path}`, {
+      method,
+      headers: { ...auth, 'content-type': 'application/json' },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const label = (value: string) => ({ execution_cluster_label: { value } });
 
   it('reads the token from its httpAuthorizationHeader, else from Authorization (auth/handlers.go)', async () => {
     const t = await token(fa.server.url);
@@ -208,7 +247,7 @@ describe('stand-in flyteadmin', () => {
     expect([none.status, ((await none.json()) as { code: number }).code]).toEqual([401, 16]);
   });
 
-  it('keeps the org of each row and lists by org (admin/matchable_resource.proto)', async () => {
+  it('with orgs: true, keeps the org of each row and lists by org (admin/matchable_resource.proto)', async () => {
     await call('PUT', '/api/v1/project_domain_attributes/team2/staging', {
       attributes: {
         project: 'team2',
@@ -231,5 +270,46 @@ describe('stand-in flyteadmin', () => {
         org: 'acme',
       },
     ]);
+  });
+});
+
+describe.each(targets.list)('flyteadmin $name: JSON field names', (target) => {
+  it('proto names for Accept: application/json, lowerCamelCase for a request without it (pkg/server/service.go)', async ({
+    skip,
+  }) => {
+    if (target.missing) skip(target.missing);
+    const fa = await target.start({ projects: ['team1'] });
+    try {
+      await fa.call('PUT', '/api/v1/workflow_attributes/team1/development/wf', {
+        attributes: {
+          project: 'team1',
+          domain: 'development',
+          workflow: 'wf',
+          matching_attributes: { execution_cluster_label: { value: 'l1' } },
+        },
+      });
+      const path = '/api/v1/matchable_attributes?resource_type=EXECUTION_CLUSTER_LABEL';
+      const snake = await fa.call('GET', path);
+      expect(Object.keys((snake.json['configurations'] as object[])[0]!).sort()).toContain(
+        'launch_plan',
+      );
+      // As curl or a browser asks: no Accept header (the stand-in wants its token).
+      const headers: Record<string, string> = fa.real
+        ? {}
+        : { 'flyte-authorization': `Bearer ${await token(fa.httpUrl)}` };
+      const bare = (await (await fetch(`${fa.httpUrl}${path}`, { headers })).json()) as {
+        configurations: Record<string, unknown>[];
+      };
+      expect(bare.configurations[0]).toEqual({
+        attributes: { executionClusterLabel: { value: 'l1' } },
+        domain: 'development',
+        project: 'team1',
+        workflow: 'wf',
+        launchPlan: '',
+        org: '',
+      });
+    } finally {
+      await fa.close();
+    }
   });
 });

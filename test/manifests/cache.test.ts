@@ -157,7 +157,7 @@ describe('manifest analysis cache', () => {
     expect(existsSync(stale)).toBe(false);
   });
 
-  it('the CLI keeps its cache out of Git: a plan in a clean work tree still records the commit', () => {
+  it('the CLI keeps its cache out of the work tree (the user cache folder): a plan in a clean work tree still records the commit', () => {
     const repo = join(tmp, 'git-repo');
     cpSync('examples/config-repo', repo, { recursive: true });
     // One file large enough for the disk layer (small files skip it).
@@ -175,9 +175,15 @@ describe('manifest analysis cache', () => {
         process.execPath,
         ['--import', import.meta.resolve('tsx'), join(process.cwd(), 'src/cli/main.ts'), ...args],
         {
-          cwd: repo, // the default cache folder, .poolsync/cache, lands inside the work tree
+          cwd: repo,
           encoding: 'utf8',
-          env: { ...process.env, POOLSYNC_CACHE_DIR: undefined, NO_COLOR: '1' },
+          // The default cache folder: the user's, never the work tree.
+          env: {
+            ...process.env,
+            POOLSYNC_CACHE_DIR: undefined,
+            XDG_CACHE_HOME: join(tmp, 'xdg'),
+            NO_COLOR: '1',
+          },
         },
       );
     const args = [
@@ -189,7 +195,8 @@ describe('manifest analysis cache', () => {
       'json',
     ];
     const first = cli(...args);
-    expect(existsSync(join(repo, '.poolsync/cache'))).toBe(true);
+    expect(existsSync(join(tmp, 'xdg', 'poolsync', 'manifests', loaderFingerprint()))).toBe(true);
+    expect(existsSync(join(repo, '.poolsync'))).toBe(false);
     expect(git('status', '--porcelain')).toBe('');
     const second = cli(...args);
     expect(second).toBe(first);

@@ -94,7 +94,9 @@ describe('planForBackend', () => {
       ['LABEL_CLUSTER_DISABLED', 'ClusterLabel/label2'],
       ['LABEL_CLUSTER_DISABLED', 'ClusterLabel/training'],
     ]);
-    expect(plan.warnings[0]!.message).toContain('nowhere to run');
+    expect(plan.warnings[0]!.message).toContain(
+      'every cluster of the label is disabled, so flyteadmin drops the label and sends its executions to every enabled cluster with equal weight (controlplane, dataplane_1)',
+    );
     expect(plan.warnings[1]!.message).toContain('take its share');
   });
 });

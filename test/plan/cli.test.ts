@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSavedPlan } from '../../src/plan/saved.js';
+import { parsePlanFile } from '../../src/render/plan-file.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-plan-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -37,7 +37,7 @@ describe('poolsync plan / show (child process)', { timeout: 90_000 }, () => {
       /Plan: \d+ to create, 1 to update, 0 to replace, 0 to delete, 0 blocked\./,
     );
     expect(r.stdout).not.toContain('\x1b['); // not a TTY: no colour
-    const plan = parseSavedPlan(readFileSync(planFile, 'utf8'), planFile);
+    const plan = parsePlanFile(readFileSync(planFile, 'utf8'), planFile, { key: null });
     expect(plan.steps.length).toBeGreaterThan(0);
   });
 
@@ -65,7 +65,7 @@ describe('poolsync plan / show (child process)', { timeout: 90_000 }, () => {
       '--detailed-exitcode',
     );
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^No changes\./);
+    expect(r.stdout).toMatch(/^Control plane: embedded file:\/.*cp\.json\n\nNo changes\./);
   });
 
   it('an invalid repository prints validation errors and exits 1 without planning', () => {

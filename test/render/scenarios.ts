@@ -1,6 +1,6 @@
 /** The two golden scenarios: the example repository against an empty and a drifted control plane. */
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import type { Plan } from '../../src/model/plan.js';
+import type { Plan, PlanControlPlane } from '../../src/model/plan.js';
 import { planRepository } from '../../src/plan/pipeline.js';
 import { runSteps } from '../plan/runner.js';
 
@@ -13,10 +13,25 @@ export async function planExample(cp: EmbeddedControlPlane): Promise<Plan> {
   return result.plan;
 }
 
+/** `poolsync plan examples/config-repo` on a fresh clone: the default state, not there yet. */
+export const NEW_DEFAULT_STATE: PlanControlPlane = {
+  backend: 'embedded',
+  endpoint: 'file:/home/me/poolsync/.poolsync/control-plane.json',
+  organization: null,
+  new_state: true,
+  default_state: true,
+};
+/** `poolsync plan examples/config-repo --control-plane file:/srv/poolsync/control-plane.json`. */
+export const NAMED_STATE: PlanControlPlane = {
+  backend: 'embedded',
+  endpoint: 'file:/srv/poolsync/control-plane.json',
+  organization: null,
+};
+
 export async function emptyScenario(): Promise<Plan> {
   const cp = await EmbeddedControlPlane.open({ path: null });
   try {
-    return await planExample(cp);
+    return { ...(await planExample(cp)), control_plane: NEW_DEFAULT_STATE };
   } finally {
     await cp.close();
   }
@@ -56,7 +71,7 @@ export async function driftedScenario(): Promise<Plan> {
     await cp.reportClusterStatus('research-eastus-gpu', {
       object_store_uri: 's3://not-the-research-bucket',
     });
-    return await planExample(cp);
+    return { ...(await planExample(cp)), control_plane: NAMED_STATE };
   } finally {
     await cp.close();
   }

@@ -2,9 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { computePlan } from '../../src/plan/index.js';
-import { SavedPlanError, parseSavedPlan, planValidator } from '../../src/plan/saved.js';
+import {
+  PlanFileError,
+  parsePlanFile,
+  planFileParts,
+  planValidator,
+} from '../../src/render/plan-file.js';
 import { renderJson, renderMarkdown, renderText } from '../../src/render/index.js';
 import { contract, desired, live } from '../plan/build.js';
+import type { Plan } from '../../src/model/plan.js';
 import { driftedScenario, emptyScenario } from './scenarios.js';
 
 describe('plan JSON schema (draft 2020-12)', () => {
@@ -34,20 +40,25 @@ describe('plan JSON schema (draft 2020-12)', () => {
     expect(plans[2]!.errors.length).toBeGreaterThan(0);
   });
 
-  it('golden JSON files parse back as plans', () => {
+  it('golden JSON files are valid plans, and parse back as plan files once sealed', () => {
+    const validate = planValidator();
     for (const f of ['plan-empty.json', 'plan-drifted.json']) {
-      expect(() => parseSavedPlan(readFileSync(`test/golden/${f}`, 'utf8'), f)).not.toThrow();
+      const data = JSON.parse(readFileSync(`test/golden/${f}`, 'utf8')) as Plan;
+      expect(validate(data), JSON.stringify(validate.errors)).toBe(true);
+      const sealed = [...planFileParts(data, null)].join('');
+      expect(() => parsePlanFile(sealed, f, { key: null })).not.toThrow();
     }
   });
 
+  const sealed = (doc: Record<string, unknown>) => [...planFileParts(doc as never, null)].join('');
   it.each([
     ['not JSON', 'plan: yes', /not JSON/],
     ['an array', '[]', /expected a JSON object/],
     ['no format_version', '{"steps": []}', /no format_version/],
     ['another format_version', '{"format_version": "2"}', /format_version "2"/],
     [
-      'a step with an unknown op',
-      JSON.stringify({
+      'a step with an unknown op (sealed)',
+      sealed({
         ...JSON.parse(readFileSync('test/golden/plan-empty.json', 'utf8')),
         steps: [
           {
@@ -63,8 +74,8 @@ describe('plan JSON schema (draft 2020-12)', () => {
       /not a valid plan: steps\.0\.op/,
     ],
   ])('rejects %s with a clear message', (_what, text, message) => {
-    expect(() => parseSavedPlan(text, 'x.json')).toThrow(SavedPlanError);
-    expect(() => parseSavedPlan(text, 'x.json')).toThrow(message);
+    expect(() => parsePlanFile(text, 'x.json', { key: null })).toThrow(PlanFileError);
+    expect(() => parsePlanFile(text, 'x.json', { key: null })).toThrow(message);
   });
 });
 

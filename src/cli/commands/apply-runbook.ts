@@ -3,11 +3,13 @@
  * steps that did not run, in order. For a saved plan the `--file` contents are written next
  * to the plan file; for a folder they are printed as here-documents in the runbook.
  */
-import { writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { ApplyResult } from '../../apply/index.js';
 import type { Plan } from '../../model/plan.js';
 import { runbookLines } from '../../render/runbook.js';
+import { relativeParts, writeRepoFile } from '../../util/repo-file.js';
+import { escapeTerminal } from '../../util/terminal-text.js';
+import { UserError } from '../../util/user-error.js';
 
 export async function printRunbook(
   plan: Plan,
@@ -23,8 +25,15 @@ export async function printRunbook(
     filesDir = resolve(dirname(planFile));
     for (const s of steps) {
       const file = s.manual?.file;
-      // The name is the plan's; only its last segment is used, so nothing lands outside the folder.
-      if (file) await writeFile(join(filesDir, file.name.replace(/^.*[/\\]/, '')), file.content);
+      if (!file) continue;
+      // The name is the plan's: only its last segment is used, never `.` or `..`, and it is
+      // written through no link (writeRepoFile), so nothing lands outside the folder.
+      const name = file.name.replace(/^.*[/\\]/, '');
+      if (relativeParts(name) === null)
+        throw new UserError(
+          `the plan names a manual step's file "${escapeTerminal(name)}", which is not a file name`,
+        );
+      await writeRepoFile(filesDir, name, file.content);
     }
   }
   out('');
@@ -40,5 +49,5 @@ export async function printRunbook(
       ' (or apply with --flyte-cli PATH to have poolsync run them):',
   );
   out('');
-  for (const line of runbookLines(steps, { filesDir })) out(line);
+  for (const line of runbookLines(steps, { filesDir })) out(escapeTerminal(line));
 }

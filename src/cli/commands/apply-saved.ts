@@ -4,7 +4,7 @@
  * organisation), with the capabilities and the live state it was planned against. Each refusal
  * says which of these differs; nothing is applied.
  */
-import { PlanFileError, readPlanFile } from '../../apply/planfile.js';
+import { PlanFileError, readPlanFile } from '../../render/plan-file.js';
 import {
   controlPlaneEndpoint,
   controlPlaneIdentity,
@@ -12,14 +12,17 @@ import {
   sameControlPlane,
 } from '../../controlplane/identity.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
+import { readLiveWithInventory, type InventoryStore } from '../../apply/inventory.js';
 import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import type { Plan } from '../../model/plan.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
 import { UserError } from '../../util/user-error.js';
+import { resolvePlanKey } from '../plan-key.js';
 
+/** The plan file read through the one reader: refused when it is not exactly what was written. */
 export async function readSavedPlan(path: string): Promise<Plan> {
   try {
-    return await readPlanFile(path);
+    return await readPlanFile(path, { key: await resolvePlanKey() });
   } catch (err) {
     if (err instanceof PlanFileError) throw new UserError(err.message);
     throw err;
@@ -50,6 +53,7 @@ export async function checkSavedPlan(
   plan: Plan,
   url: string,
   cp: ControlPlane,
+  inventory: InventoryStore,
 ): Promise<void> {
   if (plan.control_plane) {
     const here = controlPlaneIdentity(url, cp);
@@ -57,7 +61,11 @@ export async function checkSavedPlan(
       throw elsewhere(path, plan, describeControlPlane(here));
   }
   // plan.md: re-read live state; a plan made against another state is refused before any call.
-  const live = await readLiveState(cp);
+  // The inventory is part of what the plan was made against (what prune deletes), when it read
+  // one (a plan made in-process without it did not depend on it).
+  const live = plan.inventory
+    ? await readLiveWithInventory(cp, inventory)
+    : await readLiveState(cp);
   const now = liveFingerprint(live);
   if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities)) {
     throw new UserError(

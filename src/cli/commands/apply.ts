@@ -22,10 +22,17 @@ import type { HeldApplyLock } from '../../apply/apply-lock.js';
 import { lockWait } from '../../apply/lock-wait.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
-import { lastAppliedPathFor, writeLastApplied } from '../../apply/last-applied.js';
+import {
+  inventoryStore,
+  readLiveWithInventory,
+  type InventoryStore,
+} from '../../apply/inventory.js';
+import type { ApplyResult } from '../../apply/types.js';
+import { recordApply } from './apply-records.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
 import { checkStateFolder, openControlPlane, resolveToken } from '../../controlplane/open.js';
-import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
+import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
+import { embeddedStateIsNew, planControlPlane } from '../../controlplane/identity.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
@@ -180,6 +187,8 @@ export async function runApply(
   if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
   // A file: state in a folder that does not exist is a typo: refused before the lock is made.
   checkStateFolder(url);
+  // Asked before opening (which creates it): the plan's header warns about a new, empty state.
+  const stateWasNew = embeddedStateIsNew(url);
   const token = await resolveToken(args['token-file']);
   // --lock-timeout: one deadline for every lock this apply takes.
   const wait = lockWait(lockTimeoutMs, (message, remainingMs) =>
@@ -201,11 +210,17 @@ export async function runApply(
       }),
     );
     shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK, wait);
+    const inventory = inventoryStore(cp, url, args['state-dir']);
+    const record = (p: Plan, result: ApplyResult | null) =>
+      recordApply({ url, stateDir: args['state-dir'], cp: cp!, plan: p, inventory, result });
     if (saved !== null) {
       plan = saved;
-      await checkSavedPlan(target.path, plan, url, cp);
+      await checkSavedPlan(target.path, plan, url, cp, inventory);
     } else {
-      plan = await buildPlan(target.path, cp, args);
+      plan = {
+        ...(await buildPlan(target.path, cp, inventory, args)),
+        control_plane: planControlPlane(url, cp, stateWasNew),
+      };
       await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
     }
     if (plan.errors.length > 0)
@@ -213,7 +228,7 @@ export async function runApply(
 
     if (plan.steps.length === 0) {
       // The rendered plan already says "No changes." when nothing is blocked either.
-      await recordLastApplied(url, args['state-dir'], cp, plan);
+      await record(plan, null);
       if (target.kind === 'file' || !hasNoChanges(plan)) {
         const blocked = plan.summary.blocked ?? 0;
         out(
@@ -241,10 +256,8 @@ export async function runApply(
     });
     lines.flush();
     process.stdout.write(renderApplyResult(result, colors));
-    if (result.ok) {
-      await recordLastApplied(url, args['state-dir'], cp, plan);
-      return 0;
-    }
+    await record(plan, result);
+    if (result.ok) return 0;
     const stopped = result.steps.some((s) => s.status === 'failed' || s.status === 'not_run');
     if (stopped || result.aborted || result.manual.length === 0) return 1;
     await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
@@ -258,24 +271,6 @@ export async function runApply(
     });
     await cp?.close().catch(() => {});
     await lock.release();
-  }
-}
-
-/** The state this apply left, for `plan --refresh-only` (last-applied.ts); under the lock. */
-async function recordLastApplied(
-  url: string,
-  stateDir: string,
-  cp: ControlPlane,
-  plan: Plan,
-): Promise<void> {
-  const path = lastAppliedPathFor(url, stateDir);
-  try {
-    await writeLastApplied(path, await readLiveState(cp), plan.commit);
-  } catch (err) {
-    // The apply itself succeeded: say what is missing, do not fail it.
-    process.stderr.write(
-      `Warning: could not record the applied state in ${path} (for plan --refresh-only): ${(err as Error).message}\n`,
-    );
   }
 }
 
@@ -296,10 +291,17 @@ async function checkCli(path: string): Promise<void> {
  * load → validate → read live → plan, recording the commit like `plan` does (the pipeline
  * `plan` uses). An invalid repository is never applied.
  */
-async function buildPlan(dir: string, cp: ControlPlane, args: PlanShapeArgs): Promise<Plan> {
-  const result = await planRepository(dir, cp, {
+async function buildPlan(
+  dir: string,
+  cp: ControlPlane,
+  inventory: InventoryStore,
+  args: PlanShapeArgs,
+): Promise<Plan> {
+  const result = await planRepository(dir, () => readLiveWithInventory(cp, inventory), {
     commit: await cleanCommit(dir),
     cacheDir: manifestCacheDir(),
+    // What the backend manages and which steps are manual (given a closure, not the control plane).
+    backend: backendInfo(cp),
     ...planShape(args),
   });
   if (!result.ok) {

@@ -5,7 +5,7 @@
  * token from POOLSYNC_ADMIN_TOKEN or --admin-token-file). A stale fingerprint is refused with
  * the reason.
  */
-import { readFile } from 'node:fs/promises';
+import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { hostname, userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import type { ApprovalStatus } from '../../daemon/approvals.js';
@@ -126,14 +126,8 @@ async function call(url: string, init: RequestInit): Promise<{ status: number; j
 async function adminToken(file: string | undefined): Promise<string> {
   const path = file ?? process.env.POOLSYNC_ADMIN_TOKEN_FILE;
   if (path) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      throw new UserError(
-        `cannot read the admin token file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
-      );
-    }
+    const what = 'the admin token file';
+    const text = (await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what })).toString();
     if (text.trim() === '') throw new UserError(`the admin token file ${path} is empty`);
     rememberSecret(text);
     return text.trim();

@@ -2,7 +2,8 @@
  * `poolsync control-plane serve`: serves the embedded control plane (persisted at --state)
  * over the REST API until SIGINT/SIGTERM, then closes cleanly (snapshot, lock released).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { CONFIG_FILE_BYTES, readUserFile } from '../../util/safe-file.js';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Argv, CommandModule } from 'yargs';
@@ -60,14 +61,8 @@ export function parseListen(value: string): { host: string; port: number } {
 
 /** P2 contract from a YAML/JSON file: a bare contract, or a ClusterPool manifest (its spec). */
 export async function readContractFile(path: string): Promise<PoolContract> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UserError(
-      `cannot read --default-pool-contract ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
+  const what = '--default-pool-contract';
+  const text = (await readUserFile(path, { maxBytes: CONFIG_FILE_BYTES, what })).toString();
   const { load } = await import('../../util/js-yaml.js');
   let doc: unknown;
   try {

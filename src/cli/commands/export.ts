@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
-import { readLiveState } from '../../controlplane/types.js';
+import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
+import { adopt, inventoryStateDirOption } from '../adopt.js';
 import { UserError } from '../../util/user-error.js';
 import { checkExportedPath, exists, writeExported } from '../write-exported.js';
 import { apiKeyFileOption, controlPlaneOption, tokenFileOption } from '../options.js';
@@ -19,6 +20,7 @@ interface ExportArgs {
   'token-file'?: string;
   'api-key-file'?: string;
   force: boolean;
+  'state-dir': string;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -35,6 +37,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       })
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
+      .option('state-dir', inventoryStateDirOption)
       .option('force', {
         type: 'boolean',
         default: false,
@@ -53,43 +56,50 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       ...(token ? { token } : {}),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
-    let live;
     try {
-      live = await readLiveState(cp);
+      await exportFrom(cp, args);
     } finally {
       await cp.close();
     }
-    const result = exportManifests(live);
-    const labels = exportExecutionClusterLabels(live);
-    result.files.push(...labels.files);
-    result.warnings.push(...labels.warnings, ...otherRowWarnings(live));
-    const out = resolve(args.dir);
-    for (const f of result.files) checkExportedPath(f.path);
-    if (!args.force) {
-      const clashes: string[] = [];
-      for (const f of result.files) if (await exists(join(out, f.path))) clashes.push(f.path);
-      if (clashes.length > 0) {
-        throw new UserError(
-          `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
-        );
-      }
-    }
-    await mkdir(out, { recursive: true });
-    for (const f of result.files) await writeExported(out, f);
-    for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
-    const c = result.counts;
-    const parts = [
-      `${c.pools} pools`,
-      `${c.clusters} clusters`,
-      `${c.queues} queues`,
-      `${c.assignments} assignments`,
-      ...(c.default_queues
-        ? [`${c.default_queues} default-queue setting${c.default_queues === 1 ? '' : 's'}`]
-        : []),
-      ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
-    ];
-    process.stdout.write(
-      `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
-    );
   },
 };
+
+/** The live state as manifests under --dir, and the objects adopted into the inventory. */
+async function exportFrom(cp: ControlPlane, args: ExportArgs): Promise<void> {
+  const live = await readLiveState(cp);
+  const result = exportManifests(live);
+  const labels = exportExecutionClusterLabels(live);
+  result.files.push(...labels.files);
+  result.warnings.push(...labels.warnings, ...otherRowWarnings(live));
+  const out = resolve(args.dir);
+  for (const f of result.files) checkExportedPath(f.path);
+  if (!args.force) {
+    const clashes: string[] = [];
+    for (const f of result.files) if (await exists(join(out, f.path))) clashes.push(f.path);
+    if (clashes.length > 0) {
+      throw new UserError(
+        `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
+      );
+    }
+  }
+  await mkdir(out, { recursive: true });
+  for (const f of result.files) await writeExported(out, f);
+  for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
+  const c = result.counts;
+  const parts = [
+    `${c.pools} pools`,
+    `${c.clusters} clusters`,
+    `${c.queues} queues`,
+    `${c.assignments} assignments`,
+    ...(c.default_queues
+      ? [`${c.default_queues} default-queue setting${c.default_queues === 1 ? '' : 's'}`]
+      : []),
+    ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
+  ];
+  process.stdout.write(
+    `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
+  );
+  const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
+  const line = await adopt(cp, args['control-plane'], args['state-dir'], adopted);
+  if (line) process.stdout.write(`${line}\n`);
+}

@@ -15,6 +15,7 @@ import { checkAddressSyntax } from '../../plan/target.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { checkExportedPath, exists, writeExported } from '../write-exported.js';
+import { adopt, inventoryStateDirOption } from '../adopt.js';
 
 /** A name from the control plane (or the command line) in a message: one line, visible escapes. */
 const shown = (text: string): string => escapeTerminal(text);
@@ -26,6 +27,7 @@ interface ImportArgs {
   'control-plane': string;
   'token-file'?: string;
   force: boolean;
+  'state-dir': string;
 }
 
 const FOLDER = {
@@ -51,6 +53,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       })
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
+      .option('state-dir', inventoryStateDirOption)
       .option('force', {
         type: 'boolean',
         default: false,
@@ -78,24 +81,24 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     await refuseIfDeclared(args.dir, args.address);
     const token = await resolveToken(args['token-file']);
     const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
-    let live: LiveState;
     try {
-      live = await readLiveState(cp);
+      const file = manifestOf(await readLiveState(cp), args.address);
+      checkExportedPath(file.path);
+      const path = join(resolve(args.dir), file.path);
+      if (!args.force && (await exists(path))) {
+        throw new UserError(
+          `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
+        );
+      }
+      await writeExported(resolve(args.dir), file);
+      process.stdout.write(
+        `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
+      );
+      const line = await adopt(cp, args['control-plane'], args['state-dir'], [args.address]);
+      if (line) process.stdout.write(`${line}\n`);
     } finally {
       await cp.close();
     }
-    const file = manifestOf(live, args.address);
-    checkExportedPath(file.path);
-    const path = join(resolve(args.dir), file.path);
-    if (!args.force && (await exists(path))) {
-      throw new UserError(
-        `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
-      );
-    }
-    await writeExported(resolve(args.dir), file);
-    process.stdout.write(
-      `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
-    );
   },
 };
 

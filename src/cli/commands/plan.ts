@@ -5,13 +5,16 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
-import { backendInfo, readLiveState } from '../../controlplane/types.js';
-import { controlPlaneIdentity } from '../../controlplane/identity.js';
+import { backendInfo } from '../../controlplane/types.js';
+import { inventoryStore, readLiveWithInventory } from '../../apply/inventory.js';
+import { embeddedStateIsNew, planControlPlane } from '../../controlplane/identity.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit, planRepository } from '../../plan/pipeline.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
+import { planFileParts, type PlanKey } from '../../render/plan-file.js';
+import { resolvePlanKey } from '../plan-key.js';
 import { writeParts, writePartsToFile } from '../write-parts.js';
 import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
 import type { PublishOutcome } from '../../vcs/types.js';
@@ -94,7 +97,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         type: 'string',
         default: '.poolsync',
         describe:
-          'With --refresh-only: where apply recorded the last applied state of an HTTP control plane',
+          'Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and the inventory of a control plane that cannot keep it (Union, flyteadmin)',
       })
 
       .options(pullRequestCommentOptions)
@@ -134,22 +137,29 @@ async function runPlan(args: PlanArgs): Promise<number> {
   const maxRetries = checkMaxRetries(args['max-retries']);
   await requireFolder(args.dir);
   const token = await resolveToken(args['token-file']);
+  // The JSON plan is a plan file: sealed (render/plan-seal.ts), with the key when one is set.
+  const key: PlanKey | undefined =
+    args.out !== undefined || args.output === 'json' ? await resolvePlanKey() : undefined;
   const commit = await planCommit(args);
+  // Asked before opening: the header warns when this is a new, empty embedded state.
+  const stateWasNew = embeddedStateIsNew(args['control-plane']);
   const cp = await openControlPlane(args['control-plane'], {
     readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
     http: { maxRetries },
     ...(token ? { token } : {}),
     ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
-  // Recorded in the plan: `apply PLANFILE` refuses it on any other control plane.
-  const controlPlane = controlPlaneIdentity(args['control-plane'], cp);
+  // Recorded in the plan and named in its header: `apply PLANFILE` refuses it on any other.
+  const controlPlane = planControlPlane(args['control-plane'], cp, stateWasNew);
   let result;
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= cp.close());
   try {
     // Closed as soon as the live state is read: a state of 100,000 objects is ~40 MB that the
     // plan itself never needs.
-    const readLive = () => readLiveState(cp).finally(close);
+    // The inventory (what poolsync applied) is read with the live state: prune reads it.
+    const store = inventoryStore(cp, args['control-plane'], args['state-dir']);
+    const readLive = () => readLiveWithInventory(cp, store).finally(close);
     result = await planRepository(args.dir, readLive, {
       commit,
       cacheDir: manifestCacheDir(),
@@ -177,7 +187,12 @@ async function runPlan(args: PlanArgs): Promise<number> {
     await publishComment(args, outcomeForPlan(plan));
   }
   const color = useColor(args.color);
-  await writeParts(process.stdout, renderParts(plan, args.output, color));
+  await writeParts(
+    process.stdout,
+    key !== undefined && args.output === 'json'
+      ? planFileParts(plan, key)
+      : renderParts(plan, args.output, color),
+  );
   // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
   const rendered = await renderedFileChanges(args.dir, result.desired, commit);
   if (rendered !== '') (args.output === 'text' ? process.stdout : process.stderr).write(rendered);
@@ -187,7 +202,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
   }
   if (args.out) {
     try {
-      await writePartsToFile(args.out, renderJsonParts(plan));
+      await writePartsToFile(args.out, planFileParts(plan, key ?? null));
     } catch (err) {
       throw new UserError(
         `cannot save the plan to ${args.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,

@@ -8,7 +8,8 @@
  * operator's own flyte-core values, whose volume lists the rendered ones keep (Helm replaces
  * lists; docs/flyte-oss.md).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { readUserFile } from '../../util/safe-file.js';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { formatValidationText, loadRepository } from '../../manifests/index.js';
@@ -133,7 +134,10 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         ? readTarget(resolve(args.dir), configured!.path).catch((err: Error) => {
             throw new UserError(err.message);
           })
-        : readFile(file, 'utf8').catch(() => null);
+        : readUserFile(file, { maxBytes: 64 * 1024 * 1024, what: '--out' }).then(
+            (b) => b.toString('utf8'),
+            () => null,
+          );
     if (args.check) {
       if (out === null)
         throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');

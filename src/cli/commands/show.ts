@@ -1,8 +1,9 @@
-/** `poolsync show PLANFILE`: render a plan saved with `plan --out FILE`. */
+/** `poolsync show PLANFILE`: render a plan saved with `plan --out FILE`, once its seal verifies. */
 import type { Argv, CommandModule } from 'yargs';
-import { SavedPlanError, readSavedPlan } from '../../plan/saved.js';
+import { PlanFileError, readPlanFile } from '../../render/plan-file.js';
 import { UserError } from '../../util/user-error.js';
 import { colorOption, planOutputOption, useColor } from '../options.js';
+import { resolvePlanKey } from '../plan-key.js';
 import { renderParts, type OutputFormat } from './plan.js';
 import { writeParts } from '../write-parts.js';
 
@@ -28,11 +29,12 @@ export const showCommand: CommandModule<object, ShowArgs> = {
   handler: async (args) => {
     let plan;
     try {
-      plan = await readSavedPlan(args.planfile);
+      plan = await readPlanFile(args.planfile, { key: await resolvePlanKey() });
     } catch (err) {
-      if (err instanceof SavedPlanError) throw new UserError(err.message);
+      if (err instanceof PlanFileError) throw new UserError(err.message);
       throw err;
     }
+    // JSON: the plan as read, its seal included, so the output is again a plan file.
     await writeParts(process.stdout, renderParts(plan, args.output, useColor(args.color)));
     process.exitCode = 0;
   },

@@ -4,6 +4,7 @@
  * `shards`/`shard`) and the simulation endpoints. server.ts serves them over HTTP.
  */
 import { assignmentKeyString } from '../../model/common.js';
+import { parseInventory } from '../../model/inventory.js';
 import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
 export const DEFAULT_PAGE_SIZE = 500;
@@ -257,6 +258,16 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
         domain: q.get('domain') as string,
         workflow: q.get('workflow'),
       });
+      return none;
+    }),
+    route('GET', '/v1/inventory', async () =>
+      ok({ inventory: await cp.inventory.readInventory() }),
+    ),
+    route('PUT', '/v1/inventory', async (r) => {
+      const record = parseInventory(await r.body());
+      if (typeof record === 'string')
+        throw new ControlPlaneError('INVALID_ARGUMENT', `not an inventory: ${record}`);
+      await cp.inventory.writeInventory(record);
       return none;
     }),
     route('GET', '/v1/apply-lock', async () => ok({ lock: await cp.applyLock.getApplyLock() })),

@@ -3,7 +3,9 @@
  * interface, in memory or persisted crash-safely (store.ts). Also the simulation hooks that
  * stand in for real clusters (C5 status reports, Q7 in-flight work).
  */
+import { dirname } from 'node:path';
 import { EmbeddedApplyLock } from './apply-lock.js';
+import { InventoryFile } from '../inventory-file.js';
 import type { EmbeddedOptions, QueueActivity } from './options.js';
 import {
   DEFAULT_POOL,
@@ -34,6 +36,7 @@ import type {
   CreateQueueRequest,
   DefaultQueueCalls,
   ExecutionClusterLabelCalls,
+  InventoryCalls,
   PoolCalls,
   QueueCalls,
   RegisterClusterRequest,
@@ -80,6 +83,10 @@ export class EmbeddedControlPlane implements ControlPlane {
   readonly capabilityCalls: CapabilityCalls = this;
   /** Served by `control-plane serve` so applies from several machines exclude each other. */
   readonly applyLock = new EmbeddedApplyLock();
+  /** The inventory beside the state (PATH.inventory.json), in memory without a file. */
+  readonly inventory: InventoryCalls = new InventoryFile(() =>
+    this.path === null ? null : { root: dirname(this.path), path: `${this.path}.inventory.json` },
+  );
   private closed = false;
 
   private constructor(

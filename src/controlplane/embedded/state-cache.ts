@@ -14,7 +14,7 @@
  * writes before they are durable); after closing, under its lock, it gives the state back
  * with the identity of the files it left.
  */
-import { stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import type { State } from './state.js';
 
 /** What the journal held when the state was read: whole lines, and whether a torn one followed. */
@@ -58,7 +58,7 @@ export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
 
 async function fileIdentity(path: string): Promise<{ key: string; size: bigint } | null> {
   try {
-    const s = await stat(path, { bigint: true });
+    const s = await lstat(path, { bigint: true });
     return { key: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, size: s.size };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;

@@ -1,13 +1,16 @@
 /**
  * The two files of an embedded control plane's state (store.ts): the JSON snapshot, replaced
  * only whole (write-temp + fsync + rename + fsync of the folder), and the journal of ops after
- * it, one numbered JSON line each.
+ * it, one numbered JSON line each. Both live in the state's folder and go through the
+ * safe-file layer (util/safe-file.ts): never through a link, bounded, written under an
+ * exclusive unguessable temporary name. Nothing of their content is ever quoted in a message.
  */
-import { batches } from '../../util/batched-lines.js';
-import { open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import { readOwnFile, writeOwnFile } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
 import type { JournalShape } from './state-cache.js';
+import { stateJsonProblem } from './state-json.js';
 import { applyOp, type Op, type State, type StateJson } from './state.js';
 
 export const FORMAT = 'poolsync-control-plane';
@@ -26,6 +29,17 @@ export interface JournalLine {
   op: Op;
 }
 
+/** A snapshot or journal JS can hold as one string (V8's limit is just under 512 MiB). */
+const MAX_STATE_BYTES = 500 * 1024 * 1024;
+
+/** The state's folder: poolsync checks every file of the state in it (safe-file.ts). */
+export const stateRoot = (path: string): string => dirname(path);
+
+async function readStateText(path: string, what: string): Promise<string | null> {
+  const bytes = await readOwnFile(stateRoot(path), path, { maxBytes: MAX_STATE_BYTES, what });
+  return bytes === null ? null : bytes.toString('utf8');
+}
+
 /**
  * Replaces PATH whole (write-temp + fsync + rename + fsync of the folder). `data` may come in
  * parts (util/json-parts.ts): a 100,000-object state is ~30 MB of JSON, never held whole.
@@ -34,55 +48,39 @@ export async function writeFileAtomic(
   path: string,
   data: string | Iterable<string>,
 ): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    if (typeof data === 'string') await fh.writeFile(data);
-    else for (const batch of batches(data)) await fh.write(batch);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  // The rename itself is durable only once the folder is synced.
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeOwnFile(stateRoot(path), path, data, {
+    durable: true,
+    what: 'control-plane state',
+  });
 }
 
 export async function readSnapshot(path: string): Promise<Snapshot | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  const text = await readStateText(path, 'control-plane state');
+  if (text === null) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (err) {
+  } catch {
+    // Never the parser's message: it quotes the text, and the file may be anything.
     throw new UserError(
-      `${path} is not a poolsync control-plane state file (invalid JSON: ${(err as Error).message}); restore it from a backup or point --state elsewhere`,
+      `${path} is not a poolsync control-plane state file (invalid JSON); restore it from a backup or point --state elsewhere`,
     );
   }
-  const s = parsed as Partial<Snapshot>;
-  if (
-    s.format !== FORMAT ||
-    typeof s.seq !== 'number' ||
-    typeof s.state !== 'object' ||
-    s.state === null
-  ) {
+  const s = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Partial<Snapshot>;
+  if (s.format !== FORMAT || typeof s.seq !== 'number') {
     throw new UserError(
-      `${path} is not a poolsync control-plane state file (format "${String(s.format)}")`,
+      `${path} is not a poolsync control-plane state file (no "format": "${FORMAT}" and "seq"); restore it from a backup or point --state elsewhere`,
     );
   }
   if (s.version !== VERSION) {
     throw new UserError(
-      `${path} has state format version ${String(s.version)}; this poolsync reads version ${VERSION}`,
+      `${path} has state format version ${typeof s.version === 'number' ? s.version : '(none)'}; this poolsync reads version ${VERSION}`,
+    );
+  }
+  const problem = stateJsonProblem(s.state);
+  if (problem !== null) {
+    throw new UserError(
+      `${path} is not a poolsync control-plane state file of this version: ${problem}; restore it from a backup or point --state elsewhere`,
     );
   }
   return s as Snapshot;
@@ -93,7 +91,7 @@ export class ReadRace extends Error {}
 
 export async function snapshotIdentity(path: string): Promise<string> {
   try {
-    const s = await stat(path, { bigint: true });
+    const s = await lstat(path, { bigint: true });
     return `${s.ino}:${s.mtimeNs}:${s.size}`;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
@@ -112,14 +110,8 @@ export async function replayJournal(
   seq: number,
   contiguous = false,
 ): Promise<{ seq: number } & JournalShape> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { seq, lines: 0, torn: false };
-    throw err;
-  }
-  if (text === '') return { seq, lines: 0, torn: false };
+  const text = await readStateText(path, 'control-plane journal');
+  if (text === null || text === '') return { seq, lines: 0, torn: false };
   const lines = text.split('\n');
   const torn = lines[lines.length - 1] !== '';
   // The last element is "" after a final newline, or a line cut short by a crash: drop it.
@@ -129,8 +121,16 @@ export async function replayJournal(
     try {
       entry = JSON.parse(line) as JournalLine;
     } catch {
+      entry = null as unknown as JournalLine;
+    }
+    if (
+      typeof entry?.seq !== 'number' ||
+      typeof entry.op !== 'object' ||
+      entry.op === null ||
+      typeof entry.op.op !== 'string'
+    ) {
       throw new UserError(
-        `${path}:${i + 1}: the control-plane journal is corrupt (not JSON); restore from a backup`,
+        `${path}:${i + 1}: the control-plane journal is corrupt (not a numbered op); restore from a backup`,
       );
     }
     if (entry.seq <= seq) return;
@@ -139,10 +139,15 @@ export async function replayJournal(
       applyOp(state, entry.op);
     } catch (err) {
       throw new UserError(
-        `${path}:${i + 1}: journaled op "${entry.op.op}" no longer applies: ${(err as Error).message}`,
+        `${path}:${i + 1}: journaled op "${escapeName(entry.op.op)}" no longer applies: ${(err as Error).message}`,
       );
     }
     seq = entry.seq;
   });
   return { seq, lines: lines.length, torn };
+}
+
+/** An op name as written by poolsync is short and plain; anything else is not quoted. */
+function escapeName(name: string): string {
+  return /^[a-z_]{1,64}$/.test(name) ? name : '(not an op of poolsync)';
 }

@@ -17,6 +17,16 @@ import type {
   State,
 } from './state-records.js';
 import { byName, listAssignments } from './state-views.js';
+import {
+  assignmentShape,
+  capabilitiesShape,
+  defaultQueueShape,
+  executionClusterLabelShape,
+  poolContractShape,
+  queueSpecShape,
+  storedClusterShape,
+} from '../../model/shapes.js';
+import { bool, listOf, nullable, num, record, shapeProblem, str } from '../../util/json-shape.js';
 
 /** The JSON form of a state (snapshots): plain sorted arrays, stable across versions. */
 export interface StateJson {
@@ -65,4 +75,33 @@ export function stateFromJson(json: StateJson): State {
     ),
     ...clusterLabelsFromJson(json.execution_cluster_labels),
   };
+}
+
+const stateJsonShape = record(
+  {
+    pools: listOf(record({ name: str, contract: poolContractShape })),
+    clusters: listOf(storedClusterShape),
+    queues: listOf(record({ name: str, spec: queueSpecShape, cluster_managed: bool })),
+    assignments: listOf(assignmentShape),
+    activity: listOf(
+      record({
+        name: str,
+        runs_in_flight: num,
+        actions_in_flight: num,
+        at: num,
+        finish_over_ms: nullable(num),
+      }),
+    ),
+  },
+  {
+    capabilities: capabilitiesShape,
+    draining: listOf(str),
+    default_queues: listOf(defaultQueueShape),
+    execution_cluster_labels: listOf(executionClusterLabelShape),
+  },
+);
+
+/** Why a snapshot's `state` is not a StateJson (`state.pools[2].contract is missing`), or null. */
+export function stateJsonProblem(value: unknown): string | null {
+  return shapeProblem('state', stateJsonShape, value);
 }

@@ -20,8 +20,10 @@
  *   leave a gap in the op numbers (or replace the snapshot): the reader notices and reads again.
  */
 import { jsonParts } from '../../util/json-parts.js';
-import { open, mkdir, type FileHandle } from 'node:fs/promises';
-import { dirname, basename } from 'node:path';
+import { type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { openOwnAppend, ownFolders } from '../../util/safe-file.js';
+import { refuseTrackedFiles } from '../../util/tracked.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
@@ -42,6 +44,7 @@ import {
   readSnapshot,
   replayJournal,
   snapshotIdentity,
+  stateRoot,
   writeFileAtomic,
   type JournalLine,
   type Snapshot,
@@ -89,7 +92,8 @@ export class StateStore {
     init: () => State,
     opts: StoreOptions = {},
   ): Promise<{ store: StateStore; state: State }> {
-    await mkdir(dirname(path), { recursive: true });
+    await ownFolders(stateRoot(path), path, true);
+    await refuseStateFromGit(path);
     const lock = await lockState(path);
     try {
       // Under the lock nobody else writes: files identical to a state this process read (or
@@ -105,7 +109,11 @@ export class StateStore {
         state = snapshot ? stateFromJson(snapshot.state) : init();
         ({ seq, ...journaled } = await replayJournal(`${path}.journal`, state, snapshot?.seq ?? 0));
       }
-      const journal = await open(`${path}.journal`, 'a');
+      const journal = await openOwnAppend(
+        stateRoot(path),
+        `${path}.journal`,
+        'control-plane journal',
+      );
       const keep = opts.keepJournal ?? KEEP_JOURNAL;
       const store = new StateStore(path, journal, lock, state, seq, {
         compactAfter: opts.compactAfter ?? 20_000,
@@ -215,6 +223,8 @@ export async function readStateOnce(
   init: () => State,
   shared = false,
 ): Promise<{ state: State; release: () => void }> {
+  await ownFolders(stateRoot(path), path, false);
+  await refuseStateFromGit(path);
   for (let attempt = 0; ; attempt++) {
     const identity = await stateFilesIdentity(path);
     const held = shared ? holdCachedState(path, identity) : null;
@@ -252,10 +262,17 @@ export async function readStateOnce(
 
 /** The state file is open for writing in another process (apply --lock-timeout waits on it). */
 export class StateInUseError extends UserError {}
+/** The state's files, when Git tracks one of them (util/tracked.ts). */
+function refuseStateFromGit(path: string): Promise<void> {
+  const files = [path, `${path}.journal`, `${path}.lock`, `${path}.apply.lock`];
+  return refuseTrackedFiles(stateRoot(path), files, 'control-plane state');
+}
+
 /** The single-writer lock, with messages that say which state file is in use and what to do. */
 function lockState(statePath: string): Promise<HeldLockFile> {
   const lockPath = `${statePath}.lock`;
   return acquireLockFile(lockPath, {
+    root: stateRoot(statePath),
     mode: 0o600,
     // Locks of earlier versions were written in place, so one can be empty for a moment;
     // only one that stays unreadable for a while is stale.

@@ -8,7 +8,7 @@
  * `authorization_metadata_key` names the header of its gRPC port, which poolsync does not use.
  * The secret is never logged or put in an error.
  */
-import { readFile } from 'node:fs/promises';
+import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
 import { rememberSecret } from '../../util/secrets.js';
 import { ControlPlaneError } from '../errors.js';
@@ -30,13 +30,9 @@ export async function credentialsFromEnv(
   const file = env.POOLSYNC_FLYTE_CLIENT_SECRET_FILE?.trim() ?? '';
   let secret = env.POOLSYNC_FLYTE_CLIENT_SECRET?.trim() ?? '';
   if (file !== '') {
-    try {
-      secret = (await readFile(file, 'utf8')).split(/\r?\n/)[0]!.trim();
-    } catch (err) {
-      throw new UserError(
-        `cannot read POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-      );
-    }
+    const what = 'POOLSYNC_FLYTE_CLIENT_SECRET_FILE';
+    const bytes = await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what });
+    secret = bytes.toString('utf8').split(/\r?\n/)[0]!.trim();
     if (secret === '') throw new UserError(`POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file} is empty`);
   }
   rememberSecret(secret);

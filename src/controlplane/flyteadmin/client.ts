@@ -92,18 +92,20 @@ export class FlyteadminControlPlane implements ControlPlane {
 
   /** What the planner needs beyond the managed rows (docs/flyte-oss.md). */
   async flyteadminState(): Promise<FlyteadminLive> {
-    const [labels, assignments, projects, domains, deployed] = await Promise.all([
+    const [labels, assignments, listed, domains, deployed] = await Promise.all([
       this.attributes.others('EXECUTION_CLUSTER_LABEL'),
       this.attributes.others('CLUSTER_ASSIGNMENT'),
       listProjects(this.transport, this.org),
       listDomains(this.transport),
       readDeployedConfig(this.clustersConfigMap, () => (this.kube ??= this.kubeConfig())),
     ]);
+    const projects = listed.projects;
     const key = (r: AttributeRow) => `${r.resource_type}\u0000${attributeRowKey(r)}`;
     const other_rows = [...labels, ...assignments].sort((a, b) =>
       key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0,
     );
-    return { other_rows, projects, domains, deployed };
+    // Before flyteadmin v1.13.0 there is no GetDomains: the projects carry the same list.
+    return { other_rows, projects, domains: domains ?? listed.domains, deployed };
   }
 
   async listAssignments(): Promise<LiveAssignment[]> {

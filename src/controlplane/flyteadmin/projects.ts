@@ -3,7 +3,11 @@
  * flyteadmin would refuse (manager/impl/validation/project_validator.go: an unregistered or
  * archived project, an unknown domain is InvalidArgument): `GET /api/v1/projects` (ListProjects,
  * paged by `token`; without filters flyteadmin leaves archived projects out, so they are listed
- * again with `filters=eq(state,1)`, gormimpl/project_repo.go) and `GET /api/v1/domains`.
+ * again with `filters=eq(state,1)`, gormimpl/project_repo.go) and `GET /api/v1/domains`
+ * (GetDomains, added in flyteadmin v1.13.0, flyteorg/flyte #5443). Before v1.13 the route is
+ * absent (the gateway answers 404, code 5 NotFound): the domains are then the ones every project
+ * of ListProjects carries, which flyteadmin fills from the same configured list
+ * (manager/impl/project_manager.go getDomains).
  */
 import type { ProjectState } from '../../model/flyte.js';
 import { ControlPlaneError } from '../errors.js';
@@ -20,31 +24,55 @@ const STATES: readonly ProjectState[] = [
 ];
 
 interface ProjectsPage {
-  projects?: { id?: string; state?: string | number; org?: string }[];
+  projects?: {
+    id?: string;
+    state?: string | number;
+    org?: string;
+    domains?: { id?: string }[];
+  }[];
   token?: string;
+}
+
+export interface ProjectList {
+  projects: { id: string; state: ProjectState }[];
+  /** The domains the projects carry (sorted): GetDomains' answer where it is absent. */
+  domains: string[];
+}
+
+interface ListedProject {
+  id: string;
+  state: ProjectState;
+  domains: string[];
 }
 
 export async function listProjects(
   transport: FlyteadminTransport,
   org: string,
-): Promise<{ id: string; state: ProjectState }[]> {
+): Promise<ProjectList> {
   const [current, archived] = await Promise.all([
     listAll(transport, org, ''),
     listAll(transport, org, 'eq(state,1)'),
   ]);
   const byId = new Map<string, ProjectState>();
-  for (const p of [...current, ...archived]) byId.set(p.id, p.state);
-  return [...byId.entries()]
-    .map(([id, state]) => ({ id, state }))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const domains = new Set<string>();
+  for (const p of [...current, ...archived]) {
+    byId.set(p.id, p.state);
+    for (const d of p.domains) domains.add(d);
+  }
+  return {
+    projects: [...byId.entries()]
+      .map(([id, state]) => ({ id, state }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    domains: [...domains].sort(),
+  };
 }
 
 async function listAll(
   transport: FlyteadminTransport,
   org: string,
   filters: string,
-): Promise<{ id: string; state: ProjectState }[]> {
-  const out: { id: string; state: ProjectState }[] = [];
+): Promise<ListedProject[]> {
+  const out: ListedProject[] = [];
   let token = '';
   for (let page = 0; page < MAX_PAGES; page++) {
     const query = new URLSearchParams({ limit: String(PAGE) });
@@ -54,7 +82,8 @@ async function listAll(
     const res = await transport.call<ProjectsPage>('GET', `/api/v1/projects?${query}`);
     for (const p of res.projects ?? []) {
       if (!p.id || ((p.org ?? '') !== '' && p.org !== org)) continue;
-      out.push({ id: p.id, state: projectState(p.state) });
+      const domains = (p.domains ?? []).map((d) => d.id ?? '').filter((d) => d !== '');
+      out.push({ id: p.id, state: projectState(p.state), domains });
     }
     if (!res.token) return out;
     token = res.token;
@@ -72,8 +101,15 @@ function projectState(raw: string | number | undefined): ProjectState {
   return (STATES as readonly string[]).includes(raw) ? (raw as ProjectState) : 'ARCHIVED';
 }
 
-export async function listDomains(transport: FlyteadminTransport): Promise<string[]> {
-  const res = await transport.call<{ domains?: { id?: string }[] }>('GET', '/api/v1/domains');
+/** GetDomains, or null where this flyteadmin has no such route (before v1.13.0). */
+export async function listDomains(transport: FlyteadminTransport): Promise<string[] | null> {
+  let res: { domains?: { id?: string }[] };
+  try {
+    res = await transport.call<{ domains?: { id?: string }[] }>('GET', '/api/v1/domains');
+  } catch (err) {
+    if (err instanceof ControlPlaneError && err.code === 'NOT_FOUND') return null;
+    throw err;
+  }
   return (res.domains ?? [])
     .map((d) => d.id ?? '')
     .filter((d) => d !== '')

@@ -8,8 +8,14 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import { backoffDelay, retryDelayMs } from '../../util/backoff.js';
+import { connectFailure, Reach } from '../../util/reach.js';
 import { TRANSIENT_STATUS } from '../../util/transient-http.js';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
+import {
+  ControlPlaneError,
+  UnreachableError,
+  unreachable,
+  type ControlPlaneErrorCode,
+} from '../errors.js';
 import { flyteTokenSource, type ClientCredentials } from './auth.js';
 import type { TokenSource } from '../oauth/token-source.js';
 
@@ -42,6 +48,8 @@ export class FlyteadminTransport {
   private readonly maxRetries: number;
   private readonly minRetryDelayMs: number;
   private readonly maxRetryDelayMs: number;
+  /** Whether flyteadmin has answered yet: until then a failure to connect fails fast. */
+  private readonly reach = new Reach();
 
   /** `baseUrl` is the http(s) URL of flyteadmin (without the `flyteadmin+` prefix or a query). */
   constructor(baseUrl: string, opts: TransportOptions = {}) {
@@ -64,6 +72,7 @@ export class FlyteadminTransport {
         flyteTokenSource(this.origin, opts.credentials, {
           timeoutMs: timeout,
           retry: { maxRetries: 0, minDelayMs: 0, maxDelayMs: 0 },
+          reach: this.reach,
         })
       : null;
   }
@@ -77,9 +86,21 @@ export class FlyteadminTransport {
         try {
           headers['authorization'] = `Bearer ${await this.auth.token()}`;
         } catch (err) {
-          // A token endpoint that did not answer (or whose answer was cut off) is transient.
+          // A token endpoint that did not answer (or whose answer was cut off) is transient;
+          // nothing listening at all gets the fast-fail budget, and is said as such.
           const transient = err instanceof ControlPlaneError && err.code === 'UNAVAILABLE';
-          if (!transient || attempt >= this.maxRetries) throw err;
+          const failure = err instanceof UnreachableError ? err.failure : null;
+          if (!transient || attempt >= this.reach.budget(this.maxRetries, failure)) {
+            if (failure)
+              throw unreachable(
+                `flyteadmin ${method} ${path}`,
+                'flyteadmin',
+                this.origin,
+                failure,
+                attempt + 1,
+              );
+            throw err;
+          }
           await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
           continue;
         }
@@ -93,16 +114,20 @@ export class FlyteadminTransport {
           body: body === undefined ? null : JSON.stringify(body),
         });
       } catch (err) {
-        if (attempt < this.maxRetries) {
+        const failure = connectFailure(err);
+        if (attempt < this.reach.budget(this.maxRetries, failure)) {
           await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
           continue;
         }
+        const where = `${method} ${this.origin}${this.basePath}${path}`;
+        if (failure) throw unreachable(where, 'flyteadmin', this.origin, failure, attempt + 1);
         const reason = (err as { code?: string }).code ?? (err as Error).message;
         throw new ControlPlaneError(
           'UNAVAILABLE',
-          `${method} ${this.origin}${this.basePath}${path}: cannot reach flyteadmin (${reason}, after ${this.maxRetries} retries)`,
+          `${where}: cannot reach flyteadmin (${reason}, ${attempt + 1} attempts)`,
         );
       }
+      this.reach.answered = true;
       // A body cut off after the headers (reset, closed short of its Content-Length, timeout)
       // or a 2xx body that is not JSON is transient like any network failure: retried.
       let text: string | null = null;

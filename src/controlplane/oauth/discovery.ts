@@ -14,7 +14,7 @@
  * whose issuer is that server, not the endpoint poolsync was given.
  */
 import * as oauth from 'oauth4webapi';
-import { ControlPlaneError } from '../errors.js';
+import { ControlPlaneError, UnreachableError } from '../errors.js';
 import {
   insecureAllowed,
   isLoopback,
@@ -116,7 +116,9 @@ async function serviceMetadata(base: string, o: DiscoveryOptions): Promise<Disco
   const metaUrl = `${base}/.well-known/oauth-authorization-server`;
   const clientUrl = `${base}/config/v1/flyte_client`;
   const getClient = retryingFetch(o.service, 'client configuration discovery', o.http ?? {});
-  const [meta, client] = await Promise.all([
+  // Both documents are fetched at once, but a failure is reported in a fixed order (the
+  // OAuth2 document first): when both fail, which one failed first is a race.
+  const [metaResult, clientResult] = await Promise.allSettled([
     wellKnown(base, 'oauth2', 'OAuth2 discovery', o).then((r) =>
       readJson(r, metaUrl, 'OAuth2 discovery', o),
     ),
@@ -124,6 +126,9 @@ async function serviceMetadata(base: string, o: DiscoveryOptions): Promise<Disco
       readJson(r, clientUrl, 'client configuration discovery', o),
     ),
   ]);
+  if (metaResult.status === 'rejected') throw metaResult.reason;
+  if (clientResult.status === 'rejected') throw clientResult.reason;
+  const [meta, client] = [metaResult.value, clientResult.value];
   const scopes = Array.isArray(client.scopes) ? client.scopes.map(String) : [];
   const header = String(client.authorization_metadata_key ?? client.authorizationMetadataKey ?? '');
   return {
@@ -193,6 +198,9 @@ export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Di
   try {
     return await serviceMetadata(base, o);
   } catch (serviceErr) {
+    // Nothing answers there: asking the same host again (OpenID Connect) or adding a hint about
+    // authentication would only hide that.
+    if (serviceErr instanceof UnreachableError) throw serviceErr;
     try {
       return await openIdMetadata(base, o);
     } catch (oidcErr) {

@@ -1,12 +1,14 @@
 /**
- * How the OAuth2 requests of every backend travel: over `fetch` (oauth4webapi's customFetch),
- * retried on what is transient — no answer, 5xx, 429 (its Retry-After honoured up to the
+ * How the OAuth2 requests of every backend travel: over `fetch` (oauth4webapi's customFetch;
+ * node-fetch.ts, which reaches every port), retried on what is transient — no answer, 5xx, 429 (its Retry-After honoured up to the
  * policy's longest delay) — with the backend's backoff policy, each attempt bounded by a
  * timeout. Plain http only to a loopback host (tests, a local control plane).
  */
 import { backoffDelay } from '../../util/backoff.js';
+import { connectFailure, Reach } from '../../util/reach.js';
 import { DEFAULT_RETRY, sleep as wait, type RetryPolicy } from '../../util/retry-policy.js';
-import { ControlPlaneError } from '../errors.js';
+import { ControlPlaneError, unreachable } from '../errors.js';
+import { nodeFetch } from './node-fetch.js';
 
 export interface OAuthHttp {
   fetch?: typeof fetch;
@@ -14,6 +16,12 @@ export interface OAuthHttp {
   sleep?: (ms: number) => Promise<void>;
   /** Per attempt; absent: no bound beyond the server's. */
   timeoutMs?: number;
+  /**
+   * Whether the server has answered yet (util/reach.ts): before it has, a failure to connect
+   * gets the fast-fail budget. Shared with the backend's own calls when given; else each
+   * fetcher starts knowing nothing.
+   */
+  reach?: Reach;
 }
 
 /** Loopback hosts may use plain http (tests, a local control plane); nothing else may. */
@@ -30,7 +38,8 @@ export const insecureAllowed = (url: string): boolean =>
 
 /**
  * A `fetch` that retries what is transient. Returns the last answer; throws UNAVAILABLE
- * naming the URL and the cause (never a header or a body) when none came.
+ * naming the URL and the cause (never a header or a body) when none came: an UnreachableError
+ * when nothing answered at all, after the fast-fail budget (util/reach.ts).
  */
 export function retryingFetch(
   service: string,
@@ -38,20 +47,32 @@ export function retryingFetch(
   http: OAuthHttp,
 ): (url: string, init: RequestInit) => Promise<Response> {
   const policy = http.retry ?? DEFAULT_RETRY;
-  const fetchFn = http.fetch ?? fetch;
+  const fetchFn = http.fetch ?? nodeFetch;
+  const reach = http.reach ?? new Reach();
   return async (url, init) => {
     for (let attempt = 0; ; attempt++) {
       let res: Response | null = null;
       let cause = '';
+      let failure = null;
       try {
         const signal = http.timeoutMs ? AbortSignal.timeout(http.timeoutMs) : init.signal;
         res = await fetchFn(url, { ...init, ...(signal ? { signal } : {}) });
+        reach.answered = true;
       } catch (err) {
+        failure = connectFailure(err);
         cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       }
       if (res && !transientStatus(res.status)) return res;
-      if (attempt >= policy.maxRetries) {
+      if (attempt >= reach.budget(policy.maxRetries, failure)) {
         if (res) return res;
+        if (failure) {
+          // The token endpoint is what discovery named, not --control-plane.
+          const advice = /token/.test(what)
+            ? `the token endpoint is the one ${service}'s OAuth2 discovery names; is it running?`
+            : undefined;
+          const origin = new URL(url).origin;
+          throw unreachable(`${service} ${what}`, service, origin, failure, attempt + 1, advice);
+        }
         throw new ControlPlaneError(
           'UNAVAILABLE',
           `${service} ${what}: cannot reach ${url} (${cause}; ${attempt + 1} attempts)`,

@@ -37,10 +37,12 @@ import type {
   ClusterCalls,
   ControlPlane,
   CreateQueueRequest,
+  InventoryCalls,
   PoolCalls,
   QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
+import type { InventoryRecord } from '../../model/inventory.js';
 import { RestTransport, type Attempts, type HttpControlPlaneOptions } from './transport.js';
 
 export { CONNECT_RETRIES, type HttpControlPlaneOptions } from './transport.js';
@@ -66,6 +68,13 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   /** The server's lease-style apply lock (PUT/DELETE/GET /v1/apply-lock). */
+  /** The inventory the server keeps beside its state (GET/PUT /v1/inventory). */
+  readonly inventory: InventoryCalls = {
+    readInventory: async () =>
+      (await this.http.call<{ inventory: InventoryRecord | null }>('GET', '/v1/inventory'))
+        .inventory,
+    writeInventory: async (record) => void (await this.http.call('PUT', '/v1/inventory', record)),
+  };
   readonly applyLock: ApplyLockProvider = {
     acquireApplyLock: (request) => this.http.call('PUT', '/v1/apply-lock', request),
     releaseApplyLock: (id) => this.http.call('DELETE', '/v1/apply-lock', { id }),

@@ -4,8 +4,14 @@
  * for every transient failure (`call`), plus whole lists read as page chains (`list`).
  */
 import { Pool, type Dispatcher } from 'undici';
-import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from '../errors.js';
+import {
+  ControlPlaneError,
+  ERROR_CODES,
+  unreachable,
+  type ControlPlaneErrorCode,
+} from '../errors.js';
 import { retryDelayMs } from '../../util/backoff.js';
+import { connectFailure, Reach } from '../../util/reach.js';
 import {
   CONNECT_FAILURE_CODES,
   CONNECTION_LOST_CODES,
@@ -51,11 +57,12 @@ const RETRY_ERROR_CODES = [
 ];
 /**
  * Failures to connect at all (CONNECT_FAILURE_CODES): until the control plane has answered once,
- * they are retried only CONNECT_RETRIES times (0.1 s, 0.2 s): a wrong URL or a stopped server is reported in well under a second, not after the
+ * they are retried only CONNECT_RETRIES times (0.1 s, 0.2 s; util/reach.ts, shared by every
+ * backend): a wrong URL or a stopped server is reported in well under a second, not after the
  * whole --max-retries backoff (about 21 s). Once it has answered, they get the full budget:
  * then they are a restart or a rolling update, worth riding out.
  */
-export const CONNECT_RETRIES = 2;
+export { CONNECT_RETRIES } from '../../util/reach.js';
 
 const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
   400: 'INVALID_ARGUMENT',
@@ -89,7 +96,7 @@ export class RestTransport {
   private readonly pageSize: number;
   private readonly listShards: number;
   /** The control plane has answered at least once (see CONNECT_FAILURE_CODES). */
-  private answered = false;
+  private readonly reach = new Reach();
 
   constructor(baseUrl: string, opts: HttpControlPlaneOptions = {}) {
     const url = new URL(baseUrl);
@@ -141,9 +148,11 @@ export class RestTransport {
     for (let retry = 0; ; retry++) {
       const result = await this.attempt(method, path, headers, payload);
       if (result.ok) return result.value as T;
-      const connectFailure =
-        !this.answered && result.code !== undefined && CONNECT_FAILURE_CODES.includes(result.code);
-      const budget = connectFailure ? Math.min(CONNECT_RETRIES, this.maxRetries) : this.maxRetries;
+      const failure =
+        result.code !== undefined && CONNECT_FAILURE_CODES.includes(result.code)
+          ? connectFailure(result.code)
+          : null;
+      const budget = this.reach.budget(this.maxRetries, failure);
       if (retry >= budget) {
         if (result.code !== undefined) throw this.transportError(method, path, result.code, retry);
         throw new ControlPlaneError(
@@ -189,7 +198,7 @@ export class RestTransport {
       if (RETRY_ERROR_CODES.includes(code)) return { ok: false, reason: code, code };
       throw this.transportError(method, path, code, 0);
     }
-    this.answered = true;
+    this.reach.answered = true;
     const status = response.statusCode;
     let text: string;
     try {
@@ -267,19 +276,15 @@ export class RestTransport {
           `if it is a plain-HTTP server (\`poolsync control-plane serve\` is), use --control-plane ${plain}${this.basePath}`,
       );
     }
-    if (CONNECT_FAILURE_CODES.includes(reason)) {
-      const what =
-        reason === 'ENOTFOUND'
-          ? `the host ${new URL(this.origin).hostname} is not known (DNS)`
-          : reason === 'UND_ERR_CONNECT_TIMEOUT'
-            ? 'the connection timed out'
-            : `nothing accepts connections at ${this.origin}`;
-      return new ControlPlaneError(
-        'UNAVAILABLE',
-        `${method} ${this.url}${path}: cannot reach the control plane: ${what} (${reason}, ${tries}); ` +
-          `is it running, and is --control-plane (env POOLSYNC_CONTROL_PLANE) right?`,
+    const failure = CONNECT_FAILURE_CODES.includes(reason) ? connectFailure(reason) : null;
+    if (failure)
+      return unreachable(
+        `${method} ${this.url}${path}`,
+        'the control plane',
+        this.origin,
+        failure,
+        retries + 1,
       );
-    }
     return new ControlPlaneError(
       'UNAVAILABLE',
       `${method} ${this.url}${path}: cannot reach the control plane (${reason}, ${tries})`,

@@ -4,7 +4,7 @@
  * Read from env POOLSYNC_UNION_API_KEY or a file (--api-key-file), never from a flag value.
  * No message of this module contains the key or any part of it but the endpoint and the org.
  */
-import { readFile } from 'node:fs/promises';
+import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
 import { rememberSecret } from '../../util/secrets.js';
 
@@ -89,14 +89,9 @@ export function parseApiKey(
 export async function resolveApiKey(flagFile: string | undefined): Promise<UnionApiKey> {
   const file = flagFile || process.env[API_KEY_FILE_ENV]?.trim();
   if (file) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      throw new UserError(
-        `cannot read --api-key-file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-      );
-    }
+    const text = (
+      await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what: '--api-key-file' })
+    ).toString('utf8');
     return parseApiKey(text.split(/\r?\n/)[0] ?? '', file, { file });
   }
   const env = process.env[API_KEY_ENV];

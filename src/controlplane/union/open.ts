@@ -4,6 +4,8 @@
  * client secret is only ever sent to the endpoint of the key), discovers the OAuth2 endpoints
  * and builds the transport.
  */
+import { Reach } from '../../util/reach.js';
+import { DEFAULT_RETRY } from '../../util/retry-policy.js';
 import { UserError } from '../../util/user-error.js';
 import { resolveApiKey } from './api-key.js';
 import { credentialsLine } from './manual.js';
@@ -71,8 +73,11 @@ export async function openUnion(
       `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,
     );
   }
-  // The OAuth2 requests retry what is transient with the RPCs' backoff.
-  const http = opts.retry ? { retry: opts.retry } : {};
+  // The OAuth2 requests retry what is transient with the RPCs' backoff; until the endpoint has
+  // answered once, a failure to connect fails fast (util/reach.ts), for discovery and RPCs alike.
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  const reach = new Reach();
+  const http = { retry, reach };
   const discovery = await discover(baseUrl, http);
   const tokens = new TokenSource(key, discovery, http);
   const { transport, close } = createUnionTransport({
@@ -93,7 +98,8 @@ export async function openUnion(
       credentials: credentialsLine(key.source),
     },
     apiKey: key.raw,
-    ...(opts.retry ? { retry: opts.retry } : {}),
+    retry,
+    reach,
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
   });
 }

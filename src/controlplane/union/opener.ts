@@ -1,4 +1,5 @@
 /** `union+https://HOST` (open.ts): Union's Connect API, loaded on demand (connect, protobuf). */
+import { DEFAULT_RETRY } from '../../util/retry-policy.js';
 import type { BackendOpener } from '../opener.js';
 
 export const unionOpener: BackendOpener = {
@@ -6,8 +7,14 @@ export const unionOpener: BackendOpener = {
   matches: (url) => /^union\+https?:\/\//.test(url),
   async open(url, opts) {
     const { openUnion } = await import('./open.js');
+    // --max-retries (opts.http) bounds every call, OAuth2 discovery and tokens included.
+    const maxRetries = opts.http?.maxRetries;
+    const retry =
+      opts.union?.retry ??
+      (maxRetries !== undefined ? { ...DEFAULT_RETRY, maxRetries } : undefined);
     return openUnion(url, {
       ...opts.union,
+      ...(retry ? { retry } : {}),
       ...(opts.apiKeyFile ? { apiKeyFile: opts.apiKeyFile } : {}),
     });
   },

@@ -26,7 +26,7 @@ import {
   SettingsService,
   type SettingsRecord,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
-import { withRetry, type RetryPolicy } from './transport.js';
+import { withRetry, type UnionRetry } from './transport.js';
 import { mapLimit } from '../../util/map-limit.js';
 
 const SETTINGS = 'flyteidl2.settings.SettingsService';
@@ -40,7 +40,7 @@ export interface DefaultQueueSettingsOptions {
   org: string;
   transport: Transport;
   projects: Client<typeof ProjectService>;
-  retry: RetryPolicy;
+  retry: UnionRetry;
   pageSize: number;
   /** Throws NOT_FOUND when the queue does not exist. */
   queueExists: (name: string) => Promise<void>;
@@ -53,8 +53,14 @@ export class DefaultQueueSettings {
     this.settings = createClient(SettingsService, opts.transport);
   }
 
+  /**
+   * Writes are versioned read-modify-writes (`write`): one sent again after it landed meets a
+   * version conflict or ALREADY_EXISTS, and the loop reads the level back. So every call here
+   * may be sent again (transport.ts).
+   */
   private call<T>(rpc: string, addr: string | null, fn: () => Promise<T>): Promise<T> {
-    return withRetry({ rpc, address: addr, org: this.opts.org }, this.opts.retry, fn);
+    const info = { rpc, address: addr, org: this.opts.org, idempotent: true };
+    return withRetry(info, this.opts.retry, fn);
   }
 
   private key(project: string, domain: string): SettingsKey {

@@ -1,8 +1,16 @@
 /**
  * The wire to Union: a Connect (default) or gRPC transport of @connectrpc/connect-node with an
- * auth interceptor, a retry helper (backoff on UNAVAILABLE / RESOURCE_EXHAUSTED /
- * DEADLINE_EXCEEDED only) and the mapping of gRPC status codes to ControlPlaneError codes,
- * keeping the server's message.
+ * auth interceptor, a retry helper and the mapping of gRPC status codes to ControlPlaneError
+ * codes, keeping the server's message.
+ *
+ * What is retried, as the REST and flyteadmin clients do (issue 38, item 5), with backoff and
+ * jitter up to the policy's budget:
+ * - UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED from the server: every call;
+ * - a failure to connect at all (nothing was sent): every call, with the fast-fail budget until
+ *   Union has answered once (util/reach.ts), then said as "nothing accepts connections at …";
+ * - a connection lost after the request may have been sent (a reset, a body cut off after its
+ *   headers) and a 5xx without a Connect code (a proxy's error page): reads always, writes when
+ *   the call is idempotent or its effect is read back on a retry (`CallInfo.idempotent`).
  */
 import { Code, ConnectError, type Interceptor, type Transport } from '@connectrpc/connect';
 import {
@@ -11,7 +19,8 @@ import {
   createGrpcTransport,
 } from '@connectrpc/connect-node';
 import { backoffDelay } from '../../util/backoff.js';
-import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
+import { connectFailure, connectionLost, type Reach } from '../../util/reach.js';
+import { ControlPlaneError, unreachable, type ControlPlaneErrorCode } from '../errors.js';
 import type { TokenSource } from './oauth.js';
 import { sleep as wait, type RetryPolicy } from '../../util/retry-policy.js';
 
@@ -96,13 +105,39 @@ export interface CallInfo {
   rpc: string;
   address: string | null;
   org: string;
+  /**
+   * Whether sending it again after it may have landed is safe: the same effect, or a retry
+   * that reads the effect back. Default: reads (List…, Get…, Watch…) only.
+   */
+  idempotent?: boolean;
 }
+
+/** The retry policy of a Union client, with what it knows of the endpoint (util/reach.ts). */
+export interface UnionRetry extends RetryPolicy {
+  reach?: Reach;
+  /** `https://acme.hosted.unionai.cloud`, for "nothing accepts connections at …". */
+  origin?: string;
+}
+
+const READ_RPC = /\/(List|Get|Watch)[A-Z]/;
 
 export function toControlPlaneError(err: unknown, call: CallInfo): unknown {
   if (err instanceof ControlPlaneError) return err;
   if (!(err instanceof ConnectError)) return err;
   // Thrown by an interceptor (the token source): connect wraps it, keeping it as the cause.
   if (err.cause instanceof ControlPlaneError) return err.cause;
+  const lost = connectionLost(err);
+  if (lost !== null) {
+    // Not the server's ABORTED (a conflict): the connection went away under the call.
+    const landed = READ_RPC.test(call.rpc)
+      ? ''
+      : '; it may have been carried out: run `poolsync plan` to see';
+    return new ControlPlaneError(
+      'UNAVAILABLE',
+      `${call.address ? `${call.address}: ` : ''}the connection to Union was lost before its answer arrived (${lost}, from ${call.rpc})${landed}`,
+      call.address,
+    );
+  }
   const code = CODES[err.code] ?? 'UNAVAILABLE';
   const where = call.address ? `${call.address}: ` : '';
   const said = err.rawMessage || '(no message)';
@@ -123,20 +158,41 @@ export interface CallState {
   retried: boolean;
 }
 
-/** Runs `fn` with retries on transient codes only; every error mapped to ControlPlaneError. */
+/** A 5xx without a Connect code: a proxy's page, not Union's answer (connect's `HTTP 500`). */
+const noCode = (err: ConnectError): boolean =>
+  (err.code === Code.Unknown || err.code === Code.Internal) && /^HTTP 5\d\d$/.test(err.rawMessage);
+
+/** Runs `fn` with retries of what is transient (see above); every error mapped to ControlPlaneError. */
 export async function withRetry<T>(
   call: CallInfo,
-  policy: RetryPolicy,
+  policy: UnionRetry,
   fn: (state: CallState) => Promise<T>,
   sleep: (ms: number) => Promise<void> = wait,
 ): Promise<T> {
   const state: CallState = { retried: false };
+  const idempotent = call.idempotent ?? READ_RPC.test(call.rpc);
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fn(state);
+      const result = await fn(state);
+      if (policy.reach) policy.reach.answered = true;
+      return result;
     } catch (err) {
-      const transient = err instanceof ConnectError && RETRIED.has(err.code);
-      if (!transient || attempt >= policy.maxRetries) throw toControlPlaneError(err, call);
+      if (!(err instanceof ConnectError)) throw toControlPlaneError(err, call);
+      const failure = connectFailure(err);
+      // Anything but a failure to connect came from Union (or a proxy in front of it).
+      if (failure === null && policy.reach && err.cause === undefined) policy.reach.answered = true;
+      const budget = policy.reach
+        ? policy.reach.budget(policy.maxRetries, failure)
+        : policy.maxRetries;
+      const transient =
+        failure !== null ||
+        (RETRIED.has(err.code) && connectionLost(err) === null) ||
+        (idempotent && (connectionLost(err) !== null || noCode(err)));
+      if (!transient || attempt >= budget) {
+        if (failure && policy.origin)
+          throw unreachable(call.rpc, 'Union', policy.origin, failure, attempt + 1);
+        throw toControlPlaneError(err, call);
+      }
       state.retried = true;
       await sleep(backoffDelay(attempt + 1, policy.minDelayMs, policy.maxDelayMs));
     }

@@ -47,15 +47,22 @@ import {
   createSpec,
   poolsFrom,
   queueFromPb,
-  queueSpecFromPb,
-  queueSpecToPb,
   selfSelecting,
   withManagedFields,
 } from './mapping.js';
 import { firstQueueMetrics } from './metrics.js';
+import { createQueueOnce } from './queue-create.js';
 import { DefaultQueueSettings } from './settings.js';
 import { SharedReads, sweep } from './sweeps.js';
-import { DEFAULT_RETRY, isCode, withRetry, type CallState, type RetryPolicy } from './transport.js';
+import type { Reach } from '../../util/reach.js';
+import {
+  DEFAULT_RETRY,
+  isCode,
+  withRetry,
+  type CallState,
+  type RetryPolicy,
+  type UnionRetry,
+} from './transport.js';
 
 export interface UnionControlPlaneOptions {
   transport: Transport;
@@ -63,6 +70,8 @@ export interface UnionControlPlaneOptions {
   /** For messages: `union+https://acme.hosted.unionai.cloud`. */
   url: string;
   retry?: RetryPolicy;
+  /** Whether Union has answered yet (shared with OAuth2 discovery: util/reach.ts). */
+  reach?: Reach;
   /** Items per list page. */
   pageSize?: number;
   /** Closes what the transport holds (HTTP/2 sessions). */
@@ -94,7 +103,7 @@ export class UnionControlPlane implements ControlPlane {
   private readonly queueService: Client<typeof QueueService>;
   private readonly clusterService: Client<typeof ClusterService>;
   private readonly settings: DefaultQueueSettings;
-  private readonly retry: RetryPolicy;
+  private readonly retry: UnionRetry;
   private readonly pageSize: number;
   private readonly onClose: (() => void) | undefined;
   private readonly reads = new SharedReads();
@@ -108,7 +117,11 @@ export class UnionControlPlane implements ControlPlane {
     };
     this.org = this.organization = opts.org;
     this.url = opts.url;
-    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.retry = {
+      ...(opts.retry ?? DEFAULT_RETRY),
+      ...(opts.reach ? { reach: opts.reach } : {}),
+      origin: new URL(opts.url.replace(/^union\+/, '')).origin,
+    };
     this.pageSize = opts.pageSize ?? 1000;
     this.onClose = opts.onClose;
     this.queueService = createClient(QueueService, opts.transport);
@@ -125,8 +138,15 @@ export class UnionControlPlane implements ControlPlane {
     });
   }
 
-  private call<T>(rpc: string, addr: string | null, fn: (s: CallState) => Promise<T>): Promise<T> {
-    return withRetry({ rpc, address: addr, org: this.org }, this.retry, fn);
+  /** `idempotent`: a write that may be sent again (transport.ts); reads always may. */
+  private call<T>(
+    rpc: string,
+    addr: string | null,
+    fn: (s: CallState) => Promise<T>,
+    idempotent?: boolean,
+  ): Promise<T> {
+    const info = { rpc, address: addr, org: this.org, ...(idempotent ? { idempotent } : {}) };
+    return withRetry(info, this.retry, fn);
   }
 
   private rawQueues(): Promise<Queue[]> {
@@ -273,38 +293,31 @@ export class UnionControlPlane implements ControlPlane {
 
   async deleteCluster(name: string): Promise<void> {
     const addr = address('Cluster', name);
-    await this.call(`${CLUSTERS}/DeleteCluster`, addr, async (state) => {
-      try {
-        await this.clusterService.deleteCluster({ clusterId: { organization: this.org, name } });
-      } catch (err) {
-        // A retried delete whose first attempt landed finds nothing to delete: done.
-        if (state.retried && isCode(err, 'NotFound')) return;
-        throw err;
-      }
-    });
+    await this.call(
+      `${CLUSTERS}/DeleteCluster`,
+      addr,
+      async (state) => {
+        try {
+          await this.clusterService.deleteCluster({ clusterId: { organization: this.org, name } });
+        } catch (err) {
+          // A retried delete whose first attempt landed finds nothing to delete: done.
+          if (state.retried && isCode(err, 'NotFound')) return;
+          throw err;
+        }
+      },
+      true,
+    );
   }
 
   async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
     const addr = address('Queue', request.name);
     const spec = createSpec(request);
-    const res = await this.call(`${QUEUES}/CreateQueue`, addr, async (state) => {
-      try {
-        return await this.queueService.createQueue({
-          id: { organization: this.org, name: request.name },
-          spec: queueSpecToPb(spec),
-          state: QueueState.ACTIVE,
-        });
-      } catch (err) {
-        // A retried create whose first attempt landed: the queue exists with our spec.
-        if (state.retried && isCode(err, 'AlreadyExists')) {
-          const got = await this.queueService.getQueue({
-            id: { organization: this.org, name: request.name },
-          });
-          if (sameSpec(queueSpecFromPb(got.queue?.spec), spec)) return got;
-        }
-        throw err;
-      }
-    });
+    const res = await this.call(
+      `${QUEUES}/CreateQueue`,
+      addr,
+      (state) => createQueueOnce(this.queueService, this.org, request.name, spec, state.retried),
+      true,
+    ); // a retry that finds the queue reads it back
     return this.liveQueue(res.queue, addr);
   }
 
@@ -324,8 +337,12 @@ export class UnionControlPlane implements ControlPlane {
     );
     if (!current.queue) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
     const merged = withManagedFields(current.queue.spec, spec);
-    const res = await this.call(`${QUEUES}/UpdateQueue`, addr, () =>
-      this.queueService.updateQueue({ id, spec: merged }),
+    // The whole spec: sent again, the same queue.
+    const res = await this.call(
+      `${QUEUES}/UpdateQueue`,
+      addr,
+      () => this.queueService.updateQueue({ id, spec: merged }),
+      true,
     );
     return this.liveQueue(res.queue, addr);
   }
@@ -340,8 +357,12 @@ export class UnionControlPlane implements ControlPlane {
 
   private async setQueueState(name: string, state: QueueState): Promise<LiveQueue> {
     const addr = address('Queue', name);
-    const res = await this.call(`${QUEUES}/UpdateQueueState`, addr, () =>
-      this.queueService.updateQueueState({ id: { organization: this.org, name }, state }),
+    // Setting a state twice is setting it once.
+    const res = await this.call(
+      `${QUEUES}/UpdateQueueState`,
+      addr,
+      () => this.queueService.updateQueueState({ id: { organization: this.org, name }, state }),
+      true,
     );
     return this.liveQueue(res.queue, addr);
   }
@@ -370,8 +391,4 @@ export class UnionControlPlane implements ControlPlane {
   async close(): Promise<void> {
     this.onClose?.();
   }
-}
-
-function sameSpec(a: QueueSpec, b: QueueSpec): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -6,11 +6,13 @@
  */
 import type { ApplyResult } from '../../apply/index.js';
 import type { ControlPlane } from '../../controlplane/types.js';
+import type { Plan } from '../../model/plan.js';
 import type { AppliedCounts } from '../status.js';
 import { countsText } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
 import { errorCode, type HeldLock, type Outcome, type RunContext } from './context.js';
 import { heldMessage, type GateDecision } from './gate.js';
+import { deletedBy } from '../../apply/inventory.js';
 
 /** Step error codes a later attempt may not meet (the client's retries ran out). */
 const TRANSIENT_CODES = new Set([
@@ -93,6 +95,8 @@ export async function applyStage(
         }
       },
     });
+    // Under the lock: what this apply made poolsync's, and what it deleted (prune reads it).
+    await recordInventory(ctx, cp, plan, deletedBy(result));
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     state.errors = [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }];
@@ -187,4 +191,21 @@ function stopReason(ctx: RunContext, lock: HeldLock): string {
   if (ctx.o.leadership?.termSignal.aborted) return 'loss of leadership';
   if (lock.lost.aborted) return 'loss of the apply lock (not renewed in time)';
   return 'failure';
+}
+
+/** The inventory after a run (src/apply/inventory.ts); a failure to write it is logged, not fatal. */
+export async function recordInventory(
+  ctx: RunContext,
+  cp: ControlPlane,
+  plan: Plan,
+  deleted: ReadonlySet<string>,
+): Promise<void> {
+  try {
+    await ctx.o.pipeline.recordInventory?.(cp, plan, deleted);
+  } catch (err) {
+    ctx.o.logger.warn(
+      { err: ctx.o.redactor.errorMessage(err) },
+      'could not record the inventory (what prune may delete)',
+    );
+  }
 }

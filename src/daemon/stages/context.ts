@@ -8,7 +8,7 @@ import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { LiveState } from '../../model/live.js';
-import type { Change, Plan } from '../../model/plan.js';
+import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
 import type { Redactor } from '../../util/redact.js';
 import type { Approvals } from '../approvals.js';
 import type { ApplyPolicy } from '../config.js';
@@ -34,6 +34,11 @@ export interface Pipeline {
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
   /** Takes the apply lock(s) for `cp`. Throws when another apply holds one. */
   acquireLock(cp: ControlPlane): Promise<HeldLock>;
+  /**
+   * Records in the inventory what the plan's repository declares, less `deleted` (what the
+   * apply deleted): src/apply/inventory.ts. Absent: the daemon keeps no inventory (tests).
+   */
+  recordInventory?(cp: ControlPlane, plan: Plan, deleted: ReadonlySet<string>): Promise<void>;
 }
 
 /**
@@ -81,6 +86,8 @@ export interface ReconcilerOptions {
   leadership?: Leadership;
   /** The control-plane URL, for /status (no credentials: URLs carrying them are refused). */
   controlPlaneUrl?: string;
+  /** The control plane every plan names in its header (`control_plane`, docs/plan.md). */
+  planControlPlane?: PlanControlPlane;
   /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
   /** Commit the generated files poolsync.yaml `render` names when they would change (daemon --commit-rendered). */
@@ -135,6 +142,8 @@ export class RunContext {
   private mark = performance.now();
   /** The plan this run made (the record stage keeps it in /status `runs`). */
   plan: Plan | null = null;
+  /** The inventory the plan was made with (live.inventory): whether an in-sync run records it. */
+  liveInventory: readonly string[] | null | undefined = undefined;
   /** Changes found although the repository has not moved since it was applied (plan stage). */
   drift: Change[] = [];
   /** What the apply left undone; null when this run applied nothing. */

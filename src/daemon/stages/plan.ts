@@ -6,7 +6,7 @@
  */
 import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
-import type { Plan } from '../../model/plan.js';
+import type { Plan, PlanControlPlane } from '../../model/plan.js';
 import { planDesired } from '../../plan/pipeline.js';
 import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
@@ -25,7 +25,12 @@ export async function planStage(
   let planned: Awaited<ReturnType<typeof planDesired>>;
   try {
     ctx.enter('plan');
-    const readLive = () => ctx.timed('live', () => o.pipeline.readLiveState(cp));
+    const readLive = () =>
+      ctx.timed('live', async () => {
+        const live = await o.pipeline.readLiveState(cp);
+        ctx.liveInventory = live.inventory;
+        return live;
+      });
     planned = await planDesired(desired, readLive, {
       commit,
       backend: backendInfo(cp),
@@ -41,7 +46,7 @@ export async function planStage(
     ]);
     return { result: 'failed', commit, message, transient: true };
   }
-  const { plan } = planned;
+  const plan = naming(planned.plan, o.planControlPlane);
   ctx.plan = plan;
   ctx.memory.lastEvaluatedCommit = commit;
   record(ctx, plan);
@@ -54,6 +59,21 @@ export async function planStage(
   }
   countDrift(ctx, plan, commit);
   return plan;
+}
+
+/**
+ * The plan with the control plane it is about (its header names it). A plan reused for an
+ * unchanged commit and state is the same object each run, and so is its named copy.
+ */
+const named = new WeakMap<Plan, Plan>();
+function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
+  if (cp === undefined) return plan;
+  let out = named.get(plan);
+  if (out === undefined) {
+    out = { ...plan, control_plane: cp };
+    named.set(plan, out);
+  }
+  return out;
 }
 
 /**

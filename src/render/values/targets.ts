@@ -2,7 +2,7 @@
  * The generated files a repository asks for (poolsync.yaml `render`), rendered from one
  * desired state, and how each compares with the file in the folder (plan's diff, the daemon).
  */
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../../util/safe-file.js';
 import { load } from '../../util/js-yaml.js';
 import type { DesiredState, RenderConfig } from '../../model/desired.js';
 import { renderFlyteCoreValues } from './flyte-core.js';
@@ -70,11 +70,10 @@ export async function readBaseValues(
     text = read.bytes.toString('utf8');
   } else {
     try {
-      text = await readFile(where.file, 'utf8');
+      const what = 'the base values';
+      text = (await readUserFile(where.file, { maxBytes: TARGET_MAX_BYTES, what })).toString();
     } catch (err) {
-      throw new RenderInputError(
-        `cannot read the base values ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      );
+      throw new RenderInputError((err as Error).message);
     }
   }
   try {

@@ -69,7 +69,7 @@ export async function flyteadminApi(store: FlyteadminStore, req: ApiRequest): Pr
       configurations: store.listAll(type, query.get('org') ?? '').map(configuration),
     };
   }
-  if (path === p.domains && method === 'GET')
+  if (path === p.domains && method === 'GET' && store.getDomains)
     return { domains: store.domains.map((d) => ({ id: d, name: d })) };
   if (path === p.projects && method === 'GET') {
     const limit = Number(query.get('limit') ?? '0');
@@ -110,7 +110,7 @@ export async function flyteadminApi(store: FlyteadminStore, req: ApiRequest): Pr
   }
   const pd = p.projectDomain.exec(path);
   const wf = pd ? null : p.workflow.exec(path);
-  if (!pd && !wf) throw new FlyteadminError('NOT_FOUND', `${method} ${path} is not served`);
+  if (!pd && !wf) throw notServed();
   const m = (pd ?? wf)!;
   const project = decode(m[1]!);
   const domain = decode(m[2]!);
@@ -147,8 +147,11 @@ export async function flyteadminApi(store: FlyteadminStore, req: ApiRequest): Pr
     );
     return {};
   }
-  throw new FlyteadminError('NOT_FOUND', `${method} ${path} is not served`);
+  throw notServed();
 }
+
+/** What grpc-gateway answers for a path or verb no rule serves (runtime.ErrNotMatch → NotFound). */
+const notServed = () => new FlyteadminError('NOT_FOUND', 'Not Found');
 
 function rowId(
   project: string,

@@ -130,7 +130,8 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
       const denied = checkAuth(req);
       if (denied) throw new GatewayError('UNAUTHENTICATED', `authentication failed: ${denied}`);
       const body = () => readJson(req, limit);
-      send(res, 200, await flyteadminApi(store, { method, path, query: url.searchParams, body }));
+      const answer = await flyteadminApi(store, { method, path, query: url.searchParams, body });
+      send(res, 200, protoNames(req) ? answer : lowerCamel(answer));
     } catch (err) {
       const [code, message] =
         err instanceof GatewayError ||
@@ -143,6 +144,29 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
     }
     return true;
   };
+}
+
+/**
+ * flyteadmin registers its proto-names JSON marshaler for `application/json` only
+ * (pkg/server/service.go): grpc-gateway picks it by the request's Accept, else its
+ * Content-Type; any other request gets grpc-gateway's default, lowerCamelCase field names
+ * (`executionClusterLabel`, `launchPlan`), as the real v1.13.0 answers a bare GET.
+ */
+function protoNames(req: IncomingMessage): boolean {
+  const json = (h: string | string[] | undefined) =>
+    (Array.isArray(h) ? h.join(',') : (h ?? '')).includes('application/json');
+  return json(req.headers.accept) || json(req.headers['content-type']);
+}
+
+function lowerCamel(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(lowerCamel);
+  if (!isMap(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()),
+      lowerCamel(v),
+    ]),
+  );
 }
 
 const isMap = (v: unknown): v is Record<string, unknown> =>

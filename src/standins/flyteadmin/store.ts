@@ -14,8 +14,11 @@
  *  - ListProjects leaves archived projects out unless filtered, pages by offset tokens
  *    (manager/impl/project_manager.go, gormimpl/project_repo.go List); the domains are the
  *    configured ones (runtime/application_config_provider.go: development, staging, production).
- * `org` (flyteidl admin protos) is kept on each row as the key it is documented to be and
- * filters the list; open-source flyteadmin ignores it, Union's uses it.
+ * `org` (flyteidl admin protos): open-source flyteadmin accepts it in every body and query and
+ * keeps none (repositories/models/resource.go has no org column; checked against the real
+ * v1.13.0), so by default the stand-in stores '' and lists every row. With `orgs: true` it keeps
+ * each row's org as the key the protos document and filters the list by it, as a multi-tenant
+ * (Union) flyteadmin does.
  * In memory: the stand-in is for tests and `control-plane serve`.
  */
 import type { ProjectState } from '../../model/flyte.js';
@@ -83,15 +86,26 @@ export interface FlyteadminStoreOptions {
   projects?: (string | { id: string; state?: ProjectState; org?: string })[];
   /** The configured domains (default development, staging, production). */
   domains?: string[];
+  /**
+   * Serve GetDomains (`GET /api/v1/domains`), which flyteadmin has from v1.13.0 (flyteorg/flyte
+   * #5443); false: answer it as v1.12 does, the gateway's NotFound for an unknown route.
+   */
+  getDomains?: boolean;
+  /** Keep each row's org and list by it (a multi-tenant flyteadmin); default: ignore org, as open source does. */
+  orgs?: boolean;
 }
 
 export class FlyteadminStore {
   private rows: ResourceRow[] = [];
   private readonly projects = new Map<string, StoredProject>();
   readonly domains: readonly string[];
+  readonly getDomains: boolean;
+  readonly orgs: boolean;
 
   constructor(opts: FlyteadminStoreOptions = {}) {
     this.domains = opts.domains ?? DEFAULT_DOMAINS;
+    this.getDomains = opts.getDomains ?? true;
+    this.orgs = opts.orgs ?? false;
     for (const p of opts.projects ?? []) {
       const project = typeof p === 'string' ? { id: p } : p;
       this.registerProject({ id: project.id, name: project.id, org: project.org ?? '' });
@@ -175,8 +189,14 @@ export class FlyteadminStore {
 
   // Resources (resource_repo.go).
 
+  /** The id as stored: without its org unless this flyteadmin keeps orgs. */
+  private keyed(id: ResourceId): ResourceId {
+    return this.orgs ? id : { ...id, org: '' };
+  }
+
   /** CreateOrUpdate at the level the id names (its priority), replacing the attributes. */
-  createOrUpdate(id: ResourceId, attributes: Record<string, unknown>): void {
+  createOrUpdate(given: ResourceId, attributes: Record<string, unknown>): void {
+    const id = this.keyed(given);
     if (!validInput(id))
       throw new FlyteadminError('INVALID_ARGUMENT', `invalid resource input ${JSON.stringify(id)}`);
     const priority = priorityOf(id);
@@ -190,7 +210,8 @@ export class FlyteadminStore {
    * Delete with a struct condition: every row whose non-empty id fields match, whatever its
    * other fields (GORM skips zero values). Returns the rows deleted; none is not an error.
    */
-  delete(id: ResourceId): ResourceRow[] {
+  delete(given: ResourceId): ResourceRow[] {
+    const id = this.keyed(given);
     const matches = (r: ResourceRow) =>
       r.resource_type === id.resource_type &&
       (id.project === '' || r.project === id.project) &&
@@ -204,7 +225,8 @@ export class FlyteadminStore {
   }
 
   /** Get: the most specific row among '' and the given value of each field, or null. */
-  get(id: ResourceId): ResourceRow | null {
+  get(given: ResourceId): ResourceRow | null {
+    const id = this.keyed(given);
     const fits = (field: string, wanted: string) => field === '' || field === wanted;
     const found = this.rows
       .filter(
@@ -223,7 +245,7 @@ export class FlyteadminStore {
   /** ListAll of one type (with an org: of that org), highest priority first. */
   listAll(type: ResourceType, org: string): ResourceRow[] {
     return this.rows
-      .filter((r) => r.resource_type === type && (org === '' || r.org === org))
+      .filter((r) => r.resource_type === type && (!this.orgs || org === '' || r.org === org))
       .sort((a, b) => b.priority - a.priority);
   }
 }

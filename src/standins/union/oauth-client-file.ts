@@ -3,7 +3,7 @@
  * the client an API key names, the organisation the API serves, and the stand-in OAuth2
  * server (standins/oauth/server.ts) that issues its tokens.
  */
-import { readFile } from 'node:fs/promises';
+import { CONFIG_FILE_BYTES, readUserFile } from '../../util/safe-file.js';
 import { load } from '../../util/js-yaml.js';
 import { OAuthStandIn } from '../oauth/server.js';
 import { UserError } from '../../util/user-error.js';
@@ -23,7 +23,8 @@ export interface OAuthClientConfig {
 export async function readOAuthClientFile(path: string): Promise<OAuthClientConfig> {
   let doc: unknown;
   try {
-    doc = load(await readFile(path, 'utf8'));
+    const what = '--oauth-client-file';
+    doc = load((await readUserFile(path, { maxBytes: CONFIG_FILE_BYTES, what })).toString());
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UserError(

@@ -7,6 +7,7 @@ import { loadRepository } from '../../../src/manifests/index.js';
 import type { LiveState } from '../../../src/model/live.js';
 import type { Plan } from '../../../src/model/plan.js';
 import { computePlan } from '../../../src/plan/index.js';
+import { planFileParts } from '../../../src/render/plan-file.js';
 
 export async function withState<T>(
   path: string,
@@ -32,7 +33,8 @@ export async function planAgainst(dir: string, statePath: string): Promise<Plan>
 
 export async function savePlan(dir: string, statePath: string, out: string): Promise<Plan> {
   const plan = await planAgainst(dir, statePath);
-  await writeFile(out, JSON.stringify(plan, null, 2));
+  // A plan file as `plan --out` writes it: sealed.
+  await writeFile(out, [...planFileParts(plan, null)].join(''));
   return plan;
 }
 

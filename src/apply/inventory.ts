@@ -1,0 +1,128 @@
+/**
+ * Where the inventory lives, and how an apply records it (docs/plan.md, Prune by inventory).
+ *
+ * One inventory per control plane, kept where every reader of that control plane finds it:
+ *   - a control plane that can hold it keeps it itself (`ControlPlane.inventory`): the embedded
+ *     control plane beside its state (`PATH.inventory.json`), which `poolsync control-plane
+ *     serve` serves (GET/PUT /v1/inventory) to the CLI in CI and to every daemon replica;
+ *   - Union and flyteadmin have no place for poolsync's data: the state folder, keyed by the
+ *     control plane's identity (`<state-dir>/inventory/<sha256 of backend, endpoint,
+ *     organisation>.json`), read by the processes that share that folder.
+ * Read beside the live state (`readLiveWithInventory`: `live.inventory`, part of the live
+ * fingerprint, so a saved plan is stale once the inventory moved); written after an apply
+ * (`recordInventory`), and by `export` and `import` for the objects they adopt.
+ */
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { controlPlaneIdentity } from '../controlplane/identity.js';
+import { InventoryFile } from '../controlplane/inventory-file.js';
+import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import { INVENTORY_FORMAT, type InventoryRecord } from '../model/inventory.js';
+import type { LiveState } from '../model/live.js';
+import type { Plan } from '../model/plan.js';
+import { nextInventory } from '../plan/inventory.js';
+import type { ApplyResult } from './types.js';
+import { DEFAULT_STATE_DIR } from './lock.js';
+
+export interface InventoryStore {
+  /** Where it is kept, for messages and docs: a file, or the control plane's API. */
+  readonly where: string;
+  read(): Promise<InventoryRecord | null>;
+  write(record: InventoryRecord): Promise<void>;
+  /** The identity recorded with it. */
+  readonly controlPlane: InventoryRecord['control_plane'];
+}
+
+/** The inventory of the control plane `cp` opened from `url`. */
+export function inventoryStore(
+  cp: ControlPlane,
+  url: string,
+  stateDir: string = DEFAULT_STATE_DIR,
+): InventoryStore {
+  const id = controlPlaneIdentity(url, cp);
+  const part = cp.inventory;
+  if (part) {
+    return {
+      where: id.endpoint.startsWith('file:')
+        ? `${id.endpoint.slice('file:'.length)}.inventory.json`
+        : `the control plane's inventory (${id.endpoint}/v1/inventory)`,
+      read: () => part.readInventory(),
+      write: (record) => part.writeInventory(record),
+      controlPlane: id,
+    };
+  }
+  const key = createHash('sha256')
+    .update(JSON.stringify([id.backend, id.endpoint, id.organization]))
+    .digest('hex');
+  const path = join(resolve(stateDir), 'inventory', `${key}.json`);
+  const file = new InventoryFile(() => ({ root: resolve(stateDir), path }));
+  return {
+    where: path,
+    read: () => file.readInventory(),
+    write: (record) => file.writeInventory(record),
+    controlPlane: id,
+  };
+}
+
+/** The live state with the inventory (null when none is recorded), read together. */
+export async function readLiveWithInventory(
+  cp: ControlPlane,
+  store: InventoryStore,
+): Promise<LiveState> {
+  const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
+  return withInventory(live, record);
+}
+
+export function withInventory(live: LiveState, record: InventoryRecord | null): LiveState {
+  return { ...live, inventory: record ? Object.freeze([...record.addresses]) : null };
+}
+
+/** The addresses an apply deleted (its delete steps done, or the side effects of done steps). */
+export function deletedBy(result: Pick<ApplyResult, 'applied'>): Set<string> {
+  return new Set(result.applied.filter((a) => a.action === 'delete').map((a) => a.address));
+}
+
+/**
+ * After an apply of `plan` (also one with nothing to do): the inventory with what the
+ * repository declares, less what the apply deleted and what is gone. Written only when it
+ * changes; returns the new addresses, or null when nothing was written.
+ */
+export async function recordInventory(
+  store: InventoryStore,
+  plan: Plan,
+  deleted: ReadonlySet<string>,
+  now: Date = new Date(),
+): Promise<string[] | null> {
+  if (!plan.inventory) return null;
+  const current = await store.read();
+  const next = nextInventory(current?.addresses ?? null, plan.inventory, deleted);
+  if (next === null) return null;
+  await store.write({
+    format: INVENTORY_FORMAT,
+    addresses: next,
+    updated_at: now.toISOString(),
+    commit: plan.commit,
+    control_plane: store.controlPlane,
+  });
+  return next;
+}
+
+/** `export` and `import` adopt live objects: their addresses join the inventory. */
+export async function adoptIntoInventory(
+  store: InventoryStore,
+  addresses: readonly string[],
+  now: Date = new Date(),
+): Promise<number> {
+  const current = await store.read();
+  const have = new Set(current?.addresses ?? []);
+  const added = addresses.filter((a) => !have.has(a));
+  if (added.length === 0 && current !== null) return 0;
+  await store.write({
+    format: INVENTORY_FORMAT,
+    addresses: [...new Set([...have, ...added])].sort(),
+    updated_at: now.toISOString(),
+    commit: current?.commit ?? null,
+    control_plane: store.controlPlane,
+  });
+  return added.length;
+}

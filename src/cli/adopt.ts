@@ -1,0 +1,37 @@
+/**
+ * `export` and `import` adopt live objects: their addresses join the control plane's
+ * inventory (src/apply/inventory.ts), so that once they leave the repository `prune: true`
+ * deletes them as it would what `poolsync apply` created (docs/plan.md, Prune by inventory).
+ */
+import { adoptIntoInventory, inventoryStore } from '../apply/inventory.js';
+import type { ControlPlane } from '../controlplane/types.js';
+
+/** The line to print, or a warning on stderr when the inventory cannot be written. */
+export async function adopt(
+  cp: ControlPlane,
+  url: string,
+  stateDir: string,
+  addresses: readonly string[],
+): Promise<string | null> {
+  if (addresses.length === 0) return null;
+  const store = inventoryStore(cp, url, stateDir);
+  try {
+    const added = await adoptIntoInventory(store, addresses);
+    return added === 0
+      ? `The inventory (${store.where}) already lists ${addresses.length === 1 ? 'it' : 'them all'}.`
+      : `Recorded ${added} adopted object${added === 1 ? '' : 's'} in the inventory (${store.where}): with prune: true, poolsync deletes ${added === 1 ? 'it' : 'them'} once ${added === 1 ? 'it leaves' : 'they leave'} the repository.`;
+  } catch (err) {
+    process.stderr.write(
+      `Warning: could not record the adopted objects in the inventory (${store.where}): ${(err as Error).message}\n`,
+    );
+    return null;
+  }
+}
+
+/** `--state-dir` of `export` and `import`: where the inventory of Union and flyteadmin is kept. */
+export const inventoryStateDirOption = {
+  type: 'string',
+  default: '.poolsync',
+  describe:
+    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
+} as const;

@@ -1,0 +1,68 @@
+/**
+ * The inventory kept in a JSON file (model/inventory.ts): beside an embedded state
+ * (`PATH.inventory.json`, so `poolsync control-plane serve` serves the one every opener of that
+ * state reads) and, for control planes that cannot hold it, in the state folder
+ * (src/apply/inventory.ts). Read and replaced whole through the safe-file layer
+ * (util/safe-file.ts: regular files, no links, bounded, renamed into place); a file that is not
+ * an inventory is an error naming it and what to do, never read as "none".
+ */
+import { parseInventory, type InventoryRecord } from '../model/inventory.js';
+import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
+import { refuseTrackedFiles } from '../util/tracked.js';
+import { UserError } from '../util/user-error.js';
+import type { InventoryCalls } from './types.js';
+
+/** An inventory lists every object poolsync applied: at 100,000 objects, ~3 MB. */
+const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
+const WHAT = 'inventory';
+
+/** The file, inside `root`: the folder poolsync owns there (util/safe-file.ts). */
+export interface InventoryPath {
+  root: string;
+  path: string;
+}
+
+export class InventoryFile implements InventoryCalls {
+  /** Held in memory when there is no file (an embedded control plane in memory). */
+  private memory: InventoryRecord | null = null;
+
+  /** `where()`: the file, or null to keep the inventory in memory. */
+  constructor(private readonly where: () => InventoryPath | null) {}
+
+  async readInventory(): Promise<InventoryRecord | null> {
+    const at = this.where();
+    if (at === null) return this.memory;
+    const { root, path } = at;
+    // A committed inventory would let a pull request choose what prune deletes.
+    await refuseTrackedFiles(root, [path], WHAT);
+    const bytes = await readOwnFile(root, path, { maxBytes: MAX_INVENTORY_BYTES, what: WHAT });
+    if (bytes === null) return null;
+    let parsed: InventoryRecord | string;
+    try {
+      parsed = parseInventory(JSON.parse(bytes.toString('utf8')));
+    } catch {
+      // Never the parser's message: it quotes the text, and the file may be anything.
+      parsed = 'not JSON';
+    }
+    if (typeof parsed === 'string') {
+      throw new UserError(
+        `${path} is not a poolsync inventory: ${parsed}. Restore it, or delete it: prune then falls ` +
+          'back to the kinds rule until the next apply records the inventory again (docs/plan.md, Prune by inventory)',
+      );
+    }
+    return parsed;
+  }
+
+  async writeInventory(record: InventoryRecord): Promise<void> {
+    const at = this.where();
+    if (at === null) {
+      this.memory = record;
+      return;
+    }
+    await refuseTrackedFiles(at.root, [at.path], WHAT);
+    await writeOwnFile(at.root, at.path, JSON.stringify(record, null, 1) + '\n', {
+      what: WHAT,
+      mode: 0o644,
+    });
+  }
+}

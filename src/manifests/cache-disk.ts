@@ -1,0 +1,244 @@
+/**
+ * The disk layer of the manifest cache (cache.ts): one file per entry under a folder poolsync
+ * owns, `<root>/<fingerprint>/<first two hex>/<key>.json`, every read and write through the
+ * safe-file layer (util/safe-file.ts): no link followed, regular files only, bounded reads,
+ * exclusive unguessable temporary names.
+ *
+ * An entry cannot change an answer (docs/manifests.md, "The analysis cache"). Its key is a
+ * SHA-256 of the file's exact bytes, path, limits and loader; the entry carries that key and an
+ * HMAC-SHA256 over key and content under a secret only this cache folder holds (`<root>/secret`,
+ * 32 random bytes, mode 0600, owned by the user). Anyone can compute a key, so anyone able to
+ * put files in the folder (a cache folder committed to a repository, a shared folder) could
+ * write an entry under it; without the secret its HMAC does not verify and it is a miss. A
+ * secret that is not a 0600 regular file of this user (Git checks files out 0644) is replaced,
+ * which turns every entry written under the old one into a miss.
+ *
+ * Trimming lists only real folders and regular files named as entries, with `lstat`, and
+ * deletes only those: it never leaves its folder.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type Dirent } from 'node:fs';
+import { link, lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { mapLimit } from '../util/map-limit.js';
+import {
+  createExclusive,
+  ownFolders,
+  ownRoot,
+  readOwnFile,
+  temporaryName,
+} from '../util/safe-file.js';
+
+const ENTRY_FORMAT = 'poolsync-cache-entry-1';
+const ENTRY_NAME = /^[0-9a-f]{64}\.json$/;
+const SUBFOLDER = /^[0-9a-f]{2}$/;
+const FINGERPRINT = /^[0-9a-f]{32}$/;
+/** Entry files stat'ed by trim at once: enough to keep the thread pool busy. */
+const TRIM_CONCURRENCY = 16;
+
+export class DiskCache {
+  private secret: Promise<Buffer | null> | null = null;
+  private prepared: Promise<void> | null = null;
+  private readonly folders = new Map<string, Promise<void>>();
+
+  constructor(
+    readonly root: string,
+    private readonly fingerprint: string,
+  ) {}
+
+  private entryPath(key: string): string {
+    return join(this.root, this.fingerprint, key.slice(0, 2), `${key}.json`);
+  }
+
+  /** The entry's content (the analysis as JSON) when it verifies, else null: a miss. */
+  async read(key: string, maxBytes: number): Promise<string | null> {
+    const secret = await this.loadSecret();
+    if (secret === null) return null;
+    let bytes: Buffer | null;
+    try {
+      bytes = await readOwnFile(this.root, this.entryPath(key), {
+        maxBytes,
+        what: 'cache entry',
+      });
+    } catch {
+      return null; // a link, a FIFO, too large, unreadable: a miss
+    }
+    if (bytes === null) return null;
+    const newline = bytes.indexOf(0x0a);
+    if (newline < 0) return null;
+    let header: { format?: unknown; key?: unknown; mac?: unknown };
+    try {
+      header = JSON.parse(bytes.subarray(0, newline).toString('utf8')) as typeof header;
+    } catch {
+      return null;
+    }
+    if (header?.format !== ENTRY_FORMAT || header.key !== key || typeof header.mac !== 'string')
+      return null;
+    const body = bytes.subarray(newline + 1);
+    const expected = mac(secret, key, body);
+    const given = Buffer.from(header.mac, 'hex');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    return body.toString('utf8');
+  }
+
+  /** Writes one entry; false when it could not be (never fails the load). */
+  async write(key: string, body: string): Promise<boolean> {
+    try {
+      const secret = await this.loadSecret();
+      if (secret === null) return false;
+      this.prepared ??= this.prepare();
+      await this.prepared;
+      const path = this.entryPath(key);
+      const folder = join(this.root, this.fingerprint, key.slice(0, 2));
+      let ready = this.folders.get(folder);
+      if (!ready) this.folders.set(folder, (ready = ownFolders(this.root, path, true)));
+      await ready;
+      const content = Buffer.from(body, 'utf8');
+      const header = JSON.stringify({
+        format: ENTRY_FORMAT,
+        key,
+        mac: mac(secret, key, content).toString('hex'),
+      });
+      const tmp = temporaryName(path);
+      const fh = await createExclusive(tmp);
+      try {
+        try {
+          await fh.writev([Buffer.from(`${header}\n`), content]);
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, path);
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        throw err;
+      }
+      return true;
+    } catch {
+      return false; // read-only folder, full disk…: the next run is simply cold again
+    }
+  }
+
+  /** The folder's secret, made (or replaced, when untrustworthy) on first use; null: no disk cache. */
+  private loadSecret(): Promise<Buffer | null> {
+    this.secret ??= (async () => {
+      try {
+        await ownRoot(this.root, true);
+        const path = join(this.root, 'secret');
+        const found = await trustedSecret(this.root, path);
+        if (found !== 'untrusted' && found !== null) return found;
+        const made = randomBytes(32);
+        const tmp = temporaryName(path);
+        const fh = await createExclusive(tmp, 0o600);
+        try {
+          await fh.writeFile(made.toString('hex'));
+        } finally {
+          await fh.close();
+        }
+        if (found === 'untrusted') {
+          await rename(tmp, path); // replaces the entry itself, never what a link points to
+          return made;
+        }
+        try {
+          await link(tmp, path); // EEXIST: another process made one first; use it
+          return made;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          const theirs = await trustedSecret(this.root, path);
+          return theirs === 'untrusted' ? null : theirs;
+        } finally {
+          await unlink(tmp).catch(() => undefined);
+        }
+      } catch {
+        return null;
+      }
+    })();
+    return this.secret;
+  }
+
+  /** Before the first entry: its .gitignore, and no entries of other versions. */
+  private async prepare(): Promise<void> {
+    // The cache folder never shows up as a change in a Git work tree it sits in.
+    await createExclusive(join(this.root, '.gitignore'), 0o644).then(
+      async (fh) => {
+        await fh.writeFile('*\n');
+        await fh.close();
+      },
+      () => undefined, // there already (or a link there: left alone)
+    );
+    for (const entry of await readdir(this.root, { withFileTypes: true })) {
+      if (entry.isDirectory() && FINGERPRINT.test(entry.name) && entry.name !== this.fingerprint)
+        await rm(join(this.root, entry.name), { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Keeps the folder within `maxBytes`, dropping entries this load did not use, oldest first.
+   * Only real folders and regular files named as entries are listed and deleted.
+   */
+  async trim(maxBytes: number, used: ReadonlySet<string>): Promise<void> {
+    const base = join(this.root, this.fingerprint);
+    await ownFolders(this.root, join(base, 'entry'), false);
+    const names: { path: string; name: string }[] = [];
+    for (const sub of await realEntries(base)) {
+      if (!sub.isDirectory() || !SUBFOLDER.test(sub.name)) continue;
+      for (const file of await realEntries(join(base, sub.name)))
+        if (file.isFile() && ENTRY_NAME.test(file.name))
+          names.push({ path: join(base, sub.name, file.name), name: file.name });
+    }
+    const files = await mapLimit(names, TRIM_CONCURRENCY, async ({ path, name }) => {
+      const s = await lstat(path);
+      const regular = s.isFile();
+      return {
+        path,
+        size: regular ? s.size : 0,
+        mtime: s.mtimeMs,
+        regular,
+        used: used.has(name.slice(0, -5)),
+      };
+    });
+    let total = files.reduce((n, f) => n + f.size, 0);
+    if (total <= maxBytes) return;
+    files.sort((a, b) => Number(a.used) - Number(b.used) || a.mtime - b.mtime);
+    for (const f of files) {
+      if (total <= maxBytes) break;
+      if (!f.regular) continue;
+      await unlink(f.path).catch(() => undefined);
+      total -= f.size;
+    }
+  }
+}
+
+function mac(secret: Buffer, key: string, body: Buffer): Buffer {
+  return createHmac('sha256', secret).update(key).update('\n').update(body).digest();
+}
+
+/** `readdir` with the entries' own types (never what a link points to). */
+async function realEntries(folder: string): Promise<Dirent[]> {
+  return readdir(folder, { withFileTypes: true }).catch(() => []);
+}
+
+/** The secret, null when absent, 'untrusted' when it is not a 0600 regular file of this user. */
+async function trustedSecret(root: string, path: string): Promise<Buffer | null | 'untrusted'> {
+  let bytes: Buffer | null;
+  try {
+    // Hard links allowed: loadSecret links its new file into place, for a moment with two names.
+    bytes = await readOwnFile(root, path, {
+      maxBytes: 128,
+      what: 'cache secret',
+      allowHardLink: true,
+    });
+  } catch {
+    return 'untrusted';
+  }
+  if (bytes === null) return null;
+  const st = await lstat(path);
+  const uid = process.getuid?.();
+  const text = bytes.toString('latin1');
+  if (
+    (uid !== undefined && st.uid !== uid) ||
+    (st.mode & 0o077) !== 0 ||
+    !/^[0-9a-f]{64}$/.test(text)
+  )
+    return 'untrusted';
+  return Buffer.from(text, 'hex');
+}

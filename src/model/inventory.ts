@@ -1,0 +1,46 @@
+/**
+ * The inventory (docs/plan.md, Prune by inventory): per control plane, the addresses of the
+ * objects poolsync applied from the repository. `prune: true` deletes what is in it and no
+ * longer declared (plus the kinds `manage:` claims); anything else not declared is unmanaged.
+ * Written by `apply`, the daemon, `export` and `import`; kept where every reader of that control
+ * plane finds it (src/apply/inventory.ts).
+ */
+
+export const INVENTORY_FORMAT = 1;
+
+/** The inventory as stored. */
+export interface InventoryRecord {
+  format: typeof INVENTORY_FORMAT;
+  /** `Kind/name` addresses, sorted, unique. */
+  addresses: string[];
+  /** When it was last written (ISO 8601). */
+  updated_at: string;
+  /** The commit of the repository that wrote it last, when known. */
+  commit: string | null;
+  /** The control plane it is about (backend, endpoint, organisation), as plans name it. */
+  control_plane: { backend: string; endpoint: string; organization: string | null } | null;
+}
+
+/** A record read from anywhere (a file, a REST body): the addresses, or why it is not one. */
+export function parseInventory(data: unknown): InventoryRecord | string {
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    return 'expected a JSON object';
+  const r = data as Record<string, unknown>;
+  if (r.format !== INVENTORY_FORMAT)
+    return `format is ${JSON.stringify(r.format)}, this poolsync reads format ${INVENTORY_FORMAT}`;
+  const addresses = r.addresses;
+  if (
+    !Array.isArray(addresses) ||
+    !addresses.every((a) => typeof a === 'string' && a.includes('/'))
+  )
+    return 'addresses must be a list of Kind/name addresses';
+  if (typeof r.updated_at !== 'string') return 'updated_at must be a string';
+  if (r.commit !== null && typeof r.commit !== 'string') return 'commit must be a string or null';
+  return {
+    format: INVENTORY_FORMAT,
+    addresses: [...new Set(addresses as string[])].sort(),
+    updated_at: r.updated_at,
+    commit: (r.commit as string | null) ?? null,
+    control_plane: (r.control_plane as InventoryRecord['control_plane']) ?? null,
+  };
+}

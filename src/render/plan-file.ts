@@ -1,0 +1,151 @@
+/**
+ * Plan files (`poolsync plan --out FILE`, also `--output json`): the one module that writes and
+ * reads them, for `show`, `apply PLANFILE` and anything else that takes a saved plan.
+ *
+ * Written: the plan.md JSON format (render/json.ts) with a `seal` last (render/plan-seal.ts).
+ * Read, in this order, each refusal naming the file and what to do:
+ *   1. JSON, an object, of this `format_version`;
+ *   2. the seal matches the content (with the key when one is set): the file is exactly what
+ *      poolsync wrote, so what `show` renders is what `apply` runs;
+ *   3. the plan schema (schemas/plan.schema.json), the one validator of the format;
+ *   4. every step is accounted for by the plan's changes (src/plan/step-accounting.ts), which
+ *      also refuses a plan whose unkeyed seal was recomputed after a step was slipped in.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { PLAN_FORMAT_VERSION, type Plan } from '../model/plan.js';
+import { unaccountedStep } from '../plan/step-accounting.js';
+import { escapeJsonForTerminal } from '../util/terminal-text.js';
+import { readUserFile } from '../util/safe-file.js';
+import { jsonParts } from '../util/json-parts.js';
+import { planDocument } from './json.js';
+import { SealDigest, sameSeal, sealKind, sealOf, withoutSeal, type PlanKey } from './plan-seal.js';
+
+export type { PlanKey } from './plan-seal.js';
+
+/** Every refusal of a plan file: the message says which file, what is wrong and what to do. */
+export class PlanFileError extends Error {
+  override readonly name = 'PlanFileError';
+}
+
+/**
+ * Plans are JSON text; a cap keeps a wrong path (an image, a log) from being read whole. A plan
+ * of 100,000 objects is ~130 MB (bench/README.md), well under it.
+ */
+const MAX_BYTES = 256 * 1024 * 1024;
+
+/** schemas/ sits two levels above this module both in src/render and dist/render. */
+const SCHEMA_URL = new URL('../../schemas/plan.schema.json', import.meta.url);
+
+const PLAN_AGAIN = 'save a plan with `poolsync plan --out FILE`';
+
+/** The ajv validator of schemas/plan.schema.json (compiled once). */
+let validator: ValidateFunction | null = null;
+export function planValidator(): ValidateFunction {
+  if (!validator) {
+    const ajv = new Ajv2020({ strict: false, allErrors: false });
+    validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as object);
+  }
+  return validator;
+}
+
+/**
+ * The sealed plan file in parts whose concatenation is the file (for writeParts): the plan.md
+ * JSON, 2-space indented, with `"seal"` as its last member. One pass: each part is hashed as it
+ * is handed on, and the seal goes where the closing brace was.
+ */
+export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
+  const digest = new SealDigest(key);
+  let held: string | null = null;
+  for (const part of jsonParts(withoutSeal(planDocument(plan)), 2, 2)) {
+    digest.update(part);
+    if (held !== null) yield escapeJsonForTerminal(held);
+    held = part;
+  }
+  // The last part of an object is its closing brace: the seal goes before it.
+  if (held !== '\n}') throw new Error(`a plan document ends with ${JSON.stringify(held)}`);
+  yield `,\n  "seal": ${JSON.stringify(digest.seal())}\n}\n`;
+}
+
+/** A plan file read, checked and verified; a refusal is a PlanFileError. */
+export async function readPlanFile(path: string, opts: { key: PlanKey }): Promise<Plan> {
+  let buf: Buffer;
+  try {
+    // Regular files only (a FIFO would block, /dev/zero never end), bounded (util/safe-file.ts).
+    buf = await readUserFile(path, { maxBytes: MAX_BYTES, what: 'plan file' });
+  } catch (err) {
+    throw new PlanFileError(`${(err as Error).message}; ${PLAN_AGAIN}`);
+  }
+  return parsePlanFile(buf.toString('utf8'), path, opts);
+}
+
+/** `text` (the content of `where`) as a plan, or a PlanFileError saying why not. */
+export function parsePlanFile(text: string, where: string, opts: { key: PlanKey }): Plan {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // Never the parser's message: it quotes the text, which may be anything (a linked secret).
+    throw new PlanFileError(`${where} is not a plan: not JSON; ${PLAN_AGAIN}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new PlanFileError(`${where} is not a plan: expected a JSON object; ${PLAN_AGAIN}`);
+  const doc = data as Record<string, unknown>;
+  const version = doc.format_version;
+  if (version === undefined)
+    throw new PlanFileError(`${where} is not a plan: it has no format_version; ${PLAN_AGAIN}`);
+  if (version !== PLAN_FORMAT_VERSION) {
+    throw new PlanFileError(
+      `${where} is a plan of format_version ${JSON.stringify(version)}; this poolsync reads format_version ` +
+        `"${PLAN_FORMAT_VERSION}": plan again with this version`,
+    );
+  }
+  verifySeal(doc, where, opts.key);
+  const validate = planValidator();
+  if (!validate(doc)) {
+    const e = validate.errors?.[0];
+    const at = e?.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+    throw new PlanFileError(
+      `${where} is not a valid plan: ${at} ${e?.message ?? 'is invalid'}; ${PLAN_AGAIN}`,
+    );
+  }
+  const plan = doc as unknown as Plan;
+  const unaccounted = unaccountedStep(plan);
+  if (unaccounted !== null) {
+    throw new PlanFileError(
+      `${where} is refused: ${unaccounted}. A plan runs only steps its changes show; ${PLAN_AGAIN}`,
+    );
+  }
+  return plan;
+}
+
+function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): void {
+  const seal = doc.seal;
+  const kind = sealKind(seal);
+  if (kind === null) {
+    throw new PlanFileError(
+      seal === undefined
+        ? `${where} has no seal: it was not written by \`poolsync plan\` of this version, or its seal was removed; ${PLAN_AGAIN}`
+        : `${where} has a seal poolsync does not understand (${JSON.stringify(seal).slice(0, 80)}); ${PLAN_AGAIN}`,
+    );
+  }
+  if (kind === 'keyed' && key === null) {
+    throw new PlanFileError(
+      `${where} is sealed with a key (hmac-sha256) and no key is set: set POOLSYNC_PLAN_KEY or ` +
+        'POOLSYNC_PLAN_KEY_FILE to the key it was planned with',
+    );
+  }
+  if (kind === 'unkeyed' && key !== null) {
+    throw new PlanFileError(
+      `${where} is not sealed with a key, and POOLSYNC_PLAN_KEY is set: only a plan sealed with ` +
+        'that key is accepted (anyone can compute an unkeyed seal); plan again with the key set',
+    );
+  }
+  if (!sameSeal(sealOf(doc, key), seal as string)) {
+    throw new PlanFileError(
+      `${where} was changed after poolsync wrote it: its seal does not match its content` +
+        (kind === 'keyed' ? ' (or it was sealed with another key)' : '') +
+        `. Refused: review and save the plan again with \`poolsync plan --out ${where}\``,
+    );
+  }
+}

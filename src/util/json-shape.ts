@@ -1,0 +1,91 @@
+/**
+ * Checks that parsed JSON has the shape code expects before the code touches it: a state file,
+ * a record poolsync wrote, and later finds edited or replaced, must give one clear message
+ * (`pools[3].contract is not an object`), never a TypeError deep inside a plan.
+ *
+ * A shape returns null, or the problem with the path to it; paths are only built on failure,
+ * so checking 100,000 records costs no strings.
+ */
+export type Shape = (value: unknown) => Problem | null;
+
+export interface Problem {
+  /** `[3].contract`: where, from the value checked. */
+  path: string;
+  what: string;
+}
+
+const problem = (what: string): Problem => ({ path: '', what });
+
+export const str: Shape = (v) => (typeof v === 'string' ? null : problem('is not a string'));
+export const num: Shape = (v) =>
+  typeof v === 'number' && Number.isFinite(v) ? null : problem('is not a number');
+export const bool: Shape = (v) => (typeof v === 'boolean' ? null : problem('is not true or false'));
+export const anything: Shape = () => null;
+
+export function oneOf(...values: readonly unknown[]): Shape {
+  return (v) => (values.includes(v) ? null : problem(`is not one of ${values.join(', ')}`));
+}
+
+export function nullable(shape: Shape): Shape {
+  return (v) => (v === null ? null : shape(v));
+}
+
+export function listOf(shape: Shape): Shape {
+  return (v) => {
+    if (!Array.isArray(v)) return problem('is not a list');
+    for (let i = 0; i < v.length; i++) {
+      const p = shape(v[i]);
+      if (p) return { path: `[${i}]${p.path}`, what: p.what };
+    }
+    return null;
+  };
+}
+
+export function mapOf(shape: Shape): Shape {
+  return (v) => {
+    if (!isObject(v)) return problem('is not an object');
+    for (const [k, item] of Object.entries(v)) {
+      const p = shape(item);
+      if (p) return { path: `.${k}${p.path}`, what: p.what };
+    }
+    return null;
+  };
+}
+
+/** An object with these fields (`optional`: may be absent); other fields are allowed. */
+export function record(
+  fields: Readonly<Record<string, Shape>>,
+  optional: Readonly<Record<string, Shape>> = {},
+): Shape {
+  const required = Object.entries(fields);
+  const maybe = Object.entries(optional);
+  return (v) => {
+    if (!isObject(v)) return problem('is not an object');
+    for (const [k, shape] of required) {
+      if (!(k in v)) return { path: `.${k}`, what: 'is missing' };
+      const p = shape(v[k]);
+      if (p) return { path: `.${k}${p.path}`, what: p.what };
+    }
+    for (const [k, shape] of maybe) {
+      if (v[k] === undefined) continue;
+      const p = shape(v[k]);
+      if (p) return { path: `.${k}${p.path}`, what: p.what };
+    }
+    return null;
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `pools[3].contract is not an object`, from the name of the value checked. */
+export function describeProblem(name: string, p: Problem): string {
+  return `${name}${p.path} ${p.what}`;
+}
+
+/** The problem of `value` under `name`, as one line, or null. */
+export function shapeProblem(name: string, shape: Shape, value: unknown): string | null {
+  const p = shape(value);
+  return p ? describeProblem(name, p) : null;
+}

@@ -1,0 +1,103 @@
+/**
+ * Fast, clear failures when nothing answers (issue 35, network part), shared by every backend's
+ * transport (REST, union, flyteadmin) and the OAuth2 requests before their calls:
+ *
+ * - a failure to connect at all (nothing listens, no such host, no route, the TLS handshake
+ *   failed, the connection timed out) is told apart from a connection lost mid-call: nothing was
+ *   sent, so it may be retried for any call, and it says what happened in words;
+ * - until an endpoint has answered once (`Reach.answered`), a failure to connect gets at most
+ *   CONNECT_RETRIES retries (0.1 s, 0.2 s: about 0.3 s in all), a TLS failure or a connect
+ *   timeout none: a wrong URL or a stopped server is reported within about a second, not after
+ *   the whole --max-retries backoff. Once it has answered, the failures get the full budget:
+ *   then they are a restart or a rolling update, worth riding out.
+ */
+import { CONNECT_FAILURE_CODES, CONNECTION_LOST_CODES } from './transient-http.js';
+
+/** Retries of a failure to connect before the endpoint has answered once. */
+export const CONNECT_RETRIES = 2;
+
+export type ConnectFailureKind = 'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout';
+
+export interface ConnectFailure {
+  kind: ConnectFailureKind;
+  /** The system's code: ECONNREFUSED, ENOTFOUND, ERR_SSL_WRONG_VERSION_NUMBER… */
+  code: string;
+}
+
+const TLS_CODE =
+  /^(ERR_SSL_|ERR_TLS_|EPROTO$|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(VERIFY|GET)_)/;
+
+/** The codes of an error and of its causes, outermost first (fetch hides them in `cause`). */
+export function errorCodes(err: unknown): string[] {
+  const codes: string[] = [];
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e instanceof Error && !seen.has(e); e = e.cause) {
+    seen.add(e);
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    // AggregateError (happy eyeballs: every address refused).
+    if (e instanceof AggregateError) for (const inner of e.errors) codes.push(...errorCodes(inner));
+  }
+  return codes;
+}
+
+/** A failure to connect at all (nothing was sent), from an error or a code; else null. */
+export function connectFailure(errOrCode: unknown): ConnectFailure | null {
+  const codes = typeof errOrCode === 'string' ? [errOrCode] : errorCodes(errOrCode);
+  for (const code of codes) {
+    if (code === 'ECONNREFUSED') return { kind: 'refused', code };
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME')
+      return { kind: 'dns', code };
+    if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT')
+      return { kind: 'timeout', code };
+    if (TLS_CODE.test(code)) return { kind: 'tls', code };
+    if (CONNECT_FAILURE_CODES.includes(code)) return { kind: 'unreachable', code };
+  }
+  return null;
+}
+
+/** A connection lost after the request may have been sent (reset, cut off); else null. */
+export function connectionLost(err: unknown): string | null {
+  for (const code of errorCodes(err))
+    if (
+      CONNECTION_LOST_CODES.includes(code) ||
+      code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+      code.startsWith('ERR_HTTP2_')
+    )
+      return code;
+  return null;
+}
+
+/**
+ * What happened, in words, for `origin` (`http://127.0.0.1:9`): `nothing accepts connections
+ * at http://127.0.0.1:9`, `the host x.example is not known (DNS)`…
+ */
+export function describeConnectFailure(f: ConnectFailure, origin: string): string {
+  const host = new URL(origin).hostname;
+  switch (f.kind) {
+    case 'refused':
+      return `nothing accepts connections at ${origin}`;
+    case 'dns':
+      return `the host ${host} is not known (DNS)`;
+    case 'timeout':
+      return `the connection to ${origin} timed out`;
+    case 'tls':
+      return origin.startsWith('https:')
+        ? `the TLS handshake with ${origin} failed (is it an https server, with a certificate this machine trusts?)`
+        : `the TLS handshake with ${origin} failed`;
+    case 'unreachable':
+      return `there is no route to ${host}`;
+  }
+}
+
+/** Whether an endpoint has answered yet: the budget of a failure to connect depends on it. */
+export class Reach {
+  answered = false;
+
+  /** Retries a failure of this kind gets, out of `maxRetries`. */
+  budget(maxRetries: number, failure: ConnectFailure | null): number {
+    if (failure === null || this.answered) return maxRetries;
+    if (failure.kind === 'tls' || failure.kind === 'timeout') return 0;
+    return Math.min(CONNECT_RETRIES, maxRetries);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * poolsync never takes its state from a commit (docs/security.md, "Files poolsync keeps"). Its
+ * state folder (`.poolsync/` by default) sits in the working folder, which in CI is a checkout
+ * of a pull request's code: a committed `.poolsync/control-plane.json.journal`, lock or
+ * last-applied record would be hostile input. Before a state file is read or written, Git is
+ * asked whether it tracks it; a tracked one is refused with what to do.
+ *
+ * Asked only when one of the files exists and a `.git` is found above the folder (a fresh
+ * checkout without committed state, or a folder outside any repository, costs no `git` at all),
+ * and once per file per process. `git ls-files` runs no hooks; the file system monitor is
+ * turned off and the repository's ownership is not held against it (a CI container often runs
+ * as another user). When Git cannot answer (not installed), nothing is refused: the safe-file
+ * layer (safe-file.ts) still refuses links and anything but regular files.
+ */
+import { execFile } from 'node:child_process';
+import { lstat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { UserError } from './user-error.js';
+
+const answers = new Map<string, Promise<boolean>>();
+
+/** Throws a UserError naming the first of `paths` (files inside `root`) that Git tracks. */
+export async function refuseTrackedFiles(
+  root: string,
+  paths: readonly string[],
+  what: string,
+): Promise<void> {
+  const present: string[] = [];
+  for (const p of paths) if (await exists(p)) present.push(p);
+  if (present.length === 0 || !(await insideWorkTree(root))) return;
+  for (const path of present) {
+    let answer = answers.get(path);
+    if (answer === undefined) answers.set(path, (answer = isTracked(root, path)));
+    if (await answer) {
+      throw new UserError(
+        `${path} is tracked by Git: poolsync never takes its ${what} from a commit (in CI that is the pull request's code). ` +
+          `Remove it from the repository (git rm -r --cached ${relative(process.cwd(), root) || '.'}) and list the folder in .gitignore, ` +
+          `or keep poolsync's state elsewhere (--state-dir, --control-plane file:PATH)`,
+      );
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function insideWorkTree(folder: string): Promise<boolean> {
+  for (let at = folder; ; at = dirname(at)) {
+    if (await exists(join(at, '.git'))) return true;
+    if (dirname(at) === at) return false;
+  }
+}
+
+function isTracked(root: string, path: string): Promise<boolean> {
+  const rel = relative(root, path).split(sep).join('/');
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      [
+        '-c',
+        'core.fsmonitor=false',
+        '-c',
+        'safe.directory=*',
+        '-C',
+        root,
+        'ls-files',
+        '-z',
+        '--',
+        `:(literal)${rel}`,
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LC_ALL: 'C' },
+        timeout: 30_000,
+        maxBuffer: 1 << 16,
+        windowsHide: true,
+      },
+      (err, stdout) => resolve(err === null && String(stdout).length > 0),
+    );
+  });
+}
+
+/** Tests: forget what Git answered. */
+export function forgetTrackedAnswers(): void {
+  answers.clear();
+}

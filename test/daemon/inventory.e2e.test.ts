@@ -1,0 +1,140 @@
+/**
+ * The daemon prunes by inventory (docs/plan.md, Prune by inventory): a daemon records what it
+ * applied in the inventory its control plane keeps (here poolsync's REST API, served from an
+ * embedded state), so another replica, or the same daemon restarted with a new state folder,
+ * deletes what the repository dropped — the last Queue document, a cluster, with their drain
+ * and wait — and leaves hand-made objects alone. In process: the daemon's real HTTP server on
+ * 127.0.0.1:0, a folder on disk (--watch), the control plane server on 127.0.0.1:0.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import {
+  startControlPlaneServer,
+  type ControlPlaneServer,
+} from '../../src/controlplane/embedded/server.js';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
+import { tempDir } from './helpers.js';
+
+const POOL = `apiVersion: poolsync/v1
+kind: ClusterPool
+metadata: {name: prod}
+spec:
+  object_store_ref: {uri: s3://acme-prod/metadata}
+  secret_store: {type: AWS_SECRETS_MANAGER, locator: us-east-1}
+`;
+const cluster = (name: string) =>
+  `apiVersion: poolsync/v1\nkind: Cluster\nmetadata: {name: ${name}}\nspec: {pool: prod}\n`;
+const CONFIG = 'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\n';
+const V1 = {
+  'poolsync.yaml': CONFIG,
+  'pools.yaml': POOL,
+  'clusters.yaml': [cluster('c1'), cluster('c2')].join('---\n'),
+  'queues.yaml':
+    'apiVersion: poolsync/v1\nkind: Queue\nmetadata: {name: q}\nspec: {pool: prod, clusters: [c1, c2], run_concurrency: 10, action_concurrency: 100}\n',
+};
+const V2 = { 'poolsync.yaml': CONFIG, 'pools.yaml': POOL, 'clusters.yaml': cluster('c1') };
+
+let work: string;
+let cp: EmbeddedControlPlane;
+let server: ControlPlaneServer;
+beforeAll(async () => {
+  work = tempDir('poolsync-daemon-inventory-');
+  cp = await EmbeddedControlPlane.open({
+    path: join(work, 'cp.json'),
+    capabilities: { ...BASELINE_CAPABILITIES, drain: true, queue_delete: true },
+  });
+  server = await startControlPlaneServer({ controlPlane: cp });
+});
+afterAll(async () => {
+  await server.close();
+  await cp.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function writeFolder(files: Record<string, string>): Promise<string> {
+  const dir = join(work, 'config');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  for (const [path, content] of Object.entries(files)) await writeFile(join(dir, path), content);
+  return dir;
+}
+
+/** A daemon (a replica) with a state folder of its own; resolves once its first run finished. */
+async function replica(name: string): Promise<{ daemon: RunningDaemon; status: DaemonStatus }> {
+  const state = join(work, name);
+  const config = await resolveDaemonConfig({
+    cwd: state,
+    env: {},
+    flags: {
+      watch: join(work, 'config'),
+      'control-plane': server.url.replace(/\/$/, ''),
+      listen: '127.0.0.1:0',
+      'state-dir': join(state, 'daemon'),
+      policy: 'all',
+      'poll-interval': '1h',
+      'drift-interval': '1h',
+    },
+  });
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const daemon = await startDaemon(config, { logger: pino({ level: 'warn' }, sink) });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const status = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+    if (status.lastRun) return { daemon, status };
+    if (Date.now() > deadline) throw new Error(`${name}: no run finished`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the daemon prunes by the inventory its control plane keeps', { timeout: 120_000 }, () => {
+  it('a second replica (or a restart with a new state folder) deletes what the first applied and the repository dropped', async () => {
+    await writeFolder(V1);
+    const a = await replica('replica-a');
+    try {
+      expect(a.status.lastRun).toMatchObject({ result: 'applied' });
+    } finally {
+      await a.daemon.stop();
+    }
+    expect((await cp.inventory.readInventory())?.addresses).toEqual([
+      'Cluster/c1',
+      'Cluster/c2',
+      'ClusterPool/prod',
+      'Queue/q',
+    ]);
+    // Made by hand while no daemon ran: kinds the repository declares, never applied by poolsync.
+    await cp.registerCluster({ name: 'hand-1', pool: 'prod' });
+    await cp.createQueue({
+      name: 'hand-q',
+      pool: 'prod',
+      clusters: ['c1'],
+      run_concurrency: 5,
+      action_concurrency: 50,
+    });
+
+    await writeFolder(V2);
+    const b = await replica('replica-b');
+    try {
+      expect(b.status.lastRun, JSON.stringify(b.status.lastRun)).toMatchObject({
+        result: 'applied',
+      });
+    } finally {
+      await b.daemon.stop();
+    }
+    const queues = (await cp.listQueues()).map((q) => q.name);
+    expect(queues).not.toContain('q');
+    expect(queues).toContain('hand-q');
+    const clusters = (await cp.listClusters()).map((c) => c.name).sort();
+    expect(clusters).toEqual(['c1', 'hand-1']);
+    expect((await cp.inventory.readInventory())?.addresses).toEqual([
+      'Cluster/c1',
+      'ClusterPool/prod',
+    ]);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * Adoption and drift through the CLI, on the real flyteadmin and the stand-in: labels set with
+ * the API (as flytectl would) → `poolsync export` → the exported manifests beside the Helm
+ * configuration (ClusterLabel, ExecutionCluster: flyteadmin serves no such thing) → `validate`
+ * → `plan --detailed-exitcode` exits 0; then `apply` records what it applied, a change made by
+ * hand shows in `plan --refresh-only` (drift, no steps), and the next plan puts it back.
+ */
+import { cp as copy, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startCli } from '../apply/helpers/cli.js';
+import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
+
+const targets = flyteadminTargets();
+afterAll(() => targets.close());
+
+describe.each(targets.list)('export → validate → plan, and drift, against $name', (target) => {
+  let fa: FlyteadminUnderTest | undefined;
+  let dir: string | undefined;
+  beforeEach(({ skip }) => {
+    if (target.missing) skip(target.missing);
+  });
+  afterEach(async () => {
+    await fa?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const run = (...args: string[]) => startCli(args).done;
+
+  it(
+    'exported labels validate and plan to nothing; a hand change is drift, then put back',
+    { timeout: 120_000 },
+    async () => {
+      fa = await target.start();
+      const put = (project: string, domain: string, value: string, workflow?: string) =>
+        fa!.call(
+          'PUT',
+          workflow
+            ? `/api/v1/workflow_attributes/${project}/${domain}/${workflow}`
+            : `/api/v1/project_domain_attributes/${project}/${domain}`,
+          {
+            attributes: {
+              project,
+              domain,
+              ...(workflow ? { workflow } : {}),
+              matching_attributes: { execution_cluster_label: { value } },
+            },
+          },
+        );
+      expect((await put('team1', 'development', 'label1')).status).toBe(200);
+      expect((await put('project1', 'development', 'training', 'wf.a')).status).toBe(200);
+
+      dir = await mkdtemp(join(tmpdir(), 'poolsync-adopt-'));
+      const exported = await run('export', '--control-plane', fa.url, '--dir', dir);
+      expect(exported.code).toBe(0);
+      // The configuration kinds come from the Helm values (here: the example's), not flyteadmin.
+      for (const sub of ['clusters', 'labels'])
+        await copy(`examples/flyte-oss/${sub}`, join(dir, sub), { recursive: true });
+      const written = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.yaml'));
+      expect(written.length).toBeGreaterThan(2);
+      const validated = await run('validate', dir);
+      expect([validated.code, validated.stdout]).toEqual([0, expect.stringMatching(/^Valid: /)]);
+      const planned = await run('plan', dir, '--control-plane', fa.url, '--detailed-exitcode');
+      expect([planned.code, planned.stdout]).toEqual([0, expect.stringContaining('No changes.')]);
+
+      // apply records the applied state; a hand change afterwards is drift.
+      const state = join(dir, '.state');
+      const applied = await run(
+        'apply',
+        dir,
+        '--control-plane',
+        fa.url,
+        '--state-dir',
+        state,
+        '--auto-approve',
+      );
+      expect(applied.code).toBe(0);
+      expect((await put('team1', 'development', 'label2')).status).toBe(200);
+      const drift = await run(
+        'plan',
+        dir,
+        '--control-plane',
+        fa.url,
+        '--refresh-only',
+        '--state-dir',
+        state,
+      );
+      expect(drift.stdout).toContain('ExecutionClusterLabel/team1/development');
+      expect(drift.stdout).toMatch(/label1.*label2|label2.*label1/s);
+      const back = await run('plan', dir, '--control-plane', fa.url, '--detailed-exitcode');
+      expect(back.code).toBe(2);
+      expect(back.stdout).toContain('~ ExecutionClusterLabel/team1/development');
+    },
+  );
+});

@@ -1,0 +1,153 @@
+/**
+ * Prune by inventory (docs/plan.md): with an inventory, `prune: true` deletes what poolsync
+ * applied and the repository no longer declares (with the drains and waits its delete needs),
+ * plus every object of the kinds `manage:` claims; a hand-made object of a declared kind is
+ * unmanaged. Without one the plan falls back to the kinds rule and says so.
+ */
+import { describe, expect, it } from 'vitest';
+import { BASELINE_CAPABILITIES, type ObjectKind } from '../../src/model/common.js';
+import type { DesiredState } from '../../src/model/desired.js';
+import type { LiveState } from '../../src/model/live.js';
+import { computePlan } from '../../src/plan/index.js';
+import { nextInventory } from '../../src/plan/inventory.js';
+import { renderJson, renderText } from '../../src/render/index.js';
+import { contract, desired, live } from './build.js';
+import { actions, expectOrder, expectWellFormed } from './helpers.js';
+
+const CAPS = { ...BASELINE_CAPABILITIES, drain: true, queue_delete: true };
+
+/** The repository after its last Queue document and cluster c2 were removed. */
+function repo(manage?: ObjectKind[]): DesiredState {
+  const d = desired({
+    prune: true,
+    pools: { prod: contract('prod') },
+    clusters: { c1: { pool: 'prod' } },
+  });
+  return {
+    ...d,
+    config: {
+      ...d.config,
+      declared_kinds: ['ClusterPool', 'Cluster'],
+      ...(manage ? { manage } : {}),
+    },
+  };
+}
+
+/** What poolsync applied (c1, c2, the queue q), and what someone made by hand beside it. */
+function state(inventory: string[] | null | undefined): LiveState {
+  const l = live({
+    pools: { prod: contract('prod') },
+    clusters: { c1: { pool: 'prod' }, c2: { pool: 'prod' }, 'hand-1': { pool: 'prod' } },
+    queues: {
+      q: { pool: 'prod', clusters: ['c1', 'c2'] },
+      'hand-q': { pool: 'prod', clusters: ['c1'] },
+    },
+  });
+  return {
+    ...l,
+    capabilities: CAPS,
+    ...(inventory !== undefined ? { inventory } : {}),
+  };
+}
+const APPLIED = ['Cluster/c1', 'Cluster/c2', 'ClusterPool/prod', 'Queue/q'];
+
+describe('prune by inventory', () => {
+  it('deletes what poolsync applied and no longer declares, with its drains and waits; hand-made objects are unmanaged', () => {
+    const plan = computePlan(repo(), state(APPLIED));
+    expectWellFormed(plan);
+    const a = actions(plan);
+    // The last Queue document removed: its queue is deleted, drained first (queue_delete).
+    expect(a['Queue/q']).toBe('delete');
+    expectOrder(plan, 'drain_queue Queue/q', 'wait_drained Queue/q', 'delete_queue Queue/q');
+    // A cluster poolsync registered: deleted after what routes to it is drained or waited for.
+    expect(a['Cluster/c2']).toBe('delete');
+    expect(plan.steps.some((s) => s.op === 'delete_cluster' && s.target === 'Cluster/c2')).toBe(
+      true,
+    );
+    // Declared kinds, made by hand: never touched.
+    expect(a['Cluster/hand-1']).toBe('unmanaged');
+    expect(a['Queue/hand-q']).toBe('unmanaged');
+    const hand = plan.changes.find((c) => c.address === 'Queue/hand-q')!;
+    expect(hand.reason).toBe(
+      'not in the repository, and poolsync did not apply it (it is not in the inventory): reported, never touched; list Queue in poolsync.yaml manage: to prune every Queue',
+    );
+    expect(plan.prune_scope).toEqual({ kinds: [], source: 'inventory', inventory: true });
+    expect(plan.inventory).toEqual({
+      found: true,
+      declared: ['Cluster/c1', 'ClusterPool/prod'],
+      gone: [],
+    });
+    expect(renderText(plan, { color: false })).toContain(
+      'Prune scope: what poolsync applied (its inventory); other live objects are never deleted.',
+    );
+  });
+
+  it('manage: claims a whole kind: hand-made objects of it are deleted too', () => {
+    const plan = computePlan(repo(['Cluster']), state(APPLIED));
+    const a = actions(plan);
+    expect(a['Cluster/hand-1']).toBe('delete');
+    expect(a['Queue/hand-q']).toBe('unmanaged');
+    expect(a['Queue/q']).toBe('delete');
+    expect(plan.prune_scope).toEqual({ kinds: ['Cluster'], source: 'manage', inventory: true });
+    expect(renderText(plan, { color: false })).toContain(
+      'Prune scope: what poolsync applied (its inventory), and every Cluster (poolsync.yaml manage:); other live objects are never deleted.',
+    );
+  });
+
+  it('without an inventory (first apply, adoption): the kinds rule, and the plan says it fell back', () => {
+    const plan = computePlan(repo(), state(null));
+    const a = actions(plan);
+    // The kinds the repository declares are pruned whole; Queue is not declared any more.
+    expect(a['Cluster/hand-1']).toBe('delete');
+    expect(a['Queue/q']).toBe('unmanaged');
+    expect(plan.prune_scope).toEqual({
+      kinds: ['ClusterPool', 'Cluster'],
+      source: 'declared',
+      inventory: false,
+    });
+    expect(plan.inventory?.found).toBe(false);
+    expect(renderText(plan, { color: false })).toContain(
+      'This control plane has no inventory of what poolsync applied yet (a first apply, or adoption): prune falls back to these kinds until an apply records one.',
+    );
+    expect(JSON.parse(renderJson(plan)).prune_scope.inventory).toBe(false);
+  });
+
+  it('a live state read without one (in-process) plans as before, and its plan records nothing', () => {
+    const plan = computePlan(repo(), state(undefined));
+    expect(plan.prune_scope).toEqual({ kinds: ['ClusterPool', 'Cluster'], source: 'declared' });
+    expect(plan.inventory).toBeUndefined();
+  });
+
+  it('forgets what is neither live nor declared, and the inventory is part of the live fingerprint', () => {
+    const plan = computePlan(repo(), state([...APPLIED, 'Queue/deleted-by-hand']));
+    expect(plan.inventory?.gone).toEqual(['Queue/deleted-by-hand']);
+    expect(computePlan(repo(), state(APPLIED)).live_fingerprint).not.toBe(plan.live_fingerprint);
+  });
+
+  it('prune off: nothing is deleted, the inventory still records what is declared', () => {
+    const d = repo();
+    const plan = computePlan({ ...d, config: { ...d.config, prune: false } }, state(APPLIED));
+    expect(plan.changes.filter((c) => c.action === 'delete')).toEqual([]);
+    expect(actions(plan)['Queue/q']).toBe('unmanaged');
+    expect(plan.inventory?.declared).toEqual(['Cluster/c1', 'ClusterPool/prod']);
+  });
+});
+
+describe('nextInventory', () => {
+  const inv = { found: true, declared: ['Cluster/a', 'Queue/b'], gone: ['Queue/x'] };
+  it('adds what is declared, drops what was deleted and what is gone', () => {
+    expect(
+      nextInventory(['Cluster/old', 'Queue/x', 'Queue/b'], inv, new Set(['Cluster/old'])),
+    ).toEqual(['Cluster/a', 'Queue/b']);
+    // A delete that did not run keeps its address: the next plan deletes it again.
+    expect(nextInventory(['Cluster/old'], inv, new Set())).toEqual([
+      'Cluster/a',
+      'Cluster/old',
+      'Queue/b',
+    ]);
+  });
+  it('is null when nothing changes (no write), and records a first inventory even when empty', () => {
+    expect(nextInventory(['Cluster/a', 'Queue/b'], inv, new Set())).toBeNull();
+    expect(nextInventory(null, { found: false, declared: [], gone: [] }, new Set())).toEqual([]);
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * Plan files (src/render/plan-file.ts): sealed when written, and read back only when they are
+ * exactly what poolsync wrote — every value of the document, edited, is refused — and when
+ * every step is accounted for by the plan's changes.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Plan } from '../../src/model/plan.js';
+import { renderJson } from '../../src/render/index.js';
+import {
+  PlanFileError,
+  parsePlanFile,
+  planFileParts,
+  readPlanFile,
+} from '../../src/render/plan-file.js';
+import { driftedScenario } from './scenarios.js';
+
+const KEY = Buffer.from('a-key-for-the-ci-of-this-test-0123456789');
+const OTHER_KEY = Buffer.from('another-key-nobody-planned-with-987654321');
+
+const written = (plan: Plan, key: Buffer | null = null) => [...planFileParts(plan, key)].join('');
+const read = (text: string, key: Buffer | null = null) => parsePlanFile(text, 'p.json', { key });
+
+/** Every leaf of a JSON value with its path (arrays and objects included as leaves when empty). */
+function leaves(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(value) && value.length > 0)
+    return value.flatMap((v, i) => leaves(v, [...path, i]));
+  if (value !== null && typeof value === 'object' && Object.keys(value).length > 0)
+    return Object.entries(value).flatMap(([k, v]) => leaves(v, [...path, k]));
+  return [path];
+}
+
+/** A value of another type or content than `v`, as a hand edit would leave it. */
+function edited(v: unknown): unknown {
+  if (typeof v === 'number') return v + 7;
+  if (typeof v === 'string') return v === '' ? 'x' : `${v}x`;
+  if (typeof v === 'boolean') return !v;
+  if (v === null) return 0;
+  if (Array.isArray(v)) return ['x'];
+  return { x: 1 };
+}
+
+function setAt(doc: unknown, path: (string | number)[], value: unknown): void {
+  let at = doc as Record<string | number, unknown>;
+  for (const p of path.slice(0, -1)) at = at[p] as Record<string | number, unknown>;
+  at[path.at(-1)!] = value;
+}
+
+describe('plan files', () => {
+  let plan: Plan;
+  let text: string;
+  beforeAll(async () => {
+    plan = await driftedScenario();
+    text = written(plan);
+  });
+
+  it('are the plan JSON with a seal last, and read back as the same plan', () => {
+    const doc = JSON.parse(text) as Record<string, unknown>;
+    expect(Object.keys(doc).at(-1)).toBe('seal');
+    expect(doc.seal).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const { seal: _s, ...rest } = doc;
+    expect(JSON.stringify(rest, null, 2) + '\n').toBe(renderJson(plan));
+    const back = read(text);
+    expect({ ...back, seal: undefined }).toEqual({
+      ...JSON.parse(renderJson(plan)),
+      seal: undefined,
+    });
+    // Rendered again (show --output json), it is the same file.
+    expect(renderJson(back)).toBe(text);
+    expect(written(back)).toBe(text);
+  });
+
+  it('still verify when only the whitespace changed (a tool re-indented the file)', () => {
+    expect(() => read(JSON.stringify(JSON.parse(text)))).not.toThrow();
+    expect(() => read(JSON.stringify(JSON.parse(text), null, 4))).not.toThrow();
+  });
+
+  it('refuse an edit of any value, a removed or added member, a reordered list', () => {
+    const doc = JSON.parse(text) as Record<string, unknown>;
+    const paths = leaves(doc).filter((p) => p[0] !== 'seal');
+    expect(paths.length).toBeGreaterThan(200);
+    for (const path of paths) {
+      const copy = JSON.parse(text) as Record<string, unknown>;
+      let value: unknown = copy;
+      for (const p of path) value = (value as Record<string | number, unknown>)[p];
+      setAt(copy, path, edited(value));
+      expect(() => read(JSON.stringify(copy, null, 2)), path.join('.')).toThrow(
+        path[0] === 'format_version'
+          ? /is a plan of format_version "1x"/
+          : /was changed after poolsync wrote it/,
+      );
+    }
+    const steps = (doc.steps as unknown[]).length;
+    expect(steps).toBeGreaterThan(1);
+    const reordered = JSON.parse(text) as { steps: unknown[] };
+    reordered.steps.reverse();
+    expect(() => read(JSON.stringify(reordered))).toThrow(/was changed after poolsync wrote it/);
+    const removed = JSON.parse(text) as { steps: unknown[] };
+    removed.steps.pop();
+    expect(() => read(JSON.stringify(removed))).toThrow(/was changed after poolsync wrote it/);
+    const added = JSON.parse(text) as Record<string, unknown>;
+    added.note = 'reviewed';
+    expect(() => read(JSON.stringify(added))).toThrow(/was changed after poolsync wrote it/);
+    const unsealed = JSON.parse(text) as Record<string, unknown>;
+    delete unsealed.seal;
+    expect(() => read(JSON.stringify(unsealed))).toThrow(/has no seal/);
+    expect(() => read(renderJson(plan))).toThrow(/has no seal/);
+  });
+
+  it('with a key: only that key verifies, and a reader with a key takes no unkeyed seal', () => {
+    const keyed = written(plan, KEY);
+    expect(JSON.parse(keyed).seal).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(() => read(keyed, KEY)).not.toThrow();
+    expect(() => read(keyed)).toThrow(/sealed with a key \(hmac-sha256\) and no key is set/);
+    expect(() => read(keyed, OTHER_KEY)).toThrow(/changed after poolsync wrote it.*another key/);
+    expect(() => read(text, KEY)).toThrow(/not sealed with a key, and POOLSYNC_PLAN_KEY is set/);
+    // An unkeyed seal recomputed over an edit fools no reader that holds the key.
+    const doc = JSON.parse(keyed) as { steps: { args: Record<string, unknown> }[] };
+    doc.steps[0]!.args.name = 'other';
+    expect(() => read(written(doc as unknown as Plan), KEY)).toThrow(/not sealed with a key/);
+  });
+
+  it('refuse a step the changes do not account for, even when the seal is made again', () => {
+    const doc = JSON.parse(text) as Plan;
+    // An injected delete of a cluster the plan only updates.
+    const update = doc.changes.find((c) => c.kind === 'Cluster' && c.action === 'update')!;
+    const injected = {
+      ...doc,
+      steps: [
+        ...doc.steps,
+        {
+          id: `s${doc.steps.length + 1}`,
+          op: 'delete_cluster' as const,
+          target: update.address,
+          depends_on: [],
+          args: { name: update.name },
+          execution: 'api' as const,
+        },
+      ],
+    };
+    expect(() => read(written(injected))).toThrow(
+      new RegExp(
+        `step s${doc.steps.length + 1} \\(delete_cluster ${update.address}\\) does not realise the change the plan shows for it \\(update\\)`,
+      ),
+    );
+    // A delete of an object the plan has no change for.
+    const nowhere = structuredClone(injected);
+    nowhere.steps.at(-1)!.target = 'Cluster/elsewhere';
+    (nowhere.steps.at(-1)!.args as { name: string }).name = 'elsewhere';
+    expect(() => read(written(nowhere))).toThrow(/shows no change for/);
+    // A step of a delete the plan shows, whose arguments name another cluster.
+    const del = structuredClone(doc);
+    const step = del.steps.find((s) => s.op === 'delete_cluster')!;
+    (step.args as { name: string }).name = 'prod-us-east-1';
+    expect(() => read(written(del))).toThrow(/has arguments naming Cluster\/prod-us-east-1/);
+    expect(() => read(written(del))).toThrow(PlanFileError);
+  });
+
+  describe('on disk', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'poolsync-plan-file-'));
+    });
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    it('name the file in every refusal', async () => {
+      const good = join(dir, 'plan.json');
+      await writeFile(good, text);
+      expect((await readPlanFile(good, { key: null })).steps).toEqual(plan.steps);
+      const cut = join(dir, 'cut.json');
+      await writeFile(cut, text.slice(0, 40));
+      await expect(readPlanFile(cut, { key: null })).rejects.toThrow(
+        `${cut} is not a plan: not JSON`,
+      );
+      await expect(readPlanFile(join(dir, 'missing.json'), { key: null })).rejects.toThrow(
+        /plan file .*missing\.json does not exist/,
+      );
+    });
+  });
+});
