@@ -3,7 +3,7 @@
  * everywhere (plan, apply, export, show, validate).
  */
 import { stat } from 'node:fs/promises';
-import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/open.js';
+import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -67,6 +67,19 @@ export function colorOption(what = 'the text output') {
     describe: `Colour ${what} (default: when stdout is a terminal; --no-color to disable)`,
   } as const;
 }
+
+/** Where apply keeps its lock, last-applied state and inventory (`--state-dir`). */
+export const STATE_DIR = '.poolsync';
+
+/** `--state-dir` of export and import: where they record what they adopted. */
+export const inventoryStateDirOption = {
+  type: 'string',
+  default: STATE_DIR,
+  describe:
+    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
+} as const;
+
+export type OutputFormat = 'text' | 'json' | 'markdown';
 
 /** `--output text|json|markdown` of the commands that render a plan. */
 export const planOutputOption = {
