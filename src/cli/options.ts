@@ -36,11 +36,28 @@ export const DEFAULT_MAX_RETRIES = 8;
  * needs more; a CI job that should fail fast, fewer.
  */
 export const maxRetriesOption = {
-  type: 'number',
+  type: 'string',
+  coerce: wholeNumber('max-retries', 0, 100),
   default: DEFAULT_MAX_RETRIES,
   describe:
     'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
 } as const;
+
+/**
+ * A yargs `coerce` for a whole-number option: the value as typed is checked (yargs's
+ * `type: 'number'` would turn `abc` into NaN and the message would say NaN).
+ */
+export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: unknown): number => {
+    const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new UserError(
+        `--${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(text)})`,
+      );
+    return n;
+  };
+}
 
 /** --max-retries as a whole number from 0 to 100, else a UserError. */
 export function checkMaxRetries(value: unknown): number {

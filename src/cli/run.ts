@@ -12,9 +12,12 @@ import { ControlPlaneError } from '../controlplane/errors.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { processRedactor } from '../util/secrets.js';
 import { redactOutput } from './redact-output.js';
+import { usageError } from './usage-error.js';
 import { LARGE_HEAP_BYTES, capHeapGrowthWhenLarge } from '../util/heap-growth.js';
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(given: string[]): Promise<number> {
+  // Bare `poolsync` is a newcomer asking what there is: the help, exit 0.
+  const argv = given.length === 0 ? ['--help'] : given;
   let exitCode = 0;
   const command = argv.find((a) => !a.startsWith('-')) ?? null;
   capHeapGrowthWhenLarge(command === 'daemon' ? 0 : LARGE_HEAP_BYTES);
@@ -57,8 +60,9 @@ export async function main(argv: string[]): Promise<number> {
       .version()
       .wrap(Math.min(110, process.stdout.columns || 100))
       .fail((msg, err) => {
-        if (err) throw err;
-        throw new UserError(`${msg}\nRun \`poolsync --help\` for usage.`);
+        // A coerce that refuses a value (options.ts wholeNumber) comes wrapped in yargs's YError.
+        if (err && err.name !== 'YError') throw err;
+        throw usageError(msg ?? err?.message ?? 'cannot read the command line', argv);
       })
       .parseAsync();
     // Commands report non-error outcomes (e.g. --detailed-exitcode 2) through process.exitCode.

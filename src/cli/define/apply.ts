@@ -12,6 +12,7 @@ import {
   STATE_DIR,
   targetOption,
   tokenFileOption,
+  wholeNumber,
 } from '../options.js';
 
 export interface ApplyArgs {
@@ -52,7 +53,8 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe: 'Apply without asking for confirmation',
       })
       .option('parallelism', {
-        type: 'number',
+        type: 'string',
+        coerce: wholeNumber('parallelism', 1),
         describe: `Most steps running at once (default ${DEFAULT_PARALLELISM}; ${FILE_PARALLELISM} for a file: control plane, whose calls share fsyncs)`,
       })
       .option('wait-timeout', {
