@@ -41,6 +41,7 @@ import {
   useColor,
 } from '../options.js';
 import type { ApplyArgs } from '../define/apply.js';
+import { refuseCodeProject } from '../config-folder.js';
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
 const GATHER_FROM_STEPS = 1000;
@@ -223,10 +224,9 @@ async function buildPlan(
 type Target = { kind: 'dir'; path: string } | { kind: 'file'; path: string };
 
 async function openTarget(path: string): Promise<Target> {
+  let st;
   try {
-    const st = await stat(path);
-    if (st.isDirectory()) return { kind: 'dir', path };
-    if (st.isFile()) return { kind: 'file', path };
+    st = await stat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new UserError(
@@ -235,7 +235,10 @@ async function openTarget(path: string): Promise<Target> {
     }
     throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
   }
-  throw new UserError(`${path} is neither a folder nor a file`);
+  if (st.isFile()) return { kind: 'file', path };
+  if (!st.isDirectory()) throw new UserError(`${path} is neither a folder nor a file`);
+  await refuseCodeProject(path);
+  return { kind: 'dir', path };
 }
 
 /** SIGINT/SIGTERM: start no new step, let running ones finish, report the rest not run. */

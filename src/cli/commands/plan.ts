@@ -17,14 +17,9 @@ import { resolvePlanKey } from '../plan-key.js';
 import { writeParts, writePartsToFile } from '../write-parts.js';
 import type { PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../../util/user-error.js';
-import {
-  planShape,
-  requireFolder,
-  checkLockTimeout,
-  checkMaxRetries,
-  useColor,
-} from '../options.js';
+import { planShape, checkLockTimeout, checkMaxRetries, useColor } from '../options.js';
 import type { PlanArgs } from '../define/plan.js';
+import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import type { OutputFormat } from '../options.js';
 
 export async function plan(args: PlanArgs): Promise<void> {
@@ -42,7 +37,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     return runRefreshOnly(args);
   }
   const maxRetries = checkMaxRetries(args['max-retries']);
-  await requireFolder(args.dir);
+  await requireConfigFolder(args.dir);
   const token = await resolveToken(args['token-file']);
   // The JSON plan is a plan file: sealed (render/plan-seal.ts), with the key when one is set.
   const key: PlanKey | undefined =
@@ -94,6 +89,10 @@ async function runPlan(args: PlanArgs): Promise<number> {
     await publishComment(args, outcomeForPlan(plan));
   }
   const color = useColor(args.color);
+  if (declaresNothing(result.desired))
+    (args.output === 'text' ? process.stdout : process.stderr).write(
+      nothingDeclared(args.dir, result.desired.config.prune),
+    );
   await writeParts(
     process.stdout,
     key !== undefined && args.output === 'json'

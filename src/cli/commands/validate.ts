@@ -10,12 +10,12 @@ import {
   manifestCacheDir,
   toJsonReport,
 } from '../../manifests/index.js';
-import { requireFolder } from '../options.js';
+import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 import type { ValidateArgs } from '../define/validate.js';
 
 export async function validate(args: ValidateArgs): Promise<void> {
-  await requireFolder(args.dir);
+  await requireConfigFolder(args.dir);
   const result = await loadRepository(args.dir, { cacheDir: manifestCacheDir() });
   if (args.output === 'json') {
     process.stdout.write(
@@ -23,6 +23,8 @@ export async function validate(args: ValidateArgs): Promise<void> {
     );
   } else if (result.valid) {
     process.stdout.write(formatSummary(result.counts));
+    if (declaresNothing(result.desired))
+      process.stdout.write(nothingDeclared(args.dir, result.desired.config.prune));
   } else {
     process.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
   }

@@ -12,6 +12,7 @@ import { controlPlaneCommand } from './control-plane.js';
 import { daemonCommand } from './daemon.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
+import { initCommand } from './init.js';
 import { planCommand } from './plan.js';
 import { renderCommand } from './render.js';
 import { showCommand } from './show.js';
@@ -22,6 +23,7 @@ export type AnyCommand = CommandModule<any, any>;
 
 /** By name, in the order `--help` lists them. */
 export const COMMANDS: Record<string, AnyCommand> = {
+  init: initCommand,
   validate: validateCommand,
   plan: planCommand,
   apply: applyCommand,
