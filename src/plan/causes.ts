@@ -9,12 +9,22 @@ import type { Change, Reason } from '../model/plan.js';
 import type { PlanContext } from './context.js';
 import { reasonOf } from './reasons.js';
 
-/** Sets `cause` on every change with a `caused_by` whose deciding pass did not set it. */
+/**
+ * Sets `cause` on every change with a `caused_by` whose deciding pass did not set it. The queue
+ * pass sets its own (withCause): its decisions are kept frozen between plans (queue-memo.ts).
+ */
 export function assignCauses(ctx: PlanContext, changes: readonly Change[]): void {
   for (const change of changes) {
     if (!change.caused_by || change.cause) continue;
     change.cause = causeOf(ctx, change, change.caused_by);
   }
+}
+
+/** A queue decision with the cause of its change set (in the queue pass, before it is kept). */
+export function withCause<D extends { change: Change }>(ctx: PlanContext, d: D): D {
+  const by = d.change.caused_by;
+  if (by && !d.change.cause) d.change.cause = causeOf(ctx, d.change, by);
+  return d;
 }
 
 function causeOf(ctx: PlanContext, change: Change, by: string): Reason {

@@ -25,6 +25,7 @@ import { planQueueMove } from './queue-move.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planEachQueue } from './queue-memo.js';
 import { reasonOf, reasonText } from './reasons.js';
+import { withCause } from './causes.js';
 
 export function planQueues(ctx: PlanContext): void {
   const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
@@ -43,13 +44,8 @@ export function planQueues(ctx: PlanContext): void {
       ? missing()
       : deletedWithCluster(ctx, l) // and created again when its cluster registers again
         ? cascadeDecision(ctx, l, ctx.clusters.get(name)?.registers ? missing() : null)
-        : withActivation(
-            ctx,
-            l,
-            planLiveQueue(ctx, name, l, target),
-            drainedBy.get(name),
-          );
-    return d ? noteUnmanagedFields(d) : null;
+        : withActivation(ctx, l, planLiveQueue(ctx, name, l, target), drainedBy.get(name));
+    return d ? noteUnmanagedFields(withCause(ctx, d)) : null;
   });
 }
 

@@ -96,7 +96,12 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
       'Nothing is sent for these; they are reported until the repository or the control plane changes.',
       '',
     );
-    for (const c of blocked) tail.push(`- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`);
+    for (const c of blocked) {
+      tail.push(`- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`);
+      // What another object's step does to it (not in the diff block, which lists what is sent).
+      const cause = causeNote(c);
+      if (cause) tail.push(`  - ${markdownText(cause)}`);
+    }
     tail.push('');
   }
   const manual = manualSteps(plan);

@@ -144,7 +144,9 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   if (plan.warnings.length > 0) {
     out.push(paint('bold', 'Warnings:'));
     for (const w of plan.warnings)
-      out.push(`  ${paint('yellow', 'warning')} ${w.code} ${esc(w.address)}: ${esc(warningText(w))}`);
+      out.push(
+        `  ${paint('yellow', 'warning')} ${w.code} ${esc(w.address)}: ${esc(warningText(w))}`,
+      );
     out.push('');
   }
   if (plan.errors.length > 0) {
