@@ -251,17 +251,11 @@ function warnOrphanedQueue(
   // With queue_delete the delete takes the old co-named queue with it (conamed-cascade.ts).
   if (!queue || !queue.cluster_managed || ctx.conamedCascades(name)) return;
   const addr = address('Cluster', name);
-  // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
-  const how =
-    livePool === null
-      ? 'is registered again (C7)'
-      : livePool === pool
-        ? `is deleted and registered again in pool "${pool}" (C7)`
-        : `moves from pool "${livePool}" to "${pool}" by delete and re-register (C7)`;
   ctx.warnings.push(
     warning('CONAMED_QUEUE_ORPHANED', addr, {
       cluster: addr,
-      how,
+      from: livePool,
+      to: pool,
       queue: address('Queue', name),
       name,
       pool: queue.pool,

@@ -17,6 +17,15 @@ const s = (p: ReasonParams, key: string): string => {
   return typeof v === 'string' ? v : JSON.stringify(v ?? null);
 };
 
+/** How a cluster is registered again (`from`: its live pool, null when it is not live). */
+function reRegistered(p: ReasonParams): string {
+  // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
+  if (p.from === null || p.from === undefined) return 'is registered again (C7)';
+  return p.from === p.to
+    ? `is deleted and registered again in pool "${s(p, 'to')}" (C7)`
+    : `moves from pool "${s(p, 'from')}" to "${s(p, 'to')}" by delete and re-register (C7)`;
+}
+
 const CATALOG: Record<string, Render> = {
   // Causes: what another object's step does to this one (Change.cause, with caused_by).
   CREATED_BY_REGISTRATION: (p) => `created by registering ${s(p, 'by')} (C2)`,
@@ -49,7 +58,7 @@ const CATALOG: Record<string, Render> = {
 
   // Warnings (PlanWarning.params; `message` is this text).
   CONAMED_QUEUE_ORPHANED: (p) =>
-    `${s(p, 'cluster')} ${s(p, 'how')}, but its co-named ${s(p, 'queue')} stays in pool "${s(p, 'pool')}" with an ` +
+    `${s(p, 'cluster')} ${reRegistered(p)}, but its co-named ${s(p, 'queue')} stays in pool "${s(p, 'pool')}" with an ` +
     `empty selector (C8) and registration does not create another (C2): everything that targets queue ` +
     `"${s(p, 'name')}" will route nowhere. Register the cluster under a new name instead (rename it in the repository).`,
   QUEUE_ROUTES_NOWHERE: (p) =>
