@@ -41,11 +41,7 @@ export async function startupRows(ctx: SizeContext): Promise<void> {
   }
   const [n0, v, h] = [summary(node), summary(version), summary(help)];
   const rows = [
-    [
-      "floor: `node -e ''` (start-up rows)",
-      n0,
-      'Node start-up alone, beside the two rows below.',
-    ],
+    ["floor: `node -e ''` (start-up rows)", n0, 'Node start-up alone, beside the two rows below.'],
     [
       '`poolsync --version`',
       v,
