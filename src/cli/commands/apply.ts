@@ -22,6 +22,8 @@ import type { HeldApplyLock } from '../../apply/apply-lock.js';
 import { lockWait } from '../../apply/lock-wait.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
+import { applyArgsForEnv, checkSavedPlanEnvironment } from './apply-env.js';
+import { envOption, repoOption } from '../environment.js';
 import {
   inventoryStore,
   readLiveWithInventory,
@@ -60,6 +62,9 @@ import {
 
 export interface ApplyArgs {
   path: string;
+  /** The environment (docs/environments.md); `repo`: the config folder of a saved plan's. */
+  env?: string;
+  repo?: string;
   target?: string[];
   replace?: string[];
   'accept-cascade'?: string[];
@@ -92,6 +97,8 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'A config repository folder, or a plan saved with `plan --output json --out FILE`',
       })
+      .option('env', envOption(false))
+      .option('repo', repoOption)
       .option('control-plane', controlPlaneOption)
       .option('auto-approve', {
         type: 'boolean',
@@ -138,7 +145,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         'Delete and register a cluster again',
       ) as Argv<ApplyArgs>,
   handler: async (args) => {
-    process.exitCode = await runApply(args);
+    process.exitCode = await runApply(await applyArgsForEnv(args));
   },
 };
 
@@ -184,6 +191,7 @@ export async function runApply(
   const saved = target.kind === 'file' ? await readSavedPlan(target.path) : null;
 
   // The token never comes from a flag value (it would show in `ps` and shell history).
+  if (saved !== null) checkSavedPlanEnvironment(target.path, saved, args.env);
   if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
   // A file: state in a folder that does not exist is a typo: refused before the lock is made.
   checkStateFolder(url);
@@ -219,7 +227,10 @@ export async function runApply(
     } else {
       plan = {
         ...(await buildPlan(target.path, cp, inventory, args)),
-        control_plane: planControlPlane(url, cp, stateWasNew),
+        control_plane: {
+          ...(args.env !== undefined ? { environment: args.env } : {}),
+          ...planControlPlane(url, cp, stateWasNew),
+        },
       };
       await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
     }
@@ -295,10 +306,11 @@ async function buildPlan(
   dir: string,
   cp: ControlPlane,
   inventory: InventoryStore,
-  args: PlanShapeArgs,
+  args: PlanShapeArgs & { env?: string },
 ): Promise<Plan> {
   const result = await planRepository(dir, () => readLiveWithInventory(cp, inventory), {
     commit: await cleanCommit(dir),
+    ...(args.env !== undefined ? { environment: args.env } : {}),
     cacheDir: manifestCacheDir(),
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     backend: backendInfo(cp),

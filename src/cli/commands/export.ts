@@ -13,8 +13,11 @@ import { adopt, inventoryStateDirOption } from '../adopt.js';
 import { UserError } from '../../util/user-error.js';
 import { checkExportedPath, exists, writeExported } from '../write-exported.js';
 import { apiKeyFileOption, controlPlaneOption, tokenFileOption } from '../options.js';
+import { envOption, repoOption, resolveTargets, withTarget } from '../environment.js';
 
 interface ExportArgs {
+  env?: string;
+  repo: string;
   'control-plane': string;
   dir: string;
   'token-file'?: string;
@@ -28,6 +31,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   describe: 'Write the live control-plane state as manifests (to adopt poolsync)',
   builder: (y: Argv) =>
     y
+      .option('env', envOption(false))
+      .option('repo', repoOption)
       .option('control-plane', controlPlaneOption)
       .option('dir', {
         type: 'string',
@@ -47,7 +52,15 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         '$0 export --control-plane https://cp.example.com --dir ./config',
         'adopt an existing organisation',
       ) as Argv<ExportArgs>,
-  handler: async (args) => {
+  handler: async (given) => {
+    // --env: the environment's control plane and credentials (docs/environments.md).
+    const args =
+      given.env === undefined
+        ? given
+        : withTarget(
+            given,
+            (await resolveTargets(given.repo, given, { allowAll: false, command: 'export' }))[0]!,
+          );
     if (args.dir.trim() === '')
       throw new UserError('--dir is empty: name the folder to write into');
     const token = await resolveToken(args['token-file']);

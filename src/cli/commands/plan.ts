@@ -37,11 +37,13 @@ import {
   maxRetriesOption,
   useColor,
 } from '../options.js';
+import { envOption, resolveTargets, withTarget, type EnvTarget } from '../environment.js';
 
 export type OutputFormat = 'text' | 'json' | 'markdown';
 
 interface PlanArgs extends CommentArgs {
   dir: string;
+  env?: string;
   'control-plane': string;
   'token-file'?: string;
   'api-key-file'?: string;
@@ -64,6 +66,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
   builder: (yargs: Argv) =>
     yargs
       .positional('dir', configDirPositional)
+      .option('env', envOption(true))
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
@@ -124,7 +127,30 @@ export const planCommand: CommandModule<object, PlanArgs> = {
   },
 };
 
+/**
+ * The plan of each environment asked for (docs/environments.md), one after the other; without
+ * environments, the one plan of `--control-plane`. Exit: 1 when any failed, else 2 (with
+ * --detailed-exitcode) when any has changes.
+ */
 async function runPlan(args: PlanArgs): Promise<number> {
+  await requireFolder(args.dir);
+  const targets = await resolveTargets(args.dir, args, { allowAll: true, command: 'plan' });
+  if (targets.length === 1) return runPlanFor(withTarget(args, targets[0]!), targets[0]!);
+  const one = (['out', 'comment'] as const).find((k) => args[k] !== undefined);
+  if (one !== undefined || args.output === 'json')
+    throw new UserError(
+      `--env all plans ${targets.length} environments: ${one !== undefined ? `--${one}` : '--output json'} takes one plan; name one environment with --env NAME`,
+    );
+  let code = 0;
+  for (const [i, t] of targets.entries()) {
+    if (i > 0) process.stdout.write('\n');
+    const c = await runPlanFor(withTarget(args, t), t);
+    code = code === 1 || c === 1 ? 1 : Math.max(code, c);
+  }
+  return code;
+}
+
+async function runPlanFor(args: PlanArgs, target: EnvTarget): Promise<number> {
   checkLockTimeout(args['lock-timeout']);
   if (args['refresh-only']) {
     const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
@@ -150,7 +176,10 @@ async function runPlan(args: PlanArgs): Promise<number> {
     ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
   // Recorded in the plan and named in its header: `apply PLANFILE` refuses it on any other.
-  const controlPlane = planControlPlane(args['control-plane'], cp, stateWasNew);
+  const controlPlane = {
+    ...(target.name !== null ? { environment: target.name } : {}),
+    ...planControlPlane(args['control-plane'], cp, stateWasNew),
+  };
   let result;
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= cp.close());
@@ -164,6 +193,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
       commit,
       cacheDir: manifestCacheDir(),
       backend: backendInfo(cp),
+      ...(target.name !== null ? { environment: target.name } : {}),
       ...planShape(args),
     });
   } finally {
@@ -178,7 +208,11 @@ async function runPlan(args: PlanArgs): Promise<number> {
     // Keep stdout parseable for json/markdown: the errors go to stderr there.
     if (args.output === 'text') process.stdout.write(text);
     else process.stderr.write(text);
-    process.stderr.write('The repository is invalid: nothing was planned.\n');
+    process.stderr.write(
+      target.name !== null
+        ? `Environment ${target.name}: the repository is invalid: nothing was planned.\n`
+        : 'The repository is invalid: nothing was planned.\n',
+    );
     return 1;
   }
   const plan: Plan = { ...result.plan, control_plane: controlPlane };

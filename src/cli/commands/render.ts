@@ -13,6 +13,7 @@ import { readUserFile } from '../../util/safe-file.js';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { formatValidationText, loadRepository } from '../../manifests/index.js';
+import { envOption } from '../environment.js';
 import { cleanCommit } from '../../plan/pipeline.js';
 import {
   RENDER_KINDS,
@@ -32,6 +33,7 @@ import { configDirPositional, requireFolder } from '../options.js';
 interface RenderArgs {
   what: RenderKind;
   dir: string;
+  env?: string;
   out?: string;
   stdout: boolean;
   check: boolean;
@@ -50,6 +52,7 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         describe: 'flyte-core-values | union-cluster-pools',
       })
       .positional('dir', configDirPositional)
+      .option('env', envOption(false))
       .option('out', {
         type: 'string',
         describe: 'File to write; default: the path in poolsync.yaml render, else stdout',
@@ -89,7 +92,10 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
   handler: async (args) => {
     await requireFolder(args.dir);
     const commit = await cleanCommit(args.dir);
-    const loaded = await loadRepository(args.dir, { commit });
+    const loaded = await loadRepository(args.dir, {
+      commit,
+      ...(args.env !== undefined ? { environment: args.env } : {}),
+    });
     if (!loaded.valid) {
       process.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
       process.exitCode = 1;

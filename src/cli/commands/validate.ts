@@ -13,9 +13,12 @@ import {
 } from '../../manifests/index.js';
 import { configDirPositional, requireFolder } from '../options.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
+import { ENV_ALL, envOption, environmentsOf } from '../environment.js';
+import { UserError } from '../../util/user-error.js';
 
 interface ValidateArgs {
   dir: string;
+  env?: string;
   output: 'text' | 'json';
 }
 
@@ -26,6 +29,10 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
   builder: (yargs: Argv) =>
     yargs
       .positional('dir', configDirPositional)
+      .option('env', {
+        ...envOption(true),
+        describe: `${envOption(true).describe} (default: all of them)`,
+      })
       .option('output', {
         alias: 'o',
         choices: ['text', 'json'] as const,
@@ -39,19 +46,66 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       ) as unknown as Argv<ValidateArgs>,
   handler: async (args) => {
     await requireFolder(args.dir);
-    const result = await loadRepository(args.dir, { cacheDir: manifestCacheDir() });
-    if (args.output === 'json') {
-      process.stdout.write(
-        escapeJsonForTerminal(JSON.stringify(toJsonReport(result), null, 2)) + '\n',
-      );
-    } else if (result.valid) {
-      process.stdout.write(formatSummary(result.counts));
-    } else {
-      process.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
+    const names = await environmentNames(args);
+    if (names.length === 0) {
+      process.exitCode = await validateOne(args, undefined);
+      return;
     }
-    // On stderr, so the one-line summary on stdout keeps its form.
-    if (args.output === 'text')
-      process.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
-    process.exitCode = result.valid ? 0 : 1;
+    // Each environment is its own desired state: every one is checked, each report named.
+    const reports: Record<string, unknown> = {};
+    let code = 0;
+    for (const name of names) {
+      if (args.output === 'text') process.stdout.write(`Environment ${name}:\n`);
+      code = Math.max(code, await validateOne(args, name, reports));
+    }
+    if (args.output === 'json')
+      process.stdout.write(
+        escapeJsonForTerminal(
+          JSON.stringify({ valid: code === 0, environments: reports }, null, 2),
+        ) + '\n',
+      );
+    process.exitCode = code;
   },
 };
+
+/** The environments to validate: none without environments, else --env's (default all). */
+async function environmentNames(args: ValidateArgs): Promise<string[]> {
+  const envs = (await environmentsOf(args.dir)).map((e) => e.name);
+  if (args.env === undefined || args.env === ENV_ALL) return envs;
+  if (envs.length === 0)
+    throw new UserError(
+      `--env ${args.env}: poolsync.yaml in ${args.dir} declares no environments; leave out --env (docs/environments.md)`,
+    );
+  if (!envs.includes(args.env))
+    throw new UserError(
+      `no environment '${args.env}' in poolsync.yaml; its environments: ${envs.join(', ')}`,
+    );
+  return [args.env];
+}
+
+/** One load reported; with `reports`, the JSON report is kept there instead of written. */
+async function validateOne(
+  args: ValidateArgs,
+  environment: string | undefined,
+  reports?: Record<string, unknown>,
+): Promise<number> {
+  const result = await loadRepository(args.dir, {
+    cacheDir: manifestCacheDir(),
+    ...(environment !== undefined ? { environment } : {}),
+  });
+  if (args.output === 'json' && reports && environment !== undefined) {
+    reports[environment] = toJsonReport(result);
+  } else if (args.output === 'json') {
+    process.stdout.write(
+      escapeJsonForTerminal(JSON.stringify(toJsonReport(result), null, 2)) + '\n',
+    );
+  } else if (result.valid) {
+    process.stdout.write(formatSummary(result.counts));
+  } else {
+    process.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
+  }
+  // On stderr, so the one-line summary on stdout keeps its form.
+  if (args.output === 'text')
+    process.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
+  return result.valid ? 0 : 1;
+}
