@@ -24,8 +24,8 @@ export function envOption(all: boolean) {
   } as const;
 }
 
-/** `--repo DIR` of the commands whose positional is not the config folder (apply PLANFILE, export). */
-export const repoOption = {
+/** `--config-dir DIR` of the commands whose positional is not the config folder (apply PLANFILE, export). */
+export const configDirOption = {
   type: 'string',
   default: '.',
   describe: 'With --env: the config folder whose poolsync.yaml declares the environment',

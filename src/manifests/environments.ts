@@ -66,6 +66,15 @@ export async function readEnvironments(
 ): Promise<Environment[] | undefined> {
   const node = entry(root, 'environments')?.value;
   if (node?.kind !== 'map') return undefined;
+  if (node.entries.length === 0) {
+    add(
+      'SCHEMA',
+      'environments: declares none: list at least one, or leave it out for one environment',
+      node.pos.line,
+      node.pos.column,
+    );
+    return undefined;
+  }
   const at = (n: YNode | undefined, fallback: Position): Position => n?.pos ?? fallback;
   const envs: Environment[] = [];
   const byControlPlane = new Map<string, string>();

@@ -72,16 +72,16 @@ describe('poolsync --env', () => {
     expect(p.code).toBe(0);
     const plan = JSON.parse(p.stdout) as Plan;
     expect(plan.control_plane?.environment).toBe('prod');
-    const none = await runCli(['apply', file, '--repo', repo]);
+    const none = await runCli(['apply', file, '--config-dir', repo]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(
       /made for environment prod: nothing was applied; apply it with --env prod/,
     );
-    const other = await runCli(['apply', file, '-e', 'dev', '--repo', repo]);
+    const other = await runCli(['apply', file, '-e', 'dev', '--config-dir', repo]);
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/made for environment prod, not dev/);
     expect(existsSync(join(root, 'state', 'prod.json'))).toBe(false);
-    const ok = await runCli(['apply', file, '-e', 'prod', '--repo', repo]);
+    const ok = await runCli(['apply', file, '-e', 'prod', '--config-dir', repo]);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     const inventory = await readFile(join(root, 'state', 'prod.json.inventory.json'), 'utf8');

@@ -10,14 +10,14 @@ import { resolveTargets, withTarget, type EnvArgs } from '../environment.js';
 export interface ApplyEnvArgs extends EnvArgs {
   path: string;
   /** The config folder whose poolsync.yaml names the environment of a saved plan. */
-  repo?: string;
+  'config-dir'?: string;
 }
 
 /** The arguments with the environment's control plane in place (`env` left set only with one). */
 export async function applyArgsForEnv<A extends ApplyEnvArgs>(args: A): Promise<A> {
   const isDir = (await stat(args.path).catch(() => null))?.isDirectory() ?? false;
   if (!isDir && args.env === undefined) return args;
-  const dir = isDir ? args.path : (args.repo ?? '.');
+  const dir = isDir ? args.path : (args['config-dir'] ?? '.');
   const [t] = await resolveTargets(dir, args, { allowAll: false, command: 'apply' });
   const out = withTarget(args, t!);
   if (t!.name === null) delete out.env;

@@ -23,7 +23,7 @@ import { lockWait } from '../../apply/lock-wait.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
 import { applyArgsForEnv, checkSavedPlanEnvironment } from './apply-env.js';
-import { envOption, repoOption } from '../environment.js';
+import { envOption, configDirOption } from '../environment.js';
 import {
   inventoryStore,
   readLiveWithInventory,
@@ -62,9 +62,9 @@ import {
 
 export interface ApplyArgs {
   path: string;
-  /** The environment (docs/environments.md); `repo`: the config folder of a saved plan's. */
+  /** The environment (docs/environments.md); `config-dir`: the config folder of a saved plan's. */
   env?: string;
-  repo?: string;
+  'config-dir'?: string;
   target?: string[];
   replace?: string[];
   'accept-cascade'?: string[];
@@ -98,7 +98,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
           'A config repository folder, or a plan saved with `plan --output json --out FILE`',
       })
       .option('env', envOption(false))
-      .option('repo', repoOption)
+      .option('config-dir', configDirOption)
       .option('control-plane', controlPlaneOption)
       .option('auto-approve', {
         type: 'boolean',

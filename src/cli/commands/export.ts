@@ -13,11 +13,11 @@ import { adopt, inventoryStateDirOption } from '../adopt.js';
 import { UserError } from '../../util/user-error.js';
 import { checkExportedPath, exists, writeExported } from '../write-exported.js';
 import { apiKeyFileOption, controlPlaneOption, tokenFileOption } from '../options.js';
-import { envOption, repoOption, resolveTargets, withTarget } from '../environment.js';
+import { envOption, configDirOption, resolveTargets, withTarget } from '../environment.js';
 
 interface ExportArgs {
   env?: string;
-  repo: string;
+  'config-dir': string;
   'control-plane': string;
   dir: string;
   'token-file'?: string;
@@ -32,7 +32,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   builder: (y: Argv) =>
     y
       .option('env', envOption(false))
-      .option('repo', repoOption)
+      .option('config-dir', configDirOption)
       .option('control-plane', controlPlaneOption)
       .option('dir', {
         type: 'string',
@@ -59,7 +59,12 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         ? given
         : withTarget(
             given,
-            (await resolveTargets(given.repo, given, { allowAll: false, command: 'export' }))[0]!,
+            (
+              await resolveTargets(given['config-dir'], given, {
+                allowAll: false,
+                command: 'export',
+              })
+            )[0]!,
           );
     if (args.dir.trim() === '')
       throw new UserError('--dir is empty: name the folder to write into');

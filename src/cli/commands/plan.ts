@@ -17,7 +17,7 @@ import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
 import { writeParts, writePartsToFile } from '../write-parts.js';
 import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
-import type { PublishOutcome } from '../../vcs/types.js';
+import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../../util/user-error.js';
 import {
   colorOption,
@@ -135,22 +135,33 @@ export const planCommand: CommandModule<object, PlanArgs> = {
 async function runPlan(args: PlanArgs): Promise<number> {
   await requireFolder(args.dir);
   const targets = await resolveTargets(args.dir, args, { allowAll: true, command: 'plan' });
-  if (targets.length === 1) return runPlanFor(withTarget(args, targets[0]!), targets[0]!);
-  const one = (['out', 'comment'] as const).find((k) => args[k] !== undefined);
-  if (one !== undefined || args.output === 'json')
+  if (targets[0]!.name === null) return runPlanFor(withTarget(args, targets[0]!), targets[0]!);
+  if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
     throw new UserError(
-      `--env all plans ${targets.length} environments: ${one !== undefined ? `--${one}` : '--output json'} takes one plan; name one environment with --env NAME`,
+      `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
     );
+  // --comment: one comment for the run, a section per environment (docs/environments.md).
+  const sections: { name: string; outcome: EnvironmentOutcome }[] = [];
   let code = 0;
   for (const [i, t] of targets.entries()) {
     if (i > 0) process.stdout.write('\n');
-    const c = await runPlanFor(withTarget(args, t), t);
+    const c = await runPlanFor(withTarget(args, t), t, (outcome) =>
+      sections.push({ name: t.name!, outcome }),
+    );
     code = code === 1 || c === 1 ? 1 : Math.max(code, c);
   }
+  if (args.comment !== undefined)
+    await publishComment(args, { kind: 'environments', environments: sections });
   return code;
 }
 
-async function runPlanFor(args: PlanArgs, target: EnvTarget): Promise<number> {
+async function runPlanFor(
+  args: PlanArgs,
+  target: EnvTarget,
+  collect?: (outcome: EnvironmentOutcome) => void,
+): Promise<number> {
+  const publish = (outcome: EnvironmentOutcome) =>
+    collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome);
   checkLockTimeout(args['lock-timeout']);
   if (args['refresh-only']) {
     const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
@@ -202,7 +213,7 @@ async function runPlanFor(args: PlanArgs, target: EnvTarget): Promise<number> {
   if (!result.ok) {
     if (args.comment !== undefined) {
       const { outcomeForInvalid } = await import('../../vcs/plan-outcome.js');
-      await publishComment(args, outcomeForInvalid(result.errors));
+      await publish(outcomeForInvalid(result.errors));
     }
     const text = formatValidationText(result.errors, { baseDir: args.dir });
     // Keep stdout parseable for json/markdown: the errors go to stderr there.
@@ -218,7 +229,7 @@ async function runPlanFor(args: PlanArgs, target: EnvTarget): Promise<number> {
   const plan: Plan = { ...result.plan, control_plane: controlPlane };
   if (args.comment !== undefined) {
     const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
-    await publishComment(args, outcomeForPlan(plan));
+    await publish(outcomeForPlan(plan));
   }
   const color = useColor(args.color);
   await writeParts(

@@ -8042,7 +8042,6 @@ const schema39 = {
     },
     environments: {
       type: 'object',
-      minProperties: 1,
       description:
         'One repository, many control planes (docs/environments.md): each environment names its control plane, the folders it reads and optional patch files over them. Without it the folder is one environment planned against --control-plane, as before.',
       propertyNames: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
@@ -9152,29 +9151,11 @@ function validate28(
     if (data.environments !== undefined) {
       let data20 = data.environments;
       if (data20 && typeof data20 == 'object' && !Array.isArray(data20)) {
-        if (Object.keys(data20).length < 1) {
-          const err47 = {
-            instancePath: instancePath + '/environments',
-            schemaPath: '#/properties/environments/minProperties',
-            keyword: 'minProperties',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 properties',
-            schema: 1,
-            parentSchema: schema39.properties.environments,
-            data: data20,
-          };
-          if (vErrors === null) {
-            vErrors = [err47];
-          } else {
-            vErrors.push(err47);
-          }
-          errors++;
-        }
         for (const key5 in data20) {
           const _errs45 = errors;
           if (typeof key5 === 'string') {
             if (func1(key5) > 63) {
-              const err48 = {
+              const err47 = {
                 instancePath: instancePath + '/environments',
                 schemaPath: '#/properties/environments/propertyNames/maxLength',
                 keyword: 'maxLength',
@@ -9186,14 +9167,14 @@ function validate28(
                 propertyName: key5,
               };
               if (vErrors === null) {
-                vErrors = [err48];
+                vErrors = [err47];
               } else {
-                vErrors.push(err48);
+                vErrors.push(err47);
               }
               errors++;
             }
             if (!pattern4.test(key5)) {
-              const err49 = {
+              const err48 = {
                 instancePath: instancePath + '/environments',
                 schemaPath: '#/properties/environments/propertyNames/pattern',
                 keyword: 'pattern',
@@ -9205,16 +9186,16 @@ function validate28(
                 propertyName: key5,
               };
               if (vErrors === null) {
-                vErrors = [err49];
+                vErrors = [err48];
               } else {
-                vErrors.push(err49);
+                vErrors.push(err48);
               }
               errors++;
             }
           }
           var valid13 = _errs45 === errors;
           if (!valid13) {
-            const err50 = {
+            const err49 = {
               instancePath: instancePath + '/environments',
               schemaPath: '#/properties/environments/propertyNames',
               keyword: 'propertyNames',
@@ -9225,9 +9206,9 @@ function validate28(
               data: data20,
             };
             if (vErrors === null) {
-              vErrors = [err50];
+              vErrors = [err49];
             } else {
-              vErrors.push(err50);
+              vErrors.push(err49);
             }
             errors++;
           }
@@ -9236,7 +9217,7 @@ function validate28(
           let data21 = data20[key6];
           if (data21 && typeof data21 == 'object' && !Array.isArray(data21)) {
             if (data21.controlPlane === undefined) {
-              const err51 = {
+              const err50 = {
                 instancePath:
                   instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/environments/additionalProperties/required',
@@ -9248,14 +9229,14 @@ function validate28(
                 data: data21,
               };
               if (vErrors === null) {
-                vErrors = [err51];
+                vErrors = [err50];
               } else {
-                vErrors.push(err51);
+                vErrors.push(err50);
               }
               errors++;
             }
             if (data21.folders === undefined) {
-              const err52 = {
+              const err51 = {
                 instancePath:
                   instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/environments/additionalProperties/required',
@@ -9267,9 +9248,9 @@ function validate28(
                 data: data21,
               };
               if (vErrors === null) {
-                vErrors = [err52];
+                vErrors = [err51];
               } else {
-                vErrors.push(err52);
+                vErrors.push(err51);
               }
               errors++;
             }
@@ -9277,7 +9258,7 @@ function validate28(
               if (
                 !func55.call(schema39.properties.environments.additionalProperties.properties, key7)
               ) {
-                const err53 = {
+                const err52 = {
                   instancePath:
                     instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
                   schemaPath: '#/properties/environments/additionalProperties/additionalProperties',
@@ -9289,9 +9270,9 @@ function validate28(
                   data: data21,
                 };
                 if (vErrors === null) {
-                  vErrors = [err53];
+                  vErrors = [err52];
                 } else {
-                  vErrors.push(err53);
+                  vErrors.push(err52);
                 }
                 errors++;
               }
@@ -9300,7 +9281,7 @@ function validate28(
               let data22 = data21.controlPlane;
               if (typeof data22 === 'string') {
                 if (func1(data22) > 2048) {
-                  const err54 = {
+                  const err53 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9317,14 +9298,14 @@ function validate28(
                     data: data22,
                   };
                   if (vErrors === null) {
-                    vErrors = [err54];
+                    vErrors = [err53];
                   } else {
-                    vErrors.push(err54);
+                    vErrors.push(err53);
                   }
                   errors++;
                 }
                 if (func1(data22) < 1) {
-                  const err55 = {
+                  const err54 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9341,14 +9322,14 @@ function validate28(
                     data: data22,
                   };
                   if (vErrors === null) {
-                    vErrors = [err55];
+                    vErrors = [err54];
                   } else {
-                    vErrors.push(err55);
+                    vErrors.push(err54);
                   }
                   errors++;
                 }
               } else {
-                const err56 = {
+                const err55 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9367,9 +9348,9 @@ function validate28(
                   data: data22,
                 };
                 if (vErrors === null) {
-                  vErrors = [err56];
+                  vErrors = [err55];
                 } else {
-                  vErrors.push(err56);
+                  vErrors.push(err55);
                 }
                 errors++;
               }
@@ -9378,7 +9359,7 @@ function validate28(
               let data23 = data21.tokenFile;
               if (typeof data23 === 'string') {
                 if (func1(data23) > 1024) {
-                  const err57 = {
+                  const err56 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9395,14 +9376,14 @@ function validate28(
                     data: data23,
                   };
                   if (vErrors === null) {
-                    vErrors = [err57];
+                    vErrors = [err56];
                   } else {
-                    vErrors.push(err57);
+                    vErrors.push(err56);
                   }
                   errors++;
                 }
                 if (func1(data23) < 1) {
-                  const err58 = {
+                  const err57 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9419,14 +9400,14 @@ function validate28(
                     data: data23,
                   };
                   if (vErrors === null) {
-                    vErrors = [err58];
+                    vErrors = [err57];
                   } else {
-                    vErrors.push(err58);
+                    vErrors.push(err57);
                   }
                   errors++;
                 }
               } else {
-                const err59 = {
+                const err58 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9444,9 +9425,9 @@ function validate28(
                   data: data23,
                 };
                 if (vErrors === null) {
-                  vErrors = [err59];
+                  vErrors = [err58];
                 } else {
-                  vErrors.push(err59);
+                  vErrors.push(err58);
                 }
                 errors++;
               }
@@ -9455,7 +9436,7 @@ function validate28(
               let data24 = data21.apiKeyFile;
               if (typeof data24 === 'string') {
                 if (func1(data24) > 1024) {
-                  const err60 = {
+                  const err59 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9472,14 +9453,14 @@ function validate28(
                     data: data24,
                   };
                   if (vErrors === null) {
-                    vErrors = [err60];
+                    vErrors = [err59];
                   } else {
-                    vErrors.push(err60);
+                    vErrors.push(err59);
                   }
                   errors++;
                 }
                 if (func1(data24) < 1) {
-                  const err61 = {
+                  const err60 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9496,14 +9477,14 @@ function validate28(
                     data: data24,
                   };
                   if (vErrors === null) {
-                    vErrors = [err61];
+                    vErrors = [err60];
                   } else {
-                    vErrors.push(err61);
+                    vErrors.push(err60);
                   }
                   errors++;
                 }
               } else {
-                const err62 = {
+                const err61 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9522,9 +9503,9 @@ function validate28(
                   data: data24,
                 };
                 if (vErrors === null) {
-                  vErrors = [err62];
+                  vErrors = [err61];
                 } else {
-                  vErrors.push(err62);
+                  vErrors.push(err61);
                 }
                 errors++;
               }
@@ -9533,7 +9514,7 @@ function validate28(
               let data25 = data21.folders;
               if (Array.isArray(data25)) {
                 if (data25.length < 1) {
-                  const err63 = {
+                  const err62 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9550,9 +9531,9 @@ function validate28(
                     data: data25,
                   };
                   if (vErrors === null) {
-                    vErrors = [err63];
+                    vErrors = [err62];
                   } else {
-                    vErrors.push(err63);
+                    vErrors.push(err62);
                   }
                   errors++;
                 }
@@ -9561,7 +9542,7 @@ function validate28(
                   let data26 = data25[i5];
                   if (typeof data26 === 'string') {
                     if (func1(data26) > 1024) {
-                      const err64 = {
+                      const err63 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -9580,14 +9561,14 @@ function validate28(
                         data: data26,
                       };
                       if (vErrors === null) {
-                        vErrors = [err64];
+                        vErrors = [err63];
                       } else {
-                        vErrors.push(err64);
+                        vErrors.push(err63);
                       }
                       errors++;
                     }
                     if (func1(data26) < 1) {
-                      const err65 = {
+                      const err64 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -9606,14 +9587,14 @@ function validate28(
                         data: data26,
                       };
                       if (vErrors === null) {
-                        vErrors = [err65];
+                        vErrors = [err64];
                       } else {
-                        vErrors.push(err65);
+                        vErrors.push(err64);
                       }
                       errors++;
                     }
                   } else {
-                    const err66 = {
+                    const err65 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
@@ -9634,9 +9615,9 @@ function validate28(
                       data: data26,
                     };
                     if (vErrors === null) {
-                      vErrors = [err66];
+                      vErrors = [err65];
                     } else {
-                      vErrors.push(err66);
+                      vErrors.push(err65);
                     }
                     errors++;
                   }
@@ -9652,7 +9633,7 @@ function validate28(
                     }
                     if (typeof indices1[item1] == 'number') {
                       j2 = indices1[item1];
-                      const err67 = {
+                      const err66 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -9674,9 +9655,9 @@ function validate28(
                         data: data25,
                       };
                       if (vErrors === null) {
-                        vErrors = [err67];
+                        vErrors = [err66];
                       } else {
-                        vErrors.push(err67);
+                        vErrors.push(err66);
                       }
                       errors++;
                       break;
@@ -9685,7 +9666,7 @@ function validate28(
                   }
                 }
               } else {
-                const err68 = {
+                const err67 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9703,9 +9684,9 @@ function validate28(
                   data: data25,
                 };
                 if (vErrors === null) {
-                  vErrors = [err68];
+                  vErrors = [err67];
                 } else {
-                  vErrors.push(err68);
+                  vErrors.push(err67);
                 }
                 errors++;
               }
@@ -9718,7 +9699,7 @@ function validate28(
                   let data28 = data27[i7];
                   if (typeof data28 === 'string') {
                     if (func1(data28) > 1024) {
-                      const err69 = {
+                      const err68 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -9737,14 +9718,14 @@ function validate28(
                         data: data28,
                       };
                       if (vErrors === null) {
-                        vErrors = [err69];
+                        vErrors = [err68];
                       } else {
-                        vErrors.push(err69);
+                        vErrors.push(err68);
                       }
                       errors++;
                     }
                     if (func1(data28) < 1) {
-                      const err70 = {
+                      const err69 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -9763,14 +9744,14 @@ function validate28(
                         data: data28,
                       };
                       if (vErrors === null) {
-                        vErrors = [err70];
+                        vErrors = [err69];
                       } else {
-                        vErrors.push(err70);
+                        vErrors.push(err69);
                       }
                       errors++;
                     }
                   } else {
-                    const err71 = {
+                    const err70 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
@@ -9791,9 +9772,9 @@ function validate28(
                       data: data28,
                     };
                     if (vErrors === null) {
-                      vErrors = [err71];
+                      vErrors = [err70];
                     } else {
-                      vErrors.push(err71);
+                      vErrors.push(err70);
                     }
                     errors++;
                   }
@@ -9809,7 +9790,7 @@ function validate28(
                     }
                     if (typeof indices2[item2] == 'number') {
                       j3 = indices2[item2];
-                      const err72 = {
+                      const err71 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -9831,9 +9812,9 @@ function validate28(
                         data: data27,
                       };
                       if (vErrors === null) {
-                        vErrors = [err72];
+                        vErrors = [err71];
                       } else {
-                        vErrors.push(err72);
+                        vErrors.push(err71);
                       }
                       errors++;
                       break;
@@ -9842,7 +9823,7 @@ function validate28(
                   }
                 }
               } else {
-                const err73 = {
+                const err72 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9860,9 +9841,9 @@ function validate28(
                   data: data27,
                 };
                 if (vErrors === null) {
-                  vErrors = [err73];
+                  vErrors = [err72];
                 } else {
-                  vErrors.push(err73);
+                  vErrors.push(err72);
                 }
                 errors++;
               }
@@ -9870,7 +9851,7 @@ function validate28(
             if (data21.prune !== undefined) {
               let data29 = data21.prune;
               if (typeof data29 !== 'boolean') {
-                const err74 = {
+                const err73 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9888,9 +9869,9 @@ function validate28(
                   data: data29,
                 };
                 if (vErrors === null) {
-                  vErrors = [err74];
+                  vErrors = [err73];
                 } else {
-                  vErrors.push(err74);
+                  vErrors.push(err73);
                 }
                 errors++;
               }
@@ -9898,7 +9879,7 @@ function validate28(
             if (data21.policy !== undefined) {
               let data30 = data21.policy;
               if (!(data30 === 'none' || data30 === 'safe' || data30 === 'all')) {
-                const err75 = {
+                const err74 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9919,9 +9900,9 @@ function validate28(
                   data: data30,
                 };
                 if (vErrors === null) {
-                  vErrors = [err75];
+                  vErrors = [err74];
                 } else {
-                  vErrors.push(err75);
+                  vErrors.push(err74);
                 }
                 errors++;
               }
@@ -9930,7 +9911,7 @@ function validate28(
               let data31 = data21.driftInterval;
               if (typeof data31 === 'string') {
                 if (!pattern37.test(data31)) {
-                  const err76 = {
+                  const err75 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9948,14 +9929,14 @@ function validate28(
                     data: data31,
                   };
                   if (vErrors === null) {
-                    vErrors = [err76];
+                    vErrors = [err75];
                   } else {
-                    vErrors.push(err76);
+                    vErrors.push(err75);
                   }
                   errors++;
                 }
               } else {
-                const err77 = {
+                const err76 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9974,9 +9955,9 @@ function validate28(
                   data: data31,
                 };
                 if (vErrors === null) {
-                  vErrors = [err77];
+                  vErrors = [err76];
                 } else {
-                  vErrors.push(err77);
+                  vErrors.push(err76);
                 }
                 errors++;
               }
@@ -9985,7 +9966,7 @@ function validate28(
               let data32 = data21.promotesTo;
               if (typeof data32 === 'string') {
                 if (!pattern4.test(data32)) {
-                  const err78 = {
+                  const err77 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -10002,14 +9983,14 @@ function validate28(
                     data: data32,
                   };
                   if (vErrors === null) {
-                    vErrors = [err78];
+                    vErrors = [err77];
                   } else {
-                    vErrors.push(err78);
+                    vErrors.push(err77);
                   }
                   errors++;
                 }
               } else {
-                const err79 = {
+                const err78 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -10028,15 +10009,15 @@ function validate28(
                   data: data32,
                 };
                 if (vErrors === null) {
-                  vErrors = [err79];
+                  vErrors = [err78];
                 } else {
-                  vErrors.push(err79);
+                  vErrors.push(err78);
                 }
                 errors++;
               }
             }
           } else {
-            const err80 = {
+            const err79 = {
               instancePath:
                 instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/environments/additionalProperties/type',
@@ -10048,15 +10029,15 @@ function validate28(
               data: data21,
             };
             if (vErrors === null) {
-              vErrors = [err80];
+              vErrors = [err79];
             } else {
-              vErrors.push(err80);
+              vErrors.push(err79);
             }
             errors++;
           }
         }
       } else {
-        const err81 = {
+        const err80 = {
           instancePath: instancePath + '/environments',
           schemaPath: '#/properties/environments/type',
           keyword: 'type',
@@ -10067,15 +10048,15 @@ function validate28(
           data: data20,
         };
         if (vErrors === null) {
-          vErrors = [err81];
+          vErrors = [err80];
         } else {
-          vErrors.push(err81);
+          vErrors.push(err80);
         }
         errors++;
       }
     }
   } else {
-    const err82 = {
+    const err81 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -10086,9 +10067,9 @@ function validate28(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err82];
+      vErrors = [err81];
     } else {
-      vErrors.push(err82);
+      vErrors.push(err81);
     }
     errors++;
   }
