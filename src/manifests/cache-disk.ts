@@ -18,15 +18,15 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Dirent } from 'node:fs';
-import { link, lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from '../util/map-limit.js';
 import {
-  createExclusive,
+  createFileOnce,
   ownFolders,
   ownRoot,
   readOwnFile,
-  temporaryName,
+  replaceFile,
 } from '../util/safe-file.js';
 
 const ENTRY_FORMAT = 'poolsync-cache-entry-1';
@@ -99,19 +99,7 @@ export class DiskCache {
         key,
         mac: mac(secret, key, content).toString('hex'),
       });
-      const tmp = temporaryName(path);
-      const fh = await createExclusive(tmp);
-      try {
-        try {
-          await fh.writev([Buffer.from(`${header}\n`), content]);
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, path);
-      } catch (err) {
-        await unlink(tmp).catch(() => undefined);
-        throw err;
-      }
+      await replaceFile(path, (fh) => fh.writev([Buffer.from(`${header}\n`), content]));
       return true;
     } catch {
       return false; // read-only folder, full disk…: the next run is simply cold again
@@ -127,27 +115,15 @@ export class DiskCache {
         const found = await trustedSecret(this.root, path);
         if (found !== 'untrusted' && found !== null) return found;
         const made = randomBytes(32);
-        const tmp = temporaryName(path);
-        const fh = await createExclusive(tmp, 0o600);
-        try {
-          await fh.writeFile(made.toString('hex'));
-        } finally {
-          await fh.close();
-        }
+        const write = (fh: FileHandle) => fh.writeFile(made.toString('hex'));
         if (found === 'untrusted') {
-          await rename(tmp, path); // replaces the entry itself, never what a link points to
+          await replaceFile(path, write); // replaces the entry itself, never what a link points to
           return made;
         }
-        try {
-          await link(tmp, path); // EEXIST: another process made one first; use it
-          return made;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          const theirs = await trustedSecret(this.root, path);
-          return theirs === 'untrusted' ? null : theirs;
-        } finally {
-          await unlink(tmp).catch(() => undefined);
-        }
+        // false: another process made one first; use it
+        if (await createFileOnce(path, write)) return made;
+        const theirs = await trustedSecret(this.root, path);
+        return theirs === 'untrusted' ? null : theirs;
       } catch {
         return null;
       }
@@ -158,13 +134,9 @@ export class DiskCache {
   /** Before the first entry: its .gitignore, and no entries of other versions. */
   private async prepare(): Promise<void> {
     // The cache folder never shows up as a change in a Git work tree it sits in.
-    await createExclusive(join(this.root, '.gitignore'), 0o644).then(
-      async (fh) => {
-        await fh.writeFile('*\n');
-        await fh.close();
-      },
-      () => undefined, // there already (or a link there: left alone)
-    );
+    await createFileOnce(join(this.root, '.gitignore'), (fh) => fh.writeFile('*\n'), {
+      mode: 0o644,
+    }).catch(() => false); // a link there: left alone
     for (const entry of await readdir(this.root, { withFileTypes: true })) {
       if (entry.isDirectory() && FINGERPRINT.test(entry.name) && entry.name !== this.fingerprint)
         await rm(join(this.root, entry.name), { recursive: true, force: true });

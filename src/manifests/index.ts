@@ -14,7 +14,7 @@ import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
 import { heapBudget, overBudget, readAhead } from './memory-budget.js';
 import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
-import { comparePaths, findManifestFiles } from './walk.js';
+import { comparePaths, findManifestFiles, MAX_FOLDER_DEPTH, TOO_DEEP } from './walk.js';
 import { readYamlFile } from './read-yaml.js';
 import {
   AnalysisCache,
@@ -96,7 +96,10 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   for (const u of walk.unreadable) {
     errors.push({
       code: 'IO',
-      message: `cannot read folder: ${u.reason}${u.reason === 'EACCES' || u.reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`,
+      message:
+        u.reason === TOO_DEEP
+          ? `folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read (manifests need far fewer); move its files up, or list it under ignore in poolsync.yaml`
+          : `cannot read folder: ${u.reason}${u.reason === 'EACCES' || u.reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`,
       file: u.path,
       line: 1,
       column: 1,

@@ -1,6 +1,6 @@
 /**
- * Q3 on a control plane whose queues carry more than poolsync manages (Union: fields its
- * .proto does not declare, `LiveQueue.unknown_fields`): the backend's update is a
+ * Q3 on a control plane whose queues carry more than poolsync manages (Union: its caps and
+ * scheduling, and fields the .proto does not declare, `LiveQueue.unknown_fields`): the backend's update is a
  * read-modify-write, and the plan says which fields it leaves alone.
  */
 import type { QueueDecision } from './context.js';
@@ -12,11 +12,21 @@ export function noteUnmanagedFields(d: QueueDecision): QueueDecision {
   const one = fields.length === 1;
   const why =
     `the update replaces the whole queue spec, so poolsync reads the queue first and sets only the 7 fields it ` +
-    `manages: spec ${one ? 'field' : 'fields'} ${listNumbers(fields)}, which poolsync's queue definition does not ` +
-    `declare (Union documents max_resources, max_accelerators and scheduling without a public wire definition), ` +
-    `${one ? 'is' : 'are'} written back unchanged`;
+    `manages: spec ${one ? 'field' : 'fields'} ${listNumbers(fields)} (${fields.map(fieldName).join(', ')}), which poolsync ` +
+    `does not manage, ${one ? 'is' : 'are'} written back unchanged`;
   d.change.note = d.change.note ? `${d.change.note}; ${why}` : why;
   return d;
+}
+
+/** Union's QueueSpec (proto/cloudidl/queue/queue.proto). */
+const NAMES: Record<number, string> = {
+  8: 'max_resources',
+  9: 'scheduling',
+  10: 'max_accelerators',
+};
+
+function fieldName(n: number): string {
+  return NAMES[n] ?? `field ${n}, not in poolsync's definition`;
 }
 
 function listNumbers(n: readonly number[]): string {

@@ -2,6 +2,9 @@
 import type { Change, FieldDiff, Plan, PlanControlPlane, Step } from '../model/plan.js';
 import { countPlan, sideEffects, type PlanCounts } from '../plan/counts.js';
 import { UNMANAGED_REASON, describeScope } from '../plan/prune-scope.js';
+import { causeText } from '../plan/reasons.js';
+
+export { warningText, whyText } from '../plan/reasons.js';
 
 export const SYMBOL: Record<Change['action'], string> = {
   create: '+',
@@ -61,34 +64,12 @@ export function formatValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Why a change without a step of its own happens (C2, C3, C8, A3). */
+/**
+ * What another object's step does to this change (C2, C3, C7, C8, A3, cluster_move): the
+ * planner's decision (`Change.cause`) in the words of src/plan/reasons.ts, or null.
+ */
 export function causeNote(change: Change): string | null {
-  const by = change.caused_by;
-  // A cluster moved in place (cluster_move): the change's own note says what happens.
-  if (!by || change.note?.includes('(cluster_move)')) return null;
-  if (change.kind === 'Queue' && change.action === 'create') {
-    return change.name === 'default'
-      ? `recreated by registering ${by} (C3)`
-      : `created by registering ${by} (C2)`;
-  }
-  if (
-    (change.kind === 'PoolAssignment' || change.kind === 'ExecutionClusterLabel') &&
-    by.startsWith(`${change.kind}/`)
-  )
-    return change.action === 'replace'
-      ? `deleted along with ${by} (flyteadmin deletes the narrower rows of its project/domain) and set again after it`
-      : `deleted along with ${by} (flyteadmin deletes the narrower rows of its project/domain)`;
-  if (change.kind === 'PoolAssignment')
-    return `removed and set again around the replacement of ${by} (A3)`;
-  if (
-    by.startsWith('Cluster/') &&
-    change.kind === 'Queue' &&
-    change.diff.some((d) => d.path === 'pool')
-  )
-    return `the co-named queue moves with ${by} (cluster_move)`;
-  if (by.startsWith('Cluster/') && change.kind === 'Queue')
-    return `${by} is deleted: its name leaves the selector (C8)`;
-  return `caused by ${by}`;
+  return causeText(change);
 }
 
 /** The field lines of a change: `path = value` for creates, `path: before → after` otherwise. */

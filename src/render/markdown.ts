@@ -11,6 +11,8 @@ import {
   capabilitySteps,
   SYMBOL,
   causeNote,
+  warningText,
+  whyText,
   closingLine,
   controlPlaneHeader,
   fieldLines,
@@ -95,7 +97,12 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
       'Nothing is sent for these; they are reported until the repository or the control plane changes.',
       '',
     );
-    for (const c of blocked) tail.push(`- **${code(c.address)}**: ${markdownText(c.reason ?? '')}`);
+    for (const c of blocked) {
+      tail.push(`- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`);
+      // What another object's step does to it (not in the diff block, which lists what is sent).
+      const cause = causeNote(c);
+      if (cause) tail.push(`  - ${markdownText(cause)}`);
+    }
     tail.push('');
   }
   const manual = manualSteps(plan);
@@ -120,7 +127,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   if (plan.warnings.length > 0) {
     tail.push('### Warnings', '');
     for (const w of plan.warnings)
-      tail.push(`- :warning: **${w.code}** ${code(w.address)}: ${markdownText(w.message)}`);
+      tail.push(`- :warning: **${w.code}** ${code(w.address)}: ${markdownText(warningText(w))}`);
     tail.push('');
   }
   const unmanaged = changes.filter((c) => c.action === 'unmanaged');

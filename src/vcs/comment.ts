@@ -5,7 +5,15 @@
  * first, then as many changes as fit, with a count of what was left out), never refused.
  */
 import type { Change, Plan } from '../model/plan.js';
-import { closingLine, code, markdownText, sideEffectLine, SYMBOL } from '../render/index.js';
+import {
+  closingLine,
+  code,
+  markdownText,
+  sideEffectLine,
+  SYMBOL,
+  warningText,
+  whyText,
+} from '../render/index.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { codePointLength, fence, takeCodePoints, clip } from './text.js';
 import type { EnvironmentOutcome, Provider, PublishOutcome } from './types.js';
@@ -231,7 +239,7 @@ function shortPlan(plan: Plan, budget: number): string {
   section(
     'Warnings',
     plan.warnings.map(
-      (w) => `- \`${w.code}\` ${code(w.address)}: ${markdownText(clip(w.message, 500))}`,
+      (w) => `- \`${w.code}\` ${code(w.address)}: ${markdownText(clip(warningText(w), 500))}`,
     ),
     'warning',
   );
@@ -239,7 +247,7 @@ function shortPlan(plan: Plan, budget: number): string {
     'Blocked',
     plan.changes
       .filter((c) => c.action === 'blocked')
-      .map((c) => `- ${code(c.address)}: ${markdownText(clip(c.reason ?? 'blocked', 500))}`),
+      .map((c) => `- ${code(c.address)}: ${markdownText(clip(whyText(c) ?? 'blocked', 500))}`),
     'blocked change',
   );
 

@@ -95,12 +95,26 @@ export function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {
 }
 
 /**
+ * The numbers of the spec fields set beyond poolsync's 7: Union's caps and scheduling
+ * (max_resources 8, scheduling 9, max_accelerators 10) and any field the .proto does not
+ * declare. A queue update writes them back as read (withManagedFields).
+ */
+export function unmanagedFields(spec: PbQueueSpec | undefined): number[] {
+  if (!spec) return [];
+  const set = new Set((spec.$unknown ?? []).map((f) => f.no));
+  if (spec.maxResources.length > 0) set.add(8);
+  if (spec.scheduling !== 0) set.add(9);
+  if (spec.maxAccelerators.length > 0) set.add(10);
+  return [...set].sort((a, b) => a - b);
+}
+
+/**
  * C2: Union does not flag the queue a registration created; a queue may not share a cluster's
  * name otherwise (Q2), so a queue named like a cluster is that cluster's queue.
  */
 export function queueFromPb(q: Queue, clusterNames: ReadonlySet<string>): LiveQueue {
   const name = q.id?.name ?? '';
-  const unknown = [...new Set((q.spec?.$unknown ?? []).map((f) => f.no))].sort((a, b) => a - b);
+  const unknown = unmanagedFields(q.spec);
   return {
     name,
     ...queueSpecFromPb(q.spec),
@@ -132,9 +146,9 @@ export function clusterName(c: Cluster): string {
   return c.spec?.id?.name ?? '';
 }
 
-/** A cluster belongs to one pool (C1); `pools` lists it, `default` when Union lists none. */
+/** A cluster belongs to one pool (C1): `pool`, `default` when Union names none. */
 export function clusterPool(c: Cluster): string {
-  return c.pools[0]?.name || DEFAULT_POOL;
+  return c.pool?.name || DEFAULT_POOL;
 }
 
 export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveCluster {

@@ -156,7 +156,7 @@ function clusterToPb(c: LiveCluster, org: string) {
       state,
       unhealthyReasons: c.unhealthy_reasons,
     },
-    pools: [{ organization: org, name: c.pool }],
+    pool: { organization: org, name: c.pool },
   });
 }
 

@@ -1,11 +1,12 @@
 /**
  * Q3 against Union: UpdateQueue replaces the whole spec, and Union's queues carry fields beyond
- * the 7 poolsync's .proto declares (max_resources, max_accelerators, scheduling: documented,
- * wire definition not public). The stand-in keeps such fields (proto/poolsync/standin/
- * queue_extras.proto) and replaces them on every UpdateQueue, as Union does, so these tests
- * fail if the union backend drops them. Both wire protocols, real sockets, the real client.
+ * the 7 poolsync manages (max_resources 8, scheduling 9, max_accelerators 10, from the
+ * flyteplugins-union wheel), and a newer Union may send fields poolsync's .proto does not declare
+ * at all. The stand-in keeps both and replaces them on every UpdateQueue, as Union does, so these
+ * tests fail if the union backend drops them. Both wire protocols, real sockets, the real client.
  */
-import { create, fromJson, toJson } from '@bufbuild/protobuf';
+import { create, fromJson, toJson, type UnknownField } from '@bufbuild/protobuf';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { createClient, type Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
@@ -13,9 +14,15 @@ import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
 import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
 import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
 import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
-import { decodeQueueExtras, encodeQueueExtras } from '../../../src/standins/union/queue-extras.js';
-import { QueueService, QueueSpecSchema } from '../../../src/gen/cloudidl/queue/queue_pb.js';
-import { QueueSpecExtensionsSchema } from '../../../src/gen/poolsync/standin/queue_extras_pb.js';
+import { extrasOf } from '../../../src/standins/union/queue-extras.js';
+import {
+  QueueService,
+  QueueSpecSchema,
+  SchedulingAlgorithm,
+  type QueueSpec as PbQueueSpec,
+} from '../../../src/gen/cloudidl/queue/queue_pb.js';
+import { Resources_ResourceName } from '../../../src/gen/flyteidl2/core/tasks_pb.js';
+import { AcceleratorCapacitySchema } from '../../../src/gen/cloudidl/cluster/accelerator_definition_pb.js';
 import { computePlan } from '../../../src/plan/index.js';
 import type { QueueSpec } from '../../../src/model/common.js';
 import { apiKey, openUnion, startUnionServer, type UnionServer } from './helpers.js';
@@ -27,14 +34,38 @@ afterEach(async () => {
   s = undefined;
 });
 
-const EXTRAS = create(QueueSpecExtensionsSchema, {
-  maxResources: { cpu: '256', memory: '1Ti' },
-  maxAccelerators: [
-    { type: 'nvidia-a100', count: 16 },
-    { type: 'nvidia-h100', count: 8 },
-  ],
-  scheduling: { policy: 'gang', preemptionGraceSeconds: 300 },
-});
+/** A field no .proto of poolsync declares (number 99, a string): what a newer Union may add. */
+const FUTURE: UnknownField[] = [
+  {
+    no: 99,
+    wireType: WireType.LengthDelimited,
+    data: new BinaryWriter().string('from a newer Union').finish(),
+  },
+];
+
+/** Caps and scheduling as Union's client writes them (flyteplugins.union.remote Queue.create). */
+function withExtras(spec: PbQueueSpec): PbQueueSpec {
+  spec.maxResources = [
+    {
+      $typeName: 'flyteidl2.core.Resources.ResourceEntry',
+      name: Resources_ResourceName.CPU,
+      value: '256',
+    },
+    {
+      $typeName: 'flyteidl2.core.Resources.ResourceEntry',
+      name: Resources_ResourceName.MEMORY,
+      value: '1Ti',
+    },
+  ];
+  spec.scheduling = SchedulingAlgorithm.GREEDY_CAPACITY;
+  spec.maxAccelerators = [
+    create(AcceleratorCapacitySchema, { accelerator: { device: 'H100' }, count: 8n }),
+  ];
+  spec.$unknown = [...FUTURE];
+  return spec;
+}
+
+const EXTRAS = extrasOf(withExtras(create(QueueSpecSchema)));
 
 const BATCH: QueueSpec = {
   pool: 'default',
@@ -63,8 +94,7 @@ async function rawQueues(server: UnionServer, protocol: 'connect' | 'grpc') {
 /** Creates queue `batch` with the 7 fields and Union's extra settings, over the wire. */
 async function seedBatch(server: UnionServer, protocol: 'connect' | 'grpc') {
   const raw = await rawQueues(server, protocol);
-  const spec = queueSpecToPb(BATCH);
-  spec.$unknown = encodeQueueExtras(EXTRAS);
+  const spec = withExtras(queueSpecToPb(BATCH));
   await raw.client.createQueue({ id: { organization: 'acme', name: 'batch' }, spec, state: 1 });
   return raw;
 }
@@ -80,9 +110,8 @@ function recorder() {
 
 describe('the protobuf codecs', () => {
   it('binary keeps undeclared fields through decode and encode; JSON does not (so the transport is binary)', () => {
-    const spec = queueSpecToPb(BATCH);
-    spec.$unknown = encodeQueueExtras(EXTRAS);
-    expect(decodeQueueExtras(spec.$unknown)).toEqual(EXTRAS);
+    const spec = withExtras(queueSpecToPb(BATCH));
+    expect(extrasOf(spec)).toEqual(EXTRAS);
     const viaJson = fromJson(QueueSpecSchema, toJson(QueueSpecSchema, spec));
     expect(viaJson.$unknown ?? []).toEqual([]);
   });
@@ -97,7 +126,7 @@ describe.each(['connect', 'grpc'] as const)('queue updates over %s', (protocol) 
 
     const cp = await openUnion(s, protocol);
     const before = await cp.getQueue('batch');
-    expect(before.unknown_fields).toEqual([8, 9, 10]);
+    expect(before.unknown_fields).toEqual([8, 9, 10, 99]);
     rec.calls.length = 0;
     const after = await cp.updateQueue('batch', { ...BATCH, run_concurrency: 20 });
     await cp.close();
@@ -154,8 +183,8 @@ describe.each(['connect', 'grpc'] as const)('queue updates over %s', (protocol) 
     );
     const change = plan.changes.find((c) => c.address === 'Queue/batch')!;
     expect(change.action).toBe('update');
-    expect(change.note).toMatch(/fields 8, 9 and 10/);
+    expect(change.note).toMatch(/fields 8, 9, 10 and 99/);
     expect(change.note).toMatch(/written back unchanged/);
-    expect(change.note).toMatch(/max_resources, max_accelerators and scheduling/);
+    expect(change.note).toMatch(/max_resources, scheduling, max_accelerators, field 99/);
   });
 });

@@ -1,5 +1,7 @@
-// Source: npm @flyteorg/flyteidl2 2.0.16, flyteidl2/common/list_pb.ts (embedded descriptor of
-// flyteidl2/common/list.proto). Complete: every message, field number and enum value.
+// Source: PyPI flyteidl2 2.0.51 (installed with flyte 2.12.1), flyteidl2/common/list_pb2.py
+// (serialized descriptor of flyteidl2/common/list.proto); npm @flyteorg/flyteidl2 2.0.16 lacks
+// VALUE_NOT_IN, EXISTS and NOT_EXISTS, which Union's client uses (`ListQueues` of deleted
+// queues: EXISTS deleted_at). Complete: every message, field number and enum value.
 // cloudidl.queue.ListQueuesRequest.request is this ListRequest (queue.pb.go imports
 // github.com/flyteorg/flyte/v2/gen/go/flyteidl2/common for it).
 
@@ -15,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file flyteidl2/common/list.proto.
  */
 export const file_flyteidl2_common_list: GenFile = /*@__PURE__*/
-  fileDesc("ChtmbHl0ZWlkbDIvY29tbW9uL2xpc3QucHJvdG8SEGZseXRlaWRsMi5jb21tb24idAoEU29ydBILCgNrZXkYASABKAkSMwoJZGlyZWN0aW9uGAIgASgOMiAuZmx5dGVpZGwyLmNvbW1vbi5Tb3J0LkRpcmVjdGlvbiIqCglEaXJlY3Rpb24SDgoKREVTQ0VORElORxAAEg0KCUFTQ0VORElORxABIsQBCgtMaXN0UmVxdWVzdBINCgVsaW1pdBgBIAEoDRINCgV0b2tlbhgCIAEoCRInCgdzb3J0X2J5GAMgASgLMhYuZmx5dGVpZGwyLmNvbW1vbi5Tb3J0EikKB2ZpbHRlcnMYBCADKAsyGC5mbHl0ZWlkbDIuY29tbW9uLkZpbHRlchITCgtyYXdfZmlsdGVycxgFIAMoCRIuCg5zb3J0X2J5X2ZpZWxkcxgGIAMoCzIWLmZseXRlaWRsMi5jb21tb24uU29ydCK0AgoGRmlsdGVyEjMKCGZ1bmN0aW9uGAEgASgOMiEuZmx5dGVpZGwyLmNvbW1vbi5GaWx0ZXIuRnVuY3Rpb24SDQoFZmllbGQYAiABKAkSDgoGdmFsdWVzGAMgAygJItUBCghGdW5jdGlvbhIJCgVFUVVBTBAAEg0KCU5PVF9FUVVBTBABEhAKDEdSRUFURVJfVEhBThACEhkKFUdSRUFURVJfVEhBTl9PUl9FUVVBTBADEg0KCUxFU1NfVEhBThAEEhYKEkxFU1NfVEhBTl9PUl9FUVVBTBAFEgwKCENPTlRBSU5TEAYSDAoIVkFMVUVfSU4QBxINCglFTkRTX1dJVEgQDBIRCg1OT1RfRU5EU19XSVRIEA0SHQoZQ09OVEFJTlNfQ0FTRV9JTlNFTlNJVElWRRAOYgZwcm90bzM");
+  fileDesc("ChtmbHl0ZWlkbDIvY29tbW9uL2xpc3QucHJvdG8SEGZseXRlaWRsMi5jb21tb24idAoEU29ydBILCgNrZXkYASABKAkSMwoJZGlyZWN0aW9uGAIgASgOMiAuZmx5dGVpZGwyLmNvbW1vbi5Tb3J0LkRpcmVjdGlvbiIqCglEaXJlY3Rpb24SDgoKREVTQ0VORElORxAAEg0KCUFTQ0VORElORxABIsQBCgtMaXN0UmVxdWVzdBINCgVsaW1pdBgBIAEoDRINCgV0b2tlbhgCIAEoCRInCgdzb3J0X2J5GAMgASgLMhYuZmx5dGVpZGwyLmNvbW1vbi5Tb3J0EikKB2ZpbHRlcnMYBCADKAsyGC5mbHl0ZWlkbDIuY29tbW9uLkZpbHRlchITCgtyYXdfZmlsdGVycxgFIAMoCRIuCg5zb3J0X2J5X2ZpZWxkcxgGIAMoCzIWLmZseXRlaWRsMi5jb21tb24uU29ydCLiAgoGRmlsdGVyEjMKCGZ1bmN0aW9uGAEgASgOMiEuZmx5dGVpZGwyLmNvbW1vbi5GaWx0ZXIuRnVuY3Rpb24SDQoFZmllbGQYAiABKAkSDgoGdmFsdWVzGAMgAygJIoMCCghGdW5jdGlvbhIJCgVFUVVBTBAAEg0KCU5PVF9FUVVBTBABEhAKDEdSRUFURVJfVEhBThACEhkKFUdSRUFURVJfVEhBTl9PUl9FUVVBTBADEg0KCUxFU1NfVEhBThAEEhYKEkxFU1NfVEhBTl9PUl9FUVVBTBAFEgwKCENPTlRBSU5TEAYSDAoIVkFMVUVfSU4QBxIQCgxWQUxVRV9OT1RfSU4QCRINCglFTkRTX1dJVEgQDBIRCg1OT1RfRU5EU19XSVRIEA0SHQoZQ09OVEFJTlNfQ0FTRV9JTlNFTlNJVElWRRAOEgoKBkVYSVNUUxAPEg4KCk5PVF9FWElTVFMQEGIGcHJvdG8z");
 
 /**
  * @generated from message flyteidl2.common.Sort
@@ -174,6 +176,11 @@ export enum Filter_Function {
   VALUE_IN = 7,
 
   /**
+   * @generated from enum value: VALUE_NOT_IN = 9;
+   */
+  VALUE_NOT_IN = 9,
+
+  /**
    * @generated from enum value: ENDS_WITH = 12;
    */
   ENDS_WITH = 12,
@@ -187,6 +194,16 @@ export enum Filter_Function {
    * @generated from enum value: CONTAINS_CASE_INSENSITIVE = 14;
    */
   CONTAINS_CASE_INSENSITIVE = 14,
+
+  /**
+   * @generated from enum value: EXISTS = 15;
+   */
+  EXISTS = 15,
+
+  /**
+   * @generated from enum value: NOT_EXISTS = 16;
+   */
+  NOT_EXISTS = 16,
 }
 
 /**
