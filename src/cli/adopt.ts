@@ -27,11 +27,3 @@ export async function adopt(
     return null;
   }
 }
-
-/** `--state-dir` of `export` and `import`: where the inventory of Union and flyteadmin is kept. */
-export const inventoryStateDirOption = {
-  type: 'string',
-  default: '.poolsync',
-  describe:
-    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
-} as const;

@@ -10,26 +10,9 @@ import { environmentUrl } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 
-export const ENV_ALL = 'all';
+import { ENV_ALL } from './options.js';
 
-/** `--env NAME` / `-e NAME`. */
-export function envOption(all: boolean) {
-  return {
-    alias: 'e',
-    type: 'string',
-    requiresArg: true,
-    describe: all
-      ? 'The environment of poolsync.yaml to run for (its control plane, folders, patches), or all'
-      : 'The environment of poolsync.yaml to run for (its control plane, folders, patches)',
-  } as const;
-}
-
-/** `--config-dir DIR` of the commands whose positional is not the config folder (apply PLANFILE, export). */
-export const configDirOption = {
-  type: 'string',
-  default: '.',
-  describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
-} as const;
+export { ENV_ALL, configDirOption, envOption } from './options.js';
 
 /** What a command runs against: one environment (name null without environments). */
 export interface EnvTarget {

@@ -3,7 +3,7 @@
  * everywhere (plan, apply, export, show, validate).
  */
 import { stat } from 'node:fs/promises';
-import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/open.js';
+import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -36,11 +36,28 @@ export const DEFAULT_MAX_RETRIES = 8;
  * needs more; a CI job that should fail fast, fewer.
  */
 export const maxRetriesOption = {
-  type: 'number',
+  type: 'string',
+  coerce: wholeNumber('max-retries', 0, 100),
   default: DEFAULT_MAX_RETRIES,
   describe:
     'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
 } as const;
+
+/**
+ * A yargs `coerce` for a whole-number option: the value as typed is checked (yargs's
+ * `type: 'number'` would turn `abc` into NaN and the message would say NaN).
+ */
+export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: unknown): number => {
+    const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new UserError(
+        `--${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(text)})`,
+      );
+    return n;
+  };
+}
 
 /** --max-retries as a whole number from 0 to 100, else a UserError. */
 export function checkMaxRetries(value: unknown): number {
@@ -67,6 +84,19 @@ export function colorOption(what = 'the text output') {
     describe: `Colour ${what} (default: when stdout is a terminal; --no-color to disable)`,
   } as const;
 }
+
+/** Where apply keeps its lock, last-applied state and inventory (`--state-dir`). */
+export const STATE_DIR = '.poolsync';
+
+/** `--state-dir` of export and import: where they record what they adopted. */
+export const inventoryStateDirOption = {
+  type: 'string',
+  default: STATE_DIR,
+  describe:
+    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
+} as const;
+
+export type OutputFormat = 'text' | 'json' | 'markdown';
 
 /** `--output text|json|markdown` of the commands that render a plan. */
 export const planOutputOption = {
@@ -170,3 +200,25 @@ export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void 
       `--target, --replace and --accept-cascade shape a plan: give them to \`poolsync plan … --out ${path}\` (a saved plan is applied exactly as it is)`,
     );
 }
+
+/** `--env` (docs/environments.md); resolved in ./environment.ts. */
+export const ENV_ALL = 'all';
+
+/** `--env NAME` / `-e NAME`. */
+export function envOption(all: boolean) {
+  return {
+    alias: 'e',
+    type: 'string',
+    requiresArg: true,
+    describe: all
+      ? 'The environment of poolsync.yaml to run for (its control plane, folders, patches), or all'
+      : 'The environment of poolsync.yaml to run for (its control plane, folders, patches)',
+  } as const;
+}
+
+/** `--config-dir DIR` of the commands whose positional is not the config folder (apply PLANFILE, export). */
+export const configDirOption = {
+  type: 'string',
+  default: '.',
+  describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
+} as const;

@@ -3,7 +3,6 @@
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
-import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { backendInfo } from '../../controlplane/types.js';
 import { inventoryStore, readLiveWithInventory } from '../../apply/inventory.js';
@@ -16,116 +15,17 @@ import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/i
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
 import { writeParts, writePartsToFile } from '../write-parts.js';
-import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../../util/user-error.js';
-import {
-  colorOption,
-  configDirPositional,
-  controlPlaneOption,
-  planOutputOption,
-  replaceOption,
-  acceptCascadeOption,
-  planShape,
-  requireFolder,
-  targetOption,
-  tokenFileOption,
-  apiKeyFileOption,
-  checkLockTimeout,
-  checkMaxRetries,
-  lockTimeoutOption,
-  maxRetriesOption,
-  useColor,
-} from '../options.js';
-import { envOption, resolveTargets, withTarget, type EnvTarget } from '../environment.js';
+import { resolveTargets, withTarget, type EnvTarget } from '../environment.js';
+import { planShape, checkLockTimeout, checkMaxRetries, useColor } from '../options.js';
+import type { PlanArgs } from '../define/plan.js';
+import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
+import type { OutputFormat } from '../options.js';
 
-export type OutputFormat = 'text' | 'json' | 'markdown';
-
-interface PlanArgs extends CommentArgs {
-  dir: string;
-  env?: string;
-  'control-plane': string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'max-retries': number;
-  output: OutputFormat;
-  out?: string;
-  'detailed-exitcode': boolean;
-  color?: boolean;
-  target?: string[];
-  replace?: string[];
-  'accept-cascade'?: string[];
-  'refresh-only': boolean;
-  'state-dir': string;
-  'lock-timeout': string;
+export async function plan(args: PlanArgs): Promise<void> {
+  process.exitCode = await runPlan(args);
 }
-
-export const planCommand: CommandModule<object, PlanArgs> = {
-  command: 'plan [dir]',
-  describe: 'Show what apply would change on the control plane, without changing anything',
-  builder: (yargs: Argv) =>
-    yargs
-      .positional('dir', configDirPositional)
-      .option('env', envOption(true))
-      .option('control-plane', controlPlaneOption)
-      .option('token-file', tokenFileOption)
-      .option('api-key-file', apiKeyFileOption)
-      .option('max-retries', maxRetriesOption)
-      .option('output', planOutputOption)
-      .option('out', {
-        type: 'string',
-        describe: 'Also save the plan (JSON) to FILE, for `apply FILE` and `show FILE`',
-      })
-      .option('detailed-exitcode', {
-        type: 'boolean',
-        default: false,
-        describe: 'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
-      })
-      .option('color', colorOption())
-      .option('target', targetOption)
-      .option('replace', replaceOption)
-      .option('accept-cascade', acceptCascadeOption)
-      .option('refresh-only', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'Show only what changed on the control plane since the last apply (drift), proposing nothing',
-      })
-      .option('lock-timeout', {
-        ...lockTimeoutOption,
-        describe:
-          "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
-      })
-      .option('state-dir', {
-        type: 'string',
-        default: '.poolsync',
-        describe:
-          'Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and the inventory of a control plane that cannot keep it (Union, flyteadmin)',
-      })
-
-      .options(pullRequestCommentOptions)
-      .example(
-        '$0 plan examples/config-repo',
-        'Plan the example against the local embedded control plane',
-      )
-      .example(
-        '$0 plan . --out plan.json && $0 apply plan.json',
-        'Review, then apply exactly that plan',
-      )
-      .example('$0 plan . --target Cluster/prod-1', 'A partial plan: one cluster and what it needs')
-      .example(
-        '$0 plan . --replace Cluster/prod-1',
-        'Plan deleting and registering a cluster again',
-      )
-      .example('$0 plan --refresh-only', 'What changed on the control plane since the last apply')
-      .example(
-        '$0 plan . --output markdown --detailed-exitcode',
-        'In CI: a PR comment, and exit 2 when something would change',
-      ) as unknown as Argv<PlanArgs>,
-  handler: async (args) => {
-    process.exitCode = await runPlan(args);
-  },
-};
 
 /**
  * The plan of each environment asked for (docs/environments.md), one after the other; without
@@ -133,7 +33,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
  * --detailed-exitcode) when any has changes.
  */
 async function runPlan(args: PlanArgs): Promise<number> {
-  await requireFolder(args.dir);
+  await requireConfigFolder(args.dir);
   const targets = await resolveTargets(args.dir, args, { allowAll: true, command: 'plan' });
   if (targets[0]!.name === null) return runPlanFor(withTarget(args, targets[0]!), targets[0]!);
   if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
@@ -172,7 +72,7 @@ async function runPlanFor(
     return runRefreshOnly(args);
   }
   const maxRetries = checkMaxRetries(args['max-retries']);
-  await requireFolder(args.dir);
+  await requireConfigFolder(args.dir);
   const token = await resolveToken(args['token-file']);
   // The JSON plan is a plan file: sealed (render/plan-seal.ts), with the key when one is set.
   const key: PlanKey | undefined =
@@ -232,6 +132,10 @@ async function runPlanFor(
     await publish(outcomeForPlan(plan));
   }
   const color = useColor(args.color);
+  if (declaresNothing(result.desired))
+    (args.output === 'text' ? process.stdout : process.stderr).write(
+      nothingDeclared(args.dir, result.desired.config.prune),
+    );
   await writeParts(
     process.stdout,
     key !== undefined && args.output === 'json'
