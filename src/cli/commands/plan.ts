@@ -18,7 +18,13 @@ import { writeParts, writePartsToFile } from '../write-parts.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../../util/user-error.js';
 import { resolveTargets, withTarget, type EnvTarget } from '../environment.js';
-import { planShape, checkLockTimeout, checkMaxRetries, useColor } from '../options.js';
+import {
+  planShape,
+  checkLockTimeout,
+  checkMaxRetries,
+  requireFolder,
+  useColor,
+} from '../options.js';
 import type { PlanArgs } from '../define/plan.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import type { OutputFormat } from '../options.js';
@@ -33,7 +39,8 @@ export async function plan(args: PlanArgs): Promise<void> {
  * --detailed-exitcode) when any has changes.
  */
 async function runPlan(args: PlanArgs): Promise<number> {
-  await requireConfigFolder(args.dir);
+  // Only the folder: --refresh-only reads no manifests, and runPlanFor checks the rest.
+  await requireFolder(args.dir);
   const targets = await resolveTargets(args.dir, args, { allowAll: true, command: 'plan' });
   if (targets[0]!.name === null) return runPlanFor(withTarget(args, targets[0]!), targets[0]!);
   if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
