@@ -8,7 +8,8 @@
  * Adding a code: add it to CATALOG with the parameters it reads. A plan carrying a code this
  * poolsync does not know (a newer writer) falls back to the text stored beside it.
  */
-import type { PlanWarning, Reason, ReasonParams } from '../model/plan.js';
+import type { ObjectKind } from '../model/common.js';
+import type { PlanWarning, PruneScope, Reason, ReasonParams } from '../model/plan.js';
 
 type Render = (p: ReasonParams) => string;
 
@@ -50,6 +51,15 @@ const CATALOG: Record<string, Render> = {
     `removed and set again around the replacement of ${s(p, 'by')} (A3)`,
   CAUSED_BY: (p) => `caused by ${s(p, 'by')}`,
 
+  // Why a live object absent from the repository is left alone (Change.why of `unmanaged`).
+  PRUNE_OFF: () => 'not in the repository and prune is off: reported, never touched',
+  NOT_IN_INVENTORY: (p) =>
+    `not in the repository, and poolsync did not apply it (it is not in the inventory): ` +
+    `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune every ${s(p, 'kind')}`,
+  OUTSIDE_PRUNE_SCOPE: (p) =>
+    `not in the repository, and ${s(p, 'kind')} is outside the prune scope (${describeScope(scopeOf(p))}): ` +
+    `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune it`,
+
   // Why a change is blocked (Change.why; `reason` is this text).
   CONAMED_QUEUE_POOL_FIXED: (p) =>
     `${s(p, 'queue')} is the co-named queue of cluster "${s(p, 'cluster')}" and stays in pool "${s(p, 'pool')}": ` +
@@ -68,6 +78,39 @@ const CATALOG: Record<string, Render> = {
     `${s(p, 'queue')} has no enabled, healthy cluster to route to (Q8): ${s(p, 'why')}. ` +
     `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
 };
+
+/** `ExecutionClusterLabel, PoolAssignment: the kinds the repository declares`, or the inventory's. */
+export function describeScope(scope: PruneScope): string {
+  const kinds = scope.kinds.length > 0 ? scope.kinds.join(', ') : 'no kind';
+  if (scope.inventory === true) {
+    return scope.kinds.length > 0
+      ? `what poolsync applied (its inventory), and every ${kinds} (poolsync.yaml manage:)`
+      : 'what poolsync applied (its inventory)';
+  }
+  const why =
+    scope.source === 'manage'
+      ? 'poolsync.yaml manage:'
+      : scope.source === 'declared'
+        ? 'the kinds the repository declares'
+        : 'every kind';
+  return `${kinds}: ${why}`;
+}
+
+/** The prune scope as reason parameters, and back. */
+export function scopeParams(scope: PruneScope): ReasonParams {
+  return {
+    kinds: [...scope.kinds],
+    source: scope.source,
+    ...(scope.inventory !== undefined ? { inventory: scope.inventory } : {}),
+  };
+}
+function scopeOf(p: ReasonParams): PruneScope {
+  return {
+    kinds: (Array.isArray(p.kinds) ? p.kinds : []) as ObjectKind[],
+    source: s(p, 'source') as PruneScope['source'],
+    ...(typeof p.inventory === 'boolean' ? { inventory: p.inventory } : {}),
+  };
+}
 
 /** Whether this poolsync has words for `code`. */
 export function knownReason(code: string): boolean {

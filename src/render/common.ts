@@ -1,8 +1,10 @@
 /** Shared pieces of the text and markdown renderers. */
 import type { Change, FieldDiff, Plan, PlanControlPlane, Step } from '../model/plan.js';
 import { countPlan, sideEffects, type PlanCounts } from '../plan/counts.js';
-import { UNMANAGED_REASON, describeScope } from '../plan/prune-scope.js';
-import { causeText } from '../plan/reasons.js';
+import { causeText, describeScope, reasonText, whyText } from '../plan/reasons.js';
+
+/** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
+const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
 
 export { warningText, whyText } from '../plan/reasons.js';
 
@@ -161,9 +163,9 @@ export function unmanagedWhy(plan: Plan): string {
 
 /** The reason of an unmanaged change when it says more than "prune is off"; else null. */
 export function unmanagedReason(change: Change): string | null {
-  return change.action === 'unmanaged' && change.reason && change.reason !== UNMANAGED_REASON
-    ? change.reason
-    : null;
+  if (change.action !== 'unmanaged') return null;
+  const words = whyText(change);
+  return words && change.why?.code !== 'PRUNE_OFF' && words !== PRUNE_OFF_WORDS ? words : null;
 }
 
 /** `embedded file:/srv/cp.json`, `union union+https://x (organisation acme)` (as apply's refusals name it). */
