@@ -4,6 +4,7 @@
  * (`X-Gitlab-Token`); both compared in constant time. Parsing is pure: the HTTP layer turns an
  * outcome into a reconcile request, a pull-request handler call, a metric and a response.
  */
+import { parseCommentCommand } from '../vcs/comment-command.js';
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { constantTimeEqual } from '../util/constant-time.js';
@@ -215,10 +216,14 @@ export function handleGitlabWebhook(
 }
 
 /** Only `poolsync apply` comments matter (an approval, src/daemon/pull-requests.ts); others are ignored. */
-function commentOutcome(e: CommentEvent): WebhookOutcome {
-  if (!/^\s*poolsync\s+apply\s*$/im.test(e.body)) {
+function commentOutcome(given: CommentEvent): WebhookOutcome {
+  const command = parseCommentCommand(given.body);
+  if (!command) {
     return { status: 202, result: 'ignored', message: 'comment is not a poolsync command' };
   }
+  const e: CommentEvent = command.environment
+    ? { ...given, environment: command.environment }
+    : given;
   if (!e.repository || !Number.isInteger(e.number) || !e.user.login) {
     return {
       status: 400,
