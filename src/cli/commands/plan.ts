@@ -17,7 +17,13 @@ import { resolvePlanKey } from '../plan-key.js';
 import { writeParts, writePartsToFile } from '../write-parts.js';
 import type { PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../../util/user-error.js';
-import { planShape, checkLockTimeout, checkMaxRetries, useColor } from '../options.js';
+import {
+  planShape,
+  checkLockTimeout,
+  checkMaxRetries,
+  sharedInventoryOf,
+  useColor,
+} from '../options.js';
 import type { PlanArgs } from '../define/plan.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import type { OutputFormat } from '../options.js';
@@ -60,7 +66,12 @@ async function runPlan(args: PlanArgs): Promise<number> {
     // Closed as soon as the live state is read: a state of 100,000 objects is ~40 MB that the
     // plan itself never needs.
     // The inventory (what poolsync applied) is read with the live state: prune reads it.
-    const store = inventoryStore(cp, args['control-plane'], args['state-dir']);
+    const store = inventoryStore(
+      cp,
+      args['control-plane'],
+      args['state-dir'],
+      sharedInventoryOf(args),
+    );
     const readLive = () => readLiveWithInventory(cp, store).finally(close);
     result = await planRepository(args.dir, readLive, {
       commit,

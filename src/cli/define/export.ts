@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import {
   apiKeyFileOption,
   controlPlaneOption,
+  inventoryOption,
   inventoryStateDirOption,
   tokenFileOption,
 } from '../options.js';
@@ -14,6 +15,7 @@ export interface ExportArgs {
   'api-key-file'?: string;
   force: boolean;
   'state-dir': string;
+  inventory?: string;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -31,6 +33,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
       .option('state-dir', inventoryStateDirOption)
+      .option('inventory', inventoryOption)
       .option('force', {
         type: 'boolean',
         default: false,
