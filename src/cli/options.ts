@@ -219,3 +219,25 @@ export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void 
       `--target, --replace and --accept-cascade shape a plan: give them to \`poolsync plan … --out ${path}\` (a saved plan is applied exactly as it is)`,
     );
 }
+
+/** `--env` (docs/environments.md); resolved in ./environment.ts. */
+export const ENV_ALL = 'all';
+
+/** `--env NAME` / `-e NAME`. */
+export function envOption(all: boolean) {
+  return {
+    alias: 'e',
+    type: 'string',
+    requiresArg: true,
+    describe: all
+      ? 'The environment of poolsync.yaml to run for (its control plane, folders, patches), or all'
+      : 'The environment of poolsync.yaml to run for (its control plane, folders, patches)',
+  } as const;
+}
+
+/** `--config-dir DIR` of the commands whose positional is not the config folder (apply PLANFILE, export). */
+export const configDirOption = {
+  type: 'string',
+  default: '.',
+  describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
+} as const;

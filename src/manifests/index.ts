@@ -25,6 +25,15 @@ import {
 } from './cache.js';
 import { withPositionsOnDemand } from './lazy-roots.js';
 import { escapeTerminal } from '../util/terminal-text.js';
+import {
+  analysePatched,
+  environmentConfig,
+  environmentFiles,
+  isPatched,
+  selectEnvironment,
+  unusedPatches,
+} from './environment-load.js';
+import { readPatches, type PatchSet } from './patches.js';
 
 export type {
   LoadCounts,
@@ -68,9 +77,22 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   const folderError = await checkFolder(dir, opts.root);
   if (folderError) return { valid: false, desired: null, errors: [folderError], counts };
 
-  const { config, errors: configErrors, limits } = await readRepoConfig(dir);
+  const read = await readRepoConfig(dir);
+  const { config: repoConfig, errors: configErrors, limits } = read;
   errors.push(...configErrors);
+  // An environment's files are not known while its poolsync.yaml is wrong: none is read.
+  if (configErrors.length > 0 && read.declaresEnvironments)
+    return { valid: false, desired: null, errors: sortErrors(errors), counts };
+  // environments: (docs/environments.md): the one asked for reads its folders, with its patches.
+  const chosen = configErrors.length > 0 ? null : selectEnvironment(repoConfig, opts.environment);
+  if (chosen?.error) errors.push(chosen.error);
+  const env = chosen?.env ?? null;
+  const config = env ? environmentConfig(repoConfig, env) : repoConfig;
   const walk = await findManifestFiles(dir, config.ignore);
+  if (env) walk.files = environmentFiles(walk.files, env);
+  const patches: PatchSet | null = env ? await readPatches(dir, env.patches, limits) : null;
+  if (patches) errors.push(...patches.errors);
+  const patched = new Set<string>();
   for (const u of walk.unreadable) {
     errors.push({
       code: 'IO',
@@ -101,7 +123,15 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   // In memory (a long-running process), everything the result depends on, to reuse it whole.
   const folderKey = cache.inMemory
     ? createHash('sha256').update(
-        JSON.stringify([resolve(dir), opts.commit ?? null, config, configErrors, limits, walk]),
+        JSON.stringify([
+          resolve(dir),
+          opts.commit ?? null,
+          config,
+          configErrors,
+          limits,
+          walk,
+          patches?.texts ?? null,
+        ]),
       )
     : null;
   let aliasTotal = 0;
@@ -145,6 +175,8 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       // The daemon's memory layer keeps the trees with the analyses it keeps; others drop them.
       if (!cache.inMemory) parsed = withPositionsOnDemand(parsed, read.text, limits);
     }
+    if (patches && patches.byAddress.size > 0 && isPatched(parsed, patches))
+      parsed = analysePatched(file, read.text, limits, patches, patched);
     for (const issue of parsed.issues) {
       errors.push({
         code: issue.code,
@@ -218,6 +250,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     // Cross-document rules over a folder read only in part would report the unread files'
     // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
     if (!stopped) errors.push(...checkRules(grouped, broken));
+    if (!stopped && env && patches) errors.push(...unusedPatches(patches, patched, env));
     const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
     if (errors.length > 0)
       return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };

@@ -219,6 +219,11 @@ export interface Plan {
 
 /** The control plane a plan was made for (src/controlplane/identity.ts), named in its header. */
 export interface PlanControlPlane {
+  /**
+   * The environment of poolsync.yaml the plan was made for (docs/environments.md): `apply
+   * PLANFILE` refuses it in any other. Absent without environments.
+   */
+  environment?: string;
   /** `embedded`, `poolsync REST API`, `union`, `flyteadmin`. */
   backend: string;
   /** `file:/abs/state.json`, or the URL without credentials or query. */

@@ -178,7 +178,9 @@ export function controlPlaneName(cp: PlanControlPlane): string {
  * is about, and a warning when that is an embedded state this run finds missing (a new, empty
  * control plane: every object is a create). Null for a plan that names none (built in-process).
  */
-export function controlPlaneHeader(plan: Plan): { name: string; warning: string | null } | null {
+export function controlPlaneHeader(
+  plan: Plan,
+): { name: string; warning: string | null; environment?: string } | null {
   const cp = plan.control_plane;
   if (!cp) return null;
   const where = cp.endpoint.replace(/^file:/, '');
@@ -187,5 +189,9 @@ export function controlPlaneHeader(plan: Plan): { name: string; warning: string 
     : cp.default_state
       ? `no control plane was named (--control-plane, env POOLSYNC_CONTROL_PLANE), and the default embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there. Name your control plane to plan against it.`
       : `the embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there.`;
-  return { name: controlPlaneName(cp), warning };
+  return {
+    name: controlPlaneName(cp),
+    warning,
+    ...(cp.environment !== undefined ? { environment: cp.environment } : {}),
+  };
 }

@@ -68,6 +68,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   if (scope) head.push('', scope);
   const header = controlPlaneHeader(plan);
   if (header) {
+    if (header.environment) head.push('', `Environment: ${code(header.environment)}`);
     head.push('', `Control plane: ${code(header.name)}`);
     if (header.warning) head.push('', `> :warning: ${markdownText(header.warning)}`);
   }

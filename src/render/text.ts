@@ -76,6 +76,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
 
   const header = controlPlaneHeader(plan);
   if (header) {
+    if (header.environment) out.push(`Environment: ${esc(header.environment)}`);
     out.push(`Control plane: ${esc(header.name)}`);
     if (header.warning) out.push(`${paint('yellow', 'Warning:')} ${esc(header.warning)}`);
     out.push('');

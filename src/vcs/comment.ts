@@ -16,7 +16,8 @@ import {
 } from '../render/index.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { codePointLength, fence, takeCodePoints, clip } from './text.js';
-import type { Provider, PublishOutcome } from './types.js';
+import type { EnvironmentOutcome, Provider, PublishOutcome } from './types.js';
+import { environmentSections, environmentsDescription } from './environments-comment.js';
 
 /** Characters a comment may hold: GitHub issue comments, GitLab notes. */
 export const COMMENT_LIMITS: Record<Provider, number> = {
@@ -64,6 +65,7 @@ export interface CommentInput {
 
 /** The one-line status description for the commit. */
 export function statusDescription(outcome: PublishOutcome): string {
+  if (outcome.kind === 'environments') return environmentsDescription(outcome);
   if (outcome.kind === 'invalid') {
     const n = outcome.errorCount;
     return `Invalid configuration${n ? ` (${n} error${n === 1 ? '' : 's'})` : ''}: nothing can be applied`;
@@ -91,16 +93,22 @@ export function buildCommentBody(input: CommentInput): string {
     '\n\n---\n<sub>Posted by poolsync; updated in place on every push. Nothing is applied from a pull request.</sub>\n';
   const budget = input.limit - codePointLength(head) - codePointLength(foot);
 
-  const full = fullSection(input.outcome);
+  const outcome = input.outcome;
+  const full =
+    outcome.kind === 'environments'
+      ? environmentSections(outcome, budget, { full: fullSection, short: shortSection })
+      : fullSection(outcome);
   let section =
-    codePointLength(full) <= budget ? full : shortSection(input.outcome, Math.max(0, budget));
+    codePointLength(full) <= budget || outcome.kind === 'environments'
+      ? full
+      : shortSection(outcome, Math.max(0, budget));
   // The short forms are built to fit; this cut only guards against a tiny limit.
   if (codePointLength(section) > budget) section = takeCodePoints(section, Math.max(0, budget));
   const body = head + section + foot;
   return codePointLength(body) <= input.limit ? body : takeCodePoints(body, input.limit);
 }
 
-function fullSection(outcome: PublishOutcome): string {
+function fullSection(outcome: EnvironmentOutcome): string {
   switch (outcome.kind) {
     case 'plan':
       return (
@@ -152,7 +160,7 @@ function fitItems(
   return { text: parts.join(separator), used, omitted: 0 };
 }
 
-function shortSection(outcome: PublishOutcome, budget: number): string {
+function shortSection(outcome: EnvironmentOutcome, budget: number): string {
   if (outcome.kind === 'error') {
     return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(clip(outcome.message, Math.max(0, budget - 100))), 'text')}`;
   }

@@ -14,6 +14,7 @@ import type { HeldApplyLock } from '../../apply/apply-lock.js';
 import { lockWait } from '../../apply/lock-wait.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
+import { applyArgsForEnv, checkSavedPlanEnvironment } from './apply-env.js';
 import {
   inventoryStore,
   readLiveWithInventory,
@@ -48,7 +49,7 @@ import { refuseCodeProject } from '../config-folder.js';
 const GATHER_FROM_STEPS = 1000;
 
 export async function apply(args: ApplyArgs): Promise<void> {
-  process.exitCode = await runApply(args);
+  process.exitCode = await runApply(await applyArgsForEnv(args));
 }
 
 /**
@@ -93,6 +94,7 @@ export async function runApply(
   const saved = target.kind === 'file' ? await readSavedPlan(target.path) : null;
 
   // The token never comes from a flag value (it would show in `ps` and shell history).
+  if (saved !== null) checkSavedPlanEnvironment(target.path, saved, args.env);
   if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
   // A file: state in a folder that does not exist is a typo: refused before the lock is made.
   checkStateFolder(url);
@@ -128,7 +130,10 @@ export async function runApply(
     } else {
       plan = {
         ...(await buildPlan(target.path, cp, inventory, args)),
-        control_plane: planControlPlane(url, cp, stateWasNew),
+        control_plane: {
+          ...(args.env !== undefined ? { environment: args.env } : {}),
+          ...planControlPlane(url, cp, stateWasNew),
+        },
       };
       await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
     }
@@ -204,10 +209,11 @@ async function buildPlan(
   dir: string,
   cp: ControlPlane,
   inventory: InventoryStore,
-  args: PlanShapeArgs,
+  args: PlanShapeArgs & { env?: string },
 ): Promise<Plan> {
   const result = await planRepository(dir, () => readLiveWithInventory(cp, inventory), {
     commit: await cleanCommit(dir),
+    ...(args.env !== undefined ? { environment: args.env } : {}),
     cacheDir: manifestCacheDir(),
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     backend: backendInfo(cp),

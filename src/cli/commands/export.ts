@@ -13,8 +13,22 @@ import { sharedInventoryOf } from '../options.js';
 import { UserError } from '../../util/user-error.js';
 import { checkExportedPath, exists, writeExported } from '../write-exported.js';
 import type { ExportArgs } from '../define/export.js';
+import { resolveTargets, withTarget } from '../environment.js';
 
-export async function exportTo(args: ExportArgs): Promise<void> {
+export async function exportTo(given: ExportArgs): Promise<void> {
+  // --env: the environment's control plane and credentials (docs/environments.md).
+  const args =
+    given.env === undefined
+      ? given
+      : withTarget(
+          given,
+          (
+            await resolveTargets(given['config-dir'] ?? '.', given, {
+              allowAll: false,
+              command: 'export',
+            })
+          )[0]!,
+        );
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
   const token = await resolveToken(args['token-file']);
   const cp = await openControlPlane(args['control-plane'], {

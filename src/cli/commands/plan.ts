@@ -15,12 +15,14 @@ import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/i
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
 import { writeParts, writePartsToFile } from '../write-parts.js';
-import type { PublishOutcome } from '../../vcs/types.js';
+import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../../util/user-error.js';
+import { resolveTargets, withTarget, type EnvTarget } from '../environment.js';
 import {
   planShape,
   checkLockTimeout,
   checkMaxRetries,
+  requireFolder,
   sharedInventoryOf,
   useColor,
 } from '../options.js';
@@ -32,7 +34,42 @@ export async function plan(args: PlanArgs): Promise<void> {
   process.exitCode = await runPlan(args);
 }
 
+/**
+ * The plan of each environment asked for (docs/environments.md), one after the other; without
+ * environments, the one plan of `--control-plane`. Exit: 1 when any failed, else 2 (with
+ * --detailed-exitcode) when any has changes.
+ */
 async function runPlan(args: PlanArgs): Promise<number> {
+  // Only the folder: --refresh-only reads no manifests, and runPlanFor checks the rest.
+  await requireFolder(args.dir);
+  const targets = await resolveTargets(args.dir, args, { allowAll: true, command: 'plan' });
+  if (targets[0]!.name === null) return runPlanFor(withTarget(args, targets[0]!), targets[0]!);
+  if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
+    throw new UserError(
+      `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
+    );
+  // --comment: one comment for the run, a section per environment (docs/environments.md).
+  const sections: { name: string; outcome: EnvironmentOutcome }[] = [];
+  let code = 0;
+  for (const [i, t] of targets.entries()) {
+    if (i > 0) process.stdout.write('\n');
+    const c = await runPlanFor(withTarget(args, t), t, (outcome) =>
+      sections.push({ name: t.name!, outcome }),
+    );
+    code = code === 1 || c === 1 ? 1 : Math.max(code, c);
+  }
+  if (args.comment !== undefined)
+    await publishComment(args, { kind: 'environments', environments: sections });
+  return code;
+}
+
+async function runPlanFor(
+  args: PlanArgs,
+  target: EnvTarget,
+  collect?: (outcome: EnvironmentOutcome) => void,
+): Promise<number> {
+  const publish = (outcome: EnvironmentOutcome) =>
+    collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome);
   checkLockTimeout(args['lock-timeout']);
   if (args['refresh-only']) {
     const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
@@ -58,7 +95,10 @@ async function runPlan(args: PlanArgs): Promise<number> {
     ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
   // Recorded in the plan and named in its header: `apply PLANFILE` refuses it on any other.
-  const controlPlane = planControlPlane(args['control-plane'], cp, stateWasNew);
+  const controlPlane = {
+    ...(target.name !== null ? { environment: target.name } : {}),
+    ...planControlPlane(args['control-plane'], cp, stateWasNew),
+  };
   let result;
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= cp.close());
@@ -77,6 +117,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
       commit,
       cacheDir: manifestCacheDir(),
       backend: backendInfo(cp),
+      ...(target.name !== null ? { environment: target.name } : {}),
       ...planShape(args),
     });
   } finally {
@@ -85,19 +126,23 @@ async function runPlan(args: PlanArgs): Promise<number> {
   if (!result.ok) {
     if (args.comment !== undefined) {
       const { outcomeForInvalid } = await import('../../vcs/plan-outcome.js');
-      await publishComment(args, outcomeForInvalid(result.errors));
+      await publish(outcomeForInvalid(result.errors));
     }
     const text = formatValidationText(result.errors, { baseDir: args.dir });
     // Keep stdout parseable for json/markdown: the errors go to stderr there.
     if (args.output === 'text') process.stdout.write(text);
     else process.stderr.write(text);
-    process.stderr.write('The repository is invalid: nothing was planned.\n');
+    process.stderr.write(
+      target.name !== null
+        ? `Environment ${target.name}: the repository is invalid: nothing was planned.\n`
+        : 'The repository is invalid: nothing was planned.\n',
+    );
     return 1;
   }
   const plan: Plan = { ...result.plan, control_plane: controlPlane };
   if (args.comment !== undefined) {
     const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
-    await publishComment(args, outcomeForPlan(plan));
+    await publish(outcomeForPlan(plan));
   }
   const color = useColor(args.color);
   if (declaresNothing(result.desired))

@@ -30,7 +30,10 @@ import type { RenderArgs } from '../define/render.js';
 export async function render(args: RenderArgs): Promise<void> {
   await requireFolder(args.dir);
   const commit = await cleanCommit(args.dir);
-  const loaded = await loadRepository(args.dir, { commit });
+  const loaded = await loadRepository(args.dir, {
+    commit,
+    ...(args.env !== undefined ? { environment: args.env } : {}),
+  });
   if (!loaded.valid) {
     process.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
     process.exitCode = 1;

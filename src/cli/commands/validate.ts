@@ -13,11 +13,59 @@ import {
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 import type { ValidateArgs } from '../define/validate.js';
+import { ENV_ALL, environmentsOf } from '../environment.js';
+import { UserError } from '../../util/user-error.js';
 
 export async function validate(args: ValidateArgs): Promise<void> {
   await requireConfigFolder(args.dir);
-  const result = await loadRepository(args.dir, { cacheDir: manifestCacheDir() });
-  if (args.output === 'json') {
+  const names = await environmentNames(args);
+  if (names.length === 0) {
+    process.exitCode = await validateOne(args, undefined);
+    return;
+  }
+  // Each environment is its own desired state: every one is checked, each report named.
+  const reports: Record<string, unknown> = {};
+  let code = 0;
+  for (const name of names) {
+    if (args.output === 'text') process.stdout.write(`Environment ${name}:\n`);
+    code = Math.max(code, await validateOne(args, name, reports));
+  }
+  if (args.output === 'json')
+    process.stdout.write(
+      escapeJsonForTerminal(JSON.stringify({ valid: code === 0, environments: reports }, null, 2)) +
+        '\n',
+    );
+  process.exitCode = code;
+}
+
+/** The environments to validate: none without environments, else --env's (default all). */
+async function environmentNames(args: ValidateArgs): Promise<string[]> {
+  const envs = (await environmentsOf(args.dir)).map((e) => e.name);
+  if (args.env === undefined || args.env === ENV_ALL) return envs;
+  if (envs.length === 0)
+    throw new UserError(
+      `--env ${args.env}: poolsync.yaml in ${args.dir} declares no environments; leave out --env (docs/environments.md)`,
+    );
+  if (!envs.includes(args.env))
+    throw new UserError(
+      `no environment '${args.env}' in poolsync.yaml; its environments: ${envs.join(', ')}`,
+    );
+  return [args.env];
+}
+
+/** One load reported; with `reports`, the JSON report is kept there instead of written. */
+async function validateOne(
+  args: ValidateArgs,
+  environment: string | undefined,
+  reports?: Record<string, unknown>,
+): Promise<number> {
+  const result = await loadRepository(args.dir, {
+    cacheDir: manifestCacheDir(),
+    ...(environment !== undefined ? { environment } : {}),
+  });
+  if (args.output === 'json' && reports && environment !== undefined) {
+    reports[environment] = toJsonReport(result);
+  } else if (args.output === 'json') {
     process.stdout.write(
       escapeJsonForTerminal(JSON.stringify(toJsonReport(result), null, 2)) + '\n',
     );
@@ -31,5 +79,5 @@ export async function validate(args: ValidateArgs): Promise<void> {
   // On stderr, so the one-line summary on stdout keeps its form.
   if (args.output === 'text')
     process.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
-  process.exitCode = result.valid ? 0 : 1;
+  return result.valid ? 0 : 1;
 }

@@ -14,10 +14,15 @@ import {
   targetOption,
   tokenFileOption,
   wholeNumber,
+  configDirOption,
+  envOption,
 } from '../options.js';
 
 export interface ApplyArgs {
   path: string;
+  /** The environment (docs/environments.md); `config-dir`: the config folder of a saved plan's. */
+  env?: string;
+  'config-dir'?: string;
   target?: string[];
   replace?: string[];
   'accept-cascade'?: string[];
@@ -48,6 +53,8 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'A config repository folder, or a plan saved with `plan --output json --out FILE`',
       })
+      .option('env', envOption(false))
+      .option('config-dir', configDirOption)
       .option('control-plane', controlPlaneOption)
       .option('auto-approve', {
         type: 'boolean',

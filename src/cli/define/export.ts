@@ -6,9 +6,13 @@ import {
   inventoryOption,
   inventoryStateDirOption,
   tokenFileOption,
+  configDirOption,
+  envOption,
 } from '../options.js';
 
 export interface ExportArgs {
+  env?: string;
+  'config-dir'?: string;
   'control-plane': string;
   dir: string;
   'token-file'?: string;
@@ -23,6 +27,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   describe: 'Write the live control-plane state as manifests (to adopt poolsync)',
   builder: (y: Argv) =>
     y
+      .option('env', envOption(false))
+      .option('config-dir', configDirOption)
       .option('control-plane', controlPlaneOption)
       .option('dir', {
         type: 'string',

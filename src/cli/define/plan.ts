@@ -15,10 +15,12 @@ import {
   targetOption,
   tokenFileOption,
   type OutputFormat,
+  envOption,
 } from '../options.js';
 
 export interface PlanArgs extends CommentArgs {
   dir: string;
+  env?: string;
   'control-plane': string;
   'token-file'?: string;
   'api-key-file'?: string;
@@ -43,6 +45,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
   builder: (yargs: Argv) =>
     yargs
       .positional('dir', configDirPositional)
+      .option('env', envOption(true))
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)

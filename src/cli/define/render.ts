@@ -1,6 +1,6 @@
 /** `poolsync render WHAT [DIR]`: its options; the work is in ../commands/render.ts. */
 import type { Argv, CommandModule } from 'yargs';
-import { configDirPositional } from '../options.js';
+import { configDirPositional, envOption } from '../options.js';
 
 /** What `render` writes (poolsync.yaml's render: keys). */
 export const RENDER_KINDS = ['flyte-core-values', 'union-cluster-pools'] as const;
@@ -9,6 +9,7 @@ export type RenderKind = (typeof RENDER_KINDS)[number];
 export interface RenderArgs {
   what: RenderKind;
   dir: string;
+  env?: string;
   out?: string;
   stdout: boolean;
   check: boolean;
@@ -27,6 +28,7 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         describe: 'flyte-core-values | union-cluster-pools',
       })
       .positional('dir', configDirPositional)
+      .option('env', envOption(false))
       .option('out', {
         type: 'string',
         describe: 'File to write; default: the path in poolsync.yaml render, else stdout',

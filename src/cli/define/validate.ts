@@ -1,9 +1,10 @@
 /** `poolsync validate [DIR]`: its options; the work is in ../commands/validate.ts. */
 import type { Argv, CommandModule } from 'yargs';
-import { configDirPositional } from '../options.js';
+import { configDirPositional, envOption } from '../options.js';
 
 export interface ValidateArgs {
   dir: string;
+  env?: string;
   output: 'text' | 'json';
 }
 
@@ -14,6 +15,10 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
   builder: (yargs: Argv) =>
     yargs
       .positional('dir', configDirPositional)
+      .option('env', {
+        ...envOption(true),
+        describe: `${envOption(true).describe} (default: all of them)`,
+      })
       .option('output', {
         alias: 'o',
         choices: ['text', 'json'] as const,
