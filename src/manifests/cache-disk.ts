@@ -10,8 +10,9 @@
  * 32 random bytes, mode 0600, owned by the user). Anyone can compute a key, so anyone able to
  * put files in the folder (a cache folder committed to a repository, a shared folder) could
  * write an entry under it; without the secret its HMAC does not verify and it is a miss. A
- * secret that is not a 0600 regular file of this user (Git checks files out 0644) is replaced,
- * which turns every entry written under the old one into a miss.
+ * secret that is not a 0600 regular file of this user (Git checks files out 0644), or that Git
+ * tracks (checked out under umask 077 it is 0600), is replaced, which turns every entry
+ * written under the old one into a miss.
  *
  * Trimming lists only real folders and regular files named as entries, with `lstat`, and
  * deletes only those: it never leaves its folder.
@@ -21,6 +22,7 @@ import { type Dirent } from 'node:fs';
 import { lstat, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from '../util/map-limit.js';
+import { trackedByGit } from '../util/tracked.js';
 import {
   createFileOnce,
   ownFolders,
@@ -189,7 +191,10 @@ async function realEntries(folder: string): Promise<Dirent[]> {
   return readdir(folder, { withFileTypes: true }).catch(() => []);
 }
 
-/** The secret, null when absent, 'untrusted' when it is not a 0600 regular file of this user. */
+/**
+ * The secret, null when absent, 'untrusted' when it is not a 0600 regular file of this user or
+ * when Git tracks it (a cache folder in a checkout: POOLSYNC_CACHE_DIR pointed there).
+ */
 async function trustedSecret(root: string, path: string): Promise<Buffer | null | 'untrusted'> {
   let bytes: Buffer | null;
   try {
@@ -203,6 +208,8 @@ async function trustedSecret(root: string, path: string): Promise<Buffer | null 
     return 'untrusted';
   }
   if (bytes === null) return null;
+  // A committed one checked out under umask 077 is 0600 too: Git is asked (in a work tree only).
+  if (await trackedByGit(root, path)) return 'untrusted';
   const st = await lstat(path);
   const uid = process.getuid?.();
   const text = bytes.toString('latin1');
