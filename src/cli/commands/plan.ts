@@ -63,7 +63,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
   return code;
 }
 
-async function runPlanFor(
+export async function runPlanFor(
   args: PlanArgs,
   target: EnvTarget,
   collect?: (outcome: EnvironmentOutcome) => void,

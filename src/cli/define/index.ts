@@ -14,6 +14,7 @@ import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { initCommand } from './init.js';
 import { planCommand } from './plan.js';
+import { promoteCommand } from './promote.js';
 import { renderCommand } from './render.js';
 import { showCommand } from './show.js';
 import { validateCommand } from './validate.js';
@@ -27,6 +28,7 @@ export const COMMANDS: Record<string, AnyCommand> = {
   validate: validateCommand,
   plan: planCommand,
   apply: applyCommand,
+  promote: promoteCommand,
   show: showCommand,
   render: renderCommand,
   export: exportCommand,
