@@ -20,7 +20,8 @@ export const configDirPositional = {
 export const controlPlaneOption = {
   type: 'string',
   default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
-  describe: 'Control plane: http(s)://… or file:PATH (env POOLSYNC_CONTROL_PLANE)',
+  describe:
+    'Control plane (env POOLSYNC_CONTROL_PLANE): file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
 } as const;
 
 /** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
