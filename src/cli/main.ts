@@ -10,12 +10,15 @@ import { userCacheDir } from '../util/user-cache.js';
 
 const argv = process.argv.slice(2);
 
-/** Off with POOLSYNC_CACHE_DIR=off (as the manifest cache) or NODE_DISABLE_COMPILE_CACHE=1. */
+/**
+ * Node's code cache of poolsync's modules (not of any input: POOLSYNC_CACHE_DIR=off, the
+ * manifest cache, leaves it on). Node's own NODE_COMPILE_CACHE names another folder,
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+ */
 function enableCompileCache(): void {
   const enable = (module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
-  const setting = process.env.POOLSYNC_CACHE_DIR?.trim();
-  if (enable === undefined || setting === 'off' || setting === '') return;
-  const dir = userCacheDir('compile');
+  if (enable === undefined) return;
+  const dir = process.env.NODE_COMPILE_CACHE || userCacheDir('compile');
   if (dir === null) return;
   try {
     enable(dir);

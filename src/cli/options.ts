@@ -4,6 +4,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
+import type { SharedInventory } from '../apply/inventory.js';
+import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -18,7 +20,8 @@ export const configDirPositional = {
 export const controlPlaneOption = {
   type: 'string',
   default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
-  describe: 'Control plane: http(s)://… or file:PATH (env POOLSYNC_CONTROL_PLANE)',
+  describe:
+    'Control plane (env POOLSYNC_CONTROL_PLANE): file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
 } as const;
 
 /** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
@@ -95,6 +98,23 @@ export const inventoryStateDirOption = {
   describe:
     'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
 } as const;
+
+/** `--inventory` of plan, apply, export and import (docs/plan.md, Prune by inventory). */
+export const inventoryOption = {
+  type: 'string',
+  describe:
+    'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
+} as const;
+
+/** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
+export function sharedInventoryOf(
+  args: { inventory?: string | undefined; lock?: string | undefined },
+  env: Record<string, string | undefined> = process.env,
+): SharedInventory | null {
+  const lock = args.lock ?? env.POOLSYNC_LOCK;
+  const place = inventoryPlace(args.inventory ?? env.POOLSYNC_INVENTORY, leaseNamespace(lock));
+  return place ? { place } : null;
+}
 
 export type OutputFormat = 'text' | 'json' | 'markdown';
 

@@ -7,6 +7,7 @@
 import type { CommandModule } from 'yargs';
 import { applyCommand } from './apply.js';
 import { approveCommand } from './approve.js';
+import { checkCommand } from './check.js';
 import { completionCommand } from './completion.js';
 import { controlPlaneCommand } from './control-plane.js';
 import { daemonCommand } from './daemon.js';
@@ -26,6 +27,7 @@ export type AnyCommand = CommandModule<any, any>;
 export const COMMANDS: Record<string, AnyCommand> = {
   init: initCommand,
   validate: validateCommand,
+  check: checkCommand,
   plan: planCommand,
   apply: applyCommand,
   promote: promoteCommand,
