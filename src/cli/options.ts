@@ -4,6 +4,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
+import type { SharedInventory } from '../apply/inventory.js';
+import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -96,6 +98,23 @@ export const inventoryStateDirOption = {
   describe:
     'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
 } as const;
+
+/** `--inventory` of plan, apply, export and import (docs/plan.md, Prune by inventory). */
+export const inventoryOption = {
+  type: 'string',
+  describe:
+    'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
+} as const;
+
+/** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
+export function sharedInventoryOf(
+  args: { inventory?: string | undefined; lock?: string | undefined },
+  env: Record<string, string | undefined> = process.env,
+): SharedInventory | null {
+  const lock = args.lock ?? env.POOLSYNC_LOCK;
+  const place = inventoryPlace(args.inventory ?? env.POOLSYNC_INVENTORY, leaseNamespace(lock));
+  return place ? { place } : null;
+}
 
 export type OutputFormat = 'text' | 'json' | 'markdown';
 

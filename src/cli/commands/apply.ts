@@ -38,6 +38,7 @@ import {
   checkMaxRetries,
   planShape,
   refuseShapingSavedPlan,
+  sharedInventoryOf,
   type PlanShapeArgs,
   useColor,
 } from '../options.js';
@@ -120,7 +121,7 @@ export async function runApply(
       }),
     );
     shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK, wait);
-    const inventory = inventoryStore(cp, url, args['state-dir']);
+    const inventory = inventoryStore(cp, url, args['state-dir'], sharedInventoryOf(args));
     const record = (p: Plan, result: ApplyResult | null) =>
       recordApply({ url, stateDir: args['state-dir'], cp: cp!, plan: p, inventory, result });
     if (saved !== null) {

@@ -9,6 +9,7 @@ import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { adopt } from '../adopt.js';
+import { sharedInventoryOf } from '../options.js';
 import { UserError } from '../../util/user-error.js';
 import { checkExportedPath, exists, writeExported } from '../write-exported.js';
 import type { ExportArgs } from '../define/export.js';
@@ -78,6 +79,12 @@ async function exportFrom(cp: ControlPlane, args: ExportArgs): Promise<void> {
     `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
   );
   const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
-  const line = await adopt(cp, args['control-plane'], args['state-dir'], adopted);
+  const line = await adopt(
+    cp,
+    args['control-plane'],
+    args['state-dir'],
+    adopted,
+    sharedInventoryOf(args),
+  );
   if (line) process.stdout.write(`${line}\n`);
 }

@@ -18,7 +18,7 @@ import { adopt } from '../adopt.js';
 
 /** A name from the control plane (or the command line) in a message: one line, visible escapes. */
 const shown = (text: string): string => escapeTerminal(text);
-import { requireFolder } from '../options.js';
+import { requireFolder, sharedInventoryOf } from '../options.js';
 import type { ImportArgs } from '../define/import.js';
 
 const FOLDER = {
@@ -58,7 +58,13 @@ export async function importObject(args: ImportArgs): Promise<void> {
     process.stdout.write(
       `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
     );
-    const line = await adopt(cp, args['control-plane'], args['state-dir'], [args.address]);
+    const line = await adopt(
+      cp,
+      args['control-plane'],
+      args['state-dir'],
+      [args.address],
+      sharedInventoryOf(args),
+    );
     if (line) process.stdout.write(`${line}\n`);
   } finally {
     await cp.close();

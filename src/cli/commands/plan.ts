@@ -23,6 +23,7 @@ import {
   checkLockTimeout,
   checkMaxRetries,
   requireFolder,
+  sharedInventoryOf,
   useColor,
 } from '../options.js';
 import type { PlanArgs } from '../define/plan.js';
@@ -105,7 +106,12 @@ export async function runPlanFor(
     // Closed as soon as the live state is read: a state of 100,000 objects is ~40 MB that the
     // plan itself never needs.
     // The inventory (what poolsync applied) is read with the live state: prune reads it.
-    const store = inventoryStore(cp, args['control-plane'], args['state-dir']);
+    const store = inventoryStore(
+      cp,
+      args['control-plane'],
+      args['state-dir'],
+      sharedInventoryOf(args),
+    );
     const readLive = () => readLiveWithInventory(cp, store).finally(close);
     result = await planRepository(args.dir, readLive, {
       commit,

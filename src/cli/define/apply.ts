@@ -6,6 +6,7 @@ import {
   apiKeyFileOption,
   colorOption,
   controlPlaneOption,
+  inventoryOption,
   lockTimeoutOption,
   maxRetriesOption,
   replaceOption,
@@ -36,6 +37,7 @@ export interface ApplyArgs {
   'api-key-file'?: string;
   'state-dir': string;
   lock?: string;
+  inventory?: string;
   'flyte-cli'?: string;
   color?: boolean;
 }
@@ -85,6 +87,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
         describe:
           'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
       })
+      .option('inventory', inventoryOption)
       .option('flyte-cli', {
         type: 'string',
         describe:

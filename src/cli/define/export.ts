@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import {
   apiKeyFileOption,
   controlPlaneOption,
+  inventoryOption,
   inventoryStateDirOption,
   tokenFileOption,
   configDirOption,
@@ -18,6 +19,7 @@ export interface ExportArgs {
   'api-key-file'?: string;
   force: boolean;
   'state-dir': string;
+  inventory?: string;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -37,6 +39,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
       .option('state-dir', inventoryStateDirOption)
+      .option('inventory', inventoryOption)
       .option('force', {
         type: 'boolean',
         default: false,

@@ -1,6 +1,11 @@
 /** `poolsync import ADDRESS`: its options; the work is in ../commands/import.ts. */
 import type { Argv, CommandModule } from 'yargs';
-import { controlPlaneOption, inventoryStateDirOption, tokenFileOption } from '../options.js';
+import {
+  controlPlaneOption,
+  inventoryOption,
+  inventoryStateDirOption,
+  tokenFileOption,
+} from '../options.js';
 
 export interface ImportArgs {
   address: string;
@@ -9,6 +14,7 @@ export interface ImportArgs {
   'token-file'?: string;
   force: boolean;
   'state-dir': string;
+  inventory?: string;
 }
 
 export const importCommand: CommandModule<object, ImportArgs> = {
@@ -28,6 +34,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       .option('control-plane', controlPlaneOption)
       .option('token-file', tokenFileOption)
       .option('state-dir', inventoryStateDirOption)
+      .option('inventory', inventoryOption)
       .option('force', {
         type: 'boolean',
         default: false,

@@ -7,6 +7,7 @@ import {
   colorOption,
   configDirPositional,
   controlPlaneOption,
+  inventoryOption,
   lockTimeoutOption,
   maxRetriesOption,
   planOutputOption,
@@ -34,6 +35,8 @@ export interface PlanArgs extends CommentArgs {
   'refresh-only': boolean;
   'state-dir': string;
   'lock-timeout': string;
+  lock?: string;
+  inventory?: string;
 }
 
 export const planCommand: CommandModule<object, PlanArgs> = {
@@ -78,7 +81,12 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         describe:
           'Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and the inventory of a control plane that cannot keep it (Union, flyteadmin)',
       })
-
+      .option('lock', {
+        type: 'string',
+        describe:
+          'The --lock of the apply this plan is for (env POOLSYNC_LOCK): a plan takes no lock, but reads the inventory kept beside that Lease (see --inventory)',
+      })
+      .option('inventory', inventoryOption)
       .options(pullRequestCommentOptions)
       .example(
         '$0 plan examples/config-repo',
