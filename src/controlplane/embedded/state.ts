@@ -24,6 +24,7 @@ import {
 } from '../../model/common.js';
 import type { ConfigDriftEntry } from '../../model/live.js';
 import * as capabilityRules from './capabilities.js';
+import * as softDeletes from './soft-deletes.js';
 import { applyClusterLabelOp, isClusterLabelOp, type ClusterLabelOp } from './cluster-labels.js';
 import { applyDefaultQueueOp, type DefaultQueueOp } from './default-queues.js';
 import {
@@ -208,6 +209,7 @@ export function applyOp(state: State, op: Op): void {
       });
       // C2 (and the C7 trap): an existing co-named queue is left exactly as it is.
       if (!queue) {
+        softDeletes.forgetDeleted(state, op.name);
         putQueue(state, {
           name: op.name,
           spec: { pool: op.pool, clusters: [op.name], ...QUEUE_DEFAULTS },
@@ -234,7 +236,10 @@ export function applyOp(state: State, op: Op): void {
         });
       }
       removeCluster(state, op.name);
-      if (conamed) capabilityRules.dropQueue(state, conamed);
+      if (conamed) {
+        softDeletes.keepDeleted(state, state.queues.get(conamed)!);
+        capabilityRules.dropQueue(state, conamed);
+      }
       return;
     }
     case 'create_queue': {
@@ -257,6 +262,7 @@ export function applyOp(state: State, op: Op): void {
       }
       if (state.queues.has(op.name))
         throw fail('ALREADY_EXISTS', `queue "${op.name}" already exists (N2)`, addr, 'N2');
+      softDeletes.checkNotReserved(state, op.name);
       requirePool(state, op.spec.pool, addr, 'Q1');
       checkSelectorMembers(state, op.name, op.spec);
       putQueue(state, {

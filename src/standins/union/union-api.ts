@@ -42,6 +42,7 @@ export interface UnionApi {
 const PREFIXES = [
   '/cloudidl.queue.QueueService/',
   '/cloudidl.cluster.ClusterService/',
+  '/cloudidl.clusterpool.ClusterPoolService/',
   '/flyteidl2.settings.SettingsService/',
   '/flyteidl2.project.ProjectService/',
 ];

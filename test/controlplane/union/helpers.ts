@@ -54,8 +54,8 @@ export async function startUnionServer(
   } = {},
 ): Promise<UnionServer> {
   const dir = await mkdtemp(join(tmpdir(), 'poolsync-union-'));
-  // Union has all four capabilities (real-apis.md; the union backend advertises them): so does
-  // the control plane standing in for it.
+  // Union has every capability, soft deletes included (its client, flyteplugins-union 0.19.1):
+  // so does the control plane standing in for it.
   const embedded = await EmbeddedControlPlane.open({
     path: join(dir, 'state.json'),
     capabilities: {
@@ -64,6 +64,7 @@ export async function startUnionServer(
       pool_update: true,
       cluster_move: true,
       queue_move: true,
+      soft_delete: true,
     },
   });
   const client = { ...CLIENT, ...opts.client };
