@@ -51,6 +51,8 @@ export async function startUnionServer(
     client?: Partial<OAuthClientConfig>;
     interceptors?: Interceptor[];
     now?: () => number;
+    /** Union's CLI with --insecure sends no token (union-api.ts). */
+    acceptUnauthenticated?: boolean;
   } = {},
 ): Promise<UnionServer> {
   const dir = await mkdtemp(join(tmpdir(), 'poolsync-union-'));
@@ -75,6 +77,7 @@ export async function startUnionServer(
     org: client.org,
     metricsIntervalMs: 50,
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
+    ...(opts.acceptUnauthenticated ? { acceptUnauthenticated: true } : {}),
   });
   const server = await startControlPlaneServer({ controlPlane: embedded, mounts: [api] });
   const host = new URL(server.url).host;
