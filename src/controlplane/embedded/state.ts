@@ -227,6 +227,8 @@ export function applyOp(state: State, op: Op): void {
     case 'delete_cluster': {
       requireCluster(state, op.name);
       const conamed = capabilityRules.conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
+      // Kept as it was (soft_delete), before C8 empties its own selector below.
+      const conamedRecord = conamed ? state.queues.get(conamed) : undefined;
       // C8: the name leaves every explicit selector; wildcard queues are unaffected.
       for (const name of indexOf(state).boundQueues(op.name)) {
         const queue = state.queues.get(name)!;
@@ -237,7 +239,7 @@ export function applyOp(state: State, op: Op): void {
       }
       removeCluster(state, op.name);
       if (conamed) {
-        softDeletes.keepDeleted(state, state.queues.get(conamed)!);
+        softDeletes.keepDeleted(state, conamedRecord!);
         capabilityRules.dropQueue(state, conamed);
       }
       return;

@@ -78,7 +78,11 @@ export function createUnionApi(opts: UnionApiOptions): UnionApi {
   const queueExtras = opts.queueExtras ?? new QueueExtras();
   const rpc = connectNodeAdapter({
     routes: unionRoutes({ ...opts, queueExtras }),
-    interceptors: [...(opts.interceptors ?? []), authInterceptor(opts.oauth, opts.acceptUnauthenticated === true), errorInterceptor],
+    interceptors: [
+      ...(opts.interceptors ?? []),
+      authInterceptor(opts.oauth, opts.acceptUnauthenticated === true),
+      errorInterceptor,
+    ],
   });
   const isRpc = (url: string | undefined) => PREFIXES.some((p) => (url ?? '').startsWith(p));
   const h2 = createH2Server((req, res) => {
