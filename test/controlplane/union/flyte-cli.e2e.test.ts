@@ -222,7 +222,7 @@ describe.skipIf(typeof venv === 'string')(
       await cp.deleteCluster('k1');
       const gone = (await remote(s, home, ['cluster:--deleted']))[0];
       // Cluster.to_dict() is the message itself: the deleted cluster, with deleted_at.
-      expect(JSON.stringify(gone)).toMatch(/"name": "k1"[^]*"deletedAt"/);
+      expect(JSON.stringify(gone)).toMatch(/"name":"k1"[^]*"deletedAt"/);
       await cp.close();
     }, 300_000);
   },
