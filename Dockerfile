@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # poolsync daemon image. Build: docker build -t poolsync .   (docs/daemon.md, "Docker")
-# The current Node.js LTS line (26 since October 2026); poolsync itself supports Node >= 20.19.
-ARG NODE_VERSION=26
+# Node 24 LTS, the line poolsync is benchmarked and tested on (README, "Requirements");
+# poolsync itself supports Node >= 20.19.
+ARG NODE_VERSION=24
 
 # --- build: compile TypeScript, then keep only production dependencies -------------------
 FROM node:${NODE_VERSION}-slim AS build

@@ -17,8 +17,10 @@ const summaryLine: Reporter = {
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // A limit for a hung test, not a speed check (bench/ measures speed): the real flyteadmin's
+    // tests start PostgreSQL and flyteadmin, and took over 30 s on a 2-core machine at load 18.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     pool: 'forks',
     // The second: one line when the real flyteadmin cannot run here (its tests then skip).
     globalSetup: ['test/setup/cache-folder.ts', 'test/flyteadmin/real/global-setup.ts'],

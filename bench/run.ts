@@ -20,6 +20,7 @@ import { resolveCli, type Cli } from './lib/cli.js';
 import { daemonRows } from './lib/daemon-rows.js';
 import { floorRows } from './lib/floor-rows.js';
 import { commitAll } from './lib/git.js';
+import { startupRows } from './lib/startup-rows.js';
 import { httpApplyRows } from './lib/http-apply-rows.js';
 import { executorRow, httpPlanRow } from './lib/http-plan-rows.js';
 import { formatBytes, formatMs, rssSource, runProcess } from './lib/measure.js';
@@ -185,6 +186,7 @@ class Bench implements Sink {
       ctx.floorMs = floors.ms;
       ctx.floorCpuMs = floors.cpuMs ?? undefined;
     }
+    if (this.wants('startup') && n === this.o.sizes[0]) await startupRows(ctx);
     if (this.wants('validate')) await validateRow(ctx, mbYaml);
     // Independent of N: once, at the first size.
     if (this.wants('mapping') && n === this.o.sizes[0]) await wideMappingRow(ctx);

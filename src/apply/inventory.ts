@@ -5,24 +5,30 @@
  *   - a control plane that can hold it keeps it itself (`ControlPlane.inventory`): the embedded
  *     control plane beside its state (`PATH.inventory.json`), which `poolsync control-plane
  *     serve` serves (GET/PUT /v1/inventory) to the CLI in CI and to every daemon replica;
- *   - Union and flyteadmin have no place for poolsync's data: the state folder, keyed by the
+ *   - Union and flyteadmin have no place for poolsync's data: a Kubernetes ConfigMap when one
+ *     is set (`--inventory k8s:NAMESPACE/NAME`, by default `poolsync-inventory` beside the
+ *     `--lock` Lease: apply/inventory-place.ts), one key per control plane, shared by every
+ *     replica and CI job (src/lease/k8s-inventory.ts); else the state folder, keyed by the
  *     control plane's identity (`<state-dir>/inventory/<sha256 of backend, endpoint,
- *     organisation>.json`), read by the processes that share that folder.
+ *     organisation>.json`), read by the processes that share that folder. A ConfigMap with no
+ *     entry yet for a control plane reads that file (the next write moves it there).
  * Read beside the live state (`readLiveWithInventory`: `live.inventory`, part of the live
  * fingerprint, so a saved plan is stale once the inventory moved); written after an apply
  * (`recordInventory`), and by `export` and `import` for the objects they adopt.
  */
 import { createHash } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { join, resolve } from 'node:path';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
 import { InventoryFile } from '../controlplane/inventory-file.js';
-import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import { readLiveState, type ControlPlane, type InventoryCalls } from '../controlplane/types.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../model/inventory.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { nextInventory } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
+import type { InventoryPlace } from './inventory-place.js';
 
 export interface InventoryStore {
   /** Where it is kept, for messages and docs: a file, or the control plane's API. */
@@ -33,11 +39,22 @@ export interface InventoryStore {
   readonly controlPlane: InventoryRecord['control_plane'];
 }
 
-/** The inventory of the control plane `cp` opened from `url`. */
+/** A ConfigMap for the inventory (inventory-place.ts), and the cluster it is in. */
+export interface SharedInventory {
+  place: InventoryPlace;
+  /** Default: the in-cluster service account, else KUBECONFIG (loaded when first used). */
+  kubeConfig?: KubeConfig;
+}
+
+/**
+ * The inventory of the control plane `cp` opened from `url`: the control plane's own, else
+ * the ConfigMap of `shared`, else the state folder.
+ */
 export function inventoryStore(
   cp: ControlPlane,
   url: string,
   stateDir: string = DEFAULT_STATE_DIR,
+  shared: SharedInventory | null = null,
 ): InventoryStore {
   const id = controlPlaneIdentity(url, cp);
   const part = cp.inventory;
@@ -56,10 +73,34 @@ export function inventoryStore(
     .digest('hex');
   const path = join(resolve(stateDir), 'inventory', `${key}.json`);
   const file = new InventoryFile(() => ({ root: resolve(stateDir), path }));
+  if (shared) return configMapStore(shared, `${key}.json`, () => file.readInventory(), id);
   return {
     where: path,
     read: () => file.readInventory(),
     write: (record) => file.writeInventory(record),
+    controlPlane: id,
+  };
+}
+
+/** The inventory in a ConfigMap (src/lease/k8s-inventory.ts, loaded only when used). */
+function configMapStore(
+  shared: SharedInventory,
+  key: string,
+  before: () => Promise<InventoryRecord | null>,
+  id: InventoryRecord['control_plane'],
+): InventoryStore {
+  let made: Promise<InventoryCalls> | null = null;
+  const store = () =>
+    (made ??= (async () => {
+      const lease = await import('../lease/k8s-lease.js');
+      const { ConfigMapInventory } = await import('../lease/k8s-inventory.js');
+      const kc = shared.kubeConfig ?? lease.loadKubeConfig();
+      return new ConfigMapInventory(kc, shared.place, key, before);
+    })());
+  return {
+    where: `ConfigMap ${shared.place.namespace}/${shared.place.name}`,
+    read: async () => (await store()).readInventory(),
+    write: async (record) => (await store()).writeInventory(record),
     controlPlane: id,
   };
 }

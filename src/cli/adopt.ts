@@ -3,7 +3,7 @@
  * inventory (src/apply/inventory.ts), so that once they leave the repository `prune: true`
  * deletes them as it would what `poolsync apply` created (docs/plan.md, Prune by inventory).
  */
-import { adoptIntoInventory, inventoryStore } from '../apply/inventory.js';
+import { adoptIntoInventory, inventoryStore, type SharedInventory } from '../apply/inventory.js';
 import type { ControlPlane } from '../controlplane/types.js';
 
 /** The line to print, or a warning on stderr when the inventory cannot be written. */
@@ -12,9 +12,10 @@ export async function adopt(
   url: string,
   stateDir: string,
   addresses: readonly string[],
+  shared: SharedInventory | null = null,
 ): Promise<string | null> {
   if (addresses.length === 0) return null;
-  const store = inventoryStore(cp, url, stateDir);
+  const store = inventoryStore(cp, url, stateDir, shared);
   try {
     const added = await adoptIntoInventory(store, addresses);
     return added === 0
@@ -27,11 +28,3 @@ export async function adopt(
     return null;
   }
 }
-
-/** `--state-dir` of `export` and `import`: where the inventory of Union and flyteadmin is kept. */
-export const inventoryStateDirOption = {
-  type: 'string',
-  default: '.poolsync',
-  describe:
-    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
-} as const;

@@ -1,113 +1,43 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { loadCommands } from './commands/index.js';
-import { completesPath } from './commands/completion.js';
-import { singleDashError } from './single-dash.js';
-import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
-import { UserError } from '../util/user-error.js';
-import { ControlPlaneError } from '../controlplane/errors.js';
-import { escapeTerminal } from '../util/terminal-text.js';
-import { processRedactor } from '../util/secrets.js';
-import { redactOutput } from './redact-output.js';
-import { LARGE_HEAP_BYTES, capHeapGrowthWhenLarge } from '../util/heap-growth.js';
+/**
+ * The `poolsync` program. Before anything else is loaded: Node's compile cache (Node ≥ 22.1:
+ * modules compiled once are read back, about a third off every start), and `--version`, which
+ * needs nothing but package.json. The CLI itself (yargs, the command definitions) is in run.ts.
+ */
+import { readFileSync } from 'node:fs';
+import module from 'node:module';
+import { userCacheDir } from '../util/user-cache.js';
 
-export async function main(argv: string[]): Promise<number> {
-  let exitCode = 0;
-  const command = argv.find((a) => !a.startsWith('-')) ?? null;
-  capHeapGrowthWhenLarge(command === 'daemon' ? 0 : LARGE_HEAP_BYTES);
-  // The daemon logs through pino (stdout), scrubbed by its own redactor; every other
-  // command's output is scrubbed here. The daemon's stderr (configuration errors, before the
-  // logger exists) is JSON here like every command's.
-  if (command !== 'daemon') redactOutput();
-  if (wantsJsonLogs(argv, process.env)) jsonStderr(command);
-  try {
-    const singleDash = argv.includes('--get-yargs-completions') ? null : singleDashError(argv);
-    if (singleDash) throw singleDash;
-    const commands = await loadCommands(argv);
-    const cli = yargs(argv);
-    skipHelpPrerender(cli);
-    await cli
-      .scriptName('poolsync')
-      .usage('$0 <command> [options]\n\nGitOps reconciler for cluster pools, clusters and queues.')
-      .command(commands)
-      .options(command === 'daemon' ? {} : { 'log-format': logFormatOption })
-      // Answers `--get-yargs-completions` for the scripts of `poolsync completion SHELL`; the
-      // command yargs would add for it is hidden: `completion` (commands/completion.ts) prints them.
-      .completion(
-        '__completion',
-        false,
-        (
-          _current: string,
-          _argv: unknown,
-          defaults: (done?: (err: Error | null, list?: string[]) => void) => void,
-          done: (list: string[]) => void,
-        ) => {
-          const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
-          if (completesPath(words)) done([]);
-          else defaults();
-        },
-      )
-      .demandCommand(1, 'Name a command: see `poolsync --help`.')
-      .strict()
-      .recommendCommands()
-      .help()
-      .alias('h', 'help')
-      .version()
-      .wrap(Math.min(110, process.stdout.columns || 100))
-      .fail((msg, err) => {
-        if (err) throw err;
-        throw new UserError(`${msg}\nRun \`poolsync --help\` for usage.`);
-      })
-      .parseAsync();
-    // Commands report non-error outcomes (e.g. --detailed-exitcode 2) through process.exitCode.
-    exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (err) {
-    exitCode = reportError(err);
-  }
-  return exitCode;
-}
+const argv = process.argv.slice(2);
 
 /**
- * yargs renders the whole help text of a command as soon as its handler starts, in case the
- * handler shows it later; ours never do (failures go through `.fail`), and for `plan` the
- * rendering cost 50 ms of start-up. `--help` still renders it when asked.
+ * Node's code cache of poolsync's modules (not of any input: POOLSYNC_CACHE_DIR=off, the
+ * manifest cache, leaves it on). Node's own NODE_COMPILE_CACHE names another folder,
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off.
  */
-function skipHelpPrerender(cli: object): void {
-  const internals = (cli as { getInternalMethods?: () => { getUsageInstance?: () => unknown } })
-    .getInternalMethods?.()
-    .getUsageInstance?.() as { cacheHelpMessage?: () => void } | undefined;
-  if (internals && typeof internals.cacheHelpMessage === 'function')
-    internals.cacheHelpMessage = () => {};
+function enableCompileCache(): void {
+  const enable = (module as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
+  if (enable === undefined) return;
+  const dir = process.env.NODE_COMPILE_CACHE || userCacheDir('compile');
+  if (dir === null) return;
+  try {
+    enable(dir);
+  } catch {
+    // A cache that cannot be written only costs start-up time.
+  }
 }
 
-function reportError(err: unknown): number {
-  // Scrubbed here too: the daemon's start-up errors do not pass redactOutput.
-  const scrub = (text: string): string => processRedactor().scrub(text);
-  if (err instanceof UserError) {
-    // Multi-line messages (yargs usage) keep their lines; each line is escaped.
-    const lines = scrub(err.message).split('\n').map(escapeTerminal);
-    process.stderr.write(`Error: ${lines.join('\n')}\n`);
-    return err.exitCode;
-  }
-  if (err instanceof ControlPlaneError) {
-    process.stderr.write(
-      `Error: control plane: ${err.code}: ${escapeTerminal(scrub(err.message))}\n`,
-    );
-    return 1;
-  }
-  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`Internal error (please report it): ${scrub(message)}\n`);
-  return 1;
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }
 
-// A reader that goes away (`poolsync apply | head`) is not an error of ours, and must not
-// end an apply half-way: output is dropped from then on, the work and the exit status go on.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-});
-
-main(hideBin(process.argv)).then((code) => {
-  process.exitCode = code;
-});
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+  process.stdout.write(`${version()}\n`);
+} else {
+  enableCompileCache();
+  const { main } = await import('./run.js');
+  process.exitCode = await main(argv);
+}

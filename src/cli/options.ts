@@ -3,7 +3,9 @@
  * everywhere (plan, apply, export, show, validate).
  */
 import { stat } from 'node:fs/promises';
-import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/open.js';
+import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
+import type { SharedInventory } from '../apply/inventory.js';
+import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -18,7 +20,8 @@ export const configDirPositional = {
 export const controlPlaneOption = {
   type: 'string',
   default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
-  describe: 'Control plane: http(s)://… or file:PATH (env POOLSYNC_CONTROL_PLANE)',
+  describe:
+    'Control plane (env POOLSYNC_CONTROL_PLANE): file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
 } as const;
 
 /** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
@@ -36,11 +39,28 @@ export const DEFAULT_MAX_RETRIES = 8;
  * needs more; a CI job that should fail fast, fewer.
  */
 export const maxRetriesOption = {
-  type: 'number',
+  type: 'string',
+  coerce: wholeNumber('max-retries', 0, 100),
   default: DEFAULT_MAX_RETRIES,
   describe:
     'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
 } as const;
+
+/**
+ * A yargs `coerce` for a whole-number option: the value as typed is checked (yargs's
+ * `type: 'number'` would turn `abc` into NaN and the message would say NaN).
+ */
+export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: unknown): number => {
+    const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new UserError(
+        `--${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(text)})`,
+      );
+    return n;
+  };
+}
 
 /** --max-retries as a whole number from 0 to 100, else a UserError. */
 export function checkMaxRetries(value: unknown): number {
@@ -67,6 +87,36 @@ export function colorOption(what = 'the text output') {
     describe: `Colour ${what} (default: when stdout is a terminal; --no-color to disable)`,
   } as const;
 }
+
+/** Where apply keeps its lock, last-applied state and inventory (`--state-dir`). */
+export const STATE_DIR = '.poolsync';
+
+/** `--state-dir` of export and import: where they record what they adopted. */
+export const inventoryStateDirOption = {
+  type: 'string',
+  default: STATE_DIR,
+  describe:
+    'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
+} as const;
+
+/** `--inventory` of plan, apply, export and import (docs/plan.md, Prune by inventory). */
+export const inventoryOption = {
+  type: 'string',
+  describe:
+    'k8s:NAMESPACE/NAME: keep the inventory of a control plane that cannot keep it (Union, flyteadmin) in this ConfigMap, shared by every CI job and daemon replica (env POOLSYNC_INVENTORY; default: k8s:<namespace of --lock>/poolsync-inventory when --lock names a Lease, else the state folder; state-dir: the state folder)',
+} as const;
+
+/** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
+export function sharedInventoryOf(
+  args: { inventory?: string | undefined; lock?: string | undefined },
+  env: Record<string, string | undefined> = process.env,
+): SharedInventory | null {
+  const lock = args.lock ?? env.POOLSYNC_LOCK;
+  const place = inventoryPlace(args.inventory ?? env.POOLSYNC_INVENTORY, leaseNamespace(lock));
+  return place ? { place } : null;
+}
+
+export type OutputFormat = 'text' | 'json' | 'markdown';
 
 /** `--output text|json|markdown` of the commands that render a plan. */
 export const planOutputOption = {
@@ -170,3 +220,25 @@ export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void 
       `--target, --replace and --accept-cascade shape a plan: give them to \`poolsync plan … --out ${path}\` (a saved plan is applied exactly as it is)`,
     );
 }
+
+/** `--env` (docs/environments.md); resolved in ./environment.ts. */
+export const ENV_ALL = 'all';
+
+/** `--env NAME` / `-e NAME`. */
+export function envOption(all: boolean) {
+  return {
+    alias: 'e',
+    type: 'string',
+    requiresArg: true,
+    describe: all
+      ? 'The environment of poolsync.yaml to run for (its control plane, folders, patches), or all'
+      : 'The environment of poolsync.yaml to run for (its control plane, folders, patches)',
+  } as const;
+}
+
+/** `--config-dir DIR` of the commands whose positional is not the config folder (apply PLANFILE, export). */
+export const configDirOption = {
+  type: 'string',
+  default: '.',
+  describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
+} as const;

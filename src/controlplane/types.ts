@@ -23,6 +23,7 @@ import type { InventoryRecord } from '../model/inventory.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 import { ControlPlaneError } from './errors.js';
+import { checkLiveStrings } from './live-bounds.js';
 
 export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 import type {
@@ -288,6 +289,11 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
     cp.flyteadminState?.() ?? null,
   ]);
   const { pools, clusters, queues, assignments, defaultQueues, labels, deletedQueues } = lists;
+  for (const [what, list] of Object.entries({ pools, clusters, queues, assignments, labels }))
+    checkLiveStrings(what, list);
+  if (defaultQueues) checkLiveStrings('default_queues', defaultQueues);
+  if (deletedQueues) checkLiveStrings('deleted_queues', deletedQueues);
+  if (flyteadmin) checkLiveStrings('flyteadmin', flyteadmin);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   return {

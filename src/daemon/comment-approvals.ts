@@ -57,6 +57,11 @@ export function commentApprovalHandler(
       await forge.reply(e.number, `**poolsync**: approval by @${e.user.login} refused: ${reason}`);
     };
 
+    if (e.environment !== undefined) {
+      return refuse(
+        `\`-e ${e.environment}\` names an environment, and this daemon reconciles one control plane without environments: comment \`poolsync apply\` (docs/environments.md).`,
+      );
+    }
     const check = await forge.permission(e.user);
     if (!check.allowed) {
       return refuse(

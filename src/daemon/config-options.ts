@@ -208,6 +208,13 @@ export const OPTIONS: readonly OptionSpec[] = [
       'k8s:NAMESPACE/NAME: a Kubernetes Lease as the apply lock, for control planes with no lock of their own',
   },
   {
+    name: 'inventory',
+    env: 'POOLSYNC_INVENTORY',
+    kind: 'string',
+    describe:
+      'k8s:NAMESPACE/NAME: the ConfigMap keeping the inventory of a control plane that cannot keep it (Union, flyteadmin), shared by replicas and CI (default: poolsync-inventory in the namespace of --lock, else of --leader-election-lease; state-dir: the state folder)',
+  },
+  {
     name: 'leader-elect',
     env: 'POOLSYNC_LEADER_ELECT',
     kind: 'bool',

@@ -13,6 +13,7 @@ import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
 import { rememberSecret } from '../util/secrets.js';
+import { inventoryPlace, type InventoryPlace } from '../apply/inventory-place.js';
 import { leaderElection, leaseOption, type LeaderElectionConfig } from './config-leader.js';
 import {
   checkBranch,
@@ -76,6 +77,8 @@ export interface DaemonConfig {
   lock: { namespace: string; name: string } | null;
   /** `--leader-elect` (docs/daemon.md#high-availability); null when off. */
   leaderElection: LeaderElectionConfig | null;
+  /** `--inventory k8s:NAMESPACE/NAME` (or its default beside a Lease): apply/inventory-place.ts. */
+  inventory: InventoryPlace | null;
   /** Commit and push the files poolsync.yaml `render` names when they would change (Git only). */
   commitRendered?: boolean;
   /** Serve the dashboard page at `/` (docs/daemon.md#dashboard). */
@@ -223,6 +226,25 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     );
   }
 
+  const lock = leaseOption(str('lock'), get('lock'));
+  const leader = bool('leader-elect')
+    ? leaderElection({
+        lease: leaseOption(str('leader-election-lease'), get('leader-election-lease')),
+        identity: str('leader-election-id'),
+        leaseDurationMs: duration('leader-election-lease-duration', 1000),
+        renewDeadlineMs: duration('leader-election-renew-deadline', 100),
+        retryPeriodMs: duration('leader-election-retry-period', 50),
+        advertiseAddress: str('advertise-address'),
+        env: input.env,
+      })
+    : null;
+  // Who shares a Lease shares the inventory: by default a ConfigMap beside it.
+  const inventory = inventoryPlace(
+    str('inventory'),
+    lock ?? leader?.lease ?? null,
+    get('inventory')?.origin ?? '--inventory',
+  );
+
   return {
     source,
     pollIntervalMs: duration('poll-interval', 100),
@@ -247,18 +269,9 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     printPlans: false,
     once: bool('once'),
     adminToken: secrets.adminToken,
-    lock: leaseOption(str('lock'), get('lock')),
-    leaderElection: bool('leader-elect')
-      ? leaderElection({
-          lease: leaseOption(str('leader-election-lease'), get('leader-election-lease')),
-          identity: str('leader-election-id'),
-          leaseDurationMs: duration('leader-election-lease-duration', 1000),
-          renewDeadlineMs: duration('leader-election-renew-deadline', 100),
-          retryPeriodMs: duration('leader-election-retry-period', 50),
-          advertiseAddress: str('advertise-address'),
-          env: input.env,
-        })
-      : null,
+    lock,
+    leaderElection: leader,
+    inventory,
     commitRendered: bool('commit-rendered'),
     dashboard: bool('dashboard'),
   };

@@ -125,9 +125,18 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   let warnedLock = false;
   const who = `poolsync daemon${config.leaderElection ? ` ${config.leaderElection.identity}` : ''}`;
   // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
-  // when it keeps one, else the state folder apply shares (where the locks are).
+  // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
+  // state folder apply shares (where the locks are).
+  const sharedInventory = config.inventory
+    ? { place: config.inventory, ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}) }
+    : null;
   const inventoryOf = (cp: ControlPlane) =>
-    inventoryStore(cp, config.controlPlane.url, deps.lockDir ?? dirname(config.stateDir));
+    inventoryStore(
+      cp,
+      config.controlPlane.url,
+      deps.lockDir ?? dirname(config.stateDir),
+      sharedInventory,
+    );
   const pipeline: Pipeline = {
     loadRepository: (dir, o) => loadDesired(dir, o),
     readLiveState: (cp) => readLiveWithInventory(cp, inventoryOf(cp)),

@@ -1,6 +1,7 @@
 /** Time- and file-based triggers. Each returns a `stop()` so shutdown can silence it. */
 import { relative } from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
+import { MAX_FOLDER_DEPTH } from '../manifests/walk.js';
 
 export interface Trigger {
   stop(): Promise<void>;
@@ -68,7 +69,9 @@ export class OneShot implements Trigger {
  * `--watch DIR`: fires once things have been quiet for `debounceMs` after any change under
  * `dir` (an editor saving several files, or `git checkout`, becomes one run). Dot-files and
  * dot-folders are skipped, as the manifest loader skips them; symbolic links are not followed
- * (the loader never follows them either, and a link loop would be walked until ELOOP). A
+ * (the loader never follows them either, and a link loop would be walked until ELOOP); folders
+ * deeper than the loader reads (MAX_FOLDER_DEPTH) are not watched (3,000 nested folders took a
+ * watcher past 256 MB; the run reports them at the first folder too deep). A
  * folder that cannot be watched (unreadable) is told to `onError` and the rest is watched:
  * each run's load reports it too, so nothing is silent and nothing stops the daemon.
  */
@@ -85,6 +88,7 @@ export async function watchFolder(
     ignored: (path: string) => /(^|[/\\])\.[^/\\]/.test(path.slice(dir.length)),
     awaitWriteFinish: false,
     followSymlinks: false,
+    depth: MAX_FOLDER_DEPTH, // chokidar's depth N: the files of folders up to N levels down
   });
   // Always listened to: an 'error' event nobody listens to is an uncaught exception.
   watcher.on('error', (err: unknown) => {

@@ -4,6 +4,7 @@
  * (`X-Gitlab-Token`); both compared in constant time. Parsing is pure: the HTTP layer turns an
  * outcome into a reconcile request, a pull-request handler call, a metric and a response.
  */
+import { parseCommentCommand } from '../vcs/comment-command.js';
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { constantTimeEqual } from '../util/constant-time.js';
@@ -36,9 +37,21 @@ function header(headers: IncomingHttpHeaders, name: string): string | null {
   return v ?? null;
 }
 
-function parseJson(body: Buffer): Record<string, unknown> | null {
+/**
+ * The payload: the body as JSON, or, for a GitHub webhook whose content type is
+ * `application/x-www-form-urlencoded` (a choice in GitHub's webhook settings), its `payload`
+ * field. The signature is over the body as sent either way.
+ */
+function parseJson(
+  body: Buffer,
+  contentType: string | null = null,
+): Record<string, unknown> | null {
   try {
-    const v: unknown = JSON.parse(body.toString('utf8'));
+    const text = /^application\/x-www-form-urlencoded\b/i.test(contentType ?? '')
+      ? new URLSearchParams(body.toString('utf8')).get('payload')
+      : body.toString('utf8');
+    if (text === null) return null;
+    const v: unknown = JSON.parse(text);
     return v !== null && typeof v === 'object' && !Array.isArray(v)
       ? (v as Record<string, unknown>)
       : null;
@@ -68,9 +81,13 @@ export function handleGithubWebhook(
     };
   }
   const event = header(req.headers, 'x-github-event');
-  const payload = parseJson(req.body);
+  const payload = parseJson(req.body, header(req.headers, 'content-type'));
   if (payload === null) {
-    return { status: 400, result: 'bad_request', message: 'the body is not a JSON object' };
+    return {
+      status: 400,
+      result: 'bad_request',
+      message: 'the body is not a JSON object (nor a form with a JSON object as its payload field)',
+    };
   }
   if (event === 'ping') return { status: 200, result: 'ping', message: 'pong' };
   if (event === 'push') return pushOutcome(payload, options.branch);
@@ -104,7 +121,11 @@ export function handleGithubWebhook(
       headSha: null,
     });
   }
-  return { status: 202, result: 'ignored', message: `event ${event ?? '(none)'} is not handled` };
+  return {
+    status: 202,
+    result: 'ignored',
+    message: `event ${shown(event ?? '(none)')} is not handled`,
+  };
 }
 
 /** A push (GitHub and GitLab send the same `ref` and `after`): reconcile when it is the followed branch. */
@@ -114,7 +135,7 @@ function pushOutcome(payload: Record<string, unknown>, branch: string | null): W
     return {
       status: 202,
       result: 'ignored',
-      message: `push to ${ref || 'unknown ref'} is not the followed branch`,
+      message: `push to ${ref ? shown(ref) : 'unknown ref'} is not the followed branch`,
     };
   }
   return {
@@ -124,6 +145,18 @@ function pushOutcome(payload: Record<string, unknown>, branch: string | null): W
     ref,
     commit: str(payload.after),
   };
+}
+
+/**
+ * A value of the delivery put in the answer and the log line (a ref, an event kind): at most
+ * 200 characters of it, as a 512 KiB ref was logged whole (issue 38 item 12).
+ */
+const SHOWN = 200;
+
+function shown(text: string): string {
+  return text.length <= SHOWN
+    ? text
+    : `${text.slice(0, SHOWN)}… (${text.length.toLocaleString('en-US')} characters)`;
 }
 
 export function handleGitlabWebhook(
@@ -175,14 +208,22 @@ export function handleGitlabWebhook(
       headSha: str(obj(mr.last_commit).id),
     });
   }
-  return { status: 202, result: 'ignored', message: `event ${kind || '(none)'} is not handled` };
+  return {
+    status: 202,
+    result: 'ignored',
+    message: `event ${shown(kind || '(none)')} is not handled`,
+  };
 }
 
 /** Only `poolsync apply` comments matter (an approval, src/daemon/pull-requests.ts); others are ignored. */
-function commentOutcome(e: CommentEvent): WebhookOutcome {
-  if (!/^\s*poolsync\s+apply\s*$/im.test(e.body)) {
+function commentOutcome(given: CommentEvent): WebhookOutcome {
+  const command = parseCommentCommand(given.body);
+  if (!command) {
     return { status: 202, result: 'ignored', message: 'comment is not a poolsync command' };
   }
+  const e: CommentEvent = command.environment
+    ? { ...given, environment: command.environment }
+    : given;
   if (!e.repository || !Number.isInteger(e.number) || !e.user.login) {
     return {
       status: 400,

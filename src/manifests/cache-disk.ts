@@ -10,23 +10,25 @@
  * 32 random bytes, mode 0600, owned by the user). Anyone can compute a key, so anyone able to
  * put files in the folder (a cache folder committed to a repository, a shared folder) could
  * write an entry under it; without the secret its HMAC does not verify and it is a miss. A
- * secret that is not a 0600 regular file of this user (Git checks files out 0644) is replaced,
- * which turns every entry written under the old one into a miss.
+ * secret that is not a 0600 regular file of this user (Git checks files out 0644), or that Git
+ * tracks (checked out under umask 077 it is 0600), is replaced, which turns every entry
+ * written under the old one into a miss.
  *
  * Trimming lists only real folders and regular files named as entries, with `lstat`, and
  * deletes only those: it never leaves its folder.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Dirent } from 'node:fs';
-import { link, lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from '../util/map-limit.js';
+import { trackedByGit } from '../util/tracked.js';
 import {
-  createExclusive,
+  createFileOnce,
   ownFolders,
   ownRoot,
   readOwnFile,
-  temporaryName,
+  replaceFile,
 } from '../util/safe-file.js';
 
 const ENTRY_FORMAT = 'poolsync-cache-entry-1';
@@ -99,19 +101,7 @@ export class DiskCache {
         key,
         mac: mac(secret, key, content).toString('hex'),
       });
-      const tmp = temporaryName(path);
-      const fh = await createExclusive(tmp);
-      try {
-        try {
-          await fh.writev([Buffer.from(`${header}\n`), content]);
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, path);
-      } catch (err) {
-        await unlink(tmp).catch(() => undefined);
-        throw err;
-      }
+      await replaceFile(path, (fh) => fh.writev([Buffer.from(`${header}\n`), content]));
       return true;
     } catch {
       return false; // read-only folder, full disk…: the next run is simply cold again
@@ -127,27 +117,15 @@ export class DiskCache {
         const found = await trustedSecret(this.root, path);
         if (found !== 'untrusted' && found !== null) return found;
         const made = randomBytes(32);
-        const tmp = temporaryName(path);
-        const fh = await createExclusive(tmp, 0o600);
-        try {
-          await fh.writeFile(made.toString('hex'));
-        } finally {
-          await fh.close();
-        }
+        const write = (fh: FileHandle) => fh.writeFile(made.toString('hex'));
         if (found === 'untrusted') {
-          await rename(tmp, path); // replaces the entry itself, never what a link points to
+          await replaceFile(path, write); // replaces the entry itself, never what a link points to
           return made;
         }
-        try {
-          await link(tmp, path); // EEXIST: another process made one first; use it
-          return made;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          const theirs = await trustedSecret(this.root, path);
-          return theirs === 'untrusted' ? null : theirs;
-        } finally {
-          await unlink(tmp).catch(() => undefined);
-        }
+        // false: another process made one first; use it
+        if (await createFileOnce(path, write)) return made;
+        const theirs = await trustedSecret(this.root, path);
+        return theirs === 'untrusted' ? null : theirs;
       } catch {
         return null;
       }
@@ -158,13 +136,9 @@ export class DiskCache {
   /** Before the first entry: its .gitignore, and no entries of other versions. */
   private async prepare(): Promise<void> {
     // The cache folder never shows up as a change in a Git work tree it sits in.
-    await createExclusive(join(this.root, '.gitignore'), 0o644).then(
-      async (fh) => {
-        await fh.writeFile('*\n');
-        await fh.close();
-      },
-      () => undefined, // there already (or a link there: left alone)
-    );
+    await createFileOnce(join(this.root, '.gitignore'), (fh) => fh.writeFile('*\n'), {
+      mode: 0o644,
+    }).catch(() => false); // a link there: left alone
     for (const entry of await readdir(this.root, { withFileTypes: true })) {
       if (entry.isDirectory() && FINGERPRINT.test(entry.name) && entry.name !== this.fingerprint)
         await rm(join(this.root, entry.name), { recursive: true, force: true });
@@ -217,7 +191,10 @@ async function realEntries(folder: string): Promise<Dirent[]> {
   return readdir(folder, { withFileTypes: true }).catch(() => []);
 }
 
-/** The secret, null when absent, 'untrusted' when it is not a 0600 regular file of this user. */
+/**
+ * The secret, null when absent, 'untrusted' when it is not a 0600 regular file of this user or
+ * when Git tracks it (a cache folder in a checkout: POOLSYNC_CACHE_DIR pointed there).
+ */
 async function trustedSecret(root: string, path: string): Promise<Buffer | null | 'untrusted'> {
   let bytes: Buffer | null;
   try {
@@ -231,6 +208,8 @@ async function trustedSecret(root: string, path: string): Promise<Buffer | null 
     return 'untrusted';
   }
   if (bytes === null) return null;
+  // A committed one checked out under umask 077 is 0600 too: Git is asked (in a work tree only).
+  if (await trackedByGit(root, path)) return 'untrusted';
   const st = await lstat(path);
   const uid = process.getuid?.();
   const text = bytes.toString('latin1');

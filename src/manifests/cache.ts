@@ -26,8 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { limiter } from '../util/map-limit.js';
@@ -36,6 +35,7 @@ import { DiskCache } from './cache-disk.js';
 import { rootsRebuilt, withLazyRoots, withoutRoots } from './lazy-roots.js';
 import { LIMITS, type InputLimits } from './limits.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { userCacheDir } from '../util/user-cache.js';
 
 export type { FileAnalysis } from './analysis.js';
 
@@ -284,15 +284,5 @@ export function manifestCacheDir(env: NodeJS.ProcessEnv = process.env): string |
     const t = v.trim();
     return t === '' || t === 'off' ? null : resolve(t);
   }
-  const xdg = env.XDG_CACHE_HOME;
-  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'poolsync', 'manifests');
-  let home = env.HOME;
-  if (home === undefined) {
-    try {
-      home = homedir();
-    } catch {
-      return null;
-    }
-  }
-  return home && isAbsolute(home) ? join(home, '.cache', 'poolsync', 'manifests') : null;
+  return userCacheDir('manifests', env);
 }

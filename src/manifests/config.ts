@@ -16,6 +16,7 @@ import {
 import { entry, parseYamlFile, toPlain, type YNode } from './yaml.js';
 import { REPO_CONFIG_FILE } from './walk.js';
 import { checkRenderConfig } from './render-config.js';
+import { readEnvironments } from './environments.js';
 
 export const DEFAULT_REPO_CONFIG: RepoConfig = { prune: false, ignore: [] };
 
@@ -26,6 +27,11 @@ export interface ConfigResult {
   present: boolean;
   /** Input limits for the manifests: the defaults, or what `limits:` sets. */
   limits: Readonly<InputLimits>;
+  /**
+   * The file declares `environments:`, valid or not: with errors, no environment's files are
+   * known, so the loader reads none (docs/environments.md).
+   */
+  declaresEnvironments?: boolean;
 }
 
 export async function readRepoConfig(root: string): Promise<ConfigResult> {
@@ -78,7 +84,13 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
     add('SCHEMA', issue.message, issue.pos.line, issue.pos.column);
   }
   if (errors.length > 0)
-    return { config: DEFAULT_REPO_CONFIG, errors, present: true, limits: LIMITS };
+    return {
+      config: DEFAULT_REPO_CONFIG,
+      errors,
+      present: true,
+      limits: LIMITS,
+      ...(entry(root0, 'environments') ? { declaresEnvironments: true } : {}),
+    };
   const raw = value as {
     prune?: boolean;
     ignore?: string[];
@@ -111,12 +123,17 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
   });
   const limits = readLimits(root0, add);
   const render = await checkRenderConfig(root, value, root0, add);
-  // Rendered files and the values they merge with are not manifests: the loader skips them.
-  const skip = render
-    ? Object.values(render).flatMap((t: { path: string; base?: string }) =>
-        t.base ? [t.path, t.base] : [t.path],
-      )
-    : [];
+  const environments = await readEnvironments(root, root0, add);
+  // Rendered files and the values they merge with are not manifests: the loader skips them;
+  // so are the environments' patch files (environments.ts).
+  const skip = [
+    ...(render
+      ? Object.values(render).flatMap((t: { path: string; base?: string }) =>
+          t.base ? [t.path, t.base] : [t.path],
+        )
+      : []),
+    ...(environments ?? []).flatMap((e) => e.patches),
+  ];
   return {
     config: {
       prune: raw.prune ?? false,
@@ -124,10 +141,12 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
       ...(raw.manage ? { manage: [...new Set(raw.manage)] } : {}),
       ...(raw.acceptCascade ? { accept_cascade: [...new Set(raw.acceptCascade)] } : {}),
       ...(render ? { render } : {}),
+      ...(environments ? { environments } : {}),
     },
     errors,
     present: true,
     limits,
+    ...(environments ? { declaresEnvironments: true } : {}),
   };
 }
 

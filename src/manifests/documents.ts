@@ -31,7 +31,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
   const err = (message: string, pos: Position, addr: string | null = null): ValidationError => ({
     code: 'SCHEMA',
     message,
-    file,
+    file: pos.file ?? file,
     line: pos.line,
     column: pos.column,
     address: addr,

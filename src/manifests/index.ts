@@ -14,7 +14,7 @@ import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
 import { heapBudget, overBudget, readAhead } from './memory-budget.js';
 import { checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
-import { comparePaths, findManifestFiles } from './walk.js';
+import { comparePaths, findManifestFiles, MAX_FOLDER_DEPTH, TOO_DEEP } from './walk.js';
 import { readYamlFile } from './read-yaml.js';
 import {
   AnalysisCache,
@@ -25,6 +25,15 @@ import {
 } from './cache.js';
 import { withPositionsOnDemand } from './lazy-roots.js';
 import { escapeTerminal } from '../util/terminal-text.js';
+import {
+  analysePatched,
+  environmentConfig,
+  environmentFiles,
+  isPatched,
+  selectEnvironment,
+  unusedPatches,
+} from './environment-load.js';
+import { readPatches, type PatchSet } from './patches.js';
 
 export type {
   LoadCounts,
@@ -68,13 +77,29 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   const folderError = await checkFolder(dir, opts.root);
   if (folderError) return { valid: false, desired: null, errors: [folderError], counts };
 
-  const { config, errors: configErrors, limits } = await readRepoConfig(dir);
+  const read = await readRepoConfig(dir);
+  const { config: repoConfig, errors: configErrors, limits } = read;
   errors.push(...configErrors);
+  // An environment's files are not known while its poolsync.yaml is wrong: none is read.
+  if (configErrors.length > 0 && read.declaresEnvironments)
+    return { valid: false, desired: null, errors: sortErrors(errors), counts };
+  // environments: (docs/environments.md): the one asked for reads its folders, with its patches.
+  const chosen = configErrors.length > 0 ? null : selectEnvironment(repoConfig, opts.environment);
+  if (chosen?.error) errors.push(chosen.error);
+  const env = chosen?.env ?? null;
+  const config = env ? environmentConfig(repoConfig, env) : repoConfig;
   const walk = await findManifestFiles(dir, config.ignore);
+  if (env) walk.files = environmentFiles(walk.files, env);
+  const patches: PatchSet | null = env ? await readPatches(dir, env.patches, limits) : null;
+  if (patches) errors.push(...patches.errors);
+  const patched = new Set<string>();
   for (const u of walk.unreadable) {
     errors.push({
       code: 'IO',
-      message: `cannot read folder: ${u.reason}${u.reason === 'EACCES' || u.reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`,
+      message:
+        u.reason === TOO_DEEP
+          ? `folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read (manifests need far fewer); move its files up, or list it under ignore in poolsync.yaml`
+          : `cannot read folder: ${u.reason}${u.reason === 'EACCES' || u.reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`,
       file: u.path,
       line: 1,
       column: 1,
@@ -98,7 +123,15 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
   // In memory (a long-running process), everything the result depends on, to reuse it whole.
   const folderKey = cache.inMemory
     ? createHash('sha256').update(
-        JSON.stringify([resolve(dir), opts.commit ?? null, config, configErrors, limits, walk]),
+        JSON.stringify([
+          resolve(dir),
+          opts.commit ?? null,
+          config,
+          configErrors,
+          limits,
+          walk,
+          patches?.texts ?? null,
+        ]),
       )
     : null;
   let aliasTotal = 0;
@@ -142,6 +175,8 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       // The daemon's memory layer keeps the trees with the analyses it keeps; others drop them.
       if (!cache.inMemory) parsed = withPositionsOnDemand(parsed, read.text, limits);
     }
+    if (patches && patches.byAddress.size > 0 && isPatched(parsed, patches))
+      parsed = analysePatched(file, read.text, limits, patches, patched);
     for (const issue of parsed.issues) {
       errors.push({
         code: issue.code,
@@ -215,6 +250,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     // Cross-document rules over a folder read only in part would report the unread files'
     // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
     if (!stopped) errors.push(...checkRules(grouped, broken));
+    if (!stopped && env && patches) errors.push(...unusedPatches(patches, patched, env));
     const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
     if (errors.length > 0)
       return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };

@@ -21,7 +21,7 @@ export function err(
   return {
     code,
     message,
-    file: m.source.file,
+    file: pos.file ?? m.source.file,
     line: pos.line,
     column: pos.column,
     address: addr ?? m.address,

@@ -73,6 +73,11 @@ export type LoadResult = (
 };
 
 export interface LoadOptions {
+  /**
+   * The environment of poolsync.yaml `environments:` to load (docs/environments.md): its
+   * folders, its patches. Required when the file declares environments, refused when not.
+   */
+  environment?: string;
   /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
   /**

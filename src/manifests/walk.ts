@@ -10,10 +10,17 @@ import picomatch from 'picomatch';
 
 export const REPO_CONFIG_FILE = 'poolsync.yaml';
 
+/**
+ * Folders below the config folder that are read (and watched, daemon `--watch`): manifests
+ * need a few levels; 3,000 nested folders only serve to exhaust memory (a watcher per folder,
+ * paths thousands of bytes long) or to fail on the length of a path.
+ */
+export const MAX_FOLDER_DEPTH = 32;
+
 export interface WalkResult {
   /** Relative paths with forward slashes, sorted. */
   files: string[];
-  /** Folders that could not be read, with the reason. */
+  /** Folders that could not be read, with the reason (an errno code, or TOO_DEEP). */
   unreadable: { path: string; reason: string }[];
   /**
    * Entries that would have been read but are not regular files or folders (symbolic links,
@@ -35,6 +42,9 @@ function specialKind(e: Dirent): string {
   return 'device';
 }
 
+/** The reason of a folder deeper than MAX_FOLDER_DEPTH: not read. */
+export const TOO_DEEP = 'TOO_DEEP';
+
 /** Byte-wise order, independent of locale, so every machine walks the same way. */
 export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -47,7 +57,11 @@ export async function findManifestFiles(
   const isIgnored = ignore.length > 0 ? picomatch([...ignore], { dot: true }) : () => false;
   const result: WalkResult = { files: [], unreadable: [], skipped: [] };
 
-  async function visit(rel: string): Promise<void> {
+  async function visit(rel: string, depth: number): Promise<void> {
+    if (depth > MAX_FOLDER_DEPTH) {
+      result.unreadable.push({ path: rel, reason: TOO_DEEP });
+      return;
+    }
     let entries;
     try {
       entries = await readdir(rel === '' ? root : join(root, rel), { withFileTypes: true });
@@ -65,7 +79,7 @@ export async function findManifestFiles(
       if (e.isDirectory()) {
         // A glob naming the folder itself (drafts, drafts/) or its contents (drafts/**) prunes it.
         if (isIgnored(path) || isIgnored(`${path}/`)) continue;
-        await visit(path);
+        await visit(path, depth + 1);
       } else if (e.isFile() && /\.ya?ml$/.test(e.name)) {
         if (path === REPO_CONFIG_FILE || isIgnored(path)) continue;
         result.files.push(path);
@@ -78,7 +92,7 @@ export async function findManifestFiles(
     }
   }
 
-  await visit('');
+  await visit('', 0);
   // manifests.md orders by path: a full-path sort decides (the walk puts `a/x` before `a-b`).
   result.files.sort(comparePaths);
   return result;

@@ -8,6 +8,11 @@ export interface Position {
   line: number;
   /** 1-based. */
   column: number;
+  /**
+   * The file the node was read from, when it is not the document's own: a node an
+   * environment's patch merged in (patches.ts), so errors about it point into the patch.
+   */
+  file?: string;
 }
 
 export type Scalar = string | number | boolean | null;

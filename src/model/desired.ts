@@ -98,6 +98,31 @@ export interface RepoConfig {
   accept_cascade?: string[];
   /** Generated files kept in the repository (poolsync.yaml `render`, docs/flyte-oss.md). */
   render?: RenderConfig;
+  /**
+   * poolsync.yaml `environments:` in the order written (docs/environments.md); absent: the folder
+   * is one environment, planned against the control plane the command names.
+   */
+  environments?: Environment[];
+  /** The environment this state was loaded for (`--env NAME`); absent without environments. */
+  environment?: string;
+}
+
+/** One environment of poolsync.yaml `environments:` (docs/environments.md). */
+export interface Environment {
+  name: string;
+  /** The control-plane URL as written (a `file:` path is relative to the config folder). */
+  controlPlane: string;
+  tokenFile?: string;
+  apiKeyFile?: string;
+  /** Folders relative to the config folder, forward slashes, no trailing slash. */
+  folders: string[];
+  /** Patch files relative to the config folder. */
+  patches: string[];
+  prune?: boolean;
+  policy?: 'none' | 'safe' | 'all';
+  /** Milliseconds. */
+  driftIntervalMs?: number;
+  promotesTo?: string;
 }
 
 export interface RenderConfig {

@@ -11,6 +11,19 @@ export const PLAN_FORMAT_VERSION = '1';
 export type ChangeAction =
   'create' | 'update' | 'replace' | 'delete' | 'blocked' | 'unmanaged' | 'noop';
 
+/** A parameter of a reason: a name, a pool, a count, a flag, a list of names. */
+export type ReasonParam = string | number | boolean | string[] | null;
+export type ReasonParams = Record<string, ReasonParam>;
+
+/**
+ * A reason as data (docs/plan.md, One voice): a code and its parameters, decided once by the
+ * planner and put into words by src/plan/reasons.ts for every renderer.
+ */
+export interface Reason {
+  code: string;
+  params: ReasonParams;
+}
+
 export interface FieldDiff {
   /** Dotted path within the object's comparable form, e.g. `run_concurrency`, `contract.secret_store.type`. */
   path: string;
@@ -31,6 +44,8 @@ export interface Change {
   diff: FieldDiff[];
   /** Why it is blocked (or unmanaged); null otherwise. */
   reason: string | null;
+  /** `reason` as data, when the planner decided it by a code (src/plan/reasons.ts): its words are `reason`. */
+  why?: Reason | null;
   /** True for delete and replace. */
   destructive: boolean;
   /**
@@ -38,6 +53,11 @@ export interface Change {
    * own (C2/C3 queues created by a registration, C8 selectors pruned by a cluster delete).
    */
   caused_by?: string | null;
+  /**
+   * What the step of `caused_by` does to this object, as data (src/plan/reasons.ts): rendered
+   * as the change's `# …` line, and the cause every warning about the object names.
+   */
+  cause?: Reason | null;
   /**
    * The object as the step of `caused_by` alone leaves it, when the change also has steps of
    * its own (a co-named queue created with the defaults by a registration, C2, then updated to
@@ -155,7 +175,10 @@ export type WarningCode =
 export interface PlanWarning {
   code: WarningCode;
   address: string;
+  /** In words: src/plan/reasons.ts renders it from `code` and `params` when it has them. */
   message: string;
+  /** The warning as data: what `message` is made of. */
+  params?: ReasonParams;
 }
 
 export interface PlanError {
@@ -199,6 +222,11 @@ export interface Plan {
 
 /** The control plane a plan was made for (src/controlplane/identity.ts), named in its header. */
 export interface PlanControlPlane {
+  /**
+   * The environment of poolsync.yaml the plan was made for (docs/environments.md): `apply
+   * PLANFILE` refuses it in any other. Absent without environments.
+   */
+  environment?: string;
   /** `embedded`, `poolsync REST API`, `union`, `flyteadmin`. */
   backend: string;
   /** `file:/abs/state.json`, or the URL without credentials or query. */

@@ -1,5 +1,6 @@
 import { address, type ObjectKind } from '../model/common.js';
-import type { Change, ChangeAction, FieldDiff, PlanSummary } from '../model/plan.js';
+import type { Change, ChangeAction, FieldDiff, PlanSummary, Reason } from '../model/plan.js';
+import { reasonText } from './reasons.js';
 import type { Form } from './forms.js';
 
 export function makeChange(
@@ -9,10 +10,12 @@ export function makeChange(
   before: Form | null,
   after: Form | null,
   diff: FieldDiff[],
-  reason: string | null = null,
+  /** Words, or a reason as data (its words become `reason`, the data `why`). */
+  reason: string | Reason | null = null,
   causedBy: string | null = null,
 ): Change {
-  return {
+  const data = reason !== null && typeof reason === 'object' ? reason : null;
+  const change: Change = {
     address: address(kind, name),
     kind,
     name,
@@ -20,10 +23,12 @@ export function makeChange(
     before,
     after,
     diff,
-    reason,
+    reason: data ? reasonText(data) : (reason as string | null),
     destructive: action === 'delete' || action === 'replace',
     caused_by: causedBy,
   };
+  if (data) change.why = data;
+  return change;
 }
 
 /** The plan's summary: how many changes of each action. */

@@ -14,6 +14,7 @@ import type { LiveCluster } from '../model/live.js';
 import { makeChange } from './change.js';
 import { knownContract, PlanContext } from './context.js';
 import { clusterForm, diffForms } from './forms.js';
+import { warning } from './reasons.js';
 
 export function planClusters(ctx: PlanContext): void {
   for (const name of PlanContext.union(ctx.dClusters.keys(), ctx.lClusters.keys())) {
@@ -250,19 +251,14 @@ function warnOrphanedQueue(
   // With queue_delete the delete takes the old co-named queue with it (conamed-cascade.ts).
   if (!queue || !queue.cluster_managed || ctx.conamedCascades(name)) return;
   const addr = address('Cluster', name);
-  // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
-  const how =
-    livePool === null
-      ? 'is registered again (C7)'
-      : livePool === pool
-        ? `is deleted and registered again in pool "${pool}" (C7)`
-        : `moves from pool "${livePool}" to "${pool}" by delete and re-register (C7)`;
-  ctx.warnings.push({
-    code: 'CONAMED_QUEUE_ORPHANED',
-    address: addr,
-    message:
-      `${addr} ${how}, but its co-named ${address('Queue', name)} stays in pool "${queue.pool}" with an empty ` +
-      `selector (C8) and registration does not create another (C2): everything that targets queue "${name}" ` +
-      `will route nowhere. Register the cluster under a new name instead (rename it in the repository).`,
-  });
+  ctx.warnings.push(
+    warning('CONAMED_QUEUE_ORPHANED', addr, {
+      cluster: addr,
+      from: livePool,
+      to: pool,
+      queue: address('Queue', name),
+      name,
+      pool: queue.pool,
+    }),
+  );
 }

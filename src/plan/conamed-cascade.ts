@@ -12,6 +12,7 @@ import { makeChange } from './change.js';
 import type { PlanContext, QueueDecision } from './context.js';
 import { diffForms, queueForm } from './forms.js';
 import { decision } from './queue-decision.js';
+import { reasonOf } from './reasons.js';
 
 /** Whether this plan deletes the live co-named queue `l` with its cluster. */
 export function deletedWithCluster(ctx: PlanContext, l: LiveQueue): boolean {
@@ -37,7 +38,7 @@ export function cascadeDecision(
       final: null,
       causedBy: by,
     });
-    d.change.note = `deleted with ${by} (queue_delete: a cluster delete takes its co-named queue with it)`;
+    d.change.cause = reasonOf('DELETED_WITH_CLUSTER', { by });
     return d;
   }
   const before = queueForm(l);
@@ -45,8 +46,6 @@ export function cascadeDecision(
   const diff = diffForms(before, after, (path) => path === 'pool');
   const change = makeChange('Queue', l.name, 'replace', before, after, diff, null, by);
   if (recreated.change.caused_after) change.caused_after = recreated.change.caused_after;
-  change.note =
-    `deleted with ${by} (queue_delete) and created again by its registration (C2), with the pool and ` +
-    `selector of the cluster: nothing is left behind in pool "${l.pool}"`;
+  change.cause = reasonOf('REPLACED_WITH_CLUSTER', { by, pool: l.pool });
   return { ...recreated, change };
 }

@@ -20,7 +20,7 @@ import {
   type SourceLocation,
 } from '../model/desired.js';
 import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
-import type { Change, PlanError, PlanWarning, PruneScope } from '../model/plan.js';
+import type { Change, PlanError, PlanWarning, PruneScope, Reason } from '../model/plan.js';
 import type { ObjectKind } from '../model/common.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 import type { DefaultQueueDecision, LabelDecision } from './decisions.js';
@@ -193,7 +193,7 @@ export class PlanContext {
   }
 
   /** Why a live object of this kind absent from the repository is left alone. */
-  unmanagedReason(kind: ObjectKind): string {
+  unmanagedReason(kind: ObjectKind): Reason {
     return unmanagedReason(this.pruneScope, kind);
   }
 

@@ -20,6 +20,7 @@ import { planPools } from './pools.js';
 import { planQueues } from './queues.js';
 import { buildSteps } from './steps.js';
 import { queueWarnings } from './warnings.js';
+import { assignCauses } from './causes.js';
 import { planInventory } from './inventory.js';
 
 export interface PlanOptions {
@@ -54,7 +55,6 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   );
   checkReferences(ctx, new Set(opts.configOnlyPools ?? []));
   checkPreventDestroy(ctx);
-  queueWarnings(ctx);
 
   const changes: Change[] = [
     ...[...ctx.pools.values()].map((d) => d.change),
@@ -64,6 +64,9 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ...[...ctx.defaultQueues.values()].map((d) => d.change),
     ...withOtherRows(ctx, 'ExecutionClusterLabel', [...ctx.labels.values()]),
   ];
+  // One decision per object: causes first, so the warnings that name them say the same.
+  assignCauses(ctx, changes);
+  queueWarnings(ctx);
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
   const order = (w: { address: string | null; code: string }) =>

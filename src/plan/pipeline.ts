@@ -66,6 +66,8 @@ export interface PipelineOptions {
    * its kinds are checked and its `manualStep` marks the steps a person runs.
    */
   backend?: BackendInfo;
+  /** The environment of poolsync.yaml to load (LoadOptions.environment, docs/environments.md). */
+  environment?: string;
 }
 
 export async function planRepository(
@@ -94,6 +96,7 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.root !== undefined ? { root: opts.root } : {}),
+    ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
   });
 }
 

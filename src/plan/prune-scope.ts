@@ -13,7 +13,8 @@
  */
 import { address, type ObjectKind } from '../model/common.js';
 import type { RepoConfig } from '../model/desired.js';
-import type { PruneScope } from '../model/plan.js';
+import type { PruneScope, Reason } from '../model/plan.js';
+import { reasonOf, scopeParams } from './reasons.js';
 
 /** The kinds that have live objects poolsync can delete. */
 export const PRUNABLE_KINDS: readonly ObjectKind[] = [
@@ -24,8 +25,6 @@ export const PRUNABLE_KINDS: readonly ObjectKind[] = [
   'DefaultQueue',
   'ExecutionClusterLabel',
 ];
-
-export const UNMANAGED_REASON = 'not in the repository and prune is off: reported, never touched';
 
 /**
  * The scope the repository asks for, by kinds alone (no inventory); undefined when prune is
@@ -72,33 +71,9 @@ export function prunes(
   return scope.inventory === true && inventory !== null && inventory.has(address(kind, name));
 }
 
-/** Why a live object of this kind absent from the repository is left alone. */
-export function unmanagedReason(scope: PruneScope | undefined, kind: ObjectKind): string {
-  if (!scope) return UNMANAGED_REASON;
-  if (scope.inventory === true)
-    return (
-      `not in the repository, and poolsync did not apply it (it is not in the inventory): ` +
-      `reported, never touched; list ${kind} in poolsync.yaml manage: to prune every ${kind}`
-    );
-  return (
-    `not in the repository, and ${kind} is outside the prune scope (${describeScope(scope)}): ` +
-    `reported, never touched; list ${kind} in poolsync.yaml manage: to prune it`
-  );
-}
-
-/** `ExecutionClusterLabel, PoolAssignment: the kinds the repository declares`, or the inventory's. */
-export function describeScope(scope: PruneScope): string {
-  const kinds = scope.kinds.length > 0 ? scope.kinds.join(', ') : 'no kind';
-  if (scope.inventory === true) {
-    return scope.kinds.length > 0
-      ? `what poolsync applied (its inventory), and every ${kinds} (poolsync.yaml manage:)`
-      : 'what poolsync applied (its inventory)';
-  }
-  const why =
-    scope.source === 'manage'
-      ? 'poolsync.yaml manage:'
-      : scope.source === 'declared'
-        ? 'the kinds the repository declares'
-        : 'every kind';
-  return `${kinds}: ${why}`;
+/** Why a live object of this kind absent from the repository is left alone, as data. */
+export function unmanagedReason(scope: PruneScope | undefined, kind: ObjectKind): Reason {
+  if (!scope) return reasonOf('PRUNE_OFF', {});
+  if (scope.inventory === true) return reasonOf('NOT_IN_INVENTORY', { kind });
+  return reasonOf('OUTSIDE_PRUNE_SCOPE', { kind, ...scopeParams(scope) });
 }

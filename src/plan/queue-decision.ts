@@ -4,7 +4,7 @@
  * selector against the clusters the plan leaves in the queue's pool.
  */
 import { WILDCARD, address, type QueueSpec } from '../model/common.js';
-import type { FieldDiff } from '../model/plan.js';
+import type { FieldDiff, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
 import type { PlanContext, QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec } from './forms.js';
@@ -15,7 +15,7 @@ export function decision(
   fields: Omit<QueueDecision, 'declared' | 'change'> & {
     action: QueueDecision['change']['action'];
     diff?: FieldDiff[];
-    reason?: string | null;
+    reason?: string | Reason | null;
     causedBy?: string | null;
     /** What the cause alone creates (C2/C3 defaults), when a call of its own follows. */
     createdAs?: QueueSpec;

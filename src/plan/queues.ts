@@ -15,6 +15,7 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
+import type { Reason } from '../model/plan.js';
 import type { PlanContext, QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
@@ -24,6 +25,8 @@ import { planQueueMove } from './queue-move.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planEachQueue } from './queue-memo.js';
 import { planUndelete } from './queue-undelete.js';
+import { reasonOf, reasonText } from './reasons.js';
+import { withCause } from './causes.js';
 
 export function planQueues(ctx: PlanContext): void {
   const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
@@ -42,13 +45,8 @@ export function planQueues(ctx: PlanContext): void {
       ? missing()
       : deletedWithCluster(ctx, l) // and created again when its cluster registers again
         ? cascadeDecision(ctx, l, ctx.clusters.get(name)?.registers ? missing() : null)
-        : withActivation(
-            ctx,
-            l,
-            noteMove(ctx, planLiveQueue(ctx, name, l, target)),
-            drainedBy.get(name),
-          );
-    return d ? noteUnmanagedFields(d) : null;
+        : withActivation(ctx, l, planLiveQueue(ctx, name, l, target), drainedBy.get(name));
+    return d ? noteUnmanagedFields(withCause(ctx, d)) : null;
   });
 }
 
@@ -100,18 +98,6 @@ function pruned(
 function deletedIn(ctx: PlanContext, selector: readonly string[]): string | null {
   const c = selector.find((n) => ctx.leaves(n));
   return c ? address('Cluster', c) : null;
-}
-
-/** cluster_move: how a moved cluster changes this queue (its co-named queue, or a selector). */
-function noteMove(ctx: PlanContext, d: QueueDecision): QueueDecision {
-  const by = d.change.caused_by?.replace(/^Cluster\//, '');
-  if (!by || !ctx.movedClusters.has(by)) return d;
-  const pool = ctx.clusters.get(by)!.final!.pool;
-  d.change.note =
-    by === d.change.name
-      ? `the co-named queue moves with Cluster/${by} to pool "${pool}" (cluster_move)`
-      : `Cluster/${by} moves to pool "${pool}" (cluster_move): its name leaves the selector (Q1)`;
-  return d;
 }
 
 /**
@@ -301,8 +287,8 @@ function planLiveQueue(
 
   const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
   // A requested change the rules forbid: shown with its diff, the queue stays as it is.
-  const refuse = (reason: string) =>
-    decision(ctx, name, {
+  const refuse = (reason: string, why: Reason | null = null) => {
+    const d = decision(ctx, name, {
       ...base,
       action: 'blocked',
       final: untouched,
@@ -310,6 +296,9 @@ function planLiveQueue(
       reason,
       causedBy: sideEffect,
     });
+    if (why) d.change.why = why;
+    return d;
+  };
   const moved = planQueueMove(ctx, l, live, target, refuse);
   if (moved) return moved;
   if (target.pool !== live.pool && !l.cluster_managed && ctx.caps.drain && ctx.caps.queue_delete) {
@@ -339,14 +328,19 @@ function planLiveQueue(
       ctx.caps.drain || ctx.caps.queue_delete
         ? ` (With both drain and queue_delete this would be a drain → delete → create; this control plane lacks ${missing.join(' and ')}.)`
         : '';
-    const reason = l.cluster_managed
-      ? `${address('Queue', name)} is the co-named queue of cluster "${name}" and stays in pool "${live.pool}": a queue's pool ` +
-        `can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue behind (C7); ` +
-        `use a new cluster name.`
-      : `a queue's pool can never change (Q3) and queues cannot be deleted (Q6): declare a new queue (another name) ` +
+    if (l.cluster_managed) {
+      const why = reasonOf('CONAMED_QUEUE_POOL_FIXED', {
+        queue: address('Queue', name),
+        cluster: name,
+        pool: live.pool,
+      });
+      return refuse(reasonText(why)!, why);
+    }
+    return refuse(
+      `a queue's pool can never change (Q3) and queues cannot be deleted (Q6): declare a new queue (another name) ` +
         `in pool "${target.pool}" and retire this one with \`pool: ${live.pool}\` and \`clusters: []\`.` +
-        hint;
-    return refuse(reason);
+        hint,
+    );
   }
   const managed = l.cluster_managed || name === DEFAULT_QUEUE;
   if (managed && !sameSelector(target.clusters, untouched.clusters)) {

@@ -1,6 +1,7 @@
 /** Queue warnings computed on the state the plan leads to: QUEUE_ROUTES_NOWHERE, QUEUE_NO_HEALTHY_CLUSTER. */
 import { address } from '../model/common.js';
 import { isWildcard, type ClusterDecision, type PlanContext } from './context.js';
+import { causeText, warning } from './reasons.js';
 
 type Member = [string, NonNullable<ClusterDecision['final']>];
 
@@ -24,6 +25,13 @@ function noRoute(routed: readonly Member[]): string | null {
 }
 
 export function queueWarnings(ctx: PlanContext): void {
+  // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED
+  // on its cluster (which says it routes nowhere and what to do): not again as a queue warning.
+  const orphaned = new Set(
+    ctx.warnings
+      .filter((w) => w.code === 'CONAMED_QUEUE_ORPHANED')
+      .map((w) => w.address.slice('Cluster/'.length)),
+  );
   const wildcardVerdicts = new Map<string, string | null>();
   const members = new Map<string, Member[]>();
   for (const [name, d] of ctx.clusters) {
@@ -40,20 +48,16 @@ export function queueWarnings(ctx: PlanContext): void {
       // Only when this plan empties it, creates it empty, or cannot give it what the repo
       // asks: a queue retired on purpose earlier is not re-reported on every plan.
       const emptiedNow = q.live === null || q.live.clusters.length > 0;
-      if (emptiedNow || q.change.action === 'blocked') {
+      if ((emptiedNow || q.change.action === 'blocked') && !orphaned.has(name)) {
         const cause = q.change.caused_by
-          ? `${q.change.caused_by} is deleted and its name leaves the selector (C8)`
+          ? (causeText(q.change) ?? `caused by ${q.change.caused_by}`)
           : q.change.action === 'blocked'
             ? 'the change the repository asks for is blocked (see Blocked)'
             : 'its selector is empty (`clusters: []`)';
         const addr = address('Queue', name);
-        ctx.warnings.push({
-          code: 'QUEUE_ROUTES_NOWHERE',
-          address: addr,
-          message:
-            `${addr} will route nowhere: ${cause}. Work submitted to it waits until it is pointed at a ` +
-            `cluster of pool "${final.pool}"; if that is intended (a retired queue), no action is needed.`,
-        });
+        ctx.warnings.push(
+          warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }),
+        );
       }
       continue;
     }
@@ -76,13 +80,7 @@ export function queueWarnings(ctx: PlanContext): void {
     }
     if (why !== null) {
       const addr = address('Queue', name);
-      ctx.warnings.push({
-        code: 'QUEUE_NO_HEALTHY_CLUSTER',
-        address: addr,
-        message:
-          `${addr} has no enabled, healthy cluster to route to (Q8): ${why}. ` +
-          `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
-      });
+      ctx.warnings.push(warning('QUEUE_NO_HEALTHY_CLUSTER', addr, { queue: addr, why }));
     }
   }
 }

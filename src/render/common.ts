@@ -1,7 +1,12 @@
 /** Shared pieces of the text and markdown renderers. */
 import type { Change, FieldDiff, Plan, PlanControlPlane, Step } from '../model/plan.js';
 import { countPlan, sideEffects, type PlanCounts } from '../plan/counts.js';
-import { UNMANAGED_REASON, describeScope } from '../plan/prune-scope.js';
+import { causeText, describeScope, reasonText, whyText } from '../plan/reasons.js';
+
+/** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
+const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
+
+export { warningText, whyText } from '../plan/reasons.js';
 
 export const SYMBOL: Record<Change['action'], string> = {
   create: '+',
@@ -61,34 +66,12 @@ export function formatValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Why a change without a step of its own happens (C2, C3, C8, A3). */
+/**
+ * What another object's step does to this change (C2, C3, C7, C8, A3, cluster_move): the
+ * planner's decision (`Change.cause`) in the words of src/plan/reasons.ts, or null.
+ */
 export function causeNote(change: Change): string | null {
-  const by = change.caused_by;
-  // A cluster moved in place (cluster_move): the change's own note says what happens.
-  if (!by || change.note?.includes('(cluster_move)')) return null;
-  if (change.kind === 'Queue' && change.action === 'create') {
-    return change.name === 'default'
-      ? `recreated by registering ${by} (C3)`
-      : `created by registering ${by} (C2)`;
-  }
-  if (
-    (change.kind === 'PoolAssignment' || change.kind === 'ExecutionClusterLabel') &&
-    by.startsWith(`${change.kind}/`)
-  )
-    return change.action === 'replace'
-      ? `deleted along with ${by} (flyteadmin deletes the narrower rows of its project/domain) and set again after it`
-      : `deleted along with ${by} (flyteadmin deletes the narrower rows of its project/domain)`;
-  if (change.kind === 'PoolAssignment')
-    return `removed and set again around the replacement of ${by} (A3)`;
-  if (
-    by.startsWith('Cluster/') &&
-    change.kind === 'Queue' &&
-    change.diff.some((d) => d.path === 'pool')
-  )
-    return `the co-named queue moves with ${by} (cluster_move)`;
-  if (by.startsWith('Cluster/') && change.kind === 'Queue')
-    return `${by} is deleted: its name leaves the selector (C8)`;
-  return `caused by ${by}`;
+  return causeText(change);
 }
 
 /** The field lines of a change: `path = value` for creates, `path: before → after` otherwise. */
@@ -182,9 +165,9 @@ export function unmanagedWhy(plan: Plan): string {
 
 /** The reason of an unmanaged change when it says more than "prune is off"; else null. */
 export function unmanagedReason(change: Change): string | null {
-  return change.action === 'unmanaged' && change.reason && change.reason !== UNMANAGED_REASON
-    ? change.reason
-    : null;
+  if (change.action !== 'unmanaged') return null;
+  const words = whyText(change);
+  return words && change.why?.code !== 'PRUNE_OFF' && words !== PRUNE_OFF_WORDS ? words : null;
 }
 
 /** `embedded file:/srv/cp.json`, `union union+https://x (organisation acme)` (as apply's refusals name it). */
@@ -197,7 +180,9 @@ export function controlPlaneName(cp: PlanControlPlane): string {
  * is about, and a warning when that is an embedded state this run finds missing (a new, empty
  * control plane: every object is a create). Null for a plan that names none (built in-process).
  */
-export function controlPlaneHeader(plan: Plan): { name: string; warning: string | null } | null {
+export function controlPlaneHeader(
+  plan: Plan,
+): { name: string; warning: string | null; environment?: string } | null {
   const cp = plan.control_plane;
   if (!cp) return null;
   const where = cp.endpoint.replace(/^file:/, '');
@@ -206,5 +191,9 @@ export function controlPlaneHeader(plan: Plan): { name: string; warning: string 
     : cp.default_state
       ? `no control plane was named (--control-plane, env POOLSYNC_CONTROL_PLANE), and the default embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there. Name your control plane to plan against it.`
       : `the embedded state ${where} does not exist: this plan is against a new, empty control plane that \`poolsync apply\` would create there.`;
-  return { name: controlPlaneName(cp), warning };
+  return {
+    name: controlPlaneName(cp),
+    warning,
+    ...(cp.environment !== undefined ? { environment: cp.environment } : {}),
+  };
 }

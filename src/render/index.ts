@@ -9,6 +9,8 @@ export {
   sideEffectLine,
   summaryCounts,
   SYMBOL,
+  warningText,
+  whyText,
 } from './common.js';
 
 export { renderJson, renderJsonParts } from './json.js';

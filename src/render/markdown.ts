@@ -1,16 +1,17 @@
 /**
  * Markdown for a pull-request comment: the closing line first, the changes in a fenced
- * `diff` block (GitHub colours `+` green and `-` red), then blocked items and warnings. The
- * symbols are the text plan's (`~` update, `-/+` replace): `!` means blocked there, so it is
- * never used for an update here. Kept under a size budget (GitHub caps comments at 65,536 characters).
+ * `diff` block (GitHub colours `+` green, `-` red and `!` orange), then blocked items and
+ * warnings. An update is `!` in the block (the text plan's `~` is left uncoloured by GitHub's
+ * diff highlighting): blocked items are never in the block, and a legend under it says so. Kept under a size budget (GitHub caps comments at 65,536 characters).
  */
 import { escapeTerminal } from '../util/terminal-text.js';
 import type { Change, Plan } from '../model/plan.js';
 import {
   capabilitiesOn,
   capabilitySteps,
-  SYMBOL,
   causeNote,
+  warningText,
+  whyText,
   closingLine,
   controlPlaneHeader,
   fieldLines,
@@ -29,9 +30,12 @@ export interface MarkdownOptions {
   maxChars?: number;
 }
 
+/** An update's line in the diff block: orange on GitHub, where `~` has no colour. */
+const UPDATE_IN_DIFF = '!';
+
 const DIFF_PREFIX: Partial<Record<Change['action'], string>> = {
   create: '+',
-  update: SYMBOL.update,
+  update: UPDATE_IN_DIFF,
   replace: '-/+',
   delete: '-',
 };
@@ -66,6 +70,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   if (scope) head.push('', scope);
   const header = controlPlaneHeader(plan);
   if (header) {
+    if (header.environment) head.push('', `Environment: ${code(header.environment)}`);
     head.push('', `Control plane: ${code(header.name)}`);
     if (header.warning) head.push('', `> :warning: ${markdownText(header.warning)}`);
   }
@@ -94,7 +99,12 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
       'Nothing is sent for these; they are reported until the repository or the control plane changes.',
       '',
     );
-    for (const c of blocked) tail.push(`- **${code(c.address)}**: ${markdownText(c.reason ?? '')}`);
+    for (const c of blocked) {
+      tail.push(`- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`);
+      // What another object's step does to it (not in the diff block, which lists what is sent).
+      const cause = causeNote(c);
+      if (cause) tail.push(`  - ${markdownText(cause)}`);
+    }
     tail.push('');
   }
   const manual = manualSteps(plan);
@@ -119,7 +129,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   if (plan.warnings.length > 0) {
     tail.push('### Warnings', '');
     for (const w of plan.warnings)
-      tail.push(`- :warning: **${w.code}** ${code(w.address)}: ${markdownText(w.message)}`);
+      tail.push(`- :warning: **${w.code}** ${code(w.address)}: ${markdownText(warningText(w))}`);
     tail.push('');
   }
   const unmanaged = changes.filter((c) => c.action === 'unmanaged');
@@ -153,6 +163,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
     }
     const fence = fenceFor(lines);
     body.push(`${fence}diff`, ...lines, fence);
+    body.push('<sub>`+` create · `!` update · `-/+` replace · `-` delete</sub>');
     if (shown < applied.length) {
       body.push(
         '',
@@ -167,8 +178,8 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
 function diffBlock(change: Change): string[] {
   const prefix = DIFF_PREFIX[change.action]!;
   // Field lines start with the change's marker so the whole block takes its colour; inside a
-  // replace, the changed fields are marked `~` as Terraform does.
-  const marker = prefix === '-/+' ? SYMBOL.update : prefix;
+  // replace, the changed fields are marked as an update's.
+  const marker = prefix === '-/+' ? UPDATE_IN_DIFF : prefix;
   // Names and values come from the repository and the control plane: one line each, escaped.
   const lines = [`${prefix} ${escapeTerminal(change.address)}`];
   const note = causeNote(change);

@@ -5,6 +5,8 @@ import {
   capabilitiesOn,
   capabilitySteps,
   causeNote,
+  warningText,
+  whyText,
   closingLine,
   controlPlaneHeader,
   fieldLines,
@@ -74,6 +76,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
 
   const header = controlPlaneHeader(plan);
   if (header) {
+    if (header.environment) out.push(`Environment: ${esc(header.environment)}`);
     out.push(`Control plane: ${esc(header.name)}`);
     if (header.warning) out.push(`${paint('yellow', 'Warning:')} ${esc(header.warning)}`);
     out.push('');
@@ -136,13 +139,15 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
         ' (nothing is sent for these; reported until the repository or the control plane changes):',
     );
     for (const c of blocked)
-      out.push(`  ${paint('red', '!')} ${paint('bold', esc(c.address))}: ${esc(c.reason ?? '')}`);
+      out.push(`  ${paint('red', '!')} ${paint('bold', esc(c.address))}: ${esc(whyText(c) ?? '')}`);
     out.push('');
   }
   if (plan.warnings.length > 0) {
     out.push(paint('bold', 'Warnings:'));
     for (const w of plan.warnings)
-      out.push(`  ${paint('yellow', 'warning')} ${w.code} ${esc(w.address)}: ${esc(w.message)}`);
+      out.push(
+        `  ${paint('yellow', 'warning')} ${w.code} ${esc(w.address)}: ${esc(warningText(w))}`,
+      );
     out.push('');
   }
   if (plan.errors.length > 0) {

@@ -11,17 +11,10 @@
  * checked, the temporary file created exclusively under an unguessable name, the lock read
  * bounded and never through a link.
  */
-import { link, lstat, readFile, unlink } from 'node:fs/promises';
+import { lstat, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import {
-  UnsafeFileError,
-  createExclusive,
-  ioWords,
-  ownFolders,
-  readOwnFile,
-  temporaryName,
-} from './safe-file.js';
+import { UnsafeFileError, createFileOnce, ioWords, ownFolders, readOwnFile } from './safe-file.js';
 
 export interface LockHolder {
   pid: number;
@@ -147,23 +140,8 @@ interface LockFiles {
   root: string;
 }
 
-async function tryCreate(path: string, content: string, mode: number): Promise<boolean> {
-  const temp = temporaryName(path);
-  const fh = await createExclusive(temp, mode);
-  try {
-    await fh.writeFile(content);
-  } finally {
-    await fh.close();
-  }
-  try {
-    await link(temp, path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    await unlink(temp).catch(() => {});
-  }
+function tryCreate(path: string, content: string, mode: number): Promise<boolean> {
+  return createFileOnce(path, (fh) => fh.writeFile(content), { mode });
 }
 
 async function readLock(files: LockFiles, path: string): Promise<string | null> {

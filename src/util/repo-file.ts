@@ -18,7 +18,7 @@
  */
 import { constants, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export type EntryKind = 'symbolic link' | 'folder' | 'FIFO' | 'socket' | 'device';
@@ -191,8 +191,8 @@ export async function readBounded(
 /**
  * Writes `rel` under `root` without ever writing outside it: every folder on the way is a real
  * folder (missing ones are created), an existing entry must be a regular file, and the content
- * goes to a new file renamed over the old one, so a link put there meanwhile is replaced, never
- * followed. Throws an Error that names `rel` and the reason.
+ * goes to a new file renamed over the old one (replaceFile), so a link put there meanwhile is
+ * replaced, never followed. Throws an Error that names `rel` and the reason.
  */
 export async function writeRepoFile(root: string, rel: string, content: string): Promise<void> {
   const parts = relativeParts(rel);
@@ -212,23 +212,97 @@ export async function writeRepoFile(root: string, rel: string, content: string):
   const existing = await lstat(path).catch(() => null);
   const kind = existing ? entryKind(existing) : null;
   if (kind !== null) throw new Error(`cannot write ${rel}: it is a ${kind}, not a regular file`);
-  // An unguessable name, created exclusively and never through a link (O_EXCL | O_NOFOLLOW).
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(9).toString('hex')}.tmp`);
-  const fh = await open(
-    tmp,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-    0o666, // as writeFile: the umask decides
-  );
+  await replaceFile(path, (fh) => fh.writeFile(content), { mode: 0o666 }); // as writeFile: the umask decides
+}
+
+/** The name a new file is written under before it takes its place: beside it, unguessable. */
+export function temporaryName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(9).toString('hex')}.tmp`);
+}
+
+const CREATE_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** A new file, created exclusively (an existing entry, a link included, fails the open). */
+export function createExclusive(path: string, mode = 0o600): Promise<FileHandle> {
+  return open(path, CREATE_FLAGS, mode);
+}
+
+export interface PlaceOptions {
+  /** Mode of the new file (default 0600; the umask applies). */
+  mode?: number;
+  /** fsync the file before it takes its place, and its folder after. */
+  durable?: boolean;
+}
+
+/**
+ * The one way poolsync puts a whole file in place (manifest-side files, its own state, cache
+ * entries, locks): `write` fills a new file created exclusively under an unguessable name
+ * beside `path` (`O_CREAT | O_EXCL | O_NOFOLLOW`: neither a planted link nor a guessed name
+ * receives anything), which is then renamed over `path` (a link there is replaced, never
+ * followed). The temporary name never outlives the call. Callers check the folders first.
+ */
+export async function replaceFile(
+  path: string,
+  write: (fh: FileHandle) => Promise<unknown>,
+  options: PlaceOptions = {},
+): Promise<void> {
+  await placeFile(path, write, options, (tmp) => rename(tmp, path));
+}
+
+/**
+ * As replaceFile, but only when `path` does not exist yet (the new file is hard-linked into
+ * place, which fails with EEXIST like O_EXCL but never shows a half-written file): false when
+ * something was there already.
+ */
+export async function createFileOnce(
+  path: string,
+  write: (fh: FileHandle) => Promise<unknown>,
+  options: PlaceOptions = {},
+): Promise<boolean> {
+  let created = true;
+  await placeFile(path, write, options, async (tmp) => {
+    try {
+      await link(tmp, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      created = false;
+    }
+    await unlink(tmp);
+  });
+  return created;
+}
+
+async function placeFile(
+  path: string,
+  write: (fh: FileHandle) => Promise<unknown>,
+  options: PlaceOptions,
+  put: (tmp: string) => Promise<void>,
+): Promise<void> {
+  const tmp = temporaryName(path);
+  const fh = await createExclusive(tmp, options.mode ?? 0o600);
   try {
     try {
-      await fh.writeFile(content);
+      await write(fh);
+      if (options.durable) await fh.sync();
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
+    await put(tmp);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
+  }
+  if (options.durable) await syncFolder(dirname(path));
+}
+
+/** A rename is durable only once its folder is synced. */
+export async function syncFolder(folder: string): Promise<void> {
+  const dir = await open(folder, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
 }
 

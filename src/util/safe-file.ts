@@ -11,16 +11,24 @@
  * - every read is bounded by the bytes read, never by what `stat` says;
  * - a file is written to a temporary name of 18 random hex characters created exclusively
  *   (`O_CREAT | O_EXCL | O_NOFOLLOW`: an existing entry or a link planted there fails the open)
- *   and renamed over the file, so a link never receives the content and no name is guessable;
+ *   and renamed over the file, so a link never receives the content and no name is guessable
+ *   (one function does it for every file poolsync writes: repo-file.ts replaceFile);
  * - a failure is a `UnsafeFileError` (a `UserError`: one line, no stack trace) that names the
  *   path and the reason, never the content of anything.
  */
-import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { access, lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { access, lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { batches } from './batched-lines.js';
-import { describeFailure, entryKind, readBounded, readRepoFile } from './repo-file.js';
+import { describeFailure, entryKind, readBounded, readRepoFile, replaceFile } from './repo-file.js';
+
+export {
+  createExclusive,
+  createFileOnce,
+  replaceFile,
+  syncFolder,
+  temporaryName,
+} from './repo-file.js';
 import { UserError } from './user-error.js';
 
 export class UnsafeFileError extends UserError {}
@@ -148,23 +156,11 @@ export interface OwnWriteOptions {
   what: string;
 }
 
-/** The name a new file is written under before its rename: beside it, unguessable. */
-export function temporaryName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(9).toString('hex')}.tmp`);
-}
-
-const CREATE_FLAGS =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
-/** A new file, created exclusively (an existing entry, a link included, fails the open). */
-export async function createExclusive(path: string, mode = 0o600): Promise<FileHandle> {
-  return open(path, CREATE_FLAGS, mode);
-}
-
 /**
  * Replaces `path` (inside `root`) whole: folders checked (missing ones made), the content
- * written to an exclusive temporary name and renamed over the file. An existing entry that is
- * not a regular file is refused. `data` may come in parts (util/json-parts.ts).
+ * written to an exclusive temporary name and renamed over the file (repo-file.ts replaceFile).
+ * An existing entry that is not a regular file is refused. `data` may come in parts
+ * (util/json-parts.ts).
  */
 export async function writeOwnFile(
   root: string,
@@ -180,27 +176,15 @@ export async function writeOwnFile(
     throw new UnsafeFileError(
       `cannot write the ${options.what} ${path}: it is a ${kindWords(existing)}, not a regular file; poolsync never writes through a link: remove it`,
     );
-  const tmp = temporaryName(path);
-  let fh: FileHandle;
+  const write = async (fh: FileHandle) => {
+    if (typeof data === 'string' || Buffer.isBuffer(data)) await fh.writeFile(data);
+    else for (const batch of batches(data)) await fh.write(batch);
+  };
   try {
-    fh = await createExclusive(tmp, options.mode ?? 0o600);
+    await replaceFile(path, write, { mode: options.mode ?? 0o600, durable: options.durable });
   } catch (err) {
     throw writeError(options.what, path, err);
   }
-  try {
-    try {
-      if (typeof data === 'string' || Buffer.isBuffer(data)) await fh.writeFile(data);
-      else for (const batch of batches(data)) await fh.write(batch);
-      if (options.durable) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw writeError(options.what, path, err);
-  }
-  if (options.durable) await syncFolder(dirname(path));
 }
 
 function writeError(what: string, path: string, err: unknown): Error {
@@ -208,16 +192,6 @@ function writeError(what: string, path: string, err: unknown): Error {
   return code === undefined
     ? (err as Error)
     : new UnsafeFileError(`cannot write the ${what} ${path}: ${ioWords(code)}`);
-}
-
-/** A rename is durable only once its folder is synced. */
-export async function syncFolder(folder: string): Promise<void> {
-  const dir = await open(folder, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }
 
 const APPEND_FLAGS =

@@ -10,11 +10,20 @@
  * progress, CLI errors and the daemon's log lines.
  */
 
-/** C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, line/paragraph separators. */
+/**
+ * C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, line/paragraph
+ * separators; and the characters that show as nothing (soft hyphen, Mongolian vowel separator,
+ * zero-width space/joiners, word joiner and invisible operators, BOM, interlinear annotation
+ * marks), so `run_\u{feff}concurrency` does not read as `run_concurrency` (issue 38, item 12).
+ */
 /* eslint-disable no-control-regex -- these are the characters to find */
 const UNSAFE =
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/g;
 /* eslint-enable no-control-regex */
+
+/** Combining marks: shown as escapes in text that is not in NFC (see escapeTerminal). */
+const MARK = /\p{M}/u;
+const MARKS = /\p{M}/gu;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
@@ -25,17 +34,26 @@ function escapeChar(c: string): string {
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
 }
 
-/** `text` with every control or bidi character shown as an escape; unchanged when it has none. */
+/**
+ * `text` with every control, bidi or invisible character shown as an escape; unchanged when it
+ * has none. Text not in Unicode NFC (`cafe` + U+0301, as macOS writes file names) also shows
+ * its combining marks as escapes, so two names that look alike (`café.yaml` NFC and NFD) are
+ * told apart; NFC text keeps its marks.
+ */
 export function escapeTerminal(text: string): string {
   UNSAFE.lastIndex = 0;
-  return UNSAFE.test(text) ? text.replace(UNSAFE, escapeChar) : text;
+  const out = UNSAFE.test(text) ? text.replace(UNSAFE, escapeChar) : text;
+  if (!MARK.test(out) || out === out.normalize('NFC')) return out;
+  return out.replace(MARKS, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 }
 
-const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_IN_JSON =
+  /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/g;
 
 /**
  * JSON text (JSON.stringify output) with the characters JSON leaves raw but a terminal
- * obeys (DEL, C1, bidi) as `\uXXXX` escapes: still the same JSON value.
+ * obeys or shows as nothing (DEL, C1, bidi, zero-width, BOM) as `\uXXXX` escapes: still the
+ * same JSON value.
  */
 export function escapeJsonForTerminal(json: string): string {
   UNSAFE_IN_JSON.lastIndex = 0;

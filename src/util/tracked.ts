@@ -41,6 +41,14 @@ export async function refuseTrackedFiles(
   }
 }
 
+/** Whether Git tracks `path` (inside `root`); false outside a work tree or when Git cannot say. */
+export async function trackedByGit(root: string, path: string): Promise<boolean> {
+  if (!(await exists(path)) || !(await insideWorkTree(root))) return false;
+  let answer = answers.get(path);
+  if (answer === undefined) answers.set(path, (answer = isTracked(root, path)));
+  return answer;
+}
+
 async function exists(path: string): Promise<boolean> {
   return lstat(path).then(
     () => true,

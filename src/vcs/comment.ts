@@ -5,10 +5,19 @@
  * first, then as many changes as fit, with a count of what was left out), never refused.
  */
 import type { Change, Plan } from '../model/plan.js';
-import { closingLine, code, markdownText, sideEffectLine, SYMBOL } from '../render/index.js';
+import {
+  closingLine,
+  code,
+  markdownText,
+  sideEffectLine,
+  SYMBOL,
+  warningText,
+  whyText,
+} from '../render/index.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { codePointLength, fence, takeCodePoints, clip } from './text.js';
-import type { Provider, PublishOutcome } from './types.js';
+import type { EnvironmentOutcome, Provider, PublishOutcome } from './types.js';
+import { environmentSections, environmentsDescription } from './environments-comment.js';
 
 /** Characters a comment may hold: GitHub issue comments, GitLab notes. */
 export const COMMENT_LIMITS: Record<Provider, number> = {
@@ -56,6 +65,7 @@ export interface CommentInput {
 
 /** The one-line status description for the commit. */
 export function statusDescription(outcome: PublishOutcome): string {
+  if (outcome.kind === 'environments') return environmentsDescription(outcome);
   if (outcome.kind === 'invalid') {
     const n = outcome.errorCount;
     return `Invalid configuration${n ? ` (${n} error${n === 1 ? '' : 's'})` : ''}: nothing can be applied`;
@@ -83,16 +93,22 @@ export function buildCommentBody(input: CommentInput): string {
     '\n\n---\n<sub>Posted by poolsync; updated in place on every push. Nothing is applied from a pull request.</sub>\n';
   const budget = input.limit - codePointLength(head) - codePointLength(foot);
 
-  const full = fullSection(input.outcome);
+  const outcome = input.outcome;
+  const full =
+    outcome.kind === 'environments'
+      ? environmentSections(outcome, budget, { full: fullSection, short: shortSection })
+      : fullSection(outcome);
   let section =
-    codePointLength(full) <= budget ? full : shortSection(input.outcome, Math.max(0, budget));
+    codePointLength(full) <= budget || outcome.kind === 'environments'
+      ? full
+      : shortSection(outcome, Math.max(0, budget));
   // The short forms are built to fit; this cut only guards against a tiny limit.
   if (codePointLength(section) > budget) section = takeCodePoints(section, Math.max(0, budget));
   const body = head + section + foot;
   return codePointLength(body) <= input.limit ? body : takeCodePoints(body, input.limit);
 }
 
-function fullSection(outcome: PublishOutcome): string {
+function fullSection(outcome: EnvironmentOutcome): string {
   switch (outcome.kind) {
     case 'plan':
       return (
@@ -144,7 +160,7 @@ function fitItems(
   return { text: parts.join(separator), used, omitted: 0 };
 }
 
-function shortSection(outcome: PublishOutcome, budget: number): string {
+function shortSection(outcome: EnvironmentOutcome, budget: number): string {
   if (outcome.kind === 'error') {
     return `**poolsync could not plan this commit.**\n\n${fence(escapeLines(clip(outcome.message, Math.max(0, budget - 100))), 'text')}`;
   }
@@ -223,7 +239,7 @@ function shortPlan(plan: Plan, budget: number): string {
   section(
     'Warnings',
     plan.warnings.map(
-      (w) => `- \`${w.code}\` ${code(w.address)}: ${markdownText(clip(w.message, 500))}`,
+      (w) => `- \`${w.code}\` ${code(w.address)}: ${markdownText(clip(warningText(w), 500))}`,
     ),
     'warning',
   );
@@ -231,7 +247,7 @@ function shortPlan(plan: Plan, budget: number): string {
     'Blocked',
     plan.changes
       .filter((c) => c.action === 'blocked')
-      .map((c) => `- ${code(c.address)}: ${markdownText(clip(c.reason ?? 'blocked', 500))}`),
+      .map((c) => `- ${code(c.address)}: ${markdownText(clip(whyText(c) ?? 'blocked', 500))}`),
     'blocked change',
   );
 

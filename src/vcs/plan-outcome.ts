@@ -10,7 +10,7 @@ import type { Plan, PlanControlPlane } from '../model/plan.js';
 import { planRepository } from '../plan/pipeline.js';
 import type { BackendInfo } from '../controlplane/types.js';
 import { renderMarkdown } from '../render/index.js';
-import type { PublishOutcome } from './types.js';
+import type { EnvironmentOutcome, PublishOutcome } from './types.js';
 
 export interface PlanOutcomeOptions {
   /** The folder to plan (inside the checkout). */
@@ -32,7 +32,7 @@ export interface PlanOutcomeOptions {
 export function outcomeForPlan(
   plan: Plan,
   render: (plan: Plan) => string = renderMarkdown,
-): PublishOutcome {
+): EnvironmentOutcome {
   return { kind: 'plan', plan, markdown: render(plan) };
 }
 
@@ -40,7 +40,10 @@ export function outcomeForPlan(
  * The outcome of an invalid repository. `repoPath` (the folder inside the repository) is
  * prefixed to each file so reviewers find it from the repository root.
  */
-export function outcomeForInvalid(errors: ValidationError[], repoPath?: string): PublishOutcome {
+export function outcomeForInvalid(
+  errors: ValidationError[],
+  repoPath?: string,
+): EnvironmentOutcome {
   const prefix = repoPath && repoPath !== '.' ? repoPath : '';
   const shown = prefix ? errors.map((e) => ({ ...e, file: posix.join(prefix, e.file) })) : errors;
   return { kind: 'invalid', errorsText: formatValidationText(shown), errorCount: errors.length };

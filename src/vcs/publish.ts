@@ -2,6 +2,7 @@
  * Publishing a plan to a pull request: upsert the ONE sticky comment (found by its marker,
  * edited in place) and set the `poolsync/plan` commit status.
  */
+import { worstState } from './environments-comment.js';
 import {
   buildCommentBody,
   COMMENT_LIMITS,
@@ -65,6 +66,8 @@ export function createPullRequestApi(opts: {
 }
 
 export function statusState(outcome: PublishOutcome): StatusState {
+  if (outcome.kind === 'environments')
+    return worstState(outcome.environments.map((e) => statusState(e.outcome)));
   if (outcome.kind === 'error') return 'error';
   if (outcome.kind === 'invalid') return 'failure';
   return outcome.plan.errors.length > 0 ? 'failure' : 'success';

@@ -14,6 +14,12 @@ export const STATUS_CONTEXT = 'poolsync/plan';
 
 /** What was found for one commit: a plan, an invalid repository, or a failure to plan at all. */
 export type PublishOutcome =
+  | EnvironmentOutcome
+  /** One outcome per environment (docs/environments.md): one comment, a section each. */
+  | { kind: 'environments'; environments: { name: string; outcome: EnvironmentOutcome }[] };
+
+/** The outcome of one plan (of a repository, or of one of its environments). */
+export type EnvironmentOutcome =
   | { kind: 'plan'; plan: Plan; markdown: string }
   | { kind: 'invalid'; errorsText: string; errorCount?: number }
   /** Planning failed for a reason outside the repository (live state unreadable, fetch failed). */
@@ -79,6 +85,8 @@ export interface CommentEvent {
   user: { login: string; id: number | null };
   /** GitLab sends the merge request's head; GitHub's comment event does not (null). */
   headSha: string | null;
+  /** `poolsync apply -e NAME`: the environment the approval is for (comment-command.ts). */
+  environment?: string;
 }
 
 /** The integration is configured wrongly (repository name, API URL, pull request number). */

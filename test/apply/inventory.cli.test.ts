@@ -7,7 +7,7 @@
  * restarted server read the same one. The CLI in child processes.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import type { Plan } from '../../src/model/plan.js';
 import { runCli } from './helpers/cli.js';
+import { contract } from '../plan/build.js';
 
 const POOL = `apiVersion: poolsync/v1
 kind: ClusterPool
@@ -146,6 +147,50 @@ describe('prune by inventory (file: control plane)', { timeout: 240_000 }, () =>
     expect(actions(claimed)['Queue/hand-q']).toBe('delete');
   });
 });
+
+describe('export adopts (file: control plane)', { timeout: 240_000 }, () => {
+  it('every exported object joins the inventory: once its manifest goes, prune deletes it', async () => {
+    const state = join(root, 'export-cp.json');
+    const url = `file:${state}?capabilities=${CAPS}`;
+    const caps = parseCapabilities(CAPS);
+    if (!caps.ok) throw new Error(caps.error);
+    const cp = await EmbeddedControlPlane.open({ path: state, capabilities: caps.capabilities });
+    await cp.createPool('prod', contract('acme-prod'));
+    await cp.registerCluster({ name: 'c1', pool: 'prod' });
+    await handMade(cp);
+    await cp.close();
+    expect(existsSync(`${state}.inventory.json`)).toBe(false);
+
+    const repo = join(root, 'exported');
+    const exported = await runCli(['export', '--dir', repo, '--control-plane', url]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/Recorded \d+ adopted objects in the inventory/);
+    const recorded = JSON.parse(await readFile(`${state}.inventory.json`, 'utf8')) as {
+      addresses: string[];
+    };
+    expect(recorded.addresses).toEqual(
+      expect.arrayContaining(['Cluster/hand-1', 'Queue/hand-q', 'ClusterPool/prod']),
+    );
+
+    await writeFile(
+      join(repo, 'poolsync.yaml'),
+      'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\n',
+    );
+    expect((await planJson(repo, url)).steps).toEqual([]);
+    // The adopted queue's manifest leaves the repository: prune deletes it (drained first).
+    const queueFile = (await readdirDeep(repo)).find((f) => /hand-q\.yaml$/.test(f))!;
+    expect(queueFile, 'export wrote Queue/hand-q').toBeTruthy();
+    await rm(queueFile);
+    const plan = await planJson(repo, url);
+    expect(actions(plan)['Queue/hand-q']).toBe('delete');
+    expect(plan.steps.map((s) => `${s.op} ${s.target}`)).toContain('delete_queue Queue/hand-q');
+  });
+});
+
+async function readdirDeep(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
 
 describe(
   'prune by inventory over HTTP: every client reads the one the server keeps',

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/cli/commands/index.js';
+import { COMMANDS } from '../../src/cli/define/index.js';
 import { runCli } from '../apply/helpers/cli.js';
 
 let dir: string;
@@ -54,9 +54,9 @@ describe('--log-format json', () => {
     const flag = await runCli(['export', '--dir', 'out', '--bogus'], {
       POOLSYNC_LOG_FORMAT: 'json',
     });
-    expect(records(flag.stderr)[0]).toMatchObject({ level: 50, msg: 'Unknown argument: bogus' });
+    expect(records(flag.stderr)[0]).toMatchObject({ level: 50, msg: 'Unknown option --bogus.' });
     const text = await runCli(['export', '--dir', 'out', '--bogus']);
-    expect(text.stderr).toMatch(/^Error: Unknown argument: bogus/);
+    expect(text.stderr).toMatch(/^Error: Unknown option --bogus\./);
   }, 30_000);
 
   it('the daemon: a configuration error is a JSON record with the daemon’s time format', async () => {

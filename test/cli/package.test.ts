@@ -92,7 +92,7 @@ describe('npm pack from a fresh clone', () => {
     const version = run(['--version']);
     expect(version.status).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    const installed = join(prefix, 'lib', 'node_modules', 'poolsync');
+    const installed = join(prefix, 'lib', 'node_modules', '@poolsync', 'cli');
     const validate = run(['validate', join(installed, 'examples', 'config-repo')]);
     expect(validate.stderr).toBe('');
     expect(validate.status).toBe(0);
@@ -135,7 +135,7 @@ describe('supported Node versions', () => {
       engines: { node: string };
     };
     expect(pkg.engines.node).toBe('>=20.19');
-    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('Node.js ≥ 20.19');
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('Node ≥ 20.19');
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { engines?: { node?: string } | string[]; optional?: boolean }>;
     };

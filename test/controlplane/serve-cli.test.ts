@@ -81,7 +81,7 @@ describe('poolsync control-plane serve', () => {
     expect(listen.status).toBe(1);
     expect(listen.stderr).toMatch(/--listen "nonsense" is not HOST:PORT/);
     const token = run('--token-file', join(dir, 'missing'), '--state', join(dir, 's.json'));
-    expect(token.stderr).toMatch(/cannot read token file .*missing: ENOENT/);
+    expect(token.stderr).toMatch(/token file .*missing does not exist/);
     expect(token.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -1,14 +1,16 @@
 /**
  * Issue 23, item 8: `daemon --watch` survives what a folder on disk can hold: a file symbolic
- * link loop, a folder symbolic link loop and an unreadable folder. Each gets a clear message,
+ * link loop, a folder symbolic link loop and an unreadable folder; issue 38, item 8: 3,000
+ * nested folders. Each gets a clear message,
  * never an uncaught watcher error; `--once` ends; a running daemon keeps seeing edits.
  * The CLI in a child process, as a user runs it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DaemonStatus } from '../../src/daemon/status.js';
+import { MAX_FOLDER_DEPTH } from '../../src/manifests/walk.js';
 import { manifests } from './fixtures.js';
 import { tempDir } from './helpers.js';
 
@@ -40,7 +42,11 @@ function workFolder(): string {
 }
 
 /** The daemon; as an unprivileged user when the suite runs as root (root reads any folder). */
-function daemon(work: string, extra: string[], opts: { unprivileged?: boolean } = {}) {
+function daemon(
+  work: string,
+  extra: string[],
+  opts: { unprivileged?: boolean; nodeOptions?: string } = {},
+) {
   const asNobody = opts.unprivileged === true && process.getuid?.() === 0;
   const child = spawn(
     process.execPath,
@@ -67,7 +73,13 @@ function daemon(work: string, extra: string[], opts: { unprivileged?: boolean } 
     ],
     {
       cwd: work,
-      env: { ...process.env, HOME: work, POOLSYNC_REPO: '', POOLSYNC_WATCH: '' },
+      env: {
+        ...process.env,
+        HOME: work,
+        POOLSYNC_REPO: '',
+        POOLSYNC_WATCH: '',
+        ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
     },
@@ -148,4 +160,26 @@ describe('--watch on a hostile folder', () => {
       'secret:1:1: IO: cannot read folder: EACCES (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml',
     );
   }, 60_000);
+});
+
+describe('--watch bounds folder depth as the loader does (issue 38, item 8)', () => {
+  it('3,000 nested folders: a 256 MB daemon --once ends, naming the first folder too deep', async () => {
+    const work = workFolder();
+    // Two steps of 1,500: one absolute path of 6,000 bytes is past PATH_MAX.
+    const half = Array.from({ length: 1500 }, () => 'd').join('/');
+    const middle = join(work, 'config', half);
+    mkdirSync(middle, { recursive: true });
+    execFileSync('mkdir', ['-p', half], { cwd: middle });
+    const d = daemon(work, ['--once'], { nodeOptions: '--max-old-space-size=256' });
+    const code = await d.exit;
+    // rmSync recurses once per level: past the stack at 3,000.
+    execFileSync('rm', ['-rf', join(work, 'config', 'd')]);
+    expect(code).toBe(1);
+    expect(d.out()).not.toMatch(UNCAUGHT);
+    expect(d.out()).not.toMatch(/heap out of memory|ENAMETOOLONG/);
+    const tooDeep = Array.from({ length: MAX_FOLDER_DEPTH + 1 }, () => 'd').join('/');
+    expect(d.out()).toContain(
+      `${tooDeep}:1:1: IO: folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read`,
+    );
+  }, 120_000);
 });

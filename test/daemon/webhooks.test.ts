@@ -143,3 +143,61 @@ describe('constantTimeEqual', () => {
     expect(constantTimeEqual('', '')).toBe(true);
   });
 });
+
+describe('issue 38, item 12: webhook deliveries as GitHub can send them, and as an attacker can', () => {
+  const form = (payload: unknown) =>
+    Buffer.from(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+  const signedForm = (event: string, body: Buffer) =>
+    handleGithubWebhook(
+      {
+        headers: {
+          'x-github-event': event,
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-hub-signature-256': githubSignature(secret, body),
+        },
+        body,
+      },
+      { secret, branch: 'main' },
+    );
+
+  it('a form-encoded GitHub push (content type application/x-www-form-urlencoded) is read from its payload field', () => {
+    const body = form({ ref: 'refs/heads/main', after: 'abc' });
+    expect(signedForm('push', body)).toMatchObject({ status: 202, result: 'push', commit: 'abc' });
+    expect(signedForm('ping', form({ zen: 'x' }))).toMatchObject({ status: 200 });
+    // Signed over the form as sent: the JSON inside it alone does not verify.
+    const out = handleGithubWebhook(
+      {
+        headers: {
+          'x-github-event': 'push',
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-hub-signature-256': githubSignature(
+            secret,
+            JSON.stringify({ ref: 'refs/heads/main' }),
+          ),
+        },
+        body: form({ ref: 'refs/heads/main' }),
+      },
+      { secret, branch: 'main' },
+    );
+    expect(out.status).toBe(401);
+    expect(signedForm('push', Buffer.from('other=1'))).toMatchObject({ status: 400 });
+  });
+
+  it('a 512 KiB ref or event name is shown as its first 200 characters and its length', () => {
+    const ref = `refs/heads/${'a'.repeat(512 * 1024)}`;
+    const out = gh('push', { ref });
+    expect(out.result).toBe('ignored');
+    expect(out.message).toBe(
+      `push to ${ref.slice(0, 200)}… (${ref.length.toLocaleString('en-US')} characters) is not the followed branch`,
+    );
+    expect(gh('x'.repeat(10_000), {}).message.length).toBeLessThan(300);
+    const gl = handleGitlabWebhook(
+      {
+        headers: { 'x-gitlab-token': 'tok' },
+        body: Buffer.from(JSON.stringify({ object_kind: 'k'.repeat(512 * 1024) })),
+      },
+      { token: 'tok', branch: 'main' },
+    );
+    expect(gl.message.length).toBeLessThan(300);
+  });
+});

@@ -5,6 +5,8 @@
  * AlreadyExists on a create of an existing name, 409 Conflict on a PUT whose
  * metadata.resourceVersion is not the stored one, 400 for a MicroTime that is not RFC 3339
  * with microseconds, 401 without the bearer token. A kubeconfig pointing at it is written.
+ * ConfigMaps (core/v1) likewise: GET, POST and PUT with the same 404/409 rules, and 422 Invalid
+ * for data over the API server's limit (1 MiB, keys and values of data and binaryData).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -27,17 +29,31 @@ export interface LeaseWrite {
   status: number;
 }
 
+export interface ConfigMap {
+  apiVersion: 'v1';
+  kind: 'ConfigMap';
+  metadata: Record<string, unknown> & { name: string; namespace: string; resourceVersion: string };
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}
+
 export interface FakeKubeApi {
   url: string;
   kubeconfig: string;
   token: string;
   leases: Map<string, Lease>;
   writes: LeaseWrite[];
+  /** `NS/NAME` → ConfigMap. */
+  configMaps: Map<string, ConfigMap>;
+  /** Every ConfigMap write and its answer, e.g. `PUT NS/NAME 409`. */
+  configMapWrites: string[];
   close(): Promise<void>;
 }
 
 const PATH =
   /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([a-z0-9-]+)\/leases(?:\/([a-z0-9.-]+))?$/;
+const CONFIGMAPS = /^\/api\/v1\/namespaces\/([a-z0-9-]+)\/configmaps(?:\/([a-z0-9.-]+))?$/;
+const MAX_CONFIGMAP_BYTES = 1024 * 1024;
 const MICRO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
 
 /** An API server `Status` error body. */
@@ -75,6 +91,9 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const token = `kube-token-${randomUUID()}`;
   const leases = new Map<string, Lease>();
   const writes: LeaseWrite[] = [];
+  const configMaps = new Map<string, ConfigMap>();
+  const configMapWrites: string[] = [];
+  const version = { rv: 1000 };
   let rv = 1000;
   const server = createServer((req, res) => {
     void (async () => {
@@ -82,6 +101,13 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
         return status(res, 401, 'Unauthorized', 'Unauthorized');
       }
       const url = new URL(req.url ?? '/', 'http://x');
+      const cm = CONFIGMAPS.exec(url.pathname);
+      if (cm) {
+        version.rv = Math.max(version.rv, rv);
+        await configMapCall(req, res, cm[1]!, cm[2], configMaps, configMapWrites, version);
+        rv = version.rv;
+        return;
+      }
       const m = PATH.exec(url.pathname);
       if (!m)
         return status(res, 404, 'NotFound', 'the server could not find the requested resource');
@@ -197,12 +223,101 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     token,
     leases,
     writes,
+    configMaps,
+    configMapWrites,
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
       }),
   };
+}
+
+/** A ConfigMap call, as the API server answers it. */
+async function configMapCall(
+  req: IncomingMessage,
+  res: ServerResponse,
+  namespace: string,
+  name: string | undefined,
+  store: Map<string, ConfigMap>,
+  log: string[],
+  version: { rv: number },
+): Promise<void> {
+  const reply = (code: number, cm: ConfigMap) => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(cm));
+  };
+  const notFound = (n: string) => status(res, 404, 'NotFound', `configmaps "${n}" not found`);
+  const tooBig = (cm: ConfigMap): boolean => {
+    let n = 0;
+    for (const [k, v] of Object.entries(cm.data ?? {})) n += k.length + Buffer.byteLength(v);
+    for (const [k, v] of Object.entries(cm.binaryData ?? {}))
+      n += k.length + Buffer.from(v, 'base64').length;
+    return n > MAX_CONFIGMAP_BYTES;
+  };
+  const invalid = (n: string) =>
+    status(
+      res,
+      422,
+      'Invalid',
+      `ConfigMap "${n}" is invalid: []: Too long: must have at most ${MAX_CONFIGMAP_BYTES} bytes`,
+    );
+  if (req.method === 'GET' && name) {
+    const found = store.get(`${namespace}/${name}`);
+    return found ? reply(200, found) : notFound(name);
+  }
+  if (req.method === 'POST' && !name) {
+    const sent = (await body(req)) as ConfigMap;
+    const n = sent.metadata?.name;
+    const key = `${namespace}/${n}`;
+    if (tooBig(sent)) return (log.push(`POST ${key} 422`), invalid(n));
+    if (store.has(key)) {
+      log.push(`POST ${key} 409`);
+      return status(res, 409, 'AlreadyExists', `configmaps "${n}" already exists`);
+    }
+    const stored: ConfigMap = {
+      ...sent,
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        ...sent.metadata,
+        namespace,
+        uid: randomUUID(),
+        resourceVersion: String(++version.rv),
+      },
+    };
+    store.set(key, stored);
+    log.push(`POST ${key} 201`);
+    return reply(201, stored);
+  }
+  if (req.method === 'PUT' && name) {
+    const sent = (await body(req)) as ConfigMap;
+    const key = `${namespace}/${name}`;
+    const current = store.get(key);
+    if (!current) return notFound(name);
+    if (tooBig(sent)) return (log.push(`PUT ${key} 422`), invalid(name));
+    const rv = sent.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== current.metadata.resourceVersion) {
+      log.push(`PUT ${key} 409`);
+      return status(
+        res,
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on configmaps "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
+    }
+    const stored: ConfigMap = {
+      ...sent,
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { ...current.metadata, ...sent.metadata, resourceVersion: String(++version.rv) },
+    };
+    store.set(key, stored);
+    log.push(`PUT ${key} 200`);
+    return reply(200, stored);
+  }
+  res.setHeader('allow', 'GET, POST, PUT');
+  return status(res, 405, 'MethodNotAllowed', 'the server does not allow this method');
 }
 
 /** A kubeconfig (in a new temp folder) for the fake API server at `url`, with its bearer token. */

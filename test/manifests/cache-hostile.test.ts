@@ -117,42 +117,57 @@ describe('item 2: a cache entry cannot change an answer', () => {
     expect(analysisCacheStats().hits - s1.hits).toBe(genuine.size);
   });
 
-  it('a committed cache folder brings its own secret (mode 0644): it is replaced, and entries signed with it are misses', async () => {
-    const repo = join(tmp, 'secret-repo');
-    cpSync('examples/config-repo', repo, { recursive: true });
-    const cacheDir = join(tmp, 'secret-cache');
-    const secret = 'ab'.repeat(32);
-    const fp = loaderFingerprint();
-    const keys = keysOf(repo);
-    // Entries of an empty analysis, signed with the committed secret: they would drop every object.
-    for (const key of keys.values()) {
-      mkdirSync(join(cacheDir, fp, key.slice(0, 2)), { recursive: true });
-      const body = JSON.stringify({
-        issues: [],
-        documentCount: 0,
-        aliasExpansion: 0,
-        aliasBytes: 0,
-        documents: [],
-      });
-      const mac = createHmac('sha256', Buffer.from(secret, 'hex'))
-        .update(key)
-        .update('\n')
-        .update(body)
-        .digest('hex');
-      writeFileSync(
-        join(cacheDir, fp, key.slice(0, 2), `${key}.json`),
-        `${JSON.stringify({ format: 'poolsync-cache-entry-1', key, mac })}\n${body}`,
-      );
-    }
-    writeFileSync(join(cacheDir, 'secret'), secret, { mode: 0o644 });
-    forgetCachedAnalyses();
-    const s0 = analysisCacheStats();
-    const warm = JSON.stringify(await loadRepository(repo, { cacheDir }));
-    expect(analysisCacheStats().hits - s0.hits).toBe(0);
-    expect(warm).toBe(JSON.stringify(await loadRepository(repo, { cacheDir: null })));
-    expect(readFileSync(join(cacheDir, 'secret'), 'utf8')).not.toBe(secret);
-    expect(lstatSync(join(cacheDir, 'secret')).mode & 0o777).toBe(0o600);
-  });
+  it.each([
+    ['mode 0644, as Git checks files out', 0o644, false],
+    ['mode 0600 (checked out under umask 077) and tracked by Git', 0o600, true],
+  ])(
+    'a committed cache folder brings its own secret (%s): it is replaced, and entries signed with it are misses',
+    async (_, mode, tracked) => {
+      const repo = join(tmp, `secret-repo-${mode}`);
+      cpSync('examples/config-repo', repo, { recursive: true });
+      const cacheDir = join(repo, '.cache');
+      const secret = 'ab'.repeat(32);
+      const fp = loaderFingerprint();
+      const keys = keysOf(repo);
+      // Entries of an empty analysis, signed with the committed secret: they would drop every object.
+      for (const key of keys.values()) {
+        mkdirSync(join(cacheDir, fp, key.slice(0, 2)), { recursive: true });
+        const body = JSON.stringify({
+          issues: [],
+          documentCount: 0,
+          aliasExpansion: 0,
+          aliasBytes: 0,
+          documents: [],
+        });
+        const mac = createHmac('sha256', Buffer.from(secret, 'hex'))
+          .update(key)
+          .update('\n')
+          .update(body)
+          .digest('hex');
+        writeFileSync(
+          join(cacheDir, fp, key.slice(0, 2), `${key}.json`),
+          `${JSON.stringify({ format: 'poolsync-cache-entry-1', key, mac })}\n${body}`,
+        );
+      }
+      writeFileSync(join(cacheDir, 'secret'), secret, { mode });
+      if (tracked) {
+        const git = (...args: string[]) =>
+          execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+            cwd: repo,
+          });
+        git('init', '-q');
+        git('add', '-f', '.');
+        git('commit', '-qm', 'a pull request with a cache folder');
+      }
+      forgetCachedAnalyses();
+      const s0 = analysisCacheStats();
+      const warm = JSON.stringify(await loadRepository(repo, { cacheDir }));
+      expect(analysisCacheStats().hits - s0.hits).toBe(0);
+      expect(warm).toBe(JSON.stringify(await loadRepository(repo, { cacheDir: null })));
+      expect(readFileSync(join(cacheDir, 'secret'), 'utf8')).not.toBe(secret);
+      expect(lstatSync(join(cacheDir, 'secret')).mode & 0o777).toBe(0o600);
+    },
+  );
 });
 
 describe('item 1: the cache never reaches outside its folder', () => {

@@ -135,6 +135,6 @@ describe('poolsync plan / show (child process)', { timeout: 90_000 }, () => {
       join(tmp, 'no-token'),
     );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot read token file/);
+    expect(r.stderr).toMatch(/token file .*no-token does not exist/);
   });
 });

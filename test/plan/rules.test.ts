@@ -95,7 +95,9 @@ const cases: Case[] = [
       expect(q.action).toBe('blocked');
       expect(q.after).toMatchObject({ pool: 'prod', clusters: [] });
       expect(q.reason).toMatch(/new cluster name/);
-      expect(warningCodes(plan)).toContain('QUEUE_ROUTES_NOWHERE Queue/a');
+      // Told once, by CONAMED_QUEUE_ORPHANED (one voice): not again as a queue warning.
+      expect(warningCodes(plan)).not.toContain('QUEUE_ROUTES_NOWHERE Queue/a');
+      expect(q.cause?.code).toBe('CONAMED_LEFT_BEHIND');
       expect(step(plan, 'wait_idle Cluster/a').args).toEqual({ queues: ['a'], cluster: 'a' });
       expectOrder(
         plan,

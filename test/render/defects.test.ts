@@ -1,6 +1,6 @@
 /**
- * Issue 17's three rendering defects: the markdown plan drew an update as `!` (blocked in the
- * text plan), the pull-request footer said `commit unknown` with --commit, and side effects
+ * Issue 17's three rendering defects: the markdown plan drew an update as `!` with no legend
+ * (blocked in the text plan; issue 35 keeps `!`, which GitHub colours, and adds the legend), the pull-request footer said `commit unknown` with --commit, and side effects
  * with no step of their own were counted in the closing line.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,12 +19,16 @@ beforeAll(async () => {
 });
 
 describe('markdown symbols', () => {
-  it('draws an update as ~ (as the text plan does), never as !', () => {
+  it('draws an update as ! in the diff block (GitHub colours it; ~ it leaves plain), with a legend; blocked items stay out of the block', () => {
     const md = renderMarkdown(drifted);
-    const diff = md.slice(md.indexOf('```diff'), md.indexOf('```', md.indexOf('```diff') + 3));
-    expect(diff).toContain('~ Cluster/prod-us-west-2');
-    expect(diff).toContain('~ Queue/critical');
-    expect(diff).not.toMatch(/^!/m);
+    const end = md.indexOf('```', md.indexOf('```diff') + 3);
+    const diff = md.slice(md.indexOf('```diff'), end);
+    expect(diff).toContain('! Cluster/prod-us-west-2');
+    expect(diff).toContain('! Queue/critical');
+    expect(diff).not.toMatch(/^~/m);
+    for (const c of drifted.changes.filter((x) => x.action === 'blocked'))
+      expect(diff).not.toContain(c.address);
+    expect(md.slice(end)).toContain('`!` update');
     expect(renderText(drifted, { color: false })).toContain('  ~ Queue/critical');
   });
 });

@@ -99,3 +99,29 @@ describe('daemon log lines', () => {
     expect(record.firstErrors).toEqual(['q.yaml\\x1b[2J:1:1: bad\\u{202e}']);
   });
 });
+
+describe('issue 38, item 12: what looks alike is told apart', () => {
+  it('zero-width characters and the BOM are escapes; text not in NFC shows its combining marks', () => {
+    expect(escapeTerminal('run_\ufeffconcurrency \u200bx\u200dy\u00ad\u2060')).toBe(
+      'run_\\u{feff}concurrency \\u{200b}x\\u{200d}y\\xad\\u{2060}',
+    );
+    expect(escapeTerminal('cafe\u0301.yaml')).toBe('cafe\\u{301}.yaml');
+    expect(escapeTerminal('caf\u00e9.yaml')).toBe('caf\u00e9.yaml');
+    expect(escapeTerminal('हिन्दी')).toBe('हिन्दी'); // NFC with marks: unchanged
+    const json = JSON.stringify({ 'a\ufeffb': '\u200b' });
+    expect(escapeJsonForTerminal(json)).toBe('{"a\\ufeffb":"\\u200b"}');
+    expect(JSON.parse(escapeJsonForTerminal(json))).toEqual(JSON.parse(json));
+  });
+
+  it('validate: a BOM inside a key, and two file names alike but for NFC and NFD, read differently', async () => {
+    const repo = await writeRepo({
+      'caf\u00e9.yaml': QUEUE('q1', '  run_\ufeffconcurrency: 5\n'),
+      'cafe\u0301.yaml': QUEUE('q2', '  run_\ufeffconcurrency: 5\n'),
+    });
+    const text = formatValidationText((await loadRepository(repo)).errors);
+    const lines = text.trimEnd().split('\n');
+    expect(lines.filter((l) => l.startsWith('caf\u00e9.yaml:'))).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith('cafe\\u{301}.yaml:'))).toHaveLength(1);
+    for (const l of lines.slice(0, -1)) expect(l).toContain('run_\\u{feff}concurrency');
+  });
+});

@@ -9,19 +9,12 @@ import { printRunbook } from './apply-runbook.js';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { createInterface } from 'node:readline/promises';
 import { batchedLines } from '../../util/batched-lines.js';
-import type { Argv, CommandModule } from 'yargs';
-import {
-  ApplyRefusedError,
-  DEFAULT_PARALLELISM,
-  DEFAULT_STATE_DIR,
-  FILE_PARALLELISM,
-  defaultParallelism,
-  executePlan,
-} from '../../apply/index.js';
+import { ApplyRefusedError, defaultParallelism, executePlan } from '../../apply/index.js';
 import type { HeldApplyLock } from '../../apply/apply-lock.js';
 import { lockWait } from '../../apply/lock-wait.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
+import { applyArgsForEnv, checkSavedPlanEnvironment } from './apply-env.js';
 import {
   inventoryStore,
   readLiveWithInventory,
@@ -41,106 +34,23 @@ import { hasNoChanges, renderTextParts } from '../../render/index.js';
 import { writeParts } from '../write-parts.js';
 import { UserError } from '../../util/user-error.js';
 import {
-  apiKeyFileOption,
   checkLockTimeout,
   checkMaxRetries,
-  colorOption,
-  lockTimeoutOption,
-  controlPlaneOption,
-  replaceOption,
-  acceptCascadeOption,
   planShape,
   refuseShapingSavedPlan,
+  sharedInventoryOf,
   type PlanShapeArgs,
-  targetOption,
-  maxRetriesOption,
-  tokenFileOption,
   useColor,
 } from '../options.js';
-
-export interface ApplyArgs {
-  path: string;
-  target?: string[];
-  replace?: string[];
-  'accept-cascade'?: string[];
-  'control-plane': string;
-  'auto-approve': boolean;
-  /** Absent: defaultParallelism of the control-plane URL. */
-  parallelism?: number;
-  'wait-timeout': string;
-  'lock-timeout': string;
-  'max-retries': number;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'state-dir': string;
-  lock?: string;
-  'flyte-cli'?: string;
-  color?: boolean;
-}
+import type { ApplyArgs } from '../define/apply.js';
+import { refuseCodeProject } from '../config-folder.js';
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
 const GATHER_FROM_STEPS = 1000;
 
-export const applyCommand: CommandModule<object, ApplyArgs> = {
-  command: 'apply [path]',
-  describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
-  builder: (y: Argv) =>
-    y
-      .positional('path', {
-        type: 'string',
-        default: '.',
-        describe:
-          'A config repository folder, or a plan saved with `plan --output json --out FILE`',
-      })
-      .option('control-plane', controlPlaneOption)
-      .option('auto-approve', {
-        type: 'boolean',
-        default: false,
-        describe: 'Apply without asking for confirmation',
-      })
-      .option('parallelism', {
-        type: 'number',
-        describe: `Most steps running at once (default ${DEFAULT_PARALLELISM}; ${FILE_PARALLELISM} for a file: control plane, whose calls share fsyncs)`,
-      })
-      .option('wait-timeout', {
-        type: 'string',
-        default: '30m',
-        describe:
-          'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
-      })
-      .option('lock-timeout', lockTimeoutOption)
-      .option('max-retries', maxRetriesOption)
-      .option('token-file', tokenFileOption)
-      .option('api-key-file', apiKeyFileOption)
-      .option('state-dir', {
-        type: 'string',
-        default: DEFAULT_STATE_DIR,
-        describe:
-          'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
-      })
-      .option('lock', {
-        type: 'string',
-        describe:
-          'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
-      })
-      .option('flyte-cli', {
-        type: 'string',
-        describe:
-          'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
-      })
-      .option('color', colorOption('the output'))
-      .option('target', targetOption)
-      .option('replace', replaceOption)
-      .option('accept-cascade', acceptCascadeOption)
-      .example('$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on')
-      .example(
-        '$0 apply . --replace Cluster/prod-1',
-        'Delete and register a cluster again',
-      ) as Argv<ApplyArgs>,
-  handler: async (args) => {
-    process.exitCode = await runApply(args);
-  },
-};
+export async function apply(args: ApplyArgs): Promise<void> {
+  process.exitCode = await runApply(await applyArgsForEnv(args));
+}
 
 /**
  * The command itself; `open` is how the control plane is opened (tests pass a wrapper that
@@ -184,6 +94,7 @@ export async function runApply(
   const saved = target.kind === 'file' ? await readSavedPlan(target.path) : null;
 
   // The token never comes from a flag value (it would show in `ps` and shell history).
+  if (saved !== null) checkSavedPlanEnvironment(target.path, saved, args.env);
   if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
   // A file: state in a folder that does not exist is a typo: refused before the lock is made.
   checkStateFolder(url);
@@ -210,7 +121,7 @@ export async function runApply(
       }),
     );
     shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK, wait);
-    const inventory = inventoryStore(cp, url, args['state-dir']);
+    const inventory = inventoryStore(cp, url, args['state-dir'], sharedInventoryOf(args));
     const record = (p: Plan, result: ApplyResult | null) =>
       recordApply({ url, stateDir: args['state-dir'], cp: cp!, plan: p, inventory, result });
     if (saved !== null) {
@@ -219,7 +130,10 @@ export async function runApply(
     } else {
       plan = {
         ...(await buildPlan(target.path, cp, inventory, args)),
-        control_plane: planControlPlane(url, cp, stateWasNew),
+        control_plane: {
+          ...(args.env !== undefined ? { environment: args.env } : {}),
+          ...planControlPlane(url, cp, stateWasNew),
+        },
       };
       await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
     }
@@ -295,10 +209,11 @@ async function buildPlan(
   dir: string,
   cp: ControlPlane,
   inventory: InventoryStore,
-  args: PlanShapeArgs,
+  args: PlanShapeArgs & { env?: string },
 ): Promise<Plan> {
   const result = await planRepository(dir, () => readLiveWithInventory(cp, inventory), {
     commit: await cleanCommit(dir),
+    ...(args.env !== undefined ? { environment: args.env } : {}),
     cacheDir: manifestCacheDir(),
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     backend: backendInfo(cp),
@@ -316,10 +231,9 @@ async function buildPlan(
 type Target = { kind: 'dir'; path: string } | { kind: 'file'; path: string };
 
 async function openTarget(path: string): Promise<Target> {
+  let st;
   try {
-    const st = await stat(path);
-    if (st.isDirectory()) return { kind: 'dir', path };
-    if (st.isFile()) return { kind: 'file', path };
+    st = await stat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new UserError(
@@ -328,7 +242,10 @@ async function openTarget(path: string): Promise<Target> {
     }
     throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
   }
-  throw new UserError(`${path} is neither a folder nor a file`);
+  if (st.isFile()) return { kind: 'file', path };
+  if (!st.isDirectory()) throw new UserError(`${path} is neither a folder nor a file`);
+  await refuseCodeProject(path);
+  return { kind: 'dir', path };
 }
 
 /** SIGINT/SIGTERM: start no new step, let running ones finish, report the rest not run. */

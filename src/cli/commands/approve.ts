@@ -7,102 +7,64 @@
  */
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { hostname, userInfo } from 'node:os';
-import type { Argv, CommandModule } from 'yargs';
 import type { ApprovalStatus } from '../../daemon/approvals.js';
 import { UserError } from '../../util/user-error.js';
 import { rememberSecret } from '../../util/secrets.js';
+import type { ApproveArgs } from '../define/approve.js';
 
-interface ApproveArgs {
-  fingerprint?: string;
-  daemon: string;
-  'admin-token-file'?: string;
-  as?: string;
-}
-
-export const approveCommand: CommandModule<object, ApproveArgs> = {
-  command: 'approve [fingerprint]',
-  describe:
-    'Approve the destructive changes a daemon holds under policy safe (exactly their fingerprint)',
-  builder: (y: Argv) =>
-    y
-      .positional('fingerprint', {
-        type: 'string',
-        describe: 'sha256:… of the held changes (GET /status approval.pending); omit to see them',
-      })
-      .option('daemon', {
-        type: 'string',
-        default: process.env.POOLSYNC_DAEMON_URL ?? 'http://127.0.0.1:8080',
-        describe:
-          'The daemon: any replica with --leader-elect (a follower hands the approval to the leader) (env POOLSYNC_DAEMON_URL)',
-      })
-      .option('admin-token-file', {
-        type: 'string',
-        describe:
-          'File holding the daemon admin token (or env POOLSYNC_ADMIN_TOKEN_FILE / POOLSYNC_ADMIN_TOKEN)',
-      })
-      .option('as', {
-        type: 'string',
-        describe: 'Approver name recorded in /status and the run log (default: user@host)',
-      })
-      .example('$0 approve --daemon http://poolsync:8080', 'Show what waits for approval')
-      .example(
-        '$0 approve sha256:3f… --daemon http://poolsync:8080',
-        'Approve exactly those changes',
-      ) as Argv<ApproveArgs>,
-  handler: async (args) => {
-    const base = args.daemon.replace(/\/+$/, '');
-    const status = await call(`${base}/status`, { method: 'GET' });
-    const { approval, leader } = status.json as {
-      approval?: ApprovalStatus;
-      leader?: { isLeader: boolean; identity: string; leader: string | null };
-    };
-    // A follower answers with the leader's status; its own only when the leader is out of
-    // reach, and then what waits is the leader's to say, not this replica's.
-    if (leader && !leader.isLeader) {
-      throw new UserError(
-        `${base} is answered by ${leader.identity}, which is not the leader and could not reach it (leader: ${leader.leader ?? 'none yet'}): ` +
-          'what waits for approval is not known here; retry in a few seconds',
-      );
-    }
-    const pending = approval?.pending ?? null;
-    if (!args.fingerprint) {
-      if (!pending) {
-        process.stdout.write('Nothing is waiting for approval.\n');
-        return;
-      }
-      process.stdout.write(
-        `${pending.changes.length} change(s) held since ${pending.since}${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}:\n` +
-          pending.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
-          `\nApprove exactly these: poolsync approve ${pending.fingerprint} --daemon ${base}\n`,
-      );
-      return;
-    }
-    const token = await adminToken(args['admin-token-file']);
-    const approver = args.as?.trim() || defaultApprover();
-    const res = await call(`${base}/approve`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ fingerprint: args.fingerprint.trim(), approver }),
-    });
-    const body = res.json as { reason?: string; error?: string; leader?: string | null };
-    if (res.status === 200) {
-      process.stdout.write(
-        `Approved ${args.fingerprint.trim()} as ${approver}; the daemon applies the held changes now (see ${base}/status).\n`,
-      );
-      return;
-    }
-    if (res.status === 409)
-      throw new UserError(`Approval refused: ${body.reason ?? 'unknown reason'}`);
-    if (res.status === 503) {
-      throw new UserError(
-        `${base}: ${body.error ?? 'not the leader'}${body.leader ? ` (the leader is ${body.leader})` : ''}; nothing was approved`,
-      );
-    }
+export async function approve(args: ApproveArgs): Promise<void> {
+  const base = args.daemon.replace(/\/+$/, '');
+  const status = await call(`${base}/status`, { method: 'GET' });
+  const { approval, leader } = status.json as {
+    approval?: ApprovalStatus;
+    leader?: { isLeader: boolean; identity: string; leader: string | null };
+  };
+  // A follower answers with the leader's status; its own only when the leader is out of
+  // reach, and then what waits is the leader's to say, not this replica's.
+  if (leader && !leader.isLeader) {
     throw new UserError(
-      `${base}/approve answered HTTP ${res.status}: ${body.error ?? body.reason ?? ''}`,
+      `${base} is answered by ${leader.identity}, which is not the leader and could not reach it (leader: ${leader.leader ?? 'none yet'}): ` +
+        'what waits for approval is not known here; retry in a few seconds',
     );
-  },
-};
+  }
+  const pending = approval?.pending ?? null;
+  if (!args.fingerprint) {
+    if (!pending) {
+      process.stdout.write('Nothing is waiting for approval.\n');
+      return;
+    }
+    process.stdout.write(
+      `${pending.changes.length} change(s) held since ${pending.since}${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}:\n` +
+        pending.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
+        `\nApprove exactly these: poolsync approve ${pending.fingerprint} --daemon ${base}\n`,
+    );
+    return;
+  }
+  const token = await adminToken(args['admin-token-file']);
+  const approver = args.as?.trim() || defaultApprover();
+  const res = await call(`${base}/approve`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ fingerprint: args.fingerprint.trim(), approver }),
+  });
+  const body = res.json as { reason?: string; error?: string; leader?: string | null };
+  if (res.status === 200) {
+    process.stdout.write(
+      `Approved ${args.fingerprint.trim()} as ${approver}; the daemon applies the held changes now (see ${base}/status).\n`,
+    );
+    return;
+  }
+  if (res.status === 409)
+    throw new UserError(`Approval refused: ${body.reason ?? 'unknown reason'}`);
+  if (res.status === 503) {
+    throw new UserError(
+      `${base}: ${body.error ?? 'not the leader'}${body.leader ? ` (the leader is ${body.leader})` : ''}; nothing was approved`,
+    );
+  }
+  throw new UserError(
+    `${base}/approve answered HTTP ${res.status}: ${body.error ?? body.reason ?? ''}`,
+  );
+}
 
 async function call(url: string, init: RequestInit): Promise<{ status: number; json: unknown }> {
   let res: Response;

@@ -6,19 +6,20 @@ import { stat } from 'node:fs/promises';
 import { CONFIG_FILE_BYTES, readUserFile } from '../../util/safe-file.js';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Argv, CommandModule } from 'yargs';
 import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import { checkStateFolder, readTokenFile } from '../../controlplane/open.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
-import {
-  CAPABILITY_NAMES,
-  formatCapabilities,
-  parseCapabilities,
-} from '../../model/capabilities.js';
+import { formatCapabilities, parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import type { OAuthStandIn } from '../../standins/oauth/server.js';
+import {
+  DEFAULT_LISTEN,
+  DEFAULT_STATE_FILE,
+  type CapabilitiesArgs,
+  type ServeArgs,
+} from '../define/control-plane.js';
 
 /** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
 async function unionApi(
@@ -30,22 +31,6 @@ async function unionApi(
   const { createUnionApi } = await import('../../standins/union/union-api.js');
   return createUnionApi({ controlPlane, oauth, org, logger });
 }
-
-interface ServeArgs {
-  listen: string;
-  state: string;
-  'create-folder': boolean;
-  'token-file'?: string;
-  simulate: boolean;
-  'default-pool-contract'?: string;
-  'log-level': string;
-  capabilities?: string;
-  'oauth-client-file'?: string;
-  'flyte-project'?: string[];
-}
-
-export const DEFAULT_LISTEN = '127.0.0.1:7480';
-export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback). */
 export function parseListen(value: string): { host: string; port: number } {
@@ -80,168 +65,109 @@ export async function readContractFile(path: string): Promise<PoolContract> {
   }
 }
 
-const serveCommand: CommandModule<object, ServeArgs> = {
-  command: 'serve',
-  describe:
-    'Serve an embedded control plane over the REST API (schemas/control-plane.openapi.yaml)',
-  builder: (y: Argv) =>
-    y
-      .option('listen', {
-        type: 'string',
-        default: DEFAULT_LISTEN,
-        describe: 'HOST:PORT to listen on (loopback by default)',
-      })
-      .option('state', {
-        type: 'string',
-        default: DEFAULT_STATE_FILE,
-        describe:
-          'State file (created when absent; its folder must exist, except the default .poolsync/ or with --create-folder)',
-      })
-      .option('create-folder', {
-        type: 'boolean',
-        default: false,
-        describe:
-          "Create the --state file's folder when it does not exist (a new control plane on purpose)",
-      })
-      .option('token-file', {
-        type: 'string',
-        describe: 'Require this bearer token (file holding it)',
-      })
-      .option('simulate', {
-        type: 'boolean',
-        default: false,
-        describe: 'Enable /v1/sim/: cluster reports, in-flight work, latency and fault injection',
-      })
-      .option('default-pool-contract', {
-        type: 'string',
-        describe:
-          'YAML/JSON file with the `default` pool contract, used when the state is first created',
-      })
-      .option('capabilities', {
-        type: 'string',
-        describe: `Capabilities a new state is created with: comma-separated ${CAPABILITY_NAMES.join(', ')} (or none); for an existing state they must match the stored ones`,
-      })
-      .option('oauth-client-file', {
-        type: 'string',
-        describe:
-          "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
-      })
-      .option('flyte-project', {
-        type: 'string',
-        array: true,
-        describe:
-          "A project the flyteadmin stand-in has registered (repeatable; as flyteadmin's seed-projects): attributes of other projects are refused, as flyteadmin refuses them",
-      })
-      .option('log-level', {
-        type: 'string',
-        default: 'info',
-        choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'],
-        describe: 'Request log level (logs go to stderr)',
-      }) as Argv<ServeArgs>,
-  handler: async (args) => {
-    // The server's modules load here, not for `control-plane capabilities` (a CLI start-up
-    // that loaded them all cost every short command their import time).
-    const [
-      { pino },
-      { startControlPlaneServer },
-      { readOAuthClientFile, unionOAuthServer },
-      { flyteadminAuth, flyteadminGateway },
-    ] = await Promise.all([
-      import('pino'),
-      import('../../controlplane/embedded/server.js'),
-      import('../../standins/union/oauth-client-file.js'),
-      import('../../standins/flyteadmin/gateway.js'),
-    ]);
-    const { host, port } = parseListen(args.listen);
-    const token = args['token-file'] ? await readTokenFile(args['token-file']) : undefined;
-    const contractFile = args['default-pool-contract'];
-    const defaultPoolContract = contractFile ? await readContractFile(contractFile) : undefined;
-    const logger = pino(
-      { level: args['log-level'], base: { component: 'control-plane' } },
-      pino.destination(2),
-    );
-    const oauthFile = args['oauth-client-file'];
-    const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
-    const oauth = oauthClient ? unionOAuthServer(oauthClient) : undefined;
-    const statePath = resolve(args.state);
-    checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
-    const capabilities =
-      args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
-    const controlPlane = await EmbeddedControlPlane.open({
-      path: statePath,
-      ...(defaultPoolContract ? { defaultPoolContract } : {}),
-      ...(capabilities ? { capabilities } : {}),
+export async function serve(args: ServeArgs): Promise<void> {
+  // The server's modules load here, not for `control-plane capabilities` (a CLI start-up
+  // that loaded them all cost every short command their import time).
+  const [
+    { pino },
+    { startControlPlaneServer },
+    { readOAuthClientFile, unionOAuthServer },
+    { flyteadminAuth, flyteadminGateway },
+  ] = await Promise.all([
+    import('pino'),
+    import('../../controlplane/embedded/server.js'),
+    import('../../standins/union/oauth-client-file.js'),
+    import('../../standins/flyteadmin/gateway.js'),
+  ]);
+  const { host, port } = parseListen(args.listen);
+  const token = args['token-file'] ? await readTokenFile(args['token-file']) : undefined;
+  const contractFile = args['default-pool-contract'];
+  const defaultPoolContract = contractFile ? await readContractFile(contractFile) : undefined;
+  const logger = pino(
+    { level: args['log-level'], base: { component: 'control-plane' } },
+    pino.destination(2),
+  );
+  const oauthFile = args['oauth-client-file'];
+  const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
+  const oauth = oauthClient ? unionOAuthServer(oauthClient) : undefined;
+  const statePath = resolve(args.state);
+  checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
+  const capabilities =
+    args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
+  const controlPlane = await EmbeddedControlPlane.open({
+    path: statePath,
+    ...(defaultPoolContract ? { defaultPoolContract } : {}),
+    ...(capabilities ? { capabilities } : {}),
+  });
+  let server;
+  try {
+    server = await startControlPlaneServer({
+      controlPlane,
+      host,
+      port,
+      simulate: args.simulate,
+      logger,
+      ...(token ? { token } : {}),
+      mounts: [
+        ...(oauth && oauthClient
+          ? [await unionApi(controlPlane, oauth, oauthClient.org, logger)]
+          : []),
+        // flyteadmin's attribute paths too (flyteadmin+http://). With the Union API's OAuth2
+        // server on the port, they take its tokens (one token endpoint), read as flyteadmin's
+        // HTTP gateway reads them; with a token, OAuth2 client credentials: client id
+        // `poolsync`, the token as secret (docs/flyte-oss.md).
+        {
+          handle: flyteadminGateway({
+            seed: { projects: args['flyte-project'] ?? [] },
+            ...(oauth
+              ? { sharedAuth: flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
+              : token
+                ? { oauth: { clientId: 'poolsync', clientSecret: token } }
+                : {}),
+          }),
+        },
+      ],
     });
-    let server;
-    try {
-      server = await startControlPlaneServer({
-        controlPlane,
-        host,
-        port,
-        simulate: args.simulate,
-        logger,
-        ...(token ? { token } : {}),
-        mounts: [
-          ...(oauth && oauthClient
-            ? [await unionApi(controlPlane, oauth, oauthClient.org, logger)]
-            : []),
-          // flyteadmin's attribute paths too (flyteadmin+http://). With the Union API's OAuth2
-          // server on the port, they take its tokens (one token endpoint), read as flyteadmin's
-          // HTTP gateway reads them; with a token, OAuth2 client credentials: client id
-          // `poolsync`, the token as secret (docs/flyte-oss.md).
-          {
-            handle: flyteadminGateway({
-              seed: { projects: args['flyte-project'] ?? [] },
-              ...(oauth
-                ? { sharedAuth: flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
-                : token
-                  ? { oauth: { clientId: 'poolsync', clientSecret: token } }
-                  : {}),
-            }),
-          },
-        ],
-      });
-    } catch (err) {
-      await controlPlane.close();
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-        throw new UserError(`cannot listen on ${args.listen}: ${code}`);
-      }
-      throw err;
-    }
-    logger.info(
-      {
-        url: server.url,
-        state: statePath,
-        auth: token ? 'bearer' : 'none',
-        union_api: oauthClient ? { org: oauthClient.org } : false,
-        simulate: args.simulate,
-        capabilities: formatCapabilities(await controlPlane.capabilities()),
-      },
-      'control plane listening',
-    );
-    if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
-      logger.warn(
-        { listen: args.listen },
-        'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
-      );
-    }
-    // One line on stdout for scripts and tests to wait on.
-    process.stdout.write(`control plane listening on ${server.url}\n`);
-    await new Promise<void>((done) => {
-      const stop = (signal: string) => {
-        logger.info({ signal }, 'shutting down');
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        done();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
-    await server.close();
+  } catch (err) {
     await controlPlane.close();
-  },
-};
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new UserError(`cannot listen on ${args.listen}: ${code}`);
+    }
+    throw err;
+  }
+  logger.info(
+    {
+      url: server.url,
+      state: statePath,
+      auth: token ? 'bearer' : 'none',
+      union_api: oauthClient ? { org: oauthClient.org } : false,
+      simulate: args.simulate,
+      capabilities: formatCapabilities(await controlPlane.capabilities()),
+    },
+    'control plane listening',
+  );
+  if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    logger.warn(
+      { listen: args.listen },
+      'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
+    );
+  }
+  // One line on stdout for scripts and tests to wait on.
+  process.stdout.write(`control plane listening on ${server.url}\n`);
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  await controlPlane.close();
+}
 
 function capabilitiesFlag(value: string): Capabilities {
   const parsed = parseCapabilities(value);
@@ -249,67 +175,31 @@ function capabilitiesFlag(value: string): Capabilities {
   return parsed.capabilities;
 }
 
-interface CapabilitiesArgs {
-  state: string;
-  set?: string;
-}
-
-/** Shows or changes the capabilities stored with an embedded state (journaled like any write). */
-const capabilitiesCommand: CommandModule<object, CapabilitiesArgs> = {
-  command: 'capabilities',
-  describe: 'Show or change (--set) the capabilities stored with an embedded control-plane state',
-  builder: (y: Argv) =>
-    y
-      .option('state', {
-        type: 'string',
-        default: DEFAULT_STATE_FILE,
-        describe: 'State file (it must exist: this command never creates one)',
-      })
-      .option('set', {
-        type: 'string',
-        describe: `Comma-separated ${CAPABILITY_NAMES.join(', ')}, or none`,
-      }) as Argv<CapabilitiesArgs>,
-  handler: async (args) => {
-    const path = resolve(args.state);
-    // A typo must not create a new organisation: only a state that exists is shown or changed.
-    if (!(await stat(path).catch(() => null))?.isFile()) {
-      throw new UserError(
-        `no control-plane state at ${path}: check --state (default ${DEFAULT_STATE_FILE}). A state is created by ` +
-          `\`poolsync apply\`, \`poolsync control-plane serve --state FILE [--capabilities …]\` or \`poolsync daemon --quickstart\`; ` +
-          `a new one with capabilities: --control-plane "file:FILE?capabilities=drain,queue_delete"`,
-      );
-    }
-    const cp = await EmbeddedControlPlane.open({
-      path,
-      ...(args.set === undefined ? { readOnly: true } : {}),
-    });
-    try {
-      if (args.set !== undefined) {
-        try {
-          await cp.setCapabilities(capabilitiesFlag(args.set));
-        } catch (err) {
-          if (isControlPlaneError(err))
-            throw new UserError(`${resolve(args.state)}: ${err.message}`);
-          throw err;
-        }
+export async function capabilities(args: CapabilitiesArgs): Promise<void> {
+  const path = resolve(args.state);
+  // A typo must not create a new organisation: only a state that exists is shown or changed.
+  if (!(await stat(path).catch(() => null))?.isFile()) {
+    throw new UserError(
+      `no control-plane state at ${path}: check --state (default ${DEFAULT_STATE_FILE}). A state is created by ` +
+        `\`poolsync apply\`, \`poolsync control-plane serve --state FILE [--capabilities …]\` or \`poolsync daemon --quickstart\`; ` +
+        `a new one with capabilities: --control-plane "file:FILE?capabilities=drain,queue_delete"`,
+    );
+  }
+  const cp = await EmbeddedControlPlane.open({
+    path,
+    ...(args.set === undefined ? { readOnly: true } : {}),
+  });
+  try {
+    if (args.set !== undefined) {
+      try {
+        await cp.setCapabilities(capabilitiesFlag(args.set));
+      } catch (err) {
+        if (isControlPlaneError(err)) throw new UserError(`${resolve(args.state)}: ${err.message}`);
+        throw err;
       }
-      process.stdout.write(`${formatCapabilities(await cp.capabilities())}\n`);
-    } finally {
-      await cp.close();
     }
-  },
-};
-
-export const controlPlaneCommand: CommandModule<object, object> = {
-  command: 'control-plane',
-  describe: 'Run a control plane (the embedded one, over HTTP)',
-  builder: (y: Argv) =>
-    y
-      .command(serveCommand)
-      .command(capabilitiesCommand)
-      .demandCommand(
-        1,
-        'Name a subcommand: `poolsync control-plane serve` or `poolsync control-plane capabilities`.',
-      ),
-  handler: () => undefined,
-};
+    process.stdout.write(`${formatCapabilities(await cp.capabilities())}\n`);
+  } finally {
+    await cp.close();
+  }
+}

@@ -5,21 +5,15 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Argv, CommandModule, Options } from 'yargs';
 import { OPTIONS, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
 import { renderText } from '../../render/index.js';
 import { UserError } from '../../util/user-error.js';
 import type { Logger } from 'pino';
-import { notifyOptions, resolveNotifyConfig, type NotifyArgs } from '../../notify/config.js';
+import { resolveNotifyConfig, type NotifyArgs } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
-
-interface DaemonArgs extends NotifyArgs {
-  config?: string;
-  quickstart?: boolean;
-  [key: string]: unknown;
-}
+import type { DaemonArgs } from '../define/daemon.js';
 
 /** The bundled example, found from this file whether it runs from src/ (tsx) or dist/. */
 function bundledExample(): string {
@@ -37,131 +31,93 @@ function bundledExample(): string {
   return found;
 }
 
-export const daemonCommand: CommandModule<object, DaemonArgs> = {
-  command: 'daemon',
-  describe:
-    'Run the GitOps reconciler: follow a Git branch (or watch a folder), plan and apply changes, serve /status and /metrics',
-  builder: (yargs: Argv) => {
-    let y = yargs
-      .option('config', {
-        type: 'string',
-        describe: 'YAML file of settings (keys are the flag names); flags and env win over it',
-      })
-      .option('quickstart', {
-        type: 'boolean',
-        describe:
-          'Demo: embedded control plane (file:.poolsync/control-plane.json), watch examples/config-repo, policy all, print each applied plan, serve on 127.0.0.1:8080 (or --listen / POOLSYNC_LISTEN)',
-      });
-    for (const opt of OPTIONS) {
-      const o: Options = {
-        type: opt.kind === 'bool' ? 'boolean' : 'string',
-        describe: `${opt.describe} [env ${opt.env}]`,
-        group: 'Daemon settings:',
-      };
-      if (opt.default !== undefined) o.defaultDescription = String(opt.default);
-      if (opt.choices) o.choices = [...opt.choices];
-      y = y.option(opt.name, o);
-    }
-    return y
-      .options(notifyOptions)
-      .example('$0 daemon --quickstart', 'Local demo on the embedded control plane')
-      .example(
-        'POOLSYNC_GITHUB_WEBHOOK_SECRET_FILE=/run/secrets/gh $0 daemon --repo https://github.com/acme/pools.git --control-plane https://cp.example.com',
-        'Follow main of a repository and apply it to a control plane',
-      )
-      .example(
-        '$0 daemon --watch ./pools --policy none',
-        'Plan every change of a folder on disk',
-      ) as unknown as Argv<DaemonArgs>;
-  },
-  handler: async (args) => {
-    const flags: Record<string, unknown> = {};
-    for (const opt of OPTIONS) {
-      const v = args[opt.name];
-      // yargs sets booleans to false when absent only with a default; we set none, so undefined = not given.
-      if (v !== undefined) flags[opt.name] = v;
-    }
-    const quickstart = args.quickstart === true;
-    const overrides = quickstart
-      ? {
-          watch: bundledExample(),
-          'control-plane': 'file:.poolsync/control-plane.json',
-          policy: 'all',
-          // No `listen`: --listen, POOLSYNC_LISTEN (0.0.0.0:8080 in the Docker image) or the
-          // default 127.0.0.1:8080 apply as for any daemon.
-          'drift-interval': '1m',
-        }
-      : undefined;
-    if (quickstart && flags.repo !== undefined) {
-      throw new UserError(
-        '--quickstart watches the bundled example; drop --repo, or drop --quickstart',
-      );
-    }
-    const config = await resolveDaemonConfig({
-      flags,
-      env: quickstart ? withoutSourceEnv(process.env) : process.env,
-      cwd: process.cwd(),
-      configFile: args.config ?? null,
-      ...(overrides ? { overrides } : {}),
-    });
-    const printPlans = quickstart;
-    const logger = await createLogger({ level: config.logLevel, format: config.logFormat });
-    const notifier = await createNotifier(args, logger);
-
-    let daemon;
-    try {
-      daemon = await startDaemon(config, {
-        logger,
-        ...(notifier ? { notifier } : {}),
-        ...(printPlans
-          ? {
-              onApplyPlan: (plan) =>
-                process.stdout.write(
-                  `\n${renderText(plan, { color: process.stdout.isTTY === true })}\n`,
-                ),
-            }
-          : {}),
-      });
-    } catch (err) {
-      if (err instanceof UserError) throw err;
-      throw new UserError(err instanceof Error ? err.message : String(err));
-    }
-    if (!logger.isLevelEnabled('info')) {
-      // The address must stay discoverable (--listen HOST:0) even when info logs are off.
-      process.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
-    }
-    if (quickstart) {
-      process.stdout.write(
-        `poolsync daemon (quickstart): watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
-          `  status  ${daemon.url}/status\n  metrics ${daemon.url}/metrics\n` +
-          `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`,
-      );
-    }
-
-    if (config.once) {
-      await daemon.firstRun;
-      const status = daemon.status();
-      const result = status.lastRun?.result;
-      await daemon.stop();
-      await flushNotifications(notifier);
-      for (const e of status.errors) {
-        process.stderr.write(`${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
+export async function daemon(args: DaemonArgs): Promise<void> {
+  const flags: Record<string, unknown> = {};
+  for (const opt of OPTIONS) {
+    const v = args[opt.name];
+    // yargs sets booleans to false when absent only with a default; we set none, so undefined = not given.
+    if (v !== undefined) flags[opt.name] = v;
+  }
+  const quickstart = args.quickstart === true;
+  const overrides = quickstart
+    ? {
+        watch: bundledExample(),
+        'control-plane': 'file:.poolsync/control-plane.json',
+        policy: 'all',
+        // No `listen`: --listen, POOLSYNC_LISTEN (0.0.0.0:8080 in the Docker image) or the
+        // default 127.0.0.1:8080 apply as for any daemon.
+        'drift-interval': '1m',
       }
-      if (!result || !['applied', 'in_sync', 'planned'].includes(result)) process.exitCode = 1;
-      return;
-    }
+    : undefined;
+  if (quickstart && flags.repo !== undefined) {
+    throw new UserError(
+      '--quickstart watches the bundled example; drop --repo, or drop --quickstart',
+    );
+  }
+  const config = await resolveDaemonConfig({
+    flags,
+    env: quickstart ? withoutSourceEnv(process.env) : process.env,
+    cwd: process.cwd(),
+    configFile: args.config ?? null,
+    ...(overrides ? { overrides } : {}),
+  });
+  const printPlans = quickstart;
+  const logger = await createLogger({ level: config.logLevel, format: config.logFormat });
+  const notifier = await createNotifier(args, logger);
 
-    const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
-      process.once('SIGTERM', () => resolveSignal('SIGTERM'));
-      process.once('SIGINT', () => resolveSignal('SIGINT'));
+  let daemon;
+  try {
+    daemon = await startDaemon(config, {
+      logger,
+      ...(notifier ? { notifier } : {}),
+      ...(printPlans
+        ? {
+            onApplyPlan: (plan) =>
+              process.stdout.write(
+                `\n${renderText(plan, { color: process.stdout.isTTY === true })}\n`,
+              ),
+          }
+        : {}),
     });
-    logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
-    const finished = await daemon.stop();
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(err instanceof Error ? err.message : String(err));
+  }
+  if (!logger.isLevelEnabled('info')) {
+    // The address must stay discoverable (--listen HOST:0) even when info logs are off.
+    process.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
+  }
+  if (quickstart) {
+    process.stdout.write(
+      `poolsync daemon (quickstart): watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
+        `  status  ${daemon.url}/status\n  metrics ${daemon.url}/metrics\n` +
+        `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`,
+    );
+  }
+
+  if (config.once) {
+    await daemon.firstRun;
+    const status = daemon.status();
+    const result = status.lastRun?.result;
+    await daemon.stop();
     await flushNotifications(notifier);
-    // Timed out: steps were cut off; say so with the status (the next start converges).
-    process.exitCode = finished ? 0 : 1;
-  },
-};
+    for (const e of status.errors) {
+      process.stderr.write(`${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
+    }
+    if (!result || !['applied', 'in_sync', 'planned'].includes(result)) process.exitCode = 1;
+    return;
+  }
+
+  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
+    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+    process.once('SIGINT', () => resolveSignal('SIGINT'));
+  });
+  logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
+  const finished = await daemon.stop();
+  await flushNotifications(notifier);
+  // Timed out: steps were cut off; say so with the status (the next start converges).
+  process.exitCode = finished ? 0 : 1;
+}
 
 /** The Slack / JSON webhook notifier when a destination is configured (src/notify). */
 async function createNotifier(args: NotifyArgs, logger: Logger): Promise<Notifier | null> {

@@ -5,64 +5,43 @@
 import { exportExecutionClusterLabels, otherRowWarnings } from '../../controlplane/export-flyte.js';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
 import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
-import { adopt, inventoryStateDirOption } from '../adopt.js';
+import { adopt } from '../adopt.js';
+import { sharedInventoryOf } from '../options.js';
 import { UserError } from '../../util/user-error.js';
 import { checkExportedPath, exists, writeExported } from '../write-exported.js';
-import { apiKeyFileOption, controlPlaneOption, tokenFileOption } from '../options.js';
+import type { ExportArgs } from '../define/export.js';
+import { resolveTargets, withTarget } from '../environment.js';
 
-interface ExportArgs {
-  'control-plane': string;
-  dir: string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  force: boolean;
-  'state-dir': string;
+export async function exportTo(given: ExportArgs): Promise<void> {
+  // --env: the environment's control plane and credentials (docs/environments.md).
+  const args =
+    given.env === undefined
+      ? given
+      : withTarget(
+          given,
+          (
+            await resolveTargets(given['config-dir'] ?? '.', given, {
+              allowAll: false,
+              command: 'export',
+            })
+          )[0]!,
+        );
+  if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
+  const token = await resolveToken(args['token-file']);
+  const cp = await openControlPlane(args['control-plane'], {
+    readOnly: true,
+    ...(token ? { token } : {}),
+    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+  });
+  try {
+    await exportFrom(cp, args);
+  } finally {
+    await cp.close();
+  }
 }
-
-export const exportCommand: CommandModule<object, ExportArgs> = {
-  command: 'export',
-  describe: 'Write the live control-plane state as manifests (to adopt poolsync)',
-  builder: (y: Argv) =>
-    y
-      .option('control-plane', controlPlaneOption)
-      .option('dir', {
-        type: 'string',
-        // Required: writing into whatever folder the shell is in scattered four folders there.
-        demandOption: 'name the folder to write into, e.g. --dir ./config (created if missing)',
-        describe: 'Folder to write pools/, clusters/, queues/, assignments/ into (required)',
-      })
-      .option('token-file', tokenFileOption)
-      .option('api-key-file', apiKeyFileOption)
-      .option('state-dir', inventoryStateDirOption)
-      .option('force', {
-        type: 'boolean',
-        default: false,
-        describe: 'Overwrite manifest files that already exist',
-      })
-      .example(
-        '$0 export --control-plane https://cp.example.com --dir ./config',
-        'adopt an existing organisation',
-      ) as Argv<ExportArgs>,
-  handler: async (args) => {
-    if (args.dir.trim() === '')
-      throw new UserError('--dir is empty: name the folder to write into');
-    const token = await resolveToken(args['token-file']);
-    const cp = await openControlPlane(args['control-plane'], {
-      readOnly: true,
-      ...(token ? { token } : {}),
-      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
-    });
-    try {
-      await exportFrom(cp, args);
-    } finally {
-      await cp.close();
-    }
-  },
-};
 
 /** The live state as manifests under --dir, and the objects adopted into the inventory. */
 async function exportFrom(cp: ControlPlane, args: ExportArgs): Promise<void> {
@@ -100,6 +79,12 @@ async function exportFrom(cp: ControlPlane, args: ExportArgs): Promise<void> {
     `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
   );
   const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
-  const line = await adopt(cp, args['control-plane'], args['state-dir'], adopted);
+  const line = await adopt(
+    cp,
+    args['control-plane'],
+    args['state-dir'],
+    adopted,
+    sharedInventoryOf(args),
+  );
   if (line) process.stdout.write(`${line}\n`);
 }

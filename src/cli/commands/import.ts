@@ -4,7 +4,6 @@
  * shows no change for it. Refuses an object the repository already declares.
  */
 import { join, resolve } from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
 import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState } from '../../controlplane/types.js';
@@ -15,20 +14,12 @@ import { checkAddressSyntax } from '../../plan/target.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { checkExportedPath, exists, writeExported } from '../write-exported.js';
-import { adopt, inventoryStateDirOption } from '../adopt.js';
+import { adopt } from '../adopt.js';
 
 /** A name from the control plane (or the command line) in a message: one line, visible escapes. */
 const shown = (text: string): string => escapeTerminal(text);
-import { controlPlaneOption, requireFolder, tokenFileOption } from '../options.js';
-
-interface ImportArgs {
-  address: string;
-  dir: string;
-  'control-plane': string;
-  'token-file'?: string;
-  force: boolean;
-  'state-dir': string;
-}
+import { requireFolder, sharedInventoryOf } from '../options.js';
+import type { ImportArgs } from '../define/import.js';
 
 const FOLDER = {
   ClusterPool: 'pools',
@@ -37,70 +28,48 @@ const FOLDER = {
   PoolAssignment: 'assignments',
 } as const;
 
-export const importCommand: CommandModule<object, ImportArgs> = {
-  command: 'import <address>',
-  describe: 'Write one live object (Kind/name) as a manifest in the config repository',
-  builder: (y: Argv) =>
-    y
-      .positional('address', {
-        type: 'string',
-        describe: 'Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain',
-      })
-      .option('dir', {
-        type: 'string',
-        default: '.',
-        describe: 'Config folder to write the manifest into (<kind folder>/<name>.yaml)',
-      })
-      .option('control-plane', controlPlaneOption)
-      .option('token-file', tokenFileOption)
-      .option('state-dir', inventoryStateDirOption)
-      .option('force', {
-        type: 'boolean',
-        default: false,
-        describe: 'Overwrite the manifest file when it exists',
-      })
-      .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
-      .example(
-        '$0 import PoolAssignment/flytesnacks/development',
-        'Adopt one assignment (project/domain[/workflow])',
-      ) as unknown as Argv<ImportArgs>,
-  handler: async (args) => {
-    checkAddressSyntax('import', args.address);
-    const kind = args.address.slice(0, args.address.indexOf('/'));
-    if (!(kind in FOLDER)) {
+export async function importObject(args: ImportArgs): Promise<void> {
+  checkAddressSyntax('import', args.address);
+  const kind = args.address.slice(0, args.address.indexOf('/'));
+  if (!(kind in FOLDER)) {
+    throw new UserError(
+      `import writes ${Object.keys(FOLDER).join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
+    );
+  }
+  const name = args.address.slice(kind.length + 1);
+  if (kind !== 'PoolAssignment' && !isValidName(name))
+    throw new UserError(
+      `import ${shown(args.address)}: ${shown(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
+    );
+  await requireFolder(args.dir);
+  await refuseIfDeclared(args.dir, args.address);
+  const token = await resolveToken(args['token-file']);
+  const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+  try {
+    const file = manifestOf(await readLiveState(cp), args.address);
+    checkExportedPath(file.path);
+    const path = join(resolve(args.dir), file.path);
+    if (!args.force && (await exists(path))) {
       throw new UserError(
-        `import writes ${Object.keys(FOLDER).join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
+        `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
       );
     }
-    const name = args.address.slice(kind.length + 1);
-    if (kind !== 'PoolAssignment' && !isValidName(name))
-      throw new UserError(
-        `import ${shown(args.address)}: ${shown(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
-      );
-    await requireFolder(args.dir);
-    await refuseIfDeclared(args.dir, args.address);
-    const token = await resolveToken(args['token-file']);
-    const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
-    try {
-      const file = manifestOf(await readLiveState(cp), args.address);
-      checkExportedPath(file.path);
-      const path = join(resolve(args.dir), file.path);
-      if (!args.force && (await exists(path))) {
-        throw new UserError(
-          `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
-        );
-      }
-      await writeExported(resolve(args.dir), file);
-      process.stdout.write(
-        `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
-      );
-      const line = await adopt(cp, args['control-plane'], args['state-dir'], [args.address]);
-      if (line) process.stdout.write(`${line}\n`);
-    } finally {
-      await cp.close();
-    }
-  },
-};
+    await writeExported(resolve(args.dir), file);
+    process.stdout.write(
+      `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
+    );
+    const line = await adopt(
+      cp,
+      args['control-plane'],
+      args['state-dir'],
+      [args.address],
+      sharedInventoryOf(args),
+    );
+    if (line) process.stdout.write(`${line}\n`);
+  } finally {
+    await cp.close();
+  }
+}
 
 /** The manifest `export` writes for this one object; a UserError when it is not live or not declarable. */
 function manifestOf(live: LiveState, addr: string): { path: string; content: string } {

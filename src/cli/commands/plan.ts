@@ -3,7 +3,6 @@
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
-import type { Argv, CommandModule } from 'yargs';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { backendInfo } from '../../controlplane/types.js';
 import { inventoryStore, readLiveWithInventory } from '../../apply/inventory.js';
@@ -16,115 +15,61 @@ import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/i
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
 import { writeParts, writePartsToFile } from '../write-parts.js';
-import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
-import type { PublishOutcome } from '../../vcs/types.js';
+import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { UserError } from '../../util/user-error.js';
+import { resolveTargets, withTarget, type EnvTarget } from '../environment.js';
 import {
-  colorOption,
-  configDirPositional,
-  controlPlaneOption,
-  planOutputOption,
-  replaceOption,
-  acceptCascadeOption,
   planShape,
-  requireFolder,
-  targetOption,
-  tokenFileOption,
-  apiKeyFileOption,
   checkLockTimeout,
   checkMaxRetries,
-  lockTimeoutOption,
-  maxRetriesOption,
+  requireFolder,
+  sharedInventoryOf,
   useColor,
 } from '../options.js';
+import type { PlanArgs } from '../define/plan.js';
+import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
+import type { OutputFormat } from '../options.js';
 
-export type OutputFormat = 'text' | 'json' | 'markdown';
-
-interface PlanArgs extends CommentArgs {
-  dir: string;
-  'control-plane': string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'max-retries': number;
-  output: OutputFormat;
-  out?: string;
-  'detailed-exitcode': boolean;
-  color?: boolean;
-  target?: string[];
-  replace?: string[];
-  'accept-cascade'?: string[];
-  'refresh-only': boolean;
-  'state-dir': string;
-  'lock-timeout': string;
+export async function plan(args: PlanArgs): Promise<void> {
+  process.exitCode = await runPlan(args);
 }
 
-export const planCommand: CommandModule<object, PlanArgs> = {
-  command: 'plan [dir]',
-  describe: 'Show what apply would change on the control plane, without changing anything',
-  builder: (yargs: Argv) =>
-    yargs
-      .positional('dir', configDirPositional)
-      .option('control-plane', controlPlaneOption)
-      .option('token-file', tokenFileOption)
-      .option('api-key-file', apiKeyFileOption)
-      .option('max-retries', maxRetriesOption)
-      .option('output', planOutputOption)
-      .option('out', {
-        type: 'string',
-        describe: 'Also save the plan (JSON) to FILE, for `apply FILE` and `show FILE`',
-      })
-      .option('detailed-exitcode', {
-        type: 'boolean',
-        default: false,
-        describe: 'Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error',
-      })
-      .option('color', colorOption())
-      .option('target', targetOption)
-      .option('replace', replaceOption)
-      .option('accept-cascade', acceptCascadeOption)
-      .option('refresh-only', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'Show only what changed on the control plane since the last apply (drift), proposing nothing',
-      })
-      .option('lock-timeout', {
-        ...lockTimeoutOption,
-        describe:
-          "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
-      })
-      .option('state-dir', {
-        type: 'string',
-        default: '.poolsync',
-        describe:
-          'Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and the inventory of a control plane that cannot keep it (Union, flyteadmin)',
-      })
-
-      .options(pullRequestCommentOptions)
-      .example(
-        '$0 plan examples/config-repo',
-        'Plan the example against the local embedded control plane',
-      )
-      .example(
-        '$0 plan . --out plan.json && $0 apply plan.json',
-        'Review, then apply exactly that plan',
-      )
-      .example('$0 plan . --target Cluster/prod-1', 'A partial plan: one cluster and what it needs')
-      .example(
-        '$0 plan . --replace Cluster/prod-1',
-        'Plan deleting and registering a cluster again',
-      )
-      .example('$0 plan --refresh-only', 'What changed on the control plane since the last apply')
-      .example(
-        '$0 plan . --output markdown --detailed-exitcode',
-        'In CI: a PR comment, and exit 2 when something would change',
-      ) as unknown as Argv<PlanArgs>,
-  handler: async (args) => {
-    process.exitCode = await runPlan(args);
-  },
-};
-
+/**
+ * The plan of each environment asked for (docs/environments.md), one after the other; without
+ * environments, the one plan of `--control-plane`. Exit: 1 when any failed, else 2 (with
+ * --detailed-exitcode) when any has changes.
+ */
 async function runPlan(args: PlanArgs): Promise<number> {
+  // Only the folder: --refresh-only reads no manifests, and runPlanFor checks the rest.
+  await requireFolder(args.dir);
+  const targets = await resolveTargets(args.dir, args, { allowAll: true, command: 'plan' });
+  if (targets[0]!.name === null) return runPlanFor(withTarget(args, targets[0]!), targets[0]!);
+  if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
+    throw new UserError(
+      `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
+    );
+  // --comment: one comment for the run, a section per environment (docs/environments.md).
+  const sections: { name: string; outcome: EnvironmentOutcome }[] = [];
+  let code = 0;
+  for (const [i, t] of targets.entries()) {
+    if (i > 0) process.stdout.write('\n');
+    const c = await runPlanFor(withTarget(args, t), t, (outcome) =>
+      sections.push({ name: t.name!, outcome }),
+    );
+    code = code === 1 || c === 1 ? 1 : Math.max(code, c);
+  }
+  if (args.comment !== undefined)
+    await publishComment(args, { kind: 'environments', environments: sections });
+  return code;
+}
+
+export async function runPlanFor(
+  args: PlanArgs,
+  target: EnvTarget,
+  collect?: (outcome: EnvironmentOutcome) => void,
+): Promise<number> {
+  const publish = (outcome: EnvironmentOutcome) =>
+    collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome);
   checkLockTimeout(args['lock-timeout']);
   if (args['refresh-only']) {
     const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
@@ -135,7 +80,7 @@ async function runPlan(args: PlanArgs): Promise<number> {
     return runRefreshOnly(args);
   }
   const maxRetries = checkMaxRetries(args['max-retries']);
-  await requireFolder(args.dir);
+  await requireConfigFolder(args.dir);
   const token = await resolveToken(args['token-file']);
   // The JSON plan is a plan file: sealed (render/plan-seal.ts), with the key when one is set.
   const key: PlanKey | undefined =
@@ -150,7 +95,10 @@ async function runPlan(args: PlanArgs): Promise<number> {
     ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
   });
   // Recorded in the plan and named in its header: `apply PLANFILE` refuses it on any other.
-  const controlPlane = planControlPlane(args['control-plane'], cp, stateWasNew);
+  const controlPlane = {
+    ...(target.name !== null ? { environment: target.name } : {}),
+    ...planControlPlane(args['control-plane'], cp, stateWasNew),
+  };
   let result;
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= cp.close());
@@ -158,12 +106,18 @@ async function runPlan(args: PlanArgs): Promise<number> {
     // Closed as soon as the live state is read: a state of 100,000 objects is ~40 MB that the
     // plan itself never needs.
     // The inventory (what poolsync applied) is read with the live state: prune reads it.
-    const store = inventoryStore(cp, args['control-plane'], args['state-dir']);
+    const store = inventoryStore(
+      cp,
+      args['control-plane'],
+      args['state-dir'],
+      sharedInventoryOf(args),
+    );
     const readLive = () => readLiveWithInventory(cp, store).finally(close);
     result = await planRepository(args.dir, readLive, {
       commit,
       cacheDir: manifestCacheDir(),
       backend: backendInfo(cp),
+      ...(target.name !== null ? { environment: target.name } : {}),
       ...planShape(args),
     });
   } finally {
@@ -172,21 +126,29 @@ async function runPlan(args: PlanArgs): Promise<number> {
   if (!result.ok) {
     if (args.comment !== undefined) {
       const { outcomeForInvalid } = await import('../../vcs/plan-outcome.js');
-      await publishComment(args, outcomeForInvalid(result.errors));
+      await publish(outcomeForInvalid(result.errors));
     }
     const text = formatValidationText(result.errors, { baseDir: args.dir });
     // Keep stdout parseable for json/markdown: the errors go to stderr there.
     if (args.output === 'text') process.stdout.write(text);
     else process.stderr.write(text);
-    process.stderr.write('The repository is invalid: nothing was planned.\n');
+    process.stderr.write(
+      target.name !== null
+        ? `Environment ${target.name}: the repository is invalid: nothing was planned.\n`
+        : 'The repository is invalid: nothing was planned.\n',
+    );
     return 1;
   }
   const plan: Plan = { ...result.plan, control_plane: controlPlane };
   if (args.comment !== undefined) {
     const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
-    await publishComment(args, outcomeForPlan(plan));
+    await publish(outcomeForPlan(plan));
   }
   const color = useColor(args.color);
+  if (declaresNothing(result.desired))
+    (args.output === 'text' ? process.stdout : process.stderr).write(
+      nothingDeclared(args.dir, result.desired.config.prune),
+    );
   await writeParts(
     process.stdout,
     key !== undefined && args.output === 'json'

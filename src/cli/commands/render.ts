@@ -11,160 +11,103 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { readUserFile } from '../../util/safe-file.js';
 import { dirname, join, resolve } from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
 import { formatValidationText, loadRepository } from '../../manifests/index.js';
 import { cleanCommit } from '../../plan/pipeline.js';
 import {
-  RENDER_KINDS,
   RenderInputError,
   compareTarget,
   readBaseValues,
   readTarget,
   renderKind,
-  type RenderKind,
 } from '../../render/values/targets.js';
 import { credentialsSecretMessage } from '../../manifests/render-config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/flyte-core-chart.js';
 import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
-import { configDirPositional, requireFolder } from '../options.js';
+import { requireFolder } from '../options.js';
+import type { RenderArgs } from '../define/render.js';
 
-interface RenderArgs {
-  what: RenderKind;
-  dir: string;
-  out?: string;
-  stdout: boolean;
-  check: boolean;
-  'credentials-secret'?: string;
-  base?: string;
+export async function render(args: RenderArgs): Promise<void> {
+  await requireFolder(args.dir);
+  const commit = await cleanCommit(args.dir);
+  const loaded = await loadRepository(args.dir, {
+    commit,
+    ...(args.env !== undefined ? { environment: args.env } : {}),
+  });
+  if (!loaded.valid) {
+    process.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
+    process.exitCode = 1;
+    return;
+  }
+  const desired = loaded.desired;
+  const configured = desired.config.render?.[args.what] as
+    { path: string; credentialsSecret?: string; base?: string } | undefined;
+  const secret = args['credentials-secret'] ?? configured?.credentialsSecret;
+  if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET)
+    throw new UserError(credentialsSecretMessage(secret));
+  if (args.base !== undefined && args.what !== 'flyte-core-values')
+    throw new UserError('--base is for flyte-core-values (the operator’s own Helm values)');
+  let content: string;
+  try {
+    const base =
+      args.base !== undefined
+        ? await readBaseValues({ file: resolve(args.base), path: args.base })
+        : configured?.base
+          ? await readBaseValues({ root: resolve(args.dir), path: configured.base })
+          : undefined;
+    content = renderKind(args.what, desired, commit, {
+      ...(secret ? { credentialsSecret: secret } : {}),
+      ...(base ? { base } : {}),
+    });
+  } catch (err) {
+    if (err instanceof RenderInputError) throw new UserError(err.message);
+    throw err;
+  }
+  // --out names a file of the user's choosing; the configured target is a file of the
+  // repository, read and written as one (never through a link, never outside the folder).
+  const inRepo = !args.stdout && args.out === undefined && configured !== undefined;
+  const out = args.stdout
+    ? null
+    : args.out !== undefined
+      ? resolve(args.out)
+      : configured
+        ? join(resolve(args.dir), configured.path)
+        : null;
+  const readCurrent = (file: string): Promise<string | null> =>
+    inRepo
+      ? readTarget(resolve(args.dir), configured!.path).catch((err: Error) => {
+          throw new UserError(err.message);
+        })
+      : readUserFile(file, { maxBytes: 64 * 1024 * 1024, what: '--out' }).then(
+          (b) => b.toString('utf8'),
+          () => null,
+        );
+  if (args.check) {
+    if (out === null)
+      throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');
+    const current = await readCurrent(out);
+    const cmp = compareTarget({ kind: args.what, path: out, content }, current);
+    if (cmp.status === 'same') {
+      process.stdout.write(`${out} is up to date\n`);
+      return;
+    }
+    process.stdout.write(
+      `${out} ${cmp.status === 'missing' ? 'does not exist' : 'differs from the manifests'}; run \`poolsync render ${args.what}\`\n${cmp.diff}`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+  if (out === null) {
+    process.stdout.write(content);
+    return;
+  }
+  if (inRepo) {
+    await writeRepoFile(resolve(args.dir), configured!.path, content).catch((err: Error) => {
+      throw new UserError(err.message);
+    });
+  } else {
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, content);
+  }
+  process.stderr.write(`Wrote ${out}\n`);
 }
-
-export const renderCommand: CommandModule<object, RenderArgs> = {
-  command: 'render <what> [dir]',
-  describe:
-    'Write a generated configuration file from the manifests: flyte-core Helm values (labelClusterMap, clusterConfigs) or the Union self-managed pool -> clusters mapping',
-  builder: (yargs: Argv) =>
-    yargs
-      .positional('what', {
-        choices: RENDER_KINDS,
-        describe: 'flyte-core-values | union-cluster-pools',
-      })
-      .positional('dir', configDirPositional)
-      .option('out', {
-        type: 'string',
-        describe: 'File to write; default: the path in poolsync.yaml render, else stdout',
-      })
-      .option('stdout', {
-        type: 'boolean',
-        default: false,
-        describe: 'Print to stdout even when poolsync.yaml names a file',
-      })
-      .option('check', {
-        type: 'boolean',
-        default: false,
-        describe: 'Write nothing; exit 1 when the file differs from what would be rendered',
-      })
-      .option('credentials-secret', {
-        type: 'string',
-        describe:
-          'flyte-core-values: the Secret with the data-plane credentials; the chart mounts only cluster-credentials (V14)',
-      })
-      .option('base', {
-        type: 'string',
-        describe:
-          'flyte-core-values: your own values file; its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists (Helm replaces lists). Default: poolsync.yaml render.flyte-core-values.base',
-      })
-      .example(
-        '$0 render flyte-core-values examples/flyte-oss --out values-clusters.yaml',
-        'Helm values for flyte-core',
-      )
-      .example(
-        '$0 render flyte-core-values . --base values-override.yaml --out values-clusters.yaml',
-        'Keep your own flyteadmin volumes in the rendered lists',
-      )
-      .example(
-        '$0 render union-cluster-pools examples/union-self-managed',
-        'The mapping to hand to Union',
-      ) as unknown as Argv<RenderArgs>,
-  handler: async (args) => {
-    await requireFolder(args.dir);
-    const commit = await cleanCommit(args.dir);
-    const loaded = await loadRepository(args.dir, { commit });
-    if (!loaded.valid) {
-      process.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
-      process.exitCode = 1;
-      return;
-    }
-    const desired = loaded.desired;
-    const configured = desired.config.render?.[args.what] as
-      { path: string; credentialsSecret?: string; base?: string } | undefined;
-    const secret = args['credentials-secret'] ?? configured?.credentialsSecret;
-    if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET)
-      throw new UserError(credentialsSecretMessage(secret));
-    if (args.base !== undefined && args.what !== 'flyte-core-values')
-      throw new UserError('--base is for flyte-core-values (the operator’s own Helm values)');
-    let content: string;
-    try {
-      const base =
-        args.base !== undefined
-          ? await readBaseValues({ file: resolve(args.base), path: args.base })
-          : configured?.base
-            ? await readBaseValues({ root: resolve(args.dir), path: configured.base })
-            : undefined;
-      content = renderKind(args.what, desired, commit, {
-        ...(secret ? { credentialsSecret: secret } : {}),
-        ...(base ? { base } : {}),
-      });
-    } catch (err) {
-      if (err instanceof RenderInputError) throw new UserError(err.message);
-      throw err;
-    }
-    // --out names a file of the user's choosing; the configured target is a file of the
-    // repository, read and written as one (never through a link, never outside the folder).
-    const inRepo = !args.stdout && args.out === undefined && configured !== undefined;
-    const out = args.stdout
-      ? null
-      : args.out !== undefined
-        ? resolve(args.out)
-        : configured
-          ? join(resolve(args.dir), configured.path)
-          : null;
-    const readCurrent = (file: string): Promise<string | null> =>
-      inRepo
-        ? readTarget(resolve(args.dir), configured!.path).catch((err: Error) => {
-            throw new UserError(err.message);
-          })
-        : readUserFile(file, { maxBytes: 64 * 1024 * 1024, what: '--out' }).then(
-            (b) => b.toString('utf8'),
-            () => null,
-          );
-    if (args.check) {
-      if (out === null)
-        throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');
-      const current = await readCurrent(out);
-      const cmp = compareTarget({ kind: args.what, path: out, content }, current);
-      if (cmp.status === 'same') {
-        process.stdout.write(`${out} is up to date\n`);
-        return;
-      }
-      process.stdout.write(
-        `${out} ${cmp.status === 'missing' ? 'does not exist' : 'differs from the manifests'}; run \`poolsync render ${args.what}\`\n${cmp.diff}`,
-      );
-      process.exitCode = 1;
-      return;
-    }
-    if (out === null) {
-      process.stdout.write(content);
-      return;
-    }
-    if (inRepo) {
-      await writeRepoFile(resolve(args.dir), configured!.path, content).catch((err: Error) => {
-        throw new UserError(err.message);
-      });
-    } else {
-      await mkdir(dirname(out), { recursive: true });
-      await writeFile(out, content);
-    }
-    process.stderr.write(`Wrote ${out}\n`);
-  },
-};

@@ -2,7 +2,6 @@
  * `poolsync validate [DIR] [--output text|json]`: checks a config folder (schemas, V1–V8,
  * input limits) without contacting a control plane. Exit 0 when valid, 1 when not.
  */
-import type { Argv, CommandModule } from 'yargs';
 import {
   formatSkipped,
   formatSummary,
@@ -11,47 +10,74 @@ import {
   manifestCacheDir,
   toJsonReport,
 } from '../../manifests/index.js';
-import { configDirPositional, requireFolder } from '../options.js';
+import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
+import type { ValidateArgs } from '../define/validate.js';
+import { ENV_ALL, environmentsOf } from '../environment.js';
+import { UserError } from '../../util/user-error.js';
 
-interface ValidateArgs {
-  dir: string;
-  output: 'text' | 'json';
+export async function validate(args: ValidateArgs): Promise<void> {
+  await requireConfigFolder(args.dir);
+  const names = await environmentNames(args);
+  if (names.length === 0) {
+    process.exitCode = await validateOne(args, undefined);
+    return;
+  }
+  // Each environment is its own desired state: every one is checked, each report named.
+  const reports: Record<string, unknown> = {};
+  let code = 0;
+  for (const name of names) {
+    if (args.output === 'text') process.stdout.write(`Environment ${name}:\n`);
+    code = Math.max(code, await validateOne(args, name, reports));
+  }
+  if (args.output === 'json')
+    process.stdout.write(
+      escapeJsonForTerminal(JSON.stringify({ valid: code === 0, environments: reports }, null, 2)) +
+        '\n',
+    );
+  process.exitCode = code;
 }
 
-export const validateCommand: CommandModule<object, ValidateArgs> = {
-  command: 'validate [dir]',
-  describe:
-    'Check the manifests of a config folder and report every error with its file:line:column',
-  builder: (yargs: Argv) =>
-    yargs
-      .positional('dir', configDirPositional)
-      .option('output', {
-        alias: 'o',
-        choices: ['text', 'json'] as const,
-        default: 'text' as const,
-        describe: 'text: one line per error; json: {valid, errors, counts}',
-      })
-      .example('$0 validate examples/config-repo', 'Validate the bundled example')
-      .example(
-        '$0 validate . --output json',
-        'Machine-readable result for CI',
-      ) as unknown as Argv<ValidateArgs>,
-  handler: async (args) => {
-    await requireFolder(args.dir);
-    const result = await loadRepository(args.dir, { cacheDir: manifestCacheDir() });
-    if (args.output === 'json') {
-      process.stdout.write(
-        escapeJsonForTerminal(JSON.stringify(toJsonReport(result), null, 2)) + '\n',
-      );
-    } else if (result.valid) {
-      process.stdout.write(formatSummary(result.counts));
-    } else {
-      process.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
-    }
-    // On stderr, so the one-line summary on stdout keeps its form.
-    if (args.output === 'text')
-      process.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
-    process.exitCode = result.valid ? 0 : 1;
-  },
-};
+/** The environments to validate: none without environments, else --env's (default all). */
+async function environmentNames(args: ValidateArgs): Promise<string[]> {
+  const envs = (await environmentsOf(args.dir)).map((e) => e.name);
+  if (args.env === undefined || args.env === ENV_ALL) return envs;
+  if (envs.length === 0)
+    throw new UserError(
+      `--env ${args.env}: poolsync.yaml in ${args.dir} declares no environments; leave out --env (docs/environments.md)`,
+    );
+  if (!envs.includes(args.env))
+    throw new UserError(
+      `no environment '${args.env}' in poolsync.yaml; its environments: ${envs.join(', ')}`,
+    );
+  return [args.env];
+}
+
+/** One load reported; with `reports`, the JSON report is kept there instead of written. */
+async function validateOne(
+  args: ValidateArgs,
+  environment: string | undefined,
+  reports?: Record<string, unknown>,
+): Promise<number> {
+  const result = await loadRepository(args.dir, {
+    cacheDir: manifestCacheDir(),
+    ...(environment !== undefined ? { environment } : {}),
+  });
+  if (args.output === 'json' && reports && environment !== undefined) {
+    reports[environment] = toJsonReport(result);
+  } else if (args.output === 'json') {
+    process.stdout.write(
+      escapeJsonForTerminal(JSON.stringify(toJsonReport(result), null, 2)) + '\n',
+    );
+  } else if (result.valid) {
+    process.stdout.write(formatSummary(result.counts));
+    if (declaresNothing(result.desired))
+      process.stdout.write(nothingDeclared(args.dir, result.desired.config.prune));
+  } else {
+    process.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
+  }
+  // On stderr, so the one-line summary on stdout keeps its form.
+  if (args.output === 'text')
+    process.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
+  return result.valid ? 0 : 1;
+}

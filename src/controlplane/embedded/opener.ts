@@ -10,8 +10,9 @@ import { parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import type { BackendOpener, OpenOptions } from '../opener.js';
 import { EmbeddedControlPlane } from './embedded.js';
+import { DEFAULT_CONTROL_PLANE_URL } from '../default-url.js';
 
-export const DEFAULT_CONTROL_PLANE_URL = 'file:.poolsync/control-plane.json';
+export { DEFAULT_CONTROL_PLANE_URL };
 
 export const embeddedOpener: BackendOpener = {
   forms: `file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL})`,

@@ -116,4 +116,16 @@ function attributesPath(key: AssignmentKey): string {
     : `/api/v1/workflow_attributes/${p}/${seg(key.workflow!)}`;
 }
 
-const seg = (s: string) => encodeURIComponent(s);
+/**
+ * One path segment, percent-encoded. `.` and `..` are sent as `%2E` and `%2E%2E`: written
+ * plainly they are dot segments, which flyteadmin's HTTP server (Go's ServeMux) cleans away
+ * and redirects, so a call would reach another object or none and a delete would be reported
+ * done while the row stays (issue 38, item 10). Encoded, grpc-gateway decodes them into the
+ * name (checked against the real flyteadmin: test/flyteadmin/dot-segments.e2e.test.ts). undici
+ * sends the path as given.
+ */
+function seg(value: string): string {
+  if (value === '.') return '%2E';
+  if (value === '..') return '%2E%2E';
+  return encodeURIComponent(value);
+}

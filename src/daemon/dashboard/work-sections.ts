@@ -4,6 +4,7 @@
  * back, generated files that differ from the committed ones, and the last plan's problems.
  */
 import { runbookLines } from '../../render/runbook.js';
+import { warningText } from '../../plan/reasons.js';
 import type { ChangeBrief, DaemonStatus } from '../status.js';
 import { ansiToHtml } from './ansi.js';
 import { markup, type SafeHtml } from './html.js';
@@ -158,7 +159,7 @@ export function problemsSection(s: DaemonStatus): SafeHtml | '' {
   );
   const warnings = s.warnings.map(
     (w) =>
-      markup`<li><span class="t-yellow">warning</span> <code>${w.code}</code> <b>${w.address}</b>: ${w.message}</li>`,
+      markup`<li><span class="t-yellow">warning</span> <code>${w.code}</code> <b>${w.address}</b>: ${warningText(w)}</li>`,
   );
   return section(
     'problems',

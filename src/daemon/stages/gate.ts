@@ -11,6 +11,7 @@ import type { ChangeBrief } from '../status.js';
 import type { Outcome, RunContext } from './context.js';
 import { countsText } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
+import { whyText } from '../../plan/reasons.js';
 
 export const ACTIONABLE = new Set(['create', 'update', 'replace', 'delete']);
 
@@ -23,7 +24,8 @@ export interface GateDecision {
 }
 
 export function briefOf(c: Change): ChangeBrief {
-  return { address: c.address, action: c.action, reason: c.reason };
+  // The reason in the planner's words (src/plan/reasons.ts), as every other renderer says it.
+  return { address: c.address, action: c.action, reason: whyText(c) };
 }
 
 export function gateStage(

@@ -8040,11 +8040,82 @@ const schema39 = {
         },
       },
     },
+    environments: {
+      type: 'object',
+      description:
+        'One repository, many control planes (docs/environments.md): each environment names its control plane, the folders it reads and optional patch files over them. Without it the folder is one environment planned against --control-plane, as before.',
+      propertyNames: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['controlPlane', 'folders'],
+        properties: {
+          controlPlane: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 2048,
+            description:
+              "The environment's control plane: file:PATH (relative to the folder of poolsync.yaml), http(s)://, union+https://, flyteadmin+https:// (docs/control-plane.md); no credentials in it.",
+          },
+          tokenFile: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 1024,
+            description:
+              'File holding the control-plane token (never the token itself), as --token-file.',
+          },
+          apiKeyFile: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 1024,
+            description: 'File holding the Union API key, as --api-key-file.',
+          },
+          folders: {
+            type: 'array',
+            minItems: 1,
+            uniqueItems: true,
+            description:
+              'Folders, relative to the folder of poolsync.yaml, whose manifests this environment reads (a shared base and its own folder, e.g. [base, environments/production]).',
+            items: { type: 'string', minLength: 1, maxLength: 1024 },
+          },
+          patches: {
+            type: 'array',
+            uniqueItems: true,
+            description:
+              'Patch files (relative to the folder of poolsync.yaml): documents naming an object of the folders by kind and metadata.name, merged into it as a JSON merge patch (RFC 7386: maps merge, null removes a field, anything else replaces). Not read as manifests.',
+            items: { type: 'string', minLength: 1, maxLength: 1024 },
+          },
+          prune: {
+            type: 'boolean',
+            description: 'Overrides the top-level prune for this environment.',
+          },
+          policy: {
+            enum: ['none', 'safe', 'all'],
+            description:
+              "The daemon's apply policy for this environment (default: the daemon's --policy).",
+          },
+          driftInterval: {
+            type: 'string',
+            pattern: '^([0-9]+(ms|s|m|h))+$',
+            description:
+              "The daemon's drift check interval for this environment (default: the daemon's --drift-interval).",
+          },
+          promotesTo: {
+            type: 'string',
+            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+            description:
+              'The next environment of the promotion flow (poolsync promote, docs/environments.md).',
+          },
+        },
+      },
+    },
   },
 };
+const func55 = Object.prototype.hasOwnProperty;
 const func0 = require('ajv/dist/runtime/equal').default;
 const pattern34 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
 const pattern35 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
+const pattern37 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
 function validate28(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -8096,16 +8167,7 @@ function validate28(
       errors++;
     }
     for (const key0 in data) {
-      if (!(
-        key0 === 'apiVersion' ||
-        key0 === 'kind' ||
-        key0 === 'prune' ||
-        key0 === 'manage' ||
-        key0 === 'acceptCascade' ||
-        key0 === 'ignore' ||
-        key0 === 'limits' ||
-        key0 === 'render'
-      )) {
+      if (!func55.call(schema39.properties, key0)) {
         const err2 = {
           instancePath,
           schemaPath: '#/additionalProperties',
@@ -9086,8 +9148,915 @@ function validate28(
         errors++;
       }
     }
+    if (data.environments !== undefined) {
+      let data20 = data.environments;
+      if (data20 && typeof data20 == 'object' && !Array.isArray(data20)) {
+        for (const key5 in data20) {
+          const _errs45 = errors;
+          if (typeof key5 === 'string') {
+            if (func1(key5) > 63) {
+              const err47 = {
+                instancePath: instancePath + '/environments',
+                schemaPath: '#/properties/environments/propertyNames/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema39.properties.environments.propertyNames,
+                data: key5,
+                propertyName: key5,
+              };
+              if (vErrors === null) {
+                vErrors = [err47];
+              } else {
+                vErrors.push(err47);
+              }
+              errors++;
+            }
+            if (!pattern4.test(key5)) {
+              const err48 = {
+                instancePath: instancePath + '/environments',
+                schemaPath: '#/properties/environments/propertyNames/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema39.properties.environments.propertyNames,
+                data: key5,
+                propertyName: key5,
+              };
+              if (vErrors === null) {
+                vErrors = [err48];
+              } else {
+                vErrors.push(err48);
+              }
+              errors++;
+            }
+          }
+          var valid13 = _errs45 === errors;
+          if (!valid13) {
+            const err49 = {
+              instancePath: instancePath + '/environments',
+              schemaPath: '#/properties/environments/propertyNames',
+              keyword: 'propertyNames',
+              params: { propertyName: key5 },
+              message: 'property name must be valid',
+              schema: schema39.properties.environments.propertyNames,
+              parentSchema: schema39.properties.environments,
+              data: data20,
+            };
+            if (vErrors === null) {
+              vErrors = [err49];
+            } else {
+              vErrors.push(err49);
+            }
+            errors++;
+          }
+        }
+        for (const key6 in data20) {
+          let data21 = data20[key6];
+          if (data21 && typeof data21 == 'object' && !Array.isArray(data21)) {
+            if (data21.controlPlane === undefined) {
+              const err50 = {
+                instancePath:
+                  instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                schemaPath: '#/properties/environments/additionalProperties/required',
+                keyword: 'required',
+                params: { missingProperty: 'controlPlane' },
+                message: "must have required property '" + 'controlPlane' + "'",
+                schema: schema39.properties.environments.additionalProperties.required,
+                parentSchema: schema39.properties.environments.additionalProperties,
+                data: data21,
+              };
+              if (vErrors === null) {
+                vErrors = [err50];
+              } else {
+                vErrors.push(err50);
+              }
+              errors++;
+            }
+            if (data21.folders === undefined) {
+              const err51 = {
+                instancePath:
+                  instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                schemaPath: '#/properties/environments/additionalProperties/required',
+                keyword: 'required',
+                params: { missingProperty: 'folders' },
+                message: "must have required property '" + 'folders' + "'",
+                schema: schema39.properties.environments.additionalProperties.required,
+                parentSchema: schema39.properties.environments.additionalProperties,
+                data: data21,
+              };
+              if (vErrors === null) {
+                vErrors = [err51];
+              } else {
+                vErrors.push(err51);
+              }
+              errors++;
+            }
+            for (const key7 in data21) {
+              if (
+                !func55.call(schema39.properties.environments.additionalProperties.properties, key7)
+              ) {
+                const err52 = {
+                  instancePath:
+                    instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  schemaPath: '#/properties/environments/additionalProperties/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key7 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema39.properties.environments.additionalProperties,
+                  data: data21,
+                };
+                if (vErrors === null) {
+                  vErrors = [err52];
+                } else {
+                  vErrors.push(err52);
+                }
+                errors++;
+              }
+            }
+            if (data21.controlPlane !== undefined) {
+              let data22 = data21.controlPlane;
+              if (typeof data22 === 'string') {
+                if (func1(data22) > 2048) {
+                  const err53 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/controlPlane',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/controlPlane/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 2048 },
+                    message: 'must NOT have more than 2048 characters',
+                    schema: 2048,
+                    parentSchema:
+                      schema39.properties.environments.additionalProperties.properties.controlPlane,
+                    data: data22,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err53];
+                  } else {
+                    vErrors.push(err53);
+                  }
+                  errors++;
+                }
+                if (func1(data22) < 1) {
+                  const err54 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/controlPlane',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/controlPlane/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema39.properties.environments.additionalProperties.properties.controlPlane,
+                    data: data22,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err54];
+                  } else {
+                    vErrors.push(err54);
+                  }
+                  errors++;
+                }
+              } else {
+                const err55 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/controlPlane',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/controlPlane/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema39.properties.environments.additionalProperties.properties.controlPlane
+                      .type,
+                  parentSchema:
+                    schema39.properties.environments.additionalProperties.properties.controlPlane,
+                  data: data22,
+                };
+                if (vErrors === null) {
+                  vErrors = [err55];
+                } else {
+                  vErrors.push(err55);
+                }
+                errors++;
+              }
+            }
+            if (data21.tokenFile !== undefined) {
+              let data23 = data21.tokenFile;
+              if (typeof data23 === 'string') {
+                if (func1(data23) > 1024) {
+                  const err56 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/tokenFile',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/tokenFile/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema39.properties.environments.additionalProperties.properties.tokenFile,
+                    data: data23,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err56];
+                  } else {
+                    vErrors.push(err56);
+                  }
+                  errors++;
+                }
+                if (func1(data23) < 1) {
+                  const err57 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/tokenFile',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/tokenFile/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema39.properties.environments.additionalProperties.properties.tokenFile,
+                    data: data23,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err57];
+                  } else {
+                    vErrors.push(err57);
+                  }
+                  errors++;
+                }
+              } else {
+                const err58 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/tokenFile',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/tokenFile/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema39.properties.environments.additionalProperties.properties.tokenFile.type,
+                  parentSchema:
+                    schema39.properties.environments.additionalProperties.properties.tokenFile,
+                  data: data23,
+                };
+                if (vErrors === null) {
+                  vErrors = [err58];
+                } else {
+                  vErrors.push(err58);
+                }
+                errors++;
+              }
+            }
+            if (data21.apiKeyFile !== undefined) {
+              let data24 = data21.apiKeyFile;
+              if (typeof data24 === 'string') {
+                if (func1(data24) > 1024) {
+                  const err59 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/apiKeyFile',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/apiKeyFile/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema39.properties.environments.additionalProperties.properties.apiKeyFile,
+                    data: data24,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err59];
+                  } else {
+                    vErrors.push(err59);
+                  }
+                  errors++;
+                }
+                if (func1(data24) < 1) {
+                  const err60 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/apiKeyFile',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/apiKeyFile/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema39.properties.environments.additionalProperties.properties.apiKeyFile,
+                    data: data24,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err60];
+                  } else {
+                    vErrors.push(err60);
+                  }
+                  errors++;
+                }
+              } else {
+                const err61 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/apiKeyFile',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/apiKeyFile/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema39.properties.environments.additionalProperties.properties.apiKeyFile
+                      .type,
+                  parentSchema:
+                    schema39.properties.environments.additionalProperties.properties.apiKeyFile,
+                  data: data24,
+                };
+                if (vErrors === null) {
+                  vErrors = [err61];
+                } else {
+                  vErrors.push(err61);
+                }
+                errors++;
+              }
+            }
+            if (data21.folders !== undefined) {
+              let data25 = data21.folders;
+              if (Array.isArray(data25)) {
+                if (data25.length < 1) {
+                  const err62 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/folders',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/folders/minItems',
+                    keyword: 'minItems',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 items',
+                    schema: 1,
+                    parentSchema:
+                      schema39.properties.environments.additionalProperties.properties.folders,
+                    data: data25,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err62];
+                  } else {
+                    vErrors.push(err62);
+                  }
+                  errors++;
+                }
+                const len3 = data25.length;
+                for (let i5 = 0; i5 < len3; i5++) {
+                  let data26 = data25[i5];
+                  if (typeof data26 === 'string') {
+                    if (func1(data26) > 1024) {
+                      const err63 = {
+                        instancePath:
+                          instancePath +
+                          '/environments/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/folders/' +
+                          i5,
+                        schemaPath:
+                          '#/properties/environments/additionalProperties/properties/folders/items/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 1024 },
+                        message: 'must NOT have more than 1024 characters',
+                        schema: 1024,
+                        parentSchema:
+                          schema39.properties.environments.additionalProperties.properties.folders
+                            .items,
+                        data: data26,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err63];
+                      } else {
+                        vErrors.push(err63);
+                      }
+                      errors++;
+                    }
+                    if (func1(data26) < 1) {
+                      const err64 = {
+                        instancePath:
+                          instancePath +
+                          '/environments/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/folders/' +
+                          i5,
+                        schemaPath:
+                          '#/properties/environments/additionalProperties/properties/folders/items/minLength',
+                        keyword: 'minLength',
+                        params: { limit: 1 },
+                        message: 'must NOT have fewer than 1 characters',
+                        schema: 1,
+                        parentSchema:
+                          schema39.properties.environments.additionalProperties.properties.folders
+                            .items,
+                        data: data26,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err64];
+                      } else {
+                        vErrors.push(err64);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err65 = {
+                      instancePath:
+                        instancePath +
+                        '/environments/' +
+                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/folders/' +
+                        i5,
+                      schemaPath:
+                        '#/properties/environments/additionalProperties/properties/folders/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema:
+                        schema39.properties.environments.additionalProperties.properties.folders
+                          .items.type,
+                      parentSchema:
+                        schema39.properties.environments.additionalProperties.properties.folders
+                          .items,
+                      data: data26,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err65];
+                    } else {
+                      vErrors.push(err65);
+                    }
+                    errors++;
+                  }
+                }
+                let i6 = data25.length;
+                let j2;
+                if (i6 > 1) {
+                  const indices1 = {};
+                  for (; i6--;) {
+                    let item1 = data25[i6];
+                    if (typeof item1 !== 'string') {
+                      continue;
+                    }
+                    if (typeof indices1[item1] == 'number') {
+                      j2 = indices1[item1];
+                      const err66 = {
+                        instancePath:
+                          instancePath +
+                          '/environments/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/folders',
+                        schemaPath:
+                          '#/properties/environments/additionalProperties/properties/folders/uniqueItems',
+                        keyword: 'uniqueItems',
+                        params: { i: i6, j: j2 },
+                        message:
+                          'must NOT have duplicate items (items ## ' +
+                          j2 +
+                          ' and ' +
+                          i6 +
+                          ' are identical)',
+                        schema: true,
+                        parentSchema:
+                          schema39.properties.environments.additionalProperties.properties.folders,
+                        data: data25,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err66];
+                      } else {
+                        vErrors.push(err66);
+                      }
+                      errors++;
+                      break;
+                    }
+                    indices1[item1] = i6;
+                  }
+                }
+              } else {
+                const err67 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/folders',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/folders/type',
+                  keyword: 'type',
+                  params: { type: 'array' },
+                  message: 'must be array',
+                  schema:
+                    schema39.properties.environments.additionalProperties.properties.folders.type,
+                  parentSchema:
+                    schema39.properties.environments.additionalProperties.properties.folders,
+                  data: data25,
+                };
+                if (vErrors === null) {
+                  vErrors = [err67];
+                } else {
+                  vErrors.push(err67);
+                }
+                errors++;
+              }
+            }
+            if (data21.patches !== undefined) {
+              let data27 = data21.patches;
+              if (Array.isArray(data27)) {
+                const len4 = data27.length;
+                for (let i7 = 0; i7 < len4; i7++) {
+                  let data28 = data27[i7];
+                  if (typeof data28 === 'string') {
+                    if (func1(data28) > 1024) {
+                      const err68 = {
+                        instancePath:
+                          instancePath +
+                          '/environments/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/patches/' +
+                          i7,
+                        schemaPath:
+                          '#/properties/environments/additionalProperties/properties/patches/items/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 1024 },
+                        message: 'must NOT have more than 1024 characters',
+                        schema: 1024,
+                        parentSchema:
+                          schema39.properties.environments.additionalProperties.properties.patches
+                            .items,
+                        data: data28,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err68];
+                      } else {
+                        vErrors.push(err68);
+                      }
+                      errors++;
+                    }
+                    if (func1(data28) < 1) {
+                      const err69 = {
+                        instancePath:
+                          instancePath +
+                          '/environments/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/patches/' +
+                          i7,
+                        schemaPath:
+                          '#/properties/environments/additionalProperties/properties/patches/items/minLength',
+                        keyword: 'minLength',
+                        params: { limit: 1 },
+                        message: 'must NOT have fewer than 1 characters',
+                        schema: 1,
+                        parentSchema:
+                          schema39.properties.environments.additionalProperties.properties.patches
+                            .items,
+                        data: data28,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err69];
+                      } else {
+                        vErrors.push(err69);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err70 = {
+                      instancePath:
+                        instancePath +
+                        '/environments/' +
+                        key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                        '/patches/' +
+                        i7,
+                      schemaPath:
+                        '#/properties/environments/additionalProperties/properties/patches/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema:
+                        schema39.properties.environments.additionalProperties.properties.patches
+                          .items.type,
+                      parentSchema:
+                        schema39.properties.environments.additionalProperties.properties.patches
+                          .items,
+                      data: data28,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err70];
+                    } else {
+                      vErrors.push(err70);
+                    }
+                    errors++;
+                  }
+                }
+                let i8 = data27.length;
+                let j3;
+                if (i8 > 1) {
+                  const indices2 = {};
+                  for (; i8--;) {
+                    let item2 = data27[i8];
+                    if (typeof item2 !== 'string') {
+                      continue;
+                    }
+                    if (typeof indices2[item2] == 'number') {
+                      j3 = indices2[item2];
+                      const err71 = {
+                        instancePath:
+                          instancePath +
+                          '/environments/' +
+                          key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                          '/patches',
+                        schemaPath:
+                          '#/properties/environments/additionalProperties/properties/patches/uniqueItems',
+                        keyword: 'uniqueItems',
+                        params: { i: i8, j: j3 },
+                        message:
+                          'must NOT have duplicate items (items ## ' +
+                          j3 +
+                          ' and ' +
+                          i8 +
+                          ' are identical)',
+                        schema: true,
+                        parentSchema:
+                          schema39.properties.environments.additionalProperties.properties.patches,
+                        data: data27,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err71];
+                      } else {
+                        vErrors.push(err71);
+                      }
+                      errors++;
+                      break;
+                    }
+                    indices2[item2] = i8;
+                  }
+                }
+              } else {
+                const err72 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/patches',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/patches/type',
+                  keyword: 'type',
+                  params: { type: 'array' },
+                  message: 'must be array',
+                  schema:
+                    schema39.properties.environments.additionalProperties.properties.patches.type,
+                  parentSchema:
+                    schema39.properties.environments.additionalProperties.properties.patches,
+                  data: data27,
+                };
+                if (vErrors === null) {
+                  vErrors = [err72];
+                } else {
+                  vErrors.push(err72);
+                }
+                errors++;
+              }
+            }
+            if (data21.prune !== undefined) {
+              let data29 = data21.prune;
+              if (typeof data29 !== 'boolean') {
+                const err73 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/prune',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/prune/type',
+                  keyword: 'type',
+                  params: { type: 'boolean' },
+                  message: 'must be boolean',
+                  schema:
+                    schema39.properties.environments.additionalProperties.properties.prune.type,
+                  parentSchema:
+                    schema39.properties.environments.additionalProperties.properties.prune,
+                  data: data29,
+                };
+                if (vErrors === null) {
+                  vErrors = [err73];
+                } else {
+                  vErrors.push(err73);
+                }
+                errors++;
+              }
+            }
+            if (data21.policy !== undefined) {
+              let data30 = data21.policy;
+              if (!(data30 === 'none' || data30 === 'safe' || data30 === 'all')) {
+                const err74 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/policy',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/policy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema39.properties.environments.additionalProperties.properties.policy.enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema39.properties.environments.additionalProperties.properties.policy.enum,
+                  parentSchema:
+                    schema39.properties.environments.additionalProperties.properties.policy,
+                  data: data30,
+                };
+                if (vErrors === null) {
+                  vErrors = [err74];
+                } else {
+                  vErrors.push(err74);
+                }
+                errors++;
+              }
+            }
+            if (data21.driftInterval !== undefined) {
+              let data31 = data21.driftInterval;
+              if (typeof data31 === 'string') {
+                if (!pattern37.test(data31)) {
+                  const err75 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/driftInterval',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/driftInterval/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^([0-9]+(ms|s|m|h))+$' },
+                    message: 'must match pattern "' + '^([0-9]+(ms|s|m|h))+$' + '"',
+                    schema: '^([0-9]+(ms|s|m|h))+$',
+                    parentSchema:
+                      schema39.properties.environments.additionalProperties.properties
+                        .driftInterval,
+                    data: data31,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err75];
+                  } else {
+                    vErrors.push(err75);
+                  }
+                  errors++;
+                }
+              } else {
+                const err76 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/driftInterval',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/driftInterval/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema39.properties.environments.additionalProperties.properties.driftInterval
+                      .type,
+                  parentSchema:
+                    schema39.properties.environments.additionalProperties.properties.driftInterval,
+                  data: data31,
+                };
+                if (vErrors === null) {
+                  vErrors = [err76];
+                } else {
+                  vErrors.push(err76);
+                }
+                errors++;
+              }
+            }
+            if (data21.promotesTo !== undefined) {
+              let data32 = data21.promotesTo;
+              if (typeof data32 === 'string') {
+                if (!pattern4.test(data32)) {
+                  const err77 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/promotesTo',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/promotesTo/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                    message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                    schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                    parentSchema:
+                      schema39.properties.environments.additionalProperties.properties.promotesTo,
+                    data: data32,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err77];
+                  } else {
+                    vErrors.push(err77);
+                  }
+                  errors++;
+                }
+              } else {
+                const err78 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/promotesTo',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/promotesTo/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema39.properties.environments.additionalProperties.properties.promotesTo
+                      .type,
+                  parentSchema:
+                    schema39.properties.environments.additionalProperties.properties.promotesTo,
+                  data: data32,
+                };
+                if (vErrors === null) {
+                  vErrors = [err78];
+                } else {
+                  vErrors.push(err78);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err79 = {
+              instancePath:
+                instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/properties/environments/additionalProperties/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema39.properties.environments.additionalProperties.type,
+              parentSchema: schema39.properties.environments.additionalProperties,
+              data: data21,
+            };
+            if (vErrors === null) {
+              vErrors = [err79];
+            } else {
+              vErrors.push(err79);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err80 = {
+          instancePath: instancePath + '/environments',
+          schemaPath: '#/properties/environments/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema39.properties.environments.type,
+          parentSchema: schema39.properties.environments,
+          data: data20,
+        };
+        if (vErrors === null) {
+          vErrors = [err80];
+        } else {
+          vErrors.push(err80);
+        }
+        errors++;
+      }
+    }
   } else {
-    const err47 = {
+    const err81 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -9098,9 +10067,9 @@ function validate28(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err47];
+      vErrors = [err81];
     } else {
-      vErrors.push(err47);
+      vErrors.push(err81);
     }
     errors++;
   }

@@ -16,6 +16,7 @@
  * are grpc-gateway's `{code, message, details}` with its HTTP status per gRPC code.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { posix } from 'node:path';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
 import { readLimitedBody } from '../../util/request-body.js';
 import { flyteadminApi, isApiPath } from './api.js';
@@ -116,8 +117,17 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
     opts.sharedAuth ?? (oauth ? flyteadminAuth(oauth, opts.httpAuthorizationHeader) : () => null);
   const limit = opts.bodyLimitBytes ?? 1024 * 1024;
   return async (req, res, url) => {
-    const path = url.pathname;
+    // The path as sent: WHATWG's URL takes `%2E` for a dot segment too, Go does not.
+    const raw = (req.url ?? '/').split('?', 1)[0]!;
+    const path = raw.startsWith('/') ? raw : url.pathname;
     const method = req.method ?? 'GET';
+    if (path.startsWith('/api/') && hasDotSegment(path)) {
+      // Go's ServeMux (flyteadmin's HTTP server) cleans the path and redirects (307) to it.
+      const clean = posix.normalize(path).replace(/(.)\/+$/, '$1');
+      res.writeHead(307, { location: `${clean}${url.search}`, 'content-type': 'text/html' });
+      res.end(`<a href="${clean}">Temporary Redirect</a>.\n`);
+      return true;
+    }
     const isApi = isApiPath(path);
     const isAuth = (OAUTH_PATHS as readonly string[]).includes(path);
     if (!isApi && !isAuth) return false;
@@ -144,6 +154,11 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
     }
     return true;
   };
+}
+
+/** A literal `.` or `..` segment (`%2E` is not one to Go: grpc-gateway decodes it into a name). */
+function hasDotSegment(path: string): boolean {
+  return path.split('/').some((part) => part === '.' || part === '..');
 }
 
 /**

@@ -4,7 +4,8 @@
  * withManualSteps. argv: JSON of the apply arguments, then the manual ops (comma-separated).
  */
 import { openControlPlane } from '../../../src/controlplane/open.js';
-import { runApply, type ApplyArgs } from '../../../src/cli/commands/apply.js';
+import { runApply } from '../../../src/cli/commands/apply.js';
+import type { ApplyArgs } from '../../../src/cli/define/apply.js';
 import { UserError } from '../../../src/util/user-error.js';
 import type { StepKind } from '../../../src/model/plan.js';
 import { withManualSteps } from './manual-backend.js';

@@ -1,0 +1,45 @@
+/**
+ * Where the inventory of a control plane that cannot keep it (Union, flyteadmin) lives
+ * (docs/plan.md, Prune by inventory): `--inventory k8s:NAMESPACE/NAME` (env POOLSYNC_INVENTORY),
+ * a ConfigMap every daemon replica and CI job reads; by default `poolsync-inventory` in the
+ * namespace of the `--lock` Lease (or of the daemon's leader Lease), since those who share a
+ * lock share the inventory; `--inventory state-dir`, or no Lease, keeps it in the state folder.
+ * Pure: the ConfigMap is src/lease/k8s-inventory.ts, the choice src/apply/inventory.ts.
+ */
+import { UserError } from '../util/user-error.js';
+
+export interface InventoryPlace {
+  namespace: string;
+  name: string;
+}
+
+export const DEFAULT_INVENTORY_CONFIGMAP = 'poolsync-inventory';
+const REF = /^k8s:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/;
+
+/**
+ * The ConfigMap named by `text` (`--inventory`), else the default beside `lease` (the Lease
+ * of --lock or --leader-elect), else null: the state folder.
+ */
+export function inventoryPlace(
+  text: string | null | undefined,
+  lease: { namespace: string } | null,
+  origin = '--inventory',
+): InventoryPlace | null {
+  const value = text?.trim() ?? '';
+  if (value === 'state-dir') return null;
+  if (value === '')
+    return lease ? { namespace: lease.namespace, name: DEFAULT_INVENTORY_CONFIGMAP } : null;
+  const m = REF.exec(value);
+  if (!m) {
+    throw new UserError(
+      `${origin}: "${text}" is not a Kubernetes ConfigMap; write k8s:NAMESPACE/NAME (for example k8s:poolsync/${DEFAULT_INVENTORY_CONFIGMAP}), or state-dir to keep it in the state folder`,
+    );
+  }
+  return { namespace: m[1]!, name: m[3]! };
+}
+
+/** The namespace of a `k8s:NAMESPACE/NAME` --lock value, when it is one (else left to --lock to refuse). */
+export function leaseNamespace(lock: string | null | undefined): { namespace: string } | null {
+  const m = REF.exec(lock?.trim() ?? '');
+  return m ? { namespace: m[1]! } : null;
+}

@@ -1,0 +1,57 @@
+/**
+ * `poolsync init [DIR] [--from-live]`: the first step of docs/getting-started.md. Writes a
+ * poolsync.yaml whose comments say what each setting does (prune off: nothing is ever deleted
+ * until the repository says so), and with --from-live exports the live state beside it.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UserError } from '../../util/user-error.js';
+import { refuseCodeProject } from '../config-folder.js';
+import type { InitArgs } from '../define/init.js';
+import { exists, writeExported } from '../write-exported.js';
+
+export const REPO_CONFIG_TEMPLATE = `# poolsync configuration of this config repository (docs/manifests.md).
+# Every other YAML file under this folder is a manifest: ClusterPool, Cluster, Queue,
+# PoolAssignment, DefaultQueue (examples/config-repo has one of each).
+# Its schema: schemas/repo-config.schema.json of the poolsync package.
+apiVersion: poolsync/v1
+kind: RepoConfig
+
+# false: live objects the repository does not declare are listed as unmanaged, never deleted.
+# true: they are deleted, for the kinds in the prune scope (manage:, else the declared kinds).
+prune: false
+
+# The kinds this repository owns, hence the kinds prune may delete (docs/plan.md, Prune scope).
+# manage: [ClusterPool, Cluster, Queue, PoolAssignment]
+
+# Files to skip (globs relative to this folder): drafts, CI files, anything not a manifest.
+ignore:
+  - drafts/**
+  - .github/**
+  - .gitlab-ci.yml
+`;
+
+export async function init(args: InitArgs): Promise<void> {
+  const dir = resolve(args.dir);
+  if (await exists(join(dir, 'poolsync.yaml')))
+    throw new UserError(
+      `${join(dir, 'poolsync.yaml')} already exists: this is a config repository already (\`poolsync validate ${args.dir}\` checks it)`,
+    );
+  try {
+    await refuseCodeProject(dir);
+  } catch {
+    throw new UserError(
+      `${dir} is a code project's root (package.json, go.mod, …): start the config repository in a folder of its own, e.g. \`poolsync init ${join(args.dir, 'pools')}\``,
+    );
+  }
+  await mkdir(dir, { recursive: true });
+  await writeExported(dir, { path: 'poolsync.yaml', content: REPO_CONFIG_TEMPLATE });
+  process.stdout.write(`Wrote ${join(dir, 'poolsync.yaml')}\n`);
+  if (args['from-live']) {
+    const { exportTo } = await import('./export.js');
+    await exportTo({ ...args, dir, force: false });
+  }
+  process.stdout.write(
+    `Next: \`poolsync validate ${args.dir}\`, then \`poolsync plan ${args.dir}\` (docs/getting-started.md).\n`,
+  );
+}

@@ -1,0 +1,106 @@
+/** `poolsync apply [DIR|PLANFILE]`: its options; the work is in ../commands/apply.ts. */
+import type { Argv, CommandModule } from 'yargs';
+import { DEFAULT_PARALLELISM, FILE_PARALLELISM } from '../../apply/types.js';
+import {
+  acceptCascadeOption,
+  apiKeyFileOption,
+  colorOption,
+  controlPlaneOption,
+  inventoryOption,
+  lockTimeoutOption,
+  maxRetriesOption,
+  replaceOption,
+  STATE_DIR,
+  targetOption,
+  tokenFileOption,
+  wholeNumber,
+  configDirOption,
+  envOption,
+} from '../options.js';
+
+export interface ApplyArgs {
+  path: string;
+  /** The environment (docs/environments.md); `config-dir`: the config folder of a saved plan's. */
+  env?: string;
+  'config-dir'?: string;
+  target?: string[];
+  replace?: string[];
+  'accept-cascade'?: string[];
+  'control-plane': string;
+  'auto-approve': boolean;
+  /** Absent: defaultParallelism of the control-plane URL. */
+  parallelism?: number;
+  'wait-timeout': string;
+  'lock-timeout': string;
+  'max-retries': number;
+  'token-file'?: string;
+  'api-key-file'?: string;
+  'state-dir': string;
+  lock?: string;
+  inventory?: string;
+  'flyte-cli'?: string;
+  color?: boolean;
+}
+
+export const applyCommand: CommandModule<object, ApplyArgs> = {
+  command: 'apply [path]',
+  describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
+  builder: (y: Argv) =>
+    y
+      .positional('path', {
+        type: 'string',
+        default: '.',
+        describe:
+          'A config repository folder, or a plan saved with `plan --output json --out FILE`',
+      })
+      .option('env', envOption(false))
+      .option('config-dir', configDirOption)
+      .option('control-plane', controlPlaneOption)
+      .option('auto-approve', {
+        type: 'boolean',
+        default: false,
+        describe: 'Apply without asking for confirmation',
+      })
+      .option('parallelism', {
+        type: 'string',
+        coerce: wholeNumber('parallelism', 1),
+        describe: `Most steps running at once (default ${DEFAULT_PARALLELISM}; ${FILE_PARALLELISM} for a file: control plane, whose calls share fsyncs)`,
+      })
+      .option('wait-timeout', {
+        type: 'string',
+        default: '30m',
+        describe:
+          'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
+      })
+      .option('lock-timeout', lockTimeoutOption)
+      .option('max-retries', maxRetriesOption)
+      .option('token-file', tokenFileOption)
+      .option('api-key-file', apiKeyFileOption)
+      .option('state-dir', {
+        type: 'string',
+        default: STATE_DIR,
+        describe:
+          'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
+      })
+      .option('lock', {
+        type: 'string',
+        describe:
+          'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
+      })
+      .option('inventory', inventoryOption)
+      .option('flyte-cli', {
+        type: 'string',
+        describe:
+          'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
+      })
+      .option('color', colorOption('the output'))
+      .option('target', targetOption)
+      .option('replace', replaceOption)
+      .option('accept-cascade', acceptCascadeOption)
+      .example('$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on')
+      .example(
+        '$0 apply . --replace Cluster/prod-1',
+        'Delete and register a cluster again',
+      ) as Argv<ApplyArgs>,
+  handler: async (args) => (await import('../commands/apply.js')).apply(args),
+};

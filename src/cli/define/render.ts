@@ -1,0 +1,69 @@
+/** `poolsync render WHAT [DIR]`: its options; the work is in ../commands/render.ts. */
+import type { Argv, CommandModule } from 'yargs';
+import { configDirPositional, envOption } from '../options.js';
+
+/** What `render` writes (poolsync.yaml's render: keys). */
+export const RENDER_KINDS = ['flyte-core-values', 'union-cluster-pools'] as const;
+export type RenderKind = (typeof RENDER_KINDS)[number];
+
+export interface RenderArgs {
+  what: RenderKind;
+  dir: string;
+  env?: string;
+  out?: string;
+  stdout: boolean;
+  check: boolean;
+  'credentials-secret'?: string;
+  base?: string;
+}
+
+export const renderCommand: CommandModule<object, RenderArgs> = {
+  command: 'render <what> [dir]',
+  describe:
+    'Write a generated configuration file from the manifests: flyte-core Helm values (labelClusterMap, clusterConfigs) or the Union self-managed pool -> clusters mapping',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('what', {
+        choices: RENDER_KINDS,
+        describe: 'flyte-core-values | union-cluster-pools',
+      })
+      .positional('dir', configDirPositional)
+      .option('env', envOption(false))
+      .option('out', {
+        type: 'string',
+        describe: 'File to write; default: the path in poolsync.yaml render, else stdout',
+      })
+      .option('stdout', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print to stdout even when poolsync.yaml names a file',
+      })
+      .option('check', {
+        type: 'boolean',
+        default: false,
+        describe: 'Write nothing; exit 1 when the file differs from what would be rendered',
+      })
+      .option('credentials-secret', {
+        type: 'string',
+        describe:
+          'flyte-core-values: the Secret with the data-plane credentials; the chart mounts only cluster-credentials (V14)',
+      })
+      .option('base', {
+        type: 'string',
+        describe:
+          'flyte-core-values: your own values file; its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists (Helm replaces lists). Default: poolsync.yaml render.flyte-core-values.base',
+      })
+      .example(
+        '$0 render flyte-core-values examples/flyte-oss --out values-clusters.yaml',
+        'Helm values for flyte-core',
+      )
+      .example(
+        '$0 render flyte-core-values . --base values-override.yaml --out values-clusters.yaml',
+        'Keep your own flyteadmin volumes in the rendered lists',
+      )
+      .example(
+        '$0 render union-cluster-pools examples/union-self-managed',
+        'The mapping to hand to Union',
+      ) as unknown as Argv<RenderArgs>,
+  handler: async (args) => (await import('../commands/render.js')).render(args),
+};

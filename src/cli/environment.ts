@@ -1,0 +1,124 @@
+/**
+ * `--env NAME` (`-e`) of plan, apply, validate, export and render, and `--env all` of plan and
+ * validate (docs/environments.md): which environments of poolsync.yaml a command runs for, and
+ * the control plane and credentials each names. Without `environments:` in poolsync.yaml a
+ * command runs as it always did, against `--control-plane`.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { readRepoConfig } from '../manifests/config.js';
+import { environmentUrl } from '../manifests/environments.js';
+import type { Environment } from '../model/desired.js';
+import { UserError } from '../util/user-error.js';
+
+import { ENV_ALL } from './options.js';
+
+export { ENV_ALL, configDirOption, envOption } from './options.js';
+
+/** What a command runs against: one environment (name null without environments). */
+export interface EnvTarget {
+  name: string | null;
+  url: string;
+  tokenFile?: string;
+  apiKeyFile?: string;
+  env: Environment | null;
+}
+
+export interface EnvArgs {
+  env?: string;
+  'control-plane': string;
+  'token-file'?: string;
+  'api-key-file'?: string;
+}
+
+/** Whether an option was written on the command line (not a default or an environment variable). */
+export function givenOnCommandLine(option: string, argv = process.argv): boolean {
+  return argv.some((a) => a === `--${option}` || a.startsWith(`--${option}=`));
+}
+
+/** An environment's credential file: relative paths are relative to the config folder. */
+function credential(dir: string, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  return isAbsolute(path) ? path : resolve(dir, path);
+}
+
+/** The target of one environment. */
+export function environmentTarget(dir: string, env: Environment): EnvTarget {
+  const tokenFile = credential(dir, env.tokenFile);
+  const apiKeyFile = credential(dir, env.apiKeyFile);
+  return {
+    name: env.name,
+    url: environmentUrl(dir, env),
+    ...(tokenFile !== undefined ? { tokenFile } : {}),
+    ...(apiKeyFile !== undefined ? { apiKeyFile } : {}),
+    env,
+  };
+}
+
+/** The environments of DIR's poolsync.yaml, [] without any (or when it does not read). */
+export async function environmentsOf(dir: string): Promise<Environment[]> {
+  const { config, errors } = await readRepoConfig(dir);
+  return errors.length > 0 ? [] : (config.environments ?? []);
+}
+
+/**
+ * The targets of a command: without environments, `--control-plane` as always (an `--env`
+ * is refused); with them, the one `--env` names, or every one for `--env all` where allowed.
+ * A poolsync.yaml that does not read gives the plain target: loading reports its errors.
+ */
+export async function resolveTargets(
+  dir: string,
+  args: EnvArgs,
+  { allowAll, command }: { allowAll: boolean; command: string },
+): Promise<EnvTarget[]> {
+  const { config, errors } = await readRepoConfig(dir);
+  const envs = errors.length > 0 ? undefined : config.environments;
+  const plain: EnvTarget = {
+    name: null,
+    url: args['control-plane'],
+    ...(args['token-file'] !== undefined ? { tokenFile: args['token-file'] } : {}),
+    ...(args['api-key-file'] !== undefined ? { apiKeyFile: args['api-key-file'] } : {}),
+    env: null,
+  };
+  if (errors.length > 0) return [plain];
+  const names = (envs ?? []).map((e) => e.name).join(', ');
+  if (!envs) {
+    if (args.env === undefined) return [plain];
+    throw new UserError(
+      `--env ${args.env}: poolsync.yaml in ${dir} declares no environments; leave out --env, or declare them (docs/environments.md)`,
+    );
+  }
+  if (args.env === undefined)
+    throw new UserError(
+      `poolsync.yaml in ${dir} declares environments (${names}): name one with --env NAME${allowAll ? ' or all of them with --env all' : ''}`,
+    );
+  if (givenOnCommandLine('control-plane'))
+    throw new UserError(
+      `--control-plane and --env both name a control plane: environment ${args.env} names its own in poolsync.yaml; leave out --control-plane`,
+    );
+  const chosen = args.env === ENV_ALL && allowAll ? envs : envs.filter((e) => e.name === args.env);
+  if (chosen.length === 0)
+    throw new UserError(
+      args.env === ENV_ALL
+        ? `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`
+        : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
+    );
+  return chosen.map((env) => {
+    const t = environmentTarget(dir, env);
+    // A credential given on the command line wins over the environment's reference.
+    if (args['token-file'] !== undefined && givenOnCommandLine('token-file'))
+      t.tokenFile = args['token-file'];
+    if (args['api-key-file'] !== undefined && givenOnCommandLine('api-key-file'))
+      t.apiKeyFile = args['api-key-file'];
+    return t;
+  });
+}
+
+/** The arguments of a command with the target's control plane and credentials in place. */
+export function withTarget<A extends EnvArgs>(args: A, t: EnvTarget): A {
+  const out = { ...args, 'control-plane': t.url };
+  delete out['token-file'];
+  delete out['api-key-file'];
+  if (t.tokenFile !== undefined) out['token-file'] = t.tokenFile;
+  if (t.apiKeyFile !== undefined) out['api-key-file'] = t.apiKeyFile;
+  return out;
+}

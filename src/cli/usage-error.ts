@@ -1,0 +1,65 @@
+/**
+ * What yargs says about a command line it cannot take, made into one clear UserError: an
+ * unknown option gets the closest option the command has (`--tagret` → `--target`), an
+ * unknown command the closest command, and every message says where the usage is.
+ */
+import type { Argv } from 'yargs';
+import { closest } from '../manifests/suggest.js';
+import { UserError } from '../util/user-error.js';
+import { COMMANDS, type AnyCommand } from './define/index.js';
+
+/** Options every command takes. */
+const GLOBAL_OPTIONS = ['help', 'version', 'log-format'];
+
+export function usageError(msg: string, argv: readonly string[]): UserError {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const command = words[0];
+  const help = command && COMMANDS[command] ? `poolsync ${command} --help` : 'poolsync --help';
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (unknown) {
+    const known = [...GLOBAL_OPTIONS, ...commandOptions(command, words[1])];
+    const lines = unknown[1]!.split(', ').map((name) => {
+      if (!argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`))
+        return `Unexpected argument "${name}".`;
+      const hit = closest(name, known);
+      return `Unknown option --${name}${hit ? `: did you mean --${hit}?` : '.'}`;
+    });
+    return new UserError(`${lines.join('\n')}\nRun \`${help}\` for the options.`);
+  }
+  const meant = /^Did you mean (.+)\?$/.exec(msg);
+  if (meant && command !== undefined)
+    return new UserError(
+      `Unknown command "${command}": did you mean \`poolsync ${meant[1]}\`?\nRun \`poolsync --help\` for the commands.`,
+    );
+  return new UserError(`${msg}\nRun \`${help}\` for usage.`);
+}
+
+/** The option names (and aliases) a command's builder declares, read by running it on a recorder. */
+function commandOptions(name: string | undefined, sub: string | undefined): string[] {
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (command === undefined) return [];
+  const names: string[] = [];
+  const subcommands: AnyCommand[] = [];
+  const record = (cmd: AnyCommand): void => {
+    if (typeof cmd.builder !== 'function') return;
+    const recorder: Argv = new Proxy({} as Argv, {
+      get: (_target, method) => (first: unknown, second: unknown) => {
+        if (method === 'option' && typeof first === 'string') {
+          names.push(first);
+          const alias = (second as { alias?: string | string[] } | undefined)?.alias;
+          names.push(...(alias === undefined ? [] : [alias].flat()));
+        } else if (method === 'options' && first && typeof first === 'object') {
+          names.push(...Object.keys(first));
+        } else if (method === 'command' && first && typeof first === 'object') {
+          subcommands.push(first as AnyCommand);
+        }
+        return recorder;
+      },
+    });
+    cmd.builder(recorder);
+  };
+  record(command);
+  const subcommand = subcommands.find((c) => String(c.command).split(' ')[0] === sub);
+  if (subcommand) record(subcommand);
+  return names.filter((n) => n.length > 1);
+}

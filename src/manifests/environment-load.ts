@@ -1,0 +1,124 @@
+/**
+ * Loading one environment of a repository with `environments:` (docs/environments.md): which
+ * environment, which files are its own (under its folders), and its files read with its
+ * patches merged in. The loader (index.ts) calls these; without `environments:` none applies.
+ */
+import type { Environment, RepoConfig } from '../model/desired.js';
+import type { FileAnalysis } from './analysis.js';
+import { readDocument } from './documents.js';
+import { underFolder } from './environments.js';
+import type { InputLimits } from './limits.js';
+import { documentAddress, mergePatch, type PatchSet } from './patches.js';
+import type { ValidationError } from './types.js';
+import { REPO_CONFIG_FILE } from './walk.js';
+import { parseYamlFile } from './yaml.js';
+
+function configError(message: string): ValidationError {
+  return { code: 'SCHEMA', message, file: REPO_CONFIG_FILE, line: 1, column: 1, address: null };
+}
+
+/** The names of the environments, for messages. */
+export function environmentNames(config: RepoConfig): string {
+  return (config.environments ?? []).map((e) => e.name).join(', ');
+}
+
+/**
+ * The environment a load is for: none without `environments:` (and none asked), else the one
+ * named. Asking for one the file does not declare, or for none when it declares some, is an
+ * error that lists them.
+ */
+export function selectEnvironment(
+  config: RepoConfig,
+  name: string | undefined,
+): { env: Environment | null; error: ValidationError | null } {
+  const envs = config.environments;
+  if (!envs) {
+    if (name === undefined) return { env: null, error: null };
+    return {
+      env: null,
+      error: configError(
+        `environment '${name}' was asked for, but ${REPO_CONFIG_FILE} declares no environments: leave out --env, or declare environments (docs/environments.md)`,
+      ),
+    };
+  }
+  if (name === undefined)
+    return {
+      env: null,
+      error: configError(
+        `${REPO_CONFIG_FILE} declares environments (${environmentNames(config)}): name one with --env NAME (or --env all where a command takes it)`,
+      ),
+    };
+  const env = envs.find((e) => e.name === name);
+  if (env) return { env, error: null };
+  return {
+    env: null,
+    error: configError(
+      `no environment '${name}' in ${REPO_CONFIG_FILE}; its environments: ${environmentNames(config)}`,
+    ),
+  };
+}
+
+/** The walk's files that are the environment's: under one of its folders. */
+export function environmentFiles(files: string[], env: Environment): string[] {
+  return files.filter((f) => env.folders.some((folder) => underFolder(f, folder)));
+}
+
+/** The repository settings as the environment sees them: its own `prune`, its name. */
+export function environmentConfig(config: RepoConfig, env: Environment): RepoConfig {
+  return { ...config, prune: env.prune ?? config.prune, environment: env.name };
+}
+
+/** Whether any of the file's documents is patched. */
+export function isPatched(analysis: FileAnalysis, patches: PatchSet): boolean {
+  return analysis.documents.some((d) => {
+    const name = d.manifest?.name ?? d.name;
+    return (
+      d.kind !== null && typeof name === 'string' && patches.byAddress.has(`${d.kind}/${name}`)
+    );
+  });
+}
+
+/**
+ * The file read again with its patched documents merged (never cached: the result depends on
+ * the patch too). `used` collects the addresses patched, for the patches that patch nothing.
+ */
+export function analysePatched(
+  file: string,
+  text: string,
+  limits: Readonly<InputLimits>,
+  patches: PatchSet,
+  used: Set<string>,
+): FileAnalysis {
+  const parsed = parseYamlFile(text, limits);
+  return {
+    issues: parsed.issues,
+    documentCount: parsed.documentCount,
+    aliasExpansion: parsed.aliasExpansion,
+    aliasBytes: parsed.aliasBytes,
+    documents: parsed.documents.map((doc) => {
+      const address = documentAddress(doc.root);
+      const patch = address !== null ? patches.byAddress.get(address) : undefined;
+      if (!patch) return readDocument(file, doc.root);
+      used.add(address!);
+      return readDocument(file, mergePatch(doc.root, patch.root, patch.file));
+    }),
+  };
+}
+
+/** Each patch whose object no folder of the environment declares. */
+export function unusedPatches(
+  patches: PatchSet,
+  used: Set<string>,
+  env: Environment,
+): ValidationError[] {
+  return [...patches.byAddress]
+    .filter(([address]) => !used.has(address))
+    .map(([address, p]) => ({
+      code: 'SCHEMA' as const,
+      message: `patches ${address}, which no folder of environment ${env.name} declares (${env.folders.join(', ')}): declare it there, or correct the kind or name`,
+      file: p.file,
+      line: p.at.line,
+      column: p.at.column,
+      address,
+    }));
+}

@@ -1,0 +1,215 @@
+/**
+ * poolsync.yaml `environments:` (docs/environments.md): one repository, many control planes.
+ * The schema has checked the shape; this reads each environment and checks what a schema
+ * cannot: folders that exist as real folders inside the config folder, patch files that are
+ * not also manifests, one control plane per environment (each keeps its own inventory and
+ * lock), a promotion chain that names environments and never loops. Every error is at the
+ * node of poolsync.yaml that caused it.
+ */
+import { lstat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Environment } from '../model/desired.js';
+import { parseDuration } from '../util/duration.js';
+import { urlCredentials } from '../util/url-credentials.js';
+import type { ValidationError } from './types.js';
+import { entry, toPlain, type Position, type YNode } from './yaml.js';
+
+type Add = (code: ValidationError['code'], message: string, line: number, column: number) => void;
+
+interface RawEnvironment {
+  controlPlane: string;
+  tokenFile?: string;
+  apiKeyFile?: string;
+  folders: string[];
+  patches?: string[];
+  prune?: boolean;
+  policy?: Environment['policy'];
+  driftInterval?: string;
+  promotesTo?: string;
+}
+
+/** A path relative to the config folder as the walk writes it, or null when it leaves the folder. */
+export function relativeConfigPath(path: string): string | null {
+  const p = path.replace(/\/+$/, '').replace(/^\.\//, '');
+  if (p === '' || p === '.') return '.';
+  if (p.startsWith('/') || p.split('/').some((s) => s === '..' || s === '')) return null;
+  return p;
+}
+
+/** Whether `file` (relative, as the walk lists it) is under `folder` (relative, or `.`). */
+export function underFolder(file: string, folder: string): boolean {
+  return folder === '.' || file.startsWith(`${folder}/`);
+}
+
+/**
+ * The URL a command opens for the environment: a `file:` path relative to the config folder
+ * is made absolute, so the same environment is the same state file from any working folder.
+ */
+export function environmentUrl(dir: string, env: Pick<Environment, 'controlPlane'>): string {
+  const m = /^file:(.*)$/.exec(env.controlPlane);
+  if (!m) return env.controlPlane;
+  const [path, query] = m[1]!.split('?', 2) as [string, string | undefined];
+  return `file:${resolve(dir, path)}${query !== undefined ? `?${query}` : ''}`;
+}
+
+/** What makes two control-plane URLs the same control plane: the path of a file, else the URL without query. */
+function controlPlaneKey(dir: string, url: string): string {
+  if (url.startsWith('file:')) return environmentUrl(dir, { controlPlane: url }).split('?')[0]!;
+  return url.split('?')[0]!.replace(/\/+$/, '').toLowerCase();
+}
+
+/** `environments:` read and checked; undefined when poolsync.yaml has none. */
+export async function readEnvironments(
+  dir: string,
+  root: YNode,
+  add: Add,
+): Promise<Environment[] | undefined> {
+  const node = entry(root, 'environments')?.value;
+  if (node?.kind !== 'map') return undefined;
+  if (node.entries.length === 0) {
+    add(
+      'SCHEMA',
+      'environments: declares none: list at least one, or leave it out for one environment',
+      node.pos.line,
+      node.pos.column,
+    );
+    return undefined;
+  }
+  const at = (n: YNode | undefined, fallback: Position): Position => n?.pos ?? fallback;
+  const envs: Environment[] = [];
+  const byControlPlane = new Map<string, string>();
+  for (const e of node.entries) {
+    const raw = toPlain(e.value) as RawEnvironment;
+    const field = (name: string): YNode | undefined => entry(e.value, name)?.value;
+    const where = `environments.${e.key}`;
+    const cpPos = at(field('controlPlane'), e.keyPos);
+    if (urlCredentials(raw.controlPlane) !== null) {
+      add(
+        'SCHEMA',
+        `${where}.controlPlane carries credentials in the URL: name them by reference (tokenFile, apiKeyFile), never in poolsync.yaml`,
+        cpPos.line,
+        cpPos.column,
+      );
+    }
+    const same = byControlPlane.get(controlPlaneKey(dir, raw.controlPlane));
+    if (same !== undefined) {
+      add(
+        'SCHEMA',
+        `${where}.controlPlane is also environment ${same}'s: each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other's objects`,
+        cpPos.line,
+        cpPos.column,
+      );
+    } else byControlPlane.set(controlPlaneKey(dir, raw.controlPlane), e.key);
+    const folders: string[] = [];
+    const foldersNode = field('folders');
+    for (const [i, folder] of raw.folders.entries()) {
+      const pos = at(foldersNode?.kind === 'seq' ? foldersNode.items[i] : undefined, e.keyPos);
+      const rel = relativeConfigPath(folder);
+      if (rel === null) {
+        add(
+          'SCHEMA',
+          `${where}.folders: '${folder}' must be a folder inside the config folder (relative, no '..')`,
+          pos.line,
+          pos.column,
+        );
+        continue;
+      }
+      const problem = await folderProblem(dir, rel);
+      if (problem !== null) {
+        add('IO', `${where}.folders: ${rel} ${problem}`, pos.line, pos.column);
+        continue;
+      }
+      folders.push(rel);
+    }
+    const patches: string[] = [];
+    const patchesNode = field('patches');
+    for (const [i, patch] of (raw.patches ?? []).entries()) {
+      const pos = at(patchesNode?.kind === 'seq' ? patchesNode.items[i] : undefined, e.keyPos);
+      const rel = relativeConfigPath(patch);
+      if (rel === null || rel === '.' || !/\.ya?ml$/.test(rel)) {
+        add(
+          'SCHEMA',
+          `${where}.patches: '${patch}' must be a .yaml file inside the config folder (relative, no '..')`,
+          pos.line,
+          pos.column,
+        );
+        continue;
+      }
+      patches.push(rel);
+    }
+    let driftIntervalMs: number | undefined;
+    if (raw.driftInterval !== undefined) {
+      const ms = parseDuration(raw.driftInterval);
+      const pos = at(field('driftInterval'), e.keyPos);
+      if (ms === null || ms < 1000)
+        add(
+          'SCHEMA',
+          `${where}.driftInterval '${raw.driftInterval}' must be a duration of at least 1s, e.g. 5m`,
+          pos.line,
+          pos.column,
+        );
+      else driftIntervalMs = ms;
+    }
+    envs.push({
+      name: e.key,
+      controlPlane: raw.controlPlane,
+      ...(raw.tokenFile !== undefined ? { tokenFile: raw.tokenFile } : {}),
+      ...(raw.apiKeyFile !== undefined ? { apiKeyFile: raw.apiKeyFile } : {}),
+      folders,
+      patches,
+      ...(raw.prune !== undefined ? { prune: raw.prune } : {}),
+      ...(raw.policy !== undefined ? { policy: raw.policy } : {}),
+      ...(driftIntervalMs !== undefined ? { driftIntervalMs } : {}),
+      ...(raw.promotesTo !== undefined ? { promotesTo: raw.promotesTo } : {}),
+    });
+  }
+  checkPromotion(envs, node, add);
+  return envs;
+}
+
+/** `promotesTo` names another environment, and following it never comes back. */
+function checkPromotion(envs: Environment[], node: YNode, add: Add): void {
+  const names = new Set(envs.map((e) => e.name));
+  for (const env of envs) {
+    if (env.promotesTo === undefined) continue;
+    const pos = entry(entry(node, env.name)?.value, 'promotesTo')?.value.pos ?? node.pos;
+    if (!names.has(env.promotesTo) || env.promotesTo === env.name) {
+      add(
+        'SCHEMA',
+        `environments.${env.name}.promotesTo '${env.promotesTo}' is not another environment (${[...names].join(', ')})`,
+        pos.line,
+        pos.column,
+      );
+      continue;
+    }
+    const seen = new Set([env.name]);
+    for (let next = env.promotesTo; next !== undefined;) {
+      if (seen.has(next)) {
+        add(
+          'SCHEMA',
+          `environments.${env.name}.promotesTo makes a loop (${[...seen, next].join(' → ')}): promotion runs one way`,
+          pos.line,
+          pos.column,
+        );
+        break;
+      }
+      seen.add(next);
+      next = envs.find((e) => e.name === next)?.promotesTo as string;
+    }
+  }
+}
+
+/** Why `rel` is not a real folder under `dir` (no link on the way), or null. */
+async function folderProblem(dir: string, rel: string): Promise<string | null> {
+  if (rel === '.') return null;
+  let at = dir;
+  for (const part of rel.split('/')) {
+    at = join(at, part);
+    const st = await lstat(at).catch(() => null);
+    if (st === null) return 'does not exist';
+    if (st.isSymbolicLink())
+      return 'is (or is under) a symbolic link: poolsync reads nothing outside the repository; name the real folder';
+    if (!st.isDirectory()) return 'is not a folder';
+  }
+  return null;
+}

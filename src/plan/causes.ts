@@ -1,0 +1,64 @@
+/**
+ * The cause of each change another object's step makes (`caused_by`), decided once by the
+ * planner from what it planned for that object (moved in place, deleted, registered again),
+ * never guessed by a renderer from the change's fields: the plan cannot say "moves with the
+ * cluster" in one place and "stays in its pool" in another (docs/plan.md, One voice).
+ */
+import { DEFAULT_QUEUE } from '../model/common.js';
+import type { Change, Reason } from '../model/plan.js';
+import type { PlanContext } from './context.js';
+import { reasonOf } from './reasons.js';
+
+/**
+ * Sets `cause` on every change with a `caused_by` whose deciding pass did not set it. The queue
+ * pass sets its own (withCause): its decisions are kept frozen between plans (queue-memo.ts).
+ */
+export function assignCauses(ctx: PlanContext, changes: readonly Change[]): void {
+  for (const change of changes) {
+    if (!change.caused_by || change.cause) continue;
+    change.cause = causeOf(ctx, change, change.caused_by);
+  }
+}
+
+/** A queue decision with the cause of its change set (in the queue pass, before it is kept). */
+export function withCause<D extends { change: Change }>(ctx: PlanContext, d: D): D {
+  const by = d.change.caused_by;
+  if (by && !d.change.cause) d.change.cause = causeOf(ctx, d.change, by);
+  return d;
+}
+
+function causeOf(ctx: PlanContext, change: Change, by: string): Reason {
+  if (change.kind === 'Queue' && by.startsWith('Cluster/')) return queueCause(ctx, change, by);
+  if (
+    (change.kind === 'PoolAssignment' || change.kind === 'ExecutionClusterLabel') &&
+    by.startsWith(`${change.kind}/`)
+  )
+    return reasonOf('DELETED_WITH_BROADER_ROW', { by, set_again: change.action === 'replace' });
+  if (change.kind === 'PoolAssignment') return reasonOf('SET_AGAIN_AROUND_REPLACE', { by });
+  return reasonOf('CAUSED_BY', { by });
+}
+
+/** What a cluster's step does to a queue: C2/C3, cluster_move, C7 or C8. */
+function queueCause(ctx: PlanContext, change: Change, by: string): Reason {
+  const cluster = by.slice('Cluster/'.length);
+  // No live queue: the registration creates it (C2), or recreates `default` (C3).
+  if (change.before === null) {
+    return reasonOf(
+      change.name === DEFAULT_QUEUE ? 'RECREATED_BY_REGISTRATION' : 'CREATED_BY_REGISTRATION',
+      { by },
+    );
+  }
+  const decided = ctx.clusters.get(cluster);
+  if (ctx.movedClusters.has(cluster) && decided?.final) {
+    return reasonOf(change.name === cluster ? 'MOVES_WITH_CLUSTER' : 'LEAVES_MOVED_CLUSTER', {
+      by,
+      pool: decided.final.pool,
+    });
+  }
+  const live = ctx.lQueues.get(change.name);
+  if (change.name === cluster && decided?.registers && decided.final && live?.cluster_managed) {
+    // C7: registered again under its name, the cluster leaves its old co-named queue behind.
+    return reasonOf('CONAMED_LEFT_BEHIND', { by, pool: live.pool, to: decided.final.pool });
+  }
+  return reasonOf('CLUSTER_DELETED', { by });
+}

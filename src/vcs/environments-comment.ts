@@ -1,0 +1,69 @@
+/**
+ * The comment of a repository with environments (docs/environments.md): one comment, one
+ * collapsible section per environment with its counts in the summary line, so a reviewer sees
+ * at a glance what the change does everywhere and opens the environment to read its plan.
+ * The provider's size limit is shared: each environment gets an equal part, and an
+ * environment whose plan does not fit its part is shortened on its own (comment.ts's short
+ * forms), never the others.
+ */
+import { closingLine, markdownText } from '../render/index.js';
+import { codePointLength } from './text.js';
+import type { EnvironmentOutcome, PublishOutcome, StatusState } from './types.js';
+
+type Sections = Extract<PublishOutcome, { kind: 'environments' }>;
+type Render = (outcome: EnvironmentOutcome, budget: number) => string;
+
+/** The one-line summary of an environment's outcome. */
+export function environmentSummary(outcome: EnvironmentOutcome): string {
+  if (outcome.kind === 'error') return 'could not plan';
+  if (outcome.kind === 'invalid') {
+    const n = outcome.errorCount;
+    return `invalid${n ? ` (${n} error${n === 1 ? '' : 's'})` : ''}`;
+  }
+  if (outcome.plan.errors.length > 0) return `plan failed (${outcome.plan.errors.length} errors)`;
+  return closingLine(outcome.plan);
+}
+
+/** Whether the section opens by default: what needs a reviewer (failures) is shown open. */
+function opens(outcome: EnvironmentOutcome): boolean {
+  return outcome.kind !== 'plan' || outcome.plan.errors.length > 0;
+}
+
+function section(name: string, outcome: EnvironmentOutcome, body: string): string {
+  const summary = `<b>${markdownText(name)}</b>: ${markdownText(environmentSummary(outcome))}`;
+  return `<details${opens(outcome) ? ' open' : ''}><summary>${summary}</summary>\n\n${body.trim()}\n\n</details>`;
+}
+
+const OVERHEAD = 200;
+
+/** Every environment's section, each within its part of `budget`. */
+export function environmentSections(
+  outcome: Sections,
+  budget: number,
+  render: { full: (o: EnvironmentOutcome) => string; short: Render },
+): string {
+  const intro = `${outcome.environments.length} environments: ${outcome.environments.map((e) => `\`${e.name}\``).join(', ')}.`;
+  const fulls = outcome.environments.map((e) => section(e.name, e.outcome, render.full(e.outcome)));
+  const all = [intro, ...fulls].join('\n\n');
+  if (codePointLength(all) <= budget) return all;
+  const part = Math.floor((budget - codePointLength(intro)) / outcome.environments.length);
+  return [
+    intro,
+    ...outcome.environments.map((e, i) =>
+      codePointLength(fulls[i]!) <= part
+        ? fulls[i]!
+        : section(e.name, e.outcome, render.short(e.outcome, Math.max(0, part - OVERHEAD))),
+    ),
+  ].join('\n\n');
+}
+
+/** The commit status: the worst of the environments' (an error, else a failure, else success). */
+export function worstState(states: StatusState[]): StatusState {
+  for (const s of ['error', 'failure', 'pending'] as const) if (states.includes(s)) return s;
+  return 'success';
+}
+
+/** The status description: each environment's summary, in order. */
+export function environmentsDescription(outcome: Sections): string {
+  return outcome.environments.map((e) => `${e.name}: ${environmentSummary(e.outcome)}`).join('; ');
+}

@@ -1,0 +1,197 @@
+/**
+ * A newcomer's first hour (issue 35): the CLI answers `--version`, `--help` and completion
+ * without loading any command's code; usage mistakes get the closest right spelling; the wrong
+ * folder and an empty one say what they are; `init` and `check` start a repository and check
+ * the setup. Child processes of the real CLI, temporary folders removed at the end.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { importGraph } from '../layout/imports.js';
+import { runCli, REPO_ROOT } from '../apply/helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'poolsync-newcomer-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Every src/ module `from` loads through static imports (itself included). */
+function reachable(graph: Map<string, string[]>, from: string): Set<string> {
+  const seen = new Set<string>();
+  const walk = (m: string): void => {
+    if (seen.has(m)) return;
+    seen.add(m);
+    for (const d of graph.get(m) ?? []) walk(d);
+  };
+  walk(from);
+  return seen;
+}
+
+describe('start-up loads only what the command uses', () => {
+  const graph = importGraph();
+
+  it('the program imports nothing but the cache folder before --version', () => {
+    expect([...reachable(graph, 'cli/main.ts')].sort()).toEqual([
+      'cli/main.ts',
+      'util/user-cache.ts',
+    ]);
+  });
+
+  it('the command definitions (--help, completion, typos) load no command, backend or planner', () => {
+    const loaded = [...reachable(graph, 'cli/run.ts')];
+    const heavy = loaded.filter(
+      (m) =>
+        m.startsWith('cli/commands/') ||
+        /^(plan|apply|render|daemon|vcs\/(?!comment-options)|standins|gen)\//.test(m) ||
+        (m.startsWith('controlplane/') && !/^controlplane\/(default-url|errors)\.ts$/.test(m)) ||
+        (m.startsWith('manifests/') && m !== 'manifests/suggest.ts'),
+    );
+    // Tables their --help reads, and nothing else: the daemon's settings, apply's parallelism.
+    const tables = ['daemon/config-options.ts', 'apply/types.ts'];
+    expect(heavy.filter((m) => !tables.includes(m))).toEqual([]);
+  });
+});
+
+describe('usage mistakes', { timeout: 120_000 }, () => {
+  it('bare poolsync is the help; --version the package version', async () => {
+    const [bare, version] = await Promise.all([runCli([]), runCli(['--version'])]);
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toContain('Commands:');
+    expect(bare.stdout).toContain('poolsync init [dir]');
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(version).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+
+  it('an unknown command or option names the closest; bad numbers say what was typed', async () => {
+    const [command, option, sub, parallelism] = await Promise.all([
+      runCli(['plna']),
+      runCli(['plan', '--tagret', 'Cluster/a']),
+      runCli(['control-plane', 'serve', '--lisen', '1']),
+      runCli(['apply', '--parallelism', 'abc']),
+    ]);
+    expect(command.code).toBe(1);
+    expect(command.stderr).toBe(
+      'Error: Unknown command "plna": did you mean `poolsync plan`?\nRun `poolsync --help` for the commands.\n',
+    );
+    expect(option.stderr).toContain('Unknown option --tagret: did you mean --target?');
+    expect(sub.stderr).toContain('Unknown option --lisen: did you mean --listen?');
+    expect(parallelism.code).toBe(1);
+    expect(parallelism.stderr).toMatch(
+      /^Error: --parallelism must be a whole number of at least 1 \(got "abc"\)\n/,
+    );
+    expect(parallelism.stderr).not.toMatch(/NaN|at .*\.js/);
+  });
+
+  it('--control-plane’s help names every backend', async () => {
+    const help = await runCli(['plan', '--help']);
+    for (const form of ['file:PATH', 'http(s)://', 'union+https://', 'flyteadmin+http(s)://'])
+      expect(help.stdout.replace(/\s+/g, ' ')).toContain(form);
+  });
+});
+
+describe('the wrong folder, an empty one, init and check', { timeout: 180_000 }, () => {
+  const cp = `file:${join(tmp, 'cp.json')}`;
+
+  it('a code project without poolsync.yaml is one error with the way out, not one per YAML file', async () => {
+    const code = join(tmp, 'code');
+    mkdirSync(join(code, 'test'), { recursive: true });
+    writeFileSync(join(code, 'package.json'), '{"name": "app"}\n');
+    for (let i = 0; i < 20; i++) writeFileSync(join(code, 'test', `f${i}.yaml`), 'a: [\n');
+    const [validate, plan] = await Promise.all([
+      runCli(['validate', code]),
+      runCli(['plan', code, '--control-plane', cp]),
+    ]);
+    for (const r of [validate, plan]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${code} is not a poolsync config repository`);
+      expect(r.stderr).toContain('package.json');
+      expect(r.stderr).toContain('`poolsync init DIR`');
+      expect(r.stderr.split('\n').filter((l) => l.includes('.yaml:'))).toEqual([]);
+    }
+  });
+
+  it('an empty folder says nothing is declared', async () => {
+    const empty = join(tmp, 'empty');
+    mkdirSync(empty);
+    const [validate, plan] = await Promise.all([
+      runCli(['validate', empty]),
+      runCli(['plan', empty, '--control-plane', cp]),
+    ]);
+    expect(validate.code).toBe(0);
+    expect(validate.stdout).toContain(`Nothing declared: ${empty} holds no poolsync manifests`);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('Nothing declared');
+    expect(plan.stdout).toContain('prune is off');
+  });
+
+  it('init writes a commented poolsync.yaml; --from-live exports what the control plane holds', async () => {
+    const live = join(tmp, 'live.json');
+    const applied = await runCli([
+      'apply',
+      'examples/config-repo',
+      '--control-plane',
+      `file:${live}`,
+      '--state-dir',
+      join(tmp, 'state'),
+      '--auto-approve',
+    ]);
+    expect(applied.code).toBe(0);
+    const fresh = join(tmp, 'fresh');
+    const adopted = join(tmp, 'adopted');
+    const [first, fromLive] = await Promise.all([
+      runCli(['init', fresh]),
+      runCli(['init', adopted, '--from-live', '--control-plane', `file:${live}`]),
+    ]);
+    expect(first.code).toBe(0);
+    expect(readFileSync(join(fresh, 'poolsync.yaml'), 'utf8')).toMatch(/^# .*\nprune: false$/ms);
+    expect(fromLive.code).toBe(0);
+    expect(fromLive.stdout).toMatch(/Exported 3 pools/);
+    const [again, validate, plan] = await Promise.all([
+      runCli(['init', fresh]),
+      runCli(['validate', fresh]),
+      runCli([
+        'plan',
+        adopted,
+        '--control-plane',
+        `file:${live}`,
+        '--state-dir',
+        join(tmp, 'state'),
+        '--detailed-exitcode',
+      ]),
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists');
+    expect(validate.code).toBe(0);
+    expect(plan.stdout).toContain('No changes');
+    expect(plan.code).toBe(0);
+    const inCode = await runCli(['init', REPO_ROOT]);
+    expect(inCode.code).toBe(1);
+    expect(inCode.stderr).toContain("is a code project's root");
+  });
+
+  it('check: ✓ per managed kind on a working control plane; one attempt and what failed on a dead one', async () => {
+    const port = await new Promise<number>((done) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => done(p));
+      });
+    });
+    const [ok, dead] = await Promise.all([
+      runCli(['check', 'examples/config-repo', '--control-plane', cp]),
+      runCli(['check', 'examples/config-repo', '--control-plane', `http://127.0.0.1:${port}`]),
+    ]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('✓ config folder examples/config-repo: valid');
+    expect(ok.stdout).toMatch(/✓ Queue: list \(\d+ now\); by API: create, update/);
+    expect(ok.stdout).toContain('Ready: `poolsync plan examples/config-repo` next.');
+    expect(dead.code).toBe(1);
+    expect(dead.stdout).toContain(
+      `✗ ClusterPool: cannot list: UNAVAILABLE: GET http://127.0.0.1:${port}/v1/pools`,
+    );
+    expect(dead.stdout).toContain(`nothing accepts connections at http://127.0.0.1:${port}`);
+    expect(dead.stdout).toContain('1 attempt');
+    expect(dead.stdout).not.toMatch(/✗ Cluster:|capabilities/);
+  });
+});

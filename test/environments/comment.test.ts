@@ -1,0 +1,128 @@
+/**
+ * One pull-request comment for every environment (docs/environments.md): `plan --env all
+ * --comment` posts one sticky comment with a collapsible section per environment (its counts
+ * in the summary line), and one commit status, the worst of the environments'. Real Git
+ * checkout, the local forge over HTTP, the CLI as a child process, two `file:` control planes.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCommentBody } from '../../src/vcs/comment.js';
+import { statusState } from '../../src/vcs/publish.js';
+import type { PublishOutcome } from '../../src/vcs/types.js';
+import { runCli } from '../apply/helpers/cli.js';
+import { FakeForge } from '../vcs/fake-forge.js';
+import { twoEnvironments, writeFiles } from './helpers.js';
+
+let root: string;
+let repo: string;
+let forge: FakeForge;
+let head: string;
+
+function git(...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd: repo,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@e.x',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@e.x',
+    },
+  }).trim();
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'poolsync-env-comment-'));
+  repo = join(root, 'repo');
+  await writeFiles(repo, {
+    ...twoEnvironments({ dev: 'file:../state/dev.json', prod: 'file:../state/prod.json' }),
+    '../state/.keep': '',
+  });
+  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  git('add', '.');
+  git('commit', '-q', '-m', 'environments');
+  head = git('rev-parse', 'HEAD');
+  forge = await new FakeForge().start();
+});
+afterAll(async () => {
+  await forge.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('a pull request with environments', () => {
+  it('gets one comment, a section per environment with its counts, and one status', async () => {
+    const args = ['plan', repo, '--env', 'all', '--comment', 'github', '--repo', 'acme/cfg'];
+    const r = await runCli([...args, '--pr', '9', '--api-url', forge.url], {
+      GITHUB_TOKEN: forge.token,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const comments = forge.list('github:acme/cfg#9');
+    expect(comments).toHaveLength(1);
+    const body = comments[0]!.body;
+    expect(body).toContain(head.slice(0, 7));
+    expect(body).toMatch(/<details><summary><b>dev<\/b>: Plan: 3 to create, 0 to update/);
+    expect(body).toMatch(/<details><summary><b>prod<\/b>: Plan: 3 to create, 0 to update/);
+    const dev = body.slice(body.indexOf('<b>dev</b>'), body.indexOf('<b>prod</b>'));
+    expect(dev).toContain('Cluster/c-dev');
+    expect(dev).not.toContain('c-prod');
+    expect(body.slice(body.indexOf('<b>prod</b>'))).toContain('Cluster/c-prod');
+    expect(forge.statuses.at(-1)).toMatchObject({
+      sha: head,
+      body: { state: 'success', context: 'poolsync/plan' },
+    });
+    expect(String(forge.statuses.at(-1)!.body.description)).toMatch(
+      /^dev: Plan: 3 to create.*; prod: Plan: 3 to create/,
+    );
+
+    // An environment made invalid: its section opens with the errors, the status fails,
+    // and the same comment is edited in place.
+    await writeFiles(repo, { 'prod/cluster.yaml': 'kind: Cluster\nmetadata: {name: c-prod}\n' });
+    const again = await runCli([...args, '--pr', '9', '--api-url', forge.url], {
+      GITHUB_TOKEN: forge.token,
+    });
+    expect(again.code).toBe(1);
+    const edited = forge.list('github:acme/cfg#9');
+    expect(edited).toHaveLength(1);
+    expect(edited[0]!.body).toMatch(/<details open><summary><b>prod<\/b>: invalid \(\d+ errors?\)/);
+    expect(edited[0]!.body).toMatch(/<details><summary><b>dev<\/b>: Plan: 3 to create/);
+    expect(forge.statuses.at(-1)!.body).toMatchObject({ state: 'failure' });
+  });
+
+  it('shares the size limit: an environment too large is shortened on its own', () => {
+    const big = 'x'.repeat(5000);
+    const outcome: PublishOutcome = {
+      kind: 'environments',
+      environments: [
+        { name: 'dev', outcome: { kind: 'error', message: 'short' } },
+        {
+          name: 'prod',
+          outcome: { kind: 'invalid', errorsText: `${big}\n`.repeat(10), errorCount: 10 },
+        },
+      ],
+    };
+    const body = buildCommentBody({ outcome, commit: 'abc1234', limit: 20_000 });
+    expect(body.length).toBeLessThanOrEqual(20_000);
+    expect(body).toContain('<b>dev</b>: could not plan');
+    expect(body).toMatch(/more lines? omitted/);
+    expect(statusState(outcome)).toBe('error');
+  });
+});
+
+describe('comment commands', () => {
+  it('take an environment with -e or --env, as Atlantis takes -p', async () => {
+    const { parseCommentCommand } = await import('../../src/vcs/comment-command.js');
+    expect(parseCommentCommand('poolsync apply')).toEqual({ command: 'apply', environment: null });
+    expect(parseCommentCommand('LGTM\npoolsync apply -e prod\n')).toEqual({
+      command: 'apply',
+      environment: 'prod',
+    });
+    expect(parseCommentCommand('poolsync apply --env=eu-west-1')!.environment).toBe('eu-west-1');
+    expect(parseCommentCommand('poolsync apply -e Prod')).toBeNull();
+    expect(parseCommentCommand('poolsync apply -e prod now')).toBeNull();
+    expect(parseCommentCommand('please poolsync apply')).toBeNull();
+  });
+});
