@@ -126,3 +126,31 @@ describe('comment commands', () => {
     expect(parseCommentCommand('please poolsync apply')).toBeNull();
   });
 });
+
+describe('a signed comment webhook', () => {
+  it('carries the environment of `poolsync apply -e NAME` to the approval handler', async () => {
+    const { githubSignature, handleGithubWebhook } = await import('../../src/daemon/webhooks.js');
+    const secret = 'webhook-secret-env';
+    const deliver = (text: string) => {
+      const body = Buffer.from(
+        JSON.stringify({
+          action: 'created',
+          issue: { number: 4, pull_request: {} },
+          comment: { body: text, user: { login: 'alice' } },
+          repository: { full_name: 'acme/cfg' },
+        }),
+      );
+      const headers = {
+        'x-github-event': 'issue_comment',
+        'x-hub-signature-256': githubSignature(secret, body),
+      };
+      return handleGithubWebhook({ headers, body }, { secret, branch: 'main' });
+    };
+    const withEnv = deliver('poolsync apply -e production');
+    expect(withEnv).toMatchObject({ status: 202, result: 'comment' });
+    expect((withEnv as { event: { environment?: string } }).event.environment).toBe('production');
+    const plain = deliver('poolsync apply');
+    expect((plain as { event: { environment?: string } }).event.environment).toBeUndefined();
+    expect(deliver('poolsync apply -e Production')).toMatchObject({ result: 'ignored' });
+  });
+});

@@ -10,6 +10,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inventoryPlace, leaseNamespace } from '../../src/apply/inventory-place.js';
 import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-inventory.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../../src/model/inventory.js';
 import { startFakeKubeApi, type FakeKubeApi } from './fake-kube-api.js';
@@ -162,5 +163,21 @@ describe('mergeAddresses (three-way)', () => {
     expect(mergeAddresses(null, ['a'], ['b'])).toEqual(['a', 'b']);
     expect(mergeAddresses(undefined, ['a'], ['b'])).toEqual(['a']);
     expect(mergeAddresses(['a'], ['a'], null)).toEqual(['a']);
+  });
+});
+
+describe('inventoryPlace (--inventory, its default beside the Lease)', () => {
+  it('names the ConfigMap, defaults beside a Lease, keeps the state folder on request or without one', () => {
+    const lease = leaseNamespace('k8s:ci/apply-lock');
+    expect(inventoryPlace(undefined, lease)).toEqual({
+      namespace: 'ci',
+      name: 'poolsync-inventory',
+    });
+    expect(inventoryPlace('k8s:ops/inv', lease)).toEqual({ namespace: 'ops', name: 'inv' });
+    expect(inventoryPlace('state-dir', lease)).toBeNull();
+    expect(inventoryPlace(undefined, leaseNamespace(undefined))).toBeNull();
+    expect(() => inventoryPlace('ops/inv', null)).toThrow(
+      '--inventory: "ops/inv" is not a Kubernetes ConfigMap; write k8s:NAMESPACE/NAME',
+    );
   });
 });
