@@ -7,10 +7,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync as read } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { importGraph, SRC } from '../layout/imports.js';
 import { runCli, REPO_ROOT } from '../apply/helpers/cli.js';
@@ -35,7 +33,7 @@ function runtimeGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const module of importGraph().keys()) {
     const file = resolve(SRC, module);
-    const source = ts.createSourceFile(file, read(file, 'utf8'), ts.ScriptTarget.Latest);
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
     const deps: string[] = [];
     for (const st of source.statements) {
       const typeOnly =
