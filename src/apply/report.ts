@@ -25,6 +25,7 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   wait_drained: ['Waiting until DRAINED:', 'Wait'],
   activate_queue: ['Re-activating', 'Activation'],
   delete_queue: ['Deleting', 'Deletion'],
+  undelete_queue: ['Undeleting', 'Undelete'],
   move_cluster: ['Moving', 'Move'],
   move_queue: ['Moving', 'Move'],
   update_pool: ['Updating in place', 'Update'],

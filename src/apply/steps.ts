@@ -125,6 +125,15 @@ export async function runCallStep(
     case 'activate_queue':
       await partOf(cp, 'capabilityCalls', step.target).activateQueue(step.args.name);
       return DONE;
+    case 'undelete_queue': {
+      const queues = partOf(cp, 'queues', step.target);
+      if (!queues.undeleteQueue)
+        throw new StepConflictError(
+          `${step.target}: the ${cp.backend.name} control plane has no soft-deleted queues; run \`poolsync plan\` again`,
+        );
+      await queues.undeleteQueue(step.args.name);
+      return DONE;
+    }
     case 'delete_queue':
       return ignoreNotFound(
         () => partOf(cp, 'capabilityCalls', step.target).deleteQueue(step.args.name),

@@ -17,7 +17,7 @@ import { LARGE_HEAP_BYTES, capHeapGrowthWhenLarge } from '../util/heap-growth.js
 
 export async function main(given: string[]): Promise<number> {
   // Bare `poolsync` is a newcomer asking what there is: the help, exit 0.
-  const argv = given.length === 0 ? ['--help'] : given;
+  const argv = given.length === 0 ? ['--help'] : dashValues(given);
   let exitCode = 0;
   const command = argv.find((a) => !a.startsWith('-')) ?? null;
   capHeapGrowthWhenLarge(command === 'daemon' ? 0 : LARGE_HEAP_BYTES);
@@ -112,3 +112,20 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code !== 'EPIPE') throw err;
   process.stdout.write = (() => true) as typeof process.stdout.write;
 });
+
+/**
+ * `--out -` means stdout; yargs would read the lone `-` as an argument of its own ("Unknown
+ * argument: -"), so an option followed by `-` is passed as `--out=-`.
+ */
+function dashValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    if (/^--[a-z][a-z-]*$/.test(arg) && argv[i + 1] === '-') {
+      out.push(`${arg}=-`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}

@@ -83,6 +83,8 @@ const BASELINE_RULE = {
   queue_delete: 'Q6',
   cluster_move: 'C7',
   pool_update: 'P4',
+  // Without soft deletes a delete is final: nothing to undelete (Q6).
+  soft_delete: 'Q6',
 } as const;
 
 /** The error of a capability call on a control plane that reports the capability off. */

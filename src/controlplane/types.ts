@@ -97,6 +97,13 @@ export interface QueueCalls {
   updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue>;
   /** Q7. */
   queueMetrics(name: string): Promise<QueueMetrics>;
+  /**
+   * Soft deletes (Union): the deleted queues, whose names stay reserved until undeleted.
+   * Absent on control planes whose deletes are final.
+   */
+  listDeletedQueues?(): Promise<LiveQueue[]>;
+  /** Soft deletes (Union): brings a deleted queue back, DRAINED, with the spec it had. */
+  undeleteQueue?(name: string): Promise<LiveQueue>;
 }
 
 /** PoolAssignment. */
@@ -269,6 +276,8 @@ export interface LiveLists {
   defaultQueues: readonly LiveDefaultQueue[] | null;
   /** Null when the backend has no `executionClusterLabels` part. */
   labels: readonly ExecutionClusterLabel[] | null;
+  /** Soft-deleted queues; absent when the backend has none (QueueCalls.listDeletedQueues). */
+  deletedQueues?: readonly LiveQueue[];
 }
 
 /** Reads every kind the control plane has (in parallel) into a LiveState. */
@@ -279,10 +288,11 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
     (async () => (await cp.sharedLists?.()) ?? readLists(cp))(),
     cp.flyteadminState?.() ?? null,
   ]);
-  const { pools, clusters, queues, assignments, defaultQueues, labels } = lists;
+  const { pools, clusters, queues, assignments, defaultQueues, labels, deletedQueues } = lists;
   for (const [what, list] of Object.entries({ pools, clusters, queues, assignments, labels }))
     checkLiveStrings(what, list);
   if (defaultQueues) checkLiveStrings('default_queues', defaultQueues);
+  if (deletedQueues) checkLiveStrings('deleted_queues', deletedQueues);
   if (flyteadmin) checkLiveStrings('flyteadmin', flyteadmin);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -300,6 +310,7 @@ export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
     ),
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
     ...labelsField(labels ?? []),
+    ...(deletedQueues?.length ? { deleted_queues: sortedCopy(deletedQueues, byName) } : {}),
     ...(flyteadmin ? { flyteadmin } : {}),
   };
 }
@@ -322,15 +333,24 @@ function compareStrings(a: string, b: string): number {
 
 /** The lists of every kind the control plane has a part for, read in parallel. */
 export async function readLists(cp: ControlPlane): Promise<LiveLists> {
-  const [pools, clusters, queues, assignments, defaultQueues, labels] = await Promise.all([
+  const [pools, clusters, queues, assignments, defaultQueues, labels, deleted] = await Promise.all([
     cp.pools?.listPools() ?? [],
     cp.clusters?.listClusters() ?? [],
     cp.queues?.listQueues() ?? [],
     cp.assignments?.listAssignments() ?? [],
     cp.defaultQueues?.listDefaultQueues() ?? null,
     cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
+    cp.queues?.listDeletedQueues?.() ?? null,
   ]);
-  return { pools, clusters, queues, assignments, defaultQueues, labels };
+  return {
+    pools,
+    clusters,
+    queues,
+    assignments,
+    defaultQueues,
+    labels,
+    ...(deleted ? { deletedQueues: deleted } : {}),
+  };
 }
 
 /** By project, then domain. */

@@ -17,6 +17,7 @@ export const CAPABILITY_NAMES = [
   'cluster_move',
   'pool_update',
   'queue_move',
+  'soft_delete',
 ] as const;
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 

@@ -141,6 +141,11 @@ export interface Capabilities {
   cluster_move: boolean;
   /** A drained queue can move to another pool (Q3 lifted). Absent in older saved plans: off. */
   queue_move: boolean;
+  /**
+   * Deletes are soft (Union today): a deleted queue keeps its name reserved until it is
+   * undeleted, and is listed as deleted. Absent (off) in older saved plans and states.
+   */
+  soft_delete?: boolean;
 }
 
 export const BASELINE_CAPABILITIES: Capabilities = {

@@ -79,6 +79,11 @@ export interface LiveState {
    * project/domain; absent for control planes without such settings.
    */
   default_queues?: LiveDefaultQueue[];
+  /**
+   * Soft-deleted queues (Union), sorted by name: their names stay reserved until undeleted;
+   * absent for control planes whose deletes are final.
+   */
+  deleted_queues?: LiveQueue[];
   /** flyteadmin EXECUTION_CLUSTER_LABEL attributes, sorted by key; absent when there are none. */
   execution_cluster_labels?: ExecutionClusterLabel[];
   /**

@@ -90,6 +90,8 @@ export type StepOp =
   | { op: 'wait_drained'; args: { queues: string[] } }
   | { op: 'activate_queue'; args: { name: string } }
   | { op: 'delete_queue'; args: { name: string } }
+  /** A soft-deleted queue (Union) the repository declares again: back, DRAINED, with its old spec. */
+  | { op: 'undelete_queue'; args: { name: string } }
   | { op: 'move_cluster'; args: { name: string; pool: string } }
   /** Capability `queue_move`: the queue's whole spec, naming its new pool; runs once it is DRAINED. */
   | { op: 'move_queue'; args: QueueSpec & { name: string } }
@@ -121,6 +123,7 @@ export const STEP_KINDS = [
   'wait_drained',
   'activate_queue',
   'delete_queue',
+  'undelete_queue',
   'move_cluster',
   'move_queue',
   'update_pool',

@@ -59,6 +59,7 @@ export const capabilitiesShape: Shape = record(
     pool_update: bool,
     cluster_move: bool,
     queue_move: bool,
+    soft_delete: bool,
   },
 );
 

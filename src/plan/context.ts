@@ -68,6 +68,8 @@ export interface QueueDecision {
   activates?: boolean;
   /** Capability `queue_move`: drained, then moved to another pool by its call (move_queue). */
   moves?: boolean;
+  /** Capability `soft_delete`: an undelete_queue step brings back the deleted queue of its name. */
+  undeletes?: boolean;
 }
 
 export interface AssignmentDecision {
@@ -90,6 +92,8 @@ export class PlanContext {
   readonly lClusters: Map<string, LiveCluster>;
   readonly dQueues: Map<string, DesiredQueue>;
   readonly lQueues: Map<string, LiveQueue>;
+  /** Soft-deleted queues (capability `soft_delete`): their names stay reserved. */
+  readonly lDeletedQueues: Map<string, LiveQueue>;
   readonly dAssignments: Map<string, DesiredAssignment>;
   readonly lAssignments: Map<string, LiveAssignment>;
   /** Live references (P5, A3), by pool name. */
@@ -152,6 +156,7 @@ export class PlanContext {
     this.lClusters = byName(live.clusters);
     this.dQueues = byName(desired.queues);
     this.lQueues = byName(live.queues);
+    this.lDeletedQueues = byName(live.deleted_queues ?? []);
     this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
     this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
     for (const c of live.clusters) push(this.lClustersByPool, c.pool, c.name);

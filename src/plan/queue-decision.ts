@@ -64,3 +64,18 @@ export function selectorBlockedReason(ctx: PlanContext, spec: QueueSpec): string
   }
   return null;
 }
+
+/** Why a queue the repository no longer has cannot be deleted even with queue_delete, or null. */
+export function queueDeleteBlockedReason(ctx: PlanContext, name: string): string | null {
+  if (!ctx.caps.queue_delete) return null;
+  const undrainable = ctx.undrainableReason(name);
+  if (undrainable)
+    return `not in the repository; queues can be deleted (queue_delete), but not this one: ${undrainable}`;
+  if (!ctx.caps.drain) {
+    return (
+      `not in the repository; this control plane can delete queues (queue_delete) but not drain them (drain off), ` +
+      `and poolsync deletes only drained queues so that no work is lost. Retire it with \`clusters: []\`, or enable drain.`
+    );
+  }
+  return null;
+}

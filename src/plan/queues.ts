@@ -20,10 +20,11 @@ import type { PlanContext, QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
 import { noteUnmanagedFields } from './queue-fields.js';
-import { decision, selectorBlockedReason } from './queue-decision.js';
+import { decision, queueDeleteBlockedReason, selectorBlockedReason } from './queue-decision.js';
 import { planQueueMove } from './queue-move.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planEachQueue } from './queue-memo.js';
+import { planUndelete } from './queue-undelete.js';
 import { reasonOf, reasonText } from './reasons.js';
 import { withCause } from './causes.js';
 
@@ -68,6 +69,9 @@ function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
 function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
   const doc = ctx.dQueues.get(name);
   if (doc) return doc.spec;
+  // `default` undeclared is left as it is, prune or not: never an update of its settings.
+  if (name === DEFAULT_QUEUE && l)
+    return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settingsOf(l) };
   const settings = settingsOf(!ctx.prunes('Queue', name) && l ? l : QUEUE_DEFAULTS);
   const owner = ctx.dClusters.get(name);
   if (owner && ctx.clusters.get(name)?.change.action !== 'blocked') {
@@ -130,21 +134,6 @@ function withActivation(
   return d;
 }
 
-/** Why a queue the repository no longer has cannot be deleted even with queue_delete, or null. */
-function queueDeleteBlockedReason(ctx: PlanContext, name: string): string | null {
-  if (!ctx.caps.queue_delete) return null;
-  const undrainable = ctx.undrainableReason(name);
-  if (undrainable)
-    return `not in the repository; queues can be deleted (queue_delete), but not this one: ${undrainable}`;
-  if (!ctx.caps.drain) {
-    return (
-      `not in the repository; this control plane can delete queues (queue_delete) but not drain them (drain off), ` +
-      `and poolsync deletes only drained queues so that no work is lost. Retire it with \`clusters: []\`, or enable drain.`
-    );
-  }
-  return null;
-}
-
 function planMissingQueue(
   ctx: PlanContext,
   name: string,
@@ -202,6 +191,8 @@ function planMissingQueue(
       createdAs: created,
     });
   }
+  const deleted = ctx.caps.soft_delete ? ctx.lDeletedQueues.get(name) : undefined;
+  if (deleted) return planUndelete(ctx, name, target, deleted);
   let reason = selectorBlockedReason(ctx, target);
   if (!reason && ctx.lClusters.has(name)) {
     reason = `the name "${name}" is taken by ${address('Cluster', name)}: clusters and queues share one namespace (Q2)`;

@@ -31,6 +31,7 @@ const ACCOUNTED_BY: Record<StepKind, ActionSet> = {
   create_queue: MAKES,
   update_queue: WRITES,
   delete_queue: REMOVES,
+  undelete_queue: MAKES,
   move_queue: MOVES,
   drain_queue: WATCHES,
   activate_queue: WATCHES,
@@ -61,6 +62,7 @@ function argsAddress(step: Step): string | null {
     case 'create_queue':
     case 'update_queue':
     case 'delete_queue':
+    case 'undelete_queue':
     case 'move_queue':
     case 'drain_queue':
     case 'activate_queue':

@@ -40,6 +40,7 @@ const key = {
   waitDrained: (c: string) => `wait_drained:${c}`,
   waitQueueDrained: (q: string) => `wait_drained_queue:${q}`,
   deleteQueue: (q: string) => `delete_queue:${q}`,
+  undelete: (q: string) => `undelete_queue:${q}`,
   activate: (q: string) => `activate_queue:${q}`,
 };
 
@@ -56,7 +57,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
   // Most objects of a big organisation have no step: every pass below visits the others only.
   const queues: [string, QueueDecision][] = [];
   ctx.queues.forEach((q, name) => {
-    if (q.call || q.deletes || q.activates || q.moves) queues.push([name, q]);
+    if (q.call || q.deletes || q.activates || q.moves || q.undeletes) queues.push([name, q]);
   });
   const assignments: [string, AssignmentDecision][] = [];
   ctx.assignments.forEach((a, k) => {
@@ -116,6 +117,9 @@ export function buildSteps(ctx: PlanContext): Step[] {
   }
   /** Queue step that takes deleted clusters out of the selector (rule 4). */
   const removalStep = new Map<string, string>();
+  for (const [name, q] of queues)
+    if (q.undeletes)
+      g.add(key.undelete(name), { op: 'undelete_queue', args: { name } }, address('Queue', name));
   for (const [name, q] of queues) {
     if (!q.call) continue;
     const target = address('Queue', name);
@@ -261,6 +265,8 @@ export function buildSteps(ctx: PlanContext): Step[] {
     }
     // replace (drain, queue_delete): the old queue is deleted before the new one is created.
     g.order(key.deleteQueue(name), k);
+    // soft_delete: the reserved name's queue comes back before its update.
+    g.order(key.undelete(name), k);
     if (q.createdBy === 'register') g.order(key.register(name), k);
     if (q.createdBy === 'C3' && firstRegistration) g.order(key.register(firstRegistration), k);
     const removal = removalStep.get(name)!;
@@ -308,6 +314,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
     if (q.activates) {
       const k = key.activate(name);
       g.order(key.queue(name), k);
+      g.order(key.undelete(name), k);
       for (const c of drainedBy.get(name) ?? []) g.order(leave(c), k);
       for (const c of q.final?.clusters ?? []) {
         g.order(key.register(c), k);

@@ -100,6 +100,8 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
     'waits until the queues are DRAINED (nothing in flight), at most --wait-timeout; on timeout nothing after it runs',
   activate_queue: 'the queue takes work again once the clusters it was drained for have gone',
   delete_queue: 'runs only after the queue is DRAINED: no run or action is lost (queue_delete)',
+  undelete_queue:
+    'the soft-deleted queue of this name comes back DRAINED with its old spec; its update and activation follow',
   move_cluster:
     'the pool changes in place: no delete and re-register, so the co-named queue moves along (cluster_move)',
   move_queue:

@@ -83,12 +83,11 @@ describe('the inventory in a ConfigMap, shared by CI runners (Union)', { timeout
     expect(plan.prune_scope).toMatchObject({ source: 'inventory', inventory: true });
     expect(actions(plan)).toMatchObject({ 'Queue/batch': 'delete', 'Queue/hand-q': 'unmanaged' });
     // The saved plan applies in runner b (the inventory is part of the live fingerprint): batch
-    // is drained, then left for its manual delete (Union has no public API to delete a queue).
+    // is drained, waited for and deleted by API (Union's DeleteQueue; a soft delete).
     const applied = await runCli(['apply', saved, '--auto-approve', ...runner('b')], env);
-    expect(applied.code, applied.stderr + applied.stdout).toBe(2);
-    expect(applied.stdout).toContain('delete queue batch --yes');
+    expect(applied.code, applied.stderr + applied.stdout).toBe(0);
     expect(applied.stdout).not.toContain('hand-q');
-    await s.embedded.deleteQueue('batch'); // the manual step, done
+    expect((await s.embedded.listDeletedQueues()).map((q) => q.name)).toEqual(['batch']);
     const again = await runCli(['apply', repo, '--auto-approve', ...runner('b')], env);
     expect(again.code, again.stderr + again.stdout).toBe(0);
     expect(await s.embedded.getQueue('hand-q')).toMatchObject({ name: 'hand-q' });

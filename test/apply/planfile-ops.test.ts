@@ -43,6 +43,8 @@ interface Scenario {
   /** The repository planned with `plan --out` and applied with `apply FILE`. */
   target: Record<string, string>;
   config: string;
+  /** Queues drained and deleted after the setup (soft_delete keeps them, names reserved). */
+  deleted?: string[];
 }
 
 const BASE: Record<string, string> = {
@@ -87,6 +89,22 @@ const SCENARIOS = {
     },
     config: MANAGE_ALL,
   },
+  /** A soft-deleted queue declared again: undeleted, updated, activated (Union today). */
+  soft_delete: {
+    capabilities: 'drain,queue_delete,soft_delete',
+    setup: {
+      'pools.yaml': POOL('p1'),
+      'clusters.yaml': CLUSTER('c1', 'p1'),
+      'queues.yaml': QUEUE('qd', 'p1', ['c1']),
+    },
+    deleted: ['qd'],
+    target: {
+      'pools.yaml': POOL('p1'),
+      'clusters.yaml': CLUSTER('c1', 'p1'),
+      'queues.yaml': QUEUE('qd', 'p1', ['c1'], 20),
+    },
+    config: MANAGE_ALL,
+  },
 } satisfies Record<string, Scenario>;
 type ScenarioName = keyof typeof SCENARIOS;
 
@@ -110,6 +128,7 @@ const COVERED: Record<StepKind, ScenarioName> = {
   wait_drained: 'capabilities',
   activate_queue: 'capabilities',
   delete_queue: 'capabilities',
+  undelete_queue: 'soft_delete',
   move_cluster: 'capabilities',
   move_queue: 'capabilities',
   update_pool: 'capabilities',
@@ -161,6 +180,10 @@ describe('every op round-trips through a saved plan', { timeout: 180_000 }, () =
           if (!r.ok) throw new Error(JSON.stringify(r.errors));
           expect(r.plan.errors).toEqual([]);
           expect((await executePlan(r.plan, cp)).ok).toBe(true);
+          for (const q of s.deleted ?? []) {
+            await cp.drainQueue(q);
+            await cp.deleteQueue(q);
+          }
         } finally {
           await cp.close();
         }

@@ -34,8 +34,6 @@ const union = () =>
       transport: createConnectTransport({ baseUrl: NOWHERE, httpVersion: '1.1' }),
       org: 'acme',
       url: `union+${NOWHERE}`,
-      cli: { endpoint: '127.0.0.1:1', org: 'acme', insecure: true, credentials: 'true' },
-      apiKey: 'unused',
     }),
   );
 

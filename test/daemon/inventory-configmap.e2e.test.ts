@@ -104,8 +104,9 @@ describe(
       await writeRepo(join(work, 'repo'), { clusters: { c1: 'default' }, queues: { web: queue } });
       const b = await replica('b');
       expect(b.summary, JSON.stringify(b)).toMatchObject({ delete: 1, unmanaged: 1 });
-      // Union has no API to delete a queue: batch is drained and left for its manual step.
-      expect((await s.embedded.getQueue('batch')).state).toBe('drained');
+      // Union deletes a queue by API (drain, wait, DeleteQueue): batch is soft-deleted.
+      await expect(s.embedded.getQueue('batch')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect((await s.embedded.listDeletedQueues()).map((q) => q.name)).toEqual(['batch']);
       expect((await s.embedded.getQueue('hand-q')).state).not.toBe('drained');
     });
   },

@@ -26,6 +26,7 @@ import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../options.js';
 import type { RenderArgs } from '../define/render.js';
+import { hasUncommittedEdits } from '../uncommitted.js';
 
 export async function render(args: RenderArgs): Promise<void> {
   await requireFolder(args.dir);
@@ -65,8 +66,10 @@ export async function render(args: RenderArgs): Promise<void> {
   }
   // --out names a file of the user's choosing; the configured target is a file of the
   // repository, read and written as one (never through a link, never outside the folder).
-  const inRepo = !args.stdout && args.out === undefined && configured !== undefined;
-  const out = args.stdout
+  // `--out -` is stdout, as for most tools (run.ts keeps yargs from reading `-` as an argument).
+  const toStdout = args.stdout || args.out === '-';
+  const inRepo = !toStdout && args.out === undefined && configured !== undefined;
+  const out = toStdout
     ? null
     : args.out !== undefined
       ? resolve(args.out)
@@ -102,6 +105,15 @@ export async function render(args: RenderArgs): Promise<void> {
     return;
   }
   if (inRepo) {
+    // Written only when it changes, and never over edits nobody committed.
+    if ((await readCurrent(out)) === content) {
+      process.stderr.write(`${out} is up to date\n`);
+      return;
+    }
+    if (await hasUncommittedEdits(out))
+      throw new UserError(
+        `${out} has uncommitted edits: commit or discard them first (\`git diff -- ${configured!.path}\`), or write elsewhere with --out FILE or --out -`,
+      );
     await writeRepoFile(resolve(args.dir), configured!.path, content).catch((err: Error) => {
       throw new UserError(err.message);
     });

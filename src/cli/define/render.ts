@@ -31,7 +31,8 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       .option('env', envOption(false))
       .option('out', {
         type: 'string',
-        describe: 'File to write; default: the path in poolsync.yaml render, else stdout',
+        describe:
+          'File to write (- for stdout); default: the path in poolsync.yaml render (written only when it changes, never over uncommitted edits), else stdout',
       })
       .option('stdout', {
         type: 'boolean',

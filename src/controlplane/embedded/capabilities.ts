@@ -36,12 +36,14 @@ import {
   type State,
 } from './state-records.js';
 import { defaultQueueInUse } from './default-queues.js';
+import { keepDeleted, undeleteQueue } from './soft-deletes.js';
 
 export type CapabilityOp =
   | { op: 'set_capabilities'; capabilities: Capabilities }
   | { op: 'drain_queue'; name: string }
   | { op: 'activate_queue'; name: string }
   | { op: 'delete_queue'; name: string; at: number }
+  | { op: 'undelete_queue'; name: string }
   | { op: 'move_cluster'; name: string; pool: string; at: number }
   | { op: 'update_pool'; name: string; contract: PoolContract };
 
@@ -50,6 +52,7 @@ const CAPABILITY_OPS = new Set<string>([
   'drain_queue',
   'activate_queue',
   'delete_queue',
+  'undelete_queue',
   'move_cluster',
   'update_pool',
 ]);
@@ -173,9 +176,12 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
       if (named) throw named;
       const why = settled(state, op.name, op.at);
       if (why) throw precondition(`queue "${op.name}" ${why}, then delete it`, addr, 'Q6');
+      keepDeleted(state, queue);
       dropQueue(state, op.name);
       return;
     }
+    case 'undelete_queue':
+      return undeleteQueue(state, op.name);
     case 'move_cluster':
       return moveCluster(state, op);
     case 'update_pool':

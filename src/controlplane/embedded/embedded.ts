@@ -46,6 +46,7 @@ import { formatCapabilities, sameCapabilities } from '../../model/capabilities.j
 import { UserError } from '../../util/user-error.js';
 import { queueViews, sharedLists, staleListViews } from './list-views.js';
 import { capabilitiesChangeHint, withQueueState } from './capabilities.js';
+import { listDeletedQueues } from './soft-deletes.js';
 import * as core from './state.js';
 import { validateDefaultQueueKey } from './default-queues.js';
 import * as labels from './cluster-labels.js';
@@ -286,6 +287,16 @@ export class EmbeddedControlPlane implements ControlPlane {
   async deleteQueue(name: string): Promise<void> {
     validateName('Queue', name);
     await this.write({ op: 'delete_queue', name, at: this.now() }, () => undefined);
+  }
+
+  /** Capability `soft_delete`: the deleted queues (their names stay reserved). */
+  async listDeletedQueues(): Promise<LiveQueue[]> {
+    return this.read(() => listDeletedQueues(this.state));
+  }
+
+  async undeleteQueue(name: string): Promise<LiveQueue> {
+    validateName('Queue', name);
+    return this.write({ op: 'undelete_queue', name }, () => this.queueView(name));
   }
 
   async moveCluster(name: string, pool: string): Promise<LiveCluster> {

@@ -9,6 +9,7 @@ import type { ExecutionClusterLabel } from '../../model/flyte.js';
 import type { LiveDefaultQueue } from '../../model/live.js';
 import { clusterLabelsFromJson, clusterLabelsToJson } from './cluster-labels.js';
 import { listDefaultQueues } from './default-queues.js';
+import { deletedQueuesToJson } from './soft-deletes.js';
 import type {
   ActivityRecord,
   ClusterRecord,
@@ -42,6 +43,8 @@ export interface StateJson {
   default_queues?: LiveDefaultQueue[];
   /** Absent in snapshots written before execution cluster labels. */
   execution_cluster_labels?: ExecutionClusterLabel[];
+  /** Capability `soft_delete`; absent when no queue is deleted. */
+  deleted_queues?: QueueRecord[];
 }
 
 export function stateToJson(state: State): StateJson {
@@ -58,6 +61,7 @@ export function stateToJson(state: State): StateJson {
     // Only when set, so snapshots of control planes without settings keep their old form.
     ...(state.default_queues.size > 0 ? { default_queues: listDefaultQueues(state) } : {}),
     ...clusterLabelsToJson(state),
+    ...deletedQueuesToJson(state),
   };
 }
 
@@ -74,6 +78,9 @@ export function stateFromJson(json: StateJson): State {
       (json.default_queues ?? []).map((d) => [`${d.project}/${d.domain}`, d]),
     ),
     ...clusterLabelsFromJson(json.execution_cluster_labels),
+    ...(json.deleted_queues
+      ? { deleted_queues: new Map(json.deleted_queues.map((q) => [q.name, q])) }
+      : {}),
   };
 }
 
@@ -98,6 +105,7 @@ const stateJsonShape = record(
     draining: listOf(str),
     default_queues: listOf(defaultQueueShape),
     execution_cluster_labels: listOf(executionClusterLabelShape),
+    deleted_queues: listOf(record({ name: str, spec: queueSpecShape, cluster_managed: bool })),
   },
 );
 

@@ -66,6 +66,8 @@ export interface State {
   default_queues: Map<string, LiveDefaultQueue>;
   /** flyteadmin EXECUTION_CLUSTER_LABEL attributes by key string (cluster-labels.ts). */
   execution_cluster_labels?: Map<string, ExecutionClusterLabel>;
+  /** Capability `soft_delete`: deleted queues, by name (soft-deletes.ts). */
+  deleted_queues?: Map<string, QueueRecord>;
 }
 
 /** A sensible default-pool contract (P1) for a control plane provisioned on one machine. */

@@ -24,6 +24,7 @@ import {
 } from '../../model/common.js';
 import type { ConfigDriftEntry } from '../../model/live.js';
 import * as capabilityRules from './capabilities.js';
+import * as softDeletes from './soft-deletes.js';
 import { applyClusterLabelOp, isClusterLabelOp, type ClusterLabelOp } from './cluster-labels.js';
 import { applyDefaultQueueOp, type DefaultQueueOp } from './default-queues.js';
 import {
@@ -208,6 +209,7 @@ export function applyOp(state: State, op: Op): void {
       });
       // C2 (and the C7 trap): an existing co-named queue is left exactly as it is.
       if (!queue) {
+        softDeletes.forgetDeleted(state, op.name);
         putQueue(state, {
           name: op.name,
           spec: { pool: op.pool, clusters: [op.name], ...QUEUE_DEFAULTS },
@@ -225,6 +227,8 @@ export function applyOp(state: State, op: Op): void {
     case 'delete_cluster': {
       requireCluster(state, op.name);
       const conamed = capabilityRules.conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
+      // Kept as it was (soft_delete), before C8 empties its own selector below.
+      const conamedRecord = conamed ? state.queues.get(conamed) : undefined;
       // C8: the name leaves every explicit selector; wildcard queues are unaffected.
       for (const name of indexOf(state).boundQueues(op.name)) {
         const queue = state.queues.get(name)!;
@@ -234,7 +238,10 @@ export function applyOp(state: State, op: Op): void {
         });
       }
       removeCluster(state, op.name);
-      if (conamed) capabilityRules.dropQueue(state, conamed);
+      if (conamed) {
+        softDeletes.keepDeleted(state, conamedRecord!);
+        capabilityRules.dropQueue(state, conamed);
+      }
       return;
     }
     case 'create_queue': {
@@ -257,6 +264,7 @@ export function applyOp(state: State, op: Op): void {
       }
       if (state.queues.has(op.name))
         throw fail('ALREADY_EXISTS', `queue "${op.name}" already exists (N2)`, addr, 'N2');
+      softDeletes.checkNotReserved(state, op.name);
       requirePool(state, op.spec.pool, addr, 'Q1');
       checkSelectorMembers(state, op.name, op.spec);
       putQueue(state, {

@@ -8,14 +8,13 @@ import {
   type Priority,
   type QueueSpec,
 } from '../../model/common.js';
-import type {
-  ClusterHealth,
-  LiveCluster,
-  LivePool,
-  LiveQueue,
-  QueueState,
-} from '../../model/live.js';
-import { State, Status_Health, type Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
+import type { ClusterHealth, LiveCluster, LiveQueue, QueueState } from '../../model/live.js';
+import {
+  ClusterState,
+  State,
+  Status_Health,
+  type Cluster,
+} from '../../gen/cloudidl/cluster/definition_pb.js';
 import {
   FairnessAlgorithm,
   Priority as PbPriority,
@@ -119,7 +118,8 @@ export function queueFromPb(q: Queue, clusterNames: ReadonlySet<string>): LiveQu
     name,
     ...queueSpecFromPb(q.spec),
     state: queueStateFromPb(q.status?.state ?? PbQueueState.UNSPECIFIED),
-    cluster_managed: clusterNames.has(name),
+    // Union flags it (QueueStatus.cluster_managed); older servers did not: then by name (Q2).
+    cluster_managed: q.status?.clusterManaged === true || clusterNames.has(name),
     available_clusters: (q.status?.availableClusters ?? []).map((c) => c.name).sort(),
     ...(unknown.length > 0 ? { unknown_fields: unknown } : {}),
   };
@@ -151,12 +151,24 @@ export function clusterPool(c: Cluster): string {
   return c.pool?.name || DEFAULT_POOL;
 }
 
+/**
+ * poolsync's `enabled` is Union's drain state (UpdateClusterState: draining stops new work):
+ * enabled unless DRAINING or DRAINED. A cluster whose drain state never changed reads as
+ * active; a server without drain states says it through spec.state.
+ */
+export function clusterEnabled(c: Cluster): boolean {
+  const s = c.drainStatus?.overallState ?? ClusterState.UNSPECIFIED;
+  if (s === ClusterState.UNSPECIFIED)
+    return (c.spec?.state ?? State.UNSPECIFIED) !== State.DISABLED;
+  return s !== ClusterState.DRAINING && s !== ClusterState.DRAINED;
+}
+
 export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveCluster {
   const name = clusterName(c);
   return {
     name,
     pool: clusterPool(c),
-    enabled: (c.spec?.state ?? State.UNSPECIFIED) !== State.DISABLED,
+    enabled: clusterEnabled(c),
     health: healthFromPb(c.status?.health ?? Status_Health.UNKNOWN),
     unhealthy_reasons: [...(c.status?.unhealthyReasons ?? [])],
     // Union reports a mismatch only as unhealthy_reasons, not field by field: nothing says
@@ -168,37 +180,6 @@ export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveClu
       .map((q) => q.name)
       .sort(),
   };
-}
-
-/**
- * Placeholder for what Union's public API does not return: a pool's contract. Such pools are
- * marked `contract_known: false`; the planner does not compare their contract (docs/union.md).
- */
-export const UNKNOWN_CONTRACT = {
-  object_store_ref: { uri: '', endpoint: '' },
-  secret_store: { type: 'KUBERNETES', locator: '' },
-  image_registry: null,
-} as const satisfies LivePool['contract'];
-
-/**
- * Pools as Union's public API shows them: the pools clusters list, those queues name, and
- * `default` (P1). A pool with neither clusters nor queues is not visible through it.
- */
-export function poolsFrom(clusters: readonly Cluster[], queues: readonly LiveQueue[]): LivePool[] {
-  const members = new Map<string, string[]>([[DEFAULT_POOL, []]]);
-  for (const q of queues) if (!members.has(q.pool)) members.set(q.pool, []);
-  for (const c of clusters) {
-    const pool = clusterPool(c);
-    members.set(pool, [...(members.get(pool) ?? []), clusterName(c)]);
-  }
-  return [...members.entries()]
-    .map(([name, m]) => ({
-      name,
-      contract: structuredClone(UNKNOWN_CONTRACT) as LivePool['contract'],
-      contract_known: false as const,
-      member_clusters: m.sort(),
-    }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** CreateQueue's spec: Q1 defaults for what the request leaves out (pool default, selector *). */

@@ -8,7 +8,6 @@ import { Reach } from '../../util/reach.js';
 import { DEFAULT_RETRY } from '../../util/retry-policy.js';
 import { UserError } from '../../util/user-error.js';
 import { resolveApiKey } from './api-key.js';
-import { credentialsLine } from './manual.js';
 import { discover, isLoopback, TokenSource } from './oauth.js';
 import { createUnionTransport, type RetryPolicy, type UnionProtocol } from './transport.js';
 import { UnionControlPlane } from './union.js';
@@ -91,13 +90,6 @@ export async function openUnion(
     org: key.org,
     url: `union+${baseUrl}`,
     onClose: close,
-    cli: {
-      endpoint: host,
-      org: key.org,
-      insecure: baseUrl.startsWith('http:'),
-      credentials: credentialsLine(key.source),
-    },
-    apiKey: key.raw,
     retry,
     reach,
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),

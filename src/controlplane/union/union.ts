@@ -1,13 +1,15 @@
 /**
  * The `union` backend: poolsync's ControlPlane over Union's own API (Connect by default, gRPC
  * with `?protocol=grpc`), authenticated by an API key through OAuth2 client credentials.
+ * Every operation goes through the API (definitions: proto/, from the flyteplugins-union
+ * wheel): queues (queue-lifecycle.ts for deletes and undeletes), clusters (cluster-writes.ts)
+ * and cluster pools (pools.ts); no step of this backend is manual.
  *
  * Round trips: lists are read in pages of `pageSize`; the list calls readLiveState makes in
  * parallel share one ListClusters and one ListQueues sweep (in-flight reads are shared).
- * What Union has no public RPC for throws `noPublicApi` naming the `flyte` command; the same
- * command is offered to the planner through `backend.manualStep` (manual.ts).
  */
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
+import { ClusterPoolService } from '../../gen/cloudidl/clusterpool/clusterpool_pb.js';
 import type { Capabilities, PoolContract, QueueSpec } from '../../model/common.js';
 import { address } from '../../model/common.js';
 import type {
@@ -33,19 +35,15 @@ import type {
   QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
-import {
-  FLYTE_API_KEY_ENV,
-  noPublicApi,
-  unionManual,
-  unionManualStep,
-  type CliTarget,
-  type UnionManual,
-} from './manual.js';
+import type { Call } from './calls.js';
+import { UnionClusterWrites } from './cluster-writes.js';
+import { UnionPools } from './pools.js';
+import { UnionQueueLifecycle } from './queue-lifecycle.js';
+import { RPC } from './rpcs.js';
 import {
   clusterFromPb,
   clusterName,
   createSpec,
-  poolsFrom,
   queueFromPb,
   selfSelecting,
   withManagedFields,
@@ -57,7 +55,6 @@ import { SharedReads, sweep } from './sweeps.js';
 import type { Reach } from '../../util/reach.js';
 import {
   DEFAULT_RETRY,
-  isCode,
   withRetry,
   type CallState,
   type RetryPolicy,
@@ -76,28 +73,21 @@ export interface UnionControlPlaneOptions {
   pageSize?: number;
   /** Closes what the transport holds (HTTP/2 sessions). */
   onClose?: () => void;
-  /** Where the `flyte` commands of manual steps go (this org and endpoint) and get the key. */
-  cli: CliTarget;
-  /** The API key as given (base64), for the flyte CLI's environment (`--flyte-cli`). */
-  apiKey: string;
 }
-
-const QUEUES = 'cloudidl.queue.QueueService';
-const CLUSTERS = 'cloudidl.cluster.ClusterService';
 
 export class UnionControlPlane implements ControlPlane {
   readonly backend: BackendProfile;
   // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them) and no
-  // execution cluster labels (flyteadmin attributes); pool and cluster writes and queue deletes
-  // have no public API: their calls throw noPublicApi and the planner marks them manual.
+  // execution cluster labels (flyteadmin attributes).
   readonly pools: PoolCalls = this;
   readonly clusters: ClusterCalls = this;
   readonly queues: QueueCalls = this;
   readonly defaultQueues: DefaultQueueCalls = this;
   readonly capabilityCalls: CapabilityCalls = this;
   readonly org: string;
-  private readonly manual: UnionManual;
-  private readonly apiKey: string;
+  private readonly poolCalls: UnionPools;
+  private readonly clusterWrites: UnionClusterWrites;
+  private readonly lifecycle: UnionQueueLifecycle;
   readonly url: string;
   readonly organization: string;
   private readonly queueService: Client<typeof QueueService>;
@@ -109,12 +99,7 @@ export class UnionControlPlane implements ControlPlane {
   private readonly reads = new SharedReads();
 
   constructor(opts: UnionControlPlaneOptions) {
-    this.manual = unionManual(opts.cli);
-    this.apiKey = opts.apiKey;
-    this.backend = {
-      name: 'union',
-      manualStep: unionManualStep(this.manual),
-    };
+    this.backend = { name: 'union' };
     this.org = this.organization = opts.org;
     this.url = opts.url;
     this.retry = {
@@ -126,6 +111,15 @@ export class UnionControlPlane implements ControlPlane {
     this.onClose = opts.onClose;
     this.queueService = createClient(QueueService, opts.transport);
     this.clusterService = createClient(ClusterService, opts.transport);
+    const call: Call = (rpc, addr, fn) => this.call(rpc, addr, fn);
+    this.poolCalls = new UnionPools(
+      createClient(ClusterPoolService, opts.transport),
+      this.org,
+      call,
+      this.pageSize,
+    );
+    this.clusterWrites = new UnionClusterWrites(this.clusterService, this.org, call);
+    this.lifecycle = new UnionQueueLifecycle(this.queueService, this.org, call, this.pageSize);
     this.settings = new DefaultQueueSettings({
       org: this.org,
       transport: opts.transport,
@@ -138,21 +132,20 @@ export class UnionControlPlane implements ControlPlane {
     });
   }
 
-  /** `idempotent`: a write that may be sent again (transport.ts); reads always may. */
+  /** One RPC (rpcs.ts: its name and whether it may be sent again) with retries (transport.ts). */
   private call<T>(
-    rpc: string,
+    rpc: keyof typeof RPC,
     addr: string | null,
     fn: (s: CallState) => Promise<T>,
-    idempotent?: boolean,
   ): Promise<T> {
-    const info = { rpc, address: addr, org: this.org, ...(idempotent ? { idempotent } : {}) };
-    return withRetry(info, this.retry, fn);
+    const { name, idempotent } = RPC[rpc];
+    return withRetry({ rpc: name, address: addr, org: this.org, idempotent }, this.retry, fn);
   }
 
   private rawQueues(): Promise<Queue[]> {
     return this.reads.get('queues', () =>
       sweep(async (token) => {
-        const res = await this.call(`${QUEUES}/ListQueues`, null, () =>
+        const res = await this.call('listQueues', null, () =>
           this.queueService.listQueues({
             organization: this.org,
             request: { limit: this.pageSize, token },
@@ -166,7 +159,7 @@ export class UnionControlPlane implements ControlPlane {
   private rawClusters(): Promise<Cluster[]> {
     return this.reads.get('clusters', () =>
       sweep(async (token) => {
-        const res = await this.call(`${CLUSTERS}/ListClusters`, null, () =>
+        const res = await this.call('listClusters', null, () =>
           this.clusterService.listClusters({
             organization: this.org,
             request: { limit: this.pageSize, token },
@@ -184,33 +177,26 @@ export class UnionControlPlane implements ControlPlane {
   }
 
   async capabilities(): Promise<Capabilities> {
-    // All exist in the product (real-apis.md: Union's docs, 2026). drain and queue_move go
-    // through the API (UpdateQueueState; UpdateQueue naming the new cluster_pool_name of a
-    // drained queue); the others are planned as manual steps (backend.manualStep).
+    // All through the API: drain (UpdateQueueState), queue_delete (DeleteQueue of a DRAINED
+    // queue), pool_update (ClusterPoolService/Update), cluster_move (UpdateCluster naming the
+    // new pool), queue_move (UpdateQueue naming the new cluster_pool_name of a drained queue).
     return {
       drain: true,
       queue_delete: true,
       pool_update: true,
       cluster_move: true,
       queue_move: true,
+      // Deletes are soft: a deleted queue keeps its name until UndeleteQueue.
+      soft_delete: true,
     };
   }
 
-  async listPools(): Promise<LivePool[]> {
-    const [queues, clusters] = await this.liveQueuesAndClusters();
-    return poolsFrom(clusters, queues);
+  listPools(): Promise<LivePool[]> {
+    return this.poolCalls.list();
   }
 
-  async getPool(name: string): Promise<LivePool> {
-    const pool = (await this.listPools()).find((p) => p.name === name);
-    if (!pool) {
-      throw new ControlPlaneError(
-        'NOT_FOUND',
-        `${address('ClusterPool', name)}: no cluster or queue of organisation "${this.org}" names this pool (Union's public API shows pools only through them)`,
-        address('ClusterPool', name),
-      );
-    }
-    return pool;
+  getPool(name: string): Promise<LivePool> {
+    return this.poolCalls.get(name);
   }
 
   async listClusters(): Promise<LiveCluster[]> {
@@ -221,7 +207,7 @@ export class UnionControlPlane implements ControlPlane {
   async getCluster(name: string): Promise<LiveCluster> {
     const addr = address('Cluster', name);
     const [res, queues] = await Promise.all([
-      this.call(`${CLUSTERS}/GetCluster`, addr, () =>
+      this.call('getCluster', addr, () =>
         this.clusterService.getCluster({ clusterId: { organization: this.org, name } }),
       ),
       this.rawQueues(),
@@ -239,7 +225,7 @@ export class UnionControlPlane implements ControlPlane {
 
   async getQueue(name: string): Promise<LiveQueue> {
     const addr = address('Queue', name);
-    const res = await this.call(`${QUEUES}/GetQueue`, addr, () =>
+    const res = await this.call('getQueue', addr, () =>
       this.queueService.getQueue({ id: { organization: this.org, name } }),
     );
     return this.liveQueue(res.queue, addr);
@@ -254,70 +240,49 @@ export class UnionControlPlane implements ControlPlane {
   /** Q7 through WatchQueueMetrics (metrics.ts). */
   async queueMetrics(name: string): Promise<QueueMetrics> {
     const queue = await this.getQueue(name);
-    return this.call(`${QUEUES}/WatchQueueMetrics`, address('Queue', name), () =>
+    return this.call('watchQueueMetrics', address('Queue', name), () =>
       firstQueueMetrics(this.queueService, this.org, queue),
     );
   }
 
   createPool(name: string, contract: PoolContract): Promise<LivePool> {
-    return Promise.reject(
-      noPublicApi(address('ClusterPool', name), this.manual.createPool(name, contract)),
-    );
+    return this.poolCalls.create(name, contract);
   }
 
   updatePool(name: string, contract: PoolContract): Promise<LivePool> {
-    return Promise.reject(
-      noPublicApi(address('ClusterPool', name), this.manual.updatePool(name, contract)),
-    );
+    return this.poolCalls.update(name, contract);
   }
 
   deletePool(name: string): Promise<void> {
-    return Promise.reject(noPublicApi(address('ClusterPool', name), this.manual.deletePool(name)));
+    return this.poolCalls.delete(name);
   }
 
-  registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
-    const m = this.manual.registerCluster(request.name, request.pool ?? 'default');
-    return Promise.reject(noPublicApi(address('Cluster', request.name), m));
+  async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
+    await this.clusterWrites.register(request.name, request.pool ?? 'default');
+    return this.getCluster(request.name);
   }
 
-  updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
-    const m = this.manual.updateCluster(name, update.enabled);
-    return Promise.reject(noPublicApi(address('Cluster', name), m));
+  async updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
+    await this.clusterWrites.setEnabled(name, update.enabled);
+    return this.getCluster(name);
   }
 
-  moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    return Promise.reject(
-      noPublicApi(address('Cluster', name), this.manual.moveCluster(name, pool)),
-    );
+  async moveCluster(name: string, pool: string): Promise<LiveCluster> {
+    await this.clusterWrites.move(name, pool);
+    return this.getCluster(name);
   }
 
-  async deleteCluster(name: string): Promise<void> {
-    const addr = address('Cluster', name);
-    await this.call(
-      `${CLUSTERS}/DeleteCluster`,
-      addr,
-      async (state) => {
-        try {
-          await this.clusterService.deleteCluster({ clusterId: { organization: this.org, name } });
-        } catch (err) {
-          // A retried delete whose first attempt landed finds nothing to delete: done.
-          if (state.retried && isCode(err, 'NotFound')) return;
-          throw err;
-        }
-      },
-      true,
-    );
+  deleteCluster(name: string): Promise<void> {
+    return this.clusterWrites.delete(name);
   }
 
   async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
     const addr = address('Queue', request.name);
     const spec = createSpec(request);
-    const res = await this.call(
-      `${QUEUES}/CreateQueue`,
-      addr,
-      (state) => createQueueOnce(this.queueService, this.org, request.name, spec, state.retried),
-      true,
-    ); // a retry that finds the queue reads it back
+    // A retry that finds the queue reads it back.
+    const res = await this.call('createQueue', addr, (state) =>
+      createQueueOnce(this.queueService, this.org, request.name, spec, state.retried),
+    );
     return this.liveQueue(res.queue, addr);
   }
 
@@ -332,17 +297,11 @@ export class UnionControlPlane implements ControlPlane {
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     const addr = address('Queue', name);
     const id = { organization: this.org, name };
-    const current = await this.call(`${QUEUES}/GetQueue`, addr, () =>
-      this.queueService.getQueue({ id }),
-    );
+    const current = await this.call('getQueue', addr, () => this.queueService.getQueue({ id }));
     if (!current.queue) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
     const merged = withManagedFields(current.queue.spec, spec);
-    // The whole spec: sent again, the same queue.
-    const res = await this.call(
-      `${QUEUES}/UpdateQueue`,
-      addr,
-      () => this.queueService.updateQueue({ id, spec: merged }),
-      true,
+    const res = await this.call('updateQueue', addr, () =>
+      this.queueService.updateQueue({ id, spec: merged }),
     );
     return this.liveQueue(res.queue, addr);
   }
@@ -357,18 +316,22 @@ export class UnionControlPlane implements ControlPlane {
 
   private async setQueueState(name: string, state: QueueState): Promise<LiveQueue> {
     const addr = address('Queue', name);
-    // Setting a state twice is setting it once.
-    const res = await this.call(
-      `${QUEUES}/UpdateQueueState`,
-      addr,
-      () => this.queueService.updateQueueState({ id: { organization: this.org, name }, state }),
-      true,
+    const res = await this.call('updateQueueState', addr, () =>
+      this.queueService.updateQueueState({ id: { organization: this.org, name }, state }),
     );
     return this.liveQueue(res.queue, addr);
   }
 
   deleteQueue(name: string): Promise<void> {
-    return Promise.reject(noPublicApi(address('Queue', name), this.manual.deleteQueue(name)));
+    return this.lifecycle.delete(name);
+  }
+
+  listDeletedQueues(): Promise<LiveQueue[]> {
+    return this.lifecycle.listDeleted();
+  }
+
+  undeleteQueue(name: string): Promise<LiveQueue> {
+    return this.lifecycle.undelete(name);
   }
 
   listDefaultQueues(): Promise<LiveDefaultQueue[]> {
@@ -381,11 +344,6 @@ export class UnionControlPlane implements ControlPlane {
 
   deleteDefaultQueue(project: string, domain: string): Promise<void> {
     return this.settings.delete(project, domain);
-  }
-
-  /** `apply --flyte-cli`: the flyte CLI reads the API key from FLYTE_API_KEY, never argv. */
-  manualCommandEnv(): Record<string, string> {
-    return { [FLYTE_API_KEY_ENV]: this.apiKey };
   }
 
   async close(): Promise<void> {

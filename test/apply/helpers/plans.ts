@@ -22,6 +22,7 @@ const TARGET_KIND: Record<StepOp['op'], ObjectKind> = {
   wait_drained: 'Cluster',
   activate_queue: 'Queue',
   delete_queue: 'Queue',
+  undelete_queue: 'Queue',
   move_cluster: 'Cluster',
   move_queue: 'Queue',
   update_pool: 'ClusterPool',

@@ -1,8 +1,8 @@
 /**
  * Adoption as docs/union.md tells a user: `export` an organisation, then `validate` and
- * `plan` the exported folder. Union's API does not return pool contracts, so each exported
- * pool is marked `poolsync/contract: unknown` (not a shared placeholder bucket, which V7 would
- * refuse as soon as there are two pools): the folder validates and plans to "No changes".
+ * `plan` the exported folder. Union's ClusterPoolService returns each pool's contract, so the
+ * exported pools carry it; soft-deleted queues and clusters (Union keeps them, names reserved)
+ * are never written as live: the folder validates and plans to "No changes".
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,6 +49,13 @@ describe('export → validate → plan against union+http://', () => {
       depth: 50,
     });
     await s.embedded.setDefaultQueue('ml', 'production', 'training');
+    // Deleted objects: a queue (drained, then deleted) and a cluster with its co-named queue.
+    await s.embedded.createQueue({ name: 'retired', run_concurrency: 1, action_concurrency: 1 });
+    await s.embedded.drainQueue('retired');
+    await s.embedded.deleteQueue('retired');
+    await s.embedded.registerCluster({ name: 'cpu-9', pool: 'cpu' });
+    await s.embedded.deleteCluster('cpu-9');
+    expect((await s.embedded.listDeletedQueues()).map((q) => q.name)).toEqual(['cpu-9', 'retired']);
     const root = await tempDir('poolsync-union-adopt-');
     const out = join(root, 'exported');
     const env = { POOLSYNC_UNION_API_KEY: apiKey(s.host) };
@@ -58,10 +65,13 @@ describe('export → validate → plan against union+http://', () => {
     expect(exp.code).toBe(0);
     for (const pool of ['gpu', 'cpu', 'batch']) {
       const text = await readFile(join(out, 'pools', `${pool}.yaml`), 'utf8');
-      expect(text).toContain('poolsync/contract: unknown');
-      expect(text).toContain('spec: {}');
-      expect(text).not.toMatch(/s3:\/\//);
+      expect(text).not.toContain('poolsync/contract: unknown');
+      expect(text).toContain(`s3://${pool}-bucket/meta`);
     }
+    const queues = await readFile(join(out, 'queues', 'training.yaml'), 'utf8');
+    expect(queues).toContain('training');
+    await expect(readFile(join(out, 'queues', 'retired.yaml'), 'utf8')).rejects.toThrow();
+    await expect(readFile(join(out, 'clusters', 'cpu-9.yaml'), 'utf8')).rejects.toThrow();
 
     const validate = await runCli(['validate', out], env);
     expect(validate.stderr + validate.stdout).not.toMatch(/V7|error/i);

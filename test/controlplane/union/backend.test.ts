@@ -7,8 +7,7 @@ import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import type { QueueSpec } from '../../../src/model/common.js';
-import type { Step } from '../../../src/model/plan.js';
-import { apiKey, openUnion, rejection, startUnionServer, type UnionServer } from './helpers.js';
+import { openUnion, rejection, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -61,10 +60,14 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       pool_update: true,
       cluster_move: true,
       queue_move: true,
+      soft_delete: true,
     });
-    expect(live.pools.map((p) => [p.name, p.member_clusters, p.contract_known])).toEqual([
-      ['default', ['c1'], false],
-      ['gpu', ['g1'], false],
+    // ClusterPoolService/List: each pool with its contract.
+    expect(
+      live.pools.map((p) => [p.name, p.member_clusters, p.contract.object_store_ref.uri]),
+    ).toEqual([
+      ['default', ['c1'], 'file:///var/lib/union/default'],
+      ['gpu', ['g1'], 's3://gpu/meta'],
     ]);
     expect(live.clusters.find((c) => c.name === 'g1')).toMatchObject({
       pool: 'gpu',
@@ -86,9 +89,11 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     });
     expect(live.queues.find((q) => q.name === 'g1')?.cluster_managed).toBe(true);
     expect(live.assignments).toEqual([]);
-    // listPools, listClusters and listQueues ran in parallel and shared the sweeps.
-    expect(rec.count('ListQueues')).toBe(1);
+    // listClusters and listQueues ran in parallel and shared the sweeps; one more ListQueues
+    // (EXISTS deleted_at) reads the soft-deleted queues, one List the pools.
+    expect(rec.count('ListQueues')).toBe(2);
     expect(rec.count('ListClusters')).toBe(1);
+    expect(rec.count('List')).toBe(1);
   });
 
   it('reads every page (page size 2, 6 queues) and sends the org on each call', async () => {
@@ -175,75 +180,53 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     expect(drain.message).toContain('UpdateQueueState');
   });
 
-  it('operations without a public RPC say so and name the flyte command; manualStep plans them', async () => {
-    s = await startUnionServer();
+  it('pools, clusters and queue deletes go through the API (flyteplugins-union definitions)', async () => {
+    const rec = recorder();
+    s = await startUnionServer({ interceptors: [rec.interceptor] });
     const cp = await openUnion(s, protocol);
-    // Pinned to the org and endpoint of --control-plane, whatever a local flyte config says.
-    const flyte = `flyte --endpoint dns:///${s.host} --org acme --insecure`;
     const contract = {
-      object_store_ref: { uri: 's3://b/p', endpoint: '' },
+      object_store_ref: { uri: 's3://gpu/meta', endpoint: '' },
       secret_store: { type: 'AWS_SECRETS_MANAGER' as const, locator: 'us-east-1' },
       image_registry: { locator: 'reg.example.com/union' },
     };
-    const pool = await rejection(cp.createPool('prod', contract));
-    expect(pool.code).toBe('FAILED_PRECONDITION');
-    expect(pool.message).toContain('no public API');
-    expect(pool.message).toContain(`${flyte} create cluster-pool prod --file prod-pool.yaml`);
-    expect((await rejection(cp.registerCluster({ name: 'c9', pool: 'prod' }))).message).toContain(
-      `${flyte} create cluster c9 --pool prod`,
-    );
-    expect((await rejection(cp.moveCluster('c9', 'gpu'))).message).toContain(
-      `${flyte} update cluster c9 --pool gpu --yes`,
-    );
-    expect((await rejection(cp.deleteQueue('q'))).message).toContain(
-      `${flyte} delete queue q --yes`,
-    );
-    expect((await rejection(cp.deletePool('prod'))).message).toContain(
-      `${flyte} delete cluster-pool prod --yes`,
-    );
-
-    const step = (op: Step['op'], args: unknown): Step =>
-      ({ op, args, id: 's1', target: 'x', depends_on: [] }) as unknown as Step;
-    const m = cp.backend.manualStep!(step('create_pool', { name: 'prod', contract }))!;
-    expect(m.command).toBe(`${flyte} create cluster-pool prod --file prod-pool.yaml`);
-    // The key reaches the CLI through the environment, never the command line.
-    expect(m.credentials).toBe('export FLYTE_API_KEY="$POOLSYNC_UNION_API_KEY"');
-    expect(cp.manualCommandEnv()).toEqual({ FLYTE_API_KEY: apiKey(s.host) });
-    for (const [enabled, flag] of [
-      [true, '--activate'],
-      [false, '--drain'],
-    ] as const) {
-      expect(cp.backend.manualStep!(step('update_cluster', { name: 'c9', enabled }))!.command).toBe(
-        `${flyte} update cluster c9 ${flag} --yes`,
-      );
-    }
-    expect(m.file).toEqual({
-      name: 'prod-pool.yaml',
-      content: [
-        'name: prod',
-        'config:',
-        '  object_store_ref:',
-        '    uri: s3://b/p',
-        "    endpoint: ''",
-        '  secret_store:',
-        '    type: AWS_SECRETS_MANAGER',
-        '    locator: us-east-1',
-        '  image_registry:',
-        '    locator: reg.example.com/union',
-        '',
-      ].join('\n'),
+    expect(await cp.createPool('gpu', contract)).toMatchObject({ name: 'gpu', contract });
+    expect(rec.count('Create')).toBe(1);
+    await cp.updatePool('gpu', { ...contract, image_registry: null });
+    expect((await cp.getPool('gpu')).contract.image_registry).toBeNull();
+    expect(await cp.registerCluster({ name: 'g1', pool: 'gpu' })).toMatchObject({
+      pool: 'gpu',
+      enabled: true,
     });
-    expect(
-      cp.backend.manualStep!(step('register_cluster', { name: 'c9', pool: 'prod' }))!.command,
-    ).toBe(`${flyte} create cluster c9 --pool prod`);
-    for (const op of [
-      'create_queue',
-      'update_queue',
-      'move_queue',
-      'delete_cluster',
-      'wait_idle',
-    ] as const)
-      expect(cp.backend.manualStep!(step(op, { name: 'q' }))).toBeNull();
+    expect(rec.count('CreateCluster')).toBe(1);
+    // enabled is Union's drain state, changed with the generation just read.
+    expect((await cp.updateCluster('g1', { enabled: false })).enabled).toBe(false);
+    const state = rec.calls.find((c) => c.procedure === 'UpdateClusterState')!.message as {
+      expectedGeneration: bigint;
+    };
+    expect(state.expectedGeneration).toBe(1n);
+    expect((await cp.updateCluster('g1', { enabled: true })).enabled).toBe(true);
+    expect((await cp.getQueue('g1')).cluster_managed).toBe(true);
+    await cp.drainQueue('g1');
+    expect((await cp.moveCluster('g1', 'default')).pool).toBe('default');
+    // A queue: drained, then deleted; its name stays reserved until undeleted.
+    await cp.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 });
+    await expect(cp.deleteQueue('batch')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await cp.drainQueue('batch');
+    await cp.deleteQueue('batch');
+    expect((await cp.listQueues()).map((q) => q.name)).not.toContain('batch');
+    expect((await cp.listDeletedQueues()).map((q) => q.name)).toEqual(['batch']);
+    const again = await rejection(
+      cp.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 }),
+    );
+    expect(again.code).toBe('ALREADY_EXISTS');
+    expect(await cp.undeleteQueue('batch')).toMatchObject({ name: 'batch', state: 'drained' });
+    expect(await cp.listDeletedQueues()).toEqual([]);
+    const live = await readLiveState(cp);
+    expect(live.pools.map((p) => p.name)).toEqual(['default', 'gpu']);
+    expect(live.pools.every((p) => p.contract_known === undefined)).toBe(true);
+    await cp.deleteCluster('g1');
+    await cp.deletePool('gpu');
+    expect((await cp.listPools()).map((p) => p.name)).toEqual(['default']);
     await cp.close();
   });
 });

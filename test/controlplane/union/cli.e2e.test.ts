@@ -78,51 +78,85 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
   }, 240_000);
 });
 
-describe('poolsync against union+http:// : manual steps and DefaultQueue', () => {
-  it('plans pool and cluster creation as manual with the flyte command; apply does the rest and exits 2 with the runbook', async () => {
+describe('poolsync against union+http:// : everything by API, soft deletes, DefaultQueue', () => {
+  it('creates pools and clusters, deletes a removed queue (drain, wait, DeleteQueue) and undeletes its name when declared again', async () => {
     s = await startUnionServer();
     await s.embedded.registerCluster({ name: 'c1' });
-    const root = await tempDir('poolsync-union-manual-');
-    const repo = await writeRepo(join(root, 'repo'), {
-      prune: false,
+    const root = await tempDir('poolsync-union-api-');
+    const spec = {
       pools: ['gpu'],
       clusters: { c1: 'default', g1: 'gpu' },
       queues: {
         web: { pool: 'default', clusters: ['c1'], run_concurrency: 5 },
-        train: { pool: 'gpu', clusters: ['g1'] },
+        train: { pool: 'gpu', clusters: ['g1'], run_concurrency: 3 },
       },
-    });
-    await writeFile(
-      join(repo, 'default-queue.yaml'),
-      'apiVersion: poolsync/v1\nkind: DefaultQueue\nmetadata:\n  name: ml-dev\nspec:\n  project: ml\n  domain: development\n  queue: web\n',
-    );
+    };
+    const repo = await writeRepo(join(root, 'repo'), spec);
+    const dq =
+      'apiVersion: poolsync/v1\nkind: DefaultQueue\nmetadata:\n  name: ml-dev\nspec:\n  project: ml\n  domain: development\n  queue: web\n';
+    await writeFile(join(repo, 'default-queue.yaml'), dq);
     const env = { POOLSYNC_UNION_API_KEY: apiKey(s.host) };
     const url = s.url('grpc');
+    const apply = async () => {
+      const r = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
+      expect(unexpectedStderr(r.stderr)).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toMatch(/flyte |manual step/);
+      return r;
+    };
+    const noChanges = async () => {
+      const r = await runCli(['plan', repo, '--control-plane', url, '--detailed-exitcode'], env);
+      expect(r.stdout).toContain('No changes.');
+      expect(r.code).toBe(0);
+    };
 
-    const plan = await runCli(['plan', repo, '--control-plane', url], env);
-    expect(plan.stderr).toBe('');
-    const flyte = `flyte --endpoint dns:///${s.host} --org acme --insecure`;
-    expect(plan.stdout).toContain(`${flyte} create cluster-pool gpu --file gpu-pool.yaml`);
-    expect(plan.stdout).toContain(`${flyte} create cluster g1 --pool gpu`);
-
-    const apply = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
-    expect(apply.code).toBe(2);
-    expect(apply.stdout + apply.stderr).toContain(
-      `${flyte} create cluster-pool gpu --file gpu-pool.yaml`,
-    );
-    // What has an API is done: the queue on c1 and the default-queue setting.
-    expect(await s.embedded.getQueue('web')).toMatchObject({ run_concurrency: 5 });
+    await apply();
+    expect((await s.embedded.listPools()).map((p) => p.name)).toEqual(['default', 'gpu']);
+    expect(await s.embedded.getCluster('g1')).toMatchObject({ pool: 'gpu', enabled: true });
+    expect(await s.embedded.getQueue('train')).toMatchObject({ pool: 'gpu', run_concurrency: 3 });
     expect(await s.embedded.listDefaultQueues()).toEqual([
       { project: 'ml', domain: 'development', queue: 'web' },
     ]);
-    // What depends on a manual step is not attempted.
+    await noChanges();
+
+    // Removed from the repository: drained, waited for until DRAINED, then deleted (soft).
+    await writeRepo(repo, { ...spec, queues: { web: spec.queues.web } });
+    await writeFile(join(repo, 'default-queue.yaml'), dq);
+    const removed = await runCli(['plan', repo, '--control-plane', url], env);
+    expect(removed.stdout).toMatch(/drain_queue[^\n]*Queue\/train/);
+    expect(removed.stdout).toMatch(/delete_queue[^\n]*Queue\/train/);
+    await apply();
     await expect(s.embedded.getQueue('train')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await s.embedded.listDeletedQueues()).map((q) => q.name)).toEqual(['train']);
+    await noChanges();
+
+    // Declared again: its name is reserved, so it is undeleted, updated and activated.
+    await writeRepo(repo, {
+      ...spec,
+      queues: { ...spec.queues, train: { ...spec.queues.train, run_concurrency: 4 } },
+    });
+    await writeFile(join(repo, 'default-queue.yaml'), dq);
+    const back = await runCli(['plan', repo, '--control-plane', url], env);
+    expect(back.stdout).toMatch(/undelete_queue[^\n]*Queue\/train/);
+    expect(back.stdout).not.toMatch(/create_queue/);
+    await apply();
+    expect(await s.embedded.getQueue('train')).toMatchObject({
+      run_concurrency: 4,
+      state: 'active',
+    });
+    expect(await s.embedded.listDeletedQueues()).toEqual([]);
+    await noChanges();
 
     const out = join(root, 'exported');
     const exp = await runCli(['export', '--control-plane', url, '--dir', out], env);
     expect(exp.code).toBe(0);
-    const dq = await readdir(join(out, 'default-queues'));
-    expect(dq).toHaveLength(1);
-    expect(await readFile(join(out, 'default-queues', dq[0]!), 'utf8')).toContain('queue: web');
+    const files = await readdir(join(out, 'default-queues'));
+    expect(files).toHaveLength(1);
+    expect(await readFile(join(out, 'default-queues', files[0]!), 'utf8')).toContain('queue: web');
+    const fromExport = await runCli(
+      ['plan', out, '--control-plane', url, '--detailed-exitcode'],
+      env,
+    );
+    expect(fromExport.stdout).toContain('No changes.');
   }, 240_000);
 });

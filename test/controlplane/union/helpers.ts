@@ -51,11 +51,13 @@ export async function startUnionServer(
     client?: Partial<OAuthClientConfig>;
     interceptors?: Interceptor[];
     now?: () => number;
+    /** Union's CLI with --insecure sends no token (union-api.ts). */
+    acceptUnauthenticated?: boolean;
   } = {},
 ): Promise<UnionServer> {
   const dir = await mkdtemp(join(tmpdir(), 'poolsync-union-'));
-  // Union has all four capabilities (real-apis.md; the union backend advertises them): so does
-  // the control plane standing in for it.
+  // Union has every capability, soft deletes included (its client, flyteplugins-union 0.19.1):
+  // so does the control plane standing in for it.
   const embedded = await EmbeddedControlPlane.open({
     path: join(dir, 'state.json'),
     capabilities: {
@@ -64,6 +66,7 @@ export async function startUnionServer(
       pool_update: true,
       cluster_move: true,
       queue_move: true,
+      soft_delete: true,
     },
   });
   const client = { ...CLIENT, ...opts.client };
@@ -74,6 +77,7 @@ export async function startUnionServer(
     org: client.org,
     metricsIntervalMs: 50,
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
+    ...(opts.acceptUnauthenticated ? { acceptUnauthenticated: true } : {}),
   });
   const server = await startControlPlaneServer({ controlPlane: embedded, mounts: [api] });
   const host = new URL(server.url).host;

@@ -1,0 +1,139 @@
+/**
+ * Cluster pools through `cloudidl.clusterpool.ClusterPoolService` (proto/cloudidl/clusterpool/,
+ * from the flyteplugins-union wheel): List, Create, Update, Delete, with the pool's data plane
+ * contract (`cloudidl.common.ClusterPoolConfig`). Soft-deleted pools are not listed (List
+ * without a filter is the live ones, as Union's client says).
+ */
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import type { Client } from '@connectrpc/connect';
+import {
+  DEFAULT_POOL,
+  SECRET_STORE_TYPES,
+  address,
+  type PoolContract,
+  type SecretStoreType,
+} from '../../model/common.js';
+import type { LivePool } from '../../model/live.js';
+import type { ClusterPoolService } from '../../gen/cloudidl/clusterpool/clusterpool_pb.js';
+import type { ClusterPoolSchema } from '../../gen/cloudidl/clusterpool/payload_pb.js';
+import { type ClusterPool } from '../../gen/cloudidl/clusterpool/payload_pb.js';
+import {
+  ClusterPoolConfigSchema,
+  SecretStore_SecretStoreType,
+  type ClusterPoolConfig,
+} from '../../gen/cloudidl/common/cluster_pb.js';
+import { ControlPlaneError } from '../errors.js';
+import type { Call } from './calls.js';
+import { sweep } from './sweeps.js';
+import { isCode } from './transport.js';
+
+const TYPE_TO_PB = Object.fromEntries(
+  SECRET_STORE_TYPES.map((t) => [t, SecretStore_SecretStoreType[t]]),
+) as Record<SecretStoreType, SecretStore_SecretStoreType>;
+
+function typeFromPb(t: SecretStore_SecretStoreType): SecretStoreType {
+  return SECRET_STORE_TYPES.find((s) => TYPE_TO_PB[s] === t) ?? 'KUBERNETES';
+}
+
+export function configToPb(c: PoolContract): ClusterPoolConfig {
+  return create(ClusterPoolConfigSchema, {
+    objectStoreRef: { uri: c.object_store_ref.uri, endpoint: c.object_store_ref.endpoint },
+    secretStore: { type: TYPE_TO_PB[c.secret_store.type], locator: c.secret_store.locator },
+    ...(c.image_registry ? { imageRegistry: { locator: c.image_registry.locator } } : {}),
+  });
+}
+
+export function contractFromPb(c: ClusterPoolConfig | undefined): PoolContract {
+  return {
+    object_store_ref: {
+      uri: c?.objectStoreRef?.uri ?? '',
+      endpoint: c?.objectStoreRef?.endpoint ?? '',
+    },
+    secret_store: {
+      type: typeFromPb(c?.secretStore?.type ?? SecretStore_SecretStoreType.UNSPECIFIED),
+      locator: c?.secretStore?.locator ?? '',
+    },
+    image_registry: c?.imageRegistry?.locator ? { locator: c.imageRegistry.locator } : null,
+  };
+}
+
+export function poolFromPb(p: ClusterPool): LivePool {
+  return {
+    name: p.id?.name ?? DEFAULT_POOL,
+    contract: contractFromPb(p.config),
+    member_clusters: p.memberClusters.map((c) => c.name).sort(),
+  };
+}
+
+export class UnionPools {
+  constructor(
+    private readonly service: Client<typeof ClusterPoolService>,
+    private readonly org: string,
+    private readonly call: Call,
+    private readonly pageSize: number,
+  ) {}
+
+  private pb(name: string, contract: PoolContract): MessageInitShape<typeof ClusterPoolSchema> {
+    return { id: { organization: this.org, name }, config: configToPb(contract) };
+  }
+
+  async list(): Promise<LivePool[]> {
+    const pools = await sweep(async (token) => {
+      const res = await this.call('listPools', null, () =>
+        this.service.list({
+          organization: this.org,
+          request: { limit: this.pageSize, token },
+        }),
+      );
+      return { items: res.clusterPools, token: res.token };
+    });
+    return pools.filter((p) => !p.deletedAt).map(poolFromPb);
+  }
+
+  async get(name: string): Promise<LivePool> {
+    const addr = address('ClusterPool', name);
+    const res = await this.call('getPool', addr, () =>
+      this.service.get({ id: { organization: this.org, name } }),
+    );
+    if (!res.clusterPool || res.clusterPool.deletedAt)
+      throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
+    return poolFromPb(res.clusterPool);
+  }
+
+  async create(name: string, contract: PoolContract): Promise<LivePool> {
+    const addr = address('ClusterPool', name);
+    await this.call('createPool', addr, async (state) => {
+      try {
+        await this.service.create({ clusterPool: this.pb(name, contract) });
+      } catch (err) {
+        // A retry whose first attempt landed finds the very pool it asked for.
+        if (!state.retried || !isCode(err, 'AlreadyExists')) throw err;
+        const got = await this.get(name);
+        if (JSON.stringify(got.contract) !== JSON.stringify(contract)) throw err;
+      }
+    });
+    return this.get(name);
+  }
+
+  async update(name: string, contract: PoolContract): Promise<LivePool> {
+    const addr = address('ClusterPool', name);
+    // The member clusters are the server's (a cluster joins by CreateCluster/UpdateCluster):
+    // only the id and the contract are sent.
+    await this.call('updatePool', addr, () =>
+      this.service.update({ clusterPool: this.pb(name, contract) }),
+    );
+    return this.get(name);
+  }
+
+  async delete(name: string): Promise<void> {
+    const addr = address('ClusterPool', name);
+    await this.call('deletePool', addr, async (state) => {
+      try {
+        await this.service.delete({ id: { organization: this.org, name } });
+      } catch (err) {
+        if (state.retried && isCode(err, 'NotFound')) return;
+        throw err;
+      }
+    });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * What Union's API stand-in keeps beside the embedded store, in memory while it runs, to answer
+ * as Union's client expects (flyteplugins-union 0.19.1, remote/_queue.py, _cluster.py,
+ * _cluster_pool.py): the state generations of queues and clusters (state-changing requests
+ * carry the one the caller read: a stale one is refused), when each object was deleted, and the
+ * soft-deleted clusters and pools (soft-deleted queues are the embedded store's, capability
+ * `soft_delete`). A deleted cluster or pool keeps its name reserved until undeleted.
+ */
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { PoolContract } from '../../model/common.js';
+import type { LiveCluster } from '../../model/live.js';
+import type { Filter } from '../../gen/flyteidl2/common/list_pb.js';
+import type { Filter as CloudFilter } from '../../gen/cloudidl/common/list_pb.js';
+
+export class Lifecycle {
+  private readonly generations = new Map<string, bigint>();
+  private readonly deletedAt = new Map<string, Date>();
+  readonly deletedClusters = new Map<string, LiveCluster>();
+  readonly deletedPools = new Map<string, PoolContract>();
+
+  /** The state generation of `kind/name`: 1 from creation, +1 per state change. */
+  generation(key: string): bigint {
+    return this.generations.get(key) ?? 1n;
+  }
+
+  bump(key: string): void {
+    this.generations.set(key, this.generation(key) + 1n);
+  }
+
+  /** Refuses a request that carries a generation other than the current one (0: none sent). */
+  expect(key: string, expected: bigint): void {
+    if (expected !== 0n && expected !== this.generation(key))
+      throw new ConnectError(
+        `${key} changed state since it was read (generation ${expected}, now ${this.generation(key)}): read it again`,
+        Code.FailedPrecondition,
+      );
+  }
+
+  markDeleted(key: string): void {
+    this.deletedAt.set(key, new Date());
+    this.bump(key);
+  }
+
+  undeleted(key: string): void {
+    this.deletedAt.delete(key);
+    this.bump(key);
+  }
+
+  /** When `key` was deleted (a timestamp message), or undefined while it is live. */
+  deletedTimestamp(key: string): { seconds: bigint; nanos: number } | undefined {
+    const at = this.deletedAt.get(key) ?? (this.deletedAtUnknown(key) ? new Date(0) : undefined);
+    return at ? { seconds: BigInt(Math.floor(at.getTime() / 1000)), nanos: 0 } : undefined;
+  }
+
+  private deletedAtUnknown(key: string): boolean {
+    const [kind, name] = key.split('/');
+    return (
+      (kind === 'Cluster' && this.deletedClusters.has(name!)) ||
+      (kind === 'ClusterPool' && this.deletedPools.has(name!))
+    );
+  }
+}
+
+/**
+ * Whether a list asks for the deleted objects: the filter Union's client sends for
+ * `--deleted` (`EXISTS deleted_at`); any other filter but `EQUAL state` is refused, so a
+ * client relying on one is caught.
+ */
+export function listsDeleted(filters: readonly (Filter | CloudFilter)[]): {
+  deleted: boolean;
+  state: string | null;
+} {
+  let deleted = false;
+  let state: string | null = null;
+  for (const f of filters) {
+    if (f.field === 'deleted_at' && f.function === 15) deleted = true;
+    else if (f.field === 'state' && f.function === 0) state = f.values[0] ?? null;
+    else
+      throw new ConnectError(
+        `the stand-in does not filter on ${f.field} (function ${f.function})`,
+        Code.InvalidArgument,
+      );
+  }
+  return { deleted, state };
+}

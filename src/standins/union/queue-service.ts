@@ -1,0 +1,173 @@
+/**
+ * `cloudidl.queue.QueueService` of Union's API stand-in, over the embedded control plane (with
+ * `drain`, `queue_delete` and `soft_delete`, as Union has them). As Union's client expects
+ * (flyteplugins-union 0.19.1, remote/_queue.py):
+ *  - ListQueues lists the live queues; with the filter `EXISTS deleted_at` only the deleted ones;
+ *  - GetQueue returns a deleted queue too, with `deleted_at` and state DELETED;
+ *  - CreateQueue only at organisation scope (an id with project or domain is refused); a deleted
+ *    queue's name is ALREADY_EXISTS until it is undeleted;
+ *  - UpdateQueue replaces the whole spec, the caps and scheduling included (queue-extras.ts);
+ *  - UpdateQueueState and DeleteQueue carry the state generation the caller read (a stale one
+ *    is refused); DeleteQueue only of a DRAINED queue; UndeleteQueue brings it back DRAINED;
+ *  - `status.cluster_managed` marks a cluster's co-named queue.
+ */
+import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
+import type { LiveQueue } from '../../model/live.js';
+import { QueueService, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
+import type { QueueIdentifier } from '../../gen/cloudidl/common/identifier_pb.js';
+import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
+import { ControlPlaneError } from '../../controlplane/errors.js';
+import { listsDeleted, type Lifecycle } from './lifecycle.js';
+import { byName, page, queueToPb, specFromPb } from './pb-views.js';
+import type { QueueExtras } from './queue-extras.js';
+
+export interface ServiceContext {
+  cp: EmbeddedControlPlane;
+  org: string;
+  max: number;
+  extras: QueueExtras;
+  life: Lifecycle;
+  checkOrg: (given: string | undefined) => void;
+  metricsIntervalMs: number;
+}
+
+const key = (name: string) => `Queue/${name}`;
+
+export function queueRoutes(x: ServiceContext): (router: ConnectRouter) => void {
+  const { cp, org, extras, life } = x;
+  const view = (q: LiveQueue, deleted = false) => {
+    const m = queueToPb(q, org, {
+      generation: life.generation(key(q.name)),
+      deletedAt: deleted
+        ? (life.deletedTimestamp(key(q.name)) ?? { seconds: 0n, nanos: 0 })
+        : undefined,
+    });
+    extras.attach(q.name, m.spec);
+    return m;
+  };
+  const deletedQueue = async (name: string) =>
+    (await cp.listDeletedQueues()).find((q) => q.name === name) ?? null;
+  const nameOf = (id: QueueIdentifier | undefined) => {
+    x.checkOrg(id?.organization);
+    return id?.name ?? '';
+  };
+  return (router) =>
+    router.service(QueueService, {
+      async listQueues(req) {
+        x.checkOrg(req.organization);
+        const f = listsDeleted(req.request?.filters ?? []);
+        const all = f.deleted ? await cp.listDeletedQueues() : await cp.listQueues();
+        const views = all.sort(byName).map((q) => view(q, f.deleted));
+        const wanted = f.state
+          ? views.filter(
+              (q) => QueueState[q.status?.state ?? 0] === f.state?.replace(/^QUEUE_STATE_/, ''),
+            )
+          : views;
+        const p = page(
+          wanted,
+          (q) => q.id!.name,
+          req.request?.limit ?? 0,
+          req.request?.token ?? '',
+          x.max,
+        );
+        return { queues: p.items, token: p.token };
+      },
+      async getQueue(req) {
+        const name = nameOf(req.id);
+        try {
+          return { queue: view(await cp.getQueue(name)) };
+        } catch (err) {
+          const gone = err instanceof ControlPlaneError && err.code === 'NOT_FOUND';
+          const deleted = gone ? await deletedQueue(name) : null;
+          if (!deleted) throw err;
+          return { queue: view(deleted, true) };
+        }
+      },
+      async createQueue(req) {
+        const name = nameOf(req.id);
+        if (req.id?.project || req.id?.domain)
+          throw new ConnectError(
+            'only organization-scoped queues can be created (no project or domain in the id)',
+            Code.InvalidArgument,
+          );
+        const q = await cp.createQueue({ name, ...specFromPb(req.spec, false) });
+        extras.replace(q.name, req.spec);
+        return { queue: view(q) };
+      },
+      async updateQueue(req) {
+        const name = nameOf(req.id);
+        if (await deletedQueue(name))
+          throw new ConnectError(
+            `queue "${name}" is deleted: undelete it first`,
+            Code.FailedPrecondition,
+          );
+        // Union replaces the whole spec: the fields beyond 7 become exactly what was sent.
+        const q = await cp.updateQueue(name, specFromPb(req.spec, true));
+        extras.replace(q.name, req.spec);
+        return { queue: view(q) };
+      },
+      async updateQueueState(req) {
+        const name = nameOf(req.id);
+        life.expect(key(name), req.expectedStateGeneration);
+        const q =
+          req.state === QueueState.DRAINING
+            ? await cp.drainQueue(name)
+            : req.state === QueueState.ACTIVE
+              ? await cp.activateQueue(name)
+              : null;
+        if (!q)
+          throw new ConnectError(
+            'state must be QUEUE_STATE_DRAINING or QUEUE_STATE_ACTIVE',
+            Code.InvalidArgument,
+          );
+        life.bump(key(name));
+        return { queue: view(q) };
+      },
+      async deleteQueue(req) {
+        const name = nameOf(req.id);
+        if (await deletedQueue(name))
+          throw new ConnectError(`queue "${name}" is already deleted`, Code.FailedPrecondition);
+        life.expect(key(name), req.expectedStateGeneration);
+        await cp.deleteQueue(name);
+        life.markDeleted(key(name));
+        return { queue: view((await deletedQueue(name))!, true) };
+      },
+      async undeleteQueue(req) {
+        const name = nameOf(req.id);
+        const q = await cp.undeleteQueue(name);
+        life.undeleted(key(name));
+        return { queue: view(q) };
+      },
+      async *watchQueueMetrics(req, ctx) {
+        x.checkOrg(req.poolId?.organization);
+        const pool = req.poolId?.name ?? '';
+        for (;;) {
+          const queues = (await cp.listQueues()).filter(
+            (q) =>
+              q.pool === pool &&
+              (req.queueNames.length > 0 ? req.queueNames.includes(q.name) : q.state !== 'drained'),
+          );
+          const metrics = await Promise.all(
+            queues.map(async (q) => {
+              const m = await cp.queueMetrics(q.name);
+              return {
+                id: { organization: org, name: q.name },
+                runsInFlight: m.runs_in_flight,
+                actionsInFlight: m.actions_in_flight,
+                currentDepth: m.depth,
+                observedAt: { seconds: BigInt(Math.floor(Date.now() / 1000)) },
+              };
+            }),
+          );
+          yield { metrics };
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, x.metricsIntervalMs);
+            ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), {
+              once: true,
+            });
+          });
+          if (ctx.signal.aborted) return;
+        }
+      },
+    });
+}
