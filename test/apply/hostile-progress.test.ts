@@ -6,16 +6,14 @@
  * character a terminal would obey (what `apply | cat -A` showed forged before).
  */
 import { describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { readLiveState } from '../../src/controlplane/types.js';
 import { loadRepository } from '../../src/manifests/index.js';
-import type { LiveState } from '../../src/model/live.js';
 import type { Step } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
 import type { ApplyEvent, ApplyResult } from '../../src/apply/types.js';
 import { printRunbook } from '../../src/cli/commands/apply-runbook.js';
 import { REPO_ROOT } from './helpers/cli.js';
+import { CONTROL, hostileLiveState } from '../helpers/hostile-live.js';
 
 const HOSTILE = [
   'esc\u001b[2Jclear',
@@ -24,33 +22,12 @@ const HOSTILE = [
   'cr\rOK',
   'rlo\u202ereversed',
 ];
-/* eslint-disable no-control-regex -- the characters a terminal would obey */
-const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-/* eslint-enable no-control-regex */
-
 async function hostileSteps(): Promise<Step[]> {
-  const cp = await EmbeddedControlPlane.open({ path: null });
-  const names = HOSTILE.map((_, i) => `x${i}`);
-  try {
-    for (const n of names) await cp.registerCluster({ name: n });
-    const live = await readLiveState(cp);
-    const rename = (n: string) => HOSTILE[names.indexOf(n)] ?? n;
-    const hostile: LiveState = {
-      ...live,
-      clusters: live.clusters.map((c) => ({ ...c, name: rename(c.name) })),
-      queues: live.queues.map((q) => ({
-        ...q,
-        name: rename(q.name),
-        clusters: q.clusters.map(rename),
-      })),
-    };
-    const loaded = await loadRepository(`${REPO_ROOT}/examples/config-repo`);
-    if (!loaded.valid) throw new Error('example invalid');
-    const pruned = { ...loaded.desired, config: { ...loaded.desired.config, prune: true } };
-    return computePlan(pruned, hostile).steps;
-  } finally {
-    await cp.close();
-  }
+  const hostile = await hostileLiveState(HOSTILE);
+  const loaded = await loadRepository(`${REPO_ROOT}/examples/config-repo`);
+  if (!loaded.valid) throw new Error('example invalid');
+  const pruned = { ...loaded.desired, config: { ...loaded.desired.config, prune: true } };
+  return computePlan(pruned, hostile).steps;
 }
 
 describe('apply output escapes every name', () => {

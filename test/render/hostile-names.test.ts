@@ -7,16 +7,14 @@
  * by a name.
  */
 import { describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { readLiveState } from '../../src/controlplane/types.js';
 import { loadRepository } from '../../src/manifests/index.js';
-import type { LiveState } from '../../src/model/live.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { renderMarkdown, renderText } from '../../src/render/index.js';
 import { code } from '../../src/render/markdown.js';
 import { buildCommentBody } from '../../src/vcs/comment.js';
 import { EXAMPLE } from './scenarios.js';
+import { CONTROL, hostileLiveState } from '../helpers/hostile-live.js';
 
 const HOSTILE = [
   'esc\u001b[2Jclear',
@@ -26,34 +24,12 @@ const HOSTILE = [
   'rlo\u202ereversed',
 ];
 
-/* eslint-disable no-control-regex -- the characters a terminal (or a comment) would obey */
-const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-/* eslint-enable no-control-regex */
-
 async function hostilePlans(): Promise<Plan[]> {
-  const cp = await EmbeddedControlPlane.open({ path: null });
-  const names = HOSTILE.map((_, i) => `x${i}`);
-  try {
-    for (const n of names) await cp.registerCluster({ name: n });
-    const live = await readLiveState(cp);
-    // What a foreign control plane could answer: names the embedded one never accepts.
-    const rename = (n: string) => HOSTILE[names.indexOf(n)] ?? n;
-    const hostile: LiveState = {
-      ...live,
-      clusters: live.clusters.map((c) => ({ ...c, name: rename(c.name) })),
-      queues: live.queues.map((q) => ({
-        ...q,
-        name: rename(q.name),
-        clusters: q.clusters.map(rename),
-      })),
-    };
-    const loaded = await loadRepository(EXAMPLE);
-    if (!loaded.valid) throw new Error('example invalid');
-    const pruned = { ...loaded.desired, config: { ...loaded.desired.config, prune: true } };
-    return [computePlan(loaded.desired, hostile), computePlan(pruned, hostile)];
-  } finally {
-    await cp.close();
-  }
+  const hostile = await hostileLiveState(HOSTILE);
+  const loaded = await loadRepository(EXAMPLE);
+  if (!loaded.valid) throw new Error('example invalid');
+  const pruned = { ...loaded.desired, config: { ...loaded.desired.config, prune: true } };
+  return [computePlan(loaded.desired, hostile), computePlan(pruned, hostile)];
 }
 
 /** Lines that open or close a fence, in order: each opening has its closing, nothing else. */
