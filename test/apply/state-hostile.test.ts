@@ -25,6 +25,7 @@ import { lockPathFor } from '../../src/apply/lock.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-applied.js';
 import { writeFileAtomic } from '../../src/controlplane/embedded/state-files.js';
 import { REPO_ROOT } from './helpers/cli.js';
+import { nodeForUser } from '../helpers/node-for-user.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-state-hostile-'));
 afterAll(() => {
@@ -60,7 +61,7 @@ function cli(
   options: { uid?: number; env?: Record<string, string | undefined> } = {},
 ) {
   const r = spawnSync(
-    process.execPath,
+    options.uid === undefined ? process.execPath : nodeForUser(options.uid, tmp),
     ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'src/cli/main.ts'), ...args],
     {
       cwd,

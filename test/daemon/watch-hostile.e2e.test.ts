@@ -13,6 +13,7 @@ import type { DaemonStatus } from '../../src/daemon/status.js';
 import { MAX_FOLDER_DEPTH } from '../../src/manifests/walk.js';
 import { manifests } from './fixtures.js';
 import { tempDir } from './helpers.js';
+import { nodeForUser } from '../helpers/node-for-user.js';
 
 const ROOT = resolve(__dirname, '../..');
 const children: ChildProcess[] = [];
@@ -49,7 +50,7 @@ function daemon(
 ) {
   const asNobody = opts.unprivileged === true && process.getuid?.() === 0;
   const child = spawn(
-    process.execPath,
+    asNobody ? nodeForUser(65534, work) : process.execPath,
     [
       '--import',
       resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
