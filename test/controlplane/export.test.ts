@@ -192,7 +192,7 @@ describe('poolsync export', () => {
     );
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
-      'Error: Missing required argument: dir\nname the folder to write into, e.g. --dir ./config (created if missing)\nRun `poolsync --help` for usage.\n',
+      'Error: Missing required argument: dir\nname the folder to write into, e.g. --dir ./config (created if missing)\nRun `poolsync export --help` for usage.\n',
     );
     expect(readdirSync(REPO_ROOT)).not.toContain('pools');
   });
