@@ -106,7 +106,7 @@ describe('apply under injected faults', () => {
     const bad = await runCli([...args, '--state-dir', stateDir, '--max-retries', 'lots']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe(
-      'Error: --max-retries must be a whole number from 0 to 100 (got NaN)\n',
+      'Error: --max-retries must be a whole number from 0 to 100 (got "lots")\nRun `poolsync apply --help` for usage.\n',
     );
 
     await setFaults({ fault_rate: 0.4, lost_response_rate: 0, latency_ms: 0 });
@@ -124,7 +124,9 @@ describe('apply under injected faults', () => {
     expect(none.stderr).toMatch(/still failing after 0 retries/);
     expect(none.stderr).not.toMatch(/\n\s+at /);
     const bad = await runCli([...args, '--max-retries', '-1']);
-    expect(bad.stderr).toBe('Error: --max-retries must be a whole number from 0 to 100 (got -1)\n');
+    expect(bad.stderr).toBe(
+      'Error: --max-retries must be a whole number from 0 to 100 (got "-1")\nRun `poolsync plan --help` for usage.\n',
+    );
     await setFaults({ fault_rate: 0.4, lost_response_rate: 0, latency_ms: 0 });
     const ok = await runCli([...args, '--max-retries', '25']);
     expect(ok.stderr).toBe('');

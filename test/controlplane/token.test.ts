@@ -28,7 +28,7 @@ describe('resolveToken: --token-file > POOLSYNC_TOKEN_FILE > POOLSYNC_TOKEN', ()
   });
   it('names a missing or empty file, never a token', async () => {
     await expect(resolveToken(join(dir, 'missing'))).rejects.toThrow(
-      /cannot read token file .*missing: ENOENT/,
+      /token file .*missing does not exist/,
     );
     await expect(resolveToken(file('empty', '\n'))).rejects.toThrow(/token file .*empty is empty/);
   });
