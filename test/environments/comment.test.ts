@@ -4,7 +4,6 @@
  * in the summary line), and one commit status, the worst of the environments'. Real Git
  * checkout, the local forge over HTTP, the CLI as a child process, two `file:` control planes.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { buildCommentBody } from '../../src/vcs/comment.js';
 import { statusState } from '../../src/vcs/publish.js';
 import type { PublishOutcome } from '../../src/vcs/types.js';
 import { runCli } from '../apply/helpers/cli.js';
+import { git as gitIn } from '../daemon/helpers.js';
 import { FakeForge } from '../vcs/fake-forge.js';
 import { twoEnvironments, writeFiles } from './helpers.js';
 
@@ -21,19 +21,7 @@ let repo: string;
 let forge: FakeForge;
 let head: string;
 
-function git(...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd: repo,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@e.x',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@e.x',
-    },
-  }).trim();
-}
+const git = (...args: string[]): string => gitIn(repo, ...args);
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'poolsync-env-comment-'));
@@ -42,7 +30,7 @@ beforeAll(async () => {
     ...twoEnvironments({ dev: 'file:../state/dev.json', prod: 'file:../state/prod.json' }),
     '../state/.keep': '',
   });
-  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  git('init', '-q', '-b', 'main');
   git('add', '.');
   git('commit', '-q', '-m', 'environments');
   head = git('rev-parse', 'HEAD');
