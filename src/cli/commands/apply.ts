@@ -165,7 +165,7 @@ export async function runApply(
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
       ...(flyteCli !== undefined
-        ? { runManual: flyteCliRunner(flyteCli, cp), canRunManual: isCliCommand }
+        ? { runManual: flyteCliRunner(flyteCli, cp.manual), canRunManual: isCliCommand }
         : {}),
     });
     lines.flush();
