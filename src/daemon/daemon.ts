@@ -6,7 +6,7 @@
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { executePlan } from '../apply/index.js';
-import { holdApplyLock } from '../apply/apply-lock.js';
+import { holdApplyLock } from '../apply/lock.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { controlPlaneAccess } from './control-plane-access.js';
 import { backendInfo, type ControlPlane } from '../controlplane/types.js';
