@@ -15,6 +15,7 @@ import { FakeForge } from '../vcs/fake-forge.js';
 import { runCli } from '../apply/helpers/cli.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, git, tempDir } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 const SECRET = 'gh-webhook-secret-approvals-0123';
 const ADMIN = 'admin-token-approvals-0123456789';
@@ -97,18 +98,6 @@ const comment = (daemon: RunningDaemon, number: number, login: string, body = 'p
   });
 const status = async (daemon: RunningDaemon) =>
   (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | false> | T | null | false,
-): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const reconcile = (daemon: RunningDaemon) =>
   fetch(`${daemon.url}/reconcile?wait=1`, {
     method: 'POST',

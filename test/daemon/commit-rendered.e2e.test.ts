@@ -13,6 +13,7 @@ import { resolveDaemonConfig } from '../../src/daemon/config.js';
 import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
 import { body } from '../../src/render/values/header.js';
 import { TestRepo, git, tempDir } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -27,20 +28,6 @@ function exampleFiles(dir: string, prefix = ''): Record<string, string> {
     else out[`${prefix}${name}`] = readFileSync(full, 'utf8');
   }
   return out;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => T | null | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('daemon --commit-rendered', () => {

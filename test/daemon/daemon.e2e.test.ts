@@ -15,6 +15,7 @@ import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 const GH_SECRET = 'gh-webhook-secret-0123456789';
 const GL_TOKEN = 'gl-webhook-token-0123456789';
@@ -85,20 +86,6 @@ async function getStatus(h: Harness): Promise<DaemonStatus> {
   const res = await fetch(`${h.daemon.url}/status`);
   expect(res.status).toBe(200);
   return (await res.json()) as DaemonStatus;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function pushWebhook(h: Harness, body: object, secret: string | null = GH_SECRET, event = 'push') {
