@@ -1,5 +1,6 @@
 /** Prometheus metrics of one daemon, in its own registry (two daemons in one process never collide). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ACTIONABLE_ACTIONS } from '../model/plan.js';
 
 export type RunResult =
   'applied' | 'in_sync' | 'planned' | 'waiting_for_approval' | 'invalid' | 'failed' | 'unchanged';
@@ -101,7 +102,7 @@ export class DaemonMetrics {
     ]) {
       this.reconcileRuns.inc({ result }, 0);
     }
-    for (const action of ['create', 'update', 'replace', 'delete']) {
+    for (const action of ACTIONABLE_ACTIONS) {
       this.changesApplied.inc({ action }, 0);
     }
     for (const provider of ['github', 'gitlab']) {
