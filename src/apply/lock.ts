@@ -27,7 +27,6 @@ import type { ControlPlane } from '../controlplane/types.js';
 import type { LeaseRef } from '../lease/k8s-lease.js';
 import { acquireLockFile, type HeldLockFile, type LockHolder } from '../util/lock-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
-import { UserError } from '../util/user-error.js';
 
 export type { LockHolder } from '../util/lock-file.js';
 
