@@ -24,6 +24,8 @@ export type ValidationCode =
   | 'V13'
   /** ExecutionCluster credentials where the flyte-core chart mounts them (flyte-core-chart.ts). */
   | 'V14'
+  /** Union's queue caps: a device-less accelerator cap names NVIDIA (rules-queue-caps.ts). */
+  | 'V15'
   | 'SCHEMA'
   | 'YAML'
   | 'LIMIT'

@@ -8,6 +8,7 @@
  * JSON.stringify is canonical: much cheaper than sorting keys generically at 10,000 objects.
  */
 import type { ClusterDataPlane, PoolContract, QueueSpec } from '../model/common.js';
+import { capsForm } from './queue-caps.js';
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import { sha256 } from './forms.js';
@@ -43,6 +44,7 @@ const specKey = (s: QueueSpec) => [
   s.depth,
   s.priority,
   s.fairness,
+  capsForm(s),
 ];
 
 export function desiredFingerprint(desired: DesiredState, commit: string | null): string {

@@ -25,6 +25,7 @@ import { planQueueMove } from './queue-move.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planEachQueue } from './queue-memo.js';
 import { planUndelete } from './queue-undelete.js';
+import { inheritCaps } from './queue-caps.js';
 import { reasonOf, reasonText } from './reasons.js';
 import { withCause } from './causes.js';
 
@@ -46,7 +47,7 @@ export function planQueues(ctx: PlanContext): void {
       : deletedWithCluster(ctx, l) // and created again when its cluster registers again
         ? cascadeDecision(ctx, l, ctx.clusters.get(name)?.registers ? missing() : null)
         : withActivation(ctx, l, planLiveQueue(ctx, name, l, target), drainedBy.get(name));
-    return d ? noteUnmanagedFields(withCause(ctx, d)) : null;
+    return d ? noteUnmanagedFields(ctx, withCause(ctx, d)) : null;
   });
 }
 
@@ -67,6 +68,12 @@ function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
  * left as they are.
  */
 function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
+  // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
+  const t = declaredSpec(ctx, name, l);
+  return t && inheritCaps(t, l);
+}
+
+function declaredSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
   const doc = ctx.dQueues.get(name);
   if (doc) return doc.spec;
   // `default` undeclared is left as it is, prune or not: never an update of its settings.
@@ -192,7 +199,7 @@ function planMissingQueue(
     });
   }
   const deleted = ctx.caps.soft_delete ? ctx.lDeletedQueues.get(name) : undefined;
-  if (deleted) return planUndelete(ctx, name, target, deleted);
+  if (deleted) return planUndelete(ctx, name, inheritCaps(target, deleted), deleted);
   let reason = selectorBlockedReason(ctx, target);
   if (!reason && ctx.lClusters.has(name)) {
     reason = `the name "${name}" is taken by ${address('Cluster', name)}: clusters and queues share one namespace (Q2)`;

@@ -99,7 +99,7 @@ export class UnionControlPlane implements ControlPlane {
   private readonly reads = new SharedReads();
 
   constructor(opts: UnionControlPlaneOptions) {
-    this.backend = { name: 'union' };
+    this.backend = { name: 'union', queueCaps: true };
     this.org = this.organization = opts.org;
     this.url = opts.url;
     this.retry = {

@@ -2596,6 +2596,20 @@ const schema33 = {
   type: 'object',
   additionalProperties: false,
   required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  $defs: {
+    quantity: {
+      description:
+        "A non-negative Kubernetes quantity (8, 0.5, 100m, 512Gi), as Union's client checks it.",
+      oneOf: [
+        {
+          type: 'string',
+          pattern: '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+          maxLength: 64,
+        },
+        { type: 'number', minimum: 0 },
+      ],
+    },
+  },
   properties: {
     apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
     kind: { const: 'Queue' },
@@ -2672,11 +2686,59 @@ const schema33 = {
         },
         priority: { enum: ['min', 'medium', 'max'], default: 'medium' },
         fairness: { enum: ['round_robin', 'shuffle_interleave'], default: 'round_robin' },
+        max_resources: {
+          type: 'object',
+          description:
+            "Union only (QueueSpec.max_resources = 8): caps of the summed resource requests of the queue's dispatched actions, as Kubernetes quantities; a resource not named is unlimited, {} removes every cap. Omitted: not managed (the live caps are kept).",
+          additionalProperties: false,
+          properties: {
+            cpu: { $ref: '#/$defs/quantity' },
+            memory: { $ref: '#/$defs/quantity' },
+            ephemeral_storage: { $ref: '#/$defs/quantity' },
+          },
+        },
+        max_accelerators: {
+          type: 'object',
+          description:
+            "Union only (QueueSpec.max_accelerators = 10): in-flight devices per accelerator, keyed as Union's client prints them: CLASS/DEVICE[/PARTITION] (nvidia_gpu/nvidia-h100, nvidia_gpu/nvidia-a100/1g.5gb) or nvidia_gpu alone (GPUs requested without a device); {} removes every cap. Omitted: not managed.",
+          propertyNames: {
+            pattern:
+              '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$',
+            maxLength: 253,
+          },
+          additionalProperties: { type: 'integer', minimum: 1, maximum: 9223372036854776000 },
+        },
+        scheduling: {
+          enum: ['strict_fifo', 'greedy_capacity'],
+          description:
+            'Union only (QueueSpec.scheduling = 9): strict_fifo (the head waits until it fits) or greedy_capacity (smaller work may pass a head that does not fit). Omitted: not managed.',
+        },
       },
     },
   },
 };
+const schema34 = {
+  description:
+    "A non-negative Kubernetes quantity (8, 0.5, 100m, 512Gi), as Union's client checks it.",
+  oneOf: [
+    {
+      type: 'string',
+      pattern: '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+      maxLength: 64,
+    },
+    { type: 'number', minimum: 0 },
+  ],
+};
+const func23 = Object.prototype.hasOwnProperty;
 const pattern13 = new RegExp('^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
+const pattern14 = new RegExp(
+  '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+  'u',
+);
+const pattern17 = new RegExp(
+  '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$',
+  'u',
+);
 function validate22(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -3149,15 +3211,7 @@ function validate22(
           errors++;
         }
         for (const key4 in data7) {
-          if (!(
-            key4 === 'pool' ||
-            key4 === 'clusters' ||
-            key4 === 'run_concurrency' ||
-            key4 === 'action_concurrency' ||
-            key4 === 'depth' ||
-            key4 === 'priority' ||
-            key4 === 'fairness'
-          )) {
+          if (!func23.call(schema33.properties.spec.properties, key4)) {
             const err22 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
@@ -3571,8 +3625,693 @@ function validate22(
             errors++;
           }
         }
+        if (data7.max_resources !== undefined) {
+          let data16 = data7.max_resources;
+          if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
+            for (const key5 in data16) {
+              if (!(key5 === 'cpu' || key5 === 'memory' || key5 === 'ephemeral_storage')) {
+                const err42 = {
+                  instancePath: instancePath + '/spec/max_resources',
+                  schemaPath: '#/properties/spec/properties/max_resources/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key5 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema33.properties.spec.properties.max_resources,
+                  data: data16,
+                };
+                if (vErrors === null) {
+                  vErrors = [err42];
+                } else {
+                  vErrors.push(err42);
+                }
+                errors++;
+              }
+            }
+            if (data16.cpu !== undefined) {
+              let data17 = data16.cpu;
+              const _errs39 = errors;
+              let valid11 = false;
+              let passing0 = null;
+              const _errs40 = errors;
+              if (typeof data17 === 'string') {
+                if (func1(data17) > 64) {
+                  const err43 = {
+                    instancePath: instancePath + '/spec/max_resources/cpu',
+                    schemaPath: '#/$defs/quantity/oneOf/0/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 64 },
+                    message: 'must NOT have more than 64 characters',
+                    schema: 64,
+                    parentSchema: schema34.oneOf[0],
+                    data: data17,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err43];
+                  } else {
+                    vErrors.push(err43);
+                  }
+                  errors++;
+                }
+                if (!pattern14.test(data17)) {
+                  const err44 = {
+                    instancePath: instancePath + '/spec/max_resources/cpu',
+                    schemaPath: '#/$defs/quantity/oneOf/0/pattern',
+                    keyword: 'pattern',
+                    params: {
+                      pattern:
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                    },
+                    message:
+                      'must match pattern "' +
+                      '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$' +
+                      '"',
+                    schema:
+                      '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                    parentSchema: schema34.oneOf[0],
+                    data: data17,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err44];
+                  } else {
+                    vErrors.push(err44);
+                  }
+                  errors++;
+                }
+              } else {
+                const err45 = {
+                  instancePath: instancePath + '/spec/max_resources/cpu',
+                  schemaPath: '#/$defs/quantity/oneOf/0/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema34.oneOf[0].type,
+                  parentSchema: schema34.oneOf[0],
+                  data: data17,
+                };
+                if (vErrors === null) {
+                  vErrors = [err45];
+                } else {
+                  vErrors.push(err45);
+                }
+                errors++;
+              }
+              var _valid0 = _errs40 === errors;
+              if (_valid0) {
+                valid11 = true;
+                passing0 = 0;
+              }
+              const _errs42 = errors;
+              if (typeof data17 == 'number' && isFinite(data17)) {
+                if (data17 < 0 || isNaN(data17)) {
+                  const err46 = {
+                    instancePath: instancePath + '/spec/max_resources/cpu',
+                    schemaPath: '#/$defs/quantity/oneOf/1/minimum',
+                    keyword: 'minimum',
+                    params: { comparison: '>=', limit: 0 },
+                    message: 'must be >= 0',
+                    schema: 0,
+                    parentSchema: schema34.oneOf[1],
+                    data: data17,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err46];
+                  } else {
+                    vErrors.push(err46);
+                  }
+                  errors++;
+                }
+              } else {
+                const err47 = {
+                  instancePath: instancePath + '/spec/max_resources/cpu',
+                  schemaPath: '#/$defs/quantity/oneOf/1/type',
+                  keyword: 'type',
+                  params: { type: 'number' },
+                  message: 'must be number',
+                  schema: schema34.oneOf[1].type,
+                  parentSchema: schema34.oneOf[1],
+                  data: data17,
+                };
+                if (vErrors === null) {
+                  vErrors = [err47];
+                } else {
+                  vErrors.push(err47);
+                }
+                errors++;
+              }
+              var _valid0 = _errs42 === errors;
+              if (_valid0 && valid11) {
+                valid11 = false;
+                passing0 = [passing0, 1];
+              } else {
+                if (_valid0) {
+                  valid11 = true;
+                  passing0 = 1;
+                }
+              }
+              if (!valid11) {
+                const err48 = {
+                  instancePath: instancePath + '/spec/max_resources/cpu',
+                  schemaPath: '#/$defs/quantity/oneOf',
+                  keyword: 'oneOf',
+                  params: { passingSchemas: passing0 },
+                  message: 'must match exactly one schema in oneOf',
+                  schema: schema34.oneOf,
+                  parentSchema: schema34,
+                  data: data17,
+                };
+                if (vErrors === null) {
+                  vErrors = [err48];
+                } else {
+                  vErrors.push(err48);
+                }
+                errors++;
+              } else {
+                errors = _errs39;
+                if (vErrors !== null) {
+                  if (_errs39) {
+                    vErrors.length = _errs39;
+                  } else {
+                    vErrors = null;
+                  }
+                }
+              }
+            }
+            if (data16.memory !== undefined) {
+              let data18 = data16.memory;
+              const _errs46 = errors;
+              let valid13 = false;
+              let passing1 = null;
+              const _errs47 = errors;
+              if (typeof data18 === 'string') {
+                if (func1(data18) > 64) {
+                  const err49 = {
+                    instancePath: instancePath + '/spec/max_resources/memory',
+                    schemaPath: '#/$defs/quantity/oneOf/0/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 64 },
+                    message: 'must NOT have more than 64 characters',
+                    schema: 64,
+                    parentSchema: schema34.oneOf[0],
+                    data: data18,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err49];
+                  } else {
+                    vErrors.push(err49);
+                  }
+                  errors++;
+                }
+                if (!pattern14.test(data18)) {
+                  const err50 = {
+                    instancePath: instancePath + '/spec/max_resources/memory',
+                    schemaPath: '#/$defs/quantity/oneOf/0/pattern',
+                    keyword: 'pattern',
+                    params: {
+                      pattern:
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                    },
+                    message:
+                      'must match pattern "' +
+                      '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$' +
+                      '"',
+                    schema:
+                      '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                    parentSchema: schema34.oneOf[0],
+                    data: data18,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err50];
+                  } else {
+                    vErrors.push(err50);
+                  }
+                  errors++;
+                }
+              } else {
+                const err51 = {
+                  instancePath: instancePath + '/spec/max_resources/memory',
+                  schemaPath: '#/$defs/quantity/oneOf/0/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema34.oneOf[0].type,
+                  parentSchema: schema34.oneOf[0],
+                  data: data18,
+                };
+                if (vErrors === null) {
+                  vErrors = [err51];
+                } else {
+                  vErrors.push(err51);
+                }
+                errors++;
+              }
+              var _valid1 = _errs47 === errors;
+              if (_valid1) {
+                valid13 = true;
+                passing1 = 0;
+              }
+              const _errs49 = errors;
+              if (typeof data18 == 'number' && isFinite(data18)) {
+                if (data18 < 0 || isNaN(data18)) {
+                  const err52 = {
+                    instancePath: instancePath + '/spec/max_resources/memory',
+                    schemaPath: '#/$defs/quantity/oneOf/1/minimum',
+                    keyword: 'minimum',
+                    params: { comparison: '>=', limit: 0 },
+                    message: 'must be >= 0',
+                    schema: 0,
+                    parentSchema: schema34.oneOf[1],
+                    data: data18,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err52];
+                  } else {
+                    vErrors.push(err52);
+                  }
+                  errors++;
+                }
+              } else {
+                const err53 = {
+                  instancePath: instancePath + '/spec/max_resources/memory',
+                  schemaPath: '#/$defs/quantity/oneOf/1/type',
+                  keyword: 'type',
+                  params: { type: 'number' },
+                  message: 'must be number',
+                  schema: schema34.oneOf[1].type,
+                  parentSchema: schema34.oneOf[1],
+                  data: data18,
+                };
+                if (vErrors === null) {
+                  vErrors = [err53];
+                } else {
+                  vErrors.push(err53);
+                }
+                errors++;
+              }
+              var _valid1 = _errs49 === errors;
+              if (_valid1 && valid13) {
+                valid13 = false;
+                passing1 = [passing1, 1];
+              } else {
+                if (_valid1) {
+                  valid13 = true;
+                  passing1 = 1;
+                }
+              }
+              if (!valid13) {
+                const err54 = {
+                  instancePath: instancePath + '/spec/max_resources/memory',
+                  schemaPath: '#/$defs/quantity/oneOf',
+                  keyword: 'oneOf',
+                  params: { passingSchemas: passing1 },
+                  message: 'must match exactly one schema in oneOf',
+                  schema: schema34.oneOf,
+                  parentSchema: schema34,
+                  data: data18,
+                };
+                if (vErrors === null) {
+                  vErrors = [err54];
+                } else {
+                  vErrors.push(err54);
+                }
+                errors++;
+              } else {
+                errors = _errs46;
+                if (vErrors !== null) {
+                  if (_errs46) {
+                    vErrors.length = _errs46;
+                  } else {
+                    vErrors = null;
+                  }
+                }
+              }
+            }
+            if (data16.ephemeral_storage !== undefined) {
+              let data19 = data16.ephemeral_storage;
+              const _errs53 = errors;
+              let valid15 = false;
+              let passing2 = null;
+              const _errs54 = errors;
+              if (typeof data19 === 'string') {
+                if (func1(data19) > 64) {
+                  const err55 = {
+                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                    schemaPath: '#/$defs/quantity/oneOf/0/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 64 },
+                    message: 'must NOT have more than 64 characters',
+                    schema: 64,
+                    parentSchema: schema34.oneOf[0],
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err55];
+                  } else {
+                    vErrors.push(err55);
+                  }
+                  errors++;
+                }
+                if (!pattern14.test(data19)) {
+                  const err56 = {
+                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                    schemaPath: '#/$defs/quantity/oneOf/0/pattern',
+                    keyword: 'pattern',
+                    params: {
+                      pattern:
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                    },
+                    message:
+                      'must match pattern "' +
+                      '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$' +
+                      '"',
+                    schema:
+                      '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                    parentSchema: schema34.oneOf[0],
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err56];
+                  } else {
+                    vErrors.push(err56);
+                  }
+                  errors++;
+                }
+              } else {
+                const err57 = {
+                  instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                  schemaPath: '#/$defs/quantity/oneOf/0/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema34.oneOf[0].type,
+                  parentSchema: schema34.oneOf[0],
+                  data: data19,
+                };
+                if (vErrors === null) {
+                  vErrors = [err57];
+                } else {
+                  vErrors.push(err57);
+                }
+                errors++;
+              }
+              var _valid2 = _errs54 === errors;
+              if (_valid2) {
+                valid15 = true;
+                passing2 = 0;
+              }
+              const _errs56 = errors;
+              if (typeof data19 == 'number' && isFinite(data19)) {
+                if (data19 < 0 || isNaN(data19)) {
+                  const err58 = {
+                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                    schemaPath: '#/$defs/quantity/oneOf/1/minimum',
+                    keyword: 'minimum',
+                    params: { comparison: '>=', limit: 0 },
+                    message: 'must be >= 0',
+                    schema: 0,
+                    parentSchema: schema34.oneOf[1],
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err58];
+                  } else {
+                    vErrors.push(err58);
+                  }
+                  errors++;
+                }
+              } else {
+                const err59 = {
+                  instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                  schemaPath: '#/$defs/quantity/oneOf/1/type',
+                  keyword: 'type',
+                  params: { type: 'number' },
+                  message: 'must be number',
+                  schema: schema34.oneOf[1].type,
+                  parentSchema: schema34.oneOf[1],
+                  data: data19,
+                };
+                if (vErrors === null) {
+                  vErrors = [err59];
+                } else {
+                  vErrors.push(err59);
+                }
+                errors++;
+              }
+              var _valid2 = _errs56 === errors;
+              if (_valid2 && valid15) {
+                valid15 = false;
+                passing2 = [passing2, 1];
+              } else {
+                if (_valid2) {
+                  valid15 = true;
+                  passing2 = 1;
+                }
+              }
+              if (!valid15) {
+                const err60 = {
+                  instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                  schemaPath: '#/$defs/quantity/oneOf',
+                  keyword: 'oneOf',
+                  params: { passingSchemas: passing2 },
+                  message: 'must match exactly one schema in oneOf',
+                  schema: schema34.oneOf,
+                  parentSchema: schema34,
+                  data: data19,
+                };
+                if (vErrors === null) {
+                  vErrors = [err60];
+                } else {
+                  vErrors.push(err60);
+                }
+                errors++;
+              } else {
+                errors = _errs53;
+                if (vErrors !== null) {
+                  if (_errs53) {
+                    vErrors.length = _errs53;
+                  } else {
+                    vErrors = null;
+                  }
+                }
+              }
+            }
+          } else {
+            const err61 = {
+              instancePath: instancePath + '/spec/max_resources',
+              schemaPath: '#/properties/spec/properties/max_resources/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema33.properties.spec.properties.max_resources.type,
+              parentSchema: schema33.properties.spec.properties.max_resources,
+              data: data16,
+            };
+            if (vErrors === null) {
+              vErrors = [err61];
+            } else {
+              vErrors.push(err61);
+            }
+            errors++;
+          }
+        }
+        if (data7.max_accelerators !== undefined) {
+          let data20 = data7.max_accelerators;
+          if (data20 && typeof data20 == 'object' && !Array.isArray(data20)) {
+            for (const key6 in data20) {
+              const _errs60 = errors;
+              if (typeof key6 === 'string') {
+                if (func1(key6) > 253) {
+                  const err62 = {
+                    instancePath: instancePath + '/spec/max_accelerators',
+                    schemaPath:
+                      '#/properties/spec/properties/max_accelerators/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema:
+                      schema33.properties.spec.properties.max_accelerators.propertyNames,
+                    data: key6,
+                    propertyName: key6,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err62];
+                  } else {
+                    vErrors.push(err62);
+                  }
+                  errors++;
+                }
+                if (!pattern17.test(key6)) {
+                  const err63 = {
+                    instancePath: instancePath + '/spec/max_accelerators',
+                    schemaPath:
+                      '#/properties/spec/properties/max_accelerators/propertyNames/pattern',
+                    keyword: 'pattern',
+                    params: {
+                      pattern:
+                        '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$',
+                    },
+                    message:
+                      'must match pattern "' +
+                      '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$' +
+                      '"',
+                    schema:
+                      '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$',
+                    parentSchema:
+                      schema33.properties.spec.properties.max_accelerators.propertyNames,
+                    data: key6,
+                    propertyName: key6,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err63];
+                  } else {
+                    vErrors.push(err63);
+                  }
+                  errors++;
+                }
+              }
+              var valid16 = _errs60 === errors;
+              if (!valid16) {
+                const err64 = {
+                  instancePath: instancePath + '/spec/max_accelerators',
+                  schemaPath: '#/properties/spec/properties/max_accelerators/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key6 },
+                  message: 'property name must be valid',
+                  schema: schema33.properties.spec.properties.max_accelerators.propertyNames,
+                  parentSchema: schema33.properties.spec.properties.max_accelerators,
+                  data: data20,
+                };
+                if (vErrors === null) {
+                  vErrors = [err64];
+                } else {
+                  vErrors.push(err64);
+                }
+                errors++;
+              }
+            }
+            for (const key7 in data20) {
+              let data21 = data20[key7];
+              if (!(
+                typeof data21 == 'number' &&
+                !(data21 % 1) &&
+                !isNaN(data21) &&
+                isFinite(data21)
+              )) {
+                const err65 = {
+                  instancePath:
+                    instancePath +
+                    '/spec/max_accelerators/' +
+                    key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  schemaPath:
+                    '#/properties/spec/properties/max_accelerators/additionalProperties/type',
+                  keyword: 'type',
+                  params: { type: 'integer' },
+                  message: 'must be integer',
+                  schema:
+                    schema33.properties.spec.properties.max_accelerators.additionalProperties.type,
+                  parentSchema:
+                    schema33.properties.spec.properties.max_accelerators.additionalProperties,
+                  data: data21,
+                };
+                if (vErrors === null) {
+                  vErrors = [err65];
+                } else {
+                  vErrors.push(err65);
+                }
+                errors++;
+              }
+              if (typeof data21 == 'number' && isFinite(data21)) {
+                if (data21 > 9223372036854776000 || isNaN(data21)) {
+                  const err66 = {
+                    instancePath:
+                      instancePath +
+                      '/spec/max_accelerators/' +
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/spec/properties/max_accelerators/additionalProperties/maximum',
+                    keyword: 'maximum',
+                    params: { comparison: '<=', limit: 9223372036854776000 },
+                    message: 'must be <= 9223372036854776000',
+                    schema: 9223372036854776000,
+                    parentSchema:
+                      schema33.properties.spec.properties.max_accelerators.additionalProperties,
+                    data: data21,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err66];
+                  } else {
+                    vErrors.push(err66);
+                  }
+                  errors++;
+                }
+                if (data21 < 1 || isNaN(data21)) {
+                  const err67 = {
+                    instancePath:
+                      instancePath +
+                      '/spec/max_accelerators/' +
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/spec/properties/max_accelerators/additionalProperties/minimum',
+                    keyword: 'minimum',
+                    params: { comparison: '>=', limit: 1 },
+                    message: 'must be >= 1',
+                    schema: 1,
+                    parentSchema:
+                      schema33.properties.spec.properties.max_accelerators.additionalProperties,
+                    data: data21,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err67];
+                  } else {
+                    vErrors.push(err67);
+                  }
+                  errors++;
+                }
+              }
+            }
+          } else {
+            const err68 = {
+              instancePath: instancePath + '/spec/max_accelerators',
+              schemaPath: '#/properties/spec/properties/max_accelerators/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema33.properties.spec.properties.max_accelerators.type,
+              parentSchema: schema33.properties.spec.properties.max_accelerators,
+              data: data20,
+            };
+            if (vErrors === null) {
+              vErrors = [err68];
+            } else {
+              vErrors.push(err68);
+            }
+            errors++;
+          }
+        }
+        if (data7.scheduling !== undefined) {
+          let data22 = data7.scheduling;
+          if (!(data22 === 'strict_fifo' || data22 === 'greedy_capacity')) {
+            const err69 = {
+              instancePath: instancePath + '/spec/scheduling',
+              schemaPath: '#/properties/spec/properties/scheduling/enum',
+              keyword: 'enum',
+              params: { allowedValues: schema33.properties.spec.properties.scheduling.enum },
+              message: 'must be equal to one of the allowed values',
+              schema: schema33.properties.spec.properties.scheduling.enum,
+              parentSchema: schema33.properties.spec.properties.scheduling,
+              data: data22,
+            };
+            if (vErrors === null) {
+              vErrors = [err69];
+            } else {
+              vErrors.push(err69);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err42 = {
+        const err70 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -3583,15 +4322,15 @@ function validate22(
           data: data7,
         };
         if (vErrors === null) {
-          vErrors = [err42];
+          vErrors = [err70];
         } else {
-          vErrors.push(err42);
+          vErrors.push(err70);
         }
         errors++;
       }
     }
   } else {
-    const err43 = {
+    const err71 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -3602,9 +4341,9 @@ function validate22(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err43];
+      vErrors = [err71];
     } else {
-      vErrors.push(err43);
+      vErrors.push(err71);
     }
     errors++;
   }
@@ -3613,7 +4352,7 @@ function validate22(
 }
 validate22.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
 export const PoolAssignment = validate23;
-const schema34 = {
+const schema37 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://poolsync.dev/schemas/v1/pool-assignment.schema.json',
   title: 'poolsync PoolAssignment',
@@ -3687,7 +4426,7 @@ const schema34 = {
     },
   },
 };
-const pattern17 = new RegExp('^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$', 'u');
+const pattern21 = new RegExp('^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$', 'u');
 function validate23(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -3695,2597 +4434,6 @@ function validate23(
   /*# sourceURL="https://poolsync.dev/schemas/v1/pool-assignment.schema.json" */ let vErrors = null;
   let errors = 0;
   const evaluated0 = validate23.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.apiVersion === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'apiVersion' },
-        message: "must have required property '" + 'apiVersion' + "'",
-        schema: schema34.required,
-        parentSchema: schema34,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.kind === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'kind' },
-        message: "must have required property '" + 'kind' + "'",
-        schema: schema34.required,
-        parentSchema: schema34,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    if (data.metadata === undefined) {
-      const err2 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'metadata' },
-        message: "must have required property '" + 'metadata' + "'",
-        schema: schema34.required,
-        parentSchema: schema34,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err2];
-      } else {
-        vErrors.push(err2);
-      }
-      errors++;
-    }
-    if (data.spec === undefined) {
-      const err3 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'spec' },
-        message: "must have required property '" + 'spec' + "'",
-        schema: schema34.required,
-        parentSchema: schema34,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err3];
-      } else {
-        vErrors.push(err3);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
-        const err4 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-          schema: false,
-          parentSchema: schema34,
-          data,
-        };
-        if (vErrors === null) {
-          vErrors = [err4];
-        } else {
-          vErrors.push(err4);
-        }
-        errors++;
-      }
-    }
-    if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if ('poolsync/v1' !== data0) {
-        const err5 = {
-          instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/properties/apiVersion/const',
-          keyword: 'const',
-          params: { allowedValue: 'poolsync/v1' },
-          message: 'must be equal to constant',
-          schema: 'poolsync/v1',
-          parentSchema: schema34.properties.apiVersion,
-          data: data0,
-        };
-        if (vErrors === null) {
-          vErrors = [err5];
-        } else {
-          vErrors.push(err5);
-        }
-        errors++;
-      }
-    }
-    if (data.kind !== undefined) {
-      let data1 = data.kind;
-      if ('PoolAssignment' !== data1) {
-        const err6 = {
-          instancePath: instancePath + '/kind',
-          schemaPath: '#/properties/kind/const',
-          keyword: 'const',
-          params: { allowedValue: 'PoolAssignment' },
-          message: 'must be equal to constant',
-          schema: 'PoolAssignment',
-          parentSchema: schema34.properties.kind,
-          data: data1,
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err7 = {
-            instancePath: instancePath + '/metadata',
-            schemaPath: '#/properties/metadata/required',
-            keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
-            schema: schema34.properties.metadata.required,
-            parentSchema: schema34.properties.metadata,
-            data: data2,
-          };
-          if (vErrors === null) {
-            vErrors = [err7];
-          } else {
-            vErrors.push(err7);
-          }
-          errors++;
-        }
-        for (const key1 in data2) {
-          if (!(key1 === 'name' || key1 === 'annotations')) {
-            const err8 = {
-              instancePath: instancePath + '/metadata',
-              schemaPath: '#/properties/metadata/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema34.properties.metadata,
-              data: data2,
-            };
-            if (vErrors === null) {
-              vErrors = [err8];
-            } else {
-              vErrors.push(err8);
-            }
-            errors++;
-          }
-        }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
-              const err9 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema34.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err9];
-              } else {
-                vErrors.push(err9);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data3)) {
-              const err10 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema34.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/metadata/name',
-              schemaPath: '#/properties/metadata/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema34.properties.metadata.properties.name.type,
-              parentSchema: schema34.properties.metadata.properties.name,
-              data: data3,
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data2.annotations !== undefined) {
-          let data4 = data2.annotations;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs11 = errors;
-              if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
-                  const err12 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 253 },
-                    message: 'must NOT have more than 253 characters',
-                    schema: 253,
-                    parentSchema: schema34.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err12];
-                  } else {
-                    vErrors.push(err12);
-                  }
-                  errors++;
-                }
-                if (func1(key2) < 1) {
-                  const err13 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema: schema34.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err13];
-                  } else {
-                    vErrors.push(err13);
-                  }
-                  errors++;
-                }
-              } else {
-                const err14 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema34.properties.metadata.properties.annotations.propertyNames.type,
-                  parentSchema: schema34.properties.metadata.properties.annotations.propertyNames,
-                  data: key2,
-                  propertyName: key2,
-                };
-                if (vErrors === null) {
-                  vErrors = [err14];
-                } else {
-                  vErrors.push(err14);
-                }
-                errors++;
-              }
-              var valid2 = _errs11 === errors;
-              if (!valid2) {
-                const err15 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
-                  keyword: 'propertyNames',
-                  params: { propertyName: key2 },
-                  message: 'property name must be valid',
-                  schema: schema34.properties.metadata.properties.annotations.propertyNames,
-                  parentSchema: schema34.properties.metadata.properties.annotations,
-                  data: data4,
-                };
-                if (vErrors === null) {
-                  vErrors = [err15];
-                } else {
-                  vErrors.push(err15);
-                }
-                errors++;
-              }
-            }
-            for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema34.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema34.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
-                const err17 = {
-                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
-                  schemaPath:
-                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
-                  keyword: 'enum',
-                  params: {
-                    allowedValues:
-                      schema34.properties.metadata.properties.annotations.properties[
-                        'poolsync/prevent-destroy'
-                      ].enum,
-                  },
-                  message: 'must be equal to one of the allowed values',
-                  schema:
-                    schema34.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ].enum,
-                  parentSchema:
-                    schema34.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ],
-                  data: data6,
-                };
-                if (vErrors === null) {
-                  vErrors = [err17];
-                } else {
-                  vErrors.push(err17);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err18 = {
-              instancePath: instancePath + '/metadata/annotations',
-              schemaPath: '#/properties/metadata/properties/annotations/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema34.properties.metadata.properties.annotations.type,
-              parentSchema: schema34.properties.metadata.properties.annotations,
-              data: data4,
-            };
-            if (vErrors === null) {
-              vErrors = [err18];
-            } else {
-              vErrors.push(err18);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err19 = {
-          instancePath: instancePath + '/metadata',
-          schemaPath: '#/properties/metadata/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema34.properties.metadata.type,
-          parentSchema: schema34.properties.metadata,
-          data: data2,
-        };
-        if (vErrors === null) {
-          vErrors = [err19];
-        } else {
-          vErrors.push(err19);
-        }
-        errors++;
-      }
-    }
-    if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.project === undefined) {
-          const err20 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'project' },
-            message: "must have required property '" + 'project' + "'",
-            schema: schema34.properties.spec.required,
-            parentSchema: schema34.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        if (data7.domain === undefined) {
-          const err21 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'domain' },
-            message: "must have required property '" + 'domain' + "'",
-            schema: schema34.properties.spec.required,
-            parentSchema: schema34.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        if (data7.pool === undefined) {
-          const err22 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'pool' },
-            message: "must have required property '" + 'pool' + "'",
-            schema: schema34.properties.spec.required,
-            parentSchema: schema34.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err22];
-          } else {
-            vErrors.push(err22);
-          }
-          errors++;
-        }
-        for (const key4 in data7) {
-          if (!(
-            key4 === 'project' ||
-            key4 === 'domain' ||
-            key4 === 'workflow' ||
-            key4 === 'pool'
-          )) {
-            const err23 = {
-              instancePath: instancePath + '/spec',
-              schemaPath: '#/properties/spec/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema34.properties.spec,
-              data: data7,
-            };
-            if (vErrors === null) {
-              vErrors = [err23];
-            } else {
-              vErrors.push(err23);
-            }
-            errors++;
-          }
-        }
-        if (data7.project !== undefined) {
-          let data8 = data7.project;
-          if (typeof data8 === 'string') {
-            if (func1(data8) > 63) {
-              const err24 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema34.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err24];
-              } else {
-                vErrors.push(err24);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data8)) {
-              const err25 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema34.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err25];
-              } else {
-                vErrors.push(err25);
-              }
-              errors++;
-            }
-          } else {
-            const err26 = {
-              instancePath: instancePath + '/spec/project',
-              schemaPath: '#/properties/spec/properties/project/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema34.properties.spec.properties.project.type,
-              parentSchema: schema34.properties.spec.properties.project,
-              data: data8,
-            };
-            if (vErrors === null) {
-              vErrors = [err26];
-            } else {
-              vErrors.push(err26);
-            }
-            errors++;
-          }
-        }
-        if (data7.domain !== undefined) {
-          let data9 = data7.domain;
-          if (typeof data9 === 'string') {
-            if (func1(data9) > 63) {
-              const err27 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema34.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data9)) {
-              const err28 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema34.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err28];
-              } else {
-                vErrors.push(err28);
-              }
-              errors++;
-            }
-          } else {
-            const err29 = {
-              instancePath: instancePath + '/spec/domain',
-              schemaPath: '#/properties/spec/properties/domain/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema34.properties.spec.properties.domain.type,
-              parentSchema: schema34.properties.spec.properties.domain,
-              data: data9,
-            };
-            if (vErrors === null) {
-              vErrors = [err29];
-            } else {
-              vErrors.push(err29);
-            }
-            errors++;
-          }
-        }
-        if (data7.workflow !== undefined) {
-          let data10 = data7.workflow;
-          if (typeof data10 === 'string') {
-            if (func1(data10) > 255) {
-              const err30 = {
-                instancePath: instancePath + '/spec/workflow',
-                schemaPath: '#/properties/spec/properties/workflow/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 255 },
-                message: 'must NOT have more than 255 characters',
-                schema: 255,
-                parentSchema: schema34.properties.spec.properties.workflow,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err30];
-              } else {
-                vErrors.push(err30);
-              }
-              errors++;
-            }
-            if (!pattern17.test(data10)) {
-              const err31 = {
-                instancePath: instancePath + '/spec/workflow',
-                schemaPath: '#/properties/spec/properties/workflow/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' },
-                message: 'must match pattern "' + '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' + '"',
-                schema: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
-                parentSchema: schema34.properties.spec.properties.workflow,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err31];
-              } else {
-                vErrors.push(err31);
-              }
-              errors++;
-            }
-          } else {
-            const err32 = {
-              instancePath: instancePath + '/spec/workflow',
-              schemaPath: '#/properties/spec/properties/workflow/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema34.properties.spec.properties.workflow.type,
-              parentSchema: schema34.properties.spec.properties.workflow,
-              data: data10,
-            };
-            if (vErrors === null) {
-              vErrors = [err32];
-            } else {
-              vErrors.push(err32);
-            }
-            errors++;
-          }
-        }
-        if (data7.pool !== undefined) {
-          let data11 = data7.pool;
-          if (typeof data11 === 'string') {
-            if (func1(data11) > 63) {
-              const err33 = {
-                instancePath: instancePath + '/spec/pool',
-                schemaPath: '#/properties/spec/properties/pool/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema34.properties.spec.properties.pool,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err33];
-              } else {
-                vErrors.push(err33);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data11)) {
-              const err34 = {
-                instancePath: instancePath + '/spec/pool',
-                schemaPath: '#/properties/spec/properties/pool/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema34.properties.spec.properties.pool,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err34];
-              } else {
-                vErrors.push(err34);
-              }
-              errors++;
-            }
-          } else {
-            const err35 = {
-              instancePath: instancePath + '/spec/pool',
-              schemaPath: '#/properties/spec/properties/pool/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema34.properties.spec.properties.pool.type,
-              parentSchema: schema34.properties.spec.properties.pool,
-              data: data11,
-            };
-            if (vErrors === null) {
-              vErrors = [err35];
-            } else {
-              vErrors.push(err35);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err36 = {
-          instancePath: instancePath + '/spec',
-          schemaPath: '#/properties/spec/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema34.properties.spec.type,
-          parentSchema: schema34.properties.spec,
-          data: data7,
-        };
-        if (vErrors === null) {
-          vErrors = [err36];
-        } else {
-          vErrors.push(err36);
-        }
-        errors++;
-      }
-    }
-  } else {
-    const err37 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-      schema: schema34.type,
-      parentSchema: schema34,
-      data,
-    };
-    if (vErrors === null) {
-      vErrors = [err37];
-    } else {
-      vErrors.push(err37);
-    }
-    errors++;
-  }
-  validate23.errors = vErrors;
-  return errors === 0;
-}
-validate23.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-export const DefaultQueue = validate24;
-const schema35 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://poolsync.dev/schemas/v1/default-queue.schema.json',
-  title: 'poolsync DefaultQueue',
-  description:
-    'Union v2: the queue executions of a project/domain go to when they name none (docs/manifests.md, DefaultQueue). Addressed DefaultQueue/<project>/<domain>.',
-  type: 'object',
-  additionalProperties: false,
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
-    kind: { const: 'DefaultQueue' },
-    metadata: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: {
-        name: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description:
-            "N1: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters.",
-        },
-        annotations: {
-          type: 'object',
-          description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
-          properties: {
-            'poolsync/prevent-destroy': {
-              enum: ['true', 'false'],
-              description:
-                '"true": any plan that would delete or replace this object fails instead.',
-            },
-          },
-          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
-        },
-      },
-    },
-    spec: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['project', 'domain', 'queue'],
-      description:
-        'Executions of project/domain that name no queue run in queue. One setting per project/domain (V12).',
-      properties: {
-        project: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description: 'Flyte project id.',
-        },
-        domain: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description: 'Flyte domain, e.g. development, staging, production.',
-        },
-        queue: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description:
-            "The queue; must be declared by a Queue document, or be a cluster's co-named queue or 'default' (V12).",
-        },
-      },
-    },
-  },
-};
-function validate24(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://poolsync.dev/schemas/v1/default-queue.schema.json" */ let vErrors = null;
-  let errors = 0;
-  const evaluated0 = validate24.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.apiVersion === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'apiVersion' },
-        message: "must have required property '" + 'apiVersion' + "'",
-        schema: schema35.required,
-        parentSchema: schema35,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.kind === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'kind' },
-        message: "must have required property '" + 'kind' + "'",
-        schema: schema35.required,
-        parentSchema: schema35,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    if (data.metadata === undefined) {
-      const err2 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'metadata' },
-        message: "must have required property '" + 'metadata' + "'",
-        schema: schema35.required,
-        parentSchema: schema35,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err2];
-      } else {
-        vErrors.push(err2);
-      }
-      errors++;
-    }
-    if (data.spec === undefined) {
-      const err3 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'spec' },
-        message: "must have required property '" + 'spec' + "'",
-        schema: schema35.required,
-        parentSchema: schema35,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err3];
-      } else {
-        vErrors.push(err3);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
-        const err4 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-          schema: false,
-          parentSchema: schema35,
-          data,
-        };
-        if (vErrors === null) {
-          vErrors = [err4];
-        } else {
-          vErrors.push(err4);
-        }
-        errors++;
-      }
-    }
-    if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if ('poolsync/v1' !== data0) {
-        const err5 = {
-          instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/properties/apiVersion/const',
-          keyword: 'const',
-          params: { allowedValue: 'poolsync/v1' },
-          message: 'must be equal to constant',
-          schema: 'poolsync/v1',
-          parentSchema: schema35.properties.apiVersion,
-          data: data0,
-        };
-        if (vErrors === null) {
-          vErrors = [err5];
-        } else {
-          vErrors.push(err5);
-        }
-        errors++;
-      }
-    }
-    if (data.kind !== undefined) {
-      let data1 = data.kind;
-      if ('DefaultQueue' !== data1) {
-        const err6 = {
-          instancePath: instancePath + '/kind',
-          schemaPath: '#/properties/kind/const',
-          keyword: 'const',
-          params: { allowedValue: 'DefaultQueue' },
-          message: 'must be equal to constant',
-          schema: 'DefaultQueue',
-          parentSchema: schema35.properties.kind,
-          data: data1,
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err7 = {
-            instancePath: instancePath + '/metadata',
-            schemaPath: '#/properties/metadata/required',
-            keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
-            schema: schema35.properties.metadata.required,
-            parentSchema: schema35.properties.metadata,
-            data: data2,
-          };
-          if (vErrors === null) {
-            vErrors = [err7];
-          } else {
-            vErrors.push(err7);
-          }
-          errors++;
-        }
-        for (const key1 in data2) {
-          if (!(key1 === 'name' || key1 === 'annotations')) {
-            const err8 = {
-              instancePath: instancePath + '/metadata',
-              schemaPath: '#/properties/metadata/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema35.properties.metadata,
-              data: data2,
-            };
-            if (vErrors === null) {
-              vErrors = [err8];
-            } else {
-              vErrors.push(err8);
-            }
-            errors++;
-          }
-        }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
-              const err9 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema35.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err9];
-              } else {
-                vErrors.push(err9);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data3)) {
-              const err10 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema35.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/metadata/name',
-              schemaPath: '#/properties/metadata/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema35.properties.metadata.properties.name.type,
-              parentSchema: schema35.properties.metadata.properties.name,
-              data: data3,
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data2.annotations !== undefined) {
-          let data4 = data2.annotations;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs11 = errors;
-              if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
-                  const err12 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 253 },
-                    message: 'must NOT have more than 253 characters',
-                    schema: 253,
-                    parentSchema: schema35.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err12];
-                  } else {
-                    vErrors.push(err12);
-                  }
-                  errors++;
-                }
-                if (func1(key2) < 1) {
-                  const err13 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema: schema35.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err13];
-                  } else {
-                    vErrors.push(err13);
-                  }
-                  errors++;
-                }
-              } else {
-                const err14 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema35.properties.metadata.properties.annotations.propertyNames.type,
-                  parentSchema: schema35.properties.metadata.properties.annotations.propertyNames,
-                  data: key2,
-                  propertyName: key2,
-                };
-                if (vErrors === null) {
-                  vErrors = [err14];
-                } else {
-                  vErrors.push(err14);
-                }
-                errors++;
-              }
-              var valid2 = _errs11 === errors;
-              if (!valid2) {
-                const err15 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
-                  keyword: 'propertyNames',
-                  params: { propertyName: key2 },
-                  message: 'property name must be valid',
-                  schema: schema35.properties.metadata.properties.annotations.propertyNames,
-                  parentSchema: schema35.properties.metadata.properties.annotations,
-                  data: data4,
-                };
-                if (vErrors === null) {
-                  vErrors = [err15];
-                } else {
-                  vErrors.push(err15);
-                }
-                errors++;
-              }
-            }
-            for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema35.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema35.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
-                const err17 = {
-                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
-                  schemaPath:
-                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
-                  keyword: 'enum',
-                  params: {
-                    allowedValues:
-                      schema35.properties.metadata.properties.annotations.properties[
-                        'poolsync/prevent-destroy'
-                      ].enum,
-                  },
-                  message: 'must be equal to one of the allowed values',
-                  schema:
-                    schema35.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ].enum,
-                  parentSchema:
-                    schema35.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ],
-                  data: data6,
-                };
-                if (vErrors === null) {
-                  vErrors = [err17];
-                } else {
-                  vErrors.push(err17);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err18 = {
-              instancePath: instancePath + '/metadata/annotations',
-              schemaPath: '#/properties/metadata/properties/annotations/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema35.properties.metadata.properties.annotations.type,
-              parentSchema: schema35.properties.metadata.properties.annotations,
-              data: data4,
-            };
-            if (vErrors === null) {
-              vErrors = [err18];
-            } else {
-              vErrors.push(err18);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err19 = {
-          instancePath: instancePath + '/metadata',
-          schemaPath: '#/properties/metadata/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema35.properties.metadata.type,
-          parentSchema: schema35.properties.metadata,
-          data: data2,
-        };
-        if (vErrors === null) {
-          vErrors = [err19];
-        } else {
-          vErrors.push(err19);
-        }
-        errors++;
-      }
-    }
-    if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.project === undefined) {
-          const err20 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'project' },
-            message: "must have required property '" + 'project' + "'",
-            schema: schema35.properties.spec.required,
-            parentSchema: schema35.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        if (data7.domain === undefined) {
-          const err21 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'domain' },
-            message: "must have required property '" + 'domain' + "'",
-            schema: schema35.properties.spec.required,
-            parentSchema: schema35.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        if (data7.queue === undefined) {
-          const err22 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'queue' },
-            message: "must have required property '" + 'queue' + "'",
-            schema: schema35.properties.spec.required,
-            parentSchema: schema35.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err22];
-          } else {
-            vErrors.push(err22);
-          }
-          errors++;
-        }
-        for (const key4 in data7) {
-          if (!(key4 === 'project' || key4 === 'domain' || key4 === 'queue')) {
-            const err23 = {
-              instancePath: instancePath + '/spec',
-              schemaPath: '#/properties/spec/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema35.properties.spec,
-              data: data7,
-            };
-            if (vErrors === null) {
-              vErrors = [err23];
-            } else {
-              vErrors.push(err23);
-            }
-            errors++;
-          }
-        }
-        if (data7.project !== undefined) {
-          let data8 = data7.project;
-          if (typeof data8 === 'string') {
-            if (func1(data8) > 63) {
-              const err24 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema35.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err24];
-              } else {
-                vErrors.push(err24);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data8)) {
-              const err25 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema35.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err25];
-              } else {
-                vErrors.push(err25);
-              }
-              errors++;
-            }
-          } else {
-            const err26 = {
-              instancePath: instancePath + '/spec/project',
-              schemaPath: '#/properties/spec/properties/project/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema35.properties.spec.properties.project.type,
-              parentSchema: schema35.properties.spec.properties.project,
-              data: data8,
-            };
-            if (vErrors === null) {
-              vErrors = [err26];
-            } else {
-              vErrors.push(err26);
-            }
-            errors++;
-          }
-        }
-        if (data7.domain !== undefined) {
-          let data9 = data7.domain;
-          if (typeof data9 === 'string') {
-            if (func1(data9) > 63) {
-              const err27 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema35.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data9)) {
-              const err28 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema35.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err28];
-              } else {
-                vErrors.push(err28);
-              }
-              errors++;
-            }
-          } else {
-            const err29 = {
-              instancePath: instancePath + '/spec/domain',
-              schemaPath: '#/properties/spec/properties/domain/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema35.properties.spec.properties.domain.type,
-              parentSchema: schema35.properties.spec.properties.domain,
-              data: data9,
-            };
-            if (vErrors === null) {
-              vErrors = [err29];
-            } else {
-              vErrors.push(err29);
-            }
-            errors++;
-          }
-        }
-        if (data7.queue !== undefined) {
-          let data10 = data7.queue;
-          if (typeof data10 === 'string') {
-            if (func1(data10) > 63) {
-              const err30 = {
-                instancePath: instancePath + '/spec/queue',
-                schemaPath: '#/properties/spec/properties/queue/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema35.properties.spec.properties.queue,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err30];
-              } else {
-                vErrors.push(err30);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data10)) {
-              const err31 = {
-                instancePath: instancePath + '/spec/queue',
-                schemaPath: '#/properties/spec/properties/queue/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema35.properties.spec.properties.queue,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err31];
-              } else {
-                vErrors.push(err31);
-              }
-              errors++;
-            }
-          } else {
-            const err32 = {
-              instancePath: instancePath + '/spec/queue',
-              schemaPath: '#/properties/spec/properties/queue/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema35.properties.spec.properties.queue.type,
-              parentSchema: schema35.properties.spec.properties.queue,
-              data: data10,
-            };
-            if (vErrors === null) {
-              vErrors = [err32];
-            } else {
-              vErrors.push(err32);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err33 = {
-          instancePath: instancePath + '/spec',
-          schemaPath: '#/properties/spec/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema35.properties.spec.type,
-          parentSchema: schema35.properties.spec,
-          data: data7,
-        };
-        if (vErrors === null) {
-          vErrors = [err33];
-        } else {
-          vErrors.push(err33);
-        }
-        errors++;
-      }
-    }
-  } else {
-    const err34 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-      schema: schema35.type,
-      parentSchema: schema35,
-      data,
-    };
-    if (vErrors === null) {
-      vErrors = [err34];
-    } else {
-      vErrors.push(err34);
-    }
-    errors++;
-  }
-  validate24.errors = vErrors;
-  return errors === 0;
-}
-validate24.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-export const ExecutionCluster = validate25;
-const schema36 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://poolsync.dev/schemas/v1/execution-cluster.schema.json',
-  title: 'poolsync ExecutionCluster',
-  description:
-    "A data-plane cluster of flyteadmin: one entry of flyte-core's configmap.clusters.clusterConfigs (config only: rendered by `poolsync render flyte-core-values`, no API).",
-  type: 'object',
-  additionalProperties: false,
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
-    kind: { const: 'ExecutionCluster' },
-    metadata: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: {
-        name: {
-          type: 'string',
-          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-          maxLength: 63,
-          description:
-            "The clusterConfigs name flyteadmin knows the cluster by (e.g. dataplane_1): letters, digits, '-', '_' and '.', at most 63 characters.",
-        },
-        annotations: {
-          type: 'object',
-          description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
-          properties: {
-            'poolsync/prevent-destroy': {
-              enum: ['true', 'false'],
-              description:
-                '"true": any plan that would delete or replace this object fails instead.',
-            },
-          },
-          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
-        },
-      },
-    },
-    spec: {
-      type: 'object',
-      additionalProperties: false,
-      description: 'Either auth (with endpoint) or inCluster: true.',
-      properties: {
-        endpoint: {
-          type: 'string',
-          pattern: '^https?://[^\\s]+$',
-          maxLength: 2048,
-          description:
-            "The data plane's Kubernetes API endpoint, e.g. https://dataplane1.example.com:443.",
-        },
-        enabled: {
-          type: 'boolean',
-          description: 'Whether flyteadmin may send executions to this cluster (default true).',
-        },
-        inCluster: {
-          const: true,
-          description:
-            "Use flyteadmin's in-cluster credentials (the control plane's own cluster); then endpoint and auth are omitted.",
-        },
-        auth: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['type', 'tokenPath', 'certPath'],
-          description: 'Credentials flyteadmin reads from files mounted into its pod.',
-          properties: {
-            type: {
-              const: 'file_path',
-              description: "The only file-based auth type of flyteadmin's clusterConfigs.",
-            },
-            tokenPath: {
-              type: 'string',
-              pattern: '^/[^\\s]*$',
-              maxLength: 4096,
-              description:
-                'Absolute path of the bearer token file in the flyteadmin pod, e.g. /var/run/credentials/dataplane_1_token.',
-            },
-            certPath: {
-              type: 'string',
-              pattern: '^/[^\\s]*$',
-              maxLength: 4096,
-              description: 'Absolute path of the cluster CA certificate in the flyteadmin pod.',
-            },
-          },
-        },
-      },
-    },
-  },
-};
-const pattern23 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', 'u');
-const pattern24 = new RegExp('^https?://[^\\s]+$', 'u');
-const pattern25 = new RegExp('^/[^\\s]*$', 'u');
-function validate25(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://poolsync.dev/schemas/v1/execution-cluster.schema.json" */ let vErrors =
-    null;
-  let errors = 0;
-  const evaluated0 = validate25.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.apiVersion === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'apiVersion' },
-        message: "must have required property '" + 'apiVersion' + "'",
-        schema: schema36.required,
-        parentSchema: schema36,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.kind === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'kind' },
-        message: "must have required property '" + 'kind' + "'",
-        schema: schema36.required,
-        parentSchema: schema36,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    if (data.metadata === undefined) {
-      const err2 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'metadata' },
-        message: "must have required property '" + 'metadata' + "'",
-        schema: schema36.required,
-        parentSchema: schema36,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err2];
-      } else {
-        vErrors.push(err2);
-      }
-      errors++;
-    }
-    if (data.spec === undefined) {
-      const err3 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'spec' },
-        message: "must have required property '" + 'spec' + "'",
-        schema: schema36.required,
-        parentSchema: schema36,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err3];
-      } else {
-        vErrors.push(err3);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
-        const err4 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-          schema: false,
-          parentSchema: schema36,
-          data,
-        };
-        if (vErrors === null) {
-          vErrors = [err4];
-        } else {
-          vErrors.push(err4);
-        }
-        errors++;
-      }
-    }
-    if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if ('poolsync/v1' !== data0) {
-        const err5 = {
-          instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/properties/apiVersion/const',
-          keyword: 'const',
-          params: { allowedValue: 'poolsync/v1' },
-          message: 'must be equal to constant',
-          schema: 'poolsync/v1',
-          parentSchema: schema36.properties.apiVersion,
-          data: data0,
-        };
-        if (vErrors === null) {
-          vErrors = [err5];
-        } else {
-          vErrors.push(err5);
-        }
-        errors++;
-      }
-    }
-    if (data.kind !== undefined) {
-      let data1 = data.kind;
-      if ('ExecutionCluster' !== data1) {
-        const err6 = {
-          instancePath: instancePath + '/kind',
-          schemaPath: '#/properties/kind/const',
-          keyword: 'const',
-          params: { allowedValue: 'ExecutionCluster' },
-          message: 'must be equal to constant',
-          schema: 'ExecutionCluster',
-          parentSchema: schema36.properties.kind,
-          data: data1,
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err7 = {
-            instancePath: instancePath + '/metadata',
-            schemaPath: '#/properties/metadata/required',
-            keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
-            schema: schema36.properties.metadata.required,
-            parentSchema: schema36.properties.metadata,
-            data: data2,
-          };
-          if (vErrors === null) {
-            vErrors = [err7];
-          } else {
-            vErrors.push(err7);
-          }
-          errors++;
-        }
-        for (const key1 in data2) {
-          if (!(key1 === 'name' || key1 === 'annotations')) {
-            const err8 = {
-              instancePath: instancePath + '/metadata',
-              schemaPath: '#/properties/metadata/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema36.properties.metadata,
-              data: data2,
-            };
-            if (vErrors === null) {
-              vErrors = [err8];
-            } else {
-              vErrors.push(err8);
-            }
-            errors++;
-          }
-        }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
-              const err9 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema36.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err9];
-              } else {
-                vErrors.push(err9);
-              }
-              errors++;
-            }
-            if (!pattern23.test(data3)) {
-              const err10 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
-                message:
-                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
-                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-                parentSchema: schema36.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/metadata/name',
-              schemaPath: '#/properties/metadata/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema36.properties.metadata.properties.name.type,
-              parentSchema: schema36.properties.metadata.properties.name,
-              data: data3,
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data2.annotations !== undefined) {
-          let data4 = data2.annotations;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs11 = errors;
-              if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
-                  const err12 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 253 },
-                    message: 'must NOT have more than 253 characters',
-                    schema: 253,
-                    parentSchema: schema36.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err12];
-                  } else {
-                    vErrors.push(err12);
-                  }
-                  errors++;
-                }
-                if (func1(key2) < 1) {
-                  const err13 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema: schema36.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err13];
-                  } else {
-                    vErrors.push(err13);
-                  }
-                  errors++;
-                }
-              } else {
-                const err14 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema36.properties.metadata.properties.annotations.propertyNames.type,
-                  parentSchema: schema36.properties.metadata.properties.annotations.propertyNames,
-                  data: key2,
-                  propertyName: key2,
-                };
-                if (vErrors === null) {
-                  vErrors = [err14];
-                } else {
-                  vErrors.push(err14);
-                }
-                errors++;
-              }
-              var valid2 = _errs11 === errors;
-              if (!valid2) {
-                const err15 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
-                  keyword: 'propertyNames',
-                  params: { propertyName: key2 },
-                  message: 'property name must be valid',
-                  schema: schema36.properties.metadata.properties.annotations.propertyNames,
-                  parentSchema: schema36.properties.metadata.properties.annotations,
-                  data: data4,
-                };
-                if (vErrors === null) {
-                  vErrors = [err15];
-                } else {
-                  vErrors.push(err15);
-                }
-                errors++;
-              }
-            }
-            for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema36.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema36.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
-                const err17 = {
-                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
-                  schemaPath:
-                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
-                  keyword: 'enum',
-                  params: {
-                    allowedValues:
-                      schema36.properties.metadata.properties.annotations.properties[
-                        'poolsync/prevent-destroy'
-                      ].enum,
-                  },
-                  message: 'must be equal to one of the allowed values',
-                  schema:
-                    schema36.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ].enum,
-                  parentSchema:
-                    schema36.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ],
-                  data: data6,
-                };
-                if (vErrors === null) {
-                  vErrors = [err17];
-                } else {
-                  vErrors.push(err17);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err18 = {
-              instancePath: instancePath + '/metadata/annotations',
-              schemaPath: '#/properties/metadata/properties/annotations/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema36.properties.metadata.properties.annotations.type,
-              parentSchema: schema36.properties.metadata.properties.annotations,
-              data: data4,
-            };
-            if (vErrors === null) {
-              vErrors = [err18];
-            } else {
-              vErrors.push(err18);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err19 = {
-          instancePath: instancePath + '/metadata',
-          schemaPath: '#/properties/metadata/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema36.properties.metadata.type,
-          parentSchema: schema36.properties.metadata,
-          data: data2,
-        };
-        if (vErrors === null) {
-          vErrors = [err19];
-        } else {
-          vErrors.push(err19);
-        }
-        errors++;
-      }
-    }
-    if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        for (const key4 in data7) {
-          if (!(
-            key4 === 'endpoint' ||
-            key4 === 'enabled' ||
-            key4 === 'inCluster' ||
-            key4 === 'auth'
-          )) {
-            const err20 = {
-              instancePath: instancePath + '/spec',
-              schemaPath: '#/properties/spec/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema36.properties.spec,
-              data: data7,
-            };
-            if (vErrors === null) {
-              vErrors = [err20];
-            } else {
-              vErrors.push(err20);
-            }
-            errors++;
-          }
-        }
-        if (data7.endpoint !== undefined) {
-          let data8 = data7.endpoint;
-          if (typeof data8 === 'string') {
-            if (func1(data8) > 2048) {
-              const err21 = {
-                instancePath: instancePath + '/spec/endpoint',
-                schemaPath: '#/properties/spec/properties/endpoint/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 2048 },
-                message: 'must NOT have more than 2048 characters',
-                schema: 2048,
-                parentSchema: schema36.properties.spec.properties.endpoint,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err21];
-              } else {
-                vErrors.push(err21);
-              }
-              errors++;
-            }
-            if (!pattern24.test(data8)) {
-              const err22 = {
-                instancePath: instancePath + '/spec/endpoint',
-                schemaPath: '#/properties/spec/properties/endpoint/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^https?://[^\\s]+$' },
-                message: 'must match pattern "' + '^https?://[^\\s]+$' + '"',
-                schema: '^https?://[^\\s]+$',
-                parentSchema: schema36.properties.spec.properties.endpoint,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err22];
-              } else {
-                vErrors.push(err22);
-              }
-              errors++;
-            }
-          } else {
-            const err23 = {
-              instancePath: instancePath + '/spec/endpoint',
-              schemaPath: '#/properties/spec/properties/endpoint/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema36.properties.spec.properties.endpoint.type,
-              parentSchema: schema36.properties.spec.properties.endpoint,
-              data: data8,
-            };
-            if (vErrors === null) {
-              vErrors = [err23];
-            } else {
-              vErrors.push(err23);
-            }
-            errors++;
-          }
-        }
-        if (data7.enabled !== undefined) {
-          let data9 = data7.enabled;
-          if (typeof data9 !== 'boolean') {
-            const err24 = {
-              instancePath: instancePath + '/spec/enabled',
-              schemaPath: '#/properties/spec/properties/enabled/type',
-              keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-              schema: schema36.properties.spec.properties.enabled.type,
-              parentSchema: schema36.properties.spec.properties.enabled,
-              data: data9,
-            };
-            if (vErrors === null) {
-              vErrors = [err24];
-            } else {
-              vErrors.push(err24);
-            }
-            errors++;
-          }
-        }
-        if (data7.inCluster !== undefined) {
-          let data10 = data7.inCluster;
-          if (true !== data10) {
-            const err25 = {
-              instancePath: instancePath + '/spec/inCluster',
-              schemaPath: '#/properties/spec/properties/inCluster/const',
-              keyword: 'const',
-              params: { allowedValue: true },
-              message: 'must be equal to constant',
-              schema: true,
-              parentSchema: schema36.properties.spec.properties.inCluster,
-              data: data10,
-            };
-            if (vErrors === null) {
-              vErrors = [err25];
-            } else {
-              vErrors.push(err25);
-            }
-            errors++;
-          }
-        }
-        if (data7.auth !== undefined) {
-          let data11 = data7.auth;
-          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
-            if (data11.type === undefined) {
-              const err26 = {
-                instancePath: instancePath + '/spec/auth',
-                schemaPath: '#/properties/spec/properties/auth/required',
-                keyword: 'required',
-                params: { missingProperty: 'type' },
-                message: "must have required property '" + 'type' + "'",
-                schema: schema36.properties.spec.properties.auth.required,
-                parentSchema: schema36.properties.spec.properties.auth,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err26];
-              } else {
-                vErrors.push(err26);
-              }
-              errors++;
-            }
-            if (data11.tokenPath === undefined) {
-              const err27 = {
-                instancePath: instancePath + '/spec/auth',
-                schemaPath: '#/properties/spec/properties/auth/required',
-                keyword: 'required',
-                params: { missingProperty: 'tokenPath' },
-                message: "must have required property '" + 'tokenPath' + "'",
-                schema: schema36.properties.spec.properties.auth.required,
-                parentSchema: schema36.properties.spec.properties.auth,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (data11.certPath === undefined) {
-              const err28 = {
-                instancePath: instancePath + '/spec/auth',
-                schemaPath: '#/properties/spec/properties/auth/required',
-                keyword: 'required',
-                params: { missingProperty: 'certPath' },
-                message: "must have required property '" + 'certPath' + "'",
-                schema: schema36.properties.spec.properties.auth.required,
-                parentSchema: schema36.properties.spec.properties.auth,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err28];
-              } else {
-                vErrors.push(err28);
-              }
-              errors++;
-            }
-            for (const key5 in data11) {
-              if (!(key5 === 'type' || key5 === 'tokenPath' || key5 === 'certPath')) {
-                const err29 = {
-                  instancePath: instancePath + '/spec/auth',
-                  schemaPath: '#/properties/spec/properties/auth/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key5 },
-                  message: 'must NOT have additional properties',
-                  schema: false,
-                  parentSchema: schema36.properties.spec.properties.auth,
-                  data: data11,
-                };
-                if (vErrors === null) {
-                  vErrors = [err29];
-                } else {
-                  vErrors.push(err29);
-                }
-                errors++;
-              }
-            }
-            if (data11.type !== undefined) {
-              let data12 = data11.type;
-              if ('file_path' !== data12) {
-                const err30 = {
-                  instancePath: instancePath + '/spec/auth/type',
-                  schemaPath: '#/properties/spec/properties/auth/properties/type/const',
-                  keyword: 'const',
-                  params: { allowedValue: 'file_path' },
-                  message: 'must be equal to constant',
-                  schema: 'file_path',
-                  parentSchema: schema36.properties.spec.properties.auth.properties.type,
-                  data: data12,
-                };
-                if (vErrors === null) {
-                  vErrors = [err30];
-                } else {
-                  vErrors.push(err30);
-                }
-                errors++;
-              }
-            }
-            if (data11.tokenPath !== undefined) {
-              let data13 = data11.tokenPath;
-              if (typeof data13 === 'string') {
-                if (func1(data13) > 4096) {
-                  const err31 = {
-                    instancePath: instancePath + '/spec/auth/tokenPath',
-                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 4096 },
-                    message: 'must NOT have more than 4096 characters',
-                    schema: 4096,
-                    parentSchema: schema36.properties.spec.properties.auth.properties.tokenPath,
-                    data: data13,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err31];
-                  } else {
-                    vErrors.push(err31);
-                  }
-                  errors++;
-                }
-                if (!pattern25.test(data13)) {
-                  const err32 = {
-                    instancePath: instancePath + '/spec/auth/tokenPath',
-                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^/[^\\s]*$' },
-                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
-                    schema: '^/[^\\s]*$',
-                    parentSchema: schema36.properties.spec.properties.auth.properties.tokenPath,
-                    data: data13,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err32];
-                  } else {
-                    vErrors.push(err32);
-                  }
-                  errors++;
-                }
-              } else {
-                const err33 = {
-                  instancePath: instancePath + '/spec/auth/tokenPath',
-                  schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema36.properties.spec.properties.auth.properties.tokenPath.type,
-                  parentSchema: schema36.properties.spec.properties.auth.properties.tokenPath,
-                  data: data13,
-                };
-                if (vErrors === null) {
-                  vErrors = [err33];
-                } else {
-                  vErrors.push(err33);
-                }
-                errors++;
-              }
-            }
-            if (data11.certPath !== undefined) {
-              let data14 = data11.certPath;
-              if (typeof data14 === 'string') {
-                if (func1(data14) > 4096) {
-                  const err34 = {
-                    instancePath: instancePath + '/spec/auth/certPath',
-                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 4096 },
-                    message: 'must NOT have more than 4096 characters',
-                    schema: 4096,
-                    parentSchema: schema36.properties.spec.properties.auth.properties.certPath,
-                    data: data14,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err34];
-                  } else {
-                    vErrors.push(err34);
-                  }
-                  errors++;
-                }
-                if (!pattern25.test(data14)) {
-                  const err35 = {
-                    instancePath: instancePath + '/spec/auth/certPath',
-                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^/[^\\s]*$' },
-                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
-                    schema: '^/[^\\s]*$',
-                    parentSchema: schema36.properties.spec.properties.auth.properties.certPath,
-                    data: data14,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err35];
-                  } else {
-                    vErrors.push(err35);
-                  }
-                  errors++;
-                }
-              } else {
-                const err36 = {
-                  instancePath: instancePath + '/spec/auth/certPath',
-                  schemaPath: '#/properties/spec/properties/auth/properties/certPath/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema36.properties.spec.properties.auth.properties.certPath.type,
-                  parentSchema: schema36.properties.spec.properties.auth.properties.certPath,
-                  data: data14,
-                };
-                if (vErrors === null) {
-                  vErrors = [err36];
-                } else {
-                  vErrors.push(err36);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err37 = {
-              instancePath: instancePath + '/spec/auth',
-              schemaPath: '#/properties/spec/properties/auth/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema36.properties.spec.properties.auth.type,
-              parentSchema: schema36.properties.spec.properties.auth,
-              data: data11,
-            };
-            if (vErrors === null) {
-              vErrors = [err37];
-            } else {
-              vErrors.push(err37);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err38 = {
-          instancePath: instancePath + '/spec',
-          schemaPath: '#/properties/spec/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema36.properties.spec.type,
-          parentSchema: schema36.properties.spec,
-          data: data7,
-        };
-        if (vErrors === null) {
-          vErrors = [err38];
-        } else {
-          vErrors.push(err38);
-        }
-        errors++;
-      }
-    }
-  } else {
-    const err39 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-      schema: schema36.type,
-      parentSchema: schema36,
-      data,
-    };
-    if (vErrors === null) {
-      vErrors = [err39];
-    } else {
-      vErrors.push(err39);
-    }
-    errors++;
-  }
-  validate25.errors = vErrors;
-  return errors === 0;
-}
-validate25.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-export const ClusterLabel = validate26;
-const schema37 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://poolsync.dev/schemas/v1/cluster-label.schema.json',
-  title: 'poolsync ClusterLabel',
-  description:
-    "An execution cluster label of flyteadmin: one entry of flyte-core's configmap.clusters.labelClusterMap (config only, no API).",
-  type: 'object',
-  additionalProperties: false,
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
-    kind: { const: 'ClusterLabel' },
-    metadata: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: {
-        name: {
-          type: 'string',
-          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-          maxLength: 63,
-          description:
-            "The label (e.g. label1): letters, digits, '-', '_' and '.', at most 63 characters.",
-        },
-        annotations: {
-          type: 'object',
-          description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
-          properties: {
-            'poolsync/prevent-destroy': {
-              enum: ['true', 'false'],
-              description:
-                '"true": any plan that would delete or replace this object fails instead.',
-            },
-          },
-          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
-        },
-      },
-    },
-    spec: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['clusters'],
-      properties: {
-        clusters: {
-          type: 'array',
-          minItems: 1,
-          maxItems: 1000,
-          description: 'The clusters executions with this label go to, with relative weights (V9).',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['cluster', 'weight'],
-            properties: {
-              cluster: {
-                type: 'string',
-                pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-                maxLength: 63,
-                description: 'An ExecutionCluster name (V10).',
-              },
-              weight: {
-                type: 'number',
-                description:
-                  "Relative share of the label's executions, in [0, 1] (flyteadmin refuses others at start-up); 0 skips the cluster, all 0 share equally (V9).",
-              },
-            },
-          },
-        },
-        default: {
-          type: 'boolean',
-          description:
-            "true: flyte-core's defaultExecutionLabel, where flyteadmin sends executions whose label is unset or not deployed (at most one label, V10).",
-        },
-      },
-    },
-  },
-};
-function validate26(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://poolsync.dev/schemas/v1/cluster-label.schema.json" */ let vErrors = null;
-  let errors = 0;
-  const evaluated0 = validate26.evaluated;
   if (evaluated0.dynamicProps) {
     evaluated0.props = undefined;
   }
@@ -6408,14 +4556,14 @@ function validate26(
     }
     if (data.kind !== undefined) {
       let data1 = data.kind;
-      if ('ClusterLabel' !== data1) {
+      if ('PoolAssignment' !== data1) {
         const err6 = {
           instancePath: instancePath + '/kind',
           schemaPath: '#/properties/kind/const',
           keyword: 'const',
-          params: { allowedValue: 'ClusterLabel' },
+          params: { allowedValue: 'PoolAssignment' },
           message: 'must be equal to constant',
-          schema: 'ClusterLabel',
+          schema: 'PoolAssignment',
           parentSchema: schema37.properties.kind,
           data: data1,
         };
@@ -6489,15 +4637,14 @@ function validate26(
               }
               errors++;
             }
-            if (!pattern23.test(data3)) {
+            if (!pattern4.test(data3)) {
               const err10 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/pattern',
                 keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
-                message:
-                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
-                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                 parentSchema: schema37.properties.metadata.properties.name,
                 data: data3,
               };
@@ -6715,13 +4862,13 @@ function validate26(
     if (data.spec !== undefined) {
       let data7 = data.spec;
       if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.clusters === undefined) {
+        if (data7.project === undefined) {
           const err20 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
-            params: { missingProperty: 'clusters' },
-            message: "must have required property '" + 'clusters' + "'",
+            params: { missingProperty: 'project' },
+            message: "must have required property '" + 'project' + "'",
             schema: schema37.properties.spec.required,
             parentSchema: schema37.properties.spec,
             data: data7,
@@ -6733,9 +4880,50 @@ function validate26(
           }
           errors++;
         }
+        if (data7.domain === undefined) {
+          const err21 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
+            schema: schema37.properties.spec.required,
+            parentSchema: schema37.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err21];
+          } else {
+            vErrors.push(err21);
+          }
+          errors++;
+        }
+        if (data7.pool === undefined) {
+          const err22 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'pool' },
+            message: "must have required property '" + 'pool' + "'",
+            schema: schema37.properties.spec.required,
+            parentSchema: schema37.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err22];
+          } else {
+            vErrors.push(err22);
+          }
+          errors++;
+        }
         for (const key4 in data7) {
-          if (!(key4 === 'clusters' || key4 === 'default')) {
-            const err21 = {
+          if (!(
+            key4 === 'project' ||
+            key4 === 'domain' ||
+            key4 === 'workflow' ||
+            key4 === 'pool'
+          )) {
+            const err23 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -6746,234 +4934,178 @@ function validate26(
               data: data7,
             };
             if (vErrors === null) {
-              vErrors = [err21];
+              vErrors = [err23];
             } else {
-              vErrors.push(err21);
+              vErrors.push(err23);
             }
             errors++;
           }
         }
-        if (data7.clusters !== undefined) {
-          let data8 = data7.clusters;
-          if (Array.isArray(data8)) {
-            if (data8.length > 1000) {
-              const err22 = {
-                instancePath: instancePath + '/spec/clusters',
-                schemaPath: '#/properties/spec/properties/clusters/maxItems',
-                keyword: 'maxItems',
-                params: { limit: 1000 },
-                message: 'must NOT have more than 1000 items',
-                schema: 1000,
-                parentSchema: schema37.properties.spec.properties.clusters,
+        if (data7.project !== undefined) {
+          let data8 = data7.project;
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 63) {
+              const err24 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema37.properties.spec.properties.project,
                 data: data8,
               };
               if (vErrors === null) {
-                vErrors = [err22];
+                vErrors = [err24];
               } else {
-                vErrors.push(err22);
+                vErrors.push(err24);
               }
               errors++;
             }
-            if (data8.length < 1) {
-              const err23 = {
-                instancePath: instancePath + '/spec/clusters',
-                schemaPath: '#/properties/spec/properties/clusters/minItems',
-                keyword: 'minItems',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 items',
-                schema: 1,
-                parentSchema: schema37.properties.spec.properties.clusters,
+            if (!pattern4.test(data8)) {
+              const err25 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema37.properties.spec.properties.project,
                 data: data8,
               };
               if (vErrors === null) {
-                vErrors = [err23];
+                vErrors = [err25];
               } else {
-                vErrors.push(err23);
+                vErrors.push(err25);
               }
               errors++;
             }
-            const len0 = data8.length;
-            for (let i0 = 0; i0 < len0; i0++) {
-              let data9 = data8[i0];
-              if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
-                if (data9.cluster === undefined) {
-                  const err24 = {
-                    instancePath: instancePath + '/spec/clusters/' + i0,
-                    schemaPath: '#/properties/spec/properties/clusters/items/required',
-                    keyword: 'required',
-                    params: { missingProperty: 'cluster' },
-                    message: "must have required property '" + 'cluster' + "'",
-                    schema: schema37.properties.spec.properties.clusters.items.required,
-                    parentSchema: schema37.properties.spec.properties.clusters.items,
-                    data: data9,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err24];
-                  } else {
-                    vErrors.push(err24);
-                  }
-                  errors++;
-                }
-                if (data9.weight === undefined) {
-                  const err25 = {
-                    instancePath: instancePath + '/spec/clusters/' + i0,
-                    schemaPath: '#/properties/spec/properties/clusters/items/required',
-                    keyword: 'required',
-                    params: { missingProperty: 'weight' },
-                    message: "must have required property '" + 'weight' + "'",
-                    schema: schema37.properties.spec.properties.clusters.items.required,
-                    parentSchema: schema37.properties.spec.properties.clusters.items,
-                    data: data9,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err25];
-                  } else {
-                    vErrors.push(err25);
-                  }
-                  errors++;
-                }
-                for (const key5 in data9) {
-                  if (!(key5 === 'cluster' || key5 === 'weight')) {
-                    const err26 = {
-                      instancePath: instancePath + '/spec/clusters/' + i0,
-                      schemaPath:
-                        '#/properties/spec/properties/clusters/items/additionalProperties',
-                      keyword: 'additionalProperties',
-                      params: { additionalProperty: key5 },
-                      message: 'must NOT have additional properties',
-                      schema: false,
-                      parentSchema: schema37.properties.spec.properties.clusters.items,
-                      data: data9,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err26];
-                    } else {
-                      vErrors.push(err26);
-                    }
-                    errors++;
-                  }
-                }
-                if (data9.cluster !== undefined) {
-                  let data10 = data9.cluster;
-                  if (typeof data10 === 'string') {
-                    if (func1(data10) > 63) {
-                      const err27 = {
-                        instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
-                        schemaPath:
-                          '#/properties/spec/properties/clusters/items/properties/cluster/maxLength',
-                        keyword: 'maxLength',
-                        params: { limit: 63 },
-                        message: 'must NOT have more than 63 characters',
-                        schema: 63,
-                        parentSchema:
-                          schema37.properties.spec.properties.clusters.items.properties.cluster,
-                        data: data10,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err27];
-                      } else {
-                        vErrors.push(err27);
-                      }
-                      errors++;
-                    }
-                    if (!pattern23.test(data10)) {
-                      const err28 = {
-                        instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
-                        schemaPath:
-                          '#/properties/spec/properties/clusters/items/properties/cluster/pattern',
-                        keyword: 'pattern',
-                        params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
-                        message:
-                          'must match pattern "' +
-                          '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' +
-                          '"',
-                        schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-                        parentSchema:
-                          schema37.properties.spec.properties.clusters.items.properties.cluster,
-                        data: data10,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err28];
-                      } else {
-                        vErrors.push(err28);
-                      }
-                      errors++;
-                    }
-                  } else {
-                    const err29 = {
-                      instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
-                      schemaPath:
-                        '#/properties/spec/properties/clusters/items/properties/cluster/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                      schema:
-                        schema37.properties.spec.properties.clusters.items.properties.cluster.type,
-                      parentSchema:
-                        schema37.properties.spec.properties.clusters.items.properties.cluster,
-                      data: data10,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err29];
-                    } else {
-                      vErrors.push(err29);
-                    }
-                    errors++;
-                  }
-                }
-                if (data9.weight !== undefined) {
-                  let data11 = data9.weight;
-                  if (!(typeof data11 == 'number' && isFinite(data11))) {
-                    const err30 = {
-                      instancePath: instancePath + '/spec/clusters/' + i0 + '/weight',
-                      schemaPath:
-                        '#/properties/spec/properties/clusters/items/properties/weight/type',
-                      keyword: 'type',
-                      params: { type: 'number' },
-                      message: 'must be number',
-                      schema:
-                        schema37.properties.spec.properties.clusters.items.properties.weight.type,
-                      parentSchema:
-                        schema37.properties.spec.properties.clusters.items.properties.weight,
-                      data: data11,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err30];
-                    } else {
-                      vErrors.push(err30);
-                    }
-                    errors++;
-                  }
-                }
+          } else {
+            const err26 = {
+              instancePath: instancePath + '/spec/project',
+              schemaPath: '#/properties/spec/properties/project/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema37.properties.spec.properties.project.type,
+              parentSchema: schema37.properties.spec.properties.project,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err26];
+            } else {
+              vErrors.push(err26);
+            }
+            errors++;
+          }
+        }
+        if (data7.domain !== undefined) {
+          let data9 = data7.domain;
+          if (typeof data9 === 'string') {
+            if (func1(data9) > 63) {
+              const err27 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema37.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err27];
               } else {
-                const err31 = {
-                  instancePath: instancePath + '/spec/clusters/' + i0,
-                  schemaPath: '#/properties/spec/properties/clusters/items/type',
-                  keyword: 'type',
-                  params: { type: 'object' },
-                  message: 'must be object',
-                  schema: schema37.properties.spec.properties.clusters.items.type,
-                  parentSchema: schema37.properties.spec.properties.clusters.items,
-                  data: data9,
-                };
-                if (vErrors === null) {
-                  vErrors = [err31];
-                } else {
-                  vErrors.push(err31);
-                }
-                errors++;
+                vErrors.push(err27);
               }
+              errors++;
+            }
+            if (!pattern4.test(data9)) {
+              const err28 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema37.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+          } else {
+            const err29 = {
+              instancePath: instancePath + '/spec/domain',
+              schemaPath: '#/properties/spec/properties/domain/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema37.properties.spec.properties.domain.type,
+              parentSchema: schema37.properties.spec.properties.domain,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err29];
+            } else {
+              vErrors.push(err29);
+            }
+            errors++;
+          }
+        }
+        if (data7.workflow !== undefined) {
+          let data10 = data7.workflow;
+          if (typeof data10 === 'string') {
+            if (func1(data10) > 255) {
+              const err30 = {
+                instancePath: instancePath + '/spec/workflow',
+                schemaPath: '#/properties/spec/properties/workflow/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 255 },
+                message: 'must NOT have more than 255 characters',
+                schema: 255,
+                parentSchema: schema37.properties.spec.properties.workflow,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err30];
+              } else {
+                vErrors.push(err30);
+              }
+              errors++;
+            }
+            if (!pattern21.test(data10)) {
+              const err31 = {
+                instancePath: instancePath + '/spec/workflow',
+                schemaPath: '#/properties/spec/properties/workflow/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' },
+                message: 'must match pattern "' + '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' + '"',
+                schema: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
+                parentSchema: schema37.properties.spec.properties.workflow,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err31];
+              } else {
+                vErrors.push(err31);
+              }
+              errors++;
             }
           } else {
             const err32 = {
-              instancePath: instancePath + '/spec/clusters',
-              schemaPath: '#/properties/spec/properties/clusters/type',
+              instancePath: instancePath + '/spec/workflow',
+              schemaPath: '#/properties/spec/properties/workflow/type',
               keyword: 'type',
-              params: { type: 'array' },
-              message: 'must be array',
-              schema: schema37.properties.spec.properties.clusters.type,
-              parentSchema: schema37.properties.spec.properties.clusters,
-              data: data8,
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema37.properties.spec.properties.workflow.type,
+              parentSchema: schema37.properties.spec.properties.workflow,
+              data: data10,
             };
             if (vErrors === null) {
               vErrors = [err32];
@@ -6983,29 +5115,66 @@ function validate26(
             errors++;
           }
         }
-        if (data7.default !== undefined) {
-          let data12 = data7.default;
-          if (typeof data12 !== 'boolean') {
-            const err33 = {
-              instancePath: instancePath + '/spec/default',
-              schemaPath: '#/properties/spec/properties/default/type',
+        if (data7.pool !== undefined) {
+          let data11 = data7.pool;
+          if (typeof data11 === 'string') {
+            if (func1(data11) > 63) {
+              const err33 = {
+                instancePath: instancePath + '/spec/pool',
+                schemaPath: '#/properties/spec/properties/pool/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema37.properties.spec.properties.pool,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err33];
+              } else {
+                vErrors.push(err33);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data11)) {
+              const err34 = {
+                instancePath: instancePath + '/spec/pool',
+                schemaPath: '#/properties/spec/properties/pool/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema37.properties.spec.properties.pool,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err34];
+              } else {
+                vErrors.push(err34);
+              }
+              errors++;
+            }
+          } else {
+            const err35 = {
+              instancePath: instancePath + '/spec/pool',
+              schemaPath: '#/properties/spec/properties/pool/type',
               keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-              schema: schema37.properties.spec.properties.default.type,
-              parentSchema: schema37.properties.spec.properties.default,
-              data: data12,
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema37.properties.spec.properties.pool.type,
+              parentSchema: schema37.properties.spec.properties.pool,
+              data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err33];
+              vErrors = [err35];
             } else {
-              vErrors.push(err33);
+              vErrors.push(err35);
             }
             errors++;
           }
         }
       } else {
-        const err34 = {
+        const err36 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -7016,15 +5185,15 @@ function validate26(
           data: data7,
         };
         if (vErrors === null) {
-          vErrors = [err34];
+          vErrors = [err36];
         } else {
-          vErrors.push(err34);
+          vErrors.push(err36);
         }
         errors++;
       }
     }
   } else {
-    const err35 = {
+    const err37 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -7035,29 +5204,29 @@ function validate26(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err35];
+      vErrors = [err37];
     } else {
-      vErrors.push(err35);
+      vErrors.push(err37);
     }
     errors++;
   }
-  validate26.errors = vErrors;
+  validate23.errors = vErrors;
   return errors === 0;
 }
-validate26.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-export const ExecutionClusterLabel = validate27;
+validate23.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const DefaultQueue = validate24;
 const schema38 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json',
-  title: 'poolsync ExecutionClusterLabel',
+  $id: 'https://poolsync.dev/schemas/v1/default-queue.schema.json',
+  title: 'poolsync DefaultQueue',
   description:
-    "flyteadmin's EXECUTION_CLUSTER_LABEL matchable attribute: executions of project/domain[/workflow] go to the clusters of a label (flytectl update execution-cluster-label).",
+    'Union v2: the queue executions of a project/domain go to when they name none (docs/manifests.md, DefaultQueue). Addressed DefaultQueue/<project>/<domain>.',
   type: 'object',
   additionalProperties: false,
   required: ['apiVersion', 'kind', 'metadata', 'spec'],
   properties: {
     apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
-    kind: { const: 'ExecutionClusterLabel' },
+    kind: { const: 'DefaultQueue' },
     metadata: {
       type: 'object',
       additionalProperties: false,
@@ -7089,7 +5258,9 @@ const schema38 = {
     spec: {
       type: 'object',
       additionalProperties: false,
-      required: ['project', 'domain', 'label'],
+      required: ['project', 'domain', 'queue'],
+      description:
+        'Executions of project/domain that name no queue run in queue. One setting per project/domain (V12).',
       properties: {
         project: {
           type: 'string',
@@ -7103,31 +5274,24 @@ const schema38 = {
           maxLength: 63,
           description: 'Flyte domain, e.g. development, staging, production.',
         },
-        workflow: {
+        queue: {
           type: 'string',
-          pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
-          maxLength: 255,
-          description:
-            "Optional fully qualified workflow name; a workflow's label wins over its project-domain label.",
-        },
-        label: {
-          type: 'string',
-          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
           maxLength: 63,
-          description: 'A declared ClusterLabel (V11).',
+          description:
+            "The queue; must be declared by a Queue document, or be a cluster's co-named queue or 'default' (V12).",
         },
       },
     },
   },
 };
-function validate27(
+function validate24(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
 ) {
-  /*# sourceURL="https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json" */ let vErrors =
-    null;
+  /*# sourceURL="https://poolsync.dev/schemas/v1/default-queue.schema.json" */ let vErrors = null;
   let errors = 0;
-  const evaluated0 = validate27.evaluated;
+  const evaluated0 = validate24.evaluated;
   if (evaluated0.dynamicProps) {
     evaluated0.props = undefined;
   }
@@ -7250,14 +5414,14 @@ function validate27(
     }
     if (data.kind !== undefined) {
       let data1 = data.kind;
-      if ('ExecutionClusterLabel' !== data1) {
+      if ('DefaultQueue' !== data1) {
         const err6 = {
           instancePath: instancePath + '/kind',
           schemaPath: '#/properties/kind/const',
           keyword: 'const',
-          params: { allowedValue: 'ExecutionClusterLabel' },
+          params: { allowedValue: 'DefaultQueue' },
           message: 'must be equal to constant',
-          schema: 'ExecutionClusterLabel',
+          schema: 'DefaultQueue',
           parentSchema: schema38.properties.kind,
           data: data1,
         };
@@ -7592,13 +5756,13 @@ function validate27(
           }
           errors++;
         }
-        if (data7.label === undefined) {
+        if (data7.queue === undefined) {
           const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
-            params: { missingProperty: 'label' },
-            message: "must have required property '" + 'label' + "'",
+            params: { missingProperty: 'queue' },
+            message: "must have required property '" + 'queue' + "'",
             schema: schema38.properties.spec.required,
             parentSchema: schema38.properties.spec,
             data: data7,
@@ -7611,12 +5775,7 @@ function validate27(
           errors++;
         }
         for (const key4 in data7) {
-          if (!(
-            key4 === 'project' ||
-            key4 === 'domain' ||
-            key4 === 'workflow' ||
-            key4 === 'label'
-          )) {
+          if (!(key4 === 'project' || key4 === 'domain' || key4 === 'queue')) {
             const err23 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
@@ -7751,6 +5910,2586 @@ function validate27(
             errors++;
           }
         }
+        if (data7.queue !== undefined) {
+          let data10 = data7.queue;
+          if (typeof data10 === 'string') {
+            if (func1(data10) > 63) {
+              const err30 = {
+                instancePath: instancePath + '/spec/queue',
+                schemaPath: '#/properties/spec/properties/queue/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema38.properties.spec.properties.queue,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err30];
+              } else {
+                vErrors.push(err30);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data10)) {
+              const err31 = {
+                instancePath: instancePath + '/spec/queue',
+                schemaPath: '#/properties/spec/properties/queue/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema38.properties.spec.properties.queue,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err31];
+              } else {
+                vErrors.push(err31);
+              }
+              errors++;
+            }
+          } else {
+            const err32 = {
+              instancePath: instancePath + '/spec/queue',
+              schemaPath: '#/properties/spec/properties/queue/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema38.properties.spec.properties.queue.type,
+              parentSchema: schema38.properties.spec.properties.queue,
+              data: data10,
+            };
+            if (vErrors === null) {
+              vErrors = [err32];
+            } else {
+              vErrors.push(err32);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err33 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema38.properties.spec.type,
+          parentSchema: schema38.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err33];
+        } else {
+          vErrors.push(err33);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err34 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema38.type,
+      parentSchema: schema38,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err34];
+    } else {
+      vErrors.push(err34);
+    }
+    errors++;
+  }
+  validate24.errors = vErrors;
+  return errors === 0;
+}
+validate24.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const ExecutionCluster = validate25;
+const schema39 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/execution-cluster.schema.json',
+  title: 'poolsync ExecutionCluster',
+  description:
+    "A data-plane cluster of flyteadmin: one entry of flyte-core's configmap.clusters.clusterConfigs (config only: rendered by `poolsync render flyte-core-values`, no API).",
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'ExecutionCluster' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+          maxLength: 63,
+          description:
+            "The clusterConfigs name flyteadmin knows the cluster by (e.g. dataplane_1): letters, digits, '-', '_' and '.', at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Either auth (with endpoint) or inCluster: true.',
+      properties: {
+        endpoint: {
+          type: 'string',
+          pattern: '^https?://[^\\s]+$',
+          maxLength: 2048,
+          description:
+            "The data plane's Kubernetes API endpoint, e.g. https://dataplane1.example.com:443.",
+        },
+        enabled: {
+          type: 'boolean',
+          description: 'Whether flyteadmin may send executions to this cluster (default true).',
+        },
+        inCluster: {
+          const: true,
+          description:
+            "Use flyteadmin's in-cluster credentials (the control plane's own cluster); then endpoint and auth are omitted.",
+        },
+        auth: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'tokenPath', 'certPath'],
+          description: 'Credentials flyteadmin reads from files mounted into its pod.',
+          properties: {
+            type: {
+              const: 'file_path',
+              description: "The only file-based auth type of flyteadmin's clusterConfigs.",
+            },
+            tokenPath: {
+              type: 'string',
+              pattern: '^/[^\\s]*$',
+              maxLength: 4096,
+              description:
+                'Absolute path of the bearer token file in the flyteadmin pod, e.g. /var/run/credentials/dataplane_1_token.',
+            },
+            certPath: {
+              type: 'string',
+              pattern: '^/[^\\s]*$',
+              maxLength: 4096,
+              description: 'Absolute path of the cluster CA certificate in the flyteadmin pod.',
+            },
+          },
+        },
+      },
+    },
+  },
+};
+const pattern27 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', 'u');
+const pattern28 = new RegExp('^https?://[^\\s]+$', 'u');
+const pattern29 = new RegExp('^/[^\\s]*$', 'u');
+function validate25(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/execution-cluster.schema.json" */ let vErrors =
+    null;
+  let errors = 0;
+  const evaluated0 = validate25.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema39.required,
+        parentSchema: schema39,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema39.required,
+        parentSchema: schema39,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema39.required,
+        parentSchema: schema39,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema39.required,
+        parentSchema: schema39,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema39,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema39.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('ExecutionCluster' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'ExecutionCluster' },
+          message: 'must be equal to constant',
+          schema: 'ExecutionCluster',
+          parentSchema: schema39.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema39.properties.metadata.required,
+            parentSchema: schema39.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema39.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema39.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern27.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
+                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                parentSchema: schema39.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema39.properties.metadata.properties.name.type,
+              parentSchema: schema39.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema39.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema39.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema39.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema39.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema39.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema39.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema39.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema39.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema39.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema39.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema39.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema39.properties.metadata.properties.annotations.type,
+              parentSchema: schema39.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema39.properties.metadata.type,
+          parentSchema: schema39.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        for (const key4 in data7) {
+          if (!(
+            key4 === 'endpoint' ||
+            key4 === 'enabled' ||
+            key4 === 'inCluster' ||
+            key4 === 'auth'
+          )) {
+            const err20 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema39.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err20];
+            } else {
+              vErrors.push(err20);
+            }
+            errors++;
+          }
+        }
+        if (data7.endpoint !== undefined) {
+          let data8 = data7.endpoint;
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 2048) {
+              const err21 = {
+                instancePath: instancePath + '/spec/endpoint',
+                schemaPath: '#/properties/spec/properties/endpoint/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 2048 },
+                message: 'must NOT have more than 2048 characters',
+                schema: 2048,
+                parentSchema: schema39.properties.spec.properties.endpoint,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err21];
+              } else {
+                vErrors.push(err21);
+              }
+              errors++;
+            }
+            if (!pattern28.test(data8)) {
+              const err22 = {
+                instancePath: instancePath + '/spec/endpoint',
+                schemaPath: '#/properties/spec/properties/endpoint/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^https?://[^\\s]+$' },
+                message: 'must match pattern "' + '^https?://[^\\s]+$' + '"',
+                schema: '^https?://[^\\s]+$',
+                parentSchema: schema39.properties.spec.properties.endpoint,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err22];
+              } else {
+                vErrors.push(err22);
+              }
+              errors++;
+            }
+          } else {
+            const err23 = {
+              instancePath: instancePath + '/spec/endpoint',
+              schemaPath: '#/properties/spec/properties/endpoint/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema39.properties.spec.properties.endpoint.type,
+              parentSchema: schema39.properties.spec.properties.endpoint,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err23];
+            } else {
+              vErrors.push(err23);
+            }
+            errors++;
+          }
+        }
+        if (data7.enabled !== undefined) {
+          let data9 = data7.enabled;
+          if (typeof data9 !== 'boolean') {
+            const err24 = {
+              instancePath: instancePath + '/spec/enabled',
+              schemaPath: '#/properties/spec/properties/enabled/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema39.properties.spec.properties.enabled.type,
+              parentSchema: schema39.properties.spec.properties.enabled,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err24];
+            } else {
+              vErrors.push(err24);
+            }
+            errors++;
+          }
+        }
+        if (data7.inCluster !== undefined) {
+          let data10 = data7.inCluster;
+          if (true !== data10) {
+            const err25 = {
+              instancePath: instancePath + '/spec/inCluster',
+              schemaPath: '#/properties/spec/properties/inCluster/const',
+              keyword: 'const',
+              params: { allowedValue: true },
+              message: 'must be equal to constant',
+              schema: true,
+              parentSchema: schema39.properties.spec.properties.inCluster,
+              data: data10,
+            };
+            if (vErrors === null) {
+              vErrors = [err25];
+            } else {
+              vErrors.push(err25);
+            }
+            errors++;
+          }
+        }
+        if (data7.auth !== undefined) {
+          let data11 = data7.auth;
+          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
+            if (data11.type === undefined) {
+              const err26 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'type' },
+                message: "must have required property '" + 'type' + "'",
+                schema: schema39.properties.spec.properties.auth.required,
+                parentSchema: schema39.properties.spec.properties.auth,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err26];
+              } else {
+                vErrors.push(err26);
+              }
+              errors++;
+            }
+            if (data11.tokenPath === undefined) {
+              const err27 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'tokenPath' },
+                message: "must have required property '" + 'tokenPath' + "'",
+                schema: schema39.properties.spec.properties.auth.required,
+                parentSchema: schema39.properties.spec.properties.auth,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err27];
+              } else {
+                vErrors.push(err27);
+              }
+              errors++;
+            }
+            if (data11.certPath === undefined) {
+              const err28 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'certPath' },
+                message: "must have required property '" + 'certPath' + "'",
+                schema: schema39.properties.spec.properties.auth.required,
+                parentSchema: schema39.properties.spec.properties.auth,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+            for (const key5 in data11) {
+              if (!(key5 === 'type' || key5 === 'tokenPath' || key5 === 'certPath')) {
+                const err29 = {
+                  instancePath: instancePath + '/spec/auth',
+                  schemaPath: '#/properties/spec/properties/auth/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key5 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema39.properties.spec.properties.auth,
+                  data: data11,
+                };
+                if (vErrors === null) {
+                  vErrors = [err29];
+                } else {
+                  vErrors.push(err29);
+                }
+                errors++;
+              }
+            }
+            if (data11.type !== undefined) {
+              let data12 = data11.type;
+              if ('file_path' !== data12) {
+                const err30 = {
+                  instancePath: instancePath + '/spec/auth/type',
+                  schemaPath: '#/properties/spec/properties/auth/properties/type/const',
+                  keyword: 'const',
+                  params: { allowedValue: 'file_path' },
+                  message: 'must be equal to constant',
+                  schema: 'file_path',
+                  parentSchema: schema39.properties.spec.properties.auth.properties.type,
+                  data: data12,
+                };
+                if (vErrors === null) {
+                  vErrors = [err30];
+                } else {
+                  vErrors.push(err30);
+                }
+                errors++;
+              }
+            }
+            if (data11.tokenPath !== undefined) {
+              let data13 = data11.tokenPath;
+              if (typeof data13 === 'string') {
+                if (func1(data13) > 4096) {
+                  const err31 = {
+                    instancePath: instancePath + '/spec/auth/tokenPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 4096 },
+                    message: 'must NOT have more than 4096 characters',
+                    schema: 4096,
+                    parentSchema: schema39.properties.spec.properties.auth.properties.tokenPath,
+                    data: data13,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err31];
+                  } else {
+                    vErrors.push(err31);
+                  }
+                  errors++;
+                }
+                if (!pattern29.test(data13)) {
+                  const err32 = {
+                    instancePath: instancePath + '/spec/auth/tokenPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^/[^\\s]*$' },
+                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
+                    schema: '^/[^\\s]*$',
+                    parentSchema: schema39.properties.spec.properties.auth.properties.tokenPath,
+                    data: data13,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err32];
+                  } else {
+                    vErrors.push(err32);
+                  }
+                  errors++;
+                }
+              } else {
+                const err33 = {
+                  instancePath: instancePath + '/spec/auth/tokenPath',
+                  schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema39.properties.spec.properties.auth.properties.tokenPath.type,
+                  parentSchema: schema39.properties.spec.properties.auth.properties.tokenPath,
+                  data: data13,
+                };
+                if (vErrors === null) {
+                  vErrors = [err33];
+                } else {
+                  vErrors.push(err33);
+                }
+                errors++;
+              }
+            }
+            if (data11.certPath !== undefined) {
+              let data14 = data11.certPath;
+              if (typeof data14 === 'string') {
+                if (func1(data14) > 4096) {
+                  const err34 = {
+                    instancePath: instancePath + '/spec/auth/certPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 4096 },
+                    message: 'must NOT have more than 4096 characters',
+                    schema: 4096,
+                    parentSchema: schema39.properties.spec.properties.auth.properties.certPath,
+                    data: data14,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err34];
+                  } else {
+                    vErrors.push(err34);
+                  }
+                  errors++;
+                }
+                if (!pattern29.test(data14)) {
+                  const err35 = {
+                    instancePath: instancePath + '/spec/auth/certPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^/[^\\s]*$' },
+                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
+                    schema: '^/[^\\s]*$',
+                    parentSchema: schema39.properties.spec.properties.auth.properties.certPath,
+                    data: data14,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err35];
+                  } else {
+                    vErrors.push(err35);
+                  }
+                  errors++;
+                }
+              } else {
+                const err36 = {
+                  instancePath: instancePath + '/spec/auth/certPath',
+                  schemaPath: '#/properties/spec/properties/auth/properties/certPath/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema39.properties.spec.properties.auth.properties.certPath.type,
+                  parentSchema: schema39.properties.spec.properties.auth.properties.certPath,
+                  data: data14,
+                };
+                if (vErrors === null) {
+                  vErrors = [err36];
+                } else {
+                  vErrors.push(err36);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err37 = {
+              instancePath: instancePath + '/spec/auth',
+              schemaPath: '#/properties/spec/properties/auth/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema39.properties.spec.properties.auth.type,
+              parentSchema: schema39.properties.spec.properties.auth,
+              data: data11,
+            };
+            if (vErrors === null) {
+              vErrors = [err37];
+            } else {
+              vErrors.push(err37);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err38 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema39.properties.spec.type,
+          parentSchema: schema39.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err38];
+        } else {
+          vErrors.push(err38);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err39 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema39.type,
+      parentSchema: schema39,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err39];
+    } else {
+      vErrors.push(err39);
+    }
+    errors++;
+  }
+  validate25.errors = vErrors;
+  return errors === 0;
+}
+validate25.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const ClusterLabel = validate26;
+const schema40 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/cluster-label.schema.json',
+  title: 'poolsync ClusterLabel',
+  description:
+    "An execution cluster label of flyteadmin: one entry of flyte-core's configmap.clusters.labelClusterMap (config only, no API).",
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'ClusterLabel' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+          maxLength: 63,
+          description:
+            "The label (e.g. label1): letters, digits, '-', '_' and '.', at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['clusters'],
+      properties: {
+        clusters: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 1000,
+          description: 'The clusters executions with this label go to, with relative weights (V9).',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['cluster', 'weight'],
+            properties: {
+              cluster: {
+                type: 'string',
+                pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                maxLength: 63,
+                description: 'An ExecutionCluster name (V10).',
+              },
+              weight: {
+                type: 'number',
+                description:
+                  "Relative share of the label's executions, in [0, 1] (flyteadmin refuses others at start-up); 0 skips the cluster, all 0 share equally (V9).",
+              },
+            },
+          },
+        },
+        default: {
+          type: 'boolean',
+          description:
+            "true: flyte-core's defaultExecutionLabel, where flyteadmin sends executions whose label is unset or not deployed (at most one label, V10).",
+        },
+      },
+    },
+  },
+};
+function validate26(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/cluster-label.schema.json" */ let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate26.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema40.required,
+        parentSchema: schema40,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema40.required,
+        parentSchema: schema40,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema40.required,
+        parentSchema: schema40,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema40.required,
+        parentSchema: schema40,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema40,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema40.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('ClusterLabel' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'ClusterLabel' },
+          message: 'must be equal to constant',
+          schema: 'ClusterLabel',
+          parentSchema: schema40.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema40.properties.metadata.required,
+            parentSchema: schema40.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema40.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema40.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern27.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
+                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                parentSchema: schema40.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema40.properties.metadata.properties.name.type,
+              parentSchema: schema40.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema40.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema40.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema40.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema40.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema40.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema40.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema40.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema40.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema40.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema40.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema40.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema40.properties.metadata.properties.annotations.type,
+              parentSchema: schema40.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema40.properties.metadata.type,
+          parentSchema: schema40.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        if (data7.clusters === undefined) {
+          const err20 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'clusters' },
+            message: "must have required property '" + 'clusters' + "'",
+            schema: schema40.properties.spec.required,
+            parentSchema: schema40.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err20];
+          } else {
+            vErrors.push(err20);
+          }
+          errors++;
+        }
+        for (const key4 in data7) {
+          if (!(key4 === 'clusters' || key4 === 'default')) {
+            const err21 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema40.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err21];
+            } else {
+              vErrors.push(err21);
+            }
+            errors++;
+          }
+        }
+        if (data7.clusters !== undefined) {
+          let data8 = data7.clusters;
+          if (Array.isArray(data8)) {
+            if (data8.length > 1000) {
+              const err22 = {
+                instancePath: instancePath + '/spec/clusters',
+                schemaPath: '#/properties/spec/properties/clusters/maxItems',
+                keyword: 'maxItems',
+                params: { limit: 1000 },
+                message: 'must NOT have more than 1000 items',
+                schema: 1000,
+                parentSchema: schema40.properties.spec.properties.clusters,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err22];
+              } else {
+                vErrors.push(err22);
+              }
+              errors++;
+            }
+            if (data8.length < 1) {
+              const err23 = {
+                instancePath: instancePath + '/spec/clusters',
+                schemaPath: '#/properties/spec/properties/clusters/minItems',
+                keyword: 'minItems',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 items',
+                schema: 1,
+                parentSchema: schema40.properties.spec.properties.clusters,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err23];
+              } else {
+                vErrors.push(err23);
+              }
+              errors++;
+            }
+            const len0 = data8.length;
+            for (let i0 = 0; i0 < len0; i0++) {
+              let data9 = data8[i0];
+              if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
+                if (data9.cluster === undefined) {
+                  const err24 = {
+                    instancePath: instancePath + '/spec/clusters/' + i0,
+                    schemaPath: '#/properties/spec/properties/clusters/items/required',
+                    keyword: 'required',
+                    params: { missingProperty: 'cluster' },
+                    message: "must have required property '" + 'cluster' + "'",
+                    schema: schema40.properties.spec.properties.clusters.items.required,
+                    parentSchema: schema40.properties.spec.properties.clusters.items,
+                    data: data9,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err24];
+                  } else {
+                    vErrors.push(err24);
+                  }
+                  errors++;
+                }
+                if (data9.weight === undefined) {
+                  const err25 = {
+                    instancePath: instancePath + '/spec/clusters/' + i0,
+                    schemaPath: '#/properties/spec/properties/clusters/items/required',
+                    keyword: 'required',
+                    params: { missingProperty: 'weight' },
+                    message: "must have required property '" + 'weight' + "'",
+                    schema: schema40.properties.spec.properties.clusters.items.required,
+                    parentSchema: schema40.properties.spec.properties.clusters.items,
+                    data: data9,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err25];
+                  } else {
+                    vErrors.push(err25);
+                  }
+                  errors++;
+                }
+                for (const key5 in data9) {
+                  if (!(key5 === 'cluster' || key5 === 'weight')) {
+                    const err26 = {
+                      instancePath: instancePath + '/spec/clusters/' + i0,
+                      schemaPath:
+                        '#/properties/spec/properties/clusters/items/additionalProperties',
+                      keyword: 'additionalProperties',
+                      params: { additionalProperty: key5 },
+                      message: 'must NOT have additional properties',
+                      schema: false,
+                      parentSchema: schema40.properties.spec.properties.clusters.items,
+                      data: data9,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err26];
+                    } else {
+                      vErrors.push(err26);
+                    }
+                    errors++;
+                  }
+                }
+                if (data9.cluster !== undefined) {
+                  let data10 = data9.cluster;
+                  if (typeof data10 === 'string') {
+                    if (func1(data10) > 63) {
+                      const err27 = {
+                        instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
+                        schemaPath:
+                          '#/properties/spec/properties/clusters/items/properties/cluster/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 63 },
+                        message: 'must NOT have more than 63 characters',
+                        schema: 63,
+                        parentSchema:
+                          schema40.properties.spec.properties.clusters.items.properties.cluster,
+                        data: data10,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err27];
+                      } else {
+                        vErrors.push(err27);
+                      }
+                      errors++;
+                    }
+                    if (!pattern27.test(data10)) {
+                      const err28 = {
+                        instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
+                        schemaPath:
+                          '#/properties/spec/properties/clusters/items/properties/cluster/pattern',
+                        keyword: 'pattern',
+                        params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                        message:
+                          'must match pattern "' +
+                          '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' +
+                          '"',
+                        schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                        parentSchema:
+                          schema40.properties.spec.properties.clusters.items.properties.cluster,
+                        data: data10,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err28];
+                      } else {
+                        vErrors.push(err28);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err29 = {
+                      instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
+                      schemaPath:
+                        '#/properties/spec/properties/clusters/items/properties/cluster/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema:
+                        schema40.properties.spec.properties.clusters.items.properties.cluster.type,
+                      parentSchema:
+                        schema40.properties.spec.properties.clusters.items.properties.cluster,
+                      data: data10,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err29];
+                    } else {
+                      vErrors.push(err29);
+                    }
+                    errors++;
+                  }
+                }
+                if (data9.weight !== undefined) {
+                  let data11 = data9.weight;
+                  if (!(typeof data11 == 'number' && isFinite(data11))) {
+                    const err30 = {
+                      instancePath: instancePath + '/spec/clusters/' + i0 + '/weight',
+                      schemaPath:
+                        '#/properties/spec/properties/clusters/items/properties/weight/type',
+                      keyword: 'type',
+                      params: { type: 'number' },
+                      message: 'must be number',
+                      schema:
+                        schema40.properties.spec.properties.clusters.items.properties.weight.type,
+                      parentSchema:
+                        schema40.properties.spec.properties.clusters.items.properties.weight,
+                      data: data11,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err30];
+                    } else {
+                      vErrors.push(err30);
+                    }
+                    errors++;
+                  }
+                }
+              } else {
+                const err31 = {
+                  instancePath: instancePath + '/spec/clusters/' + i0,
+                  schemaPath: '#/properties/spec/properties/clusters/items/type',
+                  keyword: 'type',
+                  params: { type: 'object' },
+                  message: 'must be object',
+                  schema: schema40.properties.spec.properties.clusters.items.type,
+                  parentSchema: schema40.properties.spec.properties.clusters.items,
+                  data: data9,
+                };
+                if (vErrors === null) {
+                  vErrors = [err31];
+                } else {
+                  vErrors.push(err31);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err32 = {
+              instancePath: instancePath + '/spec/clusters',
+              schemaPath: '#/properties/spec/properties/clusters/type',
+              keyword: 'type',
+              params: { type: 'array' },
+              message: 'must be array',
+              schema: schema40.properties.spec.properties.clusters.type,
+              parentSchema: schema40.properties.spec.properties.clusters,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err32];
+            } else {
+              vErrors.push(err32);
+            }
+            errors++;
+          }
+        }
+        if (data7.default !== undefined) {
+          let data12 = data7.default;
+          if (typeof data12 !== 'boolean') {
+            const err33 = {
+              instancePath: instancePath + '/spec/default',
+              schemaPath: '#/properties/spec/properties/default/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema40.properties.spec.properties.default.type,
+              parentSchema: schema40.properties.spec.properties.default,
+              data: data12,
+            };
+            if (vErrors === null) {
+              vErrors = [err33];
+            } else {
+              vErrors.push(err33);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err34 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema40.properties.spec.type,
+          parentSchema: schema40.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err34];
+        } else {
+          vErrors.push(err34);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err35 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema40.type,
+      parentSchema: schema40,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err35];
+    } else {
+      vErrors.push(err35);
+    }
+    errors++;
+  }
+  validate26.errors = vErrors;
+  return errors === 0;
+}
+validate26.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const ExecutionClusterLabel = validate27;
+const schema41 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json',
+  title: 'poolsync ExecutionClusterLabel',
+  description:
+    "flyteadmin's EXECUTION_CLUSTER_LABEL matchable attribute: executions of project/domain[/workflow] go to the clusters of a label (flytectl update execution-cluster-label).",
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'ExecutionClusterLabel' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description:
+            "N1: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['project', 'domain', 'label'],
+      properties: {
+        project: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description: 'Flyte project id.',
+        },
+        domain: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description: 'Flyte domain, e.g. development, staging, production.',
+        },
+        workflow: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
+          maxLength: 255,
+          description:
+            "Optional fully qualified workflow name; a workflow's label wins over its project-domain label.",
+        },
+        label: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+          maxLength: 63,
+          description: 'A declared ClusterLabel (V11).',
+        },
+      },
+    },
+  },
+};
+function validate27(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json" */ let vErrors =
+    null;
+  let errors = 0;
+  const evaluated0 = validate27.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema41.required,
+        parentSchema: schema41,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema41.required,
+        parentSchema: schema41,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema41.required,
+        parentSchema: schema41,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema41.required,
+        parentSchema: schema41,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema41,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema41.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('ExecutionClusterLabel' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'ExecutionClusterLabel' },
+          message: 'must be equal to constant',
+          schema: 'ExecutionClusterLabel',
+          parentSchema: schema41.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema41.properties.metadata.required,
+            parentSchema: schema41.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema41.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema41.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema41.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema41.properties.metadata.properties.name.type,
+              parentSchema: schema41.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema41.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema41.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema41.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema41.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema41.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema41.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema41.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema41.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema41.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema41.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema41.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema41.properties.metadata.properties.annotations.type,
+              parentSchema: schema41.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema41.properties.metadata.type,
+          parentSchema: schema41.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        if (data7.project === undefined) {
+          const err20 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'project' },
+            message: "must have required property '" + 'project' + "'",
+            schema: schema41.properties.spec.required,
+            parentSchema: schema41.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err20];
+          } else {
+            vErrors.push(err20);
+          }
+          errors++;
+        }
+        if (data7.domain === undefined) {
+          const err21 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
+            schema: schema41.properties.spec.required,
+            parentSchema: schema41.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err21];
+          } else {
+            vErrors.push(err21);
+          }
+          errors++;
+        }
+        if (data7.label === undefined) {
+          const err22 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'label' },
+            message: "must have required property '" + 'label' + "'",
+            schema: schema41.properties.spec.required,
+            parentSchema: schema41.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err22];
+          } else {
+            vErrors.push(err22);
+          }
+          errors++;
+        }
+        for (const key4 in data7) {
+          if (!(
+            key4 === 'project' ||
+            key4 === 'domain' ||
+            key4 === 'workflow' ||
+            key4 === 'label'
+          )) {
+            const err23 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema41.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err23];
+            } else {
+              vErrors.push(err23);
+            }
+            errors++;
+          }
+        }
+        if (data7.project !== undefined) {
+          let data8 = data7.project;
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 63) {
+              const err24 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema41.properties.spec.properties.project,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err24];
+              } else {
+                vErrors.push(err24);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data8)) {
+              const err25 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema41.properties.spec.properties.project,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err25];
+              } else {
+                vErrors.push(err25);
+              }
+              errors++;
+            }
+          } else {
+            const err26 = {
+              instancePath: instancePath + '/spec/project',
+              schemaPath: '#/properties/spec/properties/project/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema41.properties.spec.properties.project.type,
+              parentSchema: schema41.properties.spec.properties.project,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err26];
+            } else {
+              vErrors.push(err26);
+            }
+            errors++;
+          }
+        }
+        if (data7.domain !== undefined) {
+          let data9 = data7.domain;
+          if (typeof data9 === 'string') {
+            if (func1(data9) > 63) {
+              const err27 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema41.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err27];
+              } else {
+                vErrors.push(err27);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data9)) {
+              const err28 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema41.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+          } else {
+            const err29 = {
+              instancePath: instancePath + '/spec/domain',
+              schemaPath: '#/properties/spec/properties/domain/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema41.properties.spec.properties.domain.type,
+              parentSchema: schema41.properties.spec.properties.domain,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err29];
+            } else {
+              vErrors.push(err29);
+            }
+            errors++;
+          }
+        }
         if (data7.workflow !== undefined) {
           let data10 = data7.workflow;
           if (typeof data10 === 'string') {
@@ -7762,7 +8501,7 @@ function validate27(
                 params: { limit: 255 },
                 message: 'must NOT have more than 255 characters',
                 schema: 255,
-                parentSchema: schema38.properties.spec.properties.workflow,
+                parentSchema: schema41.properties.spec.properties.workflow,
                 data: data10,
               };
               if (vErrors === null) {
@@ -7772,7 +8511,7 @@ function validate27(
               }
               errors++;
             }
-            if (!pattern17.test(data10)) {
+            if (!pattern21.test(data10)) {
               const err31 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/pattern',
@@ -7780,7 +8519,7 @@ function validate27(
                 params: { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' },
                 message: 'must match pattern "' + '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' + '"',
                 schema: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
-                parentSchema: schema38.properties.spec.properties.workflow,
+                parentSchema: schema41.properties.spec.properties.workflow,
                 data: data10,
               };
               if (vErrors === null) {
@@ -7797,8 +8536,8 @@ function validate27(
               keyword: 'type',
               params: { type: 'string' },
               message: 'must be string',
-              schema: schema38.properties.spec.properties.workflow.type,
-              parentSchema: schema38.properties.spec.properties.workflow,
+              schema: schema41.properties.spec.properties.workflow.type,
+              parentSchema: schema41.properties.spec.properties.workflow,
               data: data10,
             };
             if (vErrors === null) {
@@ -7820,7 +8559,7 @@ function validate27(
                 params: { limit: 63 },
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
-                parentSchema: schema38.properties.spec.properties.label,
+                parentSchema: schema41.properties.spec.properties.label,
                 data: data11,
               };
               if (vErrors === null) {
@@ -7830,7 +8569,7 @@ function validate27(
               }
               errors++;
             }
-            if (!pattern23.test(data11)) {
+            if (!pattern27.test(data11)) {
               const err34 = {
                 instancePath: instancePath + '/spec/label',
                 schemaPath: '#/properties/spec/properties/label/pattern',
@@ -7839,7 +8578,7 @@ function validate27(
                 message:
                   'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
                 schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-                parentSchema: schema38.properties.spec.properties.label,
+                parentSchema: schema41.properties.spec.properties.label,
                 data: data11,
               };
               if (vErrors === null) {
@@ -7856,8 +8595,8 @@ function validate27(
               keyword: 'type',
               params: { type: 'string' },
               message: 'must be string',
-              schema: schema38.properties.spec.properties.label.type,
-              parentSchema: schema38.properties.spec.properties.label,
+              schema: schema41.properties.spec.properties.label.type,
+              parentSchema: schema41.properties.spec.properties.label,
               data: data11,
             };
             if (vErrors === null) {
@@ -7875,8 +8614,8 @@ function validate27(
           keyword: 'type',
           params: { type: 'object' },
           message: 'must be object',
-          schema: schema38.properties.spec.type,
-          parentSchema: schema38.properties.spec,
+          schema: schema41.properties.spec.type,
+          parentSchema: schema41.properties.spec,
           data: data7,
         };
         if (vErrors === null) {
@@ -7894,8 +8633,8 @@ function validate27(
       keyword: 'type',
       params: { type: 'object' },
       message: 'must be object',
-      schema: schema38.type,
-      parentSchema: schema38,
+      schema: schema41.type,
+      parentSchema: schema41,
       data,
     };
     if (vErrors === null) {
@@ -7910,7 +8649,7 @@ function validate27(
 }
 validate27.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
 export const RepoConfig = validate28;
-const schema39 = {
+const schema42 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://poolsync.dev/schemas/v1/repo-config.schema.json',
   title: 'poolsync RepoConfig',
@@ -8111,11 +8850,10 @@ const schema39 = {
     },
   },
 };
-const func55 = Object.prototype.hasOwnProperty;
 const func0 = require('ajv/dist/runtime/equal').default;
-const pattern34 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
-const pattern35 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
-const pattern37 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
+const pattern38 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
+const pattern39 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
+const pattern41 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
 function validate28(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -8137,8 +8875,8 @@ function validate28(
         keyword: 'required',
         params: { missingProperty: 'apiVersion' },
         message: "must have required property '" + 'apiVersion' + "'",
-        schema: schema39.required,
-        parentSchema: schema39,
+        schema: schema42.required,
+        parentSchema: schema42,
         data,
       };
       if (vErrors === null) {
@@ -8155,8 +8893,8 @@ function validate28(
         keyword: 'required',
         params: { missingProperty: 'kind' },
         message: "must have required property '" + 'kind' + "'",
-        schema: schema39.required,
-        parentSchema: schema39,
+        schema: schema42.required,
+        parentSchema: schema42,
         data,
       };
       if (vErrors === null) {
@@ -8167,7 +8905,7 @@ function validate28(
       errors++;
     }
     for (const key0 in data) {
-      if (!func55.call(schema39.properties, key0)) {
+      if (!func23.call(schema42.properties, key0)) {
         const err2 = {
           instancePath,
           schemaPath: '#/additionalProperties',
@@ -8175,7 +8913,7 @@ function validate28(
           params: { additionalProperty: key0 },
           message: 'must NOT have additional properties',
           schema: false,
-          parentSchema: schema39,
+          parentSchema: schema42,
           data,
         };
         if (vErrors === null) {
@@ -8196,7 +8934,7 @@ function validate28(
           params: { allowedValue: 'poolsync/v1' },
           message: 'must be equal to constant',
           schema: 'poolsync/v1',
-          parentSchema: schema39.properties.apiVersion,
+          parentSchema: schema42.properties.apiVersion,
           data: data0,
         };
         if (vErrors === null) {
@@ -8217,7 +8955,7 @@ function validate28(
           params: { allowedValue: 'RepoConfig' },
           message: 'must be equal to constant',
           schema: 'RepoConfig',
-          parentSchema: schema39.properties.kind,
+          parentSchema: schema42.properties.kind,
           data: data1,
         };
         if (vErrors === null) {
@@ -8237,8 +8975,8 @@ function validate28(
           keyword: 'type',
           params: { type: 'boolean' },
           message: 'must be boolean',
-          schema: schema39.properties.prune.type,
-          parentSchema: schema39.properties.prune,
+          schema: schema42.properties.prune.type,
+          parentSchema: schema42.properties.prune,
           data: data2,
         };
         if (vErrors === null) {
@@ -8260,7 +8998,7 @@ function validate28(
             params: { limit: 0 },
             message: 'must NOT have fewer than 0 items',
             schema: 0,
-            parentSchema: schema39.properties.manage,
+            parentSchema: schema42.properties.manage,
             data: data3,
           };
           if (vErrors === null) {
@@ -8285,10 +9023,10 @@ function validate28(
               instancePath: instancePath + '/manage/' + i0,
               schemaPath: '#/properties/manage/items/enum',
               keyword: 'enum',
-              params: { allowedValues: schema39.properties.manage.items.enum },
+              params: { allowedValues: schema42.properties.manage.items.enum },
               message: 'must be equal to one of the allowed values',
-              schema: schema39.properties.manage.items.enum,
-              parentSchema: schema39.properties.manage.items,
+              schema: schema42.properties.manage.items.enum,
+              parentSchema: schema42.properties.manage.items,
               data: data4,
             };
             if (vErrors === null) {
@@ -8317,7 +9055,7 @@ function validate28(
                     i1 +
                     ' are identical)',
                   schema: true,
-                  parentSchema: schema39.properties.manage,
+                  parentSchema: schema42.properties.manage,
                   data: data3,
                 };
                 if (vErrors === null) {
@@ -8338,8 +9076,8 @@ function validate28(
           keyword: 'type',
           params: { type: 'array' },
           message: 'must be array',
-          schema: schema39.properties.manage.type,
-          parentSchema: schema39.properties.manage,
+          schema: schema42.properties.manage.type,
+          parentSchema: schema42.properties.manage,
           data: data3,
         };
         if (vErrors === null) {
@@ -8365,7 +9103,7 @@ function validate28(
                 params: { limit: 1024 },
                 message: 'must NOT have more than 1024 characters',
                 schema: 1024,
-                parentSchema: schema39.properties.acceptCascade.items,
+                parentSchema: schema42.properties.acceptCascade.items,
                 data: data6,
               };
               if (vErrors === null) {
@@ -8375,7 +9113,7 @@ function validate28(
               }
               errors++;
             }
-            if (!pattern34.test(data6)) {
+            if (!pattern38.test(data6)) {
               const err11 = {
                 instancePath: instancePath + '/acceptCascade/' + i2,
                 schemaPath: '#/properties/acceptCascade/items/pattern',
@@ -8388,7 +9126,7 @@ function validate28(
                   '^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$' +
                   '"',
                 schema: '^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$',
-                parentSchema: schema39.properties.acceptCascade.items,
+                parentSchema: schema42.properties.acceptCascade.items,
                 data: data6,
               };
               if (vErrors === null) {
@@ -8405,8 +9143,8 @@ function validate28(
               keyword: 'type',
               params: { type: 'string' },
               message: 'must be string',
-              schema: schema39.properties.acceptCascade.items.type,
-              parentSchema: schema39.properties.acceptCascade.items,
+              schema: schema42.properties.acceptCascade.items.type,
+              parentSchema: schema42.properties.acceptCascade.items,
               data: data6,
             };
             if (vErrors === null) {
@@ -8440,7 +9178,7 @@ function validate28(
                   i3 +
                   ' are identical)',
                 schema: true,
-                parentSchema: schema39.properties.acceptCascade,
+                parentSchema: schema42.properties.acceptCascade,
                 data: data5,
               };
               if (vErrors === null) {
@@ -8461,8 +9199,8 @@ function validate28(
           keyword: 'type',
           params: { type: 'array' },
           message: 'must be array',
-          schema: schema39.properties.acceptCascade.type,
-          parentSchema: schema39.properties.acceptCascade,
+          schema: schema42.properties.acceptCascade.type,
+          parentSchema: schema42.properties.acceptCascade,
           data: data5,
         };
         if (vErrors === null) {
@@ -8488,7 +9226,7 @@ function validate28(
                 params: { limit: 1024 },
                 message: 'must NOT have more than 1024 characters',
                 schema: 1024,
-                parentSchema: schema39.properties.ignore.items,
+                parentSchema: schema42.properties.ignore.items,
                 data: data8,
               };
               if (vErrors === null) {
@@ -8506,7 +9244,7 @@ function validate28(
                 params: { limit: 1 },
                 message: 'must NOT have fewer than 1 characters',
                 schema: 1,
-                parentSchema: schema39.properties.ignore.items,
+                parentSchema: schema42.properties.ignore.items,
                 data: data8,
               };
               if (vErrors === null) {
@@ -8523,8 +9261,8 @@ function validate28(
               keyword: 'type',
               params: { type: 'string' },
               message: 'must be string',
-              schema: schema39.properties.ignore.items.type,
-              parentSchema: schema39.properties.ignore.items,
+              schema: schema42.properties.ignore.items.type,
+              parentSchema: schema42.properties.ignore.items,
               data: data8,
             };
             if (vErrors === null) {
@@ -8542,8 +9280,8 @@ function validate28(
           keyword: 'type',
           params: { type: 'array' },
           message: 'must be array',
-          schema: schema39.properties.ignore.type,
-          parentSchema: schema39.properties.ignore,
+          schema: schema42.properties.ignore.type,
+          parentSchema: schema42.properties.ignore,
           data: data7,
         };
         if (vErrors === null) {
@@ -8566,7 +9304,7 @@ function validate28(
               params: { additionalProperty: key1 },
               message: 'must NOT have additional properties',
               schema: false,
-              parentSchema: schema39.properties.limits,
+              parentSchema: schema42.properties.limits,
               data: data9,
             };
             if (vErrors === null) {
@@ -8586,8 +9324,8 @@ function validate28(
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema39.properties.limits.properties.file_bytes.type,
-              parentSchema: schema39.properties.limits.properties.file_bytes,
+              schema: schema42.properties.limits.properties.file_bytes.type,
+              parentSchema: schema42.properties.limits.properties.file_bytes,
               data: data10,
             };
             if (vErrors === null) {
@@ -8606,7 +9344,7 @@ function validate28(
                 params: { comparison: '>=', limit: 1 },
                 message: 'must be >= 1',
                 schema: 1,
-                parentSchema: schema39.properties.limits.properties.file_bytes,
+                parentSchema: schema42.properties.limits.properties.file_bytes,
                 data: data10,
               };
               if (vErrors === null) {
@@ -8627,8 +9365,8 @@ function validate28(
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema39.properties.limits.properties.document_bytes.type,
-              parentSchema: schema39.properties.limits.properties.document_bytes,
+              schema: schema42.properties.limits.properties.document_bytes.type,
+              parentSchema: schema42.properties.limits.properties.document_bytes,
               data: data11,
             };
             if (vErrors === null) {
@@ -8647,7 +9385,7 @@ function validate28(
                 params: { comparison: '>=', limit: 1 },
                 message: 'must be >= 1',
                 schema: 1,
-                parentSchema: schema39.properties.limits.properties.document_bytes,
+                parentSchema: schema42.properties.limits.properties.document_bytes,
                 data: data11,
               };
               if (vErrors === null) {
@@ -8668,8 +9406,8 @@ function validate28(
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema39.properties.limits.properties.documents.type,
-              parentSchema: schema39.properties.limits.properties.documents,
+              schema: schema42.properties.limits.properties.documents.type,
+              parentSchema: schema42.properties.limits.properties.documents,
               data: data12,
             };
             if (vErrors === null) {
@@ -8688,7 +9426,7 @@ function validate28(
                 params: { comparison: '>=', limit: 1 },
                 message: 'must be >= 1',
                 schema: 1,
-                parentSchema: schema39.properties.limits.properties.documents,
+                parentSchema: schema42.properties.limits.properties.documents,
                 data: data12,
               };
               if (vErrors === null) {
@@ -8707,8 +9445,8 @@ function validate28(
           keyword: 'type',
           params: { type: 'object' },
           message: 'must be object',
-          schema: schema39.properties.limits.type,
-          parentSchema: schema39.properties.limits,
+          schema: schema42.properties.limits.type,
+          parentSchema: schema42.properties.limits,
           data: data9,
         };
         if (vErrors === null) {
@@ -8731,7 +9469,7 @@ function validate28(
               params: { additionalProperty: key2 },
               message: 'must NOT have additional properties',
               schema: false,
-              parentSchema: schema39.properties.render,
+              parentSchema: schema42.properties.render,
               data: data13,
             };
             if (vErrors === null) {
@@ -8752,8 +9490,8 @@ function validate28(
                 keyword: 'required',
                 params: { missingProperty: 'path' },
                 message: "must have required property '" + 'path' + "'",
-                schema: schema39.properties.render.properties['flyte-core-values'].required,
-                parentSchema: schema39.properties.render.properties['flyte-core-values'],
+                schema: schema42.properties.render.properties['flyte-core-values'].required,
+                parentSchema: schema42.properties.render.properties['flyte-core-values'],
                 data: data14,
               };
               if (vErrors === null) {
@@ -8773,7 +9511,7 @@ function validate28(
                   params: { additionalProperty: key3 },
                   message: 'must NOT have additional properties',
                   schema: false,
-                  parentSchema: schema39.properties.render.properties['flyte-core-values'],
+                  parentSchema: schema42.properties.render.properties['flyte-core-values'],
                   data: data14,
                 };
                 if (vErrors === null) {
@@ -8797,7 +9535,7 @@ function validate28(
                     message: 'must NOT have more than 1024 characters',
                     schema: 1024,
                     parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties.path,
+                      schema42.properties.render.properties['flyte-core-values'].properties.path,
                     data: data15,
                   };
                   if (vErrors === null) {
@@ -8817,7 +9555,7 @@ function validate28(
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties.path,
+                      schema42.properties.render.properties['flyte-core-values'].properties.path,
                     data: data15,
                   };
                   if (vErrors === null) {
@@ -8836,9 +9574,9 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.render.properties['flyte-core-values'].properties.path.type,
+                    schema42.properties.render.properties['flyte-core-values'].properties.path.type,
                   parentSchema:
-                    schema39.properties.render.properties['flyte-core-values'].properties.path,
+                    schema42.properties.render.properties['flyte-core-values'].properties.path,
                   data: data15,
                 };
                 if (vErrors === null) {
@@ -8862,7 +9600,7 @@ function validate28(
                     message: 'must NOT have more than 253 characters',
                     schema: 253,
                     parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties
+                      schema42.properties.render.properties['flyte-core-values'].properties
                         .credentialsSecret,
                     data: data16,
                   };
@@ -8873,7 +9611,7 @@ function validate28(
                   }
                   errors++;
                 }
-                if (!pattern35.test(data16)) {
+                if (!pattern39.test(data16)) {
                   const err34 = {
                     instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
@@ -8883,7 +9621,7 @@ function validate28(
                     message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' + '"',
                     schema: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
                     parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties
+                      schema42.properties.render.properties['flyte-core-values'].properties
                         .credentialsSecret,
                     data: data16,
                   };
@@ -8903,10 +9641,10 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.render.properties['flyte-core-values'].properties
+                    schema42.properties.render.properties['flyte-core-values'].properties
                       .credentialsSecret.type,
                   parentSchema:
-                    schema39.properties.render.properties['flyte-core-values'].properties
+                    schema42.properties.render.properties['flyte-core-values'].properties
                       .credentialsSecret,
                   data: data16,
                 };
@@ -8931,7 +9669,7 @@ function validate28(
                     message: 'must NOT have more than 1024 characters',
                     schema: 1024,
                     parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties.base,
+                      schema42.properties.render.properties['flyte-core-values'].properties.base,
                     data: data17,
                   };
                   if (vErrors === null) {
@@ -8951,7 +9689,7 @@ function validate28(
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties.base,
+                      schema42.properties.render.properties['flyte-core-values'].properties.base,
                     data: data17,
                   };
                   if (vErrors === null) {
@@ -8970,9 +9708,9 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.render.properties['flyte-core-values'].properties.base.type,
+                    schema42.properties.render.properties['flyte-core-values'].properties.base.type,
                   parentSchema:
-                    schema39.properties.render.properties['flyte-core-values'].properties.base,
+                    schema42.properties.render.properties['flyte-core-values'].properties.base,
                   data: data17,
                 };
                 if (vErrors === null) {
@@ -8990,8 +9728,8 @@ function validate28(
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
-              schema: schema39.properties.render.properties['flyte-core-values'].type,
-              parentSchema: schema39.properties.render.properties['flyte-core-values'],
+              schema: schema42.properties.render.properties['flyte-core-values'].type,
+              parentSchema: schema42.properties.render.properties['flyte-core-values'],
               data: data14,
             };
             if (vErrors === null) {
@@ -9012,8 +9750,8 @@ function validate28(
                 keyword: 'required',
                 params: { missingProperty: 'path' },
                 message: "must have required property '" + 'path' + "'",
-                schema: schema39.properties.render.properties['union-cluster-pools'].required,
-                parentSchema: schema39.properties.render.properties['union-cluster-pools'],
+                schema: schema42.properties.render.properties['union-cluster-pools'].required,
+                parentSchema: schema42.properties.render.properties['union-cluster-pools'],
                 data: data18,
               };
               if (vErrors === null) {
@@ -9033,7 +9771,7 @@ function validate28(
                   params: { additionalProperty: key4 },
                   message: 'must NOT have additional properties',
                   schema: false,
-                  parentSchema: schema39.properties.render.properties['union-cluster-pools'],
+                  parentSchema: schema42.properties.render.properties['union-cluster-pools'],
                   data: data18,
                 };
                 if (vErrors === null) {
@@ -9057,7 +9795,7 @@ function validate28(
                     message: 'must NOT have more than 1024 characters',
                     schema: 1024,
                     parentSchema:
-                      schema39.properties.render.properties['union-cluster-pools'].properties.path,
+                      schema42.properties.render.properties['union-cluster-pools'].properties.path,
                     data: data19,
                   };
                   if (vErrors === null) {
@@ -9077,7 +9815,7 @@ function validate28(
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema39.properties.render.properties['union-cluster-pools'].properties.path,
+                      schema42.properties.render.properties['union-cluster-pools'].properties.path,
                     data: data19,
                   };
                   if (vErrors === null) {
@@ -9096,10 +9834,10 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.render.properties['union-cluster-pools'].properties.path
+                    schema42.properties.render.properties['union-cluster-pools'].properties.path
                       .type,
                   parentSchema:
-                    schema39.properties.render.properties['union-cluster-pools'].properties.path,
+                    schema42.properties.render.properties['union-cluster-pools'].properties.path,
                   data: data19,
                 };
                 if (vErrors === null) {
@@ -9117,8 +9855,8 @@ function validate28(
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
-              schema: schema39.properties.render.properties['union-cluster-pools'].type,
-              parentSchema: schema39.properties.render.properties['union-cluster-pools'],
+              schema: schema42.properties.render.properties['union-cluster-pools'].type,
+              parentSchema: schema42.properties.render.properties['union-cluster-pools'],
               data: data18,
             };
             if (vErrors === null) {
@@ -9136,8 +9874,8 @@ function validate28(
           keyword: 'type',
           params: { type: 'object' },
           message: 'must be object',
-          schema: schema39.properties.render.type,
-          parentSchema: schema39.properties.render,
+          schema: schema42.properties.render.type,
+          parentSchema: schema42.properties.render,
           data: data13,
         };
         if (vErrors === null) {
@@ -9162,7 +9900,7 @@ function validate28(
                 params: { limit: 63 },
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
-                parentSchema: schema39.properties.environments.propertyNames,
+                parentSchema: schema42.properties.environments.propertyNames,
                 data: key5,
                 propertyName: key5,
               };
@@ -9181,7 +9919,7 @@ function validate28(
                 params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
                 message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
                 schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema39.properties.environments.propertyNames,
+                parentSchema: schema42.properties.environments.propertyNames,
                 data: key5,
                 propertyName: key5,
               };
@@ -9201,8 +9939,8 @@ function validate28(
               keyword: 'propertyNames',
               params: { propertyName: key5 },
               message: 'property name must be valid',
-              schema: schema39.properties.environments.propertyNames,
-              parentSchema: schema39.properties.environments,
+              schema: schema42.properties.environments.propertyNames,
+              parentSchema: schema42.properties.environments,
               data: data20,
             };
             if (vErrors === null) {
@@ -9224,8 +9962,8 @@ function validate28(
                 keyword: 'required',
                 params: { missingProperty: 'controlPlane' },
                 message: "must have required property '" + 'controlPlane' + "'",
-                schema: schema39.properties.environments.additionalProperties.required,
-                parentSchema: schema39.properties.environments.additionalProperties,
+                schema: schema42.properties.environments.additionalProperties.required,
+                parentSchema: schema42.properties.environments.additionalProperties,
                 data: data21,
               };
               if (vErrors === null) {
@@ -9243,8 +9981,8 @@ function validate28(
                 keyword: 'required',
                 params: { missingProperty: 'folders' },
                 message: "must have required property '" + 'folders' + "'",
-                schema: schema39.properties.environments.additionalProperties.required,
-                parentSchema: schema39.properties.environments.additionalProperties,
+                schema: schema42.properties.environments.additionalProperties.required,
+                parentSchema: schema42.properties.environments.additionalProperties,
                 data: data21,
               };
               if (vErrors === null) {
@@ -9256,7 +9994,7 @@ function validate28(
             }
             for (const key7 in data21) {
               if (
-                !func55.call(schema39.properties.environments.additionalProperties.properties, key7)
+                !func23.call(schema42.properties.environments.additionalProperties.properties, key7)
               ) {
                 const err52 = {
                   instancePath:
@@ -9266,7 +10004,7 @@ function validate28(
                   params: { additionalProperty: key7 },
                   message: 'must NOT have additional properties',
                   schema: false,
-                  parentSchema: schema39.properties.environments.additionalProperties,
+                  parentSchema: schema42.properties.environments.additionalProperties,
                   data: data21,
                 };
                 if (vErrors === null) {
@@ -9294,7 +10032,7 @@ function validate28(
                     message: 'must NOT have more than 2048 characters',
                     schema: 2048,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.controlPlane,
+                      schema42.properties.environments.additionalProperties.properties.controlPlane,
                     data: data22,
                   };
                   if (vErrors === null) {
@@ -9318,7 +10056,7 @@ function validate28(
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.controlPlane,
+                      schema42.properties.environments.additionalProperties.properties.controlPlane,
                     data: data22,
                   };
                   if (vErrors === null) {
@@ -9341,10 +10079,10 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.controlPlane
+                    schema42.properties.environments.additionalProperties.properties.controlPlane
                       .type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.controlPlane,
+                    schema42.properties.environments.additionalProperties.properties.controlPlane,
                   data: data22,
                 };
                 if (vErrors === null) {
@@ -9372,7 +10110,7 @@ function validate28(
                     message: 'must NOT have more than 1024 characters',
                     schema: 1024,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.tokenFile,
+                      schema42.properties.environments.additionalProperties.properties.tokenFile,
                     data: data23,
                   };
                   if (vErrors === null) {
@@ -9396,7 +10134,7 @@ function validate28(
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.tokenFile,
+                      schema42.properties.environments.additionalProperties.properties.tokenFile,
                     data: data23,
                   };
                   if (vErrors === null) {
@@ -9419,9 +10157,9 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.tokenFile.type,
+                    schema42.properties.environments.additionalProperties.properties.tokenFile.type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.tokenFile,
+                    schema42.properties.environments.additionalProperties.properties.tokenFile,
                   data: data23,
                 };
                 if (vErrors === null) {
@@ -9449,7 +10187,7 @@ function validate28(
                     message: 'must NOT have more than 1024 characters',
                     schema: 1024,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.apiKeyFile,
+                      schema42.properties.environments.additionalProperties.properties.apiKeyFile,
                     data: data24,
                   };
                   if (vErrors === null) {
@@ -9473,7 +10211,7 @@ function validate28(
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.apiKeyFile,
+                      schema42.properties.environments.additionalProperties.properties.apiKeyFile,
                     data: data24,
                   };
                   if (vErrors === null) {
@@ -9496,10 +10234,10 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.apiKeyFile
+                    schema42.properties.environments.additionalProperties.properties.apiKeyFile
                       .type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.apiKeyFile,
+                    schema42.properties.environments.additionalProperties.properties.apiKeyFile,
                   data: data24,
                 };
                 if (vErrors === null) {
@@ -9527,7 +10265,7 @@ function validate28(
                     message: 'must NOT have fewer than 1 items',
                     schema: 1,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.folders,
+                      schema42.properties.environments.additionalProperties.properties.folders,
                     data: data25,
                   };
                   if (vErrors === null) {
@@ -9556,7 +10294,7 @@ function validate28(
                         message: 'must NOT have more than 1024 characters',
                         schema: 1024,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.folders
+                          schema42.properties.environments.additionalProperties.properties.folders
                             .items,
                         data: data26,
                       };
@@ -9582,7 +10320,7 @@ function validate28(
                         message: 'must NOT have fewer than 1 characters',
                         schema: 1,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.folders
+                          schema42.properties.environments.additionalProperties.properties.folders
                             .items,
                         data: data26,
                       };
@@ -9607,10 +10345,10 @@ function validate28(
                       params: { type: 'string' },
                       message: 'must be string',
                       schema:
-                        schema39.properties.environments.additionalProperties.properties.folders
+                        schema42.properties.environments.additionalProperties.properties.folders
                           .items.type,
                       parentSchema:
-                        schema39.properties.environments.additionalProperties.properties.folders
+                        schema42.properties.environments.additionalProperties.properties.folders
                           .items,
                       data: data26,
                     };
@@ -9651,7 +10389,7 @@ function validate28(
                           ' are identical)',
                         schema: true,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.folders,
+                          schema42.properties.environments.additionalProperties.properties.folders,
                         data: data25,
                       };
                       if (vErrors === null) {
@@ -9678,9 +10416,9 @@ function validate28(
                   params: { type: 'array' },
                   message: 'must be array',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.folders.type,
+                    schema42.properties.environments.additionalProperties.properties.folders.type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.folders,
+                    schema42.properties.environments.additionalProperties.properties.folders,
                   data: data25,
                 };
                 if (vErrors === null) {
@@ -9713,7 +10451,7 @@ function validate28(
                         message: 'must NOT have more than 1024 characters',
                         schema: 1024,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.patches
+                          schema42.properties.environments.additionalProperties.properties.patches
                             .items,
                         data: data28,
                       };
@@ -9739,7 +10477,7 @@ function validate28(
                         message: 'must NOT have fewer than 1 characters',
                         schema: 1,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.patches
+                          schema42.properties.environments.additionalProperties.properties.patches
                             .items,
                         data: data28,
                       };
@@ -9764,10 +10502,10 @@ function validate28(
                       params: { type: 'string' },
                       message: 'must be string',
                       schema:
-                        schema39.properties.environments.additionalProperties.properties.patches
+                        schema42.properties.environments.additionalProperties.properties.patches
                           .items.type,
                       parentSchema:
-                        schema39.properties.environments.additionalProperties.properties.patches
+                        schema42.properties.environments.additionalProperties.properties.patches
                           .items,
                       data: data28,
                     };
@@ -9808,7 +10546,7 @@ function validate28(
                           ' are identical)',
                         schema: true,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.patches,
+                          schema42.properties.environments.additionalProperties.properties.patches,
                         data: data27,
                       };
                       if (vErrors === null) {
@@ -9835,9 +10573,9 @@ function validate28(
                   params: { type: 'array' },
                   message: 'must be array',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.patches.type,
+                    schema42.properties.environments.additionalProperties.properties.patches.type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.patches,
+                    schema42.properties.environments.additionalProperties.properties.patches,
                   data: data27,
                 };
                 if (vErrors === null) {
@@ -9863,9 +10601,9 @@ function validate28(
                   params: { type: 'boolean' },
                   message: 'must be boolean',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.prune.type,
+                    schema42.properties.environments.additionalProperties.properties.prune.type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.prune,
+                    schema42.properties.environments.additionalProperties.properties.prune,
                   data: data29,
                 };
                 if (vErrors === null) {
@@ -9890,13 +10628,13 @@ function validate28(
                   keyword: 'enum',
                   params: {
                     allowedValues:
-                      schema39.properties.environments.additionalProperties.properties.policy.enum,
+                      schema42.properties.environments.additionalProperties.properties.policy.enum,
                   },
                   message: 'must be equal to one of the allowed values',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.policy.enum,
+                    schema42.properties.environments.additionalProperties.properties.policy.enum,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.policy,
+                    schema42.properties.environments.additionalProperties.properties.policy,
                   data: data30,
                 };
                 if (vErrors === null) {
@@ -9910,7 +10648,7 @@ function validate28(
             if (data21.driftInterval !== undefined) {
               let data31 = data21.driftInterval;
               if (typeof data31 === 'string') {
-                if (!pattern37.test(data31)) {
+                if (!pattern41.test(data31)) {
                   const err75 = {
                     instancePath:
                       instancePath +
@@ -9924,7 +10662,7 @@ function validate28(
                     message: 'must match pattern "' + '^([0-9]+(ms|s|m|h))+$' + '"',
                     schema: '^([0-9]+(ms|s|m|h))+$',
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties
+                      schema42.properties.environments.additionalProperties.properties
                         .driftInterval,
                     data: data31,
                   };
@@ -9948,10 +10686,10 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.driftInterval
+                    schema42.properties.environments.additionalProperties.properties.driftInterval
                       .type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.driftInterval,
+                    schema42.properties.environments.additionalProperties.properties.driftInterval,
                   data: data31,
                 };
                 if (vErrors === null) {
@@ -9979,7 +10717,7 @@ function validate28(
                     message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
                     schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.promotesTo,
+                      schema42.properties.environments.additionalProperties.properties.promotesTo,
                     data: data32,
                   };
                   if (vErrors === null) {
@@ -10002,10 +10740,10 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.promotesTo
+                    schema42.properties.environments.additionalProperties.properties.promotesTo
                       .type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.promotesTo,
+                    schema42.properties.environments.additionalProperties.properties.promotesTo,
                   data: data32,
                 };
                 if (vErrors === null) {
@@ -10024,8 +10762,8 @@ function validate28(
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
-              schema: schema39.properties.environments.additionalProperties.type,
-              parentSchema: schema39.properties.environments.additionalProperties,
+              schema: schema42.properties.environments.additionalProperties.type,
+              parentSchema: schema42.properties.environments.additionalProperties,
               data: data21,
             };
             if (vErrors === null) {
@@ -10043,8 +10781,8 @@ function validate28(
           keyword: 'type',
           params: { type: 'object' },
           message: 'must be object',
-          schema: schema39.properties.environments.type,
-          parentSchema: schema39.properties.environments,
+          schema: schema42.properties.environments.type,
+          parentSchema: schema42.properties.environments,
           data: data20,
         };
         if (vErrors === null) {
@@ -10062,8 +10800,8 @@ function validate28(
       keyword: 'type',
       params: { type: 'object' },
       message: 'must be object',
-      schema: schema39.type,
-      parentSchema: schema39,
+      schema: schema42.type,
+      parentSchema: schema42,
       data,
     };
     if (vErrors === null) {
