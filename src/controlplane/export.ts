@@ -84,7 +84,9 @@ function settingsOf(q: LiveQueue): Settings & QueueCaps {
     depth: q.depth,
     priority: q.priority,
     fairness: q.fairness,
-    ...(q.max_resources && Object.keys(q.max_resources).length > 0 ? { max_resources: q.max_resources } : {}),
+    ...(q.max_resources && Object.keys(q.max_resources).length > 0
+      ? { max_resources: q.max_resources }
+      : {}),
     ...(q.max_accelerators && Object.keys(q.max_accelerators).length > 0
       ? { max_accelerators: q.max_accelerators }
       : {}),

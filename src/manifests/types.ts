@@ -26,6 +26,8 @@ export type ValidationCode =
   | 'V14'
   /** Union's queue caps: a device-less accelerator cap names NVIDIA (rules-queue-caps.ts). */
   | 'V15'
+  /** poolsync.yaml `absent:` names an object a document declares (rules-absent.ts). */
+  | 'V16'
   | 'SCHEMA'
   | 'YAML'
   | 'LIMIT'

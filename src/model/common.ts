@@ -176,6 +176,12 @@ export interface Capabilities {
    * undeleted, and is listed as deleted. Absent (off) in older saved plans and states.
    */
   soft_delete?: boolean;
+  /**
+   * Q5 lifted (Union today, flyteplugins-union 0.19.1 remote/_queue.py: "the reserved `default`
+   * queue can be drained and deleted like any other"): poolsync still deletes it only when the
+   * repository lists it in `absent` (poolsync.yaml). Absent (off) in older saved plans and states.
+   */
+  default_delete?: boolean;
 }
 
 export const BASELINE_CAPABILITIES: Capabilities = {

@@ -44,7 +44,9 @@ export function capsForm(s: QueueCaps): QueueCaps {
 }
 
 function sortedCopy<V>(m: Partial<Record<string, V>>): Record<string, V> {
-  return Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as Record<string, V>;
+  return Object.fromEntries(
+    Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ) as Record<string, V>;
 }
 
 /** Whether a spec declares any cap (a backend without them refuses it: plan/backend.ts). */

@@ -26,7 +26,10 @@ import {
   AcceleratorCapacitySchema,
   type AcceleratorCapacity,
 } from '../../gen/cloudidl/cluster/accelerator_definition_pb.js';
-import { SchedulingAlgorithm, type QueueSpec as PbQueueSpec } from '../../gen/cloudidl/queue/queue_pb.js';
+import {
+  SchedulingAlgorithm,
+  type QueueSpec as PbQueueSpec,
+} from '../../gen/cloudidl/queue/queue_pb.js';
 
 const RESOURCE_TO_PB: Record<QueueResourceName, ResourceName> = {
   cpu: ResourceName.CPU,
@@ -37,7 +40,9 @@ const RESOURCE_FROM_PB = new Map<ResourceName, QueueResourceName>(
   QUEUE_RESOURCE_NAMES.map((n) => [RESOURCE_TO_PB[n], n]),
 );
 /** GPUAccelerator.DeviceClass by number: NVIDIA_GPU = 0 … HABANA_GAUDI = 4, in ACCELERATOR_CLASSES' order. */
-const CLASS_TO_PB = new Map<string, DeviceClass>(ACCELERATOR_CLASSES.map((c, i) => [c, i as DeviceClass]));
+const CLASS_TO_PB = new Map<string, DeviceClass>(
+  ACCELERATOR_CLASSES.map((c, i) => [c, i as DeviceClass]),
+);
 
 const SCHEDULING_TO_PB: Record<QueueScheduling, SchedulingAlgorithm> = {
   strict_fifo: SchedulingAlgorithm.STRICT_FIFO,
@@ -46,7 +51,8 @@ const SCHEDULING_TO_PB: Record<QueueScheduling, SchedulingAlgorithm> = {
 
 /** Union's `format_accelerator_selector`: `class[/device[/partition]]`. */
 export function acceleratorSelector(a: GPUAccelerator | undefined): string {
-  const cls = ACCELERATOR_CLASSES[a?.deviceClass ?? DeviceClass.NVIDIA_GPU] ?? `class-${a?.deviceClass}`;
+  const cls =
+    ACCELERATOR_CLASSES[a?.deviceClass ?? DeviceClass.NVIDIA_GPU] ?? `class-${a?.deviceClass}`;
   let out: string = cls;
   if (a?.device) out += `/${a.device}`;
   if (a?.partitionSizeValue.case === 'partitionSize' && a.partitionSizeValue.value)
@@ -74,20 +80,25 @@ export function capsFromPb(spec: PbQueueSpec | undefined): QueueCaps {
   const out: QueueCaps = {};
   const resources = (spec?.maxResources ?? []).filter((e) => RESOURCE_FROM_PB.has(e.name));
   if (resources.length > 0)
-    out.max_resources = Object.fromEntries(resources.map((e) => [RESOURCE_FROM_PB.get(e.name)!, e.value]));
+    out.max_resources = Object.fromEntries(
+      resources.map((e) => [RESOURCE_FROM_PB.get(e.name)!, e.value]),
+    );
   if ((spec?.maxAccelerators.length ?? 0) > 0) {
     out.max_accelerators = Object.fromEntries(
       spec!.maxAccelerators.map((c) => [acceleratorSelector(c.accelerator), Number(c.count)]),
     );
   }
   if (spec?.scheduling === SchedulingAlgorithm.STRICT_FIFO) out.scheduling = 'strict_fifo';
-  else if (spec?.scheduling === SchedulingAlgorithm.GREEDY_CAPACITY) out.scheduling = 'greedy_capacity';
+  else if (spec?.scheduling === SchedulingAlgorithm.GREEDY_CAPACITY)
+    out.scheduling = 'greedy_capacity';
   return out;
 }
 
 function sameRecord(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
   const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+  return (
+    ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k])
+  );
 }
 
 /**

@@ -36,6 +36,8 @@ function sameSpec(a: QueueSpec, b: QueueSpec): boolean {
 function sorted(v: unknown): string {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return JSON.stringify(v);
   const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${sorted(o[k])}`).join(',')}}`;
 }

@@ -188,6 +188,8 @@ export class UnionControlPlane implements ControlPlane {
       queue_move: true,
       // Deletes are soft: a deleted queue keeps its name until UndeleteQueue.
       soft_delete: true,
+      // `default` can be drained and deleted like any other queue (remote/_queue.py).
+      default_delete: true,
     };
   }
 

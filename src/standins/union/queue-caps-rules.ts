@@ -28,19 +28,26 @@ export function checkQueueCaps(spec: QueueSpec | undefined): void {
   for (const e of spec.maxResources) {
     const label = ResourceName[e.name] ?? String(e.name);
     if (!CAPPED.has(e.name))
-      throw invalid(`max_resources: ${label} is not an enforceable queue resource (cpu, memory, ephemeral_storage)`);
+      throw invalid(
+        `max_resources: ${label} is not an enforceable queue resource (cpu, memory, ephemeral_storage)`,
+      );
     if (seen.has(e.name)) throw invalid(`max_resources: ${label} is named more than once`);
     seen.add(e.name);
     const m = QUANTITY.exec(e.value);
     if (!m || (e.value.startsWith('-') && Number(m[1]) !== 0))
-      throw invalid(`max_resources ${label}: "${e.value}" is not a non-negative Kubernetes quantity`);
+      throw invalid(
+        `max_resources ${label}: "${e.value}" is not a non-negative Kubernetes quantity`,
+      );
   }
   const selectors = new Set<string>();
   for (const c of spec.maxAccelerators) {
     const a = c.accelerator;
     if (!a || a.partitionSizeValue.case === undefined)
-      throw invalid('max_accelerators: every cap must declare its partitioning (unpartitioned or partition_size)');
-    if (c.count <= 0n) throw invalid(`max_accelerators: count must be a positive number of devices, got ${c.count}`);
+      throw invalid(
+        'max_accelerators: every cap must declare its partitioning (unpartitioned or partition_size)',
+      );
+    if (c.count <= 0n)
+      throw invalid(`max_accelerators: count must be a positive number of devices, got ${c.count}`);
     if (!a.device && a.deviceClass !== DeviceClass.NVIDIA_GPU)
       throw invalid('max_accelerators: a cap without a device is supported for NVIDIA GPUs only');
     const key = `${a.deviceClass}/${a.device.toLowerCase()}/${a.partitionSizeValue.case === 'partitionSize' ? a.partitionSizeValue.value : ''}`;
