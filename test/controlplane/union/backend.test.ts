@@ -61,6 +61,7 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       cluster_move: true,
       queue_move: true,
       soft_delete: true,
+      default_delete: true,
     });
     // ClusterPoolService/List: each pool with its contract.
     expect(
