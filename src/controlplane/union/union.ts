@@ -290,7 +290,8 @@ export class UnionControlPlane implements ControlPlane {
 
   /**
    * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: GetQueue, the 7
-   * fields poolsync manages set from `spec`, every other field written back as Union sent it,
+   * fields poolsync manages and the caps `spec` declares (queue-caps.ts) set from `spec`, every
+   * other field written back as Union sent it,
    * including those poolsync's .proto does not declare (kept as protobuf unknown fields; the
    * transport is binary, which carries them: transport.ts). Union has no version on queues, so a
    * change another writer makes between the read and the write is lost (docs/union.md).
