@@ -18,14 +18,47 @@ import type { CommentEvent, Provider } from '../vcs/types.js';
 import type { Approvals } from './approvals.js';
 import type { PostedPlans } from './pull-requests.js';
 
-export interface CommentApprovalOptions {
+/** Where an approval goes: the daemon's one control plane, or the environment `-e` names. */
+export interface ApprovalTarget {
+  /** Null without environments. */
+  environment: string | null;
   approvals: Approvals;
-  posted: PostedPlans;
-  forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
   readLiveState: () => Promise<LiveState>;
   /** Asks the leader for a run (the approved changes may be held already). */
   requestReconcile: () => void;
+}
+
+export interface CommentApprovalOptions {
+  posted: PostedPlans;
+  forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
+  /** The target of a comment (`-e NAME` or none), or why there is none. */
+  target: (environment: string | undefined) => ApprovalTarget | string;
   logger: Logger;
+}
+
+/** The daemon without environments: `-e NAME` is refused with the reason. */
+export function soleTarget(
+  t: Omit<ApprovalTarget, 'environment'>,
+): CommentApprovalOptions['target'] {
+  return (environment) =>
+    environment === undefined
+      ? { ...t, environment: null }
+      : `\`-e ${environment}\` names an environment, and this daemon reconciles one control plane without environments: comment \`poolsync apply\` (docs/environments.md).`;
+}
+
+/** The daemon with environments: `-e NAME` names one of them; without it, the comment is refused. */
+export function environmentTarget(
+  targets: Map<string, Omit<ApprovalTarget, 'environment'>>,
+): CommentApprovalOptions['target'] {
+  const names = [...targets.keys()].join(', ');
+  return (environment) => {
+    if (environment === undefined)
+      return `this daemon reconciles several environments (${names}): name the one to approve, e.g. \`poolsync apply -e ${[...targets.keys()].at(-1) ?? 'NAME'}\` (docs/environments.md).`;
+    const t = targets.get(environment);
+    return t
+      ? { ...t, environment }
+      : `no environment '${environment}' here (environments: ${names}).`;
+  };
 }
 
 export function commentApprovalHandler(
@@ -46,22 +79,22 @@ export function commentApprovalHandler(
     const { forge } = target;
     const pr = e.provider === 'github' ? `#${e.number}` : `!${e.number}`;
     const source = `${e.provider}:${e.repository}${pr}`;
-    const posted = o.posted.get(e.provider, e.number);
+    const to = o.target(e.environment);
+    const env = typeof to === 'string' ? null : to.environment;
+    const posted = typeof to === 'string' ? null : o.posted.get(e.provider, e.number, env ?? '');
     const fingerprint = posted ? splitHeld(posted.plan).fingerprint : null;
     const refuse = async (reason: string) => {
-      o.approvals.refuse(
-        { fingerprint: fingerprint ?? '-', approver: e.user.login, via: e.provider },
-        reason,
-      );
+      if (typeof to !== 'string')
+        to.approvals.refuse(
+          { fingerprint: fingerprint ?? '-', approver: e.user.login, via: e.provider },
+          reason,
+        );
       o.logger.warn({ ...log, fingerprint, reason }, 'approval by comment refused');
       await forge.reply(e.number, `**poolsync**: approval by @${e.user.login} refused: ${reason}`);
     };
 
-    if (e.environment !== undefined) {
-      return refuse(
-        `\`-e ${e.environment}\` names an environment, and this daemon reconciles one control plane without environments: comment \`poolsync apply\` (docs/environments.md).`,
-      );
-    }
+    if (typeof to === 'string') return refuse(to);
+    const within = env === null ? '' : ` of environment ${env}`;
     const check = await forge.permission(e.user);
     if (!check.allowed) {
       return refuse(
@@ -70,7 +103,7 @@ export function commentApprovalHandler(
     }
     if (!posted) {
       return refuse(
-        'no plan of this pull request has been posted by this daemon (or it restarted since). Push a commit or wait for the plan comment, review it, then comment `poolsync apply` again.',
+        `no plan${within} of this pull request has been posted by this daemon (or it restarted since). Push a commit or wait for the plan comment, review it, then comment \`poolsync apply${env === null ? '' : ` -e ${env}`}\` again.`,
       );
     }
     const head = e.headSha ?? (await forge.headSha(e.number));
@@ -79,7 +112,7 @@ export function commentApprovalHandler(
         `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`,
       );
     }
-    const live = liveFingerprint(await o.readLiveState());
+    const live = liveFingerprint(await to.readLiveState());
     if (live !== posted.plan.live_fingerprint) {
       return refuse(
         'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.',
@@ -88,11 +121,11 @@ export function commentApprovalHandler(
     if (fingerprint === null) {
       await forge.reply(
         e.number,
-        `**poolsync**: nothing in this plan waits for approval; the daemon applies it after merge.`,
+        `**poolsync**: nothing in this plan${within} waits for approval; the daemon applies it after merge.`,
       );
       return;
     }
-    const answer = o.approvals.approve(
+    const answer = to.approvals.approve(
       { fingerprint, approver: e.user.login, via: e.provider, source },
       true,
     );
@@ -101,10 +134,10 @@ export function commentApprovalHandler(
     o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
     await forge.reply(
       e.number,
-      `**poolsync**: approved by @${e.user.login} (${check.level}): the ${held.length} held change${held.length === 1 ? '' : 's'} of the plan for ${posted.commit.slice(0, 12)} ` +
+      `**poolsync**: approved by @${e.user.login} (${check.level}): the ${held.length} held change${held.length === 1 ? '' : 's'} of the plan${within} for ${posted.commit.slice(0, 12)} ` +
         `(${held.map((c) => code(`${c.action} ${c.address}`)).join(', ')}), fingerprint \`${fingerprint}\`. ` +
         'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
     );
-    o.requestReconcile();
+    to.requestReconcile();
   };
 }

@@ -52,7 +52,14 @@ export interface DaemonConfig {
   source: SourceConfig;
   pollIntervalMs: number;
   driftIntervalMs: number;
-  controlPlane: { url: string; token: string | null };
+  controlPlane: {
+    url: string;
+    token: string | null;
+    /** Read at every open (an environment's `tokenFile`, daemon/environments.ts). */
+    tokenFile?: string;
+    /** `union+` URLs: the API key file (an environment's `apiKeyFile`). */
+    apiKeyFile?: string;
+  };
   listen: { host: string; port: number };
   githubWebhookSecret: string | null;
   gitlabWebhookToken: string | null;

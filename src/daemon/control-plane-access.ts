@@ -1,5 +1,5 @@
 /** How the daemon reaches its control plane across runs (stages/context.ts ControlPlaneAccess). */
-import { openControlPlane } from '../controlplane/open.js';
+import { openControlPlane, readTokenFile } from '../controlplane/open.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import type { DaemonConfig } from './config.js';
 import type { ControlPlaneAccess } from './stages/context.js';
@@ -20,9 +20,13 @@ export function controlPlaneAccess(
       close: async () => {},
     };
   }
-  const open = (readOnly: boolean) =>
+  const { tokenFile, apiKeyFile } = config.controlPlane;
+  const open = async (readOnly: boolean) =>
     openControlPlane(config.controlPlane.url, {
       ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
+      // Read again at every open: a rotated token is used from the next run.
+      ...(tokenFile ? { token: await readTokenFile(tokenFile) } : {}),
+      ...(apiKeyFile ? { apiKeyFile } : {}),
       // One connection per step in flight, as `apply` sizes its pool.
       http: { connections: Math.max(config.parallelism, 8), maxRetries: config.maxRetries },
       ...(readOnly ? { readOnly } : {}),

@@ -5,42 +5,31 @@
  */
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { executePlan } from '../apply/index.js';
-import { holdApplyLock } from '../apply/apply-lock.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { controlPlaneAccess } from './control-plane-access.js';
-import { backendInfo, type ControlPlane } from '../controlplane/types.js';
-import { controlPlaneIdentity } from '../controlplane/identity.js';
-import { inventoryStore, readLiveWithInventory, recordInventory } from '../apply/inventory.js';
+import type { ControlPlane } from '../controlplane/types.js';
 import type { Plan } from '../model/plan.js';
-import { loadDesired } from '../plan/pipeline.js';
-import { Approvals } from './approvals.js';
-import {
-  advertiseAddress,
-  electedLeadership,
-  followerOf,
-  readiness,
-  soleLeadership,
-  type DaemonLeadership,
-} from './leader.js';
+import { advertiseAddress, followerOf } from './leader.js';
 import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source } from './git-source.js';
 import { startStatusServer, type StatusServer } from './http.js';
 import { dashboardHandler } from './dashboard/handler.js';
-import { ReconcileLoop, type TriggerReason } from './loop.js';
+import type { TriggerReason } from './loop.js';
 import { DaemonMetrics } from './metrics.js';
-import { Reconciler, type Pipeline } from './reconcile.js';
+import type { Pipeline } from './reconcile.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonStatus } from './status.js';
 import { leaderStatus } from './forward.js';
-import { backoffDelay } from '../util/backoff.js';
-import { OneShot, startTimer, watchFolder, type Trigger } from './triggers.js';
+import { startTimer, watchFolder, type Trigger } from './triggers.js';
 import type { PullRequestEvent } from './webhooks.js';
-import { forgeTargets, PostedPlans, pullRequestHandlerForDaemon } from './pull-requests.js';
-import { commentApprovalHandler } from './comment-approvals.js';
-import { createApprovalForge } from '../vcs/approvers.js';
-import { notifyingRun } from '../notify/daemon-hook.js';
 import type { NotifyEvent } from '../notify/types.js';
+import { startUnit, type Unit } from './unit.js';
+import {
+  approvalTarget,
+  discoverEnvironments,
+  environmentDaemonConfig,
+  environmentsStatus,
+} from './environments.js';
+import { pullRequestWiring } from './pull-request-wiring.js';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -90,176 +79,59 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     config.adminToken,
   ]);
   const metrics = new DaemonMetrics();
-
-  const source: Source =
-    config.source.kind === 'git'
-      ? new GitSource({
-          repo: config.source.repo,
-          branch: config.source.branch,
-          path: config.source.path,
-          auth: config.source.auth,
-          checkoutDir: join(config.stateDir, 'checkout'),
-        })
-      : new FolderSource(config.source.dir);
-
-  const controlPlane = controlPlaneAccess(config, deps.controlPlane);
-  // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
-  const { backend, identity } = await controlPlane.use(async (cp) => ({
-    backend: backendInfo(cp),
-    identity: controlPlaneIdentity(config.controlPlane.url, cp),
-  }));
-  const leadership: DaemonLeadership = config.leaderElection
-    ? electedLeadership(config.leaderElection, {
-        logger,
-        metrics,
-        ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}),
-      })
-    : soleLeadership();
-  if (!config.leaderElection) metrics.leader.set(1);
-  const k8sLock = config.lock
-    ? {
-        ref: config.lock,
-        kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(),
+  const source = sourceOf(config, join(config.stateDir, 'checkout'));
+  // poolsync.yaml `environments:`: one unit per environment (environments.ts); else one.
+  const found = await discoverEnvironments(source, logger);
+  const units: Unit[] = [];
+  try {
+    if (found === null) {
+      units.push(
+        await startUnit(
+          { name: null, config, source, metrics, redactor, strictOpen: true },
+          { ...deps, lockDir: deps.lockDir ?? dirname(config.stateDir) },
+        ),
+      );
+    } else {
+      for (const env of found.environments) {
+        const envConfig = environmentDaemonConfig(config, found.snapshot.dir, env);
+        const envMetrics = new DaemonMetrics({ processMetrics: false, environment: env.name });
+        const unit = await startUnit(
+          {
+            name: env.name,
+            config: envConfig,
+            source: sourceOf(envConfig, join(envConfig.stateDir, 'checkout')),
+            metrics: envMetrics,
+            redactor,
+            strictOpen: false,
+          },
+          { ...deps, lockDir: deps.lockDir ?? dirname(config.stateDir) },
+        );
+        envMetrics.readyFrom(unit.ready);
+        units.push(unit);
       }
-    : null;
-  let warnedLock = false;
-  const who = `poolsync daemon${config.leaderElection ? ` ${config.leaderElection.identity}` : ''}`;
-  // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
-  // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
-  // state folder apply shares (where the locks are).
-  const sharedInventory = config.inventory
-    ? { place: config.inventory, ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}) }
-    : null;
-  const inventoryOf = (cp: ControlPlane) =>
-    inventoryStore(
-      cp,
-      config.controlPlane.url,
-      deps.lockDir ?? dirname(config.stateDir),
-      sharedInventory,
-    );
-  const pipeline: Pipeline = {
-    loadRepository: (dir, o) => loadDesired(dir, o),
-    readLiveState: (cp) => readLiveWithInventory(cp, inventoryOf(cp)),
-    recordInventory: async (cp, plan, deleted) => {
-      const written = await recordInventory(inventoryOf(cp), plan, deleted);
-      if (written) logger.info({ objects: written.length }, 'inventory recorded');
-    },
-    executePlan,
-    acquireLock: (cp) =>
-      holdApplyLock({
-        cp,
-        url: config.controlPlane.url,
-        stateDir: deps.lockDir ?? dirname(config.stateDir),
-        k8s: k8sLock,
-        who,
-        ...(config.leaderElection
-          ? {
-              shareWith: `leader Lease ${config.leaderElection.lease.namespace}/${config.leaderElection.lease.name}`,
-            }
-          : {}),
-        ...(deps.lockTtlMs ? { ttlMs: deps.lockTtlMs } : {}),
-        warn: (message) => {
-          if (!warnedLock) logger.warn(message);
-          warnedLock = true;
-        },
-      }),
-    ...deps.pipeline,
+      metrics.withEnvironments(units.map((u) => u.metrics));
+      logger.info(
+        { environments: units.map((u) => u.name) },
+        `reconciling ${units.length} environments`,
+      );
+    }
+  } catch (err) {
+    for (const u of units) await u.close();
+    throw err;
+  }
+  const single = found === null ? units[0]! : null;
+  const requestAll = async (reason: TriggerReason): Promise<void> => {
+    await Promise.all(units.map((u) => u.request(reason)));
   };
 
-  let loop: ReconcileLoop | null = null;
-  const retry = new OneShot(() => void loop?.request('retry'));
-  const retryBase = deps.retryBaseMs ?? 5000;
-  const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
-  const reconciler = new Reconciler({
-    source,
-    approvals,
-    leadership,
-    controlPlane,
-    pipeline,
-    policy: config.policy,
-    parallelism: config.parallelism,
-    waitTimeoutMs: config.waitTimeoutMs,
-    ...(config.commitRendered ? { commitRendered: true } : {}),
-    repoPath: config.source.kind === 'git' ? config.source.path : '.',
-    metrics,
-    logger,
-    redactor,
-    ...(deps.onApplyPlan ? { onApplyPlan: deps.onApplyPlan } : {}),
-    controlPlaneUrl: config.controlPlane.url,
-    planControlPlane: identity,
-    onFetchFailure: (failures) => {
-      const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
-      retry.schedule(delay);
-      return new Date(Date.now() + delay);
-    },
-    // A control plane failing past the client's retries: back off and resume, capped like fetches.
-    onRunFailure: (failures) => {
-      const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
-      retry.schedule(delay);
-      return new Date(Date.now() + delay);
-    },
-    onRunRecovered: () => retry.cancel(),
-  });
-  const run = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier);
-  loop = new ReconcileLoop(run, (err) =>
-    logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
-  );
-  const runLoop = loop;
-  // Only the leader runs the loop; a follower's triggers are dropped (the leader has its own).
-  const theLoop = {
-    request: (reason: TriggerReason): Promise<void> =>
-      leadership.isLeader() ? runLoop.request(reason) : Promise.resolve(),
-    get busy() {
-      return runLoop.busy;
-    },
-    stop: (timeoutMs: number) => runLoop.stop(timeoutMs),
-  };
+  const { onPullRequest, onComment, forges } = pullRequestWiring(config, deps, units, requestAll);
 
-  const posted = new PostedPlans();
-  const onPullRequest =
-    deps.onPullRequest ??
-    pullRequestHandlerForDaemon({
-      config,
-      readLiveState: () => controlPlane.read((cp) => pipeline.readLiveState(cp)),
-      backend,
-      controlPlane: identity,
-      logger,
-      posted,
-    });
-  // Approval by `poolsync apply` comments: on where plan comments are (their token and repository).
-  const forges = new Map(
-    [...forgeTargets(config)].map(([provider, t]) => [
-      provider,
-      {
-        repository: t.repository,
-        forge: createApprovalForge({
-          provider,
-          repository: t.repository,
-          token: t.token,
-          ...(t.apiUrl ? { apiUrl: t.apiUrl } : {}),
-        }),
-      },
-    ]),
-  );
-  const onComment =
-    forges.size > 0 && !deps.onPullRequest
-      ? commentApprovalHandler({
-          approvals,
-          posted,
-          forges,
-          readLiveState: () => controlPlane.read((cp) => pipeline.readLiveState(cp)),
-          requestReconcile: () => void theLoop.request('manual'),
-          logger,
-        })
-      : undefined;
-
-  const ready = readiness(leadership, () => reconciler.ready);
+  const ready = () => units.every((u) => u.ready());
   metrics.readyFrom(ready);
-  const daemonStatus = () => {
-    const st = { ...reconciler.status(), ready: ready() };
-    const leader = leadership.status();
-    return leader ? { ...st, leader } : st;
-  };
+  const daemonStatus = (): DaemonStatus =>
+    single ? single.status() : environmentsStatus(units, source.describe(), config);
+  // With environments each replica answers itself: the leaders of its environments are several.
+  const follower = () => (single ? followerOf(single.leadership, config.leaderElection) : null);
 
   let server: StatusServer;
   try {
@@ -268,10 +140,19 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       ready,
       metrics,
       adminToken: config.adminToken,
-      approve: (r) => approvals.approve({ ...r, via: 'api' }),
-      follower: () => followerOf(leadership, config.leaderElection),
+      approve: (r) => {
+        if (single && r.environment !== undefined)
+          return {
+            ok: false,
+            reason: `"environment": ${r.environment}: this daemon reconciles one control plane without environments; leave it out`,
+          };
+        const target = single ?? approvalTarget(units, r);
+        if (typeof target === 'string') return { ok: false, reason: target };
+        return target.approvals.approve({ ...r, via: 'api' });
+      },
+      follower,
       ...(config.leaderElection ? { replica: config.leaderElection.identity } : {}),
-      requestReconcile: (reason) => theLoop.request(reason),
+      requestReconcile: requestAll,
       githubWebhookSecret: config.githubWebhookSecret,
       gitlabWebhookToken: config.gitlabWebhookToken,
       reconcileToken: config.reconcileToken,
@@ -282,8 +163,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         ? {
             dashboard: dashboardHandler({
               status: () => daemonStatus(),
-              leaderStatus: () =>
-                leaderStatus<DaemonStatus>(followerOf(leadership, config.leaderElection), 5_000),
+              leaderStatus: () => leaderStatus<DaemonStatus>(follower(), 5_000),
               approvals: config.adminToken !== null,
             }),
           }
@@ -291,16 +171,16 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       logger,
     });
   } catch (err) {
-    await controlPlane.close();
+    for (const u of units) await u.close();
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(
       `cannot listen on ${config.listen.host}:${config.listen.port}: ${code === 'EADDRINUSE' ? 'the address is in use (another daemon? choose another --listen)' : (err as Error).message}`,
     );
   }
 
-  const triggers: Trigger[] = [retry];
+  const triggers: Trigger[] = [];
   if (config.source.kind === 'git') {
-    triggers.push(startTimer(config.pollIntervalMs, () => void theLoop.request('poll')));
+    triggers.push(startTimer(config.pollIntervalMs, () => void requestAll('poll')));
   } else {
     triggers.push(
       await watchFolder(
@@ -308,13 +188,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         config.watchDebounceMs,
         (paths) => {
           logger.debug({ changed: paths.length }, 'files changed');
-          void theLoop.request('watch');
+          void requestAll('watch');
         },
         (message) => logger.warn(message),
       ),
     );
   }
-  triggers.push(startTimer(config.driftIntervalMs, () => void theLoop.request('drift')));
 
   logger.info(
     {
@@ -330,47 +209,47 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     },
     `poolsync daemon listening on ${server.url}${config.dashboard ? `; dashboard at ${server.url}/` : ''}`,
   );
-  // With --leader-elect the first run is the one a replica makes when it becomes leader.
-  let firstRunDone!: () => void;
-  const firstRun = leadership.elected
-    ? new Promise<void>((resolve) => (firstRunDone = resolve))
-    : theLoop.request('startup');
-  leadership.start(
-    () => void runLoop.request('leader').then(() => firstRunDone?.()),
-    advertiseAddress(config.leaderElection, server.url),
-  );
+  const address = advertiseAddress(config.leaderElection, server.url);
+  const firstRun = Promise.all(units.map((u) => u.start(address))).then(() => {});
 
   let stopping: Promise<boolean> | null = null;
   return {
     url: server.url,
     status: () => daemonStatus(),
     metrics,
-    reconcile: (reason = 'manual') => theLoop.request(reason),
+    reconcile: (reason = 'manual') => requestAll(reason),
     firstRun,
     stop: () => {
       stopping ??= (async () => {
         await Promise.all(triggers.map((t) => t.stop()));
-        const busy = theLoop.busy;
-        if (busy)
+        if (units.some((u) => u.busy))
           logger.info(
             { timeoutMs: config.shutdownTimeoutMs },
             'shutting down: letting running steps finish',
           );
-        const finished = await theLoop.stop(config.shutdownTimeoutMs);
+        const done = await Promise.all(units.map((u) => u.stop(config.shutdownTimeoutMs)));
+        const finished = done.every(Boolean);
         if (!finished) logger.warn('shutdown timeout: steps were still running');
         // A leader gives the lease up so another replica takes over at once.
-        await leadership
-          .stop()
-          .catch((err: unknown) =>
-            logger.warn({ err: redactor.errorMessage(err) }, 'could not release the leader lease'),
-          );
+        await Promise.all(units.map((u) => u.close()));
         await server.close();
         for (const f of forges.values()) await f.forge.close().catch(() => {});
-        await controlPlane.close().catch(() => {});
         logger.info({ finished }, 'poolsync daemon stopped');
         return finished;
       })();
       return stopping;
     },
   };
+}
+
+function sourceOf(config: DaemonConfig, checkoutDir: string): Source {
+  return config.source.kind === 'git'
+    ? new GitSource({
+        repo: config.source.repo,
+        branch: config.source.branch,
+        path: config.source.path,
+        auth: config.source.auth,
+        checkoutDir,
+      })
+    : new FolderSource(config.source.dir);
 }

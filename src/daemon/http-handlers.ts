@@ -28,7 +28,7 @@ export interface HttpHandlers {
   /** Bearer token of POST /approve (null: approvals by API are off). */
   adminToken: string | null;
   /** POST /approve: approve exactly this fingerprint (approvals.ts). */
-  approve(request: { fingerprint: string; approver: string }): ApprovalAnswer;
+  approve(request: { fingerprint: string; approver: string; environment?: string }): ApprovalAnswer;
   /**
    * With --leader-elect: null while this replica leads; else the leader as last observed and
    * where it is reached, for handing requests to it (forward.ts).

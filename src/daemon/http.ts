@@ -188,7 +188,11 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
       error: 'the body must be JSON: {"fingerprint": "sha256:…", "approver": "name"}',
     });
   }
-  const { fingerprint, approver } = (parsed ?? {}) as { fingerprint?: unknown; approver?: unknown };
+  const { fingerprint, approver, environment } = (parsed ?? {}) as {
+    fingerprint?: unknown;
+    approver?: unknown;
+    environment?: unknown;
+  };
   if (typeof fingerprint !== 'string' || typeof approver !== 'string' || approver.trim() === '') {
     return send(res, 400, {
       error:
@@ -209,7 +213,12 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
         '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
     });
   }
-  const answer = h.approve({ fingerprint, approver: approver.trim().slice(0, 200) });
+  const answer = h.approve({
+    fingerprint,
+    approver: approver.trim().slice(0, 200),
+    // With environments: the one approved (else the one holding the fingerprint).
+    ...(typeof environment === 'string' ? { environment } : {}),
+  });
   if (!answer.ok) {
     h.logger.warn({ fingerprint, approver, reason: answer.reason }, 'approval refused');
     return send(res, 409, { approved: false, reason: answer.reason });

@@ -1,5 +1,12 @@
 /** Prometheus metrics of one daemon, in its own registry (two daemons in one process never collide). */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from 'prom-client';
 
 export type RunResult =
   'applied' | 'in_sync' | 'planned' | 'waiting_for_approval' | 'invalid' | 'failed' | 'unchanged';
@@ -85,7 +92,13 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  /**
+   * `environment`: the series of one environment's unit (daemon/environments.ts), labelled
+   * `environment="NAME"`; the daemon's /metrics shows them beside its own (withEnvironments).
+   */
+  constructor(options: { processMetrics?: boolean; environment?: string } = {}) {
+    if (options.environment !== undefined)
+      this.registry.setDefaultLabels({ environment: options.environment });
     if (options.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: 'poolsync_' });
     }
@@ -118,9 +131,28 @@ export class DaemonMetrics {
     this.readyProbe = probe;
   }
 
+  private environments: DaemonMetrics[] = [];
+
+  /** Each environment's series (labelled) replace this daemon's own of the same names. */
+  withEnvironments(units: DaemonMetrics[]): void {
+    this.environments = units;
+  }
+
   async text(): Promise<string> {
     if (this.readyProbe) this.up.set(this.readyProbe() ? 1 : 0);
-    return this.registry.metrics();
+    if (this.environments.length === 0) return this.registry.metrics();
+    const parts = await Promise.all(
+      this.environments.map((m) => {
+        if (m.readyProbe) m.up.set(m.readyProbe() ? 1 : 0);
+        return m.registry.getMetricsAsJSON();
+      }),
+    );
+    const perEnvironment = new Set(parts.flat().map((m) => m.name));
+    const own = (await this.registry.getMetricsAsJSON()).filter(
+      (m) => !perEnvironment.has(m.name) || m.name === 'poolsync_ready',
+    );
+    // Different label sets (one environment each): aggregating is putting them side by side.
+    return AggregatorRegistry.aggregate([own, ...parts]).metrics();
   }
 
   get contentType(): string {

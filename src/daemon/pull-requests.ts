@@ -87,6 +87,11 @@ export function pullRequestHandlerForDaemon(opts: {
   env?: Record<string, string | undefined>;
   /** Records each posted plan (approvals by comment check against it) and notes its held part. */
   posted?: PostedPlans;
+  /**
+   * With environments (docs/environments.md): each environment's plan, one comment with a
+   * section each; `readLiveState`, `backend` and `controlPlane` above are then unused.
+   */
+  environments?: EnvironmentPlanner[];
 }): ((e: PullRequestEvent) => Promise<void>) | null {
   const { config, logger } = opts;
   const env = opts.env ?? process.env;
@@ -116,7 +121,18 @@ export function pullRequestHandlerForDaemon(opts: {
         readLiveState: opts.readLiveState,
         ...(opts.backend ? { backend: opts.backend } : {}),
         logger,
-        ...(opts.posted ? { plan: recordingPlanner(provider, opts, opts.posted) } : {}),
+        ...(opts.environments
+          ? {
+              plan: environmentsPlanner(
+                provider,
+                opts.environments,
+                opts.posted ?? null,
+                source.path,
+              ),
+            }
+          : opts.posted
+            ? { plan: recordingPlanner(provider, opts, opts.posted) }
+            : {}),
         // Recorded as posted once its comment is readable, not after the commit status too:
         // a `poolsync apply` comment in between was refused as "no plan posted".
         ...(opts.posted
@@ -179,22 +195,89 @@ export function forgeTargets(
  * approves. Only the last plan of each pull request counts.
  */
 export class PostedPlans {
-  private readonly byCommit = new Map<string, Plan>();
-  private readonly byNumber = new Map<string, { commit: string; plan: Plan }>();
+  /** Per commit, the plan of each environment ('' without environments). */
+  private readonly byCommit = new Map<string, Map<string, Plan>>();
+  private readonly byNumber = new Map<string, { commit: string; plans: Map<string, Plan> }>();
 
-  planned(provider: Provider, commit: string, plan: Plan): void {
-    this.byCommit.set(`${provider}:${commit}`, plan);
+  planned(provider: Provider, commit: string, plan: Plan, environment = ''): void {
+    const key = `${provider}:${commit}`;
+    const plans = this.byCommit.get(key) ?? new Map<string, Plan>();
+    plans.set(environment, plan);
+    this.byCommit.set(key, plans);
   }
 
   /** The handler published the plan of `commit` on pull request `number`. */
   settle(provider: Provider, number: number, commit: string): void {
-    const plan = this.byCommit.get(`${provider}:${commit}`);
-    if (plan) this.byNumber.set(`${provider}#${number}`, { commit, plan });
+    const plans = this.byCommit.get(`${provider}:${commit}`);
+    if (plans) this.byNumber.set(`${provider}#${number}`, { commit, plans });
   }
 
-  get(provider: Provider, number: number): { commit: string; plan: Plan } | null {
-    return this.byNumber.get(`${provider}#${number}`) ?? null;
+  get(provider: Provider, number: number, environment = ''): { commit: string; plan: Plan } | null {
+    const posted = this.byNumber.get(`${provider}#${number}`);
+    const plan = posted?.plans.get(environment);
+    return posted && plan ? { commit: posted.commit, plan } : null;
   }
+}
+
+/** How the pull-request path plans one environment (the daemon's unit of it). */
+export interface EnvironmentPlanner {
+  name: string;
+  readLiveState: () => Promise<LiveState>;
+  backend: () => BackendInfo | undefined;
+  controlPlane: () => PlanControlPlane | undefined;
+  policy: DaemonConfig['policy'];
+}
+
+/** Every environment's plan of the commit, in order, each recorded as posted with its held part. */
+function environmentsPlanner(
+  provider: Provider,
+  environments: EnvironmentPlanner[],
+  posted: PostedPlans | null,
+  repoPath: string,
+): (dir: string, commit: string) => Promise<PublishOutcome> {
+  return async (dir, commit) => {
+    const sections = await Promise.all(
+      environments.map(async (env) => {
+        const backend = env.backend();
+        const controlPlane = env.controlPlane();
+        const outcome = await planOutcome({
+          dir,
+          commit,
+          environment: env.name,
+          readLiveState: env.readLiveState,
+          repoPath,
+          ...(backend ? { backend } : {}),
+          ...(controlPlane ? { controlPlane } : {}),
+        });
+        if (outcome.kind === 'environments') throw new Error('one environment was planned');
+        if (outcome.kind !== 'plan') return { name: env.name, outcome };
+        posted?.planned(provider, commit, outcome.plan, env.name);
+        return {
+          name: env.name,
+          outcome: withHeldNote(outcome, env.policy, `poolsync apply -e ${env.name}`),
+        };
+      }),
+    );
+    return { kind: 'environments', environments: sections };
+  };
+}
+
+/** Under policy `safe`, the plan's comment lists what the daemon will hold and how to approve it. */
+function withHeldNote<O extends { plan: Plan; markdown: string }>(
+  outcome: O,
+  policy: DaemonConfig['policy'],
+  command: string,
+): O {
+  const split = splitHeld(outcome.plan);
+  if (policy !== 'safe' || split.fingerprint === null) return outcome;
+  const list = split.held.map((c) => `- ${code(`${c.action} ${c.address}`)}`).join('\n');
+  return {
+    ...outcome,
+    markdown:
+      `${outcome.markdown}\n\n**Held for approval** (policy \`safe\`): after merge the daemon applies the rest ` +
+      `and holds these ${split.held.length} change${split.held.length === 1 ? '' : 's'}:\n${list}\n\n` +
+      `Fingerprint \`${split.fingerprint}\`. A user with write permission approves exactly them by commenting \`${command}\`.`,
+  };
 }
 
 function recordingPlanner(
@@ -220,15 +303,6 @@ function recordingPlanner(
     });
     if (outcome.kind !== 'plan') return outcome;
     posted.planned(provider, commit, outcome.plan);
-    const split = splitHeld(outcome.plan);
-    if (opts.config.policy !== 'safe' || split.fingerprint === null) return outcome;
-    const list = split.held.map((c) => `- ${code(`${c.action} ${c.address}`)}`).join('\n');
-    return {
-      ...outcome,
-      markdown:
-        `${outcome.markdown}\n\n**Held for approval** (policy \`safe\`): after merge the daemon applies the rest ` +
-        `and holds these ${split.held.length} change${split.held.length === 1 ? '' : 's'}:\n${list}\n\n` +
-        `Fingerprint \`${split.fingerprint}\`. A user with write permission approves exactly them by commenting \`poolsync apply\`.`,
-    };
+    return withHeldNote(outcome, opts.config.policy, 'poolsync apply');
   };
 }

@@ -14,6 +14,8 @@ export interface StatusError {
   /** `file:line:col` (relative to the repository root) when the error is in a manifest. */
   location: string | null;
   address: string | null;
+  /** With environments: the environment whose error it is (in the top-level list). */
+  environment?: string;
 }
 
 export type { ChangeBrief } from './change-brief.js';
@@ -97,6 +99,11 @@ export interface DaemonStatus {
   manualSteps: Step[];
   /** Generated files (poolsync.yaml `render`) whose committed content differs from the rendering. */
   renderedFiles: RenderedFileStatus[];
+  /**
+   * With `environments:` in poolsync.yaml: each environment's own document, by name; the
+   * top-level fields then hold what is true of all of them (docs/environments.md, The daemon).
+   */
+  environments?: Record<string, DaemonStatus>;
 }
 
 export interface ControlPlaneStatus {

@@ -24,6 +24,8 @@ export interface PlanOutcomeOptions {
   repoPath?: string;
   /** The control plane the plan names in its header (docs/plan.md). */
   controlPlane?: PlanControlPlane;
+  /** The environment of poolsync.yaml to plan (docs/environments.md). */
+  environment?: string;
   /** Markdown renderer (plan.md); the real one by default. */
   render?: (plan: Plan) => string;
 }
@@ -62,6 +64,7 @@ export async function planOutcome(opts: PlanOutcomeOptions): Promise<PublishOutc
     result = await planRepository(opts.dir, readLive, {
       commit: opts.commit,
       ...(opts.backend ? { backend: opts.backend } : {}),
+      ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
     });
   } catch (err) {
     // plan.md: unreadable live state makes the plan fail; the reason goes in the comment.

@@ -99,6 +99,21 @@ describe('apply with manual steps', () => {
     expect((await embedded.listClusters()).map((c) => c.name)).toEqual(['cpu-1']);
   });
 
+  it('--output json: outcome manual_steps_left, exit 2, the manual step ids; the runbook on stderr', async () => {
+    const r = await apply(repo, { output: 'json' });
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout) as {
+      outcome: string;
+      exit_code: number;
+      manual: string[];
+      steps_by_status: Record<string, number>;
+    };
+    expect(doc).toMatchObject({ outcome: 'manual_steps_left', exit_code: 2, manual: ['s1'] });
+    expect(doc.steps_by_status).toEqual({ done: 1, failed: 0, not_run: 0, manual: 1, waiting: 1 });
+    expect(r.stderr).toContain('Runbook:');
+    expect(r.stderr).toContain('flyte create cluster-pool gpu --file gpu.yaml');
+  });
+
   it('a saved plan: the --file contents are written next to it and the runbook says where', async () => {
     const cp = withManualSteps(new HttpControlPlane(server.url), new Set(['create_pool']));
     const planned = await planRepository(repo, cp);

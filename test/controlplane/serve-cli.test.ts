@@ -64,6 +64,13 @@ describe('poolsync control-plane serve', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).toContain('"status":201');
+    // Every record's time is ISO 8601 (UTC), as the daemon's, not epoch milliseconds.
+    const records = stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { time: unknown });
+    expect(records.length).toBeGreaterThan(0);
+    for (const r of records) expect(r.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(stderr).not.toContain('serve-secret-1234');
     await expect(stat(`${state}.lock`)).rejects.toThrow();
     const reopened = await EmbeddedControlPlane.open({ path: state });

@@ -22,6 +22,7 @@ import {
 } from '../../apply/inventory.js';
 import type { ApplyResult } from '../../apply/types.js';
 import { recordApply } from './apply-records.js';
+import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
 import { checkStateFolder, openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
@@ -74,8 +75,10 @@ export async function runApply(
     );
   }
   const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
-  const colors = useColor(args.color) ? ANSI : NO_COLOR;
-  const lines = batchedLines(process.stdout);
+  const json = args.output === 'json';
+  const colors = useColor(args.color) && !json ? ANSI : NO_COLOR;
+  // --output json: stdout holds the one document; the progress a person follows goes to stderr.
+  const lines = batchedLines(json ? process.stderr : process.stdout);
   const out = lines.line;
   const url = args['control-plane'];
 
@@ -84,6 +87,11 @@ export async function runApply(
   const target = await openTarget(args.path);
   if (target.kind === 'file') refuseShapingSavedPlan(args, target.path);
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
+  if (target.kind === 'dir' && !args['auto-approve'] && json) {
+    throw new UserError(
+      'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
+    );
+  }
   if (target.kind === 'dir' && !args['auto-approve'] && !process.stdin.isTTY) {
     throw new UserError(
       'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
@@ -135,7 +143,8 @@ export async function runApply(
           ...planControlPlane(url, cp, stateWasNew),
         },
       };
-      await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
+      if (!json)
+        await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
     }
     if (plan.errors.length > 0)
       throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
@@ -143,7 +152,8 @@ export async function runApply(
     if (plan.steps.length === 0) {
       // The rendered plan already says "No changes." when nothing is blocked either.
       await record(plan, null);
-      if (target.kind === 'file' || !hasNoChanges(plan)) {
+      if (json) process.stdout.write(renderApplyJson(plan, null));
+      else if (target.kind === 'file' || !hasNoChanges(plan)) {
         const blocked = plan.summary.blocked ?? 0;
         out(
           blocked > 0
@@ -169,13 +179,14 @@ export async function runApply(
         : {}),
     });
     lines.flush();
-    process.stdout.write(renderApplyResult(result, colors));
+    if (!json) process.stdout.write(renderApplyResult(result, colors));
     await record(plan, result);
-    if (result.ok) return 0;
-    const stopped = result.steps.some((s) => s.status === 'failed' || s.status === 'not_run');
-    if (stopped || result.aborted || result.manual.length === 0) return 1;
-    await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
-    return 2;
+    const outcome = applyOutcome(result);
+    if (outcome === 'manual_steps_left')
+      await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
+    lines.flush();
+    if (json) process.stdout.write(renderApplyJson(plan, result));
+    return applyExitCode(outcome);
   } finally {
     lines.flush();
     await shared?.release().catch((err: unknown) => {

@@ -84,7 +84,12 @@ export async function serve(args: ServeArgs): Promise<void> {
   const contractFile = args['default-pool-contract'];
   const defaultPoolContract = contractFile ? await readContractFile(contractFile) : undefined;
   const logger = pino(
-    { level: args['log-level'], base: { component: 'control-plane' } },
+    {
+      level: args['log-level'],
+      base: { component: 'control-plane' },
+      // The daemon's time format (src/daemon/logger.ts): ISO 8601, readable without converting.
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
     pino.destination(2),
   );
   const oauthFile = args['oauth-client-file'];

@@ -98,13 +98,20 @@ export async function daemon(args: DaemonArgs): Promise<void> {
   if (config.once) {
     await daemon.firstRun;
     const status = daemon.status();
-    const result = status.lastRun?.result;
+    // With environments, every one must have converged (docs/environments.md).
+    const results = status.environments
+      ? Object.values(status.environments).map((s) => s.lastRun?.result)
+      : [status.lastRun?.result];
     await daemon.stop();
     await flushNotifications(notifier);
     for (const e of status.errors) {
-      process.stderr.write(`${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
+      const env = e.environment !== undefined ? `[${e.environment}] ` : '';
+      process.stderr.write(
+        `${env}${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`,
+      );
     }
-    if (!result || !['applied', 'in_sync', 'planned'].includes(result)) process.exitCode = 1;
+    if (results.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r)))
+      process.exitCode = 1;
     return;
   }
 

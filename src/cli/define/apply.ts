@@ -40,6 +40,8 @@ export interface ApplyArgs {
   inventory?: string;
   'flyte-cli'?: string;
   color?: boolean;
+  /** text (default) or json: one document on stdout at the end (docs/apply.md#json-output). */
+  output?: 'text' | 'json';
 }
 
 export const applyCommand: CommandModule<object, ApplyArgs> = {
@@ -94,6 +96,13 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
           'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
       })
       .option('color', colorOption('the output'))
+      .option('output', {
+        alias: 'o',
+        choices: ['text', 'json'] as const,
+        default: 'text' as const,
+        describe:
+          'text: the plan, progress and summary; json: one document on stdout when done (progress on stderr)',
+      })
       .option('target', targetOption)
       .option('replace', replaceOption)
       .option('accept-cascade', acceptCascadeOption)

@@ -67,3 +67,18 @@ export function inlineAsset(text: string): SafeHtml {
   if (/<\/(script|style)/i.test(text)) throw new Error('an inline asset may not close its element');
   return new SafeHtml(text);
 }
+
+/**
+ * The same markup with every id (and the links and labels naming one) prefixed, so that one
+ * page can hold a section per environment. Only literal markup writes `id="`: a value's quote
+ * is escaped (`&quot;`), so no value can be rewritten here.
+ */
+export function withIdPrefix(html: SafeHtml, prefix: string): SafeHtml {
+  if (!/^[a-z0-9-]+$/.test(prefix)) throw new Error(`not an id prefix: ${prefix}`);
+  return new SafeHtml(
+    html.text.replace(
+      / (id|aria-labelledby|href)="(#?)/g,
+      (_m, attr: string, hash: string) => ` ${attr}="${hash}${prefix}-`,
+    ),
+  );
+}

@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { DaemonStatus } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
-import { inlineAsset, markup, type SafeHtml } from './html.js';
+import { inlineAsset, markup, withIdPrefix, type SafeHtml } from './html.js';
+import { resultBadge } from './parts.js';
 import { runsSection } from './runs-section.js';
 import { connectionsSection, overviewSection, replicasSection } from './state-sections.js';
 import {
@@ -37,6 +38,7 @@ export const CONTENT_SECURITY_POLICY = [
 
 /** The part of the page that changes; what `?part=live` returns. */
 export function liveHtml(s: DaemonStatus, page: PageContext): SafeHtml {
+  if (s.environments) return environmentsHtml(s, s.environments, page);
   return markup`${[
     overviewSection(s, page),
     heldSection(s, page),
@@ -48,6 +50,28 @@ export function liveHtml(s: DaemonStatus, page: PageContext): SafeHtml {
     replicasSection(s),
     connectionsSection(s),
   ]}`;
+}
+
+/**
+ * With environments (docs/environments.md): what holds for all of them, a link to each with its
+ * outcome, then each environment's own sections (its ids prefixed with `env-NAME`).
+ */
+function environmentsHtml(
+  s: DaemonStatus,
+  environments: Record<string, DaemonStatus>,
+  page: PageContext,
+): SafeHtml {
+  const entries = Object.entries(environments);
+  return markup`${overviewSection(s, page)}
+<nav class="environments" aria-label="Environments">${entries.map(
+    ([name, e]) => markup`<a href="#env-${name}">${name} ${resultBadge(e.outcome)}</a> `,
+  )}</nav>
+${entries.map(
+  ([name, e]) =>
+    markup`<section class="environment" id="env-${name}" aria-labelledby="env-${name}-h"><h2 id="env-${name}-h">Environment <code>${name}</code></h2>
+${withIdPrefix(liveHtml(e, page), `env-${name}`)}</section>
+`,
+)}`;
 }
 
 /** A strong validator of the live part: the page's refresh gets 304 while nothing changed. */

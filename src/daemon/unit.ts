@@ -1,0 +1,288 @@
+/**
+ * One reconciled control plane: its control-plane access, pipeline (apply lock, inventory),
+ * approvals, reconciler, loop, retry and drift timers, and leadership. A daemon without
+ * environments runs one unit; with `environments:` one per environment (environments.ts), each
+ * on its own, so a failing environment never blocks the others (docs/environments.md).
+ */
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { executePlan } from '../apply/index.js';
+import { holdApplyLock, type HoldApplyLockOptions } from '../apply/apply-lock.js';
+import { inventoryStore, readLiveWithInventory, recordInventory } from '../apply/inventory.js';
+import { backendInfo, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
+import { controlPlaneIdentity } from '../controlplane/identity.js';
+import type { Plan, PlanControlPlane } from '../model/plan.js';
+import type { NotifyEvent } from '../notify/types.js';
+import { notifyingRun } from '../notify/daemon-hook.js';
+import { loadDesired } from '../plan/pipeline.js';
+import { backoffDelay } from '../util/backoff.js';
+import type { Redactor } from '../util/redact.js';
+import { Approvals } from './approvals.js';
+import type { DaemonConfig } from './config.js';
+import { controlPlaneAccess } from './control-plane-access.js';
+import type { Source } from './git-source.js';
+import { electedLeadership, readiness, soleLeadership, type DaemonLeadership } from './leader.js';
+import { ReconcileLoop, type TriggerReason } from './loop.js';
+import type { DaemonMetrics } from './metrics.js';
+import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
+import type { ReconcilerOptions } from './stages/context.js';
+import type { DaemonStatus } from './status.js';
+import { OneShot, startTimer, type Trigger } from './triggers.js';
+
+export interface UnitDeps {
+  logger: Logger;
+  /** A control plane to use instead of opening the unit's URL (tests, quickstart). */
+  controlPlane?: ControlPlane;
+  pipeline?: Partial<Pipeline>;
+  onApplyPlan?: (plan: Plan) => void;
+  retryBaseMs?: number;
+  lockDir?: string;
+  kubeConfig?: KubeConfig;
+  lockTtlMs?: number;
+  notifier?: { notify(event: NotifyEvent): void };
+}
+
+/** What the daemon drives of one unit. */
+export interface Unit {
+  /** The environment's name; null without environments. */
+  readonly name: string | null;
+  readonly config: DaemonConfig;
+  readonly source: Source;
+  readonly metrics: DaemonMetrics;
+  readonly leadership: DaemonLeadership;
+  readonly approvals: Approvals;
+  readonly controlPlane: ControlPlaneAccess;
+  readonly pipeline: Pipeline;
+  /** Known once the control plane was opened (at start, or by the first run that reached it). */
+  backend(): BackendInfo | undefined;
+  identity(): PlanControlPlane | undefined;
+  /** The unit's /status section (`ready` included, `leader` when elected). */
+  status(): DaemonStatus;
+  ready(): boolean;
+  /** Asks for a run (dropped while another replica leads the unit). */
+  request(reason: TriggerReason): Promise<void>;
+  /** Starts the drift timer and the election (or requests the first run); resolves on the first run. */
+  start(address: string | null): Promise<void>;
+  readonly busy: boolean;
+  /** Stops the timers and the loop; true when the running run finished in time. */
+  stop(timeoutMs: number): Promise<boolean>;
+  /** Gives the lease up and closes the control plane. */
+  close(): Promise<void>;
+}
+
+export interface UnitOptions {
+  name: string | null;
+  config: DaemonConfig;
+  source: Source;
+  metrics: DaemonMetrics;
+  redactor: Redactor;
+  /** Open the control plane at start and fail there (no environments); else open it on the first run. */
+  strictOpen: boolean;
+}
+
+export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
+  const { config, metrics, redactor } = o;
+  const logger = o.name === null ? deps.logger : deps.logger.child({ environment: o.name });
+  const controlPlane = controlPlaneAccess(config, deps.controlPlane);
+  let known: { backend: BackendInfo; identity: PlanControlPlane } | null = null;
+  const learn = (cp: ControlPlane) =>
+    (known ??= {
+      backend: backendInfo(cp),
+      identity: {
+        ...(o.name !== null ? { environment: o.name } : {}),
+        ...controlPlaneIdentity(config.controlPlane.url, cp),
+      },
+    });
+  // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
+  if (o.strictOpen) await controlPlane.use(async (cp) => learn(cp));
+  else
+    await controlPlane
+      .use(async (cp) => learn(cp))
+      .catch((err: unknown) =>
+        logger.error(
+          { err: redactor.errorMessage(err) },
+          'cannot open the control plane: this environment retries on its own, the others go on',
+        ),
+      );
+  const leadership: DaemonLeadership = config.leaderElection
+    ? electedLeadership(config.leaderElection, {
+        logger,
+        metrics,
+        ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}),
+      })
+    : soleLeadership();
+  if (!config.leaderElection) metrics.leader.set(1);
+  const k8sLock = config.lock
+    ? {
+        ref: config.lock,
+        kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(),
+      }
+    : null;
+  const pipeline = unitPipeline(o, deps, logger, learn, k8sLock);
+  let loop: ReconcileLoop | null = null;
+  const retry = new OneShot(() => void loop?.request('retry'));
+  const retryBase = deps.retryBaseMs ?? 5000;
+  const backoff = (failures: number) => {
+    const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
+    retry.schedule(delay);
+    return new Date(Date.now() + delay);
+  };
+  const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
+  const options: ReconcilerOptions = {
+    source: o.source,
+    approvals,
+    leadership,
+    controlPlane,
+    pipeline,
+    policy: config.policy,
+    parallelism: config.parallelism,
+    waitTimeoutMs: config.waitTimeoutMs,
+    ...(config.commitRendered ? { commitRendered: true } : {}),
+    repoPath: config.source.kind === 'git' ? config.source.path : '.',
+    metrics,
+    logger,
+    redactor,
+    ...(deps.onApplyPlan ? { onApplyPlan: deps.onApplyPlan } : {}),
+    controlPlaneUrl: config.controlPlane.url,
+    onFetchFailure: backoff,
+    // A control plane failing past the client's retries: back off and resume, capped like fetches.
+    onRunFailure: backoff,
+    onRunRecovered: () => retry.cancel(),
+  };
+  // The control plane every plan names: known at start, or from the first run that opened it.
+  Object.defineProperty(options, 'planControlPlane', {
+    get: () => known?.identity,
+    enumerable: true,
+  });
+  const reconciler = new Reconciler(options);
+  const run = notifyingRun(
+    reconciler.run,
+    () => reconciler.status(),
+    deps.notifier && o.name !== null ? environmentNotifier(deps.notifier, o.name) : deps.notifier,
+  );
+  loop = new ReconcileLoop(run, (err) =>
+    logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
+  );
+  const runLoop = loop;
+  const ready = readiness(leadership, () => reconciler.ready);
+  const triggers: Trigger[] = [retry];
+  // Only the leader runs the loop; a follower's triggers are dropped (the leader has its own).
+  const request = (reason: TriggerReason): Promise<void> =>
+    leadership.isLeader() ? runLoop.request(reason) : Promise.resolve();
+  return {
+    name: o.name,
+    config,
+    source: o.source,
+    metrics,
+    leadership,
+    approvals,
+    controlPlane,
+    pipeline,
+    backend: () => known?.backend,
+    identity: () => known?.identity,
+    ready,
+    status: () => {
+      const st = { ...reconciler.status(), ready: ready() };
+      const leader = leadership.status();
+      return leader ? { ...st, leader } : st;
+    },
+    request,
+    start: (address) => {
+      triggers.push(startTimer(config.driftIntervalMs, () => void request('drift')));
+      // With --leader-elect the first run is the one a replica makes when it becomes leader.
+      let firstRunDone!: () => void;
+      const firstRun = leadership.elected
+        ? new Promise<void>((resolve) => (firstRunDone = resolve))
+        : request('startup');
+      leadership.start(() => void runLoop.request('leader').then(() => firstRunDone?.()), address);
+      return firstRun;
+    },
+    get busy() {
+      return runLoop.busy;
+    },
+    stop: async (timeoutMs) => {
+      await Promise.all(triggers.map((t) => t.stop()));
+      return runLoop.stop(timeoutMs);
+    },
+    close: async () => {
+      // A leader gives the lease up so another replica takes over at once.
+      await leadership
+        .stop()
+        .catch((err: unknown) =>
+          logger.warn({ err: redactor.errorMessage(err) }, 'could not release the leader lease'),
+        );
+      await controlPlane.close().catch(() => {});
+    },
+  };
+}
+
+/** Events of an environment's runs name it (`[production] …`, and `environment`). */
+function environmentNotifier(
+  notifier: { notify(event: NotifyEvent): void },
+  name: string,
+): { notify(event: NotifyEvent): void } {
+  return {
+    notify: (event) =>
+      notifier.notify({
+        ...event,
+        message: `[${name}] ${event.message}`,
+        source: { ...event.source, environment: name },
+      }),
+  };
+}
+
+/** The real modules a run drives, wired to the unit's control plane, lock and inventory. */
+function unitPipeline(
+  o: UnitOptions,
+  deps: UnitDeps,
+  logger: Logger,
+  learn: (cp: ControlPlane) => unknown,
+  k8sLock: HoldApplyLockOptions['k8s'],
+): Pipeline {
+  const { config } = o;
+  const lockDir = deps.lockDir ?? dirname(config.stateDir);
+  let warnedLock = false;
+  const who = `poolsync daemon${config.leaderElection ? ` ${config.leaderElection.identity}` : ''}`;
+  // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
+  // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
+  // state folder apply shares (where the locks are).
+  const sharedInventory = config.inventory
+    ? { place: config.inventory, ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}) }
+    : null;
+  const inventoryOf = (cp: ControlPlane) =>
+    inventoryStore(cp, config.controlPlane.url, lockDir, sharedInventory);
+  const environment = o.name;
+  return {
+    loadRepository: (dir, opts) =>
+      loadDesired(dir, { ...opts, ...(environment !== null ? { environment } : {}) }),
+    readLiveState: (cp) => {
+      learn(cp);
+      return readLiveWithInventory(cp, inventoryOf(cp));
+    },
+    recordInventory: async (cp, plan, deleted) => {
+      const written = await recordInventory(inventoryOf(cp), plan, deleted);
+      if (written) logger.info({ objects: written.length }, 'inventory recorded');
+    },
+    executePlan,
+    acquireLock: (cp) =>
+      holdApplyLock({
+        cp,
+        url: config.controlPlane.url,
+        stateDir: lockDir,
+        k8s: k8sLock,
+        who,
+        ...(config.leaderElection
+          ? {
+              shareWith: `leader Lease ${config.leaderElection.lease.namespace}/${config.leaderElection.lease.name}`,
+            }
+          : {}),
+        ...(deps.lockTtlMs ? { ttlMs: deps.lockTtlMs } : {}),
+        warn: (message) => {
+          if (!warnedLock) logger.warn(message);
+          warnedLock = true;
+        },
+      }),
+    ...deps.pipeline,
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Pull requests to a repository with environments, through the daemon and the local GitHub
+ * API (docs/environments.md): one plan comment with a section per environment, and
+ * `poolsync apply -e NAME` approving what that environment's plan holds; after the merge each
+ * environment applies its own part, production the approved delete.
+ */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { resolveDaemonConfig } from '../../src/daemon/config.js';
+import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { githubSignature } from '../../src/daemon/webhooks.js';
+import { FakeForge } from '../vcs/fake-forge.js';
+import { cluster, twoEnvironments } from '../environments/helpers.js';
+import { TestRepo, git, tempDir } from './helpers.js';
+
+const SECRET = 'gh-webhook-secret-environments-01';
+const RECONCILE = 'reconcile-token-environments-0123';
+
+let forge: FakeForge;
+const cleanups: (() => Promise<void> | void)[] = [];
+beforeEach(async () => {
+  forge = await new FakeForge().start();
+  vi.stubEnv('GITHUB_TOKEN', forge.token);
+  vi.stubEnv('GITHUB_API_URL', forge.url);
+  vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', 'acme/cfg');
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  vi.unstubAllEnvs();
+  await forge.stop();
+});
+
+const hook = (daemon: RunningDaemon, event: string, payload: unknown) => {
+  const raw = JSON.stringify(payload);
+  return fetch(`${daemon.url}/webhooks/github`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-hub-signature-256': githubSignature(SECRET, raw),
+    },
+    body: raw,
+  });
+};
+const comment = (daemon: RunningDaemon, body: string) =>
+  hook(daemon, 'issue_comment', {
+    action: 'created',
+    issue: { number: 9, pull_request: { url: 'https://api.github.com/repos/acme/cfg/pulls/9' } },
+    comment: { body, user: { login: 'alice' } },
+    repository: { full_name: 'acme/cfg' },
+  });
+async function until<T>(what: string, probe: () => T | null | false): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const replies = () =>
+  forge.list('github:acme/cfg#9').filter((c) => c.body.startsWith('**poolsync**'));
+const clusters = async (path: string) => {
+  const cp = await EmbeddedControlPlane.open({ path });
+  try {
+    return (await cp.listClusters()).map((c) => c.name).sort();
+  } finally {
+    await cp.close();
+  }
+};
+
+describe('pull requests with environments', () => {
+  it('one comment, a section per environment; `poolsync apply -e prod` approves prod’s held delete, applied after merge', async () => {
+    const state = tempDir();
+    const repo = new TestRepo();
+    cleanups.push(() => repo.cleanup());
+    const files = twoEnvironments(
+      { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
+      '    prune: true\n',
+    );
+    const base = repo.commit({ ...files, 'prod/other.yaml': cluster('c-prod-2') });
+    // The pull request: prod drops a cluster (held: policy safe), dev gains one (applied).
+    const head = repo.commit({ 'prod/other.yaml': null, 'dev/more.yaml': cluster('c-dev-2') });
+    git(repo.work, 'push', '--quiet', 'origin', `${head}:refs/pull/9/head`);
+    git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
+
+    const config = await resolveDaemonConfig({
+      cwd: state,
+      env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET, POOLSYNC_RECONCILE_TOKEN: RECONCILE },
+      flags: {
+        repo: repo.bare,
+        'control-plane': `file:${state}/unused.json`,
+        listen: '127.0.0.1:0',
+        'state-dir': `${state}/daemon`,
+        policy: 'all',
+        'poll-interval': '1h',
+        'drift-interval': '1h',
+      },
+    });
+    const daemon = await startDaemon(config, {
+      logger: pino({ level: 'debug' }, new Writable({ write: (_c, _e, cb) => cb() })),
+    });
+    cleanups.push(() => daemon.stop().then(() => {}));
+    await daemon.firstRun;
+    expect(await clusters(`${state}/prod.json`)).toEqual(['c-prod', 'c-prod-2']);
+    forge.githubPermissions.set('alice', 'write');
+    forge.heads.set('github:acme/cfg#9', head);
+
+    expect(
+      (
+        await hook(daemon, 'pull_request', {
+          action: 'opened',
+          number: 9,
+          repository: { full_name: 'acme/cfg' },
+          pull_request: { number: 9, head: { sha: head, ref: 'feature' } },
+        })
+      ).status,
+    ).toBe(202);
+    const plan = await until(
+      'the plan comment',
+      () => forge.list('github:acme/cfg#9').find((c) => c.body.includes('2 environments')) ?? null,
+    );
+    expect(plan.body).toMatch(/<summary><b>dev<\/b>: Plan: 1 to create/);
+    expect(plan.body).toMatch(
+      /<summary><b>prod<\/b>: Plan: 0 to create, \d+ to update, 0 to replace, 1 to delete/,
+    );
+    expect(plan.body).toContain('`poolsync apply -e prod`');
+    expect(plan.body).not.toContain('`poolsync apply -e dev`');
+    await until('the commit status', () =>
+      forge.requests.some(
+        (r) =>
+          r.method === 'POST' &&
+          r.url.endsWith(`/statuses/${head}`) &&
+          (r.body as { state?: string }).state !== 'pending',
+      ),
+    );
+
+    await comment(daemon, 'poolsync apply');
+    await until('a refusal', () => replies().length === 1);
+    expect(replies()[0]!.body).toMatch(
+      /several environments \(dev, prod\): name the one to approve/,
+    );
+    await comment(daemon, 'poolsync apply -e prod');
+    await until('the approval', () => replies().length === 2);
+    expect(replies()[1]!.body).toMatch(
+      /approved by @alice \(write\): the \d+ held changes? of the plan of environment prod/,
+    );
+    const st = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+    expect(st.environments!.prod!.approval!.granted).toHaveLength(1);
+    expect(st.environments!.dev!.approval!.granted).toHaveLength(0);
+
+    git(repo.work, 'push', '--quiet', '--force', 'origin', `${head}:main`);
+    await fetch(`${daemon.url}/reconcile?wait=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${RECONCILE}` },
+    });
+    expect(await clusters(`${state}/prod.json`)).toEqual(['c-prod']);
+    expect(await clusters(`${state}/dev.json`)).toEqual(['c-dev', 'c-dev-2']);
+    const after = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+    expect(after.environments!.prod!.approval!.lastApplied).toMatchObject({ approver: 'alice' });
+  });
+});
