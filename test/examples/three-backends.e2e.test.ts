@@ -85,9 +85,12 @@ describe('examples/three-backends', () => {
     expect(r.stdout).toMatch(/Environment: development\nControl plane: embedded file:/);
     expect(r.stdout).toMatch(/Environment: staging\nControl plane: union /);
     expect(r.stdout).toMatch(/Environment: production\nControl plane: flyteadmin /);
+    const comment = ['--comment', 'github', '--repo', 'acme/cfg', '--pr', '3'];
     const c = await runCli(
-      ['plan', repo.work, '--env', 'all', '--comment', 'github', '--repo', 'acme/cfg', '--pr', '3'],
-      { GITHUB_TOKEN: forge.token, GITHUB_API_URL: forge.url },
+      ['plan', repo.work, '--env', 'all', ...comment, '--api-url', forge.url],
+      {
+        GITHUB_TOKEN: forge.token,
+      },
     );
     expect(c.code, c.stderr).toBe(0);
     const body = forge.list('github:acme/cfg#3')[0]!.body;
