@@ -9,8 +9,7 @@
  *
  * POOLSYNC_UPDATE_SCREENSHOT=1 writes the screenshot docs/daemon.md shows (docs/dashboard.png).
  */
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { browserMissing, launchBrowser, type TestBrowser } from './browser.js';
 import { ADMIN_TOKEN, startDashboardDaemon, type DashboardHarness } from './dashboard-harness.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { TestRepo } from './helpers.js';
+import { tempFolder } from '../helpers/temp-folder.js';
 
 const suite = browserMissing ? describe.skip : describe;
 const title = browserMissing
@@ -219,7 +219,7 @@ async function text(page: Page, selector: string): Promise<string> {
 }
 
 async function screenshot(page: Page): Promise<void> {
-  const file = join(mkdtempSync(join(tmpdir(), 'poolsync-dashboard-')), 'dashboard.png');
+  const file = join(tempFolder('poolsync-dashboard-'), 'dashboard.png');
   await page.screenshot({ path: file as `${string}.png`, fullPage: true });
   if (process.env.POOLSYNC_UPDATE_SCREENSHOT === '1') {
     copyFileSync(file, resolve(__dirname, '../../docs/dashboard.png'));

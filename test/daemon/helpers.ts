@@ -1,11 +1,12 @@
 /** Test helpers: real Git repositories in temp dirs (a bare "remote" and a working clone that pushes to it). */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { tempFolder } from '../helpers/temp-folder.js';
 
+/** Removed after the test file (test/helpers/temp-folder.ts). */
 export function tempDir(prefix = 'poolsync-daemon-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return tempFolder(prefix);
 }
 
 const GIT_ENV = {

@@ -8,12 +8,12 @@
  * ConfigMaps (core/v1) likewise: GET, POST and PUT with the same 404/409 rules, and 422 Invalid
  * for data over the API server's limit (1 MiB, keys and values of data and binaryData).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { tempFolder } from '../helpers/temp-folder.js';
 
 interface Lease {
   apiVersion: 'coordination.k8s.io/v1';
@@ -322,7 +322,7 @@ async function configMapCall(
 
 /** A kubeconfig (in a new temp folder) for the fake API server at `url`, with its bearer token. */
 export function writeKubeconfig(url: string, token: string): string {
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'poolsync-kube-')), 'kubeconfig');
+  const kubeconfig = join(tempFolder('poolsync-kube-'), 'kubeconfig');
   writeFileSync(
     kubeconfig,
     [

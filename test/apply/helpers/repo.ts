@@ -2,6 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { registerTempFolder } from '../../helpers/temp-folder.js';
 
 export interface RepoSpec {
   prune?: boolean;
@@ -14,7 +15,9 @@ export interface RepoSpec {
   assignments?: Record<string, string>;
 }
 
-export const tempDir = (prefix = 'poolsync-apply-') => mkdtemp(join(tmpdir(), prefix));
+/** Removed after the test file (test/helpers/temp-folder.ts). */
+export const tempDir = async (prefix = 'poolsync-apply-') =>
+  registerTempFolder(await mkdtemp(join(tmpdir(), prefix)));
 
 function doc(kind: string, name: string, spec: string): string {
   return `apiVersion: poolsync/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
