@@ -110,7 +110,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
             strictOpen: false,
           },
           {
-            ...deps,
+            // Each environment opens its own control plane: an injected one is never shared.
+            ...withoutControlPlane(deps),
             lockDir: deps.lockDir ?? dirname(config.stateDir),
             // A replica leading some environments leaves a free Lease to one leading fewer.
             ...(candidacy ? { candidacy } : {}),
@@ -266,4 +267,9 @@ function sourceOf(config: DaemonConfig, checkoutDir: string): Source {
         checkoutDir,
       })
     : new FolderSource(config.source.dir);
+}
+
+function withoutControlPlane(deps: DaemonDeps): Omit<DaemonDeps, 'controlPlane'> {
+  const { controlPlane: _injected, ...rest } = deps;
+  return rest;
 }
