@@ -85,6 +85,8 @@ const BASELINE_RULE = {
   pool_update: 'P4',
   // Without soft deletes a delete is final: nothing to undelete (Q6).
   soft_delete: 'Q6',
+  // Without it the default queue is always active and never deleted.
+  default_delete: 'Q5',
 } as const;
 
 /** The error of a capability call on a control plane that reports the capability off. */

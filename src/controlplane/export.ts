@@ -10,6 +10,8 @@ import {
   DEFAULT_QUEUE,
   NAME_MAX_LENGTH,
   QUEUE_DEFAULTS,
+  QUEUE_CAP_FIELDS,
+  type QueueCaps,
   isValidName,
   assignmentKeyString,
   type ObjectKind,
@@ -74,20 +76,29 @@ type Settings = Pick<
   'run_concurrency' | 'action_concurrency' | 'depth' | 'priority' | 'fairness'
 >;
 
-function settingsOf(q: LiveQueue): Settings {
+/** The settings, and Union's caps and scheduling where the queue has them (QueueCaps). */
+function settingsOf(q: LiveQueue): Settings & QueueCaps {
   return {
     run_concurrency: q.run_concurrency,
     action_concurrency: q.action_concurrency,
     depth: q.depth,
     priority: q.priority,
     fairness: q.fairness,
+    ...(q.max_resources && Object.keys(q.max_resources).length > 0
+      ? { max_resources: q.max_resources }
+      : {}),
+    ...(q.max_accelerators && Object.keys(q.max_accelerators).length > 0
+      ? { max_accelerators: q.max_accelerators }
+      : {}),
+    ...(q.scheduling ? { scheduling: q.scheduling } : {}),
   };
 }
 
 function hasDefaultSettings(q: LiveQueue): boolean {
   const s = settingsOf(q);
-  return (Object.keys(QUEUE_DEFAULTS) as (keyof Settings)[]).every(
-    (k) => s[k] === QUEUE_DEFAULTS[k],
+  return (
+    QUEUE_CAP_FIELDS.every((k) => s[k] === undefined) &&
+    (Object.keys(QUEUE_DEFAULTS) as (keyof Settings)[]).every((k) => s[k] === QUEUE_DEFAULTS[k])
   );
 }
 

@@ -96,6 +96,7 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
     ignore?: string[];
     manage?: ObjectKind[];
     acceptCascade?: string[];
+    absent?: string[];
   };
   const ignore = raw.ignore ?? [];
   const ignoreNode = entry(root0, 'ignore')?.value;
@@ -140,6 +141,7 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
       ignore: [...ignore, ...skip],
       ...(raw.manage ? { manage: [...new Set(raw.manage)] } : {}),
       ...(raw.acceptCascade ? { accept_cascade: [...new Set(raw.acceptCascade)] } : {}),
+      ...(raw.absent?.length ? { absent: [...raw.absent] } : {}),
       ...(render ? { render } : {}),
       ...(environments ? { environments } : {}),
     },

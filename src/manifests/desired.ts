@@ -141,6 +141,7 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
       depth: q.depth ?? QUEUE_DEFAULTS.depth,
       priority: q.priority ?? QUEUE_DEFAULTS.priority,
       fairness: q.fairness ?? QUEUE_DEFAULTS.fairness,
+      ...q.caps,
     },
     annotations: q.annotations,
     source: q.source,

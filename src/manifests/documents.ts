@@ -10,6 +10,8 @@ import {
   type ClusterDataPlane,
   type Fairness,
   type Priority,
+  type QueueCaps,
+  type QueueScheduling,
 } from '../model/common.js';
 import type { Annotations } from '../model/desired.js';
 import { poolContract } from './pool-contract.js';
@@ -265,6 +267,9 @@ interface RawQueueSpec {
   depth?: number;
   priority?: Priority;
   fairness?: Fairness;
+  max_resources?: Record<string, string | number>;
+  max_accelerators?: Record<string, number>;
+  scheduling?: QueueScheduling;
 }
 interface RawAssignmentSpec {
   project: string;
@@ -328,6 +333,7 @@ function typed(
         depth: spec.depth ?? null,
         priority: spec.priority ?? null,
         fairness: spec.fairness ?? null,
+        caps: queueCaps(spec),
       };
     }
     case 'PoolAssignment': {
@@ -371,4 +377,17 @@ function baseOf(
     faults,
     address: addr,
   };
+}
+
+/** Union's caps as declared; a quantity written as a YAML number is kept as its text. */
+function queueCaps(spec: RawQueueSpec): QueueCaps {
+  const caps: QueueCaps = {};
+  if (spec.max_resources) {
+    caps.max_resources = Object.fromEntries(
+      Object.entries(spec.max_resources).map(([k, v]) => [k, String(v)]),
+    );
+  }
+  if (spec.max_accelerators) caps.max_accelerators = { ...spec.max_accelerators };
+  if (spec.scheduling) caps.scheduling = spec.scheduling;
+  return caps;
 }

@@ -13,6 +13,7 @@ import { formatBytes, type InputLimits } from './limits.js';
 import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
 import { heapBudget, overBudget, readAhead } from './memory-budget.js';
 import { checkRules, groupManifests } from './rules.js';
+import { checkAbsent } from './rules-absent.js';
 import type { LoadCounts, LoadOptions, LoadResult, ValidationError } from './types.js';
 import { comparePaths, findManifestFiles, MAX_FOLDER_DEPTH, TOO_DEEP } from './walk.js';
 import { readYamlFile } from './read-yaml.js';
@@ -249,7 +250,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
     const grouped = groupManifests(manifests);
     // Cross-document rules over a folder read only in part would report the unread files'
     // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
-    if (!stopped) errors.push(...checkRules(grouped, broken));
+    if (!stopped) errors.push(...checkRules(grouped, broken), ...checkAbsent(grouped, config));
     if (!stopped && env && patches) errors.push(...unusedPatches(patches, patched, env));
     const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
     if (errors.length > 0)

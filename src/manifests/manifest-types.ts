@@ -5,6 +5,7 @@ import type {
   Fairness,
   PoolContract,
   Priority,
+  QueueCaps,
 } from '../model/common.js';
 import type { FlyteManifest } from './flyte-documents.js';
 import type { ManifestBase } from './manifest-base.js';
@@ -36,6 +37,8 @@ export interface QueueManifest extends ManifestBase {
   depth: number | null;
   priority: Priority | null;
   fairness: Fairness | null;
+  /** Union's caps and scheduling as written (quantities as text); absent when omitted. */
+  caps: QueueCaps;
 }
 
 export interface AssignmentManifest extends ManifestBase {

@@ -24,6 +24,7 @@ import { didYouMean } from './suggest.js';
 import { checkFlyteRules, emptyFlyteGroup, type FlyteGrouped } from './rules-multicluster.js';
 import { checkObjectStores, clusterPools, sameBucket } from './rules-buckets.js';
 import { err, firstByName, where } from './rule-helpers.js';
+import { checkQueueCaps } from './rules-queue-caps.js';
 import type { ValidationError } from './types.js';
 
 export interface Grouped {
@@ -165,6 +166,7 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
   }
   errors.push(...checkDefaultQueues(g.defaultQueues, queues, clusters, broken));
   errors.push(...checkObjectStores(pools, g.clusters), ...checkFlyteRules(g.flyte));
+  errors.push(...checkQueueCaps(g.queues));
   return errors;
 }
 

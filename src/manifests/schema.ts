@@ -185,7 +185,12 @@ function describe(err: ErrorObject, root: YNode): Omit<SchemaIssue, 'path'> | nu
         ? 'must not be empty'
         : err.keyword === 'maxLength'
           ? `must be at most ${limit} characters`
-          : (err.message ?? 'is invalid');
+          : err.keyword === 'pattern'
+            ? patternMessage(String(params['pattern']), err.propertyName, undefined).replace(
+                `${name} `,
+                '',
+              )
+            : (err.message ?? 'is invalid');
     return { message: `key ${name} in ${where} ${why}`, pos: at?.keyPos ?? pos };
   }
   const parent = (err.parentSchema ?? {}) as Record<string, unknown>;
@@ -309,6 +314,12 @@ function patternMessage(pattern: string, value: unknown, field: string | undefin
   }
   if (pattern.startsWith('^(https?')) {
     return `${got} must be "" (the provider default) or an http(s):// URL`;
+  }
+  if (pattern.startsWith('^\\+?(\\d+')) {
+    return `${got} is not a non-negative Kubernetes quantity (8, 0.5, 100m, 512Gi)`;
+  }
+  if (pattern.startsWith('^(nvidia_gpu|')) {
+    return `${got} is not an accelerator selector: CLASS/DEVICE[/PARTITION] (nvidia_gpu/nvidia-h100, nvidia_gpu/nvidia-a100/1g.5gb) or nvidia_gpu, CLASS one of nvidia_gpu, google_tpu, amazon_neuron, amd_gpu, habana_gaudi`;
   }
   if (pattern.startsWith('^[A-Za-z0-9_]')) {
     return `${got} is not a workflow name: use letters, digits, '_', '.' and '-'`;

@@ -24,6 +24,10 @@ export type ValidationCode =
   | 'V13'
   /** ExecutionCluster credentials where the flyte-core chart mounts them (flyte-core-chart.ts). */
   | 'V14'
+  /** Union's queue caps: a device-less accelerator cap names NVIDIA (rules-queue-caps.ts). */
+  | 'V15'
+  /** poolsync.yaml `absent:` names an object a document declares (rules-absent.ts). */
+  | 'V16'
   | 'SCHEMA'
   | 'YAML'
   | 'LIMIT'

@@ -16,6 +16,11 @@ export interface BackendProfile {
    * rendered to configuration files (`poolsync render`) and never planned against the backend.
    */
   configKinds?: readonly ObjectKind[];
+  /**
+   * Union: queues carry caps and scheduling (QueueCaps, model/common.ts), read and written. A
+   * repository declaring them against a backend without is refused (QUEUE_CAPS). Absent: none.
+   */
+  queueCaps?: true;
 }
 
 /** A backend and the manifest kinds it manages (reads and plans). */

@@ -18,6 +18,7 @@ export const CAPABILITY_NAMES = [
   'pool_update',
   'queue_move',
   'soft_delete',
+  'default_delete',
 ] as const;
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 

@@ -55,7 +55,37 @@ export type QueueSpec = {
   depth: number;
   priority: Priority;
   fairness: Fairness;
+} & QueueCaps;
+
+/**
+ * Union's queue caps and scheduling (QueueSpec fields 8-10, proto/cloudidl/queue/queue.proto,
+ * from the flyteplugins-union wheel), in the spelling Union's client uses (remote/_queue.py).
+ * Each is optional: absent means "not managed", and a queue update writes the live value back
+ * unchanged (read-modify-write); declared, it is compared and written as a whole.
+ */
+export type QueueCaps = {
+  /** Caps of the summed requests of dispatched actions: name → Kubernetes quantity. {} = none. */
+  max_resources?: Partial<Record<QueueResourceName, string>>;
+  /** In-flight devices per accelerator: `class[/device[/partition]]` → count. {} = none. */
+  max_accelerators?: Record<string, number>;
+  scheduling?: QueueScheduling;
 };
+
+/** The resources a queue may cap (Union's `MAX_RESOURCE_NAMES`: what its leasor accounts for). */
+export const QUEUE_RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral_storage'] as const;
+export type QueueResourceName = (typeof QUEUE_RESOURCE_NAMES)[number];
+/** `strict_fifo` is also what Union does for a queue with none set. */
+export const QUEUE_SCHEDULING = ['strict_fifo', 'greedy_capacity'] as const;
+export type QueueScheduling = (typeof QUEUE_SCHEDULING)[number];
+export const QUEUE_CAP_FIELDS = ['max_resources', 'max_accelerators', 'scheduling'] as const;
+/** Accelerator classes of a cap selector (Union's client `_CLASS_TOKENS`, GPUAccelerator.DeviceClass). */
+export const ACCELERATOR_CLASSES = [
+  'nvidia_gpu',
+  'google_tpu',
+  'amazon_neuron',
+  'amd_gpu',
+  'habana_gaudi',
+] as const;
 
 /** C2: the settings of a queue created by registration, and Q1 defaults. */
 export const QUEUE_DEFAULTS = {
@@ -146,6 +176,12 @@ export interface Capabilities {
    * undeleted, and is listed as deleted. Absent (off) in older saved plans and states.
    */
   soft_delete?: boolean;
+  /**
+   * Q5 lifted (Union today, flyteplugins-union 0.19.1 remote/_queue.py: "the reserved `default`
+   * queue can be drained and deleted like any other"): poolsync still deletes it only when the
+   * repository lists it in `absent` (poolsync.yaml). Absent (off) in older saved plans and states.
+   */
+  default_delete?: boolean;
 }
 
 export const BASELINE_CAPABILITIES: Capabilities = {

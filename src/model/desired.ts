@@ -96,6 +96,11 @@ export interface RepoConfig {
    * manage along (flyteadmin, plan/cascade.ts); `--accept-cascade` adds to it for one run.
    */
   accept_cascade?: string[];
+  /**
+   * poolsync.yaml `absent:`: objects never deleted by their absence alone that the repository
+   * wants deleted; today only `Queue/default` (capability default_delete, plan/queues.ts).
+   */
+  absent?: string[];
   /** Generated files kept in the repository (poolsync.yaml `render`, docs/flyte-oss.md). */
   render?: RenderConfig;
   /**

@@ -60,6 +60,7 @@ export const capabilitiesShape: Shape = record(
     cluster_move: bool,
     queue_move: bool,
     soft_delete: bool,
+    default_delete: bool,
   },
 );
 

@@ -6,6 +6,7 @@
  * left out of the plan instead.
  */
 import {
+  QUEUE_CAP_FIELDS,
   address,
   assignmentKeyString,
   defaultQueueKeyString,
@@ -17,6 +18,7 @@ import type { Plan, PlanError } from '../model/plan.js';
 import type { BackendInfo } from '../model/backend.js';
 import { computePlan, type PlanOptions } from './index.js';
 import { locationOf } from './context.js';
+import { declaresCaps } from './queue-caps.js';
 
 type Declared = { address: string; source: SourceLocation }[];
 
@@ -115,7 +117,11 @@ export function planForBackend(
     ...(opts.commit === undefined ? { commit: desired.commit } : {}),
     configOnlyPools: view.configOnlyPools,
   });
-  plan.errors.push(...backendKindErrors(desired, backend), ...multiPoolErrors(desired, backend));
+  plan.errors.push(
+    ...backendKindErrors(desired, backend),
+    ...multiPoolErrors(desired, backend),
+    ...queueCapsErrors(desired, backend),
+  );
   return plan;
 }
 
@@ -135,5 +141,23 @@ export function multiPoolErrors(desired: DesiredState, backend: BackendInfo): Pl
         `${address('Cluster', c.name)} is in pools ${c.pools!.join(', ')}, but the ${backend.name} backend registers a cluster in one pool (C7); ` +
         `a cluster in several pools belongs to Union self-managed's pool map (poolsync render union-cluster-pools): give it one pool, or plan against the flyteadmin backend`,
       location: locationOf(c.source),
+    }));
+}
+
+/**
+ * Union's queue caps and scheduling (manifests.md, Queue) exist only on a backend that reads and
+ * writes them (`queueCaps`); elsewhere they would never apply, so the plan fails, naming where.
+ */
+export function queueCapsErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+  if (backend.queueCaps || !backend.kinds.includes('Queue')) return [];
+  return desired.queues
+    .filter((q) => declaresCaps(q.spec))
+    .map((q) => ({
+      code: 'QUEUE_CAPS',
+      address: address('Queue', q.name),
+      message:
+        `${address('Queue', q.name)} (${locationOf(q.source)}) sets ${QUEUE_CAP_FIELDS.filter((f) => q.spec[f] !== undefined).join(', ')}, ` +
+        `but the ${backend.name} backend has no queue caps or scheduling (Union's queues have them): remove them, or plan against a union+ control plane`,
+      location: locationOf(q.source),
     }));
 }

@@ -5,6 +5,7 @@
 import {
   DEFAULT_QUEUE,
   WILDCARD,
+  address,
   assignmentKeyString,
   type Capabilities,
   type PoolContract,
@@ -141,6 +142,8 @@ export class PlanContext {
   readonly leavingQueues = new Set<string>();
   /** Queues named by a default-queue setting (Union `run.default_queue`): never drained or deleted. */
   readonly settingQueues: Map<string, string[]>;
+  /** poolsync.yaml `absent: [Queue/default]`: the repository wants the `default` queue deleted. */
+  readonly absentDefault: boolean;
 
   constructor(
     readonly desired: DesiredState,
@@ -157,6 +160,7 @@ export class PlanContext {
     this.dQueues = byName(desired.queues);
     this.lQueues = byName(live.queues);
     this.lDeletedQueues = byName(live.deleted_queues ?? []);
+    this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
     this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
     this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
     for (const c of live.clusters) push(this.lClustersByPool, c.pool, c.name);
@@ -172,7 +176,15 @@ export class PlanContext {
       push(this.settingQueues, s.queue, `${s.project}/${s.domain}`);
     if ((this.caps.queue_delete || this.caps.queue_move) && this.caps.drain) {
       for (const q of live.queues) {
-        if (!this.drainable(q.name) || q.name === DEFAULT_QUEUE) continue;
+        if (!this.drainable(q.name)) continue;
+        if (q.name === DEFAULT_QUEUE) {
+          // Only when the repository says so (absent), and the control plane allows it.
+          if (this.absentDefault && this.caps.queue_delete) {
+            this.deletedQueues.add(q.name);
+            this.leavingQueues.add(q.name);
+          }
+          continue;
+        }
         const d = this.dQueues.get(q.name);
         // A queue moving pool is moved (queue_move) or replaced: it leaves its live pool.
         if (d && !q.cluster_managed && d.spec.pool !== q.pool) this.leavingQueues.add(q.name);
@@ -199,7 +211,8 @@ export class PlanContext {
 
   /** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */
   undrainableReason(queue: string): string | null {
-    if (queue === DEFAULT_QUEUE) return 'the "default" queue is always active (Q5)';
+    if (queue === DEFAULT_QUEUE && !this.caps.default_delete)
+      return 'the "default" queue is always active (Q5)';
     const settings = this.settingQueues.get(queue);
     if (settings) {
       return (

@@ -8,6 +8,7 @@
  * JSON.stringify is canonical: much cheaper than sorting keys generically at 10,000 objects.
  */
 import type { ClusterDataPlane, PoolContract, QueueSpec } from '../model/common.js';
+import { capsForm } from './queue-caps.js';
 import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import { sha256 } from './forms.js';
@@ -43,6 +44,7 @@ const specKey = (s: QueueSpec) => [
   s.depth,
   s.priority,
   s.fairness,
+  capsForm(s),
 ];
 
 export function desiredFingerprint(desired: DesiredState, commit: string | null): string {
@@ -87,6 +89,7 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
       ...labelsKey(desired.execution_cluster_labels),
       // What prune may delete and which cascades are accepted, when they matter.
       ...(desired.config.prune ? [['prune_scope', pruneScope(desired.config)]] : []),
+      ...(desired.config.absent?.length ? [['absent', [...desired.config.absent].sort()]] : []),
       ...(desired.config.accept_cascade?.length
         ? [['accept_cascade', [...desired.config.accept_cascade].sort()]]
         : []),
@@ -131,6 +134,8 @@ function computeLiveFingerprint(live: LiveState): string {
       ...(caps.soft_delete
         ? [['deleted', (live.deleted_queues ?? []).map((q) => [q.name, specKey(q)])]]
         : []),
+      // default_delete: `absent: [Queue/default]` plans its delete. Only when on.
+      ...(caps.default_delete ? [['default_delete']] : []),
     ]),
   );
 }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Assignment, PoolContract, QueueSpec } from '../model/common.js';
 import type { FieldDiff } from '../model/plan.js';
 import { createdField } from './created-fields.js';
+import { capsForm, sameCaps } from './queue-caps.js';
 
 export type Form = Record<string, unknown>;
 
@@ -27,6 +28,7 @@ export function queueForm(spec: QueueSpec): QueueSpec & Form {
     depth: spec.depth,
     priority: spec.priority,
     fairness: spec.fairness,
+    ...capsForm(spec),
   };
 }
 
@@ -124,7 +126,8 @@ export function sameQueueSpec(a: QueueSpec, b: QueueSpec): boolean {
     a.action_concurrency === b.action_concurrency &&
     a.depth === b.depth &&
     a.priority === b.priority &&
-    a.fairness === b.fairness
+    a.fairness === b.fairness &&
+    sameCaps(a, b)
   );
 }
 

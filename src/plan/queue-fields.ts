@@ -1,29 +1,35 @@
 /**
- * Q3 on a control plane whose queues carry more than poolsync manages (Union: its caps and
- * scheduling, and fields the .proto does not declare, `LiveQueue.unknown_fields`): the backend's update is a
- * read-modify-write, and the plan says which fields it leaves alone.
+ * Q3 on a control plane whose queues carry more than poolsync manages (Union: caps and
+ * scheduling a Queue document does not declare, and fields the .proto does not declare,
+ * `LiveQueue.unknown_fields`): the backend's update is a read-modify-write, and the plan says
+ * which fields it leaves alone.
  */
-import type { QueueDecision } from './context.js';
+import type { QueueCaps } from '../model/common.js';
+import type { PlanContext, QueueDecision } from './context.js';
 
-/** Adds to an update of such a queue the note naming the fields written back unchanged. */
-export function noteUnmanagedFields(d: QueueDecision): QueueDecision {
-  const fields = d.live?.unknown_fields ?? [];
-  if (!d.call || d.call.op === 'create_queue' || fields.length === 0) return d;
-  const one = fields.length === 1;
-  const why =
-    `the update replaces the whole queue spec, so poolsync reads the queue first and sets only the 7 fields it ` +
-    `manages: spec ${one ? 'field' : 'fields'} ${listNumbers(fields)} (${fields.map(fieldName).join(', ')}), which poolsync ` +
-    `does not manage, ${one ? 'is' : 'are'} written back unchanged`;
-  d.change.note = d.change.note ? `${d.change.note}; ${why}` : why;
-  return d;
-}
-
-/** Union's QueueSpec (proto/cloudidl/queue/queue.proto). */
-const NAMES: Record<number, string> = {
+/** Union's QueueSpec (proto/cloudidl/queue/queue.proto): the caps poolsync manages when declared. */
+const NAMES: Record<number, keyof QueueCaps> = {
   8: 'max_resources',
   9: 'scheduling',
   10: 'max_accelerators',
 };
+
+/** Adds to an update of such a queue the note naming the fields written back unchanged. */
+export function noteUnmanagedFields(ctx: PlanContext, d: QueueDecision): QueueDecision {
+  const declared = ctx.dQueues.get(d.change.name)?.spec;
+  const fields = (d.live?.unknown_fields ?? []).filter((n) => {
+    const cap = NAMES[n];
+    return cap === undefined || declared?.[cap] === undefined;
+  });
+  if (!d.call || d.call.op === 'create_queue' || fields.length === 0) return d;
+  const one = fields.length === 1;
+  const why =
+    `the update replaces the whole queue spec, so poolsync reads the queue first and sets only the fields the ` +
+    `repository manages: spec ${one ? 'field' : 'fields'} ${listNumbers(fields)} (${fields.map(fieldName).join(', ')}), which ` +
+    `${one ? 'is' : 'are'} not declared, ${one ? 'is' : 'are'} written back unchanged`;
+  d.change.note = d.change.note ? `${d.change.note}; ${why}` : why;
+  return d;
+}
 
 function fieldName(n: number): string {
   return NAMES[n] ?? `field ${n}, not in poolsync's definition`;

@@ -114,6 +114,8 @@ function frameOf(
   for (const [name, c] of ctx.dClusters) desiredClusters.push([name, c.pool]);
   return JSON.stringify([
     ctx.pruneScope ?? null,
+    ctx.absentDefault,
+    [...ctx.lDeletedQueues.keys()],
     inventoryQueues(ctx),
     ctx.caps,
     [...ctx.settingQueues],

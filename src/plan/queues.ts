@@ -25,6 +25,8 @@ import { planQueueMove } from './queue-move.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planEachQueue } from './queue-memo.js';
 import { planUndelete } from './queue-undelete.js';
+import { inheritCaps } from './queue-caps.js';
+import { targetSpec } from './queue-target.js';
 import { reasonOf, reasonText } from './reasons.js';
 import { withCause } from './causes.js';
 
@@ -46,39 +48,8 @@ export function planQueues(ctx: PlanContext): void {
       : deletedWithCluster(ctx, l) // and created again when its cluster registers again
         ? cascadeDecision(ctx, l, ctx.clusters.get(name)?.registers ? missing() : null)
         : withActivation(ctx, l, planLiveQueue(ctx, name, l, target), drainedBy.get(name));
-    return d ? noteUnmanagedFields(withCause(ctx, d)) : null;
+    return d ? noteUnmanagedFields(ctx, withCause(ctx, d)) : null;
   });
-}
-
-function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
-  return {
-    run_concurrency: spec.run_concurrency,
-    action_concurrency: spec.action_concurrency,
-    depth: spec.depth,
-    priority: spec.priority,
-    fairness: spec.fairness,
-  };
-}
-
-/**
- * What the repository wants for a queue, or null when it says nothing about it. A system
- * queue without a Queue document follows its owner: with prune on the repository is the
- * whole truth, so its settings are the defaults (C2); with prune off its live settings are
- * left as they are.
- */
-function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
-  const doc = ctx.dQueues.get(name);
-  if (doc) return doc.spec;
-  // `default` undeclared is left as it is, prune or not: never an update of its settings.
-  if (name === DEFAULT_QUEUE && l)
-    return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settingsOf(l) };
-  const settings = settingsOf(!ctx.prunes('Queue', name) && l ? l : QUEUE_DEFAULTS);
-  const owner = ctx.dClusters.get(name);
-  if (owner && ctx.clusters.get(name)?.change.action !== 'blocked') {
-    return { pool: owner.pool, clusters: [name], ...settings };
-  }
-  if (name === DEFAULT_QUEUE && l) return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings };
-  return null;
 }
 
 /**
@@ -141,6 +112,11 @@ function planMissingQueue(
   firstRegistration: string | null,
 ): QueueDecision | null {
   const none = { live: null, call: null, createdBy: null } as const;
+  const deleted = ctx.caps.soft_delete ? ctx.lDeletedQueues.get(name) : undefined;
+  if (name === DEFAULT_QUEUE && deleted) {
+    // Soft-deleted (default_delete): its name stays reserved, so C3 does not bring it back.
+    return target ? planUndelete(ctx, name, inheritCaps(target, deleted), deleted) : null;
+  }
   if (name === DEFAULT_QUEUE) {
     if (!firstRegistration) {
       if (!target) return null;
@@ -191,8 +167,7 @@ function planMissingQueue(
       createdAs: created,
     });
   }
-  const deleted = ctx.caps.soft_delete ? ctx.lDeletedQueues.get(name) : undefined;
-  if (deleted) return planUndelete(ctx, name, target, deleted);
+  if (deleted) return planUndelete(ctx, name, inheritCaps(target, deleted), deleted);
   let reason = selectorBlockedReason(ctx, target);
   if (!reason && ctx.lClusters.has(name)) {
     reason = `the name "${name}" is taken by ${address('Cluster', name)}: clusters and queues share one namespace (Q2)`;
@@ -243,6 +218,18 @@ function planLiveQueue(
     d.change.note =
       'not in the repository: drained (no new work), waited for until DRAINED (nothing in flight), then deleted (queue_delete)';
     return d;
+  }
+  if (!target && name === DEFAULT_QUEUE && ctx.absentDefault) {
+    return decision(ctx, name, {
+      ...base,
+      action: 'blocked',
+      final: untouched,
+      causedBy: sideEffect,
+      reason:
+        `listed absent in poolsync.yaml, but it cannot be deleted here: ` +
+        (queueDeleteBlockedReason(ctx, name)?.replace(/^not in the repository; /, '') ??
+          'this control plane deletes no queues (queue_delete off, Q6)'),
+    });
   }
   if (!target) {
     const ownerIsLive = l.cluster_managed && ctx.lClusters.has(name);

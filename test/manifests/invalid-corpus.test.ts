@@ -44,6 +44,7 @@ describe('invalid fixture corpus', () => {
       'V10',
       'V11',
       'V13',
+      'V15',
       'YAML',
       'SCHEMA',
       'LIMIT',

@@ -138,7 +138,8 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
       const addr = address('Queue', op.name);
       if (!state.capabilities.drain) throw capabilityOff('drain', addr);
       requireQueue(state, op.name);
-      if (op.name === DEFAULT_QUEUE) {
+      // Q5, unless default_delete (Union today) lets `default` drain like any other queue.
+      if (op.name === DEFAULT_QUEUE && !state.capabilities.default_delete) {
         throw precondition(
           'the "default" queue is always active and cannot be drained (Q5)',
           addr,
@@ -162,7 +163,7 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
       const addr = address('Queue', op.name);
       if (!state.capabilities.queue_delete) throw capabilityOff('queue_delete', addr);
       const queue = requireQueue(state, op.name);
-      if (op.name === DEFAULT_QUEUE) {
+      if (op.name === DEFAULT_QUEUE && !state.capabilities.default_delete) {
         throw precondition('the "default" queue can never be deleted (P1, C3)', addr, 'P1');
       }
       if (queue.cluster_managed && state.clusters.has(op.name)) {

@@ -216,8 +216,10 @@ export function applyOp(state: State, op: Op): void {
           cluster_managed: true,
         });
       }
-      // C3: the org-wide default queue comes back if it is missing.
-      if (!state.queues.has(DEFAULT_QUEUE)) putQueue(state, defaultQueue());
+      // C3: the org-wide default queue comes back if it is missing; not a soft-deleted one
+      // (default_delete): its name stays reserved until it is undeleted.
+      if (!state.queues.has(DEFAULT_QUEUE) && !state.deleted_queues?.has(DEFAULT_QUEUE))
+        putQueue(state, defaultQueue());
       return;
     }
     case 'update_cluster': {

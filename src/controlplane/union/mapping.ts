@@ -6,6 +6,7 @@ import {
   WILDCARD,
   type Fairness,
   type Priority,
+  type QueueCaps,
   type QueueSpec,
 } from '../../model/common.js';
 import type { ClusterHealth, LiveCluster, LiveQueue, QueueState } from '../../model/live.js';
@@ -23,6 +24,7 @@ import {
   type Queue,
   type QueueSpec as PbQueueSpec,
 } from '../../gen/cloudidl/queue/queue_pb.js';
+import { capsFromPb, setCaps } from './queue-caps.js';
 
 const PRIORITY_TO_PB: Record<Priority, PbPriority> = {
   min: PbPriority.MIN,
@@ -52,6 +54,12 @@ export function queueStateFromPb(s: PbQueueState): QueueState {
 
 /** Q3: every field of the spec, so UpdateQueue (a full replace) never drops one. */
 export function queueSpecToPb(spec: QueueSpec): PbQueueSpec {
+  const out = managedToPb(spec);
+  setCaps(out, spec);
+  return out;
+}
+
+function managedToPb(spec: QueueSpec): PbQueueSpec {
   return create(QueueSpecSchema, {
     runConcurrency: spec.run_concurrency,
     actionConcurrency: spec.action_concurrency,
@@ -65,12 +73,14 @@ export function queueSpecToPb(spec: QueueSpec): PbQueueSpec {
 
 /**
  * Q3 read-modify-write: `current` (the spec as Union sent it) with the 7 fields poolsync
- * manages set from `spec`; every other field, declared or not (protobuf-es keeps the ones its
- * .proto lacks as unknown fields and writes them back), is left exactly as it was.
+ * manages set from `spec`, and the caps `spec` declares (setCaps); every other field, declared
+ * or not (protobuf-es keeps the ones its .proto lacks as unknown fields and writes them back),
+ * is left exactly as it was.
  */
 export function withManagedFields(current: PbQueueSpec | undefined, spec: QueueSpec): PbQueueSpec {
   const out = current ? clone(QueueSpecSchema, current) : create(QueueSpecSchema);
-  const managed = queueSpecToPb(spec);
+  setCaps(out, spec);
+  const managed = managedToPb(spec);
   out.runConcurrency = managed.runConcurrency;
   out.actionConcurrency = managed.actionConcurrency;
   out.depth = managed.depth;
@@ -90,6 +100,7 @@ export function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {
     depth: spec?.depth ?? 0,
     priority: priorityFromPb(spec?.priority ?? PbPriority.UNSPECIFIED),
     fairness: fairnessFromPb(spec?.fairness ?? FairnessAlgorithm.UNSPECIFIED),
+    ...capsFromPb(spec),
   };
 }
 
@@ -185,6 +196,7 @@ export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveClu
 /** CreateQueue's spec: Q1 defaults for what the request leaves out (pool default, selector *). */
 export function createSpec(request: Partial<QueueSpec>): QueueSpec {
   return {
+    ...capsOf(request),
     pool: request.pool ?? DEFAULT_POOL,
     clusters: request.clusters ?? [WILDCARD],
     run_concurrency: request.run_concurrency ?? QUEUE_DEFAULTS.run_concurrency,
@@ -193,4 +205,12 @@ export function createSpec(request: Partial<QueueSpec>): QueueSpec {
     priority: request.priority ?? QUEUE_DEFAULTS.priority,
     fairness: request.fairness ?? QUEUE_DEFAULTS.fairness,
   };
+}
+
+function capsOf(r: QueueCaps): QueueCaps {
+  const out: QueueCaps = {};
+  if (r.max_resources !== undefined) out.max_resources = r.max_resources;
+  if (r.max_accelerators !== undefined) out.max_accelerators = r.max_accelerators;
+  if (r.scheduling !== undefined) out.scheduling = r.scheduling;
+  return out;
 }

@@ -29,5 +29,15 @@ export async function createQueueOnce(
 }
 
 function sameSpec(a: QueueSpec, b: QueueSpec): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return sorted(a) === sorted(b);
+}
+
+/** JSON with object keys sorted (caps maps included): equal specs give equal text. */
+function sorted(v: unknown): string {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return JSON.stringify(v);
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${sorted(o[k])}`).join(',')}}`;
 }

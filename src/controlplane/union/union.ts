@@ -99,7 +99,7 @@ export class UnionControlPlane implements ControlPlane {
   private readonly reads = new SharedReads();
 
   constructor(opts: UnionControlPlaneOptions) {
-    this.backend = { name: 'union' };
+    this.backend = { name: 'union', queueCaps: true };
     this.org = this.organization = opts.org;
     this.url = opts.url;
     this.retry = {
@@ -188,6 +188,8 @@ export class UnionControlPlane implements ControlPlane {
       queue_move: true,
       // Deletes are soft: a deleted queue keeps its name until UndeleteQueue.
       soft_delete: true,
+      // `default` can be drained and deleted like any other queue (remote/_queue.py).
+      default_delete: true,
     };
   }
 
@@ -288,7 +290,8 @@ export class UnionControlPlane implements ControlPlane {
 
   /**
    * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: GetQueue, the 7
-   * fields poolsync manages set from `spec`, every other field written back as Union sent it,
+   * fields poolsync manages and the caps `spec` declares (queue-caps.ts) set from `spec`, every
+   * other field written back as Union sent it,
    * including those poolsync's .proto does not declare (kept as protobuf unknown fields; the
    * transport is binary, which carries them: transport.ts). Union has no version on queues, so a
    * change another writer makes between the read and the write is lost (docs/union.md).

@@ -2596,6 +2596,19 @@ const schema33 = {
   type: 'object',
   additionalProperties: false,
   required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  $defs: {
+    quantity: {
+      description:
+        "A non-negative Kubernetes quantity (8, 0.5, 100m, 512Gi), as Union's client checks it; a YAML number is taken as its text.",
+      if: { type: 'number' },
+      then: { type: 'number', minimum: 0 },
+      else: {
+        type: 'string',
+        pattern: '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+        maxLength: 64,
+      },
+    },
+  },
   properties: {
     apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
     kind: { const: 'Queue' },
@@ -2672,11 +2685,63 @@ const schema33 = {
         },
         priority: { enum: ['min', 'medium', 'max'], default: 'medium' },
         fairness: { enum: ['round_robin', 'shuffle_interleave'], default: 'round_robin' },
+        max_resources: {
+          type: 'object',
+          description:
+            "Union only (QueueSpec.max_resources = 8): caps of the summed resource requests of the queue's dispatched actions, as Kubernetes quantities; a resource not named is unlimited, {} removes every cap. Omitted: not managed (the live caps are kept).",
+          additionalProperties: false,
+          properties: {
+            cpu: { $ref: '#/$defs/quantity' },
+            memory: { $ref: '#/$defs/quantity' },
+            ephemeral_storage: { $ref: '#/$defs/quantity' },
+            gpu: {
+              $ref: '#/$defs/quantity',
+              description:
+                'Refused (V15): Union caps GPUs per accelerator type, with max_accelerators.',
+            },
+          },
+        },
+        max_accelerators: {
+          type: 'object',
+          description:
+            "Union only (QueueSpec.max_accelerators = 10): in-flight devices per accelerator, keyed as Union's client prints them: CLASS/DEVICE[/PARTITION] (nvidia_gpu/nvidia-h100, nvidia_gpu/nvidia-a100/1g.5gb) or nvidia_gpu alone (GPUs requested without a device); {} removes every cap. Omitted: not managed.",
+          propertyNames: {
+            pattern:
+              '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$',
+            maxLength: 253,
+          },
+          additionalProperties: { type: 'integer', minimum: 1, maximum: 9223372036854776000 },
+        },
+        scheduling: {
+          enum: ['strict_fifo', 'greedy_capacity'],
+          description:
+            'Union only (QueueSpec.scheduling = 9): strict_fifo (the head waits until it fits) or greedy_capacity (smaller work may pass a head that does not fit). Omitted: not managed.',
+        },
       },
     },
   },
 };
+const schema34 = {
+  description:
+    "A non-negative Kubernetes quantity (8, 0.5, 100m, 512Gi), as Union's client checks it; a YAML number is taken as its text.",
+  if: { type: 'number' },
+  then: { type: 'number', minimum: 0 },
+  else: {
+    type: 'string',
+    pattern: '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+    maxLength: 64,
+  },
+};
+const func23 = Object.prototype.hasOwnProperty;
 const pattern13 = new RegExp('^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
+const pattern14 = new RegExp(
+  '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+  'u',
+);
+const pattern18 = new RegExp(
+  '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$',
+  'u',
+);
 function validate22(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -3149,15 +3214,7 @@ function validate22(
           errors++;
         }
         for (const key4 in data7) {
-          if (!(
-            key4 === 'pool' ||
-            key4 === 'clusters' ||
-            key4 === 'run_concurrency' ||
-            key4 === 'action_concurrency' ||
-            key4 === 'depth' ||
-            key4 === 'priority' ||
-            key4 === 'fairness'
-          )) {
+          if (!func23.call(schema33.properties.spec.properties, key4)) {
             const err22 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
@@ -3571,8 +3628,863 @@ function validate22(
             errors++;
           }
         }
+        if (data7.max_resources !== undefined) {
+          let data16 = data7.max_resources;
+          if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
+            for (const key5 in data16) {
+              if (!(
+                key5 === 'cpu' ||
+                key5 === 'memory' ||
+                key5 === 'ephemeral_storage' ||
+                key5 === 'gpu'
+              )) {
+                const err42 = {
+                  instancePath: instancePath + '/spec/max_resources',
+                  schemaPath: '#/properties/spec/properties/max_resources/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key5 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema33.properties.spec.properties.max_resources,
+                  data: data16,
+                };
+                if (vErrors === null) {
+                  vErrors = [err42];
+                } else {
+                  vErrors.push(err42);
+                }
+                errors++;
+              }
+            }
+            if (data16.cpu !== undefined) {
+              let data17 = data16.cpu;
+              const _errs39 = errors;
+              let valid11 = true;
+              const _errs40 = errors;
+              if (!(typeof data17 == 'number' && isFinite(data17))) {
+                const err43 = {};
+                if (vErrors === null) {
+                  vErrors = [err43];
+                } else {
+                  vErrors.push(err43);
+                }
+                errors++;
+              }
+              var _valid0 = _errs40 === errors;
+              errors = _errs39;
+              if (vErrors !== null) {
+                if (_errs39) {
+                  vErrors.length = _errs39;
+                } else {
+                  vErrors = null;
+                }
+              }
+              let ifClause0;
+              if (_valid0) {
+                const _errs42 = errors;
+                if (typeof data17 == 'number' && isFinite(data17)) {
+                  if (data17 < 0 || isNaN(data17)) {
+                    const err44 = {
+                      instancePath: instancePath + '/spec/max_resources/cpu',
+                      schemaPath: '#/$defs/quantity/then/minimum',
+                      keyword: 'minimum',
+                      params: { comparison: '>=', limit: 0 },
+                      message: 'must be >= 0',
+                      schema: 0,
+                      parentSchema: schema34.then,
+                      data: data17,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err44];
+                    } else {
+                      vErrors.push(err44);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err45 = {
+                    instancePath: instancePath + '/spec/max_resources/cpu',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data17,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err45];
+                  } else {
+                    vErrors.push(err45);
+                  }
+                  errors++;
+                }
+                var _valid0 = _errs42 === errors;
+                valid11 = _valid0;
+                ifClause0 = 'then';
+              } else {
+                const _errs44 = errors;
+                if (typeof data17 === 'string') {
+                  if (func1(data17) > 64) {
+                    const err46 = {
+                      instancePath: instancePath + '/spec/max_resources/cpu',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data17,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err46];
+                    } else {
+                      vErrors.push(err46);
+                    }
+                    errors++;
+                  }
+                  if (!pattern14.test(data17)) {
+                    const err47 = {
+                      instancePath: instancePath + '/spec/max_resources/cpu',
+                      schemaPath: '#/$defs/quantity/else/pattern',
+                      keyword: 'pattern',
+                      params: {
+                        pattern:
+                          '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                      },
+                      message:
+                        'must match pattern "' +
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$' +
+                        '"',
+                      schema:
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                      parentSchema: schema34.else,
+                      data: data17,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err47];
+                    } else {
+                      vErrors.push(err47);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err48 = {
+                    instancePath: instancePath + '/spec/max_resources/cpu',
+                    schemaPath: '#/$defs/quantity/else/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema34.else.type,
+                    parentSchema: schema34.else,
+                    data: data17,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err48];
+                  } else {
+                    vErrors.push(err48);
+                  }
+                  errors++;
+                }
+                var _valid0 = _errs44 === errors;
+                valid11 = _valid0;
+                ifClause0 = 'else';
+              }
+              if (!valid11) {
+                const err49 = {
+                  instancePath: instancePath + '/spec/max_resources/cpu',
+                  schemaPath: '#/$defs/quantity/if',
+                  keyword: 'if',
+                  params: { failingKeyword: ifClause0 },
+                  message: 'must match "' + ifClause0 + '" schema',
+                  schema: schema34.if,
+                  parentSchema: schema34,
+                  data: data17,
+                };
+                if (vErrors === null) {
+                  vErrors = [err49];
+                } else {
+                  vErrors.push(err49);
+                }
+                errors++;
+              }
+            }
+            if (data16.memory !== undefined) {
+              let data18 = data16.memory;
+              const _errs48 = errors;
+              let valid13 = true;
+              const _errs49 = errors;
+              if (!(typeof data18 == 'number' && isFinite(data18))) {
+                const err50 = {};
+                if (vErrors === null) {
+                  vErrors = [err50];
+                } else {
+                  vErrors.push(err50);
+                }
+                errors++;
+              }
+              var _valid1 = _errs49 === errors;
+              errors = _errs48;
+              if (vErrors !== null) {
+                if (_errs48) {
+                  vErrors.length = _errs48;
+                } else {
+                  vErrors = null;
+                }
+              }
+              let ifClause1;
+              if (_valid1) {
+                const _errs51 = errors;
+                if (typeof data18 == 'number' && isFinite(data18)) {
+                  if (data18 < 0 || isNaN(data18)) {
+                    const err51 = {
+                      instancePath: instancePath + '/spec/max_resources/memory',
+                      schemaPath: '#/$defs/quantity/then/minimum',
+                      keyword: 'minimum',
+                      params: { comparison: '>=', limit: 0 },
+                      message: 'must be >= 0',
+                      schema: 0,
+                      parentSchema: schema34.then,
+                      data: data18,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err51];
+                    } else {
+                      vErrors.push(err51);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err52 = {
+                    instancePath: instancePath + '/spec/max_resources/memory',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data18,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err52];
+                  } else {
+                    vErrors.push(err52);
+                  }
+                  errors++;
+                }
+                var _valid1 = _errs51 === errors;
+                valid13 = _valid1;
+                ifClause1 = 'then';
+              } else {
+                const _errs53 = errors;
+                if (typeof data18 === 'string') {
+                  if (func1(data18) > 64) {
+                    const err53 = {
+                      instancePath: instancePath + '/spec/max_resources/memory',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data18,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err53];
+                    } else {
+                      vErrors.push(err53);
+                    }
+                    errors++;
+                  }
+                  if (!pattern14.test(data18)) {
+                    const err54 = {
+                      instancePath: instancePath + '/spec/max_resources/memory',
+                      schemaPath: '#/$defs/quantity/else/pattern',
+                      keyword: 'pattern',
+                      params: {
+                        pattern:
+                          '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                      },
+                      message:
+                        'must match pattern "' +
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$' +
+                        '"',
+                      schema:
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                      parentSchema: schema34.else,
+                      data: data18,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err54];
+                    } else {
+                      vErrors.push(err54);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err55 = {
+                    instancePath: instancePath + '/spec/max_resources/memory',
+                    schemaPath: '#/$defs/quantity/else/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema34.else.type,
+                    parentSchema: schema34.else,
+                    data: data18,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err55];
+                  } else {
+                    vErrors.push(err55);
+                  }
+                  errors++;
+                }
+                var _valid1 = _errs53 === errors;
+                valid13 = _valid1;
+                ifClause1 = 'else';
+              }
+              if (!valid13) {
+                const err56 = {
+                  instancePath: instancePath + '/spec/max_resources/memory',
+                  schemaPath: '#/$defs/quantity/if',
+                  keyword: 'if',
+                  params: { failingKeyword: ifClause1 },
+                  message: 'must match "' + ifClause1 + '" schema',
+                  schema: schema34.if,
+                  parentSchema: schema34,
+                  data: data18,
+                };
+                if (vErrors === null) {
+                  vErrors = [err56];
+                } else {
+                  vErrors.push(err56);
+                }
+                errors++;
+              }
+            }
+            if (data16.ephemeral_storage !== undefined) {
+              let data19 = data16.ephemeral_storage;
+              const _errs57 = errors;
+              let valid15 = true;
+              const _errs58 = errors;
+              if (!(typeof data19 == 'number' && isFinite(data19))) {
+                const err57 = {};
+                if (vErrors === null) {
+                  vErrors = [err57];
+                } else {
+                  vErrors.push(err57);
+                }
+                errors++;
+              }
+              var _valid2 = _errs58 === errors;
+              errors = _errs57;
+              if (vErrors !== null) {
+                if (_errs57) {
+                  vErrors.length = _errs57;
+                } else {
+                  vErrors = null;
+                }
+              }
+              let ifClause2;
+              if (_valid2) {
+                const _errs60 = errors;
+                if (typeof data19 == 'number' && isFinite(data19)) {
+                  if (data19 < 0 || isNaN(data19)) {
+                    const err58 = {
+                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                      schemaPath: '#/$defs/quantity/then/minimum',
+                      keyword: 'minimum',
+                      params: { comparison: '>=', limit: 0 },
+                      message: 'must be >= 0',
+                      schema: 0,
+                      parentSchema: schema34.then,
+                      data: data19,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err58];
+                    } else {
+                      vErrors.push(err58);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err59 = {
+                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err59];
+                  } else {
+                    vErrors.push(err59);
+                  }
+                  errors++;
+                }
+                var _valid2 = _errs60 === errors;
+                valid15 = _valid2;
+                ifClause2 = 'then';
+              } else {
+                const _errs62 = errors;
+                if (typeof data19 === 'string') {
+                  if (func1(data19) > 64) {
+                    const err60 = {
+                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data19,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err60];
+                    } else {
+                      vErrors.push(err60);
+                    }
+                    errors++;
+                  }
+                  if (!pattern14.test(data19)) {
+                    const err61 = {
+                      instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                      schemaPath: '#/$defs/quantity/else/pattern',
+                      keyword: 'pattern',
+                      params: {
+                        pattern:
+                          '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                      },
+                      message:
+                        'must match pattern "' +
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$' +
+                        '"',
+                      schema:
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                      parentSchema: schema34.else,
+                      data: data19,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err61];
+                    } else {
+                      vErrors.push(err61);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err62 = {
+                    instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                    schemaPath: '#/$defs/quantity/else/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema34.else.type,
+                    parentSchema: schema34.else,
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err62];
+                  } else {
+                    vErrors.push(err62);
+                  }
+                  errors++;
+                }
+                var _valid2 = _errs62 === errors;
+                valid15 = _valid2;
+                ifClause2 = 'else';
+              }
+              if (!valid15) {
+                const err63 = {
+                  instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
+                  schemaPath: '#/$defs/quantity/if',
+                  keyword: 'if',
+                  params: { failingKeyword: ifClause2 },
+                  message: 'must match "' + ifClause2 + '" schema',
+                  schema: schema34.if,
+                  parentSchema: schema34,
+                  data: data19,
+                };
+                if (vErrors === null) {
+                  vErrors = [err63];
+                } else {
+                  vErrors.push(err63);
+                }
+                errors++;
+              }
+            }
+            if (data16.gpu !== undefined) {
+              let data20 = data16.gpu;
+              const _errs66 = errors;
+              let valid17 = true;
+              const _errs67 = errors;
+              if (!(typeof data20 == 'number' && isFinite(data20))) {
+                const err64 = {};
+                if (vErrors === null) {
+                  vErrors = [err64];
+                } else {
+                  vErrors.push(err64);
+                }
+                errors++;
+              }
+              var _valid3 = _errs67 === errors;
+              errors = _errs66;
+              if (vErrors !== null) {
+                if (_errs66) {
+                  vErrors.length = _errs66;
+                } else {
+                  vErrors = null;
+                }
+              }
+              let ifClause3;
+              if (_valid3) {
+                const _errs69 = errors;
+                if (typeof data20 == 'number' && isFinite(data20)) {
+                  if (data20 < 0 || isNaN(data20)) {
+                    const err65 = {
+                      instancePath: instancePath + '/spec/max_resources/gpu',
+                      schemaPath: '#/$defs/quantity/then/minimum',
+                      keyword: 'minimum',
+                      params: { comparison: '>=', limit: 0 },
+                      message: 'must be >= 0',
+                      schema: 0,
+                      parentSchema: schema34.then,
+                      data: data20,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err65];
+                    } else {
+                      vErrors.push(err65);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err66 = {
+                    instancePath: instancePath + '/spec/max_resources/gpu',
+                    schemaPath: '#/$defs/quantity/then/type',
+                    keyword: 'type',
+                    params: { type: 'number' },
+                    message: 'must be number',
+                    schema: schema34.then.type,
+                    parentSchema: schema34.then,
+                    data: data20,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err66];
+                  } else {
+                    vErrors.push(err66);
+                  }
+                  errors++;
+                }
+                var _valid3 = _errs69 === errors;
+                valid17 = _valid3;
+                ifClause3 = 'then';
+              } else {
+                const _errs71 = errors;
+                if (typeof data20 === 'string') {
+                  if (func1(data20) > 64) {
+                    const err67 = {
+                      instancePath: instancePath + '/spec/max_resources/gpu',
+                      schemaPath: '#/$defs/quantity/else/maxLength',
+                      keyword: 'maxLength',
+                      params: { limit: 64 },
+                      message: 'must NOT have more than 64 characters',
+                      schema: 64,
+                      parentSchema: schema34.else,
+                      data: data20,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err67];
+                    } else {
+                      vErrors.push(err67);
+                    }
+                    errors++;
+                  }
+                  if (!pattern14.test(data20)) {
+                    const err68 = {
+                      instancePath: instancePath + '/spec/max_resources/gpu',
+                      schemaPath: '#/$defs/quantity/else/pattern',
+                      keyword: 'pattern',
+                      params: {
+                        pattern:
+                          '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                      },
+                      message:
+                        'must match pattern "' +
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$' +
+                        '"',
+                      schema:
+                        '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
+                      parentSchema: schema34.else,
+                      data: data20,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err68];
+                    } else {
+                      vErrors.push(err68);
+                    }
+                    errors++;
+                  }
+                } else {
+                  const err69 = {
+                    instancePath: instancePath + '/spec/max_resources/gpu',
+                    schemaPath: '#/$defs/quantity/else/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema34.else.type,
+                    parentSchema: schema34.else,
+                    data: data20,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err69];
+                  } else {
+                    vErrors.push(err69);
+                  }
+                  errors++;
+                }
+                var _valid3 = _errs71 === errors;
+                valid17 = _valid3;
+                ifClause3 = 'else';
+              }
+              if (!valid17) {
+                const err70 = {
+                  instancePath: instancePath + '/spec/max_resources/gpu',
+                  schemaPath: '#/$defs/quantity/if',
+                  keyword: 'if',
+                  params: { failingKeyword: ifClause3 },
+                  message: 'must match "' + ifClause3 + '" schema',
+                  schema: schema34.if,
+                  parentSchema: schema34,
+                  data: data20,
+                };
+                if (vErrors === null) {
+                  vErrors = [err70];
+                } else {
+                  vErrors.push(err70);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err71 = {
+              instancePath: instancePath + '/spec/max_resources',
+              schemaPath: '#/properties/spec/properties/max_resources/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema33.properties.spec.properties.max_resources.type,
+              parentSchema: schema33.properties.spec.properties.max_resources,
+              data: data16,
+            };
+            if (vErrors === null) {
+              vErrors = [err71];
+            } else {
+              vErrors.push(err71);
+            }
+            errors++;
+          }
+        }
+        if (data7.max_accelerators !== undefined) {
+          let data21 = data7.max_accelerators;
+          if (data21 && typeof data21 == 'object' && !Array.isArray(data21)) {
+            for (const key6 in data21) {
+              const _errs75 = errors;
+              if (typeof key6 === 'string') {
+                if (func1(key6) > 253) {
+                  const err72 = {
+                    instancePath: instancePath + '/spec/max_accelerators',
+                    schemaPath:
+                      '#/properties/spec/properties/max_accelerators/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema:
+                      schema33.properties.spec.properties.max_accelerators.propertyNames,
+                    data: key6,
+                    propertyName: key6,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err72];
+                  } else {
+                    vErrors.push(err72);
+                  }
+                  errors++;
+                }
+                if (!pattern18.test(key6)) {
+                  const err73 = {
+                    instancePath: instancePath + '/spec/max_accelerators',
+                    schemaPath:
+                      '#/properties/spec/properties/max_accelerators/propertyNames/pattern',
+                    keyword: 'pattern',
+                    params: {
+                      pattern:
+                        '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$',
+                    },
+                    message:
+                      'must match pattern "' +
+                      '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$' +
+                      '"',
+                    schema:
+                      '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$',
+                    parentSchema:
+                      schema33.properties.spec.properties.max_accelerators.propertyNames,
+                    data: key6,
+                    propertyName: key6,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err73];
+                  } else {
+                    vErrors.push(err73);
+                  }
+                  errors++;
+                }
+              }
+              var valid18 = _errs75 === errors;
+              if (!valid18) {
+                const err74 = {
+                  instancePath: instancePath + '/spec/max_accelerators',
+                  schemaPath: '#/properties/spec/properties/max_accelerators/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key6 },
+                  message: 'property name must be valid',
+                  schema: schema33.properties.spec.properties.max_accelerators.propertyNames,
+                  parentSchema: schema33.properties.spec.properties.max_accelerators,
+                  data: data21,
+                };
+                if (vErrors === null) {
+                  vErrors = [err74];
+                } else {
+                  vErrors.push(err74);
+                }
+                errors++;
+              }
+            }
+            for (const key7 in data21) {
+              let data22 = data21[key7];
+              if (!(
+                typeof data22 == 'number' &&
+                !(data22 % 1) &&
+                !isNaN(data22) &&
+                isFinite(data22)
+              )) {
+                const err75 = {
+                  instancePath:
+                    instancePath +
+                    '/spec/max_accelerators/' +
+                    key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                  schemaPath:
+                    '#/properties/spec/properties/max_accelerators/additionalProperties/type',
+                  keyword: 'type',
+                  params: { type: 'integer' },
+                  message: 'must be integer',
+                  schema:
+                    schema33.properties.spec.properties.max_accelerators.additionalProperties.type,
+                  parentSchema:
+                    schema33.properties.spec.properties.max_accelerators.additionalProperties,
+                  data: data22,
+                };
+                if (vErrors === null) {
+                  vErrors = [err75];
+                } else {
+                  vErrors.push(err75);
+                }
+                errors++;
+              }
+              if (typeof data22 == 'number' && isFinite(data22)) {
+                if (data22 > 9223372036854776000 || isNaN(data22)) {
+                  const err76 = {
+                    instancePath:
+                      instancePath +
+                      '/spec/max_accelerators/' +
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/spec/properties/max_accelerators/additionalProperties/maximum',
+                    keyword: 'maximum',
+                    params: { comparison: '<=', limit: 9223372036854776000 },
+                    message: 'must be <= 9223372036854776000',
+                    schema: 9223372036854776000,
+                    parentSchema:
+                      schema33.properties.spec.properties.max_accelerators.additionalProperties,
+                    data: data22,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err76];
+                  } else {
+                    vErrors.push(err76);
+                  }
+                  errors++;
+                }
+                if (data22 < 1 || isNaN(data22)) {
+                  const err77 = {
+                    instancePath:
+                      instancePath +
+                      '/spec/max_accelerators/' +
+                      key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/spec/properties/max_accelerators/additionalProperties/minimum',
+                    keyword: 'minimum',
+                    params: { comparison: '>=', limit: 1 },
+                    message: 'must be >= 1',
+                    schema: 1,
+                    parentSchema:
+                      schema33.properties.spec.properties.max_accelerators.additionalProperties,
+                    data: data22,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err77];
+                  } else {
+                    vErrors.push(err77);
+                  }
+                  errors++;
+                }
+              }
+            }
+          } else {
+            const err78 = {
+              instancePath: instancePath + '/spec/max_accelerators',
+              schemaPath: '#/properties/spec/properties/max_accelerators/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema33.properties.spec.properties.max_accelerators.type,
+              parentSchema: schema33.properties.spec.properties.max_accelerators,
+              data: data21,
+            };
+            if (vErrors === null) {
+              vErrors = [err78];
+            } else {
+              vErrors.push(err78);
+            }
+            errors++;
+          }
+        }
+        if (data7.scheduling !== undefined) {
+          let data23 = data7.scheduling;
+          if (!(data23 === 'strict_fifo' || data23 === 'greedy_capacity')) {
+            const err79 = {
+              instancePath: instancePath + '/spec/scheduling',
+              schemaPath: '#/properties/spec/properties/scheduling/enum',
+              keyword: 'enum',
+              params: { allowedValues: schema33.properties.spec.properties.scheduling.enum },
+              message: 'must be equal to one of the allowed values',
+              schema: schema33.properties.spec.properties.scheduling.enum,
+              parentSchema: schema33.properties.spec.properties.scheduling,
+              data: data23,
+            };
+            if (vErrors === null) {
+              vErrors = [err79];
+            } else {
+              vErrors.push(err79);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err42 = {
+        const err80 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -3583,15 +4495,15 @@ function validate22(
           data: data7,
         };
         if (vErrors === null) {
-          vErrors = [err42];
+          vErrors = [err80];
         } else {
-          vErrors.push(err42);
+          vErrors.push(err80);
         }
         errors++;
       }
     }
   } else {
-    const err43 = {
+    const err81 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -3602,9 +4514,9 @@ function validate22(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err43];
+      vErrors = [err81];
     } else {
-      vErrors.push(err43);
+      vErrors.push(err81);
     }
     errors++;
   }
@@ -3613,7 +4525,7 @@ function validate22(
 }
 validate22.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
 export const PoolAssignment = validate23;
-const schema34 = {
+const schema38 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://poolsync.dev/schemas/v1/pool-assignment.schema.json',
   title: 'poolsync PoolAssignment',
@@ -3687,7 +4599,7 @@ const schema34 = {
     },
   },
 };
-const pattern17 = new RegExp('^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$', 'u');
+const pattern22 = new RegExp('^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$', 'u');
 function validate23(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -3695,3439 +4607,6 @@ function validate23(
   /*# sourceURL="https://poolsync.dev/schemas/v1/pool-assignment.schema.json" */ let vErrors = null;
   let errors = 0;
   const evaluated0 = validate23.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.apiVersion === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'apiVersion' },
-        message: "must have required property '" + 'apiVersion' + "'",
-        schema: schema34.required,
-        parentSchema: schema34,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.kind === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'kind' },
-        message: "must have required property '" + 'kind' + "'",
-        schema: schema34.required,
-        parentSchema: schema34,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    if (data.metadata === undefined) {
-      const err2 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'metadata' },
-        message: "must have required property '" + 'metadata' + "'",
-        schema: schema34.required,
-        parentSchema: schema34,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err2];
-      } else {
-        vErrors.push(err2);
-      }
-      errors++;
-    }
-    if (data.spec === undefined) {
-      const err3 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'spec' },
-        message: "must have required property '" + 'spec' + "'",
-        schema: schema34.required,
-        parentSchema: schema34,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err3];
-      } else {
-        vErrors.push(err3);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
-        const err4 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-          schema: false,
-          parentSchema: schema34,
-          data,
-        };
-        if (vErrors === null) {
-          vErrors = [err4];
-        } else {
-          vErrors.push(err4);
-        }
-        errors++;
-      }
-    }
-    if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if ('poolsync/v1' !== data0) {
-        const err5 = {
-          instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/properties/apiVersion/const',
-          keyword: 'const',
-          params: { allowedValue: 'poolsync/v1' },
-          message: 'must be equal to constant',
-          schema: 'poolsync/v1',
-          parentSchema: schema34.properties.apiVersion,
-          data: data0,
-        };
-        if (vErrors === null) {
-          vErrors = [err5];
-        } else {
-          vErrors.push(err5);
-        }
-        errors++;
-      }
-    }
-    if (data.kind !== undefined) {
-      let data1 = data.kind;
-      if ('PoolAssignment' !== data1) {
-        const err6 = {
-          instancePath: instancePath + '/kind',
-          schemaPath: '#/properties/kind/const',
-          keyword: 'const',
-          params: { allowedValue: 'PoolAssignment' },
-          message: 'must be equal to constant',
-          schema: 'PoolAssignment',
-          parentSchema: schema34.properties.kind,
-          data: data1,
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err7 = {
-            instancePath: instancePath + '/metadata',
-            schemaPath: '#/properties/metadata/required',
-            keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
-            schema: schema34.properties.metadata.required,
-            parentSchema: schema34.properties.metadata,
-            data: data2,
-          };
-          if (vErrors === null) {
-            vErrors = [err7];
-          } else {
-            vErrors.push(err7);
-          }
-          errors++;
-        }
-        for (const key1 in data2) {
-          if (!(key1 === 'name' || key1 === 'annotations')) {
-            const err8 = {
-              instancePath: instancePath + '/metadata',
-              schemaPath: '#/properties/metadata/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema34.properties.metadata,
-              data: data2,
-            };
-            if (vErrors === null) {
-              vErrors = [err8];
-            } else {
-              vErrors.push(err8);
-            }
-            errors++;
-          }
-        }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
-              const err9 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema34.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err9];
-              } else {
-                vErrors.push(err9);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data3)) {
-              const err10 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema34.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/metadata/name',
-              schemaPath: '#/properties/metadata/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema34.properties.metadata.properties.name.type,
-              parentSchema: schema34.properties.metadata.properties.name,
-              data: data3,
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data2.annotations !== undefined) {
-          let data4 = data2.annotations;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs11 = errors;
-              if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
-                  const err12 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 253 },
-                    message: 'must NOT have more than 253 characters',
-                    schema: 253,
-                    parentSchema: schema34.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err12];
-                  } else {
-                    vErrors.push(err12);
-                  }
-                  errors++;
-                }
-                if (func1(key2) < 1) {
-                  const err13 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema: schema34.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err13];
-                  } else {
-                    vErrors.push(err13);
-                  }
-                  errors++;
-                }
-              } else {
-                const err14 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema34.properties.metadata.properties.annotations.propertyNames.type,
-                  parentSchema: schema34.properties.metadata.properties.annotations.propertyNames,
-                  data: key2,
-                  propertyName: key2,
-                };
-                if (vErrors === null) {
-                  vErrors = [err14];
-                } else {
-                  vErrors.push(err14);
-                }
-                errors++;
-              }
-              var valid2 = _errs11 === errors;
-              if (!valid2) {
-                const err15 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
-                  keyword: 'propertyNames',
-                  params: { propertyName: key2 },
-                  message: 'property name must be valid',
-                  schema: schema34.properties.metadata.properties.annotations.propertyNames,
-                  parentSchema: schema34.properties.metadata.properties.annotations,
-                  data: data4,
-                };
-                if (vErrors === null) {
-                  vErrors = [err15];
-                } else {
-                  vErrors.push(err15);
-                }
-                errors++;
-              }
-            }
-            for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema34.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema34.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
-                const err17 = {
-                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
-                  schemaPath:
-                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
-                  keyword: 'enum',
-                  params: {
-                    allowedValues:
-                      schema34.properties.metadata.properties.annotations.properties[
-                        'poolsync/prevent-destroy'
-                      ].enum,
-                  },
-                  message: 'must be equal to one of the allowed values',
-                  schema:
-                    schema34.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ].enum,
-                  parentSchema:
-                    schema34.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ],
-                  data: data6,
-                };
-                if (vErrors === null) {
-                  vErrors = [err17];
-                } else {
-                  vErrors.push(err17);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err18 = {
-              instancePath: instancePath + '/metadata/annotations',
-              schemaPath: '#/properties/metadata/properties/annotations/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema34.properties.metadata.properties.annotations.type,
-              parentSchema: schema34.properties.metadata.properties.annotations,
-              data: data4,
-            };
-            if (vErrors === null) {
-              vErrors = [err18];
-            } else {
-              vErrors.push(err18);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err19 = {
-          instancePath: instancePath + '/metadata',
-          schemaPath: '#/properties/metadata/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema34.properties.metadata.type,
-          parentSchema: schema34.properties.metadata,
-          data: data2,
-        };
-        if (vErrors === null) {
-          vErrors = [err19];
-        } else {
-          vErrors.push(err19);
-        }
-        errors++;
-      }
-    }
-    if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.project === undefined) {
-          const err20 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'project' },
-            message: "must have required property '" + 'project' + "'",
-            schema: schema34.properties.spec.required,
-            parentSchema: schema34.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        if (data7.domain === undefined) {
-          const err21 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'domain' },
-            message: "must have required property '" + 'domain' + "'",
-            schema: schema34.properties.spec.required,
-            parentSchema: schema34.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        if (data7.pool === undefined) {
-          const err22 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'pool' },
-            message: "must have required property '" + 'pool' + "'",
-            schema: schema34.properties.spec.required,
-            parentSchema: schema34.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err22];
-          } else {
-            vErrors.push(err22);
-          }
-          errors++;
-        }
-        for (const key4 in data7) {
-          if (!(
-            key4 === 'project' ||
-            key4 === 'domain' ||
-            key4 === 'workflow' ||
-            key4 === 'pool'
-          )) {
-            const err23 = {
-              instancePath: instancePath + '/spec',
-              schemaPath: '#/properties/spec/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema34.properties.spec,
-              data: data7,
-            };
-            if (vErrors === null) {
-              vErrors = [err23];
-            } else {
-              vErrors.push(err23);
-            }
-            errors++;
-          }
-        }
-        if (data7.project !== undefined) {
-          let data8 = data7.project;
-          if (typeof data8 === 'string') {
-            if (func1(data8) > 63) {
-              const err24 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema34.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err24];
-              } else {
-                vErrors.push(err24);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data8)) {
-              const err25 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema34.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err25];
-              } else {
-                vErrors.push(err25);
-              }
-              errors++;
-            }
-          } else {
-            const err26 = {
-              instancePath: instancePath + '/spec/project',
-              schemaPath: '#/properties/spec/properties/project/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema34.properties.spec.properties.project.type,
-              parentSchema: schema34.properties.spec.properties.project,
-              data: data8,
-            };
-            if (vErrors === null) {
-              vErrors = [err26];
-            } else {
-              vErrors.push(err26);
-            }
-            errors++;
-          }
-        }
-        if (data7.domain !== undefined) {
-          let data9 = data7.domain;
-          if (typeof data9 === 'string') {
-            if (func1(data9) > 63) {
-              const err27 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema34.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data9)) {
-              const err28 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema34.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err28];
-              } else {
-                vErrors.push(err28);
-              }
-              errors++;
-            }
-          } else {
-            const err29 = {
-              instancePath: instancePath + '/spec/domain',
-              schemaPath: '#/properties/spec/properties/domain/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema34.properties.spec.properties.domain.type,
-              parentSchema: schema34.properties.spec.properties.domain,
-              data: data9,
-            };
-            if (vErrors === null) {
-              vErrors = [err29];
-            } else {
-              vErrors.push(err29);
-            }
-            errors++;
-          }
-        }
-        if (data7.workflow !== undefined) {
-          let data10 = data7.workflow;
-          if (typeof data10 === 'string') {
-            if (func1(data10) > 255) {
-              const err30 = {
-                instancePath: instancePath + '/spec/workflow',
-                schemaPath: '#/properties/spec/properties/workflow/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 255 },
-                message: 'must NOT have more than 255 characters',
-                schema: 255,
-                parentSchema: schema34.properties.spec.properties.workflow,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err30];
-              } else {
-                vErrors.push(err30);
-              }
-              errors++;
-            }
-            if (!pattern17.test(data10)) {
-              const err31 = {
-                instancePath: instancePath + '/spec/workflow',
-                schemaPath: '#/properties/spec/properties/workflow/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' },
-                message: 'must match pattern "' + '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' + '"',
-                schema: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
-                parentSchema: schema34.properties.spec.properties.workflow,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err31];
-              } else {
-                vErrors.push(err31);
-              }
-              errors++;
-            }
-          } else {
-            const err32 = {
-              instancePath: instancePath + '/spec/workflow',
-              schemaPath: '#/properties/spec/properties/workflow/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema34.properties.spec.properties.workflow.type,
-              parentSchema: schema34.properties.spec.properties.workflow,
-              data: data10,
-            };
-            if (vErrors === null) {
-              vErrors = [err32];
-            } else {
-              vErrors.push(err32);
-            }
-            errors++;
-          }
-        }
-        if (data7.pool !== undefined) {
-          let data11 = data7.pool;
-          if (typeof data11 === 'string') {
-            if (func1(data11) > 63) {
-              const err33 = {
-                instancePath: instancePath + '/spec/pool',
-                schemaPath: '#/properties/spec/properties/pool/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema34.properties.spec.properties.pool,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err33];
-              } else {
-                vErrors.push(err33);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data11)) {
-              const err34 = {
-                instancePath: instancePath + '/spec/pool',
-                schemaPath: '#/properties/spec/properties/pool/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema34.properties.spec.properties.pool,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err34];
-              } else {
-                vErrors.push(err34);
-              }
-              errors++;
-            }
-          } else {
-            const err35 = {
-              instancePath: instancePath + '/spec/pool',
-              schemaPath: '#/properties/spec/properties/pool/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema34.properties.spec.properties.pool.type,
-              parentSchema: schema34.properties.spec.properties.pool,
-              data: data11,
-            };
-            if (vErrors === null) {
-              vErrors = [err35];
-            } else {
-              vErrors.push(err35);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err36 = {
-          instancePath: instancePath + '/spec',
-          schemaPath: '#/properties/spec/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema34.properties.spec.type,
-          parentSchema: schema34.properties.spec,
-          data: data7,
-        };
-        if (vErrors === null) {
-          vErrors = [err36];
-        } else {
-          vErrors.push(err36);
-        }
-        errors++;
-      }
-    }
-  } else {
-    const err37 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-      schema: schema34.type,
-      parentSchema: schema34,
-      data,
-    };
-    if (vErrors === null) {
-      vErrors = [err37];
-    } else {
-      vErrors.push(err37);
-    }
-    errors++;
-  }
-  validate23.errors = vErrors;
-  return errors === 0;
-}
-validate23.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-export const DefaultQueue = validate24;
-const schema35 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://poolsync.dev/schemas/v1/default-queue.schema.json',
-  title: 'poolsync DefaultQueue',
-  description:
-    'Union v2: the queue executions of a project/domain go to when they name none (docs/manifests.md, DefaultQueue). Addressed DefaultQueue/<project>/<domain>.',
-  type: 'object',
-  additionalProperties: false,
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
-    kind: { const: 'DefaultQueue' },
-    metadata: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: {
-        name: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description:
-            "N1: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters.",
-        },
-        annotations: {
-          type: 'object',
-          description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
-          properties: {
-            'poolsync/prevent-destroy': {
-              enum: ['true', 'false'],
-              description:
-                '"true": any plan that would delete or replace this object fails instead.',
-            },
-          },
-          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
-        },
-      },
-    },
-    spec: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['project', 'domain', 'queue'],
-      description:
-        'Executions of project/domain that name no queue run in queue. One setting per project/domain (V12).',
-      properties: {
-        project: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description: 'Flyte project id.',
-        },
-        domain: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description: 'Flyte domain, e.g. development, staging, production.',
-        },
-        queue: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description:
-            "The queue; must be declared by a Queue document, or be a cluster's co-named queue or 'default' (V12).",
-        },
-      },
-    },
-  },
-};
-function validate24(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://poolsync.dev/schemas/v1/default-queue.schema.json" */ let vErrors = null;
-  let errors = 0;
-  const evaluated0 = validate24.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.apiVersion === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'apiVersion' },
-        message: "must have required property '" + 'apiVersion' + "'",
-        schema: schema35.required,
-        parentSchema: schema35,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.kind === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'kind' },
-        message: "must have required property '" + 'kind' + "'",
-        schema: schema35.required,
-        parentSchema: schema35,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    if (data.metadata === undefined) {
-      const err2 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'metadata' },
-        message: "must have required property '" + 'metadata' + "'",
-        schema: schema35.required,
-        parentSchema: schema35,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err2];
-      } else {
-        vErrors.push(err2);
-      }
-      errors++;
-    }
-    if (data.spec === undefined) {
-      const err3 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'spec' },
-        message: "must have required property '" + 'spec' + "'",
-        schema: schema35.required,
-        parentSchema: schema35,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err3];
-      } else {
-        vErrors.push(err3);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
-        const err4 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-          schema: false,
-          parentSchema: schema35,
-          data,
-        };
-        if (vErrors === null) {
-          vErrors = [err4];
-        } else {
-          vErrors.push(err4);
-        }
-        errors++;
-      }
-    }
-    if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if ('poolsync/v1' !== data0) {
-        const err5 = {
-          instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/properties/apiVersion/const',
-          keyword: 'const',
-          params: { allowedValue: 'poolsync/v1' },
-          message: 'must be equal to constant',
-          schema: 'poolsync/v1',
-          parentSchema: schema35.properties.apiVersion,
-          data: data0,
-        };
-        if (vErrors === null) {
-          vErrors = [err5];
-        } else {
-          vErrors.push(err5);
-        }
-        errors++;
-      }
-    }
-    if (data.kind !== undefined) {
-      let data1 = data.kind;
-      if ('DefaultQueue' !== data1) {
-        const err6 = {
-          instancePath: instancePath + '/kind',
-          schemaPath: '#/properties/kind/const',
-          keyword: 'const',
-          params: { allowedValue: 'DefaultQueue' },
-          message: 'must be equal to constant',
-          schema: 'DefaultQueue',
-          parentSchema: schema35.properties.kind,
-          data: data1,
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err7 = {
-            instancePath: instancePath + '/metadata',
-            schemaPath: '#/properties/metadata/required',
-            keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
-            schema: schema35.properties.metadata.required,
-            parentSchema: schema35.properties.metadata,
-            data: data2,
-          };
-          if (vErrors === null) {
-            vErrors = [err7];
-          } else {
-            vErrors.push(err7);
-          }
-          errors++;
-        }
-        for (const key1 in data2) {
-          if (!(key1 === 'name' || key1 === 'annotations')) {
-            const err8 = {
-              instancePath: instancePath + '/metadata',
-              schemaPath: '#/properties/metadata/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema35.properties.metadata,
-              data: data2,
-            };
-            if (vErrors === null) {
-              vErrors = [err8];
-            } else {
-              vErrors.push(err8);
-            }
-            errors++;
-          }
-        }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
-              const err9 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema35.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err9];
-              } else {
-                vErrors.push(err9);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data3)) {
-              const err10 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema35.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/metadata/name',
-              schemaPath: '#/properties/metadata/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema35.properties.metadata.properties.name.type,
-              parentSchema: schema35.properties.metadata.properties.name,
-              data: data3,
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data2.annotations !== undefined) {
-          let data4 = data2.annotations;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs11 = errors;
-              if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
-                  const err12 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 253 },
-                    message: 'must NOT have more than 253 characters',
-                    schema: 253,
-                    parentSchema: schema35.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err12];
-                  } else {
-                    vErrors.push(err12);
-                  }
-                  errors++;
-                }
-                if (func1(key2) < 1) {
-                  const err13 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema: schema35.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err13];
-                  } else {
-                    vErrors.push(err13);
-                  }
-                  errors++;
-                }
-              } else {
-                const err14 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema35.properties.metadata.properties.annotations.propertyNames.type,
-                  parentSchema: schema35.properties.metadata.properties.annotations.propertyNames,
-                  data: key2,
-                  propertyName: key2,
-                };
-                if (vErrors === null) {
-                  vErrors = [err14];
-                } else {
-                  vErrors.push(err14);
-                }
-                errors++;
-              }
-              var valid2 = _errs11 === errors;
-              if (!valid2) {
-                const err15 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
-                  keyword: 'propertyNames',
-                  params: { propertyName: key2 },
-                  message: 'property name must be valid',
-                  schema: schema35.properties.metadata.properties.annotations.propertyNames,
-                  parentSchema: schema35.properties.metadata.properties.annotations,
-                  data: data4,
-                };
-                if (vErrors === null) {
-                  vErrors = [err15];
-                } else {
-                  vErrors.push(err15);
-                }
-                errors++;
-              }
-            }
-            for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema35.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema35.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
-                const err17 = {
-                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
-                  schemaPath:
-                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
-                  keyword: 'enum',
-                  params: {
-                    allowedValues:
-                      schema35.properties.metadata.properties.annotations.properties[
-                        'poolsync/prevent-destroy'
-                      ].enum,
-                  },
-                  message: 'must be equal to one of the allowed values',
-                  schema:
-                    schema35.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ].enum,
-                  parentSchema:
-                    schema35.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ],
-                  data: data6,
-                };
-                if (vErrors === null) {
-                  vErrors = [err17];
-                } else {
-                  vErrors.push(err17);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err18 = {
-              instancePath: instancePath + '/metadata/annotations',
-              schemaPath: '#/properties/metadata/properties/annotations/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema35.properties.metadata.properties.annotations.type,
-              parentSchema: schema35.properties.metadata.properties.annotations,
-              data: data4,
-            };
-            if (vErrors === null) {
-              vErrors = [err18];
-            } else {
-              vErrors.push(err18);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err19 = {
-          instancePath: instancePath + '/metadata',
-          schemaPath: '#/properties/metadata/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema35.properties.metadata.type,
-          parentSchema: schema35.properties.metadata,
-          data: data2,
-        };
-        if (vErrors === null) {
-          vErrors = [err19];
-        } else {
-          vErrors.push(err19);
-        }
-        errors++;
-      }
-    }
-    if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.project === undefined) {
-          const err20 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'project' },
-            message: "must have required property '" + 'project' + "'",
-            schema: schema35.properties.spec.required,
-            parentSchema: schema35.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        if (data7.domain === undefined) {
-          const err21 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'domain' },
-            message: "must have required property '" + 'domain' + "'",
-            schema: schema35.properties.spec.required,
-            parentSchema: schema35.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        if (data7.queue === undefined) {
-          const err22 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'queue' },
-            message: "must have required property '" + 'queue' + "'",
-            schema: schema35.properties.spec.required,
-            parentSchema: schema35.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err22];
-          } else {
-            vErrors.push(err22);
-          }
-          errors++;
-        }
-        for (const key4 in data7) {
-          if (!(key4 === 'project' || key4 === 'domain' || key4 === 'queue')) {
-            const err23 = {
-              instancePath: instancePath + '/spec',
-              schemaPath: '#/properties/spec/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema35.properties.spec,
-              data: data7,
-            };
-            if (vErrors === null) {
-              vErrors = [err23];
-            } else {
-              vErrors.push(err23);
-            }
-            errors++;
-          }
-        }
-        if (data7.project !== undefined) {
-          let data8 = data7.project;
-          if (typeof data8 === 'string') {
-            if (func1(data8) > 63) {
-              const err24 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema35.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err24];
-              } else {
-                vErrors.push(err24);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data8)) {
-              const err25 = {
-                instancePath: instancePath + '/spec/project',
-                schemaPath: '#/properties/spec/properties/project/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema35.properties.spec.properties.project,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err25];
-              } else {
-                vErrors.push(err25);
-              }
-              errors++;
-            }
-          } else {
-            const err26 = {
-              instancePath: instancePath + '/spec/project',
-              schemaPath: '#/properties/spec/properties/project/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema35.properties.spec.properties.project.type,
-              parentSchema: schema35.properties.spec.properties.project,
-              data: data8,
-            };
-            if (vErrors === null) {
-              vErrors = [err26];
-            } else {
-              vErrors.push(err26);
-            }
-            errors++;
-          }
-        }
-        if (data7.domain !== undefined) {
-          let data9 = data7.domain;
-          if (typeof data9 === 'string') {
-            if (func1(data9) > 63) {
-              const err27 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema35.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data9)) {
-              const err28 = {
-                instancePath: instancePath + '/spec/domain',
-                schemaPath: '#/properties/spec/properties/domain/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema35.properties.spec.properties.domain,
-                data: data9,
-              };
-              if (vErrors === null) {
-                vErrors = [err28];
-              } else {
-                vErrors.push(err28);
-              }
-              errors++;
-            }
-          } else {
-            const err29 = {
-              instancePath: instancePath + '/spec/domain',
-              schemaPath: '#/properties/spec/properties/domain/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema35.properties.spec.properties.domain.type,
-              parentSchema: schema35.properties.spec.properties.domain,
-              data: data9,
-            };
-            if (vErrors === null) {
-              vErrors = [err29];
-            } else {
-              vErrors.push(err29);
-            }
-            errors++;
-          }
-        }
-        if (data7.queue !== undefined) {
-          let data10 = data7.queue;
-          if (typeof data10 === 'string') {
-            if (func1(data10) > 63) {
-              const err30 = {
-                instancePath: instancePath + '/spec/queue',
-                schemaPath: '#/properties/spec/properties/queue/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema35.properties.spec.properties.queue,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err30];
-              } else {
-                vErrors.push(err30);
-              }
-              errors++;
-            }
-            if (!pattern4.test(data10)) {
-              const err31 = {
-                instancePath: instancePath + '/spec/queue',
-                schemaPath: '#/properties/spec/properties/queue/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema35.properties.spec.properties.queue,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err31];
-              } else {
-                vErrors.push(err31);
-              }
-              errors++;
-            }
-          } else {
-            const err32 = {
-              instancePath: instancePath + '/spec/queue',
-              schemaPath: '#/properties/spec/properties/queue/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema35.properties.spec.properties.queue.type,
-              parentSchema: schema35.properties.spec.properties.queue,
-              data: data10,
-            };
-            if (vErrors === null) {
-              vErrors = [err32];
-            } else {
-              vErrors.push(err32);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err33 = {
-          instancePath: instancePath + '/spec',
-          schemaPath: '#/properties/spec/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema35.properties.spec.type,
-          parentSchema: schema35.properties.spec,
-          data: data7,
-        };
-        if (vErrors === null) {
-          vErrors = [err33];
-        } else {
-          vErrors.push(err33);
-        }
-        errors++;
-      }
-    }
-  } else {
-    const err34 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-      schema: schema35.type,
-      parentSchema: schema35,
-      data,
-    };
-    if (vErrors === null) {
-      vErrors = [err34];
-    } else {
-      vErrors.push(err34);
-    }
-    errors++;
-  }
-  validate24.errors = vErrors;
-  return errors === 0;
-}
-validate24.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-export const ExecutionCluster = validate25;
-const schema36 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://poolsync.dev/schemas/v1/execution-cluster.schema.json',
-  title: 'poolsync ExecutionCluster',
-  description:
-    "A data-plane cluster of flyteadmin: one entry of flyte-core's configmap.clusters.clusterConfigs (config only: rendered by `poolsync render flyte-core-values`, no API).",
-  type: 'object',
-  additionalProperties: false,
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
-    kind: { const: 'ExecutionCluster' },
-    metadata: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: {
-        name: {
-          type: 'string',
-          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-          maxLength: 63,
-          description:
-            "The clusterConfigs name flyteadmin knows the cluster by (e.g. dataplane_1): letters, digits, '-', '_' and '.', at most 63 characters.",
-        },
-        annotations: {
-          type: 'object',
-          description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
-          properties: {
-            'poolsync/prevent-destroy': {
-              enum: ['true', 'false'],
-              description:
-                '"true": any plan that would delete or replace this object fails instead.',
-            },
-          },
-          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
-        },
-      },
-    },
-    spec: {
-      type: 'object',
-      additionalProperties: false,
-      description: 'Either auth (with endpoint) or inCluster: true.',
-      properties: {
-        endpoint: {
-          type: 'string',
-          pattern: '^https?://[^\\s]+$',
-          maxLength: 2048,
-          description:
-            "The data plane's Kubernetes API endpoint, e.g. https://dataplane1.example.com:443.",
-        },
-        enabled: {
-          type: 'boolean',
-          description: 'Whether flyteadmin may send executions to this cluster (default true).',
-        },
-        inCluster: {
-          const: true,
-          description:
-            "Use flyteadmin's in-cluster credentials (the control plane's own cluster); then endpoint and auth are omitted.",
-        },
-        auth: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['type', 'tokenPath', 'certPath'],
-          description: 'Credentials flyteadmin reads from files mounted into its pod.',
-          properties: {
-            type: {
-              const: 'file_path',
-              description: "The only file-based auth type of flyteadmin's clusterConfigs.",
-            },
-            tokenPath: {
-              type: 'string',
-              pattern: '^/[^\\s]*$',
-              maxLength: 4096,
-              description:
-                'Absolute path of the bearer token file in the flyteadmin pod, e.g. /var/run/credentials/dataplane_1_token.',
-            },
-            certPath: {
-              type: 'string',
-              pattern: '^/[^\\s]*$',
-              maxLength: 4096,
-              description: 'Absolute path of the cluster CA certificate in the flyteadmin pod.',
-            },
-          },
-        },
-      },
-    },
-  },
-};
-const pattern23 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', 'u');
-const pattern24 = new RegExp('^https?://[^\\s]+$', 'u');
-const pattern25 = new RegExp('^/[^\\s]*$', 'u');
-function validate25(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://poolsync.dev/schemas/v1/execution-cluster.schema.json" */ let vErrors =
-    null;
-  let errors = 0;
-  const evaluated0 = validate25.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.apiVersion === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'apiVersion' },
-        message: "must have required property '" + 'apiVersion' + "'",
-        schema: schema36.required,
-        parentSchema: schema36,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.kind === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'kind' },
-        message: "must have required property '" + 'kind' + "'",
-        schema: schema36.required,
-        parentSchema: schema36,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    if (data.metadata === undefined) {
-      const err2 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'metadata' },
-        message: "must have required property '" + 'metadata' + "'",
-        schema: schema36.required,
-        parentSchema: schema36,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err2];
-      } else {
-        vErrors.push(err2);
-      }
-      errors++;
-    }
-    if (data.spec === undefined) {
-      const err3 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'spec' },
-        message: "must have required property '" + 'spec' + "'",
-        schema: schema36.required,
-        parentSchema: schema36,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err3];
-      } else {
-        vErrors.push(err3);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
-        const err4 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-          schema: false,
-          parentSchema: schema36,
-          data,
-        };
-        if (vErrors === null) {
-          vErrors = [err4];
-        } else {
-          vErrors.push(err4);
-        }
-        errors++;
-      }
-    }
-    if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if ('poolsync/v1' !== data0) {
-        const err5 = {
-          instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/properties/apiVersion/const',
-          keyword: 'const',
-          params: { allowedValue: 'poolsync/v1' },
-          message: 'must be equal to constant',
-          schema: 'poolsync/v1',
-          parentSchema: schema36.properties.apiVersion,
-          data: data0,
-        };
-        if (vErrors === null) {
-          vErrors = [err5];
-        } else {
-          vErrors.push(err5);
-        }
-        errors++;
-      }
-    }
-    if (data.kind !== undefined) {
-      let data1 = data.kind;
-      if ('ExecutionCluster' !== data1) {
-        const err6 = {
-          instancePath: instancePath + '/kind',
-          schemaPath: '#/properties/kind/const',
-          keyword: 'const',
-          params: { allowedValue: 'ExecutionCluster' },
-          message: 'must be equal to constant',
-          schema: 'ExecutionCluster',
-          parentSchema: schema36.properties.kind,
-          data: data1,
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err7 = {
-            instancePath: instancePath + '/metadata',
-            schemaPath: '#/properties/metadata/required',
-            keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
-            schema: schema36.properties.metadata.required,
-            parentSchema: schema36.properties.metadata,
-            data: data2,
-          };
-          if (vErrors === null) {
-            vErrors = [err7];
-          } else {
-            vErrors.push(err7);
-          }
-          errors++;
-        }
-        for (const key1 in data2) {
-          if (!(key1 === 'name' || key1 === 'annotations')) {
-            const err8 = {
-              instancePath: instancePath + '/metadata',
-              schemaPath: '#/properties/metadata/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema36.properties.metadata,
-              data: data2,
-            };
-            if (vErrors === null) {
-              vErrors = [err8];
-            } else {
-              vErrors.push(err8);
-            }
-            errors++;
-          }
-        }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
-              const err9 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema36.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err9];
-              } else {
-                vErrors.push(err9);
-              }
-              errors++;
-            }
-            if (!pattern23.test(data3)) {
-              const err10 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
-                message:
-                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
-                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-                parentSchema: schema36.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/metadata/name',
-              schemaPath: '#/properties/metadata/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema36.properties.metadata.properties.name.type,
-              parentSchema: schema36.properties.metadata.properties.name,
-              data: data3,
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data2.annotations !== undefined) {
-          let data4 = data2.annotations;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs11 = errors;
-              if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
-                  const err12 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 253 },
-                    message: 'must NOT have more than 253 characters',
-                    schema: 253,
-                    parentSchema: schema36.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err12];
-                  } else {
-                    vErrors.push(err12);
-                  }
-                  errors++;
-                }
-                if (func1(key2) < 1) {
-                  const err13 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema: schema36.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err13];
-                  } else {
-                    vErrors.push(err13);
-                  }
-                  errors++;
-                }
-              } else {
-                const err14 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema36.properties.metadata.properties.annotations.propertyNames.type,
-                  parentSchema: schema36.properties.metadata.properties.annotations.propertyNames,
-                  data: key2,
-                  propertyName: key2,
-                };
-                if (vErrors === null) {
-                  vErrors = [err14];
-                } else {
-                  vErrors.push(err14);
-                }
-                errors++;
-              }
-              var valid2 = _errs11 === errors;
-              if (!valid2) {
-                const err15 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
-                  keyword: 'propertyNames',
-                  params: { propertyName: key2 },
-                  message: 'property name must be valid',
-                  schema: schema36.properties.metadata.properties.annotations.propertyNames,
-                  parentSchema: schema36.properties.metadata.properties.annotations,
-                  data: data4,
-                };
-                if (vErrors === null) {
-                  vErrors = [err15];
-                } else {
-                  vErrors.push(err15);
-                }
-                errors++;
-              }
-            }
-            for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema36.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema36.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
-                const err17 = {
-                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
-                  schemaPath:
-                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
-                  keyword: 'enum',
-                  params: {
-                    allowedValues:
-                      schema36.properties.metadata.properties.annotations.properties[
-                        'poolsync/prevent-destroy'
-                      ].enum,
-                  },
-                  message: 'must be equal to one of the allowed values',
-                  schema:
-                    schema36.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ].enum,
-                  parentSchema:
-                    schema36.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ],
-                  data: data6,
-                };
-                if (vErrors === null) {
-                  vErrors = [err17];
-                } else {
-                  vErrors.push(err17);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err18 = {
-              instancePath: instancePath + '/metadata/annotations',
-              schemaPath: '#/properties/metadata/properties/annotations/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema36.properties.metadata.properties.annotations.type,
-              parentSchema: schema36.properties.metadata.properties.annotations,
-              data: data4,
-            };
-            if (vErrors === null) {
-              vErrors = [err18];
-            } else {
-              vErrors.push(err18);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err19 = {
-          instancePath: instancePath + '/metadata',
-          schemaPath: '#/properties/metadata/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema36.properties.metadata.type,
-          parentSchema: schema36.properties.metadata,
-          data: data2,
-        };
-        if (vErrors === null) {
-          vErrors = [err19];
-        } else {
-          vErrors.push(err19);
-        }
-        errors++;
-      }
-    }
-    if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        for (const key4 in data7) {
-          if (!(
-            key4 === 'endpoint' ||
-            key4 === 'enabled' ||
-            key4 === 'inCluster' ||
-            key4 === 'auth'
-          )) {
-            const err20 = {
-              instancePath: instancePath + '/spec',
-              schemaPath: '#/properties/spec/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema36.properties.spec,
-              data: data7,
-            };
-            if (vErrors === null) {
-              vErrors = [err20];
-            } else {
-              vErrors.push(err20);
-            }
-            errors++;
-          }
-        }
-        if (data7.endpoint !== undefined) {
-          let data8 = data7.endpoint;
-          if (typeof data8 === 'string') {
-            if (func1(data8) > 2048) {
-              const err21 = {
-                instancePath: instancePath + '/spec/endpoint',
-                schemaPath: '#/properties/spec/properties/endpoint/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 2048 },
-                message: 'must NOT have more than 2048 characters',
-                schema: 2048,
-                parentSchema: schema36.properties.spec.properties.endpoint,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err21];
-              } else {
-                vErrors.push(err21);
-              }
-              errors++;
-            }
-            if (!pattern24.test(data8)) {
-              const err22 = {
-                instancePath: instancePath + '/spec/endpoint',
-                schemaPath: '#/properties/spec/properties/endpoint/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^https?://[^\\s]+$' },
-                message: 'must match pattern "' + '^https?://[^\\s]+$' + '"',
-                schema: '^https?://[^\\s]+$',
-                parentSchema: schema36.properties.spec.properties.endpoint,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err22];
-              } else {
-                vErrors.push(err22);
-              }
-              errors++;
-            }
-          } else {
-            const err23 = {
-              instancePath: instancePath + '/spec/endpoint',
-              schemaPath: '#/properties/spec/properties/endpoint/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema36.properties.spec.properties.endpoint.type,
-              parentSchema: schema36.properties.spec.properties.endpoint,
-              data: data8,
-            };
-            if (vErrors === null) {
-              vErrors = [err23];
-            } else {
-              vErrors.push(err23);
-            }
-            errors++;
-          }
-        }
-        if (data7.enabled !== undefined) {
-          let data9 = data7.enabled;
-          if (typeof data9 !== 'boolean') {
-            const err24 = {
-              instancePath: instancePath + '/spec/enabled',
-              schemaPath: '#/properties/spec/properties/enabled/type',
-              keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-              schema: schema36.properties.spec.properties.enabled.type,
-              parentSchema: schema36.properties.spec.properties.enabled,
-              data: data9,
-            };
-            if (vErrors === null) {
-              vErrors = [err24];
-            } else {
-              vErrors.push(err24);
-            }
-            errors++;
-          }
-        }
-        if (data7.inCluster !== undefined) {
-          let data10 = data7.inCluster;
-          if (true !== data10) {
-            const err25 = {
-              instancePath: instancePath + '/spec/inCluster',
-              schemaPath: '#/properties/spec/properties/inCluster/const',
-              keyword: 'const',
-              params: { allowedValue: true },
-              message: 'must be equal to constant',
-              schema: true,
-              parentSchema: schema36.properties.spec.properties.inCluster,
-              data: data10,
-            };
-            if (vErrors === null) {
-              vErrors = [err25];
-            } else {
-              vErrors.push(err25);
-            }
-            errors++;
-          }
-        }
-        if (data7.auth !== undefined) {
-          let data11 = data7.auth;
-          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
-            if (data11.type === undefined) {
-              const err26 = {
-                instancePath: instancePath + '/spec/auth',
-                schemaPath: '#/properties/spec/properties/auth/required',
-                keyword: 'required',
-                params: { missingProperty: 'type' },
-                message: "must have required property '" + 'type' + "'",
-                schema: schema36.properties.spec.properties.auth.required,
-                parentSchema: schema36.properties.spec.properties.auth,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err26];
-              } else {
-                vErrors.push(err26);
-              }
-              errors++;
-            }
-            if (data11.tokenPath === undefined) {
-              const err27 = {
-                instancePath: instancePath + '/spec/auth',
-                schemaPath: '#/properties/spec/properties/auth/required',
-                keyword: 'required',
-                params: { missingProperty: 'tokenPath' },
-                message: "must have required property '" + 'tokenPath' + "'",
-                schema: schema36.properties.spec.properties.auth.required,
-                parentSchema: schema36.properties.spec.properties.auth,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (data11.certPath === undefined) {
-              const err28 = {
-                instancePath: instancePath + '/spec/auth',
-                schemaPath: '#/properties/spec/properties/auth/required',
-                keyword: 'required',
-                params: { missingProperty: 'certPath' },
-                message: "must have required property '" + 'certPath' + "'",
-                schema: schema36.properties.spec.properties.auth.required,
-                parentSchema: schema36.properties.spec.properties.auth,
-                data: data11,
-              };
-              if (vErrors === null) {
-                vErrors = [err28];
-              } else {
-                vErrors.push(err28);
-              }
-              errors++;
-            }
-            for (const key5 in data11) {
-              if (!(key5 === 'type' || key5 === 'tokenPath' || key5 === 'certPath')) {
-                const err29 = {
-                  instancePath: instancePath + '/spec/auth',
-                  schemaPath: '#/properties/spec/properties/auth/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key5 },
-                  message: 'must NOT have additional properties',
-                  schema: false,
-                  parentSchema: schema36.properties.spec.properties.auth,
-                  data: data11,
-                };
-                if (vErrors === null) {
-                  vErrors = [err29];
-                } else {
-                  vErrors.push(err29);
-                }
-                errors++;
-              }
-            }
-            if (data11.type !== undefined) {
-              let data12 = data11.type;
-              if ('file_path' !== data12) {
-                const err30 = {
-                  instancePath: instancePath + '/spec/auth/type',
-                  schemaPath: '#/properties/spec/properties/auth/properties/type/const',
-                  keyword: 'const',
-                  params: { allowedValue: 'file_path' },
-                  message: 'must be equal to constant',
-                  schema: 'file_path',
-                  parentSchema: schema36.properties.spec.properties.auth.properties.type,
-                  data: data12,
-                };
-                if (vErrors === null) {
-                  vErrors = [err30];
-                } else {
-                  vErrors.push(err30);
-                }
-                errors++;
-              }
-            }
-            if (data11.tokenPath !== undefined) {
-              let data13 = data11.tokenPath;
-              if (typeof data13 === 'string') {
-                if (func1(data13) > 4096) {
-                  const err31 = {
-                    instancePath: instancePath + '/spec/auth/tokenPath',
-                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 4096 },
-                    message: 'must NOT have more than 4096 characters',
-                    schema: 4096,
-                    parentSchema: schema36.properties.spec.properties.auth.properties.tokenPath,
-                    data: data13,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err31];
-                  } else {
-                    vErrors.push(err31);
-                  }
-                  errors++;
-                }
-                if (!pattern25.test(data13)) {
-                  const err32 = {
-                    instancePath: instancePath + '/spec/auth/tokenPath',
-                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^/[^\\s]*$' },
-                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
-                    schema: '^/[^\\s]*$',
-                    parentSchema: schema36.properties.spec.properties.auth.properties.tokenPath,
-                    data: data13,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err32];
-                  } else {
-                    vErrors.push(err32);
-                  }
-                  errors++;
-                }
-              } else {
-                const err33 = {
-                  instancePath: instancePath + '/spec/auth/tokenPath',
-                  schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema36.properties.spec.properties.auth.properties.tokenPath.type,
-                  parentSchema: schema36.properties.spec.properties.auth.properties.tokenPath,
-                  data: data13,
-                };
-                if (vErrors === null) {
-                  vErrors = [err33];
-                } else {
-                  vErrors.push(err33);
-                }
-                errors++;
-              }
-            }
-            if (data11.certPath !== undefined) {
-              let data14 = data11.certPath;
-              if (typeof data14 === 'string') {
-                if (func1(data14) > 4096) {
-                  const err34 = {
-                    instancePath: instancePath + '/spec/auth/certPath',
-                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 4096 },
-                    message: 'must NOT have more than 4096 characters',
-                    schema: 4096,
-                    parentSchema: schema36.properties.spec.properties.auth.properties.certPath,
-                    data: data14,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err34];
-                  } else {
-                    vErrors.push(err34);
-                  }
-                  errors++;
-                }
-                if (!pattern25.test(data14)) {
-                  const err35 = {
-                    instancePath: instancePath + '/spec/auth/certPath',
-                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^/[^\\s]*$' },
-                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
-                    schema: '^/[^\\s]*$',
-                    parentSchema: schema36.properties.spec.properties.auth.properties.certPath,
-                    data: data14,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err35];
-                  } else {
-                    vErrors.push(err35);
-                  }
-                  errors++;
-                }
-              } else {
-                const err36 = {
-                  instancePath: instancePath + '/spec/auth/certPath',
-                  schemaPath: '#/properties/spec/properties/auth/properties/certPath/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema36.properties.spec.properties.auth.properties.certPath.type,
-                  parentSchema: schema36.properties.spec.properties.auth.properties.certPath,
-                  data: data14,
-                };
-                if (vErrors === null) {
-                  vErrors = [err36];
-                } else {
-                  vErrors.push(err36);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err37 = {
-              instancePath: instancePath + '/spec/auth',
-              schemaPath: '#/properties/spec/properties/auth/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema36.properties.spec.properties.auth.type,
-              parentSchema: schema36.properties.spec.properties.auth,
-              data: data11,
-            };
-            if (vErrors === null) {
-              vErrors = [err37];
-            } else {
-              vErrors.push(err37);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err38 = {
-          instancePath: instancePath + '/spec',
-          schemaPath: '#/properties/spec/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema36.properties.spec.type,
-          parentSchema: schema36.properties.spec,
-          data: data7,
-        };
-        if (vErrors === null) {
-          vErrors = [err38];
-        } else {
-          vErrors.push(err38);
-        }
-        errors++;
-      }
-    }
-  } else {
-    const err39 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-      schema: schema36.type,
-      parentSchema: schema36,
-      data,
-    };
-    if (vErrors === null) {
-      vErrors = [err39];
-    } else {
-      vErrors.push(err39);
-    }
-    errors++;
-  }
-  validate25.errors = vErrors;
-  return errors === 0;
-}
-validate25.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-export const ClusterLabel = validate26;
-const schema37 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://poolsync.dev/schemas/v1/cluster-label.schema.json',
-  title: 'poolsync ClusterLabel',
-  description:
-    "An execution cluster label of flyteadmin: one entry of flyte-core's configmap.clusters.labelClusterMap (config only, no API).",
-  type: 'object',
-  additionalProperties: false,
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
-    kind: { const: 'ClusterLabel' },
-    metadata: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: {
-        name: {
-          type: 'string',
-          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-          maxLength: 63,
-          description:
-            "The label (e.g. label1): letters, digits, '-', '_' and '.', at most 63 characters.",
-        },
-        annotations: {
-          type: 'object',
-          description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
-          properties: {
-            'poolsync/prevent-destroy': {
-              enum: ['true', 'false'],
-              description:
-                '"true": any plan that would delete or replace this object fails instead.',
-            },
-          },
-          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
-        },
-      },
-    },
-    spec: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['clusters'],
-      properties: {
-        clusters: {
-          type: 'array',
-          minItems: 1,
-          maxItems: 1000,
-          description: 'The clusters executions with this label go to, with relative weights (V9).',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['cluster', 'weight'],
-            properties: {
-              cluster: {
-                type: 'string',
-                pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-                maxLength: 63,
-                description: 'An ExecutionCluster name (V10).',
-              },
-              weight: {
-                type: 'number',
-                description:
-                  "Relative share of the label's executions, in [0, 1] (flyteadmin refuses others at start-up); 0 skips the cluster, all 0 share equally (V9).",
-              },
-            },
-          },
-        },
-        default: {
-          type: 'boolean',
-          description:
-            "true: flyte-core's defaultExecutionLabel, where flyteadmin sends executions whose label is unset or not deployed (at most one label, V10).",
-        },
-      },
-    },
-  },
-};
-function validate26(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://poolsync.dev/schemas/v1/cluster-label.schema.json" */ let vErrors = null;
-  let errors = 0;
-  const evaluated0 = validate26.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.apiVersion === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'apiVersion' },
-        message: "must have required property '" + 'apiVersion' + "'",
-        schema: schema37.required,
-        parentSchema: schema37,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.kind === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'kind' },
-        message: "must have required property '" + 'kind' + "'",
-        schema: schema37.required,
-        parentSchema: schema37,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    if (data.metadata === undefined) {
-      const err2 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'metadata' },
-        message: "must have required property '" + 'metadata' + "'",
-        schema: schema37.required,
-        parentSchema: schema37,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err2];
-      } else {
-        vErrors.push(err2);
-      }
-      errors++;
-    }
-    if (data.spec === undefined) {
-      const err3 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'spec' },
-        message: "must have required property '" + 'spec' + "'",
-        schema: schema37.required,
-        parentSchema: schema37,
-        data,
-      };
-      if (vErrors === null) {
-        vErrors = [err3];
-      } else {
-        vErrors.push(err3);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
-        const err4 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-          schema: false,
-          parentSchema: schema37,
-          data,
-        };
-        if (vErrors === null) {
-          vErrors = [err4];
-        } else {
-          vErrors.push(err4);
-        }
-        errors++;
-      }
-    }
-    if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if ('poolsync/v1' !== data0) {
-        const err5 = {
-          instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/properties/apiVersion/const',
-          keyword: 'const',
-          params: { allowedValue: 'poolsync/v1' },
-          message: 'must be equal to constant',
-          schema: 'poolsync/v1',
-          parentSchema: schema37.properties.apiVersion,
-          data: data0,
-        };
-        if (vErrors === null) {
-          vErrors = [err5];
-        } else {
-          vErrors.push(err5);
-        }
-        errors++;
-      }
-    }
-    if (data.kind !== undefined) {
-      let data1 = data.kind;
-      if ('ClusterLabel' !== data1) {
-        const err6 = {
-          instancePath: instancePath + '/kind',
-          schemaPath: '#/properties/kind/const',
-          keyword: 'const',
-          params: { allowedValue: 'ClusterLabel' },
-          message: 'must be equal to constant',
-          schema: 'ClusterLabel',
-          parentSchema: schema37.properties.kind,
-          data: data1,
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err7 = {
-            instancePath: instancePath + '/metadata',
-            schemaPath: '#/properties/metadata/required',
-            keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
-            schema: schema37.properties.metadata.required,
-            parentSchema: schema37.properties.metadata,
-            data: data2,
-          };
-          if (vErrors === null) {
-            vErrors = [err7];
-          } else {
-            vErrors.push(err7);
-          }
-          errors++;
-        }
-        for (const key1 in data2) {
-          if (!(key1 === 'name' || key1 === 'annotations')) {
-            const err8 = {
-              instancePath: instancePath + '/metadata',
-              schemaPath: '#/properties/metadata/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema37.properties.metadata,
-              data: data2,
-            };
-            if (vErrors === null) {
-              vErrors = [err8];
-            } else {
-              vErrors.push(err8);
-            }
-            errors++;
-          }
-        }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (func1(data3) > 63) {
-              const err9 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 63 },
-                message: 'must NOT have more than 63 characters',
-                schema: 63,
-                parentSchema: schema37.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err9];
-              } else {
-                vErrors.push(err9);
-              }
-              errors++;
-            }
-            if (!pattern23.test(data3)) {
-              const err10 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/properties/metadata/properties/name/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
-                message:
-                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
-                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-                parentSchema: schema37.properties.metadata.properties.name,
-                data: data3,
-              };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/metadata/name',
-              schemaPath: '#/properties/metadata/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema37.properties.metadata.properties.name.type,
-              parentSchema: schema37.properties.metadata.properties.name,
-              data: data3,
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data2.annotations !== undefined) {
-          let data4 = data2.annotations;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs11 = errors;
-              if (typeof key2 === 'string') {
-                if (func1(key2) > 253) {
-                  const err12 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 253 },
-                    message: 'must NOT have more than 253 characters',
-                    schema: 253,
-                    parentSchema: schema37.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err12];
-                  } else {
-                    vErrors.push(err12);
-                  }
-                  errors++;
-                }
-                if (func1(key2) < 1) {
-                  const err13 = {
-                    instancePath: instancePath + '/metadata/annotations',
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema: schema37.properties.metadata.properties.annotations.propertyNames,
-                    data: key2,
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err13];
-                  } else {
-                    vErrors.push(err13);
-                  }
-                  errors++;
-                }
-              } else {
-                const err14 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema37.properties.metadata.properties.annotations.propertyNames.type,
-                  parentSchema: schema37.properties.metadata.properties.annotations.propertyNames,
-                  data: key2,
-                  propertyName: key2,
-                };
-                if (vErrors === null) {
-                  vErrors = [err14];
-                } else {
-                  vErrors.push(err14);
-                }
-                errors++;
-              }
-              var valid2 = _errs11 === errors;
-              if (!valid2) {
-                const err15 = {
-                  instancePath: instancePath + '/metadata/annotations',
-                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
-                  keyword: 'propertyNames',
-                  params: { propertyName: key2 },
-                  message: 'property name must be valid',
-                  schema: schema37.properties.metadata.properties.annotations.propertyNames,
-                  parentSchema: schema37.properties.metadata.properties.annotations,
-                  data: data4,
-                };
-                if (vErrors === null) {
-                  vErrors = [err15];
-                } else {
-                  vErrors.push(err15);
-                }
-                errors++;
-              }
-            }
-            for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema37.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema37.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
-                const err17 = {
-                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
-                  schemaPath:
-                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
-                  keyword: 'enum',
-                  params: {
-                    allowedValues:
-                      schema37.properties.metadata.properties.annotations.properties[
-                        'poolsync/prevent-destroy'
-                      ].enum,
-                  },
-                  message: 'must be equal to one of the allowed values',
-                  schema:
-                    schema37.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ].enum,
-                  parentSchema:
-                    schema37.properties.metadata.properties.annotations.properties[
-                      'poolsync/prevent-destroy'
-                    ],
-                  data: data6,
-                };
-                if (vErrors === null) {
-                  vErrors = [err17];
-                } else {
-                  vErrors.push(err17);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err18 = {
-              instancePath: instancePath + '/metadata/annotations',
-              schemaPath: '#/properties/metadata/properties/annotations/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema37.properties.metadata.properties.annotations.type,
-              parentSchema: schema37.properties.metadata.properties.annotations,
-              data: data4,
-            };
-            if (vErrors === null) {
-              vErrors = [err18];
-            } else {
-              vErrors.push(err18);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err19 = {
-          instancePath: instancePath + '/metadata',
-          schemaPath: '#/properties/metadata/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema37.properties.metadata.type,
-          parentSchema: schema37.properties.metadata,
-          data: data2,
-        };
-        if (vErrors === null) {
-          vErrors = [err19];
-        } else {
-          vErrors.push(err19);
-        }
-        errors++;
-      }
-    }
-    if (data.spec !== undefined) {
-      let data7 = data.spec;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.clusters === undefined) {
-          const err20 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'clusters' },
-            message: "must have required property '" + 'clusters' + "'",
-            schema: schema37.properties.spec.required,
-            parentSchema: schema37.properties.spec,
-            data: data7,
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-        for (const key4 in data7) {
-          if (!(key4 === 'clusters' || key4 === 'default')) {
-            const err21 = {
-              instancePath: instancePath + '/spec',
-              schemaPath: '#/properties/spec/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema37.properties.spec,
-              data: data7,
-            };
-            if (vErrors === null) {
-              vErrors = [err21];
-            } else {
-              vErrors.push(err21);
-            }
-            errors++;
-          }
-        }
-        if (data7.clusters !== undefined) {
-          let data8 = data7.clusters;
-          if (Array.isArray(data8)) {
-            if (data8.length > 1000) {
-              const err22 = {
-                instancePath: instancePath + '/spec/clusters',
-                schemaPath: '#/properties/spec/properties/clusters/maxItems',
-                keyword: 'maxItems',
-                params: { limit: 1000 },
-                message: 'must NOT have more than 1000 items',
-                schema: 1000,
-                parentSchema: schema37.properties.spec.properties.clusters,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err22];
-              } else {
-                vErrors.push(err22);
-              }
-              errors++;
-            }
-            if (data8.length < 1) {
-              const err23 = {
-                instancePath: instancePath + '/spec/clusters',
-                schemaPath: '#/properties/spec/properties/clusters/minItems',
-                keyword: 'minItems',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 items',
-                schema: 1,
-                parentSchema: schema37.properties.spec.properties.clusters,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err23];
-              } else {
-                vErrors.push(err23);
-              }
-              errors++;
-            }
-            const len0 = data8.length;
-            for (let i0 = 0; i0 < len0; i0++) {
-              let data9 = data8[i0];
-              if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
-                if (data9.cluster === undefined) {
-                  const err24 = {
-                    instancePath: instancePath + '/spec/clusters/' + i0,
-                    schemaPath: '#/properties/spec/properties/clusters/items/required',
-                    keyword: 'required',
-                    params: { missingProperty: 'cluster' },
-                    message: "must have required property '" + 'cluster' + "'",
-                    schema: schema37.properties.spec.properties.clusters.items.required,
-                    parentSchema: schema37.properties.spec.properties.clusters.items,
-                    data: data9,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err24];
-                  } else {
-                    vErrors.push(err24);
-                  }
-                  errors++;
-                }
-                if (data9.weight === undefined) {
-                  const err25 = {
-                    instancePath: instancePath + '/spec/clusters/' + i0,
-                    schemaPath: '#/properties/spec/properties/clusters/items/required',
-                    keyword: 'required',
-                    params: { missingProperty: 'weight' },
-                    message: "must have required property '" + 'weight' + "'",
-                    schema: schema37.properties.spec.properties.clusters.items.required,
-                    parentSchema: schema37.properties.spec.properties.clusters.items,
-                    data: data9,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err25];
-                  } else {
-                    vErrors.push(err25);
-                  }
-                  errors++;
-                }
-                for (const key5 in data9) {
-                  if (!(key5 === 'cluster' || key5 === 'weight')) {
-                    const err26 = {
-                      instancePath: instancePath + '/spec/clusters/' + i0,
-                      schemaPath:
-                        '#/properties/spec/properties/clusters/items/additionalProperties',
-                      keyword: 'additionalProperties',
-                      params: { additionalProperty: key5 },
-                      message: 'must NOT have additional properties',
-                      schema: false,
-                      parentSchema: schema37.properties.spec.properties.clusters.items,
-                      data: data9,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err26];
-                    } else {
-                      vErrors.push(err26);
-                    }
-                    errors++;
-                  }
-                }
-                if (data9.cluster !== undefined) {
-                  let data10 = data9.cluster;
-                  if (typeof data10 === 'string') {
-                    if (func1(data10) > 63) {
-                      const err27 = {
-                        instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
-                        schemaPath:
-                          '#/properties/spec/properties/clusters/items/properties/cluster/maxLength',
-                        keyword: 'maxLength',
-                        params: { limit: 63 },
-                        message: 'must NOT have more than 63 characters',
-                        schema: 63,
-                        parentSchema:
-                          schema37.properties.spec.properties.clusters.items.properties.cluster,
-                        data: data10,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err27];
-                      } else {
-                        vErrors.push(err27);
-                      }
-                      errors++;
-                    }
-                    if (!pattern23.test(data10)) {
-                      const err28 = {
-                        instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
-                        schemaPath:
-                          '#/properties/spec/properties/clusters/items/properties/cluster/pattern',
-                        keyword: 'pattern',
-                        params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
-                        message:
-                          'must match pattern "' +
-                          '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' +
-                          '"',
-                        schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-                        parentSchema:
-                          schema37.properties.spec.properties.clusters.items.properties.cluster,
-                        data: data10,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err28];
-                      } else {
-                        vErrors.push(err28);
-                      }
-                      errors++;
-                    }
-                  } else {
-                    const err29 = {
-                      instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
-                      schemaPath:
-                        '#/properties/spec/properties/clusters/items/properties/cluster/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                      schema:
-                        schema37.properties.spec.properties.clusters.items.properties.cluster.type,
-                      parentSchema:
-                        schema37.properties.spec.properties.clusters.items.properties.cluster,
-                      data: data10,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err29];
-                    } else {
-                      vErrors.push(err29);
-                    }
-                    errors++;
-                  }
-                }
-                if (data9.weight !== undefined) {
-                  let data11 = data9.weight;
-                  if (!(typeof data11 == 'number' && isFinite(data11))) {
-                    const err30 = {
-                      instancePath: instancePath + '/spec/clusters/' + i0 + '/weight',
-                      schemaPath:
-                        '#/properties/spec/properties/clusters/items/properties/weight/type',
-                      keyword: 'type',
-                      params: { type: 'number' },
-                      message: 'must be number',
-                      schema:
-                        schema37.properties.spec.properties.clusters.items.properties.weight.type,
-                      parentSchema:
-                        schema37.properties.spec.properties.clusters.items.properties.weight,
-                      data: data11,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err30];
-                    } else {
-                      vErrors.push(err30);
-                    }
-                    errors++;
-                  }
-                }
-              } else {
-                const err31 = {
-                  instancePath: instancePath + '/spec/clusters/' + i0,
-                  schemaPath: '#/properties/spec/properties/clusters/items/type',
-                  keyword: 'type',
-                  params: { type: 'object' },
-                  message: 'must be object',
-                  schema: schema37.properties.spec.properties.clusters.items.type,
-                  parentSchema: schema37.properties.spec.properties.clusters.items,
-                  data: data9,
-                };
-                if (vErrors === null) {
-                  vErrors = [err31];
-                } else {
-                  vErrors.push(err31);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err32 = {
-              instancePath: instancePath + '/spec/clusters',
-              schemaPath: '#/properties/spec/properties/clusters/type',
-              keyword: 'type',
-              params: { type: 'array' },
-              message: 'must be array',
-              schema: schema37.properties.spec.properties.clusters.type,
-              parentSchema: schema37.properties.spec.properties.clusters,
-              data: data8,
-            };
-            if (vErrors === null) {
-              vErrors = [err32];
-            } else {
-              vErrors.push(err32);
-            }
-            errors++;
-          }
-        }
-        if (data7.default !== undefined) {
-          let data12 = data7.default;
-          if (typeof data12 !== 'boolean') {
-            const err33 = {
-              instancePath: instancePath + '/spec/default',
-              schemaPath: '#/properties/spec/properties/default/type',
-              keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-              schema: schema37.properties.spec.properties.default.type,
-              parentSchema: schema37.properties.spec.properties.default,
-              data: data12,
-            };
-            if (vErrors === null) {
-              vErrors = [err33];
-            } else {
-              vErrors.push(err33);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err34 = {
-          instancePath: instancePath + '/spec',
-          schemaPath: '#/properties/spec/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema37.properties.spec.type,
-          parentSchema: schema37.properties.spec,
-          data: data7,
-        };
-        if (vErrors === null) {
-          vErrors = [err34];
-        } else {
-          vErrors.push(err34);
-        }
-        errors++;
-      }
-    }
-  } else {
-    const err35 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-      schema: schema37.type,
-      parentSchema: schema37,
-      data,
-    };
-    if (vErrors === null) {
-      vErrors = [err35];
-    } else {
-      vErrors.push(err35);
-    }
-    errors++;
-  }
-  validate26.errors = vErrors;
-  return errors === 0;
-}
-validate26.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-export const ExecutionClusterLabel = validate27;
-const schema38 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json',
-  title: 'poolsync ExecutionClusterLabel',
-  description:
-    "flyteadmin's EXECUTION_CLUSTER_LABEL matchable attribute: executions of project/domain[/workflow] go to the clusters of a label (flytectl update execution-cluster-label).",
-  type: 'object',
-  additionalProperties: false,
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
-    kind: { const: 'ExecutionClusterLabel' },
-    metadata: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: {
-        name: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description:
-            "N1: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters.",
-        },
-        annotations: {
-          type: 'object',
-          description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
-          properties: {
-            'poolsync/prevent-destroy': {
-              enum: ['true', 'false'],
-              description:
-                '"true": any plan that would delete or replace this object fails instead.',
-            },
-          },
-          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
-        },
-      },
-    },
-    spec: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['project', 'domain', 'label'],
-      properties: {
-        project: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description: 'Flyte project id.',
-        },
-        domain: {
-          type: 'string',
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-          maxLength: 63,
-          description: 'Flyte domain, e.g. development, staging, production.',
-        },
-        workflow: {
-          type: 'string',
-          pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
-          maxLength: 255,
-          description:
-            "Optional fully qualified workflow name; a workflow's label wins over its project-domain label.",
-        },
-        label: {
-          type: 'string',
-          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-          maxLength: 63,
-          description: 'A declared ClusterLabel (V11).',
-        },
-      },
-    },
-  },
-};
-function validate27(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json" */ let vErrors =
-    null;
-  let errors = 0;
-  const evaluated0 = validate27.evaluated;
   if (evaluated0.dynamicProps) {
     evaluated0.props = undefined;
   }
@@ -7250,14 +4729,14 @@ function validate27(
     }
     if (data.kind !== undefined) {
       let data1 = data.kind;
-      if ('ExecutionClusterLabel' !== data1) {
+      if ('PoolAssignment' !== data1) {
         const err6 = {
           instancePath: instancePath + '/kind',
           schemaPath: '#/properties/kind/const',
           keyword: 'const',
-          params: { allowedValue: 'ExecutionClusterLabel' },
+          params: { allowedValue: 'PoolAssignment' },
           message: 'must be equal to constant',
-          schema: 'ExecutionClusterLabel',
+          schema: 'PoolAssignment',
           parentSchema: schema38.properties.kind,
           data: data1,
         };
@@ -7592,13 +5071,13 @@ function validate27(
           }
           errors++;
         }
-        if (data7.label === undefined) {
+        if (data7.pool === undefined) {
           const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
-            params: { missingProperty: 'label' },
-            message: "must have required property '" + 'label' + "'",
+            params: { missingProperty: 'pool' },
+            message: "must have required property '" + 'pool' + "'",
             schema: schema38.properties.spec.required,
             parentSchema: schema38.properties.spec,
             data: data7,
@@ -7615,7 +5094,7 @@ function validate27(
             key4 === 'project' ||
             key4 === 'domain' ||
             key4 === 'workflow' ||
-            key4 === 'label'
+            key4 === 'pool'
           )) {
             const err23 = {
               instancePath: instancePath + '/spec',
@@ -7772,7 +5251,7 @@ function validate27(
               }
               errors++;
             }
-            if (!pattern17.test(data10)) {
+            if (!pattern22.test(data10)) {
               const err31 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/pattern',
@@ -7809,18 +5288,18 @@ function validate27(
             errors++;
           }
         }
-        if (data7.label !== undefined) {
-          let data11 = data7.label;
+        if (data7.pool !== undefined) {
+          let data11 = data7.pool;
           if (typeof data11 === 'string') {
             if (func1(data11) > 63) {
               const err33 = {
-                instancePath: instancePath + '/spec/label',
-                schemaPath: '#/properties/spec/properties/label/maxLength',
+                instancePath: instancePath + '/spec/pool',
+                schemaPath: '#/properties/spec/properties/pool/maxLength',
                 keyword: 'maxLength',
                 params: { limit: 63 },
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
-                parentSchema: schema38.properties.spec.properties.label,
+                parentSchema: schema38.properties.spec.properties.pool,
                 data: data11,
               };
               if (vErrors === null) {
@@ -7830,16 +5309,15 @@ function validate27(
               }
               errors++;
             }
-            if (!pattern23.test(data11)) {
+            if (!pattern4.test(data11)) {
               const err34 = {
-                instancePath: instancePath + '/spec/label',
-                schemaPath: '#/properties/spec/properties/label/pattern',
+                instancePath: instancePath + '/spec/pool',
+                schemaPath: '#/properties/spec/properties/pool/pattern',
                 keyword: 'pattern',
-                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
-                message:
-                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
-                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-                parentSchema: schema38.properties.spec.properties.label,
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema38.properties.spec.properties.pool,
                 data: data11,
               };
               if (vErrors === null) {
@@ -7851,13 +5329,13 @@ function validate27(
             }
           } else {
             const err35 = {
-              instancePath: instancePath + '/spec/label',
-              schemaPath: '#/properties/spec/properties/label/type',
+              instancePath: instancePath + '/spec/pool',
+              schemaPath: '#/properties/spec/properties/pool/type',
               keyword: 'type',
               params: { type: 'string' },
               message: 'must be string',
-              schema: schema38.properties.spec.properties.label.type,
-              parentSchema: schema38.properties.spec.properties.label,
+              schema: schema38.properties.spec.properties.pool.type,
+              parentSchema: schema38.properties.spec.properties.pool,
               data: data11,
             };
             if (vErrors === null) {
@@ -7905,12 +5383,3446 @@ function validate27(
     }
     errors++;
   }
+  validate23.errors = vErrors;
+  return errors === 0;
+}
+validate23.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const DefaultQueue = validate24;
+const schema39 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/default-queue.schema.json',
+  title: 'poolsync DefaultQueue',
+  description:
+    'Union v2: the queue executions of a project/domain go to when they name none (docs/manifests.md, DefaultQueue). Addressed DefaultQueue/<project>/<domain>.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'DefaultQueue' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description:
+            "N1: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['project', 'domain', 'queue'],
+      description:
+        'Executions of project/domain that name no queue run in queue. One setting per project/domain (V12).',
+      properties: {
+        project: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description: 'Flyte project id.',
+        },
+        domain: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description: 'Flyte domain, e.g. development, staging, production.',
+        },
+        queue: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description:
+            "The queue; must be declared by a Queue document, or be a cluster's co-named queue or 'default' (V12).",
+        },
+      },
+    },
+  },
+};
+function validate24(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/default-queue.schema.json" */ let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate24.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema39.required,
+        parentSchema: schema39,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema39.required,
+        parentSchema: schema39,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema39.required,
+        parentSchema: schema39,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema39.required,
+        parentSchema: schema39,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema39,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema39.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('DefaultQueue' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'DefaultQueue' },
+          message: 'must be equal to constant',
+          schema: 'DefaultQueue',
+          parentSchema: schema39.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema39.properties.metadata.required,
+            parentSchema: schema39.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema39.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema39.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema39.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema39.properties.metadata.properties.name.type,
+              parentSchema: schema39.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema39.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema39.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema39.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema39.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema39.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema39.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema39.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema39.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema39.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema39.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema39.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema39.properties.metadata.properties.annotations.type,
+              parentSchema: schema39.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema39.properties.metadata.type,
+          parentSchema: schema39.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        if (data7.project === undefined) {
+          const err20 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'project' },
+            message: "must have required property '" + 'project' + "'",
+            schema: schema39.properties.spec.required,
+            parentSchema: schema39.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err20];
+          } else {
+            vErrors.push(err20);
+          }
+          errors++;
+        }
+        if (data7.domain === undefined) {
+          const err21 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
+            schema: schema39.properties.spec.required,
+            parentSchema: schema39.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err21];
+          } else {
+            vErrors.push(err21);
+          }
+          errors++;
+        }
+        if (data7.queue === undefined) {
+          const err22 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'queue' },
+            message: "must have required property '" + 'queue' + "'",
+            schema: schema39.properties.spec.required,
+            parentSchema: schema39.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err22];
+          } else {
+            vErrors.push(err22);
+          }
+          errors++;
+        }
+        for (const key4 in data7) {
+          if (!(key4 === 'project' || key4 === 'domain' || key4 === 'queue')) {
+            const err23 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema39.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err23];
+            } else {
+              vErrors.push(err23);
+            }
+            errors++;
+          }
+        }
+        if (data7.project !== undefined) {
+          let data8 = data7.project;
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 63) {
+              const err24 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema39.properties.spec.properties.project,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err24];
+              } else {
+                vErrors.push(err24);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data8)) {
+              const err25 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema39.properties.spec.properties.project,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err25];
+              } else {
+                vErrors.push(err25);
+              }
+              errors++;
+            }
+          } else {
+            const err26 = {
+              instancePath: instancePath + '/spec/project',
+              schemaPath: '#/properties/spec/properties/project/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema39.properties.spec.properties.project.type,
+              parentSchema: schema39.properties.spec.properties.project,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err26];
+            } else {
+              vErrors.push(err26);
+            }
+            errors++;
+          }
+        }
+        if (data7.domain !== undefined) {
+          let data9 = data7.domain;
+          if (typeof data9 === 'string') {
+            if (func1(data9) > 63) {
+              const err27 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema39.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err27];
+              } else {
+                vErrors.push(err27);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data9)) {
+              const err28 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema39.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+          } else {
+            const err29 = {
+              instancePath: instancePath + '/spec/domain',
+              schemaPath: '#/properties/spec/properties/domain/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema39.properties.spec.properties.domain.type,
+              parentSchema: schema39.properties.spec.properties.domain,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err29];
+            } else {
+              vErrors.push(err29);
+            }
+            errors++;
+          }
+        }
+        if (data7.queue !== undefined) {
+          let data10 = data7.queue;
+          if (typeof data10 === 'string') {
+            if (func1(data10) > 63) {
+              const err30 = {
+                instancePath: instancePath + '/spec/queue',
+                schemaPath: '#/properties/spec/properties/queue/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema39.properties.spec.properties.queue,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err30];
+              } else {
+                vErrors.push(err30);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data10)) {
+              const err31 = {
+                instancePath: instancePath + '/spec/queue',
+                schemaPath: '#/properties/spec/properties/queue/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema39.properties.spec.properties.queue,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err31];
+              } else {
+                vErrors.push(err31);
+              }
+              errors++;
+            }
+          } else {
+            const err32 = {
+              instancePath: instancePath + '/spec/queue',
+              schemaPath: '#/properties/spec/properties/queue/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema39.properties.spec.properties.queue.type,
+              parentSchema: schema39.properties.spec.properties.queue,
+              data: data10,
+            };
+            if (vErrors === null) {
+              vErrors = [err32];
+            } else {
+              vErrors.push(err32);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err33 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema39.properties.spec.type,
+          parentSchema: schema39.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err33];
+        } else {
+          vErrors.push(err33);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err34 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema39.type,
+      parentSchema: schema39,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err34];
+    } else {
+      vErrors.push(err34);
+    }
+    errors++;
+  }
+  validate24.errors = vErrors;
+  return errors === 0;
+}
+validate24.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const ExecutionCluster = validate25;
+const schema40 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/execution-cluster.schema.json',
+  title: 'poolsync ExecutionCluster',
+  description:
+    "A data-plane cluster of flyteadmin: one entry of flyte-core's configmap.clusters.clusterConfigs (config only: rendered by `poolsync render flyte-core-values`, no API).",
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'ExecutionCluster' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+          maxLength: 63,
+          description:
+            "The clusterConfigs name flyteadmin knows the cluster by (e.g. dataplane_1): letters, digits, '-', '_' and '.', at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Either auth (with endpoint) or inCluster: true.',
+      properties: {
+        endpoint: {
+          type: 'string',
+          pattern: '^https?://[^\\s]+$',
+          maxLength: 2048,
+          description:
+            "The data plane's Kubernetes API endpoint, e.g. https://dataplane1.example.com:443.",
+        },
+        enabled: {
+          type: 'boolean',
+          description: 'Whether flyteadmin may send executions to this cluster (default true).',
+        },
+        inCluster: {
+          const: true,
+          description:
+            "Use flyteadmin's in-cluster credentials (the control plane's own cluster); then endpoint and auth are omitted.",
+        },
+        auth: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'tokenPath', 'certPath'],
+          description: 'Credentials flyteadmin reads from files mounted into its pod.',
+          properties: {
+            type: {
+              const: 'file_path',
+              description: "The only file-based auth type of flyteadmin's clusterConfigs.",
+            },
+            tokenPath: {
+              type: 'string',
+              pattern: '^/[^\\s]*$',
+              maxLength: 4096,
+              description:
+                'Absolute path of the bearer token file in the flyteadmin pod, e.g. /var/run/credentials/dataplane_1_token.',
+            },
+            certPath: {
+              type: 'string',
+              pattern: '^/[^\\s]*$',
+              maxLength: 4096,
+              description: 'Absolute path of the cluster CA certificate in the flyteadmin pod.',
+            },
+          },
+        },
+      },
+    },
+  },
+};
+const pattern28 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', 'u');
+const pattern29 = new RegExp('^https?://[^\\s]+$', 'u');
+const pattern30 = new RegExp('^/[^\\s]*$', 'u');
+function validate25(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/execution-cluster.schema.json" */ let vErrors =
+    null;
+  let errors = 0;
+  const evaluated0 = validate25.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema40.required,
+        parentSchema: schema40,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema40.required,
+        parentSchema: schema40,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema40.required,
+        parentSchema: schema40,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema40.required,
+        parentSchema: schema40,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema40,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema40.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('ExecutionCluster' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'ExecutionCluster' },
+          message: 'must be equal to constant',
+          schema: 'ExecutionCluster',
+          parentSchema: schema40.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema40.properties.metadata.required,
+            parentSchema: schema40.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema40.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema40.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern28.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
+                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                parentSchema: schema40.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema40.properties.metadata.properties.name.type,
+              parentSchema: schema40.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema40.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema40.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema40.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema40.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema40.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema40.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema40.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema40.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema40.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema40.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema40.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema40.properties.metadata.properties.annotations.type,
+              parentSchema: schema40.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema40.properties.metadata.type,
+          parentSchema: schema40.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        for (const key4 in data7) {
+          if (!(
+            key4 === 'endpoint' ||
+            key4 === 'enabled' ||
+            key4 === 'inCluster' ||
+            key4 === 'auth'
+          )) {
+            const err20 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema40.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err20];
+            } else {
+              vErrors.push(err20);
+            }
+            errors++;
+          }
+        }
+        if (data7.endpoint !== undefined) {
+          let data8 = data7.endpoint;
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 2048) {
+              const err21 = {
+                instancePath: instancePath + '/spec/endpoint',
+                schemaPath: '#/properties/spec/properties/endpoint/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 2048 },
+                message: 'must NOT have more than 2048 characters',
+                schema: 2048,
+                parentSchema: schema40.properties.spec.properties.endpoint,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err21];
+              } else {
+                vErrors.push(err21);
+              }
+              errors++;
+            }
+            if (!pattern29.test(data8)) {
+              const err22 = {
+                instancePath: instancePath + '/spec/endpoint',
+                schemaPath: '#/properties/spec/properties/endpoint/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^https?://[^\\s]+$' },
+                message: 'must match pattern "' + '^https?://[^\\s]+$' + '"',
+                schema: '^https?://[^\\s]+$',
+                parentSchema: schema40.properties.spec.properties.endpoint,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err22];
+              } else {
+                vErrors.push(err22);
+              }
+              errors++;
+            }
+          } else {
+            const err23 = {
+              instancePath: instancePath + '/spec/endpoint',
+              schemaPath: '#/properties/spec/properties/endpoint/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema40.properties.spec.properties.endpoint.type,
+              parentSchema: schema40.properties.spec.properties.endpoint,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err23];
+            } else {
+              vErrors.push(err23);
+            }
+            errors++;
+          }
+        }
+        if (data7.enabled !== undefined) {
+          let data9 = data7.enabled;
+          if (typeof data9 !== 'boolean') {
+            const err24 = {
+              instancePath: instancePath + '/spec/enabled',
+              schemaPath: '#/properties/spec/properties/enabled/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema40.properties.spec.properties.enabled.type,
+              parentSchema: schema40.properties.spec.properties.enabled,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err24];
+            } else {
+              vErrors.push(err24);
+            }
+            errors++;
+          }
+        }
+        if (data7.inCluster !== undefined) {
+          let data10 = data7.inCluster;
+          if (true !== data10) {
+            const err25 = {
+              instancePath: instancePath + '/spec/inCluster',
+              schemaPath: '#/properties/spec/properties/inCluster/const',
+              keyword: 'const',
+              params: { allowedValue: true },
+              message: 'must be equal to constant',
+              schema: true,
+              parentSchema: schema40.properties.spec.properties.inCluster,
+              data: data10,
+            };
+            if (vErrors === null) {
+              vErrors = [err25];
+            } else {
+              vErrors.push(err25);
+            }
+            errors++;
+          }
+        }
+        if (data7.auth !== undefined) {
+          let data11 = data7.auth;
+          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
+            if (data11.type === undefined) {
+              const err26 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'type' },
+                message: "must have required property '" + 'type' + "'",
+                schema: schema40.properties.spec.properties.auth.required,
+                parentSchema: schema40.properties.spec.properties.auth,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err26];
+              } else {
+                vErrors.push(err26);
+              }
+              errors++;
+            }
+            if (data11.tokenPath === undefined) {
+              const err27 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'tokenPath' },
+                message: "must have required property '" + 'tokenPath' + "'",
+                schema: schema40.properties.spec.properties.auth.required,
+                parentSchema: schema40.properties.spec.properties.auth,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err27];
+              } else {
+                vErrors.push(err27);
+              }
+              errors++;
+            }
+            if (data11.certPath === undefined) {
+              const err28 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'certPath' },
+                message: "must have required property '" + 'certPath' + "'",
+                schema: schema40.properties.spec.properties.auth.required,
+                parentSchema: schema40.properties.spec.properties.auth,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+            for (const key5 in data11) {
+              if (!(key5 === 'type' || key5 === 'tokenPath' || key5 === 'certPath')) {
+                const err29 = {
+                  instancePath: instancePath + '/spec/auth',
+                  schemaPath: '#/properties/spec/properties/auth/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key5 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema40.properties.spec.properties.auth,
+                  data: data11,
+                };
+                if (vErrors === null) {
+                  vErrors = [err29];
+                } else {
+                  vErrors.push(err29);
+                }
+                errors++;
+              }
+            }
+            if (data11.type !== undefined) {
+              let data12 = data11.type;
+              if ('file_path' !== data12) {
+                const err30 = {
+                  instancePath: instancePath + '/spec/auth/type',
+                  schemaPath: '#/properties/spec/properties/auth/properties/type/const',
+                  keyword: 'const',
+                  params: { allowedValue: 'file_path' },
+                  message: 'must be equal to constant',
+                  schema: 'file_path',
+                  parentSchema: schema40.properties.spec.properties.auth.properties.type,
+                  data: data12,
+                };
+                if (vErrors === null) {
+                  vErrors = [err30];
+                } else {
+                  vErrors.push(err30);
+                }
+                errors++;
+              }
+            }
+            if (data11.tokenPath !== undefined) {
+              let data13 = data11.tokenPath;
+              if (typeof data13 === 'string') {
+                if (func1(data13) > 4096) {
+                  const err31 = {
+                    instancePath: instancePath + '/spec/auth/tokenPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 4096 },
+                    message: 'must NOT have more than 4096 characters',
+                    schema: 4096,
+                    parentSchema: schema40.properties.spec.properties.auth.properties.tokenPath,
+                    data: data13,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err31];
+                  } else {
+                    vErrors.push(err31);
+                  }
+                  errors++;
+                }
+                if (!pattern30.test(data13)) {
+                  const err32 = {
+                    instancePath: instancePath + '/spec/auth/tokenPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^/[^\\s]*$' },
+                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
+                    schema: '^/[^\\s]*$',
+                    parentSchema: schema40.properties.spec.properties.auth.properties.tokenPath,
+                    data: data13,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err32];
+                  } else {
+                    vErrors.push(err32);
+                  }
+                  errors++;
+                }
+              } else {
+                const err33 = {
+                  instancePath: instancePath + '/spec/auth/tokenPath',
+                  schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema40.properties.spec.properties.auth.properties.tokenPath.type,
+                  parentSchema: schema40.properties.spec.properties.auth.properties.tokenPath,
+                  data: data13,
+                };
+                if (vErrors === null) {
+                  vErrors = [err33];
+                } else {
+                  vErrors.push(err33);
+                }
+                errors++;
+              }
+            }
+            if (data11.certPath !== undefined) {
+              let data14 = data11.certPath;
+              if (typeof data14 === 'string') {
+                if (func1(data14) > 4096) {
+                  const err34 = {
+                    instancePath: instancePath + '/spec/auth/certPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 4096 },
+                    message: 'must NOT have more than 4096 characters',
+                    schema: 4096,
+                    parentSchema: schema40.properties.spec.properties.auth.properties.certPath,
+                    data: data14,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err34];
+                  } else {
+                    vErrors.push(err34);
+                  }
+                  errors++;
+                }
+                if (!pattern30.test(data14)) {
+                  const err35 = {
+                    instancePath: instancePath + '/spec/auth/certPath',
+                    schemaPath: '#/properties/spec/properties/auth/properties/certPath/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^/[^\\s]*$' },
+                    message: 'must match pattern "' + '^/[^\\s]*$' + '"',
+                    schema: '^/[^\\s]*$',
+                    parentSchema: schema40.properties.spec.properties.auth.properties.certPath,
+                    data: data14,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err35];
+                  } else {
+                    vErrors.push(err35);
+                  }
+                  errors++;
+                }
+              } else {
+                const err36 = {
+                  instancePath: instancePath + '/spec/auth/certPath',
+                  schemaPath: '#/properties/spec/properties/auth/properties/certPath/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema40.properties.spec.properties.auth.properties.certPath.type,
+                  parentSchema: schema40.properties.spec.properties.auth.properties.certPath,
+                  data: data14,
+                };
+                if (vErrors === null) {
+                  vErrors = [err36];
+                } else {
+                  vErrors.push(err36);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err37 = {
+              instancePath: instancePath + '/spec/auth',
+              schemaPath: '#/properties/spec/properties/auth/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema40.properties.spec.properties.auth.type,
+              parentSchema: schema40.properties.spec.properties.auth,
+              data: data11,
+            };
+            if (vErrors === null) {
+              vErrors = [err37];
+            } else {
+              vErrors.push(err37);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err38 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema40.properties.spec.type,
+          parentSchema: schema40.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err38];
+        } else {
+          vErrors.push(err38);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err39 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema40.type,
+      parentSchema: schema40,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err39];
+    } else {
+      vErrors.push(err39);
+    }
+    errors++;
+  }
+  validate25.errors = vErrors;
+  return errors === 0;
+}
+validate25.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const ClusterLabel = validate26;
+const schema41 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/cluster-label.schema.json',
+  title: 'poolsync ClusterLabel',
+  description:
+    "An execution cluster label of flyteadmin: one entry of flyte-core's configmap.clusters.labelClusterMap (config only, no API).",
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'ClusterLabel' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+          maxLength: 63,
+          description:
+            "The label (e.g. label1): letters, digits, '-', '_' and '.', at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['clusters'],
+      properties: {
+        clusters: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 1000,
+          description: 'The clusters executions with this label go to, with relative weights (V9).',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['cluster', 'weight'],
+            properties: {
+              cluster: {
+                type: 'string',
+                pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                maxLength: 63,
+                description: 'An ExecutionCluster name (V10).',
+              },
+              weight: {
+                type: 'number',
+                description:
+                  "Relative share of the label's executions, in [0, 1] (flyteadmin refuses others at start-up); 0 skips the cluster, all 0 share equally (V9).",
+              },
+            },
+          },
+        },
+        default: {
+          type: 'boolean',
+          description:
+            "true: flyte-core's defaultExecutionLabel, where flyteadmin sends executions whose label is unset or not deployed (at most one label, V10).",
+        },
+      },
+    },
+  },
+};
+function validate26(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/cluster-label.schema.json" */ let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate26.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema41.required,
+        parentSchema: schema41,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema41.required,
+        parentSchema: schema41,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema41.required,
+        parentSchema: schema41,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema41.required,
+        parentSchema: schema41,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema41,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema41.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('ClusterLabel' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'ClusterLabel' },
+          message: 'must be equal to constant',
+          schema: 'ClusterLabel',
+          parentSchema: schema41.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema41.properties.metadata.required,
+            parentSchema: schema41.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema41.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema41.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern28.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
+                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                parentSchema: schema41.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema41.properties.metadata.properties.name.type,
+              parentSchema: schema41.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema41.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema41.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema41.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema41.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema41.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema41.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema41.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema41.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema41.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema41.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema41.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema41.properties.metadata.properties.annotations.type,
+              parentSchema: schema41.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema41.properties.metadata.type,
+          parentSchema: schema41.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        if (data7.clusters === undefined) {
+          const err20 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'clusters' },
+            message: "must have required property '" + 'clusters' + "'",
+            schema: schema41.properties.spec.required,
+            parentSchema: schema41.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err20];
+          } else {
+            vErrors.push(err20);
+          }
+          errors++;
+        }
+        for (const key4 in data7) {
+          if (!(key4 === 'clusters' || key4 === 'default')) {
+            const err21 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema41.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err21];
+            } else {
+              vErrors.push(err21);
+            }
+            errors++;
+          }
+        }
+        if (data7.clusters !== undefined) {
+          let data8 = data7.clusters;
+          if (Array.isArray(data8)) {
+            if (data8.length > 1000) {
+              const err22 = {
+                instancePath: instancePath + '/spec/clusters',
+                schemaPath: '#/properties/spec/properties/clusters/maxItems',
+                keyword: 'maxItems',
+                params: { limit: 1000 },
+                message: 'must NOT have more than 1000 items',
+                schema: 1000,
+                parentSchema: schema41.properties.spec.properties.clusters,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err22];
+              } else {
+                vErrors.push(err22);
+              }
+              errors++;
+            }
+            if (data8.length < 1) {
+              const err23 = {
+                instancePath: instancePath + '/spec/clusters',
+                schemaPath: '#/properties/spec/properties/clusters/minItems',
+                keyword: 'minItems',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 items',
+                schema: 1,
+                parentSchema: schema41.properties.spec.properties.clusters,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err23];
+              } else {
+                vErrors.push(err23);
+              }
+              errors++;
+            }
+            const len0 = data8.length;
+            for (let i0 = 0; i0 < len0; i0++) {
+              let data9 = data8[i0];
+              if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
+                if (data9.cluster === undefined) {
+                  const err24 = {
+                    instancePath: instancePath + '/spec/clusters/' + i0,
+                    schemaPath: '#/properties/spec/properties/clusters/items/required',
+                    keyword: 'required',
+                    params: { missingProperty: 'cluster' },
+                    message: "must have required property '" + 'cluster' + "'",
+                    schema: schema41.properties.spec.properties.clusters.items.required,
+                    parentSchema: schema41.properties.spec.properties.clusters.items,
+                    data: data9,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err24];
+                  } else {
+                    vErrors.push(err24);
+                  }
+                  errors++;
+                }
+                if (data9.weight === undefined) {
+                  const err25 = {
+                    instancePath: instancePath + '/spec/clusters/' + i0,
+                    schemaPath: '#/properties/spec/properties/clusters/items/required',
+                    keyword: 'required',
+                    params: { missingProperty: 'weight' },
+                    message: "must have required property '" + 'weight' + "'",
+                    schema: schema41.properties.spec.properties.clusters.items.required,
+                    parentSchema: schema41.properties.spec.properties.clusters.items,
+                    data: data9,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err25];
+                  } else {
+                    vErrors.push(err25);
+                  }
+                  errors++;
+                }
+                for (const key5 in data9) {
+                  if (!(key5 === 'cluster' || key5 === 'weight')) {
+                    const err26 = {
+                      instancePath: instancePath + '/spec/clusters/' + i0,
+                      schemaPath:
+                        '#/properties/spec/properties/clusters/items/additionalProperties',
+                      keyword: 'additionalProperties',
+                      params: { additionalProperty: key5 },
+                      message: 'must NOT have additional properties',
+                      schema: false,
+                      parentSchema: schema41.properties.spec.properties.clusters.items,
+                      data: data9,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err26];
+                    } else {
+                      vErrors.push(err26);
+                    }
+                    errors++;
+                  }
+                }
+                if (data9.cluster !== undefined) {
+                  let data10 = data9.cluster;
+                  if (typeof data10 === 'string') {
+                    if (func1(data10) > 63) {
+                      const err27 = {
+                        instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
+                        schemaPath:
+                          '#/properties/spec/properties/clusters/items/properties/cluster/maxLength',
+                        keyword: 'maxLength',
+                        params: { limit: 63 },
+                        message: 'must NOT have more than 63 characters',
+                        schema: 63,
+                        parentSchema:
+                          schema41.properties.spec.properties.clusters.items.properties.cluster,
+                        data: data10,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err27];
+                      } else {
+                        vErrors.push(err27);
+                      }
+                      errors++;
+                    }
+                    if (!pattern28.test(data10)) {
+                      const err28 = {
+                        instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
+                        schemaPath:
+                          '#/properties/spec/properties/clusters/items/properties/cluster/pattern',
+                        keyword: 'pattern',
+                        params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                        message:
+                          'must match pattern "' +
+                          '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' +
+                          '"',
+                        schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                        parentSchema:
+                          schema41.properties.spec.properties.clusters.items.properties.cluster,
+                        data: data10,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err28];
+                      } else {
+                        vErrors.push(err28);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err29 = {
+                      instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
+                      schemaPath:
+                        '#/properties/spec/properties/clusters/items/properties/cluster/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema:
+                        schema41.properties.spec.properties.clusters.items.properties.cluster.type,
+                      parentSchema:
+                        schema41.properties.spec.properties.clusters.items.properties.cluster,
+                      data: data10,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err29];
+                    } else {
+                      vErrors.push(err29);
+                    }
+                    errors++;
+                  }
+                }
+                if (data9.weight !== undefined) {
+                  let data11 = data9.weight;
+                  if (!(typeof data11 == 'number' && isFinite(data11))) {
+                    const err30 = {
+                      instancePath: instancePath + '/spec/clusters/' + i0 + '/weight',
+                      schemaPath:
+                        '#/properties/spec/properties/clusters/items/properties/weight/type',
+                      keyword: 'type',
+                      params: { type: 'number' },
+                      message: 'must be number',
+                      schema:
+                        schema41.properties.spec.properties.clusters.items.properties.weight.type,
+                      parentSchema:
+                        schema41.properties.spec.properties.clusters.items.properties.weight,
+                      data: data11,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err30];
+                    } else {
+                      vErrors.push(err30);
+                    }
+                    errors++;
+                  }
+                }
+              } else {
+                const err31 = {
+                  instancePath: instancePath + '/spec/clusters/' + i0,
+                  schemaPath: '#/properties/spec/properties/clusters/items/type',
+                  keyword: 'type',
+                  params: { type: 'object' },
+                  message: 'must be object',
+                  schema: schema41.properties.spec.properties.clusters.items.type,
+                  parentSchema: schema41.properties.spec.properties.clusters.items,
+                  data: data9,
+                };
+                if (vErrors === null) {
+                  vErrors = [err31];
+                } else {
+                  vErrors.push(err31);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err32 = {
+              instancePath: instancePath + '/spec/clusters',
+              schemaPath: '#/properties/spec/properties/clusters/type',
+              keyword: 'type',
+              params: { type: 'array' },
+              message: 'must be array',
+              schema: schema41.properties.spec.properties.clusters.type,
+              parentSchema: schema41.properties.spec.properties.clusters,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err32];
+            } else {
+              vErrors.push(err32);
+            }
+            errors++;
+          }
+        }
+        if (data7.default !== undefined) {
+          let data12 = data7.default;
+          if (typeof data12 !== 'boolean') {
+            const err33 = {
+              instancePath: instancePath + '/spec/default',
+              schemaPath: '#/properties/spec/properties/default/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema41.properties.spec.properties.default.type,
+              parentSchema: schema41.properties.spec.properties.default,
+              data: data12,
+            };
+            if (vErrors === null) {
+              vErrors = [err33];
+            } else {
+              vErrors.push(err33);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err34 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema41.properties.spec.type,
+          parentSchema: schema41.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err34];
+        } else {
+          vErrors.push(err34);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err35 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema41.type,
+      parentSchema: schema41,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err35];
+    } else {
+      vErrors.push(err35);
+    }
+    errors++;
+  }
+  validate26.errors = vErrors;
+  return errors === 0;
+}
+validate26.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+export const ExecutionClusterLabel = validate27;
+const schema42 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json',
+  title: 'poolsync ExecutionClusterLabel',
+  description:
+    "flyteadmin's EXECUTION_CLUSTER_LABEL matchable attribute: executions of project/domain[/workflow] go to the clusters of a label (flytectl update execution-cluster-label).",
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'poolsync/v1', description: 'Manifest format version.' },
+    kind: { const: 'ExecutionClusterLabel' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description:
+            "N1: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters.",
+        },
+        annotations: {
+          type: 'object',
+          description:
+            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+          properties: {
+            'poolsync/prevent-destroy': {
+              enum: ['true', 'false'],
+              description:
+                '"true": any plan that would delete or replace this object fails instead.',
+            },
+          },
+          propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['project', 'domain', 'label'],
+      properties: {
+        project: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description: 'Flyte project id.',
+        },
+        domain: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          maxLength: 63,
+          description: 'Flyte domain, e.g. development, staging, production.',
+        },
+        workflow: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
+          maxLength: 255,
+          description:
+            "Optional fully qualified workflow name; a workflow's label wins over its project-domain label.",
+        },
+        label: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+          maxLength: 63,
+          description: 'A declared ClusterLabel (V11).',
+        },
+      },
+    },
+  },
+};
+function validate27(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  /*# sourceURL="https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json" */ let vErrors =
+    null;
+  let errors = 0;
+  const evaluated0 = validate27.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.apiVersion === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'apiVersion' },
+        message: "must have required property '" + 'apiVersion' + "'",
+        schema: schema42.required,
+        parentSchema: schema42,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.kind === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'kind' },
+        message: "must have required property '" + 'kind' + "'",
+        schema: schema42.required,
+        parentSchema: schema42,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.metadata === undefined) {
+      const err2 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'metadata' },
+        message: "must have required property '" + 'metadata' + "'",
+        schema: schema42.required,
+        parentSchema: schema42,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    if (data.spec === undefined) {
+      const err3 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'spec' },
+        message: "must have required property '" + 'spec' + "'",
+        schema: schema42.required,
+        parentSchema: schema42,
+        data,
+      };
+      if (vErrors === null) {
+        vErrors = [err3];
+      } else {
+        vErrors.push(err3);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'apiVersion' || key0 === 'kind' || key0 === 'metadata' || key0 === 'spec')) {
+        const err4 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+          schema: false,
+          parentSchema: schema42,
+          data,
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.apiVersion !== undefined) {
+      let data0 = data.apiVersion;
+      if ('poolsync/v1' !== data0) {
+        const err5 = {
+          instancePath: instancePath + '/apiVersion',
+          schemaPath: '#/properties/apiVersion/const',
+          keyword: 'const',
+          params: { allowedValue: 'poolsync/v1' },
+          message: 'must be equal to constant',
+          schema: 'poolsync/v1',
+          parentSchema: schema42.properties.apiVersion,
+          data: data0,
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kind !== undefined) {
+      let data1 = data.kind;
+      if ('ExecutionClusterLabel' !== data1) {
+        const err6 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'ExecutionClusterLabel' },
+          message: 'must be equal to constant',
+          schema: 'ExecutionClusterLabel',
+          parentSchema: schema42.properties.kind,
+          data: data1,
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.metadata !== undefined) {
+      let data2 = data.metadata;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.name === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/metadata',
+            schemaPath: '#/properties/metadata/required',
+            keyword: 'required',
+            params: { missingProperty: 'name' },
+            message: "must have required property '" + 'name' + "'",
+            schema: schema42.properties.metadata.required,
+            parentSchema: schema42.properties.metadata,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'name' || key1 === 'annotations')) {
+            const err8 = {
+              instancePath: instancePath + '/metadata',
+              schemaPath: '#/properties/metadata/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema42.properties.metadata,
+              data: data2,
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.name !== undefined) {
+          let data3 = data2.name;
+          if (typeof data3 === 'string') {
+            if (func1(data3) > 63) {
+              const err9 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema42.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data3)) {
+              const err10 = {
+                instancePath: instancePath + '/metadata/name',
+                schemaPath: '#/properties/metadata/properties/name/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema42.properties.metadata.properties.name,
+                data: data3,
+              };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+          } else {
+            const err11 = {
+              instancePath: instancePath + '/metadata/name',
+              schemaPath: '#/properties/metadata/properties/name/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema42.properties.metadata.properties.name.type,
+              parentSchema: schema42.properties.metadata.properties.name,
+              data: data3,
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+        if (data2.annotations !== undefined) {
+          let data4 = data2.annotations;
+          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+            for (const key2 in data4) {
+              const _errs11 = errors;
+              if (typeof key2 === 'string') {
+                if (func1(key2) > 253) {
+                  const err12 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
+                    parentSchema: schema42.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err12];
+                  } else {
+                    vErrors.push(err12);
+                  }
+                  errors++;
+                }
+                if (func1(key2) < 1) {
+                  const err13 = {
+                    instancePath: instancePath + '/metadata/annotations',
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/propertyNames/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema: schema42.properties.metadata.properties.annotations.propertyNames,
+                    data: key2,
+                    propertyName: key2,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err13];
+                  } else {
+                    vErrors.push(err13);
+                  }
+                  errors++;
+                }
+              } else {
+                const err14 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema42.properties.metadata.properties.annotations.propertyNames.type,
+                  parentSchema: schema42.properties.metadata.properties.annotations.propertyNames,
+                  data: key2,
+                  propertyName: key2,
+                };
+                if (vErrors === null) {
+                  vErrors = [err14];
+                } else {
+                  vErrors.push(err14);
+                }
+                errors++;
+              }
+              var valid2 = _errs11 === errors;
+              if (!valid2) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/propertyNames',
+                  keyword: 'propertyNames',
+                  params: { propertyName: key2 },
+                  message: 'property name must be valid',
+                  schema: schema42.properties.metadata.properties.annotations.propertyNames,
+                  parentSchema: schema42.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
+                }
+                errors++;
+              }
+            }
+            for (const key3 in data4) {
+              if (!(key3 === 'poolsync/prevent-destroy')) {
+                let data5 = data4[key3];
+                if (typeof data5 !== 'string') {
+                  const err16 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/additionalProperties/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema42.properties.metadata.properties.annotations.additionalProperties.type,
+                    parentSchema:
+                      schema42.properties.metadata.properties.annotations.additionalProperties,
+                    data: data5,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err16];
+                  } else {
+                    vErrors.push(err16);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data4['poolsync/prevent-destroy'] !== undefined) {
+              let data6 = data4['poolsync/prevent-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
+                const err17 = {
+                  instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
+                  schemaPath:
+                    '#/properties/metadata/properties/annotations/properties/poolsync~1prevent-destroy/enum',
+                  keyword: 'enum',
+                  params: {
+                    allowedValues:
+                      schema42.properties.metadata.properties.annotations.properties[
+                        'poolsync/prevent-destroy'
+                      ].enum,
+                  },
+                  message: 'must be equal to one of the allowed values',
+                  schema:
+                    schema42.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ].enum,
+                  parentSchema:
+                    schema42.properties.metadata.properties.annotations.properties[
+                      'poolsync/prevent-destroy'
+                    ],
+                  data: data6,
+                };
+                if (vErrors === null) {
+                  vErrors = [err17];
+                } else {
+                  vErrors.push(err17);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err18 = {
+              instancePath: instancePath + '/metadata/annotations',
+              schemaPath: '#/properties/metadata/properties/annotations/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema42.properties.metadata.properties.annotations.type,
+              parentSchema: schema42.properties.metadata.properties.annotations,
+              data: data4,
+            };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/metadata',
+          schemaPath: '#/properties/metadata/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema42.properties.metadata.type,
+          parentSchema: schema42.properties.metadata,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data7 = data.spec;
+      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
+        if (data7.project === undefined) {
+          const err20 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'project' },
+            message: "must have required property '" + 'project' + "'",
+            schema: schema42.properties.spec.required,
+            parentSchema: schema42.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err20];
+          } else {
+            vErrors.push(err20);
+          }
+          errors++;
+        }
+        if (data7.domain === undefined) {
+          const err21 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
+            schema: schema42.properties.spec.required,
+            parentSchema: schema42.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err21];
+          } else {
+            vErrors.push(err21);
+          }
+          errors++;
+        }
+        if (data7.label === undefined) {
+          const err22 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'label' },
+            message: "must have required property '" + 'label' + "'",
+            schema: schema42.properties.spec.required,
+            parentSchema: schema42.properties.spec,
+            data: data7,
+          };
+          if (vErrors === null) {
+            vErrors = [err22];
+          } else {
+            vErrors.push(err22);
+          }
+          errors++;
+        }
+        for (const key4 in data7) {
+          if (!(
+            key4 === 'project' ||
+            key4 === 'domain' ||
+            key4 === 'workflow' ||
+            key4 === 'label'
+          )) {
+            const err23 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key4 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema42.properties.spec,
+              data: data7,
+            };
+            if (vErrors === null) {
+              vErrors = [err23];
+            } else {
+              vErrors.push(err23);
+            }
+            errors++;
+          }
+        }
+        if (data7.project !== undefined) {
+          let data8 = data7.project;
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 63) {
+              const err24 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema42.properties.spec.properties.project,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err24];
+              } else {
+                vErrors.push(err24);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data8)) {
+              const err25 = {
+                instancePath: instancePath + '/spec/project',
+                schemaPath: '#/properties/spec/properties/project/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema42.properties.spec.properties.project,
+                data: data8,
+              };
+              if (vErrors === null) {
+                vErrors = [err25];
+              } else {
+                vErrors.push(err25);
+              }
+              errors++;
+            }
+          } else {
+            const err26 = {
+              instancePath: instancePath + '/spec/project',
+              schemaPath: '#/properties/spec/properties/project/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema42.properties.spec.properties.project.type,
+              parentSchema: schema42.properties.spec.properties.project,
+              data: data8,
+            };
+            if (vErrors === null) {
+              vErrors = [err26];
+            } else {
+              vErrors.push(err26);
+            }
+            errors++;
+          }
+        }
+        if (data7.domain !== undefined) {
+          let data9 = data7.domain;
+          if (typeof data9 === 'string') {
+            if (func1(data9) > 63) {
+              const err27 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema42.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err27];
+              } else {
+                vErrors.push(err27);
+              }
+              errors++;
+            }
+            if (!pattern4.test(data9)) {
+              const err28 = {
+                instancePath: instancePath + '/spec/domain',
+                schemaPath: '#/properties/spec/properties/domain/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema42.properties.spec.properties.domain,
+                data: data9,
+              };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+          } else {
+            const err29 = {
+              instancePath: instancePath + '/spec/domain',
+              schemaPath: '#/properties/spec/properties/domain/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema42.properties.spec.properties.domain.type,
+              parentSchema: schema42.properties.spec.properties.domain,
+              data: data9,
+            };
+            if (vErrors === null) {
+              vErrors = [err29];
+            } else {
+              vErrors.push(err29);
+            }
+            errors++;
+          }
+        }
+        if (data7.workflow !== undefined) {
+          let data10 = data7.workflow;
+          if (typeof data10 === 'string') {
+            if (func1(data10) > 255) {
+              const err30 = {
+                instancePath: instancePath + '/spec/workflow',
+                schemaPath: '#/properties/spec/properties/workflow/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 255 },
+                message: 'must NOT have more than 255 characters',
+                schema: 255,
+                parentSchema: schema42.properties.spec.properties.workflow,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err30];
+              } else {
+                vErrors.push(err30);
+              }
+              errors++;
+            }
+            if (!pattern22.test(data10)) {
+              const err31 = {
+                instancePath: instancePath + '/spec/workflow',
+                schemaPath: '#/properties/spec/properties/workflow/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' },
+                message: 'must match pattern "' + '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$' + '"',
+                schema: '^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$',
+                parentSchema: schema42.properties.spec.properties.workflow,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err31];
+              } else {
+                vErrors.push(err31);
+              }
+              errors++;
+            }
+          } else {
+            const err32 = {
+              instancePath: instancePath + '/spec/workflow',
+              schemaPath: '#/properties/spec/properties/workflow/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema42.properties.spec.properties.workflow.type,
+              parentSchema: schema42.properties.spec.properties.workflow,
+              data: data10,
+            };
+            if (vErrors === null) {
+              vErrors = [err32];
+            } else {
+              vErrors.push(err32);
+            }
+            errors++;
+          }
+        }
+        if (data7.label !== undefined) {
+          let data11 = data7.label;
+          if (typeof data11 === 'string') {
+            if (func1(data11) > 63) {
+              const err33 = {
+                instancePath: instancePath + '/spec/label',
+                schemaPath: '#/properties/spec/properties/label/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 63 },
+                message: 'must NOT have more than 63 characters',
+                schema: 63,
+                parentSchema: schema42.properties.spec.properties.label,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err33];
+              } else {
+                vErrors.push(err33);
+              }
+              errors++;
+            }
+            if (!pattern28.test(data11)) {
+              const err34 = {
+                instancePath: instancePath + '/spec/label',
+                schemaPath: '#/properties/spec/properties/label/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
+                message:
+                  'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' + '"',
+                schema: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+                parentSchema: schema42.properties.spec.properties.label,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err34];
+              } else {
+                vErrors.push(err34);
+              }
+              errors++;
+            }
+          } else {
+            const err35 = {
+              instancePath: instancePath + '/spec/label',
+              schemaPath: '#/properties/spec/properties/label/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema42.properties.spec.properties.label.type,
+              parentSchema: schema42.properties.spec.properties.label,
+              data: data11,
+            };
+            if (vErrors === null) {
+              vErrors = [err35];
+            } else {
+              vErrors.push(err35);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err36 = {
+          instancePath: instancePath + '/spec',
+          schemaPath: '#/properties/spec/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema42.properties.spec.type,
+          parentSchema: schema42.properties.spec,
+          data: data7,
+        };
+        if (vErrors === null) {
+          vErrors = [err36];
+        } else {
+          vErrors.push(err36);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err37 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+      schema: schema42.type,
+      parentSchema: schema42,
+      data,
+    };
+    if (vErrors === null) {
+      vErrors = [err37];
+    } else {
+      vErrors.push(err37);
+    }
+    errors++;
+  }
   validate27.errors = vErrors;
   return errors === 0;
 }
 validate27.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
 export const RepoConfig = validate28;
-const schema39 = {
+const schema43 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://poolsync.dev/schemas/v1/repo-config.schema.json',
   title: 'poolsync RepoConfig',
@@ -7943,6 +8855,13 @@ const schema39 = {
           'ExecutionClusterLabel',
         ],
       },
+    },
+    absent: {
+      type: 'array',
+      uniqueItems: true,
+      description:
+        "Objects poolsync never deletes by their absence alone, which the repository wants gone: today only Queue/default, Union's org-wide queue (its delete is planned as drain, wait, delete where the control plane allows it: capability default_delete; docs/union.md).",
+      items: { enum: ['Queue/default'] },
     },
     acceptCascade: {
       type: 'array',
@@ -8111,11 +9030,10 @@ const schema39 = {
     },
   },
 };
-const func55 = Object.prototype.hasOwnProperty;
 const func0 = require('ajv/dist/runtime/equal').default;
-const pattern34 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
-const pattern35 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
-const pattern37 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
+const pattern39 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
+const pattern40 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
+const pattern42 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
 function validate28(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -8137,8 +9055,8 @@ function validate28(
         keyword: 'required',
         params: { missingProperty: 'apiVersion' },
         message: "must have required property '" + 'apiVersion' + "'",
-        schema: schema39.required,
-        parentSchema: schema39,
+        schema: schema43.required,
+        parentSchema: schema43,
         data,
       };
       if (vErrors === null) {
@@ -8155,8 +9073,8 @@ function validate28(
         keyword: 'required',
         params: { missingProperty: 'kind' },
         message: "must have required property '" + 'kind' + "'",
-        schema: schema39.required,
-        parentSchema: schema39,
+        schema: schema43.required,
+        parentSchema: schema43,
         data,
       };
       if (vErrors === null) {
@@ -8167,7 +9085,7 @@ function validate28(
       errors++;
     }
     for (const key0 in data) {
-      if (!func55.call(schema39.properties, key0)) {
+      if (!func23.call(schema43.properties, key0)) {
         const err2 = {
           instancePath,
           schemaPath: '#/additionalProperties',
@@ -8175,7 +9093,7 @@ function validate28(
           params: { additionalProperty: key0 },
           message: 'must NOT have additional properties',
           schema: false,
-          parentSchema: schema39,
+          parentSchema: schema43,
           data,
         };
         if (vErrors === null) {
@@ -8196,7 +9114,7 @@ function validate28(
           params: { allowedValue: 'poolsync/v1' },
           message: 'must be equal to constant',
           schema: 'poolsync/v1',
-          parentSchema: schema39.properties.apiVersion,
+          parentSchema: schema43.properties.apiVersion,
           data: data0,
         };
         if (vErrors === null) {
@@ -8217,7 +9135,7 @@ function validate28(
           params: { allowedValue: 'RepoConfig' },
           message: 'must be equal to constant',
           schema: 'RepoConfig',
-          parentSchema: schema39.properties.kind,
+          parentSchema: schema43.properties.kind,
           data: data1,
         };
         if (vErrors === null) {
@@ -8237,8 +9155,8 @@ function validate28(
           keyword: 'type',
           params: { type: 'boolean' },
           message: 'must be boolean',
-          schema: schema39.properties.prune.type,
-          parentSchema: schema39.properties.prune,
+          schema: schema43.properties.prune.type,
+          parentSchema: schema43.properties.prune,
           data: data2,
         };
         if (vErrors === null) {
@@ -8260,7 +9178,7 @@ function validate28(
             params: { limit: 0 },
             message: 'must NOT have fewer than 0 items',
             schema: 0,
-            parentSchema: schema39.properties.manage,
+            parentSchema: schema43.properties.manage,
             data: data3,
           };
           if (vErrors === null) {
@@ -8285,10 +9203,10 @@ function validate28(
               instancePath: instancePath + '/manage/' + i0,
               schemaPath: '#/properties/manage/items/enum',
               keyword: 'enum',
-              params: { allowedValues: schema39.properties.manage.items.enum },
+              params: { allowedValues: schema43.properties.manage.items.enum },
               message: 'must be equal to one of the allowed values',
-              schema: schema39.properties.manage.items.enum,
-              parentSchema: schema39.properties.manage.items,
+              schema: schema43.properties.manage.items.enum,
+              parentSchema: schema43.properties.manage.items,
               data: data4,
             };
             if (vErrors === null) {
@@ -8317,7 +9235,7 @@ function validate28(
                     i1 +
                     ' are identical)',
                   schema: true,
-                  parentSchema: schema39.properties.manage,
+                  parentSchema: schema43.properties.manage,
                   data: data3,
                 };
                 if (vErrors === null) {
@@ -8338,8 +9256,8 @@ function validate28(
           keyword: 'type',
           params: { type: 'array' },
           message: 'must be array',
-          schema: schema39.properties.manage.type,
-          parentSchema: schema39.properties.manage,
+          schema: schema43.properties.manage.type,
+          parentSchema: schema43.properties.manage,
           data: data3,
         };
         if (vErrors === null) {
@@ -8350,34 +9268,110 @@ function validate28(
         errors++;
       }
     }
-    if (data.acceptCascade !== undefined) {
-      let data5 = data.acceptCascade;
+    if (data.absent !== undefined) {
+      let data5 = data.absent;
       if (Array.isArray(data5)) {
         const len1 = data5.length;
         for (let i2 = 0; i2 < len1; i2++) {
           let data6 = data5[i2];
-          if (typeof data6 === 'string') {
-            if (func1(data6) > 1024) {
-              const err10 = {
-                instancePath: instancePath + '/acceptCascade/' + i2,
+          if (!(data6 === 'Queue/default')) {
+            const err10 = {
+              instancePath: instancePath + '/absent/' + i2,
+              schemaPath: '#/properties/absent/items/enum',
+              keyword: 'enum',
+              params: { allowedValues: schema43.properties.absent.items.enum },
+              message: 'must be equal to one of the allowed values',
+              schema: schema43.properties.absent.items.enum,
+              parentSchema: schema43.properties.absent.items,
+              data: data6,
+            };
+            if (vErrors === null) {
+              vErrors = [err10];
+            } else {
+              vErrors.push(err10);
+            }
+            errors++;
+          }
+        }
+        let i3 = data5.length;
+        let j1;
+        if (i3 > 1) {
+          outer1: for (; i3--;) {
+            for (j1 = i3; j1--;) {
+              if (func0(data5[i3], data5[j1])) {
+                const err11 = {
+                  instancePath: instancePath + '/absent',
+                  schemaPath: '#/properties/absent/uniqueItems',
+                  keyword: 'uniqueItems',
+                  params: { i: i3, j: j1 },
+                  message:
+                    'must NOT have duplicate items (items ## ' +
+                    j1 +
+                    ' and ' +
+                    i3 +
+                    ' are identical)',
+                  schema: true,
+                  parentSchema: schema43.properties.absent,
+                  data: data5,
+                };
+                if (vErrors === null) {
+                  vErrors = [err11];
+                } else {
+                  vErrors.push(err11);
+                }
+                errors++;
+                break outer1;
+              }
+            }
+          }
+        }
+      } else {
+        const err12 = {
+          instancePath: instancePath + '/absent',
+          schemaPath: '#/properties/absent/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+          schema: schema43.properties.absent.type,
+          parentSchema: schema43.properties.absent,
+          data: data5,
+        };
+        if (vErrors === null) {
+          vErrors = [err12];
+        } else {
+          vErrors.push(err12);
+        }
+        errors++;
+      }
+    }
+    if (data.acceptCascade !== undefined) {
+      let data7 = data.acceptCascade;
+      if (Array.isArray(data7)) {
+        const len2 = data7.length;
+        for (let i4 = 0; i4 < len2; i4++) {
+          let data8 = data7[i4];
+          if (typeof data8 === 'string') {
+            if (func1(data8) > 1024) {
+              const err13 = {
+                instancePath: instancePath + '/acceptCascade/' + i4,
                 schemaPath: '#/properties/acceptCascade/items/maxLength',
                 keyword: 'maxLength',
                 params: { limit: 1024 },
                 message: 'must NOT have more than 1024 characters',
                 schema: 1024,
-                parentSchema: schema39.properties.acceptCascade.items,
-                data: data6,
+                parentSchema: schema43.properties.acceptCascade.items,
+                data: data8,
               };
               if (vErrors === null) {
-                vErrors = [err10];
+                vErrors = [err13];
               } else {
-                vErrors.push(err10);
+                vErrors.push(err13);
               }
               errors++;
             }
-            if (!pattern34.test(data6)) {
-              const err11 = {
-                instancePath: instancePath + '/acceptCascade/' + i2,
+            if (!pattern39.test(data8)) {
+              const err14 = {
+                instancePath: instancePath + '/acceptCascade/' + i4,
                 schemaPath: '#/properties/acceptCascade/items/pattern',
                 keyword: 'pattern',
                 params: {
@@ -8388,126 +9382,60 @@ function validate28(
                   '^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$' +
                   '"',
                 schema: '^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$',
-                parentSchema: schema39.properties.acceptCascade.items,
-                data: data6,
+                parentSchema: schema43.properties.acceptCascade.items,
+                data: data8,
               };
               if (vErrors === null) {
-                vErrors = [err11];
+                vErrors = [err14];
               } else {
-                vErrors.push(err11);
+                vErrors.push(err14);
               }
               errors++;
             }
           } else {
-            const err12 = {
-              instancePath: instancePath + '/acceptCascade/' + i2,
+            const err15 = {
+              instancePath: instancePath + '/acceptCascade/' + i4,
               schemaPath: '#/properties/acceptCascade/items/type',
               keyword: 'type',
               params: { type: 'string' },
               message: 'must be string',
-              schema: schema39.properties.acceptCascade.items.type,
-              parentSchema: schema39.properties.acceptCascade.items,
-              data: data6,
+              schema: schema43.properties.acceptCascade.items.type,
+              parentSchema: schema43.properties.acceptCascade.items,
+              data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err12];
+              vErrors = [err15];
             } else {
-              vErrors.push(err12);
+              vErrors.push(err15);
             }
             errors++;
           }
         }
-        let i3 = data5.length;
-        let j1;
-        if (i3 > 1) {
+        let i5 = data7.length;
+        let j2;
+        if (i5 > 1) {
           const indices0 = {};
-          for (; i3--;) {
-            let item0 = data5[i3];
+          for (; i5--;) {
+            let item0 = data7[i5];
             if (typeof item0 !== 'string') {
               continue;
             }
             if (typeof indices0[item0] == 'number') {
-              j1 = indices0[item0];
-              const err13 = {
+              j2 = indices0[item0];
+              const err16 = {
                 instancePath: instancePath + '/acceptCascade',
                 schemaPath: '#/properties/acceptCascade/uniqueItems',
                 keyword: 'uniqueItems',
-                params: { i: i3, j: j1 },
+                params: { i: i5, j: j2 },
                 message:
                   'must NOT have duplicate items (items ## ' +
-                  j1 +
+                  j2 +
                   ' and ' +
-                  i3 +
+                  i5 +
                   ' are identical)',
                 schema: true,
-                parentSchema: schema39.properties.acceptCascade,
-                data: data5,
-              };
-              if (vErrors === null) {
-                vErrors = [err13];
-              } else {
-                vErrors.push(err13);
-              }
-              errors++;
-              break;
-            }
-            indices0[item0] = i3;
-          }
-        }
-      } else {
-        const err14 = {
-          instancePath: instancePath + '/acceptCascade',
-          schemaPath: '#/properties/acceptCascade/type',
-          keyword: 'type',
-          params: { type: 'array' },
-          message: 'must be array',
-          schema: schema39.properties.acceptCascade.type,
-          parentSchema: schema39.properties.acceptCascade,
-          data: data5,
-        };
-        if (vErrors === null) {
-          vErrors = [err14];
-        } else {
-          vErrors.push(err14);
-        }
-        errors++;
-      }
-    }
-    if (data.ignore !== undefined) {
-      let data7 = data.ignore;
-      if (Array.isArray(data7)) {
-        const len2 = data7.length;
-        for (let i4 = 0; i4 < len2; i4++) {
-          let data8 = data7[i4];
-          if (typeof data8 === 'string') {
-            if (func1(data8) > 1024) {
-              const err15 = {
-                instancePath: instancePath + '/ignore/' + i4,
-                schemaPath: '#/properties/ignore/items/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 1024 },
-                message: 'must NOT have more than 1024 characters',
-                schema: 1024,
-                parentSchema: schema39.properties.ignore.items,
-                data: data8,
-              };
-              if (vErrors === null) {
-                vErrors = [err15];
-              } else {
-                vErrors.push(err15);
-              }
-              errors++;
-            }
-            if (func1(data8) < 1) {
-              const err16 = {
-                instancePath: instancePath + '/ignore/' + i4,
-                schemaPath: '#/properties/ignore/items/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-                schema: 1,
-                parentSchema: schema39.properties.ignore.items,
-                data: data8,
+                parentSchema: schema43.properties.acceptCascade,
+                data: data7,
               };
               if (vErrors === null) {
                 vErrors = [err16];
@@ -8515,79 +9443,82 @@ function validate28(
                 vErrors.push(err16);
               }
               errors++;
+              break;
             }
-          } else {
-            const err17 = {
-              instancePath: instancePath + '/ignore/' + i4,
-              schemaPath: '#/properties/ignore/items/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema39.properties.ignore.items.type,
-              parentSchema: schema39.properties.ignore.items,
-              data: data8,
-            };
-            if (vErrors === null) {
-              vErrors = [err17];
-            } else {
-              vErrors.push(err17);
-            }
-            errors++;
+            indices0[item0] = i5;
           }
         }
       } else {
-        const err18 = {
-          instancePath: instancePath + '/ignore',
-          schemaPath: '#/properties/ignore/type',
+        const err17 = {
+          instancePath: instancePath + '/acceptCascade',
+          schemaPath: '#/properties/acceptCascade/type',
           keyword: 'type',
           params: { type: 'array' },
           message: 'must be array',
-          schema: schema39.properties.ignore.type,
-          parentSchema: schema39.properties.ignore,
+          schema: schema43.properties.acceptCascade.type,
+          parentSchema: schema43.properties.acceptCascade,
           data: data7,
         };
         if (vErrors === null) {
-          vErrors = [err18];
+          vErrors = [err17];
         } else {
-          vErrors.push(err18);
+          vErrors.push(err17);
         }
         errors++;
       }
     }
-    if (data.limits !== undefined) {
-      let data9 = data.limits;
-      if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
-        for (const key1 in data9) {
-          if (!(key1 === 'file_bytes' || key1 === 'document_bytes' || key1 === 'documents')) {
-            const err19 = {
-              instancePath: instancePath + '/limits',
-              schemaPath: '#/properties/limits/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema39.properties.limits,
-              data: data9,
-            };
-            if (vErrors === null) {
-              vErrors = [err19];
-            } else {
-              vErrors.push(err19);
+    if (data.ignore !== undefined) {
+      let data9 = data.ignore;
+      if (Array.isArray(data9)) {
+        const len3 = data9.length;
+        for (let i6 = 0; i6 < len3; i6++) {
+          let data10 = data9[i6];
+          if (typeof data10 === 'string') {
+            if (func1(data10) > 1024) {
+              const err18 = {
+                instancePath: instancePath + '/ignore/' + i6,
+                schemaPath: '#/properties/ignore/items/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 1024 },
+                message: 'must NOT have more than 1024 characters',
+                schema: 1024,
+                parentSchema: schema43.properties.ignore.items,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err18];
+              } else {
+                vErrors.push(err18);
+              }
+              errors++;
             }
-            errors++;
-          }
-        }
-        if (data9.file_bytes !== undefined) {
-          let data10 = data9.file_bytes;
-          if (!(typeof data10 == 'number' && !(data10 % 1) && !isNaN(data10) && isFinite(data10))) {
+            if (func1(data10) < 1) {
+              const err19 = {
+                instancePath: instancePath + '/ignore/' + i6,
+                schemaPath: '#/properties/ignore/items/minLength',
+                keyword: 'minLength',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 characters',
+                schema: 1,
+                parentSchema: schema43.properties.ignore.items,
+                data: data10,
+              };
+              if (vErrors === null) {
+                vErrors = [err19];
+              } else {
+                vErrors.push(err19);
+              }
+              errors++;
+            }
+          } else {
             const err20 = {
-              instancePath: instancePath + '/limits/file_bytes',
-              schemaPath: '#/properties/limits/properties/file_bytes/type',
+              instancePath: instancePath + '/ignore/' + i6,
+              schemaPath: '#/properties/ignore/items/type',
               keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema39.properties.limits.properties.file_bytes.type,
-              parentSchema: schema39.properties.limits.properties.file_bytes,
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema43.properties.ignore.items.type,
+              parentSchema: schema43.properties.ignore.items,
               data: data10,
             };
             if (vErrors === null) {
@@ -8597,38 +9528,39 @@ function validate28(
             }
             errors++;
           }
-          if (typeof data10 == 'number' && isFinite(data10)) {
-            if (data10 < 1 || isNaN(data10)) {
-              const err21 = {
-                instancePath: instancePath + '/limits/file_bytes',
-                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema39.properties.limits.properties.file_bytes,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err21];
-              } else {
-                vErrors.push(err21);
-              }
-              errors++;
-            }
-          }
         }
-        if (data9.document_bytes !== undefined) {
-          let data11 = data9.document_bytes;
-          if (!(typeof data11 == 'number' && !(data11 % 1) && !isNaN(data11) && isFinite(data11))) {
+      } else {
+        const err21 = {
+          instancePath: instancePath + '/ignore',
+          schemaPath: '#/properties/ignore/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+          schema: schema43.properties.ignore.type,
+          parentSchema: schema43.properties.ignore,
+          data: data9,
+        };
+        if (vErrors === null) {
+          vErrors = [err21];
+        } else {
+          vErrors.push(err21);
+        }
+        errors++;
+      }
+    }
+    if (data.limits !== undefined) {
+      let data11 = data.limits;
+      if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
+        for (const key1 in data11) {
+          if (!(key1 === 'file_bytes' || key1 === 'document_bytes' || key1 === 'documents')) {
             const err22 = {
-              instancePath: instancePath + '/limits/document_bytes',
-              schemaPath: '#/properties/limits/properties/document_bytes/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema39.properties.limits.properties.document_bytes.type,
-              parentSchema: schema39.properties.limits.properties.document_bytes,
+              instancePath: instancePath + '/limits',
+              schemaPath: '#/properties/limits/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema43.properties.limits,
               data: data11,
             };
             if (vErrors === null) {
@@ -8638,101 +9570,101 @@ function validate28(
             }
             errors++;
           }
-          if (typeof data11 == 'number' && isFinite(data11)) {
-            if (data11 < 1 || isNaN(data11)) {
-              const err23 = {
+        }
+        if (data11.file_bytes !== undefined) {
+          let data12 = data11.file_bytes;
+          if (!(typeof data12 == 'number' && !(data12 % 1) && !isNaN(data12) && isFinite(data12))) {
+            const err23 = {
+              instancePath: instancePath + '/limits/file_bytes',
+              schemaPath: '#/properties/limits/properties/file_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema43.properties.limits.properties.file_bytes.type,
+              parentSchema: schema43.properties.limits.properties.file_bytes,
+              data: data12,
+            };
+            if (vErrors === null) {
+              vErrors = [err23];
+            } else {
+              vErrors.push(err23);
+            }
+            errors++;
+          }
+          if (typeof data12 == 'number' && isFinite(data12)) {
+            if (data12 < 1 || isNaN(data12)) {
+              const err24 = {
+                instancePath: instancePath + '/limits/file_bytes',
+                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema43.properties.limits.properties.file_bytes,
+                data: data12,
+              };
+              if (vErrors === null) {
+                vErrors = [err24];
+              } else {
+                vErrors.push(err24);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data11.document_bytes !== undefined) {
+          let data13 = data11.document_bytes;
+          if (!(typeof data13 == 'number' && !(data13 % 1) && !isNaN(data13) && isFinite(data13))) {
+            const err25 = {
+              instancePath: instancePath + '/limits/document_bytes',
+              schemaPath: '#/properties/limits/properties/document_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema43.properties.limits.properties.document_bytes.type,
+              parentSchema: schema43.properties.limits.properties.document_bytes,
+              data: data13,
+            };
+            if (vErrors === null) {
+              vErrors = [err25];
+            } else {
+              vErrors.push(err25);
+            }
+            errors++;
+          }
+          if (typeof data13 == 'number' && isFinite(data13)) {
+            if (data13 < 1 || isNaN(data13)) {
+              const err26 = {
                 instancePath: instancePath + '/limits/document_bytes',
                 schemaPath: '#/properties/limits/properties/document_bytes/minimum',
                 keyword: 'minimum',
                 params: { comparison: '>=', limit: 1 },
                 message: 'must be >= 1',
                 schema: 1,
-                parentSchema: schema39.properties.limits.properties.document_bytes,
-                data: data11,
+                parentSchema: schema43.properties.limits.properties.document_bytes,
+                data: data13,
               };
               if (vErrors === null) {
-                vErrors = [err23];
+                vErrors = [err26];
               } else {
-                vErrors.push(err23);
+                vErrors.push(err26);
               }
               errors++;
             }
           }
         }
-        if (data9.documents !== undefined) {
-          let data12 = data9.documents;
-          if (!(typeof data12 == 'number' && !(data12 % 1) && !isNaN(data12) && isFinite(data12))) {
-            const err24 = {
+        if (data11.documents !== undefined) {
+          let data14 = data11.documents;
+          if (!(typeof data14 == 'number' && !(data14 % 1) && !isNaN(data14) && isFinite(data14))) {
+            const err27 = {
               instancePath: instancePath + '/limits/documents',
               schemaPath: '#/properties/limits/properties/documents/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema39.properties.limits.properties.documents.type,
-              parentSchema: schema39.properties.limits.properties.documents,
-              data: data12,
-            };
-            if (vErrors === null) {
-              vErrors = [err24];
-            } else {
-              vErrors.push(err24);
-            }
-            errors++;
-          }
-          if (typeof data12 == 'number' && isFinite(data12)) {
-            if (data12 < 1 || isNaN(data12)) {
-              const err25 = {
-                instancePath: instancePath + '/limits/documents',
-                schemaPath: '#/properties/limits/properties/documents/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema39.properties.limits.properties.documents,
-                data: data12,
-              };
-              if (vErrors === null) {
-                vErrors = [err25];
-              } else {
-                vErrors.push(err25);
-              }
-              errors++;
-            }
-          }
-        }
-      } else {
-        const err26 = {
-          instancePath: instancePath + '/limits',
-          schemaPath: '#/properties/limits/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema39.properties.limits.type,
-          parentSchema: schema39.properties.limits,
-          data: data9,
-        };
-        if (vErrors === null) {
-          vErrors = [err26];
-        } else {
-          vErrors.push(err26);
-        }
-        errors++;
-      }
-    }
-    if (data.render !== undefined) {
-      let data13 = data.render;
-      if (data13 && typeof data13 == 'object' && !Array.isArray(data13)) {
-        for (const key2 in data13) {
-          if (!(key2 === 'flyte-core-values' || key2 === 'union-cluster-pools')) {
-            const err27 = {
-              instancePath: instancePath + '/render',
-              schemaPath: '#/properties/render/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key2 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema39.properties.render,
-              data: data13,
+              schema: schema43.properties.limits.properties.documents.type,
+              parentSchema: schema43.properties.limits.properties.documents,
+              data: data14,
             };
             if (vErrors === null) {
               vErrors = [err27];
@@ -8741,19 +9673,16 @@ function validate28(
             }
             errors++;
           }
-        }
-        if (data13['flyte-core-values'] !== undefined) {
-          let data14 = data13['flyte-core-values'];
-          if (data14 && typeof data14 == 'object' && !Array.isArray(data14)) {
-            if (data14.path === undefined) {
+          if (typeof data14 == 'number' && isFinite(data14)) {
+            if (data14 < 1 || isNaN(data14)) {
               const err28 = {
-                instancePath: instancePath + '/render/flyte-core-values',
-                schemaPath: '#/properties/render/properties/flyte-core-values/required',
-                keyword: 'required',
-                params: { missingProperty: 'path' },
-                message: "must have required property '" + 'path' + "'",
-                schema: schema39.properties.render.properties['flyte-core-values'].required,
-                parentSchema: schema39.properties.render.properties['flyte-core-values'],
+                instancePath: instancePath + '/limits/documents',
+                schemaPath: '#/properties/limits/properties/documents/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema43.properties.limits.properties.documents,
                 data: data14,
               };
               if (vErrors === null) {
@@ -8763,9 +9692,74 @@ function validate28(
               }
               errors++;
             }
-            for (const key3 in data14) {
+          }
+        }
+      } else {
+        const err29 = {
+          instancePath: instancePath + '/limits',
+          schemaPath: '#/properties/limits/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema43.properties.limits.type,
+          parentSchema: schema43.properties.limits,
+          data: data11,
+        };
+        if (vErrors === null) {
+          vErrors = [err29];
+        } else {
+          vErrors.push(err29);
+        }
+        errors++;
+      }
+    }
+    if (data.render !== undefined) {
+      let data15 = data.render;
+      if (data15 && typeof data15 == 'object' && !Array.isArray(data15)) {
+        for (const key2 in data15) {
+          if (!(key2 === 'flyte-core-values' || key2 === 'union-cluster-pools')) {
+            const err30 = {
+              instancePath: instancePath + '/render',
+              schemaPath: '#/properties/render/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key2 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema43.properties.render,
+              data: data15,
+            };
+            if (vErrors === null) {
+              vErrors = [err30];
+            } else {
+              vErrors.push(err30);
+            }
+            errors++;
+          }
+        }
+        if (data15['flyte-core-values'] !== undefined) {
+          let data16 = data15['flyte-core-values'];
+          if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
+            if (data16.path === undefined) {
+              const err31 = {
+                instancePath: instancePath + '/render/flyte-core-values',
+                schemaPath: '#/properties/render/properties/flyte-core-values/required',
+                keyword: 'required',
+                params: { missingProperty: 'path' },
+                message: "must have required property '" + 'path' + "'",
+                schema: schema43.properties.render.properties['flyte-core-values'].required,
+                parentSchema: schema43.properties.render.properties['flyte-core-values'],
+                data: data16,
+              };
+              if (vErrors === null) {
+                vErrors = [err31];
+              } else {
+                vErrors.push(err31);
+              }
+              errors++;
+            }
+            for (const key3 in data16) {
               if (!(key3 === 'path' || key3 === 'credentialsSecret' || key3 === 'base')) {
-                const err29 = {
+                const err32 = {
                   instancePath: instancePath + '/render/flyte-core-values',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/additionalProperties',
@@ -8773,73 +9767,8 @@ function validate28(
                   params: { additionalProperty: key3 },
                   message: 'must NOT have additional properties',
                   schema: false,
-                  parentSchema: schema39.properties.render.properties['flyte-core-values'],
-                  data: data14,
-                };
-                if (vErrors === null) {
-                  vErrors = [err29];
-                } else {
-                  vErrors.push(err29);
-                }
-                errors++;
-              }
-            }
-            if (data14.path !== undefined) {
-              let data15 = data14.path;
-              if (typeof data15 === 'string') {
-                if (func1(data15) > 1024) {
-                  const err30 = {
-                    instancePath: instancePath + '/render/flyte-core-values/path',
-                    schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/path/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 1024 },
-                    message: 'must NOT have more than 1024 characters',
-                    schema: 1024,
-                    parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties.path,
-                    data: data15,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err30];
-                  } else {
-                    vErrors.push(err30);
-                  }
-                  errors++;
-                }
-                if (func1(data15) < 1) {
-                  const err31 = {
-                    instancePath: instancePath + '/render/flyte-core-values/path',
-                    schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/path/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties.path,
-                    data: data15,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err31];
-                  } else {
-                    vErrors.push(err31);
-                  }
-                  errors++;
-                }
-              } else {
-                const err32 = {
-                  instancePath: instancePath + '/render/flyte-core-values/path',
-                  schemaPath:
-                    '#/properties/render/properties/flyte-core-values/properties/path/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema:
-                    schema39.properties.render.properties['flyte-core-values'].properties.path.type,
-                  parentSchema:
-                    schema39.properties.render.properties['flyte-core-values'].properties.path,
-                  data: data15,
+                  parentSchema: schema43.properties.render.properties['flyte-core-values'],
+                  data: data16,
                 };
                 if (vErrors === null) {
                   vErrors = [err32];
@@ -8849,22 +9778,21 @@ function validate28(
                 errors++;
               }
             }
-            if (data14.credentialsSecret !== undefined) {
-              let data16 = data14.credentialsSecret;
-              if (typeof data16 === 'string') {
-                if (func1(data16) > 253) {
+            if (data16.path !== undefined) {
+              let data17 = data16.path;
+              if (typeof data17 === 'string') {
+                if (func1(data17) > 1024) {
                   const err33 = {
-                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                    instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/maxLength',
+                      '#/properties/render/properties/flyte-core-values/properties/path/maxLength',
                     keyword: 'maxLength',
-                    params: { limit: 253 },
-                    message: 'must NOT have more than 253 characters',
-                    schema: 253,
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
                     parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties
-                        .credentialsSecret,
-                    data: data16,
+                      schema43.properties.render.properties['flyte-core-values'].properties.path,
+                    data: data17,
                   };
                   if (vErrors === null) {
                     vErrors = [err33];
@@ -8873,19 +9801,18 @@ function validate28(
                   }
                   errors++;
                 }
-                if (!pattern35.test(data16)) {
+                if (func1(data17) < 1) {
                   const err34 = {
-                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                    instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
-                    message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' + '"',
-                    schema: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+                      '#/properties/render/properties/flyte-core-values/properties/path/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
                     parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties
-                        .credentialsSecret,
-                    data: data16,
+                      schema43.properties.render.properties['flyte-core-values'].properties.path,
+                    data: data17,
                   };
                   if (vErrors === null) {
                     vErrors = [err34];
@@ -8896,19 +9823,17 @@ function validate28(
                 }
               } else {
                 const err35 = {
-                  instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
+                  instancePath: instancePath + '/render/flyte-core-values/path',
                   schemaPath:
-                    '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/type',
+                    '#/properties/render/properties/flyte-core-values/properties/path/type',
                   keyword: 'type',
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.render.properties['flyte-core-values'].properties
-                      .credentialsSecret.type,
+                    schema43.properties.render.properties['flyte-core-values'].properties.path.type,
                   parentSchema:
-                    schema39.properties.render.properties['flyte-core-values'].properties
-                      .credentialsSecret,
-                  data: data16,
+                    schema43.properties.render.properties['flyte-core-values'].properties.path,
+                  data: data17,
                 };
                 if (vErrors === null) {
                   vErrors = [err35];
@@ -8918,21 +9843,22 @@ function validate28(
                 errors++;
               }
             }
-            if (data14.base !== undefined) {
-              let data17 = data14.base;
-              if (typeof data17 === 'string') {
-                if (func1(data17) > 1024) {
+            if (data16.credentialsSecret !== undefined) {
+              let data18 = data16.credentialsSecret;
+              if (typeof data18 === 'string') {
+                if (func1(data18) > 253) {
                   const err36 = {
-                    instancePath: instancePath + '/render/flyte-core-values/base',
+                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/base/maxLength',
+                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/maxLength',
                     keyword: 'maxLength',
-                    params: { limit: 1024 },
-                    message: 'must NOT have more than 1024 characters',
-                    schema: 1024,
+                    params: { limit: 253 },
+                    message: 'must NOT have more than 253 characters',
+                    schema: 253,
                     parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties.base,
-                    data: data17,
+                      schema43.properties.render.properties['flyte-core-values'].properties
+                        .credentialsSecret,
+                    data: data18,
                   };
                   if (vErrors === null) {
                     vErrors = [err36];
@@ -8941,18 +9867,19 @@ function validate28(
                   }
                   errors++;
                 }
-                if (func1(data17) < 1) {
+                if (!pattern40.test(data18)) {
                   const err37 = {
-                    instancePath: instancePath + '/render/flyte-core-values/base',
+                    instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
-                      '#/properties/render/properties/flyte-core-values/properties/base/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
+                      '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/pattern',
+                    keyword: 'pattern',
+                    params: { pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+                    message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' + '"',
+                    schema: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
                     parentSchema:
-                      schema39.properties.render.properties['flyte-core-values'].properties.base,
-                    data: data17,
+                      schema43.properties.render.properties['flyte-core-values'].properties
+                        .credentialsSecret,
+                    data: data18,
                   };
                   if (vErrors === null) {
                     vErrors = [err37];
@@ -8963,17 +9890,19 @@ function validate28(
                 }
               } else {
                 const err38 = {
-                  instancePath: instancePath + '/render/flyte-core-values/base',
+                  instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                   schemaPath:
-                    '#/properties/render/properties/flyte-core-values/properties/base/type',
+                    '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/type',
                   keyword: 'type',
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.render.properties['flyte-core-values'].properties.base.type,
+                    schema43.properties.render.properties['flyte-core-values'].properties
+                      .credentialsSecret.type,
                   parentSchema:
-                    schema39.properties.render.properties['flyte-core-values'].properties.base,
-                  data: data17,
+                    schema43.properties.render.properties['flyte-core-values'].properties
+                      .credentialsSecret,
+                  data: data18,
                 };
                 if (vErrors === null) {
                   vErrors = [err38];
@@ -8983,58 +9912,62 @@ function validate28(
                 errors++;
               }
             }
-          } else {
-            const err39 = {
-              instancePath: instancePath + '/render/flyte-core-values',
-              schemaPath: '#/properties/render/properties/flyte-core-values/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-              schema: schema39.properties.render.properties['flyte-core-values'].type,
-              parentSchema: schema39.properties.render.properties['flyte-core-values'],
-              data: data14,
-            };
-            if (vErrors === null) {
-              vErrors = [err39];
-            } else {
-              vErrors.push(err39);
-            }
-            errors++;
-          }
-        }
-        if (data13['union-cluster-pools'] !== undefined) {
-          let data18 = data13['union-cluster-pools'];
-          if (data18 && typeof data18 == 'object' && !Array.isArray(data18)) {
-            if (data18.path === undefined) {
-              const err40 = {
-                instancePath: instancePath + '/render/union-cluster-pools',
-                schemaPath: '#/properties/render/properties/union-cluster-pools/required',
-                keyword: 'required',
-                params: { missingProperty: 'path' },
-                message: "must have required property '" + 'path' + "'",
-                schema: schema39.properties.render.properties['union-cluster-pools'].required,
-                parentSchema: schema39.properties.render.properties['union-cluster-pools'],
-                data: data18,
-              };
-              if (vErrors === null) {
-                vErrors = [err40];
+            if (data16.base !== undefined) {
+              let data19 = data16.base;
+              if (typeof data19 === 'string') {
+                if (func1(data19) > 1024) {
+                  const err39 = {
+                    instancePath: instancePath + '/render/flyte-core-values/base',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/base/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema43.properties.render.properties['flyte-core-values'].properties.base,
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err39];
+                  } else {
+                    vErrors.push(err39);
+                  }
+                  errors++;
+                }
+                if (func1(data19) < 1) {
+                  const err40 = {
+                    instancePath: instancePath + '/render/flyte-core-values/base',
+                    schemaPath:
+                      '#/properties/render/properties/flyte-core-values/properties/base/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema43.properties.render.properties['flyte-core-values'].properties.base,
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err40];
+                  } else {
+                    vErrors.push(err40);
+                  }
+                  errors++;
+                }
               } else {
-                vErrors.push(err40);
-              }
-              errors++;
-            }
-            for (const key4 in data18) {
-              if (!(key4 === 'path')) {
                 const err41 = {
-                  instancePath: instancePath + '/render/union-cluster-pools',
+                  instancePath: instancePath + '/render/flyte-core-values/base',
                   schemaPath:
-                    '#/properties/render/properties/union-cluster-pools/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key4 },
-                  message: 'must NOT have additional properties',
-                  schema: false,
-                  parentSchema: schema39.properties.render.properties['union-cluster-pools'],
-                  data: data18,
+                    '#/properties/render/properties/flyte-core-values/properties/base/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema43.properties.render.properties['flyte-core-values'].properties.base.type,
+                  parentSchema:
+                    schema43.properties.render.properties['flyte-core-values'].properties.base,
+                  data: data19,
                 };
                 if (vErrors === null) {
                   vErrors = [err41];
@@ -9044,63 +9977,58 @@ function validate28(
                 errors++;
               }
             }
-            if (data18.path !== undefined) {
-              let data19 = data18.path;
-              if (typeof data19 === 'string') {
-                if (func1(data19) > 1024) {
-                  const err42 = {
-                    instancePath: instancePath + '/render/union-cluster-pools/path',
-                    schemaPath:
-                      '#/properties/render/properties/union-cluster-pools/properties/path/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 1024 },
-                    message: 'must NOT have more than 1024 characters',
-                    schema: 1024,
-                    parentSchema:
-                      schema39.properties.render.properties['union-cluster-pools'].properties.path,
-                    data: data19,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err42];
-                  } else {
-                    vErrors.push(err42);
-                  }
-                  errors++;
-                }
-                if (func1(data19) < 1) {
-                  const err43 = {
-                    instancePath: instancePath + '/render/union-cluster-pools/path',
-                    schemaPath:
-                      '#/properties/render/properties/union-cluster-pools/properties/path/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema:
-                      schema39.properties.render.properties['union-cluster-pools'].properties.path,
-                    data: data19,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err43];
-                  } else {
-                    vErrors.push(err43);
-                  }
-                  errors++;
-                }
+          } else {
+            const err42 = {
+              instancePath: instancePath + '/render/flyte-core-values',
+              schemaPath: '#/properties/render/properties/flyte-core-values/type',
+              keyword: 'type',
+              params: { type: 'object' },
+              message: 'must be object',
+              schema: schema43.properties.render.properties['flyte-core-values'].type,
+              parentSchema: schema43.properties.render.properties['flyte-core-values'],
+              data: data16,
+            };
+            if (vErrors === null) {
+              vErrors = [err42];
+            } else {
+              vErrors.push(err42);
+            }
+            errors++;
+          }
+        }
+        if (data15['union-cluster-pools'] !== undefined) {
+          let data20 = data15['union-cluster-pools'];
+          if (data20 && typeof data20 == 'object' && !Array.isArray(data20)) {
+            if (data20.path === undefined) {
+              const err43 = {
+                instancePath: instancePath + '/render/union-cluster-pools',
+                schemaPath: '#/properties/render/properties/union-cluster-pools/required',
+                keyword: 'required',
+                params: { missingProperty: 'path' },
+                message: "must have required property '" + 'path' + "'",
+                schema: schema43.properties.render.properties['union-cluster-pools'].required,
+                parentSchema: schema43.properties.render.properties['union-cluster-pools'],
+                data: data20,
+              };
+              if (vErrors === null) {
+                vErrors = [err43];
               } else {
+                vErrors.push(err43);
+              }
+              errors++;
+            }
+            for (const key4 in data20) {
+              if (!(key4 === 'path')) {
                 const err44 = {
-                  instancePath: instancePath + '/render/union-cluster-pools/path',
+                  instancePath: instancePath + '/render/union-cluster-pools',
                   schemaPath:
-                    '#/properties/render/properties/union-cluster-pools/properties/path/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema:
-                    schema39.properties.render.properties['union-cluster-pools'].properties.path
-                      .type,
-                  parentSchema:
-                    schema39.properties.render.properties['union-cluster-pools'].properties.path,
-                  data: data19,
+                    '#/properties/render/properties/union-cluster-pools/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key4 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema43.properties.render.properties['union-cluster-pools'],
+                  data: data20,
                 };
                 if (vErrors === null) {
                   vErrors = [err44];
@@ -9110,123 +10038,127 @@ function validate28(
                 errors++;
               }
             }
+            if (data20.path !== undefined) {
+              let data21 = data20.path;
+              if (typeof data21 === 'string') {
+                if (func1(data21) > 1024) {
+                  const err45 = {
+                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    schemaPath:
+                      '#/properties/render/properties/union-cluster-pools/properties/path/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema43.properties.render.properties['union-cluster-pools'].properties.path,
+                    data: data21,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err45];
+                  } else {
+                    vErrors.push(err45);
+                  }
+                  errors++;
+                }
+                if (func1(data21) < 1) {
+                  const err46 = {
+                    instancePath: instancePath + '/render/union-cluster-pools/path',
+                    schemaPath:
+                      '#/properties/render/properties/union-cluster-pools/properties/path/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema43.properties.render.properties['union-cluster-pools'].properties.path,
+                    data: data21,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err46];
+                  } else {
+                    vErrors.push(err46);
+                  }
+                  errors++;
+                }
+              } else {
+                const err47 = {
+                  instancePath: instancePath + '/render/union-cluster-pools/path',
+                  schemaPath:
+                    '#/properties/render/properties/union-cluster-pools/properties/path/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema43.properties.render.properties['union-cluster-pools'].properties.path
+                      .type,
+                  parentSchema:
+                    schema43.properties.render.properties['union-cluster-pools'].properties.path,
+                  data: data21,
+                };
+                if (vErrors === null) {
+                  vErrors = [err47];
+                } else {
+                  vErrors.push(err47);
+                }
+                errors++;
+              }
+            }
           } else {
-            const err45 = {
+            const err48 = {
               instancePath: instancePath + '/render/union-cluster-pools',
               schemaPath: '#/properties/render/properties/union-cluster-pools/type',
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
-              schema: schema39.properties.render.properties['union-cluster-pools'].type,
-              parentSchema: schema39.properties.render.properties['union-cluster-pools'],
-              data: data18,
+              schema: schema43.properties.render.properties['union-cluster-pools'].type,
+              parentSchema: schema43.properties.render.properties['union-cluster-pools'],
+              data: data20,
             };
             if (vErrors === null) {
-              vErrors = [err45];
+              vErrors = [err48];
             } else {
-              vErrors.push(err45);
+              vErrors.push(err48);
             }
             errors++;
           }
         }
       } else {
-        const err46 = {
+        const err49 = {
           instancePath: instancePath + '/render',
           schemaPath: '#/properties/render/type',
           keyword: 'type',
           params: { type: 'object' },
           message: 'must be object',
-          schema: schema39.properties.render.type,
-          parentSchema: schema39.properties.render,
-          data: data13,
+          schema: schema43.properties.render.type,
+          parentSchema: schema43.properties.render,
+          data: data15,
         };
         if (vErrors === null) {
-          vErrors = [err46];
+          vErrors = [err49];
         } else {
-          vErrors.push(err46);
+          vErrors.push(err49);
         }
         errors++;
       }
     }
     if (data.environments !== undefined) {
-      let data20 = data.environments;
-      if (data20 && typeof data20 == 'object' && !Array.isArray(data20)) {
-        for (const key5 in data20) {
-          const _errs45 = errors;
+      let data22 = data.environments;
+      if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
+        for (const key5 in data22) {
+          const _errs48 = errors;
           if (typeof key5 === 'string') {
             if (func1(key5) > 63) {
-              const err47 = {
+              const err50 = {
                 instancePath: instancePath + '/environments',
                 schemaPath: '#/properties/environments/propertyNames/maxLength',
                 keyword: 'maxLength',
                 params: { limit: 63 },
                 message: 'must NOT have more than 63 characters',
                 schema: 63,
-                parentSchema: schema39.properties.environments.propertyNames,
+                parentSchema: schema43.properties.environments.propertyNames,
                 data: key5,
                 propertyName: key5,
-              };
-              if (vErrors === null) {
-                vErrors = [err47];
-              } else {
-                vErrors.push(err47);
-              }
-              errors++;
-            }
-            if (!pattern4.test(key5)) {
-              const err48 = {
-                instancePath: instancePath + '/environments',
-                schemaPath: '#/properties/environments/propertyNames/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
-                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-                parentSchema: schema39.properties.environments.propertyNames,
-                data: key5,
-                propertyName: key5,
-              };
-              if (vErrors === null) {
-                vErrors = [err48];
-              } else {
-                vErrors.push(err48);
-              }
-              errors++;
-            }
-          }
-          var valid13 = _errs45 === errors;
-          if (!valid13) {
-            const err49 = {
-              instancePath: instancePath + '/environments',
-              schemaPath: '#/properties/environments/propertyNames',
-              keyword: 'propertyNames',
-              params: { propertyName: key5 },
-              message: 'property name must be valid',
-              schema: schema39.properties.environments.propertyNames,
-              parentSchema: schema39.properties.environments,
-              data: data20,
-            };
-            if (vErrors === null) {
-              vErrors = [err49];
-            } else {
-              vErrors.push(err49);
-            }
-            errors++;
-          }
-        }
-        for (const key6 in data20) {
-          let data21 = data20[key6];
-          if (data21 && typeof data21 == 'object' && !Array.isArray(data21)) {
-            if (data21.controlPlane === undefined) {
-              const err50 = {
-                instancePath:
-                  instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
-                schemaPath: '#/properties/environments/additionalProperties/required',
-                keyword: 'required',
-                params: { missingProperty: 'controlPlane' },
-                message: "must have required property '" + 'controlPlane' + "'",
-                schema: schema39.properties.environments.additionalProperties.required,
-                parentSchema: schema39.properties.environments.additionalProperties,
-                data: data21,
               };
               if (vErrors === null) {
                 vErrors = [err50];
@@ -9235,17 +10167,17 @@ function validate28(
               }
               errors++;
             }
-            if (data21.folders === undefined) {
+            if (!pattern4.test(key5)) {
               const err51 = {
-                instancePath:
-                  instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
-                schemaPath: '#/properties/environments/additionalProperties/required',
-                keyword: 'required',
-                params: { missingProperty: 'folders' },
-                message: "must have required property '" + 'folders' + "'",
-                schema: schema39.properties.environments.additionalProperties.required,
-                parentSchema: schema39.properties.environments.additionalProperties,
-                data: data21,
+                instancePath: instancePath + '/environments',
+                schemaPath: '#/properties/environments/propertyNames/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+                message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
+                schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+                parentSchema: schema43.properties.environments.propertyNames,
+                data: key5,
+                propertyName: key5,
               };
               if (vErrors === null) {
                 vErrors = [err51];
@@ -9254,11 +10186,73 @@ function validate28(
               }
               errors++;
             }
-            for (const key7 in data21) {
+          }
+          var valid16 = _errs48 === errors;
+          if (!valid16) {
+            const err52 = {
+              instancePath: instancePath + '/environments',
+              schemaPath: '#/properties/environments/propertyNames',
+              keyword: 'propertyNames',
+              params: { propertyName: key5 },
+              message: 'property name must be valid',
+              schema: schema43.properties.environments.propertyNames,
+              parentSchema: schema43.properties.environments,
+              data: data22,
+            };
+            if (vErrors === null) {
+              vErrors = [err52];
+            } else {
+              vErrors.push(err52);
+            }
+            errors++;
+          }
+        }
+        for (const key6 in data22) {
+          let data23 = data22[key6];
+          if (data23 && typeof data23 == 'object' && !Array.isArray(data23)) {
+            if (data23.controlPlane === undefined) {
+              const err53 = {
+                instancePath:
+                  instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                schemaPath: '#/properties/environments/additionalProperties/required',
+                keyword: 'required',
+                params: { missingProperty: 'controlPlane' },
+                message: "must have required property '" + 'controlPlane' + "'",
+                schema: schema43.properties.environments.additionalProperties.required,
+                parentSchema: schema43.properties.environments.additionalProperties,
+                data: data23,
+              };
+              if (vErrors === null) {
+                vErrors = [err53];
+              } else {
+                vErrors.push(err53);
+              }
+              errors++;
+            }
+            if (data23.folders === undefined) {
+              const err54 = {
+                instancePath:
+                  instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
+                schemaPath: '#/properties/environments/additionalProperties/required',
+                keyword: 'required',
+                params: { missingProperty: 'folders' },
+                message: "must have required property '" + 'folders' + "'",
+                schema: schema43.properties.environments.additionalProperties.required,
+                parentSchema: schema43.properties.environments.additionalProperties,
+                data: data23,
+              };
+              if (vErrors === null) {
+                vErrors = [err54];
+              } else {
+                vErrors.push(err54);
+              }
+              errors++;
+            }
+            for (const key7 in data23) {
               if (
-                !func55.call(schema39.properties.environments.additionalProperties.properties, key7)
+                !func23.call(schema43.properties.environments.additionalProperties.properties, key7)
               ) {
-                const err52 = {
+                const err55 = {
                   instancePath:
                     instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
                   schemaPath: '#/properties/environments/additionalProperties/additionalProperties',
@@ -9266,22 +10260,22 @@ function validate28(
                   params: { additionalProperty: key7 },
                   message: 'must NOT have additional properties',
                   schema: false,
-                  parentSchema: schema39.properties.environments.additionalProperties,
-                  data: data21,
+                  parentSchema: schema43.properties.environments.additionalProperties,
+                  data: data23,
                 };
                 if (vErrors === null) {
-                  vErrors = [err52];
+                  vErrors = [err55];
                 } else {
-                  vErrors.push(err52);
+                  vErrors.push(err55);
                 }
                 errors++;
               }
             }
-            if (data21.controlPlane !== undefined) {
-              let data22 = data21.controlPlane;
-              if (typeof data22 === 'string') {
-                if (func1(data22) > 2048) {
-                  const err53 = {
+            if (data23.controlPlane !== undefined) {
+              let data24 = data23.controlPlane;
+              if (typeof data24 === 'string') {
+                if (func1(data24) > 2048) {
+                  const err56 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9294,18 +10288,18 @@ function validate28(
                     message: 'must NOT have more than 2048 characters',
                     schema: 2048,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.controlPlane,
-                    data: data22,
+                      schema43.properties.environments.additionalProperties.properties.controlPlane,
+                    data: data24,
                   };
                   if (vErrors === null) {
-                    vErrors = [err53];
+                    vErrors = [err56];
                   } else {
-                    vErrors.push(err53);
+                    vErrors.push(err56);
                   }
                   errors++;
                 }
-                if (func1(data22) < 1) {
-                  const err54 = {
+                if (func1(data24) < 1) {
+                  const err57 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9318,86 +10312,8 @@ function validate28(
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.controlPlane,
-                    data: data22,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err54];
-                  } else {
-                    vErrors.push(err54);
-                  }
-                  errors++;
-                }
-              } else {
-                const err55 = {
-                  instancePath:
-                    instancePath +
-                    '/environments/' +
-                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/controlPlane',
-                  schemaPath:
-                    '#/properties/environments/additionalProperties/properties/controlPlane/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema:
-                    schema39.properties.environments.additionalProperties.properties.controlPlane
-                      .type,
-                  parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.controlPlane,
-                  data: data22,
-                };
-                if (vErrors === null) {
-                  vErrors = [err55];
-                } else {
-                  vErrors.push(err55);
-                }
-                errors++;
-              }
-            }
-            if (data21.tokenFile !== undefined) {
-              let data23 = data21.tokenFile;
-              if (typeof data23 === 'string') {
-                if (func1(data23) > 1024) {
-                  const err56 = {
-                    instancePath:
-                      instancePath +
-                      '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/tokenFile',
-                    schemaPath:
-                      '#/properties/environments/additionalProperties/properties/tokenFile/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 1024 },
-                    message: 'must NOT have more than 1024 characters',
-                    schema: 1024,
-                    parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.tokenFile,
-                    data: data23,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err56];
-                  } else {
-                    vErrors.push(err56);
-                  }
-                  errors++;
-                }
-                if (func1(data23) < 1) {
-                  const err57 = {
-                    instancePath:
-                      instancePath +
-                      '/environments/' +
-                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/tokenFile',
-                    schemaPath:
-                      '#/properties/environments/additionalProperties/properties/tokenFile/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                    schema: 1,
-                    parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.tokenFile,
-                    data: data23,
+                      schema43.properties.environments.additionalProperties.properties.controlPlane,
+                    data: data24,
                   };
                   if (vErrors === null) {
                     vErrors = [err57];
@@ -9412,17 +10328,18 @@ function validate28(
                     instancePath +
                     '/environments/' +
                     key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/tokenFile',
+                    '/controlPlane',
                   schemaPath:
-                    '#/properties/environments/additionalProperties/properties/tokenFile/type',
+                    '#/properties/environments/additionalProperties/properties/controlPlane/type',
                   keyword: 'type',
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.tokenFile.type,
+                    schema43.properties.environments.additionalProperties.properties.controlPlane
+                      .type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.tokenFile,
-                  data: data23,
+                    schema43.properties.environments.additionalProperties.properties.controlPlane,
+                  data: data24,
                 };
                 if (vErrors === null) {
                   vErrors = [err58];
@@ -9432,25 +10349,25 @@ function validate28(
                 errors++;
               }
             }
-            if (data21.apiKeyFile !== undefined) {
-              let data24 = data21.apiKeyFile;
-              if (typeof data24 === 'string') {
-                if (func1(data24) > 1024) {
+            if (data23.tokenFile !== undefined) {
+              let data25 = data23.tokenFile;
+              if (typeof data25 === 'string') {
+                if (func1(data25) > 1024) {
                   const err59 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
                       key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/apiKeyFile',
+                      '/tokenFile',
                     schemaPath:
-                      '#/properties/environments/additionalProperties/properties/apiKeyFile/maxLength',
+                      '#/properties/environments/additionalProperties/properties/tokenFile/maxLength',
                     keyword: 'maxLength',
                     params: { limit: 1024 },
                     message: 'must NOT have more than 1024 characters',
                     schema: 1024,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.apiKeyFile,
-                    data: data24,
+                      schema43.properties.environments.additionalProperties.properties.tokenFile,
+                    data: data25,
                   };
                   if (vErrors === null) {
                     vErrors = [err59];
@@ -9459,22 +10376,22 @@ function validate28(
                   }
                   errors++;
                 }
-                if (func1(data24) < 1) {
+                if (func1(data25) < 1) {
                   const err60 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
                       key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                      '/apiKeyFile',
+                      '/tokenFile',
                     schemaPath:
-                      '#/properties/environments/additionalProperties/properties/apiKeyFile/minLength',
+                      '#/properties/environments/additionalProperties/properties/tokenFile/minLength',
                     keyword: 'minLength',
                     params: { limit: 1 },
                     message: 'must NOT have fewer than 1 characters',
                     schema: 1,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.apiKeyFile,
-                    data: data24,
+                      schema43.properties.environments.additionalProperties.properties.tokenFile,
+                    data: data25,
                   };
                   if (vErrors === null) {
                     vErrors = [err60];
@@ -9489,18 +10406,17 @@ function validate28(
                     instancePath +
                     '/environments/' +
                     key6.replace(/~/g, '~0').replace(/\//g, '~1') +
-                    '/apiKeyFile',
+                    '/tokenFile',
                   schemaPath:
-                    '#/properties/environments/additionalProperties/properties/apiKeyFile/type',
+                    '#/properties/environments/additionalProperties/properties/tokenFile/type',
                   keyword: 'type',
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.apiKeyFile
-                      .type,
+                    schema43.properties.environments.additionalProperties.properties.tokenFile.type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.apiKeyFile,
-                  data: data24,
+                    schema43.properties.environments.additionalProperties.properties.tokenFile,
+                  data: data25,
                 };
                 if (vErrors === null) {
                   vErrors = [err61];
@@ -9510,11 +10426,89 @@ function validate28(
                 errors++;
               }
             }
-            if (data21.folders !== undefined) {
-              let data25 = data21.folders;
-              if (Array.isArray(data25)) {
-                if (data25.length < 1) {
+            if (data23.apiKeyFile !== undefined) {
+              let data26 = data23.apiKeyFile;
+              if (typeof data26 === 'string') {
+                if (func1(data26) > 1024) {
                   const err62 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/apiKeyFile',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/apiKeyFile/maxLength',
+                    keyword: 'maxLength',
+                    params: { limit: 1024 },
+                    message: 'must NOT have more than 1024 characters',
+                    schema: 1024,
+                    parentSchema:
+                      schema43.properties.environments.additionalProperties.properties.apiKeyFile,
+                    data: data26,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err62];
+                  } else {
+                    vErrors.push(err62);
+                  }
+                  errors++;
+                }
+                if (func1(data26) < 1) {
+                  const err63 = {
+                    instancePath:
+                      instancePath +
+                      '/environments/' +
+                      key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                      '/apiKeyFile',
+                    schemaPath:
+                      '#/properties/environments/additionalProperties/properties/apiKeyFile/minLength',
+                    keyword: 'minLength',
+                    params: { limit: 1 },
+                    message: 'must NOT have fewer than 1 characters',
+                    schema: 1,
+                    parentSchema:
+                      schema43.properties.environments.additionalProperties.properties.apiKeyFile,
+                    data: data26,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err63];
+                  } else {
+                    vErrors.push(err63);
+                  }
+                  errors++;
+                }
+              } else {
+                const err64 = {
+                  instancePath:
+                    instancePath +
+                    '/environments/' +
+                    key6.replace(/~/g, '~0').replace(/\//g, '~1') +
+                    '/apiKeyFile',
+                  schemaPath:
+                    '#/properties/environments/additionalProperties/properties/apiKeyFile/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema:
+                    schema43.properties.environments.additionalProperties.properties.apiKeyFile
+                      .type,
+                  parentSchema:
+                    schema43.properties.environments.additionalProperties.properties.apiKeyFile,
+                  data: data26,
+                };
+                if (vErrors === null) {
+                  vErrors = [err64];
+                } else {
+                  vErrors.push(err64);
+                }
+                errors++;
+              }
+            }
+            if (data23.folders !== undefined) {
+              let data27 = data23.folders;
+              if (Array.isArray(data27)) {
+                if (data27.length < 1) {
+                  const err65 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9527,28 +10521,28 @@ function validate28(
                     message: 'must NOT have fewer than 1 items',
                     schema: 1,
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.folders,
-                    data: data25,
+                      schema43.properties.environments.additionalProperties.properties.folders,
+                    data: data27,
                   };
                   if (vErrors === null) {
-                    vErrors = [err62];
+                    vErrors = [err65];
                   } else {
-                    vErrors.push(err62);
+                    vErrors.push(err65);
                   }
                   errors++;
                 }
-                const len3 = data25.length;
-                for (let i5 = 0; i5 < len3; i5++) {
-                  let data26 = data25[i5];
-                  if (typeof data26 === 'string') {
-                    if (func1(data26) > 1024) {
-                      const err63 = {
+                const len4 = data27.length;
+                for (let i7 = 0; i7 < len4; i7++) {
+                  let data28 = data27[i7];
+                  if (typeof data28 === 'string') {
+                    if (func1(data28) > 1024) {
+                      const err66 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
                           key6.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders/' +
-                          i5,
+                          i7,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/folders/items/maxLength',
                         keyword: 'maxLength',
@@ -9556,25 +10550,25 @@ function validate28(
                         message: 'must NOT have more than 1024 characters',
                         schema: 1024,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.folders
+                          schema43.properties.environments.additionalProperties.properties.folders
                             .items,
-                        data: data26,
+                        data: data28,
                       };
                       if (vErrors === null) {
-                        vErrors = [err63];
+                        vErrors = [err66];
                       } else {
-                        vErrors.push(err63);
+                        vErrors.push(err66);
                       }
                       errors++;
                     }
-                    if (func1(data26) < 1) {
-                      const err64 = {
+                    if (func1(data28) < 1) {
+                      const err67 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
                           key6.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/folders/' +
-                          i5,
+                          i7,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/folders/items/minLength',
                         keyword: 'minLength',
@@ -9582,58 +10576,58 @@ function validate28(
                         message: 'must NOT have fewer than 1 characters',
                         schema: 1,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.folders
+                          schema43.properties.environments.additionalProperties.properties.folders
                             .items,
-                        data: data26,
+                        data: data28,
                       };
                       if (vErrors === null) {
-                        vErrors = [err64];
+                        vErrors = [err67];
                       } else {
-                        vErrors.push(err64);
+                        vErrors.push(err67);
                       }
                       errors++;
                     }
                   } else {
-                    const err65 = {
+                    const err68 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
                         key6.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/folders/' +
-                        i5,
+                        i7,
                       schemaPath:
                         '#/properties/environments/additionalProperties/properties/folders/items/type',
                       keyword: 'type',
                       params: { type: 'string' },
                       message: 'must be string',
                       schema:
-                        schema39.properties.environments.additionalProperties.properties.folders
+                        schema43.properties.environments.additionalProperties.properties.folders
                           .items.type,
                       parentSchema:
-                        schema39.properties.environments.additionalProperties.properties.folders
+                        schema43.properties.environments.additionalProperties.properties.folders
                           .items,
-                      data: data26,
+                      data: data28,
                     };
                     if (vErrors === null) {
-                      vErrors = [err65];
+                      vErrors = [err68];
                     } else {
-                      vErrors.push(err65);
+                      vErrors.push(err68);
                     }
                     errors++;
                   }
                 }
-                let i6 = data25.length;
-                let j2;
-                if (i6 > 1) {
+                let i8 = data27.length;
+                let j3;
+                if (i8 > 1) {
                   const indices1 = {};
-                  for (; i6--;) {
-                    let item1 = data25[i6];
+                  for (; i8--;) {
+                    let item1 = data27[i8];
                     if (typeof item1 !== 'string') {
                       continue;
                     }
                     if (typeof indices1[item1] == 'number') {
-                      j2 = indices1[item1];
-                      const err66 = {
+                      j3 = indices1[item1];
+                      const err69 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -9642,31 +10636,31 @@ function validate28(
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/folders/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i6, j: j2 },
+                        params: { i: i8, j: j3 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j2 +
+                          j3 +
                           ' and ' +
-                          i6 +
+                          i8 +
                           ' are identical)',
                         schema: true,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.folders,
-                        data: data25,
+                          schema43.properties.environments.additionalProperties.properties.folders,
+                        data: data27,
                       };
                       if (vErrors === null) {
-                        vErrors = [err66];
+                        vErrors = [err69];
                       } else {
-                        vErrors.push(err66);
+                        vErrors.push(err69);
                       }
                       errors++;
                       break;
                     }
-                    indices1[item1] = i6;
+                    indices1[item1] = i8;
                   }
                 }
               } else {
-                const err67 = {
+                const err70 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9678,34 +10672,34 @@ function validate28(
                   params: { type: 'array' },
                   message: 'must be array',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.folders.type,
+                    schema43.properties.environments.additionalProperties.properties.folders.type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.folders,
-                  data: data25,
+                    schema43.properties.environments.additionalProperties.properties.folders,
+                  data: data27,
                 };
                 if (vErrors === null) {
-                  vErrors = [err67];
+                  vErrors = [err70];
                 } else {
-                  vErrors.push(err67);
+                  vErrors.push(err70);
                 }
                 errors++;
               }
             }
-            if (data21.patches !== undefined) {
-              let data27 = data21.patches;
-              if (Array.isArray(data27)) {
-                const len4 = data27.length;
-                for (let i7 = 0; i7 < len4; i7++) {
-                  let data28 = data27[i7];
-                  if (typeof data28 === 'string') {
-                    if (func1(data28) > 1024) {
-                      const err68 = {
+            if (data23.patches !== undefined) {
+              let data29 = data23.patches;
+              if (Array.isArray(data29)) {
+                const len5 = data29.length;
+                for (let i9 = 0; i9 < len5; i9++) {
+                  let data30 = data29[i9];
+                  if (typeof data30 === 'string') {
+                    if (func1(data30) > 1024) {
+                      const err71 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
                           key6.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches/' +
-                          i7,
+                          i9,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/patches/items/maxLength',
                         keyword: 'maxLength',
@@ -9713,25 +10707,25 @@ function validate28(
                         message: 'must NOT have more than 1024 characters',
                         schema: 1024,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.patches
+                          schema43.properties.environments.additionalProperties.properties.patches
                             .items,
-                        data: data28,
+                        data: data30,
                       };
                       if (vErrors === null) {
-                        vErrors = [err68];
+                        vErrors = [err71];
                       } else {
-                        vErrors.push(err68);
+                        vErrors.push(err71);
                       }
                       errors++;
                     }
-                    if (func1(data28) < 1) {
-                      const err69 = {
+                    if (func1(data30) < 1) {
+                      const err72 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
                           key6.replace(/~/g, '~0').replace(/\//g, '~1') +
                           '/patches/' +
-                          i7,
+                          i9,
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/patches/items/minLength',
                         keyword: 'minLength',
@@ -9739,58 +10733,58 @@ function validate28(
                         message: 'must NOT have fewer than 1 characters',
                         schema: 1,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.patches
+                          schema43.properties.environments.additionalProperties.properties.patches
                             .items,
-                        data: data28,
+                        data: data30,
                       };
                       if (vErrors === null) {
-                        vErrors = [err69];
+                        vErrors = [err72];
                       } else {
-                        vErrors.push(err69);
+                        vErrors.push(err72);
                       }
                       errors++;
                     }
                   } else {
-                    const err70 = {
+                    const err73 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
                         key6.replace(/~/g, '~0').replace(/\//g, '~1') +
                         '/patches/' +
-                        i7,
+                        i9,
                       schemaPath:
                         '#/properties/environments/additionalProperties/properties/patches/items/type',
                       keyword: 'type',
                       params: { type: 'string' },
                       message: 'must be string',
                       schema:
-                        schema39.properties.environments.additionalProperties.properties.patches
+                        schema43.properties.environments.additionalProperties.properties.patches
                           .items.type,
                       parentSchema:
-                        schema39.properties.environments.additionalProperties.properties.patches
+                        schema43.properties.environments.additionalProperties.properties.patches
                           .items,
-                      data: data28,
+                      data: data30,
                     };
                     if (vErrors === null) {
-                      vErrors = [err70];
+                      vErrors = [err73];
                     } else {
-                      vErrors.push(err70);
+                      vErrors.push(err73);
                     }
                     errors++;
                   }
                 }
-                let i8 = data27.length;
-                let j3;
-                if (i8 > 1) {
+                let i10 = data29.length;
+                let j4;
+                if (i10 > 1) {
                   const indices2 = {};
-                  for (; i8--;) {
-                    let item2 = data27[i8];
+                  for (; i10--;) {
+                    let item2 = data29[i10];
                     if (typeof item2 !== 'string') {
                       continue;
                     }
                     if (typeof indices2[item2] == 'number') {
-                      j3 = indices2[item2];
-                      const err71 = {
+                      j4 = indices2[item2];
+                      const err74 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -9799,31 +10793,31 @@ function validate28(
                         schemaPath:
                           '#/properties/environments/additionalProperties/properties/patches/uniqueItems',
                         keyword: 'uniqueItems',
-                        params: { i: i8, j: j3 },
+                        params: { i: i10, j: j4 },
                         message:
                           'must NOT have duplicate items (items ## ' +
-                          j3 +
+                          j4 +
                           ' and ' +
-                          i8 +
+                          i10 +
                           ' are identical)',
                         schema: true,
                         parentSchema:
-                          schema39.properties.environments.additionalProperties.properties.patches,
-                        data: data27,
+                          schema43.properties.environments.additionalProperties.properties.patches,
+                        data: data29,
                       };
                       if (vErrors === null) {
-                        vErrors = [err71];
+                        vErrors = [err74];
                       } else {
-                        vErrors.push(err71);
+                        vErrors.push(err74);
                       }
                       errors++;
                       break;
                     }
-                    indices2[item2] = i8;
+                    indices2[item2] = i10;
                   }
                 }
               } else {
-                const err72 = {
+                const err75 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9835,23 +10829,23 @@ function validate28(
                   params: { type: 'array' },
                   message: 'must be array',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.patches.type,
+                    schema43.properties.environments.additionalProperties.properties.patches.type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.patches,
-                  data: data27,
+                    schema43.properties.environments.additionalProperties.properties.patches,
+                  data: data29,
                 };
                 if (vErrors === null) {
-                  vErrors = [err72];
+                  vErrors = [err75];
                 } else {
-                  vErrors.push(err72);
+                  vErrors.push(err75);
                 }
                 errors++;
               }
             }
-            if (data21.prune !== undefined) {
-              let data29 = data21.prune;
-              if (typeof data29 !== 'boolean') {
-                const err73 = {
+            if (data23.prune !== undefined) {
+              let data31 = data23.prune;
+              if (typeof data31 !== 'boolean') {
+                const err76 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9863,23 +10857,23 @@ function validate28(
                   params: { type: 'boolean' },
                   message: 'must be boolean',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.prune.type,
+                    schema43.properties.environments.additionalProperties.properties.prune.type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.prune,
-                  data: data29,
+                    schema43.properties.environments.additionalProperties.properties.prune,
+                  data: data31,
                 };
                 if (vErrors === null) {
-                  vErrors = [err73];
+                  vErrors = [err76];
                 } else {
-                  vErrors.push(err73);
+                  vErrors.push(err76);
                 }
                 errors++;
               }
             }
-            if (data21.policy !== undefined) {
-              let data30 = data21.policy;
-              if (!(data30 === 'none' || data30 === 'safe' || data30 === 'all')) {
-                const err74 = {
+            if (data23.policy !== undefined) {
+              let data32 = data23.policy;
+              if (!(data32 === 'none' || data32 === 'safe' || data32 === 'all')) {
+                const err77 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9890,28 +10884,28 @@ function validate28(
                   keyword: 'enum',
                   params: {
                     allowedValues:
-                      schema39.properties.environments.additionalProperties.properties.policy.enum,
+                      schema43.properties.environments.additionalProperties.properties.policy.enum,
                   },
                   message: 'must be equal to one of the allowed values',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.policy.enum,
+                    schema43.properties.environments.additionalProperties.properties.policy.enum,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.policy,
-                  data: data30,
+                    schema43.properties.environments.additionalProperties.properties.policy,
+                  data: data32,
                 };
                 if (vErrors === null) {
-                  vErrors = [err74];
+                  vErrors = [err77];
                 } else {
-                  vErrors.push(err74);
+                  vErrors.push(err77);
                 }
                 errors++;
               }
             }
-            if (data21.driftInterval !== undefined) {
-              let data31 = data21.driftInterval;
-              if (typeof data31 === 'string') {
-                if (!pattern37.test(data31)) {
-                  const err75 = {
+            if (data23.driftInterval !== undefined) {
+              let data33 = data23.driftInterval;
+              if (typeof data33 === 'string') {
+                if (!pattern42.test(data33)) {
+                  const err78 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9924,19 +10918,19 @@ function validate28(
                     message: 'must match pattern "' + '^([0-9]+(ms|s|m|h))+$' + '"',
                     schema: '^([0-9]+(ms|s|m|h))+$',
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties
+                      schema43.properties.environments.additionalProperties.properties
                         .driftInterval,
-                    data: data31,
+                    data: data33,
                   };
                   if (vErrors === null) {
-                    vErrors = [err75];
+                    vErrors = [err78];
                   } else {
-                    vErrors.push(err75);
+                    vErrors.push(err78);
                   }
                   errors++;
                 }
               } else {
-                const err76 = {
+                const err79 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -9948,25 +10942,25 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.driftInterval
+                    schema43.properties.environments.additionalProperties.properties.driftInterval
                       .type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.driftInterval,
-                  data: data31,
+                    schema43.properties.environments.additionalProperties.properties.driftInterval,
+                  data: data33,
                 };
                 if (vErrors === null) {
-                  vErrors = [err76];
+                  vErrors = [err79];
                 } else {
-                  vErrors.push(err76);
+                  vErrors.push(err79);
                 }
                 errors++;
               }
             }
-            if (data21.promotesTo !== undefined) {
-              let data32 = data21.promotesTo;
-              if (typeof data32 === 'string') {
-                if (!pattern4.test(data32)) {
-                  const err77 = {
+            if (data23.promotesTo !== undefined) {
+              let data34 = data23.promotesTo;
+              if (typeof data34 === 'string') {
+                if (!pattern4.test(data34)) {
+                  const err80 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -9979,18 +10973,18 @@ function validate28(
                     message: 'must match pattern "' + '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' + '"',
                     schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                     parentSchema:
-                      schema39.properties.environments.additionalProperties.properties.promotesTo,
-                    data: data32,
+                      schema43.properties.environments.additionalProperties.properties.promotesTo,
+                    data: data34,
                   };
                   if (vErrors === null) {
-                    vErrors = [err77];
+                    vErrors = [err80];
                   } else {
-                    vErrors.push(err77);
+                    vErrors.push(err80);
                   }
                   errors++;
                 }
               } else {
-                const err78 = {
+                const err81 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -10002,74 +10996,74 @@ function validate28(
                   params: { type: 'string' },
                   message: 'must be string',
                   schema:
-                    schema39.properties.environments.additionalProperties.properties.promotesTo
+                    schema43.properties.environments.additionalProperties.properties.promotesTo
                       .type,
                   parentSchema:
-                    schema39.properties.environments.additionalProperties.properties.promotesTo,
-                  data: data32,
+                    schema43.properties.environments.additionalProperties.properties.promotesTo,
+                  data: data34,
                 };
                 if (vErrors === null) {
-                  vErrors = [err78];
+                  vErrors = [err81];
                 } else {
-                  vErrors.push(err78);
+                  vErrors.push(err81);
                 }
                 errors++;
               }
             }
           } else {
-            const err79 = {
+            const err82 = {
               instancePath:
                 instancePath + '/environments/' + key6.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/environments/additionalProperties/type',
               keyword: 'type',
               params: { type: 'object' },
               message: 'must be object',
-              schema: schema39.properties.environments.additionalProperties.type,
-              parentSchema: schema39.properties.environments.additionalProperties,
-              data: data21,
+              schema: schema43.properties.environments.additionalProperties.type,
+              parentSchema: schema43.properties.environments.additionalProperties,
+              data: data23,
             };
             if (vErrors === null) {
-              vErrors = [err79];
+              vErrors = [err82];
             } else {
-              vErrors.push(err79);
+              vErrors.push(err82);
             }
             errors++;
           }
         }
       } else {
-        const err80 = {
+        const err83 = {
           instancePath: instancePath + '/environments',
           schemaPath: '#/properties/environments/type',
           keyword: 'type',
           params: { type: 'object' },
           message: 'must be object',
-          schema: schema39.properties.environments.type,
-          parentSchema: schema39.properties.environments,
-          data: data20,
+          schema: schema43.properties.environments.type,
+          parentSchema: schema43.properties.environments,
+          data: data22,
         };
         if (vErrors === null) {
-          vErrors = [err80];
+          vErrors = [err83];
         } else {
-          vErrors.push(err80);
+          vErrors.push(err83);
         }
         errors++;
       }
     }
   } else {
-    const err81 = {
+    const err84 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
       params: { type: 'object' },
       message: 'must be object',
-      schema: schema39.type,
-      parentSchema: schema39,
+      schema: schema43.type,
+      parentSchema: schema43,
       data,
     };
     if (vErrors === null) {
-      vErrors = [err81];
+      vErrors = [err84];
     } else {
-      vErrors.push(err81);
+      vErrors.push(err84);
     }
     errors++;
   }

@@ -12,6 +12,7 @@
  *  - `status.cluster_managed` marks a cluster's co-named queue.
  */
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
+import { checkQueueCaps } from './queue-caps-rules.js';
 import type { LiveQueue } from '../../model/live.js';
 import { QueueService, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
 import type { QueueIdentifier } from '../../gen/cloudidl/common/identifier_pb.js';
@@ -90,6 +91,7 @@ export function queueRoutes(x: ServiceContext): (router: ConnectRouter) => void 
             'only organization-scoped queues can be created (no project or domain in the id)',
             Code.InvalidArgument,
           );
+        checkQueueCaps(req.spec);
         const q = await cp.createQueue({ name, ...specFromPb(req.spec, false) });
         extras.replace(q.name, req.spec);
         return { queue: view(q) };
@@ -102,6 +104,7 @@ export function queueRoutes(x: ServiceContext): (router: ConnectRouter) => void 
             Code.FailedPrecondition,
           );
         // Union replaces the whole spec: the fields beyond 7 become exactly what was sent.
+        checkQueueCaps(req.spec);
         const q = await cp.updateQueue(name, specFromPb(req.spec, true));
         extras.replace(q.name, req.spec);
         return { queue: view(q) };

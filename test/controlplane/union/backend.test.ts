@@ -61,6 +61,7 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       cluster_move: true,
       queue_move: true,
       soft_delete: true,
+      default_delete: true,
     });
     // ClusterPoolService/List: each pool with its contract.
     expect(
@@ -172,8 +173,12 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       cp.createQueue({ name: 'default', run_concurrency: 0, action_concurrency: 0 }),
     );
     expect(dup.code).toBe('ALREADY_EXISTS');
-    // The `default` queue is never drained: FAILED_PRECONDITION with the server's reason.
-    const drain = await rejection(cp.drainQueue('default'));
+    // A queue a run.default_queue setting names is never drained (Union: at any scope; `default`
+    // itself can be, default_delete): FAILED_PRECONDITION with the server's reason.
+    await s.embedded.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 });
+    await s.embedded.setDefaultQueue('ml', 'production', 'batch');
+    const drain = await rejection(cp.drainQueue('batch'));
+    expect((await cp.drainQueue('default')).state).toBe('drained');
     await cp.close();
     expect(drain.code).toBe('FAILED_PRECONDITION');
     expect(drain.message).toContain('cannot be drained');

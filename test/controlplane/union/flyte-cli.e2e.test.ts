@@ -10,11 +10,15 @@
  * remote/_client/auth/_session.py), so the stand-in is started accepting calls without one.
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { executePlan } from '../../../src/apply/index.js';
+import { exportManifests } from '../../../src/controlplane/export.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
+import { planRepository } from '../../../src/plan/pipeline.js';
+import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
 import { tempDir } from '../../apply/helpers/repo.js';
 import { findUnionVenv } from '../../helpers/union-venv.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
@@ -225,5 +229,84 @@ describe.skipIf(typeof venv === 'string')(
       expect(JSON.stringify(gone)).toMatch(/"name":"k1"[^]*"deletedAt"/);
       await cp.close();
     }, 300_000);
+
+    it("queue caps and the default queue: what the CLI writes exports to a folder that plans to no changes; poolsync's cap change reads back in the CLI; absent: [Queue/default] deletes it", async () => {
+      s = await startUnionServer({ acceptUnauthenticated: true });
+      const home = await tempDir('poolsync-flyte-home-');
+      const ok = async (args: string[]) => {
+        const r = await flyte(s!, home, args);
+        expect(r.code, `flyte ${args.join(' ')}: ${r.out}`).toBe(0);
+        return r.out;
+      };
+      await ok([
+        'create',
+        'queue',
+        'gpu',
+        '--run-concurrency',
+        '4',
+        '--action-concurrency',
+        '40',
+        '--max-accelerators',
+        'H100=8',
+        '--max-accelerators',
+        'nvidia_gpu=2',
+        '--max-resources',
+        'memory=512Gi',
+        '--scheduling',
+        'greedy_capacity',
+      ]);
+      // Union allows draining `default` (the stand-in follows: capability default_delete).
+      await ok(['update', 'queue', 'default', '--drain']);
+      await ok(['update', 'queue', 'default', '--activate']);
+
+      const cp = await openUnion(s, 'connect');
+      const live = await readLiveState(cp);
+      expect(live.queues.find((q) => q.name === 'gpu')).toMatchObject({
+        max_accelerators: { 'nvidia_gpu/nvidia-h100': 8, nvidia_gpu: 2 },
+        max_resources: { memory: '512Gi' },
+        scheduling: 'greedy_capacity',
+      });
+      const repo = join(home, 'repo');
+      const put = async (rel: string, content: string) => {
+        await mkdir(dirname(join(repo, rel)), { recursive: true });
+        await writeFile(join(repo, rel), content);
+      };
+      const exported = exportManifests(live).files;
+      for (const f of exported) await put(f.path, f.content);
+      const first = await planRepository(repo, cp);
+      expect(first.ok && first.plan.steps).toEqual([]);
+
+      // poolsync changes one cap; the CLI reads it, the device model the CLI set kept.
+      const gpuFile = exported.find((f) => f.path === 'queues/gpu.yaml')!;
+      await put('queues/gpu.yaml', gpuFile.content.replace(/(nvidia-h100['"]?: )8/, '$116'));
+      await applyAndReplan(repo, cp, ['update_queue']);
+      const [gpuRead] = await remote(s, home, ['queue:gpu']);
+      expect(gpuRead).toMatchObject({
+        max_accelerators: { 'nvidia_gpu/nvidia-h100': 16, nvidia_gpu: 2 },
+        max_resources: { memory: '512Gi' },
+        scheduling: 'greedy_capacity',
+      });
+
+      // The repository wants `default` gone: drained, waited for, deleted (soft, as the CLI sees it).
+      await put(
+        'poolsync.yaml',
+        'apiVersion: poolsync/v1\nkind: RepoConfig\nabsent: [Queue/default]\n',
+      );
+      await applyAndReplan(repo, cp, ['drain_queue', 'wait_drained', 'delete_queue']);
+      const [deleted] = await remote(s, home, ['queue:--deleted']);
+      expect(byName(deleted, 'default')).toMatchObject({ status: 'deleted' });
+      await cp.close();
+    }, 300_000);
   },
 );
+
+/** Plans `repo`, checks the steps' ops, applies, and checks that the next plan is empty. */
+async function applyAndReplan(repo: string, cp: UnionControlPlane, ops: string[]): Promise<void> {
+  const planned = await planRepository(repo, cp);
+  if (!planned.ok) throw new Error(JSON.stringify(planned.errors));
+  expect(planned.plan.errors).toEqual([]);
+  expect(planned.plan.steps.map((st) => st.op)).toEqual(ops);
+  await executePlan(planned.plan, cp, { parallelism: 2, waitTimeoutMs: 20_000 });
+  const again = await planRepository(repo, cp);
+  expect(again.ok && again.plan.steps).toEqual([]);
+}

@@ -67,6 +67,7 @@ export async function startUnionServer(
       cluster_move: true,
       queue_move: true,
       soft_delete: true,
+      default_delete: true,
     },
   });
   const client = { ...CLIENT, ...opts.client };

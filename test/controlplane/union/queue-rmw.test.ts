@@ -59,7 +59,13 @@ function withExtras(spec: PbQueueSpec): PbQueueSpec {
   ];
   spec.scheduling = SchedulingAlgorithm.GREEDY_CAPACITY;
   spec.maxAccelerators = [
-    create(AcceleratorCapacitySchema, { accelerator: { device: 'H100' }, count: 8n }),
+    create(AcceleratorCapacitySchema, {
+      accelerator: {
+        device: 'nvidia-h100',
+        partitionSizeValue: { case: 'unpartitioned', value: true },
+      },
+      count: 8n,
+    }),
   ];
   spec.$unknown = [...FUTURE];
   return spec;

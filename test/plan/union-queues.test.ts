@@ -1,0 +1,140 @@
+/**
+ * The planner on Union's queue rules (docs/union.md): caps and scheduling compared only where a
+ * Queue document declares them (queue-caps.ts); `default` deleted only when poolsync.yaml lists it
+ * under `absent` and the control plane allows it (capability default_delete), blocked with the
+ * reason otherwise; a soft-deleted `default` is not recreated by a registration (C3) but undeleted
+ * when declared again.
+ */
+import { describe, expect, it } from 'vitest';
+import { computePlan } from '../../src/plan/index.js';
+import type { Capabilities } from '../../src/model/common.js';
+import type { DesiredState } from '../../src/model/desired.js';
+import type { LiveState } from '../../src/model/live.js';
+import { desired, live } from './build.js';
+
+const UNION: Capabilities = {
+  drain: true,
+  queue_delete: true,
+  pool_update: true,
+  cluster_move: true,
+  queue_move: true,
+  soft_delete: true,
+  default_delete: true,
+};
+
+function withCaps(l: LiveState, caps: Capabilities): LiveState {
+  return { ...l, capabilities: caps };
+}
+
+function absentDefault(d: DesiredState): DesiredState {
+  return { ...d, config: { ...d.config, absent: ['Queue/default'] } };
+}
+
+const change = (plan: ReturnType<typeof computePlan>, address: string) =>
+  plan.changes.find((c) => c.address === address);
+
+describe('queue caps in the plan', () => {
+  const l = live({
+    queues: {
+      gpu: { max_resources: { cpu: '64' }, scheduling: 'greedy_capacity' },
+    },
+  });
+
+  it('caps a document does not declare are kept: no change, and no step', () => {
+    const plan = computePlan(desired({ queues: { gpu: {} } }), l);
+    expect(change(plan, 'Queue/gpu')?.action).toBe('noop');
+    expect(plan.steps).toEqual([]);
+  });
+
+  it('a declared cap that differs is an update that sends it; the undeclared ones go along as they are', () => {
+    const plan = computePlan(
+      desired({ queues: { gpu: { max_resources: { cpu: '32' }, max_accelerators: {} } } }),
+      l,
+    );
+    expect(change(plan, 'Queue/gpu')).toMatchObject({
+      action: 'update',
+      diff: [{ path: 'max_resources.cpu', before: '64', after: '32' }],
+    });
+    expect(plan.steps.map((s) => [s.op, s.args])).toEqual([
+      [
+        'update_queue',
+        expect.objectContaining({
+          max_resources: { cpu: '32' },
+          max_accelerators: {},
+          scheduling: 'greedy_capacity',
+        }),
+      ],
+    ]);
+  });
+
+  it('an unset scheduling is not strict_fifo: declaring it is a change', () => {
+    const plan = computePlan(
+      desired({ queues: { q: { scheduling: 'strict_fifo' } } }),
+      live({ queues: { q: {} } }),
+    );
+    expect(change(plan, 'Queue/q')?.diff).toEqual([
+      expect.objectContaining({ path: 'scheduling', after: 'strict_fifo' }),
+    ]);
+  });
+});
+
+describe('`absent: [Queue/default]`', () => {
+  it('without it, `default` is never drained, deleted or updated, prune or not', () => {
+    const l = withCaps(live({ queues: { default: { depth: 5 } } }), UNION);
+    for (const prune of [false, true]) {
+      const plan = computePlan(desired({ prune }), l);
+      expect(change(plan, 'Queue/default')?.action ?? 'noop').toBe('noop');
+      expect(plan.steps).toEqual([]);
+    }
+  });
+
+  it('with default_delete, it plans drain → wait → delete of `default`', () => {
+    const plan = computePlan(absentDefault(desired()), withCaps(live(), UNION));
+    expect(change(plan, 'Queue/default')?.action).toBe('delete');
+    expect(plan.steps.map((s) => s.op)).toEqual(['drain_queue', 'wait_drained', 'delete_queue']);
+  });
+
+  it('without default_delete (the embedded control plane, Q5), it is blocked, saying why', () => {
+    const plan = computePlan(
+      absentDefault(desired()),
+      withCaps(live(), { ...UNION, default_delete: false }),
+    );
+    expect(change(plan, 'Queue/default')).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringMatching(/listed absent .* "default" queue is always active \(Q5\)/),
+    });
+    expect(plan.steps).toEqual([]);
+  });
+
+  it('while a run.default_queue setting names it, it is blocked with that reason', () => {
+    const l = withCaps(live(), UNION);
+    l.default_queues = [{ project: 'ml', domain: 'production', queue: 'default' }];
+    const plan = computePlan(absentDefault(desired()), l);
+    expect(change(plan, 'Queue/default')).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringMatching(
+        /default queue of ml\/production \(run\.default_queue setting\)/,
+      ),
+    });
+  });
+
+  it('a soft-deleted `default` stays deleted: no C3 recreation, nothing planned', () => {
+    const base = live({ noDefaultQueue: true });
+    const gone = live().queues.find((q) => q.name === 'default')!;
+    const l = withCaps({ ...base, deleted_queues: [gone] }, UNION);
+    const registers = absentDefault(desired({ clusters: { c1: {} } }));
+    const plan = computePlan(registers, l);
+    expect(change(plan, 'Queue/default')).toBeUndefined();
+    expect(plan.steps.map((s) => s.op)).toEqual(['register_cluster']);
+    // Declared again (absent dropped): undeleted, not created.
+    const back = computePlan(
+      desired({ queues: { default: { run_concurrency: 0, action_concurrency: 0 } } }),
+      l,
+    );
+    expect(back.steps.map((s) => s.op)).toEqual([
+      'undelete_queue',
+      'update_queue',
+      'activate_queue',
+    ]);
+  });
+});
