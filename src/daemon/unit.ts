@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { executePlan } from '../apply/index.js';
-import { holdApplyLock, type HoldApplyLockOptions } from '../apply/apply-lock.js';
+import { holdApplyLock, type HoldApplyLockOptions } from '../apply/lock.js';
 import { inventoryStore, readLiveWithInventory, recordInventory } from '../apply/inventory.js';
 import { backendInfo, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
