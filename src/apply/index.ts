@@ -1,14 +1,15 @@
 /** The apply module: executes a plan's step graph against a control plane (plan.md). */
 export { executePlan } from './executor.js';
-export { acquireApplyLock, lockPathFor, LockHeldError, DEFAULT_STATE_DIR } from './lock.js';
-export type { ApplyLock, LockHolder } from './lock.js';
 export {
-  ApplyLockHeldError,
+  acquireApplyLock,
   DEFAULT_LOCK_TTL_MS,
+  DEFAULT_STATE_DIR,
   holdApplyLock,
   holderName,
-} from './apply-lock.js';
-export type { HeldApplyLock, HoldApplyLockOptions } from './apply-lock.js';
+  lockPathFor,
+  LockHeldError,
+} from './lock.js';
+export type { ApplyLock, HeldApplyLock, HoldApplyLockOptions, LockHolder } from './lock.js';
 export { formatDuration } from '../util/duration.js';
 export {
   ApplyRefusedError,

@@ -1,10 +1,30 @@
 /**
- * One apply at a time per control plane from this machine: an exclusive lock file (see
- * util/lock-file.ts for how it is taken atomically and how a dead holder's lock is taken over).
+ * The locks of an apply (docs/apply.md#lock), in one module:
+ *
+ * - this machine's lock file, one apply at a time per control plane (util/lock-file.ts: how it
+ *   is taken atomically and how a dead holder's lock is taken over);
+ * - the lock across machines, held for a whole apply by `poolsync apply` and the daemon: the
+ *   control plane's own lease-style lock when it has one (ApplyLockProvider: the poolsync REST
+ *   API, the embedded control plane), else a Kubernetes Lease when one is named
+ *   (`--lock k8s:NAMESPACE/NAME`), else a warning that only same-machine applies are excluded.
+ *   The lease is renewed every third of its TTL while the apply runs. When a renewal is refused
+ *   (another holder took it over after it expired) or none succeeded for a whole TTL, `lost`
+ *   aborts: the executor starts no new step, steps in flight finish;
+ * - `--lock-timeout D` (Terraform's -lock-timeout): instead of failing at once when a lock is
+ *   held (the lock file, the lease, an embedded state open in another process), try again until
+ *   D has passed. Polls back off from 0.5 s to 5 s.
+ *
+ * A held lock, whichever, is one error: LockHeldError, whose message names the holder.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { StateInUseError } from '../controlplane/embedded/store.js';
+import { isControlPlaneError } from '../controlplane/errors.js';
 import { embeddedStatePath } from '../controlplane/open.js';
+import type { ControlPlane } from '../controlplane/types.js';
+import type { LeaseRef } from '../lease/k8s-lease.js';
 import { acquireLockFile, type HeldLockFile, type LockHolder } from '../util/lock-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
 
@@ -12,21 +32,37 @@ export type { LockHolder } from '../util/lock-file.js';
 
 export type ApplyLock = HeldLockFile;
 
-/** Another apply holds the lock; the message names it. */
+/** Another apply holds a lock (this machine's lock file or the lease); the message names it. */
 export class LockHeldError extends Error {
   override readonly name = 'LockHeldError';
   constructor(
-    readonly path: string,
-    readonly holder: LockHolder | null,
+    message: string,
+    /** This machine's lock file, when that is the lock held. */
+    readonly path: string | null = null,
+    /** Its holder, when the lock file could be read. */
+    readonly holder: LockHolder | null = null,
   ) {
-    super(
+    super(message);
+  }
+
+  /** This machine's lock file at `path` is held (by `holder`, null: unreadable). */
+  static ofFile(path: string, holder: LockHolder | null): LockHeldError {
+    return new LockHeldError(
       holder
         ? `another apply is running against this control plane: pid ${holder.pid} on ${holder.host} since ${holder.since} ` +
             `(lock ${path}). Wait for it to finish; if that process is gone, delete the lock file`
         : `the apply lock ${path} exists but cannot be read; if no apply is running, delete it`,
+      path,
+      holder,
     );
   }
 }
+
+/** Whether `err` says a lock is held (then --lock-timeout waits and tries again). */
+export const isLockHeld = (err: unknown): boolean =>
+  err instanceof LockHeldError || err instanceof StateInUseError;
+
+// This machine's lock file.
 
 export const DEFAULT_STATE_DIR = '.poolsync';
 
@@ -56,6 +92,255 @@ export async function acquireApplyLock(lockPath: string): Promise<ApplyLock> {
   await refuseTrackedFiles(root, [resolve(lockPath)], 'apply lock');
   return acquireLockFile(lockPath, {
     root,
-    refuse: (r) => new LockHeldError(r.path, r.kind === 'unreadable' ? null : r.holder),
+    refuse: (r) => LockHeldError.ofFile(r.path, r.kind === 'unreadable' ? null : r.holder),
   });
+}
+
+// The lock across machines.
+
+export const DEFAULT_LOCK_TTL_MS = 30_000;
+
+export interface HeldApplyLock {
+  /** Aborts when the lock could not be kept (renewal refused, or none succeeded within the TTL). */
+  readonly lost: AbortSignal;
+  /** Where the lock is held: `control plane`, `Lease ns/name` or `this machine only`. */
+  readonly scope: string;
+  release(): Promise<void>;
+}
+
+export interface HoldApplyLockOptions {
+  cp: ControlPlane;
+  /** The control-plane URL (where the lock file lives). */
+  url: string;
+  /** Folder of lock files for http(s) control planes. */
+  stateDir?: string;
+  /** `--lock k8s:NAMESPACE/NAME`, for control planes with no lock of their own. */
+  k8s?: { kubeConfig: KubeConfig; ref: LeaseRef } | null;
+  /** Who asks, for the holder name others see: `poolsync apply`, `poolsync daemon`. */
+  who: string;
+  /**
+   * This machine's lock file, held by the caller. The lease id derives from it: the next apply
+   * of this machine (which got the lock file, so the last holder is gone) takes over a lease a
+   * killed apply left at once, instead of waiting for it to expire.
+   */
+  lockFile?: string;
+  /**
+   * Replicas that exclude each other already (the leader-elected daemon: one Lease) share one
+   * lease id, so a new leader takes the apply lock over from a killed one at once.
+   */
+  shareWith?: string;
+  ttlMs?: number;
+  warn(message: string): void;
+}
+
+export function holderName(who: string): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (a container with a random uid)
+  }
+  return `${who} (${user}@${hostname()}, pid ${process.pid})`;
+}
+
+/** The lock file of this machine, then the lock across machines. */
+export async function holdApplyLock(opts: HoldApplyLockOptions): Promise<HeldApplyLock> {
+  const file = await acquireApplyLock(lockPathFor(opts.url, opts.stateDir));
+  let remote: HeldApplyLock;
+  try {
+    remote = await holdSharedApplyLock({ ...opts, lockFile: file.path });
+  } catch (err) {
+    await file.release();
+    throw err;
+  }
+  return {
+    lost: remote.lost,
+    scope: remote.scope,
+    release: async () => {
+      try {
+        await remote.release();
+      } finally {
+        await file.release();
+      }
+    },
+  };
+}
+
+/** The lock across machines only (the caller holds this machine's lock file already). */
+export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<HeldApplyLock> {
+  const ttlMs = opts.ttlMs ?? DEFAULT_LOCK_TTL_MS;
+  const seed = opts.shareWith ?? (opts.lockFile ? `${hostname()}\u0000${opts.lockFile}` : null);
+  const id = seed
+    ? createHash('sha256').update(seed).digest('base64url').slice(0, 32)
+    : randomBytes(18).toString('base64url');
+  const lease = await leaseOf(opts, id, ttlMs);
+  if (!lease) {
+    if (!opts.url.startsWith('file:'))
+      opts.warn(
+        `the ${opts.cp.backend.name} control plane has no apply lock of its own: only applies from this machine are excluded; pass --lock k8s:NAMESPACE/NAME to exclude applies from other machines too`,
+      );
+    return {
+      lost: new AbortController().signal,
+      scope: 'this machine only',
+      release: async () => {},
+    };
+  }
+  await lease.renew(false);
+  const lost = new AbortController();
+  const renewal = keepRenewed(lease, ttlMs, lost);
+  return {
+    lost: lost.signal,
+    scope: lease.scope,
+    release: async () => {
+      await renewal.stop();
+      if (!lost.signal.aborted) await lease.free();
+    },
+  };
+}
+
+/** A lease across machines: taken or renewed by `renew`, given back by `free`. */
+interface Lease {
+  scope: string;
+  /**
+   * Takes or renews it. Refused: the first acquisition (`renewing` false) throws a
+   * LockHeldError naming the holder; a renewal says `refused`.
+   */
+  renew(renewing: boolean): Promise<'held' | 'refused'>;
+  free(): Promise<void>;
+}
+
+/** The control plane's own lock, else --lock's Kubernetes Lease, else none. */
+async function leaseOf(
+  opts: HoldApplyLockOptions,
+  id: string,
+  ttlMs: number,
+): Promise<Lease | null> {
+  const holder = holderName(opts.who);
+  const provider = opts.cp.applyLock;
+  if (provider) {
+    const ttl_seconds = Math.max(1, Math.round(ttlMs / 1000));
+    return {
+      scope: 'control plane',
+      renew: async (renewing) => {
+        try {
+          await provider.acquireApplyLock({ id, holder, ttl_seconds });
+          return 'held';
+        } catch (err) {
+          if (!isControlPlaneError(err, 'FAILED_PRECONDITION')) throw err;
+          if (!renewing) throw new LockHeldError(err.message);
+          return 'refused';
+        }
+      },
+      free: () => provider.releaseApplyLock(id),
+    };
+  }
+  if (!opts.k8s) return null;
+  // Loaded only when used: @kubernetes/client-node is large.
+  const { LeaseLock } = await import('../lease/k8s-lease.js');
+  const lease = new LeaseLock(
+    opts.k8s.kubeConfig,
+    opts.k8s.ref,
+    `${opts.who} ${hostname()} ${id.slice(0, 8)}`,
+    ttlMs,
+    undefined,
+    true,
+  );
+  return {
+    scope: lease.where,
+    renew: async (renewing) => {
+      const obs = await lease.tryAcquireOrRenew();
+      if (obs.held) return 'held';
+      if (!renewing)
+        throw new LockHeldError(
+          `the apply lock (${lease.where}) is held by ${obs.holder ?? 'another apply'}; wait for it to finish`,
+        );
+      return 'refused';
+    },
+    free: () => lease.release(),
+  };
+}
+
+/**
+ * Renews `lease` every third of its TTL until stopped; aborts `lost` when a renewal is refused
+ * or none succeeded for a whole TTL.
+ */
+function keepRenewed(
+  lease: Lease,
+  ttlMs: number,
+  lost: AbortController,
+): { stop(): Promise<void> } {
+  let stopped = false;
+  let lastRenewed = performance.now();
+  const stop = new AbortController();
+  const loop = (async () => {
+    while (!stopped) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, ttlMs / 3);
+        stop.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      });
+      if (stopped) return;
+      try {
+        if ((await lease.renew(true)) === 'refused') {
+          lost.abort(new Error(`the apply lock (${lease.scope}) was taken over by another apply`));
+          return;
+        }
+        lastRenewed = performance.now();
+      } catch {
+        if (performance.now() - lastRenewed >= ttlMs) {
+          lost.abort(
+            new Error(`the apply lock (${lease.scope}) could not be renewed for ${ttlMs} ms`),
+          );
+          return;
+        }
+      }
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      stop.abort();
+      await loop;
+    },
+  };
+}
+
+// Waiting for a held lock (--lock-timeout).
+
+export interface LockWait {
+  /** Absolute deadline (performance.now() ms); null: do not wait (fail at once). */
+  deadline: number | null;
+  /** Told once, the first time a lock is found held, with the holder's message. */
+  onWait?(message: string, remainingMs: number): void;
+}
+
+/** A deadline `timeoutMs` from now (0: no waiting). */
+export function lockWait(timeoutMs: number, onWait?: LockWait['onWait']): LockWait {
+  return {
+    deadline: timeoutMs > 0 ? performance.now() + timeoutMs : null,
+    ...(onWait ? { onWait } : {}),
+  };
+}
+
+/**
+ * `attempt()` until it succeeds, or fails with something other than a held lock
+ * (`isHeld(err)` false), or the deadline passes (the last held-lock error is thrown).
+ */
+export async function untilFree<T>(
+  wait: LockWait,
+  isHeld: (err: unknown) => boolean,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  let told = false;
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const remaining = wait.deadline === null ? 0 : wait.deadline - performance.now();
+      if (!isHeld(err) || remaining <= 0) throw err;
+      if (!told) wait.onWait?.((err as Error).message, remaining);
+      told = true;
+      const delay = Math.min(remaining, 500 * 2 ** Math.min(n, 3), 5_000);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }

@@ -99,10 +99,10 @@ export interface CliRunnerOptions {
   timeoutMs?: number;
 }
 
-/** The control plane whose manual steps run: it names the credentials its CLI reads. */
+/** The manual steps of the control plane (`ControlPlane.manual`): the credentials its CLI reads. */
 export interface ManualCredentials {
   /** Variables for the child's environment (e.g. FLYTE_API_KEY), never its argv. */
-  manualCommandEnv?(): Record<string, string>;
+  commandEnv?(): Record<string, string>;
 }
 
 /** A `runManual` for the executor that runs each manual step's command with `cliPath`. */
@@ -112,7 +112,7 @@ export function flyteCliRunner(
   opts: CliRunnerOptions = {},
 ) {
   const timeoutMs = opts.timeoutMs ?? 10 * 60 * 1000;
-  const env = credentials.manualCommandEnv?.() ?? {};
+  const env = credentials.commandEnv?.() ?? {};
   return async (
     step: Step,
     onOutput: (stream: 'stdout' | 'stderr', line: string) => void,

@@ -4,38 +4,38 @@
  * small: it loads its client on demand, so a URL of one backend never pays for another's
  * libraries (undici, connect, protobuf) at start-up.
  */
-import type { PoolContract } from '../model/common.js';
-import type { HttpControlPlaneOptions } from './rest/http-client.js';
 import type { ControlPlane } from './types.js';
-import type { UnionOpenOptions } from './union/open.js';
 
+/**
+ * What opening a control plane may be told. Only what every network backend reads is declared
+ * here (`http`); each backend declares its own options in its folder's `opener.ts`, by
+ * augmenting this interface (`declare module '../opener.js' { interface OpenOptions { … } }`),
+ * so neither this file nor open.ts imports a backend's types.
+ */
 export interface OpenOptions {
-  /** Bearer token for http(s) control planes; defaults to env POOLSYNC_TOKEN. */
-  token?: string;
-  /** Base folder for a relative `file:` path (default: the working folder). */
-  stateDir?: string;
-  /** P1: contract of the `default` pool when an embedded state is first created. */
-  defaultPoolContract?: PoolContract;
-  /** `file:` only: read the state without the writer lock or any write (plan, export). */
-  readOnly?: boolean;
+  /** Tuning of the network clients (rest, union, flyteadmin: each reads what applies). */
+  http?: ClientTuning;
+}
+
+/** Timeouts, retries and connections of a network client. */
+export interface ClientTuning {
+  connectTimeoutMs?: number;
+  /** Per attempt: time to response headers and between body chunks. */
+  requestTimeoutMs?: number;
+  /** Retries after the first attempt. */
+  maxRetries?: number;
+  /** Backoff: first delay; doubles per retry, capped at maxRetryDelayMs, with jitter. */
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** Items per list page (the server allows at least 500). */
+  pageSize?: number;
+  /** Concurrent connections to the control plane (apply: its --parallelism; default 32). */
+  connections?: number;
   /**
-   * `file:` only, for a long-running process that opens the same state again and again (the
-   * daemon): an unchanged state file is not read again, and its reads share frozen objects
-   * (EmbeddedOptions.shareReads).
+   * A list longer than one page is read as this many shard page chains at once (the API's
+   * `shards`/`shard`), default min(16, connections); 1 reads page after page.
    */
-  shareReads?: boolean;
-  /**
-   * `file:` only: create the state's folder when it does not exist. Off by default: a path
-   * whose folder is missing is a typo, not a new organisation (the default path, under
-   * `.poolsync/`, is always created).
-   */
-  createFolder?: boolean;
-  /** Tuning of the HTTP client (timeouts, retries). */
-  http?: Omit<HttpControlPlaneOptions, 'token'>;
-  /** `union+` URLs: file holding the Union API key (else env POOLSYNC_UNION_API_KEY). */
-  apiKeyFile?: string;
-  /** `union+` URLs: client tuning (retries, page size, deadline). */
-  union?: Omit<UnionOpenOptions, 'apiKeyFile'>;
+  listShards?: number;
 }
 
 export interface BackendOpener {

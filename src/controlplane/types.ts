@@ -2,7 +2,8 @@
  * The ControlPlane interface, composed of one part per kind (domain.md): pools, clusters,
  * queues, assignments, default-queue settings, execution cluster labels, the capability calls
  * (domain.md, Capabilities: rejected with FAILED_PRECONDITION while the capability is off: P4,
- * Q6, C9, C7) and an apply lock. Every part is optional: a backend provides the parts it has,
+ * Q6, C9, C7), manual steps and an apply lock (the parts, each its reads and its writes:
+ * parts.ts). Every part is optional: a backend provides the parts it has,
  * and what it manages follows from them (`managedKinds`, the one source of the planner's
  * BACKEND_KIND check). A part's method names are unique across parts, so one class can serve
  * several parts and hand itself (`readonly pools: PoolCalls = this`).
@@ -11,21 +12,12 @@
  */
 import {
   BASELINE_CAPABILITIES,
-  type Assignment,
   type AssignmentKey,
   type Capabilities,
   type ObjectKind,
-  type PoolContract,
-  type QueueSpec,
 } from '../model/common.js';
 import type { BackendInfo, BackendProfile } from '../model/backend.js';
-import type { InventoryRecord } from '../model/inventory.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
-import type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
-import { ControlPlaneError } from './errors.js';
-import { checkLiveStrings } from './live-bounds.js';
-
-export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 import type {
   LiveAssignment,
   LiveCluster,
@@ -33,131 +25,40 @@ import type {
   LivePool,
   LiveQueue,
   LiveState,
-  QueueMetrics,
 } from '../model/live.js';
+import { ControlPlaneError } from './errors.js';
+import { checkLiveStrings } from './live-bounds.js';
+import type {
+  ApplyLockProvider,
+  AssignmentCalls,
+  AssignmentReads,
+  CapabilityCalls,
+  CapabilityReads,
+  ClusterCalls,
+  ClusterReads,
+  DefaultQueueCalls,
+  DefaultQueueReads,
+  ExecutionClusterLabelCalls,
+  ExecutionClusterLabelReads,
+  InventoryCalls,
+  ManualSteps,
+  PoolCalls,
+  PoolReads,
+  QueueCalls,
+  QueueReads,
+} from './parts.js';
 
+export type * from './parts.js';
+export type { CreateQueueRequest, RegisterClusterRequest } from '../model/requests.js';
 export type { BackendInfo, BackendProfile } from '../model/backend.js';
 
-/** The apply lock as a control plane with one of its own reports it (docs/apply.md#locking). */
-export interface ApplyLockLease {
-  /** Who holds it, e.g. `poolsync apply (alice@ci-runner-7, pid 4242)`. */
-  holder: string;
-  acquired_at: string;
-  renewed_at: string;
-  /** The lock is free once this passes without a renewal (taken over by the next acquirer). */
-  expires_at: string;
-  /** The holder whose expired lease this acquisition took over (else null). */
-  taken_over_from: string | null;
-}
-
-/**
- * Capability of control planes with a server-side, lease-style apply lock (the poolsync REST
- * API and the embedded control plane), so one apply at a time holds across machines. Others
- * (Union, flyteadmin) have none: `--lock k8s:NAMESPACE/NAME` uses a Kubernetes Lease instead.
- */
-export interface ApplyLockProvider {
-  /**
-   * Takes the lock for `id` (random, chosen by the caller), or renews it when `id` holds it.
-   * Refused with FAILED_PRECONDITION naming the holder while another unexpired lease holds it.
-   */
-  acquireApplyLock(request: {
-    id: string;
-    holder: string;
-    ttl_seconds: number;
-  }): Promise<ApplyLockLease>;
-  /** Frees the lock when `id` holds it (else a no-op). */
-  releaseApplyLock(id: string): Promise<void>;
-  getApplyLock(): Promise<ApplyLockLease | null>;
-}
-
-/** ClusterPool. */
-export interface PoolCalls {
-  listPools(): Promise<LivePool[]>;
-  getPool(name: string): Promise<LivePool>;
-  createPool(name: string, contract: PoolContract): Promise<LivePool>;
-  deletePool(name: string): Promise<void>;
-}
-
-/** Cluster. */
-export interface ClusterCalls {
-  listClusters(): Promise<LiveCluster[]>;
-  getCluster(name: string): Promise<LiveCluster>;
-  registerCluster(request: RegisterClusterRequest): Promise<LiveCluster>;
-  /** C6: only `enabled` can change in place. */
-  updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster>;
-  deleteCluster(name: string): Promise<void>;
-}
-
-/** Queue. */
-export interface QueueCalls {
-  listQueues(): Promise<LiveQueue[]>;
-  getQueue(name: string): Promise<LiveQueue>;
-  createQueue(request: CreateQueueRequest): Promise<LiveQueue>;
-  /** Q3: replaces the whole spec (with `queue_move`, a new pool moves a drained queue). */
-  updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue>;
-  /** Q7. */
-  queueMetrics(name: string): Promise<QueueMetrics>;
-  /**
-   * Soft deletes (Union): the deleted queues, whose names stay reserved until undeleted.
-   * Absent on control planes whose deletes are final.
-   */
-  listDeletedQueues?(): Promise<LiveQueue[]>;
-  /** Soft deletes (Union): brings a deleted queue back, DRAINED, with the spec it had. */
-  undeleteQueue?(name: string): Promise<LiveQueue>;
-}
-
-/** PoolAssignment. */
-export interface AssignmentCalls {
-  listAssignments(): Promise<LiveAssignment[]>;
-  /** A1: upsert. */
-  setAssignment(assignment: Assignment): Promise<LiveAssignment>;
-  deleteAssignment(key: AssignmentKey): Promise<void>;
-}
-
-/** DefaultQueue: Union v2 project/domain → default queue settings. */
-export interface DefaultQueueCalls {
-  listDefaultQueues(): Promise<LiveDefaultQueue[]>;
-  /** Upsert; the queue must exist (NOT_FOUND otherwise). */
-  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue>;
-  deleteDefaultQueue(project: string, domain: string): Promise<void>;
-}
-
-/** ExecutionClusterLabel: flyteadmin EXECUTION_CLUSTER_LABEL attributes (project/domain[/workflow] → label). */
-export interface ExecutionClusterLabelCalls {
-  listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]>;
-  /** Upsert. */
-  setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
-  deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
-}
-
-/**
- * The capabilities (domain.md) and the calls they allow. A control plane without this part
- * reports the baseline (every capability off), so no capability step is ever planned for it.
- */
-export interface CapabilityCalls {
-  capabilities(): Promise<Capabilities>;
-  /** Capability `drain`: ACTIVE → DRAINING (→ DRAINED once idle). */
-  drainQueue(name: string): Promise<LiveQueue>;
-  /** Capability `drain`: DRAINING/DRAINED → ACTIVE. */
-  activateQueue(name: string): Promise<LiveQueue>;
-  /** Capability `queue_delete`: deletes a DRAINED queue. */
-  deleteQueue(name: string): Promise<void>;
-  /** Capability `cluster_move`: moves a cluster whose queues are drained to another pool in place. */
-  moveCluster(name: string, pool: string): Promise<LiveCluster>;
-  /** Capability `pool_update`: replaces a pool's contract in place. */
-  updatePool(name: string, contract: PoolContract): Promise<LivePool>;
-}
-
 export interface ControlPlane {
-  /** Its name, manual steps and config-only kinds; the kinds it manages: `backendInfo(cp)`. */
+  /** Its name and config-only kinds; the kinds it manages: `backendInfo(cp)`. */
   readonly backend: BackendProfile;
   /** The organisation the client acts in, for backends that have them (Union). */
   readonly organization?: string;
-  /**
-   * The environment the CLI of this backend's manual steps reads its credentials from (e.g.
-   * FLYTE_API_KEY): `apply --flyte-cli` sets it for each child. Secret: never logged.
-   */
-  manualCommandEnv?(): Record<string, string>;
+  /** Present when some steps have no public API: what a person runs instead. */
+  readonly manual?: ManualSteps;
 
   readonly pools?: PoolCalls;
   readonly clusters?: ClusterCalls;
@@ -192,13 +93,6 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-/** The inventory of what poolsync applied (model/inventory.ts), where the control plane keeps it. */
-export interface InventoryCalls {
-  /** Null when none is recorded. */
-  readInventory(): Promise<InventoryRecord | null>;
-  writeInventory(record: InventoryRecord): Promise<void>;
-}
-
 /** The parts of a ControlPlane (each optional). */
 export type PartName =
   | 'pools'
@@ -225,9 +119,10 @@ export function managedKinds(cp: ControlPlane): ObjectKind[] {
   return KIND_PARTS.filter(([part]) => cp[part] !== undefined).map(([, kind]) => kind);
 }
 
-/** The backend as the planner sees it: its profile and the kinds its parts manage. */
+/** The backend as the planner sees it: its profile, the kinds its parts manage, its manual steps. */
 export function backendInfo(cp: ControlPlane): BackendInfo {
-  return { ...cp.backend, kinds: managedKinds(cp) };
+  const manualStep = cp.manual?.instruction;
+  return { ...cp.backend, kinds: managedKinds(cp), ...(manualStep ? { manualStep } : {}) };
 }
 
 const PART_SUBJECT: Record<PartName, string> = {
@@ -261,8 +156,24 @@ export function partOf<P extends PartName>(
   return calls as NonNullable<ControlPlane[P]>;
 }
 
+/**
+ * What reading a live state asks of a control plane: the reads of its parts (every ControlPlane
+ * is one).
+ */
+export interface LiveReader {
+  readonly pools?: PoolReads;
+  readonly clusters?: ClusterReads;
+  readonly queues?: QueueReads;
+  readonly assignments?: AssignmentReads;
+  readonly defaultQueues?: DefaultQueueReads;
+  readonly executionClusterLabels?: ExecutionClusterLabelReads;
+  readonly capabilityCalls?: CapabilityReads;
+  sharedLists?(): Promise<LiveLists | null>;
+  flyteadminState?(): Promise<FlyteadminLive>;
+}
+
 /** The capabilities a control plane reports; the baseline (all off) without capability calls. */
-export async function readCapabilities(cp: ControlPlane): Promise<Capabilities> {
+export async function readCapabilities(cp: LiveReader): Promise<Capabilities> {
   return cp.capabilityCalls ? cp.capabilityCalls.capabilities() : { ...BASELINE_CAPABILITIES };
 }
 
@@ -281,7 +192,7 @@ export interface LiveLists {
 }
 
 /** Reads every kind the control plane has (in parallel) into a LiveState. */
-export async function readLiveState(cp: ControlPlane): Promise<LiveState> {
+export async function readLiveState(cp: LiveReader): Promise<LiveState> {
   // One Promise.all: a failing read rejects once, with no other read left unobserved.
   const [capabilities, lists, flyteadmin] = await Promise.all([
     readCapabilities(cp),
@@ -332,7 +243,7 @@ function compareStrings(a: string, b: string): number {
 }
 
 /** The lists of every kind the control plane has a part for, read in parallel. */
-export async function readLists(cp: ControlPlane): Promise<LiveLists> {
+export async function readLists(cp: LiveReader): Promise<LiveLists> {
   const [pools, clusters, queues, assignments, defaultQueues, labels, deleted] = await Promise.all([
     cp.pools?.listPools() ?? [],
     cp.clusters?.listClusters() ?? [],

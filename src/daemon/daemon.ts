@@ -30,6 +30,7 @@ import {
   environmentsStatus,
 } from './environments.js';
 import { pullRequestWiring } from './pull-request-wiring.js';
+import { sharedCandidacy } from '../lease/leader-elector.js';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -83,6 +84,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   // poolsync.yaml `environments:`: one unit per environment (environments.ts); else one.
   const found = await discoverEnvironments(source, logger);
   const units: Unit[] = [];
+  const election = config.leaderElection;
+  const leading = () => units.filter((u) => u.leadership.isLeader()).length;
+  const candidacy =
+    found !== null && election ? sharedCandidacy(leading, election.leaseDurationMs) : null;
   try {
     if (found === null) {
       units.push(
@@ -104,7 +109,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
             redactor,
             strictOpen: false,
           },
-          { ...deps, lockDir: deps.lockDir ?? dirname(config.stateDir) },
+          {
+            // Each environment opens its own control plane: an injected one is never shared.
+            ...withoutControlPlane(deps),
+            lockDir: deps.lockDir ?? dirname(config.stateDir),
+            // A replica leading some environments leaves a free Lease to one leading fewer.
+            ...(candidacy ? { candidacy } : {}),
+          },
         );
         envMetrics.readyFrom(unit.ready);
         units.push(unit);
@@ -163,7 +174,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         ? {
             dashboard: dashboardHandler({
               status: () => daemonStatus(),
-              leaderStatus: () => leaderStatus<DaemonStatus>(follower(), 5_000),
+              leaderStatus: () =>
+                single ? leaderStatus<DaemonStatus>(follower(), 5_000) : Promise.resolve(null),
               approvals: config.adminToken !== null,
             }),
           }
@@ -210,7 +222,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     `poolsync daemon listening on ${server.url}${config.dashboard ? `; dashboard at ${server.url}/` : ''}`,
   );
   const address = advertiseAddress(config.leaderElection, server.url);
-  const firstRun = Promise.all(units.map((u) => u.start(address))).then(() => {});
+  // A replica tries its Leases one after the other (with the candidate delay: they spread).
+  const firstRun = Promise.all(
+    units.map((u, i) => u.start(address, single ? 0 : i * (election?.retryPeriodMs ?? 0))),
+  ).then(() => {});
 
   let stopping: Promise<boolean> | null = null;
   return {
@@ -252,4 +267,9 @@ function sourceOf(config: DaemonConfig, checkoutDir: string): Source {
         checkoutDir,
       })
     : new FolderSource(config.source.dir);
+}
+
+function withoutControlPlane(deps: DaemonDeps): Omit<DaemonDeps, 'controlPlane'> {
+  const { controlPlane: _injected, ...rest } = deps;
+  return rest;
 }

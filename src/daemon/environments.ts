@@ -7,7 +7,8 @@
  * The environments are read from poolsync.yaml when the daemon starts. A run of one
  * environment never waits for another's: each has its own loop and its own checkout.
  */
-import { isAbsolute, join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { readRepoConfig } from '../manifests/config.js';
 import type { Environment } from '../model/desired.js';
@@ -66,7 +67,11 @@ export function environmentDaemonConfig(
     );
   const m = /^file:([^?]*)(\?.*)?$/.exec(env.controlPlane);
   const filesDir = config.source.kind === 'watch' ? dir : config.stateDir;
-  const url = m ? `file:${fromConfigFolder(filesDir, m[1]!)}${m[2] ?? ''}` : env.controlPlane;
+  const path = m ? fromConfigFolder(filesDir, m[1]!) : null;
+  // The daemon's own state folder: its folders are the daemon's to make.
+  if (path !== null && !isAbsolute(m![1]!) && filesDir === config.stateDir)
+    mkdirSync(dirname(path), { recursive: true });
+  const url = path !== null ? `file:${path}${m![2] ?? ''}` : env.controlPlane;
   const suffixed = <T extends { name: string }>(lease: T): T => ({
     ...lease,
     name: `${lease.name}-${env.name}`,

@@ -31,9 +31,10 @@ export interface HttpHandlers {
   approve(request: { fingerprint: string; approver: string; environment?: string }): ApprovalAnswer;
   /**
    * With --leader-elect: null while this replica leads; else the leader as last observed and
-   * where it is reached, for handing requests to it (forward.ts).
+   * where it is reached, for handing requests to it (forward.ts). With environments, the leader
+   * of the environment `route` names (an approval), and null for the rest (answered here).
    */
-  follower(): Follower | null;
+  follower(route?: { environment?: string }): Follower | null;
   /** This replica's identity with --leader-elect (the X-Poolsync-Replica of every answer). */
   replica?: string;
   logger: Logger;

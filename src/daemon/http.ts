@@ -178,8 +178,6 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
     res.setHeader('www-authenticate', 'Bearer');
     return send(res, 401, { error: 'missing or wrong bearer token (the daemon admin token)' });
   }
-  const off = await handOff(req, body, h.follower(), h.adminToken, 15_000);
-  if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -193,6 +191,9 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
     approver?: unknown;
     environment?: unknown;
   };
+  const route = typeof environment === 'string' ? { environment } : {};
+  const off = await handOff(req, body, h.follower(route), h.adminToken, 15_000);
+  if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
   if (typeof fingerprint !== 'string' || typeof approver !== 'string' || approver.trim() === '') {
     return send(res, 400, {
       error:

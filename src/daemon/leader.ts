@@ -13,7 +13,7 @@ import type { DaemonConfig } from './config.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { Leadership } from './stages/context.js';
 import type { LeaderStatus } from './status.js';
-import type { LeaderElector } from '../lease/leader-elector.js';
+import type { Candidacy, LeaderElector } from '../lease/leader-elector.js';
 import { hostname } from 'node:os';
 import type { Follower } from './forward.js';
 
@@ -54,7 +54,13 @@ export function soleLeadership(): DaemonLeadership {
  */
 export function electedLeadership(
   election: NonNullable<DaemonConfig['leaderElection']>,
-  deps: { logger: Logger; metrics: DaemonMetrics; kubeConfig?: KubeConfig },
+  deps: {
+    logger: Logger;
+    metrics: DaemonMetrics;
+    kubeConfig?: KubeConfig;
+    /** Several Leases (one per environment): how their candidates take turns (leader-elector.ts). */
+    candidacy?: Candidacy;
+  },
 ): DaemonLeadership {
   const { logger, metrics } = deps;
   const where = `Lease ${election.lease.namespace}/${election.lease.name}`;
@@ -94,35 +100,40 @@ export function electedLeadership(
           election.leaseDurationMs,
         );
         lock.address = address ?? null;
-        elector = new LeaderElector(lock, election, {
-          onStartedLeading: () => {
-            metrics.leader.set(1);
-            logger.info(
-              { identity: election.identity, lease: where },
-              'became the leader: reconciling',
-            );
-            onElected();
+        elector = new LeaderElector(
+          lock,
+          election,
+          {
+            onStartedLeading: () => {
+              metrics.leader.set(1);
+              logger.info(
+                { identity: election.identity, lease: where },
+                'became the leader: reconciling',
+              );
+              onElected();
+            },
+            onStoppedLeading: (reason) => {
+              metrics.leader.set(0);
+              metrics.leadershipLosses.inc();
+              logger.warn(
+                { identity: election.identity, lease: where, reason },
+                'stopped leading: no new steps start; a step in flight finishes',
+              );
+            },
+            onNewLeader: (leader) => {
+              if (leader !== election.identity)
+                logger.info({ leader, lease: where }, `the leader is ${leader ?? 'nobody'}`);
+            },
+            onError: (err) => {
+              const message = err instanceof Error ? err.message : String(err);
+              // Once per distinct failure: a retry every 2 s would flood the log.
+              if (message !== lastError)
+                logger.warn({ lease: where, err: message }, 'leader election');
+              lastError = message;
+            },
           },
-          onStoppedLeading: (reason) => {
-            metrics.leader.set(0);
-            metrics.leadershipLosses.inc();
-            logger.warn(
-              { identity: election.identity, lease: where, reason },
-              'stopped leading: no new steps start; a step in flight finishes',
-            );
-          },
-          onNewLeader: (leader) => {
-            if (leader !== election.identity)
-              logger.info({ leader, lease: where }, `the leader is ${leader ?? 'nobody'}`);
-          },
-          onError: (err) => {
-            const message = err instanceof Error ? err.message : String(err);
-            // Once per distinct failure: a retry every 2 s would flood the log.
-            if (message !== lastError)
-              logger.warn({ lease: where, err: message }, 'leader election');
-            lastError = message;
-          },
-        });
+          deps.candidacy ?? null,
+        );
         elector.start();
       })().catch((err: unknown) => {
         logger.error(

@@ -7,6 +7,7 @@ import {
   Registry,
   collectDefaultMetrics,
 } from 'prom-client';
+import { ACTIONABLE_ACTIONS } from '../model/plan.js';
 
 export type RunResult =
   'applied' | 'in_sync' | 'planned' | 'waiting_for_approval' | 'invalid' | 'failed' | 'unchanged';
@@ -114,7 +115,7 @@ export class DaemonMetrics {
     ]) {
       this.reconcileRuns.inc({ result }, 0);
     }
-    for (const action of ['create', 'update', 'replace', 'delete']) {
+    for (const action of ACTIONABLE_ACTIONS) {
       this.changesApplied.inc({ action }, 0);
     }
     for (const provider of ['github', 'gitlab']) {

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { executePlan } from '../apply/index.js';
-import { holdApplyLock, type HoldApplyLockOptions } from '../apply/apply-lock.js';
+import { holdApplyLock, type HoldApplyLockOptions } from '../apply/lock.js';
 import { inventoryStore, readLiveWithInventory, recordInventory } from '../apply/inventory.js';
 import { backendInfo, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
@@ -22,6 +22,7 @@ import { Approvals } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import { controlPlaneAccess } from './control-plane-access.js';
 import type { Source } from './git-source.js';
+import type { Candidacy } from '../lease/leader-elector.js';
 import { electedLeadership, readiness, soleLeadership, type DaemonLeadership } from './leader.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
@@ -41,6 +42,8 @@ export interface UnitDeps {
   kubeConfig?: KubeConfig;
   lockTtlMs?: number;
   notifier?: { notify(event: NotifyEvent): void };
+  /** With several Leases (environments): how their candidates take turns. */
+  candidacy?: Candidacy;
 }
 
 /** What the daemon drives of one unit. */
@@ -62,8 +65,11 @@ export interface Unit {
   ready(): boolean;
   /** Asks for a run (dropped while another replica leads the unit). */
   request(reason: TriggerReason): Promise<void>;
-  /** Starts the drift timer and the election (or requests the first run); resolves on the first run. */
-  start(address: string | null): Promise<void>;
+  /**
+   * Starts the drift timer and the election (after `electAfterMs`: a replica's Leases are
+   * tried one after the other), or requests the first run; resolves on the first run.
+   */
+  start(address: string | null, electAfterMs?: number): Promise<void>;
   readonly busy: boolean;
   /** Stops the timers and the loop; true when the running run finished in time. */
   stop(timeoutMs: number): Promise<boolean>;
@@ -110,6 +116,7 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
         logger,
         metrics,
         ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}),
+        ...(deps.candidacy ? { candidacy: deps.candidacy } : {}),
       })
     : soleLeadership();
   if (!config.leaderElection) metrics.leader.set(1);
@@ -188,14 +195,22 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
       return leader ? { ...st, leader } : st;
     },
     request,
-    start: (address) => {
+    start: (address, electAfterMs = 0) => {
       triggers.push(startTimer(config.driftIntervalMs, () => void request('drift')));
       // With --leader-elect the first run is the one a replica makes when it becomes leader.
       let firstRunDone!: () => void;
       const firstRun = leadership.elected
         ? new Promise<void>((resolve) => (firstRunDone = resolve))
         : request('startup');
-      leadership.start(() => void runLoop.request('leader').then(() => firstRunDone?.()), address);
+      const elect = () =>
+        leadership.start(
+          () => void runLoop.request('leader').then(() => firstRunDone?.()),
+          address,
+        );
+      if (electAfterMs > 0) {
+        const timer = setTimeout(elect, electAfterMs);
+        triggers.push({ stop: async () => clearTimeout(timer) });
+      } else elect();
       return firstRun;
     },
     get busy() {

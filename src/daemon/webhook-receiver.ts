@@ -56,7 +56,8 @@ export async function webhook(
 
   if (['push', 'pull_request', 'comment'].includes(outcome.result)) {
     // The leader runs the loop, keeps the plans posted on pull requests and the approvals.
-    const off = await handOff(req, body, h.follower(), secret, 8_000);
+    const route = outcome.result === 'comment' ? { environment: outcome.event.environment } : {};
+    const off = await handOff(req, body, h.follower(route), secret, 8_000);
     if (off.kind === 'answered') return relay(res, off);
     // Any replica can plan and comment a pull request (the leader then cannot take approvals of it).
     if (off.kind === 'refused' && outcome.result !== 'pull_request')

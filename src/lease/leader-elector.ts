@@ -36,6 +36,27 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', onAbort, { once: true });
   });
 
+/** How the candidates of one replica's Leases take turns (LeaderElector's `candidacy`). */
+export interface Candidacy {
+  /** Runs `fn` while no other candidate of this replica runs an attempt. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** How long a candidate waits before its attempt (0: at once). */
+  delayMs(): number;
+}
+
+/** Candidates taking turns, waiting `perLease` ms for each Lease the replica leads already. */
+export function sharedCandidacy(leading: () => number, perLeaseMs: number): Candidacy {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    exclusive: <T>(fn: () => Promise<T>) => {
+      const run = queue.then(fn, fn);
+      queue = run.catch(() => {});
+      return run;
+    },
+    delayMs: () => leading() * perLeaseMs,
+  };
+}
+
 export class LeaderElector {
   private readonly stopping = new AbortController();
   private term: AbortController | null = null;
@@ -49,6 +70,13 @@ export class LeaderElector {
     readonly lock: LeaseLock,
     private readonly timing: LeaseTiming,
     private readonly events: ElectorEvents,
+    /**
+     * Several Leases in one replica (one per environment, daemon/environments.ts): their
+     * candidates take turns, and wait `delayMs()` before an attempt (a replica already leading
+     * others leaves a free Lease to one leading fewer), so the Leases spread across replicas.
+     * The Lease alone still decides who leads.
+     */
+    private readonly candidacy: Candidacy | null = null,
   ) {
     if (!(timing.renewDeadlineMs < timing.leaseDurationMs)) {
       throw new Error('the renew deadline must be shorter than the lease duration');
@@ -102,7 +130,7 @@ export class LeaderElector {
   private async loop(): Promise<void> {
     const stop = this.stopping.signal;
     while (!stop.aborted) {
-      await this.attempt();
+      await this.attemptInTurn(stop);
       if (this.term && now() - this.lastRenew > this.timing.renewDeadlineMs) {
         this.stepDown(
           `the lease was not renewed within the renew deadline (${this.timing.renewDeadlineMs} ms)`,
@@ -114,6 +142,19 @@ export class LeaderElector {
         : this.timing.retryPeriodMs * (1 + Math.random() * 0.2);
       await sleep(wait, stop);
     }
+  }
+
+  private async attemptInTurn(stop: AbortSignal): Promise<void> {
+    const candidacy = this.candidacy;
+    if (this.term || !candidacy) return this.attempt();
+    const waitMs = await candidacy.exclusive(async () => {
+      const ms = candidacy.delayMs();
+      if (ms === 0) await this.attempt();
+      return ms;
+    });
+    if (waitMs === 0) return;
+    await sleep(waitMs, stop);
+    if (!stop.aborted) await candidacy.exclusive(() => this.attempt());
   }
 
   private async attempt(): Promise<void> {

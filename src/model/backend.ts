@@ -2,15 +2,13 @@
 import type { ObjectKind } from './common.js';
 import type { ManualInstruction, Step } from './plan.js';
 
-/** What a backend says of itself; what it manages follows from the calls it has (BackendInfo). */
+/**
+ * What a backend says of itself; what it manages and its manual steps follow from the parts it
+ * has (BackendInfo).
+ */
 export interface BackendProfile {
   /** For messages: `embedded`, `poolsync REST API`, `union`, `flyteadmin`. */
   name: string;
-  /**
-   * For steps this backend has no public API for: what a person runs instead (the step is then
-   * planned as `execution: "manual"`); null for steps it makes by API. Absent: all by API.
-   */
-  manualStep?: (step: Step) => ManualInstruction | null;
   /**
    * Kinds a repository may declare although this backend has no API for them: they are
    * rendered to configuration files (`poolsync render`) and never planned against the backend.
@@ -30,4 +28,10 @@ export interface BackendInfo extends BackendProfile {
    * from the calls the control plane has (controlplane/types.ts `backendInfo`), never written.
    */
   kinds: readonly ObjectKind[];
+  /**
+   * For steps this backend has no public API for: what a person runs instead (the step is then
+   * planned as `execution: "manual"`); null for steps it makes by API. Absent: all by API.
+   * Derived from the control plane's `manual` part (controlplane/types.ts `backendInfo`).
+   */
+  manualStep?: (step: Step) => ManualInstruction | null;
 }

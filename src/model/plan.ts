@@ -11,6 +11,24 @@ export const PLAN_FORMAT_VERSION = '1';
 export type ChangeAction =
   'create' | 'update' | 'replace' | 'delete' | 'blocked' | 'unmanaged' | 'noop';
 
+/** The actions poolsync makes calls for (a step acts on the object): what a plan does. */
+export type ActionableAction = 'create' | 'update' | 'replace' | 'delete';
+
+/** The actionable set, in the order counts list it; the one definition (issue 37). */
+export const ACTIONABLE_ACTIONS: readonly ActionableAction[] = [
+  'create',
+  'update',
+  'replace',
+  'delete',
+];
+
+const ACTIONABLE: ReadonlySet<string> = new Set(ACTIONABLE_ACTIONS);
+
+/** Whether poolsync makes a call for this action (not blocked, unmanaged or noop). */
+export function isActionable(action: ChangeAction): action is ActionableAction {
+  return ACTIONABLE.has(action);
+}
+
 /** A parameter of a reason: a name, a pool, a count, a flag, a list of names. */
 export type ReasonParam = string | number | boolean | string[] | null;
 export type ReasonParams = Record<string, ReasonParam>;

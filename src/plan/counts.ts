@@ -8,7 +8,7 @@
  * change with `caused_by` and no step of its own — so every backend's side effects count the
  * same way.
  */
-import type { Change, ChangeAction, Plan } from '../model/plan.js';
+import { isActionable, type Change, type Plan } from '../model/plan.js';
 
 export interface PlanCounts {
   create: number;
@@ -20,8 +20,6 @@ export interface PlanCounts {
   side_effects: number;
 }
 
-const DONE_BY_STEPS: ReadonlySet<ChangeAction> = new Set(['create', 'update', 'replace', 'delete']);
-
 /** Addresses that some step of the plan acts on. */
 function stepTargets(plan: Pick<Plan, 'steps'>): Set<string> {
   return new Set(plan.steps.map((s) => s.target));
@@ -29,9 +27,7 @@ function stepTargets(plan: Pick<Plan, 'steps'>): Set<string> {
 
 /** A change the control plane makes itself as the effect of another object's step. */
 export function isSideEffect(change: Change, targets: ReadonlySet<string>): boolean {
-  return (
-    Boolean(change.caused_by) && !targets.has(change.address) && DONE_BY_STEPS.has(change.action)
-  );
+  return Boolean(change.caused_by) && !targets.has(change.address) && isActionable(change.action);
 }
 
 /** The plan's side effects (see isSideEffect), in plan order. */
@@ -50,9 +46,9 @@ export function countPlan(plan: Pick<Plan, 'steps' | 'changes'>): PlanCounts {
   const counts = emptyCounts();
   for (const c of plan.changes) {
     if (c.action === 'blocked') counts.blocked++;
-    else if (!DONE_BY_STEPS.has(c.action)) continue;
+    else if (!isActionable(c.action)) continue;
     else if (isSideEffect(c, targets)) counts.side_effects++;
-    else counts[c.action as 'create' | 'update' | 'replace' | 'delete']++;
+    else counts[c.action]++;
   }
   return counts;
 }

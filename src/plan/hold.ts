@@ -5,11 +5,10 @@
  * held object). Pure: the daemon's gate stage and the pull-request comment both use it, so
  * the fingerprint a reviewer approves is the one the daemon compares.
  */
-import type { Change, Plan, Step } from '../model/plan.js';
+import { isActionable, type Change, type Plan, type Step } from '../model/plan.js';
 import { summarizeChanges } from './change.js';
 import { sha256 } from './forms.js';
 
-const ACTIONABLE = new Set(['create', 'update', 'replace', 'delete']);
 const DRAINING_OPS = new Set<string>(['drain_queue', 'wait_drained', 'delete_queue']);
 
 /** What `safe` holds: the planner's own classification (Change.destructive), replace and delete. */
@@ -40,7 +39,7 @@ export function splitHeld(
   plan: Plan,
   destructive: (c: Change) => boolean = holdsForSafe,
 ): HeldSplit {
-  const actionable = plan.changes.filter((c) => ACTIONABLE.has(c.action));
+  const actionable = plan.changes.filter((c) => isActionable(c.action));
   const heldAddresses = new Set(actionable.filter(destructive).map((c) => c.address));
   // Drains and queue deletes (capabilities drain, queue_delete) are destructive too: their
   // steps, and what waits on them (a cluster moved in place), are held.
@@ -69,7 +68,7 @@ export function splitHeld(
   }
   const held = actionable.filter((c) => heldAddresses.has(c.address));
   const nowChanges = plan.changes.filter(
-    (c) => !(ACTIONABLE.has(c.action) && heldAddresses.has(c.address)),
+    (c) => !(isActionable(c.action) && heldAddresses.has(c.address)),
   );
   return {
     now: {

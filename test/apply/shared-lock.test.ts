@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { holdSharedApplyLock, ApplyLockHeldError } from '../../src/apply/apply-lock.js';
+import { holdSharedApplyLock, LockHeldError } from '../../src/apply/lock.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
@@ -147,7 +147,7 @@ describe('--lock k8s:NAMESPACE/NAME (control planes with no lock of their own)',
     const refused = await holdSharedApplyLock({ ...opts, k8s, lockFile: '/b/lock' }).catch(
       (e: unknown) => e,
     );
-    expect(refused).toBeInstanceOf(ApplyLockHeldError);
+    expect(refused).toBeInstanceOf(LockHeldError);
     expect((refused as Error).message).toMatch(
       /Lease poolsync\/apply-lock\) is held by poolsync apply /,
     );

@@ -3,18 +3,16 @@
  * pull-request head ref, the daemon's real HTTP server and webhooks, the local GitHub API
  * (comments, collaborator permissions, pull requests), the in-memory embedded control plane.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { FakeForge } from '../vcs/fake-forge.js';
 import { runCli } from '../apply/helpers/cli.js';
 import { manifests } from './fixtures.js';
-import { TestRepo, git, tempDir } from './helpers.js';
+import { TestRepo, git } from './helpers.js';
+import { until } from '../helpers/until.js';
+import { startTestDaemon } from './harness.js';
 
 const SECRET = 'gh-webhook-secret-approvals-0123';
 const ADMIN = 'admin-token-approvals-0123456789';
@@ -35,40 +33,16 @@ afterEach(async () => {
 });
 
 async function start(repo: TestRepo) {
-  const state = tempDir();
-  const config = await resolveDaemonConfig({
-    cwd: state,
+  const { cp, daemon, logs, stop } = await startTestDaemon({
+    repo,
     env: {
       POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET,
       POOLSYNC_ADMIN_TOKEN: ADMIN,
       POOLSYNC_RECONCILE_TOKEN: RECONCILE,
     },
-    flags: {
-      repo: repo.bare,
-      'control-plane': `file:${state}/cp.json`,
-      listen: '127.0.0.1:0',
-      'state-dir': `${state}/daemon`,
-      policy: 'safe',
-      'poll-interval': '1h',
-      'drift-interval': '1h',
-    },
+    flags: { policy: 'safe' },
   });
-  const cp = await EmbeddedControlPlane.open({ path: null });
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _e, cb) {
-      logs.push(String(chunk));
-      cb();
-    },
-  });
-  const daemon = await startDaemon(config, {
-    logger: pino({ level: 'debug' }, sink),
-    controlPlane: cp,
-  });
-  cleanups.push(async () => {
-    await daemon.stop();
-    repo.cleanup();
-  });
+  cleanups.push(stop);
   await daemon.firstRun;
   return { cp, daemon, logs };
 }
@@ -97,18 +71,6 @@ const comment = (daemon: RunningDaemon, number: number, login: string, body = 'p
   });
 const status = async (daemon: RunningDaemon) =>
   (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | false> | T | null | false,
-): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const reconcile = (daemon: RunningDaemon) =>
   fetch(`${daemon.url}/reconcile?wait=1`, {
     method: 'POST',

@@ -5,14 +5,11 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
 import { body } from '../../src/render/values/header.js';
-import { TestRepo, git, tempDir } from './helpers.js';
+import { startTestDaemon } from './harness.js';
+import { TestRepo, git } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -29,20 +26,6 @@ function exampleFiles(dir: string, prefix = ''): Record<string, string> {
   return out;
 }
 
-async function until<T>(
-  what: string,
-  probe: () => T | null | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('daemon --commit-rendered', () => {
   it('commits the re-rendered values once when the manifests change them, and applies the labels', async () => {
     const repo = new TestRepo();
@@ -53,38 +36,11 @@ describe('daemon --commit-rendered', () => {
       'weight: 0.5',
     ).replace('weight: 0.3', 'weight: 0.5');
     const seeded = repo.commit(files, 'seed');
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    const state = tempDir();
-    const config = await resolveDaemonConfig({
-      cwd: state,
-      env: {},
-      flags: {
-        repo: repo.bare,
-        'control-plane': `file:${state}/cp.json`,
-        listen: '127.0.0.1:0',
-        'state-dir': `${state}/daemon`,
-        policy: 'all',
-        'poll-interval': '200ms',
-        'drift-interval': '1h',
-        'commit-rendered': true,
-      },
+    const { cp, logs, stop } = await startTestDaemon({
+      repo,
+      flags: { 'poll-interval': '200ms', 'commit-rendered': true },
     });
-    const logs: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        logs.push(String(chunk));
-        cb();
-      },
-    });
-    const daemon: RunningDaemon = await startDaemon(config, {
-      logger: pino({ level: 'debug' }, sink),
-      controlPlane: cp,
-    });
-    cleanups.push(async () => {
-      await daemon.stop();
-      await cp.close();
-      repo.cleanup();
-    });
+    cleanups.push(stop);
 
     const head = () => git(repo.bare, 'rev-parse', 'main');
     const pushed = await until('the rendered commit', () => head() !== seeded && head());

@@ -6,23 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { expect } from 'vitest';
 import type { DaemonStatus } from '../../src/daemon/status.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = resolve(__dirname, '../..');
 export const RECONCILE_TOKEN = 'reconcile-token-0123456789';
-
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 export async function status(url: string): Promise<DaemonStatus> {
   const res = await fetch(`${url}/status`);
@@ -84,10 +71,14 @@ export async function startDaemonProcess(
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   try {
-    const url = await until('the daemon to listen', async () => {
-      if (child.exitCode !== null) throw new Error(`the daemon exited:\n${output}`);
-      return /(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-    });
+    const url = await until(
+      'the daemon to listen',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the daemon exited:\n${output}`);
+        return /(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      },
+      { timeoutMs: 20_000, retryErrors: true },
+    );
     const reconcile = () =>
       fetch(`${url}/reconcile?wait=1`, {
         method: 'POST',

@@ -2,12 +2,9 @@
  * End to end, in process: a real bare Git repository in a temp dir, the daemon's real HTTP
  * server on 127.0.0.1:0, the in-memory embedded control plane, the real loader/planner/executor.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonDeps, RunningDaemon } from '../../src/daemon/daemon.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
 import type { PullRequestEvent } from '../../src/daemon/webhooks.js';
@@ -15,6 +12,8 @@ import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
+import { until } from '../helpers/until.js';
+import { startTestDaemon } from './harness.js';
 
 const GH_SECRET = 'gh-webhook-secret-0123456789';
 const GL_TOKEN = 'gl-webhook-token-0123456789';
@@ -42,63 +41,30 @@ async function start(options: {
   state?: string;
 }): Promise<Harness> {
   const repo = options.repo ?? new TestRepo();
-  const cp = options.cp ?? (await EmbeddedControlPlane.open({ path: null }));
-  const state = options.state ?? tempDir();
-  const config = await resolveDaemonConfig({
-    cwd: state,
+  const h = await startTestDaemon({
+    repo,
+    ...(options.cp ? { cp: options.cp } : {}),
+    ...(options.state ? { state: options.state } : {}),
+    ...(options.deps ? { deps: options.deps } : {}),
     env: {
       POOLSYNC_GITHUB_WEBHOOK_SECRET: GH_SECRET,
       POOLSYNC_GITLAB_WEBHOOK_TOKEN: GL_TOKEN,
       POOLSYNC_RECONCILE_TOKEN: RECONCILE_TOKEN,
     },
     flags: {
-      repo: repo.bare,
-      // Injected below; the URL only decides where the apply lock lives (beside it, in the temp dir).
-      'control-plane': `file:${state}/cp.json`,
-      listen: '127.0.0.1:0',
-      'state-dir': `${state}/daemon`,
       policy: options.policy ?? 'all',
       'poll-interval': options.poll ?? '1h',
       'drift-interval': options.drift ?? '1h',
     },
   });
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      logs.push(String(chunk));
-      cb();
-    },
-  });
-  const daemon = await startDaemon(config, {
-    logger: pino({ level: 'debug' }, sink),
-    controlPlane: cp,
-    ...options.deps,
-  });
-  cleanups.push(async () => {
-    await daemon.stop();
-    repo.cleanup();
-  });
-  return { repo, cp, daemon, logs };
+  cleanups.push(h.stop);
+  return { repo, cp: h.cp, daemon: h.daemon, logs: h.logs };
 }
 
 async function getStatus(h: Harness): Promise<DaemonStatus> {
   const res = await fetch(`${h.daemon.url}/status`);
   expect(res.status).toBe(200);
   return (await res.json()) as DaemonStatus;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function pushWebhook(h: Harness, body: object, secret: string | null = GH_SECRET, event = 'push') {

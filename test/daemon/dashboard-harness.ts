@@ -2,12 +2,11 @@
  * A daemon for the dashboard tests: a real bare Git repository, the real HTTP server on
  * 127.0.0.1:0, the in-memory embedded control plane, policy `safe` and an admin token.
  */
-import { pino } from 'pino';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { DaemonDeps, RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { TestRepo, tempDir } from './helpers.js';
+import { startTestDaemon } from './harness.js';
+import { TestRepo } from './helpers.js';
 
 export const ADMIN_TOKEN = 'admin-token-dashboard-0123456789';
 export const RECONCILE_TOKEN = 'reconcile-token-dashboard-01234';
@@ -30,41 +29,23 @@ export async function startDashboardDaemon(
   } = {},
 ): Promise<DashboardHarness> {
   const repo = options.repo ?? new TestRepo();
-  const cp = await EmbeddedControlPlane.open({ path: null });
-  const state = tempDir();
-  const config = await resolveDaemonConfig({
-    cwd: state,
+  const { cp, daemon, stop } = await startTestDaemon({
+    repo,
     env: {
       ...(options.noAdminToken ? {} : { POOLSYNC_ADMIN_TOKEN: ADMIN_TOKEN }),
       POOLSYNC_RECONCILE_TOKEN: RECONCILE_TOKEN,
       POOLSYNC_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
     },
-    flags: {
-      repo: repo.bare,
-      'control-plane': `file:${state}/cp.json`,
-      listen: '127.0.0.1:0',
-      'state-dir': `${state}/daemon`,
-      policy: 'safe',
-      // Runs happen when the test asks for them.
-      'poll-interval': '1h',
-      'drift-interval': '1h',
-      ...options.flags,
-    },
-  });
-  const daemon = await startDaemon(config, {
-    logger: pino({ level: 'silent' }),
-    controlPlane: cp,
-    ...options.deps,
+    // Runs happen when the test asks for them (the harness's hour-long intervals).
+    flags: { policy: 'safe', ...options.flags },
+    logLevel: 'silent',
+    ...(options.deps ? { deps: options.deps } : {}),
   });
   return {
     repo,
     cp,
     daemon,
     status: async () => (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus,
-    stop: async () => {
-      await daemon.stop();
-      await cp.close();
-      repo.cleanup();
-    },
+    stop,
   };
 }

@@ -16,6 +16,7 @@ import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daem
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 const TOKEN = 'reconcile-token-0123456789';
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -59,16 +60,6 @@ async function start(repo: TestRepo, deps: Partial<DaemonDeps> = {}) {
     return (await status()).lastRun!;
   };
   return { cpPath, status, reconcile };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | false>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('daemon on a file: control plane', () => {

@@ -15,6 +15,7 @@ import { githubSignature } from '../../src/daemon/webhooks.js';
 import { FakeForge } from '../vcs/fake-forge.js';
 import { cluster, twoEnvironments } from '../environments/helpers.js';
 import { TestRepo, git, tempDir } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 const SECRET = 'gh-webhook-secret-environments-01';
 const RECONCILE = 'reconcile-token-environments-0123';
@@ -52,15 +53,6 @@ const comment = (daemon: RunningDaemon, body: string) =>
     comment: { body, user: { login: 'alice' } },
     repository: { full_name: 'acme/cfg' },
   });
-async function until<T>(what: string, probe: () => T | null | false): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const replies = () =>
   forge.list('github:acme/cfg#9').filter((c) => c.body.startsWith('**poolsync**'));
 const clusters = async (path: string) => {

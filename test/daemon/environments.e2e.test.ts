@@ -14,6 +14,7 @@ import { resolveDaemonConfig } from '../../src/daemon/config.js';
 import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { cluster, twoEnvironments } from '../environments/helpers.js';
+import { runCli } from '../apply/helpers/cli.js';
 import { setRunConcurrency } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 
@@ -175,6 +176,9 @@ describe('daemon with environments', () => {
     );
     expect(st.environments!.dev!.outcome).toBe('in_sync');
     const fingerprint = prod.approval!.pending!.fingerprint;
+    const listed = await runCli(['approve', '--daemon', daemon.url]);
+    expect(listed.stdout).toContain('Environment prod: ');
+    expect(listed.stdout).toContain(`poolsync approve ${fingerprint} --daemon ${daemon.url}`);
 
     const approve = (body: object) =>
       fetch(`${daemon.url}/approve`, {

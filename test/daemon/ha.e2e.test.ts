@@ -15,6 +15,7 @@ import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { runCli } from '../apply/helpers/cli.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = resolve(__dirname, '../..');
 const LEASE_MS = 2000;
@@ -79,20 +80,6 @@ function startReplica(id: string, args: string[], env: Record<string, string>): 
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | false> | T | null | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function status(r: Replica): Promise<DaemonStatus | null> {

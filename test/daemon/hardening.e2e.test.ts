@@ -16,7 +16,8 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { resolveDaemonConfig } from '../../src/daemon/config.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
-import { RECONCILE_TOKEN, startDaemonProcess, status, until } from './daemon-process.js';
+import { RECONCILE_TOKEN, startDaemonProcess, status } from './daemon-process.js';
+import { until } from '../helpers/until.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 
@@ -59,7 +60,10 @@ describe('daemon hardening', () => {
     const daemon = await startDaemonProcess(repo.bare, state, 256);
     cleanups.push(daemon.kill);
     const { child, url, exited } = daemon;
-    await until('the good commit applied', async () => (await status(url)).appliedCommit === good);
+    await until('the good commit applied', async () => (await status(url)).appliedCommit === good, {
+      timeoutMs: 20_000,
+      retryErrors: true,
+    });
 
     const bad = repo.commit({ ...manifests(), 'pools/bomb.yaml': annotationBomb() }, 'bomb');
     const res = await fetch(`${url}/reconcile?wait=1`, {
@@ -161,7 +165,10 @@ describe('daemon hardening', () => {
 
     const failures = () =>
       logs.filter((l) => l['result'] === 'failed' && /retrying in \d+s/.test(String(l['msg'])));
-    await until('two failed runs, each scheduling a retry', async () => failures().length >= 2);
+    await until('two failed runs, each scheduling a retry', async () => failures().length >= 2, {
+      timeoutMs: 20_000,
+      retryErrors: true,
+    });
     expect(String(failures()[0]!['msg'])).toMatch(/transient failure 1 in a row/);
     expect(String(failures()[1]!['msg'])).toMatch(/transient failure 2 in a row/);
     expect(daemon.status().appliedCommit).toBeNull();
@@ -170,7 +177,7 @@ describe('daemon hardening', () => {
     await until(
       'convergence at a 40% fault rate',
       async () => (daemon.status().appliedCommit === commit ? true : null),
-      30_000,
+      { timeoutMs: 30_000, retryErrors: true },
     );
     expect((await store.getQueue('batch')).run_concurrency).toBe(50);
     expect((await store.listClusters()).map((c) => c.name).sort()).toEqual([

@@ -3,16 +3,13 @@
  * the union backend has for pool creation): it applies what has an API, reports each manual
  * step with its command in /status, and finishes once a person has done the manual work.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { withManualSteps } from '../apply/helpers/manual-backend.js';
 import { manifests } from './fixtures.js';
-import { TestRepo, tempDir } from './helpers.js';
+import { startTestDaemon } from './harness.js';
+import { TestRepo } from './helpers.js';
 
 const RECONCILE_TOKEN = 'reconcile-token-0123456789';
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -25,28 +22,15 @@ describe('daemon with manual steps', () => {
     const repo = new TestRepo();
     const commit = repo.commit(manifests());
     const embedded = await EmbeddedControlPlane.open({ path: null });
-    const state = tempDir();
-    const config = await resolveDaemonConfig({
-      cwd: state,
+    const { daemon, stop } = await startTestDaemon({
+      repo,
+      cp: withManualSteps(embedded, new Set(['create_pool'])),
       env: { POOLSYNC_RECONCILE_TOKEN: RECONCILE_TOKEN },
-      flags: {
-        repo: repo.bare,
-        'control-plane': `file:${state}/cp.json`,
-        listen: '127.0.0.1:0',
-        'state-dir': `${state}/daemon`,
-        policy: 'all',
-        'poll-interval': '1h',
-        'drift-interval': '1h',
-      },
-    });
-    const daemon = await startDaemon(config, {
-      logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() })),
-      controlPlane: withManualSteps(embedded, new Set(['create_pool'])),
+      logLevel: 'silent',
     });
     cleanups.push(async () => {
-      await daemon.stop();
+      await stop();
       await embedded.close();
-      repo.cleanup();
     });
     await daemon.firstRun;
     const status = async () => (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;

@@ -10,7 +10,8 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDaemonProcess, status, until } from './daemon-process.js';
+import { startDaemonProcess, status } from './daemon-process.js';
+import { until } from '../helpers/until.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 
@@ -78,11 +79,10 @@ describe('limits and memory agree (issue 23, item 5)', () => {
     const daemon = await startDaemonProcess(repo.bare, state, 256);
     cleanups.push(daemon.kill);
     const { url, reconcile } = daemon;
-    await until(
-      'the good commit applied',
-      async () => (await status(url)).appliedCommit === good,
-      60_000,
-    );
+    await until('the good commit applied', async () => (await status(url)).appliedCommit === good, {
+      timeoutMs: 60_000,
+      retryErrors: true,
+    });
 
     const bad = repo.commit(hugeCommit(), 'every limit at its ceiling, 120,000 documents');
     expect((await reconcile()).status).toBe(200);

@@ -14,6 +14,7 @@ import {
 } from '../../src/controlplane/embedded/server.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = resolve(__dirname, '../..');
 const CLUSTERS = ['prod-1', 'prod-2', 'prod-3', 'prod-4', 'prod-5', 'prod-6'];
@@ -63,18 +64,6 @@ function daemon(
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   return { child, lines, exit };
-}
-
-async function until(
-  what: string,
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('daemon shutdown', () => {

@@ -14,6 +14,7 @@ import { MAX_FOLDER_DEPTH } from '../../src/manifests/walk.js';
 import { manifests } from './fixtures.js';
 import { tempDir } from './helpers.js';
 import { nodeForUser } from '../helpers/node-for-user.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = resolve(__dirname, '../..');
 const children: ChildProcess[] = [];
@@ -93,21 +94,6 @@ function daemon(
   return { exit, out: () => out };
 }
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | false>,
-  output: () => string = () => '',
-): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; the daemon wrote:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const UNCAUGHT = /ELOOP|Internal error|\n\s+at |uncaught/i;
 
 describe('--watch on a hostile folder', () => {
@@ -129,20 +115,27 @@ describe('--watch on a hostile folder', () => {
     const url = await until(
       'listening',
       async () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(d.out())?.[1],
+      { retryErrors: true, detail: d.out },
     );
     const status = async () => (await (await fetch(`${url}/status`)).json()) as DaemonStatus;
     // The first run applies; a run the watcher may start right after finds it in sync.
-    await until('first apply', async () =>
-      ['applied', 'in_sync'].includes((await status()).outcome ?? ''),
+    await until(
+      'first apply',
+      async () => ['applied', 'in_sync'].includes((await status()).outcome ?? ''),
+      { retryErrors: true, detail: d.out },
     );
     writeFileSync(
       join(work, 'config', 'queues/batch.yaml'),
       manifests({ batchRunConcurrency: 77 })['queues/batch.yaml']!,
     );
-    await until('the edit applied', async () => {
-      const s = await status();
-      return s.outcome === 'applied' && s.lastRun?.applied.update === 1;
-    });
+    await until(
+      'the edit applied',
+      async () => {
+        const s = await status();
+        return s.outcome === 'applied' && s.lastRun?.applied.update === 1;
+      },
+      { retryErrors: true, detail: d.out },
+    );
     expect(d.out()).not.toMatch(UNCAUGHT);
   }, 60_000);
 

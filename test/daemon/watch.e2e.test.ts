@@ -10,6 +10,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { manifests } from './fixtures.js';
 import { tempDir } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = resolve(__dirname, '../..');
 const children: ChildProcess[] = [];
@@ -39,20 +40,6 @@ function run(args: string[], cwd: string, env: Record<string, string> = {}) {
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { child, exit, out: () => out, err: () => err };
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | false> | T | null | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function urlFrom(out: string): string | null {

@@ -1,13 +1,13 @@
 /**
  * The layout's rules over the import graph of src/ (docs/architecture.md): no import circle;
- * no backend folder under src/controlplane/ imports another; the product never imports the
+ * imports run down the layer order docs/architecture.md draws (read from it); no backend folder under src/controlplane/ imports another; the product never imports the
  * stand-ins of other systems (only the CLI's `control-plane serve` mounts them); the stand-ins
  * and every hand-written module stays within 400 lines (generated code lives in src/gen/).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { importCircles, importGraph, SRC } from './imports.js';
+import { documentedLayers, importCircles, importGraph, layerViolations, SRC } from './imports.js';
 
 const graph = importGraph();
 const BACKENDS = ['embedded', 'rest', 'union', 'flyteadmin'];
@@ -25,6 +25,27 @@ describe('the import graph of src/', () => {
       ['d.ts', ['a.ts']],
     ]);
     expect(importCircles(circle)).toEqual([['a.ts', 'b.ts', 'c.ts']]);
+  });
+
+  it('imports run down the layers docs/architecture.md draws, never back up or across', () => {
+    const layers = documentedLayers(readFileSync(join(SRC, '../docs/architecture.md'), 'utf8'));
+    const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory());
+    // Every folder of src/ has its place in the drawing.
+    expect(folders.map((e) => e.name).filter((f) => !layers.flat().includes(f))).toEqual([]);
+    expect(layerViolations(graph, layers)).toEqual([]);
+  });
+
+  it('finds an import up the layers, and one across a layer (the check can fail)', () => {
+    const layers = [['cli'], ['render', 'apply'], ['util']];
+    const upward = new Map([
+      ['util/a.ts', ['cli/b.ts', 'util/c.ts']],
+      ['render/d.ts', ['apply/e.ts', 'util/a.ts']],
+      ['cli/f.ts', ['render/d.ts']],
+    ]);
+    expect(layerViolations(upward, layers)).toEqual([
+      'util/a.ts → cli/b.ts',
+      'render/d.ts → apply/e.ts',
+    ]);
   });
 
   it('no backend folder under src/controlplane/ imports another', () => {

@@ -71,3 +71,27 @@ export function importCircles(graph: Map<string, string[]>): string[][] {
   for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
   return circles;
 }
+
+/**
+ * The layer order docs/architecture.md draws (the first line of its "Layers" diagram:
+ * `cli ─► daemon ─► … ─► util`), top first; folders of one layer are separated by `/`.
+ */
+export function documentedLayers(architecture: string): string[][] {
+  const section = architecture.split('\n## Layers')[1] ?? '';
+  const line = /```\n([^\n]*)\n/.exec(section)?.[1] ?? '';
+  return line.split('─►').map((layer) => layer.split('/').map((folder) => folder.trim()));
+}
+
+/**
+ * Imports from one top folder of src/ into another that do not run down `layers`: into a
+ * folder of the same or a higher layer, or from or into a folder the layers do not name.
+ */
+export function layerViolations(graph: Map<string, string[]>, layers: string[][]): string[] {
+  const layerOf = (module: string) => layers.findIndex((l) => l.includes(module.split('/')[0]!));
+  return [...graph].flatMap(([from, deps]) =>
+    deps
+      .filter((to) => from.split('/')[0] !== to.split('/')[0])
+      .filter((to) => layerOf(from) < 0 || layerOf(to) <= layerOf(from))
+      .map((to) => `${from} → ${to}`),
+  );
+}

@@ -4,25 +4,23 @@
  * or --lock's Kubernetes Lease). With `--lock-timeout D` each is waited for up to D in all,
  * instead of failing at once while another apply (or `control-plane serve`) holds it.
  */
-import { acquireApplyLock, lockPathFor, LockHeldError, type ApplyLock } from '../../apply/index.js';
 import {
-  ApplyLockHeldError,
+  acquireApplyLock,
   holdSharedApplyLock,
+  isLockHeld as held,
+  lockPathFor,
+  LockHeldError,
+  untilFree,
+  type ApplyLock,
   type HeldApplyLock,
-} from '../../apply/apply-lock.js';
-import { untilFree, type LockWait } from '../../apply/lock-wait.js';
-import { StateInUseError } from '../../controlplane/embedded/store.js';
+  type LockWait,
+} from '../../apply/lock.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { UserError } from '../../util/user-error.js';
 
-const held = (err: unknown) =>
-  err instanceof LockHeldError ||
-  err instanceof ApplyLockHeldError ||
-  err instanceof StateInUseError;
-
 /** The hint a refusal ends with when no --lock-timeout was given. */
 function refused(err: unknown, wait: LockWait): never {
-  if (err instanceof LockHeldError || err instanceof ApplyLockHeldError) {
+  if (err instanceof LockHeldError) {
     throw new UserError(
       `${err.message}${wait.deadline === null ? ' (or pass --lock-timeout 5m to wait for it)' : ' (still held at the end of --lock-timeout)'}`,
     );

@@ -10,8 +10,7 @@ import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { createInterface } from 'node:readline/promises';
 import { batchedLines } from '../../util/batched-lines.js';
 import { ApplyRefusedError, defaultParallelism, executePlan } from '../../apply/index.js';
-import type { HeldApplyLock } from '../../apply/apply-lock.js';
-import { lockWait } from '../../apply/lock-wait.js';
+import { lockWait, type HeldApplyLock } from '../../apply/lock.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
 import { applyArgsForEnv, checkSavedPlanEnvironment } from './apply-env.js';
@@ -175,7 +174,7 @@ export async function runApply(
       waitTimeoutMs,
       onEvent: progressPrinter(out, colors),
       ...(flyteCli !== undefined
-        ? { runManual: flyteCliRunner(flyteCli, cp), canRunManual: isCliCommand }
+        ? { runManual: flyteCliRunner(flyteCli, cp.manual), canRunManual: isCliCommand }
         : {}),
     });
     lines.flush();

@@ -15,9 +15,11 @@ import type { ApproveArgs } from '../define/approve.js';
 export async function approve(args: ApproveArgs): Promise<void> {
   const base = args.daemon.replace(/\/+$/, '');
   const status = await call(`${base}/status`, { method: 'GET' });
-  const { approval, leader } = status.json as {
+  const { approval, leader, environments } = status.json as {
     approval?: ApprovalStatus;
     leader?: { isLeader: boolean; identity: string; leader: string | null };
+    /** A daemon with environments (docs/environments.md): each holds its own. */
+    environments?: Record<string, { approval?: ApprovalStatus }>;
   };
   // A follower answers with the leader's status; its own only when the leader is out of
   // reach, and then what waits is the leader's to say, not this replica's.
@@ -27,17 +29,21 @@ export async function approve(args: ApproveArgs): Promise<void> {
         'what waits for approval is not known here; retry in a few seconds',
     );
   }
-  const pending = approval?.pending ?? null;
+  const held = environments
+    ? Object.entries(environments).map(([name, e]) => [name, e.approval?.pending ?? null] as const)
+    : [[null, approval?.pending ?? null] as const];
   if (!args.fingerprint) {
-    if (!pending) {
+    const waiting = held.filter(([, p]) => p !== null);
+    if (waiting.length === 0) {
       process.stdout.write('Nothing is waiting for approval.\n');
       return;
     }
-    process.stdout.write(
-      `${pending.changes.length} change(s) held since ${pending.since}${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}:\n` +
-        pending.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
-        `\nApprove exactly these: poolsync approve ${pending.fingerprint} --daemon ${base}\n`,
-    );
+    for (const [name, pending] of waiting)
+      process.stdout.write(
+        `${name !== null ? `Environment ${name}: ` : ''}${pending!.changes.length} change(s) held since ${pending!.since}${pending!.commit ? ` (commit ${pending!.commit.slice(0, 12)})` : ''}:\n` +
+          pending!.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
+          `\nApprove exactly these: poolsync approve ${pending!.fingerprint} --daemon ${base}\n`,
+      );
     return;
   }
   const token = await adminToken(args['admin-token-file']);

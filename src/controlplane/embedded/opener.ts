@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Capabilities } from '../../model/common.js';
+import type { Capabilities, PoolContract } from '../../model/common.js';
 import { parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import type { BackendOpener, OpenOptions } from '../opener.js';
@@ -13,6 +13,29 @@ import { EmbeddedControlPlane } from './embedded.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../default-url.js';
 
 export { DEFAULT_CONTROL_PLANE_URL };
+
+declare module '../opener.js' {
+  interface OpenOptions {
+    /** Base folder for a relative `file:` path (default: the working folder). */
+    stateDir?: string;
+    /** P1: contract of the `default` pool when an embedded state is first created. */
+    defaultPoolContract?: PoolContract;
+    /** `file:` only: read the state without the writer lock or any write (plan, export). */
+    readOnly?: boolean;
+    /**
+     * `file:` only, for a long-running process that opens the same state again and again (the
+     * daemon): an unchanged state file is not read again, and its reads share frozen objects
+     * (EmbeddedOptions.shareReads).
+     */
+    shareReads?: boolean;
+    /**
+     * `file:` only: create the state's folder when it does not exist. Off by default: a path
+     * whose folder is missing is a typo, not a new organisation (the default path, under
+     * `.poolsync/`, is always created).
+     */
+    createFolder?: boolean;
+  }
+}
 
 export const embeddedOpener: BackendOpener = {
   forms: `file:PATH for the embedded control plane (default ${DEFAULT_CONTROL_PLANE_URL})`,

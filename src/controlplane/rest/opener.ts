@@ -3,6 +3,13 @@ import { UserError } from '../../util/user-error.js';
 import { refuseUrlCredentials } from '../../util/url-credentials.js';
 import type { BackendOpener } from '../opener.js';
 
+declare module '../opener.js' {
+  interface OpenOptions {
+    /** Bearer token for http(s) control planes; defaults to env POOLSYNC_TOKEN. */
+    token?: string;
+  }
+}
+
 export const restOpener: BackendOpener = {
   forms: 'an http:// or https:// URL of a poolsync control-plane API',
   matches: (url) => /^https?:\/\//.test(url),

@@ -10,6 +10,7 @@ import {
   unreachable,
   type ControlPlaneErrorCode,
 } from '../errors.js';
+import type { ClientTuning } from '../opener.js';
 import { retryDelayMs } from '../../util/backoff.js';
 import { connectFailure, Reach } from '../../util/reach.js';
 import {
@@ -18,26 +19,9 @@ import {
   TRANSIENT_STATUS,
 } from '../../util/transient-http.js';
 
-export interface HttpControlPlaneOptions {
+export interface HttpControlPlaneOptions extends ClientTuning {
   /** Bearer token (never logged). */
   token?: string;
-  connectTimeoutMs?: number;
-  /** Per attempt: time to response headers and between body chunks. */
-  requestTimeoutMs?: number;
-  /** Retries after the first attempt. */
-  maxRetries?: number;
-  /** Backoff: first delay; doubles per retry, capped at maxRetryDelayMs, with jitter. */
-  minRetryDelayMs?: number;
-  maxRetryDelayMs?: number;
-  /** Items per list page (the server allows at least 500). */
-  pageSize?: number;
-  /** Concurrent connections to the control plane (apply: its --parallelism; default 32). */
-  connections?: number;
-  /**
-   * A list longer than one page is read as this many shard page chains at once (the API's
-   * `shards`/`shard`), default min(16, connections); 1 reads page after page.
-   */
-  listShards?: number;
 }
 
 interface Page<T> {

@@ -1,6 +1,16 @@
 /** `union+https://HOST` (open.ts): Union's Connect API, loaded on demand (connect, protobuf). */
 import { DEFAULT_RETRY } from '../../util/retry-policy.js';
 import type { BackendOpener } from '../opener.js';
+import type { UnionOpenOptions } from './open.js';
+
+declare module '../opener.js' {
+  interface OpenOptions {
+    /** `union+` URLs: file holding the Union API key (else env POOLSYNC_UNION_API_KEY). */
+    apiKeyFile?: string;
+    /** `union+` URLs: client tuning (retries, page size, deadline). */
+    union?: Omit<UnionOpenOptions, 'apiKeyFile'>;
+  }
+}
 
 export const unionOpener: BackendOpener = {
   forms: 'union+https://HOST for a Union organisation',

@@ -6,7 +6,7 @@
  */
 import type { ApplyResult } from '../../apply/index.js';
 import type { ControlPlane } from '../../controlplane/types.js';
-import type { Plan } from '../../model/plan.js';
+import { ACTIONABLE_ACTIONS, type Plan } from '../../model/plan.js';
 import type { AppliedCounts } from '../status.js';
 import { countsText } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
@@ -120,7 +120,7 @@ export async function applyStage(
     delete: result.counts.deleted,
     side_effects: result.counts.side_effects,
   };
-  for (const action of ['create', 'update', 'replace', 'delete'] as const) {
+  for (const action of ACTIONABLE_ACTIONS) {
     if (applied[action] > 0) o.metrics.changesApplied.inc({ action }, applied[action]);
   }
   const changed = result.applied;

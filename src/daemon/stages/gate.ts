@@ -4,7 +4,7 @@
  * changes and what depends on them (src/plan/hold.ts) until a person approves exactly their
  * fingerprint (approvals.ts). `blocked` changes never stop the rest (plan.md).
  */
-import type { Change, Plan } from '../../model/plan.js';
+import { isActionable, type Change, type Plan } from '../../model/plan.js';
 import { splitHeld } from '../../plan/hold.js';
 import type { ApprovalRecord } from '../approvals.js';
 import type { ChangeBrief } from '../status.js';
@@ -12,8 +12,6 @@ import type { Outcome, RunContext } from './context.js';
 import { countsText } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
 import { whyText } from '../../plan/reasons.js';
-
-export const ACTIONABLE = new Set(['create', 'update', 'replace', 'delete']);
 
 export interface GateDecision {
   /** What to apply now (the whole plan, or the part not held). */
@@ -41,7 +39,7 @@ export function gateStage(
       fingerprint === null ? null : { fingerprint, commit, changes: held.map(briefOf) },
     );
   };
-  const actionable = plan.changes.filter((c) => ACTIONABLE.has(c.action));
+  const actionable = plan.changes.filter((c) => isActionable(c.action));
   if (actionable.length === 0) {
     setHeld([], null);
     state.appliedCommit = commit;
@@ -86,7 +84,7 @@ export function gateStage(
     .join(
       ', ',
     )}); approve ${split.fingerprint} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
-  if (!split.now.changes.some((c) => ACTIONABLE.has(c.action))) {
+  if (!split.now.changes.some((c) => isActionable(c.action))) {
     return {
       result: 'waiting_for_approval',
       commit,

@@ -6,13 +6,13 @@
  */
 import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
-import type { Plan, PlanControlPlane } from '../../model/plan.js';
+import { isActionable, type Plan, type PlanControlPlane } from '../../model/plan.js';
 import { planDesired } from '../../plan/pipeline.js';
 import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import type { DaemonStatus } from '../status.js';
-import { ACTIONABLE, briefOf } from './gate.js';
+import { briefOf } from './gate.js';
 import { errorCode, type Outcome, type RunContext } from './context.js';
 
 export async function planStage(
@@ -114,7 +114,7 @@ function record(ctx: RunContext, plan: Plan): void {
 }
 
 function countDrift(ctx: RunContext, plan: Plan, commit: string | null): void {
-  const actionable = plan.changes.filter((c) => ACTIONABLE.has(c.action));
+  const actionable = plan.changes.filter((c) => isActionable(c.action));
   // A folder on disk has no commit: it moved when the watcher (or startup) says so.
   const repoMoved =
     commit === null

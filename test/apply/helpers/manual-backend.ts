@@ -1,10 +1,10 @@
 /**
- * A test backend whose `manualStep` marks some ops manual, the way the union backend does for
+ * A test backend whose `manual` part marks some ops manual, the way the union backend does for
  * operations Union has no public API for: a wrapper around any ControlPlane (here the REST
  * client of an embedded control plane), with `flyte`-style commands. fake-flyte.ts stands in
  * for the official CLI and performs them through the same REST API.
  */
-import type { BackendProfile, ControlPlane } from '../../../src/controlplane/types.js';
+import type { BackendProfile, ControlPlane, ManualSteps } from '../../../src/controlplane/types.js';
 import type { ManualInstruction, Step, StepKind } from '../../../src/model/plan.js';
 
 export function manualInstruction(step: Step): ManualInstruction | null {
@@ -36,13 +36,14 @@ export function manualInstruction(step: Step): ManualInstruction | null {
 }
 
 export function withManualSteps(cp: ControlPlane, ops: ReadonlySet<StepKind>): ControlPlane {
-  const backend: BackendProfile = {
-    name: 'manual (tests)',
-    manualStep: (step) => (ops.has(step.op) ? manualInstruction(step) : null),
+  const backend: BackendProfile = { name: 'manual (tests)' };
+  const manual: ManualSteps = {
+    instruction: (step) => (ops.has(step.op) ? manualInstruction(step) : null),
   };
   return new Proxy(cp, {
     get(target, prop, receiver) {
       if (prop === 'backend') return backend;
+      if (prop === 'manual') return manual;
       const value = Reflect.get(target, prop, receiver) as unknown;
       return typeof value === 'function'
         ? (value as (...a: unknown[]) => unknown).bind(target)

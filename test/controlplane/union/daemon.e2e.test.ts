@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../daemon/helpers.js';
 import { apiKey, CLIENT, startUnionServer, type UnionServer } from './helpers.js';
+import { until as untilHelper } from '../../helpers/until.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const children: ChildProcess[] = [];
@@ -20,15 +21,13 @@ afterEach(async () => {
 });
 
 let output = () => '';
-async function until<T>(what: string, probe: () => Promise<T | null>, ms = 40_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | null>) =>
+  untilHelper(what, probe, {
+    timeoutMs: 40_000,
+    intervalMs: 100,
+    retryErrors: true,
+    detail: () => output(),
+  });
 
 const QUEUE = (rc: number) =>
   `apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: web\nspec:\n  pool: default\n  clusters: ["c1"]\n  run_concurrency: ${rc}\n  action_concurrency: 10\n`;

@@ -1,0 +1,204 @@
+/**
+ * `npm run bench:environments` (issue 36): the daemon over 10 environments of 1,000 objects each
+ * against the daemon over one environment of 10,000, in the same run on the same machine. Both
+ * are the real daemon process (`--watch`, policy safe) on converged embedded control planes;
+ * each manual reconcile (POST /reconcile?wait=1) is a full run of every environment: load,
+ * read live state, plan, nothing to apply. Reported: the median run time per environment (what
+ * each environment's /status says), the wall time of a reconcile of all of them, and the
+ * daemon's resident set (VmRSS after the runs, VmHWM: its peak).
+ *
+ *   npm run bench:environments -- [--runs 5] [--environments 10] [--objects 1000]
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { request } from 'undici';
+import { EmbeddedControlPlane } from '../src/controlplane/embedded/embedded.js';
+import { formatBytes, formatMs, median } from './lib/measure.js';
+import { declaredDataPlane, generateScaleModel, type ScaleModel } from './lib/scale.js';
+import { seedControlPlane } from './lib/seed.js';
+import { renderRepository, writeRepository } from './lib/yaml-writer.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const RUNS = arg('runs', 5);
+const ENVIRONMENTS = arg('environments', 10);
+const OBJECTS = arg('objects', 1000);
+
+async function seed(path: string, model: ScaleModel): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const cp = await EmbeddedControlPlane.open({ path });
+  const contracts = new Map(model.pools.map((p) => [p.name, p.contract]));
+  try {
+    await seedControlPlane(cp, model, {
+      concurrency: 64,
+      afterRegister: async (c) => {
+        await cp.reportClusterStatus(c.name, declaredDataPlane(contracts.get(c.pool)!));
+      },
+    });
+  } finally {
+    await cp.close();
+  }
+}
+
+interface Status {
+  lastRun: { durationMs: number; result: string } | null;
+  environments?: Record<string, Status>;
+}
+
+interface Measured {
+  /** Each environment's run time of each manual reconcile (ms; one environment: one per run). */
+  perEnvironment: number[];
+  /** Wall time of each POST /reconcile?wait=1 (all environments). */
+  wall: number[];
+  rss: number | null;
+  peakRss: number | null;
+}
+
+async function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number | null> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(text);
+  return m ? Number(m[1]) * 1024 : null;
+}
+
+async function measure(dir: string, controlPlane: string, stateDir: string): Promise<Measured> {
+  const token = randomBytes(24).toString('hex');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/main.ts'),
+      'daemon',
+      '--watch',
+      dir,
+      '--control-plane',
+      controlPlane,
+      '--listen',
+      '127.0.0.1:0',
+      '--policy',
+      'safe',
+      '--state-dir',
+      stateDir,
+      '--drift-interval',
+      '1h',
+      '--log-format',
+      'json',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, POOLSYNC_RECONCILE_TOKEN: token },
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  try {
+    const deadline = Date.now() + 600_000;
+    let url: string | null = null;
+    let st: Status | null = null;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`the daemon exited:\n${out.slice(-3000)}`);
+      url ??= /listening on (http:\/\/[^\s";]+)/.exec(out)?.[1] ?? null;
+      if (url) {
+        st = (await (await request(`${url}/status`)).body.json()) as Status;
+        const all = st.environments ? Object.values(st.environments) : [st];
+        if (all.every((s) => s.lastRun !== null)) break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const settled = (s: Status) =>
+      (s.environments ? Object.values(s.environments) : [s]).map((e) => e.lastRun!.result);
+    if (!settled(st!).every((r) => r === 'in_sync'))
+      throw new Error(`first runs: ${settled(st!).join(', ')}\n${out.slice(-3000)}`);
+    const perEnvironment: number[] = [];
+    const wall: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      const res = await request(`${url}/reconcile?wait=1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      await res.body.dump();
+      wall.push(performance.now() - t0);
+      const now = (await (await request(`${url}/status`)).body.json()) as Status;
+      for (const e of now.environments ? Object.values(now.environments) : [now]) {
+        if (e.lastRun!.result !== 'in_sync') throw new Error(`a run ended ${e.lastRun!.result}`);
+        perEnvironment.push(e.lastRun!.durationMs);
+      }
+    }
+    return {
+      perEnvironment,
+      wall,
+      rss: await procStatus(child.pid!, 'VmRSS'),
+      peakRss: await procStatus(child.pid!, 'VmHWM'),
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'poolsync-bench-env-'));
+  try {
+    const total = ENVIRONMENTS * OBJECTS;
+    log(`one environment of ${total} objects ...`);
+    const big = generateScaleModel(total);
+    await writeRepository(big, join(dir, 'single'));
+    await seed(join(dir, 'single-cp', 'cp.json'), big);
+
+    log(`${ENVIRONMENTS} environments of ${OBJECTS} objects ...`);
+    const small = generateScaleModel(OBJECTS);
+    const files = renderRepository(small);
+    const repo = join(dir, 'environments');
+    let config = 'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: false\nenvironments:\n';
+    for (let i = 0; i < ENVIRONMENTS; i++) {
+      const name = `env-${String(i).padStart(2, '0')}`;
+      for (const [path, content] of files) {
+        if (path === 'poolsync.yaml') continue;
+        await mkdir(dirname(join(repo, name, path)), { recursive: true });
+        await writeFile(join(repo, name, path), content);
+      }
+      const cp = join(dir, 'env-cp', `${name}.json`);
+      await seed(cp, small);
+      config += `  ${name}:\n    controlPlane: file:${cp}\n    folders: [${name}]\n`;
+    }
+    await writeFile(join(repo, 'poolsync.yaml'), config);
+
+    log('measuring the daemon over one environment ...');
+    const one = await measure(
+      join(dir, 'single'),
+      `file:${join(dir, 'single-cp', 'cp.json')}`,
+      join(dir, 'single-state'),
+    );
+    log('measuring the daemon over the environments ...');
+    const many = await measure(repo, 'file:unused.json', join(dir, 'env-state'));
+
+    const oneRun = median(one.perEnvironment);
+    const envRun = median(many.perEnvironment);
+    const ratio = (a: number | null, b: number | null) =>
+      a !== null && b !== null && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a';
+    const rows = [
+      `| setup | run per environment (median) | reconcile of all (median wall) | resident set after | peak resident set |`,
+      `| --- | --- | --- | --- | --- |`,
+      `| 1 environment × ${total} objects (the floor) | ${formatMs(oneRun)} | ${formatMs(median(one.wall))} | ${formatBytes(one.rss)} | ${formatBytes(one.peakRss)} |`,
+      `| ${ENVIRONMENTS} environments × ${OBJECTS} objects | ${formatMs(envRun)} | ${formatMs(median(many.wall))} | ${formatBytes(many.rss)} | ${formatBytes(many.peakRss)} |`,
+      `| ratio (environments / one) | ${ratio(envRun, oneRun)} | ${ratio(median(many.wall), median(one.wall))} | ${ratio(many.rss, one.rss)} | ${ratio(many.peakRss, one.peakRss)} |`,
+    ];
+    process.stdout.write(
+      `${rows.join('\n')}\n\n${RUNS} manual reconciles each, after the first runs; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(1)} at the end; Node ${process.version}.\n`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
