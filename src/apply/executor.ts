@@ -6,17 +6,16 @@
  */
 import type { ControlPlane } from '../controlplane/types.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
-import { PLAN_FORMAT_VERSION, type Plan, type Step } from '../model/plan.js';
+import { isActionable, PLAN_FORMAT_VERSION, type Plan, type Step } from '../model/plan.js';
 import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/execution.js';
-import { isSideEffect } from '../plan/counts.js';
+import { emptyCounts, isSideEffect, type PlanCounts } from '../plan/counts.js';
 import {
   ApplyRefusedError,
   DEFAULT_PARALLELISM,
   DEFAULT_WAIT_TIMEOUT_MS,
   type AppliedChange,
-  type ApplyCounts,
   type ApplyEvent,
   type ApplyResult,
   type ExecuteOptions,
@@ -281,7 +280,7 @@ function toStepError(err: unknown): StepError {
 function countChanges(
   plan: Plan,
   steps: StepResult[],
-): { counts: ApplyCounts; applied: AppliedChange[] } {
+): { counts: PlanCounts; applied: AppliedChange[] } {
   const byTarget = new Map<string, StepResult[]>();
   for (const s of steps) {
     const list = byTarget.get(s.target);
@@ -290,22 +289,14 @@ function countChanges(
   }
   const allDone = steps.every((s) => s.status === 'done');
   const targets = new Set(plan.steps.map((s) => s.target));
-  const counts: ApplyCounts = {
-    created: 0,
-    updated: 0,
-    replaced: 0,
-    deleted: 0,
-    blocked: 0,
-    side_effects: 0,
-  };
+  const counts = emptyCounts();
   const applied: AppliedChange[] = [];
   for (const change of plan.changes) {
     if (change.action === 'blocked') {
       counts.blocked++;
       continue;
     }
-    const key = ACTION_COUNT[change.action];
-    if (key === undefined) continue;
+    if (!isActionable(change.action)) continue;
     const done =
       callsDone(byTarget.get(change.address)) ??
       (change.caused_by ? callsDone(byTarget.get(change.caused_by)) : null) ??
@@ -313,7 +304,7 @@ function countChanges(
     if (!done) continue;
     const sideEffect = isSideEffect(change, targets);
     if (sideEffect) counts.side_effects++;
-    else counts[key]++;
+    else counts[change.action]++;
     applied.push({ address: change.address, action: change.action, side_effect: sideEffect });
   }
   return { counts, applied };
@@ -329,13 +320,6 @@ function callsDone(steps: readonly StepResult[] | undefined): boolean | null {
   }
   return any ? true : null;
 }
-
-const ACTION_COUNT: Partial<Record<string, keyof ApplyCounts>> = {
-  create: 'created',
-  update: 'updated',
-  replace: 'replaced',
-  delete: 'deleted',
-};
 
 /**
  * A binary min-heap of plan indices (the lowest first): the ready set stays ordered in

@@ -20,7 +20,6 @@ export {
 } from './types.js';
 export type {
   AppliedChange,
-  ApplyCounts,
   ApplyEvent,
   ApplyResult,
   ExecuteOptions,

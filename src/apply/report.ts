@@ -140,7 +140,7 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
   const c = result.counts;
   // The plan's one count (its closing line), in the past tense; side effects as its `#` line.
   const tally =
-    `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted; ${c.blocked} blocked` +
+    `${c.create} created, ${c.update} updated, ${c.replace} replaced, ${c.delete} deleted; ${c.blocked} blocked` +
     (c.side_effects > 0
       ? `; ${c.side_effects} more change${c.side_effects === 1 ? '' : 's'} made by the control plane itself (marked # in the plan).`
       : '.');

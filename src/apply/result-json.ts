@@ -5,7 +5,8 @@
  */
 import type { Plan } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
-import type { ApplyCounts, ApplyResult, StepStatus } from './types.js';
+import { emptyCounts, type PlanCounts } from '../plan/counts.js';
+import type { ApplyResult, StepStatus } from './types.js';
 
 export const APPLY_RESULT_FORMAT_VERSION = '1';
 
@@ -34,6 +35,30 @@ export function applyExitCode(outcome: ApplyOutcome): 0 | 1 | 2 {
   return EXIT_CODE[outcome];
 }
 
+/**
+ * The plan's one count (src/plan/counts.ts) as the document names it: in the past tense, what
+ * the done steps changed (schemas/apply-result.schema.json).
+ */
+export interface ApplyCountsJson {
+  created: number;
+  updated: number;
+  replaced: number;
+  deleted: number;
+  blocked: number;
+  side_effects: number;
+}
+
+function countsJson(c: PlanCounts): ApplyCountsJson {
+  return {
+    created: c.create,
+    updated: c.update,
+    replaced: c.replace,
+    deleted: c.delete,
+    blocked: c.blocked,
+    side_effects: c.side_effects,
+  };
+}
+
 /** The document, members in this order; `result` null when the plan had no step. */
 export function applyResultDocument(
   plan: Plan,
@@ -48,21 +73,14 @@ export function applyResultDocument(
     waiting: 0,
   };
   for (const s of result?.steps ?? []) byStatus[s.status] += 1;
-  const none: ApplyCounts = {
-    created: 0,
-    updated: 0,
-    replaced: 0,
-    deleted: 0,
-    blocked: plan.summary.blocked ?? 0,
-    side_effects: 0,
-  };
+  const none: PlanCounts = { ...emptyCounts(), blocked: plan.summary.blocked ?? 0 };
   return {
     format_version: APPLY_RESULT_FORMAT_VERSION,
     outcome,
     exit_code: applyExitCode(outcome),
     control_plane: plan.control_plane ?? null,
     commit: plan.commit,
-    counts: result?.counts ?? none,
+    counts: countsJson(result?.counts ?? none),
     steps_by_status: byStatus,
     steps: (result?.steps ?? []).map((s) => ({
       id: s.id,

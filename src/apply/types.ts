@@ -1,5 +1,6 @@
 /** What the executor reports: events while it runs, and one result when it is done. */
 import type { Step, StepKind } from '../model/plan.js';
+import type { PlanCounts } from '../plan/counts.js';
 
 /**
  * `manual`: a manual step (plan.md, Manual steps) left for a person; `waiting`: not run
@@ -28,21 +29,6 @@ export interface StepResult {
   note: string | null;
 }
 
-export interface ApplyCounts {
-  created: number;
-  updated: number;
-  /** Clusters and pools whose delete and create both ran. */
-  replaced: number;
-  deleted: number;
-  /** Reported by the plan; nothing was sent for them. */
-  blocked: number;
-  /**
-   * Changes the control plane made itself as the effect of done steps (the plan's side
-   * effects, src/plan/counts.ts); not in the counts above, as the plan's closing line.
-   */
-  side_effects: number;
-}
-
 /** A change of the plan that the apply made (its steps done), as counted in `counts`. */
 export interface AppliedChange {
   address: string;
@@ -60,7 +46,13 @@ export interface ApplyResult {
   aborted: boolean;
   /** In plan order. */
   steps: StepResult[];
-  counts: ApplyCounts;
+  /**
+   * What the done steps changed, in the plan's one count (src/plan/counts.ts): `replace`
+   * counts clusters and pools whose delete and create both ran; `blocked` is reported by the
+   * plan (nothing was sent for them); `side_effects` are the changes the control plane made
+   * itself as the effect of done steps, not in the other numbers (the plan's closing line).
+   */
+  counts: PlanCounts;
   /** The changes counted in `counts` (blocked ones aside), in plan order. */
   applied: AppliedChange[];
   duration_ms: number;

@@ -27,6 +27,37 @@ function enableCompileCache(): void {
   }
 }
 
+type ResolveHook = (
+  specifier: string,
+  context: { parentURL?: string },
+  next: (specifier: string, context: { parentURL?: string }) => unknown,
+) => unknown;
+
+/**
+ * yargs, cliui and wrap-ansi import `string-width`, whose loading costs more than everything
+ * else a short command does (lazy-string-width.ts): their imports get the lazy copy (Node ≥
+ * 22.15, module.registerHooks; elsewhere they load it as usual).
+ */
+function lazyStringWidth(): void {
+  const register = (module as { registerHooks?: (hooks: { resolve: ResolveHook }) => unknown })
+    .registerHooks;
+  if (register === undefined) return;
+  const lazy = new URL('./lazy-string-width.js', import.meta.url);
+  register({
+    resolve(specifier, context, next) {
+      const parent = context.parentURL;
+      if (
+        specifier !== 'string-width' ||
+        !parent ||
+        !/\/node_modules\/(yargs|cliui|wrap-ansi)\//.test(parent)
+      )
+        return next(specifier, context);
+      lazy.searchParams.set('from', parent);
+      return { url: lazy.href, format: 'module', shortCircuit: true };
+    },
+  });
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -38,6 +69,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   process.stdout.write(`${version()}\n`);
 } else {
   enableCompileCache();
+  lazyStringWidth();
   const { main } = await import('./run.js');
   process.exitCode = await main(argv);
 }

@@ -21,14 +21,7 @@ export interface StatusError {
 export type { ChangeBrief } from './change-brief.js';
 
 /** What a run applied: the plan's one count (src/plan/counts.ts) of the changes made. */
-export interface AppliedCounts {
-  create: number;
-  update: number;
-  replace: number;
-  delete: number;
-  /** Changes the control plane made itself as the effect of those (C2, C8, cascades). */
-  side_effects: number;
-}
+export type AppliedCounts = Omit<PlanCounts, 'blocked'>;
 
 /** At most this many objects are listed in a run's `changed` (`changedTotal` counts them all). */
 export const CHANGED_LISTED = 100;

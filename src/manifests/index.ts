@@ -49,7 +49,7 @@ export { LIMITS, type InputLimits } from './limits.js';
 export { manifestCacheDir } from './cache.js';
 
 /** One file on its own: parse, then each document's envelope and schema. */
-function analyseFile(file: string, text: string, limits: InputLimits): FileAnalysis {
+export function analyseFile(file: string, text: string, limits: InputLimits): FileAnalysis {
   const { file: parsed, results } = readYamlFile(text, limits, (doc) =>
     readDocument(file, doc.root),
   );
@@ -65,7 +65,15 @@ function analyseFile(file: string, text: string, limits: InputLimits): FileAnaly
 /** The walk reaches files through real folders only: no need to check their parents again. */
 const WALKED = { checkParents: false };
 
-export async function loadRepository(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
+/**
+ * `onAnalysed` is told each file's analysis as read (before environment patches):
+ * src/incremental/ keys what it remembers on them. The analysis is shared: read it only.
+ */
+export async function loadRepository(
+  dir: string,
+  opts: LoadOptions = {},
+  onAnalysed?: (file: string, analysis: FileAnalysis) => void,
+): Promise<LoadResult> {
   const counts: LoadCounts = {
     pools: 0,
     clusters: 0,
@@ -176,6 +184,7 @@ export async function loadRepository(dir: string, opts: LoadOptions = {}): Promi
       // The daemon's memory layer keeps the trees with the analyses it keeps; others drop them.
       if (!cache.inMemory) parsed = withPositionsOnDemand(parsed, read.text, limits);
     }
+    onAnalysed?.(file, parsed);
     if (patches && patches.byAddress.size > 0 && isPatched(parsed, patches))
       parsed = analysePatched(file, read.text, limits, patches, patched);
     for (const issue of parsed.issues) {

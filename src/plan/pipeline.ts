@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadRepository } from '../manifests/index.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
+import type { FileAnalysis } from '../manifests/analysis.js';
 import {
   backendInfo,
   readLiveState,
@@ -68,6 +69,8 @@ export interface PipelineOptions {
   backend?: BackendInfo;
   /** The environment of poolsync.yaml to load (LoadOptions.environment, docs/environments.md). */
   environment?: string;
+  /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
+  onAnalysed?: (file: string, analysis: FileAnalysis) => void;
 }
 
 export async function planRepository(
@@ -92,12 +95,16 @@ export async function planRepository(
 
 /** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
 export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
-  return loadRepository(dir, {
-    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
-    ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
-    ...(opts.root !== undefined ? { root: opts.root } : {}),
-    ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
-  });
+  return loadRepository(
+    dir,
+    {
+      ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+      ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+      ...(opts.root !== undefined ? { root: opts.root } : {}),
+      ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
+    },
+    opts.onAnalysed,
+  );
 }
 
 /** Second half of planRepository: read the live state and plan a valid desired state against it. */

@@ -117,10 +117,10 @@ describe('executePlan: order (plan.md Steps and order)', () => {
     expect(metrics.length).toBeGreaterThan(0);
     expect(callOf(cp, plan, 's7')!.start).toBeGreaterThanOrEqual(metrics.at(-1)!.end);
     expect(result.counts).toEqual({
-      created: 5,
-      updated: 1,
-      replaced: 0,
-      deleted: 1,
+      create: 5,
+      update: 1,
+      replace: 0,
+      delete: 1,
       blocked: 1,
       side_effects: 0,
     });
@@ -161,7 +161,7 @@ describe('executePlan: order (plan.md Steps and order)', () => {
     const reg = callOf(cp, plan, 's4')!;
     expect(reg.start).toBeGreaterThanOrEqual(del.end);
     expect(mem.clusterMap.get('old-1')!.pool).toBe('prod');
-    expect(result.counts.replaced).toBe(1);
+    expect(result.counts.replace).toBe(1);
   });
 
   it('runs a pool delete (P5) only after the clusters in it are gone', async () => {
@@ -279,10 +279,10 @@ describe('executePlan: failures', () => {
     expect(first.steps.find((s) => s.id === 's5')!.duration_ms).toBeNull();
     expect(first.ok).toBe(false);
     expect(first.counts).toEqual({
-      created: 3,
-      updated: 0,
-      replaced: 0,
-      deleted: 0,
+      create: 3,
+      update: 0,
+      replace: 0,
+      delete: 0,
       blocked: 0,
       side_effects: 0,
     });
@@ -407,7 +407,7 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     const elapsed = progress.map((e) => (e.type === 'wait_progress' ? e.elapsed_ms : 0));
     expect(elapsed).toEqual([...elapsed].sort((a, b) => a - b));
     expect(mem.clusterMap.has('old-1')).toBe(false);
-    expect(result.counts.deleted).toBe(1);
+    expect(result.counts.delete).toBe(1);
   });
 
   it('fails on timeout and does not run the dependent delete', async () => {
@@ -425,7 +425,7 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     expect(result.steps[0]!.error!.message).toContain('old-1 (1 runs, 3 actions in flight)');
     expect(result.steps[1]!.status).toBe('not_run');
     expect(mem.clusterMap.has('old-1')).toBe(true);
-    expect(result.counts.deleted).toBe(0);
+    expect(result.counts.delete).toBe(0);
   });
 });
 

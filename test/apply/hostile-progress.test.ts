@@ -101,7 +101,7 @@ describe('apply output escapes every name', () => {
             : null,
         note: statuses[i % statuses.length] === 'waiting' ? `waits on ${s.target}` : null,
       })),
-      counts: { created: 0, updated: 0, replaced: 0, deleted: 0, blocked: 0, side_effects: 0 },
+      counts: { create: 0, update: 0, replace: 0, delete: 0, blocked: 0, side_effects: 0 },
       applied: [],
       duration_ms: 1,
     };

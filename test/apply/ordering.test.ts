@@ -141,8 +141,8 @@ describe('apply order against the embedded control plane (plan.md Steps and orde
     const [delTmp] = calls(log, 'deletePool', 'tmp');
     const [delAssign] = calls(log, 'deleteAssignment', 'proj/dev');
     expect(delTmp!.start).toBeGreaterThanOrEqual(delAssign!.end);
-    expect(result.counts).toMatchObject({ replaced: 1 });
-    expect(result.counts.deleted).toBeGreaterThanOrEqual(3);
+    expect(result.counts).toMatchObject({ replace: 1 });
+    expect(result.counts.delete).toBeGreaterThanOrEqual(3);
 
     // Converged: a new plan has nothing to do.
     const again = await planFor(dir, cp);

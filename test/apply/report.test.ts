@@ -93,7 +93,7 @@ describe('final report', () => {
     manual: [],
     aborted: false,
     steps: [],
-    counts: { created: 2, updated: 1, replaced: 1, deleted: 0, blocked: 3, side_effects: 0 },
+    counts: { create: 2, update: 1, replace: 1, delete: 0, blocked: 3, side_effects: 0 },
     applied: [],
     duration_ms: 10,
     ...over,
@@ -104,7 +104,7 @@ describe('final report', () => {
       'Apply complete: 2 created, 1 updated, 1 replaced, 0 deleted; 3 blocked.\n',
     );
     const withSideEffects = base({
-      counts: { created: 2, updated: 0, replaced: 0, deleted: 0, blocked: 0, side_effects: 2 },
+      counts: { create: 2, update: 0, replace: 0, delete: 0, blocked: 0, side_effects: 2 },
     });
     expect(renderApplyResult(withSideEffects)).toBe(
       'Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted; 0 blocked; 2 more changes made by the control plane itself (marked # in the plan).\n',

@@ -14,6 +14,7 @@ import type { DaemonStatus } from '../../src/daemon/status.js';
 import { startFakeKubeApi } from '../lease/fake-kube-api.js';
 import { cluster, POOL, QUEUE } from '../environments/helpers.js';
 import { TestRepo, tempDir } from './helpers.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 const ROOT = resolve(__dirname, '../..');
 const LEASE_MS = 3000;
@@ -79,19 +80,12 @@ function startReplica(id: string, args: string[], env: Record<string, string>): 
   };
 }
 
-async function until<T>(
+/** This file's waits: up to a minute unless said (three daemons on a busy machine). */
+const until = <T>(
   what: string,
   probe: () => Promise<T | null | false> | T | null | false,
   timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+) => waitUntil(what, probe, timeoutMs);
 
 async function local(r: Replica): Promise<DaemonStatus | null> {
   const url = r.url();

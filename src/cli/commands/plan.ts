@@ -10,7 +10,8 @@ import { embeddedStateIsNew, planControlPlane } from '../../controlplane/identit
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
-import { cleanCommit, planRepository } from '../../plan/pipeline.js';
+import { cleanCommit } from '../../plan/pipeline.js';
+import { planRemembering } from '../../incremental/plan-memory.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
@@ -113,9 +114,17 @@ export async function runPlanFor(
       sharedInventoryOf(args),
     );
     const readLive = () => readLiveWithInventory(cp, store).finally(close);
-    result = await planRepository(args.dir, readLive, {
+    const cacheDir = manifestCacheDir();
+    // The last plan of this folder is remembered (src/incremental/plan-memory.ts): given again
+    // when nothing it was derived from changed.
+    result = await planRemembering(args.dir, readLive, {
       commit,
-      cacheDir: manifestCacheDir(),
+      cacheDir,
+      memoryDir: cacheDir,
+      facts: (desired) => ({
+        declaresNothing: declaresNothing(desired),
+        prune: desired.config.prune,
+      }),
       backend: backendInfo(cp),
       ...(target.name !== null ? { environment: target.name } : {}),
       ...planShape(args),
@@ -145,9 +154,9 @@ export async function runPlanFor(
     await publish(outcomeForPlan(plan));
   }
   const color = useColor(args.color);
-  if (declaresNothing(result.desired))
+  if (result.facts.declaresNothing)
     (args.output === 'text' ? process.stdout : process.stderr).write(
-      nothingDeclared(args.dir, result.desired.config.prune),
+      nothingDeclared(args.dir, result.facts.prune),
     );
   await writeParts(
     process.stdout,
@@ -156,7 +165,9 @@ export async function runPlanFor(
       : renderParts(plan, args.output, color),
   );
   // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
-  const rendered = await renderedFileChanges(args.dir, result.desired, commit);
+  // (A folder with `render:` is never remembered: its desired state is always loaded.)
+  const rendered =
+    result.desired === null ? '' : await renderedFileChanges(args.dir, result.desired, commit);
   if (rendered !== '') (args.output === 'text' ? process.stdout : process.stderr).write(rendered);
   if (plan.errors.length > 0) {
     if (args.out) process.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);

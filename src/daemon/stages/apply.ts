@@ -7,7 +7,6 @@
 import type { ApplyResult } from '../../apply/index.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS, type Plan } from '../../model/plan.js';
-import type { AppliedCounts } from '../status.js';
 import { countsText } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
 import { errorCode, type HeldLock, type Outcome, type RunContext } from './context.js';
@@ -113,13 +112,7 @@ export async function applyStage(
     notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
     held: new Set(decision.held.map((c) => c.address)),
   };
-  const applied: AppliedCounts = {
-    create: result.counts.created,
-    update: result.counts.updated,
-    replace: result.counts.replaced,
-    delete: result.counts.deleted,
-    side_effects: result.counts.side_effects,
-  };
+  const { blocked: _blocked, ...applied } = result.counts;
   for (const action of ACTIONABLE_ACTIONS) {
     if (applied[action] > 0) o.metrics.changesApplied.inc({ action }, applied[action]);
   }

@@ -1,0 +1,193 @@
+/**
+ * The plan's memory between CLI runs (src/incremental/plan-memory.ts): a remembered plan is
+ * given again only when nothing it was derived from changed, and it is exactly the plan a run
+ * without the memory makes (compared as JSON, every field). Each change of an input misses.
+ */
+import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
+import { planRemembering, type MemoryOptions } from '../../src/incremental/plan-memory.js';
+import { declaresNothing } from '../../src/cli/config-folder.js';
+import { planRepository } from '../../src/plan/pipeline.js';
+import { runCli } from '../apply/helpers/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from '../apply/helpers/repo.js';
+
+const SPEC: RepoSpec = {
+  pools: ['gpu', 'prod'],
+  clusters: { 'gpu-1': 'gpu', 'prod-1': 'prod', 'prod-2': 'prod' },
+  queues: {
+    train: { pool: 'gpu', clusters: ['gpu-1'] },
+    web: { pool: 'prod', clusters: ['prod-1', 'prod-2'] },
+  },
+  assignments: { 'ml/production': 'gpu' },
+};
+
+let root: string;
+let repo: string;
+let cacheDir: string;
+let cp: EmbeddedControlPlane;
+let liveReads: number;
+
+beforeEach(async () => {
+  root = await tempDir('poolsync-memory-');
+  repo = await writeRepo(join(root, 'repo'), SPEC);
+  cacheDir = join(root, 'cache');
+  cp = await EmbeddedControlPlane.open({ path: null });
+  await cp.createPool('prod', {
+    object_store_ref: { uri: 's3://bucket-prod/data', endpoint: '' },
+    secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+  } as never);
+  liveReads = 0;
+});
+afterEach(async () => {
+  await cp.close();
+});
+
+function options(extra: Partial<MemoryOptions> = {}): MemoryOptions {
+  return {
+    commit: null,
+    cacheDir,
+    memoryDir: cacheDir,
+    backend: backendInfo(cp),
+    facts: (d) => ({ declaresNothing: declaresNothing(d), prune: d.config.prune }),
+    ...extra,
+  };
+}
+
+const readLive = () => {
+  liveReads++;
+  return readLiveState(cp);
+};
+
+async function remembered(extra: Partial<MemoryOptions> = {}) {
+  const r = await planRemembering(repo, readLive, options(extra));
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r;
+}
+
+/** The plan without any memory or cache, as JSON. */
+async function cold(extra: Partial<MemoryOptions> = {}): Promise<string> {
+  const r = await planRepository(repo, () => readLiveState(cp), {
+    ...options(extra),
+    cacheDir: null,
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return JSON.stringify(r.plan);
+}
+
+describe('plan memory', () => {
+  it('gives the remembered plan again, also after a comment at the end of a file; exactly the cold plan', async () => {
+    const first = await remembered();
+    expect(first.reused).toBe(false);
+    expect(first.plan.steps.length).toBeGreaterThan(0);
+    const again = await remembered();
+    expect(again.reused).toBe(true);
+    expect(again.desired).toBeNull();
+    expect(JSON.stringify(again.plan)).toBe(await cold());
+    expect(again.facts).toEqual(first.facts);
+    expect(again.counts).toEqual(first.counts);
+
+    await appendFile(join(repo, 'queues.yaml'), '# a comment\n\n');
+    const commented = await remembered();
+    expect(commented.reused).toBe(true);
+    expect(JSON.stringify(commented.plan)).toBe(await cold());
+  });
+
+  it('misses on every input that changed: a value, the positions, the live state, the options, the commit', async () => {
+    await remembered();
+    const text = await readFile(join(repo, 'queues.yaml'), 'utf8');
+
+    // A value: planned again, and the plan shows it.
+    await writeFile(
+      join(repo, 'queues.yaml'),
+      text.replace('run_concurrency: 10', 'run_concurrency: 11'),
+    );
+    const value = await remembered();
+    expect(value.reused).toBe(false);
+    expect(JSON.stringify(value.plan)).toBe(await cold());
+    expect(JSON.stringify(value.plan)).toContain('"run_concurrency":11');
+
+    // A comment before the documents moves their lines (named in the plan's sources).
+    await writeFile(join(repo, 'queues.yaml'), `# first\n${text}`);
+    expect((await remembered()).reused).toBe(false);
+    expect((await remembered()).reused).toBe(true);
+
+    // The live state.
+    await cp.registerCluster({ name: 'prod-1', pool: 'prod' } as never);
+    const live = await remembered();
+    expect(live.reused).toBe(false);
+    expect(JSON.stringify(live.plan)).toBe(await cold());
+
+    // The options that shape the plan, and the commit recorded in it.
+    const targeted = await remembered({ targets: ['Queue/web'] });
+    expect(targeted.reused).toBe(false);
+    expect(JSON.stringify(targeted.plan)).toBe(await cold({ targets: ['Queue/web'] }));
+    expect((await remembered({ commit: 'a'.repeat(40) })).reused).toBe(false);
+    expect((await remembered({ commit: 'a'.repeat(40) })).reused).toBe(true);
+
+    // A new file.
+    await writeFile(
+      join(repo, 'more.yaml'),
+      'apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: gpu-2\nspec:\n  pool: gpu\n',
+    );
+    const added = await remembered();
+    expect(added.reused).toBe(false);
+    expect(JSON.stringify(added.plan)).toBe(await cold());
+  });
+
+  it('an invalid change is reported by the loader before the control plane is read', async () => {
+    await remembered();
+    const reads = liveReads;
+    await appendFile(join(repo, 'queues.yaml'), '---\napiVersion: poolsync/v1\nkind: Queue\n');
+    const r = await planRemembering(repo, readLive, options());
+    expect(r.ok).toBe(false);
+    expect(liveReads).toBe(reads);
+  });
+
+  it('a record changed on disk is never believed: a miss, and the cold plan', async () => {
+    await remembered();
+    const plans = join(cacheDir, 'plans');
+    const [fingerprint] = (await readdir(plans)).filter((n) => /^[0-9a-f]{32}$/.test(n));
+    const folder = join(plans, fingerprint!);
+    const [entry] = await readdir(folder, { recursive: true }).then((l) =>
+      l.filter((n) => n.endsWith('.json')),
+    );
+    const path = join(folder, entry!);
+    const body = await readFile(path, 'utf8');
+    expect(body).toContain('"steps"');
+    await writeFile(path, body.replace(/"create_pool"/g, '"delete_pool"'));
+    const r = await remembered();
+    expect(r.reused).toBe(false);
+    expect(JSON.stringify(r.plan)).toBe(await cold());
+  });
+
+  it('memoryDir null: the pipeline as it is', async () => {
+    const r = await remembered({ memoryDir: null });
+    expect(r.reused).toBe(false);
+    expect((await remembered({ memoryDir: null })).reused).toBe(false);
+    expect(JSON.stringify(r.plan)).toBe(await cold());
+  });
+
+  it('poolsync plan: text and JSON output of a remembered plan are byte for byte those of a run without memory', async () => {
+    const url = `file:${join(root, 'cp.json')}`;
+    const plan = (output: string, cache: string) =>
+      runCli(['plan', repo, '--control-plane', url, '-o', output, '--detailed-exitcode'], {
+        POOLSYNC_CACHE_DIR: cache,
+      });
+    for (const output of ['text', 'json']) {
+      const first = await plan(output, cacheDir);
+      // The CLI remembered it (the record is in the cache folder, never in the checkout).
+      expect(await readdir(join(cacheDir, 'plans'))).toContain('secret');
+      await appendFile(join(repo, 'pools.yaml'), `# ${output}\n`);
+      const reused = await plan(output, cacheDir);
+      const without = await plan(output, 'off');
+      expect(first.code).toBe(2);
+      expect([reused.code, without.code]).toEqual([2, 2]);
+      expect(reused.stderr).toBe(without.stderr);
+      expect(reused.stdout).toBe(without.stdout);
+      expect(reused.stdout).toContain('ClusterPool/gpu');
+    }
+  });
+});
