@@ -83,6 +83,9 @@ function withActivation(
   drainedBy: string[] | undefined,
 ): QueueDecision {
   if (!ctx.caps.drain || d.deletes || d.final === null || !routesSomewhere(ctx, d.final)) return d;
+  // A disabled cluster's co-named queue stays as it is: Union drains it with its cluster and
+  // activates it with it (remote/_cluster.py), so it is not activated on its own.
+  if (l.cluster_managed && ctx.clusters.get(l.name)?.final?.enabled === false) return d;
   const inactive = l.state !== undefined && l.state !== 'active';
   const settled = d.change.action === 'blocked' || d.change.action === 'unmanaged';
   if (drainedBy === undefined && (!inactive || settled)) return d;

@@ -138,3 +138,24 @@ describe('`absent: [Queue/default]`', () => {
     ]);
   });
 });
+
+describe("a cluster's co-named queue follows its drain (Union: remote/_cluster.py)", () => {
+  const drainedWithCluster = (enabled: boolean) => {
+    const l = withCaps(live({ clusters: { c1: { enabled } } }), UNION);
+    l.queues = l.queues.map((q) => (q.name === 'c1' ? { ...q, state: 'drained' as const } : q));
+    return l;
+  };
+
+  it('a disabled cluster leaves its drained co-named queue drained: nothing planned', () => {
+    const plan = computePlan(
+      desired({ clusters: { c1: { enabled: false } } }),
+      drainedWithCluster(false),
+    );
+    expect(plan.steps).toEqual([]);
+  });
+
+  it('enabling the cluster activates it too (Union does it with the cluster; the step is then a no-op)', () => {
+    const plan = computePlan(desired({ clusters: { c1: {} } }), drainedWithCluster(false));
+    expect(plan.steps.map((s) => s.op).sort()).toEqual(['activate_queue', 'update_cluster']);
+  });
+});

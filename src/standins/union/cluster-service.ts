@@ -87,6 +87,14 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
         Code.FailedPrecondition,
       );
   };
+  /** The cluster's live co-named queue drains (or activates) with it; none, nothing to do. */
+  const conamedFollows = async (name: string, active: boolean) => {
+    const own = (await cp.listQueues()).find((q) => q.name === name && q.cluster_managed);
+    if (!own) return;
+    if (active) {
+      if ((own.state ?? 'active') !== 'active') await cp.activateQueue(name);
+    } else if ((own.state ?? 'active') === 'active') await cp.drainQueue(name);
+  };
   const refuseDeleted = (name: string) => {
     if (life.deletedClusters.has(name))
       throw new ConnectError(`cluster "${name}" is deleted`, Code.FailedPrecondition);
@@ -155,6 +163,9 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
           );
         const enabled = req.state === ClusterState.ACTIVE;
         if (!enabled) await checkUnpinned(name, 'drained');
+        // Union drains the co-named queue with its cluster and activates it with it, even one
+        // drained on its own (remote/_cluster.py, Cluster.drain and Cluster.activate).
+        await conamedFollows(name, enabled);
         const c = await cp.updateCluster(name, { enabled });
         life.bump(ckey(name));
         return { cluster: await view(c) };

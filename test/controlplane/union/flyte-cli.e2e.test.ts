@@ -178,10 +178,13 @@ describe.skipIf(typeof venv === 'string')(
       });
 
       // Cluster drain and activate: poolsync's `enabled`.
+      // Its co-named queue drains and activates with it (Union, remote/_cluster.py).
       await ok(['update', 'cluster', 'c1', '--drain', '--yes']);
       expect((await cp.getCluster('c1')).enabled).toBe(false);
+      expect((await cp.getQueue('c1')).state).not.toBe('active');
       await ok(['update', 'cluster', 'c1', '--activate', '--yes']);
       expect((await cp.getCluster('c1')).enabled).toBe(true);
+      expect((await cp.getQueue('c1')).state).toBe('active');
       // A cluster another queue names cannot be deleted (Union: unpin it first).
       const pinned = await flyte(s, home, ['delete', 'cluster', 'g1', '--yes']);
       expect(pinned.code).not.toBe(0);
