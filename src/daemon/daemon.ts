@@ -28,6 +28,7 @@ import {
   discoverEnvironments,
   environmentDaemonConfig,
   environmentsStatus,
+  environmentsStatusFromLeaders,
 } from './environments.js';
 import { pullRequestWiring } from './pull-request-wiring.js';
 import { sharedCandidacy } from '../lease/leader-elector.js';
@@ -146,8 +147,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 
   let server: StatusServer;
   try {
+    // With environments and several replicas: each environment as its leader says.
+    const fullStatus =
+      single || !election
+        ? null
+        : () => environmentsStatusFromLeaders(units, source.describe(), config, 5_000);
     server = await startStatusServer(config.listen, {
       status: () => daemonStatus(),
+      ...(fullStatus ? { fullStatus } : {}),
       ready,
       metrics,
       adminToken: config.adminToken,
@@ -174,8 +181,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         ? {
             dashboard: dashboardHandler({
               status: () => daemonStatus(),
-              leaderStatus: () =>
-                single ? leaderStatus<DaemonStatus>(follower(), 5_000) : Promise.resolve(null),
+              leaderStatus: async () =>
+                single
+                  ? leaderStatus<DaemonStatus>(follower(), 5_000)
+                  : fullStatus && { status: await fullStatus(), relayedBy: '' },
               approvals: config.adminToken !== null,
             }),
           }

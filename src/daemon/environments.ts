@@ -119,6 +119,46 @@ export function environmentsStatus(
 ): DaemonStatus {
   const environments: Record<string, DaemonStatus> = {};
   for (const u of units) environments[u.name!] = u.status();
+  return summary(environments, source, config);
+}
+
+/**
+ * The same, with each environment another replica leads as that leader says it (its
+ * `/status?local=1`, at the address it published in the Lease; no credential is sent): any
+ * replica's /status and dashboard then show every environment's runs. An environment whose
+ * leader does not answer within `timeoutMs` is shown as this replica sees it.
+ */
+export async function environmentsStatusFromLeaders(
+  units: readonly Unit[],
+  source: Record<string, string>,
+  config: DaemonConfig,
+  timeoutMs: number,
+): Promise<DaemonStatus> {
+  const sections = await Promise.all(
+    units.map(async (u): Promise<[string, DaemonStatus]> => {
+      const own = u.status();
+      const address =
+        u.leadership.elected && !u.leadership.isLeader() ? u.leadership.leaderAddress() : null;
+      if (address === null) return [u.name!, own];
+      try {
+        const res = await fetch(`${address}/status?local=1`, {
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const section = ((await res.json()) as DaemonStatus).environments?.[u.name!];
+        return [u.name!, section?.leader?.isLeader ? section : own];
+      } catch {
+        return [u.name!, own];
+      }
+    }),
+  );
+  return summary(Object.fromEntries(sections), source, config);
+}
+
+function summary(
+  environments: Record<string, DaemonStatus>,
+  source: Record<string, string>,
+  config: DaemonConfig,
+): DaemonStatus {
   const all = Object.values(environments);
   const outcomes = all.map((s) => s.outcome).filter((o): o is RunResult => o !== null);
   const worst = WORST_FIRST.find((r) => outcomes.includes(r)) ?? null;

@@ -13,6 +13,11 @@ export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
 
 export interface HttpHandlers {
   status(): DaemonStatus;
+  /**
+   * GET /status without `?local=1`, when it needs more than this replica's state (with
+   * environments and several replicas: each environment as its leader says); else `status()`.
+   */
+  fullStatus?(): Promise<DaemonStatus>;
   ready(): boolean;
   metrics: DaemonMetrics;
   /** Asks the loop for a run; resolves when that run finished. */

@@ -89,6 +89,7 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       if (!url.searchParams.has('local')) {
         const off = await handOff(req, Buffer.alloc(0), h.follower(), null, 5_000);
         if (off.kind === 'answered') return relay(res, off);
+        if (h.fullStatus) return send(res, 200, await h.fullStatus());
       }
       return send(res, 200, h.status());
     }

@@ -269,8 +269,23 @@ function unitPipeline(
     inventoryStore(cp, config.controlPlane.url, lockDir, sharedInventory);
   const environment = o.name;
   return {
-    loadRepository: (dir, opts) =>
-      loadDesired(dir, { ...opts, ...(environment !== null ? { environment } : {}) }),
+    loadRepository: async (dir, opts) => {
+      const loaded = await loadDesired(dir, {
+        ...opts,
+        ...(environment !== null ? { environment } : {}),
+      });
+      if (environment !== null || loaded.valid) return loaded;
+      // Started while the repository could not be read (environments.ts): say what to do.
+      const errors = loaded.errors.map((e) =>
+        /declares environments/.test(e.message)
+          ? {
+              ...e,
+              message: `${e.message}; this daemon started before it could read them: restart it to reconcile each environment`,
+            }
+          : e,
+      );
+      return { ...loaded, errors };
+    },
     readLiveState: (cp) => {
       learn(cp);
       return readLiveWithInventory(cp, inventoryOf(cp));

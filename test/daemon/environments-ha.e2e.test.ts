@@ -201,6 +201,16 @@ describe('daemon --leader-elect with environments', () => {
     const leaderOf = (e: string) => before[e]![0]!;
     // They spread: the Leases are not all one replica's.
     expect(new Set(ENVS.map(leaderOf)).size).toBeGreaterThan(1);
+    // Any replica's /status shows every environment as its leader says (its runs included),
+    // once it has seen where each leader is (a candidate reads the Leases it does not lead).
+    for (const r of replicas)
+      await until(`${r.id}'s /status showing every environment from its leader`, async () => {
+        const st = (await (await fetch(`${r.url()}/status`)).json()) as DaemonStatus;
+        return ENVS.every((e) => {
+          const s = st.environments![e]!;
+          return s.leader?.isLeader && s.leader.identity === leaderOf(e) && s.runs.length > 0;
+        });
+      });
     // Each environment's steps were run by its leader only.
     for (const r of replicas)
       for (const s of r.steps()) expect(leaderOf(s.split(' ')[0]!)).toBe(r.id);

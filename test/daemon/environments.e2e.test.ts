@@ -6,6 +6,7 @@
  * and metrics label; the unreachable one never stops the others.
  */
 import { Writable } from 'node:stream';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -231,5 +232,25 @@ describe('daemon with environments', () => {
       (await withState(`${state}/prod.json`, (cp) => cp.getQueue('training'))).action_concurrency,
     ).toBe(500);
     expect(join(state)).toBeTruthy();
+  });
+
+  it('started while the repository could not be read: runs as one control plane and says to restart', async () => {
+    const state = tempDir();
+    const repo = new TestRepo();
+    cleanups.push(() => repo.cleanup());
+    repo.commit(repository(state));
+    const away = `${repo.bare}.away`;
+    renameSync(repo.bare, away);
+    const daemon = await start(repo, state);
+    await daemon.firstRun;
+    expect((await status(daemon)).errors[0]).toMatchObject({ code: 'GIT_FETCH' });
+    renameSync(away, repo.bare);
+    await reconcile(daemon);
+    const st = await status(daemon);
+    expect(st.environments).toBeUndefined();
+    expect(st.outcome).toBe('invalid');
+    expect(st.errors[0]!.message).toMatch(
+      /declares environments \(dev, prod, staging\).*restart it to reconcile each environment/,
+    );
   });
 });
