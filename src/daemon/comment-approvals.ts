@@ -16,7 +16,7 @@ import { code } from '../render/markdown.js';
 import type { ApprovalForge } from '../vcs/approvers.js';
 import type { CommentEvent, Provider } from '../vcs/types.js';
 import type { Approvals } from './approvals.js';
-import type { PostedPlans } from './pull-requests.js';
+import type { PostedPlans, RecoverPlan } from './pull-requests.js';
 
 /** Where an approval goes: the daemon's one control plane, or the environment `-e` names. */
 export interface ApprovalTarget {
@@ -30,6 +30,12 @@ export interface ApprovalTarget {
 
 export interface CommentApprovalOptions {
   posted: PostedPlans;
+  /**
+   * With environments and several replicas: the plan comment another replica posted, found
+   * on the pull request and re-planned here (pull-requests.ts); accepted only when it is
+   * exactly the plan that comment shows.
+   */
+  recover?: RecoverPlan;
   forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
   /** The target of a comment (`-e NAME` or none), or why there is none. */
   target: (environment: string | undefined) => ApprovalTarget | string;
@@ -81,8 +87,8 @@ export function commentApprovalHandler(
     const source = `${e.provider}:${e.repository}${pr}`;
     const to = o.target(e.environment);
     const env = typeof to === 'string' ? null : to.environment;
-    const posted = typeof to === 'string' ? null : o.posted.get(e.provider, e.number, env ?? '');
-    const fingerprint = posted ? splitHeld(posted.plan).fingerprint : null;
+    let posted = typeof to === 'string' ? null : o.posted.get(e.provider, e.number, env ?? '');
+    let fingerprint = posted ? splitHeld(posted.plan).fingerprint : null;
     const refuse = async (reason: string) => {
       if (typeof to !== 'string')
         to.approvals.refuse(
@@ -101,12 +107,23 @@ export function commentApprovalHandler(
         `@${e.user.login} may not approve: approving needs ${e.provider === 'github' ? 'write permission on the repository' : 'the Developer role or higher in the project'} (has ${check.level}).`,
       );
     }
+    let head = e.headSha;
+    if (!posted && env !== null && o.recover) {
+      head ??= await forge.headSha(e.number);
+      const found = await o.recover(e.provider, e.number, env, head);
+      const reason = found && recoveredRefusal(found, head);
+      if (reason) return refuse(reason);
+      if (found?.plan) {
+        posted = { commit: head, plan: found.plan };
+        fingerprint = splitHeld(found.plan).fingerprint;
+      }
+    }
     if (!posted) {
       return refuse(
         `no plan${within} of this pull request has been posted by this daemon (or it restarted since). Push a commit or wait for the plan comment, review it, then comment \`poolsync apply${env === null ? '' : ` -e ${env}`}\` again.`,
       );
     }
-    const head = e.headSha ?? (await forge.headSha(e.number));
+    head ??= await forge.headSha(e.number);
     if (head !== posted.commit) {
       return refuse(
         `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`,
@@ -140,4 +157,24 @@ export function commentApprovalHandler(
     );
     to.requestReconcile();
   };
+}
+
+/** Why a plan found in another replica's comment is not the one to approve, or null. */
+function recoveredRefusal(
+  found: NonNullable<Awaited<ReturnType<RecoverPlan>>>,
+  head: string,
+): string | null {
+  const { record, plan } = found;
+  if (record.commit !== head)
+    return `stale: the plan was posted for commit ${record.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`;
+  if (!plan)
+    return `the plan of environment ${record.environment} for ${head.slice(0, 12)} could not be made again here (invalid, or the control plane unreadable): nothing to approve.`;
+  if (
+    plan.desired_fingerprint !== record.desired ||
+    (splitHeld(plan).fingerprint ?? '-') !== record.held
+  )
+    return `stale: the plan of environment ${record.environment} for ${head.slice(0, 12)} is not the one in the plan comment (its desired state or held changes differ). Push a commit (or ask for a re-plan), review the new plan, then comment again.`;
+  if (plan.live_fingerprint !== record.live)
+    return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
+  return null;
 }

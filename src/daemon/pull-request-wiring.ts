@@ -36,27 +36,28 @@ export function pullRequestWiring(
   const posted = new PostedPlans();
   const backend = single?.backend();
   const controlPlane = single?.identity();
-  const onPullRequest =
-    deps.onPullRequest ??
-    pullRequestHandlerForDaemon({
-      config,
-      readLiveState: single ? readLive(single) : () => Promise.reject(new Error('environments')),
-      ...(backend ? { backend } : {}),
-      ...(controlPlane ? { controlPlane } : {}),
-      logger: deps.logger,
-      posted,
-      ...(single
-        ? {}
-        : {
-            environments: units.map((u) => ({
-              name: u.name!,
-              readLiveState: readLive(u),
-              backend: () => u.backend(),
-              controlPlane: () => u.identity(),
-              policy: u.config.policy,
-            })),
-          }),
-    });
+  const own = deps.onPullRequest
+    ? null
+    : pullRequestHandlerForDaemon({
+        config,
+        readLiveState: single ? readLive(single) : () => Promise.reject(new Error('environments')),
+        ...(backend ? { backend } : {}),
+        ...(controlPlane ? { controlPlane } : {}),
+        logger: deps.logger,
+        posted,
+        ...(single
+          ? {}
+          : {
+              environments: units.map((u) => ({
+                name: u.name!,
+                readLiveState: readLive(u),
+                backend: () => u.backend(),
+                controlPlane: () => u.identity(),
+                policy: u.config.policy,
+              })),
+            }),
+      });
+  const onPullRequest = deps.onPullRequest ?? own;
   // Approval by `poolsync apply` comments: on where plan comments are (their token and repository).
   const forges = new Map(
     [...forgeTargets(config)].map(([provider, t]) => [
@@ -81,6 +82,7 @@ export function pullRequestWiring(
     forges.size > 0 && !deps.onPullRequest
       ? commentApprovalHandler({
           posted,
+          ...(own && !single ? { recover: own.recover } : {}),
           forges,
           target: single
             ? soleTarget(targetOf(single))

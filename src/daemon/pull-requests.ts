@@ -17,6 +17,9 @@ import {
   type PullRequestHandler,
 } from '../vcs/pull-request-handler.js';
 import type { Provider, PublishOutcome, PullRequestEvent } from '../vcs/types.js';
+import { commentMarker, isPoolsyncComment } from '../vcs/comment.js';
+import { planRecord, type PlanRecord } from '../vcs/environments-comment.js';
+import { createPullRequestApi } from '../vcs/publish.js';
 import { planOutcome } from '../vcs/plan-outcome.js';
 import { splitHeld } from '../plan/hold.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
@@ -92,7 +95,7 @@ export function pullRequestHandlerForDaemon(opts: {
    * section each; `readLiveState`, `backend` and `controlPlane` above are then unused.
    */
   environments?: EnvironmentPlanner[];
-}): ((e: PullRequestEvent) => Promise<void>) | null {
+}): DaemonPullRequestHandler | null {
   const { config, logger } = opts;
   const env = opts.env ?? process.env;
   if (config.source.kind !== 'git') return null;
@@ -143,7 +146,7 @@ export function pullRequestHandlerForDaemon(opts: {
     logger.info({ provider, repository }, 'plan comments on pull requests are on');
   }
   if (handlers.size === 0) return null;
-  return async (e) => {
+  const onEvent = async (e: PullRequestEvent) => {
     const handler = handlers.get(e.provider);
     if (!handler) {
       logger.debug({ provider: e.provider }, 'no plan-comment handler for this provider: ignored');
@@ -151,6 +154,77 @@ export function pullRequestHandlerForDaemon(opts: {
     }
     await handler(e);
   };
+  const environments = opts.environments ?? [];
+  return Object.assign(onEvent, {
+    recover: async (provider: Provider, number: number, environment: string, head: string) => {
+      const handler = handlers.get(provider);
+      const target = targets.get(provider);
+      const planner = environments.find((p) => p.name === environment);
+      if (!handler || !target || !planner) return null;
+      const record = await commentRecord(
+        { provider, number, ...target, key: source.path },
+        environment,
+      );
+      if (!record || record.commit !== head) return record && { record, plan: null };
+      const outcome = await handler.atCommit(number, head, (dir) =>
+        planEnvironment(planner, dir, head, source.path),
+      );
+      return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
+    },
+  });
+}
+
+/** The daemon's pull-request handler, and how it finds again a plan another replica posted. */
+export type DaemonPullRequestHandler = ((e: PullRequestEvent) => Promise<void>) & {
+  recover: RecoverPlan;
+};
+
+/**
+ * The record of `environment` in poolsync's plan comment on pull request `number` (found by
+ * its marker, as the comment is updated), with that environment's plan of `head` re-made
+ * here when the record is for `head` (null when planning it fails or it is invalid). Null
+ * when the pull request carries no such record.
+ */
+export type RecoverPlan = (
+  provider: Provider,
+  number: number,
+  environment: string,
+  head: string,
+) => Promise<{ record: PlanRecord; plan: Plan | null } | null>;
+
+async function commentRecord(
+  pr: {
+    provider: Provider;
+    number: number;
+    repository: string;
+    apiUrl: string | undefined;
+    token: string;
+    key: string;
+  },
+  environment: string,
+): Promise<PlanRecord | null> {
+  const api = createPullRequestApi({ ...pr, ...(pr.apiUrl ? { apiUrl: pr.apiUrl } : {}) });
+  try {
+    const marker = commentMarker(pr.key.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, ''));
+    const comment = (await api.listComments()).find((c) => isPoolsyncComment(c.body, marker));
+    return comment ? planRecord(comment.body, environment) : null;
+  } finally {
+    await api.close();
+  }
+}
+
+function planEnvironment(env: EnvironmentPlanner, dir: string, commit: string, repoPath: string) {
+  const backend = env.backend();
+  const controlPlane = env.controlPlane();
+  return planOutcome({
+    dir,
+    commit,
+    environment: env.name,
+    readLiveState: env.readLiveState,
+    repoPath,
+    ...(backend ? { backend } : {}),
+    ...(controlPlane ? { controlPlane } : {}),
+  });
 }
 
 /**
@@ -238,17 +312,7 @@ function environmentsPlanner(
   return async (dir, commit) => {
     const sections = await Promise.all(
       environments.map(async (env) => {
-        const backend = env.backend();
-        const controlPlane = env.controlPlane();
-        const outcome = await planOutcome({
-          dir,
-          commit,
-          environment: env.name,
-          readLiveState: env.readLiveState,
-          repoPath,
-          ...(backend ? { backend } : {}),
-          ...(controlPlane ? { controlPlane } : {}),
-        });
+        const outcome = await planEnvironment(env, dir, commit, repoPath);
         if (outcome.kind === 'environments') throw new Error('one environment was planned');
         if (outcome.kind !== 'plan') return { name: env.name, outcome };
         posted?.planned(provider, commit, outcome.plan, env.name);

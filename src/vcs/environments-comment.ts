@@ -6,6 +6,7 @@
  * environment whose plan does not fit its part is shortened on its own (comment.ts's short
  * forms), never the others.
  */
+import { splitHeld } from '../plan/hold.js';
 import { closingLine, markdownText } from '../render/index.js';
 import { codePointLength } from './text.js';
 import type { EnvironmentOutcome, PublishOutcome, StatusState } from './types.js';
@@ -31,7 +32,53 @@ function opens(outcome: EnvironmentOutcome): boolean {
 
 function section(name: string, outcome: EnvironmentOutcome, body: string): string {
   const summary = `<b>${markdownText(name)}</b>: ${markdownText(environmentSummary(outcome))}`;
-  return `<details${opens(outcome) ? ' open' : ''}><summary>${summary}</summary>\n\n${body.trim()}\n\n</details>`;
+  return `<details${opens(outcome) ? ' open' : ''}><summary>${summary}</summary>\n\n${record(name, outcome)}${body.trim()}\n\n</details>`;
+}
+
+/**
+ * What a section's plan was, for machines (docs/environments.md#several-replicas): the
+ * commit, the full desired, live and held-changes fingerprints. An environment's leader that
+ * did not post the comment re-plans and accepts `poolsync apply -e NAME` only when its plan
+ * has exactly these. A hidden HTML comment; never shortened with the section's body.
+ */
+export interface PlanRecord {
+  environment: string;
+  commit: string;
+  desired: string;
+  live: string;
+  /** `-` when nothing is held. */
+  held: string;
+}
+
+const RECORD = /<!-- poolsync:environment ((?:[a-z]+="[^"<>]*" ?)+)-->/g;
+/** `--` would end the HTML comment; `"`, `<` and `>` would end the attribute or the record. */
+const attribute = (v: string) => v.replace(/-{2,}|["<>]/g, '_');
+
+function record(name: string, outcome: EnvironmentOutcome): string {
+  if (outcome.kind !== 'plan') return '';
+  const p = outcome.plan;
+  const fields: Omit<PlanRecord, 'environment'> = {
+    commit: p.commit ?? '-',
+    desired: p.desired_fingerprint,
+    live: p.live_fingerprint,
+    held: splitHeld(p).fingerprint ?? '-',
+  };
+  const attrs = Object.entries({ name, ...fields }).map(([k, v]) => `${k}="${attribute(v)}"`);
+  return `<!-- poolsync:environment ${attrs.join(' ')} -->\n`;
+}
+
+/** The record of `environment`'s section in a plan comment's body, or null. */
+export function planRecord(body: string, environment: string): PlanRecord | null {
+  for (const m of body.matchAll(RECORD)) {
+    const a = Object.fromEntries(
+      [...m[1]!.matchAll(/([a-z]+)="([^"]*)"/g)].map((x) => [x[1], x[2]]),
+    );
+    if (a.name !== attribute(environment)) continue;
+    const { commit, desired, live, held } = a;
+    if (!commit || !desired || !live || !held) return null;
+    return { environment, commit, desired, live, held };
+  }
+  return null;
 }
 
 const OVERHEAD = 200;

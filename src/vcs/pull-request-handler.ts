@@ -69,6 +69,12 @@ const ACTIONS: Record<Provider, Set<string>> = {
 export type PullRequestHandler = ((e: PullRequestEvent) => Promise<void>) & {
   /** Resolves when every accepted event has been handled (tests, shutdown). */
   idle(): Promise<void>;
+  /**
+   * Runs `plan` on pull request `number`'s commit `headSha` checked out (the manifests'
+   * folder), in turn with the events (one checkout): how a replica re-plans a commit whose
+   * comment another replica posted.
+   */
+  atCommit<T>(number: number, headSha: string, plan: (dir: string) => Promise<T>): Promise<T>;
 };
 
 export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullRequestHandler {
@@ -164,6 +170,13 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     );
   }
 
+  async function checkedOut(e: PullRequestEvent): Promise<string> {
+    const g = await fetchHead(e);
+    await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
+    await g.raw(['clean', '-ffdxq']);
+    return repoPath === '.' ? checkout : join(checkout, repoPath);
+  }
+
   async function handle(e: PullRequestEvent): Promise<PublishResult> {
     const pr = { ...target, number: e.number, commit: e.headSha, key };
     try {
@@ -177,10 +190,7 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     }
     let outcome: PublishOutcome;
     try {
-      const g = await fetchHead(e);
-      await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
-      await g.raw(['clean', '-ffdxq']);
-      outcome = await plan(repoPath === '.' ? checkout : join(checkout, repoPath), e.headSha);
+      outcome = await plan(await checkedOut(e), e.headSha);
     } catch (err) {
       outcome = { kind: 'error', message: redactor.errorMessage(err) };
     }
@@ -236,7 +246,29 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     chain = run.catch(() => undefined);
     return run;
   };
-  return Object.assign(handler, { idle: () => chain });
+  const atCommit = <T>(number: number, headSha: string, run: (dir: string) => Promise<T>) => {
+    const e: PullRequestEvent = {
+      provider: opts.provider,
+      repository: opts.repository,
+      number,
+      headSha,
+      headRef: '',
+      action: 'comment',
+    };
+    const done = chain.then(async () => {
+      try {
+        return await run(await checkedOut(e));
+      } catch (err) {
+        throw new Error(redactor.errorMessage(err));
+      }
+    });
+    chain = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
+  };
+  return Object.assign(handler, { idle: () => chain, atCommit });
 }
 
 function sameRepository(provider: Provider, event: string, configured: string): boolean {

@@ -64,6 +64,29 @@ const clusters = async (path: string) => {
   }
 };
 
+/** A daemon on `repo` with the two environments' control planes in `state` (its own state dir). */
+const start = async (repo: TestRepo, state: string, name: string) => {
+  const config = await resolveDaemonConfig({
+    cwd: state,
+    env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET, POOLSYNC_RECONCILE_TOKEN: RECONCILE },
+    flags: {
+      repo: repo.bare,
+      'control-plane': `file:${state}/unused.json`,
+      listen: '127.0.0.1:0',
+      'state-dir': `${state}/${name}`,
+      policy: 'all',
+      'poll-interval': '1h',
+      'drift-interval': '1h',
+    },
+  });
+  const daemon = await startDaemon(config, {
+    logger: pino({ level: 'debug' }, new Writable({ write: (_c, _e, cb) => cb() })),
+  });
+  cleanups.push(() => daemon.stop().then(() => {}));
+  await daemon.firstRun;
+  return daemon;
+};
+
 describe('pull requests with environments', () => {
   it('one comment, a section per environment; `poolsync apply -e prod` approves prod’s held delete, applied after merge', async () => {
     const state = tempDir();
@@ -153,5 +176,71 @@ describe('pull requests with environments', () => {
     expect(await clusters(`${state}/dev.json`)).toEqual(['c-dev', 'c-dev-2']);
     const after = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
     expect(after.environments!.prod!.approval!.lastApplied).toMatchObject({ approver: 'alice' });
+  });
+
+  it('a replica that did not post the comment approves `-e prod` by re-planning, only while the plan is the one the comment records', async () => {
+    const state = tempDir();
+    const repo = new TestRepo();
+    cleanups.push(() => repo.cleanup());
+    const files = twoEnvironments(
+      { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
+      '    prune: true\n',
+    );
+    const base = repo.commit({ ...files, 'prod/other.yaml': cluster('c-prod-2') });
+    const head = repo.commit({ 'prod/other.yaml': null, 'dev/more.yaml': cluster('c-dev-2') });
+    git(repo.work, 'push', '--quiet', 'origin', `${head}:refs/pull/9/head`);
+    git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
+    // Two replicas of one deployment: A posts the plan comment, B is asked to approve.
+    const a = await start(repo, state, 'a');
+    const b = await start(repo, state, 'b');
+    forge.githubPermissions.set('alice', 'write');
+    forge.heads.set('github:acme/cfg#9', head);
+    await hook(a, 'pull_request', {
+      action: 'opened',
+      number: 9,
+      repository: { full_name: 'acme/cfg' },
+      pull_request: { number: 9, head: { sha: head, ref: 'feature' } },
+    });
+    const plan = await until(
+      'the plan comment',
+      () => forge.list('github:acme/cfg#9').find((c) => c.body.includes('2 environments')) ?? null,
+    );
+    const record = /<!-- poolsync:environment name="prod" ([^>]*)-->/.exec(plan.body)![1]!;
+    expect(record).toContain(`commit="${head}"`);
+    expect(record).toMatch(
+      /desired="sha256:[0-9a-f]{64}" live="sha256:[0-9a-f]{64}" held="sha256:[0-9a-f]{64}"/,
+    );
+    const posted = plan.body;
+
+    // The comment edited: its held fingerprint is not the plan's any more.
+    plan.body = posted.replace(
+      /(name="prod"[^>]*held="sha256:)[0-9a-f]/,
+      (_m, p: string) => `${p}x`,
+    );
+    await comment(b, 'poolsync apply -e prod');
+    await until('a refusal', () => replies().length === 1);
+    expect(replies()[0]!.body).toMatch(
+      /refused: stale: the plan of environment prod for [0-9a-f]{12} is not the one in the plan comment/,
+    );
+    // Its desired fingerprint edited: refused the same way.
+    plan.body = posted.replace(
+      /(name="prod"[^>]*desired="sha256:)[0-9a-f]/,
+      (_m, p: string) => `${p}x`,
+    );
+    await comment(b, 'poolsync apply -e prod');
+    await until('a second refusal', () => replies().length === 2);
+    expect(replies()[1]!.body).toMatch(/refused: stale: the plan of environment prod/);
+    let st = (await (await fetch(`${b.url}/status`)).json()) as DaemonStatus;
+    expect(st.environments!.prod!.approval!.granted).toHaveLength(0);
+
+    // The comment as A posted it: B re-plans prod, finds exactly that plan, accepts.
+    plan.body = posted;
+    await comment(b, 'poolsync apply -e prod');
+    await until('the approval', () => replies().length === 3);
+    expect(replies()[2]!.body).toMatch(
+      /approved by @alice \(write\): the \d+ held changes? of the plan of environment prod/,
+    );
+    st = (await (await fetch(`${b.url}/status`)).json()) as DaemonStatus;
+    expect(st.environments!.prod!.approval!.granted).toHaveLength(1);
   });
 });
