@@ -20,7 +20,8 @@ import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daem
 import { tempDir, type TestRepo } from './helpers.js';
 
 export interface TestDaemonOptions<C extends ControlPlane> {
-  repo: TestRepo;
+  /** The repository the daemon pulls; absent: the daemon watches the folder of `flags.watch`. */
+  repo?: TestRepo;
   /** Default: an embedded control plane in memory. */
   cp?: C;
   /** Flags added to (or replacing) the defaults, e.g. `policy`, `poll-interval`. */
@@ -40,7 +41,7 @@ export interface TestDaemon<C extends ControlPlane> {
   /** The daemon's log lines (JSON), as written. */
   logs: string[];
   state: string;
-  /** Stops the daemon, then removes the repository and the state folder. */
+  /** Stops the daemon, then removes the repository and the state folder (those it made). */
   stop(): Promise<void>;
 }
 
@@ -78,7 +79,7 @@ async function launch(
     cwd: state,
     env: opts.env ?? {},
     flags: {
-      repo: opts.repo.bare,
+      ...(opts.repo ? { repo: opts.repo.bare } : {}),
       // Injected (startTestDaemon): the URL only decides where the apply lock lives, beside it.
       'control-plane': `file:${cpPath}`,
       listen: '127.0.0.1:0',
@@ -109,7 +110,7 @@ async function launch(
     cpPath,
     stop: async () => {
       await daemon.stop();
-      opts.repo.cleanup();
+      opts.repo?.cleanup();
       if (opts.state === undefined) rmSync(state, { recursive: true, force: true });
     },
   };
