@@ -1,12 +1,30 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { executePlan, ApplyRefusedError, type ApplyEvent } from '../../src/apply/index.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
-import { MemoryControlPlane, CONTRACT } from './helpers/memory-control-plane.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { recording, type CallRecord, type RecordingControlPlane } from './helpers/recording.js';
-import { makePlan, pool, queueSpec, type StepSpec } from './helpers/plans.js';
+import { CONTRACT, makePlan, pool, queueSpec, type StepSpec } from './helpers/plans.js';
 import type { Plan } from '../../src/model/plan.js';
 
 const FAST_POLL = { initial: 10, max: 40 };
+
+/** Embedded control planes opened by a test (in memory), closed after it. */
+const opened: EmbeddedControlPlane[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((cp) => cp.close()));
+});
+
+/** A fresh in-memory embedded control plane: every domain rule, capabilities as created. */
+async function embedded(): Promise<EmbeddedControlPlane> {
+  const cp = await EmbeddedControlPlane.open({ path: null });
+  opened.push(cp);
+  return cp;
+}
+
+const names = (objects: { name: string }[]) => objects.map((o) => o.name).sort();
+const hasCluster = async (cp: EmbeddedControlPlane, name: string) =>
+  names(await cp.listClusters()).includes(name);
+const idle = { runs_in_flight: 0, actions_in_flight: 0 };
 
 /** The mutating call a step made (the last one, in case it was retried). */
 function callOf(cp: RecordingControlPlane, plan: Plan, id: string): CallRecord | undefined {
@@ -94,8 +112,8 @@ function migrationPlan(): Plan {
   });
 }
 
-async function seededLegacy(): Promise<MemoryControlPlane> {
-  const mem = new MemoryControlPlane();
+async function seededLegacy(): Promise<EmbeddedControlPlane> {
+  const mem = await embedded();
   await mem.createPool('legacy', CONTRACT('legacy-bucket'));
   await mem.registerCluster({ name: 'old-1', pool: 'legacy' });
   await mem.registerCluster({ name: 'old-2', pool: 'legacy' });
@@ -124,8 +142,8 @@ describe('executePlan: order (plan.md Steps and order)', () => {
       blocked: 1,
       side_effects: 0,
     });
-    expect(mem.clusterMap.has('old-1')).toBe(false);
-    expect(mem.queueMap.get('batch')!.clusters).toEqual(['old-2']);
+    expect(await hasCluster(mem, 'old-1')).toBe(false);
+    expect((await mem.getQueue('batch')).clusters).toEqual(['old-2']);
   });
 
   it('deletes a replaced cluster (C7) before registering it again, and counts one replacement', async () => {
@@ -160,7 +178,7 @@ describe('executePlan: order (plan.md Steps and order)', () => {
     const del = callOf(cp, plan, 's3')!;
     const reg = callOf(cp, plan, 's4')!;
     expect(reg.start).toBeGreaterThanOrEqual(del.end);
-    expect(mem.clusterMap.get('old-1')!.pool).toBe('prod');
+    expect((await mem.getCluster('old-1')).pool).toBe('prod');
     expect(result.counts.replace).toBe(1);
   });
 
@@ -187,7 +205,7 @@ describe('executePlan: order (plan.md Steps and order)', () => {
     const result = await executePlan(plan, cp);
     expect(result.ok).toBe(true);
     expectDependenciesHonoured(cp, plan);
-    expect(mem.poolMap.has('tmp')).toBe(false);
+    expect(names(await mem.listPools())).not.toContain('tmp');
   });
 });
 
@@ -196,34 +214,34 @@ describe('executePlan: parallelism', () => {
     makePlan(Array.from({ length: n }, (_, i) => pool(`s${i + 1}`, `p${i}`)));
 
   it('overlaps independent steps up to the limit and never beyond', async () => {
-    const cp = recording(new MemoryControlPlane(), { latencyMs: 30 });
+    const cp = recording(await embedded(), { latencyMs: 30 });
     const result = await executePlan(independent(20), cp, { parallelism: 4 });
     expect(result.ok).toBe(true);
     expect(cp.maxConcurrent()).toBe(4);
   });
 
   it('runs one at a time with parallelism 1', async () => {
-    const cp = recording(new MemoryControlPlane(), { latencyMs: 5 });
+    const cp = recording(await embedded(), { latencyMs: 5 });
     await executePlan(independent(6), cp, { parallelism: 1 });
     expect(cp.maxConcurrent()).toBe(1);
   });
 
   it('defaults to 8', async () => {
-    const cp = recording(new MemoryControlPlane(), { latencyMs: 30 });
+    const cp = recording(await embedded(), { latencyMs: 30 });
     await executePlan(independent(20), cp);
     expect(cp.maxConcurrent()).toBe(8);
   });
 
   it('refuses a parallelism that is not a whole number ≥ 1', async () => {
     await expect(
-      executePlan(independent(1), new MemoryControlPlane(), { parallelism: 0 }),
+      executePlan(independent(1), await embedded(), { parallelism: 0 }),
     ).rejects.toThrow(/parallelism must be a whole number/);
   });
 });
 
 describe('executePlan: failures', () => {
   it('stops new steps after a permanent error, lets running steps finish, reports done/failed/not_run; a re-run converges', async () => {
-    const mem = new MemoryControlPlane();
+    const mem = await embedded();
     const cp = recording(mem, { latencyMs: 20 });
     const plan = makePlan(
       [
@@ -303,8 +321,8 @@ describe('executePlan: failures', () => {
       s3: null,
       s6: null,
     });
-    expect([...mem.poolMap.keys()].sort()).toEqual(['a', 'b', 'c', 'default']);
-    expect([...mem.clusterMap.keys()].sort()).toEqual(['a-1', 'b-1']);
+    expect(names(await mem.listPools())).toEqual(['a', 'b', 'c', 'default']);
+    expect(names(await mem.listClusters())).toEqual(['a-1', 'b-1']);
     expect(
       cp.calls
         .slice(before)
@@ -314,7 +332,7 @@ describe('executePlan: failures', () => {
   });
 
   it('treats delete of a missing object as done, but a create that meets a different live object as a conflict', async () => {
-    const mem = new MemoryControlPlane();
+    const mem = await embedded();
     await mem.createPool('a', CONTRACT('other-bucket'));
     const plan = makePlan([
       { id: 's1', op: 'delete_cluster', args: { name: 'gone' } },
@@ -385,14 +403,14 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
 
   it('polls until no run and no action is in flight, reporting progress, then deletes', async () => {
     const mem = await seededLegacy();
-    mem.metrics.set('old-1', { runs_in_flight: 2, actions_in_flight: 7, depth: 9 });
-    mem.metrics.set('batch', { runs_in_flight: 0, actions_in_flight: 1, depth: 1 });
+    await mem.setQueueActivity('old-1', { runs_in_flight: 2, actions_in_flight: 7 });
+    await mem.setQueueActivity('batch', { runs_in_flight: 0, actions_in_flight: 1 });
     setTimeout(
-      () => mem.metrics.set('batch', { runs_in_flight: 0, actions_in_flight: 0, depth: 0 }),
+      () => void mem.setQueueActivity('batch', idle),
       60,
     );
     setTimeout(
-      () => mem.metrics.set('old-1', { runs_in_flight: 0, actions_in_flight: 0, depth: 0 }),
+      () => void mem.setQueueActivity('old-1', idle),
       120,
     );
     const events: ApplyEvent[] = [];
@@ -406,13 +424,13 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     expect(progress.some((e) => e.type === 'wait_progress' && e.queue === 'batch')).toBe(true);
     const elapsed = progress.map((e) => (e.type === 'wait_progress' ? e.elapsed_ms : 0));
     expect(elapsed).toEqual([...elapsed].sort((a, b) => a - b));
-    expect(mem.clusterMap.has('old-1')).toBe(false);
+    expect(await hasCluster(mem, 'old-1')).toBe(false);
     expect(result.counts.delete).toBe(1);
   });
 
   it('fails on timeout and does not run the dependent delete', async () => {
     const mem = await seededLegacy();
-    mem.metrics.set('old-1', { runs_in_flight: 1, actions_in_flight: 3, depth: 4 });
+    await mem.setQueueActivity('old-1', { runs_in_flight: 1, actions_in_flight: 3 });
     const result = await executePlan(deletePlan(), mem, {
       waitTimeoutMs: 150,
       pollIntervalMs: FAST_POLL,
@@ -424,14 +442,14 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     });
     expect(result.steps[0]!.error!.message).toContain('old-1 (1 runs, 3 actions in flight)');
     expect(result.steps[1]!.status).toBe('not_run');
-    expect(mem.clusterMap.has('old-1')).toBe(true);
+    expect(await hasCluster(mem, 'old-1')).toBe(true);
     expect(result.counts.delete).toBe(0);
   });
 });
 
 describe('executePlan: abort and refusal', () => {
   it('on abort starts no new step, lets running steps finish and reports the rest not_run', async () => {
-    const mem = new MemoryControlPlane();
+    const mem = await embedded();
     const cp = recording(mem, { latencyMs: 40 });
     const plan = makePlan(Array.from({ length: 10 }, (_, i) => pool(`s${i + 1}`, `p${i}`)));
     const ac = new AbortController();
@@ -452,12 +470,12 @@ describe('executePlan: abort and refusal', () => {
       's3',
     ]);
     expect(result.steps.filter((s) => s.status === 'not_run')).toHaveLength(7);
-    expect(mem.poolMap.size).toBe(4);
+    expect(await mem.listPools()).toHaveLength(4);
   });
 
   it('an abort ends a running wait_idle without deleting', async () => {
     const mem = await seededLegacy();
-    mem.metrics.set('old-1', { runs_in_flight: 1, actions_in_flight: 1, depth: 1 });
+    await mem.setQueueActivity('old-1', { runs_in_flight: 1, actions_in_flight: 1 });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 80);
     const plan = makePlan([
@@ -468,11 +486,11 @@ describe('executePlan: abort and refusal', () => {
     expect(result.aborted).toBe(true);
     expect(result.steps.map((s) => s.status)).toEqual(['failed', 'not_run']);
     expect(result.steps[0]!.error!.code).toBe('ABORTED');
-    expect(mem.clusterMap.has('old-1')).toBe(true);
+    expect(await hasCluster(mem, 'old-1')).toBe(true);
   });
 
   it('refuses a plan with errors before any call', async () => {
-    const cp = recording(new MemoryControlPlane());
+    const cp = recording(await embedded());
     const plan = { ...makePlan([pool('s1', 'a')]) };
     plan.errors = [
       { code: 'V3', address: 'Queue/q', message: 'unknown cluster x', location: 'queues.yaml:4:7' },
@@ -484,17 +502,17 @@ describe('executePlan: abort and refusal', () => {
 
   it('refuses a graph with a cycle or an unknown dependency', async () => {
     const cycle = makePlan([pool('s1', 'a', ['s2']), pool('s2', 'b', ['s1'])]);
-    await expect(executePlan(cycle, new MemoryControlPlane())).rejects.toThrow(
+    await expect(executePlan(cycle, await embedded())).rejects.toThrow(
       /cycle through s1, s2/,
     );
     const dangling = makePlan([pool('s1', 'a', ['s9'])]);
-    await expect(executePlan(dangling, new MemoryControlPlane())).rejects.toThrow(
+    await expect(executePlan(dangling, await embedded())).rejects.toThrow(
       /unknown step s9/,
     );
   });
 
   it('an empty plan is ok and makes no call', async () => {
-    const cp = recording(new MemoryControlPlane());
+    const cp = recording(await embedded());
     const result = await executePlan(makePlan([]), cp);
     expect(result).toMatchObject({ ok: true, aborted: false, steps: [] });
     expect(cp.calls).toHaveLength(0);
@@ -503,7 +521,7 @@ describe('executePlan: abort and refusal', () => {
 
 describe('executePlan: observers', () => {
   it('an onEvent that throws does not disturb the apply', async () => {
-    const mem = new MemoryControlPlane();
+    const mem = await embedded();
     const plan = makePlan([pool('s1', 'a'), pool('s2', 'b', ['s1'])]);
     const result = await executePlan(plan, mem, {
       onEvent: () => {
@@ -511,6 +529,6 @@ describe('executePlan: observers', () => {
       },
     });
     expect(result.ok).toBe(true);
-    expect([...mem.poolMap.keys()].sort()).toEqual(['a', 'b', 'default']);
+    expect(names(await mem.listPools())).toEqual(['a', 'b', 'default']);
   });
 });

@@ -62,17 +62,13 @@ describe('apply order against the embedded control plane (plan.md Steps and orde
     const first = await executePlan(await planFor(dir, cp), cp, { parallelism: 8 });
     expect(first.ok).toBe(true);
 
-    // Work in flight on the clusters about to go: the waits must see it drain.
-    await embedded.setQueueActivity('old-1', {
-      runs_in_flight: 2,
-      actions_in_flight: 5,
-      finish_over_ms: 300,
-    });
-    await embedded.setQueueActivity('mover', {
-      runs_in_flight: 1,
-      actions_in_flight: 1,
-      finish_over_ms: 200,
-    });
+    // Work in flight on the clusters about to go, until the wait has seen it: the work
+    // finishes when the executor first reports it busy, not after a time that a loaded
+    // machine could spend planning (then the wait would find nothing to wait for).
+    await embedded.setQueueActivity('old-1', { runs_in_flight: 2, actions_in_flight: 5 });
+    await embedded.setQueueActivity('mover', { runs_in_flight: 1, actions_in_flight: 1 });
+    const busy = new Set(['old-1', 'mover']);
+    const finishing: Promise<void>[] = [];
 
     await writeRepo(dir, V2);
     const plan = await planFor(dir, cp);
@@ -82,8 +78,16 @@ describe('apply order against the embedded control plane (plan.md Steps and orde
     const result = await executePlan(plan, cp, {
       parallelism: 8,
       pollIntervalMs: { initial: 20, max: 50 },
-      onEvent: (e) => events.push(e),
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'wait_progress' && busy.delete(e.queue))
+          finishing.push(
+            embedded.setQueueActivity(e.queue, { runs_in_flight: 0, actions_in_flight: 0 }),
+          );
+      },
     });
+    await Promise.all(finishing);
+    expect(busy, 'every cluster delete waited for its work').toEqual(new Set());
     expect(result.steps.filter((s) => s.status !== 'done')).toEqual([]);
     const log = cp.calls;
 

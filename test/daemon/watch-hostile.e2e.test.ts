@@ -137,7 +137,7 @@ describe('--watch on a hostile folder', () => {
       { retryErrors: true, detail: d.out },
     );
     expect(d.out()).not.toMatch(UNCAUGHT);
-  }, 60_000);
+  });
 
   it('an unreadable folder: a warning from the watcher, the run reports it at the folder, --once ends', async () => {
     const work = workFolder();

@@ -5,7 +5,7 @@
  * passing test depends on.
  */
 export interface UntilOptions {
-  /** Default 30 s. */
+  /** Default 90 s: a bound on a stuck wait on a loaded machine, under the suite's 120 s test limit. */
   timeoutMs?: number;
   /** Between probes; default 50 ms. */
   intervalMs?: number;
@@ -21,7 +21,7 @@ export async function until<T>(
   opts: UntilOptions | number = {},
 ): Promise<T> {
   const o = typeof opts === 'number' ? { timeoutMs: opts } : opts;
-  const deadline = Date.now() + (o.timeoutMs ?? 30_000);
+  const deadline = Date.now() + (o.timeoutMs ?? 90_000);
   for (;;) {
     const v = o.retryErrors ? await (async () => probe())().catch(() => null) : await probe();
     if (v) return v;

@@ -1,9 +1,15 @@
 /** Hand-built plans for executor tests: steps with ids in order, changes derived from targets. */
 import type { Change, ChangeAction, Plan, Step, StepOp } from '../../../src/model/plan.js';
-import type { ObjectKind, QueueSpec } from '../../../src/model/common.js';
+import type { ObjectKind, PoolContract, QueueSpec } from '../../../src/model/common.js';
 import { QUEUE_DEFAULTS } from '../../../src/model/common.js';
 import { summarizeChanges } from '../../../src/plan/change.js';
-import { CONTRACT } from './memory-control-plane.js';
+
+/** A pool contract naming its own bucket (P3: a different bucket is a different contract). */
+export const CONTRACT = (bucket: string): PoolContract => ({
+  object_store_ref: { uri: `s3://${bucket}`, endpoint: '' },
+  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+  image_registry: null,
+});
 
 export type StepSpec = StepOp & { id: string; depends_on?: string[]; target?: string };
 
