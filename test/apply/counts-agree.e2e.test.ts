@@ -7,13 +7,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync as copy, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon } from '../../src/daemon/daemon.js';
+import { startOwnTestDaemon } from '../daemon/harness.js';
 import type { Plan } from '../../src/model/plan.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/types.js';
@@ -156,36 +153,23 @@ describe('the counts in every output of one apply agree', () => {
 
     // The daemon applying the same repository to another new organisation.
     mkdirSync(join(dir, 'd'));
-    const logs: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _e, cb) {
-        logs.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-        cb();
-      },
-    });
     const hook = await new Receiver().start('/hook');
     const notifier = new Notifier({
       destinations: [{ kind: 'webhook', url: hook.url, origin: 'test' }],
     });
-    const config = await resolveDaemonConfig({
-      cwd: dir,
-      env: {},
-      flags: {
-        watch: repo,
-        'control-plane': `file:${join(dir, 'd', 'cp.json')}`,
-        listen: '127.0.0.1:0',
-        'state-dir': join(dir, 'd', 'daemon'),
-        policy: 'all',
-        'poll-interval': '1h',
-        'drift-interval': '1h',
-      },
+    const d = await startOwnTestDaemon({
+      state: join(dir, 'd'),
+      flags: { watch: repo },
+      logLevel: 'info',
+      deps: { notifier },
     });
-    const daemon = await startDaemon(config, { logger: pino({ level: 'info' }, sink), notifier });
+    const { daemon } = d;
     try {
       await daemon.firstRun;
       await notifier.flush();
       const status = daemon.status();
       expect(status.lastRun?.result).toBe('applied');
+      const logs = d.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
       const line = logs.find((l) => l.result === 'applied')!;
       outputs['daemon log counts'] = line.counts as Counts;
       outputs['daemon log applied'] = appliedAsCounts(
@@ -206,7 +190,7 @@ describe('the counts in every output of one apply agree', () => {
         event.applied.create + event.applied.update + event.applied.side_effects,
       );
     } finally {
-      await daemon.stop();
+      await d.stop();
       await hook.stop();
     }
     expectAllEqual(outputs);

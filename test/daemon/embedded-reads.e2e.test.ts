@@ -5,17 +5,14 @@
  * repository, the real state file, the daemon's HTTP server on 127.0.0.1.
  */
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonDeps } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { manifests } from './fixtures.js';
-import { TestRepo, tempDir } from './helpers.js';
+import { startOwnTestDaemon } from './harness.js';
+import { TestRepo } from './helpers.js';
 import { until } from '../helpers/until.js';
 
 const TOKEN = 'reconcile-token-0123456789';
@@ -25,31 +22,13 @@ afterEach(async () => {
 });
 
 async function start(repo: TestRepo, deps: Partial<DaemonDeps> = {}) {
-  const dir = tempDir();
-  const cpPath = join(dir, 'cp.json');
-  const config = await resolveDaemonConfig({
-    cwd: dir,
+  const d = await startOwnTestDaemon({
+    repo,
     env: { POOLSYNC_RECONCILE_TOKEN: TOKEN },
-    flags: {
-      repo: repo.bare,
-      'control-plane': `file:${cpPath}`,
-      listen: '127.0.0.1:0',
-      'state-dir': `${dir}/daemon`,
-      policy: 'all',
-      'poll-interval': '1h',
-      'drift-interval': '1h',
-    },
+    deps: { retryBaseMs: 50, ...deps },
   });
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const daemon: RunningDaemon = await startDaemon(config, {
-    logger: pino({ level: 'debug' }, sink),
-    retryBaseMs: 50,
-    ...deps,
-  });
-  cleanups.push(async () => {
-    await daemon.stop();
-    repo.cleanup();
-  });
+  cleanups.push(d.stop);
+  const { daemon, cpPath } = d;
   const status = async () => (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
   const reconcile = async () => {
     const res = await fetch(`${daemon.url}/reconcile?wait=1`, {

@@ -8,17 +8,14 @@
  *   and converges once the fault rate drops to 40%.
  * Real bare Git repositories, the daemon's real HTTP server, the real HTTP client.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon } from '../../src/daemon/daemon.js';
 import { RECONCILE_TOKEN, startDaemonProcess, status } from './daemon-process.js';
 import { until } from '../helpers/until.js';
 import { manifests } from './fixtures.js';
+import { startTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
 
 const TOKEN = RECONCILE_TOKEN;
@@ -120,29 +117,6 @@ describe('daemon hardening', () => {
       });
     await setFaults({ fault_rate: 1 });
 
-    const state = tempDir();
-    const config = await resolveDaemonConfig({
-      cwd: state,
-      env: {},
-      flags: {
-        repo: repo.bare,
-        'control-plane': `file:${state}/cp.json`,
-        listen: '127.0.0.1:0',
-        'state-dir': `${state}/daemon`,
-        policy: 'all',
-        // The retry backoff is capped at the poll interval: with 1h, a busy machine that needs
-        // a dozen runs at 40% faults would wait minutes between the last ones.
-        'poll-interval': '3s',
-        'drift-interval': '1h',
-      },
-    });
-    const logs: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _e, cb) {
-        logs.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-        cb();
-      },
-    });
     // One retry per call: most runs at 40% lose some call, so only the daemon's own
     // backoff-and-resume can converge.
     const client = new HttpControlPlane(server.url, {
@@ -150,21 +124,27 @@ describe('daemon hardening', () => {
       minRetryDelayMs: 1,
       maxRetryDelayMs: 5,
     });
-    const daemon = await startDaemon(config, {
-      logger: pino({ level: 'info' }, sink),
-      controlPlane: client,
-      retryBaseMs: 40,
+    const d = await startTestDaemon({
+      repo,
+      cp: client,
+      // The retry backoff is capped at the poll interval: with 1h, a busy machine that needs
+      // a dozen runs at 40% faults would wait minutes between the last ones.
+      flags: { 'poll-interval': '3s' },
+      logLevel: 'info',
+      deps: { retryBaseMs: 40 },
     }).catch(async (err: unknown) => {
       await client.close();
       throw err;
     });
     cleanups.push(async () => {
-      await daemon.stop();
+      await d.stop();
       await client.close();
     });
+    const { daemon } = d;
+    const logs = () => d.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
 
     const failures = () =>
-      logs.filter((l) => l['result'] === 'failed' && /retrying in \d+s/.test(String(l['msg'])));
+      logs().filter((l) => l['result'] === 'failed' && /retrying in \d+s/.test(String(l['msg'])));
     await until('two failed runs, each scheduling a retry', async () => failures().length >= 2, {
       timeoutMs: 20_000,
       retryErrors: true,

@@ -6,6 +6,9 @@
  * default an in-memory embedded one), and a pino logger whose lines the test can read.
  * `stop()` stops the daemon, closes the control plane it opened, and removes the repository
  * and the temp folder it made.
+ * `startOwnTestDaemon` is the same daemon without an injected control plane: it opens its
+ * `--control-plane` URL itself (by default the `file:` state in the temp folder, `cpUrl`), as
+ * the CLI's daemon does.
  */
 import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -17,7 +20,8 @@ import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daem
 import { tempDir, type TestRepo } from './helpers.js';
 
 export interface TestDaemonOptions<C extends ControlPlane> {
-  repo: TestRepo;
+  /** The repository the daemon pulls; absent: the daemon watches the folder of `flags.watch`. */
+  repo?: TestRepo;
   /** Default: an embedded control plane in memory. */
   cp?: C;
   /** Flags added to (or replacing) the defaults, e.g. `policy`, `poll-interval`. */
@@ -37,21 +41,47 @@ export interface TestDaemon<C extends ControlPlane> {
   /** The daemon's log lines (JSON), as written. */
   logs: string[];
   state: string;
-  /** Stops the daemon, then removes the repository and the state folder. */
+  /** Stops the daemon, then removes the repository and the state folder (those it made). */
   stop(): Promise<void>;
 }
+
+/** A daemon that opened its control plane itself; `cpPath`: its default `file:` state. */
+export type OwnTestDaemon = Omit<TestDaemon<never>, 'cp'> & { cpPath: string };
 
 export async function startTestDaemon<C extends ControlPlane = EmbeddedControlPlane>(
   opts: TestDaemonOptions<C>,
 ): Promise<TestDaemon<C>> {
+  const cp = opts.cp ?? ((await EmbeddedControlPlane.open({ path: null })) as ControlPlane as C);
+  const started = await launch(opts, cp);
+  return {
+    ...started,
+    cp,
+    stop: async () => {
+      await started.stop();
+      if (opts.cp === undefined) await cp.close();
+    },
+  };
+}
+
+export function startOwnTestDaemon(
+  opts: Omit<TestDaemonOptions<ControlPlane>, 'cp'>,
+): Promise<OwnTestDaemon> {
+  return launch(opts, null);
+}
+
+async function launch(
+  opts: Omit<TestDaemonOptions<ControlPlane>, 'cp'>,
+  cp: ControlPlane | null,
+): Promise<OwnTestDaemon> {
   const state = opts.state ?? tempDir();
+  const cpPath = `${state}/cp.json`;
   const config = await resolveDaemonConfig({
     cwd: state,
     env: opts.env ?? {},
     flags: {
-      repo: opts.repo.bare,
-      // Injected below; the URL only decides where the apply lock lives (beside it, in the temp dir).
-      'control-plane': `file:${state}/cp.json`,
+      ...(opts.repo ? { repo: opts.repo.bare } : {}),
+      // Injected (startTestDaemon): the URL only decides where the apply lock lives, beside it.
+      'control-plane': `file:${cpPath}`,
       listen: '127.0.0.1:0',
       'state-dir': `${state}/daemon`,
       policy: 'all',
@@ -60,7 +90,6 @@ export async function startTestDaemon<C extends ControlPlane = EmbeddedControlPl
       ...opts.flags,
     },
   });
-  const cp = opts.cp ?? ((await EmbeddedControlPlane.open({ path: null })) as ControlPlane as C);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -70,19 +99,18 @@ export async function startTestDaemon<C extends ControlPlane = EmbeddedControlPl
   });
   const daemon = await startDaemon(config, {
     logger: pino({ level: opts.logLevel ?? 'debug' }, sink),
-    controlPlane: cp,
+    ...(cp === null ? {} : { controlPlane: cp }),
     ...opts.deps,
   });
   return {
     daemon,
-    cp,
     config,
     logs,
     state,
+    cpPath,
     stop: async () => {
       await daemon.stop();
-      if (opts.cp === undefined) await cp.close();
-      opts.repo.cleanup();
+      opts.repo?.cleanup();
       if (opts.state === undefined) rmSync(state, { recursive: true, force: true });
     },
   };

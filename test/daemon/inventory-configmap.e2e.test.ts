@@ -7,16 +7,14 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { writeRepo } from '../apply/helpers/repo.js';
 import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../lease/fake-kube-api.js';
+import { until } from '../helpers/until.js';
+import { startOwnTestDaemon } from './harness.js';
 import { tempDir } from './helpers.js';
 
 let s: UnionServer;
@@ -43,31 +41,24 @@ afterAll(async () => {
 async function replica(name: string): Promise<DaemonStatus> {
   const state = join(work, name);
   await mkdir(state, { recursive: true });
-  const config = await resolveDaemonConfig({
-    cwd: state,
-    env: {},
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kube.kubeconfig);
+  const { daemon, config } = await startOwnTestDaemon({
+    state,
     flags: {
       watch: join(work, 'repo'),
       'control-plane': s.url('connect'),
-      listen: '127.0.0.1:0',
-      'state-dir': join(state, 'daemon'),
-      policy: 'all',
       lock: 'k8s:poolsync/apply-lock',
-      'poll-interval': '1h',
-      'drift-interval': '1h',
     },
+    logLevel: 'warn',
+    deps: { kubeConfig },
   });
-  expect(config.inventory).toEqual({ namespace: 'poolsync', name: 'poolsync-inventory' });
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(kube.kubeconfig);
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const daemon = await startDaemon(config, { logger: pino({ level: 'warn' }, sink), kubeConfig });
   try {
-    for (;;) {
-      const status = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
-      if (status.lastRun) return status;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    expect(config.inventory).toEqual({ namespace: 'poolsync', name: 'poolsync-inventory' });
+    return await until(`${name}: a run to finish`, async () => {
+      const st = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+      return st.lastRun ? st : null;
+    });
   } finally {
     await daemon.stop();
   }

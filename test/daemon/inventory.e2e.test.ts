@@ -8,18 +8,17 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import {
   startControlPlaneServer,
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
+import { until } from '../helpers/until.js';
+import { startOwnTestDaemon } from './harness.js';
 import { tempDir } from './helpers.js';
 
 const POOL = `apiVersion: poolsync/v1
@@ -68,29 +67,16 @@ async function writeFolder(files: Record<string, string>): Promise<string> {
 
 /** A daemon (a replica) with a state folder of its own; resolves once its first run finished. */
 async function replica(name: string): Promise<{ daemon: RunningDaemon; status: DaemonStatus }> {
-  const state = join(work, name);
-  const config = await resolveDaemonConfig({
-    cwd: state,
-    env: {},
-    flags: {
-      watch: join(work, 'config'),
-      'control-plane': server.url.replace(/\/$/, ''),
-      listen: '127.0.0.1:0',
-      'state-dir': join(state, 'daemon'),
-      policy: 'all',
-      'poll-interval': '1h',
-      'drift-interval': '1h',
-    },
+  const { daemon } = await startOwnTestDaemon({
+    state: join(work, name),
+    flags: { watch: join(work, 'config'), 'control-plane': server.url.replace(/\/$/, '') },
+    logLevel: 'warn',
   });
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const daemon = await startDaemon(config, { logger: pino({ level: 'warn' }, sink) });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const status = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
-    if (status.lastRun) return { daemon, status };
-    if (Date.now() > deadline) throw new Error(`${name}: no run finished`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const status = await until(`${name}: a run to finish`, async () => {
+    const st = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+    return st.lastRun ? st : null;
+  });
+  return { daemon, status };
 }
 
 describe('the daemon prunes by the inventory its control plane keeps', { timeout: 120_000 }, () => {

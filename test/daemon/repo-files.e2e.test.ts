@@ -7,13 +7,10 @@
  */
 import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { manifests } from './fixtures.js';
+import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, git, tempDir } from './helpers.js';
 
 const SECRET = 'ghp_DAEMONSECRET0123456789abcdef';
@@ -37,33 +34,10 @@ async function statusOf(url: string): Promise<DaemonStatus> {
 }
 
 async function daemonFor(repo: TestRepo, path: string) {
-  const state = tempDir();
-  cleanups.push(() => rmSync(state, { recursive: true, force: true }));
-  const config = await resolveDaemonConfig({
-    cwd: state,
-    env: {},
-    flags: {
-      repo: repo.bare,
-      path,
-      'control-plane': `file:${state}/cp.json`,
-      listen: '127.0.0.1:0',
-      'state-dir': `${state}/daemon`,
-      policy: 'all',
-      'poll-interval': '1h',
-      'drift-interval': '1h',
-    },
-  });
-  let log = '';
-  const sink = new Writable({
-    write(chunk, _e, cb) {
-      log += String(chunk);
-      cb();
-    },
-  });
-  const daemon = await startDaemon(config, { logger: pino({ level: 'info' }, sink) });
-  cleanups.push(async () => void (await daemon.stop()));
-  await daemon.firstRun;
-  return { daemon, log: () => log };
+  const d = await startOwnTestDaemon({ repo, flags: { path }, logLevel: 'info' });
+  cleanups.push(d.stop);
+  await d.daemon.firstRun;
+  return { daemon: d.daemon, log: () => d.logs.join('') };
 }
 
 describe('daemon: nothing outside the repository is read (issue 23)', () => {

@@ -8,20 +8,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { dump, load } from 'js-yaml';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/index.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import type { Plan } from '../../src/model/plan.js';
 import { splitHeld } from '../../src/plan/hold.js';
 import { planRepository } from '../../src/plan/pipeline.js';
-import { TestRepo, tempDir } from '../daemon/helpers.js';
+import { startOwnTestDaemon } from '../daemon/harness.js';
+import { TestRepo } from '../daemon/helpers.js';
 import { startFakeKubeConfigMaps, type FakeKubeConfigMaps } from './fake-kube-configmaps.js';
 import { exampleRepo } from './helpers.js';
 import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
@@ -264,25 +261,15 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
         files[`${sub}/${f}`] = await readFile(join('examples/flyte-oss', sub, f), 'utf8');
     files['poolsync.yaml'] = await readFile('examples/flyte-oss/poolsync.yaml', 'utf8');
     const commit = git.commit(files);
-    const state = tempDir();
     kube.configMaps.set(CM, clustersYaml(BEFORE_UPGRADE));
     const token = 'reconcile-token-0123456789';
-    const config = await resolveDaemonConfig({
-      cwd: state,
+    const d = await startOwnTestDaemon({
+      repo: git,
       env: { POOLSYNC_RECONCILE_TOKEN: token },
-      flags: {
-        repo: git.bare,
-        'control-plane': `${started.url}?clusters-configmap=${CM}`,
-        listen: '127.0.0.1:0',
-        'state-dir': `${state}/daemon`,
-        policy: 'all',
-        'poll-interval': '1h',
-        'drift-interval': '1h',
-      },
+      flags: { 'control-plane': `${started.url}?clusters-configmap=${CM}` },
+      logLevel: 'silent',
     });
-    const daemon = await startDaemon(config, {
-      logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() })),
-    });
+    const { daemon } = d;
     try {
       await daemon.firstRun;
       const labels = async () => (await started.rows('EXECUTION_CLUSTER_LABEL')).length;
@@ -299,8 +286,7 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
       expect(kube.reads).toBeGreaterThan(readsBefore);
       expect(await labels()).toBe(4);
     } finally {
-      await daemon.stop();
-      git.cleanup();
+      await d.stop();
     }
   });
 });

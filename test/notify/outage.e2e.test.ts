@@ -5,19 +5,17 @@
  * failing with another URL and retry count in its message) and one `failed` is sent; when it is
  * back, one `recovered`; a change made by hand is corrected and named in `drift-corrected`.
  */
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import {
   startControlPlaneServer,
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon } from '../../src/daemon/daemon.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/types.js';
+import { startOwnTestDaemon } from '../daemon/harness.js';
 import { tempDir } from '../daemon/helpers.js';
 import { Receiver } from './receiver.js';
 
@@ -29,6 +27,7 @@ afterEach(async () => {
 describe('notifications through an outage', () => {
   it('applied (naming the objects), one failed for the whole outage, one recovered, drift-corrected naming what drifted', async () => {
     const work = tempDir();
+    cleanups.push(() => rmSync(work, { recursive: true, force: true }));
     const pools = join(work, 'pools');
     cpSync('examples/config-repo', pools, { recursive: true });
     mkdirSync(join(work, 'state'));
@@ -44,21 +43,6 @@ describe('notifications through an outage', () => {
     cleanups.push(() => hook.stop());
     cleanups.push(() => slack.stop());
 
-    const config = await resolveDaemonConfig({
-      cwd: work,
-      env: {},
-      flags: {
-        watch: pools,
-        'control-plane': server.url,
-        listen: '127.0.0.1:0',
-        'state-dir': join(work, 'state', 'daemon'),
-        policy: 'all',
-        'poll-interval': '1h',
-        'drift-interval': '1h',
-        // An outage fails each run at once; the daemon's own backoff retries the run.
-        'max-retries': '0',
-      },
-    });
     const notifier = new Notifier({
       destinations: [
         { kind: 'webhook', url: hook.url, origin: 'webhook (test)' },
@@ -66,14 +50,19 @@ describe('notifications through an outage', () => {
       ],
       rateLimit: { max: 1000, windowMs: 60_000 },
     });
-    const daemon = await startDaemon(config, {
-      logger: pino({ level: 'silent' }),
-      notifier,
-      retryBaseMs: 20,
+    const d = await startOwnTestDaemon({
+      state: join(work, 'state'),
+      flags: {
+        watch: pools,
+        'control-plane': server.url,
+        // An outage fails each run at once; the daemon's own backoff retries the run.
+        'max-retries': '0',
+      },
+      logLevel: 'silent',
+      deps: { notifier, retryBaseMs: 20 },
     });
-    cleanups.push(async () => {
-      await daemon.stop();
-    });
+    cleanups.push(d.stop);
+    const { daemon } = d;
     const events = () => hook.received.map((r) => r.body as unknown as NotifyEvent);
 
     await daemon.firstRun;

@@ -3,15 +3,12 @@
  * pull-request head ref, the daemon's real webhook server, the local GitHub API, and the
  * in-memory embedded control plane. The PR is planned and commented, never applied.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon } from '../../src/daemon/daemon.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { manifests } from '../daemon/fixtures.js';
-import { TestRepo, git, tempDir } from '../daemon/helpers.js';
+import { startTestDaemon } from '../daemon/harness.js';
+import { TestRepo, git } from '../daemon/helpers.js';
+import { until } from '../helpers/until.js';
 import { FakeForge } from './fake-forge.js';
 
 const SECRET = 'gh-webhook-secret-pr-0123456789';
@@ -38,32 +35,8 @@ describe('daemon: pull_request webhook → plan comment', () => {
     git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/7/head`);
     git(repo.work, 'push', '--quiet', '--force', 'origin', 'HEAD~1:main');
 
-    const state = tempDir();
-    const config = await resolveDaemonConfig({
-      cwd: state,
-      env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET },
-      flags: {
-        repo: repo.bare,
-        'control-plane': `file:${state}/cp.json`,
-        listen: '127.0.0.1:0',
-        'state-dir': `${state}/daemon`,
-        policy: 'all',
-        'poll-interval': '1h',
-        'drift-interval': '1h',
-      },
-    });
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    const logs: string[] = [];
-    const sink = new Writable({
-      write(chunk, _e, cb) {
-        logs.push(String(chunk));
-        cb();
-      },
-    });
-    const daemon = await startDaemon(config, {
-      logger: pino({ level: 'debug' }, sink),
-      controlPlane: cp,
-    });
+    const d = await startTestDaemon({ repo, env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET } });
+    const { daemon, cp, logs } = d;
     try {
       await daemon.firstRun;
       expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
@@ -87,10 +60,7 @@ describe('daemon: pull_request webhook → plan comment', () => {
         });
       };
       expect((await deliver()).status).toBe(202);
-      const deadline = Date.now() + 15_000;
-      while (finalStatuses().length === 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await until('the first final status', () => finalStatuses().length > 0);
       const comments = forge.list('github:acme/cfg#7');
       expect(comments).toHaveLength(1);
       expect(comments[0]!.body).toContain('Cluster/prod-3');
@@ -100,16 +70,12 @@ describe('daemon: pull_request webhook → plan comment', () => {
 
       // A second delivery edits the same comment; the PR is never applied.
       expect((await deliver()).status).toBe(202);
-      const deadline2 = Date.now() + 15_000;
-      while (finalStatuses().length < 2 && Date.now() < deadline2) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await until('the second final status', () => finalStatuses().length >= 2);
       expect(forge.list('github:acme/cfg#7')).toHaveLength(1);
       expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
       expect(logs.join('')).not.toContain(forge.token);
     } finally {
-      await daemon.stop();
-      repo.cleanup();
+      await d.stop();
     }
   });
 });
