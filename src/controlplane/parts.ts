@@ -19,6 +19,7 @@ import type {
   LiveCluster,
   LiveDefaultQueue,
   LivePool,
+  LiveScopedDefaultQueue,
   LiveQueue,
   QueueMetrics,
 } from '../model/live.js';
@@ -134,6 +135,8 @@ export interface AssignmentCalls extends AssignmentReads, AssignmentWrites {}
 /** DefaultQueue (Union v2 project/domain → default queue settings): reads. */
 export interface DefaultQueueReads {
   listDefaultQueues(): Promise<LiveDefaultQueue[]>;
+  /** Settings of the broader scopes (organisation, domain), where the control plane has them. */
+  listScopedDefaultQueues?(): Promise<LiveScopedDefaultQueue[]>;
 }
 
 /** DefaultQueue: writes. */

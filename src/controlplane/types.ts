@@ -24,6 +24,7 @@ import type {
   LiveDefaultQueue,
   LivePool,
   LiveQueue,
+  LiveScopedDefaultQueue,
   LiveState,
 } from '../model/live.js';
 import { ControlPlaneError } from './errors.js';
@@ -185,6 +186,8 @@ export interface LiveLists {
   assignments: readonly LiveAssignment[];
   /** Null when the backend has no default-queue calls (no `defaultQueues` part). */
   defaultQueues: readonly LiveDefaultQueue[] | null;
+  /** Default-queue settings of the organisation and domains; absent when the backend has none. */
+  defaultQueueScopes?: readonly LiveScopedDefaultQueue[];
   /** Null when the backend has no `executionClusterLabels` part. */
   labels: readonly ExecutionClusterLabel[] | null;
   /** Soft-deleted queues; absent when the backend has none (QueueCalls.listDeletedQueues). */
@@ -200,10 +203,12 @@ export async function readLiveState(cp: LiveReader): Promise<LiveState> {
     cp.flyteadminState?.() ?? null,
   ]);
   const { pools, clusters, queues, assignments, defaultQueues, labels, deletedQueues } = lists;
+  const scopes = lists.defaultQueueScopes ?? [];
   for (const [what, list] of Object.entries({ pools, clusters, queues, assignments, labels }))
     checkLiveStrings(what, list);
   if (defaultQueues) checkLiveStrings('default_queues', defaultQueues);
   if (deletedQueues) checkLiveStrings('deleted_queues', deletedQueues);
+  checkLiveStrings('default_queue_scopes', scopes);
   if (flyteadmin) checkLiveStrings('flyteadmin', flyteadmin);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -220,6 +225,7 @@ export async function readLiveState(cp: LiveReader): Promise<LiveState> {
         compareStrings(a.workflow ?? '', b.workflow ?? ''),
     ),
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
+    ...(scopes.length ? { default_queue_scopes: sortedCopy(scopes, byScope) } : {}),
     ...labelsField(labels ?? []),
     ...(deletedQueues?.length ? { deleted_queues: sortedCopy(deletedQueues, byName) } : {}),
     ...(flyteadmin ? { flyteadmin } : {}),
@@ -244,15 +250,17 @@ function compareStrings(a: string, b: string): number {
 
 /** The lists of every kind the control plane has a part for, read in parallel. */
 export async function readLists(cp: LiveReader): Promise<LiveLists> {
-  const [pools, clusters, queues, assignments, defaultQueues, labels, deleted] = await Promise.all([
-    cp.pools?.listPools() ?? [],
-    cp.clusters?.listClusters() ?? [],
-    cp.queues?.listQueues() ?? [],
-    cp.assignments?.listAssignments() ?? [],
-    cp.defaultQueues?.listDefaultQueues() ?? null,
-    cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
-    cp.queues?.listDeletedQueues?.() ?? null,
-  ]);
+  const [pools, clusters, queues, assignments, defaultQueues, labels, deleted, scopes] =
+    await Promise.all([
+      cp.pools?.listPools() ?? [],
+      cp.clusters?.listClusters() ?? [],
+      cp.queues?.listQueues() ?? [],
+      cp.assignments?.listAssignments() ?? [],
+      cp.defaultQueues?.listDefaultQueues() ?? null,
+      cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
+      cp.queues?.listDeletedQueues?.() ?? null,
+      cp.defaultQueues?.listScopedDefaultQueues?.() ?? null,
+    ]);
   return {
     pools,
     clusters,
@@ -261,7 +269,13 @@ export async function readLists(cp: LiveReader): Promise<LiveLists> {
     defaultQueues,
     labels,
     ...(deleted ? { deletedQueues: deleted } : {}),
+    ...(scopes ? { defaultQueueScopes: scopes } : {}),
   };
+}
+
+/** The organisation first, then by domain. */
+function byScope(a: LiveScopedDefaultQueue, b: LiveScopedDefaultQueue): number {
+  return compareStrings(a.domain ?? '', b.domain ?? '');
 }
 
 /** By project, then domain. */

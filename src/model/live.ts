@@ -80,6 +80,12 @@ export interface LiveState {
    */
   default_queues?: LiveDefaultQueue[];
   /**
+   * Union: `run.default_queue` at the scopes above project/domain (the organisation, a
+   * domain), sorted (the organisation first); absent when there are none. Read so the planner
+   * never drains or deletes a queue they name; poolsync writes project/domain settings only.
+   */
+  default_queue_scopes?: LiveScopedDefaultQueue[];
+  /**
    * Soft-deleted queues (Union), sorted by name: their names stay reserved until undeleted;
    * absent for control planes whose deletes are final.
    */
@@ -98,6 +104,12 @@ export interface LiveState {
    * reads it beside the live state).
    */
   inventory?: readonly string[] | null;
+}
+
+/** A default-queue setting of the organisation (no domain) or of a domain. */
+export interface LiveScopedDefaultQueue {
+  domain?: string;
+  queue: string;
 }
 
 export interface LiveDefaultQueue {

@@ -172,6 +172,13 @@ export class PlanContext {
     for (const [key, a] of this.lAssignments) push(this.lAssignmentsByPool, a.pool, key);
     this.caps = live.capabilities;
     this.settingQueues = new Map();
+    // Broadest scope first: the organisation, then domains, then project/domains.
+    for (const s of live.default_queue_scopes ?? [])
+      push(
+        this.settingQueues,
+        s.queue,
+        s.domain === undefined ? 'the organisation' : `domain ${s.domain}`,
+      );
     for (const s of live.default_queues ?? [])
       push(this.settingQueues, s.queue, `${s.project}/${s.domain}`);
     if ((this.caps.queue_delete || this.caps.queue_move) && this.caps.drain) {
@@ -216,7 +223,7 @@ export class PlanContext {
     const settings = this.settingQueues.get(queue);
     if (settings) {
       return (
-        `it is the default queue of ${settings.sort().join(', ')} (run.default_queue setting), which the control ` +
+        `it is the default queue of ${settings.join(', ')} (run.default_queue setting), which the control ` +
         `plane never drains or deletes (FAILED_PRECONDITION): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
       );
     }

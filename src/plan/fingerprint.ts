@@ -126,6 +126,10 @@ function computeLiveFingerprint(live: LiveState): string {
       ...(live.default_queues?.length
         ? [live.default_queues.map((d) => [d.project, d.domain, d.queue])]
         : []),
+      // Broader-scope settings block drains and deletes. Only when read, so other fingerprints stay.
+      ...(live.default_queue_scopes?.length
+        ? [['scopes', live.default_queue_scopes.map((d) => [d.domain ?? null, d.queue])]]
+        : []),
       ...labelsKey(live.execution_cluster_labels),
       ...(live.flyteadmin ? [['flyteadmin', flyteadminKey(live.flyteadmin)]] : []),
       // What prune may delete depends on it; only when read, so other fingerprints stay as they were.

@@ -118,6 +118,41 @@ describe('`absent: [Queue/default]`', () => {
     });
   });
 
+  it.each([
+    [{ queue: 'default' }, 'the organisation'],
+    [{ domain: 'production', queue: 'default' }, 'domain production'],
+  ])('a setting of a broader scope (%o) blocks it too, naming the scope', (scoped, scope) => {
+    const l = withCaps(live(), UNION);
+    l.default_queue_scopes = [scoped];
+    const plan = computePlan(absentDefault(desired()), l);
+    expect(change(plan, 'Queue/default')).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringContaining(`default queue of ${scope} (run.default_queue setting)`),
+    });
+    expect(plan.steps).toEqual([]);
+  });
+
+  it('a pruned queue a setting of any scope names is blocked, every scope in the reason', () => {
+    const l = withCaps(live({ queues: { old: {}, other: {} } }), UNION);
+    l.default_queue_scopes = [{ queue: 'old' }, { domain: 'staging', queue: 'old' }];
+    l.default_queues = [{ project: 'ml', domain: 'production', queue: 'old' }];
+    const d = desired({ queues: { other: {} } });
+    const plan = computePlan({ ...d, config: { ...d.config, prune: true } }, l);
+    expect(change(plan, 'Queue/old')).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringContaining(
+        'default queue of the organisation, domain staging, ml/production (run.default_queue setting)',
+      ),
+    });
+    expect(plan.steps.filter((s) => JSON.stringify(s.args).includes('"old"'))).toEqual([]);
+    // Without the settings, the same plan deletes it.
+    const free = computePlan(
+      { ...d, config: { ...d.config, prune: true } },
+      { ...l, default_queue_scopes: [], default_queues: [] },
+    );
+    expect(change(free, 'Queue/old')?.action).toBe('delete');
+  });
+
   it('a soft-deleted `default` stays deleted: no C3 recreation, nothing planned', () => {
     const base = live({ noDefaultQueue: true });
     const gone = live().queues.find((q) => q.name === 'default')!;

@@ -4,7 +4,10 @@
  *
  * There is no call that lists settings, so the list reads the org's projects and domains
  * (flyteidl2.project.ProjectService/ListProjects) and each project/domain's own level
- * (GetSettingsForEdit), a bounded number at a time. Writes read the level, change only
+ * (GetSettingsForEdit), a bounded number at a time. The same read takes the organisation's
+ * level and each of those domains' (the scopes above project/domain, ScopeLevel ORG and
+ * DOMAIN): poolsync never writes them, but Union refuses to drain or delete a queue a setting
+ * of any scope names, so the planner must know them (`listScoped`). Writes read the level, change only
  * run.default_queue and write it back with its version (optimistic locking); every other
  * setting of the level, known to poolsync or not (kept by protobuf-es as unknown fields), is
  * sent back unchanged.
@@ -12,7 +15,7 @@
 import { create } from '@bufbuild/protobuf';
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import { address } from '../../model/common.js';
-import type { LiveDefaultQueue } from '../../model/live.js';
+import type { LiveDefaultQueue, LiveScopedDefaultQueue } from '../../model/live.js';
 import type { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
 import { ProjectState } from '../../gen/flyteidl2/project/project_service_pb.js';
 import {
@@ -63,13 +66,23 @@ export class DefaultQueueSettings {
     return withRetry(info, this.opts.retry, fn);
   }
 
+  /** One read of every scope's settings, shared by the calls of one live-state read. */
+  private reading: Promise<{ own: LiveDefaultQueue[]; scoped: LiveScopedDefaultQueue[] }> | null =
+    null;
+
   private key(project: string, domain: string): SettingsKey {
     return { $typeName: 'flyteidl2.settings.SettingsKey', org: this.opts.org, domain, project };
   }
 
-  /** The project/domain's own level (version 0 and no settings when it has none). */
+  /**
+   * The level's own record (undefined when it has none): a project/domain's, a domain's
+   * (project ''), or the organisation's (both '').
+   */
   private async level(project: string, domain: string): Promise<SettingsRecord | undefined> {
-    const addr = address('DefaultQueue', `${project}/${domain}`);
+    const addr =
+      project !== ''
+        ? address('DefaultQueue', `${project}/${domain}`)
+        : `settings of ${domain === '' ? 'the organisation' : `domain ${domain}`}`;
     const res = await this.call(`${SETTINGS}/GetSettingsForEdit`, addr, () =>
       this.settings.getSettingsForEdit({ key: this.key(project, domain) }),
     );
@@ -78,7 +91,25 @@ export class DefaultQueueSettings {
     );
   }
 
+  /** Project/domain settings. */
   async list(): Promise<LiveDefaultQueue[]> {
+    return (await this.readAll()).own;
+  }
+
+  /** Organisation and domain settings (of the domains the org's projects have). */
+  async listScoped(): Promise<LiveScopedDefaultQueue[]> {
+    return (await this.readAll()).scoped;
+  }
+
+  /** Both lists of one read: calls made while a read runs (readLiveState's) share it. */
+  private readAll(): Promise<{ own: LiveDefaultQueue[]; scoped: LiveScopedDefaultQueue[] }> {
+    this.reading ??= this.read().finally(() => {
+      this.reading = null;
+    });
+    return this.reading;
+  }
+
+  private async read(): Promise<{ own: LiveDefaultQueue[]; scoped: LiveScopedDefaultQueue[] }> {
     const pairs: { project: string; domain: string }[] = [];
     let token = '';
     do {
@@ -91,13 +122,25 @@ export class DefaultQueueSettings {
       }
       token = res.projects?.token ?? '';
     } while (token !== '');
-    const found = await mapLimit(pairs, READ_CONCURRENCY, async ({ project, domain }) => {
-      const dq = (await this.level(project, domain))?.settings?.run?.defaultQueue;
-      return dq?.state === SettingState.VALUE && dq.stringValue !== ''
-        ? { project, domain, queue: dq.stringValue }
-        : null;
-    });
-    return found.filter((x): x is LiveDefaultQueue => x !== null);
+    const domains = [...new Set(pairs.map((p) => p.domain))].sort();
+    const scopes = [
+      { project: '', domain: '' },
+      ...domains.map((domain) => ({ project: '', domain })),
+    ];
+    const [own, scoped] = await Promise.all([
+      mapLimit(pairs, READ_CONCURRENCY, async ({ project, domain }) => {
+        const queue = defaultQueueOf(await this.level(project, domain));
+        return queue === null ? null : { project, domain, queue };
+      }),
+      mapLimit(scopes, READ_CONCURRENCY, async ({ domain }) => {
+        const queue = defaultQueueOf(await this.level('', domain));
+        return queue === null ? null : domain === '' ? { queue } : { domain, queue };
+      }),
+    ]);
+    return {
+      own: own.filter((x): x is LiveDefaultQueue => x !== null),
+      scoped: scoped.filter((x): x is LiveScopedDefaultQueue => x !== null),
+    };
   }
 
   async set(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
@@ -159,4 +202,10 @@ export class DefaultQueueSettings {
       }
     }
   }
+}
+
+/** The level's run.default_queue when it sets a queue, else null. */
+function defaultQueueOf(record: SettingsRecord | undefined): string | null {
+  const dq = record?.settings?.run?.defaultQueue;
+  return dq?.state === SettingState.VALUE && dq.stringValue !== '' ? dq.stringValue : null;
 }

@@ -15,6 +15,7 @@ import { address } from '../../model/common.js';
 import type {
   LiveCluster,
   LiveDefaultQueue,
+  LiveScopedDefaultQueue,
   LivePool,
   LiveQueue,
   QueueMetrics,
@@ -339,6 +340,10 @@ export class UnionControlPlane implements ControlPlane {
 
   listDefaultQueues(): Promise<LiveDefaultQueue[]> {
     return this.settings.list();
+  }
+
+  listScopedDefaultQueues(): Promise<LiveScopedDefaultQueue[]> {
+    return this.settings.listScoped();
   }
 
   setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {

@@ -6,8 +6,8 @@
  * stand-in OAuth2 server (standins/oauth/server.ts) in its discovered header, and must name its organisation.
  *
  * The embedded control plane has no project registry: ListProjects reports the project/domains
- * that have a default-queue setting. It keeps settings per project/domain only, and only
- * run.default_queue (docs/union.md).
+ * that have a project/domain default-queue setting. Settings: settings-service.ts (run.default_queue
+ * only, at organisation, domain and project/domain scope; docs/union.md).
  *
  * Queues: queue-service.ts; clusters and cluster pools: cluster-service.ts; what the stand-in
  * keeps beside the embedded store (generations, soft-deleted clusters and pools): lifecycle.ts.
@@ -17,20 +17,8 @@
  * in the discovered authorization_metadata_key header (terraform-provider-unionai
  * internal/provider/oauth.go).
  */
-import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
 import { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
-import {
-  ScopeLevel,
-  SettingState,
-  type Settings,
-  type SettingsKey,
-} from '../../gen/flyteidl2/settings/settings_definition_pb.js';
-import {
-  SettingsRecordSchema,
-  SettingsService,
-  type SettingsRecord,
-} from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { QueueExtras } from './queue-extras.js';
@@ -38,6 +26,7 @@ import { Lifecycle } from './lifecycle.js';
 import { page } from './pb-views.js';
 import { queueRoutes, type ServiceContext } from './queue-service.js';
 import { clusterRoutes } from './cluster-service.js';
+import { BroadScopeSettings, settingsRoutes } from './settings-service.js';
 
 export interface UnionServiceOptions {
   /** The store the services read and write (Union's state, as the embedded control plane keeps it). */
@@ -51,6 +40,8 @@ export interface UnionServiceOptions {
   queueExtras?: QueueExtras;
   /** Generations and soft-deleted clusters and pools (lifecycle.ts). */
   lifecycle?: Lifecycle;
+  /** `run.default_queue` at organisation and domain scope (settings-service.ts). */
+  broadScopeSettings?: BroadScopeSettings;
 }
 
 const CODES: Record<ControlPlaneErrorCode, Code> = {
@@ -84,56 +75,14 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
         Code.PermissionDenied,
       );
   };
-  const projectKey = (key: SettingsKey | undefined) => {
-    checkOrg(key?.org);
-    if (!key?.project || !key.domain)
-      throw new ConnectError(
-        'the embedded control plane keeps settings per project and domain only (org, domain and project in the key)',
-        Code.InvalidArgument,
-      );
-    return { project: key.project, domain: key.domain };
-  };
-  /** Versions of project/domain settings levels, for optimistic locking (in memory). */
-  const versions = new Map<string, bigint>();
-  const record = async (key: SettingsKey): Promise<SettingsRecord> => {
-    const { project, domain } = projectKey(key);
-    const dq = (await cp.listDefaultQueues()).find(
-      (d) => d.project === project && d.domain === domain,
-    );
-    const id = `${project}/${domain}`;
-    if (dq && !versions.has(id)) versions.set(id, 1n);
-    return create(SettingsRecordSchema, {
-      key: { org, project, domain },
-      settings: dq
-        ? {
-            run: {
-              defaultQueue: {
-                state: SettingState.VALUE,
-                stringValue: dq.queue,
-                scopeLevel: ScopeLevel.PROJECT,
-              },
-            },
-          }
-        : {},
-      version: dq ? versions.get(id)! : 0n,
-    });
-  };
-  const apply = async (key: SettingsKey, settings: Settings | undefined) => {
-    const { project, domain } = projectKey(key);
-    const dq = settings?.run?.defaultQueue;
-    if (dq?.state === SettingState.VALUE) await cp.setDefaultQueue(project, domain, dq.stringValue);
-    else await cp.deleteDefaultQueue(project, domain);
-    const id = `${project}/${domain}`;
-    versions.set(id, (versions.get(id) ?? 0n) + 1n);
-    return record(key);
-  };
-
+  const broad = opts.broadScopeSettings ?? new BroadScopeSettings();
   const services: ServiceContext = {
     cp,
     org,
     max,
     extras,
     life: opts.lifecycle ?? new Lifecycle(),
+    broad,
     checkOrg,
     metricsIntervalMs: opts.metricsIntervalMs ?? 1000,
   };
@@ -159,32 +108,6 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
         return { projects: { projects: p.items, token: p.token } };
       },
     });
-    router.service(SettingsService, {
-      async getSettings(req) {
-        return { settingsRecord: await record(req.key!) };
-      },
-      async getSettingsForEdit(req) {
-        const level = await record(req.key!);
-        return { requestedKey: req.key, levels: level.version > 0n ? [level] : [] };
-      },
-      async createSettings(req) {
-        const current = await record(req.key!);
-        if (current.version > 0n)
-          throw new ConnectError(
-            'settings exist at this level: use UpdateSettings',
-            Code.AlreadyExists,
-          );
-        return { settingsRecord: await apply(req.key!, req.settings) };
-      },
-      async updateSettings(req) {
-        const current = await record(req.key!);
-        if (current.version !== req.version)
-          throw new ConnectError(
-            `version ${req.version} is not the current version ${current.version} of these settings: read them again`,
-            Code.Aborted,
-          );
-        return { settingsRecord: await apply(req.key!, req.settings) };
-      },
-    });
+    settingsRoutes({ cp, org, broad, checkOrg })(router);
   };
 }

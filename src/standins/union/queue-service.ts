@@ -21,6 +21,7 @@ import { ControlPlaneError } from '../../controlplane/errors.js';
 import { listsDeleted, type Lifecycle } from './lifecycle.js';
 import { byName, page, queueToPb, specFromPb } from './pb-views.js';
 import type { QueueExtras } from './queue-extras.js';
+import type { BroadScopeSettings } from './settings-service.js';
 
 export interface ServiceContext {
   cp: EmbeddedControlPlane;
@@ -28,6 +29,8 @@ export interface ServiceContext {
   max: number;
   extras: QueueExtras;
   life: Lifecycle;
+  /** Organisation and domain `run.default_queue` settings: their queues are never drained or deleted. */
+  broad: BroadScopeSettings;
   checkOrg: (given: string | undefined) => void;
   metricsIntervalMs: number;
 }
@@ -112,6 +115,7 @@ export function queueRoutes(x: ServiceContext): (router: ConnectRouter) => void 
       async updateQueueState(req) {
         const name = nameOf(req.id);
         life.expect(key(name), req.expectedStateGeneration);
+        if (req.state === QueueState.DRAINING) x.broad.refuse(name, 'drained');
         const q =
           req.state === QueueState.DRAINING
             ? await cp.drainQueue(name)
@@ -131,6 +135,7 @@ export function queueRoutes(x: ServiceContext): (router: ConnectRouter) => void 
         if (await deletedQueue(name))
           throw new ConnectError(`queue "${name}" is already deleted`, Code.FailedPrecondition);
         life.expect(key(name), req.expectedStateGeneration);
+        x.broad.refuse(name, 'deleted');
         await cp.deleteQueue(name);
         life.markDeleted(key(name));
         return { queue: view((await deletedQueue(name))!, true) };

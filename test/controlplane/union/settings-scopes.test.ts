@@ -1,0 +1,145 @@
+/**
+ * `run.default_queue` at every scope Union's settings have (ScopeLevel ORG, DOMAIN, PROJECT;
+ * flyte 2.12.1 flyte/remote/_settings.py): the stand-in stores and serves the organisation's and
+ * a domain's levels beside the project/domain ones, GetSettingsForEdit answers the level and
+ * those it inherits from, and a queue any scope names is never drained or deleted; the union
+ * backend reads those scopes into the live state (default_queue_scopes), over both protocols.
+ */
+import { createClient } from '@connectrpc/connect';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
+import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
+import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
+import { readLiveState } from '../../../src/controlplane/types.js';
+import {
+  ScopeLevel,
+  SettingState,
+} from '../../../src/gen/flyteidl2/settings/settings_definition_pb.js';
+import { SettingsService } from '../../../src/gen/flyteidl2/settings/settings_service_pb.js';
+import {
+  apiKey,
+  CLIENT,
+  openUnion,
+  rejection,
+  startUnionServer,
+  type UnionServer,
+} from './helpers.js';
+
+let s: UnionServer | undefined;
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
+
+/** A SettingsService client as Union's own client uses it (token from the stand-in's OAuth2). */
+async function rawSettings(server: UnionServer, protocol: 'connect' | 'grpc') {
+  const key = parseApiKey(apiKey(server.host), 'test');
+  const baseUrl = `http://${server.host}`;
+  const tokens = new TokenSource(key, await discover(baseUrl));
+  const { transport, close } = createUnionTransport({
+    baseUrl,
+    protocol,
+    tokens,
+    timeoutMs: 10_000,
+  });
+  return { client: createClient(SettingsService, transport), close };
+}
+
+const queueSetting = (queue: string) => ({
+  run: { defaultQueue: { state: SettingState.VALUE, stringValue: queue } },
+});
+
+describe.each(['connect', 'grpc'] as const)('settings at every scope over %s', (protocol) => {
+  it('the stand-in keeps the organisation and domain levels, and serves the inherited chain', async () => {
+    s = await startUnionServer();
+    await s.embedded.createQueue({ name: 'web', run_concurrency: 1, action_concurrency: 1 });
+    const { client, close } = await rawSettings(s, protocol);
+    try {
+      const org = CLIENT.org;
+      const made = await client.createSettings({ key: { org }, settings: queueSetting('web') });
+      expect(made.settingsRecord?.version).toBe(1n);
+      expect(made.settingsRecord?.settings?.run?.defaultQueue?.scopeLevel).toBe(ScopeLevel.ORG);
+      await client.createSettings({
+        key: { org, domain: 'production' },
+        settings: queueSetting('default'),
+      });
+      const again = await client
+        .createSettings({ key: { org }, settings: queueSetting('web') })
+        .catch((e: unknown) => e);
+      expect(String(again)).toMatch(/use UpdateSettings/);
+      // A project's level inherits from its domain and the organisation: all three levels.
+      const edit = await client.getSettingsForEdit({
+        key: { org, domain: 'production', project: 'ml' },
+      });
+      expect(
+        edit.levels.map((l) => [
+          l.key?.domain,
+          l.key?.project,
+          l.settings?.run?.defaultQueue?.stringValue,
+        ]),
+      ).toEqual([
+        ['', '', 'web'],
+        ['production', '', 'default'],
+      ]);
+      expect(edit.levels.map((l) => l.settings?.run?.defaultQueue?.scopeLevel)).toEqual([
+        ScopeLevel.ORG,
+        ScopeLevel.DOMAIN,
+      ]);
+      // No scope without the domain; no setting naming a queue that does not exist.
+      const noDomain = await client
+        .getSettings({ key: { org, project: 'ml' } })
+        .catch((e: unknown) => e);
+      expect(String(noDomain)).toMatch(/project scope needs its domain/);
+      const missing = await client
+        .updateSettings({ key: { org }, settings: queueSetting('nope'), version: 1n })
+        .catch((e: unknown) => e);
+      expect(String(missing)).toMatch(/not_found\] queue "nope" does not exist/);
+      // A stale version is refused.
+      const stale = await client
+        .updateSettings({ key: { org, domain: 'production' }, settings: {}, version: 7n })
+        .catch((e: unknown) => e);
+      expect(String(stale)).toMatch(/not the current version 1/);
+    } finally {
+      close();
+    }
+  });
+
+  it('a queue a broader scope names is never drained or deleted; the backend reads every scope', async () => {
+    s = await startUnionServer();
+    await s.embedded.createQueue({ name: 'web', run_concurrency: 1, action_concurrency: 1 });
+    await s.embedded.createQueue({ name: 'spare', run_concurrency: 1, action_concurrency: 1 });
+    const { client, close } = await rawSettings(s, protocol);
+    const cp = await openUnion(s, protocol);
+    try {
+      const org = CLIENT.org;
+      await client.createSettings({ key: { org }, settings: queueSetting('web') });
+      await client.createSettings({
+        key: { org, domain: 'production' },
+        settings: queueSetting('default'),
+      });
+      await cp.setDefaultQueue('ml', 'production', 'spare');
+      const live = await readLiveState(cp);
+      expect(live.default_queues).toEqual([
+        { project: 'ml', domain: 'production', queue: 'spare' },
+      ]);
+      expect(live.default_queue_scopes).toEqual([
+        { queue: 'web' },
+        { domain: 'production', queue: 'default' },
+      ]);
+      const drain = await rejection(cp.drainQueue('web'));
+      expect(drain.code).toBe('FAILED_PRECONDITION');
+      expect(drain.message).toContain('default queue of the organisation');
+      const del = await rejection(cp.drainQueue('default'));
+      expect(del.message).toContain('default queue of domain production');
+      // The organisation's setting unset (INHERIT): web may go now.
+      await client.updateSettings({ key: { org }, settings: {}, version: 1n });
+      await cp.drainQueue('web');
+      await cp.deleteQueue('web');
+      const after = await readLiveState(cp);
+      expect(after.default_queue_scopes).toEqual([{ domain: 'production', queue: 'default' }]);
+    } finally {
+      close();
+      await cp.close();
+    }
+  });
+});
