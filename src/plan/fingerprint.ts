@@ -36,6 +36,11 @@ const annotationsKey = (a: Annotations) =>
   Object.keys(a)
     .sort()
     .map((k) => [k, a[k]]);
+/** Caps only when some are declared or live: a repository without them keeps its fingerprints. */
+const capsKey = (s: QueueSpec) => {
+  const caps = capsForm(s);
+  return Object.keys(caps).length === 0 ? [] : [caps];
+};
 const specKey = (s: QueueSpec) => [
   s.pool,
   s.clusters,
@@ -44,7 +49,7 @@ const specKey = (s: QueueSpec) => [
   s.depth,
   s.priority,
   s.fairness,
-  capsForm(s),
+  ...capsKey(s),
 ];
 
 export function desiredFingerprint(desired: DesiredState, commit: string | null): string {

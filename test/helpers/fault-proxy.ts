@@ -9,8 +9,7 @@
  * - `cut`: forwarded, half the body sent after headers announcing all of it, then closed;
  * - `reset`: the same, then the connection reset.
  */
-import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { answer, forward, listenLoopback, readRequest } from './forwarding.js';
 
 export type Fault = 'pass' | 'refuse' | 'fail' | 'fail-after' | 'cut' | 'reset';
 
@@ -24,15 +23,13 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
-
 export async function startFaultProxy(
   upstream: string,
   decide: (n: number, method: string, path: string) => Fault,
 ): Promise<FaultProxy> {
   const target = new URL(upstream);
   const counts = { requests: 0, pass: 0, refuse: 0, fail: 0, 'fail-after': 0, cut: 0, reset: 0 };
-  const server = createServer((req, res) => {
+  const server = await listenLoopback((req, res) => {
     const n = ++counts.requests;
     const fault = decide(n, req.method ?? 'GET', req.url ?? '/');
     counts[fault]++;
@@ -40,51 +37,20 @@ export async function startFaultProxy(
       res
         .writeHead(500, { 'content-type': 'text/plain', connection: 'close' })
         .end('upstream request failed\n');
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    readRequest(req, (body) => {
       if (fault === 'refuse') return req.socket.resetAndDestroy();
       if (fault === 'fail') return failPage();
-      const forward = httpRequest(
-        {
-          host: target.hostname,
-          port: target.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: target.host, connection: 'close' },
-        },
-        (up) => {
-          const body: Buffer[] = [];
-          up.on('data', (c: Buffer) => body.push(c));
-          up.on('end', () => {
-            if (fault === 'fail-after') return failPage();
-            const whole = Buffer.concat(body);
-            const headers: IncomingHttpHeaders = {};
-            for (const [k, v] of Object.entries(up.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v;
-            res.writeHead(up.statusCode ?? 502, { ...headers, 'content-length': whole.length });
-            if (fault === 'pass' || whole.length < 2) return res.end(whole);
-            res.write(whole.subarray(0, Math.floor(whole.length / 2)), () => {
-              if (fault === 'reset') res.socket?.resetAndDestroy();
-              else res.socket?.destroy();
-            });
-          });
-        },
-      );
-      forward.on('error', () => res.destroy());
-      forward.end(Buffer.concat(chunks));
+      forward(target, req, body, res, (up, whole) => {
+        if (fault === 'fail-after') return failPage();
+        answer(res, up, whole, fault === 'pass' || whole.length < 2 ? 'pass' : fault);
+      });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    host: `127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${server.port}`,
+    host: `127.0.0.1:${server.port}`,
     counts,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }
 

@@ -140,4 +140,16 @@ describe('DefaultQueue changes', () => {
       liveFingerprint(l),
     );
   });
+
+  it('queue caps enter the desired fingerprint only when declared (a repository without them keeps its fingerprint)', () => {
+    const plain = desiredFingerprint(desired({ queues: { a: {} } }), null);
+    const caps = desiredFingerprint(
+      desired({ queues: { a: { max_resources: { cpu: '8' } } } }),
+      null,
+    );
+    const cleared = desiredFingerprint(desired({ queues: { a: { max_resources: {} } } }), null);
+    expect(caps).not.toBe(plain);
+    expect(cleared).not.toBe(plain);
+    expect(cleared).not.toBe(caps);
+  });
 });
