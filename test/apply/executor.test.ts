@@ -233,9 +233,9 @@ describe('executePlan: parallelism', () => {
   });
 
   it('refuses a parallelism that is not a whole number ≥ 1', async () => {
-    await expect(
-      executePlan(independent(1), await embedded(), { parallelism: 0 }),
-    ).rejects.toThrow(/parallelism must be a whole number/);
+    await expect(executePlan(independent(1), await embedded(), { parallelism: 0 })).rejects.toThrow(
+      /parallelism must be a whole number/,
+    );
   });
 });
 
@@ -405,14 +405,8 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     const mem = await seededLegacy();
     await mem.setQueueActivity('old-1', { runs_in_flight: 2, actions_in_flight: 7 });
     await mem.setQueueActivity('batch', { runs_in_flight: 0, actions_in_flight: 1 });
-    setTimeout(
-      () => void mem.setQueueActivity('batch', idle),
-      60,
-    );
-    setTimeout(
-      () => void mem.setQueueActivity('old-1', idle),
-      120,
-    );
+    setTimeout(() => void mem.setQueueActivity('batch', idle), 60);
+    setTimeout(() => void mem.setQueueActivity('old-1', idle), 120);
     const events: ApplyEvent[] = [];
     const result = await executePlan(deletePlan(), mem, {
       pollIntervalMs: FAST_POLL,
@@ -502,13 +496,9 @@ describe('executePlan: abort and refusal', () => {
 
   it('refuses a graph with a cycle or an unknown dependency', async () => {
     const cycle = makePlan([pool('s1', 'a', ['s2']), pool('s2', 'b', ['s1'])]);
-    await expect(executePlan(cycle, await embedded())).rejects.toThrow(
-      /cycle through s1, s2/,
-    );
+    await expect(executePlan(cycle, await embedded())).rejects.toThrow(/cycle through s1, s2/);
     const dangling = makePlan([pool('s1', 'a', ['s9'])]);
-    await expect(executePlan(dangling, await embedded())).rejects.toThrow(
-      /unknown step s9/,
-    );
+    await expect(executePlan(dangling, await embedded())).rejects.toThrow(/unknown step s9/);
   });
 
   it('an empty plan is ok and makes no call', async () => {
