@@ -16,7 +16,7 @@ import { UserError } from '../util/user-error.js';
 import type { DaemonConfig } from './config.js';
 import type { Source, SourceSnapshot } from './git-source.js';
 import type { RunResult } from './metrics.js';
-import type { DaemonStatus, StatusError } from './status.js';
+import { initialStatus, type DaemonStatus, type StatusError } from './status.js';
 import type { Unit } from './unit.js';
 
 /**
@@ -173,32 +173,14 @@ function summary(
   const commits = new Set(all.map((s) => s.commit));
   const failing = all.find((s) => s.git.lastError !== null);
   return {
-    source,
-    policy: config.policy,
+    ...initialStatus(source, config.policy),
     ready: all.every((s) => s.ready),
     commit: commits.size === 1 ? (all[0]?.commit ?? null) : null,
-    appliedCommit: null,
     lastRun: newest ?? null,
     outcome: worst,
     lastSuccessAt: successes.includes(null) ? null : (successes.sort()[0] ?? null),
     git: failing?.git ?? all[0]!.git,
-    summary: null,
-    counts: null,
-    waitingForApproval: [],
-    blocked: [],
-    warnings: [],
     errors,
-    controlPlane: {
-      backend: null,
-      url: null,
-      reachable: null,
-      lastAnsweredAt: null,
-      lastError: null,
-    },
-    runs: [],
-    lastDrift: null,
-    manualSteps: [],
-    renderedFiles: [],
     environments,
   };
 }
