@@ -42,7 +42,9 @@ function lazyStringWidth(): void {
   const register = (module as { registerHooks?: (hooks: { resolve: ResolveHook }) => unknown })
     .registerHooks;
   if (register === undefined) return;
-  const lazy = new URL('./lazy-string-width.js', import.meta.url);
+  // Beside this file, with its extension: `.js` when built, `.ts` when run from source (tsx).
+  const extension = /\.[cm]?[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? '.js';
+  const lazy = new URL(`./lazy-string-width${extension}`, import.meta.url);
   register({
     resolve(specifier, context, next) {
       const parent = context.parentURL;
