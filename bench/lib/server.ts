@@ -61,17 +61,19 @@ export async function startServer(cli: Cli, statePath: string): Promise<BenchSer
       if (line.includes('"msg":"request"') && !line.includes('"path":"/v1/sim/')) {
         count++;
         const ms = /"ms":([\d.]+)/.exec(line);
-        const time = /"time":(\d+)/.exec(line);
+        // ISO 8601 since `control-plane serve` logs as the daemon does (epoch ms before).
+        const stamp = /"time":(?:"([^"]+)"|(\d+))/.exec(line);
+        const time = stamp
+          ? stamp[1] !== undefined
+            ? Date.parse(stamp[1])
+            : Number(stamp[2])
+          : NaN;
         if (ms) durations.push(Number(ms[1]));
         // Steps' writes only: the apply lock is taken before the plan is made (under it) and
         // released after the last step, so its calls would put planning into the window.
         const step = !line.includes('"method":"GET"') && !line.includes('"path":"/v1/apply-lock');
-        if (ms && time && step) {
-          writes.push({
-            index: count - 1,
-            start: Number(time[1]) - Number(ms[1]),
-            end: Number(time[1]),
-          });
+        if (ms && Number.isFinite(time) && step) {
+          writes.push({ index: count - 1, start: time - Number(ms[1]), end: time });
         }
       } else if (errText.length < 4000) errText += `${line}\n`;
     }
