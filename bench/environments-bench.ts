@@ -15,10 +15,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { request } from 'undici';
-import { EmbeddedControlPlane } from '../src/controlplane/embedded/embedded.js';
 import { formatBytes, formatMs, median } from './lib/measure.js';
-import { declaredDataPlane, generateScaleModel, type ScaleModel } from './lib/scale.js';
-import { seedControlPlane } from './lib/seed.js';
+import { generateScaleModel } from './lib/scale.js';
+import { seedStateFile } from './lib/seed.js';
 import { renderRepository, writeRepository } from './lib/yaml-writer.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -30,22 +29,6 @@ const arg = (name: string, fallback: number) => {
 const RUNS = arg('runs', 5);
 const ENVIRONMENTS = arg('environments', 10);
 const OBJECTS = arg('objects', 1000);
-
-async function seed(path: string, model: ScaleModel): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const cp = await EmbeddedControlPlane.open({ path });
-  const contracts = new Map(model.pools.map((p) => [p.name, p.contract]));
-  try {
-    await seedControlPlane(cp, model, {
-      concurrency: 64,
-      afterRegister: async (c) => {
-        await cp.reportClusterStatus(c.name, declaredDataPlane(contracts.get(c.pool)!));
-      },
-    });
-  } finally {
-    await cp.close();
-  }
-}
 
 interface Status {
   lastRun: { durationMs: number; result: string } | null;
@@ -153,7 +136,7 @@ async function main(): Promise<void> {
     log(`one environment of ${total} objects ...`);
     const big = generateScaleModel(total);
     await writeRepository(big, join(dir, 'single'));
-    await seed(join(dir, 'single-cp', 'cp.json'), big);
+    await seedStateFile(join(dir, 'single-cp', 'cp.json'), big);
 
     log(`${ENVIRONMENTS} environments of ${OBJECTS} objects ...`);
     const small = generateScaleModel(OBJECTS);
@@ -168,7 +151,7 @@ async function main(): Promise<void> {
         await writeFile(join(repo, name, path), content);
       }
       const cp = join(dir, 'env-cp', `${name}.json`);
-      await seed(cp, small);
+      await seedStateFile(cp, small);
       config += `  ${name}:\n    controlPlane: file:${cp}\n    folders: [${name}]\n`;
     }
     await writeFile(join(repo, 'poolsync.yaml'), config);

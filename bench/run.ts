@@ -37,8 +37,8 @@ import {
   type SizeContext,
   type TargetRow,
 } from './lib/rows.js';
-import { declaredDataPlane, driftModel, generateScaleModel, type ScaleModel } from './lib/scale.js';
-import { seedControlPlane } from './lib/seed.js';
+import { driftModel, generateScaleModel, type ScaleModel } from './lib/scale.js';
+import { seedStateFile } from './lib/seed.js';
 import { terraformVersion } from './lib/terraform.js';
 import { terraformRows } from './lib/terraform-rows.js';
 import { writeRepository } from './lib/yaml-writer.js';
@@ -50,21 +50,10 @@ const HUGE = 100_000;
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-/** Seeds an embedded control plane persisted at `path` with `model`, clusters reporting healthy (C5). */
+/** A fresh state file at `path` (its folder emptied first), seeded with `model`. */
 async function seedFile(path: string, model: ScaleModel): Promise<void> {
   await rm(dirname(path), { recursive: true, force: true });
-  const cp = await EmbeddedControlPlane.open({ path });
-  const contracts = new Map(model.pools.map((p) => [p.name, p.contract]));
-  try {
-    await seedControlPlane(cp, model, {
-      concurrency: 64,
-      afterRegister: async (c) => {
-        await cp.reportClusterStatus(c.name, declaredDataPlane(contracts.get(c.pool)!));
-      },
-    });
-  } finally {
-    await cp.close();
-  }
+  await seedStateFile(path, model);
 }
 
 /** The plan of the repository against an empty control plane: what `apply` of N creates runs. */

@@ -3,8 +3,11 @@
  * (pools, then clusters, then queues, then assignments) with bounded concurrency, so the
  * live state equals what applying the generated repository would have produced.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { partOf, type ControlPlane } from '../../src/controlplane/types.js';
-import type { ScaleModel } from './scale.js';
+import { declaredDataPlane, type ScaleModel } from './scale.js';
 
 export interface SeedOptions {
   /** Calls in flight at once (default 16). */
@@ -115,4 +118,21 @@ export async function seedControlPlane(
     return 1;
   });
   return { calls, ms: performance.now() - started };
+}
+
+/** Seeds an embedded control plane persisted at `path` with `model`, clusters reporting healthy (C5). */
+export async function seedStateFile(path: string, model: ScaleModel): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const cp = await EmbeddedControlPlane.open({ path });
+  const contracts = new Map(model.pools.map((p) => [p.name, p.contract]));
+  try {
+    await seedControlPlane(cp, model, {
+      concurrency: 64,
+      afterRegister: async (c) => {
+        await cp.reportClusterStatus(c.name, declaredDataPlane(contracts.get(c.pool)!));
+      },
+    });
+  } finally {
+    await cp.close();
+  }
 }
