@@ -107,9 +107,18 @@ function frameOf(
 ): string {
   const clusters: unknown[] = [];
   for (const [name, d] of ctx.clusters)
-    clusters.push([name, d.change.action, d.registers, d.deletes, d.moves ?? false, d.final]);
+    clusters.push([
+      name,
+      d.change.action,
+      d.registers,
+      d.deletes,
+      d.moves ?? false,
+      d.final,
+      d.undeletes ?? null,
+    ]);
   const pools: unknown[] = [];
-  for (const [name, d] of ctx.pools) pools.push([name, d.finalContract !== null]);
+  for (const [name, d] of ctx.pools)
+    pools.push([name, d.finalContract !== null, d.undeletes ?? false]);
   const desiredClusters: unknown[] = [];
   for (const [name, c] of ctx.dClusters) desiredClusters.push([name, c.pool]);
   return JSON.stringify([

@@ -25,6 +25,7 @@ import { planQueueMove } from './queue-move.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planEachQueue } from './queue-memo.js';
 import { planUndelete } from './queue-undelete.js';
+import { planConamedUndelete } from './cluster-undelete.js';
 import { inheritCaps } from './queue-caps.js';
 import { targetSpec } from './queue-target.js';
 import { reasonOf, reasonText } from './reasons.js';
@@ -170,6 +171,9 @@ function planMissingQueue(
       createdAs: created,
     });
   }
+  // soft_delete: a deleted co-named queue comes back with its cluster's undelete.
+  if (deleted?.cluster_managed && cluster?.undeletes)
+    return planConamedUndelete(ctx, name, inheritCaps(target, deleted), deleted, cluster);
   if (deleted) return planUndelete(ctx, name, inheritCaps(target, deleted), deleted);
   let reason = selectorBlockedReason(ctx, target);
   if (!reason && ctx.lClusters.has(name)) {
