@@ -15,7 +15,7 @@ import { executePlan } from '../../src/apply/index.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import { STEP_KINDS, type Plan, type StepKind } from '../../src/model/plan.js';
-import { planRepository } from '../../src/plan/pipeline.js';
+import { planRepository } from '../../src/ops/pipeline.js';
 import { parsePlanFile } from '../../src/render/plan-file.js';
 import { startCli } from './helpers/cli.js';
 import { FLYTE_LABEL_DOCS as LABELS } from '../plan/helpers.js';
