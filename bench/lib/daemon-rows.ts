@@ -4,13 +4,14 @@
  * daemon process against a Git repository and an embedded control plane (bench/lib/daemon.ts).
  */
 import { execFile } from 'node:child_process';
-import { copyFile, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Cli } from './cli.js';
 import { cpuPerRun, measureDaemon } from './daemon.js';
 import { formatBytes, formatMs, median } from './measure.js';
 import { MB, type SizeContext } from './rows.js';
+import { copyStateFile } from './seed.js';
 
 const run = promisify(execFile);
 
@@ -53,7 +54,7 @@ export async function measureOneChange(
   const file = join(o.repo, 'queues', (await readdir(join(o.repo, 'queues'))).sort()[0]!);
   const original = await readFile(file, 'utf8');
   const state = join(o.dir, 'cp-one-change.json');
-  await copyFile(o.state, state);
+  await copyStateFile(o.state, state);
   let m: Awaited<ReturnType<typeof measureDaemon>>;
   try {
     m = await measureDaemon(cli, {
@@ -72,7 +73,7 @@ export async function measureOneChange(
   } finally {
     await writeFile(file, original);
     await commit(o.repo, 'bench: back to the generated state').catch(() => undefined);
-    await rm(state, { force: true });
+    await Promise.all([state, `${state}.journal`].map((f) => rm(f, { force: true })));
   }
   const ms = median(m.runs);
   const phases = phaseMedians(m.phases);

@@ -3,12 +3,12 @@
  * trips reading the live state takes), and the executor alone in this process (its overhead
  * over the step-graph bound, without HTTP): the rows beside the HTTP apply rows.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { loadRepository } from '../../src/manifests/index.js';
 import { measureExecutor } from './executor.js';
 import { formatMs, median } from './measure.js';
 import { repeat, rssTarget, type SizeContext } from './rows.js';
+import { copyStateFile } from './seed.js';
 import { startServer } from './server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -16,8 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function httpPlanRow(ctx: SizeContext): Promise<void> {
   const { n, o } = ctx;
   const state = join(ctx.dir, 'cp-http', 'state.json');
-  await mkdir(dirname(state), { recursive: true });
-  await copyFile(ctx.noopState, state);
+  await copyStateFile(ctx.noopState, state);
   const server = await startServer(ctx.cli, state);
   try {
     await server.setLatency(o.latencyMs);

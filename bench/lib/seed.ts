@@ -3,7 +3,7 @@
  * (pools, then clusters, then queues, then assignments) with bounded concurrency, so the
  * live state equals what applying the generated repository would have produced.
  */
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { partOf, type ControlPlane } from '../../src/controlplane/types.js';
@@ -134,5 +134,23 @@ export async function seedStateFile(path: string, model: ScaleModel): Promise<vo
     });
   } finally {
     await cp.close();
+  }
+}
+
+/**
+ * Copies the embedded state at `from` to `to`: the snapshot AND its `.journal`. A state of
+ * fewer than 1,000 journaled calls keeps them in the journal when closed (docs/control-plane.md),
+ * so a copy of the snapshot alone is an older state: at N = 100 the seeded organisation was
+ * the empty one, and every row on the copy planned creating everything.
+ */
+export async function copyStateFile(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  await copyFile(from, to);
+  try {
+    await copyFile(`${from}.journal`, `${to}.journal`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // No journal: the snapshot is the whole state; a journal left at `to` would be replayed.
+    await rm(`${to}.journal`, { force: true });
   }
 }

@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { DiskCache } from '../manifests/cache-disk.js';
-import { analyseFile } from '../manifests/index.js';
+import { analyseFile, loadRepository } from '../manifests/index.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
 import { readManifestText } from '../manifests/files.js';
@@ -36,7 +36,7 @@ import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { loadDesired, planDesired, type PipelineOptions } from '../plan/pipeline.js';
+import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
 import { mapLimit } from '../util/map-limit.js';
 import { codeFingerprint } from './code-fingerprint.js';
 
@@ -66,7 +66,13 @@ export type RememberedResult =
       reused: boolean;
     };
 
-export interface MemoryOptions extends PipelineOptions {
+export interface MemoryOptions extends PlanShapeOptions {
+  /** On-disk cache of per-file analyses (LoadOptions.cacheDir); absent: the in-memory layer. */
+  cacheDir?: string | null;
+  /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
+  root?: string;
+  /** The environment of poolsync.yaml to load (LoadOptions.environment, docs/environments.md). */
+  environment?: string;
   /** The cache folder (manifestCacheDir()); null: no memory, the pipeline as it is. */
   memoryDir: string | null;
   /** `desired` → the facts kept with the plan. */
@@ -115,28 +121,30 @@ export async function planRemembering(
     }
   }
   const analyses = new Map<string, FileAnalysis>();
-  const loaded = await loadDesired(dir, {
-    ...opts,
-    ...(inputs ? { onAnalysed: (file: string, a: FileAnalysis) => analyses.set(file, a) } : {}),
-  });
-  if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
-  const known = live;
-  const planned = await planDesired(
-    loaded.desired,
-    known ? () => Promise.resolve(known) : readLive,
-    opts,
+  const loaded = await loadRepository(
+    dir,
+    {
+      ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+      ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+      ...(opts.root !== undefined ? { root: opts.root } : {}),
+      ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
+    },
+    inputs ? (file: string, a: FileAnalysis) => analyses.set(file, a) : undefined,
   );
+  if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
+  const liveNow = live ?? (await readLive());
+  const plan = planAgainst(loaded.desired, liveNow, opts);
   const facts = opts.facts(loaded.desired);
   if (inputs && !loaded.desired.config.render) {
-    await memory!.remember(inputs, analyses, planned.live, {
-      plan: planned.plan,
+    await memory!.remember(inputs, analyses, liveNow, {
+      plan,
       counts: loaded.counts,
       facts,
     });
   }
   return {
     ok: true,
-    plan: planned.plan,
+    plan,
     counts: loaded.counts,
     facts,
     desired: loaded.desired,

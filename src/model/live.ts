@@ -90,6 +90,12 @@ export interface LiveState {
    * absent for control planes whose deletes are final.
    */
   deleted_queues?: LiveQueue[];
+  /**
+   * Soft-deleted pools and clusters (Union: listed with `EXISTS deleted_at`), sorted by name:
+   * their names stay reserved until undeleted; absent when there are none.
+   */
+  deleted_pools?: LivePool[];
+  deleted_clusters?: LiveCluster[];
   /** flyteadmin EXECUTION_CLUSTER_LABEL attributes, sorted by key; absent when there are none. */
   execution_cluster_labels?: ExecutionClusterLabel[];
   /**

@@ -39,6 +39,8 @@ export interface PoolDecision {
   updates?: boolean;
   /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
   contractKnown?: false;
+  /** Soft deletes: an undelete_pool step brings back the deleted pool of its name (pool-undelete.ts). */
+  undeletes?: boolean;
 }
 
 export interface ClusterDecision {
@@ -51,6 +53,11 @@ export interface ClusterDecision {
   final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;
   /** Capability `cluster_move`: a move_cluster step exists (pool changes in place). */
   moves?: boolean;
+  /**
+   * Soft deletes: an undelete_cluster step brings back the deleted cluster of its name, DRAINED
+   * in this pool (cluster-undelete.ts); `moves` then moves it to its final pool.
+   */
+  undeletes?: { pool: string };
 }
 
 export interface QueueDecision {
@@ -96,6 +103,9 @@ export class PlanContext {
   readonly lQueues: Map<string, LiveQueue>;
   /** Soft-deleted queues (capability `soft_delete`): their names stay reserved. */
   readonly lDeletedQueues: Map<string, LiveQueue>;
+  /** Soft-deleted pools and clusters (Union): their names stay reserved until undeleted. */
+  readonly lDeletedPools: Map<string, LivePool>;
+  readonly lDeletedClusters: Map<string, LiveCluster>;
   readonly dAssignments: Map<string, DesiredAssignment>;
   readonly lAssignments: Map<string, LiveAssignment>;
   /** Live references (P5, A3), by pool name. */
@@ -161,6 +171,8 @@ export class PlanContext {
     this.dQueues = byName(desired.queues);
     this.lQueues = byName(live.queues);
     this.lDeletedQueues = byName(live.deleted_queues ?? []);
+    this.lDeletedPools = byName(live.deleted_pools ?? []);
+    this.lDeletedClusters = byName(live.deleted_clusters ?? []);
     this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
     this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
     this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));

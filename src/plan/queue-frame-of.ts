@@ -12,7 +12,11 @@ export function queueFrame(
   firstRegistration: string | null,
 ): QueueFrame {
   const finalPools = new Set<string>();
-  for (const [name, d] of ctx.pools) if (d.finalContract) finalPools.add(name);
+  const undeletedPools = new Set<string>();
+  for (const [name, d] of ctx.pools) {
+    if (d.finalContract) finalPools.add(name);
+    if (d.undeletes) undeletedPools.add(name);
+  }
   const clusters = new Map<string, ClusterOutcome>();
   for (const [name, d] of ctx.clusters) clusters.set(name, clusterOutcome(d));
   const queueInventory =
@@ -25,6 +29,7 @@ export function queueFrame(
     settingQueues: ctx.settingQueues,
     finalPools,
     livePools: new Set(ctx.lPools.keys()),
+    undeletedPools,
     clusters,
     desiredClusterPools: new Map([...ctx.dClusters].map(([n, c]) => [n, c.pool])),
     liveClusterPools: new Map([...ctx.lClusters].map(([n, c]) => [n, c.pool])),
@@ -52,6 +57,7 @@ function clusterOutcome(d: ClusterDecision): ClusterOutcome {
     registers: d.registers,
     deletes: d.deletes,
     moves: d.moves ?? false,
+    undeletes: d.undeletes ?? null,
     final: d.final,
   };
 }

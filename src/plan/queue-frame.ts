@@ -19,6 +19,8 @@ export interface ClusterOutcome {
   readonly registers: boolean;
   readonly deletes: boolean;
   readonly moves: boolean;
+  /** Soft deletes: undeleted (cluster-undelete.ts), back in this pool first. */
+  readonly undeletes: { pool: string } | null;
   readonly final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;
 }
 
@@ -36,6 +38,8 @@ export interface QueueFrame {
   readonly finalPools: ReadonlySet<string>;
   /** Pools of the live state. */
   readonly livePools: ReadonlySet<string>;
+  /** Deleted pools this plan undeletes (pool-undelete.ts). */
+  readonly undeletedPools: ReadonlySet<string>;
   readonly clusters: ReadonlyMap<string, ClusterOutcome>;
   /** Each desired cluster's pool. */
   readonly desiredClusterPools: ReadonlyMap<string, string>;

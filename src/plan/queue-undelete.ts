@@ -16,11 +16,11 @@ import { decision, selectorBlockedReason } from './queue-decision.js';
 function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): string | null {
   if (deleted.cluster_managed && !f.liveClusterPools.has(name))
     return `the name "${name}" belongs to the deleted co-named queue of cluster "${name}": it comes back only with its cluster; declare the cluster, or use another queue name`;
-  if (!f.livePools.has(deleted.pool))
+  // A pool or cluster this plan undeletes is back before the queue's undelete (steps.ts).
+  if (!f.livePools.has(deleted.pool) && !f.undeletedPools.has(deleted.pool))
     return `the name "${name}" belongs to a deleted queue of pool "${deleted.pool}", which no longer exists: it cannot be undeleted (and its name stays reserved); use another queue name`;
-  const gone = deleted.clusters.find(
-    (c) => c !== WILDCARD && f.liveClusterPools.get(c) !== deleted.pool,
-  );
+  const poolOf = (c: string) => f.liveClusterPools.get(c) ?? f.clusters.get(c)?.undeletes?.pool;
+  const gone = deleted.clusters.find((c) => c !== WILDCARD && poolOf(c) !== deleted.pool);
   if (gone)
     return `the name "${name}" belongs to a deleted queue that names ${address('Cluster', gone)}, which is not live in pool "${deleted.pool}": it cannot be undeleted; use another queue name`;
   return null;

@@ -26,6 +26,7 @@ import { planQueueMove } from './queue-move.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planEachQueue } from './queue-memo.js';
 import { planUndelete } from './queue-undelete.js';
+import { planConamedUndelete } from './cluster-undelete.js';
 import { inheritCaps } from './queue-caps.js';
 import { targetSpec } from './queue-target.js';
 import { reasonOf, reasonText } from './reasons.js';
@@ -180,6 +181,9 @@ function planMissingQueue(
       createdAs: created,
     });
   }
+  // soft_delete: a deleted co-named queue comes back with its cluster's undelete.
+  if (deleted?.cluster_managed && cluster?.undeletes)
+    return planConamedUndelete(own, inheritCaps(target, deleted), deleted, cluster);
   if (deleted) return planUndelete(f, own, inheritCaps(target, deleted), deleted);
   let reason = selectorBlockedReason(f, target);
   if (!reason && f.liveClusterPools.has(name)) {

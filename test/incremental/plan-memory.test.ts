@@ -10,7 +10,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
 import { planRemembering, type MemoryOptions } from '../../src/incremental/plan-memory.js';
 import { declaresNothing } from '../../src/cli/config-folder.js';
-import { planRepository } from '../../src/plan/pipeline.js';
+import { planRepository } from '../../src/ops/pipeline.js';
 import { runCli } from '../apply/helpers/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from '../apply/helpers/repo.js';
 

@@ -12,6 +12,7 @@ function frame(): QueueFrame {
     settingQueues: new Map([['q1', ['the organisation']]]),
     finalPools: new Set(['p1']),
     livePools: new Set(['p1', 'p2']),
+    undeletedPools: new Set(),
     clusters: new Map([
       [
         'c1',
@@ -20,6 +21,7 @@ function frame(): QueueFrame {
           registers: false,
           deletes: false,
           moves: false,
+          undeletes: null,
           final: { pool: 'p1', enabled: true, health: 'healthy' },
         },
       ],
@@ -50,6 +52,7 @@ describe('the queue pass memo: the key is the whole typed frame', () => {
       ['finalPools', (f) => ({ ...f, finalPools: new Set(['p2']) })],
       // Read by the undelete rules, and left out of the hand-kept key this replaced.
       ['livePools', (f) => ({ ...f, livePools: new Set(['p1']) })],
+      ['undeletedPools', (f) => ({ ...f, undeletedPools: new Set(['p2']) })],
       ['clusters', (f) => ({ ...f, clusters: new Map() })],
       ['desiredClusterPools', (f) => ({ ...f, desiredClusterPools: new Map([['c1', 'p2']]) })],
       // A live cluster's pool (not only its name) is read by the undelete rules.

@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../../src/apply/index.js';
 import { exportManifests } from '../../../src/controlplane/export.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
-import { planRepository } from '../../../src/plan/pipeline.js';
+import { planRepository } from '../../../src/ops/pipeline.js';
 import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
 import { tempDir } from '../../apply/helpers/repo.js';
 import { findUnionVenv } from '../../helpers/union-venv.js';

@@ -1,0 +1,209 @@
+/**
+ * The loader's reading of the walked files (index.ts calls it): files read ahead, each one
+ * analysed (from the cache when it holds it), its documents counted and collected, and the
+ * folder-wide limits checked as it goes.
+ */
+import type { Hash } from 'node:crypto';
+import { analysisKey, type AnalysisCache, type FileAnalysis } from './cache.js';
+import { readDocument, type Manifest } from './documents.js';
+import { analysePatched, isPatched } from './environment-load.js';
+import { readManifestText, type ReadResult } from './files.js';
+import { withPositionsOnDemand } from './lazy-roots.js';
+import { formatBytes, type InputLimits } from './limits.js';
+import { heapBudget, overBudget, readAhead } from './memory-budget.js';
+import type { PatchSet } from './patches.js';
+import { readYamlFile } from './read-yaml.js';
+import type { LoadCounts, ValidationError } from './types.js';
+import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
+
+/** One file on its own: parse, then each document's envelope and schema. */
+export function analyseFile(file: string, text: string, limits: InputLimits): FileAnalysis {
+  const { file: parsed, results } = readYamlFile(text, limits, (doc) =>
+    readDocument(file, doc.root),
+  );
+  return {
+    issues: parsed.issues,
+    documentCount: parsed.documentCount,
+    aliasExpansion: parsed.aliasExpansion,
+    aliasBytes: parsed.aliasBytes,
+    documents: results,
+  };
+}
+
+/** What the reading gathers: the loader finishes with it. */
+export interface ReadState {
+  counts: LoadCounts;
+  errors: ValidationError[];
+  manifests: Manifest[];
+  /** Names of objects whose document did not validate (the rules do not call them missing). */
+  broken: { pools: Set<string>; clusters: Set<string>; queues: Set<string> };
+  /** Addresses the environment's patches were applied to. */
+  patched: Set<string>;
+  /** A folder-wide limit stopped the reading: the files after it were never read. */
+  stopped: boolean;
+}
+
+/** What each file is read and analysed with. */
+export interface ReadContext {
+  dir: string;
+  files: string[];
+  limits: Readonly<InputLimits>;
+  heapLimit: number | undefined;
+  cache: AnalysisCache;
+  /** In memory: the hash of everything the result depends on (index.ts), fed each file. */
+  folderKey: Hash | null;
+  patches: PatchSet | null;
+  onAnalysed: ((file: string, analysis: FileAnalysis) => void) | undefined;
+}
+
+export function emptyCounts(): LoadCounts {
+  return { pools: 0, clusters: 0, queues: 0, assignments: 0, files: 0, documents: 0 };
+}
+
+export function emptyReadState(counts: LoadCounts, errors: ValidationError[]): ReadState {
+  return {
+    counts,
+    errors,
+    manifests: [],
+    broken: { pools: new Set(), clusters: new Set(), queues: new Set() },
+    patched: new Set(),
+    stopped: false,
+  };
+}
+
+/** The walk reaches files through real folders only: no need to check their parents again. */
+const WALKED = { checkParents: false };
+
+/** Files read concurrently; parsing stays sequential so results keep the sorted order. */
+function readAheadOf(c: ReadContext): (i: number) => Promise<ReadResult> {
+  const { dir, files, limits } = c;
+  const ahead = readAhead(limits.maxFileBytes);
+  const pending: Promise<ReadResult>[] = [];
+  for (let i = 0; i < Math.min(ahead, files.length); i++)
+    pending.push(readManifestText(dir, files[i]!, limits, WALKED));
+  return async (i) => {
+    const read = await pending[i]!;
+    if (i + ahead < files.length)
+      pending.push(readManifestText(dir, files[i + ahead]!, limits, WALKED));
+    return read;
+  };
+}
+
+/** Reads every walked file into `s`, in order, until a folder-wide limit stops it. */
+export async function readFiles(c: ReadContext, s: ReadState): Promise<void> {
+  const totals = { yamlBytes: 0, aliasNodes: 0, aliasBytes: 0 };
+  const budget = heapBudget(c.heapLimit);
+  const take = readAheadOf(c);
+  for (let i = 0; i < c.files.length; i++) {
+    const file = c.files[i]!;
+    const read = await take(i);
+    s.counts.files++;
+    if (!read.ok) {
+      s.errors.push(read.error);
+      c.folderKey?.update(JSON.stringify(read.error));
+      continue;
+    }
+    // YAML read so far, for the heap budget (memory-budget.ts).
+    totals.yamlBytes += read.text.length;
+    if (totals.yamlBytes > LARGE_INPUT_BYTES) capHeapGrowthNow();
+    const tooBig = overBudget(budget, totals.yamlBytes + totals.aliasBytes);
+    if (tooBig !== null) return stop(s, file, tooBig);
+    const parsed = await analysed(c, s, file, read.text);
+    s.errors.push(...issueErrors(file, parsed));
+    s.counts.documents += parsed.documentCount;
+    totals.aliasNodes += parsed.aliasExpansion;
+    totals.aliasBytes += parsed.aliasBytes;
+    const over = folderLimit(c.limits, s.counts.documents, totals);
+    if (over !== null) return stop(s, file, over);
+    collectDocuments(s, parsed);
+  }
+}
+
+function stop(s: ReadState, file: string, message: string): void {
+  s.errors.push(limitError(file, message));
+  s.stopped = true;
+}
+
+/** The file's analysis: from the cache, or read now; with the environment's patches merged. */
+async function analysed(
+  c: ReadContext,
+  s: ReadState,
+  file: string,
+  text: string,
+): Promise<FileAnalysis> {
+  const { cache, limits, patches } = c;
+  const key = cache.wants(text.length) ? analysisKey(file, text, limits) : '';
+  c.folderKey?.update(key);
+  let parsed = await cache.get(key, text, limits);
+  if (!parsed) {
+    parsed = analyseFile(file, text, limits);
+    cache.set(key, parsed, text.length);
+    // The daemon's memory layer keeps the trees with the analyses it keeps; others drop them.
+    if (!cache.inMemory) parsed = withPositionsOnDemand(parsed, text, limits);
+  }
+  c.onAnalysed?.(file, parsed);
+  if (patches && patches.byAddress.size > 0 && isPatched(parsed, patches))
+    parsed = analysePatched(file, text, limits, patches, s.patched);
+  return parsed;
+}
+
+function issueErrors(file: string, parsed: FileAnalysis): ValidationError[] {
+  return parsed.issues.map((issue) => ({
+    code: issue.code,
+    message: issue.message,
+    file,
+    line: issue.line,
+    column: issue.column,
+    address: null,
+  }));
+}
+
+/** The first folder-wide limit the totals so far pass, or null. */
+function folderLimit(
+  limits: Readonly<InputLimits>,
+  documents: number,
+  totals: { aliasNodes: number; aliasBytes: number },
+): string | null {
+  if (documents > limits.maxDocuments)
+    return `the folder holds more than ${limits.maxDocuments.toLocaleString('en-US')} documents; reading stopped here (raise limits.documents in poolsync.yaml if the repository really is this large)`;
+  if (totals.aliasNodes > limits.maxAliasExpansionTotal)
+    return `aliases expand to more than ${limits.maxAliasExpansionTotal} nodes across the folder; reading stopped here`;
+  if (totals.aliasBytes > limits.maxAliasBytesTotal)
+    return `aliases expand to more than ${formatBytes(limits.maxAliasBytesTotal)} of text across the folder; reading stopped here: write the values out instead of aliasing them`;
+  return null;
+}
+
+function collectDocuments(s: ReadState, parsed: FileAnalysis): void {
+  for (const r of parsed.documents) {
+    s.errors.push(...r.errors);
+    if (r.kind !== null) countKind(s.counts, r.kind);
+    if (r.manifest) s.manifests.push(r.manifest);
+    else if (r.name && r.kind === 'ClusterPool') s.broken.pools.add(r.name);
+    else if (r.name && r.kind === 'Cluster') s.broken.clusters.add(r.name);
+    else if (r.name && r.kind === 'Queue') s.broken.queues.add(r.name);
+  }
+}
+
+function countKind(counts: LoadCounts, kind: string): void {
+  if (kind === 'ClusterPool') counts.pools++;
+  else if (kind === 'Cluster') counts.clusters++;
+  else if (kind === 'Queue') counts.queues++;
+  else if (kind === 'PoolAssignment') counts.assignments++;
+  else if (kind === 'DefaultQueue') counts.default_queues = (counts.default_queues ?? 0) + 1;
+  else countFlyte(counts, kind);
+}
+
+function countFlyte(counts: LoadCounts, kind: string): void {
+  const f = (counts.flyte ??= {
+    execution_clusters: 0,
+    cluster_labels: 0,
+    execution_cluster_labels: 0,
+  });
+  if (kind === 'ExecutionCluster') f.execution_clusters++;
+  else if (kind === 'ClusterLabel') f.cluster_labels++;
+  else if (kind === 'ExecutionClusterLabel') f.execution_cluster_labels++;
+}
+
+function limitError(file: string, message: string): ValidationError {
+  return { code: 'LIMIT', message, file, line: 1, column: 1, address: null };
+}
