@@ -13,7 +13,7 @@ import { reasonOf } from './reasons.js';
 
 /**
  * Sets `cause` on every change with a `caused_by` whose deciding pass did not set it. The queue
- * pass sets its own (withCause): its decisions are kept frozen between plans (queue-memo.ts).
+ * pass sets its own (withCause): its decisions may be kept frozen between plans (src/incremental/queue-reuse.ts).
  */
 export function assignCauses(ctx: PlanContext, changes: readonly Change[]): void {
   const facts: CauseFacts = {

@@ -24,7 +24,6 @@ import { noteUnmanagedFields } from './queue-fields.js';
 import { decision, queueDeleteBlockedReason, selectorBlockedReason } from './queue-decision.js';
 import { planQueueMove } from './queue-move.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
-import { planEachQueue } from './queue-memo.js';
 import { planUndelete } from './queue-undelete.js';
 import { planConamedUndelete } from './cluster-undelete.js';
 import { inheritCaps } from './queue-caps.js';
@@ -39,8 +38,9 @@ import {
   type QueueFrame,
   type QueueOwn,
 } from './queue-frame.js';
+import { planEachQueue, type QueuePass } from './queue-pass.js';
 
-export function planQueues(ctx: PlanContext): void {
+export function planQueues(ctx: PlanContext, pass: QueuePass = planEachQueue): void {
   const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
   const firstRegistration = registering[0] ?? null;
   const names = new Set([...ctx.dQueues.keys(), ...ctx.lQueues.keys()]);
@@ -49,7 +49,7 @@ export function planQueues(ctx: PlanContext): void {
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
   const frame = queueFrame(ctx, drainedForLeaving(ctx), firstRegistration);
-  const decided = planEachQueue(frame, [...names].sort(), (name) => queueOwn(ctx, name), planQueue);
+  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ctx, name), planQueue);
   for (const [name, d] of decided) if (d) ctx.queues.set(name, d);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { QueueFrame } from '../../src/plan/queue-frame.js';
-import { frameKey } from '../../src/plan/queue-memo.js';
+import { frameKey } from '../../src/incremental/queue-reuse.js';
 
 function frame(): QueueFrame {
   return {

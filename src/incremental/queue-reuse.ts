@@ -3,7 +3,7 @@
  * organisation (70% of its objects) and most of the planner's time; after a one-line commit
  * a long-running process (the daemon) plans 7,000 queues of which one changed.
  *
- * A queue's decision is a function of its typed input (queue-frame.ts): the frame, which the
+ * A queue's decision is a function of its typed input (src/plan/queue-frame.ts): the frame, which the
  * pass shares, and its own objects. The frame's key is the structural key of the whole frame
  * object (`frameKey`), so nothing the pass reads can be left out of it. When the key is the
  * same as in the last pass, a queue whose own objects are the very same frozen objects as then
@@ -14,8 +14,9 @@
  * changed in place, so their identity says nothing.
  */
 import { deepFreeze } from '../util/deep-freeze.js';
-import type { QueueDecision } from './context.js';
-import type { QueueFrame, QueueOwn } from './queue-frame.js';
+import type { QueueDecision } from '../plan/context.js';
+import type { QueueFrame, QueueOwn } from '../plan/queue-frame.js';
+import type { QueuePass } from '../plan/queue-pass.js';
 
 interface Kept {
   own: QueueOwn;
@@ -26,15 +27,10 @@ let last: { frame: string; queues: Map<string, Kept> } | null = null;
 const stats = { reused: 0, planned: 0 };
 
 /**
- * Each name's decision (null: none): the last pass's where nothing it depends on changed, else
- * `plan(frame, own(name))`.
+ * The queue pass with memory (PlanOptions.queuePass): each name's decision (null: none), the
+ * last pass's where nothing it depends on changed, else `plan(frame, own(name))`.
  */
-export function planEachQueue(
-  frame: QueueFrame,
-  names: readonly string[],
-  own: (name: string) => QueueOwn,
-  plan: (frame: QueueFrame, own: QueueOwn) => QueueDecision | null,
-): Map<string, QueueDecision | null> {
+export const reuseQueueDecisions: QueuePass = (frame, names, own, plan) => {
   const out = new Map<string, QueueDecision | null>();
   const owns = names.map(own);
   // Plain objects (another caller's) could change in place: their identity says nothing.
@@ -58,7 +54,7 @@ export function planEachQueue(
   }
   if (key !== null) last = { frame: key, queues };
   return out;
-}
+};
 
 function frozenOwn(o: QueueOwn): boolean {
   const frozen = (x: object | undefined) => x === undefined || Object.isFrozen(x);
