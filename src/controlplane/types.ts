@@ -75,6 +75,12 @@ export interface ControlPlane {
    * API), so every process that reads it reads the same one (src/apply/inventory.ts).
    */
   readonly inventory?: InventoryCalls;
+  /**
+   * A key that is equal for two reads only when they read the same live state, inventory
+   * included (the embedded control plane opened read-only: its files' identity); null, or
+   * absent, when there is none. The CLI's plan memory then skips reading the live state.
+   */
+  readonly stateKey?: () => Promise<string | null>;
 
   /**
    * Optional: the lists readLiveState reads, as objects shared from read to read and frozen,

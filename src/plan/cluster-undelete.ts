@@ -24,6 +24,7 @@ import {
 } from './context.js';
 import { clusterForm, diffForms, queueForm, sameQueueSpec } from './forms.js';
 import { decision } from './queue-decision.js';
+import type { ClusterOutcome, QueueOwn } from './queue-frame.js';
 
 /** The deleted cluster of this declared name, when the control plane has soft deletes. */
 export function deletedCluster(ctx: PlanContext, name: string): LiveCluster | undefined {
@@ -110,14 +111,14 @@ export function planClusterUndelete(
  * `target` when that differs (its pool and selector follow the cluster, Q4).
  */
 export function planConamedUndelete(
-  ctx: PlanContext,
-  name: string,
+  own: QueueOwn,
   target: QueueSpec,
   deleted: LiveQueue,
-  cluster: ClusterDecision,
+  cluster: Pick<ClusterOutcome, 'final'>,
 ): QueueDecision {
+  const { name } = own;
   const back: QueueSpec = { ...deleted, pool: cluster.final!.pool, clusters: [name] };
-  const d = decision(ctx, name, {
+  const d = decision(own, {
     live: null,
     call: sameQueueSpec(back, target) ? null : { op: 'update_queue', spec: target },
     createdBy: null,

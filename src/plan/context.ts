@@ -25,6 +25,7 @@ import type { Change, PlanError, PlanWarning, PruneScope, Reason } from '../mode
 import type { ObjectKind } from '../model/common.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 import type { DefaultQueueDecision, LabelDecision } from './decisions.js';
+import { conamedCascades, undrainableReason } from './queue-frame.js';
 
 export interface PoolDecision {
   change: Change;
@@ -230,16 +231,7 @@ export class PlanContext {
 
   /** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */
   undrainableReason(queue: string): string | null {
-    if (queue === DEFAULT_QUEUE && !this.caps.default_delete)
-      return 'the "default" queue is always active (Q5)';
-    const settings = this.settingQueues.get(queue);
-    if (settings) {
-      return (
-        `it is the default queue of ${settings.join(', ')} (run.default_queue setting), which the control ` +
-        `plane never drains or deletes (FAILED_PRECONDITION): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
-      );
-    }
-    return null;
+    return undrainableReason(this, queue);
   }
 
   drainable(queue: string): boolean {
@@ -251,11 +243,7 @@ export class PlanContext {
    * conamed-cascade.ts): true for the live co-named queue of a live cluster.
    */
   conamedCascades(queue: string): boolean {
-    return (
-      this.caps.queue_delete &&
-      this.lQueues.get(queue)?.cluster_managed === true &&
-      this.lClusters.has(queue)
-    );
+    return conamedCascades(this.caps, this.lClusters, this.lQueues.get(queue));
   }
 
   /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */

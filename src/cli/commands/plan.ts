@@ -126,6 +126,7 @@ export async function runPlanFor(
         prune: desired.config.prune,
       }),
       backend: backendInfo(cp),
+      ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
       ...(target.name !== null ? { environment: target.name } : {}),
       ...planShape(args),
     });
