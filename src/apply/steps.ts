@@ -77,6 +77,18 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
     return DONE;
   },
   undelete_queue: undeleteQueue,
+  undelete_pool: async (cp, step) => {
+    const pools = partOf(cp, 'pools', step.target);
+    if (!pools.undeletePool) throw noSoftDeletes(cp, step.target, 'pools');
+    await pools.undeletePool(step.args.name);
+    return DONE;
+  },
+  undelete_cluster: async (cp, step) => {
+    const clusters = partOf(cp, 'clusters', step.target);
+    if (!clusters.undeleteCluster) throw noSoftDeletes(cp, step.target, 'clusters');
+    await clusters.undeleteCluster(step.args.name);
+    return DONE;
+  },
   delete_queue: (cp, step) =>
     ignoreNotFound(() => partOf(cp, 'capabilityCalls', step.target).deleteQueue(step.args.name)),
   move_cluster: moveCluster,
@@ -244,4 +256,10 @@ export function queueSpecDiff(live: QueueSpec, want: QueueSpec): string[] {
   const b = [...want.clusters].sort();
   if (a.length !== b.length || a.some((c, i) => c !== b[i])) out.push('clusters');
   return out;
+}
+
+function noSoftDeletes(cp: ControlPlane, target: string, what: string): StepConflictError {
+  return new StepConflictError(
+    `${target}: the ${cp.backend.name} control plane has no soft-deleted ${what}; run \`poolsync plan\` again`,
+  );
 }

@@ -15,7 +15,7 @@ import { controlPlaneIdentity } from '../controlplane/identity.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
 import type { NotifyEvent } from '../notify/types.js';
 import { notifyingRun } from '../notify/daemon-hook.js';
-import { loadDesired } from '../plan/pipeline.js';
+import { loadDesired } from '../ops/pipeline.js';
 import { backoffDelay } from '../util/backoff.js';
 import type { Redactor } from '../util/redact.js';
 import { Approvals } from './approvals.js';

@@ -7,7 +7,7 @@ import type { LiveState } from '../model/live.js';
 import { formatValidationText } from '../manifests/index.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
-import { planRepository } from '../plan/pipeline.js';
+import { planRepository } from '../ops/pipeline.js';
 import type { BackendInfo } from '../controlplane/types.js';
 import { renderMarkdown } from '../render/index.js';
 import type { EnvironmentOutcome, PublishOutcome } from './types.js';

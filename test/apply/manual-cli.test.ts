@@ -14,7 +14,7 @@ import {
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
-import { planRepository } from '../../src/plan/pipeline.js';
+import { planRepository } from '../../src/ops/pipeline.js';
 import { planFileParts } from '../../src/render/plan-file.js';
 import { REPO_ROOT, runCli } from './helpers/cli.js';
 import { installFakeFlyte } from './helpers/install-fake-flyte.js';

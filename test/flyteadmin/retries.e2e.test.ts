@@ -10,7 +10,7 @@ import { executePlan } from '../../src/apply/index.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
-import { planRepository } from '../../src/plan/pipeline.js';
+import { planRepository } from '../../src/ops/pipeline.js';
 import { startCuttingProxy, type CutMode } from '../helpers/cutting-proxy.js';
 import { exampleRepo } from './helpers.js';
 import { realMissing } from './real/binaries.js';

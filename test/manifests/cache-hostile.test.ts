@@ -31,7 +31,7 @@ import {
 } from '../../src/manifests/cache.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { planRepository } from '../../src/plan/pipeline.js';
+import { planRepository } from '../../src/ops/pipeline.js';
 import { renderJson } from '../../src/render/index.js';
 import { renderText } from '../../src/render/text.js';
 

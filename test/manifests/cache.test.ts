@@ -22,7 +22,7 @@ import {
   type FileAnalysis,
 } from '../../src/manifests/cache.js';
 import { loadRepository } from '../../src/manifests/index.js';
-import { planRepository } from '../../src/plan/pipeline.js';
+import { planRepository } from '../../src/ops/pipeline.js';
 import { renderJson } from '../../src/render/index.js';
 import { renderText } from '../../src/render/text.js';
 

@@ -5,7 +5,7 @@
  */
 import type { LoadResult } from '../../src/manifests/index.js';
 import type { LiveState } from '../../src/model/live.js';
-import { planDesired } from '../../src/plan/pipeline.js';
+import { planDesired } from '../../src/ops/pipeline.js';
 import { renderJson, renderText } from '../../src/render/index.js';
 
 export async function outcome(

@@ -29,7 +29,7 @@ import { embeddedStateIsNew, planControlPlane } from '../../controlplane/identit
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
-import { cleanCommit, planRepository } from '../../plan/pipeline.js';
+import { cleanCommit, planRepository } from '../../ops/pipeline.js';
 import { hasNoChanges, renderTextParts } from '../../render/index.js';
 import { writeParts } from '../write-parts.js';
 import { UserError } from '../../util/user-error.js';

@@ -10,7 +10,7 @@ import { embeddedStateIsNew, planControlPlane } from '../../controlplane/identit
 import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
-import { cleanCommit } from '../../plan/pipeline.js';
+import { cleanCommit } from '../../ops/pipeline.js';
 import { planRemembering } from '../../incremental/plan-memory.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
@@ -126,6 +126,7 @@ export async function runPlanFor(
         prune: desired.config.prune,
       }),
       backend: backendInfo(cp),
+      ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
       ...(target.name !== null ? { environment: target.name } : {}),
       ...planShape(args),
     });

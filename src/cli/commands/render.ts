@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { readUserFile } from '../../util/safe-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { formatValidationText, loadRepository } from '../../manifests/index.js';
-import { cleanCommit } from '../../plan/pipeline.js';
+import { cleanCommit } from '../../ops/pipeline.js';
 import {
   RenderInputError,
   compareTarget,

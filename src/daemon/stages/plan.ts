@@ -1,5 +1,5 @@
 /**
- * Stage plan: read the live state and plan the desired state against it (src/plan/pipeline.ts's
+ * Stage plan: read the live state and plan the desired state against it (src/ops/pipeline.ts's
  * second half, shared with `poolsync plan` and `apply`), then publish the plan's summary,
  * blocked changes, warnings and errors to /status and count drift: changes found although the
  * repository has not moved since it was last applied. A plan with errors ends the run.
@@ -7,7 +7,7 @@
 import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import { isActionable, type Plan, type PlanControlPlane } from '../../model/plan.js';
-import { planDesired } from '../../plan/pipeline.js';
+import { planDesired } from '../../ops/pipeline.js';
 import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
@@ -78,7 +78,7 @@ function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
 
 /**
  * What /status shows of each plan, made once per plan object and frozen: a plan reused for an
- * unchanged commit and state (plan/memo.ts) shows the same arrays, and /status answers share
+ * unchanged commit and state (incremental/plan-reuse.ts) shows the same arrays, and /status answers share
  * them instead of copying them (Reconciler.status), so a no-op run makes no copy of them.
  */
 const shown = new WeakMap<

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../../src/apply/index.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
-import { planRepository } from '../../../src/plan/pipeline.js';
+import { planRepository } from '../../../src/ops/pipeline.js';
 import { tempDir, writeRepo } from '../../apply/helpers/repo.js';
 import { seededRandom, startFaultProxy, type Fault } from '../../helpers/fault-proxy.js';
 import { apiKey, startUnionServer, type UnionServer } from './helpers.js';

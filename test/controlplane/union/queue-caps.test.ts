@@ -14,7 +14,7 @@ import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
 import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
 import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
 import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
-import { planRepository } from '../../../src/plan/pipeline.js';
+import { planRepository } from '../../../src/ops/pipeline.js';
 import type { QueueSpec } from '../../../src/model/common.js';
 import {
   QueueService,

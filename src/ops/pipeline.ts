@@ -1,27 +1,21 @@
 /**
- * The I/O edge around the pure planner, shared by `plan`, `apply` and pull-request comments:
- * load + validate the repository, read the live state, plan. The caller opens (and closes)
- * the control plane, so it can keep using it (apply) or open it per use (daemon).
+ * The I/O edge around the pure planner, shared by `plan`, `apply`, pull-request comments and
+ * the daemon's load and plan stages: load + validate the repository, read the live state, plan
+ * (src/plan/plan-against.ts), and the commit a folder's plan records (`git status`). The caller
+ * opens (and closes) the control plane, so it can keep using it (apply) or open it per use
+ * (daemon).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadRepository } from '../manifests/index.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
-import {
-  backendInfo,
-  readLiveState,
-  type BackendInfo,
-  type ControlPlane,
-} from '../controlplane/types.js';
+import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { checkReplaceAddresses, targetPlan } from './target.js';
-import { withExecution } from './execution.js';
-import { planForBackend } from './backend.js';
-import { planMemoKey, rememberPlan, rememberedPlan } from './memo.js';
-import { capHeapGrowthIfLarge } from '../util/heap-growth.js';
+import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
+import { planReusing } from '../incremental/plan-reuse.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -44,33 +38,21 @@ export interface PipelineTimings {
 /** Where the live state comes from: a control plane, or a reader of one the caller manages. */
 export type LiveSource = ControlPlane | (() => Promise<LiveState>);
 
-export interface PipelineOptions {
-  /** Git commit the folder was read from, recorded in the plan. */
-  commit?: string | null;
+export interface PipelineOptions extends PlanShapeOptions {
   /** On-disk cache of per-file analyses (LoadOptions.cacheDir); absent: the in-memory layer. */
   cacheDir?: string | null;
   /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
   root?: string;
-  /** `--replace ADDRESS`: delete and create again (refused for queues, Q6). */
-  replace?: readonly string[];
-  /** `--accept-cascade ADDRESS`: deletes that may take unmanaged flyteadmin rows along (cascade.ts). */
-  acceptCascade?: readonly string[];
-  /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
-  targets?: readonly string[];
-  /**
-   * Reuse the plan of the same desired state object against an identical live state (memo.ts):
-   * long-running processes that plan one validated commit again and again.
-   */
-  reusePlans?: boolean;
-  /**
-   * The backend, when the live state comes from a reader function rather than a ControlPlane:
-   * its kinds are checked and its `manualStep` marks the steps a person runs.
-   */
-  backend?: BackendInfo;
   /** The environment of poolsync.yaml to load (LoadOptions.environment, docs/environments.md). */
   environment?: string;
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
+  /**
+   * Reuse the plan of the same desired state object against an identical live state, and the
+   * queue decisions that still hold (src/incremental/plan-reuse.ts): long-running processes
+   * that plan one validated commit again and again.
+   */
+  reusePlans?: boolean;
 }
 
 export async function planRepository(
@@ -116,25 +98,11 @@ export async function planDesired(
   const t0 = performance.now();
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t1 = performance.now();
-  if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
-  // Every option that shapes the plan is in the key (memo.ts: exact, or it misses).
-  const shape = [opts.commit, opts.replace ?? [], opts.targets ?? [], opts.acceptCascade ?? []];
-  const memoKey = opts.reusePlans ? planMemoKey(live, shape, backend) : null;
-  const reused = memoKey && rememberedPlan(desired, memoKey);
-  if (reused) return { plan: reused, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
-  // The planner runs without a break for seconds at 100,000 objects: cap the heap's growth
-  // before it, when the process asked for that on a large heap (util/heap-growth.ts).
-  capHeapGrowthIfLarge();
-  const planned = planForBackend(desired, live, backend, {
-    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
-    ...(opts.replace?.length ? { replace: opts.replace } : {}),
-    ...(opts.acceptCascade?.length ? { acceptCascade: opts.acceptCascade } : {}),
+  const plan = (opts.reusePlans ? planReusing : planAgainst)(desired, live, {
+    ...opts,
+    ...(backend ? { backend } : {}),
   });
-  // After planning: the planner stays pure; only the backend knows what has no public API.
-  const full = withExecution(planned, backend?.manualStep?.bind(backend));
-  const plan = opts.targets?.length ? targetPlan(full, opts.targets) : full;
-  if (memoKey) rememberPlan(desired, memoKey, plan);
   return { plan, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
 }
 
