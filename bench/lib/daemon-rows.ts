@@ -84,7 +84,7 @@ export async function measureOneChange(
       peakRss: m.peakRss,
       target: '≤ 0.4 s',
       met: ms <= 400,
-      notes: `A commit changing one queue, then POST /reconcile?wait=1: fetch, load (the changed file parsed again, the others' analyses from memory), read live, plan (the changed file's queues planned again, queue-memo.ts), apply 1 update (result \`${m.result}\`). Daemon-reported duration, every millisecond in a named phase; medians: ${phases}. ${cpuPerRun(m.cpu)}.`,
+      notes: `A commit changing one queue, then POST /reconcile?wait=1: fetch, load (the changed file parsed again, the others' analyses from memory), read live, plan (the changed file's queues planned again, src/incremental/queue-reuse.ts), apply 1 update (result \`${m.result}\`). Daemon-reported duration, every millisecond in a named phase; medians: ${phases}. ${cpuPerRun(m.cpu)}.`,
     },
     target: {
       target: 'daemon reconcile of a one-line commit at 10k ≤ 0.4 s',

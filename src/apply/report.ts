@@ -26,6 +26,8 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   activate_queue: ['Re-activating', 'Activation'],
   delete_queue: ['Deleting', 'Deletion'],
   undelete_queue: ['Undeleting', 'Undelete'],
+  undelete_pool: ['Undeleting', 'Undelete'],
+  undelete_cluster: ['Undeleting', 'Undelete'],
   move_cluster: ['Moving', 'Move'],
   move_queue: ['Moving', 'Move'],
   update_pool: ['Updating in place', 'Update'],

@@ -134,6 +134,18 @@ export async function runCallStep(
       await queues.undeleteQueue(step.args.name);
       return DONE;
     }
+    case 'undelete_pool': {
+      const pools = partOf(cp, 'pools', step.target);
+      if (!pools.undeletePool) throw noSoftDeletes(cp, step.target, 'pools');
+      await pools.undeletePool(step.args.name);
+      return DONE;
+    }
+    case 'undelete_cluster': {
+      const clusters = partOf(cp, 'clusters', step.target);
+      if (!clusters.undeleteCluster) throw noSoftDeletes(cp, step.target, 'clusters');
+      await clusters.undeleteCluster(step.args.name);
+      return DONE;
+    }
     case 'delete_queue':
       return ignoreNotFound(
         () => partOf(cp, 'capabilityCalls', step.target).deleteQueue(step.args.name),
@@ -240,4 +252,10 @@ export function queueSpecDiff(live: QueueSpec, want: QueueSpec): string[] {
   const b = [...want.clusters].sort();
   if (a.length !== b.length || a.some((c, i) => c !== b[i])) out.push('clusters');
   return out;
+}
+
+function noSoftDeletes(cp: ControlPlane, target: string, what: string): StepConflictError {
+  return new StepConflictError(
+    `${target}: the ${cp.backend.name} control plane has no soft-deleted ${what}; run \`poolsync plan\` again`,
+  );
 }

@@ -68,12 +68,19 @@ export interface ApplyLockProvider {
 export interface PoolReads {
   listPools(): Promise<LivePool[]>;
   getPool(name: string): Promise<LivePool>;
+  /**
+   * Soft deletes (Union): the deleted pools, whose names stay reserved until undeleted.
+   * Absent on control planes whose deletes are final.
+   */
+  listDeletedPools?(): Promise<LivePool[]>;
 }
 
 /** ClusterPool: writes. */
 export interface PoolWrites {
   createPool(name: string, contract: PoolContract): Promise<LivePool>;
   deletePool(name: string): Promise<void>;
+  /** Soft deletes (Union): brings a deleted pool back with the contract it had. */
+  undeletePool?(name: string): Promise<LivePool>;
 }
 
 export interface PoolCalls extends PoolReads, PoolWrites {}
@@ -82,6 +89,8 @@ export interface PoolCalls extends PoolReads, PoolWrites {}
 export interface ClusterReads {
   listClusters(): Promise<LiveCluster[]>;
   getCluster(name: string): Promise<LiveCluster>;
+  /** Soft deletes (Union): the deleted clusters. Absent on control planes whose deletes are final. */
+  listDeletedClusters?(): Promise<LiveCluster[]>;
 }
 
 /** Cluster: writes. */
@@ -90,6 +99,11 @@ export interface ClusterWrites {
   /** C6: only `enabled` can change in place. */
   updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster>;
   deleteCluster(name: string): Promise<void>;
+  /**
+   * Soft deletes (Union): brings a deleted cluster back DRAINED in the pool it had, with its
+   * co-named queue (also DRAINED).
+   */
+  undeleteCluster?(name: string): Promise<LiveCluster>;
 }
 
 export interface ClusterCalls extends ClusterReads, ClusterWrites {}

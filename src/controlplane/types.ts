@@ -75,6 +75,12 @@ export interface ControlPlane {
    * API), so every process that reads it reads the same one (src/apply/inventory.ts).
    */
   readonly inventory?: InventoryCalls;
+  /**
+   * A key that is equal for two reads only when they read the same live state, inventory
+   * included (the embedded control plane opened read-only: its files' identity); null, or
+   * absent, when there is none. The CLI's plan memory then skips reading the live state.
+   */
+  readonly stateKey?: () => Promise<string | null>;
 
   /**
    * Optional: the lists readLiveState reads, as objects shared from read to read and frozen,
@@ -192,6 +198,9 @@ export interface LiveLists {
   labels: readonly ExecutionClusterLabel[] | null;
   /** Soft-deleted queues; absent when the backend has none (QueueCalls.listDeletedQueues). */
   deletedQueues?: readonly LiveQueue[];
+  /** Soft-deleted pools and clusters; absent when the backend has none. */
+  deletedPools?: readonly LivePool[];
+  deletedClusters?: readonly LiveCluster[];
 }
 
 /** Reads every kind the control plane has (in parallel) into a LiveState. */
@@ -203,11 +212,14 @@ export async function readLiveState(cp: LiveReader): Promise<LiveState> {
     cp.flyteadminState?.() ?? null,
   ]);
   const { pools, clusters, queues, assignments, defaultQueues, labels, deletedQueues } = lists;
+  const { deletedPools, deletedClusters } = lists;
   const scopes = lists.defaultQueueScopes ?? [];
   for (const [what, list] of Object.entries({ pools, clusters, queues, assignments, labels }))
     checkLiveStrings(what, list);
   if (defaultQueues) checkLiveStrings('default_queues', defaultQueues);
   if (deletedQueues) checkLiveStrings('deleted_queues', deletedQueues);
+  if (deletedPools) checkLiveStrings('deleted_pools', deletedPools);
+  if (deletedClusters) checkLiveStrings('deleted_clusters', deletedClusters);
   checkLiveStrings('default_queue_scopes', scopes);
   if (flyteadmin) checkLiveStrings('flyteadmin', flyteadmin);
   const byName = <T extends { name: string }>(a: T, b: T) =>
@@ -228,6 +240,8 @@ export async function readLiveState(cp: LiveReader): Promise<LiveState> {
     ...(scopes.length ? { default_queue_scopes: sortedCopy(scopes, byScope) } : {}),
     ...labelsField(labels ?? []),
     ...(deletedQueues?.length ? { deleted_queues: sortedCopy(deletedQueues, byName) } : {}),
+    ...(deletedPools?.length ? { deleted_pools: sortedCopy(deletedPools, byName) } : {}),
+    ...(deletedClusters?.length ? { deleted_clusters: sortedCopy(deletedClusters, byName) } : {}),
     ...(flyteadmin ? { flyteadmin } : {}),
   };
 }
@@ -250,17 +264,29 @@ function compareStrings(a: string, b: string): number {
 
 /** The lists of every kind the control plane has a part for, read in parallel. */
 export async function readLists(cp: LiveReader): Promise<LiveLists> {
-  const [pools, clusters, queues, assignments, defaultQueues, labels, deleted, scopes] =
-    await Promise.all([
-      cp.pools?.listPools() ?? [],
-      cp.clusters?.listClusters() ?? [],
-      cp.queues?.listQueues() ?? [],
-      cp.assignments?.listAssignments() ?? [],
-      cp.defaultQueues?.listDefaultQueues() ?? null,
-      cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
-      cp.queues?.listDeletedQueues?.() ?? null,
-      cp.defaultQueues?.listScopedDefaultQueues?.() ?? null,
-    ]);
+  const [
+    pools,
+    clusters,
+    queues,
+    assignments,
+    defaultQueues,
+    labels,
+    deleted,
+    scopes,
+    dPools,
+    dClusters,
+  ] = await Promise.all([
+    cp.pools?.listPools() ?? [],
+    cp.clusters?.listClusters() ?? [],
+    cp.queues?.listQueues() ?? [],
+    cp.assignments?.listAssignments() ?? [],
+    cp.defaultQueues?.listDefaultQueues() ?? null,
+    cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
+    cp.queues?.listDeletedQueues?.() ?? null,
+    cp.defaultQueues?.listScopedDefaultQueues?.() ?? null,
+    cp.pools?.listDeletedPools?.() ?? null,
+    cp.clusters?.listDeletedClusters?.() ?? null,
+  ]);
   return {
     pools,
     clusters,
@@ -270,6 +296,8 @@ export async function readLists(cp: LiveReader): Promise<LiveLists> {
     labels,
     ...(deleted ? { deletedQueues: deleted } : {}),
     ...(scopes ? { defaultQueueScopes: scopes } : {}),
+    ...(dPools ? { deletedPools: dPools } : {}),
+    ...(dClusters ? { deletedClusters: dClusters } : {}),
   };
 }
 

@@ -9,7 +9,9 @@
  *   makes of the file on its own: documents, positions, issues). A file whose text changed is
  *   parsed again; when its analysis is what it was (a comment, a blank line at its end), the
  *   key is too, and nothing else is read again;
- * - the live key: a hash of the live state as read (the inventory included).
+ * - the live key: a hash of the live state as read (the inventory included); and, from a
+ *   control plane that has one (the embedded one read-only: ControlPlane.stateKey), a key of
+ *   its state files' identity, which when equal spares reading the live state at all.
  *
  * When both match, the remembered plan is the answer; the live state is read first only when
  * the desired key matched, so an invalid repository is reported before the control plane is
@@ -35,12 +37,12 @@ import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import type { Plan } from '../model/plan.js';
+import type { Change, Plan } from '../model/plan.js';
 import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
 import { mapLimit } from '../util/map-limit.js';
 import { codeFingerprint } from './code-fingerprint.js';
 
-const FORMAT = 'poolsync-plan-memory-1';
+const FORMAT = 'poolsync-plan-memory-3';
 /** The bound on a record's bytes: a plan of 100,000 objects is ~100 MB of JSON. */
 const MAX_RECORD_BYTES = 1024 * 1024 * 1024;
 /** Records kept across folders (one per folder and options), oldest dropped first. */
@@ -75,6 +77,11 @@ export interface MemoryOptions extends PlanShapeOptions {
   environment?: string;
   /** The cache folder (manifestCacheDir()); null: no memory, the pipeline as it is. */
   memoryDir: string | null;
+  /**
+   * ControlPlane.stateKey: when the record's key equals it, the live state is not read (it is
+   * the one the record was planned against).
+   */
+  stateKey?: () => Promise<string | null>;
   /** `desired` → the facts kept with the plan. */
   facts: (desired: DesiredState) => DesiredFacts;
 }
@@ -99,6 +106,8 @@ interface MemoryRecord {
   slot: string;
   desiredKey: string;
   liveKey: string;
+  /** The control plane's key of the live state read (ControlPlane.stateKey), when it has one. */
+  stateKey: string | null;
   /** path → [text hash, analysis hash, alias bytes]. */
   files: Record<string, [string, string, number]>;
   result: { plan: Plan; counts: LoadCounts; facts: DesiredFacts };
@@ -112,7 +121,14 @@ export async function planRemembering(
   const memory = opts.memoryDir === null ? null : new PlanMemory(opts.memoryDir, dir, opts);
   const inputs = memory ? await memory.inputs() : null;
   const record = inputs ? await memory!.recall(inputs) : null;
+  // Taken before the live state is read: a key of the state as read or an earlier one, so a
+  // write in between can only make the next run miss.
+  const stateKey = inputs && opts.stateKey ? await opts.stateKey() : null;
   let live: LiveState | null = null;
+  if (record && stateKey !== null && record.stateKey === stateKey) {
+    const { plan, counts, facts } = record.result;
+    return { ok: true, plan, counts, facts, desired: null, reused: true };
+  }
   if (record) {
     live = await readLive();
     if (sha256(JSON.stringify(live)) === record.liveKey) {
@@ -136,7 +152,7 @@ export async function planRemembering(
   const plan = planAgainst(loaded.desired, liveNow, opts);
   const facts = opts.facts(loaded.desired);
   if (inputs && !loaded.desired.config.render) {
-    await memory!.remember(inputs, analyses, liveNow, {
+    await memory!.remember(inputs, analyses, liveNow, stateKey, {
       plan,
       counts: loaded.counts,
       facts,
@@ -214,6 +230,7 @@ class PlanMemory {
     inputs: Inputs,
     analyses: Map<string, FileAnalysis>,
     live: LiveState,
+    stateKey: string | null,
     result: MemoryRecord['result'],
   ): Promise<void> {
     for (const [file, entry] of inputs.files) {
@@ -231,11 +248,12 @@ class PlanMemory {
       slot: this.slot,
       desiredKey,
       liveKey: sha256(JSON.stringify(live)),
+      stateKey,
       files,
       result,
     };
     // Never fails the plan: a record that cannot be written is a miss next time.
-    await this.disk.write(this.slot, JSON.stringify(record));
+    await this.disk.write(this.slot, JSON.stringify(withSameAfter(record)));
     await this.disk.trim(MAX_MEMORY_BYTES, new Set([this.slot])).catch(() => undefined);
   }
 
@@ -274,11 +292,28 @@ class PlanMemory {
     if (body === null) return null;
     try {
       const record = JSON.parse(body) as MemoryRecord;
-      return record.format === FORMAT && record.slot === this.slot ? record : null;
+      if (record.format !== FORMAT || record.slot !== this.slot) return null;
+      for (const c of record.result.plan.changes) if (c.after === SAME) c.after = c.before;
+      return record;
     } catch {
       return null;
     }
   }
+}
+
+/**
+ * In the record, a change whose `after` is `before` byte for byte (every noop: about half of
+ * a converged plan's bytes) keeps `after` as this marker, never a value of the plan format.
+ */
+const SAME = '=before' as unknown as Change['after'];
+
+function withSameAfter(record: MemoryRecord): MemoryRecord {
+  const changes = record.result.plan.changes.map((c) =>
+    c.before !== null && JSON.stringify(c.before) === JSON.stringify(c.after)
+      ? { ...c, after: SAME }
+      : c,
+  );
+  return { ...record, result: { ...record.result, plan: { ...record.result.plan, changes } } };
 }
 
 function sha256(text: string): string {

@@ -37,6 +37,11 @@ export interface LiveCluster {
    * because the cluster matches (reportedDataPlane, model/capabilities.ts).
    */
   data_plane_reported?: false;
+  /**
+   * Union: DeleteCluster left it DELETING (its work is being moved off); listed among the deleted
+   * clusters only, and it cannot be undeleted until its deletion finishes.
+   */
+  deleting?: true;
 }
 
 /** Capability `drain`: ACTIVE → DRAINING → DRAINED. */
@@ -90,6 +95,12 @@ export interface LiveState {
    * absent for control planes whose deletes are final.
    */
   deleted_queues?: LiveQueue[];
+  /**
+   * Soft-deleted pools and clusters (Union: listed with `EXISTS deleted_at`), sorted by name:
+   * their names stay reserved until undeleted; absent when there are none.
+   */
+  deleted_pools?: LivePool[];
+  deleted_clusters?: LiveCluster[];
   /** flyteadmin EXECUTION_CLUSTER_LABEL attributes, sorted by key; absent when there are none. */
   execution_cluster_labels?: ExecutionClusterLabel[];
   /**

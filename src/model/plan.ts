@@ -110,6 +110,10 @@ export type StepOp =
   | { op: 'delete_queue'; args: { name: string } }
   /** A soft-deleted queue (Union) the repository declares again: back, DRAINED, with its old spec. */
   | { op: 'undelete_queue'; args: { name: string } }
+  /** A soft-deleted pool (Union) the repository declares again: back with its old contract. */
+  | { op: 'undelete_pool'; args: { name: string } }
+  /** A soft-deleted cluster (Union): back DRAINED in its old pool, its co-named queue with it. */
+  | { op: 'undelete_cluster'; args: { name: string } }
   | { op: 'move_cluster'; args: { name: string; pool: string } }
   /** Capability `queue_move`: the queue's whole spec, naming its new pool; runs once it is DRAINED. */
   | { op: 'move_queue'; args: QueueSpec & { name: string } }
@@ -142,6 +146,8 @@ export const STEP_KINDS = [
   'activate_queue',
   'delete_queue',
   'undelete_queue',
+  'undelete_pool',
+  'undelete_cluster',
   'move_cluster',
   'move_queue',
   'update_pool',

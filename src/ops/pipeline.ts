@@ -15,6 +15,7 @@ import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
+import { planReusing } from '../incremental/plan-reuse.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -46,6 +47,12 @@ export interface PipelineOptions extends PlanShapeOptions {
   environment?: string;
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
+  /**
+   * Reuse the plan of the same desired state object against an identical live state, and the
+   * queue decisions that still hold (src/incremental/plan-reuse.ts): long-running processes
+   * that plan one validated commit again and again.
+   */
+  reusePlans?: boolean;
 }
 
 export async function planRepository(
@@ -92,7 +99,10 @@ export async function planDesired(
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t1 = performance.now();
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
-  const plan = planAgainst(desired, live, { ...opts, ...(backend ? { backend } : {}) });
+  const plan = (opts.reusePlans ? planReusing : planAgainst)(desired, live, {
+    ...opts,
+    ...(backend ? { backend } : {}),
+  });
   return { plan, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
 }
 

@@ -69,6 +69,7 @@ export async function planRun(dir: string, opts: PlanRunOptions): Promise<Rememb
       memoryDir: cacheDir,
       facts: opts.facts,
       backend: backendInfo(cp),
+      ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
       ...(opts.environment !== null ? { environment: opts.environment } : {}),
       ...opts.shape,
     });

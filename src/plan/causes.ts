@@ -6,29 +6,53 @@
  */
 import { DEFAULT_QUEUE } from '../model/common.js';
 import type { Change, Reason } from '../model/plan.js';
+import type { LiveQueue } from '../model/live.js';
 import type { PlanContext } from './context.js';
+import type { ClusterOutcome, QueueFrame, QueueOwn } from './queue-frame.js';
 import { reasonOf } from './reasons.js';
 
 /**
  * Sets `cause` on every change with a `caused_by` whose deciding pass did not set it. The queue
- * pass sets its own (withCause): its decisions are kept frozen between plans (queue-memo.ts).
+ * pass sets its own (withCause): its decisions may be kept frozen between plans (src/incremental/queue-reuse.ts).
  */
 export function assignCauses(ctx: PlanContext, changes: readonly Change[]): void {
+  const facts: CauseFacts = {
+    cluster: (name) => {
+      const d = ctx.clusters.get(name);
+      return d && { registers: d.registers, final: d.final };
+    },
+    movedClusters: ctx.movedClusters,
+    liveQueue: (name) => ctx.lQueues.get(name),
+  };
   for (const change of changes) {
     if (!change.caused_by || change.cause) continue;
-    change.cause = causeOf(ctx, change, change.caused_by);
+    change.cause = causeOf(facts, change, change.caused_by);
   }
 }
 
+/** What a cause is decided from: the clusters' decisions and the queue's live record. */
+interface CauseFacts {
+  cluster(name: string): Pick<ClusterOutcome, 'registers' | 'final'> | undefined;
+  movedClusters: ReadonlySet<string>;
+  liveQueue(name: string): LiveQueue | undefined;
+}
+
 /** A queue decision with the cause of its change set (in the queue pass, before it is kept). */
-export function withCause<D extends { change: Change }>(ctx: PlanContext, d: D): D {
+export function withCause<D extends { change: Change }>(f: QueueFrame, own: QueueOwn, d: D): D {
   const by = d.change.caused_by;
-  if (by && !d.change.cause) d.change.cause = causeOf(ctx, d.change, by);
+  if (by && !d.change.cause) {
+    const facts: CauseFacts = {
+      cluster: (name) => f.clusters.get(name),
+      movedClusters: f.movedClusters,
+      liveQueue: (name) => (name === own.name ? own.live : undefined),
+    };
+    d.change.cause = causeOf(facts, d.change, by);
+  }
   return d;
 }
 
-function causeOf(ctx: PlanContext, change: Change, by: string): Reason {
-  if (change.kind === 'Queue' && by.startsWith('Cluster/')) return queueCause(ctx, change, by);
+function causeOf(facts: CauseFacts, change: Change, by: string): Reason {
+  if (change.kind === 'Queue' && by.startsWith('Cluster/')) return queueCause(facts, change, by);
   if (
     (change.kind === 'PoolAssignment' || change.kind === 'ExecutionClusterLabel') &&
     by.startsWith(`${change.kind}/`)
@@ -39,7 +63,7 @@ function causeOf(ctx: PlanContext, change: Change, by: string): Reason {
 }
 
 /** What a cluster's step does to a queue: C2/C3, cluster_move, C7 or C8. */
-function queueCause(ctx: PlanContext, change: Change, by: string): Reason {
+function queueCause(facts: CauseFacts, change: Change, by: string): Reason {
   const cluster = by.slice('Cluster/'.length);
   // No live queue: the registration creates it (C2), or recreates `default` (C3).
   if (change.before === null) {
@@ -48,14 +72,14 @@ function queueCause(ctx: PlanContext, change: Change, by: string): Reason {
       { by },
     );
   }
-  const decided = ctx.clusters.get(cluster);
-  if (ctx.movedClusters.has(cluster) && decided?.final) {
+  const decided = facts.cluster(cluster);
+  if (facts.movedClusters.has(cluster) && decided?.final) {
     return reasonOf(change.name === cluster ? 'MOVES_WITH_CLUSTER' : 'LEAVES_MOVED_CLUSTER', {
       by,
       pool: decided.final.pool,
     });
   }
-  const live = ctx.lQueues.get(change.name);
+  const live = facts.liveQueue(change.name);
   if (change.name === cluster && decided?.registers && decided.final && live?.cluster_managed) {
     // C7: registered again under its name, the cluster leaves its old co-named queue behind.
     return reasonOf('CONAMED_LEFT_BEHIND', { by, pool: live.pool, to: decided.final.pool });

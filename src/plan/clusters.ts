@@ -15,6 +15,7 @@ import { makeChange } from './change.js';
 import { knownContract, PlanContext } from './context.js';
 import { clusterForm, diffForms } from './forms.js';
 import { warning } from './reasons.js';
+import { deletedCluster, planClusterUndelete } from './cluster-undelete.js';
 
 export function planClusters(ctx: PlanContext): void {
   for (const name of PlanContext.union(ctx.dClusters.keys(), ctx.lClusters.keys())) {
@@ -50,6 +51,12 @@ export function planClusters(ctx: PlanContext): void {
       continue;
     }
     if (!d) continue;
+    // soft_delete: a declared name of a deleted cluster is undeleted (cluster-undelete.ts).
+    const deleted = l ? undefined : deletedCluster(ctx, name);
+    if (deleted) {
+      ctx.clusters.set(name, planClusterUndelete(ctx, d, deleted));
+      continue;
+    }
 
     const after = clusterForm(d.pool, d.enabled);
     if (l && l.pool === d.pool && !ctx.forceReplace.has(address('Cluster', name))) {

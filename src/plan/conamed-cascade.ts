@@ -9,14 +9,15 @@
 import { address } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
 import { makeChange } from './change.js';
-import type { PlanContext, QueueDecision } from './context.js';
+import type { QueueDecision } from './context.js';
+import { conamedCascades, type QueueFrame, type QueueOwn } from './queue-frame.js';
 import { diffForms, queueForm } from './forms.js';
 import { decision } from './queue-decision.js';
 import { reasonOf } from './reasons.js';
 
 /** Whether this plan deletes the live co-named queue `l` with its cluster. */
-export function deletedWithCluster(ctx: PlanContext, l: LiveQueue): boolean {
-  return ctx.conamedCascades(l.name) && ctx.deletedClusters.has(l.name);
+export function deletedWithCluster(f: QueueFrame, l: LiveQueue): boolean {
+  return conamedCascades(f.caps, f.liveClusterPools, l) && f.deletedClusters.has(l.name);
 }
 
 /**
@@ -24,13 +25,13 @@ export function deletedWithCluster(ctx: PlanContext, l: LiveQueue): boolean {
  * the co-named queue a registration under the same name creates) replaced by a new one.
  */
 export function cascadeDecision(
-  ctx: PlanContext,
+  own: QueueOwn,
   l: LiveQueue,
   recreated: QueueDecision | null,
 ): QueueDecision {
   const by = address('Cluster', l.name);
   if (!recreated) {
-    const d = decision(ctx, l.name, {
+    const d = decision(own, {
       live: l,
       call: null,
       createdBy: null,

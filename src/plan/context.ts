@@ -25,6 +25,7 @@ import type { Change, PlanError, PlanWarning, PruneScope, Reason } from '../mode
 import type { ObjectKind } from '../model/common.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 import type { DefaultQueueDecision, LabelDecision } from './decisions.js';
+import { conamedCascades, undrainableReason } from './queue-frame.js';
 
 export interface PoolDecision {
   change: Change;
@@ -38,6 +39,8 @@ export interface PoolDecision {
   updates?: boolean;
   /** false: `finalContract` is the control plane's placeholder, known to no one (knownContract). */
   contractKnown?: false;
+  /** Soft deletes: an undelete_pool step brings back the deleted pool of its name (pool-undelete.ts). */
+  undeletes?: boolean;
 }
 
 export interface ClusterDecision {
@@ -50,6 +53,11 @@ export interface ClusterDecision {
   final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;
   /** Capability `cluster_move`: a move_cluster step exists (pool changes in place). */
   moves?: boolean;
+  /**
+   * Soft deletes: an undelete_cluster step brings back the deleted cluster of its name, DRAINED
+   * in this pool (cluster-undelete.ts); `moves` then moves it to its final pool.
+   */
+  undeletes?: { pool: string };
 }
 
 export interface QueueDecision {
@@ -95,6 +103,9 @@ export class PlanContext {
   readonly lQueues: Map<string, LiveQueue>;
   /** Soft-deleted queues (capability `soft_delete`): their names stay reserved. */
   readonly lDeletedQueues: Map<string, LiveQueue>;
+  /** Soft-deleted pools and clusters (Union): their names stay reserved until undeleted. */
+  readonly lDeletedPools: Map<string, LivePool>;
+  readonly lDeletedClusters: Map<string, LiveCluster>;
   readonly dAssignments: Map<string, DesiredAssignment>;
   readonly lAssignments: Map<string, LiveAssignment>;
   /** Live references (P5, A3), by pool name. */
@@ -160,6 +171,8 @@ export class PlanContext {
     this.dQueues = byName(desired.queues);
     this.lQueues = byName(live.queues);
     this.lDeletedQueues = byName(live.deleted_queues ?? []);
+    this.lDeletedPools = byName(live.deleted_pools ?? []);
+    this.lDeletedClusters = byName(live.deleted_clusters ?? []);
     this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
     this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
     this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
@@ -218,16 +231,7 @@ export class PlanContext {
 
   /** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */
   undrainableReason(queue: string): string | null {
-    if (queue === DEFAULT_QUEUE && !this.caps.default_delete)
-      return 'the "default" queue is always active (Q5)';
-    const settings = this.settingQueues.get(queue);
-    if (settings) {
-      return (
-        `it is the default queue of ${settings.join(', ')} (run.default_queue setting), which the control ` +
-        `plane never drains or deletes (FAILED_PRECONDITION): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
-      );
-    }
-    return null;
+    return undrainableReason(this, queue);
   }
 
   drainable(queue: string): boolean {
@@ -239,11 +243,7 @@ export class PlanContext {
    * conamed-cascade.ts): true for the live co-named queue of a live cluster.
    */
   conamedCascades(queue: string): boolean {
-    return (
-      this.caps.queue_delete &&
-      this.lQueues.get(queue)?.cluster_managed === true &&
-      this.lClusters.has(queue)
-    );
+    return conamedCascades(this.caps, this.lClusters, this.lQueues.get(queue));
   }
 
   /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */

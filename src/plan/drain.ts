@@ -6,6 +6,7 @@
  */
 import { isWildcard, type PlanContext } from './context.js';
 import type { QueueSpec } from '../model/common.js';
+import type { QueueFrame } from './queue-frame.js';
 
 /**
  * Before cluster c leaves: every live queue whose work can only be running on clusters this
@@ -66,8 +67,8 @@ export function drainedForLeaving(ctx: PlanContext): Map<string, string[]> {
 }
 
 /** Whether a queue with this final spec will route anywhere (so a drained one is re-activated). */
-export function routesSomewhere(ctx: PlanContext, spec: QueueSpec): boolean {
+export function routesSomewhere(f: Pick<QueueFrame, 'clusters'>, spec: QueueSpec): boolean {
   if (!isWildcard(spec.clusters)) return spec.clusters.length > 0;
-  for (const d of ctx.clusters.values()) if (d.final?.pool === spec.pool) return true;
+  for (const d of f.clusters.values()) if (d.final?.pool === spec.pool) return true;
   return false;
 }

@@ -143,6 +143,16 @@ function computeLiveFingerprint(live: LiveState): string {
       ...(caps.soft_delete
         ? [['deleted', (live.deleted_queues ?? []).map((q) => [q.name, specKey(q)])]]
         : []),
+      // Deleted pools and clusters: only when listed, so other fingerprints stay as they were.
+      ...(caps.soft_delete && (live.deleted_pools?.length || live.deleted_clusters?.length)
+        ? [
+            [
+              'deleted_pools_clusters',
+              (live.deleted_pools ?? []).map((p) => [p.name, contractKey(p.contract)]),
+              (live.deleted_clusters ?? []).map((c) => [c.name, c.pool, c.deleting ?? false]),
+            ],
+          ]
+        : []),
       // default_delete: `absent: [Queue/default]` plans its delete. Only when on.
       ...(caps.default_delete ? [['default_delete']] : []),
     ]),

@@ -18,6 +18,7 @@ import { planDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
 import { planPools } from './pools.js';
 import { planQueues } from './queues.js';
+import type { QueuePass } from './queue-pass.js';
 import { buildSteps } from './steps.js';
 import { queueWarnings } from './warnings.js';
 import { assignCauses } from './causes.js';
@@ -38,13 +39,18 @@ export interface PlanOptions {
    * along (cascade.ts); added to poolsync.yaml `acceptCascade:`.
    */
   acceptCascade?: readonly string[];
+  /**
+   * How the queue pass runs over its queues (queue-frame.ts): a long-running process passes one
+   * that reuses its last pass's decisions (src/incremental/queue-reuse.ts). Never shapes the plan.
+   */
+  queuePass?: QueuePass;
 }
 
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
   const ctx = new PlanContext(desired, live, new Set(opts.replace ?? []));
   planPoolsAndClusters(ctx);
-  planQueues(ctx);
+  planQueues(ctx, opts.queuePass);
   keepPoolsOfRefusedQueueMoves(ctx);
   planAssignments(ctx);
   planDefaultQueues(ctx);

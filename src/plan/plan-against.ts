@@ -11,7 +11,7 @@ import type { Plan } from '../model/plan.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
 import { withExecution } from './execution.js';
 import { planForBackend } from './backend.js';
-import { planMemoKey, rememberPlan, rememberedPlan } from './memo.js';
+import type { QueuePass } from './queue-pass.js';
 import { capHeapGrowthIfLarge } from '../util/heap-growth.js';
 
 /** What shapes a plan besides the desired and live states. */
@@ -24,13 +24,10 @@ export interface PlanShapeOptions {
   acceptCascade?: readonly string[];
   /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
   targets?: readonly string[];
-  /**
-   * Reuse the plan of the same desired state object against an identical live state (memo.ts):
-   * long-running processes that plan one validated commit again and again.
-   */
-  reusePlans?: boolean;
   /** What the backend manages (its kinds are checked) and its `manualStep` (the steps a person runs). */
   backend?: BackendInfo;
+  /** The queue pass (PlanOptions.queuePass): src/incremental/plan-reuse.ts passes one with memory. */
+  queuePass?: QueuePass;
 }
 
 export function planAgainst(
@@ -40,11 +37,6 @@ export function planAgainst(
 ): Plan {
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const { backend } = opts;
-  // Every option that shapes the plan is in the key (memo.ts: exact, or it misses).
-  const shape = [opts.commit, opts.replace ?? [], opts.targets ?? [], opts.acceptCascade ?? []];
-  const memoKey = opts.reusePlans ? planMemoKey(live, shape, backend) : null;
-  const reused = memoKey && rememberedPlan(desired, memoKey);
-  if (reused) return reused;
   // The planner runs without a break for seconds at 100,000 objects: cap the heap's growth
   // before it, when the process asked for that on a large heap (util/heap-growth.ts).
   capHeapGrowthIfLarge();
@@ -52,10 +44,9 @@ export function planAgainst(
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.replace?.length ? { replace: opts.replace } : {}),
     ...(opts.acceptCascade?.length ? { acceptCascade: opts.acceptCascade } : {}),
+    ...(opts.queuePass ? { queuePass: opts.queuePass } : {}),
   });
   // After planning: the planner stays pure; only the backend knows what has no public API.
   const full = withExecution(planned, backend?.manualStep?.bind(backend));
-  const plan = opts.targets?.length ? targetPlan(full, opts.targets) : full;
-  if (memoKey) rememberPlan(desired, memoKey, plan);
-  return plan;
+  return opts.targets?.length ? targetPlan(full, opts.targets) : full;
 }

@@ -7,12 +7,19 @@ import type { Change } from '../model/plan.js';
 import { makeChange } from './change.js';
 import { locationOf, type PlanContext } from './context.js';
 import { diffForms, listAddresses, poolForm } from './forms.js';
+import { deletedPool, planPoolUndelete } from './pool-undelete.js';
 
 export function planPools(ctx: PlanContext): void {
   for (const name of ctxUnion(ctx)) {
     const declared = ctx.dPools.get(name);
     const l = ctx.lPools.get(name);
     const addr = address('ClusterPool', name);
+    // soft_delete: a declared name of a deleted pool is undeleted, never created (pool-undelete.ts).
+    const deleted = declared && !l ? deletedPool(ctx, name) : undefined;
+    if (declared && deleted) {
+      ctx.pools.set(name, planPoolUndelete(ctx, declared, deleted));
+      continue;
+    }
     if (declared && declared.contract === null) {
       planUnknownContract(ctx, declared, l);
       continue;

@@ -6,12 +6,12 @@
 import { WILDCARD, address, type QueueSpec } from '../model/common.js';
 import type { FieldDiff, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
-import type { PlanContext, QueueDecision } from './context.js';
+import type { QueueDecision } from './context.js';
+import { undrainableReason, type QueueFrame, type QueueOwn } from './queue-frame.js';
 import { diffForms, queueForm, sameQueueSpec } from './forms.js';
 
 export function decision(
-  ctx: PlanContext,
-  name: string,
+  own: QueueOwn,
   fields: Omit<QueueDecision, 'declared' | 'change'> & {
     action: QueueDecision['change']['action'];
     diff?: FieldDiff[];
@@ -28,7 +28,7 @@ export function decision(
   const after = unchanged ? before : fields.final ? queueForm(fields.final) : null;
   const change = makeChange(
     'Queue',
-    name,
+    own.name,
     fields.action,
     before,
     after,
@@ -44,20 +44,20 @@ export function decision(
     createdBy: fields.createdBy,
     final: fields.final,
     live: fields.live,
-    declared: ctx.dQueues.has(name),
+    declared: own.desired !== undefined,
   };
 }
 
 /** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */
-export function selectorBlockedReason(ctx: PlanContext, spec: QueueSpec): string | null {
-  if (!ctx.pools.get(spec.pool)?.finalContract) {
+export function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): string | null {
+  if (!f.finalPools.has(spec.pool)) {
     return `its pool "${spec.pool}" will not exist (Q1): declare ${address('ClusterPool', spec.pool)}`;
   }
   for (const c of spec.clusters) {
     if (c === WILDCARD) continue;
-    const cluster = ctx.clusters.get(c);
+    const cluster = f.clusters.get(c);
     if (cluster?.final?.pool === spec.pool) continue;
-    if (cluster?.change.action === 'blocked') {
+    if (cluster?.action === 'blocked') {
       return `it selects ${address('Cluster', c)}, whose registration is blocked (see that change)`;
     }
     return `it selects ${address('Cluster', c)}, which will not be a member of pool "${spec.pool}" (Q1)`;
@@ -66,12 +66,12 @@ export function selectorBlockedReason(ctx: PlanContext, spec: QueueSpec): string
 }
 
 /** Why a queue the repository no longer has cannot be deleted even with queue_delete, or null. */
-export function queueDeleteBlockedReason(ctx: PlanContext, name: string): string | null {
-  if (!ctx.caps.queue_delete) return null;
-  const undrainable = ctx.undrainableReason(name);
+export function queueDeleteBlockedReason(f: QueueFrame, name: string): string | null {
+  if (!f.caps.queue_delete) return null;
+  const undrainable = undrainableReason(f, name);
   if (undrainable)
     return `not in the repository; queues can be deleted (queue_delete), but not this one: ${undrainable}`;
-  if (!ctx.caps.drain) {
+  if (!f.caps.drain) {
     return (
       `not in the repository; this control plane can delete queues (queue_delete) but not drain them (drain off), ` +
       `and poolsync deletes only drained queues so that no work is lost. Retire it with \`clusters: []\`, or enable drain.`

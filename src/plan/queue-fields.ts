@@ -5,7 +5,8 @@
  * which fields it leaves alone.
  */
 import type { QueueCaps } from '../model/common.js';
-import type { PlanContext, QueueDecision } from './context.js';
+import type { QueueDecision } from './context.js';
+import type { QueueOwn } from './queue-frame.js';
 
 /** Union's QueueSpec (proto/cloudidl/queue/queue.proto): the caps poolsync manages when declared. */
 const NAMES: Record<number, keyof QueueCaps> = {
@@ -15,8 +16,8 @@ const NAMES: Record<number, keyof QueueCaps> = {
 };
 
 /** Adds to an update of such a queue the note naming the fields written back unchanged. */
-export function noteUnmanagedFields(ctx: PlanContext, d: QueueDecision): QueueDecision {
-  const declared = ctx.dQueues.get(d.change.name)?.spec;
+export function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecision {
+  const declared = own.desired?.spec;
   const fields = (d.live?.unknown_fields ?? []).filter((n) => {
     const cap = NAMES[n];
     return cap === undefined || declared?.[cap] === undefined;

@@ -7,7 +7,8 @@
  */
 import { DEFAULT_QUEUE, address, type QueueSpec } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import type { PlanContext, QueueDecision } from './context.js';
+import type { QueueDecision } from './context.js';
+import { undrainableReason, type QueueFrame, type QueueOwn } from './queue-frame.js';
 import { routesSomewhere } from './drain.js';
 import { diffForms, queueForm } from './forms.js';
 import { decision, selectorBlockedReason } from './queue-decision.js';
@@ -18,29 +19,30 @@ import { decision, selectorBlockedReason } from './queue-decision.js';
  * `refuse` makes the blocked decision (the queue stays as it is).
  */
 export function planQueueMove(
-  ctx: PlanContext,
+  f: QueueFrame,
+  own: QueueOwn,
   l: LiveQueue,
   live: QueueSpec,
   target: QueueSpec,
   refuse: (reason: string) => QueueDecision,
 ): QueueDecision | null {
-  if (!ctx.caps.queue_move || target.pool === live.pool || !movable(ctx, l)) return null;
+  if (!f.caps.queue_move || target.pool === live.pool || !movable(f, l)) return null;
   const from = live.pool;
-  if (!ctx.caps.drain) {
+  if (!f.caps.drain) {
     return refuse(
       `this control plane can move a queue to another pool (queue_move) but not drain it (drain off), and ` +
         `poolsync moves only drained queues so that no work is lost: enable drain, or declare a new queue in pool "${target.pool}"`,
     );
   }
-  const undrainable = ctx.undrainableReason(l.name);
+  const undrainable = undrainableReason(f, l.name);
   if (undrainable) {
     return refuse(
       `a queue moves to another pool once drained (queue_move), but this one cannot be drained: ${undrainable}`,
     );
   }
-  const blocked = selectorBlockedReason(ctx, target);
+  const blocked = selectorBlockedReason(f, target);
   if (blocked) return refuse(blocked);
-  const d = decision(ctx, l.name, {
+  const d = decision(own, {
     live: l,
     createdBy: null,
     action: 'update',
@@ -49,7 +51,7 @@ export function planQueueMove(
     diff: diffForms(queueForm(live), queueForm(target)),
   });
   d.moves = true;
-  d.activates = routesSomewhere(ctx, target);
+  d.activates = routesSomewhere(f, target);
   d.change.note =
     `moved in place from pool "${from}" to "${target.pool}" (queue_move): drained (no new work), waited for ` +
     `until DRAINED (nothing in flight, so no work is lost), moved with its settings and name (what targets ` +
@@ -61,6 +63,6 @@ export function planQueueMove(
 }
 
 /** Whether queue_move can ever move this queue: not `default` (Q5), not a co-named queue (Q4). */
-export function movable(ctx: PlanContext, l: LiveQueue): boolean {
-  return l.name !== DEFAULT_QUEUE && !l.cluster_managed && ctx.caps.queue_move;
+export function movable(f: Pick<QueueFrame, 'caps'>, l: LiveQueue): boolean {
+  return l.name !== DEFAULT_QUEUE && !l.cluster_managed && f.caps.queue_move;
 }

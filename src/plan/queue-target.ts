@@ -11,7 +11,7 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import type { PlanContext } from './context.js';
+import { prunesQueue, type QueueFrame, type QueueOwn } from './queue-frame.js';
 import { inheritCaps } from './queue-caps.js';
 
 function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
@@ -30,24 +30,25 @@ function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
  * whole truth, so its settings are the defaults (C2); with prune off its live settings are
  * left as they are.
  */
-export function targetSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
+export function targetSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
   // Caps a document does not declare (and a system queue's) are not managed: kept as they are.
-  const t = declaredSpec(ctx, name, l);
+  const t = declaredSpec(f, own, l);
   return t && inheritCaps(t, l);
 }
 
-function declaredSpec(ctx: PlanContext, name: string, l: LiveQueue | null): QueueSpec | null {
-  const doc = ctx.dQueues.get(name);
+function declaredSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueSpec | null {
+  const { name } = own;
+  const doc = own.desired;
   if (doc) return doc.spec;
   // `default` listed absent (poolsync.yaml) is wanted gone: planned as a delete (or blocked).
-  if (name === DEFAULT_QUEUE && ctx.absentDefault) return null;
+  if (name === DEFAULT_QUEUE && f.absentDefault) return null;
   // `default` undeclared is left as it is, prune or not: never an update of its settings.
   if (name === DEFAULT_QUEUE && l)
     return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settingsOf(l) };
-  const settings = settingsOf(!ctx.prunes('Queue', name) && l ? l : QUEUE_DEFAULTS);
-  const owner = ctx.dClusters.get(name);
-  if (owner && ctx.clusters.get(name)?.change.action !== 'blocked') {
-    return { pool: owner.pool, clusters: [name], ...settings };
+  const settings = settingsOf(!prunesQueue(f, name) && l ? l : QUEUE_DEFAULTS);
+  const ownerPool = f.desiredClusterPools.get(name);
+  if (ownerPool !== undefined && f.clusters.get(name)?.action !== 'blocked') {
+    return { pool: ownerPool, clusters: [name], ...settings };
   }
   if (name === DEFAULT_QUEUE && l) return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings };
   return null;

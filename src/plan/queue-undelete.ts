@@ -7,39 +7,41 @@
  */
 import { WILDCARD, address, type QueueSpec } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import type { PlanContext, QueueDecision } from './context.js';
+import type { QueueDecision } from './context.js';
+import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { diffForms, queueForm } from './forms.js';
 import { decision, selectorBlockedReason } from './queue-decision.js';
 
 /** Why the deleted queue cannot come back as it was deleted, or null (Union's undelete rules). */
-function undeleteBlockedReason(ctx: PlanContext, name: string, deleted: LiveQueue): string | null {
-  if (deleted.cluster_managed && !ctx.lClusters.has(name))
+function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): string | null {
+  if (deleted.cluster_managed && !f.liveClusterPools.has(name))
     return `the name "${name}" belongs to the deleted co-named queue of cluster "${name}": it comes back only with its cluster; declare the cluster, or use another queue name`;
-  if (!ctx.lPools.has(deleted.pool))
+  // A pool or cluster this plan undeletes is back before the queue's undelete (steps.ts).
+  if (!f.livePools.has(deleted.pool) && !f.undeletedPools.has(deleted.pool))
     return `the name "${name}" belongs to a deleted queue of pool "${deleted.pool}", which no longer exists: it cannot be undeleted (and its name stays reserved); use another queue name`;
-  const gone = deleted.clusters.find(
-    (c) => c !== WILDCARD && ctx.lClusters.get(c)?.pool !== deleted.pool,
-  );
+  const poolOf = (c: string) => f.liveClusterPools.get(c) ?? f.clusters.get(c)?.undeletes?.pool;
+  const gone = deleted.clusters.find((c) => c !== WILDCARD && poolOf(c) !== deleted.pool);
   if (gone)
     return `the name "${name}" belongs to a deleted queue that names ${address('Cluster', gone)}, which is not live in pool "${deleted.pool}": it cannot be undeleted; use another queue name`;
   return null;
 }
 
 export function planUndelete(
-  ctx: PlanContext,
-  name: string,
+  f: QueueFrame,
+  own: QueueOwn,
   target: QueueSpec,
   deleted: LiveQueue,
 ): QueueDecision {
+  const { name } = own;
   const moves = target.pool !== deleted.pool;
   const reason =
-    undeleteBlockedReason(ctx, name, deleted) ??
-    (moves && !ctx.caps.queue_move
+    undeleteBlockedReason(f, name, deleted) ??
+    (moves && !f.caps.queue_move
       ? `the deleted queue "${name}" was in pool "${deleted.pool}": undeleted, it comes back there, and this control plane cannot move a queue to pool "${target.pool}" (queue_move off); use another queue name`
       : null) ??
-    selectorBlockedReason(ctx, target);
+    selectorBlockedReason(f, target);
   if (reason) {
-    return decision(ctx, name, {
+    return decision(own, {
       live: null,
       call: null,
       createdBy: null,
@@ -49,7 +51,7 @@ export function planUndelete(
       reason,
     });
   }
-  const d = decision(ctx, name, {
+  const d = decision(own, {
     live: null,
     call: { op: moves ? 'move_queue' : 'update_queue', spec: target },
     createdBy: null,
@@ -58,7 +60,7 @@ export function planUndelete(
     diff: diffForms(queueForm(deleted), queueForm(target)),
   });
   d.undeletes = true;
-  d.activates = ctx.caps.drain;
+  d.activates = f.caps.drain;
   d.change.note =
     `a queue named "${name}" was deleted and its name stays reserved (soft_delete): undeleted (it comes back DRAINED ` +
     `with its old spec), updated to the repository's spec, then activated`;

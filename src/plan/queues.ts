@@ -17,20 +17,30 @@ import {
 import type { LiveQueue } from '../model/live.js';
 import type { Reason } from '../model/plan.js';
 import type { PlanContext, QueueDecision } from './context.js';
+import { queueFrame, queueOwn } from './queue-frame-of.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
 import { noteUnmanagedFields } from './queue-fields.js';
 import { decision, queueDeleteBlockedReason, selectorBlockedReason } from './queue-decision.js';
 import { planQueueMove } from './queue-move.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
-import { planEachQueue } from './queue-memo.js';
 import { planUndelete } from './queue-undelete.js';
+import { planConamedUndelete } from './cluster-undelete.js';
 import { inheritCaps } from './queue-caps.js';
 import { targetSpec } from './queue-target.js';
 import { reasonOf, reasonText } from './reasons.js';
 import { withCause } from './causes.js';
+import {
+  leaves,
+  prunesQueue,
+  undrainableReason,
+  unmanagedQueueReason,
+  type QueueFrame,
+  type QueueOwn,
+} from './queue-frame.js';
+import { planEachQueue, type QueuePass } from './queue-pass.js';
 
-export function planQueues(ctx: PlanContext): void {
+export function planQueues(ctx: PlanContext, pass: QueuePass = planEachQueue): void {
   const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
   const firstRegistration = registering[0] ?? null;
   const names = new Set([...ctx.dQueues.keys(), ...ctx.lQueues.keys()]);
@@ -38,36 +48,36 @@ export function planQueues(ctx: PlanContext): void {
     if (ctx.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
-  const drainedBy = drainedForLeaving(ctx);
-  planEachQueue(ctx, [...names].sort(), drainedBy, firstRegistration, (name) => {
-    const l = ctx.lQueues.get(name) ?? null;
-    const target = targetSpec(ctx, name, l);
-    const missing = () => planMissingQueue(ctx, name, target, firstRegistration);
-    const d = !l
-      ? missing()
-      : deletedWithCluster(ctx, l) // and created again when its cluster registers again
-        ? cascadeDecision(ctx, l, ctx.clusters.get(name)?.registers ? missing() : null)
-        : withActivation(ctx, l, planLiveQueue(ctx, name, l, target), drainedBy.get(name));
-    return d ? noteUnmanagedFields(ctx, withCause(ctx, d)) : null;
-  });
+  const frame = queueFrame(ctx, drainedForLeaving(ctx), firstRegistration);
+  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ctx, name), planQueue);
+  for (const [name, d] of decided) if (d) ctx.queues.set(name, d);
+}
+
+/** One queue's decision from the frame and its own objects (null: nothing to say about it). */
+export function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
+  const l = own.live ?? null;
+  const target = targetSpec(f, own, l);
+  const missing = () => planMissingQueue(f, own, target);
+  const d = !l
+    ? missing()
+    : deletedWithCluster(f, l) // and created again when its cluster registers again
+      ? cascadeDecision(own, l, f.clusters.get(own.name)?.registers ? missing() : null)
+      : withActivation(f, l, planLiveQueue(f, own, l, target), f.drainedBy.get(own.name));
+  return d ? noteUnmanagedFields(own, withCause(f, own, d)) : null;
 }
 
 /**
  * C8: names of clusters deleted by the plan leave explicit selectors; so do clusters moved to
  * another pool (cluster_move), except from their own co-named queue (`self`), which moves along.
  */
-function pruned(
-  ctx: PlanContext,
-  selector: readonly string[],
-  self: string | null = null,
-): string[] {
+function pruned(f: QueueFrame, selector: readonly string[], self: string | null = null): string[] {
   // Nearly always nothing leaves: keep the array rather than copy it.
-  if (!selector.some((c) => c !== self && ctx.leaves(c))) return selector as string[];
-  return selector.filter((c) => c === self || !ctx.leaves(c));
+  if (!selector.some((c) => c !== self && leaves(f, c))) return selector as string[];
+  return selector.filter((c) => c === self || !leaves(f, c));
 }
 
-function deletedIn(ctx: PlanContext, selector: readonly string[]): string | null {
-  const c = selector.find((n) => ctx.leaves(n));
+function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
+  const c = selector.find((n) => leaves(f, n));
   return c ? address('Cluster', c) : null;
 }
 
@@ -77,15 +87,15 @@ function deletedIn(ctx: PlanContext, selector: readonly string[]): string | null
  * plan is done, when it still routes somewhere. One that routes nowhere stays drained.
  */
 function withActivation(
-  ctx: PlanContext,
+  f: QueueFrame,
   l: LiveQueue,
   d: QueueDecision,
-  drainedBy: string[] | undefined,
+  drainedBy: readonly string[] | undefined,
 ): QueueDecision {
-  if (!ctx.caps.drain || d.deletes || d.final === null || !routesSomewhere(ctx, d.final)) return d;
+  if (!f.caps.drain || d.deletes || d.final === null || !routesSomewhere(f, d.final)) return d;
   // A disabled cluster's co-named queue stays as it is: Union drains it with its cluster and
   // activates it with it (remote/_cluster.py), so it is not activated on its own.
-  if (l.cluster_managed && ctx.clusters.get(l.name)?.final?.enabled === false) return d;
+  if (l.cluster_managed && f.clusters.get(l.name)?.final?.enabled === false) return d;
   const inactive = l.state !== undefined && l.state !== 'active';
   const settled = d.change.action === 'blocked' || d.change.action === 'unmanaged';
   if (drainedBy === undefined && (!inactive || settled)) return d;
@@ -109,21 +119,22 @@ function withActivation(
 }
 
 function planMissingQueue(
-  ctx: PlanContext,
-  name: string,
+  f: QueueFrame,
+  own: QueueOwn,
   target: QueueSpec | null,
-  firstRegistration: string | null,
 ): QueueDecision | null {
+  const { name } = own;
+  const { firstRegistration } = f;
   const none = { live: null, call: null, createdBy: null } as const;
-  const deleted = ctx.caps.soft_delete ? ctx.lDeletedQueues.get(name) : undefined;
+  const deleted = f.caps.soft_delete ? own.deleted : undefined;
   if (name === DEFAULT_QUEUE && deleted) {
     // Soft-deleted (default_delete): its name stays reserved, so C3 does not bring it back.
-    return target ? planUndelete(ctx, name, inheritCaps(target, deleted), deleted) : null;
+    return target ? planUndelete(f, own, inheritCaps(target, deleted), deleted) : null;
   }
   if (name === DEFAULT_QUEUE) {
     if (!firstRegistration) {
       if (!target) return null;
-      return decision(ctx, name, {
+      return decision(own, {
         ...none,
         action: 'blocked',
         final: null,
@@ -135,7 +146,7 @@ function planMissingQueue(
     // C3: any registration recreates the org-wide queue with the defaults.
     const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
     const want = target ?? created;
-    return decision(ctx, name, {
+    return decision(own, {
       ...none,
       action: 'create',
       createdBy: 'C3',
@@ -146,12 +157,12 @@ function planMissingQueue(
     });
   }
   if (!target) return null;
-  const cluster = ctx.clusters.get(name);
+  const cluster = f.clusters.get(name);
   if (cluster?.registers && cluster.final) {
     // C2: the registration creates the co-named queue with default settings.
     const created: QueueSpec = { pool: cluster.final.pool, clusters: [name], ...QUEUE_DEFAULTS };
     if (target.pool !== created.pool || !sameSelector(target.clusters, created.clusters)) {
-      return decision(ctx, name, {
+      return decision(own, {
         ...none,
         action: 'blocked',
         final: created,
@@ -160,7 +171,7 @@ function planMissingQueue(
         causedBy: address('Cluster', name),
       });
     }
-    return decision(ctx, name, {
+    return decision(own, {
       ...none,
       action: 'create',
       createdBy: 'register',
@@ -170,13 +181,16 @@ function planMissingQueue(
       createdAs: created,
     });
   }
-  if (deleted) return planUndelete(ctx, name, inheritCaps(target, deleted), deleted);
-  let reason = selectorBlockedReason(ctx, target);
-  if (!reason && ctx.lClusters.has(name)) {
+  // soft_delete: a deleted co-named queue comes back with its cluster's undelete.
+  if (deleted?.cluster_managed && cluster?.undeletes)
+    return planConamedUndelete(own, inheritCaps(target, deleted), deleted, cluster);
+  if (deleted) return planUndelete(f, own, inheritCaps(target, deleted), deleted);
+  let reason = selectorBlockedReason(f, target);
+  if (!reason && f.liveClusterPools.has(name)) {
     reason = `the name "${name}" is taken by ${address('Cluster', name)}: clusters and queues share one namespace (Q2)`;
   }
   if (reason) {
-    return decision(ctx, name, {
+    return decision(own, {
       ...none,
       action: 'blocked',
       final: null,
@@ -184,7 +198,7 @@ function planMissingQueue(
       reason,
     });
   }
-  return decision(ctx, name, {
+  return decision(own, {
     ...none,
     action: 'create',
     call: { op: 'create_queue', spec: target },
@@ -193,83 +207,84 @@ function planMissingQueue(
 }
 
 function planLiveQueue(
-  ctx: PlanContext,
-  name: string,
+  f: QueueFrame,
+  own: QueueOwn,
   l: LiveQueue,
   target: QueueSpec | null,
 ): QueueDecision {
+  const { name } = own;
   // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
   const movedTo =
-    l.cluster_managed && ctx.movedClusters.has(name) ? ctx.clusters.get(name)!.final!.pool : null;
+    l.cluster_managed && f.movedClusters.has(name) ? f.clusters.get(name)!.final!.pool : null;
   const live: QueueSpec = movedTo
     ? { ...queueForm(l), pool: movedTo, clusters: [name] }
     : queueForm(l);
   // What the queue becomes if nothing is sent for it: only C8 (and a move) acts on it.
-  const kept = pruned(ctx, live.clusters, movedTo ? name : null);
+  const kept = pruned(f, live.clusters, movedTo ? name : null);
   const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
   const changedByC8 = movedTo !== null || !sameSelector(untouched.clusters, l.clusters);
   const base = { live: l, call: null, createdBy: null } as const;
   const sideEffect = movedTo
     ? address('Cluster', name)
     : changedByC8
-      ? deletedIn(ctx, l.clusters)
+      ? deletedIn(f, l.clusters)
       : null;
 
-  if (!target && ctx.deletedQueues.has(name)) {
-    const d = decision(ctx, name, { ...base, action: 'delete', final: null });
+  if (!target && f.deletedQueues.has(name)) {
+    const d = decision(own, { ...base, action: 'delete', final: null });
     d.deletes = true;
     d.change.note =
       'not in the repository: drained (no new work), waited for until DRAINED (nothing in flight), then deleted (queue_delete)';
     return d;
   }
-  if (!target && name === DEFAULT_QUEUE && ctx.absentDefault) {
-    return decision(ctx, name, {
+  if (!target && name === DEFAULT_QUEUE && f.absentDefault) {
+    return decision(own, {
       ...base,
       action: 'blocked',
       final: untouched,
       causedBy: sideEffect,
       reason:
         `listed absent in poolsync.yaml, but it cannot be deleted here: ` +
-        (queueDeleteBlockedReason(ctx, name)?.replace(/^not in the repository; /, '') ??
+        (queueDeleteBlockedReason(f, name)?.replace(/^not in the repository; /, '') ??
           'this control plane deletes no queues (queue_delete off, Q6)'),
     });
   }
   if (!target) {
-    const ownerIsLive = l.cluster_managed && ctx.lClusters.has(name);
+    const ownerIsLive = l.cluster_managed && f.liveClusterPools.has(name);
     if (ownerIsLive || name === DEFAULT_QUEUE) {
       // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
-      return decision(ctx, name, {
+      return decision(own, {
         ...base,
         action: changedByC8 ? 'update' : 'noop',
         final: untouched,
         causedBy: sideEffect,
       });
     }
-    if (!ctx.prunes('Queue', name)) {
-      return decision(ctx, name, {
+    if (!prunesQueue(f, name)) {
+      return decision(own, {
         ...base,
         action: 'unmanaged',
         final: untouched,
-        reason: ctx.unmanagedReason('Queue'),
+        reason: unmanagedQueueReason(f),
         causedBy: sideEffect,
       });
     }
     if (untouched.clusters.length === 0) {
       // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
-      return decision(ctx, name, {
+      return decision(own, {
         ...base,
         action: changedByC8 ? 'update' : 'noop',
         final: untouched,
         causedBy: sideEffect,
       });
     }
-    return decision(ctx, name, {
+    return decision(own, {
       ...base,
       action: 'blocked',
       final: untouched,
       causedBy: sideEffect,
       reason:
-        queueDeleteBlockedReason(ctx, name) ??
+        queueDeleteBlockedReason(f, name) ??
         `not in the repository, but queues cannot be deleted (Q6). To retire it, declare it with \`clusters: []\` ` +
           `(it then routes nowhere; an idle queue costs nothing).`,
     });
@@ -278,7 +293,7 @@ function planLiveQueue(
   const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
   // A requested change the rules forbid: shown with its diff, the queue stays as it is.
   const refuse = (reason: string, why: Reason | null = null) => {
-    const d = decision(ctx, name, {
+    const d = decision(own, {
       ...base,
       action: 'blocked',
       final: untouched,
@@ -289,15 +304,15 @@ function planLiveQueue(
     if (why) d.change.why = why;
     return d;
   };
-  const moved = planQueueMove(ctx, l, live, target, refuse);
+  const moved = planQueueMove(f, own, l, live, target, refuse);
   if (moved) return moved;
-  if (target.pool !== live.pool && !l.cluster_managed && ctx.caps.drain && ctx.caps.queue_delete) {
-    const undrainable = ctx.undrainableReason(name);
+  if (target.pool !== live.pool && !l.cluster_managed && f.caps.drain && f.caps.queue_delete) {
+    const undrainable = undrainableReason(f, name);
     const blocked = undrainable
       ? `a queue's pool can change only by drain, delete and create (drain, queue_delete), but not this one's: ${undrainable}`
-      : selectorBlockedReason(ctx, target);
+      : selectorBlockedReason(f, target);
     if (blocked) return refuse(blocked);
-    const d = decision(ctx, name, {
+    const d = decision(own, {
       ...base,
       action: 'replace',
       call: { op: 'create_queue', spec: target },
@@ -311,11 +326,11 @@ function planLiveQueue(
     return d;
   }
   if (target.pool !== live.pool) {
-    const missing = [!ctx.caps.drain && 'drain', !ctx.caps.queue_delete && 'queue_delete'].filter(
+    const missing = [!f.caps.drain && 'drain', !f.caps.queue_delete && 'queue_delete'].filter(
       Boolean,
     );
     const hint =
-      ctx.caps.drain || ctx.caps.queue_delete
+      f.caps.drain || f.caps.queue_delete
         ? ` (With both drain and queue_delete this would be a drain → delete → create; this control plane lacks ${missing.join(' and ')}.)`
         : '';
     if (l.cluster_managed) {
@@ -337,7 +352,7 @@ function planLiveQueue(
     const reason =
       name === DEFAULT_QUEUE
         ? 'the selector of the "default" queue cannot change (Q5)'
-        : ctx.lClusters.has(name) || ctx.clusters.get(name)?.registers
+        : f.liveClusterPools.has(name) || f.clusters.get(name)?.registers
           ? `the selector of a co-named queue is managed by its cluster and cannot be set (Q4)` +
             (untouched.clusters.length === 0
               ? `; this one was emptied when cluster "${name}" was deleted (C8) and a new registration does not restore it (C7): use a new cluster name`
@@ -346,7 +361,7 @@ function planLiveQueue(
             `${JSON.stringify(untouched.clusters)}`;
     return refuse(reason);
   }
-  const blocked = selectorBlockedReason(ctx, target);
+  const blocked = selectorBlockedReason(f, target);
   if (blocked) {
     return refuse(blocked);
   }
@@ -360,7 +375,7 @@ function planLiveQueue(
     : target;
   const call = sameQueueSpec(send, live) ? null : ({ op: 'update_queue', spec: send } as const);
   const action = call || changedByC8 ? 'update' : 'noop';
-  return decision(ctx, name, {
+  return decision(own, {
     live: l,
     createdBy: null,
     action,

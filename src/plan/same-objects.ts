@@ -3,7 +3,7 @@
  * that share unchanged objects (the embedded control plane's frozen list views, list-views.ts)
  * hand a long-running process the same objects on every read of an unchanged state; comparing
  * them by identity costs a pointer per object, where hashing their JSON cost tens of ms and
- * tens of MB of garbage per run (plan/memo.ts, the fingerprints of fingerprint.ts).
+ * tens of MB of garbage per run (incremental/plan-reuse.ts, the fingerprints of fingerprint.ts).
  *
  * Only frozen objects count as the same: an object that can be changed in place could have
  * been since the value was computed.

@@ -32,6 +32,8 @@ const ACCOUNTED_BY: Record<StepKind, ActionSet> = {
   update_queue: WRITES,
   delete_queue: REMOVES,
   undelete_queue: MAKES,
+  undelete_pool: MAKES,
+  undelete_cluster: MAKES,
   move_queue: MOVES,
   drain_queue: WATCHES,
   activate_queue: WATCHES,
@@ -51,11 +53,13 @@ function argsAddress(step: Step): string | null {
     case 'create_pool':
     case 'delete_pool':
     case 'update_pool':
+    case 'undelete_pool':
       return `ClusterPool/${step.args.name}`;
     case 'register_cluster':
     case 'update_cluster':
     case 'delete_cluster':
     case 'move_cluster':
+    case 'undelete_cluster':
       return `Cluster/${step.args.name}`;
     case 'wait_idle':
       return `Cluster/${step.args.cluster}`;

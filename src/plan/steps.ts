@@ -70,6 +70,14 @@ export function buildSteps(ctx: PlanContext): Step[] {
 
   // Nodes, in the order a reader expects when nothing forces another.
   for (const [name, d] of ctx.pools) {
+    // soft_delete: an undelete takes the place of the create (its key), so every step that
+    // waits for the pool to exist waits for it.
+    if (d.undeletes)
+      g.add(
+        key.createPool(name),
+        { op: 'undelete_pool', args: { name } },
+        address('ClusterPool', name),
+      );
     if (d.creates)
       g.add(
         key.createPool(name),
@@ -85,7 +93,9 @@ export function buildSteps(ctx: PlanContext): Step[] {
   }
   for (const [name, d] of ctx.clusters) {
     const dc = ctx.dClusters.get(name);
-    if (d.registers && dc) {
+    if (d.undeletes && dc) {
+      addClusterUndelete(g, name, dc.pool, dc.enabled, d.moves === true);
+    } else if (d.registers && dc) {
       const args = { name, pool: dc.pool, ...(dc.data_plane ? { data_plane: dc.data_plane } : {}) };
       g.add(key.register(name), { op: 'register_cluster', args }, address('Cluster', name));
       // C6: a registration enables the cluster; disabling is a second call.
@@ -117,9 +127,15 @@ export function buildSteps(ctx: PlanContext): Step[] {
   }
   /** Queue step that takes deleted clusters out of the selector (rule 4). */
   const removalStep = new Map<string, string>();
-  for (const [name, q] of queues)
-    if (q.undeletes)
-      g.add(key.undelete(name), { op: 'undelete_queue', args: { name } }, address('Queue', name));
+  for (const [name, q] of queues) {
+    if (!q.undeletes) continue;
+    g.add(key.undelete(name), { op: 'undelete_queue', args: { name } }, address('Queue', name));
+    // Its pool and clusters back first, when this plan undeletes them (queue-undelete.ts).
+    const deleted = ctx.lDeletedQueues.get(name);
+    if (!deleted) continue;
+    g.order(key.createPool(deleted.pool), key.undelete(name));
+    for (const c of deleted.clusters) g.order(key.register(c), key.undelete(name));
+  }
   for (const [name, q] of queues) {
     if (!q.call) continue;
     const target = address('Queue', name);
@@ -220,6 +236,8 @@ export function buildSteps(ctx: PlanContext): Step[] {
   const leave = (c: string) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c));
   for (const [name, d] of ctx.pools) {
     g.order(key.deletePool(name), key.createPool(name));
+    // An undeleted pool (its step under the create's key) is updated once back.
+    if (d.undeletes) g.order(key.createPool(name), key.updatePool(name));
     for (const c of ctx.lClustersByPool.get(name) ?? []) {
       if (d.deletes) g.order(leave(c), key.deletePool(name));
       // pool_update checks the members present (C4): one that would not match leaves first.
@@ -246,6 +264,16 @@ export function buildSteps(ctx: PlanContext): Step[] {
   }
   for (const [name, d] of ctx.clusters) {
     const dc = ctx.dClusters.get(name);
+    if (d.undeletes && dc) {
+      // Back in its old pool (undeleted first), moved, then activated.
+      g.order(key.createPool(d.undeletes.pool), key.register(name));
+      g.order(key.createPool(dc.pool), key.move(name));
+      g.order(key.updatePool(dc.pool), key.move(name));
+      g.order(key.register(name), key.move(name));
+      g.order(key.move(name), key.updateCluster(name));
+      g.order(key.register(name), key.updateCluster(name));
+      continue;
+    }
     if (!d.registers || !dc) continue;
     g.order(key.createPool(dc.pool), key.register(name));
     // C4 checks a declared data plane against the contract at registration.
@@ -308,6 +336,10 @@ export function buildSteps(ctx: PlanContext): Step[] {
       g.order(key.waitQueueDrained(name), key.deleteQueue(name));
       // Q4: a co-named queue goes once its cluster is deleted.
       g.order(key.deleteCluster(name), key.deleteQueue(name));
+      // A live queue naming a cluster blocks that cluster's delete (Union: remote/_cluster.py),
+      // so a queue that goes too goes first (it needs no repointing).
+      for (const c of q.live?.clusters ?? [])
+        if (c !== name) g.order(key.deleteQueue(name), key.deleteCluster(c));
       // A queue drained for a leaving cluster too: its wait comes first there.
       for (const c of drainedBy.get(name) ?? []) g.order(key.waitDrained(c), key.deleteQueue(name));
     }
@@ -345,4 +377,23 @@ export function buildSteps(ctx: PlanContext): Step[] {
     deleteQueue: key.deleteQueue,
   });
   return g.finalize();
+}
+
+/**
+ * soft_delete (cluster-undelete.ts): the undelete takes the registration's key, so every step
+ * that waits for the cluster to exist waits for it; it comes back DRAINED in its old pool, is
+ * moved (cluster_move) when declared elsewhere, and activated when declared enabled.
+ */
+function addClusterUndelete(
+  g: StepGraph,
+  name: string,
+  pool: string,
+  enabled: boolean,
+  moves: boolean,
+): void {
+  const target = address('Cluster', name);
+  g.add(key.register(name), { op: 'undelete_cluster', args: { name } }, target);
+  if (moves) g.add(key.move(name), { op: 'move_cluster', args: { name, pool } }, target);
+  if (enabled)
+    g.add(key.updateCluster(name), { op: 'update_cluster', args: { name, enabled: true } }, target);
 }

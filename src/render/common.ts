@@ -102,6 +102,10 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
   delete_queue: 'runs only after the queue is DRAINED: no run or action is lost (queue_delete)',
   undelete_queue:
     'the soft-deleted queue of this name comes back DRAINED with its old spec; its update and activation follow',
+  undelete_pool:
+    'the soft-deleted pool of this name comes back with its old contract; its update follows if it differs',
+  undelete_cluster:
+    'the soft-deleted cluster comes back DRAINED in its old pool, its co-named queue with it; activation follows',
   move_cluster:
     'the pool changes in place: no delete and re-register, so the co-named queue moves along (cluster_move)',
   move_queue:

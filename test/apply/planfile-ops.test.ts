@@ -108,8 +108,15 @@ const SCENARIOS = {
 } satisfies Record<string, Scenario>;
 type ScenarioName = keyof typeof SCENARIOS;
 
+/**
+ * Ops that only the Union backend plans (its pools and clusters have soft deletes; the embedded
+ * control plane's `soft_delete` keeps deleted queues only): test/controlplane/union/
+ * undelete.e2e.test.ts plans them with `plan --out FILE` and applies that file.
+ */
+const COVERED_BY_UNION = ['undelete_pool', 'undelete_cluster'] as const;
+
 /** Which scenario plans each op: a new StepKind does not typecheck until it is here. */
-const COVERED: Record<StepKind, ScenarioName> = {
+const COVERED: Record<Exclude<StepKind, (typeof COVERED_BY_UNION)[number]>, ScenarioName> = {
   create_pool: 'create',
   register_cluster: 'create',
   update_cluster: 'create',
@@ -157,7 +164,7 @@ describe('every op round-trips through a saved plan', { timeout: 180_000 }, () =
       $defs: { step: { properties: { op: { enum: string[] } } } };
     };
     expect([...schema.$defs.step.properties.op.enum].sort()).toEqual([...STEP_KINDS].sort());
-    expect(Object.keys(COVERED).sort()).toEqual([...STEP_KINDS].sort());
+    expect([...Object.keys(COVERED), ...COVERED_BY_UNION].sort()).toEqual([...STEP_KINDS].sort());
   });
 
   it.each(Object.keys(SCENARIOS) as ScenarioName[])(
@@ -220,6 +227,7 @@ describe('every op round-trips through a saved plan', { timeout: 180_000 }, () =
 
   it('together the scenarios emitted every op', () => {
     const emitted = new Set([...saved.values()].flatMap((p) => p.steps.map((s) => s.op)));
-    expect([...STEP_KINDS].filter((op) => !emitted.has(op))).toEqual([]);
+    const union: readonly string[] = COVERED_BY_UNION;
+    expect([...STEP_KINDS].filter((op) => !emitted.has(op) && !union.includes(op))).toEqual([]);
   });
 });

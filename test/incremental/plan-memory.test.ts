@@ -3,14 +3,17 @@
  * given again only when nothing it was derived from changed, and it is exactly the plan a run
  * without the memory makes (compared as JSON, every field). Each change of an input misses.
  */
-import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
 import { planRemembering, type MemoryOptions } from '../../src/incremental/plan-memory.js';
 import { declaresNothing } from '../../src/cli/config-folder.js';
 import { planRepository } from '../../src/ops/pipeline.js';
+import { inventoryStore, readLiveWithInventory } from '../../src/apply/inventory.js';
+import { parseCapabilities } from '../../src/model/capabilities.js';
+import { INVENTORY_FORMAT } from '../../src/model/inventory.js';
 import { runCli } from '../apply/helpers/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from '../apply/helpers/repo.js';
 
@@ -191,3 +194,106 @@ describe('plan memory', () => {
     }
   });
 });
+
+describe('plan memory, embedded state file: the live state is not read while its files are unchanged', () => {
+  let path: string;
+  let url: string;
+  beforeEach(async () => {
+    path = join(root, 'state', 'cp.json');
+    url = `file:${path}`;
+    await mkdir(dirname(path));
+    const writer = await EmbeddedControlPlane.open({ path });
+    await writer.createPool('prod', {
+      object_store_ref: { uri: 's3://bucket-prod/data', endpoint: '' },
+      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+    } as never);
+    await writer.close();
+  });
+
+  /** One CLI-like run: the state opened read-only, the live state read with its inventory. */
+  async function run() {
+    const ro = await EmbeddedControlPlane.open({ path, readOnly: true });
+    let reads = 0;
+    const store = inventoryStore(ro, url);
+    try {
+      const r = await planRemembering(
+        repo,
+        () => (reads++, readLiveWithInventory(ro, store)),
+        options({ backend: backendInfo(ro), stateKey: ro.stateKey }),
+      );
+      if (!r.ok) throw new Error(JSON.stringify(r.errors));
+      const cold = await planRepository(repo, () => readLiveWithInventory(ro, store), {
+        ...options({ backend: backendInfo(ro) }),
+        cacheDir: null,
+      });
+      if (!cold.ok) throw new Error(JSON.stringify(cold.errors));
+      expect(JSON.stringify(r.plan)).toBe(JSON.stringify(cold.plan));
+      return { reused: r.reused, reads };
+    } finally {
+      await ro.close();
+    }
+  }
+
+  async function write(change: (cp: EmbeddedControlPlane) => Promise<unknown>) {
+    const writer = await EmbeddedControlPlane.open({ path });
+    try {
+      await change(writer);
+    } finally {
+      await writer.close();
+    }
+  }
+
+  it('hits without a read; a write to the state or to its inventory misses and reads it', async () => {
+    expect(await run()).toEqual({ reused: false, reads: 1 });
+    expect(await run()).toEqual({ reused: true, reads: 0 });
+    await appendFile(join(repo, 'queues.yaml'), '# a comment\n');
+    expect(await run()).toEqual({ reused: true, reads: 0 });
+
+    await write((cp) => cp.registerCluster({ name: 'prod-1', pool: 'prod' } as never));
+    expect(await run()).toEqual({ reused: false, reads: 1 });
+    expect(await run()).toEqual({ reused: true, reads: 0 });
+
+    await write((cp) =>
+      cp.inventory.writeInventory({
+        format: INVENTORY_FORMAT,
+        addresses: ['ClusterPool/old'],
+        updated_at: new Date(0).toISOString(),
+        commit: null,
+        control_plane: null,
+      }),
+    );
+    const afterInventory = await run();
+    expect(afterInventory).toEqual({ reused: false, reads: 1 });
+    expect(await run()).toEqual({ reused: true, reads: 0 });
+  });
+
+  it('has no key for a missing state, nor with drain when a queue has activity (it drains with time, Q7)', async () => {
+    const missing = await EmbeddedControlPlane.open({
+      path: join(root, 'state', 'none.json'),
+      readOnly: true,
+    });
+    expect(await missing.stateKey()).toBeNull();
+    await missing.close();
+
+    const ro = await EmbeddedControlPlane.open({ path, readOnly: true });
+    expect(await ro.stateKey()).toMatch(/cp\.json\|/);
+    await ro.close();
+
+    const drainPath = join(root, 'state', 'drain.json');
+    const writer = await EmbeddedControlPlane.open({
+      path: drainPath,
+      capabilities: drainOnly(),
+    });
+    await writer.setQueueActivity('default', { runs_in_flight: 1, actions_in_flight: 1 });
+    await writer.close();
+    const drained = await EmbeddedControlPlane.open({ path: drainPath, readOnly: true });
+    expect(await drained.stateKey()).toBeNull();
+    await drained.close();
+  });
+});
+
+function drainOnly() {
+  const parsed = parseCapabilities('drain');
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.capabilities;
+}

@@ -6,7 +6,7 @@
  * or reported unhealthy, assignments moved), written through the daemon's writer sessions.
  * After each one, the daemon's way — in-memory analyses (frozen, desired objects made once per
  * manifest), shared frozen reads of an unchanged state file (state-cache.ts, list-views.ts),
- * the queue pass keeping unchanged queues' decisions (queue-memo.ts), the plan memo — must
+ * the queue pass keeping unchanged queues' decisions (src/incremental/queue-reuse.ts), the plan memo — must
  * give byte-identical results, errors, plans and plan text to a cold load and read.
  */
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -21,7 +21,7 @@ import { readLiveState, type ControlPlane } from '../../src/controlplane/types.j
 import { forgetCachedAnalyses } from '../../src/manifests/cache.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import type { LiveState } from '../../src/model/live.js';
-import { queueMemoStats } from '../../src/plan/queue-memo.js';
+import { queueMemoStats } from '../../src/incremental/queue-reuse.js';
 import { sameObjects } from '../../src/plan/same-objects.js';
 import { EDITS } from './edits.js';
 import { outcome } from './outcome.js';

@@ -18,7 +18,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { readLiveState } from '../../src/controlplane/types.js';
 import { forgetCachedAnalyses } from '../../src/manifests/cache.js';
 import { loadRepository } from '../../src/manifests/index.js';
-import { planMemoStats } from '../../src/plan/memo.js';
+import { planMemoStats } from '../../src/incremental/plan-reuse.js';
 import { EDITS } from './edits.js';
 import { outcome } from './outcome.js';
 
@@ -74,7 +74,7 @@ describe('incremental loads and plans equal cold ones (issue 25)', () => {
       wasValid = cold.valid;
       const expected = await outcome(cold, live);
       expect(await outcome(viaDisk, live), `disk cache after: ${what}`).toBe(expected);
-      // Twice, as the daemon plans: the second reuses the first plan (src/plan/memo.ts).
+      // Twice, as the daemon plans: the second reuses the first plan (src/incremental/plan-reuse.ts).
       expect(await outcome(viaMemory, live, true), `memory layer after: ${what}`).toBe(expected);
       expect(await outcome(viaMemory, live, true), `plan reused after: ${what}`).toBe(expected);
     }

@@ -51,7 +51,7 @@ import * as core from './state.js';
 import { validateDefaultQueueKey } from './default-queues.js';
 import * as labels from './cluster-labels.js';
 import type { ExecutionClusterLabel } from '../../model/flyte.js';
-import { StateStore, readStateOnce } from './store.js';
+import { StateStore, readStateOnce, type HeldRead } from './store.js';
 import {
   validateActivity,
   validateAssignment,
@@ -96,8 +96,8 @@ export class EmbeddedControlPlane implements ControlPlane {
     private readonly now: () => number,
     /** The state file when opened read-only (writes are refused). */
     private readonly readOnlyPath: string | null = null,
-    /** Read-only: lets go of the state shared with other readers (state-cache.ts). */
-    private readonly release: () => void = () => undefined,
+    /** Read-only: the read; `release` lets go of a state shared with other readers (state-cache.ts). */
+    private readonly held: HeldRead | null = null,
     private readonly shareReads = false,
   ) {}
 
@@ -124,14 +124,7 @@ export class EmbeddedControlPlane implements ControlPlane {
           `to use the stored ones, or change them with \`${capabilitiesChangeHint(opts.path, opts.capabilities)}\``,
       );
     }
-    return new EmbeddedControlPlane(
-      state,
-      store,
-      now,
-      store ? null : opts.path,
-      read?.release,
-      shared,
-    );
+    return new EmbeddedControlPlane(state, store, now, store ? null : opts.path, read, shared);
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
@@ -176,6 +169,9 @@ export class EmbeddedControlPlane implements ControlPlane {
   sharedLists(): Promise<LiveLists | null> {
     return this.read(() => (this.shareReads ? sharedLists(this.state, this.now()) : null));
   }
+
+  /** ControlPlane.stateKey: opened read-only, the identity of the files read (store.ts). */
+  readonly stateKey = async () => (this.closed || !this.held ? null : this.held.stateKey());
 
   capabilities(): Promise<Capabilities> {
     return this.read(() => core.capabilities(this.state));
@@ -391,7 +387,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.release();
+    this.held?.release();
     await this.store?.close();
     this.state = core.initialState(core.DEFAULT_POOL_CONTRACT); // its memory goes now
   }

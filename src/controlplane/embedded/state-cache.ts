@@ -56,6 +56,24 @@ export async function stateFilesIdentity(path: string): Promise<FilesIdentity> {
   };
 }
 
+/**
+ * ControlPlane.stateKey of a state read from files whose identity was `identity` before the
+ * read: every write changes the snapshot's or the journal's identity (rename, append), and
+ * the inventory beside them is in the key too. Null without a snapshot (the state is made
+ * from the opening options) and when the live state depends on the clock: with `drain`, a
+ * queue with recorded activity drains over time (Q7).
+ */
+export async function readStateKey(
+  path: string,
+  identity: FilesIdentity,
+  state: State,
+): Promise<string | null> {
+  if (!identity.hasSnapshot) return null;
+  if (state.capabilities.drain && state.activity.size > 0) return null;
+  const inventory = (await fileIdentity(`${path}.inventory.json`))?.key ?? 'absent';
+  return `${path}|${identity.key}|${inventory}`;
+}
+
 async function fileIdentity(path: string): Promise<{ key: string; size: bigint } | null> {
   try {
     const s = await lstat(path, { bigint: true });

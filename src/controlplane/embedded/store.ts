@@ -31,6 +31,7 @@ import { acquireLockFile, type HeldLockFile } from '../../util/lock-file.js';
 import {
   forgetCachedState,
   holdCachedState,
+  readStateKey,
   rememberState,
   stateFilesIdentity,
   takeCachedState,
@@ -218,17 +219,26 @@ export class StateStore {
  * Files unchanged since this process last read them give the same state object, shared with
  * other readers (state-cache.ts): the caller never changes it, and calls `release` when done.
  */
+export interface HeldRead {
+  state: State;
+  release: () => void;
+  /** ControlPlane.stateKey of this read (state-cache.ts readStateKey). */
+  stateKey: () => Promise<string | null>;
+}
+
 export async function readStateOnce(
   path: string,
   init: () => State,
   shared = false,
-): Promise<{ state: State; release: () => void }> {
+): Promise<HeldRead> {
   await ownFolders(stateRoot(path), path, false);
   await refuseStateFromGit(path);
   for (let attempt = 0; ; attempt++) {
     const identity = await stateFilesIdentity(path);
     const held = shared ? holdCachedState(path, identity) : null;
-    if (held) return held;
+    // `identity` is of the files before the read: the state read is that one or a later one.
+    const stateKey = (state: State) => () => readStateKey(path, identity, state);
+    if (held) return { ...held, stateKey: stateKey(held.state) };
     const before = await snapshotIdentity(path);
     const snapshot = await readSnapshot(path);
     const state = snapshot ? stateFromJson(snapshot.state) : init();
@@ -242,9 +252,9 @@ export async function readStateOnce(
       if ((await snapshotIdentity(path)) !== before) throw new ReadRace();
       // Kept for the next reader only when nothing moved while it was read.
       if (!shared || (await stateFilesIdentity(path)).key !== identity.key)
-        return { state, release: () => undefined };
+        return { state, release: () => undefined, stateKey: stateKey(state) };
       rememberState(path, identity, state, seq, journal);
-      return holdCachedState(path, identity)!;
+      return { ...holdCachedState(path, identity)!, stateKey: stateKey(state) };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
       // Compactions are rare (every 20,000 ops by default); back off a little and read again.

@@ -78,7 +78,7 @@ function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
 
 /**
  * What /status shows of each plan, made once per plan object and frozen: a plan reused for an
- * unchanged commit and state (plan/memo.ts) shows the same arrays, and /status answers share
+ * unchanged commit and state (incremental/plan-reuse.ts) shows the same arrays, and /status answers share
  * them instead of copying them (Reconciler.status), so a no-op run makes no copy of them.
  */
 const shown = new WeakMap<

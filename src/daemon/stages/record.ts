@@ -118,7 +118,7 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
 /**
  * /status `runs` and `lastDrift` (run-history.ts): what the dashboard shows of past runs. The
  * records are frozen, and each plan's digest is made once per plan (a plan reused for an
- * unchanged commit and state, plan/memo.ts, has the same): /status shares them instead of
+ * unchanged commit and state, incremental/plan-reuse.ts, has the same): /status shares them instead of
  * copying ten runs' plans per answer (Reconciler.status; issue 23 item 11).
  */
 function keptRun(ctx: RunContext, run: RunRecord): Pick<StatusUpdate, 'lastDrift' | 'runs'> {

@@ -29,6 +29,8 @@ const TARGET_KIND: Record<StepOp['op'], ObjectKind> = {
   activate_queue: 'Queue',
   delete_queue: 'Queue',
   undelete_queue: 'Queue',
+  undelete_pool: 'ClusterPool',
+  undelete_cluster: 'Cluster',
   move_cluster: 'Cluster',
   move_queue: 'Queue',
   update_pool: 'ClusterPool',

@@ -2,22 +2,26 @@
  * The last plan of a desired state, reused while nothing it was computed from has changed: a
  * long-running process (the daemon) plans the same validated commit against an unchanged
  * control plane on every drift check, and a plan of 10,000 objects is ~100 ms of CPU and tens
- * of MB of garbage each time.
+ * of MB of garbage each time. Only the daemon plans through this (PipelineOptions.reusePlans,
+ * src/ops/pipeline.ts); the planner itself (src/plan/) keeps no state between calls.
  *
  * Exact by construction: the key is the desired state object itself (the loader returns the
  * same frozen result while no file, setting or commit changed: src/manifests/cache.ts), the
  * whole live state (the same frozen objects, or else equal JSON: not its fingerprint, which
- * leaves out health and other things warnings read), the options, and the backend's data and
- * `manualStep` function (which marks the steps a person runs; a module function, the same for
- * every instance of a backend). Anything else misses and is planned again. A new desired state
- * (a new commit) costs nothing here: no key is computed for a state there is no plan of.
+ * leaves out health and other things warnings read), every option of `PlanShapeOptions`
+ * (`SHAPE` names each one, and the compiler refuses a field it does not name), and the
+ * backend's data and `manualStep` function (which marks the steps a person runs; a module
+ * function, the same for every instance of a backend). Anything else misses and is planned
+ * again, with the queue pass reusing what it can (queue-reuse.ts). A new desired state (a new
+ * commit) costs nothing here: no key is computed for a state there is no plan of.
  */
 import { createHash } from 'node:crypto';
-import type { BackendInfo } from '../model/backend.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { allFrozen, lastSame, sameObjects } from './same-objects.js';
+import { allFrozen, lastSame, sameObjects } from '../plan/same-objects.js';
+import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
+import { reuseQueueDecisions } from './queue-reuse.js';
 
 interface Entry {
   /** The live state planned against. */
@@ -34,26 +38,57 @@ interface Entry {
 }
 
 /** What a plan was made with besides the desired state. */
-export interface MemoKey {
+interface MemoKey {
   live: LiveState;
   options: string;
   backend: string;
   manualStep: unknown;
 }
 
-/** The key of a plan of `live` with these options against this backend. */
-export function planMemoKey(
-  live: LiveState,
-  options: unknown,
-  backend: BackendInfo | undefined,
-): MemoKey {
-  const { manualStep, ...data } = backend ?? {};
+/**
+ * Whether each option of a plan shapes it (then it is in the key) — one entry per field of
+ * PlanShapeOptions, so a new option cannot be left out of the key.
+ */
+const SHAPE = {
+  commit: true,
+  replace: true,
+  acceptCascade: true,
+  targets: true,
+  // Its data and its manualStep function are keyed apart (planMemoKey).
+  backend: false,
+  // The hook that reuses queue decisions never changes a plan.
+  queuePass: false,
+} as const satisfies Record<keyof PlanShapeOptions, boolean>;
+
+/** The key of a plan of `live` with these options. */
+function planMemoKey(live: LiveState, opts: PlanShapeOptions): MemoKey {
+  const { manualStep, ...data } = opts.backend ?? {};
+  const shaping: unknown[] = [];
+  for (const [name, shapes] of Object.entries(SHAPE))
+    if (shapes) shaping.push(opts[name as keyof PlanShapeOptions] ?? null);
   return {
     live,
-    options: JSON.stringify(options),
+    options: JSON.stringify(shaping),
     backend: JSON.stringify(data),
     manualStep,
   };
+}
+
+/**
+ * planAgainst (src/plan/plan-against.ts), reusing the last plan of `desired` when the live
+ * state and the options are the same, and the last queue decisions where they still hold.
+ */
+export function planReusing(
+  desired: DesiredState,
+  live: LiveState,
+  opts: PlanShapeOptions = {},
+): Plan {
+  const key = planMemoKey(live, opts);
+  const reused = rememberedPlan(desired, key);
+  if (reused) return reused;
+  const plan = planAgainst(desired, live, { ...opts, queuePass: reuseQueueDecisions });
+  rememberPlan(desired, key, plan);
+  return plan;
 }
 
 const memo = new WeakMap<DesiredState, Entry>();
@@ -90,7 +125,7 @@ export const liveStateKey: (live: LiveState) => string = lastSame((live) => {
   return createHash('sha256').update(parts.join('\n')).digest('hex');
 });
 
-export function rememberedPlan(desired: DesiredState, key: MemoKey): Plan | null {
+function rememberedPlan(desired: DesiredState, key: MemoKey): Plan | null {
   const e = memo.get(desired);
   // A new desired state (a new commit) has no plan to reuse: its live key is never computed.
   const hit =
@@ -105,7 +140,7 @@ export function rememberedPlan(desired: DesiredState, key: MemoKey): Plan | null
   return hit ? e.plan : null;
 }
 
-export function rememberPlan(desired: DesiredState, key: MemoKey, plan: Plan): void {
+function rememberPlan(desired: DesiredState, key: MemoKey, plan: Plan): void {
   memo.set(desired, {
     ...key,
     liveKey: allFrozen(key.live) ? null : liveStateKey(key.live),

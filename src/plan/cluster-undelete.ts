@@ -1,0 +1,134 @@
+/**
+ * Soft deletes (capability `soft_delete`, Union today), read from Union's client
+ * (flyteplugins-union 0.19.1, remote/_cluster.py `delete` and `undelete`):
+ * - a deleted cluster keeps its name reserved: CreateCluster of it is refused until
+ *   `ClusterService/UndeleteCluster`, so a declared cluster of that name is undeleted;
+ * - it comes back with the spec and pool it had, always DRAINED, and takes work only once
+ *   activated (`update_cluster` enabled: UpdateClusterState ACTIVE);
+ * - its co-named queue comes back with it, DRAINED, and is activated with it; undeleting the
+ *   cluster is the only way back for that queue (queues.ts plans it as caused by the cluster);
+ * - its pool must be live: a deleted pool is undeleted first (pool-undelete.ts), and a pool that
+ *   stays deleted blocks the cluster's undelete;
+ * - a cluster declared in another pool is moved there once back (UpdateCluster, `cluster_move`:
+ *   its co-named queue is DRAINED then, as a move requires).
+ */
+import { address, dataPlaneMismatches, type QueueSpec } from '../model/common.js';
+import type { DesiredCluster } from '../model/desired.js';
+import type { LiveCluster, LiveQueue } from '../model/live.js';
+import { makeChange } from './change.js';
+import {
+  knownContract,
+  type ClusterDecision,
+  type PlanContext,
+  type QueueDecision,
+} from './context.js';
+import { clusterForm, diffForms, queueForm, sameQueueSpec } from './forms.js';
+import { decision } from './queue-decision.js';
+import type { ClusterOutcome, QueueOwn } from './queue-frame.js';
+
+/** The deleted cluster of this declared name, when the control plane has soft deletes. */
+export function deletedCluster(ctx: PlanContext, name: string): LiveCluster | undefined {
+  return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
+}
+
+/** Why the deleted cluster cannot come back as the repository declares it, or null. */
+function clusterUndeleteBlockedReason(
+  ctx: PlanContext,
+  d: DesiredCluster,
+  deleted: LiveCluster,
+): string | null {
+  const name = d.name;
+  if (deleted.deleting)
+    return (
+      `the cluster "${name}" is being deleted (DELETING: Union is moving its work off) and can be undeleted only ` +
+      `once that finishes (remote/_cluster.py); plan again when \`flyte get cluster --deleted\` lists it`
+    );
+  if (!ctx.pools.get(deleted.pool)?.finalContract) {
+    return (
+      `the name "${name}" belongs to a deleted cluster of pool "${deleted.pool}", which is deleted too (or gone): ` +
+      `a cluster is undeleted only into a live pool (remote/_cluster.py); declare ${address('ClusterPool', deleted.pool)} ` +
+      `so that it is undeleted first, or register the cluster under another name`
+    );
+  }
+  if (d.pool === deleted.pool) return null;
+  if (!ctx.caps.cluster_move) {
+    return (
+      `the deleted cluster "${name}" comes back in its old pool "${deleted.pool}", and this control plane cannot ` +
+      `move a cluster to pool "${d.pool}" (cluster_move off): declare it in pool "${deleted.pool}"`
+    );
+  }
+  const contract = knownContract(ctx, d.pool);
+  const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
+  if (!ctx.pools.get(d.pool)?.finalContract)
+    return `its pool "${d.pool}" will not exist: declare ${address('ClusterPool', d.pool)}`;
+  if (m.length > 0) {
+    return (
+      `it declares a data plane that does not match the contract of ${address('ClusterPool', d.pool)} (C4): ` +
+      m.map((x) => `${x.field} is ${JSON.stringify(x.declared)}`).join('; ')
+    );
+  }
+  return null;
+}
+
+export function planClusterUndelete(
+  ctx: PlanContext,
+  d: DesiredCluster,
+  deleted: LiveCluster,
+): ClusterDecision {
+  const name = d.name;
+  const after = clusterForm(d.pool, d.enabled);
+  // It comes back DRAINED (enabled false) in the pool it had.
+  const diff = diffForms(clusterForm(deleted.pool, false), after);
+  const reason = clusterUndeleteBlockedReason(ctx, d, deleted);
+  if (reason) {
+    return {
+      change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),
+      registers: false,
+      deletes: false,
+      final: null,
+    };
+  }
+  const moves = d.pool !== deleted.pool;
+  const change = makeChange('Cluster', name, 'create', null, after, diff);
+  change.note =
+    `a cluster named "${name}" was deleted and its name stays reserved (soft_delete): undeleted (it comes back ` +
+    `DRAINED in pool "${deleted.pool}", its co-named queue with it)` +
+    (moves ? `, moved to pool "${d.pool}" (cluster_move)` : '') +
+    (d.enabled ? ', then activated' : '; it stays drained (enabled: false)');
+  return {
+    change,
+    registers: false,
+    deletes: false,
+    undeletes: { pool: deleted.pool },
+    ...(moves ? { moves: true } : {}),
+    final: { pool: d.pool, enabled: d.enabled, health: deleted.health },
+  };
+}
+
+/**
+ * The deleted co-named queue of a cluster this plan undeletes: it comes back with the cluster
+ * (DRAINED, its old settings, in the cluster's pool), is activated with it, and is updated to
+ * `target` when that differs (its pool and selector follow the cluster, Q4).
+ */
+export function planConamedUndelete(
+  own: QueueOwn,
+  target: QueueSpec,
+  deleted: LiveQueue,
+  cluster: Pick<ClusterOutcome, 'final'>,
+): QueueDecision {
+  const { name } = own;
+  const back: QueueSpec = { ...deleted, pool: cluster.final!.pool, clusters: [name] };
+  const d = decision(own, {
+    live: null,
+    call: sameQueueSpec(back, target) ? null : { op: 'update_queue', spec: target },
+    createdBy: null,
+    action: 'create',
+    final: target,
+    diff: diffForms(queueForm(back), queueForm(target)),
+    causedBy: address('Cluster', name),
+  });
+  d.change.note =
+    `the deleted co-named queue comes back with ${address('Cluster', name)}'s undelete (DRAINED, with its old ` +
+    `settings)${d.call ? ", is updated to the repository's spec" : ''}, and is activated with its cluster`;
+  return d;
+}

@@ -1,0 +1,76 @@
+/**
+ * Soft deletes (capability `soft_delete`, Union today): a pool the repository declares whose
+ * name belongs to a deleted pool cannot be created (its name stays reserved: Create is refused
+ * until Undelete, Union's client flyteplugins-union 0.19.1 remote/_cluster_pool.py `delete`).
+ * It is undeleted instead: `ClusterPoolService/Undelete` brings it back with the contract it had
+ * (`undelete`), then, when the repository's contract differs, `update_pool` (pool_update) changes
+ * it in place. Undelete has no precondition but the pool being deleted (same docstring).
+ */
+import { address, type PoolContract } from '../model/common.js';
+import type { DesiredPool } from '../model/desired.js';
+import type { LivePool } from '../model/live.js';
+import { makeChange } from './change.js';
+import type { PlanContext, PoolDecision } from './context.js';
+import { diffForms, poolForm } from './forms.js';
+
+/** The deleted pool of this declared name, when the control plane has soft deletes. */
+export function deletedPool(ctx: PlanContext, name: string): LivePool | undefined {
+  return ctx.caps.soft_delete ? ctx.lDeletedPools.get(name) : undefined;
+}
+
+/**
+ * Plans the undelete of `deleted` for the declared pool `d` (its contract null: marked unknown,
+ * so it comes back with whatever contract it had).
+ */
+export function planPoolUndelete(
+  ctx: PlanContext,
+  d: DesiredPool,
+  deleted: LivePool,
+): PoolDecision {
+  const name = d.name;
+  const before = poolForm(deleted.contract);
+  const note =
+    `a pool named "${name}" was deleted and its name stays reserved (soft_delete): undeleted, it comes back ` +
+    `with the contract it had`;
+  const want: PoolContract | null = d.contract;
+  // Unknown on either side: nothing to compare, the pool comes back as it was.
+  if (want === null || deleted.contract_known === false) {
+    const change = makeChange('ClusterPool', name, 'create', null, before, []);
+    change.note = note;
+    return {
+      change,
+      creates: false,
+      deletes: false,
+      undeletes: true,
+      finalContract: deleted.contract,
+      ...(deleted.contract_known === false ? { contractKnown: false as const } : {}),
+    };
+  }
+  const after = poolForm(want);
+  const diff = diffForms(before, after);
+  if (diff.length > 0 && !ctx.caps.pool_update) {
+    const change = makeChange(
+      'ClusterPool',
+      name,
+      'blocked',
+      null,
+      null,
+      diffForms(null, after),
+      `the name "${name}" belongs to a deleted pool, which can only be undeleted (its name stays reserved), and it ` +
+        `comes back with the contract it had; this control plane cannot change a contract in place (pool_update ` +
+        `off, P4): declare ${address('ClusterPool', name)} with that contract, or use another pool name`,
+    );
+    return { change, creates: false, deletes: false, finalContract: null };
+  }
+  const change = makeChange('ClusterPool', name, 'create', null, after, diff);
+  change.note =
+    diff.length > 0 ? `${note}, then its contract is updated in place (pool_update)` : note;
+  return {
+    change,
+    creates: false,
+    deletes: false,
+    undeletes: true,
+    ...(diff.length > 0 ? { updates: true } : {}),
+    finalContract: want,
+  };
+}

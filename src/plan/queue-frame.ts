@@ -1,0 +1,106 @@
+/**
+ * The queue pass's typed input (queues.ts). A queue's decision is a function of its own objects
+ * (`QueueOwn`: its Queue document, its live record, the soft-deleted queue of its name) and of
+ * `QueueFrame`: every fact about the rest of the plan the pass reads, as plain data. The pass
+ * and the modules it calls (queue-decision, queue-move, queue-undelete, queue-target,
+ * conamed-cascade, queue-fields, `withCause`) take only these two, never the PlanContext, so
+ * the compiler keeps the frame complete: a new read is a new field of the frame, and a cache
+ * keyed on the whole frame (src/incremental/queue-reuse.ts, `frameKey`) cannot miss it.
+ */
+import { DEFAULT_QUEUE, type Capabilities } from '../model/common.js';
+import type { DesiredQueue } from '../model/desired.js';
+import type { LiveCluster, LiveQueue } from '../model/live.js';
+import type { Change, PruneScope, Reason } from '../model/plan.js';
+import { prunes, unmanagedReason } from './prune-scope.js';
+
+/** What the queue pass knows of a cluster's decision. */
+export interface ClusterOutcome {
+  readonly action: Change['action'];
+  readonly registers: boolean;
+  readonly deletes: boolean;
+  readonly moves: boolean;
+  /** Soft deletes: undeleted (cluster-undelete.ts), back in this pool first. */
+  readonly undeletes: { pool: string } | null;
+  readonly final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;
+}
+
+export interface QueueFrame {
+  readonly caps: Capabilities;
+  /** What prune may delete (prune-scope.ts); undefined when prune is off. */
+  readonly pruneScope: PruneScope | undefined;
+  /** The Queue addresses of the inventory, or null when none was read or recorded. */
+  readonly queueInventory: ReadonlySet<string> | null;
+  /** poolsync.yaml `absent: [Queue/default]`. */
+  readonly absentDefault: boolean;
+  /** Queues named by a default-queue setting, with the scopes that name them. */
+  readonly settingQueues: ReadonlyMap<string, readonly string[]>;
+  /** Pools that exist once the plan is applied. */
+  readonly finalPools: ReadonlySet<string>;
+  /** Pools of the live state. */
+  readonly livePools: ReadonlySet<string>;
+  /** Deleted pools this plan undeletes (pool-undelete.ts). */
+  readonly undeletedPools: ReadonlySet<string>;
+  readonly clusters: ReadonlyMap<string, ClusterOutcome>;
+  /** Each desired cluster's pool. */
+  readonly desiredClusterPools: ReadonlyMap<string, string>;
+  /** Each live cluster's pool. */
+  readonly liveClusterPools: ReadonlyMap<string, string>;
+  readonly deletedClusters: ReadonlySet<string>;
+  readonly movedClusters: ReadonlySet<string>;
+  /** Live queues this plan deletes outright (PlanContext.deletedQueues). */
+  readonly deletedQueues: ReadonlySet<string>;
+  /** Queues this plan drains while clusters they route to leave, with those clusters (drain.ts). */
+  readonly drainedBy: ReadonlyMap<string, readonly string[]>;
+  /** The first cluster this plan registers (C3 recreates `default` with it), or null. */
+  readonly firstRegistration: string | null;
+}
+
+/** A queue's own objects. */
+export interface QueueOwn {
+  readonly name: string;
+  readonly desired: DesiredQueue | undefined;
+  readonly live: LiveQueue | undefined;
+  /** The soft-deleted queue of this name (capability `soft_delete`). */
+  readonly deleted: LiveQueue | undefined;
+}
+
+/** This live queue, absent from the repository, is deleted (prune-scope.ts). */
+export function prunesQueue(f: QueueFrame, name: string): boolean {
+  return prunes(f.pruneScope, f.queueInventory, 'Queue', name);
+}
+
+/** Why a live queue absent from the repository is left alone. */
+export function unmanagedQueueReason(f: QueueFrame): Reason {
+  return unmanagedReason(f.pruneScope, 'Queue');
+}
+
+/** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
+export function leaves(f: QueueFrame, cluster: string): boolean {
+  return f.deletedClusters.has(cluster) || f.movedClusters.has(cluster);
+}
+
+/** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */
+export function undrainableReason(
+  f: Pick<QueueFrame, 'caps' | 'settingQueues'>,
+  queue: string,
+): string | null {
+  if (queue === DEFAULT_QUEUE && !f.caps.default_delete)
+    return 'the "default" queue is always active (Q5)';
+  const settings = f.settingQueues.get(queue);
+  if (settings) {
+    return (
+      `it is the default queue of ${settings.join(', ')} (run.default_queue setting), which the control ` +
+      `plane never drains or deletes (FAILED_PRECONDITION): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
+    );
+  }
+  return null;
+}
+
+/** With `queue_delete`, deleting a cluster deletes its co-named queue too (conamed-cascade.ts). */
+export function conamedCascades(
+  caps: Capabilities,
+  liveClusters: { has(name: string): boolean },
+  l: LiveQueue | undefined,
+): boolean {
+  return caps.queue_delete && l?.cluster_managed === true && liveClusters.has(l.name);
+}
