@@ -37,6 +37,11 @@ export interface LiveCluster {
    * because the cluster matches (reportedDataPlane, model/capabilities.ts).
    */
   data_plane_reported?: false;
+  /**
+   * Union: DeleteCluster left it DELETING (its work is being moved off); listed among the deleted
+   * clusters only, and it cannot be undeleted until its deletion finishes.
+   */
+  deleting?: true;
 }
 
 /** Capability `drain`: ACTIVE → DRAINING → DRAINED. */

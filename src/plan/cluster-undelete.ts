@@ -38,6 +38,11 @@ function clusterUndeleteBlockedReason(
   deleted: LiveCluster,
 ): string | null {
   const name = d.name;
+  if (deleted.deleting)
+    return (
+      `the cluster "${name}" is being deleted (DELETING: Union is moving its work off) and can be undeleted only ` +
+      `once that finishes (remote/_cluster.py); plan again when \`flyte get cluster --deleted\` lists it`
+    );
   if (!ctx.pools.get(deleted.pool)?.finalContract) {
     return (
       `the name "${name}" belongs to a deleted cluster of pool "${deleted.pool}", which is deleted too (or gone): ` +

@@ -149,7 +149,7 @@ function computeLiveFingerprint(live: LiveState): string {
             [
               'deleted_pools_clusters',
               (live.deleted_pools ?? []).map((p) => [p.name, contractKey(p.contract)]),
-              (live.deleted_clusters ?? []).map((c) => [c.name, c.pool]),
+              (live.deleted_clusters ?? []).map((c) => [c.name, c.pool, c.deleting ?? false]),
             ],
           ]
         : []),

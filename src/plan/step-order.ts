@@ -146,6 +146,10 @@ export function orderQueueLifecycle(b: StepBuild, drainedBy: ReadonlyMap<string,
       g.order(key.waitQueueDrained(name), key.deleteQueue(name));
       // Q4: a co-named queue goes once its cluster is deleted.
       g.order(key.deleteCluster(name), key.deleteQueue(name));
+      // A live queue naming a cluster blocks that cluster's delete (Union: remote/_cluster.py),
+      // so a queue that goes too goes first (it needs no repointing).
+      for (const c of q.live?.clusters ?? [])
+        if (c !== name) g.order(key.deleteQueue(name), key.deleteCluster(c));
       // A queue drained for a leaving cluster too: its wait comes first there.
       for (const c of drainedBy.get(name) ?? []) g.order(key.waitDrained(c), key.deleteQueue(name));
     }

@@ -2,7 +2,9 @@
  * Cluster pools through `cloudidl.clusterpool.ClusterPoolService` (proto/cloudidl/clusterpool/,
  * from the flyteplugins-union wheel): List, Create, Update, Delete, with the pool's data plane
  * contract (`cloudidl.common.ClusterPoolConfig`). Soft-deleted pools are not listed (List
- * without a filter is the live ones, as Union's client says).
+ * without a filter is the live ones, as Union's client says); `listDeleted` reads them with the
+ * filter `EXISTS deleted_at` and Undelete brings one back with its old config
+ * (remote/_cluster_pool.py).
  */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
@@ -22,6 +24,7 @@ import {
   SecretStore_SecretStoreType,
   type ClusterPoolConfig,
 } from '../../gen/cloudidl/common/cluster_pb.js';
+import { Filter_Function } from '../../gen/cloudidl/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
 import type { Call } from './calls.js';
 import { sweep } from './sweeps.js';
@@ -77,17 +80,39 @@ export class UnionPools {
     return { id: { organization: this.org, name }, config: configToPb(contract) };
   }
 
-  async list(): Promise<LivePool[]> {
-    const pools = await sweep(async (token) => {
+  private sweep(deleted: boolean): Promise<ClusterPool[]> {
+    const filters = deleted ? [{ function: Filter_Function.EXISTS, field: 'deleted_at' }] : [];
+    return sweep(async (token) => {
       const res = await this.call('listPools', null, () =>
         this.service.list({
           organization: this.org,
-          request: { limit: this.pageSize, token },
+          request: { limit: this.pageSize, token, filters },
         }),
       );
       return { items: res.clusterPools, token: res.token };
     });
-    return pools.filter((p) => !p.deletedAt).map(poolFromPb);
+  }
+
+  async list(): Promise<LivePool[]> {
+    return (await this.sweep(false)).filter((p) => !p.deletedAt).map(poolFromPb);
+  }
+
+  async listDeleted(): Promise<LivePool[]> {
+    return (await this.sweep(true)).filter((p) => p.deletedAt).map(poolFromPb);
+  }
+
+  async undelete(name: string): Promise<LivePool> {
+    const addr = address('ClusterPool', name);
+    const pool = await this.call('undeletePool', addr, async (state) => {
+      if (state.retried) {
+        // A retry whose first attempt landed finds the pool live again.
+        const got = (await this.service.get({ id: { organization: this.org, name } })).clusterPool;
+        if (got && !got.deletedAt) return got;
+      }
+      const res = await this.service.undelete({ id: { organization: this.org, name } });
+      return res.clusterPool;
+    });
+    return pool ? poolFromPb(pool) : this.get(name);
   }
 
   async get(name: string): Promise<LivePool> {

@@ -32,6 +32,8 @@ export const RPC = {
   updateClusterState: { name: `${C}/UpdateClusterState`, idempotent: true },
   // NOT_FOUND after a retry is done.
   deleteCluster: { name: `${C}/DeleteCluster`, idempotent: true },
+  // A retry refused because the cluster is no longer deleted reads it back (cluster-writes.ts).
+  undeleteCluster: { name: `${C}/UndeleteCluster`, idempotent: true },
   listPools: { name: `${P}/List`, idempotent: true },
   getPool: { name: `${P}/Get`, idempotent: true },
   // A retry meeting ALREADY_EXISTS reads the pool: done when its config is the one sent.
@@ -40,6 +42,8 @@ export const RPC = {
   updatePool: { name: `${P}/Update`, idempotent: true },
   // NOT_FOUND after a retry is done.
   deletePool: { name: `${P}/Delete`, idempotent: true },
+  // A retry refused because the pool is no longer deleted reads it back (pools.ts).
+  undeletePool: { name: `${P}/Undelete`, idempotent: true },
 } as const;
 
 export type RpcName = keyof typeof RPC;

@@ -37,7 +37,7 @@ import type {
   RegisterClusterRequest,
 } from '../types.js';
 import type { Call } from './calls.js';
-import { UnionClusterWrites } from './cluster-writes.js';
+import { UnionClusterWrites, isDeleting } from './cluster-writes.js';
 import { UnionPools } from './pools.js';
 import { UnionQueueLifecycle } from './queue-lifecycle.js';
 import { RPC } from './rpcs.js';
@@ -202,9 +202,10 @@ export class UnionControlPlane implements ControlPlane {
     return this.poolCalls.get(name);
   }
 
+  /** The live clusters; one Union is DELETING is among the deleted ones (listDeletedClusters). */
   async listClusters(): Promise<LiveCluster[]> {
     const [queues, clusters] = await this.liveQueuesAndClusters();
-    return clusters.map((c) => clusterFromPb(c, queues));
+    return clusters.filter((c) => !isDeleting(c)).map((c) => clusterFromPb(c, queues));
   }
 
   async getCluster(name: string): Promise<LiveCluster> {
@@ -258,6 +259,33 @@ export class UnionControlPlane implements ControlPlane {
 
   deletePool(name: string): Promise<void> {
     return this.poolCalls.delete(name);
+  }
+
+  listDeletedPools(): Promise<LivePool[]> {
+    return this.poolCalls.listDeleted();
+  }
+
+  undeletePool(name: string): Promise<LivePool> {
+    return this.poolCalls.undelete(name);
+  }
+
+  /** Soft-deleted clusters (`EXISTS deleted_at`), and those still DELETING (`deleting`). */
+  async listDeletedClusters(): Promise<LiveCluster[]> {
+    const [deleted, listed] = await Promise.all([
+      this.clusterWrites.listDeleted(this.pageSize),
+      this.rawClusters(),
+    ]);
+    return [
+      ...deleted.map((c) => clusterFromPb(c, [])),
+      ...listed
+        .filter(isDeleting)
+        .map((c) => ({ ...clusterFromPb(c, []), deleting: true as const })),
+    ];
+  }
+
+  async undeleteCluster(name: string): Promise<LiveCluster> {
+    await this.clusterWrites.undelete(name);
+    return this.getCluster(name);
   }
 
   async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {

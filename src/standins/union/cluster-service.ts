@@ -70,7 +70,20 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
       generation: life.generation(ckey(c.name)),
       deletedAt: deleted ? life.deletedTimestamp(ckey(c.name)) : undefined,
       queue: hasQueue,
+      deleting: !deleted && life.deletingClusters.has(c.name),
     });
+  };
+  /** Soft-deletes the cluster (its co-named queue goes with it: the embedded store's rule). */
+  const softDelete = async (c: LiveCluster) => {
+    await cp.deleteCluster(c.name);
+    life.deletingClusters.delete(c.name);
+    life.deletedClusters.set(c.name, c);
+    life.markDeleted(ckey(c.name));
+  };
+  /** Finishes the deletes whose time has come (lifecycle.ts, deletingClusters). */
+  const settle = async () => {
+    const now = Date.now();
+    for (const [, d] of [...life.deletingClusters]) if (d.until <= now) await softDelete(d.cluster);
   };
   const nameOf = (id: { organization: string; name: string } | undefined) => {
     x.checkOrg(id?.organization);
@@ -96,6 +109,11 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
     } else if ((own.state ?? 'active') === 'active') await cp.drainQueue(name);
   };
   const refuseDeleted = (name: string) => {
+    if (life.deletingClusters.has(name))
+      throw new ConnectError(
+        `cluster "${name}" is deleting: wait until its deletion finishes`,
+        Code.FailedPrecondition,
+      );
     if (life.deletedClusters.has(name))
       throw new ConnectError(`cluster "${name}" is deleted`, Code.FailedPrecondition);
   };
@@ -111,6 +129,7 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
   return (router) => {
     router.service(ClusterService, {
       async listClusters(req) {
+        await settle();
         x.checkOrg(req.organization);
         const { deleted } = listsDeleted(req.request?.filters ?? []);
         const all = deleted ? [...life.deletedClusters.values()] : await cp.listClusters();
@@ -127,12 +146,14 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
         };
       },
       async getCluster(req) {
+        await settle();
         const name = nameOf(req.clusterId);
         const gone = life.deletedClusters.get(name);
         if (gone && req.includeDeleted) return { cluster: await view(gone, true) };
         return { cluster: await view(await cp.getCluster(name)) };
       },
       async createCluster(req) {
+        await settle();
         const name = nameOf(req.clusterId);
         if (life.deletedClusters.has(name))
           throw new ConnectError(`cluster "${name}" is deleted: undelete it`, Code.AlreadyExists);
@@ -140,6 +161,7 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
         return {};
       },
       async updateCluster(req) {
+        await settle();
         const name = nameOf(req.clusterId);
         refuseDeleted(name);
         const current = await cp.getCluster(name);
@@ -153,6 +175,7 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
         return {};
       },
       async updateClusterState(req) {
+        await settle();
         const name = nameOf(req.clusterId);
         refuseDeleted(name);
         life.expect(ckey(name), req.expectedGeneration);
@@ -171,30 +194,59 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
         return { cluster: await view(c) };
       },
       async deleteCluster(req) {
+        await settle();
         const name = nameOf(req.clusterId);
         refuseDeleted(name);
         life.expect(ckey(name), req.expectedGeneration);
         await checkUnpinned(name, 'deleted');
         const c = await cp.getCluster(name);
-        await cp.deleteCluster(name);
-        life.deletedClusters.set(name, c);
-        life.markDeleted(ckey(name));
-        return { cluster: await view(c, true) };
+        if (!c.enabled) {
+          // Drained: nothing runs there, so it is deleted at once (remote/_cluster.py `delete`).
+          await softDelete(c);
+          return { cluster: await view(c, true) };
+        }
+        // Active (or draining): DELETING until its work is moved off, then deleted.
+        life.deletingClusters.set(name, { cluster: c, until: Date.now() + life.deletingMs });
+        life.bump(ckey(name));
+        return { cluster: await view(c) };
       },
       async undeleteCluster(req) {
+        await settle();
         const name = nameOf(req.clusterId);
+        if (life.deletingClusters.has(name))
+          throw new ConnectError(
+            `cluster "${name}" is deleting: it can be undeleted once its deletion finishes`,
+            Code.FailedPrecondition,
+          );
         const c = life.deletedClusters.get(name);
         if (!c) throw new ConnectError(`cluster "${name}" is not deleted`, Code.FailedPrecondition);
+        if (life.deletedPools.has(c.pool))
+          throw new ConnectError(
+            `cluster "${name}" cannot be undeleted: its pool "${c.pool}" is deleted; undelete the pool first`,
+            Code.FailedPrecondition,
+          );
+        // Its co-named queue comes back with it, with the spec it had (remote/_cluster.py).
+        const own = (await cp.listDeletedQueues()).find(
+          (q) => q.name === name && q.cluster_managed,
+        );
         await cp.registerCluster({ name, pool: c.pool });
-        // It comes back drained: activate it to give it work.
+        if (own) {
+          const { run_concurrency, action_concurrency, depth, priority, fairness } = own;
+          const settings = { run_concurrency, action_concurrency, depth, priority, fairness };
+          await cp.updateQueue(name, { ...settings, pool: c.pool, clusters: [name] });
+        }
+        // Both come back drained: activating the cluster gives them work.
+        await conamedFollows(name, false);
         const back = await cp.updateCluster(name, { enabled: false });
         life.deletedClusters.delete(name);
         life.undeleted(ckey(name));
+        life.undeleted(`Queue/${name}`);
         return { cluster: await view(back) };
       },
     });
     router.service(ClusterPoolService, {
       async list(req) {
+        await settle();
         x.checkOrg(req.organization);
         const { deleted } = listsDeleted(req.request?.filters ?? []);
         const all = deleted
@@ -210,6 +262,7 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
         return { clusterPools: p.items.map((q) => poolView(q, deleted)), token: p.token };
       },
       async get(req) {
+        await settle();
         const name = nameOf(req.id);
         const gone = life.deletedPools.get(name);
         if (gone) return { clusterPool: poolView({ name, contract: gone }, true) };
@@ -218,6 +271,7 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
         return { clusterPool: poolView(pool, false) };
       },
       async create(req) {
+        await settle();
         const name = nameOf(req.clusterPool?.id);
         if (life.deletedPools.has(name))
           throw new ConnectError(
@@ -228,11 +282,13 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
         return {};
       },
       async update(req) {
+        await settle();
         const name = nameOf(req.clusterPool?.id);
         await cp.updatePool(name, contractFromConfig(req.clusterPool?.config));
         return {};
       },
       async delete(req) {
+        await settle();
         const name = nameOf(req.id);
         const pool = (await cp.listPools()).find((q) => q.name === name);
         await cp.deletePool(name);
@@ -241,6 +297,7 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
         return {};
       },
       async undelete(req) {
+        await settle();
         const name = nameOf(req.id);
         const contract = life.deletedPools.get(name);
         if (!contract)

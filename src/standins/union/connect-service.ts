@@ -40,6 +40,8 @@ export interface UnionServiceOptions {
   queueExtras?: QueueExtras;
   /** Generations and soft-deleted clusters and pools (lifecycle.ts). */
   lifecycle?: Lifecycle;
+  /** How long DeleteCluster leaves an active cluster DELETING (lifecycle.ts; default 0). */
+  deletingMs?: number;
   /** `run.default_queue` at organisation and domain scope (settings-service.ts). */
   broadScopeSettings?: BroadScopeSettings;
 }
@@ -81,7 +83,7 @@ export function unionRoutes(opts: UnionServiceOptions): (router: ConnectRouter) 
     org,
     max,
     extras,
-    life: opts.lifecycle ?? new Lifecycle(),
+    life: opts.lifecycle ?? new Lifecycle(opts.deletingMs ?? 0),
     broad,
     checkOrg,
     metricsIntervalMs: opts.metricsIntervalMs ?? 1000,

@@ -17,6 +17,15 @@ export class Lifecycle {
   private readonly deletedAt = new Map<string, Date>();
   readonly deletedClusters = new Map<string, LiveCluster>();
   readonly deletedPools = new Map<string, PoolContract>();
+  /**
+   * Clusters DeleteCluster left DELETING (an active one: Union disconnects its workers and
+   * reschedules its runs first, remote/_cluster.py `delete`), with when the stand-in finishes
+   * that: at the first cluster or pool call once `deletingMs` have passed.
+   */
+  readonly deletingClusters = new Map<string, { cluster: LiveCluster; until: number }>();
+
+  /** `deletingMs`: how long an active cluster stays DELETING (0: until the next call). */
+  constructor(readonly deletingMs = 0) {}
 
   /** The state generation of `kind/name`: 1 from creation, +1 per state change. */
   generation(key: string): bigint {

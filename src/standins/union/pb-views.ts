@@ -86,14 +86,16 @@ export function queueToPb(q: LiveQueue, org: string, x: QueueStatusExtras) {
 export function clusterToPb(
   c: LiveCluster,
   org: string,
-  x: QueueStatusExtras & { queue: boolean },
+  x: QueueStatusExtras & { queue: boolean; deleting?: boolean },
 ) {
   // The drain state is the control plane's (UpdateClusterState): poolsync's `enabled`.
   const overall = x.deletedAt
     ? ClusterState.DELETED
-    : c.enabled
-      ? ClusterState.ACTIVE
-      : ClusterState.DRAINED;
+    : x.deleting
+      ? ClusterState.DELETING
+      : c.enabled
+        ? ClusterState.ACTIVE
+        : ClusterState.DRAINED;
   return create(ClusterSchema, {
     spec: { id: { organization: org, name: c.name }, state: State.ENABLED },
     status: {

@@ -90,11 +90,11 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     });
     expect(live.queues.find((q) => q.name === 'g1')?.cluster_managed).toBe(true);
     expect(live.assignments).toEqual([]);
-    // listClusters and listQueues ran in parallel and shared the sweeps; one more ListQueues
-    // (EXISTS deleted_at) reads the soft-deleted queues, one List the pools.
+    // listClusters and listQueues ran in parallel and shared the sweeps; one more ListQueues,
+    // ListClusters and List (EXISTS deleted_at) read the soft-deleted queues, clusters and pools.
     expect(rec.count('ListQueues')).toBe(2);
-    expect(rec.count('ListClusters')).toBe(1);
-    expect(rec.count('List')).toBe(1);
+    expect(rec.count('ListClusters')).toBe(2);
+    expect(rec.count('List')).toBe(2);
   });
 
   it('reads every page (page size 2, 6 queues) and sends the org on each call', async () => {

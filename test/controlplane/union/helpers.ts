@@ -53,6 +53,8 @@ export async function startUnionServer(
     now?: () => number;
     /** Union's CLI with --insecure sends no token (union-api.ts). */
     acceptUnauthenticated?: boolean;
+    /** How long DeleteCluster leaves an active cluster DELETING (lifecycle.ts; default 0). */
+    deletingMs?: number;
   } = {},
 ): Promise<UnionServer> {
   const dir = await mkdtemp(join(tmpdir(), 'poolsync-union-'));
@@ -79,6 +81,7 @@ export async function startUnionServer(
     metricsIntervalMs: 50,
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
     ...(opts.acceptUnauthenticated ? { acceptUnauthenticated: true } : {}),
+    ...(opts.deletingMs !== undefined ? { deletingMs: opts.deletingMs } : {}),
   });
   const server = await startControlPlaneServer({ controlPlane: embedded, mounts: [api] });
   const host = new URL(server.url).host;

@@ -1,0 +1,80 @@
+/**
+ * Union's own client (the `flyte` CLI and its flyteplugins.union.remote objects, from the venv of
+ * scripts/install-union-venv.sh) run against poolsync's Union stand-in, for the tests beside it.
+ * `venv` is a string (why it is missing) when the venv is not installed.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { findUnionVenv } from '../../helpers/union-venv.js';
+import type { UnionServer } from './helpers.js';
+
+const run = promisify(execFile);
+export const venv = findUnionVenv();
+
+/** Runs `flyte --endpoint dns:///HOST --org acme --insecure ARGS` without a terminal. */
+export async function flyte(
+  server: UnionServer,
+  home: string,
+  args: string[],
+): Promise<{ code: number; out: string }> {
+  if (typeof venv === 'string') throw new Error(venv);
+  const argv = ['--endpoint', `dns:///${server.host}`, '--org', 'acme', '--insecure', ...args];
+  try {
+    const { stdout, stderr } = await run(venv.flyte, argv, {
+      env: { PATH: process.env.PATH ?? '', HOME: home, NO_COLOR: '1', COLUMNS: '200' },
+      timeout: 120_000,
+    });
+    return { code: 0, out: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof e.code === 'number' ? e.code : 1,
+      out: `${e.stdout ?? ''}${e.stderr ?? ''}`,
+    };
+  }
+}
+
+/**
+ * What Union's client reads, through its own objects (flyteplugins.union.remote), in one process
+ * (importing flyte takes seconds): for each `KIND:NAME`, `to_dict()` of that object, or of every
+ * one listed (`KIND:--list`; `KIND:--deleted`: the soft-deleted ones).
+ */
+const READ = `
+import json, os, sys, flyte
+from flyteplugins.union.remote import Queue, Cluster, ClusterPool
+flyte.init(endpoint=sys.argv[1], insecure=True, org="acme")
+out = []
+for spec in sys.argv[2:]:
+    kind, name = spec.split(":")
+    cls = {"queue": Queue, "cluster": Cluster, "pool": ClusterPool}[kind]
+    if name in ("--list", "--deleted"):
+        out.append([x.to_dict() for x in cls.listall(deleted=name == "--deleted")])
+    else:
+        out.append(cls.get(name).to_dict())
+print(json.dumps(out, default=str), flush=True)
+# The client's native HTTP threads may abort the interpreter's teardown (SIGABRT): leave at once.
+os._exit(0)
+`;
+
+export async function remote(
+  server: UnionServer,
+  home: string,
+  args: string[],
+): Promise<unknown[]> {
+  if (typeof venv === 'string') throw new Error(venv);
+  const argv = ['-c', READ, `dns:///${server.host}`, ...args];
+  const env = { PATH: process.env.PATH ?? '', HOME: home };
+  try {
+    const { stdout } = await run(venv.python, argv, { env, timeout: 120_000 });
+    return JSON.parse(stdout.trim().split('\n').pop()!);
+  } catch (err) {
+    const e = err as { stderr?: string };
+    const e2 = err as { stdout?: string; signal?: string };
+    throw new Error(
+      `Union's client failed to read ${args.join(' ')} (${e2.signal ?? 'exit'}): ${e.stderr ?? ''}${e2.stdout ?? ''}`,
+    );
+  }
+}
+
+export const byName = (list: unknown, name: string) =>
+  (list as { name: string }[]).find((x) => x.name === name);
