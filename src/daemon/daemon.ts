@@ -84,6 +84,69 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const source = sourceOf(config, join(config.stateDir, 'checkout'));
   // poolsync.yaml `environments:`: one unit per environment (environments.ts); else one.
   const found = await discoverEnvironments(source, logger);
+  const units = await startUnits(config, deps, { source, metrics, redactor, found });
+  const single = found === null ? units[0]! : null;
+  const requestAll = async (reason: TriggerReason): Promise<void> => {
+    await Promise.all(units.map((u) => u.request(reason)));
+  };
+  const wiring = pullRequestWiring(config, deps, units, requestAll);
+  const ready = () => units.every((u) => u.ready());
+  metrics.readyFrom(ready);
+  const daemonStatus = (): DaemonStatus =>
+    single ? single.status() : environmentsStatus(units, source.describe(), config);
+  const server = await listen(config, deps, {
+    units,
+    single,
+    source,
+    metrics,
+    ready,
+    daemonStatus,
+    requestAll,
+    wiring,
+  });
+  const triggers = await startTriggers(config, logger, requestAll);
+  logger.info(
+    {
+      source: source.describe(),
+      policy: config.policy,
+      url: server.url,
+      pollInterval: config.source.kind === 'git' ? config.pollIntervalMs : null,
+      driftInterval: config.driftIntervalMs,
+      webhooks: {
+        github: config.githubWebhookSecret !== null,
+        gitlab: config.gitlabWebhookToken !== null,
+      },
+    },
+    `poolsync daemon listening on ${server.url}${config.dashboard ? `; dashboard at ${server.url}/` : ''}`,
+  );
+  const address = advertiseAddress(config.leaderElection, server.url);
+  const election = config.leaderElection;
+  // A replica tries its Leases one after the other (with the candidate delay: they spread).
+  const firstRun = Promise.all(
+    units.map((u, i) => u.start(address, single ? 0 : i * (election?.retryPeriodMs ?? 0))),
+  ).then(() => {});
+  return {
+    url: server.url,
+    status: () => daemonStatus(),
+    metrics,
+    reconcile: (reason = 'manual') => requestAll(reason),
+    firstRun,
+    stop: stopper(config, logger, { units, triggers, server, forges: wiring.forges }),
+  };
+}
+
+/** The one unit of a daemon without environments, or one per environment (environments.ts). */
+async function startUnits(
+  config: DaemonConfig,
+  deps: DaemonDeps,
+  shared: {
+    source: Source;
+    metrics: DaemonMetrics;
+    redactor: Redactor;
+    found: Awaited<ReturnType<typeof discoverEnvironments>>;
+  },
+): Promise<Unit[]> {
+  const { source, metrics, redactor, found } = shared;
   const units: Unit[] = [];
   const election = config.leaderElection;
   const leading = () => units.filter((u) => u.leadership.isLeader()).length;
@@ -97,66 +160,72 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
           { ...deps, lockDir: deps.lockDir ?? dirname(config.stateDir) },
         ),
       );
-    } else {
-      for (const env of found.environments) {
-        const envConfig = environmentDaemonConfig(config, found.snapshot.dir, env);
-        const envMetrics = new DaemonMetrics({ processMetrics: false, environment: env.name });
-        const unit = await startUnit(
-          {
-            name: env.name,
-            config: envConfig,
-            source: sourceOf(envConfig, join(envConfig.stateDir, 'checkout')),
-            metrics: envMetrics,
-            redactor,
-            strictOpen: false,
-          },
-          {
-            // Each environment opens its own control plane: an injected one is never shared.
-            ...withoutControlPlane(deps),
-            lockDir: deps.lockDir ?? dirname(config.stateDir),
-            // A replica leading some environments leaves a free Lease to one leading fewer.
-            ...(candidacy ? { candidacy } : {}),
-          },
-        );
-        envMetrics.readyFrom(unit.ready);
-        units.push(unit);
-      }
-      metrics.withEnvironments(units.map((u) => u.metrics));
-      logger.info(
-        { environments: units.map((u) => u.name) },
-        `reconciling ${units.length} environments`,
-      );
+      return units;
     }
+    for (const env of found.environments) {
+      const envConfig = environmentDaemonConfig(config, found.snapshot.dir, env);
+      const envMetrics = new DaemonMetrics({ processMetrics: false, environment: env.name });
+      const unit = await startUnit(
+        {
+          name: env.name,
+          config: envConfig,
+          source: sourceOf(envConfig, join(envConfig.stateDir, 'checkout')),
+          metrics: envMetrics,
+          redactor,
+          strictOpen: false,
+        },
+        {
+          // Each environment opens its own control plane: an injected one is never shared.
+          ...withoutControlPlane(deps),
+          lockDir: deps.lockDir ?? dirname(config.stateDir),
+          // A replica leading some environments leaves a free Lease to one leading fewer.
+          ...(candidacy ? { candidacy } : {}),
+        },
+      );
+      envMetrics.readyFrom(unit.ready);
+      units.push(unit);
+    }
+    metrics.withEnvironments(units.map((u) => u.metrics));
+    deps.logger.info(
+      { environments: units.map((u) => u.name) },
+      `reconciling ${units.length} environments`,
+    );
+    return units;
   } catch (err) {
     for (const u of units) await u.close();
     throw err;
   }
-  const single = found === null ? units[0]! : null;
-  const requestAll = async (reason: TriggerReason): Promise<void> => {
-    await Promise.all(units.map((u) => u.request(reason)));
-  };
+}
 
-  const { onPullRequest, onComment, forges } = pullRequestWiring(config, deps, units, requestAll);
+interface Served {
+  units: Unit[];
+  single: Unit | null;
+  source: Source;
+  metrics: DaemonMetrics;
+  ready: () => boolean;
+  daemonStatus: () => DaemonStatus;
+  requestAll: (reason: TriggerReason) => Promise<void>;
+  wiring: ReturnType<typeof pullRequestWiring>;
+}
 
-  const ready = () => units.every((u) => u.ready());
-  metrics.readyFrom(ready);
-  const daemonStatus = (): DaemonStatus =>
-    single ? single.status() : environmentsStatus(units, source.describe(), config);
+/** The status server: /status, /metrics, /approve, webhooks and the dashboard. */
+async function listen(config: DaemonConfig, deps: DaemonDeps, d: Served): Promise<StatusServer> {
+  const { units, single, source, daemonStatus } = d;
+  const election = config.leaderElection;
   // With environments each replica answers itself: the leaders of its environments are several.
   const follower = () => (single ? followerOf(single.leadership, config.leaderElection) : null);
-
-  let server: StatusServer;
+  // With environments and several replicas: each environment as its leader says.
+  const fullStatus =
+    single || !election
+      ? null
+      : () => environmentsStatusFromLeaders(units, source.describe(), config, 5_000);
+  const { onPullRequest, onComment } = d.wiring;
   try {
-    // With environments and several replicas: each environment as its leader says.
-    const fullStatus =
-      single || !election
-        ? null
-        : () => environmentsStatusFromLeaders(units, source.describe(), config, 5_000);
-    server = await startStatusServer(config.listen, {
+    return await startStatusServer(config.listen, {
       status: () => daemonStatus(),
       ...(fullStatus ? { fullStatus } : {}),
-      ready,
-      metrics,
+      ready: d.ready,
+      metrics: d.metrics,
       adminToken: config.adminToken,
       approve: (r) => {
         if (single && r.environment !== undefined)
@@ -170,7 +239,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       },
       follower,
       ...(config.leaderElection ? { replica: config.leaderElection.identity } : {}),
-      requestReconcile: requestAll,
+      requestReconcile: d.requestAll,
       githubWebhookSecret: config.githubWebhookSecret,
       gitlabWebhookToken: config.gitlabWebhookToken,
       reconcileToken: config.reconcileToken,
@@ -189,7 +258,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
             }),
           }
         : {}),
-      logger,
+      logger: deps.logger,
     });
   } catch (err) {
     for (const u of units) await u.close();
@@ -198,71 +267,60 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       `cannot listen on ${config.listen.host}:${config.listen.port}: ${code === 'EADDRINUSE' ? 'the address is in use (another daemon? choose another --listen)' : (err as Error).message}`,
     );
   }
+}
 
-  const triggers: Trigger[] = [];
-  if (config.source.kind === 'git') {
-    triggers.push(startTimer(config.pollIntervalMs, () => void requestAll('poll')));
-  } else {
-    triggers.push(
-      await watchFolder(
-        config.source.dir,
-        config.watchDebounceMs,
-        (paths) => {
-          logger.debug({ changed: paths.length }, 'files changed');
-          void requestAll('watch');
-        },
-        (message) => logger.warn(message),
-      ),
-    );
-  }
-
-  logger.info(
-    {
-      source: source.describe(),
-      policy: config.policy,
-      url: server.url,
-      pollInterval: config.source.kind === 'git' ? config.pollIntervalMs : null,
-      driftInterval: config.driftIntervalMs,
-      webhooks: {
-        github: config.githubWebhookSecret !== null,
-        gitlab: config.gitlabWebhookToken !== null,
+/** What starts a run besides webhooks: the poll timer (Git), or the folder's watcher. */
+async function startTriggers(
+  config: DaemonConfig,
+  logger: Logger,
+  requestAll: (reason: TriggerReason) => Promise<void>,
+): Promise<Trigger[]> {
+  if (config.source.kind === 'git')
+    return [startTimer(config.pollIntervalMs, () => void requestAll('poll'))];
+  return [
+    await watchFolder(
+      config.source.dir,
+      config.watchDebounceMs,
+      (paths) => {
+        logger.debug({ changed: paths.length }, 'files changed');
+        void requestAll('watch');
       },
-    },
-    `poolsync daemon listening on ${server.url}${config.dashboard ? `; dashboard at ${server.url}/` : ''}`,
-  );
-  const address = advertiseAddress(config.leaderElection, server.url);
-  // A replica tries its Leases one after the other (with the candidate delay: they spread).
-  const firstRun = Promise.all(
-    units.map((u, i) => u.start(address, single ? 0 : i * (election?.retryPeriodMs ?? 0))),
-  ).then(() => {});
+      (message) => logger.warn(message),
+    ),
+  ];
+}
 
+/** The SIGTERM path, once: triggers off, running steps finish (bounded), Leases given up. */
+function stopper(
+  config: DaemonConfig,
+  logger: Logger,
+  d: {
+    units: Unit[];
+    triggers: Trigger[];
+    server: StatusServer;
+    forges: ReturnType<typeof pullRequestWiring>['forges'];
+  },
+): () => Promise<boolean> {
   let stopping: Promise<boolean> | null = null;
-  return {
-    url: server.url,
-    status: () => daemonStatus(),
-    metrics,
-    reconcile: (reason = 'manual') => requestAll(reason),
-    firstRun,
-    stop: () => {
-      stopping ??= (async () => {
-        await Promise.all(triggers.map((t) => t.stop()));
-        if (units.some((u) => u.busy))
-          logger.info(
-            { timeoutMs: config.shutdownTimeoutMs },
-            'shutting down: letting running steps finish',
-          );
-        const done = await Promise.all(units.map((u) => u.stop(config.shutdownTimeoutMs)));
-        const finished = done.every(Boolean);
-        if (!finished) logger.warn('shutdown timeout: steps were still running');
-        // A leader gives the lease up so another replica takes over at once.
-        await Promise.all(units.map((u) => u.close()));
-        await server.close();
-        for (const f of forges.values()) await f.forge.close().catch(() => {});
-        logger.info({ finished }, 'poolsync daemon stopped');
-        return finished;
-      })();
-      return stopping;
-    },
+  return () => {
+    stopping ??= (async () => {
+      await Promise.all(d.triggers.map((t) => t.stop()));
+      if (d.units.some((u) => u.busy))
+        logger.info(
+          { timeoutMs: config.shutdownTimeoutMs },
+          'shutting down: letting running steps finish',
+        );
+      const done = await Promise.all(d.units.map((u) => u.stop(config.shutdownTimeoutMs)));
+      const finished = done.every(Boolean);
+      if (!finished) logger.warn('shutdown timeout: steps were still running');
+      // A leader gives the lease up so another replica takes over at once.
+      await Promise.all(d.units.map((u) => u.close()));
+      await d.server.close();
+      for (const f of d.forges.values()) await f.forge.close().catch(() => {});
+      logger.info({ finished }, 'poolsync daemon stopped');
+      return finished;
+    })();
+    return stopping;
   };
 }
 

@@ -23,6 +23,7 @@ import {
   type ReconcilerOptions,
   type RunMemory,
 } from './stages/context.js';
+import { applyStatusUpdate } from './stages/status-update.js';
 import { fetchStage } from './stages/fetch.js';
 import { gateStage } from './stages/gate.js';
 import { loadStage } from './stages/load.js';
@@ -53,7 +54,10 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.state = initialStatus(o.source.describe(), o.policy);
-    if (o.controlPlaneUrl) this.state.controlPlane.url = o.redactor.scrub(o.controlPlaneUrl);
+    if (o.controlPlaneUrl)
+      applyStatusUpdate(this.state, {
+        controlPlane: { url: o.redactor.scrub(o.controlPlaneUrl) },
+      });
   }
 
   /**

@@ -91,7 +91,7 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
   const { config, metrics, redactor } = o;
   const logger = o.name === null ? deps.logger : deps.logger.child({ environment: o.name });
   const controlPlane = controlPlaneAccess(config, deps.controlPlane);
-  let known: { backend: BackendInfo; identity: PlanControlPlane } | null = null;
+  let known: Known | null = null;
   const learn = (cp: ControlPlane) =>
     (known ??= {
       backend: backendInfo(cp),
@@ -100,17 +100,7 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
         ...controlPlaneIdentity(config.controlPlane.url, cp),
       },
     });
-  // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
-  if (o.strictOpen) await controlPlane.use(async (cp) => learn(cp));
-  else
-    await controlPlane
-      .use(async (cp) => learn(cp))
-      .catch((err: unknown) =>
-        logger.error(
-          { err: redactor.errorMessage(err) },
-          'cannot open the control plane: this environment retries on its own, the others go on',
-        ),
-      );
+  await openAtStart(o, controlPlane, learn, logger);
   const leadership: DaemonLeadership = config.leaderElection
     ? electedLeadership(config.leaderElection, {
         logger,
@@ -171,9 +161,64 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
   loop = new ReconcileLoop(run, (err) =>
     logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
   );
-  const runLoop = loop;
+  return unitOf(o, {
+    logger,
+    leadership,
+    approvals,
+    controlPlane,
+    pipeline,
+    known: () => known,
+    reconciler,
+    loop,
+    retry,
+  });
+}
+
+interface Known {
+  backend: BackendInfo;
+  identity: PlanControlPlane;
+}
+
+/** Fail at start, not on the first run, for a bad URL or an embedded state held by another process. */
+async function openAtStart(
+  o: UnitOptions,
+  controlPlane: ControlPlaneAccess,
+  learn: (cp: ControlPlane) => unknown,
+  logger: Logger,
+): Promise<void> {
+  if (o.strictOpen) {
+    await controlPlane.use(async (cp) => learn(cp));
+    return;
+  }
+  await controlPlane
+    .use(async (cp) => learn(cp))
+    .catch((err: unknown) =>
+      logger.error(
+        { err: o.redactor.errorMessage(err) },
+        'cannot open the control plane: this environment retries on its own, the others go on',
+      ),
+    );
+}
+
+/** The unit the daemon drives, over its parts. */
+function unitOf(
+  o: UnitOptions,
+  p: {
+    logger: Logger;
+    leadership: DaemonLeadership;
+    approvals: Approvals;
+    controlPlane: ControlPlaneAccess;
+    pipeline: Pipeline;
+    known: () => Known | null;
+    reconciler: Reconciler;
+    loop: ReconcileLoop;
+    retry: OneShot;
+  },
+): Unit {
+  const { config, metrics, redactor } = o;
+  const { logger, leadership, controlPlane, reconciler, loop: runLoop } = p;
   const ready = readiness(leadership, () => reconciler.ready);
-  const triggers: Trigger[] = [retry];
+  const triggers: Trigger[] = [p.retry];
   // Only the leader runs the loop; a follower's triggers are dropped (the leader has its own).
   const request = (reason: TriggerReason): Promise<void> =>
     leadership.isLeader() ? runLoop.request(reason) : Promise.resolve();
@@ -183,11 +228,11 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
     source: o.source,
     metrics,
     leadership,
-    approvals,
+    approvals: p.approvals,
     controlPlane,
-    pipeline,
-    backend: () => known?.backend,
-    identity: () => known?.identity,
+    pipeline: p.pipeline,
+    backend: () => p.known()?.backend,
+    identity: () => p.known()?.identity,
     ready,
     status: () => {
       const st = { ...reconciler.status(), ready: ready() };

@@ -38,7 +38,7 @@ import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Change, Plan } from '../model/plan.js';
-import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
+import type { PlanShapeOptions } from '../plan/plan-against.js';
 import { mapLimit } from '../util/map-limit.js';
 import { codeFingerprint } from './code-fingerprint.js';
 
@@ -149,6 +149,8 @@ export async function planRemembering(
   );
   if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
   const liveNow = live ?? (await readLive());
+  // Loaded only here: a remembered plan needs no planner.
+  const { planAgainst } = await import('../plan/plan-against.js');
   const plan = planAgainst(loaded.desired, liveNow, opts);
   const facts = opts.facts(loaded.desired);
   if (inputs && !loaded.desired.config.render) {

@@ -14,8 +14,7 @@ import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/t
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
-import { planReusing } from '../incremental/plan-reuse.js';
+import type { PlanShapeOptions } from '../plan/plan-against.js';
 
 export type PipelineResult =
   /** The repository has validation errors: nothing was read from the control plane. */
@@ -99,7 +98,12 @@ export async function planDesired(
   const live = await (typeof source === 'function' ? source() : readLiveState(source));
   const t1 = performance.now();
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
-  const plan = (opts.reusePlans ? planReusing : planAgainst)(desired, live, {
+  // Loaded when first needed: `plan` given a remembered result never loads the planner.
+  const plan = (
+    opts.reusePlans
+      ? (await import('../incremental/plan-reuse.js')).planReusing
+      : (await import('../plan/plan-against.js')).planAgainst
+  )(desired, live, {
     ...opts,
     ...(backend ? { backend } : {}),
   });

@@ -7,50 +7,24 @@
  *  5. pools are deleted after their clusters; assignments naming a pool are removed before it
  *     is deleted and set after it is created (A3).
  */
-import {
-  address,
-  dataPlaneMismatches,
-  type PoolContract,
-  type QueueSpec,
-} from '../model/common.js';
-import { reportedDataPlane } from '../model/capabilities.js';
+import { address, type QueueSpec } from '../model/common.js';
 import type { Step } from '../model/plan.js';
 import type { AssignmentDecision, PlanContext, QueueDecision } from './context.js';
+import { key, type StepBuild } from './step-keys.js';
 import { splitWaits, waitSets } from './drain.js';
 import { StepGraph } from './graph.js';
 import { addDefaultQueueSteps } from './default-queues.js';
 import { addLabelSteps, labelStepKey } from './cluster-labels.js';
 import { addCascadeOrder } from './cascade.js';
-
-const key = {
-  createPool: (n: string) => `create_pool:${n}`,
-  deletePool: (n: string) => `delete_pool:${n}`,
-  register: (n: string) => `register_cluster:${n}`,
-  updateCluster: (n: string) => `update_cluster:${n}`,
-  deleteCluster: (n: string) => `delete_cluster:${n}`,
-  wait: (n: string) => `wait_idle:${n}`,
-  queue: (n: string) => `queue:${n}`,
-  queueFirst: (n: string) => `queue_first:${n}`,
-  setAssignment: (k: string) => `set_assignment:${k}`,
-  deleteAssignment: (k: string) => `delete_assignment:${k}`,
-  // Capability steps (domain.md, Capabilities).
-  updatePool: (n: string) => `update_pool:${n}`,
-  move: (n: string) => `move_cluster:${n}`,
-  drain: (q: string) => `drain_queue:${q}`,
-  waitDrained: (c: string) => `wait_drained:${c}`,
-  waitQueueDrained: (q: string) => `wait_drained_queue:${q}`,
-  deleteQueue: (q: string) => `delete_queue:${q}`,
-  undelete: (q: string) => `undelete_queue:${q}`,
-  activate: (q: string) => `activate_queue:${q}`,
-};
-
-/** C4/C5: the cluster's reported data plane (if any) matches this contract. */
-function matchesContract(ctx: PlanContext, cluster: string, contract: PoolContract): boolean {
-  const l = ctx.lClusters.get(cluster);
-  const pool = l ? ctx.lPools.get(l.pool) : undefined;
-  const reported = l && pool ? reportedDataPlane(pool.contract, l) : null;
-  return reported === null || dataPlaneMismatches(contract, reported).length === 0;
-}
+import {
+  orderAssignments,
+  orderClusters,
+  orderLeaving,
+  orderMovedClusters,
+  orderPools,
+  orderQueueCalls,
+  orderQueueLifecycle,
+} from './step-order.js';
 
 export function buildSteps(ctx: PlanContext): Step[] {
   const g = new StepGraph();
@@ -68,7 +42,51 @@ export function buildSteps(ctx: PlanContext): Step[] {
     return d !== undefined && d.registers && d.deletes;
   };
 
+  const b: StepBuild = {
+    g,
+    ctx,
+    queues,
+    assignments,
+    replaced,
+    removalStep: new Map<string, string>(),
+    waitFor: waitSets(ctx),
+    leave: (c) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c)),
+  };
   // Nodes, in the order a reader expects when nothing forces another.
+  addPoolNodes(b);
+  addClusterNodes(b);
+  addQueueCallNodes(b);
+  addLeavingNodes(b);
+  addQueueLifecycleNodes(b);
+  addAssignmentNodes(b);
+  addLabelSteps(g, ctx);
+  addPoolDeletes(b);
+  // Edges.
+  orderPools(b);
+  orderMovedClusters(b);
+  orderClusters(b);
+  orderQueueCalls(b);
+  const drainedBy = orderLeaving(b);
+  orderQueueLifecycle(b, drainedBy);
+  orderAssignments(b);
+  addCascadeOrder(g, ctx, {
+    set: (v) =>
+      v.kind === 'PoolAssignment' ? key.setAssignment(v.name) : labelStepKey.set(v.name),
+    remove: (v) =>
+      v.kind === 'PoolAssignment' ? key.deleteAssignment(v.name) : labelStepKey.remove(v.name),
+  });
+  addDefaultQueueSteps(ctx, g, {
+    queue: key.queue,
+    register: key.register,
+    drain: key.drain,
+    deleteQueue: key.deleteQueue,
+  });
+  return g.finalize();
+}
+
+/** Pools: undelete, create, update. */
+function addPoolNodes(b: StepBuild): void {
+  const { g, ctx } = b;
   for (const [name, d] of ctx.pools) {
     // soft_delete: an undelete takes the place of the create (its key), so every step that
     // waits for the pool to exist waits for it.
@@ -91,6 +109,11 @@ export function buildSteps(ctx: PlanContext): Step[] {
         address('ClusterPool', name),
       );
   }
+}
+
+/** Clusters: undelete, register (then disable), move, update. */
+function addClusterNodes(b: StepBuild): void {
+  const { g, ctx } = b;
   for (const [name, d] of ctx.clusters) {
     const dc = ctx.dClusters.get(name);
     if (d.undeletes && dc) {
@@ -125,8 +148,11 @@ export function buildSteps(ctx: PlanContext): Step[] {
       );
     }
   }
-  /** Queue step that takes deleted clusters out of the selector (rule 4). */
-  const removalStep = new Map<string, string>();
+}
+
+/** Queues: undelete, then the call (in two when a repointing must come first). */
+function addQueueCallNodes(b: StepBuild): void {
+  const { g, ctx, queues, replaced, removalStep } = b;
   for (const [name, q] of queues) {
     if (!q.undeletes) continue;
     g.add(key.undelete(name), { op: 'undelete_queue', args: { name } }, address('Queue', name));
@@ -158,7 +184,11 @@ export function buildSteps(ctx: PlanContext): Step[] {
       );
     }
   }
-  const waitFor = waitSets(ctx);
+}
+
+/** Each leaving cluster: wait_idle, drains and wait_drained, then its delete. */
+function addLeavingNodes(b: StepBuild): void {
+  const { g, ctx, waitFor } = b;
   const leaving = [...ctx.deletedClusters, ...ctx.movedClusters].sort();
   for (const name of leaving) {
     // With `drain`, queues are drained and waited for until DRAINED; the others (never
@@ -186,6 +216,11 @@ export function buildSteps(ctx: PlanContext): Step[] {
         address('Cluster', name),
       );
   }
+}
+
+/** Queue moves and deletes (drain, wait, delete) and activations. */
+function addQueueLifecycleNodes(b: StepBuild): void {
+  const { g, queues } = b;
   for (const [name, q] of queues) {
     if (!q.moves) continue;
     const target = address('Queue', name);
@@ -203,6 +238,11 @@ export function buildSteps(ctx: PlanContext): Step[] {
     if (q.activates)
       g.add(key.activate(name), { op: 'activate_queue', args: { name } }, address('Queue', name));
   }
+}
+
+/** Assignments removed and set. */
+function addAssignmentNodes(b: StepBuild): void {
+  const { g, ctx, assignments } = b;
   for (const [k, a] of assignments) {
     const l = ctx.lAssignments.get(k);
     const d = ctx.dAssignments.get(k);
@@ -221,7 +261,11 @@ export function buildSteps(ctx: PlanContext): Step[] {
         address('PoolAssignment', k),
       );
   }
-  addLabelSteps(g, ctx);
+}
+
+/** Pool deletes, last. */
+function addPoolDeletes(b: StepBuild): void {
+  const { g, ctx } = b;
   for (const [name, d] of ctx.pools) {
     if (d.deletes)
       g.add(
@@ -230,153 +274,6 @@ export function buildSteps(ctx: PlanContext): Step[] {
         address('ClusterPool', name),
       );
   }
-
-  // Edges.
-  /** The step that takes a cluster out of its live pool. */
-  const leave = (c: string) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c));
-  for (const [name, d] of ctx.pools) {
-    g.order(key.deletePool(name), key.createPool(name));
-    // An undeleted pool (its step under the create's key) is updated once back.
-    if (d.undeletes) g.order(key.createPool(name), key.updatePool(name));
-    for (const c of ctx.lClustersByPool.get(name) ?? []) {
-      if (d.deletes) g.order(leave(c), key.deletePool(name));
-      // pool_update checks the members present (C4): one that would not match leaves first.
-      if (ctx.leaves(c) && d.updates && !matchesContract(ctx, c, d.finalContract!))
-        g.order(leave(c), key.updatePool(name));
-    }
-    if (d.deletes) {
-      for (const q of ctx.lQueuesByPool.get(name) ?? []) {
-        g.order(key.deleteQueue(q), key.deletePool(name));
-        // A co-named queue leaves with its cluster's move (cluster_move); a moved queue
-        // (queue_move) with its own move step.
-        g.order(key.move(q), key.deletePool(name));
-        if (ctx.queues.get(q)?.moves) g.order(key.queue(q), key.deletePool(name));
-      }
-    }
-  }
-  for (const c of ctx.movedClusters) {
-    const pool = ctx.clusters.get(c)!.final!.pool;
-    g.order(key.createPool(pool), key.move(c));
-    // The move is checked against the pool's contract at that moment (C4).
-    const current = ctx.lPools.get(pool)?.contract;
-    if (!current || !matchesContract(ctx, c, current)) g.order(key.updatePool(pool), key.move(c));
-    g.order(key.move(c), key.updateCluster(c));
-  }
-  for (const [name, d] of ctx.clusters) {
-    const dc = ctx.dClusters.get(name);
-    if (d.undeletes && dc) {
-      // Back in its old pool (undeleted first), moved, then activated.
-      g.order(key.createPool(d.undeletes.pool), key.register(name));
-      g.order(key.createPool(dc.pool), key.move(name));
-      g.order(key.updatePool(dc.pool), key.move(name));
-      g.order(key.register(name), key.move(name));
-      g.order(key.move(name), key.updateCluster(name));
-      g.order(key.register(name), key.updateCluster(name));
-      continue;
-    }
-    if (!d.registers || !dc) continue;
-    g.order(key.createPool(dc.pool), key.register(name));
-    // C4 checks a declared data plane against the contract at registration.
-    if (dc.data_plane) g.order(key.updatePool(dc.pool), key.register(name));
-    g.order(key.deleteCluster(name), key.register(name));
-    g.order(key.register(name), key.updateCluster(name));
-  }
-  const firstRegistration = [...ctx.clusters.entries()].find(([, d]) => d.registers)?.[0];
-  for (const [name, q] of queues) {
-    if (!q.call) continue;
-    const k = key.queue(name);
-    const spec = q.call.spec;
-    g.order(key.createPool(spec.pool), k);
-    for (const c of spec.clusters) {
-      g.order(key.register(c), k);
-      g.order(key.move(c), k);
-    }
-    // replace (drain, queue_delete): the old queue is deleted before the new one is created.
-    g.order(key.deleteQueue(name), k);
-    // soft_delete: the reserved name's queue comes back before its update.
-    g.order(key.undelete(name), k);
-    if (q.createdBy === 'register') g.order(key.register(name), k);
-    if (q.createdBy === 'C3' && firstRegistration) g.order(key.register(firstRegistration), k);
-    const removal = removalStep.get(name)!;
-    if (removal !== k) {
-      g.order(removal, k);
-      for (const c of spec.clusters) if (!replaced(c)) g.order(key.register(c), removal);
-    }
-    // queue_move: drained and waited for until DRAINED before the move; the move itself takes
-    // it out of its old pool's selectors, so it needs no repointing there.
-    if (q.moves) {
-      g.order(key.drain(name), key.waitQueueDrained(name));
-      g.order(key.waitQueueDrained(name), k);
-      continue;
-    }
-    // A deleted queue needs no repointing; a moved cluster's co-named queue moves with it.
-    const movesAlong = q.live?.cluster_managed === true && ctx.movedClusters.has(name);
-    if (q.deletes || movesAlong) continue;
-    for (const c of q.live?.clusters ?? []) {
-      if (!ctx.leaves(c)) continue;
-      g.order(removal, key.drain(name));
-      const first = [key.wait(c), key.waitDrained(c)].filter((w) => g.has(w));
-      for (const w of first.length > 0 ? first : [leave(c)]) g.order(removal, w);
-    }
-  }
-  const drainedBy = new Map<string, string[]>();
-  for (const c of [...ctx.deletedClusters, ...ctx.movedClusters]) {
-    g.order(key.wait(c), leave(c));
-    g.order(key.waitDrained(c), leave(c));
-    for (const q of splitWaits(ctx, waitFor.get(c) ?? []).drain) {
-      g.order(key.drain(q), key.waitDrained(c));
-      const list = drainedBy.get(q);
-      if (list) list.push(c);
-      else drainedBy.set(q, [c]);
-    }
-  }
-  for (const [name, q] of queues) {
-    if (q.deletes) {
-      g.order(key.drain(name), key.waitQueueDrained(name));
-      g.order(key.waitQueueDrained(name), key.deleteQueue(name));
-      // Q4: a co-named queue goes once its cluster is deleted.
-      g.order(key.deleteCluster(name), key.deleteQueue(name));
-      // A live queue naming a cluster blocks that cluster's delete (Union: remote/_cluster.py),
-      // so a queue that goes too goes first (it needs no repointing).
-      for (const c of q.live?.clusters ?? [])
-        if (c !== name) g.order(key.deleteQueue(name), key.deleteCluster(c));
-      // A queue drained for a leaving cluster too: its wait comes first there.
-      for (const c of drainedBy.get(name) ?? []) g.order(key.waitDrained(c), key.deleteQueue(name));
-    }
-    if (q.activates) {
-      const k = key.activate(name);
-      g.order(key.queue(name), k);
-      g.order(key.undelete(name), k);
-      for (const c of drainedBy.get(name) ?? []) g.order(leave(c), k);
-      for (const c of q.final?.clusters ?? []) {
-        g.order(key.register(c), k);
-        g.order(key.move(c), k);
-      }
-      // Drained while a cluster it routes to leaves: only after that leave.
-      g.order(key.drain(name), k);
-    }
-  }
-  for (const [k, a] of assignments) {
-    g.order(key.deleteAssignment(k), key.setAssignment(k));
-    if (a.finalPool) g.order(key.createPool(a.finalPool), key.setAssignment(k));
-    if (a.livePool && ctx.pools.get(a.livePool)?.deletes) {
-      g.order(key.deleteAssignment(k), key.deletePool(a.livePool));
-      if (a.finalPool !== a.livePool) g.order(key.setAssignment(k), key.deletePool(a.livePool));
-    }
-  }
-  addCascadeOrder(g, ctx, {
-    set: (v) =>
-      v.kind === 'PoolAssignment' ? key.setAssignment(v.name) : labelStepKey.set(v.name),
-    remove: (v) =>
-      v.kind === 'PoolAssignment' ? key.deleteAssignment(v.name) : labelStepKey.remove(v.name),
-  });
-  addDefaultQueueSteps(ctx, g, {
-    queue: key.queue,
-    register: key.register,
-    drain: key.drain,
-    deleteQueue: key.deleteQueue,
-  });
-  return g.finalize();
 }
 
 /**

@@ -8,13 +8,10 @@
  * dropped.
  */
 import type { BackendInfo } from '../controlplane/types.js';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
 import type { LiveState } from '../model/live.js';
-import { gitEnvironment, type GitAuth } from '../util/git-env.js';
-import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
+import type { GitAuth } from '../util/git-env.js';
+import { Redactor } from '../util/redact.js';
+import { pullRequestCheckout } from './pull-request-checkout.js';
 import type { RetryTuning } from './http.js';
 import { planOutcome } from './plan-outcome.js';
 import { publishPending, publishPlan, type PublishResult } from './publish.js';
@@ -81,8 +78,7 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
   const redactor = new Redactor([opts.token, opts.git.auth?.token]);
   const repoPath = opts.path.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, '') || '.';
   const key = repoPath === '.' ? '' : repoPath;
-  const checkout = join(opts.git.workDir, 'checkout');
-  let git: SimpleGit | null = null;
+  const checkedOut = pullRequestCheckout(opts.git, repoPath, redactor);
   let chain: Promise<void> = Promise.resolve();
   /** Newest head seen per pull request, and the commits waiting to be planned. */
   const latest = new Map<number, string>();
@@ -106,76 +102,6 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     token: opts.token,
     retry: opts.retry,
   };
-
-  async function client(): Promise<SimpleGit> {
-    if (git) return git;
-    await mkdir(checkout, { recursive: true });
-    git = simpleGit({
-      baseDir: checkout,
-      timeout: { block: opts.git.timeoutMs ?? 120_000 },
-      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
-    }).env(
-      gitEnvironment(
-        opts.git.repo,
-        opts.git.auth ?? {
-          token: null,
-          username: 'x-access-token',
-          sshKeyFile: null,
-          sshKnownHostsFile: null,
-        },
-        opts.git.env ?? process.env,
-        checkout,
-      ),
-    );
-    if (!existsSync(join(checkout, '.git'))) await git.init();
-    const remotes = await git.getRemotes(true);
-    const origin = remotes.find((r) => r.name === 'origin');
-    if (!origin) await git.addRemote('origin', opts.git.repo);
-    else if (origin.refs.fetch !== opts.git.repo)
-      await git.remote(['set-url', 'origin', opts.git.repo]);
-    return git;
-  }
-
-  async function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
-    try {
-      await g.raw(['cat-file', '-e', `${sha}^{commit}`]);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Brings the head commit in: the forge's pull-request ref first, then the SHA itself. */
-  async function fetchHead(e: PullRequestEvent): Promise<SimpleGit> {
-    const g = await client();
-    if (await hasCommit(g, e.headSha)) return g;
-    const ref =
-      e.provider === 'github'
-        ? `refs/pull/${e.number}/head`
-        : `refs/merge-requests/${e.number}/head`;
-    const errors: string[] = [];
-    for (const spec of [`+${ref}:refs/poolsync/pr/${e.number}`, e.headSha]) {
-      try {
-        await g.raw(['fetch', '--no-tags', '--quiet', 'origin', spec]);
-        if (await hasCommit(g, e.headSha)) return g;
-      } catch (err) {
-        errors.push(explainGit(redactor, err));
-      }
-    }
-    throw new Error(
-      `cannot fetch commit ${e.headSha} of ${e.provider === 'github' ? 'pull request #' : 'merge request !'}${e.number} from ${scrubUrlUserinfo(opts.git.repo)}` +
-        (errors.length
-          ? `: ${errors.join('; ')}`
-          : ': the commit is not on the pull request ref (a newer push replaced it?)'),
-    );
-  }
-
-  async function checkedOut(e: PullRequestEvent): Promise<string> {
-    const g = await fetchHead(e);
-    await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
-    await g.raw(['clean', '-ffdxq']);
-    return repoPath === '.' ? checkout : join(checkout, repoPath);
-  }
 
   async function handle(e: PullRequestEvent): Promise<PublishResult> {
     const pr = { ...target, number: e.number, commit: e.headSha, key };
@@ -275,14 +201,4 @@ function sameRepository(provider: Provider, event: string, configured: string): 
   // GitLab webhooks carry the path; a numeric project id cannot be compared, so it matches.
   if (provider === 'gitlab' && /^\d+$/.test(configured)) return true;
   return event.toLowerCase() === configured.toLowerCase();
-}
-
-function explainGit(redactor: Redactor, err: unknown): string {
-  const lines = redactor
-    .errorMessage(err)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('hint:'));
-  const important = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
-  return (important.length ? important : lines).slice(0, 3).join(' ') || 'unknown git error';
 }

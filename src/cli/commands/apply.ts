@@ -10,26 +10,15 @@ import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { createInterface } from 'node:readline/promises';
 import { batchedLines } from '../../util/batched-lines.js';
 import { ApplyRefusedError, defaultParallelism, executePlan } from '../../apply/index.js';
-import { lockWait, type HeldApplyLock } from '../../apply/lock.js';
-import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
 import { applyArgsForEnv, checkSavedPlanEnvironment } from './apply-env.js';
-import {
-  inventoryStore,
-  readLiveWithInventory,
-  type InventoryStore,
-} from '../../apply/inventory.js';
-import type { ApplyResult } from '../../apply/types.js';
-import { recordApply } from './apply-records.js';
+import { applyRun, type ApplySource } from '../../ops/apply-run.js';
 import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
-import { checkStateFolder, openControlPlane, resolveToken } from '../../controlplane/open.js';
-import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
-import { embeddedStateIsNew, planControlPlane } from '../../controlplane/identity.js';
+import { openControlPlane } from '../../controlplane/open.js';
+import type { ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Plan } from '../../model/plan.js';
-import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
-import { cleanCommit, planRepository } from '../../ops/pipeline.js';
 import { hasNoChanges, renderTextParts } from '../../render/index.js';
 import { writeParts } from '../write-parts.js';
 import { UserError } from '../../util/user-error.js';
@@ -39,7 +28,6 @@ import {
   planShape,
   refuseShapingSavedPlan,
   sharedInventoryOf,
-  type PlanShapeArgs,
   useColor,
 } from '../options.js';
 import type { ApplyArgs } from '../define/apply.js';
@@ -60,20 +48,7 @@ export async function runApply(
   args: ApplyArgs,
   open: typeof openControlPlane = openControlPlane,
 ): Promise<number> {
-  const parallelism = args.parallelism ?? defaultParallelism(args['control-plane']);
-  if (!Number.isInteger(parallelism) || parallelism < 1) {
-    throw new UserError(
-      `--parallelism must be a whole number of at least 1 (got ${String(args.parallelism)})`,
-    );
-  }
-  const maxRetries = checkMaxRetries(args['max-retries']);
-  const waitTimeoutMs = parseDuration(args['wait-timeout']);
-  if (waitTimeoutMs === null) {
-    throw new UserError(
-      `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
-    );
-  }
-  const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
+  const { parallelism, maxRetries, waitTimeoutMs, lockTimeoutMs } = applySettings(args);
   const json = args.output === 'json';
   const colors = useColor(args.color) && !json ? ANSI : NO_COLOR;
   // --output json: stdout holds the one document; the progress a person follows goes to stderr.
@@ -97,89 +72,55 @@ export async function runApply(
     );
   }
 
-  // A bad plan file is refused before the lock is taken or the control plane opened.
-  const saved = target.kind === 'file' ? await readSavedPlan(target.path) : null;
-
-  // The token never comes from a flag value (it would show in `ps` and shell history).
-  if (saved !== null) checkSavedPlanEnvironment(target.path, saved, args.env);
-  if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
-  // A file: state in a folder that does not exist is a typo: refused before the lock is made.
-  checkStateFolder(url);
-  // Asked before opening (which creates it): the plan's header warns about a new, empty state.
-  const stateWasNew = embeddedStateIsNew(url);
-  const token = await resolveToken(args['token-file']);
-  // --lock-timeout: one deadline for every lock this apply takes.
-  const wait = lockWait(lockTimeoutMs, (message, remainingMs) =>
-    process.stderr.write(
-      `Waiting up to ${Math.ceil(remainingMs / 1000)}s (--lock-timeout) for the lock: ${message}\n`,
-    ),
-  );
-  const lock = await takeLock(url, args['state-dir'], wait);
-  let cp: ControlPlane | null = null;
-  let shared: HeldApplyLock | null = null;
+  const source = await applySource(args, target);
   try {
-    let plan: Plan;
-    cp = await openWaiting(wait, () =>
-      open(url, {
-        // One connection per call in flight (P=128 is not capped at a fixed pool size).
-        http: { connections: Math.max(parallelism, 8), maxRetries },
-        ...(token === undefined ? {} : { token }),
-        ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
-      }),
-    );
-    shared = await takeSharedLock(cp, url, lock.path, args.lock ?? process.env.POOLSYNC_LOCK, wait);
-    const inventory = inventoryStore(cp, url, args['state-dir'], sharedInventoryOf(args));
-    const record = (p: Plan, result: ApplyResult | null) =>
-      recordApply({ url, stateDir: args['state-dir'], cp: cp!, plan: p, inventory, result });
-    if (saved !== null) {
-      plan = saved;
-      await checkSavedPlan(target.path, plan, url, cp, inventory);
-    } else {
-      plan = {
-        ...(await buildPlan(target.path, cp, inventory, args)),
-        control_plane: {
-          ...(args.env !== undefined ? { environment: args.env } : {}),
-          ...planControlPlane(url, cp, stateWasNew),
-        },
-      };
-      if (!json)
-        await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
-    }
-    if (plan.errors.length > 0)
-      throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
-
-    if (plan.steps.length === 0) {
+    const { plan, result } = await applyRun(source, {
+      url,
+      stateDir: args['state-dir'],
+      sharedInventory: sharedInventoryOf(args),
+      lockFlag: args.lock ?? process.env.POOLSYNC_LOCK,
+      lockTimeoutMs,
+      parallelism,
+      maxRetries,
+      tokenFile: args['token-file'],
+      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+      open,
+      stderr: (text) => {
+        lines.flush();
+        process.stderr.write(text);
+      },
+      planned: async (plan) => {
+        if (!json)
+          await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
+      },
+      approve: async (plan) => {
+        if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm()))
+          throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
+        // A large apply into a pipe or a file gathers its progress for 50 ms (batched-lines.ts); a
+        // terminal, or a small apply someone follows line by line, sees each line as it happens.
+        if (!process.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
+      },
+      execute: (plan, cp, lockLost) =>
+        executeWithSignals(plan, cp, lockLost, {
+          parallelism,
+          waitTimeoutMs,
+          onEvent: progressPrinter(out, colors),
+          ...(flyteCli !== undefined
+            ? { runManual: flyteCliRunner(flyteCli, cp.manual), canRunManual: isCliCommand }
+            : {}),
+        }),
+      executed: (_plan, result) => {
+        lines.flush();
+        if (!json) process.stdout.write(renderApplyResult(result, colors));
+        return Promise.resolve();
+      },
+    });
+    if (result === null) {
       // The rendered plan already says "No changes." when nothing is blocked either.
-      await record(plan, null);
       if (json) process.stdout.write(renderApplyJson(plan, null));
-      else if (target.kind === 'file' || !hasNoChanges(plan)) {
-        const blocked = plan.summary.blocked ?? 0;
-        out(
-          blocked > 0
-            ? `No changes to apply: ${blocked} blocked change(s) cannot be applied (see the plan).`
-            : 'No changes. The control plane matches the repository.',
-        );
-      }
+      else if (target.kind === 'file' || !hasNoChanges(plan)) out(noChanges(plan));
       return 0;
     }
-    if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm())) {
-      throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
-    }
-
-    // A large apply into a pipe or a file gathers its progress for 50 ms (batched-lines.ts); a
-    // terminal, or a small apply someone follows line by line, sees each line as it happens.
-    if (!process.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
-    const result = await executeWithSignals(plan, cp, shared.lost, {
-      parallelism,
-      waitTimeoutMs,
-      onEvent: progressPrinter(out, colors),
-      ...(flyteCli !== undefined
-        ? { runManual: flyteCliRunner(flyteCli, cp.manual), canRunManual: isCliCommand }
-        : {}),
-    });
-    lines.flush();
-    if (!json) process.stdout.write(renderApplyResult(result, colors));
-    await record(plan, result);
     const outcome = applyOutcome(result);
     if (outcome === 'manual_steps_left')
       await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
@@ -188,14 +129,56 @@ export async function runApply(
     return applyExitCode(outcome);
   } finally {
     lines.flush();
-    await shared?.release().catch((err: unknown) => {
-      process.stderr.write(
-        `warning: could not release the apply lock: ${(err as Error).message}\n`,
-      );
-    });
-    await cp?.close().catch(() => {});
-    await lock.release();
   }
+}
+
+/** The numbers an apply runs with, checked before anything is opened. */
+function applySettings(args: ApplyArgs) {
+  const parallelism = args.parallelism ?? defaultParallelism(args['control-plane']);
+  if (!Number.isInteger(parallelism) || parallelism < 1) {
+    throw new UserError(
+      `--parallelism must be a whole number of at least 1 (got ${String(args.parallelism)})`,
+    );
+  }
+  const maxRetries = checkMaxRetries(args['max-retries']);
+  const waitTimeoutMs = parseDuration(args['wait-timeout']);
+  if (waitTimeoutMs === null) {
+    throw new UserError(
+      `--wait-timeout ${JSON.stringify(args['wait-timeout'])} is not a duration; write e.g. 90s, 30m or 1h`,
+    );
+  }
+  const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
+  return { parallelism, maxRetries, waitTimeoutMs, lockTimeoutMs };
+}
+
+/** What is applied: a saved plan (refused before the lock is taken when it is bad), or the folder. */
+async function applySource(args: ApplyArgs, target: Target): Promise<ApplySource> {
+  const url = args['control-plane'];
+  // A bad plan file is refused before the lock is taken or the control plane opened.
+  const saved = target.kind === 'file' ? await readSavedPlan(target.path) : null;
+  if (saved !== null) checkSavedPlanEnvironment(target.path, saved, args.env);
+  if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
+  return saved !== null
+    ? {
+        kind: 'saved',
+        path: target.path,
+        plan: saved,
+        check: (cp, inventory) => checkSavedPlan(target.path, saved, url, cp, inventory),
+      }
+    : {
+        kind: 'dir',
+        path: target.path,
+        ...(args.env !== undefined ? { environment: args.env } : {}),
+        shape: planShape(args),
+      };
+}
+
+/** What apply says when the plan has no step. */
+function noChanges(plan: Plan): string {
+  const blocked = plan.summary.blocked ?? 0;
+  return blocked > 0
+    ? `No changes to apply: ${blocked} blocked change(s) cannot be applied (see the plan).`
+    : 'No changes. The control plane matches the repository.';
 }
 
 /** `--flyte-cli PATH`: a path must name an executable file; a bare name is looked up in PATH when run. */
@@ -209,33 +192,6 @@ async function checkCli(path: string): Promise<void> {
       `--flyte-cli ${path}: not an executable file; install the flyte CLI (https://www.union.ai/docs) or give its path`,
     );
   }
-}
-
-/**
- * load → validate → read live → plan, recording the commit like `plan` does (the pipeline
- * `plan` uses). An invalid repository is never applied.
- */
-async function buildPlan(
-  dir: string,
-  cp: ControlPlane,
-  inventory: InventoryStore,
-  args: PlanShapeArgs & { env?: string },
-): Promise<Plan> {
-  const result = await planRepository(dir, () => readLiveWithInventory(cp, inventory), {
-    commit: await cleanCommit(dir),
-    ...(args.env !== undefined ? { environment: args.env } : {}),
-    cacheDir: manifestCacheDir(),
-    // What the backend manages and which steps are manual (given a closure, not the control plane).
-    backend: backendInfo(cp),
-    ...planShape(args),
-  });
-  if (!result.ok) {
-    process.stderr.write(formatValidationText(result.errors, { baseDir: dir }));
-    throw new UserError(
-      `the repository is invalid (${result.errors.length} error(s)): nothing was applied`,
-    );
-  }
-  return result.plan;
 }
 
 type Target = { kind: 'dir'; path: string } | { kind: 'file'; path: string };

@@ -4,14 +4,11 @@
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
-import { backendInfo } from '../../controlplane/types.js';
-import { inventoryStore, readLiveWithInventory } from '../../apply/inventory.js';
-import { embeddedStateIsNew, planControlPlane } from '../../controlplane/identity.js';
-import { formatValidationText, manifestCacheDir } from '../../manifests/index.js';
+import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit } from '../../ops/pipeline.js';
-import { planRemembering } from '../../incremental/plan-memory.js';
+import { planRun } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
@@ -87,52 +84,21 @@ export async function runPlanFor(
   const key: PlanKey | undefined =
     args.out !== undefined || args.output === 'json' ? await resolvePlanKey() : undefined;
   const commit = await planCommit(args);
-  // Asked before opening: the header warns when this is a new, empty embedded state.
-  const stateWasNew = embeddedStateIsNew(args['control-plane']);
-  const cp = await openControlPlane(args['control-plane'], {
-    readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
-    http: { maxRetries },
+  const result = await planRun(args.dir, {
+    url: args['control-plane'],
+    stateDir: args['state-dir'],
+    sharedInventory: sharedInventoryOf(args),
+    maxRetries,
     ...(token ? { token } : {}),
     ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+    environment: target.name,
+    commit,
+    shape: planShape(args),
+    facts: (desired) => ({
+      declaresNothing: declaresNothing(desired),
+      prune: desired.config.prune,
+    }),
   });
-  // Recorded in the plan and named in its header: `apply PLANFILE` refuses it on any other.
-  const controlPlane = {
-    ...(target.name !== null ? { environment: target.name } : {}),
-    ...planControlPlane(args['control-plane'], cp, stateWasNew),
-  };
-  let result;
-  let closing: Promise<void> | null = null;
-  const close = () => (closing ??= cp.close());
-  try {
-    // Closed as soon as the live state is read: a state of 100,000 objects is ~40 MB that the
-    // plan itself never needs.
-    // The inventory (what poolsync applied) is read with the live state: prune reads it.
-    const store = inventoryStore(
-      cp,
-      args['control-plane'],
-      args['state-dir'],
-      sharedInventoryOf(args),
-    );
-    const readLive = () => readLiveWithInventory(cp, store).finally(close);
-    const cacheDir = manifestCacheDir();
-    // The last plan of this folder is remembered (src/incremental/plan-memory.ts): given again
-    // when nothing it was derived from changed.
-    result = await planRemembering(args.dir, readLive, {
-      commit,
-      cacheDir,
-      memoryDir: cacheDir,
-      facts: (desired) => ({
-        declaresNothing: declaresNothing(desired),
-        prune: desired.config.prune,
-      }),
-      backend: backendInfo(cp),
-      ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
-      ...(target.name !== null ? { environment: target.name } : {}),
-      ...planShape(args),
-    });
-  } finally {
-    await close();
-  }
   if (!result.ok) {
     if (args.comment !== undefined) {
       const { outcomeForInvalid } = await import('../../vcs/plan-outcome.js');
@@ -149,7 +115,7 @@ export async function runPlanFor(
     );
     return 1;
   }
-  const plan: Plan = { ...result.plan, control_plane: controlPlane };
+  const { plan } = result;
   if (args.comment !== undefined) {
     const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
     await publish(outcomeForPlan(plan));

@@ -4,12 +4,13 @@
  * gate's plan through the executor and keep the lock renewed while it runs. No new step starts
  * once the daemon shuts down, loses leadership or loses the lock; a step in flight finishes.
  */
-import type { ApplyResult } from '../../apply/index.js';
+import type { ApplyEvent, ApplyResult } from '../../apply/index.js';
+import { applyOutcome } from '../../apply/result-json.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS, type Plan } from '../../model/plan.js';
 import { countsText } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
-import { errorCode, type HeldLock, type Outcome, type RunContext } from './context.js';
+import { errorCode, isOutcome, type HeldLock, type Outcome, type RunContext } from './context.js';
 import { heldMessage, type GateDecision } from './gate.js';
 import { deletedBy } from '../../apply/inventory.js';
 
@@ -28,77 +29,73 @@ export async function applyStage(
   decision: GateDecision,
   commit: string | null,
 ): Promise<Outcome> {
-  const { o, state } = ctx;
-  const { plan } = decision;
-  // The one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
-  const summaryText = countsText(countPlan(plan));
+  const { o } = ctx;
   const notLeading = o.leadership?.notLeading() ?? null;
   if (notLeading !== null)
     return { result: 'failed', commit, message: `not applied: ${notLeading}` };
   if (ctx.signal.aborted)
     return { result: 'failed', commit, message: 'shutting down: nothing applied' };
+  const ran = await executeLocked(ctx, cp, decision.plan, commit);
+  if (isOutcome(ran)) return ran;
+  const { result, lock } = ran;
+  ctx.applied = {
+    notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
+    held: new Set(decision.held.map((c) => c.address)),
+  };
+  const { blocked: _blocked, ...applied } = result.counts;
+  for (const action of ACTIONABLE_ACTIONS) {
+    if (applied[action] > 0) o.metrics.changesApplied.inc({ action }, applied[action]);
+  }
+  const done = { commit, applied, changed: result.applied };
+  // The one classification of a result (src/apply/result-json.ts), as `poolsync apply` makes it.
+  const outcome = applyOutcome(result);
+  if (outcome === 'applied') return appliedOutcome(ctx, decision, done);
+  if (outcome === 'manual_steps_left') return manualOutcome(ctx, decision.plan, result, done);
+  return incompleteOutcome(ctx, result, lock, done);
+}
+
+type Done = Pick<Outcome, 'commit' | 'applied' | 'changed'>;
+
+/**
+ * The gate's plan run under the apply lock, and the inventory recorded (what this apply made
+ * poolsync's, and what it deleted: prune reads it); an Outcome when the lock is held elsewhere
+ * or the executor refused the plan.
+ */
+async function executeLocked(
+  ctx: RunContext,
+  cp: ControlPlane,
+  plan: Plan,
+  commit: string | null,
+): Promise<{ result: ApplyResult; lock: HeldLock } | Outcome> {
+  const { o } = ctx;
   let lock: HeldLock;
   ctx.enter('lock');
   try {
     lock = await o.pipeline.acquireLock(cp);
   } catch (err) {
     const message = o.redactor.errorMessage(err);
-    state.errors = [{ code: 'LOCKED', message, location: null, address: null }];
+    ctx.update({ errors: [{ code: 'LOCKED', message, location: null, address: null }] });
     return { result: 'failed', commit, message: `not applied: ${message}`, transient: true };
   }
   const signal = AbortSignal.any(
     [ctx.signal, lock.lost, o.leadership?.termSignal].filter((s): s is AbortSignal => !!s),
   );
-  let result: ApplyResult;
   ctx.enter('apply');
   try {
     o.onApplyPlan?.(plan);
-    result = await o.pipeline.executePlan(plan, cp, {
+    const result = await o.pipeline.executePlan(plan, cp, {
       parallelism: o.parallelism,
       waitTimeoutMs: o.waitTimeoutMs,
       signal,
-      onEvent: (e) => {
-        if (e.type === 'step_finished') {
-          const fields = {
-            step: e.step.id,
-            op: e.step.op,
-            target: e.step.target,
-            durationMs: Math.round(e.duration_ms),
-          };
-          if (e.status === 'failed') {
-            o.logger.warn(
-              {
-                ...fields,
-                error: e.error && o.redactor.scrub(`${e.error.code}: ${e.error.message}`),
-              },
-              'step failed',
-            );
-          } else o.logger.info(fields, 'step done');
-        } else if (e.type === 'wait_progress') {
-          o.logger.info(
-            {
-              step: e.step.id,
-              queue: e.queue,
-              runs: e.runs_in_flight,
-              actions: e.actions_in_flight,
-              ...(e.state !== undefined ? { state: e.state } : {}),
-              elapsedMs: e.elapsed_ms,
-            },
-            'waiting for in-flight work to finish',
-          );
-        } else if (e.type === 'stopping') {
-          o.logger.warn(
-            { reason: e.reason, why: stopReason(ctx, lock) },
-            'no new steps will start',
-          );
-        }
-      },
+      onEvent: (e) => logEvent(ctx, lock, e),
     });
-    // Under the lock: what this apply made poolsync's, and what it deleted (prune reads it).
     await recordInventory(ctx, cp, plan, deletedBy(result));
+    return { result, lock };
   } catch (err) {
     const message = o.redactor.errorMessage(err);
-    state.errors = [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }];
+    ctx.update({
+      errors: [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }],
+    });
     return { result: 'failed', commit, message: `apply refused: ${message}`, transient: true };
   } finally {
     ctx.enter('unlock');
@@ -108,71 +105,102 @@ export async function applyStage(
         o.logger.warn({ err: o.redactor.errorMessage(err) }, 'could not release the apply lock'),
       );
   }
-  ctx.applied = {
-    notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
-    held: new Set(decision.held.map((c) => c.address)),
-  };
-  const { blocked: _blocked, ...applied } = result.counts;
-  for (const action of ACTIONABLE_ACTIONS) {
-    if (applied[action] > 0) o.metrics.changesApplied.inc({ action }, applied[action]);
+}
+
+/** The executor's progress in the daemon's log. */
+function logEvent(ctx: RunContext, lock: HeldLock, e: ApplyEvent): void {
+  const { o } = ctx;
+  if (e.type === 'step_finished') {
+    const fields = {
+      step: e.step.id,
+      op: e.step.op,
+      target: e.step.target,
+      durationMs: Math.round(e.duration_ms),
+    };
+    if (e.status === 'failed') {
+      o.logger.warn(
+        { ...fields, error: e.error && o.redactor.scrub(`${e.error.code}: ${e.error.message}`) },
+        'step failed',
+      );
+    } else o.logger.info(fields, 'step done');
+  } else if (e.type === 'wait_progress') {
+    o.logger.info(
+      {
+        step: e.step.id,
+        queue: e.queue,
+        runs: e.runs_in_flight,
+        actions: e.actions_in_flight,
+        ...(e.state !== undefined ? { state: e.state } : {}),
+        elapsedMs: e.elapsed_ms,
+      },
+      'waiting for in-flight work to finish',
+    );
+  } else if (e.type === 'stopping') {
+    o.logger.warn({ reason: e.reason, why: stopReason(ctx, lock) }, 'no new steps will start');
   }
-  const changed = result.applied;
-  if (result.ok) {
-    if (decision.held.length > 0 && decision.heldFingerprint !== null) {
-      return {
-        result: 'waiting_for_approval',
-        commit,
-        message: `applied: ${summaryText}; ${heldMessage(decision.held, decision.heldFingerprint)}`,
-        applied,
-        changed,
-      };
-    }
-    state.appliedCommit = commit;
-    ctx.memory.converged = true;
-    const by = decision.approval ? ` (approved by ${decision.approval.approver})` : '';
+}
+
+/** Every step done: applied, or waiting for the approval of the changes the gate held. */
+function appliedOutcome(ctx: RunContext, decision: GateDecision, done: Done): Outcome {
+  // The one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
+  const summaryText = countsText(countPlan(decision.plan));
+  if (decision.held.length > 0 && decision.heldFingerprint !== null) {
     return {
-      result: 'applied',
-      commit,
-      message: `applied: ${summaryText}${by}`,
-      applied,
-      changed,
+      result: 'waiting_for_approval',
+      message: `applied: ${summaryText}; ${heldMessage(decision.held, decision.heldFingerprint)}`,
+      ...done,
     };
   }
-  const failed = result.steps.filter((s) => s.status === 'failed');
-  const notRun = result.steps.filter((s) => s.status === 'not_run').length;
-  if (failed.length === 0 && notRun === 0 && !result.aborted && result.manual.length > 0) {
-    // The daemon never runs manual commands: a person runs the runbook (`poolsync apply`).
-    const manual = plan.steps.filter((s) => result.manual.includes(s.id));
-    state.errors = manual.map((s) => ({
+  ctx.update({ appliedCommit: done.commit });
+  ctx.memory.converged = true;
+  const by = decision.approval ? ` (approved by ${decision.approval.approver})` : '';
+  return { result: 'applied', message: `applied: ${summaryText}${by}`, ...done };
+}
+
+/** What has an API is done; manual steps wait for a person. */
+function manualOutcome(ctx: RunContext, plan: Plan, result: ApplyResult, done: Done): Outcome {
+  // The daemon never runs manual commands: a person runs the runbook (`poolsync apply`).
+  const manual = plan.steps.filter((s) => result.manual.includes(s.id));
+  ctx.update({
+    errors: manual.map((s) => ({
       code: 'MANUAL_STEP',
       message: `${s.op} has no public API: run \`${s.manual?.command ?? '?'}\` (see \`poolsync plan\` for the runbook)`,
       location: null,
       address: s.target,
-    }));
-    const waiting = result.steps.filter((s) => s.status === 'waiting').length;
-    return {
-      result: 'failed',
-      commit,
-      message: `applied what has an API; ${manual.length} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
-      applied,
-      changed,
-    };
-  }
-  state.errors = failed.map((s) => ({
-    code: s.error?.code ?? 'APPLY',
-    message: o.redactor.scrub(`${s.op} failed: ${s.error?.message ?? 'unknown error'}`),
-    location: null,
-    address: s.target,
-  }));
+    })),
+  });
+  const waiting = result.steps.filter((s) => s.status === 'waiting').length;
+  return {
+    result: 'failed',
+    message: `applied what has an API; ${manual.length} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
+    ...done,
+  };
+}
+
+/** Steps failed, or the run was stopped: the next run continues from the live state. */
+function incompleteOutcome(
+  ctx: RunContext,
+  result: ApplyResult,
+  lock: HeldLock,
+  done: Done,
+): Outcome {
+  const failed = result.steps.filter((s) => s.status === 'failed');
+  const notRun = result.steps.filter((s) => s.status === 'not_run').length;
+  ctx.update({
+    errors: failed.map((s) => ({
+      code: s.error?.code ?? 'APPLY',
+      message: ctx.o.redactor.scrub(`${s.op} failed: ${s.error?.message ?? 'unknown error'}`),
+      location: null,
+      address: s.target,
+    })),
+  });
   const why = result.aborted
     ? `stopped by ${stopReason(ctx, lock)}`
     : `${failed.length} step${failed.length === 1 ? '' : 's'} failed`;
   return {
     result: 'failed',
-    commit,
     message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
-    applied,
-    changed,
+    ...done,
     // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
     // next time; UNAVAILABLE, timeouts and lost connections may pass.
     transient: !result.aborted && failed.some((s) => TRANSIENT_CODES.has(s.error?.code ?? '')),

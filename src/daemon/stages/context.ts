@@ -17,6 +17,7 @@ import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics, RunResult } from '../metrics.js';
 import type { ApplyOutcome } from '../run-history.js';
 import type { AppliedCounts, DaemonStatus, StatusError } from '../status.js';
+import { applyStatusUpdate, type StatusUpdate } from './status-update.js';
 
 /** A held apply lock: released after the apply; `lost` aborts when it could not be renewed. */
 export interface HeldLock {
@@ -203,22 +204,27 @@ export class RunContext {
     return { phases, durationMs: total };
   }
 
+  /** What a stage produced for /status, put in it (status-update.ts: the one writer). */
+  update(update: StatusUpdate): void {
+    applyStatusUpdate(this.state, update);
+  }
+
   /** Validation or fetch problems: there is no plan to show. */
   problems(errors: StatusError[]): void {
-    this.state.errors = errors;
-    this.state.summary = null;
-    this.state.counts = null;
-    this.state.warnings = [];
     // Keep blocked/waiting of the last plan: they still describe the control plane.
+    this.update({ errors, summary: null, counts: null, warnings: [] });
   }
 
   /** Whether the control plane answered this run (/status `controlPlane`). */
   reached(backend: string | null, error: string | null): void {
-    const cp = this.state.controlPlane;
-    if (backend !== null) cp.backend = backend;
-    cp.reachable = error === null;
-    cp.lastError = error;
-    if (error === null) cp.lastAnsweredAt = this.now().toISOString();
+    this.update({
+      controlPlane: {
+        ...(backend !== null ? { backend } : {}),
+        reachable: error === null,
+        lastError: error,
+        ...(error === null ? { lastAnsweredAt: this.now().toISOString() } : {}),
+      },
+    });
   }
 
   repoRelative(file: string): string {

@@ -18,7 +18,7 @@ export async function fetchStage(ctx: RunContext): Promise<SourceSnapshot | Outc
   const snapshot = await sync(ctx);
   if ('result' in snapshot) return snapshot;
   const { commit } = snapshot;
-  ctx.state.commit = commit;
+  ctx.update({ commit });
   const gitOnly = [...ctx.reasons].every((r) => GIT_ONLY.has(r));
   if (
     gitOnly &&
@@ -36,24 +36,28 @@ async function sync(ctx: RunContext): Promise<SourceSnapshot | Outcome> {
   const { o, state } = ctx;
   try {
     const snapshot = await o.source.sync();
-    state.git = {
-      lastFetchAt: ctx.now().toISOString(),
-      lastError: null,
-      consecutiveFailures: 0,
-      nextRetryAt: null,
-    };
+    ctx.update({
+      git: {
+        lastFetchAt: ctx.now().toISOString(),
+        lastError: null,
+        consecutiveFailures: 0,
+        nextRetryAt: null,
+      },
+    });
     return snapshot;
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     const failures = state.git.consecutiveFailures + 1;
     o.metrics.gitFetchFailures.inc();
     const retryAt = o.onFetchFailure?.(failures) ?? null;
-    state.git = {
-      ...state.git,
-      lastError: message,
-      consecutiveFailures: failures,
-      nextRetryAt: retryAt?.toISOString() ?? null,
-    };
+    ctx.update({
+      git: {
+        ...state.git,
+        lastError: message,
+        consecutiveFailures: failures,
+        nextRetryAt: retryAt?.toISOString() ?? null,
+      },
+    });
     const last = o.source.last;
     if (last && ctx.reasons.has('drift')) {
       o.logger.warn(

@@ -31,9 +31,9 @@ export function gateStage(
   plan: Plan,
   commit: string | null,
 ): GateDecision | Outcome {
-  const { o, state, memory } = ctx;
+  const { o, memory } = ctx;
   const setHeld = (held: Change[], fingerprint: string | null) => {
-    state.waitingForApproval = held.map(briefOf);
+    ctx.update({ waitingForApproval: held.map(briefOf) });
     o.metrics.waitingForApproval.set(held.length);
     o.approvals.hold(
       fingerprint === null ? null : { fingerprint, commit, changes: held.map(briefOf) },
@@ -42,7 +42,7 @@ export function gateStage(
   const actionable = plan.changes.filter((c) => isActionable(c.action));
   if (actionable.length === 0) {
     setHeld([], null);
-    state.appliedCommit = commit;
+    ctx.update({ appliedCommit: commit });
     memory.converged = true;
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
     return { result: 'in_sync', commit, message: `in sync${blocked}` };

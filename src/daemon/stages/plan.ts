@@ -87,7 +87,7 @@ const shown = new WeakMap<
 >();
 
 function record(ctx: RunContext, plan: Plan): void {
-  const { state, o } = ctx;
+  const { o } = ctx;
   let view = shown.get(plan);
   if (view === undefined) {
     view = deepFreeze({
@@ -104,13 +104,15 @@ function record(ctx: RunContext, plan: Plan): void {
     });
     shown.set(plan, view);
   }
-  state.summary = { ...plan.summary };
-  state.counts = view.counts;
-  state.blocked = view.blocked;
-  state.warnings = view.warnings;
-  state.manualSteps = view.manualSteps;
-  state.errors = view.errors;
-  o.metrics.blockedChanges.set(state.blocked.length);
+  ctx.update({
+    summary: { ...plan.summary },
+    counts: view.counts,
+    blocked: view.blocked,
+    warnings: view.warnings,
+    manualSteps: view.manualSteps,
+    errors: view.errors,
+  });
+  o.metrics.blockedChanges.set(view.blocked.length);
 }
 
 function countDrift(ctx: RunContext, plan: Plan, commit: string | null): void {

@@ -9,11 +9,42 @@ import { CHANGED_LISTED, type DaemonStatus, type RunRecord } from '../status.js'
 import type { Plan } from '../../model/plan.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import type { Outcome, RunContext } from './context.js';
+import type { StatusUpdate } from './status-update.js';
 
 export function recordStage(ctx: RunContext, id: number, outcome: Outcome, startedAt: Date): void {
-  const { o, state, reasons } = ctx;
   // Recording itself is the last phase; the clock stops before the status is written.
   const { phases, durationMs } = ctx.finish();
+  const lastRun = runRecord(ctx, id, outcome, startedAt, phases, durationMs);
+  ctx.update({ lastRun });
+  if (outcome.result !== 'unchanged')
+    ctx.update({ outcome: outcome.result, ...keptRun(ctx, lastRun) });
+  const { o, state } = ctx;
+  // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
+  const success = ['applied', 'in_sync', 'planned'].includes(state.outcome ?? '');
+  if (success) {
+    ctx.update({ lastSuccessAt: ctx.now().toISOString() });
+    o.metrics.lastSuccess.set(ctx.now().getTime() / 1000);
+  }
+  if (ctx.memory.controlPlaneAnswered && !state.ready) {
+    ctx.update({ ready: true });
+    o.metrics.up.set(1);
+  }
+  o.metrics.reconcileRuns.inc({ result: outcome.result });
+  o.metrics.reconcileDuration.observe({ result: outcome.result }, durationMs / 1000);
+  for (const [phase, ms] of Object.entries(phases))
+    o.metrics.phaseDuration.observe({ phase }, ms / 1000);
+  logRun(ctx, outcome, lastRun, startedAt);
+}
+
+/** /status `lastRun`. */
+function runRecord(
+  ctx: RunContext,
+  id: number,
+  outcome: Outcome,
+  startedAt: Date,
+  phases: Record<string, number>,
+  durationMs: number,
+): RunRecord {
   const applied = outcome.applied ?? {
     create: 0,
     update: 0,
@@ -26,9 +57,9 @@ export function recordStage(ctx: RunContext, id: number, outcome: Outcome, start
     action: c.action,
     sideEffect: c.side_effect,
   }));
-  state.lastRun = {
+  return {
     id,
-    trigger: [...reasons].sort(),
+    trigger: [...ctx.reasons].sort(),
     startedAt: startedAt.toISOString(),
     finishedAt: ctx.now().toISOString(),
     durationMs,
@@ -40,36 +71,22 @@ export function recordStage(ctx: RunContext, id: number, outcome: Outcome, start
     changedTotal: changed.length,
     phasesMs: { ...phases },
   };
-  if (outcome.result !== 'unchanged') {
-    state.outcome = outcome.result;
-    keepRun(ctx, state.lastRun);
-  }
-  // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
-  const success = ['applied', 'in_sync', 'planned'].includes(state.outcome ?? '');
-  if (success) {
-    state.lastSuccessAt = ctx.now().toISOString();
-    o.metrics.lastSuccess.set(ctx.now().getTime() / 1000);
-  }
-  if (ctx.memory.controlPlaneAnswered && !state.ready) {
-    state.ready = true;
-    o.metrics.up.set(1);
-  }
-  o.metrics.reconcileRuns.inc({ result: outcome.result });
-  o.metrics.reconcileDuration.observe({ result: outcome.result }, durationMs / 1000);
-  for (const [phase, ms] of Object.entries(phases))
-    o.metrics.phaseDuration.observe({ phase }, ms / 1000);
+}
 
+/** The one log line of a run: what happened and what to fix. */
+function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Date): void {
+  const { o, state } = ctx;
   const approvals = o.approvals.status();
   const line = {
-    run: id,
-    trigger: [...reasons].sort(),
+    run: run.id,
+    trigger: run.trigger,
     commit: outcome.commit,
     result: outcome.result,
-    durationMs,
-    phasesMs: phases,
+    durationMs: run.durationMs,
+    phasesMs: run.phasesMs,
     summary: state.summary,
     counts: state.counts,
-    applied,
+    applied: run.applied,
     errors: state.errors.length,
     ...firstErrors(state, outcome),
     // plan.md: blocked changes are reported on every run until the repo or control plane changes.
@@ -104,19 +121,20 @@ export function recordStage(ctx: RunContext, id: number, outcome: Outcome, start
  * unchanged commit and state, incremental/plan-reuse.ts, has the same): /status shares them instead of
  * copying ten runs' plans per answer (Reconciler.status; issue 23 item 11).
  */
-function keepRun(ctx: RunContext, run: RunRecord): void {
-  const { state } = ctx;
+function keptRun(ctx: RunContext, run: RunRecord): Pick<StatusUpdate, 'lastDrift' | 'runs'> {
   const digest = ctx.plan ? digestOf(ctx.plan) : null;
   const drift = driftRecord(run, ctx.drift, ctx.applied);
-  if (drift) state.lastDrift = drift;
-  state.runs = deepFreeze(
-    withRecentRun(state.runs, {
-      ...run,
-      plan: digest?.plan ?? null,
-      planChangesOmitted: digest?.omitted ?? 0,
-      drift,
-    }),
-  );
+  return {
+    ...(drift ? { lastDrift: drift } : {}),
+    runs: deepFreeze(
+      withRecentRun(ctx.state.runs, {
+        ...run,
+        plan: digest?.plan ?? null,
+        planChangesOmitted: digest?.omitted ?? 0,
+        drift,
+      }),
+    ),
+  };
 }
 
 const digests = new WeakMap<Plan, Readonly<{ plan: Plan; omitted: number }>>();

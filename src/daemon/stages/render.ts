@@ -20,9 +20,9 @@ export async function renderStage(
   snapshot: SourceSnapshot,
   desired: DesiredState,
 ): Promise<void> {
-  const { o, state } = ctx;
+  const { o } = ctx;
   if (!desired.config.render) {
-    state.renderedFiles = [];
+    ctx.update({ renderedFiles: [] });
     return;
   }
   const { commit, dir } = snapshot;
@@ -62,7 +62,7 @@ export async function renderStage(
       committed: null,
     });
   }
-  state.renderedFiles = changed;
+  ctx.update({ renderedFiles: changed });
   ctx.memory.renderedCommit = commit;
   if (changed.length === 0 || !o.commitRendered || !o.source.commitFiles) return;
   const paths = changed.map((t) => t.path);

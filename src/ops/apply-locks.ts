@@ -1,5 +1,5 @@
 /**
- * The locks `poolsync apply` holds (docs/apply.md#lock): the lock file of this machine, the
+ * The locks an apply holds (`poolsync apply`'s hints) (docs/apply.md#lock): the lock file of this machine, the
  * embedded state's writer lock, and the lock across machines (the control plane's own lease,
  * or --lock's Kubernetes Lease). With `--lock-timeout D` each is waited for up to D in all,
  * instead of failing at once while another apply (or `control-plane serve`) holds it.
@@ -14,9 +14,9 @@ import {
   type ApplyLock,
   type HeldApplyLock,
   type LockWait,
-} from '../../apply/lock.js';
-import type { ControlPlane } from '../../controlplane/types.js';
-import { UserError } from '../../util/user-error.js';
+} from '../apply/lock.js';
+import type { ControlPlane } from '../controlplane/types.js';
+import { UserError } from '../util/user-error.js';
 
 /** The hint a refusal ends with when no --lock-timeout was given. */
 function refused(err: unknown, wait: LockWait): never {
@@ -51,10 +51,11 @@ export async function takeSharedLock(
   lockFile: string,
   lockFlag: string | undefined,
   wait: LockWait,
+  warn: (message: string) => void,
 ): Promise<HeldApplyLock> {
   let k8s = null;
   if (lockFlag !== undefined && lockFlag.trim() !== '') {
-    const { parseLeaseRef, loadKubeConfig } = await import('../../lease/k8s-lease.js');
+    const { parseLeaseRef, loadKubeConfig } = await import('../lease/k8s-lease.js');
     k8s = { ref: parseLeaseRef(lockFlag, '--lock'), kubeConfig: loadKubeConfig() };
   }
   try {
@@ -65,7 +66,7 @@ export async function takeSharedLock(
         k8s,
         lockFile,
         who: 'poolsync apply',
-        warn: (m) => process.stderr.write(`warning: ${m}\n`),
+        warn,
       }),
     );
   } catch (err) {
