@@ -6,7 +6,8 @@
  */
 import type { ControlPlane } from '../controlplane/types.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
-import { isActionable, PLAN_FORMAT_VERSION, type Plan, type Step } from '../model/plan.js';
+import { isActionable, type Plan, type Step } from '../model/plan.js';
+import { checkPlan } from './check-plan.js';
 import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/execution.js';
@@ -42,6 +43,46 @@ export async function executePlan(
     throw new ApplyRefusedError(`wait timeout must be ≥ 0 (got ${waitTimeoutMs})`);
   checkPlan(plan);
 
+  const started = performance.now();
+  const run = startRun(plan, cp, opts, waitTimeoutMs);
+  const onAbort = () => stop(run, 'aborted');
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  await schedule(run, parallelism);
+  opts.signal?.removeEventListener('abort', onAbort);
+
+  settleNotRun(run);
+  const steps = plan.steps.map((s) => run.results.get(s.id)!);
+  const { counts, applied } = countChanges(plan, steps);
+  return {
+    ok: steps.every((s) => s.status === 'done'),
+    manual: steps.filter((s) => s.status === 'manual').map((s) => s.id),
+    aborted: run.stopping === 'aborted',
+    steps,
+    counts,
+    applied,
+    duration_ms: Math.round(performance.now() - started),
+  };
+}
+
+/** One execution of a plan: its results so far and the step graph as it unfolds. */
+interface Run {
+  plan: Plan;
+  cp: ControlPlane;
+  opts: ExecuteOptions;
+  waitTimeoutMs: number;
+  emit: (e: ApplyEvent) => void;
+  results: Map<string, StepResult>;
+  /** Kahn's algorithm, driven by completions: unfinished dependencies of each step. */
+  waiting: Map<string, number>;
+  /** Each step's dependents, by their index in the plan. */
+  dependents: Map<string, number[]>;
+  /** Steps are known by their index in the plan: among ready steps, the lowest runs first. */
+  ready: MinHeap;
+  stopping: 'failure' | 'aborted' | null;
+}
+
+function startRun(plan: Plan, cp: ControlPlane, opts: ExecuteOptions, waitTimeoutMs: number): Run {
   // An observer's failure (e.g. a closed stdout) must not stop or corrupt the apply itself.
   const emit = (e: ApplyEvent) => {
     try {
@@ -50,7 +91,6 @@ export async function executePlan(
       // ignored on purpose
     }
   };
-  const started = performance.now();
   const results = new Map<string, StepResult>(
     plan.steps.map((s) => [
       s.id,
@@ -65,99 +105,46 @@ export async function executePlan(
       },
     ]),
   );
-
-  // Kahn's algorithm, driven by completions: `waiting` counts unfinished dependencies.
-  // Steps are known by their index in the plan: among ready steps, the lowest runs first.
-  const waiting = new Map<string, number>();
-  const dependents = new Map<string, number[]>();
-  const ready = new MinHeap();
+  const run: Run = {
+    plan,
+    cp,
+    opts,
+    waitTimeoutMs,
+    emit,
+    results,
+    waiting: new Map(),
+    dependents: new Map(),
+    ready: new MinHeap(),
+    stopping: null,
+  };
   plan.steps.forEach((step, i) => {
     const deps = new Set(step.depends_on);
-    waiting.set(step.id, deps.size);
+    run.waiting.set(step.id, deps.size);
     for (const dep of deps) {
-      const list = dependents.get(dep);
+      const list = run.dependents.get(dep);
       if (list) list.push(i);
-      else dependents.set(dep, [i]);
+      else run.dependents.set(dep, [i]);
     }
-    if (deps.size === 0) ready.push(i);
+    if (deps.size === 0) run.ready.push(i);
   });
+  return run;
+}
 
-  let stopping: 'failure' | 'aborted' | null = null;
-  const stop = (reason: 'failure' | 'aborted') => {
-    if (stopping !== null) return;
-    stopping = reason;
-    emit({ type: 'stopping', reason });
-  };
-  const onAbort = () => stop('aborted');
-  if (opts.signal?.aborted) onAbort();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+function stop(run: Run, reason: 'failure' | 'aborted'): void {
+  if (run.stopping !== null) return;
+  run.stopping = reason;
+  run.emit({ type: 'stopping', reason });
+}
 
-  const runStep = async (step: Step): Promise<void> => {
-    const result = results.get(step.id)!;
-    if (isManual(step) && !(opts.runManual && (opts.canRunManual?.(step) ?? true))) {
-      // Left for a person: its dependents never become ready (reported `waiting` below).
-      result.status = 'manual';
-      result.note = step.manual?.command ?? null;
-      emit({ type: 'step_manual', step });
-      return;
-    }
-    emit({ type: 'step_started', step });
-    const t0 = performance.now();
-    let note: string | null = null;
-    let error: StepError | null = null;
-    try {
-      if (isManual(step)) {
-        note = (
-          await opts.runManual!(step, (stream, line) =>
-            emit({ type: 'manual_output', step, stream, line }),
-          )
-        ).note;
-      } else if (step.op === 'wait_idle' || step.op === 'wait_drained') {
-        await (step.op === 'wait_idle' ? waitIdle : waitDrained)(cp, step.args.queues, {
-          timeoutMs: waitTimeoutMs,
-          pollIntervalMs: opts.pollIntervalMs ?? DEFAULT_POLL,
-          signal: opts.signal,
-          onProgress: (p) => emit({ type: 'wait_progress', step, ...p }),
-        });
-      } else {
-        note = (await runCallStep(cp, step)).note;
-      }
-    } catch (err) {
-      error = toStepError(err);
-    }
-    const duration = Math.round(performance.now() - t0);
-    result.duration_ms = duration;
-    result.status = error === null ? 'done' : 'failed';
-    result.error = error;
-    result.note = note;
-    emit({
-      type: 'step_finished',
-      step,
-      status: result.status,
-      duration_ms: duration,
-      error,
-      note,
-    });
-    if (error !== null) {
-      stop(error.code === 'ABORTED' ? 'aborted' : 'failure');
-      return;
-    }
-    for (const next of dependents.get(step.id) ?? []) {
-      const id = plan.steps[next]!.id;
-      const left = waiting.get(id)! - 1;
-      waiting.set(id, left);
-      if (left === 0) ready.push(next);
-    }
-  };
-
-  // The scheduler: keep up to `parallelism` steps in flight; among ready steps, plan order first.
-  await new Promise<void>((resolve) => {
+/** The scheduler: keep up to `parallelism` steps in flight; among ready steps, plan order first. */
+function schedule(run: Run, parallelism: number): Promise<void> {
+  return new Promise<void>((resolve) => {
     let running = 0;
     const pump = () => {
-      while (stopping === null && running < parallelism && ready.size > 0) {
-        const step = plan.steps[ready.pop()!]!;
+      while (run.stopping === null && running < parallelism && run.ready.size > 0) {
+        const step = run.plan.steps[run.ready.pop()!]!;
         running++;
-        void runStep(step).finally(() => {
+        void runStep(run, step).finally(() => {
           running--;
           pump();
         });
@@ -166,12 +153,83 @@ export async function executePlan(
     };
     pump();
   });
-  opts.signal?.removeEventListener('abort', onAbort);
+}
 
+async function runStep(run: Run, step: Step): Promise<void> {
+  const { opts, emit } = run;
+  const result = run.results.get(step.id)!;
+  if (isManual(step) && !(opts.runManual && (opts.canRunManual?.(step) ?? true))) {
+    // Left for a person: its dependents never become ready (reported `waiting` below).
+    result.status = 'manual';
+    result.note = step.manual?.command ?? null;
+    emit({ type: 'step_manual', step });
+    return;
+  }
+  emit({ type: 'step_started', step });
+  const t0 = performance.now();
+  const { note, error } = await performStep(run, step);
+  const duration = Math.round(performance.now() - t0);
+  result.duration_ms = duration;
+  result.status = error === null ? 'done' : 'failed';
+  result.error = error;
+  result.note = note;
+  emit({
+    type: 'step_finished',
+    step,
+    status: result.status,
+    duration_ms: duration,
+    error,
+    note,
+  });
+  if (error !== null) {
+    stop(run, error.code === 'ABORTED' ? 'aborted' : 'failure');
+    return;
+  }
+  for (const next of run.dependents.get(step.id) ?? []) {
+    const id = run.plan.steps[next]!.id;
+    const left = run.waiting.get(id)! - 1;
+    run.waiting.set(id, left);
+    if (left === 0) run.ready.push(next);
+  }
+}
+
+/** Runs the step itself: a manual command, a wait, or a call. */
+async function performStep(
+  run: Run,
+  step: Step,
+): Promise<{ note: string | null; error: StepError | null }> {
+  const { cp, opts, emit } = run;
+  let note: string | null = null;
+  try {
+    if (isManual(step)) {
+      note = (
+        await opts.runManual!(step, (stream, line) =>
+          emit({ type: 'manual_output', step, stream, line }),
+        )
+      ).note;
+    } else if (step.op === 'wait_idle' || step.op === 'wait_drained') {
+      await (step.op === 'wait_idle' ? waitIdle : waitDrained)(cp, step.args.queues, {
+        timeoutMs: run.waitTimeoutMs,
+        pollIntervalMs: opts.pollIntervalMs ?? DEFAULT_POLL,
+        signal: opts.signal,
+        onProgress: (p) => emit({ type: 'wait_progress', step, ...p }),
+      });
+    } else {
+      note = (await runCallStep(cp, step)).note;
+    }
+  } catch (err) {
+    return { note, error: toStepError(err) };
+  }
+  return { note, error: null };
+}
+
+/** What did not run and why: a person's (manual), or waiting on a person's step. */
+function settleNotRun(run: Run): void {
+  const { plan, results } = run;
   // A manual step that follows another manual step (register a cluster into a pool a person
   // creates) never becomes ready, but it is the person's as well: in the runbook, not a failure.
   // (With a runner, only one whose ancestor was left can still be not run here.)
-  if (stopping === null) {
+  if (run.stopping === null) {
     for (const step of plan.steps) {
       const r = results.get(step.id)!;
       if (r.status !== 'not_run' || !isManual(step)) continue;
@@ -185,75 +243,6 @@ export async function executePlan(
     if (r.status !== 'not_run' || results.get(by)!.status !== 'manual') continue;
     r.status = 'waiting';
     r.note = `waiting on manual step ${by}`;
-  }
-  const steps = plan.steps.map((s) => results.get(s.id)!);
-  const { counts, applied } = countChanges(plan, steps);
-  return {
-    ok: steps.every((s) => s.status === 'done'),
-    manual: steps.filter((s) => s.status === 'manual').map((s) => s.id),
-    aborted: stopping === 'aborted',
-    steps,
-    counts,
-    applied,
-    duration_ms: Math.round(performance.now() - started),
-  };
-}
-
-/** Refuses what cannot be executed safely: plan errors, another format, a malformed graph. */
-function checkPlan(plan: Plan): void {
-  if (plan.format_version !== PLAN_FORMAT_VERSION) {
-    throw new ApplyRefusedError(
-      `plan format_version ${JSON.stringify(plan.format_version)} is not supported (expected "${PLAN_FORMAT_VERSION}")`,
-    );
-  }
-  if (plan.errors.length > 0) {
-    const first = plan.errors
-      .slice(0, 5)
-      .map((e) => `  ${[e.location ?? e.address, e.code].filter(Boolean).join(' ')}: ${e.message}`)
-      .join('\n');
-    const more = plan.errors.length > 5 ? `\n  … and ${plan.errors.length - 5} more` : '';
-    throw new ApplyRefusedError(
-      `the plan has ${plan.errors.length} error(s); nothing was applied. Fix them and plan again:\n${first}${more}`,
-    );
-  }
-  const ids = new Set<string>();
-  for (const step of plan.steps) {
-    if (ids.has(step.id))
-      throw new ApplyRefusedError(`the plan's step graph repeats step id ${step.id}`);
-    ids.add(step.id);
-  }
-  for (const step of plan.steps) {
-    for (const dep of step.depends_on) {
-      if (!ids.has(dep))
-        throw new ApplyRefusedError(`step ${step.id} depends on unknown step ${dep}`);
-    }
-  }
-  // A cycle would leave steps waiting forever: every step must be reachable by Kahn's order.
-  const indegree = new Map(plan.steps.map((s) => [s.id, new Set(s.depends_on).size]));
-  const dependents = new Map<string, string[]>();
-  for (const s of plan.steps) {
-    for (const d of new Set(s.depends_on)) {
-      const list = dependents.get(d);
-      if (list) list.push(s.id);
-      else dependents.set(d, [s.id]);
-    }
-  }
-  const queue = plan.steps.filter((s) => indegree.get(s.id) === 0).map((s) => s.id);
-  let seen = 0;
-  while (queue.length > 0) {
-    const id = queue.pop()!;
-    seen++;
-    for (const n of dependents.get(id) ?? []) {
-      const left = indegree.get(n)! - 1;
-      indegree.set(n, left);
-      if (left === 0) queue.push(n);
-    }
-  }
-  if (seen !== plan.steps.length) {
-    const stuck = [...indegree].filter(([, n]) => n > 0).map(([id]) => id);
-    throw new ApplyRefusedError(
-      `the plan's step graph has a cycle through ${stuck.slice(0, 10).join(', ')}`,
-    );
   }
 }
 

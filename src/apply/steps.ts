@@ -22,205 +22,209 @@ export class StepConflictError extends Error {
 
 const DONE: StepOutcome = { note: null };
 
+type CallStep = Exclude<Step, { op: 'wait_idle' | 'wait_drained' }>;
+type StepOf<K extends CallStep['op']> = Extract<CallStep, { op: K }>;
+type Call<K extends CallStep['op']> = (cp: ControlPlane, step: StepOf<K>) => Promise<StepOutcome>;
+
 /** Runs every op except the waits, `wait_idle` and `wait_drained` (see wait.ts). */
-export async function runCallStep(
-  cp: ControlPlane,
-  step: Exclude<Step, { op: 'wait_idle' | 'wait_drained' }>,
-): Promise<StepOutcome> {
-  switch (step.op) {
-    case 'create_pool': {
-      const { name, contract } = step.args;
-      try {
-        await partOf(cp, 'pools', step.target).createPool(name, contract);
-        return DONE;
-      } catch (err) {
-        // P3: a crash (or a lost response) after the create landed. Same contract → done.
-        if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
-        const live = await partOf(cp, 'pools', step.target).getPool(name);
-        if (sameContract(live.contract, contract)) return { note: 'already exists' };
-        throw new StepConflictError(
-          `${step.target} already exists with a different contract (P4 forbids changing it); run \`poolsync plan\` again`,
-        );
-      }
-    }
-    case 'delete_pool':
-      return ignoreNotFound(
-        () => partOf(cp, 'pools', step.target).deletePool(step.args.name),
-        'already deleted',
-      );
-    case 'register_cluster': {
-      const { name, pool } = step.args;
-      try {
-        await partOf(cp, 'clusters', step.target).registerCluster(step.args);
-        return DONE;
-      } catch (err) {
-        // C7: ALREADY_EXISTS means the same pool (another pool is FAILED_PRECONDITION).
-        if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
-        const live = await partOf(cp, 'clusters', step.target).getCluster(name);
-        if (live.pool === pool) return { note: 'already registered' };
-        throw new StepConflictError(
-          `${step.target} is already registered in pool "${live.pool}", not "${pool}" (C7); run \`poolsync plan\` again`,
-        );
-      }
-    }
-    case 'update_cluster':
-      await partOf(cp, 'clusters', step.target).updateCluster(step.args.name, {
-        enabled: step.args.enabled,
-      });
-      return DONE;
-    case 'delete_cluster':
-      return ignoreNotFound(
-        () => partOf(cp, 'clusters', step.target).deleteCluster(step.args.name),
-        'already deleted',
-      );
-    case 'create_queue': {
-      const { name, ...spec } = step.args;
-      try {
-        await partOf(cp, 'queues', step.target).createQueue(step.args);
-        return DONE;
-      } catch (err) {
-        // Q2 also answers ALREADY_EXISTS for a cluster's name; then there is no such queue.
-        if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
-        let live;
-        try {
-          live = await partOf(cp, 'queues', step.target).getQueue(name);
-        } catch (getErr) {
-          if (isControlPlaneError(getErr, 'NOT_FOUND')) throw err;
-          throw getErr;
-        }
-        const differing = queueSpecDiff(live, spec);
-        if (differing.length === 0) return { note: 'already exists' };
-        throw new StepConflictError(
-          `${step.target} already exists with a different ${differing.join(', ')}; run \`poolsync plan\` again`,
-        );
-      }
-    }
-    case 'update_queue': {
-      const { name, ...spec } = step.args;
-      await partOf(cp, 'queues', step.target).updateQueue(name, spec);
-      return DONE;
-    }
-    case 'set_assignment':
-      // A1: an upsert, idempotent by nature.
-      await partOf(cp, 'assignments', step.target).setAssignment(step.args);
-      return DONE;
-    case 'delete_assignment':
-      return ignoreNotFound(
-        () =>
-          partOf(cp, 'assignments', step.target).deleteAssignment({
-            project: step.args.project,
-            domain: step.args.domain,
-            workflow: step.args.workflow,
-          }),
-        'already deleted',
-      );
-    // Capability steps (domain.md, Capabilities): each is idempotent on the control plane.
-    case 'drain_queue':
-      // Draining a drained queue changes nothing; a queue already deleted has nothing to drain.
-      return ignoreNotFound(
-        async () =>
-          void (await partOf(cp, 'capabilityCalls', step.target).drainQueue(step.args.name)),
-        'already deleted',
-      );
-    case 'activate_queue':
-      await partOf(cp, 'capabilityCalls', step.target).activateQueue(step.args.name);
-      return DONE;
-    case 'undelete_queue': {
-      const queues = partOf(cp, 'queues', step.target);
-      if (!queues.undeleteQueue)
-        throw new StepConflictError(
-          `${step.target}: the ${cp.backend.name} control plane has no soft-deleted queues; run \`poolsync plan\` again`,
-        );
-      await queues.undeleteQueue(step.args.name);
-      return DONE;
-    }
-    case 'undelete_pool': {
-      const pools = partOf(cp, 'pools', step.target);
-      if (!pools.undeletePool) throw noSoftDeletes(cp, step.target, 'pools');
-      await pools.undeletePool(step.args.name);
-      return DONE;
-    }
-    case 'undelete_cluster': {
-      const clusters = partOf(cp, 'clusters', step.target);
-      if (!clusters.undeleteCluster) throw noSoftDeletes(cp, step.target, 'clusters');
-      await clusters.undeleteCluster(step.args.name);
-      return DONE;
-    }
-    case 'delete_queue':
-      return ignoreNotFound(
-        () => partOf(cp, 'capabilityCalls', step.target).deleteQueue(step.args.name),
-        'already deleted',
-      );
-    case 'move_cluster': {
-      const live = await partOf(cp, 'capabilityCalls', step.target).moveCluster(
-        step.args.name,
-        step.args.pool,
-      );
-      if (live.pool !== step.args.pool) {
-        throw new StepConflictError(
-          `${step.target} is in pool "${live.pool}" after the move to "${step.args.pool}"; run \`poolsync plan\` again`,
-        );
-      }
-      return DONE;
-    }
-    case 'update_pool':
-      await partOf(cp, 'capabilityCalls', step.target).updatePool(
-        step.args.name,
-        step.args.contract,
-      );
-      return DONE;
-    case 'move_queue': {
-      // queue_move: the update naming the new pool, on the DRAINED queue (a re-run after the
-      // move landed sends the same spec again: nothing changes).
-      const { name, ...spec } = step.args;
-      const live = await partOf(cp, 'queues', step.target).updateQueue(name, spec);
-      if (live.pool !== spec.pool) {
-        throw new StepConflictError(
-          `${step.target} is in pool "${live.pool}" after the move to "${spec.pool}"; run \`poolsync plan\` again`,
-        );
-      }
-      return DONE;
-    }
-    case 'set_default_queue':
-      // An upsert, like an assignment.
-      await partOf(cp, 'defaultQueues', step.target).setDefaultQueue(
+export async function runCallStep(cp: ControlPlane, step: CallStep): Promise<StepOutcome> {
+  const call = Object.hasOwn(CALLS, step.op) ? (CALLS[step.op] as Call<CallStep['op']>) : null;
+  if (!call) throw new StepConflictError(`unknown step op ${JSON.stringify((step as Step).op)}`);
+  return call(cp, step as never);
+}
+
+const CALLS: { [K in CallStep['op']]: Call<K> } = {
+  create_pool: createPool,
+  delete_pool: (cp, step) =>
+    ignoreNotFound(() => partOf(cp, 'pools', step.target).deletePool(step.args.name)),
+  register_cluster: registerCluster,
+  update_cluster: async (cp, step) => {
+    await partOf(cp, 'clusters', step.target).updateCluster(step.args.name, {
+      enabled: step.args.enabled,
+    });
+    return DONE;
+  },
+  delete_cluster: (cp, step) =>
+    ignoreNotFound(() => partOf(cp, 'clusters', step.target).deleteCluster(step.args.name)),
+  create_queue: createQueue,
+  update_queue: async (cp, step) => {
+    const { name, ...spec } = step.args;
+    await partOf(cp, 'queues', step.target).updateQueue(name, spec);
+    return DONE;
+  },
+  // A1: an upsert, idempotent by nature.
+  set_assignment: async (cp, step) => {
+    await partOf(cp, 'assignments', step.target).setAssignment(step.args);
+    return DONE;
+  },
+  delete_assignment: (cp, step) =>
+    ignoreNotFound(() =>
+      partOf(cp, 'assignments', step.target).deleteAssignment({
+        project: step.args.project,
+        domain: step.args.domain,
+        workflow: step.args.workflow,
+      }),
+    ),
+  // Capability steps (domain.md, Capabilities): each is idempotent on the control plane.
+  // Draining a drained queue changes nothing; a queue already deleted has nothing to drain.
+  drain_queue: (cp, step) =>
+    ignoreNotFound(
+      async () =>
+        void (await partOf(cp, 'capabilityCalls', step.target).drainQueue(step.args.name)),
+    ),
+  activate_queue: async (cp, step) => {
+    await partOf(cp, 'capabilityCalls', step.target).activateQueue(step.args.name);
+    return DONE;
+  },
+  undelete_queue: undeleteQueue,
+  undelete_pool: async (cp, step) => {
+    const pools = partOf(cp, 'pools', step.target);
+    if (!pools.undeletePool) throw noSoftDeletes(cp, step.target, 'pools');
+    await pools.undeletePool(step.args.name);
+    return DONE;
+  },
+  undelete_cluster: async (cp, step) => {
+    const clusters = partOf(cp, 'clusters', step.target);
+    if (!clusters.undeleteCluster) throw noSoftDeletes(cp, step.target, 'clusters');
+    await clusters.undeleteCluster(step.args.name);
+    return DONE;
+  },
+  delete_queue: (cp, step) =>
+    ignoreNotFound(() => partOf(cp, 'capabilityCalls', step.target).deleteQueue(step.args.name)),
+  move_cluster: moveCluster,
+  update_pool: async (cp, step) => {
+    await partOf(cp, 'capabilityCalls', step.target).updatePool(step.args.name, step.args.contract);
+    return DONE;
+  },
+  move_queue: moveQueue,
+  // An upsert, like an assignment.
+  set_default_queue: async (cp, step) => {
+    const { project, domain, queue } = step.args;
+    await partOf(cp, 'defaultQueues', step.target).setDefaultQueue(project, domain, queue);
+    return DONE;
+  },
+  delete_default_queue: (cp, step) =>
+    ignoreNotFound(() =>
+      partOf(cp, 'defaultQueues', step.target).deleteDefaultQueue(
         step.args.project,
         step.args.domain,
-        step.args.queue,
-      );
-      return DONE;
-    case 'delete_default_queue':
-      return ignoreNotFound(
-        () =>
-          partOf(cp, 'defaultQueues', step.target).deleteDefaultQueue(
-            step.args.project,
-            step.args.domain,
-          ),
-        'already deleted',
-      );
-    case 'set_execution_cluster_label':
-      // An upsert (flyteadmin's Update*Attributes), idempotent by nature.
-      await partOf(cp, 'executionClusterLabels', step.target).setExecutionClusterLabel(step.args);
-      return DONE;
-    case 'delete_execution_cluster_label':
-      return ignoreNotFound(
-        () =>
-          partOf(cp, 'executionClusterLabels', step.target).deleteExecutionClusterLabel(step.args),
-        'already deleted',
-      );
-    default: {
-      const unknown: never = step;
-      throw new StepConflictError(`unknown step op ${JSON.stringify((unknown as Step).op)}`);
-    }
+      ),
+    ),
+  // An upsert (flyteadmin's Update*Attributes), idempotent by nature.
+  set_execution_cluster_label: async (cp, step) => {
+    await partOf(cp, 'executionClusterLabels', step.target).setExecutionClusterLabel(step.args);
+    return DONE;
+  },
+  delete_execution_cluster_label: (cp, step) =>
+    ignoreNotFound(() =>
+      partOf(cp, 'executionClusterLabels', step.target).deleteExecutionClusterLabel(step.args),
+    ),
+};
+
+async function createPool(cp: ControlPlane, step: StepOf<'create_pool'>): Promise<StepOutcome> {
+  const { name, contract } = step.args;
+  try {
+    await partOf(cp, 'pools', step.target).createPool(name, contract);
+    return DONE;
+  } catch (err) {
+    // P3: a crash (or a lost response) after the create landed. Same contract → done.
+    if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
+    const live = await partOf(cp, 'pools', step.target).getPool(name);
+    if (sameContract(live.contract, contract)) return { note: 'already exists' };
+    throw new StepConflictError(
+      `${step.target} already exists with a different contract (P4 forbids changing it); run \`poolsync plan\` again`,
+    );
   }
 }
 
-async function ignoreNotFound(call: () => Promise<void>, note: string): Promise<StepOutcome> {
+async function registerCluster(
+  cp: ControlPlane,
+  step: StepOf<'register_cluster'>,
+): Promise<StepOutcome> {
+  const { name, pool } = step.args;
+  try {
+    await partOf(cp, 'clusters', step.target).registerCluster(step.args);
+    return DONE;
+  } catch (err) {
+    // C7: ALREADY_EXISTS means the same pool (another pool is FAILED_PRECONDITION).
+    if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
+    const live = await partOf(cp, 'clusters', step.target).getCluster(name);
+    if (live.pool === pool) return { note: 'already registered' };
+    throw new StepConflictError(
+      `${step.target} is already registered in pool "${live.pool}", not "${pool}" (C7); run \`poolsync plan\` again`,
+    );
+  }
+}
+
+async function createQueue(cp: ControlPlane, step: StepOf<'create_queue'>): Promise<StepOutcome> {
+  const { name, ...spec } = step.args;
+  try {
+    await partOf(cp, 'queues', step.target).createQueue(step.args);
+    return DONE;
+  } catch (err) {
+    // Q2 also answers ALREADY_EXISTS for a cluster's name; then there is no such queue.
+    if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
+    let live;
+    try {
+      live = await partOf(cp, 'queues', step.target).getQueue(name);
+    } catch (getErr) {
+      if (isControlPlaneError(getErr, 'NOT_FOUND')) throw err;
+      throw getErr;
+    }
+    const differing = queueSpecDiff(live, spec);
+    if (differing.length === 0) return { note: 'already exists' };
+    throw new StepConflictError(
+      `${step.target} already exists with a different ${differing.join(', ')}; run \`poolsync plan\` again`,
+    );
+  }
+}
+
+async function undeleteQueue(
+  cp: ControlPlane,
+  step: StepOf<'undelete_queue'>,
+): Promise<StepOutcome> {
+  const queues = partOf(cp, 'queues', step.target);
+  if (!queues.undeleteQueue)
+    throw new StepConflictError(
+      `${step.target}: the ${cp.backend.name} control plane has no soft-deleted queues; run \`poolsync plan\` again`,
+    );
+  await queues.undeleteQueue(step.args.name);
+  return DONE;
+}
+
+async function moveCluster(cp: ControlPlane, step: StepOf<'move_cluster'>): Promise<StepOutcome> {
+  const live = await partOf(cp, 'capabilityCalls', step.target).moveCluster(
+    step.args.name,
+    step.args.pool,
+  );
+  if (live.pool !== step.args.pool) {
+    throw new StepConflictError(
+      `${step.target} is in pool "${live.pool}" after the move to "${step.args.pool}"; run \`poolsync plan\` again`,
+    );
+  }
+  return DONE;
+}
+
+async function moveQueue(cp: ControlPlane, step: StepOf<'move_queue'>): Promise<StepOutcome> {
+  // queue_move: the update naming the new pool, on the DRAINED queue (a re-run after the
+  // move landed sends the same spec again: nothing changes).
+  const { name, ...spec } = step.args;
+  const live = await partOf(cp, 'queues', step.target).updateQueue(name, spec);
+  if (live.pool !== spec.pool) {
+    throw new StepConflictError(
+      `${step.target} is in pool "${live.pool}" after the move to "${spec.pool}"; run \`poolsync plan\` again`,
+    );
+  }
+  return DONE;
+}
+
+/** Every delete: a call that finds the object already gone is done ("already deleted"). */
+async function ignoreNotFound(call: () => Promise<void>): Promise<StepOutcome> {
   try {
     await call();
     return DONE;
   } catch (err) {
-    if (isControlPlaneError(err, 'NOT_FOUND')) return { note };
+    if (isControlPlaneError(err, 'NOT_FOUND')) return { note: 'already deleted' };
     throw err;
   }
 }

@@ -17,7 +17,14 @@ import {
   type ObjectKind,
 } from '../model/common.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
-import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
+import type {
+  LiveAssignment,
+  LiveCluster,
+  LiveDefaultQueue,
+  LivePool,
+  LiveQueue,
+  LiveState,
+} from '../model/live.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 
 export interface ExportedFile {
@@ -133,133 +140,144 @@ export function exportManifests(live: LiveState): ExportResult {
   const files: ExportedFile[] = [];
   const warnings: string[] = [];
   const counts: ExportResult['counts'] = { pools: 0, clusters: 0, queues: 0, assignments: 0 };
+  const add = (key: keyof ExportResult['counts'], file: ExportedFile | null) => {
+    if (!file) return;
+    files.push(file);
+    counts[key] = (counts[key] ?? 0) + 1;
+  };
   const clusters = new Map<string, LiveCluster>(live.clusters.map((c) => [c.name, c]));
-
-  for (const p of live.pools) {
-    // P1: the default pool exists everywhere and is set when the control plane is provisioned.
-    if (p.name === DEFAULT_POOL) continue;
-    if (!isValidName(p.name)) {
-      warnings.push(invalidNameWarning('ClusterPool', p.name));
-      continue;
-    }
-    if (p.contract_known === false) {
-      // Union's public API does not return a pool's contract (docs/union.md): the pool is
-      // written with its contract marked unknown (never a made-up one), which validates (V7
-      // does not apply to it) and which the planner never compares, so the export plans to
-      // "No changes". Declaring the real contract is a choice the user makes, not an error.
-      warnings.push(
-        `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml marks it unknown (${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}), and poolsync leaves it as it is. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation`,
-      );
-      files.push({
-        path: `pools/${p.name}.yaml`,
-        address: `ClusterPool/${p.name}`,
-        content: manifest(
-          'ClusterPool',
-          p.name,
-          {},
-          `Contract not readable through the API: marked unknown, so poolsync never compares or changes it. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation.`,
-          { [CONTRACT_ANNOTATION]: CONTRACT_UNKNOWN },
-        ),
-      });
-      counts.pools++;
-      continue;
-    }
-    files.push({
-      path: `pools/${p.name}.yaml`,
-      address: `ClusterPool/${p.name}`,
-      content: manifest('ClusterPool', p.name, poolSpec(p)),
-    });
-    counts.pools++;
-  }
-
-  for (const c of live.clusters) {
-    if (!isValidName(c.name)) {
-      warnings.push(invalidNameWarning('Cluster', c.name));
-      continue;
-    }
-    // data_plane is reported by the cluster itself (C5), not declared here.
-    files.push({
-      path: `clusters/${c.name}.yaml`,
-      address: `Cluster/${c.name}`,
-      content: manifest('Cluster', c.name, { pool: c.pool, enabled: c.enabled }),
-    });
-    counts.clusters++;
-  }
-
-  for (const q of live.queues) {
-    if (!isValidName(q.name)) {
-      warnings.push(invalidNameWarning('Queue', q.name));
-      continue;
-    }
-    const owner = q.cluster_managed ? clusters.get(q.name) : undefined;
-    if (q.name === DEFAULT_QUEUE || owner) {
-      if (owner && (owner.pool !== q.pool || q.clusters.length !== 1 || q.clusters[0] !== q.name)) {
-        // C7 trap: the cluster was re-registered elsewhere; its old co-named queue cannot be
-        // declared (V5), and the planner reports it from the cluster.
-        warnings.push(
-          `Queue/${q.name}: left out: it is the co-named queue of cluster "${q.name}" but is in pool "${q.pool}" with selector ${JSON.stringify(q.clusters)} (C7); re-register the cluster under a new name`,
-        );
-        continue;
-      }
-      // C2/P1: pool and selector are managed; write the settings only where they differ.
-      if (hasDefaultSettings(q)) continue;
-      const comment =
-        q.name === DEFAULT_QUEUE
-          ? 'Settings of the org-wide default queue (pool and selector are fixed, Q5).'
-          : `Settings of the co-named queue of cluster ${q.name} (pool and selector follow the cluster, Q4).`;
-      files.push({
-        path: `queues/${q.name}.yaml`,
-        address: `Queue/${q.name}`,
-        content: manifest('Queue', q.name, { ...settingsOf(q) }, comment),
-      });
-      counts.queues++;
-      continue;
-    }
-    files.push({
-      path: `queues/${q.name}.yaml`,
-      address: `Queue/${q.name}`,
-      content: manifest('Queue', q.name, {
-        pool: q.pool,
-        clusters: [...q.clusters],
-        ...settingsOf(q),
-      }),
-    });
-    counts.queues++;
-  }
-
+  for (const p of live.pools) add('pools', poolFile(p, warnings));
+  for (const c of live.clusters) add('clusters', clusterFile(c, warnings));
+  for (const q of live.queues) add('queues', queueFile(q, clusters, warnings));
   const taken = new Set<string>();
-  for (const a of live.assignments) {
-    const name = assignmentManifestName(a, taken);
-    const spec = {
-      project: a.project,
-      domain: a.domain,
-      ...(a.workflow !== null ? { workflow: a.workflow } : {}),
-      pool: a.pool,
-    };
-    files.push({
-      path: `assignments/${name}.yaml`,
-      address: `PoolAssignment/${assignmentKeyString(a)}`,
-      content: manifest('PoolAssignment', name, spec),
-    });
-    counts.assignments++;
-  }
-
+  for (const a of live.assignments) add('assignments', assignmentFile(a, taken));
   // Union v2: project/domain → default queue.
   const dqNames = new Set<string>();
   if (live.default_queues) counts.default_queues = 0;
-  for (const d of live.default_queues ?? []) {
-    const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, dqNames);
-    files.push({
-      path: `default-queues/${name}.yaml`,
-      address: `DefaultQueue/${d.project}/${d.domain}`,
-      content: manifest('DefaultQueue', name, {
-        project: d.project,
-        domain: d.domain,
-        queue: d.queue,
-      }),
-    });
-    counts.default_queues = (counts.default_queues ?? 0) + 1;
-  }
-
+  for (const d of live.default_queues ?? []) add('default_queues', defaultQueueFile(d, dqNames));
   return { files, counts, warnings };
+}
+
+function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
+  // P1: the default pool exists everywhere and is set when the control plane is provisioned.
+  if (p.name === DEFAULT_POOL) return null;
+  if (!isValidName(p.name)) {
+    warnings.push(invalidNameWarning('ClusterPool', p.name));
+    return null;
+  }
+  if (p.contract_known === false) {
+    // Union's public API does not return a pool's contract (docs/union.md): the pool is
+    // written with its contract marked unknown (never a made-up one), which validates (V7
+    // does not apply to it) and which the planner never compares, so the export plans to
+    // "No changes". Declaring the real contract is a choice the user makes, not an error.
+    warnings.push(
+      `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml marks it unknown (${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}), and poolsync leaves it as it is. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation`,
+    );
+    return {
+      path: `pools/${p.name}.yaml`,
+      address: `ClusterPool/${p.name}`,
+      content: manifest(
+        'ClusterPool',
+        p.name,
+        {},
+        `Contract not readable through the API: marked unknown, so poolsync never compares or changes it. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation.`,
+        { [CONTRACT_ANNOTATION]: CONTRACT_UNKNOWN },
+      ),
+    };
+  }
+  return {
+    path: `pools/${p.name}.yaml`,
+    address: `ClusterPool/${p.name}`,
+    content: manifest('ClusterPool', p.name, poolSpec(p)),
+  };
+}
+
+function clusterFile(c: LiveCluster, warnings: string[]): ExportedFile | null {
+  if (!isValidName(c.name)) {
+    warnings.push(invalidNameWarning('Cluster', c.name));
+    return null;
+  }
+  // data_plane is reported by the cluster itself (C5), not declared here.
+  return {
+    path: `clusters/${c.name}.yaml`,
+    address: `Cluster/${c.name}`,
+    content: manifest('Cluster', c.name, { pool: c.pool, enabled: c.enabled }),
+  };
+}
+
+function queueFile(
+  q: LiveQueue,
+  clusters: Map<string, LiveCluster>,
+  warnings: string[],
+): ExportedFile | null {
+  if (!isValidName(q.name)) {
+    warnings.push(invalidNameWarning('Queue', q.name));
+    return null;
+  }
+  const owner = q.cluster_managed ? clusters.get(q.name) : undefined;
+  if (q.name === DEFAULT_QUEUE || owner) return managedQueueFile(q, owner, warnings);
+  return {
+    path: `queues/${q.name}.yaml`,
+    address: `Queue/${q.name}`,
+    content: manifest('Queue', q.name, {
+      pool: q.pool,
+      clusters: [...q.clusters],
+      ...settingsOf(q),
+    }),
+  };
+}
+
+/** The default queue, or a cluster's co-named queue (`owner`). */
+function managedQueueFile(
+  q: LiveQueue,
+  owner: LiveCluster | undefined,
+  warnings: string[],
+): ExportedFile | null {
+  if (owner && (owner.pool !== q.pool || q.clusters.length !== 1 || q.clusters[0] !== q.name)) {
+    // C7 trap: the cluster was re-registered elsewhere; its old co-named queue cannot be
+    // declared (V5), and the planner reports it from the cluster.
+    warnings.push(
+      `Queue/${q.name}: left out: it is the co-named queue of cluster "${q.name}" but is in pool "${q.pool}" with selector ${JSON.stringify(q.clusters)} (C7); re-register the cluster under a new name`,
+    );
+    return null;
+  }
+  // C2/P1: pool and selector are managed; write the settings only where they differ.
+  if (hasDefaultSettings(q)) return null;
+  const comment =
+    q.name === DEFAULT_QUEUE
+      ? 'Settings of the org-wide default queue (pool and selector are fixed, Q5).'
+      : `Settings of the co-named queue of cluster ${q.name} (pool and selector follow the cluster, Q4).`;
+  return {
+    path: `queues/${q.name}.yaml`,
+    address: `Queue/${q.name}`,
+    content: manifest('Queue', q.name, { ...settingsOf(q) }, comment),
+  };
+}
+
+function assignmentFile(a: LiveAssignment, taken: Set<string>): ExportedFile {
+  const name = assignmentManifestName(a, taken);
+  const spec = {
+    project: a.project,
+    domain: a.domain,
+    ...(a.workflow !== null ? { workflow: a.workflow } : {}),
+    pool: a.pool,
+  };
+  return {
+    path: `assignments/${name}.yaml`,
+    address: `PoolAssignment/${assignmentKeyString(a)}`,
+    content: manifest('PoolAssignment', name, spec),
+  };
+}
+
+function defaultQueueFile(d: LiveDefaultQueue, taken: Set<string>): ExportedFile {
+  const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, taken);
+  return {
+    path: `default-queues/${name}.yaml`,
+    address: `DefaultQueue/${d.project}/${d.domain}`,
+    content: manifest('DefaultQueue', name, {
+      project: d.project,
+      domain: d.domain,
+      queue: d.queue,
+    }),
+  };
 }

@@ -34,6 +34,8 @@ export interface ConfigResult {
   declaresEnvironments?: boolean;
 }
 
+type Add = (code: ValidationError['code'], message: string, line: number, column: number) => void;
+
 export async function readRepoConfig(root: string): Promise<ConfigResult> {
   const file = REPO_CONFIG_FILE;
   // One read, no `access` first: whether it exists is what the safe read says (a link to a
@@ -48,49 +50,66 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
     };
   }
   const errors: ValidationError[] = [];
-  const add = (
-    code: ValidationError['code'],
-    message: string,
-    line: number,
-    column: number,
-  ): void => {
+  const add: Add = (code, message, line, column) => {
     errors.push({ code, message, file, line, column, address: null });
   };
   if (!read.ok)
     return { config: DEFAULT_REPO_CONFIG, errors: [read.error], present: true, limits: LIMITS };
-  const parsed = parseYamlFile(read.text);
-  for (const i of parsed.issues) add(i.code, i.message, i.line, i.column);
-  if (parsed.issues.length > 0)
+  const doc = readConfigDocument(read.text, add);
+  if (doc === 'unreadable')
     return { config: DEFAULT_REPO_CONFIG, errors, present: true, limits: LIMITS };
-  if (parsed.documents.length === 0)
+  if (doc === 'empty')
     return {
       config: { ...DEFAULT_REPO_CONFIG, ignore: [] },
       errors,
       present: true,
       limits: LIMITS,
     };
-  if (parsed.documents.length > 1) {
-    const second = parsed.documents[1]!.root.pos;
-    add(
-      'SCHEMA',
-      `${file} holds one RepoConfig document, found ${parsed.documents.length}`,
-      second.line,
-      second.column,
-    );
-  }
-  const root0 = parsed.documents[0]!.root;
-  const value = toPlain(root0);
-  for (const issue of validateAgainstSchema('RepoConfig', value, root0)) {
-    add('SCHEMA', issue.message, issue.pos.line, issue.pos.column);
-  }
   if (errors.length > 0)
     return {
       config: DEFAULT_REPO_CONFIG,
       errors,
       present: true,
       limits: LIMITS,
-      ...(entry(root0, 'environments') ? { declaresEnvironments: true } : {}),
+      ...(entry(doc.root, 'environments') ? { declaresEnvironments: true } : {}),
     };
+  return readValidConfig(root, doc, errors, add);
+}
+
+/** The one document, checked against the RepoConfig schema (its problems told to `add`). */
+function readConfigDocument(
+  text: string,
+  add: Add,
+): { root: YNode; value: unknown } | 'unreadable' | 'empty' {
+  const parsed = parseYamlFile(text);
+  for (const i of parsed.issues) add(i.code, i.message, i.line, i.column);
+  if (parsed.issues.length > 0) return 'unreadable';
+  if (parsed.documents.length === 0) return 'empty';
+  if (parsed.documents.length > 1) {
+    const second = parsed.documents[1]!.root.pos;
+    add(
+      'SCHEMA',
+      `${REPO_CONFIG_FILE} holds one RepoConfig document, found ${parsed.documents.length}`,
+      second.line,
+      second.column,
+    );
+  }
+  const root = parsed.documents[0]!.root;
+  const value = toPlain(root);
+  for (const issue of validateAgainstSchema('RepoConfig', value, root)) {
+    add('SCHEMA', issue.message, issue.pos.line, issue.pos.column);
+  }
+  return { root, value };
+}
+
+/** A schema-valid document: its globs, limits, render targets and environments. */
+async function readValidConfig(
+  dir: string,
+  doc: { root: YNode; value: unknown },
+  errors: ValidationError[],
+  add: Add,
+): Promise<ConfigResult> {
+  const { root: root0, value } = doc;
   const raw = value as {
     prune?: boolean;
     ignore?: string[];
@@ -99,32 +118,10 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
     absent?: string[];
   };
   const ignore = raw.ignore ?? [];
-  const ignoreNode = entry(root0, 'ignore')?.value;
-  ignore.forEach((glob, i) => {
-    const pos = (ignoreNode?.kind === 'seq' ? ignoreNode.items[i]?.pos : undefined) ?? root0.pos;
-    if (glob.startsWith('/') || glob.split('/').includes('..')) {
-      add(
-        'SCHEMA',
-        `ignore glob '${glob}' must be relative to the folder (no leading '/' or '..')`,
-        pos.line,
-        pos.column,
-      );
-      return;
-    }
-    try {
-      picomatch.makeRe(glob);
-    } catch (err) {
-      add(
-        'SCHEMA',
-        `ignore glob '${glob}' is invalid: ${(err as Error).message}`,
-        pos.line,
-        pos.column,
-      );
-    }
-  });
+  checkIgnoreGlobs(root0, ignore, add);
   const limits = readLimits(root0, add);
-  const render = await checkRenderConfig(root, value, root0, add);
-  const environments = await readEnvironments(root, root0, add);
+  const render = await checkRenderConfig(dir, value, root0, add);
+  const environments = await readEnvironments(dir, root0, add);
   // Rendered files and the values they merge with are not manifests: the loader skips them;
   // so are the environments' patch files (environments.ts).
   const skip = [
@@ -152,14 +149,37 @@ export async function readRepoConfig(root: string): Promise<ConfigResult> {
   };
 }
 
+function checkIgnoreGlobs(root: YNode, ignore: string[], add: Add): void {
+  const ignoreNode = entry(root, 'ignore')?.value;
+  ignore.forEach((glob, i) => {
+    const pos = (ignoreNode?.kind === 'seq' ? ignoreNode.items[i]?.pos : undefined) ?? root.pos;
+    if (glob.startsWith('/') || glob.split('/').includes('..')) {
+      add(
+        'SCHEMA',
+        `ignore glob '${glob}' must be relative to the folder (no leading '/' or '..')`,
+        pos.line,
+        pos.column,
+      );
+      return;
+    }
+    try {
+      picomatch.makeRe(glob);
+    } catch (err) {
+      add(
+        'SCHEMA',
+        `ignore glob '${glob}' is invalid: ${(err as Error).message}`,
+        pos.line,
+        pos.column,
+      );
+    }
+  });
+}
+
 /**
  * `limits:` (docs/security.md): each setting replaces its default, up to a ceiling that keeps
  * the protection. An invalid one is an error at its value; the run then uses the defaults.
  */
-function readLimits(
-  root: YNode,
-  add: (code: ValidationError['code'], message: string, line: number, column: number) => void,
-): Readonly<InputLimits> {
+function readLimits(root: YNode, add: Add): Readonly<InputLimits> {
   const node = entry(root, 'limits')?.value;
   if (node?.kind !== 'map') return LIMITS;
   const limits: InputLimits = { ...LIMITS };

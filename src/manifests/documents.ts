@@ -20,9 +20,10 @@ import { URL_FIELDS, credentialIssues } from './document-credentials.js';
 import { didYouMean } from './suggest.js';
 import { flyteManifest } from './flyte-documents.js';
 import type { ValidationError } from './types.js';
-import { isIntact, isUsable, type ManifestBase } from './manifest-base.js';
+import { isUsable, type ManifestBase } from './manifest-base.js';
 import type { DocumentResult, Manifest } from './manifest-types.js';
 import { positionTree } from './document-positions.js';
+import { PARTIAL_SPECS } from './partial-specs.js';
 
 export { intact, usable, type ManifestBase } from './manifest-base.js';
 export type * from './manifest-types.js';
@@ -139,84 +140,15 @@ function partial(
     for (const seg of pointer.slice(1).split('/')) v = isMap(v) ? v[seg] : undefined;
     return ok(pointer) ? read(v) : undefined;
   };
-  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   const clean: Plain = {
     metadata: {
       name: metadata['name'],
       annotations: get('/metadata/annotations', (v) => (isMap(v) ? v : undefined)),
     },
   };
-  switch (kind) {
-    case 'ClusterPool': {
-      const uri = get('/spec/object_store_ref/uri', str);
-      const type = get('/spec/secret_store/type', str);
-      const locator = get('/spec/secret_store/locator', str);
-      const registry = get('/spec/image_registry/locator', str);
-      clean['spec'] = {
-        object_store_ref: {
-          uri: uri ?? '',
-          endpoint: get('/spec/object_store_ref/endpoint', str),
-        },
-        secret_store: { type: type ?? '', locator: locator ?? '' },
-        // Absent when not written; a broken one is a fault and is never compared (V6).
-        image_registry:
-          spec['image_registry'] !== undefined ? { locator: registry ?? '' } : undefined,
-      };
-      break;
-    }
-    case 'Cluster': {
-      clean['spec'] = {
-        pool: get('/spec/pool', str),
-        pools: get('/spec/pools', (v) => v as string[]),
-        enabled: get('/spec/enabled', (v) => (typeof v === 'boolean' ? v : undefined)),
-        data_plane: isMap(spec['data_plane'])
-          ? {
-              object_store_uri: get('/spec/data_plane/object_store_uri', str),
-              image_registry: get('/spec/data_plane/image_registry', str),
-              secret_store: {
-                type: get('/spec/data_plane/secret_store/type', str),
-                locator: get('/spec/data_plane/secret_store/locator', str),
-              },
-            }
-          : undefined,
-      };
-      break;
-    }
-    case 'Queue': {
-      // Intact, not usable: one bad entry does not hide the others from V3 and V4.
-      const clusters = isIntact(faults, '/spec/clusters') ? spec['clusters'] : undefined;
-      clean['spec'] = {
-        pool: get('/spec/pool', str),
-        clusters: Array.isArray(clusters)
-          ? clusters.map((c) => (typeof c === 'string' ? c : ''))
-          : undefined,
-        run_concurrency: 0,
-        action_concurrency: 0,
-      };
-      break;
-    }
-    case 'PoolAssignment':
-      clean['spec'] = {
-        // The key as written, for messages; V8's duplicate-key check needs it usable.
-        project: str(spec['project']) ?? '',
-        domain: str(spec['domain']) ?? '',
-        workflow: str(spec['workflow']),
-        pool: get('/spec/pool', str) ?? '',
-      };
-      break;
-    case 'DefaultQueue':
-      clean['spec'] = {
-        // As for assignments: the key as written, for messages and the V12 duplicate check.
-        project: str(spec['project']) ?? '',
-        domain: str(spec['domain']) ?? '',
-        queue: get('/spec/queue', str) ?? '',
-      };
-      break;
-    case 'ExecutionCluster':
-    case 'ClusterLabel':
-    case 'ExecutionClusterLabel':
-      return flyteManifest(kind, value, baseOf(clean, root, file, faults, addr), ok);
-  }
+  if (kind === 'ExecutionCluster' || kind === 'ClusterLabel' || kind === 'ExecutionClusterLabel')
+    return flyteManifest(kind, value, baseOf(clean, root, file, faults, addr), ok);
+  clean['spec'] = PARTIAL_SPECS[kind]({ get, spec, faults });
   return typed(kind, clean, root, file, faults, addr);
 }
 

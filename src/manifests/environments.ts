@@ -75,81 +75,20 @@ export async function readEnvironments(
     );
     return undefined;
   }
-  const at = (n: YNode | undefined, fallback: Position): Position => n?.pos ?? fallback;
   const envs: Environment[] = [];
   const byControlPlane = new Map<string, string>();
   for (const e of node.entries) {
     const raw = toPlain(e.value) as RawEnvironment;
-    const field = (name: string): YNode | undefined => entry(e.value, name)?.value;
-    const where = `environments.${e.key}`;
-    const cpPos = at(field('controlPlane'), e.keyPos);
-    if (urlCredentials(raw.controlPlane) !== null) {
-      add(
-        'SCHEMA',
-        `${where}.controlPlane carries credentials in the URL: name them by reference (tokenFile, apiKeyFile), never in poolsync.yaml`,
-        cpPos.line,
-        cpPos.column,
-      );
-    }
-    const same = byControlPlane.get(controlPlaneKey(dir, raw.controlPlane));
-    if (same !== undefined) {
-      add(
-        'SCHEMA',
-        `${where}.controlPlane is also environment ${same}'s: each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other's objects`,
-        cpPos.line,
-        cpPos.column,
-      );
-    } else byControlPlane.set(controlPlaneKey(dir, raw.controlPlane), e.key);
-    const folders: string[] = [];
-    const foldersNode = field('folders');
-    for (const [i, folder] of raw.folders.entries()) {
-      const pos = at(foldersNode?.kind === 'seq' ? foldersNode.items[i] : undefined, e.keyPos);
-      const rel = relativeConfigPath(folder);
-      if (rel === null) {
-        add(
-          'SCHEMA',
-          `${where}.folders: '${folder}' must be a folder inside the config folder (relative, no '..')`,
-          pos.line,
-          pos.column,
-        );
-        continue;
-      }
-      const problem = await folderProblem(dir, rel);
-      if (problem !== null) {
-        add('IO', `${where}.folders: ${rel} ${problem}`, pos.line, pos.column);
-        continue;
-      }
-      folders.push(rel);
-    }
-    const patches: string[] = [];
-    const patchesNode = field('patches');
-    for (const [i, patch] of (raw.patches ?? []).entries()) {
-      const pos = at(patchesNode?.kind === 'seq' ? patchesNode.items[i] : undefined, e.keyPos);
-      const rel = relativeConfigPath(patch);
-      if (rel === null || rel === '.' || !/\.ya?ml$/.test(rel)) {
-        add(
-          'SCHEMA',
-          `${where}.patches: '${patch}' must be a .yaml file inside the config folder (relative, no '..')`,
-          pos.line,
-          pos.column,
-        );
-        continue;
-      }
-      patches.push(rel);
-    }
-    let driftIntervalMs: number | undefined;
-    if (raw.driftInterval !== undefined) {
-      const ms = parseDuration(raw.driftInterval);
-      const pos = at(field('driftInterval'), e.keyPos);
-      if (ms === null || ms < 1000)
-        add(
-          'SCHEMA',
-          `${where}.driftInterval '${raw.driftInterval}' must be a duration of at least 1s, e.g. 5m`,
-          pos.line,
-          pos.column,
-        );
-      else driftIntervalMs = ms;
-    }
+    const env: EnvEntry = {
+      raw,
+      where: `environments.${e.key}`,
+      keyPos: e.keyPos,
+      field: (name) => entry(e.value, name)?.value,
+    };
+    checkControlPlane(dir, env, e.key, byControlPlane, add);
+    const folders = await readFolders(dir, env, add);
+    const patches = readPatchPaths(env, add);
+    const driftIntervalMs = readDriftInterval(env, add);
     envs.push({
       name: e.key,
       controlPlane: raw.controlPlane,
@@ -165,6 +104,105 @@ export async function readEnvironments(
   }
   checkPromotion(envs, node, add);
   return envs;
+}
+
+/** One entry of `environments:`, as its checks read it. */
+interface EnvEntry {
+  raw: RawEnvironment;
+  /** `environments.<name>`, for messages. */
+  where: string;
+  keyPos: Position;
+  field: (name: string) => YNode | undefined;
+}
+
+const at = (n: YNode | undefined, fallback: Position): Position => n?.pos ?? fallback;
+
+/** No credentials in the URL; a control plane of its own (`byControlPlane`: key → environment). */
+function checkControlPlane(
+  dir: string,
+  { raw, where, keyPos, field }: EnvEntry,
+  name: string,
+  byControlPlane: Map<string, string>,
+  add: Add,
+): void {
+  const cpPos = at(field('controlPlane'), keyPos);
+  if (urlCredentials(raw.controlPlane) !== null) {
+    add(
+      'SCHEMA',
+      `${where}.controlPlane carries credentials in the URL: name them by reference (tokenFile, apiKeyFile), never in poolsync.yaml`,
+      cpPos.line,
+      cpPos.column,
+    );
+  }
+  const same = byControlPlane.get(controlPlaneKey(dir, raw.controlPlane));
+  if (same !== undefined) {
+    add(
+      'SCHEMA',
+      `${where}.controlPlane is also environment ${same}'s: each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other's objects`,
+      cpPos.line,
+      cpPos.column,
+    );
+  } else byControlPlane.set(controlPlaneKey(dir, raw.controlPlane), name);
+}
+
+async function readFolders(dir: string, env: EnvEntry, add: Add): Promise<string[]> {
+  const { raw, where, keyPos, field } = env;
+  const folders: string[] = [];
+  const foldersNode = field('folders');
+  for (const [i, folder] of raw.folders.entries()) {
+    const pos = at(foldersNode?.kind === 'seq' ? foldersNode.items[i] : undefined, keyPos);
+    const rel = relativeConfigPath(folder);
+    if (rel === null) {
+      add(
+        'SCHEMA',
+        `${where}.folders: '${folder}' must be a folder inside the config folder (relative, no '..')`,
+        pos.line,
+        pos.column,
+      );
+      continue;
+    }
+    const problem = await folderProblem(dir, rel);
+    if (problem !== null) {
+      add('IO', `${where}.folders: ${rel} ${problem}`, pos.line, pos.column);
+      continue;
+    }
+    folders.push(rel);
+  }
+  return folders;
+}
+
+function readPatchPaths({ raw, where, keyPos, field }: EnvEntry, add: Add): string[] {
+  const patches: string[] = [];
+  const patchesNode = field('patches');
+  for (const [i, patch] of (raw.patches ?? []).entries()) {
+    const pos = at(patchesNode?.kind === 'seq' ? patchesNode.items[i] : undefined, keyPos);
+    const rel = relativeConfigPath(patch);
+    if (rel === null || rel === '.' || !/\.ya?ml$/.test(rel)) {
+      add(
+        'SCHEMA',
+        `${where}.patches: '${patch}' must be a .yaml file inside the config folder (relative, no '..')`,
+        pos.line,
+        pos.column,
+      );
+      continue;
+    }
+    patches.push(rel);
+  }
+  return patches;
+}
+
+function readDriftInterval({ raw, where, keyPos, field }: EnvEntry, add: Add): number | undefined {
+  if (raw.driftInterval === undefined) return undefined;
+  const ms = parseDuration(raw.driftInterval);
+  const pos = at(field('driftInterval'), keyPos);
+  if (ms !== null && !(ms < 1000)) return ms;
+  add(
+    'SCHEMA',
+    `${where}.driftInterval '${raw.driftInterval}' must be a duration of at least 1s, e.g. 5m`,
+    pos.line,
+    pos.column,
+  );
+  return undefined;
 }
 
 /** `promotesTo` names another environment, and following it never comes back. */

@@ -38,42 +38,55 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
   const clusters = firstByName(g.executionClusters, out);
   const labels = firstByName(g.labels, out);
   firstByName(g.executionClusterLabels, out);
+  for (const c of g.executionClusters) checkClusterAuth(c, out);
+  checkLabels(g.labels, clusters, out);
+  out.push(...checkChartCredentials(g.executionClusters, g.labels.length > 0));
+  checkExecutionClusterLabels(g.executionClusterLabels, labels, out);
+  return out;
+}
 
-  for (const c of g.executionClusters) {
-    const specPos = () => positionOf(c.root, 'spec');
-    if (c.authConflict) {
-      out.push(
-        err(
-          'SCHEMA',
-          c,
-          positionOf(c.root, 'spec', 'inCluster'),
-          `ExecutionCluster '${c.name}': give either auth (a file_path token and certificate) or inCluster: true, not both`,
-        ),
-      );
-    } else if (c.auth === null && usable(c, '/spec/auth') && usable(c, '/spec/inCluster')) {
-      out.push(
-        err(
-          'SCHEMA',
-          c,
-          specPos(),
-          `ExecutionCluster '${c.name}': missing auth: add auth {type: file_path, tokenPath, certPath} with an endpoint, or inCluster: true`,
-        ),
-      );
-    } else if (c.auth?.type === 'file_path' && c.endpoint === null && usable(c, '/spec/endpoint')) {
-      out.push(
-        err(
-          'SCHEMA',
-          c,
-          specPos(),
-          `ExecutionCluster '${c.name}': missing endpoint: the data plane's Kubernetes API URL, e.g. https://dataplane1.example.com:443`,
-        ),
-      );
-    }
+/** SCHEMA: either auth (with an endpoint) or inCluster: true. */
+function checkClusterAuth(c: ExecutionClusterManifest, out: ValidationError[]): void {
+  const specPos = () => positionOf(c.root, 'spec');
+  if (c.authConflict) {
+    out.push(
+      err(
+        'SCHEMA',
+        c,
+        positionOf(c.root, 'spec', 'inCluster'),
+        `ExecutionCluster '${c.name}': give either auth (a file_path token and certificate) or inCluster: true, not both`,
+      ),
+    );
+  } else if (c.auth === null && usable(c, '/spec/auth') && usable(c, '/spec/inCluster')) {
+    out.push(
+      err(
+        'SCHEMA',
+        c,
+        specPos(),
+        `ExecutionCluster '${c.name}': missing auth: add auth {type: file_path, tokenPath, certPath} with an endpoint, or inCluster: true`,
+      ),
+    );
+  } else if (c.auth?.type === 'file_path' && c.endpoint === null && usable(c, '/spec/endpoint')) {
+    out.push(
+      err(
+        'SCHEMA',
+        c,
+        specPos(),
+        `ExecutionCluster '${c.name}': missing endpoint: the data plane's Kubernetes API URL, e.g. https://dataplane1.example.com:443`,
+      ),
+    );
   }
+}
 
+/** V10 (one default label), then each label's entries (V9, V10). */
+function checkLabels(
+  labels: ClusterLabelManifest[],
+  clusters: Map<string, unknown>,
+  out: ValidationError[],
+): void {
   const clusterNames = [...clusters.keys()].sort();
   let defaultLabel: ClusterLabelManifest | null = null;
-  for (const l of g.labels) {
+  for (const l of labels) {
     if (l.isDefault) {
       if (defaultLabel)
         out.push(
@@ -86,49 +99,64 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
         );
       else defaultLabel = l;
     }
-    const seen = new Map<string, number>();
-    l.clusters.forEach((entry, i) => {
-      const problem = usable(l, `/spec/clusters/${i}/weight`) ? weightProblem(entry.weight) : null;
-      if (problem)
-        out.push(
-          err(
-            'V9',
-            l,
-            positionOf(l.root, 'spec', 'clusters', i, 'weight'),
-            `ClusterLabel '${l.name}': weight ${entry.weight} of cluster '${entry.cluster}' ${problem}; a weight lies in [0, 1], relative to the label's other weights, and 0 skips the cluster`,
-          ),
-        );
-      if (!usable(l, `/spec/clusters/${i}/cluster`) || entry.cluster === '') return;
-      const pos = () => positionOf(l.root, 'spec', 'clusters', i, 'cluster');
-      const earlier = seen.get(entry.cluster);
-      if (earlier !== undefined) {
-        out.push(
-          err(
-            'V10',
-            l,
-            pos(),
-            `ClusterLabel '${l.name}': cluster '${entry.cluster}' is listed twice (entries ${earlier + 1} and ${i + 1}); merge them into one weight`,
-          ),
-        );
-      } else seen.set(entry.cluster, i);
-      if (!clusters.has(entry.cluster)) {
-        const hint = didYouMean(entry.cluster, clusterNames);
-        out.push(
-          err(
-            'V10',
-            l,
-            pos(),
-            `ClusterLabel '${l.name}': ExecutionCluster '${entry.cluster}' is not declared${hint} (declared: ${clusterNames.length > 0 ? clusterNames.join(', ') : 'none'})`,
-          ),
-        );
-      }
-    });
+    checkLabelEntries(l, clusters, clusterNames, out);
   }
-  out.push(...checkChartCredentials(g.executionClusters, g.labels.length > 0));
+}
 
+function checkLabelEntries(
+  l: ClusterLabelManifest,
+  clusters: Map<string, unknown>,
+  clusterNames: string[],
+  out: ValidationError[],
+): void {
+  const seen = new Map<string, number>();
+  l.clusters.forEach((entry, i) => {
+    const problem = usable(l, `/spec/clusters/${i}/weight`) ? weightProblem(entry.weight) : null;
+    if (problem)
+      out.push(
+        err(
+          'V9',
+          l,
+          positionOf(l.root, 'spec', 'clusters', i, 'weight'),
+          `ClusterLabel '${l.name}': weight ${entry.weight} of cluster '${entry.cluster}' ${problem}; a weight lies in [0, 1], relative to the label's other weights, and 0 skips the cluster`,
+        ),
+      );
+    if (!usable(l, `/spec/clusters/${i}/cluster`) || entry.cluster === '') return;
+    const pos = () => positionOf(l.root, 'spec', 'clusters', i, 'cluster');
+    const earlier = seen.get(entry.cluster);
+    if (earlier !== undefined) {
+      out.push(
+        err(
+          'V10',
+          l,
+          pos(),
+          `ClusterLabel '${l.name}': cluster '${entry.cluster}' is listed twice (entries ${earlier + 1} and ${i + 1}); merge them into one weight`,
+        ),
+      );
+    } else seen.set(entry.cluster, i);
+    if (!clusters.has(entry.cluster)) {
+      const hint = didYouMean(entry.cluster, clusterNames);
+      out.push(
+        err(
+          'V10',
+          l,
+          pos(),
+          `ClusterLabel '${l.name}': ExecutionCluster '${entry.cluster}' is not declared${hint} (declared: ${clusterNames.length > 0 ? clusterNames.join(', ') : 'none'})`,
+        ),
+      );
+    }
+  });
+}
+
+/** V11: each names a declared ClusterLabel; one per key. */
+function checkExecutionClusterLabels(
+  ecls: ExecutionClusterLabelManifest[],
+  labels: Map<string, unknown>,
+  out: ValidationError[],
+): void {
   const labelNames = [...labels.keys()].sort();
   const byKey = new Map<string, ExecutionClusterLabelManifest>();
-  for (const e of g.executionClusterLabels) {
+  for (const e of ecls) {
     if (usable(e, '/spec/label') && e.label !== '' && !labels.has(e.label)) {
       const hint = didYouMean(e.label, labelNames);
       out.push(
@@ -163,5 +191,4 @@ export function checkFlyteRules(g: FlyteGrouped): ValidationError[] {
       );
     }
   }
-  return out;
 }

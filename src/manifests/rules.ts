@@ -98,52 +98,74 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
     return `pool '${name}' is not declared${hint} (declared: ${declared.length > 0 ? declared.join(', ') + ', ' : ''}default)`;
   };
 
-  for (const c of g.clusters) {
-    // V5 (C1): `default` is reserved.
-    if (c.name === DEFAULT_POOL) {
-      errors.push(
-        err(
-          'V5',
-          c,
-          positionOf(c.root, 'metadata', 'name'),
-          `a cluster cannot be named 'default' (reserved, C1): rename it`,
-        ),
-      );
-    }
-    if (c.pool !== null && c.pools !== null)
-      errors.push(
-        err(
-          'SCHEMA',
-          c,
-          positionOf(c.root, 'spec', 'pools'),
-          `cluster '${c.name}': give pool (one pool) or pools (Union self-managed's pool map), not both`,
-        ),
-      );
-    // A pool field that failed its schema is already reported; V2 and V6 need its value.
-    if (!usable(c, '/spec/pool') || !usable(c, '/spec/pools')) continue;
-    clusterPools(c).forEach((poolName, i) => {
-      const at = () =>
-        c.pools ? positionOf(c.root, 'spec', 'pools', i) : positionOf(c.root, 'spec', 'pool');
-      // V2 (C1): the pool must exist.
-      if (!poolExists(poolName)) {
-        errors.push(err('V2', c, at(), `cluster '${c.name}': ${unknownPool(poolName)}`));
-        return;
-      }
-      // V6 (C4): every declared data-plane value must equal the contract (the object store by
-      // bucket, rules-buckets.ts). The `default` pool's contract is set at provisioning; it is
-      // only checked when the repo declares it.
-      // A pool whose contract is marked unknown (poolsync/contract: unknown) has nothing to check.
-      const pool = pools.get(poolName);
-      if (pool?.contract && c.data_plane) errors.push(...checkDataPlane(c, pool, pool.contract));
-    });
-  }
+  for (const c of g.clusters) checkCluster(c, pools, poolExists, unknownPool, errors);
 
   for (const q of g.queues)
     errors.push(...checkQueue(q, clusters, broken.clusters, poolExists, unknownPool));
 
-  // V8 (A1): assignments name an existing pool, one per key.
+  checkAssignments(g.assignments, poolExists, unknownPool, errors);
+  errors.push(...checkDefaultQueues(g.defaultQueues, queues, clusters, broken));
+  errors.push(...checkObjectStores(pools, g.clusters), ...checkFlyteRules(g.flyte));
+  errors.push(...checkQueueCaps(g.queues));
+  return errors;
+}
+
+/** V5 (a reserved name), pool or pools, V2 and V6 of one cluster. */
+function checkCluster(
+  c: ClusterManifest,
+  pools: Map<string, PoolManifest>,
+  poolExists: (name: string) => boolean,
+  unknownPool: (name: string) => string,
+  errors: ValidationError[],
+): void {
+  // V5 (C1): `default` is reserved.
+  if (c.name === DEFAULT_POOL) {
+    errors.push(
+      err(
+        'V5',
+        c,
+        positionOf(c.root, 'metadata', 'name'),
+        `a cluster cannot be named 'default' (reserved, C1): rename it`,
+      ),
+    );
+  }
+  if (c.pool !== null && c.pools !== null)
+    errors.push(
+      err(
+        'SCHEMA',
+        c,
+        positionOf(c.root, 'spec', 'pools'),
+        `cluster '${c.name}': give pool (one pool) or pools (Union self-managed's pool map), not both`,
+      ),
+    );
+  // A pool field that failed its schema is already reported; V2 and V6 need its value.
+  if (!usable(c, '/spec/pool') || !usable(c, '/spec/pools')) return;
+  clusterPools(c).forEach((poolName, i) => {
+    const at = () =>
+      c.pools ? positionOf(c.root, 'spec', 'pools', i) : positionOf(c.root, 'spec', 'pool');
+    // V2 (C1): the pool must exist.
+    if (!poolExists(poolName)) {
+      errors.push(err('V2', c, at(), `cluster '${c.name}': ${unknownPool(poolName)}`));
+      return;
+    }
+    // V6 (C4): every declared data-plane value must equal the contract (the object store by
+    // bucket, rules-buckets.ts). The `default` pool's contract is set at provisioning; it is
+    // only checked when the repo declares it.
+    // A pool whose contract is marked unknown (poolsync/contract: unknown) has nothing to check.
+    const pool = pools.get(poolName);
+    if (pool?.contract && c.data_plane) errors.push(...checkDataPlane(c, pool, pool.contract));
+  });
+}
+
+/** V8 (A1): assignments name an existing pool, one per key. */
+function checkAssignments(
+  assignments: AssignmentManifest[],
+  poolExists: (name: string) => boolean,
+  unknownPool: (name: string) => string,
+  errors: ValidationError[],
+): void {
   const byKey = new Map<string, AssignmentManifest>();
-  for (const a of g.assignments) {
+  for (const a of assignments) {
     if (usable(a, '/spec/pool') && !poolExists(a.pool)) {
       errors.push(
         err(
@@ -164,10 +186,6 @@ export function checkRules(g: Grouped, broken: BrokenNames = NONE): ValidationEr
       errors.push(err('V8', first, positionOf(first.root, 'spec'), msg(a)));
     } else byKey.set(key, a);
   }
-  errors.push(...checkDefaultQueues(g.defaultQueues, queues, clusters, broken));
-  errors.push(...checkObjectStores(pools, g.clusters), ...checkFlyteRules(g.flyte));
-  errors.push(...checkQueueCaps(g.queues));
-  return errors;
 }
 
 /** Where V6 reads each compared value: the cluster's declared field and the pool's contract field. */
@@ -215,39 +233,7 @@ function checkQueue(
   const owner = clusters.get(q.name);
   const isDefault = q.name === DEFAULT_QUEUE;
   // V5 (C2, Q4, P1, Q5): a managed queue's pool and selector are not the repo's to choose.
-  if (owner || isDefault) {
-    const managedPool = owner ? clusterPools(owner)[0]! : DEFAULT_POOL;
-    const managedSelector = owner ? [owner.name] : [WILDCARD];
-    const what = owner
-      ? `the co-named queue of cluster '${owner.name}' (C2, Q4)`
-      : `the default queue (P1, Q5)`;
-    const poolKnown = usable(q, '/spec/pool') && (!owner || usable(owner, '/spec/pool'));
-    if (poolKnown && q.pool !== null && q.pool !== managedPool) {
-      out.push(
-        err(
-          'V5',
-          q,
-          positionOf(q.root, 'spec', 'pool'),
-          `queue '${q.name}' is ${what}: its pool is '${managedPool}', not '${q.pool}'; omit spec.pool`,
-        ),
-      );
-    }
-    if (
-      usable(q, '/spec/clusters') &&
-      q.clusters !== null &&
-      !sameList(q.clusters, managedSelector)
-    ) {
-      out.push(
-        err(
-          'V5',
-          q,
-          positionOf(q.root, 'spec', 'clusters'),
-          `queue '${q.name}' is ${what}: its selector is ${JSON.stringify(managedSelector)}, not ${JSON.stringify(q.clusters)}; omit spec.clusters`,
-        ),
-      );
-    }
-    return out;
-  }
+  if (owner || isDefault) return checkManagedQueue(q, owner);
   const poolKnown = usable(q, '/spec/pool');
   const poolName = q.pool ?? DEFAULT_POOL;
   // V2 (Q1)
@@ -296,6 +282,45 @@ function checkQueue(
       );
     }
   });
+  return out;
+}
+
+/** V5 of the default queue, or of a cluster's co-named queue (`owner`). */
+function checkManagedQueue(
+  q: QueueManifest,
+  owner: ClusterManifest | undefined,
+): ValidationError[] {
+  const out: ValidationError[] = [];
+  const managedPool = owner ? clusterPools(owner)[0]! : DEFAULT_POOL;
+  const managedSelector = owner ? [owner.name] : [WILDCARD];
+  const what = owner
+    ? `the co-named queue of cluster '${owner.name}' (C2, Q4)`
+    : `the default queue (P1, Q5)`;
+  const poolKnown = usable(q, '/spec/pool') && (!owner || usable(owner, '/spec/pool'));
+  if (poolKnown && q.pool !== null && q.pool !== managedPool) {
+    out.push(
+      err(
+        'V5',
+        q,
+        positionOf(q.root, 'spec', 'pool'),
+        `queue '${q.name}' is ${what}: its pool is '${managedPool}', not '${q.pool}'; omit spec.pool`,
+      ),
+    );
+  }
+  if (
+    usable(q, '/spec/clusters') &&
+    q.clusters !== null &&
+    !sameList(q.clusters, managedSelector)
+  ) {
+    out.push(
+      err(
+        'V5',
+        q,
+        positionOf(q.root, 'spec', 'clusters'),
+        `queue '${q.name}' is ${what}: its selector is ${JSON.stringify(managedSelector)}, not ${JSON.stringify(q.clusters)}; omit spec.clusters`,
+      ),
+    );
+  }
   return out;
 }
 

@@ -169,134 +169,158 @@ const TYPE_NAMES: Record<string, string> = {
   null: 'null',
 };
 
-function describe(err: ErrorObject, root: YNode): Omit<SchemaIssue, 'path'> | null {
-  const path = segments(err.instancePath);
-  const where = fieldPath(path);
-  const { node, key } = locate(root, path);
-  const pos = node?.pos ?? key?.keyPos ?? root.pos;
-  const params = err.params as Record<string, unknown>;
-  if (err.propertyName !== undefined && err.keyword !== 'propertyNames') {
-    // A key of the mapping is at fault (propertyNames), not a value.
-    const at = entry(node, err.propertyName);
-    const name = show(err.propertyName);
-    const limit = String(params['limit']);
-    const why =
-      err.keyword === 'minLength'
-        ? 'must not be empty'
-        : err.keyword === 'maxLength'
-          ? `must be at most ${limit} characters`
-          : err.keyword === 'pattern'
-            ? patternMessage(String(params['pattern']), err.propertyName, undefined).replace(
-                `${name} `,
-                '',
-              )
-            : (err.message ?? 'is invalid');
-    return { message: `key ${name} in ${where} ${why}`, pos: at?.keyPos ?? pos };
-  }
-  const parent = (err.parentSchema ?? {}) as Record<string, unknown>;
-  switch (err.keyword) {
-    case 'additionalProperties': {
-      const field = String(params['additionalProperty']);
-      const known = Object.keys((parent['properties'] as object | undefined) ?? {});
-      const at = entry(node, field);
-      const inside = path.length === 0 ? '' : ` in ${where}`;
-      const hint = didYouMean(field, known) || ` (known fields: ${known.join(', ')})`;
-      return { message: `unknown field '${field}'${inside}${hint}`, pos: at?.keyPos ?? pos };
-    }
-    case 'required': {
-      const field = String(params['missingProperty']);
-      const inside = path.length === 0 ? '' : ` in ${where}`;
-      // The value is missing: point at the key that holds the incomplete mapping.
-      return { message: `missing required field '${field}'${inside}`, pos: key?.keyPos ?? pos };
-    }
-    case 'type': {
-      const expected = String(params['type'])
-        .split(',')
-        .map((t) => TYPE_NAMES[t] ?? t)
-        .join(' or ');
-      const quote =
-        params['type'] === 'string' &&
-        (typeof err.data === 'boolean' || typeof err.data === 'number')
-          ? ` (quote it: "${String(err.data)}")`
-          : params['type'] === 'boolean' &&
-              typeof err.data === 'string' &&
-              /^(y|yes|n|no|on|off)$/i.test(err.data)
-            ? ' (YAML 1.2 reads only true and false as booleans)'
-            : '';
-      return { message: `${where} must be ${expected}, got ${show(err.data)}${quote}`, pos };
-    }
-    case 'enum': {
-      // Values YAML would not read as strings are shown quoted, as they must be written.
-      const allowed = (params['allowedValues'] as unknown[]).map((v) =>
-        typeof v === 'string' && /^(true|false|null|~|[-+.\d].*)$/i.test(v)
-          ? JSON.stringify(v)
-          : String(v),
-      );
-      const values = (params['allowedValues'] as unknown[]).map(String);
-      const hint =
-        typeof err.data === 'string'
-          ? didYouMean(err.data, values)
-          : values.includes(String(err.data))
-            ? ` (quote it: "${String(err.data)}")`
-            : '';
-      return {
-        message: `${where} must be one of ${allowed.join(', ')}; got ${show(err.data)}${hint}`,
-        pos,
-      };
-    }
-    case 'const': {
-      const allowed = String(params['allowedValue']);
-      return { message: `${where} must be '${allowed}', got ${show(err.data)}`, pos };
-    }
-    case 'pattern':
-      return {
-        message: `${where} ${patternMessage(String(params['pattern']), err.data, path.at(-1))}`,
-        pos,
-      };
-    case 'minLength':
-      return {
-        message:
-          params['limit'] === 1
-            ? `${where} must not be empty`
-            : `${where} must be at least ${String(params['limit'])} characters`,
-        pos,
-      };
-    case 'maxLength':
-      return { message: `${where} must be at most ${String(params['limit'])} characters`, pos };
-    case 'minimum':
-      return {
-        message: `${where} must be ${String(params['limit'])} or more, got ${show(err.data)}`,
-        pos,
-      };
-    case 'maximum':
-      return {
-        message: `${where} must be at most ${String(params['limit'])}, got ${show(err.data)}`,
-        pos,
-      };
-    case 'uniqueItems': {
-      const j = Number(params['j']);
-      const dup = node?.kind === 'seq' ? node.items[j] : undefined;
-      const item = Array.isArray(err.data) ? err.data[j] : undefined;
-      return {
-        message: `${where} lists ${show(item)} twice (items ${String(params['i'])} and ${j})`,
-        pos: dup?.pos ?? pos,
-      };
-    }
-    case 'propertyNames':
-      return null; // reported by the nested keyword with the offending name
-    case 'if':
-      return null; // reported by the keyword of the branch that failed (then / else)
-    case 'maxProperties':
-      return params['limit'] === 0
-        ? {
-            message: `${where} must be {}${typeof parent['description'] === 'string' ? `: ${parent['description']}` : ''}`,
-            pos,
-          }
-        : { message: `${where} ${err.message ?? 'is invalid'}`, pos };
-    default:
-      return { message: `${where} ${err.message ?? 'is invalid'}`, pos };
-  }
+type Described = Omit<SchemaIssue, 'path'> | null;
+
+/** An ajv error with what its message is made from. */
+interface Fault {
+  err: ErrorObject;
+  params: Record<string, unknown>;
+  parent: Record<string, unknown>;
+  path: string[];
+  /** The field path, as messages name it. */
+  where: string;
+  node: ReturnType<typeof locate>['node'];
+  key: ReturnType<typeof locate>['key'];
+  pos: Position;
 }
+
+function describe(err: ErrorObject, root: YNode): Described {
+  const path = segments(err.instancePath);
+  const { node, key } = locate(root, path);
+  const f: Fault = {
+    err,
+    params: err.params as Record<string, unknown>,
+    parent: (err.parentSchema ?? {}) as Record<string, unknown>,
+    path,
+    where: fieldPath(path),
+    node,
+    key,
+    pos: node?.pos ?? key?.keyPos ?? root.pos,
+  };
+  if (err.propertyName !== undefined && err.keyword !== 'propertyNames') return describeKey(f);
+  const byKeyword = Object.hasOwn(BY_KEYWORD, err.keyword) ? BY_KEYWORD[err.keyword] : undefined;
+  return (byKeyword ?? otherKeyword)(f);
+}
+
+/** A key of the mapping is at fault (propertyNames), not a value. */
+function describeKey({ err, params, where, node, pos }: Fault): Described {
+  const propertyName = err.propertyName!;
+  const at = entry(node, propertyName);
+  const name = show(propertyName);
+  const limit = String(params['limit']);
+  const why =
+    err.keyword === 'minLength'
+      ? 'must not be empty'
+      : err.keyword === 'maxLength'
+        ? `must be at most ${limit} characters`
+        : err.keyword === 'pattern'
+          ? patternMessage(String(params['pattern']), propertyName, undefined).replace(
+              `${name} `,
+              '',
+            )
+          : (err.message ?? 'is invalid');
+  return { message: `key ${name} in ${where} ${why}`, pos: at?.keyPos ?? pos };
+}
+
+function otherKeyword({ err, where, pos }: Fault): Described {
+  return { message: `${where} ${err.message ?? 'is invalid'}`, pos };
+}
+
+const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
+  additionalProperties: ({ params, parent, path, where, node, pos }) => {
+    const field = String(params['additionalProperty']);
+    const known = Object.keys((parent['properties'] as object | undefined) ?? {});
+    const at = entry(node, field);
+    const inside = path.length === 0 ? '' : ` in ${where}`;
+    const hint = didYouMean(field, known) || ` (known fields: ${known.join(', ')})`;
+    return { message: `unknown field '${field}'${inside}${hint}`, pos: at?.keyPos ?? pos };
+  },
+  required: ({ params, path, where, key, pos }) => {
+    const field = String(params['missingProperty']);
+    const inside = path.length === 0 ? '' : ` in ${where}`;
+    // The value is missing: point at the key that holds the incomplete mapping.
+    return { message: `missing required field '${field}'${inside}`, pos: key?.keyPos ?? pos };
+  },
+  type: ({ err, params, where, pos }) => {
+    const expected = String(params['type'])
+      .split(',')
+      .map((t) => TYPE_NAMES[t] ?? t)
+      .join(' or ');
+    const quote =
+      params['type'] === 'string' && (typeof err.data === 'boolean' || typeof err.data === 'number')
+        ? ` (quote it: "${String(err.data)}")`
+        : params['type'] === 'boolean' &&
+            typeof err.data === 'string' &&
+            /^(y|yes|n|no|on|off)$/i.test(err.data)
+          ? ' (YAML 1.2 reads only true and false as booleans)'
+          : '';
+    return { message: `${where} must be ${expected}, got ${show(err.data)}${quote}`, pos };
+  },
+  enum: ({ err, params, where, pos }) => {
+    // Values YAML would not read as strings are shown quoted, as they must be written.
+    const allowed = (params['allowedValues'] as unknown[]).map((v) =>
+      typeof v === 'string' && /^(true|false|null|~|[-+.\d].*)$/i.test(v)
+        ? JSON.stringify(v)
+        : String(v),
+    );
+    const values = (params['allowedValues'] as unknown[]).map(String);
+    const hint =
+      typeof err.data === 'string'
+        ? didYouMean(err.data, values)
+        : values.includes(String(err.data))
+          ? ` (quote it: "${String(err.data)}")`
+          : '';
+    return {
+      message: `${where} must be one of ${allowed.join(', ')}; got ${show(err.data)}${hint}`,
+      pos,
+    };
+  },
+  const: ({ err, params, where, pos }) => {
+    const allowed = String(params['allowedValue']);
+    return { message: `${where} must be '${allowed}', got ${show(err.data)}`, pos };
+  },
+  pattern: ({ err, params, path, where, pos }) => ({
+    message: `${where} ${patternMessage(String(params['pattern']), err.data, path.at(-1))}`,
+    pos,
+  }),
+  minLength: ({ params, where, pos }) => ({
+    message:
+      params['limit'] === 1
+        ? `${where} must not be empty`
+        : `${where} must be at least ${String(params['limit'])} characters`,
+    pos,
+  }),
+  maxLength: ({ params, where, pos }) => ({
+    message: `${where} must be at most ${String(params['limit'])} characters`,
+    pos,
+  }),
+  minimum: ({ err, params, where, pos }) => ({
+    message: `${where} must be ${String(params['limit'])} or more, got ${show(err.data)}`,
+    pos,
+  }),
+  maximum: ({ err, params, where, pos }) => ({
+    message: `${where} must be at most ${String(params['limit'])}, got ${show(err.data)}`,
+    pos,
+  }),
+  uniqueItems: ({ err, params, where, node, pos }) => {
+    const j = Number(params['j']);
+    const dup = node?.kind === 'seq' ? node.items[j] : undefined;
+    const item = Array.isArray(err.data) ? err.data[j] : undefined;
+    return {
+      message: `${where} lists ${show(item)} twice (items ${String(params['i'])} and ${j})`,
+      pos: dup?.pos ?? pos,
+    };
+  },
+  propertyNames: () => null, // reported by the nested keyword with the offending name
+  if: () => null, // reported by the keyword of the branch that failed (then / else)
+  maxProperties: (f) =>
+    f.params['limit'] === 0
+      ? {
+          message: `${f.where} must be {}${typeof f.parent['description'] === 'string' ? `: ${f.parent['description']}` : ''}`,
+          pos: f.pos,
+        }
+      : otherKeyword(f),
+};
 
 function patternMessage(pattern: string, value: unknown, field: string | undefined): string {
   const got = show(value);

@@ -158,20 +158,33 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
 
 const byName = (x: { name: string }) => x.name;
 
+const ok = (body: unknown): Reply => ({ status: 200, body });
+const created = (body: unknown): Reply => ({ status: 201, body });
+const none: Reply = { status: 204 };
+const obj = async (req: Request): Promise<Record<string, unknown>> => {
+  const body = await req.body();
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'INVALID_ARGUMENT', 'the request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+};
+/** The `{name}` of the path. */
+const nameOf = (req: Request) => req.params[0]!;
+
 export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
-  const ok = (body: unknown): Reply => ({ status: 200, body });
-  const created = (body: unknown): Reply => ({ status: 201, body });
-  const none: Reply = { status: 204 };
-  const obj = async (req: Request): Promise<Record<string, unknown>> => {
-    const body = await req.body();
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new HttpError(400, 'INVALID_ARGUMENT', 'the request body must be a JSON object');
-    }
-    return body as Record<string, unknown>;
-  };
-  const p = (req: Request) => req.params[0]!;
   return [
     route('GET', '/v1/capabilities', async () => ok(await cp.capabilities())),
+    ...poolRoutes(cp),
+    ...clusterRoutes(cp),
+    ...queueRoutes(cp),
+    ...assignmentRoutes(cp),
+    ...recordRoutes(cp),
+    ...simRoutes(cp, faults),
+  ];
+}
+
+function poolRoutes(cp: EmbeddedControlPlane): Route[] {
+  return [
     route('GET', '/v1/pools', async (r) => paginate(await cp.listPools(), byName, r.query)),
     route('POST', '/v1/pools', async (r) => {
       const b = await obj(r);
@@ -185,8 +198,8 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       }
       return created(await cp.createPool(b.name as string, b.contract as never));
     }),
-    route('GET', '/v1/pools/{name}', async (r) => ok(await cp.getPool(p(r)))),
-    route('DELETE', '/v1/pools/{name}', async (r) => (await cp.deletePool(p(r)), none)),
+    route('GET', '/v1/pools/{name}', async (r) => ok(await cp.getPool(nameOf(r)))),
+    route('DELETE', '/v1/pools/{name}', async (r) => (await cp.deletePool(nameOf(r)), none)),
     // Capability `pool_update` (P4 when off): replaces the contract in place.
     route('PUT', '/v1/pools/{name}', async (r) => {
       const b = await obj(r);
@@ -198,13 +211,18 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
           `a pool update takes contract only; unknown: ${unknown.join(', ')}`,
         );
       }
-      return ok(await cp.updatePool(p(r), b.contract as never));
+      return ok(await cp.updatePool(nameOf(r), b.contract as never));
     }),
+  ];
+}
+
+function clusterRoutes(cp: EmbeddedControlPlane): Route[] {
+  return [
     route('GET', '/v1/clusters', async (r) => paginate(await cp.listClusters(), byName, r.query)),
     route('POST', '/v1/clusters', async (r) =>
       created(await cp.registerCluster((await obj(r)) as never)),
     ),
-    route('GET', '/v1/clusters/{name}', async (r) => ok(await cp.getCluster(p(r)))),
+    route('GET', '/v1/clusters/{name}', async (r) => ok(await cp.getCluster(nameOf(r)))),
     route('PATCH', '/v1/clusters/{name}', async (r) => {
       const b = await obj(r);
       const unknown = Object.keys(b).filter((k) => k !== 'enabled');
@@ -212,13 +230,13 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
         throw new ControlPlaneError(
           'INVALID_ARGUMENT',
           `only "enabled" can be updated on a cluster (C6); got ${unknown.map((k) => `"${k}"`).join(', ')}`,
-          `Cluster/${p(r)}`,
+          `Cluster/${nameOf(r)}`,
           'C6',
         );
       }
-      return ok(await cp.updateCluster(p(r), b as { enabled: boolean }));
+      return ok(await cp.updateCluster(nameOf(r), b as { enabled: boolean }));
     }),
-    route('DELETE', '/v1/clusters/{name}', async (r) => (await cp.deleteCluster(p(r)), none)),
+    route('DELETE', '/v1/clusters/{name}', async (r) => (await cp.deleteCluster(nameOf(r)), none)),
     // Capability `cluster_move` (C7 when off).
     route('POST', '/v1/clusters/{name}/move', async (r) => {
       const b = await obj(r);
@@ -230,21 +248,31 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
           'a cluster move takes {"pool": "<name>"} only',
         );
       }
-      return ok(await cp.moveCluster(p(r), b.pool));
+      return ok(await cp.moveCluster(nameOf(r), b.pool));
     }),
+  ];
+}
+
+function queueRoutes(cp: EmbeddedControlPlane): Route[] {
+  return [
     route('GET', '/v1/queues', async (r) => paginate(await cp.listQueues(), byName, r.query)),
     route('POST', '/v1/queues', async (r) =>
       created(await cp.createQueue((await obj(r)) as never)),
     ),
-    route('GET', '/v1/queues/{name}', async (r) => ok(await cp.getQueue(p(r)))),
+    route('GET', '/v1/queues/{name}', async (r) => ok(await cp.getQueue(nameOf(r)))),
     route('PUT', '/v1/queues/{name}', async (r) =>
-      ok(await cp.updateQueue(p(r), (await obj(r)) as never)),
+      ok(await cp.updateQueue(nameOf(r), (await obj(r)) as never)),
     ),
-    route('GET', '/v1/queues/{name}/metrics', async (r) => ok(await cp.queueMetrics(p(r)))),
+    route('GET', '/v1/queues/{name}/metrics', async (r) => ok(await cp.queueMetrics(nameOf(r)))),
     // Capabilities `drain` (C9 when off) and `queue_delete` (Q6 when off).
-    route('POST', '/v1/queues/{name}/drain', async (r) => ok(await cp.drainQueue(p(r)))),
-    route('POST', '/v1/queues/{name}/activate', async (r) => ok(await cp.activateQueue(p(r)))),
-    route('DELETE', '/v1/queues/{name}', async (r) => (await cp.deleteQueue(p(r)), none)),
+    route('POST', '/v1/queues/{name}/drain', async (r) => ok(await cp.drainQueue(nameOf(r)))),
+    route('POST', '/v1/queues/{name}/activate', async (r) => ok(await cp.activateQueue(nameOf(r)))),
+    route('DELETE', '/v1/queues/{name}', async (r) => (await cp.deleteQueue(nameOf(r)), none)),
+  ];
+}
+
+function assignmentRoutes(cp: EmbeddedControlPlane): Route[] {
+  return [
     route('GET', '/v1/assignments', async (r) =>
       paginate(await cp.listAssignments(), assignmentKeyString, r.query),
     ),
@@ -260,6 +288,12 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       });
       return none;
     }),
+  ];
+}
+
+/** The inventory record and the apply lock the control plane keeps for poolsync. */
+function recordRoutes(cp: EmbeddedControlPlane): Route[] {
+  return [
     route('GET', '/v1/inventory', async () =>
       ok({ inventory: await cp.inventory.readInventory() }),
     ),
@@ -280,52 +314,51 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       await cp.applyLock.releaseApplyLock(b.id as string);
       return none;
     }),
+  ];
+}
+
+/** The simulation endpoints (only with `simulate`). */
+function simRoutes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
+  return [
     route(
       'POST',
       '/v1/sim/clusters/{name}/status',
-      async (r) => ok(await cp.reportClusterStatus(p(r), (await obj(r)) as never)),
+      async (r) => ok(await cp.reportClusterStatus(nameOf(r), (await obj(r)) as never)),
       true,
     ),
     route(
       'POST',
       '/v1/sim/queues/{name}/activity',
       async (r) => {
-        await cp.setQueueActivity(p(r), (await obj(r)) as never);
-        return ok(await cp.queueMetrics(p(r)));
+        await cp.setQueueActivity(nameOf(r), (await obj(r)) as never);
+        return ok(await cp.queueMetrics(nameOf(r)));
       },
       true,
     ),
     route('GET', '/v1/sim/faults', async () => ok({ ...faults }), true),
-    route(
-      'PUT',
-      '/v1/sim/faults',
-      async (r) => {
-        const b = await obj(r);
-        const next = { ...faults };
-        for (const [key, value] of Object.entries(b)) {
-          const max = key === 'latency_ms' ? 600_000 : 1;
-          if (!(key in faults)) {
-            throw new HttpError(
-              400,
-              'INVALID_ARGUMENT',
-              `unknown fault setting "${key}" (known: ${Object.keys(faults).join(', ')})`,
-            );
-          }
-          if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
-            throw new HttpError(
-              400,
-              'INVALID_ARGUMENT',
-              `${key} must be a number from 0 to ${max}`,
-            );
-          }
-          next[key as keyof Faults] = value;
-        }
-        Object.assign(faults, next);
-        return ok({ ...faults });
-      },
-      true,
-    ),
+    route('PUT', '/v1/sim/faults', async (r) => ok(setFaults(faults, await obj(r))), true),
   ];
+}
+
+/** Checks every setting first: a bad one changes none. */
+function setFaults(faults: Faults, b: Record<string, unknown>): Faults {
+  const next = { ...faults };
+  for (const [key, value] of Object.entries(b)) {
+    const max = key === 'latency_ms' ? 600_000 : 1;
+    if (!(key in faults)) {
+      throw new HttpError(
+        400,
+        'INVALID_ARGUMENT',
+        `unknown fault setting "${key}" (known: ${Object.keys(faults).join(', ')})`,
+      );
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
+      throw new HttpError(400, 'INVALID_ARGUMENT', `${key} must be a number from 0 to ${max}`);
+    }
+    next[key as keyof Faults] = value;
+  }
+  Object.assign(faults, next);
+  return { ...faults };
 }
 
 /** Every endpoint the server has (for the OpenAPI document's test and the docs). */

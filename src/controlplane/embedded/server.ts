@@ -17,7 +17,7 @@ import { constantTimeEqual } from '../../util/constant-time.js';
 import type { ControlPlaneErrorCode } from '../errors.js';
 import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
-import { HttpError, routes, type Faults } from './api-routes.js';
+import { HttpError, routes, type Faults, type Route } from './api-routes.js';
 
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SHARDS, apiRoutes, shardOf } from './api-routes.js';
 import { readLimitedBody } from '../../util/request-body.js';
@@ -76,159 +76,39 @@ const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What every request is served with. */
+interface Serving {
+  table: Route[];
+  /** The bearer token every /v1 call needs, or null. */
+  expected: string | null;
+  limit: number;
+  mounts: ProtocolMount[];
+  faults: Faults;
+}
+
 export async function startControlPlaneServer(
   opts: ControlPlaneServerOptions,
 ): Promise<ControlPlaneServer> {
   const faults: Faults = { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 };
-  const table = routes(opts.controlPlane, faults).filter((r) => opts.simulate || !r.sim);
-  const expected = opts.token ? opts.token : null;
-  const limit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  const serving: Serving = {
+    table: routes(opts.controlPlane, faults).filter((r) => opts.simulate || !r.sim),
+    expected: opts.token ? opts.token : null,
+    limit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+    mounts: opts.mounts ?? [],
+    faults,
+  };
   const log = opts.logger;
-  const mounts = opts.mounts ?? [];
-
-  const send = (
-    res: ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const text = body === undefined ? '' : JSON.stringify(body);
-    res.writeHead(status, {
-      ...headers,
-      ...(text
-        ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }
-        : {}),
-    });
-    res.end(text);
-  };
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const method = req.method ?? 'GET';
-    for (const mount of mounts) if (await mount.handle(req, res, url)) return;
-    if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
-    if (expected && !tokenMatches(expected, req.headers.authorization)) {
-      throw new HttpError(
-        401,
-        'UNAUTHENTICATED',
-        'a valid bearer token is required (Authorization: Bearer <token>)',
-        {
-          'www-authenticate': 'Bearer',
-        },
-      );
-    }
-    const matching = table.filter((r) => r.pattern.test(url.pathname));
-    if (matching.length === 0) throw new HttpError(404, 'NOT_FOUND', `no endpoint ${url.pathname}`);
-    const found = matching.find((r) => r.method === method);
-    if (!found) {
-      const allow = matching.map((r) => r.method).join(', ');
-      throw new HttpError(
-        405,
-        'INVALID_ARGUMENT',
-        `${method} is not allowed on ${url.pathname} (allowed: ${allow})`,
-        { allow },
-      );
-    }
-    let lostResponse = false;
-    if (!found.sim) {
-      if (faults.latency_ms > 0) await sleep(faults.latency_ms);
-      if (faults.fault_rate > 0 && Math.random() < faults.fault_rate) {
-        throw new HttpError(
-          503,
-          'UNAVAILABLE',
-          'simulated fault: the control plane is unavailable, retry',
-        );
-      }
-      lostResponse = faults.lost_response_rate > 0 && Math.random() < faults.lost_response_rate;
-    }
-    const params = (found.pattern.exec(url.pathname) ?? []).slice(1).map((s) => {
-      try {
-        return decodeURIComponent(s);
-      } catch {
-        throw new HttpError(400, 'INVALID_ARGUMENT', `malformed path segment "${s}"`);
-      }
-    });
-    const reply = await found.handler({
-      method,
-      path: url.pathname,
-      query: url.searchParams,
-      params,
-      body: async () => {
-        const raw = await readBody(req, limit);
-        if (raw.length === 0)
-          throw new HttpError(400, 'INVALID_ARGUMENT', 'the request needs a JSON body');
-        try {
-          return JSON.parse(raw.toString('utf8')) as unknown;
-        } catch (err) {
-          throw new HttpError(
-            400,
-            'INVALID_ARGUMENT',
-            `the request body is not valid JSON: ${(err as Error).message}`,
-          );
-        }
-      },
-    });
-    if (lostResponse)
-      throw new HttpError(
-        503,
-        'UNAVAILABLE',
-        'simulated fault: the call was carried out but its answer was lost',
-      );
-    send(res, reply.status, reply.body);
-  };
-
   const server = createServer((req, res) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      // Only method, path and outcome: never headers (token) or bodies.
-      log?.info(
-        {
-          method: req.method,
-          path: (req.url ?? '').split('?')[0],
-          status: res.statusCode,
-          ms: Math.round(ms * 10) / 10,
-        },
-        'request',
-      );
-    });
-    handle(req, res).catch((err: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (err instanceof HttpError) {
-        if (err.status === 413) res.setHeader('connection', 'close');
-        send(res, err.status, { code: err.code, message: err.message }, err.headers);
-      } else if (err instanceof ControlPlaneError) {
-        send(res, STATUS[err.code], {
-          code: err.code,
-          message: err.message,
-          address: err.address,
-          rule: err.rule,
-        });
-      } else {
-        log?.error({ err }, 'internal error');
-        send(res, 500, {
-          code: 'INTERNAL',
-          message: 'internal error of the control-plane server (see its log)',
-        });
-      }
-    });
+    logRequest(req, res, log);
+    handle(serving, req, res).catch((err: unknown) => sendError(res, err, log));
   });
   server.keepAliveTimeout = 60_000;
   server.requestTimeout = 120_000;
 
+  const mounts = serving.mounts;
   const own = mounts.find((m) => m.listener);
   const listener = own?.listener?.(server) ?? server;
-
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      listener.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(listener, opts.port ?? 0, opts.host ?? '127.0.0.1');
   const addr = listener.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
@@ -240,4 +120,158 @@ export async function startControlPlaneServer(
         for (const mount of mounts) mount.close?.();
       }),
   };
+}
+
+function listen(listener: NetServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(port, host, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    ...(text
+      ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }
+      : {}),
+  });
+  res.end(text);
+}
+
+/** Only method, path and outcome: never headers (token) or bodies. */
+function logRequest(req: IncomingMessage, res: ServerResponse, log: Logger | undefined): void {
+  const started = process.hrtime.bigint();
+  res.on('finish', () => {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    log?.info(
+      {
+        method: req.method,
+        path: (req.url ?? '').split('?')[0],
+        status: res.statusCode,
+        ms: Math.round(ms * 10) / 10,
+      },
+      'request',
+    );
+  });
+}
+
+function sendError(res: ServerResponse, err: unknown, log: Logger | undefined): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (err instanceof HttpError) {
+    if (err.status === 413) res.setHeader('connection', 'close');
+    send(res, err.status, { code: err.code, message: err.message }, err.headers);
+  } else if (err instanceof ControlPlaneError) {
+    send(res, STATUS[err.code], {
+      code: err.code,
+      message: err.message,
+      address: err.address,
+      rule: err.rule,
+    });
+  } else {
+    log?.error({ err }, 'internal error');
+    send(res, 500, {
+      code: 'INTERNAL',
+      message: 'internal error of the control-plane server (see its log)',
+    });
+  }
+}
+
+async function handle(s: Serving, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = req.method ?? 'GET';
+  for (const mount of s.mounts) if (await mount.handle(req, res, url)) return;
+  if (url.pathname === '/healthz' && method === 'GET') return send(res, 200, { status: 'ok' });
+  if (s.expected && !tokenMatches(s.expected, req.headers.authorization)) {
+    throw new HttpError(
+      401,
+      'UNAUTHENTICATED',
+      'a valid bearer token is required (Authorization: Bearer <token>)',
+      {
+        'www-authenticate': 'Bearer',
+      },
+    );
+  }
+  const found = findRoute(s.table, method, url.pathname);
+  const lostResponse = found.sim ? false : await simulatedFaults(s.faults);
+  const reply = await found.handler({
+    method,
+    path: url.pathname,
+    query: url.searchParams,
+    params: pathParams(found, url.pathname),
+    body: () => jsonBody(req, s.limit),
+  });
+  if (lostResponse)
+    throw new HttpError(
+      503,
+      'UNAVAILABLE',
+      'simulated fault: the call was carried out but its answer was lost',
+    );
+  send(res, reply.status, reply.body);
+}
+
+function findRoute(table: Route[], method: string, pathname: string): Route {
+  const matching = table.filter((r) => r.pattern.test(pathname));
+  if (matching.length === 0) throw new HttpError(404, 'NOT_FOUND', `no endpoint ${pathname}`);
+  const found = matching.find((r) => r.method === method);
+  if (!found) {
+    const allow = matching.map((r) => r.method).join(', ');
+    throw new HttpError(
+      405,
+      'INVALID_ARGUMENT',
+      `${method} is not allowed on ${pathname} (allowed: ${allow})`,
+      { allow },
+    );
+  }
+  return found;
+}
+
+/** The simulated latency and faults of a non-sim call; true when its answer is to be lost. */
+async function simulatedFaults(faults: Faults): Promise<boolean> {
+  if (faults.latency_ms > 0) await sleep(faults.latency_ms);
+  if (faults.fault_rate > 0 && Math.random() < faults.fault_rate) {
+    throw new HttpError(
+      503,
+      'UNAVAILABLE',
+      'simulated fault: the control plane is unavailable, retry',
+    );
+  }
+  return faults.lost_response_rate > 0 && Math.random() < faults.lost_response_rate;
+}
+
+function pathParams(found: Route, pathname: string): string[] {
+  return (found.pattern.exec(pathname) ?? []).slice(1).map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw new HttpError(400, 'INVALID_ARGUMENT', `malformed path segment "${s}"`);
+    }
+  });
+}
+
+async function jsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const raw = await readBody(req, limit);
+  if (raw.length === 0)
+    throw new HttpError(400, 'INVALID_ARGUMENT', 'the request needs a JSON body');
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new HttpError(
+      400,
+      'INVALID_ARGUMENT',
+      `the request body is not valid JSON: ${(err as Error).message}`,
+    );
+  }
 }
