@@ -127,8 +127,50 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
   const file: { values: Record<string, unknown>; path: string | null } = input.configFile
     ? await readConfigFile(resolve(input.cwd, input.configFile))
     : { values: {}, path: null };
-  const fileDir = file.path ? resolve(file.path, '..') : input.cwd;
+  const raw = rawSettings(input, file);
+  const r = readers(raw, input.cwd);
+  const { get, str, path, duration, int, bool, choice } = r;
+  const secrets = await readSecrets(input, raw);
+  const source = sourceConfig(r, secrets);
+  const { lock, leader, inventory } = coordination(r, input.env);
+  return {
+    source,
+    pollIntervalMs: duration('poll-interval', 100),
+    driftIntervalMs: duration('drift-interval', 100),
+    controlPlane: {
+      url: checkControlPlaneUrl(str('control-plane') as string, get('control-plane') as Raw),
+      token: secrets.controlPlaneToken,
+    },
+    listen: parseListen(str('listen') as string, get('listen') as Raw),
+    githubWebhookSecret: secrets.githubWebhookSecret,
+    gitlabWebhookToken: secrets.gitlabWebhookToken,
+    reconcileToken: secrets.reconcileToken,
+    policy: choice('policy', APPLY_POLICIES),
+    parallelism: int('parallelism', 1, 256),
+    maxRetries: int('max-retries', 0, 100),
+    waitTimeoutMs: duration('wait-timeout', 0),
+    stateDir: path('state-dir') as string,
+    shutdownTimeoutMs: duration('shutdown-timeout', 0),
+    watchDebounceMs: duration('watch-debounce', 0),
+    logLevel: choice('log-level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
+    logFormat: choice('log-format', LOG_FORMATS),
+    printPlans: false,
+    once: bool('once'),
+    adminToken: secrets.adminToken,
+    lock,
+    leaderElection: leader,
+    inventory,
+    commitRendered: bool('commit-rendered'),
+    dashboard: bool('dashboard'),
+  };
+}
 
+/** Each option's value and where it came from: flag, quickstart, environment, file, default. */
+function rawSettings(
+  input: ConfigInput,
+  file: { values: Record<string, unknown>; path: string | null },
+): Map<string, Raw> {
+  const fileDir = file.path ? resolve(file.path, '..') : input.cwd;
   const raw = new Map<string, Raw>();
   for (const opt of OPTIONS) {
     const flag = input.flags[opt.name];
@@ -153,6 +195,11 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     }
   }
 
+  return raw;
+}
+
+/** Typed readers of the settings; each refusal names where the value came from. */
+function readers(raw: Map<string, Raw>, cwd: string) {
   const get = (name: string): Raw | undefined => raw.get(name);
   const str = (name: string): string | null => {
     const r = get(name);
@@ -160,7 +207,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
   };
   const path = (name: string): string | null => {
     const s = str(name);
-    return s === null ? null : resolve(input.cwd, s);
+    return s === null ? null : resolve(cwd, s);
   };
   const duration = (name: string, min: number): number => {
     const r = get(name) as Raw;
@@ -202,20 +249,25 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     return s as T;
   };
 
-  const secrets = await readSecrets(input, raw);
+  return { get, str, path, duration, int, bool, choice };
+}
 
+type Readers = ReturnType<typeof readers>;
+
+/** --repo (a Git branch) or --watch (a folder on disk). */
+function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets>>): SourceConfig {
+  const { get, str, path } = r;
   const repo = str('repo');
   const watch = path('watch');
-  let source: SourceConfig;
   if (watch !== null) {
     if (repo !== null) {
       throw new UserError(
         `Both --repo (${get('repo')?.origin}) and --watch (${get('watch')?.origin}) are set; choose one: --repo follows a Git branch, --watch reconciles a folder on disk.`,
       );
     }
-    source = { kind: 'watch', dir: watch };
+    return { kind: 'watch', dir: watch };
   } else if (repo !== null) {
-    source = {
+    return {
       kind: 'git',
       repo: checkRepoUrl(repo, get('repo') as Raw),
       branch: checkBranch(str('branch') as string, get('branch') as Raw),
@@ -232,7 +284,11 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
       'Nothing to reconcile: set --repo URL (or POOLSYNC_REPO) to follow a Git branch, or --watch DIR for a folder on disk. Try `poolsync daemon --quickstart` for a local demo.',
     );
   }
+}
 
+/** --lock, --leader-elect and the inventory who shares a Lease shares. */
+function coordination(r: Readers, env: ConfigInput['env']) {
+  const { get, str, duration, bool } = r;
   const lock = leaseOption(str('lock'), get('lock'));
   const leader = bool('leader-elect')
     ? leaderElection({
@@ -242,7 +298,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
         renewDeadlineMs: duration('leader-election-renew-deadline', 100),
         retryPeriodMs: duration('leader-election-retry-period', 50),
         advertiseAddress: str('advertise-address'),
-        env: input.env,
+        env,
       })
     : null;
   // Who shares a Lease shares the inventory: by default a ConfigMap beside it.
@@ -252,36 +308,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     get('inventory')?.origin ?? '--inventory',
   );
 
-  return {
-    source,
-    pollIntervalMs: duration('poll-interval', 100),
-    driftIntervalMs: duration('drift-interval', 100),
-    controlPlane: {
-      url: checkControlPlaneUrl(str('control-plane') as string, get('control-plane') as Raw),
-      token: secrets.controlPlaneToken,
-    },
-    listen: parseListen(str('listen') as string, get('listen') as Raw),
-    githubWebhookSecret: secrets.githubWebhookSecret,
-    gitlabWebhookToken: secrets.gitlabWebhookToken,
-    reconcileToken: secrets.reconcileToken,
-    policy: choice('policy', APPLY_POLICIES),
-    parallelism: int('parallelism', 1, 256),
-    maxRetries: int('max-retries', 0, 100),
-    waitTimeoutMs: duration('wait-timeout', 0),
-    stateDir: path('state-dir') as string,
-    shutdownTimeoutMs: duration('shutdown-timeout', 0),
-    watchDebounceMs: duration('watch-debounce', 0),
-    logLevel: choice('log-level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
-    logFormat: choice('log-format', LOG_FORMATS),
-    printPlans: false,
-    once: bool('once'),
-    adminToken: secrets.adminToken,
-    lock,
-    leaderElection: leader,
-    inventory,
-    commitRendered: bool('commit-rendered'),
-    dashboard: bool('dashboard'),
-  };
+  return { lock, leader, inventory };
 }
 
 async function readConfigFile(
