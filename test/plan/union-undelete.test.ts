@@ -173,6 +173,20 @@ describe('soft-deleted pools and clusters declared again', () => {
     expect(empty.changes.filter((c) => c.action !== 'noop')).toEqual([]);
   });
 
+  it('a cluster Union still reports DELETING is blocked until its deletion finishes', () => {
+    const l = deletedOrg();
+    l.deleted_clusters = l.deleted_clusters!.map((c) => ({ ...c, deleting: true as const }));
+    const plan = computePlan(
+      desired({ pools: { p1: contract('p1') }, clusters: { c1: { pool: 'p1' } } }),
+      l,
+    );
+    expect(change(plan, 'Cluster/c1')).toMatchObject({
+      action: 'blocked',
+      reason: expect.stringContaining('DELETING'),
+    });
+    expect(labels(plan)).toEqual(['undelete_pool ClusterPool/p1']);
+  });
+
   it('without soft_delete the deleted lists are not read as reserved names', () => {
     const caps = { ...UNION, soft_delete: false };
     const plan = computePlan(

@@ -1,0 +1,273 @@
+/**
+ * The decision for a queue the control plane has (queues.ts): deleted, left alone or blocked
+ * when the repository does not want it; otherwise updated, moved or replaced into the pool and
+ * selector the repository asks for, or refused with the rule that forbids it.
+ */
+import { DEFAULT_QUEUE, address, type QueueSpec } from '../model/common.js';
+import type { LiveQueue } from '../model/live.js';
+import type { Reason } from '../model/plan.js';
+import type { QueueDecision } from './context.js';
+import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
+import { decision, queueDeleteBlockedReason, selectorBlockedReason } from './queue-decision.js';
+import { planQueueMove } from './queue-move.js';
+import { reasonOf, reasonText } from './reasons.js';
+import {
+  leaves,
+  prunesQueue,
+  undrainableReason,
+  unmanagedQueueReason,
+  type QueueFrame,
+  type QueueOwn,
+} from './queue-frame.js';
+
+/** What the live queue is, and what it becomes if nothing is sent for it (C8, cluster_move). */
+interface LiveView {
+  readonly own: QueueOwn;
+  readonly l: LiveQueue;
+  /** Its spec, with the pool and selector of its moved cluster (cluster_move). */
+  readonly live: QueueSpec;
+  /** `live` once leaving clusters are out of its selector (C8). */
+  readonly untouched: QueueSpec;
+  readonly changedByC8: boolean;
+  /** The cluster whose step changes it, when that is all that changes it. */
+  readonly sideEffect: string | null;
+  readonly base: { readonly live: LiveQueue; readonly call: null; readonly createdBy: null };
+}
+
+export function planLiveQueue(
+  f: QueueFrame,
+  own: QueueOwn,
+  l: LiveQueue,
+  target: QueueSpec | null,
+): QueueDecision {
+  const v = liveView(f, own, l);
+  if (!target) return planUndeclaredQueue(f, v);
+  // A requested change the rules forbid: shown with its diff, the queue stays as it is.
+  const refuse = refusal(v, target);
+  return (
+    planQueueMove(f, own, l, v.live, target, refuse) ??
+    planPoolChange(f, v, target, refuse) ??
+    planSameGroupUpdate(f, v, target, refuse)
+  );
+}
+
+function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
+  const { name } = own;
+  // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
+  const movedTo =
+    l.cluster_managed && f.movedClusters.has(name) ? f.clusters.get(name)!.final!.pool : null;
+  const live: QueueSpec = movedTo
+    ? { ...queueForm(l), pool: movedTo, clusters: [name] }
+    : queueForm(l);
+  // What the queue becomes if nothing is sent for it: only C8 (and a move) acts on it.
+  const kept = pruned(f, live.clusters, movedTo ? name : null);
+  const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
+  const changedByC8 = movedTo !== null || !sameSelector(untouched.clusters, l.clusters);
+  const base = { live: l, call: null, createdBy: null } as const;
+  const sideEffect = movedTo
+    ? address('Cluster', name)
+    : changedByC8
+      ? deletedIn(f, l.clusters)
+      : null;
+  return { own, l, live, untouched, changedByC8, sideEffect, base };
+}
+
+/** A live queue the repository does not declare (nor implies, as a system queue's owner does). */
+function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
+  const { own, l, untouched, changedByC8, sideEffect, base } = v;
+  const { name } = own;
+  if (f.deletedQueues.has(name)) {
+    const d = decision(own, { ...base, action: 'delete', final: null });
+    d.deletes = true;
+    d.change.note =
+      'not in the repository: drained (no new work), waited for until DRAINED (nothing in flight), then deleted (queue_delete)';
+    return d;
+  }
+  if (name === DEFAULT_QUEUE && f.absentDefault) {
+    return decision(own, {
+      ...base,
+      action: 'blocked',
+      final: untouched,
+      causedBy: sideEffect,
+      reason:
+        `listed absent in poolsync.yaml, but it cannot be deleted here: ` +
+        (queueDeleteBlockedReason(f, name)?.replace(/^not in the repository; /, '') ??
+          'this control plane deletes no queues (queue_delete off, Q6)'),
+    });
+  }
+  const ownerIsLive = l.cluster_managed && f.liveClusterPools.has(name);
+  if (ownerIsLive || name === DEFAULT_QUEUE) {
+    // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
+    return decision(own, {
+      ...base,
+      action: changedByC8 ? 'update' : 'noop',
+      final: untouched,
+      causedBy: sideEffect,
+    });
+  }
+  if (!prunesQueue(f, name)) {
+    return decision(own, {
+      ...base,
+      action: 'unmanaged',
+      final: untouched,
+      reason: unmanagedQueueReason(f),
+      causedBy: sideEffect,
+    });
+  }
+  if (untouched.clusters.length === 0) {
+    // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
+    return decision(own, {
+      ...base,
+      action: changedByC8 ? 'update' : 'noop',
+      final: untouched,
+      causedBy: sideEffect,
+    });
+  }
+  return decision(own, {
+    ...base,
+    action: 'blocked',
+    final: untouched,
+    causedBy: sideEffect,
+    reason:
+      queueDeleteBlockedReason(f, name) ??
+      `not in the repository, but queues cannot be deleted (Q6). To retire it, declare it with \`clusters: []\` ` +
+        `(it then routes nowhere; an idle queue costs nothing).`,
+  });
+}
+
+type Refuse = (reason: string, why?: Reason | null) => QueueDecision;
+
+function refusal(v: LiveView, target: QueueSpec): Refuse {
+  const { own, live, untouched, sideEffect, base } = v;
+  const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
+  // A requested change the rules forbid: shown with its diff, the queue stays as it is.
+  const refuse = (reason: string, why: Reason | null = null) => {
+    const d = decision(own, {
+      ...base,
+      action: 'blocked',
+      final: untouched,
+      diff: requested(),
+      reason,
+      causedBy: sideEffect,
+    });
+    if (why) d.change.why = why;
+    return d;
+  };
+  return refuse;
+}
+
+/** The repository puts the queue in another pool: replaced (drain, queue_delete) or refused (Q3). */
+function planPoolChange(
+  f: QueueFrame,
+  v: LiveView,
+  target: QueueSpec,
+  refuse: Refuse,
+): QueueDecision | null {
+  const { own, l, live, base } = v;
+  const { name } = own;
+  const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
+  if (target.pool !== live.pool && !l.cluster_managed && f.caps.drain && f.caps.queue_delete) {
+    const undrainable = undrainableReason(f, name);
+    const blocked = undrainable
+      ? `a queue's pool can change only by drain, delete and create (drain, queue_delete), but not this one's: ${undrainable}`
+      : selectorBlockedReason(f, target);
+    if (blocked) return refuse(blocked);
+    const d = decision(own, {
+      ...base,
+      action: 'replace',
+      call: { op: 'create_queue', spec: target },
+      final: target,
+      diff: requested(),
+    });
+    d.deletes = true;
+    d.change.note =
+      `replaced (drain, queue_delete): drained in pool "${live.pool}" (no new work), deleted once DRAINED ` +
+      `(nothing in flight, so no work is lost), then created in pool "${target.pool}"`;
+    return d;
+  }
+  if (target.pool !== live.pool) {
+    const missing = [!f.caps.drain && 'drain', !f.caps.queue_delete && 'queue_delete'].filter(
+      Boolean,
+    );
+    const hint =
+      f.caps.drain || f.caps.queue_delete
+        ? ` (With both drain and queue_delete this would be a drain → delete → create; this control plane lacks ${missing.join(' and ')}.)`
+        : '';
+    if (l.cluster_managed) {
+      const why = reasonOf('CONAMED_QUEUE_POOL_FIXED', {
+        queue: address('Queue', name),
+        cluster: name,
+        pool: live.pool,
+      });
+      return refuse(reasonText(why)!, why);
+    }
+    return refuse(
+      `a queue's pool can never change (Q3) and queues cannot be deleted (Q6): declare a new queue (another name) ` +
+        `in pool "${target.pool}" and retire this one with \`pool: ${live.pool}\` and \`clusters: []\`.` +
+        hint,
+    );
+  }
+  return null;
+}
+
+/** The queue stays in its pool: its update, or the selector rule (Q1, Q4, Q5) that refuses it. */
+function planSameGroupUpdate(
+  f: QueueFrame,
+  v: LiveView,
+  target: QueueSpec,
+  refuse: Refuse,
+): QueueDecision {
+  const { own, l, live, untouched, changedByC8, sideEffect } = v;
+  const { name } = own;
+  const managed = l.cluster_managed || name === DEFAULT_QUEUE;
+  if (managed && !sameSelector(target.clusters, untouched.clusters)) {
+    const reason =
+      name === DEFAULT_QUEUE
+        ? 'the selector of the "default" queue cannot change (Q5)'
+        : f.liveClusterPools.has(name) || f.clusters.get(name)?.registers
+          ? `the selector of a co-named queue is managed by its cluster and cannot be set (Q4)` +
+            (untouched.clusters.length === 0
+              ? `; this one was emptied when cluster "${name}" was deleted (C8) and a new registration does not restore it (C7): use a new cluster name`
+              : '')
+          : `this queue was created by cluster "${name}" (C2), so its selector cannot be set (Q4); it stays ` +
+            `${JSON.stringify(untouched.clusters)}`;
+    return refuse(reason);
+  }
+  const blocked = selectorBlockedReason(f, target);
+  if (blocked) {
+    return refuse(blocked);
+  }
+  // Q4/Q5: a managed queue's update resends the selector it has when the call runs (before
+  // its cluster's delete, if any); C8 then prunes it.
+  const send: QueueSpec = managed
+    ? { ...target, pool: live.pool, clusters: [...live.clusters] }
+    : target;
+  const final: QueueSpec = managed
+    ? { ...target, pool: live.pool, clusters: untouched.clusters }
+    : target;
+  const call = sameQueueSpec(send, live) ? null : ({ op: 'update_queue', spec: send } as const);
+  const action = call || changedByC8 ? 'update' : 'noop';
+  return decision(own, {
+    live: l,
+    createdBy: null,
+    action,
+    call,
+    final,
+    causedBy: call ? null : sideEffect,
+  });
+}
+
+/**
+ * C8: names of clusters deleted by the plan leave explicit selectors; so do clusters moved to
+ * another pool (cluster_move), except from their own co-named queue (`self`), which moves along.
+ */
+function pruned(f: QueueFrame, selector: readonly string[], self: string | null = null): string[] {
+  // Nearly always nothing leaves: keep the array rather than copy it.
+  if (!selector.some((c) => c !== self && leaves(f, c))) return selector as string[];
+  return selector.filter((c) => c === self || !leaves(f, c));
+}
+
+function deletedIn(f: QueueFrame, selector: readonly string[]): string | null {
+  const c = selector.find((n) => leaves(f, n));
+  return c ? address('Cluster', c) : null;
+}
