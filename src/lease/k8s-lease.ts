@@ -148,34 +148,63 @@ export class LeaseLock {
       lease = await this.api.readNamespacedLease({ name, namespace });
     } catch (err) {
       if (statusOf(err) !== 404) throw describe(err, `reading ${this.where}`);
-      try {
-        await this.api.createNamespacedLease({
-          namespace,
-          body: {
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            metadata: {
-              name,
-              namespace,
-              ...(this.address ? { annotations: { [ADDRESS_ANNOTATION]: this.address } } : {}),
-            },
-            spec: {
-              holderIdentity: this.identity,
-              leaseDurationSeconds: durationSeconds,
-              acquireTime: microTime(nowDate) as unknown as Date,
-              renewTime: microTime(nowDate) as unknown as Date,
-              leaseTransitions: 0,
-            },
-          },
-        });
-      } catch (createErr) {
-        if (statusOf(createErr) === 409) return { held: false, holder: this.lastHolder };
-        throw describe(createErr, `creating ${this.where}`);
-      }
-      this.lastHolder = this.identity;
-      this.observed = null;
-      return { held: true, holder: this.identity, holderAddress: this.address };
+      return this.create(durationSeconds, nowDate);
     }
+    const { holder, holderAddress, valid } = this.observe(lease, durationSeconds);
+    if (holder !== null && holder !== this.identity && valid)
+      return { held: false, holder, holderAddress };
+    const body = this.takenOver(lease, holder === this.identity, durationSeconds, nowDate);
+    try {
+      await this.api.replaceNamespacedLease({ name, namespace, body });
+    } catch (err) {
+      if (statusOf(err) === 409) return { held: false, holder, holderAddress };
+      throw describe(err, `updating ${this.where}`);
+    }
+    this.lastHolder = this.identity;
+    this.observed = null;
+    return { held: true, holder: this.identity, holderAddress: this.address };
+  }
+
+  /** No lease yet: create it, held by this identity (409: another candidate was first). */
+  private async create(durationSeconds: number, nowDate: Date): Promise<LeaseObservation> {
+    const { namespace, name } = this.ref;
+    try {
+      await this.api.createNamespacedLease({
+        namespace,
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: {
+            name,
+            namespace,
+            ...(this.address ? { annotations: { [ADDRESS_ANNOTATION]: this.address } } : {}),
+          },
+          spec: {
+            holderIdentity: this.identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: microTime(nowDate) as unknown as Date,
+            renewTime: microTime(nowDate) as unknown as Date,
+            leaseTransitions: 0,
+          },
+        },
+      });
+    } catch (createErr) {
+      if (statusOf(createErr) === 409) return { held: false, holder: this.lastHolder };
+      throw describe(createErr, `creating ${this.where}`);
+    }
+    this.lastHolder = this.identity;
+    this.observed = null;
+    return { held: true, holder: this.identity, holderAddress: this.address };
+  }
+
+  /**
+   * The lease as read: its holder, and whether it is still valid, judged by when this process
+   * first saw its current renewal (client-go's observedTime), not by the holder's clock.
+   */
+  private observe(
+    lease: V1Lease,
+    durationSeconds: number,
+  ): { holder: string | null; holderAddress: string | null; valid: boolean } {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ? spec.holderIdentity : null;
     const holderAddress = holder
@@ -198,11 +227,18 @@ export class LeaseLock {
     }
     const duration = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
     const valid = this.observed.at + duration > this.now();
-    if (holder !== null && holder !== this.identity && valid)
-      return { held: false, holder, holderAddress };
+    return { holder, holderAddress, valid };
+  }
 
-    const mine = holder === this.identity;
-    const next: V1Lease = {
+  /** The lease renewed (`mine`) or taken over by this identity. */
+  private takenOver(
+    lease: V1Lease,
+    mine: boolean,
+    durationSeconds: number,
+    nowDate: Date,
+  ): V1Lease {
+    const spec = lease.spec ?? {};
+    return {
       ...lease,
       metadata: withAddress(lease, this.address),
       spec: {
@@ -214,15 +250,6 @@ export class LeaseLock {
         leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
       },
     };
-    try {
-      await this.api.replaceNamespacedLease({ name, namespace, body: next });
-    } catch (err) {
-      if (statusOf(err) === 409) return { held: false, holder, holderAddress };
-      throw describe(err, `updating ${this.where}`);
-    }
-    this.lastHolder = this.identity;
-    this.observed = null;
-    return { held: true, holder: this.identity, holderAddress: this.address };
   }
 
   /** Gives the lease up at once (client-go ReleaseOnCancel): the next candidate need not wait. */

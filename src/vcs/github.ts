@@ -55,17 +55,7 @@ function neededPermission(call: ApiCall): string {
 }
 
 export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
-  if (!REPOSITORY.test(opts.repository)) {
-    throw new VcsConfigError(
-      `--repo ${JSON.stringify(opts.repository)} is not a GitHub repository: use owner/name, e.g. acme/pool-config.`,
-    );
-  }
-  if (!Number.isInteger(opts.number) || opts.number < 1) {
-    throw new VcsConfigError(
-      `--pr must be a pull request number (a positive integer), got ${opts.number}.`,
-    );
-  }
-  const where = `${opts.repository}#${opts.number}`;
+  checkOptions(opts);
   const api = new ApiClient({
     provider: 'GitHub',
     baseUrl: normalizeGitHubApiUrl(opts.apiUrl),
@@ -77,35 +67,9 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
     },
     secrets: [opts.token],
     retry: opts.retry,
-    mapError: (status, server, call, attempts) => {
-      const detail = server ? `: ${server}` : '';
-      if (status === 401) {
-        return `GitHub rejected the token (401${detail}). Set GITHUB_TOKEN to a valid token.`;
-      }
-      if ((status === 403 || status === 429) && /rate limit/i.test(server)) {
-        return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${attempts} attempts. Try again later, or use a token with a higher limit.`;
-      }
-      if (status === 403) {
-        return `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${neededPermission(call)}.`;
-      }
-      if (status === 404) {
-        return `GitHub could not find ${where} while trying to ${call.operation} (404). Check --repo and --pr; for a private repository, the token must have access to it.`;
-      }
-      if (status === 422) {
-        return `GitHub rejected the request to ${call.operation} in ${where} (422 validation failed${detail}).`;
-      }
-      if (status === 429 || status >= 500) {
-        return `GitHub failed to ${call.operation} in ${where}: HTTP ${status} after ${attempts} attempts${detail}. GitHub may be unavailable or rate-limiting; try again later.`;
-      }
-      return `GitHub answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
-    },
+    mapError: errorMessages(opts),
   });
   const issue = `/repos/${opts.repository}/issues`;
-  const toComment = (json: unknown): IssueComment => {
-    const c = json as { id: number; body?: string | null; html_url?: string };
-    return { id: c.id, body: c.body ?? '', url: c.html_url ?? null };
-  };
-
   return {
     provider: 'github',
     async listComments() {
@@ -137,17 +101,11 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
       return toComment(res.json);
     },
     async setStatus(sha, status) {
-      const state: Record<StatusState, string> = {
-        pending: 'pending',
-        success: 'success',
-        failure: 'failure',
-        error: 'error',
-      };
       await api.call({
         method: 'POST',
         path: `/repos/${opts.repository}/statuses/${encodeURIComponent(sha)}`,
         body: {
-          state: state[status.state],
+          state: STATES[status.state],
           context: STATUS_CONTEXT,
           description: clip(status.description, GITHUB_STATUS_DESCRIPTION_MAX),
           ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
@@ -156,5 +114,59 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
       });
     },
     close: () => api.close(),
+  };
+}
+
+const STATES: Record<StatusState, string> = {
+  pending: 'pending',
+  success: 'success',
+  failure: 'failure',
+  error: 'error',
+};
+
+function toComment(json: unknown): IssueComment {
+  const c = json as { id: number; body?: string | null; html_url?: string };
+  return { id: c.id, body: c.body ?? '', url: c.html_url ?? null };
+}
+
+function checkOptions(opts: GitHubOptions): void {
+  if (!REPOSITORY.test(opts.repository)) {
+    throw new VcsConfigError(
+      `--repo ${JSON.stringify(opts.repository)} is not a GitHub repository: use owner/name, e.g. acme/pool-config.`,
+    );
+  }
+  if (!Number.isInteger(opts.number) || opts.number < 1) {
+    throw new VcsConfigError(
+      `--pr must be a pull request number (a positive integer), got ${opts.number}.`,
+    );
+  }
+}
+
+/** What each failed call says: what went wrong and what to do. */
+function errorMessages(
+  opts: GitHubOptions,
+): (status: number, server: string, call: ApiCall, attempts: number) => string {
+  const where = `${opts.repository}#${opts.number}`;
+  return (status, server, call, attempts) => {
+    const detail = server ? `: ${server}` : '';
+    if (status === 401) {
+      return `GitHub rejected the token (401${detail}). Set GITHUB_TOKEN to a valid token.`;
+    }
+    if ((status === 403 || status === 429) && /rate limit/i.test(server)) {
+      return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${attempts} attempts. Try again later, or use a token with a higher limit.`;
+    }
+    if (status === 403) {
+      return `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${neededPermission(call)}.`;
+    }
+    if (status === 404) {
+      return `GitHub could not find ${where} while trying to ${call.operation} (404). Check --repo and --pr; for a private repository, the token must have access to it.`;
+    }
+    if (status === 422) {
+      return `GitHub rejected the request to ${call.operation} in ${where} (422 validation failed${detail}).`;
+    }
+    if (status === 429 || status >= 500) {
+      return `GitHub failed to ${call.operation} in ${where}: HTTP ${status} after ${attempts} attempts${detail}. GitHub may be unavailable or rate-limiting; try again later.`;
+    }
+    return `GitHub answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
   };
 }

@@ -55,72 +55,23 @@ const STATES: Record<StatusState, string> = {
 };
 
 export function createGitLabClient(opts: GitLabOptions): PullRequestApi {
-  if (!PROJECT.test(opts.repository)) {
-    throw new VcsConfigError(
-      `--repo ${JSON.stringify(opts.repository)} is not a GitLab project: use its numeric id or its path, e.g. acme/infra/pool-config.`,
-    );
-  }
-  if (!Number.isInteger(opts.number) || opts.number < 1) {
-    throw new VcsConfigError(
-      `--pr must be a merge request iid (a positive integer), got ${opts.number}.`,
-    );
-  }
+  checkOptions(opts);
   const baseUrl = normalizeGitLabApiUrl(opts.apiUrl);
-  const where = `${opts.repository}!${opts.number}`;
   const api = new ApiClient({
     provider: 'GitLab',
     baseUrl,
     headers: { 'private-token': opts.token, 'user-agent': 'poolsync' },
     secrets: [opts.token],
     retry: opts.retry,
-    mapError: (status, server, call: ApiCall, attempts) => {
-      const detail = server ? `: ${server}` : '';
-      if (status === 401) {
-        return `GitLab rejected the token (401${detail}). Set GITLAB_TOKEN to a valid, unexpired access token.`;
-      }
-      if (status === 403) {
-        const role = call.path.includes('/statuses/') ? 'Developer' : 'Reporter';
-        return `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${role} role in the project.`;
-      }
-      if (status === 404) {
-        return `GitLab could not find ${where} while trying to ${call.operation} (404). Check --repo (project id or full path) and --pr (the merge request iid); the token must have access to the project.`;
-      }
-      if (status === 400 || status === 422) {
-        return `GitLab rejected the request to ${call.operation} in ${where} (${status}${detail}).`;
-      }
-      if (status === 429 || status >= 500) {
-        return `GitLab failed to ${call.operation} in ${where}: HTTP ${status} after ${attempts} attempts${detail}. GitLab may be unavailable or rate-limiting; try again later.`;
-      }
-      return `GitLab answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
-    },
+    mapError: errorMessages(opts),
   });
   const project = `/projects/${encodeURIComponent(opts.repository)}`;
   const notes = `${project}/merge_requests/${opts.number}/notes`;
-  // A note's web address, when the project is named by path and the API sits at /api/v4.
-  const webBase =
-    !/^\d+$/.test(opts.repository) && baseUrl.endsWith('/api/v4')
-      ? `${baseUrl.slice(0, -'/api/v4'.length)}/${opts.repository}/-/merge_requests/${opts.number}`
-      : null;
-  const toNote = (json: unknown): IssueComment => {
-    const n = json as { id: number; body?: string | null };
-    return { id: n.id, body: n.body ?? '', url: webBase ? `${webBase}#note_${n.id}` : null };
-  };
-
+  const toNote = noteReader(opts, baseUrl);
   return {
     provider: 'gitlab',
     async listComments() {
-      const first = `${notes}?per_page=100&sort=asc&order_by=created_at`;
-      const all = await listPages(
-        api,
-        first,
-        `list the notes of merge request !${opts.number}`,
-        (res) => {
-          const nextPage = res.headers['x-next-page'];
-          const next = Array.isArray(nextPage) ? nextPage[0] : nextPage;
-          // Offset pagination names the next page; keyset pagination only sends a Link header.
-          return next ? `${first}&page=${encodeURIComponent(next)}` : nextLink(res.headers.link);
-        },
-      );
+      const all = await listNotes(api, notes, opts.number);
       return (all as { system?: boolean }[]).filter((n) => !n.system).map(toNote);
     },
     async createComment(body) {
@@ -142,32 +93,101 @@ export function createGitLabClient(opts: GitLabOptions): PullRequestApi {
       });
       return toNote(res.json);
     },
-    async setStatus(sha, status) {
-      try {
-        await api.call({
-          method: 'POST',
-          path: `${project}/statuses/${encodeURIComponent(sha)}`,
-          body: {
-            state: STATES[status.state],
-            name: STATUS_CONTEXT,
-            description: clip(status.description, GITLAB_STATUS_DESCRIPTION_MAX),
-            ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
-          },
-          operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
-        });
-      } catch (err) {
-        // GitLab answers 400 "Cannot transition status via :run from :running" when the
-        // status already has that state (a redelivered event): the goal is reached.
-        if (
-          err instanceof VcsApiError &&
-          err.status === 400 &&
-          /cannot transition status/i.test(err.message)
-        ) {
-          return;
-        }
-        throw err;
-      }
-    },
+    setStatus: (sha, status) => setStatus(api, project, sha, status),
     close: () => api.close(),
   };
+}
+
+function checkOptions(opts: GitLabOptions): void {
+  if (!PROJECT.test(opts.repository)) {
+    throw new VcsConfigError(
+      `--repo ${JSON.stringify(opts.repository)} is not a GitLab project: use its numeric id or its path, e.g. acme/infra/pool-config.`,
+    );
+  }
+  if (!Number.isInteger(opts.number) || opts.number < 1) {
+    throw new VcsConfigError(
+      `--pr must be a merge request iid (a positive integer), got ${opts.number}.`,
+    );
+  }
+}
+
+/** What each failed call says: what went wrong and what to do. */
+function errorMessages(
+  opts: GitLabOptions,
+): (status: number, server: string, call: ApiCall, attempts: number) => string {
+  const where = `${opts.repository}!${opts.number}`;
+  return (status, server, call, attempts) => {
+    const detail = server ? `: ${server}` : '';
+    if (status === 401) {
+      return `GitLab rejected the token (401${detail}). Set GITLAB_TOKEN to a valid, unexpired access token.`;
+    }
+    if (status === 403) {
+      const role = call.path.includes('/statuses/') ? 'Developer' : 'Reporter';
+      return `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${role} role in the project.`;
+    }
+    if (status === 404) {
+      return `GitLab could not find ${where} while trying to ${call.operation} (404). Check --repo (project id or full path) and --pr (the merge request iid); the token must have access to the project.`;
+    }
+    if (status === 400 || status === 422) {
+      return `GitLab rejected the request to ${call.operation} in ${where} (${status}${detail}).`;
+    }
+    if (status === 429 || status >= 500) {
+      return `GitLab failed to ${call.operation} in ${where}: HTTP ${status} after ${attempts} attempts${detail}. GitLab may be unavailable or rate-limiting; try again later.`;
+    }
+    return `GitLab answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
+  };
+}
+
+function noteReader(opts: GitLabOptions, baseUrl: string): (json: unknown) => IssueComment {
+  // A note's web address, when the project is named by path and the API sits at /api/v4.
+  const webBase =
+    !/^\d+$/.test(opts.repository) && baseUrl.endsWith('/api/v4')
+      ? `${baseUrl.slice(0, -'/api/v4'.length)}/${opts.repository}/-/merge_requests/${opts.number}`
+      : null;
+  return (json) => {
+    const n = json as { id: number; body?: string | null };
+    return { id: n.id, body: n.body ?? '', url: webBase ? `${webBase}#note_${n.id}` : null };
+  };
+}
+
+function listNotes(api: ApiClient, notes: string, number: number): Promise<unknown[]> {
+  const first = `${notes}?per_page=100&sort=asc&order_by=created_at`;
+  return listPages(api, first, `list the notes of merge request !${number}`, (res) => {
+    const nextPage = res.headers['x-next-page'];
+    const next = Array.isArray(nextPage) ? nextPage[0] : nextPage;
+    // Offset pagination names the next page; keyset pagination only sends a Link header.
+    return next ? `${first}&page=${encodeURIComponent(next)}` : nextLink(res.headers.link);
+  });
+}
+
+async function setStatus(
+  api: ApiClient,
+  project: string,
+  sha: string,
+  status: Parameters<PullRequestApi['setStatus']>[1],
+): Promise<void> {
+  try {
+    await api.call({
+      method: 'POST',
+      path: `${project}/statuses/${encodeURIComponent(sha)}`,
+      body: {
+        state: STATES[status.state],
+        name: STATUS_CONTEXT,
+        description: clip(status.description, GITLAB_STATUS_DESCRIPTION_MAX),
+        ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
+      },
+      operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
+    });
+  } catch (err) {
+    // GitLab answers 400 "Cannot transition status via :run from :running" when the
+    // status already has that state (a redelivered event): the goal is reached.
+    if (
+      err instanceof VcsApiError &&
+      err.status === 400 &&
+      /cannot transition status/i.test(err.message)
+    ) {
+      return;
+    }
+    throw err;
+  }
 }

@@ -15,35 +15,23 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { createHmac } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AnalysisCache,
   analysisCacheStats,
   analysisKey,
   forgetCachedAnalyses,
   loaderFingerprint,
-  setMinDiskTextBytes,
   type FileAnalysis,
 } from '../../src/manifests/cache.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { planRepository } from '../../src/ops/pipeline.js';
-import { renderJson } from '../../src/render/index.js';
-import { renderText } from '../../src/render/text.js';
+import { cacheTestFolder, renderedPlan } from './cache-setup.js';
 
-const tmp = await mkdtemp(join(tmpdir(), 'poolsync-cache-hostile-'));
-afterAll(() => rm(tmp, { recursive: true, force: true }));
-let threshold = 0;
-beforeAll(() => {
-  threshold = setMinDiskTextBytes(0);
-});
-afterAll(() => {
-  setMinDiskTextBytes(threshold);
-});
+const { tmp } = await cacheTestFolder('poolsync-cache-hostile-');
 
 /** Every entry file of a cache folder (relative path → content). */
 async function entries(cacheDir: string): Promise<Map<string, string>> {
@@ -73,9 +61,7 @@ function keysOf(repo: string): Map<string, string> {
 async function plan(repo: string, cacheDir: string): Promise<string> {
   const cp = await EmbeddedControlPlane.open({ path: null });
   try {
-    const r = await planRepository(repo, cp, { commit: 'c0ffee', cacheDir });
-    if (!r.ok) throw new Error('invalid');
-    return `${renderText(r.plan, { color: false })}\n${renderJson(r.plan)}`;
+    return await renderedPlan(repo, cp, cacheDir);
   } finally {
     await cp.close();
   }

@@ -5,10 +5,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { driftModel, generateScaleModel } from '../../bench/lib/scale.js';
 import { seedControlPlane } from '../../bench/lib/seed.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
@@ -22,21 +21,9 @@ import {
   type FileAnalysis,
 } from '../../src/manifests/cache.js';
 import { loadRepository } from '../../src/manifests/index.js';
-import { planRepository } from '../../src/ops/pipeline.js';
-import { renderJson } from '../../src/render/index.js';
-import { renderText } from '../../src/render/text.js';
+import { cacheTestFolder, renderedPlan } from './cache-setup.js';
 
-const tmp = await mkdtemp(join(tmpdir(), 'poolsync-cache-'));
-afterAll(() => rm(tmp, { recursive: true, force: true }));
-
-/** The fixtures are small files, which the disk layer skips by default (tested at the end). */
-let threshold = 0;
-beforeAll(() => {
-  threshold = setMinDiskTextBytes(0);
-});
-afterAll(() => {
-  setMinDiskTextBytes(threshold);
-});
+const { tmp, defaultThreshold } = await cacheTestFolder('poolsync-cache-');
 
 const INVALID = 'test/fixtures/invalid';
 
@@ -100,11 +87,7 @@ describe('manifest analysis cache', () => {
     const cp = await EmbeddedControlPlane.open({ path: null });
     await seedControlPlane(cp, driftModel(model, { seed: 11 }).model, { concurrency: 8 });
     const cacheDir = join(tmp, 'cache-plan');
-    const plan = async () => {
-      const r = await planRepository(repo, cp, { commit: 'c0ffee', cacheDir });
-      if (!r.ok) throw new Error('invalid');
-      return `${renderText(r.plan, { color: false })}\n${renderJson(r.plan)}`;
-    };
+    const plan = () => renderedPlan(repo, cp, cacheDir);
     forgetCachedAnalyses();
     const cold = await plan();
     forgetCachedAnalyses();
@@ -293,6 +276,7 @@ describe('cache bounds and sharing', () => {
 
 describe('small files skip the disk layer (issue 23)', () => {
   it('a folder of one-object files writes no entry and reads none: cold and warm are the cache-off work', async () => {
+    const threshold = defaultThreshold();
     setMinDiskTextBytes(threshold);
     try {
       const repo = join(tmp, 'tiny');

@@ -12,7 +12,7 @@ import { batchedLines } from '../../util/batched-lines.js';
 import { ApplyRefusedError, defaultParallelism, executePlan } from '../../apply/index.js';
 import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
 import { applyArgsForEnv, checkSavedPlanEnvironment } from './apply-env.js';
-import { applyRun, type ApplySource } from '../../ops/apply-run.js';
+import { applyRun, type ApplyRunOptions, type ApplySource } from '../../ops/apply-run.js';
 import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
 import { openControlPlane } from '../../controlplane/open.js';
@@ -85,35 +85,7 @@ export async function runApply(
       tokenFile: args['token-file'],
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
       open,
-      stderr: (text) => {
-        lines.flush();
-        process.stderr.write(text);
-      },
-      planned: async (plan) => {
-        if (!json)
-          await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
-      },
-      approve: async (plan) => {
-        if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm()))
-          throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
-        // A large apply into a pipe or a file gathers its progress for 50 ms (batched-lines.ts); a
-        // terminal, or a small apply someone follows line by line, sees each line as it happens.
-        if (!process.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
-      },
-      execute: (plan, cp, lockLost) =>
-        executeWithSignals(plan, cp, lockLost, {
-          parallelism,
-          waitTimeoutMs,
-          onEvent: progressPrinter(out, colors),
-          ...(flyteCli !== undefined
-            ? { runManual: flyteCliRunner(flyteCli, cp.manual), canRunManual: isCliCommand }
-            : {}),
-        }),
-      executed: (_plan, result) => {
-        lines.flush();
-        if (!json) process.stdout.write(renderApplyResult(result, colors));
-        return Promise.resolve();
-      },
+      ...personHooks(args, target, { lines, colors, json, flyteCli, parallelism, waitTimeoutMs }),
     });
     if (result === null) {
       // The rendered plan already says "No changes." when nothing is blocked either.
@@ -130,6 +102,54 @@ export async function runApply(
   } finally {
     lines.flush();
   }
+}
+
+/** What a person sees and answers during an apply: the plan, the confirmation, progress, the result. */
+function personHooks(
+  args: ApplyArgs,
+  target: Target,
+  p: {
+    lines: ReturnType<typeof batchedLines>;
+    colors: typeof ANSI;
+    json: boolean;
+    flyteCli: string | undefined;
+    parallelism: number;
+    waitTimeoutMs: number;
+  },
+): Pick<ApplyRunOptions, 'stderr' | 'planned' | 'approve' | 'execute' | 'executed'> {
+  const { lines, colors, json, flyteCli, parallelism, waitTimeoutMs } = p;
+  const out = lines.line;
+  return {
+    stderr: (text) => {
+      lines.flush();
+      process.stderr.write(text);
+    },
+    planned: async (plan) => {
+      if (!json)
+        await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
+    },
+    approve: async (plan) => {
+      if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm()))
+        throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
+      // A large apply into a pipe or a file gathers its progress for 50 ms (batched-lines.ts); a
+      // terminal, or a small apply someone follows line by line, sees each line as it happens.
+      if (!process.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
+    },
+    execute: (plan, cp, lockLost) =>
+      executeWithSignals(plan, cp, lockLost, {
+        parallelism,
+        waitTimeoutMs,
+        onEvent: progressPrinter(out, colors),
+        ...(flyteCli !== undefined
+          ? { runManual: flyteCliRunner(flyteCli, cp.manual), canRunManual: isCliCommand }
+          : {}),
+      }),
+    executed: (_plan, result) => {
+      lines.flush();
+      if (!json) process.stdout.write(renderApplyResult(result, colors));
+      return Promise.resolve();
+    },
+  };
 }
 
 /** The numbers an apply runs with, checked before anything is opened. */

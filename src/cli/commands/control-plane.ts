@@ -14,6 +14,7 @@ import type { Capabilities, PoolContract } from '../../model/common.js';
 import { formatCapabilities, parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import type { OAuthStandIn } from '../../standins/oauth/server.js';
+import type { ProtocolMount } from '../../controlplane/embedded/server.js';
 import {
   DEFAULT_LISTEN,
   DEFAULT_STATE_FILE,
@@ -72,7 +73,7 @@ export async function serve(args: ServeArgs): Promise<void> {
     { pino },
     { startControlPlaneServer },
     { readOAuthClientFile, unionOAuthServer },
-    { flyteadminAuth, flyteadminGateway },
+    gateway,
   ] = await Promise.all([
     import('pino'),
     import('../../controlplane/embedded/server.js'),
@@ -106,6 +107,15 @@ export async function serve(args: ServeArgs): Promise<void> {
   });
   let server;
   try {
+    const mounts = await serveMounts(
+      gateway,
+      controlPlane,
+      oauth,
+      oauthClient?.org,
+      token,
+      args,
+      logger,
+    );
     server = await startControlPlaneServer({
       controlPlane,
       host,
@@ -113,25 +123,7 @@ export async function serve(args: ServeArgs): Promise<void> {
       simulate: args.simulate,
       logger,
       ...(token ? { token } : {}),
-      mounts: [
-        ...(oauth && oauthClient
-          ? [await unionApi(controlPlane, oauth, oauthClient.org, logger)]
-          : []),
-        // flyteadmin's attribute paths too (flyteadmin+http://). With the Union API's OAuth2
-        // server on the port, they take its tokens (one token endpoint), read as flyteadmin's
-        // HTTP gateway reads them; with a token, OAuth2 client credentials: client id
-        // `poolsync`, the token as secret (docs/flyte-oss.md).
-        {
-          handle: flyteadminGateway({
-            seed: { projects: args['flyte-project'] ?? [] },
-            ...(oauth
-              ? { sharedAuth: flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
-              : token
-                ? { oauth: { clientId: 'poolsync', clientSecret: token } }
-                : {}),
-          }),
-        },
-      ],
+      mounts,
     });
   } catch (err) {
     await controlPlane.close();
@@ -141,26 +133,75 @@ export async function serve(args: ServeArgs): Promise<void> {
     }
     throw err;
   }
+  await announce(logger, args, server.url, Boolean(token), oauthClient?.org, controlPlane);
+  await untilSignal(logger);
+  await server.close();
+  await controlPlane.close();
+}
+
+/** The other protocols on the port: Union's API (with its OAuth2 server), flyteadmin's gateway. */
+async function serveMounts(
+  gateway: typeof import('../../standins/flyteadmin/gateway.js'),
+  controlPlane: EmbeddedControlPlane,
+  oauth: OAuthStandIn | undefined,
+  unionOrg: string | undefined,
+  token: string | undefined,
+  args: ServeArgs,
+  logger: Logger,
+): Promise<ProtocolMount[]> {
+  return [
+    ...(oauth && unionOrg !== undefined
+      ? [await unionApi(controlPlane, oauth, unionOrg, logger)]
+      : []),
+    // flyteadmin's attribute paths too (flyteadmin+http://). With the Union API's OAuth2
+    // server on the port, they take its tokens (one token endpoint), read as flyteadmin's
+    // HTTP gateway reads them; with a token, OAuth2 client credentials: client id
+    // `poolsync`, the token as secret (docs/flyte-oss.md).
+    {
+      handle: gateway.flyteadminGateway({
+        seed: { projects: args['flyte-project'] ?? [] },
+        ...(oauth
+          ? { sharedAuth: gateway.flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
+          : token
+            ? { oauth: { clientId: 'poolsync', clientSecret: token } }
+            : {}),
+      }),
+    },
+  ];
+}
+
+async function announce(
+  logger: Logger,
+  args: ServeArgs,
+  url: string,
+  hasToken: boolean,
+  unionOrg: string | undefined,
+  controlPlane: EmbeddedControlPlane,
+): Promise<void> {
   logger.info(
     {
-      url: server.url,
-      state: statePath,
-      auth: token ? 'bearer' : 'none',
-      union_api: oauthClient ? { org: oauthClient.org } : false,
+      url,
+      state: resolve(args.state),
+      auth: hasToken ? 'bearer' : 'none',
+      union_api: unionOrg !== undefined ? { org: unionOrg } : false,
       simulate: args.simulate,
       capabilities: formatCapabilities(await controlPlane.capabilities()),
     },
     'control plane listening',
   );
-  if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+  if (!hasToken && !['127.0.0.1', '::1', 'localhost'].includes(parseListen(args.listen).host)) {
     logger.warn(
       { listen: args.listen },
       'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
     );
   }
   // One line on stdout for scripts and tests to wait on.
-  process.stdout.write(`control plane listening on ${server.url}\n`);
-  await new Promise<void>((done) => {
+  process.stdout.write(`control plane listening on ${url}\n`);
+}
+
+/** Until SIGINT or SIGTERM. */
+function untilSignal(logger: Logger): Promise<void> {
+  return new Promise<void>((done) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');
       process.off('SIGINT', stop);
@@ -170,8 +211,6 @@ export async function serve(args: ServeArgs): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  await server.close();
-  await controlPlane.close();
 }
 
 function capabilitiesFlag(value: string): Capabilities {

@@ -27,6 +27,14 @@ import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../options.js';
 import type { RenderArgs } from '../define/render.js';
 import { hasUncommittedEdits } from '../uncommitted.js';
+import type { DesiredState } from '../../model/desired.js';
+
+/** What poolsync.yaml `render` says of the file asked for. */
+interface Configured {
+  path: string;
+  credentialsSecret?: string;
+  base?: string;
+}
 
 export async function render(args: RenderArgs): Promise<void> {
   await requireFolder(args.dir);
@@ -41,14 +49,29 @@ export async function render(args: RenderArgs): Promise<void> {
     return;
   }
   const desired = loaded.desired;
-  const configured = desired.config.render?.[args.what] as
-    { path: string; credentialsSecret?: string; base?: string } | undefined;
+  const configured = desired.config.render?.[args.what] as Configured | undefined;
   const secret = args['credentials-secret'] ?? configured?.credentialsSecret;
   if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET)
     throw new UserError(credentialsSecretMessage(secret));
   if (args.base !== undefined && args.what !== 'flyte-core-values')
     throw new UserError('--base is for flyte-core-values (the operator’s own Helm values)');
-  let content: string;
+  const content = await renderContent(args, desired, commit, configured, secret);
+  const target = targetOf(args, configured);
+  if (args.check) return checkRendered(args, target, content);
+  if (target.out === null) {
+    process.stdout.write(content);
+    return;
+  }
+  await writeRendered(args, target, target.out, content);
+}
+
+async function renderContent(
+  args: RenderArgs,
+  desired: DesiredState,
+  commit: string | null,
+  configured: Configured | undefined,
+  secret: string | undefined,
+): Promise<string> {
   try {
     const base =
       args.base !== undefined
@@ -56,7 +79,7 @@ export async function render(args: RenderArgs): Promise<void> {
         : configured?.base
           ? await readBaseValues({ root: resolve(args.dir), path: configured.base })
           : undefined;
-    content = renderKind(args.what, desired, commit, {
+    return renderKind(args.what, desired, commit, {
       ...(secret ? { credentialsSecret: secret } : {}),
       ...(base ? { base } : {}),
     });
@@ -64,6 +87,17 @@ export async function render(args: RenderArgs): Promise<void> {
     if (err instanceof RenderInputError) throw new UserError(err.message);
     throw err;
   }
+}
+
+/** Where the rendered file goes: null for stdout; `inRepo` for the configured target. */
+interface Target {
+  out: string | null;
+  inRepo: boolean;
+  configured: Configured | undefined;
+  readCurrent: (file: string) => Promise<string | null>;
+}
+
+function targetOf(args: RenderArgs, configured: Configured | undefined): Target {
   // --out names a file of the user's choosing; the configured target is a file of the
   // repository, read and written as one (never through a link, never outside the folder).
   // `--out -` is stdout, as for most tools (run.ts keeps yargs from reading `-` as an argument).
@@ -85,36 +119,44 @@ export async function render(args: RenderArgs): Promise<void> {
           (b) => b.toString('utf8'),
           () => null,
         );
-  if (args.check) {
-    if (out === null)
-      throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');
-    const current = await readCurrent(out);
-    const cmp = compareTarget({ kind: args.what, path: out, content }, current);
-    if (cmp.status === 'same') {
-      process.stdout.write(`${out} is up to date\n`);
-      return;
-    }
-    process.stdout.write(
-      `${out} ${cmp.status === 'missing' ? 'does not exist' : 'differs from the manifests'}; run \`poolsync render ${args.what}\`\n${cmp.diff}`,
-    );
-    process.exitCode = 1;
+  return { out, inRepo, configured, readCurrent };
+}
+
+/** --check: writes nothing; exit 1 when the file differs from what would be rendered. */
+async function checkRendered(args: RenderArgs, target: Target, content: string): Promise<void> {
+  const out = target.out;
+  if (out === null)
+    throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');
+  const current = await target.readCurrent(out);
+  const cmp = compareTarget({ kind: args.what, path: out, content }, current);
+  if (cmp.status === 'same') {
+    process.stdout.write(`${out} is up to date\n`);
     return;
   }
-  if (out === null) {
-    process.stdout.write(content);
-    return;
-  }
-  if (inRepo) {
+  process.stdout.write(
+    `${out} ${cmp.status === 'missing' ? 'does not exist' : 'differs from the manifests'}; run \`poolsync render ${args.what}\`\n${cmp.diff}`,
+  );
+  process.exitCode = 1;
+}
+
+async function writeRendered(
+  args: RenderArgs,
+  target: Target,
+  out: string,
+  content: string,
+): Promise<void> {
+  if (target.inRepo) {
+    const path = target.configured!.path;
     // Written only when it changes, and never over edits nobody committed.
-    if ((await readCurrent(out)) === content) {
+    if ((await target.readCurrent(out)) === content) {
       process.stderr.write(`${out} is up to date\n`);
       return;
     }
     if (await hasUncommittedEdits(out))
       throw new UserError(
-        `${out} has uncommitted edits: commit or discard them first (\`git diff -- ${configured!.path}\`), or write elsewhere with --out FILE or --out -`,
+        `${out} has uncommitted edits: commit or discard them first (\`git diff -- ${path}\`), or write elsewhere with --out FILE or --out -`,
       );
-    await writeRepoFile(resolve(args.dir), configured!.path, content).catch((err: Error) => {
+    await writeRepoFile(resolve(args.dir), path, content).catch((err: Error) => {
       throw new UserError(err.message);
     });
   } else {
