@@ -10,113 +10,128 @@ import { diffForms, listAddresses, poolForm } from './forms.js';
 import { deletedPool, planPoolUndelete } from './pool-undelete.js';
 
 export function planPools(ctx: PlanContext): void {
-  for (const name of ctxUnion(ctx)) {
-    const declared = ctx.dPools.get(name);
-    const l = ctx.lPools.get(name);
-    const addr = address('ClusterPool', name);
-    // soft_delete: a declared name of a deleted pool is undeleted, never created (pool-undelete.ts).
-    const deleted = declared && !l ? deletedPool(ctx, name) : undefined;
-    if (declared && deleted) {
-      ctx.pools.set(name, planPoolUndelete(ctx, declared, deleted));
-      continue;
-    }
-    if (declared && declared.contract === null) {
-      planUnknownContract(ctx, declared, l);
-      continue;
-    }
-    const d = declared as (DesiredPool & { contract: PoolContract }) | undefined;
-    if (d && !l) {
-      const after = poolForm(d.contract);
-      ctx.pools.set(name, {
-        change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
-        creates: true,
-        deletes: false,
-        finalContract: d.contract,
-      });
-      continue;
-    }
-    if (d && l) {
-      // A control plane that does not show contracts (Union, docs/union.md): the declared
-      // contract cannot be compared, so it is taken as the live one (no change planned).
-      if (l.contract_known === false) {
-        const known = poolForm(d.contract);
-        keep(ctx, name, d.contract, makeChange('ClusterPool', name, 'noop', known, known, []));
-        continue;
-      }
-      const before = poolForm(l.contract);
-      const after = poolForm(d.contract);
-      // P4: every contract field is immutable.
-      const diff = diffForms(before, after, () => true);
-      if (diff.length === 0 && !ctx.forceReplace.has(addr)) {
-        keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
-        continue;
-      }
-      if (ctx.caps.pool_update) {
-        planPoolUpdate(ctx, name, l.contract, d.contract);
-        continue;
-      }
-      const reason = replaceBlockedReason(ctx, name);
-      if (reason) {
-        keep(
-          ctx,
-          name,
-          l.contract,
-          makeChange('ClusterPool', name, 'blocked', before, before, diff, reason),
-        );
-      } else {
-        ctx.pools.set(name, {
-          change: makeChange('ClusterPool', name, 'replace', before, after, diff),
-          creates: true,
-          deletes: true,
-          finalContract: d.contract,
-        });
-      }
-      continue;
-    }
-    if (!l) continue;
-    const before = poolForm(l.contract);
-    // P1: the default pool is a system object: never deleted nor reported as unmanaged.
-    if (name === DEFAULT_POOL) {
-      keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
-      continue;
-    }
-    if (!ctx.prunes('ClusterPool', name)) {
-      keep(
-        ctx,
-        name,
-        l.contract,
-        makeChange(
-          'ClusterPool',
-          name,
-          'unmanaged',
-          before,
-          before,
-          [],
-          ctx.unmanagedReason('ClusterPool'),
-        ),
-      );
-      continue;
-    }
-    const refs = liveReferences(ctx, name);
-    if (refs.length > 0) {
-      const reason =
-        `${addr} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
-        `${listAddresses(refs)}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`;
-      keep(
-        ctx,
-        name,
-        l.contract,
-        makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
-      );
-      continue;
-    }
+  for (const name of ctxUnion(ctx)) planPool(ctx, name);
+}
+
+function planPool(ctx: PlanContext, name: string): void {
+  const declared = ctx.dPools.get(name);
+  const l = ctx.lPools.get(name);
+  // soft_delete: a declared name of a deleted pool is undeleted, never created (pool-undelete.ts).
+  const deleted = declared && !l ? deletedPool(ctx, name) : undefined;
+  if (declared && deleted) {
+    ctx.pools.set(name, planPoolUndelete(ctx, declared, deleted));
+    return;
+  }
+  if (declared && declared.contract === null) {
+    planUnknownContract(ctx, declared, l);
+    return;
+  }
+  const d = declared as (DesiredPool & { contract: PoolContract }) | undefined;
+  if (d && !l) {
+    const after = poolForm(d.contract);
     ctx.pools.set(name, {
-      change: makeChange('ClusterPool', name, 'delete', before, null, diffForms(before, null)),
-      creates: false,
+      change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
+      creates: true,
+      deletes: false,
+      finalContract: d.contract,
+    });
+    return;
+  }
+  if (d && l) return planDeclaredLivePool(ctx, name, d, l);
+  if (l) planUndeclaredPool(ctx, name, l);
+}
+
+/** A pool both declared and live: kept, updated (pool_update), replaced or blocked (P4). */
+function planDeclaredLivePool(
+  ctx: PlanContext,
+  name: string,
+  d: DesiredPool & { contract: PoolContract },
+  l: LivePool,
+): void {
+  const addr = address('ClusterPool', name);
+  // A control plane that does not show contracts (Union, docs/union.md): the declared
+  // contract cannot be compared, so it is taken as the live one (no change planned).
+  if (l.contract_known === false) {
+    const known = poolForm(d.contract);
+    keep(ctx, name, d.contract, makeChange('ClusterPool', name, 'noop', known, known, []));
+    return;
+  }
+  const before = poolForm(l.contract);
+  const after = poolForm(d.contract);
+  // P4: every contract field is immutable.
+  const diff = diffForms(before, after, () => true);
+  if (diff.length === 0 && !ctx.forceReplace.has(addr)) {
+    keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+    return;
+  }
+  if (ctx.caps.pool_update) {
+    planPoolUpdate(ctx, name, l.contract, d.contract);
+    return;
+  }
+  const reason = replaceBlockedReason(ctx, name);
+  if (reason) {
+    keep(
+      ctx,
+      name,
+      l.contract,
+      makeChange('ClusterPool', name, 'blocked', before, before, diff, reason),
+    );
+  } else {
+    ctx.pools.set(name, {
+      change: makeChange('ClusterPool', name, 'replace', before, after, diff),
+      creates: true,
       deletes: true,
-      finalContract: null,
+      finalContract: d.contract,
     });
   }
+  return;
+}
+
+/** A live pool the repository does not declare: kept (P1, prune off), blocked (P5) or deleted. */
+function planUndeclaredPool(ctx: PlanContext, name: string, l: LivePool): void {
+  const addr = address('ClusterPool', name);
+  const before = poolForm(l.contract);
+  // P1: the default pool is a system object: never deleted nor reported as unmanaged.
+  if (name === DEFAULT_POOL) {
+    keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+    return;
+  }
+  if (!ctx.prunes('ClusterPool', name)) {
+    keep(
+      ctx,
+      name,
+      l.contract,
+      makeChange(
+        'ClusterPool',
+        name,
+        'unmanaged',
+        before,
+        before,
+        [],
+        ctx.unmanagedReason('ClusterPool'),
+      ),
+    );
+    return;
+  }
+  const refs = liveReferences(ctx, name);
+  if (refs.length > 0) {
+    const reason =
+      `${addr} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
+      `${listAddresses(refs)}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`;
+    keep(
+      ctx,
+      name,
+      l.contract,
+      makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
+    );
+    return;
+  }
+  ctx.pools.set(name, {
+    change: makeChange('ClusterPool', name, 'delete', before, null, diffForms(before, null)),
+    creates: false,
+    deletes: true,
+    finalContract: null,
+  });
 }
 
 /**
