@@ -14,6 +14,7 @@ import type { Capabilities, PoolContract } from '../../model/common.js';
 import { formatCapabilities, parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import type { OAuthStandIn } from '../../standins/oauth/server.js';
+import type * as Gateway from '../../standins/flyteadmin/gateway.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
 import {
   DEFAULT_LISTEN,
@@ -141,7 +142,7 @@ export async function serve(args: ServeArgs): Promise<void> {
 
 /** The other protocols on the port: Union's API (with its OAuth2 server), flyteadmin's gateway. */
 async function serveMounts(
-  gateway: typeof import('../../standins/flyteadmin/gateway.js'),
+  gateway: typeof Gateway,
   controlPlane: EmbeddedControlPlane,
   oauth: OAuthStandIn | undefined,
   unionOrg: string | undefined,
