@@ -87,20 +87,28 @@ const start = async (repo: TestRepo, state: string, name: string) => {
   return daemon;
 };
 
+/**
+ * Pull request 9 on a repository of two environments with their control planes in `state`:
+ * prod drops a cluster (held: policy safe), dev gains one (applied).
+ */
+function pullRequest(state: string): { repo: TestRepo; head: string } {
+  const repo = new TestRepo();
+  cleanups.push(() => repo.cleanup());
+  const files = twoEnvironments(
+    { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
+    '    prune: true\n',
+  );
+  const base = repo.commit({ ...files, 'prod/other.yaml': cluster('c-prod-2') });
+  const head = repo.commit({ 'prod/other.yaml': null, 'dev/more.yaml': cluster('c-dev-2') });
+  git(repo.work, 'push', '--quiet', 'origin', `${head}:refs/pull/9/head`);
+  git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
+  return { repo, head };
+}
+
 describe('pull requests with environments', () => {
   it('one comment, a section per environment; `poolsync apply -e prod` approves prod’s held delete, applied after merge', async () => {
     const state = tempDir();
-    const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
-    const files = twoEnvironments(
-      { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
-      '    prune: true\n',
-    );
-    const base = repo.commit({ ...files, 'prod/other.yaml': cluster('c-prod-2') });
-    // The pull request: prod drops a cluster (held: policy safe), dev gains one (applied).
-    const head = repo.commit({ 'prod/other.yaml': null, 'dev/more.yaml': cluster('c-dev-2') });
-    git(repo.work, 'push', '--quiet', 'origin', `${head}:refs/pull/9/head`);
-    git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
+    const { repo, head } = pullRequest(state);
 
     const config = await resolveDaemonConfig({
       cwd: state,
@@ -180,16 +188,7 @@ describe('pull requests with environments', () => {
 
   it('a replica that did not post the comment approves `-e prod` by re-planning, only while the plan is the one the comment records', async () => {
     const state = tempDir();
-    const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
-    const files = twoEnvironments(
-      { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
-      '    prune: true\n',
-    );
-    const base = repo.commit({ ...files, 'prod/other.yaml': cluster('c-prod-2') });
-    const head = repo.commit({ 'prod/other.yaml': null, 'dev/more.yaml': cluster('c-dev-2') });
-    git(repo.work, 'push', '--quiet', 'origin', `${head}:refs/pull/9/head`);
-    git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
+    const { repo, head } = pullRequest(state);
     // Two replicas of one deployment: A posts the plan comment, B is asked to approve.
     const a = await start(repo, state, 'a');
     const b = await start(repo, state, 'b');

@@ -5,8 +5,6 @@
  * environments spread across the replicas; SIGKILL of a replica moves its environments to the
  * others, which converge them; no environment ever has two leaders, and no step runs twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
@@ -15,8 +13,8 @@ import { startFakeKubeApi } from '../lease/fake-kube-api.js';
 import { cluster, POOL, QUEUE } from '../environments/helpers.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { until as waitUntil } from '../helpers/until.js';
+import { startReplica as startReplicaProcess, type Replica } from './replicas.js';
 
-const ROOT = resolve(__dirname, '../..');
 const LEASE_MS = 3000;
 const ENVS = ['blue', 'green', 'red'] as const;
 
@@ -25,60 +23,16 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-interface Replica {
-  id: string;
-  child: ChildProcess;
-  url: () => string | null;
-  /** `step done` lines: `environment op target`. */
-  steps: () => string[];
+function startReplica(id: string, args: string[], env: Record<string, string>): Replica {
+  return startReplicaProcess(id, args, env, { leaseMs: LEASE_MS, renewDeadlineMs: 2000 }, cleanups);
 }
 
-function startReplica(id: string, args: string[], env: Record<string, string>): Replica {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
-      resolve(ROOT, 'src/cli/main.ts'),
-      'daemon',
-      ...args,
-      '--leader-elect',
-      '--leader-election-id',
-      id,
-      '--leader-election-lease',
-      'k8s:poolsync/poolsync-leader',
-      '--leader-election-lease-duration',
-      `${LEASE_MS}ms`,
-      '--leader-election-renew-deadline',
-      '2000ms',
-      '--leader-election-retry-period',
-      '200ms',
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, FORCE_COLOR: '0', POOLSYNC_REPO: '', POOLSYNC_WATCH: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return {
-    id,
-    child,
-    url: () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null,
-    steps: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((l) => l.msg === 'step done')
-        .map((l) => `${String(l.environment)} ${String(l.op)} ${String(l.target)}`),
-  };
-}
+/** `step done` lines: `environment op target`. */
+const steps = (r: Replica): string[] =>
+  r
+    .lines()
+    .filter((l) => l.msg === 'step done')
+    .map((l) => `${String(l.environment)} ${String(l.op)} ${String(l.target)}`);
 
 /** This file's waits: up to a minute unless said (three daemons on a busy machine). */
 const until = <T>(
@@ -213,7 +167,7 @@ describe('daemon --leader-elect with environments', () => {
       });
     // Each environment's steps were run by its leader only.
     for (const r of replicas)
-      for (const s of r.steps()) expect(leaderOf(s.split(' ')[0]!)).toBe(r.id);
+      for (const s of steps(r)) expect(leaderOf(s.split(' ')[0]!)).toBe(r.id);
 
     // A commit with slow registrations everywhere; a replica dies while applying.
     const second = (e: string) => [`${e}-1`, `${e}-2`, `${e}-3`, `${e}-4`, `${e}-5`];
@@ -221,7 +175,7 @@ describe('daemon --leader-elect with environments', () => {
     const victim = replicas.find((r) => ENVS.some((e) => leaderOf(e) === r.id))!;
     const itsEnvs = ENVS.filter((e) => leaderOf(e) === victim.id);
     await until('the victim applying the second commit', () =>
-      victim.steps().some((s) => / Cluster\/\w+-[2-5]$/.test(s)),
+      steps(victim).some((s) => / Cluster\/\w+-[2-5]$/.test(s)),
     );
     victim.child.kill('SIGKILL');
     const rest = replicas.filter((r) => r !== victim);

@@ -4,8 +4,6 @@
  * @kubernetes/client-node, kubeconfig at 127.0.0.1) and one control plane served over HTTP
  * (`control-plane serve`'s server in this process). Short lease timings via the options.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
@@ -16,8 +14,8 @@ import { TestRepo, tempDir } from './helpers.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { runCli } from '../apply/helpers/cli.js';
 import { until } from '../helpers/until.js';
+import { startReplica as startReplicaProcess, type Replica } from './replicas.js';
 
-const ROOT = resolve(__dirname, '../..');
 const LEASE_MS = 2000;
 const RECONCILE_TOKEN = 'reconcile-token-ha-0123456789';
 const ADMIN_TOKEN = 'admin-token-ha-0123456789';
@@ -28,58 +26,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-interface Replica {
-  id: string;
-  child: ChildProcess;
-  out: () => string;
-  url: () => string | null;
-  lines: () => Record<string, unknown>[];
-}
-
 function startReplica(id: string, args: string[], env: Record<string, string>): Replica {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
-      resolve(ROOT, 'src/cli/main.ts'),
-      'daemon',
-      ...args,
-      '--leader-elect',
-      '--leader-election-id',
-      id,
-      '--leader-election-lease',
-      'k8s:poolsync/poolsync-leader',
-      '--leader-election-lease-duration',
-      `${LEASE_MS}ms`,
-      '--leader-election-renew-deadline',
-      '1500ms',
-      '--leader-election-retry-period',
-      '200ms',
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, FORCE_COLOR: '0', POOLSYNC_REPO: '', POOLSYNC_WATCH: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return {
-    id,
-    child,
-    out: () => out,
-    url: () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null,
-    lines: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
+  return startReplicaProcess(id, args, env, { leaseMs: LEASE_MS, renewDeadlineMs: 1500 }, cleanups);
 }
 
 async function status(r: Replica): Promise<DaemonStatus | null> {

@@ -1,0 +1,75 @@
+/**
+ * The HA end-to-end tests' daemon replicas (ha.e2e.test.ts, environments-ha.e2e.test.ts):
+ * `poolsync daemon --leader-elect` from source in a child process on the test Lease server,
+ * its output kept, killed by the test file's cleanups if still running.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../..');
+
+export interface Replica {
+  id: string;
+  child: ChildProcess;
+  out: () => string;
+  url: () => string | null;
+  lines: () => Record<string, unknown>[];
+}
+
+/** Lease timings (short, for tests). */
+export interface LeaseTimings {
+  leaseMs: number;
+  renewDeadlineMs: number;
+}
+
+export function startReplica(
+  id: string,
+  args: string[],
+  env: Record<string, string>,
+  timings: LeaseTimings,
+  cleanups: (() => Promise<void> | void)[],
+): Replica {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
+      resolve(ROOT, 'src/cli/main.ts'),
+      'daemon',
+      ...args,
+      '--leader-elect',
+      '--leader-election-id',
+      id,
+      '--leader-election-lease',
+      'k8s:poolsync/poolsync-leader',
+      '--leader-election-lease-duration',
+      `${timings.leaseMs}ms`,
+      '--leader-election-renew-deadline',
+      `${timings.renewDeadlineMs}ms`,
+      '--leader-election-retry-period',
+      '200ms',
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: '0', POOLSYNC_REPO: '', POOLSYNC_WATCH: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return {
+    id,
+    child,
+    out: () => out,
+    url: () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null,
+    lines: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
