@@ -79,11 +79,33 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
   const repoPath = opts.path.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, '') || '.';
   const key = repoPath === '.' ? '' : repoPath;
   const checkedOut = pullRequestCheckout(opts.git, repoPath, redactor);
-  let chain: Promise<void> = Promise.resolve();
-  /** Newest head seen per pull request, and the commits waiting to be planned. */
-  const latest = new Map<number, string>();
-  const queued = new Set<string>();
+  const serial: Serial = { chain: Promise.resolve() };
+  const handle = publisher(opts, { redactor, repoPath, key, checkedOut });
+  const handler = eventHandler(opts, serial, handle);
+  const atCommit = <T>(number: number, headSha: string, run: (dir: string) => Promise<T>) =>
+    runAtCommit(opts, { serial, checkedOut, redactor }, { number, headSha, run });
+  return Object.assign(handler, { idle: () => serial.chain, atCommit });
+}
 
+/** The one chain every event and re-plan runs on, in turn (one checkout). */
+interface Serial {
+  chain: Promise<void>;
+}
+
+type Checkout = ReturnType<typeof pullRequestCheckout>;
+
+interface PublisherContext {
+  redactor: Redactor;
+  repoPath: string;
+  key: string;
+  checkedOut: Checkout;
+}
+
+/** Pending status, checkout + plan, then the sticky comment and final status of one event. */
+function publisher(
+  opts: PullRequestHandlerOptions,
+  { redactor, repoPath, key, checkedOut }: PublisherContext,
+): (e: PullRequestEvent) => Promise<PublishResult> {
   const plan =
     opts.plan ??
     ((dir: string, commit: string) =>
@@ -103,7 +125,7 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     retry: opts.retry,
   };
 
-  async function handle(e: PullRequestEvent): Promise<PublishResult> {
+  return async function handle(e: PullRequestEvent): Promise<PublishResult> {
     const pr = { ...target, number: e.number, commit: e.headSha, key };
     try {
       await publishPending(pr);
@@ -125,9 +147,39 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
       outcome,
       ...(opts.onPosted ? { onCommentPosted: () => opts.onPosted!(e) } : {}),
     });
-  }
+  };
+}
 
-  const handler = async (e: PullRequestEvent): Promise<void> => {
+/** Whether `e` is for this repository, moves the head, and names a valid pull request. */
+function accepted(opts: PullRequestHandlerOptions, e: PullRequestEvent, log: object): boolean {
+  if (
+    e.provider !== opts.provider ||
+    !sameRepository(opts.provider, e.repository, opts.repository)
+  ) {
+    opts.logger.debug(log, 'pull request event for another repository: ignored');
+    return false;
+  }
+  if (!ACTIONS[e.provider].has(e.action)) {
+    opts.logger.debug(log, `pull request action ${e.action} does not change the head: ignored`);
+    return false;
+  }
+  if (!/^[0-9a-f]{7,64}$/i.test(e.headSha) || !Number.isInteger(e.number) || e.number < 1) {
+    opts.logger.warn(log, 'pull request event without a valid number or head commit: ignored');
+    return false;
+  }
+  return true;
+}
+
+/** Filters events, drops duplicates, lets a newer push supersede a waiting one, runs in turn. */
+function eventHandler(
+  opts: PullRequestHandlerOptions,
+  serial: Serial,
+  handle: (e: PullRequestEvent) => Promise<PublishResult>,
+): (e: PullRequestEvent) => Promise<void> {
+  /** Newest head seen per pull request, and the commits waiting to be planned. */
+  const latest = new Map<number, string>();
+  const queued = new Set<string>();
+  return async (e: PullRequestEvent): Promise<void> => {
     const log = {
       provider: e.provider,
       repository: e.repository,
@@ -135,21 +187,7 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
       commit: e.headSha,
       action: e.action,
     };
-    if (
-      e.provider !== opts.provider ||
-      !sameRepository(opts.provider, e.repository, opts.repository)
-    ) {
-      opts.logger.debug(log, 'pull request event for another repository: ignored');
-      return;
-    }
-    if (!ACTIONS[e.provider].has(e.action)) {
-      opts.logger.debug(log, `pull request action ${e.action} does not change the head: ignored`);
-      return;
-    }
-    if (!/^[0-9a-f]{7,64}$/i.test(e.headSha) || !Number.isInteger(e.number) || e.number < 1) {
-      opts.logger.warn(log, 'pull request event without a valid number or head commit: ignored');
-      return;
-    }
+    if (!accepted(opts, e, log)) return;
     latest.set(e.number, e.headSha);
     const id = `${e.number}@${e.headSha}`;
     if (queued.has(id)) {
@@ -157,7 +195,7 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
       return;
     }
     queued.add(id);
-    const run = chain.then(async () => {
+    const run = serial.chain.then(async () => {
       queued.delete(id);
       if (latest.get(e.number) !== e.headSha) {
         opts.logger.info(log, 'pull request event superseded by a newer push: skipped');
@@ -169,32 +207,37 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
         `plan published to the pull request: ${r.description}`,
       );
     });
-    chain = run.catch(() => undefined);
+    serial.chain = run.catch(() => undefined);
     return run;
   };
-  const atCommit = <T>(number: number, headSha: string, run: (dir: string) => Promise<T>) => {
-    const e: PullRequestEvent = {
-      provider: opts.provider,
-      repository: opts.repository,
-      number,
-      headSha,
-      headRef: '',
-      action: 'comment',
-    };
-    const done = chain.then(async () => {
-      try {
-        return await run(await checkedOut(e));
-      } catch (err) {
-        throw new Error(redactor.errorMessage(err));
-      }
-    });
-    chain = done.then(
-      () => undefined,
-      () => undefined,
-    );
-    return done;
+}
+
+/** `atCommit`: runs `run` on a checkout of `headSha`, in turn with the events. */
+function runAtCommit<T>(
+  opts: PullRequestHandlerOptions,
+  { serial, checkedOut, redactor }: { serial: Serial; checkedOut: Checkout; redactor: Redactor },
+  { number, headSha, run }: { number: number; headSha: string; run: (dir: string) => Promise<T> },
+): Promise<T> {
+  const e: PullRequestEvent = {
+    provider: opts.provider,
+    repository: opts.repository,
+    number,
+    headSha,
+    headRef: '',
+    action: 'comment',
   };
-  return Object.assign(handler, { idle: () => chain, atCommit });
+  const done = serial.chain.then(async () => {
+    try {
+      return await run(await checkedOut(e));
+    } catch (err) {
+      throw new Error(redactor.errorMessage(err));
+    }
+  });
+  serial.chain = done.then(
+    () => undefined,
+    () => undefined,
+  );
+  return done;
 }
 
 function sameRepository(provider: Provider, event: string, configured: string): boolean {

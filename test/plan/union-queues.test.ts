@@ -11,16 +11,9 @@ import type { Capabilities } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { desired, live } from './build.js';
+import { UNION_CAPABILITIES } from '../../src/controlplane/union/union.js';
 
-const UNION: Capabilities = {
-  drain: true,
-  queue_delete: true,
-  pool_update: true,
-  cluster_move: true,
-  queue_move: true,
-  soft_delete: true,
-  default_delete: true,
-};
+const UNION: Capabilities = UNION_CAPABILITIES;
 
 function withCaps(l: LiveState, caps: Capabilities): LiveState {
   return { ...l, capabilities: caps };

@@ -11,16 +11,9 @@ import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
 import { contract, desired, live } from './build.js';
 import { change, expectOrder, expectWellFormed, step } from './helpers.js';
+import { UNION_CAPABILITIES } from '../../src/controlplane/union/union.js';
 
-const UNION: Capabilities = {
-  drain: true,
-  queue_delete: true,
-  pool_update: true,
-  cluster_move: true,
-  queue_move: true,
-  soft_delete: true,
-  default_delete: true,
-};
+const UNION: Capabilities = UNION_CAPABILITIES;
 
 /** p1 with cluster c1 (its co-named queue c1) and queue q1 on c1, all soft-deleted. */
 function deletedOrg(caps: Capabilities = UNION): LiveState {

@@ -76,6 +76,23 @@ export interface UnionControlPlaneOptions {
   onClose?: () => void;
 }
 
+/**
+ * What Union does through its API: drain (UpdateQueueState), queue_delete (DeleteQueue of a
+ * DRAINED queue), pool_update (ClusterPoolService/Update), cluster_move (UpdateCluster naming the
+ * new pool), queue_move (UpdateQueue naming the new cluster_pool_name of a drained queue).
+ * Deletes are soft: a deleted queue keeps its name until UndeleteQueue. `default` can be drained
+ * and deleted like any other queue (remote/_queue.py).
+ */
+export const UNION_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
+  drain: true,
+  queue_delete: true,
+  pool_update: true,
+  cluster_move: true,
+  queue_move: true,
+  soft_delete: true,
+  default_delete: true,
+});
+
 export class UnionControlPlane implements ControlPlane {
   readonly backend: BackendProfile;
   // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them) and no
@@ -178,20 +195,7 @@ export class UnionControlPlane implements ControlPlane {
   }
 
   async capabilities(): Promise<Capabilities> {
-    // All through the API: drain (UpdateQueueState), queue_delete (DeleteQueue of a DRAINED
-    // queue), pool_update (ClusterPoolService/Update), cluster_move (UpdateCluster naming the
-    // new pool), queue_move (UpdateQueue naming the new cluster_pool_name of a drained queue).
-    return {
-      drain: true,
-      queue_delete: true,
-      pool_update: true,
-      cluster_move: true,
-      queue_move: true,
-      // Deletes are soft: a deleted queue keeps its name until UndeleteQueue.
-      soft_delete: true,
-      // `default` can be drained and deleted like any other queue (remote/_queue.py).
-      default_delete: true,
-    };
+    return { ...UNION_CAPABILITIES };
   }
 
   listPools(): Promise<LivePool[]> {

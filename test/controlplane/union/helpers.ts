@@ -19,7 +19,10 @@ import { startControlPlaneServer } from '../../../src/controlplane/embedded/serv
 import { createUnionApi, type UnionApi } from '../../../src/standins/union/union-api.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
-import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
+import {
+  UNION_CAPABILITIES,
+  type UnionControlPlane,
+} from '../../../src/controlplane/union/union.js';
 
 export const CLIENT: OAuthClientConfig = {
   client_id: 'poolsync-ci',
@@ -62,15 +65,7 @@ export async function startUnionServer(
   // so does the control plane standing in for it.
   const embedded = await EmbeddedControlPlane.open({
     path: join(dir, 'state.json'),
-    capabilities: {
-      drain: true,
-      queue_delete: true,
-      pool_update: true,
-      cluster_move: true,
-      queue_move: true,
-      soft_delete: true,
-      default_delete: true,
-    },
+    capabilities: { ...UNION_CAPABILITIES },
   });
   const client = { ...CLIENT, ...opts.client };
   const oauth = unionOAuthServer(client, opts.now);
