@@ -10,10 +10,11 @@ import {
   type PoolContract,
 } from '../model/common.js';
 import { reportedDataPlane } from '../model/capabilities.js';
+import type { DesiredCluster } from '../model/desired.js';
 import type { LiveCluster } from '../model/live.js';
 import { makeChange } from './change.js';
 import { knownContract, PlanContext } from './context.js';
-import { clusterForm, diffForms } from './forms.js';
+import { clusterForm, diffForms, type Form } from './forms.js';
 import { warning } from './reasons.js';
 import { deletedCluster, planClusterUndelete } from './cluster-undelete.js';
 
@@ -24,30 +25,7 @@ export function planClusters(ctx: PlanContext): void {
     const before = l ? clusterForm(l.pool, l.enabled) : null;
 
     if (!d && l) {
-      if (!ctx.prunes('Cluster', name)) {
-        ctx.clusters.set(name, {
-          change: makeChange(
-            'Cluster',
-            name,
-            'unmanaged',
-            before,
-            before,
-            [],
-            ctx.unmanagedReason('Cluster'),
-          ),
-          registers: false,
-          deletes: false,
-          final: { pool: l.pool, enabled: l.enabled, health: l.health },
-        });
-      } else {
-        ctx.deletedClusters.add(name);
-        ctx.clusters.set(name, {
-          change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
-          registers: false,
-          deletes: true,
-          final: null,
-        });
-      }
+      planUndeclaredCluster(ctx, name, l, before);
       continue;
     }
     if (!d) continue;
@@ -74,27 +52,71 @@ export function planClusters(ctx: PlanContext): void {
       planMove(ctx, name, l, d.pool, d.enabled, d.data_plane);
       continue;
     }
-    // A registration is needed: a new cluster, or the second half of a replace (C7).
-    const blocked = registrationBlockedReason(ctx, name, d.pool, d.data_plane);
-    const diff = diffForms(before, after, (path) => path === 'pool');
-    if (blocked) {
-      ctx.clusters.set(name, {
-        change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
-        registers: false,
-        deletes: false,
-        final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
-      });
-      continue;
-    }
-    if (l) ctx.deletedClusters.add(name);
-    ctx.clusters.set(name, {
-      change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, diff),
-      registers: true,
-      deletes: l !== undefined,
-      final: { pool: d.pool, enabled: d.enabled, health: 'unknown' },
-    });
-    warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
+    planRegistration(ctx, name, d, l, before, after);
   }
+}
+
+/** An undeclared live cluster: pruned (deleted) when in scope, otherwise left unmanaged. */
+function planUndeclaredCluster(
+  ctx: PlanContext,
+  name: string,
+  l: LiveCluster,
+  before: Form | null,
+): void {
+  if (!ctx.prunes('Cluster', name)) {
+    ctx.clusters.set(name, {
+      change: makeChange(
+        'Cluster',
+        name,
+        'unmanaged',
+        before,
+        before,
+        [],
+        ctx.unmanagedReason('Cluster'),
+      ),
+      registers: false,
+      deletes: false,
+      final: { pool: l.pool, enabled: l.enabled, health: l.health },
+    });
+  } else {
+    ctx.deletedClusters.add(name);
+    ctx.clusters.set(name, {
+      change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
+      registers: false,
+      deletes: true,
+      final: null,
+    });
+  }
+}
+
+/** A registration is needed: a new cluster, or the second half of a replace (C7). */
+function planRegistration(
+  ctx: PlanContext,
+  name: string,
+  d: DesiredCluster,
+  l: LiveCluster | undefined,
+  before: Form | null,
+  after: Form,
+): void {
+  const blocked = registrationBlockedReason(ctx, name, d.pool, d.data_plane);
+  const diff = diffForms(before, after, (path) => path === 'pool');
+  if (blocked) {
+    ctx.clusters.set(name, {
+      change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
+      registers: false,
+      deletes: false,
+      final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
+    });
+    return;
+  }
+  if (l) ctx.deletedClusters.add(name);
+  ctx.clusters.set(name, {
+    change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, diff),
+    registers: true,
+    deletes: l !== undefined,
+    final: { pool: d.pool, enabled: d.enabled, health: 'unknown' },
+  });
+  warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
 }
 
 /**
@@ -117,26 +139,7 @@ function planMove(
   const diff = diffForms(before, after);
   const contract = knownContract(ctx, pool);
   const reported = reportedBy(ctx, l);
-  const reasons: string[] = [];
-  if (contract) {
-    for (const [what, dp] of [
-      ['reports', reported],
-      ['declares', declared],
-    ] as const) {
-      const m = dp ? dataPlaneMismatches(contract, dp) : [];
-      if (m.length > 0) {
-        reasons.push(
-          `it ${what} a data plane that does not match the contract of ${address('ClusterPool', pool)} (C4): ` +
-            m
-              .map(
-                (x) =>
-                  `${x.field} is ${JSON.stringify(x.declared)}, the contract says ${JSON.stringify(x.contract)}`,
-              )
-              .join('; '),
-        );
-      }
-    }
-  }
+  const reasons = moveBlockedReasons(pool, contract, reported, declared);
   if (reasons.length > 0) {
     ctx.clusters.set(name, {
       change: makeChange(
@@ -168,6 +171,36 @@ function planMove(
     final: { pool, enabled, health: l.health },
   });
   if (!reported) warnUnverified(ctx, l, pool, contract, declared);
+}
+
+/** C4: why a move in place is blocked: a reported or declared data plane that differs from the contract. */
+function moveBlockedReasons(
+  pool: string,
+  contract: PoolContract | null,
+  reported: ClusterDataPlane | null,
+  declared: ClusterDataPlane | null,
+): string[] {
+  const reasons: string[] = [];
+  if (contract) {
+    for (const [what, dp] of [
+      ['reports', reported],
+      ['declares', declared],
+    ] as const) {
+      const m = dp ? dataPlaneMismatches(contract, dp) : [];
+      if (m.length > 0) {
+        reasons.push(
+          `it ${what} a data plane that does not match the contract of ${address('ClusterPool', pool)} (C4): ` +
+            m
+              .map(
+                (x) =>
+                  `${x.field} is ${JSON.stringify(x.declared)}, the contract says ${JSON.stringify(x.contract)}`,
+              )
+              .join('; '),
+        );
+      }
+    }
+  }
+  return reasons;
 }
 
 /** C5: what the cluster reported, or null when nothing was (or nothing can be rebuilt). */
