@@ -15,7 +15,7 @@ import { exportManifests } from '../../../src/controlplane/export.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
 import { tempDir } from '../../apply/helpers/repo.js';
-import { flyte, remote, venv } from './flyte-cli.js';
+import { flyte, flyteOk, remote, venv } from './flyte-cli.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 
 if (typeof venv === 'string') console.warn(`flyte-cli-soft-deletes.e2e.test.ts ${venv}`);
@@ -32,11 +32,7 @@ const POOL_FILE =
 async function setUp() {
   s = await startUnionServer({ acceptUnauthenticated: true });
   const home = await tempDir('poolsync-flyte-home-');
-  const ok = async (args: string[]) => {
-    const r = await flyte(s!, home, args);
-    expect(r.code, `flyte ${args.join(' ')}: ${r.out}`).toBe(0);
-    return r.out;
-  };
+  const ok = flyteOk(s!, home);
   const repo = join(home, 'repo');
   const put = async (rel: string, content: string) => {
     await mkdir(dirname(join(repo, rel)), { recursive: true });

@@ -18,7 +18,7 @@ import { readLiveState } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
 import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
 import { tempDir } from '../../apply/helpers/repo.js';
-import { byName, flyte, remote, venv } from './flyte-cli.js';
+import { byName, flyte, flyteOk, remote, venv } from './flyte-cli.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 
 if (typeof venv === 'string') console.warn(`flyte-cli.e2e.test.ts ${venv}`);
@@ -40,11 +40,7 @@ describe.skipIf(typeof venv === 'string')(
         poolFile,
         'name: gpu\nconfig:\n  object_store_ref: {uri: s3://gpu-bucket/meta, endpoint: ""}\n  secret_store: {type: AWS_SECRETS_MANAGER, locator: us-east-1}\n  image_registry: {locator: reg.example.com/union}\n',
       );
-      const ok = async (args: string[]) => {
-        const r = await flyte(s!, home, args);
-        expect(r.code, `flyte ${args.join(' ')}: ${r.out}`).toBe(0);
-        return r.out;
-      };
+      const ok = flyteOk(s!, home);
 
       await ok(['create', 'cluster-pool', 'gpu', '--file', poolFile]);
       await ok(['create', 'cluster', 'g1', '--pool', 'gpu']);
@@ -168,11 +164,7 @@ describe.skipIf(typeof venv === 'string')(
     it("queue caps and the default queue: what the CLI writes exports to a folder that plans to no changes; poolsync's cap change reads back in the CLI; absent: [Queue/default] deletes it", async () => {
       s = await startUnionServer({ acceptUnauthenticated: true });
       const home = await tempDir('poolsync-flyte-home-');
-      const ok = async (args: string[]) => {
-        const r = await flyte(s!, home, args);
-        expect(r.code, `flyte ${args.join(' ')}: ${r.out}`).toBe(0);
-        return r.out;
-      };
+      const ok = flyteOk(s!, home);
       await ok([
         'create',
         'queue',

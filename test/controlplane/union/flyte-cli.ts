@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
 import { findUnionVenv } from '../../helpers/union-venv.js';
 import type { UnionServer } from './helpers.js';
 
@@ -32,6 +33,15 @@ export async function flyte(
       out: `${e.stdout ?? ''}${e.stderr ?? ''}`,
     };
   }
+}
+
+/** `flyte ARGS` that must succeed: its output, or the test fails with the command and what it printed. */
+export function flyteOk(server: UnionServer, home: string): (args: string[]) => Promise<string> {
+  return async (args) => {
+    const r = await flyte(server, home, args);
+    expect(r.code, `flyte ${args.join(' ')}: ${r.out}`).toBe(0);
+    return r.out;
+  };
 }
 
 /**
