@@ -59,20 +59,7 @@ export function pullRequestWiring(
       });
   const onPullRequest = deps.onPullRequest ?? own;
   // Approval by `poolsync apply` comments: on where plan comments are (their token and repository).
-  const forges = new Map(
-    [...forgeTargets(config)].map(([provider, t]) => [
-      provider,
-      {
-        repository: t.repository,
-        forge: createApprovalForge({
-          provider,
-          repository: t.repository,
-          token: t.token,
-          ...(t.apiUrl ? { apiUrl: t.apiUrl } : {}),
-        }),
-      },
-    ]),
-  );
+  const forges = approvalForges(config);
   const targetOf = (u: Unit): Omit<ApprovalTarget, 'environment'> => ({
     approvals: u.approvals,
     readLiveState: readLive(u),
@@ -91,4 +78,22 @@ export function pullRequestWiring(
         })
       : undefined;
   return { onPullRequest, onComment, forges };
+}
+
+/** The forge of each provider plan comments are on, for approvals by comment. */
+function approvalForges(config: DaemonConfig): PullRequestWiring['forges'] {
+  return new Map(
+    [...forgeTargets(config)].map(([provider, t]) => [
+      provider,
+      {
+        repository: t.repository,
+        forge: createApprovalForge({
+          provider,
+          repository: t.repository,
+          token: t.token,
+          ...(t.apiUrl ? { apiUrl: t.apiUrl } : {}),
+        }),
+      },
+    ]),
+  );
 }
