@@ -9,7 +9,7 @@
 import type { BackendInfo } from '../controlplane/types.js';
 import { join } from 'node:path';
 import type { LiveState } from '../model/live.js';
-import type { DaemonConfig } from './config.js';
+import type { DaemonConfig, SourceConfig } from './config.js';
 import { GITHUB_API_URL } from '../vcs/github.js';
 import {
   createPullRequestHandler,
@@ -79,7 +79,43 @@ const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'G
  * provider is on when its webhook secret is set and its token is in the environment, and
  * the daemon follows a Git remote (not `--watch`).
  */
-export function pullRequestHandlerForDaemon(opts: {
+export function pullRequestHandlerForDaemon(
+  opts: DaemonPullRequestOptions,
+): DaemonPullRequestHandler | null {
+  const { config, logger } = opts;
+  const env = opts.env ?? process.env;
+  if (config.source.kind !== 'git') return null;
+  const source = config.source;
+  const handlers = new Map<Provider, PullRequestHandler>();
+  const targets = forgeTargets(config, env, (provider) =>
+    logger.warn(
+      { provider },
+      `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
+    ),
+  );
+  for (const [provider, target] of targets) {
+    handlers.set(provider, providerHandler(opts, source, provider, target));
+    logger.info(
+      { provider, repository: target.repository },
+      'plan comments on pull requests are on',
+    );
+  }
+  if (handlers.size === 0) return null;
+  const onEvent = async (e: PullRequestEvent) => {
+    const handler = handlers.get(e.provider);
+    if (!handler) {
+      logger.debug({ provider: e.provider }, 'no plan-comment handler for this provider: ignored');
+      return;
+    }
+    await handler(e);
+  };
+  const environments = opts.environments ?? [];
+  return Object.assign(onEvent, {
+    recover: recoverer(handlers, targets, environments, source.path),
+  });
+}
+
+export interface DaemonPullRequestOptions {
   config: DaemonConfig;
   readLiveState: () => Promise<LiveState>;
   /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
@@ -95,83 +131,65 @@ export function pullRequestHandlerForDaemon(opts: {
    * section each; `readLiveState`, `backend` and `controlPlane` above are then unused.
    */
   environments?: EnvironmentPlanner[];
-}): DaemonPullRequestHandler | null {
-  const { config, logger } = opts;
-  const env = opts.env ?? process.env;
-  if (config.source.kind !== 'git') return null;
-  const source = config.source;
-  const handlers = new Map<Provider, PullRequestHandler>();
-  const targets = forgeTargets(config, env, (provider) =>
-    logger.warn(
-      { provider },
-      `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
-    ),
-  );
-  for (const [provider, { repository, apiUrl, token }] of targets) {
-    handlers.set(
-      provider,
-      createPullRequestHandler({
-        provider,
-        ...(apiUrl && apiUrl !== GITHUB_API_URL ? { apiUrl } : {}),
-        repository,
-        token,
-        git: {
-          repo: source.repo,
-          auth: source.auth,
-          workDir: join(config.stateDir, `pull-requests-${provider}`),
-        },
-        path: source.path,
-        readLiveState: opts.readLiveState,
-        ...(opts.backend ? { backend: opts.backend } : {}),
-        logger,
-        ...(opts.environments
-          ? {
-              plan: environmentsPlanner(
-                provider,
-                opts.environments,
-                opts.posted ?? null,
-                source.path,
-              ),
-            }
-          : opts.posted
-            ? { plan: recordingPlanner(provider, opts, opts.posted) }
-            : {}),
-        // Recorded as posted once its comment is readable, not after the commit status too:
-        // a `poolsync apply` comment in between was refused as "no plan posted".
-        ...(opts.posted
-          ? { onPosted: (e) => opts.posted!.settle(e.provider, e.number, e.headSha) }
-          : {}),
-      }),
-    );
-    logger.info({ provider, repository }, 'plan comments on pull requests are on');
-  }
-  if (handlers.size === 0) return null;
-  const onEvent = async (e: PullRequestEvent) => {
-    const handler = handlers.get(e.provider);
-    if (!handler) {
-      logger.debug({ provider: e.provider }, 'no plan-comment handler for this provider: ignored');
-      return;
-    }
-    await handler(e);
-  };
-  const environments = opts.environments ?? [];
-  return Object.assign(onEvent, {
-    recover: async (provider: Provider, number: number, environment: string, head: string) => {
-      const handler = handlers.get(provider);
-      const target = targets.get(provider);
-      const planner = environments.find((p) => p.name === environment);
-      if (!handler || !target || !planner) return null;
-      const record = await commentRecord(
-        { provider, number, ...target, key: source.path },
-        environment,
-      );
-      if (!record || record.commit !== head) return record && { record, plan: null };
-      const outcome = await handler.atCommit(number, head, (dir) =>
-        planEnvironment(planner, dir, head, source.path),
-      );
-      return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
+}
+
+type ForgeTargetWithToken = ForgeTarget & { token: string };
+
+/** The pull-request handler of one provider (its own work dir). */
+function providerHandler(
+  opts: DaemonPullRequestOptions,
+  source: Extract<SourceConfig, { kind: 'git' }>,
+  provider: Provider,
+  { repository, apiUrl, token }: ForgeTargetWithToken,
+): PullRequestHandler {
+  return createPullRequestHandler({
+    provider,
+    ...(apiUrl && apiUrl !== GITHUB_API_URL ? { apiUrl } : {}),
+    repository,
+    token,
+    git: {
+      repo: source.repo,
+      auth: source.auth,
+      workDir: join(opts.config.stateDir, `pull-requests-${provider}`),
     },
+    path: source.path,
+    readLiveState: opts.readLiveState,
+    ...(opts.backend ? { backend: opts.backend } : {}),
+    logger: opts.logger,
+    ...(opts.environments
+      ? {
+          plan: environmentsPlanner(provider, opts.environments, opts.posted ?? null, source.path),
+        }
+      : opts.posted
+        ? { plan: recordingPlanner(provider, opts, opts.posted) }
+        : {}),
+    // Recorded as posted once its comment is readable, not after the commit status too:
+    // a `poolsync apply` comment in between was refused as "no plan posted".
+    ...(opts.posted
+      ? { onPosted: (e) => opts.posted!.settle(e.provider, e.number, e.headSha) }
+      : {}),
   });
+}
+
+/** `recover`: the comment's record of an environment, and its plan re-made at `head`. */
+function recoverer(
+  handlers: Map<Provider, PullRequestHandler>,
+  targets: Map<Provider, ForgeTargetWithToken>,
+  environments: EnvironmentPlanner[],
+  path: string,
+): RecoverPlan {
+  return async (provider: Provider, number: number, environment: string, head: string) => {
+    const handler = handlers.get(provider);
+    const target = targets.get(provider);
+    const planner = environments.find((p) => p.name === environment);
+    if (!handler || !target || !planner) return null;
+    const record = await commentRecord({ provider, number, ...target, key: path }, environment);
+    if (!record || record.commit !== head) return record && { record, plan: null };
+    const outcome = await handler.atCommit(number, head, (dir) =>
+      planEnvironment(planner, dir, head, path),
+    );
+    return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
+  };
 }
 
 /** The daemon's pull-request handler, and how it finds again a plan another replica posted. */

@@ -4,18 +4,14 @@
  * environments runs one unit; with `environments:` one per environment (environments.ts), each
  * on its own, so a failing environment never blocks the others (docs/environments.md).
  */
-import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { executePlan } from '../apply/index.js';
-import { holdApplyLock, type HoldApplyLockOptions } from '../apply/lock.js';
-import { inventoryStore, readLiveWithInventory, recordInventory } from '../apply/inventory.js';
+import type { HoldApplyLockOptions } from '../apply/lock.js';
 import { backendInfo, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
 import type { NotifyEvent } from '../notify/types.js';
 import { notifyingRun } from '../notify/daemon-hook.js';
-import { loadDesired } from '../ops/pipeline.js';
 import { backoffDelay } from '../util/backoff.js';
 import type { Redactor } from '../util/redact.js';
 import { Approvals } from './approvals.js';
@@ -30,6 +26,7 @@ import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.
 import type { ReconcilerOptions } from './stages/context.js';
 import type { DaemonStatus } from './status.js';
 import { OneShot, startTimer, type Trigger } from './triggers.js';
+import { unitPipeline } from './unit-pipeline.js';
 
 export interface UnitDeps {
   logger: Logger;
@@ -101,21 +98,8 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
       },
     });
   await openAtStart(o, controlPlane, learn, logger);
-  const leadership: DaemonLeadership = config.leaderElection
-    ? electedLeadership(config.leaderElection, {
-        logger,
-        metrics,
-        ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}),
-        ...(deps.candidacy ? { candidacy: deps.candidacy } : {}),
-      })
-    : soleLeadership();
-  if (!config.leaderElection) metrics.leader.set(1);
-  const k8sLock = config.lock
-    ? {
-        ref: config.lock,
-        kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(),
-      }
-    : null;
+  const leadership = unitLeadership(o, deps, logger);
+  const k8sLock = await k8sLockOf(config, deps);
   const pipeline = unitPipeline(o, deps, logger, learn, k8sLock);
   let loop: ReconcileLoop | null = null;
   const retry = new OneShot(() => void loop?.request('retry'));
@@ -126,31 +110,15 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
     return new Date(Date.now() + delay);
   };
   const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
-  const options: ReconcilerOptions = {
-    source: o.source,
+  const options = reconcilerOptions(o, deps, {
     approvals,
     leadership,
     controlPlane,
     pipeline,
-    policy: config.policy,
-    parallelism: config.parallelism,
-    waitTimeoutMs: config.waitTimeoutMs,
-    ...(config.commitRendered ? { commitRendered: true } : {}),
-    repoPath: config.source.kind === 'git' ? config.source.path : '.',
-    metrics,
     logger,
-    redactor,
-    ...(deps.onApplyPlan ? { onApplyPlan: deps.onApplyPlan } : {}),
-    controlPlaneUrl: config.controlPlane.url,
-    onFetchFailure: backoff,
-    // A control plane failing past the client's retries: back off and resume, capped like fetches.
-    onRunFailure: backoff,
-    onRunRecovered: () => retry.cancel(),
-  };
-  // The control plane every plan names: known at start, or from the first run that opened it.
-  Object.defineProperty(options, 'planControlPlane', {
-    get: () => known?.identity,
-    enumerable: true,
+    backoff,
+    retry,
+    known: () => known,
   });
   const reconciler = new Reconciler(options);
   const run = notifyingRun(
@@ -172,6 +140,79 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
     loop,
     retry,
   });
+}
+
+/** One replica or the elected leader (--leader-elect); a sole replica is the leader. */
+function unitLeadership(o: UnitOptions, deps: UnitDeps, logger: Logger): DaemonLeadership {
+  const { config, metrics } = o;
+  const leadership: DaemonLeadership = config.leaderElection
+    ? electedLeadership(config.leaderElection, {
+        logger,
+        metrics,
+        ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}),
+        ...(deps.candidacy ? { candidacy: deps.candidacy } : {}),
+      })
+    : soleLeadership();
+  if (!config.leaderElection) metrics.leader.set(1);
+  return leadership;
+}
+
+/** The Kubernetes apply lock of --lock, or null. */
+async function k8sLockOf(
+  config: DaemonConfig,
+  deps: UnitDeps,
+): Promise<HoldApplyLockOptions['k8s']> {
+  return config.lock
+    ? {
+        ref: config.lock,
+        kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(),
+      }
+    : null;
+}
+
+/** The reconciler's options: the unit's parts, its config, and how failures back off. */
+function reconcilerOptions(
+  o: UnitOptions,
+  deps: UnitDeps,
+  p: {
+    approvals: Approvals;
+    leadership: DaemonLeadership;
+    controlPlane: ControlPlaneAccess;
+    pipeline: Pipeline;
+    logger: Logger;
+    backoff: (failures: number) => Date;
+    retry: OneShot;
+    known: () => Known | null;
+  },
+): ReconcilerOptions {
+  const { config, metrics, redactor } = o;
+  const options: ReconcilerOptions = {
+    source: o.source,
+    approvals: p.approvals,
+    leadership: p.leadership,
+    controlPlane: p.controlPlane,
+    pipeline: p.pipeline,
+    policy: config.policy,
+    parallelism: config.parallelism,
+    waitTimeoutMs: config.waitTimeoutMs,
+    ...(config.commitRendered ? { commitRendered: true } : {}),
+    repoPath: config.source.kind === 'git' ? config.source.path : '.',
+    metrics,
+    logger: p.logger,
+    redactor,
+    ...(deps.onApplyPlan ? { onApplyPlan: deps.onApplyPlan } : {}),
+    controlPlaneUrl: config.controlPlane.url,
+    onFetchFailure: p.backoff,
+    // A control plane failing past the client's retries: back off and resume, capped like fetches.
+    onRunFailure: p.backoff,
+    onRunRecovered: () => p.retry.cancel(),
+  };
+  // The control plane every plan names: known at start, or from the first run that opened it.
+  Object.defineProperty(options, 'planControlPlane', {
+    get: () => p.known()?.identity,
+    enumerable: true,
+  });
+  return options;
 }
 
 interface Known {
@@ -289,75 +330,5 @@ function environmentNotifier(
         message: `[${name}] ${event.message}`,
         source: { ...event.source, environment: name },
       }),
-  };
-}
-
-/** The real modules a run drives, wired to the unit's control plane, lock and inventory. */
-function unitPipeline(
-  o: UnitOptions,
-  deps: UnitDeps,
-  logger: Logger,
-  learn: (cp: ControlPlane) => unknown,
-  k8sLock: HoldApplyLockOptions['k8s'],
-): Pipeline {
-  const { config } = o;
-  const lockDir = deps.lockDir ?? dirname(config.stateDir);
-  let warnedLock = false;
-  const who = `poolsync daemon${config.leaderElection ? ` ${config.leaderElection.identity}` : ''}`;
-  // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
-  // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
-  // state folder apply shares (where the locks are).
-  const sharedInventory = config.inventory
-    ? { place: config.inventory, ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}) }
-    : null;
-  const inventoryOf = (cp: ControlPlane) =>
-    inventoryStore(cp, config.controlPlane.url, lockDir, sharedInventory);
-  const environment = o.name;
-  return {
-    loadRepository: async (dir, opts) => {
-      const loaded = await loadDesired(dir, {
-        ...opts,
-        ...(environment !== null ? { environment } : {}),
-      });
-      if (environment !== null || loaded.valid) return loaded;
-      // Started while the repository could not be read (environments.ts): say what to do.
-      const errors = loaded.errors.map((e) =>
-        /declares environments/.test(e.message)
-          ? {
-              ...e,
-              message: `${e.message}; this daemon started before it could read them: restart it to reconcile each environment`,
-            }
-          : e,
-      );
-      return { ...loaded, errors };
-    },
-    readLiveState: (cp) => {
-      learn(cp);
-      return readLiveWithInventory(cp, inventoryOf(cp));
-    },
-    recordInventory: async (cp, plan, deleted) => {
-      const written = await recordInventory(inventoryOf(cp), plan, deleted);
-      if (written) logger.info({ objects: written.length }, 'inventory recorded');
-    },
-    executePlan,
-    acquireLock: (cp) =>
-      holdApplyLock({
-        cp,
-        url: config.controlPlane.url,
-        stateDir: lockDir,
-        k8s: k8sLock,
-        who,
-        ...(config.leaderElection
-          ? {
-              shareWith: `leader Lease ${config.leaderElection.lease.namespace}/${config.leaderElection.lease.name}`,
-            }
-          : {}),
-        ...(deps.lockTtlMs ? { ttlMs: deps.lockTtlMs } : {}),
-        warn: (message) => {
-          if (!warnedLock) logger.warn(message);
-          warnedLock = true;
-        },
-      }),
-    ...deps.pipeline,
   };
 }

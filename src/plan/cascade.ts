@@ -16,7 +16,7 @@
  * project/domain (addCascadeOrder).
  */
 import { address } from '../model/common.js';
-import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
+import { MATCHABLE_KIND, attributeRowKey, type AttributeRow } from '../model/flyte.js';
 import { makeChange } from './change.js';
 import type { PlanContext } from './context.js';
 import type { StepGraph } from './graph.js';
@@ -42,69 +42,91 @@ export function planCascades(ctx: PlanContext, accepted: ReadonlySet<string>): v
   const others = ctx.live.flyteadmin?.other_rows ?? [];
   for (const v of views) {
     if (!v.remove) continue;
-    const { project, domain, workflow } = v.key;
-    const sameScope = (p: string, d: string) => p === project && d === domain;
-    // Managed-level rows the delete takes: the workflow rows of P/D, for a project/domain delete.
-    const managed =
-      workflow === null
-        ? views.filter(
-            (w) =>
-              w.type === v.type &&
-              w.live !== null &&
-              w.key.workflow !== null &&
-              sameScope(w.key.project, w.key.domain),
-          )
-        : [];
-    const rows = others.filter(
-      (r) =>
-        r.resource_type === v.type &&
-        sameScope(r.project, r.domain) &&
-        (workflow === null
-          ? r.workflow !== '' || r.launch_plan !== ''
-          : r.workflow === workflow && r.launch_plan !== ''),
-    );
-    const restore = managed.filter((w) => !w.remove && w.desired !== null);
-    const unmanaged = managed.filter((w) => !w.remove && w.desired === null);
-    // A row the repository wants but cannot set now (blocked) would be lost.
-    const stuck = restore.filter((w) => w.change.action === 'blocked');
-    const addr = address(v.kind, v.name);
-    const takes = [
-      ...unmanaged.map((w) => `${address(w.kind, w.name)} (${what(w)} ${w.live})`),
-      ...rows.map((r) => `${address(v.kind, attributeRowKey(r))} (${what(v)} ${r.value})`),
-    ];
-    const along = `${deletePath(v)} also deletes the narrower ${v.type} rows of ${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
-    if (takes.length > 0 && !accepted.has(addr)) {
-      block(
-        ctx,
-        v,
-        `${along} (flyteadmin's delete skips empty fields, gormimpl/resource_repo.go), and poolsync does not manage ` +
-          `${takes.length === 1 ? 'this one' : 'these'}: ${takes.join(', ')}. Nothing is sent. To delete ${takes.length === 1 ? 'it' : 'them'} along, ` +
-          `accept it with \`--accept-cascade ${addr}\` or in poolsync.yaml (acceptCascade: [${addr}])${keepInstead(unmanaged.length, rows.length)}`,
-      );
-      continue;
-    }
-    if (stuck.length > 0) {
-      block(
-        ctx,
-        v,
-        `${along}, and ${stuck.map((w) => address(w.kind, w.name)).join(', ')} could not be set again now (blocked: see ${stuck.length === 1 ? 'that change' : 'those changes'}); nothing is sent until ${stuck.length === 1 ? 'it' : 'they'} can be`,
-      );
-      continue;
-    }
-    for (const w of restore) takenAlong(ctx, w, addr, 'replace');
-    for (const w of unmanaged) takenAlong(ctx, w, addr, 'delete');
-    for (const r of rows) {
-      const kind = MATCHABLE_KIND[r.resource_type];
-      const name = attributeRowKey(r);
-      const before = rowForm(r);
-      ctx.otherRows.set(
-        address(kind, name),
-        makeChange(kind, name, 'delete', before, null, [], null, addr),
-      );
-    }
-    if (takes.length + restore.length > 0)
-      v.change.note = `${along}: ${[...takes, ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`)].join(', ')}`;
+    planCascade(ctx, v, views, others, accepted);
   }
+}
+
+/** The rows one delete takes along: managed-level views and rows poolsync does not manage. */
+function takenBy(
+  v: AttributeView,
+  views: readonly AttributeView[],
+  others: readonly AttributeRow[],
+): { managed: AttributeView[]; rows: AttributeRow[] } {
+  const { project, domain, workflow } = v.key;
+  const sameScope = (p: string, d: string) => p === project && d === domain;
+  // Managed-level rows the delete takes: the workflow rows of P/D, for a project/domain delete.
+  const managed =
+    workflow === null
+      ? views.filter(
+          (w) =>
+            w.type === v.type &&
+            w.live !== null &&
+            w.key.workflow !== null &&
+            sameScope(w.key.project, w.key.domain),
+        )
+      : [];
+  const rows = others.filter(
+    (r) =>
+      r.resource_type === v.type &&
+      sameScope(r.project, r.domain) &&
+      (workflow === null
+        ? r.workflow !== '' || r.launch_plan !== ''
+        : r.workflow === workflow && r.launch_plan !== ''),
+  );
+  return { managed, rows };
+}
+
+/** One delete: blocked (unaccepted unmanaged rows, or rows that cannot be set again), or its cascade. */
+function planCascade(
+  ctx: PlanContext,
+  v: AttributeView,
+  views: readonly AttributeView[],
+  others: readonly AttributeRow[],
+  accepted: ReadonlySet<string>,
+): void {
+  const { project, domain, workflow } = v.key;
+  const { managed, rows } = takenBy(v, views, others);
+  const restore = managed.filter((w) => !w.remove && w.desired !== null);
+  const unmanaged = managed.filter((w) => !w.remove && w.desired === null);
+  // A row the repository wants but cannot set now (blocked) would be lost.
+  const stuck = restore.filter((w) => w.change.action === 'blocked');
+  const addr = address(v.kind, v.name);
+  const takes = [
+    ...unmanaged.map((w) => `${address(w.kind, w.name)} (${what(w)} ${w.live})`),
+    ...rows.map((r) => `${address(v.kind, attributeRowKey(r))} (${what(v)} ${r.value})`),
+  ];
+  const along = `${deletePath(v)} also deletes the narrower ${v.type} rows of ${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
+  if (takes.length > 0 && !accepted.has(addr)) {
+    block(
+      ctx,
+      v,
+      `${along} (flyteadmin's delete skips empty fields, gormimpl/resource_repo.go), and poolsync does not manage ` +
+        `${takes.length === 1 ? 'this one' : 'these'}: ${takes.join(', ')}. Nothing is sent. To delete ${takes.length === 1 ? 'it' : 'them'} along, ` +
+        `accept it with \`--accept-cascade ${addr}\` or in poolsync.yaml (acceptCascade: [${addr}])${keepInstead(unmanaged.length, rows.length)}`,
+    );
+    return;
+  }
+  if (stuck.length > 0) {
+    block(
+      ctx,
+      v,
+      `${along}, and ${stuck.map((w) => address(w.kind, w.name)).join(', ')} could not be set again now (blocked: see ${stuck.length === 1 ? 'that change' : 'those changes'}); nothing is sent until ${stuck.length === 1 ? 'it' : 'they'} can be`,
+    );
+    return;
+  }
+  for (const w of restore) takenAlong(ctx, w, addr, 'replace');
+  for (const w of unmanaged) takenAlong(ctx, w, addr, 'delete');
+  for (const r of rows) {
+    const kind = MATCHABLE_KIND[r.resource_type];
+    const name = attributeRowKey(r);
+    const before = rowForm(r);
+    ctx.otherRows.set(
+      address(kind, name),
+      makeChange(kind, name, 'delete', before, null, [], null, addr),
+    );
+  }
+  if (takes.length + restore.length > 0)
+    v.change.note = `${along}: ${[...takes, ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`)].join(', ')}`;
 }
 
 /**

@@ -194,6 +194,12 @@ export class PlanContext {
       );
     for (const s of live.default_queues ?? [])
       push(this.settingQueues, s.queue, `${s.project}/${s.domain}`);
+    this.decideLeavingQueues();
+  }
+
+  /** The live queues the plan deletes (queue_delete) or moves out of their pool: deletedQueues, leavingQueues. */
+  private decideLeavingQueues(): void {
+    const live = this.live;
     if ((this.caps.queue_delete || this.caps.queue_move) && this.caps.drain) {
       for (const q of live.queues) {
         if (!this.drainable(q.name)) continue;

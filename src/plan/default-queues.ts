@@ -12,6 +12,8 @@ import { PlanContext } from './context.js';
 import { diffForms, type Form } from './forms.js';
 import type { StepGraph } from './graph.js';
 
+import type { DefaultQueueDecision } from './decisions.js';
+
 export type { DefaultQueueDecision } from './decisions.js';
 
 function form(d: { project: string; domain: string; queue: string }): Form {
@@ -31,63 +33,82 @@ export function planDefaultQueues(ctx: PlanContext): void {
     const d = desired.get(key);
     const l = live.get(key);
     const before = l ? form(l) : null;
-    if (!d) {
-      const remove = ctx.prunes('DefaultQueue', key);
-      out.set(key, {
-        change: remove
-          ? makeChange('DefaultQueue', key, 'delete', before, null, diffForms(before, null))
-          : makeChange(
-              'DefaultQueue',
-              key,
-              'unmanaged',
-              before,
-              before,
-              [],
-              ctx.unmanagedReason('DefaultQueue'),
-            ),
-        set: false,
-        remove,
-        finalQueue: remove ? null : l!.queue,
-      });
-      continue;
-    }
-    const after = form(d);
-    const diff = diffForms(before, after);
-    const queue = ctx.queues.get(d.queue);
-    const willExist =
-      ctx.lQueues.has(d.queue) ||
-      (queue !== undefined && queue.change.action !== 'blocked' && queue.final !== null);
-    if (diff.length > 0 && !willExist) {
-      out.set(key, {
-        change: makeChange(
+    out.set(
+      key,
+      d ? declaredSetting(ctx, key, d, l, before) : undeclaredSetting(ctx, key, l!, before),
+    );
+  }
+}
+
+/** A live setting nothing declares: deleted with prune, otherwise left unmanaged. */
+function undeclaredSetting(
+  ctx: PlanContext,
+  key: string,
+  l: LiveDefaultQueue,
+  before: Form | null,
+): DefaultQueueDecision {
+  const remove = ctx.prunes('DefaultQueue', key);
+  return {
+    change: remove
+      ? makeChange('DefaultQueue', key, 'delete', before, null, diffForms(before, null))
+      : makeChange(
           'DefaultQueue',
           key,
-          'blocked',
+          'unmanaged',
           before,
-          after,
-          diff,
-          `its queue "${d.queue}" will not exist once the plan is applied: see ${address('Queue', d.queue)}`,
+          before,
+          [],
+          ctx.unmanagedReason('DefaultQueue'),
         ),
-        set: false,
-        remove: false,
-        finalQueue: l?.queue ?? null,
-      });
-      continue;
-    }
-    out.set(key, {
+    set: false,
+    remove,
+    finalQueue: remove ? null : l.queue,
+  };
+}
+
+/** A declared setting: blocked while its queue will not exist, otherwise created, updated or kept. */
+function declaredSetting(
+  ctx: PlanContext,
+  key: string,
+  d: DesiredDefaultQueue,
+  l: LiveDefaultQueue | undefined,
+  before: Form | null,
+): DefaultQueueDecision {
+  const after = form(d);
+  const diff = diffForms(before, after);
+  const queue = ctx.queues.get(d.queue);
+  const willExist =
+    ctx.lQueues.has(d.queue) ||
+    (queue !== undefined && queue.change.action !== 'blocked' && queue.final !== null);
+  if (diff.length > 0 && !willExist) {
+    return {
       change: makeChange(
         'DefaultQueue',
         key,
-        !l ? 'create' : diff.length ? 'update' : 'noop',
+        'blocked',
         before,
         after,
         diff,
+        `its queue "${d.queue}" will not exist once the plan is applied: see ${address('Queue', d.queue)}`,
       ),
-      set: diff.length > 0,
+      set: false,
       remove: false,
-      finalQueue: d.queue,
-    });
+      finalQueue: l?.queue ?? null,
+    };
   }
+  return {
+    change: makeChange(
+      'DefaultQueue',
+      key,
+      !l ? 'create' : diff.length ? 'update' : 'noop',
+      before,
+      after,
+      diff,
+    ),
+    set: diff.length > 0,
+    remove: false,
+    finalQueue: d.queue,
+  };
 }
 
 /** Steps: a setting is set after the step that creates or changes its queue (C2/C3 included). */

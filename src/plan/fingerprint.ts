@@ -58,61 +58,75 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
       'desired/1',
       commit,
       desired.config.prune,
-      desired.pools.map((p) => [
-        p.name,
-        p.contract ? contractKey(p.contract) : null,
-        annotationsKey(p.annotations),
-      ]),
-      desired.clusters.map((c) => [
-        c.name,
-        c.pool,
-        c.enabled,
-        dataPlaneKey(c.data_plane),
-        annotationsKey(c.annotations),
-        // Only when several, so fingerprints of clusters in one pool are unchanged.
-        ...(c.pools ? [c.pools] : []),
-      ]),
-      desired.queues.map((q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]),
-      desired.assignments.map((a) => [
-        a.project,
-        a.domain,
-        a.workflow,
-        a.pool,
-        annotationsKey(a.annotations),
-      ]),
-      // Only when present, so the fingerprints of repositories without the kind are unchanged.
-      ...(desired.default_queues?.length
-        ? [
-            desired.default_queues.map((d) => [
-              d.project,
-              d.domain,
-              d.queue,
-              annotationsKey(d.annotations),
-            ]),
-          ]
-        : []),
-      ...labelsKey(desired.execution_cluster_labels),
-      // What prune may delete and which cascades are accepted, when they matter.
-      ...(desired.config.prune ? [['prune_scope', pruneScope(desired.config)]] : []),
-      ...(desired.config.absent?.length ? [['absent', [...desired.config.absent].sort()]] : []),
-      ...(desired.config.accept_cascade?.length
-        ? [['accept_cascade', [...desired.config.accept_cascade].sort()]]
-        : []),
-      // The labels' weights decide whether a label is deployed (deployment.ts).
-      ...(desired.cluster_labels?.length
-        ? [
-            [
-              'cluster_labels',
-              desired.cluster_labels.map((l) => [
-                l.name,
-                l.clusters.map((e) => [e.cluster, e.weight]),
-                l.default === true,
-              ]),
-            ],
-          ]
-        : []),
+      ...objectsKey(desired),
+      ...optionalKeys(desired),
     ]),
   );
+}
+
+/** The declared objects: pools, clusters, queues and assignments, always present. */
+function objectsKey(desired: DesiredState): unknown[] {
+  return [
+    desired.pools.map((p) => [
+      p.name,
+      p.contract ? contractKey(p.contract) : null,
+      annotationsKey(p.annotations),
+    ]),
+    desired.clusters.map((c) => [
+      c.name,
+      c.pool,
+      c.enabled,
+      dataPlaneKey(c.data_plane),
+      annotationsKey(c.annotations),
+      // Only when several, so fingerprints of clusters in one pool are unchanged.
+      ...(c.pools ? [c.pools] : []),
+    ]),
+    desired.queues.map((q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]),
+    desired.assignments.map((a) => [
+      a.project,
+      a.domain,
+      a.workflow,
+      a.pool,
+      annotationsKey(a.annotations),
+    ]),
+  ];
+}
+
+/** Kinds and settings keyed only when present, so older fingerprints are unchanged. */
+function optionalKeys(desired: DesiredState): unknown[] {
+  return [
+    // Only when present, so the fingerprints of repositories without the kind are unchanged.
+    ...(desired.default_queues?.length
+      ? [
+          desired.default_queues.map((d) => [
+            d.project,
+            d.domain,
+            d.queue,
+            annotationsKey(d.annotations),
+          ]),
+        ]
+      : []),
+    ...labelsKey(desired.execution_cluster_labels),
+    // What prune may delete and which cascades are accepted, when they matter.
+    ...(desired.config.prune ? [['prune_scope', pruneScope(desired.config)]] : []),
+    ...(desired.config.absent?.length ? [['absent', [...desired.config.absent].sort()]] : []),
+    ...(desired.config.accept_cascade?.length
+      ? [['accept_cascade', [...desired.config.accept_cascade].sort()]]
+      : []),
+    // The labels' weights decide whether a label is deployed (deployment.ts).
+    ...(desired.cluster_labels?.length
+      ? [
+          [
+            'cluster_labels',
+            desired.cluster_labels.map((l) => [
+              l.name,
+              l.clusters.map((e) => [e.cluster, e.weight]),
+              l.default === true,
+            ]),
+          ],
+        ]
+      : []),
+  ];
 }
 
 /** A long-running process reads the same frozen objects of an unchanged state: hashed once (same-objects.ts). */

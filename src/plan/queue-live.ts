@@ -74,27 +74,10 @@ function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
 
 /** A live queue the repository does not declare (nor implies, as a system queue's owner does). */
 function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
+  const removal = plannedRemoval(f, v);
+  if (removal) return removal;
   const { own, l, untouched, changedByC8, sideEffect, base } = v;
   const { name } = own;
-  if (f.deletedQueues.has(name)) {
-    const d = decision(own, { ...base, action: 'delete', final: null });
-    d.deletes = true;
-    d.change.note =
-      'not in the repository: drained (no new work), waited for until DRAINED (nothing in flight), then deleted (queue_delete)';
-    return d;
-  }
-  if (name === DEFAULT_QUEUE && f.absentDefault) {
-    return decision(own, {
-      ...base,
-      action: 'blocked',
-      final: untouched,
-      causedBy: sideEffect,
-      reason:
-        `listed absent in poolsync.yaml, but it cannot be deleted here: ` +
-        (queueDeleteBlockedReason(f, name)?.replace(/^not in the repository; /, '') ??
-          'this control plane deletes no queues (queue_delete off, Q6)'),
-    });
-  }
   const ownerIsLive = l.cluster_managed && f.liveClusterPools.has(name);
   if (ownerIsLive || name === DEFAULT_QUEUE) {
     // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
@@ -133,6 +116,32 @@ function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
       `not in the repository, but queues cannot be deleted (Q6). To retire it, declare it with \`clusters: []\` ` +
         `(it then routes nowhere; an idle queue costs nothing).`,
   });
+}
+
+/** Q6 lifted: a queue deleted (queue_delete), or the `default` queue listed absent that cannot be. */
+function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
+  const { own, untouched, sideEffect, base } = v;
+  const { name } = own;
+  if (f.deletedQueues.has(name)) {
+    const d = decision(own, { ...base, action: 'delete', final: null });
+    d.deletes = true;
+    d.change.note =
+      'not in the repository: drained (no new work), waited for until DRAINED (nothing in flight), then deleted (queue_delete)';
+    return d;
+  }
+  if (name === DEFAULT_QUEUE && f.absentDefault) {
+    return decision(own, {
+      ...base,
+      action: 'blocked',
+      final: untouched,
+      causedBy: sideEffect,
+      reason:
+        `listed absent in poolsync.yaml, but it cannot be deleted here: ` +
+        (queueDeleteBlockedReason(f, name)?.replace(/^not in the repository; /, '') ??
+          'this control plane deletes no queues (queue_delete off, Q6)'),
+    });
+  }
+  return null;
 }
 
 type Refuse = (reason: string, why?: Reason | null) => QueueDecision;

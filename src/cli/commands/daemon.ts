@@ -32,35 +32,7 @@ function bundledExample(): string {
 }
 
 export async function daemon(args: DaemonArgs): Promise<void> {
-  const flags: Record<string, unknown> = {};
-  for (const opt of OPTIONS) {
-    const v = args[opt.name];
-    // yargs sets booleans to false when absent only with a default; we set none, so undefined = not given.
-    if (v !== undefined) flags[opt.name] = v;
-  }
-  const quickstart = args.quickstart === true;
-  const overrides = quickstart
-    ? {
-        watch: bundledExample(),
-        'control-plane': 'file:.poolsync/control-plane.json',
-        policy: 'all',
-        // No `listen`: --listen, POOLSYNC_LISTEN (0.0.0.0:8080 in the Docker image) or the
-        // default 127.0.0.1:8080 apply as for any daemon.
-        'drift-interval': '1m',
-      }
-    : undefined;
-  if (quickstart && flags.repo !== undefined) {
-    throw new UserError(
-      '--quickstart watches the bundled example; drop --repo, or drop --quickstart',
-    );
-  }
-  const config = await resolveDaemonConfig({
-    flags,
-    env: quickstart ? withoutSourceEnv(process.env) : process.env,
-    cwd: process.cwd(),
-    configFile: args.config ?? null,
-    ...(overrides ? { overrides } : {}),
-  });
+  const { config, quickstart } = await daemonConfig(args);
   const printPlans = quickstart;
   const logger = await createLogger({ level: config.logLevel, format: config.logFormat });
   const notifier = await createNotifier(args, logger);
@@ -95,25 +67,7 @@ export async function daemon(args: DaemonArgs): Promise<void> {
     );
   }
 
-  if (config.once) {
-    await daemon.firstRun;
-    const status = daemon.status();
-    // With environments, every one must have converged (docs/environments.md).
-    const results = status.environments
-      ? Object.values(status.environments).map((s) => s.lastRun?.result)
-      : [status.lastRun?.result];
-    await daemon.stop();
-    await flushNotifications(notifier);
-    for (const e of status.errors) {
-      const env = e.environment !== undefined ? `[${e.environment}] ` : '';
-      process.stderr.write(
-        `${env}${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`,
-      );
-    }
-    if (results.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r)))
-      process.exitCode = 1;
-    return;
-  }
+  if (config.once) return runOnce(daemon, notifier);
 
   const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
     process.once('SIGTERM', () => resolveSignal('SIGTERM'));
@@ -124,6 +78,63 @@ export async function daemon(args: DaemonArgs): Promise<void> {
   await flushNotifications(notifier);
   // Timed out: steps were cut off; say so with the status (the next start converges).
   process.exitCode = finished ? 0 : 1;
+}
+
+/** The daemon's configuration: flags, environment, config file, and --quickstart's overrides. */
+async function daemonConfig(
+  args: DaemonArgs,
+): Promise<{ config: Awaited<ReturnType<typeof resolveDaemonConfig>>; quickstart: boolean }> {
+  const flags: Record<string, unknown> = {};
+  for (const opt of OPTIONS) {
+    const v = args[opt.name];
+    // yargs sets booleans to false when absent only with a default; we set none, so undefined = not given.
+    if (v !== undefined) flags[opt.name] = v;
+  }
+  const quickstart = args.quickstart === true;
+  const overrides = quickstart
+    ? {
+        watch: bundledExample(),
+        'control-plane': 'file:.poolsync/control-plane.json',
+        policy: 'all',
+        // No `listen`: --listen, POOLSYNC_LISTEN (0.0.0.0:8080 in the Docker image) or the
+        // default 127.0.0.1:8080 apply as for any daemon.
+        'drift-interval': '1m',
+      }
+    : undefined;
+  if (quickstart && flags.repo !== undefined) {
+    throw new UserError(
+      '--quickstart watches the bundled example; drop --repo, or drop --quickstart',
+    );
+  }
+  const config = await resolveDaemonConfig({
+    flags,
+    env: quickstart ? withoutSourceEnv(process.env) : process.env,
+    cwd: process.cwd(),
+    configFile: args.config ?? null,
+    ...(overrides ? { overrides } : {}),
+  });
+  return { config, quickstart };
+}
+
+/** --once: the first run, then stop; exit 1 unless every run converged. */
+async function runOnce(
+  daemon: Awaited<ReturnType<typeof startDaemon>>,
+  notifier: Notifier | null,
+): Promise<void> {
+  await daemon.firstRun;
+  const status = daemon.status();
+  // With environments, every one must have converged (docs/environments.md).
+  const results = status.environments
+    ? Object.values(status.environments).map((s) => s.lastRun?.result)
+    : [status.lastRun?.result];
+  await daemon.stop();
+  await flushNotifications(notifier);
+  for (const e of status.errors) {
+    const env = e.environment !== undefined ? `[${e.environment}] ` : '';
+    process.stderr.write(`${env}${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
+  }
+  if (results.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r)))
+    process.exitCode = 1;
 }
 
 /** The Slack / JSON webhook notifier when a destination is configured (src/notify). */

@@ -77,6 +77,29 @@ export async function runPlanFor(
       throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
     return runRefreshOnly(args);
   }
+  const { result, key, commit } = await planOf(args, target);
+  if (!result.ok) return reportInvalid(args, target, result.errors, publish);
+  const { plan } = result;
+  if (args.comment !== undefined) {
+    const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
+    await publish(outcomeForPlan(plan));
+  }
+  await printPlan(args, result, key, commit);
+  if (plan.errors.length > 0) {
+    if (args.out) process.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
+    return 1;
+  }
+  if (args.out) await savePlan(args, args.out, plan, key);
+  return args['detailed-exitcode'] && hasChangesToApply(plan) ? 2 : 0;
+}
+
+type PlanRunResult = Awaited<ReturnType<typeof planRun>>;
+
+/** Credentials, plan key and commit, then the plan of `target` (or the repository's errors). */
+async function planOf(
+  args: PlanArgs,
+  target: EnvTarget,
+): Promise<{ result: PlanRunResult; key: PlanKey | undefined; commit: string | null }> {
   const maxRetries = checkMaxRetries(args['max-retries']);
   await requireConfigFolder(args.dir);
   const token = await resolveToken(args['token-file']);
@@ -99,27 +122,40 @@ export async function runPlanFor(
       prune: desired.config.prune,
     }),
   });
-  if (!result.ok) {
-    if (args.comment !== undefined) {
-      const { outcomeForInvalid } = await import('../../vcs/plan-outcome.js');
-      await publish(outcomeForInvalid(result.errors));
-    }
-    const text = formatValidationText(result.errors, { baseDir: args.dir });
-    // Keep stdout parseable for json/markdown: the errors go to stderr there.
-    if (args.output === 'text') process.stdout.write(text);
-    else process.stderr.write(text);
-    process.stderr.write(
-      target.name !== null
-        ? `Environment ${target.name}: the repository is invalid: nothing was planned.\n`
-        : 'The repository is invalid: nothing was planned.\n',
-    );
-    return 1;
-  }
-  const { plan } = result;
+  return { result, key, commit };
+}
+
+/** An invalid repository: the errors (and the comment, with --comment); exit 1. */
+async function reportInvalid(
+  args: PlanArgs,
+  target: EnvTarget,
+  errors: Extract<PlanRunResult, { ok: false }>['errors'],
+  publish: (outcome: EnvironmentOutcome) => Promise<void>,
+): Promise<number> {
   if (args.comment !== undefined) {
-    const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
-    await publish(outcomeForPlan(plan));
+    const { outcomeForInvalid } = await import('../../vcs/plan-outcome.js');
+    await publish(outcomeForInvalid(errors));
   }
+  const text = formatValidationText(errors, { baseDir: args.dir });
+  // Keep stdout parseable for json/markdown: the errors go to stderr there.
+  if (args.output === 'text') process.stdout.write(text);
+  else process.stderr.write(text);
+  process.stderr.write(
+    target.name !== null
+      ? `Environment ${target.name}: the repository is invalid: nothing was planned.\n`
+      : 'The repository is invalid: nothing was planned.\n',
+  );
+  return 1;
+}
+
+/** The plan in `--output`'s format, and the generated files it changes. */
+async function printPlan(
+  args: PlanArgs,
+  result: Extract<PlanRunResult, { ok: true }>,
+  key: PlanKey | undefined,
+  commit: string | null,
+): Promise<void> {
+  const { plan } = result;
   const color = useColor(args.color);
   if (result.facts.declaresNothing)
     (args.output === 'text' ? process.stdout : process.stderr).write(
@@ -136,24 +172,24 @@ export async function runPlanFor(
   const rendered =
     result.desired === null ? '' : await renderedFileChanges(args.dir, result.desired, commit);
   if (rendered !== '') (args.output === 'text' ? process.stdout : process.stderr).write(rendered);
-  if (plan.errors.length > 0) {
-    if (args.out) process.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
-    return 1;
+}
+
+/** `--out`: the plan file, and where it went. */
+async function savePlan(
+  args: PlanArgs,
+  out: string,
+  plan: Plan,
+  key: PlanKey | undefined,
+): Promise<void> {
+  try {
+    await writePartsToFile(out, planFileParts(plan, key ?? null));
+  } catch (err) {
+    throw new UserError(
+      `cannot save the plan to ${out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
-  if (args.out) {
-    try {
-      await writePartsToFile(args.out, planFileParts(plan, key ?? null));
-    } catch (err) {
-      throw new UserError(
-        `cannot save the plan to ${args.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      );
-    }
-    if (args.output === 'text')
-      process.stdout.write(
-        `\nSaved the plan to ${args.out}: apply it with \`poolsync apply ${args.out}\`.\n`,
-      );
-  }
-  return args['detailed-exitcode'] && hasChangesToApply(plan) ? 2 : 0;
+  if (args.output === 'text')
+    process.stdout.write(`\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`);
 }
 
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
