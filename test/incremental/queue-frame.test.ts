@@ -105,7 +105,12 @@ describe('the queue pass memo: it compares the whole typed frame', () => {
     const decision = null as QueueDecision | null;
     const pass = (f: QueueFrame) => {
       const before = queueMemoStats();
-      reuseQueueDecisions(f, ['q1'], () => own, () => decision);
+      reuseQueueDecisions(
+        f,
+        ['q1'],
+        () => own,
+        () => decision,
+      );
       const after = queueMemoStats();
       return { reused: after.reused - before.reused, planned: after.planned - before.planned };
     };
