@@ -17,19 +17,8 @@ export async function webhook(
   provider: 'github' | 'gitlab',
 ): Promise<void> {
   const secret = provider === 'github' ? h.githubWebhookSecret : h.gitlabWebhookToken;
-  let body: Buffer;
-  try {
-    body = await readBody(req, h.bodyLimit ?? DEFAULT_BODY_LIMIT);
-  } catch (err) {
-    if (err instanceof TooLarge) {
-      h.metrics.webhookDeliveries.inc({ provider, result: 'too_large' });
-      res.setHeader('connection', 'close');
-      return send(res, 413, {
-        error: `body larger than ${h.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes`,
-      });
-    }
-    throw err;
-  }
+  const body = await webhookBody(req, res, h, provider);
+  if (body === null) return;
   if (secret === null) {
     h.metrics.webhookDeliveries.inc({ provider, result: 'not_configured' });
     const env =
@@ -68,6 +57,38 @@ export async function webhook(
         outcome.result === 'push' ? 'reconcile this push' : 'take approvals',
       );
   }
+  return answer(res, h, provider, outcome);
+}
+
+/** The delivery's body within its limit; null when it was too large (answered 413). */
+async function webhookBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  h: HttpHandlers,
+  provider: 'github' | 'gitlab',
+): Promise<Buffer | null> {
+  try {
+    return await readBody(req, h.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  } catch (err) {
+    if (err instanceof TooLarge) {
+      h.metrics.webhookDeliveries.inc({ provider, result: 'too_large' });
+      res.setHeader('connection', 'close');
+      send(res, 413, {
+        error: `body larger than ${h.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes`,
+      });
+      return null;
+    }
+    throw err;
+  }
+}
+
+/** This replica's part of a verified delivery: reconcile, plan a pull request, or an approval. */
+function answer(
+  res: ServerResponse,
+  h: HttpHandlers,
+  provider: 'github' | 'gitlab',
+  outcome: WebhookOutcome,
+): void {
   if (outcome.result === 'push') {
     void h.requestReconcile('webhook');
     return send(res, 202, { result: outcome.result, message: outcome.message });

@@ -43,60 +43,12 @@ export function createApprovalForge(opts: {
   retry?: RetryTuning;
 }): ApprovalForge {
   const github = opts.provider === 'github';
-  const api = new ApiClient({
-    provider: github ? 'GitHub' : 'GitLab',
-    baseUrl: github ? normalizeGitHubApiUrl(opts.apiUrl) : normalizeGitLabApiUrl(opts.apiUrl),
-    headers: github
-      ? {
-          authorization: `Bearer ${opts.token}`,
-          accept: 'application/vnd.github+json',
-          'x-github-api-version': '2022-11-28',
-          'user-agent': 'poolsync',
-        }
-      : { 'private-token': opts.token, 'user-agent': 'poolsync' },
-    secrets: [opts.token],
-    retry: opts.retry,
-    mapError: (status, server, call) =>
-      `${github ? 'GitHub' : 'GitLab'} answered HTTP ${status} when trying to ${call.operation} in ${opts.repository}${server ? `: ${server}` : ''}.`,
-  });
+  const api = approvalApi(opts, github);
   const project = `/projects/${encodeURIComponent(opts.repository)}`;
-  const notFound = (err: unknown) => err instanceof VcsApiError && err.status === 404;
   return {
     async permission(user) {
-      if (github) {
-        try {
-          const res = await api.call({
-            method: 'GET',
-            path: `/repos/${opts.repository}/collaborators/${encodeURIComponent(user.login)}/permission`,
-            operation: `read the permission of ${user.login}`,
-          });
-          const body = res.json as { permission?: string; role_name?: string };
-          const level = body.role_name ?? body.permission ?? 'none';
-          return {
-            allowed:
-              ['admin', 'maintain', 'write'].includes(level) ||
-              body.permission === 'admin' ||
-              body.permission === 'write',
-            level,
-          };
-        } catch (err) {
-          if (notFound(err)) return { allowed: false, level: 'none (not a collaborator)' };
-          throw err;
-        }
-      }
-      if (user.id === null) return { allowed: false, level: 'unknown (no user id in the event)' };
-      try {
-        const res = await api.call({
-          method: 'GET',
-          path: `${project}/members/all/${user.id}`,
-          operation: `read the access level of ${user.login}`,
-        });
-        const n = (res.json as { access_level?: number }).access_level ?? 0;
-        return { allowed: n >= 30, level: `${GITLAB_LEVELS[n] ?? 'level'} (${n})` };
-      } catch (err) {
-        if (notFound(err)) return { allowed: false, level: 'none (not a member)' };
-        throw err;
-      }
+      if (github) return githubPermission(api, opts.repository, user);
+      return gitlabPermission(api, project, user);
     },
     async headSha(number) {
       const res = await api.call({
@@ -125,4 +77,75 @@ export function createApprovalForge(opts: {
     },
     close: () => api.close(),
   };
+}
+
+type ForgeOptions = Parameters<typeof createApprovalForge>[0];
+
+function approvalApi(opts: ForgeOptions, github: boolean): ApiClient {
+  return new ApiClient({
+    provider: github ? 'GitHub' : 'GitLab',
+    baseUrl: github ? normalizeGitHubApiUrl(opts.apiUrl) : normalizeGitLabApiUrl(opts.apiUrl),
+    headers: github
+      ? {
+          authorization: `Bearer ${opts.token}`,
+          accept: 'application/vnd.github+json',
+          'x-github-api-version': '2022-11-28',
+          'user-agent': 'poolsync',
+        }
+      : { 'private-token': opts.token, 'user-agent': 'poolsync' },
+    secrets: [opts.token],
+    retry: opts.retry,
+    mapError: (status, server, call) =>
+      `${github ? 'GitHub' : 'GitLab'} answered HTTP ${status} when trying to ${call.operation} in ${opts.repository}${server ? `: ${server}` : ''}.`,
+  });
+}
+
+const notFound = (err: unknown) => err instanceof VcsApiError && err.status === 404;
+
+/** GitHub: the collaborator's permission; `admin`, `maintain` or `write` may approve. */
+async function githubPermission(
+  api: ApiClient,
+  repository: string,
+  user: { login: string; id: number | null },
+): Promise<ApproverCheck> {
+  try {
+    const res = await api.call({
+      method: 'GET',
+      path: `/repos/${repository}/collaborators/${encodeURIComponent(user.login)}/permission`,
+      operation: `read the permission of ${user.login}`,
+    });
+    const body = res.json as { permission?: string; role_name?: string };
+    const level = body.role_name ?? body.permission ?? 'none';
+    return {
+      allowed:
+        ['admin', 'maintain', 'write'].includes(level) ||
+        body.permission === 'admin' ||
+        body.permission === 'write',
+      level,
+    };
+  } catch (err) {
+    if (notFound(err)) return { allowed: false, level: 'none (not a collaborator)' };
+    throw err;
+  }
+}
+
+/** GitLab: the member's access level (inherited included); Developer (30) or above may approve. */
+async function gitlabPermission(
+  api: ApiClient,
+  project: string,
+  user: { login: string; id: number | null },
+): Promise<ApproverCheck> {
+  if (user.id === null) return { allowed: false, level: 'unknown (no user id in the event)' };
+  try {
+    const res = await api.call({
+      method: 'GET',
+      path: `${project}/members/all/${user.id}`,
+      operation: `read the access level of ${user.login}`,
+    });
+    const n = (res.json as { access_level?: number }).access_level ?? 0;
+    return { allowed: n >= 30, level: `${GITLAB_LEVELS[n] ?? 'level'} (${n})` };
+  } catch (err) {
+    if (notFound(err)) return { allowed: false, level: 'none (not a member)' };
+    throw err;
+  }
 }

@@ -33,23 +33,7 @@ export function pullRequestCheckout(
   async function client(): Promise<SimpleGit> {
     if (client_) return client_;
     await mkdir(checkout, { recursive: true });
-    const g = (client_ = simpleGit({
-      baseDir: checkout,
-      timeout: { block: git.timeoutMs ?? 120_000 },
-      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
-    }).env(
-      gitEnvironment(
-        git.repo,
-        git.auth ?? {
-          token: null,
-          username: 'x-access-token',
-          sshKeyFile: null,
-          sshKnownHostsFile: null,
-        },
-        git.env ?? process.env,
-        checkout,
-      ),
-    ));
+    const g = (client_ = checkoutClient(git, checkout));
     if (!existsSync(join(checkout, '.git'))) await g.init();
     const remotes = await g.getRemotes(true);
     const origin = remotes.find((r) => r.name === 'origin');
@@ -58,48 +42,71 @@ export function pullRequestCheckout(
     return g;
   }
 
-  async function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
-    try {
-      await g.raw(['cat-file', '-e', `${sha}^{commit}`]);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Brings the head commit in: the forge's pull-request ref first, then the SHA itself. */
-  async function fetchHead(e: PullRequestEvent): Promise<SimpleGit> {
-    const g = await client();
-    if (await hasCommit(g, e.headSha)) return g;
-    const ref =
-      e.provider === 'github'
-        ? `refs/pull/${e.number}/head`
-        : `refs/merge-requests/${e.number}/head`;
-    const errors: string[] = [];
-    for (const spec of [`+${ref}:refs/poolsync/pr/${e.number}`, e.headSha]) {
-      try {
-        await g.raw(['fetch', '--no-tags', '--quiet', 'origin', spec]);
-        if (await hasCommit(g, e.headSha)) return g;
-      } catch (err) {
-        errors.push(explainGit(redactor, err));
-      }
-    }
-    throw new Error(
-      `cannot fetch commit ${e.headSha} of ${e.provider === 'github' ? 'pull request #' : 'merge request !'}${e.number} from ${scrubUrlUserinfo(git.repo)}` +
-        (errors.length
-          ? `: ${errors.join('; ')}`
-          : ': the commit is not on the pull request ref (a newer push replaced it?)'),
-    );
-  }
-
   async function checkedOut(e: PullRequestEvent): Promise<string> {
-    const g = await fetchHead(e);
+    const g = await fetchHead(await client(), e, git.repo, redactor);
     await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
     await g.raw(['clean', '-ffdxq']);
     return repoPath === '.' ? checkout : join(checkout, repoPath);
   }
 
   return checkedOut;
+}
+
+/** simple-git in `checkout`, with the repository's credentials in its environment. */
+function checkoutClient(git: CheckoutGit, checkout: string): SimpleGit {
+  return simpleGit({
+    baseDir: checkout,
+    timeout: { block: git.timeoutMs ?? 120_000 },
+    unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
+  }).env(
+    gitEnvironment(
+      git.repo,
+      git.auth ?? {
+        token: null,
+        username: 'x-access-token',
+        sshKeyFile: null,
+        sshKnownHostsFile: null,
+      },
+      git.env ?? process.env,
+      checkout,
+    ),
+  );
+}
+
+async function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
+  try {
+    await g.raw(['cat-file', '-e', `${sha}^{commit}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Brings the head commit in: the forge's pull-request ref first, then the SHA itself. */
+async function fetchHead(
+  g: SimpleGit,
+  e: PullRequestEvent,
+  repo: string,
+  redactor: Redactor,
+): Promise<SimpleGit> {
+  if (await hasCommit(g, e.headSha)) return g;
+  const ref =
+    e.provider === 'github' ? `refs/pull/${e.number}/head` : `refs/merge-requests/${e.number}/head`;
+  const errors: string[] = [];
+  for (const spec of [`+${ref}:refs/poolsync/pr/${e.number}`, e.headSha]) {
+    try {
+      await g.raw(['fetch', '--no-tags', '--quiet', 'origin', spec]);
+      if (await hasCommit(g, e.headSha)) return g;
+    } catch (err) {
+      errors.push(explainGit(redactor, err));
+    }
+  }
+  throw new Error(
+    `cannot fetch commit ${e.headSha} of ${e.provider === 'github' ? 'pull request #' : 'merge request !'}${e.number} from ${scrubUrlUserinfo(repo)}` +
+      (errors.length
+        ? `: ${errors.join('; ')}`
+        : ': the commit is not on the pull request ref (a newer push replaced it?)'),
+  );
 }
 
 function explainGit(redactor: Redactor, err: unknown): string {
