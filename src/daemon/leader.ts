@@ -13,7 +13,7 @@ import type { DaemonConfig } from './config.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { Leadership } from './stages/context.js';
 import type { LeaderStatus } from './status.js';
-import type { Candidacy, LeaderElector } from '../lease/leader-elector.js';
+import type { Candidacy, ElectorEvents, LeaderElector } from '../lease/leader-elector.js';
 import { hostname } from 'node:os';
 import type { Follower } from './forward.js';
 
@@ -62,11 +62,10 @@ export function electedLeadership(
     candidacy?: Candidacy;
   },
 ): DaemonLeadership {
-  const { logger, metrics } = deps;
+  const { logger } = deps;
   const where = `Lease ${election.lease.namespace}/${election.lease.name}`;
   let elector: LeaderElector | null = null;
   let starting: Promise<void> | null = null;
-  let lastError: string | null = null;
   const notYet = AbortSignal.abort();
   return {
     elected: true,
@@ -80,15 +79,7 @@ export function electedLeadership(
     isLeader: () => elector?.isLeader ?? false,
     leader: () => elector?.leader ?? null,
     leaderAddress: () => elector?.leaderAddress ?? null,
-    status: () => ({
-      enabled: true,
-      identity: election.identity,
-      isLeader: elector?.isLeader ?? false,
-      leader: elector?.leader ?? null,
-      leaderAddress: elector?.leaderAddress ?? null,
-      lease: `${election.lease.namespace}/${election.lease.name}`,
-      lastTransitionAt: elector?.lastTransitionAt?.toISOString() ?? null,
-    }),
+    status: () => electionStatus(election, elector),
     start: (onElected, address) => {
       starting ??= (async () => {
         const { LeaseLock, loadKubeConfig } = await import('../lease/k8s-lease.js');
@@ -103,35 +94,7 @@ export function electedLeadership(
         elector = new LeaderElector(
           lock,
           election,
-          {
-            onStartedLeading: () => {
-              metrics.leader.set(1);
-              logger.info(
-                { identity: election.identity, lease: where },
-                'became the leader: reconciling',
-              );
-              onElected();
-            },
-            onStoppedLeading: (reason) => {
-              metrics.leader.set(0);
-              metrics.leadershipLosses.inc();
-              logger.warn(
-                { identity: election.identity, lease: where, reason },
-                'stopped leading: no new steps start; a step in flight finishes',
-              );
-            },
-            onNewLeader: (leader) => {
-              if (leader !== election.identity)
-                logger.info({ leader, lease: where }, `the leader is ${leader ?? 'nobody'}`);
-            },
-            onError: (err) => {
-              const message = err instanceof Error ? err.message : String(err);
-              // Once per distinct failure: a retry every 2 s would flood the log.
-              if (message !== lastError)
-                logger.warn({ lease: where, err: message }, 'leader election');
-              lastError = message;
-            },
-          },
+          electorEvents(election, deps, where, onElected),
           deps.candidacy ?? null,
         );
         elector.start();
@@ -145,6 +108,57 @@ export function electedLeadership(
     stop: async () => {
       await starting;
       await elector?.stop();
+    },
+  };
+}
+
+/** The /status `leader` section of an elected replica. */
+function electionStatus(
+  election: NonNullable<DaemonConfig['leaderElection']>,
+  elector: LeaderElector | null,
+): LeaderStatus {
+  return {
+    enabled: true,
+    identity: election.identity,
+    isLeader: elector?.isLeader ?? false,
+    leader: elector?.leader ?? null,
+    leaderAddress: elector?.leaderAddress ?? null,
+    lease: `${election.lease.namespace}/${election.lease.name}`,
+    lastTransitionAt: elector?.lastTransitionAt?.toISOString() ?? null,
+  };
+}
+
+/** The elector's events: the leader metric, and one log line per change (per distinct failure). */
+function electorEvents(
+  election: NonNullable<DaemonConfig['leaderElection']>,
+  { logger, metrics }: { logger: Logger; metrics: DaemonMetrics },
+  where: string,
+  onElected: () => void,
+): ElectorEvents {
+  let lastError: string | null = null;
+  return {
+    onStartedLeading: () => {
+      metrics.leader.set(1);
+      logger.info({ identity: election.identity, lease: where }, 'became the leader: reconciling');
+      onElected();
+    },
+    onStoppedLeading: (reason) => {
+      metrics.leader.set(0);
+      metrics.leadershipLosses.inc();
+      logger.warn(
+        { identity: election.identity, lease: where, reason },
+        'stopped leading: no new steps start; a step in flight finishes',
+      );
+    },
+    onNewLeader: (leader) => {
+      if (leader !== election.identity)
+        logger.info({ leader, lease: where }, `the leader is ${leader ?? 'nobody'}`);
+    },
+    onError: (err) => {
+      const message = err instanceof Error ? err.message : String(err);
+      // Once per distinct failure: a retry every 2 s would flood the log.
+      if (message !== lastError) logger.warn({ lease: where, err: message }, 'leader election');
+      lastError = message;
     },
   };
 }
