@@ -47,14 +47,7 @@ export function buildDesiredState(
   config: RepoConfig,
   commit: string | null,
 ): DesiredState {
-  const pools: DesiredPool[] = g.pools.map((p) =>
-    once(p, null, () => ({
-      name: p.name,
-      contract: p.contract,
-      annotations: p.annotations,
-      source: p.source,
-    })),
-  );
+  const pools: DesiredPool[] = poolsOf(g);
   const clusters: DesiredCluster[] = g.clusters.map((c) =>
     once(c, null, () => ({
       name: c.name,
@@ -71,27 +64,8 @@ export function buildDesiredState(
     const owner = clusterPool.get(q.name);
     return once(q, owner, () => desiredQueue(q, owner));
   });
-  const assignments: DesiredAssignment[] = g.assignments.map((a) =>
-    once(a, null, () => ({
-      project: a.key.project,
-      domain: a.key.domain,
-      workflow: a.key.workflow,
-      pool: a.pool,
-      name: a.name,
-      annotations: a.annotations,
-      source: a.source,
-    })),
-  );
-  const default_queues: DesiredDefaultQueue[] = g.defaultQueues.map((d) =>
-    once(d, null, () => ({
-      project: d.project,
-      domain: d.domain,
-      queue: d.queue,
-      name: d.name,
-      annotations: d.annotations,
-      source: d.source,
-    })),
-  );
+  const assignments: DesiredAssignment[] = assignmentsOf(g);
+  const default_queues: DesiredDefaultQueue[] = defaultQueuesOf(g);
   default_queues.sort((a, b) => comparePaths(defaultQueueKeyString(a), defaultQueueKeyString(b)));
   pools.sort(byName);
   clusters.sort(byName);
@@ -120,6 +94,44 @@ export function buildDesiredState(
     config: { ...config, declared_kinds },
     commit,
   };
+}
+
+function poolsOf(g: Grouped): DesiredPool[] {
+  return g.pools.map((p) =>
+    once(p, null, () => ({
+      name: p.name,
+      contract: p.contract,
+      annotations: p.annotations,
+      source: p.source,
+    })),
+  );
+}
+
+function assignmentsOf(g: Grouped): DesiredAssignment[] {
+  return g.assignments.map((a) =>
+    once(a, null, () => ({
+      project: a.key.project,
+      domain: a.key.domain,
+      workflow: a.key.workflow,
+      pool: a.pool,
+      name: a.name,
+      annotations: a.annotations,
+      source: a.source,
+    })),
+  );
+}
+
+function defaultQueuesOf(g: Grouped): DesiredDefaultQueue[] {
+  return g.defaultQueues.map((d) =>
+    once(d, null, () => ({
+      project: d.project,
+      domain: d.domain,
+      queue: d.queue,
+      name: d.name,
+      annotations: d.annotations,
+      source: d.source,
+    })),
+  );
 }
 
 /** A Queue document with the defaults applied; `owner`: the pool of its co-named cluster. */

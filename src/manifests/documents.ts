@@ -21,7 +21,7 @@ import { didYouMean } from './suggest.js';
 import { flyteManifest } from './flyte-documents.js';
 import type { ValidationError } from './types.js';
 import { isUsable, type ManifestBase } from './manifest-base.js';
-import type { DocumentResult, Manifest } from './manifest-types.js';
+import type { ClusterManifest, DocumentResult, Manifest, QueueManifest } from './manifest-types.js';
 import { positionTree } from './document-positions.js';
 import { PARTIAL_SPECS } from './partial-specs.js';
 
@@ -51,43 +51,9 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       ],
     };
   }
-  const kindEntry = entry(root, 'kind');
-  if (!kindEntry) {
-    return {
-      kind: null,
-      manifest: null,
-      errors: [
-        err(`missing required field 'kind' (one of ${MANIFEST_KINDS.join(', ')})`, root.pos),
-      ],
-    };
-  }
-  const kindValue = kindEntry.value.kind === 'scalar' ? kindEntry.value.value : null;
-  if (kindValue === 'RepoConfig') {
-    return {
-      kind: null,
-      manifest: null,
-      errors: [
-        err(
-          'RepoConfig belongs in poolsync.yaml at the root of the folder, not among the manifests',
-          kindEntry.value.pos,
-        ),
-      ],
-    };
-  }
-  if (typeof kindValue !== 'string' || !(MANIFEST_KINDS as readonly string[]).includes(kindValue)) {
-    const hint = typeof kindValue === 'string' ? didYouMean(kindValue, MANIFEST_KINDS) : '';
-    return {
-      kind: null,
-      manifest: null,
-      errors: [
-        err(
-          `kind must be one of ${MANIFEST_KINDS.join(', ')}; got ${show(toPlain(kindEntry.value))}${hint}`,
-          kindEntry.value.pos,
-        ),
-      ],
-    };
-  }
-  const kind = kindValue as ManifestKind;
+  const kindOrError = manifestKindOf(root, err);
+  if (typeof kindOrError !== 'string') return { kind: null, manifest: null, errors: [kindOrError] };
+  const kind = kindOrError;
   const value = toPlain(root) as Record<string, unknown>;
   const addr = addressOf(kind, value);
   const issues = validateAgainstSchema(kind, value, root);
@@ -111,6 +77,31 @@ export function readDocument(file: string, root: YNode): DocumentResult {
     };
   }
   return { kind, manifest: typed(kind, value, root, file, NO_FAULTS, addr), errors: [] };
+}
+
+type ErrorAt = (message: string, pos: Position, addr?: string | null) => ValidationError;
+
+/** The envelope's kind (a manifest kind), or the error that says why the document has none. */
+function manifestKindOf(root: YMap, err: ErrorAt): ManifestKind | ValidationError {
+  const kindEntry = entry(root, 'kind');
+  if (!kindEntry) {
+    return err(`missing required field 'kind' (one of ${MANIFEST_KINDS.join(', ')})`, root.pos);
+  }
+  const kindValue = kindEntry.value.kind === 'scalar' ? kindEntry.value.value : null;
+  if (kindValue === 'RepoConfig') {
+    return err(
+      'RepoConfig belongs in poolsync.yaml at the root of the folder, not among the manifests',
+      kindEntry.value.pos,
+    );
+  }
+  if (typeof kindValue !== 'string' || !(MANIFEST_KINDS as readonly string[]).includes(kindValue)) {
+    const hint = typeof kindValue === 'string' ? didYouMean(kindValue, MANIFEST_KINDS) : '';
+    return err(
+      `kind must be one of ${MANIFEST_KINDS.join(', ')}; got ${show(toPlain(kindEntry.value))}${hint}`,
+      kindEntry.value.pos,
+    );
+  }
+  return kindValue as ManifestKind;
 }
 
 const NO_FAULTS: readonly string[] = [];
@@ -232,42 +223,10 @@ function typed(
         contract: poolContract(value['spec'], base.annotations),
       };
     }
-    case 'Cluster': {
-      const spec = (value['spec'] ?? {}) as RawClusterSpec;
-      return {
-        name: base.name,
-        annotations: base.annotations,
-        source: base.source,
-        root: base.root,
-        faults: base.faults,
-        address: base.address,
-        kind,
-        pool: spec.pool ?? null,
-        pools: spec.pools ?? null,
-        enabled: spec.enabled ?? null,
-        data_plane: spec.data_plane ?? null,
-      };
-    }
-    case 'Queue': {
-      const spec = value['spec'] as RawQueueSpec;
-      return {
-        name: base.name,
-        annotations: base.annotations,
-        source: base.source,
-        root: base.root,
-        faults: base.faults,
-        address: base.address,
-        kind,
-        pool: spec.pool ?? null,
-        clusters: spec.clusters ?? null,
-        run_concurrency: spec.run_concurrency,
-        action_concurrency: spec.action_concurrency,
-        depth: spec.depth ?? null,
-        priority: spec.priority ?? null,
-        fairness: spec.fairness ?? null,
-        caps: queueCaps(spec),
-      };
-    }
+    case 'Cluster':
+      return clusterManifest(value, base);
+    case 'Queue':
+      return queueManifest(value, base);
     case 'PoolAssignment': {
       const spec = value['spec'] as RawAssignmentSpec;
       return {
@@ -291,6 +250,44 @@ function typed(
     case 'ExecutionClusterLabel':
       return flyteManifest(kind, value, base);
   }
+}
+
+function clusterManifest(value: Record<string, unknown>, base: ManifestBase): ClusterManifest {
+  const spec = (value['spec'] ?? {}) as RawClusterSpec;
+  return {
+    name: base.name,
+    annotations: base.annotations,
+    source: base.source,
+    root: base.root,
+    faults: base.faults,
+    address: base.address,
+    kind: 'Cluster',
+    pool: spec.pool ?? null,
+    pools: spec.pools ?? null,
+    enabled: spec.enabled ?? null,
+    data_plane: spec.data_plane ?? null,
+  };
+}
+
+function queueManifest(value: Record<string, unknown>, base: ManifestBase): QueueManifest {
+  const spec = value['spec'] as RawQueueSpec;
+  return {
+    name: base.name,
+    annotations: base.annotations,
+    source: base.source,
+    root: base.root,
+    faults: base.faults,
+    address: base.address,
+    kind: 'Queue',
+    pool: spec.pool ?? null,
+    clusters: spec.clusters ?? null,
+    run_concurrency: spec.run_concurrency,
+    action_concurrency: spec.action_concurrency,
+    depth: spec.depth ?? null,
+    priority: spec.priority ?? null,
+    fairness: spec.fairness ?? null,
+    caps: queueCaps(spec),
+  };
 }
 
 function baseOf(

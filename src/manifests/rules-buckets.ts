@@ -86,6 +86,18 @@ function checkClusterBuckets(
   reported: Set<Manifest>,
 ): ValidationError[] {
   const out: ValidationError[] = [];
+  const placed = placeClusters(pools, clusters, out);
+  checkSamePoolBuckets(pools, placed, out);
+  checkSharedBuckets(placed, reported, out);
+  return out;
+}
+
+/** Each cluster's metadata bucket (its own, or its pools' when they agree: V13 otherwise). */
+function placeClusters(
+  pools: ReadonlyMap<string, PoolManifest>,
+  clusters: readonly ClusterManifest[],
+  out: ValidationError[],
+): Placed[] {
   const placed: Placed[] = [];
   for (const c of clusters) {
     const ps = [...new Set(clusterPools(c))];
@@ -117,10 +129,19 @@ function checkClusterBuckets(
     if (known.length > 0)
       placed.push({ cluster: c, pools: ps, bucket: known[0]!.bucket, from: known[0]!.p });
   }
+  return placed;
+}
 
-  // Same pool, same bucket: checked here for pools the repository does not declare, or
-  // declares with a contract marked unknown (V6 checks each declared data plane against a
-  // declared pool's contract).
+/**
+ * Same pool, same bucket: checked here for pools the repository does not declare, or
+ * declares with a contract marked unknown (V6 checks each declared data plane against a
+ * declared pool's contract).
+ */
+function checkSamePoolBuckets(
+  pools: ReadonlyMap<string, PoolManifest>,
+  placed: readonly Placed[],
+  out: ValidationError[],
+): void {
   const firstInPool = new Map<string, Placed>();
   for (const x of placed) {
     for (const pool of x.pools) {
@@ -137,8 +158,14 @@ function checkClusterBuckets(
         );
     }
   }
+}
 
-  // Different pools, different buckets: in one bucket every two clusters must share a pool.
+/** Different pools, different buckets: in one bucket every two clusters must share a pool. */
+function checkSharedBuckets(
+  placed: readonly Placed[],
+  reported: Set<Manifest>,
+  out: ValidationError[],
+): void {
   const byBucket = new Map<string, Placed[]>();
   for (const x of placed) {
     const list = byBucket.get(x.bucket);
@@ -166,7 +193,6 @@ function checkClusterBuckets(
       if (!seen.some((e) => [...e.pools].sort().join('|') === sig)) seen.push(x);
     }
   }
-  return out;
 }
 
 function commonPool(group: readonly Placed[]): boolean {

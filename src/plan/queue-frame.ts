@@ -5,7 +5,7 @@
  * and the modules it calls (queue-decision, queue-move, queue-undelete, queue-target,
  * conamed-cascade, queue-fields, `withCause`) take only these two, never the PlanContext, so
  * the compiler keeps the frame complete: a new read is a new field of the frame, and a cache
- * keyed on the whole frame (src/incremental/queue-reuse.ts, `frameKey`) cannot miss it.
+ * that compares the whole frame (src/incremental/queue-reuse.ts, `sameFrame`) cannot miss it.
  */
 import { DEFAULT_QUEUE, type Capabilities } from '../model/common.js';
 import type { DesiredQueue } from '../model/desired.js';
