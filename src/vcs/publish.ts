@@ -86,6 +86,35 @@ function uncertain(err: unknown): boolean {
   return err instanceof VcsApiError && (err.status === null || err.status >= 500);
 }
 
+/** The sticky comment created, updated or left as it is; a create of unclear outcome is looked for. */
+async function upsertComment(
+  api: PullRequestApi,
+  marker: string,
+  body: string,
+): Promise<{ comment: IssueComment; action: PublishResult['comment'] }> {
+  const find = async (): Promise<IssueComment | undefined> =>
+    (await api.listComments()).find((c) => isPoolsyncComment(c.body, marker));
+
+  const existing = await find();
+  if (existing) {
+    if (existing.body === body) return { comment: existing, action: 'unchanged' };
+    return { comment: await api.updateComment(existing.id, body), action: 'updated' };
+  }
+  try {
+    return { comment: await api.createComment(body), action: 'created' };
+  } catch (err) {
+    // A create that failed without a clear answer may have landed: look before
+    // reporting, so that a retry by the caller can never make a second comment.
+    if (!uncertain(err)) throw err;
+    const landed = await find();
+    if (!landed) throw err;
+    return {
+      comment: landed.body === body ? landed : await api.updateComment(landed.id, body),
+      action: 'created',
+    };
+  }
+}
+
 export async function publishPlan(opts: PublishOptions): Promise<PublishResult> {
   const api = opts.api ?? createPullRequestApi(opts);
   try {
@@ -94,41 +123,14 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
       buildCommentBody({ outcome: opts.outcome, commit: opts.commit, key: opts.key, limit });
     let body = build(COMMENT_LIMITS[opts.provider]);
 
-    const find = async (): Promise<IssueComment | undefined> =>
-      (await api.listComments()).find((c) => isPoolsyncComment(c.body, marker));
-
-    const upsert = async (): Promise<{
-      comment: IssueComment;
-      action: PublishResult['comment'];
-    }> => {
-      const existing = await find();
-      if (existing) {
-        if (existing.body === body) return { comment: existing, action: 'unchanged' };
-        return { comment: await api.updateComment(existing.id, body), action: 'updated' };
-      }
-      try {
-        return { comment: await api.createComment(body), action: 'created' };
-      } catch (err) {
-        // A create that failed without a clear answer may have landed: look before
-        // reporting, so that a retry by the caller can never make a second comment.
-        if (!uncertain(err)) throw err;
-        const landed = await find();
-        if (!landed) throw err;
-        return {
-          comment: landed.body === body ? landed : await api.updateComment(landed.id, body),
-          action: 'created',
-        };
-      }
-    };
-
-    let result: Awaited<ReturnType<typeof upsert>>;
+    let result: Awaited<ReturnType<typeof upsertComment>>;
     try {
-      result = await upsert();
+      result = await upsertComment(api, marker, body);
     } catch (err) {
       // The provider counted differently than its documented limit: post a much shorter body.
       if (!tooLong(err)) throw err;
       body = build(Math.floor(COMMENT_LIMITS[opts.provider] / 4));
-      result = await upsert();
+      result = await upsertComment(api, marker, body);
     }
 
     opts.onCommentPosted?.();
