@@ -56,19 +56,7 @@ function neededPermission(call: ApiCall): string {
 
 export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
   checkOptions(opts);
-  const api = new ApiClient({
-    provider: 'GitHub',
-    baseUrl: normalizeGitHubApiUrl(opts.apiUrl),
-    headers: {
-      authorization: `Bearer ${opts.token}`,
-      accept: 'application/vnd.github+json',
-      'x-github-api-version': '2022-11-28',
-      'user-agent': 'poolsync',
-    },
-    secrets: [opts.token],
-    retry: opts.retry,
-    mapError: errorMessages(opts),
-  });
+  const api = githubApi(opts);
   const issue = `/repos/${opts.repository}/issues`;
   return {
     provider: 'github',
@@ -115,6 +103,23 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
     },
     close: () => api.close(),
   };
+}
+
+/** The REST client of `opts`: its token, API version and error messages. */
+function githubApi(opts: GitHubOptions): ApiClient {
+  return new ApiClient({
+    provider: 'GitHub',
+    baseUrl: normalizeGitHubApiUrl(opts.apiUrl),
+    headers: {
+      authorization: `Bearer ${opts.token}`,
+      accept: 'application/vnd.github+json',
+      'x-github-api-version': '2022-11-28',
+      'user-agent': 'poolsync',
+    },
+    secrets: [opts.token],
+    retry: opts.retry,
+    mapError: errorMessages(opts),
+  });
 }
 
 const STATES: Record<StatusState, string> = {
