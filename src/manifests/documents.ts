@@ -213,12 +213,7 @@ function typed(
   switch (kind) {
     case 'ClusterPool': {
       return {
-        name: base.name,
-        annotations: base.annotations,
-        source: base.source,
-        root: base.root,
-        faults: base.faults,
-        address: base.address,
+        ...base,
         kind,
         contract: poolContract(value['spec'], base.annotations),
       };
@@ -230,12 +225,7 @@ function typed(
     case 'PoolAssignment': {
       const spec = value['spec'] as RawAssignmentSpec;
       return {
-        name: base.name,
-        annotations: base.annotations,
-        source: base.source,
-        root: base.root,
-        faults: base.faults,
-        address: base.address,
+        ...base,
         kind,
         key: { project: spec.project, domain: spec.domain, workflow: spec.workflow ?? null },
         pool: spec.pool,
@@ -255,12 +245,7 @@ function typed(
 function clusterManifest(value: Record<string, unknown>, base: ManifestBase): ClusterManifest {
   const spec = (value['spec'] ?? {}) as RawClusterSpec;
   return {
-    name: base.name,
-    annotations: base.annotations,
-    source: base.source,
-    root: base.root,
-    faults: base.faults,
-    address: base.address,
+    ...base,
     kind: 'Cluster',
     pool: spec.pool ?? null,
     pools: spec.pools ?? null,
@@ -272,12 +257,7 @@ function clusterManifest(value: Record<string, unknown>, base: ManifestBase): Cl
 function queueManifest(value: Record<string, unknown>, base: ManifestBase): QueueManifest {
   const spec = value['spec'] as RawQueueSpec;
   return {
-    name: base.name,
-    annotations: base.annotations,
-    source: base.source,
-    root: base.root,
-    faults: base.faults,
-    address: base.address,
+    ...base,
     kind: 'Queue',
     pool: spec.pool ?? null,
     clusters: spec.clusters ?? null,
