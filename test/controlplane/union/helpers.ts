@@ -6,7 +6,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Interceptor } from '@connectrpc/connect';
+import type { DescService } from '@bufbuild/protobuf';
+import { createClient, type Client, type Interceptor } from '@connectrpc/connect';
 import { expect } from 'vitest';
 import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
@@ -19,6 +20,9 @@ import { startControlPlaneServer } from '../../../src/controlplane/embedded/serv
 import { createUnionApi, type UnionApi } from '../../../src/standins/union/union-api.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
+import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
+import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
+import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
 import {
   UNION_CAPABILITIES,
   type UnionControlPlane,
@@ -129,4 +133,25 @@ export async function rejection(p: Promise<unknown>): Promise<ControlPlaneError>
     return err as ControlPlaneError;
   }
   throw new Error('expected a rejection');
+}
+
+/**
+ * A client of one of the stand-in's services that is not poolsync's backend (as Union's own
+ * client or a newer Union tool calls it), with a token from the stand-in's OAuth2 server.
+ */
+export async function rawClient<S extends DescService>(
+  server: UnionServer,
+  service: S,
+  protocol: 'connect' | 'grpc' = 'connect',
+): Promise<{ client: Client<S>; close: () => void }> {
+  const key = parseApiKey(apiKey(server.host), 'test');
+  const baseUrl = `http://${server.host}`;
+  const tokens = new TokenSource(key, await discover(baseUrl));
+  const { transport, close } = createUnionTransport({
+    baseUrl,
+    protocol,
+    tokens,
+    timeoutMs: 10_000,
+  });
+  return { client: createClient(service, transport), close };
 }

@@ -7,12 +7,8 @@
  */
 import { create, type UnknownField } from '@bufbuild/protobuf';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { createClient } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../../src/apply/index.js';
-import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
-import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
-import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
 import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
 import type { QueueSpec } from '../../../src/model/common.js';
@@ -29,7 +25,7 @@ import {
 } from '../../../src/gen/flyteidl2/core/tasks_pb.js';
 import { AcceleratorCapacitySchema } from '../../../src/gen/cloudidl/cluster/accelerator_definition_pb.js';
 import { QUEUE, writeRepo } from '../../manifests/helpers.js';
-import { apiKey, openUnion, startUnionServer, type UnionServer } from './helpers.js';
+import { openUnion, rawClient, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -53,19 +49,6 @@ const MODEL: UnknownField = {
   wireType: WireType.Varint,
   data: new BinaryWriter().int32(101).finish(),
 };
-
-async function rawQueues(server: UnionServer) {
-  const key = parseApiKey(apiKey(server.host), 'test');
-  const baseUrl = `http://${server.host}`;
-  const tokens = new TokenSource(key, await discover(baseUrl));
-  const { transport, close } = createUnionTransport({
-    baseUrl,
-    protocol: 'connect',
-    tokens,
-    timeoutMs: 10_000,
-  });
-  return { client: createClient(QueueService, transport), close };
-}
 
 /** As Union's client writes `--max-resources cpu=64 --max-accelerators H100=8 --scheduling greedy_capacity`. */
 function clientCaps(spec: PbQueueSpec): PbQueueSpec {
@@ -140,7 +123,7 @@ describe('Union queue caps as manifest fields', () => {
 
   it('changing one declared cap writes only it: undeclared caps and unknown entry fields stay as read', async () => {
     s = await startUnionServer();
-    const raw = await rawQueues(s);
+    const raw = await rawClient(s, QueueService);
     await raw.client.createQueue({
       id: { organization: 'acme', name: 'gpu' },
       spec: clientCaps(queueSpecToPb({ ...BASE, clusters: ['*'] })),
@@ -175,7 +158,7 @@ describe('Union queue caps as manifest fields', () => {
 
   it('{} removes every cap of a kind; an omitted cap is never removed', async () => {
     s = await startUnionServer();
-    const raw = await rawQueues(s);
+    const raw = await rawClient(s, QueueService);
     await raw.client.createQueue({
       id: { organization: 'acme', name: 'gpu' },
       spec: clientCaps(queueSpecToPb({ ...BASE })),
@@ -195,7 +178,7 @@ describe('Union queue caps as manifest fields', () => {
 
   it("the stand-in refuses the caps Union refuses (its client's rules)", async () => {
     s = await startUnionServer();
-    const raw = await rawQueues(s);
+    const raw = await rawClient(s, QueueService);
     const id = { organization: 'acme', name: 'bad' };
     const gpuTotal = queueSpecToPb({ ...BASE });
     gpuTotal.maxResources = [

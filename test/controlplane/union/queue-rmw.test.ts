@@ -7,12 +7,9 @@
  */
 import { create, fromJson, toJson, type UnknownField } from '@bufbuild/protobuf';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { createClient, type Interceptor } from '@connectrpc/connect';
+import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
-import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
-import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
-import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
 import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
 import { extrasOf } from '../../../src/standins/union/queue-extras.js';
 import {
@@ -25,7 +22,7 @@ import { Resources_ResourceName } from '../../../src/gen/flyteidl2/core/tasks_pb
 import { AcceleratorCapacitySchema } from '../../../src/gen/cloudidl/cluster/accelerator_definition_pb.js';
 import { computePlan } from '../../../src/plan/index.js';
 import type { QueueSpec } from '../../../src/model/common.js';
-import { apiKey, openUnion, startUnionServer, type UnionServer } from './helpers.js';
+import { openUnion, rawClient, startUnionServer, type UnionServer } from './helpers.js';
 import { desired } from '../../plan/build.js';
 
 let s: UnionServer | undefined;
@@ -83,23 +80,9 @@ const BATCH: QueueSpec = {
   fairness: 'round_robin',
 };
 
-/** A client of the stand-in's QueueService that is not poolsync's backend (a newer Union tool). */
-async function rawQueues(server: UnionServer, protocol: 'connect' | 'grpc') {
-  const key = parseApiKey(apiKey(server.host), 'test');
-  const baseUrl = `http://${server.host}`;
-  const tokens = new TokenSource(key, await discover(baseUrl));
-  const { transport, close } = createUnionTransport({
-    baseUrl,
-    protocol,
-    tokens,
-    timeoutMs: 10_000,
-  });
-  return { client: createClient(QueueService, transport), close };
-}
-
 /** Creates queue `batch` with the 7 fields and Union's extra settings, over the wire. */
 async function seedBatch(server: UnionServer, protocol: 'connect' | 'grpc') {
-  const raw = await rawQueues(server, protocol);
+  const raw = await rawClient(server, QueueService, protocol);
   const spec = withExtras(queueSpecToPb(BATCH));
   await raw.client.createQueue({ id: { organization: 'acme', name: 'batch' }, spec, state: 1 });
   return raw;

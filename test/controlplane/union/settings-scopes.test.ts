@@ -5,11 +5,7 @@
  * those it inherits from, and a queue any scope names is never drained or deleted; the union
  * backend reads those scopes into the live state (default_queue_scopes), over both protocols.
  */
-import { createClient } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseApiKey } from '../../../src/controlplane/union/api-key.js';
-import { discover, TokenSource } from '../../../src/controlplane/union/oauth.js';
-import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import {
   ScopeLevel,
@@ -17,9 +13,9 @@ import {
 } from '../../../src/gen/flyteidl2/settings/settings_definition_pb.js';
 import { SettingsService } from '../../../src/gen/flyteidl2/settings/settings_service_pb.js';
 import {
-  apiKey,
   CLIENT,
   openUnion,
+  rawClient,
   rejection,
   startUnionServer,
   type UnionServer,
@@ -31,20 +27,6 @@ afterEach(async () => {
   s = undefined;
 });
 
-/** A SettingsService client as Union's own client uses it (token from the stand-in's OAuth2). */
-async function rawSettings(server: UnionServer, protocol: 'connect' | 'grpc') {
-  const key = parseApiKey(apiKey(server.host), 'test');
-  const baseUrl = `http://${server.host}`;
-  const tokens = new TokenSource(key, await discover(baseUrl));
-  const { transport, close } = createUnionTransport({
-    baseUrl,
-    protocol,
-    tokens,
-    timeoutMs: 10_000,
-  });
-  return { client: createClient(SettingsService, transport), close };
-}
-
 const queueSetting = (queue: string) => ({
   run: { defaultQueue: { state: SettingState.VALUE, stringValue: queue } },
 });
@@ -53,7 +35,7 @@ describe.each(['connect', 'grpc'] as const)('settings at every scope over %s', (
   it('the stand-in keeps the organisation and domain levels, and serves the inherited chain', async () => {
     s = await startUnionServer();
     await s.embedded.createQueue({ name: 'web', run_concurrency: 1, action_concurrency: 1 });
-    const { client, close } = await rawSettings(s, protocol);
+    const { client, close } = await rawClient(s, SettingsService, protocol);
     try {
       const org = CLIENT.org;
       const made = await client.createSettings({ key: { org }, settings: queueSetting('web') });
@@ -108,7 +90,7 @@ describe.each(['connect', 'grpc'] as const)('settings at every scope over %s', (
     s = await startUnionServer();
     await s.embedded.createQueue({ name: 'web', run_concurrency: 1, action_concurrency: 1 });
     await s.embedded.createQueue({ name: 'spare', run_concurrency: 1, action_concurrency: 1 });
-    const { client, close } = await rawSettings(s, protocol);
+    const { client, close } = await rawClient(s, SettingsService, protocol);
     const cp = await openUnion(s, protocol);
     try {
       const org = CLIENT.org;
