@@ -110,24 +110,7 @@ describe('pull requests with environments', () => {
     const state = tempDir();
     const { repo, head } = pullRequest(state);
 
-    const config = await resolveDaemonConfig({
-      cwd: state,
-      env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET, POOLSYNC_RECONCILE_TOKEN: RECONCILE },
-      flags: {
-        repo: repo.bare,
-        'control-plane': `file:${state}/unused.json`,
-        listen: '127.0.0.1:0',
-        'state-dir': `${state}/daemon`,
-        policy: 'all',
-        'poll-interval': '1h',
-        'drift-interval': '1h',
-      },
-    });
-    const daemon = await startDaemon(config, {
-      logger: pino({ level: 'debug' }, new Writable({ write: (_c, _e, cb) => cb() })),
-    });
-    cleanups.push(() => daemon.stop().then(() => {}));
-    await daemon.firstRun;
+    const daemon = await start(repo, state, 'daemon');
     expect(await clusters(`${state}/prod.json`)).toEqual(['c-prod', 'c-prod-2']);
     forge.githubPermissions.set('alice', 'write');
     forge.heads.set('github:acme/cfg#9', head);
