@@ -13,6 +13,7 @@ import { makeChange } from './change.js';
 import type { PoolDecision } from './context.js';
 import type { PlanIndex } from './plan-index.js';
 import { diffForms, poolForm } from './forms.js';
+import { reasonOf } from './reasons.js';
 
 /** The deleted pool of this declared name, when the control plane has soft deletes. */
 export function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined {
@@ -53,9 +54,7 @@ export function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePo
       null,
       null,
       diffForms(null, after),
-      `the name "${name}" belongs to a deleted pool, which can only be undeleted (its name stays reserved), and it ` +
-        `comes back with the contract it had; this control plane cannot change a contract in place (pool_update ` +
-        `off, P4): declare ${address('ClusterPool', name)} with that contract, or use another pool name`,
+      reasonOf('POOL_UNDELETE_CONTRACT_DIFFERS', { name, pool: address('ClusterPool', name) }),
     );
     return { change, creates: false, deletes: false, finalContract: null };
   }

@@ -1,14 +1,15 @@
 /** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
 import { DEFAULT_POOL, address, dataPlaneMismatches, type PoolContract } from '../model/common.js';
 import { reportedDataPlane } from '../model/capabilities.js';
-import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN, type DesiredPool } from '../model/desired.js';
+import { CONTRACT_UNKNOWN, type DesiredPool } from '../model/desired.js';
 import type { LivePool } from '../model/live.js';
-import type { Change, PlanError } from '../model/plan.js';
+import type { Change, PlanError, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
 import { locationOf, type PoolDecision } from './context.js';
 import type { PlanIndex } from './plan-index.js';
-import { diffForms, listAddresses, poolForm } from './forms.js';
+import { diffForms, poolForm } from './forms.js';
 import { deletedPool, planPoolUndelete } from './pool-undelete.js';
+import { reasonOf, reasonText } from './reasons.js';
 
 /** What the pool pass returns: its decisions, and the errors it found. */
 export interface PoolPass {
@@ -119,9 +120,7 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
   }
   const refs = liveReferences(ctx, name);
   if (refs.length > 0) {
-    const reason =
-      `${addr} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
-      `${listAddresses(refs)}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`;
+    const reason = reasonOf('POOL_REFERENCED', { pool: addr, refs });
     return keep(
       l.contract,
       makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
@@ -148,15 +147,13 @@ function planUnknownContract(
   const addr = address('ClusterPool', d.name);
   const unknown = { contract: CONTRACT_UNKNOWN };
   if (!l) {
-    const why =
-      `${addr} is marked \`${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}\` but does not exist on the control plane, and a ` +
-      `pool is created with its contract (P2): write its object_store_ref, secret_store (and image_registry) in ` +
-      `spec and remove the annotation`;
+    const why = reasonOf('POOL_CONTRACT_UNKNOWN', { pool: addr });
     ctx.errors.push({
-      code: 'POOL_CONTRACT_UNKNOWN',
+      code: why.code,
       address: addr,
-      message: why,
+      message: reasonText(why)!,
       location: locationOf(d.source),
+      params: why.params,
     });
     return {
       change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], why),
@@ -215,20 +212,19 @@ function planPoolUpdate(
   const before = poolForm(live);
   const after = poolForm(desired);
   const diff = diffForms(before, after);
-  const mismatching: string[] = [];
+  const clusters: string[] = [];
+  const mismatches: string[] = [];
   for (const c of ix.lClustersByPool.get(name) ?? []) {
     if (leavingClusters.has(c)) continue;
     const reported = reportedDataPlane(live, ix.lClusters.get(c)!);
     const m = reported ? dataPlaneMismatches(desired, reported) : [];
-    if (m.length > 0)
-      mismatching.push(
-        `${address('Cluster', c)} (${m.map((x) => `${x.field} ${JSON.stringify(x.declared)}`).join(', ')})`,
-      );
+    if (m.length > 0) {
+      clusters.push(address('Cluster', c));
+      mismatches.push(m.map((x) => `${x.field} ${JSON.stringify(x.declared)}`).join(', '));
+    }
   }
-  if (mismatching.length > 0) {
-    const reason =
-      `the contract can be updated in place (pool_update), but member clusters report a data plane that would ` +
-      `not match it (C4): ${listAddresses(mismatching)}. Redeploy them with the new values (or move them out) first.`;
+  if (clusters.length > 0) {
+    const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, mismatches });
     return keep(live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
   }
   const change = makeChange('ClusterPool', name, 'update', before, after, diff);
@@ -239,33 +235,19 @@ function planPoolUpdate(
 }
 
 /** Why a contract change cannot be realised as delete + create, or null when it can. */
-function replaceBlockedReason(ctx: PoolInput, name: string): string | null {
+function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
   const ix = ctx.ix;
-  if (name === DEFAULT_POOL) {
-    return (
-      'the contract of the "default" pool is set when the control plane is provisioned and cannot change ' +
-      '(P1, P4), and the pool can never be deleted (P5): make ClusterPool/default match the live contract'
-    );
-  }
+  if (name === DEFAULT_POOL) return reasonOf('DEFAULT_POOL_CONTRACT_FIXED', {});
   const refs = liveReferences(ctx, name);
-  if (refs.length > 0) {
-    return (
-      `a pool's contract cannot change in place (P4), and replacing the pool needs a delete, which is rejected ` +
-      `while anything references it (P5): ${listAddresses(refs)}. Queues can never be deleted (Q6), so declare a ` +
-      `new pool with the new contract and register new clusters there.`
-    );
-  }
+  if (refs.length > 0) return reasonOf('POOL_REPLACE_REFERENCED', { refs });
   // A3: replacing removes the assignments naming the pool and sets them again; one that is
   // not in the repository (prune off) must not be touched.
   const unmanaged = (ix.lAssignmentsByPool.get(name) ?? []).filter(
     (k) => !ix.dAssignments.has(k) && !ix.prunes('PoolAssignment', k),
   );
   if (unmanaged.length > 0) {
-    return (
-      `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ` +
-      `${listAddresses(unmanaged.map((k) => address('PoolAssignment', k)))} ${unmanaged.length === 1 ? 'is' : 'are'} ` +
-      `not in the repository and outside what prune may delete: declare ${unmanaged.length === 1 ? 'it' : 'them'} or remove ${unmanaged.length === 1 ? 'it' : 'them'} first`
-    );
+    const assignments = unmanaged.map((k) => address('PoolAssignment', k));
+    return reasonOf('POOL_REPLACE_UNMANAGED_ASSIGNMENTS', { assignments });
   }
   return null;
 }
