@@ -21,27 +21,29 @@ import { makeChange } from './change.js';
 import {
   knownContract,
   type ClusterDecision,
-  type PlanContext,
+  type PoolDecision,
   type QueueDecision,
 } from './context.js';
+import type { PlanIndex } from './plan-index.js';
 import { clusterForm, diffForms, queueForm, sameQueueSpec } from './forms.js';
 import { decision } from './queue-decision.js';
 import type { ClusterOutcome, QueueOwn } from './queue-frame.js';
 
 /** The deleted cluster of this declared name, when the control plane has soft deletes. */
-export function deletedCluster(ctx: PlanContext, name: string): LiveCluster | undefined {
+export function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
   return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
 }
 
 /** Why the deleted cluster cannot come back as the repository declares it, or null. */
 function clusterUndeleteBlockedReason(
-  ctx: PlanContext,
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
   d: DesiredCluster,
   deleted: LiveCluster,
 ): Reason | null {
   const name = d.name;
   if (deleted.deleting) return reasonOf('CLUSTER_UNDELETE_DELETING', { name });
-  if (!ctx.pools.get(deleted.pool)?.finalContract) {
+  if (!pools.get(deleted.pool)?.finalContract) {
     return reasonOf('CLUSTER_UNDELETE_POOL_DELETED', {
       name,
       pool: deleted.pool,
@@ -51,10 +53,10 @@ function clusterUndeleteBlockedReason(
   if (d.pool === deleted.pool) return null;
   if (!ctx.caps.cluster_move)
     return reasonOf('CLUSTER_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: d.pool });
-  const contract = knownContract(ctx, d.pool);
+  const contract = knownContract(pools, d.pool);
   const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
   const poolAddress = address('ClusterPool', d.pool);
-  if (!ctx.pools.get(d.pool)?.finalContract)
+  if (!pools.get(d.pool)?.finalContract)
     return reasonOf('CLUSTER_UNDELETE_POOL_MISSING', { pool: d.pool, pool_address: poolAddress });
   if (m.length > 0) {
     return reasonOf('CLUSTER_UNDELETE_DATA_PLANE', {
@@ -67,7 +69,8 @@ function clusterUndeleteBlockedReason(
 }
 
 export function planClusterUndelete(
-  ctx: PlanContext,
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
   d: DesiredCluster,
   deleted: LiveCluster,
 ): ClusterDecision {
@@ -75,7 +78,7 @@ export function planClusterUndelete(
   const after = clusterForm(d.pool, d.enabled);
   // It comes back DRAINED (enabled false) in the pool it had.
   const diff = diffForms(clusterForm(deleted.pool, false), after);
-  const reason = clusterUndeleteBlockedReason(ctx, d, deleted);
+  const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
   if (reason) {
     return {
       change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),
