@@ -16,6 +16,7 @@
 import type { PlanWarning, Reason, ReasonParams } from '../model/plan.js';
 import { CAUSES } from './words/causes.js';
 import type { Words } from './words/params.js';
+import { POOL_REASONS } from './words/pools.js';
 import { UNMANAGED } from './words/prune.js';
 import { QUEUE_REASONS } from './words/queues.js';
 import { WARNINGS } from './words/warnings.js';
@@ -25,6 +26,7 @@ export { describeScope, scopeParams } from './words/prune.js';
 const CATALOG: Readonly<Record<string, Words>> = {
   ...CAUSES,
   ...UNMANAGED,
+  ...POOL_REASONS,
   ...QUEUE_REASONS,
   ...WARNINGS,
 };
