@@ -19,21 +19,23 @@ import { makeChange } from './change.js';
 import {
   knownContract,
   type ClusterDecision,
-  type PlanContext,
+  type PoolDecision,
   type QueueDecision,
 } from './context.js';
+import type { PlanIndex } from './plan-index.js';
 import { clusterForm, diffForms, queueForm, sameQueueSpec } from './forms.js';
 import { decision } from './queue-decision.js';
 import type { ClusterOutcome, QueueOwn } from './queue-frame.js';
 
 /** The deleted cluster of this declared name, when the control plane has soft deletes. */
-export function deletedCluster(ctx: PlanContext, name: string): LiveCluster | undefined {
+export function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
   return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
 }
 
 /** Why the deleted cluster cannot come back as the repository declares it, or null. */
 function clusterUndeleteBlockedReason(
-  ctx: PlanContext,
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
   d: DesiredCluster,
   deleted: LiveCluster,
 ): string | null {
@@ -43,7 +45,7 @@ function clusterUndeleteBlockedReason(
       `the cluster "${name}" is being deleted (DELETING: Union is moving its work off) and can be undeleted only ` +
       `once that finishes (remote/_cluster.py); plan again when \`flyte get cluster --deleted\` lists it`
     );
-  if (!ctx.pools.get(deleted.pool)?.finalContract) {
+  if (!pools.get(deleted.pool)?.finalContract) {
     return (
       `the name "${name}" belongs to a deleted cluster of pool "${deleted.pool}", which is deleted too (or gone): ` +
       `a cluster is undeleted only into a live pool (remote/_cluster.py); declare ${address('ClusterPool', deleted.pool)} ` +
@@ -57,9 +59,9 @@ function clusterUndeleteBlockedReason(
       `move a cluster to pool "${d.pool}" (cluster_move off): declare it in pool "${deleted.pool}"`
     );
   }
-  const contract = knownContract(ctx, d.pool);
+  const contract = knownContract(pools, d.pool);
   const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
-  if (!ctx.pools.get(d.pool)?.finalContract)
+  if (!pools.get(d.pool)?.finalContract)
     return `its pool "${d.pool}" will not exist: declare ${address('ClusterPool', d.pool)}`;
   if (m.length > 0) {
     return (
@@ -71,7 +73,8 @@ function clusterUndeleteBlockedReason(
 }
 
 export function planClusterUndelete(
-  ctx: PlanContext,
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
   d: DesiredCluster,
   deleted: LiveCluster,
 ): ClusterDecision {
@@ -79,7 +82,7 @@ export function planClusterUndelete(
   const after = clusterForm(d.pool, d.enabled);
   // It comes back DRAINED (enabled false) in the pool it had.
   const diff = diffForms(clusterForm(deleted.pool, false), after);
-  const reason = clusterUndeleteBlockedReason(ctx, d, deleted);
+  const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
   if (reason) {
     return {
       change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),

@@ -12,59 +12,82 @@ import {
 import { reportedDataPlane } from '../model/capabilities.js';
 import type { DesiredCluster } from '../model/desired.js';
 import type { LiveCluster } from '../model/live.js';
+import type { PlanWarning } from '../model/plan.js';
 import { makeChange } from './change.js';
-import { knownContract, PlanContext } from './context.js';
+import { knownContract, type ClusterDecision, type PoolDecision } from './context.js';
+import { PlanIndex } from './plan-index.js';
 import { clusterForm, diffForms, type Form } from './forms.js';
 import { warning } from './reasons.js';
 import { deletedCluster, planClusterUndelete } from './cluster-undelete.js';
 
-export function planClusters(ctx: PlanContext): void {
-  for (const name of PlanContext.union(ctx.dClusters.keys(), ctx.lClusters.keys())) {
-    const d = ctx.dClusters.get(name);
-    const l = ctx.lClusters.get(name);
-    const before = l ? clusterForm(l.pool, l.enabled) : null;
+/** What the cluster pass returns: its decisions, the clusters that leave their pool, its warnings. */
+export interface ClusterPass {
+  readonly clusters: ReadonlyMap<string, ClusterDecision>;
+  /** Clusters whose record is deleted (delete or replace): C8 removes them from selectors. */
+  readonly deletedClusters: ReadonlySet<string>;
+  /** Clusters moved to another pool in place (capability `cluster_move`). */
+  readonly movedClusters: ReadonlySet<string>;
+  readonly warnings: readonly PlanWarning[];
+}
 
-    if (!d && l) {
-      planUndeclaredCluster(ctx, name, l, before);
-      continue;
-    }
+/** What the cluster pass reads: the index and the pool pass's decisions (C4, undelete). */
+interface ClusterInput {
+  readonly ix: PlanIndex;
+  readonly pools: ReadonlyMap<string, PoolDecision>;
+  /** Where the warnings found go (returned in ClusterPass). */
+  readonly warnings: PlanWarning[];
+}
+
+export function planClusters(ix: PlanIndex, pools: ReadonlyMap<string, PoolDecision>): ClusterPass {
+  const input: ClusterInput = { ix, pools, warnings: [] };
+  const clusters = new Map<string, ClusterDecision>();
+  const deletedClusters = new Set<string>();
+  const movedClusters = new Set<string>();
+  for (const name of PlanIndex.union(ix.dClusters.keys(), ix.lClusters.keys())) {
+    const d = planCluster(input, name);
     if (!d) continue;
-    // soft_delete: a declared name of a deleted cluster is undeleted (cluster-undelete.ts).
-    const deleted = l ? undefined : deletedCluster(ctx, name);
-    if (deleted) {
-      ctx.clusters.set(name, planClusterUndelete(ctx, d, deleted));
-      continue;
-    }
-
-    const after = clusterForm(d.pool, d.enabled);
-    if (l && l.pool === d.pool && !ctx.forceReplace.has(address('Cluster', name))) {
-      const diff = diffForms(before, after);
-      ctx.clusters.set(name, {
-        change: makeChange('Cluster', name, diff.length ? 'update' : 'noop', before, after, diff),
-        registers: false,
-        deletes: false,
-        final: { pool: d.pool, enabled: d.enabled, health: l.health },
-      });
-      continue;
-    }
-
-    if (l && ctx.caps.cluster_move) {
-      planMove(ctx, name, l, d.pool, d.enabled, d.data_plane);
-      continue;
-    }
-    planRegistration(ctx, name, d, l, before, after);
+    clusters.set(name, d);
+    if (d.deletes) deletedClusters.add(name);
+    if (d.moves && !d.undeletes) movedClusters.add(name);
   }
+  return { clusters, deletedClusters, movedClusters, warnings: input.warnings };
+}
+
+function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefined {
+  const ix = ctx.ix;
+  const d = ix.dClusters.get(name);
+  const l = ix.lClusters.get(name);
+  const before = l ? clusterForm(l.pool, l.enabled) : null;
+
+  if (!d && l) return planUndeclaredCluster(ix, name, l, before);
+  if (!d) return undefined;
+  // soft_delete: a declared name of a deleted cluster is undeleted (cluster-undelete.ts).
+  const deleted = l ? undefined : deletedCluster(ix, name);
+  if (deleted) return planClusterUndelete(ix, ctx.pools, d, deleted);
+
+  const after = clusterForm(d.pool, d.enabled);
+  if (l && l.pool === d.pool && !ix.forceReplace.has(address('Cluster', name))) {
+    const diff = diffForms(before, after);
+    return {
+      change: makeChange('Cluster', name, diff.length ? 'update' : 'noop', before, after, diff),
+      registers: false,
+      deletes: false,
+      final: { pool: d.pool, enabled: d.enabled, health: l.health },
+    };
+  }
+  if (l && ix.caps.cluster_move) return planMove(ctx, name, l, d.pool, d.enabled, d.data_plane);
+  return planRegistration(ctx, name, d, l, before, after);
 }
 
 /** An undeclared live cluster: pruned (deleted) when in scope, otherwise left unmanaged. */
 function planUndeclaredCluster(
-  ctx: PlanContext,
+  ix: PlanIndex,
   name: string,
   l: LiveCluster,
   before: Form | null,
-): void {
-  if (!ctx.prunes('Cluster', name)) {
-    ctx.clusters.set(name, {
+): ClusterDecision {
+  if (!ix.prunes('Cluster', name)) {
+    return {
       change: makeChange(
         'Cluster',
         name,
@@ -72,51 +95,47 @@ function planUndeclaredCluster(
         before,
         before,
         [],
-        ctx.unmanagedReason('Cluster'),
+        ix.unmanagedReason('Cluster'),
       ),
       registers: false,
       deletes: false,
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
-    });
-  } else {
-    ctx.deletedClusters.add(name);
-    ctx.clusters.set(name, {
-      change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
-      registers: false,
-      deletes: true,
-      final: null,
-    });
+    };
   }
+  return {
+    change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
+    registers: false,
+    deletes: true,
+    final: null,
+  };
 }
 
 /** A registration is needed: a new cluster, or the second half of a replace (C7). */
 function planRegistration(
-  ctx: PlanContext,
+  ctx: ClusterInput,
   name: string,
   d: DesiredCluster,
   l: LiveCluster | undefined,
   before: Form | null,
   after: Form,
-): void {
+): ClusterDecision {
   const blocked = registrationBlockedReason(ctx, name, d.pool, d.data_plane);
   const diff = diffForms(before, after, (path) => path === 'pool');
   if (blocked) {
-    ctx.clusters.set(name, {
+    return {
       change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
       registers: false,
       deletes: false,
       final: l ? { pool: l.pool, enabled: l.enabled, health: l.health } : null,
-    });
-    return;
+    };
   }
-  if (l) ctx.deletedClusters.add(name);
-  ctx.clusters.set(name, {
+  warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
+  return {
     change: makeChange('Cluster', name, l ? 'replace' : 'create', before, after, diff),
     registers: true,
     deletes: l !== undefined,
     final: { pool: d.pool, enabled: d.enabled, health: 'unknown' },
-  });
-  warnOrphanedQueue(ctx, name, d.pool, l?.pool ?? null);
+  };
 }
 
 /**
@@ -127,21 +146,21 @@ function planRegistration(
  * that is not reported is not a mismatch: the move is planned with DATA_PLANE_UNVERIFIED.
  */
 function planMove(
-  ctx: PlanContext,
+  ctx: ClusterInput,
   name: string,
   l: LiveCluster,
   pool: string,
   enabled: boolean,
   declared: ClusterDataPlane | null,
-): void {
+): ClusterDecision {
   const before = clusterForm(l.pool, l.enabled);
   const after = clusterForm(pool, enabled);
   const diff = diffForms(before, after);
-  const contract = knownContract(ctx, pool);
-  const reported = reportedBy(ctx, l);
+  const contract = knownContract(ctx.pools, pool);
+  const reported = reportedBy(ctx.ix, l);
   const reasons = moveBlockedReasons(pool, contract, reported, declared);
   if (reasons.length > 0) {
-    ctx.clusters.set(name, {
+    return {
       change: makeChange(
         'Cluster',
         name,
@@ -154,23 +173,21 @@ function planMove(
       registers: false,
       deletes: false,
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
-    });
-    return;
+    };
   }
-  ctx.movedClusters.add(name);
   const change = makeChange('Cluster', name, 'update', before, after, diff);
   change.note =
     `moved in place from pool "${l.pool}" to "${pool}" (cluster_move) after the queues that route only to it ` +
-    `are ${ctx.caps.drain ? 'drained' : 'idle'}: no delete and re-register, so its co-named ${address('Queue', name)} ` +
+    `are ${ctx.ix.caps.drain ? 'drained' : 'idle'}: no delete and re-register, so its co-named ${address('Queue', name)} ` +
     `moves with it and nothing is orphaned (no C7 trap)`;
-  ctx.clusters.set(name, {
+  if (!reported) warnUnverified(ctx, l, pool, contract, declared);
+  return {
     change,
     registers: false,
     deletes: false,
     moves: true,
     final: { pool, enabled, health: l.health },
-  });
-  if (!reported) warnUnverified(ctx, l, pool, contract, declared);
+  };
 }
 
 /** C4: why a move in place is blocked: a reported or declared data plane that differs from the contract. */
@@ -204,7 +221,7 @@ function moveBlockedReasons(
 }
 
 /** C5: what the cluster reported, or null when nothing was (or nothing can be rebuilt). */
-function reportedBy(ctx: PlanContext, l: LiveCluster): ClusterDataPlane | null {
+function reportedBy(ctx: PlanIndex, l: LiveCluster): ClusterDataPlane | null {
   const pool = ctx.lPools.get(l.pool);
   // Drift is relative to the live contract: an unknown one rebuilds nothing.
   if (!pool || pool.contract_known === false) return null;
@@ -213,7 +230,7 @@ function reportedBy(ctx: PlanContext, l: LiveCluster): ClusterDataPlane | null {
 
 /** DATA_PLANE_UNVERIFIED: a move planned without any report to check it against (C4, C5). */
 function warnUnverified(
-  ctx: PlanContext,
+  ctx: ClusterInput,
   l: LiveCluster,
   pool: string,
   contract: PoolContract | null,
@@ -249,19 +266,19 @@ function warnUnverified(
 
 /** N2 and C4: what would make the control plane reject the registration. */
 function registrationBlockedReason(
-  ctx: PlanContext,
+  ctx: ClusterInput,
   name: string,
   pool: string,
   dataPlane: ClusterDataPlane | null,
 ): string | null {
-  const queue = ctx.lQueues.get(name);
+  const queue = ctx.ix.lQueues.get(name);
   if (queue && !queue.cluster_managed) {
     return (
       `the name "${name}" is taken by ${address('Queue', name)} (pool "${queue.pool}"): clusters and queues share ` +
       `one namespace (N2) and queues cannot be deleted (Q6), so register the cluster under another name`
     );
   }
-  const contract = knownContract(ctx, pool);
+  const contract = knownContract(ctx.pools, pool);
   if (dataPlane && contract) {
     const mismatches = dataPlaneMismatches(contract, dataPlane).map(
       (m) =>
@@ -282,14 +299,14 @@ function registrationBlockedReason(
  * delete) creates no queue (C2); the old one keeps its pool and an empty selector (C8).
  */
 function warnOrphanedQueue(
-  ctx: PlanContext,
+  ctx: ClusterInput,
   name: string,
   pool: string,
   livePool: string | null,
 ): void {
-  const queue = ctx.lQueues.get(name);
+  const queue = ctx.ix.lQueues.get(name);
   // With queue_delete the delete takes the old co-named queue with it (conamed-cascade.ts).
-  if (!queue || !queue.cluster_managed || ctx.conamedCascades(name)) return;
+  if (!queue || !queue.cluster_managed || ctx.ix.conamedCascades(name)) return;
   const addr = address('Cluster', name);
   ctx.warnings.push(
     warning('CONAMED_QUEUE_ORPHANED', addr, {
