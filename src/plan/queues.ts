@@ -15,7 +15,8 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import type { PlanContext, QueueDecision } from './context.js';
+import type { PoolsAndClusters, QueueDecision } from './context.js';
+import type { PlanIndex } from './plan-index.js';
 import { queueFrame, queueOwn } from './queue-frame-of.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
@@ -31,17 +32,24 @@ import { planLiveQueue } from './queue-live.js';
 import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { planEachQueue, type QueuePass } from './queue-pass.js';
 
-export function planQueues(ctx: PlanContext, pass: QueuePass = planEachQueue): void {
-  const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
+/** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
+export function planQueues(
+  ix: PlanIndex,
+  pc: PoolsAndClusters,
+  pass: QueuePass = planEachQueue,
+): ReadonlyMap<string, QueueDecision> {
+  const registering = [...pc.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
   const firstRegistration = registering[0] ?? null;
-  const names = new Set([...ctx.dQueues.keys(), ...ctx.lQueues.keys()]);
-  for (const [name, d] of ctx.clusters)
-    if (ctx.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
+  const names = new Set([...ix.dQueues.keys(), ...ix.lQueues.keys()]);
+  for (const [name, d] of pc.clusters)
+    if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
-  const frame = queueFrame(ctx, drainedForLeaving(ctx), firstRegistration);
-  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ctx, name), planQueue);
-  for (const [name, d] of decided) if (d) ctx.queues.set(name, d);
+  const frame = queueFrame(ix, pc, drainedForLeaving(ix, pc), firstRegistration);
+  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ix, name), planQueue);
+  const queues = new Map<string, QueueDecision>();
+  for (const [name, d] of decided) if (d) queues.set(name, d);
+  return queues;
 }
 
 /** One queue's decision from the frame and its own objects (null: nothing to say about it). */

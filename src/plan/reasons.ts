@@ -16,6 +16,8 @@
 import type { PlanWarning, Reason, ReasonParams } from '../model/plan.js';
 import { CAUSES } from './words/causes.js';
 import type { Words } from './words/params.js';
+import { CLUSTER_REASONS, CLUSTER_WARNINGS } from './words/clusters.js';
+import { POOL_REASONS } from './words/pools.js';
 import { UNMANAGED } from './words/prune.js';
 import { QUEUE_REASONS } from './words/queues.js';
 import { WARNINGS } from './words/warnings.js';
@@ -25,8 +27,11 @@ export { describeScope, scopeParams } from './words/prune.js';
 const CATALOG: Readonly<Record<string, Words>> = {
   ...CAUSES,
   ...UNMANAGED,
+  ...POOL_REASONS,
+  ...CLUSTER_REASONS,
   ...QUEUE_REASONS,
   ...WARNINGS,
+  ...CLUSTER_WARNINGS,
 };
 
 /** Every code the catalog has words for. */
