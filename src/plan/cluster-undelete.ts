@@ -15,6 +15,8 @@
 import { address, dataPlaneMismatches, type QueueSpec } from '../model/common.js';
 import type { DesiredCluster } from '../model/desired.js';
 import type { LiveCluster, LiveQueue } from '../model/live.js';
+import type { Reason } from '../model/plan.js';
+import { reasonOf } from './reasons.js';
 import { makeChange } from './change.js';
 import {
   knownContract,
@@ -38,36 +40,30 @@ function clusterUndeleteBlockedReason(
   pools: ReadonlyMap<string, PoolDecision>,
   d: DesiredCluster,
   deleted: LiveCluster,
-): string | null {
+): Reason | null {
   const name = d.name;
-  if (deleted.deleting)
-    return (
-      `the cluster "${name}" is being deleted (DELETING: Union is moving its work off) and can be undeleted only ` +
-      `once that finishes (remote/_cluster.py); plan again when \`flyte get cluster --deleted\` lists it`
-    );
+  if (deleted.deleting) return reasonOf('CLUSTER_UNDELETE_DELETING', { name });
   if (!pools.get(deleted.pool)?.finalContract) {
-    return (
-      `the name "${name}" belongs to a deleted cluster of pool "${deleted.pool}", which is deleted too (or gone): ` +
-      `a cluster is undeleted only into a live pool (remote/_cluster.py); declare ${address('ClusterPool', deleted.pool)} ` +
-      `so that it is undeleted first, or register the cluster under another name`
-    );
+    return reasonOf('CLUSTER_UNDELETE_POOL_DELETED', {
+      name,
+      pool: deleted.pool,
+      pool_address: address('ClusterPool', deleted.pool),
+    });
   }
   if (d.pool === deleted.pool) return null;
-  if (!ctx.caps.cluster_move) {
-    return (
-      `the deleted cluster "${name}" comes back in its old pool "${deleted.pool}", and this control plane cannot ` +
-      `move a cluster to pool "${d.pool}" (cluster_move off): declare it in pool "${deleted.pool}"`
-    );
-  }
+  if (!ctx.caps.cluster_move)
+    return reasonOf('CLUSTER_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: d.pool });
   const contract = knownContract(pools, d.pool);
   const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
+  const poolAddress = address('ClusterPool', d.pool);
   if (!pools.get(d.pool)?.finalContract)
-    return `its pool "${d.pool}" will not exist: declare ${address('ClusterPool', d.pool)}`;
+    return reasonOf('CLUSTER_UNDELETE_POOL_MISSING', { pool: d.pool, pool_address: poolAddress });
   if (m.length > 0) {
-    return (
-      `it declares a data plane that does not match the contract of ${address('ClusterPool', d.pool)} (C4): ` +
-      m.map((x) => `${x.field} is ${JSON.stringify(x.declared)}`).join('; ')
-    );
+    return reasonOf('CLUSTER_UNDELETE_DATA_PLANE', {
+      pool_address: poolAddress,
+      fields: m.map((x) => x.field),
+      declared: m.map((x) => x.declared),
+    });
   }
   return null;
 }

@@ -17,7 +17,8 @@ import { makeChange } from './change.js';
 import { knownContract, type ClusterDecision, type PoolDecision } from './context.js';
 import { PlanIndex } from './plan-index.js';
 import { clusterForm, diffForms, type Form } from './forms.js';
-import { warning } from './reasons.js';
+import { reasonOf, warning } from './reasons.js';
+import type { Reason } from '../model/plan.js';
 import { deletedCluster, planClusterUndelete } from './cluster-undelete.js';
 
 /** What the cluster pass returns: its decisions, the clusters that leave their pool, its warnings. */
@@ -158,18 +159,10 @@ function planMove(
   const diff = diffForms(before, after);
   const contract = knownContract(ctx.pools, pool);
   const reported = reportedBy(ctx.ix, l);
-  const reasons = moveBlockedReasons(pool, contract, reported, declared);
-  if (reasons.length > 0) {
+  const blocked = moveBlockedReason(pool, contract, reported, declared);
+  if (blocked) {
     return {
-      change: makeChange(
-        'Cluster',
-        name,
-        'blocked',
-        before,
-        before,
-        diff,
-        `the cluster can move in place (cluster_move), but ${reasons.join('; and ')}. Redeploy it with the destination pool's values first.`,
-      ),
+      change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
       registers: false,
       deletes: false,
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
@@ -191,33 +184,25 @@ function planMove(
 }
 
 /** C4: why a move in place is blocked: a reported or declared data plane that differs from the contract. */
-function moveBlockedReasons(
+function moveBlockedReason(
   pool: string,
   contract: PoolContract | null,
   reported: ClusterDataPlane | null,
   declared: ClusterDataPlane | null,
-): string[] {
-  const reasons: string[] = [];
-  if (contract) {
-    for (const [what, dp] of [
-      ['reports', reported],
-      ['declares', declared],
-    ] as const) {
-      const m = dp ? dataPlaneMismatches(contract, dp) : [];
-      if (m.length > 0) {
-        reasons.push(
-          `it ${what} a data plane that does not match the contract of ${address('ClusterPool', pool)} (C4): ` +
-            m
-              .map(
-                (x) =>
-                  `${x.field} is ${JSON.stringify(x.declared)}, the contract says ${JSON.stringify(x.contract)}`,
-              )
-              .join('; '),
-        );
-      }
-    }
-  }
-  return reasons;
+): Reason | null {
+  if (!contract) return null;
+  const r = reported ? dataPlaneMismatches(contract, reported) : [];
+  const d = declared ? dataPlaneMismatches(contract, declared) : [];
+  if (r.length === 0 && d.length === 0) return null;
+  return reasonOf('CLUSTER_MOVE_DATA_PLANE_MISMATCH', {
+    pool: address('ClusterPool', pool),
+    reports_fields: r.map((x) => x.field),
+    reports_declared: r.map((x) => x.declared),
+    reports_contract: r.map((x) => x.contract),
+    declares_fields: d.map((x) => x.field),
+    declares_declared: d.map((x) => x.declared),
+    declares_contract: d.map((x) => x.contract),
+  });
 }
 
 /** C5: what the cluster reported, or null when nothing was (or nothing can be rebuilt). */
@@ -237,31 +222,22 @@ function warnUnverified(
   declared: ClusterDataPlane | null,
 ): void {
   const addr = address('Cluster', l.name);
-  const why =
-    l.data_plane_reported === false
-      ? "the control plane does not report a cluster's data plane (only its health)"
-      : l.health === 'unknown'
-        ? 'the cluster has not reported its data plane yet (health unknown)'
-        : `the contract of its current pool "${l.pool}" is not known, so its report cannot be read`;
-  const what = contract
-    ? `the contract of ${address('ClusterPool', pool)}: object store ${contract.object_store_ref.uri}, secret store ` +
-      `${contract.secret_store.type} ${contract.secret_store.locator}, ` +
-      (contract.image_registry
-        ? `image registry ${contract.image_registry.locator}`
-        : 'no image registry')
-    : `the contract of ${address('ClusterPool', pool)} (which poolsync does not know either: it is marked unknown)`;
-  const decl = declared
-    ? ' Its declared data_plane matches that contract (V6), but that is what the repository says, not what the cluster runs.'
-    : '';
-  ctx.warnings.push({
-    code: 'DATA_PLANE_UNVERIFIED',
-    address: addr,
-    message:
-      `${addr} moves to pool "${pool}" (cluster_move), but ${why}: poolsync could not verify that it is deployed ` +
-      `with ${what}.${decl} Before applying, check the cluster's data-plane deployment (its object store bucket, ` +
-      `secret manager and image registry settings) uses these values; after the move, check that the control plane ` +
-      `reports it healthy: a cluster whose data plane does not match its pool is marked unhealthy and gets no work (C4, C5).`,
-  });
+  ctx.warnings.push(
+    warning('DATA_PLANE_UNVERIFIED', addr, {
+      cluster: addr,
+      pool,
+      pool_address: address('ClusterPool', pool),
+      data_plane_reported: l.data_plane_reported !== false,
+      health: l.health,
+      live_pool: l.pool,
+      contract_known: contract !== null,
+      object_store: contract?.object_store_ref.uri ?? null,
+      secret_type: contract?.secret_store.type ?? null,
+      secret_locator: contract?.secret_store.locator ?? null,
+      image_registry: contract?.image_registry?.locator ?? null,
+      declared: declared !== null,
+    }),
+  );
 }
 
 /** N2 and C4: what would make the control plane reject the registration. */
@@ -270,25 +246,24 @@ function registrationBlockedReason(
   name: string,
   pool: string,
   dataPlane: ClusterDataPlane | null,
-): string | null {
+): Reason | null {
   const queue = ctx.ix.lQueues.get(name);
-  if (queue && !queue.cluster_managed) {
-    return (
-      `the name "${name}" is taken by ${address('Queue', name)} (pool "${queue.pool}"): clusters and queues share ` +
-      `one namespace (N2) and queues cannot be deleted (Q6), so register the cluster under another name`
-    );
-  }
+  if (queue && !queue.cluster_managed)
+    return reasonOf('CLUSTER_NAME_TAKEN', {
+      name,
+      queue: address('Queue', name),
+      pool: queue.pool,
+    });
   const contract = knownContract(ctx.pools, pool);
   if (dataPlane && contract) {
-    const mismatches = dataPlaneMismatches(contract, dataPlane).map(
-      (m) =>
-        `${m.field} is ${JSON.stringify(m.declared)}, the contract says ${JSON.stringify(m.contract)}`,
-    );
-    if (mismatches.length > 0) {
-      return (
-        `the registration declares a data plane that does not match the contract ${address('ClusterPool', pool)} ` +
-        `will have (C4): ${mismatches.join('; ')}. The pool's contract change is blocked; see ${address('ClusterPool', pool)}.`
-      );
+    const m = dataPlaneMismatches(contract, dataPlane);
+    if (m.length > 0) {
+      return reasonOf('REGISTRATION_DATA_PLANE_MISMATCH', {
+        pool: address('ClusterPool', pool),
+        fields: m.map((x) => x.field),
+        declared: m.map((x) => x.declared),
+        contract: m.map((x) => x.contract),
+      });
     }
   }
   return null;

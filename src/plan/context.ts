@@ -104,16 +104,17 @@ export class PlanContext extends PlanIndex {
   movedClusters: ReadonlySet<string> = new Set();
   /** Queue decisions (queues.ts). */
   queues: ReadonlyMap<string, QueueDecision> = new Map();
-  readonly assignments = new Map<string, AssignmentDecision>();
+  /** Pool assignments by key string (assignments.ts, then flyteadmin.ts). */
+  assignments: ReadonlyMap<string, AssignmentDecision> = new Map();
   /** Union v2 default-queue settings, by `project/domain` (default-queues.ts). */
-  readonly defaultQueues = new Map<string, DefaultQueueDecision>();
-  /** Execution cluster labels by key string (cluster-labels.ts). */
-  readonly labels = new Map<string, LabelDecision>();
+  defaultQueues: ReadonlyMap<string, DefaultQueueDecision> = new Map();
+  /** Execution cluster labels by key string (cluster-labels.ts, then flyteadmin.ts). */
+  labels: ReadonlyMap<string, LabelDecision> = new Map();
   /**
    * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
    * unmanaged, or deleted along with a broader row (flyteadmin.ts, cascade.ts).
    */
-  readonly otherRows = new Map<string, Change>();
+  otherRows: ReadonlyMap<string, Change> = new Map();
   readonly warnings: PlanWarning[] = [];
   readonly errors: PlanError[] = [];
 

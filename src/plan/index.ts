@@ -56,15 +56,18 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   ctx.deletedClusters = pc.deletedClusters;
   ctx.movedClusters = pc.movedClusters;
   ctx.queues = queues;
-  ctx.warnings.push(...pc.warnings);
-  ctx.errors.push(...pc.errors);
-  planAssignments(ctx);
-  planDefaultQueues(ctx);
-  planExecutionClusterLabels(ctx);
-  planFlyteadmin(
+  ctx.defaultQueues = planDefaultQueues(ctx, queues);
+  const labels = planExecutionClusterLabels(ctx);
+  const fa = planFlyteadmin(
     ctx,
+    { labels: labels.labels, assignments: planAssignments(ctx, ctx.pools) },
     new Set([...(desired.config.accept_cascade ?? []), ...(opts.acceptCascade ?? [])]),
   );
+  ctx.assignments = fa.assignments;
+  ctx.labels = fa.labels;
+  ctx.otherRows = fa.otherRows;
+  ctx.warnings.push(...pc.warnings, ...labels.warnings, ...fa.warnings);
+  ctx.errors.push(...pc.errors);
   checkReferences(ctx, new Set(opts.configOnlyPools ?? []));
   checkPreventDestroy(ctx);
 
