@@ -22,6 +22,7 @@ import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
 import { noteUnmanagedFields } from './queue-fields.js';
 import { decision, selectorBlockedReason } from './queue-decision.js';
+import { reasonOf } from './reasons.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planUndelete } from './queue-undelete.js';
 import { planConamedUndelete } from './cluster-undelete.js';
@@ -129,10 +130,11 @@ function planMissingQueue(
   if (deleted?.cluster_managed && cluster?.undeletes)
     return planConamedUndelete(own, inheritCaps(target, deleted), deleted, cluster);
   if (deleted) return planUndelete(f, own, inheritCaps(target, deleted), deleted);
-  let reason = selectorBlockedReason(f, target);
-  if (!reason && f.liveClusterPools.has(name)) {
-    reason = `the name "${name}" is taken by ${address('Cluster', name)}: clusters and queues share one namespace (Q2)`;
-  }
+  const reason =
+    selectorBlockedReason(f, target) ??
+    (f.liveClusterPools.has(name)
+      ? reasonOf('QUEUE_NAME_TAKEN', { name, cluster: address('Cluster', name) })
+      : null);
   if (reason) {
     return decision(own, {
       ...NONE,
@@ -166,8 +168,7 @@ function planMissingDefault(
       action: 'blocked',
       final: null,
       diff: diffForms(null, queueForm(target)),
-      reason:
-        'the "default" queue is missing and its name is reserved (Q2): the next cluster registration recreates it (C3)',
+      reason: reasonOf('DEFAULT_QUEUE_MISSING', {}),
     });
   }
   // C3: any registration recreates the org-wide queue with the defaults.
@@ -198,7 +199,7 @@ function planRegisteredConamed(
       action: 'blocked',
       final: created,
       diff: diffForms(queueForm(created), queueForm(target)),
-      reason: `the pool and selector of a co-named queue follow its cluster (Q4): pool "${created.pool}", clusters ["${name}"]`,
+      reason: reasonOf('CONAMED_QUEUE_FOLLOWS_CLUSTER', { pool: created.pool, name }),
       causedBy: address('Cluster', name),
     });
   }
