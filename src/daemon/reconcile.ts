@@ -11,7 +11,8 @@
  *   a lost lease or a lost lock stop new steps, running ones finish (apply).
  */
 import { liveFingerprint } from '../plan/fingerprint.js';
-import { applyStage, recordInventory } from './stages/apply.js';
+import { applyStage, recording } from './stages/apply.js';
+import { recordApply } from '../ops/apply-record.js';
 import { nextInventory } from '../plan/inventory.js';
 import type { Plan } from '../model/plan.js';
 import { renderStage } from './stages/render.js';
@@ -141,7 +142,7 @@ export class Reconciler {
           opened = false;
           await access.use(async (cp) => {
             opened = true;
-            await recordInventory(ctx, cp, plan, new Set());
+            await recordApply(recording(ctx, cp), cp, plan, null);
           });
         }
         return decision;

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { executePlan } from '../apply/index.js';
 import { holdApplyLock, type HoldApplyLockOptions } from '../apply/lock.js';
-import { inventoryStore, readLiveWithInventory, recordInventory } from '../apply/inventory.js';
+import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import { loadDesired } from '../ops/pipeline.js';
 import type { Pipeline } from './reconcile.js';
@@ -52,10 +52,7 @@ export function unitPipeline(
       learn(cp);
       return readLiveWithInventory(cp, inventoryOf(cp));
     },
-    recordInventory: async (cp, plan, deleted) => {
-      const written = await recordInventory(inventoryOf(cp), plan, deleted);
-      if (written) logger.info({ objects: written.length }, 'inventory recorded');
-    },
+    inventoryOf,
     executePlan,
     acquireLock: (cp) =>
       holdApplyLock({

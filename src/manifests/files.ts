@@ -3,7 +3,8 @@
  * one safe read of src/util/repo-file.ts: regular files only, nothing outside the folder,
  * bounded by the bytes read.
  */
-import { readRepoFile, type RepoFileFailure } from '../util/repo-file.js';
+import { readRepoFile, type RepoFileFailure, type RepoFileRead } from '../util/repo-file.js';
+import { readWalkedFileSync } from '../util/repo-file-sync.js';
 import { LIMITS, formatBytes, type InputLimits } from './limits.js';
 import type { ValidationError } from './types.js';
 
@@ -45,6 +46,27 @@ export async function readManifestText(
   limits: Readonly<InputLimits> = LIMITS,
   options: ReadOptions = {},
 ): Promise<ReadResult> {
+  const read = await readRepoFile(root, rel, {
+    maxBytes: limits.maxFileBytes,
+    checkParents: options.checkParents ?? true,
+  });
+  return manifestText(rel, read);
+}
+
+/** A file the manifest walk found (src/manifests/walk.ts), read in synchronous calls. */
+export function readWalkedManifestText(
+  root: string,
+  rel: string,
+  limits: Readonly<InputLimits>,
+): ReadResult {
+  return manifestText(rel, readWalkedFileSync(root, rel, limits.maxFileBytes));
+}
+
+/** One decoder for every file: a fatal decoder is ready for the next text after a failure. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text of a read file, or the error that says why there is none. */
+function manifestText(rel: string, read: RepoFileRead): ReadResult {
   const fail = (
     code: ValidationError['code'],
     message: string,
@@ -53,10 +75,6 @@ export async function readManifestText(
   ): ReadResult => ({
     ok: false,
     error: { code, message, file: rel, line, column, address: null },
-  });
-  const read = await readRepoFile(root, rel, {
-    maxBytes: limits.maxFileBytes,
-    checkParents: options.checkParents ?? true,
   });
   if (!read.ok) {
     const code = read.reason === 'too-large' ? 'LIMIT' : 'IO';
@@ -67,7 +85,7 @@ export async function readManifestText(
   }
   const bytes = read.bytes;
   try {
-    return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+    return { ok: true, text: UTF8.decode(bytes) };
   } catch {
     // Locate the first undecodable byte so the user can find it.
     const lossy = new TextDecoder('utf-8').decode(bytes);

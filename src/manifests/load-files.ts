@@ -7,10 +7,10 @@ import type { Hash } from 'node:crypto';
 import { analysisKey, type AnalysisCache, type FileAnalysis } from './cache.js';
 import { readDocument, type Manifest } from './documents.js';
 import { analysePatched, isPatched } from './environment-load.js';
-import { readManifestText, type ReadResult } from './files.js';
+import { readWalkedManifestText } from './files.js';
 import { withPositionsOnDemand } from './lazy-roots.js';
 import { formatBytes, type InputLimits } from './limits.js';
-import { heapBudget, overBudget, readAhead } from './memory-budget.js';
+import { heapBudget, overBudget } from './memory-budget.js';
 import type { PatchSet } from './patches.js';
 import { readYamlFile } from './read-yaml.js';
 import type { LoadCounts, ValidationError } from './types.js';
@@ -71,32 +71,24 @@ export function emptyReadState(counts: LoadCounts, errors: ValidationError[]): R
   };
 }
 
-/** The walk reaches files through real folders only: no need to check their parents again. */
-const WALKED = { checkParents: false };
+/**
+ * Files between two turns of the event loop: reading and parsing are synchronous (the walk's
+ * files are read in synchronous calls, readWalkedManifestText), and a long-running process
+ * (the daemon) still answers its HTTP requests while a large folder loads.
+ */
+const FILES_PER_TURN = 16;
 
-/** Files read concurrently; parsing stays sequential so results keep the sorted order. */
-function readAheadOf(c: ReadContext): (i: number) => Promise<ReadResult> {
-  const { dir, files, limits } = c;
-  const ahead = readAhead(limits.maxFileBytes);
-  const pending: Promise<ReadResult>[] = [];
-  for (let i = 0; i < Math.min(ahead, files.length); i++)
-    pending.push(readManifestText(dir, files[i]!, limits, WALKED));
-  return async (i) => {
-    const read = await pending[i]!;
-    if (i + ahead < files.length)
-      pending.push(readManifestText(dir, files[i + ahead]!, limits, WALKED));
-    return read;
-  };
-}
+const nextTurn = () => new Promise<void>((done) => setImmediate(done));
 
 /** Reads every walked file into `s`, in order, until a folder-wide limit stops it. */
 export async function readFiles(c: ReadContext, s: ReadState): Promise<void> {
   const totals = { yamlBytes: 0, aliasNodes: 0, aliasBytes: 0 };
   const budget = heapBudget(c.heapLimit);
-  const take = readAheadOf(c);
   for (let i = 0; i < c.files.length; i++) {
     const file = c.files[i]!;
-    const read = await take(i);
+    if (i > 0 && i % FILES_PER_TURN === 0) await nextTurn();
+    // The walk reaches files through real folders only: their parents are not checked again.
+    const read = readWalkedManifestText(c.dir, file, c.limits);
     s.counts.files++;
     if (!read.ok) {
       s.errors.push(read.error);

@@ -47,12 +47,3 @@ export function overBudget(budget: HeapBudget, yamlBytes: number): string | null
     `Give the process more memory (NODE_OPTIONS=--max-old-space-size=MB; docs/security.md lists what each size holds) or lower limits.documents / limits.file_bytes`
   );
 }
-
-/**
- * Files read ahead of the parser at once: 32 small files, fewer as limits.file_bytes allows
- * larger ones, so the texts waiting in memory stay within ~8 MiB (8 files of the default
- * 1 MiB; a repository raising file_bytes past 8 MiB is read one file at a time).
- */
-export function readAhead(maxFileBytes: number): number {
-  return Math.max(1, Math.min(32, Math.floor((8 * MiB) / Math.max(1, maxFileBytes))));
-}

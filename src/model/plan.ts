@@ -211,6 +211,8 @@ export interface PlanError {
   message: string;
   /** `file:line:col` when the error comes from a manifest. */
   location: string | null;
+  /** The error as data: what `message` is made of (src/plan/reasons.ts; not in the JSON). */
+  params?: ReasonParams;
 }
 
 export type PlanSummary = Record<Exclude<ChangeAction, never>, number>;

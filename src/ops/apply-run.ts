@@ -1,15 +1,18 @@
 /**
- * One apply, as `poolsync apply` runs it (docs/apply.md): the lock file of this machine, the
- * control plane opened for writing (waiting while another process has an embedded state open),
- * the lock across machines, then the plan (a saved plan checked against the control plane it
- * names and the live state it was made on, or a folder planned now), its steps executed under
- * the locks and the record of what was applied (inventory, last-applied state). What a person
- * sees and answers (the plan, the confirmation, progress, the result) and how signals stop the
- * steps are the caller's, through the hooks; the locks are released and the control plane
- * closed whatever happens.
+ * One apply (docs/apply.md), for `poolsync apply` and the daemon's apply stage. With `locks:
+ * acquire` (the CLI) it takes the lock file of this machine, opens the control plane for writing
+ * (waiting while another process has an embedded state open) and takes the lock across
+ * machines; with `locks: held` (the daemon, which holds its apply lock across its cycle) the
+ * caller gives the open control plane and the held lock. Then the plan (a saved plan checked
+ * against the control plane it names and the live state it was made on, a folder planned now,
+ * or a plan the caller made), its steps executed under the locks and the record of what was
+ * applied (apply-record.ts: inventory, last-applied state). What a person sees and answers
+ * (the plan, the confirmation, progress, the result) and how signals stop the steps are the
+ * caller's, through the hooks; locks taken here are released and the control plane closed
+ * whatever happens.
  */
 import type { ApplyResult } from '../apply/types.js';
-import { inventoryStore, readLiveWithInventory, type InventoryStore } from '../apply/inventory.js';
+import { readLiveWithInventory, type InventoryStore } from '../apply/inventory.js';
 import { lockWait, type HeldApplyLock } from '../apply/lock.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { checkStateFolder, openControlPlane, resolveToken } from '../controlplane/open.js';
@@ -20,10 +23,10 @@ import type { Plan } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import { UserError } from '../util/user-error.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
-import { recordApply } from './apply-record.js';
+import { cliRecording, recordApply, type ApplyRecording } from './apply-record.js';
 import { cleanCommit, planRepository } from './pipeline.js';
 
-/** What is applied: a reviewed plan file, or a folder planned now. */
+/** What is applied: a reviewed plan file, a folder planned now, or a plan the caller made. */
 export type ApplySource =
   | {
       kind: 'saved';
@@ -38,9 +41,19 @@ export type ApplySource =
       environment?: string;
       /** `--target`, `--replace`, `--accept-cascade`. */
       shape: Pick<PlanShapeOptions, 'targets' | 'replace' | 'acceptCascade'>;
+    }
+  | {
+      /**
+       * A plan the caller made against this control plane and decided to apply (the daemon's
+       * gate): executed even without steps (the executor counts its side effects).
+       */
+      kind: 'planned';
+      plan: Plan;
     };
 
-export interface ApplyRunOptions {
+/** `poolsync apply`: the locks taken, and the control plane opened, by applyRun. */
+export interface AcquireLocks {
+  kind: 'acquire';
   url: string;
   stateDir: string;
   sharedInventory: SharedInventory | null;
@@ -54,16 +67,30 @@ export interface ApplyRunOptions {
   apiKeyFile?: string;
   /** How the control plane is opened (tests wrap it). */
   open?: typeof openControlPlane;
+}
+
+/** The daemon: the control plane open and the apply lock held by the caller. */
+export interface HeldLocks {
+  kind: 'held';
+  cp: ControlPlane;
+  /** Aborts when the held lock could not be renewed. */
+  lost: AbortSignal;
+  /** Where the record goes (the daemon keeps the inventory only). */
+  record: ApplyRecording;
+}
+
+export interface ApplyRunOptions {
+  locks: AcquireLocks | HeldLocks;
   /** Text for the person on stderr (lock waits, warnings: whole lines). */
   stderr: (text: string) => void;
   /** A folder's plan, once made (before its errors are checked). */
   planned?: (plan: Plan) => Promise<void>;
   /** A plan with steps, before the first runs: throws to refuse it. */
-  approve: (plan: Plan) => Promise<void>;
+  approve?: (plan: Plan) => Promise<void>;
   /** Runs the steps (the executor, with the caller's progress and signals); `lockLost` aborts. */
   execute: (plan: Plan, cp: ControlPlane, lockLost: AbortSignal) => Promise<ApplyResult>;
   /** The result, before it is recorded. */
-  executed: (plan: Plan, result: ApplyResult) => Promise<void>;
+  executed?: (plan: Plan, result: ApplyResult) => Promise<void>;
 }
 
 /** The plan applied, and what running its steps did (null: it had none). */
@@ -72,35 +99,59 @@ export interface ApplyRunResult {
   result: ApplyResult | null;
 }
 
+/** Under the locks: the open control plane, what aborts with the lock, the record's place. */
+interface Locked {
+  cp: ControlPlane;
+  lost: AbortSignal;
+  record: ApplyRecording;
+  /** The control plane a folder's plan names (`control_plane`). */
+  url: string | null;
+  stateWasNew: boolean | null;
+}
+
 export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise<ApplyRunResult> {
-  const { url } = o;
+  const { locks } = o;
+  if (locks.kind === 'held') {
+    const { cp, lost, record } = locks;
+    return underLocks(source, o, { cp, lost, record, url: null, stateWasNew: null });
+  }
+  return acquiring(source, o, locks);
+}
+
+async function acquiring(
+  source: ApplySource,
+  o: ApplyRunOptions,
+  locks: AcquireLocks,
+): Promise<ApplyRunResult> {
+  const { url } = locks;
   // A file: state in a folder that does not exist is a typo: refused before the lock is made.
   checkStateFolder(url);
   // Asked before opening (which creates it): the plan's header warns about a new, empty state.
   const stateWasNew = embeddedStateIsNew(url);
   // The token never comes from a flag value (it would show in `ps` and shell history).
-  const token = await resolveToken(o.tokenFile);
-  const wait = lockWait(o.lockTimeoutMs, (message, remainingMs) =>
+  const token = await resolveToken(locks.tokenFile);
+  const wait = lockWait(locks.lockTimeoutMs, (message, remainingMs) =>
     o.stderr(
       `Waiting up to ${Math.ceil(remainingMs / 1000)}s (--lock-timeout) for the lock: ${message}\n`,
     ),
   );
-  const lock = await takeLock(url, o.stateDir, wait);
+  const lock = await takeLock(url, locks.stateDir, wait);
   let cp: ControlPlane | null = null;
   let shared: HeldApplyLock | null = null;
   try {
-    const open = o.open ?? openControlPlane;
+    const open = locks.open ?? openControlPlane;
     cp = await openWaiting(wait, () =>
       open(url, {
         // One connection per call in flight (P=128 is not capped at a fixed pool size).
-        http: { connections: Math.max(o.parallelism, 8), maxRetries: o.maxRetries },
+        http: { connections: Math.max(locks.parallelism, 8), maxRetries: locks.maxRetries },
         ...(token === undefined ? {} : { token }),
-        ...(o.apiKeyFile ? { apiKeyFile: o.apiKeyFile } : {}),
+        ...(locks.apiKeyFile ? { apiKeyFile: locks.apiKeyFile } : {}),
       }),
     );
     const warn = (m: string) => o.stderr(`warning: ${m}\n`);
-    shared = await takeSharedLock(cp, url, lock.path, o.lockFlag, wait, warn);
-    return await underLocks(source, o, cp, shared, stateWasNew);
+    shared = await takeSharedLock(cp, url, lock.path, locks.lockFlag, wait, warn);
+    const record = cliRecording(cp, locks, o.stderr);
+    return await underLocks(source, o, { cp, lost: shared.lost, record, url, stateWasNew });
   } finally {
     await shared?.release().catch((err: unknown) => {
       o.stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
@@ -113,38 +164,44 @@ export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise
 async function underLocks(
   source: ApplySource,
   o: ApplyRunOptions,
-  cp: ControlPlane,
-  shared: HeldApplyLock,
-  stateWasNew: boolean | null,
+  locked: Locked,
 ): Promise<ApplyRunResult> {
-  const inventory = inventoryStore(cp, o.url, o.stateDir, o.sharedInventory);
-  const record = (plan: Plan, result: ApplyResult | null) =>
-    recordApply({ url: o.url, stateDir: o.stateDir, cp, plan, inventory, result, warn: o.stderr });
-  let plan: Plan;
-  if (source.kind === 'saved') {
-    plan = source.plan;
-    await source.check(cp, inventory);
-  } else {
-    plan = {
-      ...(await planFolder(source, cp, inventory, o.stderr)),
-      control_plane: {
-        ...(source.environment !== undefined ? { environment: source.environment } : {}),
-        ...planControlPlane(o.url, cp, stateWasNew),
-      },
-    };
-    await o.planned?.(plan);
-  }
+  const { cp, record } = locked;
+  const plan = await planOf(source, o, locked);
   if (plan.errors.length > 0)
     throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
-  if (plan.steps.length === 0) {
-    await record(plan, null);
+  if (plan.steps.length === 0 && source.kind !== 'planned') {
+    await recordApply(record, cp, plan, null);
     return { plan, result: null };
   }
-  await o.approve(plan);
-  const result = await o.execute(plan, cp, shared.lost);
-  await o.executed(plan, result);
-  await record(plan, result);
+  await o.approve?.(plan);
+  const result = await o.execute(plan, cp, locked.lost);
+  await o.executed?.(plan, result);
+  await recordApply(record, cp, plan, result);
   return { plan, result };
+}
+
+/** The plan to apply: checked (saved), made now (folder), or the caller's. */
+async function planOf(source: ApplySource, o: ApplyRunOptions, locked: Locked): Promise<Plan> {
+  const { cp, url } = locked;
+  if (source.kind === 'planned') return source.plan;
+  const inventory = locked.record.inventory;
+  // A programming error: only `locks: acquire` knows the URL and keeps an inventory.
+  if (url === null || inventory === null)
+    throw new Error(`a ${source.kind} source is applied with locks: acquire`);
+  if (source.kind === 'saved') {
+    await source.check(cp, inventory);
+    return source.plan;
+  }
+  const plan = {
+    ...(await planFolder(source, cp, inventory, o.stderr)),
+    control_plane: {
+      ...(source.environment !== undefined ? { environment: source.environment } : {}),
+      ...planControlPlane(url, cp, locked.stateWasNew),
+    },
+  };
+  await o.planned?.(plan);
+  return plan;
 }
 
 /**

@@ -131,8 +131,5 @@ export function sameQueueSpec(a: QueueSpec, b: QueueSpec): boolean {
   );
 }
 
-/** Names shown in a message: the first few, then a count. */
-export function listAddresses(addresses: readonly string[], max = 5): string {
-  const shown = addresses.slice(0, max).join(', ');
-  return addresses.length > max ? `${shown} and ${addresses.length - max} more` : shown;
-}
+/** Names shown in a message: the first few, then a count (the catalog's, src/plan/words/params.ts). */
+export { listAddresses } from './words/params.js';

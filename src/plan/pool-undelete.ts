@@ -12,6 +12,7 @@ import type { LivePool } from '../model/live.js';
 import { makeChange } from './change.js';
 import type { PlanContext, PoolDecision } from './context.js';
 import { diffForms, poolForm } from './forms.js';
+import { reasonOf } from './reasons.js';
 
 /** The deleted pool of this declared name, when the control plane has soft deletes. */
 export function deletedPool(ctx: PlanContext, name: string): LivePool | undefined {
@@ -56,9 +57,7 @@ export function planPoolUndelete(
       null,
       null,
       diffForms(null, after),
-      `the name "${name}" belongs to a deleted pool, which can only be undeleted (its name stays reserved), and it ` +
-        `comes back with the contract it had; this control plane cannot change a contract in place (pool_update ` +
-        `off, P4): declare ${address('ClusterPool', name)} with that contract, or use another pool name`,
+      reasonOf('POOL_UNDELETE_CONTRACT_DIFFERS', { name, pool: address('ClusterPool', name) }),
     );
     return { change, creates: false, deletes: false, finalContract: null };
   }

@@ -1,13 +1,15 @@
 /** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
 import { DEFAULT_POOL, address, dataPlaneMismatches, type PoolContract } from '../model/common.js';
 import { reportedDataPlane } from '../model/capabilities.js';
-import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN, type DesiredPool } from '../model/desired.js';
+import { CONTRACT_UNKNOWN, type DesiredPool } from '../model/desired.js';
 import type { LivePool } from '../model/live.js';
 import type { Change } from '../model/plan.js';
 import { makeChange } from './change.js';
 import { locationOf, type PlanContext } from './context.js';
-import { diffForms, listAddresses, poolForm } from './forms.js';
+import { diffForms, poolForm } from './forms.js';
 import { deletedPool, planPoolUndelete } from './pool-undelete.js';
+import { reasonOf, reasonText } from './reasons.js';
+import type { Reason } from '../model/plan.js';
 
 export function planPools(ctx: PlanContext): void {
   for (const name of ctxUnion(ctx)) planPool(ctx, name);
@@ -115,9 +117,7 @@ function planUndeclaredPool(ctx: PlanContext, name: string, l: LivePool): void {
   }
   const refs = liveReferences(ctx, name);
   if (refs.length > 0) {
-    const reason =
-      `${addr} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
-      `${listAddresses(refs)}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`;
+    const reason = reasonOf('POOL_REFERENCED', { pool: addr, refs });
     keep(
       ctx,
       name,
@@ -143,15 +143,13 @@ function planUnknownContract(ctx: PlanContext, d: DesiredPool, l: LivePool | und
   const addr = address('ClusterPool', d.name);
   const unknown = { contract: CONTRACT_UNKNOWN };
   if (!l) {
-    const why =
-      `${addr} is marked \`${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}\` but does not exist on the control plane, and a ` +
-      `pool is created with its contract (P2): write its object_store_ref, secret_store (and image_registry) in ` +
-      `spec and remove the annotation`;
+    const why = reasonOf('POOL_CONTRACT_UNKNOWN', { pool: addr });
     ctx.errors.push({
-      code: 'POOL_CONTRACT_UNKNOWN',
+      code: why.code,
       address: addr,
-      message: why,
+      message: reasonText(why)!,
       location: locationOf(d.source),
+      params: why.params,
     });
     ctx.pools.set(d.name, {
       change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], why),
@@ -211,20 +209,19 @@ function planPoolUpdate(
   const before = poolForm(live);
   const after = poolForm(desired);
   const diff = diffForms(before, after);
-  const mismatching: string[] = [];
+  const clusters: string[] = [];
+  const mismatches: string[] = [];
   for (const c of ctx.lClustersByPool.get(name) ?? []) {
     if (ctx.assumedDeletedClusters.has(c)) continue;
     const reported = reportedDataPlane(live, ctx.lClusters.get(c)!);
     const m = reported ? dataPlaneMismatches(desired, reported) : [];
-    if (m.length > 0)
-      mismatching.push(
-        `${address('Cluster', c)} (${m.map((x) => `${x.field} ${JSON.stringify(x.declared)}`).join(', ')})`,
-      );
+    if (m.length > 0) {
+      clusters.push(address('Cluster', c));
+      mismatches.push(m.map((x) => `${x.field} ${JSON.stringify(x.declared)}`).join(', '));
+    }
   }
-  if (mismatching.length > 0) {
-    const reason =
-      `the contract can be updated in place (pool_update), but member clusters report a data plane that would ` +
-      `not match it (C4): ${listAddresses(mismatching)}. Redeploy them with the new values (or move them out) first.`;
+  if (clusters.length > 0) {
+    const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, mismatches });
     keep(ctx, name, live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
     return;
   }
@@ -242,32 +239,18 @@ function planPoolUpdate(
 }
 
 /** Why a contract change cannot be realised as delete + create, or null when it can. */
-function replaceBlockedReason(ctx: PlanContext, name: string): string | null {
-  if (name === DEFAULT_POOL) {
-    return (
-      'the contract of the "default" pool is set when the control plane is provisioned and cannot change ' +
-      '(P1, P4), and the pool can never be deleted (P5): make ClusterPool/default match the live contract'
-    );
-  }
+function replaceBlockedReason(ctx: PlanContext, name: string): Reason | null {
+  if (name === DEFAULT_POOL) return reasonOf('DEFAULT_POOL_CONTRACT_FIXED', {});
   const refs = liveReferences(ctx, name);
-  if (refs.length > 0) {
-    return (
-      `a pool's contract cannot change in place (P4), and replacing the pool needs a delete, which is rejected ` +
-      `while anything references it (P5): ${listAddresses(refs)}. Queues can never be deleted (Q6), so declare a ` +
-      `new pool with the new contract and register new clusters there.`
-    );
-  }
+  if (refs.length > 0) return reasonOf('POOL_REPLACE_REFERENCED', { refs });
   // A3: replacing removes the assignments naming the pool and sets them again; one that is
   // not in the repository (prune off) must not be touched.
   const unmanaged = (ctx.lAssignmentsByPool.get(name) ?? []).filter(
     (k) => !ctx.dAssignments.has(k) && !ctx.prunes('PoolAssignment', k),
   );
   if (unmanaged.length > 0) {
-    return (
-      `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ` +
-      `${listAddresses(unmanaged.map((k) => address('PoolAssignment', k)))} ${unmanaged.length === 1 ? 'is' : 'are'} ` +
-      `not in the repository and outside what prune may delete: declare ${unmanaged.length === 1 ? 'it' : 'them'} or remove ${unmanaged.length === 1 ? 'it' : 'them'} first`
-    );
+    const assignments = unmanaged.map((k) => address('PoolAssignment', k));
+    return reasonOf('POOL_REPLACE_UNMANAGED_ASSIGNMENTS', { assignments });
   }
   return null;
 }

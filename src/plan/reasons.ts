@@ -4,112 +4,54 @@
  * (`Change.cause`, `Change.why`, `PlanWarning.params`). This catalog is the one place that
  * turns a code into words; the text plan, the markdown comment, the JSON's `reason` and
  * `message`, the dashboard and notifications all read it, so they cannot tell different stories.
+ * Its words live in src/plan/words/ (one table per part of the planner); it stays in src/plan
+ * because the planner fills `Change.reason` from it (the JSON contract) and render/ sits above
+ * plan/ in the layers (docs/architecture.md).
  *
- * Adding a code: add it to CATALOG with the parameters it reads. A plan carrying a code this
- * poolsync does not know (a newer writer) falls back to the text stored beside it.
+ * Adding a code: add it to a table of src/plan/words/ with the parameters it reads
+ * (test/plan/reason-catalog.test.ts checks every call names a code with words, and passes the
+ * parameters its words read). A plan carrying a code this poolsync does not know (a newer
+ * writer) falls back to the text stored beside it.
  */
-import type { ObjectKind } from '../model/common.js';
-import type { PlanWarning, PruneScope, Reason, ReasonParams } from '../model/plan.js';
+import type { PlanWarning, Reason, ReasonParams } from '../model/plan.js';
+import { CAUSES } from './words/causes.js';
+import type { Words } from './words/params.js';
+import { POOL_REASONS } from './words/pools.js';
+import { UNMANAGED } from './words/prune.js';
+import { QUEUE_REASONS } from './words/queues.js';
+import { WARNINGS } from './words/warnings.js';
 
-type Render = (p: ReasonParams) => string;
+export { describeScope, scopeParams } from './words/prune.js';
 
-const s = (p: ReasonParams, key: string): string => {
-  const v = p[key];
-  return typeof v === 'string' ? v : JSON.stringify(v ?? null);
+const CATALOG: Readonly<Record<string, Words>> = {
+  ...CAUSES,
+  ...UNMANAGED,
+  ...POOL_REASONS,
+  ...QUEUE_REASONS,
+  ...WARNINGS,
 };
 
-/** How a cluster is registered again (`from`: its live pool, null when it is not live). */
-function reRegistered(p: ReasonParams): string {
-  // A forced replace (--replace) keeps the pool: the cluster is re-registered where it is.
-  if (p.from === null || p.from === undefined) return 'is registered again (C7)';
-  return p.from === p.to
-    ? `is deleted and registered again in pool "${s(p, 'to')}" (C7)`
-    : `moves from pool "${s(p, 'from')}" to "${s(p, 'to')}" by delete and re-register (C7)`;
+/** Every code the catalog has words for. */
+export function reasonCodes(): string[] {
+  return Object.keys(CATALOG);
 }
 
-const CATALOG: Record<string, Render> = {
-  // Causes: what another object's step does to this one (Change.cause, with caused_by).
-  CREATED_BY_REGISTRATION: (p) => `created by registering ${s(p, 'by')} (C2)`,
-  RECREATED_BY_REGISTRATION: (p) => `recreated by registering ${s(p, 'by')} (C3)`,
-  MOVES_WITH_CLUSTER: (p) =>
-    `the co-named queue moves with ${s(p, 'by')} to pool "${s(p, 'pool')}" (cluster_move)`,
-  LEAVES_MOVED_CLUSTER: (p) =>
-    `${s(p, 'by')} moves to pool "${s(p, 'pool')}" (cluster_move): its name leaves the selector (Q1)`,
-  CLUSTER_DELETED: (p) => `${s(p, 'by')} is deleted: its name leaves the selector (C8)`,
-  CONAMED_LEFT_BEHIND: (p) =>
-    `${s(p, 'by')} is deleted and registered again in pool "${s(p, 'to')}" (C7): this co-named queue ` +
-    `stays in pool "${s(p, 'pool')}" and its name leaves the selector (C8)`,
-  DELETED_WITH_CLUSTER: (p) =>
-    `deleted with ${s(p, 'by')} (queue_delete: a cluster delete takes its co-named queue with it)`,
-  REPLACED_WITH_CLUSTER: (p) =>
-    `deleted with ${s(p, 'by')} (queue_delete) and created again by its registration (C2), with the pool and ` +
-    `selector of the cluster: nothing is left behind in pool "${s(p, 'pool')}"`,
-  DELETED_WITH_BROADER_ROW: (p) =>
-    `deleted along with ${s(p, 'by')} (flyteadmin deletes the narrower rows of its project/domain)` +
-    (p.set_again === true ? ' and set again after it' : ''),
-  SET_AGAIN_AROUND_REPLACE: (p) =>
-    `removed and set again around the replacement of ${s(p, 'by')} (A3)`,
-  CAUSED_BY: (p) => `caused by ${s(p, 'by')}`,
+/**
+ * The codes the plan JSON carries as data (`why`, `cause`, a warning's `params`): those it
+ * carried before every reason became a code (issue 37). The others are data in memory (the
+ * text plan, markdown, dashboard read them) and words only in the JSON (`reason`, `message`),
+ * so a plan's JSON stays what it was (docs/plan.md, One voice).
+ */
+const IN_JSON: ReadonlySet<string> = new Set([
+  ...Object.keys(CAUSES),
+  ...Object.keys(UNMANAGED),
+  'CONAMED_QUEUE_POOL_FIXED',
+  ...Object.keys(WARNINGS),
+]);
 
-  // Why a live object absent from the repository is left alone (Change.why of `unmanaged`).
-  PRUNE_OFF: () => 'not in the repository and prune is off: reported, never touched',
-  NOT_IN_INVENTORY: (p) =>
-    `not in the repository, and poolsync did not apply it (it is not in the inventory): ` +
-    `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune every ${s(p, 'kind')}`,
-  OUTSIDE_PRUNE_SCOPE: (p) =>
-    `not in the repository, and ${s(p, 'kind')} is outside the prune scope (${describeScope(scopeOf(p))}): ` +
-    `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune it`,
-
-  // Why a change is blocked (Change.why; `reason` is this text).
-  CONAMED_QUEUE_POOL_FIXED: (p) =>
-    `${s(p, 'queue')} is the co-named queue of cluster "${s(p, 'cluster')}" and stays in pool "${s(p, 'pool')}": ` +
-    `a queue's pool can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue ` +
-    `behind (C7); use a new cluster name.`,
-
-  // Warnings (PlanWarning.params; `message` is this text).
-  CONAMED_QUEUE_ORPHANED: (p) =>
-    `${s(p, 'cluster')} ${reRegistered(p)}, but its co-named ${s(p, 'queue')} stays in pool "${s(p, 'pool')}" with an ` +
-    `empty selector (C8) and registration does not create another (C2): everything that targets queue ` +
-    `"${s(p, 'name')}" will route nowhere. Register the cluster under a new name instead (rename it in the repository).`,
-  QUEUE_ROUTES_NOWHERE: (p) =>
-    `${s(p, 'queue')} will route nowhere: ${s(p, 'cause')}. Work submitted to it waits until it is pointed at a ` +
-    `cluster of pool "${s(p, 'pool')}"; if that is intended (a retired queue), no action is needed.`,
-  QUEUE_NO_HEALTHY_CLUSTER: (p) =>
-    `${s(p, 'queue')} has no enabled, healthy cluster to route to (Q8): ${s(p, 'why')}. ` +
-    `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
-};
-
-/** `ExecutionClusterLabel, PoolAssignment: the kinds the repository declares`, or the inventory's. */
-export function describeScope(scope: PruneScope): string {
-  const kinds = scope.kinds.length > 0 ? scope.kinds.join(', ') : 'no kind';
-  if (scope.inventory === true) {
-    return scope.kinds.length > 0
-      ? `what poolsync applied (its inventory), and every ${kinds} (poolsync.yaml manage:)`
-      : 'what poolsync applied (its inventory)';
-  }
-  const why =
-    scope.source === 'manage'
-      ? 'poolsync.yaml manage:'
-      : scope.source === 'declared'
-        ? 'the kinds the repository declares'
-        : 'every kind';
-  return `${kinds}: ${why}`;
-}
-
-/** The prune scope as reason parameters, and back. */
-export function scopeParams(scope: PruneScope): ReasonParams {
-  return {
-    kinds: [...scope.kinds],
-    source: scope.source,
-    ...(scope.inventory !== undefined ? { inventory: scope.inventory } : {}),
-  };
-}
-function scopeOf(p: ReasonParams): PruneScope {
-  return {
-    kinds: (Array.isArray(p.kinds) ? p.kinds : []) as ObjectKind[],
-    source: s(p, 'source') as PruneScope['source'],
-    ...(typeof p.inventory === 'boolean' ? { inventory: p.inventory } : {}),
-  };
+/** Whether the plan JSON carries a reason of this code as data (else its words only). */
+export function reasonInJson(code: string): boolean {
+  return IN_JSON.has(code);
 }
 
 /** Whether this poolsync has words for `code`. */

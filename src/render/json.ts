@@ -1,7 +1,8 @@
 /** The plan.md JSON format, whole or in parts. */
-import type { Plan } from '../model/plan.js';
+import type { Change, Plan, PlanError, PlanWarning } from '../model/plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import { countPlan } from '../plan/counts.js';
+import { reasonInJson } from '../plan/reasons.js';
 import { jsonParts } from '../util/json-parts.js';
 
 /**
@@ -27,8 +28,40 @@ export function planDocument(plan: Plan): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(plan)) {
     if (key === 'counts') continue;
-    out[key] = value;
+    out[key] = key in AS_JSON ? AS_JSON[key as keyof typeof AS_JSON](value as never) : value;
     if (key === 'summary') out.counts = countPlan(plan);
   }
   return out;
+}
+
+/**
+ * Reasons as data the JSON format carries (`why`, a warning's `params`, an error's `params`):
+ * only for the codes it carried before (src/plan/reasons.ts, reasonInJson); the others are
+ * their words (`reason`, `message`) alone, so the JSON is what it was. Lists without such a
+ * member are written as they are (no copy of a 100,000-change plan).
+ */
+const AS_JSON = {
+  changes: (changes: readonly Change[]) => leaveOut(changes, 'why', (c) => c.why?.code),
+  warnings: (warnings: readonly PlanWarning[]) =>
+    leaveOut(warnings, 'params', (w) => (w.params ? w.code : undefined)),
+  errors: (errors: readonly PlanError[]) =>
+    leaveOut(errors, 'params', (e) => (e.params ? e.code : undefined)),
+};
+
+function leaveOut<T extends object>(
+  items: readonly T[],
+  member: string,
+  codeOf: (item: T) => string | undefined,
+): readonly T[] {
+  const hidden = (item: T) => {
+    const code = codeOf(item);
+    return code !== undefined && !reasonInJson(code);
+  };
+  if (!items.some(hidden)) return items;
+  return items.map((item) => {
+    if (!hidden(item)) return item;
+    const copy = { ...item } as Record<string, unknown>;
+    delete copy[member];
+    return copy as T;
+  });
 }

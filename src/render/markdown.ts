@@ -42,8 +42,27 @@ const DIFF_PREFIX: Partial<Record<Change['action'], string>> = {
 
 export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const maxChars = opts.maxChars ?? 60_000;
+  const head = headLines(plan);
+  const changes = visibleChanges(plan);
+  const tail = [
+    ...capabilitySection(plan),
+    ...blockedSection(changes),
+    ...manualSection(plan),
+    ...warningsSection(plan),
+    ...unmanagedSection(changes),
+  ];
+  const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown (not a clean Git work tree)'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
+  const applied = changes.filter((c) => DIFF_PREFIX[c.action] !== undefined);
+  const body =
+    applied.length > 0
+      ? diffSection(applied, maxChars - [...head, ...tail, meta].join('\n').length - 200)
+      : [];
+  return [...head, ...body, ...tail, meta].join('\n') + '\n';
+}
+
+/** Errors, the closing line, side effects, unmanaged count, prune scope, the control plane. */
+function headLines(plan: Plan): string[] {
   const head: string[] = [];
-  const tail: string[] = [];
   if (plan.errors.length > 0) {
     head.push(
       `**Plan failed** with ${plural(plan.errors.length, 'error')}: nothing will be applied.`,
@@ -75,104 +94,114 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
     if (header.warning) head.push('', `> :warning: ${markdownText(header.warning)}`);
   }
   head.push('');
+  return head;
+}
 
-  const changes = visibleChanges(plan);
+function capabilitySection(plan: Plan): string[] {
   const capSteps = capabilitySteps(plan);
-  if (capSteps.length > 0) {
-    tail.push(
-      '### Capability steps',
-      '',
-      `The control plane supports ${capabilitiesOn(plan) ?? 'none'}; these steps run in this order:`,
-      '',
+  if (capSteps.length === 0) return [];
+  const lines = [
+    '### Capability steps',
+    '',
+    `The control plane supports ${capabilitiesOn(plan) ?? 'none'}; these steps run in this order:`,
+    '',
+  ];
+  for (const s of capSteps)
+    lines.push(
+      `- ${code(s.id)} **${s.op}** ${code(s.target)}${markdownText(s.detail)}: ${markdownText(s.why)}`,
     );
-    for (const s of capSteps)
-      tail.push(
-        `- ${code(s.id)} **${s.op}** ${code(s.target)}${markdownText(s.detail)}: ${markdownText(s.why)}`,
-      );
-    tail.push('');
-  }
-  const blocked = changes.filter((c) => c.action === 'blocked');
-  if (blocked.length > 0) {
-    tail.push(
-      '### Blocked',
-      '',
-      'Nothing is sent for these; they are reported until the repository or the control plane changes.',
-      '',
-    );
-    for (const c of blocked) {
-      tail.push(`- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`);
-      // What another object's step does to it (not in the diff block, which lists what is sent).
-      const cause = causeNote(c);
-      if (cause) tail.push(`  - ${markdownText(cause)}`);
-    }
-    tail.push('');
-  }
-  const manual = manualSteps(plan);
-  if (manual.length > 0) {
-    const waiting = waitingCount(plan.steps);
-    const runbook = runbookLines(plan.steps, { indent: '' }).map(escapeTerminal);
-    // A fence longer than any run of backticks in the file contents.
-    const fence = fenceFor(runbook);
-    tail.push(
-      `### Manual steps (${manual.length})`,
-      '',
-      'The control plane has no public API for these: `poolsync apply` runs every other step it can, ' +
-        `then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''}; ` +
-        'with `--flyte-cli PATH` it runs these commands itself.',
-      '',
-      `${fence}sh`,
-      ...runbook,
-      fence,
-      '',
-    );
-  }
-  if (plan.warnings.length > 0) {
-    tail.push('### Warnings', '');
-    for (const w of plan.warnings)
-      tail.push(`- :warning: **${w.code}** ${code(w.address)}: ${markdownText(warningText(w))}`);
-    tail.push('');
-  }
-  const unmanaged = changes.filter((c) => c.action === 'unmanaged');
-  if (unmanaged.length > 0) {
-    tail.push(
-      `<details><summary>Unmanaged (${unmanaged.some((c) => unmanagedReason(c)) ? 'reported, never touched' : 'not in the repository, prune is off'})</summary>`,
-      '',
-    );
-    for (const c of unmanaged) {
-      const why = unmanagedReason(c);
-      tail.push(`- ${code(c.address)}${why ? `: ${markdownText(why)}` : ''}`);
-    }
-    tail.push('', '</details>', '');
-  }
-  const meta = `<sub>commit ${plan.commit ? `\`${plan.commit.slice(0, 12)}\`` : 'unknown (not a clean Git work tree)'} · desired \`${short(plan.desired_fingerprint)}\` · live \`${short(plan.live_fingerprint)}\`</sub>`;
+  lines.push('');
+  return lines;
+}
 
-  const body: string[] = [];
-  const applied = changes.filter((c) => DIFF_PREFIX[c.action] !== undefined);
-  if (applied.length > 0) {
-    const budget = maxChars - [...head, ...tail, meta].join('\n').length - 200;
-    const lines: string[] = [];
-    let used = 0;
-    let shown = 0;
-    for (const c of applied) {
-      const block = diffBlock(c);
-      const size = block.join('\n').length + 1;
-      if (used + size > budget) break;
-      lines.push(...block);
-      used += size;
-      shown += 1;
-    }
-    const fence = fenceFor(lines);
-    body.push(`${fence}diff`, ...lines, fence);
-    body.push('<sub>`+` create · `!` update · `-/+` replace · `-` delete</sub>');
-    if (shown < applied.length) {
-      body.push(
-        '',
-        `_…and ${applied.length - shown} more changes not shown here: run \`poolsync plan\` for the full plan._`,
-      );
-    }
-    body.push('');
+function blockedSection(changes: readonly Change[]): string[] {
+  const blocked = changes.filter((c) => c.action === 'blocked');
+  if (blocked.length === 0) return [];
+  const lines = [
+    '### Blocked',
+    '',
+    'Nothing is sent for these; they are reported until the repository or the control plane changes.',
+    '',
+  ];
+  for (const c of blocked) {
+    lines.push(`- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`);
+    // What another object's step does to it (not in the diff block, which lists what is sent).
+    const cause = causeNote(c);
+    if (cause) lines.push(`  - ${markdownText(cause)}`);
   }
-  return [...head, ...body, ...tail, meta].join('\n') + '\n';
+  lines.push('');
+  return lines;
+}
+
+function manualSection(plan: Plan): string[] {
+  const manual = manualSteps(plan);
+  if (manual.length === 0) return [];
+  const waiting = waitingCount(plan.steps);
+  const runbook = runbookLines(plan.steps, { indent: '' }).map(escapeTerminal);
+  // A fence longer than any run of backticks in the file contents.
+  const fence = fenceFor(runbook);
+  return [
+    `### Manual steps (${manual.length})`,
+    '',
+    'The control plane has no public API for these: `poolsync apply` runs every other step it can, ' +
+      `then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''}; ` +
+      'with `--flyte-cli PATH` it runs these commands itself.',
+    '',
+    `${fence}sh`,
+    ...runbook,
+    fence,
+    '',
+  ];
+}
+
+function warningsSection(plan: Plan): string[] {
+  if (plan.warnings.length === 0) return [];
+  const lines = ['### Warnings', ''];
+  for (const w of plan.warnings)
+    lines.push(`- :warning: **${w.code}** ${code(w.address)}: ${markdownText(warningText(w))}`);
+  lines.push('');
+  return lines;
+}
+
+function unmanagedSection(changes: readonly Change[]): string[] {
+  const unmanaged = changes.filter((c) => c.action === 'unmanaged');
+  if (unmanaged.length === 0) return [];
+  const lines = [
+    `<details><summary>Unmanaged (${unmanaged.some((c) => unmanagedReason(c)) ? 'reported, never touched' : 'not in the repository, prune is off'})</summary>`,
+    '',
+  ];
+  for (const c of unmanaged) {
+    const why = unmanagedReason(c);
+    lines.push(`- ${code(c.address)}${why ? `: ${markdownText(why)}` : ''}`);
+  }
+  lines.push('', '</details>', '');
+  return lines;
+}
+
+/** The applied changes in a fenced `diff` block, cut to `budget` characters. */
+function diffSection(applied: readonly Change[], budget: number): string[] {
+  const lines: string[] = [];
+  let used = 0;
+  let shown = 0;
+  for (const c of applied) {
+    const block = diffBlock(c);
+    const size = block.join('\n').length + 1;
+    if (used + size > budget) break;
+    lines.push(...block);
+    used += size;
+    shown += 1;
+  }
+  const fence = fenceFor(lines);
+  const body = [`${fence}diff`, ...lines, fence];
+  body.push('<sub>`+` create · `!` update · `-/+` replace · `-` delete</sub>');
+  if (shown < applied.length) {
+    body.push(
+      '',
+      `_…and ${applied.length - shown} more changes not shown here: run \`poolsync plan\` for the full plan._`,
+    );
+  }
+  body.push('');
+  return body;
 }
 
 function diffBlock(change: Change): string[] {

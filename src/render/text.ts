@@ -74,50 +74,16 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   const changes = visibleChanges(plan);
   const actionable = changes.filter((c) => c.action !== 'unmanaged');
 
-  const header = controlPlaneHeader(plan);
-  if (header) {
-    if (header.environment) out.push(`Environment: ${esc(header.environment)}`);
-    out.push(`Control plane: ${esc(header.name)}`);
-    if (header.warning) out.push(`${paint('yellow', 'Warning:')} ${esc(header.warning)}`);
-    out.push('');
-  }
+  pushHeader(out, plan, paint);
   if (hasNoChanges(plan)) {
     out.push(paint('bold', 'No changes.') + ' The control plane matches the repository.', '');
   } else {
     out.push('poolsync will perform the following actions:', '');
     const manualTargets = new Set(manualSteps(plan).map((s) => s.target));
-    for (const change of actionable) {
-      out.push(...renderChange(change, paint, manualTargets.has(change.address)), '');
-      if (out.length >= PART_LINES) yield flush(out);
-    }
+    yield* changeParts(out, actionable, paint, manualTargets);
   }
-  const manual = manualSteps(plan);
-  if (manual.length > 0) {
-    const waiting = waitingCount(plan.steps);
-    out.push(
-      paint('bold', `Manual steps (${manual.length}):`) +
-        ` the control plane has no public API for these. \`poolsync apply\` runs every other step it can,` +
-        ` then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''};` +
-        ` with --flyte-cli PATH it runs these commands itself.`,
-      '',
-      ...runbookLines(plan.steps).map(esc),
-    );
-  }
-  const capSteps = capabilitySteps(plan);
-  if (capSteps.length > 0) {
-    out.push(
-      paint('bold', 'Capability steps') +
-        ` (the control plane supports ${capabilitiesOn(plan) ?? 'none'}), in order:`,
-    );
-    const width = Math.max(
-      ...capSteps.map((s) => esc(`${s.id} ${s.op} ${s.target}${s.detail}`).length),
-    );
-    for (const s of capSteps) {
-      const head = esc(`${s.id} ${s.op} ${s.target}${s.detail}`);
-      out.push(`  ${head.padEnd(width)}  ${paint('dim', `# ${esc(s.why)}`)}`);
-    }
-    out.push('');
-  }
+  pushManual(out, plan, paint);
+  pushCapabilitySteps(out, plan, paint);
   const unmanaged = changes.filter((c) => c.action === 'unmanaged');
   if (unmanaged.length > 0) {
     out.push(
@@ -126,41 +92,105 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
         : 'Not in the repository (prune is off: reported, never touched):',
       '',
     );
-    for (const change of unmanaged) {
-      out.push(...renderChange(change, paint), '');
-      if (out.length >= PART_LINES) yield flush(out);
-    }
+    yield* changeParts(out, unmanaged, paint);
   }
+  pushBlocked(out, changes, paint);
+  pushWarnings(out, plan, paint);
+  pushErrors(out, plan, paint);
+  pushClosing(out, plan, paint);
+  if (out.length > 0) yield flush(out);
+}
 
+/** Each change's lines and a blank one, handing on a part whenever `PART_LINES` are kept. */
+function* changeParts(
+  out: string[],
+  changes: readonly Change[],
+  paint: Paint,
+  manualTargets?: ReadonlySet<string>,
+): Generator<string> {
+  for (const change of changes) {
+    const lines = manualTargets
+      ? renderChange(change, paint, manualTargets.has(change.address))
+      : renderChange(change, paint);
+    out.push(...lines, '');
+    if (out.length >= PART_LINES) yield flush(out);
+  }
+}
+
+function pushHeader(out: string[], plan: Plan, paint: Paint): void {
+  const header = controlPlaneHeader(plan);
+  if (!header) return;
+  if (header.environment) out.push(`Environment: ${esc(header.environment)}`);
+  out.push(`Control plane: ${esc(header.name)}`);
+  if (header.warning) out.push(`${paint('yellow', 'Warning:')} ${esc(header.warning)}`);
+  out.push('');
+}
+
+function pushManual(out: string[], plan: Plan, paint: Paint): void {
+  const manual = manualSteps(plan);
+  if (manual.length === 0) return;
+  const waiting = waitingCount(plan.steps);
+  out.push(
+    paint('bold', `Manual steps (${manual.length}):`) +
+      ` the control plane has no public API for these. \`poolsync apply\` runs every other step it can,` +
+      ` then stops with exit code 2 and this runbook${waiting > 0 ? ` (${plural(waiting, 'step')} wait on it)` : ''};` +
+      ` with --flyte-cli PATH it runs these commands itself.`,
+    '',
+    ...runbookLines(plan.steps).map(esc),
+  );
+}
+
+function pushCapabilitySteps(out: string[], plan: Plan, paint: Paint): void {
+  const capSteps = capabilitySteps(plan);
+  if (capSteps.length === 0) return;
+  out.push(
+    paint('bold', 'Capability steps') +
+      ` (the control plane supports ${capabilitiesOn(plan) ?? 'none'}), in order:`,
+  );
+  const width = Math.max(
+    ...capSteps.map((s) => esc(`${s.id} ${s.op} ${s.target}${s.detail}`).length),
+  );
+  for (const s of capSteps) {
+    const head = esc(`${s.id} ${s.op} ${s.target}${s.detail}`);
+    out.push(`  ${head.padEnd(width)}  ${paint('dim', `# ${esc(s.why)}`)}`);
+  }
+  out.push('');
+}
+
+function pushBlocked(out: string[], changes: readonly Change[], paint: Paint): void {
   const blocked = changes.filter((c) => c.action === 'blocked');
-  if (blocked.length > 0) {
-    out.push(
-      paint('bold', 'Blocked') +
-        ' (nothing is sent for these; reported until the repository or the control plane changes):',
-    );
-    for (const c of blocked)
-      out.push(`  ${paint('red', '!')} ${paint('bold', esc(c.address))}: ${esc(whyText(c) ?? '')}`);
-    out.push('');
-  }
-  if (plan.warnings.length > 0) {
-    out.push(paint('bold', 'Warnings:'));
-    for (const w of plan.warnings)
-      out.push(
-        `  ${paint('yellow', 'warning')} ${w.code} ${esc(w.address)}: ${esc(warningText(w))}`,
-      );
-    out.push('');
-  }
-  if (plan.errors.length > 0) {
-    out.push(paint('bold', 'Errors:'));
-    for (const e of plan.errors) {
-      const where = [e.address, e.location].filter(Boolean).join(' at ');
-      out.push(
-        `  ${paint('red', 'error')} ${e.code}${where ? ` ${esc(where)}` : ''}: ${esc(e.message)}`,
-      );
-    }
-    out.push('');
-  }
+  if (blocked.length === 0) return;
+  out.push(
+    paint('bold', 'Blocked') +
+      ' (nothing is sent for these; reported until the repository or the control plane changes):',
+  );
+  for (const c of blocked)
+    out.push(`  ${paint('red', '!')} ${paint('bold', esc(c.address))}: ${esc(whyText(c) ?? '')}`);
+  out.push('');
+}
 
+function pushWarnings(out: string[], plan: Plan, paint: Paint): void {
+  if (plan.warnings.length === 0) return;
+  out.push(paint('bold', 'Warnings:'));
+  for (const w of plan.warnings)
+    out.push(`  ${paint('yellow', 'warning')} ${w.code} ${esc(w.address)}: ${esc(warningText(w))}`);
+  out.push('');
+}
+
+function pushErrors(out: string[], plan: Plan, paint: Paint): void {
+  if (plan.errors.length === 0) return;
+  out.push(paint('bold', 'Errors:'));
+  for (const e of plan.errors) {
+    const where = [e.address, e.location].filter(Boolean).join(' at ');
+    out.push(
+      `  ${paint('red', 'error')} ${e.code}${where ? ` ${esc(where)}` : ''}: ${esc(e.message)}`,
+    );
+  }
+  out.push('');
+}
+
+/** The closing line, side effects, unmanaged count, prune scope and the failure line. */
+function pushClosing(out: string[], plan: Plan, paint: Paint): void {
   if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan)));
   const sideEffects = sideEffectLine(plan);
   if (sideEffects) out.push(sideEffects);
@@ -176,7 +206,6 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
       ),
     );
   }
-  if (out.length > 0) yield flush(out);
 }
 
 /** The lines so far as one part (joined as the whole text joins them), emptying `out`. */

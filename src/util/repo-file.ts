@@ -106,7 +106,7 @@ export async function checkParentFolders(
 }
 
 // libuv adds O_CLOEXEC itself.
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+export const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 export async function readRepoFile(
   root: string,
@@ -131,13 +131,8 @@ export async function readRepoFile(
       code === 'ENOENT' || code === 'ENOTDIR' ? { reason: 'missing' } : { reason: 'io', code },
     );
   }
-  const kind = entryKind(before);
-  if (kind !== null) return fail({ reason: 'not-regular', kind });
-  if (before.nlink > 1 && options.allowHardLink !== true)
-    return fail({ reason: 'hard-link', links: before.nlink });
-  // A file already known to be too large is not read at all.
-  if (options.prefix === undefined && before.size > maxBytes)
-    return fail({ reason: 'too-large', limit: maxBytes, size: before.size });
+  const refused = refusedBeforeOpen(before, options);
+  if (refused) return fail(refused);
   let fh;
   try {
     fh = await open(path, OPEN_FLAGS);
@@ -148,9 +143,8 @@ export async function readRepoFile(
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) return fail({ reason: 'not-regular', kind: entryKind(st)! });
-    // O_NOFOLLOW opened a regular file, but not the one lstat saw: replaced in between.
-    if (st.ino !== before.ino || st.dev !== before.dev) return fail({ reason: 'replaced' });
+    const swapped = refusedOpened(st, before);
+    if (swapped) return fail(swapped);
     if (options.prefix !== undefined) {
       const buf = Buffer.alloc(options.prefix);
       const { bytesRead } = await fh.read(buf, 0, options.prefix, 0);
@@ -162,6 +156,26 @@ export async function readRepoFile(
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+/** What `lstat` already refuses: anything but a regular file of one name, or one too large. */
+export function refusedBeforeOpen(before: Stats, options: RepoFileOptions): RepoFileFailure | null {
+  const kind = entryKind(before);
+  if (kind !== null) return { reason: 'not-regular', kind };
+  if (before.nlink > 1 && options.allowHardLink !== true)
+    return { reason: 'hard-link', links: before.nlink };
+  // A file already known to be too large is not read at all.
+  if (options.prefix === undefined && before.size > options.maxBytes)
+    return { reason: 'too-large', limit: options.maxBytes, size: before.size };
+  return null;
+}
+
+/** The opened file (`fstat`) is not the regular file `lstat` saw: replaced in between. */
+export function refusedOpened(st: Stats, before: Stats): RepoFileFailure | null {
+  if (!st.isFile()) return { reason: 'not-regular', kind: entryKind(st)! };
+  // O_NOFOLLOW opened a regular file, but not the one lstat saw: replaced in between.
+  if (st.ino !== before.ino || st.dev !== before.dev) return { reason: 'replaced' };
+  return null;
 }
 
 /** Reads to the end, but never more than `maxBytes + 1` bytes, whatever the size said. */

@@ -75,16 +75,19 @@ export async function runApply(
   const source = await applySource(args, target);
   try {
     const { plan, result } = await applyRun(source, {
-      url,
-      stateDir: args['state-dir'],
-      sharedInventory: sharedInventoryOf(args),
-      lockFlag: args.lock ?? process.env.POOLSYNC_LOCK,
-      lockTimeoutMs,
-      parallelism,
-      maxRetries,
-      tokenFile: args['token-file'],
-      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
-      open,
+      locks: {
+        kind: 'acquire',
+        url,
+        stateDir: args['state-dir'],
+        sharedInventory: sharedInventoryOf(args),
+        lockFlag: args.lock ?? process.env.POOLSYNC_LOCK,
+        lockTimeoutMs,
+        parallelism,
+        maxRetries,
+        tokenFile: args['token-file'],
+        ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+        open,
+      },
       ...personHooks(args, target, { lines, colors, json, flyteCli, parallelism, waitTimeoutMs }),
     });
     if (result === null) {

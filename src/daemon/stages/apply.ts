@@ -12,7 +12,8 @@ import { countsText } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
 import { errorCode, isOutcome, type HeldLock, type Outcome, type RunContext } from './context.js';
 import { heldMessage, type GateDecision } from './gate.js';
-import { deletedBy } from '../../apply/inventory.js';
+import { applyRun } from '../../ops/apply-run.js';
+import type { ApplyRecording } from '../../ops/apply-record.js';
 
 /** Step error codes a later attempt may not meet (the client's retries ran out). */
 const TRANSIENT_CODES = new Set([
@@ -57,9 +58,10 @@ export async function applyStage(
 type Done = Pick<Outcome, 'commit' | 'applied' | 'changed'>;
 
 /**
- * The gate's plan run under the apply lock, and the inventory recorded (what this apply made
- * poolsync's, and what it deleted: prune reads it); an Outcome when the lock is held elsewhere
- * or the executor refused the plan.
+ * The gate's plan applied under the apply lock by the operation `poolsync apply` runs
+ * (src/ops/apply-run.ts, with the lock held here: the daemon takes it for its cycle), which
+ * records the inventory (what this apply made poolsync's, and what it deleted: prune reads it);
+ * an Outcome when the lock is held elsewhere or the executor refused the plan.
  */
 async function executeLocked(
   ctx: RunContext,
@@ -82,15 +84,24 @@ async function executeLocked(
   );
   ctx.enter('apply');
   try {
-    o.onApplyPlan?.(plan);
-    const result = await o.pipeline.executePlan(plan, cp, {
-      parallelism: o.parallelism,
-      waitTimeoutMs: o.waitTimeoutMs,
-      signal,
-      onEvent: (e) => logEvent(ctx, lock, e),
-    });
-    await recordInventory(ctx, cp, plan, deletedBy(result));
-    return { result, lock };
+    const ran = await applyRun(
+      { kind: 'planned', plan },
+      {
+        locks: { kind: 'held', cp, lost: lock.lost, record: recording(ctx, cp) },
+        stderr: (text) => o.logger.warn(o.redactor.scrub(text.trimEnd())),
+        execute: (p, on) => {
+          o.onApplyPlan?.(p);
+          return o.pipeline.executePlan(p, on, {
+            parallelism: o.parallelism,
+            waitTimeoutMs: o.waitTimeoutMs,
+            signal,
+            onEvent: (e) => logEvent(ctx, lock, e),
+          });
+        },
+      },
+    );
+    // A planned source always runs its steps: there is a result.
+    return { result: ran.result!, lock };
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     ctx.update({
@@ -214,19 +225,20 @@ function stopReason(ctx: RunContext, lock: HeldLock): string {
   return 'failure';
 }
 
-/** The inventory after a run (src/apply/inventory.ts); a failure to write it is logged, not fatal. */
-export async function recordInventory(
-  ctx: RunContext,
-  cp: ControlPlane,
-  plan: Plan,
-  deleted: ReadonlySet<string>,
-): Promise<void> {
-  try {
-    await ctx.o.pipeline.recordInventory?.(cp, plan, deleted);
-  } catch (err) {
-    ctx.o.logger.warn(
-      { err: ctx.o.redactor.errorMessage(err) },
-      'could not record the inventory (what prune may delete)',
-    );
-  }
+/**
+ * Where the daemon's apply records (src/ops/apply-record.ts): the inventory only (no
+ * last-applied state); a failure to write it is logged, not fatal.
+ */
+export function recording(ctx: RunContext, cp: ControlPlane): ApplyRecording {
+  const { o } = ctx;
+  return {
+    inventory: o.pipeline.inventoryOf?.(cp) ?? null,
+    lastApplied: null,
+    warn: ({ err }) =>
+      o.logger.warn(
+        { err: o.redactor.errorMessage(err) },
+        'could not record the inventory (what prune may delete)',
+      ),
+    recorded: (addresses) => o.logger.info({ objects: addresses.length }, 'inventory recorded'),
+  };
 }

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
+import type { InventoryStore } from '../../apply/inventory.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { LiveState } from '../../model/live.js';
@@ -36,10 +37,10 @@ export interface Pipeline {
   /** Takes the apply lock(s) for `cp`. Throws when another apply holds one. */
   acquireLock(cp: ControlPlane): Promise<HeldLock>;
   /**
-   * Records in the inventory what the plan's repository declares, less `deleted` (what the
-   * apply deleted): src/apply/inventory.ts. Absent: the daemon keeps no inventory (tests).
+   * The inventory of `cp` (src/apply/inventory.ts), which the apply's record (src/ops/apply-record.ts)
+   * writes. Absent: the daemon keeps no inventory (tests).
    */
-  recordInventory?(cp: ControlPlane, plan: Plan, deleted: ReadonlySet<string>): Promise<void>;
+  inventoryOf?(cp: ControlPlane): InventoryStore;
 }
 
 /**

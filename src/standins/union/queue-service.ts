@@ -11,10 +11,21 @@
  *    is refused); DeleteQueue only of a DRAINED queue; UndeleteQueue brings it back DRAINED;
  *  - `status.cluster_managed` marks a cluster's co-named queue.
  */
-import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@connectrpc/connect';
 import { checkQueueCaps } from './queue-caps-rules.js';
 import type { LiveQueue } from '../../model/live.js';
-import { QueueService, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
+import {
+  QueueService,
+  QueueState,
+  type CreateQueueRequest,
+  type DeleteQueueRequest,
+  type GetQueueRequest,
+  type ListQueuesRequest,
+  type UndeleteQueueRequest,
+  type UpdateQueueRequest,
+  type UpdateQueueStateRequest,
+  type WatchQueueMetricsRequest,
+} from '../../gen/cloudidl/queue/queue_pb.js';
 import type { QueueIdentifier } from '../../gen/cloudidl/common/identifier_pb.js';
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../controlplane/errors.js';
@@ -37,145 +48,173 @@ export interface ServiceContext {
 
 const key = (name: string) => `Queue/${name}`;
 
+/** The stand-in's view of a queue: its state generation, deletion and the fields beyond 7. */
+function view(x: ServiceContext, q: LiveQueue, deleted = false) {
+  const { org, extras, life } = x;
+  const m = queueToPb(q, org, {
+    generation: life.generation(key(q.name)),
+    deletedAt: deleted
+      ? (life.deletedTimestamp(key(q.name)) ?? { seconds: 0n, nanos: 0 })
+      : undefined,
+  });
+  extras.attach(q.name, m.spec);
+  return m;
+}
+
+async function deletedQueue(x: ServiceContext, name: string): Promise<LiveQueue | null> {
+  return (await x.cp.listDeletedQueues()).find((q) => q.name === name) ?? null;
+}
+
+function nameOf(x: ServiceContext, id: QueueIdentifier | undefined): string {
+  x.checkOrg(id?.organization);
+  return id?.name ?? '';
+}
+
 export function queueRoutes(x: ServiceContext): (router: ConnectRouter) => void {
-  const { cp, org, extras, life } = x;
-  const view = (q: LiveQueue, deleted = false) => {
-    const m = queueToPb(q, org, {
-      generation: life.generation(key(q.name)),
-      deletedAt: deleted
-        ? (life.deletedTimestamp(key(q.name)) ?? { seconds: 0n, nanos: 0 })
-        : undefined,
-    });
-    extras.attach(q.name, m.spec);
-    return m;
-  };
-  const deletedQueue = async (name: string) =>
-    (await cp.listDeletedQueues()).find((q) => q.name === name) ?? null;
-  const nameOf = (id: QueueIdentifier | undefined) => {
-    x.checkOrg(id?.organization);
-    return id?.name ?? '';
-  };
   return (router) =>
     router.service(QueueService, {
-      async listQueues(req) {
-        x.checkOrg(req.organization);
-        const f = listsDeleted(req.request?.filters ?? []);
-        const all = f.deleted ? await cp.listDeletedQueues() : await cp.listQueues();
-        const views = all.sort(byName).map((q) => view(q, f.deleted));
-        const wanted = f.state
-          ? views.filter(
-              (q) => QueueState[q.status?.state ?? 0] === f.state?.replace(/^QUEUE_STATE_/, ''),
-            )
-          : views;
-        const p = page(
-          wanted,
-          (q) => q.id!.name,
-          req.request?.limit ?? 0,
-          req.request?.token ?? '',
-          x.max,
-        );
-        return { queues: p.items, token: p.token };
-      },
-      async getQueue(req) {
-        const name = nameOf(req.id);
-        try {
-          return { queue: view(await cp.getQueue(name)) };
-        } catch (err) {
-          const gone = err instanceof ControlPlaneError && err.code === 'NOT_FOUND';
-          const deleted = gone ? await deletedQueue(name) : null;
-          if (!deleted) throw err;
-          return { queue: view(deleted, true) };
-        }
-      },
-      async createQueue(req) {
-        const name = nameOf(req.id);
-        if (req.id?.project || req.id?.domain)
-          throw new ConnectError(
-            'only organization-scoped queues can be created (no project or domain in the id)',
-            Code.InvalidArgument,
-          );
-        checkQueueCaps(req.spec);
-        const q = await cp.createQueue({ name, ...specFromPb(req.spec, false) });
-        extras.replace(q.name, req.spec);
-        return { queue: view(q) };
-      },
-      async updateQueue(req) {
-        const name = nameOf(req.id);
-        if (await deletedQueue(name))
-          throw new ConnectError(
-            `queue "${name}" is deleted: undelete it first`,
-            Code.FailedPrecondition,
-          );
-        // Union replaces the whole spec: the fields beyond 7 become exactly what was sent.
-        checkQueueCaps(req.spec);
-        const q = await cp.updateQueue(name, specFromPb(req.spec, true));
-        extras.replace(q.name, req.spec);
-        return { queue: view(q) };
-      },
-      async updateQueueState(req) {
-        const name = nameOf(req.id);
-        life.expect(key(name), req.expectedStateGeneration);
-        if (req.state === QueueState.DRAINING) x.broad.refuse(name, 'drained');
-        const q =
-          req.state === QueueState.DRAINING
-            ? await cp.drainQueue(name)
-            : req.state === QueueState.ACTIVE
-              ? await cp.activateQueue(name)
-              : null;
-        if (!q)
-          throw new ConnectError(
-            'state must be QUEUE_STATE_DRAINING or QUEUE_STATE_ACTIVE',
-            Code.InvalidArgument,
-          );
-        life.bump(key(name));
-        return { queue: view(q) };
-      },
-      async deleteQueue(req) {
-        const name = nameOf(req.id);
-        if (await deletedQueue(name))
-          throw new ConnectError(`queue "${name}" is already deleted`, Code.FailedPrecondition);
-        life.expect(key(name), req.expectedStateGeneration);
-        x.broad.refuse(name, 'deleted');
-        await cp.deleteQueue(name);
-        life.markDeleted(key(name));
-        return { queue: view((await deletedQueue(name))!, true) };
-      },
-      async undeleteQueue(req) {
-        const name = nameOf(req.id);
-        const q = await cp.undeleteQueue(name);
-        life.undeleted(key(name));
-        return { queue: view(q) };
-      },
-      async *watchQueueMetrics(req, ctx) {
-        x.checkOrg(req.poolId?.organization);
-        const pool = req.poolId?.name ?? '';
-        for (;;) {
-          const queues = (await cp.listQueues()).filter(
-            (q) =>
-              q.pool === pool &&
-              (req.queueNames.length > 0 ? req.queueNames.includes(q.name) : q.state !== 'drained'),
-          );
-          const metrics = await Promise.all(
-            queues.map(async (q) => {
-              const m = await cp.queueMetrics(q.name);
-              return {
-                id: { organization: org, name: q.name },
-                runsInFlight: m.runs_in_flight,
-                actionsInFlight: m.actions_in_flight,
-                currentDepth: m.depth,
-                observedAt: { seconds: BigInt(Math.floor(Date.now() / 1000)) },
-              };
-            }),
-          );
-          yield { metrics };
-          await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, x.metricsIntervalMs);
-            ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), {
-              once: true,
-            });
-          });
-          if (ctx.signal.aborted) return;
-        }
-      },
+      listQueues: (req) => listQueues(x, req),
+      getQueue: (req) => getQueue(x, req),
+      createQueue: (req) => createQueue(x, req),
+      updateQueue: (req) => updateQueue(x, req),
+      updateQueueState: (req) => updateQueueState(x, req),
+      deleteQueue: (req) => deleteQueue(x, req),
+      undeleteQueue: (req) => undeleteQueue(x, req),
+      watchQueueMetrics: (req, ctx) => watchQueueMetrics(x, req, ctx),
     });
+}
+
+async function listQueues(x: ServiceContext, req: ListQueuesRequest) {
+  const { cp } = x;
+  x.checkOrg(req.organization);
+  const f = listsDeleted(req.request?.filters ?? []);
+  const all = f.deleted ? await cp.listDeletedQueues() : await cp.listQueues();
+  const views = all.sort(byName).map((q) => view(x, q, f.deleted));
+  const wanted = f.state
+    ? views.filter(
+        (q) => QueueState[q.status?.state ?? 0] === f.state?.replace(/^QUEUE_STATE_/, ''),
+      )
+    : views;
+  const p = page(
+    wanted,
+    (q) => q.id!.name,
+    req.request?.limit ?? 0,
+    req.request?.token ?? '',
+    x.max,
+  );
+  return { queues: p.items, token: p.token };
+}
+
+async function getQueue(x: ServiceContext, req: GetQueueRequest) {
+  const name = nameOf(x, req.id);
+  try {
+    return { queue: view(x, await x.cp.getQueue(name)) };
+  } catch (err) {
+    const gone = err instanceof ControlPlaneError && err.code === 'NOT_FOUND';
+    const deleted = gone ? await deletedQueue(x, name) : null;
+    if (!deleted) throw err;
+    return { queue: view(x, deleted, true) };
+  }
+}
+
+async function createQueue(x: ServiceContext, req: CreateQueueRequest) {
+  const name = nameOf(x, req.id);
+  if (req.id?.project || req.id?.domain)
+    throw new ConnectError(
+      'only organization-scoped queues can be created (no project or domain in the id)',
+      Code.InvalidArgument,
+    );
+  checkQueueCaps(req.spec);
+  const q = await x.cp.createQueue({ name, ...specFromPb(req.spec, false) });
+  x.extras.replace(q.name, req.spec);
+  return { queue: view(x, q) };
+}
+
+async function updateQueue(x: ServiceContext, req: UpdateQueueRequest) {
+  const name = nameOf(x, req.id);
+  if (await deletedQueue(x, name))
+    throw new ConnectError(
+      `queue "${name}" is deleted: undelete it first`,
+      Code.FailedPrecondition,
+    );
+  // Union replaces the whole spec: the fields beyond 7 become exactly what was sent.
+  checkQueueCaps(req.spec);
+  const q = await x.cp.updateQueue(name, specFromPb(req.spec, true));
+  x.extras.replace(q.name, req.spec);
+  return { queue: view(x, q) };
+}
+
+async function updateQueueState(x: ServiceContext, req: UpdateQueueStateRequest) {
+  const { cp, life } = x;
+  const name = nameOf(x, req.id);
+  life.expect(key(name), req.expectedStateGeneration);
+  if (req.state === QueueState.DRAINING) x.broad.refuse(name, 'drained');
+  const q =
+    req.state === QueueState.DRAINING
+      ? await cp.drainQueue(name)
+      : req.state === QueueState.ACTIVE
+        ? await cp.activateQueue(name)
+        : null;
+  if (!q)
+    throw new ConnectError(
+      'state must be QUEUE_STATE_DRAINING or QUEUE_STATE_ACTIVE',
+      Code.InvalidArgument,
+    );
+  life.bump(key(name));
+  return { queue: view(x, q) };
+}
+
+async function deleteQueue(x: ServiceContext, req: DeleteQueueRequest) {
+  const name = nameOf(x, req.id);
+  if (await deletedQueue(x, name))
+    throw new ConnectError(`queue "${name}" is already deleted`, Code.FailedPrecondition);
+  x.life.expect(key(name), req.expectedStateGeneration);
+  x.broad.refuse(name, 'deleted');
+  await x.cp.deleteQueue(name);
+  x.life.markDeleted(key(name));
+  return { queue: view(x, (await deletedQueue(x, name))!, true) };
+}
+
+async function undeleteQueue(x: ServiceContext, req: UndeleteQueueRequest) {
+  const name = nameOf(x, req.id);
+  const q = await x.cp.undeleteQueue(name);
+  x.life.undeleted(key(name));
+  return { queue: view(x, q) };
+}
+
+async function* watchQueueMetrics(
+  x: ServiceContext,
+  req: WatchQueueMetricsRequest,
+  ctx: HandlerContext,
+) {
+  const { cp, org } = x;
+  x.checkOrg(req.poolId?.organization);
+  const pool = req.poolId?.name ?? '';
+  for (;;) {
+    const queues = (await cp.listQueues()).filter(
+      (q) =>
+        q.pool === pool &&
+        (req.queueNames.length > 0 ? req.queueNames.includes(q.name) : q.state !== 'drained'),
+    );
+    const metrics = await Promise.all(
+      queues.map(async (q) => {
+        const m = await cp.queueMetrics(q.name);
+        return {
+          id: { organization: org, name: q.name },
+          runsInFlight: m.runs_in_flight,
+          actionsInFlight: m.actions_in_flight,
+          currentDepth: m.depth,
+          observedAt: { seconds: BigInt(Math.floor(Date.now() / 1000)) },
+        };
+      }),
+    );
+    yield { metrics };
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, x.metricsIntervalMs);
+      ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), {
+        once: true,
+      });
+    });
+    if (ctx.signal.aborted) return;
+  }
 }

@@ -20,7 +20,11 @@ import {
 import {
   SettingsRecordSchema,
   SettingsService,
+  type CreateSettingsRequest,
+  type GetSettingsForEditRequest,
+  type GetSettingsRequest,
   type SettingsRecord,
+  type UpdateSettingsRequest,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 
@@ -63,111 +67,128 @@ export class BroadScopeSettings {
   }
 }
 
-export function settingsRoutes(x: {
+interface SettingsContext {
   cp: EmbeddedControlPlane;
   org: string;
   broad: BroadScopeSettings;
   checkOrg: (given: string | undefined) => void;
-}): (router: ConnectRouter) => void {
-  const { cp, org, broad } = x;
-  const scopeOf = (key: SettingsKey | undefined): Scope => {
-    x.checkOrg(key?.org);
-    if (key?.project && !key.domain)
-      throw new ConnectError(
-        'a project scope needs its domain (org, domain and project in the key)',
-        Code.InvalidArgument,
-      );
-    if (!key?.domain) return { level: ScopeLevel.ORG };
-    if (!key.project) return { level: ScopeLevel.DOMAIN, domain: key.domain };
-    return { level: ScopeLevel.PROJECT, domain: key.domain, project: key.project };
-  };
-  const broadId = (s: Scope) => (s.level === ScopeLevel.ORG ? '' : s.domain);
-  /** Versions of project/domain levels, for optimistic locking (in memory). */
-  const versions = new Map<string, bigint>();
-  const record = async (s: Scope): Promise<SettingsRecord> => {
-    const key = {
-      org,
-      domain: s.level === ScopeLevel.ORG ? '' : s.domain,
-      project: s.level === ScopeLevel.PROJECT ? s.project : '',
-    };
-    let queue: string | null = null;
-    let version = 0n;
-    if (s.level === ScopeLevel.PROJECT) {
-      const id = `${s.project}/${s.domain}`;
-      const dq = (await cp.listDefaultQueues()).find(
-        (d) => d.project === s.project && d.domain === s.domain,
-      );
-      if (dq && !versions.has(id)) versions.set(id, 1n);
-      queue = dq?.queue ?? null;
-      version = versions.get(id) ?? 0n;
-    } else {
-      const l = broad.get(broadId(s));
-      queue = l?.queue ?? null;
-      version = l?.version ?? 0n;
-    }
-    const settings =
-      queue === null
-        ? {}
-        : {
-            run: {
-              defaultQueue: { state: SettingState.VALUE, stringValue: queue, scopeLevel: s.level },
-            },
-          };
-    return create(SettingsRecordSchema, { key, settings, version });
-  };
-  const apply = async (s: Scope, settings: Settings | undefined) => {
-    const dq = settings?.run?.defaultQueue;
-    const queue = dq?.state === SettingState.VALUE ? dq.stringValue : null;
-    if (s.level === ScopeLevel.PROJECT) {
-      if (queue !== null) await cp.setDefaultQueue(s.project, s.domain, queue);
-      else if (
-        (await cp.listDefaultQueues()).some((d) => d.project === s.project && d.domain === s.domain)
-      )
-        await cp.deleteDefaultQueue(s.project, s.domain);
-      const id = `${s.project}/${s.domain}`;
-      versions.set(id, (versions.get(id) ?? 0n) + 1n);
-    } else {
-      if (queue !== null) await cp.getQueue(queue); // NOT_FOUND, as for a project/domain setting
-      broad.set(broadId(s), queue);
-    }
-    return record(s);
-  };
-  /** The requested level and the broader ones it inherits from, broadest first (those that exist). */
-  const chain = (s: Scope): Scope[] =>
-    s.level === ScopeLevel.ORG
-      ? [s]
-      : s.level === ScopeLevel.DOMAIN
-        ? [{ level: ScopeLevel.ORG }, s]
-        : [{ level: ScopeLevel.ORG }, { level: ScopeLevel.DOMAIN, domain: s.domain }, s];
+}
 
+/** The routes' state: the context, and versions of project/domain levels (in memory). */
+interface Levels extends SettingsContext {
+  /** Versions of project/domain levels, for optimistic locking (in memory). */
+  versions: Map<string, bigint>;
+}
+
+export function settingsRoutes(x: SettingsContext): (router: ConnectRouter) => void {
+  const l: Levels = { ...x, versions: new Map<string, bigint>() };
   return (router) => {
     router.service(SettingsService, {
-      async getSettings(req) {
-        return { settingsRecord: await record(scopeOf(req.key)) };
-      },
-      async getSettingsForEdit(req) {
-        const levels = await Promise.all(chain(scopeOf(req.key)).map(record));
-        return { requestedKey: req.key, levels: levels.filter((l) => l.version > 0n) };
-      },
-      async createSettings(req) {
-        const s = scopeOf(req.key);
-        if ((await record(s)).version > 0n)
-          throw new ConnectError(
-            'settings exist at this level: use UpdateSettings',
-            Code.AlreadyExists,
-          );
-        return { settingsRecord: await apply(s, req.settings) };
-      },
-      async updateSettings(req) {
-        const s = scopeOf(req.key);
-        const current = await record(s);
-        if (current.version !== req.version)
-          throw new ConnectError(
-            `version ${req.version} is not the current version ${current.version} of these settings: read them again`,
-            Code.Aborted,
-          );
-        return { settingsRecord: await apply(s, req.settings) };
-      },
+      getSettings: (req) => getSettings(l, req),
+      getSettingsForEdit: (req) => getSettingsForEdit(l, req),
+      createSettings: (req) => createSettings(l, req),
+      updateSettings: (req) => updateSettings(l, req),
     });
   };
+}
+
+function scopeOf(x: SettingsContext, key: SettingsKey | undefined): Scope {
+  x.checkOrg(key?.org);
+  if (key?.project && !key.domain)
+    throw new ConnectError(
+      'a project scope needs its domain (org, domain and project in the key)',
+      Code.InvalidArgument,
+    );
+  if (!key?.domain) return { level: ScopeLevel.ORG };
+  if (!key.project) return { level: ScopeLevel.DOMAIN, domain: key.domain };
+  return { level: ScopeLevel.PROJECT, domain: key.domain, project: key.project };
+}
+
+const broadId = (s: Scope) => (s.level === ScopeLevel.ORG ? '' : s.domain);
+
+async function record(l: Levels, s: Scope): Promise<SettingsRecord> {
+  const { cp, org, broad, versions } = l;
+  const key = {
+    org,
+    domain: s.level === ScopeLevel.ORG ? '' : s.domain,
+    project: s.level === ScopeLevel.PROJECT ? s.project : '',
+  };
+  let queue: string | null = null;
+  let version = 0n;
+  if (s.level === ScopeLevel.PROJECT) {
+    const id = `${s.project}/${s.domain}`;
+    const dq = (await cp.listDefaultQueues()).find(
+      (d) => d.project === s.project && d.domain === s.domain,
+    );
+    if (dq && !versions.has(id)) versions.set(id, 1n);
+    queue = dq?.queue ?? null;
+    version = versions.get(id) ?? 0n;
+  } else {
+    const b = broad.get(broadId(s));
+    queue = b?.queue ?? null;
+    version = b?.version ?? 0n;
+  }
+  const settings =
+    queue === null
+      ? {}
+      : {
+          run: {
+            defaultQueue: { state: SettingState.VALUE, stringValue: queue, scopeLevel: s.level },
+          },
+        };
+  return create(SettingsRecordSchema, { key, settings, version });
+}
+
+async function apply(l: Levels, s: Scope, settings: Settings | undefined) {
+  const { cp, broad, versions } = l;
+  const dq = settings?.run?.defaultQueue;
+  const queue = dq?.state === SettingState.VALUE ? dq.stringValue : null;
+  if (s.level === ScopeLevel.PROJECT) {
+    if (queue !== null) await cp.setDefaultQueue(s.project, s.domain, queue);
+    else if (
+      (await cp.listDefaultQueues()).some((d) => d.project === s.project && d.domain === s.domain)
+    )
+      await cp.deleteDefaultQueue(s.project, s.domain);
+    const id = `${s.project}/${s.domain}`;
+    versions.set(id, (versions.get(id) ?? 0n) + 1n);
+  } else {
+    if (queue !== null) await cp.getQueue(queue); // NOT_FOUND, as for a project/domain setting
+    broad.set(broadId(s), queue);
+  }
+  return record(l, s);
+}
+
+/** The requested level and the broader ones it inherits from, broadest first (those that exist). */
+const chain = (s: Scope): Scope[] =>
+  s.level === ScopeLevel.ORG
+    ? [s]
+    : s.level === ScopeLevel.DOMAIN
+      ? [{ level: ScopeLevel.ORG }, s]
+      : [{ level: ScopeLevel.ORG }, { level: ScopeLevel.DOMAIN, domain: s.domain }, s];
+
+async function getSettings(l: Levels, req: GetSettingsRequest) {
+  return { settingsRecord: await record(l, scopeOf(l, req.key)) };
+}
+
+async function getSettingsForEdit(l: Levels, req: GetSettingsForEditRequest) {
+  const levels = await Promise.all(chain(scopeOf(l, req.key)).map((s) => record(l, s)));
+  return { requestedKey: req.key, levels: levels.filter((r) => r.version > 0n) };
+}
+
+async function createSettings(l: Levels, req: CreateSettingsRequest) {
+  const s = scopeOf(l, req.key);
+  if ((await record(l, s)).version > 0n)
+    throw new ConnectError('settings exist at this level: use UpdateSettings', Code.AlreadyExists);
+  return { settingsRecord: await apply(l, s, req.settings) };
+}
+
+async function updateSettings(l: Levels, req: UpdateSettingsRequest) {
+  const s = scopeOf(l, req.key);
+  const current = await record(l, s);
+  if (current.version !== req.version)
+    throw new ConnectError(
+      `version ${req.version} is not the current version ${current.version} of these settings: read them again`,
+      Code.Aborted,
+    );
+  return { settingsRecord: await apply(l, s, req.settings) };
 }

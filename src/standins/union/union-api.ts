@@ -10,7 +10,7 @@
  * connect to http:// URLs), anything else to the existing HTTP/1.1 server.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createH2Server, type Http2Session } from 'node:http2';
+import { createServer as createH2Server, type Http2Server, type Http2Session } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
@@ -74,6 +74,42 @@ function authInterceptor(oauth: OAuthStandIn, acceptUnauthenticated: boolean): I
   };
 }
 
+type Rpc = ReturnType<typeof connectNodeAdapter>;
+
+/** The HTTP/2 (h2c) server: the RPCs, with a request log of method, path and outcome. */
+function rpcServer(rpc: Rpc, isRpc: (url: string | undefined) => boolean, logger?: Logger) {
+  return createH2Server((req, res) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // Only method, path and outcome: never headers (token) or bodies.
+      logger?.info(
+        { method: req.method, path: req.url, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
+        'request',
+      );
+    });
+    if (isRpc(req.url)) rpc(req, res);
+    else res.writeHead(404).end();
+  });
+}
+
+/** The port's listener: a connection opening with the HTTP/2 preface to `h2`, others to `http1`. */
+function sniffer(h2: Http2Server, http1: Server, sockets: Set<Socket>): NetServer {
+  return createNetServer((socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      const n = Math.min(chunk.length, PREFACE.length);
+      const target = chunk.subarray(0, n).equals(PREFACE.subarray(0, n)) ? h2 : http1;
+      target.emit('connection', socket);
+      process.nextTick(() => socket.resume());
+    });
+    socket.on('error', () => socket.destroy());
+  });
+}
+
 export function createUnionApi(opts: UnionApiOptions): UnionApi {
   const queueExtras = opts.queueExtras ?? new QueueExtras();
   const rpc = connectNodeAdapter({
@@ -85,19 +121,7 @@ export function createUnionApi(opts: UnionApiOptions): UnionApi {
     ],
   });
   const isRpc = (url: string | undefined) => PREFIXES.some((p) => (url ?? '').startsWith(p));
-  const h2 = createH2Server((req, res) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      // Only method, path and outcome: never headers (token) or bodies.
-      opts.logger?.info(
-        { method: req.method, path: req.url, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
-        'request',
-      );
-    });
-    if (isRpc(req.url)) rpc(req, res);
-    else res.writeHead(404).end();
-  });
+  const h2 = rpcServer(rpc, isRpc, opts.logger);
   const sessions = new Set<Http2Session>();
   // Every connection of the port: the HTTP/1.1 server does not track sockets it did not
   // accept itself (its closeAllConnections needs its own listen), so close() ends them here.
@@ -116,19 +140,7 @@ export function createUnionApi(opts: UnionApiOptions): UnionApi {
       return opts.oauth.handle(req, res);
     },
     listener(http1) {
-      return createNetServer((socket: Socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.once('data', (chunk: Buffer) => {
-          socket.pause();
-          socket.unshift(chunk);
-          const n = Math.min(chunk.length, PREFACE.length);
-          const target = chunk.subarray(0, n).equals(PREFACE.subarray(0, n)) ? h2 : http1;
-          target.emit('connection', socket);
-          process.nextTick(() => socket.resume());
-        });
-        socket.on('error', () => socket.destroy());
-      });
+      return sniffer(h2, http1, sockets);
     },
     close() {
       for (const s of sessions) s.destroy();
