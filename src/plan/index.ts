@@ -7,16 +7,15 @@ import { address, assignmentKeyString, type ObjectKind } from '../model/common.j
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import { PLAN_FORMAT_VERSION, type Change, type Plan, type PlanInventory } from '../model/plan.js';
-import { makeChange, summarizeChanges } from './change.js';
-import { listAddresses } from './forms.js';
+import { summarizeChanges } from './change.js';
 import { planAssignments } from './assignments.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
-import { planClusters } from './clusters.js';
 import { PlanContext, compare, locationOf, preventsDestroy } from './context.js';
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
-import { planPools } from './pools.js';
+import { finalPools } from './pool-final.js';
+import { planPoolsAndClusters } from './pools-and-clusters.js';
 import { planQueues } from './queues.js';
 import type { QueuePass } from './queue-pass.js';
 import { buildSteps } from './steps.js';
@@ -49,16 +48,26 @@ export interface PlanOptions {
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
   const ctx = new PlanContext(desired, live, new Set(opts.replace ?? []));
-  planPoolsAndClusters(ctx);
-  planQueues(ctx, opts.queuePass);
-  keepPoolsOfRefusedQueueMoves(ctx);
-  planAssignments(ctx);
-  planDefaultQueues(ctx);
-  planExecutionClusterLabels(ctx);
-  planFlyteadmin(
+  // Each pass reads the index and the decisions of the passes before it, and returns its own.
+  const pc = planPoolsAndClusters(ctx);
+  const queues = planQueues(ctx, pc, opts.queuePass);
+  ctx.pools = finalPools(ctx, pc.pools, queues);
+  ctx.clusters = pc.clusters;
+  ctx.deletedClusters = pc.deletedClusters;
+  ctx.movedClusters = pc.movedClusters;
+  ctx.queues = queues;
+  ctx.defaultQueues = planDefaultQueues(ctx, queues);
+  const labels = planExecutionClusterLabels(ctx);
+  const fa = planFlyteadmin(
     ctx,
+    { labels: labels.labels, assignments: planAssignments(ctx, ctx.pools) },
     new Set([...(desired.config.accept_cascade ?? []), ...(opts.acceptCascade ?? [])]),
   );
+  ctx.assignments = fa.assignments;
+  ctx.labels = fa.labels;
+  ctx.otherRows = fa.otherRows;
+  ctx.warnings.push(...pc.warnings, ...labels.warnings, ...fa.warnings);
+  ctx.errors.push(...pc.errors);
   checkReferences(ctx, new Set(opts.configOnlyPools ?? []));
   checkPreventDestroy(ctx);
 
@@ -110,65 +119,6 @@ function withOtherRows(
   const others = [...ctx.otherRows.values()].filter((c) => c.kind === kind);
   const all = [...decided.map((d) => d.change), ...others];
   return others.length === 0 ? all : all.sort((a, b) => compare(a.name, b.name));
-}
-
-/**
- * Pools and clusters depend on each other: a pool whose only references are clusters this
- * plan deletes can be deleted or replaced after them (P5, rule 5), and a cluster's
- * registration can be blocked by the contract its pool ends with (C4). Start from the
- * clusters that are certainly going, and plan again until both passes agree (in practice
- * one round, at most a few).
- */
-function planPoolsAndClusters(ctx: PlanContext): void {
-  for (const l of ctx.live.clusters) {
-    const d = ctx.dClusters.get(l.name);
-    const moving = d !== undefined && d.pool !== l.pool;
-    if ((!d && ctx.prunes('Cluster', l.name)) || moving) ctx.assumedDeletedClusters.add(l.name);
-  }
-  for (let round = 0; ; round++) {
-    planPools(ctx);
-    planClusters(ctx);
-    // Moved clusters (cluster_move) leave their pool too.
-    const leaving = new Set([...ctx.deletedClusters, ...ctx.movedClusters]);
-    const same =
-      leaving.size === ctx.assumedDeletedClusters.size &&
-      [...leaving].every((c) => ctx.assumedDeletedClusters.has(c));
-    if (same || round === 3) return;
-    ctx.assumedDeletedClusters = leaving;
-    ctx.resetPoolsAndClusters();
-  }
-}
-
-/**
- * The pool pass counts a queue moving to another pool (drain with queue_delete or queue_move)
- * as gone from its pool (P5); when the queue pass then refuses that move (its new selector is
- * blocked), the pool stays, blocked with the names.
- */
-function keepPoolsOfRefusedQueueMoves(ctx: PlanContext): void {
-  for (const [name, d] of ctx.pools) {
-    if (!d.deletes) continue;
-    const stay = (ctx.lQueuesByPool.get(name) ?? []).filter(
-      (q) => ctx.leavingQueues.has(q) && !ctx.queues.get(q)?.deletes && !ctx.queues.get(q)?.moves,
-    );
-    if (stay.length === 0) continue;
-    const live = ctx.lPools.get(name)!;
-    const before = d.change.before;
-    ctx.pools.set(name, {
-      change: makeChange(
-        'ClusterPool',
-        name,
-        'blocked',
-        before,
-        before,
-        d.change.diff,
-        `${listAddresses(stay.map((q) => address('Queue', q)))} stay in this pool: moving ${stay.length === 1 ? 'it' : 'them'} ` +
-          `to another pool is blocked (see ${stay.length === 1 ? 'that change' : 'those changes'}), so the pool cannot be deleted (P5)`,
-      ),
-      creates: false,
-      deletes: false,
-      finalContract: live.contract,
-    });
-  }
 }
 
 /** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */

@@ -10,11 +10,11 @@ import type { QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { decision, queueDeleteBlockedReason, selectorBlockedReason } from './queue-decision.js';
 import { planQueueMove } from './queue-move.js';
-import { reasonOf, reasonText } from './reasons.js';
+import { reasonOf } from './reasons.js';
 import {
   leaves,
   prunesQueue,
-  undrainableReason,
+  undrainableSettings,
   unmanagedQueueReason,
   type QueueFrame,
   type QueueOwn,
@@ -111,10 +111,7 @@ function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
     action: 'blocked',
     final: untouched,
     causedBy: sideEffect,
-    reason:
-      queueDeleteBlockedReason(f, name) ??
-      `not in the repository, but queues cannot be deleted (Q6). To retire it, declare it with \`clusters: []\` ` +
-        `(it then routes nowhere; an idle queue costs nothing).`,
+    reason: queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {}),
   });
 }
 
@@ -136,22 +133,20 @@ function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
       final: untouched,
       causedBy: sideEffect,
       reason:
-        `listed absent in poolsync.yaml, but it cannot be deleted here: ` +
-        (queueDeleteBlockedReason(f, name)?.replace(/^not in the repository; /, '') ??
-          'this control plane deletes no queues (queue_delete off, Q6)'),
+        queueDeleteBlockedReason(f, name, true) ?? reasonOf('DEFAULT_QUEUE_ABSENT_NO_DELETE', {}),
     });
   }
   return null;
 }
 
-type Refuse = (reason: string, why?: Reason | null) => QueueDecision;
+type Refuse = (reason: Reason) => QueueDecision;
 
 function refusal(v: LiveView, target: QueueSpec): Refuse {
   const { own, live, untouched, sideEffect, base } = v;
   const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
   // A requested change the rules forbid: shown with its diff, the queue stays as it is.
-  const refuse = (reason: string, why: Reason | null = null) => {
-    const d = decision(own, {
+  const refuse = (reason: Reason) =>
+    decision(own, {
       ...base,
       action: 'blocked',
       final: untouched,
@@ -159,9 +154,6 @@ function refusal(v: LiveView, target: QueueSpec): Refuse {
       reason,
       causedBy: sideEffect,
     });
-    if (why) d.change.why = why;
-    return d;
-  };
   return refuse;
 }
 
@@ -176,9 +168,9 @@ function planPoolChange(
   const { name } = own;
   const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
   if (target.pool !== live.pool && !l.cluster_managed && f.caps.drain && f.caps.queue_delete) {
-    const undrainable = undrainableReason(f, name);
-    const blocked = undrainable
-      ? `a queue's pool can change only by drain, delete and create (drain, queue_delete), but not this one's: ${undrainable}`
+    const settings = undrainableSettings(f, name);
+    const blocked = settings
+      ? reasonOf('QUEUE_POOL_CHANGE_UNDRAINABLE', { settings })
       : selectorBlockedReason(f, target);
     if (blocked) return refuse(blocked);
     const d = decision(own, {
@@ -195,25 +187,26 @@ function planPoolChange(
     return d;
   }
   if (target.pool !== live.pool) {
-    const missing = [!f.caps.drain && 'drain', !f.caps.queue_delete && 'queue_delete'].filter(
-      Boolean,
-    );
-    const hint =
-      f.caps.drain || f.caps.queue_delete
-        ? ` (With both drain and queue_delete this would be a drain → delete → create; this control plane lacks ${missing.join(' and ')}.)`
-        : '';
+    const missing = [
+      ...(f.caps.drain ? [] : ['drain']),
+      ...(f.caps.queue_delete ? [] : ['queue_delete']),
+    ];
     if (l.cluster_managed) {
-      const why = reasonOf('CONAMED_QUEUE_POOL_FIXED', {
-        queue: address('Queue', name),
-        cluster: name,
-        pool: live.pool,
-      });
-      return refuse(reasonText(why)!, why);
+      return refuse(
+        reasonOf('CONAMED_QUEUE_POOL_FIXED', {
+          queue: address('Queue', name),
+          cluster: name,
+          pool: live.pool,
+        }),
+      );
     }
     return refuse(
-      `a queue's pool can never change (Q3) and queues cannot be deleted (Q6): declare a new queue (another name) ` +
-        `in pool "${target.pool}" and retire this one with \`pool: ${live.pool}\` and \`clusters: []\`.` +
-        hint,
+      reasonOf('QUEUE_POOL_FIXED', {
+        pool: target.pool,
+        live_pool: live.pool,
+        hint: f.caps.drain || f.caps.queue_delete,
+        missing,
+      }),
     );
   }
   return null;
@@ -230,17 +223,14 @@ function planSameGroupUpdate(
   const { name } = own;
   const managed = l.cluster_managed || name === DEFAULT_QUEUE;
   if (managed && !sameSelector(target.clusters, untouched.clusters)) {
-    const reason =
-      name === DEFAULT_QUEUE
-        ? 'the selector of the "default" queue cannot change (Q5)'
-        : f.liveClusterPools.has(name) || f.clusters.get(name)?.registers
-          ? `the selector of a co-named queue is managed by its cluster and cannot be set (Q4)` +
-            (untouched.clusters.length === 0
-              ? `; this one was emptied when cluster "${name}" was deleted (C8) and a new registration does not restore it (C7): use a new cluster name`
-              : '')
-          : `this queue was created by cluster "${name}" (C2), so its selector cannot be set (Q4); it stays ` +
-            `${JSON.stringify(untouched.clusters)}`;
-    return refuse(reason);
+    if (name === DEFAULT_QUEUE) return refuse(reasonOf('DEFAULT_QUEUE_SELECTOR_FIXED', {}));
+    if (f.liveClusterPools.has(name) || f.clusters.get(name)?.registers) {
+      const emptied = untouched.clusters.length === 0;
+      return refuse(reasonOf('CONAMED_SELECTOR_FIXED', { name, emptied }));
+    }
+    return refuse(
+      reasonOf('CREATED_QUEUE_SELECTOR_FIXED', { name, clusters: [...untouched.clusters] }),
+    );
   }
   const blocked = selectorBlockedReason(f, target);
   if (blocked) {

@@ -16,6 +16,7 @@
 import type { PlanWarning, Reason, ReasonParams } from '../model/plan.js';
 import { CAUSES } from './words/causes.js';
 import type { Words } from './words/params.js';
+import { CLUSTER_REASONS, CLUSTER_WARNINGS } from './words/clusters.js';
 import { POOL_REASONS } from './words/pools.js';
 import { UNMANAGED } from './words/prune.js';
 import { QUEUE_REASONS } from './words/queues.js';
@@ -27,8 +28,10 @@ const CATALOG: Readonly<Record<string, Words>> = {
   ...CAUSES,
   ...UNMANAGED,
   ...POOL_REASONS,
+  ...CLUSTER_REASONS,
   ...QUEUE_REASONS,
   ...WARNINGS,
+  ...CLUSTER_WARNINGS,
 };
 
 /** Every code the catalog has words for. */
