@@ -79,7 +79,7 @@ export interface MemoryOptions extends PlanShapeOptions {
   memoryDir: string | null;
   /**
    * ControlPlane.stateKey: when the record's key equals it, the live state is not read (it is
-   * the one the record was planned against).
+   * the one the record was planned against). Asked before the read and again after it.
    */
   stateKey?: () => Promise<string | null>;
   /** `desired` → the facts kept with the plan. */
@@ -154,7 +154,10 @@ export async function planRemembering(
   const plan = planAgainst(loaded.desired, liveNow, opts);
   const facts = opts.facts(loaded.desired);
   if (inputs && !loaded.desired.config.render) {
-    await memory!.remember(inputs, analyses, liveNow, stateKey, {
+    // Asked again after the read: a lazy open's first key is of the files alone, and a state
+    // that drains with time has none (ControlPlane.stateKey); kept only when both agree.
+    const keyAfter = stateKey !== null ? await opts.stateKey!() : null;
+    await memory!.remember(inputs, analyses, liveNow, keyAfter === stateKey ? stateKey : null, {
       plan,
       counts: loaded.counts,
       facts,

@@ -37,12 +37,24 @@ const LETTER_WORDS = new Map<string, Scalar>([
   ['FALSE', false],
 ]);
 
+/** Up to 15 digits: the core schema's int, below 2^53 (resolveScalar's `Number(text)`). */
+const SHORT_DIGITS = /^[0-9]{1,15}$/;
+/** A character no core int (`0x1f`, `0o17`, `12`) or float (`1.5e-3`) is written with. */
+const NOT_NUMERIC = /[^0-9a-fA-FoxX.+-]/;
+
 /** What an untagged plain scalar is, as the full parser resolves it; undefined if it cannot. */
 export function plainScalarValue(text: string): Scalar | undefined {
   const c = text.charCodeAt(0) | 0x20; // lower case of an ASCII letter
   if (c >= 97 && c <= 122) {
     const word = LETTER_WORDS.get(text);
     return word === undefined ? text : word;
+  }
+  const first = text.charCodeAt(0);
+  if (first >= 48 && first <= 57) {
+    // Digits alone (a count, a concurrency) are an integer a double holds exactly; a digit
+    // followed by any character no int or float has (`123456789012.dkr.ecr…`) is a string.
+    if (SHORT_DIGITS.test(text)) return Number(text);
+    if (NOT_NUMERIC.test(text)) return text;
   }
   const value = resolveScalar(text, CORE_SCHEMA.resolveImplicitScalarTag(text).tag.tagName);
   // The full parser reports what cannot be resolved, at its position.

@@ -56,6 +56,9 @@ const stringKeys = new Map<string, boolean>();
 
 /** True when a plain key reads as a string in the core schema (`1`, `true`, `null` do not). */
 function isStringKey(key: string): boolean {
+  // A letter other than n, t, f cannot start null, true or false: the only core words.
+  const c = key.charCodeAt(0) | 0x20;
+  if (c >= 97 && c <= 122 && c !== 110 && c !== 116 && c !== 102) return true;
   let ok = stringKeys.get(key);
   if (ok === undefined) {
     ok = CORE_SCHEMA.resolveImplicitScalarTag(key).tag.tagName === STR_TAG;

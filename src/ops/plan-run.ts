@@ -45,6 +45,7 @@ export async function planRun(dir: string, opts: PlanRunOptions): Promise<Rememb
   const stateWasNew = embeddedStateIsNew(opts.url);
   const cp = await openControlPlane(opts.url, {
     readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
+    lazyRead: true, // read when first needed: a remembered plan needs only the files' key
     http: { maxRetries: opts.maxRetries },
     ...(opts.token ? { token: opts.token } : {}),
     ...(opts.apiKeyFile ? { apiKeyFile: opts.apiKeyFile } : {}),

@@ -6,27 +6,35 @@ import { address } from '../model/common.js';
 import type { DesiredAssignment } from '../model/desired.js';
 import type { LiveAssignment } from '../model/live.js';
 import { makeChange } from './change.js';
-import { PlanContext, type AssignmentDecision } from './context.js';
+import type { AssignmentDecision, PoolDecision } from './context.js';
+import { PlanIndex } from './plan-index.js';
 import { assignmentForm, diffForms, type Form } from './forms.js';
 
-export function planAssignments(ctx: PlanContext): void {
-  for (const key of PlanContext.union(ctx.dAssignments.keys(), ctx.lAssignments.keys())) {
+/** The assignment pass: each assignment's decision (by key, sorted), given the final pool decisions (A3). */
+export function planAssignments(
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+): ReadonlyMap<string, AssignmentDecision> {
+  const out = new Map<string, AssignmentDecision>();
+  for (const key of PlanIndex.union(ctx.dAssignments.keys(), ctx.lAssignments.keys())) {
     const d = ctx.dAssignments.get(key);
     const l = ctx.lAssignments.get(key);
     const before = l ? assignmentForm(l) : null;
     const livePool = l?.pool ?? null;
     if (!d) {
       if (!l) continue;
-      ctx.assignments.set(key, undeclaredAssignment(ctx, key, before, livePool));
+      out.set(key, undeclaredAssignment(ctx, key, before, livePool));
       continue;
     }
-    ctx.assignments.set(key, declaredAssignment(ctx, key, d, l, before, livePool));
+    const poolReplaced = pools.get(d.pool)?.change.action === 'replace';
+    out.set(key, declaredAssignment(ctx, key, d, l, before, livePool, poolReplaced));
   }
+  return out;
 }
 
 /** A live assignment nothing declares: deleted with prune, otherwise left unmanaged. */
 function undeclaredAssignment(
-  ctx: PlanContext,
+  ctx: PlanIndex,
   key: string,
   before: Form | null,
   livePool: string | null,
@@ -53,16 +61,17 @@ function undeclaredAssignment(
 
 /** A declared assignment: replaced around its pool's replacement (A3), otherwise set or kept. */
 function declaredAssignment(
-  ctx: PlanContext,
+  ctx: PlanIndex,
   key: string,
   d: DesiredAssignment,
   l: LiveAssignment | undefined,
   before: Form | null,
   livePool: string | null,
+  /** Its pool is replaced by this plan (A3). */
+  poolReplaced: boolean,
 ): AssignmentDecision {
   const after = assignmentForm(d);
   const diff = diffForms(before, after);
-  const poolReplaced = ctx.pools.get(d.pool)?.change.action === 'replace';
   const forced = ctx.forceReplace.has(address('PoolAssignment', key));
   if (l && diff.length === 0 && (poolReplaced || forced)) {
     // A3: the pool's delete needs the assignment gone; it is set again once the pool exists.

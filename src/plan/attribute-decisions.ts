@@ -1,14 +1,18 @@
 /**
  * flyteadmin's matchable attributes as the planner decided them, in one shape for both kinds:
  * ExecutionClusterLabel (EXECUTION_CLUSTER_LABEL, cluster-labels.ts) and PoolAssignment
- * (CLUSTER_ASSIGNMENT, assignments.ts). The flyteadmin passes (flyteadmin.ts, cascade.ts,
- * deployment.ts) read decisions through it and change them with the three edits below.
+ * (CLUSTER_ASSIGNMENT, assignments.ts). The flyteadmin pass (flyteadmin.ts, cascade.ts,
+ * deployment.ts) reads decisions through it and decides again with the edits below, on its own
+ * copies of the label and assignment decisions (AttributeWork), which it returns.
  */
 import { assignmentKeyString, type AssignmentKey } from '../model/common.js';
 import type { AttributeRow, MatchableResourceType } from '../model/flyte.js';
-import type { Change } from '../model/plan.js';
+import type { DesiredAssignment, DesiredState } from '../model/desired.js';
+import type { LiveAssignment, LiveState } from '../model/live.js';
+import type { Change, PlanWarning, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
-import type { PlanContext } from './context.js';
+import type { AssignmentDecision } from './context.js';
+import type { LabelDecision } from './decisions.js';
 import { diffForms, type Form } from './forms.js';
 
 export type AttributeKind = 'ExecutionClusterLabel' | 'PoolAssignment';
@@ -27,7 +31,26 @@ export interface AttributeView {
   remove: boolean;
 }
 
-export function attributeViews(ctx: PlanContext): AttributeView[] {
+/** What attribute views are read from: the states and the label and assignment decisions. */
+export interface AttributeSource {
+  readonly desired: DesiredState;
+  readonly live: LiveState;
+  readonly dAssignments: ReadonlyMap<string, DesiredAssignment>;
+  readonly lAssignments: ReadonlyMap<string, LiveAssignment>;
+  readonly labels: ReadonlyMap<string, LabelDecision>;
+  readonly assignments: ReadonlyMap<string, AssignmentDecision>;
+}
+
+/** The flyteadmin pass's own copies of the decisions it edits, and what it adds (returned). */
+export interface AttributeWork extends AttributeSource {
+  readonly labels: Map<string, LabelDecision>;
+  readonly assignments: Map<string, AssignmentDecision>;
+  /** Rows at levels poolsync never writes, by address (flyteadmin.ts, cascade.ts). */
+  readonly otherRows: Map<string, Change>;
+  readonly warnings: PlanWarning[];
+}
+
+export function attributeViews(ctx: AttributeSource): AttributeView[] {
   const out: AttributeView[] = [];
   const liveLabels = new Map(
     (ctx.live.execution_cluster_labels ?? []).map((l) => [assignmentKeyString(l), l.label]),
@@ -67,7 +90,7 @@ export function attributeViews(ctx: PlanContext): AttributeView[] {
 }
 
 function update(
-  ctx: PlanContext,
+  ctx: AttributeWork,
   v: AttributeView,
   change: Change,
   set: boolean,
@@ -92,7 +115,7 @@ function update(
 }
 
 /** Nothing is sent for it; the reason says why and what to do. */
-export function block(ctx: PlanContext, v: AttributeView, reason: string): void {
+export function block(ctx: AttributeWork, v: AttributeView, reason: string | Reason): void {
   const c = v.change;
   update(
     ctx,
@@ -109,7 +132,7 @@ export function block(ctx: PlanContext, v: AttributeView, reason: string): void 
  * effect, no step of its own).
  */
 export function takenAlong(
-  ctx: PlanContext,
+  ctx: AttributeWork,
   v: AttributeView,
   causedBy: string,
   action: 'replace' | 'delete',
@@ -119,6 +142,19 @@ export function takenAlong(
   const diff = diffForms(before, after);
   const change = makeChange(v.kind, v.name, action, before, after, diff, null, causedBy);
   update(ctx, v, change, action === 'replace', false);
+}
+
+/** The same decision with one more field on its change (`note`, `unverified`): a copy. */
+export function annotate(
+  ctx: AttributeWork,
+  v: AttributeView,
+  field: Partial<Pick<Change, 'note' | 'unverified'>>,
+): void {
+  const change = { ...v.change, ...field };
+  v.change = change;
+  if (v.kind === 'ExecutionClusterLabel')
+    ctx.labels.set(v.name, { ...ctx.labels.get(v.name)!, change });
+  else ctx.assignments.set(v.name, { ...ctx.assignments.get(v.name)!, change });
 }
 
 /** A row as plans and export show it ('' levels as null). */

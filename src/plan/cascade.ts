@@ -18,14 +18,16 @@
 import { address } from '../model/common.js';
 import { MATCHABLE_KIND, attributeRowKey, type AttributeRow } from '../model/flyte.js';
 import { makeChange } from './change.js';
-import type { PlanContext } from './context.js';
 import type { StepGraph } from './graph.js';
 import {
+  annotate,
   attributeViews,
   block,
   rowForm,
   takenAlong,
+  type AttributeSource,
   type AttributeView,
+  type AttributeWork,
 } from './attribute-decisions.js';
 
 const what = (v: AttributeView) => (v.kind === 'ExecutionClusterLabel' ? 'label' : 'pool');
@@ -37,7 +39,7 @@ function deletePath(v: AttributeView): string {
     : `DELETE workflow_attributes/${project}/${domain}/${workflow}`;
 }
 
-export function planCascades(ctx: PlanContext, accepted: ReadonlySet<string>): void {
+export function planCascades(ctx: AttributeWork, accepted: ReadonlySet<string>): void {
   const views = attributeViews(ctx);
   const others = ctx.live.flyteadmin?.other_rows ?? [];
   for (const v of views) {
@@ -78,7 +80,7 @@ function takenBy(
 
 /** One delete: blocked (unaccepted unmanaged rows, or rows that cannot be set again), or its cascade. */
 function planCascade(
-  ctx: PlanContext,
+  ctx: AttributeWork,
   v: AttributeView,
   views: readonly AttributeView[],
   others: readonly AttributeRow[],
@@ -126,7 +128,9 @@ function planCascade(
     );
   }
   if (takes.length + restore.length > 0)
-    v.change.note = `${along}: ${[...takes, ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`)].join(', ')}`;
+    annotate(ctx, v, {
+      note: `${along}: ${[...takes, ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`)].join(', ')}`,
+    });
 }
 
 /**
@@ -146,7 +150,7 @@ function keepInstead(workflowRows: number, launchPlanRows: number): string {
 /** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */
 export function addCascadeOrder(
   g: StepGraph,
-  ctx: PlanContext,
+  ctx: AttributeSource,
   keys: { set: (v: AttributeView) => string; remove: (v: AttributeView) => string },
 ): void {
   if (!ctx.live.flyteadmin) return;

@@ -9,6 +9,8 @@ import { LABEL_WEIGHT_TOLERANCE, type ExecutionClusterLabel } from '../model/fly
 import type { PlanWarning } from '../model/plan.js';
 import { makeChange } from './change.js';
 import type { PlanContext } from './context.js';
+import type { LabelDecision } from './decisions.js';
+import type { PlanIndex } from './plan-index.js';
 import { diffForms, type Form } from './forms.js';
 import type { StepGraph } from './graph.js';
 
@@ -18,8 +20,15 @@ export function labelForm(l: ExecutionClusterLabel): Form {
   return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };
 }
 
-/** Fills ctx.labels (sorted by key); nothing when neither state has labels. */
-export function planExecutionClusterLabels(ctx: PlanContext): void {
+/** What the label pass returns: its decisions (sorted by key) and its warnings. */
+export interface LabelPass {
+  readonly labels: ReadonlyMap<string, LabelDecision>;
+  readonly warnings: readonly PlanWarning[];
+}
+
+/** The label pass; no decisions when neither state has labels. */
+export function planExecutionClusterLabels(ctx: PlanIndex): LabelPass {
+  const labels = new Map<string, LabelDecision>();
   const desired = ctx.desired.execution_cluster_labels ?? [];
   const live = ctx.live.execution_cluster_labels ?? [];
   const dByKey = new Map(desired.map((d) => [assignmentKeyString(d), d]));
@@ -31,7 +40,7 @@ export function planExecutionClusterLabels(ctx: PlanContext): void {
     const before = l ? labelForm(l) : null;
     if (!d) {
       const remove = ctx.prunes('ExecutionClusterLabel', key);
-      ctx.labels.set(key, {
+      labels.set(key, {
         change: remove
           ? makeChange(
               'ExecutionClusterLabel',
@@ -59,17 +68,18 @@ export function planExecutionClusterLabels(ctx: PlanContext): void {
     const after = labelForm(d);
     const diff = diffForms(before, after);
     const action = !l ? 'create' : diff.length > 0 ? 'update' : 'noop';
-    ctx.labels.set(key, {
+    labels.set(key, {
       change: makeChange('ExecutionClusterLabel', key, action, before, after, diff),
       key: { project: d.project, domain: d.domain, workflow: d.workflow, label: d.label },
       set: action !== 'noop',
       remove: false,
     });
   }
-  ctx.warnings.push(
+  const warnings = [
     ...disabledClusterWarnings(ctx.desired),
     ...relativeWeightWarnings(ctx.desired),
-  );
+  ];
+  return { labels, warnings };
 }
 
 export const labelStepKey = {

@@ -15,63 +15,62 @@
 import { address, dataPlaneMismatches, type QueueSpec } from '../model/common.js';
 import type { DesiredCluster } from '../model/desired.js';
 import type { LiveCluster, LiveQueue } from '../model/live.js';
+import type { Reason } from '../model/plan.js';
+import { reasonOf } from './reasons.js';
 import { makeChange } from './change.js';
 import {
   knownContract,
   type ClusterDecision,
-  type PlanContext,
+  type PoolDecision,
   type QueueDecision,
 } from './context.js';
+import type { PlanIndex } from './plan-index.js';
 import { clusterForm, diffForms, queueForm, sameQueueSpec } from './forms.js';
 import { decision } from './queue-decision.js';
 import type { ClusterOutcome, QueueOwn } from './queue-frame.js';
 
 /** The deleted cluster of this declared name, when the control plane has soft deletes. */
-export function deletedCluster(ctx: PlanContext, name: string): LiveCluster | undefined {
+export function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
   return ctx.caps.soft_delete ? ctx.lDeletedClusters.get(name) : undefined;
 }
 
 /** Why the deleted cluster cannot come back as the repository declares it, or null. */
 function clusterUndeleteBlockedReason(
-  ctx: PlanContext,
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
   d: DesiredCluster,
   deleted: LiveCluster,
-): string | null {
+): Reason | null {
   const name = d.name;
-  if (deleted.deleting)
-    return (
-      `the cluster "${name}" is being deleted (DELETING: Union is moving its work off) and can be undeleted only ` +
-      `once that finishes (remote/_cluster.py); plan again when \`flyte get cluster --deleted\` lists it`
-    );
-  if (!ctx.pools.get(deleted.pool)?.finalContract) {
-    return (
-      `the name "${name}" belongs to a deleted cluster of pool "${deleted.pool}", which is deleted too (or gone): ` +
-      `a cluster is undeleted only into a live pool (remote/_cluster.py); declare ${address('ClusterPool', deleted.pool)} ` +
-      `so that it is undeleted first, or register the cluster under another name`
-    );
+  if (deleted.deleting) return reasonOf('CLUSTER_UNDELETE_DELETING', { name });
+  if (!pools.get(deleted.pool)?.finalContract) {
+    return reasonOf('CLUSTER_UNDELETE_POOL_DELETED', {
+      name,
+      pool: deleted.pool,
+      pool_address: address('ClusterPool', deleted.pool),
+    });
   }
   if (d.pool === deleted.pool) return null;
-  if (!ctx.caps.cluster_move) {
-    return (
-      `the deleted cluster "${name}" comes back in its old pool "${deleted.pool}", and this control plane cannot ` +
-      `move a cluster to pool "${d.pool}" (cluster_move off): declare it in pool "${deleted.pool}"`
-    );
-  }
-  const contract = knownContract(ctx, d.pool);
+  if (!ctx.caps.cluster_move)
+    return reasonOf('CLUSTER_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: d.pool });
+  const contract = knownContract(pools, d.pool);
   const m = contract && d.data_plane ? dataPlaneMismatches(contract, d.data_plane) : [];
-  if (!ctx.pools.get(d.pool)?.finalContract)
-    return `its pool "${d.pool}" will not exist: declare ${address('ClusterPool', d.pool)}`;
+  const poolAddress = address('ClusterPool', d.pool);
+  if (!pools.get(d.pool)?.finalContract)
+    return reasonOf('CLUSTER_UNDELETE_POOL_MISSING', { pool: d.pool, pool_address: poolAddress });
   if (m.length > 0) {
-    return (
-      `it declares a data plane that does not match the contract of ${address('ClusterPool', d.pool)} (C4): ` +
-      m.map((x) => `${x.field} is ${JSON.stringify(x.declared)}`).join('; ')
-    );
+    return reasonOf('CLUSTER_UNDELETE_DATA_PLANE', {
+      pool_address: poolAddress,
+      fields: m.map((x) => x.field),
+      declared: m.map((x) => x.declared),
+    });
   }
   return null;
 }
 
 export function planClusterUndelete(
-  ctx: PlanContext,
+  ctx: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
   d: DesiredCluster,
   deleted: LiveCluster,
 ): ClusterDecision {
@@ -79,7 +78,7 @@ export function planClusterUndelete(
   const after = clusterForm(d.pool, d.enabled);
   // It comes back DRAINED (enabled false) in the pool it had.
   const diff = diffForms(clusterForm(deleted.pool, false), after);
-  const reason = clusterUndeleteBlockedReason(ctx, d, deleted);
+  const reason = clusterUndeleteBlockedReason(ctx, pools, d, deleted);
   if (reason) {
     return {
       change: makeChange('Cluster', name, 'blocked', null, null, diffForms(null, after), reason),

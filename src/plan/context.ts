@@ -1,31 +1,15 @@
 /**
- * The planner's working set: the two states indexed by name once (so every pass is linear,
- * quality.md), and the decisions each pass records for the passes after it.
+ * The decisions of the planner's passes, and PlanContext: the index every pass read
+ * (plan-index.ts) with the decisions computePlan assembled from what the passes returned.
  */
-import {
-  DEFAULT_QUEUE,
-  WILDCARD,
-  address,
-  assignmentKeyString,
-  type Capabilities,
-  type PoolContract,
-  type QueueSpec,
-} from '../model/common.js';
-import {
-  PREVENT_DESTROY_ANNOTATION,
-  type DesiredAssignment,
-  type DesiredCluster,
-  type DesiredPool,
-  type DesiredQueue,
-  type DesiredState,
-  type SourceLocation,
-} from '../model/desired.js';
-import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
-import type { Change, PlanError, PlanWarning, PruneScope, Reason } from '../model/plan.js';
-import type { ObjectKind } from '../model/common.js';
-import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
+import type { LiveCluster, LiveQueue } from '../model/live.js';
+import type { PoolContract, QueueSpec } from '../model/common.js';
+import { PREVENT_DESTROY_ANNOTATION, type SourceLocation } from '../model/desired.js';
+import type { Change, PlanError, PlanWarning } from '../model/plan.js';
 import type { DefaultQueueDecision, LabelDecision } from './decisions.js';
-import { conamedCascades, undrainableReason } from './queue-frame.js';
+import { PlanIndex } from './plan-index.js';
+
+export { compare, isWildcard } from './plan-index.js';
 
 export interface PoolDecision {
   change: Change;
@@ -90,185 +74,53 @@ export interface AssignmentDecision {
   finalPool: string | null;
 }
 
-export class PlanContext {
-  /** What prune may delete (prune-scope.ts); undefined when prune is off. */
-  readonly pruneScope: PruneScope | undefined;
-  /** The inventory's addresses (what poolsync applied), or null when none was read or recorded. */
-  readonly inventory: ReadonlySet<string> | null;
-  readonly dPools: Map<string, DesiredPool>;
-  readonly lPools: Map<string, LivePool>;
-  readonly dClusters: Map<string, DesiredCluster>;
-  readonly lClusters: Map<string, LiveCluster>;
-  readonly dQueues: Map<string, DesiredQueue>;
-  readonly lQueues: Map<string, LiveQueue>;
-  /** Soft-deleted queues (capability `soft_delete`): their names stay reserved. */
-  readonly lDeletedQueues: Map<string, LiveQueue>;
-  /** Soft-deleted pools and clusters (Union): their names stay reserved until undeleted. */
-  readonly lDeletedPools: Map<string, LivePool>;
-  readonly lDeletedClusters: Map<string, LiveCluster>;
-  readonly dAssignments: Map<string, DesiredAssignment>;
-  readonly lAssignments: Map<string, LiveAssignment>;
-  /** Live references (P5, A3), by pool name. */
-  readonly lClustersByPool = new Map<string, string[]>();
-  readonly lQueuesByPool = new Map<string, string[]>();
-  readonly lAssignmentsByPool = new Map<string, string[]>();
-  /** Live queues whose selector names a cluster explicitly, by cluster (C8). */
-  readonly lQueuesByCluster = new Map<string, string[]>();
-  /** Live `*` queues, by pool. */
-  readonly lWildcardQueuesByPool = new Map<string, string[]>();
+/** The live clusters that leave their pool: the cluster pass's (ClusterPass) sets. */
+export interface Leaving {
+  /** Deleted (delete or replace): C8 removes them from selectors. */
+  readonly deletedClusters: ReadonlySet<string>;
+  /** Moved to another pool in place (capability `cluster_move`). */
+  readonly movedClusters: ReadonlySet<string>;
+}
 
-  readonly pools = new Map<string, PoolDecision>();
-  readonly clusters = new Map<string, ClusterDecision>();
-  readonly queues = new Map<string, QueueDecision>();
-  readonly assignments = new Map<string, AssignmentDecision>();
+/** The pool and cluster decisions, as the passes after them read them. */
+export interface PoolsAndClusters extends Leaving {
+  readonly pools: ReadonlyMap<string, PoolDecision>;
+  readonly clusters: ReadonlyMap<string, ClusterDecision>;
+}
+
+/**
+ * The planner's working set once the passes have decided: the index every pass read
+ * (plan-index.ts) and the decisions computePlan assembled from what each pass returned, for
+ * the steps, causes and warnings that read them all. No pass writes it.
+ */
+export class PlanContext extends PlanIndex {
+  /** Pool decisions (pools.ts, finalised by pool-final.ts). */
+  pools: ReadonlyMap<string, PoolDecision> = new Map();
+  /** Cluster decisions (clusters.ts). */
+  clusters: ReadonlyMap<string, ClusterDecision> = new Map();
+  /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
+  deletedClusters: ReadonlySet<string> = new Set();
+  /** Clusters moved to another pool in place by this plan (capability `cluster_move`). */
+  movedClusters: ReadonlySet<string> = new Set();
+  /** Queue decisions (queues.ts). */
+  queues: ReadonlyMap<string, QueueDecision> = new Map();
+  /** Pool assignments by key string (assignments.ts, then flyteadmin.ts). */
+  assignments: ReadonlyMap<string, AssignmentDecision> = new Map();
   /** Union v2 default-queue settings, by `project/domain` (default-queues.ts). */
-  readonly defaultQueues = new Map<string, DefaultQueueDecision>();
-  /** Execution cluster labels by key string (cluster-labels.ts). */
-  readonly labels = new Map<string, LabelDecision>();
+  defaultQueues: ReadonlyMap<string, DefaultQueueDecision> = new Map();
+  /** Execution cluster labels by key string (cluster-labels.ts, then flyteadmin.ts). */
+  labels: ReadonlyMap<string, LabelDecision> = new Map();
   /**
    * flyteadmin rows at levels poolsync never writes (project-wide, launch plan), by address:
    * unmanaged, or deleted along with a broader row (flyteadmin.ts, cascade.ts).
    */
-  readonly otherRows = new Map<string, Change>();
-  /** Clusters whose record is deleted by the plan (delete or replace): C8 removes them from selectors. */
-  readonly deletedClusters = new Set<string>();
-  /**
-   * Clusters the pool pass may assume gone (P5: a pool is deletable once its clusters are
-   * deleted first, rule 5). The cluster pass decides for real; computePlan re-runs both
-   * passes when the two disagree.
-   */
-  assumedDeletedClusters = new Set<string>();
+  otherRows: ReadonlyMap<string, Change> = new Map();
   readonly warnings: PlanWarning[] = [];
   readonly errors: PlanError[] = [];
-  /** domain.md, Capabilities: what the planner may use beyond the baseline rules. */
-  readonly caps: Capabilities;
-  /** Clusters moved to another pool in place by this plan (capability `cluster_move`). */
-  readonly movedClusters = new Set<string>();
-  /**
-   * Live queues this plan deletes outright (capabilities `queue_delete` + `drain`, prune on):
-   * known before the pool pass, so that a pool whose queues all go can be deleted (P5).
-   */
-  readonly deletedQueues = new Set<string>();
-  /** deletedQueues plus the queues replaced in another pool: their live record goes (P5). */
-  readonly leavingQueues = new Set<string>();
-  /** Queues named by a default-queue setting (Union `run.default_queue`): never drained or deleted. */
-  readonly settingQueues: Map<string, string[]>;
-  /** poolsync.yaml `absent: [Queue/default]`: the repository wants the `default` queue deleted. */
-  readonly absentDefault: boolean;
-
-  constructor(
-    readonly desired: DesiredState,
-    readonly live: LiveState,
-    /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
-    readonly forceReplace: ReadonlySet<string> = new Set(),
-  ) {
-    this.pruneScope = scopeWithInventory(desired.config, live.inventory);
-    this.inventory = live.inventory ? new Set(live.inventory) : null;
-    this.dPools = byName(desired.pools);
-    this.lPools = byName(live.pools);
-    this.dClusters = byName(desired.clusters);
-    this.lClusters = byName(live.clusters);
-    this.dQueues = byName(desired.queues);
-    this.lQueues = byName(live.queues);
-    this.lDeletedQueues = byName(live.deleted_queues ?? []);
-    this.lDeletedPools = byName(live.deleted_pools ?? []);
-    this.lDeletedClusters = byName(live.deleted_clusters ?? []);
-    this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
-    this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
-    this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
-    for (const c of live.clusters) push(this.lClustersByPool, c.pool, c.name);
-    for (const q of live.queues) {
-      push(this.lQueuesByPool, q.pool, q.name);
-      if (isWildcard(q.clusters)) push(this.lWildcardQueuesByPool, q.pool, q.name);
-      else for (const c of q.clusters) push(this.lQueuesByCluster, c, q.name);
-    }
-    for (const [key, a] of this.lAssignments) push(this.lAssignmentsByPool, a.pool, key);
-    this.caps = live.capabilities;
-    this.settingQueues = new Map();
-    // Broadest scope first: the organisation, then domains, then project/domains.
-    for (const s of live.default_queue_scopes ?? [])
-      push(
-        this.settingQueues,
-        s.queue,
-        s.domain === undefined ? 'the organisation' : `domain ${s.domain}`,
-      );
-    for (const s of live.default_queues ?? [])
-      push(this.settingQueues, s.queue, `${s.project}/${s.domain}`);
-    this.decideLeavingQueues();
-  }
-
-  /** The live queues the plan deletes (queue_delete) or moves out of their pool: deletedQueues, leavingQueues. */
-  private decideLeavingQueues(): void {
-    const live = this.live;
-    if ((this.caps.queue_delete || this.caps.queue_move) && this.caps.drain) {
-      for (const q of live.queues) {
-        if (!this.drainable(q.name)) continue;
-        if (q.name === DEFAULT_QUEUE) {
-          // Only when the repository says so (absent), and the control plane allows it.
-          if (this.absentDefault && this.caps.queue_delete) {
-            this.deletedQueues.add(q.name);
-            this.leavingQueues.add(q.name);
-          }
-          continue;
-        }
-        const d = this.dQueues.get(q.name);
-        // A queue moving pool is moved (queue_move) or replaced: it leaves its live pool.
-        if (d && !q.cluster_managed && d.spec.pool !== q.pool) this.leavingQueues.add(q.name);
-        if (d || !this.prunes('Queue', q.name) || !this.caps.queue_delete) continue;
-        // A co-named queue whose cluster stays (or is registered again) follows it (Q4); one
-        // whose cluster is deleted goes with it (conamedCascades), without a step of its own.
-        if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
-          continue;
-        this.deletedQueues.add(q.name);
-        this.leavingQueues.add(q.name);
-      }
-    }
-  }
-
-  /** This live object, absent from the repository, is deleted (prune on, in scope: prune-scope.ts). */
-  prunes(kind: ObjectKind, name: string): boolean {
-    return prunes(this.pruneScope, this.inventory, kind, name);
-  }
-
-  /** Why a live object of this kind absent from the repository is left alone. */
-  unmanagedReason(kind: ObjectKind): Reason {
-    return unmanagedReason(this.pruneScope, kind);
-  }
-
-  /** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */
-  undrainableReason(queue: string): string | null {
-    return undrainableReason(this, queue);
-  }
-
-  drainable(queue: string): boolean {
-    return this.undrainableReason(queue) === null;
-  }
-
-  /**
-   * With `queue_delete`, deleting a cluster also deletes its co-named queue (Union today;
-   * conamed-cascade.ts): true for the live co-named queue of a live cluster.
-   */
-  conamedCascades(queue: string): boolean {
-    return conamedCascades(this.caps, this.lClusters, this.lQueues.get(queue));
-  }
 
   /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
   leaves(cluster: string): boolean {
     return this.deletedClusters.has(cluster) || this.movedClusters.has(cluster);
-  }
-
-  /** Forgets the pool and cluster decisions (and their warnings) before another round. */
-  resetPoolsAndClusters(): void {
-    this.pools.clear();
-    this.clusters.clear();
-    this.deletedClusters.clear();
-    this.movedClusters.clear();
-    this.warnings.length = 0;
-  }
-
-  /** Every pool, cluster or queue name of both states, sorted. */
-  static union(a: Iterable<string>, b: Iterable<string>): string[] {
-    return [...new Set([...a, ...b])].sort(compare);
   }
 }
 
@@ -277,27 +129,12 @@ export class PlanContext {
  * will not exist, or when neither the repository nor the control plane knows its contract
  * (marked unknown, on Union). Use this, not `finalContract`, to compare a data plane with it.
  */
-export function knownContract(ctx: PlanContext, pool: string): PoolContract | null {
-  const d = ctx.pools.get(pool);
+export function knownContract(
+  pools: ReadonlyMap<string, PoolDecision>,
+  pool: string,
+): PoolContract | null {
+  const d = pools.get(pool);
   return d && d.contractKnown !== false ? d.finalContract : null;
-}
-
-export function isWildcard(selector: readonly string[]): boolean {
-  return selector.length === 1 && selector[0] === WILDCARD;
-}
-
-export function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
-  return new Map(items.map((i) => [i.name, i]));
-}
-
-function push(map: Map<string, string[]>, key: string, value: string): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
 }
 
 export function preventsDestroy(obj: { annotations: Record<string, string> } | undefined): boolean {

@@ -8,7 +8,8 @@ import type { DesiredDefaultQueue } from '../model/desired.js';
 import type { LiveDefaultQueue } from '../model/live.js';
 import type { Change } from '../model/plan.js';
 import { makeChange } from './change.js';
-import { PlanContext } from './context.js';
+import type { PlanContext, QueueDecision } from './context.js';
+import { PlanIndex } from './plan-index.js';
 import { diffForms, type Form } from './forms.js';
 import type { StepGraph } from './graph.js';
 
@@ -20,29 +21,33 @@ function form(d: { project: string; domain: string; queue: string }): Form {
   return { project: d.project, domain: d.domain, queue: d.queue };
 }
 
-/** Decides every setting into ctx.defaultQueues (by `project/domain`, sorted). Runs after planQueues. */
-export function planDefaultQueues(ctx: PlanContext): void {
-  const out = ctx.defaultQueues;
+/** Every setting's decision (by `project/domain`, sorted), given the queue decisions. */
+export function planDefaultQueues(
+  ctx: PlanIndex,
+  queues: ReadonlyMap<string, QueueDecision>,
+): ReadonlyMap<string, DefaultQueueDecision> {
+  const out = new Map<string, DefaultQueueDecision>();
   const desired = new Map<string, DesiredDefaultQueue>(
     (ctx.desired.default_queues ?? []).map((d) => [defaultQueueKeyString(d), d]),
   );
   const live = new Map<string, LiveDefaultQueue>(
     (ctx.live.default_queues ?? []).map((d) => [defaultQueueKeyString(d), d]),
   );
-  for (const key of PlanContext.union(desired.keys(), live.keys())) {
+  for (const key of PlanIndex.union(desired.keys(), live.keys())) {
     const d = desired.get(key);
     const l = live.get(key);
     const before = l ? form(l) : null;
     out.set(
       key,
-      d ? declaredSetting(ctx, key, d, l, before) : undeclaredSetting(ctx, key, l!, before),
+      d ? declaredSetting(ctx, queues, key, d, l, before) : undeclaredSetting(ctx, key, l!, before),
     );
   }
+  return out;
 }
 
 /** A live setting nothing declares: deleted with prune, otherwise left unmanaged. */
 function undeclaredSetting(
-  ctx: PlanContext,
+  ctx: PlanIndex,
   key: string,
   l: LiveDefaultQueue,
   before: Form | null,
@@ -68,7 +73,8 @@ function undeclaredSetting(
 
 /** A declared setting: blocked while its queue will not exist, otherwise created, updated or kept. */
 function declaredSetting(
-  ctx: PlanContext,
+  ctx: PlanIndex,
+  queues: ReadonlyMap<string, QueueDecision>,
   key: string,
   d: DesiredDefaultQueue,
   l: LiveDefaultQueue | undefined,
@@ -76,7 +82,7 @@ function declaredSetting(
 ): DefaultQueueDecision {
   const after = form(d);
   const diff = diffForms(before, after);
-  const queue = ctx.queues.get(d.queue);
+  const queue = queues.get(d.queue);
   const willExist =
     ctx.lQueues.has(d.queue) ||
     (queue !== undefined && queue.change.action !== 'blocked' && queue.final !== null);

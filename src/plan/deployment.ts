@@ -16,12 +16,12 @@
  */
 import { address } from '../model/common.js';
 import type { ClusterLabelEntry, FlyteadminLive } from '../model/flyte.js';
-import type { PlanContext } from './context.js';
-import { attributeViews, block } from './attribute-decisions.js';
+import type { DesiredState } from '../model/desired.js';
+import { annotate, attributeViews, block, type AttributeWork } from './attribute-decisions.js';
 
 type Deployed = FlyteadminLive['deployed'];
 
-export function checkLabelDeployment(ctx: PlanContext, fa: FlyteadminLive): void {
+export function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): void {
   const deployed = fa.deployed;
   const file = renderedFile(ctx);
   const wanted = wantedRouting(ctx);
@@ -33,7 +33,9 @@ export function checkLabelDeployment(ctx: PlanContext, fa: FlyteadminLive): void
     const changed = v.set && v.desired !== v.live;
     if (deployed.labels === null) {
       if (!changed) continue;
-      v.change.unverified = `whether flyteadmin runs with label '${label}' is unknown (see LABEL_DEPLOYMENT_UNKNOWN); policy safe holds this change`;
+      annotate(ctx, v, {
+        unverified: `whether flyteadmin runs with label '${label}' is unknown (see LABEL_DEPLOYMENT_UNKNOWN); policy safe holds this change`,
+      });
       unknown.set(label, [...(unknown.get(label) ?? []), address(v.kind, v.name)]);
       continue;
     }
@@ -80,7 +82,7 @@ export function routedEntries(d: Deployed, label: string): ClusterLabelEntry[] |
 }
 
 /** The repository's routing of each label: its clusters that are enabled ExecutionClusters. */
-function wantedRouting(ctx: PlanContext): Map<string, ClusterLabelEntry[] | null> {
+function wantedRouting(ctx: { desired: DesiredState }): Map<string, ClusterLabelEntry[] | null> {
   const enabled = new Set(
     (ctx.desired.execution_clusters ?? []).filter((c) => c.enabled).map((c) => c.name),
   );
@@ -140,7 +142,7 @@ function fallback(d: Deployed): string {
     : `every enabled cluster with equal weight (${d.enabled_clusters?.join(', ') || 'none enabled'})`;
 }
 
-function renderedFile(ctx: PlanContext): string {
+function renderedFile(ctx: { desired: DesiredState }): string {
   const path = ctx.desired.config.render?.['flyte-core-values']?.path;
   return path ? `${path}` : 'the values of `poolsync render flyte-core-values`';
 }

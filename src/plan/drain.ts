@@ -4,7 +4,8 @@
  * until DRAINED. Shared by the queue pass (which queues are re-activated afterwards) and the
  * step graph.
  */
-import { isWildcard, type PlanContext } from './context.js';
+import { isWildcard, type Leaving } from './context.js';
+import type { PlanIndex } from './plan-index.js';
 import type { QueueSpec } from '../model/common.js';
 import type { QueueFrame } from './queue-frame.js';
 
@@ -13,21 +14,21 @@ import type { QueueFrame } from './queue-frame.js';
  * plan takes away (an explicit selector made only of leaving clusters that names c, or `*`
  * in c's pool when every member of that pool leaves).
  */
-export function waitSets(ctx: PlanContext): Map<string, string[]> {
+export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const poolEmptied = new Map<string, boolean>();
-  const leaving = [...ctx.deletedClusters, ...ctx.movedClusters];
-  for (const c of leaving) {
+  const leaves = (n: string) => gone.deletedClusters.has(n) || gone.movedClusters.has(n);
+  for (const c of [...gone.deletedClusters, ...gone.movedClusters]) {
     const queues: string[] = [];
     for (const q of ctx.lQueuesByCluster.get(c) ?? []) {
       const live = ctx.lQueues.get(q)!;
-      if (live.clusters.every((n) => ctx.leaves(n))) queues.push(q);
+      if (live.clusters.every((n) => leaves(n))) queues.push(q);
     }
     const pool = ctx.lClusters.get(c)?.pool;
     if (pool !== undefined) {
       let emptied = poolEmptied.get(pool);
       if (emptied === undefined) {
-        emptied = (ctx.lClustersByPool.get(pool) ?? []).every((n) => ctx.leaves(n));
+        emptied = (ctx.lClustersByPool.get(pool) ?? []).every((n) => leaves(n));
         poolEmptied.set(pool, emptied);
       }
       if (emptied) {
@@ -43,7 +44,7 @@ export function waitSets(ctx: PlanContext): Map<string, string[]> {
 
 /** With `drain`: the queues a leaving cluster's wait drains (the rest are watched, wait_idle). */
 export function splitWaits(
-  ctx: PlanContext,
+  ctx: PlanIndex,
   queues: readonly string[],
 ): { drain: string[]; idle: string[] } {
   if (!ctx.caps.drain) return { drain: [], idle: [...queues] };
@@ -54,9 +55,9 @@ export function splitWaits(
 }
 
 /** Queues this plan drains because a cluster they route to leaves (capability `drain`). */
-export function drainedForLeaving(ctx: PlanContext): Map<string, string[]> {
+export function drainedForLeaving(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   const byQueue = new Map<string, string[]>();
-  for (const [cluster, queues] of waitSets(ctx)) {
+  for (const [cluster, queues] of waitSets(ctx, gone)) {
     for (const q of splitWaits(ctx, queues).drain) {
       const list = byQueue.get(q);
       if (list) list.push(cluster);

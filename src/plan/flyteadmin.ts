@@ -15,33 +15,67 @@ import {
   type AttributeRow,
   type FlyteadminLive,
 } from '../model/flyte.js';
+import type { Change, PlanWarning, Reason } from '../model/plan.js';
+import { reasonOf } from './reasons.js';
 import { makeChange } from './change.js';
-import type { PlanContext } from './context.js';
-import { attributeViews, block, rowForm } from './attribute-decisions.js';
+import type { AssignmentDecision } from './context.js';
+import type { LabelDecision } from './decisions.js';
+import type { PlanIndex } from './plan-index.js';
+import { attributeViews, block, rowForm, type AttributeWork } from './attribute-decisions.js';
 import { planCascades } from './cascade.js';
 import { checkLabelDeployment } from './deployment.js';
 
-export function planFlyteadmin(ctx: PlanContext, accepted: ReadonlySet<string>): void {
-  const fa = ctx.live.flyteadmin;
-  if (!fa) return;
-  addOtherRows(ctx, fa);
-  checkProjects(ctx, fa);
-  checkLabelDeployment(ctx, fa);
-  planCascades(ctx, accepted);
+/** The labels and assignments once flyteadmin's rules are applied, the rows of other levels, warnings. */
+export interface FlyteadminPass {
+  readonly labels: ReadonlyMap<string, LabelDecision>;
+  readonly assignments: ReadonlyMap<string, AssignmentDecision>;
+  readonly otherRows: ReadonlyMap<string, Change>;
+  readonly warnings: readonly PlanWarning[];
+}
+
+/**
+ * The flyteadmin pass: takes the label and assignment passes' decisions and returns them decided
+ * again (blocked, taken along by a delete, annotated), on copies; the inputs are not changed.
+ */
+export function planFlyteadmin(
+  ix: PlanIndex,
+  decided: {
+    labels: ReadonlyMap<string, LabelDecision>;
+    assignments: ReadonlyMap<string, AssignmentDecision>;
+  },
+  accepted: ReadonlySet<string>,
+): FlyteadminPass {
+  const fa = ix.live.flyteadmin;
+  if (!fa) return { ...decided, otherRows: new Map(), warnings: [] };
+  const work: AttributeWork = {
+    desired: ix.desired,
+    live: ix.live,
+    dAssignments: ix.dAssignments,
+    lAssignments: ix.lAssignments,
+    labels: new Map(decided.labels),
+    assignments: new Map(decided.assignments),
+    otherRows: new Map(),
+    warnings: [],
+  };
+  addOtherRows(work, fa);
+  checkProjects(work, fa);
+  checkLabelDeployment(work, fa);
+  planCascades(work, accepted);
+  const { labels, assignments, otherRows, warnings } = work;
+  return { labels, assignments, otherRows, warnings };
 }
 
 /** Why poolsync never writes a row at this level. */
-export function otherRowReason(r: AttributeRow): string {
-  const level =
-    r.launch_plan !== ''
-      ? `a launch-plan-level row (launch plan ${r.launch_plan} of workflow ${r.workflow || '(none)'})`
-      : r.domain === ''
-        ? `a project-wide row (project ${r.project}, every domain)`
-        : `a domain-wide row (domain ${r.domain}, every project)`;
-  return `${level}: poolsync manages project/domain and workflow rows only; reported, never touched (a delete of a broader row may take it along: see the plan)`;
+export function otherRowReason(r: AttributeRow): Reason {
+  return reasonOf('OTHER_LEVEL_ROW', {
+    launch_plan: r.launch_plan,
+    workflow: r.workflow,
+    project: r.project,
+    domain: r.domain,
+  });
 }
 
-function addOtherRows(ctx: PlanContext, fa: FlyteadminLive): void {
+function addOtherRows(ctx: AttributeWork, fa: FlyteadminLive): void {
   for (const r of fa.other_rows) {
     const kind = MATCHABLE_KIND[r.resource_type];
     const name = attributeRowKey(r);
@@ -53,24 +87,21 @@ function addOtherRows(ctx: PlanContext, fa: FlyteadminLive): void {
   }
 }
 
-function checkProjects(ctx: PlanContext, fa: FlyteadminLive): void {
+function checkProjects(ctx: AttributeWork, fa: FlyteadminLive): void {
   const projects = new Map(fa.projects.map((p) => [p.id, p.state]));
   const domains = new Set(fa.domains);
   for (const v of attributeViews(ctx)) {
     if (!v.set && !v.remove) continue;
     const { project, domain } = v.key;
     const state = projects.get(project);
+    const what = v.kind === 'PoolAssignment' ? 'pool' : 'label';
     const reason =
       state === undefined
-        ? `project '${project}' is not registered in flyteadmin, which refuses its attributes (InvalidArgument): ` +
-          `register it (flytectl create project --id ${project} --name ${project}) or correct the project`
+        ? reasonOf('PROJECT_NOT_REGISTERED', { project })
         : state !== 'ACTIVE'
-          ? `project '${project}' is ${state.toLowerCase().replace('_', ' ')} in flyteadmin, which refuses attributes of a project that is not active` +
-            (v.set
-              ? `: activate it (flytectl update project -p ${project} --activate) or remove the manifest`
-              : `, deletes included: the ${v.kind === 'PoolAssignment' ? 'pool' : 'label'} stays in flyteadmin until the project is activated (flytectl update project -p ${project} --activate), and the next plan deletes it`)
+          ? reasonOf('PROJECT_NOT_ACTIVE', { project, state, set: v.set, what })
           : !domains.has(domain)
-            ? `domain '${domain}' is not one of flyteadmin's domains (${fa.domains.join(', ') || 'none'}), which refuses its attributes: correct the domain`
+            ? reasonOf('UNKNOWN_DOMAIN', { domain, domains: [...fa.domains] })
             : null;
     if (reason) block(ctx, v, reason);
   }

@@ -7,22 +7,23 @@ import { address, assignmentKeyString, type ObjectKind } from '../model/common.j
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import { PLAN_FORMAT_VERSION, type Change, type Plan, type PlanInventory } from '../model/plan.js';
-import { makeChange, summarizeChanges } from './change.js';
-import { listAddresses } from './forms.js';
+import { summarizeChanges } from './change.js';
 import { planAssignments } from './assignments.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
-import { planClusters } from './clusters.js';
 import { PlanContext, compare, locationOf, preventsDestroy } from './context.js';
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
-import { planPools } from './pools.js';
+import { finalPools } from './pool-final.js';
+import { planPoolsAndClusters } from './pools-and-clusters.js';
 import { planQueues } from './queues.js';
 import type { QueuePass } from './queue-pass.js';
 import { buildSteps } from './steps.js';
 import { queueWarnings } from './warnings.js';
 import { assignCauses } from './causes.js';
+import { planError } from './reasons.js';
 import { planInventory } from './inventory.js';
+import { SharedCreatedFields } from './created-fields.js';
 
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
@@ -49,16 +50,27 @@ export interface PlanOptions {
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
   const ctx = new PlanContext(desired, live, new Set(opts.replace ?? []));
-  planPoolsAndClusters(ctx);
-  planQueues(ctx, opts.queuePass);
-  keepPoolsOfRefusedQueueMoves(ctx);
-  planAssignments(ctx);
-  planDefaultQueues(ctx);
-  planExecutionClusterLabels(ctx);
-  planFlyteadmin(
+  // Each pass reads the index and the decisions of the passes before it, and returns its own.
+  const pc = planPoolsAndClusters(ctx);
+  const fields = new SharedCreatedFields();
+  const queues = planQueues(ctx, pc, opts.queuePass, fields);
+  ctx.pools = finalPools(ctx, pc.pools, queues);
+  ctx.clusters = pc.clusters;
+  ctx.deletedClusters = pc.deletedClusters;
+  ctx.movedClusters = pc.movedClusters;
+  ctx.queues = queues;
+  ctx.defaultQueues = planDefaultQueues(ctx, queues);
+  const labels = planExecutionClusterLabels(ctx);
+  const fa = planFlyteadmin(
     ctx,
+    { labels: labels.labels, assignments: planAssignments(ctx, ctx.pools) },
     new Set([...(desired.config.accept_cascade ?? []), ...(opts.acceptCascade ?? [])]),
   );
+  ctx.assignments = fa.assignments;
+  ctx.labels = fa.labels;
+  ctx.otherRows = fa.otherRows;
+  ctx.warnings.push(...pc.warnings, ...labels.warnings, ...fa.warnings);
+  ctx.errors.push(...pc.errors);
   checkReferences(ctx, new Set(opts.configOnlyPools ?? []));
   checkPreventDestroy(ctx);
 
@@ -72,6 +84,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   ];
   // One decision per object: causes first, so the warnings that name them say the same.
   assignCauses(ctx, changes);
+  fields.shareAll(changes);
   queueWarnings(ctx);
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
@@ -112,65 +125,6 @@ function withOtherRows(
   return others.length === 0 ? all : all.sort((a, b) => compare(a.name, b.name));
 }
 
-/**
- * Pools and clusters depend on each other: a pool whose only references are clusters this
- * plan deletes can be deleted or replaced after them (P5, rule 5), and a cluster's
- * registration can be blocked by the contract its pool ends with (C4). Start from the
- * clusters that are certainly going, and plan again until both passes agree (in practice
- * one round, at most a few).
- */
-function planPoolsAndClusters(ctx: PlanContext): void {
-  for (const l of ctx.live.clusters) {
-    const d = ctx.dClusters.get(l.name);
-    const moving = d !== undefined && d.pool !== l.pool;
-    if ((!d && ctx.prunes('Cluster', l.name)) || moving) ctx.assumedDeletedClusters.add(l.name);
-  }
-  for (let round = 0; ; round++) {
-    planPools(ctx);
-    planClusters(ctx);
-    // Moved clusters (cluster_move) leave their pool too.
-    const leaving = new Set([...ctx.deletedClusters, ...ctx.movedClusters]);
-    const same =
-      leaving.size === ctx.assumedDeletedClusters.size &&
-      [...leaving].every((c) => ctx.assumedDeletedClusters.has(c));
-    if (same || round === 3) return;
-    ctx.assumedDeletedClusters = leaving;
-    ctx.resetPoolsAndClusters();
-  }
-}
-
-/**
- * The pool pass counts a queue moving to another pool (drain with queue_delete or queue_move)
- * as gone from its pool (P5); when the queue pass then refuses that move (its new selector is
- * blocked), the pool stays, blocked with the names.
- */
-function keepPoolsOfRefusedQueueMoves(ctx: PlanContext): void {
-  for (const [name, d] of ctx.pools) {
-    if (!d.deletes) continue;
-    const stay = (ctx.lQueuesByPool.get(name) ?? []).filter(
-      (q) => ctx.leavingQueues.has(q) && !ctx.queues.get(q)?.deletes && !ctx.queues.get(q)?.moves,
-    );
-    if (stay.length === 0) continue;
-    const live = ctx.lPools.get(name)!;
-    const before = d.change.before;
-    ctx.pools.set(name, {
-      change: makeChange(
-        'ClusterPool',
-        name,
-        'blocked',
-        before,
-        before,
-        d.change.diff,
-        `${listAddresses(stay.map((q) => address('Queue', q)))} stay in this pool: moving ${stay.length === 1 ? 'it' : 'them'} ` +
-          `to another pool is blocked (see ${stay.length === 1 ? 'that change' : 'those changes'}), so the pool cannot be deleted (P5)`,
-      ),
-      creates: false,
-      deletes: false,
-      finalContract: live.contract,
-    });
-  }
-}
-
 /** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
 function checkPreventDestroy(ctx: PlanContext): void {
   const check = (
@@ -180,19 +134,23 @@ function checkPreventDestroy(ctx: PlanContext): void {
     obj: Parameters<typeof preventsDestroy>[0] & { source: Parameters<typeof locationOf>[0] },
   ) => {
     if (!change.destructive || !preventsDestroy(obj)) return;
-    const what = change.diff
-      .filter((d) => d.forces_replacement)
-      .map((d) => `${d.path}: ${JSON.stringify(d.before)} → ${JSON.stringify(d.after)}`)
-      .join(', ');
-    ctx.errors.push({
-      code: 'PREVENT_DESTROY',
-      address: address(kind, name),
-      message:
-        `${address(kind, name)} is annotated poolsync/prevent-destroy: "true", but this plan would ${change.action} it` +
-        `${what ? ` (${what})` : change.caused_by ? ` (because ${change.caused_by} is replaced)` : ''}. ` +
-        `Revert the change, or remove the annotation in a separate commit to allow it.`,
-      location: locationOf(obj?.source),
-    });
+    const forcing = change.diff.filter((d) => d.forces_replacement);
+    const addr = address(kind, name);
+    ctx.errors.push(
+      planError(
+        'PREVENT_DESTROY',
+        addr,
+        {
+          address: addr,
+          action: change.action,
+          fields: forcing.map((d) => d.path),
+          before: forcing.map((d) => JSON.stringify(d.before)),
+          after: forcing.map((d) => JSON.stringify(d.after)),
+          caused_by: change.caused_by ?? null,
+        },
+        locationOf(obj?.source),
+      ),
+    );
   };
   for (const [name, d] of ctx.pools) {
     const obj = ctx.dPools.get(name);
@@ -220,22 +178,27 @@ function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>)
     ctx.dPools.get(pool)?.contract === null;
   for (const c of ctx.desired.clusters) {
     if (!exists(c.pool)) {
-      ctx.errors.push({
-        code: 'UNKNOWN_POOL',
-        address: address('Cluster', c.name),
-        message: `${address('Cluster', c.name)} names pool "${c.pool}", which neither the repository nor the control plane has (C1)`,
-        location: locationOf(c.source),
-      });
+      const cluster = address('Cluster', c.name);
+      ctx.errors.push(
+        planError(
+          'UNKNOWN_POOL',
+          cluster,
+          { cluster, assignment: null, pool: c.pool },
+          locationOf(c.source),
+        ),
+      );
     }
   }
   for (const a of ctx.desired.assignments) {
     if (!exists(a.pool)) {
-      ctx.errors.push({
-        code: 'UNKNOWN_POOL',
-        address: address('PoolAssignment', assignmentKeyString(a)),
-        message: `assignment "${a.name}" names pool "${a.pool}", which neither the repository nor the control plane has (A1)`,
-        location: locationOf(a.source),
-      });
+      ctx.errors.push(
+        planError(
+          'UNKNOWN_POOL',
+          address('PoolAssignment', assignmentKeyString(a)),
+          { cluster: null, assignment: a.name, pool: a.pool },
+          locationOf(a.source),
+        ),
+      );
     }
   }
 }

@@ -10,11 +10,13 @@ import { address, type PoolContract } from '../model/common.js';
 import type { DesiredPool } from '../model/desired.js';
 import type { LivePool } from '../model/live.js';
 import { makeChange } from './change.js';
-import type { PlanContext, PoolDecision } from './context.js';
+import type { PoolDecision } from './context.js';
+import type { PlanIndex } from './plan-index.js';
 import { diffForms, poolForm } from './forms.js';
+import { reasonOf } from './reasons.js';
 
 /** The deleted pool of this declared name, when the control plane has soft deletes. */
-export function deletedPool(ctx: PlanContext, name: string): LivePool | undefined {
+export function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined {
   return ctx.caps.soft_delete ? ctx.lDeletedPools.get(name) : undefined;
 }
 
@@ -22,11 +24,7 @@ export function deletedPool(ctx: PlanContext, name: string): LivePool | undefine
  * Plans the undelete of `deleted` for the declared pool `d` (its contract null: marked unknown,
  * so it comes back with whatever contract it had).
  */
-export function planPoolUndelete(
-  ctx: PlanContext,
-  d: DesiredPool,
-  deleted: LivePool,
-): PoolDecision {
+export function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): PoolDecision {
   const name = d.name;
   const before = poolForm(deleted.contract);
   const note =
@@ -56,9 +54,7 @@ export function planPoolUndelete(
       null,
       null,
       diffForms(null, after),
-      `the name "${name}" belongs to a deleted pool, which can only be undeleted (its name stays reserved), and it ` +
-        `comes back with the contract it had; this control plane cannot change a contract in place (pool_update ` +
-        `off, P4): declare ${address('ClusterPool', name)} with that contract, or use another pool name`,
+      reasonOf('POOL_UNDELETE_CONTRACT_DIFFERS', { name, pool: address('ClusterPool', name) }),
     );
     return { change, creates: false, deletes: false, finalContract: null };
   }

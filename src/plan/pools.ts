@@ -1,105 +1,111 @@
 /** Pool changes: create, replace (P4) or blocked (P1, P5, A3), prune (delete / unmanaged). */
 import { DEFAULT_POOL, address, dataPlaneMismatches, type PoolContract } from '../model/common.js';
 import { reportedDataPlane } from '../model/capabilities.js';
-import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN, type DesiredPool } from '../model/desired.js';
+import { CONTRACT_UNKNOWN, type DesiredPool } from '../model/desired.js';
 import type { LivePool } from '../model/live.js';
-import type { Change } from '../model/plan.js';
+import type { Change, PlanError, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
-import { locationOf, type PlanContext } from './context.js';
-import { diffForms, listAddresses, poolForm } from './forms.js';
+import { locationOf, type PoolDecision } from './context.js';
+import type { PlanIndex } from './plan-index.js';
+import { diffForms, poolForm } from './forms.js';
 import { deletedPool, planPoolUndelete } from './pool-undelete.js';
+import { reasonOf, reasonText } from './reasons.js';
 
-export function planPools(ctx: PlanContext): void {
-  for (const name of ctxUnion(ctx)) planPool(ctx, name);
+/** What the pool pass returns: its decisions, and the errors it found. */
+export interface PoolPass {
+  readonly pools: ReadonlyMap<string, PoolDecision>;
+  readonly errors: readonly PlanError[];
 }
 
-function planPool(ctx: PlanContext, name: string): void {
-  const declared = ctx.dPools.get(name);
-  const l = ctx.lPools.get(name);
+/**
+ * What the pool pass reads: the index, and the live clusters it may take as gone (deleted,
+ * replaced or moved by the cluster pass: P5 rule 5; index.ts planPoolsAndClusters settles it).
+ */
+interface PoolInput {
+  readonly ix: PlanIndex;
+  readonly leavingClusters: ReadonlySet<string>;
+  /** Where the errors found go (returned in PoolPass). */
+  readonly errors: PlanError[];
+}
+
+export function planPools(ix: PlanIndex, leavingClusters: ReadonlySet<string>): PoolPass {
+  const errors: PlanError[] = [];
+  const input: PoolInput = { ix, leavingClusters, errors };
+  const pools = new Map<string, PoolDecision>();
+  for (const name of poolNames(ix)) {
+    const d = planPool(input, name);
+    if (d) pools.set(name, d);
+  }
+  return { pools, errors };
+}
+
+function planPool(ctx: PoolInput, name: string): PoolDecision | undefined {
+  const ix = ctx.ix;
+  const declared = ix.dPools.get(name);
+  const l = ix.lPools.get(name);
   // soft_delete: a declared name of a deleted pool is undeleted, never created (pool-undelete.ts).
-  const deleted = declared && !l ? deletedPool(ctx, name) : undefined;
-  if (declared && deleted) {
-    ctx.pools.set(name, planPoolUndelete(ctx, declared, deleted));
-    return;
-  }
-  if (declared && declared.contract === null) {
-    planUnknownContract(ctx, declared, l);
-    return;
-  }
+  const deleted = declared && !l ? deletedPool(ix, name) : undefined;
+  if (declared && deleted) return planPoolUndelete(ix, declared, deleted);
+  if (declared && declared.contract === null) return planUnknownContract(ctx, declared, l);
   const d = declared as (DesiredPool & { contract: PoolContract }) | undefined;
   if (d && !l) {
     const after = poolForm(d.contract);
-    ctx.pools.set(name, {
+    return {
       change: makeChange('ClusterPool', name, 'create', null, after, diffForms(null, after)),
       creates: true,
       deletes: false,
       finalContract: d.contract,
-    });
-    return;
+    };
   }
   if (d && l) return planDeclaredLivePool(ctx, name, d, l);
-  if (l) planUndeclaredPool(ctx, name, l);
+  if (l) return planUndeclaredPool(ctx, name, l);
+  return undefined;
 }
 
 /** A pool both declared and live: kept, updated (pool_update), replaced or blocked (P4). */
 function planDeclaredLivePool(
-  ctx: PlanContext,
+  ctx: PoolInput,
   name: string,
   d: DesiredPool & { contract: PoolContract },
   l: LivePool,
-): void {
+): PoolDecision {
   const addr = address('ClusterPool', name);
   // A control plane that does not show contracts (Union, docs/union.md): the declared
   // contract cannot be compared, so it is taken as the live one (no change planned).
   if (l.contract_known === false) {
     const known = poolForm(d.contract);
-    keep(ctx, name, d.contract, makeChange('ClusterPool', name, 'noop', known, known, []));
-    return;
+    return keep(d.contract, makeChange('ClusterPool', name, 'noop', known, known, []));
   }
   const before = poolForm(l.contract);
   const after = poolForm(d.contract);
   // P4: every contract field is immutable.
   const diff = diffForms(before, after, () => true);
-  if (diff.length === 0 && !ctx.forceReplace.has(addr)) {
-    keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
-    return;
-  }
-  if (ctx.caps.pool_update) {
-    planPoolUpdate(ctx, name, l.contract, d.contract);
-    return;
-  }
+  if (diff.length === 0 && !ctx.ix.forceReplace.has(addr))
+    return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+  if (ctx.ix.caps.pool_update) return planPoolUpdate(ctx, name, l.contract, d.contract);
   const reason = replaceBlockedReason(ctx, name);
-  if (reason) {
-    keep(
-      ctx,
-      name,
+  if (reason)
+    return keep(
       l.contract,
       makeChange('ClusterPool', name, 'blocked', before, before, diff, reason),
     );
-  } else {
-    ctx.pools.set(name, {
-      change: makeChange('ClusterPool', name, 'replace', before, after, diff),
-      creates: true,
-      deletes: true,
-      finalContract: d.contract,
-    });
-  }
-  return;
+  return {
+    change: makeChange('ClusterPool', name, 'replace', before, after, diff),
+    creates: true,
+    deletes: true,
+    finalContract: d.contract,
+  };
 }
 
 /** A live pool the repository does not declare: kept (P1, prune off), blocked (P5) or deleted. */
-function planUndeclaredPool(ctx: PlanContext, name: string, l: LivePool): void {
+function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDecision {
   const addr = address('ClusterPool', name);
   const before = poolForm(l.contract);
   // P1: the default pool is a system object: never deleted nor reported as unmanaged.
-  if (name === DEFAULT_POOL) {
-    keep(ctx, name, l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
-    return;
-  }
-  if (!ctx.prunes('ClusterPool', name)) {
-    keep(
-      ctx,
-      name,
+  if (name === DEFAULT_POOL)
+    return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
+  if (!ctx.ix.prunes('ClusterPool', name)) {
+    return keep(
       l.contract,
       makeChange(
         'ClusterPool',
@@ -108,30 +114,24 @@ function planUndeclaredPool(ctx: PlanContext, name: string, l: LivePool): void {
         before,
         before,
         [],
-        ctx.unmanagedReason('ClusterPool'),
+        ctx.ix.unmanagedReason('ClusterPool'),
       ),
     );
-    return;
   }
   const refs = liveReferences(ctx, name);
   if (refs.length > 0) {
-    const reason =
-      `${addr} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
-      `${listAddresses(refs)}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`;
-    keep(
-      ctx,
-      name,
+    const reason = reasonOf('POOL_REFERENCED', { pool: addr, refs });
+    return keep(
       l.contract,
       makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
     );
-    return;
   }
-  ctx.pools.set(name, {
+  return {
     change: makeChange('ClusterPool', name, 'delete', before, null, diffForms(before, null)),
     creates: false,
     deletes: true,
     finalContract: null,
-  });
+  };
 }
 
 /**
@@ -139,40 +139,41 @@ function planUndeclaredPool(ctx: PlanContext, name: string, l: LivePool): void {
  * what `export` writes for Union): never compared, created, replaced or updated. The pool must
  * exist; its contract stays whatever the control plane has.
  */
-function planUnknownContract(ctx: PlanContext, d: DesiredPool, l: LivePool | undefined): void {
+function planUnknownContract(
+  ctx: PoolInput,
+  d: DesiredPool,
+  l: LivePool | undefined,
+): PoolDecision {
   const addr = address('ClusterPool', d.name);
   const unknown = { contract: CONTRACT_UNKNOWN };
   if (!l) {
-    const why =
-      `${addr} is marked \`${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}\` but does not exist on the control plane, and a ` +
-      `pool is created with its contract (P2): write its object_store_ref, secret_store (and image_registry) in ` +
-      `spec and remove the annotation`;
+    const why = reasonOf('POOL_CONTRACT_UNKNOWN', { pool: addr });
     ctx.errors.push({
-      code: 'POOL_CONTRACT_UNKNOWN',
+      code: why.code,
       address: addr,
-      message: why,
+      message: reasonText(why)!,
       location: locationOf(d.source),
+      params: why.params,
     });
-    ctx.pools.set(d.name, {
+    return {
       change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], why),
       creates: false,
       deletes: false,
       finalContract: null,
-    });
-    return;
+    };
   }
   const form = l.contract_known === false ? unknown : poolForm(l.contract);
-  keep(ctx, d.name, l.contract, makeChange('ClusterPool', d.name, 'noop', form, form, []));
-  if (l.contract_known === false) ctx.pools.get(d.name)!.contractKnown = false;
+  const kept = keep(l.contract, makeChange('ClusterPool', d.name, 'noop', form, form, []));
+  return l.contract_known === false ? { ...kept, contractKnown: false } : kept;
 }
 
 /** The pool stays as it is (noop, blocked, unmanaged): nothing is created or deleted. */
-function keep(ctx: PlanContext, name: string, contract: PoolContract, change: Change): void {
-  ctx.pools.set(name, { change, creates: false, deletes: false, finalContract: contract });
+function keep(contract: PoolContract, change: Change): PoolDecision {
+  return { change, creates: false, deletes: false, finalContract: contract };
 }
 
-function ctxUnion(ctx: PlanContext): string[] {
-  return [...new Set([...ctx.dPools.keys(), ...ctx.lPools.keys()])].sort();
+function poolNames(ix: PlanIndex): string[] {
+  return [...new Set([...ix.dPools.keys(), ...ix.lPools.keys()])].sort();
 }
 
 /**
@@ -180,21 +181,21 @@ function ctxUnion(ctx: PlanContext): string[] {
  * clusters deleted or moved, queues deleted (queue_delete) and co-named queues that move
  * with their cluster (cluster_move).
  */
-function liveReferences(ctx: PlanContext, pool: string): string[] {
+function liveReferences({ ix, leavingClusters }: PoolInput, pool: string): string[] {
   const goes = (q: string) =>
-    ctx.leavingQueues.has(q) ||
+    ix.leavingQueues.has(q) ||
     // Deleted with its cluster (queue_delete, conamed-cascade.ts).
-    (ctx.conamedCascades(q) && ctx.assumedDeletedClusters.has(q)) ||
-    (ctx.caps.cluster_move &&
-      ctx.assumedDeletedClusters.has(q) &&
-      ctx.lQueues.get(q)?.cluster_managed === true &&
-      ctx.dClusters.has(q) &&
-      ctx.dClusters.get(q)!.pool !== pool);
+    (ix.conamedCascades(q) && leavingClusters.has(q)) ||
+    (ix.caps.cluster_move &&
+      leavingClusters.has(q) &&
+      ix.lQueues.get(q)?.cluster_managed === true &&
+      ix.dClusters.has(q) &&
+      ix.dClusters.get(q)!.pool !== pool);
   return [
-    ...(ctx.lClustersByPool.get(pool) ?? [])
-      .filter((n) => !ctx.assumedDeletedClusters.has(n))
+    ...(ix.lClustersByPool.get(pool) ?? [])
+      .filter((n) => !leavingClusters.has(n))
       .map((n) => address('Cluster', n)),
-    ...(ctx.lQueuesByPool.get(pool) ?? []).filter((n) => !goes(n)).map((n) => address('Queue', n)),
+    ...(ix.lQueuesByPool.get(pool) ?? []).filter((n) => !goes(n)).map((n) => address('Queue', n)),
   ];
 }
 
@@ -203,71 +204,50 @@ function liveReferences(ctx: PlanContext, pool: string): string[] {
  * Every cluster that stays a member must still match it (C4): its reported data plane (C5).
  */
 function planPoolUpdate(
-  ctx: PlanContext,
+  { ix, leavingClusters }: PoolInput,
   name: string,
   live: PoolContract,
   desired: PoolContract,
-): void {
+): PoolDecision {
   const before = poolForm(live);
   const after = poolForm(desired);
   const diff = diffForms(before, after);
-  const mismatching: string[] = [];
-  for (const c of ctx.lClustersByPool.get(name) ?? []) {
-    if (ctx.assumedDeletedClusters.has(c)) continue;
-    const reported = reportedDataPlane(live, ctx.lClusters.get(c)!);
+  const clusters: string[] = [];
+  const mismatches: string[] = [];
+  for (const c of ix.lClustersByPool.get(name) ?? []) {
+    if (leavingClusters.has(c)) continue;
+    const reported = reportedDataPlane(live, ix.lClusters.get(c)!);
     const m = reported ? dataPlaneMismatches(desired, reported) : [];
-    if (m.length > 0)
-      mismatching.push(
-        `${address('Cluster', c)} (${m.map((x) => `${x.field} ${JSON.stringify(x.declared)}`).join(', ')})`,
-      );
+    if (m.length > 0) {
+      clusters.push(address('Cluster', c));
+      mismatches.push(m.map((x) => `${x.field} ${JSON.stringify(x.declared)}`).join(', '));
+    }
   }
-  if (mismatching.length > 0) {
-    const reason =
-      `the contract can be updated in place (pool_update), but member clusters report a data plane that would ` +
-      `not match it (C4): ${listAddresses(mismatching)}. Redeploy them with the new values (or move them out) first.`;
-    keep(ctx, name, live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
-    return;
+  if (clusters.length > 0) {
+    const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, mismatches });
+    return keep(live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
   }
   const change = makeChange('ClusterPool', name, 'update', before, after, diff);
   change.note =
     'updated in place (pool_update): no delete and re-create, so its clusters, queues and assignments stay; ' +
     'every member cluster that has reported its data plane matches the new contract (C4)';
-  ctx.pools.set(name, {
-    change,
-    creates: false,
-    deletes: false,
-    updates: true,
-    finalContract: desired,
-  });
+  return { change, creates: false, deletes: false, updates: true, finalContract: desired };
 }
 
 /** Why a contract change cannot be realised as delete + create, or null when it can. */
-function replaceBlockedReason(ctx: PlanContext, name: string): string | null {
-  if (name === DEFAULT_POOL) {
-    return (
-      'the contract of the "default" pool is set when the control plane is provisioned and cannot change ' +
-      '(P1, P4), and the pool can never be deleted (P5): make ClusterPool/default match the live contract'
-    );
-  }
+function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
+  const ix = ctx.ix;
+  if (name === DEFAULT_POOL) return reasonOf('DEFAULT_POOL_CONTRACT_FIXED', {});
   const refs = liveReferences(ctx, name);
-  if (refs.length > 0) {
-    return (
-      `a pool's contract cannot change in place (P4), and replacing the pool needs a delete, which is rejected ` +
-      `while anything references it (P5): ${listAddresses(refs)}. Queues can never be deleted (Q6), so declare a ` +
-      `new pool with the new contract and register new clusters there.`
-    );
-  }
+  if (refs.length > 0) return reasonOf('POOL_REPLACE_REFERENCED', { refs });
   // A3: replacing removes the assignments naming the pool and sets them again; one that is
   // not in the repository (prune off) must not be touched.
-  const unmanaged = (ctx.lAssignmentsByPool.get(name) ?? []).filter(
-    (k) => !ctx.dAssignments.has(k) && !ctx.prunes('PoolAssignment', k),
+  const unmanaged = (ix.lAssignmentsByPool.get(name) ?? []).filter(
+    (k) => !ix.dAssignments.has(k) && !ix.prunes('PoolAssignment', k),
   );
   if (unmanaged.length > 0) {
-    return (
-      `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ` +
-      `${listAddresses(unmanaged.map((k) => address('PoolAssignment', k)))} ${unmanaged.length === 1 ? 'is' : 'are'} ` +
-      `not in the repository and outside what prune may delete: declare ${unmanaged.length === 1 ? 'it' : 'them'} or remove ${unmanaged.length === 1 ? 'it' : 'them'} first`
-    );
+    const assignments = unmanaged.map((k) => address('PoolAssignment', k));
+    return reasonOf('POOL_REPLACE_UNMANAGED_ASSIGNMENTS', { assignments });
   }
   return null;
 }

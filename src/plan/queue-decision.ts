@@ -7,7 +7,8 @@ import { WILDCARD, address, type QueueSpec } from '../model/common.js';
 import type { FieldDiff, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
 import type { QueueDecision } from './context.js';
-import { undrainableReason, type QueueFrame, type QueueOwn } from './queue-frame.js';
+import { undrainableSettings, type QueueFrame, type QueueOwn } from './queue-frame.js';
+import { reasonOf } from './reasons.js';
 import { diffForms, queueForm, sameQueueSpec } from './forms.js';
 
 export function decision(
@@ -49,33 +50,41 @@ export function decision(
 }
 
 /** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */
-export function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): string | null {
+export function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
   if (!f.finalPools.has(spec.pool)) {
-    return `its pool "${spec.pool}" will not exist (Q1): declare ${address('ClusterPool', spec.pool)}`;
+    const pool_address = address('ClusterPool', spec.pool);
+    return reasonOf('QUEUE_POOL_MISSING', { pool: spec.pool, pool_address });
   }
   for (const c of spec.clusters) {
     if (c === WILDCARD) continue;
     const cluster = f.clusters.get(c);
     if (cluster?.final?.pool === spec.pool) continue;
-    if (cluster?.action === 'blocked') {
-      return `it selects ${address('Cluster', c)}, whose registration is blocked (see that change)`;
-    }
-    return `it selects ${address('Cluster', c)}, which will not be a member of pool "${spec.pool}" (Q1)`;
+    if (cluster?.action === 'blocked')
+      return reasonOf('QUEUE_SELECTS_BLOCKED_CLUSTER', { cluster: address('Cluster', c) });
+    return reasonOf('QUEUE_SELECTS_NON_MEMBER', {
+      cluster: address('Cluster', c),
+      pool: spec.pool,
+    });
   }
   return null;
 }
 
-/** Why a queue the repository no longer has cannot be deleted even with queue_delete, or null. */
-export function queueDeleteBlockedReason(f: QueueFrame, name: string): string | null {
+/**
+ * Why a queue the repository no longer has cannot be deleted even with queue_delete, or null;
+ * `absent`: the "default" queue poolsync.yaml lists absent (its words say so).
+ */
+export function queueDeleteBlockedReason(
+  f: QueueFrame,
+  name: string,
+  absent = false,
+): Reason | null {
   if (!f.caps.queue_delete) return null;
-  const undrainable = undrainableReason(f, name);
-  if (undrainable)
-    return `not in the repository; queues can be deleted (queue_delete), but not this one: ${undrainable}`;
-  if (!f.caps.drain) {
-    return (
-      `not in the repository; this control plane can delete queues (queue_delete) but not drain them (drain off), ` +
-      `and poolsync deletes only drained queues so that no work is lost. Retire it with \`clusters: []\`, or enable drain.`
-    );
-  }
+  const settings = undrainableSettings(f, name);
+  if (settings)
+    return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_UNDRAINABLE' : 'QUEUE_DELETE_UNDRAINABLE', {
+      settings,
+    });
+  if (!f.caps.drain)
+    return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_NO_DRAIN' : 'QUEUE_DELETE_NO_DRAIN', {});
   return null;
 }

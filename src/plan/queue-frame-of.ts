@@ -2,23 +2,25 @@
  * The queue pass's typed input (queue-frame.ts) read from the planner's indexes and the
  * decisions of the pool and cluster passes before it.
  */
-import type { ClusterDecision, PlanContext } from './context.js';
+import type { ClusterDecision, PoolsAndClusters } from './context.js';
+import type { PlanIndex } from './plan-index.js';
 import type { ClusterOutcome, QueueFrame, QueueOwn } from './queue-frame.js';
 
 /** The frame of the queue pass, read from the decisions of the passes before it. */
 export function queueFrame(
-  ctx: PlanContext,
+  ctx: PlanIndex,
+  pc: PoolsAndClusters,
   drainedBy: ReadonlyMap<string, readonly string[]>,
   firstRegistration: string | null,
 ): QueueFrame {
   const finalPools = new Set<string>();
   const undeletedPools = new Set<string>();
-  for (const [name, d] of ctx.pools) {
+  for (const [name, d] of pc.pools) {
     if (d.finalContract) finalPools.add(name);
     if (d.undeletes) undeletedPools.add(name);
   }
   const clusters = new Map<string, ClusterOutcome>();
-  for (const [name, d] of ctx.clusters) clusters.set(name, clusterOutcome(d));
+  for (const [name, d] of pc.clusters) clusters.set(name, clusterOutcome(d));
   const queueInventory =
     ctx.inventory === null ? null : new Set([...ctx.inventory].filter(isQueueAddress));
   return {
@@ -33,8 +35,8 @@ export function queueFrame(
     clusters,
     desiredClusterPools: new Map([...ctx.dClusters].map(([n, c]) => [n, c.pool])),
     liveClusterPools: new Map([...ctx.lClusters].map(([n, c]) => [n, c.pool])),
-    deletedClusters: ctx.deletedClusters,
-    movedClusters: ctx.movedClusters,
+    deletedClusters: pc.deletedClusters,
+    movedClusters: pc.movedClusters,
     deletedQueues: ctx.deletedQueues,
     drainedBy,
     firstRegistration,
@@ -42,7 +44,7 @@ export function queueFrame(
 }
 
 /** A queue's own objects, from the planner's indexes. */
-export function queueOwn(ctx: PlanContext, name: string): QueueOwn {
+export function queueOwn(ctx: PlanIndex, name: string): QueueOwn {
   return {
     name,
     desired: ctx.dQueues.get(name),

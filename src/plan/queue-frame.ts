@@ -12,6 +12,7 @@ import type { DesiredQueue } from '../model/desired.js';
 import type { LiveCluster, LiveQueue } from '../model/live.js';
 import type { Change, PruneScope, Reason } from '../model/plan.js';
 import { prunes, unmanagedReason } from './prune-scope.js';
+import { reasonOf, reasonText } from './reasons.js';
 
 /** What the queue pass knows of a cluster's decision. */
 export interface ClusterOutcome {
@@ -79,21 +80,26 @@ export function leaves(f: QueueFrame, cluster: string): boolean {
   return f.deletedClusters.has(cluster) || f.movedClusters.has(cluster);
 }
 
-/** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */
+/**
+ * Why a queue can never be drained or deleted, as data: the scopes whose run.default_queue
+ * setting names it, none for the "default" queue (Q5); null when it can be.
+ */
+export function undrainableSettings(
+  f: Pick<QueueFrame, 'caps' | 'settingQueues'>,
+  queue: string,
+): string[] | null {
+  if (queue === DEFAULT_QUEUE && !f.caps.default_delete) return [];
+  const settings = f.settingQueues.get(queue);
+  return settings ? [...settings] : null;
+}
+
+/** Why a queue can never be drained or deleted (Q5, default-queue settings) in words, or null. */
 export function undrainableReason(
   f: Pick<QueueFrame, 'caps' | 'settingQueues'>,
   queue: string,
 ): string | null {
-  if (queue === DEFAULT_QUEUE && !f.caps.default_delete)
-    return 'the "default" queue is always active (Q5)';
-  const settings = f.settingQueues.get(queue);
-  if (settings) {
-    return (
-      `it is the default queue of ${settings.join(', ')} (run.default_queue setting), which the control ` +
-      `plane never drains or deletes (FAILED_PRECONDITION): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
-    );
-  }
-  return null;
+  const settings = undrainableSettings(f, queue);
+  return settings ? reasonText(reasonOf('QUEUE_UNDRAINABLE', { settings }))! : null;
 }
 
 /** With `queue_delete`, deleting a cluster deletes its co-named queue too (conamed-cascade.ts). */

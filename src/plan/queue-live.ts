@@ -5,16 +5,16 @@
  */
 import { DEFAULT_QUEUE, address, type QueueSpec } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import type { Reason } from '../model/plan.js';
+import type { FieldDiff, Reason } from '../model/plan.js';
 import type { QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { decision, queueDeleteBlockedReason, selectorBlockedReason } from './queue-decision.js';
 import { planQueueMove } from './queue-move.js';
-import { reasonOf, reasonText } from './reasons.js';
+import { reasonOf } from './reasons.js';
 import {
   leaves,
   prunesQueue,
-  undrainableReason,
+  undrainableSettings,
   unmanagedQueueReason,
   type QueueFrame,
   type QueueOwn,
@@ -76,51 +76,42 @@ function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
 function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
   const removal = plannedRemoval(f, v);
   if (removal) return removal;
-  const { own, l, untouched, changedByC8, sideEffect, base } = v;
+  const { own, l, untouched } = v;
   const { name } = own;
   const ownerIsLive = l.cluster_managed && f.liveClusterPools.has(name);
-  if (ownerIsLive || name === DEFAULT_QUEUE) {
-    // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
-    return decision(own, {
-      ...base,
-      action: changedByC8 ? 'update' : 'noop',
-      final: untouched,
-      causedBy: sideEffect,
-    });
-  }
-  if (!prunesQueue(f, name)) {
-    return decision(own, {
-      ...base,
-      action: 'unmanaged',
-      final: untouched,
-      reason: unmanagedQueueReason(f),
-      causedBy: sideEffect,
-    });
-  }
-  if (untouched.clusters.length === 0) {
-    // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
-    return decision(own, {
-      ...base,
-      action: changedByC8 ? 'update' : 'noop',
-      final: untouched,
-      causedBy: sideEffect,
-    });
-  }
-  return decision(own, {
-    ...base,
-    action: 'blocked',
-    final: untouched,
-    causedBy: sideEffect,
-    reason:
-      queueDeleteBlockedReason(f, name) ??
-      `not in the repository, but queues cannot be deleted (Q6). To retire it, declare it with \`clusters: []\` ` +
-        `(it then routes nowhere; an idle queue costs nothing).`,
+  // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
+  if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
+  if (!prunesQueue(f, name)) return leftAsItIs(v, 'unmanaged', unmanagedQueueReason(f));
+  // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
+  if (untouched.clusters.length === 0) return leftAsItIs(v);
+  const reason = queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {});
+  return leftAsItIs(v, 'blocked', reason);
+}
+
+/**
+ * The live queue left as it is: nothing is sent for it, and it ends as C8 (and its cluster's
+ * move) make it, changed by that step or not; `unmanaged` or `blocked` with the reason why, and
+ * for a refused request the diff it asked for.
+ */
+function leftAsItIs(
+  v: LiveView,
+  action?: 'unmanaged' | 'blocked',
+  reason?: Reason,
+  diff?: FieldDiff[],
+): QueueDecision {
+  return decision(v.own, {
+    ...v.base,
+    action: action ?? (v.changedByC8 ? 'update' : 'noop'),
+    final: v.untouched,
+    ...(diff ? { diff } : {}),
+    ...(reason ? { reason } : {}),
+    causedBy: v.sideEffect,
   });
 }
 
 /** Q6 lifted: a queue deleted (queue_delete), or the `default` queue listed absent that cannot be. */
 function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
-  const { own, untouched, sideEffect, base } = v;
+  const { own, base } = v;
   const { name } = own;
   if (f.deletedQueues.has(name)) {
     const d = decision(own, { ...base, action: 'delete', final: null });
@@ -130,39 +121,20 @@ function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
     return d;
   }
   if (name === DEFAULT_QUEUE && f.absentDefault) {
-    return decision(own, {
-      ...base,
-      action: 'blocked',
-      final: untouched,
-      causedBy: sideEffect,
-      reason:
-        `listed absent in poolsync.yaml, but it cannot be deleted here: ` +
-        (queueDeleteBlockedReason(f, name)?.replace(/^not in the repository; /, '') ??
-          'this control plane deletes no queues (queue_delete off, Q6)'),
-    });
+    const reason =
+      queueDeleteBlockedReason(f, name, true) ?? reasonOf('DEFAULT_QUEUE_ABSENT_NO_DELETE', {});
+    return leftAsItIs(v, 'blocked', reason);
   }
   return null;
 }
 
-type Refuse = (reason: string, why?: Reason | null) => QueueDecision;
+type Refuse = (reason: Reason) => QueueDecision;
 
 function refusal(v: LiveView, target: QueueSpec): Refuse {
-  const { own, live, untouched, sideEffect, base } = v;
-  const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
+  const requested = () =>
+    diffForms(queueForm(v.live), queueForm(target), (path) => path === 'pool');
   // A requested change the rules forbid: shown with its diff, the queue stays as it is.
-  const refuse = (reason: string, why: Reason | null = null) => {
-    const d = decision(own, {
-      ...base,
-      action: 'blocked',
-      final: untouched,
-      diff: requested(),
-      reason,
-      causedBy: sideEffect,
-    });
-    if (why) d.change.why = why;
-    return d;
-  };
-  return refuse;
+  return (reason: Reason) => leftAsItIs(v, 'blocked', reason, requested());
 }
 
 /** The repository puts the queue in another pool: replaced (drain, queue_delete) or refused (Q3). */
@@ -176,9 +148,9 @@ function planPoolChange(
   const { name } = own;
   const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
   if (target.pool !== live.pool && !l.cluster_managed && f.caps.drain && f.caps.queue_delete) {
-    const undrainable = undrainableReason(f, name);
-    const blocked = undrainable
-      ? `a queue's pool can change only by drain, delete and create (drain, queue_delete), but not this one's: ${undrainable}`
+    const settings = undrainableSettings(f, name);
+    const blocked = settings
+      ? reasonOf('QUEUE_POOL_CHANGE_UNDRAINABLE', { settings })
       : selectorBlockedReason(f, target);
     if (blocked) return refuse(blocked);
     const d = decision(own, {
@@ -195,25 +167,26 @@ function planPoolChange(
     return d;
   }
   if (target.pool !== live.pool) {
-    const missing = [!f.caps.drain && 'drain', !f.caps.queue_delete && 'queue_delete'].filter(
-      Boolean,
-    );
-    const hint =
-      f.caps.drain || f.caps.queue_delete
-        ? ` (With both drain and queue_delete this would be a drain → delete → create; this control plane lacks ${missing.join(' and ')}.)`
-        : '';
+    const missing = [
+      ...(f.caps.drain ? [] : ['drain']),
+      ...(f.caps.queue_delete ? [] : ['queue_delete']),
+    ];
     if (l.cluster_managed) {
-      const why = reasonOf('CONAMED_QUEUE_POOL_FIXED', {
-        queue: address('Queue', name),
-        cluster: name,
-        pool: live.pool,
-      });
-      return refuse(reasonText(why)!, why);
+      return refuse(
+        reasonOf('CONAMED_QUEUE_POOL_FIXED', {
+          queue: address('Queue', name),
+          cluster: name,
+          pool: live.pool,
+        }),
+      );
     }
     return refuse(
-      `a queue's pool can never change (Q3) and queues cannot be deleted (Q6): declare a new queue (another name) ` +
-        `in pool "${target.pool}" and retire this one with \`pool: ${live.pool}\` and \`clusters: []\`.` +
-        hint,
+      reasonOf('QUEUE_POOL_FIXED', {
+        pool: target.pool,
+        live_pool: live.pool,
+        hint: f.caps.drain || f.caps.queue_delete,
+        missing,
+      }),
     );
   }
   return null;
@@ -230,17 +203,14 @@ function planSameGroupUpdate(
   const { name } = own;
   const managed = l.cluster_managed || name === DEFAULT_QUEUE;
   if (managed && !sameSelector(target.clusters, untouched.clusters)) {
-    const reason =
-      name === DEFAULT_QUEUE
-        ? 'the selector of the "default" queue cannot change (Q5)'
-        : f.liveClusterPools.has(name) || f.clusters.get(name)?.registers
-          ? `the selector of a co-named queue is managed by its cluster and cannot be set (Q4)` +
-            (untouched.clusters.length === 0
-              ? `; this one was emptied when cluster "${name}" was deleted (C8) and a new registration does not restore it (C7): use a new cluster name`
-              : '')
-          : `this queue was created by cluster "${name}" (C2), so its selector cannot be set (Q4); it stays ` +
-            `${JSON.stringify(untouched.clusters)}`;
-    return refuse(reason);
+    if (name === DEFAULT_QUEUE) return refuse(reasonOf('DEFAULT_QUEUE_SELECTOR_FIXED', {}));
+    if (f.liveClusterPools.has(name) || f.clusters.get(name)?.registers) {
+      const emptied = untouched.clusters.length === 0;
+      return refuse(reasonOf('CONAMED_SELECTOR_FIXED', { name, emptied }));
+    }
+    return refuse(
+      reasonOf('CREATED_QUEUE_SELECTOR_FIXED', { name, clusters: [...untouched.clusters] }),
+    );
   }
   const blocked = selectorBlockedReason(f, target);
   if (blocked) {

@@ -8,7 +8,9 @@
 import { DEFAULT_QUEUE, address, type QueueSpec } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
 import type { QueueDecision } from './context.js';
-import { undrainableReason, type QueueFrame, type QueueOwn } from './queue-frame.js';
+import { undrainableSettings, type QueueFrame, type QueueOwn } from './queue-frame.js';
+import { reasonOf } from './reasons.js';
+import type { Reason } from '../model/plan.js';
 import { routesSomewhere } from './drain.js';
 import { diffForms, queueForm } from './forms.js';
 import { decision, selectorBlockedReason } from './queue-decision.js';
@@ -24,22 +26,15 @@ export function planQueueMove(
   l: LiveQueue,
   live: QueueSpec,
   target: QueueSpec,
-  refuse: (reason: string) => QueueDecision,
+  refuse: (reason: Reason) => QueueDecision,
 ): QueueDecision | null {
   if (!f.caps.queue_move || target.pool === live.pool || !movable(f, l)) return null;
   const from = live.pool;
   if (!f.caps.drain) {
-    return refuse(
-      `this control plane can move a queue to another pool (queue_move) but not drain it (drain off), and ` +
-        `poolsync moves only drained queues so that no work is lost: enable drain, or declare a new queue in pool "${target.pool}"`,
-    );
+    return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
   }
-  const undrainable = undrainableReason(f, l.name);
-  if (undrainable) {
-    return refuse(
-      `a queue moves to another pool once drained (queue_move), but this one cannot be drained: ${undrainable}`,
-    );
-  }
+  const settings = undrainableSettings(f, l.name);
+  if (settings) return refuse(reasonOf('QUEUE_MOVE_UNDRAINABLE', { settings }));
   const blocked = selectorBlockedReason(f, target);
   if (blocked) return refuse(blocked);
   const d = decision(own, {

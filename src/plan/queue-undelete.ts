@@ -11,18 +11,24 @@ import type { QueueDecision } from './context.js';
 import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { diffForms, queueForm } from './forms.js';
 import { decision, selectorBlockedReason } from './queue-decision.js';
+import { reasonOf } from './reasons.js';
+import type { Reason } from '../model/plan.js';
 
 /** Why the deleted queue cannot come back as it was deleted, or null (Union's undelete rules). */
-function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): string | null {
+function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): Reason | null {
   if (deleted.cluster_managed && !f.liveClusterPools.has(name))
-    return `the name "${name}" belongs to the deleted co-named queue of cluster "${name}": it comes back only with its cluster; declare the cluster, or use another queue name`;
+    return reasonOf('QUEUE_UNDELETE_CONAMED', { name });
   // A pool or cluster this plan undeletes is back before the queue's undelete (steps.ts).
   if (!f.livePools.has(deleted.pool) && !f.undeletedPools.has(deleted.pool))
-    return `the name "${name}" belongs to a deleted queue of pool "${deleted.pool}", which no longer exists: it cannot be undeleted (and its name stays reserved); use another queue name`;
+    return reasonOf('QUEUE_UNDELETE_POOL_GONE', { name, pool: deleted.pool });
   const poolOf = (c: string) => f.liveClusterPools.get(c) ?? f.clusters.get(c)?.undeletes?.pool;
   const gone = deleted.clusters.find((c) => c !== WILDCARD && poolOf(c) !== deleted.pool);
   if (gone)
-    return `the name "${name}" belongs to a deleted queue that names ${address('Cluster', gone)}, which is not live in pool "${deleted.pool}": it cannot be undeleted; use another queue name`;
+    return reasonOf('QUEUE_UNDELETE_CLUSTER_GONE', {
+      name,
+      cluster: address('Cluster', gone),
+      pool: deleted.pool,
+    });
   return null;
 }
 
@@ -37,7 +43,7 @@ export function planUndelete(
   const reason =
     undeleteBlockedReason(f, name, deleted) ??
     (moves && !f.caps.queue_move
-      ? `the deleted queue "${name}" was in pool "${deleted.pool}": undeleted, it comes back there, and this control plane cannot move a queue to pool "${target.pool}" (queue_move off); use another queue name`
+      ? reasonOf('QUEUE_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: target.pool })
       : null) ??
     selectorBlockedReason(f, target);
   if (reason) {

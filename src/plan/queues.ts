@@ -15,12 +15,14 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import type { PlanContext, QueueDecision } from './context.js';
+import type { PoolsAndClusters, QueueDecision } from './context.js';
+import type { PlanIndex } from './plan-index.js';
 import { queueFrame, queueOwn } from './queue-frame-of.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
 import { noteUnmanagedFields } from './queue-fields.js';
 import { decision, selectorBlockedReason } from './queue-decision.js';
+import { reasonOf } from './reasons.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planUndelete } from './queue-undelete.js';
 import { planConamedUndelete } from './cluster-undelete.js';
@@ -30,18 +32,33 @@ import { withCause } from './causes.js';
 import { planLiveQueue } from './queue-live.js';
 import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { planEachQueue, type QueuePass } from './queue-pass.js';
+import { SharedCreatedFields } from './created-fields.js';
 
-export function planQueues(ctx: PlanContext, pass: QueuePass = planEachQueue): void {
-  const registering = [...ctx.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
+/** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
+export function planQueues(
+  ix: PlanIndex,
+  pc: PoolsAndClusters,
+  pass: QueuePass = planEachQueue,
+  fields: SharedCreatedFields = new SharedCreatedFields(),
+): ReadonlyMap<string, QueueDecision> {
+  const registering = [...pc.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
   const firstRegistration = registering[0] ?? null;
-  const names = new Set([...ctx.dQueues.keys(), ...ctx.lQueues.keys()]);
-  for (const [name, d] of ctx.clusters)
-    if (ctx.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
+  const names = new Set([...ix.dQueues.keys(), ...ix.lQueues.keys()]);
+  for (const [name, d] of pc.clusters)
+    if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
-  const frame = queueFrame(ctx, drainedForLeaving(ctx), firstRegistration);
-  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ctx, name), planQueue);
-  for (const [name, d] of decided) if (d) ctx.queues.set(name, d);
+  const frame = queueFrame(ix, pc, drainedForLeaving(ix, pc), firstRegistration);
+  // Created fields are shared as each queue is decided, before a cache (pass) may freeze it.
+  const plan = (f: QueueFrame, own: QueueOwn) => {
+    const d = planQueue(f, own);
+    if (d) fields.share(d.change.diff);
+    return d;
+  };
+  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ix, name), plan);
+  const queues = new Map<string, QueueDecision>();
+  for (const [name, d] of decided) if (d) queues.set(name, d);
+  return queues;
 }
 
 /** One queue's decision from the frame and its own objects (null: nothing to say about it). */
@@ -113,10 +130,11 @@ function planMissingQueue(
   if (deleted?.cluster_managed && cluster?.undeletes)
     return planConamedUndelete(own, inheritCaps(target, deleted), deleted, cluster);
   if (deleted) return planUndelete(f, own, inheritCaps(target, deleted), deleted);
-  let reason = selectorBlockedReason(f, target);
-  if (!reason && f.liveClusterPools.has(name)) {
-    reason = `the name "${name}" is taken by ${address('Cluster', name)}: clusters and queues share one namespace (Q2)`;
-  }
+  const reason =
+    selectorBlockedReason(f, target) ??
+    (f.liveClusterPools.has(name)
+      ? reasonOf('QUEUE_NAME_TAKEN', { name, cluster: address('Cluster', name) })
+      : null);
   if (reason) {
     return decision(own, {
       ...NONE,
@@ -150,8 +168,7 @@ function planMissingDefault(
       action: 'blocked',
       final: null,
       diff: diffForms(null, queueForm(target)),
-      reason:
-        'the "default" queue is missing and its name is reserved (Q2): the next cluster registration recreates it (C3)',
+      reason: reasonOf('DEFAULT_QUEUE_MISSING', {}),
     });
   }
   // C3: any registration recreates the org-wide queue with the defaults.
@@ -182,7 +199,7 @@ function planRegisteredConamed(
       action: 'blocked',
       final: created,
       diff: diffForms(queueForm(created), queueForm(target)),
-      reason: `the pool and selector of a co-named queue follow its cluster (Q4): pool "${created.pool}", clusters ["${name}"]`,
+      reason: reasonOf('CONAMED_QUEUE_FOLLOWS_CLUSTER', { pool: created.pool, name }),
       causedBy: address('Cluster', name),
     });
   }

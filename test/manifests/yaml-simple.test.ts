@@ -55,6 +55,24 @@ describe('fast YAML path', () => {
     }
   });
 
+  it('resolves scalars and keys that start with a digit or a letter as the full parser does', () => {
+    // Its shortcuts (digits alone are an int; a digit then a character no number has is a
+    // string; a key starting with a letter other than n, t, f is a string) against js-yaml.
+    const words = [
+      ...['0', '7', '007', '100', '123456789012345', '1234567890123456', '9007199254740993'],
+      ...['0x1f', '0o17', '0b101', '1e3', '1E3', '1.5', '1.', '1_000', '12:30', '1-2', '1+2'],
+      ...['123abc', '1.2.3', '1e', '0xZ', '123456789012.dkr.ecr.us-east-1.amazonaws.com/x'],
+      ...['e1', 'f', 'n', 't', 'x', 'Null', 'NULL', 'nULL', 'tRUE', 'True', 'FALSE', 'nope', 'yes'],
+    ];
+    let taken = 0;
+    for (const w of words) {
+      if (agree(`a: ${w}\nb: [${w}, x]\n`)) taken++;
+      agree(`${w}: x\n`);
+      agree(`m:\n  ${w}: 1\n  c: {${w}: ${w}}\n`);
+    }
+    expect(taken).toBeGreaterThan(words.length * 0.8);
+  });
+
   it('gives up on what it does not read, leaving it (and its errors) to the full parser', () => {
     const outside = [
       'a:\tb\n', // tab

@@ -33,6 +33,38 @@ describe('urlCredentials', () => {
     expect(urlCredentials(url)).toBeNull();
   });
 
+  it('a URL without @ has no user part for the WHATWG parser either, however it is written', () => {
+    // urlCredentials returns null for these without parsing them: what it relies on.
+    const shapes = [
+      'https://',
+      'https:',
+      'https:/',
+      'https:\\\\',
+      'unionx://',
+      'ftp://',
+      'abfs://',
+    ];
+    const hosts = ['TOKEN:pw', 'user%40host', 'u%3Ap', 'h\tost:1', ' host', 'TOKEN%40h'];
+    const tails = ['', '/x', ':443/x', '?q=a', '#f', '\\x'];
+    let parsed = 0;
+    for (const s of shapes)
+      for (const h of hosts)
+        for (const t of tails) {
+          const url = `${s}${h}${t}`;
+          expect(url.includes('@')).toBe(false);
+          let u: URL;
+          try {
+            u = new URL(url);
+          } catch {
+            continue;
+          }
+          parsed++;
+          expect([url, u.username, u.password]).toEqual([url, '', '']);
+          expect(urlCredentials(url)).toBeNull();
+        }
+    expect(parsed).toBeGreaterThan(50);
+  });
+
   it('the error names what and where the secret belongs, never the URL', () => {
     expect(() =>
       refuseUrlCredentials('https://s3cr3t@h/x', 'the control plane URL', 'use POOLSYNC_TOKEN'),

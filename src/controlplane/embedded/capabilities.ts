@@ -24,7 +24,12 @@ import {
   type Capabilities,
   type PoolContract,
 } from '../../model/common.js';
-import { formatCapabilities, reportedDataPlane } from '../../model/capabilities.js';
+import {
+  formatCapabilities,
+  reportedDataPlane,
+  sameCapabilities,
+} from '../../model/capabilities.js';
+import { UserError } from '../../util/user-error.js';
 import type { LiveQueue, QueueState } from '../../model/live.js';
 import { ControlPlaneError, capabilityOff } from '../errors.js';
 import {
@@ -376,4 +381,18 @@ export function conamedQueueDeletedWith(state: State, cluster: string): string |
 /** For messages: how a stored capability set is changed. */
 export function capabilitiesChangeHint(path: string, wanted: Capabilities): string {
   return `poolsync control-plane capabilities --state ${path} --set ${formatCapabilities(wanted)}`;
+}
+
+/** A state created with other capabilities than `asked` is refused, with the command that changes them. */
+export function checkCapabilities(
+  path: string,
+  asked: Capabilities | undefined,
+  state: State,
+): void {
+  if (asked && !sameCapabilities(asked, state.capabilities))
+    throw new UserError(
+      `control-plane state ${path} was created with capabilities ${formatCapabilities(state.capabilities)}, ` +
+        `not ${formatCapabilities(asked)}: capabilities are stored with the state. Leave them out ` +
+        `to use the stored ones, or change them with \`${capabilitiesChangeHint(path, asked)}\``,
+    );
 }

@@ -42,16 +42,15 @@ import type {
   RegisterClusterRequest,
 } from '../types.js';
 import { ControlPlaneError } from '../errors.js';
-import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
-import { UserError } from '../../util/user-error.js';
 import { queueViews, sharedLists, staleListViews } from './list-views.js';
-import { capabilitiesChangeHint, withQueueState } from './capabilities.js';
+import { checkCapabilities, withQueueState } from './capabilities.js';
 import { listDeletedQueues } from './soft-deletes.js';
 import * as core from './state.js';
 import { validateDefaultQueueKey } from './default-queues.js';
 import * as labels from './cluster-labels.js';
 import type { ExecutionClusterLabel } from '../../model/flyte.js';
-import { StateStore, readStateOnce, type HeldRead } from './store.js';
+import { StateStore } from './store.js';
+import { ReadOnlyState } from './read-only.js';
 import {
   validateActivity,
   validateAssignment,
@@ -96,8 +95,8 @@ export class EmbeddedControlPlane implements ControlPlane {
     private readonly now: () => number,
     /** The state file when opened read-only (writes are refused). */
     private readonly readOnlyPath: string | null = null,
-    /** Read-only: the read; `release` lets go of a state shared with other readers (state-cache.ts). */
-    private readonly held: HeldRead | null = null,
+    /** Read-only: the state read (at open, or lazily: read-only.ts). */
+    private readonly reader: ReadOnlyState | null = null,
     private readonly shareReads = false,
   ) {}
 
@@ -111,20 +110,22 @@ export class EmbeddedControlPlane implements ControlPlane {
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
     const shared = opts.shareReads === true;
     const storeOptions = { compactAfter: opts.compactAfter, keepJournal: opts.keepJournal, shared };
-    const read = opts.readOnly ? await readStateOnce(opts.path, init, shared) : null;
-    const { store, state } = read
-      ? { store: null, state: read.state }
-      : await StateStore.open(opts.path, init, storeOptions);
-    if (opts.capabilities && !sameCapabilities(opts.capabilities, state.capabilities)) {
-      read?.release();
-      await store?.close();
-      throw new UserError(
-        `control-plane state ${opts.path} was created with capabilities ${formatCapabilities(state.capabilities)}, ` +
-          `not ${formatCapabilities(opts.capabilities)}: capabilities are stored with the state. Leave them out ` +
-          `to use the stored ones, or change them with \`${capabilitiesChangeHint(opts.path, opts.capabilities)}\``,
-      );
+    const accept = (state: core.State) => checkCapabilities(opts.path!, opts.capabilities, state);
+    if (opts.readOnly) {
+      const lazy = opts.lazy === true;
+      const reader = await ReadOnlyState.open(opts.path, init, { shared, lazy, accept });
+      // Lazy: `init()` stands until the first read (read() below) replaces it.
+      const state = lazy ? init() : await reader.state();
+      return new EmbeddedControlPlane(state, null, now, opts.path, reader, shared);
     }
-    return new EmbeddedControlPlane(state, store, now, store ? null : opts.path, read, shared);
+    const { store, state } = await StateStore.open(opts.path, init, storeOptions);
+    try {
+      accept(state);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return new EmbeddedControlPlane(state, store, now, null, null, shared);
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
@@ -162,6 +163,10 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   private async read<T>(view: () => T): Promise<T> {
     this.check();
+    if (this.reader) {
+      this.state = await this.reader.state();
+      this.check();
+    }
     return view();
   }
 
@@ -170,8 +175,8 @@ export class EmbeddedControlPlane implements ControlPlane {
     return this.read(() => (this.shareReads ? sharedLists(this.state, this.now()) : null));
   }
 
-  /** ControlPlane.stateKey: opened read-only, the identity of the files read (store.ts). */
-  readonly stateKey = async () => (this.closed || !this.held ? null : this.held.stateKey());
+  /** ControlPlane.stateKey: opened read-only, the identity of the files (read-only.ts). */
+  readonly stateKey = async () => (this.reader ? this.reader.key() : null);
 
   capabilities(): Promise<Capabilities> {
     return this.read(() => core.capabilities(this.state));
@@ -387,7 +392,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.held?.release();
+    this.reader?.release();
     await this.store?.close();
     this.state = core.initialState(core.DEFAULT_POOL_CONTRACT); // its memory goes now
   }

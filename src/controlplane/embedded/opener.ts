@@ -22,6 +22,8 @@ declare module '../opener.js' {
     defaultPoolContract?: PoolContract;
     /** `file:` only: read the state without the writer lock or any write (plan, export). */
     readOnly?: boolean;
+    /** `file:` only, with readOnly: read the state on first use (EmbeddedOptions.lazy). */
+    lazyRead?: boolean;
     /**
      * `file:` only, for a long-running process that opens the same state again and again (the
      * daemon): an unchanged state file is not read again, and its reads share frozen objects
@@ -47,6 +49,7 @@ export const embeddedOpener: BackendOpener = {
       ...(opts.defaultPoolContract ? { defaultPoolContract: opts.defaultPoolContract } : {}),
       ...embeddedUrlCapabilities(url),
       ...(opts.readOnly ? { readOnly: true } : {}),
+      ...(opts.readOnly && opts.lazyRead ? { lazy: true } : {}),
       ...(opts.shareReads ? { shareReads: true } : {}),
     });
   },

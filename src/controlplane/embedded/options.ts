@@ -24,6 +24,11 @@ export interface EmbeddedOptions {
    * export); every write is refused. A missing state file reads as a new organisation (P1).
    */
   readOnly?: boolean;
+  /**
+   * With readOnly: read the state on its first use, not at open; until then stateKey is of the
+   * files alone (read-only.ts). `plan` opens so: a remembered plan needs no read.
+   */
+  lazy?: boolean;
 }
 
 export interface QueueActivity {

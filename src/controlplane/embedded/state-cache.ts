@@ -68,8 +68,17 @@ export async function readStateKey(
   identity: FilesIdentity,
   state: State,
 ): Promise<string | null> {
-  if (!identity.hasSnapshot) return null;
   if (state.capabilities.drain && state.activity.size > 0) return null;
+  return filesStateKey(path, identity);
+}
+
+/**
+ * readStateKey from the files alone, before any read (read-only.ts, a lazy open): equal to
+ * the key of a state read from files of this identity, except that it cannot know whether that
+ * state drains with time. It is compared with keys taken after a read, which can.
+ */
+export async function filesStateKey(path: string, identity: FilesIdentity): Promise<string | null> {
+  if (!identity.hasSnapshot) return null;
   const inventory = (await fileIdentity(`${path}.inventory.json`))?.key ?? 'absent';
   return `${path}|${identity.key}|${inventory}`;
 }

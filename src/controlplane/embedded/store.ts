@@ -231,8 +231,7 @@ export async function readStateOnce(
   init: () => State,
   shared = false,
 ): Promise<HeldRead> {
-  await ownFolders(stateRoot(path), path, false);
-  await refuseStateFromGit(path);
+  await checkStateFiles(path);
   for (let attempt = 0; ; attempt++) {
     const identity = await stateFilesIdentity(path);
     const held = shared ? holdCachedState(path, identity) : null;
@@ -268,6 +267,15 @@ export async function readStateOnce(
       await sleep(backoffDelay(attempt + 1, 2, 100));
     }
   }
+}
+
+/**
+ * What a reader checks before it reads (read-only.ts does it at open, before a lazy read): the
+ * state's folders are real folders it may enter, and Git tracks none of its files.
+ */
+export async function checkStateFiles(path: string): Promise<void> {
+  await ownFolders(stateRoot(path), path, false);
+  await refuseStateFromGit(path);
 }
 
 /** The state file is open for writing in another process (apply --lock-timeout waits on it). */

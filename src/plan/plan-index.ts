@@ -1,0 +1,200 @@
+/**
+ * What every pass of the planner reads: the two states indexed by name once (so every pass is
+ * linear, quality.md), and the facts known before any pass runs (what prune may delete, which
+ * live queues leave their pool). Read-only: a pass takes this and the frozen decisions of the
+ * passes before it, and returns its own (index.ts computePlan assembles them).
+ */
+import {
+  DEFAULT_QUEUE,
+  WILDCARD,
+  address,
+  assignmentKeyString,
+  type Capabilities,
+  type ObjectKind,
+} from '../model/common.js';
+import type {
+  DesiredAssignment,
+  DesiredCluster,
+  DesiredPool,
+  DesiredQueue,
+  DesiredState,
+} from '../model/desired.js';
+import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
+import type { PruneScope, Reason } from '../model/plan.js';
+import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
+import { conamedCascades, undrainableReason } from './queue-frame.js';
+
+export class PlanIndex {
+  /** What prune may delete (prune-scope.ts); undefined when prune is off. */
+  readonly pruneScope: PruneScope | undefined;
+  /** The inventory's addresses (what poolsync applied), or null when none was read or recorded. */
+  readonly inventory: ReadonlySet<string> | null;
+  readonly dPools: ReadonlyMap<string, DesiredPool>;
+  readonly lPools: ReadonlyMap<string, LivePool>;
+  readonly dClusters: ReadonlyMap<string, DesiredCluster>;
+  readonly lClusters: ReadonlyMap<string, LiveCluster>;
+  readonly dQueues: ReadonlyMap<string, DesiredQueue>;
+  readonly lQueues: ReadonlyMap<string, LiveQueue>;
+  /** Soft-deleted queues (capability `soft_delete`): their names stay reserved. */
+  readonly lDeletedQueues: ReadonlyMap<string, LiveQueue>;
+  /** Soft-deleted pools and clusters (Union): their names stay reserved until undeleted. */
+  readonly lDeletedPools: ReadonlyMap<string, LivePool>;
+  readonly lDeletedClusters: ReadonlyMap<string, LiveCluster>;
+  readonly dAssignments: ReadonlyMap<string, DesiredAssignment>;
+  readonly lAssignments: ReadonlyMap<string, LiveAssignment>;
+  /** Live references (P5, A3), by pool name. */
+  readonly lClustersByPool: ReadonlyMap<string, readonly string[]>;
+  readonly lQueuesByPool: ReadonlyMap<string, readonly string[]>;
+  readonly lAssignmentsByPool: ReadonlyMap<string, readonly string[]>;
+  /** Live queues whose selector names a cluster explicitly, by cluster (C8). */
+  readonly lQueuesByCluster: ReadonlyMap<string, readonly string[]>;
+  /** Live `*` queues, by pool. */
+  readonly lWildcardQueuesByPool: ReadonlyMap<string, readonly string[]>;
+  /** domain.md, Capabilities: what the planner may use beyond the baseline rules. */
+  readonly caps: Capabilities;
+  /**
+   * Live queues this plan deletes outright (capabilities `queue_delete` + `drain`, prune on):
+   * known before the pool pass, so that a pool whose queues all go can be deleted (P5).
+   */
+  readonly deletedQueues: ReadonlySet<string>;
+  /** deletedQueues plus the queues replaced in another pool: their live record goes (P5). */
+  readonly leavingQueues: ReadonlySet<string>;
+  /** Queues named by a default-queue setting (Union `run.default_queue`): never drained or deleted. */
+  readonly settingQueues: ReadonlyMap<string, readonly string[]>;
+  /** poolsync.yaml `absent: [Queue/default]`: the repository wants the `default` queue deleted. */
+  readonly absentDefault: boolean;
+
+  constructor(
+    readonly desired: DesiredState,
+    readonly live: LiveState,
+    /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
+    readonly forceReplace: ReadonlySet<string> = new Set(),
+  ) {
+    this.pruneScope = scopeWithInventory(desired.config, live.inventory);
+    this.inventory = live.inventory ? new Set(live.inventory) : null;
+    this.dPools = byName(desired.pools);
+    this.lPools = byName(live.pools);
+    this.dClusters = byName(desired.clusters);
+    this.lClusters = byName(live.clusters);
+    this.dQueues = byName(desired.queues);
+    this.lQueues = byName(live.queues);
+    this.lDeletedQueues = byName(live.deleted_queues ?? []);
+    this.lDeletedPools = byName(live.deleted_pools ?? []);
+    this.lDeletedClusters = byName(live.deleted_clusters ?? []);
+    this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
+    this.dAssignments = new Map(desired.assignments.map((a) => [assignmentKeyString(a), a]));
+    this.lAssignments = new Map(live.assignments.map((a) => [assignmentKeyString(a), a]));
+    const clustersByPool = new Map<string, string[]>();
+    const queuesByPool = new Map<string, string[]>();
+    const queuesByCluster = new Map<string, string[]>();
+    const wildcardQueuesByPool = new Map<string, string[]>();
+    const assignmentsByPool = new Map<string, string[]>();
+    for (const c of live.clusters) push(clustersByPool, c.pool, c.name);
+    for (const q of live.queues) {
+      push(queuesByPool, q.pool, q.name);
+      if (isWildcard(q.clusters)) push(wildcardQueuesByPool, q.pool, q.name);
+      else for (const c of q.clusters) push(queuesByCluster, c, q.name);
+    }
+    for (const [key, a] of this.lAssignments) push(assignmentsByPool, a.pool, key);
+    this.lClustersByPool = clustersByPool;
+    this.lQueuesByPool = queuesByPool;
+    this.lQueuesByCluster = queuesByCluster;
+    this.lWildcardQueuesByPool = wildcardQueuesByPool;
+    this.lAssignmentsByPool = assignmentsByPool;
+    this.caps = live.capabilities;
+    const settingQueues = new Map<string, string[]>();
+    // Broadest scope first: the organisation, then domains, then project/domains.
+    for (const s of live.default_queue_scopes ?? [])
+      push(
+        settingQueues,
+        s.queue,
+        s.domain === undefined ? 'the organisation' : `domain ${s.domain}`,
+      );
+    for (const s of live.default_queues ?? [])
+      push(settingQueues, s.queue, `${s.project}/${s.domain}`);
+    this.settingQueues = settingQueues;
+    const { deleted, leaving } = this.leavingLiveQueues();
+    this.deletedQueues = deleted;
+    this.leavingQueues = leaving;
+  }
+
+  /** The live queues the plan deletes (queue_delete) or moves out of their pool: deletedQueues, leavingQueues. */
+  private leavingLiveQueues(): { deleted: Set<string>; leaving: Set<string> } {
+    const deleted = new Set<string>();
+    const leaving = new Set<string>();
+    if (!((this.caps.queue_delete || this.caps.queue_move) && this.caps.drain))
+      return { deleted, leaving };
+    for (const q of this.live.queues) {
+      if (!this.drainable(q.name)) continue;
+      if (q.name === DEFAULT_QUEUE) {
+        // Only when the repository says so (absent), and the control plane allows it.
+        if (this.absentDefault && this.caps.queue_delete) {
+          deleted.add(q.name);
+          leaving.add(q.name);
+        }
+        continue;
+      }
+      const d = this.dQueues.get(q.name);
+      // A queue moving pool is moved (queue_move) or replaced: it leaves its live pool.
+      if (d && !q.cluster_managed && d.spec.pool !== q.pool) leaving.add(q.name);
+      if (d || !this.prunes('Queue', q.name) || !this.caps.queue_delete) continue;
+      // A co-named queue whose cluster stays (or is registered again) follows it (Q4); one
+      // whose cluster is deleted goes with it (conamedCascades), without a step of its own.
+      if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
+        continue;
+      deleted.add(q.name);
+      leaving.add(q.name);
+    }
+    return { deleted, leaving };
+  }
+
+  /** This live object, absent from the repository, is deleted (prune on, in scope: prune-scope.ts). */
+  prunes(kind: ObjectKind, name: string): boolean {
+    return prunes(this.pruneScope, this.inventory, kind, name);
+  }
+
+  /** Why a live object of this kind absent from the repository is left alone. */
+  unmanagedReason(kind: ObjectKind): Reason {
+    return unmanagedReason(this.pruneScope, kind);
+  }
+
+  /** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */
+  undrainableReason(queue: string): string | null {
+    return undrainableReason(this, queue);
+  }
+
+  drainable(queue: string): boolean {
+    return this.undrainableReason(queue) === null;
+  }
+
+  /**
+   * With `queue_delete`, deleting a cluster also deletes its co-named queue (Union today;
+   * conamed-cascade.ts): true for the live co-named queue of a live cluster.
+   */
+  conamedCascades(queue: string): boolean {
+    return conamedCascades(this.caps, this.lClusters, this.lQueues.get(queue));
+  }
+
+  /** Every pool, cluster or queue name of both states, sorted. */
+  static union(a: Iterable<string>, b: Iterable<string>): string[] {
+    return [...new Set([...a, ...b])].sort(compare);
+  }
+}
+
+export function isWildcard(selector: readonly string[]): boolean {
+  return selector.length === 1 && selector[0] === WILDCARD;
+}
+
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((i) => [i.name, i]));
+}
+
+function push(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
