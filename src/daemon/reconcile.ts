@@ -15,6 +15,7 @@ import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-record.js';
 import { nextInventory } from '../plan/inventory.js';
 import type { Plan } from '../model/plan.js';
+import type { DesiredState } from '../model/desired.js';
 import { renderStage } from './stages/render.js';
 import {
   errorCode,
@@ -23,10 +24,17 @@ import {
   type Outcome,
   type ReconcilerOptions,
   type RunMemory,
+  type Staged,
 } from './stages/context.js';
-import { applyStatusUpdate } from './stages/status-update.js';
+import {
+  applyStatusUpdate,
+  mergeUpdates,
+  problemsUpdate,
+  reachedUpdate,
+  type StatusUpdate,
+} from './stages/status-update.js';
 import { fetchStage } from './stages/fetch.js';
-import { gateStage } from './stages/gate.js';
+import { gateStage, type GateDecision } from './stages/gate.js';
 import { loadStage } from './stages/load.js';
 import { planStage } from './stages/plan.js';
 import { recordStage } from './stages/record.js';
@@ -90,13 +98,24 @@ export class Reconciler {
     } catch (err) {
       // A bug or an unexpected failure of a module: recorded, never fatal to the daemon.
       const message = this.o.redactor.errorMessage(err);
-      ctx.problems([{ code: 'INTERNAL', message, location: null, address: null }]);
+      this.write(problemsUpdate([{ code: 'INTERNAL', message, location: null, address: null }]));
       outcome = { result: 'failed', commit: this.state.commit, message };
     }
     ctx.enter('record');
     this.scheduleRetry(ctx, outcome);
-    recordStage(ctx, id, outcome, startedAt);
+    this.write(recordStage(ctx, id, outcome, startedAt));
   };
+
+  /** What a stage found for /status, put in it (status-update.ts: the one writer). */
+  private write(update: StatusUpdate): void {
+    applyStatusUpdate(this.state, update);
+  }
+
+  /** A stage's product or the Outcome that ends the run; its /status update written. */
+  private take<T>(staged: Staged<T>): T | Outcome {
+    this.write(staged.status);
+    return staged.value;
+  }
 
   /** A failure that may pass is tried again with backoff; the next run resumes from live state. */
   private scheduleRetry(ctx: RunContext, outcome: Outcome): void {
@@ -114,70 +133,103 @@ export class Reconciler {
   }
 
   private async stages(ctx: RunContext): Promise<Outcome> {
-    const snapshot = await fetchStage(ctx);
+    const snapshot = this.take(await fetchStage(ctx));
     if (isOutcome(snapshot)) return snapshot;
     const { commit } = snapshot;
-    const desired = await loadStage(ctx, snapshot);
+    const desired = this.take(await loadStage(ctx, snapshot));
     if (isOutcome(desired)) return desired;
     ctx.enter('render');
-    await renderStage(ctx, snapshot, desired);
-    const access = this.o.controlPlane;
-    let opened = false;
+    this.write(await renderStage(ctx, snapshot, desired));
+    const opened = { yes: false };
     try {
-      // Most runs find nothing to do: they only read (an embedded state without its lock).
-      ctx.enter('open');
-      const plan = await access.read(async (cp) => {
-        opened = true;
-        const planned = await planStage(ctx, cp, desired, commit);
-        ctx.enter('close');
-        return planned;
-      });
+      const plan = await this.planned(ctx, opened, desired, commit);
       if (isOutcome(plan)) return plan;
       ctx.enter('gate');
-      const decision = gateStage(ctx, plan, commit);
-      if (isOutcome(decision)) {
-        // In sync, and the inventory does not list yet what the repository declares (objects
-        // applied before the inventory existed, or by another tool): record it.
-        if (decision.result === 'in_sync' && inventoryBehind(ctx.liveInventory, plan)) {
-          opened = false;
-          await access.use(async (cp) => {
-            opened = true;
-            await recordApply(recording(ctx, cp), cp, plan, null);
-          });
-        }
-        return decision;
-      }
-      opened = false;
-      ctx.enter('open');
-      return await access.use(async (cp) => {
-        opened = true;
-        if (access.separateReads) {
-          ctx.enter('recheck');
-          const now = liveFingerprint(await this.o.pipeline.readLiveState(cp));
-          if (now !== plan.live_fingerprint) {
-            return {
-              result: 'failed',
-              commit,
-              message:
-                'the control plane changed between the plan and the apply (another writer): nothing applied, planning again',
-              transient: true,
-            } satisfies Outcome;
-          }
-        }
-        const applied = await applyStage(ctx, cp, decision, commit);
-        ctx.enter('close');
-        return applied;
-      });
+      const decision = this.take(gateStage(ctx, plan, commit));
+      if (isOutcome(decision)) return await this.settled(ctx, opened, decision, plan);
+      return await this.applied(ctx, opened, decision, plan, commit);
     } catch (err) {
-      if (opened) throw err;
+      if (opened.yes) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
       const message = `cannot open the control plane: ${this.o.redactor.errorMessage(err)}`;
-      ctx.reached(null, message);
-      ctx.problems([
-        { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
-      ]);
+      this.write(
+        mergeUpdates(
+          reachedUpdate(null, message, ctx.now()),
+          problemsUpdate([
+            { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
+          ]),
+        ),
+      );
       return { result: 'failed', commit, message };
     }
+  }
+
+  /** The plan stage, on the control plane opened for reading (most runs only read). */
+  private planned(
+    ctx: RunContext,
+    opened: { yes: boolean },
+    desired: DesiredState,
+    commit: string | null,
+  ): Promise<Plan | Outcome> {
+    ctx.enter('open');
+    return this.o.controlPlane.read(async (cp) => {
+      opened.yes = true;
+      const plan = this.take(await planStage(ctx, cp, desired, commit));
+      ctx.enter('close');
+      return plan;
+    });
+  }
+
+  /**
+   * A run the gate ended. In sync, and the inventory does not list yet what the repository
+   * declares (objects applied before the inventory existed, or by another tool): record it.
+   */
+  private async settled(
+    ctx: RunContext,
+    opened: { yes: boolean },
+    decision: Outcome,
+    plan: Plan,
+  ): Promise<Outcome> {
+    if (decision.result === 'in_sync' && inventoryBehind(ctx.liveInventory, plan)) {
+      opened.yes = false;
+      await this.o.controlPlane.use(async (cp) => {
+        opened.yes = true;
+        await recordApply(recording(ctx, cp), cp, plan, null);
+      });
+    }
+    return decision;
+  }
+
+  /** The apply stage, on the control plane opened for writing (re-checked when reads were separate). */
+  private applied(
+    ctx: RunContext,
+    opened: { yes: boolean },
+    decision: GateDecision,
+    plan: Plan,
+    commit: string | null,
+  ): Promise<Outcome> {
+    const access = this.o.controlPlane;
+    opened.yes = false;
+    ctx.enter('open');
+    return access.use(async (cp) => {
+      opened.yes = true;
+      if (access.separateReads) {
+        ctx.enter('recheck');
+        const now = liveFingerprint(await this.o.pipeline.readLiveState(cp));
+        if (now !== plan.live_fingerprint) {
+          return {
+            result: 'failed',
+            commit,
+            message:
+              'the control plane changed between the plan and the apply (another writer): nothing applied, planning again',
+            transient: true,
+          } satisfies Outcome;
+        }
+      }
+      const applied = this.take(await applyStage(ctx, cp, decision, commit));
+      ctx.enter('close');
+      return applied;
+    });
   }
 }
 

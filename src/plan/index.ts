@@ -22,6 +22,7 @@ import { buildSteps } from './steps.js';
 import { queueWarnings } from './warnings.js';
 import { assignCauses } from './causes.js';
 import { planInventory } from './inventory.js';
+import { SharedCreatedFields } from './created-fields.js';
 
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
@@ -50,7 +51,8 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   const ctx = new PlanContext(desired, live, new Set(opts.replace ?? []));
   // Each pass reads the index and the decisions of the passes before it, and returns its own.
   const pc = planPoolsAndClusters(ctx);
-  const queues = planQueues(ctx, pc, opts.queuePass);
+  const fields = new SharedCreatedFields();
+  const queues = planQueues(ctx, pc, opts.queuePass, fields);
   ctx.pools = finalPools(ctx, pc.pools, queues);
   ctx.clusters = pc.clusters;
   ctx.deletedClusters = pc.deletedClusters;
@@ -81,6 +83,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   ];
   // One decision per object: causes first, so the warnings that name them say the same.
   assignCauses(ctx, changes);
+  fields.shareAll(changes);
   queueWarnings(ctx);
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);

@@ -32,12 +32,14 @@ import { withCause } from './causes.js';
 import { planLiveQueue } from './queue-live.js';
 import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { planEachQueue, type QueuePass } from './queue-pass.js';
+import { SharedCreatedFields } from './created-fields.js';
 
 /** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
 export function planQueues(
   ix: PlanIndex,
   pc: PoolsAndClusters,
   pass: QueuePass = planEachQueue,
+  fields: SharedCreatedFields = new SharedCreatedFields(),
 ): ReadonlyMap<string, QueueDecision> {
   const registering = [...pc.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
   const firstRegistration = registering[0] ?? null;
@@ -47,7 +49,13 @@ export function planQueues(
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
   const frame = queueFrame(ix, pc, drainedForLeaving(ix, pc), firstRegistration);
-  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ix, name), planQueue);
+  // Created fields are shared as each queue is decided, before a cache (pass) may freeze it.
+  const plan = (f: QueueFrame, own: QueueOwn) => {
+    const d = planQueue(f, own);
+    if (d) fields.share(d.change.diff);
+    return d;
+  };
+  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ix, name), plan);
   const queues = new Map<string, QueueDecision>();
   for (const [name, d] of decided) if (d) queues.set(name, d);
   return queues;

@@ -10,7 +10,7 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS, type Plan } from '../../model/plan.js';
 import { countsText } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
-import { errorCode, isOutcome, type HeldLock, type Outcome, type RunContext } from './context.js';
+import { errorCode, type HeldLock, type Outcome, type RunContext, type Staged } from './context.js';
 import { heldMessage, type GateDecision } from './gate.js';
 import { applyRun } from '../../ops/apply-run.js';
 import type { ApplyRecording } from '../../ops/apply-record.js';
@@ -29,15 +29,21 @@ export async function applyStage(
   cp: ControlPlane,
   decision: GateDecision,
   commit: string | null,
-): Promise<Outcome> {
+): Promise<Staged<never>> {
   const { o } = ctx;
   const notLeading = o.leadership?.notLeading() ?? null;
   if (notLeading !== null)
-    return { result: 'failed', commit, message: `not applied: ${notLeading}` };
+    return {
+      value: { result: 'failed', commit, message: `not applied: ${notLeading}` },
+      status: {},
+    };
   if (ctx.signal.aborted)
-    return { result: 'failed', commit, message: 'shutting down: nothing applied' };
+    return {
+      value: { result: 'failed', commit, message: 'shutting down: nothing applied' },
+      status: {},
+    };
   const ran = await executeLocked(ctx, cp, decision.plan, commit);
-  if (isOutcome(ran)) return ran;
+  if (!('result' in ran)) return ran;
   const { result, lock } = ran;
   ctx.applied = {
     notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
@@ -51,7 +57,7 @@ export async function applyStage(
   // The one classification of a result (src/apply/result-json.ts), as `poolsync apply` makes it.
   const outcome = applyOutcome(result);
   if (outcome === 'applied') return appliedOutcome(ctx, decision, done);
-  if (outcome === 'manual_steps_left') return manualOutcome(ctx, decision.plan, result, done);
+  if (outcome === 'manual_steps_left') return manualOutcome(decision.plan, result, done);
   return incompleteOutcome(ctx, result, lock, done);
 }
 
@@ -68,7 +74,7 @@ async function executeLocked(
   cp: ControlPlane,
   plan: Plan,
   commit: string | null,
-): Promise<{ result: ApplyResult; lock: HeldLock } | Outcome> {
+): Promise<{ result: ApplyResult; lock: HeldLock } | Staged<never>> {
   const { o } = ctx;
   let lock: HeldLock;
   ctx.enter('lock');
@@ -76,8 +82,10 @@ async function executeLocked(
     lock = await o.pipeline.acquireLock(cp);
   } catch (err) {
     const message = o.redactor.errorMessage(err);
-    ctx.update({ errors: [{ code: 'LOCKED', message, location: null, address: null }] });
-    return { result: 'failed', commit, message: `not applied: ${message}`, transient: true };
+    return {
+      value: { result: 'failed', commit, message: `not applied: ${message}`, transient: true },
+      status: { errors: [{ code: 'LOCKED', message, location: null, address: null }] },
+    };
   }
   const signal = AbortSignal.any(
     [ctx.signal, lock.lost, o.leadership?.termSignal].filter((s): s is AbortSignal => !!s),
@@ -104,10 +112,12 @@ async function executeLocked(
     return { result: ran.result!, lock };
   } catch (err) {
     const message = o.redactor.errorMessage(err);
-    ctx.update({
-      errors: [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }],
-    });
-    return { result: 'failed', commit, message: `apply refused: ${message}`, transient: true };
+    return {
+      value: { result: 'failed', commit, message: `apply refused: ${message}`, transient: true },
+      status: {
+        errors: [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }],
+      },
+    };
   } finally {
     ctx.enter('unlock');
     await lock
@@ -152,39 +162,39 @@ function logEvent(ctx: RunContext, lock: HeldLock, e: ApplyEvent): void {
 }
 
 /** Every step done: applied, or waiting for the approval of the changes the gate held. */
-function appliedOutcome(ctx: RunContext, decision: GateDecision, done: Done): Outcome {
+function appliedOutcome(ctx: RunContext, decision: GateDecision, done: Done): Staged<never> {
   // The one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
   const summaryText = countsText(countPlan(decision.plan));
   if (decision.held.length > 0 && decision.heldFingerprint !== null) {
-    return {
-      result: 'waiting_for_approval',
-      message: `applied: ${summaryText}; ${heldMessage(decision.held, decision.heldFingerprint)}`,
-      ...done,
-    };
+    const message = `applied: ${summaryText}; ${heldMessage(decision.held, decision.heldFingerprint)}`;
+    return { value: { result: 'waiting_for_approval', message, ...done }, status: {} };
   }
-  ctx.update({ appliedCommit: done.commit });
   ctx.memory.converged = true;
   const by = decision.approval ? ` (approved by ${decision.approval.approver})` : '';
-  return { result: 'applied', message: `applied: ${summaryText}${by}`, ...done };
+  return {
+    value: { result: 'applied', message: `applied: ${summaryText}${by}`, ...done },
+    status: { appliedCommit: done.commit },
+  };
 }
 
 /** What has an API is done; manual steps wait for a person. */
-function manualOutcome(ctx: RunContext, plan: Plan, result: ApplyResult, done: Done): Outcome {
+function manualOutcome(plan: Plan, result: ApplyResult, done: Done): Staged<never> {
   // The daemon never runs manual commands: a person runs the runbook (`poolsync apply`).
   const manual = plan.steps.filter((s) => result.manual.includes(s.id));
-  ctx.update({
-    errors: manual.map((s) => ({
-      code: 'MANUAL_STEP',
-      message: `${s.op} has no public API: run \`${s.manual?.command ?? '?'}\` (see \`poolsync plan\` for the runbook)`,
-      location: null,
-      address: s.target,
-    })),
-  });
+  const errors = manual.map((s) => ({
+    code: 'MANUAL_STEP',
+    message: `${s.op} has no public API: run \`${s.manual?.command ?? '?'}\` (see \`poolsync plan\` for the runbook)`,
+    location: null,
+    address: s.target,
+  }));
   const waiting = result.steps.filter((s) => s.status === 'waiting').length;
   return {
-    result: 'failed',
-    message: `applied what has an API; ${manual.length} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
-    ...done,
+    value: {
+      result: 'failed',
+      message: `applied what has an API; ${manual.length} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
+      ...done,
+    },
+    status: { errors },
   };
 }
 
@@ -194,27 +204,28 @@ function incompleteOutcome(
   result: ApplyResult,
   lock: HeldLock,
   done: Done,
-): Outcome {
+): Staged<never> {
   const failed = result.steps.filter((s) => s.status === 'failed');
   const notRun = result.steps.filter((s) => s.status === 'not_run').length;
-  ctx.update({
-    errors: failed.map((s) => ({
-      code: s.error?.code ?? 'APPLY',
-      message: ctx.o.redactor.scrub(`${s.op} failed: ${s.error?.message ?? 'unknown error'}`),
-      location: null,
-      address: s.target,
-    })),
-  });
+  const errors = failed.map((s) => ({
+    code: s.error?.code ?? 'APPLY',
+    message: ctx.o.redactor.scrub(`${s.op} failed: ${s.error?.message ?? 'unknown error'}`),
+    location: null,
+    address: s.target,
+  }));
   const why = result.aborted
     ? `stopped by ${stopReason(ctx, lock)}`
     : `${failed.length} step${failed.length === 1 ? '' : 's'} failed`;
   return {
-    result: 'failed',
-    message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
-    ...done,
-    // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
-    // next time; UNAVAILABLE, timeouts and lost connections may pass.
-    transient: !result.aborted && failed.some((s) => TRANSIENT_CODES.has(s.error?.code ?? '')),
+    value: {
+      result: 'failed',
+      message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
+      ...done,
+      // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
+      // next time; UNAVAILABLE, timeouts and lost connections may pass.
+      transient: !result.aborted && failed.some((s) => TRANSIENT_CODES.has(s.error?.code ?? '')),
+    },
+    status: { errors },
   };
 }
 

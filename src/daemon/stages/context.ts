@@ -1,7 +1,8 @@
 /**
  * What the stages of one reconcile run share: the daemon's wiring (options), the status they
  * fill in, what outlives a run (memory) and the run's own trigger, signal and phase timings.
- * A stage returns its product or an Outcome, which ends the run (record.ts writes it down).
+ * A stage returns its product or an Outcome, which ends the run (record.ts writes it down),
+ * with what it found for /status (Staged); no stage writes the status itself.
  */
 import type { Logger } from 'pino';
 import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
@@ -17,8 +18,8 @@ import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics, RunResult } from '../metrics.js';
 import type { ApplyOutcome } from '../run-history.js';
-import type { AppliedCounts, DaemonStatus, StatusError } from '../status.js';
-import { applyStatusUpdate, type StatusUpdate } from './status-update.js';
+import type { AppliedCounts, DaemonStatus } from '../status.js';
+import type { StatusUpdate } from './status-update.js';
 
 /** A held apply lock: released after the apply; `lost` aborts when it could not be renewed. */
 export interface HeldLock {
@@ -153,7 +154,8 @@ export class RunContext {
 
   constructor(
     readonly o: ReconcilerOptions,
-    readonly state: DaemonStatus,
+    /** The status as the stages before found it (read only: stages return their updates). */
+    readonly state: Readonly<DaemonStatus>,
     readonly memory: RunMemory,
     readonly reasons: ReadonlySet<TriggerReason>,
     readonly signal: AbortSignal,
@@ -205,33 +207,19 @@ export class RunContext {
     return { phases, durationMs: total };
   }
 
-  /** What a stage produced for /status, put in it (status-update.ts: the one writer). */
-  update(update: StatusUpdate): void {
-    applyStatusUpdate(this.state, update);
-  }
-
-  /** Validation or fetch problems: there is no plan to show. */
-  problems(errors: StatusError[]): void {
-    // Keep blocked/waiting of the last plan: they still describe the control plane.
-    this.update({ errors, summary: null, counts: null, warnings: [] });
-  }
-
-  /** Whether the control plane answered this run (/status `controlPlane`). */
-  reached(backend: string | null, error: string | null): void {
-    this.update({
-      controlPlane: {
-        ...(backend !== null ? { backend } : {}),
-        reachable: error === null,
-        lastError: error,
-        ...(error === null ? { lastAnsweredAt: this.now().toISOString() } : {}),
-      },
-    });
-  }
-
   repoRelative(file: string): string {
     if (this.o.repoPath === '.') return file;
     return file === '.' ? this.o.repoPath : `${this.o.repoPath}/${file}`;
   }
+}
+
+/**
+ * What a stage produced: its product (or the Outcome that ends the run), and what it found for
+ * /status, which the reconcile loop hands to the one writer (status-update.ts).
+ */
+export interface Staged<T> {
+  value: T | Outcome;
+  status: StatusUpdate;
 }
 
 export function isOutcome(x: unknown): x is Outcome {

@@ -8,17 +8,18 @@
 import type { SourceSnapshot } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { RunResult } from '../metrics.js';
-import { short, type Outcome, type RunContext } from './context.js';
+import { isOutcome, short, type RunContext, type Staged } from './context.js';
+import { mergeUpdates, problemsUpdate } from './status-update.js';
 
 const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
 /** Outcomes that a re-run of the same commit would only repeat (drift is the drift timer's job). */
 const SETTLED = new Set<RunResult>(['in_sync', 'applied', 'invalid', 'planned']);
 
-export async function fetchStage(ctx: RunContext): Promise<SourceSnapshot | Outcome> {
-  const snapshot = await sync(ctx);
-  if ('result' in snapshot) return snapshot;
+export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot>> {
+  const { value: snapshot, status } = await sync(ctx);
+  if (isOutcome(snapshot)) return { value: snapshot, status };
   const { commit } = snapshot;
-  ctx.update({ commit });
+  const fetched = mergeUpdates(status, { commit });
   const gitOnly = [...ctx.reasons].every((r) => GIT_ONLY.has(r));
   if (
     gitOnly &&
@@ -27,50 +28,56 @@ export async function fetchStage(ctx: RunContext): Promise<SourceSnapshot | Outc
     ctx.state.outcome !== null &&
     SETTLED.has(ctx.state.outcome)
   ) {
-    return { result: 'unchanged', commit, message: `no new commit (${short(commit)})` };
+    return {
+      value: { result: 'unchanged', commit, message: `no new commit (${short(commit)})` },
+      status: fetched,
+    };
   }
-  return snapshot;
+  return { value: snapshot, status: fetched };
 }
 
-async function sync(ctx: RunContext): Promise<SourceSnapshot | Outcome> {
+async function sync(ctx: RunContext): Promise<Staged<SourceSnapshot>> {
   const { o, state } = ctx;
   try {
     const snapshot = await o.source.sync();
-    ctx.update({
-      git: {
-        lastFetchAt: ctx.now().toISOString(),
-        lastError: null,
-        consecutiveFailures: 0,
-        nextRetryAt: null,
-      },
-    });
-    return snapshot;
+    const git = {
+      lastFetchAt: ctx.now().toISOString(),
+      lastError: null,
+      consecutiveFailures: 0,
+      nextRetryAt: null,
+    };
+    return { value: snapshot, status: { git } };
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     const failures = state.git.consecutiveFailures + 1;
     o.metrics.gitFetchFailures.inc();
     const retryAt = o.onFetchFailure?.(failures) ?? null;
-    ctx.update({
+    const status = {
       git: {
         ...state.git,
         lastError: message,
         consecutiveFailures: failures,
         nextRetryAt: retryAt?.toISOString() ?? null,
       },
-    });
+    };
     const last = o.source.last;
     if (last && ctx.reasons.has('drift')) {
       o.logger.warn(
         { commit: last.commit },
         `fetch failed, checking drift against the last fetched commit: ${message}`,
       );
-      return last;
+      return { value: last, status };
     }
-    ctx.problems([{ code: 'GIT_FETCH', message, location: null, address: null }]);
     return {
-      result: 'failed',
-      commit: state.commit,
-      message: `fetch failed (attempt ${failures}); the control plane keeps its state: ${message}`,
+      value: {
+        result: 'failed',
+        commit: state.commit,
+        message: `fetch failed (attempt ${failures}); the control plane keeps its state: ${message}`,
+      },
+      status: mergeUpdates(
+        status,
+        problemsUpdate([{ code: 'GIT_FETCH', message, location: null, address: null }]),
+      ),
     };
   }
 }

@@ -8,7 +8,8 @@ import { isActionable, type Change, type Plan } from '../../model/plan.js';
 import { splitHeld } from '../../plan/hold.js';
 import type { ApprovalRecord } from '../approvals.js';
 import type { ChangeBrief } from '../status.js';
-import type { Outcome, RunContext } from './context.js';
+import type { RunContext, Staged } from './context.js';
+import type { StatusUpdate } from './status-update.js';
 import { countsText } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
 import { whyText } from '../../plan/reasons.js';
@@ -30,43 +31,40 @@ export function gateStage(
   ctx: RunContext,
   plan: Plan,
   commit: string | null,
-): GateDecision | Outcome {
+): Staged<GateDecision> {
   const { o, memory } = ctx;
-  const setHeld = (held: Change[], fingerprint: string | null) => {
-    ctx.update({ waitingForApproval: held.map(briefOf) });
-    o.metrics.waitingForApproval.set(held.length);
-    o.approvals.hold(
-      fingerprint === null ? null : { fingerprint, commit, changes: held.map(briefOf) },
-    );
-  };
   const actionable = plan.changes.filter((c) => isActionable(c.action));
   if (actionable.length === 0) {
-    setHeld([], null);
-    ctx.update({ appliedCommit: commit });
     memory.converged = true;
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
-    return { result: 'in_sync', commit, message: `in sync${blocked}` };
-  }
-  if (o.policy === 'none') {
-    setHeld([], null);
     return {
-      result: 'planned',
-      commit,
-      message: `policy none: planned only: ${countsText(countPlan(plan))}`,
+      value: { result: 'in_sync', commit, message: `in sync${blocked}` },
+      status: { ...holding(ctx, [], null, commit), appliedCommit: commit },
     };
   }
-  if (o.policy === 'all') {
-    setHeld([], null);
-    return { plan, held: [], heldFingerprint: null, approval: null };
+  const nothingHeld = holding(ctx, [], null, commit);
+  if (o.policy === 'none') {
+    const message = `policy none: planned only: ${countsText(countPlan(plan))}`;
+    return { value: { result: 'planned', commit, message }, status: nothingHeld };
   }
+  const whole = { plan, held: [], heldFingerprint: null, approval: null };
+  if (o.policy === 'all') return { value: whole, status: nothingHeld };
   const split = splitHeld(plan);
-  if (split.fingerprint === null) {
-    setHeld([], null);
-    return { plan, held: [], heldFingerprint: null, approval: null };
-  }
+  if (split.fingerprint === null) return { value: whole, status: nothingHeld };
+  return safeGate(ctx, plan, { ...split, fingerprint: split.fingerprint }, commit);
+}
+
+/** Policy `safe` with a destructive part: applied when approved, else held. */
+function safeGate(
+  ctx: RunContext,
+  plan: Plan,
+  split: ReturnType<typeof splitHeld> & { fingerprint: string },
+  commit: string | null,
+): Staged<GateDecision> {
+  const { o } = ctx;
   const approval = o.approvals.take(split.fingerprint, commit);
   if (approval) {
-    setHeld([], null);
+    const status = holding(ctx, [], null, commit);
     o.logger.info(
       {
         fingerprint: approval.fingerprint,
@@ -76,22 +74,42 @@ export function gateStage(
       },
       `approved by ${approval.approver}: applying the held changes`,
     );
-    return { plan, held: [], heldFingerprint: split.fingerprint, approval };
+    return { value: { plan, held: [], heldFingerprint: split.fingerprint, approval }, status };
   }
-  setHeld(split.held, split.fingerprint);
+  const status = holding(ctx, split.held, split.fingerprint, commit);
   const heldText = `policy safe: ${split.held.length} change${split.held.length === 1 ? '' : 's'} held for approval (${split.held
     .map((c) => `${c.action} ${c.address}`)
     .join(
       ', ',
     )}); approve ${split.fingerprint} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
   if (!split.now.changes.some((c) => isActionable(c.action))) {
-    return {
-      result: 'waiting_for_approval',
-      commit,
-      message: `${heldText}; nothing else to apply`,
-    };
+    const message = `${heldText}; nothing else to apply`;
+    return { value: { result: 'waiting_for_approval', commit, message }, status };
   }
-  return { plan: split.now, held: split.held, heldFingerprint: split.fingerprint, approval: null };
+  return {
+    value: {
+      plan: split.now,
+      held: split.held,
+      heldFingerprint: split.fingerprint,
+      approval: null,
+    },
+    status,
+  };
+}
+
+/** The changes held for approval: the approvals' pending record, the gauge, and /status. */
+function holding(
+  ctx: RunContext,
+  held: Change[],
+  fingerprint: string | null,
+  commit: string | null,
+): StatusUpdate {
+  const { o } = ctx;
+  o.metrics.waitingForApproval.set(held.length);
+  o.approvals.hold(
+    fingerprint === null ? null : { fingerprint, commit, changes: held.map(briefOf) },
+  );
+  return { waitingForApproval: held.map(briefOf) };
 }
 
 /** The message of a run that applied the rest of a plan and holds its destructive part. */

@@ -11,16 +11,17 @@ import type { LoadResult } from '../../manifests/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { SourceSnapshot } from '../git-source.js';
 import type { StatusError } from '../status.js';
-import { short, type Outcome, type RunContext } from './context.js';
+import { short, type RunContext, type Staged } from './context.js';
+import { problemsUpdate } from './status-update.js';
 
 export async function loadStage(
   ctx: RunContext,
   snapshot: SourceSnapshot,
-): Promise<DesiredState | Outcome> {
+): Promise<Staged<DesiredState>> {
   const { commit } = snapshot;
   ctx.enter(commit !== null && ctx.memory.loaded?.commit === commit ? 'load_reused' : 'load');
   const load = existsSync(snapshot.dir) ? await loadCached(ctx, snapshot, commit) : null;
-  if (load !== null && load.valid) return load.desired;
+  if (load !== null && load.valid) return { value: load.desired, status: {} };
   ctx.memory.lastEvaluatedCommit = commit;
   const errors: StatusError[] =
     load === null
@@ -38,12 +39,14 @@ export async function loadStage(
           location: `${ctx.repoRelative(e.file)}:${e.line}:${e.column}`,
           address: e.address,
         }));
-  ctx.problems(errors);
   await pingControlPlane(ctx);
   return {
-    result: 'invalid',
-    commit,
-    message: `${errors.length} validation error${errors.length === 1 ? '' : 's'}${commit ? ` in commit ${short(commit)}` : ''}; nothing applied`,
+    value: {
+      result: 'invalid',
+      commit,
+      message: `${errors.length} validation error${errors.length === 1 ? '' : 's'}${commit ? ` in commit ${short(commit)}` : ''}; nothing applied`,
+    },
+    status: problemsUpdate(errors),
   };
 }
 

@@ -13,14 +13,15 @@ import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import type { DaemonStatus } from '../status.js';
 import { briefOf } from './gate.js';
-import { errorCode, type Outcome, type RunContext } from './context.js';
+import { errorCode, type RunContext, type Staged } from './context.js';
+import { mergeUpdates, problemsUpdate, reachedUpdate, type StatusUpdate } from './status-update.js';
 
 export async function planStage(
   ctx: RunContext,
   cp: ControlPlane,
   desired: DesiredState,
   commit: string | null,
-): Promise<Plan | Outcome> {
+): Promise<Staged<Plan>> {
   const { o } = ctx;
   let planned: Awaited<ReturnType<typeof planDesired>>;
   try {
@@ -37,28 +38,27 @@ export async function planStage(
       reusePlans: true,
     });
     ctx.memory.controlPlaneAnswered = true;
-    ctx.reached(cp.backend.name, null);
   } catch (err) {
     const message = `cannot read live state: ${o.redactor.errorMessage(err)}`;
-    ctx.reached(cp.backend.name, message);
-    ctx.problems([
-      { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
-    ]);
-    return { result: 'failed', commit, message, transient: true };
+    const status = mergeUpdates(
+      reachedUpdate(cp.backend.name, message, ctx.now()),
+      problemsUpdate([
+        { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
+      ]),
+    );
+    return { value: { result: 'failed', commit, message, transient: true }, status };
   }
+  const reached = reachedUpdate(cp.backend.name, null, ctx.now());
   const plan = naming(planned.plan, o.planControlPlane);
   ctx.plan = plan;
   ctx.memory.lastEvaluatedCommit = commit;
-  record(ctx, plan);
+  const status = mergeUpdates(reached, shownOf(ctx, plan));
   if (plan.errors.length > 0) {
-    return {
-      result: 'failed',
-      commit,
-      message: `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`,
-    };
+    const message = `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`;
+    return { value: { result: 'failed', commit, message }, status };
   }
   countDrift(ctx, plan, commit);
-  return plan;
+  return { value: plan, status };
 }
 
 /**
@@ -86,7 +86,8 @@ const shown = new WeakMap<
   Pick<DaemonStatus, 'counts' | 'blocked' | 'warnings' | 'manualSteps' | 'errors'>
 >();
 
-function record(ctx: RunContext, plan: Plan): void {
+/** What /status shows of the plan (and the blocked changes' gauge). */
+function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
   const { o } = ctx;
   let view = shown.get(plan);
   if (view === undefined) {
@@ -104,15 +105,15 @@ function record(ctx: RunContext, plan: Plan): void {
     });
     shown.set(plan, view);
   }
-  ctx.update({
+  o.metrics.blockedChanges.set(view.blocked.length);
+  return {
     summary: { ...plan.summary },
     counts: view.counts,
     blocked: view.blocked,
     warnings: view.warnings,
     manualSteps: view.manualSteps,
     errors: view.errors,
-  });
-  o.metrics.blockedChanges.set(view.blocked.length);
+  };
 }
 
 function countDrift(ctx: RunContext, plan: Plan, commit: string | null): void {

@@ -11,22 +11,32 @@ import { deepFreeze } from '../../util/deep-freeze.js';
 import type { Outcome, RunContext } from './context.js';
 import type { StatusUpdate } from './status-update.js';
 
-export function recordStage(ctx: RunContext, id: number, outcome: Outcome, startedAt: Date): void {
+/** Writes the run down; returns what it sets in /status (the reconcile loop applies it). */
+export function recordStage(
+  ctx: RunContext,
+  id: number,
+  outcome: Outcome,
+  startedAt: Date,
+): StatusUpdate {
   // Recording itself is the last phase; the clock stops before the status is written.
   const { phases, durationMs } = ctx.finish();
   const lastRun = runRecord(ctx, id, outcome, startedAt, phases, durationMs);
-  ctx.update({ lastRun });
-  if (outcome.result !== 'unchanged')
-    ctx.update({ outcome: outcome.result, ...keptRun(ctx, lastRun) });
   const { o, state } = ctx;
+  const changed = outcome.result !== 'unchanged';
+  const update: StatusUpdate = {
+    lastRun,
+    ...(changed ? { outcome: outcome.result, ...keptRun(ctx, lastRun) } : {}),
+  };
   // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
-  const success = ['applied', 'in_sync', 'planned'].includes(state.outcome ?? '');
+  const success = ['applied', 'in_sync', 'planned'].includes(
+    (changed ? outcome.result : state.outcome) ?? '',
+  );
   if (success) {
-    ctx.update({ lastSuccessAt: ctx.now().toISOString() });
+    update.lastSuccessAt = ctx.now().toISOString();
     o.metrics.lastSuccess.set(ctx.now().getTime() / 1000);
   }
   if (ctx.memory.controlPlaneAnswered && !state.ready) {
-    ctx.update({ ready: true });
+    update.ready = true;
     o.metrics.up.set(1);
   }
   o.metrics.reconcileRuns.inc({ result: outcome.result });
@@ -34,6 +44,7 @@ export function recordStage(ctx: RunContext, id: number, outcome: Outcome, start
   for (const [phase, ms] of Object.entries(phases))
     o.metrics.phaseDuration.observe({ phase }, ms / 1000);
   logRun(ctx, outcome, lastRun, startedAt);
+  return update;
 }
 
 /** /status `lastRun`. */

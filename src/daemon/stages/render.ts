@@ -8,9 +8,10 @@
  * convenience for the deploy pipeline, not the reconcile.
  */
 import type { DesiredState } from '../../model/desired.js';
-import type { SourceSnapshot } from '../git-source.js';
+import type { Source, SourceSnapshot } from '../git-source.js';
 import type { RenderedFileStatus } from '../status.js';
 import { short, type RunContext } from './context.js';
+import type { StatusUpdate } from './status-update.js';
 
 /** A diff longer than this is cut in /status (the file itself is in the repository). */
 const DIFF_LIMIT = 64 * 1024;
@@ -19,15 +20,28 @@ export async function renderStage(
   ctx: RunContext,
   snapshot: SourceSnapshot,
   desired: DesiredState,
-): Promise<void> {
+): Promise<StatusUpdate> {
   const { o } = ctx;
-  if (!desired.config.render) {
-    ctx.update({ renderedFiles: [] });
-    return;
-  }
+  if (!desired.config.render) return { renderedFiles: [] };
   const { commit, dir } = snapshot;
   // A commit's files never change: compared once (a folder on disk, every run).
-  if (commit !== null && ctx.memory.renderedCommit === commit) return;
+  if (commit !== null && ctx.memory.renderedCommit === commit) return {};
+  const { changed, contents } = await compared(ctx, dir, desired, commit);
+  ctx.memory.renderedCommit = commit;
+  if (changed.length === 0 || !o.commitRendered || !o.source.commitFiles)
+    return { renderedFiles: changed };
+  await commitRendered(ctx, o.source.commitFiles.bind(o.source), changed, contents, commit);
+  return { renderedFiles: changed };
+}
+
+/** The rendered files that differ from the committed ones, with their new contents. */
+async function compared(
+  ctx: RunContext,
+  dir: string,
+  desired: DesiredState,
+  commit: string | null,
+): Promise<{ changed: RenderedFileStatus[]; contents: Map<string, string> }> {
+  const { o } = ctx;
   const { renderTargets, compareTarget, readTarget } =
     await import('../../render/values/targets.js');
   const changed: RenderedFileStatus[] = [];
@@ -62,12 +76,21 @@ export async function renderStage(
       committed: null,
     });
   }
-  ctx.update({ renderedFiles: changed });
-  ctx.memory.renderedCommit = commit;
-  if (changed.length === 0 || !o.commitRendered || !o.source.commitFiles) return;
+  return { changed, contents };
+}
+
+/** --commit-rendered: the files that differ committed and pushed (`committed` set on each). */
+async function commitRendered(
+  ctx: RunContext,
+  commitFiles: NonNullable<Source['commitFiles']>,
+  changed: RenderedFileStatus[],
+  contents: ReadonlyMap<string, string>,
+  commit: string | null,
+): Promise<void> {
+  const { o } = ctx;
   const paths = changed.map((t) => t.path);
   try {
-    const pushed = await o.source.commitFiles(
+    const pushed = await commitFiles(
       changed.map((t) => ({ path: t.path, content: contents.get(t.path)! })),
       `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
     );
