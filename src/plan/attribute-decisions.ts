@@ -9,7 +9,7 @@ import { assignmentKeyString, type AssignmentKey } from '../model/common.js';
 import type { AttributeRow, MatchableResourceType } from '../model/flyte.js';
 import type { DesiredAssignment, DesiredState } from '../model/desired.js';
 import type { LiveAssignment, LiveState } from '../model/live.js';
-import type { Change, PlanWarning } from '../model/plan.js';
+import type { Change, PlanWarning, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
 import type { AssignmentDecision } from './context.js';
 import type { LabelDecision } from './decisions.js';
@@ -115,7 +115,7 @@ function update(
 }
 
 /** Nothing is sent for it; the reason says why and what to do. */
-export function block(ctx: AttributeWork, v: AttributeView, reason: string): void {
+export function block(ctx: AttributeWork, v: AttributeView, reason: string | Reason): void {
   const c = v.change;
   update(
     ctx,

@@ -15,7 +15,8 @@ import {
   type AttributeRow,
   type FlyteadminLive,
 } from '../model/flyte.js';
-import type { Change, PlanWarning } from '../model/plan.js';
+import type { Change, PlanWarning, Reason } from '../model/plan.js';
+import { reasonOf } from './reasons.js';
 import { makeChange } from './change.js';
 import type { AssignmentDecision } from './context.js';
 import type { LabelDecision } from './decisions.js';
@@ -65,14 +66,13 @@ export function planFlyteadmin(
 }
 
 /** Why poolsync never writes a row at this level. */
-export function otherRowReason(r: AttributeRow): string {
-  const level =
-    r.launch_plan !== ''
-      ? `a launch-plan-level row (launch plan ${r.launch_plan} of workflow ${r.workflow || '(none)'})`
-      : r.domain === ''
-        ? `a project-wide row (project ${r.project}, every domain)`
-        : `a domain-wide row (domain ${r.domain}, every project)`;
-  return `${level}: poolsync manages project/domain and workflow rows only; reported, never touched (a delete of a broader row may take it along: see the plan)`;
+export function otherRowReason(r: AttributeRow): Reason {
+  return reasonOf('OTHER_LEVEL_ROW', {
+    launch_plan: r.launch_plan,
+    workflow: r.workflow,
+    project: r.project,
+    domain: r.domain,
+  });
 }
 
 function addOtherRows(ctx: AttributeWork, fa: FlyteadminLive): void {
@@ -94,17 +94,14 @@ function checkProjects(ctx: AttributeWork, fa: FlyteadminLive): void {
     if (!v.set && !v.remove) continue;
     const { project, domain } = v.key;
     const state = projects.get(project);
+    const what = v.kind === 'PoolAssignment' ? 'pool' : 'label';
     const reason =
       state === undefined
-        ? `project '${project}' is not registered in flyteadmin, which refuses its attributes (InvalidArgument): ` +
-          `register it (flytectl create project --id ${project} --name ${project}) or correct the project`
+        ? reasonOf('PROJECT_NOT_REGISTERED', { project })
         : state !== 'ACTIVE'
-          ? `project '${project}' is ${state.toLowerCase().replace('_', ' ')} in flyteadmin, which refuses attributes of a project that is not active` +
-            (v.set
-              ? `: activate it (flytectl update project -p ${project} --activate) or remove the manifest`
-              : `, deletes included: the ${v.kind === 'PoolAssignment' ? 'pool' : 'label'} stays in flyteadmin until the project is activated (flytectl update project -p ${project} --activate), and the next plan deletes it`)
+          ? reasonOf('PROJECT_NOT_ACTIVE', { project, state, set: v.set, what })
           : !domains.has(domain)
-            ? `domain '${domain}' is not one of flyteadmin's domains (${fa.domains.join(', ') || 'none'}), which refuses its attributes: correct the domain`
+            ? reasonOf('UNKNOWN_DOMAIN', { domain, domains: [...fa.domains] })
             : null;
     if (reason) block(ctx, v, reason);
   }

@@ -21,6 +21,7 @@ import type { QueuePass } from './queue-pass.js';
 import { buildSteps } from './steps.js';
 import { queueWarnings } from './warnings.js';
 import { assignCauses } from './causes.js';
+import { planError } from './reasons.js';
 import { planInventory } from './inventory.js';
 import { SharedCreatedFields } from './created-fields.js';
 
@@ -133,19 +134,23 @@ function checkPreventDestroy(ctx: PlanContext): void {
     obj: Parameters<typeof preventsDestroy>[0] & { source: Parameters<typeof locationOf>[0] },
   ) => {
     if (!change.destructive || !preventsDestroy(obj)) return;
-    const what = change.diff
-      .filter((d) => d.forces_replacement)
-      .map((d) => `${d.path}: ${JSON.stringify(d.before)} → ${JSON.stringify(d.after)}`)
-      .join(', ');
-    ctx.errors.push({
-      code: 'PREVENT_DESTROY',
-      address: address(kind, name),
-      message:
-        `${address(kind, name)} is annotated poolsync/prevent-destroy: "true", but this plan would ${change.action} it` +
-        `${what ? ` (${what})` : change.caused_by ? ` (because ${change.caused_by} is replaced)` : ''}. ` +
-        `Revert the change, or remove the annotation in a separate commit to allow it.`,
-      location: locationOf(obj?.source),
-    });
+    const forcing = change.diff.filter((d) => d.forces_replacement);
+    const addr = address(kind, name);
+    ctx.errors.push(
+      planError(
+        'PREVENT_DESTROY',
+        addr,
+        {
+          address: addr,
+          action: change.action,
+          fields: forcing.map((d) => d.path),
+          before: forcing.map((d) => JSON.stringify(d.before)),
+          after: forcing.map((d) => JSON.stringify(d.after)),
+          caused_by: change.caused_by ?? null,
+        },
+        locationOf(obj?.source),
+      ),
+    );
   };
   for (const [name, d] of ctx.pools) {
     const obj = ctx.dPools.get(name);
@@ -173,22 +178,27 @@ function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>)
     ctx.dPools.get(pool)?.contract === null;
   for (const c of ctx.desired.clusters) {
     if (!exists(c.pool)) {
-      ctx.errors.push({
-        code: 'UNKNOWN_POOL',
-        address: address('Cluster', c.name),
-        message: `${address('Cluster', c.name)} names pool "${c.pool}", which neither the repository nor the control plane has (C1)`,
-        location: locationOf(c.source),
-      });
+      const cluster = address('Cluster', c.name);
+      ctx.errors.push(
+        planError(
+          'UNKNOWN_POOL',
+          cluster,
+          { cluster, assignment: null, pool: c.pool },
+          locationOf(c.source),
+        ),
+      );
     }
   }
   for (const a of ctx.desired.assignments) {
     if (!exists(a.pool)) {
-      ctx.errors.push({
-        code: 'UNKNOWN_POOL',
-        address: address('PoolAssignment', assignmentKeyString(a)),
-        message: `assignment "${a.name}" names pool "${a.pool}", which neither the repository nor the control plane has (A1)`,
-        location: locationOf(a.source),
-      });
+      ctx.errors.push(
+        planError(
+          'UNKNOWN_POOL',
+          address('PoolAssignment', assignmentKeyString(a)),
+          { cluster: null, assignment: a.name, pool: a.pool },
+          locationOf(a.source),
+        ),
+      );
     }
   }
 }

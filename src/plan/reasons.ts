@@ -13,10 +13,12 @@
  * parameters its words read). A plan carrying a code this poolsync does not know (a newer
  * writer) falls back to the text stored beside it.
  */
-import type { PlanWarning, Reason, ReasonParams } from '../model/plan.js';
+import type { PlanError, PlanWarning, Reason, ReasonParams } from '../model/plan.js';
 import { CAUSES } from './words/causes.js';
 import type { Words } from './words/params.js';
 import { CLUSTER_REASONS, CLUSTER_WARNINGS } from './words/clusters.js';
+import { ERRORS } from './words/errors.js';
+import { FLYTEADMIN_REASONS } from './words/flyteadmin.js';
 import { POOL_REASONS } from './words/pools.js';
 import { UNMANAGED } from './words/prune.js';
 import { QUEUE_REASONS } from './words/queues.js';
@@ -32,6 +34,8 @@ const CATALOG: Readonly<Record<string, Words>> = {
   ...QUEUE_REASONS,
   ...WARNINGS,
   ...CLUSTER_WARNINGS,
+  ...FLYTEADMIN_REASONS,
+  ...ERRORS,
 };
 
 /** Every code the catalog has words for. */
@@ -76,6 +80,16 @@ export function reasonOf(code: string, params: ReasonParams): Reason {
 /** A warning whose message is rendered from its code and parameters. */
 export function warning(code: string, address: string, params: ReasonParams): PlanWarning {
   return { code, address, message: reasonText(reasonOf(code, params))!, params };
+}
+
+/** An error of the plan whose message is rendered from its code and parameters. */
+export function planError(
+  code: string,
+  address: string | null,
+  params: ReasonParams,
+  location: string | null,
+): PlanError {
+  return { code, address, message: reasonText(reasonOf(code, params))!, location, params };
 }
 
 /** The message of a warning as this poolsync words it (its stored text for an unknown code). */

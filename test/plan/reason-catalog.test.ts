@@ -20,6 +20,7 @@ const PLAN = resolve(import.meta.dirname, '../../src/plan');
 const CALLS: Record<string, { code: number; params: number }> = {
   reasonOf: { code: 0, params: 1 },
   warning: { code: 0, params: 2 },
+  planError: { code: 0, params: 2 },
 };
 
 /** Parameters a helper spreads into a call, by the helper's name. */
@@ -106,7 +107,7 @@ function callSites(): CallSite[] {
 /** The parameter names the words of `code` read, whatever values they are given. */
 function paramsRead(code: string): string[] {
   const read = new Set<string>();
-  for (const value of ['x', 1, 0, true, false, null, ['x'], ['x', 'y']]) {
+  for (const value of ['x', '', 1, 0, true, false, null, ['x'], ['x', 'y']]) {
     const params = new Proxy({} as ReasonParams, {
       get: (_t, key) => {
         if (typeof key === 'string') read.add(key);
