@@ -1,81 +1,243 @@
 /**
- * One plan of a folder against a control plane, as `poolsync plan` makes it: the control plane
- * opened read-only (no writer lock, no snapshot rewrite), the live state read with the inventory
- * (what poolsync applied, which prune reads) and closed as soon as it is read, the folder's
- * remembered plan given again when nothing it was derived from changed
- * (src/incremental/plan-memory.ts), and the plan naming the control plane it was made against
- * (`apply PLANFILE` refuses it on any other). Rendering, comments and exit codes are the
- * caller's.
+ * One plan, for `poolsync plan`, the daemon's plan stage and pull-request comments. Its inputs
+ * say what the caller already holds:
+ *
+ * - the control plane: `acquire` (the CLI) opens it read-only (no writer lock, no snapshot
+ *   rewrite) and reads the live state with the inventory (what poolsync applied, which prune
+ *   reads), closing it as soon as it is read; `open` (the daemon, the pull-request handler)
+ *   reads the live state through the caller, which opens and closes its control plane;
+ * - the desired state: a folder loaded here (with the CLI's plan memory between runs,
+ *   src/incremental/plan-memory.ts, when `memory` is given) or a desired state the caller loaded
+ *   (the daemon keeps it per commit; `reuse`: its in-process reuse, src/incremental/plan-reuse.ts).
+ *
+ * The plan names the control plane it was made against (`apply PLANFILE` refuses it on any
+ * other), and the result is classified here only: an invalid repository, live state that could
+ * not be read, a plan with errors, with changes to apply (steps to send) or without. Rendering,
+ * comments, /status and exit codes are the caller's.
  */
 import { openControlPlane } from '../controlplane/open.js';
-import { backendInfo } from '../controlplane/types.js';
+import { backendInfo, type BackendInfo } from '../controlplane/types.js';
 import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
 import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../apply/inventory.js';
-import {
-  planRemembering,
-  type DesiredFacts,
-  type RememberedResult,
-} from '../incremental/plan-memory.js';
+import { planRemembering, type DesiredFacts } from '../incremental/plan-memory.js';
 import { manifestCacheDir } from '../manifests/index.js';
+import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import type { DesiredState } from '../model/desired.js';
+import type { LiveState } from '../model/live.js';
+import type { Plan, PlanControlPlane } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
+import { planDesired, planRepository } from './pipeline.js';
 
-export interface PlanRunOptions {
-  /** The `--control-plane` URL. */
-  url: string;
-  /** Where this machine keeps apply's records (`--state-dir`): the inventory's file. */
-  stateDir: string;
-  /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
-  sharedInventory: SharedInventory | null;
-  maxRetries: number;
-  token?: string;
-  apiKeyFile?: string;
-  /** The environment of poolsync.yaml planned (docs/environments.md); null without one. */
-  environment: string | null;
+/** Where the live state comes from. */
+export type PlanSource =
+  | {
+      /** `poolsync plan`: opened read-only here, closed as soon as the live state is read. */
+      kind: 'acquire';
+      /** The `--control-plane` URL. */
+      url: string;
+      /** Where this machine keeps apply's records (`--state-dir`): the inventory's file. */
+      stateDir: string;
+      /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
+      sharedInventory: SharedInventory | null;
+      maxRetries: number;
+      token?: string;
+      apiKeyFile?: string;
+    }
+  | {
+      /** The daemon and pull-request comments: the caller's control plane, read through it. */
+      kind: 'open';
+      readLive: () => Promise<LiveState>;
+      /** What that control plane manages (BACKEND_KIND errors, config-only kinds). */
+      backend?: BackendInfo;
+      /** The control plane the plan names in its header (docs/plan.md). */
+      controlPlane?: PlanControlPlane;
+    };
+
+/** What is planned. */
+export type PlanDesired =
+  | {
+      kind: 'folder';
+      dir: string;
+      /** The CLI's plan memory between runs, and what it keeps of the desired state. */
+      memory?: { facts: (desired: DesiredState) => DesiredFacts };
+    }
+  | {
+      kind: 'loaded';
+      desired: DesiredState;
+      /** Reuse the plan of the same desired state against an identical live state (the daemon). */
+      reuse: boolean;
+    };
+
+export interface PlanRunInput {
+  source: PlanSource;
+  desired: PlanDesired;
   /** The commit the plan records. */
   commit: string | null;
+  /** The environment of poolsync.yaml planned (docs/environments.md); null without one. */
+  environment: string | null;
   /** `--target`, `--replace`, `--accept-cascade`. */
-  shape: Pick<PlanShapeOptions, 'targets' | 'replace' | 'acceptCascade'>;
-  /** What the caller reads of the desired state besides the plan (kept with a remembered plan). */
-  facts: (desired: DesiredState) => DesiredFacts;
+  shape?: Pick<PlanShapeOptions, 'targets' | 'replace' | 'acceptCascade'>;
 }
 
-export async function planRun(dir: string, opts: PlanRunOptions): Promise<RememberedResult> {
+/** A plan made: what the caller maps to an exit code, a status or a comment. */
+export interface Planned {
+  kind: 'errors' | 'changes' | 'no_changes';
+  plan: Plan;
+  counts: LoadCounts | null;
+  /** Kept with a remembered plan (`memory`); null without the memory. */
+  facts: DesiredFacts | null;
+  /** Null when the plan was remembered (nothing was loaded). */
+  desired: DesiredState | null;
+}
+
+export type PlanOutcome =
+  /** The repository has validation errors: nothing was read from the control plane. */
+  | { kind: 'invalid'; errors: ValidationError[]; counts: LoadCounts }
+  /** The live state could not be read (plan.md: the plan fails; the reason is the caller's to show). */
+  | { kind: 'unreadable'; error: unknown }
+  | Planned;
+
+/** A failure to read live state, told apart from other failures of planning. */
+class LiveStateUnreadable extends Error {
+  constructor(readonly failure: unknown) {
+    super('live state unreadable');
+  }
+}
+
+function marking(readLive: () => Promise<LiveState>): () => Promise<LiveState> {
+  return () =>
+    readLive().catch((err: unknown) => {
+      throw new LiveStateUnreadable(err);
+    });
+}
+
+/** A plan made or the repository's errors, before naming and classification. */
+type Made =
+  | { ok: false; errors: ValidationError[]; counts: LoadCounts }
+  | (Omit<Planned, 'kind'> & { ok: true });
+
+/** A desired state the caller loaded is valid: its plan is never `invalid`. */
+export function planRun(
+  input: PlanRunInput & { desired: { kind: 'loaded' } },
+): Promise<Exclude<PlanOutcome, { kind: 'invalid' }>>;
+export function planRun(input: PlanRunInput): Promise<PlanOutcome>;
+export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
+  let result: Made;
+  let controlPlane: PlanControlPlane | undefined;
+  try {
+    if (input.source.kind === 'acquire') {
+      const opened = await acquired(input, input.source);
+      result = opened.result;
+      controlPlane = opened.controlPlane;
+    } else {
+      result = await planned(input, marking(input.source.readLive), {
+        ...(input.source.backend ? { backend: input.source.backend } : {}),
+      });
+      controlPlane = input.source.controlPlane;
+    }
+  } catch (err) {
+    if (err instanceof LiveStateUnreadable) return { kind: 'unreadable', error: err.failure };
+    throw err;
+  }
+  if (!result.ok) return { kind: 'invalid', errors: result.errors, counts: result.counts };
+  const plan = naming(result.plan, controlPlane);
+  return {
+    kind: classify(plan),
+    plan,
+    counts: result.counts,
+    facts: result.facts,
+    desired: result.desired,
+  };
+}
+
+/** The one classification of a plan: errors, changes to apply (steps to send), or none. */
+function classify(plan: Plan): Planned['kind'] {
+  if (plan.errors.length > 0) return 'errors';
+  // Blocked and unmanaged objects alone are not changes: nothing would be sent.
+  return plan.steps.length > 0 ? 'changes' : 'no_changes';
+}
+
+/** `acquire`: open read-only, plan, close; the control plane the plan names. */
+async function acquired(
+  input: PlanRunInput,
+  source: Extract<PlanSource, { kind: 'acquire' }>,
+): Promise<{ result: Made; controlPlane: PlanControlPlane }> {
   // Asked before opening: the header warns when this is a new, empty embedded state.
-  const stateWasNew = embeddedStateIsNew(opts.url);
-  const cp = await openControlPlane(opts.url, {
+  const stateWasNew = embeddedStateIsNew(source.url);
+  const cp = await openControlPlane(source.url, {
     readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
     lazyRead: true, // read when first needed: a remembered plan needs only the files' key
-    http: { maxRetries: opts.maxRetries },
-    ...(opts.token ? { token: opts.token } : {}),
-    ...(opts.apiKeyFile ? { apiKeyFile: opts.apiKeyFile } : {}),
+    http: { maxRetries: source.maxRetries },
+    ...(source.token ? { token: source.token } : {}),
+    ...(source.apiKeyFile ? { apiKeyFile: source.apiKeyFile } : {}),
   });
   // Recorded in the plan and named in its header: `apply PLANFILE` refuses it on any other.
   const controlPlane = {
-    ...(opts.environment !== null ? { environment: opts.environment } : {}),
-    ...planControlPlane(opts.url, cp, stateWasNew),
+    ...(input.environment !== null ? { environment: input.environment } : {}),
+    ...planControlPlane(source.url, cp, stateWasNew),
   };
-  let result: RememberedResult;
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= cp.close());
   try {
     // Closed as soon as the live state is read: a state of 100,000 objects is ~40 MB that the
     // plan itself never needs. The inventory (what poolsync applied) is read with it.
-    const store = inventoryStore(cp, opts.url, opts.stateDir, opts.sharedInventory);
-    const readLive = () => readLiveWithInventory(cp, store).finally(close);
-    const cacheDir = manifestCacheDir();
-    result = await planRemembering(dir, readLive, {
-      commit: opts.commit,
-      cacheDir,
-      memoryDir: cacheDir,
-      facts: opts.facts,
+    const store = inventoryStore(cp, source.url, source.stateDir, source.sharedInventory);
+    const readLive = marking(() => readLiveWithInventory(cp, store).finally(close));
+    const result = await planned(input, readLive, {
       backend: backendInfo(cp),
       ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
-      ...(opts.environment !== null ? { environment: opts.environment } : {}),
-      ...opts.shape,
     });
+    return { result, controlPlane };
   } finally {
     await close();
   }
-  return result.ok ? { ...result, plan: { ...result.plan, control_plane: controlPlane } } : result;
+}
+
+/** The plan of the desired state, loaded here (with the memory or without) or given. */
+async function planned(
+  input: PlanRunInput,
+  readLive: () => Promise<LiveState>,
+  cp: { backend?: BackendInfo; stateKey?: () => Promise<string | null> },
+): Promise<Made> {
+  const { desired } = input;
+  const common = {
+    commit: input.commit,
+    ...(cp.backend ? { backend: cp.backend } : {}),
+    ...(input.environment !== null ? { environment: input.environment } : {}),
+    ...input.shape,
+  };
+  if (desired.kind === 'loaded') {
+    const out = await planDesired(desired.desired, readLive, {
+      ...common,
+      reusePlans: desired.reuse,
+    });
+    return { ok: true, plan: out.plan, counts: null, facts: null, desired: desired.desired };
+  }
+  if (desired.memory) {
+    const cacheDir = manifestCacheDir();
+    return planRemembering(desired.dir, readLive, {
+      ...common,
+      cacheDir,
+      memoryDir: cacheDir,
+      facts: desired.memory.facts,
+      ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
+    });
+  }
+  const out = await planRepository(desired.dir, readLive, common);
+  if (!out.ok) return out;
+  return { ok: true, plan: out.plan, counts: out.counts, facts: null, desired: out.desired };
+}
+
+/**
+ * The plan with the control plane it is about (its header names it). A plan reused for an
+ * unchanged commit and state (the daemon) is the same object each run, and so is its named copy.
+ */
+const named = new WeakMap<Plan, { cp: PlanControlPlane; out: Plan }>();
+function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
+  if (cp === undefined) return plan;
+  const known = named.get(plan);
+  if (known !== undefined && known.cp === cp) return known.out;
+  const out = { ...plan, control_plane: cp };
+  named.set(plan, { cp, out });
+  return out;
 }

@@ -7,7 +7,7 @@ import type { LiveState } from '../model/live.js';
 import { formatValidationText } from '../manifests/index.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
-import { planRepository } from '../ops/pipeline.js';
+import { planRun } from '../ops/plan-run.js';
 import type { BackendInfo } from '../controlplane/types.js';
 import { renderMarkdown } from '../render/index.js';
 import type { EnvironmentOutcome, PublishOutcome } from './types.js';
@@ -51,32 +51,25 @@ export function outcomeForInvalid(
   return { kind: 'invalid', errorsText: formatValidationText(shown), errorCount: errors.length };
 }
 
-/** A failure to read live state, told apart from other failures of the pipeline. */
-class LiveStateUnreadable extends Error {}
-
+/** The pull request's adapter over planRun (src/ops/plan-run.ts): its outcome as a comment's. */
 export async function planOutcome(opts: PlanOutcomeOptions): Promise<PublishOutcome> {
-  const readLive = () =>
-    opts.readLiveState().catch((err: unknown) => {
-      throw new LiveStateUnreadable(err instanceof Error ? err.message : String(err));
-    });
-  let result;
-  try {
-    result = await planRepository(opts.dir, readLive, {
-      commit: opts.commit,
+  const outcome = await planRun({
+    source: {
+      kind: 'open',
+      readLive: opts.readLiveState,
       ...(opts.backend ? { backend: opts.backend } : {}),
-      ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
-    });
-  } catch (err) {
-    // plan.md: unreadable live state makes the plan fail; the reason goes in the comment.
-    if (!(err instanceof LiveStateUnreadable)) throw err;
-    return {
-      kind: 'error',
-      message: `cannot read live state from the control plane: ${err.message}`,
-    };
+      ...(opts.controlPlane ? { controlPlane: opts.controlPlane } : {}),
+    },
+    desired: { kind: 'folder', dir: opts.dir },
+    commit: opts.commit,
+    environment: opts.environment ?? null,
+  });
+  // plan.md: unreadable live state makes the plan fail; the reason goes in the comment.
+  if (outcome.kind === 'unreadable') {
+    const err = outcome.error;
+    const message = err instanceof Error ? err.message : String(err);
+    return { kind: 'error', message: `cannot read live state from the control plane: ${message}` };
   }
-  if (!result.ok) return outcomeForInvalid(result.errors, opts.repoPath);
-  const plan = opts.controlPlane
-    ? { ...result.plan, control_plane: opts.controlPlane }
-    : result.plan;
-  return outcomeForPlan(plan, opts.render);
+  if (outcome.kind === 'invalid') return outcomeForInvalid(outcome.errors, opts.repoPath);
+  return outcomeForPlan(outcome.plan, opts.render);
 }

@@ -8,7 +8,7 @@ import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit } from '../../ops/pipeline.js';
-import { planRun } from '../../ops/plan-run.js';
+import { planRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
@@ -78,28 +78,30 @@ export async function runPlanFor(
     return runRefreshOnly(args);
   }
   const { result, key, commit } = await planOf(args, target);
-  if (!result.ok) return reportInvalid(args, target, result.errors, publish);
+  // An unreachable control plane is the command's error (exit 1), as any other failure.
+  if (result.kind === 'unreadable') throw result.error;
+  if (result.kind === 'invalid') return reportInvalid(args, target, result.errors, publish);
   const { plan } = result;
   if (args.comment !== undefined) {
     const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
     await publish(outcomeForPlan(plan));
   }
   await printPlan(args, result, key, commit);
-  if (plan.errors.length > 0) {
+  if (result.kind === 'errors') {
     if (args.out) process.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
     return 1;
   }
   if (args.out) await savePlan(args, args.out, plan, key);
-  return args['detailed-exitcode'] && hasChangesToApply(plan) ? 2 : 0;
+  return args['detailed-exitcode'] && result.kind === 'changes' ? 2 : 0;
 }
 
-type PlanRunResult = Awaited<ReturnType<typeof planRun>>;
+type PlanRunResult = Exclude<PlanOutcome, { kind: 'unreadable' }>;
 
 /** Credentials, plan key and commit, then the plan of `target` (or the repository's errors). */
 async function planOf(
   args: PlanArgs,
   target: EnvTarget,
-): Promise<{ result: PlanRunResult; key: PlanKey | undefined; commit: string | null }> {
+): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
   const maxRetries = checkMaxRetries(args['max-retries']);
   await requireConfigFolder(args.dir);
   const token = await resolveToken(args['token-file']);
@@ -107,20 +109,29 @@ async function planOf(
   const key: PlanKey | undefined =
     args.out !== undefined || args.output === 'json' ? await resolvePlanKey() : undefined;
   const commit = await planCommit(args);
-  const result = await planRun(args.dir, {
-    url: args['control-plane'],
-    stateDir: args['state-dir'],
-    sharedInventory: sharedInventoryOf(args),
-    maxRetries,
-    ...(token ? { token } : {}),
-    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+  const result = await planRun({
+    source: {
+      kind: 'acquire',
+      url: args['control-plane'],
+      stateDir: args['state-dir'],
+      sharedInventory: sharedInventoryOf(args),
+      maxRetries,
+      ...(token ? { token } : {}),
+      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+    },
+    desired: {
+      kind: 'folder',
+      dir: args.dir,
+      memory: {
+        facts: (desired) => ({
+          declaresNothing: declaresNothing(desired),
+          prune: desired.config.prune,
+        }),
+      },
+    },
     environment: target.name,
     commit,
     shape: planShape(args),
-    facts: (desired) => ({
-      declaresNothing: declaresNothing(desired),
-      prune: desired.config.prune,
-    }),
   });
   return { result, key, commit };
 }
@@ -129,7 +140,7 @@ async function planOf(
 async function reportInvalid(
   args: PlanArgs,
   target: EnvTarget,
-  errors: Extract<PlanRunResult, { ok: false }>['errors'],
+  errors: Extract<PlanRunResult, { kind: 'invalid' }>['errors'],
   publish: (outcome: EnvironmentOutcome) => Promise<void>,
 ): Promise<number> {
   if (args.comment !== undefined) {
@@ -151,13 +162,13 @@ async function reportInvalid(
 /** The plan in `--output`'s format, and the generated files it changes. */
 async function printPlan(
   args: PlanArgs,
-  result: Extract<PlanRunResult, { ok: true }>,
+  result: Exclude<PlanRunResult, { kind: 'invalid' }>,
   key: PlanKey | undefined,
   commit: string | null,
 ): Promise<void> {
   const { plan } = result;
   const color = useColor(args.color);
-  if (result.facts.declaresNothing)
+  if (result.facts?.declaresNothing)
     (args.output === 'text' ? process.stdout : process.stderr).write(
       nothingDeclared(args.dir, result.facts.prune),
     );
@@ -251,11 +262,6 @@ export function renderParts(plan: Plan, output: OutputFormat, color: boolean): I
   if (output === 'json') return renderJsonParts(plan);
   if (output === 'markdown') return [renderMarkdown(plan)];
   return renderTextParts(plan, { color });
-}
-
-/** --detailed-exitcode: blocked and unmanaged objects alone are not changes (nothing would be sent). */
-export function hasChangesToApply(plan: Plan): boolean {
-  return plan.steps.length > 0;
 }
 
 /** What `poolsync render` would change in the generated files poolsync.yaml names, as diffs. */

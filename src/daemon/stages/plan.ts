@@ -1,13 +1,13 @@
 /**
- * Stage plan: read the live state and plan the desired state against it (src/ops/pipeline.ts's
- * second half, shared with `poolsync plan` and `apply`), then publish the plan's summary,
+ * Stage plan: read the live state and plan the desired state against it (src/ops/plan-run.ts,
+ * shared with `poolsync plan` and pull-request comments), then publish the plan's summary,
  * blocked changes, warnings and errors to /status and count drift: changes found although the
  * repository has not moved since it was last applied. A plan with errors ends the run.
  */
 import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
-import { isActionable, type Plan, type PlanControlPlane } from '../../model/plan.js';
-import { planDesired } from '../../ops/pipeline.js';
+import { isActionable, type Plan } from '../../model/plan.js';
+import { planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
@@ -23,37 +23,33 @@ export async function planStage(
   commit: string | null,
 ): Promise<Staged<Plan>> {
   const { o } = ctx;
-  let planned: Awaited<ReturnType<typeof planDesired>>;
-  try {
-    ctx.enter('plan');
-    const readLive = () =>
-      ctx.timed('live', async () => {
-        const live = await o.pipeline.readLiveState(cp);
-        ctx.liveInventory = live.inventory;
-        return live;
-      });
-    planned = await planDesired(desired, readLive, {
-      commit,
-      backend: backendInfo(cp),
-      reusePlans: true,
+  ctx.enter('plan');
+  const readLive = () =>
+    ctx.timed('live', async () => {
+      const live = await o.pipeline.readLiveState(cp);
+      ctx.liveInventory = live.inventory;
+      return live;
     });
-    ctx.memory.controlPlaneAnswered = true;
-  } catch (err) {
-    const message = `cannot read live state: ${o.redactor.errorMessage(err)}`;
-    const status = mergeUpdates(
-      reachedUpdate(cp.backend.name, message, ctx.now()),
-      problemsUpdate([
-        { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
-      ]),
-    );
-    return { value: { result: 'failed', commit, message, transient: true }, status };
-  }
-  const reached = reachedUpdate(cp.backend.name, null, ctx.now());
-  const plan = naming(planned.plan, o.planControlPlane);
+  const controlPlane = o.planControlPlane;
+  const outcome = await planRun({
+    source: {
+      kind: 'open',
+      readLive,
+      backend: backendInfo(cp),
+      ...(controlPlane ? { controlPlane } : {}),
+    },
+    desired: { kind: 'loaded', desired, reuse: true },
+    commit,
+    environment: null,
+  }).catch((error: unknown) => ({ kind: 'unreadable' as const, error }));
+  // A run that could not plan (the live state unread, or the planner failed) is retried.
+  if (outcome.kind === 'unreadable') return unreadable(ctx, cp, outcome.error, commit);
+  ctx.memory.controlPlaneAnswered = true;
+  const { plan } = outcome;
   ctx.plan = plan;
   ctx.memory.lastEvaluatedCommit = commit;
-  const status = mergeUpdates(reached, shownOf(ctx, plan));
-  if (plan.errors.length > 0) {
+  const status = mergeUpdates(reachedUpdate(cp.backend.name, null, ctx.now()), shownOf(ctx, plan));
+  if (outcome.kind === 'errors') {
     const message = `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`;
     return { value: { result: 'failed', commit, message }, status };
   }
@@ -61,19 +57,20 @@ export async function planStage(
   return { value: plan, status };
 }
 
-/**
- * The plan with the control plane it is about (its header names it). A plan reused for an
- * unchanged commit and state is the same object each run, and so is its named copy.
- */
-const named = new WeakMap<Plan, Plan>();
-function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
-  if (cp === undefined) return plan;
-  let out = named.get(plan);
-  if (out === undefined) {
-    out = { ...plan, control_plane: cp };
-    named.set(plan, out);
-  }
-  return out;
+function unreadable(
+  ctx: RunContext,
+  cp: ControlPlane,
+  err: unknown,
+  commit: string | null,
+): Staged<Plan> {
+  const message = `cannot read live state: ${ctx.o.redactor.errorMessage(err)}`;
+  const status = mergeUpdates(
+    reachedUpdate(cp.backend.name, message, ctx.now()),
+    problemsUpdate([
+      { code: errorCode(err, 'CONTROL_PLANE'), message, location: null, address: null },
+    ]),
+  );
+  return { value: { result: 'failed', commit, message, transient: true }, status };
 }
 
 /**
