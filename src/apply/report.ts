@@ -66,53 +66,16 @@ export function progressPrinter(
   const lastWaitLine = new Map<string, number>();
   return (e: ApplyEvent): void => {
     switch (e.type) {
-      case 'step_started': {
-        const [verb] = VERB[e.step.op];
-        const what =
-          e.step.op === 'wait_idle' || e.step.op === 'wait_drained'
-            ? ` queues ${e.step.args.queues.map(esc).join(', ')}`
-            : '';
-        write(`${esc(e.step.target)}: ${verb}${what}... [${e.step.id}]`);
-        return;
-      }
-      case 'step_finished': {
-        const [, noun] = VERB[e.step.op];
-        const after = formatDuration(e.duration_ms);
-        if (e.status === 'done') {
-          const note = e.note ? ` (${escapeTerminal(e.note)})` : '';
-          write(
-            colors.green(
-              `${esc(e.step.target)}: ${noun} complete after ${after}${note} [${e.step.id}]`,
-            ),
-          );
-        } else {
-          const err = e.error!;
-          const rule = err.rule ? ` (${err.rule})` : '';
-          write(
-            colors.red(
-              `${esc(e.step.target)}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${escapeTerminal(err.message)}`,
-            ),
-          );
-        }
-        return;
-      }
+      case 'step_started':
+        return write(startedLine(e));
+      case 'step_finished':
+        return write(finishedLine(e, colors));
       case 'wait_progress': {
         const key = `${e.step.id}\u0000${e.queue}`;
         const last = lastWaitLine.get(key);
         if (last !== undefined && e.elapsed_ms - last < waitEveryMs) return;
         lastWaitLine.set(key, e.elapsed_ms);
-        const what =
-          e.state !== undefined
-            ? e.state === null
-              ? 'has its drain state unavailable'
-              : `is ${e.state}`
-            : e.runs_in_flight === null
-              ? 'has metrics unavailable'
-              : `has ${e.runs_in_flight} runs, ${e.actions_in_flight} actions in flight`;
-        write(
-          `${esc(e.step.target)}: still waiting: queue ${esc(e.queue)} ${what} (${formatDuration(e.elapsed_ms)} elapsed)`,
-        );
-        return;
+        return write(waitLine(e));
       }
       case 'step_manual':
         write(
@@ -135,6 +98,45 @@ export function progressPrinter(
         return;
     }
   };
+}
+
+type EventOf<T extends ApplyEvent['type']> = Extract<ApplyEvent, { type: T }>;
+
+function startedLine(e: EventOf<'step_started'>): string {
+  const [verb] = VERB[e.step.op];
+  const what =
+    e.step.op === 'wait_idle' || e.step.op === 'wait_drained'
+      ? ` queues ${e.step.args.queues.map(esc).join(', ')}`
+      : '';
+  return `${esc(e.step.target)}: ${verb}${what}... [${e.step.id}]`;
+}
+
+function finishedLine(e: EventOf<'step_finished'>, colors: Colors): string {
+  const [, noun] = VERB[e.step.op];
+  const after = formatDuration(e.duration_ms);
+  if (e.status === 'done') {
+    const note = e.note ? ` (${escapeTerminal(e.note)})` : '';
+    return colors.green(
+      `${esc(e.step.target)}: ${noun} complete after ${after}${note} [${e.step.id}]`,
+    );
+  }
+  const err = e.error!;
+  const rule = err.rule ? ` (${err.rule})` : '';
+  return colors.red(
+    `${esc(e.step.target)}: ${noun} failed after ${after} [${e.step.id}]: ${err.code}${rule}: ${escapeTerminal(err.message)}`,
+  );
+}
+
+function waitLine(e: EventOf<'wait_progress'>): string {
+  const what =
+    e.state !== undefined
+      ? e.state === null
+        ? 'has its drain state unavailable'
+        : `is ${e.state}`
+      : e.runs_in_flight === null
+        ? 'has metrics unavailable'
+        : `has ${e.runs_in_flight} runs, ${e.actions_in_flight} actions in flight`;
+  return `${esc(e.step.target)}: still waiting: queue ${esc(e.queue)} ${what} (${formatDuration(e.elapsed_ms)} elapsed)`;
 }
 
 /** `Apply complete: N created, …` on success; otherwise the failure report, every step accounted for. */

@@ -10,6 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { LiveState } from '../model/live.js';
+import type { Plan } from '../model/plan.js';
 import { liveFingerprint } from '../plan/fingerprint.js';
 import { splitHeld } from '../plan/hold.js';
 import { code } from '../render/markdown.js';
@@ -70,93 +71,140 @@ export function environmentTarget(
 export function commentApprovalHandler(
   o: CommentApprovalOptions,
 ): (e: CommentEvent) => Promise<void> {
-  return async (e) => {
-    const target = o.forges.get(e.provider);
-    const log = {
-      provider: e.provider,
-      repository: e.repository,
-      number: e.number,
-      user: e.user.login,
-    };
-    if (!target || target.repository.toLowerCase() !== e.repository.toLowerCase()) {
-      o.logger.debug(log, 'poolsync apply comment for another repository: ignored');
-      return;
-    }
-    const { forge } = target;
-    const pr = e.provider === 'github' ? `#${e.number}` : `!${e.number}`;
-    const source = `${e.provider}:${e.repository}${pr}`;
-    const to = o.target(e.environment);
-    const env = typeof to === 'string' ? null : to.environment;
-    let posted = typeof to === 'string' ? null : o.posted.get(e.provider, e.number, env ?? '');
-    let fingerprint = posted ? splitHeld(posted.plan).fingerprint : null;
-    const refuse = async (reason: string) => {
-      if (typeof to !== 'string')
-        to.approvals.refuse(
-          { fingerprint: fingerprint ?? '-', approver: e.user.login, via: e.provider },
-          reason,
-        );
-      o.logger.warn({ ...log, fingerprint, reason }, 'approval by comment refused');
-      await forge.reply(e.number, `**poolsync**: approval by @${e.user.login} refused: ${reason}`);
-    };
+  return (e) => handleApprovalComment(o, e);
+}
 
-    if (typeof to === 'string') return refuse(to);
-    const within = env === null ? '' : ` of environment ${env}`;
-    const check = await forge.permission(e.user);
-    if (!check.allowed) {
-      return refuse(
-        `@${e.user.login} may not approve: approving needs ${e.provider === 'github' ? 'write permission on the repository' : 'the Developer role or higher in the project'} (has ${check.level}).`,
+/** The plan a comment approves (posted here, or recovered), and its held changes' fingerprint. */
+interface Approving {
+  posted: { commit: string; plan: Plan } | null;
+  fingerprint: string | null;
+}
+
+async function handleApprovalComment(o: CommentApprovalOptions, e: CommentEvent): Promise<void> {
+  const target = o.forges.get(e.provider);
+  const log = {
+    provider: e.provider,
+    repository: e.repository,
+    number: e.number,
+    user: e.user.login,
+  };
+  if (!target || target.repository.toLowerCase() !== e.repository.toLowerCase()) {
+    o.logger.debug(log, 'poolsync apply comment for another repository: ignored');
+    return;
+  }
+  const { forge } = target;
+  const to = o.target(e.environment);
+  const env = typeof to === 'string' ? null : to.environment;
+  const posted = typeof to === 'string' ? null : o.posted.get(e.provider, e.number, env ?? '');
+  const approving: Approving = {
+    posted,
+    fingerprint: posted ? splitHeld(posted.plan).fingerprint : null,
+  };
+  const refuse = async (reason: string) => {
+    if (typeof to !== 'string')
+      to.approvals.refuse(
+        { fingerprint: approving.fingerprint ?? '-', approver: e.user.login, via: e.provider },
+        reason,
       );
-    }
-    let head = e.headSha;
-    if (!posted && env !== null && o.recover) {
-      head ??= await forge.headSha(e.number);
-      const found = await o.recover(e.provider, e.number, env, head);
-      const reason = found && recoveredRefusal(found, head);
-      if (reason) return refuse(reason);
-      if (found?.plan) {
-        posted = { commit: head, plan: found.plan };
-        fingerprint = splitHeld(found.plan).fingerprint;
-      }
-    }
-    if (!posted) {
-      return refuse(
-        `no plan${within} of this pull request has been posted by this daemon (or it restarted since). Push a commit or wait for the plan comment, review it, then comment \`poolsync apply${env === null ? '' : ` -e ${env}`}\` again.`,
-      );
-    }
-    head ??= await forge.headSha(e.number);
-    if (head !== posted.commit) {
-      return refuse(
-        `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`,
-      );
-    }
-    const live = liveFingerprint(await to.readLiveState());
-    if (live !== posted.plan.live_fingerprint) {
-      return refuse(
-        'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.',
-      );
-    }
-    if (fingerprint === null) {
-      await forge.reply(
-        e.number,
-        `**poolsync**: nothing in this plan${within} waits for approval; the daemon applies it after merge.`,
-      );
-      return;
-    }
-    const answer = to.approvals.approve(
-      { fingerprint, approver: e.user.login, via: e.provider, source },
-      true,
+    o.logger.warn(
+      { ...log, fingerprint: approving.fingerprint, reason },
+      'approval by comment refused',
     );
-    if (!answer.ok) return refuse(answer.reason);
-    const held = splitHeld(posted.plan).held;
-    o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
+    await forge.reply(e.number, `**poolsync**: approval by @${e.user.login} refused: ${reason}`);
+  };
+
+  if (typeof to === 'string') return refuse(to);
+  const check = await forge.permission(e.user);
+  if (!check.allowed) {
+    return refuse(
+      `@${e.user.login} may not approve: approving needs ${e.provider === 'github' ? 'write permission on the repository' : 'the Developer role or higher in the project'} (has ${check.level}).`,
+    );
+  }
+  const reason = await approvalRefusal(o, e, forge, to, approving);
+  if (reason !== null) return refuse(reason);
+  const answer = await accept(o, e, forge, to, approving, check.level, log);
+  if (answer !== null) return refuse(answer);
+}
+
+/**
+ * Why the comment approves nothing (no plan posted, or recovered, for the commit the pull
+ * request is at and the live state it was made on), or null; a recovered plan is set on
+ * `approving`.
+ */
+async function approvalRefusal(
+  o: CommentApprovalOptions,
+  e: CommentEvent,
+  forge: ApprovalForge,
+  to: ApprovalTarget,
+  approving: Approving,
+): Promise<string | null> {
+  const env = to.environment;
+  let head = e.headSha;
+  if (!approving.posted && env !== null && o.recover) {
+    head ??= await forge.headSha(e.number);
+    const found = await o.recover(e.provider, e.number, env, head);
+    const reason = found && recoveredRefusal(found, head);
+    if (reason) return reason;
+    if (found?.plan) {
+      approving.posted = { commit: head, plan: found.plan };
+      approving.fingerprint = splitHeld(found.plan).fingerprint;
+    }
+  }
+  const { posted } = approving;
+  if (!posted) {
+    return `no plan${within(env)} of this pull request has been posted by this daemon (or it restarted since). Push a commit or wait for the plan comment, review it, then comment \`poolsync apply${env === null ? '' : ` -e ${env}`}\` again.`;
+  }
+  head ??= await forge.headSha(e.number);
+  if (head !== posted.commit) {
+    return `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`;
+  }
+  const live = liveFingerprint(await to.readLiveState());
+  if (live !== posted.plan.live_fingerprint) {
+    return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
+  }
+  return null;
+}
+
+function within(env: string | null): string {
+  return env === null ? '' : ` of environment ${env}`;
+}
+
+/**
+ * The held changes approved, the reply posted and a run asked for; nothing to approve is
+ * answered too. Returns why the approvals refused it, or null.
+ */
+async function accept(
+  o: CommentApprovalOptions,
+  e: CommentEvent,
+  forge: ApprovalForge,
+  to: ApprovalTarget,
+  { posted, fingerprint }: Approving,
+  level: string,
+  log: Record<string, unknown>,
+): Promise<string | null> {
+  if (fingerprint === null || posted === null) {
     await forge.reply(
       e.number,
-      `**poolsync**: approved by @${e.user.login} (${check.level}): the ${held.length} held change${held.length === 1 ? '' : 's'} of the plan${within} for ${posted.commit.slice(0, 12)} ` +
-        `(${held.map((c) => code(`${c.action} ${c.address}`)).join(', ')}), fingerprint \`${fingerprint}\`. ` +
-        'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
+      `**poolsync**: nothing in this plan${within(to.environment)} waits for approval; the daemon applies it after merge.`,
     );
-    to.requestReconcile();
-  };
+    return null;
+  }
+  const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
+  const answer = to.approvals.approve(
+    { fingerprint, approver: e.user.login, via: e.provider, source },
+    true,
+  );
+  if (!answer.ok) return answer.reason;
+  const held = splitHeld(posted.plan).held;
+  o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
+  await forge.reply(
+    e.number,
+    `**poolsync**: approved by @${e.user.login} (${level}): the ${held.length} held change${held.length === 1 ? '' : 's'} of the plan${within(to.environment)} for ${posted.commit.slice(0, 12)} ` +
+      `(${held.map((c) => code(`${c.action} ${c.address}`)).join(', ')}), fingerprint \`${fingerprint}\`. ` +
+      'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
+  );
+  to.requestReconcile();
+  return null;
 }
 
 /** Why a plan found in another replica's comment is not the one to approve, or null. */

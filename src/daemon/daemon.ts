@@ -105,20 +105,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     wiring,
   });
   const triggers = await startTriggers(config, logger, requestAll);
-  logger.info(
-    {
-      source: source.describe(),
-      policy: config.policy,
-      url: server.url,
-      pollInterval: config.source.kind === 'git' ? config.pollIntervalMs : null,
-      driftInterval: config.driftIntervalMs,
-      webhooks: {
-        github: config.githubWebhookSecret !== null,
-        gitlab: config.gitlabWebhookToken !== null,
-      },
-    },
-    `poolsync daemon listening on ${server.url}${config.dashboard ? `; dashboard at ${server.url}/` : ''}`,
-  );
+  logListening(config, logger, source, server.url);
   const address = advertiseAddress(config.leaderElection, server.url);
   const election = config.leaderElection;
   // A replica tries its Leases one after the other (with the candidate delay: they spread).
@@ -133,6 +120,24 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     firstRun,
     stop: stopper(config, logger, { units, triggers, server, forges: wiring.forges }),
   };
+}
+
+/** The daemon's first log line: what it follows, how, and where it answers. */
+function logListening(config: DaemonConfig, logger: Logger, source: Source, url: string): void {
+  logger.info(
+    {
+      source: source.describe(),
+      policy: config.policy,
+      url,
+      pollInterval: config.source.kind === 'git' ? config.pollIntervalMs : null,
+      driftInterval: config.driftIntervalMs,
+      webhooks: {
+        github: config.githubWebhookSecret !== null,
+        gitlab: config.gitlabWebhookToken !== null,
+      },
+    },
+    `poolsync daemon listening on ${url}${config.dashboard ? `; dashboard at ${url}/` : ''}`,
+  );
 }
 
 /** The one unit of a daemon without environments, or one per environment (environments.ts). */

@@ -84,15 +84,8 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       res.end(text);
       return;
     }
-    case 'GET /status': {
-      // A follower answers with the leader's status (`?local=1`: its own).
-      if (!url.searchParams.has('local')) {
-        const off = await handOff(req, Buffer.alloc(0), h.follower(), null, 5_000);
-        if (off.kind === 'answered') return relay(res, off);
-        if (h.fullStatus) return send(res, 200, await h.fullStatus());
-      }
-      return send(res, 200, h.status());
-    }
+    case 'GET /status':
+      return statusAnswer(req, res, url, h);
     case 'POST /reconcile':
       return manualReconcile(req, res, url, h);
     case 'POST /approve':
@@ -101,30 +94,54 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       return webhook(req, res, h, 'github');
     case 'POST /webhooks/gitlab':
       return webhook(req, res, h, 'gitlab');
-    default: {
-      const known = [
-        ...(h.dashboard ? ['/'] : []),
-        '/healthz',
-        '/readyz',
-        '/metrics',
-        '/status',
-        '/reconcile',
-        '/approve',
-        '/webhooks/github',
-        '/webhooks/gitlab',
-      ];
-      if (known.includes(url.pathname)) {
-        res.setHeader(
-          'allow',
-          ['/reconcile', '/approve', '/webhooks/github', '/webhooks/gitlab'].includes(url.pathname)
-            ? 'POST'
-            : 'GET, HEAD',
-        );
-        return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
-      }
-      return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known });
-    }
+    default:
+      return unknownEndpoint(req, res, url, h);
   }
+}
+
+async function statusAnswer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  h: HttpHandlers,
+): Promise<void> {
+  // A follower answers with the leader's status (`?local=1`: its own).
+  if (!url.searchParams.has('local')) {
+    const off = await handOff(req, Buffer.alloc(0), h.follower(), null, 5_000);
+    if (off.kind === 'answered') return relay(res, off);
+    if (h.fullStatus) return send(res, 200, await h.fullStatus());
+  }
+  return send(res, 200, h.status());
+}
+
+/** 405 for a known path asked with another method, else 404 with the endpoints. */
+function unknownEndpoint(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  h: HttpHandlers,
+): void {
+  const known = [
+    ...(h.dashboard ? ['/'] : []),
+    '/healthz',
+    '/readyz',
+    '/metrics',
+    '/status',
+    '/reconcile',
+    '/approve',
+    '/webhooks/github',
+    '/webhooks/gitlab',
+  ];
+  if (known.includes(url.pathname)) {
+    res.setHeader(
+      'allow',
+      ['/reconcile', '/approve', '/webhooks/github', '/webhooks/gitlab'].includes(url.pathname)
+        ? 'POST'
+        : 'GET, HEAD',
+    );
+    return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
+  }
+  return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known });
 }
 
 async function manualReconcile(
@@ -156,29 +173,44 @@ async function manualReconcile(
   return send(res, 200, { queued: true, lastRun: status.lastRun });
 }
 
-async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
+/** POST /approve's body, once its size, the endpoint being on, the origin and the token passed; null: answered. */
+async function approvalBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  h: HttpHandlers,
+): Promise<Buffer | null> {
   let body: Buffer;
   try {
     body = await readBody(req, 64 * 1024);
   } catch {
-    return send(res, 413, { error: 'body larger than 64 KiB' });
+    send(res, 413, { error: 'body larger than 64 KiB' });
+    return null;
   }
   if (h.adminToken === null) {
-    return send(res, 403, {
+    send(res, 403, {
       error:
         'POST /approve is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it',
     });
+    return null;
   }
   const crossSite = crossSiteRequest(req.headers);
   if (crossSite !== null) {
-    return send(res, 403, {
+    send(res, 403, {
       error: `refused: ${crossSite}, not this daemon's own page; approve from the dashboard or with \`poolsync approve\``,
     });
+    return null;
   }
   if (!authorized(req, body, h.adminToken)) {
     res.setHeader('www-authenticate', 'Bearer');
-    return send(res, 401, { error: 'missing or wrong bearer token (the daemon admin token)' });
+    send(res, 401, { error: 'missing or wrong bearer token (the daemon admin token)' });
+    return null;
   }
+  return body;
+}
+
+async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
+  const body = await approvalBody(req, res, h);
+  if (body === null || h.adminToken === null) return;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -203,18 +235,35 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
   }
   // The approver is shown in /status and the log: a token pasted there (the admin token
   // itself, a webhook secret) is refused, never recorded.
+  if (holdsSecret(h, approver)) {
+    return send(res, 400, {
+      error:
+        '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
+    });
+  }
+  return decide(res, h, { fingerprint, approver, environment });
+}
+
+function holdsSecret(h: HttpHandlers, text: string): boolean {
   const secrets = new Redactor([
     h.adminToken,
     h.reconcileToken,
     h.githubWebhookSecret,
     h.gitlabWebhookToken,
   ]);
-  if (secrets.scrub(approver) !== approver) {
-    return send(res, 400, {
-      error:
-        '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
-    });
-  }
+  return secrets.scrub(text) !== text;
+}
+
+/** The approval asked of the daemon, answered (409 when refused), and a run asked for. */
+function decide(
+  res: ServerResponse,
+  h: HttpHandlers,
+  {
+    fingerprint,
+    approver,
+    environment,
+  }: { fingerprint: string; approver: string; environment: unknown },
+): void {
   const answer = h.approve({
     fingerprint,
     approver: approver.trim().slice(0, 200),

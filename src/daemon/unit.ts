@@ -281,24 +281,8 @@ function unitOf(
       return leader ? { ...st, leader } : st;
     },
     request,
-    start: (address, electAfterMs = 0) => {
-      triggers.push(startTimer(config.driftIntervalMs, () => void request('drift')));
-      // With --leader-elect the first run is the one a replica makes when it becomes leader.
-      let firstRunDone!: () => void;
-      const firstRun = leadership.elected
-        ? new Promise<void>((resolve) => (firstRunDone = resolve))
-        : request('startup');
-      const elect = () =>
-        leadership.start(
-          () => void runLoop.request('leader').then(() => firstRunDone?.()),
-          address,
-        );
-      if (electAfterMs > 0) {
-        const timer = setTimeout(elect, electAfterMs);
-        triggers.push({ stop: async () => clearTimeout(timer) });
-      } else elect();
-      return firstRun;
-    },
+    start: (address, electAfterMs = 0) =>
+      startUnitRuns({ config, leadership, runLoop, request, triggers }, address, electAfterMs),
     get busy() {
       return runLoop.busy;
     },
@@ -316,6 +300,37 @@ function unitOf(
       await controlPlane.close().catch(() => {});
     },
   };
+}
+
+/**
+ * Unit.start: the drift timer, and the first run (at once, or with --leader-elect the one a
+ * replica makes when it becomes leader); resolves when that run is done.
+ */
+function startUnitRuns(
+  u: {
+    config: DaemonConfig;
+    leadership: DaemonLeadership;
+    runLoop: ReconcileLoop;
+    request: (reason: TriggerReason) => Promise<void>;
+    triggers: Trigger[];
+  },
+  address: Parameters<Unit['start']>[0],
+  electAfterMs: number,
+): Promise<void> {
+  const { config, leadership, runLoop, request, triggers } = u;
+  triggers.push(startTimer(config.driftIntervalMs, () => void request('drift')));
+  // With --leader-elect the first run is the one a replica makes when it becomes leader.
+  let firstRunDone!: () => void;
+  const firstRun = leadership.elected
+    ? new Promise<void>((resolve) => (firstRunDone = resolve))
+    : request('startup');
+  const elect = () =>
+    leadership.start(() => void runLoop.request('leader').then(() => firstRunDone?.()), address);
+  if (electAfterMs > 0) {
+    const timer = setTimeout(elect, electAfterMs);
+    triggers.push({ stop: async () => clearTimeout(timer) });
+  } else elect();
+  return firstRun;
 }
 
 /** Events of an environment's runs name it (`[production] …`, and `environment`). */

@@ -91,41 +91,46 @@ export function handleGithubWebhook(
   }
   if (event === 'ping') return { status: 200, result: 'ping', message: 'pong' };
   if (event === 'push') return pushOutcome(payload, options.branch);
-  if (event === 'pull_request') {
-    const pr = obj(payload.pull_request);
-    const head = obj(pr.head);
-    const number = typeof payload.number === 'number' ? payload.number : pr.number;
-    const parsed: PullRequestEvent = {
-      provider: 'github',
-      repository: str(obj(payload.repository).full_name) ?? '',
-      number: typeof number === 'number' ? number : NaN,
-      headSha: str(head.sha) ?? '',
-      headRef: str(head.ref) ?? '',
-      action: str(payload.action) ?? '',
-    };
-    return pullRequestOutcome(parsed);
-  }
-  if (event === 'issue_comment') {
-    const issue = obj(payload.issue);
-    const comment = obj(payload.comment);
-    // Comments on issues that are not pull requests, and edits or deletions, do not count.
-    if (str(payload.action) !== 'created' || issue.pull_request === undefined) {
-      return { status: 202, result: 'ignored', message: 'not a new pull request comment' };
-    }
-    return commentOutcome({
-      provider: 'github',
-      repository: str(obj(payload.repository).full_name) ?? '',
-      number: typeof issue.number === 'number' ? issue.number : NaN,
-      body: str(comment.body) ?? '',
-      user: { login: str(obj(comment.user).login) ?? '', id: null },
-      headSha: null,
-    });
-  }
+  if (event === 'pull_request') return pullRequestOutcome(githubPullRequest(payload));
+  if (event === 'issue_comment') return githubComment(payload);
   return {
     status: 202,
     result: 'ignored',
     message: `event ${shown(event ?? '(none)')} is not handled`,
   };
+}
+
+/** A GitHub `pull_request` event's fields. */
+function githubPullRequest(payload: Record<string, unknown>): PullRequestEvent {
+  const pr = obj(payload.pull_request);
+  const head = obj(pr.head);
+  const number = typeof payload.number === 'number' ? payload.number : pr.number;
+  return {
+    provider: 'github',
+    repository: str(obj(payload.repository).full_name) ?? '',
+    number: typeof number === 'number' ? number : NaN,
+    headSha: str(head.sha) ?? '',
+    headRef: str(head.ref) ?? '',
+    action: str(payload.action) ?? '',
+  };
+}
+
+/** A GitHub `issue_comment` event: a new comment on a pull request, else ignored. */
+function githubComment(payload: Record<string, unknown>): WebhookOutcome {
+  const issue = obj(payload.issue);
+  const comment = obj(payload.comment);
+  // Comments on issues that are not pull requests, and edits or deletions, do not count.
+  if (str(payload.action) !== 'created' || issue.pull_request === undefined) {
+    return { status: 202, result: 'ignored', message: 'not a new pull request comment' };
+  }
+  return commentOutcome({
+    provider: 'github',
+    repository: str(obj(payload.repository).full_name) ?? '',
+    number: typeof issue.number === 'number' ? issue.number : NaN,
+    body: str(comment.body) ?? '',
+    user: { login: str(obj(comment.user).login) ?? '', id: null },
+    headSha: null,
+  });
 }
 
 /** A push (GitHub and GitLab send the same `ref` and `after`): reconcile when it is the followed branch. */

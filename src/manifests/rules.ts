@@ -262,7 +262,19 @@ function checkQueue(
       ),
     );
   }
-  // V3 (Q1): named clusters are declared, in the queue's pool.
+  out.push(...checkNamedClusters(q, selector, clusters, brokenClusters, poolKnown && poolName));
+  return out;
+}
+
+/** V3 (Q1): named clusters are declared, in the queue's pool (`poolName`: false when unusable). */
+function checkNamedClusters(
+  q: QueueManifest,
+  selector: readonly string[],
+  clusters: Map<string, ClusterManifest>,
+  brokenClusters: ReadonlySet<string>,
+  poolName: string | false,
+): ValidationError[] {
+  const out: ValidationError[] = [];
   selector.forEach((name, i) => {
     if (name === WILDCARD || !usable(q, `/spec/clusters/${i}`)) return;
     const c = clusters.get(name);
@@ -271,7 +283,7 @@ function checkQueue(
     if (!c) {
       if (brokenClusters.has(name)) return;
       out.push(err('V3', q, pos(), `queue '${q.name}': cluster '${name}' is not declared`));
-    } else if (poolKnown && usable(c, '/spec/pool') && clusterPools(c)[0] !== poolName) {
+    } else if (poolName !== false && usable(c, '/spec/pool') && clusterPools(c)[0] !== poolName) {
       out.push(
         err(
           'V3',

@@ -73,96 +73,116 @@ const DESCRIBE = {
  * everything opened before `end` was closed: the error is then js-yaml's as it stands.
  */
 export function openConstruct(source: string, end: number): Open | null {
-  const flows: number[] = [];
-  let quote: { char: '"' | "'"; offset: number } | null = null;
-  let i = 0;
-  let lineStart = 0;
-  let blockIndent = -1; // inside a block scalar: lines indented more than this belong to it
-  // What the current character follows on its line: the last non-blank character, and the
-  // first character of the last word (a tag `!x` or anchor `&a` may come before a scalar).
-  let prev = '';
-  let wordFirst = '';
-  let inWord = false;
-  const newLine = (at: number): void => {
-    i = at;
-    lineStart = at;
-    prev = '';
-    wordFirst = '';
-    inWord = false;
+  const s: Scan = {
+    source,
+    flows: [],
+    quote: null,
+    i: 0,
+    lineStart: 0,
+    blockIndent: -1,
+    prev: '',
+    wordFirst: '',
+    inWord: false,
   };
-  while (i < end && i < source.length) {
-    const c = source[i]!;
-    if (quote) {
-      if (quote.char === '"' && c === '\\') i += 2;
-      else if (quote.char === "'" && c === "'" && source[i + 1] === "'") i += 2;
-      else {
-        if (c === quote.char) {
-          quote = null;
-          prev = c;
-        }
-        i++;
-      }
-      continue;
-    }
-    if (i === lineStart && blockIndent >= 0) {
-      const indent = leadingSpaces(source, i);
-      const blank = /[\r\n]/.test(source[i + indent] ?? '\n');
-      if (blank || indent > blockIndent) {
-        newLine(nextLine(source, i));
-        continue;
-      }
-      blockIndent = -1;
-    }
-    if (c === '\n') {
-      newLine(i + 1);
-      continue;
-    }
-    const blankBefore = i === lineStart || /\s/.test(source[i - 1]!);
-    if (c === '#' && blankBefore) {
-      newLine(nextLine(source, i));
-      continue;
-    }
-    if (/\s/.test(c)) {
-      inWord = false;
-      i++;
-      continue;
-    }
-    const startsScalar =
-      prev === '' || ':-?[{,'.includes(prev) || wordFirst === '!' || wordFirst === '&';
-    if (
-      (c === '"' || c === "'") &&
-      startsScalar &&
-      (blankBefore || '[{,'.includes(source[i - 1]!))
-    ) {
-      quote = { char: c, offset: i };
-      i++;
-      continue;
-    }
-    if ((c === '[' || c === '{') && (flows.length > 0 || startsScalar)) flows.push(i);
-    else if ((c === ']' || c === '}') && flows.length > 0) flows.pop();
-    else if (
-      (c === '|' || c === '>') &&
-      flows.length === 0 &&
-      startsScalar &&
-      /^[|>][-+0-9]*\s*(#.*)?$/.test(restOfLine(source, i))
-    ) {
-      blockIndent = leadingSpaces(source, lineStart);
-      newLine(nextLine(source, i));
-      continue;
-    }
-    if (!inWord) wordFirst = c;
-    inWord = true;
-    prev = c;
-    i++;
+  while (s.i < end && s.i < source.length) {
+    const c = source[s.i]!;
+    if (s.quote) inQuote(s, c);
+    else if (!skipsBlockLine(s)) step(s, c);
   }
   const describe = (offset: number, char: keyof typeof DESCRIBE): Open => ({
     offset,
     message: (line, column) =>
       `syntax error: ${DESCRIBE[char].what} opened here is never closed (the parser gave up at line ${line}, column ${column}); add the closing ${DESCRIBE[char].close}`,
   });
-  if (quote) return describe(quote.offset, quote.char);
-  const last = flows.at(-1);
+  if (s.quote) return describe(s.quote.offset, s.quote.char);
+  const last = s.flows.at(-1);
   return last === undefined ? null : describe(last, source[last] as '[' | '{');
+}
+
+/** openConstruct's scan: where it is and what is open. */
+interface Scan {
+  readonly source: string;
+  readonly flows: number[];
+  quote: { char: '"' | "'"; offset: number } | null;
+  i: number;
+  lineStart: number;
+  /** Inside a block scalar: lines indented more than this belong to it; -1 outside. */
+  blockIndent: number;
+  // What the current character follows on its line: the last non-blank character, and the
+  // first character of the last word (a tag `!x` or anchor `&a` may come before a scalar).
+  prev: string;
+  wordFirst: string;
+  inWord: boolean;
+}
+
+function newLine(s: Scan, at: number): void {
+  s.i = at;
+  s.lineStart = at;
+  s.prev = '';
+  s.wordFirst = '';
+  s.inWord = false;
+}
+
+/** One character inside a quoted scalar: an escape, a doubled single quote, the closing quote. */
+function inQuote(s: Scan, c: string): void {
+  const quote = s.quote!;
+  if (quote.char === '"' && c === '\\') s.i += 2;
+  else if (quote.char === "'" && c === "'" && s.source[s.i + 1] === "'") s.i += 2;
+  else {
+    if (c === quote.char) {
+      s.quote = null;
+      s.prev = c;
+    }
+    s.i++;
+  }
+}
+
+/** At a line's start inside a block scalar: true when the line is the scalar's (and skipped). */
+function skipsBlockLine(s: Scan): boolean {
+  if (s.i !== s.lineStart || s.blockIndent < 0) return false;
+  const indent = leadingSpaces(s.source, s.i);
+  const blank = /[\r\n]/.test(s.source[s.i + indent] ?? '\n');
+  if (blank || indent > s.blockIndent) {
+    newLine(s, nextLine(s.source, s.i));
+    return true;
+  }
+  s.blockIndent = -1;
+  return false;
+}
+
+/** One character outside quotes and block scalars. */
+function step(s: Scan, c: string): void {
+  const { source, i } = s;
+  if (c === '\n') return newLine(s, i + 1);
+  const blankBefore = i === s.lineStart || /\s/.test(source[i - 1]!);
+  if (c === '#' && blankBefore) return newLine(s, nextLine(source, i));
+  if (/\s/.test(c)) {
+    s.inWord = false;
+    s.i++;
+    return;
+  }
+  const startsScalar =
+    s.prev === '' || ':-?[{,'.includes(s.prev) || s.wordFirst === '!' || s.wordFirst === '&';
+  if ((c === '"' || c === "'") && startsScalar && (blankBefore || '[{,'.includes(source[i - 1]!))) {
+    s.quote = { char: c, offset: i };
+    s.i++;
+    return;
+  }
+  if ((c === '[' || c === '{') && (s.flows.length > 0 || startsScalar)) s.flows.push(i);
+  else if ((c === ']' || c === '}') && s.flows.length > 0) s.flows.pop();
+  else if (
+    (c === '|' || c === '>') &&
+    s.flows.length === 0 &&
+    startsScalar &&
+    /^[|>][-+0-9]*\s*(#.*)?$/.test(restOfLine(source, i))
+  ) {
+    s.blockIndent = leadingSpaces(source, s.lineStart);
+    return newLine(s, nextLine(source, i));
+  }
+  if (!s.inWord) s.wordFirst = c;
+  s.inWord = true;
+  s.prev = c;
+  s.i++;
 }
 
 function leadingSpaces(source: string, from: number): number {

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_QUEUE, address, type QueueSpec } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import type { Reason } from '../model/plan.js';
+import type { FieldDiff, Reason } from '../model/plan.js';
 import type { QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { decision, queueDeleteBlockedReason, selectorBlockedReason } from './queue-decision.js';
@@ -76,48 +76,42 @@ function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
 function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
   const removal = plannedRemoval(f, v);
   if (removal) return removal;
-  const { own, l, untouched, changedByC8, sideEffect, base } = v;
+  const { own, l, untouched } = v;
   const { name } = own;
   const ownerIsLive = l.cluster_managed && f.liveClusterPools.has(name);
-  if (ownerIsLive || name === DEFAULT_QUEUE) {
-    // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
-    return decision(own, {
-      ...base,
-      action: changedByC8 ? 'update' : 'noop',
-      final: untouched,
-      causedBy: sideEffect,
-    });
-  }
-  if (!prunesQueue(f, name)) {
-    return decision(own, {
-      ...base,
-      action: 'unmanaged',
-      final: untouched,
-      reason: unmanagedQueueReason(f),
-      causedBy: sideEffect,
-    });
-  }
-  if (untouched.clusters.length === 0) {
-    // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
-    return decision(own, {
-      ...base,
-      action: changedByC8 ? 'update' : 'noop',
-      final: untouched,
-      causedBy: sideEffect,
-    });
-  }
-  return decision(own, {
-    ...base,
-    action: 'blocked',
-    final: untouched,
-    causedBy: sideEffect,
-    reason: queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {}),
+  // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
+  if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
+  if (!prunesQueue(f, name)) return leftAsItIs(v, 'unmanaged', unmanagedQueueReason(f));
+  // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
+  if (untouched.clusters.length === 0) return leftAsItIs(v);
+  const reason = queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {});
+  return leftAsItIs(v, 'blocked', reason);
+}
+
+/**
+ * The live queue left as it is: nothing is sent for it, and it ends as C8 (and its cluster's
+ * move) make it, changed by that step or not; `unmanaged` or `blocked` with the reason why, and
+ * for a refused request the diff it asked for.
+ */
+function leftAsItIs(
+  v: LiveView,
+  action?: 'unmanaged' | 'blocked',
+  reason?: Reason,
+  diff?: FieldDiff[],
+): QueueDecision {
+  return decision(v.own, {
+    ...v.base,
+    action: action ?? (v.changedByC8 ? 'update' : 'noop'),
+    final: v.untouched,
+    ...(diff ? { diff } : {}),
+    ...(reason ? { reason } : {}),
+    causedBy: v.sideEffect,
   });
 }
 
 /** Q6 lifted: a queue deleted (queue_delete), or the `default` queue listed absent that cannot be. */
 function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
-  const { own, untouched, sideEffect, base } = v;
+  const { own, base } = v;
   const { name } = own;
   if (f.deletedQueues.has(name)) {
     const d = decision(own, { ...base, action: 'delete', final: null });
@@ -127,14 +121,9 @@ function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
     return d;
   }
   if (name === DEFAULT_QUEUE && f.absentDefault) {
-    return decision(own, {
-      ...base,
-      action: 'blocked',
-      final: untouched,
-      causedBy: sideEffect,
-      reason:
-        queueDeleteBlockedReason(f, name, true) ?? reasonOf('DEFAULT_QUEUE_ABSENT_NO_DELETE', {}),
-    });
+    const reason =
+      queueDeleteBlockedReason(f, name, true) ?? reasonOf('DEFAULT_QUEUE_ABSENT_NO_DELETE', {});
+    return leftAsItIs(v, 'blocked', reason);
   }
   return null;
 }
@@ -142,19 +131,10 @@ function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
 type Refuse = (reason: Reason) => QueueDecision;
 
 function refusal(v: LiveView, target: QueueSpec): Refuse {
-  const { own, live, untouched, sideEffect, base } = v;
-  const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
+  const requested = () =>
+    diffForms(queueForm(v.live), queueForm(target), (path) => path === 'pool');
   // A requested change the rules forbid: shown with its diff, the queue stays as it is.
-  const refuse = (reason: Reason) =>
-    decision(own, {
-      ...base,
-      action: 'blocked',
-      final: untouched,
-      diff: requested(),
-      reason,
-      causedBy: sideEffect,
-    });
-  return refuse;
+  return (reason: Reason) => leftAsItIs(v, 'blocked', reason, requested());
 }
 
 /** The repository puts the queue in another pool: replaced (drain, queue_delete) or refused (Q3). */

@@ -93,32 +93,8 @@ export async function acquireLockFile(
     const mode = opts.mode ?? 0o644;
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (await tryCreate(path, content, mode)) {
-        ownContents.add(content);
-        return heldLock(files, path, holder, content);
-      }
-      const existing = await readHolder(files, path);
-      if (existing === 'missing') continue; // released between our attempt and the read
-      if (existing === null) {
-        const staleAfter = opts.unreadableStaleAfterMs;
-        if (staleAfter === undefined) throw opts.refuse({ kind: 'unreadable', path });
-        const age = await lstat(path).then(
-          (st) => Date.now() - st.mtimeMs,
-          () => 0,
-        );
-        if (age <= staleAfter) {
-          await sleep(Math.min(staleAfter - age + 10, 250));
-          continue;
-        }
-        if (!(await takeOverStale(files, path, null, content, mode)))
-          await sleep(10 + Math.random() * 40);
-        continue;
-      }
-      if (!(await isStale(existing.holder, existing.raw))) {
-        throw opts.refuse({ kind: 'held', path, holder: existing.holder });
-      }
-      if (!(await takeOverStale(files, path, existing.raw, content, mode)))
-        await sleep(10 + Math.random() * 40);
+      const held = await attemptLock(files, path, holder, content, mode, opts);
+      if (held) return held;
     }
     const last = await readHolder(files, path);
     throw opts.refuse(
@@ -134,6 +110,59 @@ export async function acquireLockFile(
       throw new UnsafeFileError(`cannot take the lock ${path}: ${ioWords(code)}`);
     throw err;
   }
+}
+
+/**
+ * One attempt: the lock when it was created; null to try again (released meanwhile, a stale or
+ * old unreadable one taken over or lost to another taker, an unreadable one still young).
+ * Throws the refusal when a live holder has it.
+ */
+async function attemptLock(
+  files: LockFiles,
+  path: string,
+  holder: LockHolder,
+  content: string,
+  mode: number,
+  opts: LockFileOptions,
+): Promise<HeldLockFile | null> {
+  if (await tryCreate(path, content, mode)) {
+    ownContents.add(content);
+    return heldLock(files, path, holder, content);
+  }
+  const existing = await readHolder(files, path);
+  if (existing === 'missing') return null; // released between our attempt and the read
+  if (existing === null) {
+    await unreadableTurn(files, path, content, mode, opts);
+    return null;
+  }
+  if (!(await isStale(existing.holder, existing.raw))) {
+    throw opts.refuse({ kind: 'held', path, holder: existing.holder });
+  }
+  if (!(await takeOverStale(files, path, existing.raw, content, mode)))
+    await sleep(10 + Math.random() * 40);
+  return null;
+}
+
+/** A lock file that is no holder record: refused, waited on while young, else taken over. */
+async function unreadableTurn(
+  files: LockFiles,
+  path: string,
+  content: string,
+  mode: number,
+  opts: LockFileOptions,
+): Promise<void> {
+  const staleAfter = opts.unreadableStaleAfterMs;
+  if (staleAfter === undefined) throw opts.refuse({ kind: 'unreadable', path });
+  const age = await lstat(path).then(
+    (st) => Date.now() - st.mtimeMs,
+    () => 0,
+  );
+  if (age <= staleAfter) {
+    await sleep(Math.min(staleAfter - age + 10, 250));
+    return;
+  }
+  if (!(await takeOverStale(files, path, null, content, mode)))
+    await sleep(10 + Math.random() * 40);
 }
 
 interface LockFiles {

@@ -202,33 +202,10 @@ function changeLines(c: Change): string {
  * (what a reviewer must see), then changes until the budget runs out.
  */
 function shortPlan(plan: Plan, budget: number): string {
-  const out: string[] = [];
-  let left = budget;
-  const push = (text: string) => {
-    out.push(text);
-    left -= codePointLength(text) + 2;
-  };
-  const intro =
-    (plan.errors.length > 0
-      ? '**The plan failed: nothing can be applied from this commit.**\n\n'
-      : '') +
-    `**${closingLine(plan)}**${plan.summary.unmanaged ? ` ${plan.summary.unmanaged} unmanaged.` : ''}\n\n` +
-    (sideEffectLine(plan) ? `${sideEffectLine(plan)}\n\n` : '') +
-    '_The full plan is larger than a comment can hold: it is shortened here. Run `poolsync plan` for all of it._';
-  push(intro);
-
-  const section = (title: string, items: string[], noun: string) => {
-    if (items.length === 0 || left <= OMISSION_RESERVE) return;
-    const header = `#### ${title}\n\n`;
-    const fit = fitItems(
-      items,
-      left - codePointLength(header) - 2,
-      '\n',
-      (n) => `- … ${n} more ${noun}${n === 1 ? '' : 's'} omitted`,
-    );
-    push(header + fit.text);
-  };
+  const b: Budgeted = { out: [], left: budget };
+  push(b, shortIntro(plan));
   section(
+    b,
     'Errors',
     plan.errors.map(
       (e) =>
@@ -237,6 +214,7 @@ function shortPlan(plan: Plan, budget: number): string {
     'error',
   );
   section(
+    b,
     'Warnings',
     plan.warnings.map(
       (w) => `- \`${w.code}\` ${code(w.address)}: ${markdownText(clip(warningText(w), 500))}`,
@@ -244,34 +222,72 @@ function shortPlan(plan: Plan, budget: number): string {
     'warning',
   );
   section(
+    b,
     'Blocked',
     plan.changes
       .filter((c) => c.action === 'blocked')
       .map((c) => `- ${code(c.address)}: ${markdownText(clip(whyText(c) ?? 'blocked', 500))}`),
     'blocked change',
   );
+  changesSection(b, plan);
+  return b.out.join('\n\n');
+}
 
+/** shortPlan's parts so far and the characters left. */
+interface Budgeted {
+  out: string[];
+  left: number;
+}
+
+function push(b: Budgeted, text: string): void {
+  b.out.push(text);
+  b.left -= codePointLength(text) + 2;
+}
+
+function shortIntro(plan: Plan): string {
+  return (
+    (plan.errors.length > 0
+      ? '**The plan failed: nothing can be applied from this commit.**\n\n'
+      : '') +
+    `**${closingLine(plan)}**${plan.summary.unmanaged ? ` ${plan.summary.unmanaged} unmanaged.` : ''}\n\n` +
+    (sideEffectLine(plan) ? `${sideEffectLine(plan)}\n\n` : '') +
+    '_The full plan is larger than a comment can hold: it is shortened here. Run `poolsync plan` for all of it._'
+  );
+}
+
+function section(b: Budgeted, title: string, items: string[], noun: string): void {
+  if (items.length === 0 || b.left <= OMISSION_RESERVE) return;
+  const header = `#### ${title}\n\n`;
+  const fit = fitItems(
+    items,
+    b.left - codePointLength(header) - 2,
+    '\n',
+    (n) => `- … ${n} more ${noun}${n === 1 ? '' : 's'} omitted`,
+  );
+  push(b, header + fit.text);
+}
+
+function changesSection(b: Budgeted, plan: Plan): void {
   const changes = plan.changes.filter((c) => c.action !== 'noop' && c.action !== 'blocked');
-  if (changes.length > 0) {
-    const header = '#### Changes\n\n';
-    const blocks = changes.map(changeLines);
-    const joined = blocks.join('\n');
-    const fenceOverhead = codePointLength(fence('', 'diff'));
-    // Slack for a longer fence when a value itself contains backticks.
-    const room = left - codePointLength(header) - fenceOverhead - 20;
-    if (room > OMISSION_RESERVE) {
-      const fit = fitItems(
-        blocks,
-        room,
-        '\n',
-        (n) => `# … ${n} more change${n === 1 ? '' : 's'} omitted (the comment size limit)`,
-      );
-      push(header + fence(fit.omitted === 0 ? joined : fit.text, 'diff'));
-    } else {
-      push(
-        `_${changes.length} change${changes.length === 1 ? '' : 's'} omitted (the comment size limit)._`,
-      );
-    }
+  if (changes.length === 0) return;
+  const header = '#### Changes\n\n';
+  const blocks = changes.map(changeLines);
+  const joined = blocks.join('\n');
+  const fenceOverhead = codePointLength(fence('', 'diff'));
+  // Slack for a longer fence when a value itself contains backticks.
+  const room = b.left - codePointLength(header) - fenceOverhead - 20;
+  if (room > OMISSION_RESERVE) {
+    const fit = fitItems(
+      blocks,
+      room,
+      '\n',
+      (n) => `# … ${n} more change${n === 1 ? '' : 's'} omitted (the comment size limit)`,
+    );
+    push(b, header + fence(fit.omitted === 0 ? joined : fit.text, 'diff'));
+  } else {
+    push(
+      b,
+      `_${changes.length} change${changes.length === 1 ? '' : 's'} omitted (the comment size limit)._`,
+    );
   }
-  return out.join('\n\n');
 }

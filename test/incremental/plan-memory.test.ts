@@ -3,11 +3,12 @@
  * given again only when nothing it was derived from changed, and it is exactly the plan a run
  * without the memory makes (compared as JSON, every field). Each change of an input misses.
  */
-import { appendFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import type { PathLike } from 'node:fs';
 import type * as FsPromises from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
@@ -292,6 +293,32 @@ describe('plan memory, embedded state file: the live state is not read while its
     expect(await run(true)).toEqual({ reused: true, reads: 0, opened: [] });
   });
 
+  it('poolsync plan opens the state lazily: a remembered replan opens none of its files', async () => {
+    // A preload that logs every node:fs/promises open of the state's files (the CLI's own process).
+    const preload = join(root, 'watch-opens.mjs');
+    const log = join(root, 'opens.log');
+    await writeFile(preload, WATCH_OPENS);
+    const plan = () =>
+      runCli(['plan', repo, '--control-plane', `file:${path}`, '--detailed-exitcode'], {
+        POOLSYNC_CACHE_DIR: cacheDir,
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`,
+        WATCH_OPENS_PREFIX: path,
+        WATCH_OPENS_LOG: log,
+      });
+    const opens = async () => {
+      const text = await readFile(log, 'utf8').catch(() => '');
+      await rm(log, { force: true });
+      return text.split('\n').filter((l) => l !== '');
+    };
+    const first = await plan();
+    expect(first.code).toBe(2);
+    expect(await opens()).toContain(path);
+    await appendFile(join(repo, 'queues.yaml'), '# again\n');
+    const again = await plan();
+    expect([again.code, again.stdout, again.stderr]).toEqual([2, first.stdout, first.stderr]);
+    expect(await opens()).toEqual([]);
+  });
+
   it('opened lazily, a state that drains with time is read every run (its key before the read is not kept)', async () => {
     const drainPath = join(root, 'state', 'drain.json');
     const writer = await EmbeddedControlPlane.open({ path: drainPath, capabilities: drainOnly() });
@@ -333,6 +360,19 @@ describe('plan memory, embedded state file: the live state is not read while its
     await drained.close();
   });
 });
+
+/** The preload of a CLI run that logs the opens of files under WATCH_OPENS_PREFIX. */
+const WATCH_OPENS = `import { appendFileSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+const fsp = createRequire(import.meta.url)('node:fs/promises');
+const open = fsp.open;
+const { WATCH_OPENS_PREFIX: prefix, WATCH_OPENS_LOG: log } = process.env;
+fsp.open = (file, ...rest) => {
+  if (String(file).startsWith(prefix)) appendFileSync(log, String(file) + '\\n');
+  return open(file, ...rest);
+};
+syncBuiltinESMExports();
+`;
 
 /**
  * `fn`'s result and the files of the state at `path` it opened (node:fs/promises `open`, which

@@ -97,17 +97,8 @@ export async function serve(args: ServeArgs): Promise<void> {
   const oauthFile = args['oauth-client-file'];
   const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
   const oauth = oauthClient ? unionOAuthServer(oauthClient) : undefined;
-  const statePath = resolve(args.state);
-  checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
-  const capabilities =
-    args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
-  const controlPlane = await EmbeddedControlPlane.open({
-    path: statePath,
-    ...(defaultPoolContract ? { defaultPoolContract } : {}),
-    ...(capabilities ? { capabilities } : {}),
-  });
-  let server;
-  try {
+  const controlPlane = await openState(args, defaultPoolContract);
+  const server = await closingOnFailure(controlPlane, args.listen, async () => {
     const mounts = await serveMounts(
       gateway,
       controlPlane,
@@ -117,7 +108,7 @@ export async function serve(args: ServeArgs): Promise<void> {
       args,
       logger,
     );
-    server = await startControlPlaneServer({
+    return startControlPlaneServer({
       controlPlane,
       host,
       port,
@@ -126,18 +117,45 @@ export async function serve(args: ServeArgs): Promise<void> {
       ...(token ? { token } : {}),
       mounts,
     });
-  } catch (err) {
-    await controlPlane.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new UserError(`cannot listen on ${args.listen}: ${code}`);
-    }
-    throw err;
-  }
+  });
   await announce(logger, args, server.url, Boolean(token), oauthClient?.org, controlPlane);
   await untilSignal(logger);
   await server.close();
   await controlPlane.close();
+}
+
+/** The embedded store at --state (the folder checked first), with its contract and capabilities. */
+async function openState(
+  args: ServeArgs,
+  defaultPoolContract: PoolContract | undefined,
+): Promise<EmbeddedControlPlane> {
+  const statePath = resolve(args.state);
+  checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
+  const capabilities =
+    args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
+  return EmbeddedControlPlane.open({
+    path: statePath,
+    ...(defaultPoolContract ? { defaultPoolContract } : {}),
+    ...(capabilities ? { capabilities } : {}),
+  });
+}
+
+/** `start`'s server; when it fails the store is closed, and a port it cannot take is a UserError. */
+async function closingOnFailure<T>(
+  controlPlane: EmbeddedControlPlane,
+  listen: string,
+  start: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    await controlPlane.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new UserError(`cannot listen on ${listen}: ${code}`);
+    }
+    throw err;
+  }
 }
 
 /** The other protocols on the port: Union's API (with its OAuth2 server), flyteadmin's gateway. */

@@ -1,5 +1,5 @@
 /** `poolsync apply [DIR|PLANFILE]`: its options; the work is in ../commands/apply.ts. */
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv, CommandModule, Options } from 'yargs';
 import { DEFAULT_PARALLELISM, FILE_PARALLELISM } from '../../apply/types.js';
 import {
   acceptCascadeOption,
@@ -44,6 +44,53 @@ export interface ApplyArgs {
   output?: 'text' | 'json';
 }
 
+/** apply's own options (the shared ones are in ../options.ts), in the order of its help. */
+const OWN = {
+  'auto-approve': {
+    type: 'boolean',
+    default: false,
+    describe: 'Apply without asking for confirmation',
+  },
+  parallelism: {
+    type: 'string',
+    coerce: wholeNumber('parallelism', 1),
+    describe: `Most steps running at once (default ${DEFAULT_PARALLELISM}; ${FILE_PARALLELISM} for a file: control plane, whose calls share fsyncs)`,
+  },
+  'wait-timeout': {
+    type: 'string',
+    default: '30m',
+    describe: 'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
+  },
+  'state-dir': {
+    type: 'string',
+    default: STATE_DIR,
+    describe:
+      'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
+  },
+  lock: {
+    type: 'string',
+    describe:
+      'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
+  },
+  'flyte-cli': {
+    type: 'string',
+    describe:
+      'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
+  },
+  output: {
+    alias: 'o',
+    choices: ['text', 'json'] as const,
+    default: 'text' as const,
+    describe:
+      'text: the plan, progress and summary; json: one document on stdout when done (progress on stderr)',
+  },
+} satisfies Record<string, Options>;
+
+const EXAMPLES: [string, string][] = [
+  ['$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on'],
+  ['$0 apply . --replace Cluster/prod-1', 'Delete and register a cluster again'],
+];
+
 export const applyCommand: CommandModule<object, ApplyArgs> = {
   command: 'apply [path]',
   describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
@@ -58,58 +105,22 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
       .option('env', envOption(false))
       .option('config-dir', configDirOption)
       .option('control-plane', controlPlaneOption)
-      .option('auto-approve', {
-        type: 'boolean',
-        default: false,
-        describe: 'Apply without asking for confirmation',
-      })
-      .option('parallelism', {
-        type: 'string',
-        coerce: wholeNumber('parallelism', 1),
-        describe: `Most steps running at once (default ${DEFAULT_PARALLELISM}; ${FILE_PARALLELISM} for a file: control plane, whose calls share fsyncs)`,
-      })
-      .option('wait-timeout', {
-        type: 'string',
-        default: '30m',
-        describe:
-          'How long to wait for in-flight work before deleting a cluster (e.g. 90s, 30m, 1h)',
-      })
+      .option('auto-approve', OWN['auto-approve'])
+      .option('parallelism', OWN.parallelism)
+      .option('wait-timeout', OWN['wait-timeout'])
       .option('lock-timeout', lockTimeoutOption)
       .option('max-retries', maxRetriesOption)
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
-      .option('state-dir', {
-        type: 'string',
-        default: STATE_DIR,
-        describe:
-          'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
-      })
-      .option('lock', {
-        type: 'string',
-        describe:
-          'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
-      })
+      .option('state-dir', OWN['state-dir'])
+      .option('lock', OWN.lock)
       .option('inventory', inventoryOption)
-      .option('flyte-cli', {
-        type: 'string',
-        describe:
-          'Run the manual steps (no public API) with this flyte CLI binary instead of stopping at them',
-      })
+      .option('flyte-cli', OWN['flyte-cli'])
       .option('color', colorOption('the output'))
-      .option('output', {
-        alias: 'o',
-        choices: ['text', 'json'] as const,
-        default: 'text' as const,
-        describe:
-          'text: the plan, progress and summary; json: one document on stdout when done (progress on stderr)',
-      })
+      .option('output', OWN.output)
       .option('target', targetOption)
       .option('replace', replaceOption)
       .option('accept-cascade', acceptCascadeOption)
-      .example('$0 apply . --target Cluster/prod-1', 'Apply one cluster and what it depends on')
-      .example(
-        '$0 apply . --replace Cluster/prod-1',
-        'Delete and register a cluster again',
-      ) as Argv<ApplyArgs>,
+      .example(EXAMPLES) as Argv<ApplyArgs>,
   handler: async (args) => (await import('../commands/apply.js')).apply(args),
 };

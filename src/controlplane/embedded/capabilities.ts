@@ -125,67 +125,14 @@ function requireQueue(state: State, name: string) {
 
 export function applyCapabilityOp(state: State, op: CapabilityOp): void {
   switch (op.op) {
-    case 'set_capabilities': {
-      if (state.capabilities.drain && !op.capabilities.drain) {
-        const inactive = [...state.draining].sort();
-        if (inactive.length > 0) {
-          throw precondition(
-            `cannot turn drain off while queues ${inactive.map((n) => `"${n}"`).join(', ')} are draining or drained: activate or delete them first`,
-            'capabilities',
-            'C9',
-          );
-        }
-      }
-      state.capabilities = { ...op.capabilities };
-      return;
-    }
-    case 'drain_queue': {
-      const addr = address('Queue', op.name);
-      if (!state.capabilities.drain) throw capabilityOff('drain', addr);
-      requireQueue(state, op.name);
-      // Q5, unless default_delete (Union today) lets `default` drain like any other queue.
-      if (op.name === DEFAULT_QUEUE && !state.capabilities.default_delete) {
-        throw precondition(
-          'the "default" queue is always active and cannot be drained (Q5)',
-          addr,
-          'Q5',
-        );
-      }
-      // Union v2: executions of a project/domain still default to it.
-      const named = defaultQueueInUse(state, op.name, 'drained');
-      if (named) throw named;
-      state.draining.add(op.name);
-      return;
-    }
-    case 'activate_queue': {
-      const addr = address('Queue', op.name);
-      if (!state.capabilities.drain) throw capabilityOff('drain', addr);
-      requireQueue(state, op.name);
-      state.draining.delete(op.name);
-      return;
-    }
-    case 'delete_queue': {
-      const addr = address('Queue', op.name);
-      if (!state.capabilities.queue_delete) throw capabilityOff('queue_delete', addr);
-      const queue = requireQueue(state, op.name);
-      if (op.name === DEFAULT_QUEUE && !state.capabilities.default_delete) {
-        throw precondition('the "default" queue can never be deleted (P1, C3)', addr, 'P1');
-      }
-      if (queue.cluster_managed && state.clusters.has(op.name)) {
-        throw precondition(
-          `queue "${op.name}" is the co-named queue of cluster "${op.name}" and follows it (Q4): delete or move the cluster instead`,
-          addr,
-          'Q4',
-        );
-      }
-      const named = defaultQueueInUse(state, op.name, 'deleted');
-      if (named) throw named;
-      const why = settled(state, op.name, op.at);
-      if (why) throw precondition(`queue "${op.name}" ${why}, then delete it`, addr, 'Q6');
-      keepDeleted(state, queue);
-      dropQueue(state, op.name);
-      return;
-    }
+    case 'set_capabilities':
+      return setCapabilities(state, op);
+    case 'drain_queue':
+      return drainQueue(state, op.name);
+    case 'activate_queue':
+      return activateQueue(state, op.name);
+    case 'delete_queue':
+      return deleteQueue(state, op.name, op.at);
     case 'undelete_queue':
       return undeleteQueue(state, op.name);
     case 'move_cluster':
@@ -195,7 +142,77 @@ export function applyCapabilityOp(state: State, op: CapabilityOp): void {
   }
 }
 
-function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster' }>): void {
+function setCapabilities(
+  state: State,
+  op: Extract<CapabilityOp, { op: 'set_capabilities' }>,
+): void {
+  if (state.capabilities.drain && !op.capabilities.drain) {
+    const inactive = [...state.draining].sort();
+    if (inactive.length > 0) {
+      throw precondition(
+        `cannot turn drain off while queues ${inactive.map((n) => `"${n}"`).join(', ')} are draining or drained: activate or delete them first`,
+        'capabilities',
+        'C9',
+      );
+    }
+  }
+  state.capabilities = { ...op.capabilities };
+}
+
+function drainQueue(state: State, name: string): void {
+  const addr = address('Queue', name);
+  if (!state.capabilities.drain) throw capabilityOff('drain', addr);
+  requireQueue(state, name);
+  // Q5, unless default_delete (Union today) lets `default` drain like any other queue.
+  if (name === DEFAULT_QUEUE && !state.capabilities.default_delete) {
+    throw precondition(
+      'the "default" queue is always active and cannot be drained (Q5)',
+      addr,
+      'Q5',
+    );
+  }
+  // Union v2: executions of a project/domain still default to it.
+  const named = defaultQueueInUse(state, name, 'drained');
+  if (named) throw named;
+  state.draining.add(name);
+}
+
+function activateQueue(state: State, name: string): void {
+  const addr = address('Queue', name);
+  if (!state.capabilities.drain) throw capabilityOff('drain', addr);
+  requireQueue(state, name);
+  state.draining.delete(name);
+}
+
+function deleteQueue(
+  state: State,
+  name: string,
+  at: Extract<CapabilityOp, { op: 'delete_queue' }>['at'],
+): void {
+  const addr = address('Queue', name);
+  if (!state.capabilities.queue_delete) throw capabilityOff('queue_delete', addr);
+  const queue = requireQueue(state, name);
+  if (name === DEFAULT_QUEUE && !state.capabilities.default_delete) {
+    throw precondition('the "default" queue can never be deleted (P1, C3)', addr, 'P1');
+  }
+  if (queue.cluster_managed && state.clusters.has(name)) {
+    throw precondition(
+      `queue "${name}" is the co-named queue of cluster "${name}" and follows it (Q4): delete or move the cluster instead`,
+      addr,
+      'Q4',
+    );
+  }
+  const named = defaultQueueInUse(state, name, 'deleted');
+  if (named) throw named;
+  const why = settled(state, name, at);
+  if (why) throw precondition(`queue "${name}" ${why}, then delete it`, addr, 'Q6');
+  keepDeleted(state, queue);
+  dropQueue(state, name);
+}
+
+type MoveOp = Extract<CapabilityOp, { op: 'move_cluster' }>;
+
+function moveCluster(state: State, op: MoveOp): void {
   const addr = address('Cluster', op.name);
   if (!state.capabilities.cluster_move) throw capabilityOff('cluster_move', addr);
   const cluster = state.clusters.get(op.name);
@@ -210,20 +227,7 @@ function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster
       'C1',
     );
   if (cluster.pool === op.pool) return;
-  // The queues that route only to this cluster must have nothing left running there.
-  const only = [...state.queues.values()].filter(
-    (q) => q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name,
-  );
-  for (const q of only) {
-    const why = settled(state, q.name, op.at);
-    if (why) {
-      throw precondition(
-        `cluster "${op.name}" cannot move to pool "${op.pool}": queue "${q.name}" routes only to it and ${why}`,
-        addr,
-        'C7',
-      );
-    }
-  }
+  checkMoveSettled(state, op, addr);
   const reported = reportedDataPlane(state.pools.get(cluster.pool)!.contract, cluster);
   const mismatches = reported ? dataPlaneMismatches(pool.contract, reported) : [];
   if (mismatches.length > 0) {
@@ -245,6 +249,28 @@ function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster
     pool: op.pool,
     ...(reported ? { health: 'healthy' as const, unhealthy_reasons: [], config_drift: [] } : {}),
   });
+  for (const q of queuesAfterMove(state, op)) putQueue(state, q);
+}
+
+/** The queues that route only to the moving cluster must have nothing left running there. */
+function checkMoveSettled(state: State, op: MoveOp, addr: string): void {
+  const only = [...state.queues.values()].filter(
+    (q) => q.spec.clusters.length === 1 && q.spec.clusters[0] === op.name,
+  );
+  for (const q of only) {
+    const why = settled(state, q.name, op.at);
+    if (why) {
+      throw precondition(
+        `cluster "${op.name}" cannot move to pool "${op.pool}": queue "${q.name}" routes only to it and ${why}`,
+        addr,
+        'C7',
+      );
+    }
+  }
+}
+
+/** The queues a cluster's move changes: its co-named queue follows, others stop naming it. */
+function queuesAfterMove(state: State, op: MoveOp): QueueRecord[] {
   const changed: QueueRecord[] = [];
   for (const q of state.queues.values()) {
     if (q.cluster_managed && q.name === op.name) {
@@ -258,7 +284,7 @@ function moveCluster(state: State, op: Extract<CapabilityOp, { op: 'move_cluster
       });
     }
   }
-  for (const q of changed) putQueue(state, q);
+  return changed;
 }
 
 function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {

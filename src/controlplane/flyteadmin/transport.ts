@@ -40,6 +40,24 @@ const GRPC_CODES: Record<number, ControlPlaneErrorCode> = {
   16: 'UNAUTHENTICATED',
 };
 
+/** An attempt to be tried again after the backoff delay. */
+const RETRY = Symbol('retry');
+
+/** The body's text, or null when it was cut off; `problem` says what was wrong with it. */
+async function readBody(
+  res: Dispatcher.ResponseData,
+): Promise<{ text: string | null; problem: string }> {
+  try {
+    const text = await res.body.text();
+    return { text, problem: `HTTP ${res.statusCode} with a body that is not JSON` };
+  } catch (err) {
+    return {
+      text: null,
+      problem: `body cut off: ${(err as { code?: string }).code ?? (err as Error).message}`,
+    };
+  }
+}
+
 export class FlyteadminTransport {
   private readonly pool: Pool;
   readonly origin: string;
@@ -80,64 +98,20 @@ export class FlyteadminTransport {
   async call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (this.auth) {
-        try {
-          headers['authorization'] = `Bearer ${await this.auth.token()}`;
-        } catch (err) {
-          // A token endpoint that did not answer (or whose answer was cut off) is transient;
-          // nothing listening at all gets the fast-fail budget, and is said as such.
-          const transient = err instanceof ControlPlaneError && err.code === 'UNAVAILABLE';
-          const failure = err instanceof UnreachableError ? err.failure : null;
-          if (!transient || attempt >= this.reach.budget(this.maxRetries, failure)) {
-            if (failure)
-              throw unreachable(
-                `flyteadmin ${method} ${path}`,
-                'flyteadmin',
-                this.origin,
-                failure,
-                attempt + 1,
-              );
-            throw err;
-          }
-          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
-          continue;
-        }
+      const headers = await this.headersFor(method, path, body, attempt);
+      if (headers === RETRY) {
+        await this.backoff(attempt);
+        continue;
       }
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await this.pool.request({
-          path: `${this.basePath}${path}`,
-          method,
-          headers,
-          body: body === undefined ? null : JSON.stringify(body),
-        });
-      } catch (err) {
-        const failure = connectFailure(err);
-        if (attempt < this.reach.budget(this.maxRetries, failure)) {
-          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
-          continue;
-        }
-        const where = `${method} ${this.origin}${this.basePath}${path}`;
-        if (failure) throw unreachable(where, 'flyteadmin', this.origin, failure, attempt + 1);
-        const reason = (err as { code?: string }).code ?? (err as Error).message;
-        throw new ControlPlaneError(
-          'UNAVAILABLE',
-          `${where}: cannot reach flyteadmin (${reason}, ${attempt + 1} attempts)`,
-        );
+      const res = await this.send(method, path, headers, body, attempt);
+      if (res === RETRY) {
+        await this.backoff(attempt);
+        continue;
       }
       this.reach.answered = true;
       // A body cut off after the headers (reset, closed short of its Content-Length, timeout)
       // or a 2xx body that is not JSON is transient like any network failure: retried.
-      let text: string | null = null;
-      let problem: string;
-      try {
-        text = await res.body.text();
-        problem = `HTTP ${res.statusCode} with a body that is not JSON`;
-      } catch (err) {
-        problem = `body cut off: ${(err as { code?: string }).code ?? (err as Error).message}`;
-      }
+      const { text, problem } = await readBody(res);
       const ok = res.statusCode >= 200 && res.statusCode < 300;
       if (text !== null && ok) {
         try {
@@ -148,7 +122,7 @@ export class FlyteadminTransport {
       }
       if (text === null || ok) {
         if (attempt < this.maxRetries) {
-          await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
+          await this.backoff(attempt);
           continue;
         }
         throw new ControlPlaneError(
@@ -173,6 +147,72 @@ export class FlyteadminTransport {
         continue;
       }
       throw this.apiError(method, path, res.statusCode, text);
+    }
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    await sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
+  }
+
+  /** The request's headers, the token included; RETRY when the token endpoint failed transiently. */
+  private async headersFor(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    body: unknown,
+    attempt: number,
+  ): Promise<Record<string, string> | typeof RETRY> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.auth) {
+      try {
+        headers['authorization'] = `Bearer ${await this.auth.token()}`;
+      } catch (err) {
+        // A token endpoint that did not answer (or whose answer was cut off) is transient;
+        // nothing listening at all gets the fast-fail budget, and is said as such.
+        const transient = err instanceof ControlPlaneError && err.code === 'UNAVAILABLE';
+        const failure = err instanceof UnreachableError ? err.failure : null;
+        if (!transient || attempt >= this.reach.budget(this.maxRetries, failure)) {
+          if (failure)
+            throw unreachable(
+              `flyteadmin ${method} ${path}`,
+              'flyteadmin',
+              this.origin,
+              failure,
+              attempt + 1,
+            );
+          throw err;
+        }
+        return RETRY;
+      }
+    }
+    return headers;
+  }
+
+  /** The response's head; RETRY when flyteadmin could not be reached and the budget allows. */
+  private async send(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    headers: Record<string, string>,
+    body: unknown,
+    attempt: number,
+  ): Promise<Dispatcher.ResponseData | typeof RETRY> {
+    try {
+      return await this.pool.request({
+        path: `${this.basePath}${path}`,
+        method,
+        headers,
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch (err) {
+      const failure = connectFailure(err);
+      if (attempt < this.reach.budget(this.maxRetries, failure)) return RETRY;
+      const where = `${method} ${this.origin}${this.basePath}${path}`;
+      if (failure) throw unreachable(where, 'flyteadmin', this.origin, failure, attempt + 1);
+      const reason = (err as { code?: string }).code ?? (err as Error).message;
+      throw new ControlPlaneError(
+        'UNAVAILABLE',
+        `${where}: cannot reach flyteadmin (${reason}, ${attempt + 1} attempts)`,
+      );
     }
   }
 

@@ -71,50 +71,63 @@ export async function flyteadminApi(store: FlyteadminStore, req: ApiRequest): Pr
   }
   if (path === p.domains && method === 'GET' && store.getDomains)
     return { domains: store.domains.map((d) => ({ id: d, name: d })) };
-  if (path === p.projects && method === 'GET') {
-    const limit = Number(query.get('limit') ?? '0');
-    const page = store.listProjects({
-      limit: Number.isInteger(limit) && limit >= 0 ? limit : 0,
-      token: query.get('token') ?? '',
-      filters: query.get('filters') ?? '',
-    });
-    return { projects: page.projects.map((x) => projectJson(store, x)), token: page.token };
-  }
-  if (path === p.projects && method === 'POST') {
-    const project = (await req.body())['project'];
-    if (!isMap(project)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing project');
-    store.registerProject({
-      id: str(project['id']),
-      name: str(project['name']),
-      description: str(project['description']),
-      org: str(project['org']),
-    });
-    return {};
-  }
+  if (path === p.projects && method === 'GET') return listProjects(store, query);
+  if (path === p.projects && method === 'POST') return registerProject(store, req);
   const projectPath = p.project.exec(path);
   if (projectPath) {
     const id = decode(projectPath[1]!);
     if (method === 'GET') return projectJson(store, store.getProject(id));
-    if (method === 'PUT') {
-      // UpdateProject: flytectl update project --archive / --activate sends the state.
-      const body = await req.body();
-      const state = str(body['state']) || 'ACTIVE';
-      if (!['ACTIVE', 'ARCHIVED', 'SYSTEM_GENERATED', 'SYSTEM_ARCHIVED'].includes(state))
-        throw new FlyteadminError(
-          'INVALID_ARGUMENT',
-          `invalid value for enum field state: "${state}"`,
-        );
-      store.setProjectState(id, state as ProjectState);
-      return {};
-    }
+    if (method === 'PUT') return updateProject(store, id, req);
   }
   const pd = p.projectDomain.exec(path);
   const wf = pd ? null : p.workflow.exec(path);
   if (!pd && !wf) throw notServed();
-  const m = (pd ?? wf)!;
+  return attributesCall(store, req, (pd ?? wf)!, wf !== null);
+}
+
+function listProjects(store: FlyteadminStore, query: URLSearchParams): Json {
+  const limit = Number(query.get('limit') ?? '0');
+  const page = store.listProjects({
+    limit: Number.isInteger(limit) && limit >= 0 ? limit : 0,
+    token: query.get('token') ?? '',
+    filters: query.get('filters') ?? '',
+  });
+  return { projects: page.projects.map((x) => projectJson(store, x)), token: page.token };
+}
+
+async function registerProject(store: FlyteadminStore, req: ApiRequest): Promise<Json> {
+  const project = (await req.body())['project'];
+  if (!isMap(project)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing project');
+  store.registerProject({
+    id: str(project['id']),
+    name: str(project['name']),
+    description: str(project['description']),
+    org: str(project['org']),
+  });
+  return {};
+}
+
+/** UpdateProject: flytectl update project --archive / --activate sends the state. */
+async function updateProject(store: FlyteadminStore, id: string, req: ApiRequest): Promise<Json> {
+  const body = await req.body();
+  const state = str(body['state']) || 'ACTIVE';
+  if (!['ACTIVE', 'ARCHIVED', 'SYSTEM_GENERATED', 'SYSTEM_ARCHIVED'].includes(state))
+    throw new FlyteadminError('INVALID_ARGUMENT', `invalid value for enum field state: "${state}"`);
+  store.setProjectState(id, state as ProjectState);
+  return {};
+}
+
+/** A project/domain (`m` of projectDomain) or workflow (`m` of workflow) attributes call. */
+async function attributesCall(
+  store: FlyteadminStore,
+  req: ApiRequest,
+  m: RegExpExecArray,
+  isWorkflow: boolean,
+): Promise<unknown> {
+  const { method, query } = req;
   const project = decode(m[1]!);
   const domain = decode(m[2]!);
-  const workflow = wf ? decode(m[3]!) : '';
+  const workflow = isWorkflow ? decode(m[3]!) : '';
   if (method === 'PUT') {
     const attributes = (await req.body())['attributes'];
     if (!isMap(attributes)) throw new FlyteadminError('INVALID_ARGUMENT', 'missing attributes');
@@ -135,7 +148,7 @@ export async function flyteadminApi(store: FlyteadminStore, req: ApiRequest): Pr
         `Resource [{Project:${project} Domain:${domain} Workflow:${workflow} LaunchPlan: ResourceType:${id.resource_type}}] not found`,
       );
     const attributes: Json = { project: row.project, domain: row.domain };
-    if (wf) attributes['workflow'] = row.workflow;
+    if (isWorkflow) attributes['workflow'] = row.workflow;
     return { attributes: { ...attributes, matching_attributes: row.attributes, org: row.org } };
   }
   if (method === 'DELETE') {
