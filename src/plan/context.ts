@@ -5,7 +5,7 @@
 import type { LiveCluster, LiveQueue } from '../model/live.js';
 import type { PoolContract, QueueSpec } from '../model/common.js';
 import { PREVENT_DESTROY_ANNOTATION, type SourceLocation } from '../model/desired.js';
-import type { Change, PlanError, PlanWarning } from '../model/plan.js';
+import type { Change } from '../model/plan.js';
 import type { DefaultQueueDecision, LabelDecision } from './decisions.js';
 import { PlanIndex } from './plan-index.js';
 
@@ -115,8 +115,6 @@ export class PlanContext extends PlanIndex {
    * unmanaged, or deleted along with a broader row (flyteadmin.ts, cascade.ts).
    */
   otherRows: ReadonlyMap<string, Change> = new Map();
-  readonly warnings: PlanWarning[] = [];
-  readonly errors: PlanError[] = [];
 
   /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */
   leaves(cluster: string): boolean {

@@ -3,14 +3,15 @@
  * no clock; the same inputs give the same plan, byte for byte. Linear in the number of
  * objects: both states are indexed by name once (PlanContext) and every pass is one sweep.
  */
-import { address, assignmentKeyString, type ObjectKind } from '../model/common.js';
+import type { ObjectKind } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import { PLAN_FORMAT_VERSION, type Change, type Plan, type PlanInventory } from '../model/plan.js';
 import { summarizeChanges } from './change.js';
 import { planAssignments } from './assignments.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
-import { PlanContext, compare, locationOf, preventsDestroy } from './context.js';
+import { PlanContext, compare } from './context.js';
+import { checkPreventDestroy, checkReferences } from './checks.js';
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
@@ -21,7 +22,6 @@ import type { QueuePass } from './queue-pass.js';
 import { buildSteps } from './steps.js';
 import { queueWarnings } from './warnings.js';
 import { assignCauses } from './causes.js';
-import { planError } from './reasons.js';
 import { planInventory } from './inventory.js';
 import { SharedCreatedFields } from './created-fields.js';
 
@@ -69,10 +69,12 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   ctx.assignments = fa.assignments;
   ctx.labels = fa.labels;
   ctx.otherRows = fa.otherRows;
-  ctx.warnings.push(...pc.warnings, ...labels.warnings, ...fa.warnings);
-  ctx.errors.push(...pc.errors);
-  checkReferences(ctx, new Set(opts.configOnlyPools ?? []));
-  checkPreventDestroy(ctx);
+  const warnings = [...pc.warnings, ...labels.warnings, ...fa.warnings];
+  const errors = [
+    ...pc.errors,
+    ...checkReferences(ctx, new Set(opts.configOnlyPools ?? [])),
+    ...checkPreventDestroy(ctx),
+  ];
 
   const changes: Change[] = [
     ...[...ctx.pools.values()].map((d) => d.change),
@@ -85,7 +87,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   // One decision per object: causes first, so the warnings that name them say the same.
   assignCauses(ctx, changes);
   fields.shareAll(changes);
-  queueWarnings(ctx);
+  warnings.push(...queueWarnings(ctx, warnings));
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
   const order = (w: { address: string | null; code: string }) =>
@@ -98,10 +100,8 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     summary,
     changes,
     steps: buildSteps(ctx),
-    warnings: [...ctx.warnings].sort((a, b) =>
-      order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0,
-    ),
-    errors: ctx.errors,
+    warnings: warnings.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)),
+    errors,
     capabilities: { ...live.capabilities },
     ...(ctx.pruneScope ? { prune_scope: ctx.pruneScope } : {}),
     ...inventoryField(desired, live),
@@ -123,84 +123,6 @@ function withOtherRows(
   const others = [...ctx.otherRows.values()].filter((c) => c.kind === kind);
   const all = [...decided.map((d) => d.change), ...others];
   return others.length === 0 ? all : all.sort((a, b) => compare(a.name, b.name));
-}
-
-/** Plan errors: a desired or would-be-destroyed object annotated prevent-destroy (Terraform's prevent_destroy). */
-function checkPreventDestroy(ctx: PlanContext): void {
-  const check = (
-    kind: 'ClusterPool' | 'Cluster' | 'PoolAssignment',
-    name: string,
-    change: Change,
-    obj: Parameters<typeof preventsDestroy>[0] & { source: Parameters<typeof locationOf>[0] },
-  ) => {
-    if (!change.destructive || !preventsDestroy(obj)) return;
-    const forcing = change.diff.filter((d) => d.forces_replacement);
-    const addr = address(kind, name);
-    ctx.errors.push(
-      planError(
-        'PREVENT_DESTROY',
-        addr,
-        {
-          address: addr,
-          action: change.action,
-          fields: forcing.map((d) => d.path),
-          before: forcing.map((d) => JSON.stringify(d.before)),
-          after: forcing.map((d) => JSON.stringify(d.after)),
-          caused_by: change.caused_by ?? null,
-        },
-        locationOf(obj?.source),
-      ),
-    );
-  };
-  for (const [name, d] of ctx.pools) {
-    const obj = ctx.dPools.get(name);
-    if (obj) check('ClusterPool', name, d.change, obj);
-  }
-  for (const [name, d] of ctx.clusters) {
-    const obj = ctx.dClusters.get(name);
-    if (obj) check('Cluster', name, d.change, obj);
-  }
-  for (const [k, d] of ctx.assignments) {
-    const obj = ctx.dAssignments.get(k);
-    if (obj) check('PoolAssignment', k, d.change, obj);
-  }
-}
-
-/**
- * Defence in depth behind validation (V2, V8): a desired object naming a pool that will
- * not exist would only fail at apply time; fail the plan instead.
- */
-function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): void {
-  // A declared pool the plan cannot create (contract marked unknown) has its own error.
-  const exists = (pool: string) =>
-    configOnlyPools.has(pool) ||
-    Boolean(ctx.pools.get(pool)?.finalContract) ||
-    ctx.dPools.get(pool)?.contract === null;
-  for (const c of ctx.desired.clusters) {
-    if (!exists(c.pool)) {
-      const cluster = address('Cluster', c.name);
-      ctx.errors.push(
-        planError(
-          'UNKNOWN_POOL',
-          cluster,
-          { cluster, assignment: null, pool: c.pool },
-          locationOf(c.source),
-        ),
-      );
-    }
-  }
-  for (const a of ctx.desired.assignments) {
-    if (!exists(a.pool)) {
-      ctx.errors.push(
-        planError(
-          'UNKNOWN_POOL',
-          address('PoolAssignment', assignmentKeyString(a)),
-          { cluster: null, assignment: a.name, pool: a.pool },
-          locationOf(a.source),
-        ),
-      );
-    }
-  }
 }
 
 export { PLAN_FORMAT_VERSION };

@@ -1,5 +1,6 @@
 /** Queue warnings computed on the state the plan leads to: QUEUE_ROUTES_NOWHERE, QUEUE_NO_HEALTHY_CLUSTER. */
 import { address } from '../model/common.js';
+import type { PlanWarning } from '../model/plan.js';
 import { isWildcard, type ClusterDecision, type PlanContext } from './context.js';
 import { causeText, warning } from './reasons.js';
 
@@ -24,11 +25,13 @@ function noRoute(routed: readonly Member[]): string | null {
   return dead.length > 5 ? `${shown} and ${dead.length - 5} more` : shown;
 }
 
-export function queueWarnings(ctx: PlanContext): void {
+/** The queue warnings of the assembled decisions, given the warnings of the passes (`earlier`). */
+export function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanWarning[] {
+  const out: PlanWarning[] = [];
   // A co-named queue a re-registration leaves behind is told once, by CONAMED_QUEUE_ORPHANED
   // on its cluster (which says it routes nowhere and what to do): not again as a queue warning.
   const orphaned = new Set(
-    ctx.warnings
+    earlier
       .filter((w) => w.code === 'CONAMED_QUEUE_ORPHANED')
       .map((w) => w.address.slice('Cluster/'.length)),
   );
@@ -55,9 +58,7 @@ export function queueWarnings(ctx: PlanContext): void {
             ? 'the change the repository asks for is blocked (see Blocked)'
             : 'its selector is empty (`clusters: []`)';
         const addr = address('Queue', name);
-        ctx.warnings.push(
-          warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }),
-        );
+        out.push(warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }));
       }
       continue;
     }
@@ -80,7 +81,8 @@ export function queueWarnings(ctx: PlanContext): void {
     }
     if (why !== null) {
       const addr = address('Queue', name);
-      ctx.warnings.push(warning('QUEUE_NO_HEALTHY_CLUSTER', addr, { queue: addr, why }));
+      out.push(warning('QUEUE_NO_HEALTHY_CLUSTER', addr, { queue: addr, why }));
     }
   }
+  return out;
 }
