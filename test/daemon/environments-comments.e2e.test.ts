@@ -4,16 +4,14 @@
  * `poolsync apply -e NAME` approving what that environment's plan holds; after the merge each
  * environment applies its own part, production the approved delete.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { FakeForge } from '../vcs/fake-forge.js';
 import { cluster, twoEnvironments } from '../environments/helpers.js';
+import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, git, tempDir } from './helpers.js';
 import { until } from '../helpers/until.js';
 
@@ -66,25 +64,18 @@ const clusters = async (path: string) => {
 
 /** A daemon on `repo` with the two environments' control planes in `state` (its own state dir). */
 const start = async (repo: TestRepo, state: string, name: string) => {
-  const config = await resolveDaemonConfig({
-    cwd: state,
+  const started = await startOwnTestDaemon({
+    state,
     env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET, POOLSYNC_RECONCILE_TOKEN: RECONCILE },
     flags: {
       repo: repo.bare,
       'control-plane': `file:${state}/unused.json`,
-      listen: '127.0.0.1:0',
       'state-dir': `${state}/${name}`,
-      policy: 'all',
-      'poll-interval': '1h',
-      'drift-interval': '1h',
     },
   });
-  const daemon = await startDaemon(config, {
-    logger: pino({ level: 'debug' }, new Writable({ write: (_c, _e, cb) => cb() })),
-  });
-  cleanups.push(() => daemon.stop().then(() => {}));
-  await daemon.firstRun;
-  return daemon;
+  cleanups.push(() => started.stop());
+  await started.daemon.firstRun;
+  return started.daemon;
 };
 
 /**

@@ -5,18 +5,16 @@
  * reconciled on its own: its policy, its drift correction, its approvals, its /status section
  * and metrics label; the unreachable one never stops the others.
  */
-import { Writable } from 'node:stream';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { resolveDaemonConfig } from '../../src/daemon/config.js';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { cluster, twoEnvironments } from '../environments/helpers.js';
 import { runCli } from '../apply/helpers/cli.js';
 import { setRunConcurrency } from './fixtures.js';
+import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
 
 const ADMIN_TOKEN = 'admin-token-env-0123456789';
@@ -44,27 +42,15 @@ function repository(state: string): Record<string, string> {
 }
 
 async function start(repo: TestRepo, state: string): Promise<RunningDaemon> {
-  const config = await resolveDaemonConfig({
-    cwd: state,
+  const started = await startOwnTestDaemon({
+    state,
     env: { POOLSYNC_ADMIN_TOKEN: ADMIN_TOKEN, POOLSYNC_RECONCILE_TOKEN: RECONCILE_TOKEN },
-    flags: {
-      repo: repo.bare,
-      'control-plane': `file:${state}/unused.json`,
-      listen: '127.0.0.1:0',
-      'state-dir': `${state}/daemon`,
-      policy: 'all',
-      'poll-interval': '1h',
-      'drift-interval': '1h',
-      'max-retries': 0,
-    },
+    // The environments' control planes are in the repository; the daemon's own is unused.
+    flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json`, 'max-retries': 0 },
+    deps: { retryBaseMs: 3_600_000 },
   });
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const daemon = await startDaemon(config, {
-    logger: pino({ level: 'debug' }, sink),
-    retryBaseMs: 3_600_000,
-  });
-  cleanups.push(() => daemon.stop().then(() => {}));
-  return daemon;
+  cleanups.push(() => started.stop());
+  return started.daemon;
 }
 
 async function status(d: RunningDaemon): Promise<DaemonStatus> {

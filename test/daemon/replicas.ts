@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { cliFromSource } from '../helpers/cli-from-source.js';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -31,10 +32,7 @@ export function startReplica(
 ): Replica {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
-      resolve(ROOT, 'src/cli/main.ts'),
+    cliFromSource(
       'daemon',
       ...args,
       '--leader-elect',
@@ -48,7 +46,7 @@ export function startReplica(
       `${timings.renewDeadlineMs}ms`,
       '--leader-election-retry-period',
       '200ms',
-    ],
+    ),
     {
       cwd: ROOT,
       env: { ...process.env, FORCE_COLOR: '0', POOLSYNC_REPO: '', POOLSYNC_WATCH: '', ...env },

@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { MAX_FOLDER_DEPTH } from '../../src/manifests/walk.js';
@@ -15,8 +15,8 @@ import { manifests } from './fixtures.js';
 import { tempDir } from './helpers.js';
 import { nodeForUser } from '../helpers/node-for-user.js';
 import { until } from '../helpers/until.js';
+import { cliFromSource } from '../helpers/cli-from-source.js';
 
-const ROOT = resolve(__dirname, '../..');
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 afterEach(() => {
@@ -52,10 +52,7 @@ function daemon(
   const asNobody = opts.unprivileged === true && process.getuid?.() === 0;
   const child = spawn(
     asNobody ? nodeForUser(65534, work) : process.execPath,
-    [
-      '--import',
-      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
-      resolve(ROOT, 'src/cli/main.ts'),
+    cliFromSource(
       'daemon',
       '--watch',
       join(work, 'config'),
@@ -72,7 +69,7 @@ function daemon(
       '--watch-debounce',
       '100ms',
       ...extra,
-    ],
+    ),
     {
       cwd: work,
       env: {

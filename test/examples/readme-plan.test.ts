@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { reasonText } from '../../src/plan/reasons.js';
+import { cliFromSource } from '../helpers/cli-from-source.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const README = join(ROOT, 'README.md');
@@ -25,25 +26,16 @@ function poolsync(
   cwd: string,
   args: string[],
 ): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
-      join(ROOT, 'src/cli/main.ts'),
-      ...args,
-    ],
-    {
-      cwd,
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        POOLSYNC_CONTROL_PLANE: undefined,
-        POOLSYNC_TOKEN: undefined,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, cliFromSource(...args), {
+    cwd,
+    env: {
+      ...process.env,
+      NO_COLOR: '1',
+      POOLSYNC_CONTROL_PLANE: undefined,
+      POOLSYNC_TOKEN: undefined,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -5,13 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../daemon/helpers.js';
 import { apiKey, CLIENT, startUnionServer, type UnionServer } from './helpers.js';
 import { until as untilHelper } from '../../helpers/until.js';
+import { cliFromSource } from '../../helpers/cli-from-source.js';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
 const children: ChildProcess[] = [];
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -53,10 +53,7 @@ describe('poolsync daemon against union+http://', () => {
     writeFileSync(keyFile, key);
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
-        resolve(ROOT, 'src/cli/main.ts'),
+      cliFromSource(
         'daemon',
         '--watch',
         dir,
@@ -68,7 +65,7 @@ describe('poolsync daemon against union+http://', () => {
         '127.0.0.1:0',
         '--watch-debounce',
         '200ms',
-      ],
+      ),
       {
         cwd: work,
         env: { ...process.env, POOLSYNC_UNION_API_KEY_FILE: keyFile, POOLSYNC_REPO: '' },
