@@ -18,6 +18,7 @@ import type { Plan, PlanError } from '../model/plan.js';
 import type { BackendInfo } from '../model/backend.js';
 import { computePlan, type PlanOptions } from './index.js';
 import { locationOf } from './context.js';
+import { planError } from './reasons.js';
 import { declaresCaps } from './queue-caps.js';
 
 type Declared = { address: string; source: SourceLocation }[];
@@ -63,15 +64,22 @@ export function backendKindErrors(desired: DesiredState, backend: BackendInfo): 
   for (const [kind, objects] of declaredByKind(desired)) {
     if (objects.length === 0 || accepted.has(kind)) continue;
     const first = objects[0]!;
-    const more = objects.length > 1 ? ` (and ${objects.length - 1} more)` : '';
-    out.push({
-      code: 'BACKEND_KIND',
-      address: first.address,
-      message:
-        `the ${backend.name} backend cannot manage ${kind}: ${first.address} is declared at ${locationOf(first.source)}${more}. ` +
-        `This backend manages ${[...accepted].join(', ')}; remove the ${kind} documents or plan them against a control plane that has them`,
-      location: locationOf(first.source),
-    });
+    const location = locationOf(first.source);
+    out.push(
+      planError(
+        'BACKEND_KIND',
+        first.address,
+        {
+          backend: backend.name,
+          kind,
+          address: first.address,
+          location,
+          more: objects.length - 1,
+          accepted: [...accepted],
+        },
+        location,
+      ),
+    );
   }
   return out;
 }
@@ -134,14 +142,15 @@ export function multiPoolErrors(desired: DesiredState, backend: BackendInfo): Pl
   if (!backend.kinds.includes('Cluster')) return [];
   return desired.clusters
     .filter((c) => (c.pools?.length ?? 0) > 1)
-    .map((c) => ({
-      code: 'MULTI_POOL_CLUSTER',
-      address: address('Cluster', c.name),
-      message:
-        `${address('Cluster', c.name)} is in pools ${c.pools!.join(', ')}, but the ${backend.name} backend registers a cluster in one pool (C7); ` +
-        `a cluster in several pools belongs to Union self-managed's pool map (poolsync render union-cluster-pools): give it one pool, or plan against the flyteadmin backend`,
-      location: locationOf(c.source),
-    }));
+    .map((c) => {
+      const cluster = address('Cluster', c.name);
+      return planError(
+        'MULTI_POOL_CLUSTER',
+        cluster,
+        { cluster, pools: [...c.pools!], backend: backend.name },
+        locationOf(c.source),
+      );
+    });
 }
 
 /**
@@ -152,12 +161,15 @@ export function queueCapsErrors(desired: DesiredState, backend: BackendInfo): Pl
   if (backend.queueCaps || !backend.kinds.includes('Queue')) return [];
   return desired.queues
     .filter((q) => declaresCaps(q.spec))
-    .map((q) => ({
-      code: 'QUEUE_CAPS',
-      address: address('Queue', q.name),
-      message:
-        `${address('Queue', q.name)} (${locationOf(q.source)}) sets ${QUEUE_CAP_FIELDS.filter((f) => q.spec[f] !== undefined).join(', ')}, ` +
-        `but the ${backend.name} backend has no queue caps or scheduling (Union's queues have them): remove them, or plan against a union+ control plane`,
-      location: locationOf(q.source),
-    }));
+    .map((q) => {
+      const queue = address('Queue', q.name);
+      const location = locationOf(q.source);
+      const fields = QUEUE_CAP_FIELDS.filter((f) => q.spec[f] !== undefined);
+      return planError(
+        'QUEUE_CAPS',
+        queue,
+        { queue, location, fields, backend: backend.name },
+        location,
+      );
+    });
 }

@@ -12,6 +12,7 @@ import type { PlanContext } from './context.js';
 import type { LabelDecision } from './decisions.js';
 import type { PlanIndex } from './plan-index.js';
 import { diffForms, type Form } from './forms.js';
+import { wordedWarning } from './reasons.js';
 import type { StepGraph } from './graph.js';
 
 export type { LabelDecision } from './decisions.js';
@@ -124,25 +125,21 @@ export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
   const routes = (l: { clusters: { cluster: string }[] }) =>
     l.clusters.some((e) => !disabled.has(e.cluster));
   const def = (desired.cluster_labels ?? []).find((l) => l.default && routes(l));
-  const fallback = def
-    ? `the default label '${def.name}'`
-    : enabled.length > 0
-      ? `every enabled cluster with equal weight (${enabled.join(', ')})`
-      : 'no cluster: none is enabled';
   const out: PlanWarning[] = [];
   for (const label of desired.cluster_labels ?? []) {
     const off = label.clusters.filter((e) => disabled.has(e.cluster));
     if (off.length === 0) continue;
     const all = off.length === label.clusters.length;
-    out.push({
-      code: 'LABEL_CLUSTER_DISABLED',
-      address: address('ClusterLabel', label.name),
-      message:
-        `label '${label.name}' sends work to disabled ExecutionCluster ${off.map((e) => `'${e.cluster}' (weight ${e.weight})`).join(', ')}` +
-        (all
-          ? `: every cluster of the label is disabled, so flyteadmin drops the label and sends its executions to ${fallback}`
-          : `: flyteadmin skips it, so the other clusters of the label take its share`),
-    });
+    out.push(
+      wordedWarning('LABEL_CLUSTER_DISABLED', address('ClusterLabel', label.name), {
+        label: label.name,
+        clusters: off.map((e) => e.cluster),
+        weights: off.map((e) => String(e.weight)),
+        all,
+        default_label: def ? def.name : null,
+        enabled: [...enabled],
+      }),
+    );
   }
   return out;
 }
@@ -157,21 +154,16 @@ export function relativeWeightWarnings(desired: DesiredState): PlanWarning[] {
   for (const label of desired.cluster_labels ?? []) {
     const sum = label.clusters.reduce((s, e) => s + Math.fround(e.weight), 0);
     if (label.clusters.length === 0 || Math.abs(sum - 1) <= LABEL_WEIGHT_TOLERANCE) continue;
-    const shares =
-      sum === 0
-        ? 'every weight is 0, so flyteadmin gives each cluster an equal share'
-        : label.clusters
-            .map(
-              (e) => `'${e.cluster}' ${Number(((100 * Math.fround(e.weight)) / sum).toFixed(1))}%`,
-            )
-            .join(', ');
-    out.push({
-      code: 'LABEL_WEIGHTS_RELATIVE',
-      address: address('ClusterLabel', label.name),
-      message:
-        `the weights of label '${label.name}' sum to ${Number(sum.toFixed(6))}, not 1: flyteadmin treats them as relative ` +
-        `(each cluster gets weight / sum of the weights; 0 skips a cluster): ${shares}`,
-    });
+    const percent = (w: number) => String(Number(((100 * Math.fround(w)) / sum).toFixed(1)));
+    out.push(
+      wordedWarning('LABEL_WEIGHTS_RELATIVE', address('ClusterLabel', label.name), {
+        label: label.name,
+        sum: String(Number(sum.toFixed(6))),
+        zero: sum === 0,
+        clusters: label.clusters.map((e) => e.cluster),
+        percents: sum === 0 ? [] : label.clusters.map((e) => percent(e.weight)),
+      }),
+    );
   }
   return out;
 }

@@ -8,7 +8,7 @@
 import { address } from '../model/common.js';
 import { makeChange } from './change.js';
 import type { PoolDecision, QueueDecision } from './context.js';
-import { listAddresses } from './forms.js';
+import { reasonOf } from './reasons.js';
 import type { PlanIndex } from './plan-index.js';
 
 export function finalPools(
@@ -46,8 +46,7 @@ function keptByRefusedMoves(
       before,
       before,
       d.change.diff,
-      `${listAddresses(stay.map((q) => address('Queue', q)))} stay in this pool: moving ${stay.length === 1 ? 'it' : 'them'} ` +
-        `to another pool is blocked (see ${stay.length === 1 ? 'that change' : 'those changes'}), so the pool cannot be deleted (P5)`,
+      reasonOf('POOL_KEPT_BY_REFUSED_MOVES', { queues: stay.map((q) => address('Queue', q)) }),
     ),
     creates: false,
     deletes: false,

@@ -17,7 +17,8 @@ import type { PlanError, PlanWarning, Reason, ReasonParams } from '../model/plan
 import { CAUSES } from './words/causes.js';
 import type { Words } from './words/params.js';
 import { CLUSTER_REASONS, CLUSTER_WARNINGS } from './words/clusters.js';
-import { ERRORS } from './words/errors.js';
+import { BACKEND_ERRORS, ERRORS } from './words/errors.js';
+import { LABEL_WARNINGS } from './words/labels.js';
 import { FLYTEADMIN_REASONS } from './words/flyteadmin.js';
 import { POOL_REASONS } from './words/pools.js';
 import { UNMANAGED } from './words/prune.js';
@@ -36,6 +37,8 @@ const CATALOG: Readonly<Record<string, Words>> = {
   ...CLUSTER_WARNINGS,
   ...FLYTEADMIN_REASONS,
   ...ERRORS,
+  ...BACKEND_ERRORS,
+  ...LABEL_WARNINGS,
 };
 
 /** Every code the catalog has words for. */
@@ -80,6 +83,14 @@ export function reasonOf(code: string, params: ReasonParams): Reason {
 /** A warning whose message is rendered from its code and parameters. */
 export function warning(code: string, address: string, params: ReasonParams): PlanWarning {
   return { code, address, message: reasonText(reasonOf(code, params))!, params };
+}
+
+/**
+ * A warning worded by the catalog that keeps no `params` (the label warnings, whose objects
+ * callers compare whole: their data would be a new member of the object).
+ */
+export function wordedWarning(code: string, address: string, params: ReasonParams): PlanWarning {
+  return { code, address, message: reasonText(reasonOf(code, params))! };
 }
 
 /** An error of the plan whose message is rendered from its code and parameters. */

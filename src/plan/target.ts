@@ -15,6 +15,7 @@ import { UserError } from '../util/user-error.js';
 import { summarizeChanges } from './change.js';
 import { closestNames } from '../manifests/suggest.js';
 import { diffForms } from './forms.js';
+import { warning } from './reasons.js';
 
 export const PARTIAL_PLAN = 'PARTIAL_PLAN';
 
@@ -82,16 +83,11 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   }));
   const keep = (x: PlanWarning | PlanError) => x.address === null || addresses.has(x.address);
   const extra = [...addresses].filter((a) => !wanted.has(a)).sort();
-  const partial: PlanWarning = {
-    code: PARTIAL_PLAN,
-    address: [...targets].sort().join(', '),
-    message:
-      `this plan is partial: --target ${[...targets].sort().join(' --target ')}` +
-      (extra.length > 0 ? `, and what the targets depend on (${extra.join(', ')})` : '') +
-      `. Changes to other objects are not shown and will not be applied, so the control plane may not match the ` +
-      `repository afterwards: use --target for exceptional situations (recovering from a mistake, working ` +
-      `around a limitation), then run a full plan.`,
-  };
+  const sorted = [...targets].sort();
+  const partial: PlanWarning = warning('PARTIAL_PLAN', sorted.join(', '), {
+    targets: sorted,
+    extra,
+  });
   return {
     ...plan,
     summary: summarizeChanges(changes),

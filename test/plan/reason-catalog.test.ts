@@ -20,6 +20,7 @@ const PLAN = resolve(import.meta.dirname, '../../src/plan');
 const CALLS: Record<string, { code: number; params: number }> = {
   reasonOf: { code: 0, params: 1 },
   warning: { code: 0, params: 2 },
+  wordedWarning: { code: 0, params: 2 },
   planError: { code: 0, params: 2 },
 };
 

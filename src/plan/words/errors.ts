@@ -22,3 +22,18 @@ export const ERRORS: WordsTable = {
     );
   },
 };
+
+/** Errors of what a backend cannot do (src/plan/backend.ts). */
+export const BACKEND_ERRORS: WordsTable = {
+  /** `more`: how many more documents of the kind. */
+  BACKEND_KIND: (p) =>
+    `the ${s(p, 'backend')} backend cannot manage ${s(p, 'kind')}: ${s(p, 'address')} is declared at ${s(p, 'location')}` +
+    `${p.more !== 0 ? ` (and ${s(p, 'more')} more)` : ''}. ` +
+    `This backend manages ${list(p, 'accepted').join(', ')}; remove the ${s(p, 'kind')} documents or plan them against a control plane that has them`,
+  MULTI_POOL_CLUSTER: (p) =>
+    `${s(p, 'cluster')} is in pools ${list(p, 'pools').join(', ')}, but the ${s(p, 'backend')} backend registers a cluster in one pool (C7); ` +
+    `a cluster in several pools belongs to Union self-managed's pool map (poolsync render union-cluster-pools): give it one pool, or plan against the flyteadmin backend`,
+  QUEUE_CAPS: (p) =>
+    `${s(p, 'queue')} (${s(p, 'location')}) sets ${list(p, 'fields').join(', ')}, ` +
+    `but the ${s(p, 'backend')} backend has no queue caps or scheduling (Union's queues have them): remove them, or plan against a union+ control plane`,
+};

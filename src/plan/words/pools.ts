@@ -32,6 +32,14 @@ export const POOL_REASONS: WordsTable = {
       `not match it (C4): ${listAddresses(members)}. Redeploy them with the new values (or move them out) first.`
     );
   },
+  /** P5: `queues` whose move to another pool is blocked keep it. */
+  POOL_KEPT_BY_REFUSED_MOVES: (p) => {
+    const n = list(p, 'queues').length;
+    return (
+      `${listAddresses(list(p, 'queues'))} stay in this pool: moving ${itThem(n)} ` +
+      `to another pool is blocked (see ${n === 1 ? 'that change' : 'those changes'}), so the pool cannot be deleted (P5)`
+    );
+  },
   /** Also the error POOL_CONTRACT_UNKNOWN. */
   POOL_CONTRACT_UNKNOWN: (p) =>
     `${s(p, 'pool')} is marked \`${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}\` but does not exist on the control plane, and a ` +
