@@ -13,7 +13,7 @@ import { makeChange } from './change.js';
 import type { PoolDecision } from './context.js';
 import type { PlanIndex } from './plan-index.js';
 import { diffForms, poolForm } from './forms.js';
-import { reasonOf } from './reasons.js';
+import { reasonOf, reasonText } from './reasons.js';
 
 /** The deleted pool of this declared name, when the control plane has soft deletes. */
 export function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined {
@@ -27,14 +27,11 @@ export function deletedPool(ctx: PlanIndex, name: string): LivePool | undefined 
 export function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePool): PoolDecision {
   const name = d.name;
   const before = poolForm(deleted.contract);
-  const note =
-    `a pool named "${name}" was deleted and its name stays reserved (soft_delete): undeleted, it comes back ` +
-    `with the contract it had`;
   const want: PoolContract | null = d.contract;
   // Unknown on either side: nothing to compare, the pool comes back as it was.
   if (want === null || deleted.contract_known === false) {
     const change = makeChange('ClusterPool', name, 'create', null, before, []);
-    change.note = note;
+    change.note = reasonText(reasonOf('POOL_UNDELETED', { name, updated: false }))!;
     return {
       change,
       creates: false,
@@ -59,8 +56,7 @@ export function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePo
     return { change, creates: false, deletes: false, finalContract: null };
   }
   const change = makeChange('ClusterPool', name, 'create', null, after, diff);
-  change.note =
-    diff.length > 0 ? `${note}, then its contract is updated in place (pool_update)` : note;
+  change.note = reasonText(reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 }))!;
   return {
     change,
     creates: false,

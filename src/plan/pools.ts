@@ -9,7 +9,7 @@ import { locationOf, type PoolDecision } from './context.js';
 import type { PlanIndex } from './plan-index.js';
 import { diffForms, poolForm } from './forms.js';
 import { deletedPool, planPoolUndelete } from './pool-undelete.js';
-import { planError, reasonOf } from './reasons.js';
+import { planError, reasonOf, reasonText } from './reasons.js';
 
 /** What the pool pass returns: its decisions, and the errors it found. */
 export interface PoolPass {
@@ -222,9 +222,7 @@ function planPoolUpdate(
     return keep(live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
   }
   const change = makeChange('ClusterPool', name, 'update', before, after, diff);
-  change.note =
-    'updated in place (pool_update): no delete and re-create, so its clusters, queues and assignments stay; ' +
-    'every member cluster that has reported its data plane matches the new contract (C4)';
+  change.note = reasonText(reasonOf('POOL_UPDATED_IN_PLACE', {}))!;
   return { change, creates: false, deletes: false, updates: true, finalContract: desired };
 }
 

@@ -3,6 +3,15 @@ import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../../model/desired.js';
 import { isAre, itThem, list, listAddresses, s, type WordsTable } from './params.js';
 
 export const POOL_REASONS: WordsTable = {
+  /** A note (Change.note): a pool's contract updated in place. */
+  POOL_UPDATED_IN_PLACE: () =>
+    'updated in place (pool_update): no delete and re-create, so its clusters, queues and assignments stay; ' +
+    'every member cluster that has reported its data plane matches the new contract (C4)',
+  /** A note (Change.note): a soft-deleted pool undeleted; `updated`: then its contract is updated in place. */
+  POOL_UNDELETED: (p) =>
+    `a pool named "${s(p, 'name')}" was deleted and its name stays reserved (soft_delete): undeleted, it comes back ` +
+    `with the contract it had` +
+    (p.updated === true ? ', then its contract is updated in place (pool_update)' : ''),
   /** P5: an undeclared pool that is still referenced (`refs`: the addresses). */
   POOL_REFERENCED: (p) =>
     `${s(p, 'pool')} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
