@@ -9,7 +9,7 @@ import { locationOf, type PoolDecision } from './context.js';
 import type { PlanIndex } from './plan-index.js';
 import { diffForms, poolForm } from './forms.js';
 import { deletedPool, planPoolUndelete } from './pool-undelete.js';
-import { reasonOf, reasonText } from './reasons.js';
+import { planError, reasonOf } from './reasons.js';
 
 /** What the pool pass returns: its decisions, and the errors it found. */
 export interface PoolPass {
@@ -148,13 +148,7 @@ function planUnknownContract(
   const unknown = { contract: CONTRACT_UNKNOWN };
   if (!l) {
     const why = reasonOf('POOL_CONTRACT_UNKNOWN', { pool: addr });
-    ctx.errors.push({
-      code: why.code,
-      address: addr,
-      message: reasonText(why)!,
-      location: locationOf(d.source),
-      params: why.params,
-    });
+    ctx.errors.push(planError('POOL_CONTRACT_UNKNOWN', addr, { pool: addr }, locationOf(d.source)));
     return {
       change: makeChange('ClusterPool', d.name, 'blocked', null, unknown, [], why),
       creates: false,
