@@ -87,7 +87,7 @@ export interface ControlPlane {
    * the same objects for as long as the control plane does not change (the embedded control
    * plane opened with shareReads: list-views.ts), or null when this instance does not share.
    * readLiveState takes them when given, so that a long-running process tells an unchanged
-   * state by identity (plan/same-objects.ts). The list methods still return copies.
+   * state by identity (incremental/same-objects.ts). The list methods still return copies.
    */
   sharedLists?(): Promise<LiveLists | null>;
   /**

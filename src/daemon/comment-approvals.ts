@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { liveFingerprint } from '../plan/fingerprint.js';
+import { rememberedLiveFingerprint } from '../incremental/live-fingerprint.js';
 import { splitHeld } from '../plan/hold.js';
 import { code } from '../render/markdown.js';
 import type { ApprovalForge } from '../vcs/approvers.js';
@@ -158,7 +158,7 @@ async function approvalRefusal(
   if (head !== posted.commit) {
     return `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`;
   }
-  const live = liveFingerprint(await to.readLiveState());
+  const live = rememberedLiveFingerprint(await to.readLiveState());
   if (live !== posted.plan.live_fingerprint) {
     return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
   }

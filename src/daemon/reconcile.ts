@@ -10,7 +10,7 @@
  * - only the leader applies, under the apply lock shared with `poolsync apply`; shutdown,
  *   a lost lease or a lost lock stop new steps, running ones finish (apply).
  */
-import { liveFingerprint } from '../plan/fingerprint.js';
+import { rememberedLiveFingerprint } from '../incremental/live-fingerprint.js';
 import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-record.js';
 import { nextInventory } from '../plan/inventory.js';
@@ -225,7 +225,7 @@ export class Reconciler {
       opened.yes = true;
       if (access.separateReads) {
         ctx.enter('recheck');
-        const now = liveFingerprint(await this.o.pipeline.readLiveState(cp));
+        const now = rememberedLiveFingerprint(await this.o.pipeline.readLiveState(cp));
         if (now !== plan.live_fingerprint) {
           return {
             result: 'failed',

@@ -19,7 +19,8 @@ import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { allFrozen, lastSame, sameObjects } from '../plan/same-objects.js';
+import { allFrozen, lastSame, sameObjects } from './same-objects.js';
+import { rememberedLiveFingerprint } from './live-fingerprint.js';
 import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
 import { reuseQueueDecisions } from './queue-reuse.js';
 
@@ -58,6 +59,8 @@ const SHAPE = {
   backend: false,
   // The hook that reuses queue decisions never changes a plan.
   queuePass: false,
+  // The hook that reuses the last live fingerprint never changes a plan either.
+  liveFingerprint: false,
 } as const satisfies Record<keyof PlanShapeOptions, boolean>;
 
 /** The key of a plan of `live` with these options. */
@@ -86,7 +89,11 @@ export function planReusing(
   const key = planMemoKey(live, opts);
   const reused = rememberedPlan(desired, key);
   if (reused) return reused;
-  const plan = planAgainst(desired, live, { ...opts, queuePass: reuseQueueDecisions });
+  const plan = planAgainst(desired, live, {
+    ...opts,
+    queuePass: reuseQueueDecisions,
+    liveFingerprint: rememberedLiveFingerprint,
+  });
   rememberPlan(desired, key, plan);
   return plan;
 }

@@ -14,7 +14,6 @@ import type { LiveState } from '../model/live.js';
 import { sha256 } from './forms.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import { pruneScope } from './prune-scope.js';
-import { lastSame } from './same-objects.js';
 
 const contractKey = (c: PoolContract) => [
   c.object_store_ref.uri,
@@ -129,10 +128,12 @@ function optionalKeys(desired: DesiredState): unknown[] {
   ];
 }
 
-/** A long-running process reads the same frozen objects of an unchanged state: hashed once (same-objects.ts). */
-export const liveFingerprint: (live: LiveState) => string = lastSame(computeLiveFingerprint);
-
-function computeLiveFingerprint(live: LiveState): string {
+/**
+ * The live state's fingerprint. Pure: a long-running process, which reads the same frozen
+ * objects of an unchanged state again and again, hashes them once through
+ * src/incremental/live-fingerprint.ts (PlanOptions.liveFingerprint).
+ */
+export function liveFingerprint(live: LiveState): string {
   const caps = live.capabilities;
   return sha256(
     JSON.stringify([

@@ -45,6 +45,12 @@ export interface PlanOptions {
    * that reuses its last pass's decisions (src/incremental/queue-reuse.ts). Never shapes the plan.
    */
   queuePass?: QueuePass;
+  /**
+   * How the live fingerprint is taken (fingerprint.ts liveFingerprint by default): a
+   * long-running process passes one that reuses its last hash of the same frozen objects
+   * (src/incremental/live-fingerprint.ts). Never shapes the plan.
+   */
+  liveFingerprint?: (live: LiveState) => string;
 }
 
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
@@ -95,7 +101,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   return {
     format_version: PLAN_FORMAT_VERSION,
     desired_fingerprint: desiredFingerprint(desired, commit),
-    live_fingerprint: liveFingerprint(live),
+    live_fingerprint: (opts.liveFingerprint ?? liveFingerprint)(live),
     commit,
     summary,
     changes,

@@ -28,6 +28,8 @@ export interface PlanShapeOptions {
   backend?: BackendInfo;
   /** The queue pass (PlanOptions.queuePass): src/incremental/plan-reuse.ts passes one with memory. */
   queuePass?: QueuePass;
+  /** How the live fingerprint is taken (PlanOptions.liveFingerprint): src/incremental/plan-reuse.ts passes one with memory. */
+  liveFingerprint?: (live: LiveState) => string;
 }
 
 export function planAgainst(
@@ -45,6 +47,7 @@ export function planAgainst(
     ...(opts.replace?.length ? { replace: opts.replace } : {}),
     ...(opts.acceptCascade?.length ? { acceptCascade: opts.acceptCascade } : {}),
     ...(opts.queuePass ? { queuePass: opts.queuePass } : {}),
+    ...(opts.liveFingerprint ? { liveFingerprint: opts.liveFingerprint } : {}),
   });
   // After planning: the planner stays pure; only the backend knows what has no public API.
   const full = withExecution(planned, backend?.manualStep?.bind(backend));

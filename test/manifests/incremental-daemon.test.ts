@@ -22,7 +22,7 @@ import { forgetCachedAnalyses } from '../../src/manifests/cache.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import type { LiveState } from '../../src/model/live.js';
 import { queueMemoStats } from '../../src/incremental/queue-reuse.js';
-import { sameObjects } from '../../src/plan/same-objects.js';
+import { sameObjects } from '../../src/incremental/same-objects.js';
 import { EDITS } from './edits.js';
 import { outcome } from './outcome.js';
 
