@@ -18,6 +18,8 @@
 import { address } from '../model/common.js';
 import { MATCHABLE_KIND, attributeRowKey, type AttributeRow } from '../model/flyte.js';
 import { makeChange } from './change.js';
+import { reasonOf } from './reasons.js';
+import { cascadeAlong } from './words/flyteadmin.js';
 import type { StepGraph } from './graph.js';
 import {
   annotate,
@@ -97,23 +99,25 @@ function planCascade(
     ...unmanaged.map((w) => `${address(w.kind, w.name)} (${what(w)} ${w.live})`),
     ...rows.map((r) => `${address(v.kind, attributeRowKey(r))} (${what(v)} ${r.value})`),
   ];
-  const along = `${deletePath(v)} also deletes the narrower ${v.type} rows of ${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
+  const path = deletePath(v);
+  const type = v.type;
+  const scope = `${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
   if (takes.length > 0 && !accepted.has(addr)) {
-    block(
-      ctx,
-      v,
-      `${along} (flyteadmin's delete skips empty fields, gormimpl/resource_repo.go), and poolsync does not manage ` +
-        `${takes.length === 1 ? 'this one' : 'these'}: ${takes.join(', ')}. Nothing is sent. To delete ${takes.length === 1 ? 'it' : 'them'} along, ` +
-        `accept it with \`--accept-cascade ${addr}\` or in poolsync.yaml (acceptCascade: [${addr}])${keepInstead(unmanaged.length, rows.length)}`,
-    );
+    const why = reasonOf('CASCADE_NOT_ACCEPTED', {
+      path,
+      type,
+      scope,
+      takes,
+      address: addr,
+      workflow_rows: unmanaged.length,
+      launch_plan_rows: rows.length,
+    });
+    block(ctx, v, why);
     return;
   }
   if (stuck.length > 0) {
-    block(
-      ctx,
-      v,
-      `${along}, and ${stuck.map((w) => address(w.kind, w.name)).join(', ')} could not be set again now (blocked: see ${stuck.length === 1 ? 'that change' : 'those changes'}); nothing is sent until ${stuck.length === 1 ? 'it' : 'they'} can be`,
-    );
+    const stuckAt = stuck.map((w) => address(w.kind, w.name));
+    block(ctx, v, reasonOf('CASCADE_RESTORE_BLOCKED', { path, type, scope, stuck: stuckAt }));
     return;
   }
   for (const w of restore) takenAlong(ctx, w, addr, 'replace');
@@ -129,22 +133,8 @@ function planCascade(
   }
   if (takes.length + restore.length > 0)
     annotate(ctx, v, {
-      note: `${along}: ${[...takes, ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`)].join(', ')}`,
+      note: `${cascadeAlong({ path, type, scope })}: ${[...takes, ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`)].join(', ')}`,
     });
-}
-
-/**
- * The other way out of a blocked cascade: a workflow row can be declared in the repository; a
- * launch-plan row cannot (no manifest describes one, and flyteadmin's API writes none: only its
- * database holds them), so for those accepting is the only way short of keeping the broader row.
- */
-function keepInstead(workflowRows: number, launchPlanRows: number): string {
-  if (launchPlanRows === 0)
-    return `; or declare ${workflowRows === 1 ? 'it' : 'them'} in the repository`;
-  const lp = `a launch-plan row cannot be declared in the repository (poolsync manages project/domain and workflow rows, and no flyteadmin API writes one)`;
-  return workflowRows === 0
-    ? `; ${lp}, so accept the delete or keep the row this delete removes`
-    : `; or declare the workflow ${workflowRows === 1 ? 'row' : 'rows'} in the repository (${lp})`;
 }
 
 /** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */

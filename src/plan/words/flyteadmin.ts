@@ -1,7 +1,47 @@
 /** Words of flyteadmin's refusals and of rows poolsync never writes (docs/flyte-oss.md). */
+import type { ReasonParams } from '../../model/plan.js';
 import { list, s, type WordsTable } from './params.js';
 
+/** What a delete of a broader row takes along (`path` of the DELETE, `type` of its rows, their `scope`). */
+export function cascadeAlong(p: ReasonParams): string {
+  return `${s(p, 'path')} also deletes the narrower ${s(p, 'type')} rows of ${s(p, 'scope')}`;
+}
+
+/**
+ * The other way out of a blocked cascade: a workflow row can be declared in the repository; a
+ * launch-plan row cannot (no manifest describes one, and flyteadmin's API writes none: only its
+ * database holds them), so for those accepting is the only way short of keeping the broader row.
+ */
+function keepInstead(p: ReasonParams): string {
+  const workflowRows = p.workflow_rows;
+  if (p.launch_plan_rows === 0)
+    return `; or declare ${workflowRows === 1 ? 'it' : 'them'} in the repository`;
+  const lp = `a launch-plan row cannot be declared in the repository (poolsync manages project/domain and workflow rows, and no flyteadmin API writes one)`;
+  return workflowRows === 0
+    ? `; ${lp}, so accept the delete or keep the row this delete removes`
+    : `; or declare the workflow ${workflowRows === 1 ? 'row' : 'rows'} in the repository (${lp})`;
+}
+
 export const FLYTEADMIN_REASONS: WordsTable = {
+  /**
+   * A delete that would take along rows poolsync does not manage (`takes`: each with its value),
+   * not accepted for `address`; `workflow_rows` and `launch_plan_rows` count them.
+   */
+  CASCADE_NOT_ACCEPTED: (p) => {
+    const takes = list(p, 'takes');
+    const one = takes.length === 1;
+    return (
+      `${cascadeAlong(p)} (flyteadmin's delete skips empty fields, gormimpl/resource_repo.go), and poolsync does not manage ` +
+      `${one ? 'this one' : 'these'}: ${takes.join(', ')}. Nothing is sent. To delete ${one ? 'it' : 'them'} along, ` +
+      `accept it with \`--accept-cascade ${s(p, 'address')}\` or in poolsync.yaml (acceptCascade: [${s(p, 'address')}])${keepInstead(p)}`
+    );
+  },
+  /** A delete whose narrower rows the repository wants again (`stuck`) but cannot set now. */
+  CASCADE_RESTORE_BLOCKED: (p) => {
+    const stuck = list(p, 'stuck');
+    const one = stuck.length === 1;
+    return `${cascadeAlong(p)}, and ${stuck.join(', ')} could not be set again now (blocked: see ${one ? 'that change' : 'those changes'}); nothing is sent until ${one ? 'it' : 'they'} can be`;
+  },
   PROJECT_NOT_REGISTERED: (p) =>
     `project '${s(p, 'project')}' is not registered in flyteadmin, which refuses its attributes (InvalidArgument): ` +
     `register it (flytectl create project --id ${s(p, 'project')} --name ${s(p, 'project')}) or correct the project`,
