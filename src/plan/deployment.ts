@@ -18,6 +18,7 @@ import { address } from '../model/common.js';
 import type { ClusterLabelEntry, FlyteadminLive } from '../model/flyte.js';
 import type { DesiredState } from '../model/desired.js';
 import { annotate, attributeViews, block, type AttributeWork } from './attribute-decisions.js';
+import { reasonOf, reasonText, wordedWarning } from './reasons.js';
 
 type Deployed = FlyteadminLive['deployed'];
 
@@ -33,41 +34,36 @@ export function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): vo
     const changed = v.set && v.desired !== v.live;
     if (deployed.labels === null) {
       if (!changed) continue;
-      annotate(ctx, v, {
-        unverified: `whether flyteadmin runs with label '${label}' is unknown (see LABEL_DEPLOYMENT_UNKNOWN); policy safe holds this change`,
-      });
+      annotate(ctx, v, { unverified: reasonText(reasonOf('LABEL_UNVERIFIED', { label }))! });
       unknown.set(label, [...(unknown.get(label) ?? []), address(v.kind, v.name)]);
       continue;
     }
     const why = mismatch(deployed, label, wanted.get(label) ?? null);
     if (why === null) continue;
     if (changed)
-      block(
-        ctx,
-        v,
-        `${why.text}; flyteadmin accepts any label and would send these executions to ${why.goes}. ` +
-          `Deploy ${file} (helm upgrade restarts flyteadmin with it); the next plan sets this label`,
-      );
+      block(ctx, v, reasonOf('LABEL_NOT_DEPLOYED', { routing: why.text, goes: why.goes, file }));
     else if (!v.set && !v.remove)
       elsewhere.set(label, [...(elsewhere.get(label) ?? []), address(v.kind, v.name)]);
   }
   for (const [label, addresses] of unknown)
-    ctx.warnings.push({
-      code: 'LABEL_DEPLOYMENT_UNKNOWN',
-      address: address('ClusterLabel', label),
-      message:
-        `cannot tell whether flyteadmin runs with label '${label}': ${deployed.unavailable}. flyteadmin accepts any label and routes one it does not know ` +
-        `to its defaultExecutionLabel or to every enabled cluster: deploy ${file} before applying ${addresses.join(', ')}. Policy safe holds ${addresses.length === 1 ? 'it' : 'them'}`,
-    });
+    ctx.warnings.push(
+      wordedWarning('LABEL_DEPLOYMENT_UNKNOWN', address('ClusterLabel', label), {
+        label,
+        unavailable: deployed.unavailable,
+        file,
+        addresses,
+      }),
+    );
   for (const [label, addresses] of elsewhere) {
     const why = mismatch(deployed, label, wanted.get(label) ?? null)!;
-    ctx.warnings.push({
-      code: 'LABEL_ROUTED_ELSEWHERE',
-      address: address('ClusterLabel', label),
-      message:
-        `${why.text}, so the executions of ${addresses.join(', ')} (label already set in flyteadmin) ` +
-        `go to ${why.goes}. Deploy ${file} (helm upgrade restarts flyteadmin with it)`,
-    });
+    ctx.warnings.push(
+      wordedWarning('LABEL_ROUTED_ELSEWHERE', address('ClusterLabel', label), {
+        routing: why.text,
+        addresses,
+        goes: why.goes,
+        file,
+      }),
+    );
   }
 }
 

@@ -3,6 +3,28 @@ import { list, s, type WordsTable } from './params.js';
 
 export const LABEL_WARNINGS: WordsTable = {
   /**
+   * A label set before flyteadmin runs with it (deployment.ts): `routing` says how the deployment
+   * routes it, `goes` where its executions would go, `file` what to deploy.
+   */
+  LABEL_NOT_DEPLOYED: (p) =>
+    `${s(p, 'routing')}; flyteadmin accepts any label and would send these executions to ${s(p, 'goes')}. ` +
+    `Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it); the next plan sets this label`,
+  /** The deployment cannot be read (`unavailable`: why) for the changes at `addresses`. */
+  LABEL_DEPLOYMENT_UNKNOWN: (p) => {
+    const addresses = list(p, 'addresses');
+    return (
+      `cannot tell whether flyteadmin runs with label '${s(p, 'label')}': ${s(p, 'unavailable')}. flyteadmin accepts any label and routes one it does not know ` +
+      `to its defaultExecutionLabel or to every enabled cluster: deploy ${s(p, 'file')} before applying ${addresses.join(', ')}. Policy safe holds ${addresses.length === 1 ? 'it' : 'them'}`
+    );
+  },
+  /** A change's `unverified` text while LABEL_DEPLOYMENT_UNKNOWN holds. */
+  LABEL_UNVERIFIED: (p) =>
+    `whether flyteadmin runs with label '${s(p, 'label')}' is unknown (see LABEL_DEPLOYMENT_UNKNOWN); policy safe holds this change`,
+  /** A label already set that the deployment routes otherwise (`routing`, `goes`). */
+  LABEL_ROUTED_ELSEWHERE: (p) =>
+    `${s(p, 'routing')}, so the executions of ${list(p, 'addresses').join(', ')} (label already set in flyteadmin) ` +
+    `go to ${s(p, 'goes')}. Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it)`,
+  /**
    * `clusters` (with `weights`) of the label are disabled; `all`: every one is, and flyteadmin
    * falls back to `default_label`, else every `enabled` cluster.
    */
