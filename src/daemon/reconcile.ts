@@ -20,8 +20,10 @@ import { renderStage } from './stages/render.js';
 import {
   errorCode,
   isOutcome,
+  noProducts,
   RunContext,
   type Outcome,
+  type RunProducts,
   type ReconcilerOptions,
   type RunMemory,
   type Staged,
@@ -91,10 +93,11 @@ export class Reconciler {
   run = async (reasons: ReadonlySet<TriggerReason>, signal: AbortSignal): Promise<void> => {
     const id = ++this.runId;
     const ctx = new RunContext(this.o, this.state, this.memory, reasons, signal);
+    const products = noProducts();
     const startedAt = ctx.now();
     let outcome: Outcome;
     try {
-      outcome = await this.stages(ctx);
+      outcome = await this.stages(ctx, products);
     } catch (err) {
       // A bug or an unexpected failure of a module: recorded, never fatal to the daemon.
       const message = this.o.redactor.errorMessage(err);
@@ -103,7 +106,7 @@ export class Reconciler {
     }
     ctx.enter('record');
     this.scheduleRetry(ctx, outcome);
-    this.write(recordStage(ctx, id, outcome, startedAt));
+    this.write(recordStage(ctx, products, id, outcome, startedAt));
   };
 
   /** What a stage found for /status, put in it (status-update.ts: the one writer). */
@@ -111,9 +114,13 @@ export class Reconciler {
     applyStatusUpdate(this.state, update);
   }
 
-  /** A stage's product or the Outcome that ends the run; its /status update written. */
-  private take<T>(staged: Staged<T>): T | Outcome {
+  /**
+   * A stage's product or the Outcome that ends the run; its /status update written and what it
+   * produced for later stages kept in the run's products.
+   */
+  private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
     this.write(staged.status);
+    if (products && staged.products) Object.assign(products, staged.products);
     return staged.value;
   }
 
@@ -132,7 +139,7 @@ export class Reconciler {
     }
   }
 
-  private async stages(ctx: RunContext): Promise<Outcome> {
+  private async stages(ctx: RunContext, products: RunProducts): Promise<Outcome> {
     const snapshot = this.take(await fetchStage(ctx));
     if (isOutcome(snapshot)) return snapshot;
     const { commit } = snapshot;
@@ -142,12 +149,12 @@ export class Reconciler {
     this.write(await renderStage(ctx, snapshot, desired));
     const opened = { yes: false };
     try {
-      const plan = await this.planned(ctx, opened, desired, commit);
+      const plan = await this.planned(ctx, products, opened, desired, commit);
       if (isOutcome(plan)) return plan;
       ctx.enter('gate');
       const decision = this.take(gateStage(ctx, plan, commit));
-      if (isOutcome(decision)) return await this.settled(ctx, opened, decision, plan);
-      return await this.applied(ctx, opened, decision, plan, commit);
+      if (isOutcome(decision)) return await this.settled(ctx, products, opened, decision, plan);
+      return await this.applied(ctx, products, opened, decision, plan, commit);
     } catch (err) {
       if (opened.yes) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
@@ -167,6 +174,7 @@ export class Reconciler {
   /** The plan stage, on the control plane opened for reading (most runs only read). */
   private planned(
     ctx: RunContext,
+    products: RunProducts,
     opened: { yes: boolean },
     desired: DesiredState,
     commit: string | null,
@@ -174,7 +182,7 @@ export class Reconciler {
     ctx.enter('open');
     return this.o.controlPlane.read(async (cp) => {
       opened.yes = true;
-      const plan = this.take(await planStage(ctx, cp, desired, commit));
+      const plan = this.take(await planStage(ctx, cp, desired, commit), products);
       ctx.enter('close');
       return plan;
     });
@@ -186,11 +194,12 @@ export class Reconciler {
    */
   private async settled(
     ctx: RunContext,
+    products: RunProducts,
     opened: { yes: boolean },
     decision: Outcome,
     plan: Plan,
   ): Promise<Outcome> {
-    if (decision.result === 'in_sync' && inventoryBehind(ctx.liveInventory, plan)) {
+    if (decision.result === 'in_sync' && inventoryBehind(products.liveInventory, plan)) {
       opened.yes = false;
       await this.o.controlPlane.use(async (cp) => {
         opened.yes = true;
@@ -203,6 +212,7 @@ export class Reconciler {
   /** The apply stage, on the control plane opened for writing (re-checked when reads were separate). */
   private applied(
     ctx: RunContext,
+    products: RunProducts,
     opened: { yes: boolean },
     decision: GateDecision,
     plan: Plan,
@@ -226,7 +236,7 @@ export class Reconciler {
           } satisfies Outcome;
         }
       }
-      const applied = this.take(await applyStage(ctx, cp, decision, commit));
+      const applied = this.take(await applyStage(ctx, cp, decision, commit), products);
       ctx.enter('close');
       return applied;
     });

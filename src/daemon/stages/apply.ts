@@ -45,9 +45,11 @@ export async function applyStage(
   const ran = await executeLocked(ctx, cp, decision.plan, commit);
   if (!('result' in ran)) return ran;
   const { result, lock } = ran;
-  ctx.applied = {
-    notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
-    held: new Set(decision.held.map((c) => c.address)),
+  const products = {
+    applied: {
+      notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
+      held: new Set(decision.held.map((c) => c.address)),
+    },
   };
   const { blocked: _blocked, ...applied } = result.counts;
   for (const action of ACTIONABLE_ACTIONS) {
@@ -56,9 +58,10 @@ export async function applyStage(
   const done = { commit, applied, changed: result.applied };
   // The one classification of a result (src/apply/result-json.ts), as `poolsync apply` makes it.
   const outcome = applyOutcome(result);
-  if (outcome === 'applied') return appliedOutcome(ctx, decision, done);
-  if (outcome === 'manual_steps_left') return manualOutcome(decision.plan, result, done);
-  return incompleteOutcome(ctx, result, lock, done);
+  if (outcome === 'applied') return { ...appliedOutcome(ctx, decision, done), products };
+  if (outcome === 'manual_steps_left')
+    return { ...manualOutcome(decision.plan, result, done), products };
+  return { ...incompleteOutcome(ctx, result, lock, done), products };
 }
 
 type Done = Pick<Outcome, 'commit' | 'applied' | 'changed'>;

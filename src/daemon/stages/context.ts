@@ -143,14 +143,6 @@ export class RunContext {
   private readonly spent: Record<string, number> = {};
   private phase: string;
   private mark = performance.now();
-  /** The plan this run made (the record stage keeps it in /status `runs`). */
-  plan: Plan | null = null;
-  /** The inventory the plan was made with (live.inventory): whether an in-sync run records it. */
-  liveInventory: readonly string[] | null | undefined = undefined;
-  /** Changes found although the repository has not moved since it was applied (plan stage). */
-  drift: Change[] = [];
-  /** What the apply left undone; null when this run applied nothing. */
-  applied: ApplyOutcome | null = null;
 
   constructor(
     readonly o: ReconcilerOptions,
@@ -220,6 +212,27 @@ export class RunContext {
 export interface Staged<T> {
   value: T | Outcome;
   status: StatusUpdate;
+  /** What the stage produced for later stages and the record (also when it ends the run). */
+  products?: Partial<RunProducts>;
+}
+
+/**
+ * What a run's stages produced that later stages and the record read: returned by the stages
+ * (Staged.products), kept by the reconcile loop for the run.
+ */
+export interface RunProducts {
+  /** The plan this run made (the record stage keeps it in /status `runs`). */
+  plan: Plan | null;
+  /** The inventory the plan was made with (live.inventory): whether an in-sync run records it. */
+  liveInventory: readonly string[] | null | undefined;
+  /** Changes found although the repository has not moved since it was applied (plan stage). */
+  drift: Change[];
+  /** What the apply left undone; null when this run applied nothing. */
+  applied: ApplyOutcome | null;
+}
+
+export function noProducts(): RunProducts {
+  return { plan: null, liveInventory: undefined, drift: [], applied: null };
 }
 
 export function isOutcome(x: unknown): x is Outcome {

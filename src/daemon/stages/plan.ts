@@ -6,14 +6,14 @@
  */
 import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
-import { isActionable, type Plan } from '../../model/plan.js';
+import { isActionable, type Change, type Plan } from '../../model/plan.js';
 import { planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import type { DaemonStatus } from '../status.js';
 import { briefOf } from './gate.js';
-import { errorCode, type RunContext, type Staged } from './context.js';
+import { errorCode, type RunContext, type RunProducts, type Staged } from './context.js';
 import { mergeUpdates, problemsUpdate, reachedUpdate, type StatusUpdate } from './status-update.js';
 
 export async function planStage(
@@ -24,10 +24,11 @@ export async function planStage(
 ): Promise<Staged<Plan>> {
   const { o } = ctx;
   ctx.enter('plan');
+  let liveInventory: RunProducts['liveInventory'] = undefined;
   const readLive = () =>
     ctx.timed('live', async () => {
       const live = await o.pipeline.readLiveState(cp);
-      ctx.liveInventory = live.inventory;
+      liveInventory = live.inventory;
       return live;
     });
   const controlPlane = o.planControlPlane;
@@ -43,18 +44,22 @@ export async function planStage(
     environment: null,
   }).catch((error: unknown) => ({ kind: 'unreadable' as const, error }));
   // A run that could not plan (the live state unread, or the planner failed) is retried.
-  if (outcome.kind === 'unreadable') return unreadable(ctx, cp, outcome.error, commit);
+  if (outcome.kind === 'unreadable')
+    return { ...unreadable(ctx, cp, outcome.error, commit), products: { liveInventory } };
   ctx.memory.controlPlaneAnswered = true;
   const { plan } = outcome;
-  ctx.plan = plan;
   ctx.memory.lastEvaluatedCommit = commit;
   const status = mergeUpdates(reachedUpdate(cp.backend.name, null, ctx.now()), shownOf(ctx, plan));
   if (outcome.kind === 'errors') {
     const message = `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`;
-    return { value: { result: 'failed', commit, message }, status };
+    return {
+      value: { result: 'failed', commit, message },
+      status,
+      products: { plan, liveInventory },
+    };
   }
-  countDrift(ctx, plan, commit);
-  return { value: plan, status };
+  const drift = driftOf(ctx, plan, commit);
+  return { value: plan, status, products: { plan, liveInventory, drift } };
 }
 
 function unreadable(
@@ -113,19 +118,19 @@ function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
   };
 }
 
-function countDrift(ctx: RunContext, plan: Plan, commit: string | null): void {
+/** The changes found although the repository has not moved since it was applied, counted and logged. */
+function driftOf(ctx: RunContext, plan: Plan, commit: string | null): Change[] {
   const actionable = plan.changes.filter((c) => isActionable(c.action));
   // A folder on disk has no commit: it moved when the watcher (or startup) says so.
   const repoMoved =
     commit === null
       ? ctx.reasons.has('watch') || ctx.reasons.has('startup')
       : commit !== ctx.state.appliedCommit;
-  if (actionable.length > 0 && ctx.memory.converged && !repoMoved) {
-    ctx.drift = actionable;
-    ctx.o.metrics.driftDetected.inc(actionable.length);
-    ctx.o.logger.warn(
-      { commit, drift: actionable.map((c) => `${c.action} ${c.address}`) },
-      `drift: ${actionable.length} object${actionable.length === 1 ? '' : 's'} differ from the repository`,
-    );
-  }
+  if (actionable.length === 0 || !ctx.memory.converged || repoMoved) return [];
+  ctx.o.metrics.driftDetected.inc(actionable.length);
+  ctx.o.logger.warn(
+    { commit, drift: actionable.map((c) => `${c.action} ${c.address}`) },
+    `drift: ${actionable.length} object${actionable.length === 1 ? '' : 's'} differ from the repository`,
+  );
+  return actionable;
 }

@@ -8,12 +8,13 @@ import { driftRecord, planDigest, withRecentRun } from '../run-history.js';
 import { CHANGED_LISTED, type DaemonStatus, type RunRecord } from '../status.js';
 import type { Plan } from '../../model/plan.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
-import type { Outcome, RunContext } from './context.js';
+import type { Outcome, RunContext, RunProducts } from './context.js';
 import type { StatusUpdate } from './status-update.js';
 
 /** Writes the run down; returns what it sets in /status (the reconcile loop applies it). */
 export function recordStage(
   ctx: RunContext,
+  products: RunProducts,
   id: number,
   outcome: Outcome,
   startedAt: Date,
@@ -25,7 +26,7 @@ export function recordStage(
   const changed = outcome.result !== 'unchanged';
   const update: StatusUpdate = {
     lastRun,
-    ...(changed ? { outcome: outcome.result, ...keptRun(ctx, lastRun) } : {}),
+    ...(changed ? { outcome: outcome.result, ...keptRun(ctx, products, lastRun) } : {}),
   };
   // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
   const success = ['applied', 'in_sync', 'planned'].includes(
@@ -132,9 +133,13 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
  * unchanged commit and state, incremental/plan-reuse.ts, has the same): /status shares them instead of
  * copying ten runs' plans per answer (Reconciler.status; issue 23 item 11).
  */
-function keptRun(ctx: RunContext, run: RunRecord): Pick<StatusUpdate, 'lastDrift' | 'runs'> {
-  const digest = ctx.plan ? digestOf(ctx.plan) : null;
-  const drift = driftRecord(run, ctx.drift, ctx.applied);
+function keptRun(
+  ctx: RunContext,
+  products: RunProducts,
+  run: RunRecord,
+): Pick<StatusUpdate, 'lastDrift' | 'runs'> {
+  const digest = products.plan ? digestOf(products.plan) : null;
+  const drift = driftRecord(run, products.drift, products.applied);
   return {
     ...(drift ? { lastDrift: drift } : {}),
     runs: deepFreeze(
