@@ -16,7 +16,7 @@ import { address, dataPlaneMismatches, type QueueSpec } from '../model/common.js
 import type { DesiredCluster } from '../model/desired.js';
 import type { LiveCluster, LiveQueue } from '../model/live.js';
 import type { Reason } from '../model/plan.js';
-import { reasonOf } from './reasons.js';
+import { reasonOf, reasonText } from './reasons.js';
 import { makeChange } from './change.js';
 import {
   knownContract,
@@ -89,11 +89,14 @@ export function planClusterUndelete(
   }
   const moves = d.pool !== deleted.pool;
   const change = makeChange('Cluster', name, 'create', null, after, diff);
-  change.note =
-    `a cluster named "${name}" was deleted and its name stays reserved (soft_delete): undeleted (it comes back ` +
-    `DRAINED in pool "${deleted.pool}", its co-named queue with it)` +
-    (moves ? `, moved to pool "${d.pool}" (cluster_move)` : '') +
-    (d.enabled ? ', then activated' : '; it stays drained (enabled: false)');
+  change.note = reasonText(
+    reasonOf('CLUSTER_UNDELETED', {
+      name,
+      from: deleted.pool,
+      to: moves ? d.pool : null,
+      enabled: d.enabled,
+    }),
+  )!;
   return {
     change,
     registers: false,
@@ -126,8 +129,8 @@ export function planConamedUndelete(
     diff: diffForms(queueForm(back), queueForm(target)),
     causedBy: address('Cluster', name),
   });
-  d.change.note =
-    `the deleted co-named queue comes back with ${address('Cluster', name)}'s undelete (DRAINED, with its old ` +
-    `settings)${d.call ? ", is updated to the repository's spec" : ''}, and is activated with its cluster`;
+  d.change.note = reasonText(
+    reasonOf('CONAMED_QUEUE_UNDELETED', { cluster: address('Cluster', name), updated: !!d.call }),
+  )!;
   return d;
 }

@@ -17,7 +17,7 @@ import { makeChange } from './change.js';
 import { knownContract, type ClusterDecision, type PoolDecision } from './context.js';
 import { PlanIndex } from './plan-index.js';
 import { clusterForm, diffForms, type Form } from './forms.js';
-import { reasonOf, warning } from './reasons.js';
+import { reasonOf, reasonText, warning } from './reasons.js';
 import type { Reason } from '../model/plan.js';
 import { deletedCluster, planClusterUndelete } from './cluster-undelete.js';
 
@@ -169,10 +169,14 @@ function planMove(
     };
   }
   const change = makeChange('Cluster', name, 'update', before, after, diff);
-  change.note =
-    `moved in place from pool "${l.pool}" to "${pool}" (cluster_move) after the queues that route only to it ` +
-    `are ${ctx.ix.caps.drain ? 'drained' : 'idle'}: no delete and re-register, so its co-named ${address('Queue', name)} ` +
-    `moves with it and nothing is orphaned (no C7 trap)`;
+  change.note = reasonText(
+    reasonOf('CLUSTER_MOVED_IN_PLACE', {
+      from: l.pool,
+      pool,
+      drain: ctx.ix.caps.drain,
+      queue: address('Queue', name),
+    }),
+  )!;
   if (!reported) warnUnverified(ctx, l, pool, contract, declared);
   return {
     change,

@@ -50,6 +50,21 @@ function contractWords(p: ReasonParams): string {
 }
 
 export const CLUSTER_REASONS: WordsTable = {
+  /** A note (Change.note): moved `from` one pool to another by cluster_move; `drain`: queues drain first. */
+  CLUSTER_MOVED_IN_PLACE: (p) =>
+    `moved in place from pool "${s(p, 'from')}" to "${s(p, 'pool')}" (cluster_move) after the queues that route only to it ` +
+    `are ${p.drain === true ? 'drained' : 'idle'}: no delete and re-register, so its co-named ${s(p, 'queue')} ` +
+    `moves with it and nothing is orphaned (no C7 trap)`,
+  /** A note (Change.note): a soft-deleted cluster undeleted in pool `from`; `to`: then moved (else null). */
+  CLUSTER_UNDELETED: (p) =>
+    `a cluster named "${s(p, 'name')}" was deleted and its name stays reserved (soft_delete): undeleted (it comes back ` +
+    `DRAINED in pool "${s(p, 'from')}", its co-named queue with it)` +
+    (p.to !== null ? `, moved to pool "${s(p, 'to')}" (cluster_move)` : '') +
+    (p.enabled === true ? ', then activated' : '; it stays drained (enabled: false)'),
+  /** A note (Change.note): the co-named queue back with its `cluster`; `updated`: then set to the repository's spec. */
+  CONAMED_QUEUE_UNDELETED: (p) =>
+    `the deleted co-named queue comes back with ${s(p, 'cluster')}'s undelete (DRAINED, with its old ` +
+    `settings)${p.updated === true ? ", is updated to the repository's spec" : ''}, and is activated with its cluster`,
   CLUSTER_MOVE_DATA_PLANE_MISMATCH: (p) =>
     `the cluster can move in place (cluster_move), but ${moveMismatches(p)}. Redeploy it with the destination pool's values first.`,
   /** N2: the name is a queue's (`queue` its address, `pool` its pool). */
