@@ -10,7 +10,7 @@ import type { QueueDecision } from './context.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { decision, queueDeleteBlockedReason, selectorBlockedReason } from './queue-decision.js';
 import { planQueueMove } from './queue-move.js';
-import { reasonOf } from './reasons.js';
+import { reasonOf, reasonText } from './reasons.js';
 import {
   leaves,
   prunesQueue,
@@ -116,8 +116,7 @@ function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
   if (f.deletedQueues.has(name)) {
     const d = decision(own, { ...base, action: 'delete', final: null });
     d.deletes = true;
-    d.change.note =
-      'not in the repository: drained (no new work), waited for until DRAINED (nothing in flight), then deleted (queue_delete)';
+    d.change.note = reasonText(reasonOf('QUEUE_DELETED_DRAINED', {}))!;
     return d;
   }
   if (name === DEFAULT_QUEUE && f.absentDefault) {
@@ -161,9 +160,9 @@ function planPoolChange(
       diff: requested(),
     });
     d.deletes = true;
-    d.change.note =
-      `replaced (drain, queue_delete): drained in pool "${live.pool}" (no new work), deleted once DRAINED ` +
-      `(nothing in flight, so no work is lost), then created in pool "${target.pool}"`;
+    d.change.note = reasonText(
+      reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool }),
+    )!;
     return d;
   }
   if (target.pool !== live.pool) {

@@ -9,7 +9,7 @@ import { DEFAULT_QUEUE, address, type QueueSpec } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
 import type { QueueDecision } from './context.js';
 import { undrainableSettings, type QueueFrame, type QueueOwn } from './queue-frame.js';
-import { reasonOf } from './reasons.js';
+import { reasonOf, reasonText } from './reasons.js';
 import type { Reason } from '../model/plan.js';
 import { routesSomewhere } from './drain.js';
 import { diffForms, queueForm } from './forms.js';
@@ -47,13 +47,14 @@ export function planQueueMove(
   });
   d.moves = true;
   d.activates = routesSomewhere(f, target);
-  d.change.note =
-    `moved in place from pool "${from}" to "${target.pool}" (queue_move): drained (no new work), waited for ` +
-    `until DRAINED (nothing in flight, so no work is lost), moved with its settings and name (what targets ` +
-    `${address('Queue', l.name)} keeps working), then ` +
-    (d.activates
-      ? 're-activated'
-      : `left drained: it routes to no cluster of pool "${target.pool}" yet`);
+  d.change.note = reasonText(
+    reasonOf('QUEUE_MOVED_IN_PLACE', {
+      from,
+      to: target.pool,
+      queue: address('Queue', l.name),
+      activates: d.activates,
+    }),
+  )!;
   return d;
 }
 

@@ -11,7 +11,7 @@ import type { QueueDecision } from './context.js';
 import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { diffForms, queueForm } from './forms.js';
 import { decision, selectorBlockedReason } from './queue-decision.js';
-import { reasonOf } from './reasons.js';
+import { reasonOf, reasonText } from './reasons.js';
 import type { Reason } from '../model/plan.js';
 
 /** Why the deleted queue cannot come back as it was deleted, or null (Union's undelete rules). */
@@ -67,8 +67,6 @@ export function planUndelete(
   });
   d.undeletes = true;
   d.activates = f.caps.drain;
-  d.change.note =
-    `a queue named "${name}" was deleted and its name stays reserved (soft_delete): undeleted (it comes back DRAINED ` +
-    `with its old spec), updated to the repository's spec, then activated`;
+  d.change.note = reasonText(reasonOf('QUEUE_UNDELETED', { name }))!;
   return d;
 }

@@ -22,7 +22,7 @@ import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
 import { noteUnmanagedFields } from './queue-fields.js';
 import { decision, selectorBlockedReason } from './queue-decision.js';
-import { reasonOf } from './reasons.js';
+import { reasonOf, reasonText } from './reasons.js';
 import { cascadeDecision, deletedWithCluster } from './conamed-cascade.js';
 import { planUndelete } from './queue-undelete.js';
 import { planConamedUndelete } from './cluster-undelete.js';
@@ -102,11 +102,12 @@ function withActivation(
     });
     if (d.change.action === 'noop') d.change.action = 'update';
   }
-  const why =
-    drainedBy === undefined
-      ? `left ${l.state} (drain): re-activated, since it routes to clusters again`
-      : `drained (no new work) until ${drainedBy.map((c) => address('Cluster', c)).join(', ')} ` +
-        `${drainedBy.length === 1 ? 'has' : 'have'} left with nothing in flight, then re-activated`;
+  const why = reasonText(
+    reasonOf('QUEUE_REACTIVATED', {
+      state: l.state ?? null,
+      drained_by: drainedBy?.map((c) => address('Cluster', c)) ?? null,
+    }),
+  )!;
   d.change.note = d.change.note ? `${d.change.note}; ${why}` : why;
   return d;
 }

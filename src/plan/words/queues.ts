@@ -22,6 +22,35 @@ const ABSENT_DEFAULT = 'listed absent in poolsync.yaml, but it cannot be deleted
 const NOT_THIS_ONE = 'queues can be deleted (queue_delete), but not this one: ';
 
 export const QUEUE_REASONS: WordsTable = {
+  /** A note (Change.note): moved `from` a pool `to` another by queue_move; `activates`: re-activated there. */
+  QUEUE_MOVED_IN_PLACE: (p) =>
+    `moved in place from pool "${s(p, 'from')}" to "${s(p, 'to')}" (queue_move): drained (no new work), waited for ` +
+    `until DRAINED (nothing in flight, so no work is lost), moved with its settings and name (what targets ` +
+    `${s(p, 'queue')} keeps working), then ` +
+    (p.activates === true
+      ? 're-activated'
+      : `left drained: it routes to no cluster of pool "${s(p, 'to')}" yet`),
+  /** A note (Change.note): an undeclared queue deleted (queue_delete). */
+  QUEUE_DELETED_DRAINED: () =>
+    'not in the repository: drained (no new work), waited for until DRAINED (nothing in flight), then deleted (queue_delete)',
+  /** A note (Change.note): replaced `from` a pool `to` another (drain, queue_delete). */
+  QUEUE_REPLACED_DRAINED: (p) =>
+    `replaced (drain, queue_delete): drained in pool "${s(p, 'from')}" (no new work), deleted once DRAINED ` +
+    `(nothing in flight, so no work is lost), then created in pool "${s(p, 'to')}"`,
+  /** A note (Change.note): re-activated; `drained_by`: the clusters it waits for (null: it was left `state`). */
+  QUEUE_REACTIVATED: (p) => {
+    if (p.drained_by === null)
+      return `left ${s(p, 'state')} (drain): re-activated, since it routes to clusters again`;
+    const by = list(p, 'drained_by');
+    return (
+      `drained (no new work) until ${by.join(', ')} ` +
+      `${by.length === 1 ? 'has' : 'have'} left with nothing in flight, then re-activated`
+    );
+  },
+  /** A note (Change.note): a soft-deleted queue undeleted. */
+  QUEUE_UNDELETED: (p) =>
+    `a queue named "${s(p, 'name')}" was deleted and its name stays reserved (soft_delete): undeleted (it comes back DRAINED ` +
+    `with its old spec), updated to the repository's spec, then activated`,
   CONAMED_QUEUE_POOL_FIXED: (p) =>
     `${s(p, 'queue')} is the co-named queue of cluster "${s(p, 'cluster')}" and stays in pool "${s(p, 'pool')}": ` +
     `a queue's pool can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue ` +
