@@ -18,8 +18,7 @@
 import { address } from '../model/common.js';
 import { MATCHABLE_KIND, attributeRowKey, type AttributeRow } from '../model/flyte.js';
 import { makeChange } from './change.js';
-import { reasonOf } from './reasons.js';
-import { cascadeAlong } from './words/flyteadmin.js';
+import { reasonOf, reasonText } from './reasons.js';
 import type { StepGraph } from './graph.js';
 import {
   annotate,
@@ -133,7 +132,17 @@ function planCascade(
   }
   if (takes.length + restore.length > 0)
     annotate(ctx, v, {
-      note: `${cascadeAlong({ path, type, scope })}: ${[...takes, ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`)].join(', ')}`,
+      note: reasonText(
+        reasonOf('CASCADE_TAKES_ALONG', {
+          path,
+          type,
+          scope,
+          takes: [
+            ...takes,
+            ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`),
+          ],
+        }),
+      )!,
     });
 }
 

@@ -7,6 +7,7 @@
 import type { QueueCaps } from '../model/common.js';
 import type { QueueDecision } from './context.js';
 import type { QueueOwn } from './queue-frame.js';
+import { reasonOf, reasonText } from './reasons.js';
 
 /** Union's QueueSpec (proto/cloudidl/queue/queue.proto): the caps poolsync manages when declared. */
 const NAMES: Record<number, keyof QueueCaps> = {
@@ -23,11 +24,12 @@ export function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecis
     return cap === undefined || declared?.[cap] === undefined;
   });
   if (!d.call || d.call.op === 'create_queue' || fields.length === 0) return d;
-  const one = fields.length === 1;
-  const why =
-    `the update replaces the whole queue spec, so poolsync reads the queue first and sets only the fields the ` +
-    `repository manages: spec ${one ? 'field' : 'fields'} ${listNumbers(fields)} (${fields.map(fieldName).join(', ')}), which ` +
-    `${one ? 'is' : 'are'} not declared, ${one ? 'is' : 'are'} written back unchanged`;
+  const why = reasonText(
+    reasonOf('QUEUE_FIELDS_WRITTEN_BACK', {
+      numbers: listNumbers(fields),
+      fields: fields.map(fieldName),
+    }),
+  )!;
   d.change.note = d.change.note ? `${d.change.note}; ${why}` : why;
   return d;
 }

@@ -15,7 +15,7 @@ import { UserError } from '../util/user-error.js';
 import { summarizeChanges } from './change.js';
 import { closestNames } from '../manifests/suggest.js';
 import { diffForms } from './forms.js';
-import { warning } from './reasons.js';
+import { reasonOf, reasonText, warning } from './reasons.js';
 
 export const PARTIAL_PLAN = 'PARTIAL_PLAN';
 
@@ -112,9 +112,12 @@ function asLeftByCause(change: Change, steps: readonly Step[], kept: ReadonlySet
     ...rest,
     after,
     diff: diffForms(change.before, after),
-    note:
-      `created by ${change.caused_by} as shown: the settings the repository gives it are not applied by ` +
-      `this partial plan (add --target ${change.address})`,
+    note: reasonText(
+      reasonOf('TARGET_SETTINGS_NOT_APPLIED', {
+        by: change.caused_by ?? null,
+        address: change.address,
+      }),
+    )!,
   };
 }
 

@@ -3,7 +3,7 @@ import type { ReasonParams } from '../../model/plan.js';
 import { list, s, type WordsTable } from './params.js';
 
 /** What a delete of a broader row takes along (`path` of the DELETE, `type` of its rows, their `scope`). */
-export function cascadeAlong(p: ReasonParams): string {
+function cascadeAlong(p: ReasonParams): string {
   return `${s(p, 'path')} also deletes the narrower ${s(p, 'type')} rows of ${s(p, 'scope')}`;
 }
 
@@ -23,6 +23,8 @@ function keepInstead(p: ReasonParams): string {
 }
 
 export const FLYTEADMIN_REASONS: WordsTable = {
+  /** A note (Change.note): a delete that takes the narrower rows along (`takes`). */
+  CASCADE_TAKES_ALONG: (p) => `${cascadeAlong(p)}: ${list(p, 'takes').join(', ')}`,
   /**
    * A delete that would take along rows poolsync does not manage (`takes`: each with its value),
    * not accepted for `address`; `workflow_rows` and `launch_plan_rows` count them.

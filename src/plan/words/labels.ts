@@ -2,6 +2,10 @@
 import { list, s, type WordsTable } from './params.js';
 
 export const LABEL_WARNINGS: WordsTable = {
+  /** A note (Change.note) of a partial plan: created by `by` as shown, its own settings not targeted. */
+  TARGET_SETTINGS_NOT_APPLIED: (p) =>
+    `created by ${s(p, 'by')} as shown: the settings the repository gives it are not applied by ` +
+    `this partial plan (add --target ${s(p, 'address')})`,
   /**
    * A label set before flyteadmin runs with it (deployment.ts): `routing` says how the deployment
    * routes it, `goes` where its executions would go, `file` what to deploy.

@@ -22,6 +22,16 @@ const ABSENT_DEFAULT = 'listed absent in poolsync.yaml, but it cannot be deleted
 const NOT_THIS_ONE = 'queues can be deleted (queue_delete), but not this one: ';
 
 export const QUEUE_REASONS: WordsTable = {
+  /** A note (Change.note): spec `fields` (their `numbers`) not declared, kept by the read-modify-write (Q3). */
+  QUEUE_FIELDS_WRITTEN_BACK: (p) => {
+    const fields = list(p, 'fields');
+    const one = fields.length === 1;
+    return (
+      `the update replaces the whole queue spec, so poolsync reads the queue first and sets only the fields the ` +
+      `repository manages: spec ${one ? 'field' : 'fields'} ${s(p, 'numbers')} (${fields.join(', ')}), which ` +
+      `${one ? 'is' : 'are'} not declared, ${one ? 'is' : 'are'} written back unchanged`
+    );
+  },
   /** A note (Change.note): moved `from` a pool `to` another by queue_move; `activates`: re-activated there. */
   QUEUE_MOVED_IN_PLACE: (p) =>
     `moved in place from pool "${s(p, 'from')}" to "${s(p, 'to')}" (queue_move): drained (no new work), waited for ` +
