@@ -6,10 +6,12 @@
 import { closeSync, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import {
+  grown,
   OPEN_FLAGS,
   refusedBeforeOpen,
   refusedOpened,
   relativeParts,
+  tooLarge,
   type RepoFileFailure,
   type RepoFileRead,
 } from './repo-file.js';
@@ -68,15 +70,13 @@ function readBoundedSync(fd: number, expected: number, maxBytes: number): RepoFi
   let total = 0;
   for (;;) {
     if (total === buf.length) {
-      if (total > maxBytes) return { ok: false, reason: 'too-large', limit: maxBytes, size: null };
-      const bigger = Buffer.allocUnsafe(Math.min(Math.max(buf.length * 2, 4096), maxBytes + 1));
-      buf.copy(bigger, 0, 0, total);
+      const bigger = grown(buf, total, maxBytes);
+      if (!bigger) return tooLarge(maxBytes);
       buf = bigger;
     }
     const bytesRead = readSync(fd, buf, total, buf.length - total, null);
     if (bytesRead === 0) break;
     total += bytesRead;
   }
-  if (total > maxBytes) return { ok: false, reason: 'too-large', limit: maxBytes, size: null };
-  return { ok: true, bytes: buf.subarray(0, total) };
+  return total > maxBytes ? tooLarge(maxBytes) : { ok: true, bytes: buf.subarray(0, total) };
 }

@@ -189,17 +189,34 @@ export async function readBounded(
   let total = 0;
   for (;;) {
     if (total === buf.length) {
-      if (total > maxBytes) return { ok: false, reason: 'too-large', limit: maxBytes, size: null };
-      const bigger = Buffer.allocUnsafe(Math.min(Math.max(buf.length * 2, 4096), maxBytes + 1));
-      buf.copy(bigger, 0, 0, total);
+      const bigger = grown(buf, total, maxBytes);
+      if (!bigger) return tooLarge(maxBytes);
       buf = bigger;
     }
     const { bytesRead } = await fh.read(buf, total, buf.length - total, null);
     if (bytesRead === 0) break;
     total += bytesRead;
   }
-  if (total > maxBytes) return { ok: false, reason: 'too-large', limit: maxBytes, size: null };
-  return { ok: true, bytes: buf.subarray(0, total) };
+  return total > maxBytes ? tooLarge(maxBytes) : { ok: true, bytes: buf.subarray(0, total) };
+}
+
+/**
+ * A full read buffer of `total` bytes, doubled (at least 4 KiB) up to `maxBytes + 1`, with its
+ * bytes copied; null when it already holds more than `maxBytes` (readBounded, readBoundedSync).
+ */
+export function grown(
+  buf: Buffer<ArrayBuffer>,
+  total: number,
+  maxBytes: number,
+): Buffer<ArrayBuffer> | null {
+  if (total > maxBytes) return null;
+  const bigger = Buffer.allocUnsafe(Math.min(Math.max(buf.length * 2, 4096), maxBytes + 1));
+  buf.copy(bigger, 0, 0, total);
+  return bigger;
+}
+
+export function tooLarge(maxBytes: number): RepoFileRead {
+  return { ok: false, reason: 'too-large', limit: maxBytes, size: null };
 }
 
 /**

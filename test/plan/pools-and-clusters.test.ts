@@ -11,16 +11,18 @@ import { contract, desired, live } from './build.js';
 import { change } from './helpers.js';
 
 describe('pools and clusters, planned to a fixed point', () => {
+  // c1 is declared in pool b; live, it is in pool a, which the repository leaves out (pruned).
+  const repo = desired({
+    prune: true,
+    pools: { b: contract('b') },
+    clusters: { c1: { pool: 'b' } },
+  });
+  const twoPools = { a: contract('a'), b: contract('b') };
+
   it('takes a second round when a cluster assumed gone is blocked, and the pool it keeps stays', () => {
-    // c1 is declared in pool b, so it can leave pool a (undeclared, pruned); but the name "c1"
-    // is taken by a queue (N2), so its registration in b is blocked and it stays in a.
-    const repo = desired({
-      prune: true,
-      pools: { b: contract('b') },
-      clusters: { c1: { pool: 'b' } },
-    });
+    // The name "c1" is taken by a queue (N2): its registration in b is blocked and it stays in a.
     const state = live({
-      pools: { a: contract('a'), b: contract('b') },
+      pools: twoPools,
       clusters: { c1: { pool: 'a' } },
       queues: { c1: { pool: 'b', clusters: ['*'], cluster_managed: false } },
     });
@@ -35,13 +37,8 @@ describe('pools and clusters, planned to a fixed point', () => {
   });
 
   it('ends after one round when the first assumption holds', () => {
-    const repo = desired({
-      prune: true,
-      pools: { b: contract('b') },
-      clusters: { c1: { pool: 'b' } },
-    });
     const state = live({
-      pools: { a: contract('a'), b: contract('b') },
+      pools: twoPools,
       clusters: { c1: { pool: 'a' } },
       // No co-named queue left in pool a to keep it (C7).
       noConamed: ['c1'],

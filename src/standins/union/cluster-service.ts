@@ -177,18 +177,21 @@ export function clusterRoutes(x: ServiceContext): (router: ConnectRouter) => voi
   };
 }
 
+/** One page of named objects, in name order, as a List request's limit and token ask. */
+function pageByName<T extends { name: string }>(
+  x: ServiceContext,
+  all: T[],
+  request: { limit?: number; token?: string } | undefined,
+) {
+  return page(all.sort(byName), (o) => o.name, request?.limit ?? 0, request?.token ?? '', x.max);
+}
+
 async function listClusters(x: ServiceContext, req: ClusterPb.ListRequest) {
   const { cp, life } = x;
   x.checkOrg(req.organization);
   const { deleted } = listsDeleted(req.request?.filters ?? []);
   const all = deleted ? [...life.deletedClusters.values()] : await cp.listClusters();
-  const p = page(
-    all.sort(byName),
-    (c) => c.name,
-    req.request?.limit ?? 0,
-    req.request?.token ?? '',
-    x.max,
-  );
+  const p = pageByName(x, all, req.request);
   return {
     clusters: await Promise.all(p.items.map((c) => view(x, c, deleted))),
     token: p.token,
@@ -302,13 +305,7 @@ async function listPools(x: ServiceContext, req: PoolPb.ListRequest) {
   const all = deleted
     ? [...life.deletedPools.entries()].map(([name, contract]) => ({ name, contract }))
     : await cp.listPools();
-  const p = page(
-    all.sort(byName),
-    (q) => q.name,
-    req.request?.limit ?? 0,
-    req.request?.token ?? '',
-    x.max,
-  );
+  const p = pageByName(x, all, req.request);
   return { clusterPools: p.items.map((q) => poolView(x, q, deleted)), token: p.token };
 }
 
