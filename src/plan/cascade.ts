@@ -121,15 +121,7 @@ function planCascade(
   }
   for (const w of restore) takenAlong(ctx, w, addr, 'replace');
   for (const w of unmanaged) takenAlong(ctx, w, addr, 'delete');
-  for (const r of rows) {
-    const kind = MATCHABLE_KIND[r.resource_type];
-    const name = attributeRowKey(r);
-    const before = rowForm(r);
-    ctx.otherRows.set(
-      address(kind, name),
-      makeChange(kind, name, 'delete', before, null, [], null, addr),
-    );
-  }
+  deleteRowsAlong(ctx, rows, addr);
   if (takes.length + restore.length > 0)
     annotate(ctx, v, {
       note: reasonText(
@@ -144,6 +136,18 @@ function planCascade(
         }),
       )!,
     });
+}
+
+/** The launch-plan rows a delete takes along: each a delete caused by `by`. */
+function deleteRowsAlong(ctx: AttributeWork, rows: readonly AttributeRow[], by: string): void {
+  for (const r of rows) {
+    const kind = MATCHABLE_KIND[r.resource_type];
+    const name = attributeRowKey(r);
+    ctx.otherRows.set(
+      address(kind, name),
+      makeChange(kind, name, 'delete', rowForm(r), null, [], null, by),
+    );
+  }
 }
 
 /** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */

@@ -60,17 +60,7 @@ export async function runApply(
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path);
   if (target.kind === 'file') refuseShapingSavedPlan(args, target.path);
-  // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed.
-  if (target.kind === 'dir' && !args['auto-approve'] && json) {
-    throw new UserError(
-      'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
-    );
-  }
-  if (target.kind === 'dir' && !args['auto-approve'] && !process.stdin.isTTY) {
-    throw new UserError(
-      'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
-    );
-  }
+  else refuseUnconfirmable(args, json);
 
   const source = await applySource(args, target);
   try {
@@ -104,6 +94,24 @@ export async function runApply(
     return applyExitCode(outcome);
   } finally {
     lines.flush();
+  }
+}
+
+/**
+ * A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
+ * which needs `--auto-approve` when nobody can answer (JSON output, or stdin not a terminal).
+ */
+function refuseUnconfirmable(args: ApplyArgs, json: boolean): void {
+  if (args['auto-approve']) return;
+  if (json) {
+    throw new UserError(
+      'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
+    );
+  }
+  if (!process.stdin.isTTY) {
+    throw new UserError(
+      'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
+    );
   }
 }
 
