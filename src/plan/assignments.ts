@@ -39,19 +39,10 @@ function undeclaredAssignment(
   before: Form | null,
   livePool: string | null,
 ): AssignmentDecision {
-  const remove = ctx.prunes('PoolAssignment', key);
+  const change = ctx.undeclaredChange('PoolAssignment', key, before);
+  const remove = change.action === 'delete';
   return {
-    change: remove
-      ? makeChange('PoolAssignment', key, 'delete', before, null, diffForms(before, null))
-      : makeChange(
-          'PoolAssignment',
-          key,
-          'unmanaged',
-          before,
-          before,
-          [],
-          ctx.unmanagedReason('PoolAssignment'),
-        ),
+    change,
     set: false,
     remove,
     livePool,

@@ -40,30 +40,8 @@ export function planExecutionClusterLabels(ctx: PlanIndex): LabelPass {
     const l = lByKey.get(key);
     const before = l ? labelForm(l) : null;
     if (!d) {
-      const remove = ctx.prunes('ExecutionClusterLabel', key);
-      labels.set(key, {
-        change: remove
-          ? makeChange(
-              'ExecutionClusterLabel',
-              key,
-              'delete',
-              before,
-              null,
-              diffForms(before, null),
-            )
-          : makeChange(
-              'ExecutionClusterLabel',
-              key,
-              'unmanaged',
-              before,
-              before,
-              [],
-              ctx.unmanagedReason('ExecutionClusterLabel'),
-            ),
-        key: l!,
-        set: false,
-        remove,
-      });
+      const change = ctx.undeclaredChange('ExecutionClusterLabel', key, before);
+      labels.set(key, { change, key: l!, set: false, remove: change.action === 'delete' });
       continue;
     }
     const after = labelForm(d);

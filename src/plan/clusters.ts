@@ -89,15 +89,7 @@ function planUndeclaredCluster(
 ): ClusterDecision {
   if (!ix.prunes('Cluster', name)) {
     return {
-      change: makeChange(
-        'Cluster',
-        name,
-        'unmanaged',
-        before,
-        before,
-        [],
-        ix.unmanagedReason('Cluster'),
-      ),
+      change: ix.unmanagedChange('Cluster', name, before),
       registers: false,
       deletes: false,
       final: { pool: l.pool, enabled: l.enabled, health: l.health },

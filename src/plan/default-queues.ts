@@ -52,19 +52,10 @@ function undeclaredSetting(
   l: LiveDefaultQueue,
   before: Form | null,
 ): DefaultQueueDecision {
-  const remove = ctx.prunes('DefaultQueue', key);
+  const change = ctx.undeclaredChange('DefaultQueue', key, before);
+  const remove = change.action === 'delete';
   return {
-    change: remove
-      ? makeChange('DefaultQueue', key, 'delete', before, null, diffForms(before, null))
-      : makeChange(
-          'DefaultQueue',
-          key,
-          'unmanaged',
-          before,
-          before,
-          [],
-          ctx.unmanagedReason('DefaultQueue'),
-        ),
+    change,
     set: false,
     remove,
     finalQueue: remove ? null : l.queue,

@@ -20,7 +20,9 @@ import type {
   DesiredState,
 } from '../model/desired.js';
 import type { LiveAssignment, LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
-import type { PruneScope, Reason } from '../model/plan.js';
+import type { Change, PruneScope, Reason } from '../model/plan.js';
+import { makeChange } from './change.js';
+import { diffForms, type Form } from './forms.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
 import { conamedCascades, undrainableReason } from './queue-frame.js';
 
@@ -156,6 +158,18 @@ export class PlanIndex {
   /** Why a live object of this kind absent from the repository is left alone. */
   unmanagedReason(kind: ObjectKind): Reason {
     return unmanagedReason(this.pruneScope, kind);
+  }
+
+  /** A live object absent from the repository, left alone: unchanged, with the reason. */
+  unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {
+    return makeChange(kind, name, 'unmanaged', before, before, [], this.unmanagedReason(kind));
+  }
+
+  /** A live object absent from the repository: deleted when prune reaches it, else unmanaged. */
+  undeclaredChange(kind: ObjectKind, name: string, before: Form | null): Change {
+    return this.prunes(kind, name)
+      ? makeChange(kind, name, 'delete', before, null, diffForms(before, null))
+      : this.unmanagedChange(kind, name, before);
   }
 
   /** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */

@@ -105,18 +105,7 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
   if (name === DEFAULT_POOL)
     return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
   if (!ctx.ix.prunes('ClusterPool', name)) {
-    return keep(
-      l.contract,
-      makeChange(
-        'ClusterPool',
-        name,
-        'unmanaged',
-        before,
-        before,
-        [],
-        ctx.ix.unmanagedReason('ClusterPool'),
-      ),
-    );
+    return keep(l.contract, ctx.ix.unmanagedChange('ClusterPool', name, before));
   }
   const refs = liveReferences(ctx, name);
   if (refs.length > 0) {
