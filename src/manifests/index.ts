@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import type { Environment, RepoConfig } from '../model/desired.js';
 import { readRepoConfig } from './config.js';
-import { buildDesiredState } from './desired.js';
+import { buildDesiredState, type Derive } from './desired.js';
 import { checkFolder } from './folder.js';
 import type { InputLimits } from './limits.js';
 import { checkRules, groupManifests } from './rules.js';
@@ -48,6 +48,7 @@ export type {
   FolderInput,
   LoaderOptions,
 } from './analysis-port.js';
+export type { Derive } from './desired.js';
 export { analyseFile } from './load-files.js';
 export { withLazyRoots, withoutRoots, withPositionsOnDemand } from './lazy-roots.js';
 
@@ -77,7 +78,7 @@ export async function loadRepository(
   const context = { dir, files: walk.files, limits, heapLimit: opts.heapLimit, analyses };
   await readFiles({ ...context, reads, patches, onAnalysed }, state);
 
-  const finishNow = () => finish(state, setup, opts.commit ?? null);
+  const finishNow = () => finish(state, setup, opts.commit ?? null, analyses?.derive);
   if (reads === null || state.stopped) return finishNow();
   return analyses!.folder!(folderInput(dir, opts, setup, reads), finishNow);
 }
@@ -151,7 +152,12 @@ function folderInput(
   };
 }
 
-function finish(s: ReadState, setup: Setup, commit: string | null): LoadResult {
+function finish(
+  s: ReadState,
+  setup: Setup,
+  commit: string | null,
+  derive: Derive | undefined,
+): LoadResult {
   const { config, env, patches, walk } = setup;
   const { errors, counts } = s;
   const grouped = groupManifests(s.manifests);
@@ -164,7 +170,7 @@ function finish(s: ReadState, setup: Setup, commit: string | null): LoadResult {
     return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };
   return {
     valid: true,
-    desired: buildDesiredState(grouped, config, commit),
+    desired: buildDesiredState(grouped, config, commit, derive),
     errors: [],
     counts,
     ...skipped,
