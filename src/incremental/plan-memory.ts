@@ -21,7 +21,7 @@
  *
  * The record is one entry of a DiskCache (disk-cache.ts) under `<cache>/plans`: never
  * the checkout, HMAC-verified (a forged or foreign record is a miss), written atomically, safe
- * to lose. `POOLSYNC_CACHE_DIR=off` turns it off with the analysis cache.
+ * to lose. Its plan's noop changes are parsed only when asked for (plan-record.ts). `POOLSYNC_CACHE_DIR=off` turns it off with the analysis cache.
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -38,12 +38,13 @@ import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import type { Change, Plan } from '../model/plan.js';
+import type { Plan } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import { mapLimit } from '../util/map-limit.js';
 import { codeFingerprint } from './code-fingerprint.js';
+import { decodeRecord, encodeRecord } from './plan-record.js';
 
-const FORMAT = 'poolsync-plan-memory-3';
+const FORMAT = 'poolsync-plan-memory-4';
 /** The bound on a record's bytes: a plan of 100,000 objects is ~100 MB of JSON. */
 const MAX_RECORD_BYTES = 1024 * 1024 * 1024;
 /** Records kept across folders (one per folder and options), oldest dropped first. */
@@ -259,7 +260,7 @@ class PlanMemory {
       result,
     };
     // Never fails the plan: a record that cannot be written is a miss next time.
-    await this.disk.write(this.slot, JSON.stringify(withSameAfter(record)));
+    await this.disk.write(this.slot, encodeRecord(record));
     await this.disk.trim(MAX_MEMORY_BYTES, new Set([this.slot])).catch(() => undefined);
   }
 
@@ -297,29 +298,12 @@ class PlanMemory {
     const body = await this.disk.read(this.slot, MAX_RECORD_BYTES);
     if (body === null) return null;
     try {
-      const record = JSON.parse(body) as MemoryRecord;
-      if (record.format !== FORMAT || record.slot !== this.slot) return null;
-      for (const c of record.result.plan.changes) if (c.after === SAME) c.after = c.before;
-      return record;
+      const record = decodeRecord<MemoryRecord>(body);
+      return record?.format === FORMAT && record.slot === this.slot ? record : null;
     } catch {
       return null;
     }
   }
-}
-
-/**
- * In the record, a change whose `after` is `before` byte for byte (every noop: about half of
- * a converged plan's bytes) keeps `after` as this marker, never a value of the plan format.
- */
-const SAME = '=before' as unknown as Change['after'];
-
-function withSameAfter(record: MemoryRecord): MemoryRecord {
-  const changes = record.result.plan.changes.map((c) =>
-    c.before !== null && JSON.stringify(c.before) === JSON.stringify(c.after)
-      ? { ...c, after: SAME }
-      : c,
-  );
-  return { ...record, result: { ...record.result, plan: { ...record.result.plan, changes } } };
 }
 
 function sha256(text: string): string {
