@@ -18,8 +18,8 @@ import { seedControlPlane } from '../../bench/lib/seed.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
-import { forgetCachedAnalyses } from '../../src/manifests/cache.js';
-import { loadRepository } from '../../src/manifests/index.js';
+import { forgetCachedAnalyses } from '../../src/incremental/analysis-cache.js';
+import { loadCached } from '../../src/incremental/load-cached.js';
 import type { LiveState } from '../../src/model/live.js';
 import { queueMemoStats } from '../../src/incremental/queue-reuse.js';
 import { sameObjects } from '../../src/incremental/same-objects.js';
@@ -169,11 +169,11 @@ describe("the daemon's incremental paths equal cold ones (issue 25)", () => {
       if (previous && sameObjects(previous, daemonLive)) shared++;
       previous = daemonLive;
       const expected = await outcome(
-        await loadRepository(repo, { cacheDir: null }),
+        await loadCached(repo, { cacheDir: null }),
         await readWith(state, null),
         false,
       );
-      const loaded = await loadRepository(repo, {});
+      const loaded = await loadCached(repo, {});
       expect(await outcome(loaded, daemonLive, true), `daemon's way after: ${what}`).toBe(expected);
       // A second drift check of the same commit and state: the plan memo and shared objects.
       const again = await readWith(state, cache);
