@@ -19,19 +19,20 @@
  * is remembered. A folder with `environments:` or `render:`, a file that cannot be read, or a
  * repository near the memory budget is never remembered: it always takes the full path.
  *
- * The record is one entry of a DiskCache (manifests/cache-disk.ts) under `<cache>/plans`: never
+ * The record is one entry of a DiskCache (disk-cache.ts) under `<cache>/plans`: never
  * the checkout, HMAC-verified (a forged or foreign record is a miss), written atomically, safe
  * to lose. Its plan's noop changes are parsed only when asked for (plan-record.ts). `POOLSYNC_CACHE_DIR=off` turns it off with the analysis cache.
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { DiskCache } from '../manifests/cache-disk.js';
-import { analyseFile, loadRepository } from '../manifests/index.js';
+import { DiskCache } from './disk-cache.js';
+import { analyseFile } from '../manifests/index.js';
+import { loadCached } from './load-cached.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
 import { readManifestText } from '../manifests/files.js';
 import { checkFolder } from '../manifests/folder.js';
-import { withoutRoots } from '../manifests/lazy-roots.js';
+import { withoutRoots } from '../manifests/index.js';
 import { heapBudget, overBudget } from '../manifests/memory-budget.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
@@ -70,7 +71,7 @@ export type RememberedResult =
     };
 
 export interface MemoryOptions extends PlanShapeOptions {
-  /** On-disk cache of per-file analyses (LoadOptions.cacheDir); absent: the in-memory layer. */
+  /** On-disk cache of per-file analyses (CachedLoadOptions.cacheDir); absent: the in-memory layer. */
   cacheDir?: string | null;
   /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
   root?: string;
@@ -138,7 +139,7 @@ export async function planRemembering(
     }
   }
   const analyses = new Map<string, FileAnalysis>();
-  const loaded = await loadRepository(
+  const loaded = await loadCached(
     dir,
     {
       ...(opts.commit !== undefined ? { commit: opts.commit } : {}),

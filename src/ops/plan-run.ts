@@ -20,7 +20,7 @@ import { backendInfo, type BackendInfo } from '../controlplane/types.js';
 import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
 import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../apply/inventory.js';
 import { planRemembering, type DesiredFacts } from '../incremental/plan-memory.js';
-import { manifestCacheDir } from '../manifests/index.js';
+import { manifestCacheDir } from '../incremental/load-cached.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
