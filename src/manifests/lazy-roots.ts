@@ -87,3 +87,12 @@ export function withPositionsOnDemand(
 ): FileAnalysis {
   return withLazyRoots(withoutRoots(analysis), text, limits);
 }
+
+/**
+ * Roots on demand for the documents of a file analysed from its plain values (load-plain.ts):
+ * the i-th one made is the i-th document the parser kept.
+ */
+export function rootsOnDemand(text: string, limits: Readonly<InputLimits>): (i: number) => YMap {
+  const file = new FileRoots(text, limits);
+  return (i) => new LazyRoot(file, i);
+}

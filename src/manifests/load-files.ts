@@ -9,6 +9,7 @@ import { readDocument, type Manifest } from './documents.js';
 import { analysePatched, isPatched } from './environment-load.js';
 import { readWalkedManifestText } from './files.js';
 import { withPositionsOnDemand } from './lazy-roots.js';
+import { analysePlain } from './load-plain.js';
 import { formatBytes, type InputLimits } from './limits.js';
 import { heapBudget, overBudget } from './memory-budget.js';
 import type { PatchSet } from './patches.js';
@@ -28,6 +29,17 @@ export function analyseFile(file: string, text: string, limits: InputLimits): Fi
     aliasBytes: parsed.aliasBytes,
     documents: results,
   };
+}
+
+/**
+ * One file on its own, as a one-shot load keeps it: read as plain values when it can be
+ * (load-plain.ts), else analyseFile's result without its position trees (lazy-roots.ts).
+ */
+export function analyseFileLean(file: string, text: string, limits: InputLimits): FileAnalysis {
+  return (
+    analysePlain(file, text, limits) ??
+    withPositionsOnDemand(analyseFile(file, text, limits), text, limits)
+  );
 }
 
 /** What the reading gathers: the loader finishes with it. */
@@ -128,10 +140,9 @@ async function analysed(
   c.folderKey?.update(key);
   let parsed = await cache.get(key, text, limits);
   if (!parsed) {
-    parsed = analyseFile(file, text, limits);
-    cache.set(key, parsed, text.length);
     // The daemon's memory layer keeps the trees with the analyses it keeps; others drop them.
-    if (!cache.inMemory) parsed = withPositionsOnDemand(parsed, text, limits);
+    parsed = cache.inMemory ? analyseFile(file, text, limits) : analyseFileLean(file, text, limits);
+    cache.set(key, parsed, text.length);
   }
   c.onAnalysed?.(file, parsed);
   if (patches && patches.byAddress.size > 0 && isPatched(parsed, patches))

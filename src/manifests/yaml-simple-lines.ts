@@ -4,11 +4,44 @@
  * document's byte budget and where a line's content ends. Anything outside the subset is
  * GIVE_UP, which the parser turns into "let the full parser read it".
  */
+import { CORE_SCHEMA } from '../util/js-yaml.js';
 import type { InputLimits } from './limits.js';
 import type { Position } from './yaml-tree.js';
 
 /** Thrown inside the parser when the input leaves the subset; never escapes yaml-simple.ts. */
 export const GIVE_UP = new Error('outside the simple subset');
+
+const STR_TAG = 'tag:yaml.org,2002:str';
+// Characters js-yaml refuses or treats specially anywhere in the input: control characters,
+// C1 controls, surrogates (emoji are valid but rare: the full parser handles them), BOM, noncharacters.
+// eslint-disable-next-line no-control-regex
+const UNSIMPLE_CHARS = /[\x00-\x09\x0B-\x1F\x7F-\x9F\uD800-\uDFFF\uFEFF\uFFFE\uFFFF]/;
+
+/** `read()`'s result, or null when `source` leaves the subset (GIVE_UP) anywhere. */
+export function inSubset<T>(read: () => T, source: string): T | null {
+  if (UNSIMPLE_CHARS.test(source)) return null;
+  try {
+    return read();
+  } catch (err) {
+    if (err === GIVE_UP) return null;
+    throw err;
+  }
+}
+
+const stringKeys = new Map<string, boolean>();
+
+/** True when a plain key reads as a string in the core schema (`1`, `true`, `null` do not). */
+export function isStringKey(key: string): boolean {
+  // A letter other than n, t, f cannot start null, true or false: the only core words.
+  const c = key.charCodeAt(0) | 0x20;
+  if (c >= 97 && c <= 122 && c !== 110 && c !== 116 && c !== 102) return true;
+  let ok = stringKeys.get(key);
+  if (ok === undefined) {
+    ok = CORE_SCHEMA.resolveImplicitScalarTag(key).tag.tagName === STR_TAG;
+    if (stringKeys.size < 10_000) stringKeys.set(key, ok);
+  }
+  return ok;
+}
 
 export const BLANK = -1;
 export const DOCUMENT_START = -2;
