@@ -178,7 +178,7 @@ function folderLimit(
 
 function collectDocuments(s: ReadState, parsed: FileAnalysis): void {
   for (const r of parsed.documents) {
-    s.errors.push(...r.errors);
+    if (r.errors.length > 0) s.errors.push(...r.errors);
     if (r.kind !== null) countKind(s.counts, r.kind);
     if (r.manifest) s.manifests.push(r.manifest);
     else if (r.name && r.kind === 'ClusterPool') s.broken.pools.add(r.name);

@@ -13,7 +13,14 @@
  */
 import { flatString } from '../util/flat-string.js';
 import type { InputLimits } from './limits.js';
-import { GIVE_UP, inSubset, isStringKey, SimpleLines } from './yaml-simple-lines.js';
+import {
+  GIVE_UP,
+  inSubset,
+  isKeyStart,
+  isStringKey,
+  SeenKeys,
+  SimpleLines,
+} from './yaml-simple-lines.js';
 import type {
   ParsedFile,
   Position,
@@ -28,7 +35,6 @@ import type {
 /** The value a plain scalar resolves to (YAML 1.2 core schema), or undefined when unsure. */
 export type PlainResolver = (text: string) => Scalar | undefined;
 
-const KEY_START = /[A-Za-z0-9_]/;
 const PLAIN_NEVER_STARTS = '&*!|>%@`?:,]}[{#"\'';
 
 /** Parses `source` (BOM removed) when it is in the subset; null when the full parser must. */
@@ -105,19 +111,12 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
     return this.mapping(at, depth);
   }
 
-  private isDash(at: number, end: number): boolean {
-    return (
-      this.text.charCodeAt(at) === 45 /* - */ &&
-      (at + 1 === end || this.text.charCodeAt(at + 1) === 32)
-    );
-  }
-
   /** A block mapping whose first key starts at `at` on the current line. */
   private mapping(at: number, depth: number): M {
     const text = this.text;
     const indent = at - this.starts[this.i]!;
     const map = this.newMap(this.i, at);
-    const seen = new Set<string>();
+    const seen = new SeenKeys();
     for (;;) {
       const line = this.i;
       const end = this.ends[line]!;
@@ -149,15 +148,14 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
   }
 
   /**
-   * The key from `at` to its `:`, not `seen` before in its mapping (a Set: a scan of the
+   * The key from `at` to its `:`, not `seen` before in its mapping (SeenKeys: a scan of the
    * entries made a mapping of n keys cost n², 15 s at 70,000 keys) and a string in the core
    * schema.
    */
-  private key(at: number, colon: number, seen: Set<string>): string {
+  private key(at: number, colon: number, seen: SeenKeys): string {
     const key = this.text.slice(at, colon);
     if (!isStringKey(key)) throw GIVE_UP;
-    if (seen.has(key)) throw GIVE_UP;
-    seen.add(key);
+    if (!seen.add(key)) throw GIVE_UP;
     this.addBytes(key.length);
     return key;
   }
@@ -165,7 +163,7 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
   /** Offset of the `:` ending a plain key at `at`; gives up on any other key. */
   private keyEnd(at: number, end: number): number {
     const text = this.text;
-    if (!KEY_START.test(text[at] ?? '')) throw GIVE_UP;
+    if (!isKeyStart(text.charCodeAt(at))) throw GIVE_UP;
     let c = at + 1;
     for (; c < end; c++) {
       const ch = text.charCodeAt(c);
@@ -218,13 +216,6 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
       }
     }
     return seq;
-  }
-
-  /** True when a `name:` key starts at `at` (a plain scalar never has `: ` or a final `:`). */
-  private looksLikeKey(at: number, end: number): boolean {
-    const stop = this.contentEnd(at, end);
-    for (let c = at; c < stop; c++) if (this.text.charCodeAt(c) === 58) return true;
-    return false;
   }
 
   /** A value written on the line after its key or dash: a scalar or a one-line flow sequence. */
@@ -293,7 +284,7 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
   /** `{a: b, c: "d"}` on one line: plain keys, scalar values. */
   private flowMapping(line: number, at: number, end: number, depth: number): M {
     const map = this.newMap(line, at);
-    const seen = new Set<string>();
+    const seen = new SeenKeys();
     this.flow(at, end, depth, 125 /* } */, (c) => {
       const colon = this.keyEnd(c, end);
       if (this.text.charCodeAt(colon + 1) !== 32) throw GIVE_UP; // `{a:b}`, `{a:}`
