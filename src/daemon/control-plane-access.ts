@@ -1,6 +1,7 @@
 /** How the daemon reaches its control plane across runs (stages/context.ts ControlPlaneAccess). */
 import { openControlPlane, readTokenFile } from '../controlplane/open.js';
 import type { ControlPlane } from '../controlplane/types.js';
+import { createEmbeddedStateCache } from '../incremental/state-cache.js';
 import type { DaemonConfig } from './config.js';
 import type { ControlPlaneAccess } from './stages/context.js';
 
@@ -21,6 +22,8 @@ export function controlPlaneAccess(
     };
   }
   const { tokenFile, apiKeyFile } = config.controlPlane;
+  // Opened for every run: an unchanged state is neither read again nor copied.
+  const stateCache = createEmbeddedStateCache();
   const open = async (readOnly: boolean) =>
     openControlPlane(config.controlPlane.url, {
       ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
@@ -30,8 +33,7 @@ export function controlPlaneAccess(
       // One connection per step in flight, as `apply` sizes its pool.
       http: { connections: Math.max(config.parallelism, 8), maxRetries: config.maxRetries },
       ...(readOnly ? { readOnly } : {}),
-      // Opened for every run: an unchanged state is neither read again nor copied (state-cache.ts).
-      shareReads: true,
+      stateCache,
     });
   if (config.controlPlane.url.startsWith('file:')) {
     const opened =

@@ -56,12 +56,13 @@ export class Reconciler {
   private runId = 0;
   /** Runs in a row that failed transiently (the retry backoff's exponent). */
   private transientFailures = 0;
-  private readonly memory: RunMemory = {
+  /** What outlives a run: frozen, replaced by `take` with what the stages return to remember. */
+  private memory: Readonly<RunMemory> = Object.freeze({
     lastEvaluatedCommit: null,
     loaded: null,
     converged: false,
     controlPlaneAnswered: false,
-  };
+  });
 
   constructor(private readonly o: ReconcilerOptions) {
     this.state = initialStatus(o.source.describe(), o.policy);
@@ -92,7 +93,7 @@ export class Reconciler {
   /** The loop's run function. Never throws: every failure becomes a recorded result. */
   run = async (reasons: ReadonlySet<TriggerReason>, signal: AbortSignal): Promise<void> => {
     const id = ++this.runId;
-    const ctx = new RunContext(this.o, this.state, this.memory, reasons, signal);
+    const ctx = new RunContext(this.o, this.state, () => this.memory, reasons, signal);
     const products = noProducts();
     const startedAt = ctx.now();
     let outcome: Outcome;
@@ -115,12 +116,14 @@ export class Reconciler {
   }
 
   /**
-   * A stage's product or the Outcome that ends the run; its /status update written and what it
-   * produced for later stages kept in the run's products.
+   * A stage's product or the Outcome that ends the run; its /status update written, what it
+   * produced for later stages kept in the run's products and what it learnt for later runs
+   * put in the memory (a new frozen object: the stages hold only read-only views of it).
    */
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
     this.write(staged.status);
     if (products && staged.products) Object.assign(products, staged.products);
+    if (staged.remember) this.memory = Object.freeze({ ...this.memory, ...staged.remember });
     return staged.value;
   }
 
@@ -146,7 +149,7 @@ export class Reconciler {
     const desired = this.take(await loadStage(ctx, snapshot));
     if (isOutcome(desired)) return desired;
     ctx.enter('render');
-    this.write(await renderStage(ctx, snapshot, desired));
+    this.take(await renderStage(ctx, snapshot, desired));
     const opened = { yes: false };
     try {
       const plan = await this.planned(ctx, products, opened, desired, commit);

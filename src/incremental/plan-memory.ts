@@ -19,30 +19,32 @@
  * is remembered. A folder with `environments:` or `render:`, a file that cannot be read, or a
  * repository near the memory budget is never remembered: it always takes the full path.
  *
- * The record is one entry of a DiskCache (manifests/cache-disk.ts) under `<cache>/plans`: never
+ * The record is one entry of a DiskCache (disk-cache.ts) under `<cache>/plans`: never
  * the checkout, HMAC-verified (a forged or foreign record is a miss), written atomically, safe
- * to lose. `POOLSYNC_CACHE_DIR=off` turns it off with the analysis cache.
+ * to lose. Its plan's noop changes are parsed only when asked for (plan-record.ts). `POOLSYNC_CACHE_DIR=off` turns it off with the analysis cache.
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { DiskCache } from '../manifests/cache-disk.js';
-import { analyseFile, loadRepository } from '../manifests/index.js';
+import { DiskCache } from './disk-cache.js';
+import { analyseFile } from '../manifests/index.js';
+import { loadCached } from './load-cached.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
 import { readManifestText } from '../manifests/files.js';
 import { checkFolder } from '../manifests/folder.js';
-import { withoutRoots } from '../manifests/lazy-roots.js';
+import { withoutRoots } from '../manifests/index.js';
 import { heapBudget, overBudget } from '../manifests/memory-budget.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import type { Change, Plan } from '../model/plan.js';
+import type { Plan } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import { mapLimit } from '../util/map-limit.js';
 import { codeFingerprint } from './code-fingerprint.js';
+import { decodeRecord, encodeRecord } from './plan-record.js';
 
-const FORMAT = 'poolsync-plan-memory-3';
+const FORMAT = 'poolsync-plan-memory-4';
 /** The bound on a record's bytes: a plan of 100,000 objects is ~100 MB of JSON. */
 const MAX_RECORD_BYTES = 1024 * 1024 * 1024;
 /** Records kept across folders (one per folder and options), oldest dropped first. */
@@ -69,7 +71,7 @@ export type RememberedResult =
     };
 
 export interface MemoryOptions extends PlanShapeOptions {
-  /** On-disk cache of per-file analyses (LoadOptions.cacheDir); absent: the in-memory layer. */
+  /** On-disk cache of per-file analyses (CachedLoadOptions.cacheDir); absent: the in-memory layer. */
   cacheDir?: string | null;
   /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
   root?: string;
@@ -137,7 +139,7 @@ export async function planRemembering(
     }
   }
   const analyses = new Map<string, FileAnalysis>();
-  const loaded = await loadRepository(
+  const loaded = await loadCached(
     dir,
     {
       ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
@@ -258,7 +260,7 @@ class PlanMemory {
       result,
     };
     // Never fails the plan: a record that cannot be written is a miss next time.
-    await this.disk.write(this.slot, JSON.stringify(withSameAfter(record)));
+    await this.disk.write(this.slot, encodeRecord(record));
     await this.disk.trim(MAX_MEMORY_BYTES, new Set([this.slot])).catch(() => undefined);
   }
 
@@ -296,29 +298,12 @@ class PlanMemory {
     const body = await this.disk.read(this.slot, MAX_RECORD_BYTES);
     if (body === null) return null;
     try {
-      const record = JSON.parse(body) as MemoryRecord;
-      if (record.format !== FORMAT || record.slot !== this.slot) return null;
-      for (const c of record.result.plan.changes) if (c.after === SAME) c.after = c.before;
-      return record;
+      const record = decodeRecord<MemoryRecord>(body);
+      return record?.format === FORMAT && record.slot === this.slot ? record : null;
     } catch {
       return null;
     }
   }
-}
-
-/**
- * In the record, a change whose `after` is `before` byte for byte (every noop: about half of
- * a converged plan's bytes) keeps `after` as this marker, never a value of the plan format.
- */
-const SAME = '=before' as unknown as Change['after'];
-
-function withSameAfter(record: MemoryRecord): MemoryRecord {
-  const changes = record.result.plan.changes.map((c) =>
-    c.before !== null && JSON.stringify(c.before) === JSON.stringify(c.after)
-      ? { ...c, after: SAME }
-      : c,
-  );
-  return { ...record, result: { ...record.result, plan: { ...record.result.plan, changes } } };
 }
 
 function sha256(text: string): string {

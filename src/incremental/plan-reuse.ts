@@ -6,7 +6,7 @@
  * src/ops/pipeline.ts); the planner itself (src/plan/) keeps no state between calls.
  *
  * Exact by construction: the key is the desired state object itself (the loader returns the
- * same frozen result while no file, setting or commit changed: src/manifests/cache.ts), the
+ * same frozen result while no file, setting or commit changed: analysis-cache.ts), the
  * whole live state (the same frozen objects, or else equal JSON: not its fingerprint, which
  * leaves out health and other things warnings read), every option of `PlanShapeOptions`
  * (`SHAPE` names each one, and the compiler refuses a field it does not name), and the

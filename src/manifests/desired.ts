@@ -21,33 +21,26 @@ import type { QueueManifest } from './documents.js';
 import type { Grouped } from './rules.js';
 import { comparePaths } from './walk.js';
 import { buildFlyteDesired } from './flyte-desired.js';
-import { deepFreeze } from '../util/deep-freeze.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
 
 /**
- * The desired object made from a frozen manifest (the daemon's in-memory analyses, cache.ts),
- * kept with what else it was made from (`from`): a reload that changed one file makes new
- * objects for that file's documents only, and whatever is keyed on the others' identity (the
- * fingerprints' fragments, fingerprint.ts) is reused. Frozen too, since it is shared.
+ * How the desired object of a manifest is made: `make()`, or (AnalysisPort.derive: the
+ * daemon's memory layer, src/incremental/analysis-cache.ts) the object made before from the
+ * same shared manifest and the same `from` (what else it was made from), so a reload that
+ * changed one file makes new objects for that file's documents only.
  */
-const made = new WeakMap<object, { from: unknown; value: object }>();
+export type Derive = <D extends object>(manifest: object, from: unknown, make: () => D) => D;
 
-function once<D extends object>(manifest: object, from: unknown, make: () => D): D {
-  if (!Object.isFrozen(manifest)) return make();
-  const hit = made.get(manifest);
-  if (hit !== undefined && hit.from === from) return hit.value as D;
-  const value = deepFreeze(make());
-  made.set(manifest, { from, value });
-  return value;
-}
+const makeNow: Derive = (_manifest, _from, make) => make();
 
 export function buildDesiredState(
   g: Grouped,
   config: RepoConfig,
   commit: string | null,
+  once: Derive = makeNow,
 ): DesiredState {
-  const pools: DesiredPool[] = poolsOf(g);
+  const pools: DesiredPool[] = poolsOf(g, once);
   const clusters: DesiredCluster[] = g.clusters.map((c) =>
     once(c, null, () => ({
       name: c.name,
@@ -64,8 +57,8 @@ export function buildDesiredState(
     const owner = clusterPool.get(q.name);
     return once(q, owner, () => desiredQueue(q, owner));
   });
-  const assignments: DesiredAssignment[] = assignmentsOf(g);
-  const default_queues: DesiredDefaultQueue[] = defaultQueuesOf(g);
+  const assignments: DesiredAssignment[] = assignmentsOf(g, once);
+  const default_queues: DesiredDefaultQueue[] = defaultQueuesOf(g, once);
   default_queues.sort((a, b) => comparePaths(defaultQueueKeyString(a), defaultQueueKeyString(b)));
   pools.sort(byName);
   clusters.sort(byName);
@@ -96,7 +89,7 @@ export function buildDesiredState(
   };
 }
 
-function poolsOf(g: Grouped): DesiredPool[] {
+function poolsOf(g: Grouped, once: Derive): DesiredPool[] {
   return g.pools.map((p) =>
     once(p, null, () => ({
       name: p.name,
@@ -107,7 +100,7 @@ function poolsOf(g: Grouped): DesiredPool[] {
   );
 }
 
-function assignmentsOf(g: Grouped): DesiredAssignment[] {
+function assignmentsOf(g: Grouped, once: Derive): DesiredAssignment[] {
   return g.assignments.map((a) =>
     once(a, null, () => ({
       project: a.key.project,
@@ -121,7 +114,7 @@ function assignmentsOf(g: Grouped): DesiredAssignment[] {
   );
 }
 
-function defaultQueuesOf(g: Grouped): DesiredDefaultQueue[] {
+function defaultQueuesOf(g: Grouped, once: Derive): DesiredDefaultQueue[] {
   return g.defaultQueues.map((d) =>
     once(d, null, () => ({
       project: d.project,

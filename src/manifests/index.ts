@@ -2,11 +2,10 @@
  * The manifest loader: config folder → validated DesiredState or every error found
  * (docs/architecture.md). I/O is limited to reading the folder; the rest is pure.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Environment, RepoConfig } from '../model/desired.js';
 import { readRepoConfig } from './config.js';
-import { buildDesiredState } from './desired.js';
+import { buildDesiredState, type Derive } from './desired.js';
 import { checkFolder } from './folder.js';
 import type { InputLimits } from './limits.js';
 import { checkRules, groupManifests } from './rules.js';
@@ -19,7 +18,8 @@ import {
   TOO_DEEP,
   type WalkResult,
 } from './walk.js';
-import { AnalysisCache, folderResult, rememberFolderResult, type FileAnalysis } from './cache.js';
+import type { FileAnalysis } from './analysis.js';
+import type { FileRead, FolderInput, LoaderOptions } from './analysis-port.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import {
   environmentConfig,
@@ -40,16 +40,27 @@ export type {
 } from './types.js';
 export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
 export { LIMITS, type InputLimits } from './limits.js';
-export { manifestCacheDir } from './cache.js';
-export { analyseFile } from './load-files.js';
+export type { FileAnalysis } from './analysis.js';
+export type {
+  AnalysisInput,
+  AnalysisPort,
+  FileRead,
+  FolderInput,
+  LoaderOptions,
+} from './analysis-port.js';
+export type { Derive } from './desired.js';
+export { analyseFile, analyseFileLean } from './load-files.js';
+export { withLazyRoots, withoutRoots, withPositionsOnDemand } from './lazy-roots.js';
 
 /**
- * `onAnalysed` is told each file's analysis as read (before environment patches):
- * src/incremental/ keys what it remembers on them. The analysis is shared: read it only.
+ * Keeps nothing between calls: `opts.analyses` (src/incremental/analysis-cache.ts) reuses work
+ * across loads; without it every file is analysed. `onAnalysed` is told each file's analysis
+ * as read (before environment patches): src/incremental/ keys what it remembers on them. The
+ * analysis is shared: read it only.
  */
 export async function loadRepository(
   dir: string,
-  opts: LoadOptions = {},
+  opts: LoaderOptions = {},
   onAnalysed?: (file: string, analysis: FileAnalysis) => void,
 ): Promise<LoadResult> {
   const counts = emptyCounts();
@@ -59,23 +70,17 @@ export async function loadRepository(
   const setup = await readSetup(dir, opts, errors);
   if (!setup) return { valid: false, desired: null, errors: sortErrors(errors), counts };
 
-  const cache = new AnalysisCache(cacheMode(opts.cacheDir));
-  // In memory (a long-running process), everything the result depends on, to reuse it whole.
-  const folderKey = cache.inMemory ? folderKeyOf(dir, opts, setup) : null;
+  const { analyses } = opts;
+  // The port reuses whole folders (the daemon's memory layer): each file as read, for its key.
+  const reads: FileRead[] | null = analyses?.folder ? [] : null;
   const state = emptyReadState(counts, errors);
   const { limits, walk, patches } = setup;
-  const context = { dir, files: walk.files, limits, heapLimit: opts.heapLimit, cache };
-  await readFiles({ ...context, folderKey, patches, onAnalysed }, state);
+  const context = { dir, files: walk.files, limits, heapLimit: opts.heapLimit, analyses };
+  await readFiles({ ...context, reads, patches, onAnalysed }, state);
 
-  await cache.flush();
-  const whole = folderKey && !state.stopped ? folderKey.digest('hex') : null;
-  if (whole !== null) {
-    const same = folderResult<LoadResult>(whole);
-    if (same) return same;
-  }
-  const result = finish(state, setup, opts.commit ?? null);
-  if (whole !== null) rememberFolderResult(whole, result);
-  return result;
+  const finishNow = () => finish(state, setup, opts.commit ?? null, analyses?.derive);
+  if (reads === null || state.stopped) return finishNow();
+  return analyses!.folder!(folderInput(dir, opts, setup, reads), finishNow);
 }
 
 /** What poolsync.yaml, the environment asked for and the walk decide before any file is read. */
@@ -126,28 +131,33 @@ function unreadableError(u: { path: string; reason: string }): ValidationError {
   };
 }
 
-function cacheMode(cacheDir: string | null | undefined): { dir: string } | 'memory' | 'none' {
-  if (cacheDir === undefined) return 'memory';
-  return cacheDir === null ? 'none' : { dir: cacheDir };
-}
-
-/** The start of the whole folder's key: each file's key is added as it is read. */
-function folderKeyOf(dir: string, opts: LoadOptions, setup: Setup): Hash {
+/** Everything the folder's result is derived from (AnalysisPort.folder keys on it). */
+function folderInput(
+  dir: string,
+  opts: LoadOptions,
+  setup: Setup,
+  files: readonly FileRead[],
+): FolderInput {
   const { config, configErrors, limits, walk, patches } = setup;
-  return createHash('sha256').update(
-    JSON.stringify([
-      resolve(dir),
-      opts.commit ?? null,
-      config,
-      configErrors,
-      limits,
-      walk,
-      patches?.texts ?? null,
-    ]),
-  );
+  return {
+    dir: resolve(dir),
+    commit: opts.commit ?? null,
+    environment: opts.environment ?? null,
+    config,
+    configErrors,
+    limits,
+    walk,
+    patches: patches?.texts ?? null,
+    files,
+  };
 }
 
-function finish(s: ReadState, setup: Setup, commit: string | null): LoadResult {
+function finish(
+  s: ReadState,
+  setup: Setup,
+  commit: string | null,
+  derive: Derive | undefined,
+): LoadResult {
   const { config, env, patches, walk } = setup;
   const { errors, counts } = s;
   const grouped = groupManifests(s.manifests);
@@ -160,7 +170,7 @@ function finish(s: ReadState, setup: Setup, commit: string | null): LoadResult {
     return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };
   return {
     valid: true,
-    desired: buildDesiredState(grouped, config, commit),
+    desired: buildDesiredState(grouped, config, commit, derive),
     errors: [],
     counts,
     ...skipped,

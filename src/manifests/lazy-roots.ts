@@ -1,21 +1,16 @@
 /**
  * Manifests without their position trees (`root`): parsed again from the file's text only when
- * a rule asks for a position, i.e. has an error to report. Disk cache entries are stored
- * without them (they were most of an entry's bytes), and a one-shot load drops them once a
- * file is analysed (withPositionsOnDemand): ~1 byte of text per byte of YAML is kept instead
- * of ~5 bytes of trees, which at 100,000 objects was most of what a load held live (issue 25).
+ * a rule asks for a position, i.e. has an error to report. A one-shot load drops them once a
+ * file is analysed (withPositionsOnDemand), and the disk cache (src/incremental/disk-cache.ts)
+ * stores entries without them (they were most of an entry's bytes): ~1 byte of text per byte
+ * of YAML is kept instead of ~5 bytes of trees, which at 100,000 objects was most of what a
+ * load held live (issue 25). The parsed-again trees belong to the analysis (no state outside
+ * it); `onRebuild` tells a caller that counts them (the cache's stats).
  */
 import { positionTree } from './documents.js';
 import type { InputLimits } from './limits.js';
 import { parseYamlFile, type Position, type YMap, type YMapEntry } from './yaml.js';
 import type { FileAnalysis } from './analysis.js';
-
-let rebuilt = 0;
-
-/** Files whose positions were parsed again, since the process started (tests, benchmarks). */
-export function rootsRebuilt(): number {
-  return rebuilt;
-}
 
 /** The analysis with every manifest's `root` left out (null), as a disk entry stores it. */
 export function withoutRoots(analysis: FileAnalysis): FileAnalysis {
@@ -33,12 +28,13 @@ class FileRoots {
   constructor(
     private readonly text: string,
     private readonly limits: Readonly<InputLimits>,
+    private readonly onRebuild: (() => void) | undefined,
   ) {}
 
-  /** The i-th analysed document is the i-th document the parser kept (index.ts analyseFile). */
+  /** The i-th analysed document is the i-th document the parser kept (load-files.ts analyseFile). */
   at(i: number): YMap {
     if (this.roots === null) {
-      rebuilt++;
+      this.onRebuild?.();
       this.roots = parseYamlFile(this.text, this.limits).documents.map((d) =>
         positionTree(d.root as YMap),
       );
@@ -66,13 +62,17 @@ class LazyRoot implements YMap {
   }
 }
 
-/** The manifests of an analysis without roots, their `root` parsed again from `text` when read. */
+/**
+ * The manifests of an analysis without roots (`withoutRoots`, fresh: not shared), their `root`
+ * parsed again from `text` when read; `onRebuild` is called when that happens.
+ */
 export function withLazyRoots(
   analysis: FileAnalysis,
   text: string,
   limits: Readonly<InputLimits>,
+  onRebuild?: () => void,
 ): FileAnalysis {
-  const file = new FileRoots(text, limits);
+  const file = new FileRoots(text, limits, onRebuild);
   analysis.documents.forEach((d, i) => {
     if (d.manifest) d.manifest.root = new LazyRoot(file, i);
   });
@@ -84,15 +84,20 @@ export function withPositionsOnDemand(
   analysis: FileAnalysis,
   text: string,
   limits: Readonly<InputLimits>,
+  onRebuild?: () => void,
 ): FileAnalysis {
-  return withLazyRoots(withoutRoots(analysis), text, limits);
+  return withLazyRoots(withoutRoots(analysis), text, limits, onRebuild);
 }
 
 /**
  * Roots on demand for the documents of a file analysed from its plain values (load-plain.ts):
  * the i-th one made is the i-th document the parser kept.
  */
-export function rootsOnDemand(text: string, limits: Readonly<InputLimits>): (i: number) => YMap {
-  const file = new FileRoots(text, limits);
+export function rootsOnDemand(
+  text: string,
+  limits: Readonly<InputLimits>,
+  onRebuild?: () => void,
+): (i: number) => YMap {
+  const file = new FileRoots(text, limits, onRebuild);
   return (i) => new LazyRoot(file, i);
 }

@@ -1,10 +1,10 @@
 /**
  * The loader's reading of the walked files (index.ts calls it): files read ahead, each one
- * analysed (from the cache when it holds it), its documents counted and collected, and the
- * folder-wide limits checked as it goes.
+ * analysed (through the caller's AnalysisPort when it gave one), its documents counted and
+ * collected, and the folder-wide limits checked as it goes.
  */
-import type { Hash } from 'node:crypto';
-import { analysisKey, type AnalysisCache, type FileAnalysis } from './cache.js';
+import type { FileAnalysis } from './analysis.js';
+import type { AnalysisInput, AnalysisPort, FileRead } from './analysis-port.js';
 import { readDocument, type Manifest } from './documents.js';
 import { analysePatched, isPatched } from './environment-load.js';
 import { readWalkedManifestText } from './files.js';
@@ -33,12 +33,18 @@ export function analyseFile(file: string, text: string, limits: InputLimits): Fi
 
 /**
  * One file on its own, as a one-shot load keeps it: read as plain values when it can be
- * (load-plain.ts), else analyseFile's result without its position trees (lazy-roots.ts).
+ * (load-plain.ts), else analyseFile's result without its position trees (lazy-roots.ts);
+ * `onRebuild` is told when a position tree is parsed again.
  */
-export function analyseFileLean(file: string, text: string, limits: InputLimits): FileAnalysis {
+export function analyseFileLean(
+  file: string,
+  text: string,
+  limits: InputLimits,
+  onRebuild?: () => void,
+): FileAnalysis {
   return (
-    analysePlain(file, text, limits) ??
-    withPositionsOnDemand(analyseFile(file, text, limits), text, limits)
+    analysePlain(file, text, limits, onRebuild) ??
+    withPositionsOnDemand(analyseFile(file, text, limits), text, limits, onRebuild)
   );
 }
 
@@ -61,9 +67,10 @@ export interface ReadContext {
   files: string[];
   limits: Readonly<InputLimits>;
   heapLimit: number | undefined;
-  cache: AnalysisCache;
-  /** In memory: the hash of everything the result depends on (index.ts), fed each file. */
-  folderKey: Hash | null;
+  /** The caller's reuse of analyses; absent: each file analysed now (a one-shot load). */
+  analyses: AnalysisPort | undefined;
+  /** When the port memoizes whole folders: each file as read, in order (FolderInput.files). */
+  reads: FileRead[] | null;
   patches: PatchSet | null;
   onAnalysed: ((file: string, analysis: FileAnalysis) => void) | undefined;
 }
@@ -104,7 +111,7 @@ export async function readFiles(c: ReadContext, s: ReadState): Promise<void> {
     s.counts.files++;
     if (!read.ok) {
       s.errors.push(read.error);
-      c.folderKey?.update(JSON.stringify(read.error));
+      c.reads?.push({ error: read.error });
       continue;
     }
     // YAML read so far, for the heap budget (memory-budget.ts).
@@ -128,22 +135,20 @@ function stop(s: ReadState, file: string, message: string): void {
   s.stopped = true;
 }
 
-/** The file's analysis: from the cache, or read now; with the environment's patches merged. */
+/**
+ * The file's analysis: through the port, or made now and made lean (a one-shot load keeps no
+ * position trees: lazy-roots.ts); with the environment's patches merged.
+ */
 async function analysed(
   c: ReadContext,
   s: ReadState,
   file: string,
   text: string,
 ): Promise<FileAnalysis> {
-  const { cache, limits, patches } = c;
-  const key = cache.wants(text.length) ? analysisKey(file, text, limits) : '';
-  c.folderKey?.update(key);
-  let parsed = await cache.get(key, text, limits);
-  if (!parsed) {
-    // The daemon's memory layer keeps the trees with the analyses it keeps; others drop them.
-    parsed = cache.inMemory ? analyseFile(file, text, limits) : analyseFileLean(file, text, limits);
-    cache.set(key, parsed, text.length);
-  }
+  const { analyses, limits, patches } = c;
+  const input: AnalysisInput = { file, text, limits };
+  c.reads?.push({ input });
+  let parsed = analyses ? await analyses.analyse(input) : analyseFileLean(file, text, limits);
   c.onAnalysed?.(file, parsed);
   if (patches && patches.byAddress.size > 0 && isPatched(parsed, patches))
     parsed = analysePatched(file, text, limits, patches, s.patched);

@@ -19,9 +19,10 @@ export function analysePlain(
   file: string,
   text: string,
   limits: Readonly<InputLimits>,
+  onRebuild?: () => void,
 ): FileAnalysis | null {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const rootAt = rootsOnDemand(text, limits);
+  const rootAt = rootsOnDemand(text, limits, onRebuild);
   const documents: DocumentResult[] = [];
   let clean = true;
   const count = parseSimplePlain(source, limits, plainScalarValue, (value, _index, pos) => {

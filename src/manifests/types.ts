@@ -84,12 +84,6 @@ export interface LoadOptions {
   environment?: string;
   /** Git commit the folder was read from, recorded in the DesiredState. */
   commit?: string | null;
-  /**
-   * Reuse of per-file analyses (src/manifests/cache.ts): a folder for the on-disk cache (the
-   * CLI passes `manifestCacheDir()`), null for none, absent for the in-memory layer of a
-   * long-running process (the daemon reloading a watched folder).
-   */
-  cacheDir?: string | null;
   /** The heap limit the memory budget assumes (memory-budget.ts), bytes; default V8's own. */
   heapLimit?: number;
   /**

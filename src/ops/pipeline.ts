@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { loadRepository } from '../manifests/index.js';
+import { loadCached } from '../incremental/load-cached.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
@@ -38,7 +38,7 @@ export interface PipelineTimings {
 export type LiveSource = ControlPlane | (() => Promise<LiveState>);
 
 export interface PipelineOptions extends PlanShapeOptions {
-  /** On-disk cache of per-file analyses (LoadOptions.cacheDir); absent: the in-memory layer. */
+  /** On-disk cache of per-file analyses (CachedLoadOptions.cacheDir); absent: the in-memory layer. */
   cacheDir?: string | null;
   /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
   root?: string;
@@ -76,7 +76,7 @@ export async function planRepository(
 
 /** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
 export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
-  return loadRepository(
+  return loadCached(
     dir,
     {
       ...(opts.commit !== undefined ? { commit: opts.commit } : {}),

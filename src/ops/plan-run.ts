@@ -20,11 +20,11 @@ import { backendInfo, type BackendInfo } from '../controlplane/types.js';
 import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
 import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../apply/inventory.js';
 import { planRemembering, type DesiredFacts } from '../incremental/plan-memory.js';
-import { manifestCacheDir } from '../manifests/index.js';
+import { manifestCacheDir } from '../incremental/load-cached.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import type { Plan, PlanControlPlane } from '../model/plan.js';
+import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import { planDesired, planRepository } from './pipeline.js';
 
@@ -237,7 +237,7 @@ function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
   if (cp === undefined) return plan;
   const known = named.get(plan);
   if (known !== undefined && known.cp === cp) return known.out;
-  const out = { ...plan, control_plane: cp };
+  const out = planWith(plan, { control_plane: cp });
   named.set(plan, { cp, out });
   return out;
 }

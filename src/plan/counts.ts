@@ -8,7 +8,7 @@
  * change with `caused_by` and no step of its own — so every backend's side effects count the
  * same way.
  */
-import { isActionable, type Change, type Plan } from '../model/plan.js';
+import { isActionable, visibleChanges, type Change, type Plan } from '../model/plan.js';
 
 export interface PlanCounts {
   create: number;
@@ -33,7 +33,8 @@ export function isSideEffect(change: Change, targets: ReadonlySet<string>): bool
 /** The plan's side effects (see isSideEffect), in plan order. */
 export function sideEffects(plan: Pick<Plan, 'steps' | 'changes'>): Change[] {
   const targets = stepTargets(plan);
-  return plan.changes.filter((c) => isSideEffect(c, targets));
+  // A noop is never a side effect: the visible changes are all (a remembered plan reads no more).
+  return visibleChanges(plan).filter((c) => isSideEffect(c, targets));
 }
 
 export function emptyCounts(): PlanCounts {
@@ -44,7 +45,8 @@ export function emptyCounts(): PlanCounts {
 export function countPlan(plan: Pick<Plan, 'steps' | 'changes'>): PlanCounts {
   const targets = stepTargets(plan);
   const counts = emptyCounts();
-  for (const c of plan.changes) {
+  // Noops count nowhere: the visible changes are all (a remembered plan reads no more).
+  for (const c of visibleChanges(plan)) {
     if (c.action === 'blocked') counts.blocked++;
     else if (!isActionable(c.action)) continue;
     else if (isSideEffect(c, targets)) counts.side_effects++;

@@ -89,9 +89,8 @@ export function fieldLines(change: Change): { text: string; forces: boolean }[] 
 
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export function visibleChanges(plan: Plan): Change[] {
-  return plan.changes.filter((c) => c.action !== 'noop');
-}
+/** Every change but the noops (model/plan.ts: a remembered plan knows them without the rest). */
+export { visibleChanges } from '../model/plan.js';
 
 /** Why each capability step is safe (domain.md, Capabilities). */
 const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {

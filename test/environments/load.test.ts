@@ -18,7 +18,7 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const CPS = { dev: 'file:.state/dev.json', prod: 'file:.state/prod.json' };
 const load = (environment?: string) =>
-  loadRepository(dir, { cacheDir: null, ...(environment ? { environment } : {}) });
+  loadRepository(dir, { ...(environment ? { environment } : {}) });
 
 describe('environments', () => {
   it('each environment reads the base and its own folder; the patch raises production limits', async () => {

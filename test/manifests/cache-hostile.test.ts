@@ -26,8 +26,8 @@ import {
   forgetCachedAnalyses,
   loaderFingerprint,
   type FileAnalysis,
-} from '../../src/manifests/cache.js';
-import { loadRepository } from '../../src/manifests/index.js';
+} from '../../src/incremental/analysis-cache.js';
+import { loadCached } from '../../src/incremental/load-cached.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { cacheTestFolder, renderedPlan } from './cache-setup.js';
 
@@ -147,9 +147,9 @@ describe('item 2: a cache entry cannot change an answer', () => {
       }
       forgetCachedAnalyses();
       const s0 = analysisCacheStats();
-      const warm = JSON.stringify(await loadRepository(repo, { cacheDir }));
+      const warm = JSON.stringify(await loadCached(repo, { cacheDir }));
       expect(analysisCacheStats().hits - s0.hits).toBe(0);
-      expect(warm).toBe(JSON.stringify(await loadRepository(repo, { cacheDir: null })));
+      expect(warm).toBe(JSON.stringify(await loadCached(repo, { cacheDir: null })));
       expect(readFileSync(join(cacheDir, 'secret'), 'utf8')).not.toBe(secret);
       expect(lstatSync(join(cacheDir, 'secret')).mode & 0o777).toBe(0o600);
     },

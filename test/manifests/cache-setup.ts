@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { setMinDiskTextBytes } from '../../src/manifests/cache.js';
+import { setMinDiskTextBytes } from '../../src/incremental/analysis-cache.js';
 import { planRepository } from '../../src/ops/pipeline.js';
 import { renderJson } from '../../src/render/index.js';
 import { renderText } from '../../src/render/text.js';

@@ -1,5 +1,5 @@
 /**
- * The content-addressed cache of per-file analyses (src/manifests/cache.ts): a hit gives
+ * The content-addressed cache of per-file analyses (src/incremental/analysis-cache.ts): a hit gives
  * byte-identical load results, errors and plans to a cold run; entries of another version
  * (fingerprint) or key are never trusted; the folder is safe to delete.
  */
@@ -19,8 +19,8 @@ import {
   loaderFingerprint,
   setMinDiskTextBytes,
   type FileAnalysis,
-} from '../../src/manifests/cache.js';
-import { loadRepository } from '../../src/manifests/index.js';
+} from '../../src/incremental/analysis-cache.js';
+import { loadCached } from '../../src/incremental/load-cached.js';
 import { cacheTestFolder, renderedPlan } from './cache-setup.js';
 
 const { tmp, defaultThreshold } = await cacheTestFolder('poolsync-cache-');
@@ -35,15 +35,15 @@ async function threeLoads(dir: string, cacheDir: string) {
   await rm(cacheDir, { recursive: true, force: true });
   forgetCachedAnalyses();
   const before = analysisCacheStats();
-  const cold = JSON.stringify(await loadRepository(dir, { cacheDir }));
+  const cold = JSON.stringify(await loadCached(dir, { cacheDir }));
   const afterCold = analysisCacheStats();
   forgetCachedAnalyses();
-  const disk = JSON.stringify(await loadRepository(dir, { cacheDir }));
+  const disk = JSON.stringify(await loadCached(dir, { cacheDir }));
   const afterDisk = analysisCacheStats();
   forgetCachedAnalyses();
-  const noCache = JSON.stringify(await loadRepository(dir));
+  const noCache = JSON.stringify(await loadCached(dir));
   const beforeMem = analysisCacheStats();
-  const mem = JSON.stringify(await loadRepository(dir));
+  const mem = JSON.stringify(await loadCached(dir));
   const afterMem = analysisCacheStats();
   expect(noCache).toBe(cold);
   expect(afterMem.misses - beforeMem.misses).toBe(0);
@@ -119,7 +119,7 @@ describe('manifest analysis cache', () => {
     cpSync('examples/config-repo', repo, { recursive: true });
     const cacheDir = join(tmp, 'cache-trust');
     forgetCachedAnalyses();
-    const cold = JSON.stringify(await loadRepository(repo, { cacheDir }));
+    const cold = JSON.stringify(await loadCached(repo, { cacheDir }));
     const fp = loaderFingerprint();
     // Every entry of this version now holds the analysis of another file: all are misses.
     const base = join(cacheDir, fp);
@@ -135,7 +135,7 @@ describe('manifest analysis cache', () => {
     await writeFile(join(stale, 'x.json'), '{}');
     forgetCachedAnalyses();
     const s0 = analysisCacheStats();
-    expect(JSON.stringify(await loadRepository(repo, { cacheDir }))).toBe(cold);
+    expect(JSON.stringify(await loadCached(repo, { cacheDir }))).toBe(cold);
     expect(analysisCacheStats().hits - s0.hits).toBe(0);
     expect(existsSync(stale)).toBe(false);
   });
@@ -228,38 +228,38 @@ describe('cache bounds and sharing', () => {
     const dir = join(tmp, 'reload');
     cpSync('examples/config-repo', dir, { recursive: true });
     forgetCachedAnalyses();
-    const first = await loadRepository(dir);
+    const first = await loadCached(dir);
     expect(first.valid).toBe(true);
-    expect(await loadRepository(dir)).toBe(first);
+    expect(await loadCached(dir)).toBe(first);
     // Another commit is another result, even with the same bytes.
-    expect(await loadRepository(dir, { commit: 'c0ffee' })).not.toBe(first);
+    expect(await loadCached(dir, { commit: 'c0ffee' })).not.toBe(first);
     await appendFile(join(dir, 'pools', 'dev.yaml'), '# touched\n');
-    const edited = await loadRepository(dir);
+    const edited = await loadCached(dir);
     expect(edited).not.toBe(first);
     expect(JSON.stringify(edited)).toBe(JSON.stringify(first));
-    expect(await loadRepository(dir)).toBe(edited);
+    expect(await loadCached(dir)).toBe(edited);
     // A file over the size limit is part of the key with its error: a new size is a new error.
     await writeFile(
       join(dir, 'poolsync.yaml'),
       'apiVersion: poolsync/v1\nkind: RepoConfig\nlimits:\n  file_bytes: 4096\n',
     );
     await writeFile(join(dir, 'big.yaml'), `# ${'x'.repeat(5000)}\n`);
-    const tooBig = await loadRepository(dir);
+    const tooBig = await loadCached(dir);
     expect(tooBig.errors.map((e) => e.message).join()).toContain('5,003 bytes');
     await writeFile(join(dir, 'big.yaml'), `# ${'x'.repeat(6000)}\n`);
-    const bigger = await loadRepository(dir);
+    const bigger = await loadCached(dir);
     expect(bigger.errors.map((e) => e.message).join()).toContain('6,003 bytes');
     // A disk cache (the CLI) never hands out a shared result.
     const disk = join(tmp, 'reload-cache');
-    expect(await loadRepository(dir, { cacheDir: disk })).not.toBe(
-      await loadRepository(dir, { cacheDir: disk }),
+    expect(await loadCached(dir, { cacheDir: disk })).not.toBe(
+      await loadCached(dir, { cacheDir: disk }),
     );
   });
 
   it('the memory layer hands out the same frozen analysis: a hit copies nothing, and nothing can change it', async () => {
     forgetCachedAnalyses();
-    const first = await loadRepository('examples/config-repo');
-    const second = await loadRepository('examples/config-repo');
+    const first = await loadCached('examples/config-repo');
+    const second = await loadCached('examples/config-repo');
     expect(JSON.stringify(second)).toBe(JSON.stringify(first));
     const memory = new AnalysisCache('memory');
     const a = analysis(1);
@@ -290,7 +290,7 @@ describe('small files skip the disk layer (issue 23)', () => {
       await writeFile(join(repo, 'many.yaml'), many);
       const cacheDir = join(tmp, 'cache-tiny');
       forgetCachedAnalyses();
-      const cold = JSON.stringify(await loadRepository(repo, { cacheDir }));
+      const cold = JSON.stringify(await loadCached(repo, { cacheDir }));
       const entries = async () => {
         const base = join(cacheDir, loaderFingerprint());
         let n = 0;
@@ -299,10 +299,10 @@ describe('small files skip the disk layer (issue 23)', () => {
       };
       expect(await entries()).toBe(1);
       const s0 = analysisCacheStats();
-      expect(JSON.stringify(await loadRepository(repo, { cacheDir }))).toBe(cold);
+      expect(JSON.stringify(await loadCached(repo, { cacheDir }))).toBe(cold);
       const s1 = analysisCacheStats();
       expect([s1.hits - s0.hits, s1.misses - s0.misses]).toEqual([1, 0]);
-      expect(JSON.stringify(await loadRepository(repo, { cacheDir: null }))).toBe(cold);
+      expect(JSON.stringify(await loadCached(repo, { cacheDir: null }))).toBe(cold);
     } finally {
       setMinDiskTextBytes(0);
     }

@@ -20,19 +20,19 @@ describe('folder depth', () => {
   it(`a manifest ${MAX_FOLDER_DEPTH} folders down is read; one a level deeper is an error at its folder`, async () => {
     const repo = join(tmp, 'repo');
     cpSync('examples/config-repo', repo, { recursive: true });
-    const before = await loadRepository(repo, { cacheDir: null });
+    const before = await loadRepository(repo);
     expect(before.valid).toBe(true);
 
     // The queues (queues/prod/…) moved so their files are in the deepest folders read.
     mkdirSync(join(repo, levels(MAX_FOLDER_DEPTH - 2)), { recursive: true });
     renameSync(join(repo, 'queues'), join(repo, levels(MAX_FOLDER_DEPTH - 2), 'queues'));
-    const deep = await loadRepository(repo, { cacheDir: null });
+    const deep = await loadRepository(repo);
     expect(deep.errors).toEqual([]);
     expect(deep.counts).toEqual(before.counts);
 
     mkdirSync(join(repo, levels(MAX_FOLDER_DEPTH + 5)), { recursive: true });
     writeFileSync(join(repo, levels(MAX_FOLDER_DEPTH + 5), 'x.yaml'), 'kind: Nonsense\n');
-    const tooDeep = await loadRepository(repo, { cacheDir: null });
+    const tooDeep = await loadRepository(repo);
     expect(tooDeep.valid).toBe(false);
     expect(tooDeep.errors.map((e) => `${e.file}: ${e.code} ${e.message}`)).toEqual([
       `${levels(MAX_FOLDER_DEPTH + 1)}: IO folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read (manifests need far fewer); move its files up, or list it under ignore in poolsync.yaml`,

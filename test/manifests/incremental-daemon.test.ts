@@ -5,7 +5,7 @@
  * back, a document added: ./edits.ts) and of the live state (queues retuned, clusters disabled
  * or reported unhealthy, assignments moved), written through the daemon's writer sessions.
  * After each one, the daemon's way — in-memory analyses (frozen, desired objects made once per
- * manifest), shared frozen reads of an unchanged state file (state-cache.ts, list-views.ts),
+ * manifest), shared frozen reads of an unchanged state file (src/incremental/state-cache.ts, list-views.ts),
  * the queue pass keeping unchanged queues' decisions (src/incremental/queue-reuse.ts), the plan memo — must
  * give byte-identical results, errors, plans and plan text to a cold load and read.
  */
@@ -18,11 +18,13 @@ import { seedControlPlane } from '../../bench/lib/seed.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
-import { forgetCachedAnalyses } from '../../src/manifests/cache.js';
-import { loadRepository } from '../../src/manifests/index.js';
+import { forgetCachedAnalyses } from '../../src/incremental/analysis-cache.js';
+import { loadCached } from '../../src/incremental/load-cached.js';
 import type { LiveState } from '../../src/model/live.js';
 import { queueMemoStats } from '../../src/incremental/queue-reuse.js';
 import { sameObjects } from '../../src/incremental/same-objects.js';
+import { createEmbeddedStateCache } from '../../src/incremental/state-cache.js';
+import type { EmbeddedStateCache } from '../../src/controlplane/embedded/options.js';
 import { EDITS } from './edits.js';
 import { outcome } from './outcome.js';
 
@@ -113,8 +115,13 @@ async function togglePrune(repo: string): Promise<string> {
   return `prune ${on ? 'on' : 'off'}`;
 }
 
-async function readWith(path: string, shareReads: boolean): Promise<LiveState> {
-  const cp: ControlPlane = await EmbeddedControlPlane.open({ path, readOnly: true, shareReads });
+/** A read as the daemon reads (through its state cache) or as a cold process does (none). */
+async function readWith(path: string, stateCache: EmbeddedStateCache | null): Promise<LiveState> {
+  const cp: ControlPlane = await EmbeddedControlPlane.open({
+    path,
+    readOnly: true,
+    ...(stateCache ? { stateCache } : {}),
+  });
   try {
     return await readLiveState(cp);
   } finally {
@@ -144,10 +151,11 @@ describe("the daemon's incremental paths equal cold ones (issue 25)", () => {
     const before = queueMemoStats();
     let previous: LiveState | null = null;
     let shared = 0;
+    const cache = createEmbeddedStateCache();
     for (let step = 0; step <= 60; step++) {
       let what = 'initial';
       if (step > 0 && pick() < 0.4) {
-        const writer = await EmbeddedControlPlane.open({ path: state, shareReads: true });
+        const writer = await EmbeddedControlPlane.open({ path: state, stateCache: cache });
         try {
           what = await one(LIVE_EDITS, pick)(writer, pick);
         } finally {
@@ -157,18 +165,18 @@ describe("the daemon's incremental paths equal cold ones (issue 25)", () => {
       else if (step > 0 && pick() < 0.2) what = await removeCluster(repo, pick, named);
       else if (step > 0) what = await one(EDITS, pick)(repo, pick);
 
-      const daemonLive = await readWith(state, true);
+      const daemonLive = await readWith(state, cache);
       if (previous && sameObjects(previous, daemonLive)) shared++;
       previous = daemonLive;
       const expected = await outcome(
-        await loadRepository(repo, { cacheDir: null }),
-        await readWith(state, false),
+        await loadCached(repo, { cacheDir: null }),
+        await readWith(state, null),
         false,
       );
-      const loaded = await loadRepository(repo, {});
+      const loaded = await loadCached(repo, {});
       expect(await outcome(loaded, daemonLive, true), `daemon's way after: ${what}`).toBe(expected);
       // A second drift check of the same commit and state: the plan memo and shared objects.
-      const again = await readWith(state, true);
+      const again = await readWith(state, cache);
       expect(sameObjects(daemonLive, again), `state shared after: ${what}`).toBe(true);
       expect(await outcome(loaded, again, true), `plan reused after: ${what}`).toBe(expected);
     }

@@ -16,8 +16,8 @@ import { generateScaleModel, rng } from '../../bench/lib/scale.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
-import { forgetCachedAnalyses } from '../../src/manifests/cache.js';
-import { loadRepository } from '../../src/manifests/index.js';
+import { forgetCachedAnalyses } from '../../src/incremental/analysis-cache.js';
+import { loadCached } from '../../src/incremental/load-cached.js';
 import { planMemoStats } from '../../src/incremental/plan-reuse.js';
 import { EDITS } from './edits.js';
 import { outcome } from './outcome.js';
@@ -64,9 +64,9 @@ describe('incremental loads and plans equal cold ones (issue 25)', () => {
       const what =
         step === 0 ? 'initial' : await EDITS[Math.floor(pick() * EDITS.length)]!(dir, pick);
       forged += await forgeEntries(cacheDir, forgePick);
-      const viaDisk = await loadRepository(dir, { cacheDir });
-      const viaMemory = await loadRepository(dir, {});
-      const cold = await loadRepository(dir, { cacheDir: null });
+      const viaDisk = await loadCached(dir, { cacheDir });
+      const viaMemory = await loadCached(dir, {});
+      const cold = await loadCached(dir, { cacheDir: null });
       if (cold.valid) valid++;
       else invalid++;
       kinds.add(what.split(' ')[0]!);

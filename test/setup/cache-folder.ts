@@ -1,5 +1,5 @@
 /**
- * The CLI keeps its manifest cache in the user's cache folder (src/manifests/cache.ts,
+ * The CLI keeps its manifest cache in the user's cache folder (src/incremental/load-cached.ts,
  * manifestCacheDir): tests that run the CLI get a temporary one instead, removed at the end,
  * so a test run writes nothing into the home folder. Tests that check the default location set
  * XDG_CACHE_HOME themselves.

@@ -9,7 +9,8 @@
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';
-import { loadRepository, manifestCacheDir } from '../../manifests/index.js';
+import { manifestCacheDir } from '../../incremental/load-cached.js';
+import { loadDesired } from '../../ops/pipeline.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { refuseCodeProject } from '../config-folder.js';
@@ -65,7 +66,7 @@ async function folderLine(dir: string): Promise<Line> {
   } catch (err) {
     return { ok: false, text: `config folder: ${(err as Error).message.split('\n').join(' ')}` };
   }
-  const result = await loadRepository(dir, { cacheDir: manifestCacheDir() });
+  const result = await loadDesired(dir, { cacheDir: manifestCacheDir() });
   const c = result.counts;
   const objects = c.pools + c.clusters + c.queues + c.assignments + (c.default_queues ?? 0);
   return result.valid

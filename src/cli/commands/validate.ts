@@ -6,10 +6,10 @@ import {
   formatSkipped,
   formatSummary,
   formatValidationText,
-  loadRepository,
-  manifestCacheDir,
   toJsonReport,
 } from '../../manifests/index.js';
+import { manifestCacheDir } from '../../incremental/load-cached.js';
+import { loadDesired } from '../../ops/pipeline.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 import type { ValidateArgs } from '../define/validate.js';
@@ -59,7 +59,7 @@ async function validateOne(
   environment: string | undefined,
   reports?: Record<string, unknown>,
 ): Promise<number> {
-  const result = await loadRepository(args.dir, {
+  const result = await loadDesired(args.dir, {
     cacheDir: manifestCacheDir(),
     ...(environment !== undefined ? { environment } : {}),
   });

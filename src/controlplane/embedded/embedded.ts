@@ -97,6 +97,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     private readonly readOnlyPath: string | null = null,
     /** Read-only: the state read (at open, or lazily: read-only.ts). */
     private readonly reader: ReadOnlyState | null = null,
+    /** Reads shared through a state cache (EmbeddedOptions.stateCache): frozen list views. */
     private readonly shareReads = false,
   ) {}
 
@@ -108,15 +109,15 @@ export class EmbeddedControlPlane implements ControlPlane {
     const init = () => core.initialState(contract, opts.capabilities);
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
-    const shared = opts.shareReads === true;
-    const storeOptions = { compactAfter: opts.compactAfter, keepJournal: opts.keepJournal, shared };
+    const cache = opts.stateCache;
+    const storeOptions = { compactAfter: opts.compactAfter, keepJournal: opts.keepJournal, cache };
     const accept = (state: core.State) => checkCapabilities(opts.path!, opts.capabilities, state);
     if (opts.readOnly) {
       const lazy = opts.lazy === true;
-      const reader = await ReadOnlyState.open(opts.path, init, { shared, lazy, accept });
+      const reader = await ReadOnlyState.open(opts.path, init, { cache, lazy, accept });
       // Lazy: `init()` stands until the first read (read() below) replaces it.
       const state = lazy ? init() : await reader.state();
-      return new EmbeddedControlPlane(state, null, now, opts.path, reader, shared);
+      return new EmbeddedControlPlane(state, null, now, opts.path, reader, cache !== undefined);
     }
     const { store, state } = await StateStore.open(opts.path, init, storeOptions);
     try {
@@ -125,7 +126,7 @@ export class EmbeddedControlPlane implements ControlPlane {
       await store.close();
       throw err;
     }
-    return new EmbeddedControlPlane(state, store, now, null, null, shared);
+    return new EmbeddedControlPlane(state, store, now, null, null, cache !== undefined);
   }
 
   /** Changes the stored capabilities (journaled); turning drain off needs every queue active. */
@@ -170,7 +171,7 @@ export class EmbeddedControlPlane implements ControlPlane {
     return view();
   }
 
-  /** ControlPlane.sharedLists: with shareReads, frozen views, the same while the state is. */
+  /** ControlPlane.sharedLists: with a state cache, frozen views, the same while the state is. */
   sharedLists(): Promise<LiveLists | null> {
     return this.read(() => (this.shareReads ? sharedLists(this.state, this.now()) : null));
   }

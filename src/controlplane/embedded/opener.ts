@@ -10,6 +10,7 @@ import { parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
 import type { BackendOpener, OpenOptions } from '../opener.js';
 import { EmbeddedControlPlane } from './embedded.js';
+import type { EmbeddedStateCache } from './options.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../default-url.js';
 
 export { DEFAULT_CONTROL_PLANE_URL };
@@ -26,10 +27,10 @@ declare module '../opener.js' {
     lazyRead?: boolean;
     /**
      * `file:` only, for a long-running process that opens the same state again and again (the
-     * daemon): an unchanged state file is not read again, and its reads share frozen objects
-     * (EmbeddedOptions.shareReads).
+     * daemon): its cache of the states read (src/incremental/state-cache.ts), so an unchanged
+     * state file is not read again and its reads share frozen objects (EmbeddedOptions.stateCache).
      */
-    shareReads?: boolean;
+    stateCache?: EmbeddedStateCache;
     /**
      * `file:` only: create the state's folder when it does not exist. Off by default: a path
      * whose folder is missing is a typo, not a new organisation (the default path, under
@@ -50,7 +51,7 @@ export const embeddedOpener: BackendOpener = {
       ...embeddedUrlCapabilities(url),
       ...(opts.readOnly ? { readOnly: true } : {}),
       ...(opts.readOnly && opts.lazyRead ? { lazy: true } : {}),
-      ...(opts.shareReads ? { shareReads: true } : {}),
+      ...(opts.stateCache ? { stateCache: opts.stateCache } : {}),
     });
   },
 };

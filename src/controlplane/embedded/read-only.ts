@@ -3,17 +3,18 @@
  * open or, with `lazy` (plan), by the first call that needs it. `poolsync plan` asks first for
  * the state's key (ControlPlane.stateKey) and, when its remembered plan has that key
  * (src/incremental/plan-memory.ts), nothing else: before a read the key is computed from the
- * files' metadata alone (state-cache.ts filesStateKey), so a remembered replan never reads or
+ * files' metadata alone (state-identity.ts filesStateKey), so a remembered replan never reads or
  * parses the snapshot. After a read it is the read's key (readStateKey, which also knows
  * whether the state drains with time), kept when the control plane is closed.
  */
+import type { EmbeddedStateCache } from './options.js';
 import type { State } from './state.js';
-import { filesStateKey, stateFilesIdentity } from './state-cache.js';
+import { filesStateKey, stateFilesIdentity } from './state-identity.js';
 import { checkStateFiles, readStateOnce, type HeldRead } from './store.js';
 
 export interface ReadOnlyOptions {
-  /** Share unchanged reads with other readers of this process (EmbeddedOptions.shareReads). */
-  shared: boolean;
+  /** Share unchanged reads with other readers through this cache (EmbeddedOptions.stateCache). */
+  cache?: EmbeddedStateCache;
   /** Read on first use rather than at open. */
   lazy: boolean;
   /** Throws when the state read cannot be used (capabilities other than asked for). */
@@ -60,7 +61,7 @@ export class ReadOnlyState {
       return read ? this.keyOfRead : null;
     }
     if (this.released) return null;
-    return filesStateKey(this.path, await stateFilesIdentity(this.path));
+    return filesStateKey(await stateFilesIdentity(this.path));
   }
 
   release(): void {
@@ -69,7 +70,7 @@ export class ReadOnlyState {
   }
 
   private async read(): Promise<HeldRead> {
-    const held = await readStateOnce(this.path, this.init, this.opts.shared);
+    const held = await readStateOnce(this.path, this.init, this.opts.cache);
     try {
       this.opts.accept(held.state);
       this.keyOfRead = await held.stateKey();

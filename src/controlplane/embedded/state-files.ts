@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { lstat } from 'node:fs/promises';
 import { readOwnFile, writeOwnFile } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
-import type { JournalShape } from './state-cache.js';
+import type { JournalShape } from './state-identity.js';
 import { stateJsonProblem } from './state-json.js';
 import { applyOp, type Op, type State, type StateJson } from './state.js';
 

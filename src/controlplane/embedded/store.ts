@@ -28,15 +28,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import { acquireLockFile, type HeldLockFile } from '../../util/lock-file.js';
-import {
-  forgetCachedState,
-  holdCachedState,
-  readStateKey,
-  rememberState,
-  stateFilesIdentity,
-  takeCachedState,
-  type JournalShape,
-} from './state-cache.js';
+import type { EmbeddedStateCache, StateRead } from './options.js';
+import { readStateKey, stateFilesIdentity, type JournalShape } from './state-identity.js';
 import { stateFromJson, stateToJson, type Op, type State } from './state.js';
 import {
   FORMAT,
@@ -60,8 +53,8 @@ export interface StoreOptions {
    * rewriting the whole snapshot, which costs the whole state's JSON and two fsyncs.
    */
   keepJournal?: number;
-  /** Take the state from, and give it back to, this process's state cache (state-cache.ts). */
-  shared?: boolean;
+  /** Take the state from, and give it back to, this state cache (EmbeddedOptions.stateCache). */
+  cache?: EmbeddedStateCache;
 }
 
 const KEEP_JOURNAL = 1_000;
@@ -82,7 +75,7 @@ export class StateStore {
     private readonly lock: HeldLockFile,
     private readonly state: State,
     seq: number,
-    private readonly opts: Required<StoreOptions>,
+    private readonly opts: Required<Omit<StoreOptions, 'cache'>> & Pick<StoreOptions, 'cache'>,
   ) {
     this.seq = seq;
   }
@@ -98,9 +91,9 @@ export class StateStore {
     const lock = await lockState(path);
     try {
       // Under the lock nobody else writes: files identical to a state this process read (or
-      // left) hold exactly that state (state-cache.ts).
+      // left) hold exactly that state (state-identity.ts).
       const identity = await stateFilesIdentity(path);
-      const cached = opts.shared ? takeCachedState(path, identity) : null;
+      const cached = opts.cache?.take(identity) ?? null;
       let state: State;
       let seq: number;
       let journaled: JournalShape;
@@ -119,7 +112,7 @@ export class StateStore {
       const store = new StateStore(path, journal, lock, state, seq, {
         compactAfter: opts.compactAfter ?? 20_000,
         keepJournal: keep,
-        shared: opts.shared === true,
+        ...(opts.cache ? { cache: opts.cache } : {}),
       });
       store.journalOps = journaled.lines;
       // A torn last line (a call that never returned) must go before anything is appended after
@@ -198,13 +191,12 @@ export class StateStore {
         await this.journal.close();
       }
       // Still under the lock: the files are exactly this state.
-      if (this.failure || !this.opts.shared) forgetCachedState(this.path);
-      else {
+      const cache = this.opts.cache;
+      if (cache && this.failure) cache.forget(this.path);
+      else if (cache) {
         const identity = await stateFilesIdentity(this.path);
-        rememberState(this.path, identity, this.state, this.seq, {
-          lines: this.journalOps,
-          torn: false,
-        });
+        const journal = { lines: this.journalOps, torn: false };
+        cache.keep(identity, { state: this.state, seq: this.seq, journal });
       }
     } finally {
       await this.lock.release();
@@ -216,28 +208,28 @@ export class StateStore {
  * The state at `path` as of now, read without the writer lock and without writing anything
  * (a missing file is the state `init` makes, in memory only). Retries when a writer compacts
  * at the same moment, with a jittered pause; after several tries it gives up with a message.
- * Files unchanged since this process last read them give the same state object, shared with
- * other readers (state-cache.ts): the caller never changes it, and calls `release` when done.
+ * With a cache, files unchanged since it last saw them give the same state object, shared with
+ * other readers (StateCachePort): the caller never changes it, and calls `release` when done.
  */
 export interface HeldRead {
   state: State;
   release: () => void;
-  /** ControlPlane.stateKey of this read (state-cache.ts readStateKey). */
+  /** ControlPlane.stateKey of this read (state-identity.ts readStateKey). */
   stateKey: () => Promise<string | null>;
 }
 
 export async function readStateOnce(
   path: string,
   init: () => State,
-  shared = false,
+  cache?: EmbeddedStateCache,
 ): Promise<HeldRead> {
   await checkStateFiles(path);
   for (let attempt = 0; ; attempt++) {
     const identity = await stateFilesIdentity(path);
-    const held = shared ? holdCachedState(path, identity) : null;
     // `identity` is of the files before the read: the state read is that one or a later one.
-    const stateKey = (state: State) => () => readStateKey(path, identity, state);
-    if (held) return { ...held, stateKey: stateKey(held.state) };
+    const stateKey = (state: State) => () => readStateKey(identity, state);
+    const held = cache?.hold(identity);
+    if (held) return heldRead(held, stateKey(held.value.state));
     const before = await snapshotIdentity(path);
     const snapshot = await readSnapshot(path);
     const state = snapshot ? stateFromJson(snapshot.state) : init();
@@ -250,10 +242,12 @@ export async function readStateOnce(
       );
       if ((await snapshotIdentity(path)) !== before) throw new ReadRace();
       // Kept for the next reader only when nothing moved while it was read.
-      if (!shared || (await stateFilesIdentity(path)).key !== identity.key)
+      if (!cache || (await stateFilesIdentity(path)).key !== identity.key)
         return { state, release: () => undefined, stateKey: stateKey(state) };
-      rememberState(path, identity, state, seq, journal);
-      return { ...holdCachedState(path, identity)!, stateKey: stateKey(state) };
+      cache.keep(identity, { state, seq, journal });
+      const kept = cache.hold(identity);
+      if (kept) return heldRead(kept, stateKey(kept.value.state));
+      return { state, release: () => undefined, stateKey: stateKey(state) };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
       // Compactions are rare (every 20,000 ops by default); back off a little and read again.
@@ -267,6 +261,13 @@ export async function readStateOnce(
       await sleep(backoffDelay(attempt + 1, 2, 100));
     }
   }
+}
+
+function heldRead(
+  held: { value: StateRead; release: () => void },
+  stateKey: () => Promise<string | null>,
+): HeldRead {
+  return { state: held.value.state, release: held.release, stateKey };
 }
 
 /**

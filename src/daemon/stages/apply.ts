@@ -58,7 +58,7 @@ export async function applyStage(
   const done = { commit, applied, changed: result.applied };
   // The one classification of a result (src/apply/result-json.ts), as `poolsync apply` makes it.
   const outcome = applyOutcome(result);
-  if (outcome === 'applied') return { ...appliedOutcome(ctx, decision, done), products };
+  if (outcome === 'applied') return { ...appliedOutcome(decision, done), products };
   if (outcome === 'manual_steps_left')
     return { ...manualOutcome(decision.plan, result, done), products };
   return { ...incompleteOutcome(ctx, result, lock, done), products };
@@ -165,18 +165,18 @@ function logEvent(ctx: RunContext, lock: HeldLock, e: ApplyEvent): void {
 }
 
 /** Every step done: applied, or waiting for the approval of the changes the gate held. */
-function appliedOutcome(ctx: RunContext, decision: GateDecision, done: Done): Staged<never> {
+function appliedOutcome(decision: GateDecision, done: Done): Staged<never> {
   // The one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
   const summaryText = countsText(countPlan(decision.plan));
   if (decision.held.length > 0 && decision.heldFingerprint !== null) {
     const message = `applied: ${summaryText}; ${heldMessage(decision.held, decision.heldFingerprint)}`;
     return { value: { result: 'waiting_for_approval', message, ...done }, status: {} };
   }
-  ctx.memory.converged = true;
   const by = decision.approval ? ` (approved by ${decision.approval.approver})` : '';
   return {
     value: { result: 'applied', message: `applied: ${summaryText}${by}`, ...done },
     status: { appliedCommit: done.commit },
+    remember: { converged: true },
   };
 }
 

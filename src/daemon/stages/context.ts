@@ -2,7 +2,8 @@
  * What the stages of one reconcile run share: the daemon's wiring (options), the status they
  * fill in, what outlives a run (memory) and the run's own trigger, signal and phase timings.
  * A stage returns its product or an Outcome, which ends the run (record.ts writes it down),
- * with what it found for /status (Staged); no stage writes the status itself.
+ * with what it found for /status and what it learnt for later runs (Staged); no stage writes
+ * the status or the memory itself: both are read-only views here.
  */
 import type { Logger } from 'pino';
 import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
@@ -122,16 +123,19 @@ export interface Outcome {
   transient?: boolean;
 }
 
-/** What outlives one run. */
+/**
+ * What outlives one run. Kept by the reconcile loop as a frozen object, replaced (never
+ * written) with what each stage returns in `Staged.remember`.
+ */
 export interface RunMemory {
-  lastEvaluatedCommit: string | null;
+  readonly lastEvaluatedCommit: string | null;
   /** The validated manifests of the last commit (a commit's manifests never change). */
-  loaded: { commit: string; result: LoadResult } | null;
+  readonly loaded: { readonly commit: string; readonly result: LoadResult } | null;
   /** The control plane was equal to the repository at least once (drift is measured from there). */
-  converged: boolean;
-  controlPlaneAnswered: boolean;
+  readonly converged: boolean;
+  readonly controlPlaneAnswered: boolean;
   /** The commit whose rendered files /status `renderedFiles` describes (render stage). */
-  renderedCommit?: string | null;
+  readonly renderedCommit?: string | null;
 }
 
 export class RunContext {
@@ -148,12 +152,18 @@ export class RunContext {
     readonly o: ReconcilerOptions,
     /** The status as the stages before found it (read only: stages return their updates). */
     readonly state: Readonly<DaemonStatus>,
-    readonly memory: RunMemory,
+    /** The memory as the stages before left it (read only: stages return what to remember). */
+    private readonly remembered: () => Readonly<RunMemory>,
     readonly reasons: ReadonlySet<TriggerReason>,
     readonly signal: AbortSignal,
     firstPhase = 'fetch',
   ) {
     this.phase = firstPhase;
+  }
+
+  /** What outlives runs, as the loop holds it now (frozen: a stage returns `remember` instead). */
+  get memory(): Readonly<RunMemory> {
+    return this.remembered();
   }
 
   now(): Date {
@@ -206,14 +216,17 @@ export class RunContext {
 }
 
 /**
- * What a stage produced: its product (or the Outcome that ends the run), and what it found for
- * /status, which the reconcile loop hands to the one writer (status-update.ts).
+ * What a stage produced: its product (or the Outcome that ends the run), what it found for
+ * /status, which the reconcile loop hands to the one writer (status-update.ts), and what it
+ * learnt that outlives the run, which the loop puts in its memory in the same place.
  */
 export interface Staged<T> {
   value: T | Outcome;
   status: StatusUpdate;
   /** What the stage produced for later stages and the record (also when it ends the run). */
   products?: Partial<RunProducts>;
+  /** What later runs (and later stages of this one) read in `RunContext.memory`. */
+  remember?: Partial<RunMemory>;
 }
 
 /**

@@ -32,14 +32,14 @@ export function gateStage(
   plan: Plan,
   commit: string | null,
 ): Staged<GateDecision> {
-  const { o, memory } = ctx;
+  const { o } = ctx;
   const actionable = plan.changes.filter((c) => isActionable(c.action));
   if (actionable.length === 0) {
-    memory.converged = true;
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
     return {
       value: { result: 'in_sync', commit, message: `in sync${blocked}` },
       status: { ...holding(ctx, [], null, commit), appliedCommit: commit },
+      remember: { converged: true },
     };
   }
   const nothingHeld = holding(ctx, [], null, commit);

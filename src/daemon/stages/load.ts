@@ -11,7 +11,7 @@ import type { LoadResult } from '../../manifests/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { SourceSnapshot } from '../git-source.js';
 import type { StatusError } from '../status.js';
-import { short, type RunContext, type Staged } from './context.js';
+import { short, type RunContext, type RunMemory, type Staged } from './context.js';
 import { problemsUpdate } from './status-update.js';
 
 export async function loadStage(
@@ -20,9 +20,10 @@ export async function loadStage(
 ): Promise<Staged<DesiredState>> {
   const { commit } = snapshot;
   ctx.enter(commit !== null && ctx.memory.loaded?.commit === commit ? 'load_reused' : 'load');
-  const load = existsSync(snapshot.dir) ? await loadCached(ctx, snapshot, commit) : null;
-  if (load !== null && load.valid) return { value: load.desired, status: {} };
-  ctx.memory.lastEvaluatedCommit = commit;
+  const cached = existsSync(snapshot.dir) ? await loadCached(ctx, snapshot, commit) : null;
+  const load = cached?.result ?? null;
+  const remember: Partial<RunMemory> = cached?.remember ?? {};
+  if (load !== null && load.valid) return { value: load.desired, status: {}, remember };
   const errors: StatusError[] =
     load === null
       ? [
@@ -39,7 +40,7 @@ export async function loadStage(
           location: `${ctx.repoRelative(e.file)}:${e.line}:${e.column}`,
           address: e.address,
         }));
-  await pingControlPlane(ctx);
+  const answered = await pingControlPlane(ctx);
   return {
     value: {
       result: 'invalid',
@@ -47,32 +48,41 @@ export async function loadStage(
       message: `${errors.length} validation error${errors.length === 1 ? '' : 's'}${commit ? ` in commit ${short(commit)}` : ''}; nothing applied`,
     },
     status: problemsUpdate(errors),
+    remember: {
+      ...remember,
+      lastEvaluatedCommit: commit,
+      ...(answered ? { controlPlaneAnswered: true } : {}),
+    },
   };
 }
 
+/** The commit's load result, and the memory of it when it was loaded now (not reused). */
 async function loadCached(
   ctx: RunContext,
   { dir, root }: SourceSnapshot,
   commit: string | null,
-): Promise<LoadResult> {
-  const { memory } = ctx;
-  if (commit !== null && memory.loaded?.commit === commit) return memory.loaded.result;
+): Promise<{ result: LoadResult; remember?: Partial<RunMemory> }> {
+  const { loaded } = ctx.memory;
+  if (commit !== null && loaded?.commit === commit) return { result: loaded.result };
   // The checkout is the boundary: a --path that is (or sits under) a link is refused.
   const result = await ctx.o.pipeline.loadRepository(dir, {
     commit,
     ...(root !== undefined ? { root } : {}),
   });
-  memory.loaded = commit === null ? null : { commit, result };
-  return result;
+  return { result, remember: { loaded: commit === null ? null : { commit, result } } };
 }
 
-/** Readiness needs proof the control plane answers, even when the commit is invalid. */
-async function pingControlPlane(ctx: RunContext): Promise<void> {
-  if (ctx.memory.controlPlaneAnswered) return;
+/**
+ * Readiness needs proof the control plane answers, even when the commit is invalid: true when
+ * it answered now (not asked again once it has).
+ */
+async function pingControlPlane(ctx: RunContext): Promise<boolean> {
+  if (ctx.memory.controlPlaneAnswered) return false;
   try {
     await ctx.o.controlPlane.read(readCapabilities);
-    ctx.memory.controlPlaneAnswered = true;
+    return true;
   } catch {
     // reported by the next run that reads live state
+    return false;
   }
 }

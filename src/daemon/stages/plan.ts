@@ -46,9 +46,8 @@ export async function planStage(
   // A run that could not plan (the live state unread, or the planner failed) is retried.
   if (outcome.kind === 'unreadable')
     return { ...unreadable(ctx, cp, outcome.error, commit), products: { liveInventory } };
-  ctx.memory.controlPlaneAnswered = true;
   const { plan } = outcome;
-  ctx.memory.lastEvaluatedCommit = commit;
+  const remember = { controlPlaneAnswered: true, lastEvaluatedCommit: commit };
   const status = mergeUpdates(reachedUpdate(cp.backend.name, null, ctx.now()), shownOf(ctx, plan));
   if (outcome.kind === 'errors') {
     const message = `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`;
@@ -56,10 +55,11 @@ export async function planStage(
       value: { result: 'failed', commit, message },
       status,
       products: { plan, liveInventory },
+      remember,
     };
   }
   const drift = driftOf(ctx, plan, commit);
-  return { value: plan, status, products: { plan, liveInventory, drift } };
+  return { value: plan, status, products: { plan, liveInventory, drift }, remember };
 }
 
 function unreadable(

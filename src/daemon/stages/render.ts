@@ -10,28 +10,35 @@
 import type { DesiredState } from '../../model/desired.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
 import type { RenderedFileStatus } from '../status.js';
-import { short, type RunContext } from './context.js';
-import type { StatusUpdate } from './status-update.js';
+import { short, type RunContext, type Staged } from './context.js';
 
 /** A diff longer than this is cut in /status (the file itself is in the repository). */
 const DIFF_LIMIT = 64 * 1024;
 
+/** The files' status, and the commit compared (remembered: its files are not compared again). */
 export async function renderStage(
   ctx: RunContext,
   snapshot: SourceSnapshot,
   desired: DesiredState,
-): Promise<StatusUpdate> {
+): Promise<Staged<null>> {
   const { o } = ctx;
-  if (!desired.config.render) return { renderedFiles: [] };
+  if (!desired.config.render) return { value: null, status: { renderedFiles: [] } };
   const { commit, dir } = snapshot;
   // A commit's files never change: compared once (a folder on disk, every run).
-  if (commit !== null && ctx.memory.renderedCommit === commit) return {};
+  if (commit !== null && ctx.memory.renderedCommit === commit) return { value: null, status: {} };
   const { changed, contents } = await compared(ctx, dir, desired, commit);
-  ctx.memory.renderedCommit = commit;
+  const status = { renderedFiles: changed };
   if (changed.length === 0 || !o.commitRendered || !o.source.commitFiles)
-    return { renderedFiles: changed };
-  await commitRendered(ctx, o.source.commitFiles.bind(o.source), changed, contents, commit);
-  return { renderedFiles: changed };
+    return { value: null, status, remember: { renderedCommit: commit } };
+  const pushed = await commitRendered(
+    ctx,
+    o.source.commitFiles.bind(o.source),
+    changed,
+    contents,
+    commit,
+  );
+  // A failed commit is tried again on the next commit or drift run.
+  return { value: null, status, remember: { renderedCommit: pushed ? commit : null } };
 }
 
 /** The rendered files that differ from the committed ones, with their new contents. */
@@ -79,14 +86,17 @@ async function compared(
   return { changed, contents };
 }
 
-/** --commit-rendered: the files that differ committed and pushed (`committed` set on each). */
+/**
+ * --commit-rendered: the files that differ committed and pushed (`committed` set on each);
+ * false when that failed.
+ */
 async function commitRendered(
   ctx: RunContext,
   commitFiles: NonNullable<Source['commitFiles']>,
   changed: RenderedFileStatus[],
   contents: ReadonlyMap<string, string>,
   commit: string | null,
-): Promise<void> {
+): Promise<boolean> {
   const { o } = ctx;
   const paths = changed.map((t) => t.path);
   try {
@@ -96,12 +106,12 @@ async function commitRendered(
     );
     for (const f of changed) f.committed = pushed;
     o.logger.info({ files: paths, commit: pushed }, 'committed rendered files');
+    return true;
   } catch (err) {
-    // Tried again on the next commit or drift run.
-    ctx.memory.renderedCommit = null;
     o.logger.warn(
       { files: paths, err: o.redactor.errorMessage(err) },
       'cannot commit rendered files',
     );
+    return false;
   }
 }

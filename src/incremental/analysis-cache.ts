@@ -10,13 +10,17 @@
  *   themselves, deeply frozen, so a hit costs nothing and no load can change what another
  *   sees (a write to a frozen object throws in this strict-mode code);
  * - on disk under a cache folder (the CLI: the user's cache folder, env POOLSYNC_CACHE_DIR, `off`
- *   disables; never the checkout: manifestCacheDir), one small file per entry, written
+ *   disables; never the checkout: manifestCacheDir in load-cached.ts), one small file per entry, written
  *   atomically while the load goes on, bounded to DISK_BYTES, each entry verified on read
- *   (cache-disk.ts: a forged or stale entry is a miss, never a result); files under
+ *   (disk-cache.ts: a forged or stale entry is a miss, never a result); files under
  *   minDiskTextBytes skip it (issue 23: for 10,000
  *   one-object files an entry's system calls cost more than parsing again: `validate` took
  *   8.7 s with the cache off, 49.7 s cold, 15.4 s warm). A one-shot CLI process loads each
  *   file once, so it keeps nothing in memory.
+ *
+ * The loader (src/manifests/) keeps nothing between calls: this module is its AnalysisPort,
+ * and the keys are derived from the port's typed inputs (analysis-key.ts). Only the daemon
+ * (the memory layer) and the CLI's disk cache use it, through load-cached.ts.
  *
  * Never trusted across versions: the key includes a fingerprint of the poolsync version and of
  * the loader's code files (so a development build never reads a stale entry either), and
@@ -24,26 +28,34 @@
  * another key is a miss. A result that JSON cannot carry exactly (non-finite numbers) is
  * never stored.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import { fileURLToPath } from 'node:url';
+import {
+  analyseFile,
+  analyseFileLean,
+  withLazyRoots,
+  withoutRoots,
+  LIMITS,
+  type AnalysisInput,
+  type AnalysisPort,
+  type Derive,
+  type FileAnalysis,
+  type FolderInput,
+  type InputLimits,
+  type LoadResult,
+} from '../manifests/index.js';
 import { limiter } from '../util/map-limit.js';
-import type { FileAnalysis } from './analysis.js';
-import { DiskCache } from './cache-disk.js';
-import { rootsRebuilt, withLazyRoots, withoutRoots } from './lazy-roots.js';
-import { LIMITS, type InputLimits } from './limits.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { userCacheDir } from '../util/user-cache.js';
+import { ANALYSIS_KEY, FOLDER_KEY, keyOf, loaderFingerprint } from './analysis-key.js';
+import { DiskCache } from './disk-cache.js';
 
-export type { FileAnalysis } from './analysis.js';
+export { analysisKey, loaderFingerprint } from './analysis-key.js';
+export type { FileAnalysis } from '../manifests/index.js';
 
-const FORMAT = 'poolsync-manifest-cache-2';
 /**
  * At most a quarter of the heap (and 384 MiB): a daemon capped at 256 MB keeps ~75 MB of
  * analyses, so the entries of old commits never crowd out the heap budget of the next load
- * (memory-budget.ts).
+ * (manifests/memory-budget.ts).
  */
 const MEMORY_BYTES = Math.min(
   384 * 1024 * 1024,
@@ -66,45 +78,6 @@ const DISK_CONCURRENCY = 16;
  * (measured: about 3 bytes per byte of YAML), with a wide margin; a larger entry is a miss.
  */
 const entryMaxBytes = (textBytes: number): number => 16 * textBytes + 64 * 1024;
-
-let cachedFingerprint: string | null = null;
-
-/** The poolsync version and the loader's code: an entry of any other fingerprint is never read. */
-export function loaderFingerprint(): string {
-  if (cachedFingerprint !== null) return cachedFingerprint;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const hash = createHash('sha256').update(FORMAT).update(JSON.stringify(LIMITS));
-  try {
-    const pkg = JSON.parse(readFileSync(join(here, '../../package.json'), 'utf8')) as {
-      version?: string;
-    };
-    hash.update(`version ${pkg.version ?? '?'}`);
-  } catch {
-    hash.update('version ?');
-  }
-  // The loader and the model types it builds: what a cached analysis depends on.
-  for (const folder of [here, join(here, '../model')]) {
-    for (const name of readdirSync(folder).sort()) {
-      if (!/\.(js|ts)$/.test(name) || name.endsWith('.d.ts')) continue;
-      hash.update(name).update(readFileSync(join(folder, name)));
-    }
-  }
-  cachedFingerprint = hash.digest('hex').slice(0, 32);
-  return cachedFingerprint;
-}
-
-/** The key of one file's analysis: its path (errors name it), its text and the fingerprint. */
-export function analysisKey(file: string, text: string, limits: InputLimits = LIMITS): string {
-  return createHash('sha256')
-    .update(loaderFingerprint())
-    .update('\0')
-    .update(JSON.stringify(limits))
-    .update('\0')
-    .update(file)
-    .update('\0')
-    .update(text)
-    .digest('hex');
-}
 
 /** JSON that parses back to the same values, or null (NaN, ±Infinity, undefined in arrays). */
 function exactJson(analysis: FileAnalysis): string | null {
@@ -158,23 +131,37 @@ class MemoryLayer {
   }
 }
 
-let memory = new MemoryLayer(MEMORY_BYTES);
 /**
- * The memory layer's last whole-folder result, under a key of everything it was made from
- * (folder, commit, repository config, limits, every file's key): a reload with all of them
- * unchanged (a `--watch` reconcile with nothing edited) skips the cross-document rules and
- * the desired state too.
+ * The process's memory layer: the analyses, and the last whole-folder result under a key of
+ * everything it was made from (FolderInput: folder, commit, environment, repository config,
+ * limits, the walk, every file's key): a reload with all of them unchanged (a `--watch`
+ * reconcile with nothing edited) skips the cross-document rules and the desired state too.
  */
-let lastFolder: { key: string; result: unknown } | null = null;
+let memory = new MemoryLayer(MEMORY_BYTES);
+let lastFolder: { key: string; result: LoadResult } | null = null;
 
-export function folderResult<T>(key: string): T | null {
-  return lastFolder?.key === key ? (lastFolder.result as T) : null;
-}
+/**
+ * The desired object made from a frozen manifest (the memory layer's analyses), kept with what
+ * else it was made from (`from`): a reload that changed one file makes new objects for that
+ * file's documents only, and whatever is keyed on the others' identity (the fingerprints'
+ * fragments, plan/fingerprint.ts) is reused. Frozen too, since it is shared. Weak: an entry
+ * goes with its manifest.
+ */
+const made = new WeakMap<object, { from: unknown; value: object }>();
 
-export function rememberFolderResult(key: string, result: unknown): void {
-  lastFolder = { key, result };
-}
-const stats = { hits: 0, misses: 0 };
+const derive: Derive = (manifest, from, make) => {
+  if (!Object.isFrozen(manifest)) return make();
+  const hit = made.get(manifest);
+  if (hit !== undefined && hit.from === from) return hit.value as ReturnType<typeof make>;
+  const value = deepFreeze(make());
+  made.set(manifest, { from, value });
+  return value;
+};
+
+const stats = { hits: 0, misses: 0, rootsRebuilt: 0 };
+const countRebuild = (): void => {
+  stats.rootsRebuilt++;
+};
 
 /** Drops the in-memory layer (the next load is cold unless the disk has it): tests, benchmarks. */
 export function forgetCachedAnalyses(): void {
@@ -182,17 +169,21 @@ export function forgetCachedAnalyses(): void {
   lastFolder = null;
 }
 
-/** Hits, misses and files whose positions were parsed again, since the process started (tests, benchmarks). */
+/**
+ * Hits, misses and files whose positions were parsed again from a cache's lean analysis, since
+ * the process started (tests, benchmarks).
+ */
 export function analysisCacheStats(): { hits: number; misses: number; rootsRebuilt: number } {
-  return { ...stats, rootsRebuilt: rootsRebuilt() };
+  return { ...stats };
 }
 
 /**
- * One load's view of the cache: look up, and write each miss's entry at once, in the thread
- * pool while the load goes on parsing (written one after the other after the load, they made
- * a cold run several times slower than no cache); `flush` waits for them.
+ * One load's view of the cache, the loader's AnalysisPort: look up, and write each miss's
+ * entry at once, in the thread pool while the load goes on parsing (written one after the
+ * other after the load, they made a cold run several times slower than no cache); `flush`
+ * waits for them. In memory it also reuses the whole folder's result (`folder`).
  */
-export class AnalysisCache {
+export class AnalysisCache implements AnalysisPort {
   private readonly writes: Promise<boolean>[] = [];
   private readonly limit = limiter(DISK_CONCURRENCY);
   private readonly used = new Set<string>();
@@ -207,7 +198,15 @@ export class AnalysisCache {
       typeof mode === 'object' ? new DiskCache(resolve(mode.dir), loaderFingerprint()) : null;
     this.maxDiskBytes = typeof mode === 'object' ? (mode.maxBytes ?? DISK_BYTES) : DISK_BYTES;
     this.memoryOn = mode === 'memory';
+    if (this.memoryOn) {
+      this.folder = (input, finish) => this.folderResult(input, finish);
+      this.derive = derive;
+    }
   }
+  readonly folder?: (input: FolderInput, finish: () => LoadResult) => LoadResult;
+  readonly derive?: Derive;
+  /** This load's file keys, by input (the folder's key reuses them). */
+  private readonly keys = new Map<AnalysisInput, string>();
   private readonly disk: DiskCache | null;
   private readonly maxDiskBytes: number;
   private readonly memoryOn: boolean;
@@ -240,7 +239,7 @@ export class AnalysisCache {
     if (this.disk !== null) {
       const json = await this.disk.read(key, entryMaxBytes(text.length));
       analysis = json === null ? null : parseEntry(json);
-      if (analysis) analysis = withLazyRoots(analysis, text, limits);
+      if (analysis) analysis = withLazyRoots(analysis, text, limits, countRebuild);
     }
     if (analysis) {
       this.hits++;
@@ -261,6 +260,42 @@ export class AnalysisCache {
     if (body !== null) this.writes.push(this.limit(() => disk.write(key, body)));
   }
 
+  /**
+   * AnalysisPort.analyse: from the cache, or analysed now and stored; the memory layer keeps
+   * the position trees with the analyses it keeps, a disk load reads the file without them
+   * (analyseFileLean: plain values, lazy-roots.ts) and its entry is stored without them.
+   */
+  async analyse(input: AnalysisInput): Promise<FileAnalysis> {
+    const { file, text, limits } = input;
+    const key = this.wants(text.length) ? this.keyOf(input) : '';
+    const hit = await this.get(key, text, limits);
+    if (hit) return hit;
+    const fresh = this.memoryOn
+      ? analyseFile(file, text, limits)
+      : analyseFileLean(file, text, limits, countRebuild);
+    this.set(key, fresh, text.length);
+    return fresh;
+  }
+
+  private keyOf(input: AnalysisInput): string {
+    let key = this.keys.get(input);
+    if (key === undefined) {
+      key = keyOf(ANALYSIS_KEY, input, undefined, loaderFingerprint());
+      // Kept for the folder's key only (memory layer): a disk load holds no extra references.
+      if (this.memoryOn) this.keys.set(input, key);
+    }
+    return key;
+  }
+
+  private folderResult(input: FolderInput, finish: () => LoadResult): LoadResult {
+    const fileKey = (i: AnalysisInput) => this.keyOf(i);
+    const key = keyOf(FOLDER_KEY, input, { fileKey }, loaderFingerprint());
+    if (lastFolder?.key === key) return lastFolder.result;
+    const result = finish();
+    lastFolder = { key, result };
+    return result;
+  }
+
   get hitCount(): number {
     return this.hits;
   }
@@ -271,18 +306,4 @@ export class AnalysisCache {
     if (!written.includes(true)) return;
     await this.disk!.trim(this.maxDiskBytes, this.used).catch(() => undefined);
   }
-}
-
-/**
- * The CLI's cache folder: env POOLSYNC_CACHE_DIR (`off` or empty: none), else the user's cache
- * folder (`$XDG_CACHE_HOME/poolsync/manifests`, else `~/.cache/poolsync/manifests`), never the
- * working folder: in CI that is a checkout of a pull request's code (docs/security.md).
- */
-export function manifestCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  const v = env.POOLSYNC_CACHE_DIR;
-  if (v !== undefined) {
-    const t = v.trim();
-    return t === '' || t === 'off' ? null : resolve(t);
-  }
-  return userCacheDir('manifests', env);
 }

@@ -1,6 +1,7 @@
 /**
- * The disk layer of the manifest cache (cache.ts): one file per entry under a folder poolsync
- * owns, `<root>/<fingerprint>/<first two hex>/<key>.json`, every read and write through the
+ * The disk layer of the manifest cache (analysis-cache.ts) and of the plan memory
+ * (plan-memory.ts): one file per entry under a folder poolsync owns,
+ * `<root>/<fingerprint>/<first two hex>/<key>.json`, every read and write through the
  * safe-file layer (util/safe-file.ts): no link followed, regular files only, bounded reads,
  * exclusive unguessable temporary names.
  *

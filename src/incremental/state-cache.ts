@@ -1,0 +1,76 @@
+/**
+ * The last state read from each embedded state file, kept while the files are unchanged
+ * (StateCachePort, src/controlplane/embedded/options.ts). A long-running process (the daemon)
+ * opens its `file:` control plane for every run; parsing the snapshot of 10,000 objects and
+ * replaying the journal each time cost ~40 ms and ~30 MB of garbage per run, for a state that
+ * had not changed. The daemon makes one per control plane it reaches
+ * (src/daemon/control-plane-access.ts); a one-shot CLI process makes none and reads the files.
+ *
+ * An entry matches only files of the identity it was read from (FilesIdentity.key, derived in
+ * state-identity.ts from the typed record of the files: path, snapshot and journal stamps), so a
+ * file written since never matches. Readers share a kept value; a writer takes it over only
+ * when no reader holds it, and gives its state back after closing, under its lock.
+ */
+import type { EmbeddedStateCache, StateCachePort } from '../controlplane/embedded/options.js';
+import type { FilesIdentity } from '../controlplane/embedded/state-identity.js';
+
+interface Entry<V> {
+  /** FilesIdentity.key of the files the value was read from (or left as). */
+  identity: string;
+  value: V;
+  /** Readers holding the value. */
+  readers: number;
+}
+
+/** A few state files per process (a daemon reaches one). */
+const MAX_ENTRIES = 4;
+
+/** The cache of an embedded control plane's states (EmbeddedOptions.stateCache). */
+export function createEmbeddedStateCache(): EmbeddedStateCache & { readonly size: number } {
+  return createStateCache();
+}
+
+/** A new, empty cache; it lives as long as its owner keeps it. */
+export function createStateCache<V>(): StateCachePort<V> & { readonly size: number } {
+  const entries = new Map<string, Entry<V>>();
+  const matching = (files: FilesIdentity) => {
+    const e = entries.get(files.path);
+    return e !== undefined && e.identity === files.key ? e : null;
+  };
+  return {
+    get size() {
+      return entries.size;
+    },
+    hold(files) {
+      const e = matching(files);
+      return e === null ? null : { value: e.value, release: holder(e) };
+    },
+    keep(files, value) {
+      entries.delete(files.path);
+      entries.set(files.path, { identity: files.key, value, readers: 0 });
+      for (const path of entries.keys()) {
+        if (entries.size <= MAX_ENTRIES) break;
+        entries.delete(path);
+      }
+    },
+    take(files) {
+      const e = matching(files);
+      if (e === null || e.readers > 0) return null;
+      entries.delete(files.path);
+      return e.value;
+    },
+    forget(path) {
+      entries.delete(path);
+    },
+  };
+}
+
+/** Counts one reader of `e` until the returned release is called (once). */
+function holder(e: Entry<unknown>): () => void {
+  e.readers++;
+  let released = false;
+  return () => {
+    if (!released) e.readers--;
+    released = true;
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * The embedded state cache at the edge (src/incremental/state-cache.ts, StateCachePort): a
+ * process that hands one to the embedded control plane reads unchanged state files once and
+ * shares the frozen objects; without one every open reads the files. The safety rules hold: a
+ * file written since never matches, a reader never sees a writer's writes before it closes, a
+ * writer takes the kept state over only when no reader holds it. Real files, real locks.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { EmbeddedStateCache } from '../../src/controlplane/embedded/options.js';
+import { stateFilesIdentity } from '../../src/controlplane/embedded/state-identity.js';
+import { openControlPlane } from '../../src/controlplane/open.js';
+import { readLiveState } from '../../src/controlplane/types.js';
+import type { LiveState } from '../../src/model/live.js';
+import { sameObjects } from '../../src/incremental/same-objects.js';
+import { createEmbeddedStateCache, createStateCache } from '../../src/incremental/state-cache.js';
+
+let dir: string;
+let path: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'poolsync-state-cache-'));
+  path = join(dir, 'cp.json');
+  const cp = await EmbeddedControlPlane.open({ path });
+  await cp.createPool('batch', {
+    object_store_ref: { uri: 's3://b', endpoint: '' },
+    secret_store: { type: 'KUBERNETES', locator: 'b' },
+    image_registry: null,
+  });
+  await cp.registerCluster({ name: 'b-1', pool: 'batch' });
+  await cp.createQueue({
+    name: 'etl',
+    pool: 'batch',
+    clusters: ['b-1'],
+    run_concurrency: 1,
+    action_concurrency: 1,
+  });
+  await cp.close();
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const opener = (stateCache?: EmbeddedStateCache) => (readOnly: boolean) =>
+  EmbeddedControlPlane.open({
+    path,
+    ...(readOnly ? { readOnly } : {}),
+    ...(stateCache ? { stateCache } : {}),
+  });
+
+async function read(
+  open: (readOnly: boolean) => Promise<EmbeddedControlPlane>,
+): Promise<LiveState> {
+  const cp = await open(true);
+  try {
+    return await readLiveState(cp);
+  } finally {
+    await cp.close();
+  }
+}
+
+async function retune(cp: EmbeddedControlPlane, run_concurrency: number): Promise<void> {
+  const { pool, clusters, action_concurrency, depth, priority, fairness } =
+    await cp.getQueue('etl');
+  await cp.updateQueue('etl', {
+    pool,
+    clusters,
+    run_concurrency,
+    action_concurrency,
+    depth,
+    priority,
+    fairness,
+  });
+}
+
+const runs = (live: LiveState) => live.queues.find((q) => q.name === 'etl')!.run_concurrency;
+
+describe('the embedded state cache (src/incremental/state-cache.ts)', () => {
+  it('without a cache every open reads the files; with one an unchanged state is read once and shared frozen', async () => {
+    const cold = opener();
+    const a = await read(cold);
+    const b = await read(cold);
+    expect(b).toEqual(a);
+    expect(sameObjects(a, b)).toBe(false);
+
+    const cache = createEmbeddedStateCache();
+    const warm = opener(cache);
+    const c = await read(warm);
+    expect(cache.size).toBe(1);
+    const d = await read(warm);
+    expect(d).toEqual(a);
+    expect(sameObjects(c, d)).toBe(true);
+    // Another cache (another daemon of the same process) shares nothing with it.
+    expect(sameObjects(c, await read(opener(createEmbeddedStateCache())))).toBe(false);
+  });
+
+  it('a state file written since never matches, also by a writer that was not given the cache', async () => {
+    const cache = createEmbeddedStateCache();
+    const warm = opener(cache);
+    const before = await read(warm);
+    const writer = await EmbeddedControlPlane.open({ path });
+    await retune(writer, 9);
+    // Not durable until the writer has closed?  Its ops are journaled (fsync'd) per call: the
+    // journal changed, so the kept state no longer matches.
+    const during = await read(warm);
+    await writer.close();
+    expect(runs(before)).toBe(1);
+    expect(runs(during)).toBe(9);
+    expect(runs(await read(warm))).toBe(9);
+    expect(runs(await read(opener()))).toBe(9);
+  });
+
+  it('a writer takes the kept state over and gives it back: unchanged objects stay the same after its write', async () => {
+    const cache = createEmbeddedStateCache();
+    const open = opener(cache);
+    const before = await read(open);
+    const writer = await open(false);
+    // Taken over: no longer kept while the writer may change it.
+    expect(cache.size).toBe(0);
+    await retune(writer, 5);
+    await writer.close();
+    expect(cache.size).toBe(1);
+    const after = await read(open);
+    expect(runs(after)).toBe(5);
+    expect(after).toEqual(await read(opener()));
+    // The same state object went on: every view but the queue written is the same frozen object.
+    const others = (l: LiveState) => ({ p: l.pools, c: l.clusters, a: l.assignments });
+    expect(sameObjects(others(after), others(before))).toBe(true);
+    const etl = (l: LiveState) => l.queues.find((q) => q.name === 'etl');
+    expect(etl(after)).not.toBe(etl(before));
+    const cold = await read(opener());
+    expect(sameObjects(others(after), others(cold))).toBe(false);
+  });
+
+  it('while a reader holds the kept state a writer reads the files itself, and the reader never sees its writes', async () => {
+    const cache = createEmbeddedStateCache();
+    const open = opener(cache);
+    await read(open);
+    const reader = await open(true);
+    const writer = await open(false);
+    try {
+      expect(cache.size).toBe(1); // not taken: a reader holds it
+      await retune(writer, 7);
+      expect((await reader.getQueue('etl')).run_concurrency).toBe(1);
+    } finally {
+      await writer.close();
+      await reader.close();
+    }
+    expect(runs(await read(open))).toBe(7);
+    // Through openControlPlane (the daemon's way) too.
+    const viaUrl = await openControlPlane(`file:${path}`, { readOnly: true, stateCache: cache });
+    try {
+      expect(runs(await readLiveState(viaUrl))).toBe(7);
+    } finally {
+      await viaUrl.close();
+    }
+  });
+
+  it('matches by path and identity; a held value is not taken; forget drops it; a few files at most', async () => {
+    const cache = createStateCache<string>();
+    const files = await stateFilesIdentity(path);
+    cache.keep(files, 'v1');
+    const held = cache.hold(files)!;
+    expect(held.value).toBe('v1');
+    expect(cache.take(files)).toBeNull();
+    held.release();
+    held.release(); // once only
+    expect(cache.hold({ ...files, key: `${files.key}x` })).toBeNull();
+    expect(cache.take(files)).toBe('v1');
+    expect(cache.take(files)).toBeNull();
+    cache.keep(files, 'v2');
+    cache.forget(path);
+    expect(cache.hold(files)).toBeNull();
+    for (let i = 0; i < 6; i++)
+      cache.keep(await stateFilesIdentity(join(dir, `s${i}.json`)), `s${i}`);
+    expect(cache.size).toBe(4);
+  });
+});
