@@ -4,13 +4,14 @@
 # poolsync itself supports Node >= 20.19.
 ARG NODE_VERSION=24
 
-# --- build: compile TypeScript, then keep only production dependencies -------------------
+# --- build: compile TypeScript and bundle the CLI, then keep only production dependencies -
 FROM node:${NODE_VERSION}-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/bundle.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 # --- runtime -----------------------------------------------------------------------------

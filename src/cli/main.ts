@@ -4,11 +4,14 @@
  * modules compiled once are read back, about a third off every start), and `--version`, which
  * needs nothing but package.json. The CLI itself (yargs, the command definitions) is in run.ts.
  */
-import { readFileSync } from 'node:fs';
 import module from 'node:module';
 import { userCacheDir } from '../util/user-cache.js';
+import { packageVersion } from './version.js';
 
 const argv = process.argv.slice(2);
+
+/** True in the built bundle (scripts/bundle.mjs), whose yargs has the lazy copy already. */
+declare const POOLSYNC_BUNDLED: boolean | undefined;
 
 /**
  * Node's code cache of poolsync's modules (not of any input: POOLSYNC_CACHE_DIR=off, the
@@ -60,18 +63,11 @@ function lazyStringWidth(): void {
   });
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
-  process.stdout.write(`${version()}\n`);
+  process.stdout.write(`${packageVersion()}\n`);
 } else {
   enableCompileCache();
-  lazyStringWidth();
+  if (typeof POOLSYNC_BUNDLED === 'undefined') lazyStringWidth();
   const { main } = await import('./run.js');
   process.exitCode = await main(argv);
 }

@@ -13,6 +13,7 @@ import { escapeTerminal } from '../util/terminal-text.js';
 import { processRedactor } from '../util/secrets.js';
 import { redactOutput } from './redact-output.js';
 import { usageError } from './usage-error.js';
+import { packageVersion } from './version.js';
 import { LARGE_HEAP_BYTES, capHeapGrowthWhenLarge } from '../util/heap-growth.js';
 
 export async function main(given: string[]): Promise<number> {
@@ -57,7 +58,7 @@ export async function main(given: string[]): Promise<number> {
       .recommendCommands()
       .help()
       .alias('h', 'help')
-      .version()
+      .version(packageVersion())
       .wrap(Math.min(110, process.stdout.columns || 100))
       .fail((msg, err) => {
         // A coerce that refuses a value (options.ts wholeNumber) comes wrapped in yargs's YError.

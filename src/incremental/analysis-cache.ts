@@ -32,9 +32,9 @@ import { resolve } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import {
   analyseFile,
+  analyseFileLean,
   withLazyRoots,
   withoutRoots,
-  withPositionsOnDemand,
   LIMITS,
   type AnalysisInput,
   type AnalysisPort,
@@ -262,16 +262,19 @@ export class AnalysisCache implements AnalysisPort {
 
   /**
    * AnalysisPort.analyse: from the cache, or analysed now and stored; the memory layer keeps
-   * the position trees with the analyses it keeps, a disk entry drops them (lazy-roots.ts).
+   * the position trees with the analyses it keeps, a disk load reads the file without them
+   * (analyseFileLean: plain values, lazy-roots.ts) and its entry is stored without them.
    */
   async analyse(input: AnalysisInput): Promise<FileAnalysis> {
     const { file, text, limits } = input;
     const key = this.wants(text.length) ? this.keyOf(input) : '';
     const hit = await this.get(key, text, limits);
     if (hit) return hit;
-    const fresh = analyseFile(file, text, limits);
+    const fresh = this.memoryOn
+      ? analyseFile(file, text, limits)
+      : analyseFileLean(file, text, limits, countRebuild);
     this.set(key, fresh, text.length);
-    return this.memoryOn ? fresh : withPositionsOnDemand(fresh, text, limits, countRebuild);
+    return fresh;
   }
 
   private keyOf(input: AnalysisInput): string {

@@ -15,8 +15,14 @@ import {
 } from '../model/common.js';
 import type { Annotations } from '../model/desired.js';
 import { poolContract } from './pool-contract.js';
-import { MANIFEST_KINDS, show, validateAgainstSchema, type ManifestKind } from './schema.js';
-import { URL_FIELDS, credentialIssues } from './document-credentials.js';
+import {
+  MANIFEST_KINDS,
+  schemaAccepts,
+  show,
+  validateAgainstSchema,
+  type ManifestKind,
+} from './schema.js';
+import { URL_FIELDS, carriesCredentials, credentialIssues } from './document-credentials.js';
 import { didYouMean } from './suggest.js';
 import { flyteManifest } from './flyte-documents.js';
 import type { ValidationError } from './types.js';
@@ -68,7 +74,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       manifest: partial(
         kind,
         value,
-        root,
+        { root: positionTree(root), source: root.pos },
         file,
         issues.map((i) => i.path),
         addr,
@@ -76,7 +82,40 @@ export function readDocument(file: string, root: YNode): DocumentResult {
       errors: issues.map((i) => err(i.message, i.pos, addr)),
     };
   }
-  return { kind, manifest: typed(kind, value, root, file, NO_FAULTS, addr), errors: [] };
+  const kept = { root: positionTree(root), source: root.pos };
+  return { kind, manifest: typed(kind, value, kept, file, NO_FAULTS, addr), errors: [] };
+}
+
+/**
+ * A document read as plain values, without its tree (load-plain.ts): its result when it is a
+ * manifest with no error, else null: the caller reads the file again, tree and positions
+ * included, through readDocument, so every error is worded and located by one path. `root`
+ * is the manifest's position tree (parsed again only if a rule asks for a position), `source`
+ * where the document starts.
+ */
+export function readPlainDocument(
+  file: string,
+  value: Record<string, unknown>,
+  root: YMap,
+  source: Position,
+): DocumentResult | null {
+  const kind = value['kind'];
+  if (typeof kind !== 'string' || !(MANIFEST_KINDS as readonly string[]).includes(kind))
+    return null;
+  const k = kind as ManifestKind;
+  if (!schemaAccepts(k, value) || carriesCredentials(k, value)) return null;
+  const addr = addressOf(k, value);
+  return {
+    kind: k,
+    manifest: typed(k, value, { root, source }, file, NO_FAULTS, addr),
+    errors: [],
+  };
+}
+
+/** The position tree a manifest keeps, and where its document starts. */
+interface Kept {
+  root: YMap;
+  source: Position;
 }
 
 type ErrorAt = (message: string, pos: Position, addr?: string | null) => ValidationError;
@@ -117,7 +156,7 @@ const isMap = (v: unknown): v is Plain => typeof v === 'object' && v !== null &&
 function partial(
   kind: ManifestKind,
   value: Plain,
-  root: YMap,
+  kept: Kept,
   file: string,
   faults: readonly string[],
   addr: string | null,
@@ -138,9 +177,9 @@ function partial(
     },
   };
   if (kind === 'ExecutionCluster' || kind === 'ClusterLabel' || kind === 'ExecutionClusterLabel')
-    return flyteManifest(kind, value, baseOf(clean, root, file, faults, addr), ok);
+    return flyteManifest(kind, value, baseOf(clean, kept, file, faults, addr), ok);
   clean['spec'] = PARTIAL_SPECS[kind]({ get, spec, faults });
-  return typed(kind, clean, root, file, faults, addr);
+  return typed(kind, clean, kept, file, faults, addr);
 }
 
 function describeNode(node: YNode): string {
@@ -204,12 +243,12 @@ interface RawAssignmentSpec {
 function typed(
   kind: ManifestKind,
   value: Record<string, unknown>,
-  root: YMap,
+  kept: Kept,
   file: string,
   faults: readonly string[],
   addr: string | null,
 ): Manifest {
-  const base = baseOf(value, root, file, faults, addr);
+  const base = baseOf(value, kept, file, faults, addr);
   switch (kind) {
     case 'ClusterPool': {
       return {
@@ -272,7 +311,7 @@ function queueManifest(value: Record<string, unknown>, base: ManifestBase): Queu
 
 function baseOf(
   value: Record<string, unknown>,
-  root: YMap,
+  kept: Kept,
   file: string,
   faults: readonly string[],
   addr: string | null,
@@ -281,8 +320,8 @@ function baseOf(
   return {
     name: metadata.name,
     annotations: metadata.annotations ? { ...metadata.annotations } : {},
-    source: { file, line: root.pos.line, column: root.pos.column },
-    root: positionTree(root),
+    source: { file, line: kept.source.line, column: kept.source.column },
+    root: kept.root,
     faults,
     address: addr,
   };

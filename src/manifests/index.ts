@@ -49,7 +49,7 @@ export type {
   LoaderOptions,
 } from './analysis-port.js';
 export type { Derive } from './desired.js';
-export { analyseFile } from './load-files.js';
+export { analyseFile, analyseFileLean } from './load-files.js';
 export { withLazyRoots, withoutRoots, withPositionsOnDemand } from './lazy-roots.js';
 
 /**

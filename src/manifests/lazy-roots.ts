@@ -88,3 +88,16 @@ export function withPositionsOnDemand(
 ): FileAnalysis {
   return withLazyRoots(withoutRoots(analysis), text, limits, onRebuild);
 }
+
+/**
+ * Roots on demand for the documents of a file analysed from its plain values (load-plain.ts):
+ * the i-th one made is the i-th document the parser kept.
+ */
+export function rootsOnDemand(
+  text: string,
+  limits: Readonly<InputLimits>,
+  onRebuild?: () => void,
+): (i: number) => YMap {
+  const file = new FileRoots(text, limits, onRebuild);
+  return (i) => new LazyRoot(file, i);
+}

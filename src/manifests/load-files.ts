@@ -9,6 +9,7 @@ import { readDocument, type Manifest } from './documents.js';
 import { analysePatched, isPatched } from './environment-load.js';
 import { readWalkedManifestText } from './files.js';
 import { withPositionsOnDemand } from './lazy-roots.js';
+import { analysePlain } from './load-plain.js';
 import { formatBytes, type InputLimits } from './limits.js';
 import { heapBudget, overBudget } from './memory-budget.js';
 import type { PatchSet } from './patches.js';
@@ -28,6 +29,23 @@ export function analyseFile(file: string, text: string, limits: InputLimits): Fi
     aliasBytes: parsed.aliasBytes,
     documents: results,
   };
+}
+
+/**
+ * One file on its own, as a one-shot load keeps it: read as plain values when it can be
+ * (load-plain.ts), else analyseFile's result without its position trees (lazy-roots.ts);
+ * `onRebuild` is told when a position tree is parsed again.
+ */
+export function analyseFileLean(
+  file: string,
+  text: string,
+  limits: InputLimits,
+  onRebuild?: () => void,
+): FileAnalysis {
+  return (
+    analysePlain(file, text, limits, onRebuild) ??
+    withPositionsOnDemand(analyseFile(file, text, limits), text, limits, onRebuild)
+  );
 }
 
 /** What the reading gathers: the loader finishes with it. */
@@ -130,9 +148,7 @@ async function analysed(
   const { analyses, limits, patches } = c;
   const input: AnalysisInput = { file, text, limits };
   c.reads?.push({ input });
-  let parsed = analyses
-    ? await analyses.analyse(input)
-    : withPositionsOnDemand(analyseFile(file, text, limits), text, limits);
+  let parsed = analyses ? await analyses.analyse(input) : analyseFileLean(file, text, limits);
   c.onAnalysed?.(file, parsed);
   if (patches && patches.byAddress.size > 0 && isPatched(parsed, patches))
     parsed = analysePatched(file, text, limits, patches, s.patched);
@@ -167,7 +183,7 @@ function folderLimit(
 
 function collectDocuments(s: ReadState, parsed: FileAnalysis): void {
   for (const r of parsed.documents) {
-    s.errors.push(...r.errors);
+    if (r.errors.length > 0) s.errors.push(...r.errors);
     if (r.kind !== null) countKind(s.counts, r.kind);
     if (r.manifest) s.manifests.push(r.manifest);
     else if (r.name && r.kind === 'ClusterPool') s.broken.pools.add(r.name);

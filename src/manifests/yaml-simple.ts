@@ -3,7 +3,8 @@
  * on a large folder it was most of the time `plan` spent loading. Manifests use a small part
  * of YAML: block mappings and sequences, plain and quoted one-line scalars, one-line flow
  * sequences and mappings of scalars, comments and `---`. This parser reads exactly that
- * part, line by line, and builds the tree parseYamlFile builds, positions included. On
+ * part, line by line, and builds the tree parseYamlFile builds, positions included (or, in
+ * yaml-simple-plain.ts, the plain values alone, for a one-shot load). On
  * anything else (anchors, tags, block or multi-line scalars, escapes, tabs, keys that are
  * not plain names, duplicate keys, anything over a limit) it gives up and returns null, and
  * the full parser reads the file: so every error, and every construct this file does not
@@ -11,29 +12,29 @@
  * same output on every YAML file of the repository and on thousands of mutations of them.
  */
 import { flatString } from '../util/flat-string.js';
-import { CORE_SCHEMA } from '../util/js-yaml.js';
 import type { InputLimits } from './limits.js';
-import { GIVE_UP, SimpleLines } from './yaml-simple-lines.js';
+import {
+  GIVE_UP,
+  inSubset,
+  isKeyStart,
+  isStringKey,
+  SeenKeys,
+  SimpleLines,
+} from './yaml-simple-lines.js';
 import type {
   ParsedFile,
   Position,
   Scalar,
   YDocument,
   YMap,
-  YMapEntry,
   YNode,
+  YScalar,
   YSeq,
 } from './yaml-tree.js';
 
 /** The value a plain scalar resolves to (YAML 1.2 core schema), or undefined when unsure. */
 export type PlainResolver = (text: string) => Scalar | undefined;
 
-const STR_TAG = 'tag:yaml.org,2002:str';
-// Characters js-yaml refuses or treats specially anywhere in the input: control characters,
-// C1 controls, surrogates (emoji are valid but rare: the full parser handles them), BOM, noncharacters.
-// eslint-disable-next-line no-control-regex
-const UNSIMPLE_CHARS = /[\x00-\x09\x0B-\x1F\x7F-\x9F\uD800-\uDFFF\uFEFF\uFFFE\uFFFF]/;
-const KEY_START = /[A-Za-z0-9_]/;
 const PLAIN_NEVER_STARTS = '&*!|>%@`?:,]}[{#"\'';
 
 /** Parses `source` (BOM removed) when it is in the subset; null when the full parser must. */
@@ -43,31 +44,15 @@ export function parseSimpleYaml(
   resolvePlain: PlainResolver,
   each?: (doc: YDocument) => void,
 ): ParsedFile | null {
-  if (UNSIMPLE_CHARS.test(source)) return null;
-  try {
-    return new SimpleParser(source, limits, resolvePlain).file(each);
-  } catch (err) {
-    if (err === GIVE_UP) return null;
-    throw err;
-  }
+  return inSubset(() => new TreeParser(source, limits, resolvePlain).file(each), source);
 }
 
-const stringKeys = new Map<string, boolean>();
-
-/** True when a plain key reads as a string in the core schema (`1`, `true`, `null` do not). */
-function isStringKey(key: string): boolean {
-  // A letter other than n, t, f cannot start null, true or false: the only core words.
-  const c = key.charCodeAt(0) | 0x20;
-  if (c >= 97 && c <= 122 && c !== 110 && c !== 116 && c !== 102) return true;
-  let ok = stringKeys.get(key);
-  if (ok === undefined) {
-    ok = CORE_SCHEMA.resolveImplicitScalarTag(key).tag.tagName === STR_TAG;
-    if (stringKeys.size < 10_000) stringKeys.set(key, ok);
-  }
-  return ok;
-}
-
-class SimpleParser extends SimpleLines {
+/**
+ * The parser, building what its subclass makes of each node: the tree with positions
+ * (TreeParser, below) or plain values alone (yaml-simple-plain.ts). `N` is a node, `M` a
+ * mapping, `S` a sequence; the `line` and `offset` given with each are where it starts.
+ */
+export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLines {
   constructor(
     text: string,
     limits: Readonly<InputLimits>,
@@ -76,38 +61,49 @@ class SimpleParser extends SimpleLines {
     super(text, limits);
   }
 
-  /** The documents; given `each` (read-yaml.ts), each goes to it as soon as read, unkept. */
-  file(each?: (doc: YDocument) => void): ParsedFile {
-    const documents: YDocument[] = [];
+  protected abstract scalarAt(value: Scalar, line: number, offset: number): N;
+  protected abstract newMap(line: number, offset: number): M;
+  protected abstract setKey(map: M, key: string, line: number, offset: number, value: N): void;
+  protected abstract newSeq(line: number, offset: number): S;
+  protected abstract pushItem(seq: S, item: N): void;
+
+  /**
+   * Each document's root mapping, its index in the file and where it starts, given to `take`
+   * as soon as read; returns how many there are.
+   */
+  protected documents(take: (root: M, index: number, pos: Position) => void): number {
     let count = 0;
-    const take = (doc: YDocument) => (count++, each ? each(doc) : documents.push(doc));
     // Content before the first `---` is a document; so is what follows each `---`, even
     // nothing (an empty document keeps its index, as the full parser counts them).
     let index = 0;
-    if (this.nextIndent() !== -1) take({ root: this.documentRoot(), index: index++ });
+    if (this.nextIndent() !== -1) {
+      this.documentRoot(take, index++);
+      count++;
+    }
     while (this.i < this.indents.length) {
       this.i++; // the `---`
-      if (this.nextIndent() !== -1) take({ root: this.documentRoot(), index });
+      if (this.nextIndent() !== -1) {
+        this.documentRoot(take, index);
+        count++;
+      }
       index++;
     }
-    return {
-      documents,
-      documentCount: count,
-      issues: [],
-      aliasExpansion: 0,
-      aliasBytes: 0,
-    };
+    return count;
   }
 
-  private documentRoot(): YMap {
+  private documentRoot(take: (root: M, index: number, pos: Position) => void, index: number) {
     this.bytes = 0;
-    const root = this.block(0);
-    if (root.kind !== 'map' || this.nextIndent() !== -1) throw GIVE_UP;
-    return root;
+    const line = this.i;
+    const at = this.starts[line]! + this.indents[line]!;
+    // A document is a mapping (the depth check is block()'s, for the root).
+    if (this.isDash(at, this.ends[line]!) || this.limits.maxDepth <= 1) throw GIVE_UP;
+    const root = this.mapping(at, 0);
+    if (this.nextIndent() !== -1) throw GIVE_UP;
+    take(root, index, this.pos(line, at));
   }
 
   /** The node whose first line is the current line, at its indentation. */
-  private block(depth: number): YNode {
+  private block(depth: number): N {
     if (depth >= this.limits.maxDepth - 1) throw GIVE_UP;
     const line = this.i;
     const at = this.starts[line]! + this.indents[line]!;
@@ -115,74 +111,59 @@ class SimpleParser extends SimpleLines {
     return this.mapping(at, depth);
   }
 
-  private isDash(at: number, end: number): boolean {
-    return (
-      this.text.charCodeAt(at) === 45 /* - */ &&
-      (at + 1 === end || this.text.charCodeAt(at + 1) === 32)
-    );
-  }
-
   /** A block mapping whose first key starts at `at` on the current line. */
-  private mapping(at: number, depth: number): YMap {
+  private mapping(at: number, depth: number): M {
     const text = this.text;
     const indent = at - this.starts[this.i]!;
-    const entries: YMapEntry[] = [];
-    const seen = new Set<string>();
-    let mapPos: Position | null = null;
+    const map = this.newMap(this.i, at);
+    const seen = new SeenKeys();
     for (;;) {
       const line = this.i;
       const end = this.ends[line]!;
       const colon = this.keyEnd(at, end);
-      const { key, keyPos } = this.key(line, at, colon, seen);
-      mapPos ??= keyPos;
+      const key = this.key(at, colon, seen);
       let v = colon + 1;
       while (v < end && text.charCodeAt(v) === 32) v++;
-      let value: YNode;
+      let value: N;
       if (this.contentEnd(v, end) === v) {
         this.i++;
         const next = this.nextIndent();
         if (next > indent) value = this.block(depth + 1);
         else if (next === indent && this.isDash(this.starts[this.i]! + next, this.ends[this.i]!))
           value = this.sequence(depth + 1, true);
-        else value = { kind: 'scalar', value: null, pos: keyPos };
+        else value = this.scalarAt(null, line, at);
       } else {
         value = this.inline(line, v, end, depth + 1);
         this.i++;
         if (this.nextIndent() > indent) throw GIVE_UP; // a multi-line scalar, or bad indentation
       }
-      entries.push({ key, keyPos, value });
+      this.setKey(map, key, line, at, value);
       const next = this.nextIndent();
       if (next < indent) break;
       if (next > indent) throw GIVE_UP;
       at = this.starts[this.i]! + indent;
       if (this.isDash(at, this.ends[this.i]!)) throw GIVE_UP;
     }
-    return { kind: 'map', entries, pos: mapPos };
+    return map;
   }
 
   /**
-   * The key from `at` to its `:`, not `seen` before in its mapping (a Set: a scan of the
+   * The key from `at` to its `:`, not `seen` before in its mapping (SeenKeys: a scan of the
    * entries made a mapping of n keys cost n², 15 s at 70,000 keys) and a string in the core
    * schema.
    */
-  private key(
-    line: number,
-    at: number,
-    colon: number,
-    seen: Set<string>,
-  ): { key: string; keyPos: Position } {
+  private key(at: number, colon: number, seen: SeenKeys): string {
     const key = this.text.slice(at, colon);
     if (!isStringKey(key)) throw GIVE_UP;
-    if (seen.has(key)) throw GIVE_UP;
-    seen.add(key);
+    if (!seen.add(key)) throw GIVE_UP;
     this.addBytes(key.length);
-    return { key, keyPos: this.pos(line, at) };
+    return key;
   }
 
   /** Offset of the `:` ending a plain key at `at`; gives up on any other key. */
   private keyEnd(at: number, end: number): number {
     const text = this.text;
-    if (!KEY_START.test(text[at] ?? '')) throw GIVE_UP;
+    if (!isKeyStart(text.charCodeAt(at))) throw GIVE_UP;
     let c = at + 1;
     for (; c < end; c++) {
       const ch = text.charCodeAt(c);
@@ -202,12 +183,12 @@ class SimpleParser extends SimpleLines {
   }
 
   /** A block sequence of `- ` lines at the current line's indentation. */
-  private sequence(depth: number, compact: boolean): YSeq {
+  private sequence(depth: number, compact: boolean): S {
     const text = this.text;
     const line0 = this.i;
     const indent = this.indents[line0]!;
-    const pos = this.pos(line0, this.starts[line0]! + indent);
-    const items: YNode[] = [];
+    const at0 = this.starts[line0]! + indent;
+    const seq = this.newSeq(line0, at0);
     for (;;) {
       const line = this.i;
       const end = this.ends[line]!;
@@ -215,14 +196,14 @@ class SimpleParser extends SimpleLines {
       while (c < end && text.charCodeAt(c) === 32) c++;
       if (this.contentEnd(c, end) === c) {
         this.i++;
-        if (this.nextIndent() > indent) items.push(this.block(depth + 1));
-        else items.push({ kind: 'scalar', value: null, pos });
+        if (this.nextIndent() > indent) this.pushItem(seq, this.block(depth + 1));
+        else this.pushItem(seq, this.scalarAt(null, line0, at0));
       } else if (this.isDash(c, end)) {
         throw GIVE_UP; // `- - x`
       } else if (this.looksLikeKey(c, end)) {
-        items.push(this.mapping(c, depth + 1));
+        this.pushItem(seq, this.mapping(c, depth + 1));
       } else {
-        items.push(this.inline(line, c, end, depth + 1));
+        this.pushItem(seq, this.inline(line, c, end, depth + 1));
         this.i++;
         if (this.nextIndent() > indent) throw GIVE_UP;
       }
@@ -234,25 +215,18 @@ class SimpleParser extends SimpleLines {
         throw GIVE_UP;
       }
     }
-    return { kind: 'seq', items, pos };
-  }
-
-  /** True when a `name:` key starts at `at` (a plain scalar never has `: ` or a final `:`). */
-  private looksLikeKey(at: number, end: number): boolean {
-    const stop = this.contentEnd(at, end);
-    for (let c = at; c < stop; c++) if (this.text.charCodeAt(c) === 58) return true;
-    return false;
+    return seq;
   }
 
   /** A value written on the line after its key or dash: a scalar or a one-line flow sequence. */
-  private inline(line: number, at: number, end: number, depth: number): YNode {
+  private inline(line: number, at: number, end: number, depth: number): N {
     const text = this.text;
     const ch = text.charCodeAt(at);
     if (ch === 34 /* " */ || ch === 39 /* ' */) {
       const { value, next } = this.quoted(at, end);
       if (this.contentEnd(next, end) !== next || (next < end && text.charCodeAt(next) !== 32))
         throw GIVE_UP;
-      return { kind: 'scalar', value, pos: this.pos(line, at) };
+      return this.scalarAt(value, line, at);
     }
     if (ch === 91 /* [ */) return this.flowSequence(line, at, end, depth);
     if (ch === 123 /* { */) return this.flowMapping(line, at, end, depth);
@@ -260,7 +234,7 @@ class SimpleParser extends SimpleLines {
     return this.plain(line, at, stop, false);
   }
 
-  private plain(line: number, at: number, stop: number, inFlow: boolean): YNode {
+  private plain(line: number, at: number, stop: number, inFlow: boolean): N {
     const text = this.text;
     const ch = text.charCodeAt(at);
     // Indicators that start something other than a plain scalar (or that YAML reserves).
@@ -276,7 +250,7 @@ class SimpleParser extends SimpleLines {
     const value = this.resolvePlain(raw);
     if (value === undefined) throw GIVE_UP;
     const flat = typeof value === 'string' ? flatString(value) : value;
-    return { kind: 'scalar', value: flat, pos: this.pos(line, at) };
+    return this.scalarAt(flat, line, at);
   }
 
   /** `"text"` without escapes, or `'text'` with `''`; on one line. */
@@ -308,21 +282,20 @@ class SimpleParser extends SimpleLines {
   }
 
   /** `{a: b, c: "d"}` on one line: plain keys, scalar values. */
-  private flowMapping(line: number, at: number, end: number, depth: number): YMap {
-    const pos = this.pos(line, at);
-    const entries: YMapEntry[] = [];
-    const seen = new Set<string>();
+  private flowMapping(line: number, at: number, end: number, depth: number): M {
+    const map = this.newMap(line, at);
+    const seen = new SeenKeys();
     this.flow(at, end, depth, 125 /* } */, (c) => {
       const colon = this.keyEnd(c, end);
       if (this.text.charCodeAt(colon + 1) !== 32) throw GIVE_UP; // `{a:b}`, `{a:}`
-      const { key, keyPos } = this.key(line, c, colon, seen);
+      const key = this.key(c, colon, seen);
       let v = colon + 1;
       while (v < end && this.text.charCodeAt(v) === 32) v++;
       const { value, next } = this.flowScalar(line, v, end, 125);
-      entries.push({ key, keyPos, value });
+      this.setKey(map, key, line, c, value);
       return next;
     });
-    return { kind: 'map', entries, pos };
+    return map;
   }
 
   /** A scalar inside a flow collection, up to its `,` or `closer` (`]` or `}`). */
@@ -331,12 +304,12 @@ class SimpleParser extends SimpleLines {
     c: number,
     end: number,
     closer: number,
-  ): { value: YNode; next: number } {
+  ): { value: N; next: number } {
     const text = this.text;
     const ch = text.charCodeAt(c);
     if (ch === 34 || ch === 39) {
       const { value, next } = this.quoted(c, end);
-      return { value: { kind: 'scalar', value, pos: this.pos(line, c) }, next };
+      return { value: this.scalarAt(value, line, c), next };
     }
     let stop = c;
     while (stop < end && text.charCodeAt(stop) !== 44 && text.charCodeAt(stop) !== closer) stop++;
@@ -379,14 +352,40 @@ class SimpleParser extends SimpleLines {
   }
 
   /** `[a, "b", 'c']` on one line, of scalars only. */
-  private flowSequence(line: number, at: number, end: number, depth: number): YSeq {
-    const pos = this.pos(line, at);
-    const items: YNode[] = [];
+  private flowSequence(line: number, at: number, end: number, depth: number): S {
+    const seq = this.newSeq(line, at);
     this.flow(at, end, depth, 93 /* ] */, (c) => {
       const { value, next } = this.flowScalar(line, c, end, 93);
-      items.push(value);
+      this.pushItem(seq, value);
       return next;
     });
-    return { kind: 'seq', items, pos };
+    return seq;
+  }
+}
+
+/** The tree parseYamlFile builds, positions included. */
+class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
+  /** The documents; given `each` (read-yaml.ts), each goes to it as soon as read, unkept. */
+  file(each?: (doc: YDocument) => void): ParsedFile {
+    const documents: YDocument[] = [];
+    const documentCount = this.documents((root, index) =>
+      each ? each({ root, index }) : documents.push({ root, index }),
+    );
+    return { documents, documentCount, issues: [], aliasExpansion: 0, aliasBytes: 0 };
+  }
+  protected scalarAt(value: Scalar, line: number, offset: number): YScalar {
+    return { kind: 'scalar', value, pos: this.pos(line, offset) };
+  }
+  protected newMap(line: number, offset: number): YMap {
+    return { kind: 'map', entries: [], pos: this.pos(line, offset) };
+  }
+  protected setKey(map: YMap, key: string, line: number, offset: number, value: YNode): void {
+    map.entries.push({ key, keyPos: this.pos(line, offset), value });
+  }
+  protected newSeq(line: number, offset: number): YSeq {
+    return { kind: 'seq', items: [], pos: this.pos(line, offset) };
+  }
+  protected pushItem(seq: YSeq, item: YNode): void {
+    seq.items.push(item);
   }
 }

@@ -9,13 +9,16 @@ import type { Change, Reason } from '../model/plan.js';
 import type { LiveQueue } from '../model/live.js';
 import type { PlanContext } from './context.js';
 import type { ClusterOutcome, QueueFrame, QueueOwn } from './queue-frame.js';
+import { changeWith } from './change.js';
 import { reasonOf } from './reasons.js';
 
 /**
- * Sets `cause` on every change with a `caused_by` whose deciding pass did not set it. The queue
- * pass sets its own (withCause): its decisions may be kept frozen between plans (src/incremental/queue-reuse.ts).
+ * The changes, each with a `caused_by` whose deciding pass did not give it a `cause` made again
+ * with one (changeWith: no change is written after it is made); the others as they are. The
+ * queue pass gives its own (withCause): its decisions may be kept frozen between plans
+ * (src/incremental/queue-reuse.ts).
  */
-export function assignCauses(ctx: PlanContext, changes: readonly Change[]): void {
+export function withCauses(ctx: PlanContext, changes: readonly Change[]): Change[] {
   const facts: CauseFacts = {
     cluster: (name) => {
       const d = ctx.clusters.get(name);
@@ -24,10 +27,11 @@ export function assignCauses(ctx: PlanContext, changes: readonly Change[]): void
     movedClusters: ctx.movedClusters,
     liveQueue: (name) => ctx.lQueues.get(name),
   };
-  for (const change of changes) {
-    if (!change.caused_by || change.cause) continue;
-    change.cause = causeOf(facts, change, change.caused_by);
-  }
+  return changes.map((change) =>
+    !change.caused_by || change.cause
+      ? change
+      : changeWith(change, { cause: causeOf(facts, change, change.caused_by) }),
+  );
 }
 
 /** What a cause is decided from: the clusters' decisions and the queue's live record. */
@@ -37,18 +41,19 @@ interface CauseFacts {
   liveQueue(name: string): LiveQueue | undefined;
 }
 
-/** A queue decision with the cause of its change set (in the queue pass, before it is kept). */
+/**
+ * A queue decision whose change has a `caused_by` and no `cause` made again with its change's
+ * cause (in the queue pass, before it is kept); else the decision as it is.
+ */
 export function withCause<D extends { change: Change }>(f: QueueFrame, own: QueueOwn, d: D): D {
   const by = d.change.caused_by;
-  if (by && !d.change.cause) {
-    const facts: CauseFacts = {
-      cluster: (name) => f.clusters.get(name),
-      movedClusters: f.movedClusters,
-      liveQueue: (name) => (name === own.name ? own.live : undefined),
-    };
-    d.change.cause = causeOf(facts, d.change, by);
-  }
-  return d;
+  if (!by || d.change.cause) return d;
+  const facts: CauseFacts = {
+    cluster: (name) => f.clusters.get(name),
+    movedClusters: f.movedClusters,
+    liveQueue: (name) => (name === own.name ? own.live : undefined),
+  };
+  return { ...d, change: changeWith(d.change, { cause: causeOf(facts, d.change, by) }) };
 }
 
 function causeOf(facts: CauseFacts, change: Change, by: string): Reason {

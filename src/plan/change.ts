@@ -3,6 +3,17 @@ import type { Change, ChangeAction, FieldDiff, PlanSummary, Reason } from '../mo
 import { reasonText } from './reasons.js';
 import type { Form } from './forms.js';
 
+/**
+ * What a pass decides of a change beside its reason, given when the change is made (in the
+ * order the pass decided them: the JSON lists a change's members in the order they were set).
+ */
+export type ChangeExtras = Pick<Change, 'caused_after' | 'cause' | 'note'>;
+
+/**
+ * A change, whole: no pass writes to a change once it is made (a pass that learns more of it
+ * makes a new one, `changeWith`), so a decision a cache keeps between plans cannot be changed
+ * under it (src/incremental/queue-reuse.ts).
+ */
 export function makeChange(
   kind: ObjectKind,
   name: string,
@@ -13,9 +24,10 @@ export function makeChange(
   /** Words, or a reason as data (its words become `reason`, the data `why`). */
   reason: string | Reason | null = null,
   causedBy: string | null = null,
+  extras?: ChangeExtras,
 ): Change {
   const data = reason !== null && typeof reason === 'object' ? reason : null;
-  const change: Change = {
+  return {
     address: address(kind, name),
     kind,
     name,
@@ -26,9 +38,22 @@ export function makeChange(
     reason: data ? reasonText(data) : (reason as string | null),
     destructive: action === 'delete' || action === 'replace',
     caused_by: causedBy,
+    ...(data ? { why: data } : {}),
+    ...extras,
   };
-  if (data) change.why = data;
-  return change;
+}
+
+/**
+ * `change` with `fields` set, as a new change: its members in the same order, a member it did
+ * not have last (as setting it would have put them, so the JSON is the same).
+ */
+export function changeWith(change: Change, fields: Partial<Change>): Change {
+  return { ...change, ...fields };
+}
+
+/** A note added to the change's note (`; ` between them), as a new change. */
+export function withNote(change: Change, note: string): Change {
+  return changeWith(change, { note: change.note ? `${change.note}; ${note}` : note });
 }
 
 /** The plan's summary: how many changes of each action. */

@@ -88,8 +88,7 @@ export function planClusterUndelete(
     };
   }
   const moves = d.pool !== deleted.pool;
-  const change = makeChange('Cluster', name, 'create', null, after, diff);
-  change.note = reasonText(
+  const note = reasonText(
     reasonOf('CLUSTER_UNDELETED', {
       name,
       from: deleted.pool,
@@ -97,6 +96,7 @@ export function planClusterUndelete(
       enabled: d.enabled,
     }),
   )!;
+  const change = makeChange('Cluster', name, 'create', null, after, diff, null, null, { note });
   return {
     change,
     registers: false,
@@ -120,17 +120,17 @@ export function planConamedUndelete(
 ): QueueDecision {
   const { name } = own;
   const back: QueueSpec = { ...deleted, pool: cluster.final!.pool, clusters: [name] };
-  const d = decision(own, {
+  const call = sameQueueSpec(back, target) ? null : ({ op: 'update_queue', spec: target } as const);
+  return decision(own, {
     live: null,
-    call: sameQueueSpec(back, target) ? null : { op: 'update_queue', spec: target },
+    call,
     createdBy: null,
     action: 'create',
     final: target,
     diff: diffForms(queueForm(back), queueForm(target)),
     causedBy: address('Cluster', name),
+    note: reasonText(
+      reasonOf('CONAMED_QUEUE_UNDELETED', { cluster: address('Cluster', name), updated: !!call }),
+    )!,
   });
-  d.change.note = reasonText(
-    reasonOf('CONAMED_QUEUE_UNDELETED', { cluster: address('Cluster', name), updated: !!d.call }),
-  )!;
-  return d;
 }

@@ -160,8 +160,7 @@ function planMove(
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
     };
   }
-  const change = makeChange('Cluster', name, 'update', before, after, diff);
-  change.note = reasonText(
+  const note = reasonText(
     reasonOf('CLUSTER_MOVED_IN_PLACE', {
       from: l.pool,
       pool,
@@ -169,6 +168,7 @@ function planMove(
       queue: address('Queue', name),
     }),
   )!;
+  const change = makeChange('Cluster', name, 'update', before, after, diff, null, null, { note });
   if (!reported) warnUnverified(ctx, l, pool, contract, declared);
   return {
     change,

@@ -31,22 +31,22 @@ export function cascadeDecision(
 ): QueueDecision {
   const by = address('Cluster', l.name);
   if (!recreated) {
-    const d = decision(own, {
+    return decision(own, {
       live: l,
       call: null,
       createdBy: null,
       action: 'delete',
       final: null,
       causedBy: by,
+      cause: reasonOf('DELETED_WITH_CLUSTER', { by }),
     });
-    d.change.cause = reasonOf('DELETED_WITH_CLUSTER', { by });
-    return d;
   }
   const before = queueForm(l);
   const after = recreated.change.after;
   const diff = diffForms(before, after, (path) => path === 'pool');
-  const change = makeChange('Queue', l.name, 'replace', before, after, diff, null, by);
-  if (recreated.change.caused_after) change.caused_after = recreated.change.caused_after;
-  change.cause = reasonOf('REPLACED_WITH_CLUSTER', { by, pool: l.pool });
+  const change = makeChange('Queue', l.name, 'replace', before, after, diff, null, by, {
+    ...(recreated.change.caused_after ? { caused_after: recreated.change.caused_after } : {}),
+    cause: reasonOf('REPLACED_WITH_CLUSTER', { by, pool: l.pool }),
+  });
   return { ...recreated, change };
 }

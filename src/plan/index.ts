@@ -21,7 +21,7 @@ import { planQueues } from './queues.js';
 import type { QueuePass } from './queue-pass.js';
 import { buildSteps } from './steps.js';
 import { queueWarnings } from './warnings.js';
-import { assignCauses } from './causes.js';
+import { withCauses } from './causes.js';
 import { planInventory } from './inventory.js';
 import { SharedCreatedFields } from './created-fields.js';
 
@@ -82,16 +82,15 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ...checkPreventDestroy(ctx),
   ];
 
-  const changes: Change[] = [
+  // One decision per object: causes first, so the warnings that name them say the same.
+  const changes = withCauses(ctx, [
     ...[...ctx.pools.values()].map((d) => d.change),
     ...[...ctx.clusters.values()].map((d) => d.change),
     ...[...ctx.queues.values()].map((d) => d.change),
     ...withOtherRows(ctx, 'PoolAssignment', [...ctx.assignments.values()]),
     ...[...ctx.defaultQueues.values()].map((d) => d.change),
     ...withOtherRows(ctx, 'ExecutionClusterLabel', [...ctx.labels.values()]),
-  ];
-  // One decision per object: causes first, so the warnings that name them say the same.
-  assignCauses(ctx, changes);
+  ]);
   fields.shareAll(changes);
   warnings.push(...queueWarnings(ctx, warnings));
   // Each pass visits names in sorted order, so changes are sorted by kind then name.

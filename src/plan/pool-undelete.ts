@@ -30,8 +30,9 @@ export function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePo
   const want: PoolContract | null = d.contract;
   // Unknown on either side: nothing to compare, the pool comes back as it was.
   if (want === null || deleted.contract_known === false) {
-    const change = makeChange('ClusterPool', name, 'create', null, before, []);
-    change.note = reasonText(reasonOf('POOL_UNDELETED', { name, updated: false }))!;
+    const change = makeChange('ClusterPool', name, 'create', null, before, [], null, null, {
+      note: reasonText(reasonOf('POOL_UNDELETED', { name, updated: false }))!,
+    });
     return {
       change,
       creates: false,
@@ -55,8 +56,9 @@ export function planPoolUndelete(ctx: PlanIndex, d: DesiredPool, deleted: LivePo
     );
     return { change, creates: false, deletes: false, finalContract: null };
   }
-  const change = makeChange('ClusterPool', name, 'create', null, after, diff);
-  change.note = reasonText(reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 }))!;
+  const change = makeChange('ClusterPool', name, 'create', null, after, diff, null, null, {
+    note: reasonText(reasonOf('POOL_UNDELETED', { name, updated: diff.length > 0 }))!,
+  });
   return {
     change,
     creates: false,

@@ -210,8 +210,9 @@ function planPoolUpdate(
     const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, mismatches });
     return keep(live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
   }
-  const change = makeChange('ClusterPool', name, 'update', before, after, diff);
-  change.note = reasonText(reasonOf('POOL_UPDATED_IN_PLACE', {}))!;
+  const change = makeChange('ClusterPool', name, 'update', before, after, diff, null, null, {
+    note: reasonText(reasonOf('POOL_UPDATED_IN_PLACE', {}))!,
+  });
   return { change, creates: false, deletes: false, updates: true, finalContract: desired };
 }
 

@@ -20,6 +20,10 @@ export function decision(
     causedBy?: string | null;
     /** What the cause alone creates (C2/C3 defaults), when a call of its own follows. */
     createdAs?: QueueSpec;
+    /** What the step of `causedBy` does to the queue, when the deciding pass knows it. */
+    cause?: Reason;
+    /** Why the steps are safe (drain, queue delete, move, undelete). */
+    note?: string;
   },
 ): QueueDecision {
   const before = fields.live ? queueForm(fields.live) : null;
@@ -36,9 +40,15 @@ export function decision(
     fields.diff ?? (unchanged ? [] : diffForms(before, after)),
     fields.reason ?? null,
     fields.causedBy ?? null,
+    {
+      ...(fields.createdAs && fields.call && fields.causedBy
+        ? { caused_after: queueForm(fields.createdAs) }
+        : {}),
+      ...(fields.cause ? { cause: fields.cause } : {}),
+      ...(fields.note !== undefined ? { note: fields.note } : {}),
+    },
   );
-  if (fields.createdAs && fields.call && fields.causedBy)
-    change.caused_after = queueForm(fields.createdAs);
+  const { deletes, activates, moves, undeletes } = fields;
   return {
     change,
     call: fields.call,
@@ -46,6 +56,10 @@ export function decision(
     final: fields.final,
     live: fields.live,
     declared: own.desired !== undefined,
+    ...(deletes !== undefined ? { deletes } : {}),
+    ...(activates !== undefined ? { activates } : {}),
+    ...(moves !== undefined ? { moves } : {}),
+    ...(undeletes !== undefined ? { undeletes } : {}),
   };
 }
 

@@ -7,6 +7,7 @@
 import type { QueueCaps } from '../model/common.js';
 import type { QueueDecision } from './context.js';
 import type { QueueOwn } from './queue-frame.js';
+import { withNote } from './change.js';
 import { reasonOf, reasonText } from './reasons.js';
 
 /** Union's QueueSpec (proto/cloudidl/queue/queue.proto): the caps poolsync manages when declared. */
@@ -30,8 +31,7 @@ export function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecis
       fields: fields.map(fieldName),
     }),
   )!;
-  d.change.note = d.change.note ? `${d.change.note}; ${why}` : why;
-  return d;
+  return { ...d, change: withNote(d.change, why) };
 }
 
 function fieldName(n: number): string {

@@ -114,10 +114,13 @@ function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
   const { own, base } = v;
   const { name } = own;
   if (f.deletedQueues.has(name)) {
-    const d = decision(own, { ...base, action: 'delete', final: null });
-    d.deletes = true;
-    d.change.note = reasonText(reasonOf('QUEUE_DELETED_DRAINED', {}))!;
-    return d;
+    return decision(own, {
+      ...base,
+      action: 'delete',
+      final: null,
+      deletes: true,
+      note: reasonText(reasonOf('QUEUE_DELETED_DRAINED', {}))!,
+    });
   }
   if (name === DEFAULT_QUEUE && f.absentDefault) {
     const reason =
@@ -152,18 +155,15 @@ function planPoolChange(
       ? reasonOf('QUEUE_POOL_CHANGE_UNDRAINABLE', { settings })
       : selectorBlockedReason(f, target);
     if (blocked) return refuse(blocked);
-    const d = decision(own, {
+    return decision(own, {
       ...base,
       action: 'replace',
       call: { op: 'create_queue', spec: target },
       final: target,
       diff: requested(),
+      deletes: true,
+      note: reasonText(reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool }))!,
     });
-    d.deletes = true;
-    d.change.note = reasonText(
-      reasonOf('QUEUE_REPLACED_DRAINED', { from: live.pool, to: target.pool }),
-    )!;
-    return d;
   }
   if (target.pool !== live.pool) {
     const missing = [

@@ -37,25 +37,25 @@ export function planQueueMove(
   if (settings) return refuse(reasonOf('QUEUE_MOVE_UNDRAINABLE', { settings }));
   const blocked = selectorBlockedReason(f, target);
   if (blocked) return refuse(blocked);
-  const d = decision(own, {
+  const activates = routesSomewhere(f, target);
+  return decision(own, {
     live: l,
     createdBy: null,
     action: 'update',
     call: { op: 'move_queue', spec: target },
     final: target,
     diff: diffForms(queueForm(live), queueForm(target)),
+    moves: true,
+    activates,
+    note: reasonText(
+      reasonOf('QUEUE_MOVED_IN_PLACE', {
+        from,
+        to: target.pool,
+        queue: address('Queue', l.name),
+        activates,
+      }),
+    )!,
   });
-  d.moves = true;
-  d.activates = routesSomewhere(f, target);
-  d.change.note = reasonText(
-    reasonOf('QUEUE_MOVED_IN_PLACE', {
-      from,
-      to: target.pool,
-      queue: address('Queue', l.name),
-      activates: d.activates,
-    }),
-  )!;
-  return d;
 }
 
 /** Whether queue_move can ever move this queue: not `default` (Q5), not a co-named queue (Q4). */

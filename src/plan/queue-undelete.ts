@@ -57,16 +57,15 @@ export function planUndelete(
       reason,
     });
   }
-  const d = decision(own, {
+  return decision(own, {
     live: null,
     call: { op: moves ? 'move_queue' : 'update_queue', spec: target },
     createdBy: null,
     action: 'create',
     final: target,
     diff: diffForms(queueForm(deleted), queueForm(target)),
+    undeletes: true,
+    activates: f.caps.drain,
+    note: reasonText(reasonOf('QUEUE_UNDELETED', { name }))!,
   });
-  d.undeletes = true;
-  d.activates = f.caps.drain;
-  d.change.note = reasonText(reasonOf('QUEUE_UNDELETED', { name }))!;
-  return d;
 }

@@ -33,6 +33,7 @@ import { planLiveQueue } from './queue-live.js';
 import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { planEachQueue, type QueuePass } from './queue-pass.js';
 import { SharedCreatedFields } from './created-fields.js';
+import { changeWith, withNote } from './change.js';
 
 /** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
 export function planQueues(
@@ -92,24 +93,22 @@ function withActivation(
   const inactive = l.state !== undefined && l.state !== 'active';
   const settled = d.change.action === 'blocked' || d.change.action === 'unmanaged';
   if (drainedBy === undefined && (!inactive || settled)) return d;
-  d.activates = true;
-  if (inactive) {
-    d.change.diff.push({
-      path: 'state',
-      before: l.state,
-      after: 'active',
-      forces_replacement: false,
-    });
-    if (d.change.action === 'noop') d.change.action = 'update';
-  }
+  const activated = inactive
+    ? changeWith(d.change, {
+        diff: [
+          ...d.change.diff,
+          { path: 'state', before: l.state, after: 'active', forces_replacement: false },
+        ],
+        ...(d.change.action === 'noop' ? { action: 'update' as const } : {}),
+      })
+    : d.change;
   const why = reasonText(
     reasonOf('QUEUE_REACTIVATED', {
       state: l.state ?? null,
       drained_by: drainedBy?.map((c) => address('Cluster', c)) ?? null,
     }),
   )!;
-  d.change.note = d.change.note ? `${d.change.note}; ${why}` : why;
-  return d;
+  return { ...d, activates: true, change: withNote(activated, why) };
 }
 
 function planMissingQueue(

@@ -19,7 +19,8 @@ import type { DaemonArgs } from '../define/daemon.js';
 function bundledExample(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [
-    resolve(here, '../../../examples/config-repo'),
+    resolve(here, '../../../examples/config-repo'), // src/cli/commands/ (tsx), tsc's dist/
+    resolve(here, '../../examples/config-repo'), // the bundle's dist/cli/ (scripts/bundle.mjs)
     resolve(process.cwd(), 'examples/config-repo'),
   ];
   const found = candidates.find((c) => existsSync(c));
