@@ -31,8 +31,6 @@ import {
   type AttributeWork,
 } from './attribute-decisions.js';
 
-const what = (v: AttributeView) => (v.kind === 'ExecutionClusterLabel' ? 'label' : 'pool');
-
 function deletePath(v: AttributeView): string {
   const { project, domain, workflow } = v.key;
   return workflow === null
@@ -94,10 +92,13 @@ function planCascade(
   // A row the repository wants but cannot set now (blocked) would be lost.
   const stuck = restore.filter((w) => w.change.action === 'blocked');
   const addr = address(v.kind, v.name);
+  // The rows taken along and the value of each (the words say them: words/flyteadmin.ts).
   const takes = [
-    ...unmanaged.map((w) => `${address(w.kind, w.name)} (${what(w)} ${w.live})`),
-    ...rows.map((r) => `${address(v.kind, attributeRowKey(r))} (${what(v)} ${r.value})`),
+    ...unmanaged.map((w) => address(w.kind, w.name)),
+    ...rows.map((r) => address(v.kind, attributeRowKey(r))),
   ];
+  const values = [...unmanaged.map((w) => w.live!), ...rows.map((r) => r.value)];
+  const kind = v.kind;
   const path = deletePath(v);
   const type = v.type;
   const scope = `${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
@@ -106,7 +107,9 @@ function planCascade(
       path,
       type,
       scope,
+      kind,
       takes,
+      values,
       address: addr,
       workflow_rows: unmanaged.length,
       launch_plan_rows: rows.length,
@@ -129,10 +132,10 @@ function planCascade(
           path,
           type,
           scope,
-          takes: [
-            ...takes,
-            ...restore.map((w) => `${address(w.kind, w.name)} (set again after it)`),
-          ],
+          kind,
+          takes,
+          values,
+          restored: restore.map((w) => address(w.kind, w.name)),
         }),
       )!,
     });

@@ -112,7 +112,7 @@ export function disabledClusterWarnings(desired: DesiredState): PlanWarning[] {
       wordedWarning('LABEL_CLUSTER_DISABLED', address('ClusterLabel', label.name), {
         label: label.name,
         clusters: off.map((e) => e.cluster),
-        weights: off.map((e) => String(e.weight)),
+        weights: off.map((e) => e.weight),
         all,
         default_label: def ? def.name : null,
         enabled: [...enabled],
@@ -132,11 +132,11 @@ export function relativeWeightWarnings(desired: DesiredState): PlanWarning[] {
   for (const label of desired.cluster_labels ?? []) {
     const sum = label.clusters.reduce((s, e) => s + Math.fround(e.weight), 0);
     if (label.clusters.length === 0 || Math.abs(sum - 1) <= LABEL_WEIGHT_TOLERANCE) continue;
-    const percent = (w: number) => String(Number(((100 * Math.fround(w)) / sum).toFixed(1)));
+    const percent = (w: number) => Number(((100 * Math.fround(w)) / sum).toFixed(1));
     out.push(
       wordedWarning('LABEL_WEIGHTS_RELATIVE', address('ClusterLabel', label.name), {
         label: label.name,
-        sum: String(Number(sum.toFixed(6))),
+        sum: Number(sum.toFixed(6)),
         zero: sum === 0,
         clusters: label.clusters.map((e) => e.cluster),
         percents: sum === 0 ? [] : label.clusters.map((e) => percent(e.weight)),

@@ -68,3 +68,21 @@ describe('LABEL_NOT_DEPLOYED', () => {
     expect(words).toContain('every enabled cluster with equal weight (none enabled)');
   });
 });
+
+describe('CASCADE_TAKES_ALONG', () => {
+  it('words the rows taken along with their values, and those set again after it', () => {
+    const why = reasonOf('CASCADE_TAKES_ALONG', {
+      path: 'DELETE project_domain_attributes/p/d',
+      type: 'EXECUTION_CLUSTER_LABEL',
+      scope: 'p/d',
+      kind: 'ExecutionClusterLabel',
+      takes: ['ExecutionClusterLabel/p/d/wf.a'],
+      values: ['gpu'],
+      restored: ['ExecutionClusterLabel/p/d/wf.b'],
+    });
+    expect(reasonText(why)).toBe(
+      'DELETE project_domain_attributes/p/d also deletes the narrower EXECUTION_CLUSTER_LABEL rows of p/d: ' +
+        'ExecutionClusterLabel/p/d/wf.a (label gpu), ExecutionClusterLabel/p/d/wf.b (set again after it)',
+    );
+  });
+});

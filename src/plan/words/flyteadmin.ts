@@ -22,15 +22,32 @@ function keepInstead(p: ReasonParams): string {
     : `; or declare the workflow ${workflowRows === 1 ? 'row' : 'rows'} in the repository (${lp})`;
 }
 
+/**
+ * The rows a delete takes along: each of `takes` (addresses) with its value (`values`), a label
+ * or a pool as `kind` says.
+ */
+function taken(p: ReasonParams): string[] {
+  const what = p.kind === 'ExecutionClusterLabel' ? 'label' : 'pool';
+  const values = list(p, 'values');
+  return list(p, 'takes').map((a, i) => `${a} (${what} ${values[i] ?? ''})`);
+}
+
 export const FLYTEADMIN_REASONS: WordsTable = {
-  /** A note (Change.note): a delete that takes the narrower rows along (`takes`). */
-  CASCADE_TAKES_ALONG: (p) => `${cascadeAlong(p)}: ${list(p, 'takes').join(', ')}`,
+  /**
+   * A note (Change.note): a delete that takes the narrower rows along (`takes`, with their
+   * `values`), and the rows the repository wants that are set again after it (`restored`).
+   */
+  CASCADE_TAKES_ALONG: (p) =>
+    `${cascadeAlong(p)}: ${[
+      ...taken(p),
+      ...list(p, 'restored').map((a) => `${a} (set again after it)`),
+    ].join(', ')}`,
   /**
    * A delete that would take along rows poolsync does not manage (`takes`: each with its value),
    * not accepted for `address`; `workflow_rows` and `launch_plan_rows` count them.
    */
   CASCADE_NOT_ACCEPTED: (p) => {
-    const takes = list(p, 'takes');
+    const takes = taken(p);
     const one = takes.length === 1;
     return (
       `${cascadeAlong(p)} (flyteadmin's delete skips empty fields, gormimpl/resource_repo.go), and poolsync does not manage ` +
