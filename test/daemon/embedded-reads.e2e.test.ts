@@ -1,8 +1,9 @@
 /**
  * A daemon on an embedded (`file:`) control plane plans through a read-only open: no writer
- * lock, no journal replay, no snapshot rewritten per run. It takes the writer only to apply,
- * and then checks the state is still the one it planned against. In process: a real Git
- * repository, the real state file, the daemon's HTTP server on 127.0.0.1.
+ * lock, no journal replay, no snapshot rewritten per run, an unchanged state not read again
+ * (the state cache it hands each open). It takes the writer only to apply, and then checks
+ * the state is still the one it planned against. In process: a real Git repository, the real
+ * state file, the daemon's HTTP server on 127.0.0.1.
  */
 import { statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +11,8 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import type { DaemonDeps } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
+import { sameObjects } from '../../src/incremental/same-objects.js';
+import type { LiveState } from '../../src/model/live.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo } from './helpers.js';
@@ -65,6 +68,49 @@ describe('daemon on a file: control plane', () => {
     } finally {
       await writer.close();
     }
+  });
+
+  it('runs of an unchanged state share its read (the state cache the daemon hands each open); a write is read again', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const reads: LiveState[] = [];
+    const d = await start(repo, {
+      pipeline: {
+        readLiveState: async (cp: ControlPlane) => {
+          const live = await readLiveState(cp);
+          reads.push(live);
+          return live;
+        },
+      },
+    });
+    await until('the first apply', async () => (await d.status()).appliedCommit !== null);
+    expect((await d.reconcile()).result).toBe('in_sync');
+    const first = reads.at(-1)!;
+    expect((await d.reconcile()).result).toBe('in_sync');
+    // The same frozen objects: the state file was not read again (src/incremental/state-cache.ts).
+    expect(sameObjects(first, reads.at(-1)!)).toBe(true);
+
+    const writer = await EmbeddedControlPlane.open({ path: d.cpPath });
+    try {
+      const { pool, clusters, run_concurrency, depth, priority, fairness } =
+        await writer.getQueue('batch');
+      await writer.updateQueue('batch', {
+        pool,
+        clusters,
+        run_concurrency,
+        action_concurrency: 7,
+        depth,
+        priority,
+        fairness,
+      });
+    } finally {
+      await writer.close();
+    }
+    const changed = reads.length;
+    await d.reconcile();
+    const after = reads[changed]!;
+    expect(after.queues.find((q) => q.name === 'batch')?.action_concurrency).toBe(7);
+    expect(sameObjects(first, after)).toBe(false);
   });
 
   it('a state changed by another writer between the plan and the apply is planned again, never applied stale', async () => {
