@@ -29,8 +29,8 @@ export function isActionable(action: ChangeAction): action is ActionableAction {
   return ACTIONABLE.has(action);
 }
 
-/** A parameter of a reason: a name, a pool, a count, a flag, a list of names. */
-export type ReasonParam = string | number | boolean | string[] | null;
+/** A parameter of a reason: a name, a pool, a count, a flag, a list of names or of numbers. */
+export type ReasonParam = string | number | boolean | string[] | number[] | null;
 export type ReasonParams = Record<string, ReasonParam>;
 
 /**

@@ -18,6 +18,7 @@ import { address } from '../model/common.js';
 import type { ClusterLabelEntry, FlyteadminLive } from '../model/flyte.js';
 import type { DesiredState } from '../model/desired.js';
 import { annotate, attributeViews, block, type AttributeWork } from './attribute-decisions.js';
+import type { ReasonParams } from '../model/plan.js';
 import { reasonOf, reasonText, wordedWarning } from './reasons.js';
 
 type Deployed = FlyteadminLive['deployed'];
@@ -40,8 +41,7 @@ export function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): vo
     }
     const why = mismatch(deployed, label, wanted.get(label) ?? null);
     if (why === null) continue;
-    if (changed)
-      block(ctx, v, reasonOf('LABEL_NOT_DEPLOYED', { routing: why.text, goes: why.goes, file }));
+    if (changed) block(ctx, v, reasonOf('LABEL_NOT_DEPLOYED', { ...routingParams(why), file }));
     else if (!v.set && !v.remove)
       elsewhere.set(label, [...(elsewhere.get(label) ?? []), address(v.kind, v.name)]);
   }
@@ -58,9 +58,8 @@ export function checkLabelDeployment(ctx: AttributeWork, fa: FlyteadminLive): vo
     const why = mismatch(deployed, label, wanted.get(label) ?? null)!;
     ctx.warnings.push(
       wordedWarning('LABEL_ROUTED_ELSEWHERE', address('ClusterLabel', label), {
-        routing: why.text,
+        ...routingParams(why),
         addresses,
-        goes: why.goes,
         file,
       }),
     );
@@ -91,51 +90,68 @@ function wantedRouting(ctx: { desired: DesiredState }): Map<string, ClusterLabel
 }
 
 /**
- * Why flyteadmin does not route `label` as the repository does (`text`) and where it sends
- * the executions instead (`goes`), or null when it routes it as the repository does.
+ * How flyteadmin routes a label other than the repository does, as data (the catalog words it:
+ * src/plan/words/labels.ts): the entries it runs (null: it does not route the label; `listed`
+ * then the clusters its labelClusterMap lists, null when it lists none), the entries the
+ * repository gives (null: it disables every cluster of the label), and where an unrouted
+ * label's executions go (`fallback`: the default label when that one routes, else every
+ * `enabled` cluster).
  */
-function mismatch(
-  d: Deployed,
-  label: string,
-  wanted: ClusterLabelEntry[] | null,
-): { text: string; goes: string } | null {
-  const source = d.source ?? 'its configuration';
+interface Routing {
+  label: string;
+  source: string | null;
+  running: ClusterLabelEntry[] | null;
+  listed: string[] | null;
+  wanted: ClusterLabelEntry[] | null;
+  sameClusters: boolean;
+  fallback: { label: string; entries: ClusterLabelEntry[] } | null;
+  enabled: string[];
+}
+
+/**
+ * How flyteadmin routes `label` when it does not route it as the repository does, or null when
+ * it does.
+ */
+function mismatch(d: Deployed, label: string, wanted: ClusterLabelEntry[] | null): Routing | null {
   const running = routedEntries(d, label);
-  if (running === null) {
-    // The repository routes it nowhere either (every cluster disabled: LABEL_CLUSTER_DISABLED).
-    if (wanted === null) return null;
-    const listed = d.labels?.[label];
-    const text = listed
-      ? `label '${label}' is in the labelClusterMap flyteadmin runs with (${source}), but none of its clusters (${listed.map((e) => e.cluster).join(', ')}) is an enabled clusterConfigs entry there, so flyteadmin skips the label`
-      : `label '${label}' is not in the labelClusterMap flyteadmin runs with (${source})`;
-    return { text, goes: fallback(d) };
-  }
-  const goes = `${weights(running)}, as it runs the label`;
-  if (wanted === null)
-    return {
-      text: `label '${label}' routes to ${weights(running)} in flyteadmin (${source}), but the repository disables every cluster of it`,
-      goes,
-    };
-  if (sameWeights(running, wanted)) return null;
+  // The repository routes it nowhere either (every cluster disabled: LABEL_CLUSTER_DISABLED).
+  if (running === null && wanted === null) return null;
+  if (running !== null && wanted !== null && sameWeights(running, wanted)) return null;
   const clusters = (l: readonly ClusterLabelEntry[]) =>
     l
       .map((e) => e.cluster)
       .sort()
       .join(',');
-  const what = clusters(running) === clusters(wanted) ? 'other weights' : 'other clusters';
+  const def = d.default_execution_label;
+  const routed = running === null && def ? routedEntries(d, def) : null;
   return {
-    text: `label '${label}' runs with ${what} in flyteadmin (${weights(running)}, ${source}) than the repository gives it (${weights(wanted)})`,
-    goes,
+    label,
+    source: d.source ?? null,
+    running,
+    listed: running === null ? (d.labels?.[label]?.map((e) => e.cluster) ?? null) : null,
+    wanted,
+    sameClusters: running !== null && wanted !== null && clusters(running) === clusters(wanted),
+    fallback: def && routed ? { label: def, entries: routed } : null,
+    enabled: [...(d.enabled_clusters ?? [])],
   };
 }
 
-/** Where flyteadmin sends executions of a label it does not route. */
-function fallback(d: Deployed): string {
-  const def = d.default_execution_label;
-  const routed = def ? routedEntries(d, def) : null;
-  return def && routed
-    ? `its defaultExecutionLabel '${def}' (${weights(routed)})`
-    : `every enabled cluster with equal weight (${d.enabled_clusters?.join(', ') || 'none enabled'})`;
+/** The parameters of LABEL_NOT_DEPLOYED and LABEL_ROUTED_ELSEWHERE: the routing's data. */
+function routingParams(r: Routing): ReasonParams {
+  return {
+    label: r.label,
+    source: r.source,
+    running_clusters: r.running?.map((e) => e.cluster) ?? null,
+    running_weights: r.running?.map((e) => e.weight) ?? null,
+    listed: r.listed,
+    wanted_clusters: r.wanted?.map((e) => e.cluster) ?? null,
+    wanted_weights: r.wanted?.map((e) => e.weight) ?? null,
+    same_clusters: r.sameClusters,
+    default_label: r.fallback?.label ?? null,
+    default_clusters: r.fallback?.entries.map((e) => e.cluster) ?? null,
+    default_weights: r.fallback?.entries.map((e) => e.weight) ?? null,
+    enabled: r.enabled,
+  };
 }
 
 function renderedFile(ctx: { desired: DesiredState }): string {
@@ -151,8 +167,4 @@ function sameWeights(a: readonly ClusterLabelEntry[], b: readonly ClusterLabelEn
       .sort()
       .join(',');
   return key(a) === key(b);
-}
-
-function weights(l: readonly ClusterLabelEntry[]): string {
-  return l.map((e) => `${e.cluster} ${e.weight}`).join(', ');
 }

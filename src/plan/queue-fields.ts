@@ -27,17 +27,9 @@ export function noteUnmanagedFields(own: QueueOwn, d: QueueDecision): QueueDecis
   if (!d.call || d.call.op === 'create_queue' || fields.length === 0) return d;
   const why = reasonText(
     reasonOf('QUEUE_FIELDS_WRITTEN_BACK', {
-      numbers: listNumbers(fields),
-      fields: fields.map(fieldName),
+      numbers: fields,
+      names: fields.map((n) => NAMES[n] ?? ''),
     }),
   )!;
   return { ...d, change: withNote(d.change, why) };
-}
-
-function fieldName(n: number): string {
-  return NAMES[n] ?? `field ${n}, not in poolsync's definition`;
-}
-
-function listNumbers(n: readonly number[]): string {
-  return n.length === 1 ? String(n[0]) : `${n.slice(0, -1).join(', ')} and ${n[n.length - 1]}`;
 }

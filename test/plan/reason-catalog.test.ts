@@ -25,7 +25,24 @@ const CALLS: Record<string, { code: number; params: number }> = {
 };
 
 /** Parameters a helper spreads into a call, by the helper's name. */
-const SPREADS: Record<string, string[]> = { scopeParams: ['kinds', 'source', 'inventory'] };
+const SPREADS: Record<string, string[]> = {
+  scopeParams: ['kinds', 'source', 'inventory'],
+  // deployment.ts: how flyteadmin routes a label (LABEL_NOT_DEPLOYED, LABEL_ROUTED_ELSEWHERE).
+  routingParams: [
+    'label',
+    'source',
+    'running_clusters',
+    'running_weights',
+    'listed',
+    'wanted_clusters',
+    'wanted_weights',
+    'same_clusters',
+    'default_label',
+    'default_clusters',
+    'default_weights',
+    'enabled',
+  ],
+};
 
 interface CallSite {
   where: string;

@@ -1,5 +1,49 @@
 /** Words of the warnings about execution cluster labels (cluster-labels.ts) and of a partial plan. */
-import { list, s, type WordsTable } from './params.js';
+import type { ReasonParams } from '../../model/plan.js';
+import { list, listOrNull, s, type WordsTable } from './params.js';
+
+/** `cluster weight, …` of the entries `<of>_clusters` with their `<of>_weights`; null when none. */
+function entries(p: ReasonParams, of: string): string | null {
+  const clusters = listOrNull(p, `${of}_clusters`);
+  const weights = list(p, `${of}_weights`);
+  return clusters && clusters.map((c, i) => `${c} ${weights[i] ?? ''}`).join(', ');
+}
+
+/**
+ * How the deployment routes a label other than the repository (deployment.ts): `running`
+ * entries null when it does not route it (`listed`: the clusters its labelClusterMap lists,
+ * none enabled; null: not listed); `wanted` entries null when the repository disables every
+ * cluster of it; `same_clusters`: only the weights differ. `source`: where flyteadmin read it.
+ */
+function routing(p: ReasonParams): string {
+  const label = s(p, 'label');
+  const source = p.source === null ? 'its configuration' : s(p, 'source');
+  const running = entries(p, 'running');
+  if (running === null) {
+    const listed = listOrNull(p, 'listed');
+    return listed === null
+      ? `label '${label}' is not in the labelClusterMap flyteadmin runs with (${source})`
+      : `label '${label}' is in the labelClusterMap flyteadmin runs with (${source}), but none of its clusters (${listed.join(', ')}) is an enabled clusterConfigs entry there, so flyteadmin skips the label`;
+  }
+  const wanted = entries(p, 'wanted');
+  if (wanted === null)
+    return `label '${label}' routes to ${running} in flyteadmin (${source}), but the repository disables every cluster of it`;
+  const what = p.same_clusters === true ? 'other weights' : 'other clusters';
+  return `label '${label}' runs with ${what} in flyteadmin (${running}, ${source}) than the repository gives it (${wanted})`;
+}
+
+/**
+ * Where flyteadmin sends the label's executions: its `running` entries; else, unrouted, to its
+ * `default_label` (with the `default` entries) when that one routes, else to every `enabled` cluster.
+ */
+function goes(p: ReasonParams): string {
+  const running = entries(p, 'running');
+  if (running !== null) return `${running}, as it runs the label`;
+  const fallback = entries(p, 'default');
+  if (p.default_label !== null && fallback !== null)
+    return `its defaultExecutionLabel '${s(p, 'default_label')}' (${fallback})`;
+  return `every enabled cluster with equal weight (${list(p, 'enabled').join(', ') || 'none enabled'})`;
+}
 
 export const LABEL_WARNINGS: WordsTable = {
   /** A note (Change.note) of a partial plan: created by `by` as shown, its own settings not targeted. */
@@ -7,11 +51,11 @@ export const LABEL_WARNINGS: WordsTable = {
     `created by ${s(p, 'by')} as shown: the settings the repository gives it are not applied by ` +
     `this partial plan (add --target ${s(p, 'address')})`,
   /**
-   * A label set before flyteadmin runs with it (deployment.ts): `routing` says how the deployment
-   * routes it, `goes` where its executions would go, `file` what to deploy.
+   * A label set before flyteadmin runs with it (deployment.ts): how the deployment routes it and
+   * where its executions would go (`routing`, `goes` above), `file` what to deploy.
    */
   LABEL_NOT_DEPLOYED: (p) =>
-    `${s(p, 'routing')}; flyteadmin accepts any label and would send these executions to ${s(p, 'goes')}. ` +
+    `${routing(p)}; flyteadmin accepts any label and would send these executions to ${goes(p)}. ` +
     `Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it); the next plan sets this label`,
   /** The deployment cannot be read (`unavailable`: why) for the changes at `addresses`. */
   LABEL_DEPLOYMENT_UNKNOWN: (p) => {
@@ -24,10 +68,10 @@ export const LABEL_WARNINGS: WordsTable = {
   /** A change's `unverified` text while LABEL_DEPLOYMENT_UNKNOWN holds. */
   LABEL_UNVERIFIED: (p) =>
     `whether flyteadmin runs with label '${s(p, 'label')}' is unknown (see LABEL_DEPLOYMENT_UNKNOWN); policy safe holds this change`,
-  /** A label already set that the deployment routes otherwise (`routing`, `goes`). */
+  /** A label already set (at `addresses`) that the deployment routes otherwise (`routing`, `goes` above). */
   LABEL_ROUTED_ELSEWHERE: (p) =>
-    `${s(p, 'routing')}, so the executions of ${list(p, 'addresses').join(', ')} (label already set in flyteadmin) ` +
-    `go to ${s(p, 'goes')}. Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it)`,
+    `${routing(p)}, so the executions of ${list(p, 'addresses').join(', ')} (label already set in flyteadmin) ` +
+    `go to ${goes(p)}. Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it)`,
   /**
    * `clusters` (with `weights`) of the label are disabled; `all`: every one is, and flyteadmin
    * falls back to `default_label`, else every `enabled` cluster.

@@ -16,10 +16,16 @@ export function s(p: ReasonParams, key: string): string {
   return typeof v === 'string' ? v : JSON.stringify(v ?? null);
 }
 
-/** A list parameter (an empty list when absent). */
+/** A list parameter, each item as text (an empty list when absent). */
 export function list(p: ReasonParams, key: string): string[] {
   const v = p[key];
-  return Array.isArray(v) ? v : [];
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
+/** A list parameter, or null when it is not a list (absent, or null: "none"). */
+export function listOrNull(p: ReasonParams, key: string): string[] | null {
+  const v = p[key];
+  return Array.isArray(v) ? v.map(String) : null;
 }
 
 /** Names shown in a message: the first few, then a count. */

@@ -22,13 +22,22 @@ const ABSENT_DEFAULT = 'listed absent in poolsync.yaml, but it cannot be deleted
 const NOT_THIS_ONE = 'queues can be deleted (queue_delete), but not this one: ';
 
 export const QUEUE_REASONS: WordsTable = {
-  /** A note (Change.note): spec `fields` (their `numbers`) not declared, kept by the read-modify-write (Q3). */
+  /**
+   * A note (Change.note): the spec fields of `numbers` (field numbers of Union's QueueSpec) not
+   * declared, kept by the read-modify-write (Q3); `names`: poolsync's name of each ('' when the
+   * field is not in poolsync's definition).
+   */
   QUEUE_FIELDS_WRITTEN_BACK: (p) => {
-    const fields = list(p, 'fields');
-    const one = fields.length === 1;
+    const numbers = list(p, 'numbers');
+    const names = list(p, 'names');
+    const one = numbers.length === 1;
+    const fields = numbers.map((n, i) => names[i] || `field ${n}, not in poolsync's definition`);
+    const listed = one
+      ? numbers[0]
+      : `${numbers.slice(0, -1).join(', ')} and ${numbers[numbers.length - 1]}`;
     return (
       `the update replaces the whole queue spec, so poolsync reads the queue first and sets only the fields the ` +
-      `repository manages: spec ${one ? 'field' : 'fields'} ${s(p, 'numbers')} (${fields.join(', ')}), which ` +
+      `repository manages: spec ${one ? 'field' : 'fields'} ${listed} (${fields.join(', ')}), which ` +
       `${one ? 'is' : 'are'} not declared, ${one ? 'is' : 'are'} written back unchanged`
     );
   },
