@@ -85,9 +85,10 @@ export interface ControlPlane {
   /**
    * Optional: the lists readLiveState reads, as objects shared from read to read and frozen,
    * the same objects for as long as the control plane does not change (the embedded control
-   * plane opened with shareReads: list-views.ts), or null when this instance does not share.
-   * readLiveState takes them when given, so that a long-running process tells an unchanged
-   * state by identity (incremental/same-objects.ts). The list methods still return copies.
+   * plane opened with a state cache, `stateCache`: list-views.ts), or null when this instance
+   * does not share. readLiveState takes them when given, so that a long-running process tells
+   * an unchanged state by identity (incremental/same-objects.ts). The list methods still
+   * return copies.
    */
   sharedLists?(): Promise<LiveLists | null>;
   /**
