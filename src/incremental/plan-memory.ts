@@ -30,7 +30,7 @@ import { analyseFile } from '../manifests/index.js';
 import { loadCached } from './load-cached.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
-import { readManifestText } from '../manifests/files.js';
+import { readWalkedManifestText } from '../manifests/files.js';
 import { checkFolder } from '../manifests/folder.js';
 import { withoutRoots } from '../manifests/index.js';
 import { heapBudget, overBudget } from '../manifests/memory-budget.js';
@@ -40,7 +40,6 @@ import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
-import { mapLimit } from '../util/map-limit.js';
 import { codeFingerprint } from './code-fingerprint.js';
 import { decodeRecord, encodeRecord } from './plan-record.js';
 
@@ -49,7 +48,6 @@ const FORMAT = 'poolsync-plan-memory-4';
 const MAX_RECORD_BYTES = 1024 * 1024 * 1024;
 /** Records kept across folders (one per folder and options), oldest dropped first. */
 const MAX_MEMORY_BYTES = 1024 * 1024 * 1024;
-const READ_CONCURRENCY = 16;
 
 /** What the CLI reads of the desired state besides the plan. */
 export interface DesiredFacts {
@@ -198,13 +196,13 @@ class PlanMemory {
       return null;
     const walk = await findManifestFiles(this.dir, config.config.ignore);
     if (walk.unreadable.length > 0) return null;
-    const texts = await mapLimit(walk.files, READ_CONCURRENCY, (f) =>
-      readManifestText(this.dir, f, config.limits, { checkParents: false }),
-    );
+    // In synchronous calls, as the loader reads them (load-files.ts): ~117 small files cost
+    // less than the promises of reading them concurrently.
     const files = new Map<string, FileEntry>();
-    for (const [i, read] of texts.entries()) {
+    for (const file of walk.files) {
+      const read = readWalkedManifestText(this.dir, file, config.limits);
       if (!read.ok) return null;
-      files.set(walk.files[i]!, { text: read.text, textHash: sha256(read.text) });
+      files.set(file, { text: read.text, textHash: sha256(read.text) });
     }
     return { config, walk, files };
   }
