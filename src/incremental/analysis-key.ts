@@ -4,7 +4,7 @@
  * `FolderInput` (`Encoders<T>` requires every field, so a field added to an input is a
  * compile error here until its key covers it), plus the loader's code fingerprint.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import {
   type FolderInput,
   type InputLimits,
 } from '../manifests/index.js';
+import { readBuildId } from './code-fingerprint.js';
 
 /** One encoder per field of T, none optional; `c`: what an encoder may need besides the value. */
 export type Encoders<T, C = void> = { readonly [K in keyof T]-?: (value: T[K], c: C) => string };
@@ -57,30 +58,53 @@ let cachedFingerprint: string | null = null;
 /**
  * The poolsync version, the input limits' defaults and the loader's code (src/manifests/ and
  * the model types it builds, and this folder's cache modules): an entry of any other
- * fingerprint is never read.
+ * fingerprint is never read. Once per process.
  */
 export function loaderFingerprint(): string {
-  if (cachedFingerprint !== null) return cachedFingerprint;
-  const here = dirname(fileURLToPath(import.meta.url));
+  // This module's folder: src/incremental (tsx), dist/incremental (tsc) or dist/cli (bundle).
+  cachedFingerprint ??= loaderFingerprintOf(dirname(dirname(fileURLToPath(import.meta.url))));
+  return cachedFingerprint;
+}
+
+/**
+ * The loader fingerprint of the code under CODE_ROOT (`src/` or `dist/`, package.json beside
+ * it). A built CLI's `dist/build-id` (code-fingerprint.ts `readBuildId`: a hash of every file
+ * the build emitted, with its stamps and main.js's) stands for the loader's files, as it does
+ * for the plan memory; from source, or a build without one, the files are read.
+ */
+export function loaderFingerprintOf(codeRoot: string): string {
   const hash = createHash('sha256').update(FORMAT).update(JSON.stringify(LIMITS));
   try {
-    const pkg = JSON.parse(readFileSync(join(here, '../../package.json'), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(join(codeRoot, '../package.json'), 'utf8')) as {
       version?: string;
     };
     hash.update(`version ${pkg.version ?? '?'}`);
   } catch {
     hash.update('version ?');
   }
+  const buildId = readBuildId(codeRoot);
+  if (buildId !== null) hash.update(buildId);
+  else hashLoaderFiles(hash, codeRoot);
+  return hash.digest('hex').slice(0, 32);
+}
+
+function hashLoaderFiles(hash: Hash, codeRoot: string): void {
   const mine = /^(analysis-cache|analysis-key|disk-cache)\.(js|ts)$/;
-  for (const folder of [join(here, '../manifests'), join(here, '../model'), here]) {
-    for (const name of readdirSync(folder).sort()) {
+  const own = join(codeRoot, 'incremental');
+  for (const folder of [join(codeRoot, 'manifests'), join(codeRoot, 'model'), own]) {
+    let names: string[];
+    try {
+      names = readdirSync(folder).sort();
+    } catch {
+      hash.update(`no ${folder}`);
+      continue;
+    }
+    for (const name of names) {
       if (!/\.(js|ts)$/.test(name) || name.endsWith('.d.ts')) continue;
-      if (folder === here && !mine.test(name)) continue;
+      if (folder === own && !mine.test(name)) continue;
       hash.update(name).update(readFileSync(join(folder, name)));
     }
   }
-  cachedFingerprint = hash.digest('hex').slice(0, 32);
-  return cachedFingerprint;
 }
 
 /** The key of one file's analysis: its path (errors name it), its text, the limits, the fingerprint. */

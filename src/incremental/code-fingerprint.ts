@@ -52,7 +52,7 @@ export function fingerprintOf(codeRoot: string): string {
 }
 
 /** dist/build-id with its stamps and main.js's, or null (from source, or an older build). */
-function readBuildId(codeRoot: string): string | null {
+export function readBuildId(codeRoot: string): string | null {
   const path = join(codeRoot, 'build-id');
   try {
     const stamp = (p: string) => {
