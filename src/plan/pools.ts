@@ -195,19 +195,24 @@ function planPoolUpdate(
   const before = poolForm(live);
   const after = poolForm(desired);
   const diff = diffForms(before, after);
+  // Each cluster whose reported data plane differs, with how many of the fields (in order) are its.
   const clusters: string[] = [];
-  const mismatches: string[] = [];
+  const counts: number[] = [];
+  const fields: string[] = [];
+  const declared: string[] = [];
   for (const c of ix.lClustersByPool.get(name) ?? []) {
     if (leavingClusters.has(c)) continue;
     const reported = reportedDataPlane(live, ix.lClusters.get(c)!);
     const m = reported ? dataPlaneMismatches(desired, reported) : [];
     if (m.length > 0) {
       clusters.push(address('Cluster', c));
-      mismatches.push(m.map((x) => `${x.field} ${JSON.stringify(x.declared)}`).join(', '));
+      counts.push(m.length);
+      fields.push(...m.map((x) => x.field));
+      declared.push(...m.map((x) => x.declared));
     }
   }
   if (clusters.length > 0) {
-    const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, mismatches });
+    const reason = reasonOf('POOL_UPDATE_MISMATCH', { clusters, counts, fields, declared });
     return keep(live, makeChange('ClusterPool', name, 'blocked', before, before, diff, reason));
   }
   const change = makeChange('ClusterPool', name, 'update', before, after, diff, null, null, {

@@ -86,3 +86,18 @@ describe('CASCADE_TAKES_ALONG', () => {
     );
   });
 });
+
+describe('POOL_UPDATE_MISMATCH', () => {
+  it('words each cluster with its fields and their declared values', () => {
+    const why = reasonOf('POOL_UPDATE_MISMATCH', {
+      clusters: ['Cluster/a', 'Cluster/b'],
+      counts: [2, 1],
+      fields: ['object_store_uri', 'image_registry', 'secret_store.type'],
+      declared: ['s3://x', 'reg', 'vault'],
+    });
+    expect(reasonText(why)).toContain(
+      'not match it (C4): Cluster/a (object_store_uri "s3://x", image_registry "reg"), ' +
+        'Cluster/b (secret_store.type "vault"). Redeploy',
+    );
+  });
+});

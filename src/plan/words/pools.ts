@@ -32,10 +32,22 @@ export const POOL_REASONS: WordsTable = {
       `not in the repository and outside what prune may delete: declare ${itThem(n)} or remove ${itThem(n)} first`
     );
   },
-  /** pool_update: `clusters` report data planes (`mismatches`, one per cluster) the new contract does not match. */
+  /**
+   * pool_update: `clusters` report data planes the new contract does not match: the `fields`
+   * (with the `declared` values) that differ, `counts` of them per cluster.
+   */
   POOL_UPDATE_MISMATCH: (p) => {
-    const fields = list(p, 'mismatches');
-    const members = list(p, 'clusters').map((c, i) => `${c} (${fields[i] ?? ''})`);
+    // `counts[i]` of the `fields` (with their `declared` values), in order, are `clusters[i]`'s.
+    const counts = list(p, 'counts').map(Number);
+    const fields = list(p, 'fields');
+    const declared = list(p, 'declared');
+    let at = 0;
+    const members = list(p, 'clusters').map((c, i) => {
+      const mine = fields.slice(at, at + (counts[i] ?? 0));
+      const shown = mine.map((f, j) => `${f} ${JSON.stringify(declared[at + j] ?? null)}`);
+      at += mine.length;
+      return `${c} (${shown.join(', ')})`;
+    });
     return (
       `the contract can be updated in place (pool_update), but member clusters report a data plane that would ` +
       `not match it (C4): ${listAddresses(members)}. Redeploy them with the new values (or move them out) first.`
