@@ -2,11 +2,13 @@
 /**
  * The `poolsync` program. Before anything else is loaded: Node's compile cache (Node ≥ 22.1:
  * modules compiled once are read back, about a third off every start), and `--version`, which
- * needs nothing but package.json. The CLI itself (yargs, the command definitions) is in run.ts.
+ * needs nothing but package.json; then a one-shot command's young generation is kept small
+ * (young-generation.ts: peak memory). The CLI itself (yargs, the command definitions) is in run.ts.
  */
 import module from 'node:module';
 import { userCacheDir } from '../util/user-cache.js';
 import { packageVersion } from './version.js';
+import { keepYoungGenerationSmall } from './young-generation.js';
 
 const argv = process.argv.slice(2);
 
@@ -67,6 +69,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   process.stdout.write(`${packageVersion()}\n`);
 } else {
   enableCompileCache();
+  keepYoungGenerationSmall(argv);
   if (typeof POOLSYNC_BUNDLED === 'undefined') lazyStringWidth();
   const { main } = await import('./run.js');
   process.exitCode = await main(argv);

@@ -1,0 +1,43 @@
+/**
+ * Peak memory of a one-shot command (quality.md: a cold `plan` of 10,000 ≤ 150 MB RSS; issue
+ * 35). V8 grows its young generation while objects survive it, on Node 24 up to 32 MB per
+ * semi-space (64 MB committed, 16 MB on Node 20): a cold 10k `plan`, which keeps the desired
+ * and live states, reached it and peaked at ~172 MB RSS of which ~40 MB of young generation.
+ * A one-shot command keeps V8's first semi-space (1 MB): the semi-space growth factor is set
+ * to 1 before any command module loads (V8 reads it at each growth; the maximum, which
+ * `--max-semi-space-size` sets, is fixed when the isolate is made and cannot be lowered from
+ * here). Measured paired on Node 24: peak RSS 172 → 120 MB, CPU unchanged (bench/README.md).
+ *
+ * Not for the long-running commands (`daemon`, `control-plane serve`): their heap is for
+ * days of work, sized with Node's own flags (the Docker image's NODE_OPTIONS). A semi-space
+ * flag given to Node (command line or NODE_OPTIONS) is the user's choice and wins.
+ */
+import type * as V8 from 'node:v8';
+
+// Not imported: only a command that runs needs node:v8 (`--version` exits before it is asked).
+const v8 = (): typeof V8 => process.getBuiltinModule('node:v8');
+
+const LONG_RUNNING = new Set(['daemon', 'control-plane']);
+
+const SEMI_SPACE_FLAG = /--(max-|min-)?semi-space-(size|growth-factor)\b/;
+
+/** Whether a run of the CLI with ARGV keeps the young generation small (see the module comment). */
+export function keepsYoungGenerationSmall(
+  argv: readonly string[],
+  nodeFlags: readonly string[] = [...process.execArgv, process.env.NODE_OPTIONS ?? ''],
+): boolean {
+  if (nodeFlags.some((flag) => SEMI_SPACE_FLAG.test(flag))) return false;
+  const command = argv.find((arg) => !arg.startsWith('-'));
+  return command === undefined || !LONG_RUNNING.has(command);
+}
+
+/** Keeps the young generation at its first size for a one-shot command; true when it did. */
+export function keepYoungGenerationSmall(argv: readonly string[]): boolean {
+  if (!keepsYoungGenerationSmall(argv)) return false;
+  try {
+    v8().setFlagsFromString('--semi-space-growth-factor=1');
+    return true;
+  } catch {
+    return false; // a V8 without the flag: its defaults
+  }
+}

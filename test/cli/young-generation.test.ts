@@ -1,0 +1,66 @@
+/**
+ * A one-shot command keeps V8's young generation at its first size (src/cli/young-generation.ts:
+ * the peak memory of a cold `plan`); the long-running commands and a user's own semi-space
+ * flag keep V8's defaults. Observed in a child Node process that retains ~50 MB of objects.
+ */
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { keepsYoungGenerationSmall } from '../../src/cli/young-generation.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const MB = 1024 * 1024;
+
+/** The young generation's size before the module was given ARGV, and after ~50 MB were kept. */
+function youngGeneration(argv: string[]): { before: number; after: number } {
+  const script = `
+    import { getHeapSpaceStatistics } from 'node:v8';
+    import { keepYoungGenerationSmall } from ${JSON.stringify(resolve(ROOT, 'src/cli/young-generation.ts'))};
+    const young = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    const before = young();
+    keepYoungGenerationSmall(${JSON.stringify(argv)});
+    const kept = [];
+    for (let i = 0; i < 500000; i++) kept.push({ i, s: 'x' + i, a: [i] });
+    process.stdout.write(JSON.stringify({ before, after: kept.length > 0 ? young() : -1 }));
+  `;
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const res = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      resolve(ROOT, 'node_modules/tsx/dist/esm/index.mjs'),
+      '--input-type=module',
+      '-e',
+      script,
+    ],
+    { encoding: 'utf8', env },
+  );
+  expect(res.stderr).toBe('');
+  expect(res.status).toBe(0);
+  return JSON.parse(res.stdout) as { before: number; after: number };
+}
+
+describe('young generation of a one-shot command', () => {
+  it('is kept at its first size for plan, grows as V8 decides for the daemon', () => {
+    const plan = youngGeneration(['plan', 'repo']);
+    const daemon = youngGeneration(['daemon', '--watch', 'repo']);
+    expect(plan.before).toBeLessThanOrEqual(4 * MB);
+    expect(plan.after).toBe(plan.before);
+    // V8's defaults grow it to 16 MB or more (32 on Node 20, 64 on Node 24) for 50 MB kept.
+    expect(daemon.after).toBeGreaterThanOrEqual(16 * MB);
+  });
+
+  it('which commands, and a semi-space flag given to Node wins', () => {
+    expect(keepsYoungGenerationSmall(['plan', 'repo'], [])).toBe(true);
+    expect(keepsYoungGenerationSmall(['--no-color', 'validate'], [])).toBe(true);
+    expect(keepsYoungGenerationSmall([], [])).toBe(true);
+    expect(keepsYoungGenerationSmall(['daemon'], [])).toBe(false);
+    expect(keepsYoungGenerationSmall(['control-plane', 'serve'], [])).toBe(false);
+    expect(keepsYoungGenerationSmall(['plan'], ['--max-semi-space-size=8'])).toBe(false);
+    expect(
+      keepsYoungGenerationSmall(['plan'], ['--stack-size=900', '--semi-space-growth-factor=3']),
+    ).toBe(false);
+    expect(keepsYoungGenerationSmall(['plan'], ['--max-old-space-size=256'])).toBe(true);
+  });
+});
