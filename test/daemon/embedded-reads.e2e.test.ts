@@ -16,6 +16,7 @@ import type { LiveState } from '../../src/model/live.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo } from './helpers.js';
+import { retuneQueueAt } from '../helpers/retune-queue.js';
 import { until } from '../helpers/until.js';
 
 const TOKEN = 'reconcile-token-0123456789';
@@ -90,22 +91,7 @@ describe('daemon on a file: control plane', () => {
     // The same frozen objects: the state file was not read again (src/incremental/state-cache.ts).
     expect(sameObjects(first, reads.at(-1)!)).toBe(true);
 
-    const writer = await EmbeddedControlPlane.open({ path: d.cpPath });
-    try {
-      const { pool, clusters, run_concurrency, depth, priority, fairness } =
-        await writer.getQueue('batch');
-      await writer.updateQueue('batch', {
-        pool,
-        clusters,
-        run_concurrency,
-        action_concurrency: 7,
-        depth,
-        priority,
-        fairness,
-      });
-    } finally {
-      await writer.close();
-    }
+    await retuneQueueAt(d.cpPath, 'batch', { action_concurrency: 7 });
     const changed = reads.length;
     await d.reconcile();
     const after = reads[changed]!;
@@ -125,22 +111,7 @@ describe('daemon on a file: control plane', () => {
           if (interfere !== null) {
             const path = interfere;
             interfere = null;
-            const writer = await EmbeddedControlPlane.open({ path });
-            try {
-              const { pool, clusters, run_concurrency, depth, priority, fairness } =
-                await writer.getQueue('batch');
-              await writer.updateQueue('batch', {
-                pool,
-                clusters,
-                run_concurrency,
-                action_concurrency: 7,
-                depth,
-                priority,
-                fairness,
-              });
-            } finally {
-              await writer.close();
-            }
+            await retuneQueueAt(path, 'batch', { action_concurrency: 7 });
           }
           return live;
         },

@@ -17,6 +17,7 @@ import { readLiveState } from '../../src/controlplane/types.js';
 import type { LiveState } from '../../src/model/live.js';
 import { sameObjects } from '../../src/incremental/same-objects.js';
 import { createEmbeddedStateCache, createStateCache } from '../../src/incremental/state-cache.js';
+import { retuneQueue } from '../helpers/retune-queue.js';
 
 let dir: string;
 let path: string;
@@ -62,17 +63,7 @@ async function read(
 }
 
 async function retune(cp: EmbeddedControlPlane, run_concurrency: number): Promise<void> {
-  const { pool, clusters, action_concurrency, depth, priority, fairness } =
-    await cp.getQueue('etl');
-  await cp.updateQueue('etl', {
-    pool,
-    clusters,
-    run_concurrency,
-    action_concurrency,
-    depth,
-    priority,
-    fairness,
-  });
+  await retuneQueue(cp, 'etl', { run_concurrency });
 }
 
 const runs = (live: LiveState) => live.queues.find((q) => q.name === 'etl')!.run_concurrency;

@@ -25,6 +25,7 @@ import { queueMemoStats } from '../../src/incremental/queue-reuse.js';
 import { sameObjects } from '../../src/incremental/same-objects.js';
 import { createEmbeddedStateCache } from '../../src/incremental/state-cache.js';
 import type { EmbeddedStateCache } from '../../src/controlplane/embedded/options.js';
+import { retuneQueue } from '../helpers/retune-queue.js';
 import { EDITS } from './edits.js';
 import { outcome } from './outcome.js';
 
@@ -44,17 +45,7 @@ const LIVE_EDITS: LiveEdit[] = [
       (await cp.listQueues()).filter((x) => !x.cluster_managed && x.name !== 'default'),
       pick,
     );
-    const { pool, clusters, action_concurrency, depth, priority, fairness } = q;
-    const run_concurrency = 1 + Math.floor(pick() * 500);
-    await cp.updateQueue(q.name, {
-      pool,
-      clusters,
-      run_concurrency,
-      action_concurrency,
-      depth,
-      priority,
-      fairness,
-    });
+    await retuneQueue(cp, q.name, { run_concurrency: 1 + Math.floor(pick() * 500) });
     return `live: queue ${q.name} retuned`;
   },
   async (cp, pick) => {

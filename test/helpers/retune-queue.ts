@@ -1,0 +1,40 @@
+/**
+ * A queue changed beside poolsync, as a user's own tool would: read the queue, then write its
+ * whole spec (an update replaces all of it, Q3) with some fields changed.
+ */
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { QueueReads, QueueWrites } from '../../src/controlplane/parts.js';
+import type { QueueSpec } from '../../src/model/common.js';
+
+export async function retuneQueue(
+  cp: Pick<QueueReads, 'getQueue'> & Pick<QueueWrites, 'updateQueue'>,
+  name: string,
+  fields: Partial<QueueSpec>,
+): Promise<void> {
+  const { pool, clusters, run_concurrency, action_concurrency, depth, priority, fairness } =
+    await cp.getQueue(name);
+  await cp.updateQueue(name, {
+    pool,
+    clusters,
+    run_concurrency,
+    action_concurrency,
+    depth,
+    priority,
+    fairness,
+    ...fields,
+  });
+}
+
+/** retuneQueue by another writer of the embedded state at PATH, opened and closed around it. */
+export async function retuneQueueAt(
+  path: string,
+  name: string,
+  fields: Partial<QueueSpec>,
+): Promise<void> {
+  const writer = await EmbeddedControlPlane.open({ path });
+  try {
+    await retuneQueue(writer, name, fields);
+  } finally {
+    await writer.close();
+  }
+}
