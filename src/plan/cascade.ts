@@ -85,23 +85,19 @@ function planCascade(
   others: readonly AttributeRow[],
   accepted: ReadonlySet<string>,
 ): void {
-  const { project, domain, workflow } = v.key;
   const { managed, rows } = takenBy(v, views, others);
   const restore = managed.filter((w) => !w.remove && w.desired !== null);
   const unmanaged = managed.filter((w) => !w.remove && w.desired === null);
   // A row the repository wants but cannot set now (blocked) would be lost.
   const stuck = restore.filter((w) => w.change.action === 'blocked');
   const addr = address(v.kind, v.name);
+  const { path, type, scope, kind } = deleteWords(v);
   // The rows taken along and the value of each (the words say them: words/flyteadmin.ts).
   const takes = [
     ...unmanaged.map((w) => address(w.kind, w.name)),
     ...rows.map((r) => address(v.kind, attributeRowKey(r))),
   ];
   const values = [...unmanaged.map((w) => w.live!), ...rows.map((r) => r.value)];
-  const kind = v.kind;
-  const path = deletePath(v);
-  const type = v.type;
-  const scope = `${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
   if (takes.length > 0 && !accepted.has(addr)) {
     const why = reasonOf('CASCADE_NOT_ACCEPTED', {
       path,
@@ -125,20 +121,30 @@ function planCascade(
   for (const w of restore) takenAlong(ctx, w, addr, 'replace');
   for (const w of unmanaged) takenAlong(ctx, w, addr, 'delete');
   deleteRowsAlong(ctx, rows, addr);
-  if (takes.length + restore.length > 0)
-    annotate(ctx, v, {
-      note: reasonText(
-        reasonOf('CASCADE_TAKES_ALONG', {
-          path,
-          type,
-          scope,
-          kind,
-          takes,
-          values,
-          restored: restore.map((w) => address(w.kind, w.name)),
-        }),
-      )!,
-    });
+  if (takes.length + restore.length === 0) return;
+  const restored = restore.map((w) => address(w.kind, w.name));
+  const note = reasonOf('CASCADE_TAKES_ALONG', {
+    path,
+    type,
+    scope,
+    kind,
+    takes,
+    values,
+    restored,
+  });
+  annotate(ctx, v, { note: reasonText(note)! });
+}
+
+/** What a delete's words say of the delete itself: its call, type, scope and kind. */
+function deleteWords(v: AttributeView): {
+  path: string;
+  type: string;
+  scope: string;
+  kind: string;
+} {
+  const { project, domain, workflow } = v.key;
+  const scope = `${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
+  return { path: deletePath(v), type: v.type, scope, kind: v.kind };
 }
 
 /** The launch-plan rows a delete takes along: each a delete caused by `by`. */
