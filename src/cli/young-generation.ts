@@ -13,11 +13,10 @@
  * flag given to Node (command line or NODE_OPTIONS) is the user's choice and wins.
  */
 import type * as V8 from 'node:v8';
+import { isLongRunning } from './long-running.js';
 
 // Not imported: only a command that runs needs node:v8 (`--version` exits before it is asked).
 const v8 = (): typeof V8 => process.getBuiltinModule('node:v8');
-
-const LONG_RUNNING = new Set(['daemon', 'control-plane']);
 
 const SEMI_SPACE_FLAG = /--(max-|min-)?semi-space-(size|growth-factor)\b/;
 
@@ -27,8 +26,7 @@ export function keepsYoungGenerationSmall(
   nodeFlags: readonly string[] = [...process.execArgv, process.env.NODE_OPTIONS ?? ''],
 ): boolean {
   if (nodeFlags.some((flag) => SEMI_SPACE_FLAG.test(flag))) return false;
-  const command = argv.find((arg) => !arg.startsWith('-'));
-  return command === undefined || !LONG_RUNNING.has(command);
+  return !isLongRunning(argv);
 }
 
 /** Keeps the young generation at its first size for a one-shot command; true when it did. */
