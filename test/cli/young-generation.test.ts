@@ -46,7 +46,9 @@ describe('young generation of a one-shot command', () => {
     const plan = youngGeneration(['plan', 'repo']);
     const daemon = youngGeneration(['daemon', '--watch', 'repo']);
     expect(plan.before).toBeLessThanOrEqual(4 * MB);
-    expect(plan.after).toBe(plan.before);
+    // Not exactly its first size: V8 may still round it up a little (4 → 5.5 MB was seen in a CI
+    // run); far below what its defaults grow it to.
+    expect(plan.after).toBeLessThanOrEqual(8 * MB);
     // V8's defaults grow it to 16 MB or more (32 on Node 20, 64 on Node 24) for 50 MB kept.
     expect(daemon.after).toBeGreaterThanOrEqual(16 * MB);
   });
