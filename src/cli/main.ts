@@ -8,6 +8,7 @@
 import module from 'node:module';
 import { userCacheDir } from '../util/user-cache.js';
 import { isLongRunning } from './long-running.js';
+import type { main as runMain } from './run.js';
 import { packageVersion } from './version.js';
 import { keepYoungGenerationSmall } from './young-generation.js';
 
@@ -72,9 +73,9 @@ function lazyStringWidth(): void {
  * the bundler leaves alone), which V8 ran faster once warm: a daemon's reconcile of a one-line
  * commit at 10k planned in ~100 ms on them against ~130 ms on the bundle (bench/README.md).
  */
-async function runModule(): Promise<typeof import('./run.js')> {
+async function runModule(): Promise<{ main: typeof runMain }> {
   if (typeof POOLSYNC_BUNDLED === 'undefined' || !isLongRunning(argv)) return import('./run.js');
-  return (await import(new URL('./run.js', import.meta.url).href)) as typeof import('./run.js');
+  return (await import(new URL('./run.js', import.meta.url).href)) as { main: typeof runMain };
 }
 
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
