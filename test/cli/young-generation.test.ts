@@ -59,6 +59,7 @@ describe('young generation of a one-shot command', () => {
     expect(keepsYoungGenerationSmall([], [])).toBe(true);
     expect(keepsYoungGenerationSmall(['daemon'], [])).toBe(false);
     expect(keepsYoungGenerationSmall(['control-plane', 'serve'], [])).toBe(false);
+    expect(keepsYoungGenerationSmall(['control-plane', 'capabilities'], [])).toBe(true);
     expect(keepsYoungGenerationSmall(['plan'], ['--max-semi-space-size=8'])).toBe(false);
     expect(
       keepsYoungGenerationSmall(['plan'], ['--stack-size=900', '--semi-space-growth-factor=3']),
