@@ -142,6 +142,14 @@ export abstract class SimpleLines {
     return { line: line + 1, column: offset - this.starts[line]! + 1 };
   }
 
+  /** The position at `offset` of `line`: `a` or `b` when it is that place, else a new one. */
+  protected posAt(line: number, offset: number, a: Position | null, b: Position): Position {
+    const column = offset - this.starts[line]! + 1;
+    if (a !== null && a.line === line + 1 && a.column === column) return a;
+    if (b.line === line + 1 && b.column === column) return b;
+    return { line: line + 1, column };
+  }
+
   protected addBytes(n: number): void {
     this.bytes += n;
     if (this.bytes > this.limits.maxDocumentBytes) throw GIVE_UP;
