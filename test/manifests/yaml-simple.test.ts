@@ -247,3 +247,24 @@ describe('fast YAML path', () => {
     expect(gaveUp).toBeGreaterThan(500);
   });
 });
+
+describe('positions kept by the tree', () => {
+  it('shares one Position where a map, its first key and an empty value start at one place', () => {
+    const file = simple('a: 1\nb:\nc:\n  - d: x\n    e: y\n')!;
+    const root = file.documents[0]!.root;
+    if (root.kind !== 'map') throw new Error('not a map');
+    const [a, b] = root.entries;
+    expect(a!.keyPos).toBe(root.pos);
+    expect(b!.keyPos).toBe(b!.value.pos);
+    expect(b!.keyPos).toEqual({ line: 2, column: 1 });
+    const seq = root.entries[2]!.value;
+    if (seq.kind !== 'seq' || seq.items[0]!.kind !== 'map') throw new Error('not a list of maps');
+    const item = seq.items[0];
+    expect(item.entries[0]!.keyPos).toBe(item.pos);
+    expect(item.entries[0]!.keyPos).toEqual({ line: 4, column: 5 });
+    // Different places keep different objects.
+    expect(item.entries[1]!.keyPos).not.toBe(item.pos);
+    expect(item.entries[1]!.keyPos).toEqual({ line: 5, column: 5 });
+    expect(a!.value.pos).toEqual({ line: 1, column: 4 });
+  });
+});
