@@ -258,8 +258,8 @@ describe('positions kept by the tree', () => {
     expect(b!.keyPos).toBe(b!.value.pos);
     expect(b!.keyPos).toEqual({ line: 2, column: 1 });
     const seq = root.entries[2]!.value;
-    if (seq.kind !== 'seq' || seq.items[0]!.kind !== 'map') throw new Error('not a list of maps');
-    const item = seq.items[0];
+    const item = seq.kind === 'seq' ? seq.items[0] : undefined;
+    if (item?.kind !== 'map') throw new Error('not a list of maps');
     expect(item.entries[0]!.keyPos).toBe(item.pos);
     expect(item.entries[0]!.keyPos).toEqual({ line: 4, column: 5 });
     // Different places keep different objects.
