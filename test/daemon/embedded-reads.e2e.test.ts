@@ -2,7 +2,8 @@
  * A daemon on an embedded (`file:`) control plane plans through a read-only open: no writer
  * lock, no journal replay, no snapshot rewritten per run, an unchanged state not read again
  * (the state cache it hands each open). It takes the writer only to apply, and then checks
- * the state is still the one it planned against. In process: a real Git repository, the real
+ * the state is still the one it planned against; the state its writer leaves is the next
+ * reader's, so a run never reads back its own writes. In process: a real Git repository, the real
  * state file, the daemon's HTTP server on 127.0.0.1.
  */
 import { statSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { startOwnTestDaemon } from './harness.js';
 import { TestRepo } from './helpers.js';
 import { retuneQueueAt } from '../helpers/retune-queue.js';
 import { until } from '../helpers/until.js';
+import { watchingOpens } from '../helpers/watching-opens.js';
 
 const TOKEN = 'reconcile-token-0123456789';
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -97,6 +99,31 @@ describe('daemon on a file: control plane', () => {
     const after = reads[changed]!;
     expect(after.queues.find((q) => q.name === 'batch')?.action_concurrency).toBe(7);
     expect(sameObjects(first, after)).toBe(false);
+  });
+
+  it("the daemon's own writes are not read back: its writer takes the state its reader had, the next reader the one its writer left", async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const d = await start(repo);
+    await until('the first apply', async () => (await d.status()).appliedCommit !== null);
+    expect((await d.reconcile()).result).toBe('in_sync');
+
+    repo.commit(manifests({ batchRunConcurrency: 80 }));
+    const applied = await watchingOpens(d.cpPath, () => d.reconcile());
+    expect(applied.value.result).toBe('applied');
+    // The writer appends to the journal; it reads neither the snapshot nor the journal.
+    expect(applied.opened).not.toContain(d.cpPath);
+    expect(applied.opened.filter((f) => f === `${d.cpPath}.journal`)).toHaveLength(1);
+
+    const next = await watchingOpens(d.cpPath, () => d.reconcile());
+    expect(next.value.result).toBe('in_sync');
+    // Only the inventory beside the state is read (with the live state, every run).
+    expect(next.opened).toEqual([`${d.cpPath}.inventory.json`]);
+
+    // Files written by someone else are read again.
+    await retuneQueueAt(d.cpPath, 'batch', { action_concurrency: 7 });
+    const after = await watchingOpens(d.cpPath, () => d.reconcile());
+    expect(after.opened).toContain(d.cpPath);
   });
 
   it('a state changed by another writer between the plan and the apply is planned again, never applied stale', async () => {

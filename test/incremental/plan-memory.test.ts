@@ -4,12 +4,10 @@
  * without the memory makes (compared as JSON, every field). Each change of an input misses.
  */
 import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import type { PathLike } from 'node:fs';
-import type * as FsPromises from 'node:fs/promises';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { watchingOpens } from '../helpers/watching-opens.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
 import { planRemembering, type MemoryOptions } from '../../src/incremental/plan-memory.js';
@@ -373,27 +371,6 @@ fsp.open = (file, ...rest) => {
 };
 syncBuiltinESMExports();
 `;
-
-/**
- * `fn`'s result and the files of the state at `path` it opened (node:fs/promises `open`, which
- * every read of the state goes through: util/safe-file.ts), observed on the real module.
- */
-async function watchingOpens<T>(path: string, fn: () => Promise<T>) {
-  const fsp = createRequire(import.meta.url)('node:fs/promises') as typeof FsPromises;
-  const original = fsp.open;
-  const opened: string[] = [];
-  fsp.open = ((file: PathLike, ...rest: unknown[]) => {
-    if (String(file).startsWith(path)) opened.push(String(file));
-    return (original as (...a: unknown[]) => unknown)(file, ...rest);
-  }) as typeof fsp.open;
-  syncBuiltinESMExports();
-  try {
-    return { value: await fn(), opened };
-  } finally {
-    fsp.open = original;
-    syncBuiltinESMExports();
-  }
-}
 
 function drainOnly() {
   const parsed = parseCapabilities('drain');
