@@ -7,6 +7,7 @@
  * to 1 before any command module loads (V8 reads it at each growth; the maximum, which
  * `--max-semi-space-size` sets, is fixed when the isolate is made and cannot be lowered from
  * here). Measured paired on Node 24: peak RSS 172 → 120 MB, CPU unchanged (bench/README.md).
+ * `apply` lets it grow again when its execution starts (letYoungGenerationGrow).
  *
  * Not for the long-running commands (`daemon`, `control-plane serve`): their heap is for
  * days of work, sized with Node's own flags (the Docker image's NODE_OPTIONS). A semi-space
@@ -29,11 +30,32 @@ export function keepsYoungGenerationSmall(
   return !isLongRunning(argv);
 }
 
+/** Set when this process kept its young generation small (keepYoungGenerationSmall). */
+let keptSmall = false;
+
 /** Keeps the young generation at its first size for a one-shot command; true when it did. */
 export function keepYoungGenerationSmall(argv: readonly string[]): boolean {
   if (!keepsYoungGenerationSmall(argv)) return false;
+  keptSmall = growthFactor(1);
+  return keptSmall;
+}
+
+/**
+ * From now on the young generation grows as V8 decides (its default factor, 2), when it was
+ * kept small. For `apply` once the plan is made and its execution starts: the executor keeps
+ * up to --parallelism calls in flight, and in a 1 MB young generation their objects outlive a
+ * scavenge, are promoted and collected again by the old generation's collector. Paired at
+ * 10k, HTTP, 20 ms latency: 15-20 % more CPU at parallelism 16 and 128, and a higher peak RSS
+ * at 128 (bench/README.md, issue 37 last stop). The plan's peak, where keeping it small pays,
+ * is behind it.
+ */
+export function letYoungGenerationGrow(): void {
+  if (keptSmall) keptSmall = !growthFactor(2);
+}
+
+function growthFactor(factor: number): boolean {
   try {
-    v8().setFlagsFromString('--semi-space-growth-factor=1');
+    v8().setFlagsFromString(`--semi-space-growth-factor=${factor}`);
     return true;
   } catch {
     return false; // a V8 without the flag: its defaults

@@ -1,7 +1,7 @@
 /**
  * A one-shot command keeps V8's young generation at its first size (src/cli/young-generation.ts:
- * the peak memory of a cold `plan`); the long-running commands and a user's own semi-space
- * flag keep V8's defaults. Observed in a child Node process that retains ~50 MB of objects.
+ * the peak memory of a cold `plan`) until apply's execution starts; the long-running commands
+ * and a user's own semi-space flag keep V8's defaults. Observed in a child Node process that retains ~50 MB of objects.
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -11,14 +11,18 @@ import { keepsYoungGenerationSmall } from '../../src/cli/young-generation.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const MB = 1024 * 1024;
 
-/** The young generation's size before the module was given ARGV, and after ~50 MB were kept. */
-function youngGeneration(argv: string[]): { before: number; after: number } {
+/**
+ * The young generation's size before the module was given ARGV, and after ~50 MB were kept
+ * (with `grow`: after letYoungGenerationGrow, as apply calls it when its execution starts).
+ */
+function youngGeneration(argv: string[], grow = false): { before: number; after: number } {
   const script = `
     import { getHeapSpaceStatistics } from 'node:v8';
-    import { keepYoungGenerationSmall } from ${JSON.stringify(resolve(ROOT, 'src/cli/young-generation.ts'))};
+    import { keepYoungGenerationSmall, letYoungGenerationGrow } from ${JSON.stringify(resolve(ROOT, 'src/cli/young-generation.ts'))};
     const young = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
     const before = young();
     keepYoungGenerationSmall(${JSON.stringify(argv)});
+    ${grow ? 'letYoungGenerationGrow();' : ''}
     const kept = [];
     for (let i = 0; i < 500000; i++) kept.push({ i, s: 'x' + i, a: [i] });
     process.stdout.write(JSON.stringify({ before, after: kept.length > 0 ? young() : -1 }));
@@ -51,6 +55,12 @@ describe('young generation of a one-shot command', () => {
     expect(plan.after).toBeLessThanOrEqual(8 * MB);
     // V8's defaults grow it to 16 MB or more (32 on Node 20, 64 on Node 24) for 50 MB kept.
     expect(daemon.after).toBeGreaterThanOrEqual(16 * MB);
+  });
+
+  it("grows as V8 decides once apply's execution starts (its calls in flight)", () => {
+    const apply = youngGeneration(['apply', 'repo'], true);
+    expect(apply.before).toBeLessThanOrEqual(4 * MB);
+    expect(apply.after).toBeGreaterThanOrEqual(16 * MB);
   });
 
   it('which commands, and a semi-space flag given to Node wins', () => {

@@ -32,6 +32,7 @@ import {
 } from '../options.js';
 import type { ApplyArgs } from '../define/apply.js';
 import { refuseCodeProject } from '../config-folder.js';
+import { letYoungGenerationGrow } from '../young-generation.js';
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
 const GATHER_FROM_STEPS = 1000;
@@ -270,6 +271,7 @@ async function executeWithSignals(
       ac.abort();
     };
     lockLost.addEventListener('abort', onLost, { once: true });
+    letYoungGenerationGrow();
     return await executePlan(plan, cp, { ...opts, signal: ac.signal });
   } catch (err) {
     if (err instanceof ApplyRefusedError) throw new UserError(err.message);
