@@ -1,7 +1,8 @@
 /**
  * A one-shot command keeps V8's young generation at its first size (src/cli/young-generation.ts:
  * the peak memory of a cold `plan`) until apply's execution starts; the long-running commands
- * and a user's own semi-space flag keep V8's defaults. Observed in a child Node process that retains ~50 MB of objects.
+ * and a user's own semi-space flag keep V8's defaults. Observed in a child Node process that
+ * retains ~50 MB of objects.
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
