@@ -42,6 +42,7 @@ import { planStage } from './stages/plan.js';
 import { recordStage } from './stages/record.js';
 import type { TriggerReason } from './loop.js';
 import { initialStatus, type DaemonStatus } from './status.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 export type {
   ControlPlaneAccess,
@@ -70,7 +71,15 @@ export class Reconciler {
       applyStatusUpdate(this.state, {
         controlPlane: { url: o.redactor.scrub(o.controlPlaneUrl) },
       });
+    const kept = o.history?.kept;
+    if (kept) {
+      applyStatusUpdate(this.state, { runs: deepFreeze(kept.runs), lastDrift: kept.lastDrift });
+      this.runId = Math.max(0, ...kept.runs.map((r) => r.id));
+    }
   }
+
+  /** The history written after each run that changed it, one write at a time. */
+  private saving: Promise<void> = Promise.resolve();
 
   /**
    * A deep copy, safe to serialise. What is frozen is shared (a plan's lists and counts, made
@@ -107,7 +116,21 @@ export class Reconciler {
     }
     ctx.enter('record');
     this.scheduleRetry(ctx, outcome);
-    this.write(recordStage(ctx, products, id, outcome, startedAt));
+    const recorded = recordStage(ctx, products, id, outcome, startedAt);
+    this.write(recorded);
+    const history = this.o.history;
+    if (history && recorded.runs) {
+      const kept = { runs: this.state.runs, lastDrift: this.state.lastDrift };
+      this.saving = this.saving
+        .then(() => history.save(kept))
+        .catch((err: unknown) =>
+          this.o.logger.warn(
+            { err: this.o.redactor.errorMessage(err) },
+            'cannot keep the run history',
+          ),
+        );
+      await this.saving;
+    }
   };
 
   /** What a stage found for /status, put in it (status-update.ts: the one writer). */

@@ -11,6 +11,7 @@ import { checkCommand } from './check.js';
 import { completionCommand } from './completion.js';
 import { controlPlaneCommand } from './control-plane.js';
 import { daemonCommand } from './daemon.js';
+import { historyCommand, statusCommand, syncCommand } from './daemon-client.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { initCommand } from './init.js';
@@ -36,6 +37,9 @@ export const COMMANDS: Record<string, AnyCommand> = {
   export: exportCommand,
   import: importCommand,
   daemon: daemonCommand,
+  status: statusCommand,
+  sync: syncCommand,
+  history: historyCommand,
   approve: approveCommand,
   'control-plane': controlPlaneCommand,
   completion: completionCommand,
