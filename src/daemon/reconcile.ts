@@ -38,7 +38,7 @@ import {
 import { fetchStage } from './stages/fetch.js';
 import { gateStage, type GateDecision } from './stages/gate.js';
 import { loadStage } from './stages/load.js';
-import { planStage } from './stages/plan.js';
+import { managedUpdate, planStage } from './stages/plan.js';
 import { recordStage } from './stages/record.js';
 import type { TriggerReason } from './loop.js';
 import { initialStatus, type DaemonStatus } from './status.js';
@@ -179,8 +179,12 @@ export class Reconciler {
       if (isOutcome(plan)) return plan;
       ctx.enter('gate');
       const decision = this.take(gateStage(ctx, plan, commit));
-      if (isOutcome(decision)) return await this.settled(ctx, products, opened, decision, plan);
-      return await this.applied(ctx, products, opened, decision, plan, commit);
+      const outcome = isOutcome(decision)
+        ? await this.settled(ctx, products, opened, decision, plan)
+        : await this.applied(ctx, products, opened, decision, plan, commit);
+      // What is managed moved with this run's writes: read again for /status `managed`.
+      if (products.inventoryWritten || outcome.result === 'applied') await this.rereadManaged(ctx);
+      return outcome;
     } catch (err) {
       if (opened.yes) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
@@ -194,6 +198,19 @@ export class Reconciler {
         ),
       );
       return { result: 'failed', commit, message };
+    }
+  }
+
+  /** /status `managed` after a run that wrote; a failed read leaves the last one (the next run reads again). */
+  private async rereadManaged(ctx: RunContext): Promise<void> {
+    const { controlPlane, pipeline } = this.o;
+    try {
+      const update = await ctx.timed('live', () =>
+        controlPlane.read(async (cp) => managedUpdate(await pipeline.readLiveState(cp))),
+      );
+      this.write(update);
+    } catch {
+      // said by the next run, which reads the live state first
     }
   }
 
@@ -231,6 +248,7 @@ export class Reconciler {
         opened.yes = true;
         await recordApply(recording(ctx, cp), cp, plan, null);
       });
+      products.inventoryWritten = true;
     }
     return decision;
   }

@@ -25,18 +25,89 @@ export function declaredAddresses(desired: DesiredState): string[] {
   return out.sort();
 }
 
-/** Every address of the live state. */
-function liveAddresses(live: LiveState): Set<string> {
-  return new Set([
-    ...live.pools.map((p) => address('ClusterPool', p.name)),
-    ...live.clusters.map((c) => address('Cluster', c.name)),
-    ...live.queues.map((q) => address('Queue', q.name)),
-    ...live.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
-    ...(live.default_queues ?? []).map((d) => address('DefaultQueue', defaultQueueKeyString(d))),
-    ...(live.execution_cluster_labels ?? []).map((l) =>
-      address('ExecutionClusterLabel', assignmentKeyString(l)),
-    ),
-  ]);
+type Found =
+  | { kind: 'ClusterPool'; o: LiveState['pools'][number] }
+  | { kind: 'Cluster'; o: LiveState['clusters'][number] }
+  | { kind: 'Queue'; o: LiveState['queues'][number] }
+  | { kind: 'PoolAssignment'; o: LiveState['assignments'][number] }
+  | { kind: 'DefaultQueue'; o: NonNullable<LiveState['default_queues']>[number] }
+  | {
+      kind: 'ExecutionClusterLabel';
+      o: NonNullable<LiveState['execution_cluster_labels']>[number];
+    };
+
+/** Every live object by address. */
+function liveObjects(live: LiveState): Map<string, Found> {
+  const out = new Map<string, Found>();
+  for (const o of live.pools) out.set(address('ClusterPool', o.name), { kind: 'ClusterPool', o });
+  for (const o of live.clusters) out.set(address('Cluster', o.name), { kind: 'Cluster', o });
+  for (const o of live.queues) out.set(address('Queue', o.name), { kind: 'Queue', o });
+  for (const o of live.assignments)
+    out.set(address('PoolAssignment', assignmentKeyString(o)), { kind: 'PoolAssignment', o });
+  for (const o of live.default_queues ?? [])
+    out.set(address('DefaultQueue', defaultQueueKeyString(o)), { kind: 'DefaultQueue', o });
+  for (const o of live.execution_cluster_labels ?? [])
+    out.set(address('ExecutionClusterLabel', assignmentKeyString(o)), {
+      kind: 'ExecutionClusterLabel',
+      o,
+    });
+  return out;
+}
+
+/** Whether the control plane has the object at `addr` (any kind poolsync can delete). */
+export function isLive(live: LiveState, addr: string): boolean {
+  return liveObjects(live).has(addr);
+}
+
+/** A few words of a live object's state. */
+function liveStatus(f: Found): string {
+  switch (f.kind) {
+    case 'ClusterPool':
+      return `${f.o.member_clusters.length} cluster(s)`;
+    case 'Cluster':
+      return `pool ${f.o.pool}, ${f.o.enabled ? 'enabled' : 'disabled'}, health ${f.o.health}${f.o.deleting ? ', deleting' : ''}`;
+    case 'Queue':
+      return `pool ${f.o.pool}, ${f.o.state ?? 'active'}, routes to ${f.o.available_clusters.length} healthy cluster(s)`;
+    case 'PoolAssignment':
+      return `pool ${f.o.pool}`;
+    case 'DefaultQueue':
+      return `queue ${f.o.queue}`;
+    case 'ExecutionClusterLabel':
+      return `label ${f.o.label}`;
+  }
+}
+
+/** One object poolsync manages (in the inventory), as the control plane shows it now. */
+export interface ManagedObject {
+  address: string;
+  /** A few words of its live state; null when the control plane does not have it. */
+  status: string | null;
+  /** The live object, as read (null: missing). */
+  live: object | null;
+}
+
+export interface ManagedObjects {
+  /** False: the control plane has no inventory yet (nothing was applied or adopted). */
+  recorded: boolean;
+  objects: ManagedObject[];
+  /** What `poolsync state forget` took out of management. */
+  forgotten: string[];
+}
+
+/** What the inventory lists, each with its live status (`poolsync state list`, the dashboard). */
+export function managedObjects(live: LiveState): ManagedObjects {
+  const objects = liveObjects(live);
+  const forgotten = new Set(live.forgotten ?? []);
+  return {
+    recorded: live.inventory !== null && live.inventory !== undefined,
+    objects: (live.inventory ?? [])
+      .filter((a) => !forgotten.has(a))
+      .map((a) => {
+        const found = objects.get(a);
+        return { address: a, status: found ? liveStatus(found) : null, live: found?.o ?? null };
+      }),
+    forgotten: [...forgotten],
+  };
 }
 
 /** The plan's `inventory`, when the live state carries one (read, or known to be absent). */
@@ -45,7 +116,7 @@ export function planInventory(desired: DesiredState, live: LiveState): PlanInven
   const declared = declaredAddresses(desired);
   let gone: string[] = [];
   if (live.inventory !== null && live.inventory.length > 0) {
-    const here = liveAddresses(live);
+    const here = liveObjects(live);
     const wanted = new Set(declared);
     gone = live.inventory.filter((a) => !here.has(a) && !wanted.has(a));
   }

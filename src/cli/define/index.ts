@@ -19,6 +19,7 @@ import { planCommand } from './plan.js';
 import { promoteCommand } from './promote.js';
 import { renderCommand } from './render.js';
 import { showCommand } from './show.js';
+import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -33,6 +34,7 @@ export const COMMANDS: Record<string, AnyCommand> = {
   apply: applyCommand,
   promote: promoteCommand,
   show: showCommand,
+  state: stateCommand,
   render: renderCommand,
   export: exportCommand,
   import: importCommand,

@@ -247,6 +247,8 @@ export interface RunProducts {
   drift: Change[];
   /** What the apply left undone; null when this run applied nothing. */
   applied: ApplyOutcome | null;
+  /** An in-sync run recorded the inventory (/status `managed` is read again). */
+  inventoryWritten?: boolean;
 }
 
 export function noProducts(): RunProducts {

@@ -11,7 +11,9 @@ import { planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
-import type { DaemonStatus } from '../status.js';
+import { MANAGED_LISTED, type DaemonStatus } from '../status.js';
+import type { LiveState } from '../../model/live.js';
+import { managedObjects } from '../../plan/inventory.js';
 import { briefOf } from './gate.js';
 import { errorCode, type RunContext, type RunProducts, type Staged } from './context.js';
 import { mergeUpdates, problemsUpdate, reachedUpdate, type StatusUpdate } from './status-update.js';
@@ -25,10 +27,12 @@ export async function planStage(
   const { o } = ctx;
   ctx.enter('plan');
   let liveInventory: RunProducts['liveInventory'] = undefined;
+  let managed: StatusUpdate = {};
   const readLive = () =>
     ctx.timed('live', async () => {
       const live = await o.pipeline.readLiveState(cp);
       liveInventory = live.inventory;
+      managed = managedUpdate(live);
       return live;
     });
   const controlPlane = o.planControlPlane;
@@ -48,7 +52,11 @@ export async function planStage(
     return { ...unreadable(ctx, cp, outcome.error, commit), products: { liveInventory } };
   const { plan } = outcome;
   const remember = { controlPlaneAnswered: true, lastEvaluatedCommit: commit };
-  const status = mergeUpdates(reachedUpdate(cp.backend.name, null, ctx.now()), shownOf(ctx, plan));
+  const status = mergeUpdates(
+    reachedUpdate(cp.backend.name, null, ctx.now()),
+    shownOf(ctx, plan),
+    managed,
+  );
   if (outcome.kind === 'errors') {
     const message = `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`;
     return {
@@ -60,6 +68,23 @@ export async function planStage(
   }
   const drift = driftOf(ctx, plan, commit);
   return { value: plan, status, products: { plan, liveInventory, drift }, remember };
+}
+
+/** /status `managed`: the inventory with live status, as `poolsync state list` shows it. */
+export function managedUpdate(live: LiveState): StatusUpdate {
+  if (live.inventory === undefined) return {};
+  const m = managedObjects(live);
+  return {
+    managed: deepFreeze({
+      recorded: m.recorded,
+      count: m.objects.length,
+      missing: m.objects.filter((o) => o.status === null).length,
+      objects: m.objects
+        .slice(0, MANAGED_LISTED)
+        .map(({ address, status }) => ({ address, status })),
+      forgotten: m.forgotten,
+    }),
+  };
 }
 
 function unreadable(
