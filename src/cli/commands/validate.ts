@@ -17,7 +17,8 @@ import { ENV_ALL, environmentsOf } from '../environment.js';
 import { UserError } from '../../util/user-error.js';
 
 export async function validate(args: ValidateArgs): Promise<void> {
-  await requireConfigFolder(args.dir);
+  const note = await requireConfigFolder(args.dir);
+  if (note !== null) process.stderr.write(note);
   const names = await environmentNames(args);
   if (names.length === 0) {
     process.exitCode = await validateOne(args, undefined);
