@@ -1,0 +1,29 @@
+/**
+ * Every command block of the pages a new user follows runs as written (issue 50), in a fresh
+ * copy of this repository, in order, in one shell (test/docs/run-doc.ts: what is emulated and
+ * the directives a page may give a block).
+ */
+import { describe, expect, it } from 'vitest';
+import { runDoc } from './run-doc.js';
+
+describe('examples/three-backends/README.md', () => {
+  it('runs as written: stand-ins, three planned environments, apply, promotion', async () => {
+    const r = await runDoc('examples/three-backends/README.md');
+    expect(r.code, r.output).toBe(0);
+    for (const env of ['development', 'staging', 'production'])
+      expect(r.output).toContain(`Environment: ${env}`);
+    expect(r.output).toContain('+ staging/queues.yaml');
+    expect(r.output).not.toMatch(/Cluster\/gpu-dev-1.*staging|Error:/);
+  }, 300_000);
+});
+
+describe('examples/environments/README.md', () => {
+  it('runs as written from a fresh clone: every environment planned, promoted and applied', async () => {
+    const r = await runDoc('examples/environments/README.md');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain('+ staging/queues.yaml');
+    expect(r.output).toContain('+ production/queues.yaml');
+    expect(r.output).toMatch(/Queue\/experiments +pool gpu/);
+    expect(r.output).not.toContain('Error:');
+  }, 300_000);
+});
