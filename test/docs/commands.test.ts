@@ -27,3 +27,15 @@ describe('examples/environments/README.md', () => {
     expect(r.output).not.toContain('Error:');
   }, 300_000);
 });
+
+describe('docs/getting-started.md', () => {
+  it('runs as written: init, a change on a branch, its plan as a comment body, the merge applied', async () => {
+    const r = await runDoc('docs/getting-started.md');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain("Added .poolsync/ to");
+    expect(r.output).toMatch(/Plan: 3 to create/);
+    expect(r.output).toMatch(/Apply complete: 3 created/);
+    expect(r.output).toContain('No changes');
+    expect(r.output).toMatch(/Queue\/dev-batch +pool dev/);
+  }, 300_000);
+});

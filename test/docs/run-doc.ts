@@ -10,7 +10,8 @@
  *   <!-- docs-test: background TEXT -->  left running, as in a second terminal, once its
  *                                        output holds TEXT; stopped with SIGINT (Ctrl-C) at the
  *                                        next heading of its level or above
- *   <!-- docs-test: stdin TEXT -->       TEXT is what the reader types (`yes`)
+ *   <!-- docs-test: stdin TEXT -->       TEXT is what the reader types (`yes`), in a terminal
+ *                                        (`script`), in a shell of its own
  *   <!-- docs-test: files -->            a ```yaml block the reader saves: each document that
  *                                        starts with `# path` is written to that path
  *
@@ -116,7 +117,8 @@ export function scriptOf(blocks: readonly Block[]): string {
       out.push(`( ${text}\n) > ${log} 2>&1 &`, 'BG+=($!)', `ready ${log} ${q(value)} $!`);
       bgLevel = Math.min(bgLevel, b.level);
     } else if (kind === 'stdin') {
-      out.push(`{\n${text}\n} <<'DOCS_TEST_STDIN'\n${value}\nDOCS_TEST_STDIN`);
+      // A terminal the reader types into (util-linux `script`): a command that asks needs one.
+      out.push(`printf '%s\\n' ${q(value)} | script -qefc ${q(`bash -eo pipefail -c ${q(text)}`)} /dev/null`);
     } else out.push(`${text}\n`);
   }
   return `${out.join('\n')}\n`;
