@@ -112,10 +112,12 @@ describe('usage mistakes', { timeout: 120_000 }, () => {
     expect(parallelism.stderr).not.toMatch(/NaN|at .*\.js/);
   });
 
-  it('--control-plane’s help names every backend', async () => {
-    const help = await runCli(['plan', '--help']);
-    for (const form of ['file:PATH', 'http(s)://', 'union+https://', 'flyteadmin+http(s)://'])
-      expect(help.stdout.replace(/\s+/g, ' ')).toContain(form);
+  it('--control-plane’s help names every backend, for plan and the daemon alike', async () => {
+    for (const command of ['plan', 'daemon']) {
+      const help = await runCli([command, '--help']);
+      for (const form of ['file:PATH', 'http(s)://', 'union+https://', 'flyteadmin+http(s)://'])
+        expect(help.stdout.replace(/\s+/g, ' '), command).toContain(form);
+    }
   });
 });
 
