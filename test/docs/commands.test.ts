@@ -32,10 +32,41 @@ describe('docs/getting-started.md', () => {
   it('runs as written: init, a change on a branch, its plan as a comment body, the merge applied', async () => {
     const r = await runDoc('docs/getting-started.md');
     expect(r.code, r.output).toBe(0);
-    expect(r.output).toContain("Added .poolsync/ to");
+    expect(r.output).toContain('Added .poolsync/ to');
     expect(r.output).toMatch(/Plan: 3 to create/);
     expect(r.output).toMatch(/Apply complete: 3 created/);
     expect(r.output).toContain('No changes');
     expect(r.output).toMatch(/Queue\/dev-batch +pool dev/);
   }, 300_000);
+});
+
+describe('README.md', () => {
+  it('runs as written: the quickstart with the CLI beside it, then the workflow', async () => {
+    const r = await runDoc('README.md');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/First run applied/);
+    expect(r.output).toMatch(/\d+ managed objects/);
+    expect(r.output).toContain('Outcome: applied');
+    expect(r.output).toMatch(/#1 applied/);
+  }, 300_000);
+});
+
+describe('the directives', () => {
+  it('every block of the pages runs, or says why it does not', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { blocksOf, ROOT } = await import('./run-doc.js');
+    for (const page of [
+      'README.md',
+      'docs/getting-started.md',
+      'examples/three-backends/README.md',
+      'examples/environments/README.md',
+    ]) {
+      const skipped = blocksOf(readFileSync(join(ROOT, page), 'utf8')).filter(
+        (b) => b.directive.kind === 'skip',
+      );
+      for (const b of skipped)
+        expect(b.directive.value.length, `${page}:${b.line}`).toBeGreaterThan(20);
+    }
+  });
 });

@@ -23,7 +23,13 @@ function anchors(page: string): Set<string> {
   const text = readFileSync(join(ROOT, page), 'utf8').replace(/```[\s\S]*?```/g, '');
   const out = new Set<string>();
   for (const m of text.matchAll(/^#{1,6} (.+)$/gm))
-    out.add(m[1]!.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'));
+    out.add(
+      m[1]!
+        .trim()
+        .toLowerCase()
+        .replace(/[^\w\- ]/g, '')
+        .replace(/ /g, '-'),
+    );
   return out;
 }
 

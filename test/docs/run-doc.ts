@@ -73,7 +73,9 @@ function emulated(text: string): string {
   return text
     .split('\n')
     .filter((l) => !/\bnpm (ci && npm )?test\b/.test(l))
-    .map((l) => l.replace(/\bnpm ci && /g, '').replace(/\bnpm start\b/g, 'poolsync daemon --quickstart'))
+    .map((l) =>
+      l.replace(/\bnpm ci && /g, '').replace(/\bnpm start\b/g, 'poolsync daemon --quickstart'),
+    )
     .join('\n');
 }
 
@@ -84,8 +86,10 @@ export function scriptOf(blocks: readonly Block[]): string {
   const out = [
     'set -eo pipefail',
     'BG=()',
+    'BGLOG=()',
     // Ctrl-C to what still runs, then wait for it: nothing outlives the script.
-    'stop_bg() { for p in "${BG[@]}"; do kill -INT -- "-$p" 2>/dev/null || true; done; for p in "${BG[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done; BG=(); }',
+    // (and what it printed, into the page's output).
+    'stop_bg() { for p in "${BG[@]}"; do kill -INT -- "-$p" 2>/dev/null || true; done; for p in "${BG[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done; BG=(); for f in "${BGLOG[@]}"; do echo "--- $f"; cat "$f"; done; BGLOG=(); }',
     'trap stop_bg EXIT',
     'ready() { until grep -qsF -- "$2" "$1"; do if ! kill -0 "$3" 2>/dev/null; then echo "--- background block ended early:"; cat "$1"; exit 1; fi; sleep 0.1; done; }',
     'set -m',
@@ -105,7 +109,10 @@ export function scriptOf(blocks: readonly Block[]): string {
       for (const doc of b.text.split(/^---$/m)) {
         const path = /^\s*# (\S+\.ya?ml)\s*$/m.exec(doc)?.[1];
         if (!path) throw new Error(`line ${b.line}: a files block's documents start with # path`);
-        out.push(`mkdir -p "$(dirname ${q(path)})"`, `printf '%s\\n' ${q(doc.trim())} > ${q(path)}`);
+        out.push(
+          `mkdir -p "$(dirname ${q(path)})"`,
+          `printf '%s\\n' ${q(doc.trim())} > ${q(path)}`,
+        );
       }
       continue;
     }
@@ -114,11 +121,18 @@ export function scriptOf(blocks: readonly Block[]): string {
     out.push(`echo ${q(`### line ${b.line}`)}`);
     if (kind === 'background') {
       const log = `"$DOCS_TMP/bg-${n}.log"`;
-      out.push(`( ${text}\n) > ${log} 2>&1 &`, 'BG+=($!)', `ready ${log} ${q(value)} $!`);
+      out.push(
+        `( ${text}\n) > ${log} 2>&1 &`,
+        'BG+=($!)',
+        `BGLOG+=(${log})`,
+        `ready ${log} ${q(value)} $!`,
+      );
       bgLevel = Math.min(bgLevel, b.level);
     } else if (kind === 'stdin') {
       // A terminal the reader types into (util-linux `script`): a command that asks needs one.
-      out.push(`printf '%s\\n' ${q(value)} | script -qefc ${q(`bash -eo pipefail -c ${q(text)}`)} /dev/null`);
+      out.push(
+        `printf '%s\\n' ${q(value)} | script -qefc ${q(`bash -eo pipefail -c ${q(text)}`)} /dev/null`,
+      );
     } else out.push(`${text}\n`);
   }
   return `${out.join('\n')}\n`;
@@ -166,7 +180,11 @@ export async function runDoc(page: string): Promise<DocRun> {
     DOCS_TMP: tmp,
     PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
   };
-  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-qm', 'clone']])
+  for (const args of [
+    ['init', '-q', '-b', 'main'],
+    ['add', '-A'],
+    ['commit', '-qm', 'clone'],
+  ])
     execFileSync('git', args, { cwd: work, env });
   execFileSync('ln', ['-s', join(ROOT, 'node_modules'), join(work, 'node_modules')]);
   writeFileSync(

@@ -3,7 +3,7 @@
  * src/daemon: resolve the configuration, start, wait for SIGTERM/SIGINT, stop gracefully.
  */
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OPTIONS, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
@@ -60,6 +60,13 @@ export async function daemon(args: DaemonArgs): Promise<void> {
         `  dashboard ${daemon.url}/\n  status    ${daemon.url}/status\n  metrics   ${daemon.url}/metrics\n` +
         `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`,
     );
+    void daemon.firstRun.then(() => {
+      const run = daemon.status().lastRun;
+      if (run)
+        process.stdout.write(
+          `First run ${run.result.replace(/_/g, ' ')}: ${run.message}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), config.source.kind === 'watch' ? config.source.dir : '.') || '.'}\`.\n`,
+        );
+    });
   }
 
   if (config.once) return runOnce(daemon, notifier);
