@@ -271,7 +271,9 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     expect(ok.stdout).toMatch(/✓ Queue: list \(\d+ now\); by API: create, update/);
     expect(ok.stdout).toContain('Ready: `poolsync plan examples/config-repo` next.');
     expect(dead.code).toBe(1);
-    expect(dead.stdout).toContain(`✗ control plane http://127.0.0.1:${port}: poolsync REST API, not reachable`);
+    expect(dead.stdout).toContain(
+      `✗ control plane http://127.0.0.1:${port}: poolsync REST API, not reachable`,
+    );
     expect(dead.stdout).toContain(
       `✗ ClusterPool: cannot list: UNAVAILABLE: GET http://127.0.0.1:${port}/v1/pools`,
     );

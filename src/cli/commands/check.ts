@@ -15,7 +15,7 @@ import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
 import type { CheckArgs } from '../define/check.js';
-import { checkMaxRetries, requireFolder } from '../options.js';
+import { checkMaxRetries } from '../options.js';
 
 interface Line {
   ok: boolean;
