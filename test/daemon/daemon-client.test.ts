@@ -129,7 +129,7 @@ describe('poolsync status, sync and history', () => {
       expect(section).toContain(`<code>${o.address}</code>`);
       expect(section).toContain(o.status);
     }
-    expect(page).toContain('<button type="button" id="sync" class="approve">Sync now</button>');
+    expect(page).toContain('<button type="button" id="sync" class="sync">Sync now</button>');
     const crossSite = await fetch(`${d.daemon.url}/reconcile`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN}`, 'sec-fetch-site': 'cross-site' },

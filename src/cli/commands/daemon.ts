@@ -56,7 +56,7 @@ export async function daemon(args: DaemonArgs): Promise<void> {
   }
   if (quickstart) {
     process.stdout.write(
-      `poolsync daemon (quickstart): watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
+      `poolsync daemon (quickstart) listening on ${daemon.url}, watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
         `  dashboard ${daemon.url}/\n  status    ${daemon.url}/status\n  metrics   ${daemon.url}/metrics\n` +
         `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`,
     );

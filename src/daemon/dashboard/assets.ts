@@ -57,8 +57,8 @@ details.run > summary { cursor: pointer; display: flex; flex-wrap: wrap; gap: .6
 #approve-panel { display: flex; flex-wrap: wrap; gap: .75rem; align-items: end; }
 #approve-panel label { display: flex; flex-direction: column; font-size: .8rem; color: var(--muted); }
 #approve-panel input { font: inherit; padding: .3rem .4rem; border: 1px solid var(--line); border-radius: 4px; min-width: 16rem; }
-button.approve { font: inherit; font-weight: 600; padding: .35rem .9rem; border-radius: 6px; border: 1px solid #1a7f37; background: #2da44e; color: #fff; cursor: pointer; }
-button.approve:disabled { opacity: .6; cursor: progress; }
+button.approve, button.sync { font: inherit; font-weight: 600; padding: .35rem .9rem; border-radius: 6px; border: 1px solid #1a7f37; background: #2da44e; color: #fff; cursor: pointer; }
+button.approve:disabled, button.sync:disabled { opacity: .6; cursor: progress; }
 #approve-panel button { align-self: end; }
 #approve-result:empty { display: none; }
 #approve-result.ok { color: #116329; } #approve-result.bad { color: #a40e26; }

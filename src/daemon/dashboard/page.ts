@@ -95,7 +95,7 @@ export function pageHtml(s: DaemonStatus, page: PageContext, renderedAt: Date): 
     ? markup`<section id="approve-panel" class="js-only" aria-label="Approve held changes, sync now">
 <label>Your name (recorded as the approver)<input id="approver" name="approver" maxlength="200" autocomplete="username"></label>
 <label>Daemon admin token<input id="admin-token" name="admin-token" type="password" autocomplete="off"></label>
-<button type="button" id="sync" class="approve">Sync now</button>
+<button type="button" id="sync" class="sync">Sync now</button>
 <p class="muted">The token goes only with an approval or a sync, to <code>POST /approve</code> or <code>POST /reconcile</code>; the page keeps it nowhere.</p>
 <p id="approve-result" role="status" aria-live="polite"></p>
 </section>`
