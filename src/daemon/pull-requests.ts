@@ -10,7 +10,7 @@ import type { BackendInfo } from '../controlplane/types.js';
 import { join } from 'node:path';
 import type { LiveState } from '../model/live.js';
 import type { DaemonConfig, SourceConfig } from './config.js';
-import { GITHUB_API_URL } from '../vcs/github.js';
+import { GHE_COM, GITHUB_API_URL } from '../vcs/github.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
@@ -64,10 +64,14 @@ export function forgeTargetFromRemote(remote: string, provider: Provider): Forge
   const parts = repository.split('/').filter((p) => p !== '');
   if (provider === 'github' ? parts.length !== 2 : parts.length < 2) return null;
   const publicHost = provider === 'github' ? 'github.com' : 'gitlab.com';
+  // GitHub Enterprise Cloud with data residency: SUBDOMAIN.ghe.com's API is api.SUBDOMAIN.ghe.com.
+  const cloud = provider === 'github' ? GHE_COM.exec(host) : null;
   const apiUrl =
     host === publicHost
       ? undefined
-      : `${scheme}//${host}${provider === 'github' ? '/api/v3' : '/api/v4'}`;
+      : cloud
+        ? `https://api.${cloud[1]}.ghe.com`
+        : `${scheme}//${host}${provider === 'github' ? '/api/v3' : '/api/v4'}`;
   return { repository: parts.join('/'), apiUrl };
 }
 
