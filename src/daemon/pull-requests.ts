@@ -17,9 +17,9 @@ import {
   type PullRequestHandler,
 } from '../vcs/pull-request-handler.js';
 import type { Provider, PublishOutcome, PullRequestEvent } from '../vcs/types.js';
-import { commentMarker, isPoolsyncComment } from '../vcs/comment.js';
+import { commentMarker } from '../vcs/comment.js';
 import { planRecord, type PlanRecord } from '../vcs/environments-comment.js';
-import { createPullRequestApi } from '../vcs/publish.js';
+import { createPullRequestApi, ownComment } from '../vcs/publish.js';
 import { planOutcome } from '../vcs/plan-outcome.js';
 import { splitHeld } from '../plan/hold.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
@@ -202,8 +202,8 @@ export type DaemonPullRequestHandler = ((e: PullRequestEvent) => Promise<void>) 
 };
 
 /**
- * The record of `environment` in poolsync's plan comment on pull request `number` (found by
- * its marker, as the comment is updated), with that environment's plan of `head` re-made
+ * The record of `environment` in poolsync's plan comment on pull request `number` (its own:
+ * author and marker, as the comment is updated), with that environment's plan of `head` re-made
  * here when the record is for `head` (null when planning it fails or it is invalid). Null
  * when the pull request carries no such record.
  */
@@ -227,8 +227,9 @@ async function commentRecord(
 ): Promise<PlanRecord | null> {
   const api = createPullRequestApi({ ...pr, ...(pr.apiUrl ? { apiUrl: pr.apiUrl } : {}) });
   try {
+    // Only poolsync's own comment (author and marker): anyone can write a record into theirs.
     const marker = commentMarker(pr.key.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, ''));
-    const comment = (await api.listComments()).find((c) => isPoolsyncComment(c.body, marker));
+    const comment = await ownComment(api, marker);
     return comment ? planRecord(comment.body, environment) : null;
   } finally {
     await api.close();

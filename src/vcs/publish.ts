@@ -136,6 +136,11 @@ async function upsertComment(
   }
 }
 
+/** The one-line status of a comment that could not be posted. */
+export function notPosted(err: unknown): string {
+  return `Could not post the plan comment: ${(err as Error).message.split('\n')[0]}`;
+}
+
 export async function publishPlan(opts: PublishOptions): Promise<PublishResult> {
   const api = opts.api ?? createPullRequestApi(opts);
   try {
@@ -156,9 +161,8 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
       }
     } catch (err) {
       // The status ends even so: a required check never stays "Planning…".
-      const reason = `Could not post the plan comment: ${(err as Error).message.split('\n')[0]}`;
       await api
-        .setStatus(opts.commit, { state: 'error', description: reason })
+        .setStatus(opts.commit, { state: 'error', description: notPosted(err) })
         .catch(() => undefined);
       throw err;
     }
@@ -180,11 +184,18 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
   }
 }
 
-/** Marks the commit as being planned (the daemon does this before fetching and planning). */
-export async function publishPending(opts: Omit<PublishOptions, 'outcome'>): Promise<void> {
+/**
+ * Sets the commit's status alone: `pending` while the daemon plans, or the final status owed
+ * after a rate limit held every request (pull-request-handler.ts).
+ */
+export async function publishStatus(
+  opts: Omit<PublishOptions, 'outcome'>,
+  state: StatusState,
+  description: string,
+): Promise<void> {
   const api = opts.api ?? createPullRequestApi(opts);
   try {
-    await api.setStatus(opts.commit, { state: 'pending', description: 'Planning…' });
+    await api.setStatus(opts.commit, { state, description });
   } finally {
     if (!opts.api) await api.close();
   }
