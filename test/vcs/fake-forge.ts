@@ -448,6 +448,11 @@ export class FakeForge {
   /** simple-user. */
   private user(api: string, a: Pick<Account, 'login' | 'id' | 'type'>): Record<string, unknown> {
     const u = `${api}/users/${encodeURIComponent(a.login)}`;
+    // A bot's page is its app's: https://github.com/apps/SLUG.
+    const page =
+      a.type === 'Bot'
+        ? `https://github.com/apps/${a.login.replace(/\[bot\]$/, '')}`
+        : `https://github.com/${a.login}`;
     return {
       login: a.login,
       id: a.id,
@@ -455,7 +460,7 @@ export class FakeForge {
       avatar_url: `https://avatars.githubusercontent.com/u/${a.id}?v=4`,
       gravatar_id: '',
       url: u,
-      html_url: `https://github.com/${a.login}`,
+      html_url: page,
       followers_url: `${u}/followers`,
       following_url: `${u}/following{/other_user}`,
       gists_url: `${u}/gists{/gist_id}`,
@@ -530,6 +535,8 @@ export class FakeForge {
       number,
       state: open ? 'open' : 'closed',
       head: { ...pr.head, sha: head },
+      // In the REST answer, absent from the recorded webhook payload.
+      auto_merge: null,
     };
   }
 
