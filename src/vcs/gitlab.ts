@@ -8,7 +8,6 @@ import {
   listPages,
   nextLink,
   parseApiUrl,
-  type ApiCall,
   type ErrorMapper,
   type RetryTuning,
 } from './http.js';
