@@ -19,7 +19,6 @@ import {
   VcsConfigError,
   type IssueComment,
   type PullRequestApi,
-  type StatusState,
 } from './types.js';
 
 export const GITHUB_API_URL = 'https://api.github.com';
@@ -106,7 +105,7 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
         method: 'POST',
         path: `/repos/${opts.repository}/statuses/${encodeURIComponent(sha)}`,
         body: {
-          state: STATES[status.state],
+          state: status.state,
           context: STATUS_CONTEXT,
           description: clip(status.description, GITHUB_STATUS_DESCRIPTION_MAX),
           ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
@@ -137,13 +136,6 @@ export function githubApi(
     mapError,
   });
 }
-
-const STATES: Record<StatusState, string> = {
-  pending: 'pending',
-  success: 'success',
-  failure: 'failure',
-  error: 'error',
-};
 
 function toComment(json: unknown): IssueComment {
   const c = json as {

@@ -121,16 +121,13 @@ function limitWait(
   if (!limited) return null;
   if (asked !== null) return { ms: asked, secondary: false };
   const reset = resetMs(headers);
-  if (reset !== null && (remaining === '0' || header(headers, 'ratelimit-reset') !== undefined))
+  if (reset !== null && remaining === '0')
     return { ms: Math.max(0, reset - now), secondary: false };
   // A secondary limit that names no time: at least a minute, longer each time.
   return { ms: 60_000 * 2 ** secondaryBefore, secondary: true };
 }
 
-/**
- * Requests held per API and token until a used-up limit resets (process-wide: a limit is the
- * token's, whichever client sends). Keyed by the base URL and a token-derived string.
- */
+/** Requests held per API and token until a used-up limit resets (the token's, whichever client sends). */
 const heldUntil = new Map<string, number>();
 
 export interface ApiClientOptions {
@@ -161,11 +158,7 @@ export class ApiClient {
       clock: opts.retry?.clock ?? { now: () => Date.now(), sleep },
     };
     this.tokenKey = `${this.baseUrl.href}\0${opts.secrets.join('\0')}`;
-    this.agent = new Agent({
-      connect: { timeout: 10_000 },
-      headersTimeout: 30_000,
-      bodyTimeout: 30_000,
-    });
+    this.agent = new Agent({ connect: { timeout: 10_000 }, headersTimeout: 3e4, bodyTimeout: 3e4 });
   }
 
   /** Resolves a path or same-origin absolute URL; refuses to send the token elsewhere. */
@@ -210,7 +203,12 @@ export class ApiClient {
         const reset = resetMs(headers);
         if (reset !== null) heldUntil.set(this.tokenKey, reset);
       }
-      const json = parseJson(text);
+      let json: unknown = text === '' ? null : text;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        // Not JSON: the text itself.
+      }
       if (res.statusCode >= 200 && res.statusCode < 300) {
         return { status: res.statusCode, headers, json };
       }
@@ -319,17 +317,8 @@ export class ApiClient {
   }
 }
 
-function parseJson(text: string): unknown {
-  if (text === '') return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
 /** The server's own explanation, from GitHub's `{message, errors}` or GitLab's `{message|error}`. */
-export function describeServerBody(json: unknown): string {
+function describeServerBody(json: unknown): string {
   if (typeof json === 'string') return json.trim();
   if (json === null || typeof json !== 'object') return '';
   const o = json as Record<string, unknown>;
