@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import type { LiveState } from '../model/live.js';
 import type { DaemonConfig, SourceConfig } from './config.js';
 import { GHE_COM, GITHUB_API_URL } from '../vcs/github.js';
+import { rateLimitWait, type RetryTuning } from '../vcs/http.js';
+import { UserError } from '../util/user-error.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
@@ -137,20 +139,22 @@ export interface DaemonPullRequestOptions {
   environments?: EnvironmentPlanner[];
 }
 
-type ForgeTargetWithToken = ForgeTarget & { token: string };
+/** A forge plan comments are on: its token, and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT). */
+export type ForgeTargetWithToken = ForgeTarget & { token: string; retry: RetryTuning };
 
 /** The pull-request handler of one provider (its own work dir). */
 function providerHandler(
   opts: DaemonPullRequestOptions,
   source: Extract<SourceConfig, { kind: 'git' }>,
   provider: Provider,
-  { repository, apiUrl, token }: ForgeTargetWithToken,
+  { repository, apiUrl, token, retry }: ForgeTargetWithToken,
 ): PullRequestHandler {
   return createPullRequestHandler({
     provider,
     ...(apiUrl && apiUrl !== GITHUB_API_URL ? { apiUrl } : {}),
     repository,
     token,
+    retry,
     git: {
       repo: source.repo,
       auth: source.auth,
@@ -215,14 +219,7 @@ export type RecoverPlan = (
 ) => Promise<{ record: PlanRecord; plan: Plan | null } | null>;
 
 async function commentRecord(
-  pr: {
-    provider: Provider;
-    number: number;
-    repository: string;
-    apiUrl: string | undefined;
-    token: string;
-    key: string;
-  },
+  pr: ForgeTargetWithToken & { provider: Provider; number: number; key: string },
   environment: string,
 ): Promise<PlanRecord | null> {
   const api = createPullRequestApi({ ...pr, ...(pr.apiUrl ? { apiUrl: pr.apiUrl } : {}) });
@@ -259,12 +256,15 @@ export function forgeTargets(
   config: DaemonConfig,
   env: Record<string, string | undefined> = process.env,
   notForge: (provider: Provider) => void = () => {},
-): Map<Provider, { repository: string; apiUrl: string | undefined; token: string }> {
-  const out = new Map<
-    Provider,
-    { repository: string; apiUrl: string | undefined; token: string }
-  >();
+): Map<Provider, ForgeTargetWithToken> {
+  const out = new Map<Provider, ForgeTargetWithToken>();
   if (config.source.kind !== 'git') return out;
+  let retry: RetryTuning;
+  try {
+    retry = { deadlineMs: rateLimitWait(env) };
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   const enabled: [Provider, boolean][] = [
     ['github', config.githubWebhookSecret !== null],
     ['gitlab', config.gitlabWebhookToken !== null],
@@ -282,7 +282,7 @@ export function forgeTargets(
       continue;
     }
     const apiUrl = env[API_ENV[provider]]?.trim() || target.apiUrl;
-    out.set(provider, { repository: target.repository, apiUrl, token });
+    out.set(provider, { repository: target.repository, apiUrl, token, retry });
   }
   return out;
 }
