@@ -49,11 +49,17 @@ async function start(repo: TestRepo) {
 
 const hook = (daemon: RunningDaemon, event: string, payload: unknown) =>
   deliverGitHub(`${daemon.url}/webhooks/github`, SECRET, event, payload);
-const comment = (daemon: RunningDaemon, number: number, login: string, body = 'poolsync apply') =>
+const comment = (
+  daemon: RunningDaemon,
+  number: number,
+  login: string,
+  body = 'poolsync apply',
+  over: { action?: 'edited'; state?: 'closed' } = {},
+) =>
   hook(
     daemon,
     'issue_comment',
-    issueCommentPayload({ repository: 'acme/cfg', number, login, body }),
+    issueCommentPayload({ repository: 'acme/cfg', number, login, body, ...over }),
   );
 const status = async (daemon: RunningDaemon) =>
   (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
@@ -142,33 +148,10 @@ describe('approval by pull-request comment', () => {
     expect(replies(7)[1]!.body).toMatch(/has none \(not a collaborator\)/);
 
     // An edit of a comment approves nothing (GitHub sends it as `edited`): no reply, no grant.
-    expect(
-      await (
-        await hook(
-          daemon,
-          'issue_comment',
-          issueCommentPayload({
-            repository: 'acme/cfg',
-            number: 7,
-            login: 'alice',
-            body: 'poolsync apply',
-            action: 'edited',
-          }),
-        )
-      ).json(),
-    ).toMatchObject({ result: 'ignored' });
+    const edited = await comment(daemon, 7, 'alice', 'poolsync apply', { action: 'edited' });
+    expect(await edited.json()).toMatchObject({ result: 'ignored' });
     // Nor a comment on a closed pull request.
-    await hook(
-      daemon,
-      'issue_comment',
-      issueCommentPayload({
-        repository: 'acme/cfg',
-        number: 7,
-        login: 'alice',
-        body: 'poolsync apply',
-        state: 'closed',
-      }),
-    );
+    await comment(daemon, 7, 'alice', 'poolsync apply', { state: 'closed' });
     await until('a third refusal', () => replies(7).length === 3);
     expect(replies(7)[2]!.body).toMatch(/approval by @alice refused: the pull request is not open/);
     expect((await status(daemon)).approval!.granted).toEqual([]);

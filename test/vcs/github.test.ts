@@ -381,6 +381,14 @@ describe('a commit status always ends (issue 47)', () => {
   });
 });
 
+/** GitHub's answer to a secondary rate limit (docs.github.com, "Rate limits for the REST API"). */
+const SECONDARY = {
+  message:
+    'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+  documentation_url:
+    'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+};
+
 describe("GitHub's rate-limit rules (issue 47; an injected clock, no real waits)", () => {
   const limited = (clock: ReturnType<typeof fakeClock>, deadlineMs = 10 * 60_000) => ({
     retry: { maxRetries: 4, minDelayMs: 5, maxDelayMs: 50, deadlineMs, clock },
@@ -416,10 +424,7 @@ describe("GitHub's rate-limit rules (issue 47; an injected clock, no real waits)
       match: /^GET .*\/comments$/,
       status: 403,
       headers: { 'retry-after': '60' },
-      body: {
-        message:
-          'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
-      },
+      body: SECONDARY,
     });
     expect((await publish(limited(clock))).comment).toBe('created');
     expect(clock.waits).toEqual([60_000]);
@@ -432,10 +437,7 @@ describe("GitHub's rate-limit rules (issue 47; an injected clock, no real waits)
       match: /^POST .*\/comments$/,
       status: 403,
       times: 100,
-      body: {
-        message:
-          'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
-      },
+      body: SECONDARY,
     });
     const err = await expectErrorOf(publish(limited(clock, 24 * 3_600_000)));
     expect(clock.waits).toEqual([60_000, 120_000, 240_000, 480_000]);
