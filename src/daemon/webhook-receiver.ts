@@ -95,8 +95,11 @@ function answer(
   }
   if (outcome.result === 'pull_request' || outcome.result === 'comment') {
     const pr = outcome.result === 'pull_request';
-    const handler: ((e: never) => Promise<void>) | undefined = pr ? h.onPullRequest : h.onComment;
-    if (!handler) {
+    const handle =
+      outcome.result === 'pull_request'
+        ? h.onPullRequest?.bind(null, outcome.event)
+        : h.onComment?.bind(null, outcome.event);
+    if (!handle) {
       const what = pr
         ? 'pull request events are not handled by this daemon'
         : 'approvals by comment are not configured on this daemon';
@@ -104,7 +107,7 @@ function answer(
     }
     // Answer at once (GitHub gives up after 10 s); the handler reports its own failures.
     const { repository, number } = outcome.event;
-    void handler(outcome.event as never).catch((err: unknown) =>
+    void handle().catch((err: unknown) =>
       h.logger.warn(
         { provider, repository, number, err: err instanceof Error ? err.message : String(err) },
         pr ? 'pull request handler failed' : 'approval comment handler failed',
