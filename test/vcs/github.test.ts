@@ -87,6 +87,8 @@ describe('GitHub publishPlan', () => {
     const r3 = await publish({ outcome: planOutcome(3), commit: 'b'.repeat(40) });
     expect(r3.comment).toBe('unchanged');
     expect(forge.requests.filter((q) => q.method === 'PATCH')).toHaveLength(1);
+    // Who the token is was asked once in this process, not once per publish.
+    expect(forge.requests.filter((q) => q.url === '/api/v3/user')).toHaveLength(1);
   });
 
   it('finds its comment on a later page of a long discussion (Link pagination)', async () => {
