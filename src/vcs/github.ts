@@ -13,13 +13,9 @@ import {
   type RetryTuning,
 } from './http.js';
 import { tokenIdentity } from './identity.js';
+import { plural } from '../render/common.js';
 import { clip } from './text.js';
-import {
-  STATUS_CONTEXT,
-  VcsConfigError,
-  type IssueComment,
-  type PullRequestApi,
-} from './types.js';
+import { STATUS_CONTEXT, VcsConfigError, type IssueComment, type PullRequestApi } from './types.js';
 
 export const GITHUB_API_URL = 'https://api.github.com';
 /** GitHub rejects longer status descriptions (422). */
@@ -170,7 +166,7 @@ function errorMessages(opts: { repository: string; number?: number }): ErrorMapp
       return `GitHub rejected the token (401${detail}). Set GITHUB_TOKEN to a valid token.`;
     }
     if ((status === 403 || status === 429) && /rate limit/i.test(server)) {
-      return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${attempts} attempt${attempts === 1 ? '' : 's'}. Try again later, or use a token with a higher limit.`;
+      return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${plural(attempts, 'attempt')}. Try again later, or use a token with a higher limit.`;
     }
     if (status === 403) {
       return `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${neededPermission(call)}.`;
@@ -182,7 +178,7 @@ function errorMessages(opts: { repository: string; number?: number }): ErrorMapp
       return `GitHub rejected the request to ${call.operation} in ${where} (422 validation failed${detail}).`;
     }
     if (status === 429 || status >= 500) {
-      return `GitHub failed to ${call.operation} in ${where}: HTTP ${status} after ${attempts} attempt${attempts === 1 ? '' : 's'}${detail}. GitHub may be unavailable or rate-limiting; try again later.`;
+      return `GitHub failed to ${call.operation} in ${where}: HTTP ${status} after ${plural(attempts, 'attempt')}${detail}. GitHub may be unavailable or rate-limiting; try again later.`;
     }
     return `GitHub answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
   };

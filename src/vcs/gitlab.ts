@@ -12,6 +12,7 @@ import {
   type RetryTuning,
 } from './http.js';
 import { tokenIdentity } from './identity.js';
+import { plural } from '../render/common.js';
 import { clip } from './text.js';
 import {
   STATUS_CONTEXT,
@@ -139,7 +140,7 @@ function errorMessages(opts: { repository: string; number?: number }): ErrorMapp
       return `GitLab rejected the request to ${call.operation} in ${where} (${status}${detail}).`;
     }
     if (status === 429 || status >= 500) {
-      return `GitLab failed to ${call.operation} in ${where}: HTTP ${status} after ${attempts} attempt${attempts === 1 ? '' : 's'}${detail}. GitLab may be unavailable or rate-limiting; try again later.`;
+      return `GitLab failed to ${call.operation} in ${where}: HTTP ${status} after ${plural(attempts, 'attempt')}${detail}. GitLab may be unavailable or rate-limiting; try again later.`;
     }
     return `GitLab answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
   };

@@ -14,6 +14,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
+import { plural } from '../render/common.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { sleep } from '../util/retry-policy.js';
 import {
@@ -241,9 +242,7 @@ export class ApiClient {
     if (clock.now() + ms > deadline) {
       const until = new Date(clock.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
       const made =
-        attempts === 0
-          ? 'before sending a request'
-          : `after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+        attempts === 0 ? 'before sending a request' : `after ${plural(attempts, 'attempt')}`;
       throw new VcsApiError(
         this.opts.provider,
         status,
@@ -285,7 +284,7 @@ export class ApiClient {
         null,
         this.redact(
           `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
-            ` (tried ${attempt} time${attempt === 1 ? '' : 's'}): ${e.message || e.code}. ` +
+            ` (tried ${plural(attempt, 'time')}): ${e.message || e.code}. ` +
             'Check --api-url and the network.',
         ),
       );
