@@ -6,6 +6,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { readRepoConfig } from '../manifests/config.js';
+import { readFolderOnce, type FolderRead } from '../manifests/folder-read.js';
 import { environmentUrl } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
@@ -21,6 +22,10 @@ export interface EnvTarget {
   tokenFile?: string;
   apiKeyFile?: string;
   env: Environment | null;
+  /** poolsync.yaml and the walk, read once for every environment of the command. */
+  shared?: FolderRead;
+  /** Why it is not run (a pull request changed where its credentials go: vcs/base-environments.ts). */
+  refused?: string;
 }
 
 export interface EnvArgs {
@@ -70,7 +75,8 @@ export async function resolveTargets(
   args: EnvArgs,
   { allowAll, command }: { allowAll: boolean; command: string },
 ): Promise<EnvTarget[]> {
-  const { config, errors } = await readRepoConfig(dir);
+  const shared = await readFolderOnce(dir);
+  const { config, errors } = shared.config;
   const envs = errors.length > 0 ? undefined : config.environments;
   const plain: EnvTarget = {
     name: null,
@@ -103,7 +109,7 @@ export async function resolveTargets(
         : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
     );
   return chosen.map((env) => {
-    const t = environmentTarget(dir, env);
+    const t = { ...environmentTarget(dir, env), shared };
     // A credential given on the command line wins over the environment's reference.
     if (args['token-file'] !== undefined && givenOnCommandLine('token-file'))
       t.tokenFile = args['token-file'];

@@ -52,6 +52,9 @@ export function environmentUrl(dir: string, env: Pick<Environment, 'controlPlane
   return `file:${fileUrlPath(env.controlPlane, dir)}${query !== undefined ? `?${query}` : ''}`;
 }
 
+/** Names the command line gives a meaning of its own where an environment is named: never an environment's. */
+const RESERVED_NAMES = new Map([['all', '`--env all` means every environment']]);
+
 /** `environments:` read and checked; undefined when poolsync.yaml has none. */
 export async function readEnvironments(
   dir: string,
@@ -79,6 +82,14 @@ export async function readEnvironments(
       keyPos: e.keyPos,
       field: (name) => entry(e.value, name)?.value,
     };
+    const reserved = RESERVED_NAMES.get(e.key);
+    if (reserved !== undefined)
+      add(
+        'SCHEMA',
+        `environments.${e.key}: '${e.key}' cannot name an environment (${reserved}); name it otherwise`,
+        e.keyPos.line,
+        e.keyPos.column,
+      );
     checkControlPlane(dir, env, e.key, byControlPlane, add);
     const folders = await readFolders(dir, env, add);
     const patches = readPatchPaths(env, add);
