@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The real kube-apiserver and etcd, built from their Go modules for the tests of poolsync's
-# Lease, leader election and inventory ConfigMap (test/lease/real/, docs/daemon.md "Tested
-# against"). Called by .ci/run before the tests; the tests find the binaries in the cache and
-# skip, saying why in one line, without them.
+# Lease, leader election and inventory ConfigMap (test/lease/real/, docs/security.md "The
+# Kubernetes API"). Called by .ci/run before the tests; the tests find the binaries in the cache
+# and skip, saying why in one line, without them.
 #
 #   scripts/kube-go.sh            build both (cached: a second run takes a second)
 #   scripts/kube-go.sh --dir      print the cache folder
@@ -10,10 +10,10 @@
 # k8s.io/kubernetes replaces its staging modules (k8s.io/api, client-go, apiserver …) with
 # `./staging/src/…` folders, so `go install k8s.io/kubernetes/cmd/kube-apiserver@VERSION` cannot
 # build it: a small wrapper module generated in the cache requires the released staging modules
-# at the matching v0 version. etcd's binary is its etcdmain package behind the one-line main of etcd's own main.go. The
-# main modules' hashes are pinned below (go.sum lines, as sum.golang.org has them); everything
-# else is verified by the go command against the checksum database. Nothing is written inside
-# the repository.
+# at the matching v0 version, and builds Kubernetes' own main package. etcd's binary is its
+# etcdmain package behind the one-line main of etcd's own main.go. The main modules' hashes are
+# pinned below (go.sum lines, as sum.golang.org has them); everything else is verified by the go
+# command against the checksum database. Nothing is written inside the repository.
 #
 # Cache: $POOLSYNC_KUBE_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/poolsync/kube; one folder per
 # target holding bin/ and a stamp of what it was built from (a changed pin rebuilds). The first
@@ -42,11 +42,11 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 # A wrapper module in $cache/TARGET, written by PREPARE, whose PACKAGE is built into bin/BINARY.
-build() { # TARGET BINARY PACKAGE PINS PREPARE
-  local target="$1" binary="$2" package="$3" pins="$4" prepare="$5"
+build() { # TARGET BINARY PACKAGE PINS PREPARE [LDFLAGS]
+  local target="$1" binary="$2" package="$3" pins="$4" prepare="$5" ldflags="-s -w ${6:-}"
   local dir="$cache/$target"
   local stamp
-  stamp="$(printf '%s\n%s\n%s\n' "$pins" "$(go env GOVERSION)" "$(declare -f "$prepare")" | cksum | cut -d' ' -f1)"
+  stamp="$(printf '%s\n%s\n%s\n%s\n' "$pins" "$ldflags" "$(go env GOVERSION)" "$(declare -f "$prepare")" | cksum | cut -d' ' -f1)"
   if [ -x "$dir/bin/$binary" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ]; then
     say "$target: cached at $dir/bin/$binary"
     return 0
@@ -61,7 +61,7 @@ build() { # TARGET BINARY PACKAGE PINS PREPARE
     printf '%s\n' "$pins" >go.sum
     "$prepare"
     go mod tidy
-    go build -trimpath -ldflags='-s -w' -o "bin/$binary" "$package"
+    go build -trimpath -ldflags="$ldflags" -o "bin/$binary" "$package"
   ) || {
     say "$target: the build failed (output above)"
     return 1
@@ -93,5 +93,8 @@ prepare_etcd() {
 
 status=0
 build "etcd-$ETCD" etcd ./cmd "$ETCD_SUM" prepare_etcd || status=1
-build "kube-apiserver-$KUBE" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$KUBE_SUM" prepare_kube_apiserver || status=1
+# The version it reports (/version), as Kubernetes' own build stamps it.
+version="-X k8s.io/component-base/version.gitVersion=$KUBE -X k8s.io/component-base/version.gitMajor=1"
+version+=" -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean"
+build "kube-apiserver-$KUBE" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$KUBE_SUM" prepare_kube_apiserver "$version" || status=1
 exit $status

@@ -157,12 +157,30 @@ export class LeaseLock {
     try {
       await this.api.replaceNamespacedLease({ name, namespace, body });
     } catch (err) {
-      if (statusOf(err) === 409) return { held: false, holder, holderAddress };
-      throw describe(err, `updating ${this.where}`);
+      if (statusOf(err) !== 409) throw describe(err, `updating ${this.where}`);
+      return this.afterConflict(durationSeconds, nowDate);
     }
     this.lastHolder = this.identity;
     this.observed = null;
     return { held: true, holder: this.identity, holderAddress: this.address };
+  }
+
+  /**
+   * The write lost (409): another candidate wrote since the read, or the Lease was deleted since
+   * (the real API server then fails the write's UID precondition). Read again: a Lease that is
+   * gone is created now, so its holder keeps it; else whoever holds it now is the answer.
+   */
+  private async afterConflict(durationSeconds: number, nowDate: Date): Promise<LeaseObservation> {
+    const { namespace, name } = this.ref;
+    let lease: V1Lease;
+    try {
+      lease = await this.api.readNamespacedLease({ name, namespace });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw describe(err, `reading ${this.where}`);
+      return this.create(durationSeconds, nowDate);
+    }
+    const { holder, holderAddress } = this.observe(lease, durationSeconds);
+    return { held: false, holder, holderAddress };
   }
 
   /** No lease yet: create it, held by this identity (409: another candidate was first). */
@@ -255,7 +273,13 @@ export class LeaseLock {
   /** Gives the lease up at once (client-go ReleaseOnCancel): the next candidate need not wait. */
   async release(): Promise<void> {
     const { namespace, name } = this.ref;
-    const lease = await this.api.readNamespacedLease({ name, namespace });
+    let lease: V1Lease;
+    try {
+      lease = await this.api.readNamespacedLease({ name, namespace });
+    } catch (err) {
+      if (statusOf(err) === 404) return; // gone: nothing to give up
+      throw describe(err, `reading ${this.where}`);
+    }
     if (lease.spec?.holderIdentity !== this.identity) return;
     try {
       await this.api.replaceNamespacedLease({

@@ -19,6 +19,7 @@ import {
 } from '../../src/controlplane/embedded/server.js';
 import { runCli } from '../apply/helpers/cli.js';
 import { tempFolder } from '../helpers/temp-folder.js';
+import { apiKey } from '../controlplane/union/helpers.js';
 import { POOL, writeFiles } from './helpers.js';
 
 interface Heard {
@@ -317,17 +318,24 @@ describe('outside pull-request mode, a secret bound to its control plane goes no
     expectNothingCaught();
   });
 
-  it('a redirect is never followed with a credential: REST, flyteadmin and OAuth discovery', async () => {
+  it('a redirect is never followed with a credential: REST, flyteadmin, Union and OAuth discovery', async () => {
     writeFileSync(secret('redirect.token'), `endpoint: ${redirector.url}\ntoken: ${SECRETS[0]}\n`);
     writeFileSync(
       secret('redirect.secret'),
       `endpoint: flyteadmin+${redirector.url}\nsecret: ${SECRETS[2]}\n`,
     );
+    writeFileSync(
+      secret('union.key'),
+      apiKey(new URL(redirector.url).host, { client_secret: SECRETS[1] }),
+    );
     await pullRequest((e) => ({
       ...e,
       prod: { controlPlane: redirector.url, tokenFile: secret('redirect.token') },
       flyte: { controlPlane: `flyteadmin+${redirector.url}` },
+      union: { controlPlane: `union+${redirector.url}`, apiKeyFile: secret('union.key') },
     }));
+    const union = await plan('union');
+    expect(union.code).toBe(1);
     const rest = await plan('prod');
     expect(rest.code).toBe(1);
     const flyte = await plan('flyte', {
