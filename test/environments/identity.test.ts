@@ -85,7 +85,9 @@ describe('controlPlaneEndpoint: one name per control plane', () => {
       'https://cp.example.com/api/v1',
     );
     expect(controlPlaneEndpoint(`http://[::ffff:127.0.0.1]:${P}`)).toBe(`http://127.0.0.1:${P}`);
-    expect(controlPlaneEndpoint('file:linked/a.json', dir)).toBe(`file:${join(dir, '.state/a.json')}`);
+    expect(controlPlaneEndpoint('file:linked/a.json', dir)).toBe(
+      `file:${join(dir, '.state/a.json')}`,
+    );
   });
 
   it.each([...PAIRS, ...FILE_PAIRS])(
@@ -121,7 +123,15 @@ describe("no environment's apply deletes another's object", () => {
     const repo = tempFolder('poolsync-identity-apply-');
     const state = tempFolder('poolsync-identity-state-');
     await writeFiles(repo, repoWith(`http://127.0.0.1:${port}`, null));
-    const applied = await runCli(['apply', repo, '-e', 'a', '--auto-approve', '--state-dir', state]);
+    const applied = await runCli([
+      'apply',
+      repo,
+      '-e',
+      'a',
+      '--auto-approve',
+      '--state-dir',
+      state,
+    ]);
     expect(applied.code).toBe(0);
     const queues = async () => (await store.listQueues()).map((q) => q.name).sort();
     const before = await queues();
