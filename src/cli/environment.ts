@@ -5,7 +5,6 @@
  * command runs as it always did, against `--control-plane`.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { readRepoConfig } from '../manifests/config.js';
 import { readFolderOnce, type FolderRead } from '../manifests/folder-read.js';
 import { environmentUrl } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
@@ -57,12 +56,6 @@ export function environmentTarget(dir: string, env: Environment): EnvTarget {
     ...(apiKeyFile !== undefined ? { apiKeyFile } : {}),
     env,
   };
-}
-
-/** The environments of DIR's poolsync.yaml, [] without any (or when it does not read). */
-export async function environmentsOf(dir: string): Promise<Environment[]> {
-  const { config, errors } = await readRepoConfig(dir);
-  return errors.length > 0 ? [] : (config.environments ?? []);
 }
 
 /**

@@ -203,19 +203,6 @@ export class ConfigMapInventory {
     if (status === 409) {
       return new Error(`${what}: still changed by another writer after ${ATTEMPTS} attempts`);
     }
-    if (status === 422 || status === 400) {
-      // The server's own words (names, keys, sizes: never an entry's content).
-      const body = (err as { body?: unknown }).body;
-      let said = '';
-      try {
-        said = (JSON.parse(String(body)) as { message?: string }).message ?? '';
-      } catch {
-        said = (body as { message?: string } | undefined)?.message ?? '';
-      }
-      return new UserError(
-        `${what}: the Kubernetes API refused it (${status}${said ? `: ${said.slice(0, 300)}` : ''})`,
-      );
-    }
     if (status !== null) return new Error(`${what}: the Kubernetes API answered HTTP ${status}`);
     return new Error(`${what}: ${(err as Error).message ?? String(err)}`);
   }
