@@ -73,11 +73,10 @@ export function inventoryStore(
   const id = controlPlaneIdentity(url, cp);
   const part = cp.inventory;
   if (part) {
-    const where = id.endpoint.startsWith('file:')
-      ? `${id.endpoint.slice('file:'.length)}.inventory.json`
-      : `the control plane's inventory (${id.endpoint}/v1/inventory)`;
     return {
-      where,
+      where: id.endpoint.startsWith('file:')
+        ? `${id.endpoint.slice('file:'.length)}.inventory.json`
+        : `the control plane's inventory (${id.endpoint}/v1/inventory)`,
       read: () => part.readInventory(),
       write: (record) => part.writeInventory(record),
       controlPlane: id,
