@@ -83,6 +83,7 @@ export function environmentDaemonConfig(
     ...config,
     controlPlane: {
       url,
+      environment: env.name,
       // Only the environment's own credentials: a daemon-wide token never goes to another host.
       token: null,
       ...(credentials.tokenFile !== undefined ? { tokenFile: credentials.tokenFile } : {}),

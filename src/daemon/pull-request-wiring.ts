@@ -91,6 +91,7 @@ function approvalForges(config: DaemonConfig): PullRequestWiring['forges'] {
           provider,
           repository: t.repository,
           token: t.token,
+          retry: t.retry,
           ...(t.apiUrl ? { apiUrl: t.apiUrl } : {}),
         }),
       },

@@ -160,7 +160,7 @@ async function withState(
   await requireFolder(given.dir);
   const [target] = await resolveTargets(given.dir, given, { allowAll: false, command: 'state' });
   const args = withTarget(given, target!);
-  const token = await resolveToken(args['token-file']);
+  const token = await resolveToken(args['token-file'], args['control-plane'], target!.name);
   const cp = await openControlPlane(args['control-plane'], {
     readOnly: true,
     http: { maxRetries: args['max-retries'] },
