@@ -2,10 +2,16 @@
  * What a plan records in the inventory (docs/plan.md, Prune by inventory): the addresses the
  * repository declares (applying the plan makes them poolsync's), and the inventory's addresses
  * whose objects are neither live nor declared any more (deleted outside poolsync: forgotten, so
- * a hand-made object given that name later is not pruned). Pure; the store is
+ * a hand-made object given that name later is not pruned); what it lists, each with its live
+ * status (`managedObjects`: `poolsync state`, the dashboard). Pure; the store is
  * src/apply/inventory.ts.
  */
-import { address, assignmentKeyString, defaultQueueKeyString } from '../model/common.js';
+import {
+  address,
+  assignmentKeyString,
+  defaultQueueKeyString,
+  type ObjectKind,
+} from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { PlanInventory } from '../model/plan.js';
@@ -25,56 +31,45 @@ export function declaredAddresses(desired: DesiredState): string[] {
   return out.sort();
 }
 
-type Found =
-  | { kind: 'ClusterPool'; o: LiveState['pools'][number] }
-  | { kind: 'Cluster'; o: LiveState['clusters'][number] }
-  | { kind: 'Queue'; o: LiveState['queues'][number] }
-  | { kind: 'PoolAssignment'; o: LiveState['assignments'][number] }
-  | { kind: 'DefaultQueue'; o: NonNullable<LiveState['default_queues']>[number] }
-  | {
-      kind: 'ExecutionClusterLabel';
-      o: NonNullable<LiveState['execution_cluster_labels']>[number];
-    };
+/** A live object, and a few words of its state (made only when asked for). */
+interface Found {
+  o: object;
+  status: () => string;
+}
 
 /** Every live object by address. */
 function liveObjects(live: LiveState): Map<string, Found> {
   const out = new Map<string, Found>();
-  for (const o of live.pools) out.set(address('ClusterPool', o.name), { kind: 'ClusterPool', o });
-  for (const o of live.clusters) out.set(address('Cluster', o.name), { kind: 'Cluster', o });
-  for (const o of live.queues) out.set(address('Queue', o.name), { kind: 'Queue', o });
-  for (const o of live.assignments)
-    out.set(address('PoolAssignment', assignmentKeyString(o)), { kind: 'PoolAssignment', o });
-  for (const o of live.default_queues ?? [])
-    out.set(address('DefaultQueue', defaultQueueKeyString(o)), { kind: 'DefaultQueue', o });
-  for (const o of live.execution_cluster_labels ?? [])
-    out.set(address('ExecutionClusterLabel', assignmentKeyString(o)), {
-      kind: 'ExecutionClusterLabel',
-      o,
-    });
+  const put = (kind: ObjectKind, name: string, o: object, status: () => string) =>
+    out.set(address(kind, name), { o, status });
+  for (const p of live.pools)
+    put('ClusterPool', p.name, p, () => `${p.member_clusters.length} cluster(s)`);
+  for (const c of live.clusters)
+    put('Cluster', c.name, c, () =>
+      [`pool ${c.pool}`, c.enabled ? 'enabled' : 'disabled', `health ${c.health}`]
+        .concat(c.deleting ? ['deleting'] : [])
+        .join(', '),
+    );
+  for (const q of live.queues)
+    put('Queue', q.name, q, () =>
+      [
+        `pool ${q.pool}`,
+        q.state ?? 'active',
+        `routes to ${q.available_clusters.length} healthy cluster(s)`,
+      ].join(', '),
+    );
+  for (const a of live.assignments)
+    put('PoolAssignment', assignmentKeyString(a), a, () => `pool ${a.pool}`);
+  for (const d of live.default_queues ?? [])
+    put('DefaultQueue', defaultQueueKeyString(d), d, () => `queue ${d.queue}`);
+  for (const l of live.execution_cluster_labels ?? [])
+    put('ExecutionClusterLabel', assignmentKeyString(l), l, () => `label ${l.label}`);
   return out;
 }
 
 /** Whether the control plane has the object at `addr` (any kind poolsync can delete). */
 export function isLive(live: LiveState, addr: string): boolean {
   return liveObjects(live).has(addr);
-}
-
-/** A few words of a live object's state. */
-function liveStatus(f: Found): string {
-  switch (f.kind) {
-    case 'ClusterPool':
-      return `${f.o.member_clusters.length} cluster(s)`;
-    case 'Cluster':
-      return `pool ${f.o.pool}, ${f.o.enabled ? 'enabled' : 'disabled'}, health ${f.o.health}${f.o.deleting ? ', deleting' : ''}`;
-    case 'Queue':
-      return `pool ${f.o.pool}, ${f.o.state ?? 'active'}, routes to ${f.o.available_clusters.length} healthy cluster(s)`;
-    case 'PoolAssignment':
-      return `pool ${f.o.pool}`;
-    case 'DefaultQueue':
-      return `queue ${f.o.queue}`;
-    case 'ExecutionClusterLabel':
-      return `label ${f.o.label}`;
-  }
 }
 
 /** One object poolsync manages (in the inventory), as the control plane shows it now. */
@@ -104,7 +99,7 @@ export function managedObjects(live: LiveState): ManagedObjects {
       .filter((a) => !forgotten.has(a))
       .map((a) => {
         const found = objects.get(a);
-        return { address: a, status: found ? liveStatus(found) : null, live: found?.o ?? null };
+        return { address: a, status: found?.status() ?? null, live: found?.o ?? null };
       }),
     forgotten: [...forgotten],
   };
