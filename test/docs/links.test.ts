@@ -45,3 +45,27 @@ it('every link to a heading of a page finds it', () => {
   }
   expect(broken).toEqual([]);
 });
+
+it('the docs cite what users have: no domain.md, no seed pages', () => {
+  const cited = PAGES.filter((p) => p !== 'CHANGELOG.md' && p !== 'bench/README.md').flatMap(
+    (page) =>
+      readFileSync(join(ROOT, page), 'utf8')
+        .split('\n')
+        .filter((l) => /\bdomain\.md\b|\bthe seed\b|\bseed's\b|\bseeds'/.test(l))
+        .map((l) => `${page}: ${l.trim().slice(0, 80)}`),
+  );
+  expect(cited).toEqual([]);
+});
+
+it("README's command table names every command; no documented render writes into a tracked example", async () => {
+  const { COMMANDS } = await import('../../src/cli/define/index.js');
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('## Commands'), readme.indexOf('## Control planes'));
+  for (const name of Object.keys(COMMANDS))
+    expect(table, name).toMatch(new RegExp(`\`poolsync (?:[a-z|]+ )*${name}\\b`));
+  for (const page of PAGES)
+    for (const m of readFileSync(join(ROOT, page), 'utf8').matchAll(
+      /poolsync render [\w-]+ examples\/\S+(.*)$/gm,
+    ))
+      expect(m[1], page).toMatch(/--out\b|--check\b/);
+});

@@ -272,6 +272,8 @@ describe('examples/github-actions/poolsync-plan.yml', () => {
         symlinkSync(join(ws, 'poolsync'), join(applyWs, 'poolsync'));
       } else if (step.uses?.startsWith('actions/checkout@')) {
         sh('git', ['clone', '-q', configDir, join(applyWs, w.path ?? '.')], tmp);
+      } else if (step.uses?.startsWith('actions/setup-node@')) {
+        setupNodeRules(w, applyWs);
       } else if (step.name === 'Build poolsync') {
         expect(step.run).toBe(steps.find((s) => s.name === 'Build poolsync')!.run);
       } else if (step.run !== undefined) {
