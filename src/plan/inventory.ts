@@ -84,23 +84,28 @@ export interface ManagedObject {
 export interface ManagedObjects {
   /** False: the control plane has no inventory yet (nothing was applied or adopted). */
   recorded: boolean;
+  /** The managed objects, and how many of them the control plane does not have. */
+  count: number;
+  missing: number;
+  /** The first `limit` of them, by address. */
   objects: ManagedObject[];
   /** What `poolsync state forget` took out of management. */
   forgotten: string[];
 }
 
 /** What the inventory lists, each with its live status (`poolsync state list`, the dashboard). */
-export function managedObjects(live: LiveState): ManagedObjects {
-  const objects = liveObjects(live);
+export function managedObjects(live: LiveState, limit = Infinity): ManagedObjects {
+  const found = liveObjects(live);
   const forgotten = new Set(live.forgotten ?? []);
+  const managed = (live.inventory ?? []).filter((a) => !forgotten.has(a));
   return {
     recorded: live.inventory !== null && live.inventory !== undefined,
-    objects: (live.inventory ?? [])
-      .filter((a) => !forgotten.has(a))
-      .map((a) => {
-        const found = objects.get(a);
-        return { address: a, status: found?.status() ?? null, live: found?.o ?? null };
-      }),
+    count: managed.length,
+    missing: managed.filter((a) => !found.has(a)).length,
+    objects: managed.slice(0, limit).map((a) => {
+      const f = found.get(a);
+      return { address: a, status: f?.status() ?? null, live: f?.o ?? null };
+    }),
     forgotten: [...forgotten],
   };
 }

@@ -76,9 +76,9 @@ export function list(given: StateArgs, io: Io): Promise<number> {
       const width = Math.min(40, Math.max(0, ...managed.objects.map((o) => o.address.length)));
       for (const o of managed.objects)
         io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${statusText(o)}\n`);
-      const missing = managed.objects.filter((o) => o.status === null).length;
+      const { count, missing } = managed;
       io.stdout.write(
-        `\n${managed.objects.length} managed object${managed.objects.length === 1 ? '' : 's'}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
+        `\n${count} managed object${count === 1 ? '' : 's'}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
       );
       if (managed.forgotten.length > 0)
         io.stdout.write(

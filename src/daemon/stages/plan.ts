@@ -27,12 +27,11 @@ export async function planStage(
   const { o } = ctx;
   ctx.enter('plan');
   let liveInventory: RunProducts['liveInventory'] = undefined;
-  let managed: StatusUpdate = {};
+  let live: LiveState | null = null;
   const readLive = () =>
     ctx.timed('live', async () => {
-      const live = await o.pipeline.readLiveState(cp);
+      live = await o.pipeline.readLiveState(cp);
       liveInventory = live.inventory;
-      managed = managedUpdate(live);
       return live;
     });
   const controlPlane = o.planControlPlane;
@@ -55,7 +54,7 @@ export async function planStage(
   const status = mergeUpdates(
     reachedUpdate(cp.backend.name, null, ctx.now()),
     shownOf(ctx, plan),
-    managed,
+    managedOf(plan, live),
   );
   if (outcome.kind === 'errors') {
     const message = `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`;
@@ -70,19 +69,30 @@ export async function planStage(
   return { value: plan, status, products: { plan, liveInventory, drift }, remember };
 }
 
+/**
+ * /status `managed` of a plan's live state, made once per plan object: a plan reused for an
+ * unchanged commit and state (incremental/plan-reuse.ts: the live state's JSON identical) has
+ * the same, so a no-op run builds none (10,000 objects: ~2.5 ms, a seventh of such a run).
+ */
+const managedOfPlan = new WeakMap<Plan, StatusUpdate>();
+
+function managedOf(plan: Plan, live: LiveState | null): StatusUpdate {
+  let update = managedOfPlan.get(plan);
+  if (update === undefined && live !== null) {
+    update = managedUpdate(live);
+    managedOfPlan.set(plan, update);
+  }
+  return update ?? {};
+}
+
 /** /status `managed`: the inventory with live status, as `poolsync state list` shows it. */
 export function managedUpdate(live: LiveState): StatusUpdate {
   if (live.inventory === undefined) return {};
-  const m = managedObjects(live);
+  const { objects, ...m } = managedObjects(live, MANAGED_LISTED);
   return {
     managed: deepFreeze({
-      recorded: m.recorded,
-      count: m.objects.length,
-      missing: m.objects.filter((o) => o.status === null).length,
-      objects: m.objects
-        .slice(0, MANAGED_LISTED)
-        .map(({ address, status }) => ({ address, status })),
-      forgotten: m.forgotten,
+      ...m,
+      objects: objects.map(({ address, status }) => ({ address, status })),
     }),
   };
 }
