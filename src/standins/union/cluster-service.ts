@@ -64,10 +64,20 @@ function configOf(c: PoolContract) {
   };
 }
 
+/** The names of the live queues, read once per answer (a cluster's view asks for its own). */
+async function queueNames(x: ServiceContext): Promise<ReadonlySet<string>> {
+  return new Set((await x.cp.listQueues()).map((q) => q.name));
+}
+
 /** The stand-in's view of a cluster (its generation, deletion and co-named queue). */
-async function view(x: ServiceContext, c: LiveCluster, deleted = false) {
-  const { cp, org, life } = x;
-  const hasQueue = !deleted && (await cp.listQueues()).some((q) => q.name === c.name);
+function view(
+  x: ServiceContext,
+  c: LiveCluster,
+  queues: ReadonlySet<string>,
+  deleted = false,
+) {
+  const { org, life } = x;
+  const hasQueue = !deleted && queues.has(c.name);
   return clusterToPb(c, org, {
     generation: life.generation(ckey(c.name)),
     deletedAt: deleted ? life.deletedTimestamp(ckey(c.name)) : undefined,
@@ -192,17 +202,15 @@ async function listClusters(x: ServiceContext, req: ClusterPb.ListRequest) {
   const { deleted } = listsDeleted(req.request?.filters ?? []);
   const all = deleted ? [...life.deletedClusters.values()] : await cp.listClusters();
   const p = pageByName(x, all, req.request);
-  return {
-    clusters: await Promise.all(p.items.map((c) => view(x, c, deleted))),
-    token: p.token,
-  };
+  const queues = deleted ? new Set<string>() : await queueNames(x);
+  return { clusters: p.items.map((c) => view(x, c, queues, deleted)), token: p.token };
 }
 
 async function getCluster(x: ServiceContext, req: ClusterPb.GetRequest) {
   const name = nameOf(x, req.clusterId);
   const gone = x.life.deletedClusters.get(name);
-  if (gone && req.includeDeleted) return { cluster: await view(x, gone, true) };
-  return { cluster: await view(x, await x.cp.getCluster(name)) };
+  if (gone && req.includeDeleted) return { cluster: view(x, gone, new Set(), true) };
+  return { cluster: view(x, await x.cp.getCluster(name), await queueNames(x)) };
 }
 
 async function createCluster(x: ServiceContext, req: ClusterPb.CreateClusterRequest) {
@@ -245,7 +253,7 @@ async function updateClusterState(x: ServiceContext, req: ClusterPb.UpdateCluste
   await conamedFollows(x, name, enabled);
   const c = await cp.updateCluster(name, { enabled });
   life.bump(ckey(name));
-  return { cluster: await view(x, c) };
+  return { cluster: view(x, c, await queueNames(x)) };
 }
 
 async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
@@ -258,12 +266,12 @@ async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
   if (!c.enabled) {
     // Drained: nothing runs there, so it is deleted at once (remote/_cluster.py `delete`).
     await softDelete(x, c);
-    return { cluster: await view(x, c, true) };
+    return { cluster: view(x, c, new Set(), true) };
   }
   // Active (or draining): DELETING until its work is moved off, then deleted.
   life.deletingClusters.set(name, { cluster: c, until: Date.now() + life.deletingMs });
   life.bump(ckey(name));
-  return { cluster: await view(x, c) };
+  return { cluster: view(x, c, await queueNames(x)) };
 }
 
 async function undeleteCluster(x: ServiceContext, req: ClusterPb.UndeleteRequest) {
@@ -295,7 +303,7 @@ async function undeleteCluster(x: ServiceContext, req: ClusterPb.UndeleteRequest
   life.deletedClusters.delete(name);
   life.undeleted(ckey(name));
   life.undeleted(`Queue/${name}`);
-  return { cluster: await view(x, back) };
+  return { cluster: view(x, back, await queueNames(x)) };
 }
 
 async function listPools(x: ServiceContext, req: PoolPb.ListRequest) {

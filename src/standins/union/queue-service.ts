@@ -88,21 +88,15 @@ async function listQueues(x: ServiceContext, req: ListQueuesRequest) {
   const { cp } = x;
   x.checkOrg(req.organization);
   const f = listsDeleted(req.request?.filters ?? []);
-  const all = f.deleted ? await cp.listDeletedQueues() : await cp.listQueues();
-  const views = all.sort(byName).map((q) => view(x, q, f.deleted));
+  const all = (f.deleted ? await cp.listDeletedQueues() : await cp.listQueues()).sort(byName);
+  // A state filter names Union's enum (QUEUE_STATE_DRAINED); a deleted queue's state is DELETED.
+  const stateOf = (q: LiveQueue) => (f.deleted ? 'DELETED' : (q.state ?? 'active').toUpperCase());
   const wanted = f.state
-    ? views.filter(
-        (q) => QueueState[q.status?.state ?? 0] === f.state?.replace(/^QUEUE_STATE_/, ''),
-      )
-    : views;
-  const p = page(
-    wanted,
-    (q) => q.id!.name,
-    req.request?.limit ?? 0,
-    req.request?.token ?? '',
-    x.max,
-  );
-  return { queues: p.items, token: p.token };
+    ? all.filter((q) => stateOf(q) === f.state?.replace(/^QUEUE_STATE_/, ''))
+    : all;
+  // Paged first, then viewed: an answer costs its page, not the organisation.
+  const p = page(wanted, (q) => q.name, req.request?.limit ?? 0, req.request?.token ?? '', x.max);
+  return { queues: p.items.map((q) => view(x, q, f.deleted)), token: p.token };
 }
 
 async function getQueue(x: ServiceContext, req: GetQueueRequest) {
