@@ -249,7 +249,12 @@ function registrationBlockedReason(
       name,
       queue: address('Queue', name),
       pool: queue.pool,
+      reserved: ctx.ix.caps.soft_delete === true,
     });
+  // A deleted queue keeps its name (a deleted cluster's own comes back with its undelete).
+  const deleted = queue ? undefined : ctx.ix.lDeletedQueues.get(name);
+  if (deleted && ctx.ix.caps.soft_delete)
+    return reasonOf('CLUSTER_NAME_RESERVED', { name, pool: deleted.pool });
   const contract = knownContract(ctx.pools, pool);
   if (dataPlane && contract) {
     const m = dataPlaneMismatches(contract, dataPlane);

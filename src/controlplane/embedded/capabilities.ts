@@ -5,7 +5,7 @@
  *
  * - `drain`: a queue goes ACTIVE → DRAINING on `drain_queue`, and is DRAINED once it has no
  *   run and no action in flight (the Q7 activity model); `activate_queue` makes it ACTIVE
- *   again. The `default` queue is never drained (Q5: always active).
+ *   again. The `default` queue is never drained (Q5: always active) unless `default_delete`.
  * - `queue_delete`: deletes a DRAINED queue (without `drain`: one with nothing in flight).
  *   Never `default`, never the co-named queue of a registered cluster (Q4: it follows it).
  * - `cluster_move`: moves a cluster to another pool in place, once the queues that route only
@@ -171,9 +171,8 @@ function drainQueue(state: State, name: string): void {
       'Q5',
     );
   }
-  // Union v2: executions of a project/domain still default to it.
-  const named = defaultQueueInUse(state, name, 'drained');
-  if (named) throw named;
+  // A queue a run.default_queue setting names can be drained (remote/_queue.py:934-938): only
+  // its delete is refused.
   state.draining.add(name);
 }
 

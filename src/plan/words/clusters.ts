@@ -67,10 +67,22 @@ export const CLUSTER_REASONS: WordsTable = {
     `settings)${p.updated === true ? ", is updated to the repository's spec" : ''}, and is activated with its cluster`,
   CLUSTER_MOVE_DATA_PLANE_MISMATCH: (p) =>
     `the cluster can move in place (cluster_move), but ${moveMismatches(p)}. Redeploy it with the destination pool's values first.`,
-  /** N2: the name is a queue's (`queue` its address, `pool` its pool). */
+  /**
+   * N2: the name is a queue's (`queue` its address, `pool` its pool); `reserved`: a deleted queue
+   * keeps its name (soft deletes), so deleting that queue would not free it either.
+   */
   CLUSTER_NAME_TAKEN: (p) =>
     `the name "${s(p, 'name')}" is taken by ${s(p, 'queue')} (pool "${s(p, 'pool')}"): clusters and queues share ` +
-    `one namespace (N2) and queues cannot be deleted (Q6), so register the cluster under another name`,
+    `one namespace (N2, remote/_cluster.py:289-291) and ` +
+    (p.reserved === true
+      ? 'a deleted queue keeps its name reserved (soft delete), so deleting it would not free the name'
+      : 'queues cannot be deleted (Q6)') +
+    ', so register the cluster under another name',
+  /** Soft deletes: the name is a deleted queue's, reserved until it is undeleted (`pool` its pool). */
+  CLUSTER_NAME_RESERVED: (p) =>
+    `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", and a deleted queue keeps its name ` +
+    `reserved (remote/_queue.py:1006-1008) while no cluster may take a queue's name (remote/_cluster.py:289-291): ` +
+    `register the cluster under another name`,
   REGISTRATION_DATA_PLANE_MISMATCH: (p) =>
     `the registration declares a data plane that does not match the contract ${s(p, 'pool')} ` +
     `will have (C4): ${mismatches(p).join('; ')}. The pool's contract change is blocked; see ${s(p, 'pool')}.`,

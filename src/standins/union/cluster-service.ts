@@ -70,12 +70,7 @@ async function queueNames(x: ServiceContext): Promise<ReadonlySet<string>> {
 }
 
 /** The stand-in's view of a cluster (its generation, deletion and co-named queue). */
-function view(
-  x: ServiceContext,
-  c: LiveCluster,
-  queues: ReadonlySet<string>,
-  deleted = false,
-) {
+function view(x: ServiceContext, c: LiveCluster, queues: ReadonlySet<string>, deleted = false) {
   const { org, life } = x;
   const hasQueue = !deleted && queues.has(c.name);
   return clusterToPb(c, org, {

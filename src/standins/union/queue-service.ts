@@ -40,7 +40,7 @@ export interface ServiceContext {
   max: number;
   extras: QueueExtras;
   life: Lifecycle;
-  /** Organisation and domain `run.default_queue` settings: their queues are never drained or deleted. */
+  /** Organisation and domain `run.default_queue` settings: their queues are never deleted (remote/_queue.py:1011-1012). */
   broad: BroadScopeSettings;
   checkOrg: (given: string | undefined) => void;
   metricsIntervalMs: number;
@@ -142,7 +142,6 @@ async function updateQueueState(x: ServiceContext, req: UpdateQueueStateRequest)
   const { cp, life } = x;
   const name = nameOf(x, req.id);
   life.expect(key(name), req.expectedStateGeneration);
-  if (req.state === QueueState.DRAINING) x.broad.refuse(name, 'drained');
   const q =
     req.state === QueueState.DRAINING
       ? await cp.drainQueue(name)
