@@ -69,6 +69,8 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   const after = clusterForm(d.pool, d.enabled);
   if (l && l.pool === d.pool && !ix.forceReplace.has(address('Cluster', name))) {
     const diff = diffForms(before, after);
+    const pinned = l.enabled && !d.enabled ? pinnedReason(ix, name, 'drain') : null;
+    if (pinned) return leftAsItIs(name, l, before, after, diff, pinned);
     return {
       change: makeChange('Cluster', name, diff.length ? 'update' : 'noop', before, after, diff),
       registers: false,
@@ -95,6 +97,8 @@ function planUndeclaredCluster(
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
     };
   }
+  const pinned = pinnedReason(ix, name, 'delete');
+  if (pinned) return leftAsItIs(name, l, before, null, diffForms(before, null), pinned);
   return {
     change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
     registers: false,
@@ -112,7 +116,9 @@ function planRegistration(
   before: Form | null,
   after: Form,
 ): ClusterDecision {
-  const blocked = registrationBlockedReason(ctx, name, d.pool, d.data_plane);
+  const blocked =
+    registrationBlockedReason(ctx, name, d.pool, d.data_plane) ??
+    (l ? pinnedReason(ctx.ix, name, 'delete') : null);
   const diff = diffForms(before, after, (path) => path === 'pool');
   if (blocked) {
     return {
@@ -151,7 +157,8 @@ function planMove(
   const diff = diffForms(before, after);
   const contract = knownContract(ctx.pools, pool);
   const reported = reportedBy(ctx.ix, l);
-  const blocked = moveBlockedReason(pool, contract, reported, declared);
+  const blocked =
+    pinnedReason(ctx.ix, name, 'move') ?? moveBlockedReason(pool, contract, reported, declared);
   if (blocked) {
     return {
       change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
@@ -176,6 +183,42 @@ function planMove(
     deletes: false,
     moves: true,
     final: { pool, enabled, health: l.health },
+  };
+}
+
+/**
+ * unpin_first (remote/_cluster.py:330-331, 363-365, 450-451): Union refuses to drain, move or
+ * delete a cluster another live queue pins; why, naming the queues still pinning it when the
+ * step runs (PlanIndex.pinsLeft), or null.
+ */
+function pinnedReason(
+  ix: PlanIndex,
+  name: string,
+  action: 'drain' | 'move' | 'delete',
+): Reason | null {
+  const pins = ix.pinsLeft(name);
+  if (pins.length === 0) return null;
+  return reasonOf('CLUSTER_PINNED', {
+    action,
+    queues: pins.map((q) => address('Queue', q)),
+    unmanaged: pins.filter((q) => !ix.dQueues.has(q)).map((q) => address('Queue', q)),
+  });
+}
+
+/** A live cluster whose change is blocked: nothing is sent for it; it stays as it is. */
+function leftAsItIs(
+  name: string,
+  l: LiveCluster,
+  before: Form | null,
+  after: Form | null,
+  diff: ReturnType<typeof diffForms>,
+  reason: Reason,
+): ClusterDecision {
+  return {
+    change: makeChange('Cluster', name, 'blocked', before, after ?? before, diff, reason),
+    registers: false,
+    deletes: false,
+    final: { pool: l.pool, enabled: l.enabled, health: l.health },
   };
 }
 

@@ -168,6 +168,20 @@ export class PlanIndex {
     return { deleted, leaving };
   }
 
+  /**
+   * unpin_first (Union: remote/_cluster.py:330-331, 363-365, 450-451): the live queues still
+   * pinning `cluster` when its drain, move or delete runs: every other live queue naming it but
+   * those this plan deletes or repoints away first (step-order.ts orderPins). None without it.
+   */
+  pinsLeft(cluster: string): string[] {
+    if (!this.caps.unpin_first) return [];
+    return (this.lQueuesByCluster.get(cluster) ?? []).filter((q) => {
+      if (q === cluster || this.deletedQueues.has(q)) return false;
+      const d = this.dQueues.get(q);
+      return d === undefined || d.spec.clusters.includes(cluster);
+    });
+  }
+
   /** This live object, absent from the repository, is deleted (prune on, in scope: prune-scope.ts). */
   prunes(kind: ObjectKind, name: string): boolean {
     return prunes(this.pruneScope, this.inventory, kind, name);

@@ -23,6 +23,7 @@ import {
   orderMovedClusters,
   orderPools,
   orderQueueCalls,
+  orderPins,
   orderQueueLifecycle,
 } from './step-order.js';
 
@@ -68,6 +69,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
   orderQueueCalls(b);
   const drainedBy = orderLeaving(b);
   orderQueueLifecycle(b, drainedBy);
+  orderPins(b);
   orderAssignments(b);
   addCascadeOrder(g, ctx, {
     set: (v) =>

@@ -15,6 +15,9 @@
  * - `queue_move`: an update_queue may change the pool of a drained queue (idle without
  *   `drain`); never `default` or a co-named queue (Q4, Q5).
  * - with `queue_delete`, a cluster delete also deletes its co-named queue (Union today).
+ * - `unpin_first`: a cluster another live queue pins explicitly is not drained, moved or
+ *   deleted (Union today: remote/_cluster.py:330-331, 363-365, 450-451); without it a move or
+ *   delete drops it from those selectors (C8).
  */
 import {
   DEFAULT_QUEUE,
@@ -33,6 +36,7 @@ import { UserError } from '../../util/user-error.js';
 import type { LiveQueue, QueueState } from '../../model/live.js';
 import { ControlPlaneError, capabilityOff } from '../errors.js';
 import {
+  indexOf,
   putCluster,
   putQueue,
   removeQueue,
@@ -226,6 +230,7 @@ function moveCluster(state: State, op: MoveOp): void {
       'C1',
     );
   if (cluster.pool === op.pool) return;
+  refusePinned(state, op.name, 'moved');
   checkMoveSettled(state, op, addr);
   const reported = reportedDataPlane(state.pools.get(cluster.pool)!.contract, cluster);
   const mismatches = reported ? dataPlaneMismatches(pool.contract, reported) : [];
@@ -284,6 +289,25 @@ function queuesAfterMove(state: State, op: MoveOp): QueueRecord[] {
     }
   }
   return changed;
+}
+
+/** unpin_first: refuses to drain, move or delete a cluster another live queue pins. */
+export function refusePinned(
+  state: State,
+  cluster: string,
+  what: 'drained' | 'moved' | 'deleted',
+): void {
+  if (!state.capabilities.unpin_first) return;
+  const pins = indexOf(state)
+    .boundQueues(cluster)
+    .filter((q) => q !== cluster);
+  if (pins.length > 0)
+    throw precondition(
+      `cluster "${cluster}" cannot be ${what}: queue${pins.length === 1 ? '' : 's'} ${pins.map((q) => `"${q}"`).join(', ')} ` +
+        `${pins.length === 1 ? 'pins' : 'pin'} it explicitly; unpin it first (remote/_cluster.py)`,
+      address('Cluster', cluster),
+      'C8',
+    );
 }
 
 function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {

@@ -119,7 +119,9 @@ const CORE_OPS: { [K in CoreOp['op']]: (state: State, op: OpOf<K>) => void } = {
   delete_pool: deletePool,
   register_cluster: registerCluster,
   update_cluster: (state, op) => {
-    requireCluster(state, op.name).enabled = op.enabled; // C6
+    const cluster = requireCluster(state, op.name);
+    if (cluster.enabled && !op.enabled) capabilityRules.refusePinned(state, op.name, 'drained');
+    cluster.enabled = op.enabled; // C6
   },
   delete_cluster: deleteCluster,
   create_queue: createQueue,
@@ -252,6 +254,7 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
 
 function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   requireCluster(state, op.name);
+  capabilityRules.refusePinned(state, op.name, 'deleted');
   const conamed = capabilityRules.conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
   // Kept as it was (soft_delete), before C8 empties its own selector below.
   const conamedRecord = conamed ? state.queues.get(conamed) : undefined;

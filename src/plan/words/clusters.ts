@@ -78,6 +78,23 @@ export const CLUSTER_REASONS: WordsTable = {
       ? 'a deleted queue keeps its name reserved (soft delete), so deleting it would not free the name'
       : 'queues cannot be deleted (Q6)') +
     ', so register the cluster under another name',
+  /**
+   * unpin_first: `action` (drain, move, delete) refused while `queues` pin the cluster;
+   * `unmanaged`: those the repository does not declare.
+   */
+  CLUSTER_PINNED: (p) => {
+    const queues = list(p, 'queues');
+    const unmanaged = list(p, 'unmanaged');
+    const one = queues.length === 1;
+    return (
+      `Union refuses to ${s(p, 'action')} a cluster another live queue pins (remote/_cluster.py): ` +
+      `${queues.join(', ')} ${one ? 'pins' : 'pin'} it. Unpin it first: take it out of ${one ? 'that' : 'those'} ` +
+      `queue${one ? "'s" : "s'"} \`clusters\`` +
+      (unmanaged.length > 0
+        ? ` (${unmanaged.join(', ')} ${unmanaged.length === 1 ? 'is' : 'are'} not managed here: declare ${unmanaged.length === 1 ? 'it' : 'them'}, or change ${unmanaged.length === 1 ? 'it' : 'them'} with \`flyte update queue NAME --clusters …\`)`
+        : '')
+    );
+  },
   /** Soft deletes: the name is a deleted queue's, reserved until it is undeleted (`pool` its pool). */
   CLUSTER_NAME_RESERVED: (p) =>
     `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", and a deleted queue keeps its name ` +

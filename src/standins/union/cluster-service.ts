@@ -7,7 +7,8 @@
  *    UpdateClusterState drains (poolsync's `enabled: false`) or activates it, with the
  *    generation the caller read;
  *  - a cluster that another live queue names explicitly cannot be drained, moved or deleted
- *    (unpin it first); DeleteCluster takes the co-named queue along;
+ *    (unpin it first: the embedded control plane's `unpin_first`); DeleteCluster takes the
+ *    co-named queue along;
  *  - deletes are soft: a deleted cluster or pool is listed only with `EXISTS deleted_at`, read
  *    by Get (with include_deleted, for clusters), and keeps its name until undeleted (it comes
  *    back drained);
@@ -99,18 +100,6 @@ async function settle(x: ServiceContext): Promise<void> {
 function nameOf(x: ServiceContext, id: { organization: string; name: string } | undefined): string {
   x.checkOrg(id?.organization);
   return id?.name ?? '';
-}
-
-/** Union refuses to drain, move or delete a cluster another live queue pins. */
-async function checkUnpinned(x: ServiceContext, name: string, what: string): Promise<void> {
-  const pins = (await x.cp.listQueues())
-    .filter((q) => q.name !== name && q.clusters[0] !== WILDCARD && q.clusters.includes(name))
-    .map((q) => q.name);
-  if (pins.length > 0)
-    throw new ConnectError(
-      `cluster "${name}" cannot be ${what}: queue(s) ${pins.join(', ')} name it explicitly; unpin it first`,
-      Code.FailedPrecondition,
-    );
 }
 
 /** The cluster's live co-named queue drains (or activates) with it; none, nothing to do. */
@@ -226,7 +215,6 @@ async function updateCluster(x: ServiceContext, req: ClusterPb.UpdateClusterRequ
       `cluster "${name}" is already in pool "${current.pool}"`,
       Code.AlreadyExists,
     );
-  await checkUnpinned(x, name, 'moved');
   await cp.moveCluster(name, req.clusterPoolName);
   return {};
 }
@@ -242,7 +230,6 @@ async function updateClusterState(x: ServiceContext, req: ClusterPb.UpdateCluste
       Code.InvalidArgument,
     );
   const enabled = req.state === ClusterState.ACTIVE;
-  if (!enabled) await checkUnpinned(x, name, 'drained');
   // Union drains the co-named queue with its cluster and activates it with it, even one
   // drained on its own (remote/_cluster.py, Cluster.drain and Cluster.activate).
   await conamedFollows(x, name, enabled);
@@ -256,14 +243,22 @@ async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
   const name = nameOf(x, req.clusterId);
   refuseDeleted(x, name);
   life.expect(ckey(name), req.expectedGeneration);
-  await checkUnpinned(x, name, 'deleted');
   const c = await cp.getCluster(name);
   if (!c.enabled) {
     // Drained: nothing runs there, so it is deleted at once (remote/_cluster.py `delete`).
     await softDelete(x, c);
     return { cluster: view(x, c, new Set(), true) };
   }
-  // Active (or draining): DELETING until its work is moved off, then deleted.
+  // Active (or draining): DELETING until its work is moved off, then deleted; a pinned one is
+  // refused now, as the embedded control plane refuses it at once (unpin_first).
+  const pins = (await cp.listQueues()).filter(
+    (q) => q.name !== name && q.clusters[0] !== WILDCARD && q.clusters.includes(name),
+  );
+  if (pins.length > 0)
+    throw new ConnectError(
+      `cluster "${name}" cannot be deleted: queues ${pins.map((q) => `"${q.name}"`).join(', ')} pin it explicitly; unpin it first (remote/_cluster.py)`,
+      Code.FailedPrecondition,
+    );
   life.deletingClusters.set(name, { cluster: c, until: Date.now() + life.deletingMs });
   life.bump(ckey(name));
   return { cluster: view(x, c, await queueNames(x)) };
