@@ -182,6 +182,11 @@ export class PlanIndex {
     });
   }
 
+  /** poolsync.yaml `absent:` lists this system object (Queue/default, ClusterPool/default). */
+  absent(addr: string): boolean {
+    return this.desired.config.absent?.includes(addr) ?? false;
+  }
+
   /** This live object, absent from the repository, is deleted (prune on, in scope: prune-scope.ts). */
   prunes(kind: ObjectKind, name: string): boolean {
     return prunes(this.pruneScope, this.inventory, kind, name);

@@ -154,7 +154,8 @@ function createPool(state: State, op: OpOf<'create_pool'>): void {
 
 function deletePool(state: State, op: OpOf<'delete_pool'>): void {
   const addr = address('ClusterPool', op.name);
-  if (op.name === DEFAULT_POOL) {
+  // P5, unless default_delete (Union: remote/_cluster_pool.py:270-274) lets it go like any pool.
+  if (op.name === DEFAULT_POOL && !state.capabilities.default_delete) {
     throw fail('FAILED_PRECONDITION', 'the "default" pool can never be deleted (P5)', addr, 'P5');
   }
   if (!state.pools.has(op.name))
