@@ -5,7 +5,7 @@
  */
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlPlaneError } from '../../../src/controlplane/errors.js';
+import type { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
