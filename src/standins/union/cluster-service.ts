@@ -90,11 +90,16 @@ async function softDelete(x: ServiceContext, c: LiveCluster): Promise<void> {
   x.life.markDeleted(ckey(c.name));
 }
 
-/** Finishes the deletes whose time has come (lifecycle.ts, deletingClusters). */
+/**
+ * Finishes the deletes whose time has come (lifecycle.ts, deletingClusters); each is claimed
+ * before it is carried out, so calls that settle at once never finish one twice.
+ */
 async function settle(x: ServiceContext): Promise<void> {
   const now = Date.now();
-  for (const [, d] of [...x.life.deletingClusters])
-    if (d.until <= now) await softDelete(x, d.cluster);
+  for (const [name, d] of [...x.life.deletingClusters]) {
+    if (d.until > now || !x.life.deletingClusters.delete(name)) continue;
+    await softDelete(x, d.cluster);
+  }
 }
 
 function nameOf(x: ServiceContext, id: { organization: string; name: string } | undefined): string {
