@@ -329,8 +329,12 @@ export interface Outcome {
 /** Plays, plans, applies and plans again on one control plane. */
 export async function check(cp: ControlPlane, c: Case): Promise<Outcome> {
   await play(cp, c.history);
+  return applyAndCheck(cp, desiredOf(c.repo));
+}
+
+/** Plans `desired`, applies it, holds the control plane to the plan and plans again. */
+async function applyAndCheck(cp: ControlPlane, desired: DesiredState): Promise<Outcome> {
   const live = await readLiveState(cp);
-  const desired = desiredOf(c.repo);
   const plan = computePlan(desired, live);
   const blocked = plan.changes.filter((ch) => ch.action === 'blocked').length;
   const wrong: string[] = plan.errors.map((e) => `plan error ${e.code} ${e.address}: ${e.message}`);
@@ -401,6 +405,13 @@ function holds(ch: Change, live: LiveState): string | null {
         diff.push('clusters' as never);
       return diff.length === 0 ? null : `differs in ${diff.join(', ')}`;
     }
+    case 'ExecutionClusterLabel': {
+      const l = (live.execution_cluster_labels ?? []).find(
+        (x) => [x.project, x.domain, x.workflow].filter(Boolean).join('/') === ch.name,
+      );
+      if (!after) return l ? 'still there' : null;
+      return l?.label === after['label'] ? null : `is ${l?.label ?? 'missing'}`;
+    }
     case 'DefaultQueue': {
       const key = ch.name;
       const s = (live.default_queues ?? []).find((d) => `${d.project}/${d.domain}` === key);
@@ -449,4 +460,82 @@ export function property(backend: Backend) {
     const { wrong } = await runCase(backend, c);
     if (wrong.length > 0) throw new Error(wrong.join('\n'));
   });
+}
+
+/** flyteadmin's capability set: execution cluster labels at project/domain and workflow level. */
+export interface LabelCase {
+  history: { project: number; domain: number; workflow: boolean; label: number }[];
+  repo: {
+    prune: boolean;
+    accept: boolean;
+    labels: { project: number; domain: number; workflow: boolean; label: number }[];
+  };
+}
+
+const LABEL_PROJECTS = ['flytesnacks', 'project1'];
+const LABEL_DOMAINS = ['development', 'production'];
+const row = fc.record({
+  project: fc.nat(1),
+  domain: fc.nat(1),
+  workflow: fc.boolean(),
+  label: fc.nat(2),
+});
+
+export const labelCaseArb: fc.Arbitrary<LabelCase> = fc.record({
+  history: fc.array(row, { maxLength: 4 }),
+  repo: fc.record({
+    prune: fc.boolean(),
+    accept: fc.boolean(),
+    labels: fc.array(row, { maxLength: 4 }),
+  }),
+});
+
+const labelOf = (r: LabelCase['history'][number]) => ({
+  project: LABEL_PROJECTS[r.project]!,
+  domain: LABEL_DOMAINS[r.domain]!,
+  workflow: r.workflow ? 'wf.main' : null,
+  label: `label-${r.label}`,
+});
+const keyOf = (l: { project: string; domain: string; workflow: string | null }) =>
+  [l.project, l.domain, l.workflow].filter(Boolean).join('/');
+
+/**
+ * One flyteadmin case: the rows left by the case before are deleted, the history's rows set,
+ * then the repository's labels planned, applied and planned again (`check`).
+ */
+export async function checkLabels(cp: ControlPlane, c: LabelCase): Promise<Outcome> {
+  const calls = cp.executionClusterLabels!;
+  const rows = (await readLiveState(cp)).execution_cluster_labels ?? [];
+  for (const l of [...rows].sort((a, b) => (b.workflow ? 1 : 0) - (a.workflow ? 1 : 0)))
+    await calls.deleteExecutionClusterLabel(l).catch(() => undefined);
+  for (const r of c.history) await calls.setExecutionClusterLabel(labelOf(r));
+  const labels = new Map(c.repo.labels.map((r) => [keyOf(labelOf(r)), labelOf(r)]));
+  const desired: DesiredState = {
+    pools: [],
+    clusters: [],
+    queues: [],
+    assignments: [],
+    execution_cluster_labels: [...labels.values()]
+      .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1))
+      .map((l) => ({
+        ...l,
+        name: keyOf(l).replaceAll('/', '-'),
+        annotations: {},
+        source: at('labels.yaml'),
+      })),
+    config: {
+      prune: c.repo.prune,
+      ignore: [],
+      manage: ['ExecutionClusterLabel'],
+      ...(c.repo.accept
+        ? {
+            accept_cascade: [...labels.keys(), ...rows.map(keyOf)].map(
+              (k) => `ExecutionClusterLabel/${k}`,
+            ),
+          }
+        : {}),
+    },
+    commit: null,
+  };
+  return applyAndCheck(cp, desired);
 }
