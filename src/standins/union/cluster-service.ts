@@ -235,6 +235,11 @@ async function updateClusterState(x: ServiceContext, req: ClusterPb.UpdateCluste
       Code.InvalidArgument,
     );
   const enabled = req.state === ClusterState.ACTIVE;
+  if (!enabled && life.appsAssigned.has(name))
+    throw new ConnectError(
+      `cluster "${name}" cannot be drained: apps are assigned to it (remote/_cluster.py:361)`,
+      Code.FailedPrecondition,
+    );
   // Union drains the co-named queue with its cluster and activates it with it, even one
   // drained on its own (remote/_cluster.py, Cluster.drain and Cluster.activate).
   await conamedFollows(x, name, enabled);

@@ -360,7 +360,7 @@ async function applyAndCheck(cp: ControlPlane, desired: DesiredState): Promise<O
 }
 
 /** The changes the plan showed that the control plane does not now hold. */
-function unlike(plan: Plan, live: LiveState): string[] {
+export function unlike(plan: Plan, live: LiveState): string[] {
   const out: string[] = [];
   for (const ch of plan.changes) {
     if (!['create', 'update', 'replace', 'delete'].includes(ch.action)) continue;
