@@ -19,6 +19,8 @@ export interface ClusterOutcome {
   readonly registers: boolean;
   readonly deletes: boolean;
   readonly moves: boolean;
+  /** Drained live, enabled by the plan: its activation activates its co-named queue. */
+  readonly activates: boolean;
   /** Soft deletes: undeleted (cluster-undelete.ts), back in this pool first. */
   readonly undeletes: { pool: string } | null;
   readonly final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;

@@ -91,8 +91,10 @@ function withActivation(
 ): QueueDecision {
   if (!f.caps.drain || d.deletes || d.final === null || !routesSomewhere(f, d.final)) return d;
   // A disabled cluster's co-named queue stays as it is: Union drains it with its cluster and
-  // activates it with it (remote/_cluster.py), so it is not activated on its own.
-  if (l.cluster_managed && f.clusters.get(l.name)?.final?.enabled === false) return d;
+  // activates it with it (remote/_cluster.py:361-363, 397-398), and refuses to activate it
+  // while the cluster is drained (remote/_queue.py:965-966): never activated on its own then.
+  const owner = l.cluster_managed ? f.clusters.get(l.name) : undefined;
+  if (owner?.final?.enabled === false || owner?.activates) return d;
   const inactive = l.state !== undefined && l.state !== 'active';
   const wanted =
     d.declared ||

@@ -184,8 +184,8 @@ describe("a cluster's co-named queue follows its drain (Union: remote/_cluster.p
     expect(plan.steps).toEqual([]);
   });
 
-  it('enabling the cluster activates it too (Union does it with the cluster; the step is then a no-op)', () => {
+  it('enabling the cluster activates it too: no step of its own (Union refuses one while the cluster is drained, remote/_queue.py:965-966)', () => {
     const plan = computePlan(desired({ clusters: { c1: {} } }), drainedWithCluster(false));
-    expect(plan.steps.map((s) => s.op).sort()).toEqual(['activate_queue', 'update_cluster']);
+    expect(plan.steps.map((s) => s.op).sort()).toEqual(['update_cluster']);
   });
 });

@@ -183,7 +183,13 @@ function drainQueue(state: State, name: string): void {
 function activateQueue(state: State, name: string): void {
   const addr = address('Queue', name);
   if (!state.capabilities.drain) throw capabilityOff('drain', addr);
-  requireQueue(state, name);
+  // A co-named queue follows its cluster: not active while it is drained (remote/_queue.py:965-966).
+  if (requireQueue(state, name).cluster_managed && state.clusters.get(name)?.enabled === false)
+    throw precondition(
+      `queue "${name}" follows its cluster, which is drained: activate the cluster`,
+      addr,
+      'Q4',
+    );
   state.draining.delete(name);
 }
 
@@ -289,6 +295,17 @@ function queuesAfterMove(state: State, op: MoveOp): QueueRecord[] {
     }
   }
   return changed;
+}
+
+/**
+ * With `drain`, a cluster's co-named queue drains with its cluster and is activated with it,
+ * even one drained on its own (Union: remote/_cluster.py:361-363, 396-398).
+ */
+export function conamedFollows(state: State, cluster: string, enabled: boolean): void {
+  const queue = state.queues.get(cluster);
+  if (!state.capabilities.drain || !queue?.cluster_managed) return;
+  if (enabled) state.draining.delete(cluster);
+  else state.draining.add(cluster);
 }
 
 /** unpin_first: refuses to drain, move or delete a cluster another live queue pins. */

@@ -122,6 +122,7 @@ const CORE_OPS: { [K in CoreOp['op']]: (state: State, op: OpOf<K>) => void } = {
     const cluster = requireCluster(state, op.name);
     if (cluster.enabled && !op.enabled) capabilityRules.refusePinned(state, op.name, 'drained');
     cluster.enabled = op.enabled; // C6
+    capabilityRules.conamedFollows(state, op.name, op.enabled);
   },
   delete_cluster: deleteCluster,
   create_queue: createQueue,

@@ -107,16 +107,6 @@ function nameOf(x: ServiceContext, id: { organization: string; name: string } | 
   return id?.name ?? '';
 }
 
-/** The cluster's live co-named queue drains (or activates) with it; none, nothing to do. */
-async function conamedFollows(x: ServiceContext, name: string, active: boolean): Promise<void> {
-  const { cp } = x;
-  const own = (await cp.listQueues()).find((q) => q.name === name && q.cluster_managed);
-  if (!own) return;
-  if (active) {
-    if ((own.state ?? 'active') !== 'active') await cp.activateQueue(name);
-  } else if ((own.state ?? 'active') === 'active') await cp.drainQueue(name);
-}
-
 function refuseDeleted(x: ServiceContext, name: string): void {
   if (x.life.deletingClusters.has(name))
     throw new ConnectError(
@@ -206,6 +196,13 @@ async function createCluster(x: ServiceContext, req: ClusterPb.CreateClusterRequ
   const name = nameOf(x, req.clusterId);
   if (x.life.deletedClusters.has(name))
     throw new ConnectError(`cluster "${name}" is deleted: undelete it`, Code.AlreadyExists);
+  // A deleted queue keeps its name, and no cluster takes a queue's (remote/_queue.py:1007-1008,
+  // remote/_cluster.py:289-291).
+  if ((await x.cp.listDeletedQueues()).some((q) => q.name === name))
+    throw new ConnectError(
+      `the name "${name}" is taken by a deleted queue (reserved until it is undeleted)`,
+      Code.AlreadyExists,
+    );
   await x.cp.registerCluster({ name, pool: req.clusterPoolName || 'default' });
   return {};
 }
@@ -240,9 +237,7 @@ async function updateClusterState(x: ServiceContext, req: ClusterPb.UpdateCluste
       `cluster "${name}" cannot be drained: apps are assigned to it (remote/_cluster.py:361)`,
       Code.FailedPrecondition,
     );
-  // Union drains the co-named queue with its cluster and activates it with it, even one
-  // drained on its own (remote/_cluster.py, Cluster.drain and Cluster.activate).
-  await conamedFollows(x, name, enabled);
+  // The co-named queue drains and activates with it (the embedded store, with drain).
   const c = await cp.updateCluster(name, { enabled });
   life.bump(ckey(name));
   return { cluster: view(x, c, await queueNames(x)) };
@@ -298,7 +293,6 @@ async function undeleteCluster(x: ServiceContext, req: ClusterPb.UndeleteRequest
     await cp.updateQueue(name, { ...settings, pool: c.pool, clusters: [name] });
   }
   // Both come back drained: activating the cluster gives them work.
-  await conamedFollows(x, name, false);
   const back = await cp.updateCluster(name, { enabled: false });
   life.deletedClusters.delete(name);
   life.undeleted(ckey(name));

@@ -142,7 +142,6 @@ async function updateQueueState(x: ServiceContext, req: UpdateQueueStateRequest)
   const { cp, life } = x;
   const name = nameOf(x, req.id);
   life.expect(key(name), req.expectedStateGeneration);
-  if (req.state === QueueState.ACTIVE) await refuseFollowing(x, name);
   const q =
     req.state === QueueState.DRAINING
       ? await cp.drainQueue(name)
@@ -156,18 +155,6 @@ async function updateQueueState(x: ServiceContext, req: UpdateQueueStateRequest)
     );
   life.bump(key(name));
   return { queue: view(x, q) };
-}
-
-/** A co-named queue follows its cluster: not activated while it is drained (remote/_queue.py:965-966). */
-async function refuseFollowing(x: ServiceContext, name: string): Promise<void> {
-  const q = (await x.cp.listQueues()).find((l) => l.name === name);
-  if (!q?.cluster_managed) return;
-  const cluster = (await x.cp.listClusters()).find((c) => c.name === name);
-  if (cluster && !cluster.enabled)
-    throw new ConnectError(
-      `queue "${name}" follows its cluster, which is drained: activate the cluster (remote/_queue.py:965-966)`,
-      Code.FailedPrecondition,
-    );
 }
 
 async function deleteQueue(x: ServiceContext, req: DeleteQueueRequest) {

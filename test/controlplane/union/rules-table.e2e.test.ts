@@ -83,8 +83,8 @@ const pool = (name: string, bucket = name) =>
   );
 const cluster = (name: string, p = 'default', enabled = true) =>
   doc('Cluster', name, `  pool: ${p}\n  enabled: ${enabled}\n`);
-const queue = (name: string, spec = '') =>
-  doc('Queue', name, `  run_concurrency: 1\n  action_concurrency: 1\n${spec}`);
+const queue = (name: string, spec = '', run = 1) =>
+  doc('Queue', name, `  run_concurrency: ${run}\n  action_concurrency: 1\n${spec}`);
 const setting = (project: string, domain: string, q: string) =>
   doc(
     'DefaultQueue',
@@ -92,13 +92,17 @@ const setting = (project: string, domain: string, q: string) =>
     `  project: ${project}\n  domain: ${domain}\n  queue: ${q}\n`,
   );
 
-async function repo(docs: string[], config: { prune?: boolean; absent?: string[] } = {}) {
+async function repo(
+  docs: string[],
+  config: { prune?: boolean; absent?: string[]; manage?: string[] } = {},
+) {
   const dir = registerTempFolder(await mkdtemp(join(tmpdir(), 'poolsync-rules-')));
   await mkdir(dir, { recursive: true });
   const absent = config.absent ? `absent: ${JSON.stringify(config.absent)}\n` : '';
+  const manage = config.manage ? `manage: ${JSON.stringify(config.manage)}\n` : '';
   await writeFile(
     join(dir, 'poolsync.yaml'),
-    `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: ${config.prune ?? false}\n${absent}`,
+    `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: ${config.prune ?? false}\n${absent}${manage}`,
   );
   if (docs.length > 0) await writeFile(join(dir, 'all.yaml'), docs.join('---\n'));
   return dir;
@@ -355,22 +359,18 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
       image_registry: null,
     });
-    // The cluster is not managed here: its co-named queue's pool cannot be set.
-    await blocks(
+    // Its pool and selector are its cluster's (V5): only its other settings are declared.
+    await invalid(
       cp,
-      await repo([pool('pb'), queue('c1', '  pool: pb\n  clusters: ["*"]\n')]),
-      'Queue/c1',
-      'CONAMED_QUEUE_POOL_FIXED',
+      await repo([pool('pb'), cluster('c1'), queue('c1', '  pool: pb\n  clusters: ["*"]\n')]),
+      'V5',
     );
-    await applies(
-      cp,
-      await repo([pool('pb'), queue('c1', '  clusters: [c1]\n  run_concurrency: 4\n')]),
-    );
+    await applies(cp, await repo([pool('pb'), cluster('c1'), queue('c1', '', 4)]));
   },
   async U11() {
     const { cp } = await fresh();
     await deletedQueue(cp, 'old');
-    const plan = await applies(cp, await repo([queue('old', '  run_concurrency: 9\n')]));
+    const plan = await applies(cp, await repo([queue('old', '', 9)]));
     expect(plan.steps.filter((x) => x.target === 'Queue/old').map((x) => x.op)).toEqual([
       'undelete_queue',
       'update_queue',
@@ -408,7 +408,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     await expect(cp.activateQueue('c1')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     const plan = await applies(
       cp,
-      await repo([cluster('c1', 'default', false), queue('c1', '  run_concurrency: 3\n')]),
+      await repo([cluster('c1', 'default', false), queue('c1', '', 3)]),
     );
     expect(plan.steps.some((x) => x.op === 'activate_queue')).toBe(false);
   },
@@ -416,7 +416,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     const { s, cp } = await fresh();
     await cp.createQueue({ name: 'gone', run_concurrency: 1, action_concurrency: 1 });
     await refusedByCli(s, ['delete', 'queue', 'gone', '--yes'], /drain/i);
-    const plan = await applies(cp, await repo([], { prune: true }));
+    const plan = await applies(cp, await repo([], { prune: true, manage: ['Queue'] }));
     expect(plan.steps.filter((x) => x.target === 'Queue/gone').map((x) => x.op)).toEqual([
       'drain_queue',
       'wait_drained',
@@ -434,8 +434,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       'CLUSTER_NAME_RESERVED',
     );
     await refusedByCli(s, ['create', 'cluster', 'taken'], /taken|exist|reserved/i);
-    // Item 7: without queue_move a pool change would be delete and create of a reserved name.
-    await cp.createQueue({ name: 'stays', run_concurrency: 1, action_concurrency: 1 });
+    // Item 7, a pool change by delete and create of a reserved name: test/plan/union-rules.test.ts.
   },
   async U17() {
     const { s, cp } = await fresh();
@@ -589,7 +588,10 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       image_registry: null,
     });
     await cp.registerCluster({ name: 'c1', pool: 'pb' });
-    const plan = await applies(cp, await repo([], { prune: true }));
+    const plan = await applies(
+      cp,
+      await repo([], { prune: true, manage: ['ClusterPool', 'Cluster', 'Queue'] }),
+    );
     const order = plan.steps.map((x) => x.op);
     expect(order.indexOf('delete_cluster')).toBeLessThan(order.indexOf('delete_pool'));
     await acceptedByCli(s, ['create', 'cluster', 'c9']);
@@ -606,7 +608,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   async U30() {
     const { cp } = await fresh();
     await cp.registerCluster({ name: 'c1' });
-    const plan = await applies(cp, await repo([], { prune: true }));
+    const plan = await applies(cp, await repo([], { prune: true, manage: ['Cluster', 'Queue'] }));
     expect(plan.changes.find((c) => c.address === 'Queue/c1')).toMatchObject({
       action: 'delete',
       caused_by: 'Cluster/c1',
@@ -622,14 +624,14 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       clusters: ['c1'],
     });
     // Item 3: pruned, but pinned by a queue poolsync leaves alone (manage: Cluster only).
-    const dir = await repo([], { prune: true });
-    await writeFile(
-      join(dir, 'poolsync.yaml'),
-      'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nmanage: [Cluster]\n',
+    const only = await repo([], { prune: true, manage: ['Cluster'] });
+    await blocks(cp, only, 'Cluster/c1', 'CLUSTER_PINNED');
+    // The queue goes too (prune of both kinds): first the queue, then the cluster.
+    const plan = await applies(cp, await repo([], { prune: true, manage: ['Cluster', 'Queue'] }));
+    const ops = plan.steps.map((x) => `${x.op} ${x.target}`);
+    expect(ops.indexOf('delete_queue Queue/pin')).toBeLessThan(
+      ops.indexOf('delete_cluster Cluster/c1'),
     );
-    await blocks(cp, dir, 'Cluster/c1', 'CLUSTER_PINNED');
-    // The queue goes too (prune of every kind): first the queue, then the cluster.
-    await applies(cp, await repo([], { prune: true }));
   },
   async U32() {
     const { cp } = await fresh();
@@ -665,9 +667,10 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       image_registry: null,
     });
     await cp.registerCluster({ name: 'c1', pool: 'pb' });
+    // The cluster is not managed here (manage: ClusterPool): the pool is not empty.
     await blocks(
       cp,
-      await repo([cluster('c1', 'pb')], { prune: true }),
+      await repo([], { prune: true, manage: ['ClusterPool'] }),
       'ClusterPool/pb',
       'POOL_REFERENCED',
     );

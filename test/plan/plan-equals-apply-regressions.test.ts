@@ -1,0 +1,35 @@
+/**
+ * Shrunk counterexamples of the plan-equals-apply property (test/plan/plan-equals-apply.test.ts,
+ * bench/plan-equals-apply.ts), each kept as a named case once its cause was fixed.
+ */
+import { describe, expect, it } from 'vitest';
+import { runCase, type Backend, type Case } from './property/plan-equals-apply.js';
+
+const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }[] = [
+  {
+    name: 'a pruned active cluster settled by two calls at once on the Union stand-in',
+    backend: 'union',
+    fixed:
+      'standins/union/cluster-service.ts settle(): each DELETING cluster is claimed before it is finished, so the second call no longer fails NOT_FOUND',
+    case: {
+      history: [{ op: 'cluster', name: 'c0', pool: 0 }],
+      repo: {
+        prune: true,
+        pools: [],
+        clusters: [{ name: 'c3', pool: 0, enabled: false }],
+        queues: [],
+        conamed: [],
+        defaultQueue: { run: 1 },
+        settings: [],
+        absentDefault: false,
+      },
+    },
+  },
+];
+
+describe('plan equals apply: shrunk counterexamples', () => {
+  for (const r of REGRESSIONS)
+    it(`${r.name} (${r.backend})`, async () => {
+      expect((await runCase(r.backend, r.case)).wrong).toEqual([]);
+    });
+});
