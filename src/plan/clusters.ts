@@ -97,7 +97,7 @@ function planUndeclaredCluster(
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
     };
   }
-  const pinned = pinnedReason(ix, name, 'delete');
+  const pinned = deleteBlockedReason(ix, name);
   if (pinned) return leftAsItIs(name, l, before, null, diffForms(before, null), pinned);
   return {
     change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
@@ -118,7 +118,7 @@ function planRegistration(
 ): ClusterDecision {
   const blocked =
     registrationBlockedReason(ctx, name, d.pool, d.data_plane) ??
-    (l ? pinnedReason(ctx.ix, name, 'delete') : null);
+    (l ? deleteBlockedReason(ctx.ix, name) : null);
   const diff = diffForms(before, after, (path) => path === 'pool');
   if (blocked) {
     return {
@@ -203,6 +203,19 @@ function pinnedReason(
     queues: pins.map((q) => address('Queue', q)),
     unmanaged: pins.filter((q) => !ix.dQueues.has(q)).map((q) => address('Queue', q)),
   });
+}
+
+/**
+ * Why Union refuses to delete the cluster: another queue pins it, or (queue_delete) its
+ * co-named queue, which goes with it, is one a setting names once the plan is applied.
+ */
+function deleteBlockedReason(ix: PlanIndex, name: string): Reason | null {
+  const pinned = pinnedReason(ix, name, 'delete');
+  if (pinned) return pinned;
+  const settings = ix.conamedCascades(name) ? ix.settingQueues.get(name) : undefined;
+  return settings
+    ? reasonOf('CLUSTER_CONAMED_UNDELETABLE', { name, settings: [...settings] })
+    : null;
 }
 
 /** A live cluster whose change is blocked: nothing is sent for it; it stays as it is. */

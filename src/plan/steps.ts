@@ -80,8 +80,8 @@ export function buildSteps(ctx: PlanContext): Step[] {
   addDefaultQueueSteps(ctx, g, {
     queue: key.queue,
     register: key.register,
-    drain: key.drain,
     deleteQueue: key.deleteQueue,
+    deleteCluster: key.deleteCluster,
   });
   return g.finalize();
 }

@@ -25,6 +25,28 @@ const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }
       },
     },
   },
+  {
+    name: 'a setting moved off the default queue that a cluster move drains, onto the moved cluster’s co-named queue',
+    backend: 'union-embedded',
+    fixed:
+      'plan/default-queues.ts: a setting moves off a queue before its delete only, not its drain (Union drains a queue a setting names): the step graph had a cycle',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c1', pool: 0 },
+        { op: 'setting', key: 'ml/production', queue: 'default' },
+      ],
+      repo: {
+        prune: false,
+        pools: [{ name: 'pa', version: 1 }],
+        clusters: [{ name: 'c1', pool: 1, enabled: false }],
+        queues: [],
+        conamed: [{ cluster: 'c1', run: 1 }],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 0 }],
+        absentDefault: false,
+      },
+    },
+  },
 ];
 
 describe('plan equals apply: shrunk counterexamples', () => {

@@ -116,3 +116,19 @@ describe('item 7', () => {
     expect(change(plan, 'Cluster/busy')?.reason).not.toContain('Q6');
   });
 });
+
+describe('a cluster whose co-named queue a setting names (queue_delete: it goes with the cluster)', () => {
+  it('pruned while the setting stays: blocked, nothing sent; repointed by the plan: the setting first', () => {
+    const l = withCaps(live({ clusters: { c1: {} }, queues: { other: {} } }), UNION_CAPABILITIES);
+    l.default_queues = [{ project: 'ml', domain: 'production', queue: 'c1' }];
+    const d = desired({ queues: { other: {} }, prune: true });
+    const kept = computePlan(withSettings(d, setting('ml', 'production', 'c1')), l);
+    expect(change(kept, 'Cluster/c1')?.why?.code).toBe('CLUSTER_CONAMED_UNDELETABLE');
+    expect(kept.steps).toEqual([]);
+    const moved = computePlan(withSettings(d, setting('ml', 'production', 'other')), l);
+    const order = ops(moved);
+    expect(order.indexOf('set_default_queue DefaultQueue/ml/production')).toBeLessThan(
+      order.indexOf('delete_cluster Cluster/c1'),
+    );
+  });
+});

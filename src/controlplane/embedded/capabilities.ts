@@ -36,7 +36,6 @@ import { UserError } from '../../util/user-error.js';
 import type { LiveQueue, QueueState } from '../../model/live.js';
 import { ControlPlaneError, capabilityOff } from '../errors.js';
 import {
-  indexOf,
   putCluster,
   putQueue,
   removeQueue,
@@ -44,6 +43,7 @@ import {
   type QueueRecord,
   type State,
 } from './state-records.js';
+import { refusePinned } from './cluster-follows.js';
 import { defaultQueueInUse } from './default-queues.js';
 import { keepDeleted, undeleteQueue } from './soft-deletes.js';
 
@@ -297,36 +297,6 @@ function queuesAfterMove(state: State, op: MoveOp): QueueRecord[] {
   return changed;
 }
 
-/**
- * With `drain`, a cluster's co-named queue drains with its cluster and is activated with it,
- * even one drained on its own (Union: remote/_cluster.py:361-363, 396-398).
- */
-export function conamedFollows(state: State, cluster: string, enabled: boolean): void {
-  const queue = state.queues.get(cluster);
-  if (!state.capabilities.drain || !queue?.cluster_managed) return;
-  if (enabled) state.draining.delete(cluster);
-  else state.draining.add(cluster);
-}
-
-/** unpin_first: refuses to drain, move or delete a cluster another live queue pins. */
-export function refusePinned(
-  state: State,
-  cluster: string,
-  what: 'drained' | 'moved' | 'deleted',
-): void {
-  if (!state.capabilities.unpin_first) return;
-  const pins = indexOf(state)
-    .boundQueues(cluster)
-    .filter((q) => q !== cluster);
-  if (pins.length > 0)
-    throw precondition(
-      `cluster "${cluster}" cannot be ${what}: queue${pins.length === 1 ? '' : 's'} ${pins.map((q) => `"${q}"`).join(', ')} ` +
-        `${pins.length === 1 ? 'pins' : 'pin'} it explicitly; unpin it first (remote/_cluster.py)`,
-      address('Cluster', cluster),
-      'C8',
-    );
-}
-
 function updatePool(state: State, op: Extract<CapabilityOp, { op: 'update_pool' }>): void {
   const addr = address('ClusterPool', op.name);
   if (!state.capabilities.pool_update) throw capabilityOff('pool_update', addr);
@@ -396,26 +366,6 @@ export function dropQueue(state: State, name: string): void {
   removeQueue(state, name); // keeps the state's index current (state.ts header)
   state.draining.delete(name);
   state.activity.delete(name);
-}
-
-/**
- * Union today, with `queue_delete` (real-apis.md: "deleting a cluster puts its co-named queue
- * into deletion with it", Union docs, clusters page): the co-named queue a cluster delete takes
- * with it, or null (none, or queue_delete off: C8 leaves it with an empty selector). Refused
- * while a default-queue setting names it, as deleting that queue is (default-queues.ts).
- */
-export function conamedQueueDeletedWith(state: State, cluster: string): string | null {
-  const queue = state.queues.get(cluster);
-  if (!state.capabilities.queue_delete || !queue?.cluster_managed) return null;
-  const named = defaultQueueInUse(state, cluster, 'deleted');
-  if (named) {
-    throw precondition(
-      `cluster "${cluster}" cannot be deleted: its co-named queue would be deleted with it, but ${named.message}`,
-      address('Cluster', cluster),
-      named.rule ?? 'Q4',
-    );
-  }
-  return cluster;
 }
 
 /** For messages: how a stored capability set is changed. */

@@ -24,6 +24,7 @@ import {
 } from '../../model/common.js';
 import type { ConfigDriftEntry } from '../../model/live.js';
 import * as capabilityRules from './capabilities.js';
+import * as clusterFollows from './cluster-follows.js';
 import * as softDeletes from './soft-deletes.js';
 import { applyClusterLabelOp, isClusterLabelOp, type ClusterLabelOp } from './cluster-labels.js';
 import { applyDefaultQueueOp, type DefaultQueueOp } from './default-queues.js';
@@ -120,9 +121,9 @@ const CORE_OPS: { [K in CoreOp['op']]: (state: State, op: OpOf<K>) => void } = {
   register_cluster: registerCluster,
   update_cluster: (state, op) => {
     const cluster = requireCluster(state, op.name);
-    if (cluster.enabled && !op.enabled) capabilityRules.refusePinned(state, op.name, 'drained');
+    if (cluster.enabled && !op.enabled) clusterFollows.refusePinned(state, op.name, 'drained');
     cluster.enabled = op.enabled; // C6
-    capabilityRules.conamedFollows(state, op.name, op.enabled);
+    clusterFollows.conamedFollows(state, op.name, op.enabled);
   },
   delete_cluster: deleteCluster,
   create_queue: createQueue,
@@ -256,8 +257,8 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
 
 function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   requireCluster(state, op.name);
-  capabilityRules.refusePinned(state, op.name, 'deleted');
-  const conamed = capabilityRules.conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
+  clusterFollows.refusePinned(state, op.name, 'deleted');
+  const conamed = clusterFollows.conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
   // Kept as it was (soft_delete), before C8 empties its own selector below.
   const conamedRecord = conamed ? state.queues.get(conamed) : undefined;
   // C8: the name leaves every explicit selector; wildcard queues are unaffected.

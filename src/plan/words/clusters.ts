@@ -95,6 +95,10 @@ export const CLUSTER_REASONS: WordsTable = {
         : '')
     );
   },
+  /** queue_delete: the co-named queue a cluster delete takes along is one `settings` name. */
+  CLUSTER_CONAMED_UNDELETABLE: (p) =>
+    `its co-named queue "${s(p, 'name')}" goes with it, and is the default queue of ${list(p, 'settings').join(', ')} ` +
+    `(run.default_queue), which Union never deletes: point ${list(p, 'settings').length === 1 ? 'that setting' : 'those settings'} at another queue first`,
   /** Soft deletes: the name is a deleted queue's, reserved until it is undeleted (`pool` its pool). */
   CLUSTER_NAME_RESERVED: (p) =>
     `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", and a deleted queue keeps its name ` +

@@ -109,7 +109,11 @@ function opArb(union: boolean): fc.Arbitrary<Op> {
     ops.push(
       fc.record({ op: fc.constant('drain' as const), name: name([...QUEUES, ...CLUSTERS]) }),
       fc.record({ op: fc.constant('delete_queue' as const), name: name(QUEUES) }),
-      fc.record({ op: fc.constant('setting' as const), key: name(KEYS), queue: name(QUEUES) }),
+      fc.record({
+        op: fc.constant('setting' as const),
+        key: name(KEYS),
+        queue: name([...QUEUES, ...CLUSTERS, 'default']),
+      }),
     );
   return fc.oneof(...ops);
 }
