@@ -35,12 +35,18 @@ export interface ClusterPass {
 interface ClusterInput {
   readonly ix: PlanIndex;
   readonly pools: ReadonlyMap<string, PoolDecision>;
+  /** Declared queues whose repointing is blocked: their pins stay (pinnedReason). */
+  readonly stuck: ReadonlySet<string>;
   /** Where the warnings found go (returned in ClusterPass). */
   readonly warnings: PlanWarning[];
 }
 
-export function planClusters(ix: PlanIndex, pools: ReadonlyMap<string, PoolDecision>): ClusterPass {
-  const input: ClusterInput = { ix, pools, warnings: [] };
+export function planClusters(
+  ix: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+  stuck: ReadonlySet<string> = new Set(),
+): ClusterPass {
+  const input: ClusterInput = { ix, pools, stuck, warnings: [] };
   const clusters = new Map<string, ClusterDecision>();
   const deletedClusters = new Set<string>();
   const movedClusters = new Set<string>();
@@ -60,7 +66,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   const l = ix.lClusters.get(name);
   const before = l ? clusterForm(l.pool, l.enabled) : null;
 
-  if (!d && l) return planUndeclaredCluster(ix, name, l, before);
+  if (!d && l) return planUndeclaredCluster(ctx, name, l, before);
   if (!d) return undefined;
   // soft_delete: a declared name of a deleted cluster is undeleted (cluster-undelete.ts).
   const deleted = l ? undefined : deletedCluster(ix, name);
@@ -69,7 +75,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   const after = clusterForm(d.pool, d.enabled);
   if (l && l.pool === d.pool && !ix.forceReplace.has(address('Cluster', name))) {
     const diff = diffForms(before, after);
-    const pinned = l.enabled && !d.enabled ? pinnedReason(ix, name, 'drain') : null;
+    const pinned = l.enabled && !d.enabled ? pinnedReason(ctx, name, 'drain') : null;
     if (pinned) return leftAsItIs(name, l, before, after, diff, pinned);
     return {
       change: makeChange('Cluster', name, diff.length ? 'update' : 'noop', before, after, diff),
@@ -84,11 +90,12 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
 
 /** An undeclared live cluster: pruned (deleted) when in scope, otherwise left unmanaged. */
 function planUndeclaredCluster(
-  ix: PlanIndex,
+  ctx: ClusterInput,
   name: string,
   l: LiveCluster,
   before: Form | null,
 ): ClusterDecision {
+  const { ix } = ctx;
   if (!ix.prunes('Cluster', name)) {
     return {
       change: ix.unmanagedChange('Cluster', name, before),
@@ -97,7 +104,7 @@ function planUndeclaredCluster(
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
     };
   }
-  const pinned = deleteBlockedReason(ix, name);
+  const pinned = deleteBlockedReason(ctx, name);
   if (pinned) return leftAsItIs(name, l, before, null, diffForms(before, null), pinned);
   return {
     change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
@@ -118,7 +125,7 @@ function planRegistration(
 ): ClusterDecision {
   const blocked =
     registrationBlockedReason(ctx, name, d.pool, d.data_plane) ??
-    (l ? deleteBlockedReason(ctx.ix, name) : null);
+    (l ? deleteBlockedReason(ctx, name) : null);
   const diff = diffForms(before, after, (path) => path === 'pool');
   if (blocked) {
     return {
@@ -158,7 +165,7 @@ function planMove(
   const contract = knownContract(ctx.pools, pool);
   const reported = reportedBy(ctx.ix, l);
   const blocked =
-    pinnedReason(ctx.ix, name, 'move') ?? moveBlockedReason(pool, contract, reported, declared);
+    pinnedReason(ctx, name, 'move') ?? moveBlockedReason(pool, contract, reported, declared);
   if (blocked) {
     return {
       change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
@@ -192,11 +199,11 @@ function planMove(
  * step runs (PlanIndex.pinsLeft), or null.
  */
 function pinnedReason(
-  ix: PlanIndex,
+  { ix, stuck }: Pick<ClusterInput, 'ix' | 'stuck'>,
   name: string,
   action: 'drain' | 'move' | 'delete',
 ): Reason | null {
-  const pins = ix.pinsLeft(name);
+  const pins = ix.pinsLeft(name, stuck);
   if (pins.length === 0) return null;
   return reasonOf('CLUSTER_PINNED', {
     action,
@@ -209,8 +216,9 @@ function pinnedReason(
  * Why Union refuses to delete the cluster: another queue pins it, or (queue_delete) its
  * co-named queue, which goes with it, is one a setting names once the plan is applied.
  */
-function deleteBlockedReason(ix: PlanIndex, name: string): Reason | null {
-  const pinned = pinnedReason(ix, name, 'delete');
+function deleteBlockedReason(ctx: Pick<ClusterInput, 'ix' | 'stuck'>, name: string): Reason | null {
+  const { ix } = ctx;
+  const pinned = pinnedReason(ctx, name, 'delete');
   if (pinned) return pinned;
   const settings = ix.conamedCascades(name) ? ix.settingQueues.get(name) : undefined;
   return settings

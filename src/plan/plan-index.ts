@@ -171,14 +171,15 @@ export class PlanIndex {
   /**
    * unpin_first (Union: remote/_cluster.py:330-331, 363-365, 450-451): the live queues still
    * pinning `cluster` when its drain, move or delete runs: every other live queue naming it but
-   * those this plan deletes or repoints away first (step-order.ts orderPins). None without it.
+   * those this plan deletes or repoints away first (step-order.ts orderPins), unless `stuck`
+   * (their repointing is blocked). None without it.
    */
-  pinsLeft(cluster: string): string[] {
+  pinsLeft(cluster: string, stuck: ReadonlySet<string> = new Set()): string[] {
     if (!this.caps.unpin_first) return [];
     return (this.lQueuesByCluster.get(cluster) ?? []).filter((q) => {
       if (q === cluster || this.deletedQueues.has(q)) return false;
       const d = this.dQueues.get(q);
-      return d === undefined || d.spec.clusters.includes(cluster);
+      return d === undefined || stuck.has(q) || d.spec.clusters.includes(cluster);
     });
   }
 

@@ -179,7 +179,9 @@ export function orderPins(b: StepBuild): void {
   for (const [name, q] of queues) {
     const final = new Set(q.final?.clusters ?? []);
     const unpin = q.deletes ? key.deleteQueue(name) : removalStep.get(name);
-    for (const c of q.live?.clusters ?? []) {
+    // An undeleted queue comes back with the clusters it had (remote/_queue.py:1040-1046).
+    const was = q.live?.clusters ?? (q.undeletes ? ctx.lDeletedQueues.get(name)?.clusters : []);
+    for (const c of was ?? []) {
       if (c === name || (final.has(c) && !q.deletes)) continue;
       for (const step of [key.updateCluster(c), key.move(c), key.deleteCluster(c)])
         g.order(unpin, step);
@@ -187,8 +189,10 @@ export function orderPins(b: StepBuild): void {
     const call = removalStep.get(name);
     const live = new Set(q.live?.clusters ?? []);
     for (const c of final)
-      if (!live.has(c) && ctx.dClusters.get(c)?.enabled === false)
+      if (!live.has(c) && ctx.dClusters.get(c)?.enabled === false) {
         g.order(key.updateCluster(c), call === undefined ? undefined : key.queue(name));
+        g.order(key.updateCluster(c), key.undelete(name));
+      }
   }
 }
 

@@ -47,6 +47,79 @@ const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }
       },
     },
   },
+  {
+    name: 'a soft-deleted queue that pinned a cluster the plan drains, undeleted and unpinned',
+    backend: 'union',
+    fixed:
+      'plan/step-order.ts orderPins: an undeleted queue comes back with its old clusters, so its unpinning goes before the drain, and a pin it keeps after it',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c0', pool: 0 },
+        { op: 'queue', name: 'q1', pool: 0, pick: [0], wildcard: false, run: 0 },
+        { op: 'drain', name: 'q1' },
+        { op: 'delete_queue', name: 'q1' },
+      ],
+      repo: {
+        prune: false,
+        pools: [],
+        clusters: [{ name: 'c0', pool: 0, enabled: false }],
+        queues: [
+          {
+            name: 'q1',
+            pool: 0,
+            wildcard: false,
+            pick: [],
+            run: 0,
+            priority: 0,
+            fairness: 0,
+            caps: null,
+          },
+        ],
+        conamed: [],
+        defaultQueue: null,
+        settings: [],
+        absentDefault: false,
+      },
+    },
+  },
+  {
+    name: 'a cluster drained while a declared queue pins it whose repointing is blocked',
+    backend: 'union-embedded',
+    fixed:
+      'plan/index.ts stuckPins: a pin the cluster pass took as removed, whose queue the queue pass blocked, is kept and the drain planned blocked (CLUSTER_PINNED)',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c0', pool: 0 },
+        { op: 'delete_cluster', name: 'c0' },
+        { op: 'cluster', name: 'c2', pool: 0 },
+        { op: 'queue', name: 'q0', pool: 0, pick: [0], wildcard: false, run: 0 },
+      ],
+      repo: {
+        prune: false,
+        pools: [],
+        clusters: [
+          { name: 'c0', pool: 0, enabled: false },
+          { name: 'c2', pool: 0, enabled: false },
+        ],
+        queues: [
+          {
+            name: 'q0',
+            pool: 0,
+            wildcard: false,
+            pick: [0],
+            run: 0,
+            priority: 0,
+            fairness: 0,
+            caps: null,
+          },
+        ],
+        conamed: [],
+        defaultQueue: null,
+        settings: [],
+        absentDefault: false,
+      },
+    },
+  },
 ];
 
 describe('plan equals apply: shrunk counterexamples', () => {
