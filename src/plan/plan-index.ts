@@ -75,6 +75,8 @@ export class PlanIndex {
     readonly live: LiveState,
     /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
     readonly forceReplace: ReadonlySet<string> = new Set(),
+    /** DefaultQueue keys whose declared setting is blocked: the live one stays (index.ts). */
+    readonly keptSettings: ReadonlySet<string> = new Set(),
   ) {
     this.pruneScope = scopeWithInventory(desired.config, live.inventory);
     this.inventory = live.inventory ? new Set(live.inventory) : null;
@@ -124,11 +126,14 @@ export class PlanIndex {
     for (const s of this.live.default_queue_scopes ?? [])
       push(out, s.queue, s.domain === undefined ? 'the organisation' : `domain ${s.domain}`);
     const declared = new Map(
-      (this.desired.default_queues ?? []).map((d) => [defaultQueueKeyString(d), d]),
+      (this.desired.default_queues ?? [])
+        .map((d) => [defaultQueueKeyString(d), d] as const)
+        .filter(([key]) => !this.keptSettings.has(key)),
     );
     for (const s of this.live.default_queues ?? []) {
       const key = defaultQueueKeyString(s);
-      if (!declared.has(key) && !this.prunes('DefaultQueue', key)) push(out, s.queue, key);
+      if (this.keptSettings.has(key) || (!declared.has(key) && !this.prunes('DefaultQueue', key)))
+        push(out, s.queue, key);
     }
     for (const [key, d] of declared) push(out, d.queue, `${key} (declared in this repository)`);
     return out;

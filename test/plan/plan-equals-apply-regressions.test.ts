@@ -120,6 +120,29 @@ const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }
       },
     },
   },
+  {
+    name: 'absent default whose setting the repository moves onto a queue that will not exist',
+    backend: 'union-embedded',
+    fixed:
+      'plan/index.ts keptSettings: a declared setting planned blocked leaves the live one in place, so the default queue it names is not deleted (DEFAULT_QUEUE_ABSENT_UNDELETABLE)',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c1', pool: 0 },
+        { op: 'delete_cluster', name: 'c1' },
+        { op: 'setting', key: 'ml/production', queue: 'default' },
+      ],
+      repo: {
+        prune: false,
+        pools: [],
+        clusters: [{ name: 'c1', pool: 0, enabled: false }],
+        queues: [],
+        conamed: [{ cluster: 'c1', run: 0 }],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 0 }],
+        absentDefault: true,
+      },
+    },
+  },
 ];
 
 describe('plan equals apply: shrunk counterexamples', () => {
