@@ -76,11 +76,10 @@ try {
     });
   }
   await cp.close();
-  const median = (k: 'total' | 'live' | 'plan') =>
-    [...times]
-      .map((t) => t[k])
-      .sort((a, b) => a - b)
-      [Math.floor(runs / 2)]!.toFixed(0);
+  const median = (k: 'total' | 'live' | 'plan') => {
+    const sorted = times.map((t) => t[k]).sort((a, b) => a - b);
+    return sorted[Math.floor(runs / 2)]!.toFixed(0);
+  };
   console.log(
     `plan of ${objects} objects (${nPools} pools, ${nClusters} clusters, ${nClusters + nQueues + 1} queues) against the Union stand-in, median of ${runs}: ${median('total')} ms (live read ${median('live')} ms, planner ${median('plan')} ms); ${times[0]!.changes} change(s)`,
   );

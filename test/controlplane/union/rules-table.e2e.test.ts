@@ -169,6 +169,17 @@ const acceptedByCli = async (s: UnionServer, args: string[]) => {
   if (r) expect(r.code, r.out).toBe(0);
 };
 
+/** `flyte create queue NAME` with the settings every queue needs. */
+const createQueue = (name: string) =>
+  ['create', 'queue', name, '--run-concurrency', '1', '--action-concurrency', '1'] as const;
+
+/** Pool `pb`'s contract, as pool('pb') declares it. */
+const PB = {
+  object_store_ref: { uri: 's3://pb', endpoint: '' },
+  secret_store: { type: 'AWS_SECRETS_MANAGER' as const, locator: 'us-east-1' },
+  image_registry: null,
+};
+
 /** A queue drained and deleted through poolsync's backend (Union's soft delete). */
 async function deletedQueue(cp: UnionControlPlane, name: string, clusters = ['*']) {
   await cp.createQueue({ name, run_concurrency: 1, action_concurrency: 1, clusters });
@@ -212,21 +223,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     const { s, cp } = await fresh();
     await invalid(cp, await repo([queue('q', '  max_resources: { gpu: "1" }\n')]), 'V15');
     await applies(cp, await repo([queue('q', '  max_resources: { cpu: "8" }\n')]));
-    await refusedByCli(
-      s,
-      [
-        'create',
-        'queue',
-        'x',
-        '--run-concurrency',
-        '1',
-        '--action-concurrency',
-        '1',
-        '--max-resources',
-        'gpu=1',
-      ],
-      /gpu/i,
-    );
+    await refusedByCli(s, [...createQueue('x'), '--max-resources', 'gpu=1'], /gpu/i);
   },
   async U5() {
     const { s, cp } = await fresh();
@@ -236,21 +233,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       cp,
       await repo([queue('q', '  max_accelerators: { nvidia_gpu/nvidia-h100: 1 }\n')]),
     );
-    await refusedByCli(
-      s,
-      [
-        'create',
-        'queue',
-        'x',
-        '--run-concurrency',
-        '1',
-        '--action-concurrency',
-        '1',
-        '--max-accelerators',
-        'not-a-gpu=1',
-      ],
-      /canonical/,
-    );
+    await refusedByCli(s, [...createQueue('x'), '--max-accelerators', 'not-a-gpu=1'], /canonical/);
   },
   async U6() {
     const { s, cp } = await fresh();
@@ -264,19 +247,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     await applies(cp, await repo([queue('q', '  max_accelerators: { nvidia_gpu/t4: 1 }\n')]));
     await refusedByCli(
       s,
-      [
-        'create',
-        'queue',
-        'x',
-        '--run-concurrency',
-        '1',
-        '--action-concurrency',
-        '1',
-        '--max-accelerators',
-        'T4=1',
-        '--max-accelerators',
-        'nvidia-t4=2',
-      ],
+      [...createQueue('x'), '--max-accelerators', 'T4=1', '--max-accelerators', 'nvidia-t4=2'],
       /same accelerator/,
     );
   },
@@ -316,23 +287,11 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     } finally {
       close();
     }
-    await acceptedByCli(s, [
-      'create',
-      'queue',
-      'x',
-      '--run-concurrency',
-      '1',
-      '--action-concurrency',
-      '1',
-    ]);
+    await acceptedByCli(s, [...createQueue('x')]);
   },
   async U9() {
     const { cp } = await fresh();
-    await cp.createPool('pb', {
-      object_store_ref: { uri: 's3://pb', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await cp.createPool('pb', PB);
     await cp.registerCluster({ name: 'cb', pool: 'pb' });
     await cp.createQueue({ name: 'm', run_concurrency: 1, action_concurrency: 1 });
     await invalid(
@@ -354,11 +313,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   async U10() {
     const { cp } = await fresh();
     await cp.registerCluster({ name: 'c1' });
-    await cp.createPool('pb', {
-      object_store_ref: { uri: 's3://pb', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await cp.createPool('pb', PB);
     // Its pool and selector are its cluster's (V5): only its other settings are declared.
     await invalid(
       cp,
@@ -379,11 +334,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U12() {
     const { s, cp } = await fresh();
-    await cp.createPool('pb', {
-      object_store_ref: { uri: 's3://pb', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await cp.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1' });
     await cp.setDefaultQueue('ml', 'production', 'c1');
     // Item 2: the co-named queue a setting names is drained for its cluster's move.
@@ -504,11 +455,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U23() {
     const { cp } = await fresh();
-    await cp.createPool('pb', {
-      object_store_ref: { uri: 's3://pb', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await cp.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1' });
     await cp.createQueue({
       name: 'pin',
@@ -582,11 +529,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U28() {
     const { s, cp } = await fresh();
-    await cp.createPool('pb', {
-      object_store_ref: { uri: 's3://pb', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await cp.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1', pool: 'pb' });
     const plan = await applies(
       cp,
@@ -635,11 +578,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U32() {
     const { cp } = await fresh();
-    await cp.createPool('pb', {
-      object_store_ref: { uri: 's3://pb', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await cp.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1', pool: 'pb' });
     await cp.updateCluster('c1', { enabled: false });
     await cp.deleteCluster('c1');
@@ -650,22 +589,14 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U33() {
     const { cp } = await fresh();
-    await cp.createPool('pb', {
-      object_store_ref: { uri: 's3://pb', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await cp.createPool('pb', PB);
     await cp.deletePool('pb');
     const plan = await applies(cp, await repo([pool('pb')]));
     expect(plan.steps.map((x) => x.op)).toEqual(['undelete_pool']);
   },
   async U34() {
     const { cp } = await fresh();
-    await cp.createPool('pb', {
-      object_store_ref: { uri: 's3://pb', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await cp.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1', pool: 'pb' });
     // The cluster is not managed here (manage: ClusterPool): the pool is not empty.
     await blocks(
@@ -696,11 +627,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U36() {
     const { cp } = await fresh();
-    await cp.createPool('pb', {
-      object_store_ref: { uri: 's3://pb', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await cp.createPool('pb', PB);
     await cp.deletePool('pb');
     const plan = await applies(cp, await repo([pool('pb', 'pb-v2')]));
     expect(plan.steps.map((x) => x.op)).toEqual(['undelete_pool', 'update_pool']);
