@@ -75,10 +75,26 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   const after = clusterForm(d.pool, d.enabled);
   if (l && l.pool === d.pool && !ix.forceReplace.has(address('Cluster', name))) {
     const diff = diffForms(before, after);
-    const pinned = l.enabled && !d.enabled ? pinnedReason(ctx, name, 'drain') : null;
+    const drains = l.enabled && !d.enabled;
+    const pinned = drains ? pinnedReason(ctx, name, 'drain') : null;
     if (pinned) return leftAsItIs(name, l, before, after, diff, pinned);
+    // Union refuses a drain while apps are assigned to the cluster, which no read shows.
+    const note =
+      drains && ix.caps.unpin_first ? reasonText(reasonOf('CLUSTER_DRAIN_APPS', {})) : null;
     return {
-      change: makeChange('Cluster', name, diff.length ? 'update' : 'noop', before, after, diff),
+      change: makeChange(
+        'Cluster',
+        name,
+        diff.length ? 'update' : 'noop',
+        before,
+        after,
+        diff,
+        null,
+        null,
+        {
+          ...(note ? { note } : {}),
+        },
+      ),
       registers: false,
       deletes: false,
       final: { pool: d.pool, enabled: d.enabled, health: l.health },

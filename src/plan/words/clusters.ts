@@ -95,6 +95,11 @@ export const CLUSTER_REASONS: WordsTable = {
         : '')
     );
   },
+  /** A note (Change.note): a drain on Union, which no read can show is refused for apps. */
+  CLUSTER_DRAIN_APPS: () =>
+    'Union refuses to drain a cluster while apps are assigned to it (remote/_cluster.py:361), and no call poolsync ' +
+    'makes shows app assignments: if this drain is refused, move the apps off the cluster and apply again (only ' +
+    'the steps that depend on it wait)',
   /** queue_delete: the co-named queue a cluster delete takes along is one `settings` name. */
   CLUSTER_CONAMED_UNDELETABLE: (p) =>
     `its co-named queue "${s(p, 'name')}" goes with it, and is the default queue of ${list(p, 'settings').join(', ')} ` +

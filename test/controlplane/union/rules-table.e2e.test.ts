@@ -478,6 +478,10 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     s.api.lifecycle.appsAssigned.add('c1');
     const dir = await repo([cluster('c1', 'default', false), cluster('c2', 'default', false)]);
     const plan = await planOf(cp, dir);
+    // The plan says what it cannot see.
+    expect(plan.changes.find((c) => c.address === 'Cluster/c1')?.note).toContain(
+      'apps are assigned',
+    );
     const result = await executePlan(plan, cp, { parallelism: 1 });
     const status = Object.fromEntries(result.steps.map((x) => [x.target, x.status]));
     // Refused for a reason the plan could not see: only its own step; c2's went ahead.
