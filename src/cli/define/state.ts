@@ -5,6 +5,7 @@
  * --control-plane). The work is in ../commands/state.ts.
  */
 import type { Argv, CommandModule } from 'yargs';
+import type { PlanArgs } from './plan.js';
 import { processIo } from '../io.js';
 import {
   apiKeyFileOption,
@@ -17,17 +18,20 @@ import {
   tokenFileOption,
 } from '../options.js';
 
-export interface StateArgs {
+/** As `plan` picks its control plane, with its credentials and inventory. */
+export interface StateArgs extends Pick<
+  PlanArgs,
+  | 'dir'
+  | 'env'
+  | 'control-plane'
+  | 'token-file'
+  | 'api-key-file'
+  | 'max-retries'
+  | 'state-dir'
+  | 'lock'
+  | 'inventory'
+> {
   address?: string;
-  dir: string;
-  env?: string;
-  'control-plane': string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'max-retries': number;
-  'state-dir': string;
-  lock?: string;
-  inventory?: string;
   output: 'text' | 'json';
 }
 
