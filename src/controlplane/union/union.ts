@@ -97,8 +97,8 @@ export const UNION_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
 
 export class UnionControlPlane implements ControlPlane {
   readonly backend: BackendProfile;
-  // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them) and no
-  // execution cluster labels (flyteadmin attributes).
+  // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them:
+  // backend.replacedKinds) and no execution cluster labels (flyteadmin attributes).
   readonly pools: PoolCalls = this;
   readonly clusters: ClusterCalls = this;
   readonly queues: QueueCalls = this;
@@ -119,7 +119,11 @@ export class UnionControlPlane implements ControlPlane {
   private readonly reads = new SharedReads();
 
   constructor(opts: UnionControlPlaneOptions) {
-    this.backend = { name: 'union', queueCaps: true };
+    this.backend = {
+      name: 'union',
+      queueCaps: true,
+      replacedKinds: { PoolAssignment: 'DefaultQueue' },
+    };
     this.org = this.organization = opts.org;
     this.url = opts.url;
     this.retry = {
