@@ -128,3 +128,11 @@ export interface LiveDefaultQueue {
   domain: string;
   queue: string;
 }
+
+/**
+ * The project/domain default-queue settings a live-state read asks for: every one (`all`), or
+ * those of these project/domains. Union has no call that lists settings (one call per
+ * project/domain): a plan reads only those it needs (src/plan/live-scope.ts); backends with
+ * a list read them all either way.
+ */
+export type DefaultQueueScope = 'all' | readonly { project: string; domain: string }[];
