@@ -149,6 +149,11 @@ export interface AssignmentCalls extends AssignmentReads, AssignmentWrites {}
 
 /** DefaultQueue (Union v2 project/domain → default queue settings): reads. */
 export interface DefaultQueueReads {
+  /**
+   * True when a read of some project/domains reads only theirs, one call each (Union: no call
+   * lists settings); a live state read so says which it read (`default_queues_read`).
+   */
+  readonly settingsByKey?: boolean;
   /** Those of `scope` (default: all); a backend that lists them all may return all. */
   listDefaultQueues(scope?: DefaultQueueScope): Promise<LiveDefaultQueue[]>;
   /**

@@ -232,6 +232,7 @@ export async function readLiveState(
   if (flyteadmin) checkLiveStrings('flyteadmin', flyteadmin);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  const read = settings !== 'all' && cp.defaultQueues?.settingsByKey === true;
   return {
     capabilities,
     pools: sortedCopy(pools, byName),
@@ -246,6 +247,7 @@ export async function readLiveState(
     ),
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
     ...(scopes.length ? { default_queue_scopes: sortedCopy(scopes, byScope) } : {}),
+    ...(read ? { default_queues_read: sortDefaultQueues(settings) } : {}),
     ...labelsField(labels ?? []),
     ...(deletedQueues?.length ? { deleted_queues: sortedCopy(deletedQueues, byName) } : {}),
     ...(deletedPools?.length ? { deleted_pools: sortedCopy(deletedPools, byName) } : {}),
@@ -318,8 +320,10 @@ function byScope(a: LiveScopedDefaultQueue, b: LiveScopedDefaultQueue): number {
 }
 
 /** By project, then domain. */
-export function sortDefaultQueues(list: readonly LiveDefaultQueue[]): LiveDefaultQueue[] {
-  const key = (d: LiveDefaultQueue) => `${d.project}\u0000${d.domain}`;
+export function sortDefaultQueues<T extends { project: string; domain: string }>(
+  list: readonly T[],
+): T[] {
+  const key = (d: T) => `${d.project}\u0000${d.domain}`;
   return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 

@@ -216,7 +216,7 @@ async function planFolder(
   stderr: (text: string) => void,
 ): Promise<Plan> {
   const dir = source.path;
-  const result = await planRepository(dir, () => readLiveWithInventory(cp, inventory), {
+  const result = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
     commit: await cleanCommit(dir),
     ...(source.environment !== undefined ? { environment: source.environment } : {}),
     cacheDir: manifestCacheDir(),

@@ -16,6 +16,7 @@ import { readLiveWithInventory, type InventoryStore } from '../../apply/inventor
 import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import type { Plan } from '../../model/plan.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
+import { settingsOfPlan } from '../../plan/live-scope.js';
 import { UserError } from '../../util/user-error.js';
 import { resolvePlanKey } from '../plan-key.js';
 
@@ -62,10 +63,11 @@ export async function checkSavedPlan(
   }
   // plan.md: re-read live state; a plan made against another state is refused before any call.
   // The inventory is part of what the plan was made against (what prune deletes), when it read
-  // one (a plan made in-process without it did not depend on it).
+  // one (a plan made in-process without it did not depend on it). Of the default-queue
+  // settings, those the plan read (live-scope.ts).
   const live = plan.inventory
-    ? await readLiveWithInventory(cp, inventory)
-    : await readLiveState(cp);
+    ? await readLiveWithInventory(cp, inventory, settingsOfPlan(plan))
+    : await readLiveState(cp, plan.default_queues_read ?? 'all');
   const now = liveFingerprint(live);
   if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities)) {
     throw new UserError(

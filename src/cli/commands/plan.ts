@@ -116,6 +116,7 @@ async function planOf(
       stateDir: args['state-dir'],
       sharedInventory: sharedInventoryOf(args),
       maxRetries,
+      ...(args.parallelism ? { parallelism: args.parallelism } : {}),
       ...(token ? { token } : {}),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     },
@@ -222,7 +223,8 @@ async function runRefreshOnly(args: PlanArgs): Promise<number> {
   });
   let live;
   try {
-    live = await readLiveState(cp);
+    // Drift compares pools, clusters, queues, assignments and labels: no default-queue setting.
+    live = await readLiveState(cp, []);
   } finally {
     await cp.close();
   }

@@ -110,6 +110,8 @@ export class UnionControlPlane implements ControlPlane {
   readonly clusters: ClusterCalls = this;
   readonly queues: QueueCalls = this;
   readonly defaultQueues: DefaultQueueCalls = this;
+  /** No call lists settings: a read asks each project/domain (settings.ts). */
+  readonly settingsByKey = true;
   readonly capabilityCalls: CapabilityCalls = this;
   readonly org: string;
   private readonly poolCalls: UnionPools;
