@@ -23,7 +23,7 @@ import {
  * Calls in flight while `plan` reads a network control plane: a plan only reads, and Union
  * answers each default-queue setting in a call of its own (docs/union.md, Round trips).
  */
-const PLAN_PARALLELISM = 128;
+const PLAN_PARALLELISM = 256;
 
 export interface PlanArgs extends CommentArgs {
   dir: string;
