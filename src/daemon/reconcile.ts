@@ -207,7 +207,7 @@ export class Reconciler {
       opened.yes = false;
       await this.o.controlPlane.use(async (cp) => {
         opened.yes = true;
-        await recordApply(recording(ctx, cp), cp, plan, null);
+        await recordApply(recording(ctx, cp), null, plan, null);
       });
     }
     return decision;

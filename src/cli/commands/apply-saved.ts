@@ -12,6 +12,7 @@ import {
   sameControlPlane,
 } from '../../controlplane/identity.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
+import type { LiveState } from '../../model/live.js';
 import { readLiveWithInventory, type InventoryStore } from '../../apply/inventory.js';
 import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import type { Plan } from '../../model/plan.js';
@@ -48,14 +49,17 @@ export function checkSavedPlanEndpoint(path: string, plan: Plan, url: string): v
   if (endpoint !== plan.control_plane.endpoint) throw elsewhere(path, plan, endpoint);
 }
 
-/** The opened control plane is the plan's (backend, organisation), with its capabilities and live state. */
+/**
+ * The opened control plane is the plan's (backend, organisation), with its capabilities and live
+ * state; that state.
+ */
 export async function checkSavedPlan(
   path: string,
   plan: Plan,
   url: string,
   cp: ControlPlane,
   inventory: InventoryStore,
-): Promise<void> {
+): Promise<LiveState> {
   if (plan.control_plane) {
     const here = controlPlaneIdentity(url, cp);
     if (!sameControlPlane(here, plan.control_plane))
@@ -81,4 +85,5 @@ export async function checkSavedPlan(
         `(live state ${now}, plan made against ${plan.live_fingerprint}). Nothing was applied; run \`poolsync plan\` again`,
     );
   }
+  return live;
 }
