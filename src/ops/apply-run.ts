@@ -22,6 +22,7 @@ import { formatValidationText } from '../manifests/index.js';
 import { manifestCacheDir } from '../incremental/load-cached.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
+import type { PaceListener } from '../util/pacer.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import { UserError } from '../util/user-error.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
@@ -66,6 +67,8 @@ export interface AcquireLocks {
   lockTimeoutMs: number;
   parallelism: number;
   maxRetries: number;
+  /** Told when the control plane throttles and when it stops (progress). */
+  onPace?: PaceListener;
   tokenFile: string | undefined;
   apiKeyFile?: string;
   /** How the control plane is opened (tests wrap it). */
@@ -146,7 +149,11 @@ async function acquiring(
     cp = await openWaiting(wait, () =>
       open(url, {
         // One connection per call in flight (P=128 is not capped at a fixed pool size).
-        http: { connections: Math.max(locks.parallelism, 8), maxRetries: locks.maxRetries },
+        http: {
+          connections: Math.max(locks.parallelism, 8),
+          maxRetries: locks.maxRetries,
+          ...(locks.onPace ? { onPace: locks.onPace } : {}),
+        },
         ...(token === undefined ? {} : { token }),
         ...(locks.apiKeyFile ? { apiKeyFile: locks.apiKeyFile } : {}),
       }),

@@ -25,6 +25,7 @@ import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import type { DesiredState } from '../model/desired.js';
 import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
+import type { PaceListener } from '../util/pacer.js';
 import { planDesired, planRepository, type LiveReading } from './pipeline.js';
 
 /** Where the live state comes from. */
@@ -41,6 +42,8 @@ export type PlanSource =
       maxRetries: number;
       /** Calls in flight while reading (`plan --parallelism`). */
       parallelism?: number;
+      /** Told when the control plane throttles and when it stops. */
+      onPace?: PaceListener;
       token?: string;
       apiKeyFile?: string;
     }
@@ -172,6 +175,7 @@ async function acquired(
     http: {
       maxRetries: source.maxRetries,
       ...(source.parallelism ? { connections: source.parallelism } : {}),
+      ...(source.onPace ? { onPace: source.onPace } : {}),
     },
     ...(source.token ? { token: source.token } : {}),
     ...(source.apiKeyFile ? { apiKeyFile: source.apiKeyFile } : {}),

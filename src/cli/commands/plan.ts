@@ -14,6 +14,7 @@ import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
 import { writeParts, writePartsToFile } from '../write-parts.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
+import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
 import { resolveTargets, withTarget, type EnvTarget } from '../environment.js';
 import {
@@ -117,6 +118,7 @@ async function planOf(
       sharedInventory: sharedInventoryOf(args),
       maxRetries,
       ...(args.parallelism ? { parallelism: args.parallelism } : {}),
+      onPace: (e) => process.stderr.write(`${paceLine(e)}\n`),
       ...(token ? { token } : {}),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     },
