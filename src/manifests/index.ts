@@ -109,7 +109,7 @@ async function readSetup(
   if (chosen?.error) errors.push(chosen.error);
   const env = chosen?.env ?? null;
   const config = env ? environmentConfig(repoConfig, env) : repoConfig;
-  const walk = await findManifestFiles(dir, config.ignore);
+  const walk = await findManifestFiles(dir, config.ignore, env?.folders);
   if (env) walk.files = environmentFiles(walk.files, env);
   const patches: PatchSet | null = env ? await readPatches(dir, env.patches, limits) : null;
   if (patches) errors.push(...patches.errors);
