@@ -22,12 +22,13 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // The first: the run's own temp folder (TMPDIR), removed at the end; the third: one line
-    // when the real flyteadmin cannot run here (its tests then skip).
+    // The first: the run's own temp folder (TMPDIR), removed at the end; the third and fourth:
+    // one line when the real flyteadmin or kube-apiserver cannot run here (their tests skip).
     globalSetup: [
       'test/setup/run-temp-folder.ts',
       'test/setup/cache-folder.ts',
       'test/flyteadmin/real/global-setup.ts',
+      'test/lease/real/global-setup.ts',
     ],
     // After each file: the folders test/helpers/temp-folder.ts made are removed.
     setupFiles: ['test/setup/remove-temp-folders.ts'],

@@ -25,6 +25,7 @@ import { httpApplyRows } from './lib/http-apply-rows.js';
 import { executorRow, httpPlanRow } from './lib/http-plan-rows.js';
 import { formatBytes, formatMs, rssSource, runProcess } from './lib/measure.js';
 import { wideMappingRow } from './lib/mapping-rows.js';
+import { environmentsRows } from './lib/environments-rows.js';
 import { applyFileRow, driftRow, planRow, validateRow, warmPlanRow } from './lib/plan-rows.js';
 import {
   loadNow,
@@ -179,6 +180,7 @@ class Bench implements Sink {
     if (this.wants('validate')) await validateRow(ctx, mbYaml);
     // Independent of N: once, at the first size.
     if (this.wants('mapping') && n === this.o.sizes[0]) await wideMappingRow(ctx);
+    if (this.wants('environments') && n === this.o.sizes[0]) await environmentsRows(ctx);
     if (this.wants('plan')) await planRow(ctx);
     if (this.wants('warm')) await warmPlanRow(ctx);
     if (this.wants('apply-file')) await applyFileRow(ctx, slowRuns);

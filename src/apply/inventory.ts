@@ -8,18 +8,30 @@
  *   - Union and flyteadmin have no place for poolsync's data: a Kubernetes ConfigMap when one
  *     is set (`--inventory k8s:NAMESPACE/NAME`, by default `poolsync-inventory` beside the
  *     `--lock` Lease: apply/inventory-place.ts), one key per control plane, shared by every
- *     replica and CI job (src/lease/k8s-inventory.ts); else the state folder, keyed by the
- *     control plane's identity (`<state-dir>/inventory/<sha256 of backend, endpoint,
- *     organisation>.json`), read by the processes that share that folder. A ConfigMap with no
- *     entry yet for a control plane reads that file (the next write moves it there).
+ *     replica and CI job (src/lease/k8s-inventory.ts); else a file keyed by the control plane's
+ *     identity (`inventory/<sha256 of backend, endpoint, organisation>.json`) in the user's state
+ *     folder (`$XDG_STATE_HOME/poolsync`, else `~/.local/state/poolsync`), or under `--state-dir`
+ *     when one is given: never in the working folder by default, which in CI is the checkout of
+ *     the pull request being judged (docs/security.md, "Files poolsync keeps"). A ConfigMap with
+ *     no entry yet for a control plane reads that file (the next write moves it there).
+ * An inventory kept outside its control plane (a file, a ConfigMap entry) is bound to the
+ * control plane it was recorded for (`control_plane`): one that names another (copied, or
+ * planted) is refused, never used to decide what prune deletes. One the control plane keeps
+ * itself is bound by where it is (a state served over HTTP is still the state of its file).
  * Read beside the live state (`readLiveWithInventory`: `live.inventory`, part of the live
  * fingerprint, so a saved plan is stale once the inventory moved); written after an apply
  * (`recordInventory`), and by `export` and `import` for the objects they adopt.
  */
 import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { join, resolve } from 'node:path';
-import { controlPlaneIdentity } from '../controlplane/identity.js';
+import { lstat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import {
+  controlPlaneIdentity,
+  describeControlPlane,
+  sameControlPlane,
+  type ControlPlaneIdentity,
+} from '../controlplane/identity.js';
 import { InventoryFile } from '../controlplane/inventory-file.js';
 import { readLiveState, type ControlPlane, type InventoryCalls } from '../controlplane/types.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../model/inventory.js';
@@ -29,6 +41,8 @@ import { nextInventory } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
 import type { InventoryPlace } from './inventory-place.js';
+import { userStateDir } from '../util/user-cache.js';
+import { UserError } from '../util/user-error.js';
 
 export interface InventoryStore {
   /** Where it is kept, for messages and docs: a file, or the control plane's API. */
@@ -71,15 +85,51 @@ export function inventoryStore(
   const key = createHash('sha256')
     .update(JSON.stringify([id.backend, id.endpoint, id.organization]))
     .digest('hex');
-  const path = join(resolve(stateDir), 'inventory', `${key}.json`);
-  const file = new InventoryFile(() => ({ root: resolve(stateDir), path }));
-  if (shared) return configMapStore(shared, `${key}.json`, () => file.readInventory(), id);
+  const given = resolve(stateDir) !== resolve(DEFAULT_STATE_DIR);
+  const root = given ? resolve(stateDir) : (userStateDir('') ?? resolve(stateDir));
+  const path = join(root, 'inventory', `${key}.json`);
+  const file = new InventoryFile(() => ({ root, path }));
+  const read = async () =>
+    (await file.readInventory()) ?? (given ? null : await refuseOldPlace(stateDir, path, key));
+  if (shared) return configMapStore(shared, `${key}.json`, bound(read, path, id), id);
   return {
     where: path,
-    read: () => file.readInventory(),
+    read: bound(read, path, id),
     write: (record) => file.writeInventory(record),
     controlPlane: id,
   };
+}
+
+/** `read`, refusing an inventory recorded for another control plane. */
+function bound(
+  read: () => Promise<InventoryRecord | null>,
+  where: string,
+  id: ControlPlaneIdentity,
+): () => Promise<InventoryRecord | null> {
+  return async () => {
+    const record = await read();
+    if (record === null || (record.control_plane && sameControlPlane(record.control_plane, id)))
+      return record;
+    const other = record.control_plane
+      ? describeControlPlane(record.control_plane)
+      : 'no control plane';
+    throw new UserError(
+      `the inventory in ${where} names ${other}, not ${describeControlPlane(id)}: poolsync uses an inventory only for the control plane it was recorded for (a copied or planted one would choose what prune deletes). Nothing was planned or applied. If this control plane was moved or renamed, set its control_plane.endpoint in the inventory to ${id.endpoint}; otherwise remove the inventory: prune then keeps to the kinds rule until the next apply records it again (docs/plan.md, Prune by inventory)`,
+    );
+  };
+}
+
+/**
+ * The inventory's old default place, `.poolsync/inventory/` in the working folder, is never read
+ * (in CI it is the pull request's checkout); one found there is an error, not silence: without
+ * it prune would fall back to the kinds rule and delete more.
+ */
+async function refuseOldPlace(stateDir: string, path: string, key: string): Promise<null> {
+  const old = join(resolve(stateDir), 'inventory', `${key}.json`);
+  if (old === path || !(await lstat(old).catch(() => null))) return null;
+  throw new UserError(
+    `found an inventory at ${old}, where poolsync kept it before: it is no longer read from the working folder, which in CI is the checkout of the pull request being judged. If poolsync wrote it on this machine, move it to its new place (mkdir -p ${dirname(path)} && mv ${old} ${path}); if not, delete it. Nothing was planned or applied (docs/security.md, "Files poolsync keeps")`,
+  );
 }
 
 /** The inventory in a ConfigMap (src/lease/k8s-inventory.ts, loaded only when used). */
@@ -87,7 +137,7 @@ function configMapStore(
   shared: SharedInventory,
   key: string,
   before: () => Promise<InventoryRecord | null>,
-  id: InventoryRecord['control_plane'],
+  id: ControlPlaneIdentity,
 ): InventoryStore {
   let made: Promise<InventoryCalls> | null = null;
   const store = () =>
@@ -97,9 +147,10 @@ function configMapStore(
       const kc = shared.kubeConfig ?? lease.loadKubeConfig();
       return new ConfigMapInventory(kc, shared.place, key, before);
     })());
+  const where = `ConfigMap ${shared.place.namespace}/${shared.place.name}`;
   return {
-    where: `ConfigMap ${shared.place.namespace}/${shared.place.name}`,
-    read: async () => (await store()).readInventory(),
+    where,
+    read: bound(async () => (await store()).readInventory(), where, id),
     write: async (record) => (await store()).writeInventory(record),
     controlPlane: id,
   };

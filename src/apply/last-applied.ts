@@ -2,12 +2,13 @@
  * The live state as the last successful apply left it, for `plan --refresh-only` (drift).
  * Written by `poolsync apply` after every successful run (also one with nothing to do):
  *   file:PATH control planes → `<PATH>.last-applied.json` beside the embedded state;
- *   any other URL            → `<state-dir>/last-applied/<sha256 of the URL>.json`
+ *   any other URL            → `<state-dir>/last-applied/<sha256 of its endpoint>.json`
  * (the URL is hashed like the apply lock's: it may carry credentials and never appears).
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { embeddedStatePath } from '../controlplane/open.js';
+import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 import type { LiveState } from '../model/live.js';
 import type { LastApplied } from '../plan/refresh.js';
 import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
@@ -22,8 +23,7 @@ const WHAT = 'last-applied record';
 
 export function lastAppliedPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
   if (url.startsWith('file:')) return `${embeddedStatePath(url)}.last-applied.json`;
-  const normalized = url.trim().replace(/\/+$/, '');
-  const digest = createHash('sha256').update(normalized).digest('hex');
+  const digest = createHash('sha256').update(controlPlaneEndpoint(url)).digest('hex');
   return join(resolve(stateDir), 'last-applied', `${digest}.json`);
 }
 

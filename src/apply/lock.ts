@@ -23,6 +23,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { StateInUseError } from '../controlplane/embedded/store.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
 import { embeddedStatePath } from '../controlplane/open.js';
+import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import type { LeaseRef } from '../lease/k8s-lease.js';
 import { acquireLockFile, type HeldLockFile, type LockHolder } from '../util/lock-file.js';
@@ -68,12 +69,12 @@ export const DEFAULT_STATE_DIR = '.poolsync';
 
 /**
  * `file:PATH` → `<PATH>.apply.lock` beside the embedded state; any other URL →
- * `<stateDir>/locks/<sha256 of the URL>.lock` (the URL is hashed: it may be long or odd).
+ * `<stateDir>/locks/<sha256 of its endpoint>.lock` (controlPlaneEndpoint: every spelling of
+ * one control plane takes one lock).
  */
 export function lockPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
   if (url.startsWith('file:')) return `${embeddedStatePath(url)}.apply.lock`;
-  const normalized = url.trim().replace(/\/+$/, '');
-  const digest = createHash('sha256').update(normalized).digest('hex');
+  const digest = createHash('sha256').update(controlPlaneEndpoint(url)).digest('hex');
   return join(resolve(stateDir), 'locks', `${digest}.lock`);
 }
 

@@ -5,7 +5,7 @@
  * command runs as it always did, against `--control-plane`.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { readRepoConfig } from '../manifests/config.js';
+import { readFolderOnce, type FolderRead } from '../manifests/folder-read.js';
 import { environmentUrl } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
@@ -21,6 +21,10 @@ export interface EnvTarget {
   tokenFile?: string;
   apiKeyFile?: string;
   env: Environment | null;
+  /** poolsync.yaml and the walk, read once for every environment of the command. */
+  shared?: FolderRead;
+  /** Why it is not run (a pull request changed where its credentials go: vcs/base-environments.ts). */
+  refused?: string;
 }
 
 export interface EnvArgs {
@@ -54,12 +58,6 @@ export function environmentTarget(dir: string, env: Environment): EnvTarget {
   };
 }
 
-/** The environments of DIR's poolsync.yaml, [] without any (or when it does not read). */
-export async function environmentsOf(dir: string): Promise<Environment[]> {
-  const { config, errors } = await readRepoConfig(dir);
-  return errors.length > 0 ? [] : (config.environments ?? []);
-}
-
 /**
  * The targets of a command: without environments, `--control-plane` as always (an `--env`
  * is refused); with them, the one `--env` names, or every one for `--env all` where allowed.
@@ -70,7 +68,8 @@ export async function resolveTargets(
   args: EnvArgs,
   { allowAll, command }: { allowAll: boolean; command: string },
 ): Promise<EnvTarget[]> {
-  const { config, errors } = await readRepoConfig(dir);
+  const shared = await readFolderOnce(dir);
+  const { config, errors } = shared.config;
   const envs = errors.length > 0 ? undefined : config.environments;
   const plain: EnvTarget = {
     name: null,
@@ -103,7 +102,7 @@ export async function resolveTargets(
         : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
     );
   return chosen.map((env) => {
-    const t = environmentTarget(dir, env);
+    const t = { ...environmentTarget(dir, env), shared };
     // A credential given on the command line wins over the environment's reference.
     if (args['token-file'] !== undefined && givenOnCommandLine('token-file'))
       t.tokenFile = args['token-file'];

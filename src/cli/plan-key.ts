@@ -1,11 +1,15 @@
 /**
  * The key that seals plan files (docs/plan.md, Sealed plan files; docs/security.md): env
- * `POOLSYNC_PLAN_KEY_FILE` (a file holding it, first line) else `POOLSYNC_PLAN_KEY`; none means
- * an unkeyed seal. The same key must be set where the plan is made and where it is shown or
- * applied. It is a secret: remembered for redaction, never printed.
+ * `POOLSYNC_PLAN_KEY_FILE` (a file holding it, first line) else `POOLSYNC_PLAN_KEY`; neither set
+ * means an unkeyed seal. A variable that is set but names no key (empty, blank, all NUL) is an
+ * error naming it, never "no key": in CI a missing or misnamed secret is an empty variable, and
+ * sealing would turn off in both jobs without a word. The file is read as every file a user
+ * names is (bounded, regular files only: `/dev/zero` and a FIFO are refused). The same key must
+ * be set where the plan is made and where it is shown or applied. It is a secret: remembered
+ * for redaction, never printed.
  */
-import { readFile } from 'node:fs/promises';
 import type { PlanKey } from '../render/plan-file.js';
+import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import { rememberSecret } from '../util/secrets.js';
 import { UserError } from '../util/user-error.js';
 
@@ -13,28 +17,33 @@ import { UserError } from '../util/user-error.js';
 const MIN_KEY_BYTES = 16;
 
 export async function resolvePlanKey(env: NodeJS.ProcessEnv = process.env): Promise<PlanKey> {
-  const file = env.POOLSYNC_PLAN_KEY_FILE?.trim();
+  const file = env.POOLSYNC_PLAN_KEY_FILE;
   let key: string;
   let from: string;
-  if (file) {
-    try {
-      key = (await readFile(file, 'utf8')).split(/\r?\n/)[0]?.trim() ?? '';
-    } catch (err) {
-      throw new UserError(
-        `cannot read the plan key file ${file} (POOLSYNC_PLAN_KEY_FILE): ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-      );
-    }
-    from = `the plan key file ${file} (POOLSYNC_PLAN_KEY_FILE)`;
-  } else {
-    const value = env.POOLSYNC_PLAN_KEY;
-    if (value === undefined || value.trim() === '') return null;
-    key = value.trim();
+  if (file !== undefined) {
+    from = 'POOLSYNC_PLAN_KEY_FILE';
+    if (file.trim() === '') throw noKey(from, 'names no file');
+    const what = 'the plan key file (POOLSYNC_PLAN_KEY_FILE)';
+    const bytes = await readUserFile(file.trim(), { maxBytes: SECRET_FILE_BYTES, what });
+    key = bytes.toString('utf8').split(/\r?\n/)[0]!.trim();
+    from = `the plan key file ${file.trim()} (POOLSYNC_PLAN_KEY_FILE)`;
+  } else if (env.POOLSYNC_PLAN_KEY !== undefined) {
+    key = env.POOLSYNC_PLAN_KEY.trim();
     from = 'POOLSYNC_PLAN_KEY';
-  }
+  } else return null;
+  if (key === '') throw noKey(from, 'is empty');
+  // eslint-disable-next-line no-control-regex -- NUL bytes are what is refused
+  if (/^\u0000+$/.test(key)) throw noKey(from, 'holds only NUL bytes');
   if (Buffer.byteLength(key) < MIN_KEY_BYTES)
     throw new UserError(
       `the key in ${from} is too short to seal plans: use at least ${MIN_KEY_BYTES} random bytes (e.g. \`openssl rand -hex 32\`)`,
     );
   rememberSecret(key);
   return Buffer.from(key, 'utf8');
+}
+
+function noKey(from: string, why: string): UserError {
+  return new UserError(
+    `${from} is set but ${why}: nothing was sealed, shown or applied. Set the key (at least ${MIN_KEY_BYTES} random bytes, e.g. \`openssl rand -hex 32\`), or unset the variable to seal without a key (a missing CI secret is an empty variable, which must not turn sealing off)`,
+  );
 }

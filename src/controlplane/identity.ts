@@ -1,14 +1,17 @@
 /**
  * Which control plane a plan was made for (plan files record it, `apply PLANFILE` compares it):
- * the backend, its endpoint (the absolute state file of an embedded control plane, else the
- * URL without credentials or query), and the organisation where the backend has one (Union).
+ * the backend, its endpoint (`controlPlaneEndpoint`: one string for every spelling of the URL),
+ * and the organisation where the backend has one (Union).
  * Two control planes whose live states happen to be equal (two new organisations) are still
  * told apart.
  */
 import { existsSync } from 'node:fs';
+import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 import { DEFAULT_CONTROL_PLANE_URL, embeddedStatePath } from './open.js';
 import type { ControlPlane } from './types.js';
 import type { PlanControlPlane } from '../model/plan.js';
+
+export { controlPlaneEndpoint };
 
 export interface ControlPlaneIdentity {
   /** `embedded`, `poolsync REST API`, `union`, `flyteadmin` (BackendInfo.name). */
@@ -17,18 +20,6 @@ export interface ControlPlaneIdentity {
   endpoint: string;
   /** The organisation of the backend (Union), else null. */
   organization: string | null;
-}
-
-/** The endpoint part of a control-plane URL, normalised so spellings of one address agree. */
-export function controlPlaneEndpoint(url: string, baseDir?: string): string {
-  if (url.startsWith('file:')) return `file:${embeddedStatePath(url, baseDir)}`;
-  const m = /^((?:union|flyteadmin)\+)?(.*)$/.exec(url.trim())!;
-  try {
-    const u = new URL(m[2]!);
-    return `${m[1] ?? ''}${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
-  } catch {
-    return url.trim();
-  }
 }
 
 export function controlPlaneIdentity(
@@ -46,7 +37,7 @@ export function controlPlaneIdentity(
 export function sameControlPlane(a: ControlPlaneIdentity, b: ControlPlaneIdentity): boolean {
   return (
     a.backend === b.backend &&
-    a.endpoint === b.endpoint &&
+    controlPlaneEndpoint(a.endpoint) === controlPlaneEndpoint(b.endpoint) &&
     (a.organization ?? null) === (b.organization ?? null)
   );
 }

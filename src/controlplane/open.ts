@@ -12,6 +12,8 @@ import { restOpener } from './rest/opener.js';
 import type { ControlPlane } from './types.js';
 import { unionOpener } from './union/opener.js';
 import { rememberSecret } from '../util/secrets.js';
+import { checkBound, parseSecretFile, type SecretFile } from '../util/bound-secret.js';
+import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 
 export type { OpenOptions } from './opener.js';
 export {
@@ -38,23 +40,43 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
   );
 }
 
-/** Reads a token file (first line, trimmed). The error names the file, never its content. */
-export async function readTokenFile(path: string): Promise<string> {
+/** A token file (util/bound-secret.ts: `token:` when bound). The error names the file, never its content. */
+export async function readTokenFile(path: string): Promise<SecretFile> {
   const bytes = await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what: 'token file' });
-  const text = bytes.toString('utf8');
-  const token = text.split(/\r?\n/)[0]?.trim() ?? '';
-  if (token === '') throw new UserError(`token file ${path} is empty`);
-  rememberSecret(token);
-  return token;
+  const read = parseSecretFile(bytes.toString('utf8'), 'token');
+  if (read.secret === '')
+    throw new UserError(
+      `token file ${path} ${read.endpoint === null ? 'is empty' : 'has no token: line'}`,
+    );
+  rememberSecret(read.secret);
+  return read;
 }
 
 /**
- * Token for an HTTP control plane, as the daemon reads it: --token-file, else the file named
- * by env POOLSYNC_TOKEN_FILE, else env POOLSYNC_TOKEN.
+ * The bearer token of poolsync's REST API at `url` (other backends take their own credentials):
+ * --token-file, else the file named by env POOLSYNC_TOKEN_FILE, else env POOLSYNC_TOKEN. A token
+ * file that names its control plane is sent there only. For an environment's control plane
+ * (its URL is poolsync.yaml's, which a pull request may change) only a token file that names
+ * it is used, and the process's own token never (docs/security.md, "Environments").
  */
-export async function resolveToken(tokenFile: string | undefined): Promise<string | undefined> {
-  const file = tokenFile || process.env.POOLSYNC_TOKEN_FILE?.trim();
-  if (file) return readTokenFile(file);
-  const env = process.env.POOLSYNC_TOKEN;
-  return env && env.trim() !== '' ? env.trim() : undefined;
+export async function resolveToken(
+  tokenFile: string | undefined,
+  url: string,
+  environment: string | null = null,
+): Promise<string | undefined> {
+  if (!/^https?:\/\//.test(url)) return undefined;
+  const file = tokenFile || (environment === null ? process.env.POOLSYNC_TOKEN_FILE?.trim() : '');
+  if (!file) {
+    const env = environment === null ? process.env.POOLSYNC_TOKEN?.trim() : '';
+    return env ? env : undefined;
+  }
+  const { secret, endpoint } = await readTokenFile(file);
+  checkBound(file, 'the token file', endpoint, url);
+  if (endpoint === null && environment !== null) {
+    const here = controlPlaneEndpoint(url);
+    throw new UserError(
+      `environment ${environment}: the token file ${file} does not name its control plane, so nothing was sent to ${here}. A token for an environment's control plane must name it (a first line \`endpoint: ${here}\`, then \`token: …\`; docs/security.md, "Environments"): a change of controlPlane in poolsync.yaml can then never send it elsewhere`,
+    );
+  }
+  return secret;
 }

@@ -1,6 +1,8 @@
 /**
  * Approval by pull-request comment (docs/daemon.md#approvals): a `poolsync apply` comment
  * approves the held part of the plan poolsync posted on that pull request, when
+ * - it was just written (an edited comment or note never reaches here: webhooks.ts),
+ * - the pull request is open,
  * - the author may (GitHub: write permission or more; GitLab: Developer or more),
  * - a plan was posted on that pull request, for the commit the pull request is at now,
  * - the live state is still the one that plan was made against.
@@ -115,6 +117,7 @@ async function handleApprovalComment(o: CommentApprovalOptions, e: CommentEvent)
   };
 
   if (typeof to === 'string') return refuse(to);
+  if (!e.open) return refuse(NOT_OPEN);
   const check = await forge.permission(e.user);
   if (!check.allowed) {
     return refuse(
@@ -140,9 +143,11 @@ async function approvalRefusal(
   approving: Approving,
 ): Promise<string | null> {
   const env = to.environment;
-  let head = e.headSha;
+  // GitLab's note event names the head; GitHub's comment event does not: the API then.
+  let pr = e.headSha === null ? null : { headSha: e.headSha, open: e.open };
+  const current = async () => (pr ??= await forge.pullRequest(e.number));
   if (!approving.posted && env !== null && o.recover) {
-    head ??= await forge.headSha(e.number);
+    const head = (await current()).headSha;
     const found = await o.recover(e.provider, e.number, env, head);
     const reason = found && recoveredRefusal(found, head);
     if (reason) return reason;
@@ -155,7 +160,8 @@ async function approvalRefusal(
   if (!posted) {
     return `no plan${within(env)} of this pull request has been posted by this daemon (or it restarted since). Push a commit or wait for the plan comment, review it, then comment \`poolsync apply${env === null ? '' : ` -e ${env}`}\` again.`;
   }
-  head ??= await forge.headSha(e.number);
+  const { headSha: head, open } = await current();
+  if (!open) return NOT_OPEN;
   if (head !== posted.commit) {
     return `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`;
   }
@@ -165,6 +171,9 @@ async function approvalRefusal(
   }
   return null;
 }
+
+const NOT_OPEN =
+  'the pull request is not open: only a comment on an open pull request approves its plan.';
 
 function within(env: string | null): string {
   return env === null ? '' : ` of environment ${env}`;

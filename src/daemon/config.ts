@@ -55,6 +55,8 @@ export interface DaemonConfig {
   controlPlane: {
     url: string;
     token: string | null;
+    /** The environment of poolsync.yaml this control plane is (daemon/environments.ts). */
+    environment?: string;
     /** Read at every open (an environment's `tokenFile`, daemon/environments.ts). */
     tokenFile?: string;
     /** `union+` URLs: the API key file (an environment's `apiKeyFile`). */

@@ -1,5 +1,5 @@
 /** How the daemon reaches its control plane across runs (stages/context.ts ControlPlaneAccess). */
-import { openControlPlane, readTokenFile } from '../controlplane/open.js';
+import { openControlPlane, resolveToken } from '../controlplane/open.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import { createEmbeddedStateCache } from '../incremental/state-cache.js';
 import type { PaceListener } from '../util/pacer.js';
@@ -23,14 +23,17 @@ export function controlPlaneAccess(
       close: async () => {},
     };
   }
-  const { tokenFile, apiKeyFile } = config.controlPlane;
+  const { tokenFile, apiKeyFile, environment } = config.controlPlane;
   // Opened for every run: an unchanged state is neither read again nor copied.
   const stateCache = createEmbeddedStateCache();
   const open = async (readOnly: boolean) =>
     openControlPlane(config.controlPlane.url, {
       ...(config.controlPlane.token ? { token: config.controlPlane.token } : {}),
-      // Read again at every open: a rotated token is used from the next run.
-      ...(tokenFile ? { token: await readTokenFile(tokenFile) } : {}),
+      // An environment's token file, read again at every open (a rotated token is used from the
+      // next run); it must name this control plane (resolveToken, docs/security.md).
+      ...(tokenFile
+        ? { token: await resolveToken(tokenFile, config.controlPlane.url, environment ?? null) }
+        : {}),
       ...(apiKeyFile ? { apiKeyFile } : {}),
       // One connection per step in flight, as `apply` sizes its pool.
       http: {

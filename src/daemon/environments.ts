@@ -80,6 +80,7 @@ export function environmentDaemonConfig(
     ...config,
     controlPlane: {
       url,
+      environment: env.name,
       // Only the environment's own credentials: a daemon-wide token never goes to another host.
       token: null,
       ...(env.tokenFile !== undefined ? { tokenFile: fromConfigFolder(dir, env.tokenFile) } : {}),

@@ -93,6 +93,7 @@ function approvalForges(config: DaemonConfig): PullRequestWiring['forges'] {
           provider,
           repository: t.repository,
           token: t.token,
+          retry: t.retry,
           ...(t.apiUrl ? { apiUrl: t.apiUrl } : {}),
         }),
       },

@@ -10,16 +10,18 @@ import type { BackendInfo } from '../controlplane/types.js';
 import { join } from 'node:path';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { DaemonConfig, SourceConfig } from './config.js';
-import { GITHUB_API_URL } from '../vcs/github.js';
+import { GHE_COM, GITHUB_API_URL } from '../vcs/github.js';
+import { rateLimitWait, type RetryTuning } from '../vcs/http.js';
+import { UserError } from '../util/user-error.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
   type PullRequestHandler,
 } from '../vcs/pull-request-handler.js';
 import type { Provider, PublishOutcome, PullRequestEvent } from '../vcs/types.js';
-import { commentMarker, isPoolsyncComment } from '../vcs/comment.js';
+import { commentMarker } from '../vcs/comment.js';
 import { planRecord, type PlanRecord } from '../vcs/environments-comment.js';
-import { createPullRequestApi } from '../vcs/publish.js';
+import { createPullRequestApi, ownComment } from '../vcs/publish.js';
 import { planOutcome } from '../vcs/plan-outcome.js';
 import { splitHeld } from '../plan/hold.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
@@ -64,10 +66,14 @@ export function forgeTargetFromRemote(remote: string, provider: Provider): Forge
   const parts = repository.split('/').filter((p) => p !== '');
   if (provider === 'github' ? parts.length !== 2 : parts.length < 2) return null;
   const publicHost = provider === 'github' ? 'github.com' : 'gitlab.com';
+  // GitHub Enterprise Cloud with data residency: SUBDOMAIN.ghe.com's API is api.SUBDOMAIN.ghe.com.
+  const cloud = provider === 'github' ? GHE_COM.exec(host) : null;
   const apiUrl =
     host === publicHost
       ? undefined
-      : `${scheme}//${host}${provider === 'github' ? '/api/v3' : '/api/v4'}`;
+      : cloud
+        ? `https://api.${cloud[1]}.ghe.com`
+        : `${scheme}//${host}${provider === 'github' ? '/api/v3' : '/api/v4'}`;
   return { repository: parts.join('/'), apiUrl };
 }
 
@@ -133,20 +139,22 @@ export interface DaemonPullRequestOptions {
   environments?: EnvironmentPlanner[];
 }
 
-type ForgeTargetWithToken = ForgeTarget & { token: string };
+/** A forge plan comments are on: its token, and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT). */
+export type ForgeTargetWithToken = ForgeTarget & { token: string; retry: RetryTuning };
 
 /** The pull-request handler of one provider (its own work dir). */
 function providerHandler(
   opts: DaemonPullRequestOptions,
   source: Extract<SourceConfig, { kind: 'git' }>,
   provider: Provider,
-  { repository, apiUrl, token }: ForgeTargetWithToken,
+  { repository, apiUrl, token, retry }: ForgeTargetWithToken,
 ): PullRequestHandler {
   return createPullRequestHandler({
     provider,
     ...(apiUrl && apiUrl !== GITHUB_API_URL ? { apiUrl } : {}),
     repository,
     token,
+    retry,
     git: {
       repo: source.repo,
       auth: source.auth,
@@ -198,8 +206,8 @@ export type DaemonPullRequestHandler = ((e: PullRequestEvent) => Promise<void>) 
 };
 
 /**
- * The record of `environment` in poolsync's plan comment on pull request `number` (found by
- * its marker, as the comment is updated), with that environment's plan of `head` re-made
+ * The record of `environment` in poolsync's plan comment on pull request `number` (its own:
+ * author and marker, as the comment is updated), with that environment's plan of `head` re-made
  * here when the record is for `head` (null when planning it fails or it is invalid). Null
  * when the pull request carries no such record.
  */
@@ -211,20 +219,14 @@ export type RecoverPlan = (
 ) => Promise<{ record: PlanRecord; plan: Plan | null } | null>;
 
 async function commentRecord(
-  pr: {
-    provider: Provider;
-    number: number;
-    repository: string;
-    apiUrl: string | undefined;
-    token: string;
-    key: string;
-  },
+  pr: ForgeTargetWithToken & { provider: Provider; number: number; key: string },
   environment: string,
 ): Promise<PlanRecord | null> {
   const api = createPullRequestApi({ ...pr, ...(pr.apiUrl ? { apiUrl: pr.apiUrl } : {}) });
   try {
+    // Only poolsync's own comment (author and marker): anyone can write a record into theirs.
     const marker = commentMarker(pr.key.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, ''));
-    const comment = (await api.listComments()).find((c) => isPoolsyncComment(c.body, marker));
+    const comment = await ownComment(api, marker);
     return comment ? planRecord(comment.body, environment) : null;
   } finally {
     await api.close();
@@ -254,12 +256,15 @@ export function forgeTargets(
   config: DaemonConfig,
   env: Record<string, string | undefined> = process.env,
   notForge: (provider: Provider) => void = () => {},
-): Map<Provider, { repository: string; apiUrl: string | undefined; token: string }> {
-  const out = new Map<
-    Provider,
-    { repository: string; apiUrl: string | undefined; token: string }
-  >();
+): Map<Provider, ForgeTargetWithToken> {
+  const out = new Map<Provider, ForgeTargetWithToken>();
   if (config.source.kind !== 'git') return out;
+  let retry: RetryTuning;
+  try {
+    retry = { deadlineMs: rateLimitWait(env) };
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   const enabled: [Provider, boolean][] = [
     ['github', config.githubWebhookSecret !== null],
     ['gitlab', config.gitlabWebhookToken !== null],
@@ -277,7 +282,7 @@ export function forgeTargets(
       continue;
     }
     const apiUrl = env[API_ENV[provider]]?.trim() || target.apiUrl;
-    out.set(provider, { repository: target.repository, apiUrl, token });
+    out.set(provider, { repository: target.repository, apiUrl, token, retry });
   }
   return out;
 }

@@ -93,44 +93,24 @@ function answer(
     void h.requestReconcile('webhook');
     return send(res, 202, { result: outcome.result, message: outcome.message });
   }
-  if (outcome.result === 'pull_request') {
-    if (!h.onPullRequest) {
-      return send(res, 202, {
-        result: 'ignored',
-        message: 'pull request events are not handled by this daemon',
-      });
+  if (outcome.result === 'pull_request' || outcome.result === 'comment') {
+    const pr = outcome.result === 'pull_request';
+    const handle =
+      outcome.result === 'pull_request'
+        ? h.onPullRequest?.bind(null, outcome.event)
+        : h.onComment?.bind(null, outcome.event);
+    if (!handle) {
+      const what = pr
+        ? 'pull request events are not handled by this daemon'
+        : 'approvals by comment are not configured on this daemon';
+      return send(res, 202, { result: 'ignored', message: what });
     }
     // Answer at once (GitHub gives up after 10 s); the handler reports its own failures.
-    const handler = h.onPullRequest;
-    void handler(outcome.event).catch((err: unknown) =>
+    const { repository, number } = outcome.event;
+    void handle().catch((err: unknown) =>
       h.logger.warn(
-        {
-          provider,
-          repository: outcome.event.repository,
-          number: outcome.event.number,
-          err: err instanceof Error ? err.message : String(err),
-        },
-        'pull request handler failed',
-      ),
-    );
-    return send(res, 202, { result: outcome.result, message: outcome.message });
-  }
-  if (outcome.result === 'comment') {
-    if (!h.onComment) {
-      return send(res, 202, {
-        result: 'ignored',
-        message: 'approvals by comment are not configured on this daemon',
-      });
-    }
-    const handler = h.onComment;
-    void handler(outcome.event).catch((err: unknown) =>
-      h.logger.warn(
-        {
-          provider,
-          number: outcome.event.number,
-          err: err instanceof Error ? err.message : String(err),
-        },
-        'approval comment handler failed',
+        { provider, repository, number, err: err instanceof Error ? err.message : String(err) },
+        pr ? 'pull request handler failed' : 'approval comment handler failed',
       ),
     );
     return send(res, 202, { result: outcome.result, message: outcome.message });

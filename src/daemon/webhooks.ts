@@ -130,10 +130,15 @@ function githubComment(payload: Record<string, unknown>): WebhookOutcome {
     body: str(comment.body) ?? '',
     user: { login: str(obj(comment.user).login) ?? '', id: null },
     headSha: null,
+    open: str(issue.state) === 'open',
   });
 }
 
-/** A push (GitHub and GitLab send the same `ref` and `after`): reconcile when it is the followed branch. */
+/**
+ * A push (GitHub and GitLab send the same `ref` and `after`): reconcile when it is the followed
+ * branch, unless it deletes it (`after` all zeros; GitHub also says `deleted: true`): the last
+ * good state stays.
+ */
 function pushOutcome(payload: Record<string, unknown>, branch: string | null): WebhookOutcome {
   const ref = str(payload.ref) ?? '';
   if (branch === null || ref !== `refs/heads/${branch}`) {
@@ -141,6 +146,13 @@ function pushOutcome(payload: Record<string, unknown>, branch: string | null): W
       status: 202,
       result: 'ignored',
       message: `push to ${ref ? shown(ref) : 'unknown ref'} is not the followed branch`,
+    };
+  }
+  if (payload.deleted === true || /^0+$/.test(str(payload.after) ?? '')) {
+    return {
+      status: 202,
+      result: 'ignored',
+      message: `push deletes the followed branch ${shown(ref)}: nothing to reconcile, the last applied commit stays`,
     };
   }
   return {
@@ -187,6 +199,15 @@ export function handleGitlabWebhook(
   if (kind === 'push' || kind === 'Push Hook') return pushOutcome(payload, options.branch);
   if (kind === 'merge_request' || kind === 'Merge Request Hook') {
     const attrs = obj(payload.object_attributes);
+    // GitLab's docs: `oldrev` is present only when code changed (new commits, a suggestion
+    // applied); an update without it is a title, label, description or draft edit.
+    if (str(attrs.action) === 'update' && attrs.oldrev === undefined) {
+      return {
+        status: 202,
+        result: 'ignored',
+        message: 'merge request update without new commits (no oldrev): nothing to plan',
+      };
+    }
     const parsed: PullRequestEvent = {
       provider: 'gitlab',
       repository: str(obj(payload.project).path_with_namespace) ?? '',
@@ -203,6 +224,11 @@ export function handleGitlabWebhook(
     if (str(attrs.noteable_type) !== 'MergeRequest') {
       return { status: 202, result: 'ignored', message: 'not a merge request note' };
     }
+    // Since GitLab 16.11 note events fire on edits too (`action: update`): only a note just
+    // written approves (before 16.11 there is no `action`, and only new notes fire).
+    if (attrs.action !== undefined && str(attrs.action) !== 'create') {
+      return { status: 202, result: 'ignored', message: 'an edited note approves nothing' };
+    }
     const user = obj(payload.user);
     return commentOutcome({
       provider: 'gitlab',
@@ -211,6 +237,7 @@ export function handleGitlabWebhook(
       body: str(attrs.note) ?? '',
       user: { login: str(user.username) ?? '', id: typeof user.id === 'number' ? user.id : null },
       headSha: str(obj(mr.last_commit).id),
+      open: str(mr.state) === 'opened',
     });
   }
   return {

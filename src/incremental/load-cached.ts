@@ -7,13 +7,13 @@ import { resolve } from 'node:path';
 import {
   loadRepository,
   type FileAnalysis,
-  type LoadOptions,
+  type LoaderOptions,
   type LoadResult,
 } from '../manifests/index.js';
 import { userCacheDir } from '../util/user-cache.js';
 import { AnalysisCache } from './analysis-cache.js';
 
-export interface CachedLoadOptions extends LoadOptions {
+export interface CachedLoadOptions extends Omit<LoaderOptions, 'analyses'> {
   /**
    * Reuse of per-file analyses: a folder for the on-disk cache (the CLI passes
    * `manifestCacheDir()`), null for none (a one-shot load), absent for the in-memory layer of

@@ -30,6 +30,7 @@ import { analyseFile } from '../manifests/index.js';
 import { loadCached } from './load-cached.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
+import type { FolderRead } from '../manifests/folder-read.js';
 import { readWalkedManifestText } from '../manifests/files.js';
 import { checkFolder } from '../manifests/folder.js';
 import { withoutRoots } from '../manifests/index.js';
@@ -75,6 +76,8 @@ export interface MemoryOptions extends PlanShapeOptions {
   root?: string;
   /** The environment of poolsync.yaml to load (LoadOptions.environment, docs/environments.md). */
   environment?: string;
+  /** poolsync.yaml and the walk, read once for several environments (manifests/folder-read.ts). */
+  shared?: FolderRead;
   /** The cache folder (manifestCacheDir()); null: no memory, the pipeline as it is. */
   memoryDir: string | null;
   /**
@@ -146,6 +149,7 @@ export async function planRemembering(
       ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
       ...(opts.root !== undefined ? { root: opts.root } : {}),
       ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
+      ...(opts.shared ? { shared: opts.shared } : {}),
     },
     inputs ? (file: string, a: FileAnalysis) => analyses.set(file, a) : undefined,
   );

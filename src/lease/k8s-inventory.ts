@@ -18,7 +18,7 @@ import { parseInventory, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { UserError } from '../util/user-error.js';
 
-/** The API server's limit on a ConfigMap's data and binaryData, keys included (1 MiB). */
+/** The API server's limit on a ConfigMap's data and binaryData values (1 MiB; keys are not counted). */
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 /** Writes attempted before a run of conflicts is an error. */
 const ATTEMPTS = 10;
@@ -33,13 +33,14 @@ function statusOf(err: unknown): number | null {
   return typeof code === 'number' ? code : null;
 }
 
-/** The bytes the API server counts for a ConfigMap's size. */
+/**
+ * The bytes the API server counts for a ConfigMap's size: the values of data, and of binaryData
+ * decoded (pkg/apis/core/validation ValidateConfigMap; the keys are not counted).
+ */
 export function configMapBytes(cm: Pick<V1ConfigMap, 'data' | 'binaryData'>): number {
   let n = 0;
-  for (const [k, v] of Object.entries(cm.data ?? {})) n += k.length + Buffer.byteLength(v);
-  // binaryData travels base64-encoded; the limit counts the decoded bytes.
-  for (const [k, v] of Object.entries(cm.binaryData ?? {}))
-    n += k.length + Buffer.from(v, 'base64').length;
+  for (const v of Object.values(cm.data ?? {})) n += Buffer.byteLength(v);
+  for (const v of Object.values(cm.binaryData ?? {})) n += Buffer.from(v, 'base64').length;
   return n;
 }
 
@@ -117,8 +118,10 @@ export class ConfigMapInventory {
         this.base = addresses;
         return;
       } catch (err) {
-        // 409: changed since read (PUT), or created meanwhile (POST): read it again, merge.
-        if (statusOf(err) !== 409 || attempt >= ATTEMPTS) throw this.failure(err, 'writing');
+        // 409: changed since read (PUT), or created meanwhile (POST); 404: deleted since read
+        // (a ConfigMap is not created by a PUT): read it again, merge, write or create.
+        const lost = statusOf(err) === 409 || (statusOf(err) === 404 && cm !== null);
+        if (!lost || attempt >= ATTEMPTS) throw this.failure(err, 'writing');
         this.conflicts++;
         await this.sleep(backoffDelay(attempt, 20, 1000));
       }
@@ -178,10 +181,10 @@ export class ConfigMapInventory {
   private checkSize(cm: Pick<V1ConfigMap, 'data' | 'binaryData'>, count: number): void {
     const bytes = configMapBytes(cm);
     if (bytes <= CONFIGMAP_MAX_BYTES) return;
-    const own = this.key.length + Buffer.byteLength(cm.data?.[this.key] ?? '');
+    const own = Buffer.byteLength(cm.data?.[this.key] ?? '');
     throw new UserError(
       `the inventory (${count} objects, ${own} bytes) does not fit in ${this.where}: a ConfigMap holds at most ` +
-        `${CONFIGMAP_MAX_BYTES} bytes and it would be ${bytes}. Nothing was written (the objects are applied; ` +
+        `${CONFIGMAP_MAX_BYTES} bytes of values and it would hold ${bytes}. Nothing was written (the objects are applied; ` +
         'prune keeps the inventory as it was). Give this control plane a ConfigMap of its own ' +
         '(--inventory k8s:NAMESPACE/NAME, env POOLSYNC_INVENTORY), or remove the entries of control planes ' +
         'poolsync no longer manages from it',
@@ -199,11 +202,6 @@ export class ConfigMapInventory {
     }
     if (status === 409) {
       return new Error(`${what}: still changed by another writer after ${ATTEMPTS} attempts`);
-    }
-    if (status === 422) {
-      return new UserError(
-        `${what}: the Kubernetes API refused it as invalid (422): a ConfigMap holds at most ${CONFIGMAP_MAX_BYTES} bytes`,
-      );
     }
     if (status !== null) return new Error(`${what}: the Kubernetes API answered HTTP ${status}`);
     return new Error(`${what}: ${(err as Error).message ?? String(err)}`);

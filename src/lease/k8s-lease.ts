@@ -143,13 +143,8 @@ export class LeaseLock {
     const { namespace, name } = this.ref;
     const durationSeconds = Math.max(1, Math.ceil(this.leaseDurationMs / 1000));
     const nowDate = new Date();
-    let lease: V1Lease;
-    try {
-      lease = await this.api.readNamespacedLease({ name, namespace });
-    } catch (err) {
-      if (statusOf(err) !== 404) throw describe(err, `reading ${this.where}`);
-      return this.create(durationSeconds, nowDate);
-    }
+    const lease = await this.read();
+    if (lease === null) return this.create(durationSeconds, nowDate);
     const { holder, holderAddress, valid } = this.observe(lease, durationSeconds);
     if (holder !== null && holder !== this.identity && valid)
       return { held: false, holder, holderAddress };
@@ -157,12 +152,29 @@ export class LeaseLock {
     try {
       await this.api.replaceNamespacedLease({ name, namespace, body });
     } catch (err) {
-      if (statusOf(err) === 409) return { held: false, holder, holderAddress };
-      throw describe(err, `updating ${this.where}`);
+      if (statusOf(err) !== 409) throw describe(err, `updating ${this.where}`);
+      // Lost: another candidate wrote since the read, or the Lease was deleted since (the API
+      // server fails the write's UID precondition). A Lease that is gone is created now, so its
+      // holder keeps it; else whoever holds it now is the answer.
+      const now = await this.read();
+      if (now === null) return this.create(durationSeconds, nowDate);
+      const seen = this.observe(now, durationSeconds);
+      return { held: false, holder: seen.holder, holderAddress: seen.holderAddress };
     }
     this.lastHolder = this.identity;
     this.observed = null;
     return { held: true, holder: this.identity, holderAddress: this.address };
+  }
+
+  /** The Lease, or null when there is none. */
+  private async read(): Promise<V1Lease | null> {
+    const { namespace, name } = this.ref;
+    try {
+      return await this.api.readNamespacedLease({ name, namespace });
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw describe(err, `reading ${this.where}`);
+    }
   }
 
   /** No lease yet: create it, held by this identity (409: another candidate was first). */
@@ -255,8 +267,9 @@ export class LeaseLock {
   /** Gives the lease up at once (client-go ReleaseOnCancel): the next candidate need not wait. */
   async release(): Promise<void> {
     const { namespace, name } = this.ref;
-    const lease = await this.api.readNamespacedLease({ name, namespace });
-    if (lease.spec?.holderIdentity !== this.identity) return;
+    const lease = await this.read();
+    // Gone, or another's: nothing to give up.
+    if (lease === null || lease.spec?.holderIdentity !== this.identity) return;
     try {
       await this.api.replaceNamespacedLease({
         name,

@@ -6,6 +6,7 @@
  */
 import type { RepoConfig } from '../model/desired.js';
 import type { FileAnalysis } from './analysis.js';
+import type { FolderRead } from './folder-read.js';
 import type { Derive } from './desired.js';
 import type { InputLimits } from './limits.js';
 import type { LoadOptions, LoadResult, ValidationError } from './types.js';
@@ -57,4 +58,6 @@ export interface AnalysisPort {
 /** The loader's options with the port it reuses work through. */
 export interface LoaderOptions extends LoadOptions {
   analyses?: AnalysisPort;
+  /** poolsync.yaml and the walk, read once for the loads of several environments (folder-read.ts). */
+  shared?: FolderRead;
 }

@@ -6,7 +6,6 @@
 import type { Environment, RepoConfig } from '../model/desired.js';
 import type { FileAnalysis } from './analysis.js';
 import { readDocument } from './documents.js';
-import { underFolder } from './environments.js';
 import type { InputLimits } from './limits.js';
 import { documentAddress, mergePatch, type PatchSet } from './patches.js';
 import type { ValidationError } from './types.js';
@@ -58,9 +57,25 @@ export function selectEnvironment(
   };
 }
 
-/** The walk's files that are the environment's: under one of its folders. */
+/**
+ * The walk's files that are the environment's: under one of its folders, in the walk's order.
+ * The walk is sorted, so a folder's files are one run of it, found by a binary search: the
+ * environment's own files cost, not the whole repository's (docs/environments.md, Speed).
+ */
 export function environmentFiles(files: string[], env: Environment): string[] {
-  return files.filter((f) => env.folders.some((folder) => underFolder(f, folder)));
+  if (env.folders.includes('.')) return files;
+  const picked = new Set<number>();
+  for (const folder of env.folders) {
+    const prefix = `${folder}/`;
+    let lo = 0;
+    for (let hi = files.length; lo < hi;) {
+      const mid = (lo + hi) >>> 1;
+      if (files[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < files.length && files[i]!.startsWith(prefix); i++) picked.add(i);
+  }
+  return [...picked].sort((a, b) => a - b).map((i) => files[i]!);
 }
 
 /** The repository settings as the environment sees them: its own `prune`, its name. */

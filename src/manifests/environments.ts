@@ -7,8 +7,9 @@
  * node of poolsync.yaml that caused it.
  */
 import { lstat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Environment } from '../model/desired.js';
+import { controlPlaneEndpoint, fileUrlPath } from '../util/control-plane-endpoint.js';
 import { parseDuration } from '../util/duration.js';
 import { urlCredentials } from '../util/url-credentials.js';
 import type { ValidationError } from './types.js';
@@ -46,17 +47,13 @@ export function underFolder(file: string, folder: string): boolean {
  * is made absolute, so the same environment is the same state file from any working folder.
  */
 export function environmentUrl(dir: string, env: Pick<Environment, 'controlPlane'>): string {
-  const m = /^file:(.*)$/.exec(env.controlPlane);
-  if (!m) return env.controlPlane;
-  const [path, query] = m[1]!.split('?', 2) as [string, string | undefined];
-  return `file:${resolve(dir, path)}${query !== undefined ? `?${query}` : ''}`;
+  if (!env.controlPlane.startsWith('file:')) return env.controlPlane;
+  const query = env.controlPlane.split('?')[1];
+  return `file:${fileUrlPath(env.controlPlane, dir)}${query !== undefined ? `?${query}` : ''}`;
 }
 
-/** What makes two control-plane URLs the same control plane: the path of a file, else the URL without query. */
-function controlPlaneKey(dir: string, url: string): string {
-  if (url.startsWith('file:')) return environmentUrl(dir, { controlPlane: url }).split('?')[0]!;
-  return url.split('?')[0]!.replace(/\/+$/, '').toLowerCase();
-}
+/** Names the command line gives a meaning of its own where an environment is named: never an environment's. */
+const RESERVED_NAMES = new Map([['all', '`--env all` means every environment']]);
 
 /** `environments:` read and checked; undefined when poolsync.yaml has none. */
 export async function readEnvironments(
@@ -85,6 +82,14 @@ export async function readEnvironments(
       keyPos: e.keyPos,
       field: (name) => entry(e.value, name)?.value,
     };
+    const reserved = RESERVED_NAMES.get(e.key);
+    if (reserved !== undefined)
+      add(
+        'SCHEMA',
+        `environments.${e.key}: '${e.key}' cannot name an environment (${reserved}); name it otherwise`,
+        e.keyPos.line,
+        e.keyPos.column,
+      );
     checkControlPlane(dir, env, e.key, byControlPlane, add);
     const folders = await readFolders(dir, env, add);
     const patches = readPatchPaths(env, add);
@@ -134,15 +139,16 @@ function checkControlPlane(
       cpPos.column,
     );
   }
-  const same = byControlPlane.get(controlPlaneKey(dir, raw.controlPlane));
+  const endpoint = controlPlaneEndpoint(raw.controlPlane, dir);
+  const same = byControlPlane.get(endpoint);
   if (same !== undefined) {
     add(
       'SCHEMA',
-      `${where}.controlPlane is also environment ${same}'s: each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other's objects`,
+      `${where}.controlPlane is also environment ${same}'s (both name ${endpoint}): each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other's objects`,
       cpPos.line,
       cpPos.column,
     );
-  } else byControlPlane.set(controlPlaneKey(dir, raw.controlPlane), name);
+  } else byControlPlane.set(endpoint, name);
 }
 
 async function readFolders(dir: string, env: EnvEntry, add: Add): Promise<string[]> {

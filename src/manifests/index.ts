@@ -96,10 +96,10 @@ interface Setup {
 /** The setup, its errors added to `errors`; null when no manifest may be read at all. */
 async function readSetup(
   dir: string,
-  opts: LoadOptions,
+  opts: LoaderOptions,
   errors: ValidationError[],
 ): Promise<Setup | null> {
-  const read = await readRepoConfig(dir);
+  const read = opts.shared?.config ?? (await readRepoConfig(dir));
   const { config: repoConfig, errors: configErrors, limits } = read;
   errors.push(...configErrors);
   // An environment's files are not known while its poolsync.yaml is wrong: none is read.
@@ -109,8 +109,9 @@ async function readSetup(
   if (chosen?.error) errors.push(chosen.error);
   const env = chosen?.env ?? null;
   const config = env ? environmentConfig(repoConfig, env) : repoConfig;
-  const walk = await findManifestFiles(dir, config.ignore, env?.folders);
-  if (env) walk.files = environmentFiles(walk.files, env);
+  // A command's loads of one folder share its walk; a load of its own walks the environment's folders only.
+  const all = await (opts.shared?.walk() ?? findManifestFiles(dir, config.ignore, env?.folders));
+  const walk = env ? { ...all, files: environmentFiles(all.files, env) } : all;
   const patches: PatchSet | null = env ? await readPatches(dir, env.patches, limits) : null;
   if (patches) errors.push(...patches.errors);
   errors.push(...walk.unreadable.map(unreadableError));

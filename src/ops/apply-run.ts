@@ -135,7 +135,13 @@ async function acquiring(
   // Asked before opening (which creates it): the plan's header warns about a new, empty state.
   const stateWasNew = embeddedStateIsNew(url);
   // The token never comes from a flag value (it would show in `ps` and shell history).
-  const token = await resolveToken(locks.tokenFile);
+  const environment =
+    source.kind === 'dir'
+      ? source.environment
+      : source.kind === 'saved'
+        ? source.plan.control_plane?.environment
+        : undefined;
+  const token = await resolveToken(locks.tokenFile, url, environment ?? null);
   const wait = lockWait(locks.lockTimeoutMs, (message, remainingMs) =>
     o.stderr(
       `Waiting up to ${Math.ceil(remainingMs / 1000)}s (--lock-timeout) for the lock: ${message}\n`,

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { loadCached } from '../incremental/load-cached.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
+import type { FolderRead } from '../manifests/folder-read.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
@@ -48,6 +49,8 @@ export interface PipelineOptions extends PlanShapeOptions {
   root?: string;
   /** The environment of poolsync.yaml to load (LoadOptions.environment, docs/environments.md). */
   environment?: string;
+  /** poolsync.yaml and the walk, read once for several environments (manifests/folder-read.ts). */
+  shared?: FolderRead;
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
   /**
@@ -87,6 +90,7 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
       ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
       ...(opts.root !== undefined ? { root: opts.root } : {}),
       ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
+      ...(opts.shared ? { shared: opts.shared } : {}),
     },
     opts.onAnalysed,
   );

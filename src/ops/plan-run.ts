@@ -22,6 +22,7 @@ import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../
 import { planRemembering, type DesiredFacts } from '../incremental/plan-memory.js';
 import { manifestCacheDir } from '../incremental/load-cached.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
+import type { FolderRead } from '../manifests/folder-read.js';
 import type { DesiredState } from '../model/desired.js';
 import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
@@ -65,6 +66,8 @@ export type PlanDesired =
       dir: string;
       /** The CLI's plan memory between runs, and what it keeps of the desired state. */
       memory?: { facts: (desired: DesiredState) => DesiredFacts };
+      /** poolsync.yaml and the walk, read once for several environments (manifests/folder-read.ts). */
+      shared?: FolderRead;
     }
   | {
       kind: 'loaded';
@@ -218,6 +221,7 @@ async function planned(
     commit: input.commit,
     ...(cp.backend ? { backend: cp.backend } : {}),
     ...(input.environment !== null ? { environment: input.environment } : {}),
+    ...(desired.kind === 'folder' && desired.shared ? { shared: desired.shared } : {}),
     ...input.shape,
   };
   if (desired.kind === 'loaded') {

@@ -7,7 +7,8 @@
  *   1. JSON, an object, of this `format_version`;
  *   2. the seal matches the content (with the key when one is set): the file is exactly what
  *      poolsync wrote, so what `show` renders is what `apply` runs;
- *   3. the plan schema (schemas/plan.schema.json), the one validator of the format;
+ *   3. it names the control plane it was made for (`control_plane`), and the plan schema
+ *      (schemas/plan.schema.json), the one validator of the format, holds;
  *   4. every step is accounted for by the plan's changes (src/plan/step-accounting.ts), which
  *      also refuses a plan whose unkeyed seal was recomputed after a step was slipped in.
  */
@@ -61,6 +62,9 @@ export function planValidator(): ValidateFunction {
  * is handed on, and the seal goes where the closing brace was.
  */
 export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
+  // A sealed plan always names its control plane: apply refuses it anywhere else.
+  if (!plan.control_plane)
+    throw new Error('a plan file must name the control plane it was made for');
   const digest = new SealDigest(key);
   let held: string | null = null;
   for (const part of jsonParts(withoutSeal(planDocument(plan)), 2, 2)) {
@@ -107,6 +111,11 @@ export function parsePlanFile(text: string, where: string, opts: { key: PlanKey 
     );
   }
   verifySeal(doc, where, opts.key);
+  // Without it the plan would apply to any control plane (a seal without a key can be made again).
+  if (doc.control_plane === undefined)
+    throw new PlanFileError(
+      `${where} names no control plane: a plan applies only to the control plane it was made for; ${PLAN_AGAIN}`,
+    );
   const validate = planValidator();
   if (!validate(doc)) {
     const e = validate.errors?.[0];

@@ -8,7 +8,25 @@ import { isAbsolute, join } from 'node:path';
 
 /** `<user cache>/poolsync/<sub>`, or null when there is no absolute home to put it in. */
 export function userCacheDir(sub: string, env: NodeJS.ProcessEnv = process.env): string | null {
-  const xdg = env.XDG_CACHE_HOME;
+  return userDir('XDG_CACHE_HOME', '.cache', sub, env);
+}
+
+/**
+ * `<user state>/poolsync/<sub>` (`$XDG_STATE_HOME`, else `~/.local/state`): what must outlive a
+ * cache wipe and never be in a checkout (the inventory of Union and flyteadmin control planes,
+ * src/apply/inventory.ts); null when there is no absolute home.
+ */
+export function userStateDir(sub: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  return userDir('XDG_STATE_HOME', join('.local', 'state'), sub, env);
+}
+
+function userDir(
+  variable: string,
+  below: string,
+  sub: string,
+  env: NodeJS.ProcessEnv,
+): string | null {
+  const xdg = env[variable];
   if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'poolsync', sub);
   let home = env.HOME;
   if (home === undefined) {
@@ -18,5 +36,5 @@ export function userCacheDir(sub: string, env: NodeJS.ProcessEnv = process.env):
       return null;
     }
   }
-  return home && isAbsolute(home) ? join(home, '.cache', 'poolsync', sub) : null;
+  return home && isAbsolute(home) ? join(home, below, 'poolsync', sub) : null;
 }

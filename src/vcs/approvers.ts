@@ -1,15 +1,15 @@
 /**
  * Who may approve a held plan from a pull request (docs/daemon.md#approvals), and the two
- * calls around it: the pull request's head commit and the reply comment.
+ * calls around it: the pull request's head commit and state, and the reply comment.
  * - GitHub: the collaborator permission API; `admin`, `maintain` or `write` may approve
  *   (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
  * - GitLab: the project member's access level (inherited members included); Developer (30)
  *   or above may approve (https://docs.gitlab.com/api/members/#get-a-member-of-a-group-or-project-including-inherited-and-invited-members).
  */
-import { ApiClient, type RetryTuning } from './http.js';
-import { normalizeGitHubApiUrl } from './github.js';
-import { normalizeGitLabApiUrl } from './gitlab.js';
-import { VcsApiError, type Provider } from './types.js';
+import type { ApiClient, ErrorMapper, RetryTuning } from './http.js';
+import { githubApi } from './github.js';
+import { gitlabApi } from './gitlab.js';
+import { VcsApiError, type ForgeUser, type Provider } from './types.js';
 
 export interface ApproverCheck {
   allowed: boolean;
@@ -18,8 +18,9 @@ export interface ApproverCheck {
 }
 
 export interface ApprovalForge {
-  permission(user: { login: string; id: number | null }): Promise<ApproverCheck>;
-  headSha(number: number): Promise<string>;
+  permission(user: ForgeUser): Promise<ApproverCheck>;
+  /** The pull request's head commit, and whether it is open. */
+  pullRequest(number: number): Promise<{ headSha: string; open: boolean }>;
   reply(number: number, body: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -43,14 +44,16 @@ export function createApprovalForge(opts: {
   retry?: RetryTuning;
 }): ApprovalForge {
   const github = opts.provider === 'github';
-  const api = approvalApi(opts, github);
+  const mapError: ErrorMapper = (status, server, call) =>
+    `${github ? 'GitHub' : 'GitLab'} answered HTTP ${status} when trying to ${call.operation} in ${opts.repository}${server ? `: ${server}` : ''}.`;
+  const api = github ? githubApi(opts, mapError) : gitlabApi(opts, mapError);
   const project = `/projects/${encodeURIComponent(opts.repository)}`;
   return {
     async permission(user) {
       if (github) return githubPermission(api, opts.repository, user);
       return gitlabPermission(api, project, user);
     },
-    async headSha(number) {
+    async pullRequest(number) {
       const res = await api.call({
         method: 'GET',
         path: github
@@ -58,11 +61,12 @@ export function createApprovalForge(opts: {
           : `${project}/merge_requests/${number}`,
         operation: `read ${github ? 'pull request #' : 'merge request !'}${number}`,
       });
-      const body = res.json as { head?: { sha?: string }; sha?: string };
+      const body = res.json as { head?: { sha?: string }; sha?: string; state?: string };
       const sha = github ? body.head?.sha : body.sha;
       if (!sha)
         throw new Error(`${github ? 'GitHub' : 'GitLab'} returned no head commit for ${number}`);
-      return sha;
+      // GitHub: open | closed; GitLab: opened | closed | locked | merged.
+      return { headSha: sha, open: body.state === 'open' || body.state === 'opened' };
     },
     async reply(number, body) {
       await api.call({
@@ -79,34 +83,13 @@ export function createApprovalForge(opts: {
   };
 }
 
-type ForgeOptions = Parameters<typeof createApprovalForge>[0];
-
-function approvalApi(opts: ForgeOptions, github: boolean): ApiClient {
-  return new ApiClient({
-    provider: github ? 'GitHub' : 'GitLab',
-    baseUrl: github ? normalizeGitHubApiUrl(opts.apiUrl) : normalizeGitLabApiUrl(opts.apiUrl),
-    headers: github
-      ? {
-          authorization: `Bearer ${opts.token}`,
-          accept: 'application/vnd.github+json',
-          'x-github-api-version': '2022-11-28',
-          'user-agent': 'poolsync',
-        }
-      : { 'private-token': opts.token, 'user-agent': 'poolsync' },
-    secrets: [opts.token],
-    retry: opts.retry,
-    mapError: (status, server, call) =>
-      `${github ? 'GitHub' : 'GitLab'} answered HTTP ${status} when trying to ${call.operation} in ${opts.repository}${server ? `: ${server}` : ''}.`,
-  });
-}
-
 const notFound = (err: unknown) => err instanceof VcsApiError && err.status === 404;
 
 /** GitHub: the collaborator's permission; `admin`, `maintain` or `write` may approve. */
 async function githubPermission(
   api: ApiClient,
   repository: string,
-  user: { login: string; id: number | null },
+  user: ForgeUser,
 ): Promise<ApproverCheck> {
   try {
     const res = await api.call({
@@ -133,7 +116,7 @@ async function githubPermission(
 async function gitlabPermission(
   api: ApiClient,
   project: string,
-  user: { login: string; id: number | null },
+  user: ForgeUser,
 ): Promise<ApproverCheck> {
   if (user.id === null) return { allowed: false, level: 'unknown (no user id in the event)' };
   try {

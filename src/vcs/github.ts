@@ -9,16 +9,13 @@ import {
   nextLink,
   parseApiUrl,
   type ApiCall,
+  type ErrorMapper,
   type RetryTuning,
 } from './http.js';
+import { tokenIdentity } from './identity.js';
+import { plural } from '../render/common.js';
 import { clip } from './text.js';
-import {
-  STATUS_CONTEXT,
-  VcsConfigError,
-  type IssueComment,
-  type PullRequestApi,
-  type StatusState,
-} from './types.js';
+import { STATUS_CONTEXT, VcsConfigError, type IssueComment, type PullRequestApi } from './types.js';
 
 export const GITHUB_API_URL = 'https://api.github.com';
 /** GitHub rejects longer status descriptions (422). */
@@ -26,7 +23,11 @@ export const GITHUB_STATUS_DESCRIPTION_MAX = 140;
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 export interface GitHubOptions {
-  /** `https://api.github.com` (default) or GitHub Enterprise `https://HOST/api/v3` (a bare `https://HOST` gets `/api/v3`). */
+  /**
+   * `https://api.github.com` (default), GitHub Enterprise Cloud with data residency
+   * `https://api.SUBDOMAIN.ghe.com`, or GitHub Enterprise Server `https://HOST/api/v3` (a bare
+   * `https://HOST` gets `/api/v3`, a bare `https://SUBDOMAIN.ghe.com` its `api.` host).
+   */
   apiUrl?: string;
   /** `owner/name`. */
   repository: string;
@@ -36,13 +37,19 @@ export interface GitHubOptions {
   retry?: RetryTuning;
 }
 
+/** A GitHub Enterprise Cloud host with data residency: `SUBDOMAIN.ghe.com` (docs.github.com, "About GitHub Enterprise Cloud with data residency"). */
+export const GHE_COM = /^(?:api\.)?([a-z0-9-]+)\.ghe\.com$/i;
+
 export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
   const url = parseApiUrl(
     apiUrl?.trim() || GITHUB_API_URL,
-    'https://api.github.com or https://HOST/api/v3 for GitHub Enterprise',
+    'https://api.github.com, https://api.SUBDOMAIN.ghe.com, or https://HOST/api/v3 for GitHub Enterprise Server',
   );
-  if ((url.pathname === '/' || url.pathname === '') && url.hostname !== 'api.github.com') {
-    url.pathname = '/api/v3';
+  const cloud = GHE_COM.exec(url.hostname);
+  if (url.pathname === '/' || url.pathname === '') {
+    // GitHub.com and GHE.com serve the API at the root of their api. host; a server at /api/v3.
+    if (cloud) url.hostname = `api.${cloud[1]}.ghe.com`;
+    else if (url.hostname !== 'api.github.com') url.pathname = '/api/v3';
   }
   return url.toString().replace(/\/+$/, '');
 }
@@ -60,6 +67,7 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
   const issue = `/repos/${opts.repository}/issues`;
   return {
     provider: 'github',
+    self: () => tokenIdentity(api, 'github'),
     async listComments() {
       const comments = await listPages(
         api,
@@ -93,7 +101,7 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
         method: 'POST',
         path: `/repos/${opts.repository}/statuses/${encodeURIComponent(sha)}`,
         body: {
-          state: STATES[status.state],
+          state: status.state,
           context: STATUS_CONTEXT,
           description: clip(status.description, GITHUB_STATUS_DESCRIPTION_MAX),
           ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
@@ -106,7 +114,10 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
 }
 
 /** The REST client of `opts`: its token, API version and error messages. */
-function githubApi(opts: GitHubOptions): ApiClient {
+export function githubApi(
+  opts: Pick<GitHubOptions, 'apiUrl' | 'token' | 'retry' | 'repository'> & { number?: number },
+  mapError: ErrorMapper = errorMessages(opts),
+): ApiClient {
   return new ApiClient({
     provider: 'GitHub',
     baseUrl: normalizeGitHubApiUrl(opts.apiUrl),
@@ -118,20 +129,19 @@ function githubApi(opts: GitHubOptions): ApiClient {
     },
     secrets: [opts.token],
     retry: opts.retry,
-    mapError: errorMessages(opts),
+    mapError,
   });
 }
 
-const STATES: Record<StatusState, string> = {
-  pending: 'pending',
-  success: 'success',
-  failure: 'failure',
-  error: 'error',
-};
-
 function toComment(json: unknown): IssueComment {
-  const c = json as { id: number; body?: string | null; html_url?: string };
-  return { id: c.id, body: c.body ?? '', url: c.html_url ?? null };
+  const c = json as {
+    id: number;
+    body?: string | null;
+    html_url?: string;
+    user?: { login: string; id: number } | null;
+  };
+  const author = c.user ? { login: c.user.login, id: c.user.id } : null;
+  return { id: c.id, body: c.body ?? '', url: c.html_url ?? null, author };
 }
 
 function checkOptions(opts: GitHubOptions): void {
@@ -148,17 +158,15 @@ function checkOptions(opts: GitHubOptions): void {
 }
 
 /** What each failed call says: what went wrong and what to do. */
-function errorMessages(
-  opts: GitHubOptions,
-): (status: number, server: string, call: ApiCall, attempts: number) => string {
-  const where = `${opts.repository}#${opts.number}`;
+function errorMessages(opts: { repository: string; number?: number }): ErrorMapper {
+  const where = `${opts.repository}#${opts.number ?? ''}`;
   return (status, server, call, attempts) => {
     const detail = server ? `: ${server}` : '';
     if (status === 401) {
       return `GitHub rejected the token (401${detail}). Set GITHUB_TOKEN to a valid token.`;
     }
     if ((status === 403 || status === 429) && /rate limit/i.test(server)) {
-      return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${attempts} attempts. Try again later, or use a token with a higher limit.`;
+      return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${plural(attempts, 'attempt')}. Try again later, or use a token with a higher limit.`;
     }
     if (status === 403) {
       return `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${neededPermission(call)}.`;
@@ -170,7 +178,7 @@ function errorMessages(
       return `GitHub rejected the request to ${call.operation} in ${where} (422 validation failed${detail}).`;
     }
     if (status === 429 || status >= 500) {
-      return `GitHub failed to ${call.operation} in ${where}: HTTP ${status} after ${attempts} attempts${detail}. GitHub may be unavailable or rate-limiting; try again later.`;
+      return `GitHub failed to ${call.operation} in ${where}: HTTP ${status} after ${plural(attempts, 'attempt')}${detail}. GitHub may be unavailable or rate-limiting; try again later.`;
     }
     return `GitHub answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
   };

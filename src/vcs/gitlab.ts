@@ -8,9 +8,11 @@ import {
   listPages,
   nextLink,
   parseApiUrl,
-  type ApiCall,
+  type ErrorMapper,
   type RetryTuning,
 } from './http.js';
+import { tokenIdentity } from './identity.js';
+import { plural } from '../render/common.js';
 import { clip } from './text.js';
 import {
   STATUS_CONTEXT,
@@ -54,25 +56,33 @@ const STATES: Record<StatusState, string> = {
   error: 'failed',
 };
 
-export function createGitLabClient(opts: GitLabOptions): PullRequestApi {
-  checkOptions(opts);
-  const baseUrl = normalizeGitLabApiUrl(opts.apiUrl);
-  const api = new ApiClient({
+/** The REST client of `opts`: its token and error messages. */
+export function gitlabApi(
+  opts: Pick<GitLabOptions, 'apiUrl' | 'token' | 'retry' | 'repository'> & { number?: number },
+  mapError: ErrorMapper = errorMessages(opts),
+): ApiClient {
+  return new ApiClient({
     provider: 'GitLab',
-    baseUrl,
+    baseUrl: normalizeGitLabApiUrl(opts.apiUrl),
     headers: { 'private-token': opts.token, 'user-agent': 'poolsync' },
     secrets: [opts.token],
     retry: opts.retry,
-    mapError: errorMessages(opts),
+    mapError,
   });
+}
+
+export function createGitLabClient(opts: GitLabOptions): PullRequestApi {
+  checkOptions(opts);
+  const api = gitlabApi(opts);
   const project = `/projects/${encodeURIComponent(opts.repository)}`;
   const notes = `${project}/merge_requests/${opts.number}/notes`;
-  const toNote = noteReader(opts, baseUrl);
+  const toNote = noteReader(api, project, opts);
   return {
     provider: 'gitlab',
+    self: () => tokenIdentity(api, 'gitlab'),
     async listComments() {
       const all = await listNotes(api, notes, opts.number);
-      return (all as { system?: boolean }[]).filter((n) => !n.system).map(toNote);
+      return Promise.all((all as { system?: boolean }[]).filter((n) => !n.system).map(toNote));
     },
     async createComment(body) {
       const res = await api.call({
@@ -112,10 +122,8 @@ function checkOptions(opts: GitLabOptions): void {
 }
 
 /** What each failed call says: what went wrong and what to do. */
-function errorMessages(
-  opts: GitLabOptions,
-): (status: number, server: string, call: ApiCall, attempts: number) => string {
-  const where = `${opts.repository}!${opts.number}`;
+function errorMessages(opts: { repository: string; number?: number }): ErrorMapper {
+  const where = `${opts.repository}!${opts.number ?? ''}`;
   return (status, server, call, attempts) => {
     const detail = server ? `: ${server}` : '';
     if (status === 401) {
@@ -132,21 +140,46 @@ function errorMessages(
       return `GitLab rejected the request to ${call.operation} in ${where} (${status}${detail}).`;
     }
     if (status === 429 || status >= 500) {
-      return `GitLab failed to ${call.operation} in ${where}: HTTP ${status} after ${attempts} attempts${detail}. GitLab may be unavailable or rate-limiting; try again later.`;
+      return `GitLab failed to ${call.operation} in ${where}: HTTP ${status} after ${plural(attempts, 'attempt')}${detail}. GitLab may be unavailable or rate-limiting; try again later.`;
     }
     return `GitLab answered HTTP ${status} when trying to ${call.operation} in ${where}${detail}.`;
   };
 }
 
-function noteReader(opts: GitLabOptions, baseUrl: string): (json: unknown) => IssueComment {
-  // A note's web address, when the project is named by path and the API sits at /api/v4.
-  const webBase =
-    !/^\d+$/.test(opts.repository) && baseUrl.endsWith('/api/v4')
-      ? `${baseUrl.slice(0, -'/api/v4'.length)}/${opts.repository}/-/merge_requests/${opts.number}`
+/**
+ * A note as an IssueComment, with its web address: the merge request's page and `#note_ID`.
+ * The page follows from a project path beside an API at /api/v4; else (a numeric project id,
+ * as GitLab CI's CI_PROJECT_ID) it is the merge request's `web_url`, read once.
+ */
+function noteReader(
+  api: ApiClient,
+  project: string,
+  opts: GitLabOptions,
+): (json: unknown) => Promise<IssueComment> {
+  const base = api.baseUrl.href.replace(/\/+$/, '');
+  let page: Promise<string | null> | null =
+    !/^\d+$/.test(opts.repository) && base.endsWith('/api/v4')
+      ? Promise.resolve(
+          `${base.slice(0, -'/api/v4'.length)}/${opts.repository}/-/merge_requests/${opts.number}`,
+        )
       : null;
-  return (json) => {
-    const n = json as { id: number; body?: string | null };
-    return { id: n.id, body: n.body ?? '', url: webBase ? `${webBase}#note_${n.id}` : null };
+  const webUrl = () =>
+    (page ??= api
+      .call({
+        method: 'GET',
+        path: `${project}/merge_requests/${opts.number}`,
+        operation: `read merge request !${opts.number}`,
+      })
+      .then((res) => (res.json as { web_url?: string }).web_url ?? null));
+  return async (json) => {
+    const n = json as {
+      id: number;
+      body?: string | null;
+      author?: { username: string; id: number } | null;
+    };
+    const author = n.author ? { login: n.author.username, id: n.author.id } : null;
+    const web = await webUrl().catch(() => null);
+    return { id: n.id, body: n.body ?? '', url: web && `${web}#note_${n.id}`, author };
   };
 }
 

@@ -1,10 +1,22 @@
 /**
- * The one HTTP path of the pull-request integrations: undici's RetryAgent with a retry
- * policy for transient failures (connection errors, 429, 5xx, rate limits with
- * Retry-After), JSON in and out, and errors that never carry the token.
+ * The one HTTP path of the pull-request integrations: JSON in and out, retries of what is
+ * transient, the forges' rate-limit rules, and errors that never carry the token.
+ *
+ * Rate limits, as the forges ask (docs/pull-request-comments.md#rate-limits):
+ * - GitHub (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit):
+ *   `Retry-After` waited in full; else, with `x-ratelimit-remaining: 0`, until `x-ratelimit-reset`;
+ *   else (a secondary limit saying neither) at least a minute, doubling each time.
+ * - GitLab (https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/#response-headers):
+ *   429 with `Retry-After` or `RateLimit-Reset`.
+ * A limit used up (remaining 0, from any answer) holds every request of that token in this
+ * process until its reset. No call waits longer than its deadline (POOLSYNC_RATE_LIMIT_WAIT):
+ * one that would have to stops at once and says when the limit resets.
  */
-import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
+import { plural } from '../render/common.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
+import { sleep } from '../util/retry-policy.js';
 import {
   CONNECT_FAILURE_CODES,
   CONNECTION_LOST_CODES,
@@ -12,13 +24,37 @@ import {
 } from '../util/transient-http.js';
 import { VcsApiError, VcsConfigError, type ProviderName } from './types.js';
 
+/** Time as the client sees it; tests pass one that moves without waiting. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
 export interface RetryTuning {
   /** Retries after the first attempt (default 4). */
   maxRetries?: number;
-  /** First backoff; doubles per retry, with jitter (default 500 ms). */
+  /** First backoff after a transient failure; doubles per retry, with jitter (default 500 ms). */
   minDelayMs?: number;
-  /** Cap on any one wait, Retry-After included (default 30 s). */
+  /** Cap on a backoff after a transient failure (default 30 s); rate limits are waited in full. */
   maxDelayMs?: number;
+  /** The longest one call waits in all (default POOLSYNC_RATE_LIMIT_WAIT, else 10 minutes). */
+  deadlineMs?: number;
+  clock?: Clock;
+}
+
+export const DEFAULT_RATE_LIMIT_WAIT_MS = 10 * 60_000;
+
+/** POOLSYNC_RATE_LIMIT_WAIT (`10m`, `1h`, `0s`): how long a forge call may wait for limits. */
+export function rateLimitWait(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.POOLSYNC_RATE_LIMIT_WAIT?.trim();
+  if (!raw) return DEFAULT_RATE_LIMIT_WAIT_MS;
+  const ms = parseDuration(raw);
+  if (ms === null) {
+    throw new VcsConfigError(
+      `POOLSYNC_RATE_LIMIT_WAIT=${JSON.stringify(raw)} is not a duration: use e.g. 10m, 1h or 0s.`,
+    );
+  }
+  return ms;
 }
 
 export interface ApiCall {
@@ -30,7 +66,7 @@ export interface ApiCall {
   operation: string;
   /**
    * A call whose repetition would duplicate something (creating a comment): retried only
-   * when the request provably never reached the server (connection refused, 429).
+   * when the request provably never reached the server (connection refused, rate limited).
    */
   nonIdempotent?: boolean;
 }
@@ -41,7 +77,7 @@ export interface ApiResponse {
   json: unknown;
 }
 
-/** Turns a non-2xx response into the provider's clear error. */
+/** Turns a non-2xx response into the provider's clear error; `attempts` is how many were made. */
 export type ErrorMapper = (
   status: number,
   serverMessage: string,
@@ -52,53 +88,48 @@ export type ErrorMapper = (
 /** Connection failures where the request was never sent (a DNS lookup to try again too). */
 const NOT_SENT_CODES = [...CONNECT_FAILURE_CODES, 'EAI_AGAIN'];
 
-interface RetryableError {
-  statusCode?: number;
-  code?: string;
-  headers?: Record<string, string | string[] | undefined>;
-}
+type Headers = ApiResponse['headers'];
 
-function header(headers: RetryableError['headers'], name: string): string | undefined {
-  const v = headers?.[name];
+function header(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
-/**
- * The retry policy plugged into RetryAgent: which failures are transient, and how long to
- * wait (Retry-After when the server says, else exponential backoff with jitter).
- */
-function retryPolicy(tuning: Required<RetryTuning>, nonIdempotent: boolean) {
-  const retryCodes = nonIdempotent ? NOT_SENT_CODES : [...NOT_SENT_CODES, ...CONNECTION_LOST_CODES];
-  return (
-    err: Error,
-    { state }: { state: { counter: number } },
-    callback: (err?: Error | null) => void,
-  ): void => {
-    const e = err as Error & RetryableError;
-    if (state.counter > tuning.maxRetries) return callback(err);
-    const status = e.statusCode;
-    let retry: boolean;
-    if (status !== undefined && e.code === 'UND_ERR_REQ_RETRY') {
-      // GitHub's secondary rate limit answers 403 with Retry-After (or remaining 0).
-      const rateLimited =
-        status === 403 &&
-        (header(e.headers, 'retry-after') !== undefined ||
-          header(e.headers, 'x-ratelimit-remaining') === '0');
-      retry = nonIdempotent
-        ? status === 429 || rateLimited
-        : TRANSIENT_STATUS.includes(status) || rateLimited;
-    } else {
-      retry = e.code !== undefined && retryCodes.includes(e.code);
-    }
-    if (!retry) return callback(err);
-    const asked = retryAfterMs(e.headers?.['retry-after']);
-    const delay =
-      asked !== null
-        ? Math.min(asked, tuning.maxDelayMs)
-        : backoffDelay(state.counter, tuning.minDelayMs, tuning.maxDelayMs);
-    setTimeout(() => callback(null), delay);
-  };
+/** Epoch seconds of a reset header as milliseconds, or null. */
+function resetMs(headers: Headers): number | null {
+  const raw = header(headers, 'x-ratelimit-reset') ?? header(headers, 'ratelimit-reset');
+  const seconds = raw === undefined ? NaN : Number(raw);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : null;
 }
+
+/**
+ * What a rate-limited answer asks to wait (null when it is no rate limit: 429, or GitHub's 403
+ * with Retry-After, remaining 0 or a "rate limit" message); `secondary` when it said no time.
+ */
+function limitWait(
+  status: number,
+  headers: Headers,
+  server: string,
+  now: number,
+  secondaryBefore: number,
+): { ms: number; secondary: boolean } | null {
+  const remaining =
+    header(headers, 'x-ratelimit-remaining') ?? header(headers, 'ratelimit-remaining');
+  const asked = retryAfterMs(headers['retry-after'], now);
+  const limited =
+    status === 429 ||
+    (status === 403 && (asked !== null || remaining === '0' || /rate limit/i.test(server)));
+  if (!limited) return null;
+  if (asked !== null) return { ms: asked, secondary: false };
+  const reset = resetMs(headers);
+  if (reset !== null && remaining === '0')
+    return { ms: Math.max(0, reset - now), secondary: false };
+  // A secondary limit that names no time: at least a minute, longer each time.
+  return { ms: 60_000 * 2 ** secondaryBefore, secondary: true };
+}
+
+/** Requests held per API and token until a used-up limit resets (the token's, whichever client sends). */
+const heldUntil = new Map<string, number>();
 
 export interface ApiClientOptions {
   provider: ProviderName;
@@ -114,9 +145,9 @@ export interface ApiClientOptions {
 export class ApiClient {
   readonly baseUrl: URL;
   private readonly agent: Agent;
-  private readonly idempotent: Dispatcher;
-  private readonly once: Dispatcher;
   private readonly tuning: Required<RetryTuning>;
+  /** The API and the token: what a rate limit and an identity belong to. */
+  readonly tokenKey: string;
 
   constructor(private readonly opts: ApiClientOptions) {
     this.baseUrl = new URL(opts.baseUrl.endsWith('/') ? opts.baseUrl : `${opts.baseUrl}/`);
@@ -124,29 +155,11 @@ export class ApiClient {
       maxRetries: opts.retry?.maxRetries ?? 4,
       minDelayMs: opts.retry?.minDelayMs ?? 500,
       maxDelayMs: opts.retry?.maxDelayMs ?? 30_000,
+      deadlineMs: opts.retry?.deadlineMs ?? rateLimitWait(),
+      clock: opts.retry?.clock ?? { now: () => Date.now(), sleep },
     };
-    this.agent = new Agent({
-      connect: { timeout: 10_000 },
-      headersTimeout: 30_000,
-      bodyTimeout: 30_000,
-    });
-    const common = {
-      maxRetries: this.tuning.maxRetries,
-      methods: ['GET', 'POST', 'PATCH', 'PUT'] as Dispatcher.HttpMethod[],
-      // Every error status reaches the policy, which decides; the last answer keeps its body.
-      statusCodes: [...TRANSIENT_STATUS, 403],
-      errorCodes: [...NOT_SENT_CODES, ...CONNECTION_LOST_CODES],
-      throwOnError: false,
-    };
-    this.idempotent = new RetryAgent(this.agent, {
-      ...common,
-      retry: retryPolicy(this.tuning, false),
-    });
-    this.once = new RetryAgent(this.agent, { ...common, retry: retryPolicy(this.tuning, true) });
-  }
-
-  get attempts(): number {
-    return this.tuning.maxRetries + 1;
+    this.tokenKey = `${this.baseUrl.href}\0${opts.secrets.join('\0')}`;
+    this.agent = new Agent({ connect: { timeout: 10_000 }, headersTimeout: 3e4, bodyTimeout: 3e4 });
   }
 
   /** Resolves a path or same-origin absolute URL; refuses to send the token elsewhere. */
@@ -166,38 +179,88 @@ export class ApiClient {
   }
 
   async call(call: ApiCall): Promise<ApiResponse> {
-    for (let cut = 0; ; cut++) {
-      const res = await this.send(call);
-      // A body cut off after the headers (reset, closed short of its Content-Length, body
-      // timeout) is transient: an idempotent call is made again within the retry budget; a
-      // call that must not repeat (a new comment) says its answer was lost.
+    const { clock, maxRetries, minDelayMs, maxDelayMs } = this.tuning;
+    const deadline = clock.now() + this.tuning.deadlineMs;
+    let secondary = 0;
+    for (let attempt = 1; ; attempt++) {
+      const held = (heldUntil.get(this.tokenKey) ?? 0) - clock.now();
+      if (held > 0) await this.waitLimit(call, held, deadline, attempt - 1);
+      const res = await this.send(call, attempt, attempt <= maxRetries);
+      if (res === 'again') {
+        await clock.sleep(backoffDelay(attempt, minDelayMs, maxDelayMs));
+        continue;
+      }
       let text: string;
       try {
         text = await res.body.text();
       } catch (err) {
-        const e = err as Error & { code?: string };
-        if (!call.nonIdempotent && cut < this.tuning.maxRetries) {
-          await new Promise((r) =>
-            setTimeout(r, backoffDelay(cut + 1, this.tuning.minDelayMs, this.tuning.maxDelayMs)),
-          );
-          continue;
-        }
+        // Cut off after the headers: a read is made again; a call that must not repeat says so.
+        if (call.nonIdempotent || attempt > maxRetries) throw this.cutOff(call, err, attempt);
+        await clock.sleep(backoffDelay(attempt, minDelayMs, maxDelayMs));
+        continue;
+      }
+      const headers = res.headers;
+      if (header(headers, 'x-ratelimit-remaining') === '0') {
+        const reset = resetMs(headers);
+        if (reset !== null) heldUntil.set(this.tokenKey, reset);
+      }
+      let json: unknown = text === '' ? null : text;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        // Not JSON: the text itself.
+      }
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        return { status: res.statusCode, headers, json };
+      }
+      const server = this.redact(describeServerBody(json)).slice(0, 500);
+      const limit = limitWait(res.statusCode, headers, server, clock.now(), secondary);
+      if (limit?.secondary) secondary++;
+      const transient = !call.nonIdempotent && TRANSIENT_STATUS.includes(res.statusCode);
+      if (attempt > maxRetries || (limit === null && !transient)) {
         throw new VcsApiError(
           this.opts.provider,
-          null,
-          this.redact(
-            `${this.opts.provider} API at ${this.baseUrl.origin} answered but its response to ${call.operation} was cut off (${e.code ?? e.message})` +
-              (call.nonIdempotent
-                ? '; the change may have been made, and is found again on the next run.'
-                : ` (tried ${this.attempts} times). Check the network.`),
-          ),
+          res.statusCode,
+          this.redact(this.opts.mapError(res.statusCode, server, call, attempt)),
+          limit && clock.now() + limit.ms,
         );
       }
-      return this.answer(call, res, text);
+      if (limit === null) await clock.sleep(backoffDelay(attempt, minDelayMs, maxDelayMs));
+      else await this.waitLimit(call, limit.ms, deadline, attempt, res.statusCode);
     }
   }
 
-  private async send(call: ApiCall): Promise<Dispatcher.ResponseData> {
+  /** Waits for a rate limit, or stops at once when its end comes after the deadline. */
+  private async waitLimit(
+    call: ApiCall,
+    ms: number,
+    deadline: number,
+    attempts: number,
+    status: number | null = null,
+  ): Promise<void> {
+    const { clock } = this.tuning;
+    if (clock.now() + ms > deadline) {
+      const until = new Date(clock.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
+      const made =
+        attempts === 0 ? 'before sending a request' : `after ${plural(attempts, 'attempt')}`;
+      throw new VcsApiError(
+        this.opts.provider,
+        status,
+        `${this.opts.provider} rate limit: no request may be sent until ${until} (in ${formatDuration(ms)}), ` +
+          `longer than poolsync waits (${formatDuration(this.tuning.deadlineMs)}, POOLSYNC_RATE_LIMIT_WAIT); ` +
+          `stopped ${made} to ${call.operation}. Try again after ${until}.`,
+        clock.now() + ms,
+      );
+    }
+    await clock.sleep(ms);
+  }
+
+  /** One request; `again` when it failed on the way and may be made again. */
+  private async send(
+    call: ApiCall,
+    attempt: number,
+    retriesLeft: boolean,
+  ): Promise<Dispatcher.ResponseData | 'again'> {
     const url = this.resolve(call.path);
     const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
@@ -206,41 +269,39 @@ export class ApiClient {
         method: call.method,
         headers,
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
-        dispatcher: call.nonIdempotent ? this.once : this.idempotent,
+        dispatcher: this.agent,
       });
     } catch (err) {
       const e = err as Error & { code?: string };
-      const retried =
-        e.code !== undefined && NOT_SENT_CODES.concat(CONNECTION_LOST_CODES).includes(e.code);
+      const code = e.code ?? '';
+      // Never sent: always again; sent and lost: only a call that may repeat.
+      const again =
+        NOT_SENT_CODES.includes(code) ||
+        (!call.nonIdempotent && CONNECTION_LOST_CODES.includes(code));
+      if (again && retriesLeft) return 'again';
       throw new VcsApiError(
         this.opts.provider,
         null,
         this.redact(
           `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
-            `${retried ? ` (tried up to ${this.attempts} times)` : ''}: ${e.message || e.code}. ` +
+            ` (tried ${plural(attempt, 'time')}): ${e.message || e.code}. ` +
             'Check --api-url and the network.',
         ),
       );
     }
   }
 
-  private answer(call: ApiCall, res: Dispatcher.ResponseData, text: string): ApiResponse {
-    let json: unknown = null;
-    if (text !== '') {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = text;
-      }
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      return { status: res.statusCode, headers: res.headers, json };
-    }
-    const serverMessage = this.redact(describeServerBody(json)).slice(0, 500);
-    throw new VcsApiError(
+  private cutOff(call: ApiCall, err: unknown, attempts: number): VcsApiError {
+    const e = err as Error & { code?: string };
+    return new VcsApiError(
       this.opts.provider,
-      res.statusCode,
-      this.redact(this.opts.mapError(res.statusCode, serverMessage, call, this.attempts)),
+      null,
+      this.redact(
+        `${this.opts.provider} API at ${this.baseUrl.origin} answered but its response to ${call.operation} was cut off (${e.code ?? e.message})` +
+          (call.nonIdempotent
+            ? '; the change may have been made, and is found again on the next run.'
+            : ` (tried ${attempts} times). Check the network.`),
+      ),
     );
   }
 
@@ -256,7 +317,7 @@ export class ApiClient {
 }
 
 /** The server's own explanation, from GitHub's `{message, errors}` or GitLab's `{message|error}`. */
-export function describeServerBody(json: unknown): string {
+function describeServerBody(json: unknown): string {
   if (typeof json === 'string') return json.trim();
   if (json === null || typeof json !== 'object') return '';
   const o = json as Record<string, unknown>;

@@ -1,6 +1,8 @@
 /**
- * Publishing a plan to a pull request: upsert the ONE sticky comment (found by its marker,
- * edited in place) and set the `poolsync/plan` commit status.
+ * Publishing a plan to a pull request: upsert the ONE sticky comment (poolsync's own: its
+ * author is the token's identity and it opens with the marker; edited in place) and set the
+ * `poolsync/plan` commit status, which always ends: when the comment cannot be posted, the
+ * status says so (`error`), never staying `pending`.
  */
 import { worstState } from './environments-comment.js';
 import {
@@ -13,8 +15,10 @@ import {
 import { createGitHubClient } from './github.js';
 import { createGitLabClient } from './gitlab.js';
 import type { RetryTuning } from './http.js';
+import { sameUser } from './identity.js';
 import {
   VcsApiError,
+  VcsConfigError,
   type IssueComment,
   type Provider,
   type PublishOutcome,
@@ -86,22 +90,39 @@ function uncertain(err: unknown): boolean {
   return err instanceof VcsApiError && (err.status === null || err.status >= 500);
 }
 
+/** poolsync's own comment with `marker` (its author is the token's identity), oldest first. */
+export async function ownComment(
+  api: PullRequestApi,
+  marker: string,
+): Promise<IssueComment | undefined> {
+  const self = await api.self();
+  return (await api.listComments()).find(
+    (c) => sameUser(c.author, self) && isPoolsyncComment(c.body, marker),
+  );
+}
+
 /** The sticky comment created, updated or left as it is; a create of unclear outcome is looked for. */
 async function upsertComment(
   api: PullRequestApi,
   marker: string,
   body: string,
 ): Promise<{ comment: IssueComment; action: PublishResult['comment'] }> {
-  const find = async (): Promise<IssueComment | undefined> =>
-    (await api.listComments()).find((c) => isPoolsyncComment(c.body, marker));
-
+  const find = () => ownComment(api, marker);
   const existing = await find();
   if (existing) {
     if (existing.body === body) return { comment: existing, action: 'unchanged' };
     return { comment: await api.updateComment(existing.id, body), action: 'updated' };
   }
   try {
-    return { comment: await api.createComment(body), action: 'created' };
+    const comment = await api.createComment(body);
+    const self = await api.self();
+    if (comment.author && !sameUser(comment.author, self)) {
+      // The next run could not find it as poolsync's own and would post another.
+      throw new VcsConfigError(
+        `the plan comment was posted as ${comment.author.login}, not as ${self.login}, whom poolsync took the token for: set POOLSYNC_GITHUB_APP_SLUG to the app's slug.`,
+      );
+    }
+    return { comment, action: 'created' };
   } catch (err) {
     // A create that failed without a clear answer may have landed: look before
     // reporting, so that a retry by the caller can never make a second comment.
@@ -115,6 +136,11 @@ async function upsertComment(
   }
 }
 
+/** The one-line status of a comment that could not be posted. */
+export function notPosted(err: unknown): string {
+  return `Could not post the plan comment: ${(err as Error).message.split('\n')[0]}`;
+}
+
 export async function publishPlan(opts: PublishOptions): Promise<PublishResult> {
   const api = opts.api ?? createPullRequestApi(opts);
   try {
@@ -125,12 +151,20 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
 
     let result: Awaited<ReturnType<typeof upsertComment>>;
     try {
-      result = await upsertComment(api, marker, body);
+      try {
+        result = await upsertComment(api, marker, body);
+      } catch (err) {
+        // The provider counted differently than its documented limit: post a much shorter body.
+        if (!tooLong(err)) throw err;
+        body = build(Math.floor(COMMENT_LIMITS[opts.provider] / 4));
+        result = await upsertComment(api, marker, body);
+      }
     } catch (err) {
-      // The provider counted differently than its documented limit: post a much shorter body.
-      if (!tooLong(err)) throw err;
-      body = build(Math.floor(COMMENT_LIMITS[opts.provider] / 4));
-      result = await upsertComment(api, marker, body);
+      // The status ends even so: a required check never stays "Planning…".
+      await api
+        .setStatus(opts.commit, { state: 'error', description: notPosted(err) })
+        .catch(() => undefined);
+      throw err;
     }
 
     opts.onCommentPosted?.();
@@ -150,11 +184,18 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
   }
 }
 
-/** Marks the commit as being planned (the daemon does this before fetching and planning). */
-export async function publishPending(opts: Omit<PublishOptions, 'outcome'>): Promise<void> {
+/**
+ * Sets the commit's status alone: `pending` while the daemon plans, or the final status owed
+ * after a rate limit held every request (pull-request-handler.ts).
+ */
+export async function publishStatus(
+  opts: Omit<PublishOptions, 'outcome'>,
+  state: StatusState,
+  description: string,
+): Promise<void> {
   const api = opts.api ?? createPullRequestApi(opts);
   try {
-    await api.setStatus(opts.commit, { state: 'pending', description: 'Planning…' });
+    await api.setStatus(opts.commit, { state, description });
   } finally {
     if (!opts.api) await api.close();
   }

@@ -14,8 +14,8 @@ import { Redactor } from '../util/redact.js';
 import { pullRequestCheckout } from './pull-request-checkout.js';
 import type { RetryTuning } from './http.js';
 import { planOutcome } from './plan-outcome.js';
-import { publishPending, publishPlan, type PublishResult } from './publish.js';
-import type { Provider, PublishOutcome, PullRequestEvent } from './types.js';
+import { notPosted, publishPlan, publishStatus, type PublishResult } from './publish.js';
+import { VcsApiError, type Provider, type PublishOutcome, type PullRequestEvent } from './types.js';
 
 /** The subset of a pino logger this module uses. */
 export interface HandlerLogger {
@@ -60,7 +60,8 @@ export interface PullRequestHandlerOptions {
 /** Events that mean "the head of this pull request may have changed". */
 const ACTIONS: Record<Provider, Set<string>> = {
   github: new Set(['opened', 'synchronize', 'reopened']),
-  gitlab: new Set(['open', 'reopen', 'update', 'opened', 'reopened']),
+  // `update` only with new commits: webhooks.ts drops one without `oldrev`.
+  gitlab: new Set(['open', 'reopen', 'update']),
 };
 
 export type PullRequestHandler = ((e: PullRequestEvent) => Promise<void>) & {
@@ -128,7 +129,7 @@ function publisher(
   return async function handle(e: PullRequestEvent): Promise<PublishResult> {
     const pr = { ...target, number: e.number, commit: e.headSha, key };
     try {
-      await publishPending(pr);
+      await publishStatus(pr, 'pending', 'Planning…');
     } catch (err) {
       // The final publish reports API problems; a missing pending status is not worth failing for.
       opts.logger.warn(
@@ -142,12 +143,39 @@ function publisher(
     } catch (err) {
       outcome = { kind: 'error', message: redactor.errorMessage(err) };
     }
-    return publishPlan({
-      ...pr,
-      outcome,
-      ...(opts.onPosted ? { onCommentPosted: () => opts.onPosted!(e) } : {}),
-    });
+    try {
+      return await publishPlan({
+        ...pr,
+        outcome,
+        ...(opts.onPosted ? { onCommentPosted: () => opts.onPosted!(e) } : {}),
+      });
+    } catch (err) {
+      // A rate limit holds every request of the token: the status the failure owes is set at its reset.
+      if (err instanceof VcsApiError && err.retryAt !== null)
+        endStatusAt(opts, pr, err.retryAt, err);
+      throw err;
+    }
   };
+}
+
+/** The final `error` status of `pr`, set once a rate limit resets at `at` (a timer that never holds the process). */
+function endStatusAt(
+  opts: PullRequestHandlerOptions,
+  pr: Parameters<typeof publishStatus>[0],
+  at: number,
+  err: unknown,
+): void {
+  const clock = opts.retry?.clock;
+  const wait = Math.max(0, at - (clock?.now() ?? Date.now()));
+  const reset = clock ? clock.sleep(wait) : new Promise((r) => setTimeout(r, wait).unref());
+  void reset
+    .then(() => publishStatus(pr, 'error', notPosted(err)))
+    .catch((late: unknown) =>
+      opts.logger.warn(
+        { number: pr.number, err: (late as Error).message },
+        'could not end the status',
+      ),
+    );
 }
 
 /** Whether `e` is for this repository, moves the head, and names a valid pull request. */

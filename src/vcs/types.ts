@@ -27,16 +27,26 @@ export type EnvironmentOutcome =
 
 export type StatusState = 'pending' | 'success' | 'failure' | 'error';
 
+/** A forge user: GitHub login / GitLab username, and the numeric id when known. */
+export interface ForgeUser {
+  login: string;
+  id: number | null;
+}
+
 export interface IssueComment {
   id: number;
   body: string;
   /** Link to the comment in the web UI, when the provider gives one. */
   url: string | null;
+  /** GitHub's `user`, GitLab's `author`; null when the forge names none (a deleted user). */
+  author: ForgeUser | null;
 }
 
 /** The endpoints a sticky plan comment needs, identical for both providers. */
 export interface PullRequestApi {
   readonly provider: Provider;
+  /** Who the token is (identity.ts): the author of poolsync's own comments. */
+  self(): Promise<ForgeUser>;
   /** Every comment (GitHub) / note (GitLab) of the pull request, oldest first, all pages. */
   listComments(): Promise<IssueComment[]>;
   createComment(body: string): Promise<IssueComment>;
@@ -49,13 +59,17 @@ export interface PullRequestApi {
   close(): Promise<void>;
 }
 
-/** An API call that failed: `status` is the HTTP status, null when no answer came. */
+/**
+ * An API call that failed: `status` is the HTTP status, null when no answer came; `retryAt`
+ * (epoch ms) when a rate limit holds the token's requests until then.
+ */
 export class VcsApiError extends Error {
   override readonly name = 'VcsApiError';
   constructor(
     readonly provider: ProviderName,
     readonly status: number | null,
     message: string,
+    readonly retryAt: number | null = null,
   ) {
     super(message);
   }
@@ -82,7 +96,9 @@ export interface CommentEvent {
   number: number;
   body: string;
   /** GitHub login / GitLab username, and GitLab's numeric user id (for the members API). */
-  user: { login: string; id: number | null };
+  user: ForgeUser;
+  /** Whether the pull request was open when the comment was written (`issue.state`, `merge_request.state`). */
+  open: boolean;
   /** GitLab sends the merge request's head; GitHub's comment event does not (null). */
   headSha: string | null;
   /** `poolsync apply -e NAME`: the environment the approval is for (comment-command.ts). */

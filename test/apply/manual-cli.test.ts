@@ -14,6 +14,7 @@ import {
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import { controlPlaneIdentity } from '../../src/controlplane/identity.js';
 import { planRepository } from '../../src/ops/pipeline.js';
 import { planFileParts } from '../../src/render/plan-file.js';
 import { REPO_ROOT, runCli } from './helpers/cli.js';
@@ -120,7 +121,11 @@ describe('apply with manual steps', () => {
     await cp.close();
     if (!planned.ok) throw new Error('invalid');
     const planFile = join(root, 'plan.json');
-    await writeFile(planFile, [...planFileParts(planned.plan, null)].join(''));
+    const control_plane = controlPlaneIdentity(server.url, cp);
+    await writeFile(
+      planFile,
+      [...planFileParts({ ...planned.plan, control_plane }, null)].join(''),
+    );
     const r = await apply(planFile);
     expect(r.code).toBe(2);
     const written = await readFile(join(root, 'gpu.yaml'), 'utf8');

@@ -75,7 +75,13 @@ describe('planning', () => {
     );
     expect(p.steps.filter((s) => s.execution === 'api').every((s) => !('manual' in s))).toBe(true);
     // The JSON form carries it and passes the plan schema; a saved plan keeps it.
-    const again = parsePlanFile([...planFileParts(p, null)].join(''), 'plan.json', { key: null });
+    const saved = {
+      ...p,
+      control_plane: { backend: 'union', endpoint: 'union+https://u', organization: 'o' },
+    };
+    const again = parsePlanFile([...planFileParts(saved, null)].join(''), 'plan.json', {
+      key: null,
+    });
     expect(again.steps.find((s) => s.op === 'create_pool')).toEqual(pool);
   });
 

@@ -8,7 +8,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { retryDelayMs } from '../../src/util/backoff.js';
-import { openControlPlane } from '../../src/controlplane/open.js';
+import { openControlPlane, resolveToken } from '../../src/controlplane/open.js';
 import {
   shardOf,
   startControlPlaneServer,
@@ -524,11 +524,13 @@ describe('openControlPlane', () => {
     );
   });
 
-  it('http(s):// gives the HTTP client, with the token from POOLSYNC_TOKEN', async () => {
+  it('http(s):// gives the HTTP client, with the token resolveToken takes from POOLSYNC_TOKEN (the opener reads no variable)', async () => {
     await start({ token: TOKEN });
     process.env.POOLSYNC_TOKEN = TOKEN;
     try {
-      const cp = await openControlPlane(server!.url);
+      await expect(readCapabilities(await openControlPlane(server!.url))).rejects.toThrow();
+      const token = await resolveToken(undefined, server!.url);
+      const cp = await openControlPlane(server!.url, { ...(token ? { token } : {}) });
       expect(await readCapabilities(cp)).toMatchObject({ drain: false });
       await cp.close();
     } finally {

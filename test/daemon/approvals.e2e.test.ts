@@ -6,8 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { githubSignature } from '../../src/daemon/webhooks.js';
 import { FakeForge } from '../vcs/fake-forge.js';
+import { deliverGitHub, issueCommentPayload, pullRequestPayload } from '../vcs/recorded.js';
 import { runCli } from '../apply/helpers/cli.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, git } from './helpers.js';
@@ -47,28 +47,20 @@ async function start(repo: TestRepo) {
   return { cp, daemon, logs };
 }
 
-const hook = (daemon: RunningDaemon, event: string, payload: unknown) => {
-  const raw = JSON.stringify(payload);
-  return fetch(`${daemon.url}/webhooks/github`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': event,
-      'x-hub-signature-256': githubSignature(SECRET, raw),
-    },
-    body: raw,
-  });
-};
-const comment = (daemon: RunningDaemon, number: number, login: string, body = 'poolsync apply') =>
-  hook(daemon, 'issue_comment', {
-    action: 'created',
-    issue: {
-      number,
-      pull_request: { url: `https://api.github.com/repos/acme/cfg/pulls/${number}` },
-    },
-    comment: { body, user: { login } },
-    repository: { full_name: 'acme/cfg' },
-  });
+const hook = (daemon: RunningDaemon, event: string, payload: unknown) =>
+  deliverGitHub(`${daemon.url}/webhooks/github`, SECRET, event, payload);
+const comment = (
+  daemon: RunningDaemon,
+  number: number,
+  login: string,
+  body = 'poolsync apply',
+  over: { action?: 'edited'; state?: 'closed' } = {},
+) =>
+  hook(
+    daemon,
+    'issue_comment',
+    issueCommentPayload({ repository: 'acme/cfg', number, login, body, ...over }),
+  );
 const status = async (daemon: RunningDaemon) =>
   (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
 const reconcile = (daemon: RunningDaemon) =>
@@ -99,12 +91,11 @@ async function postPlan(
   head: string,
 ): Promise<{ body: string }> {
   forge.heads.set(`github:acme/cfg#${number}`, head);
-  const res = await hook(daemon, 'pull_request', {
-    action: 'opened',
-    number,
-    repository: { full_name: 'acme/cfg' },
-    pull_request: { number, head: { sha: head, ref: 'feature' } },
-  });
+  const res = await hook(
+    daemon,
+    'pull_request',
+    pullRequestPayload({ action: 'opened', repository: 'acme/cfg', number, headSha: head }),
+  );
   expect(res.status).toBe(202);
   const posted = await until(
     'the plan comment',
@@ -156,10 +147,25 @@ describe('approval by pull-request comment', () => {
     await until('a second refusal', () => replies(7).length === 2);
     expect(replies(7)[1]!.body).toMatch(/has none \(not a collaborator\)/);
 
+    // An edit of a comment approves nothing (GitHub sends it as `edited`): no reply, no grant.
+    const edited = await comment(daemon, 7, 'alice', 'poolsync apply', { action: 'edited' });
+    expect(await edited.json()).toMatchObject({ result: 'ignored' });
+    // Nor a comment on a closed pull request.
+    await comment(daemon, 7, 'alice', 'poolsync apply', { state: 'closed' });
+    await until('a third refusal', () => replies(7).length === 3);
+    expect(replies(7)[2]!.body).toMatch(/approval by @alice refused: the pull request is not open/);
+    expect((await status(daemon)).approval!.granted).toEqual([]);
+    // Closed after the comment was written: the pull request as the API reads it now.
+    forge.closed.add('github:acme/cfg#7');
     await comment(daemon, 7, 'alice');
-    await until('an approval reply', () => replies(7).length === 3);
-    expect(replies(7)[2]!.body).toContain(`approved by @alice (write)`);
-    expect(replies(7)[2]!.body).toContain(fingerprint);
+    await until('a fourth refusal', () => replies(7).length === 4);
+    expect(replies(7)[3]!.body).toMatch(/refused: the pull request is not open/);
+    forge.closed.delete('github:acme/cfg#7');
+
+    await comment(daemon, 7, 'alice');
+    await until('an approval reply', () => replies(7).length === 5);
+    expect(replies(7)[4]!.body).toContain(`approved by @alice (write)`);
+    expect(replies(7)[4]!.body).toContain(fingerprint);
     expect((await status(daemon)).approval!.granted).toEqual([
       expect.objectContaining({
         fingerprint,
@@ -187,7 +193,7 @@ describe('approval by pull-request comment', () => {
     expect(st.approval!.granted).toEqual([]);
     const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
     expect(metrics).toMatch(/poolsync_approvals_total\{result="applied",via="github"\} 1/);
-    expect(metrics).toMatch(/poolsync_approvals_total\{result="refused",via="github"\} 2/);
+    expect(metrics).toMatch(/poolsync_approvals_total\{result="refused",via="github"\} 4/);
     const runLine = logs
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => 'approval' in l && 'run' in l);

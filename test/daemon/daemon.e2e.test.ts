@@ -499,6 +499,7 @@ describe('daemon end to end', () => {
         object_attributes: {
           iid: 9,
           action: 'update',
+          oldrev: '0123abc', // new commits (an update without oldrev is ignored)
           source_branch: 'f',
           last_commit: { id: 'def456' },
         },

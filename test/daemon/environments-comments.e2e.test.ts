@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { githubSignature } from '../../src/daemon/webhooks.js';
-import { FakeForge } from '../vcs/fake-forge.js';
+import { FakeForge, POOLSYNC } from '../vcs/fake-forge.js';
+import { deliverGitHub, issueCommentPayload, pullRequestPayload } from '../vcs/recorded.js';
 import { cluster, twoEnvironments } from '../environments/helpers.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, git, tempDir } from './helpers.js';
@@ -32,25 +32,14 @@ afterEach(async () => {
   await forge.stop();
 });
 
-const hook = (daemon: RunningDaemon, event: string, payload: unknown) => {
-  const raw = JSON.stringify(payload);
-  return fetch(`${daemon.url}/webhooks/github`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': event,
-      'x-hub-signature-256': githubSignature(SECRET, raw),
-    },
-    body: raw,
-  });
-};
+const hook = (daemon: RunningDaemon, event: string, payload: unknown) =>
+  deliverGitHub(`${daemon.url}/webhooks/github`, SECRET, event, payload);
 const comment = (daemon: RunningDaemon, body: string) =>
-  hook(daemon, 'issue_comment', {
-    action: 'created',
-    issue: { number: 9, pull_request: { url: 'https://api.github.com/repos/acme/cfg/pulls/9' } },
-    comment: { body, user: { login: 'alice' } },
-    repository: { full_name: 'acme/cfg' },
-  });
+  hook(
+    daemon,
+    'issue_comment',
+    issueCommentPayload({ repository: 'acme/cfg', number: 9, login: 'alice', body }),
+  );
 const replies = () =>
   forge.list('github:acme/cfg#9').filter((c) => c.body.startsWith('**poolsync**'));
 const clusters = async (path: string) => {
@@ -108,12 +97,16 @@ describe('pull requests with environments', () => {
 
     expect(
       (
-        await hook(daemon, 'pull_request', {
-          action: 'opened',
-          number: 9,
-          repository: { full_name: 'acme/cfg' },
-          pull_request: { number: 9, head: { sha: head, ref: 'feature' } },
-        })
+        await hook(
+          daemon,
+          'pull_request',
+          pullRequestPayload({
+            action: 'opened',
+            repository: 'acme/cfg',
+            number: 9,
+            headSha: head,
+          }),
+        )
       ).status,
     ).toBe(202);
     const plan = await until(
@@ -168,12 +161,11 @@ describe('pull requests with environments', () => {
     const b = await start(repo, state, 'b');
     forge.githubPermissions.set('alice', 'write');
     forge.heads.set('github:acme/cfg#9', head);
-    await hook(a, 'pull_request', {
-      action: 'opened',
-      number: 9,
-      repository: { full_name: 'acme/cfg' },
-      pull_request: { number: 9, head: { sha: head, ref: 'feature' } },
-    });
+    await hook(
+      a,
+      'pull_request',
+      pullRequestPayload({ action: 'opened', repository: 'acme/cfg', number: 9, headSha: head }),
+    );
     const plan = await until(
       'the plan comment',
       () => forge.list('github:acme/cfg#9').find((c) => c.body.includes('2 environments')) ?? null,
@@ -206,11 +198,19 @@ describe('pull requests with environments', () => {
     let st = (await (await fetch(`${b.url}/status`)).json()) as DaemonStatus;
     expect(st.environments!.prod!.approval!.granted).toHaveLength(0);
 
-    // The comment as A posted it: B re-plans prod, finds exactly that plan, accepts.
+    // The same text under another author (anyone can write the marker and a record): never
+    // trusted; B finds no comment of poolsync's.
     plan.body = posted;
+    plan.author = { login: 'mallory', id: 666, type: 'User' };
     await comment(b, 'poolsync apply -e prod');
-    await until('the approval', () => replies().length === 3);
-    expect(replies()[2]!.body).toMatch(
+    await until('a third refusal', () => replies().length === 3);
+    expect(replies()[2]!.body).toMatch(/refused: no plan of environment prod of this pull request/);
+    plan.author = POOLSYNC;
+
+    // The comment as A posted it: B re-plans prod, finds exactly that plan, accepts.
+    await comment(b, 'poolsync apply -e prod');
+    await until('the approval', () => replies().length === 4);
+    expect(replies()[3]!.body).toMatch(
       /approved by @alice \(write\): the \d+ held changes? of the plan of environment prod/,
     );
     st = (await (await fetch(`${b.url}/status`)).json()) as DaemonStatus;

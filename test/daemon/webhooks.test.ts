@@ -116,6 +116,7 @@ describe('GitLab webhooks', () => {
       object_attributes: {
         iid: 7,
         action: 'update',
+        oldrev: 'beef',
         source_branch: 'feat',
         last_commit: { id: 'cafe' },
       },

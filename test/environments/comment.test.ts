@@ -46,6 +46,8 @@ describe('a pull request with environments', () => {
     const args = ['plan', repo, '--env', 'all', '--comment', 'github', '--repo', 'acme/cfg'];
     const r = await runCli([...args, '--pr', '9', '--api-url', forge.url], {
       GITHUB_TOKEN: forge.token,
+      // Pull-request mode: the environments' control planes and credentials are the base's.
+      POOLSYNC_BASE_REF: head,
     });
     expect(r.code, r.stderr).toBe(0);
     const comments = forge.list('github:acme/cfg#9');
@@ -71,6 +73,8 @@ describe('a pull request with environments', () => {
     await writeFiles(repo, { 'prod/cluster.yaml': 'kind: Cluster\nmetadata: {name: c-prod}\n' });
     const again = await runCli([...args, '--pr', '9', '--api-url', forge.url], {
       GITHUB_TOKEN: forge.token,
+      // Pull-request mode: the environments' control planes and credentials are the base's.
+      POOLSYNC_BASE_REF: head,
     });
     expect(again.code).toBe(1);
     const edited = forge.list('github:acme/cfg#9');

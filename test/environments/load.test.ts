@@ -131,6 +131,38 @@ describe('environments', () => {
     ]);
   });
 
+  it("an environment named 'all' is refused at its key: `--env all` means every environment", async () => {
+    const files = twoEnvironments(CPS);
+    files['poolsync.yaml'] = files['poolsync.yaml']!.replace('  prod:\n', '  all:\n').replace(
+      'promotesTo: prod',
+      'promotesTo: all',
+    );
+    await writeFiles(dir, files);
+    const r = await load('dev');
+    expect(r.errors.map((e) => `${e.file}:${e.line}:${e.column} ${e.code} ${e.message}`)).toEqual([
+      "poolsync.yaml:9:3 SCHEMA environments.all: 'all' cannot name an environment (`--env all` means every environment); name it otherwise",
+    ]);
+  });
+
+  it('an environment reads the files under its folders only, in the walk order, whatever else the repository holds', async () => {
+    const files = twoEnvironments(CPS);
+    files['poolsync.yaml'] = files['poolsync.yaml']!.replace(
+      'folders: [base, dev]',
+      'folders: [dev, base, base/sub, dev-extra]',
+    );
+    await writeFiles(dir, {
+      ...files,
+      'base/sub/q.yaml': files['base/queue.yaml']!.replace('training', 'sub'),
+      'base-other/c.yaml': files['dev/cluster.yaml']!.replace('c-dev', 'not-mine'),
+      'dev-extra/c.yaml': files['dev/cluster.yaml']!.replace('c-dev', 'c-extra'),
+      'dev.yaml': files['dev/cluster.yaml']!.replace('c-dev', 'not-mine-either'),
+    });
+    const r = await load('dev');
+    expect(r.errors).toEqual([]);
+    expect(r.desired!.clusters.map((c) => c.name).sort()).toEqual(['c-dev', 'c-extra']);
+    expect(r.desired!.queues.map((q) => q.name).sort()).toEqual(['sub', 'training']);
+  });
+
   it('without environments, --env is refused and the folder loads as before', async () => {
     await writeFiles(dir, {
       'poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\n',

@@ -5,10 +5,12 @@
  * repository they plan), posting to the local GitHub/GitLab API.
  *
  * What is emulated, and only this: `actions/checkout` (a local `git clone`), `actions/setup-node`
- * (this Node.js), the `${{ … }}` expressions (looked up in the context below), and `npm ci`,
- * which would download every dependency: an `npm` shim on PATH links this repository's
- * node_modules instead and passes every other npm command (`npm run build`) to the real npm.
- * Everything else — the build, the CLI, the comment and the status — is real.
+ * (this Node.js, after the checks its cache input makes on a real runner: `setupNodeRules`),
+ * `actions/cache` (its key rules, always a miss), the `${{ … }}` expressions (looked up in the
+ * context below), and `npm ci`, which would download every dependency: an `npm` shim on PATH
+ * links this repository's node_modules instead and passes every other npm command (`npm run
+ * build`) to the real npm. Everything else — the build, the CLI, the comment and the status — is
+ * real.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -22,7 +24,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeForge } from '../vcs/fake-forge.js';
@@ -115,6 +118,48 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/**
+ * What actions/setup-node does with `cache:` before anything is installed, as its source says
+ * (actions/setup-node src/cache-restore.ts `restoreCache`, and @actions/glob's `hashFiles`,
+ * actions/toolkit packages/glob/src/internal-hash-files.ts): the lock file is
+ * `cache-dependency-path` (patterns, one a line, from the workspace, where the action runs),
+ * else the workspace root's; only files under GITHUB_WORKSPACE are hashed (`Ignore '…' since it
+ * is not under GITHUB_WORKSPACE`), and with none the step fails. Literal paths only here: a
+ * pattern with glob characters fails the test rather than be emulated wrongly.
+ */
+function setupNodeRules(w: Record<string, string>, workspace: string): void {
+  expect(Number(w['node-version'])).toBeGreaterThanOrEqual(20);
+  if (!w.cache) return;
+  expect(w.cache).toBe('npm');
+  const patterns = (w['cache-dependency-path'] ?? '')
+    .split('\n')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  if (patterns.length === 0) {
+    if (!readdirSync(workspace).includes('package-lock.json'))
+      throw new Error(`setup-node: Dependencies lock file is not found in ${workspace}.`);
+    return;
+  }
+  const hashed = patterns.filter((pattern) => {
+    if (/[*?[\]{}]/.test(pattern))
+      throw new Error(`the test emulates literal paths only: ${pattern}`);
+    const file = resolve(workspace, pattern);
+    return (
+      file.startsWith(`${workspace}${sep}`) && existsSync(file) && !statSync(file).isDirectory()
+    );
+  });
+  if (hashed.length === 0)
+    throw new Error(
+      'setup-node: Some specified paths were not resolved, unable to cache dependencies.',
+    );
+}
+
+/** actions/cache's checks of its inputs (actions/toolkit packages/cache/src/cache.ts `checkKey`, `checkPaths`). */
+function cacheRules(w: Record<string, string>): void {
+  expect(w.path?.trim()).toBeTruthy();
+  expect(w.key).toMatch(/^[^,]{1,512}$/);
+}
+
 type Step = {
   name?: string;
   uses?: string;
@@ -172,7 +217,7 @@ describe('examples/github-actions/poolsync-plan.yml', () => {
         sh('git', ['checkout', '-q', '--detach', w.ref ?? 'HEAD'], dest);
         ran.push(`checkout ${w.path}`);
       } else if (step.uses?.startsWith('actions/setup-node@')) {
-        expect(Number(w['node-version'])).toBeGreaterThanOrEqual(20);
+        setupNodeRules(w, ws);
         ran.push('setup-node');
       } else if (step.run !== undefined) {
         const env = Object.fromEntries(
@@ -346,15 +391,21 @@ describe('action.yml, as examples/github-actions/poolsync-plan-action.yml uses i
         );
         const inner = {
           ...context,
+          runner: { os: 'Linux' },
           inputs,
           github: { ...(context.github as object), action_path: actionPath },
           steps: {} as Record<string, { outputs: Record<string, string> }>,
         };
         for (const [i, s] of action.runs.steps.entries()) {
+          const sw = Object.fromEntries(
+            Object.entries(s.with ?? {}).map(([k, v]) => [k, expand(String(v), inner)]),
+          );
           if (s.uses?.startsWith('actions/setup-node@')) {
-            expect(Number(expand(String(s.with!['node-version']), inner))).toBeGreaterThanOrEqual(
-              20,
-            );
+            setupNodeRules(sw, ws);
+            continue;
+          }
+          if (s.uses?.startsWith('actions/cache@')) {
+            cacheRules(sw);
             continue;
           }
           expect(s.shell).toBe('bash');

@@ -88,9 +88,8 @@ describe('examples/three-backends', () => {
     const comment = ['--comment', 'github', '--repo', 'acme/cfg', '--pr', '3'];
     const c = await runCli(
       ['plan', repo.work, '--env', 'all', ...comment, '--api-url', forge.url],
-      {
-        GITHUB_TOKEN: forge.token,
-      },
+      // Pull-request mode: the environments' control planes and credentials are the base's.
+      { GITHUB_TOKEN: forge.token, POOLSYNC_BASE_REF: 'HEAD' },
     );
     expect(c.code, c.stderr).toBe(0);
     const body = forge.list('github:acme/cfg#3')[0]!.body;

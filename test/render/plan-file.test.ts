@@ -16,6 +16,7 @@ import {
   readPlanFile,
 } from '../../src/render/plan-file.js';
 import { driftedScenario } from './scenarios.js';
+import { sealOf } from '../../src/render/plan-seal.js';
 
 const KEY = Buffer.from('a-key-for-the-ci-of-this-test-0123456789');
 const OTHER_KEY = Buffer.from('another-key-nobody-planned-with-987654321');
@@ -120,6 +121,16 @@ describe('plan files', () => {
     const doc = JSON.parse(keyed) as { steps: { args: Record<string, unknown> }[] };
     doc.steps[0]!.args.name = 'other';
     expect(() => read(written(doc as unknown as Plan), KEY)).toThrow(/not sealed with a key/);
+  });
+
+  it('always name their control plane: one without, sealed again without a key, is refused', () => {
+    expect(JSON.parse(text).control_plane).toMatchObject({ endpoint: expect.any(String) });
+    const { control_plane: _cp, ...anywhere } = JSON.parse(text) as Plan;
+    const resealed = JSON.stringify({ ...anywhere, seal: sealOf(anywhere, null) }, null, 2);
+    expect(() => read(resealed)).toThrow(
+      'p.json names no control plane: a plan applies only to the control plane it was made for',
+    );
+    expect(() => written(anywhere as Plan)).toThrow(/must name the control plane/);
   });
 
   it('refuse a step the changes do not account for, even when the seal is made again', () => {

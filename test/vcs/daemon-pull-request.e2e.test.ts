@@ -4,12 +4,12 @@
  * in-memory embedded control plane. The PR is planned and commented, never applied.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { githubSignature } from '../../src/daemon/webhooks.js';
 import { manifests } from '../daemon/fixtures.js';
 import { startTestDaemon } from '../daemon/harness.js';
 import { TestRepo, git } from '../daemon/helpers.js';
 import { until } from '../helpers/until.js';
 import { FakeForge } from './fake-forge.js';
+import { deliverGitHub, pullRequestPayload } from './recorded.js';
 
 const SECRET = 'gh-webhook-secret-pr-0123456789';
 let forge: FakeForge;
@@ -41,24 +41,14 @@ describe('daemon: pull_request webhook → plan comment', () => {
       await daemon.firstRun;
       expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
 
-      const event = {
+      const event = pullRequestPayload({
         action: 'synchronize',
+        repository: 'acme/cfg',
         number: 7,
-        repository: { full_name: 'acme/cfg' },
-        pull_request: { number: 7, head: { sha: prHead, ref: 'feature' } },
-      };
-      const deliver = () => {
-        const raw = JSON.stringify(event);
-        return fetch(`${daemon.url}/webhooks/github`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-github-event': 'pull_request',
-            'x-hub-signature-256': githubSignature(SECRET, raw),
-          },
-          body: raw,
-        });
-      };
+        headSha: prHead,
+      });
+      const deliver = () =>
+        deliverGitHub(`${daemon.url}/webhooks/github`, SECRET, 'pull_request', event);
       expect((await deliver()).status).toBe(202);
       await until('the first final status', () => finalStatuses().length > 0);
       const comments = forge.list('github:acme/cfg#7');

@@ -1,9 +1,21 @@
 /**
- * A local GitHub + GitLab API (node:http on 127.0.0.1, port 0) implementing the endpoints
- * poolsync uses, with real pagination, a request log and injectable faults.
+ * A local GitHub + GitLab API (node:http on 127.0.0.1, port 0) for the endpoints poolsync
+ * uses, built from the forges' published definitions, with a request log and injectable
+ * faults:
+ * - GitHub: every answer is shaped by GitHub's OpenAPI description (npm @octokit/openapi;
+ *   test/vcs/fake-forge.test.ts validates each one against its schema with Ajv): comments
+ *   carry their `user`, statuses their `creator`, a pull request is the recorded payload's
+ *   (npm @octokit/webhooks-examples); Link headers name `/repositories/{id}/…` as GitHub does;
+ *   every answer carries the x-ratelimit-* headers, and a used-up limit answers 403 until its
+ *   reset (docs.github.com, "Rate limits for the REST API"); an installation token may not read
+ *   `GET /user` (403 "Resource not accessible by integration") and comments as `<slug>[bot]`.
+ * - GitLab (docs.gitlab.com/api/notes, /api/merge_requests, /api/users, /api/commits, REST
+ *   pagination): notes carry their `author`, and only the author edits a note (403);
+ *   X-Next-Page and Link pagination.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { recordedPayloads } from './recorded.js';
 
 export interface LoggedRequest {
   method: string;
@@ -11,17 +23,39 @@ export interface LoggedRequest {
   url: string;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** The forge's clock when it arrived. */
+  at: number;
+}
+
+/** A user of both forges: GitHub `user` / GitLab `author`. */
+export interface Account {
+  login: string;
+  id: number;
+  type: 'User' | 'Bot';
+  /** A GitHub App installation token's bot: it may not read `GET /user`. */
+  installation?: boolean;
 }
 
 export interface StoredComment {
   id: number;
   body: string;
+  author: Account;
   system?: boolean;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface StoredStatus {
   sha: string;
   body: Record<string, unknown>;
+}
+
+/** One GitHub answer, for the schema test. */
+export interface GitHubAnswer {
+  method: string;
+  path: string;
+  status: number;
+  json: unknown;
 }
 
 export interface Fault {
@@ -38,15 +72,29 @@ export interface Fault {
   destroy?: boolean;
 }
 
+/** poolsync's own account: the user `forge.token` belongs to. */
+export const POOLSYNC: Account = { login: 'poolsync-bot', id: 9001, type: 'User' };
+
+type Reply = (status: number, json: unknown, headers?: Record<string, string>) => void;
+
+const GITHUB_DOCS = 'https://docs.github.com/rest';
+const recordedPullRequest = recordedPayloads('pull_request', 'opened')[0]!.pull_request as Record<
+  string,
+  unknown
+>;
+
 export class FakeForge {
   readonly requests: LoggedRequest[] = [];
   /** Comments / notes per pull request key (`github:acme/cfg#7`, `gitlab:group/proj!7`). */
   readonly comments = new Map<string, StoredComment[]>();
   readonly statuses: StoredStatus[] = [];
   readonly faults: Fault[] = [];
+  /** Every GitHub answer sent (method, path, status, JSON): test/vcs/fake-forge.test.ts. */
+  readonly githubAnswers: GitHubAnswer[] = [];
   pageSize = 100;
-  /** Token the server accepts. */
+  /** poolsync's token (POOLSYNC's); `tokenOf` makes others. */
   token = 'test-token-s3cr3t';
+  readonly accounts = new Map<string, Account>([[this.token, POOLSYNC]]);
   /** Limit enforced on bodies (code points), like the real services. */
   limits = { github: 65_536, gitlab: 1_000_000 };
   gitlabStatusStates = new Map<string, string>();
@@ -56,7 +104,15 @@ export class FakeForge {
   gitlabAccess = new Map<number, number>();
   /** Head commit per pull/merge request key (`github:acme/cfg#7`, `gitlab:group/proj!7`). */
   heads = new Map<string, string>();
+  /** Pull/merge requests (same keys) that are closed. */
+  closed = new Set<string>();
+  /** The forge's clock (ms); a test with an injected clock shares it. */
+  now: () => number = () => Date.now();
+  /** GitHub's primary rate limit per token: requests left and the reset (epoch ms). */
+  readonly rateLimits = new Map<string, { remaining: number; reset: number }>();
+  url = '';
   private nextId = 1000;
+  private readonly repositoryIds = new Map<string, number>();
   private server: Server | null = null;
   private readonly holds: {
     matches: (route: string, body: unknown) => boolean;
@@ -70,7 +126,18 @@ export class FakeForge {
     this.holds.push({ matches, until });
     return release;
   }
-  url = '';
+
+  /** A token of `account` (a user, or with `installation` a GitHub App's bot). */
+  tokenOf(account: Account): string {
+    const token = `token-of-${account.login.replace(/\W/g, '-')}`;
+    this.accounts.set(token, account);
+    return token;
+  }
+
+  /** `token`'s GitHub limit used up until `reset` (epoch ms). */
+  exhaust(token: string, reset: number): void {
+    this.rateLimits.set(token, { remaining: 0, reset });
+  }
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
@@ -88,16 +155,26 @@ export class FakeForge {
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
   }
 
-  seed(key: string, bodies: (string | StoredComment)[]): void {
+  /** Adds comments (by poolsync's account unless another is given) to a pull request. */
+  seed(
+    key: string,
+    bodies: (string | { body: string; author?: Account; system?: boolean })[],
+  ): void {
     const list = this.comments.get(key) ?? [];
     for (const b of bodies) {
-      list.push(typeof b === 'string' ? { id: this.nextId++, body: b } : b);
+      const c = typeof b === 'string' ? { body: b } : b;
+      list.push(this.comment(c.body, c.author ?? POOLSYNC, c.system));
     }
     this.comments.set(key, list);
   }
 
   list(key: string): StoredComment[] {
     return this.comments.get(key) ?? [];
+  }
+
+  private comment(body: string, author: Account, system = false): StoredComment {
+    const at = new Date(this.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+    return { id: this.nextId++, body, author, system, created_at: at, updated_at: at };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -117,10 +194,20 @@ export class FakeForge {
       url: req.url ?? '',
       headers: req.headers,
       body,
+      at: this.now(),
     });
     const url = new URL(req.url ?? '/', this.url);
     const route = `${req.method} ${url.pathname}`;
     for (const h of this.holds) if (h.matches(route, body)) await h.until;
+    const github = !url.pathname.startsWith('/api/v4/');
+    const send: Reply = (status, json, headers = {}) => {
+      if (github) {
+        this.githubAnswers.push({ method: req.method ?? '', path: url.pathname, status, json });
+        headers = { ...this.rateHeaders(req), ...headers };
+      }
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      res.end(JSON.stringify(json));
+    };
     const fault = this.faults.find((f) => f.match.test(route) && (f.times ?? 1) > 0);
     if (fault) {
       fault.times = (fault.times ?? 1) - 1;
@@ -129,244 +216,502 @@ export class FakeForge {
         return;
       }
       if (fault.afterEffect) this.route(req, url, body, () => undefined);
-      return this.send(
-        res,
+      return send(
         fault.status,
-        fault.body ?? { message: `injected ${fault.status}` },
+        fault.body ?? { message: `injected ${fault.status}`, documentation_url: GITHUB_DOCS },
         fault.headers,
       );
     }
-    this.route(req, url, body, (status, json, headers) => this.send(res, status, json, headers));
+    this.route(req, url, body, send);
   }
 
-  private send(
-    res: ServerResponse,
-    status: number,
-    json: unknown,
-    headers: Record<string, string> = {},
-  ): void {
-    const text = JSON.stringify(json);
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(text);
+  /** GitHub's x-ratelimit-* headers, counting this request against its token. */
+  private rateHeaders(req: IncomingMessage): Record<string, string> {
+    const token = this.githubToken(req);
+    if (token === null) return {};
+    const limit = this.limitOf(token);
+    return {
+      'x-ratelimit-limit': '5000',
+      'x-ratelimit-remaining': String(limit.remaining),
+      'x-ratelimit-reset': String(Math.ceil(limit.reset / 1000)),
+      'x-ratelimit-used': String(5000 - limit.remaining),
+      'x-ratelimit-resource': 'core',
+    };
   }
 
-  private route(
-    req: IncomingMessage,
+  /** The token's limit, filled again once its reset has passed. */
+  private limitOf(token: string): { remaining: number; reset: number } {
+    let limit = this.rateLimits.get(token);
+    if (!limit || this.now() >= limit.reset) {
+      limit = { remaining: 5000, reset: this.now() + 3_600_000 };
+      this.rateLimits.set(token, limit);
+    }
+    return limit;
+  }
+
+  private githubToken(req: IncomingMessage): string | null {
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    return m && this.accounts.has(m[1]!) ? m[1]! : null;
+  }
+
+  private route(req: IncomingMessage, url: URL, body: unknown, reply: Reply): void {
+    if (url.pathname.startsWith('/api/v4/')) return this.gitlab(req, url, body, reply);
+    const token = this.githubToken(req);
+    if (token === null)
+      return reply(401, {
+        message: 'Bad credentials',
+        documentation_url: GITHUB_DOCS,
+        status: '401',
+      });
+    const limit = this.limitOf(token);
+    if (limit.remaining === 0) {
+      const who = this.accounts.get(token)!;
+      return reply(403, {
+        message: `API rate limit exceeded for user ID ${who.id}.`,
+        documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+      });
+    }
+    limit.remaining--;
+    this.github(req, url, body, reply, this.accounts.get(token)!);
+  }
+
+  private github(req: IncomingMessage, url: URL, body: unknown, reply: Reply, me: Account): void {
+    // Under / (github.com, ghe.com) or /api/v3 (GitHub Enterprise Server).
+    const prefix = url.pathname.startsWith('/api/v3/') ? '/api/v3' : '';
+    const api = `${this.url}${prefix}`;
+    const path = url.pathname.slice(prefix.length);
+    const method = req.method;
+    const notFound = () =>
+      reply(404, { message: 'Not Found', documentation_url: GITHUB_DOCS, status: '404' });
+    let m: RegExpExecArray | null;
+    if (path === '/user' && method === 'GET') {
+      if (me.installation)
+        return reply(403, {
+          message: 'Resource not accessible by integration',
+          documentation_url: `${GITHUB_DOCS}/users/users#get-the-authenticated-user`,
+          status: '403',
+        });
+      return reply(200, this.publicUser(api, me));
+    }
+    // /repositories/{id}/… is where GitHub's Link headers point.
+    if ((m = /^\/repositories\/(\d+)\/(.+)$/.exec(path))) {
+      const repo = [...this.repositoryIds].find(([, id]) => id === Number(m![1]))?.[0];
+      if (!repo) return notFound();
+      return this.githubRepo(method, url, body, reply, { api, repo, rest: m[2]!, me });
+    }
+    if ((m = /^\/repos\/([^/]+\/[^/]+)\/(.+)$/.exec(path))) {
+      return this.githubRepo(method, url, body, reply, { api, repo: m[1]!, rest: m[2]!, me });
+    }
+    notFound();
+  }
+
+  private githubRepo(
+    method: string | undefined,
     url: URL,
     body: unknown,
-    reply: (status: number, json: unknown, headers?: Record<string, string>) => void,
+    reply: Reply,
+    { api, repo, rest, me }: { api: string; repo: string; rest: string; me: Account },
   ): void {
-    const path = url.pathname;
-    const method = req.method;
+    const notFound = () =>
+      reply(404, { message: 'Not Found', documentation_url: GITHUB_DOCS, status: '404' });
+    if (repo === 'acme/private') return notFound();
+    if (repo === 'acme/readonly' && method !== 'GET') {
+      return reply(403, {
+        message: 'Resource not accessible by integration',
+        documentation_url: GITHUB_DOCS,
+        status: '403',
+      });
+    }
     let m: RegExpExecArray | null;
-    // GitHub, under / or /api/v3 (Enterprise).
-    const gh = path.replace(/^\/api\/v3/, '');
-    if (
-      (m = /^\/repos\/([^/]+\/[^/]+)\/(collaborators\/([^/]+)\/permission|pulls\/(\d+))$/.exec(gh))
-    ) {
-      if (req.headers.authorization !== `Bearer ${this.token}`)
-        return reply(401, { message: 'Bad credentials' });
-      if (method !== 'GET') return reply(404, { message: 'Not Found' });
-      if (m[3] !== undefined) {
-        const login = decodeURIComponent(m[3]);
-        const permission = this.githubPermissions.get(login);
-        if (permission === undefined)
-          return reply(404, { message: `${login} is not a user or not a collaborator` });
-        const legacy =
-          permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission;
-        return reply(200, { permission: legacy, role_name: permission, user: { login } });
-      }
-      const head = this.heads.get(`github:${m[1]}#${m[4]}`);
-      if (!head) return reply(404, { message: 'Not Found' });
-      return reply(200, { number: Number(m[4]), head: { sha: head, ref: 'feature' } });
-    }
-    if ((m = /^\/repos\/([^/]+\/[^/]+)\/(issues|statuses)\/(.+)$/.exec(gh))) {
-      if (req.headers.authorization !== `Bearer ${this.token}`) {
-        return reply(401, {
-          message: 'Bad credentials',
-          documentation_url: 'https://docs.github.com/rest',
+    if ((m = /^collaborators\/([^/]+)\/permission$/.exec(rest)) && method === 'GET') {
+      const login = decodeURIComponent(m[1]!);
+      const permission = this.githubPermissions.get(login);
+      if (permission === undefined)
+        return reply(404, {
+          message: `${login} is not a user`,
+          documentation_url: GITHUB_DOCS,
+          status: '404',
         });
+      const legacy =
+        permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission;
+      const user = {
+        ...this.user(api, { login, id: 7000 + login.length, type: 'User' }),
+        role_name: permission,
+      };
+      return reply(200, { permission: legacy, role_name: permission, user });
+    }
+    if ((m = /^pulls\/(\d+)$/.exec(rest)) && method === 'GET') {
+      const key = `github:${repo}#${m[1]}`;
+      const head = this.heads.get(key);
+      if (!head) return notFound();
+      return reply(200, this.pullRequest(api, repo, Number(m[1]), head, !this.closed.has(key)));
+    }
+    if ((m = /^statuses\/([^/]+)$/.exec(rest)) && method === 'POST') {
+      const b = body as Record<string, unknown>;
+      if (!['pending', 'success', 'failure', 'error'].includes(String(b.state))) {
+        return this.invalid(reply, 'Status', 'state', 'invalid');
       }
-      const [, repo, kind, rest] = m;
-      if (repo === 'acme/private') return reply(404, { message: 'Not Found' });
-      if (repo === 'acme/readonly' && method !== 'GET') {
-        return reply(403, { message: 'Resource not accessible by integration' });
+      if (typeof b.description === 'string' && b.description.length > 140) {
+        return this.invalid(
+          reply,
+          'Status',
+          'description',
+          'custom',
+          'description is too long (maximum is 140 characters)',
+        );
       }
-      if (kind === 'statuses' && method === 'POST') {
-        const b = body as Record<string, unknown>;
-        if (!['pending', 'success', 'failure', 'error'].includes(String(b.state))) {
-          return reply(422, {
-            message: 'Validation Failed',
-            errors: [{ resource: 'Status', field: 'state', code: 'invalid' }],
-          });
-        }
-        if (typeof b.description === 'string' && b.description.length > 140) {
-          return reply(422, {
-            message: 'Validation Failed',
-            errors: [
-              {
-                resource: 'Status',
-                field: 'description',
-                code: 'custom',
-                message: 'description is too long (maximum is 140 characters)',
-              },
-            ],
-          });
-        }
-        this.statuses.push({ sha: rest ?? '', body: b });
-        return reply(201, { id: this.nextId++, ...b });
-      }
-      if ((m = /^(\d+)\/comments$/.exec(rest ?? ''))) {
-        const key = `github:${repo}#${m[1]}`;
-        if (method === 'GET') return this.pageGitHub(url, this.list(key), reply);
-        if (method === 'POST') {
-          const text = String((body as { body?: unknown }).body ?? '');
-          if (Array.from(text).length > this.limits.github) {
-            return reply(422, {
-              message: 'Validation Failed',
-              errors: [
-                {
-                  resource: 'IssueComment',
-                  code: 'custom',
-                  field: 'body',
-                  message: 'body is too long (maximum is 65536 characters)',
-                },
-              ],
-            });
-          }
-          const c = { id: this.nextId++, body: text };
-          this.comments.set(key, [...this.list(key), c]);
-          return reply(201, {
-            ...c,
-            html_url: `https://github.example/${repo}/pull/${m[1]}#issuecomment-${c.id}`,
-          });
-        }
-      }
-      if ((m = /^comments\/(\d+)$/.exec(rest ?? '')) && method === 'PATCH') {
-        const id = Number(m[1]);
+      this.statuses.push({ sha: m[1]!, body: b });
+      const id = this.nextId++;
+      const at = this.timestamp();
+      return reply(201, {
+        url: `${api}/repos/${repo}/statuses/${m[1]}`,
+        avatar_url: null,
+        id,
+        node_id: `SC_${id}`,
+        state: b.state,
+        description: b.description ?? null,
+        target_url: b.target_url ?? null,
+        context: b.context ?? 'default',
+        created_at: at,
+        updated_at: at,
+        creator: this.user(api, me),
+      });
+    }
+    if ((m = /^issues\/(\d+)\/comments$/.exec(rest))) {
+      const number = Number(m[1]);
+      const key = `github:${repo}#${number}`;
+      if (method === 'GET') return this.pageGitHub(url, api, repo, number, this.list(key), reply);
+      if (method === 'POST') {
         const text = String((body as { body?: unknown }).body ?? '');
-        if (Array.from(text).length > this.limits.github) {
-          return reply(422, {
-            message: 'Validation Failed',
-            errors: [
-              {
-                resource: 'IssueComment',
-                code: 'custom',
-                field: 'body',
-                message: 'body is too long (maximum is 65536 characters)',
-              },
-            ],
-          });
-        }
-        for (const [key, list] of this.comments) {
-          const c = list.find((x) => x.id === id);
-          if (c && key.startsWith(`github:${repo}#`)) {
-            c.body = text;
-            return reply(200, {
-              ...c,
-              html_url: `https://github.example/${repo}/pull/x#issuecomment-${c.id}`,
-            });
-          }
-        }
-        return reply(404, { message: 'Not Found' });
+        if (Array.from(text).length > this.limits.github) return this.tooLong(reply);
+        const c = this.comment(text, me);
+        this.comments.set(key, [...this.list(key), c]);
+        return reply(201, this.githubComment(api, repo, number, c));
       }
-      return reply(404, { message: 'Not Found' });
     }
-    // GitLab, under /api/v4.
-    if ((m = /^\/api\/v4\/projects\/([^/]+)\/(.+)$/.exec(url.pathname.replace(/%2F/gi, '%2F')))) {
-      if (req.headers['private-token'] !== this.token)
-        return reply(401, { message: '401 Unauthorized' });
-      const project = decodeURIComponent(m[1] ?? '');
-      const rest = m[2] ?? '';
-      if (project === 'acme/private') return reply(404, { message: '404 Project Not Found' });
-      if (project === 'acme/readonly' && method !== 'GET')
-        return reply(403, { message: '403 Forbidden' });
-      let n: RegExpExecArray | null;
-      if ((n = /^members\/all\/(\d+)$/.exec(rest)) && method === 'GET') {
-        const level = this.gitlabAccess.get(Number(n[1]));
-        if (level === undefined) return reply(404, { message: '404 Not found' });
-        return reply(200, { id: Number(n[1]), access_level: level });
-      }
-      if ((n = /^merge_requests\/(\d+)$/.exec(rest)) && method === 'GET') {
-        const head = this.heads.get(`gitlab:${project}!${n[1]}`);
-        if (!head) return reply(404, { message: '404 Not found' });
-        return reply(200, { iid: Number(n[1]), sha: head });
-      }
-      if ((n = /^merge_requests\/(\d+)\/notes$/.exec(rest))) {
-        const key = `gitlab:${project}!${n[1]}`;
-        if (method === 'GET') return this.pageGitLab(url, this.list(key), reply);
-        if (method === 'POST') {
-          const text = String((body as { body?: unknown }).body ?? '');
-          if (Array.from(text).length > this.limits.gitlab) {
-            return reply(400, {
-              message: { note: ['is too long (maximum is 1000000 characters)'] },
-            });
-          }
-          const c = { id: this.nextId++, body: text };
-          this.comments.set(key, [...this.list(key), c]);
-          return reply(201, c);
+    if ((m = /^issues\/comments\/(\d+)$/.exec(rest)) && method === 'PATCH') {
+      const id = Number(m[1]);
+      const text = String((body as { body?: unknown }).body ?? '');
+      if (Array.from(text).length > this.limits.github) return this.tooLong(reply);
+      for (const [key, list] of this.comments) {
+        const c = list.find((x) => x.id === id);
+        // GitHub lets anyone with write access edit any comment: the token here has it.
+        if (c && key.startsWith(`github:${repo}#`)) {
+          c.body = text;
+          c.updated_at = this.timestamp();
+          return reply(200, this.githubComment(api, repo, Number(key.split('#')[1]), c));
         }
       }
-      if ((n = /^merge_requests\/(\d+)\/notes\/(\d+)$/.exec(rest)) && method === 'PUT') {
-        const c = this.list(`gitlab:${project}!${n[1]}`).find((x) => x.id === Number(n![2]));
-        if (!c) return reply(404, { message: '404 Not found' });
-        c.body = String((body as { body?: unknown }).body ?? '');
-        return reply(200, c);
-      }
-      if ((n = /^statuses\/([0-9a-f]+)$/.exec(rest)) && method === 'POST') {
-        const b = body as Record<string, unknown>;
-        const sha = n[1] ?? '';
-        const prev = this.gitlabStatusStates.get(`${sha}:${String(b.name)}`);
-        if (prev === 'running' && b.state === 'running') {
-          return reply(400, {
-            message:
-              'Cannot transition status via :run from :running (Reason(s): Status cannot transition via "run")',
-          });
-        }
-        this.gitlabStatusStates.set(`${sha}:${String(b.name)}`, String(b.state));
-        this.statuses.push({ sha, body: b });
-        return reply(201, { id: this.nextId++, status: b.state });
-      }
-      return reply(404, { message: '404 Not found' });
+      return notFound();
     }
-    reply(404, { message: 'Not Found' });
+    notFound();
   }
 
-  private pageGitHub(
-    url: URL,
-    list: StoredComment[],
-    reply: (s: number, j: unknown, h?: Record<string, string>) => void,
+  private timestamp(): string {
+    return new Date(this.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+  }
+
+  private invalid(
+    reply: Reply,
+    resource: string,
+    field: string,
+    code: string,
+    message?: string,
   ): void {
-    const per = Math.min(Number(url.searchParams.get('per_page') ?? 30), this.pageSize);
-    const page = Number(url.searchParams.get('page') ?? 1);
-    const slice = list.slice((page - 1) * per, page * per);
-    const headers: Record<string, string> = {};
-    if (page * per < list.length) {
-      const next = new URL(url.toString());
-      next.searchParams.set('page', String(page + 1));
-      next.searchParams.set('per_page', String(per));
-      headers.link = `<${this.url}${next.pathname}${next.search}>; rel="next", <${this.url}${next.pathname}?page=${Math.ceil(list.length / per)}>; rel="last"`;
-    }
-    reply(
-      200,
-      slice.map((c) => ({ id: c.id, body: c.body, html_url: `https://github.example/c/${c.id}` })),
-      headers,
+    reply(422, {
+      message: 'Validation Failed',
+      errors: [{ resource, field, code, ...(message ? { message } : {}) }],
+      documentation_url: GITHUB_DOCS,
+      status: '422',
+    });
+  }
+
+  private tooLong(reply: Reply): void {
+    this.invalid(
+      reply,
+      'IssueComment',
+      'body',
+      'custom',
+      'body is too long (maximum is 65536 characters)',
     );
   }
 
-  private pageGitLab(
+  private repositoryId(repo: string): number {
+    let id = this.repositoryIds.get(repo);
+    if (id === undefined) {
+      id = 100_000 + this.repositoryIds.size;
+      this.repositoryIds.set(repo, id);
+    }
+    return id;
+  }
+
+  /** simple-user. */
+  private user(api: string, a: Pick<Account, 'login' | 'id' | 'type'>): Record<string, unknown> {
+    const u = `${api}/users/${encodeURIComponent(a.login)}`;
+    // A bot's page is its app's: https://github.com/apps/SLUG.
+    const page =
+      a.type === 'Bot'
+        ? `https://github.com/apps/${a.login.replace(/\[bot\]$/, '')}`
+        : `https://github.com/${a.login}`;
+    return {
+      login: a.login,
+      id: a.id,
+      node_id: `U_${a.id}`,
+      avatar_url: `https://avatars.githubusercontent.com/u/${a.id}?v=4`,
+      gravatar_id: '',
+      url: u,
+      html_url: page,
+      followers_url: `${u}/followers`,
+      following_url: `${u}/following{/other_user}`,
+      gists_url: `${u}/gists{/gist_id}`,
+      starred_url: `${u}/starred{/owner}{/repo}`,
+      subscriptions_url: `${u}/subscriptions`,
+      organizations_url: `${u}/orgs`,
+      repos_url: `${u}/repos`,
+      events_url: `${u}/events{/privacy}`,
+      received_events_url: `${u}/received_events`,
+      type: a.type,
+      user_view_type: 'public',
+      site_admin: false,
+    };
+  }
+
+  /** public-user (GET /user). */
+  private publicUser(api: string, a: Account): Record<string, unknown> {
+    return {
+      ...this.user(api, a),
+      name: a.login,
+      company: null,
+      blog: '',
+      location: null,
+      email: null,
+      hireable: null,
+      bio: null,
+      public_repos: 0,
+      public_gists: 0,
+      followers: 0,
+      following: 0,
+      created_at: '2020-01-01T00:00:00Z',
+      updated_at: '2020-01-01T00:00:00Z',
+    };
+  }
+
+  /** issue-comment. */
+  private githubComment(
+    api: string,
+    repo: string,
+    number: number,
+    c: StoredComment,
+  ): Record<string, unknown> {
+    return {
+      id: c.id,
+      node_id: `IC_${c.id}`,
+      url: `${api}/repos/${repo}/issues/comments/${c.id}`,
+      html_url: `https://github.example/${repo}/pull/${number}#issuecomment-${c.id}`,
+      body: c.body,
+      user: this.user(api, c.author),
+      created_at: c.created_at,
+      updated_at: c.updated_at,
+      issue_url: `${api}/repos/${repo}/issues/${number}`,
+      author_association: c.author === POOLSYNC ? 'MEMBER' : 'NONE',
+      performed_via_github_app: null,
+    };
+  }
+
+  /** pull-request: the recorded `pull_request` payload, at this number, head and state. */
+  private pullRequest(
+    api: string,
+    repo: string,
+    number: number,
+    head: string,
+    open: boolean,
+  ): unknown {
+    const pr = structuredClone(recordedPullRequest) as Record<string, unknown> & {
+      head: Record<string, unknown>;
+    };
+    return {
+      ...pr,
+      url: `${api}/repos/${repo}/pulls/${number}`,
+      number,
+      state: open ? 'open' : 'closed',
+      head: { ...pr.head, sha: head },
+      // In the REST answer, absent from the recorded webhook payload.
+      auto_merge: null,
+    };
+  }
+
+  /** A page of comments with GitHub's Link header (`/repositories/{id}/…`, prev, next, last, first). */
+  private pageGitHub(
     url: URL,
+    api: string,
+    repo: string,
+    number: number,
     list: StoredComment[],
-    reply: (s: number, j: unknown, h?: Record<string, string>) => void,
+    reply: Reply,
   ): void {
-    const per = Math.min(Number(url.searchParams.get('per_page') ?? 20), this.pageSize);
+    const per = Math.min(Number(url.searchParams.get('per_page') ?? 30), this.pageSize);
     const page = Number(url.searchParams.get('page') ?? 1);
-    const slice = list.slice((page - 1) * per, page * per);
-    const more = page * per < list.length;
+    const last = Math.max(1, Math.ceil(list.length / per));
+    const at = (p: number) =>
+      `<${api}/repositories/${this.repositoryId(repo)}/issues/${number}/comments?per_page=${per}&page=${p}>`;
+    const links = [
+      ...(page > 1 ? [`${at(page - 1)}; rel="prev"`] : []),
+      ...(page < last ? [`${at(page + 1)}; rel="next"`, `${at(last)}; rel="last"`] : []),
+      ...(page > 1 ? [`${at(1)}; rel="first"`] : []),
+    ];
     reply(
       200,
-      slice.map((c) => ({ id: c.id, body: c.body, system: c.system ?? false })),
-      { 'x-next-page': more ? String(page + 1) : '', 'x-page': String(page) },
+      list.slice((page - 1) * per, page * per).map((c) => this.githubComment(api, repo, number, c)),
+      links.length > 0 ? { link: links.join(', ') } : {},
+    );
+  }
+
+  private gitlab(req: IncomingMessage, url: URL, body: unknown, reply: Reply): void {
+    const me = this.accounts.get(String(req.headers['private-token'] ?? ''));
+    if (!me) return reply(401, { message: '401 Unauthorized' });
+    const method = req.method;
+    const path = url.pathname.slice('/api/v4'.length);
+    if (path === '/user' && method === 'GET') return reply(200, this.gitlabUser(me));
+    const m = /^\/projects\/([^/]+)\/(.+)$/.exec(path);
+    if (!m) return reply(404, { message: '404 Not found' });
+    const project = decodeURIComponent(m[1]!);
+    const rest = m[2]!;
+    if (project === 'acme/private') return reply(404, { message: '404 Project Not Found' });
+    if (project === 'acme/readonly' && method !== 'GET')
+      return reply(403, { message: '403 Forbidden' });
+    const web = `https://gitlab.example/${/^\d+$/.test(project) ? `group/project-${project}` : project}`;
+    let n: RegExpExecArray | null;
+    if ((n = /^members\/all\/(\d+)$/.exec(rest)) && method === 'GET') {
+      const level = this.gitlabAccess.get(Number(n[1]));
+      if (level === undefined) return reply(404, { message: '404 Not found' });
+      return reply(200, {
+        ...this.gitlabUser({ login: `user${n[1]}`, id: Number(n[1]), type: 'User' }),
+        access_level: level,
+      });
+    }
+    if ((n = /^merge_requests\/(\d+)$/.exec(rest)) && method === 'GET') {
+      const key = `gitlab:${project}!${n[1]}`;
+      const head = this.heads.get(key) ?? 'f'.repeat(40);
+      return reply(200, {
+        id: 50_000 + Number(n[1]),
+        iid: Number(n[1]),
+        project_id: /^\d+$/.test(project) ? Number(project) : 1,
+        state: this.closed.has(key) ? 'closed' : 'opened',
+        sha: head,
+        web_url: `${web}/-/merge_requests/${n[1]}`,
+      });
+    }
+    if ((n = /^merge_requests\/(\d+)\/notes$/.exec(rest))) {
+      const key = `gitlab:${project}!${n[1]}`;
+      if (method === 'GET') return this.pageGitLab(url, this.list(key), reply);
+      if (method === 'POST') {
+        const text = String((body as { body?: unknown }).body ?? '');
+        if (Array.from(text).length > this.limits.gitlab) {
+          return reply(400, { message: { note: ['is too long (maximum is 1000000 characters)'] } });
+        }
+        const c = this.comment(text, me);
+        this.comments.set(key, [...this.list(key), c]);
+        return reply(201, this.gitlabNote(c, Number(n[1])));
+      }
+    }
+    if ((n = /^merge_requests\/(\d+)\/notes\/(\d+)$/.exec(rest)) && method === 'PUT') {
+      const c = this.list(`gitlab:${project}!${n[1]}`).find((x) => x.id === Number(n![2]));
+      if (!c) return reply(404, { message: '404 Not found' });
+      // Only a note's author may edit it.
+      if (c.author.id !== me.id) return reply(403, { message: '403 Forbidden' });
+      c.body = String((body as { body?: unknown }).body ?? '');
+      c.updated_at = this.timestamp();
+      return reply(200, this.gitlabNote(c, Number(n[1])));
+    }
+    if ((n = /^statuses\/([0-9a-f]+)$/.exec(rest)) && method === 'POST') {
+      const b = body as Record<string, unknown>;
+      const sha = n[1] ?? '';
+      const prev = this.gitlabStatusStates.get(`${sha}:${String(b.name)}`);
+      if (prev === 'running' && b.state === 'running') {
+        return reply(400, {
+          message:
+            'Cannot transition status via :run from :running (Reason(s): Status cannot transition via "run")',
+        });
+      }
+      this.gitlabStatusStates.set(`${sha}:${String(b.name)}`, String(b.state));
+      this.statuses.push({ sha, body: b });
+      return reply(201, {
+        id: this.nextId++,
+        sha,
+        status: b.state,
+        name: b.name,
+        target_url: b.target_url ?? null,
+        description: b.description ?? null,
+        created_at: this.timestamp(),
+        author: this.gitlabUser(me),
+      });
+    }
+    reply(404, { message: '404 Not found' });
+  }
+
+  private gitlabUser(a: Pick<Account, 'login' | 'id' | 'type'>): Record<string, unknown> {
+    return {
+      id: a.id,
+      username: a.login,
+      name: a.login,
+      state: 'active',
+      avatar_url: `https://gitlab.example/uploads/user/avatar/${a.id}/avatar.png`,
+      web_url: `https://gitlab.example/${a.login}`,
+      bot: a.type === 'Bot',
+    };
+  }
+
+  private gitlabNote(c: StoredComment, iid: number): Record<string, unknown> {
+    return {
+      id: c.id,
+      type: null,
+      body: c.body,
+      attachment: null,
+      author: this.gitlabUser(c.author),
+      created_at: c.created_at,
+      updated_at: c.updated_at,
+      system: c.system ?? false,
+      noteable_id: 50_000 + iid,
+      noteable_type: 'MergeRequest',
+      noteable_iid: iid,
+      resolvable: false,
+      confidential: false,
+      internal: false,
+      imported: false,
+      imported_from: 'none',
+    };
+  }
+
+  /** A page of notes with GitLab's pagination headers (X-Next-Page, X-Page, …, Link). */
+  private pageGitLab(url: URL, list: StoredComment[], reply: Reply): void {
+    const per = Math.min(Number(url.searchParams.get('per_page') ?? 20), this.pageSize);
+    const page = Number(url.searchParams.get('page') ?? 1);
+    const pages = Math.max(1, Math.ceil(list.length / per));
+    const at = (p: number) => {
+      const u = new URL(url.toString());
+      u.searchParams.set('page', String(p));
+      u.searchParams.set('per_page', String(per));
+      return `<${u.toString()}>`;
+    };
+    const links = [
+      ...(page > 1 ? [`${at(page - 1)}; rel="prev"`] : []),
+      ...(page < pages ? [`${at(page + 1)}; rel="next"`] : []),
+      `${at(1)}; rel="first"`,
+      `${at(pages)}; rel="last"`,
+    ];
+    const iid = Number(/merge_requests\/(\d+)/.exec(url.pathname)?.[1] ?? 0);
+    reply(
+      200,
+      list.slice((page - 1) * per, page * per).map((c) => this.gitlabNote(c, iid)),
+      {
+        'x-next-page': page < pages ? String(page + 1) : '',
+        'x-page': String(page),
+        'x-per-page': String(per),
+        'x-prev-page': page > 1 ? String(page - 1) : '',
+        'x-total': String(list.length),
+        'x-total-pages': String(pages),
+        link: links.join(', '),
+      },
     );
   }
 }

@@ -1,10 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { forgeTargetFromRemote } from '../../src/daemon/pull-requests.js';
 import { commentMarker } from '../../src/vcs/comment.js';
 import { createGitHubClient, normalizeGitHubApiUrl } from '../../src/vcs/github.js';
 import { publishPlan } from '../../src/vcs/publish.js';
 import { VcsApiError, VcsConfigError, type PublishOutcome } from '../../src/vcs/types.js';
-import { FakeForge } from './fake-forge.js';
+import { fakeClock } from './fake-clock.js';
+import { FakeForge, type Account } from './fake-forge.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
+
+const MALLORY: Account = { login: 'mallory', id: 666, type: 'User' };
 
 const SHA = 'a'.repeat(40);
 const FAST = { maxRetries: 2, minDelayMs: 5, maxDelayMs: 50 };
@@ -46,7 +50,8 @@ describe('GitHub publishPlan', () => {
 
     const calls = forge.requests.map((q) => `${q.method} ${q.url}`);
     expect(calls).toEqual([
-      // A bare host gets GitHub Enterprise's /api/v3 prefix.
+      // A bare host gets GitHub Enterprise's /api/v3 prefix; who the token is, once per process.
+      'GET /api/v3/user',
       'GET /api/v3/repos/acme/cfg/issues/7/comments?per_page=100',
       'POST /api/v3/repos/acme/cfg/issues/7/comments',
       `POST /api/v3/repos/acme/cfg/statuses/${SHA}`,
@@ -82,6 +87,8 @@ describe('GitHub publishPlan', () => {
     const r3 = await publish({ outcome: planOutcome(3), commit: 'b'.repeat(40) });
     expect(r3.comment).toBe('unchanged');
     expect(forge.requests.filter((q) => q.method === 'PATCH')).toHaveLength(1);
+    // Who the token is was asked once in this process, not once per publish.
+    expect(forge.requests.filter((q) => q.url === '/api/v3/user')).toHaveLength(1);
   });
 
   it('finds its comment on a later page of a long discussion (Link pagination)', async () => {
@@ -98,10 +105,12 @@ describe('GitHub publishPlan', () => {
     expect(list).toHaveLength(67);
     expect(list[65]!.body).toContain('1 to update');
     expect(list[66]!.body).toBe('later note quoting <!-- poolsync:plan -->');
+    // The pages GitHub's Link header names: /repositories/{id}/….
     expect(forge.requests.filter((q) => q.method === 'GET').map((q) => q.url)).toEqual([
+      '/api/v3/user',
       '/api/v3/repos/acme/cfg/issues/7/comments?per_page=100',
-      '/api/v3/repos/acme/cfg/issues/7/comments?per_page=30&page=2',
-      '/api/v3/repos/acme/cfg/issues/7/comments?per_page=30&page=3',
+      '/api/v3/repositories/100000/issues/7/comments?per_page=30&page=2',
+      '/api/v3/repositories/100000/issues/7/comments?per_page=30&page=3',
     ]);
   });
 
@@ -195,24 +204,21 @@ describe('GitHub API errors', () => {
   });
 
   it('5xx is retried, then succeeds', async () => {
-    forge.faults.push({ match: /^GET /, status: 502, times: 2 });
+    forge.faults.push({ match: /^GET .*\/comments$/, status: 502, times: 2 });
     const r = await publish();
     expect(r.comment).toBe('created');
-    expect(forge.requests.filter((q) => q.method === 'GET')).toHaveLength(3);
+    expect(forge.requests.filter((q) => q.url.includes('/comments?'))).toHaveLength(3);
   });
 
-  it('5xx that persists gives a clear error after the retries', async () => {
-    forge.faults.push({ match: /^GET /, status: 503, times: 100 });
+  it('5xx that persists gives a clear error after the retries, counted truly', async () => {
+    forge.faults.push({ match: /^GET .*\/comments$/, status: 503, times: 100 });
     await expectError(publish(), 503, /HTTP 503 after 3 attempts.*try again later/);
-    expect(forge.requests).toHaveLength(3);
-  });
-
-  it('429 honours Retry-After', async () => {
-    forge.faults.push({ match: /^GET /, status: 429, headers: { 'retry-after': '1' } });
-    const started = Date.now();
-    await publish({ retry: { maxRetries: 2, minDelayMs: 1, maxDelayMs: 5000 } });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-    expect(forge.requests.filter((q) => q.method === 'GET')).toHaveLength(2);
+    expect(forge.requests.filter((q) => q.url.includes('/comments?'))).toHaveLength(3);
+    // A refusal is not retried, and its message claims no retries.
+    forge.faults.length = 0;
+    forge.faults.push({ match: /^POST .*\/comments$/, status: 403, times: 1 });
+    const err = await expectError(publish(), 403, /refused to comment/);
+    expect(err.message).not.toMatch(/attempt/);
   });
 
   it('a 403 secondary rate limit with Retry-After is retried', async () => {
@@ -249,7 +255,7 @@ describe('GitHub API errors', () => {
     await expectError(
       publish({ apiUrl: url }),
       null,
-      /could not be reached to list the comments.*tried up to 3 times.*--api-url/,
+      /could not be reached to read who the token is \(tried 3 times\).*--api-url/,
     );
   });
 });
@@ -290,33 +296,212 @@ describe('GitHub client configuration', () => {
   });
 });
 
-describe('GitHub rate limits', () => {
-  it('a primary rate limit that outlasts the retries says so (not "permissions")', async () => {
-    const forge = await new FakeForge().start();
+describe("poolsync's own comment (issue 47)", () => {
+  it('a comment by another user that opens with the marker is never edited: poolsync posts its own', async () => {
+    forge.seed('github:acme/cfg#7', [{ body: `${commentMarker()}\nforged plan`, author: MALLORY }]);
+    const r = await publish();
+    expect(r.comment).toBe('created');
+    const list = forge.list('github:acme/cfg#7');
+    expect(list.map((c) => [c.author.login, c.body.slice(-11)])).toEqual([
+      ['mallory', 'forged plan'],
+      ['poolsync-bot', expect.any(String)],
+    ]);
+    expect(forge.requests.filter((q) => q.method === 'PATCH')).toEqual([]);
+    // The next push edits poolsync's own comment, still never mallory's.
+    expect((await publish({ outcome: planOutcome(2) })).comment).toBe('updated');
+    expect(list[0]!.body).toBe(`${commentMarker()}\nforged plan`);
+    expect(list[1]!.body).toContain('2 to update');
+  });
+
+  it('an installation token (GET /user refused) is the app bot: github-actions[bot] in Actions, POOLSYNC_GITHUB_APP_SLUG elsewhere', async () => {
+    const bot: Account = {
+      login: 'github-actions[bot]',
+      id: 41898282,
+      type: 'Bot',
+      installation: true,
+    };
+    const token = forge.tokenOf(bot);
+    forge.seed('github:acme/cfg#7', [`${commentMarker()}\nby poolsync-bot, another identity`]);
+    const outside = await publish({ token }).catch((e: unknown) => e);
+    expect(outside).toBeInstanceOf(VcsConfigError);
+    expect((outside as Error).message).toMatch(/installation token.*POOLSYNC_GITHUB_APP_SLUG/);
+
+    vi.stubEnv('GITHUB_ACTIONS', 'true');
     try {
-      forge.faults.push({
-        match: /^GET /,
-        status: 403,
-        times: 10,
-        headers: { 'x-ratelimit-remaining': '0' },
-        body: { message: 'API rate limit exceeded for installation ID 1.' },
-      });
-      const err = await publishPlan({
-        provider: 'github',
-        apiUrl: forge.url,
-        repository: 'acme/cfg',
-        number: 1,
-        commit: SHA,
-        token: forge.token,
-        outcome: planOutcome(),
-        retry: FAST,
-      }).catch((e: unknown) => e);
-      expect((err as Error).message).toMatch(
-        /rate limit exceeded.*after 3 attempts.*Try again later/,
-      );
-      expect(forge.requests).toHaveLength(3);
+      expect((await publish({ token })).comment).toBe('created');
+      forge.seed('github:acme/cfg#8', [{ body: `${commentMarker()}\nold`, author: bot }]);
+      expect((await publish({ token, number: 8 })).comment).toBe('updated');
     } finally {
-      await forge.stop();
+      vi.unstubAllEnvs();
     }
+    // /user was asked once for this token and API: the identity is the process's.
+    const asked = forge.requests.filter(
+      (q) => q.url === '/api/v3/user' && q.headers.authorization === `Bearer ${token}`,
+    );
+    expect(asked).toHaveLength(2); // the refusal outside Actions is not remembered
+  });
+
+  it('a comment posted as someone else than the identity poolsync took is an error, not a silent duplicate', async () => {
+    const token = forge.tokenOf({
+      login: 'acme-poolsync[bot]',
+      id: 77,
+      type: 'Bot',
+      installation: true,
+    });
+    vi.stubEnv('POOLSYNC_GITHUB_APP_SLUG', 'other-app');
+    try {
+      const err = await publish({ token }).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(
+        /posted as acme-poolsync\[bot\], not as other-app\[bot\]/,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe('a commit status always ends (issue 47)', () => {
+  it('a comment that cannot be posted (a read-only token) leaves an error status with the reason', async () => {
+    forge.faults.push({
+      match: /^POST .*\/issues\/7\/comments$/,
+      status: 403,
+      body: { message: 'Resource not accessible by integration', documentation_url: 'x' },
+    });
+    await expect(publish()).rejects.toThrow(/refused to comment/);
+    expect(forge.statuses).toEqual([
+      {
+        sha: SHA,
+        body: expect.objectContaining({
+          state: 'error',
+          description: expect.stringMatching(
+            /^Could not post the plan comment: GitHub refused to comment/,
+          ),
+        }),
+      },
+    ]);
+    expect(String(forge.statuses[0]!.body.description).length).toBeLessThanOrEqual(140);
+  });
+});
+
+/** GitHub's answer to a secondary rate limit (docs.github.com, "Rate limits for the REST API"). */
+const SECONDARY = {
+  message:
+    'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+  documentation_url:
+    'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+};
+
+describe("GitHub's rate-limit rules (issue 47; an injected clock, no real waits)", () => {
+  const limited = (clock: ReturnType<typeof fakeClock>, deadlineMs = 10 * 60_000) => ({
+    retry: { maxRetries: 4, minDelayMs: 5, maxDelayMs: 50, deadlineMs, clock },
+  });
+
+  it('a one-hour primary limit: stops at once saying when it resets, and sends nothing before the reset', async () => {
+    const clock = fakeClock();
+    forge.now = clock.now;
+    const token = forge.tokenOf({ login: 'limited', id: 31, type: 'User' });
+    const reset = clock.now() + 3_600_000;
+    forge.exhaust(token, reset);
+    const until = new Date(reset).toISOString().replace(/\.\d+Z$/, 'Z');
+    const first = await expectErrorOf(publish({ token, ...limited(clock) }));
+    expect(first.message).toBe(
+      `GitHub rate limit: no request may be sent until ${until} (in 1h), longer than poolsync waits (10m, POOLSYNC_RATE_LIMIT_WAIT); stopped after 1 attempt to read who the token is. Try again after ${until}.`,
+    );
+    expect(forge.requests).toHaveLength(1);
+    // Another client of the same token in this process sends nothing at all.
+    const second = await expectErrorOf(publish({ token, ...limited(clock) }));
+    expect(second.message).toContain('stopped before sending a request');
+    expect(forge.requests).toHaveLength(1);
+    expect(clock.waits).toEqual([]);
+    // With a deadline past the reset it waits for it, in full, then goes on.
+    expect((await publish({ token, ...limited(clock, 2 * 3_600_000) })).comment).toBe('created');
+    expect(clock.waits).toEqual([3_600_000]);
+    expect(forge.requests.slice(1).every((q) => q.at >= reset)).toBe(true);
+  });
+
+  it('Retry-After is waited in full (60 s, never cut to 30 s)', async () => {
+    const clock = fakeClock();
+    forge.now = clock.now;
+    forge.faults.push({
+      match: /^GET .*\/comments$/,
+      status: 403,
+      headers: { 'retry-after': '60' },
+      body: SECONDARY,
+    });
+    expect((await publish(limited(clock))).comment).toBe('created');
+    expect(clock.waits).toEqual([60_000]);
+  });
+
+  it('a secondary limit without Retry-After: at least a minute, growing, and the message counts the attempts', async () => {
+    const clock = fakeClock();
+    forge.now = clock.now;
+    forge.faults.push({
+      match: /^POST .*\/comments$/,
+      status: 403,
+      times: 100,
+      body: SECONDARY,
+    });
+    const err = await expectErrorOf(publish(limited(clock, 24 * 3_600_000)));
+    expect(clock.waits).toEqual([60_000, 120_000, 240_000, 480_000]);
+    expect(err.message).toMatch(
+      /rate limit exceeded while trying to comment on pull request #7.*still after 5 attempts/,
+    );
+    expect(
+      forge.requests.filter((q) => q.method === 'POST' && q.url.endsWith('/comments')),
+    ).toHaveLength(5);
+    // …and the status still ends (the status endpoint is not limited here).
+    expect(forge.statuses.at(-1)!.body.state).toBe('error');
+  });
+
+  it('a wait past the deadline stops at once, saying until when', async () => {
+    const clock = fakeClock();
+    forge.now = clock.now;
+    forge.faults.push({
+      match: /^GET .*\/comments$/,
+      status: 429,
+      headers: { 'retry-after': '900' },
+    });
+    const err = await expectErrorOf(publish(limited(clock)));
+    expect(err.message).toMatch(
+      /until 2026-03-02T10:15:00Z \(in 15m\), longer than poolsync waits \(10m/,
+    );
+    expect(clock.waits).toEqual([]);
+  });
+
+  it('POOLSYNC_RATE_LIMIT_WAIT sets the deadline', async () => {
+    const { rateLimitWait } = await import('../../src/vcs/http.js');
+    expect(rateLimitWait({})).toBe(600_000);
+    expect(rateLimitWait({ POOLSYNC_RATE_LIMIT_WAIT: '1h30m' })).toBe(5_400_000);
+    expect(() => rateLimitWait({ POOLSYNC_RATE_LIMIT_WAIT: '90' })).toThrow(/not a duration/);
+  });
+});
+
+async function expectErrorOf(p: Promise<unknown>): Promise<Error> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(Error);
+  return err as Error;
+}
+
+describe('GitHub Enterprise Cloud with data residency (GHE.com)', () => {
+  it('api.SUBDOMAIN.ghe.com has no /api/v3; a SUBDOMAIN.ghe.com remote maps to it', () => {
+    expect(normalizeGitHubApiUrl('https://api.octocorp.ghe.com')).toBe(
+      'https://api.octocorp.ghe.com',
+    );
+    expect(normalizeGitHubApiUrl('https://octocorp.ghe.com')).toBe('https://api.octocorp.ghe.com');
+    expect(forgeTargetFromRemote('https://octocorp.ghe.com/acme/cfg.git', 'github')).toEqual({
+      repository: 'acme/cfg',
+      apiUrl: 'https://api.octocorp.ghe.com',
+    });
+    expect(forgeTargetFromRemote('git@octocorp.ghe.com:acme/cfg.git', 'github')).toEqual({
+      repository: 'acme/cfg',
+      apiUrl: 'https://api.octocorp.ghe.com',
+    });
+    // GitHub Enterprise Server stays at /api/v3.
+    expect(forgeTargetFromRemote('git@ghe.acme.io:acme/cfg.git', 'github')?.apiUrl).toBe(
+      'https://ghe.acme.io/api/v3',
+    );
   });
 });

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commentMarker } from '../../src/vcs/comment.js';
 import { createGitLabClient, normalizeGitLabApiUrl } from '../../src/vcs/gitlab.js';
-import { publishPending, publishPlan } from '../../src/vcs/publish.js';
+import { publishPlan, publishStatus } from '../../src/vcs/publish.js';
 import { VcsApiError, type PublishOutcome } from '../../src/vcs/types.js';
-import { FakeForge } from './fake-forge.js';
+import { fakeClock } from './fake-clock.js';
+import { FakeForge, type Account } from './fake-forge.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
 
 const SHA = 'c'.repeat(40);
@@ -43,6 +44,7 @@ describe('GitLab publishPlan', () => {
     expect(notes).toHaveLength(1);
     expect(notes[0]!.body.startsWith(commentMarker())).toBe(true);
     expect(forge.requests.map((q) => `${q.method} ${q.url}`)).toEqual([
+      'GET /api/v4/user',
       'GET /api/v4/projects/acme%2Finfra%2Fcfg/merge_requests/12/notes?per_page=100&sort=asc&order_by=created_at',
       'POST /api/v4/projects/acme%2Finfra%2Fcfg/merge_requests/12/notes',
       `POST /api/v4/projects/acme%2Finfra%2Fcfg/statuses/${SHA}`,
@@ -66,7 +68,7 @@ describe('GitLab publishPlan', () => {
     forge.pageSize = 20;
     forge.seed(
       'gitlab:acme/infra/cfg!12',
-      Array.from({ length: 45 }, (_, i) => ({ id: i + 1, body: `note ${i}`, system: i % 2 === 0 })),
+      Array.from({ length: 45 }, (_, i) => ({ body: `note ${i}`, system: i % 2 === 0 })),
     );
     await publish();
     await publish({ outcome: planOutcome(4) });
@@ -75,7 +77,9 @@ describe('GitLab publishPlan', () => {
     expect(notes.at(-1)!.body).toContain('4 to update');
     expect(forge.requests.filter((q) => q.method === 'PUT')).toHaveLength(1);
     // 46 notes in pages of 20: three pages on the second run.
-    const gets = forge.requests.filter((q) => q.method === 'GET').map((q) => q.url);
+    const gets = forge.requests
+      .filter((q) => q.method === 'GET' && q.url.includes('/notes'))
+      .map((q) => q.url);
     expect(gets.slice(3)).toEqual([
       '/api/v4/projects/acme%2Finfra%2Fcfg/merge_requests/12/notes?per_page=100&sort=asc&order_by=created_at',
       '/api/v4/projects/acme%2Finfra%2Fcfg/merge_requests/12/notes?per_page=100&sort=asc&order_by=created_at&page=2',
@@ -93,14 +97,76 @@ describe('GitLab publishPlan', () => {
       token: forge.token,
       retry: FAST,
     };
-    await publishPending(base);
-    await publishPending(base);
+    await publishStatus(base, 'pending', 'Planning…');
+    await publishStatus(base, 'pending', 'Planning…');
     await publishPlan({
       ...base,
       outcome: { kind: 'invalid', errorsText: 'x.yaml:1:1: YAML bad', errorCount: 1 },
     });
     expect(forge.statuses.map((s) => s.body.state)).toEqual(['running', 'failed']);
     expect(forge.requests.some((q) => q.url.startsWith('/api/v4/projects/4242/'))).toBe(true);
+    // A numeric project id: the status links to the note through the merge request's web_url.
+    expect(forge.statuses.at(-1)!.body.target_url).toMatch(
+      /^https:\/\/gitlab\.example\/group\/project-4242\/-\/merge_requests\/12#note_\d+$/,
+    );
+  });
+});
+
+describe("poolsync's own note (issue 47)", () => {
+  const MALLORY: Account = { login: 'mallory', id: 666, type: 'User' };
+
+  it('a note by another user carrying the marker is never edited (GitLab would refuse: 403) nor trusted', async () => {
+    forge.seed('gitlab:acme/infra/cfg!12', [
+      { body: `${commentMarker()}\nforged plan`, author: MALLORY },
+    ]);
+    const r = await publish();
+    expect(r.comment).toBe('created');
+    expect(forge.requests.filter((q) => q.method === 'PUT')).toEqual([]);
+    const notes = forge.list('gitlab:acme/infra/cfg!12');
+    expect(notes.map((n) => n.author.login)).toEqual(['mallory', 'poolsync-bot']);
+    expect(notes[0]!.body).toBe(`${commentMarker()}\nforged plan`);
+    expect(forge.statuses.at(-1)!.body.state).toBe('success');
+  });
+
+  it('the forge refuses to let anyone but the author edit a note', async () => {
+    forge.seed('gitlab:acme/infra/cfg!12', [{ body: 'mine', author: MALLORY }]);
+    const api = createGitLabClient({
+      apiUrl: forge.url,
+      repository: 'acme/infra/cfg',
+      number: 12,
+      token: forge.token,
+      retry: FAST,
+    });
+    const id = forge.list('gitlab:acme/infra/cfg!12')[0]!.id;
+    await expect(api.updateComment(id, 'taken')).rejects.toMatchObject({ status: 403 });
+    await api.close();
+  });
+});
+
+describe('GitLab rate limits (issue 47)', () => {
+  it('429 with Retry-After, or with RateLimit-Reset only, is waited as asked', async () => {
+    const clock = fakeClock();
+    forge.now = clock.now;
+    const started = clock.now();
+    const reset = Math.ceil((started + 90_000) / 1000);
+    forge.faults.push(
+      {
+        match: /^GET .*\/notes$/,
+        status: 429,
+        headers: { 'retry-after': '30' },
+        body: { message: 'Retry later' },
+      },
+      {
+        match: /^POST .*\/notes$/,
+        status: 429,
+        headers: { 'ratelimit-remaining': '0', 'ratelimit-reset': String(reset) },
+        body: { message: 'Retry later' },
+      },
+    );
+    const r = await publish({ retry: { ...FAST, clock, deadlineMs: 600_000 } });
+    expect(r.comment).toBe('created');
+    // Retry-After in full; then until RateLimit-Reset (30 s of its 90 had passed).
+    expect(clock.waits).toEqual([30_000, reset * 1000 - (started + 30_000)]);
   });
 });
 

@@ -95,6 +95,29 @@ describe('poolsync plan --comment', () => {
     expect(forge.list('github:acme/cfg#7')).toHaveLength(1);
   });
 
+  it("never edits another user's comment that carries the marker (issue 47)", async () => {
+    const forged = '<!-- poolsync:plan -->\nPlan: 0 to create, 0 to update. Approve away.';
+    forge.seed('github:acme/cfg#11', [
+      { body: forged, author: { login: 'mallory', id: 666, type: 'User' } },
+    ]);
+    const args = [
+      '--comment',
+      'github',
+      '--repo',
+      'acme/cfg',
+      '--pr',
+      '11',
+      '--api-url',
+      forge.url,
+    ];
+    const r = await plan(args, { GITHUB_TOKEN: forge.token });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Plan comment created/);
+    const comments = forge.list('github:acme/cfg#11');
+    expect(comments.map((c) => c.author.login)).toEqual(['mallory', 'poolsync-bot']);
+    expect(comments[0]!.body).toBe(forged);
+  });
+
   it('comments the validation errors of an invalid repository and fails the status (GitLab)', async () => {
     writeFileSync(
       join(repo, 'broken.yaml'),

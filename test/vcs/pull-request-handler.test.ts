@@ -12,6 +12,8 @@ import {
   type PullRequestHandlerOptions,
 } from '../../src/vcs/pull-request-handler.js';
 import type { PullRequestEvent } from '../../src/vcs/types.js';
+import { until } from '../helpers/until.js';
+import { fakeClock } from './fake-clock.js';
 import { FakeForge } from './fake-forge.js';
 
 const POOL = `apiVersion: poolsync/v1
@@ -217,5 +219,63 @@ describe('pull-request handler (daemon path), end to end with a real Git reposit
     expect(notes).toHaveLength(1);
     expect(notes[0]!.body.startsWith(commentMarker('pools'))).toBe(true);
     expect(forge.statuses.map((s) => s.body.state)).toEqual(['running', 'success']);
+  });
+});
+
+describe('every failure after pending ends in a final status (issue 47)', () => {
+  it("a comment the token may not post (a fork's read-only token): pending, then error with the reason", async () => {
+    const sha = pushPullRequest('refs/pull/7/head', { 'pools/batch.yaml': QUEUE }, 'fork');
+    forge.faults.push({
+      match: /^POST .*\/issues\/7\/comments$/,
+      status: 403,
+      body: { message: 'Resource not accessible by integration', documentation_url: 'x' },
+    });
+    const handle = handlerFor();
+    await expect(handle(event({ headSha: sha }))).rejects.toThrow(/refused to comment/);
+    expect(forge.statuses.map((s) => [s.sha, s.body.state])).toEqual([
+      [sha, 'pending'],
+      [sha, 'error'],
+    ]);
+    expect(forge.statuses[1]!.body.description).toMatch(
+      /^Could not post the plan comment: GitHub refused/,
+    );
+  });
+
+  it('GitLab: a foreign note with the marker is left alone; poolsync posts its own and the status succeeds', async () => {
+    const sha = pushPullRequest('refs/merge-requests/3/head', { 'pools/batch.yaml': QUEUE }, 'mr');
+    forge.seed('gitlab:acme/cfg!3', [
+      {
+        body: `${commentMarker('pools')}\nnot poolsync's`,
+        author: { login: 'eve', id: 5, type: 'User' },
+      },
+    ]);
+    const handle = handlerFor({ provider: 'gitlab' });
+    await handle(event({ provider: 'gitlab', number: 3, headSha: sha, action: 'open' }));
+    expect(forge.list('gitlab:acme/cfg!3').map((n) => n.author.login)).toEqual([
+      'eve',
+      'poolsync-bot',
+    ]);
+    expect(forge.statuses.map((s) => s.body.state)).toEqual(['running', 'success']);
+  });
+
+  it('a primary limit used up by the pending status: no request before its reset, then the status ends with error', async () => {
+    const sha = pushPullRequest('refs/pull/7/head', { 'pools/batch.yaml': QUEUE }, 'limited');
+    const clock = fakeClock();
+    forge.now = clock.now;
+    const reset = clock.now() + 3_600_000;
+    forge.rateLimits.set(forge.token, { remaining: 2, reset }); // GET /user and the pending status
+    const handle = handlerFor({ retry: { maxRetries: 1, minDelayMs: 5, maxDelayMs: 20, clock } });
+    await expect(handle(event({ headSha: sha }))).rejects.toThrow(
+      /rate limit: no request may be sent until/,
+    );
+    await until('the final status', () => forge.statuses.length === 2);
+    expect(forge.statuses.map((s) => s.body.state)).toEqual(['pending', 'error']);
+    expect(forge.statuses[1]!.body.description).toMatch(
+      /^Could not post the plan comment: GitHub rate limit/,
+    );
+    const last = forge.requests.at(-1)!;
+    expect(last.at).toBeGreaterThanOrEqual(reset);
+    // Between the pending status and the reset, nothing was sent.
+    expect(forge.requests.filter((q) => q.at < reset)).toHaveLength(2);
   });
 });

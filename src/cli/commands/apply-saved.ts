@@ -46,7 +46,8 @@ function elsewhere(path: string, plan: Plan, here: string): UserError {
 export function checkSavedPlanEndpoint(path: string, plan: Plan, url: string): void {
   if (!plan.control_plane) return;
   const endpoint = controlPlaneEndpoint(url);
-  if (endpoint !== plan.control_plane.endpoint) throw elsewhere(path, plan, endpoint);
+  if (endpoint !== controlPlaneEndpoint(plan.control_plane.endpoint))
+    throw elsewhere(path, plan, endpoint);
 }
 
 /**

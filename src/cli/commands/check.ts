@@ -34,7 +34,7 @@ export async function check(args: CheckArgs): Promise<void> {
   const maxRetries = checkMaxRetries(args['max-retries']);
   let cp: ControlPlane | null = null;
   try {
-    const token = await resolveToken(args['token-file']);
+    const token = await resolveToken(args['token-file'], args['control-plane']);
     cp = await openControlPlane(args['control-plane'], {
       readOnly: true,
       http: { maxRetries },

@@ -82,7 +82,7 @@ export async function serve(args: ServeArgs): Promise<void> {
     import('../../standins/flyteadmin/gateway.js'),
   ]);
   const { host, port } = parseListen(args.listen);
-  const token = args['token-file'] ? await readTokenFile(args['token-file']) : undefined;
+  const token = args['token-file'] ? (await readTokenFile(args['token-file'])).secret : undefined;
   const contractFile = args['default-pool-contract'];
   const defaultPoolContract = contractFile ? await readContractFile(contractFile) : undefined;
   const logger = pino(

@@ -30,7 +30,7 @@ export async function exportTo(given: ExportArgs): Promise<void> {
           )[0]!,
         );
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const token = await resolveToken(args['token-file']);
+  const token = await resolveToken(args['token-file'], args['control-plane'], given.env ?? null);
   const cp = await openControlPlane(args['control-plane'], {
     readOnly: true,
     ...(token ? { token } : {}),

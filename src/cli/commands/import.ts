@@ -43,7 +43,7 @@ export async function importObject(args: ImportArgs): Promise<void> {
     );
   await requireFolder(args.dir);
   await refuseIfDeclared(args.dir, args.address);
-  const token = await resolveToken(args['token-file']);
+  const token = await resolveToken(args['token-file'], args['control-plane']);
   const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
   try {
     const file = manifestOf(await readLiveState(cp), args.address);

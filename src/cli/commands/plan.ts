@@ -17,6 +17,7 @@ import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
 import { resolveTargets, withTarget, type EnvTarget } from '../environment.js';
+import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import {
   planShape,
   checkLockTimeout,
@@ -42,6 +43,13 @@ async function runPlan(args: PlanArgs): Promise<number> {
   // Only the folder: --refresh-only reads no manifests, and runPlanFor checks the rest.
   await requireFolder(args.dir);
   const targets = await resolveTargets(args.dir, args, { allowAll: true, command: 'plan' });
+  // A pull request's poolsync.yaml may not choose where credentials go (docs/security.md).
+  const base =
+    targets[0]!.name === null ? null : pullRequestBase(process.env, args.comment !== undefined);
+  if (base) {
+    const pins = await baseEnvironments(args.dir, base);
+    for (const t of targets) t.refused = baseRefusal(t.env!, pins) ?? undefined;
+  }
   if (targets[0]!.name === null) return runPlanFor(withTarget(args, targets[0]!), targets[0]!);
   if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
     throw new UserError(
@@ -70,13 +78,14 @@ export async function runPlanFor(
   const publish = (outcome: EnvironmentOutcome) =>
     collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome);
   checkLockTimeout(args['lock-timeout']);
+  if (target.refused !== undefined) throw new UserError(target.refused);
   if (args['refresh-only']) {
     const other = (['target', 'replace', 'out', 'comment', 'accept-cascade'] as const).find(
       (k) => args[k] !== undefined,
     );
     if (other)
       throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
-    return runRefreshOnly(args);
+    return runRefreshOnly(args, target.name);
   }
   const { result, key, commit } = await planOf(args, target);
   // An unreachable control plane is the command's error (exit 1), as any other failure.
@@ -105,7 +114,7 @@ async function planOf(
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
   const maxRetries = checkMaxRetries(args['max-retries']);
   await requireConfigFolder(args.dir);
-  const token = await resolveToken(args['token-file']);
+  const token = await resolveToken(args['token-file'], args['control-plane'], target.name);
   // The JSON plan is a plan file: sealed (render/plan-seal.ts), with the key when one is set.
   const key: PlanKey | undefined =
     args.out !== undefined || args.output === 'json' ? await resolvePlanKey() : undefined;
@@ -125,6 +134,7 @@ async function planOf(
     desired: {
       kind: 'folder',
       dir: args.dir,
+      ...(target.shared ? { shared: target.shared } : {}),
       memory: {
         facts: (desired) => ({
           declaresNothing: declaresNothing(desired),
@@ -207,14 +217,14 @@ async function savePlan(
 }
 
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
-async function runRefreshOnly(args: PlanArgs): Promise<number> {
+async function runRefreshOnly(args: PlanArgs, environment: string | null): Promise<number> {
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
   const { driftSince } = await import('../../plan/refresh.js');
   const render = await import('../../render/refresh.js');
   const { readLiveState } = await import('../../controlplane/types.js');
   const maxRetries = checkMaxRetries(args['max-retries']);
   const last = await readLastApplied(lastAppliedPathFor(args['control-plane'], args['state-dir']));
-  const token = await resolveToken(args['token-file']);
+  const token = await resolveToken(args['token-file'], args['control-plane'], environment);
   // Reads only, with the credentials a plan takes: no writer lock on an embedded state (a
   // running `control-plane serve` or apply holds it), the Union API key of --api-key-file.
   const cp = await openControlPlane(args['control-plane'], {

@@ -13,14 +13,16 @@ import { loadDesired } from '../../ops/pipeline.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
 import type { ValidateArgs } from '../define/validate.js';
-import { ENV_ALL, environmentsOf } from '../environment.js';
+import { ENV_ALL } from '../environment.js';
+import { readFolderOnce, type FolderRead } from '../../manifests/folder-read.js';
 import { UserError } from '../../util/user-error.js';
 
 export async function validate(args: ValidateArgs): Promise<void> {
   await requireConfigFolder(args.dir);
-  const names = await environmentNames(args);
+  const shared = await readFolderOnce(args.dir);
+  const names = environmentNames(args, shared);
   if (names.length === 0) {
-    process.exitCode = await validateOne(args, undefined);
+    process.exitCode = await validateOne(args, shared, undefined);
     return;
   }
   // Each environment is its own desired state: every one is checked, each report named.
@@ -28,7 +30,7 @@ export async function validate(args: ValidateArgs): Promise<void> {
   let code = 0;
   for (const name of names) {
     if (args.output === 'text') process.stdout.write(`Environment ${name}:\n`);
-    code = Math.max(code, await validateOne(args, name, reports));
+    code = Math.max(code, await validateOne(args, shared, name, reports));
   }
   if (args.output === 'json')
     process.stdout.write(
@@ -39,8 +41,9 @@ export async function validate(args: ValidateArgs): Promise<void> {
 }
 
 /** The environments to validate: none without environments, else --env's (default all). */
-async function environmentNames(args: ValidateArgs): Promise<string[]> {
-  const envs = (await environmentsOf(args.dir)).map((e) => e.name);
+function environmentNames(args: ValidateArgs, { config }: FolderRead): string[] {
+  const envs =
+    config.errors.length > 0 ? [] : (config.config.environments ?? []).map((e) => e.name);
   if (args.env === undefined || args.env === ENV_ALL) return envs;
   if (envs.length === 0)
     throw new UserError(
@@ -56,11 +59,13 @@ async function environmentNames(args: ValidateArgs): Promise<string[]> {
 /** One load reported; with `reports`, the JSON report is kept there instead of written. */
 async function validateOne(
   args: ValidateArgs,
+  shared: FolderRead,
   environment: string | undefined,
   reports?: Record<string, unknown>,
 ): Promise<number> {
   const result = await loadDesired(args.dir, {
     cacheDir: manifestCacheDir(),
+    shared,
     ...(environment !== undefined ? { environment } : {}),
   });
   if (args.output === 'json' && reports && environment !== undefined) {

@@ -4,10 +4,11 @@
  * resolved, for everything that keys on it (the apply lock beside it, the identity).
  */
 import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 import { parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
+import { fileUrlPath } from '../../util/control-plane-endpoint.js';
 import type { BackendOpener, OpenOptions } from '../opener.js';
 import { EmbeddedControlPlane } from './embedded.js';
 import type { EmbeddedStateCache } from './options.js';
@@ -61,14 +62,13 @@ export const embeddedOpener: BackendOpener = {
  * relative paths from `baseDir` (default: the working folder). Everything that keys on the
  * embedded state (its apply lock) uses this, so they agree on the file.
  */
-export function embeddedStatePath(url: string, baseDir: string = process.cwd()): string {
-  let path = url.slice('file:'.length).split('?')[0]!;
-  if (path.startsWith('//')) path = new URL(url.split('?')[0]!).pathname; // file:///abs/path
+export function embeddedStatePath(url: string, baseDir?: string): string {
+  const path = fileUrlPath(url, baseDir);
   if (path === '')
     throw new UserError(
       `control plane "${url}": file: needs a path, e.g. ${DEFAULT_CONTROL_PLANE_URL}`,
     );
-  return resolve(baseDir, path);
+  return path;
 }
 
 /**

@@ -11,6 +11,7 @@
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
 import { rememberSecret } from '../../util/secrets.js';
+import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
 import { ControlPlaneError } from '../errors.js';
 import { discover } from '../oauth/discovery.js';
 import type { OAuthHttp } from '../oauth/http.js';
@@ -21,9 +22,12 @@ export type { ClientCredentials } from '../oauth/token-source.js';
 /**
  * Credentials from the environment: POOLSYNC_FLYTE_CLIENT_ID, and the secret from the file
  * named by POOLSYNC_FLYTE_CLIENT_SECRET_FILE or from POOLSYNC_FLYTE_CLIENT_SECRET. None set:
- * null (flyteadmin without auth). Never from a flag value.
+ * null (flyteadmin without auth). Never from a flag value. A secret file that names its
+ * flyteadmin (`endpoint:` and `secret:` lines, util/bound-secret.ts) is refused for any other
+ * `url`, before discovery asks it for a token endpoint.
  */
 export async function credentialsFromEnv(
+  url: string,
   env: Record<string, string | undefined> = process.env,
 ): Promise<ClientCredentials | null> {
   const clientId = env.POOLSYNC_FLYTE_CLIENT_ID?.trim() ?? '';
@@ -32,8 +36,15 @@ export async function credentialsFromEnv(
   if (file !== '') {
     const what = 'POOLSYNC_FLYTE_CLIENT_SECRET_FILE';
     const bytes = await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what });
-    secret = bytes.toString('utf8').split(/\r?\n/)[0]!.trim();
+    const read = parseSecretFile(bytes.toString('utf8'), 'secret');
+    secret = read.secret;
     if (secret === '') throw new UserError(`POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file} is empty`);
+    checkBound(
+      file,
+      'the client secret file (POOLSYNC_FLYTE_CLIENT_SECRET_FILE)',
+      read.endpoint,
+      url,
+    );
   }
   rememberSecret(secret);
   if (clientId === '' && secret === '') return null;

@@ -54,7 +54,7 @@ async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPl
   const [{ FlyteadminControlPlane }, { credentialsFromEnv }, { parseConfigMapRef }] =
     await Promise.all([import('./client.js'), import('./auth.js'), import('./deployed-config.js')]);
   return new FlyteadminControlPlane(parsed.toString(), {
-    credentials: await credentialsFromEnv(),
+    credentials: await credentialsFromEnv(url),
     org: org.trim(),
     clustersConfigMap:
       configMap.trim() === '' ? null : parseConfigMapRef(configMap, 'clusters-configmap'),

@@ -5,7 +5,7 @@ import type { BackendOpener } from '../opener.js';
 
 declare module '../opener.js' {
   interface OpenOptions {
-    /** Bearer token for http(s) control planes; defaults to env POOLSYNC_TOKEN. */
+    /** Bearer token for http(s) control planes (resolveToken in open.ts: never read here). */
     token?: string;
   }
 }
@@ -25,7 +25,7 @@ export const restOpener: BackendOpener = {
     } catch {
       throw new UserError(`control plane "${url}" is not a valid URL`);
     }
-    const token = opts.token ?? process.env.POOLSYNC_TOKEN;
+    const { token } = opts;
     // Loaded on demand: undici costs ~90 ms at start-up that file: control planes never need.
     const { HttpControlPlane } = await import('./http-client.js');
     return new HttpControlPlane(parsed.toString(), { ...opts.http, ...(token ? { token } : {}) });

@@ -2,6 +2,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
+import { controlPlaneIdentity } from '../../../src/controlplane/identity.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import { loadRepository } from '../../../src/manifests/index.js';
 import type { LiveState } from '../../../src/model/live.js';
@@ -33,8 +34,11 @@ export async function planAgainst(dir: string, statePath: string): Promise<Plan>
 
 export async function savePlan(dir: string, statePath: string, out: string): Promise<Plan> {
   const plan = await planAgainst(dir, statePath);
-  // A plan file as `plan --out` writes it: sealed.
-  await writeFile(out, [...planFileParts(plan, null)].join(''));
+  // A plan file as `plan --out` writes it: sealed, naming its control plane.
+  const control_plane = controlPlaneIdentity(`file:${statePath}`, {
+    backend: { name: 'embedded' },
+  });
+  await writeFile(out, [...planFileParts({ ...plan, control_plane }, null)].join(''));
   return plan;
 }
 

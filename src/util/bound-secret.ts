@@ -1,0 +1,40 @@
+/**
+ * Secret files bound to the control plane they are for (docs/security.md, "Environments"), as a
+ * Union API key names its endpoint: `endpoint: URL` and `KEY: SECRET` lines (`token:` for a
+ * bearer token, `secret:` for a flyteadmin client secret). poolsync sends a bound secret to that
+ * control plane only, under any spelling of it (`controlPlaneEndpoint`), so whoever chooses the
+ * URL (a pull request's poolsync.yaml) cannot choose where the secret goes. A file of one line
+ * is the secret alone (unbound).
+ */
+import { controlPlaneEndpoint } from './control-plane-endpoint.js';
+import { UserError } from './user-error.js';
+
+export interface SecretFile {
+  secret: string;
+  /** The control plane the file names; null when it names none. */
+  endpoint: string | null;
+}
+
+/** `text` as a secret file whose bound form holds the secret under `key`; '' when it holds none. */
+export function parseSecretFile(text: string, key: string): SecretFile {
+  const lines = text.split(/\r?\n/);
+  const field = (name: string) =>
+    lines
+      .find((l) => l.startsWith(`${name}:`))
+      ?.slice(name.length + 1)
+      .trim() ?? null;
+  const endpoint = field('endpoint');
+  if (endpoint === null) return { secret: lines[0]?.trim() ?? '', endpoint: null };
+  return { secret: field(key) ?? '', endpoint };
+}
+
+/** Refuses to send the secret of `file` to `url` when the file names another control plane. */
+export function checkBound(file: string, what: string, endpoint: string | null, url: string): void {
+  if (endpoint === null) return;
+  const here = controlPlaneEndpoint(url);
+  const named = controlPlaneEndpoint(endpoint);
+  if (named !== here)
+    throw new UserError(
+      `${what} ${file} is for the control plane ${named}, not ${here}: nothing was sent. A secret goes only to the control plane its file names (docs/security.md, "Environments")`,
+    );
+}

@@ -1,0 +1,87 @@
+/**
+ * The one name of a control plane (docs/security.md, "One name per control plane"). Validate's
+ * one-control-plane-per-environment rule, the inventory's key, the apply lock, the last-applied
+ * record, sealed plans and pull-request comments all name a control plane by
+ * `controlPlaneEndpoint`, so two spellings of one address can never be two control planes that
+ * prune each other's objects. In util/ because the loader (validate) and the control planes
+ * both need it.
+ */
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/**
+ * The absolute path of a `file:` URL's state (`file:PATH`, `file:///abs/path`; no query),
+ * relative paths from `baseDir`; '' when the URL names none.
+ */
+export function fileUrlPath(url: string, baseDir: string = process.cwd()): string {
+  const bare = url.slice('file:'.length).split('?')[0]!;
+  const path = bare.startsWith('//') ? new URL(`file:${bare}`).pathname : bare;
+  return path === '' ? '' : resolve(baseDir, path);
+}
+
+/**
+ * The endpoint of a control-plane URL: one string for every spelling of one control plane
+ * (docs/security.md, "One name per control plane"). Validate's one-control-plane-per-environment
+ * rule, the inventory's key, the apply lock, the last-applied record, sealed plans and pull-request
+ * comments all name a control plane by it, so two spellings can never be two control planes that
+ * prune each other's objects:
+ *   - the scheme and the backend prefix in lower case (`UNION+HTTPS:` is `union+https:`);
+ *   - the host as the WHATWG URL parser reads it (lower case, IPv4 in any form: `127.1`,
+ *     `0x7f.1`, `2130706433` are `127.0.0.1`), without a trailing dot, an IPv4-mapped IPv6
+ *     address as its IPv4 address, and every name of this machine (`localhost`, `[::1]`,
+ *     `0.0.0.0`, `[::]`) as `127.0.0.1`;
+ *   - no port where it is the scheme's default (`:80`, `:443`);
+ *   - the path with dot segments resolved (`/.`, `/a/..`), runs of `/` as one, no trailing `/`,
+ *     percent-escapes of unreserved characters decoded and the others in upper case; no query,
+ *     fragment or credentials;
+ *   - `file:` as the absolute real path of the state file (relative to `baseDir`, through every
+ *     symbolic link of the folders that exist).
+ */
+export function controlPlaneEndpoint(url: string, baseDir?: string): string {
+  const text = url.trim();
+  if (/^file:/i.test(text)) {
+    const path = fileUrlPath(text, baseDir);
+    return `file:${path === '' ? '' : realPathOf(path)}`;
+  }
+  const m = /^((?:union|flyteadmin)\+)?(.*)$/is.exec(text)!;
+  let u: URL;
+  try {
+    u = new URL(m[2]!);
+  } catch {
+    return text;
+  }
+  const path = u.pathname
+    .replace(/%([0-9a-f]{2})/gi, (e, hex: string) => {
+      const c = String.fromCharCode(parseInt(hex, 16));
+      return /[A-Za-z0-9\-._~]/.test(c) ? c : e.toUpperCase();
+    })
+    .replace(/\/{2,}/g, '/')
+    .replace(/\/+$/, '');
+  return `${(m[1] ?? '').toLowerCase()}${u.protocol}//${hostOf(u.hostname)}${u.port ? `:${u.port}` : ''}${path}`;
+}
+
+/** This machine's names; an IPv4-mapped IPv6 address as IPv4; no trailing dot. */
+function hostOf(hostname: string): string {
+  const host = hostname.replace(/\.$/, '');
+  const mapped = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(host);
+  const v4 = mapped
+    ? [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)]
+        .flatMap((n) => [n >> 8, n & 255])
+        .join('.')
+    : host;
+  return ['localhost', '[::1]', '[::]', '0.0.0.0'].includes(v4) ? '127.0.0.1' : v4;
+}
+
+/** The real path of `path`: its deepest folder that exists resolved through links, the rest as written. */
+function realPathOf(path: string): string {
+  for (let at = path, rest = ''; ;) {
+    try {
+      return join(realpathSync.native(at), rest);
+    } catch {
+      const up = dirname(at);
+      if (up === at) return path;
+      rest = join(basename(at), rest);
+      at = up;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * A pull request cannot steer credentials (docs/security.md, "Environments"). In pull-request
+ * mode poolsync.yaml is the pull request's, so what an environment sends its credentials to is
+ * not: its `controlPlane`, `tokenFile` and `apiKeyFile` must be what the base branch says.
+ * poolsync reads the base's poolsync.yaml from Git and refuses an environment whose values
+ * differ, or that the base branch does not have, before any credential is read or any
+ * connection made. The rest (folders, patches, prune, policy …) is the pull request's to change:
+ * that is what its plan shows.
+ *
+ * Pull-request mode: `plan --comment`, a GitHub Actions `pull_request` / `pull_request_target`
+ * run, a GitLab merge-request pipeline, or POOLSYNC_BASE_REF set (any other CI: the commit the
+ * pull request is merged into). The base commit comes from the same place.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Environment } from '../model/desired.js';
+import { CORE_SCHEMA, load } from '../util/js-yaml.js';
+
+/** What only the base branch (the operator) decides of an environment. */
+const PINNED = ['controlPlane', 'tokenFile', 'apiKeyFile'] as const;
+
+export interface PullRequestBase {
+  /** The commit the pull request is merged into; null when the run does not say. */
+  commit: string | null;
+  /** Where pull-request mode and the commit come from, for messages. */
+  from: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The base of the pull request this run is for; null when the run is not for one. */
+export function pullRequestBase(env: Env, commenting: boolean): PullRequestBase | null {
+  const value = (name: string) => env[name]?.trim() || undefined;
+  const explicit = value('POOLSYNC_BASE_REF');
+  if (explicit) return { commit: explicit, from: 'POOLSYNC_BASE_REF' };
+  if (env.GITHUB_ACTIONS === 'true' && env.GITHUB_EVENT_NAME?.startsWith('pull_request')) {
+    let commit: string | null = null;
+    try {
+      const event = JSON.parse(readFileSync(value('GITHUB_EVENT_PATH') ?? '', 'utf8')) as {
+        pull_request?: { base?: { sha?: unknown } };
+      };
+      const sha = event.pull_request?.base?.sha;
+      commit = typeof sha === 'string' ? sha : null;
+    } catch {
+      // No event file: said when the base is read.
+    }
+    return { commit, from: `the GitHub ${env.GITHUB_EVENT_NAME} event` };
+  }
+  if (env.GITLAB_CI === 'true' && value('CI_MERGE_REQUEST_IID'))
+    return {
+      commit: value('CI_MERGE_REQUEST_DIFF_BASE_SHA') ?? null,
+      from: 'the GitLab merge request pipeline (CI_MERGE_REQUEST_DIFF_BASE_SHA)',
+    };
+  return commenting ? { commit: null, from: '--comment' } : null;
+}
+
+/** The pinned values of each environment of DIR's poolsync.yaml on the base commit, or why they cannot be read. */
+export type BaseEnvironments = Map<string, Partial<Record<(typeof PINNED)[number], unknown>>>;
+
+export async function baseEnvironments(
+  dir: string,
+  base: PullRequestBase,
+): Promise<BaseEnvironments | string> {
+  if (base.commit === null)
+    return `${base.from} names no base commit: set POOLSYNC_BASE_REF to the commit the pull request is merged into`;
+  let text: string;
+  try {
+    // `REV:./PATH` is relative to the working folder: DIR's poolsync.yaml as the base has it.
+    text = (
+      await promisify(execFile)('git', ['show', `${base.commit}:./poolsync.yaml`], {
+        cwd: dir,
+        maxBuffer: 4 * 1024 * 1024,
+      })
+    ).stdout;
+  } catch {
+    return `poolsync.yaml of the base commit ${base.commit} (${base.from}) cannot be read with Git in ${dir}: check out with its history (actions/checkout fetch-depth: 0, or git fetch origin ${base.commit})`;
+  }
+  let doc: unknown;
+  try {
+    doc = load(text, { schema: CORE_SCHEMA });
+  } catch {
+    doc = null;
+  }
+  const envs = (doc as { environments?: unknown } | null)?.environments;
+  const out: BaseEnvironments = new Map();
+  if (envs && typeof envs === 'object')
+    for (const [name, e] of Object.entries(envs))
+      if (e && typeof e === 'object') out.set(name, e as Record<string, unknown>);
+  return out;
+}
+
+/** Why `env` of the pull request is not planned, or null when the base branch pins it as it is. */
+export function baseRefusal(env: Environment, base: BaseEnvironments | string): string | null {
+  const not = `environment ${env.name} is not planned: no credential was read and nothing was sent`;
+  if (typeof base === 'string')
+    return `${not}. In pull-request mode an environment's controlPlane, tokenFile and apiKeyFile must be the base branch's, and ${base}`;
+  const was = base.get(env.name);
+  if (was === undefined)
+    return `${not}: the base branch has no environment ${env.name}, and a pull request may not choose where an environment's credentials go (controlPlane, tokenFile, apiKeyFile); it is planned once the change is merged`;
+  for (const field of PINNED) {
+    if (env[field] === was[field]) continue;
+    const show = (v: unknown) => (v === undefined ? 'not set' : JSON.stringify(v));
+    return `${not}: environments.${env.name}.${field} is ${show(env[field])} in this pull request and ${show(was[field])} on the base branch. A pull request may not change where an environment's credentials go; the change is planned once merged`;
+  }
+  return null;
+}

@@ -1,0 +1,248 @@
+/**
+ * The test forge answers as GitHub does (issue 47): every GitHub answer it sends, success or
+ * error, is validated with Ajv against the response schema GitHub's OpenAPI description gives
+ * for that operation and status (npm @octokit/openapi, api.github.com.json); an error status the
+ * operation does not list is checked against GitHub's `basic-error`. The answers come from
+ * driving every endpoint poolsync calls through poolsync's own clients, and each of those
+ * operations must have been seen.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Ajv, type ValidateFunction } from 'ajv';
+import formats from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApprovalForge } from '../../src/vcs/approvers.js';
+import { createGitHubClient } from '../../src/vcs/github.js';
+import { publishPlan } from '../../src/vcs/publish.js';
+import { fakeClock } from './fake-clock.js';
+import { FakeForge, type GitHubAnswer } from './fake-forge.js';
+import { makePlan, markdownOf } from './plan-fixture.js';
+
+interface Operation {
+  operationId: string;
+  responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }>;
+}
+interface Spec {
+  paths: Record<string, Record<string, Operation>>;
+  components: { responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
+}
+
+const SPEC_ID = 'https://poolsync.test/api.github.com.json';
+const spec = JSON.parse(
+  readFileSync(
+    createRequire(import.meta.url).resolve('@octokit/openapi/generated/api.github.com.json'),
+    'utf8',
+  ),
+) as Spec;
+const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
+// ajv-formats is CommonJS: its function is the default export's `default` under NodeNext types.
+(formats as unknown as { default: (a: Ajv) => void }).default(ajv);
+ajv.addSchema({ $id: SPEC_ID, components: spec.components });
+
+/** The operations poolsync calls: the templates the forge's paths are matched against. */
+const TEMPLATES = [
+  '/user',
+  '/repos/{owner}/{repo}/issues/{issue_number}/comments',
+  '/repos/{owner}/{repo}/issues/comments/{comment_id}',
+  '/repos/{owner}/{repo}/statuses/{sha}',
+  '/repos/{owner}/{repo}/pulls/{pull_number}',
+  '/repos/{owner}/{repo}/collaborators/{username}/permission',
+];
+
+function operationOf(a: GitHubAnswer): { template: string; op: Operation } {
+  // GitHub's Link headers name /repositories/{id}/…, the same operation under another path.
+  const path = a.path.replace(/^\/api\/v3/, '').replace(/^\/repositories\/\d+\//, '/repos/o/r/');
+  for (const template of TEMPLATES) {
+    const re = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    const op = spec.paths[template]?.[a.method.toLowerCase()];
+    if (re.test(path) && op) return { template, op };
+  }
+  throw new Error(`the forge answered ${a.method} ${a.path}, an operation this test does not know`);
+}
+
+const compiled = new Map<string, ValidateFunction>();
+
+/** The validator of the JSON body GitHub documents for `op` answering `status`. */
+function validatorOf(op: Operation, status: number): ValidateFunction {
+  const key = `${op.operationId} ${status}`;
+  let validate = compiled.get(key);
+  if (validate) return validate;
+  let response = op.responses[String(status)];
+  if (!response && status >= 400) response = { $ref: '#/components/responses/basic' };
+  if (!response) throw new Error(`GitHub documents no ${status} answer for ${op.operationId}`);
+  const named = response.$ref?.replace('#/components/responses/', '');
+  const content =
+    named === 'basic'
+      ? { 'application/json': { schema: { $ref: '#/components/schemas/basic-error' } } }
+      : named
+        ? spec.components.responses[named]!.content
+        : response.content;
+  const schema = content?.['application/json']?.schema;
+  if (!schema) throw new Error(`${key}: GitHub documents no JSON body`);
+  validate = ajv.compile(
+    JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', `"${SPEC_ID}#/components/`)),
+  );
+  compiled.set(key, validate);
+  return validate;
+}
+
+function problems(a: GitHubAnswer): string[] {
+  const { op } = operationOf(a);
+  const validate = validatorOf(op, a.status);
+  if (validate(a.json)) return [];
+  return (validate.errors ?? []).map(
+    (e) => `${a.method} ${a.path} ${a.status} (${op.operationId}): ${e.instancePath} ${e.message}`,
+  );
+}
+
+let forge: FakeForge;
+const SHA = 'd'.repeat(40);
+
+beforeAll(async () => {
+  forge = await new FakeForge().start();
+  forge.pageSize = 2;
+  forge.githubPermissions.set('alice', 'write');
+  forge.heads.set('github:acme/cfg#7', SHA);
+  forge.seed('github:acme/cfg#7', [
+    'one',
+    'two',
+    { body: 'three', author: { login: 'eve', id: 5, type: 'User' } },
+  ]);
+  const plan = makePlan({ queueUpdates: 1 });
+  const base = {
+    provider: 'github' as const,
+    apiUrl: forge.url,
+    repository: 'acme/cfg',
+    number: 7,
+    commit: SHA,
+    token: forge.token,
+  };
+  const fast = { maxRetries: 0, minDelayMs: 1, maxDelayMs: 1 };
+  // Success: GET /user, the comments' pages (via /repositories/{id}), create, update, status.
+  await publishPlan({
+    ...base,
+    outcome: { kind: 'plan', plan, markdown: markdownOf(plan) },
+    retry: fast,
+  });
+  await publishPlan({
+    ...base,
+    outcome: { kind: 'invalid', errorsText: 'x.yaml:1:1: bad', errorCount: 1 },
+    retry: fast,
+  });
+  // Errors: a body too long (422), an invalid status (422), not found (404), bad credentials (401).
+  const api = createGitHubClient({ ...base, retry: fast });
+  await api.createComment('x'.repeat(70_000)).catch(() => undefined);
+  await api.setStatus(SHA, { state: 'bogus' as 'error', description: 'x' }).catch(() => undefined);
+  await api.updateComment(1, 'nothing here').catch(() => undefined);
+  await api.close();
+  await publishPlan({
+    ...base,
+    repository: 'acme/private',
+    outcome: { kind: 'error', message: 'x' },
+    retry: fast,
+  }).catch(() => undefined);
+  await publishPlan({
+    ...base,
+    token: 'wrong',
+    outcome: { kind: 'error', message: 'x' },
+    retry: fast,
+  }).catch(() => undefined);
+  // The approvers' calls: a pull request (200, 404), a collaborator's permission (200, 404).
+  const approvers = createApprovalForge({
+    provider: 'github',
+    apiUrl: forge.url,
+    repository: 'acme/cfg',
+    token: forge.token,
+    retry: fast,
+  });
+  await approvers.pullRequest(7);
+  await approvers.pullRequest(8).catch(() => undefined);
+  await approvers.permission({ login: 'alice', id: null });
+  await approvers.permission({ login: 'mallory', id: null });
+  await approvers.close();
+  // An installation token reading /user (403), and a used-up primary limit (403).
+  const app = forge.tokenOf({
+    login: 'github-actions[bot]',
+    id: 41898282,
+    type: 'Bot',
+    installation: true,
+  });
+  const clock = fakeClock();
+  forge.now = clock.now;
+  const limited = forge.tokenOf({ login: 'limited', id: 31, type: 'User' });
+  forge.exhaust(limited, clock.now() + 3_600_000);
+  for (const token of [app, limited]) {
+    await publishPlan({
+      ...base,
+      token,
+      outcome: { kind: 'error', message: 'x' },
+      retry: { ...fast, clock },
+    }).catch(() => undefined);
+  }
+}, 60_000);
+afterAll(async () => {
+  await forge.stop();
+});
+
+describe('the test forge answers as GitHub documents (@octokit/openapi)', () => {
+  it('every GitHub answer it sent is valid against its operation’s response schema', () => {
+    expect(forge.githubAnswers.length).toBeGreaterThan(20);
+    expect(forge.githubAnswers.flatMap(problems)).toEqual([]);
+  });
+
+  it('every operation poolsync calls was answered, with its errors', () => {
+    const seen = new Set(
+      forge.githubAnswers.map((a) => `${operationOf(a).op.operationId} ${a.status}`),
+    );
+    for (const want of [
+      'users/get-authenticated 200',
+      'users/get-authenticated 403',
+      'users/get-authenticated 401',
+      'issues/list-comments 200',
+      'issues/list-comments 404',
+      'issues/create-comment 201',
+      'issues/create-comment 422',
+      'issues/update-comment 200',
+      'issues/update-comment 404',
+      'repos/create-commit-status 201',
+      'repos/create-commit-status 422',
+      'pulls/get 200',
+      'pulls/get 404',
+      'repos/get-collaborator-permission-level 200',
+      'repos/get-collaborator-permission-level 404',
+    ])
+      expect(seen, want).toContain(want);
+    // Pages past the first were read where GitHub's Link header points.
+    expect(forge.githubAnswers.some((a) => a.path.startsWith('/api/v3/repositories/'))).toBe(true);
+  });
+
+  it('the check has teeth: an answer missing a required field fails it', () => {
+    const comment = forge.githubAnswers.find(
+      (a) => a.method === 'POST' && a.status === 201 && a.path.endsWith('/comments'),
+    )!;
+    const { user: _user, ...withoutUser } = comment.json as Record<string, unknown>;
+    expect(problems({ ...comment, json: withoutUser })).toEqual([
+      expect.stringMatching(/must have required property 'user'/),
+    ]);
+    const pr = forge.githubAnswers.find((a) => a.path.includes('/pulls/') && a.status === 200)!;
+    const { head: _head, ...withoutHead } = pr.json as Record<string, unknown>;
+    expect(problems({ ...pr, json: withoutHead }).join('\n')).toMatch(/required property 'head'/);
+  });
+
+  it('carries the rate-limit headers GitHub sends on every answer', async () => {
+    const res = await fetch(`${forge.url}/user`, {
+      headers: { authorization: `Bearer ${forge.token}` },
+    });
+    const named = ['limit', 'remaining', 'reset', 'used', 'resource'].map((n) => [
+      `x-ratelimit-${n}`,
+      res.headers.get(`x-ratelimit-${n}`),
+    ]);
+    expect(Object.fromEntries(named)).toEqual({
+      'x-ratelimit-limit': '5000',
+      'x-ratelimit-remaining': expect.stringMatching(/^\d+$/),
+      'x-ratelimit-reset': expect.stringMatching(/^\d{10}$/),
+      'x-ratelimit-used': expect.stringMatching(/^\d+$/),
+      'x-ratelimit-resource': 'core',
+    });
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * GitHub's recorded webhook payloads (npm @octokit/webhooks-examples, "example webhook payloads
+ * contributed by the community", from deliveries of api.github.com), by event and action.
+ */
+import { createRequire } from 'node:module';
+import type { WebhookDefinition } from '@octokit/webhooks-examples';
+
+const definitions = createRequire(import.meta.url)(
+  '@octokit/webhooks-examples',
+) as WebhookDefinition[];
+
+/** The recorded payloads of `event` (with `action`, when given), as plain objects. */
+export function recordedPayloads(event: string, action?: string): Record<string, unknown>[] {
+  const examples = (definitions.find((d) => d.name === event)?.examples ?? []) as Record<
+    string,
+    unknown
+  >[];
+  const found = examples.filter((p) => action === undefined || p.action === action);
+  if (found.length === 0) throw new Error(`no recorded ${event} ${action ?? ''} payload`);
+  return found.map((p) => structuredClone(p));
+}
+
+type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * A recorded `issue_comment` delivery, on pull request `number` of `repository`: the recorded
+ * payloads are on an issue, so `issue.pull_request` is set as GitHub sets it on a pull request's.
+ */
+export function issueCommentPayload(o: {
+  repository: string;
+  number: number;
+  login: string;
+  body: string;
+  action?: 'created' | 'edited';
+  state?: 'open' | 'closed';
+}): Payload {
+  const p: Payload = recordedPayloads('issue_comment', o.action ?? 'created')[0]!;
+  const html = `https://github.com/${o.repository}/pull/${o.number}`;
+  p.repository.full_name = o.repository;
+  p.issue.number = o.number;
+  p.issue.state = o.state ?? 'open';
+  p.issue.pull_request = {
+    url: `https://api.github.com/repos/${o.repository}/pulls/${o.number}`,
+    html_url: html,
+    diff_url: `${html}.diff`,
+    patch_url: `${html}.patch`,
+    merged_at: null,
+  };
+  p.comment.body = o.body;
+  p.comment.user.login = o.login;
+  return p;
+}
+
+/** A recorded `pull_request` delivery of `action`, at pull request `number` and its head. */
+export function pullRequestPayload(o: {
+  action: 'opened' | 'synchronize' | 'reopened' | 'closed';
+  repository: string;
+  number: number;
+  headSha: string;
+  headRef?: string;
+}): Payload {
+  const p: Payload = recordedPayloads('pull_request', o.action)[0]!;
+  p.number = o.number;
+  p.repository.full_name = o.repository;
+  p.pull_request.number = o.number;
+  p.pull_request.head.sha = o.headSha;
+  p.pull_request.head.ref = o.headRef ?? 'feature';
+  return p;
+}
+
+/** POSTs `payload` as GitHub delivers `event`: signed by @octokit/webhooks-methods (GitHub's own code). */
+export async function deliverGitHub(
+  url: string,
+  secret: string,
+  event: string,
+  payload: unknown,
+): Promise<Response> {
+  const { sign } = await import('@octokit/webhooks-methods');
+  const raw = JSON.stringify(payload);
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': crypto.randomUUID(),
+      'x-hub-signature-256': await sign(secret, raw),
+    },
+    body: raw,
+  });
+}
