@@ -11,10 +11,12 @@
  *
  * Measured on the clock, that count also grows with the time the client, this proxy and the
  * server spend computing (a slot freed late is refilled late): on a loaded machine it tends to
- * the wall time over the round trip. `rounds: true` counts what the client waited for instead:
- * requests are held until none has come for `oneWayMs` (the client is waiting), then sent on
- * together, and their answers returned together `oneWayMs` after the last came back; each such
- * round is one round trip in a row, however long the machine took (the test's mode).
+ * the wall time over the round trip. `rounds` counts what the client waited for instead:
+ * requests are held until none has come for `rounds.quietMs` (at least `oneWayMs`: the client
+ * is waiting), then sent on together, and their answers returned together `oneWayMs` after the
+ * last came back; each such round is one round trip in a row, however long the machine took
+ * (the test's mode). A quiet time longer than the client's pauses while it sends (a loaded
+ * machine's) never merges two rounds: nothing that waits for an answer can come before it.
  */
 import { createServer, request, Agent, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -65,12 +67,12 @@ interface Holding {
 export async function startLatencyProxy(
   upstream: string,
   oneWayMs: number,
-  opts: { rounds?: boolean } = {},
+  opts: { rounds?: { quietMs: number } } = {},
 ): Promise<LatencyProxy> {
   const target = new URL(upstream);
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   const holding: Holding = opts.rounds
-    ? inRounds(oneWayMs)
+    ? inRounds(Math.max(oneWayMs, opts.rounds.quietMs), oneWayMs)
     : { request: () => hold(oneWayMs).then(() => 0), answer: () => hold(oneWayMs) };
   let log: Exchange[] = [];
   const server = createServer(async (req, res) => {
@@ -136,10 +138,10 @@ export async function startLatencyProxy(
 
 /**
  * Rounds: a request joins the open round, which is sent on once no request has come for
- * `quietMs`; its answers wait for each other, then `quietMs`, and leave together. A request
+ * `quietMs`; its answers wait for each other, then `answerMs`, and leave together. A request
  * that comes while a round is out joins the next, which opens when those answers have left.
  */
-function inRounds(quietMs: number): Holding {
+function inRounds(quietMs: number, answerMs: number): Holding {
   interface Round {
     n: number;
     members: number;
@@ -180,7 +182,7 @@ function inRounds(quietMs: number): Holding {
     },
     async answer(n) {
       const r = byNumber.get(n)!;
-      if (++r.answered === r.members) setTimeout(r.release, quietMs);
+      if (++r.answered === r.members) setTimeout(r.release, answerMs);
       await r.back;
     },
   };

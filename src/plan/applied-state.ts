@@ -17,8 +17,6 @@ import type {
 } from '../model/live.js';
 import type { Change, Plan } from '../model/plan.js';
 
-type Named = { name: string };
-
 /** `live` with `changes` of one kind applied: updated in place, created, or gone. */
 function applied<T>(
   live: readonly T[] | undefined,
@@ -34,7 +32,7 @@ function applied<T>(
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
 }
 
-const name = (t: Named) => t.name;
+const name = (t: { name: string }) => t.name;
 /** A change's name for a keyed object (assignmentKeyString, defaultQueueKeyString). */
 const keyOf = (t: { project: string; domain: string; workflow?: string | null }) =>
   [t.project, t.domain, ...(t.workflow ? [t.workflow] : [])].join('/');
@@ -45,47 +43,38 @@ export function appliedState(live: LiveState, plan: Plan): LiveState {
   // behind by a re-registered cluster, C7).
   const by = (kind: Change['kind']) =>
     plan.changes.filter((c) => c.kind === kind && (DONE.has(c.action) || !!c.caused_by));
-  const after = <T>(c: Change) => c.after as T;
-  const pools = applied<LivePool>(live.pools, by('ClusterPool'), name, (c, was) => ({
-    name: c.name,
-    contract: after<{ contract: PoolContract }>(c).contract,
-    member_clusters: was?.member_clusters ?? [],
-  }));
-  const clusters = applied<LiveCluster>(live.clusters, by('Cluster'), name, (c, was) => ({
-    ...(was ?? {
-      health: 'unknown',
-      unhealthy_reasons: [],
-      config_drift: [],
-      bound_queues: [],
-    }),
-    name: c.name,
-    ...after<{ pool: string; enabled: boolean }>(c),
-  }));
-  const queues = applied<LiveQueue>(live.queues, by('Queue'), name, (c, was) => ({
-    cluster_managed: false,
-    available_clusters: [],
-    ...was,
-    name: c.name,
-    ...after<QueueSpec>(c),
-  }));
-  const assignments = applied<Assignment>(live.assignments, by('PoolAssignment'), keyOf, (c) =>
-    after<Assignment>(c),
-  );
-  const out: LiveState = { ...live, pools, clusters, queues, assignments };
+  /** A kind whose settable form is the whole object (assignments, settings, labels). */
+  const keyed = <T extends Parameters<typeof keyOf>[0]>(
+    list: readonly T[] | undefined,
+    kind: Change['kind'],
+  ) => applied<T>(list, by(kind), keyOf, (c) => c.after as T);
+  const out: LiveState = {
+    ...live,
+    pools: applied<LivePool>(live.pools, by('ClusterPool'), name, (c, was) => ({
+      name: c.name,
+      member_clusters: was?.member_clusters ?? [],
+      ...(c.after as { contract: PoolContract }),
+    })),
+    clusters: applied<LiveCluster>(live.clusters, by('Cluster'), name, (c, was) => ({
+      ...(was ?? { health: 'unknown', unhealthy_reasons: [], config_drift: [], bound_queues: [] }),
+      name: c.name,
+      ...(c.after as { pool: string; enabled: boolean }),
+    })),
+    queues: applied<LiveQueue>(live.queues, by('Queue'), name, (c, was) => ({
+      cluster_managed: false,
+      available_clusters: [],
+      ...was,
+      name: c.name,
+      ...(c.after as QueueSpec),
+    })),
+    assignments: keyed<Assignment>(live.assignments, 'PoolAssignment'),
+  };
   if (live.default_queues)
-    out.default_queues = applied<LiveDefaultQueue>(
-      live.default_queues,
-      by('DefaultQueue'),
-      keyOf,
-      (c) => after<LiveDefaultQueue>(c),
-    );
-  const labels = by('ExecutionClusterLabel');
-  if (live.execution_cluster_labels || labels.length > 0)
-    out.execution_cluster_labels = applied<ExecutionClusterLabel>(
+    out.default_queues = keyed<LiveDefaultQueue>(live.default_queues, 'DefaultQueue');
+  if (live.execution_cluster_labels || by('ExecutionClusterLabel').length > 0)
+    out.execution_cluster_labels = keyed<ExecutionClusterLabel>(
       live.execution_cluster_labels,
-      labels,
-      keyOf,
-      (c) => after<ExecutionClusterLabel>(c),
+      'ExecutionClusterLabel',
     );
   return out;
 }

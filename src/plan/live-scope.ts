@@ -15,7 +15,7 @@
  */
 import { address, defaultQueueKeyString } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
-import type { DefaultQueueScope, LiveState, SettingsNeed } from '../model/live.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan, Step } from '../model/plan.js';
 import { pruneScope } from './prune-scope.js';
 
@@ -77,11 +77,11 @@ export async function planWithSettings(
 ): Promise<{ plan: Plan; live: LiveState }> {
   const need = settingsNeed(desired);
   // A state that read every setting (or a backend that lists them) holds what any plan needs.
+  const read0 = first?.default_queues_read;
+  const wanted = first ? need(first.inventory) : 'all';
   const fits =
     first !== null &&
-    (first.default_queues_read === undefined ||
-      JSON.stringify(first.default_queues_read) ===
-        JSON.stringify(sortedKeys(need(first.inventory))));
+    (read0 === undefined || (wanted !== 'all' && keysOf(read0) === keysOf(wanted)));
   let live = fits ? first : await read(need);
   let made = plan(live);
   if (needsEverySetting(made)) {
@@ -91,10 +91,6 @@ export async function planWithSettings(
   return { plan: made, live };
 }
 
-function sortedKeys(scope: DefaultQueueScope): DefaultQueueScope {
-  if (scope === 'all') return scope;
-  const key = (k: { project: string; domain: string }) => `${k.project}\u0000${k.domain}`;
-  return [...scope]
-    .map(({ project, domain }) => ({ project, domain }))
-    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-}
+/** The project/domains of a scope, in order, as one string. */
+const keysOf = (scope: readonly { project: string; domain: string }[]) =>
+  scope.map(defaultQueueKeyString).sort().join('\n');
