@@ -263,4 +263,3 @@ export class FlyteadminTransport {
     return this.pool.close();
   }
 }
-
