@@ -1,8 +1,10 @@
 /**
  * The step executor (plan.md, Steps and order): runs a plan's step graph against a control
  * plane with bounded parallelism. A step starts as soon as every step it depends on is done;
- * steps with no path between them run concurrently. The first permanent failure (or an
- * abort) stops new steps from starting; running ones finish; the rest are reported not run.
+ * steps with no path between them run concurrently. A step the control plane refuses
+ * (FAILED_PRECONDITION) stops only the steps that depend on it; any other permanent failure
+ * (or an abort) stops new steps from starting; running ones finish; the rest are reported not
+ * run.
  */
 import type { ControlPlane } from '../controlplane/types.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
@@ -181,8 +183,11 @@ async function runStep(run: Run, step: Step): Promise<void> {
     error,
     note,
   });
+  // A refusal the plan could not foresee (FAILED_PRECONDITION: an app assigned to a cluster,
+  // a writer beside poolsync) stops only what depends on the step; any other failure, all.
   if (error !== null) {
-    stop(run, error.code === 'ABORTED' ? 'aborted' : 'failure');
+    if (error.code !== 'FAILED_PRECONDITION')
+      stop(run, error.code === 'ABORTED' ? 'aborted' : 'failure');
     return;
   }
   for (const next of run.dependents.get(step.id) ?? []) {

@@ -7,7 +7,9 @@ import {
   assignmentKeyString,
   defaultQueueKeyString,
   type ObjectKind,
+  type QueueCaps,
 } from '../model/common.js';
+import { canonicalSelector } from '../gen/union/accelerators.js';
 import type {
   DesiredAssignment,
   DesiredCluster,
@@ -146,9 +148,24 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
       depth: q.depth ?? QUEUE_DEFAULTS.depth,
       priority: q.priority ?? QUEUE_DEFAULTS.priority,
       fairness: q.fairness ?? QUEUE_DEFAULTS.fairness,
-      ...q.caps,
+      ...canonicalCaps(q.caps),
     },
     annotations: q.annotations,
     source: q.source,
   };
+}
+
+/**
+ * The caps with each accelerator selector spelled as Union writes it (remote/_queue.py:349-359:
+ * `nvidia_gpu/t4` is `nvidia_gpu/nvidia-t4`), so the plan compares and sends canonical names
+ * (V15 has refused those that are not a spelling of one).
+ */
+function canonicalCaps(caps: QueueCaps): QueueCaps {
+  if (!caps.max_accelerators) return caps;
+  const accelerators: Record<string, number> = {};
+  for (const [selector, count] of Object.entries(caps.max_accelerators)) {
+    const read = canonicalSelector(selector);
+    accelerators['selector' in read ? read.selector : selector] = count;
+  }
+  return { ...caps, max_accelerators: accelerators };
 }

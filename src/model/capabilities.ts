@@ -19,6 +19,7 @@ export const CAPABILITY_NAMES = [
   'queue_move',
   'soft_delete',
   'default_delete',
+  'unpin_first',
 ] as const;
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 

@@ -182,6 +182,13 @@ export interface Capabilities {
    * repository lists it in `absent` (poolsync.yaml). Absent (off) in older saved plans and states.
    */
   default_delete?: boolean;
+  /**
+   * A cluster another live queue pins explicitly cannot be drained, moved or deleted until
+   * unpinned (Union today, flyteplugins-union 0.19.1 remote/_cluster.py:330-331, 363-365,
+   * 450-451); without it a delete or move drops the cluster from those selectors (C8). Absent
+   * (off) in older saved plans and states.
+   */
+  unpin_first?: boolean;
 }
 
 export const BASELINE_CAPABILITIES: Capabilities = {

@@ -61,6 +61,7 @@ export const capabilitiesShape: Shape = record(
     queue_move: bool,
     soft_delete: bool,
     default_delete: bool,
+    unpin_first: bool,
   },
 );
 

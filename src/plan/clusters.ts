@@ -35,12 +35,18 @@ export interface ClusterPass {
 interface ClusterInput {
   readonly ix: PlanIndex;
   readonly pools: ReadonlyMap<string, PoolDecision>;
+  /** Declared queues whose repointing is blocked: their pins stay (pinnedReason). */
+  readonly stuck: ReadonlySet<string>;
   /** Where the warnings found go (returned in ClusterPass). */
   readonly warnings: PlanWarning[];
 }
 
-export function planClusters(ix: PlanIndex, pools: ReadonlyMap<string, PoolDecision>): ClusterPass {
-  const input: ClusterInput = { ix, pools, warnings: [] };
+export function planClusters(
+  ix: PlanIndex,
+  pools: ReadonlyMap<string, PoolDecision>,
+  stuck: ReadonlySet<string> = new Set(),
+): ClusterPass {
+  const input: ClusterInput = { ix, pools, stuck, warnings: [] };
   const clusters = new Map<string, ClusterDecision>();
   const deletedClusters = new Set<string>();
   const movedClusters = new Set<string>();
@@ -60,7 +66,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   const l = ix.lClusters.get(name);
   const before = l ? clusterForm(l.pool, l.enabled) : null;
 
-  if (!d && l) return planUndeclaredCluster(ix, name, l, before);
+  if (!d && l) return planUndeclaredCluster(ctx, name, l, before);
   if (!d) return undefined;
   // soft_delete: a declared name of a deleted cluster is undeleted (cluster-undelete.ts).
   const deleted = l ? undefined : deletedCluster(ix, name);
@@ -69,8 +75,26 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   const after = clusterForm(d.pool, d.enabled);
   if (l && l.pool === d.pool && !ix.forceReplace.has(address('Cluster', name))) {
     const diff = diffForms(before, after);
+    const drains = l.enabled && !d.enabled;
+    const pinned = drains ? pinnedReason(ctx, name, 'drain') : null;
+    if (pinned) return leftAsItIs(name, l, before, after, diff, pinned);
+    // Union refuses a drain while apps are assigned to the cluster, which no read shows.
+    const note =
+      drains && ix.caps.unpin_first ? reasonText(reasonOf('CLUSTER_DRAIN_APPS', {})) : null;
     return {
-      change: makeChange('Cluster', name, diff.length ? 'update' : 'noop', before, after, diff),
+      change: makeChange(
+        'Cluster',
+        name,
+        diff.length ? 'update' : 'noop',
+        before,
+        after,
+        diff,
+        null,
+        null,
+        {
+          ...(note ? { note } : {}),
+        },
+      ),
       registers: false,
       deletes: false,
       final: { pool: d.pool, enabled: d.enabled, health: l.health },
@@ -82,11 +106,12 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
 
 /** An undeclared live cluster: pruned (deleted) when in scope, otherwise left unmanaged. */
 function planUndeclaredCluster(
-  ix: PlanIndex,
+  ctx: ClusterInput,
   name: string,
   l: LiveCluster,
   before: Form | null,
 ): ClusterDecision {
+  const { ix } = ctx;
   if (!ix.prunes('Cluster', name)) {
     return {
       change: ix.unmanagedChange('Cluster', name, before),
@@ -95,6 +120,8 @@ function planUndeclaredCluster(
       final: { pool: l.pool, enabled: l.enabled, health: l.health },
     };
   }
+  const pinned = deleteBlockedReason(ctx, name);
+  if (pinned) return leftAsItIs(name, l, before, null, diffForms(before, null), pinned);
   return {
     change: makeChange('Cluster', name, 'delete', before, null, diffForms(before, null)),
     registers: false,
@@ -112,7 +139,9 @@ function planRegistration(
   before: Form | null,
   after: Form,
 ): ClusterDecision {
-  const blocked = registrationBlockedReason(ctx, name, d.pool, d.data_plane);
+  const blocked =
+    registrationBlockedReason(ctx, name, d.pool, d.data_plane) ??
+    (l ? deleteBlockedReason(ctx, name) : null);
   const diff = diffForms(before, after, (path) => path === 'pool');
   if (blocked) {
     return {
@@ -151,7 +180,8 @@ function planMove(
   const diff = diffForms(before, after);
   const contract = knownContract(ctx.pools, pool);
   const reported = reportedBy(ctx.ix, l);
-  const blocked = moveBlockedReason(pool, contract, reported, declared);
+  const blocked =
+    pinnedReason(ctx, name, 'move') ?? moveBlockedReason(pool, contract, reported, declared);
   if (blocked) {
     return {
       change: makeChange('Cluster', name, 'blocked', before, before, diff, blocked),
@@ -176,6 +206,56 @@ function planMove(
     deletes: false,
     moves: true,
     final: { pool, enabled, health: l.health },
+  };
+}
+
+/**
+ * unpin_first (remote/_cluster.py:330-331, 363-365, 450-451): Union refuses to drain, move or
+ * delete a cluster another live queue pins; why, naming the queues still pinning it when the
+ * step runs (PlanIndex.pinsLeft), or null.
+ */
+function pinnedReason(
+  { ix, stuck }: Pick<ClusterInput, 'ix' | 'stuck'>,
+  name: string,
+  action: 'drain' | 'move' | 'delete',
+): Reason | null {
+  const pins = ix.pinsLeft(name, stuck);
+  if (pins.length === 0) return null;
+  return reasonOf('CLUSTER_PINNED', {
+    action,
+    queues: pins.map((q) => address('Queue', q)),
+    unmanaged: pins.filter((q) => !ix.dQueues.has(q)).map((q) => address('Queue', q)),
+  });
+}
+
+/**
+ * Why Union refuses to delete the cluster: another queue pins it, or (queue_delete) its
+ * co-named queue, which goes with it, is one a setting names once the plan is applied.
+ */
+function deleteBlockedReason(ctx: Pick<ClusterInput, 'ix' | 'stuck'>, name: string): Reason | null {
+  const { ix } = ctx;
+  const pinned = pinnedReason(ctx, name, 'delete');
+  if (pinned) return pinned;
+  const settings = ix.conamedCascades(name) ? ix.settingQueues.get(name) : undefined;
+  return settings
+    ? reasonOf('CLUSTER_CONAMED_UNDELETABLE', { name, settings: [...settings] })
+    : null;
+}
+
+/** A live cluster whose change is blocked: nothing is sent for it; it stays as it is. */
+function leftAsItIs(
+  name: string,
+  l: LiveCluster,
+  before: Form | null,
+  after: Form | null,
+  diff: ReturnType<typeof diffForms>,
+  reason: Reason,
+): ClusterDecision {
+  return {
+    change: makeChange('Cluster', name, 'blocked', before, after ?? before, diff, reason),
+    registers: false,
+    deletes: false,
+    final: { pool: l.pool, enabled: l.enabled, health: l.health },
   };
 }
 
@@ -249,7 +329,12 @@ function registrationBlockedReason(
       name,
       queue: address('Queue', name),
       pool: queue.pool,
+      reserved: ctx.ix.caps.soft_delete === true,
     });
+  // A deleted queue keeps its name (a deleted cluster's own comes back with its undelete).
+  const deleted = queue ? undefined : ctx.ix.lDeletedQueues.get(name);
+  if (deleted && ctx.ix.caps.soft_delete)
+    return reasonOf('CLUSTER_NAME_RESERVED', { name, pool: deleted.pool });
   const contract = knownContract(ctx.pools, pool);
   if (dataPlane && contract) {
     const m = dataPlaneMismatches(contract, dataPlane);

@@ -115,21 +115,23 @@ export function addDefaultQueueSteps(
   keys: {
     queue: (name: string) => string;
     register: (name: string) => string;
-    /** Drain and delete steps of a queue (capabilities `drain`, `queue_delete`). */
-    drain?: (name: string) => string;
+    /** The delete step of a queue (capabilities `drain`, `queue_delete`). */
     deleteQueue?: (name: string) => string;
+    /** A cluster's delete takes its co-named queue along (queue_delete). */
+    deleteCluster?: (name: string) => string;
   },
 ): void {
   const firstRegistration = [...ctx.clusters.entries()].find(([, c]) => c.registers)?.[0];
   for (const [key, dq] of ctx.defaultQueues) {
     const [project, domain] = splitKey(dq.change);
     const target = address('DefaultQueue', key);
-    // A queue a setting names cannot be drained or deleted: move the setting off it first.
+    // A queue a setting names can be drained but not deleted (remote/_queue.py:934-938,
+    // 1011-1012): the setting moves off it before its delete, or its cluster's.
     const liveQueue = dq.change.before ? String(dq.change.before['queue']) : null;
     const leave = (step: string) => {
       if (liveQueue === null || liveQueue === dq.finalQueue) return;
-      if (keys.drain) g.order(step, keys.drain(liveQueue));
       if (keys.deleteQueue) g.order(step, keys.deleteQueue(liveQueue));
+      if (keys.deleteCluster) g.order(step, keys.deleteCluster(liveQueue));
     };
     if (dq.remove) {
       leave(

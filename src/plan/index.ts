@@ -10,13 +10,14 @@ import { PLAN_FORMAT_VERSION, type Change, type Plan, type PlanInventory } from 
 import { summarizeChanges } from './change.js';
 import { planAssignments } from './assignments.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
-import { PlanContext, compare } from './context.js';
+import { PlanContext, compare, type ClusterDecision, type QueueDecision } from './context.js';
+import type { PlanIndex } from './plan-index.js';
 import { checkPreventDestroy, checkReferences } from './checks.js';
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
 import { finalPools } from './pool-final.js';
-import { planPoolsAndClusters } from './pools-and-clusters.js';
+import { planPoolsAndClusters, type PoolClusterPass } from './pools-and-clusters.js';
 import { planQueues } from './queues.js';
 import type { QueuePass } from './queue-pass.js';
 import { buildSteps } from './steps.js';
@@ -55,17 +56,16 @@ export interface PlanOptions {
 
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
-  const ctx = new PlanContext(desired, live, new Set(opts.replace ?? []));
-  // Each pass reads the index and the decisions of the passes before it, and returns its own.
-  const pc = planPoolsAndClusters(ctx);
-  const fields = new SharedCreatedFields();
-  const queues = planQueues(ctx, pc, opts.queuePass, fields);
-  ctx.pools = finalPools(ctx, pc.pools, queues);
-  ctx.clusters = pc.clusters;
-  ctx.deletedClusters = pc.deletedClusters;
-  ctx.movedClusters = pc.movedClusters;
-  ctx.queues = queues;
-  ctx.defaultQueues = planDefaultQueues(ctx, queues);
+  const replace = new Set(opts.replace ?? []);
+  let ctx = new PlanContext(desired, live, replace);
+  let { fields, pc } = decide(ctx, opts);
+  // A declared setting the plan cannot set (its queue will not exist) leaves the live one in
+  // place: plan once more with it kept, so no delete counts on it being moved.
+  const kept = keptSettings(ctx);
+  if (kept.size > 0) {
+    ctx = new PlanContext(desired, live, replace, kept);
+    ({ fields, pc } = decide(ctx, opts));
+  }
   const labels = planExecutionClusterLabels(ctx);
   const fa = planFlyteadmin(
     ctx,
@@ -112,6 +112,65 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ...inventoryField(desired, live),
     ...(live.default_queues_read ? { default_queues_read: live.default_queues_read } : {}),
   };
+}
+
+/**
+ * The passes up to the default-queue settings, into `ctx`; the pool and cluster pass (its
+ * warnings and errors) and the created-field table they share.
+ */
+function decide(
+  ctx: PlanContext,
+  opts: PlanOptions,
+): { fields: SharedCreatedFields; pc: PoolClusterPass } {
+  // Each pass reads the index and the decisions of the passes before it, and returns its own.
+  let pc = planPoolsAndClusters(ctx);
+  let fields = new SharedCreatedFields();
+  let queues = planQueues(ctx, pc, opts.queuePass, fields);
+  // unpin_first: a cluster step assumed a declared queue repointed off it, which the queue pass
+  // blocked: plan once more with those pins kept (the clusters' steps then blocked too).
+  const stuck = stuckPins(ctx, pc.clusters, queues);
+  if (stuck.size > 0) {
+    pc = planPoolsAndClusters(ctx, stuck);
+    fields = new SharedCreatedFields();
+    queues = planQueues(ctx, pc, opts.queuePass, fields);
+  }
+  ctx.pools = finalPools(ctx, pc.pools, queues);
+  ctx.clusters = pc.clusters;
+  ctx.deletedClusters = pc.deletedClusters;
+  ctx.movedClusters = pc.movedClusters;
+  ctx.queues = queues;
+  ctx.defaultQueues = planDefaultQueues(ctx, queues);
+  return { fields, pc };
+}
+
+/** The declared settings planned blocked while a live one of their key names another queue. */
+function keptSettings(ctx: PlanContext): Set<string> {
+  const kept = new Set<string>();
+  if (ctx.keptSettings.size > 0) return kept;
+  for (const [key, d] of ctx.defaultQueues)
+    if (d.change.action === 'blocked' && d.change.before !== null) kept.add(key);
+  return kept;
+}
+
+/**
+ * The declared queues whose repointing off a cluster this plan drains, moves or deletes the
+ * queue pass blocked: their live pins stay (unpin_first).
+ */
+function stuckPins(
+  ix: PlanIndex,
+  clusters: ReadonlyMap<string, ClusterDecision>,
+  queues: ReadonlyMap<string, QueueDecision>,
+): Set<string> {
+  const stuck = new Set<string>();
+  if (!ix.caps.unpin_first) return stuck;
+  for (const [name, d] of clusters) {
+    const drains = d.change.before?.['enabled'] === true && d.final?.enabled === false;
+    if (!drains && !d.deletes && !d.moves) continue;
+    for (const q of ix.lQueuesByCluster.get(name) ?? [])
+      if (q !== name && ix.dQueues.has(q) && queues.get(q)?.change.action === 'blocked')
+        stuck.add(q);
+  }
+  return stuck;
 }
 
 /** `inventory` when the live state carries one (read, or known to be absent). */

@@ -9,6 +9,7 @@ import {
   WILDCARD,
   address,
   assignmentKeyString,
+  defaultQueueKeyString,
   type Capabilities,
   type ObjectKind,
 } from '../model/common.js';
@@ -24,7 +25,7 @@ import type { Change, PruneScope, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
 import { diffForms, type Form } from './forms.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
-import { conamedCascades, undrainableReason } from './queue-frame.js';
+import { conamedCascades, undeletableSettings, undrainable } from './queue-frame.js';
 
 export class PlanIndex {
   /** What prune may delete (prune-scope.ts); undefined when prune is off. */
@@ -61,7 +62,10 @@ export class PlanIndex {
   readonly deletedQueues: ReadonlySet<string>;
   /** deletedQueues plus the queues replaced in another pool: their live record goes (P5). */
   readonly leavingQueues: ReadonlySet<string>;
-  /** Queues named by a default-queue setting (Union `run.default_queue`): never drained or deleted. */
+  /**
+   * Queues a default-queue setting (Union `run.default_queue`) names once the plan is applied,
+   * with the scopes naming them: Union never deletes such a queue (remote/_queue.py:1011-1012).
+   */
   readonly settingQueues: ReadonlyMap<string, readonly string[]>;
   /** poolsync.yaml `absent: [Queue/default]`: the repository wants the `default` queue deleted. */
   readonly absentDefault: boolean;
@@ -71,6 +75,8 @@ export class PlanIndex {
     readonly live: LiveState,
     /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
     readonly forceReplace: ReadonlySet<string> = new Set(),
+    /** DefaultQueue keys whose declared setting is blocked: the live one stays (index.ts). */
+    readonly keptSettings: ReadonlySet<string> = new Set(),
   ) {
     this.pruneScope = scopeWithInventory(desired.config, live.inventory);
     this.inventory = live.inventory ? new Set(live.inventory) : null;
@@ -104,20 +110,33 @@ export class PlanIndex {
     this.lWildcardQueuesByPool = wildcardQueuesByPool;
     this.lAssignmentsByPool = assignmentsByPool;
     this.caps = live.capabilities;
-    const settingQueues = new Map<string, string[]>();
-    // Broadest scope first: the organisation, then domains, then project/domains.
-    for (const s of live.default_queue_scopes ?? [])
-      push(
-        settingQueues,
-        s.queue,
-        s.domain === undefined ? 'the organisation' : `domain ${s.domain}`,
-      );
-    for (const s of live.default_queues ?? [])
-      push(settingQueues, s.queue, `${s.project}/${s.domain}`);
-    this.settingQueues = settingQueues;
+    this.settingQueues = this.finalSettings();
     const { deleted, leaving } = this.leavingLiveQueues();
     this.deletedQueues = deleted;
     this.leavingQueues = leaving;
+  }
+
+  /**
+   * The settings as the plan leaves them, by the queue they name: the organisation's and the
+   * domains' as they are (poolsync never writes them), a project/domain's as the repository
+   * declares it, else as it is unless prune removes it. Broadest scope first.
+   */
+  private finalSettings(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const s of this.live.default_queue_scopes ?? [])
+      push(out, s.queue, s.domain === undefined ? 'the organisation' : `domain ${s.domain}`);
+    const declared = new Map(
+      (this.desired.default_queues ?? [])
+        .map((d) => [defaultQueueKeyString(d), d] as const)
+        .filter(([key]) => !this.keptSettings.has(key)),
+    );
+    for (const s of this.live.default_queues ?? []) {
+      const key = defaultQueueKeyString(s);
+      if (this.keptSettings.has(key) || (!declared.has(key) && !this.prunes('DefaultQueue', key)))
+        push(out, s.queue, key);
+    }
+    for (const [key, d] of declared) push(out, d.queue, `${key} (declared in this repository)`);
+    return out;
   }
 
   /** The live queues the plan deletes (queue_delete) or moves out of their pool: deletedQueues, leavingQueues. */
@@ -128,9 +147,10 @@ export class PlanIndex {
       return { deleted, leaving };
     for (const q of this.live.queues) {
       if (!this.drainable(q.name)) continue;
+      const deletable = undeletableSettings(this, q.name) === null;
       if (q.name === DEFAULT_QUEUE) {
         // Only when the repository says so (absent), and the control plane allows it.
-        if (this.absentDefault && this.caps.queue_delete) {
+        if (this.absentDefault && this.caps.queue_delete && deletable) {
           deleted.add(q.name);
           leaving.add(q.name);
         }
@@ -138,8 +158,11 @@ export class PlanIndex {
       }
       const d = this.dQueues.get(q.name);
       // A queue moving pool is moved (queue_move) or replaced: it leaves its live pool.
-      if (d && !q.cluster_managed && d.spec.pool !== q.pool) leaving.add(q.name);
-      if (d || !this.prunes('Queue', q.name) || !this.caps.queue_delete) continue;
+      // (A replace needs the name free again: not with soft deletes, which keep it reserved.)
+      const replaced = deletable && !this.caps.soft_delete && this.caps.queue_delete;
+      if (d && !q.cluster_managed && d.spec.pool !== q.pool && (this.caps.queue_move || replaced))
+        leaving.add(q.name);
+      if (d || !deletable || !this.prunes('Queue', q.name) || !this.caps.queue_delete) continue;
       // A co-named queue whose cluster stays (or is registered again) follows it (Q4); one
       // whose cluster is deleted goes with it (conamedCascades), without a step of its own.
       if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name)))
@@ -148,6 +171,26 @@ export class PlanIndex {
       leaving.add(q.name);
     }
     return { deleted, leaving };
+  }
+
+  /**
+   * unpin_first (Union: remote/_cluster.py:330-331, 363-365, 450-451): the live queues still
+   * pinning `cluster` when its drain, move or delete runs: every other live queue naming it but
+   * those this plan deletes or repoints away first (step-order.ts orderPins), unless `stuck`
+   * (their repointing is blocked). None without it.
+   */
+  pinsLeft(cluster: string, stuck: ReadonlySet<string> = new Set()): string[] {
+    if (!this.caps.unpin_first) return [];
+    return (this.lQueuesByCluster.get(cluster) ?? []).filter((q) => {
+      if (q === cluster || this.deletedQueues.has(q)) return false;
+      const d = this.dQueues.get(q);
+      return d === undefined || stuck.has(q) || d.spec.clusters.includes(cluster);
+    });
+  }
+
+  /** poolsync.yaml `absent:` lists this system object (Queue/default, ClusterPool/default). */
+  absent(addr: string): boolean {
+    return this.desired.config.absent?.includes(addr) ?? false;
   }
 
   /** This live object, absent from the repository, is deleted (prune on, in scope: prune-scope.ts). */
@@ -172,13 +215,9 @@ export class PlanIndex {
       : this.unmanagedChange(kind, name, before);
   }
 
-  /** Why a queue can never be drained or deleted (Q5, default-queue settings), or null. */
-  undrainableReason(queue: string): string | null {
-    return undrainableReason(this, queue);
-  }
-
+  /** Any live queue can be drained (remote/_queue.py:934-939) but `default` without default_delete (Q5). */
   drainable(queue: string): boolean {
-    return this.undrainableReason(queue) === null;
+    return !undrainable(this, queue);
   }
 
   /**

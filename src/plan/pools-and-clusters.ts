@@ -35,13 +35,20 @@ export interface PoolClusterPass extends PoolsAndClusters {
  *   round leaves that cycle), and after |live clusters| + 1 rounds in any case, with the last
  *   round's decisions.
  */
-export function planPoolsAndClusters(ix: PlanIndex): PoolClusterPass {
+/**
+ * `stuck`: declared queues whose repointing the queue pass blocked, so their live pins stay
+ * (unpin_first: clusters.ts pinnedReason; index.ts plans again with them once).
+ */
+export function planPoolsAndClusters(
+  ix: PlanIndex,
+  stuck: ReadonlySet<string> = new Set(),
+): PoolClusterPass {
   const limit = ix.lClusters.size + 1;
   const tried: ReadonlySet<string>[] = [];
   let assumed: ReadonlySet<string> = canLeave(ix);
   for (let round = 1; ; round++) {
     const pools = planPools(ix, assumed);
-    const clusters = planClusters(ix, pools.pools);
+    const clusters = planClusters(ix, pools.pools, stuck);
     const leaving = new Set([...clusters.deletedClusters, ...clusters.movedClusters]);
     tried.push(assumed);
     if (round >= limit || tried.some((s) => sameSet(s, leaving))) {

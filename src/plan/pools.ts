@@ -101,10 +101,18 @@ function planDeclaredLivePool(
 function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDecision {
   const addr = address('ClusterPool', name);
   const before = poolForm(l.contract);
-  // P1: the default pool is a system object: never deleted nor reported as unmanaged.
-  if (name === DEFAULT_POOL)
+  // P1: the default pool is a system object: never deleted nor reported as unmanaged, unless
+  // poolsync.yaml lists it absent (Union deletes it like any empty pool: default_delete).
+  if (name === DEFAULT_POOL && !ctx.ix.absent(addr))
     return keep(l.contract, makeChange('ClusterPool', name, 'noop', before, before, []));
-  if (!ctx.ix.prunes('ClusterPool', name)) {
+  if (name === DEFAULT_POOL && !ctx.ix.caps.default_delete) {
+    const reason = reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {});
+    return keep(
+      l.contract,
+      makeChange('ClusterPool', name, 'blocked', before, before, diffForms(before, null), reason),
+    );
+  }
+  if (name !== DEFAULT_POOL && !ctx.ix.prunes('ClusterPool', name)) {
     return keep(l.contract, ctx.ix.unmanagedChange('ClusterPool', name, before));
   }
   const refs = liveReferences(ctx, name);

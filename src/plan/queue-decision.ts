@@ -7,7 +7,7 @@ import { WILDCARD, address, type QueueSpec } from '../model/common.js';
 import type { FieldDiff, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
 import type { QueueDecision } from './context.js';
-import { undrainableSettings, type QueueFrame, type QueueOwn } from './queue-frame.js';
+import { undeletableSettings, type QueueFrame, type QueueOwn } from './queue-frame.js';
 import { reasonOf } from './reasons.js';
 import { diffForms, queueForm, sameQueueSpec } from './forms.js';
 
@@ -93,9 +93,9 @@ export function queueDeleteBlockedReason(
   absent = false,
 ): Reason | null {
   if (!f.caps.queue_delete) return null;
-  const settings = undrainableSettings(f, name);
+  const settings = undeletableSettings(f, name);
   if (settings)
-    return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_UNDRAINABLE' : 'QUEUE_DELETE_UNDRAINABLE', {
+    return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_UNDELETABLE' : 'QUEUE_DELETE_UNDELETABLE', {
       settings,
     });
   if (!f.caps.drain)

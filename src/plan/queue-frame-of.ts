@@ -59,6 +59,7 @@ function clusterOutcome(d: ClusterDecision): ClusterOutcome {
     registers: d.registers,
     deletes: d.deletes,
     moves: d.moves ?? false,
+    activates: d.change.before?.['enabled'] === false && d.final?.enabled === true,
     undeletes: d.undeletes ?? null,
     final: d.final,
   };

@@ -12,7 +12,6 @@ import type { DesiredQueue } from '../model/desired.js';
 import type { LiveCluster, LiveQueue } from '../model/live.js';
 import type { Change, PruneScope, Reason } from '../model/plan.js';
 import { prunes, unmanagedReason } from './prune-scope.js';
-import { reasonOf, reasonText } from './reasons.js';
 
 /** What the queue pass knows of a cluster's decision. */
 export interface ClusterOutcome {
@@ -20,6 +19,8 @@ export interface ClusterOutcome {
   readonly registers: boolean;
   readonly deletes: boolean;
   readonly moves: boolean;
+  /** Drained live, enabled by the plan: its activation activates its co-named queue. */
+  readonly activates: boolean;
   /** Soft deletes: undeleted (cluster-undelete.ts), back in this pool first. */
   readonly undeletes: { pool: string } | null;
   readonly final: { pool: string; enabled: boolean; health: LiveCluster['health'] } | null;
@@ -33,7 +34,10 @@ export interface QueueFrame {
   readonly queueInventory: ReadonlySet<string> | null;
   /** poolsync.yaml `absent: [Queue/default]`. */
   readonly absentDefault: boolean;
-  /** Queues named by a default-queue setting, with the scopes that name them. */
+  /**
+   * Queues a run.default_queue setting names once the plan is applied (settings the plan moves
+   * or removes no longer count, those it sets do), with the scopes that name them.
+   */
   readonly settingQueues: ReadonlyMap<string, readonly string[]>;
   /** Pools that exist once the plan is applied. */
   readonly finalPools: ReadonlySet<string>;
@@ -80,26 +84,23 @@ export function leaves(f: QueueFrame, cluster: string): boolean {
   return f.deletedClusters.has(cluster) || f.movedClusters.has(cluster);
 }
 
+/** Q5: the "default" queue is never drained, unless the control plane lets it be (Union: default_delete). */
+export function undrainable(f: Pick<QueueFrame, 'caps'>, queue: string): boolean {
+  return queue === DEFAULT_QUEUE && !f.caps.default_delete;
+}
+
 /**
- * Why a queue can never be drained or deleted, as data: the scopes whose run.default_queue
- * setting names it, none for the "default" queue (Q5); null when it can be.
+ * Why a queue cannot be deleted, as data: none for the "default" queue (Q5), else the scopes
+ * whose run.default_queue names it once the plan is applied (Union refuses the delete,
+ * remote/_queue.py:1011-1012; the drain it allows, :934-937); null when it can be.
  */
-export function undrainableSettings(
+export function undeletableSettings(
   f: Pick<QueueFrame, 'caps' | 'settingQueues'>,
   queue: string,
 ): string[] | null {
-  if (queue === DEFAULT_QUEUE && !f.caps.default_delete) return [];
+  if (undrainable(f, queue)) return [];
   const settings = f.settingQueues.get(queue);
   return settings ? [...settings] : null;
-}
-
-/** Why a queue can never be drained or deleted (Q5, default-queue settings) in words, or null. */
-export function undrainableReason(
-  f: Pick<QueueFrame, 'caps' | 'settingQueues'>,
-  queue: string,
-): string | null {
-  const settings = undrainableSettings(f, queue);
-  return settings ? reasonText(reasonOf('QUEUE_UNDRAINABLE', { settings }))! : null;
 }
 
 /** With `queue_delete`, deleting a cluster deletes its co-named queue too (conamed-cascade.ts). */

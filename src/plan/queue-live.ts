@@ -14,7 +14,7 @@ import { reasonOf, reasonText } from './reasons.js';
 import {
   leaves,
   prunesQueue,
-  undrainableSettings,
+  undeletableSettings,
   unmanagedQueueReason,
   type QueueFrame,
   type QueueOwn,
@@ -150,10 +150,13 @@ function planPoolChange(
   const { name } = own;
   const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
   if (target.pool !== live.pool && !l.cluster_managed && f.caps.drain && f.caps.queue_delete) {
-    const settings = undrainableSettings(f, name);
+    const settings = undeletableSettings(f, name);
+    // Soft deletes keep the name reserved (remote/_queue.py:1006-1008): no create of it after.
     const blocked = settings
-      ? reasonOf('QUEUE_POOL_CHANGE_UNDRAINABLE', { settings })
-      : selectorBlockedReason(f, target);
+      ? reasonOf('QUEUE_POOL_CHANGE_UNDELETABLE', { settings })
+      : f.caps.soft_delete
+        ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
+        : selectorBlockedReason(f, target);
     if (blocked) return refuse(blocked);
     return decision(own, {
       ...base,

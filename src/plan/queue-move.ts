@@ -8,7 +8,7 @@
 import { DEFAULT_QUEUE, address, type QueueSpec } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
 import type { QueueDecision } from './context.js';
-import { undrainableSettings, type QueueFrame, type QueueOwn } from './queue-frame.js';
+import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { reasonOf, reasonText } from './reasons.js';
 import type { Reason } from '../model/plan.js';
 import { routesSomewhere } from './drain.js';
@@ -33,8 +33,6 @@ export function planQueueMove(
   if (!f.caps.drain) {
     return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
   }
-  const settings = undrainableSettings(f, l.name);
-  if (settings) return refuse(reasonOf('QUEUE_MOVE_UNDRAINABLE', { settings }));
   const blocked = selectorBlockedReason(f, target);
   if (blocked) return refuse(blocked);
   const activates = routesSomewhere(f, target);

@@ -78,7 +78,10 @@ export function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
 /**
  * Capability `drain`: a queue left DRAINING/DRAINED (an earlier apply cut short, or drained by
  * hand), or drained by this plan while a cluster it routes to leaves, is re-activated once the
- * plan is done, when it still routes somewhere. One that routes nowhere stays drained.
+ * plan is done, when it still routes somewhere. One that routes nowhere stays drained. A queue
+ * the repository wants (declared, `default`, a declared cluster's co-named queue) is activated
+ * even when the rest of its change is blocked: a drain left by a half-done apply is drift, never
+ * the state the plan settles on.
  */
 function withActivation(
   f: QueueFrame,
@@ -88,10 +91,16 @@ function withActivation(
 ): QueueDecision {
   if (!f.caps.drain || d.deletes || d.final === null || !routesSomewhere(f, d.final)) return d;
   // A disabled cluster's co-named queue stays as it is: Union drains it with its cluster and
-  // activates it with it (remote/_cluster.py), so it is not activated on its own.
-  if (l.cluster_managed && f.clusters.get(l.name)?.final?.enabled === false) return d;
+  // activates it with it (remote/_cluster.py:361-363, 397-398), and refuses to activate it
+  // while the cluster is drained (remote/_queue.py:965-966): never activated on its own then.
+  const owner = l.cluster_managed ? f.clusters.get(l.name) : undefined;
+  if (owner?.final?.enabled === false || owner?.activates) return d;
   const inactive = l.state !== undefined && l.state !== 'active';
-  const settled = d.change.action === 'blocked' || d.change.action === 'unmanaged';
+  const wanted =
+    d.declared ||
+    l.name === DEFAULT_QUEUE ||
+    (l.cluster_managed && f.desiredClusterPools.has(l.name));
+  const settled = d.change.action === 'unmanaged' || (d.change.action === 'blocked' && !wanted);
   if (drainedBy === undefined && (!inactive || settled)) return d;
   const activated = inactive
     ? changeWith(d.change, {

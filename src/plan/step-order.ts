@@ -168,6 +168,34 @@ export function orderQueueLifecycle(b: StepBuild, drainedBy: ReadonlyMap<string,
   }
 }
 
+/**
+ * unpin_first (remote/_cluster.py:330-331, 363-365, 450-451): a cluster is drained, moved or
+ * deleted only once the queues this plan unpins from it are repointed (or deleted), and a pin
+ * this plan adds to a cluster it drains comes after the drain.
+ */
+export function orderPins(b: StepBuild): void {
+  const { g, ctx, queues, removalStep } = b;
+  if (!ctx.caps.unpin_first) return;
+  for (const [name, q] of queues) {
+    const final = new Set(q.final?.clusters ?? []);
+    const unpin = q.deletes ? key.deleteQueue(name) : removalStep.get(name);
+    // An undeleted queue comes back with the clusters it had (remote/_queue.py:1040-1046).
+    const was = q.live?.clusters ?? (q.undeletes ? ctx.lDeletedQueues.get(name)?.clusters : []);
+    for (const c of was ?? []) {
+      if (c === name || (final.has(c) && !q.deletes)) continue;
+      for (const step of [key.updateCluster(c), key.move(c), key.deleteCluster(c)])
+        g.order(unpin, step);
+    }
+    const call = removalStep.get(name);
+    const live = new Set(q.live?.clusters ?? []);
+    for (const c of final)
+      if (!live.has(c) && ctx.dClusters.get(c)?.enabled === false) {
+        g.order(key.updateCluster(c), call === undefined ? undefined : key.queue(name));
+        g.order(key.updateCluster(c), key.undelete(name));
+      }
+  }
+}
+
 /** A3: assignments around their pools. */
 export function orderAssignments(b: StepBuild): void {
   const { g, ctx, assignments } = b;

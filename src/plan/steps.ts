@@ -23,6 +23,7 @@ import {
   orderMovedClusters,
   orderPools,
   orderQueueCalls,
+  orderPins,
   orderQueueLifecycle,
 } from './step-order.js';
 
@@ -68,6 +69,7 @@ export function buildSteps(ctx: PlanContext): Step[] {
   orderQueueCalls(b);
   const drainedBy = orderLeaving(b);
   orderQueueLifecycle(b, drainedBy);
+  orderPins(b);
   orderAssignments(b);
   addCascadeOrder(g, ctx, {
     set: (v) =>
@@ -78,8 +80,8 @@ export function buildSteps(ctx: PlanContext): Step[] {
   addDefaultQueueSteps(ctx, g, {
     queue: key.queue,
     register: key.register,
-    drain: key.drain,
     deleteQueue: key.deleteQueue,
+    deleteCluster: key.deleteCluster,
   });
   return g.finalize();
 }

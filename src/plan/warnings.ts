@@ -51,12 +51,17 @@ export function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[])
       // Only when this plan empties it, creates it empty, or cannot give it what the repo
       // asks: a queue retired on purpose earlier is not re-reported on every plan.
       const emptiedNow = q.live === null || q.live.clusters.length > 0;
-      if ((emptiedNow || q.change.action === 'blocked') && !orphaned.has(name)) {
-        const cause = q.change.caused_by
+      // A default-queue setting sends runs to it: said, even of an orphaned co-named queue.
+      const settings = ctx.settingQueues.get(name);
+      if ((emptiedNow || q.change.action === 'blocked') && (!orphaned.has(name) || settings)) {
+        const why = q.change.caused_by
           ? (causeText(q.change) ?? `caused by ${q.change.caused_by}`)
           : q.change.action === 'blocked'
             ? 'the change the repository asks for is blocked (see Blocked)'
             : 'its selector is empty (`clusters: []`)';
+        const cause = settings
+          ? `${why}, and it is the default queue of ${settings.join(', ')} (run.default_queue): their runs wait there`
+          : why;
         const addr = address('Queue', name);
         out.push(warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }));
       }

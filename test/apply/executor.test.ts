@@ -270,7 +270,7 @@ describe('executePlan: failures', () => {
     cp.inject = (method, subject) =>
       fail && method === 'registerCluster' && subject === 'a-1'
         ? new ControlPlaneError(
-            'FAILED_PRECONDITION',
+            'INVALID_ARGUMENT',
             'cluster a-1 rejected for the test',
             'Cluster/a-1',
             'C4',
@@ -290,7 +290,7 @@ describe('executePlan: failures', () => {
     });
     const failed = first.steps.find((s) => s.id === 's3')!;
     expect(failed.error).toEqual({
-      code: 'FAILED_PRECONDITION',
+      code: 'INVALID_ARGUMENT',
       message: 'cluster a-1 rejected for the test',
       rule: 'C4',
     });
@@ -331,6 +331,43 @@ describe('executePlan: failures', () => {
     ).toEqual(['c']);
   });
 
+  it('a refusal the plan could not see (FAILED_PRECONDITION) stops only the steps that depend on it', async () => {
+    const mem = await embedded();
+    const cp = recording(mem, { latencyMs: 5 });
+    const plan = makePlan(
+      [
+        pool('s1', 'a'),
+        { id: 's2', op: 'register_cluster', args: { name: 'a-1', pool: 'a' }, depends_on: ['s1'] },
+        {
+          id: 's3',
+          op: 'create_queue',
+          args: { name: 'qa', ...queueSpec('a', ['a-1']) },
+          depends_on: ['s2'],
+        },
+        pool('s4', 'c'),
+      ],
+      {
+        'ClusterPool/a': 'create',
+        'ClusterPool/c': 'create',
+        'Cluster/a-1': 'create',
+        'Queue/qa': 'create',
+      },
+    );
+    cp.inject = (method, subject) =>
+      method === 'registerCluster' && subject === 'a-1'
+        ? new ControlPlaneError('FAILED_PRECONDITION', 'apps are assigned', 'Cluster/a-1', null)
+        : null;
+    const events: ApplyEvent[] = [];
+    const run = await executePlan(plan, cp, { parallelism: 1, onEvent: (e) => events.push(e) });
+    expect(Object.fromEntries(run.steps.map((s) => [s.id, s.status]))).toEqual({
+      s1: 'done',
+      s2: 'failed',
+      s3: 'not_run',
+      s4: 'done',
+    });
+    expect(run.ok).toBe(false);
+    expect(events.some((e) => e.type === 'stopping')).toBe(false);
+  });
   it('treats delete of a missing object as done, but a create that meets a different live object as a conflict', async () => {
     const mem = await embedded();
     await mem.createPool('a', CONTRACT('other-bucket'));

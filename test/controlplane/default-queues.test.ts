@@ -108,24 +108,24 @@ describe('embedded default-queue settings', () => {
     await again.close();
   });
 
-  it('isDefaultQueueTarget / defaultQueueInUse: the check queue drain and delete make', () => {
+  it('isDefaultQueueTarget / defaultQueueInUse: the check a queue delete makes', () => {
     const state = initialState(DEFAULT_POOL_CONTRACT);
     expect(isDefaultQueueTarget(state, 'default')).toBe(false);
     expect(defaultQueueInUse(state, 'default', 'deleted')).toBeNull();
     applyOp(state, { op: 'set_default_queue', project: 'ml', domain: 'prod', queue: 'default' });
     applyOp(state, { op: 'set_default_queue', project: 'etl', domain: 'dev', queue: 'default' });
     expect(isDefaultQueueTarget(state, 'default')).toBe(true);
-    const err = defaultQueueInUse(state, 'default', 'drained')!;
+    const err = defaultQueueInUse(state, 'default', 'deleted')!;
     expect(err.code).toBe('FAILED_PRECONDITION');
     expect(err.address).toBe('Queue/default');
     expect(err.message).toBe(
-      'queue "default" is the default queue of etl/dev, ml/prod; it cannot be drained until those settings name another queue or are deleted',
+      'queue "default" is the default queue of etl/dev, ml/prod; it cannot be deleted until those settings name another queue or are deleted',
     );
   });
 });
 
 describe('a queue named by a setting', () => {
-  it('cannot be drained or deleted (FAILED_PRECONDITION) until the setting names another queue', async () => {
+  it('can be drained but not deleted (FAILED_PRECONDITION) until the setting names another queue (remote/_queue.py:934-938, 1011-1012)', async () => {
     const cp = await EmbeddedControlPlane.open({ path: null });
     await cp.setCapabilities({
       drain: true,
@@ -142,14 +142,11 @@ describe('a queue named by a setting', () => {
       action_concurrency: 1,
     });
     await cp.setDefaultQueue('ml', 'prod', 'batch');
-    expect(await codeOf(cp.drainQueue('batch'))).toBe(
-      'FAILED_PRECONDITION Queue/batch queue "batch" is the default queue of ml/prod; it cannot be drained until those settings name another queue or are deleted',
-    );
-    expect(await codeOf(cp.deleteQueue('batch'))).toMatch(
-      /^FAILED_PRECONDITION Queue\/batch .*cannot be deleted until/,
+    await cp.drainQueue('batch');
+    expect(await codeOf(cp.deleteQueue('batch'))).toBe(
+      'FAILED_PRECONDITION Queue/batch queue "batch" is the default queue of ml/prod; it cannot be deleted until those settings name another queue or are deleted',
     );
     await cp.setDefaultQueue('ml', 'prod', 'default');
-    await cp.drainQueue('batch');
     await cp.deleteQueue('batch');
     expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
     await cp.close();

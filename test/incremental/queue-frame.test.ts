@@ -27,6 +27,7 @@ function frame(): QueueFrame {
           registers: false,
           deletes: false,
           moves: false,
+          activates: false,
           undeletes: null,
           final: { pool: 'p1', enabled: true, health: 'healthy' },
         },

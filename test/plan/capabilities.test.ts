@@ -332,7 +332,7 @@ describe("the daemon's safe policy (splitHeld)", () => {
 });
 
 describe('default-queue settings (Union run.default_queue)', () => {
-  it('a queue named by a setting is never drained or deleted, even with every capability on', async () => {
+  it('a queue named by a setting is never deleted, but drained and moved like any other (remote/_queue.py:934-938, 1011-1012)', async () => {
     const caps = {
       drain: true,
       queue_delete: true,
@@ -354,17 +354,27 @@ describe('default-queue settings (Union run.default_queue)', () => {
         { project: 'ml', domain: 'staging', queue: 'mover' },
         { project: 'etl', domain: 'production', queue: 'batch' },
       ];
-      const plan = computePlan(desired(b), live);
+      // The settings stay (declared): only then do they name their queues once applied.
+      const d = desired(b);
+      d.default_queues = live.default_queues.map((q) => ({
+        ...q,
+        name: `${q.project}-${q.domain}`,
+        annotations: {},
+        source: { file: 'dq.yaml', line: 1, column: 1 },
+      }));
+      const plan = computePlan(d, live);
       expect(change(plan, 'Queue/old').action).toBe('blocked');
-      expect(change(plan, 'Queue/old').reason).toMatch(/ml\/production \(run\.default_queue/);
-      expect(change(plan, 'Queue/mover').action).toBe('blocked');
-      expect(change(plan, 'Queue/mover').reason).toMatch(/ml\/staging/);
-      // batch routes only to c1, which is deleted: watched on its metrics instead of drained.
-      expect(hasStep(plan, 'drain_queue Queue/batch')).toBe(false);
-      expect(plan.steps.find((s) => s.op === 'wait_idle')?.args).toEqual({
-        queues: ['batch'],
-        cluster: 'c1',
-      });
+      expect(change(plan, 'Queue/old').reason).toMatch(
+        /ml\/production \(declared in this repository\)/,
+      );
+      expect(change(plan, 'Queue/old').reason).toMatch(/Union refuses to delete/);
+      expect(hasStep(plan, 'drain_queue Queue/old')).toBe(false);
+      // A move needs only a drain: a queue a setting names moves like any other.
+      expect(change(plan, 'Queue/mover').action).toBe('update');
+      expect(hasStep(plan, 'move_queue Queue/mover')).toBe(true);
+      // batch routes only to c1, which is deleted: drained like any other, not watched.
+      expect(hasStep(plan, 'drain_queue Queue/batch')).toBe(true);
+      expect(plan.steps.some((s) => s.op === 'wait_idle')).toBe(false);
     } finally {
       await cp.close();
     }

@@ -125,7 +125,7 @@ describe('`absent: [Queue/default]`', () => {
     expect(plan.steps).toEqual([]);
   });
 
-  it('a pruned queue a setting of any scope names is blocked, every scope in the reason', () => {
+  it('a pruned queue a setting of any scope names is blocked, every scope that still names it once applied in the reason', () => {
     const l = withCaps(live({ queues: { old: {}, other: {} } }), UNION);
     l.default_queue_scopes = [{ queue: 'old' }, { domain: 'staging', queue: 'old' }];
     l.default_queues = [{ project: 'ml', domain: 'production', queue: 'old' }];
@@ -134,9 +134,11 @@ describe('`absent: [Queue/default]`', () => {
     expect(change(plan, 'Queue/old')).toMatchObject({
       action: 'blocked',
       reason: expect.stringContaining(
-        'default queue of the organisation, domain staging, ml/production (run.default_queue setting)',
+        'default queue of the organisation, domain staging (run.default_queue setting)',
       ),
     });
+    // ml/production's setting is pruned by this plan: it no longer counts once applied.
+    expect(change(plan, 'DefaultQueue/ml/production')?.action).toBe('delete');
     expect(plan.steps.filter((s) => JSON.stringify(s.args).includes('"old"'))).toEqual([]);
     // Without the settings, the same plan deletes it.
     const free = computePlan(
@@ -182,8 +184,8 @@ describe("a cluster's co-named queue follows its drain (Union: remote/_cluster.p
     expect(plan.steps).toEqual([]);
   });
 
-  it('enabling the cluster activates it too (Union does it with the cluster; the step is then a no-op)', () => {
+  it('enabling the cluster activates it too: no step of its own (Union refuses one while the cluster is drained, remote/_queue.py:965-966)', () => {
     const plan = computePlan(desired({ clusters: { c1: {} } }), drainedWithCluster(false));
-    expect(plan.steps.map((s) => s.op).sort()).toEqual(['activate_queue', 'update_cluster']);
+    expect(plan.steps.map((s) => s.op).sort()).toEqual(['update_cluster']);
   });
 });

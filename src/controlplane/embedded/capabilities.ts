@@ -5,7 +5,7 @@
  *
  * - `drain`: a queue goes ACTIVE → DRAINING on `drain_queue`, and is DRAINED once it has no
  *   run and no action in flight (the Q7 activity model); `activate_queue` makes it ACTIVE
- *   again. The `default` queue is never drained (Q5: always active).
+ *   again. The `default` queue is never drained (Q5: always active) unless `default_delete`.
  * - `queue_delete`: deletes a DRAINED queue (without `drain`: one with nothing in flight).
  *   Never `default`, never the co-named queue of a registered cluster (Q4: it follows it).
  * - `cluster_move`: moves a cluster to another pool in place, once the queues that route only
@@ -15,6 +15,9 @@
  * - `queue_move`: an update_queue may change the pool of a drained queue (idle without
  *   `drain`); never `default` or a co-named queue (Q4, Q5).
  * - with `queue_delete`, a cluster delete also deletes its co-named queue (Union today).
+ * - `unpin_first`: a cluster another live queue pins explicitly is not drained, moved or
+ *   deleted (Union today: remote/_cluster.py:330-331, 363-365, 450-451); without it a move or
+ *   delete drops it from those selectors (C8).
  */
 import {
   DEFAULT_QUEUE,
@@ -40,6 +43,7 @@ import {
   type QueueRecord,
   type State,
 } from './state-records.js';
+import { refusePinned } from './cluster-follows.js';
 import { defaultQueueInUse } from './default-queues.js';
 import { keepDeleted, undeleteQueue } from './soft-deletes.js';
 
@@ -171,16 +175,21 @@ function drainQueue(state: State, name: string): void {
       'Q5',
     );
   }
-  // Union v2: executions of a project/domain still default to it.
-  const named = defaultQueueInUse(state, name, 'drained');
-  if (named) throw named;
+  // A queue a run.default_queue setting names can be drained (remote/_queue.py:934-938): only
+  // its delete is refused.
   state.draining.add(name);
 }
 
 function activateQueue(state: State, name: string): void {
   const addr = address('Queue', name);
   if (!state.capabilities.drain) throw capabilityOff('drain', addr);
-  requireQueue(state, name);
+  // A co-named queue follows its cluster: not active while it is drained (remote/_queue.py:965-966).
+  if (requireQueue(state, name).cluster_managed && state.clusters.get(name)?.enabled === false)
+    throw precondition(
+      `queue "${name}" follows its cluster, which is drained: activate the cluster`,
+      addr,
+      'Q4',
+    );
   state.draining.delete(name);
 }
 
@@ -227,6 +236,7 @@ function moveCluster(state: State, op: MoveOp): void {
       'C1',
     );
   if (cluster.pool === op.pool) return;
+  refusePinned(state, op.name, 'moved');
   checkMoveSettled(state, op, addr);
   const reported = reportedDataPlane(state.pools.get(cluster.pool)!.contract, cluster);
   const mismatches = reported ? dataPlaneMismatches(pool.contract, reported) : [];
@@ -356,26 +366,6 @@ export function dropQueue(state: State, name: string): void {
   removeQueue(state, name); // keeps the state's index current (state.ts header)
   state.draining.delete(name);
   state.activity.delete(name);
-}
-
-/**
- * Union today, with `queue_delete` (real-apis.md: "deleting a cluster puts its co-named queue
- * into deletion with it", Union docs, clusters page): the co-named queue a cluster delete takes
- * with it, or null (none, or queue_delete off: C8 leaves it with an empty selector). Refused
- * while a default-queue setting names it, as deleting that queue is (default-queues.ts).
- */
-export function conamedQueueDeletedWith(state: State, cluster: string): string | null {
-  const queue = state.queues.get(cluster);
-  if (!state.capabilities.queue_delete || !queue?.cluster_managed) return null;
-  const named = defaultQueueInUse(state, cluster, 'deleted');
-  if (named) {
-    throw precondition(
-      `cluster "${cluster}" cannot be deleted: its co-named queue would be deleted with it, but ${named.message}`,
-      address('Cluster', cluster),
-      named.rule ?? 'Q4',
-    );
-  }
-  return cluster;
 }
 
 /** For messages: how a stored capability set is changed. */

@@ -50,7 +50,7 @@ export function listDefaultQueues(state: DefaultQueueState): LiveDefaultQueue[] 
 
 /**
  * The `project/domain` keys of the settings that name `queue`, sorted; empty when none.
- * A queue named by a setting cannot be drained or deleted: callers (queue drain/delete)
+ * A queue named by a setting cannot be deleted (it can be drained, remote/_queue.py:934-938): callers
  * reject with `defaultQueueInUse` when this is not empty.
  */
 export function defaultQueueTargets(state: DefaultQueueState, queue: string): string[] {
@@ -69,7 +69,7 @@ export function isDefaultQueueTarget(state: DefaultQueueState, queue: string): b
 export function defaultQueueInUse(
   state: DefaultQueueState,
   queue: string,
-  action: 'drained' | 'deleted',
+  action: 'deleted',
 ): ControlPlaneError | null {
   const keys = defaultQueueTargets(state, queue);
   if (keys.length === 0) return null;

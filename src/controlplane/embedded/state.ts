@@ -24,6 +24,7 @@ import {
 } from '../../model/common.js';
 import type { ConfigDriftEntry } from '../../model/live.js';
 import * as capabilityRules from './capabilities.js';
+import * as clusterFollows from './cluster-follows.js';
 import * as softDeletes from './soft-deletes.js';
 import { applyClusterLabelOp, isClusterLabelOp, type ClusterLabelOp } from './cluster-labels.js';
 import { applyDefaultQueueOp, type DefaultQueueOp } from './default-queues.js';
@@ -119,7 +120,10 @@ const CORE_OPS: { [K in CoreOp['op']]: (state: State, op: OpOf<K>) => void } = {
   delete_pool: deletePool,
   register_cluster: registerCluster,
   update_cluster: (state, op) => {
-    requireCluster(state, op.name).enabled = op.enabled; // C6
+    const cluster = requireCluster(state, op.name);
+    if (cluster.enabled && !op.enabled) clusterFollows.refusePinned(state, op.name, 'drained');
+    cluster.enabled = op.enabled; // C6
+    clusterFollows.conamedFollows(state, op.name, op.enabled);
   },
   delete_cluster: deleteCluster,
   create_queue: createQueue,
@@ -152,7 +156,8 @@ function createPool(state: State, op: OpOf<'create_pool'>): void {
 
 function deletePool(state: State, op: OpOf<'delete_pool'>): void {
   const addr = address('ClusterPool', op.name);
-  if (op.name === DEFAULT_POOL) {
+  // P5, unless default_delete (Union: remote/_cluster_pool.py:270-274) lets it go like any pool.
+  if (op.name === DEFAULT_POOL && !state.capabilities.default_delete) {
     throw fail('FAILED_PRECONDITION', 'the "default" pool can never be deleted (P5)', addr, 'P5');
   }
   if (!state.pools.has(op.name))
@@ -252,7 +257,8 @@ function checkRegistration(state: State, op: OpOf<'register_cluster'>, addr: str
 
 function deleteCluster(state: State, op: OpOf<'delete_cluster'>): void {
   requireCluster(state, op.name);
-  const conamed = capabilityRules.conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
+  clusterFollows.refusePinned(state, op.name, 'deleted');
+  const conamed = clusterFollows.conamedQueueDeletedWith(state, op.name); // queue_delete: Union today
   // Kept as it was (soft_delete), before C8 empties its own selector below.
   const conamedRecord = conamed ? state.queues.get(conamed) : undefined;
   // C8: the name leaves every explicit selector; wildcard queues are unaffected.

@@ -196,6 +196,10 @@ export function clusterFromPb(c: Cluster, queues: readonly LiveQueue[]): LiveClu
 /** CreateQueue's spec: Q1 defaults for what the request leaves out (pool default, selector *). */
 export function createSpec(request: Partial<QueueSpec>): QueueSpec {
   return {
+    // Union's client creates every queue with a scheduling policy (strict_fifo unless told:
+    // remote/_queue.py:746, 799); one sent without is UNSPECIFIED, which the leasor orders
+    // differently (:83-87). Undeclared, it is not managed after (queue-caps.ts, inheritCaps).
+    scheduling: 'strict_fifo',
     ...capsOf(request),
     pool: request.pool ?? DEFAULT_POOL,
     clusters: request.clusters ?? [WILDCARD],

@@ -26,6 +26,7 @@ import {
   AcceleratorCapacitySchema,
   type AcceleratorCapacity,
 } from '../../gen/cloudidl/cluster/accelerator_definition_pb.js';
+import { canonicalDevice } from '../../gen/union/accelerators.js';
 import {
   SchedulingAlgorithm,
   type QueueSpec as PbQueueSpec,
@@ -49,12 +50,13 @@ const SCHEDULING_TO_PB: Record<QueueScheduling, SchedulingAlgorithm> = {
   greedy_capacity: SchedulingAlgorithm.GREEDY_CAPACITY,
 };
 
-/** Union's `format_accelerator_selector`: `class[/device[/partition]]`. */
+/** Union's `format_accelerator_selector` (remote/_queue.py:349-359): `class[/device[/partition]]`, the device canonical. */
 export function acceleratorSelector(a: GPUAccelerator | undefined): string {
   const cls =
     ACCELERATOR_CLASSES[a?.deviceClass ?? DeviceClass.NVIDIA_GPU] ?? `class-${a?.deviceClass}`;
   let out: string = cls;
-  if (a?.device) out += `/${a.device}`;
+  // A cap stored before the canonical names (nvidia-tesla-t4) reads as the name it stands for.
+  if (a?.device) out += `/${canonicalDevice(a.device) ?? a.device}`;
   if (a?.partitionSizeValue.case === 'partitionSize' && a.partitionSizeValue.value)
     out += `/${a.partitionSizeValue.value}`;
   return out;

@@ -9,8 +9,9 @@
  * - a failure to connect at all (nothing was sent): every call, with the fast-fail budget until
  *   Union has answered once (util/reach.ts), then said as "nothing accepts connections at …";
  * - a connection lost after the request may have been sent (a reset, a body cut off after its
- *   headers) and a 5xx without a Connect code (a proxy's error page): reads always, writes when
- *   the call is idempotent or its effect is read back on a retry (`CallInfo.idempotent`).
+ *   headers) and a 5xx (INTERNAL or UNKNOWN, a proxy's error page without a Connect code
+ *   included): reads always, writes when the call is idempotent or its effect is read back on a
+ *   retry (`CallInfo.idempotent`); never a write that is neither (issue 46, item 9).
  *
  * Every call goes through the client's pacer (util/pacer.ts): RESOURCE_EXHAUSTED holds every
  * call for the delay Union gives (google.rpc.RetryInfo in the error's details; else the
@@ -174,9 +175,9 @@ export interface CallState {
   retried: boolean;
 }
 
-/** A 5xx without a Connect code: a proxy's page, not Union's answer (connect's `HTTP 500`). */
-const noCode = (err: ConnectError): boolean =>
-  (err.code === Code.Unknown || err.code === Code.Internal) && /^HTTP 5\d\d$/.test(err.rawMessage);
+/** A 5xx: Union's INTERNAL or UNKNOWN, or a proxy's page without a Connect code (`HTTP 500`). */
+const serverError = (err: ConnectError): boolean =>
+  err.code === Code.Unknown || err.code === Code.Internal;
 
 /** Runs `fn` with retries of what is transient (see above); every error mapped to ControlPlaneError. */
 export async function withRetry<T>(
@@ -204,7 +205,7 @@ export async function withRetry<T>(
       const transient =
         failure !== null ||
         (RETRIED.has(err.code) && connectionLost(err) === null) ||
-        (idempotent && (connectionLost(err) !== null || noCode(err)));
+        (idempotent && (connectionLost(err) !== null || serverError(err)));
       if (!transient || attempt >= budget) {
         if (failure && policy.origin)
           throw unreachable(call.rpc, 'Union', policy.origin, failure, attempt + 1);

@@ -90,7 +90,8 @@ export interface UnionControlPlaneOptions {
  * DRAINED queue), pool_update (ClusterPoolService/Update), cluster_move (UpdateCluster naming the
  * new pool), queue_move (UpdateQueue naming the new cluster_pool_name of a drained queue).
  * Deletes are soft: a deleted queue keeps its name until UndeleteQueue. `default` can be drained
- * and deleted like any other queue (remote/_queue.py).
+ * and deleted like any other queue (remote/_queue.py). A cluster another queue pins is drained,
+ * moved or deleted only once unpinned (unpin_first, remote/_cluster.py).
  */
 export const UNION_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   drain: true,
@@ -100,6 +101,7 @@ export const UNION_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   queue_move: true,
   soft_delete: true,
   default_delete: true,
+  unpin_first: true,
 });
 
 export class UnionControlPlane implements ControlPlane {

@@ -8860,8 +8860,8 @@ const schema43 = {
       type: 'array',
       uniqueItems: true,
       description:
-        "Objects poolsync never deletes by their absence alone, which the repository wants gone: today only Queue/default, Union's org-wide queue (its delete is planned as drain, wait, delete where the control plane allows it: capability default_delete; docs/union.md).",
-      items: { enum: ['Queue/default'] },
+        "System objects poolsync never deletes by their absence alone, which the repository wants gone: Queue/default, Union's org-wide queue (drain, wait, delete), and ClusterPool/default, Union's default pool (once empty), where the control plane allows it: capability default_delete; docs/union.md.",
+      items: { enum: ['Queue/default', 'ClusterPool/default'] },
     },
     acceptCascade: {
       type: 'array',
@@ -9274,7 +9274,7 @@ function validate28(
         const len1 = data5.length;
         for (let i2 = 0; i2 < len1; i2++) {
           let data6 = data5[i2];
-          if (!(data6 === 'Queue/default')) {
+          if (!(data6 === 'Queue/default' || data6 === 'ClusterPool/default')) {
             const err10 = {
               instancePath: instancePath + '/absent/' + i2,
               schemaPath: '#/properties/absent/items/enum',

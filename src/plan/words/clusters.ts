@@ -67,10 +67,48 @@ export const CLUSTER_REASONS: WordsTable = {
     `settings)${p.updated === true ? ", is updated to the repository's spec" : ''}, and is activated with its cluster`,
   CLUSTER_MOVE_DATA_PLANE_MISMATCH: (p) =>
     `the cluster can move in place (cluster_move), but ${moveMismatches(p)}. Redeploy it with the destination pool's values first.`,
-  /** N2: the name is a queue's (`queue` its address, `pool` its pool). */
+  /**
+   * N2: the name is a queue's (`queue` its address, `pool` its pool); `reserved`: a deleted queue
+   * keeps its name (soft deletes), so deleting that queue would not free it either.
+   */
   CLUSTER_NAME_TAKEN: (p) =>
     `the name "${s(p, 'name')}" is taken by ${s(p, 'queue')} (pool "${s(p, 'pool')}"): clusters and queues share ` +
-    `one namespace (N2) and queues cannot be deleted (Q6), so register the cluster under another name`,
+    `one namespace (N2, remote/_cluster.py:289-291) and ` +
+    (p.reserved === true
+      ? 'a deleted queue keeps its name reserved (soft delete), so deleting it would not free the name'
+      : 'queues cannot be deleted (Q6)') +
+    ', so register the cluster under another name',
+  /**
+   * unpin_first: `action` (drain, move, delete) refused while `queues` pin the cluster;
+   * `unmanaged`: those the repository does not declare.
+   */
+  CLUSTER_PINNED: (p) => {
+    const queues = list(p, 'queues');
+    const unmanaged = list(p, 'unmanaged');
+    const one = queues.length === 1;
+    return (
+      `Union refuses to ${s(p, 'action')} a cluster another live queue pins (remote/_cluster.py): ` +
+      `${queues.join(', ')} ${one ? 'pins' : 'pin'} it. Unpin it first: take it out of ${one ? 'that' : 'those'} ` +
+      `queue${one ? "'s" : "s'"} \`clusters\`` +
+      (unmanaged.length > 0
+        ? ` (${unmanaged.join(', ')} ${unmanaged.length === 1 ? 'is' : 'are'} not managed here: declare ${unmanaged.length === 1 ? 'it' : 'them'}, or change ${unmanaged.length === 1 ? 'it' : 'them'} with \`flyte update queue NAME --clusters …\`)`
+        : '')
+    );
+  },
+  /** A note (Change.note): a drain on Union, which no read can show is refused for apps. */
+  CLUSTER_DRAIN_APPS: () =>
+    'Union refuses to drain a cluster while apps are assigned to it (remote/_cluster.py:361), and no call poolsync ' +
+    'makes shows app assignments: if this drain is refused, move the apps off the cluster and apply again (only ' +
+    'the steps that depend on it wait)',
+  /** queue_delete: the co-named queue a cluster delete takes along is one `settings` name. */
+  CLUSTER_CONAMED_UNDELETABLE: (p) =>
+    `its co-named queue "${s(p, 'name')}" goes with it, and is the default queue of ${list(p, 'settings').join(', ')} ` +
+    `(run.default_queue), which Union never deletes: point ${list(p, 'settings').length === 1 ? 'that setting' : 'those settings'} at another queue first`,
+  /** Soft deletes: the name is a deleted queue's, reserved until it is undeleted (`pool` its pool). */
+  CLUSTER_NAME_RESERVED: (p) =>
+    `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", and a deleted queue keeps its name ` +
+    `reserved (remote/_queue.py:1006-1008) while no cluster may take a queue's name (remote/_cluster.py:289-291): ` +
+    `register the cluster under another name`,
   REGISTRATION_DATA_PLANE_MISMATCH: (p) =>
     `the registration declares a data plane that does not match the contract ${s(p, 'pool')} ` +
     `will have (C4): ${mismatches(p).join('; ')}. The pool's contract change is blocked; see ${s(p, 'pool')}.`,

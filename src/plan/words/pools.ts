@@ -3,6 +3,9 @@ import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../../model/desired.js';
 import { isAre, itThem, list, listAddresses, s, type WordsTable } from './params.js';
 
 export const POOL_REASONS: WordsTable = {
+  /** poolsync.yaml lists ClusterPool/default absent on a control plane that never deletes it (P5). */
+  DEFAULT_POOL_ABSENT_NO_DELETE: () =>
+    'listed absent in poolsync.yaml, but this control plane never deletes the "default" pool (P5; Union does, default_delete)',
   /** A note (Change.note): a pool's contract updated in place. */
   POOL_UPDATED_IN_PLACE: () =>
     'updated in place (pool_update): no delete and re-create, so its clusters, queues and assignments stay; ' +

@@ -3,15 +3,15 @@ import type { ReasonParams } from '../../model/plan.js';
 import { list, s, type WordsTable } from './params.js';
 
 /**
- * Why a queue can never be drained or deleted: `settings` (the scopes whose run.default_queue
- * names it), or none for the "default" queue (Q5).
+ * Why a queue cannot be deleted: `settings` (the scopes whose run.default_queue names it once
+ * the plan is applied), or none for the "default" queue (Q5).
  */
-function undrainable(p: ReasonParams): string {
+function undeletable(p: ReasonParams): string {
   const settings = list(p, 'settings');
   if (settings.length === 0) return 'the "default" queue is always active (Q5)';
   return (
-    `it is the default queue of ${settings.join(', ')} (run.default_queue setting), which the control ` +
-    `plane never drains or deletes (FAILED_PRECONDITION): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
+    `it is the default queue of ${settings.join(', ')} (run.default_queue setting), and Union refuses to delete ` +
+    `a queue a setting names (FAILED_PRECONDITION; draining it is allowed): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
   );
 }
 
@@ -75,8 +75,6 @@ export const QUEUE_REASONS: WordsTable = {
     `a queue's pool can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue ` +
     `behind (C7); use a new cluster name.`,
   /** The words alone of why a queue cannot be drained (also inside the codes below). */
-  QUEUE_UNDRAINABLE: (p) => undrainable(p),
-
   // Q1: the selector against the clusters the plan leaves in the pool.
   QUEUE_POOL_MISSING: (p) =>
     `its pool "${s(p, 'pool')}" will not exist (Q1): declare ${s(p, 'pool_address')}`,
@@ -89,16 +87,20 @@ export const QUEUE_REASONS: WordsTable = {
   QUEUE_NOT_DELETABLE: () =>
     `not in the repository, but queues cannot be deleted (Q6). To retire it, declare it with \`clusters: []\` ` +
     `(it then routes nowhere; an idle queue costs nothing).`,
-  QUEUE_DELETE_UNDRAINABLE: (p) => `not in the repository; ${NOT_THIS_ONE}${undrainable(p)}`,
+  QUEUE_DELETE_UNDELETABLE: (p) => `not in the repository; ${NOT_THIS_ONE}${undeletable(p)}`,
   QUEUE_DELETE_NO_DRAIN: () => `not in the repository; ${DELETE_NO_DRAIN}`,
-  DEFAULT_QUEUE_ABSENT_UNDRAINABLE: (p) => `${ABSENT_DEFAULT}${NOT_THIS_ONE}${undrainable(p)}`,
+  DEFAULT_QUEUE_ABSENT_UNDELETABLE: (p) => `${ABSENT_DEFAULT}${NOT_THIS_ONE}${undeletable(p)}`,
   DEFAULT_QUEUE_ABSENT_NO_DRAIN: () => `${ABSENT_DEFAULT}${DELETE_NO_DRAIN}`,
   DEFAULT_QUEUE_ABSENT_NO_DELETE: () =>
     `${ABSENT_DEFAULT}this control plane deletes no queues (queue_delete off, Q6)`,
 
   // A queue's pool (Q3) and selector (Q4, Q5).
-  QUEUE_POOL_CHANGE_UNDRAINABLE: (p) =>
-    `a queue's pool can change only by drain, delete and create (drain, queue_delete), but not this one's: ${undrainable(p)}`,
+  QUEUE_POOL_CHANGE_UNDELETABLE: (p) =>
+    `a queue's pool can change here only by drain, delete and create (drain, queue_delete), and this one cannot be deleted: ${undeletable(p)}`,
+  QUEUE_POOL_CHANGE_NAME_RESERVED: (p) =>
+    `a queue's pool can change only by moving it (queue_move, off here) or by delete and create, and a deleted ` +
+    `queue keeps its name reserved (soft delete): the create in pool "${s(p, 'pool')}" would be refused. Declare a new ` +
+    `queue (another name) there and retire this one with \`pool: ${s(p, 'live_pool')}\` and \`clusters: []\``,
   /** `missing`: the capability of drain and queue_delete this control plane lacks, when it has the other. */
   QUEUE_POOL_FIXED: (p) => {
     const missing = list(p, 'missing');
@@ -131,8 +133,6 @@ export const QUEUE_REASONS: WordsTable = {
   QUEUE_MOVE_NO_DRAIN: (p) =>
     `this control plane can move a queue to another pool (queue_move) but not drain it (drain off), and ` +
     `poolsync moves only drained queues so that no work is lost: enable drain, or declare a new queue in pool "${s(p, 'pool')}"`,
-  QUEUE_MOVE_UNDRAINABLE: (p) =>
-    `a queue moves to another pool once drained (queue_move), but this one cannot be drained: ${undrainable(p)}`,
   QUEUE_UNDELETE_CONAMED: (p) =>
     `the name "${s(p, 'name')}" belongs to the deleted co-named queue of cluster "${s(p, 'name')}": it comes back only with its cluster; declare the cluster, or use another queue name`,
   QUEUE_UNDELETE_POOL_GONE: (p) =>

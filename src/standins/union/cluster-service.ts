@@ -7,7 +7,8 @@
  *    UpdateClusterState drains (poolsync's `enabled: false`) or activates it, with the
  *    generation the caller read;
  *  - a cluster that another live queue names explicitly cannot be drained, moved or deleted
- *    (unpin it first); DeleteCluster takes the co-named queue along;
+ *    (unpin it first: the embedded control plane's `unpin_first`); DeleteCluster takes the
+ *    co-named queue along;
  *  - deletes are soft: a deleted cluster or pool is listed only with `EXISTS deleted_at`, read
  *    by Get (with include_deleted, for clusters), and keeps its name until undeleted (it comes
  *    back drained);
@@ -64,10 +65,15 @@ function configOf(c: PoolContract) {
   };
 }
 
+/** The names of the live queues, read once per answer (a cluster's view asks for its own). */
+async function queueNames(x: ServiceContext): Promise<ReadonlySet<string>> {
+  return new Set((await x.cp.listQueues()).map((q) => q.name));
+}
+
 /** The stand-in's view of a cluster (its generation, deletion and co-named queue). */
-async function view(x: ServiceContext, c: LiveCluster, deleted = false) {
-  const { cp, org, life } = x;
-  const hasQueue = !deleted && (await cp.listQueues()).some((q) => q.name === c.name);
+function view(x: ServiceContext, c: LiveCluster, queues: ReadonlySet<string>, deleted = false) {
+  const { org, life } = x;
+  const hasQueue = !deleted && queues.has(c.name);
   return clusterToPb(c, org, {
     generation: life.generation(ckey(c.name)),
     deletedAt: deleted ? life.deletedTimestamp(ckey(c.name)) : undefined,
@@ -84,38 +90,21 @@ async function softDelete(x: ServiceContext, c: LiveCluster): Promise<void> {
   x.life.markDeleted(ckey(c.name));
 }
 
-/** Finishes the deletes whose time has come (lifecycle.ts, deletingClusters). */
+/**
+ * Finishes the deletes whose time has come (lifecycle.ts, deletingClusters); each is claimed
+ * before it is carried out, so calls that settle at once never finish one twice.
+ */
 async function settle(x: ServiceContext): Promise<void> {
   const now = Date.now();
-  for (const [, d] of [...x.life.deletingClusters])
-    if (d.until <= now) await softDelete(x, d.cluster);
+  for (const [name, d] of [...x.life.deletingClusters]) {
+    if (d.until > now || !x.life.deletingClusters.delete(name)) continue;
+    await softDelete(x, d.cluster);
+  }
 }
 
 function nameOf(x: ServiceContext, id: { organization: string; name: string } | undefined): string {
   x.checkOrg(id?.organization);
   return id?.name ?? '';
-}
-
-/** Union refuses to drain, move or delete a cluster another live queue pins. */
-async function checkUnpinned(x: ServiceContext, name: string, what: string): Promise<void> {
-  const pins = (await x.cp.listQueues())
-    .filter((q) => q.name !== name && q.clusters[0] !== WILDCARD && q.clusters.includes(name))
-    .map((q) => q.name);
-  if (pins.length > 0)
-    throw new ConnectError(
-      `cluster "${name}" cannot be ${what}: queue(s) ${pins.join(', ')} name it explicitly; unpin it first`,
-      Code.FailedPrecondition,
-    );
-}
-
-/** The cluster's live co-named queue drains (or activates) with it; none, nothing to do. */
-async function conamedFollows(x: ServiceContext, name: string, active: boolean): Promise<void> {
-  const { cp } = x;
-  const own = (await cp.listQueues()).find((q) => q.name === name && q.cluster_managed);
-  if (!own) return;
-  if (active) {
-    if ((own.state ?? 'active') !== 'active') await cp.activateQueue(name);
-  } else if ((own.state ?? 'active') === 'active') await cp.drainQueue(name);
 }
 
 function refuseDeleted(x: ServiceContext, name: string): void {
@@ -192,23 +181,28 @@ async function listClusters(x: ServiceContext, req: ClusterPb.ListRequest) {
   const { deleted } = listsDeleted(req.request?.filters ?? []);
   const all = deleted ? [...life.deletedClusters.values()] : await cp.listClusters();
   const p = pageByName(x, all, req.request);
-  return {
-    clusters: await Promise.all(p.items.map((c) => view(x, c, deleted))),
-    token: p.token,
-  };
+  const queues = deleted ? new Set<string>() : await queueNames(x);
+  return { clusters: p.items.map((c) => view(x, c, queues, deleted)), token: p.token };
 }
 
 async function getCluster(x: ServiceContext, req: ClusterPb.GetRequest) {
   const name = nameOf(x, req.clusterId);
   const gone = x.life.deletedClusters.get(name);
-  if (gone && req.includeDeleted) return { cluster: await view(x, gone, true) };
-  return { cluster: await view(x, await x.cp.getCluster(name)) };
+  if (gone && req.includeDeleted) return { cluster: view(x, gone, new Set(), true) };
+  return { cluster: view(x, await x.cp.getCluster(name), await queueNames(x)) };
 }
 
 async function createCluster(x: ServiceContext, req: ClusterPb.CreateClusterRequest) {
   const name = nameOf(x, req.clusterId);
   if (x.life.deletedClusters.has(name))
     throw new ConnectError(`cluster "${name}" is deleted: undelete it`, Code.AlreadyExists);
+  // A deleted queue keeps its name, and no cluster takes a queue's (remote/_queue.py:1007-1008,
+  // remote/_cluster.py:289-291).
+  if ((await x.cp.listDeletedQueues()).some((q) => q.name === name))
+    throw new ConnectError(
+      `the name "${name}" is taken by a deleted queue (reserved until it is undeleted)`,
+      Code.AlreadyExists,
+    );
   await x.cp.registerCluster({ name, pool: req.clusterPoolName || 'default' });
   return {};
 }
@@ -223,7 +217,6 @@ async function updateCluster(x: ServiceContext, req: ClusterPb.UpdateClusterRequ
       `cluster "${name}" is already in pool "${current.pool}"`,
       Code.AlreadyExists,
     );
-  await checkUnpinned(x, name, 'moved');
   await cp.moveCluster(name, req.clusterPoolName);
   return {};
 }
@@ -239,13 +232,15 @@ async function updateClusterState(x: ServiceContext, req: ClusterPb.UpdateCluste
       Code.InvalidArgument,
     );
   const enabled = req.state === ClusterState.ACTIVE;
-  if (!enabled) await checkUnpinned(x, name, 'drained');
-  // Union drains the co-named queue with its cluster and activates it with it, even one
-  // drained on its own (remote/_cluster.py, Cluster.drain and Cluster.activate).
-  await conamedFollows(x, name, enabled);
+  if (!enabled && life.appsAssigned.has(name))
+    throw new ConnectError(
+      `cluster "${name}" cannot be drained: apps are assigned to it (remote/_cluster.py:361)`,
+      Code.FailedPrecondition,
+    );
+  // The co-named queue drains and activates with it (the embedded store, with drain).
   const c = await cp.updateCluster(name, { enabled });
   life.bump(ckey(name));
-  return { cluster: await view(x, c) };
+  return { cluster: view(x, c, await queueNames(x)) };
 }
 
 async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
@@ -253,17 +248,25 @@ async function deleteCluster(x: ServiceContext, req: ClusterPb.DeleteRequest) {
   const name = nameOf(x, req.clusterId);
   refuseDeleted(x, name);
   life.expect(ckey(name), req.expectedGeneration);
-  await checkUnpinned(x, name, 'deleted');
   const c = await cp.getCluster(name);
   if (!c.enabled) {
     // Drained: nothing runs there, so it is deleted at once (remote/_cluster.py `delete`).
     await softDelete(x, c);
-    return { cluster: await view(x, c, true) };
+    return { cluster: view(x, c, new Set(), true) };
   }
-  // Active (or draining): DELETING until its work is moved off, then deleted.
+  // Active (or draining): DELETING until its work is moved off, then deleted; a pinned one is
+  // refused now, as the embedded control plane refuses it at once (unpin_first).
+  const pins = (await cp.listQueues()).filter(
+    (q) => q.name !== name && q.clusters[0] !== WILDCARD && q.clusters.includes(name),
+  );
+  if (pins.length > 0)
+    throw new ConnectError(
+      `cluster "${name}" cannot be deleted: queues ${pins.map((q) => `"${q.name}"`).join(', ')} pin it explicitly; unpin it first (remote/_cluster.py)`,
+      Code.FailedPrecondition,
+    );
   life.deletingClusters.set(name, { cluster: c, until: Date.now() + life.deletingMs });
   life.bump(ckey(name));
-  return { cluster: await view(x, c) };
+  return { cluster: view(x, c, await queueNames(x)) };
 }
 
 async function undeleteCluster(x: ServiceContext, req: ClusterPb.UndeleteRequest) {
@@ -290,12 +293,11 @@ async function undeleteCluster(x: ServiceContext, req: ClusterPb.UndeleteRequest
     await cp.updateQueue(name, { ...settings, pool: c.pool, clusters: [name] });
   }
   // Both come back drained: activating the cluster gives them work.
-  await conamedFollows(x, name, false);
   const back = await cp.updateCluster(name, { enabled: false });
   life.deletedClusters.delete(name);
   life.undeleted(ckey(name));
   life.undeleted(`Queue/${name}`);
-  return { cluster: await view(x, back) };
+  return { cluster: view(x, back, await queueNames(x)) };
 }
 
 async function listPools(x: ServiceContext, req: PoolPb.ListRequest) {

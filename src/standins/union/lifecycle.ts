@@ -23,6 +23,11 @@ export class Lifecycle {
    * that: at the first cluster or pool call once `deletingMs` have passed.
    */
   readonly deletingClusters = new Map<string, { cluster: LiveCluster; until: number }>();
+  /**
+   * Clusters apps are assigned to (Union's app deployments, which poolsync neither reads nor
+   * writes): Union refuses to drain them (remote/_cluster.py:361). Tests assign one here.
+   */
+  readonly appsAssigned = new Set<string>();
 
   /** `deletingMs`: how long an active cluster stays DELETING (0: until the next call). */
   constructor(readonly deletingMs = 0) {}

@@ -4,11 +4,15 @@
  * the wire"): `max_resources` names only cpu, memory and ephemeral_storage (the cluster
  * service's `queueMaxResourceNames`), each once, as non-negative Kubernetes quantities;
  * `max_accelerators` entries declare their partitioning (`validateQueueMaxAccelerators`), count
- * whole positive devices, name a device unless the class is NVIDIA, and never the same
- * accelerator twice. CreateQueue and UpdateQueue answer INVALID_ARGUMENT otherwise.
+ * whole positive devices, name a device unless the class is NVIDIA, name a canonical device of
+ * their own class (or a stored spelling of one: remote/_queue.py:254-279, 295-346), and never
+ * the same accelerator twice once canonicalised (:378-401). CreateQueue and UpdateQueue answer
+ * INVALID_ARGUMENT otherwise.
  */
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { QueueSpec } from '../../gen/cloudidl/queue/queue_pb.js';
+import { CANONICAL_ACCELERATORS, canonicalDevice } from '../../gen/union/accelerators.js';
+import { ACCELERATOR_CLASSES } from '../../model/common.js';
 import {
   GPUAccelerator_DeviceClass as DeviceClass,
   Resources_ResourceName as ResourceName,
@@ -50,7 +54,16 @@ export function checkQueueCaps(spec: QueueSpec | undefined): void {
       throw invalid(`max_accelerators: count must be a positive number of devices, got ${c.count}`);
     if (!a.device && a.deviceClass !== DeviceClass.NVIDIA_GPU)
       throw invalid('max_accelerators: a cap without a device is supported for NVIDIA GPUs only');
-    const key = `${a.deviceClass}/${a.device.toLowerCase()}/${a.partitionSizeValue.case === 'partitionSize' ? a.partitionSizeValue.value : ''}`;
+    // A device is a canonical accelerator (or a stored spelling of one) of its own class.
+    const device = a.device ? canonicalDevice(a.device) : '';
+    if (device === null)
+      throw invalid(`max_accelerators: "${a.device}" is not a canonical accelerator`);
+    const cls = ACCELERATOR_CLASSES[a.deviceClass];
+    if (device && CANONICAL_ACCELERATORS[device] !== cls)
+      throw invalid(
+        `max_accelerators: ${device} is a ${CANONICAL_ACCELERATORS[device]} device, not ${cls}`,
+      );
+    const key = `${a.deviceClass}/${device}/${a.partitionSizeValue.case === 'partitionSize' ? a.partitionSizeValue.value : ''}`;
     if (selectors.has(key)) throw invalid('max_accelerators: two caps name the same accelerator');
     selectors.add(key);
   }

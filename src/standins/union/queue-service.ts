@@ -40,7 +40,7 @@ export interface ServiceContext {
   max: number;
   extras: QueueExtras;
   life: Lifecycle;
-  /** Organisation and domain `run.default_queue` settings: their queues are never drained or deleted. */
+  /** Organisation and domain `run.default_queue` settings: their queues are never deleted (remote/_queue.py:1011-1012). */
   broad: BroadScopeSettings;
   checkOrg: (given: string | undefined) => void;
   metricsIntervalMs: number;
@@ -88,21 +88,15 @@ async function listQueues(x: ServiceContext, req: ListQueuesRequest) {
   const { cp } = x;
   x.checkOrg(req.organization);
   const f = listsDeleted(req.request?.filters ?? []);
-  const all = f.deleted ? await cp.listDeletedQueues() : await cp.listQueues();
-  const views = all.sort(byName).map((q) => view(x, q, f.deleted));
+  const all = (f.deleted ? await cp.listDeletedQueues() : await cp.listQueues()).sort(byName);
+  // A state filter names Union's enum (QUEUE_STATE_DRAINED); a deleted queue's state is DELETED.
+  const stateOf = (q: LiveQueue) => (f.deleted ? 'DELETED' : (q.state ?? 'active').toUpperCase());
   const wanted = f.state
-    ? views.filter(
-        (q) => QueueState[q.status?.state ?? 0] === f.state?.replace(/^QUEUE_STATE_/, ''),
-      )
-    : views;
-  const p = page(
-    wanted,
-    (q) => q.id!.name,
-    req.request?.limit ?? 0,
-    req.request?.token ?? '',
-    x.max,
-  );
-  return { queues: p.items, token: p.token };
+    ? all.filter((q) => stateOf(q) === f.state?.replace(/^QUEUE_STATE_/, ''))
+    : all;
+  // Paged first, then viewed: an answer costs its page, not the organisation.
+  const p = page(wanted, (q) => q.name, req.request?.limit ?? 0, req.request?.token ?? '', x.max);
+  return { queues: p.items.map((q) => view(x, q, f.deleted)), token: p.token };
 }
 
 async function getQueue(x: ServiceContext, req: GetQueueRequest) {
@@ -148,7 +142,6 @@ async function updateQueueState(x: ServiceContext, req: UpdateQueueStateRequest)
   const { cp, life } = x;
   const name = nameOf(x, req.id);
   life.expect(key(name), req.expectedStateGeneration);
-  if (req.state === QueueState.DRAINING) x.broad.refuse(name, 'drained');
   const q =
     req.state === QueueState.DRAINING
       ? await cp.drainQueue(name)

@@ -5,7 +5,7 @@
  * project in a domain (org + domain + project). A project without its domain is no scope.
  *
  * Project/domain settings are the embedded control plane's DefaultQueue records (so its rules
- * apply: the queue must exist; a queue they name is never drained or deleted). Organisation and
+ * apply: the queue must exist; a queue they name is never deleted, remote/_queue.py:1011-1012). Organisation and
  * domain settings are kept here, in memory, with the same rules: `inUse` is what the queue
  * service asks before a drain or delete. Only run.default_queue is kept (docs/union.md).
  */
@@ -56,8 +56,8 @@ export class BroadScopeSettings {
     return out;
   }
 
-  /** The FAILED_PRECONDITION Union answers a drain or delete of a queue a setting names. */
-  refuse(queue: string, action: 'drained' | 'deleted'): void {
+  /** The FAILED_PRECONDITION Union answers a delete of a queue a setting names (remote/_queue.py:1011-1012). */
+  refuse(queue: string, action: 'deleted'): void {
     const scopes = this.inUse(queue);
     if (scopes.length > 0)
       throw new ConnectError(

@@ -18,6 +18,7 @@ import { errorInterceptor, unionRoutes, type UnionServiceOptions } from './conne
 import type { Logger } from 'pino';
 import type { OAuthStandIn } from '../oauth/server.js';
 import { QueueExtras } from './queue-extras.js';
+import { Lifecycle } from './lifecycle.js';
 
 export interface UnionApiOptions extends UnionServiceOptions {
   /** The OAuth2 server whose tokens the API takes, served on the same port. */
@@ -44,6 +45,8 @@ export interface UnionApi {
   close(): void;
   /** The queue fields beyond poolsync's 7 that this API keeps (queue-extras.ts). */
   queueExtras: QueueExtras;
+  /** What it keeps beside the embedded store: generations, soft deletes, apps (lifecycle.ts). */
+  lifecycle: Lifecycle;
 }
 
 const PREFIXES = [
@@ -112,8 +115,9 @@ function sniffer(h2: Http2Server, http1: Server, sockets: Set<Socket>): NetServe
 
 export function createUnionApi(opts: UnionApiOptions): UnionApi {
   const queueExtras = opts.queueExtras ?? new QueueExtras();
+  const lifecycle = opts.lifecycle ?? new Lifecycle(opts.deletingMs ?? 0);
   const rpc = connectNodeAdapter({
-    routes: unionRoutes({ ...opts, queueExtras }),
+    routes: unionRoutes({ ...opts, queueExtras, lifecycle }),
     interceptors: [
       ...(opts.interceptors ?? []),
       authInterceptor(opts.oauth, opts.acceptUnauthenticated === true),
@@ -132,6 +136,7 @@ export function createUnionApi(opts: UnionApiOptions): UnionApi {
   });
   return {
     queueExtras,
+    lifecycle,
     handle(req, res) {
       if (isRpc(req.url)) {
         rpc(req, res);

@@ -62,6 +62,7 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       queue_move: true,
       soft_delete: true,
       default_delete: true,
+      unpin_first: true,
     });
     // ClusterPoolService/List: each pool with its contract.
     expect(
@@ -173,16 +174,17 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       cp.createQueue({ name: 'default', run_concurrency: 0, action_concurrency: 0 }),
     );
     expect(dup.code).toBe('ALREADY_EXISTS');
-    // A queue a run.default_queue setting names is never drained (Union: at any scope; `default`
-    // itself can be, default_delete): FAILED_PRECONDITION with the server's reason.
+    // A queue a run.default_queue setting names drains like any other, but is never deleted
+    // (remote/_queue.py:934-938, 1011-1012): FAILED_PRECONDITION with the server's reason.
     await s.embedded.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 });
     await s.embedded.setDefaultQueue('ml', 'production', 'batch');
-    const drain = await rejection(cp.drainQueue('batch'));
+    expect((await cp.drainQueue('batch')).state).toBe('drained');
+    const del = await rejection(cp.deleteQueue('batch'));
     expect((await cp.drainQueue('default')).state).toBe('drained');
     await cp.close();
-    expect(drain.code).toBe('FAILED_PRECONDITION');
-    expect(drain.message).toContain('cannot be drained');
-    expect(drain.message).toContain('UpdateQueueState');
+    expect(del.code).toBe('FAILED_PRECONDITION');
+    expect(del.message).toContain('cannot be deleted');
+    expect(del.message).toContain('DeleteQueue');
   });
 
   it('pools, clusters and queue deletes go through the API (flyteplugins-union definitions)', async () => {

@@ -172,8 +172,10 @@ describe.skipIf(typeof venv === 'string')(
           reason: expect.stringContaining('default queue of domain staging'),
         });
         expect(planned.plan.steps.filter((x) => /org-q|dom-q/.test(JSON.stringify(x)))).toEqual([]);
-        // And Union (the stand-in) refuses the CLI's drain of it, as poolsync planned.
-        const refused = await flyte(server, home, ['update', 'queue', 'dom-q', '--drain']);
+        // And Union (the stand-in) drains it for the CLI, but refuses its delete, as poolsync
+        // planned (remote/_queue.py:934-938, 1011-1012).
+        await ok(['update', 'queue', 'dom-q', '--drain']);
+        const refused = await flyte(server, home, ['delete', 'queue', 'dom-q', '--yes']);
         expect(refused.code).not.toBe(0);
         expect(refused.out).toContain('default queue of domain staging');
       } finally {

@@ -5,7 +5,7 @@
  */
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControlPlaneError } from '../../../src/controlplane/errors.js';
+import type { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
@@ -39,16 +39,22 @@ describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
     });
   }
 
-  it('does not retry other codes (INVALID_ARGUMENT, INTERNAL)', async () => {
+  it('does not retry a refusal (INVALID_ARGUMENT); retries a 5xx (INTERNAL) on a List or Get (issue 46, item 9)', async () => {
     const bad = flaky('GetQueue', 5, Code.InvalidArgument);
-    const internal = flaky('ListClusters', 5, Code.Internal);
-    s = await startUnionServer({ interceptors: [bad.interceptor, internal.interceptor] });
+    const internal = flaky('ListClusters', 2, Code.Internal);
+    const unknown = flaky('GetCluster', 1, Code.Unknown);
+    s = await startUnionServer({
+      interceptors: [bad.interceptor, internal.interceptor, unknown.interceptor],
+    });
+    await s.embedded.registerCluster({ name: 'c1' });
     const cp = await openUnion(s, protocol);
     await expect(cp.getQueue('default')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(cp.listClusters()).rejects.toBeInstanceOf(ControlPlaneError);
+    expect((await cp.listClusters()).map((c) => c.name)).toEqual(['c1']);
+    expect((await cp.getCluster('c1')).name).toBe('c1');
     await cp.close();
     expect(bad.seen()).toBe(1);
-    expect(internal.seen()).toBe(1);
+    expect(internal.seen()).toBe(3);
+    expect(unknown.seen()).toBe(2);
   });
 
   it('gives up after the retry budget with UNAVAILABLE and the server message', async () => {

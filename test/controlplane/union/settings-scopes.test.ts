@@ -86,7 +86,7 @@ describe.each(['connect', 'grpc'] as const)('settings at every scope over %s', (
     }
   });
 
-  it('a queue a broader scope names is never drained or deleted; the backend reads every scope', async () => {
+  it('a queue a broader scope names is drained but never deleted (remote/_queue.py:934-938, 1011-1012); the backend reads every scope', async () => {
     s = await startUnionServer();
     await s.embedded.createQueue({ name: 'web', run_concurrency: 1, action_concurrency: 1 });
     await s.embedded.createQueue({ name: 'spare', run_concurrency: 1, action_concurrency: 1 });
@@ -108,14 +108,16 @@ describe.each(['connect', 'grpc'] as const)('settings at every scope over %s', (
         { queue: 'web' },
         { domain: 'production', queue: 'default' },
       ]);
-      const drain = await rejection(cp.drainQueue('web'));
-      expect(drain.code).toBe('FAILED_PRECONDITION');
-      expect(drain.message).toContain('default queue of the organisation');
-      const del = await rejection(cp.drainQueue('default'));
+      await cp.drainQueue('web');
+      const refused = await rejection(cp.deleteQueue('web'));
+      expect(refused.code).toBe('FAILED_PRECONDITION');
+      expect(refused.message).toContain('default queue of the organisation');
+      await cp.drainQueue('default');
+      const del = await rejection(cp.deleteQueue('default'));
       expect(del.message).toContain('default queue of domain production');
+      await cp.activateQueue('default');
       // The organisation's setting unset (INHERIT): web may go now.
       await client.updateSettings({ key: { org }, settings: {}, version: 1n });
-      await cp.drainQueue('web');
       await cp.deleteQueue('web');
       const after = await readLiveState(cp);
       expect(after.default_queue_scopes).toEqual([{ domain: 'production', queue: 'default' }]);

@@ -1,0 +1,153 @@
+/**
+ * Shrunk counterexamples of the plan-equals-apply property (test/plan/plan-equals-apply.test.ts,
+ * bench/plan-equals-apply.ts), each kept as a named case once its cause was fixed.
+ */
+import { describe, expect, it } from 'vitest';
+import { runCase, type Backend, type Case } from './property/plan-equals-apply.js';
+
+const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }[] = [
+  {
+    name: 'a pruned active cluster settled by two calls at once on the Union stand-in',
+    backend: 'union',
+    fixed:
+      'standins/union/cluster-service.ts settle(): each DELETING cluster is claimed before it is finished, so the second call no longer fails NOT_FOUND',
+    case: {
+      history: [{ op: 'cluster', name: 'c0', pool: 0 }],
+      repo: {
+        prune: true,
+        pools: [],
+        clusters: [{ name: 'c3', pool: 0, enabled: false }],
+        queues: [],
+        conamed: [],
+        defaultQueue: { run: 1 },
+        settings: [],
+        absentDefault: false,
+      },
+    },
+  },
+  {
+    name: 'a setting moved off the default queue that a cluster move drains, onto the moved cluster’s co-named queue',
+    backend: 'union-embedded',
+    fixed:
+      'plan/default-queues.ts: a setting moves off a queue before its delete only, not its drain (Union drains a queue a setting names): the step graph had a cycle',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c1', pool: 0 },
+        { op: 'setting', key: 'ml/production', queue: 'default' },
+      ],
+      repo: {
+        prune: false,
+        pools: [{ name: 'pa', version: 1 }],
+        clusters: [{ name: 'c1', pool: 1, enabled: false }],
+        queues: [],
+        conamed: [{ cluster: 'c1', run: 1 }],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 0 }],
+        absentDefault: false,
+      },
+    },
+  },
+  {
+    name: 'a soft-deleted queue that pinned a cluster the plan drains, undeleted and unpinned',
+    backend: 'union',
+    fixed:
+      'plan/step-order.ts orderPins: an undeleted queue comes back with its old clusters, so its unpinning goes before the drain, and a pin it keeps after it',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c0', pool: 0 },
+        { op: 'queue', name: 'q1', pool: 0, pick: [0], wildcard: false, run: 0 },
+        { op: 'drain', name: 'q1' },
+        { op: 'delete_queue', name: 'q1' },
+      ],
+      repo: {
+        prune: false,
+        pools: [],
+        clusters: [{ name: 'c0', pool: 0, enabled: false }],
+        queues: [
+          {
+            name: 'q1',
+            pool: 0,
+            wildcard: false,
+            pick: [],
+            run: 0,
+            priority: 0,
+            fairness: 0,
+            caps: null,
+          },
+        ],
+        conamed: [],
+        defaultQueue: null,
+        settings: [],
+        absentDefault: false,
+      },
+    },
+  },
+  {
+    name: 'a cluster drained while a declared queue pins it whose repointing is blocked',
+    backend: 'union-embedded',
+    fixed:
+      'plan/index.ts stuckPins: a pin the cluster pass took as removed, whose queue the queue pass blocked, is kept and the drain planned blocked (CLUSTER_PINNED)',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c0', pool: 0 },
+        { op: 'delete_cluster', name: 'c0' },
+        { op: 'cluster', name: 'c2', pool: 0 },
+        { op: 'queue', name: 'q0', pool: 0, pick: [0], wildcard: false, run: 0 },
+      ],
+      repo: {
+        prune: false,
+        pools: [],
+        clusters: [
+          { name: 'c0', pool: 0, enabled: false },
+          { name: 'c2', pool: 0, enabled: false },
+        ],
+        queues: [
+          {
+            name: 'q0',
+            pool: 0,
+            wildcard: false,
+            pick: [0],
+            run: 0,
+            priority: 0,
+            fairness: 0,
+            caps: null,
+          },
+        ],
+        conamed: [],
+        defaultQueue: null,
+        settings: [],
+        absentDefault: false,
+      },
+    },
+  },
+  {
+    name: 'absent default whose setting the repository moves onto a queue that will not exist',
+    backend: 'union-embedded',
+    fixed:
+      'plan/index.ts keptSettings: a declared setting planned blocked leaves the live one in place, so the default queue it names is not deleted (DEFAULT_QUEUE_ABSENT_UNDELETABLE)',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c1', pool: 0 },
+        { op: 'delete_cluster', name: 'c1' },
+        { op: 'setting', key: 'ml/production', queue: 'default' },
+      ],
+      repo: {
+        prune: false,
+        pools: [],
+        clusters: [{ name: 'c1', pool: 0, enabled: false }],
+        queues: [],
+        conamed: [{ cluster: 'c1', run: 0 }],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 0 }],
+        absentDefault: true,
+      },
+    },
+  },
+];
+
+describe('plan equals apply: shrunk counterexamples', () => {
+  for (const r of REGRESSIONS)
+    it(`${r.name} (${r.backend})`, async () => {
+      expect((await runCase(r.backend, r.case)).wrong).toEqual([]);
+    });
+});

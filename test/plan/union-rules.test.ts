@@ -1,0 +1,134 @@
+/**
+ * Issue 46, the planner's side of Union's rules (docs/union.md, "Union's rules in the plan";
+ * the end-to-end scenarios are test/controlplane/union/rules-table.e2e.test.ts): what a
+ * half-done apply leaves is drift (item 1), the smaller items of 7, and a delete a setting of
+ * this plan frees (item 4) against a live state as the union backend reads it.
+ */
+import { describe, expect, it } from 'vitest';
+import { UNION_CAPABILITIES } from '../../src/controlplane/union/union.js';
+import type { Capabilities } from '../../src/model/common.js';
+import type { DesiredState } from '../../src/model/desired.js';
+import type { LiveState } from '../../src/model/live.js';
+import { computePlan } from '../../src/plan/index.js';
+import { desired, live } from './build.js';
+
+const withCaps = (l: LiveState, caps: Capabilities): LiveState => ({ ...l, capabilities: caps });
+const change = (plan: ReturnType<typeof computePlan>, address: string) =>
+  plan.changes.find((c) => c.address === address);
+const ops = (plan: ReturnType<typeof computePlan>) => plan.steps.map((s) => `${s.op} ${s.target}`);
+const setting = (project: string, domain: string, queue: string) => ({
+  project,
+  domain,
+  queue,
+  name: `${project}-${domain}`,
+  annotations: {},
+  source: { file: 'dq.yaml', line: 1, column: 1 },
+});
+const withSettings = (d: DesiredState, ...s: ReturnType<typeof setting>[]): DesiredState => ({
+  ...d,
+  default_queues: s,
+});
+
+describe('no half-done change left behind (item 1)', () => {
+  it('the default queue a failed apply left drained is activated, though its delete stays blocked', () => {
+    const l = withCaps(live({ clusters: { c1: {} } }), UNION_CAPABILITIES);
+    l.queues = l.queues.map((q) => (q.name === 'default' ? { ...q, state: 'drained' } : q));
+    l.default_queue_scopes = [{ queue: 'default' }];
+    const d = desired({ clusters: { c1: {} } });
+    const plan = computePlan({ ...d, config: { ...d.config, absent: ['Queue/default'] } }, l);
+    expect(change(plan, 'Queue/default')).toMatchObject({ action: 'blocked' });
+    expect(change(plan, 'Queue/default')?.why?.code).toBe('DEFAULT_QUEUE_ABSENT_UNDELETABLE');
+    expect(ops(plan)).toEqual(['activate_queue Queue/default']);
+  });
+
+  it('a declared queue left drained is drift: activated, even when its change is blocked', () => {
+    const pb = live().pools[0]!.contract;
+    const l = withCaps(live({ pools: { pb }, clusters: { c1: {} }, queues: { q: {} } }), {
+      ...UNION_CAPABILITIES,
+      queue_move: false,
+    });
+    l.queues = l.queues.map((q) => (q.name === 'q' ? { ...q, state: 'drained' } : q));
+    const d = desired({ pools: { pb }, clusters: { c1: {} }, queues: { q: { pool: 'pb' } } });
+    const plan = computePlan(d, l);
+    expect(change(plan, 'Queue/q')?.action).toBe('blocked');
+    expect(ops(plan)).toEqual(['activate_queue Queue/q']);
+  });
+});
+
+describe('item 4: a delete the plan frees by moving a setting goes in one apply', () => {
+  it('the setting moves first, then the queue is drained and deleted', () => {
+    const l = withCaps(live({ queues: { old: {}, new: {} } }), UNION_CAPABILITIES);
+    l.default_queues = [{ project: 'ml', domain: 'production', queue: 'old' }];
+    const d = desired({ queues: { new: {} }, prune: true });
+    const plan = computePlan(withSettings(d, setting('ml', 'production', 'new')), l);
+    expect(change(plan, 'Queue/old')?.action).toBe('delete');
+    const order = ops(plan);
+    expect(order.indexOf('set_default_queue DefaultQueue/ml/production')).toBeLessThan(
+      order.indexOf('delete_queue Queue/old'),
+    );
+  });
+});
+
+describe('item 7', () => {
+  const softNoMove: Capabilities = {
+    drain: true,
+    queue_delete: true,
+    pool_update: false,
+    cluster_move: false,
+    queue_move: false,
+    soft_delete: true,
+  };
+
+  it('under soft_delete without queue_move, a pool change is blocked: the create would meet the reserved name', () => {
+    const l = withCaps(
+      live({ pools: { pb: live().pools[0]!.contract }, queues: { q: {} } }),
+      softNoMove,
+    );
+    const plan = computePlan(
+      desired({ pools: { pb: l.pools[0]!.contract }, queues: { q: { pool: 'pb' } } }),
+      l,
+    );
+    expect(change(plan, 'Queue/q')?.why?.code).toBe('QUEUE_POOL_CHANGE_NAME_RESERVED');
+    expect(plan.steps).toEqual([]);
+  });
+
+  it('a reused cluster name whose orphaned co-named queue a setting names: QUEUE_ROUTES_NOWHERE names the setting', () => {
+    const l = withCaps(live({ pools: { pb: live().pools[0]!.contract }, clusters: { c1: {} } }), {
+      ...softNoMove,
+      soft_delete: false,
+      queue_delete: false,
+    });
+    l.default_queues = [{ project: 'ml', domain: 'production', queue: 'c1' }];
+    const d = desired({ pools: { pb: l.pools[0]!.contract }, clusters: { c1: { pool: 'pb' } } });
+    const plan = computePlan(withSettings(d, setting('ml', 'production', 'c1')), l);
+    const codes = plan.warnings.map((w) => `${w.code} ${w.address}`);
+    expect(codes).toContain('CONAMED_QUEUE_ORPHANED Cluster/c1');
+    const nowhere = plan.warnings.find((w) => w.code === 'QUEUE_ROUTES_NOWHERE');
+    expect(nowhere?.address).toBe('Queue/c1');
+    expect(nowhere?.message).toContain('ml/production');
+  });
+
+  it('a cluster named like a live queue is blocked with the true reason under soft deletes (the name stays reserved)', () => {
+    const l = withCaps(live({ queues: { busy: {} } }), UNION_CAPABILITIES);
+    const plan = computePlan(desired({ clusters: { busy: {} } }), l);
+    expect(change(plan, 'Cluster/busy')?.why?.code).toBe('CLUSTER_NAME_TAKEN');
+    expect(change(plan, 'Cluster/busy')?.reason).toContain('keeps its name reserved');
+    expect(change(plan, 'Cluster/busy')?.reason).not.toContain('Q6');
+  });
+});
+
+describe('a cluster whose co-named queue a setting names (queue_delete: it goes with the cluster)', () => {
+  it('pruned while the setting stays: blocked, nothing sent; repointed by the plan: the setting first', () => {
+    const l = withCaps(live({ clusters: { c1: {} }, queues: { other: {} } }), UNION_CAPABILITIES);
+    l.default_queues = [{ project: 'ml', domain: 'production', queue: 'c1' }];
+    const d = desired({ queues: { other: {} }, prune: true });
+    const kept = computePlan(withSettings(d, setting('ml', 'production', 'c1')), l);
+    expect(change(kept, 'Cluster/c1')?.why?.code).toBe('CLUSTER_CONAMED_UNDELETABLE');
+    expect(kept.steps).toEqual([]);
+    const moved = computePlan(withSettings(d, setting('ml', 'production', 'other')), l);
+    const order = ops(moved);
+    expect(order.indexOf('set_default_queue DefaultQueue/ml/production')).toBeLessThan(
+      order.indexOf('delete_cluster Cluster/c1'),
+    );
+  });
+});
