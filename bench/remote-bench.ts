@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { executePlan } from '../src/apply/index.js';
 import { openControlPlane } from '../src/controlplane/open.js';
 import type { ControlPlane } from '../src/controlplane/types.js';
+import type { LiveState } from '../src/model/live.js';
 import type { Plan } from '../src/model/plan.js';
 import { planRepository } from '../src/ops/pipeline.js';
 import { roundTripsInARow, spanMs, startLatencyProxy, type Exchange } from './lib/latency-proxy.js';
@@ -78,7 +79,7 @@ async function measure(
   server: Served,
   scheme: 'union' | 'flyteadmin',
   repo: string,
-  plan: { what: string; floorTrips: number; notes: string },
+  plan: { what: string; floorTrips: number | ((live: LiveState) => number); notes: string },
   apply?: { what: string; parallelism: number; notes: string },
 ): Promise<void> {
   const proxy = await startLatencyProxy(server.url, ONE_WAY);
@@ -94,7 +95,9 @@ async function measure(
       if (!made.ok) throw new Error(`${repo}: ${JSON.stringify(made.errors.slice(0, 3))}`);
       if (made.plan.errors.length > 0)
         throw new Error(`plan errors: ${JSON.stringify(made.plan.errors.slice(0, 3))}`);
-      row(plan.what, proxy.log, made.timings.live_ms, plan.floorTrips, plan.notes);
+      const trips =
+        typeof plan.floorTrips === 'number' ? plan.floorTrips : plan.floorTrips(made.live);
+      row(plan.what, proxy.log, made.timings.live_ms, trips, plan.notes);
       if (!apply) return;
       const writes = stepsOf(made.plan);
       proxy.reset();
@@ -139,10 +142,12 @@ async function unionRepo(dir: string, model: ScaleModel): Promise<string> {
   return dir;
 }
 
-/** The longest list of a live read of `model`, in pages: the token's round trip, then those. */
-const listTrips = (model: ScaleModel | null) =>
-  1 +
-  Math.max(1, Math.ceil(Math.max(model?.queues.length ?? 1, model?.clusters.length ?? 1) / PAGE));
+/**
+ * A live read's round trips at the floor: the token, then the longest list's pages (the live
+ * queues include every cluster's co-named one, C2).
+ */
+const listTrips = (live: LiveState) =>
+  1 + Math.max(1, Math.ceil(Math.max(live.queues.length, live.clusters.length) / PAGE));
 
 async function unionRows(dir: string): Promise<void> {
   // The bundled example and a DefaultQueue for each of 300 projects × 3 domains.
@@ -184,7 +189,7 @@ async function unionRows(dir: string): Promise<void> {
       const repo = await unionRepo(join(dir, `repo-${objects}-${orgProjects}`), model);
       await measure(server, 'union', repo, {
         what: `plan, Union, ${objects} objects, ${orgProjects} projects × 3 domains`,
-        floorTrips: listTrips(model),
+        floorTrips: listTrips,
         notes: 'no DefaultQueue declared: no setting read',
       });
     } finally {
@@ -213,7 +218,7 @@ async function unionApplyRows(dir: string): Promise<void> {
         repo,
         {
           what: `(plan before the queue updates, ${objects} objects)`,
-          floorTrips: listTrips(model),
+          floorTrips: listTrips,
           notes: '',
         },
         {
@@ -240,7 +245,7 @@ async function unionApplyRows(dir: string): Promise<void> {
         repo2,
         {
           what: `(plan before the registrations, ${objects} objects)`,
-          floorTrips: listTrips(model),
+          floorTrips: listTrips,
           notes: '',
         },
         {
