@@ -3,11 +3,12 @@
  * against the daemon over one environment of 10,000, in the same run on the same machine. Both
  * are the real daemon process (`--watch`, policy safe) on converged embedded control planes;
  * each manual reconcile (POST /reconcile?wait=1) is a full run of every environment: load,
- * read live state, plan, nothing to apply. Reported: the median run time per environment (what
- * each environment's /status says), the wall time of a reconcile of all of them, and the
- * daemon's resident set (VmRSS after the runs, VmHWM: its peak).
+ * read live state, plan, nothing to apply. The two daemons run side by side and are reconciled
+ * in turn, so the machine's load weighs on both alike. Reported: the median run time per
+ * environment (what each environment's /status says), the wall time of a reconcile of all of
+ * them, and the daemon's resident set (VmRSS after the runs, VmHWM: its peak).
  *
- *   npm run bench:environments -- [--runs 5] [--environments 10] [--objects 1000]
+ *   npm run bench:environments -- [--runs 11] [--environments 10] [--objects 1000]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,12 +27,12 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const RUNS = arg('runs', 5);
+const RUNS = arg('runs', 11);
 const ENVIRONMENTS = arg('environments', 10);
 const OBJECTS = arg('objects', 1000);
 
 interface Status {
-  lastRun: { durationMs: number; result: string } | null;
+  lastRun: { durationMs: number; result: string; phasesMs?: Record<string, number> } | null;
   environments?: Record<string, Status>;
 }
 
@@ -50,7 +51,13 @@ async function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number
   return m ? Number(m[1]) * 1024 : null;
 }
 
-async function measure(dir: string, controlPlane: string, stateDir: string): Promise<Measured> {
+/** A daemon started, its first runs done: reconcile it once at a time, then stop it. */
+interface Daemon {
+  reconcile(into: Measured): Promise<void>;
+  stop(into: Measured): Promise<void>;
+}
+
+async function startDaemon(dir: string, controlPlane: string, stateDir: string): Promise<Daemon> {
   const token = randomBytes(24).toString('hex');
   const child = spawn(
     process.execPath,
@@ -83,6 +90,10 @@ async function measure(dir: string, controlPlane: string, stateDir: string): Pro
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const stop = async () => {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+  };
   try {
     const deadline = Date.now() + 600_000;
     let url: string | null = null;
@@ -101,31 +112,31 @@ async function measure(dir: string, controlPlane: string, stateDir: string): Pro
       (s.environments ? Object.values(s.environments) : [s]).map((e) => e.lastRun!.result);
     if (!settled(st!).every((r) => r === 'in_sync'))
       throw new Error(`first runs: ${settled(st!).join(', ')}\n${out.slice(-3000)}`);
-    const perEnvironment: number[] = [];
-    const wall: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const t0 = performance.now();
-      const res = await request(`${url}/reconcile?wait=1`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-      });
-      await res.body.dump();
-      wall.push(performance.now() - t0);
-      const now = (await (await request(`${url}/status`)).body.json()) as Status;
-      for (const e of now.environments ? Object.values(now.environments) : [now]) {
-        if (e.lastRun!.result !== 'in_sync') throw new Error(`a run ended ${e.lastRun!.result}`);
-        perEnvironment.push(e.lastRun!.durationMs);
-      }
-    }
     return {
-      perEnvironment,
-      wall,
-      rss: await procStatus(child.pid!, 'VmRSS'),
-      peakRss: await procStatus(child.pid!, 'VmHWM'),
+      async reconcile(into) {
+        const t0 = performance.now();
+        const res = await request(`${url}/reconcile?wait=1`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+        });
+        await res.body.dump();
+        into.wall.push(performance.now() - t0);
+        const now = (await (await request(`${url}/status`)).body.json()) as Status;
+        for (const e of now.environments ? Object.values(now.environments) : [now]) {
+          if (e.lastRun!.result !== 'in_sync') throw new Error(`a run ended ${e.lastRun!.result}`);
+          into.perEnvironment.push(e.lastRun!.durationMs);
+          if (process.env.PHASES) log(JSON.stringify(e.lastRun!.phasesMs));
+        }
+      },
+      async stop(into) {
+        into.rss = await procStatus(child.pid!, 'VmRSS');
+        into.peakRss = await procStatus(child.pid!, 'VmHWM');
+        await stop();
+      },
     };
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }
 
@@ -156,14 +167,30 @@ async function main(): Promise<void> {
     }
     await writeFile(join(repo, 'poolsync.yaml'), config);
 
-    log('measuring the daemon over one environment ...');
-    const one = await measure(
+    // Both daemons run side by side, reconciled in turn: the machine's load weighs on both alike.
+    log('starting the daemons ...');
+    const empty = (): Measured => ({ perEnvironment: [], wall: [], rss: null, peakRss: null });
+    const one = empty();
+    const many = empty();
+    const single = await startDaemon(
       join(dir, 'single'),
       `file:${join(dir, 'single-cp', 'cp.json')}`,
       join(dir, 'single-state'),
     );
-    log('measuring the daemon over the environments ...');
-    const many = await measure(repo, 'file:unused.json', join(dir, 'env-state'));
+    try {
+      const envs = await startDaemon(repo, 'file:unused.json', join(dir, 'env-state'));
+      try {
+        log(`reconciling each ${RUNS} times, in turn ...`);
+        for (let i = 0; i < RUNS; i++) {
+          await single.reconcile(one);
+          await envs.reconcile(many);
+        }
+      } finally {
+        await envs.stop(many);
+      }
+    } finally {
+      await single.stop(one);
+    }
 
     const oneRun = median(one.perEnvironment);
     const envRun = median(many.perEnvironment);

@@ -35,7 +35,7 @@ import {
 import { InventoryFile } from '../controlplane/inventory-file.js';
 import { readLiveState, type ControlPlane, type InventoryCalls } from '../controlplane/types.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../model/inventory.js';
-import type { LiveState } from '../model/live.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { nextInventory } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
@@ -156,13 +156,21 @@ function configMapStore(
   };
 }
 
-/** The live state with the inventory (null when none is recorded), read together. */
+/**
+ * The live state with the inventory (null when none is recorded): read together, or, when the
+ * settings to read depend on it (`need`, src/plan/live-scope.ts), the inventory first.
+ */
 export async function readLiveWithInventory(
   cp: ControlPlane,
   store: InventoryStore,
+  need?: SettingsNeed,
 ): Promise<LiveState> {
-  const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
-  return withInventory(live, record);
+  if (need === undefined || cp.defaultQueues?.settingsByKey !== true) {
+    const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
+    return withInventory(live, record);
+  }
+  const record = await store.read();
+  return withInventory(await readLiveState(cp, need(record?.addresses ?? null)), record);
 }
 
 export function withInventory(live: LiveState, record: InventoryRecord | null): LiveState {

@@ -4,6 +4,7 @@
  * small: it loads its client on demand, so a URL of one backend never pays for another's
  * libraries (undici, connect, protobuf) at start-up.
  */
+import type { PaceListener } from '../util/pacer.js';
 import type { ControlPlane } from './types.js';
 
 /**
@@ -29,8 +30,13 @@ export interface ClientTuning {
   maxRetryDelayMs?: number;
   /** Items per list page (the server allows at least 500). */
   pageSize?: number;
-  /** Concurrent connections to the control plane (apply: its --parallelism; default 32). */
+  /**
+   * Calls to the control plane in flight at once, and connections to carry them (plan, apply,
+   * daemon: --parallelism; default 32): lowered while the server throttles (util/pacer.ts).
+   */
   connections?: number;
+  /** Told when the server throttles and when it stops (apply prints it as progress). */
+  onPace?: PaceListener;
   /**
    * A list longer than one page is read as this many shard page chains at once (the API's
    * `shards`/`shard`), default min(16, connections); 1 reads page after page.

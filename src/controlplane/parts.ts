@@ -15,6 +15,7 @@ import type {
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import type { InventoryRecord } from '../model/inventory.js';
 import type {
+  DefaultQueueScope,
   LiveAssignment,
   LiveCluster,
   LiveDefaultQueue,
@@ -148,9 +149,18 @@ export interface AssignmentCalls extends AssignmentReads, AssignmentWrites {}
 
 /** DefaultQueue (Union v2 project/domain → default queue settings): reads. */
 export interface DefaultQueueReads {
-  listDefaultQueues(): Promise<LiveDefaultQueue[]>;
-  /** Settings of the broader scopes (organisation, domain), where the control plane has them. */
-  listScopedDefaultQueues?(): Promise<LiveScopedDefaultQueue[]>;
+  /**
+   * True when a read of some project/domains reads only theirs, one call each (Union: no call
+   * lists settings); a live state read so says which it read (`default_queues_read`).
+   */
+  readonly settingsByKey?: boolean;
+  /** Those of `scope` (default: all); a backend that lists them all may return all. */
+  listDefaultQueues(scope?: DefaultQueueScope): Promise<LiveDefaultQueue[]>;
+  /**
+   * Settings of the broader scopes (organisation, domain), where the control plane has them: at
+   * least those above the project/domains of `scope`.
+   */
+  listScopedDefaultQueues?(scope?: DefaultQueueScope): Promise<LiveScopedDefaultQueue[]>;
 }
 
 /** DefaultQueue: writes. */

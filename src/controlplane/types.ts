@@ -19,6 +19,7 @@ import {
 import type { BackendInfo, BackendProfile } from '../model/backend.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import type {
+  DefaultQueueScope,
   LiveAssignment,
   LiveCluster,
   LiveDefaultQueue,
@@ -204,12 +205,18 @@ export interface LiveLists {
   deletedClusters?: readonly LiveCluster[];
 }
 
-/** Reads every kind the control plane has (in parallel) into a LiveState. */
-export async function readLiveState(cp: LiveReader): Promise<LiveState> {
+/**
+ * Reads every kind the control plane has (in parallel) into a LiveState: of the default-queue
+ * settings, those of `settings` (a backend without a call that lists them reads one by one).
+ */
+export async function readLiveState(
+  cp: LiveReader,
+  settings: DefaultQueueScope = 'all',
+): Promise<LiveState> {
   // One Promise.all: a failing read rejects once, with no other read left unobserved.
   const [capabilities, lists, flyteadmin] = await Promise.all([
     readCapabilities(cp),
-    (async () => (await cp.sharedLists?.()) ?? readLists(cp))(),
+    (async () => (await cp.sharedLists?.()) ?? readLists(cp, settings))(),
     cp.flyteadminState?.() ?? null,
   ]);
   const { pools, clusters, queues, assignments, defaultQueues, labels, deletedQueues } = lists;
@@ -225,6 +232,7 @@ export async function readLiveState(cp: LiveReader): Promise<LiveState> {
   if (flyteadmin) checkLiveStrings('flyteadmin', flyteadmin);
   const byName = <T extends { name: string }>(a: T, b: T) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  const read = settings !== 'all' && cp.defaultQueues?.settingsByKey === true;
   return {
     capabilities,
     pools: sortedCopy(pools, byName),
@@ -239,6 +247,7 @@ export async function readLiveState(cp: LiveReader): Promise<LiveState> {
     ),
     ...(defaultQueues ? { default_queues: sortDefaultQueues(defaultQueues) } : {}),
     ...(scopes.length ? { default_queue_scopes: sortedCopy(scopes, byScope) } : {}),
+    ...(read ? { default_queues_read: sortDefaultQueues(settings) } : {}),
     ...labelsField(labels ?? []),
     ...(deletedQueues?.length ? { deleted_queues: sortedCopy(deletedQueues, byName) } : {}),
     ...(deletedPools?.length ? { deleted_pools: sortedCopy(deletedPools, byName) } : {}),
@@ -264,7 +273,10 @@ function compareStrings(a: string, b: string): number {
 }
 
 /** The lists of every kind the control plane has a part for, read in parallel. */
-export async function readLists(cp: LiveReader): Promise<LiveLists> {
+export async function readLists(
+  cp: LiveReader,
+  settings: DefaultQueueScope = 'all',
+): Promise<LiveLists> {
   const [
     pools,
     clusters,
@@ -281,10 +293,10 @@ export async function readLists(cp: LiveReader): Promise<LiveLists> {
     cp.clusters?.listClusters() ?? [],
     cp.queues?.listQueues() ?? [],
     cp.assignments?.listAssignments() ?? [],
-    cp.defaultQueues?.listDefaultQueues() ?? null,
+    cp.defaultQueues?.listDefaultQueues(settings) ?? null,
     cp.executionClusterLabels?.listExecutionClusterLabels() ?? null,
     cp.queues?.listDeletedQueues?.() ?? null,
-    cp.defaultQueues?.listScopedDefaultQueues?.() ?? null,
+    cp.defaultQueues?.listScopedDefaultQueues?.(settings) ?? null,
     cp.pools?.listDeletedPools?.() ?? null,
     cp.clusters?.listDeletedClusters?.() ?? null,
   ]);
@@ -308,8 +320,10 @@ function byScope(a: LiveScopedDefaultQueue, b: LiveScopedDefaultQueue): number {
 }
 
 /** By project, then domain. */
-export function sortDefaultQueues(list: readonly LiveDefaultQueue[]): LiveDefaultQueue[] {
-  const key = (d: LiveDefaultQueue) => `${d.project}\u0000${d.domain}`;
+export function sortDefaultQueues<T extends { project: string; domain: string }>(
+  list: readonly T[],
+): T[] {
+  const key = (d: T) => `${d.project}\u0000${d.domain}`;
   return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 

@@ -11,10 +11,11 @@
  * are exactly those changes (approvals.ts, stages/gate.ts).
  */
 import type { Logger } from 'pino';
-import type { LiveState } from '../model/live.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { rememberedLiveFingerprint } from '../incremental/live-fingerprint.js';
 import { splitHeld } from '../plan/hold.js';
+import { settingsOfPlan } from '../plan/live-scope.js';
 import { code } from '../render/markdown.js';
 import type { ApprovalForge } from '../vcs/approvers.js';
 import type { CommentEvent, Provider } from '../vcs/types.js';
@@ -26,7 +27,7 @@ export interface ApprovalTarget {
   /** Null without environments. */
   environment: string | null;
   approvals: Approvals;
-  readLiveState: () => Promise<LiveState>;
+  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
   /** Asks the leader for a run (the approved changes may be held already). */
   requestReconcile: () => void;
 }
@@ -164,7 +165,7 @@ async function approvalRefusal(
   if (head !== posted.commit) {
     return `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`;
   }
-  const live = rememberedLiveFingerprint(await to.readLiveState());
+  const live = rememberedLiveFingerprint(await to.readLiveState(settingsOfPlan(posted.plan)));
   if (live !== posted.plan.live_fingerprint) {
     return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
   }

@@ -2,6 +2,7 @@
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import { createEmbeddedStateCache } from '../incremental/state-cache.js';
+import type { PaceListener } from '../util/pacer.js';
 import type { DaemonConfig } from './config.js';
 import type { ControlPlaneAccess } from './stages/context.js';
 
@@ -12,6 +13,7 @@ import type { ControlPlaneAccess } from './stages/context.js';
 export function controlPlaneAccess(
   config: DaemonConfig,
   injected: ControlPlane | undefined,
+  onPace?: PaceListener,
 ): ControlPlaneAccess {
   if (injected) {
     return {
@@ -34,7 +36,11 @@ export function controlPlaneAccess(
         : {}),
       ...(apiKeyFile ? { apiKeyFile } : {}),
       // One connection per step in flight, as `apply` sizes its pool.
-      http: { connections: Math.max(config.parallelism, 8), maxRetries: config.maxRetries },
+      http: {
+        connections: Math.max(config.parallelism, 8),
+        maxRetries: config.maxRetries,
+        ...(onPace ? { onPace } : {}),
+      },
       ...(readOnly ? { readOnly } : {}),
       stateCache,
     });

@@ -5,6 +5,7 @@
  * `poolsync apply -e NAME` approves that environment's held changes).
  */
 import { createApprovalForge, type ApprovalForge } from '../vcs/approvers.js';
+import type { SettingsNeed } from '../model/live.js';
 import type { Provider } from '../vcs/types.js';
 import {
   commentApprovalHandler,
@@ -32,7 +33,8 @@ export function pullRequestWiring(
   requestAll: (reason: TriggerReason) => Promise<void>,
 ): PullRequestWiring {
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
-  const readLive = (u: Unit) => () => u.controlPlane.read((cp) => u.pipeline.readLiveState(cp));
+  const readLive = (u: Unit) => (need?: SettingsNeed) =>
+    u.controlPlane.read((cp) => u.pipeline.readLiveState(cp, need));
   const posted = new PostedPlans();
   const backend = single?.backend();
   const controlPlane = single?.identity();

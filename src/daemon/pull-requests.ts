@@ -8,7 +8,7 @@
  */
 import type { BackendInfo } from '../controlplane/types.js';
 import { join } from 'node:path';
-import type { LiveState } from '../model/live.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { DaemonConfig, SourceConfig } from './config.js';
 import { GHE_COM, GITHUB_API_URL } from '../vcs/github.js';
 import { rateLimitWait, type RetryTuning } from '../vcs/http.js';
@@ -123,7 +123,7 @@ export function pullRequestHandlerForDaemon(
 
 export interface DaemonPullRequestOptions {
   config: DaemonConfig;
-  readLiveState: () => Promise<LiveState>;
+  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
   /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
   backend?: BackendInfo;
   /** The control plane the plans name in their header. */
@@ -319,7 +319,7 @@ export class PostedPlans {
 /** How the pull-request path plans one environment (the daemon's unit of it). */
 export interface EnvironmentPlanner {
   name: string;
-  readLiveState: () => Promise<LiveState>;
+  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
   backend: () => BackendInfo | undefined;
   controlPlane: () => PlanControlPlane | undefined;
   policy: DaemonConfig['policy'];
@@ -370,7 +370,7 @@ function withHeldNote<O extends { plan: Plan; markdown: string }>(
 function recordingPlanner(
   provider: Provider,
   opts: {
-    readLiveState: () => Promise<LiveState>;
+    readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
     config: DaemonConfig;
     backend?: BackendInfo;
     controlPlane?: PlanControlPlane;

@@ -14,6 +14,7 @@ import { rememberedLiveFingerprint } from '../incremental/live-fingerprint.js';
 import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-record.js';
 import { nextInventory } from '../plan/inventory.js';
+import { settingsOfPlan } from '../plan/live-scope.js';
 import type { Plan } from '../model/plan.js';
 import type { DesiredState } from '../model/desired.js';
 import { renderStage } from './stages/render.js';
@@ -246,7 +247,7 @@ export class Reconciler {
       opened.yes = false;
       await this.o.controlPlane.use(async (cp) => {
         opened.yes = true;
-        await recordApply(recording(ctx, cp), cp, plan, null);
+        await recordApply(recording(ctx, cp), null, plan, null);
       });
       products.inventoryWritten = true;
     }
@@ -269,7 +270,8 @@ export class Reconciler {
       opened.yes = true;
       if (access.separateReads) {
         ctx.enter('recheck');
-        const now = rememberedLiveFingerprint(await this.o.pipeline.readLiveState(cp));
+        const live = await this.o.pipeline.readLiveState(cp, settingsOfPlan(plan));
+        const now = rememberedLiveFingerprint(live);
         if (now !== plan.live_fingerprint) {
           return {
             result: 'failed',

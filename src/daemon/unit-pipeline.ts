@@ -48,9 +48,9 @@ export function unitPipeline(
   const environment = o.name;
   return {
     loadRepository: repositoryLoader(environment),
-    readLiveState: (cp) => {
+    readLiveState: (cp, need) => {
       learn(cp);
-      return readLiveWithInventory(cp, inventoryOf(cp));
+      return readLiveWithInventory(cp, inventoryOf(cp), need);
     },
     inventoryOf,
     executePlan,

@@ -15,6 +15,7 @@ import { notifyingRun } from '../notify/daemon-hook.js';
 import { backoffDelay } from '../util/backoff.js';
 import type { Redactor } from '../util/redact.js';
 import { Approvals } from './approvals.js';
+import { paceLine } from '../util/pacer.js';
 import type { DaemonConfig } from './config.js';
 import { controlPlaneAccess } from './control-plane-access.js';
 import type { Source } from './git-source.js';
@@ -88,7 +89,10 @@ export interface UnitOptions {
 export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
   const { config, metrics, redactor } = o;
   const logger = o.name === null ? deps.logger : deps.logger.child({ environment: o.name });
-  const controlPlane = controlPlaneAccess(config, deps.controlPlane);
+  // A server that throttles: logged as the apply prints it (util/pacer.ts).
+  const controlPlane = controlPlaneAccess(config, deps.controlPlane, (e) =>
+    logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
+  );
   let known: Known | null = null;
   const learn = (cp: ControlPlane) =>
     (known ??= {

@@ -132,13 +132,17 @@ class MemoryLayer {
 }
 
 /**
- * The process's memory layer: the analyses, and the last whole-folder result under a key of
- * everything it was made from (FolderInput: folder, commit, environment, repository config,
- * limits, the walk, every file's key): a reload with all of them unchanged (a `--watch`
- * reconcile with nothing edited) skips the cross-document rules and the desired state too.
+ * The process's memory layer: the analyses, and each folder's and environment's last
+ * whole-folder result under a key of everything it was made from (FolderInput: folder, commit,
+ * environment, repository config, limits, the walk, every file's key): a reload with all of
+ * them unchanged (a `--watch` reconcile with nothing edited) skips the cross-document rules and
+ * the desired state too. One per folder and environment: the daemon's environments load the
+ * same folder in turn, and one slot for all of them was a miss at every run (issue 49).
  */
 let memory = new MemoryLayer(MEMORY_BYTES);
-let lastFolder: { key: string; result: LoadResult } | null = null;
+let lastFolders = new Map<string, { key: string; result: LoadResult }>();
+/** A bound on the folders kept (a daemon has one per environment). */
+const MAX_FOLDERS = 64;
 
 /**
  * The desired object made from a frozen manifest (the memory layer's analyses), kept with what
@@ -166,7 +170,7 @@ const countRebuild = (): void => {
 /** Drops the in-memory layer (the next load is cold unless the disk has it): tests, benchmarks. */
 export function forgetCachedAnalyses(): void {
   memory = new MemoryLayer(MEMORY_BYTES);
-  lastFolder = null;
+  lastFolders = new Map();
 }
 
 /**
@@ -290,9 +294,13 @@ export class AnalysisCache implements AnalysisPort {
   private folderResult(input: FolderInput, finish: () => LoadResult): LoadResult {
     const fileKey = (i: AnalysisInput) => this.keyOf(i);
     const key = keyOf(FOLDER_KEY, input, { fileKey }, loaderFingerprint());
-    if (lastFolder?.key === key) return lastFolder.result;
+    const slot = `${input.dir}\u0000${input.environment ?? ''}`;
+    const last = lastFolders.get(slot);
+    if (last?.key === key) return last.result;
     const result = finish();
-    lastFolder = { key, result };
+    lastFolders.delete(slot);
+    if (lastFolders.size >= MAX_FOLDERS) lastFolders.delete(lastFolders.keys().next().value!);
+    lastFolders.set(slot, { key, result });
     return result;
   }
 

@@ -38,7 +38,7 @@ import { heapBudget, overBudget } from '../manifests/memory-budget.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import { findManifestFiles, type WalkResult } from '../manifests/walk.js';
 import type { DesiredState } from '../model/desired.js';
-import type { LiveState } from '../model/live.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import { codeFingerprint } from './code-fingerprint.js';
@@ -118,7 +118,7 @@ interface MemoryRecord {
 
 export async function planRemembering(
   dir: string,
-  readLive: () => Promise<LiveState>,
+  readLive: (need: SettingsNeed) => Promise<LiveState>,
   opts: MemoryOptions,
 ): Promise<RememberedResult> {
   const memory = opts.memoryDir === null ? null : new PlanMemory(opts.memoryDir, dir, opts);
@@ -133,7 +133,9 @@ export async function planRemembering(
     return { ok: true, plan, counts, facts, desired: null, reused: true };
   }
   if (record) {
-    live = await readLive();
+    // The settings the remembered plan read: the same repository needs the same (live-scope.ts).
+    const read = record.result.plan.default_queues_read;
+    live = await readLive(() => read ?? 'all');
     if (sha256(JSON.stringify(live)) === record.liveKey) {
       const { plan, counts, facts } = record.result;
       return { ok: true, plan, counts, facts, desired: null, reused: true };
@@ -152,10 +154,18 @@ export async function planRemembering(
     inputs ? (file: string, a: FileAnalysis) => analyses.set(file, a) : undefined,
   );
   if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
-  const liveNow = live ?? (await readLive());
   // Loaded only here: a remembered plan needs no planner.
-  const { planAgainst } = await import('../plan/plan-against.js');
-  const plan = planAgainst(loaded.desired, liveNow, opts);
+  const [{ planAgainst }, { planWithSettings }] = await Promise.all([
+    import('../plan/plan-against.js'),
+    import('../plan/live-scope.js'),
+  ]);
+  const made = await planWithSettings(
+    loaded.desired,
+    readLive,
+    (l) => planAgainst(loaded.desired, l, opts),
+    live,
+  );
+  const { plan, live: liveNow } = made;
   const facts = opts.facts(loaded.desired);
   if (inputs && !loaded.desired.config.render) {
     // Asked again after the read: a lazy open's first key is of the files alone, and a state

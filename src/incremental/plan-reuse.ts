@@ -91,7 +91,7 @@ export function planReusing(
   if (reused) return reused;
   const plan = planAgainst(desired, live, {
     ...opts,
-    queuePass: reuseQueueDecisions,
+    queuePass: reuseQueueDecisions(desired.config.environment ?? ''),
     liveFingerprint: rememberedLiveFingerprint,
   });
   rememberPlan(desired, key, plan);

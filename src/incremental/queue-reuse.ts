@@ -30,14 +30,22 @@ interface Kept {
   decision: QueueDecision | null;
 }
 
-let last: { frame: QueueFrame; queues: Map<string, Kept> } | null = null;
+type Last = { frame: QueueFrame; queues: Map<string, Kept> };
+/** The last pass of each environment (a daemon plans its environments in turn). */
+const lasts = new Map<string, Last>();
 const stats = { reused: 0, planned: 0 };
 
 /**
- * The queue pass with memory (PlanOptions.queuePass): each name's decision (null: none), the
- * last pass's where nothing it depends on changed, else `plan(frame, own(name))`.
+ * The queue pass with memory (PlanOptions.queuePass) for the environment `slot` ('' without
+ * environments): each name's decision (null: none), the environment's last pass's where nothing
+ * it depends on changed, else `plan(frame, own(name))`.
  */
-export const reuseQueueDecisions: QueuePass = (frame, names, own, plan) => {
+export function reuseQueueDecisions(slot: string): QueuePass {
+  return (frame, names, own, plan) => reusing(slot, frame, names, own, plan);
+}
+
+function reusing(slot: string, ...[frame, names, own, plan]: Parameters<QueuePass>) {
+  const last = lasts.get(slot) ?? null;
   const out = new Map<string, QueueDecision | null>();
   const owns = names.map(own);
   // Plain objects (another caller's) could change in place: their identity says nothing.
@@ -60,9 +68,9 @@ export const reuseQueueDecisions: QueuePass = (frame, names, own, plan) => {
     }
     out.set(o.name, decision);
   }
-  if (remember) last = { frame: kept?.frame ?? structuredClone(frame), queues };
+  if (remember) lasts.set(slot, { frame: kept?.frame ?? structuredClone(frame), queues });
   return out;
-};
+}
 
 function frozenOwn(o: QueueOwn): boolean {
   const frozen = (x: object | undefined) => x === undefined || Object.isFrozen(x);

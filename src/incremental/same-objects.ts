@@ -40,13 +40,26 @@ export function allFrozen(state: object): boolean {
   return true;
 }
 
-/** `compute(state)`, or the last result when `state` holds the same objects as the last one. */
-export function lastSame<S extends object, V>(compute: (state: S) => V): (state: S) => V {
-  let last: { state: S; value: V } | null = null;
+/**
+ * `compute(state)`, or an earlier result when `state` holds the same objects as one of the last
+ * `slots` states (a daemon reads one state per environment in turn; a state of other objects
+ * fails the comparison at its first element).
+ */
+export function lastSame<S extends object, V>(
+  compute: (state: S) => V,
+  slots = 16,
+): (state: S) => V {
+  const recent: { state: S; value: V }[] = [];
   return (state) => {
-    if (last !== null && sameObjects(last.state, state)) return last.value;
+    const hit = recent.findIndex((r) => sameObjects(r.state, state));
+    if (hit >= 0) {
+      const [r] = recent.splice(hit, 1);
+      recent.unshift(r!);
+      return r!.value;
+    }
     const value = compute(state);
-    last = { state, value };
+    recent.unshift({ state, value });
+    if (recent.length > slots) recent.pop();
     return value;
   };
 }

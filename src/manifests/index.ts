@@ -109,7 +109,8 @@ async function readSetup(
   if (chosen?.error) errors.push(chosen.error);
   const env = chosen?.env ?? null;
   const config = env ? environmentConfig(repoConfig, env) : repoConfig;
-  const all = await (opts.shared?.walk() ?? findManifestFiles(dir, config.ignore));
+  // A command's loads of one folder share its walk; a load of its own walks the environment's folders only.
+  const all = await (opts.shared?.walk() ?? findManifestFiles(dir, config.ignore, env?.folders));
   const walk = env ? { ...all, files: environmentFiles(all.files, env) } : all;
   const patches: PatchSet | null = env ? await readPatches(dir, env.patches, limits) : null;
   if (patches) errors.push(...patches.errors);

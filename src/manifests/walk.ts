@@ -1,7 +1,8 @@
 /**
  * Finds the manifest files of a config folder (manifests.md): every *.yaml / *.yml,
  * recursively, in sorted path order, skipping dot-entries, symlinks, the repo config and
- * `ignore` globs.
+ * `ignore` globs; of an environment (docs/environments.md), only under its folders, which are
+ * all it walks (the daemon loads each of its environments in turn: issue 49).
  */
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -53,6 +54,7 @@ export function comparePaths(a: string, b: string): number {
 export async function findManifestFiles(
   root: string,
   ignore: readonly string[],
+  folders: readonly string[] = ['.'],
 ): Promise<WalkResult> {
   const isIgnored = ignore.length > 0 ? picomatch([...ignore], { dot: true }) : () => false;
   const result: WalkResult = { files: [], unreadable: [], skipped: [] };
@@ -92,7 +94,14 @@ export async function findManifestFiles(
     }
   }
 
-  await visit('', 0);
+  for (const folder of folders.includes('.') ? [''] : [...folders].sort(comparePaths)) {
+    const parts = folder === '' ? [] : folder.split('/');
+    // Not below another of the folders (walked with it), nor inside an ignored one.
+    const within = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+    if (within.slice(0, -1).some((p) => folders.includes(p))) continue;
+    if (within.some((p) => isIgnored(p) || isIgnored(`${p}/`))) continue;
+    await visit(folder, parts.length);
+  }
   // manifests.md orders by path: a full-path sort decides (the walk puts `a/x` before `a-b`).
   result.files.sort(comparePaths);
   return result;

@@ -19,6 +19,12 @@ export interface BackendProfile {
    * repository declaring them against a backend without is refused (QUEUE_CAPS). Absent: none.
    */
   queueCaps?: true;
+  /**
+   * Kinds its API replaced by another (Union v2: a default queue per project/domain replaced
+   * pool assignments). A declared object of one is planned blocked, saying what to declare
+   * instead (src/plan/backend.ts), not refused with BACKEND_KIND; nothing is sent for it.
+   */
+  replacedKinds?: Readonly<{ PoolAssignment?: 'DefaultQueue' }>;
 }
 
 /** A backend and the manifest kinds it manages (reads and plans). */

@@ -91,6 +91,12 @@ export interface LiveState {
    */
   default_queue_scopes?: LiveScopedDefaultQueue[];
   /**
+   * The project/domains whose default-queue settings were read, sorted, when not all were
+   * (Union reads them one by one: src/plan/live-scope.ts); the plan records it, so a check of the
+   * live state reads the same. Absent: all were read.
+   */
+  default_queues_read?: { project: string; domain: string }[];
+  /**
    * Soft-deleted queues (Union), sorted by name: their names stay reserved until undeleted;
    * absent for control planes whose deletes are final.
    */
@@ -130,3 +136,14 @@ export interface LiveDefaultQueue {
   domain: string;
   queue: string;
 }
+
+/**
+ * The project/domain default-queue settings a live-state read asks for: every one (`all`), or
+ * those of these project/domains. Union has no call that lists settings (one call per
+ * project/domain): a plan reads only those it needs (src/plan/live-scope.ts); backends with
+ * a list read them all either way.
+ */
+export type DefaultQueueScope = 'all' | readonly { project: string; domain: string }[];
+
+/** The settings a plan needs read, once the inventory is known (src/plan/live-scope.ts). */
+export type SettingsNeed = (inventory: readonly string[] | null | undefined) => DefaultQueueScope;

@@ -240,6 +240,11 @@ export interface Plan {
   /** Present when the control plane's inventory was read: what an apply records in it. */
   inventory?: PlanInventory;
   /**
+   * The project/domains whose default-queue settings the plan read, when not all were
+   * (LiveState.default_queues_read): a check of its live fingerprint reads the same.
+   */
+  default_queues_read?: { project: string; domain: string }[];
+  /**
    * The seal of a plan file (src/render/plan-file.ts), last: present on a plan read from a file,
    * which renders back as the same file; never set by the planner.
    */

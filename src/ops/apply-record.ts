@@ -15,8 +15,10 @@ import {
 import { inventoryStore } from '../apply/inventory.js';
 import { lastAppliedPathFor, writeLastApplied } from '../apply/last-applied.js';
 import type { ApplyResult } from '../apply/types.js';
-import { readLiveState, type ControlPlane } from '../controlplane/types.js';
+import type { ControlPlane } from '../controlplane/types.js';
+import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
+import { appliedState } from '../plan/applied-state.js';
 
 /** A record that could not be written: which, where, and why. */
 export interface RecordWarning {
@@ -57,10 +59,14 @@ export function recordWarningLine({ record, where, err }: RecordWarning): string
     : `Warning: could not record the applied state in ${where} (for plan --refresh-only): ${why}\n`;
 }
 
-/** Records `plan` applied with `result` (null when there was nothing to run). */
+/**
+ * Records `plan` applied with `result` (null when there was nothing to run); `live`: the state
+ * the plan was made against, which the plan's changes turn into the state the apply left
+ * (plan/applied-state.ts: no second read of the control plane).
+ */
 export async function recordApply(
   rec: ApplyRecording,
-  cp: ControlPlane,
+  live: LiveState | null,
   plan: Plan,
   result: ApplyResult | null,
 ): Promise<void> {
@@ -77,9 +83,9 @@ export async function recordApply(
       warn({ record: 'inventory', where: inventory.where, err });
     }
   }
-  if ((result !== null && !result.ok) || lastApplied === null) return;
+  if ((result !== null && !result.ok) || lastApplied === null || live === null) return;
   try {
-    await writeLastApplied(lastApplied, await readLiveState(cp), plan.commit);
+    await writeLastApplied(lastApplied, appliedState(live, plan), plan.commit);
   } catch (err) {
     warn({ record: 'last-applied', where: lastApplied, err });
   }

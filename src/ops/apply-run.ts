@@ -20,7 +20,9 @@ import { backendInfo, type ControlPlane } from '../controlplane/types.js';
 import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
 import { formatValidationText } from '../manifests/index.js';
 import { manifestCacheDir } from '../incremental/load-cached.js';
+import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
+import type { PaceListener } from '../util/pacer.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import { UserError } from '../util/user-error.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
@@ -34,7 +36,8 @@ export type ApplySource =
       path: string;
       plan: Plan;
       /** Refuses the plan when the control plane or its live state is not what it was made on. */
-      check: (cp: ControlPlane, inventory: InventoryStore) => Promise<void>;
+      /** … and answers the live state it read (the plan's: what the apply record starts from). */
+      check: (cp: ControlPlane, inventory: InventoryStore) => Promise<LiveState>;
     }
   | {
       kind: 'dir';
@@ -64,6 +67,8 @@ export interface AcquireLocks {
   lockTimeoutMs: number;
   parallelism: number;
   maxRetries: number;
+  /** Told when the control plane throttles and when it stops (progress). */
+  onPace?: PaceListener;
   tokenFile: string | undefined;
   apiKeyFile?: string;
   /** How the control plane is opened (tests wrap it). */
@@ -150,7 +155,11 @@ async function acquiring(
     cp = await openWaiting(wait, () =>
       open(url, {
         // One connection per call in flight (P=128 is not capped at a fixed pool size).
-        http: { connections: Math.max(locks.parallelism, 8), maxRetries: locks.maxRetries },
+        http: {
+          connections: Math.max(locks.parallelism, 8),
+          maxRetries: locks.maxRetries,
+          ...(locks.onPace ? { onPace: locks.onPace } : {}),
+        },
         ...(token === undefined ? {} : { token }),
         ...(locks.apiKeyFile ? { apiKeyFile: locks.apiKeyFile } : {}),
       }),
@@ -173,42 +182,48 @@ async function underLocks(
   o: ApplyRunOptions,
   locked: Locked,
 ): Promise<ApplyRunResult> {
-  const { cp, record } = locked;
-  const plan = await planOf(source, o, locked);
+  const { record } = locked;
+  const { plan, live } = await planOf(source, o, locked);
   if (plan.errors.length > 0)
     throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
   if (plan.steps.length === 0 && source.kind !== 'planned') {
-    await recordApply(record, cp, plan, null);
+    await recordApply(record, live, plan, null);
     return { plan, result: null };
   }
   await o.approve?.(plan);
-  const result = await o.execute(plan, cp, locked.lost);
+  const result = await o.execute(plan, locked.cp, locked.lost);
   await o.executed?.(plan, result);
-  await recordApply(record, cp, plan, result);
+  await recordApply(record, live, plan, result);
   return { plan, result };
 }
 
-/** The plan to apply: checked (saved), made now (folder), or the caller's. */
-async function planOf(source: ApplySource, o: ApplyRunOptions, locked: Locked): Promise<Plan> {
+/**
+ * The plan to apply: checked (saved), made now (folder), or the caller's; with the live state it
+ * was made against, when read here.
+ */
+async function planOf(
+  source: ApplySource,
+  o: ApplyRunOptions,
+  locked: Locked,
+): Promise<{ plan: Plan; live: LiveState | null }> {
   const { cp, url } = locked;
-  if (source.kind === 'planned') return source.plan;
+  if (source.kind === 'planned') return { plan: source.plan, live: null };
   const inventory = locked.record.inventory;
   // A programming error: only `locks: acquire` knows the URL and keeps an inventory.
   if (url === null || inventory === null)
     throw new Error(`a ${source.kind} source is applied with locks: acquire`);
-  if (source.kind === 'saved') {
-    await source.check(cp, inventory);
-    return source.plan;
-  }
+  if (source.kind === 'saved')
+    return { plan: source.plan, live: await source.check(cp, inventory) };
+  const made = await planFolder(source, cp, inventory, o.stderr);
   const plan = {
-    ...(await planFolder(source, cp, inventory, o.stderr)),
+    ...made.plan,
     control_plane: {
       ...(source.environment !== undefined ? { environment: source.environment } : {}),
       ...planControlPlane(url, cp, locked.stateWasNew),
     },
   };
   await o.planned?.(plan);
-  return plan;
+  return { plan, live: made.live };
 }
 
 /**
@@ -220,9 +235,9 @@ async function planFolder(
   cp: ControlPlane,
   inventory: InventoryStore,
   stderr: (text: string) => void,
-): Promise<Plan> {
+): Promise<{ plan: Plan; live: LiveState }> {
   const dir = source.path;
-  const result = await planRepository(dir, () => readLiveWithInventory(cp, inventory), {
+  const result = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
     commit: await cleanCommit(dir),
     ...(source.environment !== undefined ? { environment: source.environment } : {}),
     cacheDir: manifestCacheDir(),
@@ -236,5 +251,5 @@ async function planFolder(
       `the repository is invalid (${result.errors.length} error(s)): nothing was applied`,
     );
   }
-  return result.plan;
+  return { plan: result.plan, live: result.live };
 }

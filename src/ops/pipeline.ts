@@ -13,7 +13,7 @@ import type { FileAnalysis } from '../manifests/analysis.js';
 import type { FolderRead } from '../manifests/folder-read.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
-import type { LiveState } from '../model/live.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 
@@ -35,8 +35,12 @@ export interface PipelineTimings {
   plan_ms: number;
 }
 
-/** Where the live state comes from: a control plane, or a reader of one the caller manages. */
-export type LiveSource = ControlPlane | (() => Promise<LiveState>);
+/**
+ * Where the live state comes from: a control plane, or a reader of one the caller manages,
+ * told which default-queue settings the plan needs (src/plan/live-scope.ts).
+ */
+export type LiveSource = ControlPlane | LiveReading;
+export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
 
 export interface PipelineOptions extends PlanShapeOptions {
   /** On-disk cache of per-file analyses (CachedLoadOptions.cacheDir); absent: the in-memory layer. */
@@ -92,26 +96,44 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
   );
 }
 
-/** Second half of planRepository: read the live state and plan a valid desired state against it. */
+/**
+ * Second half of planRepository: read the live state (the settings the plan needs: live-scope.ts)
+ * and plan a valid desired state against it; again with every setting when the plan drains,
+ * deletes or moves a queue (which a setting of any scope may forbid).
+ */
 export async function planDesired(
   desired: DesiredState,
   source: LiveSource,
   opts: PipelineOptions = {},
 ): Promise<{ plan: Plan; live: LiveState; live_ms: number; plan_ms: number }> {
-  const t0 = performance.now();
-  const live = await (typeof source === 'function' ? source() : readLiveState(source));
-  const t1 = performance.now();
+  const read: LiveReading =
+    typeof source === 'function' ? source : (need) => readLiveState(source, need(undefined));
   const backend = opts.backend ?? (typeof source === 'function' ? undefined : backendInfo(source));
   // Loaded when first needed: `plan` given a remembered result never loads the planner.
-  const plan = (
+  const [planner, scope] = await Promise.all([
     opts.reusePlans
-      ? (await import('../incremental/plan-reuse.js')).planReusing
-      : (await import('../plan/plan-against.js')).planAgainst
-  )(desired, live, {
-    ...opts,
-    ...(backend ? { backend } : {}),
-  });
-  return { plan, live, live_ms: t1 - t0, plan_ms: performance.now() - t1 };
+      ? import('../incremental/plan-reuse.js').then((m) => m.planReusing)
+      : import('../plan/plan-against.js').then((m) => m.planAgainst),
+    import('../plan/live-scope.js'),
+  ]);
+  let live_ms = 0;
+  let plan_ms = 0;
+  const out = await scope.planWithSettings(
+    desired,
+    async (need) => {
+      const t0 = performance.now();
+      const live = await read(need);
+      live_ms += performance.now() - t0;
+      return live;
+    },
+    (live) => {
+      const t0 = performance.now();
+      const plan = planner(desired, live, { ...opts, ...(backend ? { backend } : {}) });
+      plan_ms += performance.now() - t0;
+      return plan;
+    },
+  );
+  return { ...out, live_ms, plan_ms };
 }
 
 /**

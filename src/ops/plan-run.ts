@@ -24,10 +24,10 @@ import { manifestCacheDir } from '../incremental/load-cached.js';
 import type { LoadCounts, ValidationError } from '../manifests/types.js';
 import type { FolderRead } from '../manifests/folder-read.js';
 import type { DesiredState } from '../model/desired.js';
-import type { LiveState } from '../model/live.js';
 import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
-import { planDesired, planRepository } from './pipeline.js';
+import type { PaceListener } from '../util/pacer.js';
+import { planDesired, planRepository, type LiveReading } from './pipeline.js';
 
 /** Where the live state comes from. */
 export type PlanSource =
@@ -41,13 +41,18 @@ export type PlanSource =
       /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
       sharedInventory: SharedInventory | null;
       maxRetries: number;
+      /** Calls in flight while reading (`plan --parallelism`). */
+      parallelism?: number;
+      /** Told when the control plane throttles and when it stops. */
+      onPace?: PaceListener;
       token?: string;
       apiKeyFile?: string;
     }
   | {
       /** The daemon and pull-request comments: the caller's control plane, read through it. */
       kind: 'open';
-      readLive: () => Promise<LiveState>;
+      /** Told which default-queue settings the plan needs (src/plan/live-scope.ts). */
+      readLive: LiveReading;
       /** What that control plane manages (BACKEND_KIND errors, config-only kinds). */
       backend?: BackendInfo;
       /** The control plane the plan names in its header (docs/plan.md). */
@@ -107,9 +112,9 @@ class LiveStateUnreadable extends Error {
   }
 }
 
-function marking(readLive: () => Promise<LiveState>): () => Promise<LiveState> {
-  return () =>
-    readLive().catch((err: unknown) => {
+function marking(readLive: LiveReading): LiveReading {
+  return (need) =>
+    readLive(need).catch((err: unknown) => {
       throw new LiveStateUnreadable(err);
     });
 }
@@ -170,7 +175,11 @@ async function acquired(
   const cp = await openControlPlane(source.url, {
     readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
     lazyRead: true, // read when first needed: a remembered plan needs only the files' key
-    http: { maxRetries: source.maxRetries },
+    http: {
+      maxRetries: source.maxRetries,
+      ...(source.parallelism ? { connections: source.parallelism } : {}),
+      ...(source.onPace ? { onPace: source.onPace } : {}),
+    },
     ...(source.token ? { token: source.token } : {}),
     ...(source.apiKeyFile ? { apiKeyFile: source.apiKeyFile } : {}),
   });
@@ -182,10 +191,15 @@ async function acquired(
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= cp.close());
   try {
-    // Closed as soon as the live state is read: a state of 100,000 objects is ~40 MB that the
-    // plan itself never needs. The inventory (what poolsync applied) is read with it.
+    // Closed as soon as the live state is read whole: a state of 100,000 objects is ~40 MB that
+    // the plan itself never needs (one with some settings only stays open: the plan may need
+    // every one, live-scope.ts). The inventory (what poolsync applied) is read with it.
     const store = inventoryStore(cp, source.url, source.stateDir, source.sharedInventory);
-    const readLive = marking(() => readLiveWithInventory(cp, store).finally(close));
+    const readLive = marking(async (need) => {
+      const live = await readLiveWithInventory(cp, store, need);
+      if (live.default_queues_read === undefined) await close();
+      return live;
+    });
     const result = await planned(input, readLive, {
       backend: backendInfo(cp),
       ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
@@ -199,7 +213,7 @@ async function acquired(
 /** The plan of the desired state, loaded here (with the memory or without) or given. */
 async function planned(
   input: PlanRunInput,
-  readLive: () => Promise<LiveState>,
+  readLive: LiveReading,
   cp: { backend?: BackendInfo; stateKey?: () => Promise<string | null> },
 ): Promise<Made> {
   const { desired } = input;

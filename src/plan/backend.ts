@@ -3,7 +3,8 @@
  * planning. Pure. A repository declaring a kind the backend cannot manage fails the plan with
  * one BACKEND_KIND error per kind, naming the backend, the kind and where it is declared;
  * kinds the backend takes as configuration only (rendered by `poolsync render`, no API) are
- * left out of the plan instead.
+ * left out of the plan instead, and those its API replaced by another (replacedKinds) are
+ * planned blocked, saying what to declare instead.
  */
 import {
   QUEUE_CAP_FIELDS,
@@ -14,11 +15,13 @@ import {
 } from '../model/common.js';
 import type { DesiredState, SourceLocation } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import type { Plan, PlanError } from '../model/plan.js';
+import type { Change, Plan, PlanError } from '../model/plan.js';
 import type { BackendInfo } from '../model/backend.js';
 import { computePlan, type PlanOptions } from './index.js';
 import { locationOf } from './context.js';
-import { planError } from './reasons.js';
+import { planError, reasonOf } from './reasons.js';
+import { makeChange } from './change.js';
+import { assignmentForm, diffForms } from './forms.js';
 import { declaresCaps } from './queue-caps.js';
 
 type Declared = { address: string; source: SourceLocation }[];
@@ -57,12 +60,16 @@ function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
   ];
 }
 
-/** BACKEND_KIND: one error per declared kind the backend neither manages nor takes as config. */
+/**
+ * BACKEND_KIND: one error per declared kind the backend neither manages, takes as config, nor
+ * knows as replaced.
+ */
 export function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
   const accepted = new Set<ObjectKind>([...backend.kinds, ...(backend.configKinds ?? [])]);
   const out: PlanError[] = [];
   for (const [kind, objects] of declaredByKind(desired)) {
-    if (objects.length === 0 || accepted.has(kind)) continue;
+    if (objects.length === 0 || accepted.has(kind) || kind in (backend.replacedKinds ?? {}))
+      continue;
     const first = objects[0]!;
     const location = locationOf(first.source);
     out.push(
@@ -125,12 +132,49 @@ export function planForBackend(
     ...(opts.commit === undefined ? { commit: desired.commit } : {}),
     configOnlyPools: view.configOnlyPools,
   });
+  const replaced = replacedAssignments(desired, backend);
+  if (replaced.length > 0) {
+    // Changes are sorted by kind: assignments come before the settings and labels.
+    const at = plan.changes.findIndex(
+      (c) => c.kind === 'DefaultQueue' || c.kind === 'ExecutionClusterLabel',
+    );
+    plan.changes.splice(at < 0 ? plan.changes.length : at, 0, ...replaced);
+    plan.summary.blocked += replaced.length;
+  }
   plan.errors.push(
     ...backendKindErrors(desired, backend),
     ...multiPoolErrors(desired, backend),
     ...queueCapsErrors(desired, backend),
   );
   return plan;
+}
+
+/**
+ * PoolAssignments against a backend whose API replaced them by DefaultQueue settings (Union v2,
+ * replacedKinds): each is blocked, naming the setting to declare and the repository's queues in
+ * its pool. Nothing is sent for them.
+ */
+function replacedAssignments(desired: DesiredState, backend: BackendInfo): Change[] {
+  if (backend.replacedKinds?.PoolAssignment !== 'DefaultQueue') return [];
+  const queuesOf = new Map<string, string[]>();
+  for (const q of desired.queues)
+    (queuesOf.get(q.spec.pool) ?? queuesOf.set(q.spec.pool, []).get(q.spec.pool)!).push(q.name);
+  const settings = new Set((desired.default_queues ?? []).map(defaultQueueKeyString));
+  return desired.assignments.map((a) => {
+    const after = assignmentForm(a);
+    const setting = defaultQueueKeyString(a);
+    const why = reasonOf('ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE', {
+      backend: backend.name,
+      project: a.project,
+      domain: a.domain,
+      workflow: a.workflow,
+      pool: a.pool,
+      queues: queuesOf.get(a.pool) ?? [],
+      declared: settings.has(setting) ? address('DefaultQueue', setting) : null,
+    });
+    const key = assignmentKeyString(a);
+    return makeChange('PoolAssignment', key, 'blocked', null, after, diffForms(null, after), why);
+  });
 }
 
 /**

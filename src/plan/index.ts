@@ -110,6 +110,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     capabilities: { ...live.capabilities },
     ...(ctx.pruneScope ? { prune_scope: ctx.pruneScope } : {}),
     ...inventoryField(desired, live),
+    ...(live.default_queues_read ? { default_queues_read: live.default_queues_read } : {}),
   };
 }
 

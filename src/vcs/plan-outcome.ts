@@ -3,7 +3,7 @@
  * applies anything: a pull request only ever gets a comment and a status.
  */
 import { posix } from 'node:path';
-import type { LiveState } from '../model/live.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
 import { formatValidationText } from '../manifests/index.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
@@ -17,7 +17,7 @@ export interface PlanOutcomeOptions {
   dir: string;
   commit: string | null;
   /** Reads the control plane's live state (the daemon opens its control plane per use). */
-  readLiveState: () => Promise<LiveState>;
+  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
   /** What that control plane manages (BACKEND_KIND errors, config-only kinds). */
   backend?: BackendInfo;
   /** The folder's path inside the repository, prefixed to error locations so reviewers can find them. */

@@ -8,7 +8,7 @@
  * dropped.
  */
 import type { BackendInfo } from '../controlplane/types.js';
-import type { LiveState } from '../model/live.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { GitAuth } from '../util/git-env.js';
 import { Redactor } from '../util/redact.js';
 import { pullRequestCheckout } from './pull-request-checkout.js';
@@ -43,7 +43,7 @@ export interface PullRequestHandlerOptions {
   };
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
-  readLiveState: () => Promise<LiveState>;
+  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
   /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
   backend?: BackendInfo;
   logger: HandlerLogger;

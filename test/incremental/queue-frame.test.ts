@@ -106,7 +106,7 @@ describe('the queue pass memo: it compares the whole typed frame', () => {
     const decision = null as QueueDecision | null;
     const pass = (f: QueueFrame) => {
       const before = queueMemoStats();
-      reuseQueueDecisions(
+      reuseQueueDecisions('')(
         f,
         ['q1'],
         () => own,

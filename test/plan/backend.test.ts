@@ -9,6 +9,7 @@ import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { planForBackend } from '../../src/plan/backend.js';
+import { contract, desired, live } from './build.js';
 
 const FLYTEADMIN: BackendInfo = {
   name: 'flyteadmin',
@@ -18,6 +19,12 @@ const FLYTEADMIN: BackendInfo = {
 const CORE: BackendInfo = {
   name: 'poolsync REST API',
   kinds: ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'],
+};
+const UNION: BackendInfo = {
+  name: 'union',
+  kinds: ['ClusterPool', 'Cluster', 'Queue', 'DefaultQueue'],
+  queueCaps: true,
+  replacedKinds: { PoolAssignment: 'DefaultQueue' },
 };
 const EMPTY: LiveState = {
   pools: [],
@@ -79,6 +86,50 @@ describe('planForBackend', () => {
     expect(plan.errors[0]!.message).toContain(
       'the poolsync REST API backend cannot manage ExecutionCluster',
     );
+  });
+
+  it('a kind the backend replaced (Union: PoolAssignment by DefaultQueue): blocked, saying what to declare instead', () => {
+    const repo = desired({
+      pools: { gpu: contract('gpu'), cpu: contract('cpu') },
+      queues: { train: { pool: 'gpu' }, 'a-batch': { pool: 'gpu' } },
+      assignments: [
+        { project: 'ml', domain: 'prod', pool: 'gpu' },
+        { project: 'ml', domain: 'dev', pool: 'cpu' },
+        { project: 'ml', domain: 'prod', workflow: 'wf.train', pool: 'gpu' },
+      ],
+    });
+    const setting = { project: 'ml', domain: 'dev', queue: 'train', name: 'ml-dev' };
+    const src = { file: 'dq.yaml', line: 1, column: 1 };
+    const plan = planForBackend(
+      { ...repo, default_queues: [{ ...setting, annotations: {}, source: src }] },
+      live({ pools: { gpu: contract('gpu'), cpu: contract('cpu') } }),
+      UNION,
+    );
+    expect(plan.errors).toEqual([]);
+    const blocked = plan.changes.filter((c) => c.kind === 'PoolAssignment');
+    expect(blocked.map((c) => [c.address, c.action, c.why?.code])).toEqual([
+      ['PoolAssignment/ml/prod', 'blocked', 'ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE'],
+      ['PoolAssignment/ml/dev', 'blocked', 'ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE'],
+      ['PoolAssignment/ml/prod/wf.train', 'blocked', 'ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE'],
+    ]);
+    expect(blocked.map((c) => c.reason!.split('(run.default_queue). ')[1])).toEqual([
+      'Declare a DefaultQueue for ml/prod naming a queue of pool "gpu" (a-batch, train), then remove this PoolAssignment',
+      'DefaultQueue/ml/dev already sets the default queue of ml/dev: check that it names a queue of pool "cpu" ' +
+        '(the repository declares none: add a Queue with pool: cpu), then remove this PoolAssignment',
+      "A workflow's queue is chosen in its code: set queue= on the TaskEnvironment of workflow wf.train " +
+        '(or run it with flyte run --queue) naming a queue of pool "gpu" (a-batch, train), then remove this PoolAssignment',
+    ]);
+    // Sorted by kind: after the queues, before the setting; counted; nothing sent for them.
+    expect(plan.changes.map((c) => c.kind).indexOf('DefaultQueue')).toBe(plan.changes.length - 1);
+    expect(plan.summary.blocked).toBe(3);
+    expect(plan.steps.map((s) => s.target).filter((t) => t.startsWith('PoolAssignment'))).toEqual(
+      [],
+    );
+    // A backend that names no replacement still refuses the kind.
+    const { replacedKinds: _, ...refusing } = UNION;
+    expect(planForBackend(repo, EMPTY, refusing).errors.map((e) => e.code)).toEqual([
+      'BACKEND_KIND',
+    ]);
   });
 
   it('LABEL_CLUSTER_DISABLED: a label sending work to a disabled ExecutionCluster', async () => {

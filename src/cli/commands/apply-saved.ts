@@ -12,10 +12,12 @@ import {
   sameControlPlane,
 } from '../../controlplane/identity.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
+import type { LiveState } from '../../model/live.js';
 import { readLiveWithInventory, type InventoryStore } from '../../apply/inventory.js';
 import { formatCapabilities, sameCapabilities } from '../../model/capabilities.js';
 import type { Plan } from '../../model/plan.js';
 import { liveFingerprint } from '../../plan/fingerprint.js';
+import { settingsOfPlan } from '../../plan/live-scope.js';
 import { UserError } from '../../util/user-error.js';
 import { resolvePlanKey } from '../plan-key.js';
 
@@ -48,14 +50,17 @@ export function checkSavedPlanEndpoint(path: string, plan: Plan, url: string): v
     throw elsewhere(path, plan, endpoint);
 }
 
-/** The opened control plane is the plan's (backend, organisation), with its capabilities and live state. */
+/**
+ * The opened control plane is the plan's (backend, organisation), with its capabilities and live
+ * state; that state.
+ */
 export async function checkSavedPlan(
   path: string,
   plan: Plan,
   url: string,
   cp: ControlPlane,
   inventory: InventoryStore,
-): Promise<void> {
+): Promise<LiveState> {
   if (plan.control_plane) {
     const here = controlPlaneIdentity(url, cp);
     if (!sameControlPlane(here, plan.control_plane))
@@ -63,10 +68,11 @@ export async function checkSavedPlan(
   }
   // plan.md: re-read live state; a plan made against another state is refused before any call.
   // The inventory is part of what the plan was made against (what prune deletes), when it read
-  // one (a plan made in-process without it did not depend on it).
+  // one (a plan made in-process without it did not depend on it). Of the default-queue
+  // settings, those the plan read (live-scope.ts).
   const live = plan.inventory
-    ? await readLiveWithInventory(cp, inventory)
-    : await readLiveState(cp);
+    ? await readLiveWithInventory(cp, inventory, settingsOfPlan(plan))
+    : await readLiveState(cp, plan.default_queues_read ?? 'all');
   const now = liveFingerprint(live);
   if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities)) {
     throw new UserError(
@@ -80,4 +86,5 @@ export async function checkSavedPlan(
         `(live state ${now}, plan made against ${plan.live_fingerprint}). Nothing was applied; run \`poolsync plan\` again`,
     );
   }
+  return live;
 }

@@ -18,6 +18,7 @@ import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/
 import { openControlPlane } from '../../controlplane/open.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { parseDuration } from '../../util/duration.js';
+import { paceLine } from '../../util/pacer.js';
 import type { Plan } from '../../model/plan.js';
 import { hasNoChanges, renderTextParts } from '../../render/index.js';
 import { writeParts } from '../write-parts.js';
@@ -75,6 +76,8 @@ export async function runApply(
         lockTimeoutMs,
         parallelism,
         maxRetries,
+        // A throttling server is told among the progress lines.
+        onPace: (e) => out(paceLine(e)),
         tokenFile: args['token-file'],
         ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
         open,

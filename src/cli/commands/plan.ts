@@ -14,6 +14,7 @@ import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
 import { writeParts, writePartsToFile } from '../write-parts.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
+import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
 import { inEnvironment, resolveTargets, withTarget, type EnvTarget } from '../environment.js';
 import { reportError } from '../io.js';
@@ -145,6 +146,8 @@ async function planOf(
       stateDir: args['state-dir'],
       sharedInventory: sharedInventoryOf(args),
       maxRetries,
+      ...(args.parallelism ? { parallelism: args.parallelism } : {}),
+      onPace: (e) => process.stderr.write(`${paceLine(e)}\n`),
       ...(token ? { token } : {}),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     },
@@ -252,7 +255,8 @@ async function runRefreshOnly(args: PlanArgs, environment: string | null): Promi
   });
   let live;
   try {
-    live = await readLiveState(cp);
+    // Drift compares pools, clusters, queues, assignments and labels: no default-queue setting.
+    live = await readLiveState(cp, []);
   } finally {
     await cp.close();
   }

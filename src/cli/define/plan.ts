@@ -16,7 +16,14 @@ import {
   tokenFileOption,
   type OutputFormat,
   envOption,
+  wholeNumber,
 } from '../options.js';
+
+/**
+ * Calls in flight while `plan` reads a network control plane: a plan only reads, and Union
+ * answers each default-queue setting in a call of its own (docs/union.md, Round trips).
+ */
+const PLAN_PARALLELISM = 256;
 
 export interface PlanArgs extends CommentArgs {
   dir: string;
@@ -25,6 +32,7 @@ export interface PlanArgs extends CommentArgs {
   'token-file'?: string;
   'api-key-file'?: string;
   'max-retries': number;
+  parallelism?: number;
   output: OutputFormat;
   out?: string;
   'detailed-exitcode': boolean;
@@ -55,6 +63,13 @@ const OWN = {
     default: false,
     describe:
       'Show only what changed on the control plane since the last apply (drift), proposing nothing',
+  },
+  parallelism: {
+    type: 'string',
+    coerce: wholeNumber('parallelism', 1),
+    default: PLAN_PARALLELISM,
+    describe:
+      'Most calls to a network control plane in flight while reading (lowered while it throttles); Union reads one default-queue setting per call',
   },
   'lock-timeout': {
     ...lockTimeoutOption,
@@ -97,6 +112,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
       .option('max-retries', maxRetriesOption)
+      .option('parallelism', OWN.parallelism)
       .option('output', planOutputOption)
       .option('out', OWN.out)
       .option('detailed-exitcode', OWN['detailed-exitcode'])

@@ -62,5 +62,7 @@ async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPl
       ? { requestTimeoutMs: opts.http.requestTimeoutMs }
       : {}),
     ...(opts.http?.maxRetries !== undefined ? { maxRetries: opts.http.maxRetries } : {}),
+    ...(opts.http?.connections !== undefined ? { connections: opts.http.connections } : {}),
+    ...(opts.http?.onPace ? { onPace: opts.http.onPace } : {}),
   });
 }

@@ -2,8 +2,8 @@
  * The projects and domains flyteadmin knows, read so the plan can refuse an attribute that
  * flyteadmin would refuse (manager/impl/validation/project_validator.go: an unregistered or
  * archived project, an unknown domain is InvalidArgument): `GET /api/v1/projects` (ListProjects,
- * paged by `token`; without filters flyteadmin leaves archived projects out, so they are listed
- * again with `filters=eq(state,1)`, gormimpl/project_repo.go) and `GET /api/v1/domains`
+ * all in one answer without a limit; without filters flyteadmin leaves archived projects out, so
+ * they are listed again with `filters=eq(state,1)`, gormimpl/project_repo.go) and `GET /api/v1/domains`
  * (GetDomains, added in flyteadmin v1.13.0, flyteorg/flyte #5443). Before v1.13 the route is
  * absent (the gateway answers 404, code 5 NotFound): the domains are then the ones every project
  * of ListProjects carries, which flyteadmin fills from the same configured list
@@ -13,9 +13,6 @@ import type { ProjectState } from '../../model/flyte.js';
 import { ControlPlaneError } from '../errors.js';
 import type { FlyteadminTransport } from './transport.js';
 
-const PAGE = 100;
-/** A loop guard: a server that keeps answering full pages with tokens. */
-const MAX_PAGES = 10_000;
 const STATES: readonly ProjectState[] = [
   'ACTIVE',
   'ARCHIVED',
@@ -67,31 +64,27 @@ export async function listProjects(
   };
 }
 
+/**
+ * One ListProjects call: without a limit flyteadmin answers every project at once
+ * (gormimpl/project_repo.go: no LIMIT when `limit` is 0), so no page waits for another.
+ */
 async function listAll(
   transport: FlyteadminTransport,
   org: string,
   filters: string,
 ): Promise<ListedProject[]> {
+  const query = new URLSearchParams();
+  if (filters !== '') query.set('filters', filters);
+  if (org !== '') query.set('org', org);
+  const q = query.toString();
+  const res = await transport.call<ProjectsPage>('GET', `/api/v1/projects${q ? `?${q}` : ''}`);
   const out: ListedProject[] = [];
-  let token = '';
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const query = new URLSearchParams({ limit: String(PAGE) });
-    if (token !== '') query.set('token', token);
-    if (filters !== '') query.set('filters', filters);
-    if (org !== '') query.set('org', org);
-    const res = await transport.call<ProjectsPage>('GET', `/api/v1/projects?${query}`);
-    for (const p of res.projects ?? []) {
-      if (!p.id || ((p.org ?? '') !== '' && p.org !== org)) continue;
-      const domains = (p.domains ?? []).map((d) => d.id ?? '').filter((d) => d !== '');
-      out.push({ id: p.id, state: projectState(p.state), domains });
-    }
-    if (!res.token) return out;
-    token = res.token;
+  for (const p of res.projects ?? []) {
+    if (!p.id || ((p.org ?? '') !== '' && p.org !== org)) continue;
+    const domains = (p.domains ?? []).map((d) => d.id ?? '').filter((d) => d !== '');
+    out.push({ id: p.id, state: projectState(p.state), domains });
   }
-  throw new ControlPlaneError(
-    'UNAVAILABLE',
-    `flyteadmin ListProjects: still answering pages after ${MAX_PAGES * PAGE} projects`,
-  );
+  return out;
 }
 
 /** An enum by name (protojson) or number; absent is 0, ACTIVE; one this version does not know is not active. */

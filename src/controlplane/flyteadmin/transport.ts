@@ -5,10 +5,14 @@
  * failures (429, 5xx, connection errors, a body cut off after its headers) retried with
  * backoff and jitter, one token refresh on
  * 401, and grpc-gateway's `{code, message}` errors mapped to ControlPlaneError codes.
+ *
+ * As many connections as calls may be in flight (`connections`: --parallelism), every call
+ * through the pacer (util/pacer.ts): a 429, or any answer with Retry-After, holds every call for
+ * as long as flyteadmin asks (uncapped) and halves the calls in flight, which grow back.
  */
-import { setTimeout as wait } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
-import { backoffDelay, retryDelayMs } from '../../util/backoff.js';
+import { backoffDelay, retryAfterMs } from '../../util/backoff.js';
+import { Pacer, SYSTEM_CLOCK, type Clock, type PaceListener } from '../../util/pacer.js';
 import { connectFailure, Reach } from '../../util/reach.js';
 import { TRANSIENT_STATUS } from '../../util/transient-http.js';
 import {
@@ -28,6 +32,11 @@ export interface TransportOptions {
   maxRetries?: number;
   minRetryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** Calls in flight at most, and connections (--parallelism); default 32. */
+  connections?: number;
+  onPace?: PaceListener;
+  /** Tests: virtual time for backoff and flyteadmin's delays. */
+  clock?: Clock;
 }
 
 /** gRPC status code (grpc-gateway's error body `code`) → ControlPlaneError code. */
@@ -69,6 +78,8 @@ export class FlyteadminTransport {
   private readonly maxRetryDelayMs: number;
   /** Whether flyteadmin has answered yet: until then a failure to connect fails fast. */
   private readonly reach = new Reach();
+  private readonly pacer: Pacer;
+  private readonly clock: Clock;
   /**
    * Aborted by close(): a call waiting for its next attempt ends then, instead of retrying
    * against a closed pool for the whole backoff (an unreachable flyteadmin held a command's
@@ -85,8 +96,11 @@ export class FlyteadminTransport {
     this.maxRetries = opts.maxRetries ?? 6;
     this.minRetryDelayMs = opts.minRetryDelayMs ?? 100;
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 10_000;
+    const connections = opts.connections ?? 32;
+    this.clock = opts.clock ?? SYSTEM_CLOCK;
+    this.pacer = new Pacer('flyteadmin', connections, this.clock, opts.onPace);
     this.pool = new Pool(this.origin, {
-      connections: 16,
+      connections,
       headersTimeout: timeout,
       bodyTimeout: timeout,
       keepAliveTimeout: 30_000,
@@ -115,12 +129,13 @@ export class FlyteadminTransport {
         await this.backoff(attempt);
         continue;
       }
-      const res = await this.send(method, path, headers, body, attempt);
+      const res = await this.pacer.run(() => this.send(method, path, headers, body, attempt));
       if (res === RETRY) {
         await this.backoff(attempt);
         continue;
       }
       this.reach.answered = true;
+      if (res.statusCode !== 429) this.pacer.answered();
       // A body cut off after the headers (reset, closed short of its Content-Length, timeout)
       // or a 2xx body that is not JSON is transient like any network failure: retried.
       const { text, problem } = await readBody(res);
@@ -148,27 +163,24 @@ export class FlyteadminTransport {
         continue;
       }
       if (TRANSIENT_STATUS.includes(res.statusCode) && attempt < this.maxRetries) {
-        await this.sleep(
-          retryDelayMs(
-            attempt + 1,
-            res.headers['retry-after'] as string | undefined,
-            this.minRetryDelayMs,
-            this.maxRetryDelayMs,
-          ),
-        );
+        // flyteadmin's own delay, uncapped, holds every call; else backoff for this one.
+        const asked = retryAfterMs(res.headers['retry-after']);
+        if (res.statusCode === 429 || asked !== null)
+          this.pacer.throttled(asked ?? this.delay(attempt), `HTTP ${res.statusCode}`);
+        else await this.backoff(attempt);
         continue;
       }
       throw this.apiError(method, path, res.statusCode, text);
     }
   }
 
-  private backoff(attempt: number): Promise<void> {
-    return this.sleep(backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs));
+  private delay(attempt: number): number {
+    return backoffDelay(attempt + 1, this.minRetryDelayMs, this.maxRetryDelayMs);
   }
 
   /** A wait between attempts that close() ends at once. */
-  private sleep(ms: number): Promise<void> {
-    return wait(ms, undefined, { signal: this.closing.signal }).catch(() => {});
+  private backoff(attempt: number): Promise<void> {
+    return this.clock.sleep(this.delay(attempt), this.closing.signal);
   }
 
   /** The request's headers, the token included; RETRY when the token endpoint failed transiently. */

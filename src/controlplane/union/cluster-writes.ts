@@ -10,16 +10,20 @@
  * Soft deletes (remote/_cluster.py `listall(deleted=True)`, `undelete`): the deleted clusters are
  * ListClusters with the filter `EXISTS deleted_at`; UndeleteCluster brings one back DRAINED in
  * the pool it had, with its co-named queue.
+ *
+ * The generation a state change or delete carries is the one of the cluster as last read
+ * (`Latest`: the live read's list), read again only when Union refuses it (`fromLatest`).
  */
 import type { Client } from '@connectrpc/connect';
 import { address } from '../../model/common.js';
+import type { LiveCluster } from '../../model/live.js';
 import type { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterState, type Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
 import { Filter_Function } from '../../gen/cloudidl/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
 import type { Call } from './calls.js';
-import { clusterEnabled, clusterPool } from './mapping.js';
-import { sweep } from './sweeps.js';
+import { clusterEnabled, clusterFromPb, clusterPool } from './mapping.js';
+import { fromLatest, sweep, type Latest } from './sweeps.js';
 import { isCode } from './transport.js';
 
 /** How long a cluster delete waits for Union to finish a DELETING cluster (10 minutes). */
@@ -35,6 +39,9 @@ export class UnionClusterWrites {
     private readonly service: Client<typeof ClusterService>,
     private readonly org: string,
     private readonly call: Call,
+    private readonly latest: Latest<Cluster>,
+    /** A cluster as Union sent it, with the queues that name it as last read. */
+    private readonly live: (c: Cluster) => LiveCluster,
   ) {}
 
   private id(name: string) {
@@ -48,10 +55,14 @@ export class UnionClusterWrites {
       this.service.getCluster({ clusterId: this.id(name), includeDeleted: true }),
     );
     if (!res.cluster) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-    return res.cluster;
+    return this.latest.one(res.cluster);
   }
 
-  async register(name: string, pool: string): Promise<void> {
+  /**
+   * CreateCluster answers nothing: the cluster as registered, in its pool, active (Union
+   * creates it so, with its co-named queue, C2), its health not reported yet.
+   */
+  async register(name: string, pool: string): Promise<LiveCluster> {
     await this.call('createCluster', address('Cluster', name), async (state) => {
       try {
         await this.service.createCluster({ clusterId: this.id(name), clusterPoolName: pool });
@@ -62,9 +73,21 @@ export class UnionClusterWrites {
         if (got.deletedAt || clusterPool(got) !== pool) throw err;
       }
     });
+    this.latest.forget(name);
+    return {
+      name,
+      pool,
+      enabled: true,
+      health: 'unknown',
+      unhealthy_reasons: [],
+      config_drift: [],
+      data_plane_reported: false,
+      bound_queues: [name],
+    };
   }
 
-  async move(name: string, pool: string): Promise<void> {
+  /** UpdateCluster answers nothing: the cluster as last read, in its new pool. */
+  async move(name: string, pool: string): Promise<LiveCluster> {
     await this.call('updateCluster', address('Cluster', name), async (state) => {
       try {
         await this.service.updateCluster({ clusterId: this.id(name), clusterPoolName: pool });
@@ -73,19 +96,28 @@ export class UnionClusterWrites {
         if (!state.retried || !isCode(err, 'AlreadyExists')) throw err;
       }
     });
+    const known = this.latest.get(name) ?? (await this.read(name));
+    this.latest.forget(name);
+    return { ...this.live(known), pool };
   }
 
-  async setEnabled(name: string, enabled: boolean): Promise<void> {
+  /** The cluster as Union answered (UpdateClusterStateResponse carries it). */
+  async setEnabled(name: string, enabled: boolean): Promise<LiveCluster> {
     const want = enabled ? ClusterState.ACTIVE : ClusterState.DRAINING;
-    await this.call('updateClusterState', address('Cluster', name), async (state) => {
-      const current = await this.read(name);
-      if (state.retried && clusterEnabled(current) === enabled) return;
-      await this.service.updateClusterState({
-        clusterId: this.id(name),
-        state: want,
-        expectedGeneration: current.drainStatus?.generation ?? 0n,
-      });
-    });
+    const read = () => this.read(name);
+    const answered = await fromLatest(this.latest, name, read, (known) =>
+      this.call('updateClusterState', address('Cluster', name), async (state) => {
+        const current = state.retried ? await read() : known;
+        if (state.retried && clusterEnabled(current) === enabled) return current;
+        const res = await this.service.updateClusterState({
+          clusterId: this.id(name),
+          state: want,
+          expectedGeneration: current.drainStatus?.generation ?? 0n,
+        });
+        return this.latest.one(res.cluster) ?? current;
+      }),
+    );
+    return this.live(answered);
   }
 
   /**
@@ -94,24 +126,27 @@ export class UnionClusterWrites {
    * the steps after it (its pool's delete, a registration of the name) find it gone.
    */
   async delete(name: string, waitMs = DELETING_WAIT_MS): Promise<void> {
-    await this.call('deleteCluster', address('Cluster', name), async (state) => {
-      let generation = 0n;
-      try {
-        const current = await this.read(name);
-        // A retry whose first attempt landed finds the cluster deleted (or deleting).
-        if (state.retried && current.deletedAt) return;
-        if (state.retried && isDeleting(current)) return;
-        generation = current.drainStatus?.generation ?? 0n;
-        await this.service.deleteCluster({
-          clusterId: this.id(name),
-          expectedGeneration: generation,
-        });
-      } catch (err) {
-        if (state.retried && isCode(err, 'NotFound')) return;
-        throw err;
-      }
-    });
-    await this.untilDeleted(name, waitMs);
+    const read = () => this.read(name);
+    const deleting = await fromLatest(this.latest, name, read, (known) =>
+      this.call('deleteCluster', address('Cluster', name), async (state) => {
+        try {
+          const current = state.retried ? await read() : known;
+          // A retry whose first attempt landed finds the cluster deleted (or deleting).
+          if (state.retried && (current.deletedAt || isDeleting(current))) return true;
+          const res = await this.service.deleteCluster({
+            clusterId: this.id(name),
+            expectedGeneration: current.drainStatus?.generation ?? 0n,
+          });
+          return res.cluster === undefined || isDeleting(res.cluster);
+        } catch (err) {
+          if (state.retried && isCode(err, 'NotFound')) return false;
+          throw err;
+        }
+      }),
+    );
+    this.latest.forget(name);
+    // DELETED at once (a drained cluster): nothing to wait for.
+    if (deleting) await this.untilDeleted(name, waitMs);
   }
 
   /** GetCluster until the cluster is DELETED (or gone), backing off 50 ms → 1 s, for `waitMs`. */
@@ -138,8 +173,19 @@ export class UnionClusterWrites {
     }
   }
 
-  /** The soft-deleted clusters (ListClusters with `EXISTS deleted_at`, as Union's client lists them). */
-  async listDeleted(pageSize: number): Promise<Cluster[]> {
+  /**
+   * Soft-deleted clusters (ListClusters with `EXISTS deleted_at`, as Union's client lists them),
+   * and those of `listed` still DELETING (`deleting`).
+   */
+  async listDeleted(pageSize: number, listed: Promise<Cluster[]>): Promise<LiveCluster[]> {
+    const [deleted, live] = await Promise.all([this.sweepDeleted(pageSize), listed]);
+    return [
+      ...deleted.map((c) => clusterFromPb(c, [])),
+      ...live.filter(isDeleting).map((c) => ({ ...clusterFromPb(c, []), deleting: true as const })),
+    ];
+  }
+
+  private async sweepDeleted(pageSize: number): Promise<Cluster[]> {
     const clusters = await sweep(async (token) => {
       const res = await this.call('listClusters', null, () =>
         this.service.listClusters({
@@ -156,11 +202,17 @@ export class UnionClusterWrites {
     return clusters.filter((c) => c.deletedAt);
   }
 
-  async undelete(name: string): Promise<void> {
-    await this.call('undeleteCluster', address('Cluster', name), async (state) => {
+  /** The cluster as Union answered (UndeleteResponse carries it). */
+  async undelete(name: string): Promise<LiveCluster> {
+    const answered = await this.call('undeleteCluster', address('Cluster', name), async (state) => {
       // A retry whose first attempt landed finds the cluster live again.
-      if (state.retried && !(await this.read(name)).deletedAt) return;
-      await this.service.undeleteCluster({ clusterId: this.id(name) });
+      if (state.retried) {
+        const current = await this.read(name);
+        if (!current.deletedAt) return current;
+      }
+      const res = await this.service.undeleteCluster({ clusterId: this.id(name) });
+      return this.latest.one(res.cluster) ?? (await this.read(name));
     });
+    return this.live(answered);
   }
 }

@@ -4,6 +4,7 @@
  * client secret is only ever sent to the endpoint of the key), discovers the OAuth2 endpoints
  * and builds the transport.
  */
+import { Pacer, type Clock, type PaceListener } from '../../util/pacer.js';
 import { Reach } from '../../util/reach.js';
 import { DEFAULT_RETRY } from '../../util/retry-policy.js';
 import { UserError } from '../../util/user-error.js';
@@ -19,6 +20,11 @@ export interface UnionOpenOptions {
   pageSize?: number;
   /** Per call (Connect/gRPC deadline), default 30 s. */
   timeoutMs?: number;
+  /** Calls in flight at most (--parallelism), default 32. */
+  parallelism?: number;
+  onPace?: PaceListener;
+  /** Tests: virtual time for backoff and Union's delays. */
+  clock?: Clock;
 }
 
 export function isUnionUrl(url: string): boolean {
@@ -85,6 +91,7 @@ export async function openUnion(
     tokens,
     timeoutMs: opts.timeoutMs ?? 30_000,
   });
+  const parallelism = opts.parallelism ?? 32;
   return new UnionControlPlane({
     transport,
     org: key.org,
@@ -92,6 +99,9 @@ export async function openUnion(
     onClose: close,
     retry,
     reach,
+    parallelism,
+    pacer: new Pacer('Union', parallelism, opts.clock, opts.onPace),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
   });
 }

@@ -23,6 +23,8 @@ export const unionOpener: BackendOpener = {
       opts.union?.retry ??
       (maxRetries !== undefined ? { ...DEFAULT_RETRY, maxRetries } : undefined);
     return openUnion(url, {
+      ...(opts.http?.connections ? { parallelism: opts.http.connections } : {}),
+      ...(opts.http?.onPace ? { onPace: opts.http.onPace } : {}),
       ...opts.union,
       ...(retry ? { retry } : {}),
       ...(opts.apiKeyFile ? { apiKeyFile: opts.apiKeyFile } : {}),

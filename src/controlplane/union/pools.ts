@@ -4,7 +4,8 @@
  * contract (`cloudidl.common.ClusterPoolConfig`). Soft-deleted pools are not listed (List
  * without a filter is the live ones, as Union's client says); `listDeleted` reads them with the
  * filter `EXISTS deleted_at` and Undelete brings one back with its old config
- * (remote/_cluster_pool.py).
+ * (remote/_cluster_pool.py). Create and Update answer nothing: the pool is returned as written
+ * (its contract as Union keeps it, its member clusters as last read), not read back.
  */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
@@ -27,7 +28,7 @@ import {
 import { Filter_Function } from '../../gen/cloudidl/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
 import type { Call } from './calls.js';
-import { sweep } from './sweeps.js';
+import { Latest, sweep } from './sweeps.js';
 import { isCode } from './transport.js';
 
 const TYPE_TO_PB = Object.fromEntries(
@@ -69,6 +70,8 @@ export function poolFromPb(p: ClusterPool): LivePool {
 }
 
 export class UnionPools {
+  private readonly latest = new Latest<ClusterPool>((p) => p.id?.name ?? DEFAULT_POOL);
+
   constructor(
     private readonly service: Client<typeof ClusterPoolService>,
     private readonly org: string,
@@ -94,7 +97,8 @@ export class UnionPools {
   }
 
   async list(): Promise<LivePool[]> {
-    return (await this.sweep(false)).filter((p) => !p.deletedAt).map(poolFromPb);
+    const live = this.latest.all((await this.sweep(false)).filter((p) => !p.deletedAt));
+    return live.map(poolFromPb);
   }
 
   async listDeleted(): Promise<LivePool[]> {
@@ -122,7 +126,7 @@ export class UnionPools {
     );
     if (!res.clusterPool || res.clusterPool.deletedAt)
       throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-    return poolFromPb(res.clusterPool);
+    return poolFromPb(this.latest.one(res.clusterPool));
   }
 
   async create(name: string, contract: PoolContract): Promise<LivePool> {
@@ -137,7 +141,7 @@ export class UnionPools {
         if (JSON.stringify(got.contract) !== JSON.stringify(contract)) throw err;
       }
     });
-    return this.get(name);
+    return { name, contract: contractFromPb(configToPb(contract)), member_clusters: [] };
   }
 
   async update(name: string, contract: PoolContract): Promise<LivePool> {
@@ -147,7 +151,10 @@ export class UnionPools {
     await this.call('updatePool', addr, () =>
       this.service.update({ clusterPool: this.pb(name, contract) }),
     );
-    return this.get(name);
+    const known = this.latest.get(name);
+    if (!known) return this.get(name);
+    const { member_clusters } = poolFromPb(known);
+    return { name, contract: contractFromPb(configToPb(contract)), member_clusters };
   }
 
   async delete(name: string): Promise<void> {

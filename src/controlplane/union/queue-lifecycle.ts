@@ -1,21 +1,36 @@
 /**
- * Queue deletes and undeletes through `cloudidl.queue.QueueService` (proto/cloudidl/queue/, from
- * the flyteplugins-union wheel). Union's rules (its client's docstrings, remote/_queue.py): a
+ * Queue writes through `cloudidl.queue.QueueService` (proto/cloudidl/queue/, from the
+ * flyteplugins-union wheel), each one call from the queue as last read (`Latest`), returning
+ * the queue Union answered.
+ *
+ * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: the queue as last read
+ * (the live read's list; GetQueue when it was not read), the 7 fields poolsync manages and the
+ * caps `spec` declares (queue-caps.ts) set from `spec`, every other field written back as Union
+ * sent it, including those poolsync's .proto does not declare (kept as protobuf unknown fields;
+ * the transport is binary, which carries them: transport.ts). Union has no version on queues,
+ * so a change another writer makes between the read and the write is lost (docs/union.md).
+ * With `queue_move`, a new pool in `spec` moves a drained queue (its cluster_pool_name).
+ *
+ * Deletes and undeletes follow Union's rules (its client's docstrings, remote/_queue.py): a
  * queue is deleted only from DRAINED, with the `state_generation` it was read at (so a delayed
  * request never applies to a state the caller never saw); a deleted queue keeps its name
  * reserved (CreateQueue: ALREADY_EXISTS) and is listed only with the filter `EXISTS deleted_at`;
- * UndeleteQueue brings it back DRAINED with the spec it had.
+ * UndeleteQueue brings it back DRAINED with the spec it had. The generation a delete carries
+ * is the one of the queue as last read (its drain's answer, the wait's reads), read again only
+ * when Union refuses it (`fromLatest`).
  */
 import type { Client } from '@connectrpc/connect';
-import { address } from '../../model/common.js';
+import { address, type QueueSpec } from '../../model/common.js';
 import type { LiveQueue } from '../../model/live.js';
-import type { QueueService } from '../../gen/cloudidl/queue/queue_pb.js';
-import { type Queue } from '../../gen/cloudidl/queue/queue_pb.js';
+import type { CreateQueueRequest } from '../../model/requests.js';
+import type { QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
+import { type Queue, type QueueService } from '../../gen/cloudidl/queue/queue_pb.js';
 import { Filter_Function } from '../../gen/flyteidl2/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
 import type { Call } from './calls.js';
-import { queueFromPb, selfSelecting } from './mapping.js';
-import { sweep } from './sweeps.js';
+import { createSpec, queueFromPb, selfSelecting, withManagedFields } from './mapping.js';
+import { createQueueOnce } from './queue-create.js';
+import { fromLatest, sweep, type Latest } from './sweeps.js';
 
 export class UnionQueueLifecycle {
   constructor(
@@ -23,6 +38,7 @@ export class UnionQueueLifecycle {
     private readonly org: string,
     private readonly call: Call,
     private readonly pageSize: number,
+    private readonly latest: Latest<Queue>,
   ) {}
 
   private async read(name: string): Promise<Queue> {
@@ -31,7 +47,45 @@ export class UnionQueueLifecycle {
       this.service.getQueue({ id: { organization: this.org, name } }),
     );
     if (!res.queue) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-    return res.queue;
+    return this.latest.one(res.queue);
+  }
+
+  /** A queue Union sent back, kept as the base of its next write. */
+  private live(q: Queue | undefined, name: string): LiveQueue {
+    const addr = address('Queue', name);
+    if (!q) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
+    this.latest.one(q);
+    return queueFromPb(q, selfSelecting(q));
+  }
+
+  async get(name: string): Promise<LiveQueue> {
+    return this.live(await this.read(name), name);
+  }
+
+  async create(request: CreateQueueRequest): Promise<LiveQueue> {
+    const spec = createSpec(request);
+    // A retry that finds the queue reads it back.
+    const res = await this.call('createQueue', address('Queue', request.name), (state) =>
+      createQueueOnce(this.service, this.org, request.name, spec, state.retried),
+    );
+    return this.live(res.queue, request.name);
+  }
+
+  async update(name: string, spec: QueueSpec): Promise<LiveQueue> {
+    const current = this.latest.get(name) ?? (await this.read(name));
+    const id = { organization: this.org, name };
+    const res = await this.call('updateQueue', address('Queue', name), () =>
+      this.service.updateQueue({ id, spec: withManagedFields(current.spec, spec) }),
+    );
+    return this.live(res.queue, name);
+  }
+
+  /** UpdateQueueState: drain (DRAINING) or activate (ACTIVE). */
+  async setState(name: string, state: QueueState.DRAINING | QueueState.ACTIVE): Promise<LiveQueue> {
+    const res = await this.call('updateQueueState', address('Queue', name), () =>
+      this.service.updateQueueState({ id: { organization: this.org, name }, state }),
+    );
+    return this.live(res.queue, name);
   }
 
   /** The soft-deleted queues (ListQueues with `EXISTS deleted_at`, as Union's client lists them). */
@@ -53,15 +107,19 @@ export class UnionQueueLifecycle {
   }
 
   async delete(name: string): Promise<void> {
-    await this.call('deleteQueue', address('Queue', name), async (state) => {
-      const current = await this.read(name);
-      // A retry whose first attempt landed finds the queue deleted.
-      if (state.retried && current.deletedAt) return;
-      await this.service.deleteQueue({
-        id: { organization: this.org, name },
-        expectedStateGeneration: current.status?.stateGeneration ?? 0n,
-      });
-    });
+    const read = () => this.read(name);
+    await fromLatest(this.latest, name, read, (known) =>
+      this.call('deleteQueue', address('Queue', name), async (state) => {
+        const current = state.retried ? await read() : known;
+        // A retry whose first attempt landed finds the queue deleted.
+        if (state.retried && current.deletedAt) return;
+        await this.service.deleteQueue({
+          id: { organization: this.org, name },
+          expectedStateGeneration: current.status?.stateGeneration ?? 0n,
+        });
+      }),
+    );
+    this.latest.forget(name);
   }
 
   async undelete(name: string): Promise<LiveQueue> {
@@ -73,7 +131,7 @@ export class UnionQueueLifecycle {
       }
       const res = await this.service.undeleteQueue({ id: { organization: this.org, name } });
       if (!res.queue) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-      return res.queue;
+      return this.latest.one(res.queue);
     });
     return queueFromPb(q, selfSelecting(q));
   }

@@ -7,6 +7,7 @@
 const Q = 'cloudidl.queue.QueueService';
 const C = 'cloudidl.cluster.ClusterService';
 const P = 'cloudidl.clusterpool.ClusterPoolService';
+const S = 'flyteidl2.settings.SettingsService';
 
 export const RPC = {
   listQueues: { name: `${Q}/ListQueues`, idempotent: true },
@@ -44,6 +45,12 @@ export const RPC = {
   deletePool: { name: `${P}/Delete`, idempotent: true },
   // A retry refused because the pool is no longer deleted reads it back (pools.ts).
   undeletePool: { name: `${P}/Undelete`, idempotent: true },
+  listProjects: { name: 'flyteidl2.project.ProjectService/ListProjects', idempotent: true },
+  getSettingsForEdit: { name: `${S}/GetSettingsForEdit`, idempotent: true },
+  // Versioned: sent again after it landed, a version conflict (or ALREADY_EXISTS) reads the level
+  // again (settings.ts).
+  createSettings: { name: `${S}/CreateSettings`, idempotent: true },
+  updateSettings: { name: `${S}/UpdateSettings`, idempotent: true },
 } as const;
 
 export type RpcName = keyof typeof RPC;

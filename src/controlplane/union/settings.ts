@@ -2,40 +2,46 @@
  * Union v2's project/domain → default queue: the `run.default_queue` setting of
  * flyteidl2.settings.SettingsService at project scope (org + domain + project).
  *
- * There is no call that lists settings, so the list reads the org's projects and domains
- * (flyteidl2.project.ProjectService/ListProjects) and each project/domain's own level
- * (GetSettingsForEdit), a bounded number at a time. The same read takes the organisation's
- * level and each of those domains' (the scopes above project/domain, ScopeLevel ORG and
- * DOMAIN): poolsync never writes them, but Union refuses to drain or delete a queue a setting
- * of any scope names, so the planner must know them (`listScoped`). Writes read the level, change only
- * run.default_queue and write it back with its version (optimistic locking); every other
- * setting of the level, known to poolsync or not (kept by protobuf-es as unknown fields), is
- * sent back unchanged.
+ * Union's definitions have no call that lists settings (flyteidl2 settings_service.proto: Get,
+ * GetForEdit, Create, Update), so a read asks GetSettingsForEdit of each project/domain it
+ * needs (`SettingsScope`): the ones a plan names (src/plan/live-scope.ts), or every
+ * project/domain of the org's projects (ProjectService/ListProjects) when the plan drains,
+ * deletes or moves a queue. One answer holds every level the key covers, broadest first: the
+ * organisation, the domain and the project/domain. The organisation's and the domains' settings
+ * (ScopeLevel ORG and DOMAIN) come with them: poolsync never writes them, but Union refuses to
+ * drain or delete a queue a setting of any scope names, so the planner must know them
+ * (`listScoped`). `parallelism` calls are in flight at once.
+ *
+ * Writes change only run.default_queue and send the level back with its version (optimistic
+ * locking), every other setting of the level, known to poolsync or not (kept by protobuf-es as
+ * unknown fields), unchanged. The level a write starts from is the one read last (or answered
+ * by the last write: Create and Update return the record): one call per write; a version
+ * conflict (another writer since) reads the level again.
  */
-import { create } from '@bufbuild/protobuf';
+import { clone, create } from '@bufbuild/protobuf';
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
-import { address } from '../../model/common.js';
-import type { LiveDefaultQueue, LiveScopedDefaultQueue } from '../../model/live.js';
+import { address, defaultQueueKeyString } from '../../model/common.js';
+import type {
+  DefaultQueueScope,
+  LiveDefaultQueue,
+  LiveScopedDefaultQueue,
+} from '../../model/live.js';
 import type { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
 import { ProjectState } from '../../gen/flyteidl2/project/project_service_pb.js';
 import {
   ScopeLevel,
   SettingState,
   SettingsSchema,
-  type Settings,
   type SettingsKey,
 } from '../../gen/flyteidl2/settings/settings_definition_pb.js';
 import {
   SettingsService,
   type SettingsRecord,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
-import { withRetry, type UnionRetry } from './transport.js';
 import { mapLimit } from '../../util/map-limit.js';
+import type { Call } from './calls.js';
+import { SharedReads, sweep } from './sweeps.js';
 
-const SETTINGS = 'flyteidl2.settings.SettingsService';
-const PROJECTS = 'flyteidl2.project.ProjectService';
-/** Project/domain levels read at once by list(). */
-const READ_CONCURRENCY = 16;
 /** Writes retried after a version conflict (another writer between our read and write). */
 const CONFLICT_RETRIES = 3;
 
@@ -43,108 +49,100 @@ export interface DefaultQueueSettingsOptions {
   org: string;
   transport: Transport;
   projects: Client<typeof ProjectService>;
-  retry: UnionRetry;
+  /** Every call here may be sent again (rpcs.ts): a write conflicting with itself reads again. */
+  call: Call;
   pageSize: number;
-  /** Throws NOT_FOUND when the queue does not exist. */
-  queueExists: (name: string) => Promise<void>;
+  /** Project/domain levels read at once. */
+  parallelism: number;
 }
+
+type Pair = { project: string; domain: string };
+type Read = { own: LiveDefaultQueue[]; scoped: LiveScopedDefaultQueue[] };
 
 export class DefaultQueueSettings {
   private readonly settings: Client<typeof SettingsService>;
+  /** Reads in flight by scope: readLiveState's two calls share one. */
+  private readonly reads = new SharedReads();
+  /** Each project/domain level as last read or written: what a write starts from. */
+  private readonly known = new Map<string, SettingsRecord | null>();
 
   constructor(private readonly opts: DefaultQueueSettingsOptions) {
     this.settings = createClient(SettingsService, opts.transport);
   }
 
-  /**
-   * Writes are versioned read-modify-writes (`write`): one sent again after it landed meets a
-   * version conflict or ALREADY_EXISTS, and the loop reads the level back. So every call here
-   * may be sent again (transport.ts).
-   */
-  private call<T>(rpc: string, addr: string | null, fn: () => Promise<T>): Promise<T> {
-    const info = { rpc, address: addr, org: this.opts.org, idempotent: true };
-    return withRetry(info, this.opts.retry, fn);
-  }
-
-  /** One read of every scope's settings, shared by the calls of one live-state read. */
-  private reading: Promise<{ own: LiveDefaultQueue[]; scoped: LiveScopedDefaultQueue[] }> | null =
-    null;
-
   private key(project: string, domain: string): SettingsKey {
     return { $typeName: 'flyteidl2.settings.SettingsKey', org: this.opts.org, domain, project };
   }
 
-  /**
-   * The level's own record (undefined when it has none): a project/domain's, a domain's
-   * (project ''), or the organisation's (both '').
-   */
-  private async level(project: string, domain: string): Promise<SettingsRecord | undefined> {
+  /** Every level the key covers, broadest first (a level without a record may be left out). */
+  private async levels(project: string, domain: string): Promise<SettingsRecord[]> {
     const addr =
       project !== ''
         ? address('DefaultQueue', `${project}/${domain}`)
         : `settings of ${domain === '' ? 'the organisation' : `domain ${domain}`}`;
-    const res = await this.call(`${SETTINGS}/GetSettingsForEdit`, addr, () =>
+    const res = await this.opts.call('getSettingsForEdit', addr, () =>
       this.settings.getSettingsForEdit({ key: this.key(project, domain) }),
     );
-    return res.levels.find(
-      (l) => l.key?.project === project && l.key?.domain === domain && l.key.org === this.opts.org,
+    const mine = res.levels.filter((l) => l.key?.org === this.opts.org);
+    if (project !== '') {
+      const own = mine.find((l) => l.key?.project === project && l.key.domain === domain);
+      this.known.set(defaultQueueKeyString({ project, domain }), own ?? null);
+    }
+    return mine;
+  }
+
+  /** Project/domain settings of `scope`. */
+  async list(scope: DefaultQueueScope = 'all'): Promise<LiveDefaultQueue[]> {
+    return (await this.readShared(scope)).own;
+  }
+
+  /** Organisation and domain settings, as the reads of `scope` found them. */
+  async listScoped(scope: DefaultQueueScope = 'all'): Promise<LiveScopedDefaultQueue[]> {
+    return (await this.readShared(scope)).scoped;
+  }
+
+  private readShared(scope: DefaultQueueScope): Promise<Read> {
+    const id = scope === 'all' ? 'all' : scope.map(defaultQueueKeyString).join('\u0000');
+    return this.reads.get(id, () => this.read(scope));
+  }
+
+  private async read(scope: DefaultQueueScope): Promise<Read> {
+    const pairs = scope === 'all' ? await this.projectPairs() : scope;
+    // Without a project/domain to ask, the organisation's own level (all of an org without projects).
+    const keys = pairs.length === 0 && scope === 'all' ? [{ project: '', domain: '' }] : pairs;
+    const answers = await mapLimit(keys, this.opts.parallelism, (p) =>
+      this.levels(p.project, p.domain),
     );
+    const own: LiveDefaultQueue[] = [];
+    const broad = new Map<string, LiveScopedDefaultQueue | null>();
+    for (const levels of answers) {
+      for (const l of levels) {
+        const { project = '', domain = '' } = l.key ?? {};
+        const queue = defaultQueueOf(l);
+        if (project !== '') {
+          if (queue !== null) own.push({ project, domain, queue });
+        } else if (!broad.has(domain))
+          broad.set(domain, queue === null ? null : domain === '' ? { queue } : { domain, queue });
+      }
+    }
+    const scoped = [...broad.values()].filter((x): x is LiveScopedDefaultQueue => x !== null);
+    return { own, scoped };
   }
 
-  /** Project/domain settings. */
-  async list(): Promise<LiveDefaultQueue[]> {
-    return (await this.readAll()).own;
-  }
-
-  /** Organisation and domain settings (of the domains the org's projects have). */
-  async listScoped(): Promise<LiveScopedDefaultQueue[]> {
-    return (await this.readAll()).scoped;
-  }
-
-  /** Both lists of one read: calls made while a read runs (readLiveState's) share it. */
-  private readAll(): Promise<{ own: LiveDefaultQueue[]; scoped: LiveScopedDefaultQueue[] }> {
-    this.reading ??= this.read().finally(() => {
-      this.reading = null;
-    });
-    return this.reading;
-  }
-
-  private async read(): Promise<{ own: LiveDefaultQueue[]; scoped: LiveScopedDefaultQueue[] }> {
-    const pairs: { project: string; domain: string }[] = [];
-    let token = '';
-    do {
-      const res = await this.call(`${PROJECTS}/ListProjects`, null, () =>
+  /** Every project/domain of the org's projects (archived ones left out). */
+  private async projectPairs(): Promise<Pair[]> {
+    const projects = await sweep(async (token) => {
+      const res = await this.opts.call('listProjects', null, () =>
         this.opts.projects.listProjects({ org: this.opts.org, limit: this.opts.pageSize, token }),
       );
-      for (const p of res.projects?.projects ?? []) {
-        if (p.state === ProjectState.ARCHIVED || p.state === ProjectState.SYSTEM_ARCHIVED) continue;
-        for (const d of p.domains) pairs.push({ project: p.id, domain: d.id });
-      }
-      token = res.projects?.token ?? '';
-    } while (token !== '');
-    const domains = [...new Set(pairs.map((p) => p.domain))].sort();
-    const scopes = [
-      { project: '', domain: '' },
-      ...domains.map((domain) => ({ project: '', domain })),
-    ];
-    const [own, scoped] = await Promise.all([
-      mapLimit(pairs, READ_CONCURRENCY, async ({ project, domain }) => {
-        const queue = defaultQueueOf(await this.level(project, domain));
-        return queue === null ? null : { project, domain, queue };
-      }),
-      mapLimit(scopes, READ_CONCURRENCY, async ({ domain }) => {
-        const queue = defaultQueueOf(await this.level('', domain));
-        return queue === null ? null : domain === '' ? { queue } : { domain, queue };
-      }),
-    ]);
-    return {
-      own: own.filter((x): x is LiveDefaultQueue => x !== null),
-      scoped: scoped.filter((x): x is LiveScopedDefaultQueue => x !== null),
-    };
+      return { items: res.projects?.projects ?? [], token: res.projects?.token ?? '' };
+    });
+    return projects
+      .filter((p) => p.state !== ProjectState.ARCHIVED && p.state !== ProjectState.SYSTEM_ARCHIVED)
+      .flatMap((p) => p.domains.map((d) => ({ project: p.id, domain: d.id })));
   }
 
   async set(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
-    await this.opts.queueExists(queue);
     await this.write(project, domain, {
       state: SettingState.VALUE,
       stringValue: queue,
@@ -158,47 +156,56 @@ export class DefaultQueueSettings {
     await this.write(project, domain, null);
   }
 
+  /** The level as last read or written, else read now. */
+  private async base(project: string, domain: string): Promise<SettingsRecord | null> {
+    const k = defaultQueueKeyString({ project, domain });
+    if (!this.known.has(k)) await this.levels(project, domain);
+    return this.known.get(k) ?? null;
+  }
+
   /** Read-modify-write of run.default_queue at project scope; null removes it. */
   private async write(
     project: string,
     domain: string,
     value: { state: SettingState; stringValue: string; scopeLevel: ScopeLevel } | null,
   ): Promise<void> {
-    const addr = address('DefaultQueue', `${project}/${domain}`);
+    const k = defaultQueueKeyString({ project, domain });
+    const addr = address('DefaultQueue', k);
+    let record = await this.base(project, domain);
     for (let attempt = 0; ; attempt++) {
-      const record = await this.level(project, domain);
-      const exists = record !== undefined && record.version > 0n;
-      if (!value && !exists) return;
-      const settings: Settings = record?.settings ?? create(SettingsSchema);
+      const exists = record !== null && record.version > 0n;
+      const settings = record?.settings
+        ? clone(SettingsSchema, record.settings)
+        : create(SettingsSchema);
       settings.run ??= { $typeName: 'flyteidl2.settings.RunSettings' };
       if (value)
         settings.run.defaultQueue = { $typeName: 'flyteidl2.settings.StringSetting', ...value };
-      else if (settings.run.defaultQueue?.state === SettingState.VALUE)
+      else if (exists && settings.run.defaultQueue?.state === SettingState.VALUE)
         delete settings.run.defaultQueue;
       else return;
       try {
-        if (exists) {
-          await this.call(`${SETTINGS}/UpdateSettings`, addr, () =>
-            this.settings.updateSettings({
-              key: this.key(project, domain),
-              settings,
-              version: record.version,
-            }),
-          );
-        } else {
-          await this.call(`${SETTINGS}/CreateSettings`, addr, () =>
-            this.settings.createSettings({ key: this.key(project, domain), settings }),
-          );
-        }
+        const key = this.key(project, domain);
+        const res = exists
+          ? await this.opts.call('updateSettings', addr, () =>
+              this.settings.updateSettings({ key, settings, version: record!.version }),
+            )
+          : await this.opts.call('createSettings', addr, () =>
+              this.settings.createSettings({ key, settings }),
+            );
+        // The answer carries the level as written: the next write starts from it.
+        if (res.settingsRecord) this.known.set(k, res.settingsRecord);
+        else this.known.delete(k);
         return;
       } catch (err) {
-        // Another writer changed the level between our read and write: read it again.
+        // Another writer changed the level since it was read: read it again.
         const conflict =
           err instanceof Error &&
           'code' in err &&
           (err.code === 'FAILED_PRECONDITION' || err.code === 'ALREADY_EXISTS') &&
           /version|exists|conflict/i.test(err.message);
         if (!conflict || attempt >= CONFLICT_RETRIES) throw err;
+        this.known.delete(k);
+        record = await this.base(project, domain);
       }
     }
   }

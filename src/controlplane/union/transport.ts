@@ -12,6 +12,10 @@
  *   headers) and a 5xx (INTERNAL or UNKNOWN, a proxy's error page without a Connect code
  *   included): reads always, writes when the call is idempotent or its effect is read back on a
  *   retry (`CallInfo.idempotent`); never a write that is neither (issue 46, item 9).
+ *
+ * Every call goes through the client's pacer (util/pacer.ts): RESOURCE_EXHAUSTED holds every
+ * call for the delay Union gives (google.rpc.RetryInfo in the error's details; else the
+ * backoff) and halves the calls in flight, which grow back as calls are answered.
  */
 import { Code, ConnectError, type Interceptor, type Transport } from '@connectrpc/connect';
 import {
@@ -23,7 +27,9 @@ import { backoffDelay } from '../../util/backoff.js';
 import { connectFailure, connectionLost, type Reach } from '../../util/reach.js';
 import { ControlPlaneError, unreachable, type ControlPlaneErrorCode } from '../errors.js';
 import type { TokenSource } from './oauth.js';
-import { sleep as wait, type RetryPolicy } from '../../util/retry-policy.js';
+import type { RetryPolicy } from '../../util/retry-policy.js';
+import { SYSTEM_CLOCK, type Clock, type Pacer } from '../../util/pacer.js';
+import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 
 export type UnionProtocol = 'connect' | 'grpc';
 
@@ -118,6 +124,16 @@ export interface UnionRetry extends RetryPolicy {
   reach?: Reach;
   /** `https://acme.hosted.unionai.cloud`, for "nothing accepts connections at …". */
   origin?: string;
+  /** The client's calls in flight and Union's delays (util/pacer.ts); absent: unpaced. */
+  pacer?: Pacer;
+  /** Where backoff waits are slept (tests: virtual time). */
+  clock?: Clock;
+}
+
+/** The delay Union asks for (google.rpc.RetryInfo in the error's details), in ms, or null. */
+export function retryInfoMs(err: ConnectError): number | null {
+  const delay = err.findDetails(RetryInfoSchema)[0]?.retryDelay;
+  return delay ? Number(delay.seconds) * 1000 + Math.ceil(delay.nanos / 1e6) : null;
 }
 
 const READ_RPC = /\/(List|Get|Watch)[A-Z]/;
@@ -168,13 +184,14 @@ export async function withRetry<T>(
   call: CallInfo,
   policy: UnionRetry,
   fn: (state: CallState) => Promise<T>,
-  sleep: (ms: number) => Promise<void> = wait,
 ): Promise<T> {
   const state: CallState = { retried: false };
   const idempotent = call.idempotent ?? READ_RPC.test(call.rpc);
+  const { pacer } = policy;
   for (let attempt = 0; ; attempt++) {
     try {
-      const result = await fn(state);
+      const result = await (pacer ? pacer.run(() => fn(state)) : fn(state));
+      pacer?.answered();
       if (policy.reach) policy.reach.answered = true;
       return result;
     } catch (err) {
@@ -195,7 +212,13 @@ export async function withRetry<T>(
         throw toControlPlaneError(err, call);
       }
       state.retried = true;
-      await sleep(backoffDelay(attempt + 1, policy.minDelayMs, policy.maxDelayMs));
+      const backoff = backoffDelay(attempt + 1, policy.minDelayMs, policy.maxDelayMs);
+      if (err.code === Code.ResourceExhausted) {
+        // Union's own delay, uncapped; with a pacer it holds every call, not only this one.
+        const asked = retryInfoMs(err) ?? backoff;
+        if (pacer) pacer.throttled(asked, 'RESOURCE_EXHAUSTED');
+        else await (policy.clock ?? SYSTEM_CLOCK).sleep(asked);
+      } else await (policy.clock ?? SYSTEM_CLOCK).sleep(backoff);
     }
   }
 }

@@ -2,17 +2,27 @@
  * The `union` backend: poolsync's ControlPlane over Union's own API (Connect by default, gRPC
  * with `?protocol=grpc`), authenticated by an API key through OAuth2 client credentials.
  * Every operation goes through the API (definitions: proto/, from the flyteplugins-union
- * wheel): queues (queue-lifecycle.ts for deletes and undeletes), clusters (cluster-writes.ts)
+ * wheel): queues (queue-lifecycle.ts for writes, deletes and undeletes), clusters (cluster-writes.ts)
  * and cluster pools (pools.ts); no step of this backend is manual.
  *
  * Round trips: lists are read in pages of `pageSize`; the list calls readLiveState makes in
- * parallel share one ListClusters and one ListQueues sweep (in-flight reads are shared).
+ * parallel share one ListClusters and one ListQueues sweep (in-flight reads are shared);
+ * default-queue settings are read only for the project/domains asked (settings.ts), up to
+ * `parallelism` at once. A write is one call: it starts from the object as last read
+ * (`Latest`, sweeps.ts) and returns what Union answered, or, where the answer is empty, the
+ * object as the write left it; nothing is read back.
  */
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import { ClusterPoolService } from '../../gen/cloudidl/clusterpool/clusterpool_pb.js';
-import type { Capabilities, PoolContract, QueueSpec } from '../../model/common.js';
-import { address } from '../../model/common.js';
+import {
+  DEFAULT_POOL,
+  address,
+  type Capabilities,
+  type PoolContract,
+  type QueueSpec,
+} from '../../model/common.js';
 import type {
+  DefaultQueueScope,
   LiveCluster,
   LiveDefaultQueue,
   LiveScopedDefaultQueue,
@@ -41,18 +51,11 @@ import { UnionClusterWrites, isDeleting } from './cluster-writes.js';
 import { UnionPools } from './pools.js';
 import { UnionQueueLifecycle } from './queue-lifecycle.js';
 import { RPC } from './rpcs.js';
-import {
-  clusterFromPb,
-  clusterName,
-  createSpec,
-  queueFromPb,
-  selfSelecting,
-  withManagedFields,
-} from './mapping.js';
+import { clusterFromPb, clusterName, queueFromPb, selfSelecting } from './mapping.js';
 import { firstQueueMetrics } from './metrics.js';
-import { createQueueOnce } from './queue-create.js';
 import { DefaultQueueSettings } from './settings.js';
-import { SharedReads, sweep } from './sweeps.js';
+import { Latest, SharedReads, sweep } from './sweeps.js';
+import type { Clock, Pacer } from '../../util/pacer.js';
 import type { Reach } from '../../util/reach.js';
 import {
   DEFAULT_RETRY,
@@ -72,6 +75,12 @@ export interface UnionControlPlaneOptions {
   reach?: Reach;
   /** Items per list page. */
   pageSize?: number;
+  /** Calls in flight at once where a read fans out (default-queue settings); default 32. */
+  parallelism?: number;
+  /** Every call's pace (util/pacer.ts); absent: unpaced. */
+  pacer?: Pacer;
+  /** Where backoff waits are slept (tests: virtual time). */
+  clock?: Clock;
   /** Closes what the transport holds (HTTP/2 sessions). */
   onClose?: () => void;
 }
@@ -97,17 +106,19 @@ export const UNION_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
 
 export class UnionControlPlane implements ControlPlane {
   readonly backend: BackendProfile;
-  // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them) and no
-  // execution cluster labels (flyteadmin attributes).
+  // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them:
+  // backend.replacedKinds) and no execution cluster labels (flyteadmin attributes).
   readonly pools: PoolCalls = this;
   readonly clusters: ClusterCalls = this;
   readonly queues: QueueCalls = this;
   readonly defaultQueues: DefaultQueueCalls = this;
+  /** No call lists settings: a read asks each project/domain (settings.ts). */
+  readonly settingsByKey = true;
   readonly capabilityCalls: CapabilityCalls = this;
   readonly org: string;
   private readonly poolCalls: UnionPools;
   private readonly clusterWrites: UnionClusterWrites;
-  private readonly lifecycle: UnionQueueLifecycle;
+  private readonly queueWrites: UnionQueueLifecycle;
   readonly url: string;
   readonly organization: string;
   private readonly queueService: Client<typeof QueueService>;
@@ -117,14 +128,22 @@ export class UnionControlPlane implements ControlPlane {
   private readonly pageSize: number;
   private readonly onClose: (() => void) | undefined;
   private readonly reads = new SharedReads();
+  private readonly queuesRead = new Latest<Queue>((q) => q.id?.name ?? '');
+  private readonly clustersRead = new Latest<Cluster>(clusterName);
 
   constructor(opts: UnionControlPlaneOptions) {
-    this.backend = { name: 'union', queueCaps: true };
+    this.backend = {
+      name: 'union',
+      queueCaps: true,
+      replacedKinds: { PoolAssignment: 'DefaultQueue' },
+    };
     this.org = this.organization = opts.org;
     this.url = opts.url;
     this.retry = {
       ...(opts.retry ?? DEFAULT_RETRY),
       ...(opts.reach ? { reach: opts.reach } : {}),
+      ...(opts.pacer ? { pacer: opts.pacer } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
       origin: new URL(opts.url.replace(/^union\+/, '')).origin,
     };
     this.pageSize = opts.pageSize ?? 1000;
@@ -138,17 +157,27 @@ export class UnionControlPlane implements ControlPlane {
       call,
       this.pageSize,
     );
-    this.clusterWrites = new UnionClusterWrites(this.clusterService, this.org, call);
-    this.lifecycle = new UnionQueueLifecycle(this.queueService, this.org, call, this.pageSize);
+    this.clusterWrites = new UnionClusterWrites(
+      this.clusterService,
+      this.org,
+      call,
+      this.clustersRead,
+      (c) => this.liveCluster(c),
+    );
+    this.queueWrites = new UnionQueueLifecycle(
+      this.queueService,
+      this.org,
+      call,
+      this.pageSize,
+      this.queuesRead,
+    );
     this.settings = new DefaultQueueSettings({
       org: this.org,
       transport: opts.transport,
       projects: createClient(ProjectService, opts.transport),
-      retry: this.retry,
+      call,
       pageSize: this.pageSize,
-      queueExists: async (name) => {
-        await this.getQueue(name);
-      },
+      parallelism: opts.parallelism ?? 32,
     });
   }
 
@@ -163,30 +192,34 @@ export class UnionControlPlane implements ControlPlane {
   }
 
   private rawQueues(): Promise<Queue[]> {
-    return this.reads.get('queues', () =>
-      sweep(async (token) => {
-        const res = await this.call('listQueues', null, () =>
-          this.queueService.listQueues({
-            organization: this.org,
-            request: { limit: this.pageSize, token },
-          }),
-        );
-        return { items: res.queues, token: res.token };
-      }),
+    return this.reads.get('queues', async () =>
+      this.queuesRead.all(
+        await sweep(async (token) => {
+          const res = await this.call('listQueues', null, () =>
+            this.queueService.listQueues({
+              organization: this.org,
+              request: { limit: this.pageSize, token },
+            }),
+          );
+          return { items: res.queues, token: res.token };
+        }),
+      ),
     );
   }
 
   private rawClusters(): Promise<Cluster[]> {
-    return this.reads.get('clusters', () =>
-      sweep(async (token) => {
-        const res = await this.call('listClusters', null, () =>
-          this.clusterService.listClusters({
-            organization: this.org,
-            request: { limit: this.pageSize, token },
-          }),
-        );
-        return { items: res.clusters, token: res.token };
-      }),
+    return this.reads.get('clusters', async () =>
+      this.clustersRead.all(
+        await sweep(async (token) => {
+          const res = await this.call('listClusters', null, () =>
+            this.clusterService.listClusters({
+              organization: this.org,
+              request: { limit: this.pageSize, token },
+            }),
+          );
+          return { items: res.clusters, token: res.token };
+        }),
+      ),
     );
   }
 
@@ -233,18 +266,18 @@ export class UnionControlPlane implements ControlPlane {
     return (await this.liveQueuesAndClusters())[0];
   }
 
-  async getQueue(name: string): Promise<LiveQueue> {
-    const addr = address('Queue', name);
-    const res = await this.call('getQueue', addr, () =>
-      this.queueService.getQueue({ id: { organization: this.org, name } }),
-    );
-    return this.liveQueue(res.queue, addr);
+  getQueue(name: string): Promise<LiveQueue> {
+    return this.queueWrites.get(name);
   }
 
-  /** A queue Union sent back: no further call (a GetCluster per write would be one per queue). */
-  private liveQueue(q: Queue | undefined, addr: string): LiveQueue {
-    if (!q) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-    return queueFromPb(q, selfSelecting(q));
+  /** A cluster as a write left it, its queues as last read (no list per write). */
+  private liveCluster(c: Cluster): LiveCluster {
+    const name = clusterName(c);
+    const queues = [...this.queuesRead.values()].filter((q) => q.spec?.clusters.includes(name));
+    return clusterFromPb(
+      c,
+      queues.map((q) => queueFromPb(q, selfSelecting(q))),
+    );
   }
 
   /** Q7 through WatchQueueMetrics (metrics.ts). */
@@ -276,108 +309,65 @@ export class UnionControlPlane implements ControlPlane {
   }
 
   /** Soft-deleted clusters (`EXISTS deleted_at`), and those still DELETING (`deleting`). */
-  async listDeletedClusters(): Promise<LiveCluster[]> {
-    const [deleted, listed] = await Promise.all([
-      this.clusterWrites.listDeleted(this.pageSize),
-      this.rawClusters(),
-    ]);
-    return [
-      ...deleted.map((c) => clusterFromPb(c, [])),
-      ...listed
-        .filter(isDeleting)
-        .map((c) => ({ ...clusterFromPb(c, []), deleting: true as const })),
-    ];
+  listDeletedClusters(): Promise<LiveCluster[]> {
+    return this.clusterWrites.listDeleted(this.pageSize, this.rawClusters());
   }
 
-  async undeleteCluster(name: string): Promise<LiveCluster> {
-    await this.clusterWrites.undelete(name);
-    return this.getCluster(name);
+  undeleteCluster(name: string): Promise<LiveCluster> {
+    return this.clusterWrites.undelete(name);
   }
 
-  async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
-    await this.clusterWrites.register(request.name, request.pool ?? 'default');
-    return this.getCluster(request.name);
+  registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
+    return this.clusterWrites.register(request.name, request.pool ?? DEFAULT_POOL);
   }
 
-  async updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
-    await this.clusterWrites.setEnabled(name, update.enabled);
-    return this.getCluster(name);
+  updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
+    return this.clusterWrites.setEnabled(name, update.enabled);
   }
 
-  async moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    await this.clusterWrites.move(name, pool);
-    return this.getCluster(name);
+  moveCluster(name: string, pool: string): Promise<LiveCluster> {
+    return this.clusterWrites.move(name, pool);
   }
 
   deleteCluster(name: string): Promise<void> {
     return this.clusterWrites.delete(name);
   }
 
-  async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
-    const addr = address('Queue', request.name);
-    const spec = createSpec(request);
-    // A retry that finds the queue reads it back.
-    const res = await this.call('createQueue', addr, (state) =>
-      createQueueOnce(this.queueService, this.org, request.name, spec, state.retried),
-    );
-    return this.liveQueue(res.queue, addr);
+  createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
+    return this.queueWrites.create(request);
   }
 
-  /**
-   * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: GetQueue, the 7
-   * fields poolsync manages and the caps `spec` declares (queue-caps.ts) set from `spec`, every
-   * other field written back as Union sent it,
-   * including those poolsync's .proto does not declare (kept as protobuf unknown fields; the
-   * transport is binary, which carries them: transport.ts). Union has no version on queues, so a
-   * change another writer makes between the read and the write is lost (docs/union.md).
-   * With `queue_move`, a new pool in `spec` moves a drained queue (its cluster_pool_name).
-   */
-  async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
-    const addr = address('Queue', name);
-    const id = { organization: this.org, name };
-    const current = await this.call('getQueue', addr, () => this.queueService.getQueue({ id }));
-    if (!current.queue) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-    const merged = withManagedFields(current.queue.spec, spec);
-    const res = await this.call('updateQueue', addr, () =>
-      this.queueService.updateQueue({ id, spec: merged }),
-    );
-    return this.liveQueue(res.queue, addr);
+  /** Q3: one UpdateQueue from the queue as last read (queue-lifecycle.ts). */
+  updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
+    return this.queueWrites.update(name, spec);
   }
 
   drainQueue(name: string): Promise<LiveQueue> {
-    return this.setQueueState(name, QueueState.DRAINING);
+    return this.queueWrites.setState(name, QueueState.DRAINING);
   }
 
   activateQueue(name: string): Promise<LiveQueue> {
-    return this.setQueueState(name, QueueState.ACTIVE);
-  }
-
-  private async setQueueState(name: string, state: QueueState): Promise<LiveQueue> {
-    const addr = address('Queue', name);
-    const res = await this.call('updateQueueState', addr, () =>
-      this.queueService.updateQueueState({ id: { organization: this.org, name }, state }),
-    );
-    return this.liveQueue(res.queue, addr);
+    return this.queueWrites.setState(name, QueueState.ACTIVE);
   }
 
   deleteQueue(name: string): Promise<void> {
-    return this.lifecycle.delete(name);
+    return this.queueWrites.delete(name);
   }
 
   listDeletedQueues(): Promise<LiveQueue[]> {
-    return this.lifecycle.listDeleted();
+    return this.queueWrites.listDeleted();
   }
 
   undeleteQueue(name: string): Promise<LiveQueue> {
-    return this.lifecycle.undelete(name);
+    return this.queueWrites.undelete(name);
   }
 
-  listDefaultQueues(): Promise<LiveDefaultQueue[]> {
-    return this.settings.list();
+  listDefaultQueues(scope?: DefaultQueueScope): Promise<LiveDefaultQueue[]> {
+    return this.settings.list(scope);
   }
 
-  listScopedDefaultQueues(): Promise<LiveScopedDefaultQueue[]> {
-    return this.settings.listScoped();
+  listScopedDefaultQueues(scope?: DefaultQueueScope): Promise<LiveScopedDefaultQueue[]> {
+    return this.settings.listScoped(scope);
   }
 
   setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {

@@ -10,7 +10,7 @@ import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
 import type { InventoryStore } from '../../apply/inventory.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
-import type { LiveState } from '../../model/live.js';
+import type { LiveState, SettingsNeed } from '../../model/live.js';
 import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
 import type { Redactor } from '../../util/redact.js';
 import type { Approvals } from '../approvals.js';
@@ -34,7 +34,8 @@ export interface Pipeline {
     dir: string,
     options: { commit: string | null; root?: string },
   ): Promise<LoadResult>;
-  readLiveState(cp: ControlPlane): Promise<LiveState>;
+  /** With the default-queue settings `need` names (all without it: src/plan/live-scope.ts). */
+  readLiveState(cp: ControlPlane, need?: SettingsNeed): Promise<LiveState>;
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
   /** Takes the apply lock(s) for `cp`. Throws when another apply holds one. */
   acquireLock(cp: ControlPlane): Promise<HeldLock>;

@@ -6,6 +6,7 @@
  */
 import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { DesiredState } from '../../model/desired.js';
+import type { SettingsNeed } from '../../model/live.js';
 import { isActionable, type Change, type Plan } from '../../model/plan.js';
 import { planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
@@ -28,9 +29,9 @@ export async function planStage(
   ctx.enter('plan');
   let liveInventory: RunProducts['liveInventory'] = undefined;
   let live: LiveState | null = null;
-  const readLive = () =>
+  const readLive = (need: SettingsNeed) =>
     ctx.timed('live', async () => {
-      live = await o.pipeline.readLiveState(cp);
+      live = await o.pipeline.readLiveState(cp, need);
       liveInventory = live.inventory;
       return live;
     });

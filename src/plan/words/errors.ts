@@ -1,5 +1,5 @@
 /** Words of the plan's errors (PlanError.params; `message` is this text). */
-import { list, s, type WordsTable } from './params.js';
+import { list, listAddresses, s, type WordsTable } from './params.js';
 
 export const ERRORS: WordsTable = {
   /** C1, A1: a cluster (`cluster`, its address) or an assignment (`assignment`, its name) names a pool no one has. */
@@ -23,8 +23,32 @@ export const ERRORS: WordsTable = {
   },
 };
 
-/** Errors of what a backend cannot do (src/plan/backend.ts). */
+/** Errors, and reasons of blocked changes, of what a backend cannot do (src/plan/backend.ts). */
 export const BACKEND_ERRORS: WordsTable = {
+  /**
+   * A PoolAssignment (`project`, `domain`, `workflow`, `pool`) on a backend whose API replaced
+   * them by default-queue settings (replacedKinds): what to declare instead, naming the
+   * repository's `queues` of that pool and the setting of project/domain it `declared` (or null).
+   */
+  ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE: (p) => {
+    const queues = list(p, 'queues');
+    const scope = `${s(p, 'project')}/${s(p, 'domain')}`;
+    const aQueue =
+      `a queue of pool "${s(p, 'pool')}"` +
+      (queues.length > 0
+        ? ` (${listAddresses(queues)})`
+        : ` (the repository declares none: add a Queue with pool: ${s(p, 'pool')})`);
+    const instead =
+      p.workflow !== null
+        ? `A workflow's queue is chosen in its code: set queue= on the TaskEnvironment of workflow ${s(p, 'workflow')} (or run it with flyte run --queue) naming ${aQueue}`
+        : p.declared !== null
+          ? `${s(p, 'declared')} already sets the default queue of ${scope}: check that it names ${aQueue}`
+          : `Declare a DefaultQueue for ${scope} naming ${aQueue}`;
+    return (
+      `the ${s(p, 'backend')} backend has no pool assignments: a default queue per project/domain replaced them (run.default_queue). ` +
+      `${instead}, then remove this PoolAssignment`
+    );
+  },
   /** `more`: how many more documents of the kind. */
   BACKEND_KIND: (p) =>
     `the ${s(p, 'backend')} backend cannot manage ${s(p, 'kind')}: ${s(p, 'address')} is declared at ${s(p, 'location')}` +

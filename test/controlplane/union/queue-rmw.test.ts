@@ -124,8 +124,8 @@ describe.each(['connect', 'grpc'] as const)('queue updates over %s', (protocol) 
     expect((await s.embedded.getQueue('batch')).run_concurrency).toBe(20);
     // The caps and scheduling Union keeps are exactly as they were.
     expect(s.api.queueExtras.read('batch')).toEqual(EXTRAS);
-    // One read and one write; no GetCluster probe per queue write.
-    expect(rec.calls.map((c) => c.procedure)).toEqual(['GetQueue', 'UpdateQueue']);
+    // One write from the queue as read (GetQueue above); no read again, no GetCluster probe.
+    expect(rec.calls.map((c) => c.procedure)).toEqual(['UpdateQueue']);
     if (protocol === 'connect') {
       expect(rec.calls.every((c) => c.contentType === 'application/proto')).toBe(true);
     }

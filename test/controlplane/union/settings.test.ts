@@ -39,22 +39,23 @@ describe.each(['connect', 'grpc'] as const)('default queues over %s', (protocol)
     const missing = await cp.setDefaultQueue('ml', 'development', 'nope').catch((e: Error) => e);
     await cp.close();
     expect(missing).toMatchObject({ code: 'NOT_FOUND' });
-    expect((missing as Error).message).toContain('Queue/nope');
+    expect((missing as Error).message).toContain('"nope"');
   });
 
   it('a write sends back the settings it does not know, unchanged', async () => {
     // Length-prefixed payload, as protobuf-es keeps a length-delimited unknown field.
     const labels = new Uint8Array([0x05, 0x0a, 0x03, 0x61, 0x62, 0x63]);
     let sent: unknown;
-    // Union's level carries more than run.default_queue: add an unknown field 5 (labels).
+    // Union's level carries more than run.default_queue: add an unknown field 5 (labels) to
+    // every level it answers (a read's, a write's).
     const richer: Interceptor = (next) => async (req) => {
       if (req.method.name === 'UpdateSettings') sent = req.message;
       const res = await next(req);
-      if (req.method.name === 'GetSettingsForEdit' && !res.stream) {
-        const message = res.message as unknown as {
-          levels: { settings?: { $unknown?: unknown[] } }[];
-        };
-        for (const level of message.levels) {
+      if (!res.stream) {
+        type Level = { settings?: { $unknown?: unknown[] } };
+        const message = res.message as unknown as { levels?: Level[]; settingsRecord?: Level };
+        const levels = message.levels ?? (message.settingsRecord ? [message.settingsRecord] : []);
+        for (const level of levels) {
           if (level.settings) level.settings.$unknown = [{ no: 5, wireType: 2, data: labels }];
         }
       }

@@ -1,0 +1,99 @@
+/**
+ * Union throttling: a stand-in that answers RESOURCE_EXHAUSTED with a delay
+ * (google.rpc.RetryInfo) to the first UpdateQueue of each queue. The apply obeys it (no queue's
+ * call comes again before the delay it was given), lowers its calls in flight while throttled and
+ * says so, and completes. Virtual time (test/helpers/virtual-clock.ts): the 2 s delays cost none.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { afterEach, expect, it } from 'vitest';
+import { executePlan } from '../../../src/apply/index.js';
+import { openControlPlane } from '../../../src/controlplane/open.js';
+import type { ControlPlane } from '../../../src/controlplane/types.js';
+import { RetryInfoSchema } from '../../../src/gen/google/rpc/error_details_pb.js';
+import { planRepository } from '../../../src/ops/pipeline.js';
+import type { PaceEvent } from '../../../src/util/pacer.js';
+import { tempDir, writeRepo } from '../../apply/helpers/repo.js';
+import { VirtualClock } from '../../helpers/virtual-clock.js';
+import { apiKey, startUnionServer, type UnionServer } from './helpers.js';
+
+let s: UnionServer | undefined;
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
+
+const DELAY_MS = 2_000;
+const QUEUES = 24;
+
+/** Throttles each queue's first UpdateQueue; counts a call of that queue before its delay. */
+function throttling(clock: VirtualClock) {
+  const until = new Map<string, number>();
+  const seen = { throttled: 0, early: 0, inFlight: 0, mostInFlightAfter: 0 };
+  const interceptor: Interceptor = (next) => async (req) => {
+    if (req.method.name !== 'UpdateQueue') return next(req);
+    const name = (req.message as { id?: { name?: string } }).id?.name ?? '';
+    const hold = until.get(name);
+    if (hold !== undefined && clock.now() < hold) seen.early++;
+    if (hold === undefined || clock.now() < hold) {
+      seen.throttled++;
+      until.set(name, clock.now() + DELAY_MS);
+      throw new ConnectError('rate limited', Code.ResourceExhausted, undefined, [
+        { desc: RetryInfoSchema, value: { retryDelay: { seconds: BigInt(DELAY_MS / 1000) } } },
+      ]);
+    }
+    seen.inFlight++;
+    seen.mostInFlightAfter = Math.max(seen.mostInFlightAfter, seen.inFlight);
+    try {
+      return await next(req);
+    } finally {
+      seen.inFlight--;
+    }
+  };
+  return { interceptor, seen };
+}
+
+it('obeys RESOURCE_EXHAUSTED with a delay: no call before it, fewer calls at once, and the apply completes', async () => {
+  const clock = new VirtualClock();
+  const t = throttling(clock);
+  s = await startUnionServer({ interceptors: [t.interceptor] });
+  const queues: Record<string, { pool: string; clusters: string[]; run_concurrency: number }> = {};
+  for (let i = 0; i < QUEUES; i++) {
+    await s.embedded.createQueue({ name: `q${i}`, run_concurrency: 1, action_concurrency: 100 });
+    queues[`q${i}`] = { pool: 'default', clusters: ['*'], run_concurrency: 7 };
+  }
+  const repo = await writeRepo(join(await tempDir('poolsync-throttle-'), 'repo'), {
+    prune: false,
+    queues,
+  });
+  await writeFile(join(repo, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
+  const events: PaceEvent[] = [];
+  process.env.POOLSYNC_UNION_API_KEY = apiKey(s.host);
+  let cp: ControlPlane;
+  try {
+    cp = await openControlPlane(s.url('connect'), {
+      http: { connections: 8, onPace: (e) => events.push(e) },
+      union: { clock, retry: { maxRetries: 6, minDelayMs: 5, maxDelayMs: 20 } },
+    });
+  } finally {
+    delete process.env.POOLSYNC_UNION_API_KEY;
+  }
+  const planned = await planRepository(repo, cp, { cacheDir: null });
+  if (!planned.ok) throw new Error('invalid');
+  expect(planned.plan.steps.filter((st) => st.op === 'update_queue')).toHaveLength(QUEUES);
+  const started = clock.now();
+  const result = await executePlan(planned.plan, cp, { parallelism: 8 });
+  await cp.close();
+
+  expect(result.ok).toBe(true);
+  expect(t.seen.throttled).toBe(QUEUES);
+  expect(t.seen.early).toBe(0);
+  expect(clock.now() - started).toBeGreaterThanOrEqual(DELAY_MS);
+  for (const q of await s.embedded.listQueues())
+    if (q.name !== 'default') expect(q.run_concurrency).toBe(7);
+  // Told: throttled to fewer calls at once, waiting for Union's delay.
+  expect(events[0]).toMatchObject({ server: 'Union', throttled: true, max: 8, waitMs: DELAY_MS });
+  expect(events[0]!.limit).toBeLessThan(8);
+  expect(t.seen.mostInFlightAfter).toBeLessThanOrEqual(8);
+});
