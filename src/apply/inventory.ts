@@ -174,7 +174,11 @@ export async function readLiveWithInventory(
 }
 
 export function withInventory(live: LiveState, record: InventoryRecord | null): LiveState {
-  return { ...live, inventory: record ? Object.freeze([...record.addresses]) : null };
+  return {
+    ...live,
+    inventory: record ? Object.freeze([...record.addresses]) : null,
+    ...(record?.forgotten?.length ? { forgotten: Object.freeze([...record.forgotten]) } : {}),
+  };
 }
 
 /** The addresses an apply deleted (its delete steps done, or the side effects of done steps). */
@@ -203,6 +207,7 @@ export async function recordInventory(
     updated_at: now.toISOString(),
     commit: plan.commit,
     control_plane: store.controlPlane,
+    ...(current?.forgotten ? { forgotten: current.forgotten } : {}),
   });
   return next;
 }
@@ -216,13 +221,41 @@ export async function adoptIntoInventory(
   const current = await store.read();
   const have = new Set(current?.addresses ?? []);
   const added = addresses.filter((a) => !have.has(a));
-  if (added.length === 0 && current !== null) return 0;
+  // Adopting a forgotten object takes it back into management.
+  const forgotten = (current?.forgotten ?? []).filter((a) => !addresses.includes(a));
+  if (
+    added.length === 0 &&
+    current !== null &&
+    forgotten.length === (current.forgotten?.length ?? 0)
+  )
+    return 0;
   await store.write({
     format: INVENTORY_FORMAT,
     addresses: [...new Set([...have, ...added])].sort(),
     updated_at: now.toISOString(),
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,
+    ...(forgotten.length > 0 ? { forgotten } : {}),
   });
   return added.length;
+}
+
+/**
+ * `poolsync state forget`: the address leaves the inventory and is marked forgotten, so no
+ * later prune deletes it (whatever `manage:` claims). Nothing is sent to the control plane.
+ */
+export async function forgetInInventory(
+  store: InventoryStore,
+  address: string,
+  now: Date = new Date(),
+): Promise<void> {
+  const current = await store.read();
+  await store.write({
+    format: INVENTORY_FORMAT,
+    addresses: (current?.addresses ?? []).filter((a) => a !== address),
+    updated_at: now.toISOString(),
+    commit: current?.commit ?? null,
+    control_plane: store.controlPlane,
+    forgotten: [...new Set([...(current?.forgotten ?? []), address])].sort(),
+  });
 }

@@ -1,11 +1,13 @@
 /**
- * The wrong folder (issue 35): `poolsync validate` or `plan` run at the root of a code
- * project (a clone of poolsync itself, an application) would read every YAML file of its
- * tests and dependencies and report hundreds of errors; an empty folder would plan "No
- * changes". Both get one message saying what the folder is and how to make a config
- * repository (`poolsync init`, docs/getting-started.md).
+ * The wrong folder (issues 35, 50): `poolsync validate` or `plan` run in a home folder or at
+ * the root of a code project would read every YAML file under it (12-17 s and 8,266 errors in
+ * a home folder); an empty folder would plan "No changes". A folder is a config repository
+ * when it has poolsync.yaml, or poolsync manifests in its top levels (the folder and two levels
+ * of subfolders); anything else gets one line saying what it is and how to make one. Without
+ * poolsync.yaml the defaults are in use, said in one line (`defaultsNote`).
  */
-import { lstat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
@@ -30,26 +32,108 @@ const exists = (path: string): Promise<boolean> =>
     () => false,
   );
 
+const WAY_OUT =
+  'point poolsync at the config folder (e.g. `poolsync validate examples/config-repo`), or start one with `poolsync init DIR` (docs/getting-started.md)';
+
 /** A UserError when DIR has no poolsync.yaml and holds what a code project has at its root. */
 export async function refuseCodeProject(dir: string): Promise<void> {
   if (await exists(join(dir, 'poolsync.yaml'))) return;
-  const found: string[] = [];
-  for (const marker of CODE_PROJECT_MARKERS)
-    if (await exists(join(dir, marker))) found.push(marker);
+  const found = await codeMarkers(dir);
   if (found.length === 0) return;
   throw new UserError(
-    `${dir} is not a poolsync config repository: it has no poolsync.yaml, and its ${found.slice(0, 2).join(' and ')} ${found.length === 1 ? 'says' : 'say'} it is a code project ` +
-      `(its YAML files are tests and dependencies, not manifests).\n` +
-      `Point poolsync at the config folder (e.g. \`poolsync validate examples/config-repo\`), or start one: ` +
-      `\`poolsync init DIR\` writes a commented poolsync.yaml, \`poolsync init DIR --from-live\` also exports what the control plane holds ` +
-      `(docs/getting-started.md).`,
+    `${dir} is not a poolsync config repository: it has no poolsync.yaml, and its ${found.slice(0, 2).join(' and ')} ${found.length === 1 ? 'says' : 'say'} it is a code project; ${WAY_OUT}.`,
   );
 }
 
-/** DIR is an existing folder and not a code project's root (what validate, plan and apply read). */
-export async function requireConfigFolder(dir: string): Promise<void> {
+async function codeMarkers(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const marker of CODE_PROJECT_MARKERS)
+    if (await exists(join(dir, marker))) found.push(marker);
+  return found;
+}
+
+/**
+ * DIR is an existing folder and a config repository (what validate, plan, apply and check
+ * read): one line otherwise. Returns the line to print when poolsync.yaml is absent (the
+ * defaults in use), else null.
+ */
+export async function requireConfigFolder(dir: string): Promise<string | null> {
   await requireFolder(dir);
+  if (await exists(join(dir, 'poolsync.yaml'))) return null;
   await refuseCodeProject(dir);
+  const nearMiss = await firstOf(dir, [
+    'poolsync.yml',
+    '.poolsync.yaml',
+    'Poolsync.yaml',
+    'poolsync.YAML',
+  ]);
+  if (nearMiss !== null)
+    throw new UserError(
+      `${dir} has ${nearMiss} but no poolsync.yaml: poolsync reads its settings only from poolsync.yaml; rename it`,
+    );
+  if (!(await holdsManifest(dir)))
+    throw new UserError(
+      `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
+    );
+  return defaultsNote(dir);
+}
+
+/** The one line of a folder without poolsync.yaml: what the defaults are. */
+export function defaultsNote(dir: string): string {
+  return `Note: ${dir} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${dir}\` writes one.\n`;
+}
+
+async function firstOf(dir: string, names: readonly string[]): Promise<string | null> {
+  for (const name of names) if (await exists(join(dir, name))) return name;
+  return null;
+}
+
+const MANIFEST_KIND =
+  /^kind:[ \t]*["']?(ClusterPool|Cluster|Queue|PoolAssignment|DefaultQueue|ExecutionCluster|ClusterLabel|ExecutionClusterLabel)["']?[ \t]*(#.*)?$/m;
+const POOLSYNC_API = /^apiVersion:[ \t]*["']?poolsync\//m;
+/** Bounds of the look: a home folder must get its answer at once. */
+const MAX_FOLDERS = 400;
+const MAX_FILES = 400;
+const HEAD_BYTES = 4096;
+
+/** A YAML file in DIR or the two levels of folders below it whose head is a poolsync manifest. */
+async function holdsManifest(dir: string): Promise<boolean> {
+  let level = [dir];
+  let folders = 0;
+  let files = 0;
+  for (let depth = 0; depth <= 2 && level.length > 0; depth++) {
+    const next: string[] = [];
+    for (const folder of level) {
+      if (++folders > MAX_FOLDERS) return false;
+      const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+        if (e.isDirectory()) next.push(join(folder, e.name));
+        else if (e.isFile() && /\.ya?ml$/.test(e.name)) {
+          if (++files > MAX_FILES) return false;
+          if (await isManifest(join(folder, e.name))) return true;
+        }
+      }
+    }
+    level = next;
+  }
+  return false;
+}
+
+async function isManifest(path: string): Promise<boolean> {
+  // Non-blocking and never through a link: a FIFO or a link put there meanwhile is no manifest.
+  const fh = await open(
+    path,
+    constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW,
+  ).catch(() => null);
+  if (fh === null) return false;
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(HEAD_BYTES), 0, HEAD_BYTES, 0);
+    const head = buffer.subarray(0, bytesRead).toString('utf8');
+    return POOLSYNC_API.test(head) && MANIFEST_KIND.test(head);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Nothing declared: no object of any kind (poolsync.yaml alone declares none). */

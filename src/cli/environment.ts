@@ -4,11 +4,18 @@
  * the control plane and credentials each names. Without `environments:` in poolsync.yaml a
  * command runs as it always did, against `--control-plane`.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  environmentCredentials,
+  type EnvironmentCredentials,
+} from '../manifests/environment-credentials.js';
 import { readFolderOnce, type FolderRead } from '../manifests/folder-read.js';
+import { entry, parseYamlFile } from '../manifests/yaml.js';
 import { environmentUrl } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
+import { ControlPlaneError } from '../controlplane/errors.js';
 
 import { ENV_ALL } from './options.js';
 
@@ -21,6 +28,8 @@ export interface EnvTarget {
   tokenFile?: string;
   apiKeyFile?: string;
   env: Environment | null;
+  /** Credentials not given on the command line: their variable, or poolsync.yaml. */
+  from?: EnvironmentCredentials['from'];
   /** poolsync.yaml and the walk, read once for every environment of the command. */
   shared?: FolderRead;
   /** Why it is not run (a pull request changed where its credentials go: vcs/base-environments.ts). */
@@ -39,23 +48,14 @@ export function givenOnCommandLine(option: string, argv = process.argv): boolean
   return argv.some((a) => a === `--${option}` || a.startsWith(`--${option}=`));
 }
 
-/** An environment's credential file: relative paths are relative to the config folder. */
-function credential(dir: string, path: string | undefined): string | undefined {
-  if (path === undefined) return undefined;
-  return isAbsolute(path) ? path : resolve(dir, path);
-}
-
-/** The target of one environment. */
-export function environmentTarget(dir: string, env: Environment): EnvTarget {
-  const tokenFile = credential(dir, env.tokenFile);
-  const apiKeyFile = credential(dir, env.apiKeyFile);
-  return {
-    name: env.name,
-    url: environmentUrl(dir, env),
-    ...(tokenFile !== undefined ? { tokenFile } : {}),
-    ...(apiKeyFile !== undefined ? { apiKeyFile } : {}),
-    env,
-  };
+/** The target of one environment: its control plane, its credentials (docs/environments.md). */
+export function environmentTarget(
+  dir: string,
+  env: Environment,
+  vars: Record<string, string | undefined> = process.env,
+): EnvTarget {
+  const { from, ...files } = environmentCredentials(dir, env, vars);
+  return { name: env.name, url: environmentUrl(dir, env), ...files, env, from };
 }
 
 /**
@@ -104,10 +104,14 @@ export async function resolveTargets(
   return chosen.map((env) => {
     const t = { ...environmentTarget(dir, env), shared };
     // A credential given on the command line wins over the environment's reference.
-    if (args['token-file'] !== undefined && givenOnCommandLine('token-file'))
+    if (args['token-file'] !== undefined && givenOnCommandLine('token-file')) {
       t.tokenFile = args['token-file'];
-    if (args['api-key-file'] !== undefined && givenOnCommandLine('api-key-file'))
+      delete t.from?.tokenFile;
+    }
+    if (args['api-key-file'] !== undefined && givenOnCommandLine('api-key-file')) {
       t.apiKeyFile = args['api-key-file'];
+      delete t.from?.apiKeyFile;
+    }
     return t;
   });
 }
@@ -119,5 +123,49 @@ export function withTarget<A extends EnvArgs>(args: A, t: EnvTarget): A {
   delete out['api-key-file'];
   if (t.tokenFile !== undefined) out['token-file'] = t.tokenFile;
   if (t.apiKeyFile !== undefined) out['api-key-file'] = t.apiKeyFile;
+  return out;
+}
+
+/**
+ * An error of an environment's run as its reader needs it: named by the environment, and each
+ * flag it names that nobody passed replaced by where the value came from (the line of
+ * poolsync.yaml, or the operator's variable).
+ */
+export async function inEnvironment(err: unknown, dir: string, t: EnvTarget): Promise<unknown> {
+  if (!(err instanceof UserError || err instanceof ControlPlaneError)) return err;
+  if (t.name === null || !(err instanceof Error)) return err;
+  const lines = await fieldLines(dir, t.name);
+  const place = (field: string) =>
+    `environments.${t.name}.${field}${lines[field] !== undefined ? ` (poolsync.yaml:${lines[field]})` : ''}`;
+  const from = (field: 'tokenFile' | 'apiKeyFile') => {
+    const f = t.from?.[field];
+    return f === undefined ? null : f === 'config' ? place(field) : f.variable;
+  };
+  let message = err.message.replace(
+    /--control-plane \(env POOLSYNC_CONTROL_PLANE\)|--control-plane/g,
+    place('controlPlane'),
+  );
+  const token = from('tokenFile');
+  if (token !== null) message = message.replace(/--token-file/g, token);
+  const key = from('apiKeyFile');
+  if (key !== null) message = message.replace(/--api-key-file/g, key);
+  const code = err instanceof ControlPlaneError ? `control plane: ${err.code}: ` : '';
+  return new UserError(`environment ${t.name}: ${code}${message}`);
+}
+
+/** The line of each field of environment `name` in DIR's poolsync.yaml (none when it does not read). */
+async function fieldLines(dir: string, name: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    const parsed = parseYamlFile(await readFile(join(dir, 'poolsync.yaml'), 'utf8'));
+    const root = parsed.documents[0]?.root;
+    const env = root && entry(entry(root, 'environments')?.value, name)?.value;
+    for (const field of ['controlPlane', 'tokenFile', 'apiKeyFile']) {
+      const node = env && entry(env, field)?.value;
+      if (node) out[field] = node.pos.line;
+    }
+  } catch {
+    // no line to name
+  }
   return out;
 }

@@ -242,3 +242,18 @@ export const configDirOption = {
   default: '.',
   describe: 'With --env: the config folder whose poolsync.yaml declares the environment',
 } as const;
+
+/** `--daemon URL` of the commands that ask a running daemon (approve, status, sync, history). */
+export const daemonOption = {
+  type: 'string',
+  default: process.env.POOLSYNC_DAEMON_URL ?? 'http://127.0.0.1:8080',
+  describe:
+    'The daemon: any replica with --leader-elect (a follower hands the request to the leader) (env POOLSYNC_DAEMON_URL)',
+} as const;
+
+/** `--admin-token-file FILE`: the daemon admin token, never a flag value. */
+export const adminTokenFileOption = {
+  type: 'string',
+  describe:
+    'File holding the daemon admin token (or env POOLSYNC_ADMIN_TOKEN_FILE / POOLSYNC_ADMIN_TOKEN)',
+} as const;

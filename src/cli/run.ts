@@ -7,10 +7,7 @@ import { COMMANDS } from './define/index.js';
 import { completesPath } from './define/completion.js';
 import { singleDashError } from './single-dash.js';
 import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
-import { UserError } from '../util/user-error.js';
-import { ControlPlaneError } from '../controlplane/errors.js';
-import { escapeTerminal } from '../util/terminal-text.js';
-import { processRedactor } from '../util/secrets.js';
+import { reportError } from './io.js';
 import { redactOutput } from './redact-output.js';
 import { usageError } from './usage-error.js';
 import { packageVersion } from './version.js';
@@ -85,26 +82,6 @@ function skipHelpPrerender(cli: object): void {
     .getUsageInstance?.() as { cacheHelpMessage?: () => void } | undefined;
   if (internals && typeof internals.cacheHelpMessage === 'function')
     internals.cacheHelpMessage = () => {};
-}
-
-function reportError(err: unknown): number {
-  // Scrubbed here too: the daemon's start-up errors do not pass redactOutput.
-  const scrub = (text: string): string => processRedactor().scrub(text);
-  if (err instanceof UserError) {
-    // Multi-line messages (yargs usage) keep their lines; each line is escaped.
-    const lines = scrub(err.message).split('\n').map(escapeTerminal);
-    process.stderr.write(`Error: ${lines.join('\n')}\n`);
-    return err.exitCode;
-  }
-  if (err instanceof ControlPlaneError) {
-    process.stderr.write(
-      `Error: control plane: ${err.code}: ${escapeTerminal(scrub(err.message))}\n`,
-    );
-    return 1;
-  }
-  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`Internal error (please report it): ${scrub(message)}\n`);
-  return 1;
 }
 
 // A reader that goes away (`poolsync apply | head`) is not an error of ours, and must not

@@ -11,19 +11,40 @@ import { COMMANDS, type AnyCommand } from './define/index.js';
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ['help', 'version', 'log-format'];
 
+/** Commands other tools' users type, and poolsync's word for each. */
+const OTHER_TOOLS: Record<string, string> = {
+  destroy:
+    'poolsync has no destroy: remove the manifests (with `prune: true` in poolsync.yaml), then `poolsync apply`',
+  diff: 'the diff is the plan: `poolsync plan`',
+  refresh: 'drift since the last apply: `poolsync plan --refresh-only`',
+  get: 'the daemon: `poolsync status --daemon URL`; what is managed: `poolsync state list`',
+  rm: 'leave an object alone without deleting it: `poolsync state forget ADDRESS`',
+  reconcile: 'ask the daemon to run now: `poolsync sync --daemon URL`',
+};
+
 export function usageError(msg: string, argv: readonly string[]): UserError {
   const words = argv.filter((a) => !a.startsWith('-'));
   const command = words[0];
+  if (command !== undefined && !COMMANDS[command] && OTHER_TOOLS[command] !== undefined)
+    return new UserError(
+      `Unknown command "${command}": ${OTHER_TOOLS[command]}.\nRun \`poolsync --help\` for the commands.`,
+    );
   const help = command && COMMANDS[command] ? `poolsync ${command} --help` : 'poolsync --help';
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown) {
     const known = [...GLOBAL_OPTIONS, ...commandOptions(command, words[1])];
-    const lines = unknown[1]!.split(', ').map((name) => {
-      if (!argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`))
-        return `Unexpected argument "${name}".`;
-      const hit = closest(name, known);
-      return `Unknown option --${name}${hit ? `: did you mean --${hit}?` : '.'}`;
-    });
+    const camelOf = (n: string) => n.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    // yargs also lists the camelCase form of an unknown dashed option (`refreshOnly`).
+    const all = unknown[1]!.split(', ');
+    const dashed = new Set(all.filter((n) => n.includes('-')).map(camelOf));
+    const lines = all
+      .filter((n) => !dashed.has(n))
+      .map((name) => {
+        if (!argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`))
+          return `Unexpected argument "${name}".`;
+        const hit = closest(name, known);
+        return `Unknown option --${name}${hit ? `: did you mean --${hit}?` : '.'}`;
+      });
     return new UserError(`${lines.join('\n')}\nRun \`${help}\` for the options.`);
   }
   const meant = /^Did you mean (.+)\?$/.exec(msg);

@@ -68,7 +68,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'control-plane',
     env: 'POOLSYNC_CONTROL_PLANE',
     kind: 'string',
-    describe: 'Control plane: http(s):// API URL or file:PATH (embedded)',
+    describe:
+      'Control plane: file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
     default: DEFAULT_DAEMON_CONTROL_PLANE,
   },
   {

@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { readRepoConfig } from '../manifests/config.js';
+import { environmentCredentials } from '../manifests/environment-credentials.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 import type { DaemonConfig } from './config.js';
@@ -60,7 +61,9 @@ export function environmentDaemonConfig(
   config: DaemonConfig,
   dir: string,
   env: Environment,
+  vars: Record<string, string | undefined> = process.env,
 ): DaemonConfig {
+  const credentials = environmentCredentials(dir, env, vars);
   if (config.commitRendered)
     throw new UserError(
       '--commit-rendered commits the files of one control plane; with environments: in poolsync.yaml leave it off (render each environment with `poolsync render --env NAME`)',
@@ -83,10 +86,8 @@ export function environmentDaemonConfig(
       environment: env.name,
       // Only the environment's own credentials: a daemon-wide token never goes to another host.
       token: null,
-      ...(env.tokenFile !== undefined ? { tokenFile: fromConfigFolder(dir, env.tokenFile) } : {}),
-      ...(env.apiKeyFile !== undefined
-        ? { apiKeyFile: fromConfigFolder(dir, env.apiKeyFile) }
-        : {}),
+      ...(credentials.tokenFile !== undefined ? { tokenFile: credentials.tokenFile } : {}),
+      ...(credentials.apiKeyFile !== undefined ? { apiKeyFile: credentials.apiKeyFile } : {}),
     },
     policy: env.policy ?? config.policy,
     driftIntervalMs: env.driftIntervalMs ?? config.driftIntervalMs,

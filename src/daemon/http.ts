@@ -152,19 +152,26 @@ async function manualReconcile(
 ): Promise<void> {
   // Drain (and bound) any body so the connection stays usable.
   const body = (await readBody(req, 64 * 1024).catch(() => null)) ?? Buffer.alloc(0);
-  if (h.reconcileToken === null) {
+  // The reconcile token (webhook-like callers), or the admin token (`poolsync sync`, the
+  // dashboard's Sync button, which also passes the cross-site check of approvals).
+  const tokens = [h.reconcileToken, h.adminToken].filter((t) => t !== null);
+  if (tokens.length === 0) {
     return send(res, 403, {
       error:
-        'POST /reconcile is disabled: set POOLSYNC_RECONCILE_TOKEN (or --reconcile-token-file) to enable it',
+        'POST /reconcile is disabled: set POOLSYNC_RECONCILE_TOKEN or POOLSYNC_ADMIN_TOKEN (or their --…-token-file) to enable it',
     });
   }
-  if (!authorized(req, body, h.reconcileToken)) {
+  const crossSite = crossSiteRequest(req.headers);
+  if (crossSite !== null)
+    return send(res, 403, { error: `refused: ${crossSite}, not this daemon's own page` });
+  const token = tokens.find((t) => authorized(req, body, t));
+  if (token === undefined) {
     res.setHeader('www-authenticate', 'Bearer');
     return send(res, 401, { error: 'missing or wrong bearer token' });
   }
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
   // ?wait=1 answers when the run has finished: as long as that takes.
-  const off = await handOff(req, body, h.follower(), h.reconcileToken, wait ? 3_600_000 : 15_000);
+  const off = await handOff(req, body, h.follower(), token, wait ? 3_600_000 : 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'run a reconcile');
   const done = h.requestReconcile('manual');
   if (!wait) return send(res, 202, { queued: true });

@@ -39,10 +39,11 @@ import {
 import { fetchStage } from './stages/fetch.js';
 import { gateStage, type GateDecision } from './stages/gate.js';
 import { loadStage } from './stages/load.js';
-import { planStage } from './stages/plan.js';
+import { managedUpdate, planStage } from './stages/plan.js';
 import { recordStage } from './stages/record.js';
 import type { TriggerReason } from './loop.js';
 import { initialStatus, type DaemonStatus } from './status.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 export type {
   ControlPlaneAccess,
@@ -71,7 +72,15 @@ export class Reconciler {
       applyStatusUpdate(this.state, {
         controlPlane: { url: o.redactor.scrub(o.controlPlaneUrl) },
       });
+    const kept = o.history?.kept;
+    if (kept) {
+      applyStatusUpdate(this.state, { runs: deepFreeze(kept.runs), lastDrift: kept.lastDrift });
+      this.runId = Math.max(0, ...kept.runs.map((r) => r.id));
+    }
   }
+
+  /** The history written after each run that changed it, one write at a time. */
+  private saving: Promise<void> = Promise.resolve();
 
   /**
    * A deep copy, safe to serialise. What is frozen is shared (a plan's lists and counts, made
@@ -108,7 +117,21 @@ export class Reconciler {
     }
     ctx.enter('record');
     this.scheduleRetry(ctx, outcome);
-    this.write(recordStage(ctx, products, id, outcome, startedAt));
+    const recorded = recordStage(ctx, products, id, outcome, startedAt);
+    this.write(recorded);
+    const history = this.o.history;
+    if (history && recorded.runs) {
+      const kept = { runs: this.state.runs, lastDrift: this.state.lastDrift };
+      this.saving = this.saving
+        .then(() => history.save(kept))
+        .catch((err: unknown) =>
+          this.o.logger.warn(
+            { err: this.o.redactor.errorMessage(err) },
+            'cannot keep the run history',
+          ),
+        );
+      await this.saving;
+    }
   };
 
   /** What a stage found for /status, put in it (status-update.ts: the one writer). */
@@ -157,8 +180,12 @@ export class Reconciler {
       if (isOutcome(plan)) return plan;
       ctx.enter('gate');
       const decision = this.take(gateStage(ctx, plan, commit));
-      if (isOutcome(decision)) return await this.settled(ctx, products, opened, decision, plan);
-      return await this.applied(ctx, products, opened, decision, plan, commit);
+      const outcome = isOutcome(decision)
+        ? await this.settled(ctx, products, opened, decision, plan)
+        : await this.applied(ctx, products, opened, decision, plan, commit);
+      // What is managed moved with this run's writes: read again for /status `managed`.
+      if (products.inventoryWritten || outcome.result === 'applied') await this.rereadManaged(ctx);
+      return outcome;
     } catch (err) {
       if (opened.yes) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
@@ -172,6 +199,19 @@ export class Reconciler {
         ),
       );
       return { result: 'failed', commit, message };
+    }
+  }
+
+  /** /status `managed` after a run that wrote; a failed read leaves the last one (the next run reads again). */
+  private async rereadManaged(ctx: RunContext): Promise<void> {
+    const { controlPlane, pipeline } = this.o;
+    try {
+      const update = await ctx.timed('live', () =>
+        controlPlane.read(async (cp) => managedUpdate(await pipeline.readLiveState(cp))),
+      );
+      this.write(update);
+    } catch {
+      // said by the next run, which reads the live state first
     }
   }
 
@@ -209,6 +249,7 @@ export class Reconciler {
         opened.yes = true;
         await recordApply(recording(ctx, cp), null, plan, null);
       });
+      products.inventoryWritten = true;
     }
     return decision;
   }

@@ -1,10 +1,15 @@
 /**
  * What /status keeps of past runs for people (the dashboard, docs/daemon.md#dashboard): the
- * last runs that evaluated the repository, each with the plan it made and the drift it found,
- * and for each drifted object whether the run put it back. Pure: the record stage hands it the
- * run's facts. Bounded: RECENT_RUNS runs, RECENT_PLAN_CHANGES changes per plan.
+ * last runs that evaluated the repository, each with the commit and the plan it made and the
+ * drift it found, and for each drifted object whether the run put it back. The record stage
+ * hands it the run's facts. Bounded: RECENT_RUNS runs, RECENT_PLAN_CHANGES changes per plan.
+ * Kept across restarts in `<state-dir>/history.json` (`readHistory`, `writeHistory`), as Argo
+ * CD keeps an application's history.
  */
+import { join } from 'node:path';
 import type { Change, Plan } from '../model/plan.js';
+import { listOf, nullable, num, record, shapeProblem, str } from '../util/json-shape.js';
+import { readOwnFile, writeOwnFile } from '../util/safe-file.js';
 import {
   RECENT_PLAN_CHANGES,
   RECENT_RUNS,
@@ -68,4 +73,51 @@ export function driftRecord(
 /** `runs` with `run` first, at most RECENT_RUNS long. */
 export function withRecentRun(runs: readonly RecentRun[], run: RecentRun): RecentRun[] {
   return [run, ...runs].slice(0, RECENT_RUNS);
+}
+
+/** The runs and the last drift a daemon keeps across restarts. */
+export interface KeptHistory {
+  runs: RecentRun[];
+  lastDrift: DriftRecord | null;
+}
+
+const HISTORY_FORMAT = 1;
+const HISTORY_BYTES = 64 * 1024 * 1024;
+const WHAT = 'run history';
+
+const RUN_SHAPE = record({
+  id: num,
+  startedAt: str,
+  finishedAt: str,
+  result: str,
+  commit: nullable(str),
+  message: str,
+});
+const HISTORY_SHAPE = record({ format: num, runs: listOf(RUN_SHAPE) });
+
+/** `<state-dir>/history.json`: null when there is none yet; a file that is not one throws. */
+export async function readHistory(stateDir: string): Promise<KeptHistory | null> {
+  const path = join(stateDir, 'history.json');
+  const bytes = await readOwnFile(stateDir, path, { maxBytes: HISTORY_BYTES, what: WHAT });
+  if (bytes === null) return null;
+  let data: unknown;
+  try {
+    data = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    data = null;
+  }
+  const problem = shapeProblem('history', HISTORY_SHAPE, data);
+  if (problem !== null || (data as { format: number }).format !== HISTORY_FORMAT)
+    throw new Error(`${path} is not a poolsync run history (${problem ?? 'another format'})`);
+  const kept = data as KeptHistory;
+  return { runs: kept.runs.slice(0, RECENT_RUNS), lastDrift: kept.lastDrift ?? null };
+}
+
+export async function writeHistory(stateDir: string, history: KeptHistory): Promise<void> {
+  await writeOwnFile(
+    stateDir,
+    join(stateDir, 'history.json'),
+    JSON.stringify({ format: HISTORY_FORMAT, ...history }),
+    { what: WHAT, mode: 0o600 },
+  );
 }

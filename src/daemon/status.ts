@@ -93,10 +93,30 @@ export interface DaemonStatus {
   /** Generated files (poolsync.yaml `render`) whose committed content differs from the rendering. */
   renderedFiles: RenderedFileStatus[];
   /**
+   * What poolsync manages here (the inventory) with each object's live status, as the last
+   * read found it (`poolsync state list` reads the same); null before the first read.
+   */
+  managed: ManagedStatus | null;
+  /**
    * With `environments:` in poolsync.yaml: each environment's own document, by name; the
    * top-level fields then hold what is true of all of them (docs/environments.md, The daemon).
    */
   environments?: Record<string, DaemonStatus>;
+}
+
+/** At most this many managed objects are listed in /status `managed` (`count` counts them all). */
+export const MANAGED_LISTED = 500;
+
+export interface ManagedStatus {
+  /** False: the control plane has no inventory yet (nothing applied or adopted). */
+  recorded: boolean;
+  count: number;
+  /** Managed objects the control plane does not have (deleted outside poolsync). */
+  missing: number;
+  /** The first MANAGED_LISTED, by address; `status` null: missing. */
+  objects: { address: string; status: string | null }[];
+  /** What `poolsync state forget` took out of management. */
+  forgotten: string[];
 }
 
 export interface ControlPlaneStatus {
@@ -186,5 +206,6 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
     lastDrift: null,
     manualSteps: [],
     renderedFiles: [],
+    managed: null,
   };
 }

@@ -25,6 +25,7 @@ import { ReconcileLoop, type TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
 import type { ReconcilerOptions } from './stages/context.js';
+import { readHistory, writeHistory } from './run-history.js';
 import type { DaemonStatus } from './status.js';
 import { OneShot, startTimer, type Trigger } from './triggers.js';
 import { unitPipeline } from './unit-pipeline.js';
@@ -114,7 +115,9 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
     return new Date(Date.now() + delay);
   };
   const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
+  const history = await keptHistory(config.stateDir, logger);
   const options = reconcilerOptions(o, deps, {
+    history,
     approvals,
     leadership,
     controlPlane,
@@ -187,6 +190,7 @@ function reconcilerOptions(
     backoff: (failures: number) => Date;
     retry: OneShot;
     known: () => Known | null;
+    history: ReconcilerOptions['history'];
   },
 ): ReconcilerOptions {
   const { config, metrics, redactor } = o;
@@ -210,6 +214,7 @@ function reconcilerOptions(
     // A control plane failing past the client's retries: back off and resume, capped like fetches.
     onRunFailure: p.backoff,
     onRunRecovered: () => p.retry.cancel(),
+    history: p.history,
   };
   // The control plane every plan names: known at start, or from the first run that opened it.
   Object.defineProperty(options, 'planControlPlane', {
@@ -217,6 +222,23 @@ function reconcilerOptions(
     enumerable: true,
   });
   return options;
+}
+
+/** The run history kept in the unit's state folder (run-history.ts); a bad file is said, then replaced. */
+async function keptHistory(
+  stateDir: string,
+  logger: Logger,
+): Promise<ReconcilerOptions['history']> {
+  let kept = null;
+  try {
+    kept = await readHistory(stateDir);
+  } catch (err) {
+    logger.warn(
+      { err: (err as Error).message },
+      'the run history is not readable: starting a new one',
+    );
+  }
+  return { kept, save: (history) => writeHistory(stateDir, history) };
 }
 
 interface Known {

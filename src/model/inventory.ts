@@ -19,6 +19,11 @@ export interface InventoryRecord {
   commit: string | null;
   /** The control plane it is about (backend, endpoint, organisation), as plans name it. */
   control_plane: { backend: string; endpoint: string; organization: string | null } | null;
+  /**
+   * Addresses `poolsync state forget` took out of management, sorted: prune never deletes them,
+   * whatever `manage:` claims, until `poolsync import` adopts one again. Absent: none.
+   */
+  forgotten?: string[];
 }
 
 /** A record read from anywhere (a file, a REST body): the addresses, or why it is not one. */
@@ -36,11 +41,15 @@ export function parseInventory(data: unknown): InventoryRecord | string {
     return 'addresses must be a list of Kind/name addresses';
   if (typeof r.updated_at !== 'string') return 'updated_at must be a string';
   if (r.commit !== null && typeof r.commit !== 'string') return 'commit must be a string or null';
+  const forgotten = r.forgotten ?? [];
+  if (!Array.isArray(forgotten) || !forgotten.every((a) => typeof a === 'string'))
+    return 'forgotten must be a list of Kind/name addresses';
   return {
     format: INVENTORY_FORMAT,
     addresses: [...new Set(addresses as string[])].sort(),
     updated_at: r.updated_at,
     commit: (r.commit as string | null) ?? null,
     control_plane: (r.control_plane as InventoryRecord['control_plane']) ?? null,
+    ...(forgotten.length > 0 ? { forgotten: [...new Set(forgotten as string[])].sort() } : {}),
   };
 }

@@ -121,6 +121,8 @@ export interface LiveState {
    * reads it beside the live state).
    */
   inventory?: readonly string[] | null;
+  /** What `poolsync state forget` took out of management (the inventory's `forgotten`): never pruned. */
+  forgotten?: readonly string[];
 }
 
 /** A default-queue setting of the organisation (no domain) or of a domain. */

@@ -283,6 +283,8 @@ export interface PruneScope {
    * built in-process).
    */
   inventory?: boolean;
+  /** Addresses `poolsync state forget` took out of management: never deleted, whatever the kinds. */
+  forgotten?: string[];
 }
 
 /** The inventory as this plan reads and leaves it (docs/plan.md, Prune by inventory). */

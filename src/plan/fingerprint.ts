@@ -154,6 +154,7 @@ export function liveFingerprint(live: LiveState): string {
       ...(live.flyteadmin ? [['flyteadmin', flyteadminKey(live.flyteadmin)]] : []),
       // What prune may delete depends on it; only when read, so other fingerprints stay as they were.
       ...(live.inventory !== undefined ? [['inventory', live.inventory]] : []),
+      ...(live.forgotten?.length ? [['forgotten', live.forgotten]] : []),
       // soft_delete: a reserved name plans an undelete, not a create. Only when on.
       ...(caps.soft_delete
         ? [['deleted', (live.deleted_queues ?? []).map((q) => [q.name, specKey(q)])]]

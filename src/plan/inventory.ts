@@ -2,10 +2,16 @@
  * What a plan records in the inventory (docs/plan.md, Prune by inventory): the addresses the
  * repository declares (applying the plan makes them poolsync's), and the inventory's addresses
  * whose objects are neither live nor declared any more (deleted outside poolsync: forgotten, so
- * a hand-made object given that name later is not pruned). Pure; the store is
+ * a hand-made object given that name later is not pruned); what it lists, each with its live
+ * status (`managedObjects`: `poolsync state`, the dashboard). Pure; the store is
  * src/apply/inventory.ts.
  */
-import { address, assignmentKeyString, defaultQueueKeyString } from '../model/common.js';
+import {
+  address,
+  assignmentKeyString,
+  defaultQueueKeyString,
+  type ObjectKind,
+} from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { PlanInventory } from '../model/plan.js';
@@ -25,18 +31,83 @@ export function declaredAddresses(desired: DesiredState): string[] {
   return out.sort();
 }
 
-/** Every address of the live state. */
-function liveAddresses(live: LiveState): Set<string> {
-  return new Set([
-    ...live.pools.map((p) => address('ClusterPool', p.name)),
-    ...live.clusters.map((c) => address('Cluster', c.name)),
-    ...live.queues.map((q) => address('Queue', q.name)),
-    ...live.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
-    ...(live.default_queues ?? []).map((d) => address('DefaultQueue', defaultQueueKeyString(d))),
-    ...(live.execution_cluster_labels ?? []).map((l) =>
-      address('ExecutionClusterLabel', assignmentKeyString(l)),
-    ),
-  ]);
+/** A live object, and a few words of its state (made only when asked for). */
+interface Found {
+  o: object;
+  status: () => string;
+}
+
+/** Every live object by address. */
+function liveObjects(live: LiveState): Map<string, Found> {
+  const out = new Map<string, Found>();
+  const put = (kind: ObjectKind, name: string, o: object, status: () => string) =>
+    out.set(address(kind, name), { o, status });
+  for (const p of live.pools)
+    put('ClusterPool', p.name, p, () => `${p.member_clusters.length} cluster(s)`);
+  for (const c of live.clusters)
+    put('Cluster', c.name, c, () =>
+      [`pool ${c.pool}`, c.enabled ? 'enabled' : 'disabled', `health ${c.health}`]
+        .concat(c.deleting ? ['deleting'] : [])
+        .join(', '),
+    );
+  for (const q of live.queues)
+    put('Queue', q.name, q, () =>
+      [
+        `pool ${q.pool}`,
+        q.state ?? 'active',
+        `routes to ${q.available_clusters.length} healthy cluster(s)`,
+      ].join(', '),
+    );
+  for (const a of live.assignments)
+    put('PoolAssignment', assignmentKeyString(a), a, () => `pool ${a.pool}`);
+  for (const d of live.default_queues ?? [])
+    put('DefaultQueue', defaultQueueKeyString(d), d, () => `queue ${d.queue}`);
+  for (const l of live.execution_cluster_labels ?? [])
+    put('ExecutionClusterLabel', assignmentKeyString(l), l, () => `label ${l.label}`);
+  return out;
+}
+
+/** Whether the control plane has the object at `addr` (any kind poolsync can delete). */
+export function isLive(live: LiveState, addr: string): boolean {
+  return liveObjects(live).has(addr);
+}
+
+/** One object poolsync manages (in the inventory), as the control plane shows it now. */
+export interface ManagedObject {
+  address: string;
+  /** A few words of its live state; null when the control plane does not have it. */
+  status: string | null;
+  /** The live object, as read (null: missing). */
+  live: object | null;
+}
+
+export interface ManagedObjects {
+  /** False: the control plane has no inventory yet (nothing was applied or adopted). */
+  recorded: boolean;
+  /** The managed objects, and how many of them the control plane does not have. */
+  count: number;
+  missing: number;
+  /** The first `limit` of them, by address. */
+  objects: ManagedObject[];
+  /** What `poolsync state forget` took out of management. */
+  forgotten: string[];
+}
+
+/** What the inventory lists, each with its live status (`poolsync state list`, the dashboard). */
+export function managedObjects(live: LiveState, limit = Infinity): ManagedObjects {
+  const found = liveObjects(live);
+  const forgotten = new Set(live.forgotten ?? []);
+  const managed = (live.inventory ?? []).filter((a) => !forgotten.has(a));
+  return {
+    recorded: live.inventory !== null && live.inventory !== undefined,
+    count: managed.length,
+    missing: managed.filter((a) => !found.has(a)).length,
+    objects: managed.slice(0, limit).map((a) => {
+      const f = found.get(a);
+      return { address: a, status: f?.status() ?? null, live: f?.o ?? null };
+    }),
+    forgotten: [...forgotten],
+  };
 }
 
 /** The plan's `inventory`, when the live state carries one (read, or known to be absent). */
@@ -45,7 +116,7 @@ export function planInventory(desired: DesiredState, live: LiveState): PlanInven
   const declared = declaredAddresses(desired);
   let gone: string[] = [];
   if (live.inventory !== null && live.inventory.length > 0) {
-    const here = liveAddresses(live);
+    const here = liveObjects(live);
     const wanted = new Set(declared);
     gone = live.inventory.filter((a) => !here.has(a) && !wanted.has(a));
   }

@@ -78,7 +78,7 @@ export class PlanIndex {
     /** DefaultQueue keys whose declared setting is blocked: the live one stays (index.ts). */
     readonly keptSettings: ReadonlySet<string> = new Set(),
   ) {
-    this.pruneScope = scopeWithInventory(desired.config, live.inventory);
+    this.pruneScope = scopeWithInventory(desired.config, live.inventory, live.forgotten);
     this.inventory = live.inventory ? new Set(live.inventory) : null;
     this.dPools = byName(desired.pools);
     this.lPools = byName(live.pools);
@@ -199,13 +199,21 @@ export class PlanIndex {
   }
 
   /** Why a live object of this kind absent from the repository is left alone. */
-  unmanagedReason(kind: ObjectKind): Reason {
-    return unmanagedReason(this.pruneScope, kind);
+  unmanagedReason(kind: ObjectKind, name: string): Reason {
+    return unmanagedReason(this.pruneScope, kind, name);
   }
 
   /** A live object absent from the repository, left alone: unchanged, with the reason. */
   unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {
-    return makeChange(kind, name, 'unmanaged', before, before, [], this.unmanagedReason(kind));
+    return makeChange(
+      kind,
+      name,
+      'unmanaged',
+      before,
+      before,
+      [],
+      this.unmanagedReason(kind, name),
+    );
   }
 
   /** A live object absent from the repository: deleted when prune reaches it, else unmanaged. */

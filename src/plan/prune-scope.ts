@@ -50,13 +50,16 @@ export function pruneScope(config: RepoConfig): PruneScope | undefined {
 export function scopeWithInventory(
   config: RepoConfig,
   inventory: readonly string[] | null | undefined,
+  forgotten: readonly string[] = [],
 ): PruneScope | undefined {
   const byKinds = pruneScope(config);
   if (!byKinds || inventory === undefined) return byKinds;
-  if (inventory === null) return { ...byKinds, inventory: false };
+  // `poolsync state forget`: out of every scope, the kinds of manage: included.
+  const out = forgotten.length > 0 ? { forgotten: [...forgotten] } : {};
+  if (inventory === null) return { ...byKinds, inventory: false, ...out };
   return config.manage
-    ? { kinds: byKinds.kinds, source: 'manage', inventory: true }
-    : { kinds: [], source: 'inventory', inventory: true };
+    ? { kinds: byKinds.kinds, source: 'manage', inventory: true, ...out }
+    : { kinds: [], source: 'inventory', inventory: true, ...out };
 }
 
 /** A live object absent from the repository is deleted (prune on, and in scope). */
@@ -66,14 +69,19 @@ export function prunes(
   kind: ObjectKind,
   name: string,
 ): boolean {
-  if (scope === undefined) return false;
+  if (scope === undefined || scope.forgotten?.includes(address(kind, name))) return false;
   if (scope.kinds.includes(kind)) return true;
   return scope.inventory === true && inventory !== null && inventory.has(address(kind, name));
 }
 
 /** Why a live object of this kind absent from the repository is left alone, as data. */
-export function unmanagedReason(scope: PruneScope | undefined, kind: ObjectKind): Reason {
+export function unmanagedReason(
+  scope: PruneScope | undefined,
+  kind: ObjectKind,
+  name: string,
+): Reason {
   if (!scope) return reasonOf('PRUNE_OFF', {});
+  if (scope.forgotten?.includes(address(kind, name))) return reasonOf('FORGOTTEN', {});
   if (scope.inventory === true) return reasonOf('NOT_IN_INVENTORY', { kind });
   return reasonOf('OUTSIDE_PRUNE_SCOPE', { kind, ...scopeParams(scope) });
 }

@@ -75,8 +75,8 @@ export function prunesQueue(f: QueueFrame, name: string): boolean {
 }
 
 /** Why a live queue absent from the repository is left alone. */
-export function unmanagedQueueReason(f: QueueFrame): Reason {
-  return unmanagedReason(f.pruneScope, 'Queue');
+export function unmanagedQueueReason(f: QueueFrame, name: string): Reason {
+  return unmanagedReason(f.pruneScope, 'Queue', name);
 }
 
 /** Clusters leaving their live pool: deleted (or replaced) or moved in place. */

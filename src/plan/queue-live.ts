@@ -81,7 +81,7 @@ function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
   const ownerIsLive = l.cluster_managed && f.liveClusterPools.has(name);
   // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
   if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
-  if (!prunesQueue(f, name)) return leftAsItIs(v, 'unmanaged', unmanagedQueueReason(f));
+  if (!prunesQueue(f, name)) return leftAsItIs(v, 'unmanaged', unmanagedQueueReason(f, name));
   // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
   if (untouched.clusters.length === 0) return leftAsItIs(v);
   const reason = queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {});

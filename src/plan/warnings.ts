@@ -69,6 +69,13 @@ export function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[])
     }
     if (!q.declared) continue;
     const wildcard = isWildcard(final.clusters);
+    if (wildcard && !members.has(final.pool)) {
+      // `*` in a pool no cluster is registered in: nothing to route to until one is.
+      const addr = address('Queue', name);
+      const cause = `pool "${final.pool}" has no cluster (register one in it)`;
+      out.push(warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }));
+      continue;
+    }
     // A pool's `*` queues all route to its members: judged once per pool.
     let why = wildcard ? wildcardVerdicts.get(final.pool) : undefined;
     // Most pinned queues name a live, enabled cluster: settled without building the list.

@@ -14,14 +14,17 @@
  * so tests run on virtual time, never on sleeps.
  */
 
+import { setTimeout as wait } from 'node:timers/promises';
+
 export interface Clock {
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or at once when `signal` aborts (a client closing). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const SYSTEM_CLOCK: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) => wait(ms, undefined, signal ? { signal } : {}).catch(() => {}),
 };
 
 /** A change of pace: throttled (lowered, holding calls for `waitMs`) or back to `max`. */

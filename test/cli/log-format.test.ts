@@ -13,6 +13,7 @@ import { runCli } from '../apply/helpers/cli.js';
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'poolsync-log-format-'));
+  writeFileSync(join(dir, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
   writeFileSync(
     join(dir, 'q.yaml'),
     'apiVersion: poolsync/v1\nkind: Queue\nmetadata: {name: Bad_Name}\nspec: {}\n',

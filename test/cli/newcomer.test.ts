@@ -4,7 +4,7 @@
  * folder and an empty one say what they are; `init` and `check` start a repository and check
  * the setup. Child processes of the real CLI, temporary folders removed at the end.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,10 +112,27 @@ describe('usage mistakes', { timeout: 120_000 }, () => {
     expect(parallelism.stderr).not.toMatch(/NaN|at .*\.js/);
   });
 
-  it('--control-plane’s help names every backend', async () => {
-    const help = await runCli(['plan', '--help']);
-    for (const form of ['file:PATH', 'http(s)://', 'union+https://', 'flyteadmin+http(s)://'])
-      expect(help.stdout.replace(/\s+/g, ' ')).toContain(form);
+  it("other tools' commands get poolsync's word for them; a flag's camelCase twin is not listed", async () => {
+    const [destroy, refresh, applyRefresh] = await Promise.all([
+      runCli(['destroy']),
+      runCli(['refresh']),
+      runCli(['apply', '--refresh-only']),
+    ]);
+    expect(destroy.stderr).toMatch(
+      /^Error: Unknown command "destroy": poolsync has no destroy: remove the manifests/,
+    );
+    expect(refresh.stderr).toContain('`poolsync plan --refresh-only`');
+    expect(applyRefresh.stderr).toBe(
+      'Error: Unknown option --refresh-only.\nRun `poolsync apply --help` for the options.\n',
+    );
+  });
+
+  it('--control-plane’s help names every backend, for plan and the daemon alike', async () => {
+    for (const command of ['plan', 'daemon']) {
+      const help = await runCli([command, '--help']);
+      for (const form of ['file:PATH', 'http(s)://', 'union+https://', 'flyteadmin+http(s)://'])
+        expect(help.stdout.replace(/\s+/g, ' '), command).toContain(form);
+    }
   });
 });
 
@@ -140,18 +157,55 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     }
   });
 
-  it('an empty folder says nothing is declared', async () => {
+  it('a folder of unrelated YAML (or none) is one line naming poolsync.yaml; a config folder with nothing in it says nothing is declared', async () => {
+    const home = join(tmp, 'home');
+    mkdirSync(join(home, '.config/app'), { recursive: true });
+    mkdirSync(join(home, 'notes'));
+    writeFileSync(join(home, '.config/app/settings.yaml'), 'a: 1\n');
+    for (let i = 0; i < 30; i++) writeFileSync(join(home, 'notes', `n${i}.yaml`), 'kind: Note\n');
     const empty = join(tmp, 'empty');
     mkdirSync(empty);
-    const [validate, plan] = await Promise.all([
+    const [validate, plan, nothing] = await Promise.all([
+      runCli(['validate', home]),
+      runCli(['plan', home, '--control-plane', cp]),
+      runCli(['validate', empty]),
+    ]);
+    for (const r of [validate, plan, nothing]) {
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(r.stderr).toMatch(
+        /is not a poolsync config repository: it has no poolsync\.yaml and no poolsync manifest/,
+      );
+    }
+    writeFileSync(join(empty, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
+    const [declared, planned] = await Promise.all([
       runCli(['validate', empty]),
       runCli(['plan', empty, '--control-plane', cp]),
     ]);
-    expect(validate.code).toBe(0);
-    expect(validate.stdout).toContain(`Nothing declared: ${empty} holds no poolsync manifests`);
+    expect(declared.code).toBe(0);
+    expect(declared.stdout).toContain(`Nothing declared: ${empty} holds no poolsync manifests`);
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toContain('Nothing declared');
+    expect(planned.stdout).toContain('prune is off');
+  });
+
+  it('without poolsync.yaml the defaults are said in one line (drafts/ is read then); poolsync.yml is not poolsync.yaml', async () => {
+    const repo = join(tmp, 'no-config');
+    cpSync(join(REPO_ROOT, 'examples/config-repo'), repo, { recursive: true });
+    rmSync(join(repo, 'poolsync.yaml'));
+    const plan = await runCli(['plan', repo, '--control-plane', cp]);
     expect(plan.code).toBe(0);
-    expect(plan.stdout).toContain('Nothing declared');
-    expect(plan.stdout).toContain('prune is off');
+    expect(plan.stderr).toBe(
+      `Note: ${repo} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${repo}\` writes one.\n`,
+    );
+    expect(plan.stdout).toContain('+ ClusterPool/gpu-oci');
+    writeFileSync(join(repo, 'poolsync.yml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
+    const typo = await runCli(['validate', repo]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toBe(
+      `Error: ${repo} has poolsync.yml but no poolsync.yaml: poolsync reads its settings only from poolsync.yaml; rename it\n`,
+    );
   });
 
   it('init writes a commented poolsync.yaml; --from-live exports what the control plane holds', async () => {
@@ -174,6 +228,8 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     ]);
     expect(first.code).toBe(0);
     expect(readFileSync(join(fresh, 'poolsync.yaml'), 'utf8')).toMatch(/^# .*\nprune: false$/ms);
+    // `git add .` in the new repository never commits poolsync's state.
+    expect(readFileSync(join(fresh, '.gitignore'), 'utf8')).toMatch(/^\.poolsync\/$/m);
     expect(fromLive.code).toBe(0);
     expect(fromLive.stdout).toMatch(/Exported 3 pools/);
     const [again, validate, plan] = await Promise.all([
@@ -215,6 +271,9 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     expect(ok.stdout).toMatch(/✓ Queue: list \(\d+ now\); by API: create, update/);
     expect(ok.stdout).toContain('Ready: `poolsync plan examples/config-repo` next.');
     expect(dead.code).toBe(1);
+    expect(dead.stdout).toContain(
+      `✗ control plane http://127.0.0.1:${port}: poolsync REST API, not reachable`,
+    );
     expect(dead.stdout).toContain(
       `✗ ClusterPool: cannot list: UNAVAILABLE: GET http://127.0.0.1:${port}/v1/pools`,
     );

@@ -13,6 +13,7 @@ import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/until.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { QUEUE_DEFAULTS } from '../../src/model/common.js';
 import type { LiveState } from '../../src/model/live.js';
@@ -109,6 +110,17 @@ suite(title, () => {
       expect(st.approval!.lastApplied!.fingerprint).toBe(held.fingerprint);
       expect(st.approval!.lastApplied!.via).toBe('api');
       expect(st.lastRun!.result).toBe('applied');
+      // Sync now: a new commit, fetched and applied at once from the page (POST /reconcile).
+      const runsBefore = st.lastRun!.id;
+      h.repo.commit(manifests({ clusters: ['prod-1'], batchRunConcurrency: 75 }), 'more batch', {
+        replaceAll: true,
+      });
+      await page.locator('#sync').click();
+      await page.waitForSelector('#approve-result.ok');
+      await until('the run Sync now asked for', async () => {
+        const s = await h.status();
+        return s.lastRun!.id > runsBefore && s.lastRun!.result === 'applied' && s;
+      });
       // Nothing the page showed or sent left the token in it.
       expect(await page.content()).not.toContain(ADMIN_TOKEN.slice(0, 12) + 'x');
       expect(await text(page, '#live')).not.toContain(ADMIN_TOKEN);

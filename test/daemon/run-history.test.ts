@@ -1,6 +1,14 @@
 /** What /status keeps of past runs: drift and whether each change was put back, a bounded history. */
 import { describe, expect, it } from 'vitest';
-import { driftRecord, withRecentRun } from '../../src/daemon/run-history.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  driftRecord,
+  readHistory,
+  withRecentRun,
+  writeHistory,
+} from '../../src/daemon/run-history.js';
+import { tempFolder } from '../helpers/temp-folder.js';
 import { RECENT_RUNS, type RecentRun } from '../../src/daemon/status.js';
 import type { Change } from '../../src/model/plan.js';
 
@@ -57,6 +65,39 @@ describe('withRecentRun', () => {
     for (let id = 1; id <= RECENT_RUNS + 3; id++) runs = withRecentRun(runs, { id } as RecentRun);
     expect(runs.map((r) => r.id)).toEqual(
       Array.from({ length: RECENT_RUNS }, (_, i) => RECENT_RUNS + 3 - i),
+    );
+  });
+});
+
+describe('the history kept across restarts', () => {
+  it('reads back what it wrote, bounded; a file that is not a history is said, never half read', async () => {
+    const dir = tempFolder('poolsync-history-');
+    expect(await readHistory(dir)).toBeNull();
+    const recent = (id: number) =>
+      ({
+        id,
+        trigger: ['poll'],
+        startedAt: '2026-11-22T12:00:00.000Z',
+        finishedAt: '2026-11-22T12:00:01.000Z',
+        durationMs: 1000,
+        result: 'applied',
+        commit: 'c'.repeat(40),
+        message: 'applied',
+        applied: { create: 1, update: 0, replace: 0, delete: 0, side_effects: 0 },
+        changed: [],
+        changedTotal: 0,
+        phasesMs: {},
+        plan: null,
+        planChangesOmitted: 0,
+        drift: null,
+      }) as RecentRun;
+    const runs = Array.from({ length: RECENT_RUNS + 3 }, (_, i) => recent(20 - i));
+    await writeHistory(dir, { runs, lastDrift: null });
+    const back = await readHistory(dir);
+    expect(back!.runs.map((r) => r.id)).toEqual(runs.slice(0, RECENT_RUNS).map((r) => r.id));
+    writeFileSync(join(dir, 'history.json'), '{"format": 1, "runs": [{"id": "x"}]}');
+    await expect(readHistory(dir)).rejects.toThrow(
+      /is not a poolsync run history \(history\.runs\[0\]\.id is not a number\)/,
     );
   });
 });

@@ -192,6 +192,10 @@ describe('--quickstart', () => {
     expect(st.source.kind).toBe('watch');
     expect(st.policy).toBe('all');
     expect(d.out()).toMatch(/Plan: \d+ to create/);
+    // In brief, a line per kind and action: the whole plan (494 lines) scrolled the addresses away.
+    await until('the first run said', () => d.out().includes('First run applied'));
+    expect(d.out()).toMatch(/^ {2}\+ ClusterPool \(3\): dev, prod, research$/m);
+    expect(d.out().split('\n').length).toBeLessThan(20);
     d.child.kill('SIGINT');
     expect(await d.exit).toBe(0);
     // The default control plane: file:.poolsync/control-plane.json under the working folder.

@@ -4,13 +4,13 @@
  * are refused in another, each environment keeps its own inventory. The CLI in child processes.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { runCli } from '../apply/helpers/cli.js';
-import { twoEnvironments, writeFiles } from './helpers.js';
+import { POOL, twoEnvironments, writeFiles } from './helpers.js';
 
 let root: string;
 let repo: string;
@@ -99,5 +99,90 @@ describe('poolsync --env', () => {
       valid: true,
       environments: { prod: { valid: true } },
     });
+  });
+});
+
+describe('plan --env all when an environment fails', () => {
+  it('plans the others and reports each; errors name the environment and the poolsync.yaml line, never a flag nobody passed', async () => {
+    const dir = join(root, 'failing');
+    const keyFile = join(root, 'missing-staging.key');
+    await writeFiles(dir, {
+      'poolsync.yaml': `apiVersion: poolsync/v1
+kind: RepoConfig
+environments:
+  dev:
+    controlPlane: file:.poolsync/dev.json
+    folders: [base]
+  stg:
+    controlPlane: union+http://127.0.0.1:9
+    apiKeyFile: ${keyFile}
+    folders: [base]
+  prd:
+    controlPlane: http://127.0.0.1:9
+    folders: [base]
+`,
+      'base/pool.yaml': POOL,
+    });
+    const r = await runCli(['plan', dir, '--env', 'all']);
+    expect(r.code).toBe(1);
+    // dev's state under .poolsync/ (which a fresh clone lacks) is created like the default one.
+    expect(r.stdout).toMatch(
+      /^Environment: dev\nControl plane: embedded file:.*\.poolsync\/dev\.json/,
+    );
+    expect(r.stdout).toContain('+ ClusterPool/gpu');
+    expect(r.stdout).toContain('Environment: stg');
+    expect(r.stdout).toContain('Environment: prd');
+    expect(r.stderr).toContain(
+      `Error: environment stg: environments.stg.apiKeyFile (poolsync.yaml:9) ${keyFile} does not exist\n`,
+    );
+    expect(r.stderr).toMatch(
+      /^Error: environment prd: control plane: UNAVAILABLE: .*nothing accepts connections at http:\/\/127\.0\.0\.1:9 .*is environments\.prd\.controlPlane \(poolsync\.yaml:12\) right\?$/m,
+    );
+    expect(r.stderr).not.toMatch(/--api-key-file|--control-plane/);
+    expect(r.stderr).toContain('2 of 3 environments failed: stg, prd');
+    // The operator's variable names the key file instead: said as such.
+    const byVariable = await runCli(['plan', dir, '--env', 'stg'], {
+      POOLSYNC_ENV_STG_API_KEY_FILE: join(root, 'other.key'),
+    });
+    expect(byVariable.stderr).toBe(
+      `Error: environment stg: POOLSYNC_ENV_STG_API_KEY_FILE ${join(root, 'other.key')} does not exist\n`,
+    );
+  });
+
+  it('a key file whose text is no key leaves its path readable', async () => {
+    const dir = join(root, 'failing');
+    const keyFile = join(root, 'staging.key');
+    await writeFile(keyFile, 'staging\n');
+    const r = await runCli(['plan', dir, '--env', 'stg'], {
+      POOLSYNC_ENV_STG_API_KEY_FILE: keyFile,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the Union API key in ${keyFile} is not valid (`);
+    expect(r.stderr).not.toContain('***');
+  });
+
+  it("promote takes --api-key-file for the next environment, over poolsync.yaml's", async () => {
+    const dir = join(root, 'promoting');
+    await writeFiles(dir, {
+      'poolsync.yaml': `apiVersion: poolsync/v1
+kind: RepoConfig
+environments:
+  dev:
+    controlPlane: file:.poolsync/dev.json
+    folders: [base, dev]
+    promotesTo: stg
+  stg:
+    controlPlane: union+http://127.0.0.1:9
+    apiKeyFile: /run/secrets/union-staging-api-key
+    folders: [base, stg]
+`,
+      'base/pool.yaml': POOL,
+      'dev/.keep': '',
+      'stg/.keep': '',
+    });
+    const key = join(root, 'given-on-the-command-line.key');
+    const r = await runCli(['promote', 'dev', dir, '--api-key-file', key]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Error: environment stg: --api-key-file ${key} does not exist`);
   });
 });

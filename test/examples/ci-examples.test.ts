@@ -21,6 +21,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,6 +119,12 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/** The backends' credentials the workflows pass, unset (secrets a repository has not defined are empty). */
+const NO_CREDENTIALS = {
+  secrets: { POOLSYNC_TOKEN: '', POOLSYNC_UNION_API_KEY: '', POOLSYNC_FLYTE_CLIENT_SECRET: '' },
+  vars: { POOLSYNC_FLYTE_CLIENT_ID: '' },
+};
+
 /**
  * What actions/setup-node does with `cache:` before anything is installed, as its source says
  * (actions/setup-node src/cache-restore.ts `restoreCache`, and @actions/glob's `hashFiles`,
@@ -196,11 +203,16 @@ describe('examples/github-actions/poolsync-plan.yml', () => {
         repository: 'acme/cfg',
         api_url: forge.url,
       },
-      secrets: { GITHUB_TOKEN: forge.token, POOLSYNC_TOKEN: '' },
+      secrets: {
+        GITHUB_TOKEN: forge.token,
+        POOLSYNC_PLAN_KEY: 'plan-key-of-the-ci-examples-test',
+        ...NO_CREDENTIALS.secrets,
+      },
       vars: {
         POOLSYNC_SOURCE: 'acme/poolsync',
         POOLSYNC_REF: sourceCommit,
         POOLSYNC_CONTROL_PLANE: `file:${join(tmp, 'github-cp.json')}`,
+        ...NO_CREDENTIALS.vars,
       },
     };
     const ran: string[] = [];
@@ -243,6 +255,41 @@ describe('examples/github-actions/poolsync-plan.yml', () => {
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body).toContain('Plan: ');
     expect(comments[0]!.body).toContain(`For commit \`${head}\``);
+
+    // The merge: poolsync-apply.yml on the same runner. Its build step is the plan workflow's,
+    // word for word, so the tree built above stands for it (a runner's cache); the rest runs.
+    const apply = load(
+      readFileSync(join(ROOT, 'examples/github-actions/poolsync-apply.yml'), 'utf8'),
+    ) as { jobs: Record<string, { steps: Step[] }> };
+    const applyWs = join(tmp, 'github-apply');
+    mkdirSync(applyWs);
+    const applied: string[] = [];
+    for (const step of apply.jobs.apply!.steps) {
+      const w = Object.fromEntries(
+        Object.entries(step.with ?? {}).map(([k, v]) => [k, expand(String(v), context)]),
+      );
+      if (step.uses?.startsWith('actions/checkout@') && w.repository === 'acme/poolsync') {
+        symlinkSync(join(ws, 'poolsync'), join(applyWs, 'poolsync'));
+      } else if (step.uses?.startsWith('actions/checkout@')) {
+        sh('git', ['clone', '-q', configDir, join(applyWs, w.path ?? '.')], tmp);
+      } else if (step.uses?.startsWith('actions/setup-node@')) {
+        setupNodeRules(w, applyWs);
+      } else if (step.name === 'Build poolsync') {
+        expect(step.run).toBe(steps.find((s) => s.name === 'Build poolsync')!.run);
+      } else if (step.run !== undefined) {
+        const env = Object.fromEntries(
+          Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v), context)]),
+        );
+        applied.push(
+          await bash(expand(step.run, context), join(applyWs, step['working-directory'] ?? '.'), {
+            GITHUB_ACTIONS: 'true',
+            CI: 'true',
+            ...env,
+          }),
+        );
+      }
+    }
+    expect(applied.join('')).toMatch(/Apply complete: \d+ created/);
     expect(comments[0]!.body).toContain(`<sub>commit \`${head.slice(0, 12)}\``);
     expect(forge.statuses.at(-1)).toMatchObject({ sha: head, body: { state: 'success' } });
 
@@ -347,8 +394,11 @@ describe('action.yml, as examples/github-actions/poolsync-plan-action.yml uses i
         repository: 'acme/cfg',
         api_url: forge.url,
       },
-      secrets: { GITHUB_TOKEN: forge.token, POOLSYNC_TOKEN: '' },
-      vars: { POOLSYNC_CONTROL_PLANE: `file:${join(tmp, 'action-cp.json')}` },
+      secrets: { GITHUB_TOKEN: forge.token, ...NO_CREDENTIALS.secrets },
+      vars: {
+        POOLSYNC_CONTROL_PLANE: `file:${join(tmp, 'action-cp.json')}`,
+        ...NO_CREDENTIALS.vars,
+      },
       steps: {},
     };
     // The runner's default variables (docs.github.com "Variables"): what --comment github reads.

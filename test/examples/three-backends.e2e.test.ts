@@ -46,7 +46,7 @@ async function exampleFiles(keyFile: string): Promise<Record<string, string>> {
     const path = join(entry.parentPath, entry.name);
     files[relative(root, path)] = (await readFile(path, 'utf8'))
       .replace('union+http://127.0.0.1:8091', union.url('connect'))
-      .replace('flyteadmin+http://127.0.0.1:8092', fa.url)
+      .replace('flyteadmin+http://127.0.0.1:8091', fa.url)
       .replace('/run/secrets/union-staging-api-key', keyFile);
   }
   return files;

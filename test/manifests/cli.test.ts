@@ -46,7 +46,10 @@ describe('poolsync validate', () => {
       '2 errors in 2 files.',
       '',
     ]);
-    expect(r.stderr).toBe('');
+    // No poolsync.yaml: the defaults in use, in one line.
+    expect(r.stderr).toBe(
+      `Note: ${repo} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${repo}\` writes one.\n`,
+    );
   });
 
   it('--output json gives {valid, errors, counts} with addresses', async () => {

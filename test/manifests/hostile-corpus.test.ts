@@ -91,7 +91,16 @@ describe('hostile corpus', () => {
     const sample = families.map(
       (f) => corpus.filter((r) => r.family === f).sort((a, b) => size(b) - size(a))[0]!,
     );
-    const dirs = await Promise.all(sample.map(materialise));
+    // In a config repository, as a pull request to one is: without poolsync.yaml or a manifest
+    // near the top, a folder of YAML is not one, and the CLI says so in one line instead.
+    const dirs = await Promise.all(
+      sample.map((r) =>
+        materialise({
+          ...r,
+          files: { 'poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\n', ...r.files },
+        }),
+      ),
+    );
     for (const [i, dir] of dirs.entries()) {
       const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
         (resolve) =>

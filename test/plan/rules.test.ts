@@ -355,6 +355,15 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'QUEUE_ROUTES_NOWHERE: a * queue in a pool no cluster is registered in routes nowhere',
+    desired: { pools: { gpu }, queues: { batch: { pool: 'gpu', clusters: ['*'] } } },
+    live: {},
+    check: (plan) => {
+      expect(warningCodes(plan)).toEqual(['QUEUE_ROUTES_NOWHERE Queue/batch']);
+      expect(plan.warnings[0]!.message).toMatch(/pool "gpu" has no cluster \(register one in it\)/);
+    },
+  },
+  {
     name: 'QUEUE_ROUTES_NOWHERE: a queue the repo retires now is warned once; already retired is quiet',
     desired: { clusters: { a: {} }, queues: { now: { clusters: [] }, before: { clusters: [] } } },
     live: { clusters: { a: {} }, queues: { now: { clusters: ['a'] }, before: { clusters: [] } } },

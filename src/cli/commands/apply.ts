@@ -32,7 +32,7 @@ import {
   useColor,
 } from '../options.js';
 import type { ApplyArgs } from '../define/apply.js';
-import { refuseCodeProject } from '../config-folder.js';
+import { requireConfigFolder } from '../config-folder.js';
 import { letYoungGenerationGrow } from '../young-generation.js';
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
@@ -245,7 +245,8 @@ async function openTarget(path: string): Promise<Target> {
   }
   if (st.isFile()) return { kind: 'file', path };
   if (!st.isDirectory()) throw new UserError(`${path} is neither a folder nor a file`);
-  await refuseCodeProject(path);
+  const note = await requireConfigFolder(path);
+  if (note !== null) process.stderr.write(note);
   return { kind: 'dir', path };
 }
 

@@ -5,15 +5,14 @@
  * token from POOLSYNC_ADMIN_TOKEN or --admin-token-file). A stale fingerprint is refused with
  * the reason.
  */
-import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { hostname, userInfo } from 'node:os';
 import type { ApprovalStatus } from '../../daemon/approvals.js';
 import { UserError } from '../../util/user-error.js';
-import { rememberSecret } from '../../util/secrets.js';
+import { adminToken, daemonBase, daemonRequest as call } from '../daemon-api.js';
 import type { ApproveArgs } from '../define/approve.js';
 
 export async function approve(args: ApproveArgs): Promise<void> {
-  const base = args.daemon.replace(/\/+$/, '');
+  const base = daemonBase(args);
   const status = await call(`${base}/status`, { method: 'GET' });
   const { approval, leader, environments } = status.json as {
     approval?: ApprovalStatus;
@@ -46,7 +45,7 @@ export async function approve(args: ApproveArgs): Promise<void> {
       );
     return;
   }
-  const token = await adminToken(args['admin-token-file']);
+  const token = await adminToken(args['admin-token-file'], 'approving');
   const approver = args.as?.trim() || defaultApprover();
   const res = await call(`${base}/approve`, {
     method: 'POST',
@@ -69,41 +68,6 @@ export async function approve(args: ApproveArgs): Promise<void> {
   }
   throw new UserError(
     `${base}/approve answered HTTP ${res.status}: ${body.error ?? body.reason ?? ''}`,
-  );
-}
-
-async function call(url: string, init: RequestInit): Promise<{ status: number; json: unknown }> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
-  } catch (err) {
-    throw new UserError(
-      `cannot reach the daemon at ${url}: ${(err as Error).message}; check --daemon (its status address)`,
-    );
-  }
-  const text = await res.text();
-  try {
-    return { status: res.status, json: JSON.parse(text) as unknown };
-  } catch {
-    throw new UserError(
-      `${url} answered HTTP ${res.status} with a body that is not JSON: is --daemon a poolsync daemon?`,
-    );
-  }
-}
-
-async function adminToken(file: string | undefined): Promise<string> {
-  const path = file ?? process.env.POOLSYNC_ADMIN_TOKEN_FILE;
-  if (path) {
-    const what = 'the admin token file';
-    const text = (await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what })).toString();
-    if (text.trim() === '') throw new UserError(`the admin token file ${path} is empty`);
-    rememberSecret(text);
-    return text.trim();
-  }
-  const env = process.env.POOLSYNC_ADMIN_TOKEN?.trim();
-  if (env) return env;
-  throw new UserError(
-    'approving needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE',
   );
 }
 

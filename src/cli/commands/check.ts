@@ -13,13 +13,15 @@ import { manifestCacheDir } from '../../incremental/load-cached.js';
 import { loadDesired } from '../../ops/pipeline.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
-import { refuseCodeProject } from '../config-folder.js';
+import { requireConfigFolder } from '../config-folder.js';
 import type { CheckArgs } from '../define/check.js';
-import { checkMaxRetries, requireFolder } from '../options.js';
+import { checkMaxRetries } from '../options.js';
 
 interface Line {
   ok: boolean;
   text: string;
+  /** The control plane did not answer (a REST or flyteadmin client opens without a call). */
+  unreachable?: true;
 }
 
 /** One managed kind: how to list it, and what the API lets poolsync change. */
@@ -41,9 +43,17 @@ export async function check(args: CheckArgs): Promise<void> {
       ...(token ? { token } : {}),
       ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
     });
-    lines.push({ ok: true, text: `control plane ${args['control-plane']}: ${cp.backend.name}` });
-    if (args.probe) lines.push(...(await probeKinds(cp)));
-    else lines.push({ ok: true, text: 'not probed (--no-probe): nothing was read from it' });
+    const probed = args.probe
+      ? await probeKinds(cp)
+      : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];
+    const answered = !probed.some((l) => l.unreachable);
+    lines.push(
+      {
+        ok: answered,
+        text: `control plane ${args['control-plane']}: ${cp.backend.name}${answered ? '' : ', not reachable'}`,
+      },
+      ...probed,
+    );
   } catch (err) {
     lines.push({ ok: false, text: `control plane ${args['control-plane']}: ${reason(err)}` });
   } finally {
@@ -61,8 +71,7 @@ export async function check(args: CheckArgs): Promise<void> {
 
 async function folderLine(dir: string): Promise<Line> {
   try {
-    await requireFolder(dir);
-    await refuseCodeProject(dir);
+    await requireConfigFolder(dir);
   } catch (err) {
     return { ok: false, text: `config folder: ${(err as Error).message.split('\n').join(' ')}` };
   }
@@ -122,9 +131,14 @@ async function probeKinds(cp: ControlPlane): Promise<Line[]> {
       const n = (await p.list()).length;
       lines.push({ ok: true, text: `${p.kind}: list (${n} now); by API: ${p.can.join(', ')}` });
     } catch (err) {
-      lines.push({ ok: false, text: `${p.kind}: cannot list: ${reason(err)}` });
+      const unreachable = isControlPlaneError(err) && err.code === 'UNAVAILABLE';
+      lines.push({
+        ok: false,
+        text: `${p.kind}: cannot list: ${reason(err)}`,
+        ...(unreachable ? { unreachable: true as const } : {}),
+      });
       // Nothing answers: every other call would say the same.
-      if (isControlPlaneError(err) && err.code === 'UNAVAILABLE') return lines;
+      if (unreachable) return lines;
     }
   }
   const managed = new Set(probes.map((p) => p.kind));

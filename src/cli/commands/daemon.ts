@@ -3,12 +3,13 @@
  * src/daemon: resolve the configuration, start, wait for SIGTERM/SIGINT, stop gracefully.
  */
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OPTIONS, resolveDaemonConfig } from '../../daemon/config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
-import { renderText } from '../../render/index.js';
+import { closingLine, SYMBOL } from '../../render/index.js';
+import { visibleChanges, type Plan } from '../../model/plan.js';
 import { UserError } from '../../util/user-error.js';
 import type { Logger } from 'pino';
 import { resolveNotifyConfig, type NotifyArgs } from '../../notify/config.js';
@@ -43,29 +44,29 @@ export async function daemon(args: DaemonArgs): Promise<void> {
     daemon = await startDaemon(config, {
       logger,
       ...(notifier ? { notifier } : {}),
-      ...(printPlans
-        ? {
-            onApplyPlan: (plan) =>
-              process.stdout.write(
-                `\n${renderText(plan, { color: process.stdout.isTTY === true })}\n`,
-              ),
-          }
-        : {}),
+      ...(printPlans ? { onApplyPlan: (plan: Plan) => process.stdout.write(briefPlan(plan)) } : {}),
     });
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(err instanceof Error ? err.message : String(err));
   }
-  if (!logger.isLevelEnabled('info')) {
+  if (!logger.isLevelEnabled('info') && !quickstart) {
     // The address must stay discoverable (--listen HOST:0) even when info logs are off.
     process.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
   }
   if (quickstart) {
     process.stdout.write(
-      `poolsync daemon (quickstart): watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
-        `  status  ${daemon.url}/status\n  metrics ${daemon.url}/metrics\n` +
+      `poolsync daemon (quickstart) listening on ${daemon.url}, watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
+        `  dashboard ${daemon.url}/\n  status    ${daemon.url}/status\n  metrics   ${daemon.url}/metrics\n` +
         `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`,
     );
+    void daemon.firstRun.then(() => {
+      const run = daemon.status().lastRun;
+      if (run)
+        process.stdout.write(
+          `First run ${run.result.replace(/_/g, ' ')}: ${run.message}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), config.source.kind === 'watch' ? config.source.dir : '.') || '.'}\`.\n`,
+        );
+    });
   }
 
   if (config.once) return runOnce(daemon, notifier);
@@ -100,6 +101,9 @@ async function daemonConfig(
         // No `listen`: --listen, POOLSYNC_LISTEN (0.0.0.0:8080 in the Docker image) or the
         // default 127.0.0.1:8080 apply as for any daemon.
         'drift-interval': '1m',
+        // A line per step scrolled the plan away: the plans it applies are printed (briefPlan),
+        // warnings and errors logged; --log-level info brings the rest back.
+        'log-level': 'warn',
       }
     : undefined;
   if (quickstart && flags.repo !== undefined) {
@@ -172,4 +176,24 @@ async function flushNotifications(notifier: Notifier | null): Promise<void> {
 function withoutSourceEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const { POOLSYNC_REPO: _r, POOLSYNC_WATCH: _w, ...rest } = env;
   return rest;
+}
+
+/**
+ * The quickstart's view of a plan it applies: one line per kind and action with the names, and
+ * the closing line (the whole plan, 494 lines for the example's first run, scrolled the
+ * dashboard's address away: it is on the dashboard and in `poolsync history`).
+ */
+function briefPlan(plan: Plan): string {
+  const groups = new Map<string, string[]>();
+  for (const c of visibleChanges(plan)) {
+    if (c.action === 'unmanaged') continue;
+    const [kind] = c.address.split('/', 1);
+    const key = `${SYMBOL[c.action].padStart(3)} ${kind}`;
+    groups.set(key, [...(groups.get(key) ?? []), c.address.slice(kind!.length + 1)]);
+  }
+  const lines = [...groups].map(([key, names]) => {
+    const list = names.join(', ');
+    return `${key} (${names.length}): ${list.length > 90 ? `${list.slice(0, 87)}...` : list}`;
+  });
+  return `\n${lines.join('\n')}\n${closingLine(plan)} The whole plan: the dashboard, or \`poolsync history\`.\n`;
 }

@@ -3,7 +3,7 @@
  * poolsync.yaml whose comments say what each setting does (prune off: nothing is ever deleted
  * until the repository says so), and with --from-live exports the live state beside it.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../util/user-error.js';
 import { refuseCodeProject } from '../config-folder.js';
@@ -47,6 +47,10 @@ export async function init(args: InitArgs): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeExported(dir, { path: 'poolsync.yaml', content: REPO_CONFIG_TEMPLATE });
   process.stdout.write(`Wrote ${join(dir, 'poolsync.yaml')}\n`);
+  if (await ignoreStateFolder(dir))
+    process.stdout.write(
+      `Added .poolsync/ to ${join(dir, '.gitignore')}: poolsync's state, never part of a commit.\n`,
+    );
   if (args['from-live']) {
     const { exportTo } = await import('./export.js');
     await exportTo({ ...args, dir, force: false });
@@ -54,4 +58,17 @@ export async function init(args: InitArgs): Promise<void> {
   process.stdout.write(
     `Next: \`poolsync validate ${args.dir}\`, then \`poolsync plan ${args.dir}\` (docs/getting-started.md).\n`,
   );
+}
+
+/** `.poolsync/` in DIR's .gitignore (made or appended to), so `git add .` never commits the state. */
+async function ignoreStateFolder(dir: string): Promise<boolean> {
+  const path = join(dir, '.gitignore');
+  const text = await readFile(path, 'utf8').catch(() => '');
+  if (/^\/?\.poolsync(\/|\/\*\*)?[ \t]*$/m.test(text)) return false;
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+  await writeFile(
+    path,
+    `${text}${sep}# poolsync's state: the embedded control plane, locks, records\n.poolsync/\n`,
+  );
+  return true;
 }

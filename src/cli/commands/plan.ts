@@ -16,7 +16,8 @@ import { writeParts, writePartsToFile } from '../write-parts.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
-import { resolveTargets, withTarget, type EnvTarget } from '../environment.js';
+import { inEnvironment, resolveTargets, withTarget, type EnvTarget } from '../environment.js';
+import { reportError } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import {
   planShape,
@@ -57,14 +58,32 @@ async function runPlan(args: PlanArgs): Promise<number> {
     );
   // --comment: one comment for the run, a section per environment (docs/environments.md).
   const sections: { name: string; outcome: EnvironmentOutcome }[] = [];
+  const failed: string[] = [];
   let code = 0;
   for (const [i, t] of targets.entries()) {
     if (i > 0) process.stdout.write('\n');
-    const c = await runPlanFor(withTarget(args, t), t, (outcome) =>
-      sections.push({ name: t.name!, outcome }),
-    );
+    const collect = (outcome: EnvironmentOutcome) => sections.push({ name: t.name!, outcome });
+    let c: number;
+    try {
+      c = await runPlanFor(withTarget(args, t), t, collect);
+    } catch (err) {
+      const named = await inEnvironment(err, args.dir, t);
+      if (targets.length === 1) throw named;
+      // One environment's failure is its own: the others are planned and reported.
+      process.stdout.write(`Environment: ${t.name}\n`);
+      c = reportError(named);
+      collect({
+        kind: 'error',
+        message: (named as Error).message.replace(/^environment [^:]+: /, ''),
+      });
+    }
+    if (c === 1) failed.push(t.name!);
     code = code === 1 || c === 1 ? 1 : Math.max(code, c);
   }
+  if (failed.length > 0 && targets.length > 1)
+    process.stderr.write(
+      `${failed.length} of ${targets.length} environments failed: ${failed.join(', ')} (each one's error is above; the others were planned).\n`,
+    );
   if (args.comment !== undefined)
     await publishComment(args, { kind: 'environments', environments: sections });
   return code;
@@ -113,7 +132,8 @@ async function planOf(
   target: EnvTarget,
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
   const maxRetries = checkMaxRetries(args['max-retries']);
-  await requireConfigFolder(args.dir);
+  const note = await requireConfigFolder(args.dir);
+  if (note !== null) process.stderr.write(note);
   const token = await resolveToken(args['token-file'], args['control-plane'], target.name);
   // The JSON plan is a plan file: sealed (render/plan-seal.ts), with the key when one is set.
   const key: PlanKey | undefined =

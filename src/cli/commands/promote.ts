@@ -14,7 +14,7 @@ import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
 import type { PlanArgs } from '../define/plan.js';
 import type { PromoteArgs } from '../define/promote.js';
-import { environmentTarget } from '../environment.js';
+import { environmentTarget, inEnvironment } from '../environment.js';
 import { requireFolder } from '../options.js';
 import { describeChanges, ownFolder, promotionChanges, type FileChange } from '../promotion.js';
 import { runPlanFor } from './plan.js';
@@ -81,6 +81,15 @@ async function planPromoted(args: PromoteArgs, to: string, changes: FileChange[]
     await applyChanges(folder, changes);
     // The control plane and credentials are the real folder's (a file: path is relative to it).
     const target = environmentTarget(args.dir, env);
+    // A credential on the command line wins over the environment's, as for `plan --env`.
+    if (args['token-file'] !== undefined) {
+      target.tokenFile = args['token-file'];
+      delete target.from?.tokenFile;
+    }
+    if (args['api-key-file'] !== undefined) {
+      target.apiKeyFile = args['api-key-file'];
+      delete target.from?.apiKeyFile;
+    }
     const planArgs: PlanArgs = {
       dir: folder,
       env: to,
@@ -95,7 +104,9 @@ async function planPromoted(args: PromoteArgs, to: string, changes: FileChange[]
       'state-dir': args['state-dir'],
       'lock-timeout': '0s',
     };
-    return await runPlanFor(planArgs, target);
+    return await runPlanFor(planArgs, target).catch(async (err: unknown) => {
+      throw await inEnvironment(err, args.dir, target);
+    });
   } finally {
     await rm(copy, { recursive: true, force: true });
   }

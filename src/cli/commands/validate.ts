@@ -18,7 +18,8 @@ import { readFolderOnce, type FolderRead } from '../../manifests/folder-read.js'
 import { UserError } from '../../util/user-error.js';
 
 export async function validate(args: ValidateArgs): Promise<void> {
-  await requireConfigFolder(args.dir);
+  const note = await requireConfigFolder(args.dir);
+  if (note !== null) process.stderr.write(note);
   const shared = await readFolderOnce(args.dir);
   const names = environmentNames(args, shared);
   if (names.length === 0) {

@@ -1,5 +1,6 @@
 /** `poolsync approve [FINGERPRINT]`: its options; the work is in ../commands/approve.ts. */
 import type { Argv, CommandModule } from 'yargs';
+import { adminTokenFileOption, daemonOption } from '../options.js';
 
 export interface ApproveArgs {
   fingerprint?: string;
@@ -18,17 +19,8 @@ export const approveCommand: CommandModule<object, ApproveArgs> = {
         type: 'string',
         describe: 'sha256:… of the held changes (GET /status approval.pending); omit to see them',
       })
-      .option('daemon', {
-        type: 'string',
-        default: process.env.POOLSYNC_DAEMON_URL ?? 'http://127.0.0.1:8080',
-        describe:
-          'The daemon: any replica with --leader-elect (a follower hands the approval to the leader) (env POOLSYNC_DAEMON_URL)',
-      })
-      .option('admin-token-file', {
-        type: 'string',
-        describe:
-          'File holding the daemon admin token (or env POOLSYNC_ADMIN_TOKEN_FILE / POOLSYNC_ADMIN_TOKEN)',
-      })
+      .option('daemon', daemonOption)
+      .option('admin-token-file', adminTokenFileOption)
       .option('as', {
         type: 'string',
         describe: 'Approver name recorded in /status and the run log (default: user@host)',

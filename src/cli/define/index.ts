@@ -11,6 +11,7 @@ import { checkCommand } from './check.js';
 import { completionCommand } from './completion.js';
 import { controlPlaneCommand } from './control-plane.js';
 import { daemonCommand } from './daemon.js';
+import { historyCommand, statusCommand, syncCommand } from './daemon-client.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { initCommand } from './init.js';
@@ -18,6 +19,7 @@ import { planCommand } from './plan.js';
 import { promoteCommand } from './promote.js';
 import { renderCommand } from './render.js';
 import { showCommand } from './show.js';
+import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,10 +34,14 @@ export const COMMANDS: Record<string, AnyCommand> = {
   apply: applyCommand,
   promote: promoteCommand,
   show: showCommand,
+  state: stateCommand,
   render: renderCommand,
   export: exportCommand,
   import: importCommand,
   daemon: daemonCommand,
+  status: statusCommand,
+  sync: syncCommand,
+  history: historyCommand,
   approve: approveCommand,
   'control-plane': controlPlaneCommand,
   completion: completionCommand,

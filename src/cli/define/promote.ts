@@ -1,6 +1,13 @@
 /** `poolsync promote FROM [DIR]`: its options; the work is in ../commands/promote.ts. */
 import type { Argv, CommandModule } from 'yargs';
-import { colorOption, configDirPositional, maxRetriesOption, STATE_DIR } from '../options.js';
+import {
+  apiKeyFileOption,
+  colorOption,
+  configDirPositional,
+  maxRetriesOption,
+  STATE_DIR,
+  tokenFileOption,
+} from '../options.js';
 
 export interface PromoteArgs {
   from: string;
@@ -12,6 +19,8 @@ export interface PromoteArgs {
   color?: boolean;
   'max-retries': number;
   'state-dir': string;
+  'token-file'?: string;
+  'api-key-file'?: string;
 }
 
 export const promoteCommand: CommandModule<object, PromoteArgs> = {
@@ -49,6 +58,14 @@ export const promoteCommand: CommandModule<object, PromoteArgs> = {
       })
       .option('color', colorOption())
       .option('max-retries', maxRetriesOption)
+      .option('token-file', {
+        ...tokenFileOption,
+        describe: "The next environment's token file, over its tokenFile in poolsync.yaml",
+      })
+      .option('api-key-file', {
+        ...apiKeyFileOption,
+        describe: "The next environment's Union API key file, over its apiKeyFile in poolsync.yaml",
+      })
       .option('state-dir', {
         type: 'string',
         default: STATE_DIR,

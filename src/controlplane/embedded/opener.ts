@@ -4,7 +4,7 @@
  * resolved, for everything that keys on it (the apply lock beside it, the identity).
  */
 import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, sep } from 'node:path';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 import { parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
@@ -15,6 +15,9 @@ import type { EmbeddedStateCache } from './options.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../default-url.js';
 
 export { DEFAULT_CONTROL_PLANE_URL };
+
+/** The folder poolsync keeps its state in (`.poolsync/`): created when a `file:` state under it is first used. */
+const STATE_FOLDER = '.poolsync';
 
 declare module '../opener.js' {
   interface OpenOptions {
@@ -34,8 +37,8 @@ declare module '../opener.js' {
     stateCache?: EmbeddedStateCache;
     /**
      * `file:` only: create the state's folder when it does not exist. Off by default: a path
-     * whose folder is missing is a typo, not a new organisation (the default path, under
-     * `.poolsync/`, is always created).
+     * whose folder is missing is a typo, not a new organisation (a path under `.poolsync/`, the
+     * default's among them, is always created).
      */
     createFolder?: boolean;
   }
@@ -82,8 +85,10 @@ export function checkStateFolder(
 ): void {
   if (!url.startsWith('file:') || opts.createFolder) return;
   const path = embeddedStatePath(url, opts.stateDir);
-  if (path === embeddedStatePath(DEFAULT_CONTROL_PLANE_URL, opts.stateDir)) return;
   const folder = dirname(path);
+  // poolsync's own state folder (the default's, an environment's `file:.poolsync/NAME.json`) is
+  // poolsync's to make, as a fresh clone does not have it.
+  if (folder.split(sep).includes(STATE_FOLDER)) return;
   let isFolder = false;
   try {
     isFolder = statSync(folder).isDirectory();

@@ -51,7 +51,6 @@ export function parseApiKey(
   from: UnionApiKey['source'] = { env: API_KEY_ENV },
 ): UnionApiKey {
   const text = raw.trim();
-  rememberSecret(text);
   const bad = (why: string) =>
     new UserError(`the Union API key in ${source} is not valid (${why}): ${FORMAT}`);
   if (text === '') throw bad('empty');
@@ -76,6 +75,9 @@ export function parseApiKey(
   if (endpoint === '') throw bad('no endpoint');
   if (clientId === '') throw bad('no client id');
   if (clientSecret === '') throw bad('no client secret');
+  // Remembered once it is a key: text that is not one (a placeholder, a word) is no secret,
+  // and scrubbing it would mangle every path and message that holds the word.
+  rememberSecret(text);
   rememberSecret(clientSecret);
   // oauth.go: an empty or "None" org means the first label of the host.
   const resolvedOrg = org === '' || org.toLowerCase() === 'none' ? endpoint.split(/[.:]/)[0]! : org;

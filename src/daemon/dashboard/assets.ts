@@ -2,8 +2,9 @@
  * The page's stylesheet and script, inline in the document and allowed by their SHA-256 in the
  * Content Security Policy (page.ts): no file to fetch, nothing external, and no other script
  * or style can run. The script only makes the page live: it re-reads the live part every two
- * seconds (`?part=live`, answered 304 when nothing changed) and sends an approval, with the
- * token the person typed, to POST /approve (the API's own endpoint and code path). Without
+ * seconds (`?part=live`, answered 304 when nothing changed) and sends an approval or a sync,
+ * with the token the person typed, to POST /approve or POST /reconcile (the API's own
+ * endpoints and code paths, as `poolsync approve` and `poolsync sync` use them). Without
  * JavaScript the page is complete for reading and refreshes itself by a <meta> refresh.
  */
 
@@ -56,8 +57,9 @@ details.run > summary { cursor: pointer; display: flex; flex-wrap: wrap; gap: .6
 #approve-panel { display: flex; flex-wrap: wrap; gap: .75rem; align-items: end; }
 #approve-panel label { display: flex; flex-direction: column; font-size: .8rem; color: var(--muted); }
 #approve-panel input { font: inherit; padding: .3rem .4rem; border: 1px solid var(--line); border-radius: 4px; min-width: 16rem; }
-button.approve { font: inherit; font-weight: 600; padding: .35rem .9rem; border-radius: 6px; border: 1px solid #1a7f37; background: #2da44e; color: #fff; cursor: pointer; }
-button.approve:disabled { opacity: .6; cursor: progress; }
+button.approve, button.sync { font: inherit; font-weight: 600; padding: .35rem .9rem; border-radius: 6px; border: 1px solid #1a7f37; background: #2da44e; color: #fff; cursor: pointer; }
+button.approve:disabled, button.sync:disabled { opacity: .6; cursor: progress; }
+#approve-panel button { align-self: end; }
 #approve-result:empty { display: none; }
 #approve-result.ok { color: #116329; } #approve-result.bad { color: #a40e26; }
 .js-only { display: none; } .js .js-only { display: block; } .js #approve-panel.js-only { display: flex; }
@@ -77,9 +79,6 @@ export const SCRIPT = `
   var etag = live.getAttribute('data-etag') || '';
   var busy = false;
 
-  function showPanel() {
-    if (panel) panel.hidden = live.querySelector('button.approve') === null;
-  }
   function say(text, ok) {
     result.textContent = text;
     result.className = ok ? 'ok' : 'bad';
@@ -103,7 +102,6 @@ export const SCRIPT = `
           live.querySelectorAll('details[id]').forEach(function (d) {
             if (Object.prototype.hasOwnProperty.call(open, d.id)) d.open = open[d.id];
           });
-          showPanel();
         }
         state.textContent = 'live, checked ' + new Date().toLocaleTimeString();
       })
@@ -139,7 +137,24 @@ export const SCRIPT = `
       .catch(function (err) { say('Not approved: ' + err.message, false); })
       .then(function () { button.disabled = false; return refresh(); });
   });
-  showPanel();
+  var sync = document.getElementById('sync');
+  if (sync) sync.addEventListener('click', function () {
+    var token = document.getElementById('admin-token').value.trim();
+    if (token === '') {
+      say('Enter the daemon admin token first.', false);
+      return;
+    }
+    sync.disabled = true;
+    fetch('reconcile', { method: 'POST', headers: { authorization: 'Bearer ' + token }, cache: 'no-store', credentials: 'omit' })
+      .then(function (res) {
+        return res.json().catch(function () { return {}; }).then(function (body) {
+          if (res.ok) say('The daemon fetches and reconciles now: the run appears under Recent runs.', true);
+          else say('Not synced (HTTP ' + res.status + '): ' + (body.error || res.statusText), false);
+        });
+      })
+      .catch(function (err) { say('Not synced: ' + err.message, false); })
+      .then(function () { sync.disabled = false; return refresh(); });
+  });
   state.textContent = 'live';
   setInterval(function () { if (!document.hidden) refresh(); }, 2000);
 })();

@@ -11,7 +11,12 @@ import { SCRIPT, STYLE } from './assets.js';
 import { inlineAsset, markup, withIdPrefix, type SafeHtml } from './html.js';
 import { resultBadge } from './parts.js';
 import { runsSection } from './runs-section.js';
-import { connectionsSection, overviewSection, replicasSection } from './state-sections.js';
+import {
+  connectionsSection,
+  managedSection,
+  overviewSection,
+  replicasSection,
+} from './state-sections.js';
 import {
   driftSection,
   heldSection,
@@ -47,6 +52,7 @@ export function liveHtml(s: DaemonStatus, page: PageContext): SafeHtml {
     renderedSection(s),
     problemsSection(s),
     runsSection(s.runs),
+    managedSection(s),
     replicasSection(s),
     connectionsSection(s),
   ]}`;
@@ -86,10 +92,11 @@ export function pageHtml(s: DaemonStatus, page: PageContext, renderedAt: Date): 
       ? `${s.source.repository ?? ''} ${s.source.branch ?? ''}`
       : (s.source.dir ?? 'folder');
   const panel = page.approvals
-    ? markup`<section id="approve-panel" class="js-only" hidden aria-label="Approve held changes">
+    ? markup`<section id="approve-panel" class="js-only" aria-label="Approve held changes, sync now">
 <label>Your name (recorded as the approver)<input id="approver" name="approver" maxlength="200" autocomplete="username"></label>
 <label>Daemon admin token<input id="admin-token" name="admin-token" type="password" autocomplete="off"></label>
-<p class="muted">The token goes only with an approval, to <code>POST /approve</code>; the page keeps it nowhere.</p>
+<button type="button" id="sync" class="sync">Sync now</button>
+<p class="muted">The token goes only with an approval or a sync, to <code>POST /approve</code> or <code>POST /reconcile</code>; the page keeps it nowhere.</p>
 <p id="approve-result" role="status" aria-live="polite"></p>
 </section>`
     : '';
@@ -110,7 +117,7 @@ export function pageHtml(s: DaemonStatus, page: PageContext, renderedAt: Date): 
 ${panel}
 <div id="live" data-etag="${etagOf(live)}">${live}</div>
 </main>
-<footer>Rendered ${renderedAt.toISOString()} from the data of <a href="status">/status</a>. Read-only, but for approving held changes with the daemon admin token.</footer>
+<footer>Rendered ${renderedAt.toISOString()} from the data of <a href="status">/status</a>. Read-only, but for approving held changes and syncing now with the daemon admin token.</footer>
 <script>${inlineAsset(SCRIPT)}</script>
 </body>
 </html>

@@ -19,7 +19,7 @@ export function runsSection(runs: readonly RecentRun[]): SafeHtml {
     'runs',
     'Recent runs',
     runs.map((run, i) => runEntry(run, i === 0)),
-    markup`<p class="muted">The last ${plural(runs.length, 'run')} that evaluated the repository, newest first (polls that found no new commit are left out).</p>`,
+    markup`<p class="muted">The last ${plural(runs.length, 'run')} that evaluated the repository, newest first (polls that found no new commit are left out), kept across restarts; <code>poolsync history</code> lists them.</p>`,
   );
 }
 

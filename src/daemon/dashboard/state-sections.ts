@@ -5,7 +5,7 @@
 import { closingLine } from '../../render/index.js';
 import type { DaemonStatus } from '../status.js';
 import { markup, type SafeHtml } from './html.js';
-import { commitRef, resultBadge, section, when, yesNo } from './parts.js';
+import { commitRef, plural, resultBadge, section, when, yesNo } from './parts.js';
 import type { PageContext } from './work-sections.js';
 
 export function overviewSection(s: DaemonStatus, page?: PageContext): SafeHtml {
@@ -132,5 +132,38 @@ export function connectionsSection(s: DaemonStatus): SafeHtml {
 <thead><tr><th>System</th><th>Where</th><th>State</th><th>Last answered</th><th>Last error</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`,
+  );
+}
+
+/** What poolsync manages here, each with its live status (`poolsync state list` prints the same). */
+export function managedSection(s: DaemonStatus): SafeHtml {
+  const m = s.managed;
+  const title = 'Managed objects';
+  if (m === null) return section('managed', title, markup`<p class="muted">Not read yet.</p>`);
+  if (!m.recorded)
+    return section(
+      'managed',
+      title,
+      markup`<p class="muted">No inventory yet: poolsync has applied nothing to this control plane.</p>`,
+    );
+  const rows = m.objects.map(
+    (o) =>
+      markup`<tr><td><code>${o.address}</code></td><td>${o.status ?? markup`<span class="badge bad">missing</span>`}</td></tr>`,
+  );
+  const more = m.count - m.objects.length;
+  const forgotten =
+    m.forgotten.length > 0
+      ? markup`<p class="muted">Forgotten (never pruned): ${m.forgotten.map((a, i) => markup`${i > 0 ? ', ' : ''}<code>${a}</code>`)}</p>`
+      : '';
+  return section(
+    'managed',
+    title,
+    markup`<details${m.count <= 50 ? markup` open` : ''}><summary>${plural(m.count, 'object')}${m.missing > 0 ? markup` <span class="badge bad">${m.missing} missing</span>` : ''}</summary>
+<table>
+<thead><tr><th>Object</th><th>Live</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>${more > 0 ? markup`<p class="muted">${plural(more, 'more object')}: <code>poolsync state list</code> lists them all.</p>` : ''}</details>
+${forgotten}`,
+    markup`<p class="muted">What poolsync applied here (its inventory), as the last read of the control plane found it; <code>poolsync state list</code> prints the same.</p>`,
   );
 }

@@ -18,7 +18,7 @@ import type { ApplyPolicy } from '../config.js';
 import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics, RunResult } from '../metrics.js';
-import type { ApplyOutcome } from '../run-history.js';
+import type { ApplyOutcome, KeptHistory } from '../run-history.js';
 import type { AppliedCounts, DaemonStatus } from '../status.js';
 import type { StatusUpdate } from './status-update.js';
 
@@ -110,6 +110,11 @@ export interface ReconcilerOptions {
    * is no longer wanted (it would run again later, unasked, and report its own result).
    */
   onRunRecovered?: () => void;
+  /**
+   * The runs kept from before a restart, and where each run's history is kept from now on
+   * (run-history.ts). Absent: the history lives in memory only (tests).
+   */
+  history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
   now?: () => Date;
 }
 
@@ -243,6 +248,8 @@ export interface RunProducts {
   drift: Change[];
   /** What the apply left undone; null when this run applied nothing. */
   applied: ApplyOutcome | null;
+  /** An in-sync run recorded the inventory (/status `managed` is read again). */
+  inventoryWritten?: boolean;
 }
 
 export function noProducts(): RunProducts {

@@ -12,7 +12,9 @@ import { planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
-import type { DaemonStatus } from '../status.js';
+import { MANAGED_LISTED, type DaemonStatus } from '../status.js';
+import type { LiveState } from '../../model/live.js';
+import { managedObjects } from '../../plan/inventory.js';
 import { briefOf } from './gate.js';
 import { errorCode, type RunContext, type RunProducts, type Staged } from './context.js';
 import { mergeUpdates, problemsUpdate, reachedUpdate, type StatusUpdate } from './status-update.js';
@@ -26,9 +28,10 @@ export async function planStage(
   const { o } = ctx;
   ctx.enter('plan');
   let liveInventory: RunProducts['liveInventory'] = undefined;
+  let live: LiveState | null = null;
   const readLive = (need: SettingsNeed) =>
     ctx.timed('live', async () => {
-      const live = await o.pipeline.readLiveState(cp, need);
+      live = await o.pipeline.readLiveState(cp, need);
       liveInventory = live.inventory;
       return live;
     });
@@ -49,7 +52,11 @@ export async function planStage(
     return { ...unreadable(ctx, cp, outcome.error, commit), products: { liveInventory } };
   const { plan } = outcome;
   const remember = { controlPlaneAnswered: true, lastEvaluatedCommit: commit };
-  const status = mergeUpdates(reachedUpdate(cp.backend.name, null, ctx.now()), shownOf(ctx, plan));
+  const status = mergeUpdates(
+    reachedUpdate(cp.backend.name, null, ctx.now()),
+    shownOf(ctx, plan),
+    managedOf(plan, live),
+  );
   if (outcome.kind === 'errors') {
     const message = `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`;
     return {
@@ -61,6 +68,34 @@ export async function planStage(
   }
   const drift = driftOf(ctx, plan, commit);
   return { value: plan, status, products: { plan, liveInventory, drift }, remember };
+}
+
+/**
+ * /status `managed` of a plan's live state, made once per plan object: a plan reused for an
+ * unchanged commit and state (incremental/plan-reuse.ts: the live state's JSON identical) has
+ * the same, so a no-op run builds none (10,000 objects: ~2.5 ms, a seventh of such a run).
+ */
+const managedOfPlan = new WeakMap<Plan, StatusUpdate>();
+
+function managedOf(plan: Plan, live: LiveState | null): StatusUpdate {
+  let update = managedOfPlan.get(plan);
+  if (update === undefined && live !== null) {
+    update = managedUpdate(live);
+    managedOfPlan.set(plan, update);
+  }
+  return update ?? {};
+}
+
+/** /status `managed`: the inventory with live status, as `poolsync state list` shows it. */
+export function managedUpdate(live: LiveState): StatusUpdate {
+  if (live.inventory === undefined) return {};
+  const { objects, ...m } = managedObjects(live, MANAGED_LISTED);
+  return {
+    managed: deepFreeze({
+      ...m,
+      objects: objects.map(({ address, status }) => ({ address, status })),
+    }),
+  };
 }
 
 function unreadable(

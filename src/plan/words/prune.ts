@@ -5,6 +5,8 @@ import { s, type WordsTable } from './params.js';
 
 export const UNMANAGED: WordsTable = {
   PRUNE_OFF: () => 'not in the repository and prune is off: reported, never touched',
+  FORGOTTEN: () =>
+    'taken out of management (`poolsync state forget`): reported, never deleted; `poolsync import` adopts it again',
   NOT_IN_INVENTORY: (p) =>
     `not in the repository, and poolsync did not apply it (it is not in the inventory): ` +
     `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune every ${s(p, 'kind')}`,

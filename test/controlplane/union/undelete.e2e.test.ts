@@ -8,7 +8,7 @@
  * FILE` saves and `apply FILE` applies, after which the plan is empty again.
  */
 import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
@@ -77,6 +77,9 @@ describe('soft-deleted pools and clusters (union stand-in)', () => {
     expect(exp.code).toBe(0);
     const files = (await readdir(out, { recursive: true })).map(String);
     expect(files.filter((f) => /p1|c1|q1/.test(f))).toEqual([]);
+    // Nothing is left to export; with poolsync.yaml (as `init --from-live` writes it) the
+    // folder is a config repository that declares nothing.
+    await writeFile(join(out, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
     const fromExport = await runCli(
       ['plan', out, '--control-plane', url, '--detailed-exitcode'],
       env,

@@ -1,0 +1,208 @@
+/**
+ * `poolsync state list|show|forget` (docs/plan.md, What poolsync manages), in process: the
+ * inventory of an embedded control plane with each object's live status, one object's fields,
+ * and forgetting one: nothing sent, out of the inventory, never pruned afterwards, whatever
+ * `manage:` claims; `import` adopts it again.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { adoptIntoInventory, inventoryStore } from '../../src/apply/inventory.js';
+import { executePlan } from '../../src/apply/index.js';
+import { forget, list, show } from '../../src/cli/commands/state.js';
+import type { StateArgs } from '../../src/cli/define/state.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { applyRun } from '../../src/ops/apply-run.js';
+import { planRun } from '../../src/ops/plan-run.js';
+import { tempFolder } from '../helpers/temp-folder.js';
+import { memoryIo } from '../helpers/memory-io.js';
+import { POOL, QUEUE, cluster, twoEnvironments, writeFiles } from '../environments/helpers.js';
+
+let root: string;
+let repo: string;
+let url: string;
+
+async function applyFolder(dir: string, cpUrl: string, environment?: string): Promise<void> {
+  await applyRun(
+    { kind: 'dir', path: dir, shape: {}, ...(environment ? { environment } : {}) },
+    {
+      locks: {
+        kind: 'acquire',
+        url: cpUrl,
+        stateDir: join(root, 'state'),
+        sharedInventory: null,
+        lockFlag: undefined,
+        lockTimeoutMs: 0,
+        parallelism: 8,
+        maxRetries: 0,
+        tokenFile: undefined,
+      },
+      stderr: () => {},
+      execute: (plan, cp) => executePlan(plan, cp, { parallelism: 8, waitTimeoutMs: 1000 }),
+    },
+  );
+}
+
+const args = (over: Partial<StateArgs> = {}): StateArgs => ({
+  dir: repo,
+  'control-plane': url,
+  'max-retries': 0,
+  'state-dir': join(root, 'state'),
+  output: 'text',
+  ...over,
+});
+
+beforeAll(async () => {
+  root = tempFolder('poolsync-state-');
+  repo = join(root, 'repo');
+  url = `file:${join(root, 'cp.json')}`;
+  await writeFiles(repo, {
+    'poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nmanage: [Queue]\n',
+    'pool.yaml': POOL,
+    'cluster.yaml': cluster('c1'),
+    'queue.yaml': QUEUE,
+  });
+  await applyFolder(repo, url);
+});
+
+describe('poolsync state list and show', () => {
+  it('lists the inventory with each object as the control plane shows it now', async () => {
+    const io = memoryIo();
+    expect(await list(args(), io)).toBe(0);
+    expect(io.err()).toBe('');
+    expect(io.out()).toMatch(
+      /^Control plane: embedded file:.*cp\.json\nInventory: .*cp\.json\.inventory\.json/,
+    );
+    expect(io.out()).toMatch(/^Cluster\/c1 +pool gpu, enabled, health unknown$/m);
+    expect(io.out()).toMatch(/^ClusterPool\/gpu +1 cluster\(s\)$/m);
+    expect(io.out()).toMatch(
+      /^Queue\/training +pool gpu, active, routes to 0 healthy cluster\(s\)$/m,
+    );
+    expect(io.out()).toContain('\n3 managed objects.\n');
+    const json = memoryIo();
+    expect(await list(args({ output: 'json' }), json)).toBe(0);
+    const parsed = JSON.parse(json.out()) as {
+      objects: { address: string }[];
+      forgotten: string[];
+    };
+    expect(parsed.objects.map((o) => o.address)).toEqual([
+      'Cluster/c1',
+      'ClusterPool/gpu',
+      'Queue/training',
+    ]);
+    expect(parsed.forgotten).toEqual([]);
+  });
+
+  it('shows one object with its live fields; an unmanaged or unknown address is one line', async () => {
+    const io = memoryIo();
+    expect(await show(args({ address: 'Queue/training' }), io)).toBe(0);
+    expect(io.out()).toContain('Queue/training: pool gpu, active');
+    expect(io.out()).toMatch(/^ {2}run_concurrency += 10$/m);
+    const missing = memoryIo();
+    expect(await show(args({ address: 'Queue/nope' }), missing)).toBe(1);
+    expect(missing.err()).toBe(
+      'Error: Queue/nope is not managed by poolsync and not on the control plane (`poolsync state list` lists what is managed)\n',
+    );
+    const bad = memoryIo();
+    expect(await show(args({ address: 'training' }), bad)).toBe(1);
+    expect(bad.err()).toMatch(/an address is Kind\/name/);
+  });
+
+  it('says when nothing was applied here yet', async () => {
+    const io = memoryIo();
+    const fresh = `file:${join(root, 'fresh.json')}`;
+    expect(await list(args({ 'control-plane': fresh }), io)).toBe(0);
+    expect(io.out()).toMatch(
+      /No inventory yet \(.*fresh\.json\.inventory\.json\): poolsync has applied nothing here/,
+    );
+  });
+});
+
+describe('poolsync state forget', () => {
+  it('takes an object out of management without a call: a later prune never deletes it, import adopts it again', async () => {
+    const before = readFileSync(join(root, 'cp.json'), 'utf8');
+    const io = memoryIo();
+    expect(await forget(args({ address: 'Queue/training' }), io)).toBe(0);
+    expect(io.out()).toContain('Forgot Queue/training: it left the inventory');
+    expect(io.out()).toContain(`Queue/training is still declared in ${repo}`);
+    // Nothing was sent: the control plane's state is byte for byte what it was.
+    expect(readFileSync(join(root, 'cp.json'), 'utf8')).toBe(before);
+    const record = JSON.parse(readFileSync(join(root, 'cp.json.inventory.json'), 'utf8')) as {
+      addresses: string[];
+      forgotten: string[];
+    };
+    expect(record.addresses).not.toContain('Queue/training');
+    expect(record.forgotten).toEqual(['Queue/training']);
+    const again = memoryIo();
+    expect(await forget(args({ address: 'Queue/training' }), again)).toBe(0);
+    expect(again.out()).toBe('Queue/training is already forgotten: poolsync leaves it alone.\n');
+    const listed = memoryIo();
+    await list(args(), listed);
+    expect(listed.out()).toContain('2 managed objects.');
+    expect(listed.out()).toContain(
+      'Forgotten (never pruned; `poolsync import` adopts one again): Queue/training',
+    );
+
+    // The manifest goes; prune is on and manage: claims every Queue: still not deleted.
+    rmSync(join(repo, 'queue.yaml'));
+    const planned = await planRun({
+      source: {
+        kind: 'acquire',
+        url,
+        stateDir: join(root, 'state'),
+        sharedInventory: null,
+        maxRetries: 0,
+      },
+      desired: { kind: 'folder', dir: repo },
+      environment: null,
+      commit: null,
+      shape: {},
+    });
+    if (planned.kind === 'unreadable' || planned.kind === 'invalid') throw new Error(planned.kind);
+    const change = planned.plan.changes.find((c) => c.address === 'Queue/training')!;
+    expect(change.action).toBe('unmanaged');
+    expect(change.reason).toContain('taken out of management (`poolsync state forget`)');
+    expect(planned.plan.prune_scope?.forgotten).toEqual(['Queue/training']);
+    await applyFolder(repo, url);
+    const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json'), readOnly: true });
+    try {
+      expect((await cp.listQueues()).map((q) => q.name)).toContain('training');
+      // `import` (export's adoption) takes it back: the mark goes.
+      const store = inventoryStore(cp, url, join(root, 'state'));
+      await adoptIntoInventory(store, ['Queue/training']);
+      expect((await store.read())!.forgotten).toBeUndefined();
+    } finally {
+      await cp.close();
+    }
+    writeFileSync(join(repo, 'queue.yaml'), QUEUE);
+  });
+
+  it('refuses an address neither managed nor live', async () => {
+    const io = memoryIo();
+    expect(await forget(args({ address: 'Cluster/ghost' }), io)).toBe(1);
+    expect(io.err()).toMatch(
+      /Cluster\/ghost is neither in the inventory .* nor on the control plane/,
+    );
+  });
+});
+
+describe('poolsync state --env', () => {
+  it("reads the environment's control plane, as plan --env does", async () => {
+    const envRepo = join(root, 'envs');
+    mkdirSync(join(root, 'envstate'));
+    await writeFiles(
+      envRepo,
+      twoEnvironments({ dev: 'file:../envstate/dev.json', prod: 'file:../envstate/prod.json' }),
+    );
+    await applyFolder(envRepo, `file:${join(root, 'envstate/dev.json')}`, 'dev');
+    const io = memoryIo();
+    expect(await list(args({ dir: envRepo, env: 'dev' }), io)).toBe(0);
+    expect(io.out()).toMatch(
+      /^Environment: dev\nControl plane: embedded file:.*envstate\/dev\.json/,
+    );
+    expect(io.out()).toContain('Cluster/c-dev');
+    const none = memoryIo();
+    expect(await list(args({ dir: envRepo }), none)).toBe(1);
+    expect(none.err()).toMatch(/declares environments \(dev, prod\): name one with --env NAME/);
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * `poolsync status`, `poolsync sync` and `poolsync history` against a running daemon, in process
+ * (docs/daemon.md, From the command line): `sync` with the admin token applies the newest
+ * commit at once (an hour's poll interval notwithstanding); the run history, with each run's
+ * commit and plan, outlives a restart; the dashboard shows what `state list` shows and offers
+ * Sync now, which `POST /reconcile` takes with the admin token from the page only.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { history, status, sync } from '../../src/cli/commands/daemon-client.js';
+import type { DaemonClientArgs } from '../../src/cli/define/daemon-client.js';
+import { list } from '../../src/cli/commands/state.js';
+import { memoryIo } from '../helpers/memory-io.js';
+import { manifests } from './fixtures.js';
+import { startOwnTestDaemon, type OwnTestDaemon } from './harness.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const ADMIN = 'admin-token-daemon-client-0123456789';
+const started: OwnTestDaemon[] = [];
+afterEach(async () => {
+  for (const d of started.splice(0)) await d.stop();
+});
+
+async function daemonOn(repo: TestRepo, state: string): Promise<OwnTestDaemon> {
+  const d = await startOwnTestDaemon({
+    repo,
+    state,
+    env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
+    logLevel: 'silent',
+  });
+  await d.daemon.firstRun;
+  return d;
+}
+
+const argsOf = (url: string, over: Partial<DaemonClientArgs> = {}): DaemonClientArgs => ({
+  daemon: url,
+  output: 'text',
+  wait: true,
+  ...over,
+});
+
+describe('poolsync status, sync and history', () => {
+  it('sync applies the next commit at once; status and history say what happened; history outlives a restart', async () => {
+    const repo = new TestRepo();
+    const first = repo.commit(manifests({ batchRunConcurrency: 50 }));
+    const state = tempDir();
+    let d = await daemonOn(repo, state);
+    started.push(d);
+    const url = d.daemon.url;
+
+    const st = memoryIo();
+    expect(await status(argsOf(url), st)).toBe(0);
+    expect(st.out()).toContain(`Daemon ${url}: following ${repo.bare} main, policy all`);
+    expect(st.out()).toContain('Outcome: applied');
+    expect(st.out()).toContain(`Commit: ${first.slice(0, 12)} (applied: ${first.slice(0, 12)})`);
+
+    // A new commit; the daemon polls hourly: sync fetches and applies it now.
+    const second = repo.commit(manifests({ batchRunConcurrency: 70 }));
+    const refused = memoryIo();
+    expect(await sync(argsOf(url), refused)).toBe(1);
+    expect(refused.err()).toMatch(/syncing needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN/);
+    const wrong = memoryIo({ POOLSYNC_ADMIN_TOKEN: 'not-the-admin-token-at-all' });
+    expect(await sync(argsOf(url), wrong)).toBe(1);
+    expect(wrong.err()).toMatch(/answered HTTP 401: missing or wrong bearer token/);
+    const synced = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    expect(await sync(argsOf(url), synced)).toBe(0);
+    expect(synced.out()).toMatch(
+      new RegExp(`^#2 applied .*\\(manual, \\d+ ms\\) commit ${second.slice(0, 12)}: `),
+    );
+    expect(d.daemon.status().appliedCommit).toBe(second);
+
+    const runs = memoryIo();
+    expect(await history(argsOf(url), runs)).toBe(0);
+    expect(runs.out().split('\n')[0]).toMatch(/^#2 applied /);
+    expect(runs.out().split('\n')[1]).toMatch(
+      new RegExp(`^#1 applied .*commit ${first.slice(0, 12)}`),
+    );
+    const one = memoryIo();
+    expect(await history(argsOf(url, { run: 2 }), one)).toBe(0);
+    expect(one.out()).toContain('~ Queue/batch');
+    expect(one.out()).toContain('run_concurrency: 50 → 70');
+
+    // A restart: the runs, their commits and plans, are read back; numbering goes on.
+    // (the daemon alone: the harness's stop() would also remove the repository)
+    await d.daemon.stop();
+    started.splice(0);
+    expect(readFileSync(join(state, 'daemon', 'history.json'), 'utf8')).toContain(second);
+    d = await daemonOn(repo, state);
+    started.push(d);
+    const after = memoryIo();
+    expect(await history(argsOf(d.daemon.url), after)).toBe(0);
+    expect(
+      after
+        .out()
+        .split('\n')
+        .slice(0, 3)
+        .map((l) => l.slice(0, 12)),
+    ).toEqual(['#3 in sync 2', '#2 applied 2', '#1 applied 2']);
+    const kept = memoryIo();
+    expect(await history(argsOf(d.daemon.url, { run: 2, output: 'json' }), kept)).toBe(0);
+    expect(JSON.parse(kept.out())).toMatchObject({
+      id: 2,
+      commit: second,
+      plan: { commit: second },
+    });
+  });
+
+  it('the dashboard lists what state list lists, and offers Sync now; /reconcile refuses another site', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const d = await daemonOn(repo, tempDir());
+    started.push(d);
+    const listed = memoryIo();
+    const stateArgs = {
+      dir: repo.work,
+      'control-plane': `file:${d.cpPath}`,
+      'max-retries': 0,
+      'state-dir': join(d.state, 'state'),
+      output: 'json' as const,
+    };
+    expect(await list(stateArgs, listed)).toBe(0);
+    const objects = (JSON.parse(listed.out()) as { objects: { address: string; status: string }[] })
+      .objects;
+    expect(objects.length).toBeGreaterThan(3);
+    const page = await (await fetch(`${d.daemon.url}/`)).text();
+    const section = page.slice(page.indexOf('id="managed"'));
+    for (const o of objects) {
+      expect(section).toContain(`<code>${o.address}</code>`);
+      expect(section).toContain(o.status);
+    }
+    expect(page).toContain('<button type="button" id="sync" class="sync">Sync now</button>');
+    const crossSite = await fetch(`${d.daemon.url}/reconcile`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'sec-fetch-site': 'cross-site' },
+    });
+    expect(crossSite.status).toBe(403);
+    const sameSite = await fetch(`${d.daemon.url}/reconcile`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'sec-fetch-site': 'same-origin' },
+    });
+    expect(sameSite.status).toBe(202);
+  });
+
+  it('a daemon out of reach is one line', async () => {
+    const io = memoryIo();
+    expect(await status(argsOf('http://127.0.0.1:9'), io)).toBe(1);
+    expect(io.err()).toMatch(
+      /^Error: cannot reach the daemon at http:\/\/127\.0\.0\.1:9\/status: /,
+    );
+  });
+});

@@ -1,0 +1,72 @@
+/**
+ * Every command block of the pages a new user follows runs as written (issue 50), in a fresh
+ * copy of this repository, in order, in one shell (test/docs/run-doc.ts: what is emulated and
+ * the directives a page may give a block).
+ */
+import { describe, expect, it } from 'vitest';
+import { runDoc } from './run-doc.js';
+
+describe('examples/three-backends/README.md', () => {
+  it('runs as written: stand-ins, three planned environments, apply, promotion', async () => {
+    const r = await runDoc('examples/three-backends/README.md');
+    expect(r.code, r.output).toBe(0);
+    for (const env of ['development', 'staging', 'production'])
+      expect(r.output).toContain(`Environment: ${env}`);
+    expect(r.output).toContain('+ staging/queues.yaml');
+    expect(r.output).not.toMatch(/Cluster\/gpu-dev-1.*staging|Error:/);
+  }, 300_000);
+});
+
+describe('examples/environments/README.md', () => {
+  it('runs as written from a fresh clone: every environment planned, promoted and applied', async () => {
+    const r = await runDoc('examples/environments/README.md');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain('+ staging/queues.yaml');
+    expect(r.output).toContain('+ production/queues.yaml');
+    expect(r.output).toMatch(/Queue\/experiments +pool gpu/);
+    expect(r.output).not.toContain('Error:');
+  }, 300_000);
+});
+
+describe('docs/getting-started.md', () => {
+  it('runs as written: init, a change on a branch, its plan as a comment body, the merge applied', async () => {
+    const r = await runDoc('docs/getting-started.md');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain('Added .poolsync/ to');
+    expect(r.output).toMatch(/Plan: 3 to create/);
+    expect(r.output).toMatch(/Apply complete: 3 created/);
+    expect(r.output).toContain('No changes');
+    expect(r.output).toMatch(/Queue\/dev-batch +pool dev/);
+  }, 300_000);
+});
+
+describe('README.md', () => {
+  it('runs as written: the quickstart with the CLI beside it, then the workflow', async () => {
+    const r = await runDoc('README.md');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/First run applied/);
+    expect(r.output).toMatch(/\d+ managed objects/);
+    expect(r.output).toContain('Outcome: applied');
+    expect(r.output).toMatch(/#1 applied/);
+  }, 300_000);
+});
+
+describe('the directives', () => {
+  it('every block of the pages runs, or says why it does not', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { blocksOf, ROOT } = await import('./run-doc.js');
+    for (const page of [
+      'README.md',
+      'docs/getting-started.md',
+      'examples/three-backends/README.md',
+      'examples/environments/README.md',
+    ]) {
+      const skipped = blocksOf(readFileSync(join(ROOT, page), 'utf8')).filter(
+        (b) => b.directive.kind === 'skip',
+      );
+      for (const b of skipped)
+        expect(b.directive.value.length, `${page}:${b.line}`).toBeGreaterThan(20);
+    }
+  });
+});
