@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
-import { SimulationClient } from '../../src/controlplane/rest/sim-client.js';
 import type { PoolContract } from '../../src/model/common.js';
 import { contractSuite } from './contract.js';
+import { simOverHttp } from './sim-http.js';
 
 const DEFAULT_CONTRACT: PoolContract = {
   object_store_ref: { uri: 'abfs://default@acct.dfs.core.windows.net', endpoint: '' },
@@ -27,7 +27,7 @@ contractSuite('HTTP client → server on 127.0.0.1 (persisted, token auth)', asy
   const cp = new HttpControlPlane(server.url, { token, pageSize: 2 });
   return {
     cp,
-    sim: new SimulationClient(server.url, token),
+    sim: simOverHttp(server.url, token),
     defaultContract: DEFAULT_CONTRACT,
     close: async () => {
       await cp.close();

@@ -9,7 +9,7 @@ import { BASELINE_CAPABILITIES, QUEUE_DEFAULTS } from '../../src/model/common.js
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import type { CoreCalls } from './core-calls.js';
-import type { Simulator } from '../../src/controlplane/rest/sim-client.js';
+import type { Simulator } from './sim-http.js';
 
 export interface Subject {
   cp: CoreCalls;

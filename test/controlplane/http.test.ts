@@ -15,9 +15,9 @@ import {
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
 import { flyteadminGateway } from '../../src/standins/flyteadmin/gateway.js';
-import { SimulationClient } from '../../src/controlplane/rest/sim-client.js';
 import { readCapabilities, readLiveState } from '../../src/controlplane/types.js';
 import type { PoolContract } from '../../src/model/common.js';
+import { simOverHttp } from './sim-http.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a';
 const PROD: PoolContract = {
@@ -304,7 +304,7 @@ describe('control-plane API server', () => {
 
   it('fault injection: the client converges through 30% UNAVAILABLE, with nothing created twice', async () => {
     await start({ simulate: true, token: TOKEN });
-    const sim = new SimulationClient(server!.url, TOKEN);
+    const sim = simOverHttp(server!.url, TOKEN);
     await sim.setFaults({ fault_rate: 0.3 });
     const cp = client({ token: TOKEN, pageSize: 7 });
     await cp.createPool('prod', PROD);
@@ -333,7 +333,7 @@ describe('control-plane API server', () => {
 
   it('a retried create whose first attempt landed succeeds (lost responses), and deletes likewise', async () => {
     await start({ simulate: true });
-    const sim = new SimulationClient(server!.url);
+    const sim = simOverHttp(server!.url);
     await sim.setFaults({ lost_response_rate: 0.5 });
     // What is tested is the read-back after a retry, not the retry budget: with the default 8
     // retries, 61 calls at 50 % loss ran out of retries in about one run in ten (61 × 2⁻⁹).
@@ -361,7 +361,7 @@ describe('control-plane API server', () => {
 
   it('latency injection delays every call; a request timeout below it fails as UNAVAILABLE', async () => {
     await start({ simulate: true });
-    const sim = new SimulationClient(server!.url);
+    const sim = simOverHttp(server!.url);
     await sim.setFaults({ latency_ms: 150 });
     const cp = client();
     const t0 = performance.now();
@@ -381,7 +381,7 @@ describe('control-plane API server', () => {
 
   it('sim: cluster status (C5) and queue activity (Q7) over HTTP', async () => {
     await start({ simulate: true });
-    const sim = new SimulationClient(server!.url);
+    const sim = simOverHttp(server!.url);
     await embedded.registerCluster({ name: 'c1' });
     expect(
       (await sim.reportClusterStatus('c1', { secret_store: { locator: 'elsewhere' } })).health,
