@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FlyteadminTransport } from '../../src/controlplane/flyteadmin/transport.js';
+import { JsonHttp } from '../../src/controlplane/json-http.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { until } from '../helpers/until.js';
@@ -68,9 +68,13 @@ describe('an unreachable control plane', () => {
     servers.push(srv);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const { port } = srv.address() as AddressInfo;
-    const t = new FlyteadminTransport(`http://127.0.0.1:${port}`, {
-      minRetryDelayMs: 3_600_000,
-      maxRetryDelayMs: 3_600_000,
+    const t = new JsonHttp(`http://127.0.0.1:${port}`, {
+      service: 'flyteadmin',
+      label: (method, path) => `flyteadmin ${method} ${path}`,
+      apiError: () => new Error('not an error answer') as never,
+      retry: { maxRetries: 6, minDelayMs: 3_600_000, maxDelayMs: 3_600_000 },
+      requestTimeoutMs: 30_000,
+      connections: 32,
     });
     const call = t.call('GET', '/api/v1/domains').catch((e: Error) => e);
     await until('the first answer', () => requests === 1);

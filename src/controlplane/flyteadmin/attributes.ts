@@ -8,7 +8,7 @@
  */
 import type { AssignmentKey } from '../../model/common.js';
 import type { AttributeRow, MatchableResourceType } from '../../model/flyte.js';
-import type { FlyteadminTransport } from './transport.js';
+import type { JsonHttp } from '../json-http.js';
 
 /** MatchableAttributesConfiguration (matchable_resource.proto) as the gateway writes it. */
 interface Configuration {
@@ -33,7 +33,7 @@ export class FlyteadminAttributes {
   private readonly inFlight = new Map<MatchableResourceType, Promise<AttributeRow[]>>();
 
   constructor(
-    private readonly transport: FlyteadminTransport,
+    private readonly http: JsonHttp,
     private readonly org: string,
   ) {}
 
@@ -49,11 +49,11 @@ export class FlyteadminAttributes {
 
   private async list(type: MatchableResourceType): Promise<AttributeRow[]> {
     const org = this.org === '' ? '' : `&org=${encodeURIComponent(this.org)}`;
-    const res = await this.transport.call<{ configurations?: Configuration[] }>(
+    const res = await this.http.call<{ configurations?: Configuration[] } | undefined>(
       'GET',
       `/api/v1/matchable_attributes?resource_type=${type}${org}`,
     );
-    return (res.configurations ?? [])
+    return (res?.configurations ?? [])
       .filter((c) => (c.org ?? '') === '' || c.org === this.org)
       .map((c) => ({
         resource_type: type,
@@ -86,12 +86,12 @@ export class FlyteadminAttributes {
 
   async put(key: AssignmentKey, matching: Record<string, unknown>): Promise<void> {
     const attributes = { ...this.keyFields(key), matching_attributes: matching };
-    await this.transport.call('PUT', attributesPath(key), { attributes });
+    await this.http.call('PUT', attributesPath(key), { attributes });
   }
 
   async remove(key: AssignmentKey, type: MatchableResourceType): Promise<void> {
     const body = { ...this.keyFields(key), resource_type: type };
-    await this.transport.call('DELETE', attributesPath(key), body);
+    await this.http.call('DELETE', attributesPath(key), body);
   }
 
   /** project, domain[, workflow] and org, as both bodies carry them. */

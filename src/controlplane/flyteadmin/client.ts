@@ -32,7 +32,11 @@ import {
   type FlyteadminLive,
 } from '../../model/flyte.js';
 import type { LiveAssignment } from '../../model/live.js';
-import { ControlPlaneError } from '../errors.js';
+import type { Clock } from '../../util/pacer.js';
+import { Reach } from '../../util/reach.js';
+import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
+import { JsonHttp } from '../json-http.js';
+import type { ClientTuning } from '../opener.js';
 import type {
   AssignmentCalls,
   BackendProfile,
@@ -40,18 +44,33 @@ import type {
   ExecutionClusterLabelCalls,
 } from '../types.js';
 import { FlyteadminAttributes } from './attributes.js';
+import { flyteTokenSource, type ClientCredentials } from './auth.js';
 import { readDeployedConfig, type ConfigMapRef } from './deployed-config.js';
 import { listDomains, listProjects } from './projects.js';
-import { FlyteadminTransport, type TransportOptions } from './transport.js';
 
-export interface FlyteadminOptions extends TransportOptions {
+export interface FlyteadminOptions extends ClientTuning {
+  /** OAuth2 client credentials; null or absent: no auth (flyteadmin with useAuth off). */
+  credentials?: ClientCredentials | null | undefined;
   /** flyteidl's `org`, sent on every call and matched on every row read ('' or absent: none). */
-  org?: string;
+  org?: string | undefined;
   /** Where flyteadmin's cluster configuration is read from (null or absent: not read). */
-  clustersConfigMap?: ConfigMapRef | null;
+  clustersConfigMap?: ConfigMapRef | null | undefined;
   /** The Kubernetes credentials for it (default: in-cluster service account or KUBECONFIG). */
-  kubeConfig?: () => Promise<KubeConfig>;
+  kubeConfig?: (() => Promise<KubeConfig>) | undefined;
+  /** Tests: virtual time for backoff and flyteadmin's delays. */
+  clock?: Clock | undefined;
 }
+
+/** gRPC status code (grpc-gateway's error body `code`) → ControlPlaneError code. */
+const GRPC_CODES: Record<number, ControlPlaneErrorCode> = {
+  3: 'INVALID_ARGUMENT',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'UNAUTHENTICATED',
+  9: 'FAILED_PRECONDITION',
+  14: 'UNAVAILABLE',
+  16: 'UNAUTHENTICATED',
+};
 
 export class FlyteadminControlPlane implements ControlPlane {
   readonly backend: BackendProfile = {
@@ -61,7 +80,7 @@ export class FlyteadminControlPlane implements ControlPlane {
   // flyteadmin keeps matchable attributes only: no pools, clusters, queues or capabilities.
   readonly assignments: AssignmentCalls = this;
   readonly executionClusterLabels: ExecutionClusterLabelCalls = this;
-  private readonly transport: FlyteadminTransport;
+  private readonly http: JsonHttp;
   private readonly attributes: FlyteadminAttributes;
   private readonly org: string;
   private readonly clustersConfigMap: ConfigMapRef | null;
@@ -70,9 +89,43 @@ export class FlyteadminControlPlane implements ControlPlane {
 
   /** `baseUrl` is the http(s) URL of flyteadmin (without the `flyteadmin+` prefix or a query). */
   constructor(baseUrl: string, opts: FlyteadminOptions = {}) {
-    this.transport = new FlyteadminTransport(baseUrl, opts);
+    const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    const reach = new Reach();
+    // Each OAuth2 request is tried once: the call's retry loop retries what is transient (no
+    // answer, 5xx, a body cut off) with this client's policy, as for its own calls.
+    const tokens = opts.credentials
+      ? flyteTokenSource(new URL(baseUrl).origin, opts.credentials, {
+          timeoutMs: requestTimeoutMs,
+          retry: { maxRetries: 0, minDelayMs: 0, maxDelayMs: 0 },
+          reach,
+        })
+      : null;
+    this.http = new JsonHttp(baseUrl, {
+      service: 'flyteadmin',
+      label: (method, path) => `flyteadmin ${method} ${path}`,
+      apiError: (method, path, status, text) => apiError(method, path, status, text, !!tokens),
+      // flyteadmin's HTTP gateway reads `Authorization: Bearer` in every configuration
+      // (auth/handlers.go); a refused token is fetched anew once.
+      auth: tokens
+        ? {
+            header: async () => `Bearer ${await tokens.token()}`,
+            refused: () => tokens.invalidate(),
+          }
+        : undefined,
+      retry: {
+        maxRetries: opts.maxRetries ?? 6,
+        minDelayMs: opts.minRetryDelayMs ?? 100,
+        maxDelayMs: opts.maxRetryDelayMs ?? 10_000,
+      },
+      requestTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      connections: opts.connections ?? 32,
+      onPace: opts.onPace,
+      clock: opts.clock,
+      reach,
+    });
     this.org = opts.org ?? '';
-    this.attributes = new FlyteadminAttributes(this.transport, this.org);
+    this.attributes = new FlyteadminAttributes(this.http, this.org);
     this.clustersConfigMap = opts.clustersConfigMap ?? null;
     this.kubeConfig =
       opts.kubeConfig ?? (async () => (await import('../../lease/k8s-lease.js')).loadKubeConfig());
@@ -87,7 +140,7 @@ export class FlyteadminControlPlane implements ControlPlane {
         `${this.clustersConfigMap.namespace}/${this.clustersConfigMap.name}`,
       );
     const q = query.toString();
-    return `flyteadmin+${this.transport.origin}${this.transport.basePath}${q ? `?${q}` : ''}`;
+    return `flyteadmin+${this.http.url}${q ? `?${q}` : ''}`;
   }
 
   /** What the planner needs beyond the managed rows (docs/flyte-oss.md). */
@@ -95,8 +148,8 @@ export class FlyteadminControlPlane implements ControlPlane {
     const [labels, assignments, listed, domains, deployed] = await Promise.all([
       this.attributes.others('EXECUTION_CLUSTER_LABEL'),
       this.attributes.others('CLUSTER_ASSIGNMENT'),
-      listProjects(this.transport, this.org),
-      listDomains(this.transport),
+      listProjects(this.http, this.org),
+      listDomains(this.http),
       readDeployedConfig(this.clustersConfigMap, () => (this.kube ??= this.kubeConfig())),
     ]);
     const projects = listed.projects;
@@ -155,6 +208,33 @@ export class FlyteadminControlPlane implements ControlPlane {
   }
 
   async close(): Promise<void> {
-    await this.transport.close();
+    await this.http.close();
   }
+}
+
+/** grpc-gateway's `{code, message}` error as a ControlPlaneError, with what to do about auth. */
+function apiError(method: string, path: string, status: number, text: string, auth: boolean) {
+  let payload: { code?: unknown; message?: unknown } = {};
+  try {
+    payload = JSON.parse(text) as typeof payload;
+  } catch {
+    // A proxy page, say: the status tells what we know.
+  }
+  const code =
+    (typeof payload.code === 'number' ? GRPC_CODES[payload.code] : undefined) ??
+    (status === 401 || status === 403
+      ? 'UNAUTHENTICATED'
+      : status === 404
+        ? 'NOT_FOUND'
+        : status >= 500
+          ? 'UNAVAILABLE'
+          : 'INVALID_ARGUMENT');
+  const detail = typeof payload.message === 'string' ? payload.message : `HTTP ${status}`;
+  const hint =
+    code !== 'UNAUTHENTICATED'
+      ? ''
+      : auth
+        ? ' (the token was refused: check the client id and secret and their scopes)'
+        : ' (flyteadmin requires authentication: set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE)';
+  return new ControlPlaneError(code, `flyteadmin ${method} ${path}: ${detail}${hint}`);
 }

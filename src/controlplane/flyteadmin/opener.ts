@@ -54,15 +54,10 @@ async function openFlyteadmin(url: string, opts: OpenOptions): Promise<ControlPl
   const [{ FlyteadminControlPlane }, { credentialsFromEnv }, { parseConfigMapRef }] =
     await Promise.all([import('./client.js'), import('./auth.js'), import('./deployed-config.js')]);
   return new FlyteadminControlPlane(parsed.toString(), {
+    ...opts.http,
     credentials: await credentialsFromEnv(url),
     org: org.trim(),
     clustersConfigMap:
       configMap.trim() === '' ? null : parseConfigMapRef(configMap, 'clusters-configmap'),
-    ...(opts.http?.requestTimeoutMs !== undefined
-      ? { requestTimeoutMs: opts.http.requestTimeoutMs }
-      : {}),
-    ...(opts.http?.maxRetries !== undefined ? { maxRetries: opts.http.maxRetries } : {}),
-    ...(opts.http?.connections !== undefined ? { connections: opts.http.connections } : {}),
-    ...(opts.http?.onPace ? { onPace: opts.http.onPace } : {}),
   });
 }

@@ -11,7 +11,7 @@
  */
 import type { ProjectState } from '../../model/flyte.js';
 import { ControlPlaneError } from '../errors.js';
-import type { FlyteadminTransport } from './transport.js';
+import type { JsonHttp } from '../json-http.js';
 
 const STATES: readonly ProjectState[] = [
   'ACTIVE',
@@ -42,13 +42,10 @@ interface ListedProject {
   domains: string[];
 }
 
-export async function listProjects(
-  transport: FlyteadminTransport,
-  org: string,
-): Promise<ProjectList> {
+export async function listProjects(http: JsonHttp, org: string): Promise<ProjectList> {
   const [current, archived] = await Promise.all([
-    listAll(transport, org, ''),
-    listAll(transport, org, 'eq(state,1)'),
+    listAll(http, org, ''),
+    listAll(http, org, 'eq(state,1)'),
   ]);
   const byId = new Map<string, ProjectState>();
   const domains = new Set<string>();
@@ -68,18 +65,17 @@ export async function listProjects(
  * One ListProjects call: without a limit flyteadmin answers every project at once
  * (gormimpl/project_repo.go: no LIMIT when `limit` is 0), so no page waits for another.
  */
-async function listAll(
-  transport: FlyteadminTransport,
-  org: string,
-  filters: string,
-): Promise<ListedProject[]> {
+async function listAll(http: JsonHttp, org: string, filters: string): Promise<ListedProject[]> {
   const query = new URLSearchParams();
   if (filters !== '') query.set('filters', filters);
   if (org !== '') query.set('org', org);
   const q = query.toString();
-  const res = await transport.call<ProjectsPage>('GET', `/api/v1/projects${q ? `?${q}` : ''}`);
+  const res = await http.call<ProjectsPage | undefined>(
+    'GET',
+    `/api/v1/projects${q ? `?${q}` : ''}`,
+  );
   const out: ListedProject[] = [];
-  for (const p of res.projects ?? []) {
+  for (const p of res?.projects ?? []) {
     if (!p.id || ((p.org ?? '') !== '' && p.org !== org)) continue;
     const domains = (p.domains ?? []).map((d) => d.id ?? '').filter((d) => d !== '');
     out.push({ id: p.id, state: projectState(p.state), domains });
@@ -95,15 +91,15 @@ function projectState(raw: string | number | undefined): ProjectState {
 }
 
 /** GetDomains, or null where this flyteadmin has no such route (before v1.13.0). */
-export async function listDomains(transport: FlyteadminTransport): Promise<string[] | null> {
-  let res: { domains?: { id?: string }[] };
+export async function listDomains(http: JsonHttp): Promise<string[] | null> {
+  let res: { domains?: { id?: string }[] } | undefined;
   try {
-    res = await transport.call<{ domains?: { id?: string }[] }>('GET', '/api/v1/domains');
+    res = await http.call<typeof res>('GET', '/api/v1/domains');
   } catch (err) {
     if (err instanceof ControlPlaneError && err.code === 'NOT_FOUND') return null;
     throw err;
   }
-  return (res.domains ?? [])
+  return (res?.domains ?? [])
     .map((d) => d.id ?? '')
     .filter((d) => d !== '')
     .sort();

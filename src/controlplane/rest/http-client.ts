@@ -1,13 +1,11 @@
 /**
  * HttpControlPlane: the ControlPlane interface over the control-plane REST API
- * (schemas/control-plane.openapi.yaml), through RestTransport (transport.ts: undici).
- *
- * One keep-alive connection pool per client. Transient failures (connection errors,
- * timeouts, 429, 5xx/UNAVAILABLE, a body cut off after its headers) are retried by one loop
- * (`call`): exponential backoff with jitter, honouring Retry-After. Because a retried write may have
- * landed the first time, a create answered ALREADY_EXISTS (or a delete answered NOT_FOUND)
- * *after a retry* is checked by reading the object back. The bearer token is only ever put
- * in the Authorization header: no message, log or error of this module contains it.
+ * (schemas/control-plane.openapi.yaml), through JsonHttp (../json-http.ts: undici, one
+ * keep-alive pool, one retry loop for every transient failure, the bearer token only ever in
+ * the Authorization header, never in a message, log or error). Because a retried write may
+ * have landed the first time, a create answered ALREADY_EXISTS (or a delete answered
+ * NOT_FOUND) *after a retry* is checked by reading the object back. Whole lists are read as
+ * page chains (`list`).
  */
 import {
   DEFAULT_POOL,
@@ -27,7 +25,10 @@ import type {
   LiveQueue,
   QueueMetrics,
 } from '../../model/live.js';
-import { ControlPlaneError } from '../errors.js';
+import type { InventoryRecord } from '../../model/inventory.js';
+import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from '../errors.js';
+import { JsonHttp } from '../json-http.js';
+import type { ClientTuning } from '../opener.js';
 import type {
   ApplyLockLease,
   ApplyLockProvider,
@@ -42,10 +43,32 @@ import type {
   QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
-import type { InventoryRecord } from '../../model/inventory.js';
-import { RestTransport, type Attempts, type HttpControlPlaneOptions } from './transport.js';
 
-export { CONNECT_RETRIES, type HttpControlPlaneOptions } from './transport.js';
+export interface HttpControlPlaneOptions extends ClientTuning {
+  /** Bearer token (never logged). */
+  token?: string | undefined;
+}
+
+interface Page<T> {
+  items: T[];
+  next_page_token: string | null;
+  shard?: { index: number; count: number };
+  /** Items in the whole list (servers that send it). */
+  total?: number;
+}
+
+type Shard = { index: number; count: number } | null;
+
+const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'UNAUTHENTICATED',
+  404: 'NOT_FOUND',
+  409: 'ALREADY_EXISTS',
+  412: 'FAILED_PRECONDITION',
+  413: 'INVALID_ARGUMENT',
+  503: 'UNAVAILABLE',
+};
 
 export class HttpControlPlane implements ControlPlane {
   readonly backend: BackendProfile = { name: 'poolsync REST API' };
@@ -56,10 +79,36 @@ export class HttpControlPlane implements ControlPlane {
   readonly queues: QueueCalls = this;
   readonly assignments: AssignmentCalls = this;
   readonly capabilityCalls: CapabilityCalls = this;
-  private readonly http: RestTransport;
+  private readonly http: JsonHttp;
+  private readonly token: string | undefined;
+  private readonly pageSize: number;
+  private readonly listShards: number;
 
   constructor(baseUrl: string, opts: HttpControlPlaneOptions = {}) {
-    this.http = new RestTransport(baseUrl, opts);
+    const connections = Math.max(1, opts.connections ?? 32);
+    const token = opts.token || undefined;
+    this.token = token;
+    // The API's largest page (MAX_PAGE_SIZE, schemas/control-plane.openapi.yaml): latency, not
+    // payload, dominates a remote read, so fewer round trips win.
+    this.pageSize = opts.pageSize ?? 5000;
+    this.listShards = Math.max(1, Math.min(64, opts.listShards ?? Math.min(16, connections)));
+    this.http = new JsonHttp(baseUrl, {
+      service: 'the control plane',
+      label: (method, path) => `${method} ${this.url}${path}`,
+      apiError: (method, path, status, text) => this.apiError(method, path, status, text),
+      auth: token ? { header: async () => `Bearer ${token}` } : undefined,
+      plainHttpHint: (plain) =>
+        `if it is a plain-HTTP server (\`poolsync control-plane serve\` is), use --control-plane ${plain}`,
+      retry: {
+        maxRetries: opts.maxRetries ?? 8,
+        minDelayMs: opts.minRetryDelayMs ?? 100,
+        maxDelayMs: opts.maxRetryDelayMs ?? 10_000,
+      },
+      requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+      connections,
+      onPace: opts.onPace,
+    });
   }
 
   /** The control plane's address, for messages (never carries credentials). */
@@ -67,7 +116,6 @@ export class HttpControlPlane implements ControlPlane {
     return this.http.url;
   }
 
-  /** The server's lease-style apply lock (PUT/DELETE/GET /v1/apply-lock). */
   /** The inventory the server keeps beside its state (GET/PUT /v1/inventory). */
   readonly inventory: InventoryCalls = {
     readInventory: async () =>
@@ -75,6 +123,7 @@ export class HttpControlPlane implements ControlPlane {
         .inventory,
     writeInventory: async (record) => void (await this.http.call('PUT', '/v1/inventory', record)),
   };
+  /** The server's lease-style apply lock (PUT/DELETE/GET /v1/apply-lock). */
   readonly applyLock: ApplyLockProvider = {
     acquireApplyLock: (request) => this.http.call('PUT', '/v1/apply-lock', request),
     releaseApplyLock: (id) => this.http.call('DELETE', '/v1/apply-lock', { id }),
@@ -87,7 +136,7 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   listPools(): Promise<LivePool[]> {
-    return this.http.list<LivePool>('/v1/pools', byName);
+    return this.list<LivePool>('/v1/pools', byName);
   }
 
   getPool(name: string): Promise<LivePool> {
@@ -95,7 +144,7 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   listClusters(): Promise<LiveCluster[]> {
-    return this.http.list<LiveCluster>('/v1/clusters', byName);
+    return this.list<LiveCluster>('/v1/clusters', byName);
   }
 
   getCluster(name: string): Promise<LiveCluster> {
@@ -103,7 +152,7 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   listQueues(): Promise<LiveQueue[]> {
-    return this.http.list<LiveQueue>('/v1/queues', byName);
+    return this.list<LiveQueue>('/v1/queues', byName);
   }
 
   getQueue(name: string): Promise<LiveQueue> {
@@ -111,7 +160,7 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   listAssignments(): Promise<LiveAssignment[]> {
-    return this.http.list<LiveAssignment>('/v1/assignments', assignmentKeyString);
+    return this.list<LiveAssignment>('/v1/assignments', assignmentKeyString);
   }
 
   queueMetrics(name: string): Promise<QueueMetrics> {
@@ -128,7 +177,7 @@ export class HttpControlPlane implements ControlPlane {
     readBack: () => Promise<T>,
     matches: (live: T) => boolean,
   ): Promise<T> {
-    const attempts: Attempts = { retried: false };
+    const attempts = { retried: false };
     try {
       return await this.http.call<T>('POST', path, body, attempts);
     } catch (err) {
@@ -142,7 +191,7 @@ export class HttpControlPlane implements ControlPlane {
 
   /** A delete whose earlier attempt may have landed: NOT_FOUND after a retry is success. */
   private async remove(path: string): Promise<void> {
-    const attempts: Attempts = { retried: false };
+    const attempts = { retried: false };
     try {
       await this.http.call('DELETE', path, undefined, attempts);
     } catch (err) {
@@ -243,6 +292,88 @@ export class HttpControlPlane implements ControlPlane {
       }
       throw err;
     });
+  }
+
+  private apiError(method: string, path: string, status: number, text: string) {
+    let payload: { code?: unknown; message?: unknown; address?: unknown; rule?: unknown } = {};
+    try {
+      payload = JSON.parse(text) as typeof payload;
+    } catch {
+      // Not our API (a proxy page, say): fall back to the status.
+    }
+    const code = ERROR_CODES.includes(payload.code as ControlPlaneErrorCode)
+      ? (payload.code as ControlPlaneErrorCode)
+      : (STATUS_CODES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'INVALID_ARGUMENT'));
+    let message =
+      typeof payload.message === 'string'
+        ? payload.message
+        : `${method} ${this.url}${path} answered HTTP ${status}`;
+    // What to do about a 401/403: the token is missing, or not this control plane's.
+    if (status === 401 || status === 403)
+      message +=
+        this.token === undefined
+          ? '; no token was sent: set POOLSYNC_TOKEN (or POOLSYNC_TOKEN_FILE), or pass --token-file FILE'
+          : '; the token was refused: check the token in POOLSYNC_TOKEN / POOLSYNC_TOKEN_FILE / --token-file is the one of this control plane';
+    return new ControlPlaneError(
+      code,
+      message,
+      typeof payload.address === 'string' ? payload.address : null,
+      typeof payload.rule === 'string' ? payload.rule : null,
+    );
+  }
+
+  private page<T>(path: string, token: string | null, shard: Shard): Promise<Page<T>> {
+    let query = `?limit=${this.pageSize}`;
+    if (token) query += `&page_token=${encodeURIComponent(token)}`;
+    if (shard) query += `&shards=${shard.count}&shard=${shard.index}`;
+    return this.http.call('GET', `${path}${query}`);
+  }
+
+  /** Follows one page chain from `token` to its end; false when the server ignored `shard`. */
+  private async chain<T>(path: string, token: string | null, shard: Shard, into: T[]) {
+    do {
+      const page: Page<T> = await this.page<T>(path, token, shard);
+      // A server that ignores `shards` answers the whole list: not a shard of it.
+      if (shard && page.shard?.count !== shard.count) return false;
+      for (const item of page.items) into.push(item);
+      token = page.next_page_token;
+    } while (token);
+    return true;
+  }
+
+  /**
+   * A whole list, sorted by key as the API sorts it. The first page is read alone (most lists
+   * fit one page); the rest is read as `listShards` shard chains at once and merged, so 50,000
+   * queues take 1 + ⌈45,000 ÷ (shards × page)⌉ round trips in a row instead of 10.
+   */
+  private async list<T>(path: string, keyOf: (item: T) => string): Promise<T[]> {
+    const first = await this.page<T>(path, null, null);
+    const after = first.next_page_token;
+    if (!after) return first.items;
+    const rest: T[] = [];
+    // As many shard chains as pages remain (when the server says how many items there are).
+    const remainingPages =
+      typeof first.total === 'number'
+        ? Math.ceil((first.total - first.items.length) / this.pageSize)
+        : Infinity;
+    const count = Math.max(1, Math.min(this.listShards, remainingPages));
+    const sharded =
+      count > 1 &&
+      (
+        await Promise.all(
+          Array.from({ length: count }, (_, index) =>
+            this.chain(path, after, { index, count }, rest),
+          ),
+        )
+      ).every(Boolean);
+    if (!sharded) {
+      rest.length = 0;
+      await this.chain(path, after, null, rest);
+      return [...first.items, ...rest];
+    }
+    const keyed = rest.map((item) => [keyOf(item), item] as const);
+    keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...first.items, ...keyed.map(([, item]) => item)];
   }
 
   async close(): Promise<void> {

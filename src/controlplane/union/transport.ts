@@ -23,12 +23,12 @@ import {
   createConnectTransport,
   createGrpcTransport,
 } from '@connectrpc/connect-node';
-import { backoffDelay } from '../../util/backoff.js';
-import { connectFailure, connectionLost, type Reach } from '../../util/reach.js';
+import { connectFailure, connectionLost, Reach } from '../../util/reach.js';
 import { ControlPlaneError, unreachable, type ControlPlaneErrorCode } from '../errors.js';
 import type { TokenSource } from './oauth.js';
 import type { RetryPolicy } from '../../util/retry-policy.js';
-import { SYSTEM_CLOCK, type Clock, type Pacer } from '../../util/pacer.js';
+import type { Clock, Pacer } from '../../util/pacer.js';
+import { retrying, type Attempt } from '../retry.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 
 export type UnionProtocol = 'connect' | 'grpc';
@@ -180,45 +180,40 @@ const serverError = (err: ConnectError): boolean =>
   err.code === Code.Unknown || err.code === Code.Internal;
 
 /** Runs `fn` with retries of what is transient (see above); every error mapped to ControlPlaneError. */
-export async function withRetry<T>(
+export function withRetry<T>(
   call: CallInfo,
   policy: UnionRetry,
   fn: (state: CallState) => Promise<T>,
 ): Promise<T> {
-  const state: CallState = { retried: false };
   const idempotent = call.idempotent ?? READ_RPC.test(call.rpc);
-  const { pacer } = policy;
-  for (let attempt = 0; ; attempt++) {
+  const reach = policy.reach ?? new Reach();
+  return retrying({ ...policy, reach }, async (n): Promise<Attempt<T>> => {
     try {
-      const result = await (pacer ? pacer.run(() => fn(state)) : fn(state));
-      pacer?.answered();
-      if (policy.reach) policy.reach.answered = true;
-      return result;
+      const value = await fn({ retried: n > 0 });
+      reach.answered = true;
+      return { ok: true, value };
     } catch (err) {
       if (!(err instanceof ConnectError)) throw toControlPlaneError(err, call);
       const failure = connectFailure(err);
       // Anything but a failure to connect came from Union (or a proxy in front of it).
-      if (failure === null && policy.reach && err.cause === undefined) policy.reach.answered = true;
-      const budget = policy.reach
-        ? policy.reach.budget(policy.maxRetries, failure)
-        : policy.maxRetries;
-      const transient =
-        failure !== null ||
-        (RETRIED.has(err.code) && connectionLost(err) === null) ||
-        (idempotent && (connectionLost(err) !== null || serverError(err)));
-      if (!transient || attempt >= budget) {
-        if (failure && policy.origin)
-          throw unreachable(call.rpc, 'Union', policy.origin, failure, attempt + 1);
-        throw toControlPlaneError(err, call);
-      }
-      state.retried = true;
-      const backoff = backoffDelay(attempt + 1, policy.minDelayMs, policy.maxDelayMs);
-      if (err.code === Code.ResourceExhausted) {
-        // Union's own delay, uncapped; with a pacer it holds every call, not only this one.
-        const asked = retryInfoMs(err) ?? backoff;
-        if (pacer) pacer.throttled(asked, 'RESOURCE_EXHAUSTED');
-        else await (policy.clock ?? SYSTEM_CLOCK).sleep(asked);
-      } else await (policy.clock ?? SYSTEM_CLOCK).sleep(backoff);
+      if (failure === null && err.cause === undefined) reach.answered = true;
+      const lost = connectionLost(err) !== null;
+      const exhausted = err.code === Code.ResourceExhausted;
+      return {
+        ok: false,
+        transient:
+          failure !== null ||
+          (RETRIED.has(err.code) && !lost) ||
+          (idempotent && (lost || serverError(err))),
+        failure,
+        throttled: exhausted
+          ? { said: 'RESOURCE_EXHAUSTED', delayMs: retryInfoMs(err) }
+          : undefined,
+        error: (attempts) =>
+          failure && policy.origin
+            ? unreachable(call.rpc, 'Union', policy.origin, failure, attempts)
+            : (toControlPlaneError(err, call) as Error),
+      };
     }
-  }
+  });
 }

@@ -1,0 +1,210 @@
+/**
+ * JSON over HTTP to one server, on undici, for the backends that speak it (rest/: poolsync's
+ * REST API, flyteadmin/: flyteadmin's gateway): one keep-alive connection pool, the token only
+ * ever in the Authorization header (asked again once when the server refuses it), every call
+ * through the one retry loop (retry.ts) and the client's pacer (util/pacer.ts).
+ *
+ * Transient, and retried: a failure to connect, a connection lost or timed out, 429 and 5xx
+ * (the server's Retry-After holding every call), a body cut off after its headers (a reset, a
+ * connection closed short of its Content-Length, a body timeout) and a 2xx body that is not
+ * JSON. The whole call is made again, never a resumed (Range) request, which would repeat a
+ * write; `sent.retried` tells a write's "may have landed" check. close() ends every wait.
+ */
+import { Pool, type Dispatcher } from 'undici';
+import { retryAfterMs } from '../util/backoff.js';
+import { Pacer, type Clock } from '../util/pacer.js';
+import { connectFailure, Reach } from '../util/reach.js';
+import type { RetryPolicy } from '../util/retry-policy.js';
+import {
+  CONNECT_FAILURE_CODES,
+  CONNECTION_LOST_CODES,
+  TRANSIENT_STATUS,
+} from '../util/transient-http.js';
+import { ControlPlaneError, UnreachableError, unreachable } from './errors.js';
+import type { ClientTuning } from './opener.js';
+import { retrying, type Attempt, type Failed } from './retry.js';
+
+/** Transport failures worth a retry: the connect failures and those of a connection in use. */
+const RETRY_ERROR_CODES = [
+  ...CONNECT_FAILURE_CODES,
+  ...CONNECTION_LOST_CODES,
+  'ETIMEDOUT',
+  'UND_ERR_CLOSED',
+];
+
+export interface JsonHttpOptions extends Pick<ClientTuning, 'connectTimeoutMs' | 'onPace'> {
+  /** Who answers, in messages and pace events: `the control plane`, `flyteadmin`. */
+  service: string;
+  /** A call as messages name it: `GET http://host/v1/pools`, `flyteadmin GET /api/v1/…`. */
+  label: (method: string, path: string) => string;
+  /** The error of an answer that is neither 2xx nor transient. */
+  apiError: (method: string, path: string, status: number, text: string) => ControlPlaneError;
+  /**
+   * The Authorization header's value (else none sent) and, when it can be fetched anew, what to
+   * do when the server refuses it (401): the call is then sent once more.
+   */
+  auth?: { header(): Promise<string>; refused?(): void } | undefined;
+  /** What to say when https:// meets a plain-HTTP server, given the URL to use instead. */
+  plainHttpHint?: ((plain: string) => string) | undefined;
+  retry: RetryPolicy;
+  requestTimeoutMs: number;
+  connections: number;
+  clock?: Clock | undefined;
+  /** Whether the server has answered yet, shared with its token requests (util/reach.ts). */
+  reach?: Reach | undefined;
+}
+
+export class JsonHttp {
+  readonly origin: string;
+  readonly basePath: string;
+  private readonly pool: Pool;
+  private readonly reach: Reach;
+  private readonly pacer: Pacer;
+  private readonly closing = new AbortController();
+
+  constructor(
+    baseUrl: string,
+    private readonly o: JsonHttpOptions,
+  ) {
+    const url = new URL(baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.reach = o.reach ?? new Reach();
+    this.pacer = new Pacer(o.service, o.connections, o.clock, o.onPace);
+    this.pool = new Pool(this.origin, {
+      connections: o.connections,
+      connectTimeout: o.connectTimeoutMs,
+      headersTimeout: o.requestTimeoutMs,
+      bodyTimeout: o.requestTimeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  /** The server's address, for messages (never carries credentials). */
+  get url(): string {
+    return `${this.origin}${this.basePath}`;
+  }
+
+  /** One call: the parsed body (undefined when empty); throws ControlPlaneError. */
+  call<T>(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    body?: unknown,
+    sent: { retried: boolean } = { retried: false },
+  ): Promise<T> {
+    const label = this.o.label(method, path);
+    const payload = body === undefined ? null : JSON.stringify(body);
+    const loop = { ...this.o.retry, reach: this.reach, pacer: this.pacer, clock: this.o.clock };
+    return retrying({ ...loop, signal: this.closing.signal }, async (n) => {
+      if (this.closing.signal.aborted)
+        throw new ControlPlaneError('UNAVAILABLE', `${label}: the client was closed`);
+      if (n > 0) sent.retried = true;
+      return this.attempt<T>(method, path, label, payload);
+    });
+  }
+
+  private async attempt<T>(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    label: string,
+    payload: string | null,
+  ): Promise<Attempt<T>> {
+    const { service } = this.o;
+    const again = (why: string): Failed => ({
+      ok: false,
+      transient: true,
+      error: (n) => unavailable(`${label}: ${why}, still failing after ${n - 1} retries`),
+    });
+    let res: Dispatcher.ResponseData;
+    for (let refreshed = false; ; refreshed = true) {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (payload !== null) headers['content-type'] = 'application/json';
+      try {
+        if (this.o.auth) headers.authorization = await this.o.auth.header();
+      } catch (err) {
+        return this.authFailure(err, label);
+      }
+      try {
+        res = await this.pool.request({
+          path: `${this.basePath}${path}`,
+          method,
+          headers,
+          body: payload,
+        });
+      } catch (err) {
+        return this.transportFailure(err, label);
+      }
+      this.reach.answered = true;
+      if (res.statusCode !== 401 || !this.o.auth?.refused || refreshed) break;
+      await res.body.dump();
+      this.o.auth.refused();
+    }
+    const status = res.statusCode;
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      const e = err as { code?: string; message: string };
+      return again(`${service}'s answer could not be read (body cut off: ${e.code ?? e.message})`);
+    }
+    if (TRANSIENT_STATUS.includes(status)) {
+      const asked = retryAfterMs(res.headers['retry-after']);
+      const throttled = status === 429 || asked !== null;
+      return {
+        ...again(`${service} is unavailable (HTTP ${status})`),
+        throttled: throttled ? { said: `HTTP ${status}`, delayMs: asked } : undefined,
+      };
+    }
+    if (status < 200 || status >= 300) throw this.o.apiError(method, path, status, text);
+    if (text === '') return { ok: true, value: undefined as T };
+    try {
+      return { ok: true, value: JSON.parse(text) as T };
+    } catch {
+      return again(
+        `${service}'s answer could not be read (HTTP ${status} with a body that is not JSON)`,
+      );
+    }
+  }
+
+  /** The token endpoint failed: transient when it did not answer (UNAVAILABLE). */
+  private authFailure(err: unknown, label: string): Failed {
+    const failure = err instanceof UnreachableError ? err.failure : null;
+    return {
+      ok: false,
+      transient: err instanceof ControlPlaneError && err.code === 'UNAVAILABLE',
+      failure,
+      error: (n) =>
+        failure ? unreachable(label, this.o.service, this.origin, failure, n) : (err as Error),
+    };
+  }
+
+  /** No answer at all: retried when it is a failure to connect or a connection lost. */
+  private transportFailure(err: unknown, label: string): Failed {
+    const e = err as { code?: string; message?: string };
+    const code = e.code ?? e.message ?? String(err);
+    const failure = connectFailure(err);
+    const plain = `http:${this.origin.slice('https:'.length)}${this.basePath}`;
+    return {
+      ok: false,
+      transient: failure !== null || RETRY_ERROR_CODES.includes(code),
+      failure,
+      error: (n) => {
+        const hint = this.o.plainHttpHint;
+        if (hint && /^(ERR_SSL_|EPROTO$)/.test(code) && this.origin.startsWith('https:'))
+          return unavailable(
+            `${label}: the TLS handshake failed (${code}): the server does not speak HTTPS; ${hint(plain)}`,
+          );
+        if (failure) return unreachable(label, this.o.service, this.origin, failure, n);
+        const tries = `${n} attempt${n === 1 ? '' : 's'}`;
+        return unavailable(`${label}: cannot reach ${this.o.service} (${code}, ${tries})`);
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing.abort();
+    return this.pool.close();
+  }
+}
+
+const unavailable = (message: string) => new ControlPlaneError('UNAVAILABLE', message);
