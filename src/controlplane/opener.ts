@@ -4,7 +4,8 @@
  * small: it loads its client on demand, so a URL of one backend never pays for another's
  * libraries (undici, connect, protobuf) at start-up.
  */
-import type { PaceListener } from '../util/pacer.js';
+import type { Clock, PaceListener } from '../util/pacer.js';
+import type { RetryPolicy } from '../util/retry-policy.js';
 import type { ControlPlane } from './types.js';
 
 /**
@@ -42,6 +43,17 @@ export interface ClientTuning {
    * `shards`/`shard`), default min(16, connections); 1 reads page after page.
    */
   listShards?: number;
+  /** Tests: virtual time for backoff and the server's delays. */
+  clock?: Clock;
+}
+
+/** The retry policy `tuning` asks for, else the backend's own. */
+export function retryPolicy(tuning: ClientTuning, defaults: RetryPolicy): RetryPolicy {
+  return {
+    maxRetries: tuning.maxRetries ?? defaults.maxRetries,
+    minDelayMs: tuning.minRetryDelayMs ?? defaults.minDelayMs,
+    maxDelayMs: tuning.maxRetryDelayMs ?? defaults.maxDelayMs,
+  };
 }
 
 export interface BackendOpener {

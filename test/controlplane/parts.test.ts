@@ -19,6 +19,8 @@ import {
 } from '../../src/controlplane/types.js';
 import { UnionControlPlane } from '../../src/controlplane/union/union.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
+import { Reach } from '../../src/util/reach.js';
+import { DEFAULT_RETRY } from '../../src/util/retry-policy.js';
 
 const opened: ControlPlane[] = [];
 afterEach(async () => {
@@ -34,6 +36,9 @@ const union = () =>
       transport: createConnectTransport({ baseUrl: NOWHERE, httpVersion: '1.1' }),
       org: 'acme',
       url: `union+${NOWHERE}`,
+      retry: { ...DEFAULT_RETRY, reach: new Reach(), origin: NOWHERE },
+      pageSize: 1000,
+      parallelism: 32,
     }),
   );
 

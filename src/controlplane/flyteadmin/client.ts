@@ -32,11 +32,10 @@ import {
   type FlyteadminLive,
 } from '../../model/flyte.js';
 import type { LiveAssignment } from '../../model/live.js';
-import type { Clock } from '../../util/pacer.js';
 import { Reach } from '../../util/reach.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 import { JsonHttp } from '../json-http.js';
-import type { ClientTuning } from '../opener.js';
+import { retryPolicy, type ClientTuning } from '../opener.js';
 import type {
   AssignmentCalls,
   BackendProfile,
@@ -57,8 +56,6 @@ export interface FlyteadminOptions extends ClientTuning {
   clustersConfigMap?: ConfigMapRef | null | undefined;
   /** The Kubernetes credentials for it (default: in-cluster service account or KUBECONFIG). */
   kubeConfig?: (() => Promise<KubeConfig>) | undefined;
-  /** Tests: virtual time for backoff and flyteadmin's delays. */
-  clock?: Clock | undefined;
 }
 
 /** gRPC status code (grpc-gateway's error body `code`) → ControlPlaneError code. */
@@ -112,11 +109,7 @@ export class FlyteadminControlPlane implements ControlPlane {
             refused: () => tokens.invalidate(),
           }
         : undefined,
-      retry: {
-        maxRetries: opts.maxRetries ?? 6,
-        minDelayMs: opts.minRetryDelayMs ?? 100,
-        maxDelayMs: opts.maxRetryDelayMs ?? 10_000,
-      },
+      retry: retryPolicy(opts, { maxRetries: 6, minDelayMs: 100, maxDelayMs: 10_000 }),
       requestTimeoutMs,
       connectTimeoutMs: opts.connectTimeoutMs,
       connections: opts.connections ?? 32,

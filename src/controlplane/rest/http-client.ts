@@ -28,7 +28,7 @@ import type {
 import type { InventoryRecord } from '../../model/inventory.js';
 import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from '../errors.js';
 import { JsonHttp } from '../json-http.js';
-import type { ClientTuning } from '../opener.js';
+import { retryPolicy, type ClientTuning } from '../opener.js';
 import type {
   ApplyLockLease,
   ApplyLockProvider,
@@ -99,15 +99,12 @@ export class HttpControlPlane implements ControlPlane {
       auth: token ? { header: async () => `Bearer ${token}` } : undefined,
       plainHttpHint: (plain) =>
         `if it is a plain-HTTP server (\`poolsync control-plane serve\` is), use --control-plane ${plain}`,
-      retry: {
-        maxRetries: opts.maxRetries ?? 8,
-        minDelayMs: opts.minRetryDelayMs ?? 100,
-        maxDelayMs: opts.maxRetryDelayMs ?? 10_000,
-      },
+      retry: retryPolicy(opts, { maxRetries: 8, minDelayMs: 100, maxDelayMs: 10_000 }),
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
       connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
       connections,
       onPace: opts.onPace,
+      clock: opts.clock,
     });
   }
 

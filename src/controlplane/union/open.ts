@@ -4,28 +4,15 @@
  * client secret is only ever sent to the endpoint of the key), discovers the OAuth2 endpoints
  * and builds the transport.
  */
-import { Pacer, type Clock, type PaceListener } from '../../util/pacer.js';
+import { Pacer } from '../../util/pacer.js';
 import { Reach } from '../../util/reach.js';
 import { DEFAULT_RETRY } from '../../util/retry-policy.js';
 import { UserError } from '../../util/user-error.js';
+import { retryPolicy, type ClientTuning } from '../opener.js';
 import { resolveApiKey } from './api-key.js';
 import { discover, isLoopback, TokenSource } from './oauth.js';
-import { createUnionTransport, type RetryPolicy, type UnionProtocol } from './transport.js';
+import { createUnionTransport, type UnionProtocol } from './transport.js';
 import { UnionControlPlane } from './union.js';
-
-export interface UnionOpenOptions {
-  /** --api-key-file; else env POOLSYNC_UNION_API_KEY. */
-  apiKeyFile?: string;
-  retry?: RetryPolicy;
-  pageSize?: number;
-  /** Per call (Connect/gRPC deadline), default 30 s. */
-  timeoutMs?: number;
-  /** Calls in flight at most (--parallelism), default 32. */
-  parallelism?: number;
-  onPace?: PaceListener;
-  /** Tests: virtual time for backoff and Union's delays. */
-  clock?: Clock;
-}
 
 export function isUnionUrl(url: string): boolean {
   return /^union\+https?:\/\//.test(url);
@@ -67,12 +54,18 @@ export function parseUnionUrl(url: string): {
   return { baseUrl: parsed.origin, host: parsed.host, protocol };
 }
 
+/**
+ * `apiKeyFile`: --api-key-file, else env POOLSYNC_UNION_API_KEY. Of `tuning`: the retries, the
+ * page size, the deadline of a call (default 30 s), the calls in flight (--parallelism, default
+ * 32), the pace listener and the clock.
+ */
 export async function openUnion(
   url: string,
-  opts: UnionOpenOptions = {},
+  apiKeyFile: string | undefined,
+  tuning: ClientTuning = {},
 ): Promise<UnionControlPlane> {
   const { baseUrl, host, protocol } = parseUnionUrl(url);
-  const key = await resolveApiKey(opts.apiKeyFile);
+  const key = await resolveApiKey(apiKeyFile);
   if (key.endpoint.toLowerCase() !== host.toLowerCase()) {
     throw new UserError(
       `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,
@@ -80,7 +73,7 @@ export async function openUnion(
   }
   // The OAuth2 requests retry what is transient with the RPCs' backoff; until the endpoint has
   // answered once, a failure to connect fails fast (util/reach.ts), for discovery and RPCs alike.
-  const retry = opts.retry ?? DEFAULT_RETRY;
+  const retry = retryPolicy(tuning, DEFAULT_RETRY);
   const reach = new Reach();
   const http = { retry, reach };
   const discovery = await discover(baseUrl, http);
@@ -89,19 +82,23 @@ export async function openUnion(
     baseUrl,
     protocol,
     tokens,
-    timeoutMs: opts.timeoutMs ?? 30_000,
+    timeoutMs: tuning.requestTimeoutMs ?? 30_000,
   });
-  const parallelism = opts.parallelism ?? 32;
+  const parallelism = tuning.connections || 32;
+  const { clock } = tuning;
   return new UnionControlPlane({
     transport,
     org: key.org,
     url: `union+${baseUrl}`,
     onClose: close,
-    retry,
-    reach,
+    retry: {
+      ...retry,
+      reach,
+      pacer: new Pacer('Union', parallelism, clock, tuning.onPace),
+      clock,
+      origin: baseUrl,
+    },
     parallelism,
-    pacer: new Pacer('Union', parallelism, opts.clock, opts.onPace),
-    ...(opts.clock ? { clock: opts.clock } : {}),
-    ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+    pageSize: tuning.pageSize || 1000,
   });
 }

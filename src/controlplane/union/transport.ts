@@ -10,8 +10,8 @@
  *   Union has answered once (util/reach.ts), then said as "nothing accepts connections at …";
  * - a connection lost after the request may have been sent (a reset, a body cut off after its
  *   headers) and a 5xx (INTERNAL or UNKNOWN, a proxy's error page without a Connect code
- *   included): reads always, writes when the call is idempotent or its effect is read back on a
- *   retry (`CallInfo.idempotent`); never a write that is neither (issue 46, item 9).
+ *   included): every call, as each write is idempotent or reads its effect back on a retry
+ *   (rpcs.ts says which; issue 46, item 9).
  *
  * Every call goes through the client's pacer (util/pacer.ts): RESOURCE_EXHAUSTED holds every
  * call for the delay Union gives (google.rpc.RetryInfo in the error's details; else the
@@ -112,11 +112,6 @@ export interface CallInfo {
   rpc: string;
   address: string | null;
   org: string;
-  /**
-   * Whether sending it again after it may have landed is safe: the same effect, or a retry
-   * that reads the effect back. Default: reads (List…, Get…, Watch…) only.
-   */
-  idempotent?: boolean;
 }
 
 /** The retry policy of a Union client, with what it knows of the endpoint (util/reach.ts). */
@@ -185,7 +180,6 @@ export function withRetry<T>(
   policy: UnionRetry,
   fn: (state: CallState) => Promise<T>,
 ): Promise<T> {
-  const idempotent = call.idempotent ?? READ_RPC.test(call.rpc);
   const reach = policy.reach ?? new Reach();
   return retrying({ ...policy, reach }, async (n): Promise<Attempt<T>> => {
     try {
@@ -197,14 +191,14 @@ export function withRetry<T>(
       const failure = connectFailure(err);
       // Anything but a failure to connect came from Union (or a proxy in front of it).
       if (failure === null && err.cause === undefined) reach.answered = true;
-      const lost = connectionLost(err) !== null;
       const exhausted = err.code === Code.ResourceExhausted;
       return {
         ok: false,
         transient:
           failure !== null ||
-          (RETRIED.has(err.code) && !lost) ||
-          (idempotent && (lost || serverError(err))),
+          RETRIED.has(err.code) ||
+          connectionLost(err) !== null ||
+          serverError(err),
         failure,
         throttled: exhausted
           ? { said: 'RESOURCE_EXHAUSTED', delayMs: retryInfoMs(err) }

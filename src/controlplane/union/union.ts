@@ -55,32 +55,19 @@ import { clusterFromPb, clusterName, queueFromPb, selfSelecting } from './mappin
 import { firstQueueMetrics } from './metrics.js';
 import { DefaultQueueSettings } from './settings.js';
 import { Latest, SharedReads, sweep } from './sweeps.js';
-import type { Clock, Pacer } from '../../util/pacer.js';
-import type { Reach } from '../../util/reach.js';
-import {
-  DEFAULT_RETRY,
-  withRetry,
-  type CallState,
-  type RetryPolicy,
-  type UnionRetry,
-} from './transport.js';
+import { withRetry, type CallState, type UnionRetry } from './transport.js';
 
 export interface UnionControlPlaneOptions {
   transport: Transport;
   org: string;
   /** For messages: `union+https://acme.hosted.unionai.cloud`. */
   url: string;
-  retry?: RetryPolicy;
-  /** Whether Union has answered yet (shared with OAuth2 discovery: util/reach.ts). */
-  reach?: Reach;
+  /** The retries, what is known of the endpoint and the pace of every call (transport.ts). */
+  retry: UnionRetry;
   /** Items per list page. */
-  pageSize?: number;
-  /** Calls in flight at once where a read fans out (default-queue settings); default 32. */
-  parallelism?: number;
-  /** Every call's pace (util/pacer.ts); absent: unpaced. */
-  pacer?: Pacer;
-  /** Where backoff waits are slept (tests: virtual time). */
-  clock?: Clock;
+  pageSize: number;
+  /** Calls in flight at once where a read fans out (default-queue settings). */
+  parallelism: number;
   /** Closes what the transport holds (HTTP/2 sessions). */
   onClose?: () => void;
 }
@@ -139,14 +126,8 @@ export class UnionControlPlane implements ControlPlane {
     };
     this.org = this.organization = opts.org;
     this.url = opts.url;
-    this.retry = {
-      ...(opts.retry ?? DEFAULT_RETRY),
-      ...(opts.reach ? { reach: opts.reach } : {}),
-      ...(opts.pacer ? { pacer: opts.pacer } : {}),
-      ...(opts.clock ? { clock: opts.clock } : {}),
-      origin: new URL(opts.url.replace(/^union\+/, '')).origin,
-    };
-    this.pageSize = opts.pageSize ?? 1000;
+    this.retry = opts.retry;
+    this.pageSize = opts.pageSize;
     this.onClose = opts.onClose;
     this.queueService = createClient(QueueService, opts.transport);
     this.clusterService = createClient(ClusterService, opts.transport);
@@ -177,18 +158,17 @@ export class UnionControlPlane implements ControlPlane {
       projects: createClient(ProjectService, opts.transport),
       call,
       pageSize: this.pageSize,
-      parallelism: opts.parallelism ?? 32,
+      parallelism: opts.parallelism,
     });
   }
 
-  /** One RPC (rpcs.ts: its name and whether it may be sent again) with retries (transport.ts). */
+  /** One RPC (rpcs.ts: its name) with retries (transport.ts). */
   private call<T>(
     rpc: keyof typeof RPC,
     addr: string | null,
     fn: (s: CallState) => Promise<T>,
   ): Promise<T> {
-    const { name, idempotent } = RPC[rpc];
-    return withRetry({ rpc: name, address: addr, org: this.org, idempotent }, this.retry, fn);
+    return withRetry({ rpc: RPC[rpc], address: addr, org: this.org }, this.retry, fn);
   }
 
   private rawQueues(): Promise<Queue[]> {

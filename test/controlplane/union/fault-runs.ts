@@ -36,7 +36,7 @@ async function open(url: string, host: string): Promise<ControlPlane> {
   process.env.POOLSYNC_UNION_API_KEY = apiKey(host);
   try {
     return await openControlPlane(url, {
-      union: { retry: { maxRetries: 6, minDelayMs: 2, maxDelayMs: 20 } },
+      http: { maxRetries: 6, minRetryDelayMs: 2, maxRetryDelayMs: 20 },
     });
   } finally {
     if (before === undefined) delete process.env.POOLSYNC_UNION_API_KEY;

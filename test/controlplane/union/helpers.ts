@@ -110,7 +110,7 @@ export async function openUnion(
   process.env.POOLSYNC_UNION_API_KEY = key;
   try {
     const cp: ControlPlane = await openControlPlane(s.url(protocol), {
-      union: { retry: { maxRetries: 4, minDelayMs: 5, maxDelayMs: 20 }, ...tuning },
+      http: { maxRetries: 4, minRetryDelayMs: 5, maxRetryDelayMs: 20, ...tuning },
     });
     return cp as UnionControlPlane;
   } finally {

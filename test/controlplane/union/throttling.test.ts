@@ -73,8 +73,14 @@ it('obeys RESOURCE_EXHAUSTED with a delay: no call before it, fewer calls at onc
   let cp: ControlPlane;
   try {
     cp = await openControlPlane(s.url('connect'), {
-      http: { connections: 8, onPace: (e) => events.push(e) },
-      union: { clock, retry: { maxRetries: 6, minDelayMs: 5, maxDelayMs: 20 } },
+      http: {
+        connections: 8,
+        onPace: (e) => events.push(e),
+        clock,
+        maxRetries: 6,
+        minRetryDelayMs: 5,
+        maxRetryDelayMs: 20,
+      },
     });
   } finally {
     delete process.env.POOLSYNC_UNION_API_KEY;
