@@ -56,20 +56,6 @@ export type CapabilityOp =
   | { op: 'move_cluster'; name: string; pool: string; at: number }
   | { op: 'update_pool'; name: string; contract: PoolContract };
 
-const CAPABILITY_OPS = new Set<string>([
-  'set_capabilities',
-  'drain_queue',
-  'activate_queue',
-  'delete_queue',
-  'undelete_queue',
-  'move_cluster',
-  'update_pool',
-]);
-
-export function isCapabilityOp(op: { op: string }): op is CapabilityOp {
-  return CAPABILITY_OPS.has(op.op);
-}
-
 const precondition = (message: string, addr: string, rule: string | null) =>
   new ControlPlaneError('FAILED_PRECONDITION', message, addr, rule);
 

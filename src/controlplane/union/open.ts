@@ -14,10 +14,6 @@ import { discover, isLoopback, TokenSource } from './oauth.js';
 import { createUnionTransport, type UnionProtocol } from './transport.js';
 import { UnionControlPlane } from './union.js';
 
-export function isUnionUrl(url: string): boolean {
-  return /^union\+https?:\/\//.test(url);
-}
-
 export function parseUnionUrl(url: string): {
   baseUrl: string;
   host: string;
