@@ -307,10 +307,10 @@ export async function readLists(
     assignments,
     defaultQueues,
     labels,
-    ...(deleted ? { deletedQueues: deleted } : {}),
-    ...(scopes ? { defaultQueueScopes: scopes } : {}),
-    ...(dPools ? { deletedPools: dPools } : {}),
-    ...(dClusters ? { deletedClusters: dClusters } : {}),
+    deletedQueues: deleted ?? undefined,
+    defaultQueueScopes: scopes ?? undefined,
+    deletedPools: dPools ?? undefined,
+    deletedClusters: dClusters ?? undefined,
   };
 }
 

@@ -41,7 +41,7 @@ export function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<
         headers: sent,
         // A few requests per run: no pooled socket left to keep a CLI process alive.
         agent: false,
-        ...(init.signal ? { signal: init.signal } : {}),
+        signal: init.signal ?? undefined,
       },
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];

@@ -25,9 +25,8 @@ export const restOpener: BackendOpener = {
     } catch {
       throw new UserError(`control plane "${url}" is not a valid URL`);
     }
-    const { token } = opts;
     // Loaded on demand: undici costs ~90 ms at start-up that file: control planes never need.
     const { HttpControlPlane } = await import('./http-client.js');
-    return new HttpControlPlane(parsed.toString(), { ...opts.http, ...(token ? { token } : {}) });
+    return new HttpControlPlane(parsed.toString(), { ...opts.http, token: opts.token });
   },
 };

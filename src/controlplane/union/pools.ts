@@ -43,7 +43,7 @@ export function configToPb(c: PoolContract): ClusterPoolConfig {
   return create(ClusterPoolConfigSchema, {
     objectStoreRef: { uri: c.object_store_ref.uri, endpoint: c.object_store_ref.endpoint },
     secretStore: { type: TYPE_TO_PB[c.secret_store.type], locator: c.secret_store.locator },
-    ...(c.image_registry ? { imageRegistry: { locator: c.image_registry.locator } } : {}),
+    imageRegistry: c.image_registry ? { locator: c.image_registry.locator } : undefined,
   });
 }
 

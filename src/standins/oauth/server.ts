@@ -120,9 +120,10 @@ export class OAuthStandIn {
     const error = (status: number, code: string, description: string): OAuthReply => ({
       status,
       body: { error: code, error_description: description },
-      ...(status === 401
-        ? { headers: { 'www-authenticate': `Basic realm="${this.opts.realm ?? 'poolsync'}"` } }
-        : {}),
+      headers:
+        status === 401
+          ? { 'www-authenticate': `Basic realm="${this.opts.realm ?? 'poolsync'}"` }
+          : undefined,
     });
     let id = form.get('client_id') ?? '';
     let secret = form.get('client_secret') ?? '';

@@ -61,7 +61,7 @@ function configOf(c: PoolContract) {
       type: SecretStore_SecretStoreType[c.secret_store.type as SecretStoreType],
       locator: c.secret_store.locator,
     },
-    ...(c.image_registry ? { imageRegistry: { locator: c.image_registry.locator } } : {}),
+    imageRegistry: c.image_registry ? { locator: c.image_registry.locator } : undefined,
   };
 }
 
