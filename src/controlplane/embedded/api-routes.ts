@@ -31,6 +31,13 @@ export class HttpError extends Error {
   }
 }
 
+/** A request the API refuses as malformed (400 INVALID_ARGUMENT). */
+export const invalid = (message: string) => new HttpError(400, 'INVALID_ARGUMENT', message);
+
+/** The keys of a request body beyond those of its kind. */
+const unknownKeys = (body: Record<string, unknown>, ...known: string[]) =>
+  Object.keys(body).filter((k) => !known.includes(k));
+
 interface Request {
   method: string;
   path: string;
@@ -87,13 +94,8 @@ function intParam(query: URLSearchParams, name: string, min: number, max: number
   const raw = query.get(name);
   if (raw === null) return null;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new HttpError(
-      400,
-      'INVALID_ARGUMENT',
-      `${name} must be an integer from ${min} to ${max}, got "${raw}"`,
-    );
-  }
+  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max)
+    throw invalid(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -106,20 +108,14 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
   const limit = intParam(query, 'limit', 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
   const shards = intParam(query, 'shards', 1, MAX_SHARDS);
   const shard = intParam(query, 'shard', 0, (shards ?? 1) - 1);
-  if ((shards === null) !== (shard === null)) {
-    throw new HttpError(
-      400,
-      'INVALID_ARGUMENT',
-      'shards and shard are given together or not at all',
-    );
-  }
+  if ((shards === null) !== (shard === null))
+    throw invalid('shards and shard are given together or not at all');
   const token = query.get('page_token');
   let start = 0;
   if (token !== null && token !== '') {
     const after = Buffer.from(token, 'base64url').toString('utf8');
-    if (after === '' || Buffer.from(after, 'utf8').toString('base64url') !== token) {
-      throw new HttpError(400, 'INVALID_ARGUMENT', 'page_token is not a token this server issued');
-    }
+    if (after === '' || Buffer.from(after, 'utf8').toString('base64url') !== token)
+      throw invalid('page_token is not a token this server issued');
     // Lists are sorted by key: binary search for the first key after the token.
     let lo = 0;
     let hi = items.length;
@@ -163,9 +159,8 @@ const created = (body: unknown): Reply => ({ status: 201, body });
 const none: Reply = { status: 204 };
 const obj = async (req: Request): Promise<Record<string, unknown>> => {
   const body = await req.body();
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(400, 'INVALID_ARGUMENT', 'the request body must be a JSON object');
-  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalid('the request body must be a JSON object');
   return body as Record<string, unknown>;
 };
 /** The `{name}` of the path. */
@@ -188,14 +183,9 @@ function poolRoutes(cp: EmbeddedControlPlane): Route[] {
     route('GET', '/v1/pools', async (r) => paginate(await cp.listPools(), byName, r.query)),
     route('POST', '/v1/pools', async (r) => {
       const b = await obj(r);
-      const unknown = Object.keys(b).filter((k) => k !== 'name' && k !== 'contract');
-      if (unknown.length > 0) {
-        throw new HttpError(
-          400,
-          'INVALID_ARGUMENT',
-          `a pool takes name and contract; unknown: ${unknown.join(', ')}`,
-        );
-      }
+      const unknown = unknownKeys(b, 'name', 'contract');
+      if (unknown.length > 0)
+        throw invalid(`a pool takes name and contract; unknown: ${unknown.join(', ')}`);
       return created(await cp.createPool(b.name as string, b.contract as never));
     }),
     route('GET', '/v1/pools/{name}', async (r) => ok(await cp.getPool(nameOf(r)))),
@@ -203,14 +193,9 @@ function poolRoutes(cp: EmbeddedControlPlane): Route[] {
     // Capability `pool_update` (P4 when off): replaces the contract in place.
     route('PUT', '/v1/pools/{name}', async (r) => {
       const b = await obj(r);
-      const unknown = Object.keys(b).filter((k) => k !== 'contract');
-      if (unknown.length > 0) {
-        throw new HttpError(
-          400,
-          'INVALID_ARGUMENT',
-          `a pool update takes contract only; unknown: ${unknown.join(', ')}`,
-        );
-      }
+      const unknown = unknownKeys(b, 'contract');
+      if (unknown.length > 0)
+        throw invalid(`a pool update takes contract only; unknown: ${unknown.join(', ')}`);
       return ok(await cp.updatePool(nameOf(r), b.contract as never));
     }),
   ];
@@ -225,7 +210,7 @@ function clusterRoutes(cp: EmbeddedControlPlane): Route[] {
     route('GET', '/v1/clusters/{name}', async (r) => ok(await cp.getCluster(nameOf(r)))),
     route('PATCH', '/v1/clusters/{name}', async (r) => {
       const b = await obj(r);
-      const unknown = Object.keys(b).filter((k) => k !== 'enabled');
+      const unknown = unknownKeys(b, 'enabled');
       if (unknown.length > 0) {
         throw new ControlPlaneError(
           'INVALID_ARGUMENT',
@@ -240,14 +225,8 @@ function clusterRoutes(cp: EmbeddedControlPlane): Route[] {
     // Capability `cluster_move` (C7 when off).
     route('POST', '/v1/clusters/{name}/move', async (r) => {
       const b = await obj(r);
-      const unknown = Object.keys(b).filter((k) => k !== 'pool');
-      if (unknown.length > 0 || typeof b.pool !== 'string') {
-        throw new HttpError(
-          400,
-          'INVALID_ARGUMENT',
-          'a cluster move takes {"pool": "<name>"} only',
-        );
-      }
+      if (unknownKeys(b, 'pool').length > 0 || typeof b.pool !== 'string')
+        throw invalid('a cluster move takes {"pool": "<name>"} only');
       return ok(await cp.moveCluster(nameOf(r), b.pool));
     }),
   ];
@@ -345,16 +324,10 @@ function setFaults(faults: Faults, b: Record<string, unknown>): Faults {
   const next = { ...faults };
   for (const [key, value] of Object.entries(b)) {
     const max = key === 'latency_ms' ? 600_000 : 1;
-    if (!(key in faults)) {
-      throw new HttpError(
-        400,
-        'INVALID_ARGUMENT',
-        `unknown fault setting "${key}" (known: ${Object.keys(faults).join(', ')})`,
-      );
-    }
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
-      throw new HttpError(400, 'INVALID_ARGUMENT', `${key} must be a number from 0 to ${max}`);
-    }
+    if (!(key in faults))
+      throw invalid(`unknown fault setting "${key}" (known: ${Object.keys(faults).join(', ')})`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max)
+      throw invalid(`${key} must be a number from 0 to ${max}`);
     next[key as keyof Faults] = value;
   }
   Object.assign(faults, next);

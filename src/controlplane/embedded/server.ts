@@ -17,7 +17,7 @@ import { constantTimeEqual } from '../../util/constant-time.js';
 import type { ControlPlaneErrorCode } from '../errors.js';
 import { ControlPlaneError } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
-import { HttpError, routes, type Faults, type Route } from './api-routes.js';
+import { HttpError, invalid, routes, type Faults, type Route } from './api-routes.js';
 
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SHARDS, apiRoutes, shardOf } from './api-routes.js';
 import { readLimitedBody } from '../../util/request-body.js';
@@ -199,9 +199,7 @@ async function handle(s: Serving, req: IncomingMessage, res: ServerResponse): Pr
       401,
       'UNAUTHENTICATED',
       'a valid bearer token is required (Authorization: Bearer <token>)',
-      {
-        'www-authenticate': 'Bearer',
-      },
+      { 'www-authenticate': 'Bearer' },
     );
   }
   const found = findRoute(s.table, method, url.pathname);
@@ -214,11 +212,7 @@ async function handle(s: Serving, req: IncomingMessage, res: ServerResponse): Pr
     body: () => jsonBody(req, s.limit),
   });
   if (lostResponse)
-    throw new HttpError(
-      503,
-      'UNAVAILABLE',
-      'simulated fault: the call was carried out but its answer was lost',
-    );
+    throw unavailable('simulated fault: the call was carried out but its answer was lost');
   send(res, reply.status, reply.body);
 }
 
@@ -238,16 +232,13 @@ function findRoute(table: Route[], method: string, pathname: string): Route {
   return found;
 }
 
+const unavailable = (message: string) => new HttpError(503, 'UNAVAILABLE', message);
+
 /** The simulated latency and faults of a non-sim call; true when its answer is to be lost. */
 async function simulatedFaults(faults: Faults): Promise<boolean> {
   if (faults.latency_ms > 0) await sleep(faults.latency_ms);
-  if (faults.fault_rate > 0 && Math.random() < faults.fault_rate) {
-    throw new HttpError(
-      503,
-      'UNAVAILABLE',
-      'simulated fault: the control plane is unavailable, retry',
-    );
-  }
+  if (faults.fault_rate > 0 && Math.random() < faults.fault_rate)
+    throw unavailable('simulated fault: the control plane is unavailable, retry');
   return faults.lost_response_rate > 0 && Math.random() < faults.lost_response_rate;
 }
 
@@ -256,22 +247,17 @@ function pathParams(found: Route, pathname: string): string[] {
     try {
       return decodeURIComponent(s);
     } catch {
-      throw new HttpError(400, 'INVALID_ARGUMENT', `malformed path segment "${s}"`);
+      throw invalid(`malformed path segment "${s}"`);
     }
   });
 }
 
 async function jsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const raw = await readBody(req, limit);
-  if (raw.length === 0)
-    throw new HttpError(400, 'INVALID_ARGUMENT', 'the request needs a JSON body');
+  if (raw.length === 0) throw invalid('the request needs a JSON body');
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch (err) {
-    throw new HttpError(
-      400,
-      'INVALID_ARGUMENT',
-      `the request body is not valid JSON: ${(err as Error).message}`,
-    );
+    throw invalid(`the request body is not valid JSON: ${(err as Error).message}`);
   }
 }
