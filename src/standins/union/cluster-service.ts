@@ -34,6 +34,7 @@ import { byName, clusterToPb, page } from './pb-views.js';
 import type { ServiceContext } from './queue-service.js';
 import type * as ClusterPb from '../../gen/cloudidl/cluster/payload_pb.js';
 import type * as PoolPb from '../../gen/cloudidl/clusterpool/payload_pb.js';
+import { alreadyExists, failedPrecondition, invalidArgument } from './refusals.js';
 
 const ckey = (name: string) => `Cluster/${name}`;
 const pkey = (name: string) => `ClusterPool/${name}`;
@@ -43,9 +44,8 @@ function contractFromConfig(c: ClusterPoolConfig | undefined): PoolContract {
     (t) => SecretStore_SecretStoreType[t] === c?.secretStore?.type,
   );
   if (!c?.objectStoreRef?.uri || !type)
-    throw new ConnectError(
+    throw invalidArgument(
       'a cluster pool needs config.object_store_ref.uri and config.secret_store.type',
-      Code.InvalidArgument,
     );
   return {
     object_store_ref: { uri: c.objectStoreRef.uri, endpoint: c.objectStoreRef.endpoint },
@@ -109,12 +109,8 @@ function nameOf(x: ServiceContext, id: { organization: string; name: string } | 
 
 function refuseDeleted(x: ServiceContext, name: string): void {
   if (x.life.deletingClusters.has(name))
-    throw new ConnectError(
-      `cluster "${name}" is deleting: wait until its deletion finishes`,
-      Code.FailedPrecondition,
-    );
-  if (x.life.deletedClusters.has(name))
-    throw new ConnectError(`cluster "${name}" is deleted`, Code.FailedPrecondition);
+    throw failedPrecondition(`cluster "${name}" is deleting: wait until its deletion finishes`);
+  if (x.life.deletedClusters.has(name)) throw failedPrecondition(`cluster "${name}" is deleted`);
 }
 
 function poolView(
@@ -195,13 +191,12 @@ async function getCluster(x: ServiceContext, req: ClusterPb.GetRequest) {
 async function createCluster(x: ServiceContext, req: ClusterPb.CreateClusterRequest) {
   const name = nameOf(x, req.clusterId);
   if (x.life.deletedClusters.has(name))
-    throw new ConnectError(`cluster "${name}" is deleted: undelete it`, Code.AlreadyExists);
+    throw alreadyExists(`cluster "${name}" is deleted: undelete it`);
   // A deleted queue keeps its name, and no cluster takes a queue's (remote/_queue.py:1007-1008,
   // remote/_cluster.py:289-291).
   if ((await x.cp.listDeletedQueues()).some((q) => q.name === name))
-    throw new ConnectError(
+    throw alreadyExists(
       `the name "${name}" is taken by a deleted queue (reserved until it is undeleted)`,
-      Code.AlreadyExists,
     );
   await x.cp.registerCluster({ name, pool: req.clusterPoolName || 'default' });
   return {};
@@ -213,10 +208,7 @@ async function updateCluster(x: ServiceContext, req: ClusterPb.UpdateClusterRequ
   refuseDeleted(x, name);
   const current = await cp.getCluster(name);
   if (current.pool === req.clusterPoolName)
-    throw new ConnectError(
-      `cluster "${name}" is already in pool "${current.pool}"`,
-      Code.AlreadyExists,
-    );
+    throw alreadyExists(`cluster "${name}" is already in pool "${current.pool}"`);
   await cp.moveCluster(name, req.clusterPoolName);
   return {};
 }
@@ -227,15 +219,11 @@ async function updateClusterState(x: ServiceContext, req: ClusterPb.UpdateCluste
   refuseDeleted(x, name);
   life.expect(ckey(name), req.expectedGeneration);
   if (req.state !== ClusterState.DRAINING && req.state !== ClusterState.ACTIVE)
-    throw new ConnectError(
-      'state must be CLUSTER_STATE_DRAINING or CLUSTER_STATE_ACTIVE',
-      Code.InvalidArgument,
-    );
+    throw invalidArgument('state must be CLUSTER_STATE_DRAINING or CLUSTER_STATE_ACTIVE');
   const enabled = req.state === ClusterState.ACTIVE;
   if (!enabled && life.appsAssigned.has(name))
-    throw new ConnectError(
+    throw failedPrecondition(
       `cluster "${name}" cannot be drained: apps are assigned to it (remote/_cluster.py:361)`,
-      Code.FailedPrecondition,
     );
   // The co-named queue drains and activates with it (the embedded store, with drain).
   const c = await cp.updateCluster(name, { enabled });
@@ -273,16 +261,14 @@ async function undeleteCluster(x: ServiceContext, req: ClusterPb.UndeleteRequest
   const { cp, life } = x;
   const name = nameOf(x, req.clusterId);
   if (life.deletingClusters.has(name))
-    throw new ConnectError(
+    throw failedPrecondition(
       `cluster "${name}" is deleting: it can be undeleted once its deletion finishes`,
-      Code.FailedPrecondition,
     );
   const c = life.deletedClusters.get(name);
-  if (!c) throw new ConnectError(`cluster "${name}" is not deleted`, Code.FailedPrecondition);
+  if (!c) throw failedPrecondition(`cluster "${name}" is not deleted`);
   if (life.deletedPools.has(c.pool))
-    throw new ConnectError(
+    throw failedPrecondition(
       `cluster "${name}" cannot be undeleted: its pool "${c.pool}" is deleted; undelete the pool first`,
-      Code.FailedPrecondition,
     );
   // Its co-named queue comes back with it, with the spec it had (remote/_cluster.py).
   const own = (await cp.listDeletedQueues()).find((q) => q.name === name && q.cluster_managed);
@@ -323,7 +309,7 @@ async function getPool(x: ServiceContext, req: PoolPb.GetRequest) {
 async function createPool(x: ServiceContext, req: PoolPb.CreateRequest) {
   const name = nameOf(x, req.clusterPool?.id);
   if (x.life.deletedPools.has(name))
-    throw new ConnectError(`cluster pool "${name}" is deleted: undelete it`, Code.AlreadyExists);
+    throw alreadyExists(`cluster pool "${name}" is deleted: undelete it`);
   await x.cp.createPool(name, contractFromConfig(req.clusterPool?.config));
   return {};
 }
@@ -347,8 +333,7 @@ async function undeletePool(x: ServiceContext, req: PoolPb.UndeleteRequest) {
   const { life } = x;
   const name = nameOf(x, req.id);
   const contract = life.deletedPools.get(name);
-  if (!contract)
-    throw new ConnectError(`cluster pool "${name}" is not deleted`, Code.FailedPrecondition);
+  if (!contract) throw failedPrecondition(`cluster pool "${name}" is not deleted`);
   const pool = await x.cp.createPool(name, contract);
   life.deletedPools.delete(name);
   life.undeleted(pkey(name));

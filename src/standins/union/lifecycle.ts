@@ -6,11 +6,11 @@
  * soft-deleted clusters and pools (soft-deleted queues are the embedded store's, capability
  * `soft_delete`). A deleted cluster or pool keeps its name reserved until undeleted.
  */
-import { Code, ConnectError } from '@connectrpc/connect';
 import type { PoolContract } from '../../model/common.js';
 import type { LiveCluster } from '../../model/live.js';
 import type { Filter } from '../../gen/flyteidl2/common/list_pb.js';
 import type { Filter as CloudFilter } from '../../gen/cloudidl/common/list_pb.js';
+import { failedPrecondition, invalidArgument } from './refusals.js';
 
 export class Lifecycle {
   private readonly generations = new Map<string, bigint>();
@@ -44,9 +44,8 @@ export class Lifecycle {
   /** Refuses a request that carries a generation other than the current one (0: none sent). */
   expect(key: string, expected: bigint): void {
     if (expected !== 0n && expected !== this.generation(key))
-      throw new ConnectError(
+      throw failedPrecondition(
         `${key} changed state since it was read (generation ${expected}, now ${this.generation(key)}): read it again`,
-        Code.FailedPrecondition,
       );
   }
 
@@ -90,10 +89,7 @@ export function listsDeleted(filters: readonly (Filter | CloudFilter)[]): {
     if (f.field === 'deleted_at' && f.function === 15) deleted = true;
     else if (f.field === 'state' && f.function === 0) state = f.values[0] ?? null;
     else
-      throw new ConnectError(
-        `the stand-in does not filter on ${f.field} (function ${f.function})`,
-        Code.InvalidArgument,
-      );
+      throw invalidArgument(`the stand-in does not filter on ${f.field} (function ${f.function})`);
   }
   return { deleted, state };
 }

@@ -1,6 +1,5 @@
 /** The stand-in's objects as Union's messages (src/gen/, from the flyteplugins-union wheel). */
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError } from '@connectrpc/connect';
 import {
   QUEUE_DEFAULTS,
   type Fairness,
@@ -21,6 +20,7 @@ import {
   QueueState,
   type QueueSpec as PbQueueSpec,
 } from '../../gen/cloudidl/queue/queue_pb.js';
+import { invalidArgument } from './refusals.js';
 
 const PRIORITY: Record<Priority, PbPriority> = {
   min: PbPriority.MIN,
@@ -39,10 +39,7 @@ const QUEUE_STATE = {
 
 export function specFromPb(s: PbQueueSpec | undefined, requirePool: boolean): QueueSpec {
   if (requirePool && !s?.clusterPoolName)
-    throw new ConnectError(
-      'UpdateQueue replaces the whole spec: cluster_pool_name is required',
-      Code.InvalidArgument,
-    );
+    throw invalidArgument('UpdateQueue replaces the whole spec: cluster_pool_name is required');
   const priority = (Object.keys(PRIORITY) as Priority[]).find((k) => PRIORITY[k] === s?.priority);
   const fairness = (Object.keys(FAIRNESS) as Fairness[]).find((k) => FAIRNESS[k] === s?.fairness);
   return {

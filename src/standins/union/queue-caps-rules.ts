@@ -9,7 +9,6 @@
  * the same accelerator twice once canonicalised (:378-401). CreateQueue and UpdateQueue answer
  * INVALID_ARGUMENT otherwise.
  */
-import { Code, ConnectError } from '@connectrpc/connect';
 import type { QueueSpec } from '../../gen/cloudidl/queue/queue_pb.js';
 import { CANONICAL_ACCELERATORS, canonicalDevice } from '../../gen/union/accelerators.js';
 import { ACCELERATOR_CLASSES } from '../../model/common.js';
@@ -17,14 +16,11 @@ import {
   GPUAccelerator_DeviceClass as DeviceClass,
   Resources_ResourceName as ResourceName,
 } from '../../gen/flyteidl2/core/tasks_pb.js';
+import { invalidArgument } from './refusals.js';
 
 const CAPPED = new Set([ResourceName.CPU, ResourceName.MEMORY, ResourceName.EPHEMERAL_STORAGE]);
 /** k8s.io/apimachinery resource.ParseQuantity's grammar, as the client checks it (_QUANTITY_RE). */
 const QUANTITY = /^[+-]?(\d+|\d*\.\d+|\d+\.\d*)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$/;
-
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
-}
 
 export function checkQueueCaps(spec: QueueSpec | undefined): void {
   if (!spec) return;
@@ -32,14 +28,14 @@ export function checkQueueCaps(spec: QueueSpec | undefined): void {
   for (const e of spec.maxResources) {
     const label = ResourceName[e.name] ?? String(e.name);
     if (!CAPPED.has(e.name))
-      throw invalid(
+      throw invalidArgument(
         `max_resources: ${label} is not an enforceable queue resource (cpu, memory, ephemeral_storage)`,
       );
-    if (seen.has(e.name)) throw invalid(`max_resources: ${label} is named more than once`);
+    if (seen.has(e.name)) throw invalidArgument(`max_resources: ${label} is named more than once`);
     seen.add(e.name);
     const m = QUANTITY.exec(e.value);
     if (!m || (e.value.startsWith('-') && Number(m[1]) !== 0))
-      throw invalid(
+      throw invalidArgument(
         `max_resources ${label}: "${e.value}" is not a non-negative Kubernetes quantity`,
       );
   }
@@ -47,24 +43,29 @@ export function checkQueueCaps(spec: QueueSpec | undefined): void {
   for (const c of spec.maxAccelerators) {
     const a = c.accelerator;
     if (!a || a.partitionSizeValue.case === undefined)
-      throw invalid(
+      throw invalidArgument(
         'max_accelerators: every cap must declare its partitioning (unpartitioned or partition_size)',
       );
     if (c.count <= 0n)
-      throw invalid(`max_accelerators: count must be a positive number of devices, got ${c.count}`);
+      throw invalidArgument(
+        `max_accelerators: count must be a positive number of devices, got ${c.count}`,
+      );
     if (!a.device && a.deviceClass !== DeviceClass.NVIDIA_GPU)
-      throw invalid('max_accelerators: a cap without a device is supported for NVIDIA GPUs only');
+      throw invalidArgument(
+        'max_accelerators: a cap without a device is supported for NVIDIA GPUs only',
+      );
     // A device is a canonical accelerator (or a stored spelling of one) of its own class.
     const device = a.device ? canonicalDevice(a.device) : '';
     if (device === null)
-      throw invalid(`max_accelerators: "${a.device}" is not a canonical accelerator`);
+      throw invalidArgument(`max_accelerators: "${a.device}" is not a canonical accelerator`);
     const cls = ACCELERATOR_CLASSES[a.deviceClass];
     if (device && CANONICAL_ACCELERATORS[device] !== cls)
-      throw invalid(
+      throw invalidArgument(
         `max_accelerators: ${device} is a ${CANONICAL_ACCELERATORS[device]} device, not ${cls}`,
       );
     const key = `${a.deviceClass}/${device}/${a.partitionSizeValue.case === 'partitionSize' ? a.partitionSizeValue.value : ''}`;
-    if (selectors.has(key)) throw invalid('max_accelerators: two caps name the same accelerator');
+    if (selectors.has(key))
+      throw invalidArgument('max_accelerators: two caps name the same accelerator');
     selectors.add(key);
   }
 }

@@ -11,7 +11,7 @@
  *    is refused); DeleteQueue only of a DRAINED queue; UndeleteQueue brings it back DRAINED;
  *  - `status.cluster_managed` marks a cluster's co-named queue.
  */
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@connectrpc/connect';
+import type { ConnectRouter, HandlerContext } from '@connectrpc/connect';
 import { checkQueueCaps } from './queue-caps-rules.js';
 import type { LiveQueue } from '../../model/live.js';
 import {
@@ -33,6 +33,7 @@ import { listsDeleted, type Lifecycle } from './lifecycle.js';
 import { byName, page, queueToPb, specFromPb } from './pb-views.js';
 import type { QueueExtras } from './queue-extras.js';
 import type { BroadScopeSettings } from './settings-service.js';
+import { failedPrecondition, invalidArgument } from './refusals.js';
 
 export interface ServiceContext {
   cp: EmbeddedControlPlane;
@@ -114,9 +115,8 @@ async function getQueue(x: ServiceContext, req: GetQueueRequest) {
 async function createQueue(x: ServiceContext, req: CreateQueueRequest) {
   const name = nameOf(x, req.id);
   if (req.id?.project || req.id?.domain)
-    throw new ConnectError(
+    throw invalidArgument(
       'only organization-scoped queues can be created (no project or domain in the id)',
-      Code.InvalidArgument,
     );
   checkQueueCaps(req.spec);
   const q = await x.cp.createQueue({ name, ...specFromPb(req.spec, false) });
@@ -127,10 +127,7 @@ async function createQueue(x: ServiceContext, req: CreateQueueRequest) {
 async function updateQueue(x: ServiceContext, req: UpdateQueueRequest) {
   const name = nameOf(x, req.id);
   if (await deletedQueue(x, name))
-    throw new ConnectError(
-      `queue "${name}" is deleted: undelete it first`,
-      Code.FailedPrecondition,
-    );
+    throw failedPrecondition(`queue "${name}" is deleted: undelete it first`);
   // Union replaces the whole spec: the fields beyond 7 become exactly what was sent.
   checkQueueCaps(req.spec);
   const q = await x.cp.updateQueue(name, specFromPb(req.spec, true));
@@ -148,19 +145,14 @@ async function updateQueueState(x: ServiceContext, req: UpdateQueueStateRequest)
       : req.state === QueueState.ACTIVE
         ? await cp.activateQueue(name)
         : null;
-  if (!q)
-    throw new ConnectError(
-      'state must be QUEUE_STATE_DRAINING or QUEUE_STATE_ACTIVE',
-      Code.InvalidArgument,
-    );
+  if (!q) throw invalidArgument('state must be QUEUE_STATE_DRAINING or QUEUE_STATE_ACTIVE');
   life.bump(key(name));
   return { queue: view(x, q) };
 }
 
 async function deleteQueue(x: ServiceContext, req: DeleteQueueRequest) {
   const name = nameOf(x, req.id);
-  if (await deletedQueue(x, name))
-    throw new ConnectError(`queue "${name}" is already deleted`, Code.FailedPrecondition);
+  if (await deletedQueue(x, name)) throw failedPrecondition(`queue "${name}" is already deleted`);
   x.life.expect(key(name), req.expectedStateGeneration);
   x.broad.refuse(name, 'deleted');
   await x.cp.deleteQueue(name);

@@ -27,6 +27,7 @@ import {
   type UpdateSettingsRequest,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
+import { alreadyExists, failedPrecondition, invalidArgument } from './refusals.js';
 
 /** A settings level: the organisation, a domain, or a project in a domain. */
 type Scope =
@@ -60,9 +61,8 @@ export class BroadScopeSettings {
   refuse(queue: string, action: 'deleted'): void {
     const scopes = this.inUse(queue);
     if (scopes.length > 0)
-      throw new ConnectError(
+      throw failedPrecondition(
         `queue "${queue}" is the default queue of ${scopes.join(', ')} (run.default_queue) and cannot be ${action}: point the setting at another queue first`,
-        Code.FailedPrecondition,
       );
   }
 }
@@ -95,10 +95,7 @@ export function settingsRoutes(x: SettingsContext): (router: ConnectRouter) => v
 function scopeOf(x: SettingsContext, key: SettingsKey | undefined): Scope {
   x.checkOrg(key?.org);
   if (key?.project && !key.domain)
-    throw new ConnectError(
-      'a project scope needs its domain (org, domain and project in the key)',
-      Code.InvalidArgument,
-    );
+    throw invalidArgument('a project scope needs its domain (org, domain and project in the key)');
   if (!key?.domain) return { level: ScopeLevel.ORG };
   if (!key.project) return { level: ScopeLevel.DOMAIN, domain: key.domain };
   return { level: ScopeLevel.PROJECT, domain: key.domain, project: key.project };
@@ -178,7 +175,7 @@ async function getSettingsForEdit(l: Levels, req: GetSettingsForEditRequest) {
 async function createSettings(l: Levels, req: CreateSettingsRequest) {
   const s = scopeOf(l, req.key);
   if ((await record(l, s)).version > 0n)
-    throw new ConnectError('settings exist at this level: use UpdateSettings', Code.AlreadyExists);
+    throw alreadyExists('settings exist at this level: use UpdateSettings');
   return { settingsRecord: await apply(l, s, req.settings) };
 }
 
