@@ -5,11 +5,10 @@
  * Rows at levels poolsync never writes (project-wide, domain-wide, launch plan) have no
  * manifest: each is named in a warning, as the plan shows it unmanaged.
  */
-import { dump } from '../util/js-yaml.js';
 import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
 import { assignmentKeyString } from '../model/common.js';
 import type { LiveState } from '../model/live.js';
-import { assignmentManifestName, type ExportedFile } from './export.js';
+import { assignmentManifestName, manifest, type ExportedFile } from './export.js';
 
 export function exportExecutionClusterLabels(live: LiveState): {
   files: ExportedFile[];
@@ -22,16 +21,13 @@ export function exportExecutionClusterLabels(live: LiveState): {
     const spec = {
       project: l.project,
       domain: l.domain,
-      ...(l.workflow !== null ? { workflow: l.workflow } : {}),
+      workflow: l.workflow ?? undefined,
       label: l.label,
     };
     return {
       path: `execution-cluster-labels/${name}.yaml`,
       address: `ExecutionClusterLabel/${assignmentKeyString(l)}`,
-      content: dump(
-        { apiVersion: 'poolsync/v1', kind: 'ExecutionClusterLabel', metadata: { name }, spec },
-        { lineWidth: -1, noRefs: true, quoteStyle: 'double' },
-      ),
+      content: manifest('ExecutionClusterLabel', name, spec),
     };
   });
   const named = [...new Set(labels.map((l) => l.label))].sort();

@@ -51,7 +51,7 @@ export interface ExportResult {
 
 const API_VERSION = 'poolsync/v1';
 
-function manifest(
+export function manifest(
   kind: ObjectKind,
   name: string,
   spec: Record<string, unknown>,
@@ -72,9 +72,9 @@ function poolSpec(p: LivePool): Record<string, unknown> {
   return {
     object_store_ref: endpoint ? { uri, endpoint } : { uri },
     secret_store: { type: p.contract.secret_store.type, locator: p.contract.secret_store.locator },
-    ...(p.contract.image_registry
-      ? { image_registry: { locator: p.contract.image_registry.locator } }
-      : {}),
+    image_registry: p.contract.image_registry
+      ? { locator: p.contract.image_registry.locator }
+      : undefined,
   };
 }
 
@@ -91,15 +91,15 @@ function settingsOf(q: LiveQueue): Settings & QueueCaps {
     depth: q.depth,
     priority: q.priority,
     fairness: q.fairness,
-    ...(q.max_resources && Object.keys(q.max_resources).length > 0
-      ? { max_resources: q.max_resources }
-      : {}),
-    ...(q.max_accelerators && Object.keys(q.max_accelerators).length > 0
-      ? { max_accelerators: q.max_accelerators }
-      : {}),
-    ...(q.scheduling ? { scheduling: q.scheduling } : {}),
+    max_resources: nonEmpty(q.max_resources),
+    max_accelerators: nonEmpty(q.max_accelerators),
+    scheduling: q.scheduling ?? undefined,
   };
 }
+
+/** A map with entries, else nothing (no empty map in a manifest). */
+const nonEmpty = <T extends object>(map: T | undefined): T | undefined =>
+  map && Object.keys(map).length > 0 ? map : undefined;
 
 function hasDefaultSettings(q: LiveQueue): boolean {
   const s = settingsOf(q);
@@ -259,7 +259,7 @@ function assignmentFile(a: LiveAssignment, taken: Set<string>): ExportedFile {
   const spec = {
     project: a.project,
     domain: a.domain,
-    ...(a.workflow !== null ? { workflow: a.workflow } : {}),
+    workflow: a.workflow ?? undefined,
     pool: a.pool,
   };
   return {
