@@ -37,8 +37,8 @@ export interface JsonHttpOptions extends Pick<ClientTuning, 'connectTimeoutMs' |
   service: string;
   /** A call as messages name it: `GET http://host/v1/pools`, `flyteadmin GET /api/v1/…`. */
   label: (method: string, path: string) => string;
-  /** The error of an answer that is neither 2xx nor transient. */
-  apiError: (method: string, path: string, status: number, text: string) => ControlPlaneError;
+  /** The error of an answer neither 2xx nor transient, from its JSON body (a proxy's page: {}). */
+  apiError: (method: string, path: string, status: number, body: ErrorBody) => ControlPlaneError;
   /**
    * The Authorization header's value (else none sent) and, when it can be fetched anew, what to
    * do when the server refuses it (401): the call is then sent once more.
@@ -53,6 +53,9 @@ export interface JsonHttpOptions extends Pick<ClientTuning, 'connectTimeoutMs' |
   /** Whether the server has answered yet, shared with its token requests (util/reach.ts). */
   reach?: Reach | undefined;
 }
+
+/** An error answer's body, as far as it is JSON (the fields each server's errors carry). */
+export type ErrorBody = Partial<Record<'code' | 'message' | 'address' | 'rule', unknown>>;
 
 export class JsonHttp {
   readonly origin: string;
@@ -155,7 +158,7 @@ export class JsonHttp {
         throttled: throttled ? { said: `HTTP ${status}`, delayMs: asked } : undefined,
       };
     }
-    if (status < 200 || status >= 300) throw this.o.apiError(method, path, status, text);
+    if (status < 200 || status >= 300) throw this.o.apiError(method, path, status, errorBody(text));
     if (text === '') return { ok: true, value: undefined as T };
     try {
       return { ok: true, value: JSON.parse(text) as T };
@@ -208,3 +211,12 @@ export class JsonHttp {
 }
 
 const unavailable = (message: string) => new ControlPlaneError('UNAVAILABLE', message);
+
+function errorBody(text: string): ErrorBody {
+  try {
+    const body = JSON.parse(text) as unknown;
+    return typeof body === 'object' && body !== null ? body : {};
+  } catch {
+    return {};
+  }
+}

@@ -34,7 +34,7 @@ import {
 import type { LiveAssignment } from '../../model/live.js';
 import { Reach } from '../../util/reach.js';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
-import { JsonHttp } from '../json-http.js';
+import { JsonHttp, type ErrorBody } from '../json-http.js';
 import { retryPolicy, type ClientTuning } from '../opener.js';
 import type {
   AssignmentCalls,
@@ -100,7 +100,7 @@ export class FlyteadminControlPlane implements ControlPlane {
     this.http = new JsonHttp(baseUrl, {
       service: 'flyteadmin',
       label: (method, path) => `flyteadmin ${method} ${path}`,
-      apiError: (method, path, status, text) => apiError(method, path, status, text, !!tokens),
+      apiError: (method, path, status, body) => apiError(method, path, status, body, !!tokens),
       // flyteadmin's HTTP gateway reads `Authorization: Bearer` in every configuration
       // (auth/handlers.go); a refused token is fetched anew once.
       auth: tokens
@@ -206,13 +206,7 @@ export class FlyteadminControlPlane implements ControlPlane {
 }
 
 /** grpc-gateway's `{code, message}` error as a ControlPlaneError, with what to do about auth. */
-function apiError(method: string, path: string, status: number, text: string, auth: boolean) {
-  let payload: { code?: unknown; message?: unknown } = {};
-  try {
-    payload = JSON.parse(text) as typeof payload;
-  } catch {
-    // A proxy page, say: the status tells what we know.
-  }
+function apiError(method: string, path: string, status: number, payload: ErrorBody, auth: boolean) {
   const code =
     (typeof payload.code === 'number' ? GRPC_CODES[payload.code] : undefined) ??
     (status === 401 || status === 403

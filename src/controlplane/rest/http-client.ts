@@ -27,7 +27,7 @@ import type {
 } from '../../model/live.js';
 import type { InventoryRecord } from '../../model/inventory.js';
 import { ControlPlaneError, ERROR_CODES, type ControlPlaneErrorCode } from '../errors.js';
-import { JsonHttp } from '../json-http.js';
+import { JsonHttp, type ErrorBody } from '../json-http.js';
 import { retryPolicy, type ClientTuning } from '../opener.js';
 import type {
   ApplyLockLease,
@@ -291,13 +291,7 @@ export class HttpControlPlane implements ControlPlane {
     });
   }
 
-  private apiError(method: string, path: string, status: number, text: string) {
-    let payload: { code?: unknown; message?: unknown; address?: unknown; rule?: unknown } = {};
-    try {
-      payload = JSON.parse(text) as typeof payload;
-    } catch {
-      // Not our API (a proxy page, say): fall back to the status.
-    }
+  private apiError(method: string, path: string, status: number, payload: ErrorBody) {
     const code = ERROR_CODES.includes(payload.code as ControlPlaneErrorCode)
       ? (payload.code as ControlPlaneErrorCode)
       : (STATUS_CODES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'INVALID_ARGUMENT'));
