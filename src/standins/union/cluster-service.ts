@@ -126,7 +126,7 @@ function poolView(
       name,
     })),
     config: configOf(p.contract),
-    ...(deleted ? { deletedAt: life.deletedTimestamp(pkey(p.name)) } : {}),
+    deletedAt: deleted ? life.deletedTimestamp(pkey(p.name)) : undefined,
   };
 }
 

@@ -76,7 +76,7 @@ export function queueToPb(q: LiveQueue, org: string, x: QueueStatusExtras) {
       clusterManaged: q.cluster_managed,
       stateGeneration: x.generation,
     },
-    ...(x.deletedAt ? { deletedAt: x.deletedAt } : {}),
+    deletedAt: x.deletedAt,
   });
 }
 
@@ -108,7 +108,7 @@ export function clusterToPb(
     pool: { organization: org, name: c.pool },
     queues: x.queue ? [{ organization: org, name: c.name }] : [],
     drainStatus: { overallState: overall, generation: x.generation },
-    ...(x.deletedAt ? { deletedAt: x.deletedAt } : {}),
+    deletedAt: x.deletedAt,
   });
 }
 
