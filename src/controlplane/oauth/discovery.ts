@@ -49,6 +49,9 @@ export interface DiscoveryOptions {
 
 type Json = Record<string, unknown>;
 
+/** Discovery found nothing a token can be asked of. */
+const refused = (message: string) => new ControlPlaneError('UNAUTHENTICATED', message);
+
 async function readJson(res: Response, url: string, what: string, o: DiscoveryOptions) {
   if (!res.ok) {
     await res.body?.cancel();
@@ -70,10 +73,7 @@ async function readJson(res: Response, url: string, what: string, o: DiscoveryOp
   try {
     return JSON.parse(text) as Json;
   } catch {
-    throw new ControlPlaneError(
-      'UNAUTHENTICATED',
-      `${o.service} ${what}: ${url} did not answer JSON`,
-    );
+    throw refused(`${o.service} ${what}: ${url} did not answer JSON`);
   }
 }
 
@@ -93,22 +93,19 @@ function wellKnown(
 
 /** The token endpoint, checked: https (or loopback), so a secret never travels in clear text. */
 function tokenEndpointOf(raw: string, base: string, where: string, o: DiscoveryOptions): string {
-  if (raw === '')
-    throw new ControlPlaneError('UNAUTHENTICATED', `${o.service} ${where} names no token_endpoint`);
+  if (raw === '') throw refused(`${o.service} ${where} names no token_endpoint`);
   const url = new URL(raw, `${base}/`);
-  if (url.protocol !== 'https:' && !isLoopback(url.hostname)) {
-    throw new ControlPlaneError(
-      'UNAUTHENTICATED',
+  if (url.protocol !== 'https:' && !isLoopback(url.hostname))
+    throw refused(
       `${o.service} OAuth2 discovery: the token endpoint ${url.origin} is not https; poolsync does not send client credentials in clear text`,
     );
-  }
   return url.toString();
 }
 
-function authMethodOf(meta: Json): Pick<Discovery, 'authMethod'> {
+function authMethodOf(meta: Json): Discovery['authMethod'] {
   const methods = meta.token_endpoint_auth_methods_supported;
-  if (!Array.isArray(methods) || methods.includes('client_secret_basic')) return {};
-  return methods.includes('client_secret_post') ? { authMethod: 'client_secret_post' } : {};
+  if (!Array.isArray(methods) || methods.includes('client_secret_basic')) return undefined;
+  return methods.includes('client_secret_post') ? 'client_secret_post' : undefined;
 }
 
 /** The service's own metadata: the authorization server document and the flyte client config. */
@@ -141,7 +138,7 @@ async function serviceMetadata(base: string, o: DiscoveryOptions): Promise<Disco
     scopes,
     audience: typeof client.audience === 'string' ? client.audience : '',
     headerName: (header || DEFAULT_AUTH_HEADER).toLowerCase(),
-    ...authMethodOf(meta),
+    authMethod: authMethodOf(meta),
   };
 }
 
@@ -156,8 +153,7 @@ async function issuerDocument(issuer: string, o: DiscoveryOptions): Promise<Json
   } catch (err) {
     const mismatch =
       err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON;
-    throw new ControlPlaneError(
-      'UNAUTHENTICATED',
+    throw refused(
       mismatch
         ? `${o.service} ${what}: the OpenID configuration of ${issuer} names another issuer`
         : `${o.service} ${what}: ${url} is not an OpenID configuration (${(err as Error).message})`,
@@ -170,8 +166,7 @@ async function openIdMetadata(base: string, o: DiscoveryOptions): Promise<Discov
   const url = `${base}/.well-known/openid-configuration`;
   const first = await readJson(await wellKnown(base, 'oidc', what, o), url, what, o);
   const issuer = typeof first.issuer === 'string' ? first.issuer.replace(/\/+$/, '') : '';
-  if (issuer === '')
-    throw new ControlPlaneError('UNAUTHENTICATED', `${o.service} ${what}: ${url} names no issuer`);
+  if (issuer === '') throw refused(`${o.service} ${what}: ${url} names no issuer`);
   const doc = issuer === base ? first : await issuerDocument(issuer, o);
   return {
     tokenEndpoint: tokenEndpointOf(
@@ -183,14 +178,12 @@ async function openIdMetadata(base: string, o: DiscoveryOptions): Promise<Discov
     scopes: [],
     audience: '',
     headerName: DEFAULT_AUTH_HEADER,
-    ...authMethodOf(doc),
+    authMethod: authMethodOf(doc),
   };
 }
 
 const asControlPlaneError = (err: unknown): ControlPlaneError =>
-  err instanceof ControlPlaneError
-    ? err
-    : new ControlPlaneError('UNAUTHENTICATED', (err as Error).message);
+  err instanceof ControlPlaneError ? err : refused((err as Error).message);
 
 /** The service's metadata, else OpenID Connect's; both failing: one error naming both. */
 export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Discovery> {
