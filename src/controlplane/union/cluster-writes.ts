@@ -21,7 +21,7 @@ import type { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterState, type Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
 import { Filter_Function } from '../../gen/cloudidl/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
-import type { Call } from './calls.js';
+import type { Call } from './rpcs.js';
 import { clusterEnabled, clusterFromPb, clusterPool } from './mapping.js';
 import { fromLatest, sweep, type Latest } from './sweeps.js';
 import { isCode } from './transport.js';

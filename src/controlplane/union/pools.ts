@@ -27,7 +27,7 @@ import {
 } from '../../gen/cloudidl/common/cluster_pb.js';
 import { Filter_Function } from '../../gen/cloudidl/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
-import type { Call } from './calls.js';
+import type { Call } from './rpcs.js';
 import { Latest, sweep } from './sweeps.js';
 import { isCode } from './transport.js';
 

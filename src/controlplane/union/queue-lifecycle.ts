@@ -23,14 +23,20 @@ import type { Client } from '@connectrpc/connect';
 import { address, type QueueSpec } from '../../model/common.js';
 import type { LiveQueue } from '../../model/live.js';
 import type { CreateQueueRequest } from '../../model/requests.js';
-import type { QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
-import { type Queue, type QueueService } from '../../gen/cloudidl/queue/queue_pb.js';
+import { QueueState, type Queue, type QueueService } from '../../gen/cloudidl/queue/queue_pb.js';
 import { Filter_Function } from '../../gen/flyteidl2/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
-import type { Call } from './calls.js';
-import { createSpec, queueFromPb, selfSelecting, withManagedFields } from './mapping.js';
-import { createQueueOnce } from './queue-create.js';
+import {
+  createSpec,
+  queueFromPb,
+  queueSpecFromPb,
+  queueSpecToPb,
+  selfSelecting,
+  withManagedFields,
+} from './mapping.js';
+import type { Call } from './rpcs.js';
 import { fromLatest, sweep, type Latest } from './sweeps.js';
+import { isCode } from './transport.js';
 
 export class UnionQueueLifecycle {
   constructor(
@@ -135,4 +141,41 @@ export class UnionQueueLifecycle {
     });
     return queueFromPb(q, selfSelecting(q));
   }
+}
+
+/**
+ * CreateQueue of `name` with `spec`, ACTIVE. On a retry (`retried`), AlreadyExists with the
+ * very spec sent means the first attempt landed: the queue is read back instead of failing.
+ */
+export async function createQueueOnce(
+  service: Client<typeof QueueService>,
+  org: string,
+  name: string,
+  spec: QueueSpec,
+  retried: boolean,
+): Promise<{ queue?: Queue | undefined }> {
+  const id = { organization: org, name };
+  try {
+    return await service.createQueue({ id, spec: queueSpecToPb(spec), state: QueueState.ACTIVE });
+  } catch (err) {
+    if (retried && isCode(err, 'AlreadyExists')) {
+      const got = await service.getQueue({ id });
+      if (sameSpec(queueSpecFromPb(got.queue?.spec), spec)) return got;
+    }
+    throw err;
+  }
+}
+
+function sameSpec(a: QueueSpec, b: QueueSpec): boolean {
+  return sorted(a) === sorted(b);
+}
+
+/** JSON with object keys sorted (caps maps included): equal specs give equal text. */
+function sorted(v: unknown): string {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return JSON.stringify(v);
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${sorted(o[k])}`).join(',')}}`;
 }

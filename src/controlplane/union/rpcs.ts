@@ -5,6 +5,8 @@
  * branch of its caller), as said beside it. Definitions: proto/ (from the flyteplugins-union
  * wheel).
  */
+import type { CallState } from './transport.js';
+
 const Q = 'cloudidl.queue.QueueService';
 const C = 'cloudidl.cluster.ClusterService';
 const P = 'cloudidl.clusterpool.ClusterPoolService';
@@ -13,7 +15,7 @@ const S = 'flyteidl2.settings.SettingsService';
 export const RPC = {
   listQueues: `${Q}/ListQueues`,
   getQueue: `${Q}/GetQueue`,
-  // A retry meeting ALREADY_EXISTS reads the queue (queue-create.ts).
+  // A retry meeting ALREADY_EXISTS reads the queue (queue-lifecycle.ts createQueueOnce).
   createQueue: `${Q}/CreateQueue`,
   // The whole spec: sent again, the same queue.
   updateQueue: `${Q}/UpdateQueue`,
@@ -55,3 +57,10 @@ export const RPC = {
 } as const;
 
 export type RpcName = keyof typeof RPC;
+
+/** One RPC with retries (withRetry): `addr` names the object for messages (null for lists). */
+export type Call = <T>(
+  rpc: RpcName,
+  addr: string | null,
+  fn: (s: CallState) => Promise<T>,
+) => Promise<T>;

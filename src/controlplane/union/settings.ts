@@ -39,7 +39,7 @@ import {
   type SettingsRecord,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import { mapLimit } from '../../util/map-limit.js';
-import type { Call } from './calls.js';
+import type { Call } from './rpcs.js';
 import { SharedReads, sweep } from './sweeps.js';
 
 /** Writes retried after a version conflict (another writer between our read and write). */

@@ -46,11 +46,10 @@ import type {
   QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
-import type { Call } from './calls.js';
 import { UnionClusterWrites, isDeleting } from './cluster-writes.js';
 import { UnionPools } from './pools.js';
 import { UnionQueueLifecycle } from './queue-lifecycle.js';
-import { RPC } from './rpcs.js';
+import { RPC, type Call } from './rpcs.js';
 import { clusterFromPb, clusterName, queueFromPb, selfSelecting } from './mapping.js';
 import { firstQueueMetrics } from './metrics.js';
 import { DefaultQueueSettings } from './settings.js';
