@@ -18,8 +18,7 @@ import {
 } from '../../model/common.js';
 import type { LivePool } from '../../model/live.js';
 import type { ClusterPoolService } from '../../gen/cloudidl/clusterpool/clusterpool_pb.js';
-import type { ClusterPoolSchema } from '../../gen/cloudidl/clusterpool/payload_pb.js';
-import { type ClusterPool } from '../../gen/cloudidl/clusterpool/payload_pb.js';
+import type { ClusterPool, ClusterPoolSchema } from '../../gen/cloudidl/clusterpool/payload_pb.js';
 import {
   ClusterPoolConfigSchema,
   SecretStore_SecretStoreType,
@@ -27,6 +26,7 @@ import {
 } from '../../gen/cloudidl/common/cluster_pb.js';
 import { Filter_Function } from '../../gen/cloudidl/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
+import type { PoolCalls } from '../types.js';
 import type { Call } from './rpcs.js';
 import { Latest, sweep } from './sweeps.js';
 import { isCode } from './transport.js';
@@ -69,7 +69,8 @@ export function poolFromPb(p: ClusterPool): LivePool {
   };
 }
 
-export class UnionPools {
+/** The pools part: ClusterPoolService, each write one call from the pool as last read. */
+export class UnionPools implements PoolCalls {
   private readonly latest = new Latest<ClusterPool>((p) => p.id?.name ?? DEFAULT_POOL);
 
   constructor(
@@ -96,16 +97,16 @@ export class UnionPools {
     });
   }
 
-  async list(): Promise<LivePool[]> {
+  async listPools(): Promise<LivePool[]> {
     const live = this.latest.all((await this.sweep(false)).filter((p) => !p.deletedAt));
     return live.map(poolFromPb);
   }
 
-  async listDeleted(): Promise<LivePool[]> {
+  async listDeletedPools(): Promise<LivePool[]> {
     return (await this.sweep(true)).filter((p) => p.deletedAt).map(poolFromPb);
   }
 
-  async undelete(name: string): Promise<LivePool> {
+  async undeletePool(name: string): Promise<LivePool> {
     const addr = address('ClusterPool', name);
     const pool = await this.call('undeletePool', addr, async (state) => {
       if (state.retried) {
@@ -116,10 +117,10 @@ export class UnionPools {
       const res = await this.service.undelete({ id: { organization: this.org, name } });
       return res.clusterPool;
     });
-    return pool ? poolFromPb(pool) : this.get(name);
+    return pool ? poolFromPb(pool) : this.getPool(name);
   }
 
-  async get(name: string): Promise<LivePool> {
+  async getPool(name: string): Promise<LivePool> {
     const addr = address('ClusterPool', name);
     const res = await this.call('getPool', addr, () =>
       this.service.get({ id: { organization: this.org, name } }),
@@ -129,7 +130,7 @@ export class UnionPools {
     return poolFromPb(this.latest.one(res.clusterPool));
   }
 
-  async create(name: string, contract: PoolContract): Promise<LivePool> {
+  async createPool(name: string, contract: PoolContract): Promise<LivePool> {
     const addr = address('ClusterPool', name);
     await this.call('createPool', addr, async (state) => {
       try {
@@ -137,14 +138,14 @@ export class UnionPools {
       } catch (err) {
         // A retry whose first attempt landed finds the very pool it asked for.
         if (!state.retried || !isCode(err, 'AlreadyExists')) throw err;
-        const got = await this.get(name);
+        const got = await this.getPool(name);
         if (JSON.stringify(got.contract) !== JSON.stringify(contract)) throw err;
       }
     });
     return { name, contract: contractFromPb(configToPb(contract)), member_clusters: [] };
   }
 
-  async update(name: string, contract: PoolContract): Promise<LivePool> {
+  async updatePool(name: string, contract: PoolContract): Promise<LivePool> {
     const addr = address('ClusterPool', name);
     // The member clusters are the server's (a cluster joins by CreateCluster/UpdateCluster):
     // only the id and the contract are sent.
@@ -152,12 +153,12 @@ export class UnionPools {
       this.service.update({ clusterPool: this.pb(name, contract) }),
     );
     const known = this.latest.get(name);
-    if (!known) return this.get(name);
+    if (!known) return this.getPool(name);
     const { member_clusters } = poolFromPb(known);
     return { name, contract: contractFromPb(configToPb(contract)), member_clusters };
   }
 
-  async delete(name: string): Promise<void> {
+  async deletePool(name: string): Promise<void> {
     const addr = address('ClusterPool', name);
     await this.call('deletePool', addr, async (state) => {
       try {

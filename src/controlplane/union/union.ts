@@ -42,7 +42,6 @@ import type {
   ControlPlane,
   CreateQueueRequest,
   DefaultQueueCalls,
-  PoolCalls,
   QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
@@ -94,7 +93,7 @@ export class UnionControlPlane implements ControlPlane {
   readonly backend: BackendProfile;
   // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them:
   // backend.replacedKinds) and no execution cluster labels (flyteadmin attributes).
-  readonly pools: PoolCalls = this;
+  readonly pools: UnionPools;
   readonly clusters: ClusterCalls = this;
   readonly queues: QueueCalls = this;
   readonly defaultQueues: DefaultQueueCalls = this;
@@ -102,7 +101,6 @@ export class UnionControlPlane implements ControlPlane {
   readonly settingsByKey = true;
   readonly capabilityCalls: CapabilityCalls = this;
   readonly org: string;
-  private readonly poolCalls: UnionPools;
   private readonly clusterWrites: UnionClusterWrites;
   private readonly queueWrites: UnionQueueLifecycle;
   readonly url: string;
@@ -131,7 +129,7 @@ export class UnionControlPlane implements ControlPlane {
     this.queueService = createClient(QueueService, opts.transport);
     this.clusterService = createClient(ClusterService, opts.transport);
     const call: Call = (rpc, addr, fn) => this.call(rpc, addr, fn);
-    this.poolCalls = new UnionPools(
+    this.pools = new UnionPools(
       createClient(ClusterPoolService, opts.transport),
       this.org,
       call,
@@ -212,14 +210,6 @@ export class UnionControlPlane implements ControlPlane {
     return { ...UNION_CAPABILITIES };
   }
 
-  listPools(): Promise<LivePool[]> {
-    return this.poolCalls.list();
-  }
-
-  getPool(name: string): Promise<LivePool> {
-    return this.poolCalls.get(name);
-  }
-
   /** The live clusters; one Union is DELETING is among the deleted ones (listDeletedClusters). */
   async listClusters(): Promise<LiveCluster[]> {
     const [queues, clusters] = await this.liveQueuesAndClusters();
@@ -267,24 +257,9 @@ export class UnionControlPlane implements ControlPlane {
     );
   }
 
-  createPool(name: string, contract: PoolContract): Promise<LivePool> {
-    return this.poolCalls.create(name, contract);
-  }
-
+  /** Capability `pool_update`: the pools part's UpdatePool. */
   updatePool(name: string, contract: PoolContract): Promise<LivePool> {
-    return this.poolCalls.update(name, contract);
-  }
-
-  deletePool(name: string): Promise<void> {
-    return this.poolCalls.delete(name);
-  }
-
-  listDeletedPools(): Promise<LivePool[]> {
-    return this.poolCalls.listDeleted();
-  }
-
-  undeletePool(name: string): Promise<LivePool> {
-    return this.poolCalls.undelete(name);
+    return this.pools.updatePool(name, contract);
   }
 
   /** Soft-deleted clusters (`EXISTS deleted_at`), and those still DELETING (`deleting`). */

@@ -196,10 +196,10 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       secret_store: { type: 'AWS_SECRETS_MANAGER' as const, locator: 'us-east-1' },
       image_registry: { locator: 'reg.example.com/union' },
     };
-    expect(await cp.createPool('gpu', contract)).toMatchObject({ name: 'gpu', contract });
+    expect(await cp.pools.createPool('gpu', contract)).toMatchObject({ name: 'gpu', contract });
     expect(rec.count('Create')).toBe(1);
     await cp.updatePool('gpu', { ...contract, image_registry: null });
-    expect((await cp.getPool('gpu')).contract.image_registry).toBeNull();
+    expect((await cp.pools.getPool('gpu')).contract.image_registry).toBeNull();
     expect(await cp.registerCluster({ name: 'g1', pool: 'gpu' })).toMatchObject({
       pool: 'gpu',
       enabled: true,
@@ -232,8 +232,8 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     expect(live.pools.map((p) => p.name)).toEqual(['default', 'gpu']);
     expect(live.pools.every((p) => p.contract_known === undefined)).toBe(true);
     await cp.deleteCluster('g1');
-    await cp.deletePool('gpu');
-    expect((await cp.listPools()).map((p) => p.name)).toEqual(['default']);
+    await cp.pools.deletePool('gpu');
+    expect((await cp.pools.listPools()).map((p) => p.name)).toEqual(['default']);
     await cp.close();
   });
 });

@@ -142,7 +142,7 @@ describe.skipIf(typeof venv === 'string')(
       await ok(['update', 'queue', 'batch', '--activate']);
 
       // What poolsync writes, the CLI reads.
-      await cp.createPool('cpu', {
+      await cp.pools.createPool('cpu', {
         object_store_ref: { uri: 's3://cpu-bucket/meta', endpoint: '' },
         secret_store: { type: 'KUBERNETES', locator: 'union' },
         image_registry: null,

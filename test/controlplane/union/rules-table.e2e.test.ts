@@ -291,7 +291,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U9() {
     const { cp } = await fresh();
-    await cp.createPool('pb', PB);
+    await cp.pools.createPool('pb', PB);
     await cp.registerCluster({ name: 'cb', pool: 'pb' });
     await cp.createQueue({ name: 'm', run_concurrency: 1, action_concurrency: 1 });
     await invalid(
@@ -313,7 +313,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   async U10() {
     const { cp } = await fresh();
     await cp.registerCluster({ name: 'c1' });
-    await cp.createPool('pb', PB);
+    await cp.pools.createPool('pb', PB);
     // Its pool and selector are its cluster's (V5): only its other settings are declared.
     await invalid(
       cp,
@@ -334,7 +334,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U12() {
     const { s, cp } = await fresh();
-    await cp.createPool('pb', PB);
+    await cp.pools.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1' });
     await cp.setDefaultQueue('ml', 'production', 'c1');
     // Item 2: the co-named queue a setting names is drained for its cluster's move.
@@ -455,7 +455,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U23() {
     const { cp } = await fresh();
-    await cp.createPool('pb', PB);
+    await cp.pools.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1' });
     await cp.createQueue({
       name: 'pin',
@@ -533,7 +533,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U28() {
     const { s, cp } = await fresh();
-    await cp.createPool('pb', PB);
+    await cp.pools.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1', pool: 'pb' });
     const plan = await applies(
       cp,
@@ -582,25 +582,25 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U32() {
     const { cp } = await fresh();
-    await cp.createPool('pb', PB);
+    await cp.pools.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1', pool: 'pb' });
     await cp.updateCluster('c1', { enabled: false });
     await cp.deleteCluster('c1');
-    await cp.deletePool('pb');
+    await cp.pools.deletePool('pb');
     const plan = await applies(cp, await repo([pool('pb'), cluster('c1', 'pb')]));
     const order = plan.steps.map((x) => x.op);
     expect(order.indexOf('undelete_pool')).toBeLessThan(order.indexOf('undelete_cluster'));
   },
   async U33() {
     const { cp } = await fresh();
-    await cp.createPool('pb', PB);
-    await cp.deletePool('pb');
+    await cp.pools.createPool('pb', PB);
+    await cp.pools.deletePool('pb');
     const plan = await applies(cp, await repo([pool('pb')]));
     expect(plan.steps.map((x) => x.op)).toEqual(['undelete_pool']);
   },
   async U34() {
     const { cp } = await fresh();
-    await cp.createPool('pb', PB);
+    await cp.pools.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1', pool: 'pb' });
     // The cluster is not managed here (manage: ClusterPool): the pool is not empty.
     await blocks(
@@ -631,8 +631,8 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U36() {
     const { cp } = await fresh();
-    await cp.createPool('pb', PB);
-    await cp.deletePool('pb');
+    await cp.pools.createPool('pb', PB);
+    await cp.pools.deletePool('pb');
     const plan = await applies(cp, await repo([pool('pb', 'pb-v2')]));
     expect(plan.steps.map((x) => x.op)).toEqual(['undelete_pool', 'update_pool']);
   },
