@@ -39,6 +39,7 @@ import {
   type SettingsRecord,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import { mapLimit } from '../../util/map-limit.js';
+import type { DefaultQueueCalls } from '../types.js';
 import type { Call } from './rpcs.js';
 import { SharedReads, sweep } from './sweeps.js';
 
@@ -59,7 +60,9 @@ export interface DefaultQueueSettingsOptions {
 type Pair = { project: string; domain: string };
 type Read = { own: LiveDefaultQueue[]; scoped: LiveScopedDefaultQueue[] };
 
-export class DefaultQueueSettings {
+export class DefaultQueueSettings implements DefaultQueueCalls {
+  /** No call lists settings: a read asks each project/domain. */
+  readonly settingsByKey = true;
   private readonly settings: Client<typeof SettingsService>;
   /** Reads in flight by scope: readLiveState's two calls share one. */
   private readonly reads = new SharedReads();
@@ -92,12 +95,14 @@ export class DefaultQueueSettings {
   }
 
   /** Project/domain settings of `scope`. */
-  async list(scope: DefaultQueueScope = 'all'): Promise<LiveDefaultQueue[]> {
+  async listDefaultQueues(scope: DefaultQueueScope = 'all'): Promise<LiveDefaultQueue[]> {
     return (await this.readShared(scope)).own;
   }
 
   /** Organisation and domain settings, as the reads of `scope` found them. */
-  async listScoped(scope: DefaultQueueScope = 'all'): Promise<LiveScopedDefaultQueue[]> {
+  async listScopedDefaultQueues(
+    scope: DefaultQueueScope = 'all',
+  ): Promise<LiveScopedDefaultQueue[]> {
     return (await this.readShared(scope)).scoped;
   }
 
@@ -142,7 +147,7 @@ export class DefaultQueueSettings {
       .flatMap((p) => p.domains.map((d) => ({ project: p.id, domain: d.id })));
   }
 
-  async set(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
+  async setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
     await this.write(project, domain, {
       state: SettingState.VALUE,
       stringValue: queue,
@@ -151,7 +156,7 @@ export class DefaultQueueSettings {
     return { project, domain, queue };
   }
 
-  async delete(project: string, domain: string): Promise<void> {
+  async deleteDefaultQueue(project: string, domain: string): Promise<void> {
     // INHERIT: the project/domain no longer sets its own default queue.
     await this.write(project, domain, null);
   }

@@ -21,15 +21,7 @@ import {
   type PoolContract,
   type QueueSpec,
 } from '../../model/common.js';
-import type {
-  DefaultQueueScope,
-  LiveCluster,
-  LiveDefaultQueue,
-  LiveScopedDefaultQueue,
-  LivePool,
-  LiveQueue,
-  QueueMetrics,
-} from '../../model/live.js';
+import type { LiveCluster, LivePool, LiveQueue, QueueMetrics } from '../../model/live.js';
 import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import type { Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
 import { QueueService, QueueState, type Queue } from '../../gen/cloudidl/queue/queue_pb.js';
@@ -41,7 +33,6 @@ import type {
   ClusterCalls,
   ControlPlane,
   CreateQueueRequest,
-  DefaultQueueCalls,
   QueueCalls,
   RegisterClusterRequest,
 } from '../types.js';
@@ -96,9 +87,7 @@ export class UnionControlPlane implements ControlPlane {
   readonly pools: UnionPools;
   readonly clusters: ClusterCalls = this;
   readonly queues: QueueCalls = this;
-  readonly defaultQueues: DefaultQueueCalls = this;
-  /** No call lists settings: a read asks each project/domain (settings.ts). */
-  readonly settingsByKey = true;
+  readonly defaultQueues: DefaultQueueSettings;
   readonly capabilityCalls: CapabilityCalls = this;
   readonly org: string;
   private readonly clusterWrites: UnionClusterWrites;
@@ -107,7 +96,6 @@ export class UnionControlPlane implements ControlPlane {
   readonly organization: string;
   private readonly queueService: Client<typeof QueueService>;
   private readonly clusterService: Client<typeof ClusterService>;
-  private readonly settings: DefaultQueueSettings;
   private readonly retry: UnionRetry;
   private readonly pageSize: number;
   private readonly onClose: (() => void) | undefined;
@@ -149,7 +137,7 @@ export class UnionControlPlane implements ControlPlane {
       this.pageSize,
       this.queuesRead,
     );
-    this.settings = new DefaultQueueSettings({
+    this.defaultQueues = new DefaultQueueSettings({
       org: this.org,
       transport: opts.transport,
       projects: createClient(ProjectService, opts.transport),
@@ -314,22 +302,6 @@ export class UnionControlPlane implements ControlPlane {
 
   undeleteQueue(name: string): Promise<LiveQueue> {
     return this.queueWrites.undelete(name);
-  }
-
-  listDefaultQueues(scope?: DefaultQueueScope): Promise<LiveDefaultQueue[]> {
-    return this.settings.list(scope);
-  }
-
-  listScopedDefaultQueues(scope?: DefaultQueueScope): Promise<LiveScopedDefaultQueue[]> {
-    return this.settings.listScoped(scope);
-  }
-
-  setDefaultQueue(project: string, domain: string, queue: string): Promise<LiveDefaultQueue> {
-    return this.settings.set(project, domain, queue);
-  }
-
-  deleteDefaultQueue(project: string, domain: string): Promise<void> {
-    return this.settings.delete(project, domain);
   }
 
   async close(): Promise<void> {

@@ -336,7 +336,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     const { s, cp } = await fresh();
     await cp.pools.createPool('pb', PB);
     await cp.registerCluster({ name: 'c1' });
-    await cp.setDefaultQueue('ml', 'production', 'c1');
+    await cp.defaultQueues.setDefaultQueue('ml', 'production', 'c1');
     // Item 2: the co-named queue a setting names is drained for its cluster's move.
     const plan = await applies(
       cp,
@@ -400,7 +400,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     expect((await cp.getQueue('default')).state).toBe('active');
     // Item 4: the setting this plan repoints no longer holds the delete: one apply.
     await cp.createQueue({ name: 'old', run_concurrency: 1, action_concurrency: 1 });
-    await cp.setDefaultQueue('ml', 'staging', 'old');
+    await cp.defaultQueues.setDefaultQueue('ml', 'staging', 'old');
     await applies(
       cp,
       await repo(

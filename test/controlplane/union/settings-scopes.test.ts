@@ -99,7 +99,7 @@ describe.each(['connect', 'grpc'] as const)('settings at every scope over %s', (
         key: { org, domain: 'production' },
         settings: queueSetting('default'),
       });
-      await cp.setDefaultQueue('ml', 'production', 'spare');
+      await cp.defaultQueues.setDefaultQueue('ml', 'production', 'spare');
       const live = await readLiveState(cp);
       expect(live.default_queues).toEqual([
         { project: 'ml', domain: 'production', queue: 'spare' },

@@ -19,24 +19,26 @@ describe.each(['connect', 'grpc'] as const)('default queues over %s', (protocol)
     s = await startUnionServer();
     await s.embedded.createQueue({ name: 'web', run_concurrency: 1, action_concurrency: 1 });
     const cp = await openUnion(s, protocol);
-    expect(await cp.listDefaultQueues()).toEqual([]);
-    expect(await cp.setDefaultQueue('ml', 'development', 'web')).toEqual({
+    expect(await cp.defaultQueues.listDefaultQueues()).toEqual([]);
+    expect(await cp.defaultQueues.setDefaultQueue('ml', 'development', 'web')).toEqual({
       project: 'ml',
       domain: 'development',
       queue: 'web',
     });
-    await cp.setDefaultQueue('ml', 'production', 'default');
-    await cp.setDefaultQueue('ml', 'development', 'default'); // an update (version 1 → 2)
-    expect(await cp.listDefaultQueues()).toEqual([
+    await cp.defaultQueues.setDefaultQueue('ml', 'production', 'default');
+    await cp.defaultQueues.setDefaultQueue('ml', 'development', 'default'); // an update (version 1 → 2)
+    expect(await cp.defaultQueues.listDefaultQueues()).toEqual([
       { project: 'ml', domain: 'development', queue: 'default' },
       { project: 'ml', domain: 'production', queue: 'default' },
     ]);
-    await cp.deleteDefaultQueue('ml', 'production');
-    await cp.deleteDefaultQueue('ml', 'staging'); // nothing set: nothing to do
+    await cp.defaultQueues.deleteDefaultQueue('ml', 'production');
+    await cp.defaultQueues.deleteDefaultQueue('ml', 'staging'); // nothing set: nothing to do
     expect(await s.embedded.listDefaultQueues()).toEqual([
       { project: 'ml', domain: 'development', queue: 'default' },
     ]);
-    const missing = await cp.setDefaultQueue('ml', 'development', 'nope').catch((e: Error) => e);
+    const missing = await cp.defaultQueues
+      .setDefaultQueue('ml', 'development', 'nope')
+      .catch((e: Error) => e);
     await cp.close();
     expect(missing).toMatchObject({ code: 'NOT_FOUND' });
     expect((missing as Error).message).toContain('"nope"');
@@ -64,8 +66,8 @@ describe.each(['connect', 'grpc'] as const)('default queues over %s', (protocol)
     s = await startUnionServer({ interceptors: [richer] });
     await s.embedded.createQueue({ name: 'web', run_concurrency: 1, action_concurrency: 1 });
     const cp = await openUnion(s, protocol);
-    await cp.setDefaultQueue('ml', 'development', 'default');
-    await cp.setDefaultQueue('ml', 'development', 'web');
+    await cp.defaultQueues.setDefaultQueue('ml', 'development', 'default');
+    await cp.defaultQueues.setDefaultQueue('ml', 'development', 'web');
     await cp.close();
     const update = sent as {
       version: bigint;
