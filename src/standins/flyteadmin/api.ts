@@ -49,7 +49,8 @@ const ATTRIBUTE_TYPES: [string, ResourceType][] = [
 ];
 
 type Json = Record<string, unknown>;
-const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isMap = (v: unknown): v is Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 export interface ApiRequest {

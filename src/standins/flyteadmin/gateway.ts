@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { ControlPlaneError, type ControlPlaneErrorCode } from '../../controlplane/errors.js';
 import { readLimitedBody } from '../../util/request-body.js';
-import { flyteadminApi, isApiPath } from './api.js';
+import { flyteadminApi, isApiPath, isMap } from './api.js';
 import { FlyteadminError, FlyteadminStore, type FlyteadminStoreOptions } from './store.js';
 import {
   OAUTH_PATHS,
@@ -66,15 +66,6 @@ const GRPC: Record<ControlPlaneErrorCode | 'INTERNAL', [code: number, http: numb
   UNAVAILABLE: [14, 503],
   INTERNAL: [13, 500],
 };
-
-class GatewayError extends Error {
-  constructor(
-    readonly code: keyof typeof GRPC,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface FlyteadminGatewayOptions {
   /** OAuth2 client credentials clients must present; absent: the API is open (flyteadmin with useAuth off). */
@@ -133,20 +124,18 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}): GatewayH
     if (!isApi && !isAuth) return false;
     try {
       if (isAuth) {
-        if (!oauth) throw new GatewayError('NOT_FOUND', 'authentication is not configured');
+        if (!oauth) throw new FlyteadminError('NOT_FOUND', 'authentication is not configured');
         oauth.handle(req, res);
         return true;
       }
       const denied = checkAuth(req);
-      if (denied) throw new GatewayError('UNAUTHENTICATED', `authentication failed: ${denied}`);
+      if (denied) throw new FlyteadminError('UNAUTHENTICATED', `authentication failed: ${denied}`);
       const body = () => readJson(req, limit);
       const answer = await flyteadminApi(store, { method, path, query: url.searchParams, body });
       send(res, 200, protoNames(req) ? answer : lowerCamel(answer));
     } catch (err) {
       const [code, message] =
-        err instanceof GatewayError ||
-        err instanceof ControlPlaneError ||
-        err instanceof FlyteadminError
+        err instanceof ControlPlaneError || err instanceof FlyteadminError
           ? [err.code, err.message]
           : (['INTERNAL', 'internal error of the embedded flyteadmin gateway'] as const);
       const [grpc, http] = GRPC[code];
@@ -184,9 +173,6 @@ function lowerCamel(value: unknown): unknown {
   );
 }
 
-const isMap = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   const raw = await readBody(req, limit);
   if (raw.length === 0) return {};
@@ -194,14 +180,15 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new GatewayError('INVALID_ARGUMENT', `invalid JSON body: ${(err as Error).message}`);
+    throw new FlyteadminError('INVALID_ARGUMENT', `invalid JSON body: ${(err as Error).message}`);
   }
-  if (!isMap(value)) throw new GatewayError('INVALID_ARGUMENT', 'the body must be a JSON object');
+  if (!isMap(value))
+    throw new FlyteadminError('INVALID_ARGUMENT', 'the body must be a JSON object');
   return value;
 }
 
 const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
-  readLimitedBody(req, limit, (message) => new GatewayError('INVALID_ARGUMENT', message));
+  readLimitedBody(req, limit, (message) => new FlyteadminError('INVALID_ARGUMENT', message));
 
 function send(
   res: ServerResponse,

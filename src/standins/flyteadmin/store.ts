@@ -66,7 +66,7 @@ export interface StoredProject {
 /** A flyteadmin error: the gRPC code the gateway maps to an HTTP status. */
 export class FlyteadminError extends Error {
   constructor(
-    readonly code: 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS',
+    readonly code: 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'UNAUTHENTICATED',
     message: string,
   ) {
     super(message);
