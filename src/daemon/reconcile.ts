@@ -67,11 +67,10 @@ export class Reconciler {
   });
 
   constructor(private readonly o: ReconcilerOptions) {
-    this.state = initialStatus(o.source.describe(), o.policy);
-    if (o.controlPlaneUrl)
-      applyStatusUpdate(this.state, {
-        controlPlane: { url: o.redactor.scrub(o.controlPlaneUrl) },
-      });
+    this.state = initialStatus(o.source.describe(), o.config.policy);
+    applyStatusUpdate(this.state, {
+      controlPlane: { url: o.redactor.scrub(o.config.controlPlane.url) },
+    });
     const kept = o.history?.kept;
     if (kept) {
       applyStatusUpdate(this.state, { runs: deepFreeze(kept.runs), lastDrift: kept.lastDrift });
@@ -155,14 +154,14 @@ export class Reconciler {
   private scheduleRetry(ctx: RunContext, outcome: Outcome): void {
     if (outcome.transient && !ctx.signal.aborted) {
       const failures = ++this.transientFailures;
-      const at = this.o.onRunFailure?.(failures) ?? null;
+      const at = this.o.retry?.schedule(failures) ?? null;
       if (at) {
         const inSeconds = Math.max(0, Math.round((at.getTime() - ctx.now().getTime()) / 1000));
         outcome.message += `; retrying in ${inSeconds}s (transient failure ${failures} in a row)`;
       }
     } else if (outcome.result !== 'failed') {
       this.transientFailures = 0;
-      if (this.state.git.consecutiveFailures === 0) this.o.onRunRecovered?.();
+      if (this.state.git.consecutiveFailures === 0) this.o.retry?.cancel();
     }
   }
 

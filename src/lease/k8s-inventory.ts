@@ -16,6 +16,7 @@
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { parseInventory, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import { UserError } from '../util/user-error.js';
 
 /** The API server's limit on a ConfigMap's data and binaryData values (1 MiB; keys are not counted). */
@@ -83,8 +84,8 @@ export class ConfigMapInventory {
      * the state folder before the ConfigMap was configured, moved there by the next write.
      */
     private readonly before: () => Promise<InventoryRecord | null> = () => Promise.resolve(null),
-    private readonly sleep: (ms: number) => Promise<void> = (ms) =>
-      new Promise((r) => setTimeout(r, ms)),
+    /** The waits between writes that lost to another writer. */
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.api = kc.makeApiClient(CoreV1Api);
   }
@@ -123,7 +124,7 @@ export class ConfigMapInventory {
         const lost = statusOf(err) === 409 || (statusOf(err) === 404 && cm !== null);
         if (!lost || attempt >= ATTEMPTS) throw this.failure(err, 'writing');
         this.conflicts++;
-        await this.sleep(backoffDelay(attempt, 20, 1000));
+        await this.clock.sleep(backoffDelay(attempt, 20, 1000));
       }
     }
   }

@@ -9,6 +9,7 @@
  * (the apply lock of backends with no lock of their own).
  */
 import { CoordinationV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import { UserError } from '../util/user-error.js';
 
 export interface LeaseRef {
@@ -120,7 +121,8 @@ export class LeaseLock {
     readonly ref: LeaseRef,
     readonly identity: string,
     private readonly leaseDurationMs: number,
-    private readonly now: () => number = () => performance.now(),
+    /** Judges how long a renewal has gone unchanged (never the holder's clock). */
+    private readonly clock: Clock = SYSTEM_CLOCK,
     /**
      * Judge a lease seen for the first time by its renewTime against this clock (a one-shot
      * `apply` cannot wait a whole lease duration the way a leader candidate does).
@@ -235,10 +237,10 @@ export class LeaseLock {
         this.observed === null && this.trustRenewTime && Number.isFinite(renewed)
           ? Math.max(0, Date.now() - renewed)
           : 0;
-      this.observed = { key, at: this.now() - age };
+      this.observed = { key, at: this.clock.now() - age };
     }
     const duration = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-    const valid = this.observed.at + duration > this.now();
+    const valid = this.observed.at + duration > this.clock.now();
     return { holder, holderAddress, valid };
   }
 

@@ -7,13 +7,10 @@
  * supersedes one still waiting, and a redelivered event for a commit already queued is
  * dropped.
  */
-import type { BackendInfo } from '../controlplane/types.js';
-import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { GitAuth } from '../util/git-env.js';
 import { Redactor } from '../util/redact.js';
 import { pullRequestCheckout } from './pull-request-checkout.js';
 import type { RetryTuning } from './http.js';
-import { planOutcome } from './plan-outcome.js';
 import { notPosted, publishPlan, publishStatus, type PublishResult } from './publish.js';
 import { VcsApiError, type Provider, type PublishOutcome, type PullRequestEvent } from './types.js';
 
@@ -43,13 +40,10 @@ export interface PullRequestHandlerOptions {
   };
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
-  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
-  /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
-  backend?: BackendInfo;
   logger: HandlerLogger;
   retry?: RetryTuning;
-  /** Plans a checked-out folder; the real validate → live state → plan → markdown by default. */
-  plan?: (dir: string, commit: string) => Promise<PublishOutcome>;
+  /** Plans the manifests' folder of a checked-out commit (plan-outcome.ts). */
+  plan: (dir: string, commit: string) => Promise<PublishOutcome>;
   /**
    * The plan comment of `e` is on the pull request (before its commit status is set): from
    * now on a reviewer can read it, so approvals by comment may name it.
@@ -81,7 +75,7 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
   const key = repoPath === '.' ? '' : repoPath;
   const checkedOut = pullRequestCheckout(opts.git, repoPath, redactor);
   const serial: Serial = { chain: Promise.resolve() };
-  const handle = publisher(opts, { redactor, repoPath, key, checkedOut });
+  const handle = publisher(opts, { redactor, key, checkedOut });
   const handler = eventHandler(opts, serial, handle);
   const atCommit = <T>(number: number, headSha: string, run: (dir: string) => Promise<T>) =>
     runAtCommit(opts, { serial, checkedOut, redactor }, { number, headSha, run });
@@ -97,7 +91,6 @@ type Checkout = ReturnType<typeof pullRequestCheckout>;
 
 interface PublisherContext {
   redactor: Redactor;
-  repoPath: string;
   key: string;
   checkedOut: Checkout;
 }
@@ -105,19 +98,8 @@ interface PublisherContext {
 /** Pending status, checkout + plan, then the sticky comment and final status of one event. */
 function publisher(
   opts: PullRequestHandlerOptions,
-  { redactor, repoPath, key, checkedOut }: PublisherContext,
+  { redactor, key, checkedOut }: PublisherContext,
 ): (e: PullRequestEvent) => Promise<PublishResult> {
-  const plan =
-    opts.plan ??
-    ((dir: string, commit: string) =>
-      planOutcome({
-        dir,
-        commit,
-        readLiveState: opts.readLiveState,
-        repoPath,
-        ...(opts.backend ? { backend: opts.backend } : {}),
-      }));
-
   const target = {
     provider: opts.provider,
     apiUrl: opts.apiUrl,
@@ -139,16 +121,12 @@ function publisher(
     }
     let outcome: PublishOutcome;
     try {
-      outcome = await plan(await checkedOut(e), e.headSha);
+      outcome = await opts.plan(await checkedOut(e), e.headSha);
     } catch (err) {
       outcome = { kind: 'error', message: redactor.errorMessage(err) };
     }
     try {
-      return await publishPlan({
-        ...pr,
-        outcome,
-        ...(opts.onPosted ? { onCommentPosted: () => opts.onPosted!(e) } : {}),
-      });
+      return await publishPlan({ ...pr, outcome, onCommentPosted: () => opts.onPosted?.(e) });
     } catch (err) {
       // A rate limit holds every request of the token: the status the failure owes is set at its reset.
       if (err instanceof VcsApiError && err.retryAt !== null)

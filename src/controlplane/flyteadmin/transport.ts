@@ -12,7 +12,8 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../../util/backoff.js';
-import { Pacer, SYSTEM_CLOCK, type Clock, type PaceListener } from '../../util/pacer.js';
+import { SYSTEM_CLOCK, type Clock } from '../../util/clock.js';
+import { Pacer, type PaceListener } from '../../util/pacer.js';
 import { connectFailure, Reach } from '../../util/reach.js';
 import { TRANSIENT_STATUS } from '../../util/transient-http.js';
 import {

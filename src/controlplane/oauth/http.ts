@@ -4,9 +4,9 @@
  * policy's longest delay) — with the backend's backoff policy, each attempt bounded by a
  * timeout. Plain http only to a loopback host (tests, a local control plane).
  */
-import { backoffDelay } from '../../util/backoff.js';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from '../../util/backoff.js';
+import { SYSTEM_CLOCK } from '../../util/clock.js';
 import { connectFailure, Reach } from '../../util/reach.js';
-import { DEFAULT_RETRY, sleep as wait, type RetryPolicy } from '../../util/retry-policy.js';
 import { ControlPlaneError, unreachable } from '../errors.js';
 import { nodeFetch } from './node-fetch.js';
 
@@ -82,7 +82,7 @@ export function retryingFetch(
       await res?.body?.cancel();
       const backoff = backoffDelay(attempt + 1, policy.minDelayMs, policy.maxDelayMs);
       const asked = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 0;
-      await (http.sleep ?? wait)(Math.max(backoff, Math.min(asked, policy.maxDelayMs)));
+      await (http.sleep ?? SYSTEM_CLOCK.sleep)(Math.max(backoff, Math.min(asked, policy.maxDelayMs)));
     }
   };
 }

@@ -4,9 +4,10 @@
  * client secret is only ever sent to the endpoint of the key), discovers the OAuth2 endpoints
  * and builds the transport.
  */
-import { Pacer, type Clock, type PaceListener } from '../../util/pacer.js';
+import type { Clock } from '../../util/clock.js';
+import { Pacer, type PaceListener } from '../../util/pacer.js';
 import { Reach } from '../../util/reach.js';
-import { DEFAULT_RETRY } from '../../util/retry-policy.js';
+import { DEFAULT_RETRY } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import { resolveApiKey } from './api-key.js';
 import { discover, isLoopback, TokenSource } from './oauth.js';

@@ -1,5 +1,5 @@
 /** `union+https://HOST` (open.ts): Union's Connect API, loaded on demand (connect, protobuf). */
-import { DEFAULT_RETRY } from '../../util/retry-policy.js';
+import { DEFAULT_RETRY } from '../../util/backoff.js';
 import type { BackendOpener } from '../opener.js';
 import type { UnionOpenOptions } from './open.js';
 

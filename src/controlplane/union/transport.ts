@@ -27,13 +27,14 @@ import { backoffDelay } from '../../util/backoff.js';
 import { connectFailure, connectionLost, type Reach } from '../../util/reach.js';
 import { ControlPlaneError, unreachable, type ControlPlaneErrorCode } from '../errors.js';
 import type { TokenSource } from './oauth.js';
-import type { RetryPolicy } from '../../util/retry-policy.js';
-import { SYSTEM_CLOCK, type Clock, type Pacer } from '../../util/pacer.js';
+import type { RetryPolicy } from '../../util/backoff.js';
+import { SYSTEM_CLOCK, type Clock } from '../../util/clock.js';
+import type { Pacer } from '../../util/pacer.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 
 export type UnionProtocol = 'connect' | 'grpc';
 
-export { DEFAULT_RETRY, type RetryPolicy } from '../../util/retry-policy.js';
+export { DEFAULT_RETRY, type RetryPolicy } from '../../util/backoff.js';
 
 /** Only these are transient (a server or proxy that will answer later). */
 const RETRIED = new Set([Code.Unavailable, Code.ResourceExhausted, Code.DeadlineExceeded]);

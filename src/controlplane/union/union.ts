@@ -55,7 +55,8 @@ import { clusterFromPb, clusterName, queueFromPb, selfSelecting } from './mappin
 import { firstQueueMetrics } from './metrics.js';
 import { DefaultQueueSettings } from './settings.js';
 import { Latest, SharedReads, sweep } from './sweeps.js';
-import type { Clock, Pacer } from '../../util/pacer.js';
+import type { Clock } from '../../util/clock.js';
+import type { Pacer } from '../../util/pacer.js';
 import type { Reach } from '../../util/reach.js';
 import {
   DEFAULT_RETRY,

@@ -103,8 +103,8 @@ async function executeLocked(
         execute: (p, on) => {
           o.onApplyPlan?.(p);
           return o.pipeline.executePlan(p, on, {
-            parallelism: o.parallelism,
-            waitTimeoutMs: o.waitTimeoutMs,
+            parallelism: o.config.parallelism,
+            waitTimeoutMs: o.config.waitTimeoutMs,
             signal,
             onEvent: (e) => logEvent(ctx, lock, e),
           });

@@ -51,7 +51,7 @@ async function sync(ctx: RunContext): Promise<Staged<SourceSnapshot>> {
     const message = o.redactor.errorMessage(err);
     const failures = state.git.consecutiveFailures + 1;
     o.metrics.gitFetchFailures.inc();
-    const retryAt = o.onFetchFailure?.(failures) ?? null;
+    const retryAt = o.retry?.schedule(failures) ?? null;
     const status = {
       git: {
         ...state.git,

@@ -29,7 +29,7 @@ export async function loadStage(
       ? [
           {
             code: 'IO',
-            message: `the folder ${ctx.o.repoPath} does not exist${commit ? ` at commit ${short(commit)}` : ''}; check --path`,
+            message: `the folder ${ctx.repoPath} does not exist${commit ? ` at commit ${short(commit)}` : ''}; check --path`,
             location: null,
             address: null,
           },

@@ -35,7 +35,7 @@ export async function planStage(
       liveInventory = live.inventory;
       return live;
     });
-  const controlPlane = o.planControlPlane;
+  const controlPlane = o.planControlPlane?.();
   const outcome = await planRun({
     source: {
       kind: 'open',

@@ -28,7 +28,7 @@ export async function renderStage(
   if (commit !== null && ctx.memory.renderedCommit === commit) return { value: null, status: {} };
   const { changed, contents } = await compared(ctx, dir, desired, commit);
   const status = { renderedFiles: changed };
-  if (changed.length === 0 || !o.commitRendered || !o.source.commitFiles)
+  if (changed.length === 0 || !o.config.commitRendered || !o.source.commitFiles)
     return { value: null, status, remember: { renderedCommit: commit } };
   const pushed = await commitRendered(
     ctx,
