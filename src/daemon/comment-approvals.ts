@@ -20,7 +20,7 @@ import { code } from '../render/markdown.js';
 import type { ApprovalForge } from '../vcs/approvers.js';
 import type { CommentEvent, Provider } from '../vcs/types.js';
 import type { Approvals } from './approvals.js';
-import type { PostedPlans, RecoverPlan } from './pull-requests.js';
+import type { PlanRecord } from '../vcs/environments-comment.js';
 
 /** Where an approval goes: the daemon's one control plane, or the environment `-e` names. */
 export interface ApprovalTarget {
@@ -235,4 +235,46 @@ function recoveredRefusal(
   if (plan.live_fingerprint !== record.live)
     return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
   return null;
+}
+
+/**
+ * The record of `environment` in poolsync's plan comment on pull request `number` (its own:
+ * author and marker, as the comment is updated), with that environment's plan of `head` re-made
+ * here when the record is for `head` (null when planning it fails or it is invalid). Null
+ * when the pull request carries no such record.
+ */
+export type RecoverPlan = (
+  provider: Provider,
+  number: number,
+  environment: string,
+  head: string,
+) => Promise<{ record: PlanRecord; plan: Plan | null } | null>;
+
+/**
+ * The plans posted on pull requests, by provider and number: what a `poolsync apply` comment
+ * approves. Only the last plan of each pull request counts.
+ */
+export class PostedPlans {
+  /** Per commit, the plan of each environment ('' without environments). */
+  private readonly byCommit = new Map<string, Map<string, Plan>>();
+  private readonly byNumber = new Map<string, { commit: string; plans: Map<string, Plan> }>();
+
+  planned(provider: Provider, commit: string, plan: Plan, environment = ''): void {
+    const key = `${provider}:${commit}`;
+    const plans = this.byCommit.get(key) ?? new Map<string, Plan>();
+    plans.set(environment, plan);
+    this.byCommit.set(key, plans);
+  }
+
+  /** The handler published the plan of `commit` on pull request `number`. */
+  settle(provider: Provider, number: number, commit: string): void {
+    const plans = this.byCommit.get(`${provider}:${commit}`);
+    if (plans) this.byNumber.set(`${provider}#${number}`, { commit, plans });
+  }
+
+  get(provider: Provider, number: number, environment = ''): { commit: string; plan: Plan } | null {
+    const posted = this.byNumber.get(`${provider}#${number}`);
+    const plan = posted?.plans.get(environment);
+    return posted && plan ? { commit: posted.commit, plan } : null;
+  }
 }

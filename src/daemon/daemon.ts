@@ -5,7 +5,6 @@
  * steps finish (bounded).
  */
 import { dirname, join } from 'node:path';
-import type { Logger } from 'pino';
 import { sharedCandidacy } from '../lease/leader-elector.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonConfig } from './config.js';
@@ -113,7 +112,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
             leaderStatus: async () =>
               single
                 ? leaderStatus<DaemonStatus>(follower(), 5_000)
-                : fullStatus ? { status: await fullStatus(), relayedBy: '' } : null,
+                : fullStatus
+                  ? { status: await fullStatus(), relayedBy: '' }
+                  : null,
             approvals: config.adminToken !== null,
           })
         : undefined,

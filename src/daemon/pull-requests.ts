@@ -31,7 +31,13 @@ import type {
   PublishOutcome,
   PullRequestEvent,
 } from '../vcs/types.js';
-import { commentApprovalHandler, environmentTarget, soleTarget } from './comment-approvals.js';
+import {
+  commentApprovalHandler,
+  environmentTarget,
+  PostedPlans,
+  soleTarget,
+  type RecoverPlan,
+} from './comment-approvals.js';
 import type { DaemonConfig } from './config.js';
 import type { TriggerReason } from './loop.js';
 import type { Unit } from './unit.js';
@@ -247,19 +253,6 @@ export function pullRequestHandlerForDaemon(
   });
 }
 
-/**
- * The record of `environment` in poolsync's plan comment on pull request `number` (its own:
- * author and marker, as the comment is updated), with that environment's plan of `head` re-made
- * here when the record is for `head` (null when planning it fails or it is invalid). Null
- * when the pull request carries no such record.
- */
-export type RecoverPlan = (
-  provider: Provider,
-  number: number,
-  environment: string,
-  head: string,
-) => Promise<{ record: PlanRecord; plan: Plan | null } | null>;
-
 function recoverer(
   handlers: Map<Provider, PullRequestHandler>,
   targets: Map<Provider, ForgeTarget>,
@@ -273,9 +266,7 @@ function recoverer(
     if (!handler || !target || !unit) return null;
     const record = await commentRecord({ provider, number, ...target, key: path }, environment);
     if (!record || record.commit !== head) return record && { record, plan: null };
-    const outcome = await handler.atCommit(number, head, (dir) =>
-      planUnit(unit, dir, head, path),
-    );
+    const outcome = await handler.atCommit(number, head, (dir) => planUnit(unit, dir, head, path));
     return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
   };
 }
@@ -353,33 +344,4 @@ function withHeldNote<O extends { plan: Plan; markdown: string }>(
       `and holds these ${split.held.length} change${split.held.length === 1 ? '' : 's'}:\n${list}\n\n` +
       `Fingerprint \`${split.fingerprint}\`. A user with write permission approves exactly them by commenting \`${command}\`.`,
   };
-}
-
-/**
- * The plans posted on pull requests, by provider and number: what a `poolsync apply` comment
- * approves. Only the last plan of each pull request counts.
- */
-export class PostedPlans {
-  /** Per commit, the plan of each environment ('' without environments). */
-  private readonly byCommit = new Map<string, Map<string, Plan>>();
-  private readonly byNumber = new Map<string, { commit: string; plans: Map<string, Plan> }>();
-
-  planned(provider: Provider, commit: string, plan: Plan, environment = ''): void {
-    const key = `${provider}:${commit}`;
-    const plans = this.byCommit.get(key) ?? new Map<string, Plan>();
-    plans.set(environment, plan);
-    this.byCommit.set(key, plans);
-  }
-
-  /** The handler published the plan of `commit` on pull request `number`. */
-  settle(provider: Provider, number: number, commit: string): void {
-    const plans = this.byCommit.get(`${provider}:${commit}`);
-    if (plans) this.byNumber.set(`${provider}#${number}`, { commit, plans });
-  }
-
-  get(provider: Provider, number: number, environment = ''): { commit: string; plan: Plan } | null {
-    const posted = this.byNumber.get(`${provider}#${number}`);
-    const plan = posted?.plans.get(environment);
-    return posted && plan ? { commit: posted.commit, plan } : null;
-  }
 }

@@ -254,7 +254,9 @@ function controlPlaneAccess(
     openControlPlane(url, {
       // An environment's token file is read again at every open (a rotated token is used from
       // the next run); it must name this control plane (resolveToken, docs/security.md).
-      token: tokenFile ? await resolveToken(tokenFile, url, environment ?? null) : (token ?? undefined),
+      token: tokenFile
+        ? await resolveToken(tokenFile, url, environment ?? null)
+        : (token ?? undefined),
       apiKeyFile,
       // One connection per step in flight, as `apply` sizes its pool.
       http: {
