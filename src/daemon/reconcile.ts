@@ -44,6 +44,7 @@ import { recordStage } from './stages/record.js';
 import type { TriggerReason } from './loop.js';
 import { initialStatus, type DaemonStatus } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { runWords } from '../render/daemon-words.js';
 
 export type {
   ControlPlaneAccess,
@@ -188,7 +189,7 @@ export class Reconciler {
     } catch (err) {
       if (opened.yes) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
-      const message = `cannot open the control plane: ${this.o.redactor.errorMessage(err)}`;
+      const message = runWords.cannotOpen(this.o.redactor.errorMessage(err));
       this.write(
         mergeUpdates(
           reachedUpdate(null, message, ctx.now()),

@@ -268,10 +268,6 @@ export function isOutcome(x: unknown): x is Outcome {
   return typeof x === 'object' && x !== null && 'result' in x && 'message' in x;
 }
 
-export function short(commit: string): string {
-  return commit.slice(0, 12);
-}
-
 export function errorCode(err: unknown, fallback: string): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : fallback;

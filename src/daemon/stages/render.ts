@@ -10,7 +10,8 @@
 import type { DesiredState } from '../../model/desired.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
 import type { RenderedFileStatus } from '../status.js';
-import { short, type RunContext, type Staged } from './context.js';
+import { runWords } from '../../render/daemon-words.js';
+import { type RunContext, type Staged } from './context.js';
 
 /** A diff longer than this is cut in /status (the file itself is in the repository). */
 const DIFF_LIMIT = 64 * 1024;
@@ -102,7 +103,7 @@ async function commitRendered(
   try {
     const pushed = await commitFiles(
       changed.map((t) => ({ path: t.path, content: contents.get(t.path)! })),
-      `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
+      runWords.renderCommit(paths, commit),
     );
     for (const f of changed) f.committed = pushed;
     o.logger.info({ files: paths, commit: pushed }, 'committed rendered files');
