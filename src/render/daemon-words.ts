@@ -4,15 +4,12 @@
  * daemon's stages decide and pass the facts; every sentence is built here.
  */
 import type { Change } from '../model/plan.js';
+import { plural } from './common.js';
 import { code } from './markdown.js';
 
 /** A commit as the daemon names it in messages. */
 export function short(commit: string): string {
   return commit.slice(0, 12);
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** ` in commit abc…`, or nothing for a folder that is not a Git checkout. */

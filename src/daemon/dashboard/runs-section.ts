@@ -7,7 +7,8 @@ import { renderText } from '../../render/index.js';
 import type { RecentRun } from '../status.js';
 import { ansiToHtml } from './ansi.js';
 import { markup, type SafeHtml } from './html.js';
-import { commitRef, duration, plural, resultBadge, section, when } from './parts.js';
+import { plural } from '../../render/common.js';
+import { commitRef, duration, resultBadge, section, when } from './parts.js';
 
 const BAR_WIDTH = 240;
 

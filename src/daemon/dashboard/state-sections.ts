@@ -5,7 +5,8 @@
 import { closingLine } from '../../render/index.js';
 import type { DaemonStatus } from '../status.js';
 import { markup, type SafeHtml } from './html.js';
-import { commitRef, plural, resultBadge, section, when, yesNo } from './parts.js';
+import { plural } from '../../render/common.js';
+import { commitRef, resultBadge, section, when, yesNo } from './parts.js';
 import type { PageContext } from './work-sections.js';
 
 export function overviewSection(s: DaemonStatus, page?: PageContext): SafeHtml {
