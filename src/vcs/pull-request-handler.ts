@@ -7,9 +7,12 @@
  * supersedes one still waiting, and a redelivered event for a commit already queued is
  * dropped.
  */
-import type { GitAuth } from '../util/git-env.js';
-import { Redactor } from '../util/redact.js';
-import { pullRequestCheckout } from './pull-request-checkout.js';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { gitEnvironment, type GitAuth } from '../util/git-env.js';
+import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import type { RetryTuning } from './http.js';
 import { notPosted, publishPlan, publishStatus, type PublishResult } from './publish.js';
 import { VcsApiError, type Provider, type PublishOutcome, type PullRequestEvent } from './types.js';
@@ -29,15 +32,7 @@ export interface PullRequestHandlerOptions {
   repository: string;
   /** GITHUB_TOKEN / GITLAB_TOKEN of the daemon; never logged. */
   token: string;
-  git: {
-    /** Clone URL of the config repository (the daemon's --repo). */
-    repo: string;
-    auth?: GitAuth;
-    /** A work dir of its own (never the daemon's checkout of the followed branch). */
-    workDir: string;
-    timeoutMs?: number;
-    env?: Record<string, string | undefined>;
-  };
+  git: CheckoutGit;
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
   logger: HandlerLogger;
@@ -250,4 +245,116 @@ function sameRepository(provider: Provider, event: string, configured: string): 
   // GitLab webhooks carry the path; a numeric project id cannot be compared, so it matches.
   if (provider === 'gitlab' && /^\d+$/.test(configured)) return true;
   return event.toLowerCase() === configured.toLowerCase();
+}
+
+export interface CheckoutGit {
+  /** Clone URL of the config repository (the daemon's --repo). */
+  repo: string;
+  auth?: GitAuth;
+  /** A work dir of its own (never the daemon's checkout of the followed branch). */
+  workDir: string;
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * The handler's own checkout: `checkedOut(e)` fetches a pull request's head commit (the
+ * forge's pull-request ref first, then the SHA itself), checks it out detached and cleaned,
+ * and answers the manifests' folder in it.
+ */
+function pullRequestCheckout(
+  git: CheckoutGit,
+  repoPath: string,
+  redactor: Redactor,
+): (e: PullRequestEvent) => Promise<string> {
+  const checkout = join(git.workDir, 'checkout');
+  let client_: SimpleGit | null = null;
+
+  async function client(): Promise<SimpleGit> {
+    if (client_) return client_;
+    await mkdir(checkout, { recursive: true });
+    const g = (client_ = checkoutClient(git, checkout));
+    if (!existsSync(join(checkout, '.git'))) await g.init();
+    const remotes = await g.getRemotes(true);
+    const origin = remotes.find((r) => r.name === 'origin');
+    if (!origin) await g.addRemote('origin', git.repo);
+    else if (origin.refs.fetch !== git.repo) await g.remote(['set-url', 'origin', git.repo]);
+    return g;
+  }
+
+  async function checkedOut(e: PullRequestEvent): Promise<string> {
+    const g = await fetchHead(await client(), e, git.repo, redactor);
+    await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
+    await g.raw(['clean', '-ffdxq']);
+    return repoPath === '.' ? checkout : join(checkout, repoPath);
+  }
+
+  return checkedOut;
+}
+
+/** simple-git in `checkout`, with the repository's credentials in its environment. */
+function checkoutClient(git: CheckoutGit, checkout: string): SimpleGit {
+  return simpleGit({
+    baseDir: checkout,
+    timeout: { block: git.timeoutMs ?? 120_000 },
+    unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
+  }).env(
+    gitEnvironment(
+      git.repo,
+      git.auth ?? {
+        token: null,
+        username: 'x-access-token',
+        sshKeyFile: null,
+        sshKnownHostsFile: null,
+      },
+      git.env ?? process.env,
+      checkout,
+    ),
+  );
+}
+
+async function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
+  try {
+    await g.raw(['cat-file', '-e', `${sha}^{commit}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Brings the head commit in: the forge's pull-request ref first, then the SHA itself. */
+async function fetchHead(
+  g: SimpleGit,
+  e: PullRequestEvent,
+  repo: string,
+  redactor: Redactor,
+): Promise<SimpleGit> {
+  if (await hasCommit(g, e.headSha)) return g;
+  const ref =
+    e.provider === 'github' ? `refs/pull/${e.number}/head` : `refs/merge-requests/${e.number}/head`;
+  const errors: string[] = [];
+  for (const spec of [`+${ref}:refs/poolsync/pr/${e.number}`, e.headSha]) {
+    try {
+      await g.raw(['fetch', '--no-tags', '--quiet', 'origin', spec]);
+      if (await hasCommit(g, e.headSha)) return g;
+    } catch (err) {
+      errors.push(explainGit(redactor, err));
+    }
+  }
+  throw new Error(
+    `cannot fetch commit ${e.headSha} of ${e.provider === 'github' ? 'pull request #' : 'merge request !'}${e.number} from ${scrubUrlUserinfo(repo)}` +
+      (errors.length
+        ? `: ${errors.join('; ')}`
+        : ': the commit is not on the pull request ref (a newer push replaced it?)'),
+  );
+}
+
+function explainGit(redactor: Redactor, err: unknown): string {
+  const lines = redactor
+    .errorMessage(err)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('hint:'));
+  const important = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
+  return (important.length ? important : lines).slice(0, 3).join(' ') || 'unknown git error';
 }
