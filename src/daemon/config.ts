@@ -180,10 +180,9 @@ function rawSettings(
       raw.set(opt.name, { value: envValue, origin: `environment variable ${opt.env}` });
     } else if (fileValue !== undefined && fileValue !== null) {
       raw.set(opt.name, {
-        value: fileValue as string,
-        origin: `${file.path}: ${opt.name}`,
         // Relative paths in a config file are relative to the file.
-        ...(opt.kind === 'path' ? { value: resolve(fileDir, String(fileValue)) } : {}),
+        value: opt.kind === 'path' ? resolve(fileDir, String(fileValue)) : (fileValue as string),
+        origin: `${file.path}: ${opt.name}`,
       });
     } else if (opt.default !== undefined) {
       raw.set(opt.name, { value: opt.default, origin: `default of --${opt.name}` });

@@ -86,8 +86,8 @@ export function environmentDaemonConfig(
       environment: env.name,
       // Only the environment's own credentials: a daemon-wide token never goes to another host.
       token: null,
-      ...(credentials.tokenFile !== undefined ? { tokenFile: credentials.tokenFile } : {}),
-      ...(credentials.apiKeyFile !== undefined ? { apiKeyFile: credentials.apiKeyFile } : {}),
+      tokenFile: credentials.tokenFile,
+      apiKeyFile: credentials.apiKeyFile,
     },
     policy: env.policy ?? config.policy,
     driftIntervalMs: env.driftIntervalMs ?? config.driftIntervalMs,

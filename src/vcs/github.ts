@@ -104,7 +104,7 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
           state: status.state,
           context: STATUS_CONTEXT,
           description: clip(status.description, GITHUB_STATUS_DESCRIPTION_MAX),
-          ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
+          target_url: status.targetUrl || undefined,
         },
         operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
       });

@@ -207,7 +207,7 @@ async function setStatus(
         state: STATES[status.state],
         name: STATUS_CONTEXT,
         description: clip(status.description, GITLAB_STATUS_DESCRIPTION_MAX),
-        ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
+        target_url: status.targetUrl || undefined,
       },
       operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
     });
