@@ -9,24 +9,22 @@ import { createHash } from 'node:crypto';
 import type { DaemonStatus } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
 import { inlineAsset, markup, withIdPrefix, type SafeHtml } from './html.js';
-import { resultBadge } from './parts.js';
-import { runsSection } from './runs-section.js';
 import {
   connectionsSection,
-  managedSection,
-  overviewSection,
-  replicasSection,
-} from './state-sections.js';
-import {
   driftSection,
   heldSection,
+  managedSection,
   manualSection,
+  overviewSection,
   problemsSection,
   renderedSection,
+  replicasSection,
+  resultBadge,
+  runsSection,
   type PageContext,
-} from './work-sections.js';
+} from './sections.js';
 
-export type { PageContext } from './work-sections.js';
+export type { PageContext } from './sections.js';
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
