@@ -7,11 +7,9 @@
  * supersedes one still waiting, and a redelivered event for a commit already queued is
  * dropped.
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
-import { gitEnvironment, type GitAuth } from '../util/git-env.js';
+import type { SimpleGit } from 'simple-git';
+import { checkoutClient, gitError, type GitAuth } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import type { RetryTuning } from './http.js';
 import { notPosted, publishPlan, publishStatus, type PublishResult } from './publish.js';
@@ -268,49 +266,24 @@ function pullRequestCheckout(
   redactor: Redactor,
 ): (e: PullRequestEvent) => Promise<string> {
   const checkout = join(git.workDir, 'checkout');
-  let client_: SimpleGit | null = null;
+  let client: SimpleGit | null = null;
+  const auth = git.auth ?? {
+    token: null,
+    username: 'x-access-token',
+    sshKeyFile: null,
+    sshKnownHostsFile: null,
+  };
 
-  async function client(): Promise<SimpleGit> {
-    if (client_) return client_;
-    await mkdir(checkout, { recursive: true });
-    const g = (client_ = checkoutClient(git, checkout));
-    if (!existsSync(join(checkout, '.git'))) await g.init();
-    const remotes = await g.getRemotes(true);
-    const origin = remotes.find((r) => r.name === 'origin');
-    if (!origin) await g.addRemote('origin', git.repo);
-    else if (origin.refs.fetch !== git.repo) await g.remote(['set-url', 'origin', git.repo]);
-    return g;
-  }
-
+  // Events run one at a time: the client is made by the first that needs it.
   async function checkedOut(e: PullRequestEvent): Promise<string> {
-    const g = await fetchHead(await client(), e, git.repo, redactor);
+    client ??= (await checkoutClient({ ...git, dir: checkout, auth })).git;
+    const g = await fetchHead(client, e, git.repo, redactor);
     await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
     await g.raw(['clean', '-ffdxq']);
     return repoPath === '.' ? checkout : join(checkout, repoPath);
   }
 
   return checkedOut;
-}
-
-/** simple-git in `checkout`, with the repository's credentials in its environment. */
-function checkoutClient(git: CheckoutGit, checkout: string): SimpleGit {
-  return simpleGit({
-    baseDir: checkout,
-    timeout: { block: git.timeoutMs ?? 120_000 },
-    unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
-  }).env(
-    gitEnvironment(
-      git.repo,
-      git.auth ?? {
-        token: null,
-        username: 'x-access-token',
-        sshKeyFile: null,
-        sshKnownHostsFile: null,
-      },
-      git.env ?? process.env,
-      checkout,
-    ),
-  );
 }
 
 async function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
@@ -338,7 +311,7 @@ async function fetchHead(
       await g.raw(['fetch', '--no-tags', '--quiet', 'origin', spec]);
       if (await hasCommit(g, e.headSha)) return g;
     } catch (err) {
-      errors.push(explainGit(redactor, err));
+      errors.push(gitError(redactor, err, 3));
     }
   }
   throw new Error(
@@ -347,14 +320,4 @@ async function fetchHead(
         ? `: ${errors.join('; ')}`
         : ': the commit is not on the pull request ref (a newer push replaced it?)'),
   );
-}
-
-function explainGit(redactor: Redactor, err: unknown): string {
-  const lines = redactor
-    .errorMessage(err)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('hint:'));
-  const important = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
-  return (important.length ? important : lines).slice(0, 3).join(' ') || 'unknown git error';
 }
