@@ -16,7 +16,7 @@ import { createApprovalForge, type ApprovalForge } from '../vcs/approvers.js';
 import { commentMarker } from '../vcs/comment.js';
 import { planRecord, type PlanRecord } from '../vcs/environments-comment.js';
 import { GHE_COM, GITHUB_API_URL } from '../vcs/github.js';
-import { rateLimitWait, type RetryTuning } from '../vcs/http.js';
+import { rateLimitWait } from '../vcs/http.js';
 import { planOutcome } from '../vcs/plan-outcome.js';
 import { createPullRequestApi, ownComment } from '../vcs/publish.js';
 import {
@@ -30,6 +30,7 @@ import type {
   Provider,
   PublishOutcome,
   PullRequestEvent,
+  RetryTuning,
 } from '../vcs/types.js';
 import {
   commentApprovalHandler,

@@ -16,25 +16,13 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
 import { plural } from '../render/common.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
-import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
+import { SYSTEM_CLOCK } from '../util/clock.js';
 import {
   CONNECT_FAILURE_CODES,
   CONNECTION_LOST_CODES,
   TRANSIENT_STATUS,
 } from '../util/transient-http.js';
-import { VcsApiError, VcsConfigError, type ProviderName } from './types.js';
-
-export interface RetryTuning {
-  /** Retries after the first attempt (default 4). */
-  maxRetries?: number;
-  /** First backoff after a transient failure; doubles per retry, with jitter (default 500 ms). */
-  minDelayMs?: number;
-  /** Cap on a backoff after a transient failure (default 30 s); rate limits are waited in full. */
-  maxDelayMs?: number;
-  /** The longest one call waits in all (default POOLSYNC_RATE_LIMIT_WAIT, else 10 minutes). */
-  deadlineMs?: number;
-  clock?: Clock;
-}
+import { VcsApiError, VcsConfigError, type ProviderName, type RetryTuning } from './types.js';
 
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 10 * 60_000;
 

@@ -11,9 +11,14 @@ import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { checkoutClient, gitError, type GitAuth } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
-import type { RetryTuning } from './http.js';
 import { notPosted, publishPlan, publishStatus, type PublishResult } from './publish.js';
-import { VcsApiError, type Provider, type PublishOutcome, type PullRequestEvent } from './types.js';
+import {
+  VcsApiError,
+  type ForgeRepository,
+  type Provider,
+  type PublishOutcome,
+  type PullRequestEvent,
+} from './types.js';
 
 /** The subset of a pino logger this module uses. */
 export interface HandlerLogger {
@@ -22,19 +27,12 @@ export interface HandlerLogger {
   debug(obj: object, msg: string): void;
 }
 
-export interface PullRequestHandlerOptions {
-  provider: Provider;
-  /** GitHub Enterprise / self-managed GitLab API URL. */
-  apiUrl?: string;
-  /** Events for other repositories are ignored: `owner/name` (GitHub), project path (GitLab). */
-  repository: string;
-  /** GITHUB_TOKEN / GITLAB_TOKEN of the daemon; never logged. */
-  token: string;
+/** `repository`: events for other repositories are ignored. */
+export interface PullRequestHandlerOptions extends ForgeRepository {
   git: CheckoutGit;
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
   logger: HandlerLogger;
-  retry?: RetryTuning;
   /** Plans the manifests' folder of a checked-out commit (plan-outcome.ts). */
   plan: (dir: string, commit: string) => Promise<PublishOutcome>;
   /**
