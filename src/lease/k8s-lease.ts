@@ -17,17 +17,15 @@ export interface LeaseRef {
   name: string;
 }
 
-/** controller-runtime's defaults (LeaseDuration 15s, RenewDeadline 10s, RetryPeriod 2s). */
+/**
+ * An election's timings; the daemon's flags default to controller-runtime's (LeaseDuration 15s,
+ * RenewDeadline 10s, RetryPeriod 2s).
+ */
 export interface LeaseTiming {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
 }
-export const CONTROLLER_RUNTIME_TIMING: LeaseTiming = {
-  leaseDurationMs: 15_000,
-  renewDeadlineMs: 10_000,
-  retryPeriodMs: 2_000,
-};
 
 /** `k8s:NAMESPACE/NAME` (the --lock value) → the Lease it names. */
 export function parseLeaseRef(text: string, origin: string): LeaseRef {
