@@ -33,13 +33,7 @@ export interface ApprovalStatus {
   /** Approved, not applied yet (a pull request approved before it was merged). */
   granted: ApprovalRecord[];
   lastApplied: (ApprovalRecord & { commit: string | null; appliedAt: string }) | null;
-  lastRefused: {
-    fingerprint: string;
-    approver: string;
-    via: ApprovalVia;
-    reason: string;
-    at: string;
-  } | null;
+  lastRefused: (Omit<ApprovalRecord, 'source'> & { reason: string }) | null;
 }
 
 export type ApprovalAnswer = { ok: true; record: ApprovalRecord } | { ok: false; reason: string };
@@ -88,14 +82,7 @@ export class Approvals {
     anyPlan = false,
   ): ApprovalAnswer {
     const refuse = (reason: string): ApprovalAnswer => {
-      this.lastRefused = {
-        fingerprint: request.fingerprint,
-        approver: request.approver,
-        via: request.via,
-        reason,
-        at: this.now().toISOString(),
-      };
-      this.onEvent('refused', request.via);
+      this.refuse(request, reason);
       return { ok: false, reason };
     };
     if (!/^sha256:[0-9a-f]{64}$/.test(request.fingerprint)) {
@@ -129,8 +116,9 @@ export class Approvals {
     request: { fingerprint: string; approver: string; via: ApprovalVia },
     reason: string,
   ): void {
-    this.lastRefused = { ...request, reason, at: this.now().toISOString() };
-    this.onEvent('refused', request.via);
+    const { fingerprint, approver, via } = request;
+    this.lastRefused = { fingerprint, approver, via, reason, at: this.now().toISOString() };
+    this.onEvent('refused', via);
   }
 
   /** The gate stage: the approval of exactly these held changes, consumed; null when none. */
