@@ -7,6 +7,7 @@
  * An approval of anything else is refused with the reason (stale: the live state or the commit
  * moved since it was planned).
  */
+import { approvalWords } from '../render/daemon-words.js';
 import type { ChangeBrief } from './change-brief.js';
 
 export type ApprovalVia = 'api' | 'github' | 'gitlab';
@@ -85,19 +86,15 @@ export class Approvals {
       this.refuse(request, reason);
       return { ok: false, reason };
     };
-    if (!/^sha256:[0-9a-f]{64}$/.test(request.fingerprint)) {
-      return refuse(`"${request.fingerprint}" is not a plan fingerprint (sha256:<64 hex digits>)`);
-    }
+    if (!/^sha256:[0-9a-f]{64}$/.test(request.fingerprint))
+      return refuse(approvalWords.notAFingerprint(request.fingerprint));
     const pending = this.pending;
     if (!anyPlan) {
-      if (pending === null) return refuse('nothing is waiting for approval');
-      if (pending.fingerprint !== request.fingerprint) {
+      if (pending === null) return refuse(approvalWords.nothingHeld);
+      if (pending.fingerprint !== request.fingerprint)
         return refuse(
-          `stale: the changes waiting for approval are now ${pending.fingerprint}` +
-            `${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}, not ${request.fingerprint}: ` +
-            'the live state or the commit moved since that plan. Review the current plan (GET /status) and approve its fingerprint',
+          approvalWords.heldMoved(pending.fingerprint, pending.commit, request.fingerprint),
         );
-      }
     }
     const record: ApprovalRecord = {
       fingerprint: request.fingerprint,

@@ -98,3 +98,17 @@ export const commentWords = {
     `(${held.map((c) => code(`${c.action} ${c.address}`)).join(', ')}), fingerprint \`${fingerprint}\`. ` +
     'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
 };
+
+/** Why `POST /approve` approves nothing (src/daemon/approvals.ts, environments.ts). */
+export const approvalWords = {
+  notAFingerprint: (fingerprint: string) =>
+    `"${fingerprint}" is not a plan fingerprint (sha256:<64 hex digits>)`,
+  nothingHeld: 'nothing is waiting for approval',
+  heldMoved: (held: string, commit: string | null, asked: string) =>
+    `stale: the changes waiting for approval are now ${held}${commit ? ` (commit ${short(commit)})` : ''}, not ${asked}: ` +
+    'the live state or the commit moved since that plan. Review the current plan (GET /status) and approve its fingerprint',
+  noSuchEnvironment: (environment: string, names: string[]) =>
+    `no environment '${environment}' (environments: ${names.join(', ')})`,
+  noEnvironmentHolds: (fingerprint: string, names: string[]) =>
+    `no environment holds changes with fingerprint ${fingerprint}: name the environment ("environment": one of ${names.join(', ')}) or approve the fingerprint GET /status shows under environments.NAME.approval.pending`,
+};
