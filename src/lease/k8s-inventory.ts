@@ -18,21 +18,15 @@ import { parseInventory, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import { UserError } from '../util/user-error.js';
+import { statusOf, type LeaseRef } from './k8s-lease.js';
 
 /** The API server's limit on a ConfigMap's data and binaryData values (1 MiB; keys are not counted). */
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 /** Writes attempted before a run of conflicts is an error. */
 const ATTEMPTS = 10;
 
-export interface ConfigMapRef {
-  namespace: string;
-  name: string;
-}
-
-function statusOf(err: unknown): number | null {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : null;
-}
+/** `namespace/name`, as a Lease is named. */
+export type ConfigMapRef = LeaseRef;
 
 /**
  * The bytes the API server counts for a ConfigMap's size: the values of data, and of binaryData

@@ -90,7 +90,8 @@ function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-function statusOf(err: unknown): number | null {
+/** The HTTP status of a failed @kubernetes/client-node call, or null (no answer). */
+export function statusOf(err: unknown): number | null {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : null;
 }
