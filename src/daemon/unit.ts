@@ -175,9 +175,8 @@ export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
     history: await keptHistory(config.stateDir, logger),
     clock,
   });
-  const notifier = deps.notifier && name !== null ? named(deps.notifier, name) : deps.notifier;
   const loop = new ReconcileLoop(
-    notifyingRun(reconciler.run, () => reconciler.status(), notifier),
+    notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier, name),
     (err) => logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
   );
   const ready = readiness(leadership, () => reconciler.ready);
@@ -385,19 +384,4 @@ async function keptHistory(
     );
   }
   return { kept, save: (history) => writeHistory(stateDir, history) };
-}
-
-/** Events of an environment's runs name it (`[production] …`, and `environment`). */
-function named(
-  notifier: { notify(event: NotifyEvent): void },
-  name: string,
-): { notify(event: NotifyEvent): void } {
-  return {
-    notify: (event) =>
-      notifier.notify({
-        ...event,
-        message: `[${name}] ${event.message}`,
-        source: { ...event.source, environment: name },
-      }),
-  };
 }
