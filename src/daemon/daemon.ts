@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { sharedCandidacy } from '../lease/leader-elector.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonConfig } from './config.js';
-import { dashboardHandler } from './dashboard/handler.js';
+import { dashboardHandler } from './dashboard/page.js';
 import {
   approvalTarget,
   discoverEnvironments,

@@ -4,15 +4,20 @@
  * size-limited; nothing answers with a stack trace; secrets are compared in constant time and
  * never echoed. What needs the leader a follower hands to it (forward.ts).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '../util/constant-time.js';
 import { Redactor } from '../util/redact.js';
 import { readLimitedBody } from '../util/request-body.js';
 import type { ApprovalAnswer } from './approvals.js';
-import { crossSiteRequest } from './dashboard/cross-site.js';
-import type { DashboardHandler } from './dashboard/handler.js';
+import type { DashboardHandler } from './dashboard/page.js';
 import {
   handOff,
   REPLICA_HEADER,
@@ -278,7 +283,7 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
 /**
  * The token of `tokens` the request carries (a bearer token, or a follower's signed forward
  * made with it), once the endpoint is on and the request does not come from another site's
- * page (dashboard/cross-site.ts); null when it was refused (answered 403 or 401).
+ * page (crossSiteRequest); null when it was refused (answered 403 or 401).
  */
 function admitted(
   req: IncomingMessage,
@@ -419,4 +424,30 @@ function send(res: ServerResponse, status: number, body: unknown): void {
     'cache-control': 'no-store',
   });
   res.end(text);
+}
+
+/**
+ * Why the request comes from another site (CSRF), or null when it does not. The daemon's
+ * state-changing endpoints take a bearer token, which a browser never adds by itself, and
+ * answer no CORS preflight, so another site's script cannot send one; this check refuses what a
+ * browser marks as coming from elsewhere even so: `Sec-Fetch-Site` other than same-origin/none,
+ * or an `Origin` whose host is not the one the request was sent to. Clients that are not
+ * browsers (curl, `poolsync approve`) send neither header and are not affected.
+ */
+function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
+  const site = headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') {
+    return `the browser marks it ${site} (Sec-Fetch-Site)`;
+  }
+  const origin = headers.origin;
+  if (typeof origin === 'string' && origin !== '') {
+    let host: string | null = null;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      // `null` (a sandboxed or file: page) or garbage: not this daemon's page
+    }
+    if (host === null || host !== headers.host) return `it comes from the page at ${origin}`;
+  }
+  return null;
 }
