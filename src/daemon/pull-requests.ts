@@ -27,9 +27,11 @@ import {
 import type {
   CommentEvent,
   EnvironmentOutcome,
+  ForgeRepository,
   Provider,
   PublishOutcome,
   PullRequestEvent,
+  PullRequestRef,
   RetryTuning,
 } from '../vcs/types.js';
 import {
@@ -43,17 +45,6 @@ import type { DaemonConfig } from './config.js';
 import type { TriggerReason } from './loop.js';
 import type { Unit } from './unit.js';
 
-/** A forge plan comments are on: the repository, its API, the token and its rate-limit deadline. */
-export interface ForgeTarget {
-  /** `owner/name` (GitHub) or the project path (GitLab). */
-  repository: string;
-  /** Undefined for github.com / gitlab.com. */
-  apiUrl: string | undefined;
-  token: string;
-  /** POOLSYNC_RATE_LIMIT_WAIT. */
-  retry: RetryTuning;
-}
-
 /**
  * The forge repository behind a clone URL: `https://host/owner/name(.git)`,
  * `git@host:owner/name.git` or `ssh://git@host[:port]/owner/name.git`. Null for anything
@@ -62,7 +53,7 @@ export interface ForgeTarget {
 export function forgeTargetFromRemote(
   remote: string,
   provider: Provider,
-): Pick<ForgeTarget, 'repository' | 'apiUrl'> | null {
+): Pick<ForgeRepository, 'repository' | 'apiUrl'> | null {
   let host: string;
   let path: string;
   let scheme = 'https:';
@@ -104,15 +95,16 @@ const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'G
 const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'GITLAB_API_URL' };
 
 /**
- * The forges plan comments are on, by provider. `notForge` hears of a provider left off
- * because the remote is no forge URL.
+ * The forges plan comments are on, by provider: the repository, its API (undefined for
+ * github.com / gitlab.com), the token and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT).
+ * `notForge` hears of a provider left off because the remote is no forge URL.
  */
 export function forgeTargets(
   config: DaemonConfig,
   env: Record<string, string | undefined> = process.env,
   notForge: (provider: Provider) => void = () => {},
-): Map<Provider, ForgeTarget> {
-  const out = new Map<Provider, ForgeTarget>();
+): Map<Provider, ForgeRepository> {
+  const out = new Map<Provider, ForgeRepository>();
   if (config.source.kind !== 'git') return out;
   let retry: RetryTuning;
   try {
@@ -137,7 +129,7 @@ export function forgeTargets(
       continue;
     }
     const apiUrl = env[API_ENV[provider]]?.trim() || target.apiUrl;
-    out.set(provider, { repository: target.repository, apiUrl, token, retry });
+    out.set(provider, { provider, repository: target.repository, apiUrl, token, retry });
   }
   return out;
 }
@@ -170,10 +162,7 @@ export function pullRequestSide(
   const forges = new Map(
     [...forgeTargets(config)].map(([provider, t]) => [
       provider,
-      {
-        repository: t.repository,
-        forge: createApprovalForge({ ...t, provider }),
-      },
+      { repository: t.repository, forge: createApprovalForge(t) },
     ]),
   );
   const targetOf = (u: Unit) => ({
@@ -216,15 +205,13 @@ export function pullRequestHandlerForDaemon(
       `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
     ),
   );
-  for (const [provider, { repository, apiUrl, token, retry }] of targets) {
+  for (const [provider, target] of targets) {
+    const { apiUrl, repository } = target;
     handlers.set(
       provider,
       createPullRequestHandler({
-        provider,
+        ...target,
         apiUrl: apiUrl && apiUrl !== GITHUB_API_URL ? apiUrl : undefined,
-        repository,
-        token,
-        retry,
         git: {
           repo: source.repo,
           auth: source.auth,
@@ -256,7 +243,7 @@ export function pullRequestHandlerForDaemon(
 
 function recoverer(
   handlers: Map<Provider, PullRequestHandler>,
-  targets: Map<Provider, ForgeTarget>,
+  targets: Map<Provider, ForgeRepository>,
   units: PlannedUnit[],
   path: string,
 ): RecoverPlan {
@@ -265,7 +252,7 @@ function recoverer(
     const target = targets.get(provider);
     const unit = units.find((u) => u.name === environment);
     if (!handler || !target || !unit) return null;
-    const record = await commentRecord({ provider, number, ...target, key: path }, environment);
+    const record = await commentRecord({ ...target, number, key: path }, environment);
     if (!record || record.commit !== head) return record && { record, plan: null };
     const outcome = await handler.atCommit(number, head, (dir) => planUnit(unit, dir, head, path));
     return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
@@ -273,7 +260,7 @@ function recoverer(
 }
 
 async function commentRecord(
-  pr: ForgeTarget & { provider: Provider; number: number; key: string },
+  pr: PullRequestRef & { key: string },
   environment: string,
 ): Promise<PlanRecord | null> {
   const api = createPullRequestApi(pr);
