@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SimpleGit } from 'simple-git';
-import { checkoutClient, gitError, type GitAuth } from '../util/git-env.js';
+import { checkoutClient, gitError, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { readRepoFile, writeRepoFile } from '../util/repo-file.js';
 
@@ -47,17 +47,12 @@ export class SourceError extends Error {
   override readonly name = 'SourceError';
 }
 
-export interface GitSourceOptions {
-  repo: string;
+export interface GitSourceOptions extends GitRemote {
   branch: string;
   /** Folder inside the repository (`.` for the root). */
   path: string;
-  auth: GitAuth;
   /** Where the checkout lives (created on first sync). */
   checkoutDir: string;
-  /** Bound on each git command. */
-  timeoutMs?: number;
-  env?: Record<string, string | undefined>;
 }
 
 export class GitSource implements Source {

@@ -22,6 +22,16 @@ export interface GitAuth {
   sshKnownHostsFile: string | null;
 }
 
+/** A repository poolsync clones, and how its git commands run. */
+export interface GitRemote {
+  /** Clone URL of the config repository (the daemon's --repo). */
+  repo: string;
+  auth: GitAuth;
+  /** Bound on each git command (default 2 minutes). */
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+}
+
 /** Environment passed to git: a short allow-list, so a stray GIT_* or PAGER of the host cannot interfere. */
 const PASSTHROUGH_ENV = [
   'PATH',
@@ -93,14 +103,9 @@ function shellQuote(s: string): string {
  * `origin` set to `repo`), with the repository's credentials in its environment (returned too,
  * for a git process spawned directly).
  */
-export async function checkoutClient(o: {
-  dir: string;
-  repo: string;
-  auth: GitAuth;
-  env?: Record<string, string | undefined>;
-  /** Bound on each git command. */
-  timeoutMs?: number;
-}): Promise<{ git: SimpleGit; env: Record<string, string> }> {
+export async function checkoutClient(
+  o: GitRemote & { dir: string },
+): Promise<{ git: SimpleGit; env: Record<string, string> }> {
   await mkdir(o.dir, { recursive: true });
   const env = gitEnvironment(o.repo, o.auth, o.env ?? process.env, o.dir);
   const git = simpleGit({

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { checkoutClient, gitError, type GitAuth } from '../util/git-env.js';
+import { checkoutClient, gitError, type GitAuth, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { notPosted, publishPlan, publishStatus, type PublishResult } from './publish.js';
 import {
@@ -243,14 +243,10 @@ function sameRepository(provider: Provider, event: string, configured: string): 
   return event.toLowerCase() === configured.toLowerCase();
 }
 
-export interface CheckoutGit {
-  /** Clone URL of the config repository (the daemon's --repo). */
-  repo: string;
+export interface CheckoutGit extends Omit<GitRemote, 'auth'> {
   auth?: GitAuth;
   /** A work dir of its own (never the daemon's checkout of the followed branch). */
   workDir: string;
-  timeoutMs?: number;
-  env?: Record<string, string | undefined>;
 }
 
 /**
