@@ -12,9 +12,10 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import { retryAfterMs } from '../util/backoff.js';
-import { Pacer, type Clock } from '../util/pacer.js';
+import type { Clock } from '../util/clock.js';
+import { Pacer } from '../util/pacer.js';
 import { connectFailure, Reach } from '../util/reach.js';
-import type { RetryPolicy } from '../util/retry-policy.js';
+import type { RetryPolicy } from '../util/backoff.js';
 import {
   CONNECT_FAILURE_CODES,
   CONNECTION_LOST_CODES,

@@ -4,8 +4,9 @@
  * small: it loads its client on demand, so a URL of one backend never pays for another's
  * libraries (undici, connect, protobuf) at start-up.
  */
-import type { Clock, PaceListener } from '../util/pacer.js';
-import type { RetryPolicy } from '../util/retry-policy.js';
+import type { Clock } from '../util/clock.js';
+import type { PaceListener } from '../util/pacer.js';
+import type { RetryPolicy } from '../util/backoff.js';
 import type { ControlPlane } from './types.js';
 
 /**

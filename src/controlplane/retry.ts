@@ -12,9 +12,10 @@
  *   (util/pacer.ts), which also bounds the calls in flight and lowers them while it throttles.
  */
 import { backoffDelay } from '../util/backoff.js';
-import { SYSTEM_CLOCK, type Clock, type Pacer } from '../util/pacer.js';
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
+import type { Pacer } from '../util/pacer.js';
 import type { ConnectFailure, Reach } from '../util/reach.js';
-import type { RetryPolicy } from '../util/retry-policy.js';
+import type { RetryPolicy } from '../util/backoff.js';
 
 /** What an attempt met, when it did not answer. */
 export interface Failed {

@@ -7,6 +7,7 @@
  * An approval of anything else is refused with the reason (stale: the live state or the commit
  * moved since it was planned).
  */
+import { approvalWords } from '../render/daemon-words.js';
 import type { ChangeBrief } from './change-brief.js';
 
 export type ApprovalVia = 'api' | 'github' | 'gitlab';
@@ -33,13 +34,7 @@ export interface ApprovalStatus {
   /** Approved, not applied yet (a pull request approved before it was merged). */
   granted: ApprovalRecord[];
   lastApplied: (ApprovalRecord & { commit: string | null; appliedAt: string }) | null;
-  lastRefused: {
-    fingerprint: string;
-    approver: string;
-    via: ApprovalVia;
-    reason: string;
-    at: string;
-  } | null;
+  lastRefused: (Omit<ApprovalRecord, 'source'> & { reason: string }) | null;
 }
 
 export type ApprovalAnswer = { ok: true; record: ApprovalRecord } | { ok: false; reason: string };
@@ -88,29 +83,18 @@ export class Approvals {
     anyPlan = false,
   ): ApprovalAnswer {
     const refuse = (reason: string): ApprovalAnswer => {
-      this.lastRefused = {
-        fingerprint: request.fingerprint,
-        approver: request.approver,
-        via: request.via,
-        reason,
-        at: this.now().toISOString(),
-      };
-      this.onEvent('refused', request.via);
+      this.refuse(request, reason);
       return { ok: false, reason };
     };
-    if (!/^sha256:[0-9a-f]{64}$/.test(request.fingerprint)) {
-      return refuse(`"${request.fingerprint}" is not a plan fingerprint (sha256:<64 hex digits>)`);
-    }
+    if (!/^sha256:[0-9a-f]{64}$/.test(request.fingerprint))
+      return refuse(approvalWords.notAFingerprint(request.fingerprint));
     const pending = this.pending;
     if (!anyPlan) {
-      if (pending === null) return refuse('nothing is waiting for approval');
-      if (pending.fingerprint !== request.fingerprint) {
+      if (pending === null) return refuse(approvalWords.nothingHeld);
+      if (pending.fingerprint !== request.fingerprint)
         return refuse(
-          `stale: the changes waiting for approval are now ${pending.fingerprint}` +
-            `${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}, not ${request.fingerprint}: ` +
-            'the live state or the commit moved since that plan. Review the current plan (GET /status) and approve its fingerprint',
+          approvalWords.heldMoved(pending.fingerprint, pending.commit, request.fingerprint),
         );
-      }
     }
     const record: ApprovalRecord = {
       fingerprint: request.fingerprint,
@@ -129,8 +113,9 @@ export class Approvals {
     request: { fingerprint: string; approver: string; via: ApprovalVia },
     reason: string,
   ): void {
-    this.lastRefused = { ...request, reason, at: this.now().toISOString() };
-    this.onEvent('refused', request.via);
+    const { fingerprint, approver, via } = request;
+    this.lastRefused = { fingerprint, approver, via, reason, at: this.now().toISOString() };
+    this.onEvent('refused', via);
   }
 
   /** The gate stage: the approval of exactly these held changes, consumed; null when none. */

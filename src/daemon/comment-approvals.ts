@@ -16,11 +16,11 @@ import type { Plan } from '../model/plan.js';
 import { rememberedLiveFingerprint } from '../incremental/live-fingerprint.js';
 import { splitHeld } from '../plan/hold.js';
 import { settingsOfPlan } from '../plan/live-scope.js';
-import { code } from '../render/markdown.js';
+import { commentWords } from '../render/daemon-words.js';
 import type { ApprovalForge } from '../vcs/approvers.js';
 import type { CommentEvent, Provider } from '../vcs/types.js';
 import type { Approvals } from './approvals.js';
-import type { PostedPlans, RecoverPlan } from './pull-requests.js';
+import type { PlanRecord } from '../vcs/environments-comment.js';
 
 /** Where an approval goes: the daemon's one control plane, or the environment `-e` names. */
 export interface ApprovalTarget {
@@ -53,21 +53,18 @@ export function soleTarget(
   return (environment) =>
     environment === undefined
       ? { ...t, environment: null }
-      : `\`-e ${environment}\` names an environment, and this daemon reconciles one control plane without environments: comment \`poolsync apply\` (docs/environments.md).`;
+      : commentWords.withoutEnvironments(environment);
 }
 
 /** The daemon with environments: `-e NAME` names one of them; without it, the comment is refused. */
 export function environmentTarget(
   targets: Map<string, Omit<ApprovalTarget, 'environment'>>,
 ): CommentApprovalOptions['target'] {
-  const names = [...targets.keys()].join(', ');
+  const names = [...targets.keys()];
   return (environment) => {
-    if (environment === undefined)
-      return `this daemon reconciles several environments (${names}): name the one to approve, e.g. \`poolsync apply -e ${[...targets.keys()].at(-1) ?? 'NAME'}\` (docs/environments.md).`;
+    if (environment === undefined) return commentWords.environmentNeeded(names);
     const t = targets.get(environment);
-    return t
-      ? { ...t, environment }
-      : `no environment '${environment}' here (environments: ${names}).`;
+    return t ? { ...t, environment } : commentWords.noSuchEnvironment(environment, names);
   };
 }
 
@@ -113,16 +110,14 @@ async function handleApprovalComment(o: CommentApprovalOptions, e: CommentEvent)
       { ...log, fingerprint: approving.fingerprint, reason },
       'approval by comment refused',
     );
-    await forge.reply(e.number, `**poolsync**: approval by @${e.user.login} refused: ${reason}`);
+    await forge.reply(e.number, commentWords.refused(e.user.login, reason));
   };
 
   if (typeof to === 'string') return refuse(to);
-  if (!e.open) return refuse(NOT_OPEN);
+  if (!e.open) return refuse(commentWords.notOpen);
   const check = await forge.permission(e.user);
   if (!check.allowed) {
-    return refuse(
-      `@${e.user.login} may not approve: approving needs ${e.provider === 'github' ? 'write permission on the repository' : 'the Developer role or higher in the project'} (has ${check.level}).`,
-    );
+    return refuse(commentWords.mayNotApprove(e.user.login, e.provider === 'github', check.level));
   }
   const reason = await approvalRefusal(o, e, forge, to, approving);
   if (reason !== null) return refuse(reason);
@@ -157,26 +152,17 @@ async function approvalRefusal(
     }
   }
   const { posted } = approving;
-  if (!posted) {
-    return `no plan${within(env)} of this pull request has been posted by this daemon (or it restarted since). Push a commit or wait for the plan comment, review it, then comment \`poolsync apply${env === null ? '' : ` -e ${env}`}\` again.`;
-  }
+  if (!posted) return commentWords.notPosted(env);
   const { headSha: head, open } = await current();
-  if (!open) return NOT_OPEN;
+  if (!open) return commentWords.notOpen;
   if (head !== posted.commit) {
-    return `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`;
+    return commentWords.headMoved(posted.commit, head);
   }
   const live = rememberedLiveFingerprint(await to.readLiveState(settingsOfPlan(posted.plan)));
   if (live !== posted.plan.live_fingerprint) {
     return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
   }
   return null;
-}
-
-const NOT_OPEN =
-  'the pull request is not open: only a comment on an open pull request approves its plan.';
-
-function within(env: string | null): string {
-  return env === null ? '' : ` of environment ${env}`;
 }
 
 /**
@@ -193,10 +179,7 @@ async function accept(
   log: Record<string, unknown>,
 ): Promise<string | null> {
   if (fingerprint === null || posted === null) {
-    await forge.reply(
-      e.number,
-      `**poolsync**: nothing in this plan${within(to.environment)} waits for approval; the daemon applies it after merge.`,
-    );
+    await forge.reply(e.number, commentWords.nothingHeld(to.environment));
     return null;
   }
   const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
@@ -207,11 +190,10 @@ async function accept(
   if (!answer.ok) return answer.reason;
   const held = splitHeld(posted.plan).held;
   o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
+  const by = { user: e.user.login, level };
   await forge.reply(
     e.number,
-    `**poolsync**: approved by @${e.user.login} (${level}): the ${held.length} held change${held.length === 1 ? '' : 's'} of the plan${within(to.environment)} for ${posted.commit.slice(0, 12)} ` +
-      `(${held.map((c) => code(`${c.action} ${c.address}`)).join(', ')}), fingerprint \`${fingerprint}\`. ` +
-      'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
+    commentWords.approved(by, held, to.environment, posted.commit, fingerprint),
   );
   to.requestReconcile();
   return null;
@@ -223,16 +205,55 @@ function recoveredRefusal(
   head: string,
 ): string | null {
   const { record, plan } = found;
-  if (record.commit !== head)
-    return `stale: the plan was posted for commit ${record.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`;
-  if (!plan)
-    return `the plan of environment ${record.environment} for ${head.slice(0, 12)} could not be made again here (invalid, or the control plane unreadable): nothing to approve.`;
+  if (record.commit !== head) return commentWords.headMoved(record.commit, head);
+  if (!plan) return commentWords.notReplanned(record.environment, head);
   if (
     plan.desired_fingerprint !== record.desired ||
     (splitHeld(plan).fingerprint ?? '-') !== record.held
   )
-    return `stale: the plan of environment ${record.environment} for ${head.slice(0, 12)} is not the one in the plan comment (its desired state or held changes differ). Push a commit (or ask for a re-plan), review the new plan, then comment again.`;
-  if (plan.live_fingerprint !== record.live)
-    return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
+    return commentWords.commentDiffers(record.environment, head);
+  if (plan.live_fingerprint !== record.live) return commentWords.liveMoved;
   return null;
+}
+
+/**
+ * The record of `environment` in poolsync's plan comment on pull request `number` (its own:
+ * author and marker, as the comment is updated), with that environment's plan of `head` re-made
+ * here when the record is for `head` (null when planning it fails or it is invalid). Null
+ * when the pull request carries no such record.
+ */
+export type RecoverPlan = (
+  provider: Provider,
+  number: number,
+  environment: string,
+  head: string,
+) => Promise<{ record: PlanRecord; plan: Plan | null } | null>;
+
+/**
+ * The plans posted on pull requests, by provider and number: what a `poolsync apply` comment
+ * approves. Only the last plan of each pull request counts.
+ */
+export class PostedPlans {
+  /** Per commit, the plan of each environment ('' without environments). */
+  private readonly byCommit = new Map<string, Map<string, Plan>>();
+  private readonly byNumber = new Map<string, { commit: string; plans: Map<string, Plan> }>();
+
+  planned(provider: Provider, commit: string, plan: Plan, environment = ''): void {
+    const key = `${provider}:${commit}`;
+    const plans = this.byCommit.get(key) ?? new Map<string, Plan>();
+    plans.set(environment, plan);
+    this.byCommit.set(key, plans);
+  }
+
+  /** The handler published the plan of `commit` on pull request `number`. */
+  settle(provider: Provider, number: number, commit: string): void {
+    const plans = this.byCommit.get(`${provider}:${commit}`);
+    if (plans) this.byNumber.set(`${provider}#${number}`, { commit, plans });
+  }
+
+  get(provider: Provider, number: number, environment = ''): { commit: string; plan: Plan } | null {
+    const posted = this.byNumber.get(`${provider}#${number}`);
+    const plan = posted?.plans.get(environment);
+    return posted && plan ? { commit: posted.commit, plan } : null;
+  }
 }

@@ -15,6 +15,7 @@ export type Kind = 'string' | 'duration' | 'int' | 'bool' | 'path';
 export interface OptionSpec {
   /** Flag name (`--poll-interval`) and config-file key. */
   name: string;
+  /** POOLSYNC_ and the name in capitals (`POOLSYNC_POLL_INTERVAL`) unless the table says. */
   env: string;
   kind: Kind;
   describe: string;
@@ -23,50 +24,43 @@ export interface OptionSpec {
 }
 
 /** Every plain setting; one table drives the CLI flags, the env lookup, the file keys and the docs. */
-export const OPTIONS: readonly OptionSpec[] = [
+export const OPTIONS: readonly OptionSpec[] = withEnv([
   {
     name: 'repo',
-    env: 'POOLSYNC_REPO',
     kind: 'string',
     describe: 'Git URL of the config repository (https://, ssh://, git@host:path, or a local path)',
   },
   {
     name: 'branch',
-    env: 'POOLSYNC_BRANCH',
     kind: 'string',
     describe: 'Branch to follow',
     default: 'main',
   },
   {
     name: 'path',
-    env: 'POOLSYNC_PATH',
     kind: 'string',
     describe: 'Folder inside the repository holding the manifests',
     default: '.',
   },
   {
     name: 'watch',
-    env: 'POOLSYNC_WATCH',
     kind: 'path',
     describe: 'Development mode: reconcile this folder on disk on every change, without Git',
   },
   {
     name: 'poll-interval',
-    env: 'POOLSYNC_POLL_INTERVAL',
     kind: 'duration',
     describe: 'How often to fetch the branch (jittered)',
     default: '1m',
   },
   {
     name: 'drift-interval',
-    env: 'POOLSYNC_DRIFT_INTERVAL',
     kind: 'duration',
     describe: 'How often to re-read live state even when Git has not moved',
     default: '10m',
   },
   {
     name: 'control-plane',
-    env: 'POOLSYNC_CONTROL_PLANE',
     kind: 'string',
     describe:
       'Control plane: file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
@@ -74,19 +68,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'token-file',
-    env: 'POOLSYNC_TOKEN_FILE',
     kind: 'path',
     describe: 'File holding the control-plane API token (or env POOLSYNC_TOKEN)',
   },
   {
     name: 'git-token-file',
-    env: 'POOLSYNC_GIT_TOKEN_FILE',
     kind: 'path',
     describe: 'File holding an HTTPS token for the repository (or env POOLSYNC_GIT_TOKEN)',
   },
   {
     name: 'git-username',
-    env: 'POOLSYNC_GIT_USERNAME',
     kind: 'string',
     describe: 'User name sent with the Git token (GitLab: oauth2)',
     default: 'x-access-token',
@@ -105,32 +96,27 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'listen',
-    env: 'POOLSYNC_LISTEN',
     kind: 'string',
     describe: 'HOST:PORT of the status, metrics and webhook server',
     default: '127.0.0.1:8080',
   },
   {
     name: 'github-webhook-secret-file',
-    env: 'POOLSYNC_GITHUB_WEBHOOK_SECRET_FILE',
     kind: 'path',
     describe: 'File holding the GitHub webhook secret (or env POOLSYNC_GITHUB_WEBHOOK_SECRET)',
   },
   {
     name: 'gitlab-webhook-token-file',
-    env: 'POOLSYNC_GITLAB_WEBHOOK_TOKEN_FILE',
     kind: 'path',
     describe: 'File holding the GitLab webhook token (or env POOLSYNC_GITLAB_WEBHOOK_TOKEN)',
   },
   {
     name: 'reconcile-token-file',
-    env: 'POOLSYNC_RECONCILE_TOKEN_FILE',
     kind: 'path',
     describe: 'File holding the bearer token for POST /reconcile (or env POOLSYNC_RECONCILE_TOKEN)',
   },
   {
     name: 'policy',
-    env: 'POOLSYNC_POLICY',
     kind: 'string',
     describe: 'What to apply: none (plan only), safe (creates and updates), all',
     default: 'safe',
@@ -138,14 +124,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'parallelism',
-    env: 'POOLSYNC_PARALLELISM',
     kind: 'int',
     describe: 'Steps applied concurrently',
     default: 8,
   },
   {
     name: 'max-retries',
-    env: 'POOLSYNC_MAX_RETRIES',
     kind: 'int',
     describe:
       'Retries per control-plane call (connection errors, timeouts, 429, 5xx) before it fails; a run that still fails is retried with backoff',
@@ -153,35 +137,30 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'wait-timeout',
-    env: 'POOLSYNC_WAIT_TIMEOUT',
     kind: 'duration',
     describe: 'Bound on waiting for in-flight work before a cluster delete',
     default: '30m',
   },
   {
     name: 'state-dir',
-    env: 'POOLSYNC_STATE_DIR',
     kind: 'path',
     describe: 'Where the daemon keeps its Git checkout',
     default: '.poolsync/daemon',
   },
   {
     name: 'shutdown-timeout',
-    env: 'POOLSYNC_SHUTDOWN_TIMEOUT',
     kind: 'duration',
     describe: 'On SIGTERM, how long running steps may take to finish',
     default: '30s',
   },
   {
     name: 'watch-debounce',
-    env: 'POOLSYNC_WATCH_DEBOUNCE',
     kind: 'duration',
     describe: 'Quiet time after a file change before reconciling (--watch)',
     default: '300ms',
   },
   {
     name: 'log-level',
-    env: 'POOLSYNC_LOG_LEVEL',
     kind: 'string',
     describe: 'trace, debug, info, warn or error',
     default: 'info',
@@ -189,7 +168,6 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'log-format',
-    env: 'POOLSYNC_LOG_FORMAT',
     kind: 'string',
     describe: 'json, pretty, or auto (pretty on a terminal)',
     default: 'auto',
@@ -197,83 +175,71 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'admin-token-file',
-    env: 'POOLSYNC_ADMIN_TOKEN_FILE',
     kind: 'path',
     describe: 'File holding the bearer token for POST /approve (or env POOLSYNC_ADMIN_TOKEN)',
   },
   {
     name: 'lock',
-    env: 'POOLSYNC_LOCK',
     kind: 'string',
     describe:
       'k8s:NAMESPACE/NAME: a Kubernetes Lease as the apply lock, for control planes with no lock of their own',
   },
   {
     name: 'inventory',
-    env: 'POOLSYNC_INVENTORY',
     kind: 'string',
     describe:
       'k8s:NAMESPACE/NAME: the ConfigMap keeping the inventory of a control plane that cannot keep it (Union, flyteadmin), shared by replicas and CI (default: poolsync-inventory in the namespace of --lock, else of --leader-election-lease; state-dir: the state folder)',
   },
   {
     name: 'leader-elect',
-    env: 'POOLSYNC_LEADER_ELECT',
     kind: 'bool',
     describe: 'Run several replicas: only the holder of a Kubernetes Lease reconciles and applies',
     default: false,
   },
   {
     name: 'leader-election-lease',
-    env: 'POOLSYNC_LEADER_ELECTION_LEASE',
     kind: 'string',
     describe:
       'The Lease of --leader-elect, k8s:NAMESPACE/NAME (default: k8s:<pod namespace>/poolsync-leader)',
   },
   {
     name: 'leader-election-id',
-    env: 'POOLSYNC_LEADER_ELECTION_ID',
     kind: 'string',
     describe:
       "This replica's identity in the Lease (default: env POD_NAME, else host name and pid)",
   },
   {
     name: 'advertise-address',
-    env: 'POOLSYNC_ADVERTISE_ADDRESS',
     kind: 'string',
     describe:
       "URL where the other replicas reach this one's HTTP server, published in the Lease while it leads (default: http://$POD_IP:PORT, else the --listen address)",
   },
   {
     name: 'leader-election-lease-duration',
-    env: 'POOLSYNC_LEADER_ELECTION_LEASE_DURATION',
     kind: 'duration',
     describe: 'How long followers wait before taking over an unrenewed Lease',
     default: '15s',
   },
   {
     name: 'leader-election-renew-deadline',
-    env: 'POOLSYNC_LEADER_ELECTION_RENEW_DEADLINE',
     kind: 'duration',
     describe: 'How long the leader keeps trying to renew before it stops applying',
     default: '10s',
   },
   {
     name: 'leader-election-retry-period',
-    env: 'POOLSYNC_LEADER_ELECTION_RETRY_PERIOD',
     kind: 'duration',
     describe: 'How often candidates try to acquire and the leader renews',
     default: '2s',
   },
   {
     name: 'once',
-    env: 'POOLSYNC_ONCE',
     kind: 'bool',
     describe: 'Reconcile once and exit (1 when not converged)',
     default: false,
   },
   {
     name: 'commit-rendered',
-    env: 'POOLSYNC_COMMIT_RENDERED',
     kind: 'bool',
     describe:
       'Commit and push the generated files poolsync.yaml render names (flyte-core values, Union pool mapping) when they would change',
@@ -281,10 +247,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'dashboard',
-    env: 'POOLSYNC_DASHBOARD',
     kind: 'bool',
     describe:
       'Serve the dashboard page at / on the status listener (read-only but for approving held changes with the admin token)',
     default: true,
   },
-];
+]);
+
+function withEnv(specs: (Omit<OptionSpec, 'env'> & { env?: string })[]): OptionSpec[] {
+  return specs.map((o) => ({ env: `POOLSYNC_${o.name.toUpperCase().replaceAll('-', '_')}`, ...o }));
+}

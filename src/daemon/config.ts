@@ -6,24 +6,17 @@
  * environment variables or files only, never from flag values or the config file itself
  * (quality.md, Security): the config file and flags can only name the FILE holding them.
  */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isAbsolute, posix, resolve } from 'node:path';
 import { CONFIG_FILE_BYTES, readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
-import { resolve } from 'node:path';
 import { load as loadYaml } from '../util/js-yaml.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
 import type { GitAuth } from '../util/git-env.js';
 import { rememberSecret } from '../util/secrets.js';
+import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { inventoryPlace, type InventoryPlace } from '../apply/inventory-place.js';
-import { leaderElection, leaseOption, type LeaderElectionConfig } from './config-leader.js';
-import {
-  checkBranch,
-  checkControlPlaneUrl,
-  checkRepoPath,
-  checkRepoUrl,
-  closest,
-  parseListen,
-  type Raw,
-} from './config-checks.js';
 import {
   APPLY_POLICIES,
   LOG_FORMATS,
@@ -187,10 +180,9 @@ function rawSettings(
       raw.set(opt.name, { value: envValue, origin: `environment variable ${opt.env}` });
     } else if (fileValue !== undefined && fileValue !== null) {
       raw.set(opt.name, {
-        value: fileValue as string,
-        origin: `${file.path}: ${opt.name}`,
         // Relative paths in a config file are relative to the file.
-        ...(opt.kind === 'path' ? { value: resolve(fileDir, String(fileValue)) } : {}),
+        value: opt.kind === 'path' ? resolve(fileDir, String(fileValue)) : (fileValue as string),
+        origin: `${file.path}: ${opt.name}`,
       });
     } else if (opt.default !== undefined) {
       raw.set(opt.name, { value: opt.default, origin: `default of --${opt.name}` });
@@ -290,19 +282,9 @@ function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets
 
 /** --lock, --leader-elect and the inventory who shares a Lease shares. */
 function coordination(r: Readers, env: ConfigInput['env']) {
-  const { get, str, duration, bool } = r;
+  const { get, str, bool } = r;
   const lock = leaseOption(str('lock'), get('lock'));
-  const leader = bool('leader-elect')
-    ? leaderElection({
-        lease: leaseOption(str('leader-election-lease'), get('leader-election-lease')),
-        identity: str('leader-election-id'),
-        leaseDurationMs: duration('leader-election-lease-duration', 1000),
-        renewDeadlineMs: duration('leader-election-renew-deadline', 100),
-        retryPeriodMs: duration('leader-election-retry-period', 50),
-        advertiseAddress: str('advertise-address'),
-        env,
-      })
-    : null;
+  const leader = bool('leader-elect') ? leaderElection(r, env) : null;
   // Who shares a Lease shares the inventory: by default a ConfigMap beside it.
   const inventory = inventoryPlace(
     str('inventory'),
@@ -382,4 +364,175 @@ async function readSecrets(
     }
   }
   return out;
+}
+
+/** A setting's value and where it came from (flag, environment variable, file, default). */
+interface Raw {
+  value: string | number | boolean;
+  origin: string;
+}
+
+function parseListen(text: string, r: Raw): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new UserError(
+      `${r.origin}: "${text}" is not HOST:PORT (for example 127.0.0.1:8080, or 0.0.0.0:8080 to listen on every interface).`,
+    );
+  }
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? '127.0.0.1' : host, port };
+}
+
+function checkRepoUrl(url: string, r: Raw): string {
+  // Credentials in the URL would end up in .git/config, logs and errors: refuse them.
+  refuseUrlCredentials(
+    url,
+    `${r.origin}: the repository URL`,
+    'put the token in POOLSYNC_GIT_TOKEN or --git-token-file (and the user name in --git-username)',
+  );
+  return url;
+}
+
+function checkControlPlaneUrl(url: string, r: Raw): string {
+  refuseUrlCredentials(
+    url,
+    `${r.origin}: the control plane URL`,
+    'put the token in POOLSYNC_TOKEN or --token-file',
+  );
+  return url;
+}
+
+function checkBranch(branch: string, r: Raw): string {
+  if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..')) {
+    throw new UserError(`${r.origin}: "${branch}" is not a valid branch name.`);
+  }
+  return branch;
+}
+
+function checkRepoPath(p: string, r: Raw): string {
+  const normalized = posix.normalize(p.replace(/\\/g, '/')).replace(/\/+$/, '') || '.';
+  if (isAbsolute(p) || normalized.split('/').includes('..')) {
+    throw new UserError(
+      `${r.origin}: "${p}" must be a folder inside the repository (relative, no "..").`,
+    );
+  }
+  return normalized;
+}
+
+function closest(word: string, candidates: string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j] as number;
+      row[j] = Math.min(
+        (row[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      prev = tmp;
+    }
+  }
+  return row[b.length] as number;
+}
+
+/** `--leader-elect` (docs/daemon.md#high-availability). */
+export interface LeaderElectionConfig {
+  lease: { namespace: string; name: string };
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  /** --advertise-address; null: derived from POD_IP or the bound address (leader.ts). */
+  advertiseAddress: string | null;
+}
+
+/** `k8s:NAMESPACE/NAME` (the same syntax as src/lease's parseLeaseRef, without loading it). */
+function leaseOption(
+  text: string | null,
+  r: { origin: string } | undefined,
+): { namespace: string; name: string } | null {
+  if (text === null || text.trim() === '') return null;
+  const m = /^k8s:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(
+    text.trim(),
+  );
+  if (!m) {
+    throw new UserError(
+      `${r?.origin ?? 'lock'}: "${text}" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/poolsync-leader).`,
+    );
+  }
+  return { namespace: m[1]!, name: m[3]! };
+}
+
+/** `--leader-elect`: the election's Lease, this replica's identity and the timings. */
+function leaderElection(r: Readers, env: ConfigInput['env']): LeaderElectionConfig {
+  const { get, str, duration } = r;
+  const lease = leaseOption(str('leader-election-lease'), get('leader-election-lease'));
+  const leaseDurationMs = duration('leader-election-lease-duration', 1000);
+  const renewDeadlineMs = duration('leader-election-renew-deadline', 100);
+  const retryPeriodMs = duration('leader-election-retry-period', 50);
+  // controller-runtime's constraint: a leader must give up before the others may take over.
+  if (!(renewDeadlineMs < leaseDurationMs) || !(retryPeriodMs < renewDeadlineMs)) {
+    throw new UserError(
+      `--leader-election-retry-period (${retryPeriodMs}ms) < --leader-election-renew-deadline (${renewDeadlineMs}ms) < --leader-election-lease-duration (${leaseDurationMs}ms) must hold, so a leader stops applying before another replica can take over.`,
+    );
+  }
+  const namespace = env.POD_NAMESPACE?.trim() || serviceAccountNamespace() || 'default';
+  const identity = str('leader-election-id')?.trim() || env.POD_NAME?.trim();
+  return {
+    lease: lease ?? { namespace, name: 'poolsync-leader' },
+    identity: identity || `${hostname()}-${process.pid}`,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    advertiseAddress: advertiseAddressOption(str('advertise-address')),
+  };
+}
+
+/** --advertise-address: an http(s) URL without credentials, path or query. */
+function advertiseAddressOption(text: string | null): string | null {
+  if (text === null || text.trim() === '') return null;
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    url = new URL('invalid:');
+  }
+  if (
+    !/^https?:$/.test(url.protocol) ||
+    url.username ||
+    url.password ||
+    url.search ||
+    (url.pathname !== '/' && url.pathname !== '')
+  ) {
+    throw new UserError(
+      `--advertise-address "${text}" is not an http(s)://HOST:PORT URL (for example http://10.0.3.7:8080)`,
+    );
+  }
+  return url.origin;
+}
+
+function serviceAccountNamespace(): string | null {
+  try {
+    return (
+      readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || null
+    );
+  } catch {
+    return null;
+  }
 }

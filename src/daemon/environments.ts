@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { readRepoConfig } from '../manifests/config.js';
 import { environmentCredentials } from '../manifests/environment-credentials.js';
 import type { Environment } from '../model/desired.js';
+import { approvalWords } from '../render/daemon-words.js';
 import { UserError } from '../util/user-error.js';
 import type { DaemonConfig } from './config.js';
 import type { Source, SourceSnapshot } from './git-source.js';
@@ -86,8 +87,8 @@ export function environmentDaemonConfig(
       environment: env.name,
       // Only the environment's own credentials: a daemon-wide token never goes to another host.
       token: null,
-      ...(credentials.tokenFile !== undefined ? { tokenFile: credentials.tokenFile } : {}),
-      ...(credentials.apiKeyFile !== undefined ? { apiKeyFile: credentials.apiKeyFile } : {}),
+      tokenFile: credentials.tokenFile,
+      apiKeyFile: credentials.apiKeyFile,
     },
     policy: env.policy ?? config.policy,
     driftIntervalMs: env.driftIntervalMs ?? config.driftIntervalMs,
@@ -195,16 +196,13 @@ export function approvalTarget(
   units: readonly Unit[],
   request: { fingerprint: string; environment?: string },
 ): Unit | string {
-  const names = units.map((u) => u.name).join(', ');
+  const names = units.map((u) => u.name!);
   if (request.environment !== undefined) {
     const named = units.find((u) => u.name === request.environment);
-    return named ?? `no environment '${request.environment}' (environments: ${names})`;
+    return named ?? approvalWords.noSuchEnvironment(request.environment, names);
   }
   const holding = units.find(
     (u) => u.approvals.status().pending?.fingerprint === request.fingerprint,
   );
-  return (
-    holding ??
-    `no environment holds changes with fingerprint ${request.fingerprint}: name the environment ("environment": one of ${names}) or approve the fingerprint GET /status shows under environments.NAME.approval.pending`
-  );
+  return holding ?? approvalWords.noEnvironmentHolds(request.fingerprint, names);
 }

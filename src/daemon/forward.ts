@@ -182,7 +182,7 @@ export async function handOff(
     const res = await request(new URL(path, follower.leaderAddress), {
       method: method as 'GET',
       headers,
-      ...(body.length > 0 ? { body } : {}),
+      body: body.length > 0 ? body : undefined,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });

@@ -9,11 +9,10 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { simpleGit, type SimpleGit } from 'simple-git';
-import { gitEnvironment, type GitAuth } from '../util/git-env.js';
+import type { SimpleGit } from 'simple-git';
+import { checkoutClient, gitError, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { readRepoFile, writeRepoFile } from '../util/repo-file.js';
 
@@ -48,44 +47,27 @@ export class SourceError extends Error {
   override readonly name = 'SourceError';
 }
 
-export interface GitSourceOptions {
-  repo: string;
+export interface GitSourceOptions extends GitRemote {
   branch: string;
   /** Folder inside the repository (`.` for the root). */
   path: string;
-  auth: GitAuth;
   /** Where the checkout lives (created on first sync). */
   checkoutDir: string;
-  /** Bound on each git command. */
-  timeoutMs?: number;
-  env?: Record<string, string | undefined>;
 }
 
 export class GitSource implements Source {
   private lastSnapshot: SourceSnapshot | null = null;
   private readonly redactor: Redactor;
-  private git: SimpleGit | null = null;
-  /** The environment every git process of the checkout runs with (gitEnvironment). */
-  private env: NodeJS.ProcessEnv | null = null;
-  /** The checkout exists and `origin` points at the configured URL (checked once per process). */
-  private remoteReady = false;
+  /** The checkout's client (its `origin` checked once per process) and its git environment. */
+  private client: { git: SimpleGit; env: Record<string, string> } | null = null;
 
   constructor(private readonly options: GitSourceOptions) {
     this.redactor = new Redactor([options.auth.token]);
   }
 
-  private async client(): Promise<SimpleGit> {
-    if (this.git) return this.git;
-    const { checkoutDir, repo, auth } = this.options;
-    await mkdir(checkoutDir, { recursive: true });
-    this.env = gitEnvironment(repo, auth, this.options.env ?? process.env, checkoutDir);
-    this.git = simpleGit({
-      baseDir: checkoutDir,
-      timeout: { block: this.options.timeoutMs ?? 120_000 },
-      // We set these two ourselves, to fixed values: the key command and the auth header.
-      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
-    }).env(this.env);
-    return this.git;
+  private async git(): Promise<SimpleGit> {
+    this.client ??= await checkoutClient({ ...this.options, dir: this.options.checkoutDir });
+    return this.client.git;
   }
 
   get last(): SourceSnapshot | null {
@@ -103,7 +85,7 @@ export class GitSource implements Source {
 
   async commitFiles(files: { path: string; content: string }[], message: string): Promise<string> {
     const { checkoutDir, branch, repo } = this.options;
-    const git = await this.client();
+    const git = await this.git();
     const dir = this.options.path === '.' ? checkoutDir : join(checkoutDir, this.options.path);
     try {
       for (const f of files) {
@@ -126,7 +108,7 @@ export class GitSource implements Source {
       return (await git.revparse(['HEAD'])).trim();
     } catch (err) {
       throw new SourceError(
-        `cannot commit the rendered files to branch ${branch} of ${scrubUrlUserinfo(repo)}: ${this.explain(err)}`,
+        `cannot commit the rendered files to branch ${branch} of ${scrubUrlUserinfo(repo)}: ${gitError(this.redactor, err, 4)}`,
       );
     }
   }
@@ -135,14 +117,7 @@ export class GitSource implements Source {
     const { checkoutDir, branch, repo } = this.options;
     const remoteRef = `refs/remotes/origin/${branch}`;
     try {
-      const git = await this.client();
-      if (!this.remoteReady) {
-        if (!existsSync(join(checkoutDir, '.git'))) await git.init();
-        const origin = (await git.getRemotes(true)).find((r) => r.name === 'origin');
-        if (!origin) await git.addRemote('origin', repo);
-        else if (origin.refs.fetch !== repo) await git.remote(['set-url', 'origin', repo]);
-        this.remoteReady = true;
-      }
+      const git = await this.git();
       // Steady state (nothing pushed) is one git process: the remote's head, which is the
       // commit checked out already. Anything else fetches and moves there.
       const last = this.lastSnapshot?.commit;
@@ -178,7 +153,7 @@ export class GitSource implements Source {
       return snapshot;
     } catch (err) {
       throw new SourceError(
-        `cannot fetch branch ${branch} of ${scrubUrlUserinfo(repo)}: ${this.explain(err)}`,
+        `cannot fetch branch ${branch} of ${scrubUrlUserinfo(repo)}: ${gitError(this.redactor, err, 4)}`,
       );
     }
   }
@@ -204,24 +179,13 @@ export class GitSource implements Source {
     const ref = `refs/heads/${this.options.branch}`;
     const { stdout } = await runGit('git', ['ls-remote', '--heads', 'origin', ref], {
       cwd: this.options.checkoutDir,
-      env: this.env ?? {},
+      env: this.client?.env ?? {},
       timeout: this.options.timeoutMs ?? 120_000,
       maxBuffer: 1024 * 1024,
       encoding: 'utf8',
     });
     const line = stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
     return line ? line.slice(0, line.indexOf('\t')) : null;
-  }
-
-  private explain(err: unknown): string {
-    const text = this.redactor.errorMessage(err);
-    // git prints hints and progress around the real error; keep the lines that say what failed.
-    const lines = text
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l !== '' && !l.startsWith('hint:'));
-    const important = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
-    return (important.length ? important : lines).slice(0, 4).join(' ') || 'unknown git error';
   }
 }
 

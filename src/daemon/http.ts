@@ -1,19 +1,82 @@
 /**
- * The daemon's HTTP surface (node:http): health, readiness, metrics, status, a manual trigger
- * and the webhook receivers. Every request body is size-limited; nothing answers with a stack
- * trace; secrets are compared in constant time and never echoed.
+ * The daemon's HTTP surface (node:http): health, readiness, metrics, status, a manual trigger,
+ * approvals and the webhook receivers (docs/daemon.md#webhooks). Every request body is
+ * size-limited; nothing answers with a stack trace; secrets are compared in constant time and
+ * never echoed. What needs the leader a follower hands to it (forward.ts).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HttpHandlers } from './http-handlers.js';
-import { answerHandOff, authorized, relay } from './http-replies.js';
-import { webhook } from './webhook-receiver.js';
-
-export { DEFAULT_BODY_LIMIT, type HttpHandlers } from './http-handlers.js';
-import { crossSiteRequest } from './dashboard/cross-site.js';
-import { readBody, send } from './http-io.js';
-import { handOff, REPLICA_HEADER } from './forward.js';
+import type { Logger } from 'pino';
+import { constantTimeEqual } from '../util/constant-time.js';
 import { Redactor } from '../util/redact.js';
+import { readLimitedBody } from '../util/request-body.js';
+import type { ApprovalAnswer } from './approvals.js';
+import type { DashboardHandler } from './dashboard/page.js';
+import {
+  handOff,
+  REPLICA_HEADER,
+  verifyForward,
+  webhookHeaders,
+  type Follower,
+  type HandOff,
+} from './forward.js';
+import type { TriggerReason } from './loop.js';
+import type { DaemonMetrics } from './metrics.js';
+import type { DaemonStatus } from './status.js';
+import {
+  handleGithubWebhook,
+  handleGitlabWebhook,
+  type CommentEvent,
+  type PullRequestEvent,
+  type WebhookOutcome,
+} from './webhooks.js';
+
+/** Largest request body a route reads unless `bodyLimit` says otherwise. */
+export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+
+/** What the HTTP surface asks of the daemon: its state, triggers and secrets. */
+export interface HttpHandlers {
+  status(): DaemonStatus;
+  /**
+   * GET /status without `?local=1`, when it needs more than this replica's state (with
+   * environments and several replicas: each environment as its leader says); else `status()`.
+   */
+  fullStatus?(): Promise<DaemonStatus>;
+  ready(): boolean;
+  metrics: DaemonMetrics;
+  /** Asks the loop for a run; resolves when that run finished. */
+  requestReconcile(reason: TriggerReason): Promise<void>;
+  githubWebhookSecret: string | null;
+  gitlabWebhookToken: string | null;
+  reconcileToken: string | null;
+  /** The followed branch (null in --watch mode: pushes are ignored). */
+  branch: string | null;
+  onPullRequest?: (event: PullRequestEvent) => Promise<void>;
+  /** `poolsync apply` comments on pull/merge requests (approvals, comment-approvals.ts). */
+  onComment?: (event: CommentEvent) => Promise<void>;
+  /** Bearer token of POST /approve (null: approvals by API are off). */
+  adminToken: string | null;
+  /** POST /approve: approve exactly this fingerprint (approvals.ts). */
+  approve(request: { fingerprint: string; approver: string; environment?: string }): ApprovalAnswer;
+  /**
+   * With --leader-elect: null while this replica leads; else the leader as last observed and
+   * where it is reached, for handing requests to it (forward.ts). With environments, the leader
+   * of the environment `route` names (an approval), and null for the rest (answered here).
+   */
+  follower(route?: { environment?: string }): Follower | null;
+  /** This replica's identity with --leader-elect (the X-Poolsync-Replica of every answer). */
+  replica?: string;
+  logger: Logger;
+  bodyLimit?: number;
+  /** GET / (docs/daemon.md#dashboard); absent: the page is off (--dashboard=false). */
+  dashboard?: DashboardHandler;
+}
 
 export interface StatusServer {
   server: Server;
@@ -61,6 +124,9 @@ export async function startStatusServer(
   };
 }
 
+/** The endpoints a POST goes to; the others are GET and HEAD. */
+const POSTED = ['/reconcile', '/approve', '/webhooks/github', '/webhooks/gitlab'];
+
 async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const key = `${req.method} ${url.pathname}`;
@@ -94,9 +160,20 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
       return webhook(req, res, h, 'github');
     case 'POST /webhooks/gitlab':
       return webhook(req, res, h, 'gitlab');
-    default:
-      return unknownEndpoint(req, res, url, h);
   }
+  // 405 for a known path asked with another method, else 404 with the endpoints.
+  const known = [
+    ...(h.dashboard ? ['/'] : []),
+    '/healthz',
+    '/readyz',
+    '/metrics',
+    '/status',
+    ...POSTED,
+  ];
+  if (!known.includes(url.pathname))
+    return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known });
+  res.setHeader('allow', POSTED.includes(url.pathname) ? 'POST' : 'GET, HEAD');
+  return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
 }
 
 async function statusAnswer(
@@ -114,36 +191,6 @@ async function statusAnswer(
   return send(res, 200, h.status());
 }
 
-/** 405 for a known path asked with another method, else 404 with the endpoints. */
-function unknownEndpoint(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  h: HttpHandlers,
-): void {
-  const known = [
-    ...(h.dashboard ? ['/'] : []),
-    '/healthz',
-    '/readyz',
-    '/metrics',
-    '/status',
-    '/reconcile',
-    '/approve',
-    '/webhooks/github',
-    '/webhooks/gitlab',
-  ];
-  if (known.includes(url.pathname)) {
-    res.setHeader(
-      'allow',
-      ['/reconcile', '/approve', '/webhooks/github', '/webhooks/gitlab'].includes(url.pathname)
-        ? 'POST'
-        : 'GET, HEAD',
-    );
-    return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
-  }
-  return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known });
-}
-
 async function manualReconcile(
   req: IncomingMessage,
   res: ServerResponse,
@@ -154,21 +201,12 @@ async function manualReconcile(
   const body = (await readBody(req, 64 * 1024).catch(() => null)) ?? Buffer.alloc(0);
   // The reconcile token (webhook-like callers), or the admin token (`poolsync sync`, the
   // dashboard's Sync button, which also passes the cross-site check of approvals).
-  const tokens = [h.reconcileToken, h.adminToken].filter((t) => t !== null);
-  if (tokens.length === 0) {
-    return send(res, 403, {
-      error:
-        'POST /reconcile is disabled: set POOLSYNC_RECONCILE_TOKEN or POOLSYNC_ADMIN_TOKEN (or their --…-token-file) to enable it',
-    });
-  }
-  const crossSite = crossSiteRequest(req.headers);
-  if (crossSite !== null)
-    return send(res, 403, { error: `refused: ${crossSite}, not this daemon's own page` });
-  const token = tokens.find((t) => authorized(req, body, t));
-  if (token === undefined) {
-    res.setHeader('www-authenticate', 'Bearer');
-    return send(res, 401, { error: 'missing or wrong bearer token' });
-  }
+  const token = admitted(req, res, body, [h.reconcileToken, h.adminToken], {
+    off: 'POST /reconcile is disabled: set POOLSYNC_RECONCILE_TOKEN or POOLSYNC_ADMIN_TOKEN (or their --…-token-file) to enable it',
+    crossSite: "not this daemon's own page",
+    wrong: 'missing or wrong bearer token',
+  });
+  if (token === null) return;
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
   // ?wait=1 answers when the run has finished: as long as that takes.
   const off = await handOff(req, body, h.follower(), token, wait ? 3_600_000 : 15_000);
@@ -176,48 +214,22 @@ async function manualReconcile(
   const done = h.requestReconcile('manual');
   if (!wait) return send(res, 202, { queued: true });
   await done;
-  const status = h.status();
-  return send(res, 200, { queued: true, lastRun: status.lastRun });
+  return send(res, 200, { queued: true, lastRun: h.status().lastRun });
 }
 
-/** POST /approve's body, once its size, the endpoint being on, the origin and the token passed; null: answered. */
-async function approvalBody(
-  req: IncomingMessage,
-  res: ServerResponse,
-  h: HttpHandlers,
-): Promise<Buffer | null> {
+async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
   let body: Buffer;
   try {
     body = await readBody(req, 64 * 1024);
   } catch {
-    send(res, 413, { error: 'body larger than 64 KiB' });
-    return null;
+    return send(res, 413, { error: 'body larger than 64 KiB' });
   }
-  if (h.adminToken === null) {
-    send(res, 403, {
-      error:
-        'POST /approve is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it',
-    });
-    return null;
-  }
-  const crossSite = crossSiteRequest(req.headers);
-  if (crossSite !== null) {
-    send(res, 403, {
-      error: `refused: ${crossSite}, not this daemon's own page; approve from the dashboard or with \`poolsync approve\``,
-    });
-    return null;
-  }
-  if (!authorized(req, body, h.adminToken)) {
-    res.setHeader('www-authenticate', 'Bearer');
-    send(res, 401, { error: 'missing or wrong bearer token (the daemon admin token)' });
-    return null;
-  }
-  return body;
-}
-
-async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
-  const body = await approvalBody(req, res, h);
-  if (body === null || h.adminToken === null) return;
+  const token = admitted(req, res, body, [h.adminToken], {
+    off: 'POST /approve is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it',
+    crossSite: "not this daemon's own page; approve from the dashboard or with `poolsync approve`",
+    wrong: 'missing or wrong bearer token (the daemon admin token)',
+  });
+  if (token === null) return;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -226,13 +238,9 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
       error: 'the body must be JSON: {"fingerprint": "sha256:…", "approver": "name"}',
     });
   }
-  const { fingerprint, approver, environment } = (parsed ?? {}) as {
-    fingerprint?: unknown;
-    approver?: unknown;
-    environment?: unknown;
-  };
-  const route = typeof environment === 'string' ? { environment } : {};
-  const off = await handOff(req, body, h.follower(route), h.adminToken, 15_000);
+  const { fingerprint, approver, environment } = (parsed ?? {}) as Record<string, unknown>;
+  const named = typeof environment === 'string' ? environment : undefined;
+  const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
   if (typeof fingerprint !== 'string' || typeof approver !== 'string' || approver.trim() === '') {
     return send(res, 400, {
@@ -242,40 +250,23 @@ async function approve(req: IncomingMessage, res: ServerResponse, h: HttpHandler
   }
   // The approver is shown in /status and the log: a token pasted there (the admin token
   // itself, a webhook secret) is refused, never recorded.
-  if (holdsSecret(h, approver)) {
-    return send(res, 400, {
-      error:
-        '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
-    });
-  }
-  return decide(res, h, { fingerprint, approver, environment });
-}
-
-function holdsSecret(h: HttpHandlers, text: string): boolean {
   const secrets = new Redactor([
     h.adminToken,
     h.reconcileToken,
     h.githubWebhookSecret,
     h.gitlabWebhookToken,
   ]);
-  return secrets.scrub(text) !== text;
-}
-
-/** The approval asked of the daemon, answered (409 when refused), and a run asked for. */
-function decide(
-  res: ServerResponse,
-  h: HttpHandlers,
-  {
-    fingerprint,
-    approver,
-    environment,
-  }: { fingerprint: string; approver: string; environment: unknown },
-): void {
+  if (secrets.scrub(approver) !== approver) {
+    return send(res, 400, {
+      error:
+        '"approver" holds a token (the admin token or another secret of this daemon): name who approves, e.g. a user name; nothing was approved',
+    });
+  }
+  // With environments: the one approved (else the one holding the fingerprint).
   const answer = h.approve({
     fingerprint,
     approver: approver.trim().slice(0, 200),
-    // With environments: the one approved (else the one holding the fingerprint).
-    ...(typeof environment === 'string' ? { environment } : {}),
+    environment: named,
   });
   if (!answer.ok) {
     h.logger.warn({ fingerprint, approver, reason: answer.reason }, 'approval refused');
@@ -287,4 +278,176 @@ function decide(
   );
   void h.requestReconcile('manual');
   return send(res, 200, { approved: true, approval: answer.record });
+}
+
+/**
+ * The token of `tokens` the request carries (a bearer token, or a follower's signed forward
+ * made with it), once the endpoint is on and the request does not come from another site's
+ * page (crossSiteRequest); null when it was refused (answered 403 or 401).
+ */
+function admitted(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  tokens: (string | null)[],
+  say: { off: string; crossSite: string; wrong: string },
+): string | null {
+  const configured = tokens.filter((t) => t !== null);
+  const crossSite = crossSiteRequest(req.headers);
+  if (configured.length === 0) send(res, 403, { error: say.off });
+  else if (crossSite !== null) send(res, 403, { error: `refused: ${crossSite}, ${say.crossSite}` });
+  else {
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+    const method = req.method ?? 'POST';
+    const token = configured.find(
+      (t) =>
+        (bearer !== undefined && constantTimeEqual(bearer, t)) ||
+        verifyForward(t, req.headers, method, req.url ?? '', body),
+    );
+    if (token !== undefined) return token;
+    res.setHeader('www-authenticate', 'Bearer');
+    send(res, 401, { error: say.wrong });
+  }
+  return null;
+}
+
+/** POST /webhooks/github and /webhooks/gitlab: verified (webhooks.ts), counted and answered. */
+async function webhook(
+  req: IncomingMessage,
+  res: ServerResponse,
+  h: HttpHandlers,
+  provider: 'github' | 'gitlab',
+): Promise<void> {
+  const limit = h.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  let body: Buffer;
+  try {
+    body = await readBody(req, limit);
+  } catch (err) {
+    if (!(err instanceof TooLarge)) throw err;
+    h.metrics.webhookDeliveries.inc({ provider, result: 'too_large' });
+    res.setHeader('connection', 'close');
+    return send(res, 413, { error: `body larger than ${limit} bytes` });
+  }
+  const secret = provider === 'github' ? h.githubWebhookSecret : h.gitlabWebhookToken;
+  if (secret === null) {
+    h.metrics.webhookDeliveries.inc({ provider, result: 'not_configured' });
+    const env =
+      provider === 'github' ? 'POOLSYNC_GITHUB_WEBHOOK_SECRET' : 'POOLSYNC_GITLAB_WEBHOOK_TOKEN';
+    return send(res, 404, {
+      error: `${provider} webhooks are not configured: set ${env} (or ${env}_FILE)`,
+    });
+  }
+  // A delivery a follower verified and handed on carries its signature instead (forward.ts).
+  const request = {
+    headers: webhookHeaders(provider, secret, req.headers, req.url ?? '', body),
+    body,
+  };
+  const outcome: WebhookOutcome =
+    provider === 'github'
+      ? handleGithubWebhook(request, { secret, branch: h.branch })
+      : handleGitlabWebhook(request, { token: secret, branch: h.branch });
+  h.metrics.webhookDeliveries.inc({ provider, result: outcome.result });
+  const delivery = req.headers['x-github-delivery'] ?? req.headers['x-gitlab-event-uuid'] ?? null;
+  h.logger.info(
+    { provider, delivery, result: outcome.result, status: outcome.status },
+    `webhook: ${outcome.message}`,
+  );
+  const answered = { result: outcome.result, message: outcome.message };
+  if (outcome.result === 'push') {
+    // The leader runs the loop, keeps the plans posted on pull requests and the approvals.
+    const off = await handOff(req, body, h.follower(), secret, 8_000);
+    if (off.kind !== 'local') return answerHandOff(res, h, off, 'reconcile this push');
+    void h.requestReconcile('webhook');
+    return send(res, 202, answered);
+  }
+  if (outcome.result !== 'pull_request' && outcome.result !== 'comment')
+    return send(res, outcome.status, answered);
+  const pr = outcome.result === 'pull_request';
+  const route = pr ? {} : { environment: outcome.event.environment };
+  const off = await handOff(req, body, h.follower(route), secret, 8_000);
+  if (off.kind === 'answered') return relay(res, off);
+  // Any replica can plan and comment a pull request (the leader then cannot take approvals of it).
+  if (off.kind === 'refused' && !pr) return answerHandOff(res, h, off, 'take approvals');
+  const handle =
+    outcome.result === 'pull_request'
+      ? h.onPullRequest?.bind(null, outcome.event)
+      : h.onComment?.bind(null, outcome.event);
+  if (!handle) {
+    const what = pr
+      ? 'pull request events are not handled by this daemon'
+      : 'approvals by comment are not configured on this daemon';
+    return send(res, 202, { result: 'ignored', message: what });
+  }
+  // Answer at once (GitHub gives up after 10 s); the handler reports its own failures.
+  const { repository, number } = outcome.event;
+  void handle().catch((err: unknown) =>
+    h.logger.warn(
+      { provider, repository, number, err: err instanceof Error ? err.message : String(err) },
+      pr ? 'pull request handler failed' : 'approval comment handler failed',
+    ),
+  );
+  return send(res, 202, answered);
+}
+
+/**
+ * The leader's answer; or, when it could not be had, 503 with Retry-After (at most one lease
+ * duration: by then a leader is elected), the leader's identity and why.
+ */
+function answerHandOff(res: ServerResponse, h: HttpHandlers, off: HandOff, what: string): void {
+  if (off.kind === 'answered') return relay(res, off);
+  const f = h.follower();
+  const reason = off.kind === 'refused' ? off.reason : 'no leader is known';
+  res.setHeader('retry-after', String(f?.retryAfterSeconds ?? 15));
+  send(res, 503, {
+    error: `this replica is not the leader and could not hand the request to it (${reason}), so it does not ${what}. Retry later`,
+    leader: f?.leader ?? null,
+  });
+}
+
+/** The leader's answer to a request a follower handed on, as the leader gave it. */
+function relay(res: ServerResponse, off: Extract<HandOff, { kind: 'answered' }>): void {
+  res.writeHead(off.status, { 'cache-control': 'no-store', ...off.headers });
+  res.end(off.body);
+}
+
+class TooLarge extends Error {}
+
+/** The body within `limit`; drained (never stored) past it. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return readLimitedBody(req, limit, () => new TooLarge());
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+/**
+ * Why the request comes from another site (CSRF), or null when it does not. The daemon's
+ * state-changing endpoints take a bearer token, which a browser never adds by itself, and
+ * answer no CORS preflight, so another site's script cannot send one; this check refuses what a
+ * browser marks as coming from elsewhere even so: `Sec-Fetch-Site` other than same-origin/none,
+ * or an `Origin` whose host is not the one the request was sent to. Clients that are not
+ * browsers (curl, `poolsync approve`) send neither header and are not affected.
+ */
+function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
+  const site = headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') {
+    return `the browser marks it ${site} (Sec-Fetch-Site)`;
+  }
+  const origin = headers.origin;
+  if (typeof origin === 'string' && origin !== '') {
+    let host: string | null = null;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      // `null` (a sandboxed or file: page) or garbage: not this daemon's page
+    }
+    if (host === null || host !== headers.host) return `it comes from the page at ${origin}`;
+  }
+  return null;
 }

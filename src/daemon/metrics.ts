@@ -9,14 +9,22 @@ import {
 } from 'prom-client';
 import { ACTIONABLE_ACTIONS } from '../model/plan.js';
 
-export type RunResult =
-  'applied' | 'in_sync' | 'planned' | 'waiting_for_approval' | 'invalid' | 'failed' | 'unchanged';
+export const RUN_RESULTS = [
+  'applied',
+  'in_sync',
+  'planned',
+  'waiting_for_approval',
+  'invalid',
+  'failed',
+  'unchanged',
+] as const;
+export type RunResult = (typeof RUN_RESULTS)[number];
 
 export class DaemonMetrics {
   readonly registry = new Registry();
   readonly reconcileRuns = new Counter({
     name: 'poolsync_reconcile_runs_total',
-    help: 'Reconcile runs by result (applied, in_sync, planned, waiting_for_approval, invalid, failed, unchanged).',
+    help: `Reconcile runs by result (${RUN_RESULTS.join(', ')}).`,
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
@@ -104,17 +112,7 @@ export class DaemonMetrics {
       collectDefaultMetrics({ register: this.registry, prefix: 'poolsync_' });
     }
     // Zero-initialise the labelled series so dashboards see them before the first event.
-    for (const result of [
-      'applied',
-      'in_sync',
-      'planned',
-      'waiting_for_approval',
-      'invalid',
-      'failed',
-      'unchanged',
-    ]) {
-      this.reconcileRuns.inc({ result }, 0);
-    }
+    for (const result of RUN_RESULTS) this.reconcileRuns.inc({ result }, 0);
     for (const action of ACTIONABLE_ACTIONS) {
       this.changesApplied.inc({ action }, 0);
     }

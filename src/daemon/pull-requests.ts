@@ -1,45 +1,59 @@
 /**
- * One call for the daemon: the `onPullRequest` handler built from its own configuration.
- * The repository and API URL come from the followed Git remote, the token from
- * GITHUB_TOKEN / GITLAB_TOKEN, the work dir from the state dir:
- *
- *   const onPullRequest = pullRequestHandlerForDaemon({ config, readLiveState, logger });
- *   startDaemon(config, { ..., ...(onPullRequest ? { onPullRequest } : {}) });
+ * The daemon's pull-request side, wired to its units (unit.ts): plan comments on pull requests
+ * (src/vcs; with environments one comment with a section per environment) and approvals by
+ * `poolsync apply` comments (comment-approvals.ts; with environments `poolsync apply -e NAME`
+ * approves that environment's held changes). A forge is on when its webhook secret is set, its
+ * token is in the environment (GITHUB_TOKEN / GITLAB_TOKEN) and the daemon follows a Git remote;
+ * the repository and API URL come from that remote, the work dir from the state dir.
  */
-import type { BackendInfo } from '../controlplane/types.js';
 import { join } from 'node:path';
-import type { LiveState, SettingsNeed } from '../model/live.js';
-import type { DaemonConfig, SourceConfig } from './config.js';
-import { GHE_COM, GITHUB_API_URL } from '../vcs/github.js';
-import { rateLimitWait, type RetryTuning } from '../vcs/http.js';
+import type { Logger } from 'pino';
+import type { Plan } from '../model/plan.js';
+import { splitHeld } from '../plan/hold.js';
+import { code } from '../render/markdown.js';
 import { UserError } from '../util/user-error.js';
+import { createApprovalForge, type ApprovalForge } from '../vcs/approvers.js';
+import { commentMarker } from '../vcs/comment.js';
+import { planRecord, type PlanRecord } from '../vcs/environments-comment.js';
+import { GHE_COM, GITHUB_API_URL } from '../vcs/github.js';
+import { rateLimitWait } from '../vcs/http.js';
+import { planOutcome } from '../vcs/plan-outcome.js';
+import { createPullRequestApi, ownComment } from '../vcs/publish.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
   type PullRequestHandler,
 } from '../vcs/pull-request-handler.js';
-import type { Provider, PublishOutcome, PullRequestEvent } from '../vcs/types.js';
-import { commentMarker } from '../vcs/comment.js';
-import { planRecord, type PlanRecord } from '../vcs/environments-comment.js';
-import { createPullRequestApi, ownComment } from '../vcs/publish.js';
-import { planOutcome } from '../vcs/plan-outcome.js';
-import { splitHeld } from '../plan/hold.js';
-import type { Plan, PlanControlPlane } from '../model/plan.js';
-import { code } from '../render/markdown.js';
-
-export interface ForgeTarget {
-  /** `owner/name` (GitHub) or the project path (GitLab). */
-  repository: string;
-  /** Undefined for github.com / gitlab.com. */
-  apiUrl: string | undefined;
-}
+import type {
+  CommentEvent,
+  EnvironmentOutcome,
+  ForgeRepository,
+  Provider,
+  PublishOutcome,
+  PullRequestEvent,
+  PullRequestRef,
+  RetryTuning,
+} from '../vcs/types.js';
+import {
+  commentApprovalHandler,
+  environmentTarget,
+  PostedPlans,
+  soleTarget,
+  type RecoverPlan,
+} from './comment-approvals.js';
+import type { DaemonConfig } from './config.js';
+import type { TriggerReason } from './loop.js';
+import type { Unit } from './unit.js';
 
 /**
  * The forge repository behind a clone URL: `https://host/owner/name(.git)`,
  * `git@host:owner/name.git` or `ssh://git@host[:port]/owner/name.git`. Null for anything
  * else (a local path, a file:// URL).
  */
-export function forgeTargetFromRemote(remote: string, provider: Provider): ForgeTarget | null {
+export function forgeTargetFromRemote(
+  remote: string,
+  provider: Provider,
+): Pick<ForgeRepository, 'repository' | 'apiUrl'> | null {
   let host: string;
   let path: string;
   let scheme = 'https:';
@@ -81,183 +95,16 @@ const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'G
 const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'GITLAB_API_URL' };
 
 /**
- * The daemon's pull-request handler, or null when plan comments are not configured: a
- * provider is on when its webhook secret is set and its token is in the environment, and
- * the daemon follows a Git remote (not `--watch`).
- */
-export function pullRequestHandlerForDaemon(
-  opts: DaemonPullRequestOptions,
-): DaemonPullRequestHandler | null {
-  const { config, logger } = opts;
-  const env = opts.env ?? process.env;
-  if (config.source.kind !== 'git') return null;
-  const source = config.source;
-  const handlers = new Map<Provider, PullRequestHandler>();
-  const targets = forgeTargets(config, env, (provider) =>
-    logger.warn(
-      { provider },
-      `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
-    ),
-  );
-  for (const [provider, target] of targets) {
-    handlers.set(provider, providerHandler(opts, source, provider, target));
-    logger.info(
-      { provider, repository: target.repository },
-      'plan comments on pull requests are on',
-    );
-  }
-  if (handlers.size === 0) return null;
-  const onEvent = async (e: PullRequestEvent) => {
-    const handler = handlers.get(e.provider);
-    if (!handler) {
-      logger.debug({ provider: e.provider }, 'no plan-comment handler for this provider: ignored');
-      return;
-    }
-    await handler(e);
-  };
-  const environments = opts.environments ?? [];
-  return Object.assign(onEvent, {
-    recover: recoverer(handlers, targets, environments, source.path),
-  });
-}
-
-export interface DaemonPullRequestOptions {
-  config: DaemonConfig;
-  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
-  /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
-  backend?: BackendInfo;
-  /** The control plane the plans name in their header. */
-  controlPlane?: PlanControlPlane;
-  logger: HandlerLogger;
-  env?: Record<string, string | undefined>;
-  /** Records each posted plan (approvals by comment check against it) and notes its held part. */
-  posted?: PostedPlans;
-  /**
-   * With environments (docs/environments.md): each environment's plan, one comment with a
-   * section each; `readLiveState`, `backend` and `controlPlane` above are then unused.
-   */
-  environments?: EnvironmentPlanner[];
-}
-
-/** A forge plan comments are on: its token, and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT). */
-export type ForgeTargetWithToken = ForgeTarget & { token: string; retry: RetryTuning };
-
-/** The pull-request handler of one provider (its own work dir). */
-function providerHandler(
-  opts: DaemonPullRequestOptions,
-  source: Extract<SourceConfig, { kind: 'git' }>,
-  provider: Provider,
-  { repository, apiUrl, token, retry }: ForgeTargetWithToken,
-): PullRequestHandler {
-  return createPullRequestHandler({
-    provider,
-    ...(apiUrl && apiUrl !== GITHUB_API_URL ? { apiUrl } : {}),
-    repository,
-    token,
-    retry,
-    git: {
-      repo: source.repo,
-      auth: source.auth,
-      workDir: join(opts.config.stateDir, `pull-requests-${provider}`),
-    },
-    path: source.path,
-    readLiveState: opts.readLiveState,
-    ...(opts.backend ? { backend: opts.backend } : {}),
-    logger: opts.logger,
-    ...(opts.environments
-      ? {
-          plan: environmentsPlanner(provider, opts.environments, opts.posted ?? null, source.path),
-        }
-      : opts.posted
-        ? { plan: recordingPlanner(provider, opts, opts.posted) }
-        : {}),
-    // Recorded as posted once its comment is readable, not after the commit status too:
-    // a `poolsync apply` comment in between was refused as "no plan posted".
-    ...(opts.posted
-      ? { onPosted: (e) => opts.posted!.settle(e.provider, e.number, e.headSha) }
-      : {}),
-  });
-}
-
-/** `recover`: the comment's record of an environment, and its plan re-made at `head`. */
-function recoverer(
-  handlers: Map<Provider, PullRequestHandler>,
-  targets: Map<Provider, ForgeTargetWithToken>,
-  environments: EnvironmentPlanner[],
-  path: string,
-): RecoverPlan {
-  return async (provider: Provider, number: number, environment: string, head: string) => {
-    const handler = handlers.get(provider);
-    const target = targets.get(provider);
-    const planner = environments.find((p) => p.name === environment);
-    if (!handler || !target || !planner) return null;
-    const record = await commentRecord({ provider, number, ...target, key: path }, environment);
-    if (!record || record.commit !== head) return record && { record, plan: null };
-    const outcome = await handler.atCommit(number, head, (dir) =>
-      planEnvironment(planner, dir, head, path),
-    );
-    return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
-  };
-}
-
-/** The daemon's pull-request handler, and how it finds again a plan another replica posted. */
-export type DaemonPullRequestHandler = ((e: PullRequestEvent) => Promise<void>) & {
-  recover: RecoverPlan;
-};
-
-/**
- * The record of `environment` in poolsync's plan comment on pull request `number` (its own:
- * author and marker, as the comment is updated), with that environment's plan of `head` re-made
- * here when the record is for `head` (null when planning it fails or it is invalid). Null
- * when the pull request carries no such record.
- */
-export type RecoverPlan = (
-  provider: Provider,
-  number: number,
-  environment: string,
-  head: string,
-) => Promise<{ record: PlanRecord; plan: Plan | null } | null>;
-
-async function commentRecord(
-  pr: ForgeTargetWithToken & { provider: Provider; number: number; key: string },
-  environment: string,
-): Promise<PlanRecord | null> {
-  const api = createPullRequestApi({ ...pr, ...(pr.apiUrl ? { apiUrl: pr.apiUrl } : {}) });
-  try {
-    // Only poolsync's own comment (author and marker): anyone can write a record into theirs.
-    const marker = commentMarker(pr.key.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, ''));
-    const comment = await ownComment(api, marker);
-    return comment ? planRecord(comment.body, environment) : null;
-  } finally {
-    await api.close();
-  }
-}
-
-function planEnvironment(env: EnvironmentPlanner, dir: string, commit: string, repoPath: string) {
-  const backend = env.backend();
-  const controlPlane = env.controlPlane();
-  return planOutcome({
-    dir,
-    commit,
-    environment: env.name,
-    readLiveState: env.readLiveState,
-    repoPath,
-    ...(backend ? { backend } : {}),
-    ...(controlPlane ? { controlPlane } : {}),
-  });
-}
-
-/**
- * The forges plan comments are on (provider → repository, API URL, token): a provider is on
- * when its webhook secret is set and its token is in the environment, and the daemon follows
- * a Git remote. `notForge` hears of a provider left off because the remote is no forge URL.
+ * The forges plan comments are on, by provider: the repository, its API (undefined for
+ * github.com / gitlab.com), the token and its rate-limit deadline (POOLSYNC_RATE_LIMIT_WAIT).
+ * `notForge` hears of a provider left off because the remote is no forge URL.
  */
 export function forgeTargets(
   config: DaemonConfig,
   env: Record<string, string | undefined> = process.env,
   notForge: (provider: Provider) => void = () => {},
-): Map<Provider, ForgeTargetWithToken> {
-  const out = new Map<Provider, ForgeTargetWithToken>();
+): Map<Provider, ForgeRepository> {
+  const out = new Map<Provider, ForgeRepository>();
   if (config.source.kind !== 'git') return out;
   let retry: RetryTuning;
   try {
@@ -282,69 +129,189 @@ export function forgeTargets(
       continue;
     }
     const apiUrl = env[API_ENV[provider]]?.trim() || target.apiUrl;
-    out.set(provider, { repository: target.repository, apiUrl, token, retry });
+    out.set(provider, { provider, repository: target.repository, apiUrl, token, retry });
   }
   return out;
 }
 
+/** What the pull-request side reads of a unit: how to plan its environment (or the one control plane). */
+export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'>;
+
+/** The daemon's pull-request side: what its HTTP server calls, and the forges it closes at stop. */
+export interface PullRequestSide {
+  onPullRequest: ((e: PullRequestEvent) => Promise<void>) | undefined;
+  onComment: ((e: CommentEvent) => Promise<void>) | undefined;
+  forges: Map<Provider, { repository: string; forge: ApprovalForge }>;
+}
+
 /**
- * The plans posted on pull requests, by provider and number: what a `poolsync apply` comment
- * approves. Only the last plan of each pull request counts.
+ * Plan comments and approvals by comment over the daemon's units (one without environments);
+ * `onPullRequest` replaces the plan comments (tests), and then approvals by comment are off.
  */
-export class PostedPlans {
-  /** Per commit, the plan of each environment ('' without environments). */
-  private readonly byCommit = new Map<string, Map<string, Plan>>();
-  private readonly byNumber = new Map<string, { commit: string; plans: Map<string, Plan> }>();
+export function pullRequestSide(
+  config: DaemonConfig,
+  units: Unit[],
+  requestAll: (reason: TriggerReason) => Promise<void>,
+  logger: Logger,
+  onPullRequest?: (event: PullRequestEvent) => Promise<void>,
+): PullRequestSide {
+  const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
+  const posted = new PostedPlans();
+  const own = onPullRequest ? null : pullRequestHandlerForDaemon(config, units, logger, posted);
+  // Approval by `poolsync apply` comments: on where plan comments are (their token and repository).
+  const forges = new Map(
+    [...forgeTargets(config)].map(([provider, t]) => [
+      provider,
+      { repository: t.repository, forge: createApprovalForge(t) },
+    ]),
+  );
+  const targetOf = (u: Unit) => ({
+    approvals: u.approvals,
+    readLiveState: u.readLive,
+    requestReconcile: () => void (single ? requestAll('manual') : u.request('manual')),
+  });
+  const onComment =
+    forges.size > 0 && !onPullRequest
+      ? commentApprovalHandler({
+          posted,
+          recover: own && !single ? own.recover : undefined,
+          forges,
+          target: single
+            ? soleTarget(targetOf(single))
+            : environmentTarget(new Map(units.map((u) => [u.name!, targetOf(u)]))),
+          logger,
+        })
+      : undefined;
+  return { onPullRequest: onPullRequest ?? own ?? undefined, onComment, forges };
+}
 
-  planned(provider: Provider, commit: string, plan: Plan, environment = ''): void {
-    const key = `${provider}:${commit}`;
-    const plans = this.byCommit.get(key) ?? new Map<string, Plan>();
-    plans.set(environment, plan);
-    this.byCommit.set(key, plans);
+/**
+ * The daemon's pull-request handler, and how it finds again a plan another replica posted
+ * (`recover`); null when no forge is on.
+ */
+export function pullRequestHandlerForDaemon(
+  config: DaemonConfig,
+  units: PlannedUnit[],
+  logger: HandlerLogger,
+  posted = new PostedPlans(),
+  env: Record<string, string | undefined> = process.env,
+): (((e: PullRequestEvent) => Promise<void>) & { recover: RecoverPlan }) | null {
+  if (config.source.kind !== 'git') return null;
+  const source = config.source;
+  const handlers = new Map<Provider, PullRequestHandler>();
+  const targets = forgeTargets(config, env, (provider) =>
+    logger.warn(
+      { provider },
+      `plan comments are off: the repository URL is not a ${provider === 'github' ? 'GitHub' : 'GitLab'} repository URL (set POOLSYNC_COMMENT_REPOSITORY)`,
+    ),
+  );
+  for (const [provider, target] of targets) {
+    const { apiUrl, repository } = target;
+    handlers.set(
+      provider,
+      createPullRequestHandler({
+        ...target,
+        apiUrl: apiUrl && apiUrl !== GITHUB_API_URL ? apiUrl : undefined,
+        git: {
+          repo: source.repo,
+          auth: source.auth,
+          workDir: join(config.stateDir, `pull-requests-${provider}`),
+        },
+        path: source.path,
+        logger,
+        plan: unitsPlanner(provider, units, posted, source.path),
+        // Recorded as posted once its comment is readable, not after the commit status too:
+        // a `poolsync apply` comment in between was refused as "no plan posted".
+        onPosted: (e) => posted.settle(e.provider, e.number, e.headSha),
+      }),
+    );
+    logger.info({ provider, repository }, 'plan comments on pull requests are on');
   }
+  if (handlers.size === 0) return null;
+  const onEvent = async (e: PullRequestEvent) => {
+    const handler = handlers.get(e.provider);
+    if (!handler) {
+      logger.debug({ provider: e.provider }, 'no plan-comment handler for this provider: ignored');
+      return;
+    }
+    await handler(e);
+  };
+  return Object.assign(onEvent, {
+    recover: recoverer(handlers, targets, units, source.path),
+  });
+}
 
-  /** The handler published the plan of `commit` on pull request `number`. */
-  settle(provider: Provider, number: number, commit: string): void {
-    const plans = this.byCommit.get(`${provider}:${commit}`);
-    if (plans) this.byNumber.set(`${provider}#${number}`, { commit, plans });
-  }
+function recoverer(
+  handlers: Map<Provider, PullRequestHandler>,
+  targets: Map<Provider, ForgeRepository>,
+  units: PlannedUnit[],
+  path: string,
+): RecoverPlan {
+  return async (provider, number, environment, head) => {
+    const handler = handlers.get(provider);
+    const target = targets.get(provider);
+    const unit = units.find((u) => u.name === environment);
+    if (!handler || !target || !unit) return null;
+    const record = await commentRecord({ ...target, number, key: path }, environment);
+    if (!record || record.commit !== head) return record && { record, plan: null };
+    const outcome = await handler.atCommit(number, head, (dir) => planUnit(unit, dir, head, path));
+    return { record, plan: outcome.kind === 'plan' ? outcome.plan : null };
+  };
+}
 
-  get(provider: Provider, number: number, environment = ''): { commit: string; plan: Plan } | null {
-    const posted = this.byNumber.get(`${provider}#${number}`);
-    const plan = posted?.plans.get(environment);
-    return posted && plan ? { commit: posted.commit, plan } : null;
+async function commentRecord(
+  pr: PullRequestRef & { key: string },
+  environment: string,
+): Promise<PlanRecord | null> {
+  const api = createPullRequestApi(pr);
+  try {
+    // Only poolsync's own comment (author and marker): anyone can write a record into theirs.
+    const marker = commentMarker(pr.key.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, ''));
+    const comment = await ownComment(api, marker);
+    return comment ? planRecord(comment.body, environment) : null;
+  } finally {
+    await api.close();
   }
 }
 
-/** How the pull-request path plans one environment (the daemon's unit of it). */
-export interface EnvironmentPlanner {
-  name: string;
-  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
-  backend: () => BackendInfo | undefined;
-  controlPlane: () => PlanControlPlane | undefined;
-  policy: DaemonConfig['policy'];
+function planUnit(
+  unit: PlannedUnit,
+  dir: string,
+  commit: string,
+  repoPath: string,
+): Promise<EnvironmentOutcome> {
+  return planOutcome({
+    dir,
+    commit,
+    environment: unit.name ?? undefined,
+    readLiveState: unit.readLive,
+    repoPath,
+    backend: unit.backend(),
+    controlPlane: unit.identity(),
+  });
 }
 
-/** Every environment's plan of the commit, in order, each recorded as posted with its held part. */
-function environmentsPlanner(
+/**
+ * Each unit's plan of the commit, recorded as posted with its held part: the one control
+ * plane's outcome, or with environments one section each, in order.
+ */
+function unitsPlanner(
   provider: Provider,
-  environments: EnvironmentPlanner[],
-  posted: PostedPlans | null,
+  units: PlannedUnit[],
+  posted: PostedPlans,
   repoPath: string,
 ): (dir: string, commit: string) => Promise<PublishOutcome> {
   return async (dir, commit) => {
     const sections = await Promise.all(
-      environments.map(async (env) => {
-        const outcome = await planEnvironment(env, dir, commit, repoPath);
-        if (outcome.kind === 'environments') throw new Error('one environment was planned');
-        if (outcome.kind !== 'plan') return { name: env.name, outcome };
-        posted?.planned(provider, commit, outcome.plan, env.name);
-        return {
-          name: env.name,
-          outcome: withHeldNote(outcome, env.policy, `poolsync apply -e ${env.name}`),
-        };
+      units.map(async (u) => {
+        const outcome = await planUnit(u, dir, commit, repoPath);
+        if (outcome.kind !== 'plan') return { name: u.name ?? '', outcome };
+        posted.planned(provider, commit, outcome.plan, u.name ?? '');
+        const command = u.name === null ? 'poolsync apply' : `poolsync apply -e ${u.name}`;
+        return { name: u.name ?? '', outcome: withHeldNote(outcome, u.config.policy, command) };
       }),
     );
+    if (units.length === 1 && units[0]!.name === null) return sections[0]!.outcome;
     return { kind: 'environments', environments: sections };
   };
 }
@@ -364,32 +331,5 @@ function withHeldNote<O extends { plan: Plan; markdown: string }>(
       `${outcome.markdown}\n\n**Held for approval** (policy \`safe\`): after merge the daemon applies the rest ` +
       `and holds these ${split.held.length} change${split.held.length === 1 ? '' : 's'}:\n${list}\n\n` +
       `Fingerprint \`${split.fingerprint}\`. A user with write permission approves exactly them by commenting \`${command}\`.`,
-  };
-}
-
-function recordingPlanner(
-  provider: Provider,
-  opts: {
-    readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
-    config: DaemonConfig;
-    backend?: BackendInfo;
-    controlPlane?: PlanControlPlane;
-  },
-  posted: PostedPlans,
-): (dir: string, commit: string) => Promise<PublishOutcome> {
-  const source = opts.config.source;
-  const repoPath = source.kind === 'git' ? source.path : '.';
-  return async (dir, commit) => {
-    const outcome = await planOutcome({
-      dir,
-      commit,
-      readLiveState: opts.readLiveState,
-      repoPath,
-      ...(opts.backend ? { backend: opts.backend } : {}),
-      ...(opts.controlPlane ? { controlPlane: opts.controlPlane } : {}),
-    });
-    if (outcome.kind !== 'plan') return outcome;
-    posted.planned(provider, commit, outcome.plan);
-    return withHeldNote(outcome, opts.config.policy, 'poolsync apply');
   };
 }

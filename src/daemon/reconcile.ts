@@ -44,6 +44,7 @@ import { recordStage } from './stages/record.js';
 import type { TriggerReason } from './loop.js';
 import { initialStatus, type DaemonStatus } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { runWords } from '../render/daemon-words.js';
 
 export type {
   ControlPlaneAccess,
@@ -67,11 +68,10 @@ export class Reconciler {
   });
 
   constructor(private readonly o: ReconcilerOptions) {
-    this.state = initialStatus(o.source.describe(), o.policy);
-    if (o.controlPlaneUrl)
-      applyStatusUpdate(this.state, {
-        controlPlane: { url: o.redactor.scrub(o.controlPlaneUrl) },
-      });
+    this.state = initialStatus(o.source.describe(), o.config.policy);
+    applyStatusUpdate(this.state, {
+      controlPlane: { url: o.redactor.scrub(o.config.controlPlane.url) },
+    });
     const kept = o.history?.kept;
     if (kept) {
       applyStatusUpdate(this.state, { runs: deepFreeze(kept.runs), lastDrift: kept.lastDrift });
@@ -155,14 +155,14 @@ export class Reconciler {
   private scheduleRetry(ctx: RunContext, outcome: Outcome): void {
     if (outcome.transient && !ctx.signal.aborted) {
       const failures = ++this.transientFailures;
-      const at = this.o.onRunFailure?.(failures) ?? null;
+      const at = this.o.retry?.schedule(failures) ?? null;
       if (at) {
         const inSeconds = Math.max(0, Math.round((at.getTime() - ctx.now().getTime()) / 1000));
         outcome.message += `; retrying in ${inSeconds}s (transient failure ${failures} in a row)`;
       }
     } else if (outcome.result !== 'failed') {
       this.transientFailures = 0;
-      if (this.state.git.consecutiveFailures === 0) this.o.onRunRecovered?.();
+      if (this.state.git.consecutiveFailures === 0) this.o.retry?.cancel();
     }
   }
 
@@ -189,7 +189,7 @@ export class Reconciler {
     } catch (err) {
       if (opened.yes) throw err;
       // Opening the control plane failed (unreachable, embedded state in use by `poolsync apply`).
-      const message = `cannot open the control plane: ${this.o.redactor.errorMessage(err)}`;
+      const message = runWords.cannotOpen(this.o.redactor.errorMessage(err));
       this.write(
         mergeUpdates(
           reachedUpdate(null, message, ctx.now()),

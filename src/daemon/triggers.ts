@@ -2,6 +2,7 @@
 import { relative } from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 import { MAX_FOLDER_DEPTH } from '../manifests/walk.js';
+import type { Clock } from '../util/clock.js';
 
 export interface Trigger {
   stop(): Promise<void>;
@@ -38,25 +39,29 @@ export function startTimer(
   };
 }
 
-/** A single re-armable timeout (for retries): scheduling again replaces the previous one. */
+/** A single re-armable wait on the clock (for retries): scheduling again replaces the previous one. */
 export class OneShot implements Trigger {
-  private timer: NodeJS.Timeout | null = null;
+  private pending: AbortController | null = null;
   private stopped = false;
-  constructor(private readonly fire: () => void) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly fire: () => void,
+  ) {}
 
   schedule(delayMs: number): void {
     if (this.stopped) return;
     this.cancel();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (!this.stopped) this.fire();
-    }, delayMs);
-    this.timer.unref?.();
+    const pending = (this.pending = new AbortController());
+    void this.clock.sleep(delayMs, pending.signal).then(() => {
+      if (pending.signal.aborted) return;
+      this.pending = null;
+      this.fire();
+    });
   }
 
   cancel(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.pending?.abort();
+    this.pending = null;
   }
 
   async stop(): Promise<void> {

@@ -1,48 +1,68 @@
 /**
- * One reconciled control plane: its control-plane access, pipeline (apply lock, inventory),
- * approvals, reconciler, loop, retry and drift timers, and leadership. A daemon without
- * environments runs one unit; with `environments:` one per environment (environments.ts), each
- * on its own, so a failing environment never blocks the others (docs/environments.md).
+ * One reconciled control plane: how it is reached, the real modules a run drives (its apply
+ * lock and inventory), its approvals, reconciler, loop, retry and drift timers, and its
+ * leadership. A daemon without environments runs one unit; with `environments:` one per
+ * environment (environments.ts), each on its own, so a failing environment never blocks the
+ * others (docs/environments.md).
  */
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { HoldApplyLockOptions } from '../apply/lock.js';
-import { backendInfo, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
+import { executePlan } from '../apply/index.js';
+import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
+import { holdApplyLock } from '../apply/lock.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
+import { openControlPlane, resolveToken } from '../controlplane/open.js';
+import { backendInfo, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
+import { createEmbeddedStateCache } from '../incremental/state-cache.js';
+import type { Candidacy } from '../lease/leader-elector.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
-import type { NotifyEvent } from '../notify/types.js';
 import { notifyingRun } from '../notify/daemon-hook.js';
+import type { NotifyEvent } from '../notify/types.js';
+import { loadDesired } from '../ops/pipeline.js';
 import { backoffDelay } from '../util/backoff.js';
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
+import { paceLine } from '../util/pacer.js';
 import type { Redactor } from '../util/redact.js';
 import { Approvals } from './approvals.js';
-import { paceLine } from '../util/pacer.js';
 import type { DaemonConfig } from './config.js';
-import { controlPlaneAccess } from './control-plane-access.js';
 import type { Source } from './git-source.js';
-import type { Candidacy } from '../lease/leader-elector.js';
 import { electedLeadership, readiness, soleLeadership, type DaemonLeadership } from './leader.js';
 import { ReconcileLoop, type TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
-import { Reconciler, type ControlPlaneAccess, type Pipeline } from './reconcile.js';
-import type { ReconcilerOptions } from './stages/context.js';
+import {
+  Reconciler,
+  type ControlPlaneAccess,
+  type Pipeline,
+  type ReconcilerOptions,
+} from './reconcile.js';
 import { readHistory, writeHistory } from './run-history.js';
 import type { DaemonStatus } from './status.js';
 import { OneShot, startTimer, type Trigger } from './triggers.js';
-import { unitPipeline } from './unit-pipeline.js';
 
 export interface UnitDeps {
   logger: Logger;
   /** A control plane to use instead of opening the unit's URL (tests, quickstart). */
   controlPlane?: ControlPlane;
+  /** Replace parts of the pipeline (tests); the rest are the real modules. */
   pipeline?: Partial<Pipeline>;
+  /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
+  /** First retry delay after a failed fetch or run (doubles up to the poll interval). */
   retryBaseMs?: number;
+  /** Where the apply lock lives for http(s) control planes (default: the state dir's parent). */
   lockDir?: string;
+  /** Kubernetes API access for --leader-elect / --lock (default: in-cluster or KUBECONFIG). */
   kubeConfig?: KubeConfig;
+  /** TTL of the apply lock's lease on the control plane (default 30 s; renewed every third). */
   lockTtlMs?: number;
+  /** Told the outcome of every run (src/notify: Slack / JSON webhooks). */
   notifier?: { notify(event: NotifyEvent): void };
   /** With several Leases (environments): how their candidates take turns. */
   candidacy?: Candidacy;
+  /** The retry timer's waits and the runs' times (default: the machine's). */
+  clock?: Clock;
 }
 
 /** What the daemon drives of one unit. */
@@ -50,15 +70,14 @@ export interface Unit {
   /** The environment's name; null without environments. */
   readonly name: string | null;
   readonly config: DaemonConfig;
-  readonly source: Source;
   readonly metrics: DaemonMetrics;
   readonly leadership: DaemonLeadership;
   readonly approvals: Approvals;
-  readonly controlPlane: ControlPlaneAccess;
-  readonly pipeline: Pipeline;
   /** Known once the control plane was opened (at start, or by the first run that reached it). */
   backend(): BackendInfo | undefined;
   identity(): PlanControlPlane | undefined;
+  /** The control plane's live state, read as a run reads it (pull-request plans, approvals). */
+  readLive(need?: SettingsNeed): Promise<LiveState>;
   /** The unit's /status section (`ready` included, `leader` when elected). */
   status(): DaemonStatus;
   ready(): boolean;
@@ -66,7 +85,8 @@ export interface Unit {
   request(reason: TriggerReason): Promise<void>;
   /**
    * Starts the drift timer and the election (after `electAfterMs`: a replica's Leases are
-   * tried one after the other), or requests the first run; resolves on the first run.
+   * tried one after the other), or requests the first run; resolves on the first run (with
+   * --leader-elect the one a replica makes when it becomes leader).
    */
   start(address: string | null, electAfterMs?: number): Promise<void>;
   readonly busy: boolean;
@@ -87,141 +107,266 @@ export interface UnitOptions {
 }
 
 export async function startUnit(o: UnitOptions, deps: UnitDeps): Promise<Unit> {
-  const { config, metrics, redactor } = o;
-  const logger = o.name === null ? deps.logger : deps.logger.child({ environment: o.name });
+  const { name, config, metrics, redactor } = o;
+  const logger = name === null ? deps.logger : deps.logger.child({ environment: name });
+  const clock = deps.clock ?? SYSTEM_CLOCK;
   // A server that throttles: logged as the apply prints it (util/pacer.ts).
-  const controlPlane = controlPlaneAccess(config, deps.controlPlane, (e) =>
-    logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
-  );
-  let known: Known | null = null;
-  const learn = (cp: ControlPlane) =>
-    (known ??= {
+  const controlPlane = deps.controlPlane
+    ? injectedAccess(deps.controlPlane)
+    : controlPlaneAccess(config, (e) =>
+        logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
+      );
+  // The backend and the control plane every plan names: known at start, or from the first run
+  // that opened it.
+  let known: { backend: BackendInfo; identity: PlanControlPlane } | null = null;
+  const learn = (cp: ControlPlane): void => {
+    if (known) return;
+    const identity = controlPlaneIdentity(config.controlPlane.url, cp);
+    known = {
       backend: backendInfo(cp),
-      identity: {
-        ...(o.name !== null ? { environment: o.name } : {}),
-        ...controlPlaneIdentity(config.controlPlane.url, cp),
-      },
-    });
-  await openAtStart(o, controlPlane, learn, logger);
-  const leadership = unitLeadership(o, deps, logger);
-  const k8sLock = await k8sLockOf(config, deps);
-  const pipeline = unitPipeline(o, deps, logger, learn, k8sLock);
-  let loop: ReconcileLoop | null = null;
-  const retry = new OneShot(() => void loop?.request('retry'));
-  const retryBase = deps.retryBaseMs ?? 5000;
-  const backoff = (failures: number) => {
-    const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
-    retry.schedule(delay);
-    return new Date(Date.now() + delay);
+      identity: name === null ? identity : { environment: name, ...identity },
+    };
   };
-  const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
-  const history = await keptHistory(config.stateDir, logger);
-  const options = reconcilerOptions(o, deps, {
-    history,
-    approvals,
-    leadership,
-    controlPlane,
-    pipeline,
-    logger,
-    backoff,
-    retry,
-    known: () => known,
-  });
-  const reconciler = new Reconciler(options);
-  const run = notifyingRun(
-    reconciler.run,
-    () => reconciler.status(),
-    deps.notifier && o.name !== null ? environmentNotifier(deps.notifier, o.name) : deps.notifier,
-  );
-  loop = new ReconcileLoop(run, (err) =>
-    logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
-  );
-  return unitOf(o, {
-    logger,
-    leadership,
-    approvals,
-    controlPlane,
-    pipeline,
-    known: () => known,
-    reconciler,
-    loop,
-    retry,
-  });
-}
-
-/** One replica or the elected leader (--leader-elect); a sole replica is the leader. */
-function unitLeadership(o: UnitOptions, deps: UnitDeps, logger: Logger): DaemonLeadership {
-  const { config, metrics } = o;
-  const leadership: DaemonLeadership = config.leaderElection
+  // Fail at start, not on the first run, for a bad URL or an embedded state held by another process.
+  const opened = controlPlane.use(async (cp) => learn(cp));
+  if (o.strictOpen) await opened;
+  else
+    await opened.catch((err: unknown) =>
+      logger.error(
+        { err: redactor.errorMessage(err) },
+        'cannot open the control plane: this environment retries on its own, the others go on',
+      ),
+    );
+  // One replica or the elected leader (--leader-elect); a sole replica is the leader.
+  const leadership = config.leaderElection
     ? electedLeadership(config.leaderElection, {
         logger,
         metrics,
-        ...(deps.kubeConfig ? { kubeConfig: deps.kubeConfig } : {}),
-        ...(deps.candidacy ? { candidacy: deps.candidacy } : {}),
+        kubeConfig: deps.kubeConfig,
+        candidacy: deps.candidacy,
       })
     : soleLeadership();
   if (!config.leaderElection) metrics.leader.set(1);
-  return leadership;
+  const pipeline = await unitPipeline(name, config, deps, logger, learn);
+  const approvals = new Approvals((result, via) => metrics.approvals.inc({ result, via }));
+  // A failed fetch, or a run failing past the client's retries: back off and resume, capped like fetches.
+  const retry = new OneShot(clock, () => void loop.request('retry'));
+  const retryBase = deps.retryBaseMs ?? 5000;
+  const reconciler = new Reconciler({
+    config,
+    source: o.source,
+    approvals,
+    leadership,
+    controlPlane,
+    pipeline,
+    metrics,
+    logger,
+    redactor,
+    onApplyPlan: deps.onApplyPlan,
+    planControlPlane: () => known?.identity,
+    retry: {
+      schedule: (failures) => {
+        const delay = backoffDelay(failures, retryBase, Math.max(retryBase, config.pollIntervalMs));
+        retry.schedule(delay);
+        return new Date(clock.now() + delay);
+      },
+      cancel: () => retry.cancel(),
+    },
+    history: await keptHistory(config.stateDir, logger),
+    clock,
+  });
+  const loop = new ReconcileLoop(
+    notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier, name),
+    (err) => logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),
+  );
+  const ready = readiness(leadership, () => reconciler.ready);
+  const triggers: Trigger[] = [retry];
+  // Only the leader runs the loop; a follower's triggers are dropped (the leader has its own).
+  const request = (reason: TriggerReason): Promise<void> =>
+    leadership.isLeader() ? loop.request(reason) : Promise.resolve();
+  return {
+    name,
+    config,
+    metrics,
+    leadership,
+    approvals,
+    backend: () => known?.backend,
+    identity: () => known?.identity,
+    readLive: (need) => controlPlane.read((cp) => pipeline.readLiveState(cp, need)),
+    ready,
+    status: () => {
+      const st = { ...reconciler.status(), ready: ready() };
+      const leader = leadership.status();
+      return leader ? { ...st, leader } : st;
+    },
+    request,
+    start: (address, electAfterMs = 0) => {
+      triggers.push(startTimer(config.driftIntervalMs, () => void request('drift')));
+      let firstRunDone = () => {};
+      const firstRun = leadership.elected
+        ? new Promise<void>((resolve) => (firstRunDone = resolve))
+        : request('startup');
+      const elect = () =>
+        leadership.start(() => void loop.request('leader').then(firstRunDone), address);
+      if (electAfterMs > 0) {
+        const timer = setTimeout(elect, electAfterMs);
+        triggers.push({ stop: async () => clearTimeout(timer) });
+      } else elect();
+      return firstRun;
+    },
+    get busy() {
+      return loop.busy;
+    },
+    stop: async (timeoutMs) => {
+      await Promise.all(triggers.map((t) => t.stop()));
+      return loop.stop(timeoutMs);
+    },
+    close: async () => {
+      // A leader gives the lease up so another replica takes over at once.
+      await leadership
+        .stop()
+        .catch((err: unknown) =>
+          logger.warn({ err: redactor.errorMessage(err) }, 'could not release the leader lease'),
+        );
+      await controlPlane.close().catch(() => {});
+    },
+  };
 }
 
-/** The Kubernetes apply lock of --lock, or null. */
-async function k8sLockOf(
+/** An injected control plane (tests, quickstart): used as it is, never closed here. */
+function injectedAccess(cp: ControlPlane): ControlPlaneAccess {
+  return { use: (fn) => fn(cp), read: (fn) => fn(cp), separateReads: false, close: async () => {} };
+}
+
+/**
+ * A remote API is opened once and kept; an embedded state file (`file:`) is opened per run so
+ * `poolsync apply` can use it between runs.
+ */
+function controlPlaneAccess(
+  config: DaemonConfig,
+  onPace: (e: Parameters<typeof paceLine>[0]) => void,
+): ControlPlaneAccess {
+  const { url, token, tokenFile, apiKeyFile, environment } = config.controlPlane;
+  // Opened for every run: an unchanged state is neither read again nor copied.
+  const stateCache = createEmbeddedStateCache();
+  const open = async (readOnly: boolean) =>
+    openControlPlane(url, {
+      // An environment's token file is read again at every open (a rotated token is used from
+      // the next run); it must name this control plane (resolveToken, docs/security.md).
+      token: tokenFile
+        ? await resolveToken(tokenFile, url, environment ?? null)
+        : (token ?? undefined),
+      apiKeyFile,
+      // One connection per step in flight, as `apply` sizes its pool.
+      http: {
+        connections: Math.max(config.parallelism, 8),
+        maxRetries: config.maxRetries,
+        onPace,
+      },
+      readOnly,
+      stateCache,
+    });
+  if (url.startsWith('file:')) {
+    const opened =
+      (readOnly: boolean) =>
+      async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
+        const cp = await open(readOnly);
+        try {
+          return await fn(cp);
+        } finally {
+          await cp.close();
+        }
+      };
+    return { use: opened(false), read: opened(true), separateReads: true, close: async () => {} };
+  }
+  let shared: Promise<ControlPlane> | null = null;
+  const use = async <T>(fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
+    shared ??= open(false).catch((err: unknown) => {
+      shared = null;
+      throw err;
+    });
+    return fn(await shared);
+  };
+  return {
+    use,
+    read: use,
+    separateReads: false,
+    close: async () => {
+      if (shared) await (await shared.catch(() => null))?.close();
+      shared = null;
+    },
+  };
+}
+
+/** The real modules a run drives, wired to the unit's control plane, apply lock and inventory. */
+async function unitPipeline(
+  environment: string | null,
   config: DaemonConfig,
   deps: UnitDeps,
-): Promise<HoldApplyLockOptions['k8s']> {
-  return config.lock
-    ? {
-        ref: config.lock,
-        kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(),
-      }
-    : null;
+  logger: Logger,
+  learn: (cp: ControlPlane) => void,
+): Promise<Pipeline> {
+  const lockDir = deps.lockDir ?? dirname(config.stateDir);
+  const election = config.leaderElection;
+  // --lock: a Kubernetes Lease as the apply lock.
+  const k8s = config.lock && {
+    ref: config.lock,
+    kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(),
+  };
+  // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
+  // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
+  // state folder apply shares (where the locks are).
+  const sharedInventory = config.inventory && {
+    place: config.inventory,
+    kubeConfig: deps.kubeConfig,
+  };
+  const inventoryOf = (cp: ControlPlane) =>
+    inventoryStore(cp, config.controlPlane.url, lockDir, sharedInventory);
+  let warnedLock = false;
+  return {
+    loadRepository: repositoryLoader(environment),
+    readLiveState: (cp, need) => {
+      learn(cp);
+      return readLiveWithInventory(cp, inventoryOf(cp), need);
+    },
+    inventoryOf,
+    executePlan,
+    acquireLock: (cp) =>
+      holdApplyLock({
+        cp,
+        url: config.controlPlane.url,
+        stateDir: lockDir,
+        k8s,
+        who: `poolsync daemon${election ? ` ${election.identity}` : ''}`,
+        shareWith: election
+          ? `leader Lease ${election.lease.namespace}/${election.lease.name}`
+          : undefined,
+        ttlMs: deps.lockTtlMs || undefined,
+        warn: (message) => {
+          if (!warnedLock) logger.warn(message);
+          warnedLock = true;
+        },
+      }),
+    ...deps.pipeline,
+  };
 }
 
-/** The reconciler's options: the unit's parts, its config, and how failures back off. */
-function reconcilerOptions(
-  o: UnitOptions,
-  deps: UnitDeps,
-  p: {
-    approvals: Approvals;
-    leadership: DaemonLeadership;
-    controlPlane: ControlPlaneAccess;
-    pipeline: Pipeline;
-    logger: Logger;
-    backoff: (failures: number) => Date;
-    retry: OneShot;
-    known: () => Known | null;
-    history: ReconcilerOptions['history'];
-  },
-): ReconcilerOptions {
-  const { config, metrics, redactor } = o;
-  const options: ReconcilerOptions = {
-    source: o.source,
-    approvals: p.approvals,
-    leadership: p.leadership,
-    controlPlane: p.controlPlane,
-    pipeline: p.pipeline,
-    policy: config.policy,
-    parallelism: config.parallelism,
-    waitTimeoutMs: config.waitTimeoutMs,
-    ...(config.commitRendered ? { commitRendered: true } : {}),
-    repoPath: config.source.kind === 'git' ? config.source.path : '.',
-    metrics,
-    logger: p.logger,
-    redactor,
-    ...(deps.onApplyPlan ? { onApplyPlan: deps.onApplyPlan } : {}),
-    controlPlaneUrl: config.controlPlane.url,
-    onFetchFailure: p.backoff,
-    // A control plane failing past the client's retries: back off and resume, capped like fetches.
-    onRunFailure: p.backoff,
-    onRunRecovered: () => p.retry.cancel(),
-    history: p.history,
+/** Loads the repository (its environment's part); names the restart a new `environments:` needs. */
+function repositoryLoader(environment: string | null): Pipeline['loadRepository'] {
+  return async (dir, opts) => {
+    const loaded = await loadDesired(dir, { ...opts, environment: environment ?? undefined });
+    if (environment !== null || loaded.valid) return loaded;
+    // Started while the repository could not be read (environments.ts): say what to do.
+    const errors = loaded.errors.map((e) =>
+      /declares environments/.test(e.message)
+        ? {
+            ...e,
+            message: `${e.message}; this daemon started before it could read them: restart it to reconcile each environment`,
+          }
+        : e,
+    );
+    return { ...loaded, errors };
   };
-  // The control plane every plan names: known at start, or from the first run that opened it.
-  Object.defineProperty(options, 'planControlPlane', {
-    get: () => p.known()?.identity,
-    enumerable: true,
-  });
-  return options;
 }
 
 /** The run history kept in the unit's state folder (run-history.ts); a bad file is said, then replaced. */
@@ -239,137 +384,4 @@ async function keptHistory(
     );
   }
   return { kept, save: (history) => writeHistory(stateDir, history) };
-}
-
-interface Known {
-  backend: BackendInfo;
-  identity: PlanControlPlane;
-}
-
-/** Fail at start, not on the first run, for a bad URL or an embedded state held by another process. */
-async function openAtStart(
-  o: UnitOptions,
-  controlPlane: ControlPlaneAccess,
-  learn: (cp: ControlPlane) => unknown,
-  logger: Logger,
-): Promise<void> {
-  if (o.strictOpen) {
-    await controlPlane.use(async (cp) => learn(cp));
-    return;
-  }
-  await controlPlane
-    .use(async (cp) => learn(cp))
-    .catch((err: unknown) =>
-      logger.error(
-        { err: o.redactor.errorMessage(err) },
-        'cannot open the control plane: this environment retries on its own, the others go on',
-      ),
-    );
-}
-
-/** The unit the daemon drives, over its parts. */
-function unitOf(
-  o: UnitOptions,
-  p: {
-    logger: Logger;
-    leadership: DaemonLeadership;
-    approvals: Approvals;
-    controlPlane: ControlPlaneAccess;
-    pipeline: Pipeline;
-    known: () => Known | null;
-    reconciler: Reconciler;
-    loop: ReconcileLoop;
-    retry: OneShot;
-  },
-): Unit {
-  const { config, metrics, redactor } = o;
-  const { logger, leadership, controlPlane, reconciler, loop: runLoop } = p;
-  const ready = readiness(leadership, () => reconciler.ready);
-  const triggers: Trigger[] = [p.retry];
-  // Only the leader runs the loop; a follower's triggers are dropped (the leader has its own).
-  const request = (reason: TriggerReason): Promise<void> =>
-    leadership.isLeader() ? runLoop.request(reason) : Promise.resolve();
-  return {
-    name: o.name,
-    config,
-    source: o.source,
-    metrics,
-    leadership,
-    approvals: p.approvals,
-    controlPlane,
-    pipeline: p.pipeline,
-    backend: () => p.known()?.backend,
-    identity: () => p.known()?.identity,
-    ready,
-    status: () => {
-      const st = { ...reconciler.status(), ready: ready() };
-      const leader = leadership.status();
-      return leader ? { ...st, leader } : st;
-    },
-    request,
-    start: (address, electAfterMs = 0) =>
-      startUnitRuns({ config, leadership, runLoop, request, triggers }, address, electAfterMs),
-    get busy() {
-      return runLoop.busy;
-    },
-    stop: async (timeoutMs) => {
-      await Promise.all(triggers.map((t) => t.stop()));
-      return runLoop.stop(timeoutMs);
-    },
-    close: async () => {
-      // A leader gives the lease up so another replica takes over at once.
-      await leadership
-        .stop()
-        .catch((err: unknown) =>
-          logger.warn({ err: redactor.errorMessage(err) }, 'could not release the leader lease'),
-        );
-      await controlPlane.close().catch(() => {});
-    },
-  };
-}
-
-/**
- * Unit.start: the drift timer, and the first run (at once, or with --leader-elect the one a
- * replica makes when it becomes leader); resolves when that run is done.
- */
-function startUnitRuns(
-  u: {
-    config: DaemonConfig;
-    leadership: DaemonLeadership;
-    runLoop: ReconcileLoop;
-    request: (reason: TriggerReason) => Promise<void>;
-    triggers: Trigger[];
-  },
-  address: Parameters<Unit['start']>[0],
-  electAfterMs: number,
-): Promise<void> {
-  const { config, leadership, runLoop, request, triggers } = u;
-  triggers.push(startTimer(config.driftIntervalMs, () => void request('drift')));
-  // With --leader-elect the first run is the one a replica makes when it becomes leader.
-  let firstRunDone!: () => void;
-  const firstRun = leadership.elected
-    ? new Promise<void>((resolve) => (firstRunDone = resolve))
-    : request('startup');
-  const elect = () =>
-    leadership.start(() => void runLoop.request('leader').then(() => firstRunDone?.()), address);
-  if (electAfterMs > 0) {
-    const timer = setTimeout(elect, electAfterMs);
-    triggers.push({ stop: async () => clearTimeout(timer) });
-  } else elect();
-  return firstRun;
-}
-
-/** Events of an environment's runs name it (`[production] …`, and `environment`). */
-function environmentNotifier(
-  notifier: { notify(event: NotifyEvent): void },
-  name: string,
-): { notify(event: NotifyEvent): void } {
-  return {
-    notify: (event) =>
-      notifier.notify({
-        ...event,
-        message: `[${name}] ${event.message}`,
-        source: { ...event.source, environment: name },
-      }),
-  };
 }

@@ -60,6 +60,18 @@ function parseJson(
   }
 }
 
+const unauthorized = (message: string): WebhookOutcome => ({
+  status: 401,
+  result: 'unauthorized',
+  message,
+});
+const badRequest = (message: string): WebhookOutcome => ({
+  status: 400,
+  result: 'bad_request',
+  message,
+});
+const ignored = (message: string): WebhookOutcome => ({ status: 202, result: 'ignored', message });
+
 const obj = (v: unknown): Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -69,35 +81,23 @@ export function handleGithubWebhook(
   options: { secret: string; branch: string | null },
 ): WebhookOutcome {
   const signature = header(req.headers, 'x-hub-signature-256');
-  if (signature === null) {
-    return { status: 401, result: 'unauthorized', message: 'missing X-Hub-Signature-256 header' };
-  }
+  if (signature === null) return unauthorized('missing X-Hub-Signature-256 header');
   // Verify before looking at anything else in the request: unauthenticated input changes nothing.
   if (!constantTimeEqual(signature, githubSignature(options.secret, req.body))) {
-    return {
-      status: 401,
-      result: 'unauthorized',
-      message: 'X-Hub-Signature-256 does not match the body; check the webhook secret',
-    };
+    return unauthorized('X-Hub-Signature-256 does not match the body; check the webhook secret');
   }
   const event = header(req.headers, 'x-github-event');
   const payload = parseJson(req.body, header(req.headers, 'content-type'));
   if (payload === null) {
-    return {
-      status: 400,
-      result: 'bad_request',
-      message: 'the body is not a JSON object (nor a form with a JSON object as its payload field)',
-    };
+    return badRequest(
+      'the body is not a JSON object (nor a form with a JSON object as its payload field)',
+    );
   }
   if (event === 'ping') return { status: 200, result: 'ping', message: 'pong' };
   if (event === 'push') return pushOutcome(payload, options.branch);
   if (event === 'pull_request') return pullRequestOutcome(githubPullRequest(payload));
   if (event === 'issue_comment') return githubComment(payload);
-  return {
-    status: 202,
-    result: 'ignored',
-    message: `event ${shown(event ?? '(none)')} is not handled`,
-  };
+  return ignored(`event ${shown(event ?? '(none)')} is not handled`);
 }
 
 /** A GitHub `pull_request` event's fields. */
@@ -121,7 +121,7 @@ function githubComment(payload: Record<string, unknown>): WebhookOutcome {
   const comment = obj(payload.comment);
   // Comments on issues that are not pull requests, and edits or deletions, do not count.
   if (str(payload.action) !== 'created' || issue.pull_request === undefined) {
-    return { status: 202, result: 'ignored', message: 'not a new pull request comment' };
+    return ignored('not a new pull request comment');
   }
   return commentOutcome({
     provider: 'github',
@@ -142,18 +142,12 @@ function githubComment(payload: Record<string, unknown>): WebhookOutcome {
 function pushOutcome(payload: Record<string, unknown>, branch: string | null): WebhookOutcome {
   const ref = str(payload.ref) ?? '';
   if (branch === null || ref !== `refs/heads/${branch}`) {
-    return {
-      status: 202,
-      result: 'ignored',
-      message: `push to ${ref ? shown(ref) : 'unknown ref'} is not the followed branch`,
-    };
+    return ignored(`push to ${ref ? shown(ref) : 'unknown ref'} is not the followed branch`);
   }
   if (payload.deleted === true || /^0+$/.test(str(payload.after) ?? '')) {
-    return {
-      status: 202,
-      result: 'ignored',
-      message: `push deletes the followed branch ${shown(ref)}: nothing to reconcile, the last applied commit stays`,
-    };
+    return ignored(
+      `push deletes the followed branch ${shown(ref)}: nothing to reconcile, the last applied commit stays`,
+    );
   }
   return {
     status: 202,
@@ -181,20 +175,12 @@ export function handleGitlabWebhook(
   options: { token: string; branch: string | null },
 ): WebhookOutcome {
   const token = header(req.headers, 'x-gitlab-token');
-  if (token === null) {
-    return { status: 401, result: 'unauthorized', message: 'missing X-Gitlab-Token header' };
-  }
+  if (token === null) return unauthorized('missing X-Gitlab-Token header');
   if (!constantTimeEqual(token, options.token)) {
-    return {
-      status: 401,
-      result: 'unauthorized',
-      message: 'X-Gitlab-Token does not match; check the webhook token',
-    };
+    return unauthorized('X-Gitlab-Token does not match; check the webhook token');
   }
   const payload = parseJson(req.body);
-  if (payload === null) {
-    return { status: 400, result: 'bad_request', message: 'the body is not a JSON object' };
-  }
+  if (payload === null) return badRequest('the body is not a JSON object');
   const kind = str(payload.object_kind) ?? header(req.headers, 'x-gitlab-event') ?? '';
   if (kind === 'push' || kind === 'Push Hook') return pushOutcome(payload, options.branch);
   if (kind === 'merge_request' || kind === 'Merge Request Hook') {
@@ -202,11 +188,7 @@ export function handleGitlabWebhook(
     // GitLab's docs: `oldrev` is present only when code changed (new commits, a suggestion
     // applied); an update without it is a title, label, description or draft edit.
     if (str(attrs.action) === 'update' && attrs.oldrev === undefined) {
-      return {
-        status: 202,
-        result: 'ignored',
-        message: 'merge request update without new commits (no oldrev): nothing to plan',
-      };
+      return ignored('merge request update without new commits (no oldrev): nothing to plan');
     }
     const parsed: PullRequestEvent = {
       provider: 'gitlab',
@@ -221,13 +203,11 @@ export function handleGitlabWebhook(
   if (kind === 'note' || kind === 'Note Hook') {
     const attrs = obj(payload.object_attributes);
     const mr = obj(payload.merge_request);
-    if (str(attrs.noteable_type) !== 'MergeRequest') {
-      return { status: 202, result: 'ignored', message: 'not a merge request note' };
-    }
+    if (str(attrs.noteable_type) !== 'MergeRequest') return ignored('not a merge request note');
     // Since GitLab 16.11 note events fire on edits too (`action: update`): only a note just
     // written approves (before 16.11 there is no `action`, and only new notes fire).
     if (attrs.action !== undefined && str(attrs.action) !== 'create') {
-      return { status: 202, result: 'ignored', message: 'an edited note approves nothing' };
+      return ignored('an edited note approves nothing');
     }
     const user = obj(payload.user);
     return commentOutcome({
@@ -240,39 +220,25 @@ export function handleGitlabWebhook(
       open: str(mr.state) === 'opened',
     });
   }
-  return {
-    status: 202,
-    result: 'ignored',
-    message: `event ${shown(kind || '(none)')} is not handled`,
-  };
+  return ignored(`event ${shown(kind || '(none)')} is not handled`);
 }
 
 /** Only `poolsync apply` comments matter (an approval, src/daemon/pull-requests.ts); others are ignored. */
 function commentOutcome(given: CommentEvent): WebhookOutcome {
   const command = parseCommentCommand(given.body);
-  if (!command) {
-    return { status: 202, result: 'ignored', message: 'comment is not a poolsync command' };
-  }
+  if (!command) return ignored('comment is not a poolsync command');
   const e: CommentEvent = command.environment
     ? { ...given, environment: command.environment }
     : given;
   if (!e.repository || !Number.isInteger(e.number) || !e.user.login) {
-    return {
-      status: 400,
-      result: 'bad_request',
-      message: 'comment event without repository, pull request number or author',
-    };
+    return badRequest('comment event without repository, pull request number or author');
   }
   return { status: 202, result: 'comment', message: 'poolsync apply comment accepted', event: e };
 }
 
 function pullRequestOutcome(e: PullRequestEvent): WebhookOutcome {
   if (!e.repository || !Number.isInteger(e.number) || !e.headSha) {
-    return {
-      status: 400,
-      result: 'bad_request',
-      message: 'pull request event without repository, number or head commit',
-    };
+    return badRequest('pull request event without repository, number or head commit');
   }
   return { status: 202, result: 'pull_request', message: 'pull request event accepted', event: e };
 }

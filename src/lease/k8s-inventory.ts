@@ -16,22 +16,17 @@
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { parseInventory, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import { UserError } from '../util/user-error.js';
+import { statusOf, type LeaseRef } from './k8s-lease.js';
 
 /** The API server's limit on a ConfigMap's data and binaryData values (1 MiB; keys are not counted). */
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 /** Writes attempted before a run of conflicts is an error. */
 const ATTEMPTS = 10;
 
-export interface ConfigMapRef {
-  namespace: string;
-  name: string;
-}
-
-function statusOf(err: unknown): number | null {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : null;
-}
+/** `namespace/name`, as a Lease is named. */
+export type ConfigMapRef = LeaseRef;
 
 /**
  * The bytes the API server counts for a ConfigMap's size: the values of data, and of binaryData
@@ -83,8 +78,8 @@ export class ConfigMapInventory {
      * the state folder before the ConfigMap was configured, moved there by the next write.
      */
     private readonly before: () => Promise<InventoryRecord | null> = () => Promise.resolve(null),
-    private readonly sleep: (ms: number) => Promise<void> = (ms) =>
-      new Promise((r) => setTimeout(r, ms)),
+    /** The waits between writes that lost to another writer. */
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.api = kc.makeApiClient(CoreV1Api);
   }
@@ -123,7 +118,7 @@ export class ConfigMapInventory {
         const lost = statusOf(err) === 409 || (statusOf(err) === 404 && cm !== null);
         if (!lost || attempt >= ATTEMPTS) throw this.failure(err, 'writing');
         this.conflicts++;
-        await this.sleep(backoffDelay(attempt, 20, 1000));
+        await this.clock.sleep(backoffDelay(attempt, 20, 1000));
       }
     }
   }

@@ -9,6 +9,7 @@
  * (the apply lock of backends with no lock of their own).
  */
 import { CoordinationV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import { UserError } from '../util/user-error.js';
 
 export interface LeaseRef {
@@ -16,17 +17,15 @@ export interface LeaseRef {
   name: string;
 }
 
-/** controller-runtime's defaults (LeaseDuration 15s, RenewDeadline 10s, RetryPeriod 2s). */
+/**
+ * An election's timings; the daemon's flags default to controller-runtime's (LeaseDuration 15s,
+ * RenewDeadline 10s, RetryPeriod 2s).
+ */
 export interface LeaseTiming {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
 }
-export const CONTROLLER_RUNTIME_TIMING: LeaseTiming = {
-  leaseDurationMs: 15_000,
-  renewDeadlineMs: 10_000,
-  retryPeriodMs: 2_000,
-};
 
 /** `k8s:NAMESPACE/NAME` (the --lock value) → the Lease it names. */
 export function parseLeaseRef(text: string, origin: string): LeaseRef {
@@ -91,7 +90,8 @@ function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-function statusOf(err: unknown): number | null {
+/** The HTTP status of a failed @kubernetes/client-node call, or null (no answer). */
+export function statusOf(err: unknown): number | null {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : null;
 }
@@ -120,7 +120,8 @@ export class LeaseLock {
     readonly ref: LeaseRef,
     readonly identity: string,
     private readonly leaseDurationMs: number,
-    private readonly now: () => number = () => performance.now(),
+    /** Judges how long a renewal has gone unchanged (never the holder's clock). */
+    private readonly clock: Clock = SYSTEM_CLOCK,
     /**
      * Judge a lease seen for the first time by its renewTime against this clock (a one-shot
      * `apply` cannot wait a whole lease duration the way a leader candidate does).
@@ -235,10 +236,10 @@ export class LeaseLock {
         this.observed === null && this.trustRenewTime && Number.isFinite(renewed)
           ? Math.max(0, Date.now() - renewed)
           : 0;
-      this.observed = { key, at: this.now() - age };
+      this.observed = { key, at: this.clock.now() - age };
     }
     const duration = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-    const valid = this.observed.at + duration > this.now();
+    const valid = this.observed.at + duration > this.clock.now();
     return { holder, holderAddress, valid };
   }
 

@@ -6,6 +6,7 @@
  * step in flight finishes. Unlike controller-runtime, which exits the process, the replica
  * goes back to being a candidate.
  */
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { LeaseLock, LeaseTiming } from './k8s-lease.js';
 
 export interface ElectorEvents {
@@ -16,25 +17,6 @@ export interface ElectorEvents {
   /** A read or write of the Lease failed (the elector keeps trying). */
   onError?(err: unknown): void;
 }
-
-/**
- * Waits `ms`, or until `signal` aborts. The abort listener is removed when the time is up: one
- * left behind per retry period piled up on the elector's long-lived signal (Node's
- * MaxListenersExceededWarning after 11 renewals).
- */
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** How the candidates of one replica's Leases take turns (LeaderElector's `candidacy`). */
 export interface Candidacy {
@@ -77,6 +59,12 @@ export class LeaderElector {
      * The Lease alone still decides who leads.
      */
     private readonly candidacy: Candidacy | null = null,
+    /**
+     * The retry period, the renew deadline and the candidates' waits. Its sleeps end on the
+     * elector's long-lived stop signal and leave no abort listener behind on it (one per
+     * retry period piled up: Node's MaxListenersExceededWarning after 11 renewals).
+     */
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     if (!(timing.renewDeadlineMs < timing.leaseDurationMs)) {
       throw new Error('the renew deadline must be shorter than the lease duration');
@@ -131,7 +119,7 @@ export class LeaderElector {
     const stop = this.stopping.signal;
     while (!stop.aborted) {
       await this.attemptInTurn(stop);
-      if (this.term && now() - this.lastRenew > this.timing.renewDeadlineMs) {
+      if (this.term && this.clock.now() - this.lastRenew > this.timing.renewDeadlineMs) {
         this.stepDown(
           `the lease was not renewed within the renew deadline (${this.timing.renewDeadlineMs} ms)`,
         );
@@ -140,7 +128,7 @@ export class LeaderElector {
       const wait = this.term
         ? this.timing.retryPeriodMs
         : this.timing.retryPeriodMs * (1 + Math.random() * 0.2);
-      await sleep(wait, stop);
+      await this.clock.sleep(wait, stop);
     }
   }
 
@@ -153,34 +141,34 @@ export class LeaderElector {
       return ms;
     });
     if (waitMs === 0) return;
-    await sleep(waitMs, stop);
+    await this.clock.sleep(waitMs, stop);
     if (!stop.aborted) await candidacy.exclusive(() => this.attempt());
   }
 
   private async attempt(): Promise<void> {
-    const deadline = new AbortController();
     // A hanging request must not keep a leader leading past its renew deadline.
-    const watchdog = this.term
-      ? setTimeout(
-          () => {
-            this.stepDown(
-              `renewing the lease took longer than the renew deadline (${this.timing.renewDeadlineMs} ms)`,
-            );
-            deadline.abort();
-          },
-          Math.max(0, this.lastRenew + this.timing.renewDeadlineMs - now()),
-        )
-      : null;
+    const answered = new AbortController();
+    let late = false;
+    if (this.term) {
+      const left = this.lastRenew + this.timing.renewDeadlineMs - this.clock.now();
+      void this.clock.sleep(Math.max(0, left), answered.signal).then(() => {
+        if (answered.signal.aborted) return;
+        late = true;
+        this.stepDown(
+          `renewing the lease took longer than the renew deadline (${this.timing.renewDeadlineMs} ms)`,
+        );
+      });
+    }
     try {
       const obs = await this.lock.tryAcquireOrRenew();
-      if (deadline.signal.aborted) return;
+      if (late) return;
       this.observe(obs.holder);
       this.leaderAddressSeen = obs.holder === null ? null : (obs.holderAddress ?? null);
       if (obs.held) {
-        this.lastRenew = now();
+        this.lastRenew = this.clock.now();
         if (!this.term) {
           this.term = new AbortController();
-          this.transitionAt = new Date();
+          this.transitionAt = new Date(this.clock.now());
           this.events.onStartedLeading(this.term.signal);
         }
       } else if (this.term) {
@@ -189,7 +177,7 @@ export class LeaderElector {
     } catch (err) {
       this.events.onError?.(err);
     } finally {
-      if (watchdog) clearTimeout(watchdog);
+      answered.abort();
     }
   }
 
@@ -204,12 +192,8 @@ export class LeaderElector {
     const term = this.term;
     if (!term) return;
     this.term = null;
-    this.transitionAt = new Date();
+    this.transitionAt = new Date(this.clock.now());
     term.abort(new Error(reason));
     this.events.onStoppedLeading(reason);
   }
-}
-
-function now(): number {
-  return performance.now();
 }

@@ -129,16 +129,29 @@ export class RunNotifications {
   }
 }
 
-/** `run`, followed by the notifications of its outcome (delivered in the background). */
+/**
+ * `run`, followed by the notifications of its outcome (delivered in the background). The
+ * events of an environment's runs name it (`[production] …`, and `environment`).
+ */
 export function notifyingRun<A extends unknown[]>(
   run: (...args: A) => Promise<void>,
   view: () => RunView,
   notifier: { notify(event: NotifyEvent): void } | undefined,
+  environment: string | null,
 ): (...args: A) => Promise<void> {
   if (!notifier) return run;
   const said = new RunNotifications();
   return async (...args: A) => {
     await run(...args);
-    for (const event of said.next(view())) notifier.notify(event);
+    for (const event of said.next(view()))
+      notifier.notify(
+        environment === null
+          ? event
+          : {
+              ...event,
+              message: `[${environment}] ${event.message}`,
+              source: { ...event.source, environment },
+            },
+      );
   };
 }

@@ -9,6 +9,7 @@
 import { request } from 'undici';
 import type { Logger } from 'pino';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import {
   NOTIFY_EVENTS,
   type Destination,
@@ -28,7 +29,8 @@ export interface NotifierOptions {
   retryMaxMs?: number;
   timeoutMs?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
-  now?: () => number;
+  /** The rate limit's window and the retries' waits. */
+  clock?: Clock;
 }
 
 interface Channel {
@@ -41,8 +43,10 @@ interface Channel {
 export class Notifier {
   private readonly channels: Channel[];
   private readonly events: ReadonlySet<NotifyEventKind>;
+  private readonly clock: Clock;
 
   constructor(private readonly o: NotifierOptions) {
+    this.clock = o.clock ?? SYSTEM_CLOCK;
     this.channels = o.destinations.map((dest) => ({
       dest,
       sent: [],
@@ -82,7 +86,7 @@ export class Notifier {
 
   private admit(ch: Channel): boolean {
     const { max, windowMs } = this.o.rateLimit ?? { max: 10, windowMs: 60_000 };
-    const now = (this.o.now ?? Date.now)();
+    const now = this.clock.now();
     ch.sent = ch.sent.filter((t) => now - t < windowMs);
     if (ch.sent.length >= max) return false;
     ch.sent.push(now);
@@ -116,7 +120,7 @@ export class Notifier {
         }
         why = `HTTP ${res.statusCode}`;
         retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
-        wait = retryAfterMs(res.headers['retry-after']);
+        wait = retryAfterMs(res.headers['retry-after'], this.clock.now());
       } catch (err) {
         // undici's messages carry no URL; the code says enough (ECONNREFUSED, timeouts).
         why = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
@@ -134,7 +138,7 @@ export class Notifier {
         wait ?? backoffDelay(attempt, base, this.o.retryMaxMs ?? 60_000),
         this.o.retryMaxMs ?? 60_000,
       );
-      await new Promise((r) => setTimeout(r, delay));
+      await this.clock.sleep(delay);
     }
   }
 }

@@ -1,7 +1,17 @@
 /**
  * Retry waits shared by every client that retries: the control-plane HTTP client, the
- * pull-request API client and the daemon's reconcile retries.
+ * pull-request API client and the daemon's reconcile retries; how a backend retries what is
+ * transient (the union backend's RPCs and the OAuth2 requests before every backend's calls).
  */
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, minDelayMs: 100, maxDelayMs: 5_000 };
 
 /**
  * Exponential backoff with "equal jitter": retry number `retry` (1-based) waits between half

@@ -1,10 +1,15 @@
 /**
- * The environment git runs with, shared by the daemon's checkout of the followed branch and the
- * pull-request checkouts of src/vcs. Credentials never touch the URL, the argv or .git/config:
- * an HTTPS token travels in an `http.<origin>/.extraHeader` set through GIT_CONFIG_* variables,
- * an SSH key through GIT_SSH_COMMAND.
+ * Git as poolsync runs it, shared by the daemon's checkout of the followed branch and the
+ * pull-request checkouts of src/vcs: the environment (credentials never touch the URL, the argv
+ * or .git/config: an HTTPS token travels in an `http.<origin>/.extraHeader` set through
+ * GIT_CONFIG_* variables, an SSH key through GIT_SSH_COMMAND), the checkout's client, and what
+ * a failed git command says.
  */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { Redactor } from './redact.js';
 
 export interface GitAuth {
   /** HTTPS token, sent as an `Authorization: Basic` header (never in the URL). */
@@ -15,6 +20,16 @@ export interface GitAuth {
   sshKeyFile: string | null;
   /** known_hosts file for SSH remotes; without one, unknown hosts are accepted on first use. */
   sshKnownHostsFile: string | null;
+}
+
+/** A repository poolsync clones, and how its git commands run. */
+export interface GitRemote {
+  /** Clone URL of the config repository (the daemon's --repo). */
+  repo: string;
+  auth: GitAuth;
+  /** Bound on each git command (default 2 minutes). */
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
 }
 
 /** Environment passed to git: a short allow-list, so a stray GIT_* or PAGER of the host cannot interfere. */
@@ -81,4 +96,41 @@ function httpOrigin(url: string): string | null {
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * simple-git in a checkout folder of poolsync's own (created and `git init`ed when new, its
+ * `origin` set to `repo`), with the repository's credentials in its environment (returned too,
+ * for a git process spawned directly).
+ */
+export async function checkoutClient(
+  o: GitRemote & { dir: string },
+): Promise<{ git: SimpleGit; env: Record<string, string> }> {
+  await mkdir(o.dir, { recursive: true });
+  const env = gitEnvironment(o.repo, o.auth, o.env ?? process.env, o.dir);
+  const git = simpleGit({
+    baseDir: o.dir,
+    timeout: { block: o.timeoutMs ?? 120_000 },
+    // We set these two ourselves, to fixed values: the key command and the auth header.
+    unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
+  }).env(env);
+  if (!existsSync(join(o.dir, '.git'))) await git.init();
+  const origin = (await git.getRemotes(true)).find((r) => r.name === 'origin');
+  if (!origin) await git.addRemote('origin', o.repo);
+  else if (origin.refs.fetch !== o.repo) await git.remote(['set-url', 'origin', o.repo]);
+  return { git, env };
+}
+
+/**
+ * What a failed git command says, scrubbed: git prints hints and progress around the real
+ * error, so the lines that say what failed (at most `lines` of them).
+ */
+export function gitError(redactor: Redactor, err: unknown, lines: number): string {
+  const said = redactor
+    .errorMessage(err)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('hint:'));
+  const important = said.filter((l) => /^(fatal|error|remote):/i.test(l));
+  return (important.length ? important : said).slice(0, lines).join(' ') || 'unknown git error';
 }

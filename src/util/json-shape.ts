@@ -41,17 +41,6 @@ export function listOf(shape: Shape): Shape {
   };
 }
 
-export function mapOf(shape: Shape): Shape {
-  return (v) => {
-    if (!isObject(v)) return problem('is not an object');
-    for (const [k, item] of Object.entries(v)) {
-      const p = shape(item);
-      if (p) return { path: `.${k}${p.path}`, what: p.what };
-    }
-    return null;
-  };
-}
-
 /** An object with these fields (`optional`: may be absent); other fields are allowed. */
 export function record(
   fields: Readonly<Record<string, Shape>>,

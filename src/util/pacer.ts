@@ -13,19 +13,7 @@
  * Both are told (`onPace`): the apply prints them among its progress. The clock is injected,
  * so tests run on virtual time, never on sleeps.
  */
-
-import { setTimeout as wait } from 'node:timers/promises';
-
-export interface Clock {
-  now(): number;
-  /** Resolves after `ms`, or at once when `signal` aborts (a client closing). */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const SYSTEM_CLOCK: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) => wait(ms, undefined, signal ? { signal } : {}).catch(() => {}),
-};
+import { SYSTEM_CLOCK, type Clock } from './clock.js';
 
 /** A change of pace: throttled (lowered, holding calls for `waitMs`) or back to `max`. */
 export interface PaceEvent {

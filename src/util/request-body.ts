@@ -1,7 +1,8 @@
 /**
- * A request body read within a limit, for the embedded control plane's servers (its REST API
- * and its flyteadmin gateway). A declared Content-Length over the limit is refused before
- * anything is read; a body that grows past it while streaming is refused at that point.
+ * A request body read within a limit, for poolsync's servers (the daemon's, the embedded
+ * control plane's REST API and its flyteadmin gateway). A declared Content-Length over the
+ * limit is refused before anything is read; a body that grows past it while streaming is
+ * refused at that point. What is refused is drained, never stored, so the answer can be sent.
  */
 import type { IncomingMessage } from 'node:http';
 
@@ -12,21 +13,22 @@ export function readLimitedBody(
   tooLarge: (message: string) => Error,
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const refuse = (message: string) => {
+      req.removeAllListeners('data');
+      req.resume();
+      reject(tooLarge(message));
+    };
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      reject(tooLarge(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+      refuse(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`);
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(tooLarge(`request body exceeds the limit of ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
+      if (size > limit) refuse(`request body exceeds the limit of ${limit} bytes`);
+      else chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);

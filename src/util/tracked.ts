@@ -90,8 +90,3 @@ function isTracked(root: string, path: string): Promise<boolean> {
     );
   });
 }
-
-/** Tests: forget what Git answered. */
-export function forgetTrackedAnswers(): void {
-  answers.clear();
-}

@@ -6,10 +6,10 @@
  * - GitLab: the project member's access level (inherited members included); Developer (30)
  *   or above may approve (https://docs.gitlab.com/api/members/#get-a-member-of-a-group-or-project-including-inherited-and-invited-members).
  */
-import type { ApiClient, ErrorMapper, RetryTuning } from './http.js';
+import type { ApiClient, ErrorMapper } from './http.js';
 import { githubApi } from './github.js';
 import { gitlabApi } from './gitlab.js';
-import { VcsApiError, type ForgeUser, type Provider } from './types.js';
+import { VcsApiError, type ForgeRepository, type ForgeUser } from './types.js';
 
 export interface ApproverCheck {
   allowed: boolean;
@@ -36,13 +36,7 @@ const GITLAB_LEVELS: Record<number, string> = {
   50: 'owner',
 };
 
-export function createApprovalForge(opts: {
-  provider: Provider;
-  apiUrl?: string;
-  repository: string;
-  token: string;
-  retry?: RetryTuning;
-}): ApprovalForge {
+export function createApprovalForge(opts: ForgeRepository): ApprovalForge {
   const github = opts.provider === 'github';
   const mapError: ErrorMapper = (status, server, call) =>
     `${github ? 'GitHub' : 'GitLab'} answered HTTP ${status} when trying to ${call.operation} in ${opts.repository}${server ? `: ${server}` : ''}.`;

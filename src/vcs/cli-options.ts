@@ -21,19 +21,15 @@ import {
   VcsConfigError,
   type Provider,
   type PublishOutcome,
+  type PullRequestRef,
 } from './types.js';
 
 export { pullRequestCommentOptions, type CommentArgs } from './comment-options.js';
 
-export interface CommentTarget {
-  provider: Provider;
-  repository: string;
-  number: number;
-  apiUrl: string | undefined;
+export interface CommentTarget extends PullRequestRef {
   commit: string;
   /** The folder inside the Git repository ('' for its root): one comment per folder. */
   key: string;
-  token: string;
 }
 
 type Env = Record<string, string | undefined>;

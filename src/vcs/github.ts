@@ -10,36 +10,33 @@ import {
   parseApiUrl,
   type ApiCall,
   type ErrorMapper,
-  type RetryTuning,
 } from './http.js';
 import { tokenIdentity } from './identity.js';
 import { plural } from '../render/common.js';
 import { clip } from './text.js';
-import { STATUS_CONTEXT, VcsConfigError, type IssueComment, type PullRequestApi } from './types.js';
+import {
+  STATUS_CONTEXT,
+  VcsConfigError,
+  type IssueComment,
+  type PullRequestApi,
+  type PullRequestRef,
+} from './types.js';
 
 export const GITHUB_API_URL = 'https://api.github.com';
 /** GitHub rejects longer status descriptions (422). */
 export const GITHUB_STATUS_DESCRIPTION_MAX = 140;
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
-export interface GitHubOptions {
-  /**
-   * `https://api.github.com` (default), GitHub Enterprise Cloud with data residency
-   * `https://api.SUBDOMAIN.ghe.com`, or GitHub Enterprise Server `https://HOST/api/v3` (a bare
-   * `https://HOST` gets `/api/v3`, a bare `https://SUBDOMAIN.ghe.com` its `api.` host).
-   */
-  apiUrl?: string;
-  /** `owner/name`. */
-  repository: string;
-  /** Pull request number. */
-  number: number;
-  token: string;
-  retry?: RetryTuning;
-}
+type GitHubOptions = Omit<PullRequestRef, 'provider'>;
 
 /** A GitHub Enterprise Cloud host with data residency: `SUBDOMAIN.ghe.com` (docs.github.com, "About GitHub Enterprise Cloud with data residency"). */
 export const GHE_COM = /^(?:api\.)?([a-z0-9-]+)\.ghe\.com$/i;
 
+/**
+ * `https://api.github.com` (default), GitHub Enterprise Cloud with data residency
+ * `https://api.SUBDOMAIN.ghe.com`, or GitHub Enterprise Server `https://HOST/api/v3` (a bare
+ * `https://HOST` gets `/api/v3`, a bare `https://SUBDOMAIN.ghe.com` its `api.` host).
+ */
 export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
   const url = parseApiUrl(
     apiUrl?.trim() || GITHUB_API_URL,
@@ -104,7 +101,7 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
           state: status.state,
           context: STATUS_CONTEXT,
           description: clip(status.description, GITHUB_STATUS_DESCRIPTION_MAX),
-          ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
+          target_url: status.targetUrl || undefined,
         },
         operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
       });
@@ -115,7 +112,7 @@ export function createGitHubClient(opts: GitHubOptions): PullRequestApi {
 
 /** The REST client of `opts`: its token, API version and error messages. */
 export function githubApi(
-  opts: Pick<GitHubOptions, 'apiUrl' | 'token' | 'retry' | 'repository'> & { number?: number },
+  opts: Omit<GitHubOptions, 'number'> & { number?: number },
   mapError: ErrorMapper = errorMessages(opts),
 ): ApiClient {
   return new ApiClient({

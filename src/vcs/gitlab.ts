@@ -3,14 +3,7 @@
  * update the notes of a merge request, and set the `poolsync/plan` commit status.
  * https://docs.gitlab.com/api/notes/#merge-requests, https://docs.gitlab.com/api/commits/#set-the-pipeline-status-of-a-commit
  */
-import {
-  ApiClient,
-  listPages,
-  nextLink,
-  parseApiUrl,
-  type ErrorMapper,
-  type RetryTuning,
-} from './http.js';
+import { ApiClient, listPages, nextLink, parseApiUrl, type ErrorMapper } from './http.js';
 import { tokenIdentity } from './identity.js';
 import { plural } from '../render/common.js';
 import { clip } from './text.js';
@@ -20,6 +13,7 @@ import {
   VcsConfigError,
   type IssueComment,
   type PullRequestApi,
+  type PullRequestRef,
   type StatusState,
 } from './types.js';
 
@@ -28,17 +22,9 @@ export const GITLAB_API_URL = 'https://gitlab.com/api/v4';
 export const GITLAB_STATUS_DESCRIPTION_MAX = 255;
 const PROJECT = /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/;
 
-export interface GitLabOptions {
-  /** `https://gitlab.com/api/v4` (default) or `https://HOST/api/v4` (a bare `https://HOST` gets `/api/v4`). */
-  apiUrl?: string;
-  /** Project id (`1234`) or path (`group/subgroup/project`). */
-  repository: string;
-  /** Merge request iid (the number shown in the web UI, `!12`). */
-  number: number;
-  token: string;
-  retry?: RetryTuning;
-}
+type GitLabOptions = Omit<PullRequestRef, 'provider'>;
 
+/** `https://gitlab.com/api/v4` (default) or `https://HOST/api/v4` (a bare `https://HOST` gets `/api/v4`). */
 export function normalizeGitLabApiUrl(apiUrl: string | undefined): string {
   const url = parseApiUrl(
     apiUrl?.trim() || GITLAB_API_URL,
@@ -58,7 +44,7 @@ const STATES: Record<StatusState, string> = {
 
 /** The REST client of `opts`: its token and error messages. */
 export function gitlabApi(
-  opts: Pick<GitLabOptions, 'apiUrl' | 'token' | 'retry' | 'repository'> & { number?: number },
+  opts: Omit<GitLabOptions, 'number'> & { number?: number },
   mapError: ErrorMapper = errorMessages(opts),
 ): ApiClient {
   return new ApiClient({
@@ -207,7 +193,7 @@ async function setStatus(
         state: STATES[status.state],
         name: STATUS_CONTEXT,
         description: clip(status.description, GITLAB_STATUS_DESCRIPTION_MAX),
-        ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
+        target_url: status.targetUrl || undefined,
       },
       operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
     });

@@ -16,31 +16,13 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
 import { plural } from '../render/common.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
-import { sleep } from '../util/retry-policy.js';
+import { SYSTEM_CLOCK } from '../util/clock.js';
 import {
   CONNECT_FAILURE_CODES,
   CONNECTION_LOST_CODES,
   TRANSIENT_STATUS,
 } from '../util/transient-http.js';
-import { VcsApiError, VcsConfigError, type ProviderName } from './types.js';
-
-/** Time as the client sees it; tests pass one that moves without waiting. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export interface RetryTuning {
-  /** Retries after the first attempt (default 4). */
-  maxRetries?: number;
-  /** First backoff after a transient failure; doubles per retry, with jitter (default 500 ms). */
-  minDelayMs?: number;
-  /** Cap on a backoff after a transient failure (default 30 s); rate limits are waited in full. */
-  maxDelayMs?: number;
-  /** The longest one call waits in all (default POOLSYNC_RATE_LIMIT_WAIT, else 10 minutes). */
-  deadlineMs?: number;
-  clock?: Clock;
-}
+import { VcsApiError, VcsConfigError, type ProviderName, type RetryTuning } from './types.js';
 
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 10 * 60_000;
 
@@ -156,7 +138,7 @@ export class ApiClient {
       minDelayMs: opts.retry?.minDelayMs ?? 500,
       maxDelayMs: opts.retry?.maxDelayMs ?? 30_000,
       deadlineMs: opts.retry?.deadlineMs ?? rateLimitWait(),
-      clock: opts.retry?.clock ?? { now: () => Date.now(), sleep },
+      clock: opts.retry?.clock ?? SYSTEM_CLOCK,
     };
     this.tokenKey = `${this.baseUrl.href}\0${opts.secrets.join('\0')}`;
     this.agent = new Agent({ connect: { timeout: 10_000 }, headersTimeout: 3e4, bodyTimeout: 3e4 });

@@ -10,7 +10,7 @@ import type { Plan, PlanControlPlane } from '../model/plan.js';
 import { planRun } from '../ops/plan-run.js';
 import type { BackendInfo } from '../controlplane/types.js';
 import { renderMarkdown } from '../render/index.js';
-import type { EnvironmentOutcome, PublishOutcome } from './types.js';
+import type { EnvironmentOutcome } from './types.js';
 
 export interface PlanOutcomeOptions {
   /** The folder to plan (inside the checkout). */
@@ -52,13 +52,13 @@ export function outcomeForInvalid(
 }
 
 /** The pull request's adapter over planRun (src/ops/plan-run.ts): its outcome as a comment's. */
-export async function planOutcome(opts: PlanOutcomeOptions): Promise<PublishOutcome> {
+export async function planOutcome(opts: PlanOutcomeOptions): Promise<EnvironmentOutcome> {
   const outcome = await planRun({
     source: {
       kind: 'open',
       readLive: opts.readLiveState,
-      ...(opts.backend ? { backend: opts.backend } : {}),
-      ...(opts.controlPlane ? { controlPlane: opts.controlPlane } : {}),
+      backend: opts.backend,
+      controlPlane: opts.controlPlane,
     },
     desired: { kind: 'folder', dir: opts.dir },
     commit: opts.commit,

@@ -14,34 +14,23 @@ import {
 } from './comment.js';
 import { createGitHubClient } from './github.js';
 import { createGitLabClient } from './gitlab.js';
-import type { RetryTuning } from './http.js';
 import { sameUser } from './identity.js';
 import {
   VcsApiError,
   VcsConfigError,
   type IssueComment,
-  type Provider,
   type PublishOutcome,
   type PullRequestApi,
+  type PullRequestRef,
   type StatusState,
 } from './types.js';
 
-export interface PublishOptions {
-  provider: Provider;
-  /** GitHub Enterprise / self-managed GitLab API URL; the public service by default. */
-  apiUrl?: string;
-  /** `owner/name` (GitHub) or project id / path (GitLab). */
-  repository: string;
-  /** Pull request number / merge request iid. */
-  number: number;
+export interface PublishOptions extends PullRequestRef {
   /** The commit the plan was made for (the pull request's head). */
   commit: string;
-  /** From GITHUB_TOKEN / GITLAB_TOKEN; never logged, never in errors. */
-  token: string;
   outcome: PublishOutcome;
   /** Folder inside the repository: one comment per folder (default: one per pull request). */
   key?: string | null;
-  retry?: RetryTuning;
   /** A ready client (tests, or a caller reusing connections); closed by its owner. */
   api?: PullRequestApi;
   /** Called once the comment is on the pull request, before the commit status is set. */
@@ -58,14 +47,7 @@ export interface PublishResult {
   bodyLength: number;
 }
 
-export function createPullRequestApi(opts: {
-  provider: Provider;
-  apiUrl?: string;
-  repository: string;
-  number: number;
-  token: string;
-  retry?: RetryTuning;
-}): PullRequestApi {
+export function createPullRequestApi(opts: PullRequestRef): PullRequestApi {
   return opts.provider === 'github' ? createGitHubClient(opts) : createGitLabClient(opts);
 }
 

@@ -7,15 +7,18 @@
  * supersedes one still waiting, and a redelivered event for a commit already queued is
  * dropped.
  */
-import type { BackendInfo } from '../controlplane/types.js';
-import type { LiveState, SettingsNeed } from '../model/live.js';
-import type { GitAuth } from '../util/git-env.js';
-import { Redactor } from '../util/redact.js';
-import { pullRequestCheckout } from './pull-request-checkout.js';
-import type { RetryTuning } from './http.js';
-import { planOutcome } from './plan-outcome.js';
+import { join } from 'node:path';
+import type { SimpleGit } from 'simple-git';
+import { checkoutClient, gitError, type GitAuth, type GitRemote } from '../util/git-env.js';
+import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { notPosted, publishPlan, publishStatus, type PublishResult } from './publish.js';
-import { VcsApiError, type Provider, type PublishOutcome, type PullRequestEvent } from './types.js';
+import {
+  VcsApiError,
+  type ForgeRepository,
+  type Provider,
+  type PublishOutcome,
+  type PullRequestEvent,
+} from './types.js';
 
 /** The subset of a pino logger this module uses. */
 export interface HandlerLogger {
@@ -24,32 +27,14 @@ export interface HandlerLogger {
   debug(obj: object, msg: string): void;
 }
 
-export interface PullRequestHandlerOptions {
-  provider: Provider;
-  /** GitHub Enterprise / self-managed GitLab API URL. */
-  apiUrl?: string;
-  /** Events for other repositories are ignored: `owner/name` (GitHub), project path (GitLab). */
-  repository: string;
-  /** GITHUB_TOKEN / GITLAB_TOKEN of the daemon; never logged. */
-  token: string;
-  git: {
-    /** Clone URL of the config repository (the daemon's --repo). */
-    repo: string;
-    auth?: GitAuth;
-    /** A work dir of its own (never the daemon's checkout of the followed branch). */
-    workDir: string;
-    timeoutMs?: number;
-    env?: Record<string, string | undefined>;
-  };
+/** `repository`: events for other repositories are ignored. */
+export interface PullRequestHandlerOptions extends ForgeRepository {
+  git: CheckoutGit;
   /** Folder of the manifests inside the repository (`.` for the root). */
   path: string;
-  readLiveState: (need?: SettingsNeed) => Promise<LiveState>;
-  /** What the control plane manages (BACKEND_KIND errors, config-only kinds). */
-  backend?: BackendInfo;
   logger: HandlerLogger;
-  retry?: RetryTuning;
-  /** Plans a checked-out folder; the real validate → live state → plan → markdown by default. */
-  plan?: (dir: string, commit: string) => Promise<PublishOutcome>;
+  /** Plans the manifests' folder of a checked-out commit (plan-outcome.ts). */
+  plan: (dir: string, commit: string) => Promise<PublishOutcome>;
   /**
    * The plan comment of `e` is on the pull request (before its commit status is set): from
    * now on a reviewer can read it, so approvals by comment may name it.
@@ -81,7 +66,7 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
   const key = repoPath === '.' ? '' : repoPath;
   const checkedOut = pullRequestCheckout(opts.git, repoPath, redactor);
   const serial: Serial = { chain: Promise.resolve() };
-  const handle = publisher(opts, { redactor, repoPath, key, checkedOut });
+  const handle = publisher(opts, { redactor, key, checkedOut });
   const handler = eventHandler(opts, serial, handle);
   const atCommit = <T>(number: number, headSha: string, run: (dir: string) => Promise<T>) =>
     runAtCommit(opts, { serial, checkedOut, redactor }, { number, headSha, run });
@@ -97,7 +82,6 @@ type Checkout = ReturnType<typeof pullRequestCheckout>;
 
 interface PublisherContext {
   redactor: Redactor;
-  repoPath: string;
   key: string;
   checkedOut: Checkout;
 }
@@ -105,19 +89,8 @@ interface PublisherContext {
 /** Pending status, checkout + plan, then the sticky comment and final status of one event. */
 function publisher(
   opts: PullRequestHandlerOptions,
-  { redactor, repoPath, key, checkedOut }: PublisherContext,
+  { redactor, key, checkedOut }: PublisherContext,
 ): (e: PullRequestEvent) => Promise<PublishResult> {
-  const plan =
-    opts.plan ??
-    ((dir: string, commit: string) =>
-      planOutcome({
-        dir,
-        commit,
-        readLiveState: opts.readLiveState,
-        repoPath,
-        ...(opts.backend ? { backend: opts.backend } : {}),
-      }));
-
   const target = {
     provider: opts.provider,
     apiUrl: opts.apiUrl,
@@ -139,16 +112,12 @@ function publisher(
     }
     let outcome: PublishOutcome;
     try {
-      outcome = await plan(await checkedOut(e), e.headSha);
+      outcome = await opts.plan(await checkedOut(e), e.headSha);
     } catch (err) {
       outcome = { kind: 'error', message: redactor.errorMessage(err) };
     }
     try {
-      return await publishPlan({
-        ...pr,
-        outcome,
-        ...(opts.onPosted ? { onCommentPosted: () => opts.onPosted!(e) } : {}),
-      });
+      return await publishPlan({ ...pr, outcome, onCommentPosted: () => opts.onPosted?.(e) });
     } catch (err) {
       // A rate limit holds every request of the token: the status the failure owes is set at its reset.
       if (err instanceof VcsApiError && err.retryAt !== null)
@@ -272,4 +241,77 @@ function sameRepository(provider: Provider, event: string, configured: string): 
   // GitLab webhooks carry the path; a numeric project id cannot be compared, so it matches.
   if (provider === 'gitlab' && /^\d+$/.test(configured)) return true;
   return event.toLowerCase() === configured.toLowerCase();
+}
+
+export interface CheckoutGit extends Omit<GitRemote, 'auth'> {
+  auth?: GitAuth;
+  /** A work dir of its own (never the daemon's checkout of the followed branch). */
+  workDir: string;
+}
+
+/**
+ * The handler's own checkout: `checkedOut(e)` fetches a pull request's head commit (the
+ * forge's pull-request ref first, then the SHA itself), checks it out detached and cleaned,
+ * and answers the manifests' folder in it.
+ */
+function pullRequestCheckout(
+  git: CheckoutGit,
+  repoPath: string,
+  redactor: Redactor,
+): (e: PullRequestEvent) => Promise<string> {
+  const checkout = join(git.workDir, 'checkout');
+  let client: SimpleGit | null = null;
+  const auth = git.auth ?? {
+    token: null,
+    username: 'x-access-token',
+    sshKeyFile: null,
+    sshKnownHostsFile: null,
+  };
+
+  // Events run one at a time: the client is made by the first that needs it.
+  async function checkedOut(e: PullRequestEvent): Promise<string> {
+    client ??= (await checkoutClient({ ...git, dir: checkout, auth })).git;
+    const g = await fetchHead(client, e, git.repo, redactor);
+    await g.raw(['checkout', '--quiet', '--force', '--detach', e.headSha]);
+    await g.raw(['clean', '-ffdxq']);
+    return repoPath === '.' ? checkout : join(checkout, repoPath);
+  }
+
+  return checkedOut;
+}
+
+async function hasCommit(g: SimpleGit, sha: string): Promise<boolean> {
+  try {
+    await g.raw(['cat-file', '-e', `${sha}^{commit}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Brings the head commit in: the forge's pull-request ref first, then the SHA itself. */
+async function fetchHead(
+  g: SimpleGit,
+  e: PullRequestEvent,
+  repo: string,
+  redactor: Redactor,
+): Promise<SimpleGit> {
+  if (await hasCommit(g, e.headSha)) return g;
+  const ref =
+    e.provider === 'github' ? `refs/pull/${e.number}/head` : `refs/merge-requests/${e.number}/head`;
+  const errors: string[] = [];
+  for (const spec of [`+${ref}:refs/poolsync/pr/${e.number}`, e.headSha]) {
+    try {
+      await g.raw(['fetch', '--no-tags', '--quiet', 'origin', spec]);
+      if (await hasCommit(g, e.headSha)) return g;
+    } catch (err) {
+      errors.push(gitError(redactor, err, 3));
+    }
+  }
+  throw new Error(
+    `cannot fetch commit ${e.headSha} of ${e.provider === 'github' ? 'pull request #' : 'merge request !'}${e.number} from ${scrubUrlUserinfo(repo)}` +
+      (errors.length
+        ? `: ${errors.join('; ')}`
+        : ': the commit is not on the pull request ref (a newer push replaced it?)'),
+  );
 }

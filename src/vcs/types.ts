@@ -1,7 +1,40 @@
 /** Vocabulary shared by the pull-request integrations (GitHub, GitLab). */
 import type { Plan } from '../model/plan.js';
+import type { Clock } from '../util/clock.js';
 
 export type Provider = 'github' | 'gitlab';
+
+export interface RetryTuning {
+  /** Retries after the first attempt (default 4). */
+  maxRetries?: number;
+  /** First backoff after a transient failure; doubles per retry, with jitter (default 500 ms). */
+  minDelayMs?: number;
+  /** Cap on a backoff after a transient failure (default 30 s); rate limits are waited in full. */
+  maxDelayMs?: number;
+  /** The longest one call waits in all (default POOLSYNC_RATE_LIMIT_WAIT, else 10 minutes). */
+  deadlineMs?: number;
+  clock?: Clock;
+}
+
+/** A repository on a forge, and how poolsync reaches its API. */
+export interface ForgeRepository {
+  provider: Provider;
+  /**
+   * The public service's API by default; GitHub Enterprise or a self-managed GitLab
+   * (normalizeGitHubApiUrl, normalizeGitLabApiUrl).
+   */
+  apiUrl?: string;
+  /** `owner/name` (GitHub); project id (`1234`) or path (`group/subgroup/project`) (GitLab). */
+  repository: string;
+  /** From GITHUB_TOKEN / GITLAB_TOKEN; never logged, never in errors. */
+  token: string;
+  retry?: RetryTuning;
+}
+
+/** A pull request: its number (GitHub) or merge request iid (GitLab, the `!12` of the web UI). */
+export interface PullRequestRef extends ForgeRepository {
+  number: number;
+}
 export type ProviderName = 'GitHub' | 'GitLab';
 
 export const PROVIDER_NAMES: Record<Provider, ProviderName> = {

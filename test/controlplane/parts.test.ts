@@ -20,7 +20,7 @@ import {
 import { UnionControlPlane } from '../../src/controlplane/union/union.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import { Reach } from '../../src/util/reach.js';
-import { DEFAULT_RETRY } from '../../src/util/retry-policy.js';
+import { DEFAULT_RETRY } from '../../src/util/backoff.js';
 
 const opened: ControlPlane[] = [];
 afterEach(async () => {

@@ -76,36 +76,29 @@ describe('pullRequestHandlerForDaemon', () => {
 
   it('is on only with a webhook secret, a token and a Git remote of that forge', async () => {
     const cp = await EmbeddedControlPlane.open({ path: null });
-    expect(
-      pullRequestHandlerForDaemon({
-        config: config({}),
-        readLiveState: () => readLiveState(cp),
+    // The one unit of a daemon without environments, as the pull-request side reads it.
+    const handlerFor = (c: DaemonConfig, env: Record<string, string>) =>
+      pullRequestHandlerForDaemon(
+        c,
+        [
+          {
+            name: null,
+            config: c,
+            readLive: () => readLiveState(cp),
+            backend: () => undefined,
+            identity: () => undefined,
+          },
+        ],
         logger,
-        env: {},
-      }),
-    ).toBeNull();
+        undefined,
+        env,
+      );
+    expect(handlerFor(config({}), {})).toBeNull();
+    expect(handlerFor(config({ githubWebhookSecret: null }), { GITHUB_TOKEN: 't' })).toBeNull();
     expect(
-      pullRequestHandlerForDaemon({
-        config: config({ githubWebhookSecret: null }),
-        readLiveState: () => readLiveState(cp),
-        logger,
-        env: { GITHUB_TOKEN: 't' },
-      }),
+      handlerFor(config({ source: { kind: 'watch', dir: '.' } }), { GITHUB_TOKEN: 't' }),
     ).toBeNull();
-    expect(
-      pullRequestHandlerForDaemon({
-        config: config({ source: { kind: 'watch', dir: '.' } }),
-        readLiveState: () => readLiveState(cp),
-        logger,
-        env: { GITHUB_TOKEN: 't' },
-      }),
-    ).toBeNull();
-    const handler = pullRequestHandlerForDaemon({
-      config: config({}),
-      readLiveState: () => readLiveState(cp),
-      logger,
-      env: { GITHUB_TOKEN: 't' },
-    });
+    const handler = handlerFor(config({}), { GITHUB_TOKEN: 't' });
     expect(handler).toBeTypeOf('function');
     // Events of another provider or repository are ignored without any I/O.
     await handler!({

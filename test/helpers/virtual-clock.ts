@@ -4,7 +4,7 @@
  * no time and never depends on the machine's speed. A throttling server in the test reads the
  * same clock: a request sent after its wait arrives no earlier than the wait's end.
  */
-import type { Clock } from '../../src/util/pacer.js';
+import type { Clock } from '../../src/util/clock.js';
 
 export class VirtualClock implements Clock {
   private t = 1_000_000;
@@ -20,5 +20,46 @@ export class VirtualClock implements Clock {
     this.slept.push(ms);
     await new Promise((resolve) => setImmediate(resolve));
     if (until > this.t) this.t = until;
+  }
+}
+
+/**
+ * Time that moves only when the test says (`advance`), for code that waits on real I/O between
+ * its sleeps (the lease elector against a Kubernetes API): the test lets that I/O finish, then
+ * moves time on, so a lease duration passes exactly and in no real time.
+ */
+export class ManualClock implements Clock {
+  private t = 1_000_000;
+  private readonly sleepers = new Set<{ until: number; wake: () => void }>();
+
+  now(): number {
+    return this.t;
+  }
+
+  /** Sleeps in progress (an aborted one is gone at once). */
+  get sleeping(): number {
+    return this.sleepers.size;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const sleeper = {
+        until: this.t + ms,
+        wake: () => {
+          this.sleepers.delete(sleeper);
+          signal?.removeEventListener('abort', sleeper.wake);
+          resolve();
+        },
+      };
+      this.sleepers.add(sleeper);
+      signal?.addEventListener('abort', sleeper.wake, { once: true });
+    });
+  }
+
+  /** Moves time on by `ms`, waking every sleep whose time has come. */
+  advance(ms: number): void {
+    this.t += ms;
+    for (const s of [...this.sleepers]) if (s.until <= this.t) s.wake();
   }
 }

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryPlace, leaseNamespace } from '../../src/apply/inventory-place.js';
 import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-inventory.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../../src/model/inventory.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
 import { CONFIGMAPS, KUBE_SERVERS, type KubeServer } from './kube-servers.js';
 
 const record = (addresses: string[], commit: string | null = null): InventoryRecord => ({
@@ -27,7 +28,6 @@ const record = (addresses: string[], commit: string | null = null): InventoryRec
     organization: 'acme',
   },
 });
-const noWait = () => Promise.resolve();
 
 for (const kind of KUBE_SERVERS) {
   describe.skipIf(kind.skip !== null)(`the inventory in a ConfigMap (${kind.name})`, () => {
@@ -41,7 +41,7 @@ for (const kind of KUBE_SERVERS) {
     afterAll(() => k?.close());
 
     const store = (key: string, name: string, before?: () => Promise<InventoryRecord | null>) =>
-      new ConfigMapInventory(kc, { namespace: 'poolsync', name }, key, before, noWait);
+      new ConfigMapInventory(kc, { namespace: 'poolsync', name }, key, before, new VirtualClock());
     /** The ConfigMap as stored, and a change made to it by hand (kubectl edit). */
     const stored = async (name: string) => {
       const a = await k.call('admin', 'GET', `${CONFIGMAPS}/${name}`);

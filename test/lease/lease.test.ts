@@ -6,12 +6,12 @@
  */
 import { CoordinationV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { getEventListeners } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLock } from '../../src/lease/k8s-lease.js';
 import { LeaderElector } from '../../src/lease/leader-elector.js';
+import { until } from '../helpers/until.js';
+import { ManualClock } from '../helpers/virtual-clock.js';
 import { KUBE_SERVERS, LEASES, type KubeServer } from './kube-servers.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const kind of KUBE_SERVERS) {
   describe.skipIf(kind.skip !== null)(`against the ${kind.name}`, () => {
@@ -54,18 +54,19 @@ for (const kind of KUBE_SERVERS) {
 
       it('takes a Lease over only after it went unrenewed for its duration; a stale resourceVersion loses with 409', async () => {
         const REF = newRef();
-        const a = new LeaseLock(kc, REF, 'a', 1000);
-        const b = new LeaseLock(kc, REF, 'b', 1000);
+        const clock = new ManualClock();
+        const a = new LeaseLock(kc, REF, 'a', 1000, clock);
+        const b = new LeaseLock(kc, REF, 'b', 1000, clock);
         expect((await a.tryAcquireOrRenew()).held).toBe(true);
         expect(await b.tryAcquireOrRenew()).toMatchObject({ held: false, holder: 'a' });
-        await sleep(600);
+        clock.advance(600);
         expect((await a.tryAcquireOrRenew()).held).toBe(true); // renewed: b's clock restarts
         const stale = await stored(REF);
-        await sleep(600);
+        clock.advance(600);
         expect((await b.tryAcquireOrRenew()).held).toBe(false); // b sees the renewal now
-        await sleep(600);
+        clock.advance(600);
         expect((await b.tryAcquireOrRenew()).held).toBe(false); // 600 ms < the lease's 1 s
-        await sleep(500);
+        clock.advance(500);
         expect(await b.tryAcquireOrRenew()).toMatchObject({ held: true, holder: 'b' });
         expect((await stored(REF))!.spec!.leaseTransitions).toBe(1);
         // a reads b's renewal and does not even try to write.
@@ -106,6 +107,42 @@ for (const kind of KUBE_SERVERS) {
     });
 
     describe('LeaderElector', () => {
+      // The electors wait on a clock the test moves: each attempt's requests to the API server
+      // are answered before time moves on, so every duration is exact and takes no real time.
+      let clock: ManualClock;
+      let inFlight: number;
+      beforeEach(() => {
+        clock = new ManualClock();
+        inFlight = 0;
+      });
+      const lockOf = (ref: { namespace: string; name: string }, id: string, ms: number) => {
+        const lock = new LeaseLock(kc, ref, id, ms, clock);
+        const attempt = lock.tryAcquireOrRenew.bind(lock);
+        lock.tryAcquireOrRenew = async () => {
+          inFlight++;
+          try {
+            return await attempt();
+          } finally {
+            inFlight--;
+          }
+        };
+        return lock;
+      };
+      /** Moves time on by `ms`, 10 ms at a time, each once the `electing` electors wait on it. */
+      const pass = async (ms: number, electing: number) => {
+        const settled = () =>
+          until(
+            'the electors to wait on the clock',
+            () => inFlight === 0 && clock.sleeping === electing,
+            { intervalMs: 1 },
+          );
+        for (let t = 0; t < ms; t += 10) {
+          await settled();
+          clock.advance(10);
+        }
+        await settled();
+      };
+
       it('three candidates: one leads; when it stops renewing another leads within the lease duration', async () => {
         const REF = newRef();
         const timing = { leaseDurationMs: 1000, renewDeadlineMs: 700, retryPeriodMs: 100 };
@@ -113,24 +150,30 @@ for (const kind of KUBE_SERVERS) {
         const stopped: string[] = [];
         const electors = ['a', 'b', 'c'].map(
           (id) =>
-            new LeaderElector(new LeaseLock(kc, REF, id, timing.leaseDurationMs), timing, {
-              onStartedLeading: () => leading.set(id, performance.now()),
-              onStoppedLeading: () => stopped.push(id),
-            }),
+            new LeaderElector(
+              lockOf(REF, id, timing.leaseDurationMs),
+              timing,
+              {
+                onStartedLeading: () => leading.set(id, clock.now()),
+                onStoppedLeading: () => stopped.push(id),
+              },
+              null,
+              clock,
+            ),
         );
         for (const e of electors) e.start();
         cleanups.push(async () => {
           for (const e of electors) await e.stop();
         });
-        await sleep(800);
+        await pass(800, 3);
         expect(electors.filter((e) => e.isLeader)).toHaveLength(1);
         const first = electors.find((e) => e.isLeader)!;
         for (const e of electors) expect(e.leader).toBe(first.identity);
         // The leader's renewals fail from now on (a partition): it steps down by its renew deadline.
-        const killedAt = performance.now();
+        const killedAt = clock.now();
         (first.lock as unknown as { tryAcquireOrRenew: () => Promise<never> }).tryAcquireOrRenew =
           () => Promise.reject(new Error('connection refused'));
-        await sleep(timing.leaseDurationMs + 600);
+        await pass(timing.leaseDurationMs + 600, 3);
         expect(stopped).toContain(first.identity);
         expect(first.isLeader).toBe(false);
         const next = electors.filter((e) => e.isLeader);
@@ -146,27 +189,30 @@ for (const kind of KUBE_SERVERS) {
         const timing = { leaseDurationMs: 5000, renewDeadlineMs: 3000, retryPeriodMs: 100 };
         const electors = ['a', 'b'].map(
           (id) =>
-            new LeaderElector(new LeaseLock(kc, REF, id, timing.leaseDurationMs), timing, {
-              onStartedLeading: () => {},
-              onStoppedLeading: () => {},
-            }),
+            new LeaderElector(
+              lockOf(REF, id, timing.leaseDurationMs),
+              timing,
+              { onStartedLeading: () => {}, onStoppedLeading: () => {} },
+              null,
+              clock,
+            ),
         );
         for (const e of electors) e.start();
         cleanups.push(async () => {
           for (const e of electors) await e.stop();
         });
-        await sleep(500);
+        await pass(500, 2);
         const first = electors.find((e) => e.isLeader)!;
         const other = electors.find((e) => e !== first)!;
         await first.stop();
-        await sleep(1500);
+        await pass(1500, 1);
         expect(other.isLeader).toBe(true);
       });
 
       it("publishes the holder's address with the Lease; renewing leaves no abort listener behind (no MaxListenersExceededWarning)", async () => {
         const REF = newRef();
         const timing = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 20 };
-        const locks = ['a', 'b'].map((id) => new LeaseLock(kc, REF, id, timing.leaseDurationMs));
+        const locks = ['a', 'b'].map((id) => lockOf(REF, id, timing.leaseDurationMs));
         locks[0]!.address = 'http://10.0.0.1:8080';
         locks[1]!.address = 'http://10.0.0.2:8080';
         let renewals = 0;
@@ -178,18 +224,21 @@ for (const kind of KUBE_SERVERS) {
         };
         const electors = locks.map(
           (lock) =>
-            new LeaderElector(lock, timing, {
-              onStartedLeading: () => {},
-              onStoppedLeading: () => {},
-            }),
+            new LeaderElector(
+              lock,
+              timing,
+              { onStartedLeading: () => {}, onStoppedLeading: () => {} },
+              null,
+              clock,
+            ),
         );
         electors[0]!.start();
         cleanups.push(async () => {
           for (const e of electors) await e.stop();
         });
-        while (renewals < 30) await sleep(10);
+        while (renewals < 30) await pass(10, 1);
         electors[1]!.start();
-        while (electors[1]!.leader !== 'a') await sleep(10);
+        while (electors[1]!.leader !== 'a') await pass(10, 2);
         expect(electors[1]!.leaderAddress).toBe('http://10.0.0.1:8080');
         expect((await stored(REF))!.metadata!.annotations).toEqual({
           'poolsync.dev/holder-address': 'http://10.0.0.1:8080',

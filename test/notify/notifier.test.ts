@@ -11,6 +11,7 @@ import { resolveNotifyConfig } from '../../src/notify/config.js';
 import { eventForRun, RunNotifications } from '../../src/notify/daemon-hook.js';
 import { Notifier, slackMessage } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/types.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
 import { Receiver } from './receiver.js';
 
 const receivers: Receiver[] = [];
@@ -79,6 +80,7 @@ describe('Notifier', () => {
       destinations: [{ kind: 'slack', url: r.url, origin: 'slack (file /run/secrets/slack)' }],
       retryBaseMs: 10,
       logger,
+      clock: new VirtualClock(),
     });
     n.notify(event());
     await n.flush();
@@ -107,6 +109,7 @@ describe('Notifier', () => {
       attempts: 3,
       retryBaseMs: 5,
       logger,
+      clock: new VirtualClock(),
     });
     n.notify(event());
     await n.flush();
@@ -123,7 +126,7 @@ describe('Notifier', () => {
     const n = new Notifier({
       destinations: [{ kind: 'slack', url: r.url, origin: 'slack' }],
       rateLimit: { max: 2, windowMs: 60_000 },
-      now: () => now,
+      clock: { now: () => now, sleep: async () => {} },
     });
     for (let i = 0; i < 5; i++) n.notify(event({ run: i, message: `applied run ${i}` }));
     await n.flush();

@@ -17,6 +17,7 @@ import { Notifier } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/types.js';
 import { startOwnTestDaemon } from '../daemon/harness.js';
 import { tempDir } from '../daemon/helpers.js';
+import { ManualClock } from '../helpers/virtual-clock.js';
 import { Receiver } from './receiver.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -50,6 +51,7 @@ describe('notifications through an outage', () => {
       ],
       rateLimit: { max: 1000, windowMs: 60_000 },
     });
+    const clock = new ManualClock();
     const d = await startOwnTestDaemon({
       state: join(work, 'state'),
       flags: {
@@ -59,7 +61,8 @@ describe('notifications through an outage', () => {
         'max-retries': '0',
       },
       logLevel: 'silent',
-      deps: { notifier, retryBaseMs: 20 },
+      // The daemon's retry waits on a clock only this test moves: the runs are the test's.
+      deps: { notifier, retryBaseMs: 20, clock },
     });
     cleanups.push(d.stop);
     const { daemon } = d;
@@ -97,12 +100,11 @@ describe('notifications through an outage', () => {
     expect(events().map((e) => e.event)).toEqual(['applied', 'failed', 'recovered']);
     expect(events()[2]!.message).toMatch(/^recovered: in sync/);
     expect(String(slack.received[2]!.body.text)).toMatch(/poolsync recovered/);
-    // The retry the outage scheduled (at most 160 ms after the 4th failure) was cancelled by the
-    // run that recovered: no run comes unasked later (it once applied the hand change below
-    // before the drift run, reported as `applied`). Nothing can fire after the wait if the
-    // cancel works, so the wait cannot make this fail on a slow machine.
+    // The retry the outage scheduled was cancelled by the run that recovered: no run comes
+    // unasked later (it once applied the hand change below before the drift run, reported as
+    // `applied`): nothing waits on the clock any more, so no time passing can start one.
     const lastAsked = daemon.status().lastRun!.id;
-    await new Promise((r) => setTimeout(r, 500));
+    expect(clock.sleeping).toBe(0);
     expect(daemon.status().lastRun!.id).toBe(lastAsked);
 
     // A change by hand, found by the drift timer and corrected: named.

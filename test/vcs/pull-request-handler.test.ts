@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { commentMarker } from '../../src/vcs/comment.js';
+import { planOutcome } from '../../src/vcs/plan-outcome.js';
 import {
   createPullRequestHandler,
   type HandlerLogger,
@@ -119,7 +120,8 @@ function handlerFor(over: Partial<PullRequestHandlerOptions> = {}) {
     token: forge.token,
     git: { repo: origin, workDir: join(root, 'pr-work') },
     path: 'pools',
-    readLiveState: () => readLiveState(cp),
+    plan: (dir, commit) =>
+      planOutcome({ dir, commit, readLiveState: () => readLiveState(cp), repoPath: 'pools' }),
     logger,
     retry: { maxRetries: 1, minDelayMs: 5, maxDelayMs: 20 },
     ...over,

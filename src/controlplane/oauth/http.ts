@@ -6,7 +6,7 @@
  * control plane).
  */
 import { connectFailure, Reach } from '../../util/reach.js';
-import { DEFAULT_RETRY, type RetryPolicy } from '../../util/retry-policy.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../../util/backoff.js';
 import { ControlPlaneError, unreachable } from '../errors.js';
 import { retrying, type Attempt, type RetryLoop } from '../retry.js';
 import { nodeFetch } from './node-fetch.js';

@@ -6,7 +6,7 @@
  */
 import { Pacer } from '../../util/pacer.js';
 import { Reach } from '../../util/reach.js';
-import { DEFAULT_RETRY } from '../../util/retry-policy.js';
+import { DEFAULT_RETRY } from '../../util/backoff.js';
 import { UserError } from '../../util/user-error.js';
 import { retryPolicy, type ClientTuning } from '../opener.js';
 import { resolveApiKey } from './api-key.js';

@@ -26,14 +26,15 @@ import {
 import { connectFailure, connectionLost, Reach } from '../../util/reach.js';
 import { ControlPlaneError, unreachable, type ControlPlaneErrorCode } from '../errors.js';
 import type { TokenSource } from './oauth.js';
-import type { RetryPolicy } from '../../util/retry-policy.js';
-import type { Clock, Pacer } from '../../util/pacer.js';
+import type { RetryPolicy } from '../../util/backoff.js';
+import type { Clock } from '../../util/clock.js';
+import type { Pacer } from '../../util/pacer.js';
 import { retrying, type Attempt } from '../retry.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 
 export type UnionProtocol = 'connect' | 'grpc';
 
-export { DEFAULT_RETRY, type RetryPolicy } from '../../util/retry-policy.js';
+export { DEFAULT_RETRY, type RetryPolicy } from '../../util/backoff.js';
 
 /** Only these are transient (a server or proxy that will answer later). */
 const RETRIED = new Set([Code.Unavailable, Code.ResourceExhausted, Code.DeadlineExceeded]);

@@ -9,6 +9,7 @@ import { applyOutcome } from '../../apply/result-json.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS, type Plan } from '../../model/plan.js';
 import { countsText } from '../../render/index.js';
+import { runWords, stopWords } from '../../render/daemon-words.js';
 import { countPlan } from '../../plan/counts.js';
 import { errorCode, type HeldLock, type Outcome, type RunContext, type Staged } from './context.js';
 import { heldMessage, type GateDecision } from './gate.js';
@@ -34,12 +35,12 @@ export async function applyStage(
   const notLeading = o.leadership?.notLeading() ?? null;
   if (notLeading !== null)
     return {
-      value: { result: 'failed', commit, message: `not applied: ${notLeading}` },
+      value: { result: 'failed', commit, message: runWords.notApplied(notLeading) },
       status: {},
     };
   if (ctx.signal.aborted)
     return {
-      value: { result: 'failed', commit, message: 'shutting down: nothing applied' },
+      value: { result: 'failed', commit, message: runWords.shuttingDown() },
       status: {},
     };
   const ran = await executeLocked(ctx, cp, decision.plan, commit);
@@ -86,7 +87,7 @@ async function executeLocked(
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     return {
-      value: { result: 'failed', commit, message: `not applied: ${message}`, transient: true },
+      value: { result: 'failed', commit, message: runWords.notApplied(message), transient: true },
       status: { errors: [{ code: 'LOCKED', message, location: null, address: null }] },
     };
   }
@@ -103,8 +104,8 @@ async function executeLocked(
         execute: (p, on) => {
           o.onApplyPlan?.(p);
           return o.pipeline.executePlan(p, on, {
-            parallelism: o.parallelism,
-            waitTimeoutMs: o.waitTimeoutMs,
+            parallelism: o.config.parallelism,
+            waitTimeoutMs: o.config.waitTimeoutMs,
             signal,
             onEvent: (e) => logEvent(ctx, lock, e),
           });
@@ -116,7 +117,7 @@ async function executeLocked(
   } catch (err) {
     const message = o.redactor.errorMessage(err);
     return {
-      value: { result: 'failed', commit, message: `apply refused: ${message}`, transient: true },
+      value: { result: 'failed', commit, message: runWords.applyRefused(message), transient: true },
       status: {
         errors: [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }],
       },
@@ -172,9 +173,9 @@ function appliedOutcome(decision: GateDecision, done: Done): Staged<never> {
     const message = `applied: ${summaryText}; ${heldMessage(decision.held, decision.heldFingerprint)}`;
     return { value: { result: 'waiting_for_approval', message, ...done }, status: {} };
   }
-  const by = decision.approval ? ` (approved by ${decision.approval.approver})` : '';
+  const message = runWords.applied(summaryText, decision.approval?.approver ?? null);
   return {
-    value: { result: 'applied', message: `applied: ${summaryText}${by}`, ...done },
+    value: { result: 'applied', message, ...done },
     status: { appliedCommit: done.commit },
     remember: { converged: true },
   };
@@ -186,7 +187,7 @@ function manualOutcome(plan: Plan, result: ApplyResult, done: Done): Staged<neve
   const manual = plan.steps.filter((s) => result.manual.includes(s.id));
   const errors = manual.map((s) => ({
     code: 'MANUAL_STEP',
-    message: `${s.op} has no public API: run \`${s.manual?.command ?? '?'}\` (see \`poolsync plan\` for the runbook)`,
+    message: runWords.manualStep(s.op, s.manual?.command),
     location: null,
     address: s.target,
   }));
@@ -194,7 +195,7 @@ function manualOutcome(plan: Plan, result: ApplyResult, done: Done): Staged<neve
   return {
     value: {
       result: 'failed',
-      message: `applied what has an API; ${manual.length} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
+      message: runWords.manualSteps(manual.length, waiting),
       ...done,
     },
     status: { errors },
@@ -212,17 +213,15 @@ function incompleteOutcome(
   const notRun = result.steps.filter((s) => s.status === 'not_run').length;
   const errors = failed.map((s) => ({
     code: s.error?.code ?? 'APPLY',
-    message: ctx.o.redactor.scrub(`${s.op} failed: ${s.error?.message ?? 'unknown error'}`),
+    message: ctx.o.redactor.scrub(runWords.stepFailed(s.op, s.error?.message)),
     location: null,
     address: s.target,
   }));
-  const why = result.aborted
-    ? `stopped by ${stopReason(ctx, lock)}`
-    : `${failed.length} step${failed.length === 1 ? '' : 's'} failed`;
+  const stopped = result.aborted ? stopReason(ctx, lock) : null;
   return {
     value: {
       result: 'failed',
-      message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
+      message: runWords.incomplete(stopped, failed.length, notRun),
       ...done,
       // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
       // next time; UNAVAILABLE, timeouts and lost connections may pass.
@@ -233,10 +232,10 @@ function incompleteOutcome(
 }
 
 function stopReason(ctx: RunContext, lock: HeldLock): string {
-  if (ctx.signal.aborted) return 'shutdown';
-  if (ctx.o.leadership?.termSignal.aborted) return 'loss of leadership';
-  if (lock.lost.aborted) return 'loss of the apply lock (not renewed in time)';
-  return 'failure';
+  if (ctx.signal.aborted) return stopWords.shutdown;
+  if (ctx.o.leadership?.termSignal.aborted) return stopWords.leadership;
+  if (lock.lost.aborted) return stopWords.lock;
+  return stopWords.failure;
 }
 
 /**

@@ -12,9 +12,10 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
 import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
+import type { Clock } from '../../util/clock.js';
 import type { Redactor } from '../../util/redact.js';
 import type { Approvals } from '../approvals.js';
-import type { ApplyPolicy } from '../config.js';
+import type { DaemonConfig } from '../config.js';
 import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics, RunResult } from '../metrics.js';
@@ -76,46 +77,46 @@ export interface Leadership {
 }
 
 export interface ReconcilerOptions {
+  /**
+   * The unit's configuration: its policy, parallelism, wait timeout, --path (error locations
+   * are made repository-relative), --commit-rendered and the control-plane URL (for /status:
+   * URLs carrying credentials are refused).
+   */
+  config: DaemonConfig;
   source: Source;
   controlPlane: ControlPlaneAccess;
   pipeline: Pipeline;
-  policy: ApplyPolicy;
-  parallelism: number;
-  waitTimeoutMs: number;
-  /** Repository path of the manifests folder (`.` = root), to make error locations repo-relative. */
-  repoPath: string;
   metrics: DaemonMetrics;
   logger: Logger;
   redactor: Redactor;
   approvals: Approvals;
   leadership?: Leadership;
-  /** The control-plane URL, for /status (no credentials: URLs carrying them are refused). */
-  controlPlaneUrl?: string;
   /** The control plane every plan names in its header (`control_plane`, docs/plan.md). */
-  planControlPlane?: PlanControlPlane;
+  planControlPlane?: () => PlanControlPlane | undefined;
   /** Called with each plan that is about to be applied (quickstart prints it). */
   onApplyPlan?: (plan: Plan) => void;
-  /** Commit the generated files poolsync.yaml `render` names when they would change (daemon --commit-rendered). */
-  commitRendered?: boolean;
-  /** Called after a failed fetch with the number of consecutive failures (schedules a retry). */
-  onFetchFailure?: (failures: number) => Date | null;
-  /**
-   * Called after a run that failed for a reason that may pass (the control plane unreachable
-   * or failing calls past the client's retries), with the number of such runs in a row: it
-   * schedules the next run with backoff, which resumes from the live state (issue 14).
-   */
-  onRunFailure?: (failures: number) => Date | null;
-  /**
-   * Called after a run that fetched and did not fail: a retry scheduled by an earlier failure
-   * is no longer wanted (it would run again later, unasked, and report its own result).
-   */
-  onRunRecovered?: () => void;
+  retry?: RetryTimer;
   /**
    * The runs kept from before a restart, and where each run's history is kept from now on
    * (run-history.ts). Absent: the history lives in memory only (tests).
    */
   history?: { kept: KeptHistory | null; save(history: KeptHistory): Promise<void> };
-  now?: () => Date;
+  clock?: Clock;
+}
+
+/**
+ * Runs again with backoff after a failed fetch, or after a run that failed for a reason that
+ * may pass (the control plane unreachable or failing calls past the client's retries): the
+ * next run resumes from the live state (issue 14).
+ */
+export interface RetryTimer {
+  /** Schedules a run after `failures` failures in a row; when it will run. */
+  schedule(failures: number): Date;
+  /**
+   * A run that fetched and did not fail: a retry scheduled by an earlier failure is no longer
+   * wanted (it would run again later, unasked, and report its own result).
+   */
+  cancel(): void;
 }
 
 export interface Outcome {
@@ -173,7 +174,7 @@ export class RunContext {
   }
 
   now(): Date {
-    return this.o.now?.() ?? new Date();
+    return new Date(this.o.clock?.now() ?? Date.now());
   }
 
   /** From now on the run is in `phase`; returns the phase it was in. */
@@ -215,9 +216,16 @@ export class RunContext {
     return { phases, durationMs: total };
   }
 
+  /** Repository path of the manifests folder (`.` = root). */
+  get repoPath(): string {
+    const { source } = this.o.config;
+    return source.kind === 'git' ? source.path : '.';
+  }
+
+  /** A location in the manifests folder as one in the repository. */
   repoRelative(file: string): string {
-    if (this.o.repoPath === '.') return file;
-    return file === '.' ? this.o.repoPath : `${this.o.repoPath}/${file}`;
+    if (this.repoPath === '.') return file;
+    return file === '.' ? this.repoPath : `${this.repoPath}/${file}`;
   }
 }
 
@@ -258,10 +266,6 @@ export function noProducts(): RunProducts {
 
 export function isOutcome(x: unknown): x is Outcome {
   return typeof x === 'object' && x !== null && 'result' in x && 'message' in x;
-}
-
-export function short(commit: string): string {
-  return commit.slice(0, 12);
 }
 
 export function errorCode(err: unknown, fallback: string): string {

@@ -8,7 +8,8 @@
 import type { SourceSnapshot } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { RunResult } from '../metrics.js';
-import { isOutcome, short, type RunContext, type Staged } from './context.js';
+import { runWords } from '../../render/daemon-words.js';
+import { isOutcome, type RunContext, type Staged } from './context.js';
 import { mergeUpdates, problemsUpdate } from './status-update.js';
 
 const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
@@ -29,7 +30,7 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
     SETTLED.has(ctx.state.outcome)
   ) {
     return {
-      value: { result: 'unchanged', commit, message: `no new commit (${short(commit)})` },
+      value: { result: 'unchanged', commit, message: runWords.unchanged(commit) },
       status: fetched,
     };
   }
@@ -51,7 +52,7 @@ async function sync(ctx: RunContext): Promise<Staged<SourceSnapshot>> {
     const message = o.redactor.errorMessage(err);
     const failures = state.git.consecutiveFailures + 1;
     o.metrics.gitFetchFailures.inc();
-    const retryAt = o.onFetchFailure?.(failures) ?? null;
+    const retryAt = o.retry?.schedule(failures) ?? null;
     const status = {
       git: {
         ...state.git,
@@ -72,7 +73,7 @@ async function sync(ctx: RunContext): Promise<Staged<SourceSnapshot>> {
       value: {
         result: 'failed',
         commit: state.commit,
-        message: `fetch failed (attempt ${failures}); the control plane keeps its state: ${message}`,
+        message: runWords.fetchFailed(failures, message),
       },
       status: mergeUpdates(
         status,

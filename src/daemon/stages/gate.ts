@@ -43,12 +43,12 @@ export function gateStage(
     };
   }
   const nothingHeld = holding(ctx, [], null, commit);
-  if (o.policy === 'none') {
+  if (o.config.policy === 'none') {
     const message = `policy none: planned only: ${countsText(countPlan(plan))}`;
     return { value: { result: 'planned', commit, message }, status: nothingHeld };
   }
   const whole = { plan, held: [], heldFingerprint: null, approval: null };
-  if (o.policy === 'all') return { value: whole, status: nothingHeld };
+  if (o.config.policy === 'all') return { value: whole, status: nothingHeld };
   const split = splitHeld(plan);
   if (split.fingerprint === null) return { value: whole, status: nothingHeld };
   return safeGate(ctx, plan, { ...split, fingerprint: split.fingerprint }, commit);

@@ -11,7 +11,8 @@ import type { LoadResult } from '../../manifests/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { SourceSnapshot } from '../git-source.js';
 import type { StatusError } from '../status.js';
-import { short, type RunContext, type RunMemory, type Staged } from './context.js';
+import { runWords } from '../../render/daemon-words.js';
+import { type RunContext, type RunMemory, type Staged } from './context.js';
 import { problemsUpdate } from './status-update.js';
 
 export async function loadStage(
@@ -29,7 +30,7 @@ export async function loadStage(
       ? [
           {
             code: 'IO',
-            message: `the folder ${ctx.o.repoPath} does not exist${commit ? ` at commit ${short(commit)}` : ''}; check --path`,
+            message: runWords.noFolder(ctx.repoPath, commit),
             location: null,
             address: null,
           },
@@ -45,7 +46,7 @@ export async function loadStage(
     value: {
       result: 'invalid',
       commit,
-      message: `${errors.length} validation error${errors.length === 1 ? '' : 's'}${commit ? ` in commit ${short(commit)}` : ''}; nothing applied`,
+      message: runWords.invalid(errors.length, commit),
     },
     status: problemsUpdate(errors),
     remember: {

@@ -16,6 +16,7 @@ import { MANAGED_LISTED, type DaemonStatus } from '../status.js';
 import type { LiveState } from '../../model/live.js';
 import { managedObjects } from '../../plan/inventory.js';
 import { briefOf } from './gate.js';
+import { runWords } from '../../render/daemon-words.js';
 import { errorCode, type RunContext, type RunProducts, type Staged } from './context.js';
 import { mergeUpdates, problemsUpdate, reachedUpdate, type StatusUpdate } from './status-update.js';
 
@@ -35,7 +36,7 @@ export async function planStage(
       liveInventory = live.inventory;
       return live;
     });
-  const controlPlane = o.planControlPlane;
+  const controlPlane = o.planControlPlane?.();
   const outcome = await planRun({
     source: {
       kind: 'open',
@@ -58,7 +59,7 @@ export async function planStage(
     managedOf(plan, live),
   );
   if (outcome.kind === 'errors') {
-    const message = `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`;
+    const message = runWords.planErrors(plan.errors.length);
     return {
       value: { result: 'failed', commit, message },
       status,
@@ -104,7 +105,7 @@ function unreadable(
   err: unknown,
   commit: string | null,
 ): Staged<Plan> {
-  const message = `cannot read live state: ${ctx.o.redactor.errorMessage(err)}`;
+  const message = runWords.liveStateUnreadable(ctx.o.redactor.errorMessage(err));
   const status = mergeUpdates(
     reachedUpdate(cp.backend.name, message, ctx.now()),
     problemsUpdate([

@@ -10,7 +10,8 @@
 import type { DesiredState } from '../../model/desired.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
 import type { RenderedFileStatus } from '../status.js';
-import { short, type RunContext, type Staged } from './context.js';
+import { runWords } from '../../render/daemon-words.js';
+import { type RunContext, type Staged } from './context.js';
 
 /** A diff longer than this is cut in /status (the file itself is in the repository). */
 const DIFF_LIMIT = 64 * 1024;
@@ -28,7 +29,7 @@ export async function renderStage(
   if (commit !== null && ctx.memory.renderedCommit === commit) return { value: null, status: {} };
   const { changed, contents } = await compared(ctx, dir, desired, commit);
   const status = { renderedFiles: changed };
-  if (changed.length === 0 || !o.commitRendered || !o.source.commitFiles)
+  if (changed.length === 0 || !o.config.commitRendered || !o.source.commitFiles)
     return { value: null, status, remember: { renderedCommit: commit } };
   const pushed = await commitRendered(
     ctx,
@@ -102,7 +103,7 @@ async function commitRendered(
   try {
     const pushed = await commitFiles(
       changed.map((t) => ({ path: t.path, content: contents.get(t.path)! })),
-      `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
+      runWords.renderCommit(paths, commit),
     );
     for (const f of changed) f.committed = pushed;
     o.logger.info({ files: paths, commit: pushed }, 'committed rendered files');

@@ -1,0 +1,114 @@
+/**
+ * The daemon's words: the message of each run's outcome (/status `lastRun.message`, the run
+ * history, notifications) and the replies to `poolsync apply` comments on pull requests. The
+ * daemon's stages decide and pass the facts; every sentence is built here.
+ */
+import type { Change } from '../model/plan.js';
+import { plural } from './common.js';
+import { code } from './markdown.js';
+
+/** A commit as the daemon names it in messages. */
+export function short(commit: string): string {
+  return commit.slice(0, 12);
+}
+
+/** ` in commit abc…`, or nothing for a folder that is not a Git checkout. */
+function inCommit(commit: string | null, preposition: string): string {
+  return commit ? ` ${preposition} commit ${short(commit)}` : '';
+}
+
+/** The message of each way a reconcile run ends. */
+export const runWords = {
+  unchanged: (commit: string) => `no new commit (${short(commit)})`,
+  fetchFailed: (attempt: number, error: string) =>
+    `fetch failed (attempt ${attempt}); the control plane keeps its state: ${error}`,
+  noFolder: (path: string, commit: string | null) =>
+    `the folder ${path} does not exist${inCommit(commit, 'at')}; check --path`,
+  invalid: (errors: number, commit: string | null) =>
+    `${plural(errors, 'validation error')}${inCommit(commit, 'in')}; nothing applied`,
+  planErrors: (errors: number) => `the plan has ${plural(errors, 'error')}; nothing applied`,
+  liveStateUnreadable: (error: string) => `cannot read live state: ${error}`,
+  cannotOpen: (error: string) => `cannot open the control plane: ${error}`,
+  notApplied: (why: string) => `not applied: ${why}`,
+  shuttingDown: () => 'shutting down: nothing applied',
+  applyRefused: (error: string) => `apply refused: ${error}`,
+  applied: (counts: string, approver: string | null) =>
+    `applied: ${counts}${approver === null ? '' : ` (approved by ${approver})`}`,
+  manualStep: (op: string, command: string | undefined) =>
+    `${op} has no public API: run \`${command ?? '?'}\` (see \`poolsync plan\` for the runbook)`,
+  manualSteps: (manual: number, waiting: number) =>
+    `applied what has an API; ${manual} manual step(s) wait for a person (${waiting} step(s) wait on them): run \`poolsync apply\` for the runbook`,
+  stepFailed: (op: string, error: string | undefined) =>
+    `${op} failed: ${error ?? 'unknown error'}`,
+  /** `stopped`: why the apply stopped early (stopWords), null when steps failed. */
+  incomplete: (stopped: string | null, failed: number, notRun: number) =>
+    `apply incomplete (${stopped === null ? `${plural(failed, 'step')} failed` : `stopped by ${stopped}`}; ${plural(notRun, 'step')} not run); the next run continues from the live state`,
+  renderCommit: (paths: string[], commit: string | null) =>
+    `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
+};
+
+/** Why an apply stopped before its last step. */
+export const stopWords = {
+  shutdown: 'shutdown',
+  leadership: 'loss of leadership',
+  lock: 'loss of the apply lock (not renewed in time)',
+  failure: 'failure',
+} as const;
+
+const COMMENT_AGAIN = 'Wait for the new plan comment, review it, then comment again.';
+const REPLAN = 'Push a commit (or ask for a re-plan), review the new plan, then comment again.';
+
+function ofEnvironment(environment: string | null): string {
+  return environment === null ? '' : ` of environment ${environment}`;
+}
+
+/** The replies to `poolsync apply` comments (src/daemon/comment-approvals.ts). */
+export const commentWords = {
+  refused: (user: string, reason: string) =>
+    `**poolsync**: approval by @${user} refused: ${reason}`,
+  withoutEnvironments: (environment: string) =>
+    `\`-e ${environment}\` names an environment, and this daemon reconciles one control plane without environments: comment \`poolsync apply\` (docs/environments.md).`,
+  environmentNeeded: (names: string[]) =>
+    `this daemon reconciles several environments (${names.join(', ')}): name the one to approve, e.g. \`poolsync apply -e ${names.at(-1) ?? 'NAME'}\` (docs/environments.md).`,
+  noSuchEnvironment: (environment: string, names: string[]) =>
+    `no environment '${environment}' here (environments: ${names.join(', ')}).`,
+  notOpen:
+    'the pull request is not open: only a comment on an open pull request approves its plan.',
+  mayNotApprove: (user: string, github: boolean, level: string) =>
+    `@${user} may not approve: approving needs ${github ? 'write permission on the repository' : 'the Developer role or higher in the project'} (has ${level}).`,
+  notPosted: (environment: string | null) =>
+    `no plan${ofEnvironment(environment)} of this pull request has been posted by this daemon (or it restarted since). Push a commit or wait for the plan comment, review it, then comment \`poolsync apply${environment === null ? '' : ` -e ${environment}`}\` again.`,
+  headMoved: (posted: string, head: string) =>
+    `stale: the plan was posted for commit ${short(posted)}, the pull request is now at ${short(head)}. ${COMMENT_AGAIN}`,
+  liveMoved: `stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. ${REPLAN}`,
+  notReplanned: (environment: string, head: string) =>
+    `the plan of environment ${environment} for ${short(head)} could not be made again here (invalid, or the control plane unreadable): nothing to approve.`,
+  commentDiffers: (environment: string, head: string) =>
+    `stale: the plan of environment ${environment} for ${short(head)} is not the one in the plan comment (its desired state or held changes differ). ${REPLAN}`,
+  nothingHeld: (environment: string | null) =>
+    `**poolsync**: nothing in this plan${ofEnvironment(environment)} waits for approval; the daemon applies it after merge.`,
+  approved: (
+    by: { user: string; level: string },
+    held: Change[],
+    environment: string | null,
+    commit: string,
+    fingerprint: string,
+  ) =>
+    `**poolsync**: approved by @${by.user} (${by.level}): the ${plural(held.length, 'held change')} of the plan${ofEnvironment(environment)} for ${short(commit)} ` +
+    `(${held.map((c) => code(`${c.action} ${c.address}`)).join(', ')}), fingerprint \`${fingerprint}\`. ` +
+    'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
+};
+
+/** Why `POST /approve` approves nothing (src/daemon/approvals.ts, environments.ts). */
+export const approvalWords = {
+  notAFingerprint: (fingerprint: string) =>
+    `"${fingerprint}" is not a plan fingerprint (sha256:<64 hex digits>)`,
+  nothingHeld: 'nothing is waiting for approval',
+  heldMoved: (held: string, commit: string | null, asked: string) =>
+    `stale: the changes waiting for approval are now ${held}${commit ? ` (commit ${short(commit)})` : ''}, not ${asked}: ` +
+    'the live state or the commit moved since that plan. Review the current plan (GET /status) and approve its fingerprint',
+  noSuchEnvironment: (environment: string, names: string[]) =>
+    `no environment '${environment}' (environments: ${names.join(', ')})`,
+  noEnvironmentHolds: (fingerprint: string, names: string[]) =>
+    `no environment holds changes with fingerprint ${fingerprint}: name the environment ("environment": one of ${names.join(', ')}) or approve the fingerprint GET /status shows under environments.NAME.approval.pending`,
+};
