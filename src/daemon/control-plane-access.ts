@@ -5,6 +5,7 @@ import { createEmbeddedStateCache } from '../incremental/state-cache.js';
 import type { PaceListener } from '../util/pacer.js';
 import type { DaemonConfig } from './config.js';
 import type { ControlPlaneAccess } from './stages/context.js';
+import { off } from '../incremental/off.js';
 
 /**
  * An injected control plane (tests) or a remote API is opened once and kept; an embedded
@@ -42,7 +43,7 @@ export function controlPlaneAccess(
         ...(onPace ? { onPace } : {}),
       },
       ...(readOnly ? { readOnly } : {}),
-      stateCache,
+      ...(off('state-cache') ? {} : { stateCache }),
     });
   if (config.controlPlane.url.startsWith('file:')) {
     const opened =

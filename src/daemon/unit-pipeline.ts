@@ -9,6 +9,7 @@ import { holdApplyLock, type HoldApplyLockOptions } from '../apply/lock.js';
 import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import { loadDesired } from '../ops/pipeline.js';
+import { off } from '../incremental/off.js';
 import type { Pipeline } from './reconcile.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DaemonConfig } from './config.js';
@@ -50,7 +51,7 @@ export function unitPipeline(
     loadRepository: repositoryLoader(environment),
     readLiveState: (cp, need) => {
       learn(cp);
-      return readLiveWithInventory(cp, inventoryOf(cp), need);
+      return readLiveWithInventory(off('shared-lists') ? unshared(cp) : cp, inventoryOf(cp), need);
     },
     inventoryOf,
     executePlan,
@@ -95,4 +96,15 @@ function repositoryLoader(environment: string | null): Pipeline['loadRepository'
     );
     return { ...loaded, errors };
   };
+}
+
+/** `cp` without its shared lists (the bench turning that cache off: incremental/off.ts). */
+function unshared(cp: ControlPlane): ControlPlane {
+  return new Proxy(cp, {
+    get(target, key) {
+      if (key === 'sharedLists') return undefined;
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

@@ -48,6 +48,7 @@ import { limiter } from '../util/map-limit.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { ANALYSIS_KEY, FOLDER_KEY, keyOf, loaderFingerprint } from './analysis-key.js';
 import { DiskCache } from './disk-cache.js';
+import { off } from './off.js';
 
 export { analysisKey, loaderFingerprint } from './analysis-key.js';
 export type { FileAnalysis } from '../manifests/index.js';
@@ -203,8 +204,8 @@ export class AnalysisCache implements AnalysisPort {
     this.maxDiskBytes = typeof mode === 'object' ? (mode.maxBytes ?? DISK_BYTES) : DISK_BYTES;
     this.memoryOn = mode === 'memory';
     if (this.memoryOn) {
-      this.folder = (input, finish) => this.folderResult(input, finish);
-      this.derive = derive;
+      if (!off('folder')) this.folder = (input, finish) => this.folderResult(input, finish);
+      if (!off('derive')) this.derive = derive;
     }
   }
   readonly folder?: (input: FolderInput, finish: () => LoadResult) => LoadResult;

@@ -7,5 +7,8 @@
 import type { LiveState } from '../model/live.js';
 import { liveFingerprint } from '../plan/fingerprint.js';
 import { lastSame } from './same-objects.js';
+import { off } from './off.js';
 
-export const rememberedLiveFingerprint: (live: LiveState) => string = lastSame(liveFingerprint);
+const kept = lastSame(liveFingerprint);
+export const rememberedLiveFingerprint = (live: LiveState): string =>
+  off('live-fp') ? liveFingerprint(live) : kept(live);

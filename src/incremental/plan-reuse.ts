@@ -23,6 +23,8 @@ import { allFrozen, lastSame, sameObjects } from './same-objects.js';
 import { rememberedLiveFingerprint } from './live-fingerprint.js';
 import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
 import { reuseQueueDecisions } from './queue-reuse.js';
+import { liveFingerprint } from '../plan/fingerprint.js';
+import { off } from './off.js';
 
 interface Entry {
   /** The live state planned against. */
@@ -87,12 +89,14 @@ export function planReusing(
   opts: PlanShapeOptions = {},
 ): Plan {
   const key = planMemoKey(live, opts);
-  const reused = rememberedPlan(desired, key);
+  const reused = off('plan-reuse') ? null : rememberedPlan(desired, key);
   if (reused) return reused;
   const plan = planAgainst(desired, live, {
     ...opts,
-    queuePass: reuseQueueDecisions(desired.config.environment ?? ''),
-    liveFingerprint: rememberedLiveFingerprint,
+    ...(off('queue-reuse')
+      ? {}
+      : { queuePass: reuseQueueDecisions(desired.config.environment ?? '') }),
+    liveFingerprint: off('live-fp') ? liveFingerprint : rememberedLiveFingerprint,
   });
   rememberPlan(desired, key, plan);
   return plan;

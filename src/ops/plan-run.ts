@@ -28,6 +28,7 @@ import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import type { PaceListener } from '../util/pacer.js';
 import { planDesired, planRepository, type LiveReading } from './pipeline.js';
+import { off } from '../incremental/off.js';
 
 /** Where the live state comes from. */
 export type PlanSource =
@@ -202,7 +203,7 @@ async function acquired(
     });
     const result = await planned(input, readLive, {
       backend: backendInfo(cp),
-      ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
+      ...(cp.stateKey && !off('state-key') ? { stateKey: cp.stateKey } : {}),
     });
     return { result, controlPlane };
   } finally {
@@ -231,17 +232,23 @@ async function planned(
     });
     return { ok: true, plan: out.plan, counts: null, facts: null, desired: desired.desired };
   }
-  if (desired.memory) {
+  if (desired.memory && !off('plan-memory')) {
     const cacheDir = manifestCacheDir();
     return planRemembering(desired.dir, readLive, {
       ...common,
-      cacheDir,
+      cacheDir: off('disk-analysis') ? null : cacheDir,
       memoryDir: cacheDir,
       facts: desired.memory.facts,
       ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
     });
   }
-  const out = await planRepository(desired.dir, readLive, common);
+  const out = await planRepository(
+    desired.dir,
+    readLive,
+    desired.kind === 'folder' && desired.memory
+      ? { ...common, cacheDir: off('disk-analysis') ? null : manifestCacheDir() }
+      : common,
+  );
   if (!out.ok) return out;
   return { ok: true, plan: out.plan, counts: out.counts, facts: null, desired: out.desired };
 }
@@ -253,7 +260,7 @@ async function planned(
 const named = new WeakMap<Plan, { cp: PlanControlPlane; out: Plan }>();
 function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
   if (cp === undefined) return plan;
-  const known = named.get(plan);
+  const known = off('plan-memos') ? undefined : named.get(plan);
   if (known !== undefined && known.cp === cp) return known.out;
   const out = planWith(plan, { control_plane: cp });
   named.set(plan, { cp, out });

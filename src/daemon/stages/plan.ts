@@ -18,6 +18,7 @@ import { managedObjects } from '../../plan/inventory.js';
 import { briefOf } from './gate.js';
 import { errorCode, type RunContext, type RunProducts, type Staged } from './context.js';
 import { mergeUpdates, problemsUpdate, reachedUpdate, type StatusUpdate } from './status-update.js';
+import { off } from '../../incremental/off.js';
 
 export async function planStage(
   ctx: RunContext,
@@ -78,7 +79,7 @@ export async function planStage(
 const managedOfPlan = new WeakMap<Plan, StatusUpdate>();
 
 function managedOf(plan: Plan, live: LiveState | null): StatusUpdate {
-  let update = managedOfPlan.get(plan);
+  let update = off('plan-memos') ? undefined : managedOfPlan.get(plan);
   if (update === undefined && live !== null) {
     update = managedUpdate(live);
     managedOfPlan.set(plan, update);
@@ -127,7 +128,7 @@ const shown = new WeakMap<
 /** What /status shows of the plan (and the blocked changes' gauge). */
 function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
   const { o } = ctx;
-  let view = shown.get(plan);
+  let view = off('plan-memos') ? undefined : shown.get(plan);
   if (view === undefined) {
     view = deepFreeze({
       counts: countPlan(plan),

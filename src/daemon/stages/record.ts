@@ -10,6 +10,7 @@ import type { Plan } from '../../model/plan.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import type { Outcome, RunContext, RunProducts } from './context.js';
 import type { StatusUpdate } from './status-update.js';
+import { off } from '../../incremental/off.js';
 
 /** Writes the run down; returns what it sets in /status (the reconcile loop applies it). */
 export function recordStage(
@@ -157,7 +158,7 @@ const digests = new WeakMap<Plan, Readonly<{ plan: Plan; omitted: number }>>();
 
 /** The plan's digest, a frozen copy made once (the plan itself stays as the planner made it). */
 function digestOf(plan: Plan): Readonly<{ plan: Plan; omitted: number }> {
-  let digest = digests.get(plan);
+  let digest = off('plan-memos') ? undefined : digests.get(plan);
   if (digest === undefined) {
     digest = deepFreeze(structuredClone(planDigest(plan)));
     digests.set(plan, digest);
