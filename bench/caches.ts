@@ -8,12 +8,14 @@
  *   empty cache folder), nothing changed (a warm cache folder), one file changed (one queue's
  *   `run_concurrency`, a new value each run);
  * - daemon, `poolsync daemon --repo <git repo>` and POST /reconcile?wait=1: its first run (cold:
- *   one sample per daemon started), nothing changed (the same commit), one file changed (a
- *   commit changing one queue, applied).
+ *   one sample per daemon started), nothing changed (the same commit; 5 × runs), the same with
+ *   `--watch <folder>` (loaded again every run), one file changed (a commit changing one queue,
+ *   applied).
  *
- * Printed: median wall time and median CPU time (ms) of each case, every cache on and this one
- * off (measured back to back), and the share of the CPU time the cache saves (1 − on/off; the
- * machine is shared: CPU is steadier than wall time; the daemon's cold run has wall time only).
+ * Printed: median wall time and CPU time (ms: the CLI's median, the daemon's mean, since /proc
+ * counts in 10 ms ticks) of each case, every cache on and this one off (back to back), and the
+ * share of the CPU time the cache saves (1 − on/off; the machine is shared: CPU is steadier than
+ * wall time; the daemon's cold run has wall time only, one sample: noise).
  * A cache is measured on the path it is used on only (the CLI's or the daemon's).
  *
  *   npm run bench:caches -- [--objects 10000] [--runs 5] [--only name,name]
@@ -52,14 +54,11 @@ const DAEMON_CACHES: CacheName[] = [
   'loaded',
   'state-cache',
   'shared-lists',
-  'live-fp',
   'plan-reuse',
-  'queue-reuse',
-  'plan-memos',
 ];
 
 /** Median wall and CPU ms of each case. */
-type Cases = Record<'cold' | 'nothing changed' | 'one file changed', { ms: number; cpu: number }>;
+type Cases = Record<string, { ms: number; cpu: number }>;
 
 interface Setup {
   cli: Cli;
@@ -124,14 +123,25 @@ async function commit(repo: string, message: string): Promise<void> {
 async function daemonCases(s: Setup, offName: string): Promise<Cases> {
   const env = { POOLSYNC_CACHE_OFF: offName };
   const stateDir = await mkdtemp(join(s.dir, 'daemon-'));
+  // The mean: /proc counts CPU in 10 ms ticks, and a run with nothing changed takes a few.
   const cpuOf = (m: Awaited<ReturnType<typeof measureDaemon>>) =>
-    median(m.cpu.map((c) => (c ? c.self : NaN)));
+    m.cpu.reduce((sum, c) => sum + (c ? c.self : NaN), 0) / m.cpu.length;
   try {
     const same = await measureDaemon(s.cli, {
       repo: s.repo,
       controlPlane: `file:${s.state}`,
       stateDir: join(stateDir, 'same'),
-      runs: RUNS,
+      // Cheap runs: five times as many.
+      runs: 5 * RUNS,
+      env,
+    });
+    // `--watch`: the folder is loaded again every run, whether or not anything changed.
+    const watched = await measureDaemon(s.cli, {
+      repo: s.repo,
+      watch: true,
+      controlPlane: `file:${s.state}`,
+      stateDir: join(stateDir, 'watch'),
+      runs: 5 * RUNS,
       env,
     });
     const state = join(stateDir, 'cp.json');
@@ -158,6 +168,7 @@ async function daemonCases(s: Setup, offName: string): Promise<Cases> {
       // One first run per daemon: the median of the two daemons' first runs (no CPU sample).
       cold: { ms: median([same.firstMs, one.firstMs]), cpu: NaN },
       'nothing changed': { ms: median(same.runs), cpu: cpuOf(same) },
+      'nothing changed, --watch': { ms: median(watched.runs), cpu: cpuOf(watched) },
       'one file changed': { ms: median(one.runs), cpu: cpuOf(one) },
     };
   } finally {
@@ -174,9 +185,10 @@ function saving(on: { ms: number; cpu: number }, off: { ms: number; cpu: number 
 }
 
 function print(path: string, name: string, on: Cases, off: Cases): void {
-  for (const c of Object.keys(on) as (keyof Cases)[]) {
-    const row = [name, path, c, fmt(on[c].ms), fmt(off[c].ms), fmt(on[c].cpu), fmt(off[c].cpu)];
-    console.log(`| ${[...row, saving(on[c], off[c])].join(' | ')} |`);
+  for (const c of Object.keys(on)) {
+    const [a, b] = [on[c]!, off[c]!];
+    const row = [name, path, c, fmt(a.ms), fmt(b.ms), fmt(a.cpu), fmt(b.cpu)];
+    console.log(`| ${[...row, saving(a, b)].join(' | ')} |`);
   }
 }
 

@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { rememberedLiveFingerprint } from '../incremental/live-fingerprint.js';
+import { liveFingerprint } from '../plan/fingerprint.js';
 import { splitHeld } from '../plan/hold.js';
 import { settingsOfPlan } from '../plan/live-scope.js';
 import { code } from '../render/markdown.js';
@@ -165,7 +165,7 @@ async function approvalRefusal(
   if (head !== posted.commit) {
     return `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`;
   }
-  const live = rememberedLiveFingerprint(await to.readLiveState(settingsOfPlan(posted.plan)));
+  const live = liveFingerprint(await to.readLiveState(settingsOfPlan(posted.plan)));
   if (live !== posted.plan.live_fingerprint) {
     return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
   }

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { executePlan } from '../apply/index.js';
 import { holdApplyLock, type HoldApplyLockOptions } from '../apply/lock.js';
 import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
-import type { ControlPlane } from '../controlplane/types.js';
+import type { ControlPlane, LiveLists } from '../controlplane/types.js';
+import { EmbeddedControlPlane } from '../controlplane/embedded/embedded.js';
 import { loadDesired } from '../ops/pipeline.js';
 import { off } from '../incremental/off.js';
 import type { Pipeline } from './reconcile.js';
@@ -51,7 +52,7 @@ export function unitPipeline(
     loadRepository: repositoryLoader(environment),
     readLiveState: (cp, need) => {
       learn(cp);
-      return readLiveWithInventory(off('shared-lists') ? unshared(cp) : cp, inventoryOf(cp), need);
+      return readLiveWithInventory(cp, inventoryOf(cp), need, sharedListsOf(cp));
     },
     inventoryOf,
     executePlan,
@@ -98,13 +99,11 @@ function repositoryLoader(environment: string | null): Pipeline['loadRepository'
   };
 }
 
-/** `cp` without its shared lists (the bench turning that cache off: incremental/off.ts). */
-function unshared(cp: ControlPlane): ControlPlane {
-  return new Proxy(cp, {
-    get(target, key) {
-      if (key === 'sharedLists') return undefined;
-      const value: unknown = Reflect.get(target, key);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+/**
+ * The frozen lists of an embedded state the daemon's state cache shares from run to run
+ * (control-plane-access.ts hands the cache to every open): readLiveState's `shared`.
+ */
+export function sharedListsOf(cp: ControlPlane): (() => Promise<LiveLists | null>) | undefined {
+  if (!(cp instanceof EmbeddedControlPlane) || off('shared-lists')) return undefined;
+  return () => cp.sharedLists();
 }

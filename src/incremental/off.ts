@@ -12,12 +12,9 @@ export type CacheName =
   | 'state-key'
   | 'lazy-record'
   | 'plan-reuse'
-  | 'queue-reuse'
-  | 'live-fp'
   | 'state-cache'
   | 'shared-lists'
-  | 'loaded'
-  | 'plan-memos';
+  | 'loaded';
 
 /** True when `POOLSYNC_CACHE_OFF` names this cache. */
 export const off = (name: CacheName): boolean =>

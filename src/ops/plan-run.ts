@@ -16,7 +16,7 @@
  * comments, /status and exit codes are the caller's.
  */
 import { openControlPlane } from '../controlplane/open.js';
-import { backendInfo, type BackendInfo } from '../controlplane/types.js';
+import { backendInfo, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
 import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
 import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../apply/inventory.js';
 import { planRemembering, type DesiredFacts } from '../incremental/plan-memory.js';
@@ -203,12 +203,25 @@ async function acquired(
     });
     const result = await planned(input, readLive, {
       backend: backendInfo(cp),
-      ...(cp.stateKey && !off('state-key') ? { stateKey: cp.stateKey } : {}),
+      ...(await stateKeyOf(source.url, cp)),
     });
     return { result, controlPlane };
   } finally {
     await close();
   }
+}
+
+/**
+ * The plan memory's key of an embedded state opened read-only, when it has one: equal keys
+ * spare reading the live state (read-only.ts).
+ */
+async function stateKeyOf(
+  url: string,
+  cp: ControlPlane,
+): Promise<{ stateKey?: () => Promise<string | null> }> {
+  if (!url.startsWith('file:') || off('state-key')) return {};
+  const { EmbeddedControlPlane } = await import('../controlplane/embedded/embedded.js');
+  return cp instanceof EmbeddedControlPlane ? { stateKey: cp.stateKey } : {};
 }
 
 /** The plan of the desired state, loaded here (with the memory or without) or given. */
@@ -253,16 +266,7 @@ async function planned(
   return { ok: true, plan: out.plan, counts: out.counts, facts: null, desired: out.desired };
 }
 
-/**
- * The plan with the control plane it is about (its header names it). A plan reused for an
- * unchanged commit and state (the daemon) is the same object each run, and so is its named copy.
- */
-const named = new WeakMap<Plan, { cp: PlanControlPlane; out: Plan }>();
+/** The plan with the control plane it is about (its header names it). */
 function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
-  if (cp === undefined) return plan;
-  const known = off('plan-memos') ? undefined : named.get(plan);
-  if (known !== undefined && known.cp === cp) return known.out;
-  const out = planWith(plan, { control_plane: cp });
-  named.set(plan, { cp, out });
-  return out;
+  return cp === undefined ? plan : planWith(plan, { control_plane: cp });
 }
