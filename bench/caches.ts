@@ -50,7 +50,6 @@ const CLI_CACHES: CacheName[] = ['disk-analysis', 'plan-memory', 'state-key', 'l
 const DAEMON_CACHES: CacheName[] = [
   'analysis',
   'folder',
-  'derive',
   'loaded',
   'state-cache',
   'shared-lists',

@@ -6,7 +6,6 @@
 export type CacheName =
   | 'analysis'
   | 'folder'
-  | 'derive'
   | 'disk-analysis'
   | 'plan-memory'
   | 'state-key'

@@ -4,9 +4,8 @@
  * sequence of edits of the repository (a value changed, files renamed, deleted, broken and put
  * back, a document added: ./edits.ts) and of the live state (queues retuned, clusters disabled
  * or reported unhealthy, assignments moved), written through the daemon's writer sessions.
- * After each one, the daemon's way — in-memory analyses (frozen, desired objects made once per
- * manifest), shared frozen reads of an unchanged state file (src/incremental/state-cache.ts, list-views.ts),
- * the plan memo — must
+ * After each one, the daemon's way — in-memory analyses (frozen), shared frozen reads of an
+ * unchanged state file (src/incremental/state-cache.ts, list-views.ts), the plan memo — must
  * give byte-identical results, errors, plans and plan text to a cold load and read.
  */
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
