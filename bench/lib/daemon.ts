@@ -23,6 +23,8 @@ export interface DaemonMeasurement {
   cpu: Array<{ self: number; children: number } | null>;
   /** Wall time of the first (startup) run, from spawn until /status shows it. */
   startupMs: number;
+  /** Daemon-reported duration of the first run (a cold load and plan). */
+  firstMs: number;
   peakRss: number | null;
   /** VmRSS after the first run and then after every `rssEvery` runs (bytes). */
   rss: number[];
@@ -154,7 +156,7 @@ export async function measureDaemon(
     }
     if (!options.rssEvery) await sample();
     const peakRss = await procStatus(child.pid, 'VmHWM');
-    return { runs, phases, cpu, startupMs, peakRss, rss, result };
+    return { runs, phases, cpu, startupMs, firstMs: first.durationMs, peakRss, rss, result };
   } finally {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;

@@ -33,7 +33,12 @@ import {
   type ControlPlaneIdentity,
 } from '../controlplane/identity.js';
 import { InventoryFile } from '../controlplane/inventory-file.js';
-import { readLiveState, type ControlPlane, type InventoryCalls } from '../controlplane/types.js';
+import {
+  readLiveState,
+  type ControlPlane,
+  type InventoryCalls,
+  type LiveLists,
+} from '../controlplane/types.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../model/inventory.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
@@ -159,18 +164,20 @@ function configMapStore(
 /**
  * The live state with the inventory (null when none is recorded): read together, or, when the
  * settings to read depend on it (`need`, src/plan/live-scope.ts), the inventory first.
+ * `shared`: readLiveState's shared lists (the daemon's).
  */
 export async function readLiveWithInventory(
   cp: ControlPlane,
   store: InventoryStore,
   need?: SettingsNeed,
+  shared?: () => Promise<LiveLists | null>,
 ): Promise<LiveState> {
   if (need === undefined || cp.defaultQueues?.settingsByKey !== true) {
-    const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
+    const [live, record] = await Promise.all([readLiveState(cp, 'all', shared), store.read()]);
     return withInventory(live, record);
   }
   const record = await store.read();
-  return withInventory(await readLiveState(cp, need(record?.addresses ?? null)), record);
+  return withInventory(await readLiveState(cp, need(record?.addresses ?? null), shared), record);
 }
 
 export function withInventory(live: LiveState, record: InventoryRecord | null): LiveState {

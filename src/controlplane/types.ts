@@ -76,22 +76,7 @@ export interface ControlPlane {
    * API), so every process that reads it reads the same one (src/apply/inventory.ts).
    */
   readonly inventory?: InventoryCalls;
-  /**
-   * A key that is equal for two reads only when they read the same live state, inventory
-   * included (the embedded control plane opened read-only: its files' identity); null, or
-   * absent, when there is none. The CLI's plan memory then skips reading the live state.
-   */
-  readonly stateKey?: () => Promise<string | null>;
 
-  /**
-   * Optional: the lists readLiveState reads, as objects shared from read to read and frozen,
-   * the same objects for as long as the control plane does not change (the embedded control
-   * plane opened with a state cache, `stateCache`: list-views.ts), or null when this instance
-   * does not share. readLiveState takes them when given, so that a long-running process tells
-   * an unchanged state by identity (incremental/same-objects.ts). The list methods still
-   * return copies.
-   */
-  sharedLists?(): Promise<LiveLists | null>;
   /**
    * The flyteadmin backend: its other attribute rows, projects, domains and deployed cluster
    * configuration (LiveState.flyteadmin). Absent on other backends.
@@ -177,7 +162,6 @@ export interface LiveReader {
   readonly defaultQueues?: DefaultQueueReads;
   readonly executionClusterLabels?: ExecutionClusterLabelReads;
   readonly capabilityCalls?: CapabilityReads;
-  sharedLists?(): Promise<LiveLists | null>;
   flyteadminState?(): Promise<FlyteadminLive>;
 }
 
@@ -208,15 +192,19 @@ export interface LiveLists {
 /**
  * Reads every kind the control plane has (in parallel) into a LiveState: of the default-queue
  * settings, those of `settings` (a backend without a call that lists them reads one by one).
+ * `shared`: the lists as objects shared from read to read and frozen, from the caller that keeps
+ * them (the daemon: the embedded control plane opened with its state cache, list-views.ts), or
+ * null; a long-running process then tells an unchanged state by identity (same-objects.ts).
  */
 export async function readLiveState(
   cp: LiveReader,
   settings: DefaultQueueScope = 'all',
+  shared?: () => Promise<LiveLists | null>,
 ): Promise<LiveState> {
   // One Promise.all: a failing read rejects once, with no other read left unobserved.
   const [capabilities, lists, flyteadmin] = await Promise.all([
     readCapabilities(cp),
-    (async () => (await cp.sharedLists?.()) ?? readLists(cp, settings))(),
+    (async () => (await shared?.()) ?? readLists(cp, settings))(),
     cp.flyteadminState?.() ?? null,
   ]);
   const { pools, clusters, queues, assignments, defaultQueues, labels, deletedQueues } = lists;

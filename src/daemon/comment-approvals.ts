@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { rememberedLiveFingerprint } from '../incremental/live-fingerprint.js';
+import { liveFingerprint } from '../plan/fingerprint.js';
 import { splitHeld } from '../plan/hold.js';
 import { settingsOfPlan } from '../plan/live-scope.js';
 import { commentWords } from '../render/daemon-words.js';
@@ -158,7 +158,7 @@ async function approvalRefusal(
   if (head !== posted.commit) {
     return commentWords.headMoved(posted.commit, head);
   }
-  const live = rememberedLiveFingerprint(await to.readLiveState(settingsOfPlan(posted.plan)));
+  const live = liveFingerprint(await to.readLiveState(settingsOfPlan(posted.plan)));
   if (live !== posted.plan.live_fingerprint) {
     return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
   }

@@ -10,11 +10,11 @@
  * - only the leader applies, under the apply lock shared with `poolsync apply`; shutdown,
  *   a lost lease or a lost lock stop new steps, running ones finish (apply).
  */
-import { rememberedLiveFingerprint } from '../incremental/live-fingerprint.js';
 import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-record.js';
 import { nextInventory } from '../plan/inventory.js';
 import { settingsOfPlan } from '../plan/live-scope.js';
+import { liveFingerprint } from '../plan/fingerprint.js';
 import type { Plan } from '../model/plan.js';
 import type { DesiredState } from '../model/desired.js';
 import { renderStage } from './stages/render.js';
@@ -271,7 +271,7 @@ export class Reconciler {
       if (access.separateReads) {
         ctx.enter('recheck');
         const live = await this.o.pipeline.readLiveState(cp, settingsOfPlan(plan));
-        const now = rememberedLiveFingerprint(live);
+        const now = liveFingerprint(live);
         if (now !== plan.live_fingerprint) {
           return {
             result: 'failed',

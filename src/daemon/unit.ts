@@ -13,7 +13,14 @@ import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
 import { holdApplyLock } from '../apply/lock.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
-import { backendInfo, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
+import {
+  backendInfo,
+  type BackendInfo,
+  type ControlPlane,
+  type LiveLists,
+} from '../controlplane/types.js';
+import { EmbeddedControlPlane } from '../controlplane/embedded/embedded.js';
+import { off } from '../incremental/off.js';
 import { createEmbeddedStateCache } from '../incremental/state-cache.js';
 import type { Candidacy } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
@@ -264,7 +271,7 @@ function controlPlaneAccess(
         onPace,
       },
       readOnly,
-      stateCache,
+      ...(off('state-cache') ? {} : { stateCache }),
     });
   if (url.startsWith('file:')) {
     const opened =
@@ -327,7 +334,7 @@ async function unitPipeline(
     loadRepository: repositoryLoader(environment),
     readLiveState: (cp, need) => {
       learn(cp);
-      return readLiveWithInventory(cp, inventoryOf(cp), need);
+      return readLiveWithInventory(cp, inventoryOf(cp), need, sharedListsOf(cp));
     },
     inventoryOf,
     executePlan,
@@ -384,4 +391,13 @@ async function keptHistory(
     );
   }
   return { kept, save: (history) => writeHistory(stateDir, history) };
+}
+
+/**
+ * The frozen lists of an embedded state the daemon's state cache shares from run to run
+ * (the unit hands the cache to every open): readLiveState's `shared`.
+ */
+export function sharedListsOf(cp: ControlPlane): (() => Promise<LiveLists | null>) | undefined {
+  if (!(cp instanceof EmbeddedControlPlane) || off('shared-lists')) return undefined;
+  return () => cp.sharedLists();
 }

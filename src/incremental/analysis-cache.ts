@@ -38,7 +38,6 @@ import {
   LIMITS,
   type AnalysisInput,
   type AnalysisPort,
-  type Derive,
   type FileAnalysis,
   type FolderInput,
   type InputLimits,
@@ -48,6 +47,7 @@ import { limiter } from '../util/map-limit.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { ANALYSIS_KEY, FOLDER_KEY, keyOf, loaderFingerprint } from './analysis-key.js';
 import { DiskCache } from './disk-cache.js';
+import { off } from './off.js';
 
 export { analysisKey, loaderFingerprint } from './analysis-key.js';
 export type { FileAnalysis } from '../manifests/index.js';
@@ -144,24 +144,6 @@ let lastFolders = new Map<string, { key: string; result: LoadResult }>();
 /** A bound on the folders kept (a daemon has one per environment). */
 const MAX_FOLDERS = 64;
 
-/**
- * The desired object made from a frozen manifest (the memory layer's analyses), kept with what
- * else it was made from (`from`): a reload that changed one file makes new objects for that
- * file's documents only, and whatever is keyed on the others' identity (the fingerprints'
- * fragments, plan/fingerprint.ts) is reused. Frozen too, since it is shared. Weak: an entry
- * goes with its manifest.
- */
-const made = new WeakMap<object, { from: unknown; value: object }>();
-
-const derive: Derive = (manifest, from, make) => {
-  if (!Object.isFrozen(manifest)) return make();
-  const hit = made.get(manifest);
-  if (hit !== undefined && hit.from === from) return hit.value as ReturnType<typeof make>;
-  const value = deepFreeze(make());
-  made.set(manifest, { from, value });
-  return value;
-};
-
 const stats = { hits: 0, misses: 0, rootsRebuilt: 0 };
 const countRebuild = (): void => {
   stats.rootsRebuilt++;
@@ -202,13 +184,10 @@ export class AnalysisCache implements AnalysisPort {
       typeof mode === 'object' ? new DiskCache(resolve(mode.dir), loaderFingerprint()) : null;
     this.maxDiskBytes = typeof mode === 'object' ? (mode.maxBytes ?? DISK_BYTES) : DISK_BYTES;
     this.memoryOn = mode === 'memory';
-    if (this.memoryOn) {
+    if (this.memoryOn && !off('folder'))
       this.folder = (input, finish) => this.folderResult(input, finish);
-      this.derive = derive;
-    }
   }
   readonly folder?: (input: FolderInput, finish: () => LoadResult) => LoadResult;
-  readonly derive?: Derive;
   /** This load's file keys, by input (the folder's key reuses them). */
   private readonly keys = new Map<AnalysisInput, string>();
   private readonly disk: DiskCache | null;

@@ -12,6 +12,7 @@ import {
 } from '../manifests/index.js';
 import { userCacheDir } from '../util/user-cache.js';
 import { AnalysisCache } from './analysis-cache.js';
+import { off } from './off.js';
 
 export interface CachedLoadOptions extends Omit<LoaderOptions, 'analyses'> {
   /**
@@ -29,7 +30,8 @@ export async function loadCached(
   onAnalysed?: (file: string, analysis: FileAnalysis) => void,
 ): Promise<LoadResult> {
   const { cacheDir, ...load } = opts;
-  if (cacheDir === null) return loadRepository(dir, load, onAnalysed);
+  if (cacheDir === null || (cacheDir === undefined && off('analysis')))
+    return loadRepository(dir, load, onAnalysed);
   const cache = new AnalysisCache(cacheDir === undefined ? 'memory' : { dir: cacheDir });
   const result = await loadRepository(dir, { ...load, analyses: cache }, onAnalysed);
   await cache.flush();

@@ -16,6 +16,7 @@
  * as a marker, never a value of the plan format.
  */
 import { VISIBLE_CHANGES, type Change, type Plan } from '../model/plan.js';
+import { off } from './off.js';
 
 const SAME = '=before' as unknown as Change['after'];
 
@@ -74,6 +75,7 @@ export function decodeRecord<R extends RecordWithPlan>(body: string): R | null {
     configurable: true,
   });
   Object.defineProperty(plan, VISIBLE_CHANGES, { value: visible, enumerable: false });
+  if (off('lazy-record')) void plan.changes;
   return head;
 }
 

@@ -12,17 +12,16 @@
  * (`SHAPE` names each one, and the compiler refuses a field it does not name), and the
  * backend's data and `manualStep` function (which marks the steps a person runs; a module
  * function, the same for every instance of a backend). Anything else misses and is planned
- * again, with the queue pass reusing what it can (queue-reuse.ts). A new desired state (a new
- * commit) costs nothing here: no key is computed for a state there is no plan of.
+ * again. A new desired state (a new commit) costs nothing here: no key is computed for a state
+ * there is no plan of.
  */
 import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { allFrozen, lastSame, sameObjects } from './same-objects.js';
-import { rememberedLiveFingerprint } from './live-fingerprint.js';
 import { planAgainst, type PlanShapeOptions } from '../plan/plan-against.js';
-import { reuseQueueDecisions } from './queue-reuse.js';
+import { off } from './off.js';
 
 interface Entry {
   /** The live state planned against. */
@@ -79,7 +78,7 @@ function planMemoKey(live: LiveState, opts: PlanShapeOptions): MemoKey {
 
 /**
  * planAgainst (src/plan/plan-against.ts), reusing the last plan of `desired` when the live
- * state and the options are the same, and the last queue decisions where they still hold.
+ * state and the options are the same.
  */
 export function planReusing(
   desired: DesiredState,
@@ -87,13 +86,9 @@ export function planReusing(
   opts: PlanShapeOptions = {},
 ): Plan {
   const key = planMemoKey(live, opts);
-  const reused = rememberedPlan(desired, key);
+  const reused = off('plan-reuse') ? null : rememberedPlan(desired, key);
   if (reused) return reused;
-  const plan = planAgainst(desired, live, {
-    ...opts,
-    queuePass: reuseQueueDecisions(desired.config.environment ?? ''),
-    liveFingerprint: rememberedLiveFingerprint,
-  });
+  const plan = planAgainst(desired, live, opts);
   rememberPlan(desired, key, plan);
   return plan;
 }

@@ -4,7 +4,7 @@
  * opens its `file:` control plane for every run; parsing the snapshot of 10,000 objects and
  * replaying the journal each time cost ~40 ms and ~30 MB of garbage per run, for a state that
  * had not changed. The daemon makes one per control plane it reaches
- * (src/daemon/control-plane-access.ts); a one-shot CLI process makes none and reads the files.
+ * (src/daemon/unit.ts); a one-shot CLI process makes none and reads the files.
  *
  * An entry matches only files of the identity it was read from (FilesIdentity.key, derived in
  * state-identity.ts from the typed record of the files: path, snapshot and journal stamps), so a

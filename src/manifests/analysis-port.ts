@@ -7,7 +7,6 @@
 import type { RepoConfig } from '../model/desired.js';
 import type { FileAnalysis } from './analysis.js';
 import type { FolderRead } from './folder-read.js';
-import type { Derive } from './desired.js';
 import type { InputLimits } from './limits.js';
 import type { LoadOptions, LoadResult, ValidationError } from './types.js';
 import type { WalkResult } from './walk.js';
@@ -51,8 +50,6 @@ export interface AnalysisPort {
   analyse(input: AnalysisInput): FileAnalysis | Promise<FileAnalysis>;
   /** The folder's result: `finish()` (the cross-document rules and the desired state), or the one made before. */
   folder?(input: FolderInput, finish: () => LoadResult): LoadResult;
-  /** How a manifest's desired object is made (desired.ts `Derive`); absent: made anew. */
-  derive?: Derive;
 }
 
 /** The loader's options with the port it reuses work through. */

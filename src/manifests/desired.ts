@@ -26,41 +26,25 @@ import { buildFlyteDesired } from './flyte-desired.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
 
-/**
- * How the desired object of a manifest is made: `make()`, or (AnalysisPort.derive: the
- * daemon's memory layer, src/incremental/analysis-cache.ts) the object made before from the
- * same shared manifest and the same `from` (what else it was made from), so a reload that
- * changed one file makes new objects for that file's documents only.
- */
-export type Derive = <D extends object>(manifest: object, from: unknown, make: () => D) => D;
-
-const makeNow: Derive = (_manifest, _from, make) => make();
-
 export function buildDesiredState(
   g: Grouped,
   config: RepoConfig,
   commit: string | null,
-  once: Derive = makeNow,
 ): DesiredState {
-  const pools: DesiredPool[] = poolsOf(g, once);
-  const clusters: DesiredCluster[] = g.clusters.map((c) =>
-    once(c, null, () => ({
-      name: c.name,
-      pool: c.pools?.[0] ?? c.pool ?? DEFAULT_POOL,
-      ...(c.pools && new Set(c.pools).size > 1 ? { pools: [...new Set(c.pools)] } : {}),
-      enabled: c.enabled ?? true,
-      data_plane: c.data_plane,
-      annotations: c.annotations,
-      source: c.source,
-    })),
-  );
+  const pools: DesiredPool[] = poolsOf(g);
+  const clusters: DesiredCluster[] = g.clusters.map((c): DesiredCluster => ({
+    name: c.name,
+    pool: c.pools?.[0] ?? c.pool ?? DEFAULT_POOL,
+    ...(c.pools && new Set(c.pools).size > 1 ? { pools: [...new Set(c.pools)] } : {}),
+    enabled: c.enabled ?? true,
+    data_plane: c.data_plane,
+    annotations: c.annotations,
+    source: c.source,
+  }));
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
-  const queues: DesiredQueue[] = g.queues.map((q) => {
-    const owner = clusterPool.get(q.name);
-    return once(q, owner, () => desiredQueue(q, owner));
-  });
-  const assignments: DesiredAssignment[] = assignmentsOf(g, once);
-  const default_queues: DesiredDefaultQueue[] = defaultQueuesOf(g, once);
+  const queues: DesiredQueue[] = g.queues.map((q) => desiredQueue(q, clusterPool.get(q.name)));
+  const assignments: DesiredAssignment[] = assignmentsOf(g);
+  const default_queues: DesiredDefaultQueue[] = defaultQueuesOf(g);
   default_queues.sort((a, b) => comparePaths(defaultQueueKeyString(a), defaultQueueKeyString(b)));
   pools.sort(byName);
   clusters.sort(byName);
@@ -91,42 +75,36 @@ export function buildDesiredState(
   };
 }
 
-function poolsOf(g: Grouped, once: Derive): DesiredPool[] {
-  return g.pools.map((p) =>
-    once(p, null, () => ({
-      name: p.name,
-      contract: p.contract,
-      annotations: p.annotations,
-      source: p.source,
-    })),
-  );
+function poolsOf(g: Grouped): DesiredPool[] {
+  return g.pools.map((p) => ({
+    name: p.name,
+    contract: p.contract,
+    annotations: p.annotations,
+    source: p.source,
+  }));
 }
 
-function assignmentsOf(g: Grouped, once: Derive): DesiredAssignment[] {
-  return g.assignments.map((a) =>
-    once(a, null, () => ({
-      project: a.key.project,
-      domain: a.key.domain,
-      workflow: a.key.workflow,
-      pool: a.pool,
-      name: a.name,
-      annotations: a.annotations,
-      source: a.source,
-    })),
-  );
+function assignmentsOf(g: Grouped): DesiredAssignment[] {
+  return g.assignments.map((a) => ({
+    project: a.key.project,
+    domain: a.key.domain,
+    workflow: a.key.workflow,
+    pool: a.pool,
+    name: a.name,
+    annotations: a.annotations,
+    source: a.source,
+  }));
 }
 
-function defaultQueuesOf(g: Grouped, once: Derive): DesiredDefaultQueue[] {
-  return g.defaultQueues.map((d) =>
-    once(d, null, () => ({
-      project: d.project,
-      domain: d.domain,
-      queue: d.queue,
-      name: d.name,
-      annotations: d.annotations,
-      source: d.source,
-    })),
-  );
+function defaultQueuesOf(g: Grouped): DesiredDefaultQueue[] {
+  return g.defaultQueues.map((d) => ({
+    project: d.project,
+    domain: d.domain,
+    queue: d.queue,
+    name: d.name,
+    annotations: d.annotations,
+    source: d.source,
+  }));
 }
 
 /** A Queue document with the defaults applied; `owner`: the pool of its co-named cluster. */

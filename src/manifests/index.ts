@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import type { Environment, RepoConfig } from '../model/desired.js';
 import { readRepoConfig } from './config.js';
-import { buildDesiredState, type Derive } from './desired.js';
+import { buildDesiredState } from './desired.js';
 import { checkFolder } from './folder.js';
 import type { InputLimits } from './limits.js';
 import { checkRules, groupManifests } from './rules.js';
@@ -48,7 +48,6 @@ export type {
   FolderInput,
   LoaderOptions,
 } from './analysis-port.js';
-export type { Derive } from './desired.js';
 export { analyseFile, analyseFileLean } from './load-files.js';
 export { withLazyRoots, withoutRoots, withPositionsOnDemand } from './lazy-roots.js';
 
@@ -78,7 +77,7 @@ export async function loadRepository(
   const context = { dir, files: walk.files, limits, heapLimit: opts.heapLimit, analyses };
   await readFiles({ ...context, reads, patches, onAnalysed }, state);
 
-  const finishNow = () => finish(state, setup, opts.commit ?? null, analyses?.derive);
+  const finishNow = () => finish(state, setup, opts.commit ?? null);
   if (reads === null || state.stopped) return finishNow();
   return analyses!.folder!(folderInput(dir, opts, setup, reads), finishNow);
 }
@@ -153,12 +152,7 @@ function folderInput(
   };
 }
 
-function finish(
-  s: ReadState,
-  setup: Setup,
-  commit: string | null,
-  derive: Derive | undefined,
-): LoadResult {
+function finish(s: ReadState, setup: Setup, commit: string | null): LoadResult {
   const { config, env, patches, walk } = setup;
   const { errors, counts } = s;
   const grouped = groupManifests(s.manifests);
@@ -171,7 +165,7 @@ function finish(
     return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };
   return {
     valid: true,
-    desired: buildDesiredState(grouped, config, commit, derive),
+    desired: buildDesiredState(grouped, config, commit),
     errors: [],
     counts,
     ...skipped,

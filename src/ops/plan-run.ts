@@ -16,7 +16,7 @@
  * comments, /status and exit codes are the caller's.
  */
 import { openControlPlane } from '../controlplane/open.js';
-import { backendInfo, type BackendInfo } from '../controlplane/types.js';
+import { backendInfo, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
 import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
 import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../apply/inventory.js';
 import { planRemembering, type DesiredFacts } from '../incremental/plan-memory.js';
@@ -28,6 +28,7 @@ import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
 import type { PaceListener } from '../util/pacer.js';
 import { planDesired, planRepository, type LiveReading } from './pipeline.js';
+import { off } from '../incremental/off.js';
 
 /** Where the live state comes from. */
 export type PlanSource =
@@ -202,12 +203,25 @@ async function acquired(
     });
     const result = await planned(input, readLive, {
       backend: backendInfo(cp),
-      ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
+      ...(await stateKeyOf(source.url, cp)),
     });
     return { result, controlPlane };
   } finally {
     await close();
   }
+}
+
+/**
+ * The plan memory's key of an embedded state opened read-only, when it has one: equal keys
+ * spare reading the live state (read-only.ts).
+ */
+async function stateKeyOf(
+  url: string,
+  cp: ControlPlane,
+): Promise<{ stateKey?: () => Promise<string | null> }> {
+  if (!url.startsWith('file:') || off('state-key')) return {};
+  const { EmbeddedControlPlane } = await import('../controlplane/embedded/embedded.js');
+  return cp instanceof EmbeddedControlPlane ? { stateKey: cp.stateKey } : {};
 }
 
 /** The plan of the desired state, loaded here (with the memory or without) or given. */
@@ -231,31 +245,28 @@ async function planned(
     });
     return { ok: true, plan: out.plan, counts: null, facts: null, desired: desired.desired };
   }
-  if (desired.memory) {
+  if (desired.memory && !off('plan-memory')) {
     const cacheDir = manifestCacheDir();
     return planRemembering(desired.dir, readLive, {
       ...common,
-      cacheDir,
+      cacheDir: off('disk-analysis') ? null : cacheDir,
       memoryDir: cacheDir,
       facts: desired.memory.facts,
       ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
     });
   }
-  const out = await planRepository(desired.dir, readLive, common);
+  const out = await planRepository(
+    desired.dir,
+    readLive,
+    desired.kind === 'folder' && desired.memory
+      ? { ...common, cacheDir: off('disk-analysis') ? null : manifestCacheDir() }
+      : common,
+  );
   if (!out.ok) return out;
   return { ok: true, plan: out.plan, counts: out.counts, facts: null, desired: out.desired };
 }
 
-/**
- * The plan with the control plane it is about (its header names it). A plan reused for an
- * unchanged commit and state (the daemon) is the same object each run, and so is its named copy.
- */
-const named = new WeakMap<Plan, { cp: PlanControlPlane; out: Plan }>();
+/** The plan with the control plane it is about (its header names it). */
 function naming(plan: Plan, cp: PlanControlPlane | undefined): Plan {
-  if (cp === undefined) return plan;
-  const known = named.get(plan);
-  if (known !== undefined && known.cp === cp) return known.out;
-  const out = planWith(plan, { control_plane: cp });
-  named.set(plan, { cp, out });
-  return out;
+  return cp === undefined ? plan : planWith(plan, { control_plane: cp });
 }

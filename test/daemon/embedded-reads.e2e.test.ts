@@ -18,6 +18,7 @@ import { manifests } from './fixtures.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo } from './helpers.js';
 import { retuneQueueAt } from '../helpers/retune-queue.js';
+import { sharedListsOf } from '../../src/daemon/unit.js';
 import { until } from '../helpers/until.js';
 import { watchingOpens } from '../helpers/watching-opens.js';
 
@@ -80,7 +81,7 @@ describe('daemon on a file: control plane', () => {
     const d = await start(repo, {
       pipeline: {
         readLiveState: async (cp: ControlPlane) => {
-          const live = await readLiveState(cp);
+          const live = await readLiveState(cp, 'all', sharedListsOf(cp));
           reads.push(live);
           return live;
         },
@@ -134,7 +135,7 @@ describe('daemon on a file: control plane', () => {
       pipeline: {
         // After the daemon has read the live state for its plan, another writer changes it.
         readLiveState: async (cp: ControlPlane) => {
-          const live = await readLiveState(cp);
+          const live = await readLiveState(cp, 'all', sharedListsOf(cp));
           if (interfere !== null) {
             const path = interfere;
             interfere = null;

@@ -14,6 +14,7 @@ import type { EmbeddedStateCache } from '../../src/controlplane/embedded/options
 import { stateFilesIdentity } from '../../src/controlplane/embedded/state-identity.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
+import { sharedListsOf } from '../../src/daemon/unit.js';
 import type { LiveState } from '../../src/model/live.js';
 import { sameObjects } from '../../src/incremental/same-objects.js';
 import { createEmbeddedStateCache, createStateCache } from '../../src/incremental/state-cache.js';
@@ -56,7 +57,7 @@ async function read(
 ): Promise<LiveState> {
   const cp = await open(true);
   try {
-    return await readLiveState(cp);
+    return await readLiveState(cp, 'all', sharedListsOf(cp));
   } finally {
     await cp.close();
   }

@@ -171,12 +171,12 @@ export class EmbeddedControlPlane implements ControlPlane {
     return view();
   }
 
-  /** ControlPlane.sharedLists: with a state cache, frozen views, the same while the state is. */
+  /** readLiveState's shared lists: with a state cache, frozen views, the same while the state is. */
   sharedLists(): Promise<LiveLists | null> {
     return this.read(() => (this.shareReads ? sharedLists(this.state, this.now()) : null));
   }
 
-  /** ControlPlane.stateKey: opened read-only, the identity of the files (read-only.ts). */
+  /** The plan memory's state key: opened read-only, the identity of the files (read-only.ts). */
   readonly stateKey = async () => (this.reader ? this.reader.key() : null);
 
   capabilities(): Promise<Capabilities> {

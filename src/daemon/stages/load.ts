@@ -14,6 +14,7 @@ import type { StatusError } from '../status.js';
 import { runWords } from '../../render/daemon-words.js';
 import { type RunContext, type RunMemory, type Staged } from './context.js';
 import { problemsUpdate } from './status-update.js';
+import { off } from '../../incremental/off.js';
 
 export async function loadStage(
   ctx: RunContext,
@@ -64,7 +65,8 @@ async function loadCached(
   commit: string | null,
 ): Promise<{ result: LoadResult; remember?: Partial<RunMemory> }> {
   const { loaded } = ctx.memory;
-  if (commit !== null && loaded?.commit === commit) return { result: loaded.result };
+  if (!off('loaded') && commit !== null && loaded?.commit === commit)
+    return { result: loaded.result };
   // The checkout is the boundary: a --path that is (or sits under) a link is refused.
   const result = await ctx.o.pipeline.loadRepository(dir, {
     commit,

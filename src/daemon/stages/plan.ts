@@ -12,7 +12,7 @@ import { planRun } from '../../ops/plan-run.js';
 import { countPlan } from '../../plan/counts.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
-import { MANAGED_LISTED, type DaemonStatus } from '../status.js';
+import { MANAGED_LISTED } from '../status.js';
 import type { LiveState } from '../../model/live.js';
 import { managedObjects } from '../../plan/inventory.js';
 import { briefOf } from './gate.js';
@@ -56,7 +56,7 @@ export async function planStage(
   const status = mergeUpdates(
     reachedUpdate(cp.backend.name, null, ctx.now()),
     shownOf(ctx, plan),
-    managedOf(plan, live),
+    managedOf(live),
   );
   if (outcome.kind === 'errors') {
     const message = runWords.planErrors(plan.errors.length);
@@ -71,20 +71,9 @@ export async function planStage(
   return { value: plan, status, products: { plan, liveInventory, drift }, remember };
 }
 
-/**
- * /status `managed` of a plan's live state, made once per plan object: a plan reused for an
- * unchanged commit and state (incremental/plan-reuse.ts: the live state's JSON identical) has
- * the same, so a no-op run builds none (10,000 objects: ~2.5 ms, a seventh of such a run).
- */
-const managedOfPlan = new WeakMap<Plan, StatusUpdate>();
-
-function managedOf(plan: Plan, live: LiveState | null): StatusUpdate {
-  let update = managedOfPlan.get(plan);
-  if (update === undefined && live !== null) {
-    update = managedUpdate(live);
-    managedOfPlan.set(plan, update);
-  }
-  return update ?? {};
+/** /status `managed` of a plan's live state. */
+function managedOf(live: LiveState | null): StatusUpdate {
+  return live === null ? {} : managedUpdate(live);
 }
 
 /** /status `managed`: the inventory with live status, as `poolsync state list` shows it. */
@@ -115,35 +104,21 @@ function unreadable(
   return { value: { result: 'failed', commit, message, transient: true }, status };
 }
 
-/**
- * What /status shows of each plan, made once per plan object and frozen: a plan reused for an
- * unchanged commit and state (incremental/plan-reuse.ts) shows the same arrays, and /status answers share
- * them instead of copying them (Reconciler.status), so a no-op run makes no copy of them.
- */
-const shown = new WeakMap<
-  Plan,
-  Pick<DaemonStatus, 'counts' | 'blocked' | 'warnings' | 'manualSteps' | 'errors'>
->();
-
-/** What /status shows of the plan (and the blocked changes' gauge). */
+/** What /status shows of the plan, frozen (and the blocked changes' gauge). */
 function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
   const { o } = ctx;
-  let view = shown.get(plan);
-  if (view === undefined) {
-    view = deepFreeze({
-      counts: countPlan(plan),
-      manualSteps: manualSteps(plan),
-      blocked: plan.changes.filter((c) => c.action === 'blocked').map(briefOf),
-      warnings: plan.warnings.map((w) => ({ ...w })),
-      errors: plan.errors.map((e) => ({
-        code: e.code,
-        message: e.message,
-        location: e.location ? ctx.repoRelative(e.location) : null,
-        address: e.address,
-      })),
-    });
-    shown.set(plan, view);
-  }
+  const view = deepFreeze({
+    counts: countPlan(plan),
+    manualSteps: manualSteps(plan),
+    blocked: plan.changes.filter((c) => c.action === 'blocked').map(briefOf),
+    warnings: plan.warnings.map((w) => ({ ...w })),
+    errors: plan.errors.map((e) => ({
+      code: e.code,
+      message: e.message,
+      location: e.location ? ctx.repoRelative(e.location) : null,
+      address: e.address,
+    })),
+  });
   o.metrics.blockedChanges.set(view.blocked.length);
   return {
     summary: { ...plan.summary },

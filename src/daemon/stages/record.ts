@@ -129,9 +129,8 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
 
 /**
  * /status `runs` and `lastDrift` (run-history.ts): what the dashboard shows of past runs. The
- * records are frozen, and each plan's digest is made once per plan (a plan reused for an
- * unchanged commit and state, incremental/plan-reuse.ts, has the same): /status shares them instead of
- * copying ten runs' plans per answer (Reconciler.status; issue 23 item 11).
+ * records are frozen: /status shares them instead of copying ten runs' plans per answer
+ * (Reconciler.status; issue 23 item 11).
  */
 function keptRun(
   ctx: RunContext,
@@ -153,16 +152,9 @@ function keptRun(
   };
 }
 
-const digests = new WeakMap<Plan, Readonly<{ plan: Plan; omitted: number }>>();
-
-/** The plan's digest, a frozen copy made once (the plan itself stays as the planner made it). */
+/** The plan's digest, a frozen copy (the plan itself stays as the planner made it). */
 function digestOf(plan: Plan): Readonly<{ plan: Plan; omitted: number }> {
-  let digest = digests.get(plan);
-  if (digest === undefined) {
-    digest = deepFreeze(structuredClone(planDigest(plan)));
-    digests.set(plan, digest);
-  }
-  return digest;
+  return deepFreeze(structuredClone(planDigest(plan)));
 }
 
 function firstErrors(state: DaemonStatus, outcome: Outcome): { firstErrors?: string[] } {
