@@ -12,7 +12,6 @@ import { checkReplaceAddresses, targetPlan } from './target.js';
 import { withExecution } from './execution.js';
 import { planForBackend } from './backend.js';
 import type { QueuePass } from './queue-pass.js';
-import { capHeapGrowthIfLarge } from '../util/heap-growth.js';
 
 /** What shapes a plan besides the desired and live states. */
 export interface PlanShapeOptions {
@@ -39,9 +38,6 @@ export function planAgainst(
 ): Plan {
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const { backend } = opts;
-  // The planner runs without a break for seconds at 100,000 objects: cap the heap's growth
-  // before it, when the process asked for that on a large heap (util/heap-growth.ts).
-  capHeapGrowthIfLarge();
   const planned = planForBackend(desired, live, backend, {
     ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
     ...(opts.replace?.length ? { replace: opts.replace } : {}),
