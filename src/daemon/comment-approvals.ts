@@ -15,7 +15,7 @@ import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { rememberedLiveFingerprint } from '../incremental/live-fingerprint.js';
 import { splitHeld } from '../plan/hold.js';
-import { settingsOfPlan } from '../plan/live-scope.js';
+import { recheckPlan } from '../ops/stale-plan.js';
 import { code } from '../render/markdown.js';
 import type { ApprovalForge } from '../vcs/approvers.js';
 import type { CommentEvent, Provider } from '../vcs/types.js';
@@ -165,8 +165,10 @@ async function approvalRefusal(
   if (head !== posted.commit) {
     return `stale: the plan was posted for commit ${posted.commit.slice(0, 12)}, the pull request is now at ${head.slice(0, 12)}. Wait for the new plan comment, review it, then comment again.`;
   }
-  const live = rememberedLiveFingerprint(await to.readLiveState(settingsOfPlan(posted.plan)));
-  if (live !== posted.plan.live_fingerprint) {
+  const { stale } = await recheckPlan(posted.plan, to.readLiveState, {
+    fingerprint: rememberedLiveFingerprint,
+  });
+  if (stale) {
     return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
   }
   return null;

@@ -14,7 +14,8 @@ import { rememberedLiveFingerprint } from '../incremental/live-fingerprint.js';
 import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-record.js';
 import { nextInventory } from '../plan/inventory.js';
-import { settingsOfPlan } from '../plan/live-scope.js';
+import { recheckPlan } from '../ops/stale-plan.js';
+import type { SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import type { DesiredState } from '../model/desired.js';
 import { renderStage } from './stages/render.js';
@@ -270,9 +271,9 @@ export class Reconciler {
       opened.yes = true;
       if (access.separateReads) {
         ctx.enter('recheck');
-        const live = await this.o.pipeline.readLiveState(cp, settingsOfPlan(plan));
-        const now = rememberedLiveFingerprint(live);
-        if (now !== plan.live_fingerprint) {
+        const read = (need: SettingsNeed) => this.o.pipeline.readLiveState(cp, need);
+        const { stale } = await recheckPlan(plan, read, { fingerprint: rememberedLiveFingerprint });
+        if (stale) {
           return {
             result: 'failed',
             commit,

@@ -16,8 +16,12 @@ import { readLiveWithInventory, type InventoryStore } from '../apply/inventory.j
 import { lockWait, type HeldApplyLock } from '../apply/lock.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { checkStateFolder, openControlPlane, resolveToken } from '../controlplane/open.js';
-import { backendInfo, type ControlPlane } from '../controlplane/types.js';
-import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
+import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
+import {
+  controlPlaneIdentity,
+  embeddedStateIsNew,
+  planControlPlane,
+} from '../controlplane/identity.js';
 import { formatValidationText } from '../manifests/index.js';
 import { manifestCacheDir } from '../incremental/load-cached.js';
 import type { LiveState } from '../model/live.js';
@@ -28,16 +32,15 @@ import { UserError } from '../util/user-error.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { cliRecording, recordApply, type ApplyRecording } from './apply-record.js';
 import { cleanCommit, planRepository } from './pipeline.js';
+import { recheckPlan, stalePlanError } from './stale-plan.js';
 
 /** What is applied: a reviewed plan file, a folder planned now, or a plan the caller made. */
 export type ApplySource =
   | {
+      /** Refused when the control plane or its live state is not what it was made on (stale-plan.ts). */
       kind: 'saved';
       path: string;
       plan: Plan;
-      /** Refuses the plan when the control plane or its live state is not what it was made on. */
-      /** … and answers the live state it read (the plan's: what the apply record starts from). */
-      check: (cp: ControlPlane, inventory: InventoryStore) => Promise<LiveState>;
     }
   | {
       kind: 'dir';
@@ -212,8 +215,20 @@ async function planOf(
   // A programming error: only `locks: acquire` knows the URL and keeps an inventory.
   if (url === null || inventory === null)
     throw new Error(`a ${source.kind} source is applied with locks: acquire`);
-  if (source.kind === 'saved')
-    return { plan: source.plan, live: await source.check(cp, inventory) };
+  if (source.kind === 'saved') {
+    const { plan, path } = source;
+    // plan.md: re-read live state; a plan made against another state is refused before any
+    // call. The inventory is part of what the plan was made against (what prune deletes), when
+    // it read one (a plan made in-process without it did not depend on it).
+    const checked = await recheckPlan(
+      plan,
+      (need) =>
+        plan.inventory ? readLiveWithInventory(cp, inventory, need) : readLiveState(cp, need(null)),
+      { here: controlPlaneIdentity(url, cp) },
+    );
+    if (checked.stale) throw stalePlanError(path, plan, checked.stale);
+    return { plan, live: checked.live };
+  }
   const made = await planFolder(source, cp, inventory, o.stderr);
   const plan = {
     ...made.plan,
