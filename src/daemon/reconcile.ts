@@ -48,7 +48,6 @@ import { deepFreeze } from '../util/deep-freeze.js';
 
 export type {
   ControlPlaneAccess,
-  HeldLock,
   Leadership,
   Pipeline,
   ReconcilerOptions,

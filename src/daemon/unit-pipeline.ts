@@ -5,7 +5,7 @@
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { executePlan } from '../apply/index.js';
-import { holdApplyLock, type HoldApplyLockOptions } from '../apply/lock.js';
+import type { HoldApplyLockOptions } from '../apply/lock.js';
 import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import { loadDesired } from '../ops/pipeline.js';
@@ -54,24 +54,22 @@ export function unitPipeline(
     },
     inventoryOf,
     executePlan,
-    acquireLock: (cp) =>
-      holdApplyLock({
-        cp,
-        url: config.controlPlane.url,
-        stateDir: lockDir,
-        k8s: k8sLock,
-        who,
-        ...(config.leaderElection
-          ? {
-              shareWith: `leader Lease ${config.leaderElection.lease.namespace}/${config.leaderElection.lease.name}`,
-            }
-          : {}),
-        ...(deps.lockTtlMs ? { ttlMs: deps.lockTtlMs } : {}),
-        warn: (message) => {
-          if (!warnedLock) logger.warn(message);
-          warnedLock = true;
-        },
-      }),
+    applyLock: {
+      url: config.controlPlane.url,
+      stateDir: lockDir,
+      k8s: k8sLock,
+      who,
+      ...(config.leaderElection
+        ? {
+            shareWith: `leader Lease ${config.leaderElection.lease.namespace}/${config.leaderElection.lease.name}`,
+          }
+        : {}),
+      ...(deps.lockTtlMs ? { ttlMs: deps.lockTtlMs } : {}),
+      warn: (message) => {
+        if (!warnedLock) logger.warn(message);
+        warnedLock = true;
+      },
+    },
     ...deps.pipeline,
   };
 }

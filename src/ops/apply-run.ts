@@ -13,7 +13,12 @@
  */
 import type { ApplyResult } from '../apply/types.js';
 import { readLiveWithInventory, type InventoryStore } from '../apply/inventory.js';
-import { lockWait, type HeldApplyLock } from '../apply/lock.js';
+import {
+  holdApplyLock,
+  lockWait,
+  type HeldApplyLock,
+  type HoldApplyLockOptions,
+} from '../apply/lock.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { checkStateFolder, openControlPlane, resolveToken } from '../controlplane/open.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
@@ -32,6 +37,7 @@ import { UserError } from '../util/user-error.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { cliRecording, recordApply, type ApplyRecording } from './apply-record.js';
 import { cleanCommit, planRepository } from './pipeline.js';
+import { classify } from './plan-run.js';
 import { recheckPlan, stalePlanError } from './stale-plan.js';
 
 /** What is applied: a reviewed plan file, a folder planned now, or a plan the caller made. */
@@ -78,18 +84,23 @@ export interface AcquireLocks {
   open?: typeof openControlPlane;
 }
 
-/** The daemon: the control plane open and the apply lock held by the caller. */
-export interface HeldLocks {
-  kind: 'held';
+/** The daemon: its control plane open; the apply lock taken here, for this apply. */
+export interface DaemonLocks {
+  kind: 'daemon';
   cp: ControlPlane;
-  /** Aborts when the held lock could not be renewed. */
-  lost: AbortSignal;
+  /** How the lock is held (src/apply/lock.ts holdApplyLock), less the control plane. */
+  lock: Omit<HoldApplyLockOptions, 'cp'>;
   /** Where the record goes (the daemon keeps the inventory only). */
   record: ApplyRecording;
 }
 
+/** What a daemon's apply is doing: taking its lock, applying under it, releasing it. */
+export type ApplyPhase = 'lock' | 'apply' | 'unlock';
+
 export interface ApplyRunOptions {
-  locks: AcquireLocks | HeldLocks;
+  locks: AcquireLocks | DaemonLocks;
+  /** Told as the apply takes its lock, runs under it and lets it go (the daemon's phases). */
+  phase?: (phase: ApplyPhase) => void;
   /** Text for the person on stderr (lock waits, warnings: whole lines). */
   stderr: (text: string) => void;
   /** A folder's plan, once made (before its errors are checked). */
@@ -120,11 +131,25 @@ interface Locked {
 
 export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise<ApplyRunResult> {
   const { locks } = o;
-  if (locks.kind === 'held') {
-    const { cp, lost, record } = locks;
-    return underLocks(source, o, { cp, lost, record, url: null, stateWasNew: null });
+  if (locks.kind === 'acquire') return acquiring(source, o, locks);
+  const { cp, record } = locks;
+  o.phase?.('lock');
+  const held = await holdApplyLock({ ...locks.lock, cp });
+  o.phase?.('apply');
+  try {
+    return await underLocks(source, o, {
+      cp,
+      lost: held.lost,
+      record,
+      url: null,
+      stateWasNew: null,
+    });
+  } finally {
+    o.phase?.('unlock');
+    await held.release().catch((err: unknown) => {
+      o.stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
+    });
   }
-  return acquiring(source, o, locks);
 }
 
 async function acquiring(
@@ -189,7 +214,7 @@ async function underLocks(
   const { plan, live } = await planOf(source, o, locked);
   if (plan.errors.length > 0)
     throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
-  if (plan.steps.length === 0 && source.kind !== 'planned') {
+  if (classify(plan) === 'no_changes' && source.kind !== 'planned') {
     await recordApply(record, live, plan, null);
     return { plan, result: null };
   }

@@ -158,8 +158,11 @@ export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
   };
 }
 
-/** The one classification of a plan: errors, changes to apply (steps to send), or none. */
-function classify(plan: Plan): Planned['kind'] {
+/**
+ * The one classification of a plan: errors, changes to apply (steps to send), or none; the
+ * one answer to "is there anything to do" of `plan`, `apply` and the daemon's gate.
+ */
+export function classify(plan: Plan): Planned['kind'] {
   if (plan.errors.length > 0) return 'errors';
   // Blocked and unmanaged objects alone are not changes: nothing would be sent.
   return plan.steps.length > 0 ? 'changes' : 'no_changes';

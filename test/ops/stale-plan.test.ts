@@ -108,7 +108,7 @@ describe('a stale plan', () => {
     );
     if (event.result !== 'comment') throw new Error(event.message);
     const head = event.event.headSha!;
-    forge.gitlabAccess.set(event.event.user.id, 30);
+    forge.gitlabAccess.set(event.event.user.id!, 30);
     const posted = new PostedPlans();
     posted.planned('gitlab', head, plan);
     posted.settle('gitlab', event.event.number, head);

@@ -4,7 +4,8 @@
  * changes and what depends on them (src/plan/hold.ts) until a person approves exactly their
  * fingerprint (approvals.ts). `blocked` changes never stop the rest (plan.md).
  */
-import { isActionable, type Change, type Plan } from '../../model/plan.js';
+import type { Change, Plan } from '../../model/plan.js';
+import { classify } from '../../ops/plan-run.js';
 import { splitHeld } from '../../plan/hold.js';
 import type { ApprovalRecord } from '../approvals.js';
 import type { ChangeBrief } from '../status.js';
@@ -33,8 +34,7 @@ export function gateStage(
   commit: string | null,
 ): Staged<GateDecision> {
   const { o } = ctx;
-  const actionable = plan.changes.filter((c) => isActionable(c.action));
-  if (actionable.length === 0) {
+  if (classify(plan) === 'no_changes') {
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
     return {
       value: { result: 'in_sync', commit, message: `in sync${blocked}` },
@@ -82,7 +82,7 @@ function safeGate(
     .join(
       ', ',
     )}); approve ${split.fingerprint} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
-  if (!split.now.changes.some((c) => isActionable(c.action))) {
+  if (classify(split.now) === 'no_changes') {
     const message = `${heldText}; nothing else to apply`;
     return { value: { result: 'waiting_for_approval', commit, message }, status };
   }
