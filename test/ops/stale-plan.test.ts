@@ -1,26 +1,47 @@
 /**
  * One staleness check (src/ops/stale-plan.ts): the same plan, made before another writer
  * changed the control plane, is refused by `apply PLANFILE` (the CLI's applyRun) and by an
- * approval comment to the daemon, for the same reason; and each reason is told apart.
+ * approval comment to the daemon, and the daemon's own plan, read apart from its apply, is
+ * refused too: each for the same reason, by the one function (every call of it is recorded
+ * here); and each reason is told apart.
  */
-import { cpSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { inventoryStore, readLiveWithInventory } from '../../src/apply/inventory.js';
 import { Approvals } from '../../src/daemon/approvals.js';
 import { commentApprovalHandler, soleTarget } from '../../src/daemon/comment-approvals.js';
 import { PostedPlans } from '../../src/daemon/pull-requests.js';
 import { handleGitlabWebhook } from '../../src/daemon/webhooks.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
 import type { SettingsNeed } from '../../src/model/live.js';
 import type { Plan } from '../../src/model/plan.js';
 import { applyRun } from '../../src/ops/apply-run.js';
 import { planRun } from '../../src/ops/plan-run.js';
+import type * as stalePlan from '../../src/ops/stale-plan.js';
 import { recheckPlan, StalePlanError, type Staleness } from '../../src/ops/stale-plan.js';
 import { createApprovalForge } from '../../src/vcs/approvers.js';
+import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
+import { startOwnTestDaemon } from '../daemon/harness.js';
+import { TestRepo } from '../daemon/helpers.js';
 import { tempFolder } from '../helpers/temp-folder.js';
 import { FakeForge } from '../vcs/fake-forge.js';
+
+/** What each call of the one staleness check answered, in order (whoever called it). */
+const checked = vi.hoisted(() => [] as (Staleness | null)[]);
+vi.mock('../../src/ops/stale-plan.js', async (original) => {
+  const real = await original<typeof stalePlan>();
+  return {
+    ...real,
+    recheckPlan: async (...args: Parameters<typeof real.recheckPlan>) => {
+      const answer = await real.recheckPlan(...args);
+      checked.push(answer.stale);
+      return answer;
+    },
+  };
+});
 
 const dir = tempFolder('poolsync-stale-');
 const repo = join(dir, 'repo');
@@ -87,12 +108,14 @@ describe('a stale plan', () => {
     await forge.stop();
   });
 
-  it('is refused by the CLI and by the daemon for the same reason', async () => {
+  it('is refused by the CLI, an approval comment and the daemon for the same reason', async () => {
     const plan = await planNow();
     await interfere();
 
+    checked.length = 0;
     const cli = await cliRefusal(plan);
     expect(cli.reason).toBe('live_state');
+    expect(checked).toEqual([cli]);
 
     // The daemon: an approval comment for the same plan, posted on a merge request.
     const note = JSON.parse(
@@ -134,8 +157,16 @@ describe('a stale plan', () => {
     expect(replies).toEqual([expect.stringMatching(/refused: stale: the control plane changed/)]);
     expect(approvals.status().granted).toEqual([]);
     // The one check both ran, on the same plan and state.
+    expect(checked).toEqual([cli, cli]);
     const daemon = await recheckPlan(plan, read);
     expect(daemon.stale).toEqual(cli);
+
+    // The daemon, planning the same repository against the same state: another writer comes
+    // between its plan and its apply, and its re-check under the writer refuses the plan.
+    const refused = await daemonRefusal();
+    expect(refused.message).toContain('changed between the plan and the apply');
+    expect(checked).toHaveLength(4);
+    expect(checked[3]).toMatchObject({ reason: cli.reason });
   });
 
   it('names what changed: the control plane, its capabilities, or its live state', async () => {
@@ -161,5 +192,50 @@ async function readNow(need?: SettingsNeed) {
     return await readLiveWithInventory(cp, inventoryStore(cp, url, dir), need);
   } finally {
     await cp.close();
+  }
+}
+
+/** The daemon's first run on the example, with another writer between its plan and its apply. */
+async function daemonRefusal(): Promise<NonNullable<DaemonStatus['lastRun']>> {
+  const repo = new TestRepo();
+  const files = readdirSync('examples/config-repo', {
+    recursive: true,
+    withFileTypes: true,
+  }).filter((f) => f.isFile());
+  repo.commit(
+    Object.fromEntries(
+      files.map((f) => {
+        const path = join(f.parentPath, f.name);
+        return [relative('examples/config-repo', path), readFileSync(path, 'utf8')];
+      }),
+    ),
+  );
+  let interfering = true;
+  const d = await startOwnTestDaemon({
+    repo,
+    state: dir,
+    logLevel: 'silent',
+    deps: {
+      retryBaseMs: 3_600_000,
+      pipeline: {
+        // After the daemon has read the live state for its plan, another writer changes it.
+        readLiveState: async (cp: ControlPlane) => {
+          const live = await readLiveState(cp);
+          if (interfering) {
+            interfering = false;
+            await interfere();
+          }
+          return live;
+        },
+      },
+    },
+  });
+  try {
+    await d.daemon.firstRun;
+    const status = (await (await fetch(`${d.daemon.url}/status`)).json()) as DaemonStatus;
+    expect(status.lastRun?.result).toBe('failed');
+    return status.lastRun!;
+  } finally {
+    await d.stop();
   }
 }
