@@ -225,7 +225,7 @@ async function commentRecord(
   const api = createPullRequestApi({ ...pr, ...(pr.apiUrl ? { apiUrl: pr.apiUrl } : {}) });
   try {
     // Only poolsync's own comment (author and marker): anyone can write a record into theirs.
-    const marker = commentMarker(pr.key.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, ''));
+    const marker = commentMarker(pr.key);
     const comment = await ownComment(api, marker);
     return comment ? planRecord(comment.body, environment) : null;
   } finally {

@@ -32,14 +32,19 @@ const MARKER_PREFIX = '<!-- poolsync:plan';
  * repository when given, so two poolsync folders of one repository keep two comments.
  */
 export function commentMarker(key?: string | null): string {
-  const k = normalizeKey(key);
+  const k = commentKey(key);
   // `--` would end the HTML comment early; `>` is harmless but kept out for clarity.
   return k === ''
     ? `${MARKER_PREFIX} -->`
     : `${MARKER_PREFIX} path="${k.replace(/-{2,}|[>"]/g, '_')}" -->`;
 }
 
-function normalizeKey(key: string | null | undefined): string {
+/**
+ * The one key of a poolsync folder inside its repository, for the CLI's comment (its Git
+ * prefix, `a/b/`) and the daemon's (its `--path`): `./a/b/` and `a\b` are `a/b`, the root
+ * is empty; a folder whose name starts with a dot (`.config`) keeps it.
+ */
+export function commentKey(key: string | null | undefined): string {
   if (!key) return '';
   const k = key
     .replace(/\\/g, '/')
@@ -80,7 +85,7 @@ export function statusDescription(outcome: PublishOutcome): string {
 }
 
 export function buildCommentBody(input: CommentInput): string {
-  const key = normalizeKey(input.key);
+  const key = commentKey(input.key);
   const head = [
     commentMarker(key),
     `### poolsync plan${key ? ` for \`${key.replace(/`/g, '')}\`` : ''}`,

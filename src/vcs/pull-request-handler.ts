@@ -14,6 +14,7 @@ import { Redactor } from '../util/redact.js';
 import { pullRequestCheckout } from './pull-request-checkout.js';
 import type { RetryTuning } from './http.js';
 import { planOutcome } from './plan-outcome.js';
+import { commentKey } from './comment.js';
 import { notPosted, publishPlan, publishStatus, type PublishResult } from './publish.js';
 import { VcsApiError, type Provider, type PublishOutcome, type PullRequestEvent } from './types.js';
 
@@ -77,8 +78,8 @@ export type PullRequestHandler = ((e: PullRequestEvent) => Promise<void>) & {
 
 export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullRequestHandler {
   const redactor = new Redactor([opts.token, opts.git.auth?.token]);
-  const repoPath = opts.path.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, '') || '.';
-  const key = repoPath === '.' ? '' : repoPath;
+  const key = commentKey(opts.path);
+  const repoPath = key || '.';
   const checkedOut = pullRequestCheckout(opts.git, repoPath, redactor);
   const serial: Serial = { chain: Promise.resolve() };
   const handle = publisher(opts, { redactor, repoPath, key, checkedOut });
