@@ -21,6 +21,7 @@ import type { ApprovalForge } from '../vcs/approvers.js';
 import type { CommentEvent, Provider } from '../vcs/types.js';
 import type { Approvals } from './approvals.js';
 import type { PostedPlans, RecoverPlan } from './pull-requests.js';
+import { plural } from '../render/index.js';
 
 /** Where an approval goes: the daemon's one control plane, or the environment `-e` names. */
 export interface ApprovalTarget {
@@ -211,7 +212,7 @@ async function accept(
   o.logger.info({ ...log, fingerprint }, 'approval by comment accepted');
   await forge.reply(
     e.number,
-    `**poolsync**: approved by @${e.user.login} (${level}): the ${held.length} held change${held.length === 1 ? '' : 's'} of the plan${within(to.environment)} for ${posted.commit.slice(0, 12)} ` +
+    `**poolsync**: approved by @${e.user.login} (${level}): the ${plural(held.length, 'held change')} of the plan${within(to.environment)} for ${posted.commit.slice(0, 12)} ` +
       `(${held.map((c) => code(`${c.action} ${c.address}`)).join(', ')}), fingerprint \`${fingerprint}\`. ` +
       'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
   );

@@ -26,6 +26,7 @@ import { planOutcome } from '../vcs/plan-outcome.js';
 import { splitHeld } from '../plan/hold.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
 import { code } from '../render/markdown.js';
+import { plural } from '../render/index.js';
 
 export interface ForgeTarget {
   /** `owner/name` (GitHub) or the project path (GitLab). */
@@ -362,7 +363,7 @@ function withHeldNote<O extends { plan: Plan; markdown: string }>(
     ...outcome,
     markdown:
       `${outcome.markdown}\n\n**Held for approval** (policy \`safe\`): after merge the daemon applies the rest ` +
-      `and holds these ${split.held.length} change${split.held.length === 1 ? '' : 's'}:\n${list}\n\n` +
+      `and holds these ${plural(split.held.length, 'change')}:\n${list}\n\n` +
       `Fingerprint \`${split.fingerprint}\`. A user with write permission approves exactly them by commenting \`${command}\`.`,
   };
 }

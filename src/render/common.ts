@@ -31,7 +31,7 @@ export function countsText(c: PlanCounts): string {
   return (
     summaryCounts(c) +
     (c.side_effects > 0
-      ? `; ${c.side_effects} side effect${c.side_effects === 1 ? '' : 's'} (made by the control plane)`
+      ? `; ${plural(c.side_effects, 'side effect')} (made by the control plane)`
       : '')
   );
 }
@@ -87,7 +87,21 @@ export function fieldLines(change: Change): { text: string; forces: boolean }[] 
   });
 }
 
-export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** `1 change`, `2 changes`: the one plural of the words poolsync writes (`many` when not `word`s). */
+export const plural = (n: number, word: string, many = `${word}s`): string =>
+  `${n} ${n === 1 ? word : many}`;
+
+/**
+ * `N changes held for approval (action address, …); approve FINGERPRINT`: the one wording of
+ * what policy safe holds back (the daemon's run messages).
+ */
+export function heldForApproval(
+  held: readonly Pick<Change, 'action' | 'address'>[],
+  fingerprint: string,
+): string {
+  const list = held.map((c) => `${c.action} ${c.address}`).join(', ');
+  return `${plural(held.length, 'change')} held for approval (${list}); approve ${fingerprint}`;
+}
 
 /** Every change but the noops (model/plan.ts: a remembered plan knows them without the rest). */
 export { visibleChanges } from '../model/plan.js';

@@ -24,7 +24,7 @@ import {
   type ManagedObject,
 } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
-import { controlPlaneName } from '../../render/common.js';
+import { controlPlaneName, plural } from '../../render/common.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import type { StateArgs } from '../define/state.js';
@@ -78,7 +78,7 @@ export function list(given: StateArgs, io: Io): Promise<number> {
         io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${statusText(o)}\n`);
       const { count, missing } = managed;
       io.stdout.write(
-        `\n${count} managed object${count === 1 ? '' : 's'}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
+        `\n${plural(count, 'managed object')}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
       );
       if (managed.forgotten.length > 0)
         io.stdout.write(

@@ -65,7 +65,3 @@ export function section(
 ): SafeHtml {
   return markup`<section id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${title}</h2>${note ?? ''}${body}</section>`;
 }
-
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}

@@ -3,11 +3,11 @@
  * its order) and the plan each made, rendered by the terminal's renderer (src/render/text.ts)
  * and shown with its colours (ansi.ts).
  */
-import { renderText } from '../../render/index.js';
+import { plural, renderText } from '../../render/index.js';
 import type { RecentRun } from '../status.js';
 import { ansiToHtml } from './ansi.js';
 import { markup, type SafeHtml } from './html.js';
-import { commitRef, duration, plural, resultBadge, section, when } from './parts.js';
+import { commitRef, duration, resultBadge, section, when } from './parts.js';
 
 const BAR_WIDTH = 240;
 

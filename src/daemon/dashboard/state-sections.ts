@@ -2,10 +2,10 @@
  * The dashboard's picture of where things stand: the outcome, the commits seen and applied,
  * the replicas and who leads, and whether each system the daemon talks to answers.
  */
-import { closingLine } from '../../render/index.js';
+import { closingLine, plural } from '../../render/index.js';
 import type { DaemonStatus } from '../status.js';
 import { markup, type SafeHtml } from './html.js';
-import { commitRef, plural, resultBadge, section, when, yesNo } from './parts.js';
+import { commitRef, resultBadge, section, when, yesNo } from './parts.js';
 import type { PageContext } from './work-sections.js';
 
 export function overviewSection(s: DaemonStatus, page?: PageContext): SafeHtml {

@@ -8,7 +8,8 @@ import { warningText } from '../../plan/reasons.js';
 import type { ChangeBrief, DaemonStatus } from '../status.js';
 import { ansiToHtml } from './ansi.js';
 import { markup, type SafeHtml } from './html.js';
-import { changeLine, commitRef, plural, section, when } from './parts.js';
+import { plural } from '../../render/index.js';
+import { changeLine, commitRef, section, when } from './parts.js';
 
 export interface PageContext {
   /** POST /approve is on (the daemon has an admin token). */

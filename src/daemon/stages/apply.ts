@@ -8,10 +8,10 @@ import type { ApplyEvent, ApplyResult } from '../../apply/index.js';
 import { applyOutcome } from '../../apply/result-json.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS, type Plan } from '../../model/plan.js';
-import { countsText } from '../../render/index.js';
+import { countsText, heldForApproval, plural } from '../../render/index.js';
 import { countPlan } from '../../plan/counts.js';
 import { errorCode, type Outcome, type RunContext, type Staged } from './context.js';
-import { heldMessage, type GateDecision } from './gate.js';
+import type { GateDecision } from './gate.js';
 import { applyRun, type ApplyPhase } from '../../ops/apply-run.js';
 import type { ApplyRecording } from '../../ops/apply-record.js';
 
@@ -159,7 +159,7 @@ function appliedOutcome(decision: GateDecision, done: Done): Staged<never> {
   // The one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
   const summaryText = countsText(countPlan(decision.plan));
   if (decision.held.length > 0 && decision.heldFingerprint !== null) {
-    const message = `applied: ${summaryText}; ${heldMessage(decision.held, decision.heldFingerprint)}`;
+    const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
     return { value: { result: 'waiting_for_approval', message, ...done }, status: {} };
   }
   const by = decision.approval ? ` (approved by ${decision.approval.approver})` : '';
@@ -208,11 +208,11 @@ function incompleteOutcome(
   }));
   const why = result.aborted
     ? `stopped by ${stopReason(ctx, lost)}`
-    : `${failed.length} step${failed.length === 1 ? '' : 's'} failed`;
+    : `${plural(failed.length, 'step')} failed`;
   return {
     value: {
       result: 'failed',
-      message: `apply incomplete (${why}; ${notRun} step${notRun === 1 ? '' : 's'} not run); the next run continues from the live state`,
+      message: `apply incomplete (${why}; ${plural(notRun, 'step')} not run); the next run continues from the live state`,
       ...done,
       // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
       // next time; UNAVAILABLE, timeouts and lost connections may pass.

@@ -13,6 +13,7 @@ import type { SourceSnapshot } from '../git-source.js';
 import type { StatusError } from '../status.js';
 import { short, type RunContext, type RunMemory, type Staged } from './context.js';
 import { problemsUpdate } from './status-update.js';
+import { plural } from '../../render/index.js';
 
 export async function loadStage(
   ctx: RunContext,
@@ -45,7 +46,7 @@ export async function loadStage(
     value: {
       result: 'invalid',
       commit,
-      message: `${errors.length} validation error${errors.length === 1 ? '' : 's'}${commit ? ` in commit ${short(commit)}` : ''}; nothing applied`,
+      message: `${plural(errors.length, 'validation error')}${commit ? ` in commit ${short(commit)}` : ''}; nothing applied`,
     },
     status: problemsUpdate(errors),
     remember: {

@@ -18,6 +18,7 @@ import { managedObjects } from '../../plan/inventory.js';
 import { briefOf } from './gate.js';
 import { errorCode, type RunContext, type RunProducts, type Staged } from './context.js';
 import { mergeUpdates, problemsUpdate, reachedUpdate, type StatusUpdate } from './status-update.js';
+import { plural } from '../../render/index.js';
 
 export async function planStage(
   ctx: RunContext,
@@ -58,7 +59,7 @@ export async function planStage(
     managedOf(plan, live),
   );
   if (outcome.kind === 'errors') {
-    const message = `the plan has ${plan.errors.length} error${plan.errors.length === 1 ? '' : 's'}; nothing applied`;
+    const message = `the plan has ${plural(plan.errors.length, 'error')}; nothing applied`;
     return {
       value: { result: 'failed', commit, message },
       status,
@@ -166,7 +167,7 @@ function driftOf(ctx: RunContext, plan: Plan, commit: string | null): Change[] {
   ctx.o.metrics.driftDetected.inc(actionable.length);
   ctx.o.logger.warn(
     { commit, drift: actionable.map((c) => `${c.action} ${c.address}`) },
-    `drift: ${actionable.length} object${actionable.length === 1 ? '' : 's'} differ from the repository`,
+    `drift: ${plural(actionable.length, 'object')} differ from the repository`,
   );
   return actionable;
 }
