@@ -61,16 +61,18 @@ export interface PipelineOptions extends PlanShapeOptions {
   reusePlans?: boolean;
 }
 
+/** Load, validate and plan DIR; `first`: a live state read already (planDesired). */
 export async function planRepository(
   dir: string,
   source: LiveSource,
   opts: PipelineOptions = {},
+  first: LiveState | null = null,
 ): Promise<PipelineResult> {
   const t0 = performance.now();
   const loaded = await loadDesired(dir, opts);
   if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
   const t1 = performance.now();
-  const planned = await planDesired(loaded.desired, source, opts);
+  const planned = await planDesired(loaded.desired, source, opts, first);
   return {
     ok: true,
     plan: planned.plan,
@@ -99,12 +101,14 @@ export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<Lo
 /**
  * Second half of planRepository: read the live state (the settings the plan needs: live-scope.ts)
  * and plan a valid desired state against it; again with every setting when the plan drains,
- * deletes or moves a queue (which a setting of any scope may forbid).
+ * deletes or moves a queue (which a setting of any scope may forbid). `first`: a live state
+ * read already, planned against when it holds the settings the plan needs.
  */
 export async function planDesired(
   desired: DesiredState,
   source: LiveSource,
   opts: PipelineOptions = {},
+  first: LiveState | null = null,
 ): Promise<{ plan: Plan; live: LiveState; live_ms: number; plan_ms: number }> {
   const read: LiveReading =
     typeof source === 'function' ? source : (need) => readLiveState(source, need(undefined));
@@ -132,6 +136,7 @@ export async function planDesired(
       plan_ms += performance.now() - t0;
       return plan;
     },
+    first,
   );
   return { ...out, live_ms, plan_ms };
 }

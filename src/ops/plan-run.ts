@@ -271,6 +271,7 @@ async function planned(
       cacheDir,
       memoryDir: cacheDir,
       facts: desired.memory.facts,
+      planFolder: planRepository,
       ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
     });
   }
