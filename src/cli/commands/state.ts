@@ -4,7 +4,6 @@
  * control plane shows of it now; `forget` takes an object out of management without a call
  * about it: out of the inventory, and marked so that no later prune deletes it.
  */
-import { acquireApplyLock, lockPathFor } from '../../apply/lock.js';
 import {
   forgetInInventory,
   inventoryStore,
@@ -31,6 +30,7 @@ import type { StateArgs } from '../define/state.js';
 import { resolveTargets, withTarget } from '../environment.js';
 import { runCommand, type Io } from '../io.js';
 import { requireFolder, sharedInventoryOf } from '../options.js';
+import { underApplyLock } from '../../ops/apply-locks.js';
 
 /** The control plane of the command, with its inventory and live state read together. */
 interface Read {
@@ -126,12 +126,9 @@ export function forget(given: StateArgs, io: Io): Promise<number> {
           `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
         );
       // Under the apply lock: an apply recording the inventory meanwhile would undo this.
-      const lock = await acquireApplyLock(lockPathFor(args['control-plane'], args['state-dir']));
-      try {
-        await forgetInInventory(store, address);
-      } finally {
-        await lock.release();
-      }
+      await underApplyLock(args['control-plane'], args['state-dir'], () =>
+        forgetInInventory(store, address),
+      );
       io.stdout.write(
         `Forgot ${address}: it left the inventory (${store.where}), and no later prune deletes it. Nothing was sent to the control plane about it.\n`,
       );
