@@ -279,7 +279,7 @@ async function planFolder(
   const dir = source.path;
   const result = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
     commit: await cleanCommit(dir),
-    ...(source.environment !== undefined ? { environment: source.environment } : {}),
+    environment: source.environment,
     cacheDir: manifestCacheDir(),
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     backend: backendInfo(cp),

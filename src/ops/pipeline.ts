@@ -85,17 +85,8 @@ export async function planRepository(
 
 /** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
 export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
-  return loadCached(
-    dir,
-    {
-      ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
-      ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
-      ...(opts.root !== undefined ? { root: opts.root } : {}),
-      ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
-      ...(opts.shared ? { shared: opts.shared } : {}),
-    },
-    opts.onAnalysed,
-  );
+  const { commit, cacheDir, root, environment, shared } = opts;
+  return loadCached(dir, { commit, cacheDir, root, environment, shared }, opts.onAnalysed);
 }
 
 /**
@@ -132,7 +123,7 @@ export async function planDesired(
     },
     (live) => {
       const t0 = performance.now();
-      const plan = planner(desired, live, { ...opts, ...(backend ? { backend } : {}) });
+      const plan = planner(desired, live, { ...opts, backend });
       plan_ms += performance.now() - t0;
       return plan;
     },

@@ -147,7 +147,7 @@ export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
       controlPlane = opened.controlPlane;
     } else {
       result = await planned(input, marking(input.source.readLive), {
-        ...(input.source.backend ? { backend: input.source.backend } : {}),
+        backend: input.source.backend,
       });
       controlPlane = input.source.controlPlane;
     }
@@ -203,7 +203,7 @@ async function acquired(
     });
     const result = await planned(input, readLive, {
       backend: backendInfo(cp),
-      ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
+      stateKey: cp.stateKey,
     });
     return { result, controlPlane };
   } finally {
@@ -252,9 +252,9 @@ async function planned(
   const { desired } = input;
   const common = {
     commit: input.commit,
-    ...(cp.backend ? { backend: cp.backend } : {}),
-    ...(input.environment !== null ? { environment: input.environment } : {}),
-    ...(desired.kind === 'folder' && desired.shared ? { shared: desired.shared } : {}),
+    backend: cp.backend,
+    environment: input.environment ?? undefined,
+    shared: desired.kind === 'folder' ? desired.shared : undefined,
     ...input.shape,
   };
   if (desired.kind === 'loaded') {
@@ -272,7 +272,7 @@ async function planned(
       memoryDir: cacheDir,
       facts: desired.memory.facts,
       planFolder: planRepository,
-      ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
+      stateKey: cp.stateKey,
     });
   }
   const out = await planRepository(desired.dir, readLive, common);
