@@ -37,13 +37,13 @@ export function planAgainst(
   opts: PlanShapeOptions = {},
 ): Plan {
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
-  const { backend } = opts;
+  const { backend, commit, replace, acceptCascade, queuePass, liveFingerprint } = opts;
   const planned = planForBackend(desired, live, backend, {
-    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
-    ...(opts.replace?.length ? { replace: opts.replace } : {}),
-    ...(opts.acceptCascade?.length ? { acceptCascade: opts.acceptCascade } : {}),
-    ...(opts.queuePass ? { queuePass: opts.queuePass } : {}),
-    ...(opts.liveFingerprint ? { liveFingerprint: opts.liveFingerprint } : {}),
+    commit,
+    replace,
+    acceptCascade,
+    queuePass,
+    liveFingerprint,
   });
   // After planning: the planner stays pure; only the backend knows what has no public API.
   const full = withExecution(planned, backend?.manualStep?.bind(backend));
