@@ -26,10 +26,10 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { DiskCache } from './disk-cache.js';
+import type { CachedLoadOptions } from './load-cached.js';
 import { analyseFile } from '../manifests/index.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
-import type { FolderRead } from '../manifests/folder-read.js';
 import { readWalkedManifestText } from '../manifests/files.js';
 import { checkFolder } from '../manifests/folder.js';
 import { withoutRoots } from '../manifests/index.js';
@@ -68,15 +68,7 @@ export type RememberedResult =
       reused: boolean;
     };
 
-export interface MemoryOptions extends PlanShapeOptions {
-  /** On-disk cache of per-file analyses (CachedLoadOptions.cacheDir); absent: the in-memory layer. */
-  cacheDir?: string | null;
-  /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
-  root?: string;
-  /** The environment of poolsync.yaml to load (LoadOptions.environment, docs/environments.md). */
-  environment?: string;
-  /** poolsync.yaml and the walk, read once for several environments (manifests/folder-read.ts). */
-  shared?: FolderRead;
+export interface MemoryOptions extends PlanShapeOptions, CachedLoadOptions {
   /** The cache folder (manifestCacheDir()); null: no memory, the pipeline as it is. */
   memoryDir: string | null;
   /**

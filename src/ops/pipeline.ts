@@ -7,10 +7,9 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { loadCached } from '../incremental/load-cached.js';
+import { loadCached, type CachedLoadOptions } from '../incremental/load-cached.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
-import type { FolderRead } from '../manifests/folder-read.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
@@ -42,15 +41,8 @@ export interface PipelineTimings {
 export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
 
-export interface PipelineOptions extends PlanShapeOptions {
-  /** On-disk cache of per-file analyses (CachedLoadOptions.cacheDir); absent: the in-memory layer. */
-  cacheDir?: string | null;
-  /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
-  root?: string;
-  /** The environment of poolsync.yaml to load (LoadOptions.environment, docs/environments.md). */
-  environment?: string;
-  /** poolsync.yaml and the walk, read once for several environments (manifests/folder-read.ts). */
-  shared?: FolderRead;
+/** The loader's options (with its cache) and the planner's: what shapes a plan of a folder. */
+export interface PipelineOptions extends PlanShapeOptions, CachedLoadOptions {
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
   /**
@@ -85,8 +77,7 @@ export async function planRepository(
 
 /** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
 export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
-  const { commit, cacheDir, root, environment, shared } = opts;
-  return loadCached(dir, { commit, cacheDir, root, environment, shared }, opts.onAnalysed);
+  return loadCached(dir, opts, opts.onAnalysed);
 }
 
 /**
