@@ -1,12 +1,13 @@
 /** Shared pieces of the text and markdown renderers. */
 import type { Change, FieldDiff, Plan, PlanControlPlane, Step } from '../model/plan.js';
-import { countPlan, sideEffects, type PlanCounts } from '../plan/counts.js';
-import { causeText, describeScope, reasonText, whyText } from '../plan/reasons.js';
+import { countPlan, type PlanCounts } from '../plan/counts.js';
+import { describeScope, reasonText, whyText } from '../plan/reasons.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
 const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
 
-export { warningText, whyText } from '../plan/reasons.js';
+/** causeText: what another object's step does to a change (C2, C3, C7, C8, A3, cluster_move). */
+export { causeText, warningText, whyText } from '../plan/reasons.js';
 
 export const SYMBOL: Record<Change['action'], string> = {
   create: '+',
@@ -45,8 +46,6 @@ export function closingLine(plan: Plan): string {
   return `Plan: ${summaryCounts(countPlan(plan))}.`;
 }
 
-export { sideEffects };
-
 /** The line after the closing line when some changes are side effects; null otherwise. */
 export function sideEffectLine(plan: Plan): string | null {
   const n = countPlan(plan).side_effects;
@@ -64,14 +63,6 @@ export function formatValue(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(formatValue).join(', ')}]`;
   if (value === undefined) return 'null';
   return JSON.stringify(value);
-}
-
-/**
- * What another object's step does to this change (C2, C3, C7, C8, A3, cluster_move): the
- * planner's decision (`Change.cause`) in the words of src/plan/reasons.ts, or null.
- */
-export function causeNote(change: Change): string | null {
-  return causeText(change);
 }
 
 /** The field lines of a change: `path = value` for creates, `path: before → after` otherwise. */
