@@ -5,6 +5,7 @@
  */
 import { adoptIntoInventory, inventoryStore, type SharedInventory } from '../apply/inventory.js';
 import type { ControlPlane } from '../controlplane/types.js';
+import { plural } from '../render/index.js';
 
 /** The line to print, or a warning on stderr when the inventory cannot be written. */
 export async function adopt(
@@ -20,7 +21,7 @@ export async function adopt(
     const added = await adoptIntoInventory(store, addresses);
     return added === 0
       ? `The inventory (${store.where}) already lists ${addresses.length === 1 ? 'it' : 'them all'}.`
-      : `Recorded ${added} adopted object${added === 1 ? '' : 's'} in the inventory (${store.where}): with prune: true, poolsync deletes ${added === 1 ? 'it' : 'them'} once ${added === 1 ? 'it leaves' : 'they leave'} the repository.`;
+      : `Recorded ${plural(added, 'adopted object')} in the inventory (${store.where}): with prune: true, poolsync deletes ${added === 1 ? 'it' : 'them'} once ${added === 1 ? 'it leaves' : 'they leave'} the repository.`;
   } catch (err) {
     process.stderr.write(
       `Warning: could not record the adopted objects in the inventory (${store.where}): ${(err as Error).message}\n`,

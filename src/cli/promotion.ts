@@ -11,6 +11,7 @@ import { underFolder } from '../manifests/environments.js';
 import { LIMITS } from '../manifests/limits.js';
 import { readRepoFile, describeFailure } from '../util/repo-file.js';
 import { UserError } from '../util/user-error.js';
+import { plural } from '../render/index.js';
 
 export interface FileChange {
   /** Path relative to the config folder, in the next environment's folder. */
@@ -81,5 +82,5 @@ export function describeChanges(from: string, to: string, changes: FileChange[])
   if (changes.length === 0)
     return `Promoting ${from} to ${to} changes no file: ${to}'s own folder already holds ${from}'s manifests.\n`;
   const lines = changes.map((c) => `  ${SIGN[c.action]} ${c.path}`);
-  return `Promoting ${from} to ${to} changes ${changes.length} file${changes.length === 1 ? '' : 's'}:\n${lines.join('\n')}\n`;
+  return `Promoting ${from} to ${to} changes ${plural(changes.length, 'file')}:\n${lines.join('\n')}\n`;
 }

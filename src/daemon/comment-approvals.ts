@@ -13,9 +13,8 @@
 import type { Logger } from 'pino';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { liveFingerprint } from '../plan/fingerprint.js';
 import { splitHeld } from '../plan/hold.js';
-import { settingsOfPlan } from '../plan/live-scope.js';
+import { recheckPlan } from '../ops/stale-plan.js';
 import { commentWords } from '../render/daemon-words.js';
 import type { ApprovalForge } from '../vcs/approvers.js';
 import type { CommentEvent, Provider } from '../vcs/types.js';
@@ -158,8 +157,8 @@ async function approvalRefusal(
   if (head !== posted.commit) {
     return commentWords.headMoved(posted.commit, head);
   }
-  const live = liveFingerprint(await to.readLiveState(settingsOfPlan(posted.plan)));
-  if (live !== posted.plan.live_fingerprint) {
+  const { stale } = await recheckPlan(posted.plan, to.readLiveState);
+  if (stale) {
     return 'stale: the control plane changed since the plan was posted, so the plan may not be what would be applied. Push a commit (or ask for a re-plan), review the new plan, then comment again.';
   }
   return null;

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Plan } from '../model/plan.js';
 import { splitHeld } from '../plan/hold.js';
 import { code } from '../render/markdown.js';
+import { plural } from '../render/index.js';
 import { UserError } from '../util/user-error.js';
 import { createApprovalForge, type ApprovalForge } from '../vcs/approvers.js';
 import { commentMarker } from '../vcs/comment.js';
@@ -266,7 +267,7 @@ async function commentRecord(
   const api = createPullRequestApi(pr);
   try {
     // Only poolsync's own comment (author and marker): anyone can write a record into theirs.
-    const marker = commentMarker(pr.key.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, ''));
+    const marker = commentMarker(pr.key);
     const comment = await ownComment(api, marker);
     return comment ? planRecord(comment.body, environment) : null;
   } finally {
@@ -329,7 +330,7 @@ function withHeldNote<O extends { plan: Plan; markdown: string }>(
     ...outcome,
     markdown:
       `${outcome.markdown}\n\n**Held for approval** (policy \`safe\`): after merge the daemon applies the rest ` +
-      `and holds these ${split.held.length} change${split.held.length === 1 ? '' : 's'}:\n${list}\n\n` +
+      `and holds these ${plural(split.held.length, 'change')}:\n${list}\n\n` +
       `Fingerprint \`${split.fingerprint}\`. A user with write permission approves exactly them by commenting \`${command}\`.`,
   };
 }

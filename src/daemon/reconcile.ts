@@ -13,8 +13,8 @@
 import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-record.js';
 import { nextInventory } from '../plan/inventory.js';
-import { settingsOfPlan } from '../plan/live-scope.js';
-import { liveFingerprint } from '../plan/fingerprint.js';
+import { recheckPlan } from '../ops/stale-plan.js';
+import type { SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import type { DesiredState } from '../model/desired.js';
 import { renderStage } from './stages/render.js';
@@ -48,7 +48,6 @@ import { runWords } from '../render/daemon-words.js';
 
 export type {
   ControlPlaneAccess,
-  HeldLock,
   Leadership,
   Pipeline,
   ReconcilerOptions,
@@ -270,9 +269,9 @@ export class Reconciler {
       opened.yes = true;
       if (access.separateReads) {
         ctx.enter('recheck');
-        const live = await this.o.pipeline.readLiveState(cp, settingsOfPlan(plan));
-        const now = liveFingerprint(live);
-        if (now !== plan.live_fingerprint) {
+        const read = (need: SettingsNeed) => this.o.pipeline.readLiveState(cp, need);
+        const { stale } = await recheckPlan(plan, read);
+        if (stale) {
           return {
             result: 'failed',
             commit,

@@ -10,7 +10,6 @@ import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { executePlan } from '../apply/index.js';
 import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
-import { holdApplyLock } from '../apply/lock.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
 import {
@@ -338,22 +337,20 @@ async function unitPipeline(
     },
     inventoryOf,
     executePlan,
-    acquireLock: (cp) =>
-      holdApplyLock({
-        cp,
-        url: config.controlPlane.url,
-        stateDir: lockDir,
-        k8s,
-        who: `poolsync daemon${election ? ` ${election.identity}` : ''}`,
-        shareWith: election
-          ? `leader Lease ${election.lease.namespace}/${election.lease.name}`
-          : undefined,
-        ttlMs: deps.lockTtlMs || undefined,
-        warn: (message) => {
-          if (!warnedLock) logger.warn(message);
-          warnedLock = true;
-        },
-      }),
+    applyLock: {
+      url: config.controlPlane.url,
+      stateDir: lockDir,
+      k8s,
+      who: `poolsync daemon${election ? ` ${election.identity}` : ''}`,
+      shareWith: election
+        ? `leader Lease ${election.lease.namespace}/${election.lease.name}`
+        : undefined,
+      ttlMs: deps.lockTtlMs || undefined,
+      warn: (message) => {
+        if (!warnedLock) logger.warn(message);
+        warnedLock = true;
+      },
+    },
     ...deps.pipeline,
   };
 }

@@ -26,11 +26,10 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { DiskCache } from './disk-cache.js';
+import type { CachedLoadOptions } from './load-cached.js';
 import { analyseFile } from '../manifests/index.js';
-import { loadCached } from './load-cached.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
 import { readRepoConfig, type ConfigResult } from '../manifests/config.js';
-import type { FolderRead } from '../manifests/folder-read.js';
 import { readWalkedManifestText } from '../manifests/files.js';
 import { checkFolder } from '../manifests/folder.js';
 import { withoutRoots } from '../manifests/index.js';
@@ -69,15 +68,7 @@ export type RememberedResult =
       reused: boolean;
     };
 
-export interface MemoryOptions extends PlanShapeOptions {
-  /** On-disk cache of per-file analyses (CachedLoadOptions.cacheDir); absent: the in-memory layer. */
-  cacheDir?: string | null;
-  /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
-  root?: string;
-  /** The environment of poolsync.yaml to load (LoadOptions.environment, docs/environments.md). */
-  environment?: string;
-  /** poolsync.yaml and the walk, read once for several environments (manifests/folder-read.ts). */
-  shared?: FolderRead;
+export interface MemoryOptions extends PlanShapeOptions, CachedLoadOptions {
   /** The cache folder (manifestCacheDir()); null: no memory, the pipeline as it is. */
   memoryDir: string | null;
   /**
@@ -87,7 +78,24 @@ export interface MemoryOptions extends PlanShapeOptions {
   stateKey?: () => Promise<string | null>;
   /** `desired` → the facts kept with the plan. */
   facts: (desired: DesiredState) => DesiredFacts;
+  /** The load → plan this memory wraps (src/ops/pipeline.ts planRepository). */
+  planFolder: PlanFolder;
 }
+
+/**
+ * The pipeline's load → plan of `dir` (src/ops/pipeline.ts planRepository), each file's
+ * analysis told to `onAnalysed`; `first`: a live state read already, used when it holds the
+ * settings the plan needs.
+ */
+export type PlanFolder = (
+  dir: string,
+  read: (need: SettingsNeed) => Promise<LiveState>,
+  opts: MemoryOptions & { onAnalysed?: (file: string, analysis: FileAnalysis) => void },
+  first: LiveState | null,
+) => Promise<
+  | { ok: false; errors: ValidationError[]; counts: LoadCounts }
+  | { ok: true; plan: Plan; desired: DesiredState; live: LiveState; counts: LoadCounts }
+>;
 
 interface FileEntry {
   text: string;
@@ -142,49 +150,26 @@ export async function planRemembering(
     }
   }
   const analyses = new Map<string, FileAnalysis>();
-  const loaded = await loadCached(
+  const made = await opts.planFolder(
     dir,
-    {
-      ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
-      ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
-      ...(opts.root !== undefined ? { root: opts.root } : {}),
-      ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
-      ...(opts.shared ? { shared: opts.shared } : {}),
-    },
-    inputs ? (file: string, a: FileAnalysis) => analyses.set(file, a) : undefined,
-  );
-  if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
-  // Loaded only here: a remembered plan needs no planner.
-  const [{ planAgainst }, { planWithSettings }] = await Promise.all([
-    import('../plan/plan-against.js'),
-    import('../plan/live-scope.js'),
-  ]);
-  const made = await planWithSettings(
-    loaded.desired,
     readLive,
-    (l) => planAgainst(loaded.desired, l, opts),
+    { ...opts, onAnalysed: inputs ? (file, a) => analyses.set(file, a) : undefined },
     live,
   );
-  const { plan, live: liveNow } = made;
-  const facts = opts.facts(loaded.desired);
-  if (inputs && !loaded.desired.config.render) {
+  if (!made.ok) return { ok: false, errors: made.errors, counts: made.counts };
+  const { plan, live: liveNow, desired, counts } = made;
+  const facts = opts.facts(desired);
+  if (inputs && !desired.config.render) {
     // Asked again after the read: a lazy open's first key is of the files alone, and a state
     // that drains with time has none (ControlPlane.stateKey); kept only when both agree.
     const keyAfter = stateKey !== null ? await opts.stateKey!() : null;
     await memory!.remember(inputs, analyses, liveNow, keyAfter === stateKey ? stateKey : null, {
       plan,
-      counts: loaded.counts,
+      counts,
       facts,
     });
   }
-  return {
-    ok: true,
-    plan,
-    counts: loaded.counts,
-    facts,
-    desired: loaded.desired,
-    reused: false,
-  };
+  return { ok: true, plan, counts, facts, desired, reused: false };
 }
 
 class PlanMemory {

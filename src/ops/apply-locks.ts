@@ -36,6 +36,23 @@ export async function takeLock(url: string, stateDir: string, wait: LockWait): P
   }
 }
 
+/**
+ * `write` under this machine's apply lock for `url`, without waiting: a write of apply's records
+ * (`state forget`) that an apply recording the inventory meanwhile would undo.
+ */
+export async function underApplyLock<T>(
+  url: string,
+  stateDir: string | undefined,
+  write: () => Promise<T>,
+): Promise<T> {
+  const lock = await acquireApplyLock(lockPathFor(url, stateDir));
+  try {
+    return await write();
+  } finally {
+    await lock.release();
+  }
+}
+
 /** Opening an embedded state for writing waits while another process has it open. */
 export function openWaiting(
   wait: LockWait,

@@ -13,11 +13,20 @@
  */
 import type { ApplyResult } from '../apply/types.js';
 import { readLiveWithInventory, type InventoryStore } from '../apply/inventory.js';
-import { lockWait, type HeldApplyLock } from '../apply/lock.js';
+import {
+  holdApplyLock,
+  lockWait,
+  type HeldApplyLock,
+  type HoldApplyLockOptions,
+} from '../apply/lock.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { checkStateFolder, openControlPlane, resolveToken } from '../controlplane/open.js';
-import { backendInfo, type ControlPlane } from '../controlplane/types.js';
-import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
+import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
+import {
+  controlPlaneIdentity,
+  embeddedStateIsNew,
+  planControlPlane,
+} from '../controlplane/identity.js';
 import { formatValidationText } from '../manifests/index.js';
 import { manifestCacheDir } from '../incremental/load-cached.js';
 import type { LiveState } from '../model/live.js';
@@ -28,16 +37,16 @@ import { UserError } from '../util/user-error.js';
 import { openWaiting, takeLock, takeSharedLock } from './apply-locks.js';
 import { cliRecording, recordApply, type ApplyRecording } from './apply-record.js';
 import { cleanCommit, planRepository } from './pipeline.js';
+import { classify } from './plan-run.js';
+import { recheckPlan, stalePlanError } from './stale-plan.js';
 
 /** What is applied: a reviewed plan file, a folder planned now, or a plan the caller made. */
 export type ApplySource =
   | {
+      /** Refused when the control plane or its live state is not what it was made on (stale-plan.ts). */
       kind: 'saved';
       path: string;
       plan: Plan;
-      /** Refuses the plan when the control plane or its live state is not what it was made on. */
-      /** … and answers the live state it read (the plan's: what the apply record starts from). */
-      check: (cp: ControlPlane, inventory: InventoryStore) => Promise<LiveState>;
     }
   | {
       kind: 'dir';
@@ -75,18 +84,23 @@ export interface AcquireLocks {
   open?: typeof openControlPlane;
 }
 
-/** The daemon: the control plane open and the apply lock held by the caller. */
-export interface HeldLocks {
-  kind: 'held';
+/** The daemon: its control plane open; the apply lock taken here, for this apply. */
+export interface DaemonLocks {
+  kind: 'daemon';
   cp: ControlPlane;
-  /** Aborts when the held lock could not be renewed. */
-  lost: AbortSignal;
+  /** How the lock is held (src/apply/lock.ts holdApplyLock), less the control plane. */
+  lock: Omit<HoldApplyLockOptions, 'cp'>;
   /** Where the record goes (the daemon keeps the inventory only). */
   record: ApplyRecording;
 }
 
+/** What a daemon's apply is doing: taking its lock, applying under it, releasing it. */
+export type ApplyPhase = 'lock' | 'apply' | 'unlock';
+
 export interface ApplyRunOptions {
-  locks: AcquireLocks | HeldLocks;
+  locks: AcquireLocks | DaemonLocks;
+  /** Told as the apply takes its lock, runs under it and lets it go (the daemon's phases). */
+  phase?: (phase: ApplyPhase) => void;
   /** Text for the person on stderr (lock waits, warnings: whole lines). */
   stderr: (text: string) => void;
   /** A folder's plan, once made (before its errors are checked). */
@@ -117,11 +131,25 @@ interface Locked {
 
 export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise<ApplyRunResult> {
   const { locks } = o;
-  if (locks.kind === 'held') {
-    const { cp, lost, record } = locks;
-    return underLocks(source, o, { cp, lost, record, url: null, stateWasNew: null });
+  if (locks.kind === 'acquire') return acquiring(source, o, locks);
+  const { cp, record } = locks;
+  o.phase?.('lock');
+  const held = await holdApplyLock({ ...locks.lock, cp });
+  o.phase?.('apply');
+  try {
+    return await underLocks(source, o, {
+      cp,
+      lost: held.lost,
+      record,
+      url: null,
+      stateWasNew: null,
+    });
+  } finally {
+    o.phase?.('unlock');
+    await held.release().catch((err: unknown) => {
+      o.stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
+    });
   }
-  return acquiring(source, o, locks);
 }
 
 async function acquiring(
@@ -186,7 +214,7 @@ async function underLocks(
   const { plan, live } = await planOf(source, o, locked);
   if (plan.errors.length > 0)
     throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
-  if (plan.steps.length === 0 && source.kind !== 'planned') {
+  if (classify(plan) === 'no_changes' && source.kind !== 'planned') {
     await recordApply(record, live, plan, null);
     return { plan, result: null };
   }
@@ -212,8 +240,20 @@ async function planOf(
   // A programming error: only `locks: acquire` knows the URL and keeps an inventory.
   if (url === null || inventory === null)
     throw new Error(`a ${source.kind} source is applied with locks: acquire`);
-  if (source.kind === 'saved')
-    return { plan: source.plan, live: await source.check(cp, inventory) };
+  if (source.kind === 'saved') {
+    const { plan, path } = source;
+    // plan.md: re-read live state; a plan made against another state is refused before any
+    // call. The inventory is part of what the plan was made against (what prune deletes), when
+    // it read one (a plan made in-process without it did not depend on it).
+    const checked = await recheckPlan(
+      plan,
+      (need) =>
+        plan.inventory ? readLiveWithInventory(cp, inventory, need) : readLiveState(cp, need(null)),
+      { here: controlPlaneIdentity(url, cp) },
+    );
+    if (checked.stale) throw stalePlanError(path, plan, checked.stale);
+    return { plan, live: checked.live };
+  }
   const made = await planFolder(source, cp, inventory, o.stderr);
   const plan = {
     ...made.plan,
@@ -239,7 +279,7 @@ async function planFolder(
   const dir = source.path;
   const result = await planRepository(dir, (need) => readLiveWithInventory(cp, inventory, need), {
     commit: await cleanCommit(dir),
-    ...(source.environment !== undefined ? { environment: source.environment } : {}),
+    environment: source.environment,
     cacheDir: manifestCacheDir(),
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     backend: backendInfo(cp),

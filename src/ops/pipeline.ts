@@ -7,10 +7,9 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { loadCached } from '../incremental/load-cached.js';
+import { loadCached, type CachedLoadOptions } from '../incremental/load-cached.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
 import type { FileAnalysis } from '../manifests/analysis.js';
-import type { FolderRead } from '../manifests/folder-read.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
@@ -42,15 +41,8 @@ export interface PipelineTimings {
 export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
 
-export interface PipelineOptions extends PlanShapeOptions {
-  /** On-disk cache of per-file analyses (CachedLoadOptions.cacheDir); absent: the in-memory layer. */
-  cacheDir?: string | null;
-  /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
-  root?: string;
-  /** The environment of poolsync.yaml to load (LoadOptions.environment, docs/environments.md). */
-  environment?: string;
-  /** poolsync.yaml and the walk, read once for several environments (manifests/folder-read.ts). */
-  shared?: FolderRead;
+/** The loader's options (with its cache) and the planner's: what shapes a plan of a folder. */
+export interface PipelineOptions extends PlanShapeOptions, CachedLoadOptions {
   /** Each file's analysis as the loader reads it (loadRepository's onAnalysed): src/incremental/. */
   onAnalysed?: (file: string, analysis: FileAnalysis) => void;
   /**
@@ -61,16 +53,18 @@ export interface PipelineOptions extends PlanShapeOptions {
   reusePlans?: boolean;
 }
 
+/** Load, validate and plan DIR; `first`: a live state read already (planDesired). */
 export async function planRepository(
   dir: string,
   source: LiveSource,
   opts: PipelineOptions = {},
+  first: LiveState | null = null,
 ): Promise<PipelineResult> {
   const t0 = performance.now();
   const loaded = await loadDesired(dir, opts);
   if (!loaded.valid) return { ok: false, errors: loaded.errors, counts: loaded.counts };
   const t1 = performance.now();
-  const planned = await planDesired(loaded.desired, source, opts);
+  const planned = await planDesired(loaded.desired, source, opts, first);
   return {
     ok: true,
     plan: planned.plan,
@@ -83,28 +77,20 @@ export async function planRepository(
 
 /** First half of planRepository: load and validate DIR (the daemon keeps it per commit). */
 export function loadDesired(dir: string, opts: PipelineOptions = {}): Promise<LoadResult> {
-  return loadCached(
-    dir,
-    {
-      ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
-      ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
-      ...(opts.root !== undefined ? { root: opts.root } : {}),
-      ...(opts.environment !== undefined ? { environment: opts.environment } : {}),
-      ...(opts.shared ? { shared: opts.shared } : {}),
-    },
-    opts.onAnalysed,
-  );
+  return loadCached(dir, opts, opts.onAnalysed);
 }
 
 /**
  * Second half of planRepository: read the live state (the settings the plan needs: live-scope.ts)
  * and plan a valid desired state against it; again with every setting when the plan drains,
- * deletes or moves a queue (which a setting of any scope may forbid).
+ * deletes or moves a queue (which a setting of any scope may forbid). `first`: a live state
+ * read already, planned against when it holds the settings the plan needs.
  */
 export async function planDesired(
   desired: DesiredState,
   source: LiveSource,
   opts: PipelineOptions = {},
+  first: LiveState | null = null,
 ): Promise<{ plan: Plan; live: LiveState; live_ms: number; plan_ms: number }> {
   const read: LiveReading =
     typeof source === 'function' ? source : (need) => readLiveState(source, need(undefined));
@@ -128,10 +114,11 @@ export async function planDesired(
     },
     (live) => {
       const t0 = performance.now();
-      const plan = planner(desired, live, { ...opts, ...(backend ? { backend } : {}) });
+      const plan = planner(desired, live, { ...opts, backend });
       plan_ms += performance.now() - t0;
       return plan;
     },
+    first,
   );
   return { ...out, live_ms, plan_ms };
 }

@@ -16,7 +16,12 @@
  * comments, /status and exit codes are the caller's.
  */
 import { openControlPlane } from '../controlplane/open.js';
-import { backendInfo, type BackendInfo, type ControlPlane } from '../controlplane/types.js';
+import {
+  backendInfo,
+  readLiveState,
+  type BackendInfo,
+  type ControlPlane,
+} from '../controlplane/types.js';
 import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
 import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../apply/inventory.js';
 import { planRemembering, type DesiredFacts } from '../incremental/plan-memory.js';
@@ -26,6 +31,7 @@ import type { FolderRead } from '../manifests/folder-read.js';
 import type { DesiredState } from '../model/desired.js';
 import { planWith, type Plan, type PlanControlPlane } from '../model/plan.js';
 import type { PlanShapeOptions } from '../plan/plan-against.js';
+import { driftSince, type LastApplied, type RefreshReport } from '../plan/refresh.js';
 import type { PaceListener } from '../util/pacer.js';
 import { planDesired, planRepository, type LiveReading } from './pipeline.js';
 import { off } from '../incremental/off.js';
@@ -59,6 +65,8 @@ export type PlanSource =
       /** The control plane the plan names in its header (docs/plan.md). */
       controlPlane?: PlanControlPlane;
     };
+
+type AcquireSource = Extract<PlanSource, { kind: 'acquire' }>;
 
 /** What is planned. */
 export type PlanDesired =
@@ -140,7 +148,7 @@ export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
       controlPlane = opened.controlPlane;
     } else {
       result = await planned(input, marking(input.source.readLive), {
-        ...(input.source.backend ? { backend: input.source.backend } : {}),
+        backend: input.source.backend,
       });
       controlPlane = input.source.controlPlane;
     }
@@ -159,8 +167,11 @@ export async function planRun(input: PlanRunInput): Promise<PlanOutcome> {
   };
 }
 
-/** The one classification of a plan: errors, changes to apply (steps to send), or none. */
-function classify(plan: Plan): Planned['kind'] {
+/**
+ * The one classification of a plan: errors, changes to apply (steps to send), or none; the
+ * one answer to "is there anything to do" of `plan`, `apply` and the daemon's gate.
+ */
+export function classify(plan: Plan): Planned['kind'] {
   if (plan.errors.length > 0) return 'errors';
   // Blocked and unmanaged objects alone are not changes: nothing would be sent.
   return plan.steps.length > 0 ? 'changes' : 'no_changes';
@@ -169,21 +180,11 @@ function classify(plan: Plan): Planned['kind'] {
 /** `acquire`: open read-only, plan, close; the control plane the plan names. */
 async function acquired(
   input: PlanRunInput,
-  source: Extract<PlanSource, { kind: 'acquire' }>,
+  source: AcquireSource,
 ): Promise<{ result: Made; controlPlane: PlanControlPlane }> {
   // Asked before opening: the header warns when this is a new, empty embedded state.
   const stateWasNew = embeddedStateIsNew(source.url);
-  const cp = await openControlPlane(source.url, {
-    readOnly: true, // no writer lock, no snapshot rewrite: a plan only reads
-    lazyRead: true, // read when first needed: a remembered plan needs only the files' key
-    http: {
-      maxRetries: source.maxRetries,
-      ...(source.parallelism ? { connections: source.parallelism } : {}),
-      ...(source.onPace ? { onPace: source.onPace } : {}),
-    },
-    ...(source.token ? { token: source.token } : {}),
-    ...(source.apiKeyFile ? { apiKeyFile: source.apiKeyFile } : {}),
-  });
+  const cp = await openReading(source);
   // Recorded in the plan and named in its header: `apply PLANFILE` refuses it on any other.
   const controlPlane = {
     ...(input.environment !== null ? { environment: input.environment } : {}),
@@ -224,6 +225,38 @@ async function stateKeyOf(
   return cp instanceof EmbeddedControlPlane ? { stateKey: cp.stateKey } : {};
 }
 
+/**
+ * `acquire`'s control plane, opened to read: no writer lock, no snapshot rewrite (a plan only
+ * reads), read when first needed (a remembered plan needs only the files' key).
+ */
+function openReading(source: AcquireSource): Promise<ControlPlane> {
+  return openControlPlane(source.url, {
+    readOnly: true,
+    lazyRead: true,
+    http: {
+      maxRetries: source.maxRetries,
+      ...(source.parallelism ? { connections: source.parallelism } : {}),
+      ...(source.onPace ? { onPace: source.onPace } : {}),
+    },
+    ...(source.token ? { token: source.token } : {}),
+    ...(source.apiKeyFile ? { apiKeyFile: source.apiKeyFile } : {}),
+  });
+}
+
+/**
+ * `plan --refresh-only`: the drift of the control plane since the `last` apply (docs/plan.md),
+ * read through the same read-only open as a plan. Drift compares pools, clusters, queues,
+ * assignments and labels: no default-queue setting is read.
+ */
+export async function refreshRun(source: AcquireSource, last: LastApplied): Promise<RefreshReport> {
+  const cp = await openReading(source);
+  try {
+    return driftSince(last, await readLiveState(cp, []));
+  } finally {
+    await cp.close();
+  }
+}
+
 /** The plan of the desired state, loaded here (with the memory or without) or given. */
 async function planned(
   input: PlanRunInput,
@@ -233,9 +266,9 @@ async function planned(
   const { desired } = input;
   const common = {
     commit: input.commit,
-    ...(cp.backend ? { backend: cp.backend } : {}),
-    ...(input.environment !== null ? { environment: input.environment } : {}),
-    ...(desired.kind === 'folder' && desired.shared ? { shared: desired.shared } : {}),
+    backend: cp.backend,
+    environment: input.environment ?? undefined,
+    shared: desired.kind === 'folder' ? desired.shared : undefined,
     ...input.shape,
   };
   if (desired.kind === 'loaded') {
@@ -252,7 +285,8 @@ async function planned(
       cacheDir: off('disk-analysis') ? null : cacheDir,
       memoryDir: cacheDir,
       facts: desired.memory.facts,
-      ...(cp.stateKey ? { stateKey: cp.stateKey } : {}),
+      planFolder: planRepository,
+      stateKey: cp.stateKey,
     });
   }
   const out = await planRepository(

@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import type { Assignment, PoolContract, QueueSpec } from '../model/common.js';
 import type { FieldDiff } from '../model/plan.js';
-import { createdField } from './created-fields.js';
 import { capsForm, sameCaps } from './queue-caps.js';
 
 export type Form = Record<string, unknown>;
@@ -84,8 +83,7 @@ export function diffForms(
       }
       return;
     }
-    if (a == null && b != null && !marks(prefix)) out.push(createdField(prefix, b));
-    else if (!sameValue(a, b)) {
+    if (!sameValue(a, b)) {
       out.push({
         path: prefix,
         before: a ?? null,

@@ -24,7 +24,6 @@ import { buildSteps } from './steps.js';
 import { queueWarnings } from './warnings.js';
 import { withCauses } from './causes.js';
 import { planInventory } from './inventory.js';
-import { SharedCreatedFields } from './created-fields.js';
 
 export interface PlanOptions {
   /** Git commit of the desired state; defaults to `desired.commit`. */
@@ -58,13 +57,13 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
   const replace = new Set(opts.replace ?? []);
   let ctx = new PlanContext(desired, live, replace);
-  let { fields, pc } = decide(ctx, opts);
+  let pc = decide(ctx, opts);
   // A declared setting the plan cannot set (its queue will not exist) leaves the live one in
   // place: plan once more with it kept, so no delete counts on it being moved.
   const kept = keptSettings(ctx);
   if (kept.size > 0) {
     ctx = new PlanContext(desired, live, replace, kept);
-    ({ fields, pc } = decide(ctx, opts));
+    pc = decide(ctx, opts);
   }
   const labels = planExecutionClusterLabels(ctx);
   const fa = planFlyteadmin(
@@ -91,7 +90,6 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
     ...[...ctx.defaultQueues.values()].map((d) => d.change),
     ...withOtherRows(ctx, 'ExecutionClusterLabel', [...ctx.labels.values()]),
   ]);
-  fields.shareAll(changes);
   warnings.push(...queueWarnings(ctx, warnings));
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
@@ -114,25 +112,17 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   };
 }
 
-/**
- * The passes up to the default-queue settings, into `ctx`; the pool and cluster pass (its
- * warnings and errors) and the created-field table they share.
- */
-function decide(
-  ctx: PlanContext,
-  opts: PlanOptions,
-): { fields: SharedCreatedFields; pc: PoolClusterPass } {
+/** The passes up to the default-queue settings, into `ctx`; the pool and cluster pass. */
+function decide(ctx: PlanContext, opts: PlanOptions): PoolClusterPass {
   // Each pass reads the index and the decisions of the passes before it, and returns its own.
   let pc = planPoolsAndClusters(ctx);
-  let fields = new SharedCreatedFields();
-  let queues = planQueues(ctx, pc, opts.queuePass, fields);
+  let queues = planQueues(ctx, pc, opts.queuePass);
   // unpin_first: a cluster step assumed a declared queue repointed off it, which the queue pass
   // blocked: plan once more with those pins kept (the clusters' steps then blocked too).
   const stuck = stuckPins(ctx, pc.clusters, queues);
   if (stuck.size > 0) {
     pc = planPoolsAndClusters(ctx, stuck);
-    fields = new SharedCreatedFields();
-    queues = planQueues(ctx, pc, opts.queuePass, fields);
+    queues = planQueues(ctx, pc, opts.queuePass);
   }
   ctx.pools = finalPools(ctx, pc.pools, queues);
   ctx.clusters = pc.clusters;
@@ -140,7 +130,7 @@ function decide(
   ctx.movedClusters = pc.movedClusters;
   ctx.queues = queues;
   ctx.defaultQueues = planDefaultQueues(ctx, queues);
-  return { fields, pc };
+  return pc;
 }
 
 /** The declared settings planned blocked while a live one of their key names another queue. */

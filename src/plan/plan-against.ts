@@ -11,25 +11,17 @@ import type { Plan } from '../model/plan.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
 import { withExecution } from './execution.js';
 import { planForBackend } from './backend.js';
-import type { QueuePass } from './queue-pass.js';
-import { capHeapGrowthIfLarge } from '../util/heap-growth.js';
+import type { PlanOptions } from './index.js';
 
-/** What shapes a plan besides the desired and live states. */
-export interface PlanShapeOptions {
-  /** Git commit the folder was read from, recorded in the plan. */
-  commit?: string | null;
-  /** `--replace ADDRESS`: delete and create again (refused for queues, Q6). */
-  replace?: readonly string[];
-  /** `--accept-cascade ADDRESS`: deletes that may take unmanaged flyteadmin rows along (cascade.ts). */
-  acceptCascade?: readonly string[];
+/**
+ * What shapes a plan besides the desired and live states: the planner's options
+ * (src/plan/index.ts; the backend's config-only pools are planForBackend's), `--target` and
+ * the backend (its kinds are checked, its `manualStep`: the steps a person runs).
+ */
+export interface PlanShapeOptions extends Omit<PlanOptions, 'configOnlyPools'> {
   /** `--target ADDRESS`: only these and what they depend on (a partial plan, target.ts). */
   targets?: readonly string[];
-  /** What the backend manages (its kinds are checked) and its `manualStep` (the steps a person runs). */
   backend?: BackendInfo;
-  /** The queue pass (PlanOptions.queuePass): src/incremental/plan-reuse.ts passes one with memory. */
-  queuePass?: QueuePass;
-  /** How the live fingerprint is taken (PlanOptions.liveFingerprint): src/incremental/plan-reuse.ts passes one with memory. */
-  liveFingerprint?: (live: LiveState) => string;
 }
 
 export function planAgainst(
@@ -39,16 +31,7 @@ export function planAgainst(
 ): Plan {
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const { backend } = opts;
-  // The planner runs without a break for seconds at 100,000 objects: cap the heap's growth
-  // before it, when the process asked for that on a large heap (util/heap-growth.ts).
-  capHeapGrowthIfLarge();
-  const planned = planForBackend(desired, live, backend, {
-    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
-    ...(opts.replace?.length ? { replace: opts.replace } : {}),
-    ...(opts.acceptCascade?.length ? { acceptCascade: opts.acceptCascade } : {}),
-    ...(opts.queuePass ? { queuePass: opts.queuePass } : {}),
-    ...(opts.liveFingerprint ? { liveFingerprint: opts.liveFingerprint } : {}),
-  });
+  const planned = planForBackend(desired, live, backend, opts);
   // After planning: the planner stays pure; only the backend knows what has no public API.
   const full = withExecution(planned, backend?.manualStep?.bind(backend));
   return opts.targets?.length ? targetPlan(full, opts.targets) : full;

@@ -48,19 +48,9 @@ export function decision(
       ...(fields.note !== undefined ? { note: fields.note } : {}),
     },
   );
-  const { deletes, activates, moves, undeletes } = fields;
-  return {
-    change,
-    call: fields.call,
-    createdBy: fields.createdBy,
-    final: fields.final,
-    live: fields.live,
-    declared: own.desired !== undefined,
-    ...(deletes !== undefined ? { deletes } : {}),
-    ...(activates !== undefined ? { activates } : {}),
-    ...(moves !== undefined ? { moves } : {}),
-    ...(undeletes !== undefined ? { undeletes } : {}),
-  };
+  const { call, createdBy, final, live, deletes, activates, moves, undeletes } = fields;
+  const declared = own.desired !== undefined;
+  return { change, call, createdBy, final, live, declared, deletes, activates, moves, undeletes };
 }
 
 /** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */

@@ -32,7 +32,6 @@ import { withCause } from './causes.js';
 import { planLiveQueue } from './queue-live.js';
 import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { planEachQueue, type QueuePass } from './queue-pass.js';
-import { SharedCreatedFields } from './created-fields.js';
 import { changeWith, withNote } from './change.js';
 
 /** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
@@ -40,7 +39,6 @@ export function planQueues(
   ix: PlanIndex,
   pc: PoolsAndClusters,
   pass: QueuePass = planEachQueue,
-  fields: SharedCreatedFields = new SharedCreatedFields(),
 ): ReadonlyMap<string, QueueDecision> {
   const registering = [...pc.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
   const firstRegistration = registering[0] ?? null;
@@ -50,13 +48,7 @@ export function planQueues(
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
   const frame = queueFrame(ix, pc, drainedForLeaving(ix, pc), firstRegistration);
-  // Created fields are shared as each queue is decided, before a cache (pass) may freeze it.
-  const plan = (f: QueueFrame, own: QueueOwn) => {
-    const d = planQueue(f, own);
-    if (d) fields.share(d.change.diff);
-    return d;
-  };
-  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ix, name), plan);
+  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ix, name), planQueue);
   const queues = new Map<string, QueueDecision>();
   for (const [name, d] of decided) if (d) queues.set(name, d);
   return queues;

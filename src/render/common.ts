@@ -1,12 +1,13 @@
 /** Shared pieces of the text and markdown renderers. */
 import type { Change, FieldDiff, Plan, PlanControlPlane, Step } from '../model/plan.js';
-import { countPlan, sideEffects, type PlanCounts } from '../plan/counts.js';
-import { causeText, describeScope, reasonText, whyText } from '../plan/reasons.js';
+import { countPlan, type PlanCounts } from '../plan/counts.js';
+import { describeScope, reasonText, whyText } from '../plan/reasons.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
 const PRUNE_OFF_WORDS = reasonText({ code: 'PRUNE_OFF', params: {} });
 
-export { warningText, whyText } from '../plan/reasons.js';
+/** causeText: what another object's step does to a change (C2, C3, C7, C8, A3, cluster_move). */
+export { causeText, warningText, whyText } from '../plan/reasons.js';
 
 export const SYMBOL: Record<Change['action'], string> = {
   create: '+',
@@ -31,7 +32,7 @@ export function countsText(c: PlanCounts): string {
   return (
     summaryCounts(c) +
     (c.side_effects > 0
-      ? `; ${c.side_effects} side effect${c.side_effects === 1 ? '' : 's'} (made by the control plane)`
+      ? `; ${plural(c.side_effects, 'side effect')} (made by the control plane)`
       : '')
   );
 }
@@ -44,8 +45,6 @@ export function countsText(c: PlanCounts): string {
 export function closingLine(plan: Plan): string {
   return `Plan: ${summaryCounts(countPlan(plan))}.`;
 }
-
-export { sideEffects };
 
 /** The line after the closing line when some changes are side effects; null otherwise. */
 export function sideEffectLine(plan: Plan): string | null {
@@ -66,14 +65,6 @@ export function formatValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/**
- * What another object's step does to this change (C2, C3, C7, C8, A3, cluster_move): the
- * planner's decision (`Change.cause`) in the words of src/plan/reasons.ts, or null.
- */
-export function causeNote(change: Change): string | null {
-  return causeText(change);
-}
-
 /** The field lines of a change: `path = value` for creates, `path: before → after` otherwise. */
 export function fieldLines(change: Change): { text: string; forces: boolean }[] {
   if (change.action === 'delete') return [];
@@ -87,7 +78,21 @@ export function fieldLines(change: Change): { text: string; forces: boolean }[] 
   });
 }
 
-export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** `1 change`, `2 changes`: the one plural of the words poolsync writes (`many` when not `word`s). */
+export const plural = (n: number, word: string, many = `${word}s`): string =>
+  `${n} ${n === 1 ? word : many}`;
+
+/**
+ * `N changes held for approval (action address, …); approve FINGERPRINT`: the one wording of
+ * what policy safe holds back (the daemon's run messages).
+ */
+export function heldForApproval(
+  held: readonly Pick<Change, 'action' | 'address'>[],
+  fingerprint: string,
+): string {
+  const list = held.map((c) => `${c.action} ${c.address}`).join(', ');
+  return `${plural(held.length, 'change')} held for approval (${list}); approve ${fingerprint}`;
+}
 
 /** Every change but the noops (model/plan.ts: a remembered plan knows them without the rest). */
 export { visibleChanges } from '../model/plan.js';

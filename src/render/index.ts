@@ -6,6 +6,8 @@ export {
   closingLine,
   countsText,
   hasNoChanges,
+  heldForApproval,
+  plural,
   sideEffectLine,
   summaryCounts,
   SYMBOL,

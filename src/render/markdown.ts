@@ -9,7 +9,7 @@ import type { Change, Plan } from '../model/plan.js';
 import {
   capabilitiesOn,
   capabilitySteps,
-  causeNote,
+  causeText,
   warningText,
   whyText,
   closingLine,
@@ -126,7 +126,7 @@ function blockedSection(changes: readonly Change[]): string[] {
   for (const c of blocked) {
     lines.push(`- **${code(c.address)}**: ${markdownText(whyText(c) ?? '')}`);
     // What another object's step does to it (not in the diff block, which lists what is sent).
-    const cause = causeNote(c);
+    const cause = causeText(c);
     if (cause) lines.push(`  - ${markdownText(cause)}`);
   }
   lines.push('');
@@ -211,7 +211,7 @@ function diffBlock(change: Change): string[] {
   const marker = prefix === '-/+' ? UPDATE_IN_DIFF : prefix;
   // Names and values come from the repository and the control plane: one line each, escaped.
   const lines = [`${prefix} ${escapeTerminal(change.address)}`];
-  const note = causeNote(change);
+  const note = causeText(change);
   if (note) lines.push(`${marker}     # ${escapeTerminal(note)}`);
   if (change.note) lines.push(`${marker}     # ${escapeTerminal(change.note)}`);
   for (const f of fieldLines(change))

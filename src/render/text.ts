@@ -4,7 +4,7 @@ import {
   SYMBOL,
   capabilitiesOn,
   capabilitySteps,
-  causeNote,
+  causeText,
   warningText,
   whyText,
   closingLine,
@@ -225,7 +225,7 @@ function renderChange(change: Change, paint: Paint, manual = false): string[] {
   const lines = [
     `${paint(style, symbol)} ${paint('bold', esc(change.address))}${headline ? paint('dim', `  (${headline})`) : ''}`,
   ];
-  const note = causeNote(change);
+  const note = causeText(change);
   if (note) lines.push(paint('dim', `      # ${esc(note)}`));
   if (why) lines.push(paint('dim', `      # ${esc(why)}`));
   if (change.unverified)

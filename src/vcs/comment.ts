@@ -9,6 +9,7 @@ import {
   closingLine,
   code,
   markdownText,
+  plural,
   sideEffectLine,
   SYMBOL,
   warningText,
@@ -32,14 +33,19 @@ const MARKER_PREFIX = '<!-- poolsync:plan';
  * repository when given, so two poolsync folders of one repository keep two comments.
  */
 export function commentMarker(key?: string | null): string {
-  const k = normalizeKey(key);
+  const k = commentKey(key);
   // `--` would end the HTML comment early; `>` is harmless but kept out for clarity.
   return k === ''
     ? `${MARKER_PREFIX} -->`
     : `${MARKER_PREFIX} path="${k.replace(/-{2,}|[>"]/g, '_')}" -->`;
 }
 
-function normalizeKey(key: string | null | undefined): string {
+/**
+ * The one key of a poolsync folder inside its repository, for the CLI's comment (its Git
+ * prefix, `a/b/`) and the daemon's (its `--path`): `./a/b/` and `a\b` are `a/b`, the root
+ * is empty; a folder whose name starts with a dot (`.config`) keeps it.
+ */
+export function commentKey(key: string | null | undefined): string {
   if (!key) return '';
   const k = key
     .replace(/\\/g, '/')
@@ -68,19 +74,19 @@ export function statusDescription(outcome: PublishOutcome): string {
   if (outcome.kind === 'environments') return environmentsDescription(outcome);
   if (outcome.kind === 'invalid') {
     const n = outcome.errorCount;
-    return `Invalid configuration${n ? ` (${n} error${n === 1 ? '' : 's'})` : ''}: nothing can be applied`;
+    return `Invalid configuration${n ? ` (${plural(n, 'error')})` : ''}: nothing can be applied`;
   }
   if (outcome.kind === 'error') return `Could not plan: ${outcome.message}`;
   const { plan } = outcome;
   if (plan.errors.length > 0) {
     const n = plan.errors.length;
-    return `Plan failed with ${n} error${n === 1 ? '' : 's'}: ${plan.errors[0]?.message ?? ''}`;
+    return `Plan failed with ${plural(n, 'error')}: ${plan.errors[0]?.message ?? ''}`;
   }
   return closingLine(plan);
 }
 
 export function buildCommentBody(input: CommentInput): string {
-  const key = normalizeKey(input.key);
+  const key = commentKey(input.key);
   const head = [
     commentMarker(key),
     `### poolsync plan${key ? ` for \`${key.replace(/`/g, '')}\`` : ''}`,
@@ -129,7 +135,7 @@ function escapeLines(text: string): string {
 }
 
 function invalidIntro(count: number | undefined): string {
-  const n = count ? ` (${count} error${count === 1 ? '' : 's'})` : '';
+  const n = count ? ` (${plural(count, 'error')})` : '';
   return `**The repository is invalid${n}: nothing can be applied from this commit.** Fix these and push again:`;
 }
 
@@ -173,7 +179,7 @@ function shortSection(outcome: EnvironmentOutcome, budget: number): string {
       budget - codePointLength(intro) - 40,
       '\n',
       (n) =>
-        `… ${n} more line${n === 1 ? '' : 's'} omitted (the comment size limit); run \`poolsync validate\` for all.`,
+        `… ${plural(n, 'more line')} omitted (the comment size limit); run \`poolsync validate\` for all.`,
     );
     return intro + fence(fit.text, 'text');
   }
@@ -262,7 +268,7 @@ function section(b: Budgeted, title: string, items: string[], noun: string): voi
     items,
     b.left - codePointLength(header) - 2,
     '\n',
-    (n) => `- … ${n} more ${noun}${n === 1 ? '' : 's'} omitted`,
+    (n) => `- … ${plural(n, `more ${noun}`)} omitted`,
   );
   push(b, header + fit.text);
 }
@@ -281,13 +287,10 @@ function changesSection(b: Budgeted, plan: Plan): void {
       blocks,
       room,
       '\n',
-      (n) => `# … ${n} more change${n === 1 ? '' : 's'} omitted (the comment size limit)`,
+      (n) => `# … ${plural(n, 'more change')} omitted (the comment size limit)`,
     );
     push(b, header + fence(fit.omitted === 0 ? joined : fit.text, 'diff'));
   } else {
-    push(
-      b,
-      `_${changes.length} change${changes.length === 1 ? '' : 's'} omitted (the comment size limit)._`,
-    );
+    push(b, `_${plural(changes.length, 'change')} omitted (the comment size limit)._`);
   }
 }

@@ -7,7 +7,7 @@
  * forms), never the others.
  */
 import { splitHeld } from '../plan/hold.js';
-import { closingLine, markdownText } from '../render/index.js';
+import { closingLine, markdownText, plural } from '../render/index.js';
 import { codePointLength } from './text.js';
 import type { EnvironmentOutcome, PublishOutcome, StatusState } from './types.js';
 
@@ -19,7 +19,7 @@ export function environmentSummary(outcome: EnvironmentOutcome): string {
   if (outcome.kind === 'error') return 'could not plan';
   if (outcome.kind === 'invalid') {
     const n = outcome.errorCount;
-    return `invalid${n ? ` (${n} error${n === 1 ? '' : 's'})` : ''}`;
+    return `invalid${n ? ` (${plural(n, 'error')})` : ''}`;
   }
   if (outcome.plan.errors.length > 0) return `plan failed (${outcome.plan.errors.length} errors)`;
   return closingLine(outcome.plan);

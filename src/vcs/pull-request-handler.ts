@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { checkoutClient, gitError, type GitAuth, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
+import { commentKey } from './comment.js';
 import { notPosted, publishPlan, publishStatus, type PublishResult } from './publish.js';
 import {
   VcsApiError,
@@ -62,8 +63,8 @@ export type PullRequestHandler = ((e: PullRequestEvent) => Promise<void>) & {
 
 export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullRequestHandler {
   const redactor = new Redactor([opts.token, opts.git.auth?.token]);
-  const repoPath = opts.path.replace(/\\/g, '/').replace(/^\.\/?|\/+$/g, '') || '.';
-  const key = repoPath === '.' ? '' : repoPath;
+  const key = commentKey(opts.path);
+  const repoPath = key || '.';
   const checkedOut = pullRequestCheckout(opts.git, repoPath, redactor);
   const serial: Serial = { chain: Promise.resolve() };
   const handle = publisher(opts, { redactor, key, checkedOut });

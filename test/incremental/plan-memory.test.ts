@@ -57,6 +57,7 @@ function options(extra: Partial<MemoryOptions> = {}): MemoryOptions {
     memoryDir: cacheDir,
     backend: backendInfo(cp),
     facts: (d) => ({ declaresNothing: declaresNothing(d), prune: d.config.prune }),
+    planFolder: planRepository,
     ...extra,
   };
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   buildCommentBody,
   COMMENT_LIMITS,
+  commentKey,
   commentMarker,
   isPoolsyncComment,
   statusDescription,
@@ -44,6 +45,21 @@ describe('comment body', () => {
   it('a key cannot close the HTML comment early', () => {
     expect(commentMarker('a--b>"c')).toBe('<!-- poolsync:plan path="a_b__c" -->');
     expect(commentMarker('.')).toBe(commentMarker());
+  });
+
+  it('one key for the CLI (its Git prefix) and the daemon (its --path); a dot folder keeps its dot', () => {
+    for (const [path, key] of [
+      ['.config/', '.config'],
+      ['./.config', '.config'],
+      ['.config', '.config'],
+      ['./teams/a/', 'teams/a'],
+      ['teams\\a', 'teams/a'],
+      ['.', ''],
+      ['./', ''],
+      ['', ''],
+    ])
+      expect(commentKey(path)).toBe(key);
+    expect(commentMarker('.config/')).toBe('<!-- poolsync:plan path=".config" -->');
   });
 
   it('invalid repository: the errors in a text block, counted in the status', () => {

@@ -222,6 +222,18 @@ describe('pull-request handler (daemon path), end to end with a real Git reposit
     expect(notes[0]!.body.startsWith(commentMarker('pools'))).toBe(true);
     expect(forge.statuses.map((s) => s.body.state)).toEqual(['running', 'success']);
   });
+
+  it('a folder named .config: plans that folder, with the marker the CLI gives it (its Git prefix)', async () => {
+    const files = { '.config/prod.yaml': POOL, '.config/batch.yaml': QUEUE };
+    const sha = pushPullRequest('refs/pull/7/head', files, 'dot folder');
+    const handle = handlerFor({ path: '.config' });
+    await handle(event({ headSha: sha }));
+    const [comment] = forge.list('github:acme/cfg#7');
+    expect(comment!.body.startsWith(commentMarker('.config/'))).toBe(true);
+    expect(comment!.body.startsWith('<!-- poolsync:plan path=".config" -->')).toBe(true);
+    expect(comment!.body).toContain('Queue/batch');
+    expect(forge.statuses.at(-1)!.body.state).toBe('success');
+  });
 });
 
 describe('every failure after pending ends in a final status (issue 47)', () => {

@@ -10,7 +10,7 @@ import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { createInterface } from 'node:readline/promises';
 import { batchedLines } from '../../util/batched-lines.js';
 import { ApplyRefusedError, defaultParallelism, executePlan } from '../../apply/index.js';
-import { checkSavedPlan, checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
+import { checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
 import { applyArgsForEnv, checkSavedPlanEnvironment } from './apply-env.js';
 import { applyRun, type ApplyRunOptions, type ApplySource } from '../../ops/apply-run.js';
 import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
@@ -194,12 +194,7 @@ async function applySource(args: ApplyArgs, target: Target): Promise<ApplySource
   if (saved !== null) checkSavedPlanEnvironment(target.path, saved, args.env);
   if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
   return saved !== null
-    ? {
-        kind: 'saved',
-        path: target.path,
-        plan: saved,
-        check: (cp, inventory) => checkSavedPlan(target.path, saved, url, cp, inventory),
-      }
+    ? { kind: 'saved', path: target.path, plan: saved }
     : {
         kind: 'dir',
         path: target.path,

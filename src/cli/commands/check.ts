@@ -16,6 +16,7 @@ import { escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
 import type { CheckArgs } from '../define/check.js';
 import { checkMaxRetries } from '../options.js';
+import { plural } from '../../render/index.js';
 
 interface Line {
   ok: boolean;
@@ -64,7 +65,7 @@ export async function check(args: CheckArgs): Promise<void> {
   process.stdout.write(
     failed === 0
       ? `Ready: \`poolsync plan ${args.dir}\` next.\n`
-      : `${failed} check${failed === 1 ? '' : 's'} failed.\n`,
+      : `${plural(failed, 'check')} failed.\n`,
   );
   process.exitCode = failed === 0 ? 0 : 1;
 }

@@ -14,6 +14,7 @@ import { UserError } from '../../util/user-error.js';
 import { checkExportedPath, exists, writeExported } from '../write-exported.js';
 import type { ExportArgs } from '../define/export.js';
 import { resolveTargets, withTarget } from '../environment.js';
+import { plural } from '../../render/index.js';
 
 export async function exportTo(given: ExportArgs): Promise<void> {
   // --env: the environment's control plane and credentials (docs/environments.md).
@@ -70,9 +71,7 @@ async function exportFrom(cp: ControlPlane, args: ExportArgs): Promise<void> {
     `${c.clusters} clusters`,
     `${c.queues} queues`,
     `${c.assignments} assignments`,
-    ...(c.default_queues
-      ? [`${c.default_queues} default-queue setting${c.default_queues === 1 ? '' : 's'}`]
-      : []),
+    ...(c.default_queues ? [`${plural(c.default_queues, 'default-queue setting')}`] : []),
     ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
   ];
   process.stdout.write(

@@ -3,12 +3,12 @@
  * would do. Exit 0 (success), 1 (invalid repository, plan errors, unreachable control
  * plane), 2 with --detailed-exitcode when there are changes to apply (plan.md).
  */
-import { openControlPlane, resolveToken } from '../../controlplane/open.js';
+import { resolveToken } from '../../controlplane/open.js';
 import { formatValidationText } from '../../manifests/index.js';
 import type { Plan } from '../../model/plan.js';
 import type { DesiredState } from '../../model/desired.js';
 import { cleanCommit } from '../../ops/pipeline.js';
-import { planRun, type PlanOutcome } from '../../ops/plan-run.js';
+import { planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
@@ -239,28 +239,23 @@ async function savePlan(
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
 async function runRefreshOnly(args: PlanArgs, environment: string | null): Promise<number> {
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
-  const { driftSince } = await import('../../plan/refresh.js');
   const render = await import('../../render/refresh.js');
-  const { readLiveState } = await import('../../controlplane/types.js');
   const maxRetries = checkMaxRetries(args['max-retries']);
   const last = await readLastApplied(lastAppliedPathFor(args['control-plane'], args['state-dir']));
   const token = await resolveToken(args['token-file'], args['control-plane'], environment);
-  // Reads only, with the credentials a plan takes: no writer lock on an embedded state (a
-  // running `control-plane serve` or apply holds it), the Union API key of --api-key-file.
-  const cp = await openControlPlane(args['control-plane'], {
-    readOnly: true,
-    http: { maxRetries },
-    ...(token ? { token } : {}),
-    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
-  });
-  let live;
-  try {
-    // Drift compares pools, clusters, queues, assignments and labels: no default-queue setting.
-    live = await readLiveState(cp, []);
-  } finally {
-    await cp.close();
-  }
-  const report = driftSince(last, live);
+  // Reads only, with the credentials a plan takes (the Union API key of --api-key-file).
+  const report = await refreshRun(
+    {
+      kind: 'acquire',
+      url: args['control-plane'],
+      stateDir: args['state-dir'],
+      sharedInventory: null,
+      maxRetries,
+      ...(token ? { token } : {}),
+      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+    },
+    last,
+  );
   process.stdout.write(
     args.output === 'json'
       ? render.renderRefreshJson(report)

@@ -18,6 +18,7 @@ import { environmentTarget, inEnvironment } from '../environment.js';
 import { requireFolder } from '../options.js';
 import { describeChanges, ownFolder, promotionChanges, type FileChange } from '../promotion.js';
 import { runPlanFor } from './plan.js';
+import { plural } from '../../render/index.js';
 
 export async function promote(args: PromoteArgs): Promise<void> {
   process.exitCode = await runPromote(args);
@@ -60,7 +61,7 @@ async function runPromote(args: PromoteArgs): Promise<number> {
   if (args.write && code !== 1 && changes.length > 0) {
     await applyChanges(args.dir, changes);
     process.stderr.write(
-      `Wrote the ${changes.length} file change${changes.length === 1 ? '' : 's'} into ${toFolder}: commit them and open a pull request.\n`,
+      `Wrote the ${plural(changes.length, 'file change')} into ${toFolder}: commit them and open a pull request.\n`,
     );
   }
   return code;

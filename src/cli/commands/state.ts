@@ -4,7 +4,6 @@
  * control plane shows of it now; `forget` takes an object out of management without a call
  * about it: out of the inventory, and marked so that no later prune deletes it.
  */
-import { acquireApplyLock, lockPathFor } from '../../apply/lock.js';
 import {
   forgetInInventory,
   inventoryStore,
@@ -24,13 +23,14 @@ import {
   type ManagedObject,
 } from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
-import { controlPlaneName } from '../../render/common.js';
+import { controlPlaneName, plural } from '../../render/common.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import type { StateArgs } from '../define/state.js';
 import { resolveTargets, withTarget } from '../environment.js';
 import { runCommand, type Io } from '../io.js';
 import { requireFolder, sharedInventoryOf } from '../options.js';
+import { underApplyLock } from '../../ops/apply-locks.js';
 
 /** The control plane of the command, with its inventory and live state read together. */
 interface Read {
@@ -78,7 +78,7 @@ export function list(given: StateArgs, io: Io): Promise<number> {
         io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${statusText(o)}\n`);
       const { count, missing } = managed;
       io.stdout.write(
-        `\n${count} managed object${count === 1 ? '' : 's'}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
+        `\n${plural(count, 'managed object')}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
       );
       if (managed.forgotten.length > 0)
         io.stdout.write(
@@ -126,12 +126,9 @@ export function forget(given: StateArgs, io: Io): Promise<number> {
           `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
         );
       // Under the apply lock: an apply recording the inventory meanwhile would undo this.
-      const lock = await acquireApplyLock(lockPathFor(args['control-plane'], args['state-dir']));
-      try {
-        await forgetInInventory(store, address);
-      } finally {
-        await lock.release();
-      }
+      await underApplyLock(args['control-plane'], args['state-dir'], () =>
+        forgetInInventory(store, address),
+      );
       io.stdout.write(
         `Forgot ${address}: it left the inventory (${store.where}), and no later prune deletes it. Nothing was sent to the control plane about it.\n`,
       );

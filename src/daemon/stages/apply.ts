@@ -8,12 +8,12 @@ import type { ApplyEvent, ApplyResult } from '../../apply/index.js';
 import { applyOutcome } from '../../apply/result-json.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS, type Plan } from '../../model/plan.js';
-import { countsText } from '../../render/index.js';
+import { countsText, heldForApproval } from '../../render/index.js';
 import { runWords, stopWords } from '../../render/daemon-words.js';
 import { countPlan } from '../../plan/counts.js';
-import { errorCode, type HeldLock, type Outcome, type RunContext, type Staged } from './context.js';
-import { heldMessage, type GateDecision } from './gate.js';
-import { applyRun } from '../../ops/apply-run.js';
+import { errorCode, type Outcome, type RunContext, type Staged } from './context.js';
+import type { GateDecision } from './gate.js';
+import { applyRun, type ApplyPhase } from '../../ops/apply-run.js';
 import type { ApplyRecording } from '../../ops/apply-record.js';
 
 /** Step error codes a later attempt may not meet (the client's retries ran out). */
@@ -45,7 +45,7 @@ export async function applyStage(
     };
   const ran = await executeLocked(ctx, cp, decision.plan, commit);
   if (!('result' in ran)) return ran;
-  const { result, lock } = ran;
+  const { result, lost } = ran;
   const products = {
     applied: {
       notDone: new Set(result.steps.filter((s) => s.status !== 'done').map((s) => s.target)),
@@ -62,78 +62,68 @@ export async function applyStage(
   if (outcome === 'applied') return { ...appliedOutcome(decision, done), products };
   if (outcome === 'manual_steps_left')
     return { ...manualOutcome(decision.plan, result, done), products };
-  return { ...incompleteOutcome(ctx, result, lock, done), products };
+  return { ...incompleteOutcome(ctx, result, lost, done), products };
 }
 
 type Done = Pick<Outcome, 'commit' | 'applied' | 'changed'>;
 
 /**
- * The gate's plan applied under the apply lock by the operation `poolsync apply` runs
- * (src/ops/apply-run.ts, with the lock held here: the daemon takes it for its cycle), which
- * records the inventory (what this apply made poolsync's, and what it deleted: prune reads it);
- * an Outcome when the lock is held elsewhere or the executor refused the plan.
+ * The gate's plan applied by the operation `poolsync apply` runs (src/ops/apply-run.ts), under
+ * the apply lock it takes (the same one: the control plane's own lease when it has one, a
+ * Kubernetes Lease with --lock, a file on this machine), which records the inventory (what
+ * this apply made poolsync's, and what it deleted: prune reads it); an Outcome when the lock
+ * is held elsewhere or the executor refused the plan.
  */
 async function executeLocked(
   ctx: RunContext,
   cp: ControlPlane,
   plan: Plan,
   commit: string | null,
-): Promise<{ result: ApplyResult; lock: HeldLock } | Staged<never>> {
+): Promise<{ result: ApplyResult; lost: AbortSignal } | Staged<never>> {
   const { o } = ctx;
-  let lock: HeldLock;
-  ctx.enter('lock');
-  try {
-    lock = await o.pipeline.acquireLock(cp);
-  } catch (err) {
-    const message = o.redactor.errorMessage(err);
-    return {
-      value: { result: 'failed', commit, message: runWords.notApplied(message), transient: true },
-      status: { errors: [{ code: 'LOCKED', message, location: null, address: null }] },
-    };
-  }
-  const signal = AbortSignal.any(
-    [ctx.signal, lock.lost, o.leadership?.termSignal].filter((s): s is AbortSignal => !!s),
-  );
-  ctx.enter('apply');
+  let lost: AbortSignal | null = null;
+  let phase: ApplyPhase | null = null;
   try {
     const ran = await applyRun(
       { kind: 'planned', plan },
       {
-        locks: { kind: 'held', cp, lost: lock.lost, record: recording(ctx, cp) },
+        locks: { kind: 'daemon', cp, lock: o.pipeline.applyLock, record: recording(ctx, cp) },
+        phase: (p) => ctx.enter((phase = p)),
         stderr: (text) => o.logger.warn(o.redactor.scrub(text.trimEnd())),
-        execute: (p, on) => {
+        execute: (p, on, lockLost) => {
+          lost = lockLost;
           o.onApplyPlan?.(p);
+          const stops = [ctx.signal, lockLost, o.leadership?.termSignal];
           return o.pipeline.executePlan(p, on, {
             parallelism: o.config.parallelism,
             waitTimeoutMs: o.config.waitTimeoutMs,
-            signal,
-            onEvent: (e) => logEvent(ctx, lock, e),
+            signal: AbortSignal.any(stops.filter((s): s is AbortSignal => !!s)),
+            onEvent: (e) => logEvent(ctx, lockLost, e),
           });
         },
       },
     );
     // A planned source always runs its steps: there is a result.
-    return { result: ran.result!, lock };
+    return { result: ran.result!, lost: lost! };
   } catch (err) {
     const message = o.redactor.errorMessage(err);
+    // The lock was not to be had.
+    if (phase === 'lock')
+      return {
+        value: { result: 'failed', commit, message: runWords.notApplied(message), transient: true },
+        status: { errors: [{ code: 'LOCKED', message, location: null, address: null }] },
+      };
     return {
       value: { result: 'failed', commit, message: runWords.applyRefused(message), transient: true },
       status: {
         errors: [{ code: errorCode(err, 'APPLY'), message, location: null, address: null }],
       },
     };
-  } finally {
-    ctx.enter('unlock');
-    await lock
-      .release()
-      .catch((err: unknown) =>
-        o.logger.warn({ err: o.redactor.errorMessage(err) }, 'could not release the apply lock'),
-      );
   }
 }
 
 /** The executor's progress in the daemon's log. */
-function logEvent(ctx: RunContext, lock: HeldLock, e: ApplyEvent): void {
+function logEvent(ctx: RunContext, lost: AbortSignal, e: ApplyEvent): void {
   const { o } = ctx;
   if (e.type === 'step_finished') {
     const fields = {
@@ -161,7 +151,7 @@ function logEvent(ctx: RunContext, lock: HeldLock, e: ApplyEvent): void {
       'waiting for in-flight work to finish',
     );
   } else if (e.type === 'stopping') {
-    o.logger.warn({ reason: e.reason, why: stopReason(ctx, lock) }, 'no new steps will start');
+    o.logger.warn({ reason: e.reason, why: stopReason(ctx, lost) }, 'no new steps will start');
   }
 }
 
@@ -170,7 +160,7 @@ function appliedOutcome(decision: GateDecision, done: Done): Staged<never> {
   // The one count (src/plan/counts.ts): what `poolsync plan` and `apply` say for this plan.
   const summaryText = countsText(countPlan(decision.plan));
   if (decision.held.length > 0 && decision.heldFingerprint !== null) {
-    const message = `applied: ${summaryText}; ${heldMessage(decision.held, decision.heldFingerprint)}`;
+    const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
     return { value: { result: 'waiting_for_approval', message, ...done }, status: {} };
   }
   const message = runWords.applied(summaryText, decision.approval?.approver ?? null);
@@ -206,7 +196,7 @@ function manualOutcome(plan: Plan, result: ApplyResult, done: Done): Staged<neve
 function incompleteOutcome(
   ctx: RunContext,
   result: ApplyResult,
-  lock: HeldLock,
+  lost: AbortSignal,
   done: Done,
 ): Staged<never> {
   const failed = result.steps.filter((s) => s.status === 'failed');
@@ -217,7 +207,7 @@ function incompleteOutcome(
     location: null,
     address: s.target,
   }));
-  const stopped = result.aborted ? stopReason(ctx, lock) : null;
+  const stopped = result.aborted ? stopReason(ctx, lost) : null;
   return {
     value: {
       result: 'failed',
@@ -231,10 +221,10 @@ function incompleteOutcome(
   };
 }
 
-function stopReason(ctx: RunContext, lock: HeldLock): string {
+function stopReason(ctx: RunContext, lost: AbortSignal): string {
   if (ctx.signal.aborted) return stopWords.shutdown;
   if (ctx.o.leadership?.termSignal.aborted) return stopWords.leadership;
-  if (lock.lost.aborted) return stopWords.lock;
+  if (lost.aborted) return stopWords.lock;
   return stopWords.failure;
 }
 

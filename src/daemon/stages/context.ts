@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type { ApplyResult, ExecuteOptions } from '../../apply/index.js';
 import type { InventoryStore } from '../../apply/inventory.js';
+import type { HoldApplyLockOptions } from '../../apply/lock.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
@@ -23,12 +24,6 @@ import type { ApplyOutcome, KeptHistory } from '../run-history.js';
 import type { AppliedCounts, DaemonStatus } from '../status.js';
 import type { StatusUpdate } from './status-update.js';
 
-/** A held apply lock: released after the apply; `lost` aborts when it could not be renewed. */
-export interface HeldLock {
-  readonly lost: AbortSignal;
-  release(): Promise<void>;
-}
-
 /** The modules a run drives; injected so the daemon is wired to the real ones in one place. */
 export interface Pipeline {
   loadRepository(
@@ -38,8 +33,8 @@ export interface Pipeline {
   /** With the default-queue settings `need` names (all without it: src/plan/live-scope.ts). */
   readLiveState(cp: ControlPlane, need?: SettingsNeed): Promise<LiveState>;
   executePlan(plan: Plan, cp: ControlPlane, options: ExecuteOptions): Promise<ApplyResult>;
-  /** Takes the apply lock(s) for `cp`. Throws when another apply holds one. */
-  acquireLock(cp: ControlPlane): Promise<HeldLock>;
+  /** How the apply lock is held (src/apply/lock.ts), less the control plane: src/ops takes it. */
+  applyLock: Omit<HoldApplyLockOptions, 'cp'>;
   /**
    * The inventory of `cp` (src/apply/inventory.ts), which the apply's record (src/ops/apply-record.ts)
    * writes. Absent: the daemon keeps no inventory (tests).

@@ -4,8 +4,10 @@
  * changes and what depends on them (src/plan/hold.ts) until a person approves exactly their
  * fingerprint (approvals.ts). `blocked` changes never stop the rest (plan.md).
  */
-import { isActionable, type Change, type Plan } from '../../model/plan.js';
+import type { Change, Plan } from '../../model/plan.js';
+import { classify } from '../../ops/plan-run.js';
 import { splitHeld } from '../../plan/hold.js';
+import { heldForApproval } from '../../render/index.js';
 import type { ApprovalRecord } from '../approvals.js';
 import type { ChangeBrief } from '../status.js';
 import type { RunContext, Staged } from './context.js';
@@ -33,8 +35,7 @@ export function gateStage(
   commit: string | null,
 ): Staged<GateDecision> {
   const { o } = ctx;
-  const actionable = plan.changes.filter((c) => isActionable(c.action));
-  if (actionable.length === 0) {
+  if (classify(plan) === 'no_changes') {
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
     return {
       value: { result: 'in_sync', commit, message: `in sync${blocked}` },
@@ -77,12 +78,8 @@ function safeGate(
     return { value: { plan, held: [], heldFingerprint: split.fingerprint, approval }, status };
   }
   const status = holding(ctx, split.held, split.fingerprint, commit);
-  const heldText = `policy safe: ${split.held.length} change${split.held.length === 1 ? '' : 's'} held for approval (${split.held
-    .map((c) => `${c.action} ${c.address}`)
-    .join(
-      ', ',
-    )}); approve ${split.fingerprint} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
-  if (!split.now.changes.some((c) => isActionable(c.action))) {
+  const heldText = `policy safe: ${heldForApproval(split.held, split.fingerprint)} with \`poolsync approve\` or a \`poolsync apply\` comment on the pull request`;
+  if (classify(split.now) === 'no_changes') {
     const message = `${heldText}; nothing else to apply`;
     return { value: { result: 'waiting_for_approval', commit, message }, status };
   }
@@ -110,11 +107,4 @@ function holding(
     fingerprint === null ? null : { fingerprint, commit, changes: held.map(briefOf) },
   );
   return { waitingForApproval: held.map(briefOf) };
-}
-
-/** The message of a run that applied the rest of a plan and holds its destructive part. */
-export function heldMessage(held: Change[], fingerprint: string): string {
-  return `${held.length} change${held.length === 1 ? '' : 's'} held for approval (${held
-    .map((c) => `${c.action} ${c.address}`)
-    .join(', ')}); approve ${fingerprint}`;
 }

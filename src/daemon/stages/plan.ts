@@ -17,6 +17,7 @@ import type { LiveState } from '../../model/live.js';
 import { managedObjects } from '../../plan/inventory.js';
 import { briefOf } from './gate.js';
 import { runWords } from '../../render/daemon-words.js';
+import { plural } from '../../render/index.js';
 import { errorCode, type RunContext, type RunProducts, type Staged } from './context.js';
 import { mergeUpdates, problemsUpdate, reachedUpdate, type StatusUpdate } from './status-update.js';
 
@@ -142,7 +143,7 @@ function driftOf(ctx: RunContext, plan: Plan, commit: string | null): Change[] {
   ctx.o.metrics.driftDetected.inc(actionable.length);
   ctx.o.logger.warn(
     { commit, drift: actionable.map((c) => `${c.action} ${c.address}`) },
-    `drift: ${actionable.length} object${actionable.length === 1 ? '' : 's'} differ from the repository`,
+    `drift: ${plural(actionable.length, 'object')} differ from the repository`,
   );
   return actionable;
 }

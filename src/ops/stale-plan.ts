@@ -1,0 +1,92 @@
+/**
+ * Whether a plan made earlier may still be applied (docs/apply.md#saved-plans-and-staleness):
+ * the one check of `apply PLANFILE`, of the daemon's apply when its plan was read apart from
+ * the apply (another writer may have come between), and of an approval by pull-request
+ * comment. A plan is stale when the control plane is not the one it names, when its
+ * capabilities changed, or when its live state is not the one the plan was made against (the
+ * live fingerprint, of the default-queue settings the plan read). Each caller words the
+ * refusal for its reader; the reason is this one.
+ */
+import {
+  describeControlPlane,
+  sameControlPlane,
+  type ControlPlaneIdentity,
+} from '../controlplane/identity.js';
+import { formatCapabilities, sameCapabilities } from '../model/capabilities.js';
+import type { Capabilities } from '../model/common.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
+import type { Plan } from '../model/plan.js';
+import { liveFingerprint } from '../plan/fingerprint.js';
+import { settingsOfPlan } from '../plan/live-scope.js';
+import { UserError } from '../util/user-error.js';
+
+/** Why a plan is stale. */
+export type Staleness =
+  /** The control plane is another one than the plan names. */
+  | { reason: 'control_plane'; here: ControlPlaneIdentity }
+  /** Its capabilities are not the ones the plan was made with. */
+  | { reason: 'capabilities'; now: Capabilities }
+  /** Its live state is not the one the plan was made against. */
+  | { reason: 'live_state'; now: string };
+
+/** A refusal of a stale plan: the reason as data, the caller's words as the message. */
+export class StalePlanError extends UserError {
+  constructor(
+    readonly stale: Staleness,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Why `plan` may no longer be applied, or the live state as it is now (read with the
+ * settings the plan read), against which it may. `here`: the control plane's identity, when the plan may
+ * have been made for another (a saved plan); `fingerprint`: how the live state is hashed (a
+ * long-running process passes one that remembers its last hash).
+ */
+export async function recheckPlan(
+  plan: Plan,
+  read: (need: SettingsNeed) => Promise<LiveState>,
+  opts: { here?: ControlPlaneIdentity; fingerprint?: (live: LiveState) => string } = {},
+): Promise<{ stale: Staleness } | { stale: null; live: LiveState }> {
+  const { here } = opts;
+  if (here && plan.control_plane && !sameControlPlane(here, plan.control_plane))
+    return { stale: { reason: 'control_plane', here } };
+  const live = await read(settingsOfPlan(plan));
+  if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities))
+    return { stale: { reason: 'capabilities', now: live.capabilities } };
+  const now = (opts.fingerprint ?? liveFingerprint)(live);
+  return now === plan.live_fingerprint
+    ? { stale: null, live }
+    : { stale: { reason: 'live_state', now } };
+}
+
+/** `apply PLANFILE`'s words for a stale saved plan at `path`. */
+export function stalePlanError(path: string, plan: Plan, stale: Staleness): StalePlanError {
+  switch (stale.reason) {
+    case 'control_plane':
+      return new StalePlanError(stale, madeElsewhere(path, plan, describeControlPlane(stale.here)));
+    case 'capabilities':
+      return new StalePlanError(
+        stale,
+        `stale plan: ${path} was made with control-plane capabilities ${formatCapabilities(plan.capabilities!)}, ` +
+          `the control plane now has ${formatCapabilities(stale.now)}. Nothing was applied; run \`poolsync plan\` again`,
+      );
+    case 'live_state':
+      return new StalePlanError(
+        stale,
+        `stale plan: the control plane changed since ${path} was made ` +
+          `(live state ${stale.now}, plan made against ${plan.live_fingerprint}). Nothing was applied; run \`poolsync plan\` again`,
+      );
+  }
+}
+
+/** The words of a saved plan made for another control plane than `here`. */
+export function madeElsewhere(path: string, plan: Plan, here: string): string {
+  return (
+    `${path} was made for another control plane: ${describeControlPlane(plan.control_plane!)}, ` +
+    `not ${here}. Nothing was applied; apply it with --control-plane naming that one, ` +
+    `or run \`poolsync plan\` against this one`
+  );
+}

@@ -1,0 +1,244 @@
+/**
+ * One staleness check (src/ops/stale-plan.ts): the same plan, made before another writer
+ * changed the control plane, is refused by `apply PLANFILE` (the CLI's applyRun) and by an
+ * approval comment to the daemon, and the daemon's own plan, read apart from its apply, is
+ * refused too: each for the same reason, by the one function (every call of it is recorded
+ * here); and each reason is told apart.
+ */
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { inventoryStore, readLiveWithInventory } from '../../src/apply/inventory.js';
+import { Approvals } from '../../src/daemon/approvals.js';
+import {
+  commentApprovalHandler,
+  PostedPlans,
+  soleTarget,
+} from '../../src/daemon/comment-approvals.js';
+import { handleGitlabWebhook } from '../../src/daemon/webhooks.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import type { SettingsNeed } from '../../src/model/live.js';
+import type { Plan } from '../../src/model/plan.js';
+import { applyRun } from '../../src/ops/apply-run.js';
+import { planRun } from '../../src/ops/plan-run.js';
+import type * as stalePlan from '../../src/ops/stale-plan.js';
+import { recheckPlan, StalePlanError, type Staleness } from '../../src/ops/stale-plan.js';
+import { createApprovalForge } from '../../src/vcs/approvers.js';
+import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
+import { startOwnTestDaemon } from '../daemon/harness.js';
+import { TestRepo } from '../daemon/helpers.js';
+import { tempFolder } from '../helpers/temp-folder.js';
+import { FakeForge } from '../vcs/fake-forge.js';
+
+/** What each call of the one staleness check answered, in order (whoever called it). */
+const checked = vi.hoisted(() => [] as (Staleness | null)[]);
+vi.mock('../../src/ops/stale-plan.js', async (original) => {
+  const real = await original<typeof stalePlan>();
+  return {
+    ...real,
+    recheckPlan: async (...args: Parameters<typeof real.recheckPlan>) => {
+      const answer = await real.recheckPlan(...args);
+      checked.push(answer.stale);
+      return answer;
+    },
+  };
+});
+
+const dir = tempFolder('poolsync-stale-');
+const repo = join(dir, 'repo');
+const statePath = join(dir, 'cp.json');
+const url = `file:${statePath}`;
+cpSync('examples/config-repo', repo, { recursive: true });
+
+/** The plan of the example against the state as it is now. */
+async function planNow(): Promise<Plan> {
+  const made = await planRun({
+    source: { kind: 'acquire', url, stateDir: dir, sharedInventory: null, maxRetries: 0 },
+    desired: { kind: 'folder', dir: repo },
+    commit: null,
+    environment: null,
+  });
+  if (made.kind !== 'changes') throw new Error(`expected changes, got ${made.kind}`);
+  return made.plan;
+}
+
+/** Another writer: a queue nobody declared. */
+async function interfere(): Promise<void> {
+  const cp = await EmbeddedControlPlane.open({ path: statePath });
+  try {
+    await cp.createQueue({
+      name: `other-${Date.now()}`,
+      run_concurrency: 1,
+      action_concurrency: 1,
+    });
+  } finally {
+    await cp.close();
+  }
+}
+
+/** What `poolsync apply PLANFILE` refuses the plan for (its applyRun, locks taken). */
+async function cliRefusal(plan: Plan): Promise<Staleness> {
+  const refused = await applyRun(
+    { kind: 'saved', path: 'saved.plan', plan },
+    {
+      locks: {
+        kind: 'acquire',
+        url,
+        stateDir: dir,
+        sharedInventory: null,
+        lockFlag: undefined,
+        lockTimeoutMs: 0,
+        parallelism: 1,
+        maxRetries: 0,
+        tokenFile: undefined,
+      },
+      stderr: () => undefined,
+      execute: () => Promise.reject(new Error('a stale plan never runs')),
+    },
+  ).catch((err: unknown) => err);
+  expect(refused).toBeInstanceOf(StalePlanError);
+  return (refused as StalePlanError).stale;
+}
+
+describe('a stale plan', () => {
+  let forge: FakeForge;
+  beforeEach(async () => {
+    forge = await new FakeForge().start();
+  });
+  afterEach(async () => {
+    await forge.stop();
+  });
+
+  it('is refused by the CLI, an approval comment and the daemon for the same reason', async () => {
+    const plan = await planNow();
+    await interfere();
+
+    checked.length = 0;
+    const cli = await cliRefusal(plan);
+    expect(cli.reason).toBe('live_state');
+    expect(checked).toEqual([cli]);
+
+    // The daemon: an approval comment for the same plan, posted on a merge request.
+    const note = JSON.parse(
+      readFileSync('test/fixtures/gitlab-webhooks/note-merge-request.json', 'utf8'),
+    ) as { headers: Record<string, string>; payload: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    note.payload.object_attributes.note = 'poolsync apply';
+    const event = handleGitlabWebhook(
+      {
+        headers: { 'x-gitlab-token': 's', 'x-gitlab-event': note.headers['X-Gitlab-Event']! },
+        body: Buffer.from(JSON.stringify(note.payload)),
+      },
+      { token: 's', branch: 'master' },
+    );
+    if (event.result !== 'comment') throw new Error(event.message);
+    const head = event.event.headSha!;
+    forge.gitlabAccess.set(event.event.user.id!, 30);
+    const posted = new PostedPlans();
+    posted.planned('gitlab', head, plan);
+    posted.settle('gitlab', event.event.number, head);
+    const approvals = new Approvals();
+    const forgeApi = createApprovalForge({
+      provider: 'gitlab',
+      apiUrl: forge.url,
+      repository: 'gitlab-org/gitlab-test',
+      token: forge.token,
+    });
+    const read = readNow;
+    try {
+      await commentApprovalHandler({
+        posted,
+        forges: new Map([['gitlab', { repository: 'gitlab-org/gitlab-test', forge: forgeApi }]]),
+        target: soleTarget({ approvals, readLiveState: read, requestReconcile: () => undefined }),
+        logger: pino({ level: 'silent' }),
+      })(event.event);
+    } finally {
+      await forgeApi.close();
+    }
+    const replies = forge.list('gitlab:gitlab-org/gitlab-test!1').map((n) => n.body);
+    expect(replies).toEqual([expect.stringMatching(/refused: stale: the control plane changed/)]);
+    expect(approvals.status().granted).toEqual([]);
+    // The one check both ran, on the same plan and state.
+    expect(checked).toEqual([cli, cli]);
+    const daemon = await recheckPlan(plan, read);
+    expect(daemon.stale).toEqual(cli);
+
+    // The daemon, planning the same repository against the same state: another writer comes
+    // between its plan and its apply, and its re-check under the writer refuses the plan.
+    const refused = await daemonRefusal();
+    expect(refused.message).toContain('changed between the plan and the apply');
+    expect(checked).toHaveLength(4);
+    expect(checked[3]).toMatchObject({ reason: cli.reason });
+  });
+
+  it('names what changed: the control plane, its capabilities, or its live state', async () => {
+    const plan = await planNow();
+    const read = readNow;
+    expect((await recheckPlan(plan, read)).stale).toBeNull();
+    const elsewhere = { backend: 'embedded', endpoint: 'file:/elsewhere.json', organization: null };
+    expect((await recheckPlan(plan, read, { here: elsewhere })).stale).toEqual({
+      reason: 'control_plane',
+      here: elsewhere,
+    });
+    const withCaps = { ...plan, capabilities: { ...plan.capabilities!, drain: true } };
+    expect((await recheckPlan(withCaps, read)).stale).toMatchObject({ reason: 'capabilities' });
+    await interfere();
+    expect((await recheckPlan(plan, read)).stale).toMatchObject({ reason: 'live_state' });
+  });
+});
+
+/** The live state with the inventory, as the daemon reads it (its unit's pipeline). */
+async function readNow(need?: SettingsNeed) {
+  const cp = await EmbeddedControlPlane.open({ path: statePath, readOnly: true });
+  try {
+    return await readLiveWithInventory(cp, inventoryStore(cp, url, dir), need);
+  } finally {
+    await cp.close();
+  }
+}
+
+/** The daemon's first run on the example, with another writer between its plan and its apply. */
+async function daemonRefusal(): Promise<NonNullable<DaemonStatus['lastRun']>> {
+  const repo = new TestRepo();
+  const files = readdirSync('examples/config-repo', {
+    recursive: true,
+    withFileTypes: true,
+  }).filter((f) => f.isFile());
+  repo.commit(
+    Object.fromEntries(
+      files.map((f) => {
+        const path = join(f.parentPath, f.name);
+        return [relative('examples/config-repo', path), readFileSync(path, 'utf8')];
+      }),
+    ),
+  );
+  let interfering = true;
+  const d = await startOwnTestDaemon({
+    repo,
+    state: dir,
+    logLevel: 'silent',
+    deps: {
+      retryBaseMs: 3_600_000,
+      pipeline: {
+        // After the daemon has read the live state for its plan, another writer changes it.
+        readLiveState: async (cp: ControlPlane) => {
+          const live = await readLiveState(cp);
+          if (interfering) {
+            interfering = false;
+            await interfere();
+          }
+          return live;
+        },
+      },
+    },
+  });
+  try {
+    await d.daemon.firstRun;
+    const status = (await (await fetch(`${d.daemon.url}/status`)).json()) as DaemonStatus;
+    expect(status.lastRun?.result).toBe('failed');
+    return status.lastRun!;
+  } finally {
+    await d.stop();
+  }
+}
