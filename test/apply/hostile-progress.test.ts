@@ -11,7 +11,7 @@ import type { Step } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
 import type { ApplyEvent, ApplyResult } from '../../src/apply/types.js';
-import { printRunbook } from '../../src/cli/commands/apply-runbook.js';
+import { printRunbook } from '../../src/cli/commands/apply.js';
 import { REPO_ROOT } from './helpers/cli.js';
 import { CONTROL, hostileLiveState } from '../helpers/hostile-live.js';
 

@@ -54,11 +54,10 @@ describe('start-up loads only what the command uses', () => {
 
   it('the program imports nothing but the cache folder, the version, the long-running commands and the young-generation setting before --version', () => {
     expect([...reachable(graph, 'cli/main.ts')].sort()).toEqual([
-      // A set of two names: which commands run for days (main.ts, young-generation.ts).
-      'cli/long-running.ts',
       'cli/main.ts',
       'cli/version.ts',
-      // Imports nothing itself (node:v8 is taken only when a command runs): peak memory.
+      // Which commands run for days, and their young generation; imports nothing itself
+      // (node:v8 is taken only when a command runs): peak memory.
       'cli/young-generation.ts',
       'util/user-cache.ts',
     ]);

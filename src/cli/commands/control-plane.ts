@@ -16,12 +16,26 @@ import { UserError } from '../../util/user-error.js';
 import type { OAuthStandIn } from '../../standins/oauth/server.js';
 import type * as Gateway from '../../standins/flyteadmin/gateway.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
-import {
-  DEFAULT_LISTEN,
-  DEFAULT_STATE_FILE,
-  type CapabilitiesArgs,
-  type ServeArgs,
-} from '../define/control-plane.js';
+import type { Io } from '../io.js';
+import { DEFAULT_LISTEN, DEFAULT_STATE_FILE } from '../options.js';
+
+export interface ServeArgs {
+  listen: string;
+  state: string;
+  'create-folder': boolean;
+  'token-file'?: string;
+  simulate: boolean;
+  'default-pool-contract'?: string;
+  'log-level': string;
+  capabilities?: string;
+  'oauth-client-file'?: string;
+  'flyte-project'?: string[];
+}
+
+export interface CapabilitiesArgs {
+  state: string;
+  set?: string;
+}
 
 /** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
 async function unionApi(
@@ -67,7 +81,7 @@ export async function readContractFile(path: string): Promise<PoolContract> {
   }
 }
 
-export async function serve(args: ServeArgs): Promise<void> {
+export async function serve(args: ServeArgs, io: Io): Promise<number> {
   // The server's modules load here, not for `control-plane capabilities` (a CLI start-up
   // that loaded them all cost every short command their import time).
   const [
@@ -92,7 +106,7 @@ export async function serve(args: ServeArgs): Promise<void> {
       // The daemon's time format (src/daemon/logger.ts): ISO 8601, readable without converting.
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    pino.destination(2),
+    io.stderr,
   );
   const oauthFile = args['oauth-client-file'];
   const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
@@ -119,9 +133,12 @@ export async function serve(args: ServeArgs): Promise<void> {
     });
   });
   await announce(logger, args, server.url, Boolean(token), oauthClient?.org, controlPlane);
-  await untilSignal(logger);
+  // One line on stdout for scripts and tests to wait on.
+  io.stdout.write(`control plane listening on ${server.url}\n`);
+  await untilSignal(logger, io);
   await server.close();
   await controlPlane.close();
+  return 0;
 }
 
 /** The embedded store at --state (the folder checked first), with its contract and capabilities. */
@@ -214,21 +231,16 @@ async function announce(
       'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
     );
   }
-  // One line on stdout for scripts and tests to wait on.
-  process.stdout.write(`control plane listening on ${url}\n`);
 }
 
 /** Until SIGINT or SIGTERM. */
-function untilSignal(logger: Logger): Promise<void> {
+function untilSignal(logger: Logger, io: Io): Promise<void> {
   return new Promise<void>((done) => {
-    const stop = (signal: string) => {
+    const stopListening = io.onSignal((signal) => {
       logger.info({ signal }, 'shutting down');
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      stopListening();
       done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    });
   });
 }
 
@@ -238,7 +250,7 @@ function capabilitiesFlag(value: string): Capabilities {
   return parsed.capabilities;
 }
 
-export async function capabilities(args: CapabilitiesArgs): Promise<void> {
+export async function capabilities(args: CapabilitiesArgs, io: Io): Promise<number> {
   const path = resolve(args.state);
   // A typo must not create a new organisation: only a state that exists is shown or changed.
   if (!(await stat(path).catch(() => null))?.isFile()) {
@@ -261,8 +273,9 @@ export async function capabilities(args: CapabilitiesArgs): Promise<void> {
         throw err;
       }
     }
-    process.stdout.write(`${formatCapabilities(await cp.capabilities())}\n`);
+    io.stdout.write(`${formatCapabilities(await cp.capabilities())}\n`);
   } finally {
     await cp.close();
   }
+  return 0;
 }
