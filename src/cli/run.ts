@@ -4,7 +4,8 @@
  * and signals of `io` (main.ts: the process's; a test: its own) and returns its exit code.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { COMMANDS, type Command } from './define/index.js';
+import type { Command } from './define/command.js';
+import { COMMANDS } from './define/index.js';
 import { completesPath, yargsUnder } from './define/completion.js';
 import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
 import { reportError, rewriting, type Io } from './io.js';

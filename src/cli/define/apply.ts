@@ -18,7 +18,7 @@ import {
   envOption,
 } from '../options.js';
 import type { ApplyArgs } from '../commands/apply.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 /** apply's own options (the shared ones are in ../options.ts), in the order of its help. */
 const OWN = {

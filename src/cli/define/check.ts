@@ -6,7 +6,7 @@ import {
   maxRetriesOption,
   tokenFileOption,
 } from '../options.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 export const check: Command<CheckArgs> = {
   command: 'check [dir]',

@@ -6,7 +6,7 @@
  * here, not in ../commands/.
  */
 import yargs, { type Argv } from 'yargs';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
 type Shell = (typeof SHELLS)[number];

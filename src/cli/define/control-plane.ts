@@ -5,7 +5,7 @@
 import { CAPABILITY_NAMES } from '../../model/capabilities.js';
 import type { CapabilitiesArgs, ServeArgs } from '../commands/control-plane.js';
 import { DEFAULT_LISTEN, DEFAULT_STATE_FILE } from '../options.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 const serve: Command<ServeArgs> = {
   command: 'serve',

@@ -6,7 +6,7 @@
  */
 import type { DaemonClientArgs } from '../commands/daemon-client.js';
 import { adminTokenFileOption, daemonOption } from '../options.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 const output = {
   type: 'string',

@@ -3,7 +3,7 @@ import type { Options } from 'yargs';
 import { OPTIONS } from '../../daemon/config-options.js';
 import { notifyOptions } from '../../notify/config.js';
 import type { DaemonArgs } from '../commands/daemon.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 export const daemon: Command<DaemonArgs> = {
   command: 'daemon',

@@ -13,7 +13,7 @@ import {
   configDirOption,
   envOption,
 } from '../options.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 export const exportCommand: Command<ExportArgs> = {
   command: 'export',

@@ -5,8 +5,7 @@
  * and a command loads only its own. A new option shared by several commands belongs in
  * ../options.ts.
  */
-import type { Argv } from 'yargs';
-import type { Io } from '../io.js';
+import type { Command } from './command.js';
 import { apply } from './apply.js';
 import { check } from './check.js';
 import { completion } from './completion.js';
@@ -21,17 +20,6 @@ import { render } from './render.js';
 import { show } from './show.js';
 import { state } from './state.js';
 import { validate } from './validate.js';
-
-/** One command: its yargs definition (options from `env` where they default to it), its work. */
-export interface Command<A = never> {
-  command: string;
-  describe: string;
-  builder?: (y: Argv, env: NodeJS.ProcessEnv) => Argv;
-  /** The work, loaded when the command runs: its exit code. */
-  run?: (args: A, io: Io) => Promise<number>;
-  /** A command of commands (`state list`): each one its own. */
-  subcommands?: Command<never>[];
-}
 
 /** By name, in the order `--help` lists them. */
 export const COMMANDS: Record<string, Command> = {

@@ -6,7 +6,7 @@ import {
   inventoryStateDirOption,
   tokenFileOption,
 } from '../options.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 export const init: Command<InitArgs> = {
   command: 'init [dir]',

@@ -2,7 +2,7 @@
 import type { Options } from 'yargs';
 import { pullRequestCommentOptions } from '../../vcs/comment-options.js';
 import type { PlanArgs } from '../commands/plan.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 import {
   acceptCascadeOption,
   apiKeyFileOption,

@@ -8,7 +8,7 @@ import {
   STATE_DIR,
   tokenFileOption,
 } from '../options.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 export const promote: Command<PromoteArgs> = {
   command: 'promote <from> [dir]',

@@ -1,7 +1,7 @@
 /** `poolsync render WHAT [DIR]`: its options; the work is in ../commands/render.ts. */
 import type { RenderArgs } from '../commands/render.js';
 import { configDirPositional, envOption } from '../options.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 /** What `render` writes (poolsync.yaml's render: keys). */
 const RENDER_KINDS = ['flyte-core-values', 'union-cluster-pools'] as const;

@@ -1,7 +1,7 @@
 /** `poolsync show PLANFILE`: its options; the work is in ../commands/show.ts. */
 import type { ShowArgs } from '../commands/show.js';
 import { colorOption, planOutputOption } from '../options.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 export const show: Command<ShowArgs> = {
   command: 'show <planfile>',

@@ -16,7 +16,7 @@ import {
   maxRetriesOption,
   tokenFileOption,
 } from '../options.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 function options(y: Argv, env: NodeJS.ProcessEnv): Argv {
   return y

@@ -1,7 +1,7 @@
 /** `poolsync validate [DIR]`: its options; the work is in ../commands/validate.ts. */
 import type { ValidateArgs } from '../commands/validate.js';
 import { configDirPositional, envOption } from '../options.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 export const validate: Command<ValidateArgs> = {
   command: 'validate [dir]',
