@@ -13,7 +13,7 @@ import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
 import type { ApplyEvent, ApplyResult } from '../../src/apply/types.js';
 import { printRunbook } from '../../src/cli/commands/apply.js';
 import { REPO_ROOT } from './helpers/cli.js';
-import { CONTROL, hostileLiveState } from '../helpers/hostile-live.js';
+import { CONTROL, hostileLiveState } from '../support/hostile-live.js';
 
 const HOSTILE = [
   'esc\u001b[2Jclear',

@@ -25,7 +25,7 @@ import { lockPathFor } from '../../src/apply/lock.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-applied.js';
 import { writeFileAtomic } from '../../src/controlplane/embedded/state-files.js';
 import { REPO_ROOT } from './helpers/cli.js';
-import { nodeForUser } from '../helpers/node-for-user.js';
+import { nodeForUser } from '../support/node-for-user.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-state-hostile-'));
 afterAll(() => {

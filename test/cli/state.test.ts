@@ -13,8 +13,8 @@ import { forget, list, show, type StateArgs } from '../../src/cli/commands/state
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { applyRun } from '../../src/ops/apply-run.js';
 import { planRun } from '../../src/ops/plan-run.js';
-import { tempFolder } from '../helpers/temp-folder.js';
-import { exitOf, memoryIo } from '../helpers/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+import { exitOf, memoryIo } from '../support/memory-io.js';
 import { POOL, QUEUE, cluster, twoEnvironments, writeFiles } from '../environments/helpers.js';
 
 let root: string;

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FlyteadminTransport } from '../../src/controlplane/flyteadmin/transport.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 
 /** A port nothing listens on: bound, then closed. */
 async function deadPort(): Promise<number> {

@@ -11,7 +11,7 @@ import { deliverGitHub, issueCommentPayload, pullRequestPayload } from '../vcs/r
 import { runCli } from '../apply/helpers/cli.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, git } from './helpers.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { startTestDaemon } from './harness.js';
 
 const SECRET = 'gh-webhook-secret-approvals-0123';

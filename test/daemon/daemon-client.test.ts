@@ -15,7 +15,7 @@ import {
   type DaemonClientArgs,
 } from '../../src/cli/commands/daemon-client.js';
 import { list } from '../../src/cli/commands/state.js';
-import { exitOf, memoryIo } from '../helpers/memory-io.js';
+import { exitOf, memoryIo } from '../support/memory-io.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon, type OwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';

@@ -13,7 +13,7 @@ import { deliverGitHub, issueCommentPayload, pullRequestPayload } from '../vcs/r
 import { cluster, twoEnvironments } from '../environments/helpers.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, git, tempDir } from './helpers.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 
 const SECRET = 'gh-webhook-secret-environments-01';
 const RECONCILE = 'reconcile-token-environments-0123';

@@ -13,7 +13,7 @@ import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { runCli } from '../apply/helpers/cli.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { startReplica as startReplicaProcess, type Replica } from './replicas.js';
 
 const LEASE_MS = 2000;

@@ -13,7 +13,7 @@ import type { DaemonStatus } from '../../src/daemon/status.js';
 import { writeRepo } from '../apply/helpers/repo.js';
 import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../lease/fake-kube-api.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { startOwnTestDaemon } from './harness.js';
 import { tempDir } from './helpers.js';
 

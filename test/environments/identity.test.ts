@@ -14,7 +14,7 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { loadRepository } from '../../src/manifests/index.js';
 import { controlPlaneEndpoint } from '../../src/util/control-plane-endpoint.js';
 import { runCli } from '../apply/helpers/cli.js';
-import { tempFolder } from '../helpers/temp-folder.js';
+import { tempFolder } from '../support/temp-folder.js';
 import { POOL, QUEUE, cluster, writeFiles } from './helpers.js';
 
 const P = 8123;

@@ -18,7 +18,7 @@ import {
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
 import { runCli } from '../apply/helpers/cli.js';
-import { tempFolder } from '../helpers/temp-folder.js';
+import { tempFolder } from '../support/temp-folder.js';
 import { apiKey } from '../controlplane/union/helpers.js';
 import { POOL, writeFiles } from './helpers.js';
 

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { reasonText } from '../../src/plan/reasons.js';
-import { cliFromSource } from '../helpers/cli-from-source.js';
+import { cliFromSource } from '../support/cli-from-source.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const README = join(ROOT, 'README.md');

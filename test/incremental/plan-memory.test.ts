@@ -7,7 +7,7 @@ import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/pro
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { watchingOpens } from '../helpers/watching-opens.js';
+import { watchingOpens } from '../support/watching-opens.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
 import { planRemembering, type MemoryOptions } from '../../src/incremental/plan-memory.js';

@@ -17,7 +17,7 @@ import { readLiveState } from '../../src/controlplane/types.js';
 import type { LiveState } from '../../src/model/live.js';
 import { sameObjects } from '../../src/incremental/same-objects.js';
 import { createEmbeddedStateCache, createStateCache } from '../../src/incremental/state-cache.js';
-import { retuneQueue } from '../helpers/retune-queue.js';
+import { retuneQueue } from '../support/retune-queue.js';
 
 let dir: string;
 let path: string;

@@ -25,7 +25,7 @@ import { queueMemoStats } from '../../src/incremental/queue-reuse.js';
 import { sameObjects } from '../../src/incremental/same-objects.js';
 import { createEmbeddedStateCache } from '../../src/incremental/state-cache.js';
 import type { EmbeddedStateCache } from '../../src/controlplane/embedded/options.js';
-import { retuneQueue } from '../helpers/retune-queue.js';
+import { retuneQueue } from '../support/retune-queue.js';
 import { EDITS } from './edits.js';
 import { outcome } from './outcome.js';
 

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { manifests } from '../daemon/fixtures.js';
 import { startTestDaemon } from '../daemon/harness.js';
 import { TestRepo, git } from '../daemon/helpers.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { FakeForge } from './fake-forge.js';
 import { deliverGitHub, pullRequestPayload } from './recorded.js';
 

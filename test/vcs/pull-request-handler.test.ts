@@ -12,7 +12,7 @@ import {
   type PullRequestHandlerOptions,
 } from '../../src/vcs/pull-request-handler.js';
 import type { PullRequestEvent } from '../../src/vcs/types.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { fakeClock } from './fake-clock.js';
 import { FakeForge } from './fake-forge.js';
 
