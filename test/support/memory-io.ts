@@ -26,3 +26,48 @@ export function memoryIo(env: NodeJS.ProcessEnv = {}): MemoryIo {
 export function exitOf(io: Io, run: Promise<number>): Promise<number> {
   return run.catch((err: unknown) => reportError(err, io));
 }
+
+/** What a command line wrote and its exit code, as a child process's would be read. */
+export interface CliResult {
+  code: number;
+  signal: null;
+  stdout: string;
+  stderr: string;
+}
+
+let running: { env: NodeJS.ProcessEnv; count: number; saved: NodeJS.ProcessEnv } | null = null;
+
+/**
+ * `poolsync ARGS` run in this process (src/cli/run.ts's main on a memoryIo): `env` is the whole
+ * environment, given to the command as its Io's and, while it runs, as process.env (the layers
+ * under the CLI read their credentials and folders there). Runs at once share one environment.
+ */
+export async function poolsync(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const { main } = await import('../../src/cli/run.js');
+  if (running && running.env !== env && !sameEnv(running.env, env))
+    throw new Error('poolsync runs in this process at once need one environment');
+  if (running) running.count++;
+  else {
+    running = { env, count: 1, saved: { ...process.env } };
+    replaceEnv(env);
+  }
+  const io = memoryIo(env);
+  try {
+    return { code: await main(args, io), signal: null, stdout: io.out(), stderr: io.err() };
+  } finally {
+    if (--running.count === 0) {
+      replaceEnv(running.saved);
+      running = null;
+    }
+  }
+}
+
+function sameEnv(a: NodeJS.ProcessEnv, b: NodeJS.ProcessEnv): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((k) => a[k] === b[k]);
+}
+
+function replaceEnv(env: NodeJS.ProcessEnv): void {
+  for (const k of Object.keys(process.env)) if (env[k] === undefined) delete process.env[k];
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) process.env[k] = v;
+}
