@@ -16,7 +16,7 @@ import { planRepository } from '../../src/ops/pipeline.js';
 import { inventoryStore, readLiveWithInventory } from '../../src/apply/inventory.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import { INVENTORY_FORMAT } from '../../src/model/inventory.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli, startCli } from '../apply/helpers/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from '../apply/helpers/repo.js';
 
 const SPEC: RepoSpec = {
@@ -297,12 +297,12 @@ describe('plan memory, embedded state file: the live state is not read while its
     const log = join(root, 'opens.log');
     await writeFile(preload, WATCH_OPENS);
     const plan = () =>
-      runCli(['plan', repo, '--control-plane', `file:${path}`, '--detailed-exitcode'], {
+      startCli(['plan', repo, '--control-plane', `file:${path}`, '--detailed-exitcode'], {
         POOLSYNC_CACHE_DIR: cacheDir,
         NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`,
         WATCH_OPENS_PREFIX: path,
         WATCH_OPENS_LOG: log,
-      });
+      }).done;
     const opens = async () => {
       const text = await readFile(log, 'utf8').catch(() => '');
       await rm(log, { force: true });
