@@ -30,7 +30,6 @@ export function exitOf(io: Io, run: Promise<number>): Promise<number> {
 /** What a command line wrote and its exit code, as a child process's would be read. */
 export interface CliResult {
   code: number;
-  signal: null;
   stdout: string;
   stderr: string;
 }
@@ -42,7 +41,7 @@ let running: { env: NodeJS.ProcessEnv; count: number; saved: NodeJS.ProcessEnv }
  * environment, given to the command as its Io's and, while it runs, as process.env (the layers
  * under the CLI read their credentials and folders there). Runs at once share one environment.
  */
-export async function poolsync(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+export async function runInProcess(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   const { main } = await import('../../src/cli/run.js');
   if (running && running.env !== env && !sameEnv(running.env, env))
     throw new Error('poolsync runs in this process at once need one environment');
@@ -53,7 +52,7 @@ export async function poolsync(args: string[], env: NodeJS.ProcessEnv): Promise<
   }
   const io = memoryIo(env);
   try {
-    return { code: await main(args, io), signal: null, stdout: io.out(), stderr: io.err() };
+    return { code: await main(args, io), stdout: io.out(), stderr: io.err() };
   } finally {
     if (--running.count === 0) {
       replaceEnv(running.saved);

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { poolsync } from '../../support/memory-io.js';
+import { runInProcess } from '../../support/memory-io.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
@@ -94,5 +94,5 @@ function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 
 /** A command line run in this process (test/support/memory-io.ts), as startCli would run it. */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}) {
-  return poolsync(args, cliEnv(env));
+  return runInProcess(args, cliEnv(env));
 }
