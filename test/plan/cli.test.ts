@@ -1,4 +1,4 @@
-/** `poolsync plan` and `poolsync show` run in process (src/cli/run.ts main): exit codes, --out + show, bad inputs. */
+/** `poolsync plan` and `poolsync show` in process: exit codes, --out + show, bad inputs. */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
