@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, startCli } from './helpers/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
 import { comparable, liveOf } from './helpers/state.js';
 

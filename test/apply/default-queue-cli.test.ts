@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
-import { runCli } from './helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { tempDir, writeRepo } from './helpers/repo.js';
 import { liveOf } from './helpers/state.js';
 

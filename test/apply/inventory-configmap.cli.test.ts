@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../lease/fake-kube-api.js';
-import { runCli } from './helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { tempDir, writeRepo } from './helpers/repo.js';
 
 let s: UnionServer;

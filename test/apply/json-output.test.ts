@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
-import { REPO_ROOT, runCli } from './helpers/cli.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
 import { tempDir, writeRepo } from './helpers/repo.js';
 
 const schema = JSON.parse(

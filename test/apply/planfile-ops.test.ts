@@ -17,7 +17,7 @@ import { parseCapabilities } from '../../src/model/capabilities.js';
 import { STEP_KINDS, type Plan, type StepKind } from '../../src/model/plan.js';
 import { planRepository } from '../../src/ops/pipeline.js';
 import { parsePlanFile } from '../../src/render/plan-file.js';
-import { runCli } from './helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { FLYTE_LABEL_DOCS as LABELS } from '../plan/helpers.js';
 
 const POOL = (name: string, bucket = name) => `apiVersion: poolsync/v1

@@ -11,7 +11,7 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import { startFakeKubeApi } from '../lease/fake-kube-api.js';
-import { runCli, startCli } from './helpers/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { importGraph, SRC } from '../layout/imports.js';
-import { runCli, REPO_ROOT } from '../apply/helpers/cli.js';
+import { runCli, REPO_ROOT } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-newcomer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

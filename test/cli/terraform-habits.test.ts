@@ -13,7 +13,7 @@ import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-appli
 import { singleDashError } from '../../src/cli/usage-error.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan } from '../../src/model/plan.js';
-import { runCli, startCli } from '../apply/helpers/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 
 let dir: string;
 let repo: string;

@@ -22,7 +22,7 @@ import { computePlan } from '../../src/plan/index.js';
 import { ApiClient } from '../../src/vcs/http.js';
 import { VcsApiError } from '../../src/vcs/types.js';
 import { startCuttingProxy, type CutMode } from '../support/cutting-proxy.js';
-import { REPO_ROOT, runCli } from '../apply/helpers/cli.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
 import { tempDir } from '../apply/helpers/repo.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'config-repo');

@@ -12,7 +12,7 @@ import { startFakeKubeApi } from '../lease/fake-kube-api.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { until } from '../support/until.js';
 import { startReplica as startReplicaProcess, type Replica } from './replicas.js';
 

@@ -13,7 +13,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { controlPlaneEndpoint } from '../../src/util/control-plane-endpoint.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { POOL, QUEUE, cluster, writeFiles } from './helpers.js';
 

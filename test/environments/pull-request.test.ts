@@ -17,7 +17,7 @@ import {
   startControlPlaneServer,
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { apiKey } from '../controlplane/union/helpers.js';
 import { POOL, writeFiles } from './helpers.js';

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { exampleRepo } from './helpers.js';
 import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
 

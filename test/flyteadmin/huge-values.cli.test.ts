@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_LIVE_STRING } from '../../src/controlplane/live-bounds.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { startFlyteadmin, type Flyteadmin } from './helpers.js';
 
 let fa: Flyteadmin;

@@ -9,7 +9,7 @@ import { cp as copy, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
 
 const targets = flyteadminTargets();

@@ -16,7 +16,7 @@ import { planRepository } from '../../src/ops/pipeline.js';
 import { inventoryStore, readLiveWithInventory } from '../../src/apply/inventory.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import { INVENTORY_FORMAT } from '../../src/model/inventory.js';
-import { runCli, startCli } from '../apply/helpers/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from '../apply/helpers/repo.js';
 
 const SPEC: RepoSpec = {

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PoolContract } from '../../../src/model/common.js';
-import { runCli } from '../../apply/helpers/cli.js';
+import { runCli } from '../../support/cli.js';
 import { tempDir } from '../../apply/helpers/repo.js';
 import { apiKey, startUnionServer, type UnionServer } from './helpers.js';
 

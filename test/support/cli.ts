@@ -6,9 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { runInProcess } from '../../support/memory-io.js';
+import { runInProcess } from './memory-io.js';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 
 export interface CliRun {
