@@ -9,7 +9,7 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { countPlan } from '../../src/plan/counts.js';
 import { spawn } from 'node:child_process';
 import { REPO_ROOT, runCli, startCli } from '../support/cli.js';
-import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { liveOf, savePlan, snapshotFiles, withState } from './helpers/state.js';
 
 const V1: RepoSpec = {

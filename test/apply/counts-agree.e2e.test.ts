@@ -16,7 +16,7 @@ import { Notifier } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/types.js';
 import type { PlanCounts } from '../../src/plan/counts.js';
 import { Receiver } from '../notify/receiver.js';
-import { FakeForge } from '../vcs/fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 import { runCli } from '../support/cli.js';
 
 let dir: string;

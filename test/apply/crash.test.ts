@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../support/cli.js';
-import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { comparable, liveOf } from './helpers/state.js';
 
 const POOLS = ['p0', 'p1', 'p2', 'p3'];

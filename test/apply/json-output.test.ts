@@ -12,7 +12,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
-import { tempDir, writeRepo } from './helpers/repo.js';
+import { tempDir, writeRepo } from '../support/repo.js';
 
 const schema = JSON.parse(
   readFileSync(join(REPO_ROOT, 'schemas/apply-result.schema.json'), 'utf8'),

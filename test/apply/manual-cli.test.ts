@@ -20,7 +20,7 @@ import { planFileParts } from '../../src/render/plan-file.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { installFakeFlyte } from './helpers/install-fake-flyte.js';
 import { withManualSteps } from './helpers/manual-backend.js';
-import { tempDir, writeRepo } from './helpers/repo.js';
+import { tempDir, writeRepo } from '../support/repo.js';
 
 const CHILD = join(REPO_ROOT, 'test/apply/helpers/manual-apply-child.ts');
 

@@ -23,7 +23,7 @@ import { ApiClient } from '../../src/vcs/http.js';
 import { VcsApiError } from '../../src/vcs/types.js';
 import { startCuttingProxy, type CutMode } from '../support/cutting-proxy.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
-import { tempDir } from '../apply/helpers/repo.js';
+import { tempDir } from '../support/repo.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'config-repo');
 const STACK = /Internal error|\n\s+at |TypeError|SocketError/;

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { startFakeKubeApi } from '../lease/fake-kube-api.js';
+import { startFakeKubeApi } from '../support/fake-kube-api.js';
 import { cluster, POOL, QUEUE } from '../environments/helpers.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { until } from '../support/until.js';

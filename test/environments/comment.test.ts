@@ -13,7 +13,7 @@ import { statusState } from '../../src/vcs/publish.js';
 import type { PublishOutcome } from '../../src/vcs/types.js';
 import { runCli } from '../support/cli.js';
 import { git as gitIn } from '../daemon/helpers.js';
-import { FakeForge } from '../vcs/fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 import { twoEnvironments, writeFiles } from './helpers.js';
 
 let root: string;

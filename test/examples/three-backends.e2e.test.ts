@@ -26,7 +26,7 @@ import {
   useCredentials,
   type Flyteadmin,
 } from '../flyteadmin/helpers.js';
-import { FakeForge } from '../vcs/fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 
 const RECONCILE = 'reconcile-token-three-backends-01';
 const ADMIN = 'admin-token-three-backends-012345';

@@ -17,7 +17,7 @@ import { inventoryStore, readLiveWithInventory } from '../../src/apply/inventory
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import { INVENTORY_FORMAT } from '../../src/model/inventory.js';
 import { runCli, startCli } from '../support/cli.js';
-import { tempDir, writeRepo, type RepoSpec } from '../apply/helpers/repo.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 
 const SPEC: RepoSpec = {
   pools: ['gpu', 'prod'],

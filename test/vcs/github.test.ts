@@ -5,7 +5,7 @@ import { createGitHubClient, normalizeGitHubApiUrl } from '../../src/vcs/github.
 import { publishPlan } from '../../src/vcs/publish.js';
 import { VcsApiError, VcsConfigError, type PublishOutcome } from '../../src/vcs/types.js';
 import { fakeClock } from './fake-clock.js';
-import { FakeForge, type Account } from './fake-forge.js';
+import { FakeForge, type Account } from '../support/fake-forge.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
 
 const MALLORY: Account = { login: 'mallory', id: 666, type: 'User' };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInProcess } from '../support/memory-io.js';
-import { FakeForge } from './fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 let dir: string;

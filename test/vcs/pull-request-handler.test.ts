@@ -14,7 +14,7 @@ import {
 import type { PullRequestEvent } from '../../src/vcs/types.js';
 import { until } from '../support/until.js';
 import { fakeClock } from './fake-clock.js';
-import { FakeForge } from './fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 
 const POOL = `apiVersion: poolsync/v1
 kind: ClusterPool

@@ -14,7 +14,7 @@ import { executePlan } from '../../../src/apply/index.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
-import { tempDir, writeRepo } from '../../apply/helpers/repo.js';
+import { tempDir, writeRepo } from '../../support/repo.js';
 import { seededRandom, startFaultProxy, type Fault } from '../../support/fault-proxy.js';
 import { apiKey, startUnionServer } from './helpers.js';
 

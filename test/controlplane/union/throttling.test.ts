@@ -14,7 +14,7 @@ import type { ControlPlane } from '../../../src/controlplane/types.js';
 import { RetryInfoSchema } from '../../../src/gen/google/rpc/error_details_pb.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
 import type { PaceEvent } from '../../../src/util/pacer.js';
-import { tempDir, writeRepo } from '../../apply/helpers/repo.js';
+import { tempDir, writeRepo } from '../../support/repo.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
 import { apiKey, startUnionServer, type UnionServer } from './helpers.js';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import { runCli } from '../../support/cli.js';
-import { tempDir, writeRepo, type RepoSpec } from '../../apply/helpers/repo.js';
+import { tempDir, writeRepo, type RepoSpec } from '../../support/repo.js';
 import {
   apiKey,
   openUnion,

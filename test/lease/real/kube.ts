@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { tempFolder } from '../../support/temp-folder.js';
 import { until } from '../../support/until.js';
-import { NAMESPACE, writeKubeconfig } from '../fake-kube-api.js';
+import { NAMESPACE, writeKubeconfig } from '../../support/fake-kube-api.js';
 
 export const KUBE_APISERVER = 'kube-apiserver-v1.37.2';
 export const ETCD = 'etcd-v3.7.3';

@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerTempFolder } from '../../support/temp-folder.js';
+import { registerTempFolder } from './temp-folder.js';
 
 export interface RepoSpec {
   prune?: boolean;
