@@ -34,28 +34,40 @@ export interface CliResult {
   stderr: string;
 }
 
-let running: { env: NodeJS.ProcessEnv; count: number; saved: NodeJS.ProcessEnv } | null = null;
+let running: {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  count: number;
+  saved: { env: NodeJS.ProcessEnv; cwd: string };
+} | null = null;
 
 /**
  * `poolsync ARGS` run in this process (src/cli/run.ts's main on a memoryIo): `env` is the whole
  * environment, given to the command as its Io's and, while it runs, as process.env (the layers
- * under the CLI read their credentials and folders there). Runs at once share one environment.
+ * under the CLI read their credentials and folders there); `cwd` its working folder while it
+ * runs. Runs at once share one environment and one folder.
  */
-export async function runInProcess(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+export async function runInProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string = process.cwd(),
+): Promise<CliResult> {
   const { main } = await import('../../src/cli/run.js');
-  if (running && running.env !== env && !sameEnv(running.env, env))
-    throw new Error('poolsync runs in this process at once need one environment');
+  if (running && (running.cwd !== cwd || (running.env !== env && !sameEnv(running.env, env))))
+    throw new Error('poolsync runs in this process at once need one environment and folder');
   if (running) running.count++;
   else {
-    running = { env, count: 1, saved: { ...process.env } };
+    running = { env, cwd, count: 1, saved: { env: { ...process.env }, cwd: process.cwd() } };
     replaceEnv(env);
+    process.chdir(cwd);
   }
   const io = memoryIo(env);
   try {
     return { code: await main(args, io), stdout: io.out(), stderr: io.err() };
   } finally {
     if (--running.count === 0) {
-      replaceEnv(running.saved);
+      replaceEnv(running.saved.env);
+      process.chdir(running.saved.cwd);
       running = null;
     }
   }
