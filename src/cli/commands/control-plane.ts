@@ -13,8 +13,6 @@ import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 import { formatCapabilities, parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
-import type { OAuthStandIn } from '../../standins/oauth/server.js';
-import type * as Gateway from '../../standins/flyteadmin/gateway.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
 import type { Io } from '../io.js';
 import { DEFAULT_LISTEN, DEFAULT_STATE_FILE } from '../options.js';
@@ -35,17 +33,6 @@ export interface ServeArgs {
 export interface CapabilitiesArgs {
   state: string;
   set?: string;
-}
-
-/** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
-async function unionApi(
-  controlPlane: EmbeddedControlPlane,
-  oauth: OAuthStandIn,
-  org: string,
-  logger: Logger,
-) {
-  const { createUnionApi } = await import('../../standins/union/union-api.js');
-  return createUnionApi({ controlPlane, oauth, org, logger });
 }
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback). */
@@ -113,15 +100,26 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   const oauth = oauthClient ? unionOAuthServer(oauthClient) : undefined;
   const controlPlane = await openState(args, defaultPoolContract);
   const server = await closingOnFailure(controlPlane, args.listen, async () => {
-    const mounts = await serveMounts(
-      gateway,
-      controlPlane,
-      oauth,
-      oauthClient?.org,
-      token,
-      args,
-      logger,
-    );
+    // The other protocols on the port: Union's API with its OAuth2 server (loaded only when
+    // asked for: connect and protobuf cost start-up time), flyteadmin's attribute paths
+    // (flyteadmin+http://). With the Union API's OAuth2 server on the port, these take its
+    // tokens (one token endpoint), read as flyteadmin's HTTP gateway reads them; with a token,
+    // OAuth2 client credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
+    const mounts: ProtocolMount[] = [];
+    if (oauth && oauthClient) {
+      const { createUnionApi } = await import('../../standins/union/union-api.js');
+      mounts.push(createUnionApi({ controlPlane, oauth, org: oauthClient.org, logger }));
+    }
+    mounts.push({
+      handle: gateway.flyteadminGateway({
+        seed: { projects: args['flyte-project'] ?? [] },
+        ...(oauth
+          ? { sharedAuth: gateway.flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
+          : token
+            ? { oauth: { clientId: 'poolsync', clientSecret: token } }
+            : {}),
+      }),
+    });
     return startControlPlaneServer({
       controlPlane,
       host,
@@ -132,7 +130,23 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
       mounts,
     });
   });
-  await announce(logger, args, server.url, Boolean(token), oauthClient?.org, controlPlane);
+  logger.info(
+    {
+      url: server.url,
+      state: resolve(args.state),
+      auth: token ? 'bearer' : 'none',
+      union_api: oauthClient ? { org: oauthClient.org } : false,
+      simulate: args.simulate,
+      capabilities: formatCapabilities(await controlPlane.capabilities()),
+    },
+    'control plane listening',
+  );
+  if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    logger.warn(
+      { listen: args.listen },
+      'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
+    );
+  }
   // One line on stdout for scripts and tests to wait on.
   io.stdout.write(`control plane listening on ${server.url}\n`);
   await untilSignal(logger, io);
@@ -172,64 +186,6 @@ async function closingOnFailure<T>(
       throw new UserError(`cannot listen on ${listen}: ${code}`);
     }
     throw err;
-  }
-}
-
-/** The other protocols on the port: Union's API (with its OAuth2 server), flyteadmin's gateway. */
-async function serveMounts(
-  gateway: typeof Gateway,
-  controlPlane: EmbeddedControlPlane,
-  oauth: OAuthStandIn | undefined,
-  unionOrg: string | undefined,
-  token: string | undefined,
-  args: ServeArgs,
-  logger: Logger,
-): Promise<ProtocolMount[]> {
-  return [
-    ...(oauth && unionOrg !== undefined
-      ? [await unionApi(controlPlane, oauth, unionOrg, logger)]
-      : []),
-    // flyteadmin's attribute paths too (flyteadmin+http://). With the Union API's OAuth2
-    // server on the port, they take its tokens (one token endpoint), read as flyteadmin's
-    // HTTP gateway reads them; with a token, OAuth2 client credentials: client id
-    // `poolsync`, the token as secret (docs/flyte-oss.md).
-    {
-      handle: gateway.flyteadminGateway({
-        seed: { projects: args['flyte-project'] ?? [] },
-        ...(oauth
-          ? { sharedAuth: gateway.flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
-          : token
-            ? { oauth: { clientId: 'poolsync', clientSecret: token } }
-            : {}),
-      }),
-    },
-  ];
-}
-
-async function announce(
-  logger: Logger,
-  args: ServeArgs,
-  url: string,
-  hasToken: boolean,
-  unionOrg: string | undefined,
-  controlPlane: EmbeddedControlPlane,
-): Promise<void> {
-  logger.info(
-    {
-      url,
-      state: resolve(args.state),
-      auth: hasToken ? 'bearer' : 'none',
-      union_api: unionOrg !== undefined ? { org: unionOrg } : false,
-      simulate: args.simulate,
-      capabilities: formatCapabilities(await controlPlane.capabilities()),
-    },
-    'control plane listening',
-  );
-  if (!hasToken && !['127.0.0.1', '::1', 'localhost'].includes(parseListen(args.listen).host)) {
-    logger.warn(
-      { listen: args.listen },
-      'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
-    );
   }
 }
 
