@@ -30,7 +30,7 @@ export default defineConfig({
       'test/flyteadmin/real/global-setup.ts',
       'test/lease/real/global-setup.ts',
     ],
-    // After each file: the folders test/helpers/temp-folder.ts made are removed.
+    // After each file: the folders test/support/temp-folder.ts made are removed.
     setupFiles: ['test/setup/remove-temp-folders.ts'],
     reporters: ['default', summaryLine],
   },

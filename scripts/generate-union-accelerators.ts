@@ -11,7 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { findUnionVenv } from '../test/helpers/union-venv.js';
+import { findUnionVenv } from '../test/support/union-venv.js';
 
 /** What the wheel's tables hold, as JSON (also read by the test). */
 export const READ_TABLES = `

@@ -17,9 +17,7 @@ import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 
-import { ENV_ALL } from './options.js';
-
-export { ENV_ALL, configDirOption, envOption } from './options.js';
+import { ENV_ALL, controlPlaneUrl } from './options.js';
 
 /** What a command runs against: one environment (name null without environments). */
 export interface EnvTarget {
@@ -36,23 +34,22 @@ export interface EnvTarget {
   refused?: string;
 }
 
+/** As yargs gives them: `control-plane` only when written on the command line. */
 export interface EnvArgs {
   env?: string;
-  'control-plane': string;
+  'control-plane'?: string;
   'token-file'?: string;
   'api-key-file'?: string;
 }
 
-/** Whether an option was written on the command line (not a default or an environment variable). */
-export function givenOnCommandLine(option: string, argv = process.argv): boolean {
-  return argv.some((a) => a === `--${option}` || a.startsWith(`--${option}=`));
-}
+/** A command's arguments once its control plane is known. */
+export type Targeted<A> = A & { 'control-plane': string };
 
 /** The target of one environment: its control plane, its credentials (docs/environments.md). */
 export function environmentTarget(
   dir: string,
   env: Environment,
-  vars: Record<string, string | undefined> = process.env,
+  vars: NodeJS.ProcessEnv,
 ): EnvTarget {
   const { from, ...files } = environmentCredentials(dir, env, vars);
   return { name: env.name, url: environmentUrl(dir, env), ...files, env, from };
@@ -66,16 +63,16 @@ export function environmentTarget(
 export async function resolveTargets(
   dir: string,
   args: EnvArgs,
-  { allowAll, command }: { allowAll: boolean; command: string },
+  { allowAll, command, env }: { allowAll: boolean; command: string; env: NodeJS.ProcessEnv },
 ): Promise<EnvTarget[]> {
   const shared = await readFolderOnce(dir);
   const { config, errors } = shared.config;
   const envs = errors.length > 0 ? undefined : config.environments;
   const plain: EnvTarget = {
     name: null,
-    url: args['control-plane'],
-    ...(args['token-file'] !== undefined ? { tokenFile: args['token-file'] } : {}),
-    ...(args['api-key-file'] !== undefined ? { apiKeyFile: args['api-key-file'] } : {}),
+    url: controlPlaneUrl(args, env),
+    tokenFile: args['token-file'],
+    apiKeyFile: args['api-key-file'],
     env: null,
   };
   if (errors.length > 0) return [plain];
@@ -90,7 +87,7 @@ export async function resolveTargets(
     throw new UserError(
       `poolsync.yaml in ${dir} declares environments (${names}): name one with --env NAME${allowAll ? ' or all of them with --env all' : ''}`,
     );
-  if (givenOnCommandLine('control-plane'))
+  if (args['control-plane'] !== undefined)
     throw new UserError(
       `--control-plane and --env both name a control plane: environment ${args.env} names its own in poolsync.yaml; leave out --control-plane`,
     );
@@ -101,23 +98,26 @@ export async function resolveTargets(
         ? `\`${command}\` runs for one environment at a time: name one with --env NAME (${names})`
         : `no environment '${args.env}' in poolsync.yaml; its environments: ${names}`,
     );
-  return chosen.map((env) => {
-    const t = { ...environmentTarget(dir, env), shared };
-    // A credential given on the command line wins over the environment's reference.
-    if (args['token-file'] !== undefined && givenOnCommandLine('token-file')) {
-      t.tokenFile = args['token-file'];
-      delete t.from?.tokenFile;
-    }
-    if (args['api-key-file'] !== undefined && givenOnCommandLine('api-key-file')) {
-      t.apiKeyFile = args['api-key-file'];
-      delete t.from?.apiKeyFile;
-    }
-    return t;
-  });
+  return chosen.map((e) =>
+    commandLineCredentials({ ...environmentTarget(dir, e, env), shared }, args),
+  );
+}
+
+/** A credential given on the command line wins over the environment's reference. */
+export function commandLineCredentials(t: EnvTarget, args: EnvArgs): EnvTarget {
+  if (args['token-file'] !== undefined) {
+    t.tokenFile = args['token-file'];
+    delete t.from?.tokenFile;
+  }
+  if (args['api-key-file'] !== undefined) {
+    t.apiKeyFile = args['api-key-file'];
+    delete t.from?.apiKeyFile;
+  }
+  return t;
 }
 
 /** The arguments of a command with the target's control plane and credentials in place. */
-export function withTarget<A extends EnvArgs>(args: A, t: EnvTarget): A {
+export function withTarget<A extends EnvArgs>(args: A, t: EnvTarget): Targeted<A> {
   const out = { ...args, 'control-plane': t.url };
   delete out['token-file'];
   delete out['api-key-file'];

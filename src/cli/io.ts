@@ -1,47 +1,81 @@
 /**
- * What a command reads and writes besides its arguments: its streams and its environment. A
- * command that takes an `Io` and returns its exit code runs in a test's process as it runs in
- * the CLI's (`runCommand` reports its errors on the Io's stderr as the CLI does).
+ * What a command reads and writes besides its arguments: its streams, its environment and the
+ * signals that stop it. Every command takes an `Io` and returns its exit code, so it runs in a
+ * test's process as it runs in the CLI's (main.ts gives it the process's own, `processIo`).
  */
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { processRedactor } from '../util/secrets.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
 
+/**
+ * What a command writes to: process.stdout and process.stderr are ones. A write that returns
+ * false is waited on with the stream's 'drain' (write-parts.ts); a memory one returns true.
+ */
+export interface Output {
+  write(text: string): boolean;
+  /** A terminal: colour, and each progress line as it happens. */
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
 export interface Io {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  stdout: Output;
+  stderr: Output;
+  /** What a person types (apply's confirmation). */
+  stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** Calls `listener` at each SIGINT and SIGTERM until the returned function is called. */
+  onSignal(listener: (signal: NodeJS.Signals) => void): () => void;
 }
 
 export function processIo(): Io {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    onSignal(listener) {
+      process.on('SIGINT', listener).on('SIGTERM', listener);
+      return () => process.off('SIGINT', listener).off('SIGTERM', listener);
+    },
+  };
 }
 
-/** The command's exit code, its errors reported on `io.stderr` (one line; a stack only for a bug). */
-export async function runCommand(io: Io, command: () => Promise<number>): Promise<number> {
-  try {
-    return await command();
-  } catch (err) {
-    return reportError(err, io.stderr);
-  }
+/**
+ * OUT with every write passed through `change` first; everything else (isTTY, 'drain', what
+ * readline asks of its output) is the stream's own.
+ */
+export function rewriting<T extends Output>(out: T, change: (text: string) => string): T {
+  const write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean =>
+    (out.write as (...a: unknown[]) => boolean)(
+      change(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')),
+      ...rest,
+    );
+  return new Proxy(out, {
+    get(target, key) {
+      if (key === 'write') return write;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
 }
 
 /** An error as the CLI reports it, scrubbed of secrets; its exit code. */
-export function reportError(err: unknown, stderr: Io['stderr'] = process.stderr): number {
-  // Scrubbed here too: the daemon's start-up errors do not pass redactOutput.
-  const scrub = (text: string): string => processRedactor().scrub(text);
+export function reportError(err: unknown, io: Pick<Io, 'stderr' | 'env'>): number {
+  // Scrubbed here too: the daemon's start-up errors do not pass main's scrubbing.
+  const scrub = (text: string): string => processRedactor(io.env).scrub(text);
   if (err instanceof UserError) {
     // Multi-line messages (yargs usage) keep their lines; each line is escaped.
     const lines = scrub(err.message).split('\n').map(escapeTerminal);
-    stderr.write(`Error: ${lines.join('\n')}\n`);
+    io.stderr.write(`Error: ${lines.join('\n')}\n`);
     return err.exitCode;
   }
   if (err instanceof ControlPlaneError) {
-    stderr.write(`Error: control plane: ${err.code}: ${escapeTerminal(scrub(err.message))}\n`);
+    io.stderr.write(`Error: control plane: ${err.code}: ${escapeTerminal(scrub(err.message))}\n`);
     return 1;
   }
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  stderr.write(`Internal error (please report it): ${scrub(message)}\n`);
+  io.stderr.write(`Internal error (please report it): ${scrub(message)}\n`);
   return 1;
 }

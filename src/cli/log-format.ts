@@ -6,6 +6,8 @@
  * left as it is. The daemon logs through pino on stdout; what it writes to stderr before its
  * logger exists (a configuration error) goes through here too.
  */
+import { rewriting, type Output } from './io.js';
+
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 export const logFormatOption = {
@@ -35,21 +37,28 @@ function levelOf(line: string): number {
   return LEVELS.info;
 }
 
-/** Turns every later stderr line into a JSON record; returns a function that restores stderr. */
-export function jsonStderr(command: string | null, now: () => number = Date.now): () => void {
-  const original = process.stderr.write.bind(process.stderr);
+/**
+ * STDERR with every line written to it made one JSON record; `end` writes what is left of an
+ * unfinished last line.
+ */
+export function jsonStderr(
+  stderr: Output,
+  command: string | null,
+  now: () => number = Date.now,
+): { stderr: Output; end(): void } {
   let partial = '';
-  const emit = (line: string, level: number) => {
+  const record = (line: string, level: number): string => {
     const msg = line.replace(/^(Error|Warning): /, '');
     // The daemon's record shape and time format (pino's isoTime), whichever process wrote it.
     const time = new Date(now()).toISOString();
     const name = command === 'daemon' ? 'poolsync-daemon' : 'poolsync';
-    original(`${JSON.stringify({ level, time, name, command, msg })}\n`);
+    return `${JSON.stringify({ level, time, name, command, msg })}\n`;
   };
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    partial += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+  const json = rewriting(stderr, (text) => {
+    partial += text;
     // One record per line; the lines of one write share the level of the first (an error's
     // `Run poolsync --help` hint stays an error).
+    let records = '';
     let level: number | null = null;
     let nl: number;
     while ((nl = partial.indexOf('\n')) >= 0) {
@@ -57,17 +66,13 @@ export function jsonStderr(command: string | null, now: () => number = Date.now)
       partial = partial.slice(nl + 1);
       if (line.trim() === '') continue;
       level = Math.max(level ?? 0, levelOf(line));
-      emit(line, level);
+      records += record(line, level);
     }
-    const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-    callback?.();
-    return true;
-  }) as typeof process.stderr.write;
-  process.once('exit', () => {
-    if (partial.trim() !== '') emit(partial, levelOf(partial));
-    partial = '';
+    return records;
   });
-  return () => {
-    process.stderr.write = original as typeof process.stderr.write;
+  const end = (): void => {
+    if (partial.trim() !== '') stderr.write(record(partial, levelOf(partial)));
+    partial = '';
   };
+  return { stderr: json, end };
 }

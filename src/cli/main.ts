@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 /**
- * The `poolsync` program. Before anything else is loaded: Node's compile cache (Node ≥ 22.1:
- * modules compiled once are read back, about a third off every start), and `--version`, which
- * needs nothing but package.json; then a one-shot command's young generation is kept small
- * (young-generation.ts: peak memory). The CLI itself (yargs, the command definitions) is in run.ts.
+ * The `poolsync` program: what belongs to the process, not to a command. Before anything else
+ * is loaded: Node's compile cache (Node ≥ 22.1: modules compiled once are read back, about a
+ * third off every start), and `--version`, which needs nothing but package.json; then a
+ * one-shot command's young generation is kept small (young-generation.ts: peak memory) and a
+ * large heap's growth capped (util/heap-growth.ts). The CLI itself (yargs, the command
+ * definitions) is in run.ts, run on the process's streams, environment and signals.
  */
 import module from 'node:module';
 import { userCacheDir } from '../util/user-cache.js';
-import { isLongRunning } from './long-running.js';
 import type { main as runMain } from './run.js';
 import { packageVersion } from './version.js';
-import { keepYoungGenerationSmall } from './young-generation.js';
+import { isLongRunning, keepYoungGenerationSmall } from './young-generation.js';
 
 const argv = process.argv.slice(2);
 
@@ -84,6 +85,19 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   enableCompileCache();
   keepYoungGenerationSmall(argv);
   if (typeof POOLSYNC_BUNDLED === 'undefined') lazyStringWidth();
-  const { main } = await runModule();
-  process.exitCode = await main(argv);
+  // A reader that goes away (`poolsync apply | head`) is not an error of ours, and must not
+  // end an apply half-way: output is dropped from then on, the work and the exit status go on.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+  });
+  const [{ main }, { processIo }, heap] = await Promise.all([
+    runModule(),
+    import('./io.js'),
+    import('../util/heap-growth.js'),
+  ]);
+  // The daemon caps from the start; any other command once its heap is large.
+  const daemon = argv.find((a) => !a.startsWith('-')) === 'daemon';
+  heap.capHeapGrowthWhenLarge(daemon ? 0 : heap.LARGE_HEAP_BYTES);
+  process.exitCode = await main(argv, processIo());
 }

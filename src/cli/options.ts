@@ -8,6 +8,7 @@ import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, leaseNamespace } from '../apply/inventory-place.js';
 import { UserError } from '../util/user-error.js';
 import { parseDuration } from '../util/duration.js';
+import type { Io } from './io.js';
 
 /** The `[dir]` positional of the commands that read a config folder. */
 export const configDirPositional = {
@@ -16,13 +17,26 @@ export const configDirPositional = {
   describe: 'Config folder (a Git checkout or any folder of it)',
 } as const;
 
-/** `--control-plane URL`: where plans read from and applies write to. */
-export const controlPlaneOption = {
-  type: 'string',
-  default: process.env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL,
-  describe:
-    'Control plane (env POOLSYNC_CONTROL_PLANE): file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
-} as const;
+/**
+ * `--control-plane URL`: where plans read from and applies write to. No value of its own, so a
+ * command knows whether it was written (`--env` names a control plane too): `controlPlaneUrl`.
+ */
+export function controlPlaneOption(env: NodeJS.ProcessEnv) {
+  return {
+    type: 'string',
+    defaultDescription: `"${controlPlaneUrl({}, env)}"`,
+    describe:
+      'Control plane (env POOLSYNC_CONTROL_PLANE): file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
+  } as const;
+}
+
+/** --control-plane, else env POOLSYNC_CONTROL_PLANE, else the embedded default. */
+export function controlPlaneUrl(
+  args: { 'control-plane'?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): string {
+  return args['control-plane'] ?? env.POOLSYNC_CONTROL_PLANE ?? DEFAULT_CONTROL_PLANE_URL;
+}
 
 /** `--token-file FILE`: the token never comes from a flag value (it would show in `ps` and shell history). */
 export const tokenFileOption = {
@@ -62,17 +76,6 @@ export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INT
   };
 }
 
-/** --max-retries as a whole number from 0 to 100, else a UserError. */
-export function checkMaxRetries(value: unknown): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 100) {
-    throw new UserError(
-      `--max-retries must be a whole number from 0 to 100 (got ${String(value)})`,
-    );
-  }
-  return n;
-}
-
 /** `--api-key-file FILE`: the Union API key for `union+https://` control planes (docs/union.md). */
 export const apiKeyFileOption = {
   type: 'string',
@@ -87,6 +90,10 @@ export function colorOption(what = 'the text output') {
     describe: `Colour ${what} (default: when stdout is a terminal; --no-color to disable)`,
   } as const;
 }
+
+/** `control-plane serve`'s address and state (define/control-plane.ts, commands/control-plane.ts). */
+export const DEFAULT_LISTEN = '127.0.0.1:7480';
+export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
 
 /** Where apply keeps its lock, last-applied state and inventory (`--state-dir`). */
 export const STATE_DIR = '.poolsync';
@@ -109,7 +116,7 @@ export const inventoryOption = {
 /** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
 export function sharedInventoryOf(
   args: { inventory?: string | undefined; lock?: string | undefined },
-  env: Record<string, string | undefined> = process.env,
+  env: NodeJS.ProcessEnv,
 ): SharedInventory | null {
   const lock = args.lock ?? env.POOLSYNC_LOCK;
   const place = inventoryPlace(args.inventory ?? env.POOLSYNC_INVENTORY, leaseNamespace(lock));
@@ -127,8 +134,8 @@ export const planOutputOption = {
 } as const;
 
 /** The --color flag when given, else colour only on a terminal and when NO_COLOR is not set. */
-export function useColor(flag: boolean | undefined): boolean {
-  return flag ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
+export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env'>): boolean {
+  return flag ?? (io.stdout.isTTY === true && !io.env.NO_COLOR);
 }
 
 /** DIR must be an existing folder: a clear UserError otherwise. */
@@ -244,12 +251,21 @@ export const configDirOption = {
 } as const;
 
 /** `--daemon URL` of the commands that ask a running daemon (approve, status, sync, history). */
-export const daemonOption = {
-  type: 'string',
-  default: process.env.POOLSYNC_DAEMON_URL ?? 'http://127.0.0.1:8080',
-  describe:
-    'The daemon: any replica with --leader-elect (a follower hands the request to the leader) (env POOLSYNC_DAEMON_URL)',
-} as const;
+export function daemonOption(env: NodeJS.ProcessEnv) {
+  return {
+    type: 'string',
+    defaultDescription: `"${env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL}"`,
+    describe:
+      'The daemon: any replica with --leader-elect (a follower hands the request to the leader) (env POOLSYNC_DAEMON_URL)',
+  } as const;
+}
+
+/** --daemon, else env POOLSYNC_DAEMON_URL, else the daemon's default address; no trailing slash. */
+export function daemonUrl(args: { daemon?: string | undefined }, env: NodeJS.ProcessEnv): string {
+  return (args.daemon ?? env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL).replace(/\/+$/, '');
+}
+
+const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';
 
 /** `--admin-token-file FILE`: the daemon admin token, never a flag value. */
 export const adminTokenFileOption = {

@@ -16,7 +16,7 @@ import { UserError } from '../util/user-error.js';
 /** Shorter keys are refused: an HMAC key is only as strong as it is long. */
 const MIN_KEY_BYTES = 16;
 
-export async function resolvePlanKey(env: NodeJS.ProcessEnv = process.env): Promise<PlanKey> {
+export async function resolvePlanKey(env: NodeJS.ProcessEnv): Promise<PlanKey> {
   const file = env.POOLSYNC_PLAN_KEY_FILE;
   let key: string;
   let from: string;

@@ -1,41 +1,47 @@
 /**
  * The CLI: yargs over the command definitions of ./define/, errors reported once, output
- * scrubbed of secrets. main.ts (the program) calls main() after its start-up.
+ * scrubbed of secrets. `main(argv, io)` runs one command line with the streams, environment
+ * and signals of `io` (main.ts: the process's; a test: its own) and returns its exit code.
  */
-import yargs from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import type { Command } from './define/command.js';
 import { COMMANDS } from './define/index.js';
-import { completesPath } from './define/completion.js';
-import { singleDashError } from './single-dash.js';
+import { completesPath, yargsUnder } from './define/completion.js';
 import { jsonStderr, logFormatOption, wantsJsonLogs } from './log-format.js';
-import { reportError } from './io.js';
-import { redactOutput } from './redact-output.js';
-import { usageError } from './usage-error.js';
+import { reportError, rewriting, type Io } from './io.js';
+import { singleDashError, usageError } from './usage-error.js';
 import { packageVersion } from './version.js';
-import { LARGE_HEAP_BYTES, capHeapGrowthWhenLarge } from '../util/heap-growth.js';
+import { processRedactor } from '../util/secrets.js';
 
-export async function main(given: string[]): Promise<number> {
+/** Runs one command line on `given`'s streams, environment and signals; its exit code. */
+export async function main(given: string[], processIo: Io): Promise<number> {
   // Bare `poolsync` is a newcomer asking what there is: the help, exit 0.
   const argv = given.length === 0 ? ['--help'] : dashValues(given);
-  let exitCode = 0;
   const command = argv.find((a) => !a.startsWith('-')) ?? null;
-  capHeapGrowthWhenLarge(command === 'daemon' ? 0 : LARGE_HEAP_BYTES);
+  let io = processIo;
   // The daemon logs through pino (stdout), scrubbed by its own redactor; every other
   // command's output is scrubbed here. The daemon's stderr (configuration errors, before the
   // logger exists) is JSON here like every command's.
-  if (command !== 'daemon') redactOutput();
-  if (wantsJsonLogs(argv, process.env)) jsonStderr(command);
+  if (command !== 'daemon') {
+    const scrub = (text: string): string => processRedactor(io.env).scrubSecrets(text);
+    io = { ...io, stdout: rewriting(io.stdout, scrub), stderr: rewriting(io.stderr, scrub) };
+  }
+  const json = wantsJsonLogs(argv, io.env) ? jsonStderr(io.stderr, command) : null;
+  if (json) io = { ...io, stderr: json.stderr };
+  let exitCode = 0;
   try {
     const singleDash = argv.includes('--get-yargs-completions') ? null : singleDashError(argv);
     if (singleDash) throw singleDash;
-    const cli = yargs(argv);
+    const cli = yargsUnder(io.env, argv);
     skipHelpPrerender(cli);
+    let output = '';
     await cli
       .scriptName('poolsync')
       .usage('$0 <command> [options]\n\nGitOps reconciler for cluster pools, clusters and queues.')
-      .command(Object.values(COMMANDS))
+      .command(Object.values(COMMANDS).map((c) => yargsCommand(c, io, (code) => (exitCode = code))))
       .options(command === 'daemon' ? {} : { 'log-format': logFormatOption })
       // Answers `--get-yargs-completions` for the scripts of `poolsync completion SHELL`; the
-      // command yargs would add for it is hidden: `completion` (commands/completion.ts) prints them.
+      // command yargs would add for it is hidden: `completion` (define/completion.ts) prints them.
       .completion(
         '__completion',
         false,
@@ -56,19 +62,39 @@ export async function main(given: string[]): Promise<number> {
       .help()
       .alias('h', 'help')
       .version(packageVersion())
-      .wrap(Math.min(110, process.stdout.columns || 100))
+      .wrap(Math.min(110, io.stdout.columns || 100))
       .fail((msg, err) => {
         // A coerce that refuses a value (options.ts wholeNumber) comes wrapped in yargs's YError.
         if (err && err.name !== 'YError') throw err;
-        throw usageError(msg ?? err?.message ?? 'cannot read the command line', argv);
+        throw usageError(msg ?? err?.message ?? 'cannot read the command line', argv, io.env);
       })
-      .parseAsync();
-    // Commands report non-error outcomes (e.g. --detailed-exitcode 2) through process.exitCode.
-    exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;
+      // What yargs prints itself (help, version, completions) comes back here, as written.
+      .parseAsync(argv, {}, (_err, _parsed, text) => {
+        output = text;
+      });
+    if (output !== '') io.stdout.write(`${output}\n`);
   } catch (err) {
-    exitCode = reportError(err);
+    exitCode = reportError(err, io);
+  } finally {
+    json?.end();
   }
   return exitCode;
+}
+
+/** A command as yargs takes it: its options from `io`'s environment, its work run on `io`. */
+function yargsCommand(c: Command, io: Io, exit: (code: number) => void): CommandModule {
+  return {
+    command: c.command,
+    describe: c.describe,
+    builder: (y: Argv) => {
+      const out = c.builder?.(y, io.env) ?? y;
+      for (const sub of c.subcommands ?? []) out.command(yargsCommand(sub, io, exit));
+      return out;
+    },
+    handler: async (args) => {
+      if (c.run) exit(await c.run(args as never, io));
+    },
+  };
 }
 
 /**
@@ -83,13 +109,6 @@ function skipHelpPrerender(cli: object): void {
   if (internals && typeof internals.cacheHelpMessage === 'function')
     internals.cacheHelpMessage = () => {};
 }
-
-// A reader that goes away (`poolsync apply | head`) is not an error of ours, and must not
-// end an apply half-way: output is dropped from then on, the work and the exit status go on.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-});
 
 /**
  * `--out -` means stdout; yargs would read the lone `-` as an argument of its own ("Unknown

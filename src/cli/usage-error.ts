@@ -1,12 +1,14 @@
 /**
- * What yargs says about a command line it cannot take, made into one clear UserError: an
- * unknown option gets the closest option the command has (`--tagret` → `--target`), an
- * unknown command the closest command, and every message says where the usage is.
+ * A command line poolsync cannot take, made into one clear UserError: what yargs says of it
+ * (an unknown option gets the closest option the command has, `--tagret` → `--target`; an
+ * unknown command the closest command; every message says where the usage is), and
+ * Terraform's one-dash spellings, answered before yargs parses anything.
  */
 import type { Argv } from 'yargs';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
-import { COMMANDS, type AnyCommand } from './define/index.js';
+import type { Command } from './define/command.js';
+import { COMMANDS } from './define/index.js';
 
 /** Options every command takes. */
 const GLOBAL_OPTIONS = ['help', 'version', 'log-format'];
@@ -22,7 +24,11 @@ const OTHER_TOOLS: Record<string, string> = {
   reconcile: 'ask the daemon to run now: `poolsync sync --daemon URL`',
 };
 
-export function usageError(msg: string, argv: readonly string[]): UserError {
+export function usageError(
+  msg: string,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): UserError {
   const words = argv.filter((a) => !a.startsWith('-'));
   const command = words[0];
   if (command !== undefined && !COMMANDS[command] && OTHER_TOOLS[command] !== undefined)
@@ -32,7 +38,7 @@ export function usageError(msg: string, argv: readonly string[]): UserError {
   const help = command && COMMANDS[command] ? `poolsync ${command} --help` : 'poolsync --help';
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown) {
-    const known = [...GLOBAL_OPTIONS, ...commandOptions(command, words[1])];
+    const known = [...GLOBAL_OPTIONS, ...commandOptions(command, words[1], env)];
     const camelOf = (n: string) => n.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
     // yargs also lists the camelCase form of an unknown dashed option (`refreshOnly`).
     const all = unknown[1]!.split(', ');
@@ -56,13 +62,15 @@ export function usageError(msg: string, argv: readonly string[]): UserError {
 }
 
 /** The option names (and aliases) a command's builder declares, read by running it on a recorder. */
-function commandOptions(name: string | undefined, sub: string | undefined): string[] {
+function commandOptions(
+  name: string | undefined,
+  sub: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string[] {
   const command = name === undefined ? undefined : COMMANDS[name];
   if (command === undefined) return [];
   const names: string[] = [];
-  const subcommands: AnyCommand[] = [];
-  const record = (cmd: AnyCommand): void => {
-    if (typeof cmd.builder !== 'function') return;
+  const record = (cmd: Command): void => {
     const recorder: Argv = new Proxy({} as Argv, {
       get: (_target, method) => (first: unknown, second: unknown) => {
         if (method === 'option' && typeof first === 'string') {
@@ -71,16 +79,53 @@ function commandOptions(name: string | undefined, sub: string | undefined): stri
           names.push(...(alias === undefined ? [] : [alias].flat()));
         } else if (method === 'options' && first && typeof first === 'object') {
           names.push(...Object.keys(first));
-        } else if (method === 'command' && first && typeof first === 'object') {
-          subcommands.push(first as AnyCommand);
         }
         return recorder;
       },
     });
-    cmd.builder(recorder);
+    cmd.builder?.(recorder, env);
   };
   record(command);
-  const subcommand = subcommands.find((c) => String(c.command).split(' ')[0] === sub);
+  const subcommand = command.subcommands?.find((c) => c.command.split(' ')[0] === sub);
   if (subcommand) record(subcommand);
   return names.filter((n) => n.length > 1);
+}
+
+/** Terraform options poolsync has under the same name (or the name it has them under). */
+const TERRAFORM_NAMES: Record<string, string> = {
+  target: 'target',
+  replace: 'replace',
+  out: 'out',
+  'auto-approve': 'auto-approve',
+  'lock-timeout': 'lock-timeout',
+  'detailed-exitcode': 'detailed-exitcode',
+  'no-color': 'no-color',
+  'refresh-only': 'refresh-only',
+  parallelism: 'parallelism',
+  json: 'output json',
+};
+
+/**
+ * Terraform spells its options with one dash (`-target=X`, `-out=plan`, `-auto-approve`);
+ * poolsync, like most CLIs, with two. yargs would read `-target` as the short flags t, a, r,
+ * g, e and answer `Unknown arguments: t, a, r, g, e`. The first argument written as `-name`
+ * or `-name=value` with a name of two or more letters (before a `--` that ends the options),
+ * as a UserError saying the two-dash spelling; null when there is none.
+ */
+export function singleDashError(argv: readonly string[]): UserError | null {
+  for (const arg of argv) {
+    if (arg === '--') return null;
+    const m = /^-([a-z][a-z0-9]*(?:-[a-z0-9]+)+|[a-z][a-z0-9]+)(=.*)?$/i.exec(arg);
+    if (!m) continue;
+    const name = m[1]!;
+    const value = m[2] ?? '';
+    const known = TERRAFORM_NAMES[name.toLowerCase()];
+    const meant = known === 'output json' ? '--output json' : `--${known ?? name}${value}`;
+    return new UserError(
+      known
+        ? `${arg}: poolsync's options take two dashes: did you mean \`${meant}\`?`
+        : `${arg}: poolsync's options take two dashes (\`${meant}\`); \`poolsync <command> --help\` lists them`,
+    );
+  }
+  return null;
 }

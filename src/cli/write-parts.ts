@@ -1,20 +1,18 @@
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import { open } from 'node:fs/promises';
 import { batches } from '../util/batched-lines.js';
+import type { Output } from './io.js';
 
 /**
  * Writes the parts of a rendered plan (renderTextParts, renderJsonParts) to a stream in
  * batches, waiting for 'drain' when the stream asks for it, so a plan of 100,000 changes goes
  * out without its whole text in memory.
  */
-export async function writeParts(
-  stream: NodeJS.WritableStream,
-  parts: Iterable<string>,
-): Promise<void> {
+export async function writeParts(out: Output, parts: Iterable<string>): Promise<void> {
   for (const batch of batches(parts)) {
-    if (stream.write(batch)) continue;
+    if (out.write(batch)) continue;
     // A reader that went away (EPIPE, main.ts) ends the output, not the command.
-    const drained = await once(stream, 'drain').then(
+    const drained = await once(out as unknown as EventEmitter, 'drain').then(
       () => true,
       (err: NodeJS.ErrnoException) => {
         if (err.code === 'EPIPE') return false;

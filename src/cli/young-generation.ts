@@ -14,12 +14,23 @@
  * flag given to Node (command line or NODE_OPTIONS) is the user's choice and wins.
  */
 import type * as V8 from 'node:v8';
-import { isLongRunning } from './long-running.js';
 
 // Not imported: only a command that runs needs node:v8 (`--version` exits before it is asked).
 const v8 = (): typeof V8 => process.getBuiltinModule('node:v8');
 
 const SEMI_SPACE_FLAG = /--(max-|min-)?semi-space-(size|growth-factor)\b/;
+
+/**
+ * Whether a run of the CLI with ARGV is one of the commands that run for days (`daemon`,
+ * `control-plane serve`) rather than once: their young generation keeps V8's defaults and, in
+ * the built CLI, they run tsc's modules rather than the start-up bundle (main.ts).
+ * `control-plane capabilities` is a one-shot command like the others.
+ */
+export function isLongRunning(argv: readonly string[]): boolean {
+  const words = argv.filter((arg) => !arg.startsWith('-'));
+  if (words[0] === 'daemon') return true;
+  return words[0] === 'control-plane' && words.includes('serve');
+}
 
 /** Whether a run of the CLI with ARGV keeps the young generation small (see the module comment). */
 export function keepsYoungGenerationSmall(

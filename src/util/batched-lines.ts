@@ -16,7 +16,7 @@ export interface BatchedLines {
   gather(intervalMs: number): void;
 }
 
-export function batchedLines(stream: NodeJS.WritableStream): BatchedLines {
+export function batchedLines(stream: { write(text: string): unknown }): BatchedLines {
   let buffer: string[] = [];
   let intervalMs = 0;
   let scheduled: { cancel: () => void } | null = null;

@@ -8,8 +8,8 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { countPlan } from '../../src/plan/counts.js';
 import { spawn } from 'node:child_process';
-import { REPO_ROOT, runCli, startCli } from './helpers/cli.js';
-import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+import { REPO_ROOT, runCli, startCli } from '../support/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { liveOf, savePlan, snapshotFiles, withState } from './helpers/state.js';
 
 const V1: RepoSpec = {

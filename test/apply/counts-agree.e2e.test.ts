@@ -16,8 +16,8 @@ import { Notifier } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/types.js';
 import type { PlanCounts } from '../../src/plan/counts.js';
 import { Receiver } from '../notify/receiver.js';
-import { FakeForge } from '../vcs/fake-forge.js';
-import { runCli } from './helpers/cli.js';
+import { FakeForge } from '../support/fake-forge.js';
+import { runCli } from '../support/cli.js';
 
 let dir: string;
 let repo: string;

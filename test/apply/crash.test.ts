@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, startCli } from './helpers/cli.js';
-import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+import { runCli, startCli } from '../support/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { comparable, liveOf } from './helpers/state.js';
 
 const POOLS = ['p0', 'p1', 'p2', 'p3'];

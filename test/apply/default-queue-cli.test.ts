@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
-import { runCli } from './helpers/cli.js';
-import { tempDir, writeRepo } from './helpers/repo.js';
+import { runCli } from '../support/cli.js';
+import { tempDir, writeRepo } from '../support/repo.js';
 import { liveOf } from './helpers/state.js';
 
 const DQ = (project: string, domain: string, queue: string) =>

@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { runCli, startCli } from './helpers/cli.js';
-import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+import { runCli, startCli } from '../support/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 
 const v1: RepoSpec = {
   prune: true,

@@ -13,8 +13,8 @@ import {
 import { readLiveState } from '../../src/controlplane/types.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { computePlan } from '../../src/plan/index.js';
-import { REPO_ROOT, runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/repo.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
+import { tempDir } from '../support/repo.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'config-repo');
 

@@ -11,9 +11,9 @@ import type { Step } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
 import type { ApplyEvent, ApplyResult } from '../../src/apply/types.js';
-import { printRunbook } from '../../src/cli/commands/apply-runbook.js';
-import { REPO_ROOT } from './helpers/cli.js';
-import { CONTROL, hostileLiveState } from '../helpers/hostile-live.js';
+import { printRunbook } from '../../src/cli/commands/apply.js';
+import { REPO_ROOT } from '../support/cli.js';
+import { CONTROL, hostileLiveState } from '../support/hostile-live.js';
 
 const HOSTILE = [
   'esc\u001b[2Jclear',

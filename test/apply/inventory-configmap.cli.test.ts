@@ -13,9 +13,9 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
-import { startFakeKubeApi, type FakeKubeApi } from '../lease/fake-kube-api.js';
-import { runCli } from './helpers/cli.js';
-import { tempDir, writeRepo } from './helpers/repo.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
+import { runCli } from '../support/cli.js';
+import { tempDir, writeRepo } from '../support/repo.js';
 
 let s: UnionServer;
 let kube: FakeKubeApi;

@@ -14,8 +14,8 @@ import { inventoryStore, recordInventory } from '../../src/apply/inventory.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../../src/model/inventory.js';
 import type { Plan } from '../../src/model/plan.js';
-import { tempFolder } from '../helpers/temp-folder.js';
-import { startFakeKubeApi, type FakeKubeApi } from '../lease/fake-kube-api.js';
+import { tempFolder } from '../support/temp-folder.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 
 const union = (org: string) =>
   ({ backend: { name: 'union' }, organization: org }) as unknown as ControlPlane;

@@ -15,7 +15,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import type { Plan } from '../../src/model/plan.js';
-import { runCli } from './helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { contract } from '../plan/build.js';
 
 const POOL = `apiVersion: poolsync/v1

@@ -10,9 +10,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
-import { startFaultProxy } from '../helpers/fault-proxy.js';
-import { REPO_ROOT, runCli } from './helpers/cli.js';
-import { tempDir, writeRepo } from './helpers/repo.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
+import { tempDir, writeRepo } from '../support/repo.js';
 
 const schema = JSON.parse(
   readFileSync(join(REPO_ROOT, 'schemas/apply-result.schema.json'), 'utf8'),

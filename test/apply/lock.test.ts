@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor, LockHeldError } from '../../src/apply/index.js';
 import { raceChildren } from '../util/child-race.js';
-import { registerTempFolder } from '../helpers/temp-folder.js';
+import { registerTempFolder } from '../support/temp-folder.js';
 
-/** Removed after the file (test/helpers/temp-folder.ts). */
+/** Removed after the file (test/support/temp-folder.ts). */
 const tempDir = async () => registerTempFolder(await mkdtemp(join(tmpdir(), 'poolsync-lock-')));
 const LOCK_CHILD = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'lock-child.ts');
 

@@ -17,10 +17,10 @@ import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { controlPlaneIdentity } from '../../src/controlplane/identity.js';
 import { planRepository } from '../../src/ops/pipeline.js';
 import { planFileParts } from '../../src/render/plan-file.js';
-import { REPO_ROOT, runCli } from './helpers/cli.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
 import { installFakeFlyte } from './helpers/install-fake-flyte.js';
 import { withManualSteps } from './helpers/manual-backend.js';
-import { tempDir, writeRepo } from './helpers/repo.js';
+import { tempDir, writeRepo } from '../support/repo.js';
 
 const CHILD = join(REPO_ROOT, 'test/apply/helpers/manual-apply-child.ts');
 

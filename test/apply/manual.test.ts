@@ -22,7 +22,7 @@ import { parsePlanFile, planFileParts } from '../../src/render/plan-file.js';
 import { renderMarkdown, renderText } from '../../src/render/index.js';
 import { installFakeFlyte } from './helpers/install-fake-flyte.js';
 import { withManualSteps } from './helpers/manual-backend.js';
-import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 
 const SPEC: RepoSpec = {
   pools: ['gpu'],

@@ -10,7 +10,7 @@ import { loadRepository } from '../../src/manifests/index.js';
 import { computePlan } from '../../src/plan/index.js';
 import type { Plan } from '../../src/model/plan.js';
 import { recording, type CallRecord } from './helpers/recording.js';
-import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 
 async function planFor(dir: string, cp: ControlPlane): Promise<Plan> {
   const loaded = await loadRepository(dir);

@@ -17,7 +17,7 @@ import {
   sameControlPlane,
 } from '../../src/controlplane/identity.js';
 import type { Plan } from '../../src/model/plan.js';
-import { runCli, startCli } from './helpers/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 
 const REPO = 'examples/config-repo';
 let dir: string;

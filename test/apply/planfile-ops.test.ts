@@ -17,7 +17,7 @@ import { parseCapabilities } from '../../src/model/capabilities.js';
 import { STEP_KINDS, type Plan, type StepKind } from '../../src/model/plan.js';
 import { planRepository } from '../../src/ops/pipeline.js';
 import { parsePlanFile } from '../../src/render/plan-file.js';
-import { startCli } from './helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { FLYTE_LABEL_DOCS as LABELS } from '../plan/helpers.js';
 
 const POOL = (name: string, bucket = name) => `apiVersion: poolsync/v1
@@ -197,7 +197,7 @@ describe('every op round-trips through a saved plan', { timeout: 180_000 }, () =
       }
       await writeRepo(dir, s.target, s.config);
       const file = join(root, `${name}.plan.json`);
-      const planned = await startCli(['plan', dir, '--control-plane', url, '--out', file]).done;
+      const planned = await runCli(['plan', dir, '--control-plane', url, '--out', file]);
       expect(planned.stderr).toBe('');
       expect(planned.code).toBe(0);
       const text = readFileSync(file, 'utf8');
@@ -210,7 +210,7 @@ describe('every op round-trips through a saved plan', { timeout: 180_000 }, () =
         expect.arrayContaining(wanted.sort()),
       );
       saved.set(name, plan);
-      const applied = await startCli(['apply', file, '--control-plane', url]).done;
+      const applied = await runCli(['apply', file, '--control-plane', url]);
       expect(applied.stderr.replace(/^warning: .*\n/gm, '')).toBe('');
       expect(applied.code).toBe(0);
       expect(applied.stdout).toMatch(/Apply complete/);

@@ -15,7 +15,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import type { Plan, Step } from '../../src/model/plan.js';
 import { planFileParts } from '../../src/render/plan-file.js';
 import { mapLimit } from '../../src/util/map-limit.js';
-import { runCli } from './helpers/cli.js';
+import { runCli } from '../support/cli.js';
 
 const POOL = `apiVersion: poolsync/v1
 kind: ClusterPool

@@ -10,9 +10,9 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
-import { startFakeKubeApi } from '../lease/fake-kube-api.js';
-import { runCli, startCli } from './helpers/cli.js';
-import { tempDir, writeRepo, type RepoSpec } from './helpers/repo.js';
+import { startFakeKubeApi } from '../support/fake-kube-api.js';
+import { runCli, startCli } from '../support/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { runCli } from '../support/cli.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'poolsync-show-hostile-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -24,8 +24,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { lockPathFor } from '../../src/apply/lock.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-applied.js';
 import { writeFileAtomic } from '../../src/controlplane/embedded/state-files.js';
-import { REPO_ROOT } from './helpers/cli.js';
-import { nodeForUser } from '../helpers/node-for-user.js';
+import { REPO_ROOT } from '../support/cli.js';
+import { nodeForUser } from '../support/node-for-user.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-state-hostile-'));
 afterAll(() => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 
 /* eslint-disable no-control-regex -- what a terminal would obey */
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
@@ -102,7 +102,7 @@ describe('import with hostile names', () => {
 
 describe('checkExportedPath', () => {
   it('refuses any path that could leave --dir or carry control characters', async () => {
-    const { checkExportedPath } = await import('../../src/cli/write-exported.js');
+    const { checkExportedPath } = await import('../../src/cli/exported.js');
     for (const bad of [
       '../x.yaml',
       '/etc/x.yaml',

@@ -1,6 +1,6 @@
 /** Issue 17's features are in --help, where a user looks for them. */
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 
 describe('--help', () => {
   it('names every issue-17 feature', async () => {

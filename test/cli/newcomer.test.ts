@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { importGraph, SRC } from '../layout/imports.js';
-import { runCli, REPO_ROOT } from '../apply/helpers/cli.js';
+import { runCli, REPO_ROOT } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-newcomer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -54,11 +54,10 @@ describe('start-up loads only what the command uses', () => {
 
   it('the program imports nothing but the cache folder, the version, the long-running commands and the young-generation setting before --version', () => {
     expect([...reachable(graph, 'cli/main.ts')].sort()).toEqual([
-      // A set of two names: which commands run for days (main.ts, young-generation.ts).
-      'cli/long-running.ts',
       'cli/main.ts',
       'cli/version.ts',
-      // Imports nothing itself (node:v8 is taken only when a command runs): peak memory.
+      // Which commands run for days, and their young generation; imports nothing itself
+      // (node:v8 is taken only when a command runs): peak memory.
       'cli/young-generation.ts',
       'util/user-cache.ts',
     ]);

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolvePlanKey } from '../../src/cli/plan-key.js';
-import { tempFolder } from '../helpers/temp-folder.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const KEY = 'a-key-of-this-test-0123456789abcdef';
 

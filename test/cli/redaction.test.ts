@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/util/redact.js';
-import { REPO_ROOT, runCli } from '../apply/helpers/cli.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'config-repo');
 const TOKEN = 's3cr3t-token-0123456789';

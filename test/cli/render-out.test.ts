@@ -7,7 +7,7 @@ import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, runCli } from '../apply/helpers/cli.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-render-out-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -9,13 +9,12 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adoptIntoInventory, inventoryStore } from '../../src/apply/inventory.js';
 import { executePlan } from '../../src/apply/index.js';
-import { forget, list, show } from '../../src/cli/commands/state.js';
-import type { StateArgs } from '../../src/cli/define/state.js';
+import { forget, list, show, type StateArgs } from '../../src/cli/commands/state.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { applyRun } from '../../src/ops/apply-run.js';
 import { planRun } from '../../src/ops/plan-run.js';
-import { tempFolder } from '../helpers/temp-folder.js';
-import { memoryIo } from '../helpers/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+import { exitOf, memoryIo } from '../support/memory-io.js';
 import { POOL, QUEUE, cluster, twoEnvironments, writeFiles } from '../environments/helpers.js';
 
 let root: string;
@@ -99,12 +98,12 @@ describe('poolsync state list and show', () => {
     expect(io.out()).toContain('Queue/training: pool gpu, active');
     expect(io.out()).toMatch(/^ {2}run_concurrency += 10$/m);
     const missing = memoryIo();
-    expect(await show(args({ address: 'Queue/nope' }), missing)).toBe(1);
+    expect(await exitOf(missing, show(args({ address: 'Queue/nope' }), missing))).toBe(1);
     expect(missing.err()).toBe(
       'Error: Queue/nope is not managed by poolsync and not on the control plane (`poolsync state list` lists what is managed)\n',
     );
     const bad = memoryIo();
-    expect(await show(args({ address: 'training' }), bad)).toBe(1);
+    expect(await exitOf(bad, show(args({ address: 'training' }), bad))).toBe(1);
     expect(bad.err()).toMatch(/an address is Kind\/name/);
   });
 
@@ -179,7 +178,7 @@ describe('poolsync state forget', () => {
 
   it('refuses an address neither managed nor live', async () => {
     const io = memoryIo();
-    expect(await forget(args({ address: 'Cluster/ghost' }), io)).toBe(1);
+    expect(await exitOf(io, forget(args({ address: 'Cluster/ghost' }), io))).toBe(1);
     expect(io.err()).toMatch(
       /Cluster\/ghost is neither in the inventory .* nor on the control plane/,
     );
@@ -196,13 +195,15 @@ describe('poolsync state --env', () => {
     );
     await applyFolder(envRepo, `file:${join(root, 'envstate/dev.json')}`, 'dev');
     const io = memoryIo();
-    expect(await list(args({ dir: envRepo, env: 'dev' }), io)).toBe(0);
+    expect(await list(args({ dir: envRepo, env: 'dev', 'control-plane': undefined }), io)).toBe(0);
     expect(io.out()).toMatch(
       /^Environment: dev\nControl plane: embedded file:.*envstate\/dev\.json/,
     );
     expect(io.out()).toContain('Cluster/c-dev');
     const none = memoryIo();
-    expect(await list(args({ dir: envRepo }), none)).toBe(1);
+    expect(await exitOf(none, list(args({ dir: envRepo, 'control-plane': undefined }), none))).toBe(
+      1,
+    );
     expect(none.err()).toMatch(/declares environments \(dev, prod\): name one with --env NAME/);
   });
 });

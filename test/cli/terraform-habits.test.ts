@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/index.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-applied.js';
-import { singleDashError } from '../../src/cli/single-dash.js';
+import { singleDashError } from '../../src/cli/usage-error.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan } from '../../src/model/plan.js';
-import { runCli, startCli } from '../apply/helpers/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 
 let dir: string;
 let repo: string;

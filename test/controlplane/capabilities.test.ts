@@ -4,7 +4,6 @@
  * Q7 activity, and delete / move / update are held to their preconditions. The same through
  * the REST API and its client; capabilities are stored with the state (file: URL, serve).
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { isControlPlaneError } from '../../src/controlplane/errors.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { coreCalls, type CoreCalls } from './core-calls.js';
+import { runInProcess } from '../support/memory-io.js';
 import { CAPABILITY_NAMES } from '../../src/model/capabilities.js';
 import {
   BASELINE_CAPABILITIES,
@@ -24,7 +24,6 @@ import {
   type QueueSpec,
 } from '../../src/model/common.js';
 
-const REPO_ROOT = join(import.meta.dirname, '../..');
 const ALL_ON: Capabilities = {
   drain: true,
   queue_delete: true,
@@ -381,27 +380,11 @@ describe('capabilities are stored with the state', () => {
   });
 
   it('`control-plane capabilities --set` changes them (journaled); drain cannot go off while a queue is drained; a state that does not exist is not created', async () => {
-    // CLI processes run at once, not one after the other: each pays Node and tsx start-up
-    // (about 0.4 s of CPU), which a loaded 2-core machine stretched past the timeout.
-    const cli = (state: string, ...args: string[]) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((done) =>
-        execFile(
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            'src/cli/main.ts',
-            'control-plane',
-            'capabilities',
-            '--state',
-            state,
-            ...args,
-          ],
-          { cwd: REPO_ROOT, encoding: 'utf8' },
-          (err, stdout, stderr) =>
-            done({ status: err ? ((err.code as number | null) ?? null) : 0, stdout, stderr }),
-        ),
-      );
+    const cli = async (state: string, ...args: string[]) => {
+      const cmd = ['control-plane', 'capabilities', '--state', state, ...args];
+      const r = await runInProcess(cmd, process.env);
+      return { status: r.code, stdout: r.stdout, stderr: r.stderr };
+    };
     const state = join(dir, 'cp.json');
     const fresh = join(dir, 'fresh.json');
     const badState = join(dir, 'bad.json');

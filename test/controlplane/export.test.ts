@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { readLiveState } from '../../src/controlplane/types.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { computePlan } from '../../src/plan/index.js';
 import type { PoolContract } from '../../src/model/common.js';
+import { runInProcess } from '../support/memory-io.js';
 
 const REPO_ROOT = join(import.meta.dirname, '../..');
 const PROD: PoolContract = {
@@ -111,22 +111,12 @@ describe('poolsync export', () => {
     await cp.close();
 
     const out = join(dir, 'repo');
-    const run = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'export',
-        '--control-plane',
-        `file:${state}`,
-        '--dir',
-        out,
-      ],
-      { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, POOLSYNC_CONTROL_PLANE: '' } },
-    );
+    const run = await runInProcess(['export', '--control-plane', `file:${state}`, '--dir', out], {
+      ...process.env,
+      POOLSYNC_CONTROL_PLANE: '',
+    });
     expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     expect(run.stdout).toContain(
       'Exported 2 pools, 4 clusters, 6 queues, 3 assignments and 1 default-queue setting to',
     );
@@ -158,39 +148,21 @@ describe('poolsync export', () => {
     expect(plan.steps).toEqual([]);
 
     // A second export does not overwrite without --force.
-    const again = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'export',
-        '--control-plane',
-        `file:${state}`,
-        '--dir',
-        out,
-      ],
-      { cwd: REPO_ROOT, encoding: 'utf8' },
+    const again = await runInProcess(
+      ['export', '--control-plane', `file:${state}`, '--dir', out],
+      process.env,
     );
-    expect(again.status).toBe(1);
+    expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exist .* --force/);
     expect(again.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('needs --dir: it never writes into the current folder by default', () => {
-    const run = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'export',
-        '--control-plane',
-        `file:${join(dir, 'cp.json')}`,
-      ],
-      { cwd: REPO_ROOT, encoding: 'utf8' },
+  it('needs --dir: it never writes into the current folder by default', async () => {
+    const run = await runInProcess(
+      ['export', '--control-plane', `file:${join(dir, 'cp.json')}`],
+      process.env,
     );
-    expect(run.status).toBe(1);
+    expect(run.code).toBe(1);
     expect(run.stderr).toBe(
       'Error: Missing required argument: dir\nname the folder to write into, e.g. --dir ./config (created if missing)\nRun `poolsync export --help` for usage.\n',
     );

@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import { runInProcess } from '../support/memory-io.js';
 
 const REPO_ROOT = join(import.meta.dirname, '../..');
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
@@ -78,16 +79,13 @@ describe('poolsync control-plane serve', () => {
     await reopened.close();
   });
 
-  it('bad flags are one-line errors, not stack traces', () => {
+  it('bad flags are one-line errors, not stack traces', async () => {
     const run = (...args: string[]) =>
-      spawnSync(process.execPath, [...CLI, 'control-plane', 'serve', ...args], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-      });
-    const listen = run('--listen', 'nonsense', '--state', join(dir, 's.json'));
-    expect(listen.status).toBe(1);
+      runInProcess(['control-plane', 'serve', ...args], process.env, REPO_ROOT);
+    const listen = await run('--listen', 'nonsense', '--state', join(dir, 's.json'));
+    expect(listen.code).toBe(1);
     expect(listen.stderr).toMatch(/--listen "nonsense" is not HOST:PORT/);
-    const token = run('--token-file', join(dir, 'missing'), '--state', join(dir, 's.json'));
+    const token = await run('--token-file', join(dir, 'missing'), '--state', join(dir, 's.json'));
     expect(token.stderr).toMatch(/token file .*missing does not exist/);
     expect(token.stderr).not.toMatch(/\n\s+at /);
   });

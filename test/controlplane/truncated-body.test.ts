@@ -21,9 +21,9 @@ import { loadRepository } from '../../src/manifests/index.js';
 import { computePlan } from '../../src/plan/index.js';
 import { ApiClient } from '../../src/vcs/http.js';
 import { VcsApiError } from '../../src/vcs/types.js';
-import { startCuttingProxy, type CutMode } from '../helpers/cutting-proxy.js';
-import { REPO_ROOT, runCli } from '../apply/helpers/cli.js';
-import { tempDir } from '../apply/helpers/repo.js';
+import { startCuttingProxy, type CutMode } from '../support/cutting-proxy.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
+import { tempDir } from '../support/repo.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'config-repo');
 const STACK = /Internal error|\n\s+at |TypeError|SocketError/;

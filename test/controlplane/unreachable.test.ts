@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { JsonHttp } from '../../src/controlplane/json-http.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 
 /** A port nothing listens on: bound, then closed. */
 async function deadPort(): Promise<number> {

@@ -6,12 +6,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { FakeForge } from '../vcs/fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 import { deliverGitHub, issueCommentPayload, pullRequestPayload } from '../vcs/recorded.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, git } from './helpers.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { startTestDaemon } from './harness.js';
 
 const SECRET = 'gh-webhook-secret-approvals-0123';

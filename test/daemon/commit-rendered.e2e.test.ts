@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { body } from '../../src/render/values/header.js';
 import { startTestDaemon } from './harness.js';
 import { TestRepo, git } from './helpers.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

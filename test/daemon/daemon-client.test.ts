@@ -8,10 +8,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { history, status, sync } from '../../src/cli/commands/daemon-client.js';
-import type { DaemonClientArgs } from '../../src/cli/define/daemon-client.js';
+import {
+  history,
+  status,
+  sync,
+  type DaemonClientArgs,
+} from '../../src/cli/commands/daemon-client.js';
 import { list } from '../../src/cli/commands/state.js';
-import { memoryIo } from '../helpers/memory-io.js';
+import { exitOf, memoryIo } from '../support/memory-io.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon, type OwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
@@ -58,10 +62,10 @@ describe('poolsync status, sync and history', () => {
     // A new commit; the daemon polls hourly: sync fetches and applies it now.
     const second = repo.commit(manifests({ batchRunConcurrency: 70 }));
     const refused = memoryIo();
-    expect(await sync(argsOf(url), refused)).toBe(1);
+    expect(await exitOf(refused, sync(argsOf(url), refused))).toBe(1);
     expect(refused.err()).toMatch(/syncing needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN/);
     const wrong = memoryIo({ POOLSYNC_ADMIN_TOKEN: 'not-the-admin-token-at-all' });
-    expect(await sync(argsOf(url), wrong)).toBe(1);
+    expect(await exitOf(wrong, sync(argsOf(url), wrong))).toBe(1);
     expect(wrong.err()).toMatch(/answered HTTP 401: missing or wrong bearer token/);
     const synced = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
     expect(await sync(argsOf(url), synced)).toBe(0);
@@ -144,7 +148,7 @@ describe('poolsync status, sync and history', () => {
 
   it('a daemon out of reach is one line', async () => {
     const io = memoryIo();
-    expect(await status(argsOf('http://127.0.0.1:9'), io)).toBe(1);
+    expect(await exitOf(io, status(argsOf('http://127.0.0.1:9'), io))).toBe(1);
     expect(io.err()).toMatch(
       /^Error: cannot reach the daemon at http:\/\/127\.0\.0\.1:9\/status: /,
     );

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { expect } from 'vitest';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 
 const ROOT = resolve(__dirname, '../..');
 export const RECONCILE_TOKEN = 'reconcile-token-0123456789';

@@ -12,7 +12,7 @@ import type { DaemonStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { startTestDaemon } from './harness.js';
 
 const GH_SECRET = 'gh-webhook-secret-0123456789';

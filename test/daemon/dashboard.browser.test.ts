@@ -13,7 +13,7 @@ import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { QUEUE_DEFAULTS } from '../../src/model/common.js';
 import type { LiveState } from '../../src/model/live.js';
@@ -21,7 +21,7 @@ import { browserMissing, launchBrowser, type TestBrowser } from './browser.js';
 import { ADMIN_TOKEN, startDashboardDaemon, type DashboardHarness } from './dashboard-harness.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { TestRepo } from './helpers.js';
-import { tempFolder } from '../helpers/temp-folder.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const suite = browserMissing ? describe.skip : describe;
 const title = browserMissing

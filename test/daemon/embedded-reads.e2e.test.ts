@@ -17,10 +17,10 @@ import type { LiveState } from '../../src/model/live.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo } from './helpers.js';
-import { retuneQueueAt } from '../helpers/retune-queue.js';
+import { retuneQueueAt } from '../support/retune-queue.js';
+import { until } from '../support/until.js';
+import { watchingOpens } from '../support/watching-opens.js';
 import { sharedListsOf } from '../../src/daemon/unit.js';
-import { until } from '../helpers/until.js';
-import { watchingOpens } from '../helpers/watching-opens.js';
 
 const TOKEN = 'reconcile-token-0123456789';
 const cleanups: (() => Promise<void> | void)[] = [];

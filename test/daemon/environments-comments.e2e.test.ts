@@ -8,12 +8,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { FakeForge, POOLSYNC } from '../vcs/fake-forge.js';
+import { FakeForge, POOLSYNC } from '../support/fake-forge.js';
 import { deliverGitHub, issueCommentPayload, pullRequestPayload } from '../vcs/recorded.js';
 import { cluster, twoEnvironments } from '../environments/helpers.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, git, tempDir } from './helpers.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 
 const SECRET = 'gh-webhook-secret-environments-01';
 const RECONCILE = 'reconcile-token-environments-0123';

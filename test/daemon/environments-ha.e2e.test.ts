@@ -9,10 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { startFakeKubeApi } from '../lease/fake-kube-api.js';
+import { startFakeKubeApi } from '../support/fake-kube-api.js';
 import { cluster, POOL, QUEUE } from '../environments/helpers.js';
 import { TestRepo, tempDir } from './helpers.js';
-import { until as waitUntil } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { startReplica as startReplicaProcess, type Replica } from './replicas.js';
 
 const LEASE_MS = 3000;
@@ -33,13 +33,6 @@ const steps = (r: Replica): string[] =>
     .lines()
     .filter((l) => l.msg === 'step done')
     .map((l) => `${String(l.environment)} ${String(l.op)} ${String(l.target)}`);
-
-/** This file's waits: up to a minute unless said (three daemons on a busy machine). */
-const until = <T>(
-  what: string,
-  probe: () => Promise<T | null | false> | T | null | false,
-  timeoutMs = 60_000,
-) => waitUntil(what, probe, timeoutMs);
 
 async function local(r: Replica): Promise<DaemonStatus | null> {
   const url = r.url();

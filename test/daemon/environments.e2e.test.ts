@@ -12,7 +12,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { cluster, twoEnvironments } from '../environments/helpers.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { setRunConcurrency } from './fixtures.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';

@@ -8,12 +8,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { startFakeKubeApi } from '../lease/fake-kube-api.js';
+import { startFakeKubeApi } from '../support/fake-kube-api.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
-import { runCli } from '../apply/helpers/cli.js';
-import { until } from '../helpers/until.js';
+import { runCli } from '../support/cli.js';
+import { until } from '../support/until.js';
 import { startReplica as startReplicaProcess, type Replica } from './replicas.js';
 
 const LEASE_MS = 2000;

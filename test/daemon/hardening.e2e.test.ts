@@ -13,7 +13,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { RECONCILE_TOKEN, startDaemonProcess, status } from './daemon-process.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { manifests } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';

@@ -2,9 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { tempFolder } from '../helpers/temp-folder.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-/** Removed after the test file (test/helpers/temp-folder.ts). */
+/** Removed after the test file (test/support/temp-folder.ts). */
 export function tempDir(prefix = 'poolsync-daemon-'): string {
   return tempFolder(prefix);
 }

@@ -10,10 +10,10 @@ import { dirname, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { writeRepo } from '../apply/helpers/repo.js';
+import { writeRepo } from '../support/repo.js';
 import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
-import { startFakeKubeApi, type FakeKubeApi } from '../lease/fake-kube-api.js';
-import { until } from '../helpers/until.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
+import { until } from '../support/until.js';
 import { startOwnTestDaemon } from './harness.js';
 import { tempDir } from './helpers.js';
 

@@ -17,7 +17,7 @@ import {
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { startOwnTestDaemon } from './harness.js';
 import { tempDir } from './helpers.js';
 

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemonProcess, status } from './daemon-process.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 

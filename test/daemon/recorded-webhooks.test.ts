@@ -23,7 +23,7 @@ import {
   type WebhookOutcome,
 } from '../../src/daemon/webhooks.js';
 import { createApprovalForge } from '../../src/vcs/approvers.js';
-import { FakeForge } from '../vcs/fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 import { issueCommentPayload, pullRequestPayload, recordedPayloads } from '../vcs/recorded.js';
 
 const SECRET = 'recorded-webhooks-secret-0123456';

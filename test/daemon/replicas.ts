@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { cliFromSource } from '../helpers/cli-from-source.js';
+import { cliFromSource } from '../support/cli-from-source.js';
 
 const ROOT = resolve(__dirname, '../..');
 

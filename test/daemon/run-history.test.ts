@@ -8,7 +8,7 @@ import {
   withRecentRun,
   writeHistory,
 } from '../../src/daemon/run-history.js';
-import { tempFolder } from '../helpers/temp-folder.js';
+import { tempFolder } from '../support/temp-folder.js';
 import { RECENT_RUNS, type RecentRun } from '../../src/daemon/status.js';
 import type { Change } from '../../src/model/plan.js';
 

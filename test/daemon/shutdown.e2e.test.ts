@@ -14,7 +14,7 @@ import {
 } from '../../src/controlplane/embedded/server.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 
 const ROOT = resolve(__dirname, '../..');
 const CLUSTERS = ['prod-1', 'prod-2', 'prod-3', 'prod-4', 'prod-5', 'prod-6'];

@@ -13,9 +13,9 @@ import type { DaemonStatus } from '../../src/daemon/status.js';
 import { MAX_FOLDER_DEPTH } from '../../src/manifests/walk.js';
 import { manifests } from './fixtures.js';
 import { tempDir } from './helpers.js';
-import { nodeForUser } from '../helpers/node-for-user.js';
-import { until } from '../helpers/until.js';
-import { cliFromSource } from '../helpers/cli-from-source.js';
+import { nodeForUser } from '../support/node-for-user.js';
+import { until } from '../support/until.js';
+import { cliFromSource } from '../support/cli-from-source.js';
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];

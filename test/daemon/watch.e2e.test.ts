@@ -10,8 +10,8 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { manifests } from './fixtures.js';
 import { tempDir } from './helpers.js';
-import { until } from '../helpers/until.js';
-import { cliFromSource } from '../helpers/cli-from-source.js';
+import { until } from '../support/until.js';
+import { cliFromSource } from '../support/cli-from-source.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {

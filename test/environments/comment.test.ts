@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCommentBody } from '../../src/vcs/comment.js';
 import { statusState } from '../../src/vcs/publish.js';
 import type { PublishOutcome } from '../../src/vcs/types.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { git as gitIn } from '../daemon/helpers.js';
-import { FakeForge } from '../vcs/fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 import { twoEnvironments, writeFiles } from './helpers.js';
 
 let root: string;

@@ -13,8 +13,8 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { controlPlaneEndpoint } from '../../src/util/control-plane-endpoint.js';
-import { runCli } from '../apply/helpers/cli.js';
-import { tempFolder } from '../helpers/temp-folder.js';
+import { runCli } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 import { POOL, QUEUE, cluster, writeFiles } from './helpers.js';
 
 const P = 8123;

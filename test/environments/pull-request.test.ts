@@ -17,8 +17,8 @@ import {
   startControlPlaneServer,
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
-import { runCli } from '../apply/helpers/cli.js';
-import { tempFolder } from '../helpers/temp-folder.js';
+import { runCli } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 import { apiKey } from '../controlplane/union/helpers.js';
 import { POOL, writeFiles } from './helpers.js';
 

@@ -1,6 +1,6 @@
 /**
  * README's sample plan is what poolsync prints (issue 34, One voice): the example repository
- * (examples/config-repo) is applied to a new embedded state with the real CLI, edited as the
+ * (examples/config-repo) is applied to a new embedded state in process by the CLI, edited as the
  * README says (a queue limit raised, a cluster moved to another pool; cluster_move is off, so
  * the move is a delete and re-register that leaves the co-named queue behind, C7), and planned
  * again. The text must be README's block, line for line; the same plan in JSON and markdown
@@ -8,39 +8,31 @@
  *
  * The run's folder stands for a clone at /home/you/poolsync (the header names the state path).
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { reasonText } from '../../src/plan/reasons.js';
-import { cliFromSource } from '../helpers/cli-from-source.js';
+import { runInProcess } from '../support/memory-io.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const README = join(ROOT, 'README.md');
 const CLONE = '/home/you/poolsync';
 const COMMAND = '$ poolsync plan examples/config-repo';
 
-function poolsync(
+async function poolsync(
   cwd: string,
   args: string[],
 ): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, cliFromSource(...args), {
-    cwd,
-    env: {
-      ...process.env,
-      NO_COLOR: '1',
-      POOLSYNC_CONTROL_PLANE: undefined,
-      POOLSYNC_TOKEN: undefined,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((done) => child.on('close', (code) => done({ code, out, err })));
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    POOLSYNC_CONTROL_PLANE: undefined,
+    POOLSYNC_TOKEN: undefined,
+  };
+  const r = await runInProcess(args, env, cwd);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 async function edit(path: string, from: string, to: string): Promise<void> {

@@ -14,7 +14,7 @@ import { resolveDaemonConfig } from '../../src/daemon/config.js';
 import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
 import { setRunConcurrency } from '../daemon/fixtures.js';
 import { TestRepo, tempDir } from '../daemon/helpers.js';
@@ -26,7 +26,7 @@ import {
   useCredentials,
   type Flyteadmin,
 } from '../flyteadmin/helpers.js';
-import { FakeForge } from '../vcs/fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 
 const RECONCILE = 'reconcile-token-three-backends-01';
 const ADMIN = 'admin-token-three-backends-012345';

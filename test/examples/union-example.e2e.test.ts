@@ -16,8 +16,8 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { planValidator } from '../../src/render/plan-file.js';
-import { cliFromSource } from '../helpers/cli-from-source.js';
-import { tempDir } from '../apply/helpers/repo.js';
+import { cliFromSource } from '../support/cli-from-source.js';
+import { tempDir } from '../support/repo.js';
 import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { exampleRepo } from './helpers.js';
 import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
 
@@ -31,7 +31,7 @@ describe.each(targets.list)('the seed examples through the CLI against $name', (
     await fa?.close();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
-  const run = (...args: string[]) => startCli(args).done;
+  const run = (...args: string[]) => runCli(args);
 
   it.each([
     ['flyte-oss', 'flyte-core-values', 'EXECUTION_CLUSTER_LABEL', 4],

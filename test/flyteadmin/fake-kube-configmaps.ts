@@ -2,13 +2,13 @@
  * A Kubernetes-API-compatible ConfigMap endpoint for tests (core/v1), on a real socket, as the
  * API server answers the call poolsync makes (`GET /api/v1/namespaces/NS/configmaps/NAME`):
  * the ConfigMap, a `Status` 404 NotFound, 403 Forbidden for names the test forbids, 401 without
- * the bearer token. Its kubeconfig and error bodies are those of test/lease/fake-kube-api.ts.
+ * the bearer token. Its kubeconfig and error bodies are those of test/support/fake-kube-api.ts.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
-import { status, writeKubeconfig } from '../lease/fake-kube-api.js';
+import { status, writeKubeconfig } from '../support/fake-kube-api.js';
 
 export interface FakeKubeConfigMaps {
   url: string;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_LIVE_STRING } from '../../src/controlplane/live-bounds.js';
-import { startCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { startFlyteadmin, type Flyteadmin } from './helpers.js';
 
 let fa: Flyteadmin;
@@ -41,18 +41,17 @@ const refusal = new RegExp(
 
 describe('a 10 MB flyteadmin label', () => {
   it('export: one line, exit 1, nothing written', { timeout: 120_000 }, async () => {
-    const r = await startCli(['export', '--control-plane', fa.url, '--dir', join(dir, 'out')], env)
-      .done;
+    const r = await runCli(['export', '--control-plane', fa.url, '--dir', join(dir, 'out')], env);
     expect(r.stderr).toMatch(refusal);
     expect(r.code).toBe(1);
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('plan --output json: one line, exit 1', { timeout: 120_000 }, async () => {
-    const r = await startCli(
+    const r = await runCli(
       ['plan', 'examples/flyte-oss', '--control-plane', fa.url, '--output', 'json'],
       env,
-    ).done;
+    );
     expect(r.stderr).toMatch(refusal);
     expect(r.stdout).toBe('');
     expect(r.code).toBe(1);

@@ -18,7 +18,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/index.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { planRepository } from '../../src/ops/pipeline.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { realMissing } from './real/binaries.js';
 import { RealFlyteadmins } from './real/server.js';
 

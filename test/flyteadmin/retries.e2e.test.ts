@@ -1,5 +1,5 @@
 /**
- * Retries through the cutting proxy (test/helpers/cutting-proxy.ts) in front of the real
+ * Retries through the cutting proxy (test/support/cutting-proxy.ts) in front of the real
  * flyteadmin: every other answer is cut or reset after its headers, after flyteadmin has done
  * the call. poolsync's reads and its writes (PUT and DELETE of matchable attributes, which
  * flyteadmin applies as CreateOrUpdate and a struct-condition delete: the same again is the same
@@ -11,7 +11,7 @@ import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
 import { planRepository } from '../../src/ops/pipeline.js';
-import { startCuttingProxy, type CutMode } from '../helpers/cutting-proxy.js';
+import { startCuttingProxy, type CutMode } from '../support/cutting-proxy.js';
 import { exampleRepo } from './helpers.js';
 import { realMissing } from './real/binaries.js';
 import { RealFlyteadmins } from './real/server.js';

@@ -9,7 +9,7 @@ import { cp as copy, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
 
 const targets = flyteadminTargets();
@@ -25,7 +25,7 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
     await fa?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
-  const run = (...args: string[]) => startCli(args).done;
+  const run = (...args: string[]) => runCli(args);
 
   it(
     'exported labels validate and plan to nothing; a hand change is drift, then put back',

@@ -10,7 +10,7 @@ import { afterEach, expect, it } from 'vitest';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import { mapLimit } from '../../src/util/map-limit.js';
 import type { PaceEvent } from '../../src/util/pacer.js';
-import { VirtualClock } from '../helpers/virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 import { startFlyteadmin, type Flyteadmin } from './helpers.js';
 
 let admin: Flyteadmin | undefined;
@@ -34,17 +34,17 @@ it('waits as long as 429 Retry-After says, holding every call, and every write l
   admin = await startFlyteadmin(null, { projects: ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'] });
   const upstream = new URL(admin.server.url);
   const clock = new VirtualClock();
-  const until = new Map<string, number>();
+  const heldUntil = new Map<string, number>();
   const seen = { throttled: 0, early: 0 };
   const gateway = createServer(async (req, res) => {
     const body = await read(req);
     const now = clock.now();
     if (req.method === 'PUT') {
-      const hold = until.get(req.url!);
+      const hold = heldUntil.get(req.url!);
       if (hold !== undefined && now < hold) seen.early++;
       if (hold === undefined) {
         seen.throttled++;
-        until.set(req.url!, now + RETRY_AFTER_S * 1000);
+        heldUntil.set(req.url!, now + RETRY_AFTER_S * 1000);
         res.writeHead(429, { 'retry-after': String(RETRY_AFTER_S) }).end('slow down');
         return;
       }

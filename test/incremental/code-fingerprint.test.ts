@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loaderFingerprintOf } from '../../src/incremental/analysis-key.js';
 import { fingerprintOf } from '../../src/incremental/code-fingerprint.js';
-import { tempDir } from '../apply/helpers/repo.js';
+import { tempDir } from '../support/repo.js';
 
 let root: string;
 let dist: string;

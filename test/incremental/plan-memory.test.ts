@@ -7,7 +7,7 @@ import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/pro
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { watchingOpens } from '../helpers/watching-opens.js';
+import { watchingOpens } from '../support/watching-opens.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { backendInfo, readLiveState } from '../../src/controlplane/types.js';
 import { planRemembering, type MemoryOptions } from '../../src/incremental/plan-memory.js';
@@ -16,8 +16,8 @@ import { planRepository } from '../../src/ops/pipeline.js';
 import { inventoryStore, readLiveWithInventory } from '../../src/apply/inventory.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import { INVENTORY_FORMAT } from '../../src/model/inventory.js';
-import { runCli } from '../apply/helpers/cli.js';
-import { tempDir, writeRepo, type RepoSpec } from '../apply/helpers/repo.js';
+import { runCli, startCli } from '../support/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 
 const SPEC: RepoSpec = {
   pools: ['gpu', 'prod'],
@@ -298,12 +298,12 @@ describe('plan memory, embedded state file: the live state is not read while its
     const log = join(root, 'opens.log');
     await writeFile(preload, WATCH_OPENS);
     const plan = () =>
-      runCli(['plan', repo, '--control-plane', `file:${path}`, '--detailed-exitcode'], {
+      startCli(['plan', repo, '--control-plane', `file:${path}`, '--detailed-exitcode'], {
         POOLSYNC_CACHE_DIR: cacheDir,
         NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`,
         WATCH_OPENS_PREFIX: path,
         WATCH_OPENS_LOG: log,
-      });
+      }).done;
     const opens = async () => {
       const text = await readFile(log, 'utf8').catch(() => '');
       await rm(log, { force: true });

@@ -14,7 +14,7 @@ import { planWith, visibleChanges, type Plan } from '../../src/model/plan.js';
 import { planRepository } from '../../src/ops/pipeline.js';
 import { countPlan, sideEffects } from '../../src/plan/counts.js';
 import { renderJson, renderMarkdown, renderText } from '../../src/render/index.js';
-import { tempDir, writeRepo } from '../apply/helpers/repo.js';
+import { tempDir, writeRepo } from '../support/repo.js';
 
 let root: string;
 let plan: Plan;

@@ -18,7 +18,7 @@ import { sharedListsOf } from '../../src/daemon/unit.js';
 import type { LiveState } from '../../src/model/live.js';
 import { sameObjects } from '../../src/incremental/same-objects.js';
 import { createEmbeddedStateCache, createStateCache } from '../../src/incremental/state-cache.js';
-import { retuneQueue } from '../helpers/retune-queue.js';
+import { retuneQueue } from '../support/retune-queue.js';
 
 let dir: string;
 let path: string;

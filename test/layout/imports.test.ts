@@ -1,13 +1,23 @@
 /**
- * The layout's rules over the import graph of src/ (docs/architecture.md): no import circle;
- * imports run down the layer order docs/architecture.md draws (read from it); no backend folder under src/controlplane/ imports another; the product never imports the
- * stand-ins of other systems (only the CLI's `control-plane serve` mounts them); modules over
- * 400 lines are reported (split by idea, not by line count; generated code lives in src/gen/).
+ * The layout's rules over the import graph of src/ (docs/architecture.md): no import circle; no
+ * two modules importing each other (dynamic imports included, src/ and test/); imports run
+ * down the layer order docs/architecture.md draws (read from it); no backend folder under
+ * src/controlplane/ imports another; the product never imports the
+ * stand-ins of other systems (only the CLI's `control-plane serve` mounts them). Module sizes
+ * are a report (scripts/code-shape.ts), not a rule: modules are split by idea.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { documentedLayers, importCircles, importGraph, layerViolations, SRC } from './imports.js';
+import {
+  documentedLayers,
+  importCircles,
+  importGraph,
+  layerViolations,
+  mutualImports,
+  ROOT,
+  SRC,
+} from './imports.js';
 
 const graph = importGraph();
 const BACKENDS = ['embedded', 'rest', 'union', 'flyteadmin'];
@@ -25,6 +35,20 @@ describe('the import graph of src/', () => {
       ['d.ts', ['a.ts']],
     ]);
     expect(importCircles(circle)).toEqual([['a.ts', 'b.ts', 'c.ts']]);
+  });
+
+  it('has no two modules that import each other, dynamic and type imports included, in src/ or test/', () => {
+    const both = importGraph({ dirs: [SRC, join(ROOT, 'test')], base: ROOT, dynamic: true });
+    expect(mutualImports(both)).toEqual([]);
+  });
+
+  it('finds two modules that import each other (the check can fail)', () => {
+    const pair = new Map([
+      ['a.ts', ['b.ts', 'c.ts']],
+      ['b.ts', ['a.ts']],
+      ['c.ts', []],
+    ]);
+    expect(mutualImports(pair)).toEqual(['a.ts ↔ b.ts']);
   });
 
   it('imports run down the layers docs/architecture.md draws, never back up or across', () => {
@@ -66,15 +90,5 @@ describe('the import graph of src/', () => {
         : deps.filter((to) => to.startsWith('standins/')).map((to) => `${from} → ${to}`),
     );
     expect(into).toEqual([]);
-  });
-
-  // Modules are split by idea, not by line count: a long one is reported, never refused.
-  it('reports the hand-written modules over 400 lines (generated code lives in src/gen/)', () => {
-    const over = [...graph.keys()]
-      .filter((m) => !m.startsWith('gen/'))
-      .map((m) => [m, readFileSync(join(SRC, m), 'utf8').split('\n').length - 1] as const)
-      .filter(([, lines]) => lines > 400)
-      .map(([m, lines]) => `${m}: ${lines}`);
-    if (over.length > 0) console.info(`modules over 400 lines:\n${over.join('\n')}`);
   });
 });

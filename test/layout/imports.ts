@@ -1,14 +1,16 @@
 /**
- * The import graph of src/ as the TypeScript compiler reads it: every module and the modules
- * it imports (static `import`/`export … from`, type-only ones included: a circle of types is
- * still two modules that cannot be understood apart; dynamic `import()` left out: it is how a
- * module loads another on demand, and the caller's layer decides whether that may happen).
+ * The import graph as the TypeScript compiler reads it: every module and the modules it imports
+ * (static `import`/`export … from`, type-only ones included: a circle of types is still two
+ * modules that cannot be understood apart). Dynamic `import()` (and `typeof import()`) is left
+ * out of the layer rules (it is how a module loads another on demand, and the caller's layer
+ * decides whether that may happen) and counted where two modules must not import each other.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
 export const SRC = resolve(import.meta.dirname, '../../src');
+export const ROOT = resolve(SRC, '..');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -18,24 +20,53 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Module (path relative to src/, e.g. `plan/index.ts`) → the src/ modules it imports. */
-export function importGraph(): Map<string, string[]> {
+/** The relative specifiers a module imports: its static ones, and with `dynamic` the rest. */
+function specifiers(source: ts.SourceFile, dynamic: boolean): string[] {
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    let specifier: ts.Node | undefined;
+    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node))
+      specifier = node.moduleSpecifier;
+    else if (!dynamic) return;
+    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)
+      specifier = node.arguments[0];
+    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument))
+      specifier = node.argument.literal;
+    if (specifier && ts.isStringLiteralLike(specifier)) found.push(specifier.text);
+    ts.forEachChild(node, visit);
+  };
+  source.statements.forEach(visit);
+  return found.filter((s) => s.startsWith('.'));
+}
+
+/**
+ * Module (path relative to `base`, e.g. `plan/index.ts` under src/) → the modules it imports;
+ * by default the static imports of src/.
+ */
+export function importGraph({ dirs = [SRC], base = SRC, dynamic = false } = {}): Map<
+  string,
+  string[]
+> {
   const graph = new Map<string, string[]>();
-  for (const file of sourceFiles(SRC)) {
+  for (const file of dirs.flatMap(sourceFiles)) {
     const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
     const deps = new Set<string>();
-    for (const statement of source.statements) {
-      const specifier =
-        ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)
-          ? statement.moduleSpecifier
-          : undefined;
-      if (!specifier || !ts.isStringLiteral(specifier) || !specifier.text.startsWith('.')) continue;
-      const target = resolve(dirname(file), specifier.text).replace(/\.js$/, '.ts');
-      deps.add(relative(SRC, target));
+    for (const specifier of specifiers(source, dynamic)) {
+      const target = resolve(dirname(file), specifier).replace(/\.js$/, '.ts');
+      deps.add(relative(base, target));
     }
-    graph.set(relative(SRC, file), [...deps].sort());
+    graph.set(relative(base, file), [...deps].sort());
   }
   return graph;
+}
+
+/** Every two modules that import each other, each pair once (`a ↔ b`, a before b). */
+export function mutualImports(graph: Map<string, string[]>): string[] {
+  return [...graph].flatMap(([from, deps]) =>
+    deps
+      .filter((to) => from < to && (graph.get(to) ?? []).includes(from))
+      .map((to) => `${from} ↔ ${to}`),
+  );
 }
 
 /** The strongly connected components of more than one module (Tarjan): each is a circle. */

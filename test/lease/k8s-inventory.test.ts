@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryPlace, leaseNamespace } from '../../src/apply/inventory-place.js';
 import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-inventory.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../../src/model/inventory.js';
-import { VirtualClock } from '../helpers/virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 import { CONFIGMAPS, KUBE_SERVERS, type KubeServer } from './kube-servers.js';
 
 const record = (addresses: string[], commit: string | null = null): InventoryRecord => ({

@@ -5,7 +5,7 @@
  * poolsync runs with the ServiceAccount's kubeconfig; a test's own setup (an edit by hand, a
  * delete) goes through `call('admin', …)`.
  */
-import { startFakeKubeApi } from './fake-kube-api.js';
+import { startFakeKubeApi } from '../support/fake-kube-api.js';
 import { kubeCall, kubeMissing, startRealKube, type KubeServer } from './real/kube.js';
 
 export type { Answer, KubeServer } from './real/kube.js';

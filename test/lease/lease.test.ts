@@ -9,8 +9,8 @@ import { getEventListeners } from 'node:events';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLock } from '../../src/lease/k8s-lease.js';
 import { LeaderElector } from '../../src/lease/leader-elector.js';
-import { until } from '../helpers/until.js';
-import { ManualClock } from '../helpers/virtual-clock.js';
+import { until } from '../support/until.js';
+import { ManualClock } from '../support/virtual-clock.js';
 import { KUBE_SERVERS, LEASES, type KubeServer } from './kube-servers.js';
 
 for (const kind of KUBE_SERVERS) {

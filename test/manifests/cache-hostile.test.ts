@@ -30,6 +30,7 @@ import {
 import { loadCached } from '../../src/incremental/load-cached.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { cacheTestFolder, renderedPlan } from './cache-setup.js';
+import { runInProcess } from '../support/memory-io.js';
 
 const { tmp } = await cacheTestFolder('poolsync-cache-hostile-');
 
@@ -203,7 +204,7 @@ describe('item 1: the cache never reaches outside its folder', () => {
     expect(readdirSync(outside)).toHaveLength(7);
   });
 
-  it("the issue's attack: a checkout with .poolsync/cache/<fp>/zz -> a folder; validate deletes nothing and caches outside the checkout", () => {
+  it("the issue's attack: a checkout with .poolsync/cache/<fp>/zz -> a folder; validate deletes nothing and caches outside the checkout", async () => {
     const outside = join(tmp, 'victim');
     mkdirSync(outside, { recursive: true });
     for (let i = 0; i < 5; i++) writeFileSync(join(outside, `f${i}`), 'keep');
@@ -213,29 +214,18 @@ describe('item 1: the cache never reaches outside its folder', () => {
     mkdirSync(join(repo, '.poolsync', 'cache', loaderFingerprint()), { recursive: true });
     symlinkSync(outside, join(repo, '.poolsync', 'cache', loaderFingerprint(), 'zz'));
     const xdg = join(tmp, 'xdg-cache');
-    const cli = () =>
-      execFileSync(
-        process.execPath,
-        [
-          '--import',
-          import.meta.resolve('tsx'),
-          join(process.cwd(), 'src/cli/main.ts'),
-          'validate',
-          '.',
-        ],
-        {
-          cwd: repo,
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            POOLSYNC_CACHE_DIR: undefined,
-            XDG_CACHE_HOME: xdg,
-            NO_COLOR: '1',
-          },
-        },
-      );
-    cli();
-    cli();
+    const cli = async () => {
+      const env = {
+        ...process.env,
+        POOLSYNC_CACHE_DIR: undefined,
+        XDG_CACHE_HOME: xdg,
+        NO_COLOR: '1',
+      };
+      const r = await runInProcess(['validate', '.'], env, repo);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    await cli();
+    await cli();
     expect(readdirSync(outside).sort()).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
     expect(existsSync(join(xdg, 'poolsync', 'manifests', loaderFingerprint()))).toBe(true);
     expect(readdirSync(join(repo, '.poolsync', 'cache', loaderFingerprint()))).toEqual(['zz']);

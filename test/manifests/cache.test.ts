@@ -22,6 +22,7 @@ import {
 } from '../../src/incremental/analysis-cache.js';
 import { loadCached } from '../../src/incremental/load-cached.js';
 import { cacheTestFolder, renderedPlan } from './cache-setup.js';
+import { runInProcess } from '../support/memory-io.js';
 
 const { tmp, defaultThreshold } = await cacheTestFolder('poolsync-cache-');
 
@@ -140,7 +141,7 @@ describe('manifest analysis cache', () => {
     expect(existsSync(stale)).toBe(false);
   });
 
-  it('the CLI keeps its cache out of the work tree (the user cache folder): a plan in a clean work tree still records the commit', () => {
+  it('the CLI keeps its cache out of the work tree (the user cache folder): a plan in a clean work tree still records the commit', async () => {
     const repo = join(tmp, 'git-repo');
     cpSync('examples/config-repo', repo, { recursive: true });
     // One file large enough for the disk layer (small files skip it).
@@ -153,22 +154,21 @@ describe('manifest analysis cache', () => {
     git('init', '-q');
     git('add', '.');
     git('commit', '-q', '-m', 'initial');
-    const cli = (...args: string[]) =>
-      execFileSync(
-        process.execPath,
-        ['--import', import.meta.resolve('tsx'), join(process.cwd(), 'src/cli/main.ts'), ...args],
+    const cli = async (...args: string[]) => {
+      const r = await runInProcess(
+        args,
+        // The default cache folder: the user's, never the work tree.
         {
-          cwd: repo,
-          encoding: 'utf8',
-          // The default cache folder: the user's, never the work tree.
-          env: {
-            ...process.env,
-            POOLSYNC_CACHE_DIR: undefined,
-            XDG_CACHE_HOME: join(tmp, 'xdg'),
-            NO_COLOR: '1',
-          },
+          ...process.env,
+          POOLSYNC_CACHE_DIR: undefined,
+          XDG_CACHE_HOME: join(tmp, 'xdg'),
+          NO_COLOR: '1',
         },
+        repo,
       );
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
     const args = [
       'plan',
       '.',
@@ -177,11 +177,11 @@ describe('manifest analysis cache', () => {
       '--output',
       'json',
     ];
-    const first = cli(...args);
+    const first = await cli(...args);
     expect(existsSync(join(tmp, 'xdg', 'poolsync', 'manifests', loaderFingerprint()))).toBe(true);
     expect(existsSync(join(repo, '.poolsync'))).toBe(false);
     expect(git('status', '--porcelain')).toBe('');
-    const second = cli(...args);
+    const second = await cli(...args);
     expect(second).toBe(first);
     expect(JSON.parse(second).commit).toBe(git('rev-parse', 'HEAD').trim());
   }, 60_000);

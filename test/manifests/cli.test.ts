@@ -1,26 +1,10 @@
-/** `poolsync validate` as a child process: output formats and exit codes. */
-import { execFile } from 'node:child_process';
+/** `poolsync validate` run in process: output formats and exit codes. */
 import { describe, expect, it } from 'vitest';
 import { CLUSTER, QUEUE, writeRepo } from './helpers.js';
+import { runInProcess } from '../support/memory-io.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function poolsync(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: process.cwd() },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function poolsync(...args: string[]) {
+  return runInProcess(args, process.env);
 }
 
 describe('poolsync validate', () => {

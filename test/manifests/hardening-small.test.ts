@@ -7,7 +7,7 @@ import { cp, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRepository } from '../../src/manifests/index.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { QUEUE, writeRepo } from './helpers.js';
 
 async function errorsOf(files: Record<string, string>): Promise<string[]> {

@@ -11,7 +11,7 @@ import { resolveNotifyConfig } from '../../src/notify/config.js';
 import { eventForRun, RunNotifications } from '../../src/notify/daemon-hook.js';
 import { Notifier, slackMessage } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/types.js';
-import { VirtualClock } from '../helpers/virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 import { Receiver } from './receiver.js';
 
 const receivers: Receiver[] = [];

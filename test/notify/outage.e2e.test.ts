@@ -17,7 +17,7 @@ import { Notifier } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/types.js';
 import { startOwnTestDaemon } from '../daemon/harness.js';
 import { tempDir } from '../daemon/helpers.js';
-import { ManualClock } from '../helpers/virtual-clock.js';
+import { ManualClock } from '../support/virtual-clock.js';
 import { Receiver } from './receiver.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];

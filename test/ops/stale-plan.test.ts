@@ -29,8 +29,8 @@ import { createApprovalForge } from '../../src/vcs/approvers.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { startOwnTestDaemon } from '../daemon/harness.js';
 import { TestRepo } from '../daemon/helpers.js';
-import { tempFolder } from '../helpers/temp-folder.js';
-import { FakeForge } from '../vcs/fake-forge.js';
+import { tempFolder } from '../support/temp-folder.js';
+import { FakeForge } from '../support/fake-forge.js';
 
 /** What each call of the one staleness check answered, in order (whoever called it). */
 const checked = vi.hoisted(() => [] as (Staleness | null)[]);

@@ -12,7 +12,7 @@ import { loadRepository } from '../../src/manifests/index.js';
 import { appliedState } from '../../src/plan/applied-state.js';
 import { computePlan } from '../../src/plan/index.js';
 import { driftSince } from '../../src/plan/refresh.js';
-import { tempDir, writeRepo, type RepoSpec } from '../apply/helpers/repo.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 
 const V1: RepoSpec = {
   pools: ['legacy', 'prod', 'tmp'],

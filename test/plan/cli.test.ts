@@ -1,28 +1,29 @@
-/** `poolsync plan` and `poolsync show` as child processes: exit codes, --out + show, bad inputs. */
-import { spawnSync } from 'node:child_process';
+/** `poolsync plan` and `poolsync show` in process: exit codes, --out + show, bad inputs. */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parsePlanFile } from '../../src/render/plan-file.js';
+import { runInProcess } from '../support/memory-io.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-plan-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function poolsync(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '', POOLSYNC_CONTROL_PLANE: '', POOLSYNC_TOKEN: '' },
+  return runInProcess(args, {
+    ...process.env,
+    NO_COLOR: '',
+    POOLSYNC_CONTROL_PLANE: '',
+    POOLSYNC_TOKEN: '',
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('poolsync plan / show (child process)', { timeout: 90_000 }, () => {
+describe('poolsync plan / show', { timeout: 90_000 }, () => {
   const cp = `file:${join(tmp, 'cp.json')}`;
   const planFile = join(tmp, 'plan.json');
 
-  it('plans the example against an empty control plane; --detailed-exitcode gives 2; --out saves JSON', () => {
-    const r = poolsync(
+  it('plans the example against an empty control plane; --detailed-exitcode gives 2; --out saves JSON', async () => {
+    const r = await poolsync(
       'plan',
       'examples/config-repo',
       '--control-plane',
@@ -41,23 +42,25 @@ describe('poolsync plan / show (child process)', { timeout: 90_000 }, () => {
     expect(plan.steps.length).toBeGreaterThan(0);
   });
 
-  it('without --detailed-exitcode a plan with changes exits 0', () => {
-    expect(poolsync('plan', 'examples/config-repo', '--control-plane', cp).code).toBe(0);
+  it('without --detailed-exitcode a plan with changes exits 0', async () => {
+    expect((await poolsync('plan', 'examples/config-repo', '--control-plane', cp)).code).toBe(0);
   });
 
-  it('show renders a saved plan in every format', () => {
-    const text = poolsync('show', planFile);
+  it('show renders a saved plan in every format', async () => {
+    const text = await poolsync('show', planFile);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('+ ClusterPool/prod');
-    const json = poolsync('show', planFile, '--output', 'json');
+    const json = await poolsync('show', planFile, '--output', 'json');
     expect(JSON.parse(json.stdout)).toEqual(JSON.parse(readFileSync(planFile, 'utf8')));
-    expect(poolsync('show', planFile, '--output', 'markdown').stdout).toMatch(/^\*\*Plan: /);
+    expect((await poolsync('show', planFile, '--output', 'markdown')).stdout).toMatch(
+      /^\*\*Plan: /,
+    );
   });
 
-  it('--detailed-exitcode exits 0 once applied (no changes)', () => {
-    const applied = poolsync('apply', planFile, '--control-plane', cp, '--auto-approve');
+  it('--detailed-exitcode exits 0 once applied (no changes)', async () => {
+    const applied = await poolsync('apply', planFile, '--control-plane', cp, '--auto-approve');
     expect(applied.code, applied.stderr).toBe(0);
-    const r = poolsync(
+    const r = await poolsync(
       'plan',
       'examples/config-repo',
       '--control-plane',
@@ -68,20 +71,20 @@ describe('poolsync plan / show (child process)', { timeout: 90_000 }, () => {
     expect(r.stdout).toMatch(/^Control plane: embedded file:\/.*cp\.json\n\nNo changes\./);
   });
 
-  it('an invalid repository prints validation errors and exits 1 without planning', () => {
+  it('an invalid repository prints validation errors and exits 1 without planning', async () => {
     const repo = join(tmp, 'bad-repo');
     cpSync('examples/config-repo', repo, { recursive: true });
     writeFileSync(
       join(repo, 'queues', 'broken.yaml'),
       'apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: broken\nspec:\n  pool: nowhere\n  run_concurrency: 1\n  action_concurrency: 1\n',
     );
-    const r = poolsync('plan', repo, '--control-plane', cp, '--output', 'json');
+    const r = await poolsync('plan', repo, '--control-plane', cp, '--output', 'json');
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/broken\.yaml:\d+:\d+: V2/);
   });
 
-  it('prevent-destroy makes the plan fail with exit 1 and the manifest location', () => {
+  it('prevent-destroy makes the plan fail with exit 1 and the manifest location', async () => {
     const repo = join(tmp, 'guarded');
     cpSync('examples/config-repo', repo, { recursive: true });
     const file = join(repo, 'clusters', 'dev', 'dev-us-central1.yaml');
@@ -91,9 +94,17 @@ describe('poolsync plan / show (child process)', { timeout: 90_000 }, () => {
     );
     const own = `file:${join(tmp, 'guarded-cp.json')}`;
     expect(
-      poolsync('apply', 'examples/config-repo', '--control-plane', own, '--auto-approve').code,
+      (await poolsync('apply', 'examples/config-repo', '--control-plane', own, '--auto-approve'))
+        .code,
     ).toBe(0);
-    const r = poolsync('plan', repo, '--control-plane', own, '--out', join(tmp, 'never.json'));
+    const r = await poolsync(
+      'plan',
+      repo,
+      '--control-plane',
+      own,
+      '--out',
+      join(tmp, 'never.json'),
+    );
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
       /PREVENT_DESTROY Cluster\/dev-us-central1 at clusters\/dev\/dev-us-central1\.yaml:\d+:\d+/,
@@ -106,27 +117,29 @@ describe('poolsync plan / show (child process)', { timeout: 90_000 }, () => {
     ['a missing file', join(tmp, 'nope.json'), /does not exist/],
     ['a file that is not JSON', 'README.md', /not a plan: not JSON/],
     ['JSON that is not a plan', 'package.json', /not a plan: it has no format_version/],
-  ])('show refuses %s with exit 1 and no stack trace', (_what, path, message) => {
-    const r = poolsync('show', path);
+  ])('show refuses %s with exit 1 and no stack trace', async (_what, path, message) => {
+    const r = await poolsync('show', path);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('show refuses a plan of another format_version', () => {
+  it('show refuses a plan of another format_version', async () => {
     const other = join(tmp, 'v2.json');
     writeFileSync(
       other,
       JSON.stringify({ ...JSON.parse(readFileSync(planFile, 'utf8')), format_version: '2' }),
     );
-    const r = poolsync('show', other);
+    const r = await poolsync('show', other);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/format_version "2"/);
   });
 
-  it('a missing folder and an unreadable token file are user errors', () => {
-    expect(poolsync('plan', join(tmp, 'missing')).stderr).toMatch(/folder .* does not exist/);
-    const r = poolsync(
+  it('a missing folder and an unreadable token file are user errors', async () => {
+    expect((await poolsync('plan', join(tmp, 'missing'))).stderr).toMatch(
+      /folder .* does not exist/,
+    );
+    const r = await poolsync(
       'plan',
       'examples/config-repo',
       '--control-plane',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { renderMarkdown, renderText } from '../../src/render/index.js';
-import { runCli } from '../apply/helpers/cli.js';
+import { runCli } from '../support/cli.js';
 import { driftedScenario, emptyScenario } from './scenarios.js';
 
 let empty: Plan;

@@ -14,7 +14,7 @@ import { renderMarkdown, renderText } from '../../src/render/index.js';
 import { code } from '../../src/render/markdown.js';
 import { buildCommentBody } from '../../src/vcs/comment.js';
 import { EXAMPLE } from './scenarios.js';
-import { CONTROL, hostileLiveState } from '../helpers/hostile-live.js';
+import { CONTROL, hostileLiveState } from '../support/hostile-live.js';
 
 const HOSTILE = [
   'esc\u001b[2Jclear',

@@ -1,29 +1,30 @@
-/** `poolsync render` and plan's rendered-file diff as child processes, on the embedded control plane. */
-import { spawnSync } from 'node:child_process';
+/** `poolsync render` and plan's rendered-file diff in process, on the embedded control plane. */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runInProcess } from '../support/memory-io.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-render-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function poolsync(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '', POOLSYNC_CONTROL_PLANE: '', POOLSYNC_TOKEN: '' },
+  return runInProcess(args, {
+    ...process.env,
+    NO_COLOR: '',
+    POOLSYNC_CONTROL_PLANE: '',
+    POOLSYNC_TOKEN: '',
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('poolsync render (child process)', { timeout: 120_000 }, () => {
+describe('poolsync render', { timeout: 120_000 }, () => {
   const repo = join(tmp, 'flyte-oss');
   cpSync('examples/flyte-oss', repo, { recursive: true });
   const values = join(repo, 'deploy/flyte-clusters-values.yaml');
 
-  it('--check passes on the committed example, fails with a diff once the manifests change', () => {
-    expect(poolsync('render', 'flyte-core-values', repo, '--check').code).toBe(0);
+  it('--check passes on the committed example, fails with a diff once the manifests change', async () => {
+    expect((await poolsync('render', 'flyte-core-values', repo, '--check')).code).toBe(0);
     const labels = join(repo, 'labels/labels.yaml');
     writeFileSync(
       labels,
@@ -31,18 +32,18 @@ describe('poolsync render (child process)', { timeout: 120_000 }, () => {
         .replace('weight: 0.7', 'weight: 0.6')
         .replace('weight: 0.3', 'weight: 0.4'),
     );
-    const r = poolsync('render', 'flyte-core-values', repo, '--check');
+    const r = await poolsync('render', 'flyte-core-values', repo, '--check');
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('-          weight: 0.7\n+          weight: 0.6');
   });
 
-  it('plan shows the diff of the stale file after the plan; render then writes it', () => {
+  it('plan shows the diff of the stale file after the plan; render then writes it', async () => {
     const cp = `file:${join(tmp, 'cp.json')}`;
-    const plan = poolsync('plan', repo, '--control-plane', cp);
+    const plan = await poolsync('plan', repo, '--control-plane', cp);
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain('Plan: 4 to create');
     expect(plan.stdout).toContain('Rendered file deploy/flyte-clusters-values.yaml would change');
-    const w = poolsync('render', 'flyte-core-values', repo);
+    const w = await poolsync('render', 'flyte-core-values', repo);
     expect(w.code).toBe(0);
     expect(w.stderr).toContain(`Wrote ${values}`);
     const parsed = load(readFileSync(values, 'utf8')) as {
@@ -52,11 +53,18 @@ describe('poolsync render (child process)', { timeout: 120_000 }, () => {
       { id: 'dataplane_1', weight: 0.6 },
       { id: 'dataplane_2', weight: 0.4 },
     ]);
-    expect(poolsync('plan', repo, '--control-plane', cp).stdout).not.toContain('Rendered file');
+    expect((await poolsync('plan', repo, '--control-plane', cp)).stdout).not.toContain(
+      'Rendered file',
+    );
   });
 
-  it('--out - prints the Union mapping; an invalid folder prints its errors and exits 1', () => {
-    const r = poolsync('render', 'union-cluster-pools', 'examples/union-self-managed', '--stdout');
+  it('--out - prints the Union mapping; an invalid folder prints its errors and exits 1', async () => {
+    const r = await poolsync(
+      'render',
+      'union-cluster-pools',
+      'examples/union-self-managed',
+      '--stdout',
+    );
     expect(r.code).toBe(0);
     expect((load(r.stdout) as Record<string, string[]>)['production-cp']).toEqual([
       'production-cluster-1',
@@ -76,7 +84,7 @@ describe('poolsync render (child process)', { timeout: 120_000 }, () => {
         ),
       );
     }
-    const invalid = poolsync('render', 'union-cluster-pools', bad, '--stdout');
+    const invalid = await poolsync('render', 'union-cluster-pools', bad, '--stdout');
     expect(invalid.code).toBe(1);
     expect(invalid.stdout).toMatch(/clusters\/clusters\.yaml:\d+:\d+.*V13/);
   });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Pacer, paceLine, type PaceEvent } from '../../src/util/pacer.js';
-import { VirtualClock } from '../helpers/virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 
 /** A call that stays in flight until `release()`; `started` tells when it went out. */
 function pending() {

@@ -2,7 +2,6 @@
  * Terminal and log injection (issue 14 #3): one escaping function for every place text
  * reaches a terminal or a log; `validate` prints hostile file names and YAML values inert.
  */
-import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { formatValidationText, loadRepository } from '../../src/manifests/index.js';
@@ -13,6 +12,7 @@ import {
   escapeTerminal,
 } from '../../src/util/terminal-text.js';
 import { QUEUE, writeRepo } from '../manifests/helpers.js';
+import { runInProcess } from '../support/memory-io.js';
 
 /** Nothing a terminal would act on: no C0/C1 control (but the final newlines), no bidi mark. */
 /* eslint-disable no-control-regex -- the test looks for exactly these characters */
@@ -65,12 +65,10 @@ describe('validate output', () => {
     const repo = await writeRepo({
       [FORGED]: QUEUE('q', '  priority: "\\e[2J\\u202eOK"\n'),
     });
-    const run = (...args: string[]): Promise<{ code: number; out: string }> =>
-      new Promise((resolve) =>
-        execFile('node', ['--import', 'tsx', 'src/cli/main.ts', ...args], (err, stdout) =>
-          resolve({ code: err ? Number(err.code) : 0, out: stdout }),
-        ),
-      );
+    const run = async (...args: string[]): Promise<{ code: number; out: string }> => {
+      const r = await runInProcess(args, process.env);
+      return { code: r.code, out: r.stdout };
+    };
     const text = await run('validate', repo);
     expect(text.code).toBe(1);
     expect(text.out).not.toMatch(CONTROL);

@@ -12,7 +12,7 @@ import {
   pullRequestCommentOptions,
   resolveCommentTarget,
 } from '../../src/vcs/cli-options.js';
-import { FakeForge } from './fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
 
 let root: string;

@@ -10,7 +10,7 @@ import {
 import { publishPlan } from '../../src/vcs/publish.js';
 import { codePointLength } from '../../src/vcs/text.js';
 import type { PublishOutcome } from '../../src/vcs/types.js';
-import { FakeForge } from './fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';

@@ -15,7 +15,7 @@ import { createApprovalForge } from '../../src/vcs/approvers.js';
 import { createGitHubClient } from '../../src/vcs/github.js';
 import { publishPlan } from '../../src/vcs/publish.js';
 import { fakeClock } from './fake-clock.js';
-import { FakeForge, type GitHubAnswer } from './fake-forge.js';
+import { FakeForge, type GitHubAnswer } from '../support/fake-forge.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
 
 interface Operation {

@@ -5,7 +5,7 @@ import { createGitHubClient, normalizeGitHubApiUrl } from '../../src/vcs/github.
 import { publishPlan } from '../../src/vcs/publish.js';
 import { VcsApiError, VcsConfigError, type PublishOutcome } from '../../src/vcs/types.js';
 import { fakeClock } from './fake-clock.js';
-import { FakeForge, type Account } from './fake-forge.js';
+import { FakeForge, type Account } from '../support/fake-forge.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
 
 const MALLORY: Account = { login: 'mallory', id: 666, type: 'User' };
@@ -402,10 +402,10 @@ describe("GitHub's rate-limit rules (issue 47; an injected clock, no real waits)
     const token = forge.tokenOf({ login: 'limited', id: 31, type: 'User' });
     const reset = clock.now() + 3_600_000;
     forge.exhaust(token, reset);
-    const until = new Date(reset).toISOString().replace(/\.\d+Z$/, 'Z');
+    const resetAt = new Date(reset).toISOString().replace(/\.\d+Z$/, 'Z');
     const first = await expectErrorOf(publish({ token, ...limited(clock) }));
     expect(first.message).toBe(
-      `GitHub rate limit: no request may be sent until ${until} (in 1h), longer than poolsync waits (10m, POOLSYNC_RATE_LIMIT_WAIT); stopped after 1 attempt to read who the token is. Try again after ${until}.`,
+      `GitHub rate limit: no request may be sent until ${resetAt} (in 1h), longer than poolsync waits (10m, POOLSYNC_RATE_LIMIT_WAIT); stopped after 1 attempt to read who the token is. Try again after ${resetAt}.`,
     );
     expect(forge.requests).toHaveLength(1);
     // Another client of the same token in this process sends nothing at all.

@@ -4,7 +4,7 @@ import { createGitLabClient, normalizeGitLabApiUrl } from '../../src/vcs/gitlab.
 import { publishPlan, publishStatus } from '../../src/vcs/publish.js';
 import { VcsApiError, type PublishOutcome } from '../../src/vcs/types.js';
 import { fakeClock } from './fake-clock.js';
-import { FakeForge, type Account } from './fake-forge.js';
+import { FakeForge, type Account } from '../support/fake-forge.js';
 import { makePlan, markdownOf } from './plan-fixture.js';
 
 const SHA = 'c'.repeat(40);

@@ -1,17 +1,16 @@
 /**
- * `poolsync plan --comment github|gitlab` end to end: the CLI as a child process, a real Git
+ * `poolsync plan --comment github|gitlab` end to end: the CLI in process, a real Git
  * checkout of the example repository, the embedded control plane on disk, and the local
  * GitHub/GitLab API. Run twice: the second run edits the one sticky comment.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeForge } from './fake-forge.js';
+import { runInProcess } from '../support/memory-io.js';
+import { FakeForge } from '../support/fake-forge.js';
 
-const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 let dir: string;
 let repo: string;
@@ -32,28 +31,9 @@ function git(...args: string[]): string {
   }).trim();
 }
 
-async function plan(extra: string[], env: Record<string, string>) {
-  try {
-    const r = await run(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'src/cli/main.ts'),
-        'plan',
-        repo,
-        '--no-color',
-        '--control-plane',
-        `file:${join(dir, 'cp.json')}`,
-        ...extra,
-      ],
-      { cwd: ROOT, env: { ...process.env, ...env } },
-    );
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function plan(extra: string[], env: Record<string, string>) {
+  const args = ['plan', repo, '--no-color', '--control-plane', `file:${join(dir, 'cp.json')}`];
+  return runInProcess([...args, ...extra], { ...process.env, ...env });
 }
 
 beforeAll(async () => {

@@ -13,9 +13,9 @@ import {
   type PullRequestHandlerOptions,
 } from '../../src/vcs/pull-request-handler.js';
 import type { PullRequestEvent } from '../../src/vcs/types.js';
-import { until } from '../helpers/until.js';
+import { until } from '../support/until.js';
 import { fakeClock } from './fake-clock.js';
-import { FakeForge } from './fake-forge.js';
+import { FakeForge } from '../support/fake-forge.js';
 
 const POOL = `apiVersion: poolsync/v1
 kind: ClusterPool

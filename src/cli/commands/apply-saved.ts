@@ -13,9 +13,9 @@ import { UserError } from '../../util/user-error.js';
 import { resolvePlanKey } from '../plan-key.js';
 
 /** The plan file read through the one reader: refused when it is not exactly what was written. */
-export async function readSavedPlan(path: string): Promise<Plan> {
+export async function readSavedPlan(path: string, env: NodeJS.ProcessEnv): Promise<Plan> {
   try {
-    return await readPlanFile(path, { key: await resolvePlanKey() });
+    return await readPlanFile(path, { key: await resolvePlanKey(env) });
   } catch (err) {
     if (err instanceof PlanFileError) throw new UserError(err.message);
     throw err;

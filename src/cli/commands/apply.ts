@@ -5,13 +5,17 @@
  * manual steps are left for a person (the runbook is printed last; docs/apply.md).
  */
 import { access, constants, stat } from 'node:fs/promises';
-import { printRunbook } from './apply-runbook.js';
-import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
+import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { batchedLines } from '../../util/batched-lines.js';
-import { ApplyRefusedError, defaultParallelism, executePlan } from '../../apply/index.js';
+import {
+  ApplyRefusedError,
+  defaultParallelism,
+  executePlan,
+  type ApplyResult,
+} from '../../apply/index.js';
 import { checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
-import { applyArgsForEnv, checkSavedPlanEnvironment } from './apply-env.js';
 import { applyRun, type ApplyRunOptions, type ApplySource } from '../../ops/apply-run.js';
 import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
@@ -21,72 +25,103 @@ import { parseDuration } from '../../util/duration.js';
 import { paceLine } from '../../util/pacer.js';
 import type { Plan } from '../../model/plan.js';
 import { hasNoChanges, renderTextParts } from '../../render/index.js';
+import { runbookLines } from '../../render/runbook.js';
+import { relativeParts, writeRepoFile } from '../../util/repo-file.js';
+import { escapeTerminal } from '../../util/terminal-text.js';
 import { writeParts } from '../write-parts.js';
 import { UserError } from '../../util/user-error.js';
 import {
   checkLockTimeout,
-  checkMaxRetries,
+  controlPlaneUrl,
   planShape,
   refuseShapingSavedPlan,
   sharedInventoryOf,
   useColor,
 } from '../options.js';
-import type { ApplyArgs } from '../define/apply.js';
 import { requireConfigFolder } from '../config-folder.js';
+import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
+import type { Io } from '../io.js';
 import { letYoungGenerationGrow } from '../young-generation.js';
+
+export interface ApplyArgs extends EnvArgs {
+  path: string;
+  /** The config folder whose poolsync.yaml names the environment of a saved plan. */
+  'config-dir'?: string;
+  target?: string[];
+  replace?: string[];
+  'accept-cascade'?: string[];
+  'auto-approve': boolean;
+  /** Absent: defaultParallelism of the control-plane URL. */
+  parallelism?: number;
+  'wait-timeout': string;
+  'lock-timeout': string;
+  'max-retries': number;
+  'state-dir': string;
+  lock?: string;
+  inventory?: string;
+  'flyte-cli'?: string;
+  color?: boolean;
+  /** text (default) or json: one document on stdout at the end (docs/apply.md#json-output). */
+  output?: 'text' | 'json';
+}
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
 const GATHER_FROM_STEPS = 1000;
 
-export async function apply(args: ApplyArgs): Promise<void> {
-  process.exitCode = await runApply(await applyArgsForEnv(args));
-}
-
 /**
- * The command itself; `open` is how the control plane is opened (tests pass a wrapper that
- * gives a backend manual steps, as the union backend has).
+ * The command; `open` is how the control plane is opened (tests pass a wrapper that gives a
+ * backend manual steps, as the union backend has).
  */
-export async function runApply(
-  args: ApplyArgs,
+export async function apply(
+  given: ApplyArgs,
+  io: Io,
   open: typeof openControlPlane = openControlPlane,
 ): Promise<number> {
-  const { parallelism, maxRetries, waitTimeoutMs, lockTimeoutMs } = applySettings(args);
+  const args = await forEnvironment(given, io.env);
+  const { parallelism, waitTimeoutMs, lockTimeoutMs } = applySettings(args);
   const json = args.output === 'json';
-  const colors = useColor(args.color) && !json ? ANSI : NO_COLOR;
+  const colors = useColor(args.color, io) && !json ? ANSI : NO_COLOR;
   // --output json: stdout holds the one document; the progress a person follows goes to stderr.
-  const lines = batchedLines(json ? process.stderr : process.stdout);
+  const lines = batchedLines(json ? io.stderr : io.stdout);
   const out = lines.line;
   const url = args['control-plane'];
 
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
-  const target = await openTarget(args.path);
+  const target = await openTarget(args.path, io);
   if (target.kind === 'file') refuseShapingSavedPlan(args, target.path);
-  else refuseUnconfirmable(args, json);
+  else refuseUnconfirmable(args, json, io);
 
-  const source = await applySource(args, target);
+  const source = await applySource(args, target, io.env);
   try {
     const { plan, result } = await applyRun(source, {
       locks: {
         kind: 'acquire',
         url,
         stateDir: args['state-dir'],
-        sharedInventory: sharedInventoryOf(args),
-        lockFlag: args.lock ?? process.env.POOLSYNC_LOCK,
+        sharedInventory: sharedInventoryOf(args, io.env),
+        lockFlag: args.lock ?? io.env.POOLSYNC_LOCK,
         lockTimeoutMs,
         parallelism,
-        maxRetries,
+        maxRetries: args['max-retries'],
         // A throttling server is told among the progress lines.
         onPace: (e) => out(paceLine(e)),
         tokenFile: args['token-file'],
-        ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+        apiKeyFile: args['api-key-file'],
         open,
       },
-      ...personHooks(args, target, { lines, colors, json, flyteCli, parallelism, waitTimeoutMs }),
+      ...personHooks(args, target, io, {
+        lines,
+        colors,
+        json,
+        flyteCli,
+        parallelism,
+        waitTimeoutMs,
+      }),
     });
     if (result === null) {
       // The rendered plan already says "No changes." when nothing is blocked either.
-      if (json) process.stdout.write(renderApplyJson(plan, null));
+      if (json) io.stdout.write(renderApplyJson(plan, null));
       else if (target.kind === 'file' || !hasNoChanges(plan)) out(noChanges(plan));
       return 0;
     }
@@ -94,25 +129,41 @@ export async function runApply(
     if (outcome === 'manual_steps_left')
       await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
     lines.flush();
-    if (json) process.stdout.write(renderApplyJson(plan, result));
+    if (json) io.stdout.write(renderApplyJson(plan, result));
     return applyExitCode(outcome);
   } finally {
     lines.flush();
   }
 }
 
+/** The arguments with the environment's control plane in place (`env` left set only with one). */
+async function forEnvironment(
+  args: ApplyArgs,
+  env: NodeJS.ProcessEnv,
+): Promise<Targeted<ApplyArgs>> {
+  const isDir = (await stat(args.path).catch(() => null))?.isDirectory() ?? false;
+  const dir = isDir ? args.path : (args['config-dir'] ?? '.');
+  if (!isDir && args.env === undefined)
+    return { ...args, 'control-plane': controlPlaneUrl(args, env) };
+  const [t] = await resolveTargets(dir, args, { allowAll: false, command: 'apply', env });
+  const out = withTarget(args, t!);
+  if (t!.name === null) delete out.env;
+  else out.env = t!.name;
+  return out;
+}
+
 /**
  * A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
  * which needs `--auto-approve` when nobody can answer (JSON output, or stdin not a terminal).
  */
-function refuseUnconfirmable(args: ApplyArgs, json: boolean): void {
+function refuseUnconfirmable(args: ApplyArgs, json: boolean, io: Io): void {
   if (args['auto-approve']) return;
   if (json) {
     throw new UserError(
       'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
     );
   }
-  if (!process.stdin.isTTY) {
+  if (!io.stdin.isTTY) {
     throw new UserError(
       'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
     );
@@ -123,6 +174,7 @@ function refuseUnconfirmable(args: ApplyArgs, json: boolean): void {
 function personHooks(
   args: ApplyArgs,
   target: Target,
+  io: Io,
   p: {
     lines: ReturnType<typeof batchedLines>;
     colors: typeof ANSI;
@@ -137,45 +189,41 @@ function personHooks(
   return {
     stderr: (text) => {
       lines.flush();
-      process.stderr.write(text);
+      io.stderr.write(text);
     },
     planned: async (plan) => {
-      if (!json)
-        await writeParts(process.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
+      if (!json) await writeParts(io.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
     },
     approve: async (plan) => {
-      if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm()))
+      if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm(io)))
         throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
       // A large apply into a pipe or a file gathers its progress for 50 ms (batched-lines.ts); a
       // terminal, or a small apply someone follows line by line, sees each line as it happens.
-      if (!process.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
+      if (!io.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
     },
     execute: (plan, cp, lockLost) =>
-      executeWithSignals(plan, cp, lockLost, {
+      executeWithSignals(plan, cp, lockLost, io, {
         parallelism,
         waitTimeoutMs,
         onEvent: progressPrinter(out, colors),
         ...(flyteCli !== undefined
-          ? { runManual: flyteCliRunner(flyteCli, cp.manual), canRunManual: isCliCommand }
+          ? {
+              runManual: flyteCliRunner(flyteCli, cp.manual),
+              canRunManual: isCliCommand,
+            }
           : {}),
       }),
     executed: (_plan, result) => {
       lines.flush();
-      if (!json) process.stdout.write(renderApplyResult(result, colors));
+      if (!json) io.stdout.write(renderApplyResult(result, colors));
       return Promise.resolve();
     },
   };
 }
 
 /** The numbers an apply runs with, checked before anything is opened. */
-function applySettings(args: ApplyArgs) {
+function applySettings(args: Targeted<ApplyArgs>) {
   const parallelism = args.parallelism ?? defaultParallelism(args['control-plane']);
-  if (!Number.isInteger(parallelism) || parallelism < 1) {
-    throw new UserError(
-      `--parallelism must be a whole number of at least 1 (got ${String(args.parallelism)})`,
-    );
-  }
-  const maxRetries = checkMaxRetries(args['max-retries']);
   const waitTimeoutMs = parseDuration(args['wait-timeout']);
   if (waitTimeoutMs === null) {
     throw new UserError(
@@ -183,14 +231,18 @@ function applySettings(args: ApplyArgs) {
     );
   }
   const lockTimeoutMs = checkLockTimeout(args['lock-timeout']);
-  return { parallelism, maxRetries, waitTimeoutMs, lockTimeoutMs };
+  return { parallelism, waitTimeoutMs, lockTimeoutMs };
 }
 
 /** What is applied: a saved plan (refused before the lock is taken when it is bad), or the folder. */
-async function applySource(args: ApplyArgs, target: Target): Promise<ApplySource> {
+async function applySource(
+  args: Targeted<ApplyArgs>,
+  target: Target,
+  env: NodeJS.ProcessEnv,
+): Promise<ApplySource> {
   const url = args['control-plane'];
   // A bad plan file is refused before the lock is taken or the control plane opened.
-  const saved = target.kind === 'file' ? await readSavedPlan(target.path) : null;
+  const saved = target.kind === 'file' ? await readSavedPlan(target.path, env) : null;
   if (saved !== null) checkSavedPlanEnvironment(target.path, saved, args.env);
   if (saved !== null) checkSavedPlanEndpoint(target.path, saved, url);
   return saved !== null
@@ -198,7 +250,7 @@ async function applySource(args: ApplyArgs, target: Target): Promise<ApplySource
     : {
         kind: 'dir',
         path: target.path,
-        ...(args.env !== undefined ? { environment: args.env } : {}),
+        environment: args.env,
         shape: planShape(args),
       };
 }
@@ -226,7 +278,7 @@ async function checkCli(path: string): Promise<void> {
 
 type Target = { kind: 'dir'; path: string } | { kind: 'file'; path: string };
 
-async function openTarget(path: string): Promise<Target> {
+async function openTarget(path: string, io: Io): Promise<Target> {
   let st;
   try {
     st = await stat(path);
@@ -241,7 +293,7 @@ async function openTarget(path: string): Promise<Target> {
   if (st.isFile()) return { kind: 'file', path };
   if (!st.isDirectory()) throw new UserError(`${path} is neither a folder nor a file`);
   const note = await requireConfigFolder(path);
-  if (note !== null) process.stderr.write(note);
+  if (note !== null) io.stderr.write(note);
   return { kind: 'dir', path };
 }
 
@@ -250,21 +302,20 @@ async function executeWithSignals(
   plan: Plan,
   cp: ControlPlane,
   lockLost: AbortSignal,
+  io: Io,
   opts: Parameters<typeof executePlan>[2],
 ) {
   const ac = new AbortController();
   // First signal: finish gracefully. A second one means "now": every step is idempotent, so
   // the next apply converges even from calls cut short (the lock is taken over as stale).
-  const onSignal = (signal: NodeJS.Signals) => {
+  const stopListening = io.onSignal((signal) => {
     if (!ac.signal.aborted) return ac.abort();
-    process.stderr.write(`Second ${signal}: exiting now; run apply again to finish.\n`);
+    io.stderr.write(`Second ${signal}: exiting now; run apply again to finish.\n`);
     process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   try {
     const onLost = () => {
-      process.stderr.write(
+      io.stderr.write(
         `The apply lock was lost (${String(lockLost.reason instanceof Error ? lockLost.reason.message : lockLost.reason)}): no new step starts; run apply again.\n`,
       );
       ac.abort();
@@ -276,13 +327,13 @@ async function executeWithSignals(
     if (err instanceof ApplyRefusedError) throw new UserError(err.message);
     throw err;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
   }
 }
 
-async function confirm(): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+async function confirm(io: Io): Promise<boolean> {
+  const output = io.stdout as NodeJS.WritableStream;
+  const rl = createInterface({ input: io.stdin, output });
   try {
     const answer = await rl.question(
       '\nDo you want to perform these actions?\n  Only `yes` will be accepted to approve.\n\n  Enter a value: ',
@@ -291,4 +342,65 @@ async function confirm(): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+/** A saved plan is applied in the environment it was made for, and only there. */
+function checkSavedPlanEnvironment(path: string, plan: Plan, env: string | undefined): void {
+  const made = plan.control_plane?.environment;
+  if (made === env) return;
+  if (made === undefined)
+    throw new UserError(
+      `${path} was made without an environment, not for environment ${env}: nothing was applied; apply it without --env, or plan it with --env ${env}`,
+    );
+  throw new UserError(
+    env === undefined
+      ? `${path} was made for environment ${made}: nothing was applied; apply it with --env ${made}`
+      : `${path} was made for environment ${made}, not ${env}: nothing was applied; apply it with --env ${made}, or plan it with --env ${env}`,
+  );
+}
+
+/**
+ * What `apply` prints last when manual steps are left (exit 2): the runbook of the manual
+ * steps that did not run, in order. For a saved plan the `--file` contents are written next
+ * to the plan file; for a folder they are printed as here-documents in the runbook.
+ */
+export async function printRunbook(
+  plan: Plan,
+  result: ApplyResult,
+  out: (line: string) => void,
+  planFile: string | null,
+): Promise<void> {
+  const left = new Set(result.manual);
+  const steps = plan.steps.filter((s) => left.has(s.id));
+  const waiting = result.steps.filter((s) => s.status === 'waiting').length;
+  let filesDir: string | null = null;
+  if (planFile !== null && steps.some((s) => s.manual?.file)) {
+    filesDir = resolve(dirname(planFile));
+    for (const s of steps) {
+      const file = s.manual?.file;
+      if (!file) continue;
+      // The name is the plan's: only its last segment is used, never `.` or `..`, and it is
+      // written through no link (writeRepoFile), so nothing lands outside the folder.
+      const name = file.name.replace(/^.*[/\\]/, '');
+      if (relativeParts(name) === null)
+        throw new UserError(
+          `the plan names a manual step's file "${escapeTerminal(name)}", which is not a file name`,
+        );
+      await writeRepoFile(filesDir, name, file.content);
+    }
+  }
+  out('');
+  out(
+    `Runbook: the control plane has no public API for ${steps.length === 1 ? 'this step' : `these ${steps.length} steps`}. ` +
+      `Run ${steps.length === 1 ? 'it' : 'them in this order'}, then ` +
+      (planFile === null
+        ? 'run `poolsync apply` again'
+        : 'plan and apply again (this saved plan is then stale)') +
+      (waiting > 0
+        ? ` for the ${waiting} step(s) waiting on ${steps.length === 1 ? 'it' : 'them'}`
+        : '') +
+      ' (or apply with --flyte-cli PATH to have poolsync run them):',
+  );
+  out('');
+  for (const line of runbookLines(steps, { filesDir })) out(escapeTerminal(line));
 }

@@ -14,9 +14,18 @@ import { loadDesired } from '../../ops/pipeline.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { requireConfigFolder } from '../config-folder.js';
-import type { CheckArgs } from '../define/check.js';
-import { checkMaxRetries } from '../options.js';
+import type { Io } from '../io.js';
+import { controlPlaneUrl } from '../options.js';
 import { plural } from '../../render/index.js';
+
+export interface CheckArgs {
+  dir: string;
+  'control-plane'?: string;
+  'token-file'?: string;
+  'api-key-file'?: string;
+  'max-retries': number;
+  probe: boolean;
+}
 
 interface Line {
   ok: boolean;
@@ -32,17 +41,17 @@ interface KindProbe {
   can: string[];
 }
 
-export async function check(args: CheckArgs): Promise<void> {
-  const lines: Line[] = [await folderLine(args.dir)];
-  const maxRetries = checkMaxRetries(args['max-retries']);
+export async function check(args: CheckArgs, io: Io): Promise<number> {
+  const lines: Line[] = [await folderLine(args.dir, io.env)];
+  const url = controlPlaneUrl(args, io.env);
   let cp: ControlPlane | null = null;
   try {
-    const token = await resolveToken(args['token-file'], args['control-plane']);
-    cp = await openControlPlane(args['control-plane'], {
+    const token = await resolveToken(args['token-file'], url, null);
+    cp = await openControlPlane(url, {
       readOnly: true,
-      http: { maxRetries },
-      ...(token ? { token } : {}),
-      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+      http: { maxRetries: args['max-retries'] },
+      token,
+      apiKeyFile: args['api-key-file'],
     });
     const probed = args.probe
       ? await probeKinds(cp)
@@ -51,32 +60,32 @@ export async function check(args: CheckArgs): Promise<void> {
     lines.push(
       {
         ok: answered,
-        text: `control plane ${args['control-plane']}: ${cp.backend.name}${answered ? '' : ', not reachable'}`,
+        text: `control plane ${url}: ${cp.backend.name}${answered ? '' : ', not reachable'}`,
       },
       ...probed,
     );
   } catch (err) {
-    lines.push({ ok: false, text: `control plane ${args['control-plane']}: ${reason(err)}` });
+    lines.push({ ok: false, text: `control plane ${url}: ${reason(err)}` });
   } finally {
     await cp?.close();
   }
-  for (const l of lines) process.stdout.write(`${l.ok ? '✓' : '✗'} ${escapeTerminal(l.text)}\n`);
+  for (const l of lines) io.stdout.write(`${l.ok ? '✓' : '✗'} ${escapeTerminal(l.text)}\n`);
   const failed = lines.filter((l) => !l.ok).length;
-  process.stdout.write(
+  io.stdout.write(
     failed === 0
       ? `Ready: \`poolsync plan ${args.dir}\` next.\n`
       : `${plural(failed, 'check')} failed.\n`,
   );
-  process.exitCode = failed === 0 ? 0 : 1;
+  return failed === 0 ? 0 : 1;
 }
 
-async function folderLine(dir: string): Promise<Line> {
+async function folderLine(dir: string, env: NodeJS.ProcessEnv): Promise<Line> {
   try {
     await requireConfigFolder(dir);
   } catch (err) {
     return { ok: false, text: `config folder: ${(err as Error).message.split('\n').join(' ')}` };
   }
-  const result = await loadDesired(dir, { cacheDir: manifestCacheDir() });
+  const result = await loadDesired(dir, { cacheDir: manifestCacheDir(env) });
   const c = result.counts;
   const objects = c.pools + c.clusters + c.queues + c.assignments + (c.default_queues ?? 0);
   return result.valid

@@ -13,25 +13,26 @@ import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 import { formatCapabilities, parseCapabilities } from '../../model/capabilities.js';
 import { UserError } from '../../util/user-error.js';
-import type { OAuthStandIn } from '../../standins/oauth/server.js';
-import type * as Gateway from '../../standins/flyteadmin/gateway.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
-import {
-  DEFAULT_LISTEN,
-  DEFAULT_STATE_FILE,
-  type CapabilitiesArgs,
-  type ServeArgs,
-} from '../define/control-plane.js';
+import type { Io } from '../io.js';
+import { DEFAULT_LISTEN, DEFAULT_STATE_FILE } from '../options.js';
 
-/** Union's API (loaded only when asked for: connect and protobuf cost start-up time). */
-async function unionApi(
-  controlPlane: EmbeddedControlPlane,
-  oauth: OAuthStandIn,
-  org: string,
-  logger: Logger,
-) {
-  const { createUnionApi } = await import('../../standins/union/union-api.js');
-  return createUnionApi({ controlPlane, oauth, org, logger });
+export interface ServeArgs {
+  listen: string;
+  state: string;
+  'create-folder': boolean;
+  'token-file'?: string;
+  simulate: boolean;
+  'default-pool-contract'?: string;
+  'log-level': string;
+  capabilities?: string;
+  'oauth-client-file'?: string;
+  'flyte-project'?: string[];
+}
+
+export interface CapabilitiesArgs {
+  state: string;
+  set?: string;
 }
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback). */
@@ -67,7 +68,7 @@ export async function readContractFile(path: string): Promise<PoolContract> {
   }
 }
 
-export async function serve(args: ServeArgs): Promise<void> {
+export async function serve(args: ServeArgs, io: Io): Promise<number> {
   // The server's modules load here, not for `control-plane capabilities` (a CLI start-up
   // that loaded them all cost every short command their import time).
   const [
@@ -92,22 +93,33 @@ export async function serve(args: ServeArgs): Promise<void> {
       // The daemon's time format (src/daemon/logger.ts): ISO 8601, readable without converting.
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    pino.destination(2),
+    io.stderr,
   );
   const oauthFile = args['oauth-client-file'];
   const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
   const oauth = oauthClient ? unionOAuthServer(oauthClient) : undefined;
   const controlPlane = await openState(args, defaultPoolContract);
   const server = await closingOnFailure(controlPlane, args.listen, async () => {
-    const mounts = await serveMounts(
-      gateway,
-      controlPlane,
-      oauth,
-      oauthClient?.org,
-      token,
-      args,
-      logger,
-    );
+    // The other protocols on the port: Union's API with its OAuth2 server (loaded only when
+    // asked for: connect and protobuf cost start-up time), flyteadmin's attribute paths
+    // (flyteadmin+http://). With the Union API's OAuth2 server on the port, these take its
+    // tokens (one token endpoint), read as flyteadmin's HTTP gateway reads them; with a token,
+    // OAuth2 client credentials: client id `poolsync`, the token as secret (docs/flyte-oss.md).
+    const mounts: ProtocolMount[] = [];
+    if (oauth && oauthClient) {
+      const { createUnionApi } = await import('../../standins/union/union-api.js');
+      mounts.push(createUnionApi({ controlPlane, oauth, org: oauthClient.org, logger }));
+    }
+    mounts.push({
+      handle: gateway.flyteadminGateway({
+        seed: { projects: args['flyte-project'] ?? [] },
+        ...(oauth
+          ? { sharedAuth: gateway.flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
+          : token
+            ? { oauth: { clientId: 'poolsync', clientSecret: token } }
+            : {}),
+      }),
+    });
     return startControlPlaneServer({
       controlPlane,
       host,
@@ -118,10 +130,29 @@ export async function serve(args: ServeArgs): Promise<void> {
       mounts,
     });
   });
-  await announce(logger, args, server.url, Boolean(token), oauthClient?.org, controlPlane);
-  await untilSignal(logger);
+  logger.info(
+    {
+      url: server.url,
+      state: resolve(args.state),
+      auth: token ? 'bearer' : 'none',
+      union_api: oauthClient ? { org: oauthClient.org } : false,
+      simulate: args.simulate,
+      capabilities: formatCapabilities(await controlPlane.capabilities()),
+    },
+    'control plane listening',
+  );
+  if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    logger.warn(
+      { listen: args.listen },
+      'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
+    );
+  }
+  // One line on stdout for scripts and tests to wait on.
+  io.stdout.write(`control plane listening on ${server.url}\n`);
+  await untilSignal(logger, io);
   await server.close();
   await controlPlane.close();
+  return 0;
 }
 
 /** The embedded store at --state (the folder checked first), with its contract and capabilities. */
@@ -158,77 +189,14 @@ async function closingOnFailure<T>(
   }
 }
 
-/** The other protocols on the port: Union's API (with its OAuth2 server), flyteadmin's gateway. */
-async function serveMounts(
-  gateway: typeof Gateway,
-  controlPlane: EmbeddedControlPlane,
-  oauth: OAuthStandIn | undefined,
-  unionOrg: string | undefined,
-  token: string | undefined,
-  args: ServeArgs,
-  logger: Logger,
-): Promise<ProtocolMount[]> {
-  return [
-    ...(oauth && unionOrg !== undefined
-      ? [await unionApi(controlPlane, oauth, unionOrg, logger)]
-      : []),
-    // flyteadmin's attribute paths too (flyteadmin+http://). With the Union API's OAuth2
-    // server on the port, they take its tokens (one token endpoint), read as flyteadmin's
-    // HTTP gateway reads them; with a token, OAuth2 client credentials: client id
-    // `poolsync`, the token as secret (docs/flyte-oss.md).
-    {
-      handle: gateway.flyteadminGateway({
-        seed: { projects: args['flyte-project'] ?? [] },
-        ...(oauth
-          ? { sharedAuth: gateway.flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
-          : token
-            ? { oauth: { clientId: 'poolsync', clientSecret: token } }
-            : {}),
-      }),
-    },
-  ];
-}
-
-async function announce(
-  logger: Logger,
-  args: ServeArgs,
-  url: string,
-  hasToken: boolean,
-  unionOrg: string | undefined,
-  controlPlane: EmbeddedControlPlane,
-): Promise<void> {
-  logger.info(
-    {
-      url,
-      state: resolve(args.state),
-      auth: hasToken ? 'bearer' : 'none',
-      union_api: unionOrg !== undefined ? { org: unionOrg } : false,
-      simulate: args.simulate,
-      capabilities: formatCapabilities(await controlPlane.capabilities()),
-    },
-    'control plane listening',
-  );
-  if (!hasToken && !['127.0.0.1', '::1', 'localhost'].includes(parseListen(args.listen).host)) {
-    logger.warn(
-      { listen: args.listen },
-      'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
-    );
-  }
-  // One line on stdout for scripts and tests to wait on.
-  process.stdout.write(`control plane listening on ${url}\n`);
-}
-
 /** Until SIGINT or SIGTERM. */
-function untilSignal(logger: Logger): Promise<void> {
+function untilSignal(logger: Logger, io: Io): Promise<void> {
   return new Promise<void>((done) => {
-    const stop = (signal: string) => {
+    const stopListening = io.onSignal((signal) => {
       logger.info({ signal }, 'shutting down');
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      stopListening();
       done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    });
   });
 }
 
@@ -238,7 +206,7 @@ function capabilitiesFlag(value: string): Capabilities {
   return parsed.capabilities;
 }
 
-export async function capabilities(args: CapabilitiesArgs): Promise<void> {
+export async function capabilities(args: CapabilitiesArgs, io: Io): Promise<number> {
   const path = resolve(args.state);
   // A typo must not create a new organisation: only a state that exists is shown or changed.
   if (!(await stat(path).catch(() => null))?.isFile()) {
@@ -261,8 +229,9 @@ export async function capabilities(args: CapabilitiesArgs): Promise<void> {
         throw err;
       }
     }
-    process.stdout.write(`${formatCapabilities(await cp.capabilities())}\n`);
+    io.stdout.write(`${formatCapabilities(await cp.capabilities())}\n`);
   } finally {
     await cp.close();
   }
+  return 0;
 }

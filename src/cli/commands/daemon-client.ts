@@ -1,103 +1,187 @@
 /**
- * `poolsync status`, `poolsync sync`, `poolsync history` (docs/daemon.md#from-the-command-line):
- * GET /status and POST /reconcile?wait=1 of a running daemon, said in a few lines per
- * environment. Exit 1 when the daemon cannot be reached or refuses, or when the run `sync`
- * started failed or found the repository invalid.
+ * The commands that ask a running daemon (docs/daemon.md#from-the-command-line) at `--daemon
+ * URL` (env POOLSYNC_DAEMON_URL), with the daemon admin token from `--admin-token-file`, env
+ * POOLSYNC_ADMIN_TOKEN_FILE or POOLSYNC_ADMIN_TOKEN where it acts: `status`, `sync` and
+ * `history` (GET /status and POST /reconcile?wait=1, said in a few lines per environment; exit
+ * 1 when the daemon cannot be reached or refuses, or when the run `sync` started failed or found
+ * the repository invalid), and `approve [FINGERPRINT]` (docs/daemon.md#approvals): without
+ * FINGERPRINT what a daemon holds under policy `safe` and the command to approve it; with it,
+ * exactly that is approved (POST /approve); a stale fingerprint is refused with the reason.
  */
+import { hostname, userInfo } from 'node:os';
+import type { ApprovalStatus } from '../../daemon/approvals.js';
 import { renderText } from '../../render/index.js';
 import { countsText } from '../../render/common.js';
 import type { DaemonStatus, RecentRun, RunRecord } from '../../daemon/status.js';
+import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
+import { rememberSecret } from '../../util/secrets.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
-import { adminToken, daemonBase, daemonRequest } from '../daemon-api.js';
-import type { DaemonClientArgs } from '../define/daemon-client.js';
-import { runCommand, type Io } from '../io.js';
+import type { Io } from '../io.js';
+import { daemonUrl } from '../options.js';
 
-export function status(args: DaemonClientArgs, io: Io): Promise<number> {
-  return runCommand(io, async () => {
-    const s = await readStatus(args);
-    if (args.output === 'json') {
-      io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
-      return 0;
-    }
-    io.stdout.write(`Daemon ${daemonBase(args)}: ${sourceText(s)}, policy ${s.policy}\n`);
-    for (const [name, e] of sections(s, args.env))
-      io.stdout.write(statusText(e, name, daemonBase(args)));
-    return 0;
-  });
+export interface DaemonClientArgs {
+  daemon?: string;
+  'admin-token-file'?: string;
+  output: 'text' | 'json';
+  env?: string;
+  run?: number;
+  wait: boolean;
+  /** approve: the fingerprint of the held changes, and who approves. */
+  fingerprint?: string;
+  as?: string;
 }
 
-export function sync(args: DaemonClientArgs, io: Io): Promise<number> {
-  return runCommand(io, async () => {
-    const base = daemonBase(args);
-    const token = await adminToken(args['admin-token-file'], 'syncing', io.env);
-    const before = Date.now();
-    const res = await daemonRequest(
-      `${base}/reconcile${args.wait ? '?wait=1' : ''}`,
-      { method: 'POST', headers: { authorization: `Bearer ${token}` } },
-      // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
-      args.wait ? 3_600_000 : 15_000,
+interface DaemonAnswer {
+  status: number;
+  json: unknown;
+}
+
+export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
+  const base = daemonUrl(args, io.env);
+  const status = await daemonRequest(`${base}/status`, { method: 'GET' });
+  const { approval, leader, environments } = status.json as {
+    approval?: ApprovalStatus;
+    leader?: { isLeader: boolean; identity: string; leader: string | null };
+    /** A daemon with environments (docs/environments.md): each holds its own. */
+    environments?: Record<string, { approval?: ApprovalStatus }>;
+  };
+  // A follower answers with the leader's status; its own only when the leader is out of
+  // reach, and then what waits is the leader's to say, not this replica's.
+  if (leader && !leader.isLeader) {
+    throw new UserError(
+      `${base} is answered by ${leader.identity}, which is not the leader and could not reach it (leader: ${leader.leader ?? 'none yet'}): ` +
+        'what waits for approval is not known here; retry in a few seconds',
     );
-    const body = res.json as { error?: string; lastRun?: RunRecord | null };
-    if (res.status !== 200 && res.status !== 202)
-      throw new UserError(`${base}/reconcile answered HTTP ${res.status}: ${body.error ?? ''}`);
-    if (!args.wait) {
-      io.stdout.write(`Asked ${base} to reconcile now; \`poolsync status\` shows the result.\n`);
+  }
+  const held = environments
+    ? Object.entries(environments).map(([name, e]) => [name, e.approval?.pending ?? null] as const)
+    : [[null, approval?.pending ?? null] as const];
+  if (!args.fingerprint) {
+    const waiting = held.filter(([, p]) => p !== null);
+    if (waiting.length === 0) {
+      io.stdout.write('Nothing is waiting for approval.\n');
       return 0;
     }
-    // With environments every one ran: each one's run of this sync.
-    const s = await readStatus(args);
-    const runs = sections(s, undefined)
-      .map(([name, e]) => [name, e.lastRun] as const)
-      .filter(([, run]) => run !== null && Date.parse(run.finishedAt) >= before - 1000);
-    if (args.output === 'json')
+    for (const [name, pending] of waiting)
       io.stdout.write(
-        `${JSON.stringify(Object.fromEntries(runs.map(([n, r]) => [n ?? 'run', r])), null, 2)}\n`,
+        `${name !== null ? `Environment ${name}: ` : ''}${pending!.changes.length} change(s) held since ${pending!.since}${pending!.commit ? ` (commit ${pending!.commit.slice(0, 12)})` : ''}:\n` +
+          pending!.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
+          `\nApprove exactly these: poolsync approve ${pending!.fingerprint} --daemon ${base}\n`,
       );
-    else
-      for (const [name, run] of runs)
-        io.stdout.write(`${name !== null ? `${name}: ` : ''}${runLine(run!)}\n`);
-    return runs.some(([, run]) => run!.result === 'failed' || run!.result === 'invalid') ? 1 : 0;
-  });
-}
-
-export function history(args: DaemonClientArgs, io: Io): Promise<number> {
-  return runCommand(io, async () => {
-    const s = await readStatus(args);
-    const envs = sections(s, args.env);
-    if (args.run !== undefined) {
-      const found = envs.flatMap(([name, e]) =>
-        e.runs.filter((r) => r.id === args.run).map((r) => [name, r] as const),
-      );
-      if (found.length === 0)
-        throw new UserError(
-          `the daemon keeps no run #${args.run} (it keeps the last ${envs[0]?.[1].runs.length ?? 0}: \`poolsync history\` lists them)`,
-        );
-      if (found.length > 1)
-        throw new UserError(`run #${args.run} exists in several environments: name one with --env`);
-      const [, run] = found[0]!;
-      if (args.output === 'json') io.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-      else io.stdout.write(runText(run));
-      return 0;
-    }
-    if (args.output === 'json') {
-      io.stdout.write(
-        `${JSON.stringify(Object.fromEntries(envs.map(([n, e]) => [n ?? 'runs', e.runs])), null, 2)}\n`,
-      );
-      return 0;
-    }
-    for (const [name, e] of envs) {
-      const indent = name !== null ? '  ' : '';
-      if (name !== null) io.stdout.write(`Environment ${name}:\n`);
-      if (e.runs.length === 0) io.stdout.write(`${indent}No run has finished yet.\n`);
-      for (const run of e.runs) io.stdout.write(`${indent}${runLine(run)}\n`);
-    }
     return 0;
+  }
+  const token = await adminToken(args['admin-token-file'], 'approving', io.env);
+  const approver = args.as?.trim() || defaultApprover();
+  const res = await daemonRequest(`${base}/approve`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ fingerprint: args.fingerprint.trim(), approver }),
   });
+  const body = res.json as { reason?: string; error?: string; leader?: string | null };
+  if (res.status === 200) {
+    io.stdout.write(
+      `Approved ${args.fingerprint.trim()} as ${approver}; the daemon applies the held changes now (see ${base}/status).\n`,
+    );
+    return 0;
+  }
+  if (res.status === 409)
+    throw new UserError(`Approval refused: ${body.reason ?? 'unknown reason'}`);
+  if (res.status === 503) {
+    throw new UserError(
+      `${base}: ${body.error ?? 'not the leader'}${body.leader ? ` (the leader is ${body.leader})` : ''}; nothing was approved`,
+    );
+  }
+  throw new UserError(
+    `${base}/approve answered HTTP ${res.status}: ${body.error ?? body.reason ?? ''}`,
+  );
 }
 
-async function readStatus(args: DaemonClientArgs): Promise<DaemonStatus> {
-  const base = daemonBase(args);
+function defaultApprover(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `unknown@${hostname()}`;
+  }
+}
+
+export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
+  const base = daemonUrl(args, io.env);
+  const s = await readStatus(base);
+  if (args.output === 'json') {
+    io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    return 0;
+  }
+  io.stdout.write(`Daemon ${base}: ${sourceText(s)}, policy ${s.policy}\n`);
+  for (const [name, e] of sections(s, args.env)) io.stdout.write(statusText(e, name, base));
+  return 0;
+}
+
+export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
+  const base = daemonUrl(args, io.env);
+  const token = await adminToken(args['admin-token-file'], 'syncing', io.env);
+  const before = Date.now();
+  const res = await daemonRequest(
+    `${base}/reconcile${args.wait ? '?wait=1' : ''}`,
+    { method: 'POST', headers: { authorization: `Bearer ${token}` } },
+    // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
+    args.wait ? 3_600_000 : 15_000,
+  );
+  const body = res.json as { error?: string; lastRun?: RunRecord | null };
+  if (res.status !== 200 && res.status !== 202)
+    throw new UserError(`${base}/reconcile answered HTTP ${res.status}: ${body.error ?? ''}`);
+  if (!args.wait) {
+    io.stdout.write(`Asked ${base} to reconcile now; \`poolsync status\` shows the result.\n`);
+    return 0;
+  }
+  // With environments every one ran: each one's run of this sync.
+  const s = await readStatus(base);
+  const runs = sections(s, undefined)
+    .map(([name, e]) => [name, e.lastRun] as const)
+    .filter(([, run]) => run !== null && Date.parse(run.finishedAt) >= before - 1000);
+  if (args.output === 'json')
+    io.stdout.write(
+      `${JSON.stringify(Object.fromEntries(runs.map(([n, r]) => [n ?? 'run', r])), null, 2)}\n`,
+    );
+  else
+    for (const [name, run] of runs)
+      io.stdout.write(`${name !== null ? `${name}: ` : ''}${runLine(run!)}\n`);
+  return runs.some(([, run]) => run!.result === 'failed' || run!.result === 'invalid') ? 1 : 0;
+}
+
+export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
+  const s = await readStatus(daemonUrl(args, io.env));
+  const envs = sections(s, args.env);
+  if (args.run !== undefined) {
+    const found = envs.flatMap(([name, e]) =>
+      e.runs.filter((r) => r.id === args.run).map((r) => [name, r] as const),
+    );
+    if (found.length === 0)
+      throw new UserError(
+        `the daemon keeps no run #${args.run} (it keeps the last ${envs[0]?.[1].runs.length ?? 0}: \`poolsync history\` lists them)`,
+      );
+    if (found.length > 1)
+      throw new UserError(`run #${args.run} exists in several environments: name one with --env`);
+    const [, run] = found[0]!;
+    io.stdout.write(args.output === 'json' ? `${JSON.stringify(run, null, 2)}\n` : runText(run));
+    return 0;
+  }
+  if (args.output === 'json') {
+    io.stdout.write(
+      `${JSON.stringify(Object.fromEntries(envs.map(([n, e]) => [n ?? 'runs', e.runs])), null, 2)}\n`,
+    );
+    return 0;
+  }
+  for (const [name, e] of envs) {
+    const indent = name !== null ? '  ' : '';
+    if (name !== null) io.stdout.write(`Environment ${name}:\n`);
+    if (e.runs.length === 0) io.stdout.write(`${indent}No run has finished yet.\n`);
+    for (const run of e.runs) io.stdout.write(`${indent}${runLine(run)}\n`);
+  }
+  return 0;
+}
+
+async function readStatus(base: string): Promise<DaemonStatus> {
   const res = await daemonRequest(`${base}/status`, { method: 'GET' });
   if (res.status !== 200) throw new UserError(`${base}/status answered HTTP ${res.status}`);
   return res.json as DaemonStatus;
@@ -164,4 +248,50 @@ function runText(run: RecentRun): string {
     ? `\n${renderText(run.plan, { color: false })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept)\n` : ''}`
     : 'No plan: the run ended before planning.\n';
   return `${runLine(run)}\n${plan}`;
+}
+
+/** One request; a daemon that does not answer, or answers with something else than JSON, is a UserError. */
+async function daemonRequest(
+  url: string,
+  init: RequestInit,
+  timeoutMs = 15_000,
+): Promise<DaemonAnswer> {
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    throw new UserError(
+      `cannot reach the daemon at ${url}: ${(err as Error).message}; check --daemon (its status address)`,
+    );
+  }
+  const text = await res.text();
+  try {
+    return { status: res.status, json: JSON.parse(text) as unknown };
+  } catch {
+    throw new UserError(
+      `${url} answered HTTP ${res.status} with a body that is not JSON: is --daemon a poolsync daemon?`,
+    );
+  }
+}
+
+/** The daemon admin token: --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else POOLSYNC_ADMIN_TOKEN. */
+async function adminToken(
+  file: string | undefined,
+  what: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  const path = file ?? env.POOLSYNC_ADMIN_TOKEN_FILE;
+  if (path) {
+    const text = (
+      await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what: 'the admin token file' })
+    ).toString();
+    if (text.trim() === '') throw new UserError(`the admin token file ${path} is empty`);
+    rememberSecret(text);
+    return text.trim();
+  }
+  const token = env.POOLSYNC_ADMIN_TOKEN?.trim();
+  if (token) return token;
+  throw new UserError(
+    `${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE`,
+  );
 }

@@ -14,7 +14,13 @@ import { UserError } from '../../util/user-error.js';
 import type { Logger } from 'pino';
 import { resolveNotifyConfig, type NotifyArgs } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
-import type { DaemonArgs } from '../define/daemon.js';
+import type { Io } from '../io.js';
+
+export interface DaemonArgs extends NotifyArgs {
+  config?: string;
+  quickstart?: boolean;
+  [key: string]: unknown;
+}
 
 /** The bundled example, found from this file whether it runs from src/ (tsx) or dist/. */
 function bundledExample(): string {
@@ -33,18 +39,22 @@ function bundledExample(): string {
   return found;
 }
 
-export async function daemon(args: DaemonArgs): Promise<void> {
-  const { config, quickstart } = await daemonConfig(args);
-  const printPlans = quickstart;
-  const logger = await createLogger({ level: config.logLevel, format: config.logFormat });
-  const notifier = await createNotifier(args, logger);
+export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
+  const { config, quickstart } = await daemonConfig(args, io.env);
+  const logger = await createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    // The process's own stdout: pino's (pretty on a terminal); a test's: its stream.
+    ...(io.stdout === process.stdout ? {} : { destination: io.stdout }),
+  });
+  const notifier = await createNotifier(args, logger, io.env);
 
   let daemon;
   try {
     daemon = await startDaemon(config, {
       logger,
       ...(notifier ? { notifier } : {}),
-      ...(printPlans ? { onApplyPlan: (plan: Plan) => process.stdout.write(briefPlan(plan)) } : {}),
+      ...(quickstart ? { onApplyPlan: (plan: Plan) => io.stdout.write(briefPlan(plan)) } : {}),
     });
   } catch (err) {
     if (err instanceof UserError) throw err;
@@ -52,10 +62,10 @@ export async function daemon(args: DaemonArgs): Promise<void> {
   }
   if (!logger.isLevelEnabled('info') && !quickstart) {
     // The address must stay discoverable (--listen HOST:0) even when info logs are off.
-    process.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
+    io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
   }
   if (quickstart) {
-    process.stdout.write(
+    io.stdout.write(
       `poolsync daemon (quickstart) listening on ${daemon.url}, watching ${config.source.kind === 'watch' ? config.source.dir : ''}\n` +
         `  dashboard ${daemon.url}/\n  status    ${daemon.url}/status\n  metrics   ${daemon.url}/metrics\n` +
         `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`,
@@ -63,28 +73,31 @@ export async function daemon(args: DaemonArgs): Promise<void> {
     void daemon.firstRun.then(() => {
       const run = daemon.status().lastRun;
       if (run)
-        process.stdout.write(
+        io.stdout.write(
           `First run ${run.result.replace(/_/g, ' ')}: ${run.message}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), config.source.kind === 'watch' ? config.source.dir : '.') || '.'}\`.\n`,
         );
     });
   }
 
-  if (config.once) return runOnce(daemon, notifier);
+  if (config.once) return runOnce(daemon, notifier, io);
 
   const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
-    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
-    process.once('SIGINT', () => resolveSignal('SIGINT'));
+    const stopListening = io.onSignal((received) => {
+      stopListening();
+      resolveSignal(received);
+    });
   });
   logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
   const finished = await daemon.stop();
   await flushNotifications(notifier);
   // Timed out: steps were cut off; say so with the status (the next start converges).
-  process.exitCode = finished ? 0 : 1;
+  return finished ? 0 : 1;
 }
 
 /** The daemon's configuration: flags, environment, config file, and --quickstart's overrides. */
 async function daemonConfig(
   args: DaemonArgs,
+  env: NodeJS.ProcessEnv,
 ): Promise<{ config: Awaited<ReturnType<typeof resolveDaemonConfig>>; quickstart: boolean }> {
   const flags: Record<string, unknown> = {};
   for (const opt of OPTIONS) {
@@ -113,7 +126,7 @@ async function daemonConfig(
   }
   const config = await resolveDaemonConfig({
     flags,
-    env: quickstart ? withoutSourceEnv(process.env) : process.env,
+    env: quickstart ? withoutSourceEnv(env) : env,
     cwd: process.cwd(),
     configFile: args.config ?? null,
     ...(overrides ? { overrides } : {}),
@@ -125,7 +138,8 @@ async function daemonConfig(
 async function runOnce(
   daemon: Awaited<ReturnType<typeof startDaemon>>,
   notifier: Notifier | null,
-): Promise<void> {
+  io: Io,
+): Promise<number> {
   await daemon.firstRun;
   const status = daemon.status();
   // With environments, every one must have converged (docs/environments.md).
@@ -136,15 +150,18 @@ async function runOnce(
   await flushNotifications(notifier);
   for (const e of status.errors) {
     const env = e.environment !== undefined ? `[${e.environment}] ` : '';
-    process.stderr.write(`${env}${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
+    io.stderr.write(`${env}${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
   }
-  if (results.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r)))
-    process.exitCode = 1;
+  return results.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r)) ? 1 : 0;
 }
 
 /** The Slack / JSON webhook notifier when a destination is configured (src/notify). */
-async function createNotifier(args: NotifyArgs, logger: Logger): Promise<Notifier | null> {
-  const config = await resolveNotifyConfig(args, process.env);
+async function createNotifier(
+  args: NotifyArgs,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+): Promise<Notifier | null> {
+  const config = await resolveNotifyConfig(args, env);
   if (config.destinations.length === 0) return null;
   logger.info(
     { destinations: config.destinations.map((d) => d.origin), events: config.events },

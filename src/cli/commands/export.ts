@@ -8,44 +8,55 @@ import { join, resolve } from 'node:path';
 import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
-import { adopt } from '../adopt.js';
-import { sharedInventoryOf } from '../options.js';
 import { UserError } from '../../util/user-error.js';
-import { checkExportedPath, exists, writeExported } from '../write-exported.js';
-import type { ExportArgs } from '../define/export.js';
-import { resolveTargets, withTarget } from '../environment.js';
+import { adopt, checkExportedPath, exists, writeExported } from '../exported.js';
+import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
+import type { Io } from '../io.js';
+import { controlPlaneUrl } from '../options.js';
 import { plural } from '../../render/index.js';
 
-export async function exportTo(given: ExportArgs): Promise<void> {
+export interface ExportArgs extends EnvArgs {
+  /** The config folder whose poolsync.yaml declares `env`. */
+  'config-dir'?: string;
+  dir: string;
+  force: boolean;
+  'state-dir': string;
+  inventory?: string;
+}
+
+export async function exportTo(given: ExportArgs, io: Io): Promise<number> {
   // --env: the environment's control plane and credentials (docs/environments.md).
   const args =
     given.env === undefined
-      ? given
+      ? { ...given, 'control-plane': controlPlaneUrl(given, io.env) }
       : withTarget(
           given,
           (
             await resolveTargets(given['config-dir'] ?? '.', given, {
               allowAll: false,
               command: 'export',
+              env: io.env,
             })
           )[0]!,
         );
   if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
-  const token = await resolveToken(args['token-file'], args['control-plane'], given.env ?? null);
-  const cp = await openControlPlane(args['control-plane'], {
+  const url = args['control-plane'];
+  const token = await resolveToken(args['token-file'], url, given.env ?? null);
+  const cp = await openControlPlane(url, {
     readOnly: true,
-    ...(token ? { token } : {}),
-    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+    token,
+    apiKeyFile: args['api-key-file'],
   });
   try {
-    await exportFrom(cp, args);
+    await exportFrom(cp, args, io);
   } finally {
     await cp.close();
   }
+  return 0;
 }
 
 /** The live state as manifests under --dir, and the objects adopted into the inventory. */
-async function exportFrom(cp: ControlPlane, args: ExportArgs): Promise<void> {
+async function exportFrom(cp: ControlPlane, args: Targeted<ExportArgs>, io: Io): Promise<void> {
   const live = await readLiveState(cp);
   const result = exportManifests(live);
   const labels = exportExecutionClusterLabels(live);
@@ -64,7 +75,7 @@ async function exportFrom(cp: ControlPlane, args: ExportArgs): Promise<void> {
   }
   await mkdir(out, { recursive: true });
   for (const f of result.files) await writeExported(out, f);
-  for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
+  for (const w of result.warnings) io.stderr.write(`Warning: ${w}\n`);
   const c = result.counts;
   const parts = [
     `${c.pools} pools`,
@@ -74,16 +85,9 @@ async function exportFrom(cp: ControlPlane, args: ExportArgs): Promise<void> {
     ...(c.default_queues ? [`${plural(c.default_queues, 'default-queue setting')}`] : []),
     ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
   ];
-  process.stdout.write(
+  io.stdout.write(
     `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
   );
   const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
-  const line = await adopt(
-    cp,
-    args['control-plane'],
-    args['state-dir'],
-    adopted,
-    sharedInventoryOf(args),
-  );
-  if (line) process.stdout.write(`${line}\n`);
+  await adopt(cp, args, adopted, io);
 }

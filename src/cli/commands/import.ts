@@ -13,13 +13,22 @@ import type { LiveState } from '../../model/live.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import { checkExportedPath, exists, writeExported } from '../write-exported.js';
-import { adopt } from '../adopt.js';
+import { adopt, checkExportedPath, exists, writeExported } from '../exported.js';
+import type { Io } from '../io.js';
+import { controlPlaneUrl, requireFolder } from '../options.js';
 
 /** A name from the control plane (or the command line) in a message: one line, visible escapes. */
 const shown = (text: string): string => escapeTerminal(text);
-import { requireFolder, sharedInventoryOf } from '../options.js';
-import type { ImportArgs } from '../define/import.js';
+
+export interface ImportArgs {
+  address: string;
+  dir: string;
+  'control-plane'?: string;
+  'token-file'?: string;
+  force: boolean;
+  'state-dir': string;
+  inventory?: string;
+}
 
 const FOLDER = {
   ClusterPool: 'pools',
@@ -28,7 +37,8 @@ const FOLDER = {
   PoolAssignment: 'assignments',
 } as const;
 
-export async function importObject(args: ImportArgs): Promise<void> {
+export async function importObject(given: ImportArgs, io: Io): Promise<number> {
+  const args = { ...given, 'control-plane': controlPlaneUrl(given, io.env) };
   checkAddressSyntax('import', args.address);
   const kind = args.address.slice(0, args.address.indexOf('/'));
   if (!(kind in FOLDER)) {
@@ -43,8 +53,8 @@ export async function importObject(args: ImportArgs): Promise<void> {
     );
   await requireFolder(args.dir);
   await refuseIfDeclared(args.dir, args.address);
-  const token = await resolveToken(args['token-file'], args['control-plane']);
-  const cp = await openControlPlane(args['control-plane'], token ? { token } : {});
+  const token = await resolveToken(args['token-file'], args['control-plane'], null);
+  const cp = await openControlPlane(args['control-plane'], { token });
   try {
     const file = manifestOf(await readLiveState(cp), args.address);
     checkExportedPath(file.path);
@@ -55,20 +65,14 @@ export async function importObject(args: ImportArgs): Promise<void> {
       );
     }
     await writeExported(resolve(args.dir), file);
-    process.stdout.write(
+    io.stdout.write(
       `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
     );
-    const line = await adopt(
-      cp,
-      args['control-plane'],
-      args['state-dir'],
-      [args.address],
-      sharedInventoryOf(args),
-    );
-    if (line) process.stdout.write(`${line}\n`);
+    await adopt(cp, args, [args.address], io);
   } finally {
     await cp.close();
   }
+  return 0;
 }
 
 /** The manifest `export` writes for this one object; a UserError when it is not live or not declarable. */

@@ -7,8 +7,17 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../util/user-error.js';
 import { refuseCodeProject } from '../config-folder.js';
-import type { InitArgs } from '../define/init.js';
-import { exists, writeExported } from '../write-exported.js';
+import { exists, writeExported } from '../exported.js';
+import type { Io } from '../io.js';
+
+export interface InitArgs {
+  dir: string;
+  'from-live': boolean;
+  'control-plane'?: string;
+  'token-file'?: string;
+  'api-key-file'?: string;
+  'state-dir': string;
+}
 
 export const REPO_CONFIG_TEMPLATE = `# poolsync configuration of this config repository (docs/manifests.md).
 # Every other YAML file under this folder is a manifest: ClusterPool, Cluster, Queue,
@@ -31,7 +40,7 @@ ignore:
   - .gitlab-ci.yml
 `;
 
-export async function init(args: InitArgs): Promise<void> {
+export async function init(args: InitArgs, io: Io): Promise<number> {
   const dir = resolve(args.dir);
   if (await exists(join(dir, 'poolsync.yaml')))
     throw new UserError(
@@ -46,18 +55,18 @@ export async function init(args: InitArgs): Promise<void> {
   }
   await mkdir(dir, { recursive: true });
   await writeExported(dir, { path: 'poolsync.yaml', content: REPO_CONFIG_TEMPLATE });
-  process.stdout.write(`Wrote ${join(dir, 'poolsync.yaml')}\n`);
+  io.stdout.write(`Wrote ${join(dir, 'poolsync.yaml')}\n`);
   if (await ignoreStateFolder(dir))
-    process.stdout.write(
+    io.stdout.write(
       `Added .poolsync/ to ${join(dir, '.gitignore')}: poolsync's state, never part of a commit.\n`,
     );
-  if (args['from-live']) {
-    const { exportTo } = await import('./export.js');
-    await exportTo({ ...args, dir, force: false });
-  }
-  process.stdout.write(
+  // Loaded only then: opening a control plane is export's.
+  if (args['from-live'])
+    await (await import('./export.js')).exportTo({ ...args, dir, force: false }, io);
+  io.stdout.write(
     `Next: \`poolsync validate ${args.dir}\`, then \`poolsync plan ${args.dir}\` (docs/getting-started.md).\n`,
   );
+  return 0;
 }
 
 /** `.poolsync/` in DIR's .gitignore (made or appended to), so `git add .` never commits the state. */

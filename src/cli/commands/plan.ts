@@ -13,26 +13,49 @@ import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/i
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
 import { resolvePlanKey } from '../plan-key.js';
 import { writeParts, writePartsToFile } from '../write-parts.js';
+import type { CommentArgs } from '../../vcs/comment-options.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
 import { UserError } from '../../util/user-error.js';
-import { inEnvironment, resolveTargets, withTarget, type EnvTarget } from '../environment.js';
-import { reportError } from '../io.js';
+import {
+  inEnvironment,
+  resolveTargets,
+  withTarget,
+  type EnvTarget,
+  type Targeted,
+} from '../environment.js';
+import { reportError, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import {
   planShape,
   checkLockTimeout,
-  checkMaxRetries,
   requireFolder,
   sharedInventoryOf,
   useColor,
+  type OutputFormat,
 } from '../options.js';
-import type { PlanArgs } from '../define/plan.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
-import type { OutputFormat } from '../options.js';
 
-export async function plan(args: PlanArgs): Promise<void> {
-  process.exitCode = await runPlan(args);
+export interface PlanArgs extends CommentArgs {
+  dir: string;
+  env?: string;
+  'control-plane'?: string;
+  'token-file'?: string;
+  'api-key-file'?: string;
+  'max-retries': number;
+  parallelism?: number;
+  output: OutputFormat;
+  out?: string;
+  'detailed-exitcode': boolean;
+  color?: boolean;
+  target?: string[];
+  replace?: string[];
+  'accept-cascade'?: string[];
+  'refresh-only': boolean;
+  'state-dir': string;
+  'lock-timeout': string;
+  lock?: string;
+  inventory?: string;
 }
 
 /**
@@ -40,18 +63,22 @@ export async function plan(args: PlanArgs): Promise<void> {
  * environments, the one plan of `--control-plane`. Exit: 1 when any failed, else 2 (with
  * --detailed-exitcode) when any has changes.
  */
-async function runPlan(args: PlanArgs): Promise<number> {
-  // Only the folder: --refresh-only reads no manifests, and runPlanFor checks the rest.
+export async function plan(args: PlanArgs, io: Io): Promise<number> {
+  // Only the folder: --refresh-only reads no manifests, and planFor checks the rest.
   await requireFolder(args.dir);
-  const targets = await resolveTargets(args.dir, args, { allowAll: true, command: 'plan' });
+  const targets = await resolveTargets(args.dir, args, {
+    allowAll: true,
+    command: 'plan',
+    env: io.env,
+  });
   // A pull request's poolsync.yaml may not choose where credentials go (docs/security.md).
   const base =
-    targets[0]!.name === null ? null : pullRequestBase(process.env, args.comment !== undefined);
+    targets[0]!.name === null ? null : pullRequestBase(io.env, args.comment !== undefined);
   if (base) {
     const pins = await baseEnvironments(args.dir, base);
     for (const t of targets) t.refused = baseRefusal(t.env!, pins) ?? undefined;
   }
-  if (targets[0]!.name === null) return runPlanFor(withTarget(args, targets[0]!), targets[0]!);
+  if (targets[0]!.name === null) return planFor(withTarget(args, targets[0]!), targets[0]!, io);
   if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
     throw new UserError(
       `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
@@ -61,17 +88,17 @@ async function runPlan(args: PlanArgs): Promise<number> {
   const failed: string[] = [];
   let code = 0;
   for (const [i, t] of targets.entries()) {
-    if (i > 0) process.stdout.write('\n');
+    if (i > 0) io.stdout.write('\n');
     const collect = (outcome: EnvironmentOutcome) => sections.push({ name: t.name!, outcome });
     let c: number;
     try {
-      c = await runPlanFor(withTarget(args, t), t, collect);
+      c = await planFor(withTarget(args, t), t, io, collect);
     } catch (err) {
       const named = await inEnvironment(err, args.dir, t);
       if (targets.length === 1) throw named;
       // One environment's failure is its own: the others are planned and reported.
-      process.stdout.write(`Environment: ${t.name}\n`);
-      c = reportError(named);
+      io.stdout.write(`Environment: ${t.name}\n`);
+      c = reportError(named, io);
       collect({
         kind: 'error',
         message: (named as Error).message.replace(/^environment [^:]+: /, ''),
@@ -81,21 +108,23 @@ async function runPlan(args: PlanArgs): Promise<number> {
     code = code === 1 || c === 1 ? 1 : Math.max(code, c);
   }
   if (failed.length > 0 && targets.length > 1)
-    process.stderr.write(
+    io.stderr.write(
       `${failed.length} of ${targets.length} environments failed: ${failed.join(', ')} (each one's error is above; the others were planned).\n`,
     );
   if (args.comment !== undefined)
-    await publishComment(args, { kind: 'environments', environments: sections });
+    await publishComment(args, { kind: 'environments', environments: sections }, io);
   return code;
 }
 
-export async function runPlanFor(
-  args: PlanArgs,
+/** The plan of one target (the plan `promote` shows too); its exit code. */
+export async function planFor(
+  args: Targeted<PlanArgs>,
   target: EnvTarget,
+  io: Io,
   collect?: (outcome: EnvironmentOutcome) => void,
 ): Promise<number> {
   const publish = (outcome: EnvironmentOutcome) =>
-    collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome);
+    collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome, io);
   checkLockTimeout(args['lock-timeout']);
   if (target.refused !== undefined) throw new UserError(target.refused);
   if (args['refresh-only']) {
@@ -104,23 +133,23 @@ export async function runPlanFor(
     );
     if (other)
       throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
-    return runRefreshOnly(args, target.name);
+    return refreshOnly(args, target.name, io);
   }
-  const { result, key, commit } = await planOf(args, target);
+  const { result, key, commit } = await planOf(args, target, io);
   // An unreachable control plane is the command's error (exit 1), as any other failure.
   if (result.kind === 'unreadable') throw result.error;
-  if (result.kind === 'invalid') return reportInvalid(args, target, result.errors, publish);
+  if (result.kind === 'invalid') return reportInvalid(args, target, result.errors, publish, io);
   const { plan } = result;
   if (args.comment !== undefined) {
     const { outcomeForPlan } = await import('../../vcs/plan-outcome.js');
     await publish(outcomeForPlan(plan));
   }
-  await printPlan(args, result, key, commit);
+  await printPlan(args, result, key, commit, io);
   if (result.kind === 'errors') {
-    if (args.out) process.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
+    if (args.out) io.stderr.write(`The plan has errors: not saved to ${args.out}.\n`);
     return 1;
   }
-  if (args.out) await savePlan(args, args.out, plan, key);
+  if (args.out) await savePlan(args, args.out, plan, key, io);
   return args['detailed-exitcode'] && result.kind === 'changes' ? 2 : 0;
 }
 
@@ -128,33 +157,34 @@ type PlanRunResult = Exclude<PlanOutcome, { kind: 'unreadable' }>;
 
 /** Credentials, plan key and commit, then the plan of `target` (or the repository's errors). */
 async function planOf(
-  args: PlanArgs,
+  args: Targeted<PlanArgs>,
   target: EnvTarget,
+  io: Io,
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
-  const maxRetries = checkMaxRetries(args['max-retries']);
   const note = await requireConfigFolder(args.dir);
-  if (note !== null) process.stderr.write(note);
-  const token = await resolveToken(args['token-file'], args['control-plane'], target.name);
+  if (note !== null) io.stderr.write(note);
+  const url = args['control-plane'];
+  const token = await resolveToken(args['token-file'], url, target.name);
   // The JSON plan is a plan file: sealed (render/plan-seal.ts), with the key when one is set.
   const key: PlanKey | undefined =
-    args.out !== undefined || args.output === 'json' ? await resolvePlanKey() : undefined;
-  const commit = await planCommit(args);
+    args.out !== undefined || args.output === 'json' ? await resolvePlanKey(io.env) : undefined;
+  const commit = await planCommit(args, io);
   const result = await planRun({
     source: {
       kind: 'acquire',
-      url: args['control-plane'],
+      url,
       stateDir: args['state-dir'],
-      sharedInventory: sharedInventoryOf(args),
-      maxRetries,
-      ...(args.parallelism ? { parallelism: args.parallelism } : {}),
-      onPace: (e) => process.stderr.write(`${paceLine(e)}\n`),
-      ...(token ? { token } : {}),
-      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+      sharedInventory: sharedInventoryOf(args, io.env),
+      maxRetries: args['max-retries'],
+      parallelism: args.parallelism,
+      onPace: (e) => io.stderr.write(`${paceLine(e)}\n`),
+      token,
+      apiKeyFile: args['api-key-file'],
     },
     desired: {
       kind: 'folder',
       dir: args.dir,
-      ...(target.shared ? { shared: target.shared } : {}),
+      shared: target.shared,
       memory: {
         facts: (desired) => ({
           declaresNothing: declaresNothing(desired),
@@ -175,6 +205,7 @@ async function reportInvalid(
   target: EnvTarget,
   errors: Extract<PlanRunResult, { kind: 'invalid' }>['errors'],
   publish: (outcome: EnvironmentOutcome) => Promise<void>,
+  io: Io,
 ): Promise<number> {
   if (args.comment !== undefined) {
     const { outcomeForInvalid } = await import('../../vcs/plan-outcome.js');
@@ -182,9 +213,8 @@ async function reportInvalid(
   }
   const text = formatValidationText(errors, { baseDir: args.dir });
   // Keep stdout parseable for json/markdown: the errors go to stderr there.
-  if (args.output === 'text') process.stdout.write(text);
-  else process.stderr.write(text);
-  process.stderr.write(
+  (args.output === 'text' ? io.stdout : io.stderr).write(text);
+  io.stderr.write(
     target.name !== null
       ? `Environment ${target.name}: the repository is invalid: nothing was planned.\n`
       : 'The repository is invalid: nothing was planned.\n',
@@ -198,24 +228,22 @@ async function printPlan(
   result: Exclude<PlanRunResult, { kind: 'invalid' }>,
   key: PlanKey | undefined,
   commit: string | null,
+  io: Io,
 ): Promise<void> {
   const { plan } = result;
-  const color = useColor(args.color);
-  if (result.facts?.declaresNothing)
-    (args.output === 'text' ? process.stdout : process.stderr).write(
-      nothingDeclared(args.dir, result.facts.prune),
-    );
+  const notes = args.output === 'text' ? io.stdout : io.stderr;
+  if (result.facts?.declaresNothing) notes.write(nothingDeclared(args.dir, result.facts.prune));
   await writeParts(
-    process.stdout,
+    io.stdout,
     key !== undefined && args.output === 'json'
       ? planFileParts(plan, key)
-      : renderParts(plan, args.output, color),
+      : renderParts(plan, args.output, useColor(args.color, io)),
   );
   // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
   // (A folder with `render:` is never remembered: its desired state is always loaded.)
   const rendered =
     result.desired === null ? '' : await renderedFileChanges(args.dir, result.desired, commit);
-  if (rendered !== '') (args.output === 'text' ? process.stdout : process.stderr).write(rendered);
+  if (rendered !== '') notes.write(rendered);
 }
 
 /** `--out`: the plan file, and where it went. */
@@ -224,6 +252,7 @@ async function savePlan(
   out: string,
   plan: Plan,
   key: PlanKey | undefined,
+  io: Io,
 ): Promise<void> {
   try {
     await writePartsToFile(out, planFileParts(plan, key ?? null));
@@ -233,30 +262,34 @@ async function savePlan(
     );
   }
   if (args.output === 'text')
-    process.stdout.write(`\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`);
+    io.stdout.write(`\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`);
 }
 
 /** `--refresh-only`: drift since the last apply; exit 2 with --detailed-exitcode when there is some. */
-async function runRefreshOnly(args: PlanArgs, environment: string | null): Promise<number> {
+async function refreshOnly(
+  args: Targeted<PlanArgs>,
+  environment: string | null,
+  io: Io,
+): Promise<number> {
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
   const render = await import('../../render/refresh.js');
-  const maxRetries = checkMaxRetries(args['max-retries']);
-  const last = await readLastApplied(lastAppliedPathFor(args['control-plane'], args['state-dir']));
-  const token = await resolveToken(args['token-file'], args['control-plane'], environment);
+  const url = args['control-plane'];
+  const last = await readLastApplied(lastAppliedPathFor(url, args['state-dir']));
+  const token = await resolveToken(args['token-file'], url, environment);
   // Reads only, with the credentials a plan takes (the Union API key of --api-key-file).
   const report = await refreshRun(
     {
       kind: 'acquire',
-      url: args['control-plane'],
+      url,
       stateDir: args['state-dir'],
       sharedInventory: null,
-      maxRetries,
-      ...(token ? { token } : {}),
-      ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+      maxRetries: args['max-retries'],
+      token,
+      apiKeyFile: args['api-key-file'],
     },
     last,
   );
-  process.stdout.write(
+  io.stdout.write(
     args.output === 'json'
       ? render.renderRefreshJson(report)
       : args.output === 'markdown'
@@ -270,20 +303,20 @@ async function runRefreshOnly(args: PlanArgs, environment: string | null): Promi
  * The commit the plan is recorded for: `--commit` when given, the pull request's commit with
  * `--comment` (what the comment header and the status name), else DIR's clean HEAD.
  */
-async function planCommit(args: PlanArgs): Promise<string | null> {
+async function planCommit(args: PlanArgs, io: Io): Promise<string | null> {
   if (args.commit !== undefined) return args.commit;
   if (args.comment !== undefined) {
     const { resolveCommentTarget } = await import('../../vcs/cli-options.js');
-    return (await resolveCommentTarget(args)).commit;
+    return (await resolveCommentTarget(args, io.env)).commit;
   }
   return cleanCommit(args.dir);
 }
 
 /** `--comment`: the sticky pull-request comment and commit status (src/vcs), before any exit. */
-async function publishComment(args: PlanArgs, outcome: PublishOutcome): Promise<void> {
+async function publishComment(args: PlanArgs, outcome: PublishOutcome, io: Io): Promise<void> {
   const { describePublish, publishFromCliArgs } = await import('../../vcs/cli-options.js');
-  const posted = await publishFromCliArgs(args, outcome);
-  if (posted) process.stderr.write(`${describePublish(posted)}\n`);
+  const posted = await publishFromCliArgs(args, outcome, io.env);
+  if (posted) io.stderr.write(`${describePublish(posted)}\n`);
 }
 
 /** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */

@@ -1,30 +1,45 @@
 /**
  * `poolsync promote FROM [DIR]` (docs/environments.md, Promotion): what promoting FROM's own
- * manifests to the next environment would plan there, before the change is made: the folder
- * is copied to a temporary one, the next environment's own folder made to hold FROM's
- * manifests, and that planned against the next environment's control plane. `--write` then
- * makes the change in DIR, for a commit and a pull request (whose comment plans every
- * environment). Exit 0, 1 on error, 2 with --detailed-exitcode when the plan has changes.
+ * manifests to the next environment would plan there, before the change is made. An
+ * environment's own folder (the one of its folders the next environment does not share) holds
+ * what it runs on top of the shared base; promoting it makes the next environment's own folder
+ * hold the same manifests (patch files are each environment's own values and are never
+ * promoted). The folder is copied to a temporary one, the change made there, and that planned
+ * against the next environment's control plane. `--write` then makes the change in DIR, for a
+ * commit and a pull request (whose comment plans every environment). Exit 0, 1 on error, 2
+ * with --detailed-exitcode when the plan has changes.
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { readRepoConfig } from '../../manifests/config.js';
-import { writeRepoFile } from '../../util/repo-file.js';
+import { underFolder } from '../../manifests/environments.js';
+import { LIMITS } from '../../manifests/limits.js';
+import { findManifestFiles } from '../../manifests/walk.js';
+import type { Environment } from '../../model/desired.js';
+import { describeFailure, readRepoFile, writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
-import type { PlanArgs } from '../define/plan.js';
-import type { PromoteArgs } from '../define/promote.js';
-import { environmentTarget, inEnvironment } from '../environment.js';
+import { commandLineCredentials, environmentTarget, inEnvironment } from '../environment.js';
+import type { Io } from '../io.js';
 import { requireFolder } from '../options.js';
-import { describeChanges, ownFolder, promotionChanges, type FileChange } from '../promotion.js';
-import { runPlanFor } from './plan.js';
+import { planFor } from './plan.js';
 import { plural } from '../../render/index.js';
 
-export async function promote(args: PromoteArgs): Promise<void> {
-  process.exitCode = await runPromote(args);
+export interface PromoteArgs {
+  from: string;
+  dir: string;
+  to?: string;
+  write: boolean;
+  'detailed-exitcode': boolean;
+  output: 'text' | 'markdown';
+  color?: boolean;
+  'max-retries': number;
+  'state-dir': string;
+  'token-file'?: string;
+  'api-key-file'?: string;
 }
 
-async function runPromote(args: PromoteArgs): Promise<number> {
+export async function promote(args: PromoteArgs, io: Io): Promise<number> {
   await requireFolder(args.dir);
   const { config, errors } = await readRepoConfig(args.dir);
   const envs = config.environments ?? [];
@@ -56,11 +71,11 @@ async function runPromote(args: PromoteArgs): Promise<number> {
     { env: to, folder: toFolder },
     config.ignore,
   );
-  process.stderr.write(describeChanges(from.name, to.name, changes));
-  const code = await planPromoted(args, to.name, changes);
+  io.stderr.write(describeChanges(from.name, to.name, changes));
+  const code = await planPromoted(args, to.name, changes, io);
   if (args.write && code !== 1 && changes.length > 0) {
     await applyChanges(args.dir, changes);
-    process.stderr.write(
+    io.stderr.write(
       `Wrote the ${plural(changes.length, 'file change')} into ${toFolder}: commit them and open a pull request.\n`,
     );
   }
@@ -68,7 +83,12 @@ async function runPromote(args: PromoteArgs): Promise<number> {
 }
 
 /** The plan of `to` with the changes made in a copy of the folder. */
-async function planPromoted(args: PromoteArgs, to: string, changes: FileChange[]): Promise<number> {
+async function planPromoted(
+  args: PromoteArgs,
+  to: string,
+  changes: FileChange[],
+  io: Io,
+): Promise<number> {
   const { config } = await readRepoConfig(args.dir);
   const env = config.environments!.find((e) => e.name === to)!;
   const copy = await mkdtemp(join(tmpdir(), 'poolsync-promote-'));
@@ -81,31 +101,23 @@ async function planPromoted(args: PromoteArgs, to: string, changes: FileChange[]
     });
     await applyChanges(folder, changes);
     // The control plane and credentials are the real folder's (a file: path is relative to it).
-    const target = environmentTarget(args.dir, env);
     // A credential on the command line wins over the environment's, as for `plan --env`.
-    if (args['token-file'] !== undefined) {
-      target.tokenFile = args['token-file'];
-      delete target.from?.tokenFile;
-    }
-    if (args['api-key-file'] !== undefined) {
-      target.apiKeyFile = args['api-key-file'];
-      delete target.from?.apiKeyFile;
-    }
-    const planArgs: PlanArgs = {
+    const target = commandLineCredentials(environmentTarget(args.dir, env, io.env), args);
+    const planArgs = {
       dir: folder,
       env: to,
       'control-plane': target.url,
-      ...(target.tokenFile !== undefined ? { 'token-file': target.tokenFile } : {}),
-      ...(target.apiKeyFile !== undefined ? { 'api-key-file': target.apiKeyFile } : {}),
+      'token-file': target.tokenFile,
+      'api-key-file': target.apiKeyFile,
       'max-retries': args['max-retries'],
       output: args.output,
       'detailed-exitcode': args['detailed-exitcode'],
-      ...(args.color !== undefined ? { color: args.color } : {}),
+      color: args.color,
       'refresh-only': false,
       'state-dir': args['state-dir'],
       'lock-timeout': '0s',
     };
-    return await runPlanFor(planArgs, target).catch(async (err: unknown) => {
+    return await planFor(planArgs, target, io).catch(async (err: unknown) => {
       throw await inEnvironment(err, args.dir, target);
     });
   } finally {
@@ -121,4 +133,76 @@ async function applyChanges(dir: string, changes: FileChange[]): Promise<void> {
         throw new UserError(`cannot write ${c.path}: ${err.message}`);
       });
   }
+}
+
+interface FileChange {
+  /** Path relative to the config folder, in the next environment's folder. */
+  path: string;
+  action: 'add' | 'change' | 'remove';
+  /** The promoted content (absent for a remove). */
+  content?: string;
+}
+
+/**
+ * The folder promotion copies: the first of `env`'s folders that `other` does not read. Later
+ * folders of its own (e.g. `clusters/production`) hold what only that environment has and are
+ * never promoted; nor are patch files.
+ */
+function ownFolder(env: Environment, other: Environment): string {
+  const own = env.folders.filter((f) => !other.folders.includes(f));
+  if (own.length > 0) return own[0]!;
+  throw new UserError(
+    `environment ${env.name} reads no folder that ${other.name} does not: promotion copies the first folder of its own to the other's first (docs/environments.md, Promotion)`,
+  );
+}
+
+/** The manifests of `folder` (relative to it), without patch files, as the walk finds them. */
+async function manifestsIn(
+  dir: string,
+  folder: string,
+  skip: readonly string[],
+): Promise<Map<string, string>> {
+  const walk = await findManifestFiles(dir, skip);
+  const out = new Map<string, string>();
+  for (const file of walk.files) {
+    if (!underFolder(file, folder)) continue;
+    const read = await readRepoFile(dir, file, { maxBytes: LIMITS.maxFileBytes });
+    if (!read.ok) throw new UserError(`${file}: ${describeFailure(read)}`);
+    out.set(file.slice(folder.length + 1), read.bytes.toString('utf8'));
+  }
+  return out;
+}
+
+/** What promoting `from` to `to` changes in `to`'s own folder, sorted by path. */
+async function promotionChanges(
+  dir: string,
+  from: { env: Environment; folder: string },
+  to: { env: Environment; folder: string },
+  ignore: readonly string[],
+): Promise<FileChange[]> {
+  const source = await manifestsIn(dir, from.folder, ignore);
+  const target = await manifestsIn(dir, to.folder, ignore);
+  const changes: FileChange[] = [];
+  for (const [rel, content] of source) {
+    const now = target.get(rel);
+    if (now === content) continue;
+    changes.push({
+      path: `${to.folder}/${rel}`,
+      action: now === undefined ? 'add' : 'change',
+      content,
+    });
+  }
+  for (const rel of target.keys())
+    if (!source.has(rel)) changes.push({ path: `${to.folder}/${rel}`, action: 'remove' });
+  return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+const SIGN = { add: '+', change: '~', remove: '-' } as const;
+
+/** The file changes as lines for a person. */
+function describeChanges(from: string, to: string, changes: FileChange[]): string {
+  if (changes.length === 0)
+    return `Promoting ${from} to ${to} changes no file: ${to}'s own folder already holds ${from}'s manifests.\n`;
+  const lines = changes.map((c) => `  ${SIGN[c.action]} ${c.path}`);
+  return `Promoting ${from} to ${to} changes ${plural(changes.length, 'file')}:\n${lines.join('\n')}\n`;
 }

@@ -8,9 +8,10 @@
  * operator's own flyte-core values, whose volume lists the rendered ones keep (Helm replaces
  * lists; docs/flyte-oss.md).
  */
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { readUserFile } from '../../util/safe-file.js';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { formatValidationText, loadRepository } from '../../manifests/index.js';
 import { cleanCommit } from '../../ops/pipeline.js';
 import {
@@ -19,15 +20,26 @@ import {
   readBaseValues,
   readTarget,
   renderKind,
+  type RenderKind,
 } from '../../render/values/targets.js';
 import { credentialsSecretMessage } from '../../manifests/render-config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/flyte-core-chart.js';
 import { writeRepoFile } from '../../util/repo-file.js';
 import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../options.js';
-import type { RenderArgs } from '../define/render.js';
-import { hasUncommittedEdits } from '../uncommitted.js';
+import type { Io } from '../io.js';
 import type { DesiredState } from '../../model/desired.js';
+
+export interface RenderArgs {
+  what: RenderKind;
+  dir: string;
+  env?: string;
+  out?: string;
+  stdout: boolean;
+  check: boolean;
+  'credentials-secret'?: string;
+  base?: string;
+}
 
 /** What poolsync.yaml `render` says of the file asked for. */
 interface Configured {
@@ -36,7 +48,7 @@ interface Configured {
   base?: string;
 }
 
-export async function render(args: RenderArgs): Promise<void> {
+export async function render(args: RenderArgs, io: Io): Promise<number> {
   await requireFolder(args.dir);
   const commit = await cleanCommit(args.dir);
   const loaded = await loadRepository(args.dir, {
@@ -44,9 +56,8 @@ export async function render(args: RenderArgs): Promise<void> {
     ...(args.env !== undefined ? { environment: args.env } : {}),
   });
   if (!loaded.valid) {
-    process.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
-    process.exitCode = 1;
-    return;
+    io.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
+    return 1;
   }
   const desired = loaded.desired;
   const configured = desired.config.render?.[args.what] as Configured | undefined;
@@ -57,12 +68,10 @@ export async function render(args: RenderArgs): Promise<void> {
     throw new UserError('--base is for flyte-core-values (the operator’s own Helm values)');
   const content = await renderContent(args, desired, commit, configured, secret);
   const target = targetOf(args, configured);
-  if (args.check) return checkRendered(args, target, content);
-  if (target.out === null) {
-    process.stdout.write(content);
-    return;
-  }
-  await writeRendered(args, target, target.out, content);
+  if (args.check) return checkRendered(args, target, content, io);
+  if (target.out === null) io.stdout.write(content);
+  else await writeRendered(args, target, target.out, content, io);
+  return 0;
 }
 
 async function renderContent(
@@ -123,20 +132,25 @@ function targetOf(args: RenderArgs, configured: Configured | undefined): Target 
 }
 
 /** --check: writes nothing; exit 1 when the file differs from what would be rendered. */
-async function checkRendered(args: RenderArgs, target: Target, content: string): Promise<void> {
+async function checkRendered(
+  args: RenderArgs,
+  target: Target,
+  content: string,
+  io: Io,
+): Promise<number> {
   const out = target.out;
   if (out === null)
     throw new UserError('--check needs a file: pass --out FILE or set render in poolsync.yaml');
   const current = await target.readCurrent(out);
   const cmp = compareTarget({ kind: args.what, path: out, content }, current);
   if (cmp.status === 'same') {
-    process.stdout.write(`${out} is up to date\n`);
-    return;
+    io.stdout.write(`${out} is up to date\n`);
+    return 0;
   }
-  process.stdout.write(
+  io.stdout.write(
     `${out} ${cmp.status === 'missing' ? 'does not exist' : 'differs from the manifests'}; run \`poolsync render ${args.what}\`\n${cmp.diff}`,
   );
-  process.exitCode = 1;
+  return 1;
 }
 
 async function writeRendered(
@@ -144,15 +158,16 @@ async function writeRendered(
   target: Target,
   out: string,
   content: string,
+  io: Io,
 ): Promise<void> {
   if (target.inRepo) {
     const path = target.configured!.path;
     // Written only when it changes, and never over edits nobody committed.
     if ((await target.readCurrent(out)) === content) {
-      process.stderr.write(`${out} is up to date\n`);
+      io.stderr.write(`${out} is up to date\n`);
       return;
     }
-    if (await hasUncommittedEdits(out))
+    if (await hasUncommittedEdits(out, io.env))
       throw new UserError(
         `${out} has uncommitted edits: commit or discard them first (\`git diff -- ${path}\`), or write elsewhere with --out FILE or --out -`,
       );
@@ -163,5 +178,22 @@ async function writeRendered(
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, content);
   }
-  process.stderr.write(`Wrote ${out}\n`);
+  io.stderr.write(`Wrote ${out}\n`);
+}
+
+/**
+ * True when `file` is tracked and has staged or unstaged changes (`git status --porcelain`
+ * says so); an untracked file (a render not committed yet) is not an edit. Outside a
+ * repository, or without git, nothing is refused.
+ */
+function hasUncommittedEdits(file: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  return new Promise((done) => {
+    execFile(
+      'git',
+      ['-c', 'core.fsmonitor=false', 'status', '--porcelain', '--', basename(file)],
+      { cwd: dirname(file), env: { ...env, GIT_OPTIONAL_LOCKS: '0' } },
+      (err, stdout) =>
+        done(err === null && stdout.split('\n').some((l) => l !== '' && !l.startsWith('??'))),
+    );
+  });
 }

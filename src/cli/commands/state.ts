@@ -26,15 +26,25 @@ import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import type { StateArgs } from '../define/state.js';
-import { resolveTargets, withTarget } from '../environment.js';
-import { runCommand, type Io } from '../io.js';
+import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
+import type { Io } from '../io.js';
 import { requireFolder, sharedInventoryOf } from '../options.js';
 import { underApplyLock } from '../../ops/apply-locks.js';
 
+/** As `plan` picks its control plane, with its credentials and inventory. */
+export interface StateArgs extends EnvArgs {
+  dir: string;
+  'max-retries': number;
+  'state-dir': string;
+  lock?: string;
+  inventory?: string;
+  address?: string;
+  output: 'text' | 'json';
+}
+
 /** The control plane of the command, with its inventory and live state read together. */
 interface Read {
-  args: StateArgs;
+  args: Targeted<StateArgs>;
   environment: string | null;
   cp: ControlPlane;
   store: InventoryStore;
@@ -43,101 +53,95 @@ interface Read {
 }
 
 export function list(given: StateArgs, io: Io): Promise<number> {
-  return runCommand(io, () =>
-    withState(given, io, async ({ args, environment, cp, store, record, live }) => {
-      const managed = managedObjects(live);
-      if (args.output === 'json') {
-        const objects = managed.objects.map(({ address, status }) => ({ address, status }));
-        const inventory = record && {
-          where: store.where,
-          updated_at: record.updated_at,
-          commit: record.commit,
-        };
-        const json = {
-          environment,
-          control_plane: controlPlaneIdentity(args['control-plane'], cp),
-          inventory,
-          objects,
-          forgotten: managed.forgotten,
-        };
-        io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-        return 0;
-      }
-      io.stdout.write(header(environment, args, cp));
-      if (!managed.recorded) {
-        io.stdout.write(
-          `No inventory yet (${store.where}): poolsync has applied nothing here. \`poolsync apply\` records what it applies; \`poolsync export\` and \`poolsync import\` adopt what exists.\n`,
-        );
-        return 0;
-      }
-      io.stdout.write(
-        `Inventory: ${store.where} (updated ${record!.updated_at}${record!.commit ? `, commit ${record!.commit.slice(0, 12)}` : ''})\n\n`,
-      );
-      const width = Math.min(40, Math.max(0, ...managed.objects.map((o) => o.address.length)));
-      for (const o of managed.objects)
-        io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${statusText(o)}\n`);
-      const { count, missing } = managed;
-      io.stdout.write(
-        `\n${plural(count, 'managed object')}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
-      );
-      if (managed.forgotten.length > 0)
-        io.stdout.write(
-          `Forgotten (never pruned; \`poolsync import\` adopts one again): ${managed.forgotten.map(escapeTerminal).join(', ')}\n`,
-        );
+  return withState(given, io, async ({ args, environment, cp, store, record, live }) => {
+    const managed = managedObjects(live);
+    if (args.output === 'json') {
+      const objects = managed.objects.map(({ address, status }) => ({ address, status }));
+      const inventory = record && {
+        where: store.where,
+        updated_at: record.updated_at,
+        commit: record.commit,
+      };
+      const json = {
+        environment,
+        control_plane: controlPlaneIdentity(args['control-plane'], cp),
+        inventory,
+        objects,
+        forgotten: managed.forgotten,
+      };
+      io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
       return 0;
-    }),
-  );
-}
-
-export function show(given: StateArgs, io: Io): Promise<number> {
-  return runCommand(io, () => {
-    const address = checkedAddress('state show', given.address);
-    return withState(given, io, async ({ args, environment, cp, live }) => {
-      const managed = managedObjects(live);
-      const object = managed.objects.find((o) => o.address === address);
-      if (!object) throw notManaged(address, managed.forgotten, live);
-      if (args.output === 'json') {
-        io.stdout.write(`${JSON.stringify({ environment, ...object }, null, 2)}\n`);
-        return 0;
-      }
-      io.stdout.write(header(environment, args, cp));
-      io.stdout.write(`${escapeTerminal(address)}: ${statusText(object)}\n`);
-      if (object.live) {
-        const fields = Object.entries(object.live);
-        const width = Math.max(...fields.map(([k]) => k.length));
-        for (const [k, v] of fields)
-          io.stdout.write(`  ${k.padEnd(width)} = ${escapeTerminal(JSON.stringify(v))}\n`);
-      }
+    }
+    io.stdout.write(header(environment, args, cp));
+    if (!managed.recorded) {
+      io.stdout.write(
+        `No inventory yet (${store.where}): poolsync has applied nothing here. \`poolsync apply\` records what it applies; \`poolsync export\` and \`poolsync import\` adopt what exists.\n`,
+      );
       return 0;
-    });
+    }
+    io.stdout.write(
+      `Inventory: ${store.where} (updated ${record!.updated_at}${record!.commit ? `, commit ${record!.commit.slice(0, 12)}` : ''})\n\n`,
+    );
+    const width = Math.min(40, Math.max(0, ...managed.objects.map((o) => o.address.length)));
+    for (const o of managed.objects)
+      io.stdout.write(`${escapeTerminal(o.address.padEnd(width))}  ${statusText(o)}\n`);
+    const { count, missing } = managed;
+    io.stdout.write(
+      `\n${plural(count, 'managed object')}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
+    );
+    if (managed.forgotten.length > 0)
+      io.stdout.write(
+        `Forgotten (never pruned; \`poolsync import\` adopts one again): ${managed.forgotten.map(escapeTerminal).join(', ')}\n`,
+      );
+    return 0;
   });
 }
 
-export function forget(given: StateArgs, io: Io): Promise<number> {
-  return runCommand(io, () => {
-    const address = checkedAddress('state forget', given.address);
-    return withState(given, io, async ({ args, store, record, live }) => {
-      if (record?.forgotten?.includes(address)) {
-        io.stdout.write(`${address} is already forgotten: poolsync leaves it alone.\n`);
-        return 0;
-      }
-      if (!record?.addresses.includes(address) && !isLive(live, address))
-        throw new UserError(
-          `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
-        );
-      // Under the apply lock: an apply recording the inventory meanwhile would undo this.
-      await underApplyLock(args['control-plane'], args['state-dir'], () =>
-        forgetInInventory(store, address),
-      );
-      io.stdout.write(
-        `Forgot ${address}: it left the inventory (${store.where}), and no later prune deletes it. Nothing was sent to the control plane about it.\n`,
-      );
-      if (await stillDeclared(args, address))
-        io.stdout.write(
-          `${address} is still declared in ${args.dir}: the next apply keeps updating it as declared (never deleting it); remove its manifest to leave it entirely alone.\n`,
-        );
+export async function show(given: StateArgs, io: Io): Promise<number> {
+  const address = checkedAddress('state show', given.address);
+  return withState(given, io, async ({ args, environment, cp, live }) => {
+    const managed = managedObjects(live);
+    const object = managed.objects.find((o) => o.address === address);
+    if (!object) throw notManaged(address, managed.forgotten, live);
+    if (args.output === 'json') {
+      io.stdout.write(`${JSON.stringify({ environment, ...object }, null, 2)}\n`);
       return 0;
-    });
+    }
+    io.stdout.write(header(environment, args, cp));
+    io.stdout.write(`${escapeTerminal(address)}: ${statusText(object)}\n`);
+    if (object.live) {
+      const fields = Object.entries(object.live);
+      const width = Math.max(...fields.map(([k]) => k.length));
+      for (const [k, v] of fields)
+        io.stdout.write(`  ${k.padEnd(width)} = ${escapeTerminal(JSON.stringify(v))}\n`);
+    }
+    return 0;
+  });
+}
+
+export async function forget(given: StateArgs, io: Io): Promise<number> {
+  const address = checkedAddress('state forget', given.address);
+  return withState(given, io, async ({ args, store, record, live }) => {
+    if (record?.forgotten?.includes(address)) {
+      io.stdout.write(`${address} is already forgotten: poolsync leaves it alone.\n`);
+      return 0;
+    }
+    if (!record?.addresses.includes(address) && !isLive(live, address))
+      throw new UserError(
+        `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
+      );
+    // Under the apply lock: an apply recording the inventory meanwhile would undo this.
+    await underApplyLock(args['control-plane'], args['state-dir'], () =>
+      forgetInInventory(store, address),
+    );
+    io.stdout.write(
+      `Forgot ${address}: it left the inventory (${store.where}), and no later prune deletes it. Nothing was sent to the control plane about it.\n`,
+    );
+    if (await stillDeclared(args, address))
+      io.stdout.write(
+        `${address} is still declared in ${args.dir}: the next apply keeps updating it as declared (never deleting it); remove its manifest to leave it entirely alone.\n`,
+      );
+    return 0;
   });
 }
 
@@ -155,22 +159,23 @@ async function withState(
   fn: (read: Read) => Promise<number>,
 ): Promise<number> {
   await requireFolder(given.dir);
-  const [target] = await resolveTargets(given.dir, given, { allowAll: false, command: 'state' });
+  const [target] = await resolveTargets(given.dir, given, {
+    allowAll: false,
+    command: 'state',
+    env: io.env,
+  });
   const args = withTarget(given, target!);
-  const token = await resolveToken(args['token-file'], args['control-plane'], target!.name);
-  const cp = await openControlPlane(args['control-plane'], {
+  const url = args['control-plane'];
+  const token = await resolveToken(args['token-file'], url, target!.name);
+  const cp = await openControlPlane(url, {
     readOnly: true,
     http: { maxRetries: args['max-retries'] },
-    ...(token ? { token } : {}),
-    ...(args['api-key-file'] ? { apiKeyFile: args['api-key-file'] } : {}),
+    token,
+    apiKeyFile: args['api-key-file'],
   });
   try {
-    const store = inventoryStore(
-      cp,
-      args['control-plane'],
-      args['state-dir'],
-      sharedInventoryOf(args, io.env),
-    );
+    const shared = sharedInventoryOf(args, io.env);
+    const store = inventoryStore(cp, url, args['state-dir'], shared);
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
     return await fn({
       args,
@@ -185,7 +190,7 @@ async function withState(
   }
 }
 
-function header(environment: string | null, args: StateArgs, cp: ControlPlane): string {
+function header(environment: string | null, args: Targeted<StateArgs>, cp: ControlPlane): string {
   const id = controlPlaneIdentity(args['control-plane'], cp);
   return `${environment !== null ? `Environment: ${environment}\n` : ''}Control plane: ${escapeTerminal(controlPlaneName(id))}\n`;
 }

@@ -12,33 +12,36 @@ import { manifestCacheDir } from '../../incremental/load-cached.js';
 import { loadDesired } from '../../ops/pipeline.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 import { escapeJsonForTerminal } from '../../util/terminal-text.js';
-import type { ValidateArgs } from '../define/validate.js';
-import { ENV_ALL } from '../environment.js';
+import { ENV_ALL } from '../options.js';
+import type { Io } from '../io.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/folder-read.js';
 import { UserError } from '../../util/user-error.js';
 
-export async function validate(args: ValidateArgs): Promise<void> {
+export interface ValidateArgs {
+  dir: string;
+  env?: string;
+  output: 'text' | 'json';
+}
+
+export async function validate(args: ValidateArgs, io: Io): Promise<number> {
   const note = await requireConfigFolder(args.dir);
-  if (note !== null) process.stderr.write(note);
+  if (note !== null) io.stderr.write(note);
   const shared = await readFolderOnce(args.dir);
   const names = environmentNames(args, shared);
-  if (names.length === 0) {
-    process.exitCode = await validateOne(args, shared, undefined);
-    return;
-  }
+  if (names.length === 0) return validateOne(args, shared, undefined, io);
   // Each environment is its own desired state: every one is checked, each report named.
   const reports: Record<string, unknown> = {};
   let code = 0;
   for (const name of names) {
-    if (args.output === 'text') process.stdout.write(`Environment ${name}:\n`);
-    code = Math.max(code, await validateOne(args, shared, name, reports));
+    if (args.output === 'text') io.stdout.write(`Environment ${name}:\n`);
+    code = Math.max(code, await validateOne(args, shared, name, io, reports));
   }
   if (args.output === 'json')
-    process.stdout.write(
+    io.stdout.write(
       escapeJsonForTerminal(JSON.stringify({ valid: code === 0, environments: reports }, null, 2)) +
         '\n',
     );
-  process.exitCode = code;
+  return code;
 }
 
 /** The environments to validate: none without environments, else --env's (default all). */
@@ -62,28 +65,26 @@ async function validateOne(
   args: ValidateArgs,
   shared: FolderRead,
   environment: string | undefined,
+  io: Io,
   reports?: Record<string, unknown>,
 ): Promise<number> {
   const result = await loadDesired(args.dir, {
-    cacheDir: manifestCacheDir(),
+    cacheDir: manifestCacheDir(io.env),
     shared,
     ...(environment !== undefined ? { environment } : {}),
   });
   if (args.output === 'json' && reports && environment !== undefined) {
     reports[environment] = toJsonReport(result);
   } else if (args.output === 'json') {
-    process.stdout.write(
-      escapeJsonForTerminal(JSON.stringify(toJsonReport(result), null, 2)) + '\n',
-    );
+    io.stdout.write(escapeJsonForTerminal(JSON.stringify(toJsonReport(result), null, 2)) + '\n');
   } else if (result.valid) {
-    process.stdout.write(formatSummary(result.counts));
+    io.stdout.write(formatSummary(result.counts));
     if (declaresNothing(result.desired))
-      process.stdout.write(nothingDeclared(args.dir, result.desired.config.prune));
+      io.stdout.write(nothingDeclared(args.dir, result.desired.config.prune));
   } else {
-    process.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
+    io.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
   }
   // On stderr, so the one-line summary on stdout keeps its form.
-  if (args.output === 'text')
-    process.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
+  if (args.output === 'text') io.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
   return result.valid ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 /** `poolsync apply [DIR|PLANFILE]`: its options; the work is in ../commands/apply.ts. */
-import type { Argv, CommandModule, Options } from 'yargs';
+import type { Options } from 'yargs';
 import { DEFAULT_PARALLELISM, FILE_PARALLELISM } from '../../apply/types.js';
 import {
   acceptCascadeOption,
@@ -17,32 +17,8 @@ import {
   configDirOption,
   envOption,
 } from '../options.js';
-
-export interface ApplyArgs {
-  path: string;
-  /** The environment (docs/environments.md); `config-dir`: the config folder of a saved plan's. */
-  env?: string;
-  'config-dir'?: string;
-  target?: string[];
-  replace?: string[];
-  'accept-cascade'?: string[];
-  'control-plane': string;
-  'auto-approve': boolean;
-  /** Absent: defaultParallelism of the control-plane URL. */
-  parallelism?: number;
-  'wait-timeout': string;
-  'lock-timeout': string;
-  'max-retries': number;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'state-dir': string;
-  lock?: string;
-  inventory?: string;
-  'flyte-cli'?: string;
-  color?: boolean;
-  /** text (default) or json: one document on stdout at the end (docs/apply.md#json-output). */
-  output?: 'text' | 'json';
-}
+import type { ApplyArgs } from '../commands/apply.js';
+import type { Command } from './command.js';
 
 /** apply's own options (the shared ones are in ../options.ts), in the order of its help. */
 const OWN = {
@@ -91,10 +67,10 @@ const EXAMPLES: [string, string][] = [
   ['$0 apply . --replace Cluster/prod-1', 'Delete and register a cluster again'],
 ];
 
-export const applyCommand: CommandModule<object, ApplyArgs> = {
+export const apply: Command<ApplyArgs> = {
   command: 'apply [path]',
   describe: 'Apply the changes of a config repository (DIR) or of a saved JSON plan (PLANFILE)',
-  builder: (y: Argv) =>
+  builder: (y, env) =>
     y
       .positional('path', {
         type: 'string',
@@ -104,7 +80,7 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
       })
       .option('env', envOption(false))
       .option('config-dir', configDirOption)
-      .option('control-plane', controlPlaneOption)
+      .option('control-plane', controlPlaneOption(env))
       .option('auto-approve', OWN['auto-approve'])
       .option('parallelism', OWN.parallelism)
       .option('wait-timeout', OWN['wait-timeout'])
@@ -121,6 +97,6 @@ export const applyCommand: CommandModule<object, ApplyArgs> = {
       .option('target', targetOption)
       .option('replace', replaceOption)
       .option('accept-cascade', acceptCascadeOption)
-      .example(EXAMPLES) as Argv<ApplyArgs>,
-  handler: async (args) => (await import('../commands/apply.js')).apply(args),
+      .example(EXAMPLES),
+  run: async (args, io) => (await import('../commands/apply.js')).apply(args, io),
 };

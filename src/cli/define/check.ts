@@ -1,33 +1,25 @@
 /** `poolsync check [DIR]`: its options; the work is in ../commands/check.ts. */
-import type { Argv, CommandModule } from 'yargs';
+import type { CheckArgs } from '../commands/check.js';
 import {
   apiKeyFileOption,
   controlPlaneOption,
   maxRetriesOption,
   tokenFileOption,
 } from '../options.js';
+import type { Command } from './command.js';
 
-export interface CheckArgs {
-  dir: string;
-  'control-plane': string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'max-retries': number;
-  probe: boolean;
-}
-
-export const checkCommand: CommandModule<object, CheckArgs> = {
+export const check: Command<CheckArgs> = {
   command: 'check [dir]',
   describe:
     'Check the setup before the first plan: the config folder, the control plane’s endpoint and credentials, and what poolsync may do there per kind',
-  builder: (y: Argv) =>
+  builder: (y, env) =>
     y
       .positional('dir', {
         type: 'string',
         default: '.',
         describe: 'Config folder to validate too',
       })
-      .option('control-plane', controlPlaneOption)
+      .option('control-plane', controlPlaneOption(env))
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
       .option('max-retries', { ...maxRetriesOption, default: 0 })
@@ -40,6 +32,6 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .example(
         '$0 check pools --control-plane union+https://acme.hosted.unionai.cloud --api-key-file key',
         'Before the first plan against Union',
-      ) as unknown as Argv<CheckArgs>,
-  handler: async (args) => (await import('../commands/check.js')).check(args),
+      ),
+  run: async (args, io) => (await import('../commands/check.js')).check(args, io),
 };

@@ -1,12 +1,15 @@
 /**
- * `poolsync completion bash|zsh|fish`: its options, and what the shell completes with file
- * names (main.ts asks completesPath on every `--get-yargs-completions`); the script itself is
- * made in ../commands/completion.ts.
+ * `poolsync completion bash|zsh|fish`: prints the shell's completion script, from yargs's own
+ * templates (yargs 18 has bash, zsh and fish). The script asks `poolsync
+ * --get-yargs-completions …` for candidates: commands, options and their choices, and file
+ * names where a path goes (completesPath, asked by run.ts). Only yargs is needed: the work is
+ * here, not in ../commands/.
  */
-import type { Argv, CommandModule } from 'yargs';
+import yargs, { type Argv } from 'yargs';
+import type { Command } from './command.js';
 
-export const SHELLS = ['bash', 'zsh', 'fish'] as const;
-export type Shell = (typeof SHELLS)[number];
+const SHELLS = ['bash', 'zsh', 'fish'] as const;
+type Shell = (typeof SHELLS)[number];
 
 const INSTALL: Record<Shell, string> = {
   bash: 'poolsync completion bash >> ~/.bashrc   (or: source <(poolsync completion bash))',
@@ -14,14 +17,10 @@ const INSTALL: Record<Shell, string> = {
   fish: 'poolsync completion fish > ~/.config/fish/completions/poolsync.fish',
 };
 
-export interface CompletionArgs {
-  shell: Shell;
-}
-
-export const completionCommand: CommandModule<object, CompletionArgs> = {
+export const completion: Command<{ shell: Shell }> = {
   command: 'completion <shell>',
   describe: 'Print the shell completion script for bash, zsh or fish',
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
       .positional('shell', { choices: SHELLS, describe: 'The shell' })
       .example('source <(poolsync completion bash)', 'Completion in this bash session')
@@ -29,9 +28,46 @@ export const completionCommand: CommandModule<object, CompletionArgs> = {
         'poolsync completion fish > ~/.config/fish/completions/poolsync.fish',
         'Install for fish',
       )
-      .epilog(`Install:\n  ${SHELLS.map((s) => INSTALL[s]).join('\n  ')}`) as Argv<CompletionArgs>,
-  handler: async (args) => (await import('../commands/completion.js')).completion(args),
+      .epilog(`Install:\n  ${SHELLS.map((s) => INSTALL[s]).join('\n  ')}`),
+  run: (args, io) => {
+    const y = yargsUnder({ SHELL: `/bin/${args.shell}` }, []).scriptName('poolsync');
+    // The script goes to the logger (console.log): collect it instead.
+    let out = '';
+    const log = console.log;
+    console.log = (text: string) => (out += `${text}\n`);
+    try {
+      // @types/yargs 17 omits the parameters yargs 18 takes ($0, the command named in the comment).
+      (y.showCompletionScript as ($0: string, cmd: string) => unknown)(
+        'poolsync',
+        `completion ${args.shell}`,
+      );
+    } finally {
+      console.log = log;
+    }
+    io.stdout.write(out);
+    return Promise.resolve(0);
+  },
 };
+
+/**
+ * A yargs instance made under `env`'s shell: yargs reads the format of its completion script
+ * and answers (bash, zsh, fish) from SHELL and ZSH_NAME when an instance is made.
+ */
+export function yargsUnder(env: NodeJS.ProcessEnv, argv: string[]): Argv {
+  const saved = { SHELL: process.env.SHELL, ZSH_NAME: process.env.ZSH_NAME };
+  const set = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  set({ SHELL: env.SHELL, ZSH_NAME: env.ZSH_NAME });
+  try {
+    return yargs(argv);
+  } finally {
+    set(saved);
+  }
+}
 
 /** Options whose value is a path: after them the shell should complete file names. */
 const PATH_OPTION = /^--(out|dir|state|state-dir|config|watch|flyte-cli|[a-z-]+-file)$/;

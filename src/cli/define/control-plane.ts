@@ -2,35 +2,16 @@
  * `poolsync control-plane serve|capabilities`: their options; the work is in
  * ../commands/control-plane.ts.
  */
-import type { Argv, CommandModule } from 'yargs';
 import { CAPABILITY_NAMES } from '../../model/capabilities.js';
+import type { CapabilitiesArgs, ServeArgs } from '../commands/control-plane.js';
+import { DEFAULT_LISTEN, DEFAULT_STATE_FILE } from '../options.js';
+import type { Command } from './command.js';
 
-export const DEFAULT_LISTEN = '127.0.0.1:7480';
-export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
-
-export interface ServeArgs {
-  listen: string;
-  state: string;
-  'create-folder': boolean;
-  'token-file'?: string;
-  simulate: boolean;
-  'default-pool-contract'?: string;
-  'log-level': string;
-  capabilities?: string;
-  'oauth-client-file'?: string;
-  'flyte-project'?: string[];
-}
-
-export interface CapabilitiesArgs {
-  state: string;
-  set?: string;
-}
-
-export const serveCommand: CommandModule<object, ServeArgs> = {
+const serve: Command<ServeArgs> = {
   command: 'serve',
   describe:
     'Serve an embedded control plane over the REST API (schemas/control-plane.openapi.yaml)',
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
       .option('listen', {
         type: 'string',
@@ -83,14 +64,14 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         default: 'info',
         choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'],
         describe: 'Request log level (logs go to stderr)',
-      }) as Argv<ServeArgs>,
-  handler: async (args) => (await import('../commands/control-plane.js')).serve(args),
+      }),
+  run: async (args, io) => (await import('../commands/control-plane.js')).serve(args, io),
 };
 /** Shows or changes the capabilities stored with an embedded state (journaled like any write). */
-export const capabilitiesCommand: CommandModule<object, CapabilitiesArgs> = {
+const capabilities: Command<CapabilitiesArgs> = {
   command: 'capabilities',
   describe: 'Show or change (--set) the capabilities stored with an embedded control-plane state',
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
       .option('state', {
         type: 'string',
@@ -100,20 +81,17 @@ export const capabilitiesCommand: CommandModule<object, CapabilitiesArgs> = {
       .option('set', {
         type: 'string',
         describe: `Comma-separated ${CAPABILITY_NAMES.join(', ')}, or none`,
-      }) as Argv<CapabilitiesArgs>,
-  handler: async (args) => (await import('../commands/control-plane.js')).capabilities(args),
+      }),
+  run: async (args, io) => (await import('../commands/control-plane.js')).capabilities(args, io),
 };
 
-export const controlPlaneCommand: CommandModule<object, object> = {
+export const controlPlane: Command = {
   command: 'control-plane',
   describe: 'Run a control plane (the embedded one, over HTTP)',
-  builder: (y: Argv) =>
-    y
-      .command(serveCommand)
-      .command(capabilitiesCommand)
-      .demandCommand(
-        1,
-        'Name a subcommand: `poolsync control-plane serve` or `poolsync control-plane capabilities`.',
-      ),
-  handler: () => undefined,
+  subcommands: [serve, capabilities],
+  builder: (y) =>
+    y.demandCommand(
+      1,
+      'Name a subcommand: `poolsync control-plane serve` or `poolsync control-plane capabilities`.',
+    ),
 };

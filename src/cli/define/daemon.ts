@@ -1,19 +1,15 @@
 /** `poolsync daemon`: its options (one per daemon setting); the work is in ../commands/daemon.ts. */
-import type { Argv, CommandModule, Options } from 'yargs';
+import type { Options } from 'yargs';
 import { OPTIONS } from '../../daemon/config-options.js';
-import { notifyOptions, type NotifyArgs } from '../../notify/config.js';
+import { notifyOptions } from '../../notify/config.js';
+import type { DaemonArgs } from '../commands/daemon.js';
+import type { Command } from './command.js';
 
-export interface DaemonArgs extends NotifyArgs {
-  config?: string;
-  quickstart?: boolean;
-  [key: string]: unknown;
-}
-
-export const daemonCommand: CommandModule<object, DaemonArgs> = {
+export const daemon: Command<DaemonArgs> = {
   command: 'daemon',
   describe:
     'Run the GitOps reconciler: follow a Git branch (or watch a folder), plan and apply changes, serve /status and /metrics',
-  builder: (yargs: Argv) => {
+  builder: (yargs) => {
     let y = yargs
       .option('config', {
         type: 'string',
@@ -41,10 +37,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
         'POOLSYNC_GITHUB_WEBHOOK_SECRET_FILE=/run/secrets/gh $0 daemon --repo https://github.com/acme/pools.git --control-plane https://cp.example.com',
         'Follow main of a repository and apply it to a control plane',
       )
-      .example(
-        '$0 daemon --watch ./pools --policy none',
-        'Plan every change of a folder on disk',
-      ) as unknown as Argv<DaemonArgs>;
+      .example('$0 daemon --watch ./pools --policy none', 'Plan every change of a folder on disk');
   },
-  handler: async (args) => (await import('../commands/daemon.js')).daemon(args),
+  run: async (args, io) => (await import('../commands/daemon.js')).daemon(args, io),
 };

@@ -1,5 +1,9 @@
-/** `poolsync export --dir DIR`: its options; the work is in ../commands/export.ts. */
-import type { Argv, CommandModule } from 'yargs';
+/**
+ * `poolsync export --dir DIR` and `poolsync import ADDRESS`: their options; the work is in
+ * ../commands/export.ts and ../commands/import.ts.
+ */
+import type { ExportArgs } from '../commands/export.js';
+import type { ImportArgs } from '../commands/import.js';
 import {
   apiKeyFileOption,
   controlPlaneOption,
@@ -9,27 +13,16 @@ import {
   configDirOption,
   envOption,
 } from '../options.js';
+import type { Command } from './command.js';
 
-export interface ExportArgs {
-  env?: string;
-  'config-dir'?: string;
-  'control-plane': string;
-  dir: string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  force: boolean;
-  'state-dir': string;
-  inventory?: string;
-}
-
-export const exportCommand: CommandModule<object, ExportArgs> = {
+export const exportCommand: Command<ExportArgs> = {
   command: 'export',
   describe: 'Write the live control-plane state as manifests (to adopt poolsync)',
-  builder: (y: Argv) =>
+  builder: (y, env) =>
     y
       .option('env', envOption(false))
       .option('config-dir', configDirOption)
-      .option('control-plane', controlPlaneOption)
+      .option('control-plane', controlPlaneOption(env))
       .option('dir', {
         type: 'string',
         // Required: writing into whatever folder the shell is in scattered four folders there.
@@ -48,6 +41,37 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .example(
         '$0 export --control-plane https://cp.example.com --dir ./config',
         'adopt an existing organisation',
-      ) as Argv<ExportArgs>,
-  handler: async (args) => (await import('../commands/export.js')).exportTo(args),
+      ),
+  run: async (args, io) => (await import('../commands/export.js')).exportTo(args, io),
+};
+
+export const importCommand: Command<ImportArgs> = {
+  command: 'import <address>',
+  describe: 'Write one live object (Kind/name) as a manifest in the config repository',
+  builder: (y, env) =>
+    y
+      .positional('address', {
+        type: 'string',
+        describe: 'Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain',
+      })
+      .option('dir', {
+        type: 'string',
+        default: '.',
+        describe: 'Config folder to write the manifest into (<kind folder>/<name>.yaml)',
+      })
+      .option('control-plane', controlPlaneOption(env))
+      .option('token-file', tokenFileOption)
+      .option('state-dir', inventoryStateDirOption)
+      .option('inventory', inventoryOption)
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'Overwrite the manifest file when it exists',
+      })
+      .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
+      .example(
+        '$0 import PoolAssignment/flytesnacks/development',
+        'Adopt one assignment (project/domain[/workflow])',
+      ),
+  run: async (args, io) => (await import('../commands/import.js')).importObject(args, io),
 };

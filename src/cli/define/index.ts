@@ -1,48 +1,44 @@
 /**
  * Every command of the CLI: what it is called, what it takes and what it says in `--help`.
- * These modules import no command's work: each handler loads its module in ../commands/ when
- * it runs, so `--help`, completion and an unknown command load none of them, and a command
- * loads only its own. A new option shared by several commands belongs in ../options.ts.
+ * These modules import no command's work: each command's `run` loads its module in
+ * ../commands/ when it runs, so `--help`, completion and an unknown command load none of them,
+ * and a command loads only its own. A new option shared by several commands belongs in
+ * ../options.ts.
  */
-import type { CommandModule } from 'yargs';
-import { applyCommand } from './apply.js';
-import { approveCommand } from './approve.js';
-import { checkCommand } from './check.js';
-import { completionCommand } from './completion.js';
-import { controlPlaneCommand } from './control-plane.js';
-import { daemonCommand } from './daemon.js';
-import { historyCommand, statusCommand, syncCommand } from './daemon-client.js';
-import { exportCommand } from './export.js';
-import { importCommand } from './import.js';
-import { initCommand } from './init.js';
-import { planCommand } from './plan.js';
-import { promoteCommand } from './promote.js';
-import { renderCommand } from './render.js';
-import { showCommand } from './show.js';
-import { stateCommand } from './state.js';
-import { validateCommand } from './validate.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyCommand = CommandModule<any, any>;
+import type { Command } from './command.js';
+import { apply } from './apply.js';
+import { check } from './check.js';
+import { completion } from './completion.js';
+import { controlPlane } from './control-plane.js';
+import { daemon } from './daemon.js';
+import { approve, history, status, sync } from './daemon-client.js';
+import { exportCommand, importCommand } from './export.js';
+import { init } from './init.js';
+import { plan } from './plan.js';
+import { promote } from './promote.js';
+import { render } from './render.js';
+import { show } from './show.js';
+import { state } from './state.js';
+import { validate } from './validate.js';
 
 /** By name, in the order `--help` lists them. */
-export const COMMANDS: Record<string, AnyCommand> = {
-  init: initCommand,
-  validate: validateCommand,
-  check: checkCommand,
-  plan: planCommand,
-  apply: applyCommand,
-  promote: promoteCommand,
-  show: showCommand,
-  state: stateCommand,
-  render: renderCommand,
+export const COMMANDS: Record<string, Command> = {
+  init,
+  validate,
+  check,
+  plan,
+  apply,
+  promote,
+  show,
+  state,
+  render,
   export: exportCommand,
   import: importCommand,
-  daemon: daemonCommand,
-  status: statusCommand,
-  sync: syncCommand,
-  history: historyCommand,
-  approve: approveCommand,
-  'control-plane': controlPlaneCommand,
-  completion: completionCommand,
+  daemon,
+  status,
+  sync,
+  history,
+  approve,
+  'control-plane': controlPlane,
+  completion,
 };

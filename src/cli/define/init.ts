@@ -1,26 +1,18 @@
 /** `poolsync init [DIR] [--from-live]`: its options; the work is in ../commands/init.ts. */
-import type { Argv, CommandModule } from 'yargs';
+import type { InitArgs } from '../commands/init.js';
 import {
   apiKeyFileOption,
   controlPlaneOption,
   inventoryStateDirOption,
   tokenFileOption,
 } from '../options.js';
+import type { Command } from './command.js';
 
-export interface InitArgs {
-  dir: string;
-  'from-live': boolean;
-  'control-plane': string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'state-dir': string;
-}
-
-export const initCommand: CommandModule<object, InitArgs> = {
+export const init: Command<InitArgs> = {
   command: 'init [dir]',
   describe:
     'Start a config repository: a commented poolsync.yaml, and with --from-live the manifests of what the control plane holds',
-  builder: (y: Argv) =>
+  builder: (y, env) =>
     y
       .positional('dir', {
         type: 'string',
@@ -33,7 +25,7 @@ export const initCommand: CommandModule<object, InitArgs> = {
         describe:
           'Also write the control plane’s pools, clusters, queues and assignments as manifests (as `poolsync export`), so the first plan shows no changes',
       })
-      .option('control-plane', controlPlaneOption)
+      .option('control-plane', controlPlaneOption(env))
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
       .option('state-dir', inventoryStateDirOption)
@@ -41,6 +33,6 @@ export const initCommand: CommandModule<object, InitArgs> = {
       .example(
         '$0 init pools --from-live --control-plane union+https://acme.hosted.unionai.cloud',
         'Adopt what an organisation already has',
-      ) as unknown as Argv<InitArgs>,
-  handler: async (args) => (await import('../commands/init.js')).init(args),
+      ),
+  run: async (args, io) => (await import('../commands/init.js')).init(args, io),
 };

@@ -1,6 +1,8 @@
 /** `poolsync plan [DIR]`: its options; the work is in ../commands/plan.ts. */
-import type { Argv, CommandModule, Options } from 'yargs';
-import { pullRequestCommentOptions, type CommentArgs } from '../../vcs/comment-options.js';
+import type { Options } from 'yargs';
+import { pullRequestCommentOptions } from '../../vcs/comment-options.js';
+import type { PlanArgs } from '../commands/plan.js';
+import type { Command } from './command.js';
 import {
   acceptCascadeOption,
   apiKeyFileOption,
@@ -14,7 +16,6 @@ import {
   replaceOption,
   targetOption,
   tokenFileOption,
-  type OutputFormat,
   envOption,
   wholeNumber,
 } from '../options.js';
@@ -24,28 +25,6 @@ import {
  * answers each default-queue setting in a call of its own (docs/union.md, Round trips).
  */
 const PLAN_PARALLELISM = 256;
-
-export interface PlanArgs extends CommentArgs {
-  dir: string;
-  env?: string;
-  'control-plane': string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-  'max-retries': number;
-  parallelism?: number;
-  output: OutputFormat;
-  out?: string;
-  'detailed-exitcode': boolean;
-  color?: boolean;
-  target?: string[];
-  replace?: string[];
-  'accept-cascade'?: string[];
-  'refresh-only': boolean;
-  'state-dir': string;
-  'lock-timeout': string;
-  lock?: string;
-  inventory?: string;
-}
 
 /** plan's own options (the shared ones are in ../options.ts), in the order of its help. */
 const OWN = {
@@ -101,14 +80,14 @@ const EXAMPLES: [string, string][] = [
   ],
 ];
 
-export const planCommand: CommandModule<object, PlanArgs> = {
+export const plan: Command<PlanArgs> = {
   command: 'plan [dir]',
   describe: 'Show what apply would change on the control plane, without changing anything',
-  builder: (yargs: Argv) =>
+  builder: (yargs, env) =>
     yargs
       .positional('dir', configDirPositional)
       .option('env', envOption(true))
-      .option('control-plane', controlPlaneOption)
+      .option('control-plane', controlPlaneOption(env))
       .option('token-file', tokenFileOption)
       .option('api-key-file', apiKeyFileOption)
       .option('max-retries', maxRetriesOption)
@@ -126,6 +105,6 @@ export const planCommand: CommandModule<object, PlanArgs> = {
       .option('lock', OWN.lock)
       .option('inventory', inventoryOption)
       .options(pullRequestCommentOptions)
-      .example(EXAMPLES) as unknown as Argv<PlanArgs>,
-  handler: async (args) => (await import('../commands/plan.js')).plan(args),
+      .example(EXAMPLES),
+  run: async (args, io) => (await import('../commands/plan.js')).plan(args, io),
 };

@@ -1,5 +1,5 @@
 /** `poolsync promote FROM [DIR]`: its options; the work is in ../commands/promote.ts. */
-import type { Argv, CommandModule } from 'yargs';
+import type { PromoteArgs } from '../commands/promote.js';
 import {
   apiKeyFileOption,
   colorOption,
@@ -8,26 +8,13 @@ import {
   STATE_DIR,
   tokenFileOption,
 } from '../options.js';
+import type { Command } from './command.js';
 
-export interface PromoteArgs {
-  from: string;
-  dir: string;
-  to?: string;
-  write: boolean;
-  'detailed-exitcode': boolean;
-  output: 'text' | 'markdown';
-  color?: boolean;
-  'max-retries': number;
-  'state-dir': string;
-  'token-file'?: string;
-  'api-key-file'?: string;
-}
-
-export const promoteCommand: CommandModule<object, PromoteArgs> = {
+export const promote: Command<PromoteArgs> = {
   command: 'promote <from> [dir]',
   describe:
     "Show what promoting an environment's own manifests to the next environment would plan there (docs/environments.md)",
-  builder: (yargs: Argv) =>
+  builder: (yargs) =>
     yargs
       .positional('from', {
         type: 'string',
@@ -75,6 +62,6 @@ export const promoteCommand: CommandModule<object, PromoteArgs> = {
       .example(
         '$0 promote staging --write',
         'Make the change (then commit it and open a pull request)',
-      ) as unknown as Argv<PromoteArgs>,
-  handler: async (args) => (await import('../commands/promote.js')).promote(args),
+      ),
+  run: async (args, io) => (await import('../commands/promote.js')).promote(args, io),
 };

@@ -1,27 +1,16 @@
 /** `poolsync render WHAT [DIR]`: its options; the work is in ../commands/render.ts. */
-import type { Argv, CommandModule } from 'yargs';
+import type { RenderArgs } from '../commands/render.js';
 import { configDirPositional, envOption } from '../options.js';
+import type { Command } from './command.js';
 
 /** What `render` writes (poolsync.yaml's render: keys). */
-export const RENDER_KINDS = ['flyte-core-values', 'union-cluster-pools'] as const;
-export type RenderKind = (typeof RENDER_KINDS)[number];
+const RENDER_KINDS = ['flyte-core-values', 'union-cluster-pools'] as const;
 
-export interface RenderArgs {
-  what: RenderKind;
-  dir: string;
-  env?: string;
-  out?: string;
-  stdout: boolean;
-  check: boolean;
-  'credentials-secret'?: string;
-  base?: string;
-}
-
-export const renderCommand: CommandModule<object, RenderArgs> = {
+export const render: Command<RenderArgs> = {
   command: 'render <what> [dir]',
   describe:
     'Write a generated configuration file from the manifests: flyte-core Helm values (labelClusterMap, clusterConfigs) or the Union self-managed pool -> clusters mapping',
-  builder: (yargs: Argv) =>
+  builder: (yargs) =>
     yargs
       .positional('what', {
         choices: RENDER_KINDS,
@@ -65,6 +54,6 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       .example(
         '$0 render union-cluster-pools examples/union-self-managed',
         'The mapping to hand to Union',
-      ) as unknown as Argv<RenderArgs>,
-  handler: async (args) => (await import('../commands/render.js')).render(args),
+      ),
+  run: async (args, io) => (await import('../commands/render.js')).render(args, io),
 };

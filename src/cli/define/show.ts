@@ -1,17 +1,12 @@
 /** `poolsync show PLANFILE`: its options; the work is in ../commands/show.ts. */
-import type { Argv, CommandModule } from 'yargs';
-import { colorOption, planOutputOption, type OutputFormat } from '../options.js';
+import type { ShowArgs } from '../commands/show.js';
+import { colorOption, planOutputOption } from '../options.js';
+import type { Command } from './command.js';
 
-export interface ShowArgs {
-  planfile: string;
-  output: OutputFormat;
-  color?: boolean;
-}
-
-export const showCommand: CommandModule<object, ShowArgs> = {
+export const show: Command<ShowArgs> = {
   command: 'show <planfile>',
   describe: 'Render a plan saved with `poolsync plan --out FILE`',
-  builder: (yargs: Argv) =>
+  builder: (yargs) =>
     yargs
       .positional('planfile', {
         type: 'string',
@@ -20,6 +15,6 @@ export const showCommand: CommandModule<object, ShowArgs> = {
       })
       .option('output', planOutputOption)
       .option('color', colorOption())
-      .example('$0 show plan.json', 'Review a saved plan') as unknown as Argv<ShowArgs>,
-  handler: async (args) => (await import('../commands/show.js')).show(args),
+      .example('$0 show plan.json', 'Review a saved plan'),
+  run: async (args, io) => (await import('../commands/show.js')).show(args, io),
 };

@@ -4,9 +4,8 @@
  * an object without deleting it. The control plane is chosen as `plan` chooses it (--env,
  * --control-plane). The work is in ../commands/state.ts.
  */
-import type { Argv, CommandModule } from 'yargs';
-import type { PlanArgs } from './plan.js';
-import { processIo } from '../io.js';
+import type { Argv } from 'yargs';
+import type { StateArgs } from '../commands/state.js';
 import {
   apiKeyFileOption,
   configDirPositional,
@@ -17,29 +16,13 @@ import {
   maxRetriesOption,
   tokenFileOption,
 } from '../options.js';
+import type { Command } from './command.js';
 
-/** As `plan` picks its control plane, with its credentials and inventory. */
-export interface StateArgs extends Pick<
-  PlanArgs,
-  | 'dir'
-  | 'env'
-  | 'control-plane'
-  | 'token-file'
-  | 'api-key-file'
-  | 'max-retries'
-  | 'state-dir'
-  | 'lock'
-  | 'inventory'
-> {
-  address?: string;
-  output: 'text' | 'json';
-}
-
-function options(y: Argv): Argv {
+function options(y: Argv, env: NodeJS.ProcessEnv): Argv {
   return y
     .positional('dir', configDirPositional)
     .option('env', envOption(false))
-    .option('control-plane', controlPlaneOption)
+    .option('control-plane', controlPlaneOption(env))
     .option('token-file', tokenFileOption)
     .option('api-key-file', apiKeyFileOption)
     .option('max-retries', maxRetriesOption)
@@ -64,48 +47,42 @@ const address = {
   describe: 'Kind/name, e.g. Queue/training',
 } as const;
 
-function handler(name: 'list' | 'show' | 'forget') {
-  return async (args: StateArgs): Promise<void> => {
-    const commands = await import('../commands/state.js');
-    process.exitCode = await commands[name](args, processIo());
-  };
+function run(name: 'list' | 'show' | 'forget'): Command<StateArgs>['run'] {
+  return async (args, io) => (await import('../commands/state.js'))[name](args, io);
 }
 
-const list: CommandModule<object, StateArgs> = {
+const list: Command<StateArgs> = {
   command: 'list [dir]',
   describe: 'What poolsync manages on the control plane (its inventory), with live status',
-  builder: (y) => options(y) as unknown as Argv<StateArgs>,
-  handler: handler('list'),
+  builder: options,
+  run: run('list'),
 };
 
-const show: CommandModule<object, StateArgs> = {
+const show: Command<StateArgs> = {
   command: 'show <address> [dir]',
   describe: 'One managed object: its live fields and status',
-  builder: (y) => options(y.positional('address', address)) as unknown as Argv<StateArgs>,
-  handler: handler('show'),
+  builder: (y, env) => options(y.positional('address', address), env),
+  run: run('show'),
 };
 
-const forget: CommandModule<object, StateArgs> = {
+const forget: Command<StateArgs> = {
   command: 'forget <address> [dir]',
   describe:
     'Take an object out of management without deleting it: nothing is sent, and no later prune deletes it',
-  builder: (y) => options(y.positional('address', address)) as unknown as Argv<StateArgs>,
-  handler: handler('forget'),
+  builder: (y, env) => options(y.positional('address', address), env),
+  run: run('forget'),
 };
 
-export const stateCommand: CommandModule<object, object> = {
+export const state: Command = {
   command: 'state',
   describe: 'What poolsync manages: list, show, forget',
-  builder: (y: Argv) =>
+  subcommands: [list, show, forget],
+  builder: (y) =>
     y
-      .command(list)
-      .command(show)
-      .command(forget)
       .demandCommand(
         1,
         'Name a subcommand: `poolsync state list`, `state show ADDRESS` or `state forget ADDRESS`.',
       )
       .example('$0 state list', 'Everything poolsync applied here, and how it is now')
       .example('$0 state forget Queue/legacy', 'Leave Queue/legacy alone from now on'),
-  handler: () => undefined,
 };

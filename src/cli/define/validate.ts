@@ -1,18 +1,13 @@
 /** `poolsync validate [DIR]`: its options; the work is in ../commands/validate.ts. */
-import type { Argv, CommandModule } from 'yargs';
+import type { ValidateArgs } from '../commands/validate.js';
 import { configDirPositional, envOption } from '../options.js';
+import type { Command } from './command.js';
 
-export interface ValidateArgs {
-  dir: string;
-  env?: string;
-  output: 'text' | 'json';
-}
-
-export const validateCommand: CommandModule<object, ValidateArgs> = {
+export const validate: Command<ValidateArgs> = {
   command: 'validate [dir]',
   describe:
     'Check the manifests of a config folder and report every error with its file:line:column',
-  builder: (yargs: Argv) =>
+  builder: (yargs) =>
     yargs
       .positional('dir', configDirPositional)
       .option('env', {
@@ -26,9 +21,6 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
         describe: 'text: one line per error; json: {valid, errors, counts}',
       })
       .example('$0 validate examples/config-repo', 'Validate the bundled example')
-      .example(
-        '$0 validate . --output json',
-        'Machine-readable result for CI',
-      ) as unknown as Argv<ValidateArgs>,
-  handler: async (args) => (await import('../commands/validate.js')).validate(args),
+      .example('$0 validate . --output json', 'Machine-readable result for CI'),
+  run: async (args, io) => (await import('../commands/validate.js')).validate(args, io),
 };

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { readTables, render } from '../../../scripts/generate-union-accelerators.js';
 import { canonicalSelector } from '../../../src/gen/union/accelerators.js';
-import { findUnionVenv } from '../../helpers/union-venv.js';
+import { findUnionVenv } from '../../support/union-venv.js';
 
 const venv = findUnionVenv();
 const run = promisify(execFile);

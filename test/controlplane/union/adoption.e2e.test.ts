@@ -8,8 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PoolContract } from '../../../src/model/common.js';
-import { runCli } from '../../apply/helpers/cli.js';
-import { tempDir } from '../../apply/helpers/repo.js';
+import { runCli } from '../../support/cli.js';
+import { tempDir } from '../../support/repo.js';
 import { apiKey, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;

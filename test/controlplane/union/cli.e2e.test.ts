@@ -7,8 +7,8 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../apply/helpers/cli.js';
-import { tempDir, writeRepo } from '../../apply/helpers/repo.js';
+import { runCli } from '../../support/cli.js';
+import { tempDir, writeRepo } from '../../support/repo.js';
 import { apiKey, CLIENT, startUnionServer, type UnionServer, unexpectedStderr } from './helpers.js';
 
 let s: UnionServer | undefined;

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../daemon/helpers.js';
 import { apiKey, CLIENT, startUnionServer, type UnionServer } from './helpers.js';
-import { until as untilHelper } from '../../helpers/until.js';
-import { cliFromSource } from '../../helpers/cli-from-source.js';
+import { until, type UntilOptions } from '../../support/until.js';
+import { cliFromSource } from '../../support/cli-from-source.js';
 
 const children: ChildProcess[] = [];
 let s: UnionServer | undefined;
@@ -21,13 +21,12 @@ afterEach(async () => {
 });
 
 let output = () => '';
-const until = <T>(what: string, probe: () => Promise<T | null>) =>
-  untilHelper(what, probe, {
-    timeoutMs: 40_000,
-    intervalMs: 100,
-    retryErrors: true,
-    detail: () => output(),
-  });
+const waiting: UntilOptions = {
+  timeoutMs: 40_000,
+  intervalMs: 100,
+  retryErrors: true,
+  detail: () => output(),
+};
 
 const QUEUE = (rc: number) =>
   `apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: web\nspec:\n  pool: default\n  clusters: ["c1"]\n  run_concurrency: ${rc}\n  action_concurrency: 10\n`;
@@ -78,14 +77,18 @@ describe('poolsync daemon against union+http://', () => {
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
 
-    await until('first apply', async () =>
-      (await s!.embedded.getQueue('web')).run_concurrency === 3 ? true : null,
+    await until(
+      'first apply',
+      async () => ((await s!.embedded.getQueue('web')).run_concurrency === 3 ? true : null),
+      waiting,
     );
     // Past the token's lifetime: the daemon's next run fetches a new token.
     await new Promise((r) => setTimeout(r, 2_100));
     writeFileSync(join(dir, 'queues', 'web.yaml'), QUEUE(8));
-    await until('edit applied', async () =>
-      (await s!.embedded.getQueue('web')).run_concurrency === 8 ? true : null,
+    await until(
+      'edit applied',
+      async () => ((await s!.embedded.getQueue('web')).run_concurrency === 8 ? true : null),
+      waiting,
     );
     expect(s.oauth.issued).toBeGreaterThanOrEqual(2);
     child.kill('SIGTERM');

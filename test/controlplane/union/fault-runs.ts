@@ -2,7 +2,7 @@
  * One fault run against the Union stand-in (issue 46, item 9), shared by
  * faults.e2e.test.ts (10 %) and bench/union-faults.ts (30 %): a fault proxy in front of the
  * stand-in resets connections, answers 500 before or after forwarding and cuts bodies on a
- * share of requests (test/helpers/fault-proxy.ts); poolsync plans and applies a repository
+ * share of requests (test/support/fault-proxy.ts); poolsync plans and applies a repository
  * that creates a pool, a cluster and queues, updates and deletes queues (prune), and repoints
  * a default-queue setting, until a plan has no step (at most 5 tries). The stand-in counts
  * the creates and deletes it carried out per object: none may land twice.
@@ -14,8 +14,8 @@ import { executePlan } from '../../../src/apply/index.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
-import { tempDir, writeRepo } from '../../apply/helpers/repo.js';
-import { seededRandom, startFaultProxy, type Fault } from '../../helpers/fault-proxy.js';
+import { tempDir, writeRepo } from '../../support/repo.js';
+import { seededRandom, startFaultProxy, type Fault } from '../../support/fault-proxy.js';
 import { apiKey, startUnionServer } from './helpers.js';
 
 const FAULTS: Fault[] = ['refuse', 'fail', 'fail-after', 'cut', 'reset'];

@@ -14,7 +14,7 @@ import { executePlan } from '../../../src/apply/index.js';
 import { exportManifests } from '../../../src/controlplane/export.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
-import { tempDir } from '../../apply/helpers/repo.js';
+import { tempDir } from '../../support/repo.js';
 import { flyte, flyteOk, remote, venv } from './flyte-cli.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 

@@ -17,7 +17,7 @@ import { exportManifests } from '../../../src/controlplane/export.js';
 import { readLiveState } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
 import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
-import { tempDir } from '../../apply/helpers/repo.js';
+import { tempDir } from '../../support/repo.js';
 import { byName, flyte, flyteOk, remote, venv } from './flyte-cli.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
-import { findUnionVenv } from '../../helpers/union-venv.js';
+import { findUnionVenv } from '../../support/union-venv.js';
 import type { UnionServer } from './helpers.js';
 
 const run = promisify(execFile);

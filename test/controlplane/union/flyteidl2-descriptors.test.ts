@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { descriptor, drift } from '../../helpers/descriptor-drift.js';
+import { descriptor, drift } from '../../support/descriptor-drift.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const PUBLISHED = join(root, 'node_modules', '@flyteorg', 'flyteidl2');

@@ -17,8 +17,8 @@ import {
   startLatencyProxy,
   type LatencyProxy,
 } from '../../../bench/lib/latency-proxy.js';
-import { runCli, REPO_ROOT } from '../../apply/helpers/cli.js';
-import { tempFolder } from '../../helpers/temp-folder.js';
+import { runCli, REPO_ROOT } from '../../support/cli.js';
+import { tempFolder } from '../../support/temp-folder.js';
 import { apiKey, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;

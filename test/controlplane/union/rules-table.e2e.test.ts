@@ -21,7 +21,7 @@ import { QueueService, SchedulingAlgorithm } from '../../../src/gen/cloudidl/que
 import { GPUAcceleratorSchema } from '../../../src/gen/flyteidl2/core/tasks_pb.js';
 import type { Plan } from '../../../src/model/plan.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
-import { registerTempFolder } from '../../helpers/temp-folder.js';
+import { registerTempFolder } from '../../support/temp-folder.js';
 import { unlike } from '../../plan/property/plan-equals-apply.js';
 import { flyte, venv } from './flyte-cli.js';
 import { openUnion, rawClient, startUnionServer, type UnionServer } from './helpers.js';

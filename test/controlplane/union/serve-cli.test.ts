@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
-import { runCli, startCli, type CliRun } from '../../apply/helpers/cli.js';
+import { runCli, startCli, type CliRun } from '../../support/cli.js';
 
 let serve: CliRun | undefined;
 let dir: string | undefined;

@@ -13,7 +13,7 @@ import { readLiveState } from '../../../src/controlplane/types.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
 import { liveFingerprint } from '../../../src/plan/fingerprint.js';
 import { settingsOfPlan } from '../../../src/plan/live-scope.js';
-import { tempDir, writeRepo } from '../../apply/helpers/repo.js';
+import { tempDir, writeRepo } from '../../support/repo.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;

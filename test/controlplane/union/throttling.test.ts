@@ -2,7 +2,7 @@
  * Union throttling: a stand-in that answers RESOURCE_EXHAUSTED with a delay
  * (google.rpc.RetryInfo) to the first UpdateQueue of each queue. The apply obeys it (no queue's
  * call comes again before the delay it was given), lowers its calls in flight while throttled and
- * says so, and completes. Virtual time (test/helpers/virtual-clock.ts): the 2 s delays cost none.
+ * says so, and completes. Virtual time (test/support/virtual-clock.ts): the 2 s delays cost none.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,8 +14,8 @@ import type { ControlPlane } from '../../../src/controlplane/types.js';
 import { RetryInfoSchema } from '../../../src/gen/google/rpc/error_details_pb.js';
 import { planRepository } from '../../../src/ops/pipeline.js';
 import type { PaceEvent } from '../../../src/util/pacer.js';
-import { tempDir, writeRepo } from '../../apply/helpers/repo.js';
-import { VirtualClock } from '../../helpers/virtual-clock.js';
+import { tempDir, writeRepo } from '../../support/repo.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
 import { apiKey, startUnionServer, type UnionServer } from './helpers.js';
 
 let s: UnionServer | undefined;
@@ -29,16 +29,16 @@ const QUEUES = 24;
 
 /** Throttles each queue's first UpdateQueue; counts a call of that queue before its delay. */
 function throttling(clock: VirtualClock) {
-  const until = new Map<string, number>();
+  const heldUntil = new Map<string, number>();
   const seen = { throttled: 0, early: 0, inFlight: 0, mostInFlightAfter: 0 };
   const interceptor: Interceptor = (next) => async (req) => {
     if (req.method.name !== 'UpdateQueue') return next(req);
     const name = (req.message as { id?: { name?: string } }).id?.name ?? '';
-    const hold = until.get(name);
+    const hold = heldUntil.get(name);
     if (hold !== undefined && clock.now() < hold) seen.early++;
     if (hold === undefined || clock.now() < hold) {
       seen.throttled++;
-      until.set(name, clock.now() + DELAY_MS);
+      heldUntil.set(name, clock.now() + DELAY_MS);
       throw new ConnectError('rate limited', Code.ResourceExhausted, undefined, [
         { desc: RetryInfoSchema, value: { retryDelay: { seconds: BigInt(DELAY_MS / 1000) } } },
       ]);

@@ -12,8 +12,8 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
-import { runCli } from '../../apply/helpers/cli.js';
-import { tempDir, writeRepo, type RepoSpec } from '../../apply/helpers/repo.js';
+import { runCli } from '../../support/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from '../../support/repo.js';
 import {
   apiKey,
   openUnion,

@@ -12,8 +12,8 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { base64Decode } from '@bufbuild/protobuf/wire';
 import { FileDescriptorProtoSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { descriptor, drift } from '../../helpers/descriptor-drift.js';
-import { findUnionVenv, python } from '../../helpers/union-venv.js';
+import { descriptor, drift } from '../../support/descriptor-drift.js';
+import { findUnionVenv, python } from '../../support/union-venv.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const U = 'flyteplugins.union.internal';

@@ -15,9 +15,9 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
-import { tempFolder } from '../../helpers/temp-folder.js';
-import { until } from '../../helpers/until.js';
-import { NAMESPACE, writeKubeconfig } from '../fake-kube-api.js';
+import { tempFolder } from '../../support/temp-folder.js';
+import { until } from '../../support/until.js';
+import { NAMESPACE, writeKubeconfig } from '../../support/fake-kube-api.js';
 
 export const KUBE_APISERVER = 'kube-apiserver-v1.37.2';
 export const ETCD = 'etcd-v3.7.3';

@@ -15,7 +15,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { recordedPayloads } from './recorded.js';
+import { recordedPayloads } from '../vcs/recorded.js';
 
 export interface LoggedRequest {
   method: string;

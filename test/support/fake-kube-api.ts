@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { tempFolder } from '../helpers/temp-folder.js';
+import { tempFolder } from './temp-folder.js';
 
 type KubeObject = Record<string, unknown> & {
   apiVersion: string;

@@ -1,9 +1,14 @@
-/** Runs the CLI as a child process (`node --import tsx src/cli/main.ts …`) from the repo root. */
+/**
+ * The CLI as tests run it: startCli as a child process (`node --import tsx src/cli/main.ts …`)
+ * from the repo root, for what needs a process (signals, locks held by another process, output
+ * while it runs); runCli in this process.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { runInProcess } from './memory-io.js';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 
 export interface CliRun {
@@ -24,13 +29,7 @@ export interface CliRun {
 export function startCli(args: string[], env: Record<string, string | undefined> = {}): CliRun {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      POOLSYNC_TOKEN: undefined,
-      POOLSYNC_CONTROL_PLANE: undefined,
-      NO_COLOR: '1',
-      ...env,
-    },
+    env: cliEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -82,6 +81,18 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   };
 }
 
+/** The CLI's environment: this process's, without credentials or a default control plane. */
+function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    POOLSYNC_TOKEN: undefined,
+    POOLSYNC_CONTROL_PLANE: undefined,
+    NO_COLOR: '1',
+    ...env,
+  };
+}
+
+/** A command line run in this process (test/support/memory-io.ts), as startCli would run it. */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}) {
-  return startCli(args, env).done;
+  return runInProcess(args, cliEnv(env));
 }

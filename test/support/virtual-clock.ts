@@ -16,10 +16,10 @@ export class VirtualClock implements Clock {
   }
 
   async sleep(ms: number): Promise<void> {
-    const until = this.t + ms;
+    const end = this.t + ms;
     this.slept.push(ms);
     await new Promise((resolve) => setImmediate(resolve));
-    if (until > this.t) this.t = until;
+    if (end > this.t) this.t = end;
   }
 }
 

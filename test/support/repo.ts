@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerTempFolder } from '../../helpers/temp-folder.js';
+import { registerTempFolder } from './temp-folder.js';
 
 export interface RepoSpec {
   prune?: boolean;
@@ -15,7 +15,7 @@ export interface RepoSpec {
   assignments?: Record<string, string>;
 }
 
-/** Removed after the test file (test/helpers/temp-folder.ts). */
+/** Removed after the test file (test/support/temp-folder.ts). */
 export const tempDir = async (prefix = 'poolsync-apply-') =>
   registerTempFolder(await mkdtemp(join(tmpdir(), prefix)));
 
