@@ -37,6 +37,7 @@ export function unitPipeline(
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   let warnedLock = false;
   const who = `poolsync daemon${config.leaderElection ? ` ${config.leaderElection.identity}` : ''}`;
+  const lease = config.leaderElection?.lease;
   // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
   // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
   // state folder apply shares (where the locks are).
@@ -59,12 +60,8 @@ export function unitPipeline(
       stateDir: lockDir,
       k8s: k8sLock,
       who,
-      ...(config.leaderElection
-        ? {
-            shareWith: `leader Lease ${config.leaderElection.lease.namespace}/${config.leaderElection.lease.name}`,
-          }
-        : {}),
-      ...(deps.lockTtlMs ? { ttlMs: deps.lockTtlMs } : {}),
+      shareWith: lease && `leader Lease ${lease.namespace}/${lease.name}`,
+      ttlMs: deps.lockTtlMs || undefined,
       warn: (message) => {
         if (!warnedLock) logger.warn(message);
         warnedLock = true;
