@@ -88,10 +88,7 @@ async function renderContent(
         : configured?.base
           ? await readBaseValues({ root: resolve(args.dir), path: configured.base })
           : undefined;
-    return renderKind(args.what, desired, commit, {
-      ...(secret ? { credentialsSecret: secret } : {}),
-      ...(base ? { base } : {}),
-    });
+    return renderKind(args.what, desired, commit, { credentialsSecret: secret, base });
   } catch (err) {
     if (err instanceof RenderInputError) throw new UserError(err.message);
     throw err;

@@ -47,8 +47,9 @@ export function renderKind(
   return kind === 'flyte-core-values'
     ? renderFlyteCoreValues(desired, {
         commit,
-        ...(settings.credentialsSecret ? { credentialsSecret: settings.credentialsSecret } : {}),
-        ...(settings.base ? { base: settings.base } : {}),
+        // An empty name is none: the default secret.
+        credentialsSecret: settings.credentialsSecret || undefined,
+        base: settings.base,
       })
     : renderUnionClusterPools(desired, { commit });
 }
@@ -108,10 +109,8 @@ export async function renderTargets(
       const base = settings.base
         ? await readBaseValues({ root: dir, path: settings.base })
         : undefined;
-      const content = renderKind(kind, desired, commit, {
-        ...(settings.credentialsSecret ? { credentialsSecret: settings.credentialsSecret } : {}),
-        ...(base ? { base } : {}),
-      });
+      const { credentialsSecret } = settings;
+      const content = renderKind(kind, desired, commit, { credentialsSecret, base });
       out.push({ kind, path: settings.path, content });
     } catch (err) {
       if (!(err instanceof RenderInputError)) throw err;
