@@ -43,7 +43,7 @@ export type LiveSource = ControlPlane | LiveReading;
 export type LiveReading = (need: SettingsNeed) => Promise<LiveState>;
 
 export interface PipelineOptions extends PlanShapeOptions {
-  /** On-disk cache of per-file analyses (CachedLoadOptions.cacheDir); absent: the in-memory layer. */
+  /** CachedLoadOptions.cacheDir: a folder or null, a one-shot load; absent: the in-memory layer. */
   cacheDir?: string | null;
   /** The repository the folder is part of (LoadOptions.root); absent: found from the path. */
   root?: string;
