@@ -46,7 +46,7 @@ const RUNS = Number(arg('runs') ?? 5);
 const ONLY = arg('only')?.split(',');
 
 /** The caches each path uses (src/incremental/off.ts names them; docs in bench/README.md). */
-const CLI_CACHES: CacheName[] = ['disk-analysis', 'plan-memory', 'state-key', 'lazy-record'];
+const CLI_CACHES: CacheName[] = ['plan-memory', 'state-key', 'lazy-record'];
 const DAEMON_CACHES: CacheName[] = [
   'analysis',
   'folder',

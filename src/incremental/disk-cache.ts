@@ -1,12 +1,11 @@
 /**
- * The disk layer of the manifest cache (analysis-cache.ts) and of the plan memory
- * (plan-memory.ts): one file per entry under a folder poolsync owns,
+ * The plan memory's records on disk (plan-memory.ts): one file per entry under a folder poolsync owns,
  * `<root>/<fingerprint>/<first two hex>/<key>.json`, every read and write through the
  * safe-file layer (util/safe-file.ts): no link followed, regular files only, bounded reads,
  * exclusive unguessable temporary names.
  *
- * An entry cannot change an answer (docs/manifests.md, "The analysis cache"). Its key is a
- * SHA-256 of the file's exact bytes, path, limits and loader; the entry carries that key and an
+ * An entry cannot change an answer (docs/manifests.md, "The cache folder"). Its key is a
+ * SHA-256 of everything the entry was made from; the entry carries that key and an
  * HMAC-SHA256 over key and content under a secret only this cache folder holds (`<root>/secret`,
  * 32 random bytes, mode 0600, owned by the user). Anyone can compute a key, so anyone able to
  * put files in the folder (a cache folder committed to a repository, a shared folder) could
@@ -53,7 +52,7 @@ export class DiskCache {
     return join(this.root, this.fingerprint, key.slice(0, 2), `${key}.json`);
   }
 
-  /** The entry's content (the analysis as JSON) when it verifies, else null: a miss. */
+  /** The entry's content (JSON) when it verifies, else null: a miss. */
   async read(key: string, maxBytes: number): Promise<string | null> {
     const secret = await this.loadSecret();
     if (secret === null) return null;

@@ -1,7 +1,7 @@
 /**
- * The loader with its cache: how the CLI (a disk cache folder) and the daemon (the process's
- * memory layer) load a repository (analysis-cache.ts). `src/manifests`' `loadRepository` keeps
- * nothing between calls; this wraps it from above.
+ * The loader with its cache: how the daemon (the process's memory layer, analysis-cache.ts) and a
+ * one-shot command load a repository. `src/manifests`' `loadRepository` keeps nothing between
+ * calls; this wraps it from above.
  */
 import { resolve } from 'node:path';
 import {
@@ -16,26 +16,22 @@ import { off } from './off.js';
 
 export interface CachedLoadOptions extends Omit<LoaderOptions, 'analyses'> {
   /**
-   * Reuse of per-file analyses: a folder for the on-disk cache (the CLI passes
-   * `manifestCacheDir()`), null for none (a one-shot load), absent for the in-memory layer of
-   * a long-running process (the daemon reloading a watched folder).
+   * Absent: the in-memory layer of a long-running process (the daemon reloading a watched
+   * folder). A cache folder (the CLI's `manifestCacheDir()`) or null: a one-shot load that keeps
+   * nothing (the folder holds the CLI's remembered plans only, plan-memory.ts).
    */
   cacheDir?: string | null;
 }
 
-/** loadRepository (`onAnalysed` as there) through the cache `opts.cacheDir` names. */
+/** loadRepository (`onAnalysed` as there), through the memory layer when `opts.cacheDir` is absent. */
 export async function loadCached(
   dir: string,
   opts: CachedLoadOptions = {},
   onAnalysed?: (file: string, analysis: FileAnalysis) => void,
 ): Promise<LoadResult> {
   const { cacheDir, ...load } = opts;
-  if (cacheDir === null || (cacheDir === undefined && off('analysis')))
-    return loadRepository(dir, load, onAnalysed);
-  const cache = new AnalysisCache(cacheDir === undefined ? 'memory' : { dir: cacheDir });
-  const result = await loadRepository(dir, { ...load, analyses: cache }, onAnalysed);
-  await cache.flush();
-  return result;
+  const analyses = cacheDir === undefined && !off('analysis') ? new AnalysisCache() : undefined;
+  return loadRepository(dir, { ...load, analyses }, onAnalysed);
 }
 
 /**

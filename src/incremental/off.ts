@@ -6,7 +6,6 @@
 export type CacheName =
   | 'analysis'
   | 'folder'
-  | 'disk-analysis'
   | 'plan-memory'
   | 'state-key'
   | 'lazy-record'

@@ -21,7 +21,7 @@
  *
  * The record is one entry of a DiskCache (disk-cache.ts) under `<cache>/plans`: never
  * the checkout, HMAC-verified (a forged or foreign record is a miss), written atomically, safe
- * to lose. Its plan's noop changes are parsed only when asked for (plan-record.ts). `POOLSYNC_CACHE_DIR=off` turns it off with the analysis cache.
+ * to lose. Its plan's noop changes are parsed only when asked for (plan-record.ts). `POOLSYNC_CACHE_DIR=off` turns it off.
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';

@@ -48,8 +48,8 @@ export type {
   FolderInput,
   LoaderOptions,
 } from './analysis-port.js';
-export { analyseFile, analyseFileLean } from './load-files.js';
-export { withLazyRoots, withoutRoots, withPositionsOnDemand } from './lazy-roots.js';
+export { analyseFile } from './load-files.js';
+export { withoutRoots } from './lazy-roots.js';
 
 /**
  * Keeps nothing between calls: `opts.analyses` (src/incremental/analysis-cache.ts) reuses work

@@ -62,23 +62,6 @@ class LazyRoot implements YMap {
   }
 }
 
-/**
- * The manifests of an analysis without roots (`withoutRoots`, fresh: not shared), their `root`
- * parsed again from `text` when read; `onRebuild` is called when that happens.
- */
-export function withLazyRoots(
-  analysis: FileAnalysis,
-  text: string,
-  limits: Readonly<InputLimits>,
-  onRebuild?: () => void,
-): FileAnalysis {
-  const file = new FileRoots(text, limits, onRebuild);
-  analysis.documents.forEach((d, i) => {
-    if (d.manifest) d.manifest.root = new LazyRoot(file, i);
-  });
-  return analysis;
-}
-
 /** A fresh analysis made lean: its trees dropped, parsed again from `text` only if asked for. */
 export function withPositionsOnDemand(
   analysis: FileAnalysis,
@@ -86,7 +69,12 @@ export function withPositionsOnDemand(
   limits: Readonly<InputLimits>,
   onRebuild?: () => void,
 ): FileAnalysis {
-  return withLazyRoots(withoutRoots(analysis), text, limits, onRebuild);
+  const lean = withoutRoots(analysis);
+  const file = new FileRoots(text, limits, onRebuild);
+  lean.documents.forEach((d, i) => {
+    if (d.manifest) d.manifest.root = new LazyRoot(file, i);
+  });
+  return lean;
 }
 
 /**

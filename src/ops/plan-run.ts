@@ -282,19 +282,19 @@ async function planned(
     const cacheDir = manifestCacheDir();
     return planRemembering(desired.dir, readLive, {
       ...common,
-      cacheDir: off('disk-analysis') ? null : cacheDir,
+      cacheDir,
       memoryDir: cacheDir,
       facts: desired.memory.facts,
       planFolder: planRepository,
       stateKey: cp.stateKey,
     });
   }
+  // The plan memory turned off (bench/caches.ts): a one-shot load, as with it.
+  const oneShot = desired.kind === 'folder' && desired.memory !== undefined;
   const out = await planRepository(
     desired.dir,
     readLive,
-    desired.kind === 'folder' && desired.memory
-      ? { ...common, cacheDir: off('disk-analysis') ? null : manifestCacheDir() }
-      : common,
+    oneShot ? { ...common, cacheDir: null } : common,
   );
   if (!out.ok) return out;
   return { ok: true, plan: out.plan, counts: out.counts, facts: null, desired: out.desired };

@@ -1,11 +1,11 @@
 /**
- * The manifest cache as hostile input (issue 38, items 1 and 2): an entry cannot change an
- * answer (forged entries under the right key are misses, and the result is byte for byte a cold
- * run's), trimming never leaves its folder, and the CLI keeps its cache out of the checkout.
+ * The CLI's cache folder as hostile input (issue 38, items 1 and 2; disk-cache.ts, which the
+ * plan memory keeps its records in): an entry cannot change an answer (forged entries under the
+ * right key are misses), trimming never leaves its folder, and the CLI keeps its cache out of
+ * the checkout.
  */
 import { execFileSync } from 'node:child_process';
 import {
-  appendFileSync,
   cpSync,
   existsSync,
   lstatSync,
@@ -19,17 +19,9 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  AnalysisCache,
-  analysisCacheStats,
-  analysisKey,
-  forgetCachedAnalyses,
-  loaderFingerprint,
-  type FileAnalysis,
-} from '../../src/incremental/analysis-cache.js';
-import { loadCached } from '../../src/incremental/load-cached.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { cacheTestFolder, renderedPlan } from './cache-setup.js';
+import { loaderFingerprint } from '../../src/incremental/analysis-cache.js';
+import { DiskCache } from '../../src/incremental/disk-cache.js';
+import { cacheTestFolder } from './cache-setup.js';
 import { runInProcess } from '../support/memory-io.js';
 
 const { tmp } = await cacheTestFolder('poolsync-cache-hostile-');
@@ -44,64 +36,39 @@ async function entries(cacheDir: string): Promise<Map<string, string>> {
   return out;
 }
 
-/** Every YAML file of `repo` with the key its cache entry has. */
-function keysOf(repo: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string) => {
-    for (const e of readdirSync(join(repo, rel), { withFileTypes: true })) {
-      const r = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(r);
-      else if (/\.ya?ml$/.test(e.name))
-        out.set(r, analysisKey(r, readFileSync(join(repo, r), 'utf8')));
-    }
-  };
-  walk('');
-  return out;
-}
-
-async function plan(repo: string, cacheDir: string): Promise<string> {
-  const cp = await EmbeddedControlPlane.open({ path: null });
-  try {
-    return await renderedPlan(repo, cp, cacheDir);
-  } finally {
-    await cp.close();
-  }
-}
-
 describe('item 2: a cache entry cannot change an answer', () => {
-  it('forged entries under the right keys (999 where the manifest says 40) are misses: the plan is a cold run, byte for byte', async () => {
-    const repo = join(tmp, 'forged-repo');
-    cpSync('examples/config-repo', repo, { recursive: true });
+  const keys = Array.from({ length: 8 }, (_, i) => i.toString(16).padStart(64, '0'));
+  const body = (i: number) => JSON.stringify({ queue: `q${i}`, run_concurrency: 40 });
+
+  it('forged entries under the right keys (999 where the entry says 40) are misses', async () => {
     const cacheDir = join(tmp, 'forged-cache');
-    forgetCachedAnalyses();
-    const cold = await plan(repo, cacheDir);
-    expect(cold).toContain('run_concurrency');
+    const disk = new DiskCache(cacheDir, loaderFingerprint());
+    for (const [i, key] of keys.entries()) expect(await disk.write(key, body(i))).toBe(true);
+    const genuine = await entries(cacheDir);
+    expect(genuine.size).toBe(keys.length);
     // An attacker who can write the folder but not read its secret: every entry rewritten with
     // 999, the header (format, key, HMAC) kept; and entries with a made-up HMAC.
-    const genuine = await entries(cacheDir);
-    expect(genuine.size).toBeGreaterThan(5);
     let forged = 0;
     for (const [rel, content] of genuine) {
       const newline = content.indexOf('\n');
-      const body = content.slice(newline + 1).replace(/"run_concurrency":\d+/g, () => {
+      const forgedBody = content.slice(newline + 1).replace(/"run_concurrency":\d+/g, () => {
         forged++;
         return '"run_concurrency":999';
       });
       const header = JSON.parse(content.slice(0, newline)) as { key: string; mac: string };
-      const made = { ...header, mac: createHmac('sha256', 'guess').update(body).digest('hex') };
+      const made = {
+        ...header,
+        mac: createHmac('sha256', 'guess').update(forgedBody).digest('hex'),
+      };
       const file = join(cacheDir, loaderFingerprint(), rel);
-      await writeFile(file, `${JSON.stringify(rel.length % 2 ? header : made)}\n${body}`);
+      await writeFile(file, `${JSON.stringify(rel.length % 2 ? header : made)}\n${forgedBody}`);
     }
-    expect(forged).toBeGreaterThan(3);
-    forgetCachedAnalyses();
-    const s0 = analysisCacheStats();
-    expect(await plan(repo, cacheDir)).toBe(cold);
-    expect(analysisCacheStats().hits - s0.hits).toBe(0);
-    // Written again by that run: the next one is warm, and still the same.
-    forgetCachedAnalyses();
-    const s1 = analysisCacheStats();
-    expect(await plan(repo, cacheDir)).toBe(cold);
-    expect(analysisCacheStats().hits - s1.hits).toBe(genuine.size);
+    expect(forged).toBe(keys.length);
+    const reader = new DiskCache(cacheDir, loaderFingerprint());
+    for (const key of keys) expect(await reader.read(key, 1 << 20)).toBeNull();
+    // Written again: read back as written.
+    for (const [i, key] of keys.entries()) await reader.write(key, body(i));
+    for (const [i, key] of keys.entries()) expect(await reader.read(key, 1 << 20)).toBe(body(i));
   });
 
   it.each([
@@ -115,25 +82,17 @@ describe('item 2: a cache entry cannot change an answer', () => {
       const cacheDir = join(repo, '.cache');
       const secret = 'ab'.repeat(32);
       const fp = loaderFingerprint();
-      const keys = keysOf(repo);
-      // Entries of an empty analysis, signed with the committed secret: they would drop every object.
-      for (const key of keys.values()) {
+      // Entries signed with the committed secret.
+      for (const [i, key] of keys.entries()) {
         mkdirSync(join(cacheDir, fp, key.slice(0, 2)), { recursive: true });
-        const body = JSON.stringify({
-          issues: [],
-          documentCount: 0,
-          aliasExpansion: 0,
-          aliasBytes: 0,
-          documents: [],
-        });
         const mac = createHmac('sha256', Buffer.from(secret, 'hex'))
           .update(key)
           .update('\n')
-          .update(body)
+          .update(body(i))
           .digest('hex');
         writeFileSync(
           join(cacheDir, fp, key.slice(0, 2), `${key}.json`),
-          `${JSON.stringify({ format: 'poolsync-cache-entry-1', key, mac })}\n${body}`,
+          `${JSON.stringify({ format: 'poolsync-cache-entry-1', key, mac })}\n${body(i)}`,
         );
       }
       writeFileSync(join(cacheDir, 'secret'), secret, { mode });
@@ -146,11 +105,8 @@ describe('item 2: a cache entry cannot change an answer', () => {
         git('add', '-f', '.');
         git('commit', '-qm', 'a pull request with a cache folder');
       }
-      forgetCachedAnalyses();
-      const s0 = analysisCacheStats();
-      const warm = JSON.stringify(await loadCached(repo, { cacheDir }));
-      expect(analysisCacheStats().hits - s0.hits).toBe(0);
-      expect(warm).toBe(JSON.stringify(await loadCached(repo, { cacheDir: null })));
+      const disk = new DiskCache(cacheDir, fp);
+      for (const key of keys) expect(await disk.read(key, 1 << 20)).toBeNull();
       expect(readFileSync(join(cacheDir, 'secret'), 'utf8')).not.toBe(secret);
       expect(lstatSync(join(cacheDir, 'secret')).mode & 0o777).toBe(0o600);
     },
@@ -158,13 +114,6 @@ describe('item 2: a cache entry cannot change an answer', () => {
 });
 
 describe('item 1: the cache never reaches outside its folder', () => {
-  const analysis = (n: number): FileAnalysis => ({
-    issues: [],
-    documentCount: n,
-    aliasExpansion: 0,
-    aliasBytes: 0,
-    documents: [],
-  });
   const key = (i: number) => i.toString(16).padStart(64, '0');
 
   it('trimming through a linked subfolder, a linked entry or a linked fingerprint folder deletes nothing outside', async () => {
@@ -182,11 +131,11 @@ describe('item 1: the cache never reaches outside its folder', () => {
     symlinkSync(outside, join(base, '00')); // the subfolder entry 0-15 would live in
     mkdirSync(join(base, 'ff'));
     symlinkSync(join(outside, 'file-0'), join(base, 'ff', `${'f'.repeat(64)}.json`));
-    const cache = new AnalysisCache({ dir, maxBytes: 1 });
+    const cache = new DiskCache(dir, loaderFingerprint());
     const ab = (i: number) => `ab${key(i).slice(2)}`;
-    for (let i = 16; i < 20; i++) cache.set(key(i), analysis(i), 100); // under 00: refused
-    for (let i = 0; i < 4; i++) cache.set(ab(i), analysis(i), 100);
-    await cache.flush();
+    for (let i = 16; i < 20; i++) await cache.write(key(i), `{"n":${i}}`); // under 00: refused
+    for (let i = 0; i < 4; i++) await cache.write(ab(i), `{"n":${i}}`);
+    await cache.trim(1, new Set());
     // Trimmed to its bound: its own entries went, nothing else did.
     expect(readdirSync(join(base, 'ab'))).toEqual([]);
     expect(readdirSync(outside).sort()).toEqual(
@@ -198,19 +147,19 @@ describe('item 1: the cache never reaches outside its folder', () => {
     const dir2 = join(tmp, 'trim-linked-fp');
     mkdirSync(dir2);
     symlinkSync(outside, join(dir2, loaderFingerprint()));
-    const cache2 = new AnalysisCache({ dir: dir2, maxBytes: 1 });
-    cache2.set(key(16), analysis(16), 100);
-    await cache2.flush();
+    const cache2 = new DiskCache(dir2, loaderFingerprint());
+    await cache2.write(key(16), '{"n":16}');
+    // Refused, as the plan memory's trim is (which ignores the error: never fails a plan).
+    await expect(cache2.trim(1, new Set())).rejects.toThrow();
     expect(readdirSync(outside)).toHaveLength(7);
   });
 
-  it("the issue's attack: a checkout with .poolsync/cache/<fp>/zz -> a folder; validate deletes nothing and caches outside the checkout", async () => {
+  it("the issue's attack: a checkout with .poolsync/cache/<fp>/zz -> a folder; plan deletes nothing and caches outside the checkout", async () => {
     const outside = join(tmp, 'victim');
     mkdirSync(outside, { recursive: true });
     for (let i = 0; i < 5; i++) writeFileSync(join(outside, `f${i}`), 'keep');
     const repo = join(tmp, 'checkout');
     cpSync('examples/config-repo', repo, { recursive: true });
-    appendFileSync(join(repo, 'pools', 'prod.yaml'), '# padding\n'.repeat(1000)); // ≥ 8 KiB
     mkdirSync(join(repo, '.poolsync', 'cache', loaderFingerprint()), { recursive: true });
     symlinkSync(outside, join(repo, '.poolsync', 'cache', loaderFingerprint(), 'zz'));
     const xdg = join(tmp, 'xdg-cache');
@@ -221,13 +170,14 @@ describe('item 1: the cache never reaches outside its folder', () => {
         XDG_CACHE_HOME: xdg,
         NO_COLOR: '1',
       };
-      const r = await runInProcess(['validate', '.'], env, repo);
+      const args = ['plan', '.', '--control-plane', `file:${join(tmp, 'attack-cp.json')}`];
+      const r = await runInProcess(args, env, repo);
       expect(r.code, r.stderr).toBe(0);
     };
     await cli();
     await cli();
     expect(readdirSync(outside).sort()).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
-    expect(existsSync(join(xdg, 'poolsync', 'manifests', loaderFingerprint()))).toBe(true);
+    expect(existsSync(join(xdg, 'poolsync', 'manifests', 'plans'))).toBe(true);
     expect(readdirSync(join(repo, '.poolsync', 'cache', loaderFingerprint()))).toEqual(['zz']);
   }, 60_000);
 });
