@@ -8,7 +8,7 @@
 import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
 import { assignmentKeyString } from '../model/common.js';
 import type { LiveState } from '../model/live.js';
-import { assignmentManifestName, manifest, type ExportedFile } from './export.js';
+import { assignmentManifestName, manifestFile, type ExportedFile } from './export.js';
 
 export function exportExecutionClusterLabels(live: LiveState): {
   files: ExportedFile[];
@@ -24,11 +24,7 @@ export function exportExecutionClusterLabels(live: LiveState): {
       workflow: l.workflow ?? undefined,
       label: l.label,
     };
-    return {
-      path: `execution-cluster-labels/${name}.yaml`,
-      address: `ExecutionClusterLabel/${assignmentKeyString(l)}`,
-      content: manifest('ExecutionClusterLabel', name, spec),
-    };
+    return manifestFile('ExecutionClusterLabel', name, spec, assignmentKeyString(l));
   });
   const named = [...new Set(labels.map((l) => l.label))].sort();
   const warnings =

@@ -51,20 +51,39 @@ export interface ExportResult {
 
 const API_VERSION = 'poolsync/v1';
 
-export function manifest(
+/** The folder of each kind's manifests. */
+const FOLDER: Partial<Record<ObjectKind, string>> = {
+  ClusterPool: 'pools',
+  Cluster: 'clusters',
+  Queue: 'queues',
+  PoolAssignment: 'assignments',
+  DefaultQueue: 'default-queues',
+  ExecutionClusterLabel: 'execution-cluster-labels',
+};
+
+/**
+ * The manifest of one live object, `<kind folder>/<name>.yaml`, declaring `Kind/<key>` (its
+ * name, or the key of an assignment, a label or a setting), under a `# comment` when given.
+ */
+export function manifestFile(
   kind: ObjectKind,
   name: string,
   spec: Record<string, unknown>,
+  key = name,
   comment?: string,
   annotations?: Record<string, string>,
-): string {
+): ExportedFile {
   const header = comment ? `# ${comment}\n` : '';
   const metadata = annotations ? { name, annotations } : { name };
   const body = dump(
     { apiVersion: API_VERSION, kind, metadata, spec },
     { lineWidth: -1, noRefs: true, quoteStyle: 'double' },
   );
-  return header + body;
+  return {
+    path: `${FOLDER[kind]}/${name}.yaml`,
+    address: `${kind}/${key}`,
+    content: header + body,
+  };
 }
 
 function poolSpec(p: LivePool): Record<string, unknown> {
@@ -173,23 +192,16 @@ function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
     warnings.push(
       `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml marks it unknown (${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}), and poolsync leaves it as it is. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation`,
     );
-    return {
-      path: `pools/${p.name}.yaml`,
-      address: `ClusterPool/${p.name}`,
-      content: manifest(
-        'ClusterPool',
-        p.name,
-        {},
-        `Contract not readable through the API: marked unknown, so poolsync never compares or changes it. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation.`,
-        { [CONTRACT_ANNOTATION]: CONTRACT_UNKNOWN },
-      ),
-    };
+    return manifestFile(
+      'ClusterPool',
+      p.name,
+      {},
+      p.name,
+      `Contract not readable through the API: marked unknown, so poolsync never compares or changes it. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation.`,
+      { [CONTRACT_ANNOTATION]: CONTRACT_UNKNOWN },
+    );
   }
-  return {
-    path: `pools/${p.name}.yaml`,
-    address: `ClusterPool/${p.name}`,
-    content: manifest('ClusterPool', p.name, poolSpec(p)),
-  };
+  return manifestFile('ClusterPool', p.name, poolSpec(p));
 }
 
 function clusterFile(c: LiveCluster, warnings: string[]): ExportedFile | null {
@@ -198,11 +210,7 @@ function clusterFile(c: LiveCluster, warnings: string[]): ExportedFile | null {
     return null;
   }
   // data_plane is reported by the cluster itself (C5), not declared here.
-  return {
-    path: `clusters/${c.name}.yaml`,
-    address: `Cluster/${c.name}`,
-    content: manifest('Cluster', c.name, { pool: c.pool, enabled: c.enabled }),
-  };
+  return manifestFile('Cluster', c.name, { pool: c.pool, enabled: c.enabled });
 }
 
 function queueFile(
@@ -216,15 +224,11 @@ function queueFile(
   }
   const owner = q.cluster_managed ? clusters.get(q.name) : undefined;
   if (q.name === DEFAULT_QUEUE || owner) return managedQueueFile(q, owner, warnings);
-  return {
-    path: `queues/${q.name}.yaml`,
-    address: `Queue/${q.name}`,
-    content: manifest('Queue', q.name, {
-      pool: q.pool,
-      clusters: [...q.clusters],
-      ...settingsOf(q),
-    }),
-  };
+  return manifestFile('Queue', q.name, {
+    pool: q.pool,
+    clusters: [...q.clusters],
+    ...settingsOf(q),
+  });
 }
 
 /** The default queue, or a cluster's co-named queue (`owner`). */
@@ -247,11 +251,7 @@ function managedQueueFile(
     q.name === DEFAULT_QUEUE
       ? 'Settings of the org-wide default queue (pool and selector are fixed, Q5).'
       : `Settings of the co-named queue of cluster ${q.name} (pool and selector follow the cluster, Q4).`;
-  return {
-    path: `queues/${q.name}.yaml`,
-    address: `Queue/${q.name}`,
-    content: manifest('Queue', q.name, { ...settingsOf(q) }, comment),
-  };
+  return manifestFile('Queue', q.name, { ...settingsOf(q) }, q.name, comment);
 }
 
 function assignmentFile(a: LiveAssignment, taken: Set<string>): ExportedFile {
@@ -262,22 +262,11 @@ function assignmentFile(a: LiveAssignment, taken: Set<string>): ExportedFile {
     workflow: a.workflow ?? undefined,
     pool: a.pool,
   };
-  return {
-    path: `assignments/${name}.yaml`,
-    address: `PoolAssignment/${assignmentKeyString(a)}`,
-    content: manifest('PoolAssignment', name, spec),
-  };
+  return manifestFile('PoolAssignment', name, spec, assignmentKeyString(a));
 }
 
 function defaultQueueFile(d: LiveDefaultQueue, taken: Set<string>): ExportedFile {
   const name = assignmentManifestName({ ...d, workflow: null, pool: '' }, taken);
-  return {
-    path: `default-queues/${name}.yaml`,
-    address: `DefaultQueue/${d.project}/${d.domain}`,
-    content: manifest('DefaultQueue', name, {
-      project: d.project,
-      domain: d.domain,
-      queue: d.queue,
-    }),
-  };
+  const spec = { project: d.project, domain: d.domain, queue: d.queue };
+  return manifestFile('DefaultQueue', name, spec, `${d.project}/${d.domain}`);
 }

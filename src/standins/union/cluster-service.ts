@@ -31,7 +31,7 @@ import {
 } from '../../gen/cloudidl/common/cluster_pb.js';
 import { listsDeleted } from './lifecycle.js';
 import { byName, clusterToPb, page } from './pb-views.js';
-import type { ServiceContext } from './queue-service.js';
+import { nameOf, type ServiceContext } from './queue-service.js';
 import type * as ClusterPb from '../../gen/cloudidl/cluster/payload_pb.js';
 import type * as PoolPb from '../../gen/cloudidl/clusterpool/payload_pb.js';
 import { alreadyExists, failedPrecondition, invalidArgument } from './refusals.js';
@@ -100,11 +100,6 @@ async function settle(x: ServiceContext): Promise<void> {
     if (d.until > now || !x.life.deletingClusters.delete(name)) continue;
     await softDelete(x, d.cluster);
   }
-}
-
-function nameOf(x: ServiceContext, id: { organization: string; name: string } | undefined): string {
-  x.checkOrg(id?.organization);
-  return id?.name ?? '';
 }
 
 function refuseDeleted(x: ServiceContext, name: string): void {

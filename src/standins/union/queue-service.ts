@@ -26,7 +26,6 @@ import {
   type UpdateQueueStateRequest,
   type WatchQueueMetricsRequest,
 } from '../../gen/cloudidl/queue/queue_pb.js';
-import type { QueueIdentifier } from '../../gen/cloudidl/common/identifier_pb.js';
 import type { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../controlplane/errors.js';
 import { listsDeleted, type Lifecycle } from './lifecycle.js';
@@ -66,7 +65,8 @@ async function deletedQueue(x: ServiceContext, name: string): Promise<LiveQueue 
   return (await x.cp.listDeletedQueues()).find((q) => q.name === name) ?? null;
 }
 
-function nameOf(x: ServiceContext, id: QueueIdentifier | undefined): string {
+/** The name of the object `id` names, in the served organisation (PERMISSION_DENIED else). */
+export function nameOf(x: ServiceContext, id: { organization: string; name: string } | undefined) {
   x.checkOrg(id?.organization);
   return id?.name ?? '';
 }
