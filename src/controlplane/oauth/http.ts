@@ -82,7 +82,9 @@ export function retryingFetch(
       await res?.body?.cancel();
       const backoff = backoffDelay(attempt + 1, policy.minDelayMs, policy.maxDelayMs);
       const asked = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 0;
-      await (http.sleep ?? SYSTEM_CLOCK.sleep)(Math.max(backoff, Math.min(asked, policy.maxDelayMs)));
+      await (http.sleep ?? SYSTEM_CLOCK.sleep)(
+        Math.max(backoff, Math.min(asked, policy.maxDelayMs)),
+      );
     }
   };
 }
