@@ -17,6 +17,7 @@ import type { GitAuth } from '../util/git-env.js';
 import { rememberSecret } from '../util/secrets.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
 import { inventoryPlace, type InventoryPlace } from '../apply/inventory-place.js';
+import type { LeaseRef, LeaseTiming } from '../lease/k8s-lease.js';
 import {
   APPLY_POLICIES,
   LOG_FORMATS,
@@ -76,7 +77,7 @@ export interface DaemonConfig {
   /** Bearer token of POST /approve (POOLSYNC_ADMIN_TOKEN); null: approvals by API are off. */
   adminToken: string | null;
   /** `--lock k8s:NAMESPACE/NAME`: the apply lock of control planes with none of their own. */
-  lock: { namespace: string; name: string } | null;
+  lock: LeaseRef | null;
   /** `--leader-elect` (docs/daemon.md#high-availability); null when off. */
   leaderElection: LeaderElectionConfig | null;
   /** `--inventory k8s:NAMESPACE/NAME` (or its default beside a Lease): apply/inventory-place.ts. */
@@ -452,21 +453,15 @@ function editDistance(a: string, b: string): number {
 }
 
 /** `--leader-elect` (docs/daemon.md#high-availability). */
-export interface LeaderElectionConfig {
-  lease: { namespace: string; name: string };
+export interface LeaderElectionConfig extends LeaseTiming {
+  lease: LeaseRef;
   identity: string;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
   /** --advertise-address; null: derived from POD_IP or the bound address (leader.ts). */
   advertiseAddress: string | null;
 }
 
 /** `k8s:NAMESPACE/NAME` (the same syntax as src/lease's parseLeaseRef, without loading it). */
-function leaseOption(
-  text: string | null,
-  r: { origin: string } | undefined,
-): { namespace: string; name: string } | null {
+function leaseOption(text: string | null, r: { origin: string } | undefined): LeaseRef | null {
   if (text === null || text.trim() === '') return null;
   const m = /^k8s:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(
     text.trim(),

@@ -6,6 +6,7 @@
  */
 import { dirname, join } from 'node:path';
 import { sharedCandidacy } from '../lease/leader-elector.js';
+import { approvalWords } from '../render/daemon-words.js';
 import { Redactor } from '../util/redact.js';
 import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
@@ -89,10 +90,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       adminToken: config.adminToken,
       approve: (r) => {
         if (single && r.environment !== undefined)
-          return {
-            ok: false,
-            reason: `"environment": ${r.environment}: this daemon reconciles one control plane without environments; leave it out`,
-          };
+          return { ok: false, reason: approvalWords.withoutEnvironments(r.environment) };
         const target = single ?? approvalTarget(units, r);
         if (typeof target === 'string') return { ok: false, reason: target };
         return target.approvals.approve({ ...r, via: 'api' });

@@ -16,6 +16,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'undici';
+import { leaderWords } from '../render/daemon-words.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 import { githubSignature } from './webhooks.js';
 
@@ -158,17 +159,11 @@ export async function handOff(
   if (follower === null) return { kind: 'local' };
   const by = forwardedBy(req.headers);
   if (by !== null) {
-    return {
-      kind: 'refused',
-      reason: `${by} handed it here, but this replica is not the leader either: the leadership is changing`,
-    };
+    return { kind: 'refused', reason: leaderWords.handedOnTwice(by) };
   }
-  if (follower.leader === null) return { kind: 'refused', reason: 'no leader is elected yet' };
+  if (follower.leader === null) return { kind: 'refused', reason: leaderWords.noLeader };
   if (follower.leaderAddress === null) {
-    return {
-      kind: 'refused',
-      reason: `the leader is ${follower.leader}, which has not published its address in the Lease`,
-    };
+    return { kind: 'refused', reason: leaderWords.noAddress(follower.leader) };
   }
   const method = req.method ?? 'GET';
   const path = req.url ?? '/';
@@ -195,10 +190,8 @@ export async function handOff(
     return { kind: 'answered', status: res.statusCode, headers: kept, body: answer };
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
-    return {
-      kind: 'refused',
-      reason: `the leader ${follower.leader} did not answer at ${follower.leaderAddress} (${why})`,
-    };
+    const reason = leaderWords.noAnswer(follower.leader, follower.leaderAddress, why);
+    return { kind: 'refused', reason };
   }
 }
 

@@ -15,6 +15,7 @@ import type { Leadership } from './stages/context.js';
 import type { LeaderStatus } from './status.js';
 import type { Candidacy, ElectorEvents, LeaderElector } from '../lease/leader-elector.js';
 import { hostname } from 'node:os';
+import { leaderWords } from '../render/daemon-words.js';
 import type { Follower } from './forward.js';
 
 export interface DaemonLeadership extends Leadership {
@@ -70,9 +71,7 @@ export function electedLeadership(
   return {
     elected: true,
     notLeading: () =>
-      elector?.isLeader
-        ? null
-        : `this replica (${election.identity}) is not the leader (leader: ${elector?.leader ?? 'none yet'})`,
+      elector?.isLeader ? null : leaderWords.notLeader(election.identity, elector?.leader ?? null),
     get termSignal() {
       return elector?.termSignal ?? notYet;
     },

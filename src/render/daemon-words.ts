@@ -109,6 +109,21 @@ export const approvalWords = {
     'the live state or the commit moved since that plan. Review the current plan (GET /status) and approve its fingerprint',
   noSuchEnvironment: (environment: string, names: string[]) =>
     `no environment '${environment}' (environments: ${names.join(', ')})`,
+  withoutEnvironments: (environment: string) =>
+    `"environment": ${environment}: this daemon reconciles one control plane without environments; leave it out`,
   noEnvironmentHolds: (fingerprint: string, names: string[]) =>
     `no environment holds changes with fingerprint ${fingerprint}: name the environment ("environment": one of ${names.join(', ')}) or approve the fingerprint GET /status shows under environments.NAME.approval.pending`,
+};
+
+/** Why a replica that does not lead cannot do what needs the leader (src/daemon/forward.ts, leader.ts). */
+export const leaderWords = {
+  notLeader: (identity: string, leader: string | null) =>
+    `this replica (${identity}) is not the leader (leader: ${leader ?? 'none yet'})`,
+  handedOnTwice: (by: string) =>
+    `${by} handed it here, but this replica is not the leader either: the leadership is changing`,
+  noLeader: 'no leader is elected yet',
+  noAddress: (leader: string) =>
+    `the leader is ${leader}, which has not published its address in the Lease`,
+  noAnswer: (leader: string, address: string, why: string) =>
+    `the leader ${leader} did not answer at ${address} (${why})`,
 };

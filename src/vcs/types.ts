@@ -1,17 +1,16 @@
 /** Vocabulary shared by the pull-request integrations (GitHub, GitLab). */
 import type { Plan } from '../model/plan.js';
+import type { RetryPolicy } from '../util/backoff.js';
 import type { Clock } from '../util/clock.js';
 
 export type Provider = 'github' | 'gitlab';
 
-export interface RetryTuning {
-  /** Retries after the first attempt (default 4). */
-  maxRetries?: number;
-  /** First backoff after a transient failure; doubles per retry, with jitter (default 500 ms). */
-  minDelayMs?: number;
-  /** Cap on a backoff after a transient failure (default 30 s); rate limits are waited in full. */
-  maxDelayMs?: number;
-  /** The longest one call waits in all (default POOLSYNC_RATE_LIMIT_WAIT, else 10 minutes). */
+/**
+ * A forge client's retries (defaults: 4 retries, backoff from 500 ms doubling to 30 s; rate
+ * limits are waited in full) and the longest one call waits in all (`deadlineMs`, default
+ * POOLSYNC_RATE_LIMIT_WAIT, else 10 minutes).
+ */
+export interface RetryTuning extends Partial<RetryPolicy> {
   deadlineMs?: number;
   clock?: Clock;
 }
