@@ -60,21 +60,23 @@ export class UnionClusters implements ClusterCalls {
     private readonly queues: UnionQueues,
   ) {}
 
+  /** ListClusters page after page: all clusters, or (`deleted`) those with `deleted_at`. */
+  private sweep(deleted: boolean): Promise<Cluster[]> {
+    const filters = deleted ? [{ function: Filter_Function.EXISTS, field: 'deleted_at' }] : [];
+    return sweep(async (token) => {
+      const res = await this.call('listClusters', null, () =>
+        this.service.listClusters({
+          organization: this.org,
+          request: { limit: this.pageSize, token, filters },
+        }),
+      );
+      return { items: res.clusters, token: res.token };
+    });
+  }
+
   /** Every cluster ListClusters answers, from one sweep however many ask at once. */
   raw(): Promise<Cluster[]> {
-    return this.reads.get('clusters', async () =>
-      this.latest.all(
-        await sweep(async (token) => {
-          const res = await this.call('listClusters', null, () =>
-            this.service.listClusters({
-              organization: this.org,
-              request: { limit: this.pageSize, token },
-            }),
-          );
-          return { items: res.clusters, token: res.token };
-        }),
-      ),
-    );
+    return this.reads.get('clusters', async () => this.latest.all(await this.sweep(false)));
   }
 
   /** The live clusters; one Union is DELETING is among the deleted ones (listDeletedClusters). */
@@ -247,28 +249,11 @@ export class UnionClusters implements ClusterCalls {
    * and the listed ones still DELETING (`deleting`).
    */
   async listDeletedClusters(): Promise<LiveCluster[]> {
-    const [deleted, live] = await Promise.all([this.sweepDeleted(), this.raw()]);
+    const [deleted, live] = await Promise.all([this.sweep(true), this.raw()]);
     return [
-      ...deleted.map((c) => clusterFromPb(c, [])),
+      ...deleted.filter((c) => c.deletedAt).map((c) => clusterFromPb(c, [])),
       ...live.filter(isDeleting).map((c) => ({ ...clusterFromPb(c, []), deleting: true as const })),
     ];
-  }
-
-  private async sweepDeleted(): Promise<Cluster[]> {
-    const clusters = await sweep(async (token) => {
-      const res = await this.call('listClusters', null, () =>
-        this.service.listClusters({
-          organization: this.org,
-          request: {
-            limit: this.pageSize,
-            token,
-            filters: [{ function: Filter_Function.EXISTS, field: 'deleted_at' }],
-          },
-        }),
-      );
-      return { items: res.clusters, token: res.token };
-    });
-    return clusters.filter((c) => c.deletedAt);
   }
 
   /** The cluster as Union answered (UndeleteResponse carries it). */

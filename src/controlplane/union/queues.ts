@@ -57,21 +57,23 @@ export class UnionQueues implements QueueCalls {
     private readonly clusters: () => Promise<Cluster[]>,
   ) {}
 
+  /** ListQueues page after page: the live queues, or (`deleted`) those with `deleted_at`. */
+  private sweep(deleted: boolean): Promise<Queue[]> {
+    const filters = deleted ? [{ function: Filter_Function.EXISTS, field: 'deleted_at' }] : [];
+    return sweep(async (token) => {
+      const res = await this.call('listQueues', null, () =>
+        this.service.listQueues({
+          organization: this.org,
+          request: { limit: this.pageSize, token, filters },
+        }),
+      );
+      return { items: res.queues, token: res.token };
+    });
+  }
+
   /** Every live queue as Union sent it, from one ListQueues sweep however many ask at once. */
   raw(): Promise<Queue[]> {
-    return this.reads.get('queues', async () =>
-      this.latest.all(
-        await sweep(async (token) => {
-          const res = await this.call('listQueues', null, () =>
-            this.service.listQueues({
-              organization: this.org,
-              request: { limit: this.pageSize, token },
-            }),
-          );
-          return { items: res.queues, token: res.token };
-        }),
-      ),
-    );
+    return this.reads.get('queues', async () => this.latest.all(await this.sweep(false)));
   }
 
   async listQueues(): Promise<LiveQueue[]> {
@@ -138,19 +140,7 @@ export class UnionQueues implements QueueCalls {
 
   /** The soft-deleted queues (ListQueues with `EXISTS deleted_at`, as Union's client lists them). */
   async listDeletedQueues(): Promise<LiveQueue[]> {
-    const queues = await sweep(async (token) => {
-      const res = await this.call('listQueues', null, () =>
-        this.service.listQueues({
-          organization: this.org,
-          request: {
-            limit: this.pageSize,
-            token,
-            filters: [{ function: Filter_Function.EXISTS, field: 'deleted_at' }],
-          },
-        }),
-      );
-      return { items: res.queues, token: res.token };
-    });
+    const queues = await this.sweep(true);
     return queues.filter((q) => q.deletedAt).map((q) => queueFromPb(q, selfSelecting(q)));
   }
 
