@@ -1,7 +1,7 @@
 /**
  * The state of a `file:` control plane opened read-only (plan, export, the daemon), read at
  * open or, with `lazy` (plan), by the first call that needs it. `poolsync plan` asks first for
- * the state's key (ControlPlane.stateKey) and, when its remembered plan has that key
+ * the state's key (EmbeddedControlPlane.stateKey) and, when its remembered plan has that key
  * (src/incremental/plan-memory.ts), nothing else: before a read the key is computed from the
  * files' metadata alone (state-identity.ts filesStateKey), so a remembered replan never reads or
  * parses the snapshot. After a read it is the read's key (readStateKey, which also knows
@@ -51,7 +51,7 @@ export class ReadOnlyState {
     return (await this.reading).state;
   }
 
-  /** ControlPlane.stateKey: of the files now before a read, of the read after it. */
+  /** EmbeddedControlPlane.stateKey: of the files now before a read, of the read after it. */
   async key(): Promise<string | null> {
     if (this.reading !== null) {
       const read = await this.reading.then(

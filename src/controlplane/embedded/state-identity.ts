@@ -4,9 +4,10 @@
  * inode) and only ever appends to the journal or truncates it (size, mtime), and nothing can
  * set a file's ctime back; so a file that was written since never has the same identity.
  *
- * Two things key on it: ControlPlane.stateKey (below), and a state cache a long-running process
- * hands to the embedded control plane (EmbeddedOptions.stateCache, src/incremental/state-cache.ts),
- * which gives back a state read from files of the same identity instead of reading them again.
+ * Two things key on it: EmbeddedControlPlane.stateKey (below), and a state cache a long-running
+ * process hands to the embedded control plane (EmbeddedOptions.stateCache,
+ * src/incremental/state-cache.ts), which gives back a state read from files of the same
+ * identity instead of reading them again.
  * The keys are derived from the typed records here, field by field: a new field of a record is
  * a compile error until its key covers it.
  */
@@ -84,11 +85,11 @@ function stampKey(stamp: FileStamp | null): string {
 }
 
 /**
- * ControlPlane.stateKey of a state read from files whose identity was `identity` before the
- * read: every write changes the snapshot's or the journal's identity (rename, append), and
- * the inventory beside them is in the key too. Null without a snapshot (the state is made
- * from the opening options) and when the live state depends on the clock: with `drain`, a
- * queue with recorded activity drains over time (Q7).
+ * EmbeddedControlPlane.stateKey of a state read from files whose identity was `identity`
+ * before the read: every write changes the snapshot's or the journal's identity (rename,
+ * append), and the inventory beside them is in the key too. Null without a snapshot (the
+ * state is made from the opening options) and when the live state depends on the clock: with
+ * `drain`, a queue with recorded activity drains over time (Q7).
  */
 export async function readStateKey(identity: FilesIdentity, state: State): Promise<string | null> {
   if (state.capabilities.drain && state.activity.size > 0) return null;

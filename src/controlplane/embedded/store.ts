@@ -214,7 +214,7 @@ export class StateStore {
 export interface HeldRead {
   state: State;
   release: () => void;
-  /** ControlPlane.stateKey of this read (state-identity.ts readStateKey). */
+  /** EmbeddedControlPlane.stateKey of this read (state-identity.ts readStateKey). */
   stateKey: () => Promise<string | null>;
 }
 

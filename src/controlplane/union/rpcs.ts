@@ -15,14 +15,14 @@ const S = 'flyteidl2.settings.SettingsService';
 export const RPC = {
   listQueues: `${Q}/ListQueues`,
   getQueue: `${Q}/GetQueue`,
-  // A retry meeting ALREADY_EXISTS reads the queue (queue-lifecycle.ts createQueueOnce).
+  // A retry meeting ALREADY_EXISTS reads the queue (queues.ts createQueueOnce).
   createQueue: `${Q}/CreateQueue`,
   // The whole spec: sent again, the same queue.
   updateQueue: `${Q}/UpdateQueue`,
   // Setting a state twice is setting it once.
   updateQueueState: `${Q}/UpdateQueueState`,
   watchQueueMetrics: `${Q}/WatchQueueMetrics`,
-  // A retry refused because the queue is already deleted reads it back (queue-lifecycle.ts).
+  // A retry refused because the queue is already deleted reads it back (queues.ts).
   deleteQueue: `${Q}/DeleteQueue`,
   // Likewise: a retry refused because it is no longer deleted reads it back.
   undeleteQueue: `${Q}/UndeleteQueue`,
@@ -36,7 +36,7 @@ export const RPC = {
   updateClusterState: `${C}/UpdateClusterState`,
   // NOT_FOUND after a retry is done.
   deleteCluster: `${C}/DeleteCluster`,
-  // A retry refused because the cluster is no longer deleted reads it back (cluster-writes.ts).
+  // A retry refused because the cluster is no longer deleted reads it back (clusters.ts).
   undeleteCluster: `${C}/UndeleteCluster`,
   listPools: `${P}/List`,
   getPool: `${P}/Get`,

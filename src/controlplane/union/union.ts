@@ -2,8 +2,8 @@
  * The `union` backend: poolsync's ControlPlane over Union's own API (Connect by default, gRPC
  * with `?protocol=grpc`), authenticated by an API key through OAuth2 client credentials.
  * Every operation goes through the API (definitions: proto/, from the flyteplugins-union
- * wheel): queues (queue-lifecycle.ts for writes, deletes and undeletes), clusters (cluster-writes.ts)
- * and cluster pools (pools.ts); no step of this backend is manual.
+ * wheel): queues (queues.ts), clusters (clusters.ts), cluster pools (pools.ts)
+ * and default queues (settings.ts); no step of this backend is manual.
  *
  * Round trips: lists are read in pages of `pageSize`; the list calls readLiveState makes in
  * parallel share one ListClusters and one ListQueues sweep (in-flight reads are shared);
@@ -12,38 +12,19 @@
  * (`Latest`, sweeps.ts) and returns what Union answered, or, where the answer is empty, the
  * object as the write left it; nothing is read back.
  */
-import { createClient, type Client, type Transport } from '@connectrpc/connect';
+import { createClient, type Transport } from '@connectrpc/connect';
 import { ClusterPoolService } from '../../gen/cloudidl/clusterpool/clusterpool_pb.js';
-import {
-  DEFAULT_POOL,
-  address,
-  type Capabilities,
-  type PoolContract,
-  type QueueSpec,
-} from '../../model/common.js';
-import type { LiveCluster, LivePool, LiveQueue, QueueMetrics } from '../../model/live.js';
+import type { Capabilities, PoolContract } from '../../model/common.js';
+import type { LiveCluster, LivePool, LiveQueue } from '../../model/live.js';
 import { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
-import type { Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
-import { QueueService, QueueState, type Queue } from '../../gen/cloudidl/queue/queue_pb.js';
+import { QueueService, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
 import { ProjectService } from '../../gen/flyteidl2/project/project_service_pb.js';
-import { ControlPlaneError } from '../errors.js';
-import type {
-  BackendProfile,
-  CapabilityCalls,
-  ClusterCalls,
-  ControlPlane,
-  CreateQueueRequest,
-  QueueCalls,
-  RegisterClusterRequest,
-} from '../types.js';
-import { UnionClusterWrites, isDeleting } from './cluster-writes.js';
+import type { BackendProfile, CapabilityCalls, ControlPlane } from '../types.js';
+import { UnionClusters } from './clusters.js';
 import { UnionPools } from './pools.js';
-import { UnionQueueLifecycle } from './queue-lifecycle.js';
+import { UnionQueues } from './queues.js';
 import { RPC, type Call } from './rpcs.js';
-import { clusterFromPb, clusterName, queueFromPb, selfSelecting } from './mapping.js';
-import { firstQueueMetrics } from './metrics.js';
 import { DefaultQueueSettings } from './settings.js';
-import { Latest, SharedReads, sweep } from './sweeps.js';
 import { withRetry, type CallState, type UnionRetry } from './transport.js';
 
 export interface UnionControlPlaneOptions {
@@ -85,23 +66,15 @@ export class UnionControlPlane implements ControlPlane {
   // Union v2 has no pool assignments (a DefaultQueue per project/domain replaces them:
   // backend.replacedKinds) and no execution cluster labels (flyteadmin attributes).
   readonly pools: UnionPools;
-  readonly clusters: ClusterCalls = this;
-  readonly queues: QueueCalls = this;
+  readonly clusters: UnionClusters;
+  readonly queues: UnionQueues;
   readonly defaultQueues: DefaultQueueSettings;
   readonly capabilityCalls: CapabilityCalls = this;
   readonly org: string;
-  private readonly clusterWrites: UnionClusterWrites;
-  private readonly queueWrites: UnionQueueLifecycle;
   readonly url: string;
   readonly organization: string;
-  private readonly queueService: Client<typeof QueueService>;
-  private readonly clusterService: Client<typeof ClusterService>;
   private readonly retry: UnionRetry;
-  private readonly pageSize: number;
   private readonly onClose: (() => void) | undefined;
-  private readonly reads = new SharedReads();
-  private readonly queuesRead = new Latest<Queue>((q) => q.id?.name ?? '');
-  private readonly clustersRead = new Latest<Cluster>(clusterName);
 
   constructor(opts: UnionControlPlaneOptions) {
     this.backend = {
@@ -112,37 +85,29 @@ export class UnionControlPlane implements ControlPlane {
     this.org = this.organization = opts.org;
     this.url = opts.url;
     this.retry = opts.retry;
-    this.pageSize = opts.pageSize;
     this.onClose = opts.onClose;
-    this.queueService = createClient(QueueService, opts.transport);
-    this.clusterService = createClient(ClusterService, opts.transport);
     const call: Call = (rpc, addr, fn) => this.call(rpc, addr, fn);
-    this.pools = new UnionPools(
-      createClient(ClusterPoolService, opts.transport),
-      this.org,
-      call,
-      this.pageSize,
+    const client = <S extends Parameters<typeof createClient>[0]>(service: S) =>
+      createClient(service, opts.transport);
+    this.pools = new UnionPools(client(ClusterPoolService), this.org, call, opts.pageSize);
+    // Each kind's list needs the other's (a queue is cluster-managed when a cluster has its
+    // name; a cluster's bound queues name it): both share their sweeps.
+    this.queues = new UnionQueues(client(QueueService), this.org, call, opts.pageSize, () =>
+      this.clusters.raw(),
     );
-    this.clusterWrites = new UnionClusterWrites(
-      this.clusterService,
+    this.clusters = new UnionClusters(
+      client(ClusterService),
       this.org,
       call,
-      this.clustersRead,
-      (c) => this.liveCluster(c),
-    );
-    this.queueWrites = new UnionQueueLifecycle(
-      this.queueService,
-      this.org,
-      call,
-      this.pageSize,
-      this.queuesRead,
+      opts.pageSize,
+      this.queues,
     );
     this.defaultQueues = new DefaultQueueSettings({
       org: this.org,
       transport: opts.transport,
-      projects: createClient(ProjectService, opts.transport),
+      projects: client(ProjectService),
       call,
-      pageSize: this.pageSize,
+      pageSize: opts.pageSize,
       parallelism: opts.parallelism,
     });
   }
@@ -156,152 +121,30 @@ export class UnionControlPlane implements ControlPlane {
     return withRetry({ rpc: RPC[rpc], address: addr, org: this.org }, this.retry, fn);
   }
 
-  private rawQueues(): Promise<Queue[]> {
-    return this.reads.get('queues', async () =>
-      this.queuesRead.all(
-        await sweep(async (token) => {
-          const res = await this.call('listQueues', null, () =>
-            this.queueService.listQueues({
-              organization: this.org,
-              request: { limit: this.pageSize, token },
-            }),
-          );
-          return { items: res.queues, token: res.token };
-        }),
-      ),
-    );
-  }
-
-  private rawClusters(): Promise<Cluster[]> {
-    return this.reads.get('clusters', async () =>
-      this.clustersRead.all(
-        await sweep(async (token) => {
-          const res = await this.call('listClusters', null, () =>
-            this.clusterService.listClusters({
-              organization: this.org,
-              request: { limit: this.pageSize, token },
-            }),
-          );
-          return { items: res.clusters, token: res.token };
-        }),
-      ),
-    );
-  }
-
-  private async liveQueuesAndClusters(): Promise<[LiveQueue[], Cluster[]]> {
-    const [queues, clusters] = await Promise.all([this.rawQueues(), this.rawClusters()]);
-    const names = new Set(clusters.map(clusterName));
-    return [queues.map((q) => queueFromPb(q, names)), clusters];
-  }
-
   async capabilities(): Promise<Capabilities> {
     return { ...UNION_CAPABILITIES };
   }
 
-  /** The live clusters; one Union is DELETING is among the deleted ones (listDeletedClusters). */
-  async listClusters(): Promise<LiveCluster[]> {
-    const [queues, clusters] = await this.liveQueuesAndClusters();
-    return clusters.filter((c) => !isDeleting(c)).map((c) => clusterFromPb(c, queues));
-  }
+  // The capability calls belong to the parts of their kinds.
 
-  async getCluster(name: string): Promise<LiveCluster> {
-    const addr = address('Cluster', name);
-    const [res, queues] = await Promise.all([
-      this.call('getCluster', addr, () =>
-        this.clusterService.getCluster({ clusterId: { organization: this.org, name } }),
-      ),
-      this.rawQueues(),
-    ]);
-    if (!res.cluster) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
-    return clusterFromPb(
-      res.cluster,
-      queues.map((q) => queueFromPb(q, new Set([name]))),
-    );
-  }
-
-  async listQueues(): Promise<LiveQueue[]> {
-    return (await this.liveQueuesAndClusters())[0];
-  }
-
-  getQueue(name: string): Promise<LiveQueue> {
-    return this.queueWrites.get(name);
-  }
-
-  /** A cluster as a write left it, its queues as last read (no list per write). */
-  private liveCluster(c: Cluster): LiveCluster {
-    const name = clusterName(c);
-    const queues = [...this.queuesRead.values()].filter((q) => q.spec?.clusters.includes(name));
-    return clusterFromPb(
-      c,
-      queues.map((q) => queueFromPb(q, selfSelecting(q))),
-    );
-  }
-
-  /** Q7 through WatchQueueMetrics (metrics.ts). */
-  async queueMetrics(name: string): Promise<QueueMetrics> {
-    const queue = await this.getQueue(name);
-    return this.call('watchQueueMetrics', address('Queue', name), () =>
-      firstQueueMetrics(this.queueService, this.org, queue),
-    );
-  }
-
-  /** Capability `pool_update`: the pools part's UpdatePool. */
   updatePool(name: string, contract: PoolContract): Promise<LivePool> {
     return this.pools.updatePool(name, contract);
   }
 
-  /** Soft-deleted clusters (`EXISTS deleted_at`), and those still DELETING (`deleting`). */
-  listDeletedClusters(): Promise<LiveCluster[]> {
-    return this.clusterWrites.listDeleted(this.pageSize, this.rawClusters());
-  }
-
-  undeleteCluster(name: string): Promise<LiveCluster> {
-    return this.clusterWrites.undelete(name);
-  }
-
-  registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
-    return this.clusterWrites.register(request.name, request.pool ?? DEFAULT_POOL);
-  }
-
-  updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
-    return this.clusterWrites.setEnabled(name, update.enabled);
-  }
-
   moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    return this.clusterWrites.move(name, pool);
-  }
-
-  deleteCluster(name: string): Promise<void> {
-    return this.clusterWrites.delete(name);
-  }
-
-  createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
-    return this.queueWrites.create(request);
-  }
-
-  /** Q3: one UpdateQueue from the queue as last read (queue-lifecycle.ts). */
-  updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
-    return this.queueWrites.update(name, spec);
+    return this.clusters.moveCluster(name, pool);
   }
 
   drainQueue(name: string): Promise<LiveQueue> {
-    return this.queueWrites.setState(name, QueueState.DRAINING);
+    return this.queues.setState(name, QueueState.DRAINING);
   }
 
   activateQueue(name: string): Promise<LiveQueue> {
-    return this.queueWrites.setState(name, QueueState.ACTIVE);
+    return this.queues.setState(name, QueueState.ACTIVE);
   }
 
   deleteQueue(name: string): Promise<void> {
-    return this.queueWrites.delete(name);
-  }
-
-  listDeletedQueues(): Promise<LiveQueue[]> {
-    return this.queueWrites.listDeleted();
-  }
-
-  undeleteQueue(name: string): Promise<LiveQueue> {
-    return this.queueWrites.undelete(name);
+    return this.queues.deleteQueue(name);
   }
 
   async close(): Promise<void> {

@@ -132,7 +132,7 @@ describe('Union API keys', () => {
     const file = join(dir, 'key');
     await writeFile(file, `${apiKey(s.host)}\n`);
     const cp = (await openControlPlane(s.url('grpc'), { apiKeyFile: file })) as UnionControlPlane;
-    expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
+    expect((await cp.queues.listQueues()).map((q) => q.name)).toEqual(['default']);
     await cp.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -151,8 +151,8 @@ describe.each(['connect', 'grpc'] as const)('OAuth2 over %s', (protocol) => {
     const started = Date.now();
     let calls = 0;
     while (Date.now() - started < 2600) {
-      await cp.createQueue({ name: `q${calls}`, run_concurrency: 1, action_concurrency: 1 });
-      await cp.listQueues();
+      await cp.queues.createQueue({ name: `q${calls}`, run_concurrency: 1, action_concurrency: 1 });
+      await cp.queues.listQueues();
       calls++;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -166,9 +166,9 @@ describe.each(['connect', 'grpc'] as const)('OAuth2 over %s', (protocol) => {
   it('a revoked token (key rotation) is replaced once and the call goes through', async () => {
     s = await startUnionServer();
     const cp = await openUnion(s, protocol);
-    await cp.listQueues();
+    await cp.queues.listQueues();
     s.oauth.revokeAll();
-    expect((await cp.getQueue('default')).name).toBe('default');
+    expect((await cp.queues.getQueue('default')).name).toBe('default');
     await cp.close();
     expect(s.oauth.issued).toBe(2);
   });
@@ -180,7 +180,7 @@ describe.each(['connect', 'grpc'] as const)('OAuth2 over %s', (protocol) => {
     s = await startUnionServer({ interceptors: [refuse] });
     const key = apiKey(s.host);
     const cp = await openUnion(s, protocol, key);
-    const err = await failure(cp.listClusters());
+    const err = await failure(cp.clusters.listClusters());
     await cp.close();
     expect(err).toBeInstanceOf(ControlPlaneError);
     expect((err as ControlPlaneError).code).toBe('UNAUTHENTICATED');
@@ -195,7 +195,7 @@ describe.each(['connect', 'grpc'] as const)('OAuth2 over %s', (protocol) => {
     s = await startUnionServer();
     const key = apiKey(s.host, { org: 'globex' });
     const cp = await openUnion(s, protocol, key);
-    const err = (await failure(cp.listQueues())) as ControlPlaneError;
+    const err = (await failure(cp.queues.listQueues())) as ControlPlaneError;
     await cp.close();
     expect(err.code).toBe('UNAUTHENTICATED');
     expect(err.message).toContain('organization "globex" is not served here');
@@ -208,7 +208,7 @@ describe.each(['connect', 'grpc'] as const)('OAuth2 over %s', (protocol) => {
     s = await startUnionServer();
     const key = apiKey(s.host, { client_secret: 'revoked-secret' });
     const cp = await openUnion(s, protocol, key);
-    const err = (await failure(cp.listQueues())) as ControlPlaneError;
+    const err = (await failure(cp.queues.listQueues())) as ControlPlaneError;
     await cp.close();
     expect(err.code).toBe('UNAUTHENTICATED');
     expect(err.message).toContain('HTTP 401 invalid_client');

@@ -104,7 +104,7 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     for (const n of ['a', 'b', 'c', 'd', 'e'])
       await s.embedded.createQueue({ name: n, run_concurrency: 1, action_concurrency: 1 });
     const cp = await openUnion(s, protocol, undefined, { pageSize: 2 });
-    const names = (await cp.listQueues()).map((q) => q.name);
+    const names = (await cp.queues.listQueues()).map((q) => q.name);
     await cp.close();
     expect(names).toEqual(['a', 'b', 'c', 'd', 'default', 'e']);
     expect(rec.count('ListQueues')).toBe(3);
@@ -126,8 +126,8 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       priority: 'min',
       fairness: 'shuffle_interleave',
     };
-    await cp.createQueue({ name: 'q', ...spec });
-    const updated = await cp.updateQueue('q', { ...spec, run_concurrency: 5 });
+    await cp.queues.createQueue({ name: 'q', ...spec });
+    const updated = await cp.queues.updateQueue('q', { ...spec, run_concurrency: 5 });
     await cp.close();
     expect(updated).toMatchObject({ ...spec, run_concurrency: 5 });
     expect(await s.embedded.getQueue('q')).toMatchObject({ ...spec, run_concurrency: 5 });
@@ -150,12 +150,12 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     await s.embedded.registerCluster({ name: 'c1' });
     await s.embedded.setQueueActivity('c1', { runs_in_flight: 3, actions_in_flight: 9 });
     const cp = await openUnion(s, protocol);
-    expect(await cp.queueMetrics('c1')).toEqual({
+    expect(await cp.queues.queueMetrics('c1')).toEqual({
       runs_in_flight: 3,
       actions_in_flight: 9,
       depth: expect.any(Number),
     });
-    const missing = await rejection(cp.queueMetrics('nope'));
+    const missing = await rejection(cp.queues.queueMetrics('nope'));
     await cp.close();
     expect(missing.code).toBe('NOT_FOUND');
     expect(missing.message).toContain('Queue/nope');
@@ -166,12 +166,12 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     s = await startUnionServer();
     await s.embedded.registerCluster({ name: 'c1' });
     const cp = await openUnion(s, protocol);
-    await cp.deleteCluster('c1');
+    await cp.clusters.deleteCluster('c1');
     expect(await s.embedded.listClusters()).toEqual([]);
-    const gone = await rejection(cp.getCluster('c1'));
+    const gone = await rejection(cp.clusters.getCluster('c1'));
     expect(gone.code).toBe('NOT_FOUND');
     const dup = await rejection(
-      cp.createQueue({ name: 'default', run_concurrency: 0, action_concurrency: 0 }),
+      cp.queues.createQueue({ name: 'default', run_concurrency: 0, action_concurrency: 0 }),
     );
     expect(dup.code).toBe('ALREADY_EXISTS');
     // A queue a run.default_queue setting names drains like any other, but is never deleted
@@ -200,38 +200,41 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     expect(rec.count('Create')).toBe(1);
     await cp.updatePool('gpu', { ...contract, image_registry: null });
     expect((await cp.pools.getPool('gpu')).contract.image_registry).toBeNull();
-    expect(await cp.registerCluster({ name: 'g1', pool: 'gpu' })).toMatchObject({
+    expect(await cp.clusters.registerCluster({ name: 'g1', pool: 'gpu' })).toMatchObject({
       pool: 'gpu',
       enabled: true,
     });
     expect(rec.count('CreateCluster')).toBe(1);
     // enabled is Union's drain state, changed with the generation just read.
-    expect((await cp.updateCluster('g1', { enabled: false })).enabled).toBe(false);
+    expect((await cp.clusters.updateCluster('g1', { enabled: false })).enabled).toBe(false);
     const state = rec.calls.find((c) => c.procedure === 'UpdateClusterState')!.message as {
       expectedGeneration: bigint;
     };
     expect(state.expectedGeneration).toBe(1n);
-    expect((await cp.updateCluster('g1', { enabled: true })).enabled).toBe(true);
-    expect((await cp.getQueue('g1')).cluster_managed).toBe(true);
+    expect((await cp.clusters.updateCluster('g1', { enabled: true })).enabled).toBe(true);
+    expect((await cp.queues.getQueue('g1')).cluster_managed).toBe(true);
     await cp.drainQueue('g1');
     expect((await cp.moveCluster('g1', 'default')).pool).toBe('default');
     // A queue: drained, then deleted; its name stays reserved until undeleted.
-    await cp.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 });
+    await cp.queues.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 });
     await expect(cp.deleteQueue('batch')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     await cp.drainQueue('batch');
     await cp.deleteQueue('batch');
-    expect((await cp.listQueues()).map((q) => q.name)).not.toContain('batch');
-    expect((await cp.listDeletedQueues()).map((q) => q.name)).toEqual(['batch']);
+    expect((await cp.queues.listQueues()).map((q) => q.name)).not.toContain('batch');
+    expect((await cp.queues.listDeletedQueues()).map((q) => q.name)).toEqual(['batch']);
     const again = await rejection(
-      cp.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 }),
+      cp.queues.createQueue({ name: 'batch', run_concurrency: 1, action_concurrency: 1 }),
     );
     expect(again.code).toBe('ALREADY_EXISTS');
-    expect(await cp.undeleteQueue('batch')).toMatchObject({ name: 'batch', state: 'drained' });
-    expect(await cp.listDeletedQueues()).toEqual([]);
+    expect(await cp.queues.undeleteQueue('batch')).toMatchObject({
+      name: 'batch',
+      state: 'drained',
+    });
+    expect(await cp.queues.listDeletedQueues()).toEqual([]);
     const live = await readLiveState(cp);
     expect(live.pools.map((p) => p.name)).toEqual(['default', 'gpu']);
     expect(live.pools.every((p) => p.contract_known === undefined)).toBe(true);
-    await cp.deleteCluster('g1');
+    await cp.clusters.deleteCluster('g1');
     await cp.pools.deletePool('gpu');
     expect((await cp.pools.listPools()).map((p) => p.name)).toEqual(['default']);
     await cp.close();

@@ -77,10 +77,10 @@ describe.skipIf(typeof venv === 'string')(
         expect(early.out).toMatch(/pool/);
         await ok(['undelete', 'cluster-pool', 'gpu']);
         await ok(['undelete', 'cluster', 'g1']);
-        expect(await cp.getCluster('g1')).toMatchObject({ pool: 'gpu', enabled: false });
-        expect((await cp.getQueue('g1')).state).not.toBe('active');
+        expect(await cp.clusters.getCluster('g1')).toMatchObject({ pool: 'gpu', enabled: false });
+        expect((await cp.queues.getQueue('g1')).state).not.toBe('active');
         await ok(['update', 'cluster', 'g1', '--activate', '--yes']);
-        expect((await cp.getQueue('g1')).state).toBe('active');
+        expect((await cp.queues.getQueue('g1')).state).toBe('active');
 
         // Deleted again by the CLI (drained first: deleted at once); declared in the repository,
         // poolsync undeletes both and activates the cluster; the CLI reads them back live.

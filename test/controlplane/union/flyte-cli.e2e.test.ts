@@ -108,11 +108,11 @@ describe.skipIf(typeof venv === 'string')(
       // Cluster drain and activate: poolsync's `enabled`.
       // Its co-named queue drains and activates with it (Union, remote/_cluster.py).
       await ok(['update', 'cluster', 'c1', '--drain', '--yes']);
-      expect((await cp.getCluster('c1')).enabled).toBe(false);
-      expect((await cp.getQueue('c1')).state).not.toBe('active');
+      expect((await cp.clusters.getCluster('c1')).enabled).toBe(false);
+      expect((await cp.queues.getQueue('c1')).state).not.toBe('active');
       await ok(['update', 'cluster', 'c1', '--activate', '--yes']);
-      expect((await cp.getCluster('c1')).enabled).toBe(true);
-      expect((await cp.getQueue('c1')).state).toBe('active');
+      expect((await cp.clusters.getCluster('c1')).enabled).toBe(true);
+      expect((await cp.queues.getQueue('c1')).state).toBe('active');
       // A cluster another queue names cannot be deleted (Union: unpin it first).
       const pinned = await flyte(s, home, ['delete', 'cluster', 'g1', '--yes']);
       expect(pinned.code).not.toBe(0);
@@ -122,7 +122,7 @@ describe.skipIf(typeof venv === 'string')(
       await ok(['update', 'queue', 'batch', '--drain']);
       const early = await flyte(s, home, ['delete', 'queue', 'batch', '--yes']);
       expect(early.code).toBe(0); // drained at once: nothing in flight
-      expect((await cp.listDeletedQueues()).map((q) => q.name)).toEqual(['batch']);
+      expect((await cp.queues.listDeletedQueues()).map((q) => q.name)).toEqual(['batch']);
       const deleted = (await remote(s, home, ['queue:--deleted']))[0];
       expect(byName(deleted, 'batch')).toMatchObject({ status: 'deleted' });
       const taken = await flyte(s, home, [
@@ -136,9 +136,12 @@ describe.skipIf(typeof venv === 'string')(
       ]);
       expect(taken.code).not.toBe(0);
       await ok(['undelete', 'queue', 'batch']);
-      expect(await cp.getQueue('batch')).toMatchObject({ state: 'drained', run_concurrency: 5 });
+      expect(await cp.queues.getQueue('batch')).toMatchObject({
+        state: 'drained',
+        run_concurrency: 5,
+      });
       // The caps came back with it.
-      expect((await cp.getQueue('batch')).unknown_fields).toEqual([8, 9]);
+      expect((await cp.queues.getQueue('batch')).unknown_fields).toEqual([8, 9]);
       await ok(['update', 'queue', 'batch', '--activate']);
 
       // What poolsync writes, the CLI reads.
@@ -147,14 +150,14 @@ describe.skipIf(typeof venv === 'string')(
         secret_store: { type: 'KUBERNETES', locator: 'union' },
         image_registry: null,
       });
-      await cp.registerCluster({ name: 'k1', pool: 'cpu' });
-      await cp.updateCluster('k1', { enabled: false });
+      await cp.clusters.registerCluster({ name: 'k1', pool: 'cpu' });
+      await cp.clusters.updateCluster('k1', { enabled: false });
       const [k1Read] = await remote(s, home, ['cluster:k1']);
       const k1 = k1Read as Record<string, unknown>;
       expect(JSON.stringify(k1)).toMatch(/cpu/);
       expect(JSON.stringify(k1)).toMatch(/drain/);
       await cp.drainQueue('k1');
-      await cp.deleteCluster('k1');
+      await cp.clusters.deleteCluster('k1');
       const gone = (await remote(s, home, ['cluster:--deleted']))[0];
       // Cluster.to_dict() is the message itself: the deleted cluster, with deleted_at.
       expect(JSON.stringify(gone)).toMatch(/"name":"k1"[^]*"deletedAt"/);

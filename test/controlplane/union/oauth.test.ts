@@ -188,7 +188,7 @@ describe("a client secret holding ':' end to end (API key → token → RPC)", (
   it.each(['connect', 'grpc'] as const)('over %s', async (protocol) => {
     union = await startUnionServer({ client: { client_secret: 'a:b:c' } });
     const cp = await openUnion(union, protocol, apiKey(union.host, { client_secret: 'a:b:c' }));
-    expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
+    expect((await cp.queues.listQueues()).map((q) => q.name)).toEqual(['default']);
     await cp.close();
   });
 });

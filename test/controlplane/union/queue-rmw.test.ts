@@ -114,10 +114,10 @@ describe.each(['connect', 'grpc'] as const)('queue updates over %s', (protocol) 
     expect(s.api.queueExtras.read('batch')).toEqual(EXTRAS);
 
     const cp = await openUnion(s, protocol);
-    const before = await cp.getQueue('batch');
+    const before = await cp.queues.getQueue('batch');
     expect(before.unknown_fields).toEqual([8, 9, 10, 99]);
     rec.calls.length = 0;
-    const after = await cp.updateQueue('batch', { ...BATCH, run_concurrency: 20 });
+    const after = await cp.queues.updateQueue('batch', { ...BATCH, run_concurrency: 20 });
     await cp.close();
 
     expect(after.run_concurrency).toBe(20);
@@ -149,12 +149,12 @@ describe.each(['connect', 'grpc'] as const)('queue updates over %s', (protocol) 
     (await seedBatch(s, protocol)).close();
     const cp = await openUnion(s, protocol);
     const to = { ...BATCH, pool: 'gpu' };
-    await expect(cp.updateQueue('batch', to)).rejects.toMatchObject({
+    await expect(cp.queues.updateQueue('batch', to)).rejects.toMatchObject({
       code: 'FAILED_PRECONDITION',
       message: expect.stringMatching(/is active: drain it first/),
     });
     await cp.drainQueue('batch');
-    const moved = await cp.updateQueue('batch', to);
+    const moved = await cp.queues.updateQueue('batch', to);
     await cp.close();
     expect(moved).toMatchObject({ pool: 'gpu', state: 'drained' });
     expect(s.api.queueExtras.read('batch')).toEqual(EXTRAS);

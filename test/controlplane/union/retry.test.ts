@@ -33,7 +33,7 @@ describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
       const f = flaky('ListQueues', 2, code);
       s = await startUnionServer({ interceptors: [f.interceptor] });
       const cp = await openUnion(s, protocol);
-      expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
+      expect((await cp.queues.listQueues()).map((q) => q.name)).toEqual(['default']);
       await cp.close();
       expect(f.seen()).toBe(3);
     });
@@ -48,9 +48,9 @@ describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
     });
     await s.embedded.registerCluster({ name: 'c1' });
     const cp = await openUnion(s, protocol);
-    await expect(cp.getQueue('default')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect((await cp.listClusters()).map((c) => c.name)).toEqual(['c1']);
-    expect((await cp.getCluster('c1')).name).toBe('c1');
+    await expect(cp.queues.getQueue('default')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await cp.clusters.listClusters()).map((c) => c.name)).toEqual(['c1']);
+    expect((await cp.clusters.getCluster('c1')).name).toBe('c1');
     await cp.close();
     expect(bad.seen()).toBe(1);
     expect(internal.seen()).toBe(3);
@@ -61,7 +61,7 @@ describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
     const f = flaky('ListQueues', 100, Code.Unavailable);
     s = await startUnionServer({ interceptors: [f.interceptor] });
     const cp = await openUnion(s, protocol);
-    const err = await cp.listQueues().catch((e: unknown) => e as ControlPlaneError);
+    const err = await cp.queues.listQueues().catch((e: unknown) => e as ControlPlaneError);
     await cp.close();
     expect(err).toMatchObject({ code: 'UNAVAILABLE' });
     expect((err as Error).message).toContain('simulated Unavailable');
@@ -72,7 +72,7 @@ describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
     const f = flaky('CreateQueue', 1, Code.Unavailable, true);
     s = await startUnionServer({ interceptors: [f.interceptor] });
     const cp = await openUnion(s, protocol);
-    const q = await cp.createQueue({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
+    const q = await cp.queues.createQueue({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
     await cp.close();
     expect(q).toMatchObject({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
     expect(f.seen()).toBe(2);

@@ -182,7 +182,7 @@ const PB = {
 
 /** A queue drained and deleted through poolsync's backend (Union's soft delete). */
 async function deletedQueue(cp: UnionControlPlane, name: string, clusters = ['*']) {
-  await cp.createQueue({ name, run_concurrency: 1, action_concurrency: 1, clusters });
+  await cp.queues.createQueue({ name, run_concurrency: 1, action_concurrency: 1, clusters });
   await cp.drainQueue(name);
   await cp.deleteQueue(name);
 }
@@ -215,7 +215,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U3() {
     const { cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
+    await cp.clusters.registerCluster({ name: 'c1' });
     await invalid(cp, await repo([cluster('c1'), queue('q', '  clusters: ["*", c1]\n')]), 'V4');
     await applies(cp, await repo([cluster('c1'), queue('q', '  clusters: ["*"]\n')]));
   },
@@ -292,8 +292,8 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   async U9() {
     const { cp } = await fresh();
     await cp.pools.createPool('pb', PB);
-    await cp.registerCluster({ name: 'cb', pool: 'pb' });
-    await cp.createQueue({ name: 'm', run_concurrency: 1, action_concurrency: 1 });
+    await cp.clusters.registerCluster({ name: 'cb', pool: 'pb' });
+    await cp.queues.createQueue({ name: 'm', run_concurrency: 1, action_concurrency: 1 });
     await invalid(
       cp,
       await repo([pool('pb'), cluster('cb', 'pb'), queue('m', '  pool: pb\n  clusters: [cz]\n')]),
@@ -312,7 +312,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U10() {
     const { cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
+    await cp.clusters.registerCluster({ name: 'c1' });
     await cp.pools.createPool('pb', PB);
     // Its pool and selector are its cluster's (V5): only its other settings are declared.
     await invalid(
@@ -335,7 +335,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   async U12() {
     const { s, cp } = await fresh();
     await cp.pools.createPool('pb', PB);
-    await cp.registerCluster({ name: 'c1' });
+    await cp.clusters.registerCluster({ name: 'c1' });
     await cp.defaultQueues.setDefaultQueue('ml', 'production', 'c1');
     // Item 2: the co-named queue a setting names is drained for its cluster's move.
     const plan = await applies(
@@ -354,8 +354,8 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U14() {
     const { cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
-    await cp.updateCluster('c1', { enabled: false });
+    await cp.clusters.registerCluster({ name: 'c1' });
+    await cp.clusters.updateCluster('c1', { enabled: false });
     await expect(cp.activateQueue('c1')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     const plan = await applies(
       cp,
@@ -365,7 +365,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U15() {
     const { s, cp } = await fresh();
-    await cp.createQueue({ name: 'gone', run_concurrency: 1, action_concurrency: 1 });
+    await cp.queues.createQueue({ name: 'gone', run_concurrency: 1, action_concurrency: 1 });
     await refusedByCli(s, ['delete', 'queue', 'gone', '--yes'], /drain/i);
     const plan = await applies(cp, await repo([], { prune: true, manage: ['Queue'] }));
     expect(plan.steps.filter((x) => x.target === 'Queue/gone').map((x) => x.op)).toEqual([
@@ -397,9 +397,9 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       'DEFAULT_QUEUE_ABSENT_UNDELETABLE',
     );
     expect(plan.steps.some((x) => x.op === 'drain_queue')).toBe(false);
-    expect((await cp.getQueue('default')).state).toBe('active');
+    expect((await cp.queues.getQueue('default')).state).toBe('active');
     // Item 4: the setting this plan repoints no longer holds the delete: one apply.
-    await cp.createQueue({ name: 'old', run_concurrency: 1, action_concurrency: 1 });
+    await cp.queues.createQueue({ name: 'old', run_concurrency: 1, action_concurrency: 1 });
     await cp.defaultQueues.setDefaultQueue('ml', 'staging', 'old');
     await applies(
       cp,
@@ -418,10 +418,10 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U19() {
     const { cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
+    await cp.clusters.registerCluster({ name: 'c1' });
     await deletedQueue(cp, 'pinned', ['c1']);
-    await cp.updateCluster('c1', { enabled: false });
-    await cp.deleteCluster('c1');
+    await cp.clusters.updateCluster('c1', { enabled: false });
+    await cp.clusters.deleteCluster('c1');
     await blocks(
       cp,
       await repo([queue('pinned', '  clusters: ["*"]\n')]),
@@ -437,11 +437,11 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
       caused_by: 'Cluster/c1',
     });
     await acceptedByCli(s, ['create', 'cluster', 'c2']);
-    expect((await cp.getQueue('c2')).cluster_managed).toBe(true);
+    expect((await cp.queues.getQueue('c2')).cluster_managed).toBe(true);
   },
   async U21() {
     const { s, cp } = await fresh();
-    await cp.createQueue({ name: 'busy', run_concurrency: 1, action_concurrency: 1 });
+    await cp.queues.createQueue({ name: 'busy', run_concurrency: 1, action_concurrency: 1 });
     await blocks(cp, await repo([cluster('busy')]), 'Cluster/busy', 'CLUSTER_NAME_TAKEN');
     await invalid(cp, await repo([cluster('default')]), 'V5');
     await refusedByCli(s, ['create', 'cluster', 'busy'], /exist|taken/i);
@@ -456,8 +456,8 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   async U23() {
     const { cp } = await fresh();
     await cp.pools.createPool('pb', PB);
-    await cp.registerCluster({ name: 'c1' });
-    await cp.createQueue({
+    await cp.clusters.registerCluster({ name: 'c1' });
+    await cp.queues.createQueue({
       name: 'pin',
       run_concurrency: 1,
       action_concurrency: 1,
@@ -473,8 +473,8 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U24() {
     const { s, cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
-    await cp.registerCluster({ name: 'c2' });
+    await cp.clusters.registerCluster({ name: 'c1' });
+    await cp.clusters.registerCluster({ name: 'c2' });
     s.api.lifecycle.appsAssigned.add('c1');
     const dir = await repo([cluster('c1', 'default', false), cluster('c2', 'default', false)]);
     const plan = await planOf(cp, dir);
@@ -491,18 +491,18 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U25() {
     const { s, cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
+    await cp.clusters.registerCluster({ name: 'c1' });
     const plan = await applies(cp, await repo([cluster('c1', 'default', false)]));
     expect(plan.steps.map((x) => x.op)).toEqual(['update_cluster']);
-    expect((await cp.getQueue('c1')).state).toBe('drained');
+    expect((await cp.queues.getQueue('c1')).state).toBe('drained');
     await acceptedByCli(s, ['create', 'cluster', 'c2']);
     await acceptedByCli(s, ['update', 'cluster', 'c2', '--drain']);
-    expect((await cp.getQueue('c2')).state).not.toBe('active');
+    expect((await cp.queues.getQueue('c2')).state).not.toBe('active');
   },
   async U26() {
     const { s, cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
-    await cp.createQueue({
+    await cp.clusters.registerCluster({ name: 'c1' });
+    await cp.queues.createQueue({
       name: 'pin',
       run_concurrency: 1,
       action_concurrency: 1,
@@ -525,16 +525,16 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U27() {
     const { cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
-    await cp.updateCluster('c1', { enabled: false });
+    await cp.clusters.registerCluster({ name: 'c1' });
+    await cp.clusters.updateCluster('c1', { enabled: false });
     const plan = await applies(cp, await repo([cluster('c1')]));
     expect(plan.steps.map((x) => x.op)).toEqual(['update_cluster']);
-    expect((await cp.getQueue('c1')).state).toBe('active');
+    expect((await cp.queues.getQueue('c1')).state).toBe('active');
   },
   async U28() {
     const { s, cp } = await fresh();
     await cp.pools.createPool('pb', PB);
-    await cp.registerCluster({ name: 'c1', pool: 'pb' });
+    await cp.clusters.registerCluster({ name: 'c1', pool: 'pb' });
     const plan = await applies(
       cp,
       await repo([], { prune: true, manage: ['ClusterPool', 'Cluster', 'Queue'] }),
@@ -546,15 +546,15 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U29() {
     const { cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
-    await cp.updateCluster('c1', { enabled: false });
-    await cp.deleteCluster('c1');
+    await cp.clusters.registerCluster({ name: 'c1' });
+    await cp.clusters.updateCluster('c1', { enabled: false });
+    await cp.clusters.deleteCluster('c1');
     const plan = await applies(cp, await repo([cluster('c1')]));
     expect(plan.steps.map((x) => x.op)).toContain('undelete_cluster');
   },
   async U30() {
     const { cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
+    await cp.clusters.registerCluster({ name: 'c1' });
     const plan = await applies(cp, await repo([], { prune: true, manage: ['Cluster', 'Queue'] }));
     expect(plan.changes.find((c) => c.address === 'Queue/c1')).toMatchObject({
       action: 'delete',
@@ -563,8 +563,8 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   },
   async U31() {
     const { cp } = await fresh();
-    await cp.registerCluster({ name: 'c1' });
-    await cp.createQueue({
+    await cp.clusters.registerCluster({ name: 'c1' });
+    await cp.queues.createQueue({
       name: 'pin',
       run_concurrency: 1,
       action_concurrency: 1,
@@ -583,9 +583,9 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   async U32() {
     const { cp } = await fresh();
     await cp.pools.createPool('pb', PB);
-    await cp.registerCluster({ name: 'c1', pool: 'pb' });
-    await cp.updateCluster('c1', { enabled: false });
-    await cp.deleteCluster('c1');
+    await cp.clusters.registerCluster({ name: 'c1', pool: 'pb' });
+    await cp.clusters.updateCluster('c1', { enabled: false });
+    await cp.clusters.deleteCluster('c1');
     await cp.pools.deletePool('pb');
     const plan = await applies(cp, await repo([pool('pb'), cluster('c1', 'pb')]));
     const order = plan.steps.map((x) => x.op);
@@ -601,7 +601,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   async U34() {
     const { cp } = await fresh();
     await cp.pools.createPool('pb', PB);
-    await cp.registerCluster({ name: 'c1', pool: 'pb' });
+    await cp.clusters.registerCluster({ name: 'c1', pool: 'pb' });
     // The cluster is not managed here (manage: ClusterPool): the pool is not empty.
     await blocks(
       cp,

@@ -46,7 +46,7 @@ describe('control-plane serve --oauth-client-file', () => {
     try {
       for (const suffix of ['', '?protocol=grpc']) {
         const cp = (await openControlPlane(`union+${url}${suffix}`)) as UnionControlPlane;
-        expect((await cp.listQueues()).map((q) => q.name)).toEqual(['default']);
+        expect((await cp.queues.listQueues()).map((q) => q.name)).toEqual(['default']);
         await cp.close();
       }
     } finally {

@@ -274,48 +274,48 @@ export function desiredOf(r: Repo): DesiredState {
   };
 }
 
-type Calls = Record<string, (...args: unknown[]) => Promise<unknown>>;
-
-/** Plays the history through the control plane's own calls; refused calls are skipped. */
+/**
+ * Plays the history through the control plane's own calls (its parts); refused calls, and those
+ * of a part the control plane does not have, are skipped.
+ */
 async function play(cp: ControlPlane, history: readonly Op[]): Promise<void> {
-  const c = cp as unknown as Calls;
   const pools = [DEFAULT_POOL];
   const clusterPool = new Map<string, string>();
   for (const o of history) {
     const call = async (): Promise<unknown> => {
       switch (o.op) {
         case 'pool':
-          await c.createPool!(o.pool, contractOf(o.pool, 1));
+          await cp.pools!.createPool(o.pool, contractOf(o.pool, 1));
           return pools.push(o.pool);
         case 'cluster': {
           const pool = pools[o.pool % pools.length]!;
-          await c.registerCluster!({ name: o.name, pool });
+          await cp.clusters!.registerCluster({ name: o.name, pool });
           return clusterPool.set(o.name, pool);
         }
         case 'disable':
-          return c.updateCluster!(o.name, { enabled: false });
+          return cp.clusters!.updateCluster(o.name, { enabled: false });
         case 'queue': {
           const pool = pools[o.pool % pools.length]!;
           const members = [...clusterPool].filter(([, p]) => p === pool).map(([n]) => n);
           const picked = [...new Set(o.pick.map((i) => members[i % Math.max(1, members.length)]))];
-          return c.createQueue!({
+          return cp.queues!.createQueue({
             name: o.name,
             pool,
-            clusters: o.wildcard ? [WILDCARD] : picked.filter(Boolean),
+            clusters: o.wildcard ? [WILDCARD] : (picked.filter(Boolean) as string[]),
             run_concurrency: o.run,
             action_concurrency: o.run,
           });
         }
         case 'delete_cluster':
-          await c.deleteCluster!(o.name);
+          await cp.clusters!.deleteCluster(o.name);
           return clusterPool.delete(o.name);
         case 'drain':
-          return c.drainQueue!(o.name);
+          return cp.capabilityCalls!.drainQueue(o.name);
         case 'delete_queue':
-          return c.deleteQueue!(o.name);
+          return cp.capabilityCalls!.deleteQueue(o.name);
         case 'setting': {
           const [project, domain] = o.key.split('/');
-          return c.setDefaultQueue!(project, domain, o.queue);
+          return cp.defaultQueues!.setDefaultQueue(project!, domain!, o.queue);
         }
       }
     };

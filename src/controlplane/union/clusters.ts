@@ -1,6 +1,8 @@
 /**
- * Cluster writes through `cloudidl.cluster.ClusterService` (proto/cloudidl/cluster/, from the
- * flyteplugins-union wheel): CreateCluster (register in a pool; Union creates the co-named
+ * The clusters part of the `union` backend, through `cloudidl.cluster.ClusterService`
+ * (proto/cloudidl/cluster/, from the flyteplugins-union wheel): the live list (one ListClusters
+ * sweep shared by concurrent reads, each cluster with the queues that name it), gets, and the
+ * writes: CreateCluster (register in a pool; Union creates the co-named
  * queue, C2), UpdateCluster (move to another pool: the co-named queue, drained first, moves
  * along), UpdateClusterState (drain = poolsync's `enabled: false`, activate = `enabled: true`,
  * with the drain generation read just before) and DeleteCluster (the co-named queue goes with
@@ -15,15 +17,25 @@
  * (`Latest`: the live read's list), read again only when Union refuses it (`fromLatest`).
  */
 import type { Client } from '@connectrpc/connect';
-import { address } from '../../model/common.js';
+import { DEFAULT_POOL, address } from '../../model/common.js';
 import type { LiveCluster } from '../../model/live.js';
+import type { RegisterClusterRequest } from '../../model/requests.js';
 import type { ClusterService } from '../../gen/cloudidl/cluster/cluster_pb.js';
 import { ClusterState, type Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
 import { Filter_Function } from '../../gen/cloudidl/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
+import type { ClusterCalls } from '../types.js';
 import type { Call } from './rpcs.js';
-import { clusterEnabled, clusterFromPb, clusterPool } from './mapping.js';
-import { fromLatest, sweep, type Latest } from './sweeps.js';
+import {
+  clusterEnabled,
+  clusterFromPb,
+  clusterName,
+  clusterPool,
+  queueFromPb,
+  selfSelecting,
+} from './mapping.js';
+import type { UnionQueues } from './queues.js';
+import { Latest, SharedReads, fromLatest, sweep } from './sweeps.js';
 import { isCode } from './transport.js';
 
 /** How long a cluster delete waits for Union to finish a DELETING cluster (10 minutes). */
@@ -34,15 +46,69 @@ export function isDeleting(c: Cluster): boolean {
   return c.drainStatus?.overallState === ClusterState.DELETING;
 }
 
-export class UnionClusterWrites {
+export class UnionClusters implements ClusterCalls {
+  /** Each cluster as Union last sent it: what the next write starts from. */
+  private readonly latest = new Latest<Cluster>(clusterName);
+  private readonly reads = new SharedReads();
+
   constructor(
     private readonly service: Client<typeof ClusterService>,
     private readonly org: string,
     private readonly call: Call,
-    private readonly latest: Latest<Cluster>,
-    /** A cluster as Union sent it, with the queues that name it as last read. */
-    private readonly live: (c: Cluster) => LiveCluster,
+    private readonly pageSize: number,
+    /** The queues part: a cluster's bound queues are the queues that name it. */
+    private readonly queues: UnionQueues,
   ) {}
+
+  /** ListClusters page after page: all clusters, or (`deleted`) those with `deleted_at`. */
+  private sweep(deleted: boolean): Promise<Cluster[]> {
+    const filters = deleted ? [{ function: Filter_Function.EXISTS, field: 'deleted_at' }] : [];
+    return sweep(async (token) => {
+      const res = await this.call('listClusters', null, () =>
+        this.service.listClusters({
+          organization: this.org,
+          request: { limit: this.pageSize, token, filters },
+        }),
+      );
+      return { items: res.clusters, token: res.token };
+    });
+  }
+
+  /** Every cluster ListClusters answers, from one sweep however many ask at once. */
+  raw(): Promise<Cluster[]> {
+    return this.reads.get('clusters', async () => this.latest.all(await this.sweep(false)));
+  }
+
+  /** The live clusters; one Union is DELETING is among the deleted ones (listDeletedClusters). */
+  async listClusters(): Promise<LiveCluster[]> {
+    const [queues, clusters] = await Promise.all([this.queues.raw(), this.raw()]);
+    const names = new Set(clusters.map(clusterName));
+    const live = queues.map((q) => queueFromPb(q, names));
+    return clusters.filter((c) => !isDeleting(c)).map((c) => clusterFromPb(c, live));
+  }
+
+  async getCluster(name: string): Promise<LiveCluster> {
+    const addr = address('Cluster', name);
+    const [res, queues] = await Promise.all([
+      this.call('getCluster', addr, () => this.service.getCluster({ clusterId: this.id(name) })),
+      this.queues.raw(),
+    ]);
+    if (!res.cluster) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
+    return clusterFromPb(
+      res.cluster,
+      queues.map((q) => queueFromPb(q, new Set([name]))),
+    );
+  }
+
+  /** A cluster as a write left it, its queues as last read (no list per write). */
+  private live(c: Cluster): LiveCluster {
+    const name = clusterName(c);
+    const queues = [...this.queues.latest.values()].filter((q) => q.spec?.clusters.includes(name));
+    return clusterFromPb(
+      c,
+      queues.map((q) => queueFromPb(q, selfSelecting(q))),
+    );
+  }
 
   private id(name: string) {
     return { organization: this.org, name };
@@ -62,7 +128,9 @@ export class UnionClusterWrites {
    * CreateCluster answers nothing: the cluster as registered, in its pool, active (Union
    * creates it so, with its co-named queue, C2), its health not reported yet.
    */
-  async register(name: string, pool: string): Promise<LiveCluster> {
+  async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
+    const { name } = request;
+    const pool = request.pool ?? DEFAULT_POOL;
     await this.call('createCluster', address('Cluster', name), async (state) => {
       try {
         await this.service.createCluster({ clusterId: this.id(name), clusterPoolName: pool });
@@ -86,8 +154,11 @@ export class UnionClusterWrites {
     };
   }
 
-  /** UpdateCluster answers nothing: the cluster as last read, in its new pool. */
-  async move(name: string, pool: string): Promise<LiveCluster> {
+  /**
+   * Capability `cluster_move`. UpdateCluster answers nothing: the cluster as last read, in its
+   * new pool.
+   */
+  async moveCluster(name: string, pool: string): Promise<LiveCluster> {
     await this.call('updateCluster', address('Cluster', name), async (state) => {
       try {
         await this.service.updateCluster({ clusterId: this.id(name), clusterPoolName: pool });
@@ -102,7 +173,7 @@ export class UnionClusterWrites {
   }
 
   /** The cluster as Union answered (UpdateClusterStateResponse carries it). */
-  async setEnabled(name: string, enabled: boolean): Promise<LiveCluster> {
+  async updateCluster(name: string, { enabled }: { enabled: boolean }): Promise<LiveCluster> {
     const want = enabled ? ClusterState.ACTIVE : ClusterState.DRAINING;
     const read = () => this.read(name);
     const answered = await fromLatest(this.latest, name, read, (known) =>
@@ -125,7 +196,7 @@ export class UnionClusterWrites {
    * moves its work off first, remote/_cluster.py `delete`), GetCluster until it is DELETED, so
    * the steps after it (its pool's delete, a registration of the name) find it gone.
    */
-  async delete(name: string, waitMs = DELETING_WAIT_MS): Promise<void> {
+  async deleteCluster(name: string, waitMs = DELETING_WAIT_MS): Promise<void> {
     const read = () => this.read(name);
     const deleting = await fromLatest(this.latest, name, read, (known) =>
       this.call('deleteCluster', address('Cluster', name), async (state) => {
@@ -175,35 +246,18 @@ export class UnionClusterWrites {
 
   /**
    * Soft-deleted clusters (ListClusters with `EXISTS deleted_at`, as Union's client lists them),
-   * and those of `listed` still DELETING (`deleting`).
+   * and the listed ones still DELETING (`deleting`).
    */
-  async listDeleted(pageSize: number, listed: Promise<Cluster[]>): Promise<LiveCluster[]> {
-    const [deleted, live] = await Promise.all([this.sweepDeleted(pageSize), listed]);
+  async listDeletedClusters(): Promise<LiveCluster[]> {
+    const [deleted, live] = await Promise.all([this.sweep(true), this.raw()]);
     return [
-      ...deleted.map((c) => clusterFromPb(c, [])),
+      ...deleted.filter((c) => c.deletedAt).map((c) => clusterFromPb(c, [])),
       ...live.filter(isDeleting).map((c) => ({ ...clusterFromPb(c, []), deleting: true as const })),
     ];
   }
 
-  private async sweepDeleted(pageSize: number): Promise<Cluster[]> {
-    const clusters = await sweep(async (token) => {
-      const res = await this.call('listClusters', null, () =>
-        this.service.listClusters({
-          organization: this.org,
-          request: {
-            limit: pageSize,
-            token,
-            filters: [{ function: Filter_Function.EXISTS, field: 'deleted_at' }],
-          },
-        }),
-      );
-      return { items: res.clusters, token: res.token };
-    });
-    return clusters.filter((c) => c.deletedAt);
-  }
-
   /** The cluster as Union answered (UndeleteResponse carries it). */
-  async undelete(name: string): Promise<LiveCluster> {
+  async undeleteCluster(name: string): Promise<LiveCluster> {
     const answered = await this.call('undeleteCluster', address('Cluster', name), async (state) => {
       // A retry whose first attempt landed finds the cluster live again.
       if (state.retried) {

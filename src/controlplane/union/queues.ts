@@ -1,7 +1,8 @@
 /**
- * Queue writes through `cloudidl.queue.QueueService` (proto/cloudidl/queue/, from the
- * flyteplugins-union wheel), each one call from the queue as last read (`Latest`), returning
- * the queue Union answered.
+ * The queues part of the `union` backend, through `cloudidl.queue.QueueService`
+ * (proto/cloudidl/queue/, from the flyteplugins-union wheel): the live list (one ListQueues
+ * sweep shared by concurrent reads), gets, metrics (Q7, metrics.ts) and the writes, each one
+ * call from the queue as last read (`Latest`), returning the queue Union answered.
  *
  * Q3: UpdateQueue replaces the whole spec, so it is a read-modify-write: the queue as last read
  * (the live read's list; GetQueue when it was not read), the 7 fields poolsync manages and the
@@ -21,12 +22,15 @@
  */
 import type { Client } from '@connectrpc/connect';
 import { address, type QueueSpec } from '../../model/common.js';
-import type { LiveQueue } from '../../model/live.js';
+import type { LiveQueue, QueueMetrics } from '../../model/live.js';
 import type { CreateQueueRequest } from '../../model/requests.js';
+import type { Cluster } from '../../gen/cloudidl/cluster/definition_pb.js';
 import { QueueState, type Queue, type QueueService } from '../../gen/cloudidl/queue/queue_pb.js';
 import { Filter_Function } from '../../gen/flyteidl2/common/list_pb.js';
 import { ControlPlaneError } from '../errors.js';
+import type { QueueCalls } from '../types.js';
 import {
+  clusterName,
   createSpec,
   queueFromPb,
   queueSpecFromPb,
@@ -34,18 +38,49 @@ import {
   selfSelecting,
   withManagedFields,
 } from './mapping.js';
+import { firstQueueMetrics } from './metrics.js';
 import type { Call } from './rpcs.js';
-import { fromLatest, sweep, type Latest } from './sweeps.js';
+import { Latest, SharedReads, fromLatest, sweep } from './sweeps.js';
 import { isCode } from './transport.js';
 
-export class UnionQueueLifecycle {
+export class UnionQueues implements QueueCalls {
+  /** Each queue as Union last sent it: what the next write starts from. */
+  readonly latest = new Latest<Queue>((q) => q.id?.name ?? '');
+  private readonly reads = new SharedReads();
+
   constructor(
     private readonly service: Client<typeof QueueService>,
     private readonly org: string,
     private readonly call: Call,
     private readonly pageSize: number,
-    private readonly latest: Latest<Queue>,
+    /** The live clusters (the clusters part's sweep), which say which queues are cluster-managed. */
+    private readonly clusters: () => Promise<Cluster[]>,
   ) {}
+
+  /** ListQueues page after page: the live queues, or (`deleted`) those with `deleted_at`. */
+  private sweep(deleted: boolean): Promise<Queue[]> {
+    const filters = deleted ? [{ function: Filter_Function.EXISTS, field: 'deleted_at' }] : [];
+    return sweep(async (token) => {
+      const res = await this.call('listQueues', null, () =>
+        this.service.listQueues({
+          organization: this.org,
+          request: { limit: this.pageSize, token, filters },
+        }),
+      );
+      return { items: res.queues, token: res.token };
+    });
+  }
+
+  /** Every live queue as Union sent it, from one ListQueues sweep however many ask at once. */
+  raw(): Promise<Queue[]> {
+    return this.reads.get('queues', async () => this.latest.all(await this.sweep(false)));
+  }
+
+  async listQueues(): Promise<LiveQueue[]> {
+    const [queues, clusters] = await Promise.all([this.raw(), this.clusters()]);
+    const names = new Set(clusters.map(clusterName));
+    return queues.map((q) => queueFromPb(q, names));
+  }
 
   private async read(name: string): Promise<Queue> {
     const addr = address('Queue', name);
@@ -64,11 +99,19 @@ export class UnionQueueLifecycle {
     return queueFromPb(q, selfSelecting(q));
   }
 
-  async get(name: string): Promise<LiveQueue> {
+  async getQueue(name: string): Promise<LiveQueue> {
     return this.live(await this.read(name), name);
   }
 
-  async create(request: CreateQueueRequest): Promise<LiveQueue> {
+  /** Q7 through WatchQueueMetrics (metrics.ts). */
+  async queueMetrics(name: string): Promise<QueueMetrics> {
+    const queue = await this.getQueue(name);
+    return this.call('watchQueueMetrics', address('Queue', name), () =>
+      firstQueueMetrics(this.service, this.org, queue),
+    );
+  }
+
+  async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
     const spec = createSpec(request);
     // A retry that finds the queue reads it back.
     const res = await this.call('createQueue', address('Queue', request.name), (state) =>
@@ -77,7 +120,8 @@ export class UnionQueueLifecycle {
     return this.live(res.queue, request.name);
   }
 
-  async update(name: string, spec: QueueSpec): Promise<LiveQueue> {
+  /** Q3: one UpdateQueue from the queue as last read. */
+  async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
     const current = this.latest.get(name) ?? (await this.read(name));
     const id = { organization: this.org, name };
     const res = await this.call('updateQueue', address('Queue', name), () =>
@@ -95,24 +139,13 @@ export class UnionQueueLifecycle {
   }
 
   /** The soft-deleted queues (ListQueues with `EXISTS deleted_at`, as Union's client lists them). */
-  async listDeleted(): Promise<LiveQueue[]> {
-    const queues = await sweep(async (token) => {
-      const res = await this.call('listQueues', null, () =>
-        this.service.listQueues({
-          organization: this.org,
-          request: {
-            limit: this.pageSize,
-            token,
-            filters: [{ function: Filter_Function.EXISTS, field: 'deleted_at' }],
-          },
-        }),
-      );
-      return { items: res.queues, token: res.token };
-    });
+  async listDeletedQueues(): Promise<LiveQueue[]> {
+    const queues = await this.sweep(true);
     return queues.filter((q) => q.deletedAt).map((q) => queueFromPb(q, selfSelecting(q)));
   }
 
-  async delete(name: string): Promise<void> {
+  /** Capability `queue_delete`: deletes a DRAINED queue. */
+  async deleteQueue(name: string): Promise<void> {
     const read = () => this.read(name);
     await fromLatest(this.latest, name, read, (known) =>
       this.call('deleteQueue', address('Queue', name), async (state) => {
@@ -128,7 +161,7 @@ export class UnionQueueLifecycle {
     this.latest.forget(name);
   }
 
-  async undelete(name: string): Promise<LiveQueue> {
+  async undeleteQueue(name: string): Promise<LiveQueue> {
     const addr = address('Queue', name);
     const q = await this.call('undeleteQueue', addr, async (state) => {
       if (state.retried) {
