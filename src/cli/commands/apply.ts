@@ -15,7 +15,7 @@ import {
   executePlan,
   type ApplyResult,
 } from '../../apply/index.js';
-import { checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
+import { checkSavedPlanEndpoint, readSavedPlan } from '../saved-plan.js';
 import { applyRun, type ApplyRunOptions, type ApplySource } from '../../ops/apply-run.js';
 import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
@@ -28,7 +28,6 @@ import { hasNoChanges, renderTextParts } from '../../render/index.js';
 import { runbookLines } from '../../render/runbook.js';
 import { relativeParts, writeRepoFile } from '../../util/repo-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
-import { writeParts } from '../write-parts.js';
 import { UserError } from '../../util/user-error.js';
 import {
   checkLockTimeout,
@@ -40,7 +39,7 @@ import {
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
 import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
-import type { Io } from '../io.js';
+import { writeParts, type Io } from '../io.js';
 import { letYoungGenerationGrow } from '../young-generation.js';
 
 export interface ApplyArgs extends EnvArgs {

@@ -11,8 +11,7 @@ import { cleanCommit } from '../../ops/pipeline.js';
 import { planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
-import { resolvePlanKey } from '../plan-key.js';
-import { writeParts, writePartsToFile } from '../write-parts.js';
+import { resolvePlanKey } from '../saved-plan.js';
 import type { CommentArgs } from '../../vcs/comment-options.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
@@ -24,7 +23,7 @@ import {
   type EnvTarget,
   type Targeted,
 } from '../environment.js';
-import { reportError, type Io } from '../io.js';
+import { reportError, writeParts, writePartsToFile, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import {
   planShape,
