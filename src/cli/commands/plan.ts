@@ -20,6 +20,7 @@ import {
   inEnvironment,
   resolveTargets,
   withTarget,
+  type EnvArgs,
   type EnvTarget,
   type Targeted,
 } from '../environment.js';
@@ -32,24 +33,18 @@ import {
   sharedInventoryOf,
   useColor,
   type OutputFormat,
+  type PlanShapeArgs,
 } from '../options.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 
-export interface PlanArgs extends CommentArgs {
+export interface PlanArgs extends CommentArgs, EnvArgs, PlanShapeArgs {
   dir: string;
-  env?: string;
-  'control-plane'?: string;
-  'token-file'?: string;
-  'api-key-file'?: string;
   'max-retries': number;
   parallelism?: number;
   output: OutputFormat;
   out?: string;
   'detailed-exitcode': boolean;
   color?: boolean;
-  target?: string[];
-  replace?: string[];
-  'accept-cascade'?: string[];
   'refresh-only': boolean;
   'state-dir': string;
   'lock-timeout': string;
