@@ -128,12 +128,8 @@ export async function apply(
           parallelism,
           waitTimeoutMs,
           onEvent: progressPrinter(out, colors),
-          ...(flyteCli !== undefined
-            ? {
-                runManual: flyteCliRunner(flyteCli, cp.manual),
-                canRunManual: isCliCommand,
-              }
-            : {}),
+          runManual: flyteCli === undefined ? undefined : flyteCliRunner(flyteCli, cp.manual),
+          canRunManual: isCliCommand,
         }),
       executed: (_plan, result) => {
         lines.flush();

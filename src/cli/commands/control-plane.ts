@@ -113,11 +113,10 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
     mounts.push({
       handle: gateway.flyteadminGateway({
         seed: { projects: args['flyte-project'] ?? [] },
-        ...(oauth
-          ? { sharedAuth: gateway.flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
-          : token
-            ? { oauth: { clientId: 'poolsync', clientSecret: token } }
-            : {}),
+        sharedAuth: oauth
+          ? gateway.flyteadminAuth(oauth, oauth.authorizationMetadataKey)
+          : undefined,
+        oauth: !oauth && token ? { clientId: 'poolsync', clientSecret: token } : undefined,
       }),
     });
     return startControlPlaneServer({
