@@ -30,8 +30,9 @@ export default defineConfig({
       'test/flyteadmin/real/global-setup.ts',
       'test/lease/real/global-setup.ts',
     ],
-    // After each file: the folders test/support/temp-folder.ts made are removed.
-    setupFiles: ['test/setup/remove-temp-folders.ts'],
+    // After each test: what it gave test/support/cleanup.ts is undone; after each file: the
+    // folders test/support/temp-folder.ts made are removed.
+    setupFiles: ['test/setup/cleanup.ts', 'test/setup/remove-temp-folders.ts'],
     reporters: ['default', summaryLine],
   },
 });

@@ -3,14 +3,17 @@
  * signals that stop it. Every command takes an `Io` and returns its exit code, so it runs in a
  * test's process as it runs in the CLI's (main.ts gives it the process's own, `processIo`).
  */
+import { once, type EventEmitter } from 'node:events';
+import { open } from 'node:fs/promises';
 import { ControlPlaneError } from '../controlplane/errors.js';
+import { batches } from '../util/batched-lines.js';
 import { processRedactor } from '../util/secrets.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
 
 /**
  * What a command writes to: process.stdout and process.stderr are ones. A write that returns
- * false is waited on with the stream's 'drain' (write-parts.ts); a memory one returns true.
+ * false is waited on with the stream's 'drain' (writeParts); a memory one returns true.
  */
 export interface Output {
   write(text: string): boolean;
@@ -78,4 +81,34 @@ export function reportError(err: unknown, io: Pick<Io, 'stderr' | 'env'>): numbe
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
   io.stderr.write(`Internal error (please report it): ${scrub(message)}\n`);
   return 1;
+}
+
+/**
+ * Writes the parts of a rendered plan (renderTextParts, renderJsonParts) to a stream in
+ * batches, waiting for 'drain' when the stream asks for it, so a plan of 100,000 changes goes
+ * out without its whole text in memory.
+ */
+export async function writeParts(out: Output, parts: Iterable<string>): Promise<void> {
+  for (const batch of batches(parts)) {
+    if (out.write(batch)) continue;
+    // A reader that went away (EPIPE, main.ts) ends the output, not the command.
+    const drained = await once(out as unknown as EventEmitter, 'drain').then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') return false;
+        throw err;
+      },
+    );
+    if (!drained) return;
+  }
+}
+
+/** The parts written to a file (created or truncated), batch by batch. */
+export async function writePartsToFile(path: string, parts: Iterable<string>): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    for (const batch of batches(parts)) await file.write(batch);
+  } finally {
+    await file.close();
+  }
 }

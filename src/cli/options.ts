@@ -213,11 +213,7 @@ export interface PlanShapeArgs {
 
 /** The shaping flags as pipeline options (planRepository). */
 export function planShape(args: PlanShapeArgs) {
-  return {
-    ...(args.target ? { targets: args.target } : {}),
-    ...(args.replace ? { replace: args.replace } : {}),
-    ...(args['accept-cascade'] ? { acceptCascade: args['accept-cascade'] } : {}),
-  };
+  return { targets: args.target, replace: args.replace, acceptCascade: args['accept-cascade'] };
 }
 
 /** A saved plan is applied exactly as it is: shaping flags belong to `plan --out`. */

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { executePlan, ApplyRefusedError, type ApplyEvent } from '../../src/apply/index.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
@@ -8,16 +9,13 @@ import type { Plan } from '../../src/model/plan.js';
 
 const FAST_POLL = { initial: 10, max: 40 };
 
-/** Embedded control planes opened by a test (in memory), closed after it. */
-const opened: EmbeddedControlPlane[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((cp) => cp.close()));
-});
-
-/** A fresh in-memory embedded control plane: every domain rule, capabilities as created. */
+/**
+ * A fresh in-memory embedded control plane: every domain rule, capabilities as created; closed
+ * after the test.
+ */
 async function embedded(): Promise<EmbeddedControlPlane> {
   const cp = await EmbeddedControlPlane.open({ path: null });
-  opened.push(cp);
+  cleanup.add(() => cp.close());
   return cp;
 }
 

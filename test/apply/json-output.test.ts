@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
@@ -42,14 +43,9 @@ function documentOf(stdout: string): Doc {
   return doc as Doc;
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 async function setup() {
   const root = await tempDir();
-  cleanups.push(() => rm(root, { recursive: true, force: true }));
+  cleanup.add(() => rm(root, { recursive: true, force: true }));
   const repo = await writeRepo(join(root, 'repo'), {
     pools: ['prod'],
     clusters: { 'prod-1': 'prod', 'prod-2': 'prod' },
@@ -100,7 +96,7 @@ describe('poolsync apply --output json', () => {
     const proxy = await startFaultProxy(server.url, (_n, method, path) =>
       method === 'POST' && path.startsWith('/v1/clusters') ? 'fail' : 'pass',
     );
-    cleanups.push(async () => {
+    cleanup.add(async () => {
       await proxy.close();
       await server.close();
       await embedded.close();

@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { holdSharedApplyLock, LockHeldError } from '../../src/apply/lock.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
@@ -13,11 +14,6 @@ import type { ControlPlane } from '../../src/controlplane/types.js';
 import { startFakeKubeApi } from '../support/fake-kube-api.js';
 import { runCli, startCli } from '../support/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 const REPO: RepoSpec = {
   pools: ['prod'],
@@ -28,7 +24,7 @@ const REPO: RepoSpec = {
 async function served() {
   const cp = await EmbeddedControlPlane.open({ path: null });
   const server = await startControlPlaneServer({ controlPlane: cp });
-  cleanups.push(async () => {
+  cleanup.add(async () => {
     await server.close();
     await cp.close();
   });
@@ -130,7 +126,7 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
 describe('--lock k8s:NAMESPACE/NAME (control planes with no lock of their own)', () => {
   it('the Lease excludes a second apply (naming the holder) until released; without it, a warning', async () => {
     const kube = await startFakeKubeApi();
-    cleanups.push(() => kube.close());
+    cleanup.add(() => kube.close());
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kube.kubeconfig);
     // A backend without ApplyLockProvider, as Union and flyteadmin are.

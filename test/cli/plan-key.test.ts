@@ -1,5 +1,5 @@
 /**
- * The plan key (src/cli/plan-key.ts, docs/plan.md "Sealed plan files"): a variable that is set
+ * The plan key (src/cli/saved-plan.ts, docs/plan.md "Sealed plan files"): a variable that is set
  * but names no key is an error naming it, never "no key" (a missing CI secret is an empty
  * variable); the key file is read bounded and regular-only, so `/dev/zero` and a FIFO are
  * refused at once instead of exhausting memory or hanging.
@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolvePlanKey } from '../../src/cli/plan-key.js';
+import { resolvePlanKey } from '../../src/cli/saved-plan.js';
 import { tempFolder } from '../support/temp-folder.js';
 
 const KEY = 'a-key-of-this-test-0123456789abcdef';

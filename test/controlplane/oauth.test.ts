@@ -4,19 +4,15 @@
  * refusal's code read from a WWW-Authenticate challenge or the body, an answer that is not a
  * token response, and an unreachable token endpoint retried then named.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { discover, type Discovery } from '../../src/controlplane/oauth/discovery.js';
 import { TokenSource, type TokenOptions } from '../../src/controlplane/oauth/token-source.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
-
-const servers: Server[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-});
 
 async function serve(handle: Handler): Promise<string> {
   const server = createServer((req, res) => {
@@ -24,7 +20,7 @@ async function serve(handle: Handler): Promise<string> {
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => handle(req, res, body));
   });
-  servers.push(server);
+  cleanup.add(() => new Promise((r) => server.close(r)));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }

@@ -4,7 +4,8 @@
  * with what to do, and open.ts reaches every backend through its folder's opener.
  */
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
@@ -22,11 +23,10 @@ import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import { Reach } from '../../src/util/reach.js';
 import { DEFAULT_RETRY } from '../../src/util/backoff.js';
 
-const opened: ControlPlane[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((cp) => cp.close()));
-});
-const keep = <T extends ControlPlane>(cp: T): T => (opened.push(cp), cp);
+const keep = <T extends ControlPlane>(cp: T): T => {
+  cleanup.add(() => cp.close());
+  return cp;
+};
 
 // Nothing listens on port 1: these control planes are built, never called over the network.
 const NOWHERE = 'http://127.0.0.1:1';

@@ -9,7 +9,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
@@ -27,11 +28,6 @@ import { tempDir } from '../support/repo.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'config-repo');
 const STACK = /Internal error|\n\s+at |TypeError|SocketError/;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 async function embeddedBehind(decide: (n: number) => CutMode, opts: { flyteadmin?: boolean } = {}) {
   const cp = await EmbeddedControlPlane.open({ path: null });
   const server = await startControlPlaneServer({
@@ -39,7 +35,7 @@ async function embeddedBehind(decide: (n: number) => CutMode, opts: { flyteadmin
     ...(opts.flyteadmin ? { mounts: [{ handle: flyteadminGateway() }] } : {}),
   });
   const proxy = await startCuttingProxy(server.url, decide);
-  cleanups.push(async () => {
+  cleanup.add(async () => {
     await proxy.close();
     await server.close();
     await cp.close();
@@ -54,7 +50,7 @@ describe('REST client: a body cut off after its headers is retried', () => {
     for (const mode of ['cut', 'reset'] as const) {
       const { cp, proxy } = await embeddedBehind((n) => (n % 2 === 1 ? mode : 'pass'));
       const client = new HttpControlPlane(proxy.url, { ...fast, maxRetries: 4 });
-      cleanups.push(() => client.close());
+      cleanup.add(() => client.close());
       await client.createPool('p', {
         object_store_ref: { uri: 's3://b/m', endpoint: '' },
         secret_store: { type: 'VAULT', locator: 'x' },
@@ -70,7 +66,7 @@ describe('REST client: a body cut off after its headers is retried', () => {
   it('every response cut: UNAVAILABLE naming the cut, after the retries', async () => {
     const { proxy } = await embeddedBehind(() => 'cut');
     const client = new HttpControlPlane(proxy.url, { ...fast, maxRetries: 2 });
-    cleanups.push(() => client.close());
+    cleanup.add(() => client.close());
     const err = (await client.listPools().catch((e: unknown) => e)) as ControlPlaneError;
     expect(err).toBeInstanceOf(ControlPlaneError);
     expect(err.code).toBe('UNAVAILABLE');
@@ -119,14 +115,14 @@ describe('flyteadmin client: a body cut off after its headers is retried', () =>
       flyteadmin: true,
     });
     const client = new FlyteadminControlPlane(proxy.url, fast);
-    cleanups.push(() => client.close());
+    cleanup.add(() => client.close());
     const live = await readLiveState(client);
     expect(live.assignments).toEqual([]);
     expect(proxy.counts.cut).toBeGreaterThan(0);
 
     const all = await embeddedBehind(() => 'cut', { flyteadmin: true });
     const broken = new FlyteadminControlPlane(all.proxy.url, { ...fast, maxRetries: 2 });
-    cleanups.push(() => broken.close());
+    cleanup.add(() => broken.close());
     const err = (await readLiveState(broken).catch((e: unknown) => e)) as ControlPlaneError;
     expect(err).toBeInstanceOf(ControlPlaneError);
     expect(err.code).toBe('UNAVAILABLE');
@@ -155,7 +151,7 @@ describe('forge client: a body cut off after its headers', () => {
       mapError: (status) => `HTTP ${status}`,
       retry: { maxRetries: 3, minDelayMs: 1, maxDelayMs: 5 },
     });
-    cleanups.push(async () => {
+    cleanup.add(async () => {
       await api.close();
       await proxy.close();
       await new Promise((r) => server.close(r));

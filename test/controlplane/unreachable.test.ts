@@ -6,9 +6,10 @@
  * `plan` 18 s after its error, its other calls retrying a closed pool through the backoff. A
  * flyteadmin call waiting out an hour-long backoff ends when the client closes.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { JsonHttp } from '../../src/controlplane/json-http.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
@@ -24,11 +25,6 @@ async function deadPort(): Promise<number> {
 }
 
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
-});
 
 describe('an unreachable control plane', () => {
   it.each([
@@ -65,7 +61,7 @@ describe('an unreachable control plane', () => {
       requests++;
       res.writeHead(503).end('{"code":14,"message":"busy"}');
     });
-    servers.push(srv);
+    cleanup.add(() => new Promise((r) => srv.close(r)));
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const { port } = srv.address() as AddressInfo;
     const t = new JsonHttp(`http://127.0.0.1:${port}`, {

@@ -3,7 +3,8 @@
  * pull-request head ref, the daemon's real HTTP server and webhooks, the local GitHub API
  * (comments, collaborator permissions, pull requests), the in-memory embedded control plane.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { FakeForge } from '../support/fake-forge.js';
@@ -19,17 +20,14 @@ const ADMIN = 'admin-token-approvals-0123456789';
 const RECONCILE = 'reconcile-token-approvals-012345';
 
 let forge: FakeForge;
-const cleanups: (() => Promise<void> | void)[] = [];
 beforeEach(async () => {
   forge = await new FakeForge().start();
+  // Undone last, as before: what the test started stops before the forge does.
+  cleanup.add(() => forge.stop());
+  cleanup.add(() => vi.unstubAllEnvs());
   vi.stubEnv('GITHUB_TOKEN', forge.token);
   vi.stubEnv('GITHUB_API_URL', forge.url);
   vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', 'acme/cfg');
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  vi.unstubAllEnvs();
-  await forge.stop();
 });
 
 async function start(repo: TestRepo) {
@@ -42,7 +40,7 @@ async function start(repo: TestRepo) {
     },
     flags: { policy: 'safe' },
   });
-  cleanups.push(stop);
+  cleanup.add(stop);
   await daemon.firstRun;
   return { cp, daemon, logs };
 }

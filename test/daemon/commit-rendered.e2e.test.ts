@@ -5,16 +5,12 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { body } from '../../src/render/values/header.js';
 import { startTestDaemon } from './harness.js';
 import { TestRepo, git } from './helpers.js';
 import { until } from '../support/until.js';
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 function exampleFiles(dir: string, prefix = ''): Record<string, string> {
   const out: Record<string, string> = {};
@@ -40,7 +36,7 @@ describe('daemon --commit-rendered', () => {
       repo,
       flags: { 'poll-interval': '200ms', 'commit-rendered': true },
     });
-    cleanups.push(stop);
+    cleanup.add(stop);
 
     const head = () => git(repo.bare, 'rev-parse', 'main');
     const pushed = await until('the rendered commit', () => head() !== seeded && head());

@@ -2,7 +2,8 @@
  * End to end, in process: a real bare Git repository in a temp dir, the daemon's real HTTP
  * server on 127.0.0.1:0, the in-memory embedded control plane, the real loader/planner/executor.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { DaemonDeps, RunningDaemon } from '../../src/daemon/daemon.js';
 import { loadRepository } from '../../src/manifests/index.js';
@@ -25,11 +26,6 @@ interface Harness {
   daemon: RunningDaemon;
   logs: string[];
 }
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 async function start(options: {
   repo?: TestRepo;
@@ -57,7 +53,7 @@ async function start(options: {
       'drift-interval': options.drift ?? '1h',
     },
   });
-  cleanups.push(h.stop);
+  cleanup.add(h.stop);
   return { repo, cp: h.cp, daemon: h.daemon, logs: h.logs };
 }
 

@@ -3,7 +3,8 @@
  * turns it off, no secret in it, and POST /approve refusing what a browser marks as sent by
  * another site, with the right token.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/daemon/dashboard/page.js';
 import {
   ADMIN_TOKEN,
@@ -15,16 +16,11 @@ import {
 import { manifests } from './fixtures.js';
 import { TestRepo } from './helpers.js';
 
-const harnesses: DashboardHarness[] = [];
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.stop();
-});
-
 async function start(flags: Record<string, string> = {}): Promise<DashboardHarness> {
   const repo = new TestRepo();
   repo.commit(manifests({ clusters: ['prod-1', 'prod-2'] }), 'two clusters');
   const h = await startDashboardDaemon({ repo, flags });
-  harnesses.push(h);
+  cleanup.add(() => h.stop());
   await h.daemon.firstRun;
   return h;
 }
@@ -134,7 +130,7 @@ describe('the dashboard over HTTP', () => {
     const repo = new TestRepo();
     repo.commit(manifests({ clusters: ['prod-1', 'prod-2'] }), 'two clusters');
     const h = await startDashboardDaemon({ repo, noAdminToken: true });
-    harnesses.push(h);
+    cleanup.add(() => h.stop());
     await h.daemon.firstRun;
     await holdDelete(h);
     const page = await (await fetch(`${h.daemon.url}/`)).text();

@@ -7,7 +7,8 @@
  * state file, the daemon's HTTP server on 127.0.0.1.
  */
 import { statSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import type { DaemonDeps } from '../../src/daemon/daemon.js';
@@ -23,18 +24,13 @@ import { watchingOpens } from '../support/watching-opens.js';
 import { sharedListsOf } from '../../src/daemon/unit.js';
 
 const TOKEN = 'reconcile-token-0123456789';
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 async function start(repo: TestRepo, deps: Partial<DaemonDeps> = {}) {
   const d = await startOwnTestDaemon({
     repo,
     env: { POOLSYNC_RECONCILE_TOKEN: TOKEN },
     deps: { retryBaseMs: 50, ...deps },
   });
-  cleanups.push(d.stop);
+  cleanup.add(d.stop);
   const { daemon, cpPath } = d;
   const status = async () => (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
   const reconcile = async () => {

@@ -4,7 +4,8 @@
  * `poolsync apply -e NAME` approving what that environment's plan holds; after the merge each
  * environment applies its own part, production the approved delete.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
@@ -19,17 +20,14 @@ const SECRET = 'gh-webhook-secret-environments-01';
 const RECONCILE = 'reconcile-token-environments-0123';
 
 let forge: FakeForge;
-const cleanups: (() => Promise<void> | void)[] = [];
 beforeEach(async () => {
   forge = await new FakeForge().start();
+  // Undone last, as before: what the test started stops before the forge does.
+  cleanup.add(() => forge.stop());
+  cleanup.add(() => vi.unstubAllEnvs());
   vi.stubEnv('GITHUB_TOKEN', forge.token);
   vi.stubEnv('GITHUB_API_URL', forge.url);
   vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', 'acme/cfg');
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  vi.unstubAllEnvs();
-  await forge.stop();
 });
 
 const hook = (daemon: RunningDaemon, event: string, payload: unknown) =>
@@ -62,7 +60,7 @@ const start = async (repo: TestRepo, state: string, name: string) => {
       'state-dir': `${state}/${name}`,
     },
   });
-  cleanups.push(() => started.stop());
+  cleanup.add(() => started.stop());
   await started.daemon.firstRun;
   return started.daemon;
 };
@@ -73,7 +71,7 @@ const start = async (repo: TestRepo, state: string, name: string) => {
  */
 function pullRequest(state: string): { repo: TestRepo; head: string } {
   const repo = new TestRepo();
-  cleanups.push(() => repo.cleanup());
+  cleanup.add(() => repo.cleanup());
   const files = twoEnvironments(
     { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
     '    prune: true\n',

@@ -5,7 +5,8 @@
  * environments spread across the replicas; SIGKILL of a replica moves its environments to the
  * others, which converge them; no environment ever has two leaders, and no step runs twice.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
@@ -18,13 +19,8 @@ import { startReplica as startReplicaProcess, type Replica } from './replicas.js
 const LEASE_MS = 3000;
 const ENVS = ['blue', 'green', 'red'] as const;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 function startReplica(id: string, args: string[], env: Record<string, string>): Replica {
-  return startReplicaProcess(id, args, env, { leaseMs: LEASE_MS, renewDeadlineMs: 2000 }, cleanups);
+  return startReplicaProcess(id, args, env, { leaseMs: LEASE_MS, renewDeadlineMs: 2000 });
 }
 
 /** `step done` lines: `environment op target`. */
@@ -71,7 +67,7 @@ ${ENVS.map((e) => `  ${e}:\n    controlPlane: ${urls[e]}\n    folders: [base, ${
 describe('daemon --leader-elect with environments', () => {
   it('one Lease per environment: they spread over three replicas; SIGKILL of one moves its environments to the others; never two leaders, no step twice', async () => {
     const kube = await startFakeKubeApi();
-    cleanups.push(() => kube.close());
+    cleanup.add(() => kube.close());
     // Each environment's control plane; registrations counted (and slowed) where they land.
     const registered: Record<string, Map<string, number>> = {};
     const cps: Record<string, EmbeddedControlPlane> = {};
@@ -86,7 +82,7 @@ describe('daemon --leader-elect with environments', () => {
         return register(request);
       };
       const server = await startControlPlaneServer({ controlPlane: cp });
-      cleanups.push(async () => {
+      cleanup.add(async () => {
         await server.close();
         await cp.close();
       });
@@ -95,7 +91,7 @@ describe('daemon --leader-elect with environments', () => {
       urls[e] = server.url;
     }
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     const first = (e: string) => [`${e}-1`];
     repo.commit(repository(urls, first));
 
@@ -129,7 +125,7 @@ describe('daemon --leader-elect with environments', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    cleanups.push(async () => {
+    cleanup.add(async () => {
       sampling = false;
       await sampler;
     });

@@ -7,7 +7,8 @@
  */
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
@@ -19,11 +20,6 @@ import { TestRepo, tempDir } from './helpers.js';
 
 const ADMIN_TOKEN = 'admin-token-env-0123456789';
 const RECONCILE_TOKEN = 'reconcile-token-env-0123456789';
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 /** dev and prod (file: states in `state`) and staging, whose control plane refuses connections. */
 function repository(state: string): Record<string, string> {
@@ -49,7 +45,7 @@ async function start(repo: TestRepo, state: string): Promise<RunningDaemon> {
     flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json`, 'max-retries': 0 },
     deps: { retryBaseMs: 3_600_000 },
   });
-  cleanups.push(() => started.stop());
+  cleanup.add(() => started.stop());
   return started.daemon;
 }
 
@@ -79,7 +75,7 @@ describe('daemon with environments', () => {
   it('reconciles each environment against its own control plane; one that does not answer blocks none', async () => {
     const state = tempDir();
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     const commit = repo.commit(repository(state));
     const daemon = await start(repo, state);
     await daemon.firstRun;
@@ -134,7 +130,7 @@ describe('daemon with environments', () => {
   it('drift is corrected per environment; under policy safe a prune waits for approval of that environment', async () => {
     const state = tempDir();
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     repo.commit(repository(state));
     const daemon = await start(repo, state);
     await daemon.firstRun;
@@ -194,7 +190,7 @@ describe('daemon with environments', () => {
   it('an invalid patch makes its environment invalid, and the others still apply', async () => {
     const state = tempDir();
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     repo.commit(repository(state));
     const daemon = await start(repo, state);
     await daemon.firstRun;
@@ -223,7 +219,7 @@ describe('daemon with environments', () => {
   it('started while the repository could not be read: runs as one control plane and says to restart', async () => {
     const state = tempDir();
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     repo.commit(repository(state));
     const away = `${repo.bare}.away`;
     renameSync(repo.bare, away);

@@ -8,7 +8,8 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import {
   FORWARDED_HEADER,
   handOff,
@@ -25,11 +26,6 @@ const GITHUB = 'github-secret-0123456789';
 const GITLAB = 'gitlab-token-0123456789';
 const RECONCILE = 'reconcile-token-0123456789';
 const ADMIN = 'admin-token-0123456789';
-
-const servers: StatusServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
 
 interface Seen {
   reconciles: string[];
@@ -73,7 +69,7 @@ async function replica(
     logger: pino({ level: 'silent' }),
   };
   const server = await startStatusServer({ host: '127.0.0.1', port: 0 }, h);
-  servers.push(server);
+  cleanup.add(() => server.close());
   return { server, seen };
 }
 

@@ -8,17 +8,13 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { GitSource } from '../../src/daemon/git-source.js';
 import { TestRepo, git, tempDir } from './helpers.js';
 
 const TOKEN = 'ghp_daemonTestToken_9f8e7d6c5b4a';
 const BACKEND = '/usr/lib/git-core/git-http-backend';
-
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 async function gitHttpServer(
   projectRoot: string,
@@ -71,14 +67,14 @@ async function gitHttpServer(
     cgi.on('close', () => res.end());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  cleanup.add(() => new Promise<void>((r) => server.close(() => r())));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 describe.skipIf(!existsSync(BACKEND))('GitSource over HTTPS-style auth (smart HTTP)', () => {
   it('authenticates with the configured token in a header, never in the URL', async () => {
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     const c1 = repo.commit({ 'a.yaml': 'x\n' });
     const seen: { url: string; auth: string | null }[] = [];
     const base = await gitHttpServer(dirname(repo.bare), seen);
@@ -104,7 +100,7 @@ describe.skipIf(!existsSync(BACKEND))('GitSource over HTTPS-style auth (smart HT
 
   it('a wrong token fails with a clear error that contains no token', async () => {
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     repo.commit({ 'a.yaml': 'x\n' });
     const base = await gitHttpServer(dirname(repo.bare), []);
     const wrong = 'ghp_wrongToken_000000000000';

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { GitSource, SourceError, gitEnvironment } from '../../src/daemon/git-source.js';
 import { TestRepo, tempDir } from './helpers.js';
 
@@ -10,13 +11,11 @@ const noAuth = {
   sshKeyFile: null,
   sshKnownHostsFile: null,
 };
-const repos: TestRepo[] = [];
-afterEach(() => repos.splice(0).forEach((r) => r.cleanup()));
 
 describe('GitSource', () => {
   it('clones, records the exact commit, and follows new commits', async () => {
     const repo = new TestRepo();
-    repos.push(repo);
+    cleanup.add(() => repo.cleanup());
     const c1 = repo.commit({ 'pools/a.yaml': 'one\n' });
     const src = new GitSource({
       repo: repo.bare,
@@ -38,7 +37,7 @@ describe('GitSource', () => {
 
   it('follows a force-push (history rewritten), never merges, and wipes local edits', async () => {
     const repo = new TestRepo();
-    repos.push(repo);
+    cleanup.add(() => repo.cleanup());
     const c1 = repo.commit({ 'a.yaml': 'base\n' });
     repo.commit({ 'a.yaml': 'bad\n', 'junk.yaml': 'x\n' });
     const src = new GitSource({
@@ -63,7 +62,7 @@ describe('GitSource', () => {
 
   it('an unreachable remote is a SourceError naming the branch, and keeps the last good snapshot', async () => {
     const repo = new TestRepo();
-    repos.push(repo);
+    cleanup.add(() => repo.cleanup());
     repo.commit({ 'a.yaml': 'x\n' });
     const checkoutDir = join(tempDir(), 'co');
     const ok = new GitSource({
@@ -83,7 +82,7 @@ describe('GitSource', () => {
 
   it('a missing branch is a clear error', async () => {
     const repo = new TestRepo();
-    repos.push(repo);
+    cleanup.add(() => repo.cleanup());
     repo.commit({ 'a.yaml': 'x\n' });
     const src = new GitSource({
       repo: repo.bare,

@@ -4,7 +4,8 @@
  * @kubernetes/client-node, kubeconfig at 127.0.0.1) and one control plane served over HTTP
  * (`control-plane serve`'s server in this process). Short lease timings via the options.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
@@ -21,13 +22,8 @@ const RECONCILE_TOKEN = 'reconcile-token-ha-0123456789';
 const ADMIN_TOKEN = 'admin-token-ha-0123456789';
 const WEBHOOK_SECRET = 'webhook-secret-ha-0123456789';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 function startReplica(id: string, args: string[], env: Record<string, string>): Replica {
-  return startReplicaProcess(id, args, env, { leaseMs: LEASE_MS, renewDeadlineMs: 1500 }, cleanups);
+  return startReplicaProcess(id, args, env, { leaseMs: LEASE_MS, renewDeadlineMs: 1500 });
 }
 
 async function status(r: Replica): Promise<DaemonStatus | null> {
@@ -44,14 +40,14 @@ async function status(r: Replica): Promise<DaemonStatus | null> {
 /** The test Lease server, `cp` served over HTTP, and a config repository; closed after the test. */
 async function cluster(cp: EmbeddedControlPlane) {
   const kube = await startFakeKubeApi();
-  cleanups.push(() => kube.close());
+  cleanup.add(() => kube.close());
   const server = await startControlPlaneServer({ controlPlane: cp });
-  cleanups.push(async () => {
+  cleanup.add(async () => {
     await server.close();
     await cp.close();
   });
   const repo = new TestRepo();
-  cleanups.push(() => repo.cleanup());
+  cleanup.add(() => repo.cleanup());
   return { kube, server, repo };
 }
 

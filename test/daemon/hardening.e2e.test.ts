@@ -8,7 +8,8 @@
  *   and converges once the fault rate drops to 40%.
  * Real bare Git repositories, the daemon's real HTTP server, the real HTTP client.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
@@ -21,11 +22,6 @@ import { TestRepo, tempDir } from './helpers.js';
 const TOKEN = RECONCILE_TOKEN;
 /** Runs the daemon gets to converge at a 40% fault rate (see the test). */
 const MAX_RUNS_AT_40_PERCENT = 300;
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 /** The document: a 200 KB anchored string aliased 4,000 times (263 KB on disk). */
 function annotationBomb(): string {
@@ -53,11 +49,11 @@ function annotationBomb(): string {
 describe('daemon hardening', () => {
   it('a commit that would exhaust the heap is refused at validation; the daemon (256 MB heap) keeps serving /status and the last good state', async () => {
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     const good = repo.commit(manifests());
     const state = tempDir();
     const daemon = await startDaemonProcess(repo.bare, state, 256);
-    cleanups.push(daemon.kill);
+    cleanup.add(daemon.kill);
     const { child, url, exited } = daemon;
     await until('the good commit applied', async () => (await status(url)).appliedCommit === good, {
       timeoutMs: 20_000,
@@ -103,11 +99,11 @@ describe('daemon hardening', () => {
 
   it('under failing control-plane calls the daemon backs off, resumes, and converges at a 40% fault rate', async () => {
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     const commit = repo.commit(manifests({ clusters: ['prod-1', 'prod-2', 'prod-3', 'prod-4'] }));
     const store = await EmbeddedControlPlane.open({ path: null });
     const server = await startControlPlaneServer({ controlPlane: store, simulate: true });
-    cleanups.push(async () => {
+    cleanup.add(async () => {
       await server.close();
       await store.close();
     });
@@ -138,7 +134,7 @@ describe('daemon hardening', () => {
       await client.close();
       throw err;
     });
-    cleanups.push(async () => {
+    cleanup.add(async () => {
       await d.stop();
       await client.close();
     });

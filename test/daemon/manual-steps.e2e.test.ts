@@ -3,7 +3,8 @@
  * the union backend has for pool creation): it applies what has an API, reports each manual
  * step with its command in /status, and finishes once a person has done the manual work.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { withManualSteps } from '../apply/helpers/manual-backend.js';
@@ -12,11 +13,6 @@ import { startTestDaemon } from './harness.js';
 import { TestRepo } from './helpers.js';
 
 const RECONCILE_TOKEN = 'reconcile-token-0123456789';
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 describe('daemon with manual steps', () => {
   it('applies what has an API, reports the manual steps, and converges once a person ran them', async () => {
     const repo = new TestRepo();
@@ -28,7 +24,7 @@ describe('daemon with manual steps', () => {
       env: { POOLSYNC_RECONCILE_TOKEN: RECONCILE_TOKEN },
       logLevel: 'silent',
     });
-    cleanups.push(async () => {
+    cleanup.add(async () => {
       await stop();
       await embedded.close();
     });

@@ -9,18 +9,14 @@
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { startDaemonProcess, status } from './daemon-process.js';
 import { until } from '../support/until.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 
 const ROOT = resolve(__dirname, '../..');
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 /** Every limit at its ceiling, and 120,000 valid queues in 40 files of 3,000 (~13 MB of YAML). */
 function hugeCommit(): Record<string, string> {
@@ -73,11 +69,11 @@ function runCli(args: string[], heapMb: number): Promise<{ code: number | null; 
 describe('limits and memory agree (issue 23, item 5)', () => {
   it('a commit at every ceiling with 120,000 documents is refused with LIMIT by a 256 MB daemon, which keeps serving the last good state', async () => {
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     const good = repo.commit(manifests());
     const state = tempDir();
     const daemon = await startDaemonProcess(repo.bare, state, 256);
-    cleanups.push(daemon.kill);
+    cleanup.add(daemon.kill);
     const { url, reconcile } = daemon;
     await until('the good commit applied', async () => (await status(url)).appliedCommit === good, {
       timeoutMs: 60_000,
@@ -111,7 +107,7 @@ describe('limits and memory agree (issue 23, item 5)', () => {
 
   it('`validate` with a 128 MB heap exits 1 with the LIMIT error instead of running out of memory', async () => {
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     repo.commit({ ...manifests(), ...hugeCommit() });
     const { code, out } = await runCli(['validate', repo.work], 128);
     expect(out).toMatch(/queues\/many-\d\d\.yaml:1:1: LIMIT the repository's YAML up to this file/);

@@ -1,10 +1,11 @@
 /**
  * The HA end-to-end tests' daemon replicas (ha.e2e.test.ts, environments-ha.e2e.test.ts):
  * `poolsync daemon --leader-elect` from source in a child process on the test Lease server,
- * its output kept, killed by the test file's cleanups if still running.
+ * its output kept, killed after the test (test/support/cleanup.ts) if still running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { cleanup } from '../support/cleanup.js';
 import { cliFromSource } from '../support/cli-from-source.js';
 
 const ROOT = resolve(__dirname, '../..');
@@ -28,7 +29,6 @@ export function startReplica(
   args: string[],
   env: Record<string, string>,
   timings: LeaseTimings,
-  cleanups: (() => Promise<void> | void)[],
 ): Replica {
   const child = spawn(
     process.execPath,
@@ -56,7 +56,7 @@ export function startReplica(
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  cleanups.push(() => {
+  cleanup.add(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return {

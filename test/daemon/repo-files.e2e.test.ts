@@ -7,18 +7,14 @@
  */
 import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, git, tempDir } from './helpers.js';
 
 const SECRET = 'ghp_DAEMONSECRET0123456789abcdef';
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 /** Replaces `path` in the work tree with a link to `target`, commits and pushes. */
 function commitLink(repo: TestRepo, path: string, target: string): string {
   rmSync(join(repo.work, path), { recursive: true, force: true });
@@ -35,7 +31,7 @@ async function statusOf(url: string): Promise<DaemonStatus> {
 
 async function daemonFor(repo: TestRepo, path: string) {
   const d = await startOwnTestDaemon({ repo, flags: { path }, logLevel: 'info' });
-  cleanups.push(d.stop);
+  cleanup.add(d.stop);
   await d.daemon.firstRun;
   return { daemon: d.daemon, log: () => d.logs.join('') };
 }
@@ -43,10 +39,10 @@ async function daemonFor(repo: TestRepo, path: string) {
 describe('daemon: nothing outside the repository is read (issue 23)', () => {
   it('poolsync.yaml linked to a secret, then to /dev/zero: refused at poolsync.yaml:1:1, last good state served, next good commit applied', async () => {
     const outside = tempDir('poolsync-outside-');
-    cleanups.push(() => rmSync(outside, { recursive: true, force: true }));
+    cleanup.add(() => rmSync(outside, { recursive: true, force: true }));
     writeFileSync(join(outside, 'token'), `${SECRET}\n`);
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     const good = repo.commit(manifests());
     const { daemon, log } = await daemonFor(repo, '.');
     expect(daemon.status()).toMatchObject({ outcome: 'applied', appliedCommit: good });
@@ -79,10 +75,10 @@ describe('daemon: nothing outside the repository is read (issue 23)', () => {
 
   it('a --path folder replaced by a link to a folder outside is refused at the folder; nothing of it is read', async () => {
     const outside = tempDir('poolsync-outside-');
-    cleanups.push(() => rmSync(outside, { recursive: true, force: true }));
+    cleanup.add(() => rmSync(outside, { recursive: true, force: true }));
     writeFileSync(join(outside, 'token.yaml'), `kind: ${SECRET}\n`);
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     const files = Object.fromEntries(Object.entries(manifests()).map(([k, v]) => [`conf/${k}`, v]));
     const good = repo.commit(files);
     const { daemon, log } = await daemonFor(repo, 'conf');

@@ -6,7 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import {
   startControlPlaneServer,
@@ -18,11 +19,6 @@ import { until } from '../support/until.js';
 
 const ROOT = resolve(__dirname, '../..');
 const CLUSTERS = ['prod-1', 'prod-2', 'prod-3', 'prod-4', 'prod-5', 'prod-6'];
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 function daemon(
   args: string[],
@@ -60,7 +56,7 @@ function daemon(
       r(code);
     }),
   );
-  cleanups.push(() => {
+  cleanup.add(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   return { child, lines, exit };
@@ -69,14 +65,14 @@ function daemon(
 describe('daemon shutdown', () => {
   it('SIGTERM during an apply: running steps finish, no new step starts, exit 0; a restart converges', async () => {
     const repo = new TestRepo();
-    cleanups.push(() => repo.cleanup());
+    cleanup.add(() => repo.cleanup());
     repo.commit(manifests({ clusters: CLUSTERS }));
     const cp = await EmbeddedControlPlane.open({ path: null });
     const server: ControlPlaneServer = await startControlPlaneServer({
       controlPlane: cp,
       simulate: true,
     });
-    cleanups.push(() => server.close());
+    cleanup.add(() => server.close());
     const faults = await fetch(`${server.url}/v1/sim/faults`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },

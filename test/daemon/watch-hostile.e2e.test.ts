@@ -5,10 +5,11 @@
  * never an uncaught watcher error; `--once` ends; a running daemon keeps seeing edits.
  * The CLI in a child process, as a user runs it.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { MAX_FOLDER_DEPTH } from '../../src/manifests/walk.js';
 import { manifests } from './fixtures.js';
@@ -17,24 +18,18 @@ import { nodeForUser } from '../support/node-for-user.js';
 import { until } from '../support/until.js';
 import { cliFromSource } from '../support/cli-from-source.js';
 
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const d of dirs.splice(0)) {
-    try {
-      chmodSync(join(d, 'config', 'secret'), 0o755);
-    } catch {
-      // not there
-    }
-    rmSync(d, { recursive: true, force: true });
-  }
-});
-
 /** A work folder holding config/ (the manifests) that any user may use. */
 function workFolder(): string {
   const work = tempDir();
-  dirs.push(work);
+  // Removed after the test, once the daemons using it are killed (added later, undone first).
+  cleanup.add(() => {
+    try {
+      chmodSync(join(work, 'config', 'secret'), 0o755);
+    } catch {
+      // not there
+    }
+    rmSync(work, { recursive: true, force: true });
+  });
   chmodSync(work, 0o777);
   for (const [path, content] of Object.entries(manifests())) {
     mkdirSync(join(work, 'config', path, '..'), { recursive: true });
@@ -83,7 +78,9 @@ function daemon(
       ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
     },
   );
-  children.push(child);
+  cleanup.add(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));

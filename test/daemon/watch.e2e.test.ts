@@ -2,10 +2,11 @@
  * `--watch DIR` and `--quickstart`, as a user runs them: the CLI in a child process, a folder
  * on disk, the embedded control plane persisted in a temp dir, the status server on 127.0.0.1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { manifests } from './fixtures.js';
@@ -13,18 +14,15 @@ import { tempDir } from './helpers.js';
 import { until } from '../support/until.js';
 import { cliFromSource } from '../support/cli-from-source.js';
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-});
-
 function run(args: string[], cwd: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, cliFromSource(...args), {
     cwd,
     env: { ...process.env, FORCE_COLOR: '0', POOLSYNC_REPO: '', POOLSYNC_WATCH: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(child);
+  cleanup.add(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));

@@ -5,7 +5,8 @@
  * flyteadmin applies as CreateOrUpdate and a struct-condition delete: the same again is the same
  * state) are retried, so plan → apply → plan ends with nothing to do, as without the cuts.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { executePlan } from '../../src/apply/index.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
@@ -18,11 +19,6 @@ import { RealFlyteadmins } from './real/server.js';
 
 const real = new RealFlyteadmins();
 afterAll(() => real.close());
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 describe('the flyteadmin client through cut answers of the real flyteadmin', () => {
   beforeEach(({ skip }) => {
     if (realMissing) skip(realMissing);
@@ -32,16 +28,16 @@ describe('the flyteadmin client through cut answers of the real flyteadmin', () 
     'every other answer %s: plan, apply with prune, plan again: nothing to do',
     async (mode: CutMode) => {
       const fa = await real.start({ projects: ['flytesnacks', 'project1', 'team1'] });
-      cleanups.push(() => fa.close());
+      cleanup.add(() => fa.close());
       const proxy = await startCuttingProxy(fa.httpUrl, (n) => (n % 2 === 1 ? mode : 'pass'));
-      cleanups.push(() => proxy.close());
+      cleanup.add(() => proxy.close());
       const repo = await exampleRepo('flyte-oss');
-      cleanups.push(repo.cleanup);
+      cleanup.add(repo.cleanup);
       const cp: ControlPlane = new FlyteadminControlPlane(proxy.url, {
         minRetryDelayMs: 1,
         maxRetryDelayMs: 5,
       });
-      cleanups.push(() => cp.close());
+      cleanup.add(() => cp.close());
       const plan = async (): Promise<Plan> => {
         const r = await planRepository(repo.dir, cp);
         if (!r.ok) throw new Error(JSON.stringify(r.errors));

@@ -6,7 +6,8 @@
  */
 import { CoordinationV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { getEventListeners } from 'node:events';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { LeaseLock } from '../../src/lease/k8s-lease.js';
 import { LeaderElector } from '../../src/lease/leader-elector.js';
 import { until } from '../support/until.js';
@@ -17,14 +18,10 @@ for (const kind of KUBE_SERVERS) {
   describe.skipIf(kind.skip !== null)(`against the ${kind.name}`, () => {
     let k: KubeServer;
     let kc: KubeConfig;
-    const cleanups: (() => Promise<void>)[] = [];
     beforeAll(async () => {
       k = await kind.start();
       kc = new KubeConfig();
       kc.loadFromFile(k.kubeconfig);
-    });
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
     });
     afterAll(() => k?.close());
 
@@ -162,7 +159,7 @@ for (const kind of KUBE_SERVERS) {
             ),
         );
         for (const e of electors) e.start();
-        cleanups.push(async () => {
+        cleanup.add(async () => {
           for (const e of electors) await e.stop();
         });
         await pass(800, 3);
@@ -198,7 +195,7 @@ for (const kind of KUBE_SERVERS) {
             ),
         );
         for (const e of electors) e.start();
-        cleanups.push(async () => {
+        cleanup.add(async () => {
           for (const e of electors) await e.stop();
         });
         await pass(500, 2);
@@ -233,7 +230,7 @@ for (const kind of KUBE_SERVERS) {
             ),
         );
         electors[0]!.start();
-        cleanups.push(async () => {
+        cleanup.add(async () => {
           for (const e of electors) await e.stop();
         });
         while (renewals < 30) await pass(10, 1);

@@ -7,7 +7,8 @@
  */
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import {
   startControlPlaneServer,
@@ -20,29 +21,24 @@ import { tempDir } from '../daemon/helpers.js';
 import { ManualClock } from '../support/virtual-clock.js';
 import { Receiver } from './receiver.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 describe('notifications through an outage', () => {
   it('applied (naming the objects), one failed for the whole outage, one recovered, drift-corrected naming what drifted', async () => {
     const work = tempDir();
-    cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+    cleanup.add(() => rmSync(work, { recursive: true, force: true }));
     const pools = join(work, 'pools');
     cpSync('examples/config-repo', pools, { recursive: true });
     mkdirSync(join(work, 'state'));
     const store = await EmbeddedControlPlane.open({ path: null });
     let server: ControlPlaneServer | null = await startControlPlaneServer({ controlPlane: store });
     const port = Number(new URL(server.url).port);
-    cleanups.push(async () => {
+    cleanup.add(async () => {
       await server?.close();
       await store.close();
     });
     const hook = await new Receiver().start('/hooks/poolsync');
     const slack = await new Receiver().start('/services/T1/B1/x');
-    cleanups.push(() => hook.stop());
-    cleanups.push(() => slack.stop());
+    cleanup.add(() => hook.stop());
+    cleanup.add(() => slack.stop());
 
     const notifier = new Notifier({
       destinations: [
@@ -64,7 +60,7 @@ describe('notifications through an outage', () => {
       // The daemon's retry waits on a clock only this test moves: the runs are the test's.
       deps: { notifier, retryBaseMs: 20, clock },
     });
-    cleanups.push(d.stop);
+    cleanup.add(d.stop);
     const { daemon } = d;
     const events = () => hook.received.map((r) => r.body as unknown as NotifyEvent);
 

@@ -15,8 +15,8 @@ import {
   executePlan,
   type ApplyResult,
 } from '../../apply/index.js';
-import { checkSavedPlanEndpoint, readSavedPlan } from './apply-saved.js';
-import { applyRun, type ApplyRunOptions, type ApplySource } from '../../ops/apply-run.js';
+import { checkSavedPlanEndpoint, readSavedPlan } from '../saved-plan.js';
+import { applyRun, type ApplySource } from '../../ops/apply-run.js';
 import { applyExitCode, applyOutcome, renderApplyJson } from '../../apply/result-json.js';
 import { ANSI, NO_COLOR, progressPrinter, renderApplyResult } from '../../apply/report.js';
 import { openControlPlane } from '../../controlplane/open.js';
@@ -28,7 +28,6 @@ import { hasNoChanges, renderTextParts } from '../../render/index.js';
 import { runbookLines } from '../../render/runbook.js';
 import { relativeParts, writeRepoFile } from '../../util/repo-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
-import { writeParts } from '../write-parts.js';
 import { UserError } from '../../util/user-error.js';
 import {
   checkLockTimeout,
@@ -37,19 +36,17 @@ import {
   refuseShapingSavedPlan,
   sharedInventoryOf,
   useColor,
+  type PlanShapeArgs,
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
 import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
-import type { Io } from '../io.js';
+import { writeParts, type Io } from '../io.js';
 import { letYoungGenerationGrow } from '../young-generation.js';
 
-export interface ApplyArgs extends EnvArgs {
+export interface ApplyArgs extends EnvArgs, PlanShapeArgs {
   path: string;
   /** The config folder whose poolsync.yaml names the environment of a saved plan. */
   'config-dir'?: string;
-  target?: string[];
-  replace?: string[];
-  'accept-cascade'?: string[];
   'auto-approve': boolean;
   /** Absent: defaultParallelism of the control-plane URL. */
   parallelism?: number;
@@ -110,14 +107,35 @@ export async function apply(
         apiKeyFile: args['api-key-file'],
         open,
       },
-      ...personHooks(args, target, io, {
-        lines,
-        colors,
-        json,
-        flyteCli,
-        parallelism,
-        waitTimeoutMs,
-      }),
+      // What a person sees and answers: the plan, the confirmation, progress, the result.
+      stderr: (text) => {
+        lines.flush();
+        io.stderr.write(text);
+      },
+      planned: async (plan) => {
+        if (!json)
+          await writeParts(io.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
+      },
+      approve: async (plan) => {
+        if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm(io)))
+          throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
+        // A large apply into a pipe or a file gathers its progress for 50 ms (batched-lines.ts); a
+        // terminal, or a small apply someone follows line by line, sees each line as it happens.
+        if (!io.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
+      },
+      execute: (plan, cp, lockLost) =>
+        executeWithSignals(plan, cp, lockLost, io, {
+          parallelism,
+          waitTimeoutMs,
+          onEvent: progressPrinter(out, colors),
+          runManual: flyteCli === undefined ? undefined : flyteCliRunner(flyteCli, cp.manual),
+          canRunManual: isCliCommand,
+        }),
+      executed: (_plan, result) => {
+        lines.flush();
+        if (!json) io.stdout.write(renderApplyResult(result, colors));
+        return Promise.resolve();
+      },
     });
     if (result === null) {
       // The rendered plan already says "No changes." when nothing is blocked either.
@@ -168,57 +186,6 @@ function refuseUnconfirmable(args: ApplyArgs, json: boolean, io: Io): void {
       'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
     );
   }
-}
-
-/** What a person sees and answers during an apply: the plan, the confirmation, progress, the result. */
-function personHooks(
-  args: ApplyArgs,
-  target: Target,
-  io: Io,
-  p: {
-    lines: ReturnType<typeof batchedLines>;
-    colors: typeof ANSI;
-    json: boolean;
-    flyteCli: string | undefined;
-    parallelism: number;
-    waitTimeoutMs: number;
-  },
-): Pick<ApplyRunOptions, 'stderr' | 'planned' | 'approve' | 'execute' | 'executed'> {
-  const { lines, colors, json, flyteCli, parallelism, waitTimeoutMs } = p;
-  const out = lines.line;
-  return {
-    stderr: (text) => {
-      lines.flush();
-      io.stderr.write(text);
-    },
-    planned: async (plan) => {
-      if (!json) await writeParts(io.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
-    },
-    approve: async (plan) => {
-      if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm(io)))
-        throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
-      // A large apply into a pipe or a file gathers its progress for 50 ms (batched-lines.ts); a
-      // terminal, or a small apply someone follows line by line, sees each line as it happens.
-      if (!io.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
-    },
-    execute: (plan, cp, lockLost) =>
-      executeWithSignals(plan, cp, lockLost, io, {
-        parallelism,
-        waitTimeoutMs,
-        onEvent: progressPrinter(out, colors),
-        ...(flyteCli !== undefined
-          ? {
-              runManual: flyteCliRunner(flyteCli, cp.manual),
-              canRunManual: isCliCommand,
-            }
-          : {}),
-      }),
-    executed: (_plan, result) => {
-      lines.flush();
-      if (!json) io.stdout.write(renderApplyResult(result, colors));
-      return Promise.resolve();
-    },
-  };
 }
 
 /** The numbers an apply runs with, checked before anything is opened. */

@@ -31,7 +31,7 @@ interface Line {
   ok: boolean;
   text: string;
   /** The control plane did not answer (a REST or flyteadmin client opens without a call). */
-  unreachable?: true;
+  unreachable?: boolean;
 }
 
 /** One managed kind: how to list it, and what the API lets poolsync change. */
@@ -142,11 +142,7 @@ async function probeKinds(cp: ControlPlane): Promise<Line[]> {
       lines.push({ ok: true, text: `${p.kind}: list (${n} now); by API: ${p.can.join(', ')}` });
     } catch (err) {
       const unreachable = isControlPlaneError(err) && err.code === 'UNAVAILABLE';
-      lines.push({
-        ok: false,
-        text: `${p.kind}: cannot list: ${reason(err)}`,
-        ...(unreachable ? { unreachable: true as const } : {}),
-      });
+      lines.push({ ok: false, text: `${p.kind}: cannot list: ${reason(err)}`, unreachable });
       // Nothing answers: every other call would say the same.
       if (unreachable) return lines;
     }

@@ -113,11 +113,10 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
     mounts.push({
       handle: gateway.flyteadminGateway({
         seed: { projects: args['flyte-project'] ?? [] },
-        ...(oauth
-          ? { sharedAuth: gateway.flyteadminAuth(oauth, oauth.authorizationMetadataKey) }
-          : token
-            ? { oauth: { clientId: 'poolsync', clientSecret: token } }
-            : {}),
+        sharedAuth: oauth
+          ? gateway.flyteadminAuth(oauth, oauth.authorizationMetadataKey)
+          : undefined,
+        oauth: !oauth && token ? { clientId: 'poolsync', clientSecret: token } : undefined,
       }),
     });
     return startControlPlaneServer({
@@ -126,7 +125,7 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
       port,
       simulate: args.simulate,
       logger,
-      ...(token ? { token } : {}),
+      token,
       mounts,
     });
   });
@@ -164,11 +163,7 @@ async function openState(
   checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
   const capabilities =
     args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities);
-  return EmbeddedControlPlane.open({
-    path: statePath,
-    ...(defaultPoolContract ? { defaultPoolContract } : {}),
-    ...(capabilities ? { capabilities } : {}),
-  });
+  return EmbeddedControlPlane.open({ path: statePath, defaultPoolContract, capabilities });
 }
 
 /** `start`'s server; when it fails the store is closed, and a port it cannot take is a UserError. */
@@ -216,10 +211,7 @@ export async function capabilities(args: CapabilitiesArgs, io: Io): Promise<numb
         `a new one with capabilities: --control-plane "file:FILE?capabilities=drain,queue_delete"`,
     );
   }
-  const cp = await EmbeddedControlPlane.open({
-    path,
-    ...(args.set === undefined ? { readOnly: true } : {}),
-  });
+  const cp = await EmbeddedControlPlane.open({ path, readOnly: args.set === undefined });
   try {
     if (args.set !== undefined) {
       try {

@@ -53,8 +53,8 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   try {
     daemon = await startDaemon(config, {
       logger,
-      ...(notifier ? { notifier } : {}),
-      ...(quickstart ? { onApplyPlan: (plan: Plan) => io.stdout.write(briefPlan(plan)) } : {}),
+      notifier: notifier ?? undefined,
+      onApplyPlan: quickstart ? (plan: Plan) => io.stdout.write(briefPlan(plan)) : undefined,
     });
   } catch (err) {
     if (err instanceof UserError) throw err;
@@ -129,7 +129,7 @@ async function daemonConfig(
     env: quickstart ? withoutSourceEnv(env) : env,
     cwd: process.cwd(),
     configFile: args.config ?? null,
-    ...(overrides ? { overrides } : {}),
+    overrides,
   });
   return { config, quickstart };
 }

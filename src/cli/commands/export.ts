@@ -1,19 +1,28 @@
 /**
  * `poolsync export --dir OUT [--control-plane URL]`: writes the live state as manifests
  * (one file per object, a folder per kind) that validate clean and plan to no changes.
+ *
+ * `poolsync import ADDRESS [--dir DIR]` (Terraform's import): writes one live object as a
+ * manifest in the config repository, in the file `export` would write, so the next plan
+ * shows no change for it. Refuses an object the repository already declares.
  */
-import { exportExecutionClusterLabels, otherRowWarnings } from '../../controlplane/export-flyte.js';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { exportExecutionClusterLabels, otherRowWarnings } from '../../controlplane/export-flyte.js';
 import { exportManifests } from '../../controlplane/export.js';
 import { openControlPlane, resolveToken } from '../../controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
+import { loadRepository } from '../../manifests/index.js';
+import { address, assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
+import type { LiveState } from '../../model/live.js';
+import { checkAddressSyntax } from '../../plan/target.js';
+import { plural } from '../../render/index.js';
+import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { adopt, checkExportedPath, exists, writeExported } from '../exported.js';
 import { resolveTargets, withTarget, type EnvArgs, type Targeted } from '../environment.js';
 import type { Io } from '../io.js';
-import { controlPlaneUrl } from '../options.js';
-import { plural } from '../../render/index.js';
+import { controlPlaneUrl, requireFolder } from '../options.js';
 
 export interface ExportArgs extends EnvArgs {
   /** The config folder whose poolsync.yaml declares `env`. */
@@ -90,4 +99,133 @@ async function exportFrom(cp: ControlPlane, args: Targeted<ExportArgs>, io: Io):
   );
   const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
   await adopt(cp, args, adopted, io);
+}
+
+/** A name from the control plane (or the command line) in a message: one line, visible escapes. */
+const shown = (text: string): string => escapeTerminal(text);
+
+export interface ImportArgs {
+  address: string;
+  dir: string;
+  'control-plane'?: string;
+  'token-file'?: string;
+  force: boolean;
+  'state-dir': string;
+  inventory?: string;
+}
+
+const FOLDER = {
+  ClusterPool: 'pools',
+  Cluster: 'clusters',
+  Queue: 'queues',
+  PoolAssignment: 'assignments',
+} as const;
+
+export async function importObject(given: ImportArgs, io: Io): Promise<number> {
+  const args = { ...given, 'control-plane': controlPlaneUrl(given, io.env) };
+  checkAddressSyntax('import', args.address);
+  const kind = args.address.slice(0, args.address.indexOf('/'));
+  if (!(kind in FOLDER)) {
+    throw new UserError(
+      `import writes ${Object.keys(FOLDER).join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
+    );
+  }
+  const name = args.address.slice(kind.length + 1);
+  if (kind !== 'PoolAssignment' && !isValidName(name))
+    throw new UserError(
+      `import ${shown(args.address)}: ${shown(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
+    );
+  await requireFolder(args.dir);
+  await refuseIfDeclared(args.dir, args.address);
+  const token = await resolveToken(args['token-file'], args['control-plane'], null);
+  const cp = await openControlPlane(args['control-plane'], { token });
+  try {
+    const file = manifestOf(await readLiveState(cp), args.address);
+    checkExportedPath(file.path);
+    const path = join(resolve(args.dir), file.path);
+    if (!args.force && (await exists(path))) {
+      throw new UserError(
+        `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
+      );
+    }
+    await writeExported(resolve(args.dir), file);
+    io.stdout.write(
+      `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
+    );
+    await adopt(cp, args, [args.address], io);
+  } finally {
+    await cp.close();
+  }
+  return 0;
+}
+
+/** The manifest `export` writes for this one object; a UserError when it is not live or not declarable. */
+function manifestOf(live: LiveState, addr: string): { path: string; content: string } {
+  const kind = addr.slice(0, addr.indexOf('/')) as keyof typeof FOLDER;
+  const name = addr.slice(addr.indexOf('/') + 1);
+  const one: LiveState = {
+    ...live,
+    pools: live.pools.filter((p) => kind === 'ClusterPool' && p.name === name),
+    clusters:
+      kind === 'Queue'
+        ? live.clusters
+        : live.clusters.filter((c) => kind === 'Cluster' && c.name === name),
+    queues: live.queues.filter((q) => kind === 'Queue' && q.name === name),
+    assignments: live.assignments.filter(
+      (a) => kind === 'PoolAssignment' && assignmentKeyString(a) === name,
+    ),
+  };
+  const found =
+    one.pools.length +
+    one.queues.length +
+    one.assignments.length +
+    (kind === 'Cluster' ? one.clusters.length : 0);
+  if (found === 0) {
+    const all = [
+      ...live.pools.map((p) => address('ClusterPool', p.name)),
+      ...live.clusters.map((c) => address('Cluster', c.name)),
+      ...live.queues.map((q) => address('Queue', q.name)),
+      ...live.assignments.map((a) => address('PoolAssignment', assignmentKeyString(a))),
+    ].filter((a) => a.startsWith(`${kind}/`));
+    throw new UserError(
+      `${shown(addr)} is not on the control plane` +
+        (all.length > 0
+          ? ` (its ${kind} objects: ${all.slice(0, 8).map(shown).join(', ')}${all.length > 8 ? ', …' : ''})`
+          : ''),
+    );
+  }
+  if (kind === 'ClusterPool' && name === DEFAULT_POOL) {
+    throw new UserError(
+      `${addr} is the system pool: it exists on every control plane and its contract is set at provisioning (P1); there is nothing to import`,
+    );
+  }
+  const result = exportManifests(one);
+  const file = result.files.find((f) => f.path.startsWith(`${FOLDER[kind]}/`));
+  if (!file) {
+    throw new UserError(
+      `${addr} needs no manifest: ${result.warnings[0] ?? "it is a system queue (the default queue, or a cluster's co-named queue) at its default settings; its pool and selector follow its owner (Q4, Q5)"}`,
+    );
+  }
+  return file;
+}
+
+/** Terraform refuses to import what it already manages; so does this, naming the file. */
+async function refuseIfDeclared(dir: string, addr: string): Promise<void> {
+  const loaded = await loadRepository(dir);
+  if (!loaded.valid) return; // an unfinished repository may still take an import
+  const d = loaded.desired;
+  const declared = [
+    ...d.pools.map((o) => [address('ClusterPool', o.name), o.source] as const),
+    ...d.clusters.map((o) => [address('Cluster', o.name), o.source] as const),
+    ...d.queues.map((o) => [address('Queue', o.name), o.source] as const),
+    ...d.assignments.map(
+      (o) => [address('PoolAssignment', assignmentKeyString(o)), o.source] as const,
+    ),
+  ].find(([a]) => a === addr);
+  if (declared) {
+    const s = declared[1];
+    throw new UserError(
+      `${addr} is already in the repository at ${join(dir, s.file)}:${s.line}:${s.column}: poolsync manages it; nothing to import`,
+    );
+  }
 }

@@ -11,8 +11,7 @@ import { cleanCommit } from '../../ops/pipeline.js';
 import { planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { renderJsonParts, renderMarkdown, renderTextParts } from '../../render/index.js';
 import { planFileParts, type PlanKey } from '../../render/plan-file.js';
-import { resolvePlanKey } from '../plan-key.js';
-import { writeParts, writePartsToFile } from '../write-parts.js';
+import { resolvePlanKey } from '../saved-plan.js';
 import type { CommentArgs } from '../../vcs/comment-options.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
@@ -21,10 +20,11 @@ import {
   inEnvironment,
   resolveTargets,
   withTarget,
+  type EnvArgs,
   type EnvTarget,
   type Targeted,
 } from '../environment.js';
-import { reportError, type Io } from '../io.js';
+import { reportError, writeParts, writePartsToFile, type Io } from '../io.js';
 import { baseEnvironments, baseRefusal, pullRequestBase } from '../../vcs/base-environments.js';
 import {
   planShape,
@@ -33,24 +33,18 @@ import {
   sharedInventoryOf,
   useColor,
   type OutputFormat,
+  type PlanShapeArgs,
 } from '../options.js';
 import { declaresNothing, nothingDeclared, requireConfigFolder } from '../config-folder.js';
 
-export interface PlanArgs extends CommentArgs {
+export interface PlanArgs extends CommentArgs, EnvArgs, PlanShapeArgs {
   dir: string;
-  env?: string;
-  'control-plane'?: string;
-  'token-file'?: string;
-  'api-key-file'?: string;
   'max-retries': number;
   parallelism?: number;
   output: OutputFormat;
   out?: string;
   'detailed-exitcode': boolean;
   color?: boolean;
-  target?: string[];
-  replace?: string[];
-  'accept-cascade'?: string[];
   'refresh-only': boolean;
   'state-dir': string;
   'lock-timeout': string;

@@ -51,10 +51,7 @@ interface Configured {
 export async function render(args: RenderArgs, io: Io): Promise<number> {
   await requireFolder(args.dir);
   const commit = await cleanCommit(args.dir);
-  const loaded = await loadRepository(args.dir, {
-    commit,
-    ...(args.env !== undefined ? { environment: args.env } : {}),
-  });
+  const loaded = await loadRepository(args.dir, { commit, environment: args.env });
   if (!loaded.valid) {
     io.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
     return 1;

@@ -213,9 +213,6 @@ function notManaged(address: string, forgotten: readonly string[], live: LiveSta
 
 /** DIR (as the environment reads it) declares the address; false when it does not load. */
 async function stillDeclared(args: StateArgs, address: string): Promise<boolean> {
-  const loaded = await loadRepository(
-    args.dir,
-    args.env !== undefined ? { environment: args.env } : {},
-  );
+  const loaded = await loadRepository(args.dir, { environment: args.env });
   return loaded.valid && declaredAddresses(loaded.desired).includes(address);
 }

@@ -71,7 +71,7 @@ async function validateOne(
   const result = await loadDesired(args.dir, {
     cacheDir: manifestCacheDir(io.env),
     shared,
-    ...(environment !== undefined ? { environment } : {}),
+    environment,
   });
   if (args.output === 'json' && reports && environment !== undefined) {
     reports[environment] = toJsonReport(result);

@@ -1,9 +1,8 @@
 /**
- * `poolsync export --dir DIR` and `poolsync import ADDRESS`: their options; the work is in
- * ../commands/export.ts and ../commands/import.ts.
+ * `poolsync export --dir DIR` and `poolsync import ADDRESS`: their options; the work of both
+ * is in ../commands/export.ts.
  */
-import type { ExportArgs } from '../commands/export.js';
-import type { ImportArgs } from '../commands/import.js';
+import type { ExportArgs, ImportArgs } from '../commands/export.js';
 import {
   apiKeyFileOption,
   controlPlaneOption,
@@ -73,5 +72,5 @@ export const importCommand: Command<ImportArgs> = {
         '$0 import PoolAssignment/flytesnacks/development',
         'Adopt one assignment (project/domain[/workflow])',
       ),
-  run: async (args, io) => (await import('../commands/import.js')).importObject(args, io),
+  run: async (args, io) => (await import('../commands/export.js')).importObject(args, io),
 };

@@ -7,8 +7,17 @@
  * names is (bounded, regular files only: `/dev/zero` and a FIFO are refused). The same key must
  * be set where the plan is made and where it is shown or applied. It is a secret: remembered
  * for redaction, never printed.
+ *
+ * A saved plan (`poolsync plan --out FILE`) is shown and applied only once its seal verifies,
+ * and applied only where and as it was made (docs/apply.md#saved-plans-and-staleness): on the
+ * control plane it names (backend, endpoint, organisation), with the capabilities and the live
+ * state it was planned against (src/ops/stale-plan.ts, checked under the lock). Each refusal
+ * says which of these differs; nothing is applied.
  */
-import type { PlanKey } from '../render/plan-file.js';
+import { controlPlaneEndpoint } from '../controlplane/identity.js';
+import type { Plan } from '../model/plan.js';
+import { madeElsewhere } from '../ops/stale-plan.js';
+import { PlanFileError, readPlanFile, type PlanKey } from '../render/plan-file.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import { rememberSecret } from '../util/secrets.js';
 import { UserError } from '../util/user-error.js';
@@ -46,4 +55,25 @@ function noKey(from: string, why: string): UserError {
   return new UserError(
     `${from} is set but ${why}: nothing was sealed, shown or applied. Set the key (at least ${MIN_KEY_BYTES} random bytes, e.g. \`openssl rand -hex 32\`), or unset the variable to seal without a key (a missing CI secret is an empty variable, which must not turn sealing off)`,
   );
+}
+
+/** The plan file read through the one reader: refused when it is not exactly what was written. */
+export async function readSavedPlan(path: string, env: NodeJS.ProcessEnv): Promise<Plan> {
+  try {
+    return await readPlanFile(path, { key: await resolvePlanKey(env) });
+  } catch (err) {
+    if (err instanceof PlanFileError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * Before anything is opened or locked: a plan made for another endpoint (another state file,
+ * another URL) is refused without touching this one (opening a new `file:` state creates it).
+ */
+export function checkSavedPlanEndpoint(path: string, plan: Plan, url: string): void {
+  if (!plan.control_plane) return;
+  const endpoint = controlPlaneEndpoint(url);
+  if (endpoint !== controlPlaneEndpoint(plan.control_plane.endpoint))
+    throw new UserError(madeElsewhere(path, plan, endpoint));
 }
