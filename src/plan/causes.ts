@@ -15,8 +15,7 @@ import { reasonOf } from './reasons.js';
 /**
  * The changes, each with a `caused_by` whose deciding pass did not give it a `cause` made again
  * with one (changeWith: no change is written after it is made); the others as they are. The
- * queue pass gives its own (withCause): its decisions may be kept frozen between plans
- * (src/incremental/queue-reuse.ts).
+ * queue pass gives its own (withCause), so the passes after it read queue changes whole.
  */
 export function withCauses(ctx: PlanContext, changes: readonly Change[]): Change[] {
   const facts: CauseFacts = {

@@ -11,8 +11,7 @@ export type ChangeExtras = Pick<Change, 'caused_after' | 'cause' | 'note'>;
 
 /**
  * A change, whole: no pass writes to a change once it is made (a pass that learns more of it
- * makes a new one, `changeWith`), so a decision a cache keeps between plans cannot be changed
- * under it (src/incremental/queue-reuse.ts).
+ * makes a new one, `changeWith`), so a decision read by a later pass cannot change under it.
  */
 export function makeChange(
   kind: ObjectKind,

@@ -1,11 +1,7 @@
 /**
  * The queue pass's typed input (queues.ts). A queue's decision is a function of its own objects
  * (`QueueOwn`: its Queue document, its live record, the soft-deleted queue of its name) and of
- * `QueueFrame`: every fact about the rest of the plan the pass reads, as plain data. The pass
- * and the modules it calls (queue-decision, queue-move, queue-undelete, queue-target,
- * conamed-cascade, queue-fields, `withCause`) take only these two, never the PlanContext, so
- * the compiler keeps the frame complete: a new read is a new field of the frame, and a cache
- * that compares the whole frame (src/incremental/queue-reuse.ts, `sameFrame`) cannot miss it.
+ * `QueueFrame`: what the pool and cluster passes decided and the index facts the pass reads.
  */
 import { DEFAULT_QUEUE, type Capabilities } from '../model/common.js';
 import type { DesiredQueue } from '../model/desired.js';

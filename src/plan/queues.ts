@@ -31,14 +31,12 @@ import { targetSpec } from './queue-target.js';
 import { withCause } from './causes.js';
 import { planLiveQueue } from './queue-live.js';
 import type { QueueFrame, QueueOwn } from './queue-frame.js';
-import { planEachQueue, type QueuePass } from './queue-pass.js';
 import { changeWith, withNote } from './change.js';
 
 /** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
 export function planQueues(
   ix: PlanIndex,
   pc: PoolsAndClusters,
-  pass: QueuePass = planEachQueue,
 ): ReadonlyMap<string, QueueDecision> {
   const registering = [...pc.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
   const firstRegistration = registering[0] ?? null;
@@ -48,14 +46,16 @@ export function planQueues(
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
   const frame = queueFrame(ix, pc, drainedForLeaving(ix, pc), firstRegistration);
-  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ix, name), planQueue);
   const queues = new Map<string, QueueDecision>();
-  for (const [name, d] of decided) if (d) queues.set(name, d);
+  for (const name of [...names].sort()) {
+    const d = planQueue(frame, queueOwn(ix, name));
+    if (d) queues.set(name, d);
+  }
   return queues;
 }
 
 /** One queue's decision from the frame and its own objects (null: nothing to say about it). */
-export function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
+function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
   const l = own.live ?? null;
   const target = targetSpec(f, own, l);
   const missing = () => planMissingQueue(f, own, target);
