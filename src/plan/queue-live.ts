@@ -97,8 +97,8 @@ function leftAsItIs(
     ...v.base,
     action: action ?? (v.changedByC8 ? 'update' : 'noop'),
     final: v.untouched,
-    ...(diff ? { diff } : {}),
-    ...(reason ? { reason } : {}),
+    diff,
+    reason,
     causedBy: v.sideEffect,
   });
 }
