@@ -20,12 +20,11 @@ export function makeChange(
   before: Form | null,
   after: Form | null,
   diff: FieldDiff[],
-  /** Words, or a reason as data (its words become `reason`, the data `why`). */
-  reason: string | Reason | null = null,
+  /** Why, as data (`why`; its words, from the catalog, are `reason`). */
+  why: Reason | null = null,
   causedBy: string | null = null,
   extras?: ChangeExtras,
 ): Change {
-  const data = reason !== null && typeof reason === 'object' ? reason : null;
   return {
     address: address(kind, name),
     kind,
@@ -34,10 +33,10 @@ export function makeChange(
     before,
     after,
     diff,
-    reason: data ? reasonText(data) : (reason as string | null),
+    reason: why && reasonText(why),
     destructive: action === 'delete' || action === 'replace',
     caused_by: causedBy,
-    ...(data ? { why: data } : {}),
+    ...(why ? { why } : {}),
     ...extras,
   };
 }

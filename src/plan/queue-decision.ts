@@ -16,7 +16,7 @@ export function decision(
   fields: Omit<QueueDecision, 'declared' | 'change'> & {
     action: QueueDecision['change']['action'];
     diff?: FieldDiff[];
-    reason?: string | Reason | null;
+    reason?: Reason | null;
     causedBy?: string | null;
     /** What the cause alone creates (C2/C3 defaults), when a call of its own follows. */
     createdAs?: QueueSpec;
