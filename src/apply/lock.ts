@@ -318,7 +318,7 @@ export interface LockWait {
 export function lockWait(timeoutMs: number, onWait?: LockWait['onWait']): LockWait {
   return {
     deadline: timeoutMs > 0 ? performance.now() + timeoutMs : null,
-    ...(onWait ? { onWait } : {}),
+    onWait,
   };
 }
 

@@ -56,10 +56,6 @@ const SHAPE = {
   targets: true,
   // Its data and its manualStep function are keyed apart (planMemoKey).
   backend: false,
-  // The hook that reuses queue decisions never changes a plan.
-  queuePass: false,
-  // The hook that reuses the last live fingerprint never changes a plan either.
-  liveFingerprint: false,
 } as const satisfies Record<keyof PlanShapeOptions, boolean>;
 
 /** The key of a plan of `live` with these options. */

@@ -62,7 +62,10 @@ export interface Change {
   diff: FieldDiff[];
   /** Why it is blocked (or unmanaged); null otherwise. */
   reason: string | null;
-  /** `reason` as data, when the planner decided it by a code (src/plan/reasons.ts): its words are `reason`. */
+  /**
+   * `reason` as data (src/plan/reasons.ts): every reason the planner gives has one; a change
+   * read from a plan file has it only for the codes the JSON carries (reasonInJson).
+   */
   why?: Reason | null;
   /** True for delete and replace. */
   destructive: boolean;

@@ -186,10 +186,10 @@ async function acquiring(
         http: {
           connections: Math.max(locks.parallelism, 8),
           maxRetries: locks.maxRetries,
-          ...(locks.onPace ? { onPace: locks.onPace } : {}),
+          onPace: locks.onPace,
         },
-        ...(token === undefined ? {} : { token }),
-        ...(locks.apiKeyFile ? { apiKeyFile: locks.apiKeyFile } : {}),
+        token,
+        apiKeyFile: locks.apiKeyFile,
       }),
     );
     const warn = (m: string) => o.stderr(`warning: ${m}\n`);

@@ -236,10 +236,10 @@ function openReading(source: AcquireSource): Promise<ControlPlane> {
     http: {
       maxRetries: source.maxRetries,
       ...(source.parallelism ? { connections: source.parallelism } : {}),
-      ...(source.onPace ? { onPace: source.onPace } : {}),
+      onPace: source.onPace,
     },
     ...(source.token ? { token: source.token } : {}),
-    ...(source.apiKeyFile ? { apiKeyFile: source.apiKeyFile } : {}),
+    apiKeyFile: source.apiKeyFile,
   });
 }
 

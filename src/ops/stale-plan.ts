@@ -42,13 +42,12 @@ export class StalePlanError extends UserError {
 /**
  * Why `plan` may no longer be applied, or the live state as it is now (read with the
  * settings the plan read), against which it may. `here`: the control plane's identity, when the plan may
- * have been made for another (a saved plan); `fingerprint`: how the live state is hashed (a
- * long-running process passes one that remembers its last hash).
+ * have been made for another (a saved plan).
  */
 export async function recheckPlan(
   plan: Plan,
   read: (need: SettingsNeed) => Promise<LiveState>,
-  opts: { here?: ControlPlaneIdentity; fingerprint?: (live: LiveState) => string } = {},
+  opts: { here?: ControlPlaneIdentity } = {},
 ): Promise<{ stale: Staleness } | { stale: null; live: LiveState }> {
   const { here } = opts;
   if (here && plan.control_plane && !sameControlPlane(here, plan.control_plane))
@@ -56,7 +55,7 @@ export async function recheckPlan(
   const live = await read(settingsOfPlan(plan));
   if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities))
     return { stale: { reason: 'capabilities', now: live.capabilities } };
-  const now = (opts.fingerprint ?? liveFingerprint)(live);
+  const now = liveFingerprint(live);
   return now === plan.live_fingerprint
     ? { stale: null, live }
     : { stale: { reason: 'live_state', now } };

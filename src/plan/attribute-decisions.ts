@@ -115,7 +115,7 @@ function update(
 }
 
 /** Nothing is sent for it; the reason says why and what to do. */
-export function block(ctx: AttributeWork, v: AttributeView, reason: string | Reason): void {
+export function block(ctx: AttributeWork, v: AttributeView, reason: Reason): void {
   const c = v.change;
   update(
     ctx,

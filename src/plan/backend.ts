@@ -129,7 +129,6 @@ export function planForBackend(
   const view = plannableState(desired, backend);
   const plan = computePlan(view.desired, live, {
     ...opts,
-    ...(opts.commit === undefined ? { commit: desired.commit } : {}),
     configOnlyPools: view.configOnlyPools,
   });
   const replaced = replacedAssignments(desired, backend);

@@ -7,23 +7,19 @@
 import { DEFAULT_QUEUE } from '../model/common.js';
 import type { Change, Reason } from '../model/plan.js';
 import type { LiveQueue } from '../model/live.js';
-import type { PlanContext } from './context.js';
-import type { ClusterOutcome, QueueFrame, QueueOwn } from './queue-frame.js';
+import type { ClusterDecision, PlanContext } from './context.js';
+import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { changeWith } from './change.js';
 import { reasonOf } from './reasons.js';
 
 /**
  * The changes, each with a `caused_by` whose deciding pass did not give it a `cause` made again
  * with one (changeWith: no change is written after it is made); the others as they are. The
- * queue pass gives its own (withCause): its decisions may be kept frozen between plans
- * (src/incremental/queue-reuse.ts).
+ * queue pass gives its own (withCause), so the passes after it read queue changes whole.
  */
 export function withCauses(ctx: PlanContext, changes: readonly Change[]): Change[] {
   const facts: CauseFacts = {
-    cluster: (name) => {
-      const d = ctx.clusters.get(name);
-      return d && { registers: d.registers, final: d.final };
-    },
+    cluster: (name) => ctx.clusters.get(name),
     movedClusters: ctx.movedClusters,
     liveQueue: (name) => ctx.lQueues.get(name),
   };
@@ -36,7 +32,7 @@ export function withCauses(ctx: PlanContext, changes: readonly Change[]): Change
 
 /** What a cause is decided from: the clusters' decisions and the queue's live record. */
 interface CauseFacts {
-  cluster(name: string): Pick<ClusterOutcome, 'registers' | 'final'> | undefined;
+  cluster(name: string): Pick<ClusterDecision, 'registers' | 'final'> | undefined;
   movedClusters: ReadonlySet<string>;
   liveQueue(name: string): LiveQueue | undefined;
 }
@@ -49,8 +45,8 @@ export function withCause<D extends { change: Change }>(f: QueueFrame, own: Queu
   const by = d.change.caused_by;
   if (!by || d.change.cause) return d;
   const facts: CauseFacts = {
-    cluster: (name) => f.clusters.get(name),
-    movedClusters: f.movedClusters,
+    cluster: (name) => f.pc.clusters.get(name),
+    movedClusters: f.pc.movedClusters,
     liveQueue: (name) => (name === own.name ? own.live : undefined),
   };
   return { ...d, change: changeWith(d.change, { cause: causeOf(facts, d.change, by) }) };

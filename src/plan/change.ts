@@ -11,8 +11,7 @@ export type ChangeExtras = Pick<Change, 'caused_after' | 'cause' | 'note'>;
 
 /**
  * A change, whole: no pass writes to a change once it is made (a pass that learns more of it
- * makes a new one, `changeWith`), so a decision a cache keeps between plans cannot be changed
- * under it (src/incremental/queue-reuse.ts).
+ * makes a new one, `changeWith`), so a decision read by a later pass cannot change under it.
  */
 export function makeChange(
   kind: ObjectKind,
@@ -21,12 +20,11 @@ export function makeChange(
   before: Form | null,
   after: Form | null,
   diff: FieldDiff[],
-  /** Words, or a reason as data (its words become `reason`, the data `why`). */
-  reason: string | Reason | null = null,
+  /** Why, as data (`why`; its words, from the catalog, are `reason`). */
+  why: Reason | null = null,
   causedBy: string | null = null,
   extras?: ChangeExtras,
 ): Change {
-  const data = reason !== null && typeof reason === 'object' ? reason : null;
   return {
     address: address(kind, name),
     kind,
@@ -35,10 +33,10 @@ export function makeChange(
     before,
     after,
     diff,
-    reason: data ? reasonText(data) : (reason as string | null),
+    reason: why && reasonText(why),
     destructive: action === 'delete' || action === 'replace',
     caused_by: causedBy,
-    ...(data ? { why: data } : {}),
+    ...(why ? { why } : {}),
     ...extras,
   };
 }

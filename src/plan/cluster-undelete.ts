@@ -27,7 +27,7 @@ import {
 import type { PlanIndex } from './plan-index.js';
 import { clusterForm, diffForms, queueForm, sameQueueSpec } from './forms.js';
 import { decision } from './queue-decision.js';
-import type { ClusterOutcome, QueueOwn } from './queue-frame.js';
+import type { QueueOwn } from './queue-frame.js';
 
 /** The deleted cluster of this declared name, when the control plane has soft deletes. */
 export function deletedCluster(ctx: PlanIndex, name: string): LiveCluster | undefined {
@@ -116,7 +116,7 @@ export function planConamedUndelete(
   own: QueueOwn,
   target: QueueSpec,
   deleted: LiveQueue,
-  cluster: Pick<ClusterOutcome, 'final'>,
+  cluster: Pick<ClusterDecision, 'final'>,
 ): QueueDecision {
   const { name } = own;
   const back: QueueSpec = { ...deleted, pool: cluster.final!.pool, clusters: [name] };

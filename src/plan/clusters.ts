@@ -91,9 +91,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
         diff,
         null,
         null,
-        {
-          ...(note ? { note } : {}),
-        },
+        note ? { note } : undefined,
       ),
       registers: false,
       deletes: false,

@@ -10,14 +10,14 @@ import { address } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
 import { makeChange } from './change.js';
 import type { QueueDecision } from './context.js';
-import { conamedCascades, type QueueFrame, type QueueOwn } from './queue-frame.js';
+import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { diffForms, queueForm } from './forms.js';
 import { decision } from './queue-decision.js';
 import { reasonOf } from './reasons.js';
 
 /** Whether this plan deletes the live co-named queue `l` with its cluster. */
 export function deletedWithCluster(f: QueueFrame, l: LiveQueue): boolean {
-  return conamedCascades(f.caps, f.liveClusterPools, l) && f.deletedClusters.has(l.name);
+  return f.ix.conamedCascades(l.name) && f.pc.deletedClusters.has(l.name);
 }
 
 /**

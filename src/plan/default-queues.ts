@@ -8,6 +8,7 @@ import type { DesiredDefaultQueue } from '../model/desired.js';
 import type { LiveDefaultQueue } from '../model/live.js';
 import type { Change } from '../model/plan.js';
 import { makeChange } from './change.js';
+import { reasonOf } from './reasons.js';
 import type { PlanContext, QueueDecision } from './context.js';
 import { PlanIndex } from './plan-index.js';
 import { diffForms, type Form } from './forms.js';
@@ -86,7 +87,10 @@ function declaredSetting(
         before,
         after,
         diff,
-        `its queue "${d.queue}" will not exist once the plan is applied: see ${address('Queue', d.queue)}`,
+        reasonOf('DEFAULT_QUEUE_TARGET_MISSING', {
+          queue: d.queue,
+          queue_address: address('Queue', d.queue),
+        }),
       ),
       set: false,
       remove: false,

@@ -68,8 +68,8 @@ export function drainedForLeaving(ctx: PlanIndex, gone: Leaving): Map<string, st
 }
 
 /** Whether a queue with this final spec will route anywhere (so a drained one is re-activated). */
-export function routesSomewhere(f: Pick<QueueFrame, 'clusters'>, spec: QueueSpec): boolean {
+export function routesSomewhere(f: QueueFrame, spec: QueueSpec): boolean {
   if (!isWildcard(spec.clusters)) return spec.clusters.length > 0;
-  for (const d of f.clusters.values()) if (d.final?.pool === spec.pool) return true;
+  for (const d of f.pc.clusters.values()) if (d.final?.pool === spec.pool) return true;
   return false;
 }

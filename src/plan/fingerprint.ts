@@ -128,11 +128,7 @@ function optionalKeys(desired: DesiredState): unknown[] {
   ];
 }
 
-/**
- * The live state's fingerprint. Pure: a long-running process, which reads the same frozen
- * objects of an unchanged state again and again, hashes them once through
- * src/incremental/live-fingerprint.ts (PlanOptions.liveFingerprint).
- */
+/** The live state's fingerprint. Pure. */
 export function liveFingerprint(live: LiveState): string {
   const caps = live.capabilities;
   return sha256(

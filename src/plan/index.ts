@@ -19,7 +19,6 @@ import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
 import { finalPools } from './pool-final.js';
 import { planPoolsAndClusters, type PoolClusterPass } from './pools-and-clusters.js';
 import { planQueues } from './queues.js';
-import type { QueuePass } from './queue-pass.js';
 import { buildSteps } from './steps.js';
 import { queueWarnings } from './warnings.js';
 import { withCauses } from './causes.js';
@@ -40,30 +39,19 @@ export interface PlanOptions {
    * along (cascade.ts); added to poolsync.yaml `acceptCascade:`.
    */
   acceptCascade?: readonly string[];
-  /**
-   * How the queue pass runs over its queues (queue-frame.ts): a long-running process passes one
-   * that reuses its last pass's decisions (src/incremental/queue-reuse.ts). Never shapes the plan.
-   */
-  queuePass?: QueuePass;
-  /**
-   * How the live fingerprint is taken (fingerprint.ts liveFingerprint by default): a
-   * long-running process passes one that reuses its last hash of the same frozen objects
-   * (src/incremental/live-fingerprint.ts). Never shapes the plan.
-   */
-  liveFingerprint?: (live: LiveState) => string;
 }
 
 export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
   const commit = opts.commit !== undefined ? opts.commit : desired.commit;
   const replace = new Set(opts.replace ?? []);
   let ctx = new PlanContext(desired, live, replace);
-  let pc = decide(ctx, opts);
+  let pc = decide(ctx);
   // A declared setting the plan cannot set (its queue will not exist) leaves the live one in
   // place: plan once more with it kept, so no delete counts on it being moved.
   const kept = keptSettings(ctx);
   if (kept.size > 0) {
     ctx = new PlanContext(desired, live, replace, kept);
-    pc = decide(ctx, opts);
+    pc = decide(ctx);
   }
   const labels = planExecutionClusterLabels(ctx);
   const fa = planFlyteadmin(
@@ -98,7 +86,7 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
   return {
     format_version: PLAN_FORMAT_VERSION,
     desired_fingerprint: desiredFingerprint(desired, commit),
-    live_fingerprint: (opts.liveFingerprint ?? liveFingerprint)(live),
+    live_fingerprint: liveFingerprint(live),
     commit,
     summary,
     changes,
@@ -113,16 +101,16 @@ export function computePlan(desired: DesiredState, live: LiveState, opts: PlanOp
 }
 
 /** The passes up to the default-queue settings, into `ctx`; the pool and cluster pass. */
-function decide(ctx: PlanContext, opts: PlanOptions): PoolClusterPass {
+function decide(ctx: PlanContext): PoolClusterPass {
   // Each pass reads the index and the decisions of the passes before it, and returns its own.
   let pc = planPoolsAndClusters(ctx);
-  let queues = planQueues(ctx, pc, opts.queuePass);
+  let queues = planQueues(ctx, pc);
   // unpin_first: a cluster step assumed a declared queue repointed off it, which the queue pass
   // blocked: plan once more with those pins kept (the clusters' steps then blocked too).
   const stuck = stuckPins(ctx, pc.clusters, queues);
   if (stuck.size > 0) {
     pc = planPoolsAndClusters(ctx, stuck);
-    queues = planQueues(ctx, pc, opts.queuePass);
+    queues = planQueues(ctx, pc);
   }
   ctx.pools = finalPools(ctx, pc.pools, queues);
   ctx.clusters = pc.clusters;

@@ -25,7 +25,6 @@ import type { Change, PruneScope, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
 import { diffForms, type Form } from './forms.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
-import { conamedCascades, undeletableSettings, undrainable } from './queue-frame.js';
 
 export class PlanIndex {
   /** What prune may delete (prune-scope.ts); undefined when prune is off. */
@@ -147,7 +146,7 @@ export class PlanIndex {
       return { deleted, leaving };
     for (const q of this.live.queues) {
       if (!this.drainable(q.name)) continue;
-      const deletable = undeletableSettings(this, q.name) === null;
+      const deletable = this.undeletableSettings(q.name) === null;
       if (q.name === DEFAULT_QUEUE) {
         // Only when the repository says so (absent), and the control plane allows it.
         if (this.absentDefault && this.caps.queue_delete && deletable) {
@@ -225,7 +224,18 @@ export class PlanIndex {
 
   /** Any live queue can be drained (remote/_queue.py:934-939) but `default` without default_delete (Q5). */
   drainable(queue: string): boolean {
-    return !undrainable(this, queue);
+    return queue !== DEFAULT_QUEUE || this.caps.default_delete === true;
+  }
+
+  /**
+   * Why a queue cannot be deleted, as data: none for the "default" queue (Q5), else the scopes
+   * whose run.default_queue names it once the plan is applied (Union refuses the delete,
+   * remote/_queue.py:1011-1012; the drain it allows, :934-937); null when it can be.
+   */
+  undeletableSettings(queue: string): string[] | null {
+    if (!this.drainable(queue)) return [];
+    const settings = this.settingQueues.get(queue);
+    return settings ? [...settings] : null;
   }
 
   /**
@@ -233,7 +243,8 @@ export class PlanIndex {
    * conamed-cascade.ts): true for the live co-named queue of a live cluster.
    */
   conamedCascades(queue: string): boolean {
-    return conamedCascades(this.caps, this.lClusters, this.lQueues.get(queue));
+    const l = this.lQueues.get(queue);
+    return this.caps.queue_delete && l?.cluster_managed === true && this.lClusters.has(l.name);
   }
 
   /** Every pool, cluster or queue name of both states, sorted. */

@@ -7,7 +7,7 @@ import { WILDCARD, address, type QueueSpec } from '../model/common.js';
 import type { FieldDiff, Reason } from '../model/plan.js';
 import { makeChange } from './change.js';
 import type { QueueDecision } from './context.js';
-import { undeletableSettings, type QueueFrame, type QueueOwn } from './queue-frame.js';
+import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { reasonOf } from './reasons.js';
 import { diffForms, queueForm, sameQueueSpec } from './forms.js';
 
@@ -16,7 +16,7 @@ export function decision(
   fields: Omit<QueueDecision, 'declared' | 'change'> & {
     action: QueueDecision['change']['action'];
     diff?: FieldDiff[];
-    reason?: string | Reason | null;
+    reason?: Reason | null;
     causedBy?: string | null;
     /** What the cause alone creates (C2/C3 defaults), when a call of its own follows. */
     createdAs?: QueueSpec;
@@ -55,15 +55,15 @@ export function decision(
 
 /** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */
 export function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
-  if (!f.finalPools.has(spec.pool)) {
+  if (!f.pc.pools.get(spec.pool)?.finalContract) {
     const pool_address = address('ClusterPool', spec.pool);
     return reasonOf('QUEUE_POOL_MISSING', { pool: spec.pool, pool_address });
   }
   for (const c of spec.clusters) {
     if (c === WILDCARD) continue;
-    const cluster = f.clusters.get(c);
+    const cluster = f.pc.clusters.get(c);
     if (cluster?.final?.pool === spec.pool) continue;
-    if (cluster?.action === 'blocked')
+    if (cluster?.change.action === 'blocked')
       return reasonOf('QUEUE_SELECTS_BLOCKED_CLUSTER', { cluster: address('Cluster', c) });
     return reasonOf('QUEUE_SELECTS_NON_MEMBER', {
       cluster: address('Cluster', c),
@@ -82,13 +82,13 @@ export function queueDeleteBlockedReason(
   name: string,
   absent = false,
 ): Reason | null {
-  if (!f.caps.queue_delete) return null;
-  const settings = undeletableSettings(f, name);
+  if (!f.ix.caps.queue_delete) return null;
+  const settings = f.ix.undeletableSettings(name);
   if (settings)
     return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_UNDELETABLE' : 'QUEUE_DELETE_UNDELETABLE', {
       settings,
     });
-  if (!f.caps.drain)
+  if (!f.ix.caps.drain)
     return reasonOf(absent ? 'DEFAULT_QUEUE_ABSENT_NO_DRAIN' : 'QUEUE_DELETE_NO_DRAIN', {});
   return null;
 }

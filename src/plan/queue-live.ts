@@ -11,14 +11,7 @@ import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { decision, queueDeleteBlockedReason, selectorBlockedReason } from './queue-decision.js';
 import { planQueueMove } from './queue-move.js';
 import { reasonOf, reasonText } from './reasons.js';
-import {
-  leaves,
-  prunesQueue,
-  undeletableSettings,
-  unmanagedQueueReason,
-  type QueueFrame,
-  type QueueOwn,
-} from './queue-frame.js';
+import { leaves, type QueueFrame, type QueueOwn } from './queue-frame.js';
 
 /** What the live queue is, and what it becomes if nothing is sent for it (C8, cluster_move). */
 interface LiveView {
@@ -55,7 +48,7 @@ function liveView(f: QueueFrame, own: QueueOwn, l: LiveQueue): LiveView {
   const { name } = own;
   // cluster_move: the co-named queue of a moved cluster moves with it (pool and selector).
   const movedTo =
-    l.cluster_managed && f.movedClusters.has(name) ? f.clusters.get(name)!.final!.pool : null;
+    l.cluster_managed && f.pc.movedClusters.has(name) ? f.pc.clusters.get(name)!.final!.pool : null;
   const live: QueueSpec = movedTo
     ? { ...queueForm(l), pool: movedTo, clusters: [name] }
     : queueForm(l);
@@ -78,10 +71,11 @@ function planUndeclaredQueue(f: QueueFrame, v: LiveView): QueueDecision {
   if (removal) return removal;
   const { own, l, untouched } = v;
   const { name } = own;
-  const ownerIsLive = l.cluster_managed && f.liveClusterPools.has(name);
+  const ownerIsLive = l.cluster_managed && f.ix.lClusters.has(name);
   // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
   if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
-  if (!prunesQueue(f, name)) return leftAsItIs(v, 'unmanaged', unmanagedQueueReason(f, name));
+  if (!f.ix.prunes('Queue', name))
+    return leftAsItIs(v, 'unmanaged', f.ix.unmanagedReason('Queue', name));
   // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
   if (untouched.clusters.length === 0) return leftAsItIs(v);
   const reason = queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {});
@@ -103,8 +97,8 @@ function leftAsItIs(
     ...v.base,
     action: action ?? (v.changedByC8 ? 'update' : 'noop'),
     final: v.untouched,
-    ...(diff ? { diff } : {}),
-    ...(reason ? { reason } : {}),
+    diff,
+    reason,
     causedBy: v.sideEffect,
   });
 }
@@ -113,7 +107,7 @@ function leftAsItIs(
 function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
   const { own, base } = v;
   const { name } = own;
-  if (f.deletedQueues.has(name)) {
+  if (f.ix.deletedQueues.has(name)) {
     return decision(own, {
       ...base,
       action: 'delete',
@@ -122,7 +116,7 @@ function plannedRemoval(f: QueueFrame, v: LiveView): QueueDecision | null {
       note: reasonText(reasonOf('QUEUE_DELETED_DRAINED', {}))!,
     });
   }
-  if (name === DEFAULT_QUEUE && f.absentDefault) {
+  if (name === DEFAULT_QUEUE && f.ix.absentDefault) {
     const reason =
       queueDeleteBlockedReason(f, name, true) ?? reasonOf('DEFAULT_QUEUE_ABSENT_NO_DELETE', {});
     return leftAsItIs(v, 'blocked', reason);
@@ -149,12 +143,17 @@ function planPoolChange(
   const { own, l, live, base } = v;
   const { name } = own;
   const requested = () => diffForms(queueForm(live), queueForm(target), (path) => path === 'pool');
-  if (target.pool !== live.pool && !l.cluster_managed && f.caps.drain && f.caps.queue_delete) {
-    const settings = undeletableSettings(f, name);
+  if (
+    target.pool !== live.pool &&
+    !l.cluster_managed &&
+    f.ix.caps.drain &&
+    f.ix.caps.queue_delete
+  ) {
+    const settings = f.ix.undeletableSettings(name);
     // Soft deletes keep the name reserved (remote/_queue.py:1006-1008): no create of it after.
     const blocked = settings
       ? reasonOf('QUEUE_POOL_CHANGE_UNDELETABLE', { settings })
-      : f.caps.soft_delete
+      : f.ix.caps.soft_delete
         ? reasonOf('QUEUE_POOL_CHANGE_NAME_RESERVED', { pool: target.pool, live_pool: live.pool })
         : selectorBlockedReason(f, target);
     if (blocked) return refuse(blocked);
@@ -170,8 +169,8 @@ function planPoolChange(
   }
   if (target.pool !== live.pool) {
     const missing = [
-      ...(f.caps.drain ? [] : ['drain']),
-      ...(f.caps.queue_delete ? [] : ['queue_delete']),
+      ...(f.ix.caps.drain ? [] : ['drain']),
+      ...(f.ix.caps.queue_delete ? [] : ['queue_delete']),
     ];
     if (l.cluster_managed) {
       return refuse(
@@ -186,7 +185,7 @@ function planPoolChange(
       reasonOf('QUEUE_POOL_FIXED', {
         pool: target.pool,
         live_pool: live.pool,
-        hint: f.caps.drain || f.caps.queue_delete,
+        hint: f.ix.caps.drain || f.ix.caps.queue_delete,
         missing,
       }),
     );
@@ -206,7 +205,7 @@ function planSameGroupUpdate(
   const managed = l.cluster_managed || name === DEFAULT_QUEUE;
   if (managed && !sameSelector(target.clusters, untouched.clusters)) {
     if (name === DEFAULT_QUEUE) return refuse(reasonOf('DEFAULT_QUEUE_SELECTOR_FIXED', {}));
-    if (f.liveClusterPools.has(name) || f.clusters.get(name)?.registers) {
+    if (f.ix.lClusters.has(name) || f.pc.clusters.get(name)?.registers) {
       const emptied = untouched.clusters.length === 0;
       return refuse(reasonOf('CONAMED_SELECTOR_FIXED', { name, emptied }));
     }

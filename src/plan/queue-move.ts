@@ -28,9 +28,9 @@ export function planQueueMove(
   target: QueueSpec,
   refuse: (reason: Reason) => QueueDecision,
 ): QueueDecision | null {
-  if (!f.caps.queue_move || target.pool === live.pool || !movable(f, l)) return null;
+  if (!f.ix.caps.queue_move || target.pool === live.pool || !movable(f, l)) return null;
   const from = live.pool;
-  if (!f.caps.drain) {
+  if (!f.ix.caps.drain) {
     return refuse(reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
   }
   const blocked = selectorBlockedReason(f, target);
@@ -57,6 +57,6 @@ export function planQueueMove(
 }
 
 /** Whether queue_move can ever move this queue: not `default` (Q5), not a co-named queue (Q4). */
-export function movable(f: Pick<QueueFrame, 'caps'>, l: LiveQueue): boolean {
-  return l.name !== DEFAULT_QUEUE && !l.cluster_managed && f.caps.queue_move;
+export function movable(f: QueueFrame, l: LiveQueue): boolean {
+  return l.name !== DEFAULT_QUEUE && !l.cluster_managed && f.ix.caps.queue_move;
 }

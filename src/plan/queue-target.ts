@@ -11,7 +11,7 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
-import { prunesQueue, type QueueFrame, type QueueOwn } from './queue-frame.js';
+import type { QueueFrame, QueueOwn } from './queue-frame.js';
 import { inheritCaps } from './queue-caps.js';
 
 function settingsOf(spec: Omit<QueueSpec, 'pool' | 'clusters'>) {
@@ -41,13 +41,13 @@ function declaredSpec(f: QueueFrame, own: QueueOwn, l: LiveQueue | null): QueueS
   const doc = own.desired;
   if (doc) return doc.spec;
   // `default` listed absent (poolsync.yaml) is wanted gone: planned as a delete (or blocked).
-  if (name === DEFAULT_QUEUE && f.absentDefault) return null;
+  if (name === DEFAULT_QUEUE && f.ix.absentDefault) return null;
   // `default` undeclared is left as it is, prune or not: never an update of its settings.
   if (name === DEFAULT_QUEUE && l)
     return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settingsOf(l) };
-  const settings = settingsOf(!prunesQueue(f, name) && l ? l : QUEUE_DEFAULTS);
-  const ownerPool = f.desiredClusterPools.get(name);
-  if (ownerPool !== undefined && f.clusters.get(name)?.action !== 'blocked') {
+  const settings = settingsOf(!f.ix.prunes('Queue', name) && l ? l : QUEUE_DEFAULTS);
+  const ownerPool = f.ix.dClusters.get(name)?.pool;
+  if (ownerPool !== undefined && f.pc.clusters.get(name)?.change.action !== 'blocked') {
     return { pool: ownerPool, clusters: [name], ...settings };
   }
   if (name === DEFAULT_QUEUE && l) return { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings };

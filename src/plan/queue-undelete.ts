@@ -16,12 +16,13 @@ import type { Reason } from '../model/plan.js';
 
 /** Why the deleted queue cannot come back as it was deleted, or null (Union's undelete rules). */
 function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue): Reason | null {
-  if (deleted.cluster_managed && !f.liveClusterPools.has(name))
+  if (deleted.cluster_managed && !f.ix.lClusters.has(name))
     return reasonOf('QUEUE_UNDELETE_CONAMED', { name });
   // A pool or cluster this plan undeletes is back before the queue's undelete (steps.ts).
-  if (!f.livePools.has(deleted.pool) && !f.undeletedPools.has(deleted.pool))
+  if (!f.ix.lPools.has(deleted.pool) && !f.pc.pools.get(deleted.pool)?.undeletes)
     return reasonOf('QUEUE_UNDELETE_POOL_GONE', { name, pool: deleted.pool });
-  const poolOf = (c: string) => f.liveClusterPools.get(c) ?? f.clusters.get(c)?.undeletes?.pool;
+  const poolOf = (c: string) =>
+    f.ix.lClusters.get(c)?.pool ?? f.pc.clusters.get(c)?.undeletes?.pool;
   const gone = deleted.clusters.find((c) => c !== WILDCARD && poolOf(c) !== deleted.pool);
   if (gone)
     return reasonOf('QUEUE_UNDELETE_CLUSTER_GONE', {
@@ -42,7 +43,7 @@ export function planUndelete(
   const moves = target.pool !== deleted.pool;
   const reason =
     undeleteBlockedReason(f, name, deleted) ??
-    (moves && !f.caps.queue_move
+    (moves && !f.ix.caps.queue_move
       ? reasonOf('QUEUE_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: target.pool })
       : null) ??
     selectorBlockedReason(f, target);
@@ -65,7 +66,7 @@ export function planUndelete(
     final: target,
     diff: diffForms(queueForm(deleted), queueForm(target)),
     undeletes: true,
-    activates: f.caps.drain,
+    activates: f.ix.caps.drain,
     note: reasonText(reasonOf('QUEUE_UNDELETED', { name }))!,
   });
 }

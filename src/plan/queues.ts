@@ -17,7 +17,6 @@ import {
 import type { LiveQueue } from '../model/live.js';
 import type { PoolsAndClusters, QueueDecision } from './context.js';
 import type { PlanIndex } from './plan-index.js';
-import { queueFrame, queueOwn } from './queue-frame-of.js';
 import { diffForms, queueForm, sameQueueSpec, sameSelector } from './forms.js';
 import { drainedForLeaving, routesSomewhere } from './drain.js';
 import { noteUnmanagedFields } from './queue-fields.js';
@@ -30,15 +29,13 @@ import { inheritCaps } from './queue-caps.js';
 import { targetSpec } from './queue-target.js';
 import { withCause } from './causes.js';
 import { planLiveQueue } from './queue-live.js';
-import type { QueueFrame, QueueOwn } from './queue-frame.js';
-import { planEachQueue, type QueuePass } from './queue-pass.js';
+import { activates, queueOwn, type QueueFrame, type QueueOwn } from './queue-frame.js';
 import { changeWith, withNote } from './change.js';
 
 /** The queue pass: each queue's decision (by name, sorted), from the index and the pool and cluster decisions. */
 export function planQueues(
   ix: PlanIndex,
   pc: PoolsAndClusters,
-  pass: QueuePass = planEachQueue,
 ): ReadonlyMap<string, QueueDecision> {
   const registering = [...pc.clusters.entries()].filter(([, d]) => d.registers).map(([n]) => n);
   const firstRegistration = registering[0] ?? null;
@@ -47,22 +44,24 @@ export function planQueues(
     if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
   if (firstRegistration) names.add(DEFAULT_QUEUE);
 
-  const frame = queueFrame(ix, pc, drainedForLeaving(ix, pc), firstRegistration);
-  const decided = pass(frame, [...names].sort(), (name) => queueOwn(ix, name), planQueue);
+  const frame: QueueFrame = { ix, pc, drainedBy: drainedForLeaving(ix, pc), firstRegistration };
   const queues = new Map<string, QueueDecision>();
-  for (const [name, d] of decided) if (d) queues.set(name, d);
+  for (const name of [...names].sort()) {
+    const d = planQueue(frame, queueOwn(ix, name));
+    if (d) queues.set(name, d);
+  }
   return queues;
 }
 
 /** One queue's decision from the frame and its own objects (null: nothing to say about it). */
-export function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
+function planQueue(f: QueueFrame, own: QueueOwn): QueueDecision | null {
   const l = own.live ?? null;
   const target = targetSpec(f, own, l);
   const missing = () => planMissingQueue(f, own, target);
   const d = !l
     ? missing()
     : deletedWithCluster(f, l) // and created again when its cluster registers again
-      ? cascadeDecision(own, l, f.clusters.get(own.name)?.registers ? missing() : null)
+      ? cascadeDecision(own, l, f.pc.clusters.get(own.name)?.registers ? missing() : null)
       : withActivation(f, l, planLiveQueue(f, own, l, target), f.drainedBy.get(own.name));
   return d ? noteUnmanagedFields(own, withCause(f, own, d)) : null;
 }
@@ -81,17 +80,15 @@ function withActivation(
   d: QueueDecision,
   drainedBy: readonly string[] | undefined,
 ): QueueDecision {
-  if (!f.caps.drain || d.deletes || d.final === null || !routesSomewhere(f, d.final)) return d;
+  if (!f.ix.caps.drain || d.deletes || d.final === null || !routesSomewhere(f, d.final)) return d;
   // A disabled cluster's co-named queue stays as it is: Union drains it with its cluster and
   // activates it with it (remote/_cluster.py:361-363, 397-398), and refuses to activate it
   // while the cluster is drained (remote/_queue.py:965-966): never activated on its own then.
-  const owner = l.cluster_managed ? f.clusters.get(l.name) : undefined;
-  if (owner?.final?.enabled === false || owner?.activates) return d;
+  const owner = l.cluster_managed ? f.pc.clusters.get(l.name) : undefined;
+  if (owner?.final?.enabled === false || activates(owner)) return d;
   const inactive = l.state !== undefined && l.state !== 'active';
   const wanted =
-    d.declared ||
-    l.name === DEFAULT_QUEUE ||
-    (l.cluster_managed && f.desiredClusterPools.has(l.name));
+    d.declared || l.name === DEFAULT_QUEUE || (l.cluster_managed && f.ix.dClusters.has(l.name));
   const settled = d.change.action === 'unmanaged' || (d.change.action === 'blocked' && !wanted);
   if (drainedBy === undefined && (!inactive || settled)) return d;
   const activated = inactive
@@ -118,14 +115,14 @@ function planMissingQueue(
   target: QueueSpec | null,
 ): QueueDecision | null {
   const { name } = own;
-  const deleted = f.caps.soft_delete ? own.deleted : undefined;
+  const deleted = f.ix.caps.soft_delete ? own.deleted : undefined;
   if (name === DEFAULT_QUEUE && deleted) {
     // Soft-deleted (default_delete): its name stays reserved, so C3 does not bring it back.
     return target ? planUndelete(f, own, inheritCaps(target, deleted), deleted) : null;
   }
   if (name === DEFAULT_QUEUE) return planMissingDefault(f, own, target);
   if (!target) return null;
-  const cluster = f.clusters.get(name);
+  const cluster = f.pc.clusters.get(name);
   if (cluster?.registers && cluster.final) return planRegisteredConamed(own, target, cluster.final);
   // soft_delete: a deleted co-named queue comes back with its cluster's undelete.
   if (deleted?.cluster_managed && cluster?.undeletes)
@@ -133,7 +130,7 @@ function planMissingQueue(
   if (deleted) return planUndelete(f, own, inheritCaps(target, deleted), deleted);
   const reason =
     selectorBlockedReason(f, target) ??
-    (f.liveClusterPools.has(name)
+    (f.ix.lClusters.has(name)
       ? reasonOf('QUEUE_NAME_TAKEN', { name, cluster: address('Cluster', name) })
       : null);
   if (reason) {

@@ -23,7 +23,7 @@ import { FLYTEADMIN_REASONS } from './words/flyteadmin.js';
 import { POOL_REASONS } from './words/pools.js';
 import { UNMANAGED } from './words/prune.js';
 import { QUEUE_REASONS } from './words/queues.js';
-import { WARNINGS } from './words/warnings.js';
+import { ROUTING_CAUSES, WARNINGS } from './words/warnings.js';
 
 export { describeScope, scopeParams } from './words/prune.js';
 
@@ -34,6 +34,7 @@ const CATALOG: Readonly<Record<string, Words>> = {
   ...CLUSTER_REASONS,
   ...QUEUE_REASONS,
   ...WARNINGS,
+  ...ROUTING_CAUSES,
   ...CLUSTER_WARNINGS,
   ...FLYTEADMIN_REASONS,
   ...ERRORS,

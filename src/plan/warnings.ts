@@ -2,7 +2,7 @@
 import { address } from '../model/common.js';
 import type { PlanWarning } from '../model/plan.js';
 import { isWildcard, type ClusterDecision, type PlanContext } from './context.js';
-import { causeText, warning } from './reasons.js';
+import { reasonOf, reasonText, warning } from './reasons.js';
 
 type Member = [string, NonNullable<ClusterDecision['final']>];
 
@@ -18,11 +18,10 @@ function noRoute(routed: readonly Member[]): string | null {
   if (routed.length === 0) return null;
   const dead = routed.filter(([, f]) => isDead(f));
   if (dead.length !== routed.length) return null;
-  const shown = dead
-    .slice(0, 5)
-    .map(([c, f]) => `${address('Cluster', c)} is ${!f.enabled ? 'disabled' : 'unhealthy'}`)
-    .join(', ');
-  return dead.length > 5 ? `${shown} and ${dead.length - 5} more` : shown;
+  const shown = dead.slice(0, 5);
+  const clusters = shown.map(([c]) => address('Cluster', c));
+  const states = shown.map(([, f]) => (f.enabled ? 'unhealthy' : 'disabled'));
+  return reasonText(reasonOf('NO_ROUTE', { clusters, states, more: dead.length - shown.length }))!;
 }
 
 /** The queue warnings of the assembled decisions, given the warnings of the passes (`earlier`). */
@@ -54,13 +53,16 @@ export function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[])
       // A default-queue setting sends runs to it: said, even of an orphaned co-named queue.
       const settings = ctx.settingQueues.get(name);
       if ((emptiedNow || q.change.action === 'blocked') && (!orphaned.has(name) || settings)) {
-        const why = q.change.caused_by
-          ? (causeText(q.change) ?? `caused by ${q.change.caused_by}`)
-          : q.change.action === 'blocked'
-            ? 'the change the repository asks for is blocked (see Blocked)'
-            : 'its selector is empty (`clusters: []`)';
+        const by = q.change.caused_by;
+        const why = reasonText(
+          by
+            ? (q.change.cause ?? reasonOf('CAUSED_BY', { by }))
+            : q.change.action === 'blocked'
+              ? reasonOf('ROUTES_NOWHERE_BLOCKED', {})
+              : reasonOf('ROUTES_NOWHERE_EMPTY_SELECTOR', {}),
+        )!;
         const cause = settings
-          ? `${why}, and it is the default queue of ${settings.join(', ')} (run.default_queue): their runs wait there`
+          ? reasonText(reasonOf('ROUTES_NOWHERE_DEFAULT_OF', { why, settings: [...settings] }))!
           : why;
         const addr = address('Queue', name);
         out.push(warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }));
@@ -72,7 +74,7 @@ export function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[])
     if (wildcard && !members.has(final.pool)) {
       // `*` in a pool no cluster is registered in: nothing to route to until one is.
       const addr = address('Queue', name);
-      const cause = `pool "${final.pool}" has no cluster (register one in it)`;
+      const cause = reasonText(reasonOf('ROUTES_NOWHERE_EMPTY_POOL', { pool: final.pool }))!;
       out.push(warning('QUEUE_ROUTES_NOWHERE', addr, { queue: addr, cause, pool: final.pool }));
       continue;
     }

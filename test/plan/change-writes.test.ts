@@ -1,7 +1,7 @@
 /**
  * No change is written after it is made (src/plan/change.ts makeChange, changeWith): a pass that
  * learns more of a change (its cause, a note, an activation) makes a new one, so a decision a
- * cache keeps between plans (src/incremental/queue-reuse.ts) is never changed under it. Found
+ * later pass reads is never changed under it. Found
  * with the TypeScript compiler's types, in every module of src/plan/: an assignment, `++`/`--`
  * or `delete` of a member of a `Change`, `Object.assign` onto one, or a call that changes its
  * `diff` list in place.

@@ -126,6 +126,9 @@ export const QUEUE_REASONS: WordsTable = {
   /** Q2: the name is a live cluster's. */
   QUEUE_NAME_TAKEN: (p) =>
     `the name "${s(p, 'name')}" is taken by ${s(p, 'cluster')}: clusters and queues share one namespace (Q2)`,
+  /** A DefaultQueue setting naming a queue the plan leaves absent. */
+  DEFAULT_QUEUE_TARGET_MISSING: (p) =>
+    `its queue "${s(p, 'queue')}" will not exist once the plan is applied: see ${s(p, 'queue_address')}`,
   DEFAULT_QUEUE_MISSING: () =>
     'the "default" queue is missing and its name is reserved (Q2): the next cluster registration recreates it (C3)',
 

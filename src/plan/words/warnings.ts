@@ -1,6 +1,6 @@
 /** Words of the warnings (PlanWarning.params; `message` is this text). */
 import type { ReasonParams } from '../../model/plan.js';
-import { s, type WordsTable } from './params.js';
+import { list, s, type WordsTable } from './params.js';
 
 /** How a cluster is registered again (`from`: its live pool, null when it is not live). */
 function reRegistered(p: ReasonParams): string {
@@ -22,4 +22,26 @@ export const WARNINGS: WordsTable = {
   QUEUE_NO_HEALTHY_CLUSTER: (p) =>
     `${s(p, 'queue')} has no enabled, healthy cluster to route to (Q8): ${s(p, 'why')}. ` +
     `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
+};
+
+/**
+ * Why a queue routes nowhere or to no healthy cluster: the `cause` and `why` parameters of
+ * QUEUE_ROUTES_NOWHERE and QUEUE_NO_HEALTHY_CLUSTER (words in the JSON, as they always were).
+ */
+export const ROUTING_CAUSES: WordsTable = {
+  ROUTES_NOWHERE_BLOCKED: () => 'the change the repository asks for is blocked (see Blocked)',
+  ROUTES_NOWHERE_EMPTY_SELECTOR: () => 'its selector is empty (`clusters: []`)',
+  /** `why`: the words of the cause; `settings`: the scopes whose run.default_queue names it. */
+  ROUTES_NOWHERE_DEFAULT_OF: (p) =>
+    `${s(p, 'why')}, and it is the default queue of ${list(p, 'settings').join(', ')} (run.default_queue): their runs wait there`,
+  ROUTES_NOWHERE_EMPTY_POOL: (p) => `pool "${s(p, 'pool')}" has no cluster (register one in it)`,
+  /** The first clusters (`clusters`), each `disabled` or `unhealthy` (`states`), `more` left out. */
+  NO_ROUTE: (p) => {
+    const states = list(p, 'states');
+    const shown = list(p, 'clusters')
+      .map((c, i) => `${c} is ${states[i]}`)
+      .join(', ');
+    const more = p.more as number;
+    return more > 0 ? `${shown} and ${more} more` : shown;
+  },
 };

@@ -101,8 +101,7 @@ export function renderFlyteCoreValues(desired: DesiredState, opts: FlyteCoreValu
         ]
       : []),
   ];
-  const { base, ...rest } = opts;
-  const yaml = dump(flyteCoreValues(desired, { ...rest, ...(base ? { base } : {}) }), {
+  const yaml = dump(flyteCoreValues(desired, opts), {
     lineWidth: -1,
     noRefs: true,
     sortKeys: false,
