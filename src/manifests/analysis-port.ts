@@ -1,7 +1,7 @@
 /**
  * What the loader hands a cache, and what it asks of one: the loader keeps nothing between
  * calls (docs/architecture.md, "Where state lives"); a caller that reuses work across loads
- * (src/incremental/analysis-cache.ts: the daemon's memory layer, the CLI's disk cache) passes
+ * (src/incremental/analysis-cache.ts: a daemon unit's memory layer) passes
  * an `AnalysisPort`. Without one every file is analysed again: a one-shot load.
  */
 import type { RepoConfig } from '../model/desired.js';
