@@ -8,8 +8,7 @@ import { readRepoConfig } from './config.js';
 import { buildDesiredState } from './desired.js';
 import { checkFolder } from './folder.js';
 import type { InputLimits } from './limits.js';
-import { checkRules, groupManifests } from './rules.js';
-import { checkAbsent } from './rules-absent.js';
+import { checkAbsent, checkRules, groupManifests } from './rules.js';
 import type { LoadOptions, LoadResult, ValidationError } from './types.js';
 import {
   comparePaths,

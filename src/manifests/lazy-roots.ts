@@ -78,7 +78,7 @@ export function withPositionsOnDemand(
 }
 
 /**
- * Roots on demand for the documents of a file analysed from its plain values (load-plain.ts):
+ * Roots on demand for the documents of a file analysed from its plain values (analysePlain):
  * the i-th one made is the i-th document the parser kept.
  */
 export function rootsOnDemand(

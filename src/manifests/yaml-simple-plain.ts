@@ -1,7 +1,7 @@
 /**
  * The fast path's plain-value mode (issue 35): the values of each document as toPlain would
  * make them from the tree, without the tree. No node and no Position object is made, only the
- * values and each document's start; a one-shot load (load-plain.ts) reads a file this way and
+ * values and each document's start; a one-shot load (analysePlain) reads a file this way and
  * parses it again, with positions, only when one of its documents has an error to locate.
  * Same subset and same GIVE_UP as the tree (yaml-simple.ts): it is the same parser.
  */

@@ -365,7 +365,10 @@ export abstract class SimpleReader<N, M extends N, S extends N> extends SimpleLi
 
 /** The tree parseYamlFile builds, positions included. */
 class TreeParser extends SimpleReader<YNode, YMap, YSeq> {
-  /** The documents; given `each` (read-yaml.ts), each goes to it as soon as read, unkept. */
+  /**
+   * The documents; given `each` (load-files.ts readYamlFile), each goes to it as soon as read,
+   * unkept.
+   */
   file(each?: (doc: YDocument) => void): ParsedFile {
     const documents: YDocument[] = [];
     const documentCount = this.documents((root, index) =>
