@@ -19,8 +19,7 @@ import { heapBudget, overBudget } from './memory-budget.js';
 import type { PatchSet } from './patches.js';
 import type { LoadCounts, ValidationError } from './types.js';
 import { parseYamlFull, plainScalarValue, type ParsedFile, type YDocument } from './yaml.js';
-import { parseSimpleYaml } from './yaml-simple.js';
-import { parseSimplePlain } from './yaml-simple-plain.js';
+import { parseSimplePlain, parseSimpleYaml } from './yaml-simple.js';
 import { LARGE_INPUT_BYTES, capHeapGrowthNow } from '../util/heap-growth.js';
 
 /** One file on its own: parse, then each document's envelope and schema. */
@@ -80,7 +79,7 @@ function readYamlFile<R>(
 
 /**
  * A one-shot load's analysis of a file (issue 35): its documents read as plain values by the
- * fast path's plain mode (yaml-simple-plain.ts), with no tree, no Position object, no toPlain
+ * fast path's plain mode (yaml-simple.ts parseSimplePlain), with no tree, no Position object, no toPlain
  * and no position tree; each manifest's `root` is parsed again from the text only if a rule
  * asks for a position (lazy-roots.ts). Null when the file leaves the subset or any of its
  * documents has an error: analyseFileLean then analyses it again by analyseFile, trees and
