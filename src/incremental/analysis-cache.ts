@@ -14,8 +14,6 @@
  * of 10,000 objects 2 %) and went.
  *
  * The loader (src/manifests/) keeps nothing between calls: this module is its AnalysisPort.
- * Never trusted across versions: the key includes a fingerprint of the poolsync version and of
- * the loader's code files.
  */
 import { getHeapStatistics } from 'node:v8';
 import {
@@ -27,10 +25,9 @@ import {
   type LoadResult,
 } from '../manifests/index.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { ANALYSIS_KEY, FOLDER_KEY, keyOf, loaderFingerprint } from './analysis-key.js';
+import { ANALYSIS_KEY, FOLDER_KEY, keyOf } from './analysis-key.js';
 import { off } from './off.js';
 
-export { analysisKey, loaderFingerprint } from './analysis-key.js';
 export type { FileAnalysis } from '../manifests/index.js';
 
 /**
@@ -110,7 +107,7 @@ export class AnalysisCache implements AnalysisPort {
   private keyOf(input: AnalysisInput): string {
     let key = this.keys.get(input);
     if (key === undefined) {
-      key = keyOf(ANALYSIS_KEY, input, undefined, loaderFingerprint());
+      key = keyOf(ANALYSIS_KEY, input, undefined);
       this.keys.set(input, key);
     }
     return key;
@@ -118,7 +115,7 @@ export class AnalysisCache implements AnalysisPort {
 
   private folderResult(input: FolderInput, finish: () => LoadResult): LoadResult {
     const fileKey = (i: AnalysisInput) => this.keyOf(i);
-    const key = keyOf(FOLDER_KEY, input, { fileKey }, loaderFingerprint());
+    const key = keyOf(FOLDER_KEY, input, { fileKey });
     const slot = `${input.dir}\u0000${input.environment ?? ''}`;
     const { lastFolders } = this;
     const last = lastFolders.get(slot);
