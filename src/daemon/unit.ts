@@ -256,7 +256,7 @@ function controlPlaneAccess(
 ): ControlPlaneAccess {
   const { url, token, tokenFile, apiKeyFile, environment } = config.controlPlane;
   // Opened for every run: an unchanged state is neither read again nor copied.
-  const stateCache = createEmbeddedStateCache();
+  const stateCache = off('state-cache') ? undefined : createEmbeddedStateCache();
   const open = async (readOnly: boolean) =>
     openControlPlane(url, {
       // An environment's token file is read again at every open (a rotated token is used from
@@ -272,7 +272,7 @@ function controlPlaneAccess(
         onPace,
       },
       readOnly,
-      ...(off('state-cache') ? {} : { stateCache }),
+      stateCache,
     });
   if (url.startsWith('file:')) {
     const opened =
