@@ -23,12 +23,12 @@ import {
   type SourceLocation,
 } from '../model/desired.js';
 import { urlCredentials } from '../util/url-credentials.js';
-import type { FlyteManifestKind } from './flyte-kinds.js';
 import {
   MANIFEST_KINDS,
   schemaAccepts,
   show,
   validateAgainstSchema,
+  type FlyteManifestKind,
   type ManifestKind,
   type SchemaIssue,
 } from './schema.js';

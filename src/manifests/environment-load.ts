@@ -4,7 +4,7 @@
  * patches merged in. The loader (index.ts) calls these; without `environments:` none applies.
  */
 import type { Environment, RepoConfig } from '../model/desired.js';
-import type { FileAnalysis } from './analysis.js';
+import type { FileAnalysis } from './analysis-port.js';
 import { readDocument } from './documents.js';
 import type { InputLimits } from './limits.js';
 import { documentAddress, mergePatch, type PatchSet } from './patches.js';

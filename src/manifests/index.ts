@@ -17,8 +17,7 @@ import {
   TOO_DEEP,
   type WalkResult,
 } from './walk.js';
-import type { FileAnalysis } from './analysis.js';
-import type { FileRead, FolderInput, LoaderOptions } from './analysis-port.js';
+import type { FileAnalysis, FileRead, FolderInput, LoaderOptions } from './analysis-port.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import {
   environmentConfig,
@@ -39,7 +38,7 @@ export type {
 } from './types.js';
 export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
 export { LIMITS, type InputLimits } from './limits.js';
-export type { FileAnalysis } from './analysis.js';
+export type { FileAnalysis } from './analysis-port.js';
 export type {
   AnalysisInput,
   AnalysisPort,

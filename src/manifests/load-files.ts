@@ -3,8 +3,7 @@
  * analysed (through the caller's AnalysisPort when it gave one), its documents counted and
  * collected, and the folder-wide limits checked as it goes.
  */
-import type { FileAnalysis } from './analysis.js';
-import type { AnalysisInput, AnalysisPort, FileRead } from './analysis-port.js';
+import type { AnalysisInput, AnalysisPort, FileAnalysis, FileRead } from './analysis-port.js';
 import {
   readDocument,
   readPlainDocument,

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateScaleModel } from '../../bench/lib/scale.js';
 import { renderRepository } from '../../bench/lib/yaml-writer.js';
-import type { FileAnalysis } from '../../src/manifests/analysis.js';
+import type { FileAnalysis } from '../../src/manifests/analysis-port.js';
 import { positionOf } from '../../src/manifests/documents.js';
 import { withoutRoots } from '../../src/manifests/lazy-roots.js';
 import { LIMITS } from '../../src/manifests/limits.js';
