@@ -22,11 +22,12 @@ import { escapeTerminal } from '../util/terminal-text.js';
 import {
   environmentConfig,
   environmentFiles,
+  readPatches,
   selectEnvironment,
   unusedPatches,
+  type PatchSet,
 } from './environment-load.js';
 import { emptyCounts, emptyReadState, readFiles, type ReadState } from './load-files.js';
-import { readPatches, type PatchSet } from './patches.js';
 
 export type {
   LoadCounts,

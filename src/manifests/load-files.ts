@@ -10,12 +10,11 @@ import {
   type DocumentResult,
   type Manifest,
 } from './documents.js';
-import { analysePatched, isPatched } from './environment-load.js';
+import { analysePatched, isPatched, type PatchSet } from './environment-load.js';
 import { readWalkedManifestText } from './files.js';
 import { rootsOnDemand, withPositionsOnDemand } from './lazy-roots.js';
 import { formatBytes, type InputLimits } from './limits.js';
 import { heapBudget, overBudget } from './memory-budget.js';
-import type { PatchSet } from './patches.js';
 import type { LoadCounts, ValidationError } from './types.js';
 import { parseYamlFull, plainScalarValue, type ParsedFile, type YDocument } from './yaml.js';
 import { parseSimplePlain, parseSimpleYaml } from './yaml-simple.js';
