@@ -39,10 +39,10 @@ export type {
 } from './types.js';
 export { formatValidationText, formatSummary, formatSkipped, toJsonReport } from './report.js';
 export { LIMITS, type InputLimits } from './limits.js';
-export type { FileAnalysis } from './analysis-port.js';
 export type {
   AnalysisInput,
   AnalysisPort,
+  FileAnalysis,
   FileRead,
   FolderInput,
   LoaderOptions,
